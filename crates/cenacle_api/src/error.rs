@@ -1,0 +1,201 @@
+//! One error type for the whole API: a status, a stable snake_case code, a translated message
+//! and optional details, rendered as `{"error": {"code", "message", "details"}}`.
+
+use crate::i18n;
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use cenacle_core::CoreError;
+use cenacle_db::{ConstraintViolation, DbError};
+use serde::Serialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub details: Option<Value>,
+    /// Seconds, for 429 (the `Retry-After` header).
+    pub retry_after: Option<u64>,
+}
+
+/// Every code the API can answer with, for the translation test and the docs.
+pub const ALL_CODES: &[&str] = &[
+    "invalid_credentials",
+    "unauthenticated",
+    "account_pending_approval",
+    "account_suspended",
+    "forbidden",
+    "registrations_closed",
+    "invite_required",
+    "invalid_invite",
+    "invalid_setup_token",
+    "not_found",
+    "route_not_found",
+    "method_not_allowed",
+    "username_taken",
+    "email_taken",
+    "already_exists",
+    "last_admin",
+    "not_pending",
+    "validation_failed",
+    "constraint_violated",
+    "invalid_reference",
+    "malformed_json",
+    "invalid_body",
+    "unsupported_media_type",
+    "payload_too_large",
+    "invalid_query",
+    "invalid_cursor",
+    "rate_limited",
+    "database_unavailable",
+    "internal_error",
+];
+
+/// The JSON shape of every error, for the OpenAPI document.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorContent,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorContent {
+    /// Stable machine-readable code, e.g. `invalid_credentials`.
+    pub code: String,
+    /// Human-readable text in the request's language (French or English).
+    pub message: String,
+    /// Extra facts about the error (the field at fault, the limit...), or null.
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            details: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found")
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthenticated")
+    }
+
+    pub fn rate_limited(retry_after_secs: u64) -> Self {
+        let mut err = Self::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited")
+            .with_details(json!({ "retry_after_seconds": retry_after_secs }));
+        err.retry_after = Some(retry_after_secs);
+        err
+    }
+
+    pub fn invalid_query(problem: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query").with_details(json!({ "problem": problem.into() }))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let message = i18n::message(self.code, i18n::current_language());
+        let body = json!({
+            "error": { "code": self.code, "message": message, "details": self.details }
+        });
+        let mut response = (self.status, Json(body)).into_response();
+        let headers = response.headers_mut();
+        if self.status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: tell the client which scheme to use, and whether its token was refused.
+            let challenge = if self.code == "invalid_credentials" {
+                r#"Bearer realm="cenacle""#
+            } else {
+                r#"Bearer realm="cenacle", error="invalid_token""#
+            };
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+        }
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+impl From<CoreError> for ApiError {
+    fn from(err: CoreError) -> Self {
+        use CoreError::*;
+        match err {
+            Validation(v) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+                .with_details(json!({ "field": v.field, "reason": v.code })),
+            InvalidCredentials => Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials"),
+            Unauthenticated => Self::unauthenticated(),
+            AccountPendingApproval => Self::new(StatusCode::FORBIDDEN, "account_pending_approval"),
+            AccountSuspended => Self::new(StatusCode::FORBIDDEN, "account_suspended"),
+            Forbidden(permission) => Self::new(StatusCode::FORBIDDEN, "forbidden")
+                .with_details(json!({ "permission": format!("{permission:?}") })),
+            RegistrationClosed => Self::new(StatusCode::FORBIDDEN, "registrations_closed"),
+            InviteRequired => Self::new(StatusCode::FORBIDDEN, "invite_required"),
+            InvalidInvite => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_invite"),
+            InvalidSetupToken => Self::new(StatusCode::FORBIDDEN, "invalid_setup_token"),
+            NotFound(what) => Self::not_found().with_details(json!({ "resource": what })),
+            Conflict(code) => Self::new(StatusCode::CONFLICT, conflict_code(code)),
+            Database(db) => from_database_error(&db),
+            Internal(message) => internal(&message),
+        }
+    }
+}
+
+fn conflict_code(code: &'static str) -> &'static str {
+    match code {
+        "last_admin" | "not_pending" => code,
+        _ => "already_exists",
+    }
+}
+
+/// The one place where database constraint names become client errors: a unique violation is
+/// a 409 (with a specific code where we know the constraint), a check or reference violation
+/// a 422; anything else is our fault (500).
+fn from_database_error(err: &DbError) -> ApiError {
+    match err.constraint_violation() {
+        Some(ConstraintViolation::Unique(name)) => {
+            let code = match name {
+                "person_local_username_key" => "username_taken",
+                "local_user_email_key" => "email_taken",
+                _ => "already_exists",
+            };
+            ApiError::new(StatusCode::CONFLICT, code)
+        }
+        Some(ConstraintViolation::Check(name)) | Some(ConstraintViolation::NotNull(name)) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "constraint_violated")
+                .with_details(json!({ "constraint": name }))
+        }
+        Some(ConstraintViolation::ForeignKey(name)) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_reference")
+                .with_details(json!({ "constraint": name }))
+        }
+        None => match err {
+            DbError::Pool(_) => {
+                tracing::error!(error = %err, "database unavailable");
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+            }
+            _ => internal(&err.to_string()),
+        },
+    }
+}
+
+fn internal(message: &str) -> ApiError {
+    // The details stay in the log (with the request id); the client only learns it failed.
+    tracing::error!(error = message, "internal error");
+    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,101 @@
+//! Extractors that turn axum's plain-text rejections into our JSON errors, and find out who
+//! is calling.
+
+use crate::{error::ApiError, AppState};
+use axum::{
+    extract::{rejection::JsonRejection, rejection::QueryRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    http::{header, request::Parts, StatusCode},
+};
+use cenacle_core::accounts::{authenticate, Session};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// `axum::Json` with our error format: 400 for broken JSON (naming the problem), 422 for JSON
+/// of the wrong shape, 415 without a JSON content type, 413 over the body limit.
+pub struct ApiJson<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    let problem = rejection.body_text();
+    let (status, code) = match &rejection {
+        JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
+        JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+        JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        _ => (StatusCode::BAD_REQUEST, "malformed_json"),
+    };
+    ApiError::new(status, code).with_details(json!({ "problem": problem }))
+}
+
+/// `axum::extract::Query` with our error format.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| ApiQuery(q.0))
+            .map_err(|r: QueryRejection| ApiError::invalid_query(r.body_text()))
+    }
+}
+
+/// The caller, proven by `Authorization: Bearer <token>`. Refuses with 401 and a
+/// `WWW-Authenticate` challenge otherwise.
+pub struct Auth(pub Session);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .map(str::trim)
+            .ok_or_else(ApiError::unauthenticated)?;
+        Ok(Auth(authenticate(&state.ctx, token).await?))
+    }
+}
+
+/// The client's address for per-IP limits: the first `X-Forwarded-For` entry when the instance
+/// sits behind a proxy it trusts, else the TCP peer.
+pub struct ClientIp(pub String);
+
+impl FromRequestParts<AppState> for ClientIp {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if state.ctx.settings.server.trust_forwarded_for {
+            if let Some(ip) = parts
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+            {
+                return Ok(ClientIp(ip.to_owned()));
+            }
+        }
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_string())
+            .unwrap_or_else(|| "unknown".into());
+        Ok(ClientIp(peer))
+    }
+}

@@ -1,0 +1,125 @@
+//! User-facing API messages in French and English. The error `code` is the stable contract;
+//! the `message` is for people, in the language the request asked for (`Accept-Language`).
+
+use cenacle_domain::Language;
+
+tokio::task_local! {
+    static REQUEST_LANGUAGE: Language;
+}
+
+/// Runs `fut` with the request's language available to error responses built inside it.
+pub async fn with_language<F: std::future::Future>(language: Language, fut: F) -> F::Output {
+    REQUEST_LANGUAGE.scope(language, fut).await
+}
+
+pub fn current_language() -> Language {
+    REQUEST_LANGUAGE.try_with(|l| *l).unwrap_or_default()
+}
+
+/// The message for an error code, in `language`.
+pub fn message(code: &str, language: Language) -> &'static str {
+    let (en, fr) = lookup(code).unwrap_or(INTERNAL);
+    match language {
+        Language::En => en,
+        Language::Fr => fr,
+    }
+}
+
+const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
+
+/// Every code the API emits has an entry here (a unit test checks).
+fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
+    Some(match code {
+        "internal_error" => INTERNAL,
+        "invalid_credentials" => ("Wrong username or password.", "Nom d'utilisateur ou mot de passe incorrect."),
+        "unauthenticated" => (
+            "Authentication required: send a valid bearer token.",
+            "Authentification requise : envoyez un jeton valide.",
+        ),
+        "account_pending_approval" => (
+            "Your account is waiting for a moderator's approval.",
+            "Votre compte attend la validation d'un modérateur.",
+        ),
+        "account_suspended" => ("This account is suspended.", "Ce compte est suspendu."),
+        "forbidden" => ("You are not allowed to do this.", "Vous n'avez pas le droit de faire cela."),
+        "registrations_closed" => (
+            "Registrations are closed on this instance.",
+            "Les inscriptions sont fermées sur cette instance.",
+        ),
+        "invite_required" => (
+            "An invitation is required to register on this instance.",
+            "Une invitation est nécessaire pour s'inscrire sur cette instance.",
+        ),
+        "invalid_invite" => (
+            "This invitation is unknown, already used or expired.",
+            "Cette invitation est inconnue, déjà utilisée ou expirée.",
+        ),
+        "invalid_setup_token" => (
+            "The setup token is unknown or already used.",
+            "Le jeton d'installation est inconnu ou déjà utilisé.",
+        ),
+        "not_found" => ("Not found.", "Introuvable."),
+        "route_not_found" => ("There is no such endpoint.", "Ce point d'accès n'existe pas."),
+        "method_not_allowed" => (
+            "This endpoint does not accept this method.",
+            "Ce point d'accès n'accepte pas cette méthode.",
+        ),
+        "username_taken" => ("This username is already taken.", "Ce nom d'utilisateur est déjà pris."),
+        "email_taken" => (
+            "This e-mail address is already used by another account.",
+            "Cette adresse e-mail est déjà utilisée par un autre compte.",
+        ),
+        "already_exists" => ("This already exists.", "Cet élément existe déjà."),
+        "last_admin" => (
+            "The last admin cannot lose the admin role.",
+            "Le dernier administrateur ne peut pas perdre son rôle.",
+        ),
+        "not_pending" => (
+            "This account is not waiting for approval.",
+            "Ce compte n'attend pas de validation.",
+        ),
+        "validation_failed" => ("A field is not valid.", "Un champ n'est pas valide."),
+        "constraint_violated" => (
+            "The request breaks a rule of the data model.",
+            "La requête enfreint une règle du modèle de données.",
+        ),
+        "invalid_reference" => (
+            "The request refers to something that does not exist.",
+            "La requête fait référence à un élément inexistant.",
+        ),
+        "malformed_json" => ("The request body is not valid JSON.", "Le corps de la requête n'est pas du JSON valide."),
+        "invalid_body" => (
+            "The request body does not have the expected fields.",
+            "Le corps de la requête n'a pas les champs attendus.",
+        ),
+        "unsupported_media_type" => (
+            "Send the request body as application/json.",
+            "Envoyez le corps de la requête en application/json.",
+        ),
+        "payload_too_large" => ("The request body is too large.", "Le corps de la requête est trop volumineux."),
+        "invalid_query" => ("A query parameter is not valid.", "Un paramètre de requête n'est pas valide."),
+        "invalid_cursor" => ("The pagination cursor is not valid.", "Le curseur de pagination n'est pas valide."),
+        "rate_limited" => (
+            "Too many attempts; try again later.",
+            "Trop de tentatives ; réessayez plus tard.",
+        ),
+        "database_unavailable" => (
+            "The database is not reachable.",
+            "La base de données est injoignable.",
+        ),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_code_has_distinct_french_and_english() {
+        for code in crate::error::ALL_CODES {
+            let (en, fr) = lookup(code).unwrap_or_else(|| panic!("no message for {code}"));
+            assert_ne!(en, fr, "{code} is not translated");
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The REST API of Cénacle under `/api/v1`, its conventions (JSON errors, cursor pagination,
+//! body limit, rate limits), its OpenAPI document and the operations endpoints.
+//!
+//! Handlers are thin: they parse, call one `cenacle_core` use case, and shape the answer.
+//! Every route is registered through `utoipa_axum::routes!`, which adds it to the router and to
+//! the OpenAPI document in one step, so the document cannot silently miss a route.
+
+pub mod error;
+pub mod extract;
+pub mod i18n;
+pub mod ops;
+pub mod pagination;
+pub mod rate_limit;
+pub mod routes;
+
+use axum::{extract::DefaultBodyLimit, http::StatusCode, middleware, response::IntoResponse, Json, Router};
+use cenacle_core::Context;
+use error::ApiError;
+use ops::Metrics;
+use rate_limit::RateLimiter;
+use routes::{account, admin, instance};
+use std::{sync::Arc, time::Duration};
+use tower_http::{
+    request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+use utoipa::{
+    openapi::security::{Http, HttpAuthScheme, SecurityScheme},
+    Modify, OpenApi,
+};
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub ctx: Context,
+    pub limits: Arc<Limits>,
+    pub metrics: Metrics,
+}
+
+/// The rate limiters of the authentication endpoints.
+pub struct Limits {
+    pub login_per_ip: RateLimiter,
+    pub login_per_account: RateLimiter,
+    pub register_per_ip: RateLimiter,
+}
+
+impl AppState {
+    pub fn new(ctx: Context) -> Self {
+        let l = &ctx.settings.limits;
+        let window = Duration::from_secs(l.rate_window_seconds);
+        let limits = Limits {
+            login_per_ip: RateLimiter::new(l.login_per_ip, window),
+            login_per_account: RateLimiter::new(l.login_per_account, window),
+            register_per_ip: RateLimiter::new(l.register_per_ip, window),
+        };
+        Self {
+            ctx,
+            limits: Arc::new(limits),
+            metrics: Metrics::new(),
+        }
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Cénacle API",
+        description = "REST API of a Cénacle community server. Errors are `{\"error\": {\"code\", \"message\", \"details\"}}`; lists use cursor pagination (`limit`, `cursor` → `next_cursor`). Messages follow `Accept-Language` (fr or en).",
+        license(name = "AGPL-3.0-or-later")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "account", description = "Registration, login, one's own profile"),
+        (name = "admin", description = "Account management"),
+        (name = "instance", description = "This instance"),
+        (name = "operations", description = "Probes, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+    }
+}
+
+/// Every documented route. Add routes here, with `routes!`, and nowhere else.
+fn documented_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(account::register))
+        .routes(routes!(account::login))
+        .routes(routes!(account::me, account::update_me))
+        .routes(routes!(account::logout))
+        .routes(routes!(account::logout_all))
+        .routes(routes!(admin::list_accounts))
+        .routes(routes!(admin::set_role))
+        .routes(routes!(admin::approve))
+        .routes(routes!(admin::create_invite))
+        .routes(routes!(instance::info))
+        .routes(routes!(instance::setup))
+        .routes(routes!(openapi_json))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+}
+
+/// The OpenAPI 3.1 document of every route.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented_routes().into_openapi()
+}
+
+/// This document.
+#[utoipa::path(get, path = "/api/v1/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+async fn openapi_json() -> impl IntoResponse {
+    static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
+    Json(DOC.get_or_init(|| serde_json::to_value(openapi()).expect("openapi serialises")).clone())
+}
+
+/// The whole HTTP application.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.ctx.settings.limits.max_body_bytes;
+    let (routes, _doc) = documented_routes().split_for_parts();
+    routes
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found") })
+        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed") })
+        .layer(middleware::from_fn(ops::negotiate_language))
+        .layer(middleware::from_fn_with_state(state.clone(), ops::track_metrics))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+        .layer(
+            // Only the method and path are logged: bodies and headers carry passwords and tokens.
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                let id = req
+                    .extensions()
+                    .get::<RequestId>()
+                    .and_then(|id| id.header_value().to_str().ok())
+                    .unwrap_or("-")
+                    .to_owned();
+                tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(ops::RandomRequestId))
+}

@@ -1,0 +1,171 @@
+//! `/api/v1/account/*`: registering, logging in and out, one's own profile.
+
+use super::views::AccountView;
+use crate::{
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{ApiJson, Auth, ClientIp},
+    AppState,
+};
+use axum::{extract::State, http::StatusCode, Json};
+use cenacle_core::accounts::{self, Registration};
+use cenacle_domain::{Language, ProfileChange};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    /// 3–30 characters: lowercase letters, digits and `_`.
+    pub username: String,
+    /// At least 10 characters.
+    pub password: String,
+    pub email: Option<String>,
+    #[schema(value_type = Option<String>, example = "fr")]
+    pub language: Option<Language>,
+    /// Required when the instance is invite only.
+    pub invite_code: Option<String>,
+    /// Why you want to join; shown to whoever approves registrations.
+    pub reason: Option<String>,
+}
+
+/// Register a new account. Depending on the instance's registration mode the account is active
+/// at once (`status: active`) or waits for approval (`status: pending_approval`).
+#[utoipa::path(post, path = "/api/v1/account/register", tag = "account",
+    request_body = RegisterRequest,
+    responses(
+        (status = 201, body = AccountView),
+        (status = 403, description = "registrations closed, or an invitation is required", body = ErrorBody),
+        (status = 409, description = "username or e-mail taken", body = ErrorBody),
+        (status = 422, description = "invalid field", body = ErrorBody),
+        (status = 429, description = "too many registrations from this address", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<RegisterRequest>,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    state.limits.register_per_ip.hit(&ip).map_err(retry_after)?;
+    let account = accounts::register(
+        &state.ctx,
+        Registration {
+            username: &req.username,
+            password: &req.password,
+            email: req.email.as_deref(),
+            language: req.language,
+            invite_code: req.invite_code.as_deref(),
+            reason: req.reason.as_deref(),
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(AccountView::private(account))))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LoginResponse {
+    /// Send as `Authorization: Bearer <token>`. Shown once; keep it secret.
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub account: AccountView,
+}
+
+/// Log in with a username and password; returns a bearer token.
+#[utoipa::path(post, path = "/api/v1/account/login", tag = "account",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, body = LoginResponse),
+        (status = 401, description = "wrong username or password (`invalid_credentials`)", body = ErrorBody),
+        (status = 403, description = "account pending approval or suspended", body = ErrorBody),
+        (status = 429, description = "too many attempts; see Retry-After", body = ErrorBody),
+    ))]
+pub async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Json<LoginResponse>> {
+    // Both limits count every attempt: per address against one guesser, per account against a
+    // guesser spread over many addresses.
+    state.limits.login_per_ip.hit(&ip).map_err(retry_after)?;
+    state
+        .limits
+        .login_per_account
+        .hit(&req.username.to_lowercase())
+        .map_err(retry_after)?;
+    let issued = accounts::login(&state.ctx, &req.username, &req.password).await?;
+    Ok(Json(LoginResponse {
+        token: issued.token,
+        expires_at: issued.expires_at,
+        account: AccountView::private(issued.account),
+    }))
+}
+
+fn retry_after(wait: std::time::Duration) -> ApiError {
+    ApiError::rate_limited(wait.as_secs().max(1))
+}
+
+/// The account behind the bearer token.
+#[utoipa::path(get, path = "/api/v1/account/me", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody)))]
+pub async fn me(Auth(session): Auth) -> Json<AccountView> {
+    Json(AccountView::private(session.account))
+}
+
+#[derive(Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdate {
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub expertise_tags: Option<Vec<String>>,
+    #[schema(value_type = Option<String>, example = "en")]
+    pub language: Option<Language>,
+}
+
+/// Change one's profile; absent fields stay as they are.
+#[utoipa::path(patch, path = "/api/v1/account/me", tag = "account", security(("bearer" = [])),
+    request_body = ProfileUpdate,
+    responses((status = 200, body = AccountView), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<ProfileUpdate>,
+) -> ApiResult<Json<AccountView>> {
+    let change = ProfileChange {
+        display_name: req.display_name,
+        bio: req.bio,
+        avatar_url: req.avatar_url,
+        expertise_tags: req.expertise_tags,
+        language: req.language,
+    };
+    let account = accounts::update_profile(&state.ctx, &session, change).await?;
+    Ok(Json(AccountView::private(account)))
+}
+
+/// Revoke the token used for this request.
+#[utoipa::path(post, path = "/api/v1/account/logout", tag = "account", security(("bearer" = [])),
+    responses((status = 204, description = "token revoked"), (status = 401, body = ErrorBody)))]
+pub async fn logout(State(state): State<AppState>, Auth(session): Auth) -> ApiResult<StatusCode> {
+    accounts::logout(&state.ctx, &session).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LogoutAllResponse {
+    /// How many tokens were revoked, this one included.
+    pub revoked: usize,
+}
+
+/// Revoke every token of the account (log out on every device).
+#[utoipa::path(post, path = "/api/v1/account/logout-all", tag = "account", security(("bearer" = [])),
+    responses((status = 200, body = LogoutAllResponse), (status = 401, body = ErrorBody)))]
+pub async fn logout_all(State(state): State<AppState>, Auth(session): Auth) -> ApiResult<Json<LogoutAllResponse>> {
+    let revoked = accounts::logout_everywhere(&state.ctx, &session).await?;
+    Ok(Json(LogoutAllResponse { revoked }))
+}

@@ -1,0 +1,4 @@
+pub mod account;
+pub mod admin;
+pub mod instance;
+pub mod views;

@@ -1,0 +1,350 @@
+//! The configuration of a Cénacle instance.
+//!
+//! `config/defaults.toml` is compiled in and documents every key; a file and `CENACLE_*`
+//! environment variables are laid over it as TOML trees before the whole is deserialised once,
+//! so an unknown key anywhere (file or environment) is refused with its full dotted name.
+
+use cenacle_domain::RegistrationMode;
+use serde::{Deserialize, Serialize};
+use std::{net::SocketAddr, path::PathBuf};
+use url::Url;
+
+pub const DEFAULTS_TOML: &str = include_str!("../../../config/defaults.toml");
+const ENV_PREFIX: &str = "CENACLE_";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub accounts: AccountSettings,
+    pub limits: LimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub public_url: Url,
+    pub instance_name: String,
+    pub data_dir: PathBuf,
+    pub trust_forwarded_for: bool,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    pub url: String,
+    pub pool_size: u32,
+    pub postgres_bin_dir: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSettings {
+    pub registration_mode: RegistrationMode,
+    pub token_ttl_days: u32,
+    pub invite_ttl_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    pub max_body_bytes: usize,
+    pub login_per_ip: u32,
+    pub login_per_account: u32,
+    pub register_per_ip: u32,
+    pub rate_window_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    pub filter: String,
+    pub format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("configuration file {path} is not valid TOML: {message}")]
+    Syntax { path: String, message: String },
+    #[error("configuration key `{key}`: {message}")]
+    Key { key: String, message: String },
+}
+
+impl Settings {
+    /// The built-in defaults alone.
+    pub fn defaults() -> Settings {
+        Self::load(None, std::iter::empty()).expect("config/defaults.toml is valid")
+    }
+
+    /// Defaults, then `file`, then the given environment variables (pass `std::env::vars()`).
+    pub fn load(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Settings, ConfigError> {
+        let mut tree = parse_toml("config/defaults.toml", DEFAULTS_TOML)?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?;
+            merge(&mut tree, parse_toml(&path.display().to_string(), &text)?);
+        }
+        merge(&mut tree, env_overrides(env)?);
+        let settings = Self::from_tree(tree)?;
+        settings.check()?;
+        Ok(settings)
+    }
+
+    fn from_tree(tree: toml::Table) -> Result<Settings, ConfigError> {
+        let deserializer = toml::Value::Table(tree);
+        serde_path_to_error::deserialize(deserializer).map_err(|err| {
+            let path = err.path().to_string();
+            let inner = err.into_inner().to_string();
+            // For an unknown field the path points at its parent; name the key itself.
+            let key = match unknown_field_name(&inner) {
+                Some(field) if path == "." || path.is_empty() => field,
+                Some(field) => format!("{path}.{field}"),
+                None => path,
+            };
+            ConfigError::Key {
+                key,
+                message: inner.trim().to_owned(),
+            }
+        })
+    }
+
+    /// Rules that serde's types cannot say.
+    fn check(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Key {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        if !matches!(self.server.public_url.scheme(), "http" | "https")
+            || self.server.public_url.host_str().is_none()
+        {
+            return bad("server.public_url", "must be an http(s) URL with a host");
+        }
+        if self.server.public_url.path() != "/" {
+            return bad("server.public_url", "must not have a path");
+        }
+        if !self.database.url.is_empty()
+            && !(self.database.url.starts_with("postgres://")
+                || self.database.url.starts_with("postgresql://"))
+        {
+            return bad("database.url", "must start with postgres:// or postgresql://");
+        }
+        if self.database.pool_size == 0 {
+            return bad("database.pool_size", "must be at least 1");
+        }
+        if self.accounts.token_ttl_days == 0 {
+            return bad("accounts.token_ttl_days", "must be at least 1");
+        }
+        if self.limits.max_body_bytes < 1024 {
+            return bad("limits.max_body_bytes", "must be at least 1024");
+        }
+        if self.limits.rate_window_seconds == 0 {
+            return bad("limits.rate_window_seconds", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The public URL without its trailing slash, for building ids.
+    pub fn public_base(&self) -> String {
+        self.server.public_url.as_str().trim_end_matches('/').to_owned()
+    }
+
+    /// True when the server should run its own PostgreSQL cluster.
+    pub fn uses_embedded_database(&self) -> bool {
+        self.database.url.is_empty()
+    }
+
+    /// The effective configuration as TOML with secrets replaced, for `cenacle config check`.
+    pub fn to_masked_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = mask_url_password(&shown.database.url);
+        toml::to_string_pretty(&shown).expect("settings serialise")
+    }
+}
+
+fn parse_toml(path: &str, text: &str) -> Result<toml::Table, ConfigError> {
+    text.parse::<toml::Table>()
+        .map_err(|err| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: err.to_string(),
+        })
+}
+
+/// Lays `overlay` over `base`, table by table.
+fn merge(base: &mut toml::Table, overlay: toml::Table) {
+    for (key, value) in overlay {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(base_table)), toml::Value::Table(over_table)) => {
+                merge(base_table, over_table)
+            }
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `CENACLE_SECTION__KEY=value` → `{section: {key: value}}`. A value is read as a TOML value
+/// when it parses as one (numbers, booleans) and as a string otherwise. Variables with the
+/// prefix but without `__` are not configuration keys (e.g. CENACLE_LOG for tools) and are left
+/// alone; `DATABASE_URL` is the conventional name of database.url.
+fn env_overrides(
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<toml::Table, ConfigError> {
+    let mut tree = toml::Table::new();
+    for (name, raw) in env {
+        let path: Vec<String> = if name == "DATABASE_URL" {
+            vec!["database".into(), "url".into()]
+        } else if let Some(rest) = name.strip_prefix(ENV_PREFIX) {
+            if !rest.contains("__") {
+                continue;
+            }
+            rest.split("__").map(|p| p.to_ascii_lowercase()).collect()
+        } else {
+            continue;
+        };
+        let value = format!("v = {raw}")
+            .parse::<toml::Table>()
+            .ok()
+            .and_then(|mut t| t.remove("v"))
+            .unwrap_or(toml::Value::String(raw));
+        let mut table = &mut tree;
+        for segment in &path[..path.len() - 1] {
+            let entry = table
+                .entry(segment.clone())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            table = match entry {
+                toml::Value::Table(t) => t,
+                _ => {
+                    return Err(ConfigError::Key {
+                        key: path.join("."),
+                        message: format!("environment variable {name} conflicts with another"),
+                    })
+                }
+            };
+        }
+        table.insert(path[path.len() - 1].clone(), value);
+    }
+    Ok(tree)
+}
+
+fn unknown_field_name(message: &str) -> Option<String> {
+    let rest = message.split("unknown field `").nth(1)?;
+    Some(rest.split('`').next()?.to_owned())
+}
+
+/// Replaces the password of a `scheme://user:password@host/...` URL with `********`.
+pub fn mask_url_password(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("********"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn file(text: &str) -> tempfile::NamedTempFile {
+        let mut f = tempfile::NamedTempFile::new().unwrap();
+        f.write_all(text.as_bytes()).unwrap();
+        f
+    }
+
+    #[test]
+    fn defaults_parse_and_listen_on_8700() {
+        let s = Settings::defaults();
+        assert_eq!(s.server.bind.port(), 8700);
+        assert!(s.uses_embedded_database());
+        assert_eq!(s.accounts.registration_mode, RegistrationMode::Open);
+    }
+
+    #[test]
+    fn a_file_and_the_environment_override_defaults_in_that_order() {
+        let f = file("[accounts]\nregistration_mode = \"closed\"\n[server]\nbind = \"0.0.0.0:9000\"\n");
+        let s = Settings::load(
+            Some(f.path()),
+            env(&[
+                ("CENACLE_SERVER__BIND", "127.0.0.1:9100"),
+                ("CENACLE_LIMITS__LOGIN_PER_IP", "3"),
+                ("DATABASE_URL", "postgres://u:p@db/c"),
+                ("CENACLE_UNRELATED", "ignored"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.accounts.registration_mode, RegistrationMode::Closed);
+        assert_eq!(s.server.bind.port(), 9100);
+        assert_eq!(s.limits.login_per_ip, 3);
+        assert!(!s.uses_embedded_database());
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let f = file("[server]\nbnid = \"0.0.0.0:9000\"\n");
+        let err = Settings::load(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("server.bnid"), "{err}");
+        let f = file("[serveur]\nbind = \"0.0.0.0:9000\"\n");
+        let err = Settings::load(Some(f.path()), []).unwrap_err().to_string();
+        assert!(err.contains("serveur"), "{err}");
+        let err = Settings::load(None, env(&[("CENACLE_LIMITS__NOPE", "1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("limits.nope"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings::load(None, env(&[("CENACLE_ACCOUNTS__REGISTRATION_MODE", "sometimes")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("accounts.registration_mode"), "{err}");
+        let err = Settings::load(None, env(&[("CENACLE_SERVER__BIND", "nowhere")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("server.bind"), "{err}");
+        let err = Settings::load(None, env(&[("DATABASE_URL", "mysql://x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let s = Settings::load(None, env(&[("DATABASE_URL", "postgres://cen:hunter2@db/c")])).unwrap();
+        let shown = s.to_masked_toml();
+        assert!(!shown.contains("hunter2"));
+        assert!(shown.contains("********"));
+    }
+}

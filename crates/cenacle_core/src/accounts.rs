@@ -1,0 +1,209 @@
+//! Registering, logging in and out, and a member's own profile.
+
+use crate::{
+    secrets::{new_secret, secret_hash},
+    verify_password, hash_password, Context, CoreError,
+};
+use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
+use cenacle_domain::{
+    decide_registration, validate_email, validate_password, validate_profile, validate_username,
+    AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationRefusal, Role,
+};
+use chrono::{Duration, Utc};
+use diesel_async::AsyncConnection;
+
+const TOKEN_PREFIX: &str = "cen_";
+
+pub struct Registration<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub email: Option<&'a str>,
+    pub language: Option<Language>,
+    /// Required when registration is invite only; lets its holder skip approval.
+    pub invite_code: Option<&'a str>,
+    /// Shown to whoever approves the registration.
+    pub reason: Option<&'a str>,
+}
+
+/// Registers a member under the instance's registration mode. The account is active at once,
+/// or pending approval, or refused.
+pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, CoreError> {
+    let mut account = PreparedAccount::prepare(reg.username, reg.password, reg.email, Role::Member).await?;
+    let mut conn = ctx.conn().await?;
+    let now = Utc::now();
+    let invite_hash = reg.invite_code.map(secret_hash);
+    let has_invite = match &invite_hash {
+        Some(hash) if store::invite_is_usable(&mut conn, hash, now).await? => true,
+        Some(_) => return Err(CoreError::InvalidInvite),
+        None => false,
+    };
+    account.status = match decide_registration(ctx.settings.accounts.registration_mode, has_invite) {
+        RegistrationDecision::Create(status) => status,
+        RegistrationDecision::Refuse(RegistrationRefusal::Closed) => {
+            return Err(CoreError::RegistrationClosed)
+        }
+        RegistrationDecision::Refuse(RegistrationRefusal::InviteRequired) => {
+            return Err(CoreError::InviteRequired)
+        }
+    };
+    account.language = reg.language.unwrap_or_default();
+    account.reason = reg.reason.map(str::to_owned);
+    // The account and the invitation's use commit together: an invitation raced for by two
+    // registrations lets exactly one in.
+    conn.transaction::<_, CoreError, _>(async |conn| {
+        let created = store::insert_account(conn, &account.as_new()).await?;
+        if let Some(hash) = &invite_hash {
+            if !store::use_invite(conn, hash, created.person_id, now).await? {
+                return Err(CoreError::InvalidInvite);
+            }
+        }
+        Ok(created)
+    })
+    .await
+}
+
+/// Creates an active account directly with a role, bypassing the registration mode: for
+/// `cenacle admin create-user`.
+pub async fn create_account(
+    ctx: &Context,
+    username: &str,
+    password: &str,
+    email: Option<&str>,
+    role: Role,
+) -> Result<Account, CoreError> {
+    let account = PreparedAccount::prepare(username, password, email, role).await?;
+    let mut conn = ctx.conn().await?;
+    Ok(store::insert_account(&mut conn, &account.as_new()).await?)
+}
+
+/// An account validated and with its password hashed, not stored yet. Hashing happens before a
+/// connection or transaction is taken, so slow argon2 work never holds database resources.
+pub(crate) struct PreparedAccount {
+    username: String,
+    email: Option<String>,
+    password_hash: String,
+    role: Role,
+    language: Language,
+    status: AccountStatus,
+    reason: Option<String>,
+}
+
+impl PreparedAccount {
+    pub(crate) async fn prepare(
+        username: &str,
+        password: &str,
+        email: Option<&str>,
+        role: Role,
+    ) -> Result<Self, CoreError> {
+        validate_username(username)?;
+        validate_password(password, username)?;
+        if let Some(email) = email {
+            validate_email(email)?;
+        }
+        Ok(Self {
+            username: username.to_owned(),
+            email: email.map(str::to_owned),
+            password_hash: hash_password(password).await?,
+            role,
+            language: Language::default(),
+            status: AccountStatus::Active,
+            reason: None,
+        })
+    }
+
+    pub(crate) fn as_new(&self) -> NewAccount<'_> {
+        NewAccount {
+            username: &self.username,
+            email: self.email.as_deref(),
+            password_hash: &self.password_hash,
+            role: self.role,
+            language: self.language,
+            status: self.status,
+            registration_reason: self.reason.as_deref(),
+        }
+    }
+}
+
+/// A new login token, shown to its owner once.
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: chrono::DateTime<Utc>,
+    pub account: Account,
+}
+
+/// Checks the password and issues a bearer token. Unknown user and wrong password answer the
+/// same, in the same time.
+pub async fn login(ctx: &Context, username: &str, password: &str) -> Result<IssuedToken, CoreError> {
+    let mut conn = ctx.conn().await?;
+    let account = store::find_by_username(&mut conn, username).await?;
+    let stored_hash = account.as_ref().map(|a| a.password_hash.as_str());
+    if !verify_password(password, stored_hash).await {
+        return Err(CoreError::InvalidCredentials);
+    }
+    let account = account.ok_or(CoreError::InvalidCredentials)?;
+    ensure_may_log_in(&account)?;
+    let token = new_secret(TOKEN_PREFIX);
+    let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.token_ttl_days.into());
+    store::insert_token(&mut conn, account.person_id, &secret_hash(&token), expires_at).await?;
+    Ok(IssuedToken {
+        token,
+        expires_at,
+        account,
+    })
+}
+
+fn ensure_may_log_in(account: &Account) -> Result<(), CoreError> {
+    match account.status {
+        AccountStatus::Active => Ok(()),
+        AccountStatus::PendingApproval => Err(CoreError::AccountPendingApproval),
+        AccountStatus::Suspended => Err(CoreError::AccountSuspended),
+    }
+}
+
+/// Who is calling, as proven by a bearer token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account: Account,
+    pub token_id: i64,
+}
+
+pub async fn authenticate(ctx: &Context, token: &str) -> Result<Session, CoreError> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Err(CoreError::Unauthenticated);
+    }
+    let mut conn = ctx.conn().await?;
+    let (account, token_id) = store::find_by_token(&mut conn, &secret_hash(token), Utc::now())
+        .await?
+        .ok_or(CoreError::Unauthenticated)?;
+    // A suspension takes effect on tokens already issued.
+    ensure_may_log_in(&account).map_err(|_| CoreError::Unauthenticated)?;
+    Ok(Session { account, token_id })
+}
+
+pub async fn logout(ctx: &Context, session: &Session) -> Result<(), CoreError> {
+    let mut conn = ctx.conn().await?;
+    store::revoke_token(&mut conn, session.token_id).await?;
+    Ok(())
+}
+
+/// Revokes every token of the caller (every device); returns how many.
+pub async fn logout_everywhere(ctx: &Context, session: &Session) -> Result<usize, CoreError> {
+    let mut conn = ctx.conn().await?;
+    Ok(store::revoke_all_tokens(&mut conn, session.account.person_id).await?)
+}
+
+pub async fn update_profile(ctx: &Context, session: &Session, change: ProfileChange) -> Result<Account, CoreError> {
+    let change = validate_profile(change)?;
+    let person_id = session.account.person_id;
+    let mut conn = ctx.conn().await?;
+    let stored = PersonProfileChange {
+        display_name: change.display_name,
+        bio: change.bio,
+        avatar_url: change.avatar_url,
+        expertise_tags: change.expertise_tags,
+    };
+    store::update_profile(&mut conn, person_id, &stored, change.language).await?;
+    store::find_by_id(&mut conn, person_id)
+        .await?
+        .ok_or(CoreError::NotFound("account"))
+}

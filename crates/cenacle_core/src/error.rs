@@ -1,0 +1,42 @@
+use cenacle_db::DbError;
+use cenacle_domain::{Permission, ValidationError};
+
+/// Why a use case refused or failed. The API maps each to a status and a stable code; the
+/// command line prints it.
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    #[error("invalid input: {0}")]
+    Validation(#[from] ValidationError),
+    #[error("wrong username or password")]
+    InvalidCredentials,
+    #[error("missing, expired or revoked token")]
+    Unauthenticated,
+    #[error("the account is waiting for approval")]
+    AccountPendingApproval,
+    #[error("the account is suspended")]
+    AccountSuspended,
+    #[error("not allowed: {0:?}")]
+    Forbidden(Permission),
+    #[error("registrations are closed")]
+    RegistrationClosed,
+    #[error("an invitation is required to register")]
+    InviteRequired,
+    #[error("the invitation is unknown, used or expired")]
+    InvalidInvite,
+    #[error("the setup token is unknown or already used")]
+    InvalidSetupToken,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("conflict: {0}")]
+    Conflict(&'static str),
+    #[error(transparent)]
+    Database(#[from] DbError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for CoreError {
+    fn from(err: diesel::result::Error) -> Self {
+        CoreError::Database(DbError::Query(err))
+    }
+}

@@ -1,0 +1,16 @@
+//! Storage for Cénacle: the diesel schema, typed rows and queries, the connection pool,
+//! migrations, the embedded PostgreSQL cluster and the test-database harness.
+//!
+//! Nothing here knows about HTTP or ActivityPub; callers get plain Rust values and
+//! [`DbError`], whose constraint names the API turns into client errors.
+
+pub mod accounts;
+pub mod embedded;
+mod error;
+pub mod pool;
+pub mod schema;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use error::{ConstraintViolation, DbError};
+pub use pool::{connect_pool, run_migrations, DbConn, DbPool};

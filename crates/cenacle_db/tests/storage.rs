@@ -1,0 +1,99 @@
+//! Storage against a real PostgreSQL: the harness, migrations, and the constraint names the
+//! API relies on.
+
+use cenacle_db::{
+    accounts::{self, NewAccount},
+    testing::{empty_database, fresh_database},
+    ConstraintViolation,
+};
+use cenacle_domain::{AccountStatus, Language, Role};
+use chrono::{Duration, Utc};
+
+fn new_account<'a>(username: &'a str, email: Option<&'static str>) -> NewAccount<'a> {
+    NewAccount {
+        username,
+        email,
+        password_hash: "not-a-real-hash",
+        role: Role::Member,
+        language: Language::Fr,
+        status: AccountStatus::Active,
+        registration_reason: None,
+    }
+}
+
+#[tokio::test]
+async fn each_test_gets_its_own_database() {
+    let a = fresh_database().await;
+    let b = fresh_database().await;
+    assert_ne!(a.name, b.name);
+    let mut conn = a.pool.get().await.unwrap();
+    accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap();
+    let mut other = b.pool.get().await.unwrap();
+    assert!(accounts::find_by_username(&mut other, "marie").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn duplicate_username_and_email_name_their_constraint() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let marie = accounts::insert_account(&mut conn, &new_account("marie", Some("m@example.org")))
+        .await
+        .unwrap();
+    assert_eq!(marie.language, Language::Fr);
+    let err = accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap_err();
+    assert_eq!(err.constraint_violation(), Some(ConstraintViolation::Unique("person_local_username_key")));
+    // E-mail uniqueness ignores case.
+    let err = accounts::insert_account(&mut conn, &new_account("pierre", Some("M@Example.org")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.constraint_violation(), Some(ConstraintViolation::Unique("local_user_email_key")));
+}
+
+#[tokio::test]
+async fn tokens_expire_and_revoke() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let marie = accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap();
+    let now = Utc::now();
+    let live = accounts::insert_token(&mut conn, marie.person_id, b"live", now + Duration::hours(1))
+        .await
+        .unwrap();
+    accounts::insert_token(&mut conn, marie.person_id, b"expired", now - Duration::seconds(1))
+        .await
+        .unwrap();
+    let (found, id) = accounts::find_by_token(&mut conn, b"live", now).await.unwrap().unwrap();
+    assert_eq!((found.username.as_str(), id), ("marie", live));
+    assert!(accounts::find_by_token(&mut conn, b"expired", now).await.unwrap().is_none());
+    accounts::revoke_token(&mut conn, live).await.unwrap();
+    assert!(accounts::find_by_token(&mut conn, b"live", now).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn an_invitation_is_used_once() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let admin = accounts::insert_account(&mut conn, &new_account("admin", None)).await.unwrap();
+    let marie = accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap();
+    let now = Utc::now();
+    accounts::insert_invite(&mut conn, admin.person_id, b"code", now + Duration::days(1))
+        .await
+        .unwrap();
+    assert!(accounts::use_invite(&mut conn, b"code", marie.person_id, now).await.unwrap());
+    assert!(!accounts::use_invite(&mut conn, b"code", marie.person_id, now).await.unwrap());
+}
+
+#[tokio::test]
+async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
+    let url = empty_database().await;
+    let url2 = url.clone();
+    let applied = tokio::task::spawn_blocking(move || cenacle_db::run_migrations(&url2))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!applied.is_empty());
+    let again = tokio::task::spawn_blocking(move || cenacle_db::run_migrations(&url))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(again.is_empty());
+}

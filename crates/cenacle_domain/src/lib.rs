@@ -1,0 +1,12 @@
+//! Pure rules of Cénacle. Nothing here touches a database, the network or the clock:
+//! every rule is a function of its inputs, so it is tested with plain unit tests.
+
+pub mod account;
+pub mod role;
+
+pub use account::{
+    decide_registration, validate_email, validate_password, validate_profile, validate_username,
+    AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationMode,
+    RegistrationRefusal, ValidationError,
+};
+pub use role::{Permission, Role};

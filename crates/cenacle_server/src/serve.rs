@@ -1,0 +1,48 @@
+//! `cenacle serve`.
+
+use crate::database::Database;
+use cenacle_api::{router, AppState};
+use cenacle_config::Settings;
+use cenacle_core::{admin, Context};
+use std::net::SocketAddr;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let db = Database::open(&settings, false).await?;
+    let ctx = Context::new(db.pool.clone(), settings.clone());
+
+    if let Some(token) = admin::issue_setup_token_if_needed(&ctx).await? {
+        // Printed for the operator, never logged: whoever holds it can become admin.
+        println!("No admin exists yet. Create the first one with this one-time setup token:");
+        println!("setup token: {token}");
+        println!(
+            "  curl -X POST {}/api/v1/setup -H 'Content-Type: application/json' \\\n    -d '{{\"setup_token\":\"{token}\",\"username\":\"admin\",\"password\":\"…\"}}'",
+            settings.public_base()
+        );
+        println!("or run: cenacle admin create-user --username admin --role admin");
+    }
+
+    let app = router(AppState::new(ctx));
+    let listener = tokio::net::TcpListener::bind(settings.server.bind).await?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, public_url = %settings.server.public_url, "listening");
+    // A stable line on stdout for scripts and tests that start the server on port 0.
+    println!("listening on http://{addr}");
+
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("HTTP server stopped");
+    db.close().await?;
+    tracing::info!("bye");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+    }
+}
