@@ -102,7 +102,8 @@ impl ApiError {
     }
 
     pub fn invalid_query(problem: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_query").with_details(json!({ "problem": problem.into() }))
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query")
+            .with_details(json!({ "problem": problem.into() }))
     }
 }
 
@@ -121,7 +122,10 @@ impl IntoResponse for ApiError {
             } else {
                 r#"Bearer realm="cenacle", error="invalid_token""#
             };
-            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(challenge));
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
         }
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

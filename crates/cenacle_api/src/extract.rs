@@ -3,7 +3,10 @@
 
 use crate::{error::ApiError, AppState};
 use axum::{
-    extract::{rejection::JsonRejection, rejection::QueryRejection, ConnectInfo, FromRequest, FromRequestParts, Request},
+    extract::{
+        rejection::JsonRejection, rejection::QueryRejection, ConnectInfo, FromRequest,
+        FromRequestParts, Request,
+    },
     http::{header, request::Parts, StatusCode},
 };
 use cenacle_core::accounts::{authenticate, Session};
@@ -31,8 +34,12 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
     let (status, code) = match &rejection {
         JsonRejection::JsonSyntaxError(_) => (StatusCode::BAD_REQUEST, "malformed_json"),
         JsonRejection::JsonDataError(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
-        JsonRejection::MissingJsonContentType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"),
-        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        JsonRejection::MissingJsonContentType(_) => {
+            (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+        }
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+        }
         _ => (StatusCode::BAD_REQUEST, "malformed_json"),
     };
     ApiError::new(status, code).with_details(json!({ "problem": problem }))
@@ -59,12 +66,18 @@ pub struct Auth(pub Session);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or_else(ApiError::unauthenticated)?;
         Ok(Auth(authenticate(&state.ctx, token).await?))
@@ -78,7 +91,10 @@ pub struct ClientIp(pub String);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         if state.ctx.settings.server.trust_forwarded_for {
             if let Some(ip) = parts
                 .headers

@@ -31,7 +31,10 @@ const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
 fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "internal_error" => INTERNAL,
-        "invalid_credentials" => ("Wrong username or password.", "Nom d'utilisateur ou mot de passe incorrect."),
+        "invalid_credentials" => (
+            "Wrong username or password.",
+            "Nom d'utilisateur ou mot de passe incorrect.",
+        ),
         "unauthenticated" => (
             "Authentication required: send a valid bearer token.",
             "Authentification requise : envoyez un jeton valide.",
@@ -41,7 +44,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Votre compte attend la validation d'un modérateur.",
         ),
         "account_suspended" => ("This account is suspended.", "Ce compte est suspendu."),
-        "forbidden" => ("You are not allowed to do this.", "Vous n'avez pas le droit de faire cela."),
+        "forbidden" => (
+            "You are not allowed to do this.",
+            "Vous n'avez pas le droit de faire cela.",
+        ),
         "registrations_closed" => (
             "Registrations are closed on this instance.",
             "Les inscriptions sont fermées sur cette instance.",
@@ -59,12 +65,18 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Le jeton d'installation est inconnu ou déjà utilisé.",
         ),
         "not_found" => ("Not found.", "Introuvable."),
-        "route_not_found" => ("There is no such endpoint.", "Ce point d'accès n'existe pas."),
+        "route_not_found" => (
+            "There is no such endpoint.",
+            "Ce point d'accès n'existe pas.",
+        ),
         "method_not_allowed" => (
             "This endpoint does not accept this method.",
             "Ce point d'accès n'accepte pas cette méthode.",
         ),
-        "username_taken" => ("This username is already taken.", "Ce nom d'utilisateur est déjà pris."),
+        "username_taken" => (
+            "This username is already taken.",
+            "Ce nom d'utilisateur est déjà pris.",
+        ),
         "email_taken" => (
             "This e-mail address is already used by another account.",
             "Cette adresse e-mail est déjà utilisée par un autre compte.",
@@ -87,7 +99,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The request refers to something that does not exist.",
             "La requête fait référence à un élément inexistant.",
         ),
-        "malformed_json" => ("The request body is not valid JSON.", "Le corps de la requête n'est pas du JSON valide."),
+        "malformed_json" => (
+            "The request body is not valid JSON.",
+            "Le corps de la requête n'est pas du JSON valide.",
+        ),
         "invalid_body" => (
             "The request body does not have the expected fields.",
             "Le corps de la requête n'a pas les champs attendus.",
@@ -96,9 +111,18 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Send the request body as application/json.",
             "Envoyez le corps de la requête en application/json.",
         ),
-        "payload_too_large" => ("The request body is too large.", "Le corps de la requête est trop volumineux."),
-        "invalid_query" => ("A query parameter is not valid.", "Un paramètre de requête n'est pas valide."),
-        "invalid_cursor" => ("The pagination cursor is not valid.", "Le curseur de pagination n'est pas valide."),
+        "payload_too_large" => (
+            "The request body is too large.",
+            "Le corps de la requête est trop volumineux.",
+        ),
+        "invalid_query" => (
+            "A query parameter is not valid.",
+            "Un paramètre de requête n'est pas valide.",
+        ),
+        "invalid_cursor" => (
+            "The pagination cursor is not valid.",
+            "Le curseur de pagination n'est pas valide.",
+        ),
         "rate_limited" => (
             "Too many attempts; try again later.",
             "Trop de tentatives ; réessayez plus tard.",

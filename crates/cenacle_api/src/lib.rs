@@ -13,7 +13,9 @@ pub mod pagination;
 pub mod rate_limit;
 pub mod routes;
 
-use axum::{extract::DefaultBodyLimit, http::StatusCode, middleware, response::IntoResponse, Json, Router};
+use axum::{
+    extract::DefaultBodyLimit, http::StatusCode, middleware, response::IntoResponse, Json, Router,
+};
 use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
@@ -84,7 +86,10 @@ struct BearerAuth;
 impl Modify for BearerAuth {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
-        components.add_security_scheme("bearer", SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)));
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -118,7 +123,10 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
 async fn openapi_json() -> impl IntoResponse {
     static DOC: std::sync::OnceLock<serde_json::Value> = std::sync::OnceLock::new();
-    Json(DOC.get_or_init(|| serde_json::to_value(openapi()).expect("openapi serialises")).clone())
+    Json(
+        DOC.get_or_init(|| serde_json::to_value(openapi()).expect("openapi serialises"))
+            .clone(),
+    )
 }
 
 /// The whole HTTP application.

@@ -9,7 +9,7 @@ use axum::{
     Json,
 };
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntGaugeVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use rand::RngCore;
 use serde::Serialize;
@@ -30,18 +30,29 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("cenacle_http_requests_total", "HTTP requests by route, method and status"),
+            Opts::new(
+                "cenacle_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
             &["route", "method", "status"],
         )
         .unwrap();
         let latency = HistogramVec::new(
-            HistogramOpts::new("cenacle_http_request_duration_seconds", "HTTP request latency by route")
-                .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+            HistogramOpts::new(
+                "cenacle_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+            ]),
             &["route", "method"],
         )
         .unwrap();
         let pool = IntGaugeVec::new(
-            Opts::new("cenacle_db_pool_connections", "Database pool connections by state"),
+            Opts::new(
+                "cenacle_db_pool_connections",
+                "Database pool connections by state",
+            ),
             &["state"],
         )
         .unwrap();
@@ -76,8 +87,16 @@ pub async fn track_metrics(State(state): State<AppState>, req: Request, next: Ne
     let response = next.run(req).await;
     let elapsed = started.elapsed().as_secs_f64();
     let status = response.status().as_u16().to_string();
-    state.metrics.requests.with_label_values(&[&route, &method, &status]).inc();
-    state.metrics.latency.with_label_values(&[&route, &method]).observe(elapsed);
+    state
+        .metrics
+        .requests
+        .with_label_values(&[&route, &method, &status])
+        .inc();
+    state
+        .metrics
+        .latency
+        .with_label_values(&[&route, &method])
+        .observe(elapsed);
     response
 }
 
@@ -113,7 +132,9 @@ pub struct Health {
 /// Liveness: the process answers HTTP.
 #[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, body = Health)))]
 pub async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".into() })
+    Json(Health {
+        status: "ok".into(),
+    })
 }
 
 /// Readiness: the database answers.
@@ -121,10 +142,14 @@ pub async fn healthz() -> Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     match cenacle_db::pool::ping(&state.ctx.pool).await {
-        Ok(()) => Json(Health { status: "ready".into() }).into_response(),
+        Ok(()) => Json(Health {
+            status: "ready".into(),
+        })
+        .into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            crate::error::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable").into_response()
+            crate::error::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+                .into_response()
         }
     }
 }
@@ -135,14 +160,30 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let status = state.ctx.pool.status();
     let in_use = status.size.saturating_sub(status.available);
-    state.metrics.pool.with_label_values(&["in_use"]).set(in_use as i64);
-    state.metrics.pool.with_label_values(&["idle"]).set(status.available as i64);
-    state.metrics.pool.with_label_values(&["max"]).set(status.max_size as i64);
+    state
+        .metrics
+        .pool
+        .with_label_values(&["in_use"])
+        .set(in_use as i64);
+    state
+        .metrics
+        .pool
+        .with_label_values(&["idle"])
+        .set(status.available as i64);
+    state
+        .metrics
+        .pool
+        .with_label_values(&["max"])
+        .set(status.max_size as i64);
     let mut buffer = Vec::new();
     let encoder = TextEncoder::new();
     if let Err(err) = encoder.encode(&state.metrics.registry.gather(), &mut buffer) {
         tracing::error!(error = %err, "encoding metrics");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }
-    ([(header::CONTENT_TYPE, encoder.format_type().to_owned())], buffer).into_response()
+    (
+        [(header::CONTENT_TYPE, encoder.format_type().to_owned())],
+        buffer,
+    )
+        .into_response()
 }

@@ -23,7 +23,9 @@ impl PageQuery {
         match self.limit {
             None => Ok(DEFAULT_LIMIT),
             Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
-            Some(_) => Err(ApiError::invalid_query(format!("limit must be between 1 and {MAX_LIMIT}"))),
+            Some(_) => Err(ApiError::invalid_query(format!(
+                "limit must be between 1 and {MAX_LIMIT}"
+            ))),
         }
     }
 
@@ -48,10 +50,19 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows fetched in order: the extra row only tells
     /// that another page exists.
-    pub fn from_rows<R>(mut rows: Vec<R>, limit: i64, id_of: impl Fn(&R) -> i64, view: impl Fn(R) -> T) -> Self {
+    pub fn from_rows<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        id_of: impl Fn(&R) -> i64,
+        view: impl Fn(R) -> T,
+    ) -> Self {
         let more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(id_of(r)))
+        } else {
+            None
+        };
         Page {
             items: rows.into_iter().map(view).collect(),
             next_cursor,
@@ -65,7 +76,11 @@ fn encode_cursor(id: i64) -> String {
 
 fn decode_cursor(cursor: &str) -> Option<i64> {
     let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
-    String::from_utf8(bytes).ok()?.strip_prefix("after:")?.parse().ok()
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix("after:")?
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]

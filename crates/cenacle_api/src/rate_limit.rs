@@ -62,7 +62,9 @@ mod tests {
         for _ in 0..3 {
             assert!(limiter.hit_at("ip:1", t0).is_ok());
         }
-        let retry = limiter.hit_at("ip:1", t0 + Duration::from_secs(10)).unwrap_err();
+        let retry = limiter
+            .hit_at("ip:1", t0 + Duration::from_secs(10))
+            .unwrap_err();
         assert_eq!(retry, Duration::from_secs(50));
         assert!(limiter.hit_at("ip:2", t0).is_ok(), "keys are independent");
         assert!(limiter.hit_at("ip:1", t0 + Duration::from_secs(60)).is_ok());

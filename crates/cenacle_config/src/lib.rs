@@ -144,11 +144,13 @@ impl Settings {
         if self.server.public_url.path() != "/" {
             return bad("server.public_url", "must not have a path");
         }
-        if !self.database.url.is_empty()
-            && !(self.database.url.starts_with("postgres://")
-                || self.database.url.starts_with("postgresql://"))
-        {
-            return bad("database.url", "must start with postgres:// or postgresql://");
+        let url = &self.database.url;
+        let url_ok = url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://");
+        if !url_ok {
+            return bad(
+                "database.url",
+                "must start with postgres:// or postgresql://",
+            );
         }
         if self.database.pool_size == 0 {
             return bad("database.pool_size", "must be at least 1");
@@ -167,7 +169,11 @@ impl Settings {
 
     /// The public URL without its trailing slash, for building ids.
     pub fn public_base(&self) -> String {
-        self.server.public_url.as_str().trim_end_matches('/').to_owned()
+        self.server
+            .public_url
+            .as_str()
+            .trim_end_matches('/')
+            .to_owned()
     }
 
     /// True when the server should run its own PostgreSQL cluster.
@@ -293,7 +299,8 @@ mod tests {
 
     #[test]
     fn a_file_and_the_environment_override_defaults_in_that_order() {
-        let f = file("[accounts]\nregistration_mode = \"closed\"\n[server]\nbind = \"0.0.0.0:9000\"\n");
+        let f =
+            file("[accounts]\nregistration_mode = \"closed\"\n[server]\nbind = \"0.0.0.0:9000\"\n");
         let s = Settings::load(
             Some(f.path()),
             env(&[
@@ -326,9 +333,12 @@ mod tests {
 
     #[test]
     fn bad_values_are_named() {
-        let err = Settings::load(None, env(&[("CENACLE_ACCOUNTS__REGISTRATION_MODE", "sometimes")]))
-            .unwrap_err()
-            .to_string();
+        let err = Settings::load(
+            None,
+            env(&[("CENACLE_ACCOUNTS__REGISTRATION_MODE", "sometimes")]),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("accounts.registration_mode"), "{err}");
         let err = Settings::load(None, env(&[("CENACLE_SERVER__BIND", "nowhere")]))
             .unwrap_err()
@@ -342,7 +352,11 @@ mod tests {
 
     #[test]
     fn secrets_are_masked() {
-        let s = Settings::load(None, env(&[("DATABASE_URL", "postgres://cen:hunter2@db/c")])).unwrap();
+        let s = Settings::load(
+            None,
+            env(&[("DATABASE_URL", "postgres://cen:hunter2@db/c")]),
+        )
+        .unwrap();
         let shown = s.to_masked_toml();
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("********"));

@@ -1,8 +1,9 @@
 //! Registering, logging in and out, and a member's own profile.
 
 use crate::{
+    hash_password,
     secrets::{new_secret, secret_hash},
-    verify_password, hash_password, Context, CoreError,
+    verify_password, Context, CoreError,
 };
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
 use cenacle_domain::{
@@ -28,7 +29,8 @@ pub struct Registration<'a> {
 /// Registers a member under the instance's registration mode. The account is active at once,
 /// or pending approval, or refused.
 pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, CoreError> {
-    let mut account = PreparedAccount::prepare(reg.username, reg.password, reg.email, Role::Member).await?;
+    let mut account =
+        PreparedAccount::prepare(reg.username, reg.password, reg.email, Role::Member).await?;
     let mut conn = ctx.conn().await?;
     let now = Utc::now();
     let invite_hash = reg.invite_code.map(secret_hash);
@@ -37,7 +39,8 @@ pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, C
         Some(_) => return Err(CoreError::InvalidInvite),
         None => false,
     };
-    account.status = match decide_registration(ctx.settings.accounts.registration_mode, has_invite) {
+    account.status = match decide_registration(ctx.settings.accounts.registration_mode, has_invite)
+    {
         RegistrationDecision::Create(status) => status,
         RegistrationDecision::Refuse(RegistrationRefusal::Closed) => {
             return Err(CoreError::RegistrationClosed)
@@ -133,7 +136,11 @@ pub struct IssuedToken {
 
 /// Checks the password and issues a bearer token. Unknown user and wrong password answer the
 /// same, in the same time.
-pub async fn login(ctx: &Context, username: &str, password: &str) -> Result<IssuedToken, CoreError> {
+pub async fn login(
+    ctx: &Context,
+    username: &str,
+    password: &str,
+) -> Result<IssuedToken, CoreError> {
     let mut conn = ctx.conn().await?;
     let account = store::find_by_username(&mut conn, username).await?;
     let stored_hash = account.as_ref().map(|a| a.password_hash.as_str());
@@ -144,7 +151,13 @@ pub async fn login(ctx: &Context, username: &str, password: &str) -> Result<Issu
     ensure_may_log_in(&account)?;
     let token = new_secret(TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.token_ttl_days.into());
-    store::insert_token(&mut conn, account.person_id, &secret_hash(&token), expires_at).await?;
+    store::insert_token(
+        &mut conn,
+        account.person_id,
+        &secret_hash(&token),
+        expires_at,
+    )
+    .await?;
     Ok(IssuedToken {
         token,
         expires_at,
@@ -192,7 +205,11 @@ pub async fn logout_everywhere(ctx: &Context, session: &Session) -> Result<usize
     Ok(store::revoke_all_tokens(&mut conn, session.account.person_id).await?)
 }
 
-pub async fn update_profile(ctx: &Context, session: &Session, change: ProfileChange) -> Result<Account, CoreError> {
+pub async fn update_profile(
+    ctx: &Context,
+    session: &Session,
+    change: ProfileChange,
+) -> Result<Account, CoreError> {
     let change = validate_profile(change)?;
     let person_id = session.account.person_id;
     let mut conn = ctx.conn().await?;

@@ -48,7 +48,10 @@ pub async fn set_role(
         .await?
         .ok_or(CoreError::NotFound("account"))?;
     // Demoting the last admin would leave nobody able to hand out roles.
-    if account.role == Role::Admin && role != Role::Admin && store::count_admins(&mut conn).await? <= 1 {
+    if account.role == Role::Admin
+        && role != Role::Admin
+        && store::count_admins(&mut conn).await? <= 1
+    {
         return Err(CoreError::Conflict("last_admin"));
     }
     store::set_role(&mut conn, account.person_id, role).await?;
@@ -56,7 +59,11 @@ pub async fn set_role(
 }
 
 /// Lets a pending registration in.
-pub async fn approve_registration(ctx: &Context, session: &Session, username: &str) -> Result<Account, CoreError> {
+pub async fn approve_registration(
+    ctx: &Context,
+    session: &Session,
+    username: &str,
+) -> Result<Account, CoreError> {
     require(session, Permission::ApproveRegistrations)?;
     let mut conn = ctx.conn().await?;
     let account = store::find_by_username(&mut conn, username)
@@ -82,7 +89,13 @@ pub async fn create_invite(ctx: &Context, session: &Session) -> Result<IssuedInv
     let code = new_secret("inv_");
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.invite_ttl_days.into());
     let mut conn = ctx.conn().await?;
-    store::insert_invite(&mut conn, session.account.person_id, &secret_hash(&code), expires_at).await?;
+    store::insert_invite(
+        &mut conn,
+        session.account.person_id,
+        &secret_hash(&code),
+        expires_at,
+    )
+    .await?;
     Ok(IssuedInvite { code, expires_at })
 }
 

@@ -75,8 +75,21 @@ type AccountRow = (
 );
 
 fn account_from_row(row: AccountRow) -> Result<Account, DbError> {
-    let (id, username, display_name, bio, avatar_url, tags, email, hash, role, lang, status, reason, created) =
-        row;
+    let (
+        id,
+        username,
+        display_name,
+        bio,
+        avatar_url,
+        tags,
+        email,
+        hash,
+        role,
+        lang,
+        status,
+        reason,
+        created,
+    ) = row;
     Ok(Account {
         person_id: id,
         username,
@@ -191,7 +204,11 @@ pub async fn count_admins(conn: &mut AsyncPgConnection) -> Result<i64, DbError> 
 }
 
 /// Returns false when no such account exists.
-pub async fn set_role(conn: &mut AsyncPgConnection, person_id: i64, role: Role) -> Result<bool, DbError> {
+pub async fn set_role(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    role: Role,
+) -> Result<bool, DbError> {
     let n = diesel::update(local_user::table.find(person_id))
         .set(local_user::role.eq(role.as_str()))
         .execute(conn)
@@ -282,15 +299,22 @@ pub async fn find_by_token(
 }
 
 pub async fn revoke_token(conn: &mut AsyncPgConnection, token_id: i64) -> Result<(), DbError> {
-    diesel::update(auth_token::table.find(token_id).filter(auth_token::revoked_at.is_null()))
-        .set(auth_token::revoked_at.eq(diesel::dsl::now))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        auth_token::table
+            .find(token_id)
+            .filter(auth_token::revoked_at.is_null()),
+    )
+    .set(auth_token::revoked_at.eq(diesel::dsl::now))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
 /// Revokes every live token of an account; returns how many.
-pub async fn revoke_all_tokens(conn: &mut AsyncPgConnection, person_id: i64) -> Result<usize, DbError> {
+pub async fn revoke_all_tokens(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<usize, DbError> {
     Ok(diesel::update(
         auth_token::table
             .filter(auth_token::person_id.eq(person_id))
@@ -360,9 +384,15 @@ pub async fn invite_is_usable(
 
 /// Stores a new setup token hash, replacing an unused one (a restart before setup prints a
 /// fresh token; the old one stops working).
-pub async fn replace_setup_token(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> Result<(), DbError> {
+pub async fn replace_setup_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> Result<(), DbError> {
     diesel::insert_into(setup_token::table)
-        .values((setup_token::id.eq(1), setup_token::token_hash.eq(token_hash)))
+        .values((
+            setup_token::id.eq(1),
+            setup_token::token_hash.eq(token_hash),
+        ))
         .on_conflict(setup_token::id)
         .do_update()
         .set((
@@ -376,7 +406,10 @@ pub async fn replace_setup_token(conn: &mut AsyncPgConnection, token_hash: &[u8]
 }
 
 /// Spends the setup token if it matches and is unused; returns whether it did.
-pub async fn spend_setup_token(conn: &mut AsyncPgConnection, token_hash: &[u8]) -> Result<bool, DbError> {
+pub async fn spend_setup_token(
+    conn: &mut AsyncPgConnection,
+    token_hash: &[u8],
+) -> Result<bool, DbError> {
     let n = diesel::update(
         setup_token::table
             .filter(setup_token::token_hash.eq(token_hash))

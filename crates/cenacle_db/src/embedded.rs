@@ -133,7 +133,11 @@ pub struct EmbeddedPostgres {
 /// Opens the cluster under `root` (`<data_dir>/postgres`): creates it on first use, recovers
 /// from a crash of a previous owner, starts it, or joins it if another live process owns it.
 /// With `allow_shared = false` (the server) a live owner is an error.
-pub fn open(root: &Path, opts: &EmbeddedOptions, allow_shared: bool) -> Result<ClusterAccess, EmbeddedError> {
+pub fn open(
+    root: &Path,
+    opts: &EmbeddedOptions,
+    allow_shared: bool,
+) -> Result<ClusterAccess, EmbeddedError> {
     let bins = find_binaries(opts.bin_dir.as_deref())?;
     let owner = cluster_owner()?;
     prepare_root(root, owner)?;
@@ -158,7 +162,7 @@ pub fn open(root: &Path, opts: &EmbeddedOptions, allow_shared: bool) -> Result<C
     if !data.join("PG_VERSION").exists() {
         init_cluster(&bins, root, &data, owner, opts)?;
     } else {
-        recover_after_crash(&data)?;
+        recover_after_crash(&data, &socket_dir)?;
     }
     let pg = start_postmaster(&bins, root, &data, &socket_dir, owner, opts, lock)?;
     Ok(ClusterAccess::Owned(pg))
@@ -218,7 +222,7 @@ fn find_binaries(hint: Option<&Path>) -> Result<Binaries, EmbeddedError> {
                 Some((version, e.path().join("bin")))
             })
             .collect();
-        versioned.sort_by(|a, b| b.0.cmp(&a.0));
+        versioned.sort_by_key(|(version, _)| std::cmp::Reverse(*version));
         candidates.extend(versioned.into_iter().map(|(_, p)| p));
     }
     let dir = candidates
@@ -257,18 +261,24 @@ fn cluster_owner() -> Result<Option<(u32, u32)>, EmbeddedError> {
 }
 
 fn prepare_root(root: &Path, owner: Option<(u32, u32)>) -> Result<(), EmbeddedError> {
-    fs::create_dir_all(root.join("socket")).map_err(io_err(format!("create {}", root.display())))?;
-    fs::set_permissions(root, fs::Permissions::from_mode(0o700)).map_err(io_err("chmod cluster folder"))?;
+    fs::create_dir_all(root.join("socket"))
+        .map_err(io_err(format!("create {}", root.display())))?;
+    fs::set_permissions(root, fs::Permissions::from_mode(0o700))
+        .map_err(io_err("chmod cluster folder"))?;
     fs::set_permissions(root.join("socket"), fs::Permissions::from_mode(0o700))
         .map_err(io_err("chmod socket folder"))?;
     if let Some((uid, gid)) = owner {
         for path in [root.to_owned(), root.join("socket")] {
-            chown(&path, Some(uid), Some(gid)).map_err(io_err(format!("chown {}", path.display())))?;
+            chown(&path, Some(uid), Some(gid))
+                .map_err(io_err(format!("chown {}", path.display())))?;
         }
         // The postgres account must be able to walk down to the cluster folder. We only open
         // the data folder itself (which is ours); other ancestors must already be traversable.
         if let Some(parent) = root.parent() {
-            let mode = fs::metadata(parent).map_err(io_err("stat data folder"))?.permissions().mode();
+            let mode = fs::metadata(parent)
+                .map_err(io_err("stat data folder"))?
+                .permissions()
+                .mode();
             if mode & 0o001 == 0 {
                 fs::set_permissions(parent, fs::Permissions::from_mode(mode | 0o001))
                     .map_err(io_err("make data folder traversable"))?;
@@ -311,7 +321,13 @@ fn init_cluster(
     let mut cmd = Command::new(&bins.initdb);
     cmd.arg("-D")
         .arg(data)
-        .args(["-U", SUPERUSER, "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8"])
+        .args([
+            "-U",
+            SUPERUSER,
+            "--auth=trust",
+            "--encoding=UTF8",
+            "--locale=C.UTF-8",
+        ])
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(io_err("log"))?)
@@ -347,13 +363,16 @@ fn open_log(path: &Path, owner: Option<(u32, u32)>) -> Result<fs::File, Embedded
 /// (leaving a stale `postmaster.pid`) or is still shutting down after its death signal; wait
 /// for it, then clear the stale file so that the new postmaster starts cleanly. (We hold the
 /// cluster lock, so no live Cénacle process is using this postmaster.)
-fn recover_after_crash(data: &Path) -> Result<(), EmbeddedError> {
+fn recover_after_crash(data: &Path, socket_dir: &Path) -> Result<(), EmbeddedError> {
     let pid_file = data.join("postmaster.pid");
     let Some(pid) = read_postmaster_pid(&pid_file) else {
         return Ok(());
     };
     if is_postgres_process(pid) {
-        tracing::warn!(pid, "a postmaster from a previous run is still alive; asking it to stop");
+        tracing::warn!(
+            pid,
+            "a postmaster from a previous run is still alive; asking it to stop"
+        );
         // SAFETY: sending a signal to a pid we verified runs postgres.
         unsafe { libc::kill(pid, libc::SIGINT) };
         let deadline = Instant::now() + STOP_DEADLINE;
@@ -368,6 +387,14 @@ fn recover_after_crash(data: &Path) -> Result<(), EmbeddedError> {
     if pid_file.exists() && !is_postgres_process(pid) {
         tracing::warn!(pid, "removing stale postmaster.pid left by a crash");
         fs::remove_file(&pid_file).map_err(io_err("remove stale postmaster.pid"))?;
+        // The socket's lock file names the dead pid too. PostgreSQL would clear it itself if
+        // that pid were gone, but a killed postmaster can linger as a zombie (its parent died
+        // with it), which still "exists" to kill(pid, 0).
+        for entry in fs::read_dir(socket_dir).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().starts_with(".s.PGSQL.") {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
     }
     Ok(())
 }
@@ -391,10 +418,18 @@ fn postmaster_ready(data: &Path) -> bool {
     let Ok(text) = fs::read_to_string(data.join("postmaster.pid")) else {
         return false;
     };
-    let Some(pid) = text.lines().next().and_then(|l| l.trim().parse::<i32>().ok()) else {
+    let Some(pid) = text
+        .lines()
+        .next()
+        .and_then(|l| l.trim().parse::<i32>().ok())
+    else {
         return false;
     };
-    text.lines().nth(7).map(|l| l.trim() == "ready").unwrap_or(false) && is_postgres_process(pid)
+    text.lines()
+        .nth(7)
+        .map(|l| l.trim() == "ready")
+        .unwrap_or(false)
+        && is_postgres_process(pid)
 }
 
 fn start_postmaster(
@@ -413,14 +448,26 @@ fn start_postmaster(
         .arg(data)
         .arg("-k")
         .arg(socket_dir)
-        .args(["-c", "listen_addresses=", "-c", "unix_socket_permissions=0700"])
+        .args([
+            "-c",
+            "listen_addresses=",
+            "-c",
+            "unix_socket_permissions=0700",
+        ])
         .current_dir(root)
         .stdin(Stdio::null())
         .stdout(log.try_clone().map_err(io_err("log"))?)
         .stderr(log)
         .process_group(0);
     if opts.unsafe_fast {
-        cmd.args(["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]);
+        cmd.args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ]);
         cmd.args(["-c", "max_connections=300"]);
     }
     as_owner(&mut cmd, owner);
@@ -480,7 +527,10 @@ fn start_postmaster(
         }
         if Instant::now() > deadline {
             let _ = pg.stop();
-            return Err(EmbeddedError::NotReady(START_DEADLINE, log_path.display().to_string()));
+            return Err(EmbeddedError::NotReady(
+                START_DEADLINE,
+                log_path.display().to_string(),
+            ));
         }
         thread::sleep(Duration::from_millis(20));
     }
@@ -499,13 +549,16 @@ pub async fn ensure_database(access: &ClusterAccess, database: &str) -> Result<(
         #[diesel(sql_type = diesel::sql_types::Bool)]
         exists: bool,
     }
-    let found: Exists = diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
-        .bind::<diesel::sql_types::Text, _>(database)
-        .get_result(&mut conn)
-        .await?;
+    let found: Exists =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1) AS exists")
+            .bind::<diesel::sql_types::Text, _>(database)
+            .get_result(&mut conn)
+            .await?;
     if !found.exists {
         // Identifiers cannot be bound; `database` is one of our constants or a generated name.
-        diesel::sql_query(format!("CREATE DATABASE \"{database}\"")).execute(&mut conn).await?;
+        diesel::sql_query(format!("CREATE DATABASE \"{database}\""))
+            .execute(&mut conn)
+            .await?;
     }
     Ok(())
 }

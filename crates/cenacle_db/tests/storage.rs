@@ -27,9 +27,14 @@ async fn each_test_gets_its_own_database() {
     let b = fresh_database().await;
     assert_ne!(a.name, b.name);
     let mut conn = a.pool.get().await.unwrap();
-    accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap();
+    accounts::insert_account(&mut conn, &new_account("marie", None))
+        .await
+        .unwrap();
     let mut other = b.pool.get().await.unwrap();
-    assert!(accounts::find_by_username(&mut other, "marie").await.unwrap().is_none());
+    assert!(accounts::find_by_username(&mut other, "marie")
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
@@ -40,46 +45,87 @@ async fn duplicate_username_and_email_name_their_constraint() {
         .await
         .unwrap();
     assert_eq!(marie.language, Language::Fr);
-    let err = accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap_err();
-    assert_eq!(err.constraint_violation(), Some(ConstraintViolation::Unique("person_local_username_key")));
+    let err = accounts::insert_account(&mut conn, &new_account("marie", None))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.constraint_violation(),
+        Some(ConstraintViolation::Unique("person_local_username_key"))
+    );
     // E-mail uniqueness ignores case.
     let err = accounts::insert_account(&mut conn, &new_account("pierre", Some("M@Example.org")))
         .await
         .unwrap_err();
-    assert_eq!(err.constraint_violation(), Some(ConstraintViolation::Unique("local_user_email_key")));
+    assert_eq!(
+        err.constraint_violation(),
+        Some(ConstraintViolation::Unique("local_user_email_key"))
+    );
 }
 
 #[tokio::test]
 async fn tokens_expire_and_revoke() {
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let marie = accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap();
+    let marie = accounts::insert_account(&mut conn, &new_account("marie", None))
+        .await
+        .unwrap();
     let now = Utc::now();
-    let live = accounts::insert_token(&mut conn, marie.person_id, b"live", now + Duration::hours(1))
+    let live = accounts::insert_token(
+        &mut conn,
+        marie.person_id,
+        b"live",
+        now + Duration::hours(1),
+    )
+    .await
+    .unwrap();
+    accounts::insert_token(
+        &mut conn,
+        marie.person_id,
+        b"expired",
+        now - Duration::seconds(1),
+    )
+    .await
+    .unwrap();
+    let (found, id) = accounts::find_by_token(&mut conn, b"live", now)
         .await
+        .unwrap()
         .unwrap();
-    accounts::insert_token(&mut conn, marie.person_id, b"expired", now - Duration::seconds(1))
-        .await
-        .unwrap();
-    let (found, id) = accounts::find_by_token(&mut conn, b"live", now).await.unwrap().unwrap();
     assert_eq!((found.username.as_str(), id), ("marie", live));
-    assert!(accounts::find_by_token(&mut conn, b"expired", now).await.unwrap().is_none());
+    assert!(accounts::find_by_token(&mut conn, b"expired", now)
+        .await
+        .unwrap()
+        .is_none());
     accounts::revoke_token(&mut conn, live).await.unwrap();
-    assert!(accounts::find_by_token(&mut conn, b"live", now).await.unwrap().is_none());
+    assert!(accounts::find_by_token(&mut conn, b"live", now)
+        .await
+        .unwrap()
+        .is_none());
 }
 
 #[tokio::test]
 async fn an_invitation_is_used_once() {
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let admin = accounts::insert_account(&mut conn, &new_account("admin", None)).await.unwrap();
-    let marie = accounts::insert_account(&mut conn, &new_account("marie", None)).await.unwrap();
+    let admin = accounts::insert_account(&mut conn, &new_account("admin", None))
+        .await
+        .unwrap();
+    let marie = accounts::insert_account(&mut conn, &new_account("marie", None))
+        .await
+        .unwrap();
     let now = Utc::now();
     accounts::insert_invite(&mut conn, admin.person_id, b"code", now + Duration::days(1))
         .await
         .unwrap();
-    assert!(accounts::use_invite(&mut conn, b"code", marie.person_id, now).await.unwrap());
-    assert!(!accounts::use_invite(&mut conn, b"code", marie.person_id, now).await.unwrap());
+    assert!(
+        accounts::use_invite(&mut conn, b"code", marie.person_id, now)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !accounts::use_invite(&mut conn, b"code", marie.person_id, now)
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

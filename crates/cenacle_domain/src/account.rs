@@ -272,28 +272,52 @@ mod tests {
         assert!(validate_username("marie_curie").is_ok());
         assert!(validate_username("a1b").is_ok());
         assert_eq!(validate_username("ab").unwrap_err().code, "too_short");
-        assert_eq!(validate_username(&"a".repeat(31)).unwrap_err().code, "too_long");
+        assert_eq!(
+            validate_username(&"a".repeat(31)).unwrap_err().code,
+            "too_long"
+        );
         for bad in ["Marie", "_marie", "ma rie", "marié", "ma-rie", "ma.rie"] {
-            assert_eq!(validate_username(bad).unwrap_err().code, "invalid_characters", "{bad}");
+            assert_eq!(
+                validate_username(bad).unwrap_err().code,
+                "invalid_characters",
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn passwords() {
         assert!(validate_password("correct horse battery", "marie").is_ok());
-        assert_eq!(validate_password("short", "marie").unwrap_err().code, "too_short");
-        assert_eq!(validate_password("aaaaaaaaaaaa", "marie").unwrap_err().code, "too_simple");
         assert_eq!(
-            validate_password("MarieCurie1", "mariecurie1").unwrap_err().code,
+            validate_password("short", "marie").unwrap_err().code,
+            "too_short"
+        );
+        assert_eq!(
+            validate_password("aaaaaaaaaaaa", "marie").unwrap_err().code,
+            "too_simple"
+        );
+        assert_eq!(
+            validate_password("MarieCurie1", "mariecurie1")
+                .unwrap_err()
+                .code,
             "same_as_username"
         );
-        assert_eq!(validate_password(&"ab".repeat(129), "m").unwrap_err().code, "too_long");
+        assert_eq!(
+            validate_password(&"ab".repeat(129), "m").unwrap_err().code,
+            "too_long"
+        );
     }
 
     #[test]
     fn emails() {
         assert!(validate_email("marie@example.org").is_ok());
-        for bad in ["marie", "@example.org", "marie@example", "ma rie@example.org", "m@.org"] {
+        for bad in [
+            "marie",
+            "@example.org",
+            "marie@example",
+            "ma rie@example.org",
+            "m@.org",
+        ] {
             assert!(validate_email(bad).is_err(), "{bad}");
         }
     }
@@ -302,17 +326,26 @@ mod tests {
     fn registration_modes() {
         use AccountStatus::*;
         use RegistrationDecision::*;
-        assert_eq!(decide_registration(RegistrationMode::Open, false), Create(Active));
+        assert_eq!(
+            decide_registration(RegistrationMode::Open, false),
+            Create(Active)
+        );
         assert_eq!(
             decide_registration(RegistrationMode::ApprovalRequired, false),
             Create(PendingApproval)
         );
-        assert_eq!(decide_registration(RegistrationMode::ApprovalRequired, true), Create(Active));
+        assert_eq!(
+            decide_registration(RegistrationMode::ApprovalRequired, true),
+            Create(Active)
+        );
         assert_eq!(
             decide_registration(RegistrationMode::InviteOnly, false),
             Refuse(RegistrationRefusal::InviteRequired)
         );
-        assert_eq!(decide_registration(RegistrationMode::InviteOnly, true), Create(Active));
+        assert_eq!(
+            decide_registration(RegistrationMode::InviteOnly, true),
+            Create(Active)
+        );
         assert_eq!(
             decide_registration(RegistrationMode::Closed, true),
             Refuse(RegistrationRefusal::Closed)
@@ -321,9 +354,18 @@ mod tests {
 
     #[test]
     fn accept_language_negotiation() {
-        assert_eq!(Language::from_accept_language("fr-FR,fr;q=0.9,en;q=0.8"), Language::Fr);
-        assert_eq!(Language::from_accept_language("de-DE,de;q=0.9,fr;q=0.5"), Language::Fr);
-        assert_eq!(Language::from_accept_language("en;q=0.4, fr;q=0.9"), Language::Fr);
+        assert_eq!(
+            Language::from_accept_language("fr-FR,fr;q=0.9,en;q=0.8"),
+            Language::Fr
+        );
+        assert_eq!(
+            Language::from_accept_language("de-DE,de;q=0.9,fr;q=0.5"),
+            Language::Fr
+        );
+        assert_eq!(
+            Language::from_accept_language("en;q=0.4, fr;q=0.9"),
+            Language::Fr
+        );
         assert_eq!(Language::from_accept_language("de"), Language::En);
         assert_eq!(Language::from_accept_language("fr;q=0, en"), Language::En);
         assert_eq!(Language::from_accept_language(""), Language::En);
@@ -332,7 +374,12 @@ mod tests {
     #[test]
     fn profile_tags_are_normalised() {
         let change = validate_profile(ProfileChange {
-            expertise_tags: Some(vec![" Rust ".into(), "rust".into(), "".into(), "SQL".into()]),
+            expertise_tags: Some(vec![
+                " Rust ".into(),
+                "rust".into(),
+                "".into(),
+                "SQL".into(),
+            ]),
             display_name: Some("  Marie  ".into()),
             ..Default::default()
         })

@@ -55,7 +55,10 @@ impl Role {
             // Community managers run the community day to day: they let people in, but
             // handing out roles stays with admins so that nobody can promote themselves.
             Role::CommunityManager => {
-                matches!(permission, ListAccounts | ApproveRegistrations | CreateInvites)
+                matches!(
+                    permission,
+                    ListAccounts | ApproveRegistrations | CreateInvites
+                )
             }
             Role::Moderator => matches!(permission, ListAccounts),
             Role::Staff | Role::Member => false,

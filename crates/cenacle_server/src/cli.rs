@@ -9,7 +9,11 @@ use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
 
 #[derive(Parser)]
-#[command(name = "cenacle", version, about = "Cénacle: a federated community server")]
+#[command(
+    name = "cenacle",
+    version,
+    about = "Cénacle: a federated community server"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -136,14 +140,20 @@ async fn run_admin(ctx: &Context, cmd: AdminCommand) -> anyhow::Result<()> {
                 Some(p) => p,
                 None => {
                     let mut line = String::new();
-                    std::io::stdin().read_line(&mut line).context("reading the password from stdin")?;
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from stdin")?;
                     line.trim_end_matches(['\n', '\r']).to_owned()
                 }
             };
-            let account = accounts::create_account(ctx, &username, &password, email.as_deref(), role)
-                .await
-                .with_context(|| format!("creating account `{username}`"))?;
-            println!("created {} `{}` (id {})", account.role, account.username, account.person_id);
+            let account =
+                accounts::create_account(ctx, &username, &password, email.as_deref(), role)
+                    .await
+                    .with_context(|| format!("creating account `{username}`"))?;
+            println!(
+                "created {} `{}` (id {})",
+                account.role, account.username, account.person_id
+            );
         }
         AdminCommand::SetRole { username, role } => {
             let account = admin::set_role(ctx, None, &username, role)

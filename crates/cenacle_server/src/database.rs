@@ -29,9 +29,11 @@ impl Database {
                 unsafe_fast: false,
             };
             let root_for_task = root.clone();
-            let access = tokio::task::spawn_blocking(move || embedded::open(&root_for_task, &opts, allow_shared))
-                .await?
-                .with_context(|| format!("starting the embedded PostgreSQL in {}", root.display()))?;
+            let access = tokio::task::spawn_blocking(move || {
+                embedded::open(&root_for_task, &opts, allow_shared)
+            })
+            .await?
+            .with_context(|| format!("starting the embedded PostgreSQL in {}", root.display()))?;
             embedded::ensure_database(&access, embedded::DATABASE)
                 .await
                 .context("creating the database in the embedded cluster")?;

@@ -33,7 +33,8 @@ fn main() -> ExitCode {
 fn init_logging(settings: &cenacle_config::Settings) {
     use tracing_subscriber::EnvFilter;
     // RUST_LOG wins over the configured filter, for a one-off debugging session.
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&settings.log.filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))

@@ -165,7 +165,10 @@ pub struct LogoutAllResponse {
 /// Revoke every token of the account (log out on every device).
 #[utoipa::path(post, path = "/api/v1/account/logout-all", tag = "account", security(("bearer" = [])),
     responses((status = 200, body = LogoutAllResponse), (status = 401, body = ErrorBody)))]
-pub async fn logout_all(State(state): State<AppState>, Auth(session): Auth) -> ApiResult<Json<LogoutAllResponse>> {
+pub async fn logout_all(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> ApiResult<Json<LogoutAllResponse>> {
     let revoked = accounts::logout_everywhere(&state.ctx, &session).await?;
     Ok(Json(LogoutAllResponse { revoked }))
 }

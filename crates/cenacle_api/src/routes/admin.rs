@@ -44,8 +44,20 @@ pub async fn list_accounts(
         cursor: query.cursor,
     };
     let limit = page.limit()?;
-    let rows = admin::list_accounts(&state.ctx, &session, page.after_id()?, limit + 1, query.status).await?;
-    Ok(Json(Page::from_rows(rows, limit, |a| a.person_id, AccountView::private)))
+    let rows = admin::list_accounts(
+        &state.ctx,
+        &session,
+        page.after_id()?,
+        limit + 1,
+        query.status,
+    )
+    .await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |a| a.person_id,
+        AccountView::private,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]

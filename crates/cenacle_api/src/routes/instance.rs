@@ -50,7 +50,17 @@ pub struct SetupRequest {
 #[utoipa::path(post, path = "/api/v1/setup", tag = "instance",
     request_body = SetupRequest,
     responses((status = 201, body = AccountView), (status = 403, description = "unknown or used token", body = ErrorBody), (status = 422, body = ErrorBody)))]
-pub async fn setup(State(state): State<AppState>, ApiJson(req): ApiJson<SetupRequest>) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    let account = admin::complete_setup(&state.ctx, &req.setup_token, &req.username, &req.password, req.email.as_deref()).await?;
+pub async fn setup(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<SetupRequest>,
+) -> ApiResult<(StatusCode, Json<AccountView>)> {
+    let account = admin::complete_setup(
+        &state.ctx,
+        &req.setup_token,
+        &req.username,
+        &req.password,
+        req.email.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(AccountView::private(account))))
 }

@@ -31,7 +31,10 @@ impl AccountView {
     /// The view an account's owner, or an account manager, sees.
     pub fn private(account: Account) -> Self {
         let email = account.email.clone();
-        Self { email, ..Self::public(account) }
+        Self {
+            email,
+            ..Self::public(account)
+        }
     }
 
     pub fn public(account: Account) -> Self {

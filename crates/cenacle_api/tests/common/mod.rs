@@ -1,0 +1,137 @@
+//! A test instance: the real router over a real, fresh PostgreSQL database.
+
+#![allow(dead_code)]
+
+use axum::{
+    body::Body,
+    extract::connect_info::MockConnectInfo,
+    http::{header, HeaderMap, Method, Request, StatusCode},
+    Router,
+};
+use cenacle_api::{router, AppState};
+use cenacle_config::Settings;
+use cenacle_core::Context;
+use cenacle_db::testing::{fresh_database, TestDatabase};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use std::net::SocketAddr;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "correct horse battery";
+
+pub struct TestApp {
+    pub app: Router,
+    pub db: TestDatabase,
+    pub ctx: Context,
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.json["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// An instance whose settings `tweak` adjusts (registration mode, limits, ...).
+    pub async fn with(tweak: impl FnOnce(&mut Settings)) -> Self {
+        let mut settings = Settings::defaults();
+        tweak(&mut settings);
+        let db = fresh_database().await;
+        let ctx = Context::new(db.pool.clone(), settings);
+        let app = router(AppState::new(ctx.clone()))
+            .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
+        Self { app, db, ctx }
+    }
+
+    pub async fn request(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut builder = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            builder = builder.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let body = match body {
+            Some(value) => {
+                builder = builder.header(header::CONTENT_TYPE, "application/json");
+                Body::from(value.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.send(builder.body(body).unwrap()).await
+    }
+
+    pub async fn send(&self, request: Request<Body>) -> Reply {
+        let response = self.app.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let json = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Reply {
+            status,
+            headers,
+            json,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.request(Method::GET, path, token, None).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Reply {
+        self.request(Method::POST, path, token, Some(body)).await
+    }
+
+    pub async fn register(&self, username: &str) -> Reply {
+        self.post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": username, "password": PASSWORD}),
+        )
+        .await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Reply {
+        self.post(
+            "/api/v1/account/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    /// Registers `username` and returns a fresh token.
+    pub async fn member(&self, username: &str) -> String {
+        let reply = self.register(username).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        self.token(username).await
+    }
+
+    /// Creates an account with `role` through the core (as `cenacle admin create-user` does)
+    /// and returns a token.
+    pub async fn with_role(&self, username: &str, role: cenacle_domain::Role) -> String {
+        cenacle_core::accounts::create_account(&self.ctx, username, PASSWORD, None, role)
+            .await
+            .unwrap();
+        self.token(username).await
+    }
+
+    pub async fn token(&self, username: &str) -> String {
+        let reply = self.login(username, PASSWORD).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        reply.json["token"].as_str().unwrap().to_owned()
+    }
+}

@@ -1,0 +1,315 @@
+//! The real `cenacle` binary: configuration errors, and the embedded PostgreSQL life cycle
+//! (first start, clean stop, restart, recovery after `kill -9`).
+
+use serde_json::{json, Value};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::{Duration, Instant},
+};
+
+const BIN: &str = env!("CARGO_BIN_EXE_cenacle");
+const PASSWORD: &str = "correct horse battery";
+
+fn cenacle(data_dir: &Path) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.arg("--data-dir").arg(data_dir);
+    // The tests decide every setting; nothing from the calling shell leaks in.
+    for (key, _) in std::env::vars() {
+        if key.starts_with("CENACLE_") || key == "DATABASE_URL" {
+            cmd.env_remove(key);
+        }
+    }
+    cmd
+}
+
+#[test]
+fn an_unknown_config_key_exits_non_zero_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.toml");
+    std::fs::write(
+        &file,
+        "[server]\nbind = \"127.0.0.1:8700\"\nlisten_backlog = 5\n",
+    )
+    .unwrap();
+    let out = cenacle(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.listen_backlog"), "{stderr}");
+    // The same file run as `serve` fails the same way, before touching the database.
+    let out = cenacle(dir.path())
+        .arg("--config")
+        .arg(&file)
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(!dir.path().join("postgres").exists());
+}
+
+#[test]
+fn config_check_prints_the_effective_configuration_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = cenacle(dir.path())
+        .args(["config", "check"])
+        .env(
+            "DATABASE_URL",
+            "postgres://cenacle:s3cret@db.internal/cenacle",
+        )
+        .env("CENACLE_ACCOUNTS__REGISTRATION_MODE", "invite_only")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("registration_mode = \"invite_only\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("s3cret"));
+    assert!(stdout.contains("bind = \"127.0.0.1:8700\""));
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["admin", "create-user", "--help"],
+        vec!["admin", "set-role", "--help"],
+        vec!["config", "check", "--help"],
+    ] {
+        let out = Command::new(BIN).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{args:?}"
+        );
+    }
+}
+
+/// A running `cenacle serve`.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        // The server's log goes to a file beside its data, shown if it fails to start.
+        let log_path = data_dir.join("server.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        let mut child = cenacle(data_dir)
+            .args(["serve", "--bind", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    let _ = tx.send(addr.to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(90))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "the server did not start; its log:\n{}",
+                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                )
+            });
+        Server { child, base }
+    }
+
+    fn signal(&self, signal: i32) {
+        // SAFETY: signalling our own child process.
+        unsafe { libc::kill(self.child.id() as i32, signal) };
+    }
+
+    fn wait_exit(mut self) -> std::process::ExitStatus {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(Instant::now() < deadline, "the server did not exit");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn client() -> reqwest::blocking_free::Client {
+    reqwest::blocking_free::Client::new()
+}
+
+/// `reqwest` is used async; a tiny runtime per call keeps the test synchronous.
+mod reqwest {
+    pub mod blocking_free {
+        pub struct Client(::reqwest::Client, tokio::runtime::Runtime);
+        impl Client {
+            pub fn new() -> Self {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                Client(::reqwest::Client::new(), rt)
+            }
+            pub fn post(&self, url: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
+                self.1.block_on(async {
+                    let r = self.0.post(url).json(body).send().await.unwrap();
+                    let status = r.status().as_u16();
+                    (status, r.json().await.unwrap_or(serde_json::Value::Null))
+                })
+            }
+        }
+    }
+}
+
+fn login(server: &Server, username: &str) -> (u16, Value) {
+    client().post(
+        &format!("{}/api/v1/account/login", server.base),
+        &json!({"username": username, "password": PASSWORD}),
+    )
+}
+
+/// Postmasters whose command line names this data folder.
+fn postgres_processes_for(dir: &Path) -> Vec<u32> {
+    let needle = dir.to_string_lossy().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline"))
+                .map(|c| {
+                    let c = String::from_utf8_lossy(&c);
+                    c.contains("postgres") && c.contains(&needle)
+                })
+                .unwrap_or(false)
+        })
+        .collect()
+}
+
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn the_embedded_cluster_survives_stops_restarts_and_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+
+    // The CLI creates the first admin before the server ever ran: it starts and stops the
+    // cluster itself.
+    let out = cenacle(data)
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "root",
+            "--role",
+            "admin",
+            "--password",
+            PASSWORD,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        postgres_processes_for(data).is_empty(),
+        "the CLI stopped its cluster"
+    );
+
+    // First start: a member registers.
+    let server = Server::start(data);
+    assert!(!postgres_processes_for(data).is_empty());
+    let (status, _) = client().post(
+        &format!("{}/api/v1/account/register", server.base),
+        &json!({"username": "marie", "password": PASSWORD}),
+    );
+    assert_eq!(status, 201);
+    // The CLI works while the server runs, on the server's cluster.
+    let out = cenacle(data)
+        .args([
+            "admin",
+            "set-role",
+            "--username",
+            "marie",
+            "--role",
+            "staff",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // SIGTERM: the server exits cleanly and no postgres remains.
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().success());
+    assert!(
+        postgres_processes_for(data).is_empty(),
+        "postgres outlived a clean stop"
+    );
+
+    // Second start reuses the cluster: marie logs in, with the role the CLI gave her.
+    let server = Server::start(data);
+    let (status, body) = login(&server, "marie");
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["account"]["role"], "staff");
+    assert_eq!(login(&server, "root").0, 200);
+
+    // kill -9 of the server: nothing runs our shutdown; the next start must recover.
+    server.signal(libc::SIGKILL);
+    server.wait_exit();
+    let server = Server::start(data);
+    assert_eq!(login(&server, "marie").0, 200);
+
+    // kill -9 of the server and its postmaster together (the OOM killer, a power cut of the
+    // container): a stale postmaster.pid stays behind, and the next start recovers from it.
+    let pid_file = data.join("postgres/data/postmaster.pid");
+    let postmaster: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    server.signal(libc::SIGKILL);
+    unsafe { libc::kill(postmaster, libc::SIGKILL) };
+    server.wait_exit();
+    assert!(pid_file.exists(), "the crash left postmaster.pid behind");
+    let server = Server::start(data);
+    let (status, body) = login(&server, "marie");
+    assert_eq!(status, 200, "{body}");
+    server.signal(libc::SIGINT);
+    assert!(server.wait_exit().success());
+    wait_until("postgres to stop", || {
+        postgres_processes_for(data).is_empty()
+    });
+}

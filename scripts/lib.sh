@@ -1,0 +1,27 @@
+# Shared helpers for scripts/run and scripts/test. Source it; do not run it.
+
+# Runs a command as root: directly when we are root, through sudo otherwise.
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# The PostgreSQL server binaries (initdb, postgres) must be on PATH or in Debian's versioned
+# folders; install Debian's package when they are missing. Running as root also needs the
+# `postgres` account, which the package creates.
+ensure_postgres() {
+  if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" -ne 0 ] || id postgres >/dev/null 2>&1; then
+      return 0
+    fi
+  fi
+  echo "==> installing PostgreSQL (apt-get)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+}
+
+ensure_cargo() {
+  if ! command -v cargo >/dev/null 2>&1; then
+    echo "cargo is missing: install Rust (https://rustup.rs) first" >&2
+    exit 1
+  fi
+}
