@@ -145,7 +145,8 @@ impl Settings {
             return bad("server.public_url", "must not have a path");
         }
         let url = &self.database.url;
-        let url_ok = url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let url_ok =
+            url.is_empty() || url.starts_with("postgres://") || url.starts_with("postgresql://");
         if !url_ok {
             return bad(
                 "database.url",
