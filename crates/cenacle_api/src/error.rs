@@ -53,6 +53,8 @@ pub const ALL_CODES: &[&str] = &[
     "rate_limited",
     "database_unavailable",
     "internal_error",
+    "instance_blocked",
+    "remote_unavailable",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -154,6 +156,25 @@ impl From<CoreError> for ApiError {
             Conflict(code) => Self::new(StatusCode::CONFLICT, conflict_code(code)),
             Database(db) => from_database_error(&db),
             Internal(message) => internal(&message),
+        }
+    }
+}
+
+impl From<cenacle_apub::ApubError> for ApiError {
+    fn from(err: cenacle_apub::ApubError) -> Self {
+        use cenacle_apub::ApubError as A;
+        match err {
+            A::Core(core) => core.into(),
+            A::NotFound => ApiError::not_found(),
+            A::Malformed(problem) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_query").with_details(json!({ "problem": problem })),
+            A::Blocked(_) => ApiError::new(StatusCode::FORBIDDEN, "instance_blocked"),
+            A::Federation(activitypub_federation_error) => {
+                // A remote server did not answer as expected: not our client's fault, not ours.
+                tracing::info!(error = %activitypub_federation_error, "remote lookup failed");
+                ApiError::new(StatusCode::BAD_GATEWAY, "remote_unavailable")
+                    .with_details(json!({ "problem": activitypub_federation_error.to_string() }))
+            }
+            other => internal(&other.to_string()),
         }
     }
 }

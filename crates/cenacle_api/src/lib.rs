@@ -20,7 +20,7 @@ use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
 use rate_limit::RateLimiter;
-use routes::{account, admin, instance};
+use routes::{account, admin, federation, groups, instance};
 use std::{sync::Arc, time::Duration};
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -36,6 +36,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 #[derive(Clone)]
 pub struct AppState {
     pub ctx: Context,
+    pub federation: cenacle_apub::Federation,
     pub limits: Arc<Limits>,
     pub metrics: Metrics,
 }
@@ -48,7 +49,7 @@ pub struct Limits {
 }
 
 impl AppState {
-    pub fn new(ctx: Context) -> Self {
+    pub fn new(ctx: Context, federation: cenacle_apub::Federation) -> Self {
         let l = &ctx.settings.limits;
         let window = Duration::from_secs(l.rate_window_seconds);
         let limits = Limits {
@@ -58,6 +59,7 @@ impl AppState {
         };
         Self {
             ctx,
+            federation,
             limits: Arc::new(limits),
             metrics: Metrics::new(),
         }
@@ -76,6 +78,8 @@ impl AppState {
         (name = "account", description = "Registration, login, one's own profile"),
         (name = "admin", description = "Account management"),
         (name = "instance", description = "This instance"),
+        (name = "groups", description = "Groups"),
+        (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
 )]
@@ -105,6 +109,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::set_role))
         .routes(routes!(admin::approve))
         .routes(routes!(admin::create_invite))
+        .routes(routes!(admin::block_instance))
+        .routes(routes!(groups::create))
+        .routes(routes!(groups::get, groups::update))
+        .routes(routes!(federation::resolve))
+        .routes(routes!(federation::follow, federation::list, federation::unfollow))
         .routes(routes!(instance::info))
         .routes(routes!(instance::setup))
         .routes(routes!(openapi_json))
@@ -129,17 +138,20 @@ async fn openapi_json() -> impl IntoResponse {
     )
 }
 
-/// The whole HTTP application.
+/// The whole HTTP application: the REST API and the federation endpoints, behind the same
+/// request ids, tracing, metrics and body limit.
 pub fn router(state: AppState) -> Router {
     let max_body = state.ctx.settings.limits.max_body_bytes;
     let (routes, _doc) = documented_routes().split_for_parts();
+    let federation = cenacle_apub::routes::router(state.federation.clone());
     routes
+        .with_state(state.clone())
+        .merge(federation)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found") })
         .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed") })
         .layer(middleware::from_fn(ops::negotiate_language))
         .layer(middleware::from_fn_with_state(state.clone(), ops::track_metrics))
         .layer(DefaultBodyLimit::max(max_body))
-        .with_state(state)
         .layer(
             // Only the method and path are logged: bodies and headers carry passwords and tokens.
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {

@@ -175,9 +175,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .pool
         .with_label_values(&["max"])
         .set(status.max_size as i64);
+    if let Ok(mut conn) = state.ctx.conn().await {
+        let _ = cenacle_apub::delivery::refresh_queue_metrics(&mut conn).await;
+    }
+    let mut families = state.metrics.registry.gather();
+    // Federation metrics (inbox outcomes, deliveries, queue) live in the default registry.
+    families.extend(prometheus::gather());
     let mut buffer = Vec::new();
     let encoder = TextEncoder::new();
-    if let Err(err) = encoder.encode(&state.metrics.registry.gather(), &mut buffer) {
+    if let Err(err) = encoder.encode(&families, &mut buffer) {
         tracing::error!(error = %err, "encoding metrics");
         return StatusCode::INTERNAL_SERVER_ERROR.into_response();
     }

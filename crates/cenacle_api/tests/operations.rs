@@ -85,6 +85,14 @@ async fn the_openapi_document_covers_every_route() {
         ("put", "/api/v1/admin/accounts/{username}/role"),
         ("post", "/api/v1/admin/accounts/{username}/approve"),
         ("post", "/api/v1/admin/invites"),
+        ("put", "/api/v1/admin/instances/{host}/block"),
+        ("post", "/api/v1/groups"),
+        ("get", "/api/v1/groups/{name}"),
+        ("patch", "/api/v1/groups/{name}"),
+        ("get", "/api/v1/resolve"),
+        ("post", "/api/v1/follows"),
+        ("get", "/api/v1/follows"),
+        ("delete", "/api/v1/follows"),
         ("get", "/api/v1/instance"),
         ("post", "/api/v1/setup"),
         ("get", "/api/v1/openapi.json"),
@@ -107,7 +115,10 @@ async fn the_openapi_document_covers_every_route() {
                 continue;
             }
             operations += 1;
-            let concrete = path.replace("{username}", "nobody");
+            let concrete = path
+                .replace("{username}", "nobody")
+                .replace("{name}", "nothing")
+                .replace("{host}", "nowhere.test");
             let request = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(&concrete)

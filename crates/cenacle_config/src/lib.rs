@@ -20,6 +20,21 @@ pub struct Settings {
     pub accounts: AccountSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
+    pub federation: FederationSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FederationSettings {
+    pub authorized_fetch: bool,
+    pub allow_insecure_loopback_federation: bool,
+    pub hosts: std::collections::BTreeMap<String, std::net::IpAddr>,
+    pub blocked_instances: Vec<String>,
+    pub run_delivery_workers: bool,
+    pub delivery_concurrency: usize,
+    pub delivery_per_host: usize,
+    pub dead_after_hours: u32,
+    pub http_fetch_limit: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -128,6 +143,12 @@ impl Settings {
         })
     }
 
+    /// Checks the settings again after a caller changed them (command-line flags).
+    pub fn revalidate(self) -> Result<Settings, ConfigError> {
+        self.check()?;
+        Ok(self)
+    }
+
     /// Rules that serde's types cannot say.
     fn check(&self) -> Result<(), ConfigError> {
         let bad = |key: &str, message: &str| {
@@ -162,6 +183,28 @@ impl Settings {
         if self.limits.max_body_bytes < 1024 {
             return bad("limits.max_body_bytes", "must be at least 1024");
         }
+        let fed = &self.federation;
+        if !fed.hosts.is_empty() && !fed.allow_insecure_loopback_federation {
+            return bad(
+                "federation.hosts",
+                "host overrides need federation.allow_insecure_loopback_federation = true",
+            );
+        }
+        if let Some((host, ip)) = fed.hosts.iter().find(|(_, ip)| !ip.is_loopback()) {
+            return bad(
+                "federation.hosts",
+                &format!("{host} = {ip}: only loopback addresses are allowed"),
+            );
+        }
+        if fed.allow_insecure_loopback_federation && !self.public_url_is_loopback() {
+            return bad(
+                "federation.allow_insecure_loopback_federation",
+                "only for instances whose public_url is a loopback host (localhost, 127.0.0.0/8, or a name in federation.hosts)",
+            );
+        }
+        if fed.delivery_concurrency == 0 || fed.delivery_per_host == 0 {
+            return bad("federation.delivery_concurrency", "must be at least 1 (and delivery_per_host too)");
+        }
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
         }
@@ -175,6 +218,19 @@ impl Settings {
             .as_str()
             .trim_end_matches('/')
             .to_owned()
+    }
+
+    /// Whether the public URL's host is a loopback name or address (for the test mode).
+    pub fn public_url_is_loopback(&self) -> bool {
+        match self.server.public_url.host() {
+            Some(url::Host::Domain(name)) => {
+                name == "localhost"
+                    || self.federation.hosts.get(name).is_some_and(|ip| ip.is_loopback())
+            }
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        }
     }
 
     /// True when the server should run its own PostgreSQL cluster.
@@ -349,6 +405,40 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn insecure_federation_is_only_for_loopback_instances() {
+        let err = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_SERVER__PUBLIC_URL", "https://community.example.org"),
+                ("CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION", "true"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("allow_insecure_loopback_federation"), "{err}");
+        let ok = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_SERVER__PUBLIC_URL", "http://alpha.test:41001"),
+                ("CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION", "true"),
+                ("CENACLE_FEDERATION__HOSTS", r#"{ "alpha.test" = "127.0.0.1", "beta.test" = "127.0.0.1" }"#),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(ok.federation.hosts.len(), 2);
+        let err = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION", "true"),
+                ("CENACLE_FEDERATION__HOSTS", r#"{ "evil.test" = "10.0.0.1" }"#),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("only loopback"), "{err}");
     }
 
     #[test]

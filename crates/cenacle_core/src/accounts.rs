@@ -5,7 +5,10 @@ use crate::{
     secrets::{new_secret, secret_hash},
     verify_password, Context, CoreError,
 };
+use crate::identity;
+use cenacle_config::Settings;
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
+use cenacle_db::actors::LocalIdentity;
 use cenacle_domain::{
     decide_registration, validate_email, validate_password, validate_profile, validate_username,
     AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationRefusal, Role,
@@ -30,7 +33,7 @@ pub struct Registration<'a> {
 /// or pending approval, or refused.
 pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, CoreError> {
     let mut account =
-        PreparedAccount::prepare(reg.username, reg.password, reg.email, Role::Member).await?;
+        PreparedAccount::prepare(&ctx.settings, reg.username, reg.password, reg.email, Role::Member).await?;
     let mut conn = ctx.conn().await?;
     let now = Utc::now();
     let invite_hash = reg.invite_code.map(secret_hash);
@@ -74,7 +77,7 @@ pub async fn create_account(
     email: Option<&str>,
     role: Role,
 ) -> Result<Account, CoreError> {
-    let account = PreparedAccount::prepare(username, password, email, role).await?;
+    let account = PreparedAccount::prepare(&ctx.settings, username, password, email, role).await?;
     let mut conn = ctx.conn().await?;
     Ok(store::insert_account(&mut conn, &account.as_new()).await?)
 }
@@ -83,6 +86,7 @@ pub async fn create_account(
 /// connection or transaction is taken, so slow argon2 work never holds database resources.
 pub(crate) struct PreparedAccount {
     username: String,
+    identity: LocalIdentity,
     email: Option<String>,
     password_hash: String,
     role: Role,
@@ -93,6 +97,7 @@ pub(crate) struct PreparedAccount {
 
 impl PreparedAccount {
     pub(crate) async fn prepare(
+        settings: &Settings,
         username: &str,
         password: &str,
         email: Option<&str>,
@@ -104,6 +109,7 @@ impl PreparedAccount {
             validate_email(email)?;
         }
         Ok(Self {
+            identity: identity::person_identity(settings, username).await?,
             username: username.to_owned(),
             email: email.map(str::to_owned),
             password_hash: hash_password(password).await?,
@@ -117,6 +123,7 @@ impl PreparedAccount {
     pub(crate) fn as_new(&self) -> NewAccount<'_> {
         NewAccount {
             username: &self.username,
+            identity: &self.identity,
             email: self.email.as_deref(),
             password_hash: &self.password_hash,
             role: self.role,

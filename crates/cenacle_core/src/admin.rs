@@ -121,7 +121,7 @@ pub async fn complete_setup(
     password: &str,
     email: Option<&str>,
 ) -> Result<Account, CoreError> {
-    let account = PreparedAccount::prepare(username, password, email, Role::Admin).await?;
+    let account = PreparedAccount::prepare(&ctx.settings, username, password, email, Role::Admin).await?;
     let hash = secret_hash(setup_token);
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, CoreError, _>(async |conn| {
@@ -131,4 +131,17 @@ pub async fn complete_setup(
         Ok(store::insert_account(conn, &account.as_new()).await?)
     })
     .await
+}
+
+/// Blocks or unblocks another instance (admins only).
+pub async fn set_instance_blocked(
+    ctx: &Context,
+    session: &Session,
+    host: &str,
+    blocked: bool,
+) -> Result<(), CoreError> {
+    require(session, Permission::BlockInstances)?;
+    let mut conn = ctx.conn().await?;
+    cenacle_db::federation::set_blocked(&mut conn, &host.to_ascii_lowercase(), blocked).await?;
+    Ok(())
 }

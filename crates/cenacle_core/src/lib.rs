@@ -4,6 +4,8 @@
 pub mod accounts;
 pub mod admin;
 mod error;
+pub mod groups;
+pub mod identity;
 mod secrets;
 
 pub use error::CoreError;

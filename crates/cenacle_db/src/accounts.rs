@@ -114,6 +114,7 @@ fn accounts() -> diesel::dsl::InnerJoin<local_user::table, person::table> {
 
 pub struct NewAccount<'a> {
     pub username: &'a str,
+    pub identity: &'a crate::actors::LocalIdentity,
     pub email: Option<&'a str>,
     pub password_hash: &'a str,
     pub role: Role,
@@ -129,7 +130,15 @@ pub async fn insert_account(
     new: &NewAccount<'_>,
 ) -> Result<Account, DbError> {
     let person_id: i64 = diesel::insert_into(person::table)
-        .values((person::username.eq(new.username), person::local.eq(true)))
+        .values((
+            person::username.eq(new.username),
+            person::local.eq(true),
+            person::ap_id.eq(&new.identity.ap_id),
+            person::inbox_url.eq(&new.identity.inbox_url),
+            person::shared_inbox_url.eq(&new.identity.shared_inbox_url),
+            person::public_key_pem.eq(&new.identity.public_key_pem),
+            person::private_key_pem.eq(&new.identity.private_key_pem),
+        ))
         .returning(person::id)
         .get_result(conn)
         .await?;

@@ -5,6 +5,8 @@
 //! [`DbError`], whose constraint names the API turns into client errors.
 
 pub mod accounts;
+pub mod actors;
+pub mod federation;
 pub mod embedded;
 mod error;
 pub mod pool;

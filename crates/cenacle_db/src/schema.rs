@@ -12,6 +12,13 @@ diesel::table! {
         local -> Bool,
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
+        ap_id -> Nullable<Text>,
+        inbox_url -> Nullable<Text>,
+        shared_inbox_url -> Nullable<Text>,
+        public_key_pem -> Nullable<Text>,
+        private_key_pem -> Nullable<Text>,
+        instance_host -> Nullable<Text>,
+        last_refreshed_at -> Timestamptz,
     }
 }
 
@@ -60,6 +67,115 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    community_group (id) {
+        id -> Int8,
+        name -> Text,
+        title -> Text,
+        description -> Text,
+        local -> Bool,
+        ap_id -> Text,
+        inbox_url -> Text,
+        shared_inbox_url -> Nullable<Text>,
+        followers_url -> Nullable<Text>,
+        public_key_pem -> Text,
+        private_key_pem -> Nullable<Text>,
+        instance_host -> Text,
+        visibility -> Text,
+        created_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_refreshed_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instance_actor (id) {
+        id -> Int4,
+        public_key_pem -> Text,
+        private_key_pem -> Text,
+    }
+}
+
+diesel::table! {
+    follow (target_ap_id, follower_ap_id) {
+        target_ap_id -> Text,
+        follower_ap_id -> Text,
+        follower_inbox -> Text,
+        follower_shared_inbox -> Nullable<Text>,
+        state -> Text,
+        follow_activity_id -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    received_activity (ap_id) {
+        ap_id -> Text,
+        actor_ap_id -> Text,
+        received_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    instance (host) {
+        host -> Text,
+        blocked -> Bool,
+        first_seen_at -> Timestamptz,
+        last_success_at -> Nullable<Timestamptz>,
+        failing_since -> Nullable<Timestamptz>,
+        dead -> Bool,
+    }
+}
+
+diesel::table! {
+    outbox_event (id) {
+        id -> Int8,
+        kind -> Text,
+        subject_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    outgoing_activity (id) {
+        id -> Int8,
+        ap_id -> Text,
+        signer_ap_id -> Text,
+        body -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    delivery (id) {
+        id -> Int8,
+        activity_id -> Int8,
+        inbox_url -> Text,
+        host -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        locked_until -> Nullable<Timestamptz>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(local_user -> person (person_id));
+diesel::joinable!(delivery -> outgoing_activity (activity_id));
 diesel::joinable!(auth_token -> local_user (person_id));
-diesel::allow_tables_to_appear_in_same_query!(person, local_user, auth_token, invite, setup_token);
+diesel::allow_tables_to_appear_in_same_query!(
+    person,
+    local_user,
+    auth_token,
+    invite,
+    setup_token,
+    community_group,
+    instance_actor,
+    follow,
+    received_activity,
+    instance,
+    outbox_event,
+    outgoing_activity,
+    delivery,
+);

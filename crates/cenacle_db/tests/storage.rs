@@ -3,15 +3,28 @@
 
 use cenacle_db::{
     accounts::{self, NewAccount},
+    actors::LocalIdentity,
     testing::{empty_database, fresh_database},
     ConstraintViolation,
 };
 use cenacle_domain::{AccountStatus, Language, Role};
 use chrono::{Duration, Utc};
 
+fn identity(username: &str) -> &'static LocalIdentity {
+    // Leaked: a handful per test process, and it keeps the helper's signature simple.
+    Box::leak(Box::new(LocalIdentity {
+        ap_id: format!("http://test.example/u/{username}"),
+        inbox_url: format!("http://test.example/u/{username}/inbox"),
+        shared_inbox_url: "http://test.example/inbox".into(),
+        public_key_pem: "public".into(),
+        private_key_pem: "private".into(),
+    }))
+}
+
 fn new_account<'a>(username: &'a str, email: Option<&'static str>) -> NewAccount<'a> {
     NewAccount {
         username,
+        identity: identity(username),
         email,
         password_hash: "not-a-real-hash",
         role: Role::Member,

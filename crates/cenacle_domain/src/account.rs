@@ -136,7 +136,40 @@ pub const EXPERTISE_TAG_MAX: usize = 40;
 /// letters, digits and `_`, starting with a letter or digit, so that every fediverse server
 /// (Lemmy allows `[a-z0-9_.-]`, Mastodon `[a-z0-9_]`) accepts them unchanged.
 pub fn validate_username(name: &str) -> Result<(), ValidationError> {
-    let field = "username";
+    validate_actor_name("username", name)?;
+    if RESERVED_USERNAMES.contains(&name) {
+        return Err(ValidationError::new("username", "reserved"));
+    }
+    Ok(())
+}
+
+/// Names that would collide with the instance's own actors.
+pub const RESERVED_USERNAMES: &[&str] = &["instance_actor"];
+
+/// Group names follow the username rule: they become `preferredUsername` too.
+pub fn validate_group_name(name: &str) -> Result<(), ValidationError> {
+    validate_actor_name("name", name)
+}
+
+pub const GROUP_TITLE_MAX: usize = 100;
+pub const GROUP_DESCRIPTION_MAX: usize = 10_000;
+
+pub fn validate_group_text(title: Option<&str>, description: Option<&str>) -> Result<(), ValidationError> {
+    if let Some(title) = title {
+        if title.trim().is_empty() {
+            return Err(ValidationError::new("title", "empty"));
+        }
+        if title.chars().count() > GROUP_TITLE_MAX {
+            return Err(ValidationError::new("title", "too_long"));
+        }
+    }
+    if description.is_some_and(|d| d.chars().count() > GROUP_DESCRIPTION_MAX) {
+        return Err(ValidationError::new("description", "too_long"));
+    }
+    Ok(())
+}
+
+fn validate_actor_name(field: &'static str, name: &str) -> Result<(), ValidationError> {
     if name.len() < 3 {
         return Err(ValidationError::new(field, "too_short"));
     }
@@ -272,6 +305,11 @@ mod tests {
         assert!(validate_username("marie_curie").is_ok());
         assert!(validate_username("a1b").is_ok());
         assert_eq!(validate_username("ab").unwrap_err().code, "too_short");
+        assert_eq!(validate_username("instance_actor").unwrap_err().code, "reserved");
+        assert!(validate_group_name("instance_actor").is_ok());
+        assert_eq!(validate_group_name("Café").unwrap_err().field, "name");
+        assert!(validate_group_text(Some("  "), None).is_err());
+        assert!(validate_group_text(Some("Rust"), Some("")).is_ok());
         assert_eq!(
             validate_username(&"a".repeat(31)).unwrap_err().code,
             "too_long"

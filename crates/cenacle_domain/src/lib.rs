@@ -2,10 +2,11 @@
 //! every rule is a function of its inputs, so it is tested with plain unit tests.
 
 pub mod account;
+pub mod delivery;
 pub mod role;
 
 pub use account::{
-    decide_registration, validate_email, validate_password, validate_profile, validate_username,
+    decide_registration, validate_email, validate_group_name, validate_group_text, validate_password, validate_profile, validate_username,
     AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationMode,
     RegistrationRefusal, ValidationError,
 };

@@ -27,6 +27,10 @@ pub enum Permission {
     CreateInvites,
     /// Change another account's role.
     ChangeRoles,
+    /// Create groups and edit any local group.
+    ManageGroups,
+    /// Block or unblock other instances.
+    BlockInstances,
 }
 
 impl Role {
@@ -112,6 +116,8 @@ mod tests {
             Permission::ApproveRegistrations,
             Permission::CreateInvites,
             Permission::ChangeRoles,
+            Permission::ManageGroups,
+            Permission::BlockInstances,
         ] {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));

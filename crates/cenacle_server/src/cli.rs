@@ -35,6 +35,9 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Run the HTTP server (and, with no database URL, its embedded PostgreSQL).
     Serve(ServeArgs),
+    /// Run a delivery worker: send queued federation activities (beside or instead of the
+    /// workers inside `serve`; any number of them can share one database).
+    Deliver(FederationArgs),
     /// Apply pending database migrations and exit.
     Migrate,
     /// Account administration from the command line.
@@ -53,6 +56,16 @@ pub struct ServeArgs {
     /// The instance's public URL (overrides server.public_url).
     #[arg(long, value_name = "URL")]
     pub public_url: Option<url::Url>,
+    #[command(flatten)]
+    pub federation: FederationArgs,
+}
+
+#[derive(Args)]
+pub struct FederationArgs {
+    /// Local tests and demos only: federate over plain http with peers on loopback addresses
+    /// (refused unless the public URL is on loopback too).
+    #[arg(long)]
+    pub allow_insecure_loopback_federation: bool,
 }
 
 #[derive(Subcommand)]
@@ -93,21 +106,31 @@ impl Cli {
         if let Some(dir) = &self.global.data_dir {
             settings.server.data_dir = dir.clone();
         }
-        if let Command::Serve(args) = &self.command {
-            if let Some(bind) = args.bind {
-                settings.server.bind = bind;
+        let federation_args = match &self.command {
+            Command::Serve(args) => {
+                if let Some(bind) = args.bind {
+                    settings.server.bind = bind;
+                }
+                if let Some(url) = &args.public_url {
+                    settings.server.public_url = url.clone();
+                }
+                Some(&args.federation)
             }
-            if let Some(url) = &args.public_url {
-                settings.server.public_url = url.clone();
-            }
+            Command::Deliver(args) => Some(args),
+            _ => None,
+        };
+        if federation_args.is_some_and(|f| f.allow_insecure_loopback_federation) {
+            settings.federation.allow_insecure_loopback_federation = true;
         }
-        Ok(settings)
+        // Flags change the settings after loading: check the whole again.
+        settings.revalidate()
     }
 }
 
 pub async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
     match command {
         Command::Serve(_) => serve::serve(settings).await,
+        Command::Deliver(_) => serve::deliver(settings).await,
         Command::Config(ConfigCommand::Check) => {
             print!("{}", settings.to_masked_toml());
             Ok(())

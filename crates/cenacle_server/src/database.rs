@@ -11,6 +11,8 @@ use std::path::PathBuf;
 
 pub struct Database {
     pub pool: DbPool,
+    /// For connections outside the pool (the delivery workers' LISTEN).
+    pub url: String,
     /// Present when we run (or joined) the embedded cluster.
     cluster: Option<ClusterAccess>,
 }
@@ -49,7 +51,7 @@ impl Database {
             tracing::info!(migration = %name, "applied migration");
         }
         let pool = connect_pool(&url, settings.database.pool_size)?;
-        Ok(Database { pool, cluster })
+        Ok(Database { pool, url, cluster })
     }
 
     /// Closes the pool and stops the embedded cluster if we own it.

@@ -1,15 +1,20 @@
-//! `cenacle serve`.
+//! `cenacle serve` and `cenacle deliver`.
 
 use crate::database::Database;
 use cenacle_api::{router, AppState};
+use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{admin, Context};
 use std::net::SocketAddr;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::{
+    signal::unix::{signal, SignalKind},
+    sync::watch,
+};
 
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = Database::open(&settings, false).await?;
     let ctx = Context::new(db.pool.clone(), settings.clone());
+    let federation = Federation::start(ctx.clone()).await?;
 
     if let Some(token) = admin::issue_setup_token_if_needed(&ctx).await? {
         // Printed for the operator, never logged: whoever holds it can become admin.
@@ -22,23 +27,44 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         println!("or run: cenacle admin create-user --username admin --role admin");
     }
 
-    let app = router(AppState::new(ctx));
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = settings.federation.run_delivery_workers.then(|| {
+        let worker = DeliveryWorker::new(federation.clone(), db.url.clone());
+        tokio::spawn(worker.run(stop_rx.clone()))
+    });
+
+    let app = router(AppState::new(ctx, federation));
     let listener = tokio::net::TcpListener::bind(settings.server.bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %settings.server.public_url, "listening");
     // A stable line on stdout for scripts and tests that start the server on port 0.
     println!("listening on http://{addr}");
 
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
+    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("HTTP server stopped");
+    let _ = stop_tx.send(true);
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     db.close().await?;
     tracing::info!("bye");
     Ok(())
+}
+
+/// A delivery worker process on the shared database (scale-out: run as many as needed).
+pub async fn deliver(settings: Settings) -> anyhow::Result<()> {
+    let db = Database::open(&settings, true).await?;
+    let ctx = Context::new(db.pool.clone(), settings);
+    let federation = Federation::start(ctx).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let worker = tokio::spawn(DeliveryWorker::new(federation, db.url.clone()).run(stop_rx));
+    println!("delivering");
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    db.close().await
 }
 
 async fn shutdown_signal() {

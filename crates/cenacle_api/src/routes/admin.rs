@@ -118,3 +118,31 @@ pub async fn create_invite(
         }),
     ))
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InstanceBlock {
+    pub blocked: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct InstanceBlockView {
+    pub host: String,
+    pub blocked: bool,
+}
+
+/// Block or unblock another instance (admins only): its activities are refused with 403 and it
+/// receives nothing from us.
+#[utoipa::path(put, path = "/api/v1/admin/instances/{host}/block", tag = "admin", security(("bearer" = [])),
+    params(("host" = String, Path, description = "host name, with :port when it has one")),
+    request_body = InstanceBlock,
+    responses((status = 200, body = InstanceBlockView), (status = 403, body = ErrorBody)))]
+pub async fn block_instance(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(host): Path<String>,
+    ApiJson(req): ApiJson<InstanceBlock>,
+) -> ApiResult<Json<InstanceBlockView>> {
+    admin::set_instance_blocked(&state.ctx, &session, &host, req.blocked).await?;
+    Ok(Json(InstanceBlockView { host, blocked: req.blocked }))
+}

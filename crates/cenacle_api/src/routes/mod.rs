@@ -1,4 +1,6 @@
 pub mod account;
 pub mod admin;
+pub mod federation;
+pub mod groups;
 pub mod instance;
 pub mod views;

@@ -48,7 +48,8 @@ impl TestApp {
         tweak(&mut settings);
         let db = fresh_database().await;
         let ctx = Context::new(db.pool.clone(), settings);
-        let app = router(AppState::new(ctx.clone()))
+        let federation = cenacle_apub::Federation::start(ctx.clone()).await.unwrap();
+        let app = router(AppState::new(ctx.clone(), federation))
             .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
         Self { app, db, ctx }
     }

@@ -1,0 +1,105 @@
+//! `/api/v1/groups`: the minimal groups federation needs (the groups work extends it).
+
+use crate::{
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, Auth},
+    AppState,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use cenacle_core::groups;
+use cenacle_db::actors::Group;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct GroupView {
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    /// The group's ActivityPub id; follow it from any fediverse server.
+    pub ap_id: String,
+    /// `name@host`, for searching from other servers (`!name@host` on Lemmy).
+    pub handle: String,
+    pub local: bool,
+    pub visibility: String,
+    pub followers: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+impl GroupView {
+    pub fn new(group: Group, followers: i64) -> Self {
+        Self {
+            handle: format!("{}@{}", group.name, group.instance_host),
+            name: group.name,
+            title: group.title,
+            description: group.description,
+            ap_id: group.ap_id,
+            local: group.local,
+            visibility: group.visibility,
+            followers,
+            created_at: group.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateGroup {
+    /// Lowercase letters, digits and `_`; becomes the group's handle.
+    pub name: String,
+    pub title: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Create a group (admins and community managers).
+#[utoipa::path(post, path = "/api/v1/groups", tag = "groups", security(("bearer" = [])),
+    request_body = CreateGroup,
+    responses((status = 201, body = GroupView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<CreateGroup>,
+) -> ApiResult<(StatusCode, Json<GroupView>)> {
+    let group = groups::create_group(&state.ctx, &session, &req.name, &req.title, &req.description).await?;
+    Ok((StatusCode::CREATED, Json(GroupView::new(group, 0))))
+}
+
+/// A local group.
+#[utoipa::path(get, path = "/api/v1/groups/{name}", tag = "groups",
+    params(("name" = String, Path)),
+    responses((status = 200, body = GroupView), (status = 404, body = ErrorBody)))]
+pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<GroupView>> {
+    let group = groups::local_group(&state.ctx, &name).await?;
+    let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
+    Ok(Json(GroupView::new(group, followers)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateGroup {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Edit a local group's title or description; followers on other servers receive an Update.
+#[utoipa::path(patch, path = "/api/v1/groups/{name}", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    request_body = UpdateGroup,
+    responses((status = 200, body = GroupView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn update(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<UpdateGroup>,
+) -> ApiResult<Json<GroupView>> {
+    let group =
+        groups::update_group(&state.ctx, &session, &name, req.title.as_deref(), req.description.as_deref()).await?;
+    let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
+    Ok(Json(GroupView::new(group, followers)))
+}

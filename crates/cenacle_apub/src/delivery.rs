@@ -1,0 +1,315 @@
+//! Delivery workers: turn outbox events into activities, and send queued deliveries.
+//!
+//! Rows live in PostgreSQL (`delivery`), so they survive restarts and any number of workers —
+//! inside `cenacle serve` or as `cenacle deliver` processes — share the queue: each claims
+//! disjoint rows with `FOR UPDATE SKIP LOCKED` and holds them under a lease that a crashed
+//! worker's rows outlive. Deliveries to one instance run in parallel up to a per-host bound.
+//! Idle workers sleep until a NOTIFY (inserted rows) or the next retry falls due.
+
+use crate::{
+    activities::UpdateGroup,
+    http_client::is_blocked,
+    objects::group::ApubGroup,
+    outgoing,
+    signatures::{sign_request, SigningKey},
+    ApubError, FedData, Federation,
+};
+use activitypub_federation::traits::Object;
+use cenacle_core::groups::EVENT_GROUP_UPDATED;
+use cenacle_db::{actors, federation, DbError};
+use cenacle_domain::delivery::{classify_status, retry_delay, DeliveryOutcome};
+use chrono::Utc;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use futures::StreamExt;
+use prometheus::{IntCounterVec, IntGauge, Gauge, Opts};
+use std::{
+    collections::HashMap,
+    sync::{Arc, LazyLock, Mutex},
+    time::{Duration, Instant, SystemTime},
+};
+use tokio::{sync::{watch, Notify}, task::JoinSet};
+
+/// How long a claimed delivery stays ours; well above the 10 s request timeout.
+const LEASE_SECONDS: f64 = 60.0;
+/// The longest an idle worker sleeps without a NOTIFY (a missed notification costs this much).
+const MAX_IDLE: Duration = Duration::from_secs(30);
+
+struct Metrics {
+    outcomes: IntCounterVec,
+    depth: IntGauge,
+    oldest: Gauge,
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let outcomes = IntCounterVec::new(
+        Opts::new("cenacle_deliveries_total", "Delivery attempts by outcome"),
+        &["outcome"],
+    )
+    .expect("metric");
+    let depth = IntGauge::new("cenacle_delivery_queue_depth", "Deliveries waiting in the queue").expect("metric");
+    let oldest = Gauge::new("cenacle_delivery_oldest_pending_seconds", "Age of the oldest queued delivery").expect("metric");
+    let _ = prometheus::register(Box::new(outcomes.clone()));
+    let _ = prometheus::register(Box::new(depth.clone()));
+    let _ = prometheus::register(Box::new(oldest.clone()));
+    Metrics { outcomes, depth, oldest }
+});
+
+/// Refreshes the queue gauges (also called by `/metrics`).
+pub async fn refresh_queue_metrics(conn: &mut AsyncPgConnection) -> Result<(), DbError> {
+    let (pending, oldest) = federation::queue_stats(conn).await?;
+    METRICS.depth.set(pending);
+    METRICS.oldest.set(oldest);
+    Ok(())
+}
+
+pub struct DeliveryWorker {
+    fed: Federation,
+    database_url: String,
+    keys: Mutex<HashMap<String, Arc<SigningKey>>>,
+}
+
+impl DeliveryWorker {
+    pub fn new(fed: Federation, database_url: String) -> Arc<Self> {
+        Arc::new(Self {
+            fed,
+            database_url,
+            keys: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Runs until `shutdown` turns true; deliveries in flight are finished first.
+    pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let settings = self.fed.config.ctx.settings.clone();
+        let concurrency = settings.federation.delivery_concurrency;
+        let per_host = settings.federation.delivery_per_host;
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(listen(self.database_url.clone(), wake.clone()));
+        let mut in_flight: JoinSet<String> = JoinSet::new();
+        let mut per_host_count: HashMap<String, usize> = HashMap::new();
+        let mut last_metrics = Instant::now() - Duration::from_secs(60);
+        tracing::info!(concurrency, per_host, "delivery worker started");
+
+        while !*shutdown.borrow() {
+            if let Err(err) = self.process_outbox().await {
+                tracing::error!(error = %err, "turning outbox events into deliveries failed");
+            }
+            let free = concurrency.saturating_sub(in_flight.len());
+            let busy: Vec<String> = per_host_count
+                .iter()
+                .filter(|(_, n)| **n >= per_host)
+                .map(|(h, _)| h.clone())
+                .collect();
+            let claimed = if free > 0 { self.claim(free, &busy).await } else { Vec::new() };
+            let claimed_any = !claimed.is_empty();
+            for delivery in claimed {
+                *per_host_count.entry(delivery.host.clone()).or_default() += 1;
+                let this = self.clone();
+                in_flight.spawn(async move {
+                    let host = delivery.host.clone();
+                    this.deliver(delivery).await;
+                    host
+                });
+            }
+            if last_metrics.elapsed() > Duration::from_secs(5) {
+                last_metrics = Instant::now();
+                if let Ok(mut conn) = self.fed.config.ctx.conn().await {
+                    let _ = refresh_queue_metrics(&mut conn).await;
+                }
+            }
+            if claimed_any && in_flight.len() < concurrency {
+                // More may be due right away.
+                continue;
+            }
+            let idle = self.time_until_next_due().await;
+            tokio::select! {
+                _ = wake.notified() => {}
+                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
+                    if let Ok(host) = done {
+                        release(&mut per_host_count, &host);
+                    }
+                }
+                _ = tokio::time::sleep(idle) => {}
+                _ = shutdown.changed() => {}
+            }
+            while let Some(done) = in_flight.try_join_next() {
+                if let Ok(host) = done {
+                    release(&mut per_host_count, &host);
+                }
+            }
+        }
+        while in_flight.join_next().await.is_some() {}
+        listener.abort();
+        tracing::info!("delivery worker stopped");
+    }
+
+    async fn claim(&self, limit: usize, busy: &[String]) -> Vec<federation::ClaimedDelivery> {
+        let result = async {
+            let mut conn = self.fed.config.ctx.conn().await?;
+            Ok::<_, ApubError>(federation::claim_deliveries(&mut conn, limit as i64, LEASE_SECONDS, busy).await?)
+        }
+        .await;
+        result.unwrap_or_else(|err| {
+            tracing::error!(error = %err, "claiming deliveries failed");
+            Vec::new()
+        })
+    }
+
+    async fn time_until_next_due(&self) -> Duration {
+        let next = async {
+            let mut conn = self.fed.config.ctx.conn().await.ok()?;
+            federation::next_due_at(&mut conn).await.ok()?
+        }
+        .await;
+        match next {
+            Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::from_millis(10)).min(MAX_IDLE),
+            None => MAX_IDLE,
+        }
+    }
+
+    /// Outbox events → activities → deliveries, in one transaction per batch.
+    async fn process_outbox(&self) -> Result<(), ApubError> {
+        let data = self.fed.data();
+        let mut conn = data.ctx.conn().await?;
+        conn.transaction::<_, ApubError, _>(async |conn| {
+            for event in federation::take_outbox_events(conn, 100).await? {
+                match event.kind.as_str() {
+                    EVENT_GROUP_UPDATED => {
+                        let Some(row) = actors::group_by_id(conn, event.subject_id).await? else { continue };
+                        let group = ApubGroup::new(row)?;
+                        let followers = group.followers_url();
+                        let inboxes = federation::follower_inboxes(conn, group.id().as_str()).await?;
+                        let signer = group.id().clone();
+                        let update = UpdateGroup::new(&data, group.into_json(&data).await?, followers);
+                        let inboxes = inboxes.iter().filter_map(|i| url::Url::parse(i).ok()).collect();
+                        outgoing::enqueue(conn, &data, &update.id, &signer, &update, inboxes).await?;
+                    }
+                    other => tracing::warn!(kind = other, "unknown outbox event; dropped"),
+                }
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn signing_key(&self, pem_lookup: Option<String>, actor: &str) -> Result<Arc<SigningKey>, String> {
+        if let Some(key) = self.keys.lock().unwrap().get(actor) {
+            return Ok(key.clone());
+        }
+        let pem = pem_lookup.ok_or_else(|| format!("no private key for {actor}"))?;
+        let key = Arc::new(SigningKey::from_pem(actor, &pem)?);
+        self.keys.lock().unwrap().insert(actor.to_owned(), key.clone());
+        Ok(key)
+    }
+
+    async fn deliver(&self, d: federation::ClaimedDelivery) {
+        let outcome = self.send(&d).await;
+        let (label, result) = match outcome {
+            Ok(status) => match classify_status(Some(status)) {
+                DeliveryOutcome::Delivered => ("delivered", self.delivered(&d).await),
+                DeliveryOutcome::Rejected => {
+                    tracing::warn!(inbox = %d.inbox_url, status, activity = %d.activity_ap_id, "delivery refused by the receiver; dropped");
+                    ("rejected", self.dropped(&d).await)
+                }
+                DeliveryOutcome::Failed => ("failed", self.failed(&d, &format!("HTTP {status}")).await),
+            },
+            Err(error) => ("failed", self.failed(&d, &error).await),
+        };
+        METRICS.outcomes.with_label_values(&[label]).inc();
+        if let Err(err) = result {
+            tracing::error!(error = %err, delivery = d.id, "recording a delivery outcome failed; the lease will expire and it will be retried");
+        }
+    }
+
+    /// One signed POST; the HTTP status, or why there was none.
+    async fn send(&self, d: &federation::ClaimedDelivery) -> Result<u16, String> {
+        let ctx = &self.fed.config.ctx;
+        if is_blocked(ctx, &d.host).await.map_err(|e| e.to_string())? {
+            return Ok(403);
+        }
+        let cached = self.keys.lock().unwrap().get(&d.signer_ap_id).cloned();
+        let key = match cached {
+            Some(key) => key,
+            None => {
+                let mut conn = ctx.conn().await.map_err(|e| e.to_string())?;
+                let pem = actors::local_private_key(&mut conn, &d.signer_ap_id).await.map_err(|e| e.to_string())?;
+                self.signing_key(pem, &d.signer_ap_id)?
+            }
+        };
+        let url = url::Url::parse(&d.inbox_url).map_err(|e| e.to_string())?;
+        let headers = sign_request(&key, "POST", &url, Some(d.body.as_bytes()), SystemTime::now())?;
+        let data: &FedData = &self.fed.config;
+        let mut request = data
+            .client
+            .post(url.as_str())
+            .header("Content-Type", activitypub_federation::FEDERATION_CONTENT_TYPE);
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let response = request.body(d.body.clone()).send().await.map_err(|e| e.to_string())?;
+        Ok(response.status().as_u16())
+    }
+
+    async fn delivered(&self, d: &federation::ClaimedDelivery) -> Result<(), ApubError> {
+        let mut conn = self.fed.config.ctx.conn().await?;
+        federation::finish_delivery(&mut conn, d.id).await?;
+        federation::record_instance_alive(&mut conn, &d.host).await?;
+        Ok(())
+    }
+
+    async fn dropped(&self, d: &federation::ClaimedDelivery) -> Result<(), ApubError> {
+        let mut conn = self.fed.config.ctx.conn().await?;
+        federation::finish_delivery(&mut conn, d.id).await?;
+        Ok(())
+    }
+
+    async fn failed(&self, d: &federation::ClaimedDelivery, error: &str) -> Result<(), ApubError> {
+        let settings = &self.fed.config.ctx.settings;
+        let mut conn = self.fed.config.ctx.conn().await?;
+        let dead_before = Utc::now() - chrono::Duration::hours(settings.federation.dead_after_hours.into());
+        if federation::record_instance_failure(&mut conn, &d.host, dead_before).await? {
+            let dropped = federation::drop_deliveries_to(&mut conn, &d.host).await?;
+            tracing::warn!(host = %d.host, dropped, "instance failing for too long: marked dead, queue dropped");
+            return Ok(());
+        }
+        match retry_delay(d.attempts as u32, rand::random::<f64>()) {
+            Some(delay) => {
+                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                tracing::info!(inbox = %d.inbox_url, attempt = d.attempts, error, retry_in = ?delay, "delivery failed; will retry");
+                federation::retry_delivery_at(&mut conn, d.id, at, error).await?;
+            }
+            None => {
+                tracing::warn!(inbox = %d.inbox_url, attempts = d.attempts, error, "delivery failed too often; given up");
+                federation::finish_delivery(&mut conn, d.id).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn release(counts: &mut HashMap<String, usize>, host: &str) {
+    if let Some(n) = counts.get_mut(host) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            counts.remove(host);
+        }
+    }
+}
+
+/// LISTENs for new deliveries and outbox events on a dedicated connection, waking the worker.
+/// Reconnects after a failure; the worker's timer covers the gap.
+async fn listen(database_url: String, wake: Arc<Notify>) {
+    loop {
+        match AsyncPgConnection::establish(&database_url).await {
+            Ok(mut conn) => {
+                if diesel::sql_query("LISTEN cenacle_delivery").execute(&mut conn).await.is_ok() {
+                    let mut notifications = std::pin::pin!(conn.notifications_stream());
+                    while let Some(Ok(_)) = notifications.next().await {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "delivery listener cannot connect"),
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}

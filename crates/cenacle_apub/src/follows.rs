@@ -1,0 +1,167 @@
+//! Finding remote actors and following them: what `/api/v1/resolve` and `/api/v1/follows` do.
+
+use crate::{
+    activities::{Follow, Undo},
+    objects::{group::ApubGroup, person::ApubPerson, ApubActor},
+    outgoing, ApubError, Federation,
+};
+use activitypub_federation::{
+    fetch::{object_id::ObjectId, webfinger::webfinger_resolve_actor},
+    traits::{Actor, Object},
+};
+use cenacle_core::{accounts::Session, identity::urls, CoreError};
+use cenacle_db::{actors, federation};
+use diesel_async::AsyncConnection;
+use either::Either;
+use url::Url;
+
+/// A person or group found by handle or URL, local or remote.
+pub enum Resolved {
+    Person(ApubPerson),
+    Group(ApubGroup),
+}
+
+impl Resolved {
+    pub fn id(&self) -> &Url {
+        match self {
+            Resolved::Person(p) => p.id(),
+            Resolved::Group(g) => g.id(),
+        }
+    }
+
+    fn inbox(&self) -> Url {
+        match self {
+            Resolved::Person(p) => p.inbox(),
+            Resolved::Group(g) => g.inbox(),
+        }
+    }
+
+    pub fn is_local(&self) -> bool {
+        match self {
+            Resolved::Person(p) => p.row.local,
+            Resolved::Group(g) => g.row.local,
+        }
+    }
+}
+
+impl From<ApubActor> for Resolved {
+    fn from(actor: ApubActor) -> Self {
+        match actor {
+            Either::Left(p) => Resolved::Person(p),
+            Either::Right(g) => Resolved::Group(g),
+        }
+    }
+}
+
+/// Resolves `!group@host`, `@person@host`, `name@host` or an actor URL. Local names are looked
+/// up directly; remote ones through WebFinger and a (signed) fetch, then cached.
+pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubError> {
+    let data = fed.data();
+    let query = query.trim();
+    if query.starts_with("https://") || query.starts_with("http://") {
+        let url = Url::parse(query).map_err(|e| ApubError::Malformed(e.to_string()))?;
+        return Ok(ObjectId::<ApubActor>::from(url).dereference(&data).await?.into());
+    }
+    let prefers_group = query.starts_with('!');
+    let handle = query.trim_start_matches(['!', '@']);
+    let (name, host) = handle
+        .rsplit_once('@')
+        .ok_or_else(|| ApubError::Malformed("expected name@host or a URL".into()))?;
+    if host.eq_ignore_ascii_case(&cenacle_core::identity::local_host(&data.ctx.settings)) {
+        let base = data.base();
+        let (group_id, person_id) = (urls::group(&base, name), urls::person(&base, name));
+        let mut conn = data.ctx.conn().await?;
+        let group = actors::group_by_ap_id(&mut conn, &group_id).await?;
+        let person = actors::person_by_ap_id(&mut conn, &person_id).await?;
+        return match (group, person) {
+            (Some(g), Some(_)) if prefers_group => Ok(Resolved::Group(ApubGroup::new(g)?)),
+            (_, Some(p)) => Ok(Resolved::Person(ApubPerson::new(p)?)),
+            (Some(g), None) => Ok(Resolved::Group(ApubGroup::new(g)?)),
+            (None, None) => Err(ApubError::NotFound),
+        };
+    }
+    Ok(webfinger_resolve_actor::<_, ApubActor>(&format!("{name}@{host}"), &data).await?.into())
+}
+
+/// The caller follows `target`. Remote: a pending follow and a Follow activity, committed
+/// together; the Accept completes it. Local: accepted at once.
+pub async fn follow(fed: &Federation, session: &Session, target: &str) -> Result<(Resolved, String), ApubError> {
+    let data = fed.data();
+    let target = resolve(fed, target).await?;
+    let me = local_actor(fed, session).await?;
+    let follow = Follow::new(&data, me.id(), target.id());
+    let local = target.is_local();
+    let mut conn = data.ctx.conn().await?;
+    conn.transaction::<_, ApubError, _>(async |conn| {
+        federation::upsert_follow(
+            conn,
+            &federation::NewFollow {
+                target_ap_id: target.id().as_str(),
+                follower_ap_id: me.id().as_str(),
+                follower_inbox: me.inbox().as_str(),
+                follower_shared_inbox: me.shared_inbox().as_ref().map(Url::as_str),
+                accepted: local,
+                follow_activity_id: follow.id.as_str(),
+            },
+        )
+        .await?;
+        if !local {
+            outgoing::enqueue(conn, &data, &follow.id, me.id(), &follow, vec![target.inbox()]).await?;
+        }
+        Ok(())
+    })
+    .await?;
+    let state = if local { "accepted" } else { "pending" };
+    Ok((target, state.to_owned()))
+}
+
+/// The caller stops following `target` (an id): the follow goes, and an Undo of the original
+/// Follow is sent to remote targets.
+pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Result<(), ApubError> {
+    let data = fed.data();
+    let me = local_actor(fed, session).await?;
+    let target_url = Url::parse(target).map_err(|e| ApubError::Malformed(e.to_string()))?;
+    let mut conn = data.ctx.conn().await?;
+    let existing = federation::find_follow(&mut conn, target, me.id().as_str())
+        .await?
+        .ok_or(ApubError::Core(CoreError::NotFound("follow")))?;
+    let inbox = if data.is_local(&target_url) {
+        None
+    } else {
+        Some(resolve(fed, target).await?.inbox())
+    };
+    let mut original = Follow::new(&data, me.id(), &target_url);
+    original.id = Url::parse(&existing.follow_activity_id).map_err(|e| ApubError::Internal(e.to_string()))?;
+    let undo = Undo::of(&data, original);
+    conn.transaction::<_, ApubError, _>(async |conn| {
+        federation::delete_follow(conn, target, me.id().as_str()).await?;
+        if let Some(inbox) = inbox {
+            outgoing::enqueue(conn, &data, &undo.id, me.id(), &undo, vec![inbox]).await?;
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// The caller's follows: (target id, state), newest first.
+pub async fn my_follows(fed: &Federation, session: &Session) -> Result<Vec<federation::FollowRow>, ApubError> {
+    let me = local_actor(fed, session).await?;
+    let mut conn = fed.config.ctx.conn().await?;
+    Ok(federation::follows_of(&mut conn, me.id().as_str()).await?)
+}
+
+async fn local_actor(fed: &Federation, session: &Session) -> Result<ApubPerson, ApubError> {
+    let mut conn = fed.config.ctx.conn().await?;
+    let id = urls::person(&fed.config.ctx.settings.public_base(), &session.account.username);
+    let row = actors::person_by_ap_id(&mut conn, &id)
+        .await?
+        .ok_or(ApubError::Core(CoreError::NotFound("actor")))?;
+    ApubPerson::new(row)
+}
+
+/// Followers of a local actor, as (count).
+pub async fn follower_count(fed: &Federation, actor_id: &str) -> Result<i64, ApubError> {
+    let mut conn = fed.config.ctx.conn().await?;
+    Ok(federation::count_followers(&mut conn, actor_id).await?)
+}
+

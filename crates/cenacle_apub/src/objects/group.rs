@@ -1,0 +1,186 @@
+//! Groups: local ones served as `Group` (FEP-1b12), remote ones cached.
+
+use super::{deserialize_opt_string, verify_same_host, Endpoints};
+use crate::{http_client::host_of, ApubError, FedData, FedRequest};
+use activitypub_federation::{
+    config::Data,
+    protocol::public_key::PublicKey,
+    traits::{Actor, Object},
+};
+use cenacle_db::actors::{self, Group, RemoteGroup};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct ApubGroup {
+    pub row: Group,
+    id: Url,
+}
+
+impl ApubGroup {
+    pub fn new(row: Group) -> Result<Self, ApubError> {
+        let id = Url::parse(&row.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?;
+        Ok(Self { row, id })
+    }
+
+    pub fn followers_url(&self) -> Url {
+        self.row
+            .followers_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| Url::parse(&format!("{}/followers", self.id)).expect("valid url"))
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum GroupKind {
+    Group,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GroupJson {
+    #[serde(rename = "type")]
+    pub kind: GroupKind,
+    pub id: Url,
+    pub preferred_username: String,
+    #[serde(default, deserialize_with = "deserialize_opt_string")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_opt_string", skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<serde_json::Value>,
+    pub inbox: Url,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<Url>,
+    /// Lemmy: the moderators collection.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attributed_to: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featured: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    pub public_key: PublicKey,
+    #[serde(default)]
+    pub posting_restricted_to_mods: bool,
+    #[serde(default)]
+    pub manually_approves_followers: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// `cenacle:visibility`: public, private or restricted. Others ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+}
+
+#[async_trait::async_trait]
+impl Object for ApubGroup {
+    type DataType = FedData;
+    type Kind = GroupJson;
+    type Error = ApubError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.row.last_refreshed_at)
+    }
+
+    async fn read_from_id(id: Url, data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
+        let mut conn = data.ctx.conn().await?;
+        actors::group_by_ap_id(&mut conn, id.as_str()).await?.map(ApubGroup::new).transpose()
+    }
+
+    async fn into_json(self, _data: &Data<FedData>) -> Result<GroupJson, ApubError> {
+        let id = self.id.clone();
+        let sub = |path: &str| Url::parse(&format!("{id}/{path}")).ok();
+        Ok(GroupJson {
+            kind: GroupKind::Group,
+            preferred_username: self.row.name.clone(),
+            name: Some(self.row.title.clone()),
+            summary: Some(self.row.description.clone()).filter(|d| !d.is_empty()),
+            source: Some(serde_json::json!({"content": self.row.description, "mediaType": "text/markdown"}))
+                .filter(|_| !self.row.description.is_empty()),
+            inbox: self.inbox(),
+            outbox: sub("outbox"),
+            followers: Some(self.followers_url()),
+            attributed_to: sub("moderators").map(|u| serde_json::Value::String(u.to_string())),
+            featured: sub("featured"),
+            endpoints: Some(Endpoints {
+                shared_inbox: self.shared_inbox(),
+            }),
+            public_key: self.public_key(),
+            posting_restricted_to_mods: false,
+            // Only groups that really approve followers may say so: Lemmy then treats them as
+            // private (INTEROP.md).
+            manually_approves_followers: self.row.visibility == "private",
+            published: Some(self.row.created_at),
+            updated: Some(self.row.updated_at),
+            visibility: Some(self.row.visibility.clone()),
+            id,
+        })
+    }
+
+    async fn verify(json: &GroupJson, expected_domain: &Url, _data: &Data<FedData>) -> Result<(), ApubError> {
+        verify_same_host(&json.id, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(ApubError::Malformed("publicKey.owner is not the group".into()));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: GroupJson, data: &Data<FedData>) -> Result<Self, ApubError> {
+        let mut conn = data.ctx.conn().await?;
+        ApubGroup::new(actors::upsert_remote_group(&mut conn, &remote_group(json)).await?)
+    }
+}
+
+/// The row we keep of a remote group's document.
+pub fn remote_group(json: GroupJson) -> RemoteGroup {
+    let visibility = match json.visibility.as_deref() {
+        Some(v @ ("public" | "private" | "restricted")) => v.to_owned(),
+        _ if json.manually_approves_followers => "private".to_owned(),
+        _ => "public".to_owned(),
+    };
+    RemoteGroup {
+        instance_host: host_of(&json.id),
+        ap_id: json.id.to_string(),
+        title: json.name.clone().unwrap_or_else(|| json.preferred_username.clone()),
+        name: json.preferred_username,
+        description: json.summary.unwrap_or_default(),
+        inbox_url: json.inbox.to_string(),
+        shared_inbox_url: json.endpoints.and_then(|e| e.shared_inbox).map(|u| u.to_string()),
+        followers_url: json.followers.map(|u| u.to_string()),
+        public_key_pem: json.public_key.public_key_pem,
+        visibility,
+    }
+}
+
+impl Actor for ApubGroup {
+    fn public_key_pem(&self) -> &str {
+        &self.row.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.row.private_key_pem.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        Url::parse(&self.row.inbox_url).unwrap_or_else(|_| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.row.shared_inbox_url.as_deref().and_then(|u| Url::parse(u).ok())
+    }
+}
+
+pub async fn local_group(data: &FedRequest, name: &str) -> Result<ApubGroup, ApubError> {
+    let mut conn = data.ctx.conn().await?;
+    let row = actors::local_group_by_name(&mut conn, name).await?.ok_or(ApubError::NotFound)?;
+    ApubGroup::new(row)
+}

@@ -1,0 +1,119 @@
+//! The instance actor: an `Application` that signs our fetches (FEP-2677). It never acts in
+//! an inbox activity (Lemmy refuses those).
+
+use crate::{ApubError, FedData};
+use activitypub_federation::{
+    config::Data,
+    traits::{Actor, Object},
+};
+use cenacle_core::{identity, Context};
+use cenacle_db::actors;
+use serde::Serialize;
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct InstanceActor {
+    id: Url,
+    inbox: Url,
+    public_key_pem: String,
+    private_key_pem: String,
+}
+
+impl InstanceActor {
+    pub fn new(fed: &FedData) -> Self {
+        let base = fed.base();
+        let id = Url::parse(&identity::urls::instance_actor(&base)).expect("valid public url");
+        Self {
+            inbox: Url::parse(&format!("{id}/inbox")).expect("valid url"),
+            id,
+            public_key_pem: fed.instance_keys.0.clone(),
+            private_key_pem: fed.instance_keys.1.clone(),
+        }
+    }
+
+    pub fn json(&self, fed: &FedData) -> serde_json::Value {
+        let base = fed.base();
+        serde_json::to_value(ApplicationJson {
+            kind: "Application",
+            id: self.id.clone(),
+            // A valid username (GoToSocial fetches the signer and checks it).
+            preferred_username: "instance_actor".into(),
+            name: fed.ctx.settings.server.instance_name.clone(),
+            inbox: self.inbox.clone(),
+            outbox: Url::parse(&format!("{}/outbox", self.id)).expect("valid url"),
+            endpoints: serde_json::json!({ "sharedInbox": identity::urls::shared_inbox(&base) }),
+            public_key: self.public_key(),
+            manually_approves_followers: true,
+            url: base,
+        })
+        .expect("serialisable")
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApplicationJson {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    id: Url,
+    preferred_username: String,
+    name: String,
+    inbox: Url,
+    outbox: Url,
+    endpoints: serde_json::Value,
+    public_key: activitypub_federation::protocol::public_key::PublicKey,
+    manually_approves_followers: bool,
+    url: String,
+}
+
+#[async_trait::async_trait]
+impl Object for InstanceActor {
+    type DataType = FedData;
+    type Kind = ();
+    type Error = ApubError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    async fn read_from_id(_id: Url, _data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
+        Ok(None)
+    }
+
+    async fn into_json(self, _data: &Data<FedData>) -> Result<(), ApubError> {
+        Ok(())
+    }
+
+    async fn verify(_json: &(), _expected: &Url, _data: &Data<FedData>) -> Result<(), ApubError> {
+        Err(ApubError::Malformed("the instance actor is never received".into()))
+    }
+
+    async fn from_json(_json: (), _data: &Data<FedData>) -> Result<Self, ApubError> {
+        Err(ApubError::Malformed("the instance actor is never received".into()))
+    }
+}
+
+impl Actor for InstanceActor {
+    fn public_key_pem(&self) -> &str {
+        &self.public_key_pem
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        Some(self.private_key_pem.clone())
+    }
+
+    fn inbox(&self) -> Url {
+        self.inbox.clone()
+    }
+}
+
+/// Loads the instance actor's keys, creating them on first start. Several processes starting
+/// at once agree on the first stored pair.
+pub async fn ensure_keys(ctx: &Context) -> Result<(String, String), ApubError> {
+    let mut conn = ctx.conn().await?;
+    if let Some(keys) = actors::instance_actor_keys(&mut conn).await? {
+        return Ok(keys);
+    }
+    let (public, private) = identity::generate_keypair().await?;
+    Ok(actors::insert_instance_actor_keys(&mut conn, &public, &private).await?)
+}

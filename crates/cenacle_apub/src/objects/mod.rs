@@ -1,0 +1,53 @@
+//! Our actors as ActivityPub documents, and remote ones as database rows.
+
+pub mod group;
+pub mod instance;
+pub mod person;
+
+use crate::{http_client::host_of, ApubError};
+use serde::{Deserialize, Deserializer, Serialize};
+use url::Url;
+
+/// People or groups: the actors that may appear as the `actor` of an activity we accept.
+pub type ApubActor = either::Either<person::ApubPerson, group::ApubGroup>;
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Endpoints {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shared_inbox: Option<Url>,
+}
+
+/// An ordered collection served with its items inline (Lemmy cannot read paged outboxes).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InlineCollection<T: Serialize> {
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub id: Url,
+    pub total_items: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordered_items: Option<Vec<T>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<T>>,
+}
+
+/// The id, its key's owner and the fetch location must agree on the host (with port): a
+/// server may only speak for its own actors.
+pub fn verify_same_host(a: &Url, b: &Url) -> Result<(), ApubError> {
+    if host_of(a) != host_of(b) {
+        return Err(ApubError::Malformed(format!("{a} is not on the host of {b}")));
+    }
+    Ok(())
+}
+
+/// A property that may be a string, an array of strings, or be missing: read as an optional
+/// first string (e.g. `name`, `summary` from servers that send language maps as arrays).
+pub fn deserialize_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(match value {
+        Some(serde_json::Value::String(s)) => Some(s),
+        Some(serde_json::Value::Array(items)) => items.into_iter().find_map(|v| v.as_str().map(str::to_owned)),
+        _ => None,
+    })
+}

@@ -1,0 +1,185 @@
+//! People: local members served as `Person`, remote people cached from what they serve.
+
+use super::{deserialize_opt_string, verify_same_host, Endpoints};
+use crate::{http_client::host_of, ApubError, FedData, FedRequest};
+use activitypub_federation::{
+    config::Data,
+    protocol::public_key::PublicKey,
+    traits::{Actor, Object},
+};
+use cenacle_core::{identity, Context};
+use cenacle_db::actors::{self, PersonActor, RemotePerson};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct ApubPerson {
+    pub row: PersonActor,
+    id: Url,
+}
+
+impl ApubPerson {
+    pub fn new(row: PersonActor) -> Result<Self, ApubError> {
+        let id = row
+            .ap_id
+            .as_deref()
+            .ok_or_else(|| ApubError::Internal(format!("person {} has no ActivityPub id", row.id)))?
+            .parse()
+            .map_err(|e: url::ParseError| ApubError::Internal(e.to_string()))?;
+        Ok(Self { row, id })
+    }
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum PersonKind {
+    Person,
+    /// Bots on Mastodon.
+    Service,
+    Organization,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PersonJson {
+    #[serde(rename = "type")]
+    pub kind: PersonKind,
+    pub id: Url,
+    pub preferred_username: String,
+    #[serde(default, deserialize_with = "deserialize_opt_string", skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "deserialize_opt_string", skip_serializing_if = "Option::is_none")]
+    pub summary: Option<String>,
+    pub inbox: Url,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outbox: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub followers: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub following: Option<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoints: Option<Endpoints>,
+    pub public_key: PublicKey,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub manually_approves_followers: bool,
+}
+
+#[async_trait::async_trait]
+impl Object for ApubPerson {
+    type DataType = FedData;
+    type Kind = PersonJson;
+    type Error = ApubError;
+
+    fn id(&self) -> &Url {
+        &self.id
+    }
+
+    fn last_refreshed_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.row.last_refreshed_at)
+    }
+
+    async fn read_from_id(id: Url, data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
+        let mut conn = data.ctx.conn().await?;
+        actors::person_by_ap_id(&mut conn, id.as_str())
+            .await?
+            .map(ApubPerson::new)
+            .transpose()
+    }
+
+    async fn into_json(self, _data: &Data<FedData>) -> Result<PersonJson, ApubError> {
+        let id = self.id.clone();
+        let sub = |path: &str| Url::parse(&format!("{id}/{path}")).ok();
+        Ok(PersonJson {
+            kind: PersonKind::Person,
+            preferred_username: self.row.username.clone(),
+            name: self.row.display_name.clone(),
+            summary: self.row.bio.clone(),
+            inbox: self.inbox(),
+            outbox: sub("outbox"),
+            followers: sub("followers"),
+            following: sub("following"),
+            endpoints: Some(Endpoints {
+                shared_inbox: self.shared_inbox(),
+            }),
+            public_key: self.public_key(),
+            url: Some(serde_json::Value::String(id.to_string())),
+            icon: self.row.avatar_url.as_ref().map(|u| serde_json::json!({"type": "Image", "url": u})),
+            published: Some(self.row.created_at),
+            manually_approves_followers: false,
+            id,
+        })
+    }
+
+    async fn verify(json: &PersonJson, expected_domain: &Url, _data: &Data<FedData>) -> Result<(), ApubError> {
+        verify_same_host(&json.id, expected_domain)?;
+        if json.public_key.owner != json.id {
+            return Err(ApubError::Malformed("publicKey.owner is not the actor".into()));
+        }
+        Ok(())
+    }
+
+    async fn from_json(json: PersonJson, data: &Data<FedData>) -> Result<Self, ApubError> {
+        let remote = RemotePerson {
+            instance_host: host_of(&json.id),
+            ap_id: json.id.to_string(),
+            username: json.preferred_username,
+            display_name: json.name,
+            bio: json.summary,
+            avatar_url: json
+                .icon
+                .as_ref()
+                .and_then(|i| i.get("url"))
+                .and_then(|u| u.as_str())
+                .map(str::to_owned),
+            inbox_url: json.inbox.to_string(),
+            shared_inbox_url: json.endpoints.and_then(|e| e.shared_inbox).map(|u| u.to_string()),
+            public_key_pem: json.public_key.public_key_pem,
+        };
+        let mut conn = data.ctx.conn().await?;
+        ApubPerson::new(actors::upsert_remote_person(&mut conn, &remote).await?)
+    }
+}
+
+impl Actor for ApubPerson {
+    fn public_key_pem(&self) -> &str {
+        self.row.public_key_pem.as_deref().unwrap_or_default()
+    }
+
+    fn private_key_pem(&self) -> Option<String> {
+        self.row.private_key_pem.clone()
+    }
+
+    fn inbox(&self) -> Url {
+        self.row
+            .inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
+            .unwrap_or_else(|| self.id.clone())
+    }
+
+    fn shared_inbox(&self) -> Option<Url> {
+        self.row.shared_inbox_url.as_deref().and_then(|u| Url::parse(u).ok())
+    }
+}
+
+/// Local people created before federation existed get their id and keys.
+pub async fn backfill_identities(ctx: &Context) -> Result<(), ApubError> {
+    let mut conn = ctx.conn().await?;
+    for (id, username) in actors::local_people_without_identity(&mut conn).await? {
+        let identity = identity::person_identity(&ctx.settings, &username).await?;
+        actors::set_person_identity(&mut conn, id, &identity).await?;
+    }
+    Ok(())
+}
+
+pub async fn local_person(data: &FedRequest, name: &str) -> Result<ApubPerson, ApubError> {
+    let mut conn = data.ctx.conn().await?;
+    let row = actors::local_person_by_name(&mut conn, name).await?.ok_or(ApubError::NotFound)?;
+    ApubPerson::new(row)
+}

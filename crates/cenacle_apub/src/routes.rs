@@ -1,0 +1,418 @@
+//! What other servers fetch from us: actors and their collections (content-negotiated), the
+//! inboxes, WebFinger, host-meta and NodeInfo. Documented in docs/federation.md.
+
+use crate::{
+    context::with_context,
+    inbox::post_inbox,
+    objects::{
+        group::{local_group, ApubGroup},
+        instance::InstanceActor,
+        person::{local_person, ApubPerson},
+        InlineCollection,
+    },
+    signatures::{self, parse_signature},
+    ApubError, Federation, FedRequest,
+};
+use activitypub_federation::{traits::Object, FEDERATION_CONTENT_TYPE};
+use axum::{
+    extract::{Path, Query, Request, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{Html, IntoResponse, Response},
+    routing::{get, post},
+    Json, Router,
+};
+use cenacle_core::identity::{self, urls};
+use cenacle_db::{actors, federation};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::time::SystemTime;
+use url::Url;
+
+pub fn router(fed: Federation) -> Router {
+    let authorized = Router::new()
+        .route("/u/{name}", get(person))
+        .route("/u/{name}/outbox", get(person_outbox))
+        .route("/u/{name}/followers", get(person_followers))
+        .route("/u/{name}/following", get(person_following))
+        .route("/g/{name}", get(group))
+        .route("/g/{name}/outbox", get(group_outbox))
+        .route("/g/{name}/followers", get(group_followers))
+        .route("/g/{name}/moderators", get(group_moderators))
+        .route("/g/{name}/featured", get(group_featured))
+        .route_layer(middleware::from_fn_with_state(fed.clone(), require_signed_fetch));
+    Router::new()
+        .merge(authorized)
+        .route("/actor", get(instance_actor))
+        .route("/inbox", post(post_inbox))
+        .route("/actor/inbox", post(post_inbox))
+        .route("/u/{name}/inbox", post(post_inbox))
+        .route("/g/{name}/inbox", post(post_inbox))
+        .route("/.well-known/webfinger", get(webfinger))
+        .route("/.well-known/host-meta", get(host_meta))
+        .route("/.well-known/nodeinfo", get(nodeinfo_links))
+        .route("/nodeinfo/2.1", get(nodeinfo))
+        .with_state(fed)
+}
+
+/// An ActivityPub document answered as `application/activity+json`.
+pub struct ApJson(pub Value);
+
+impl IntoResponse for ApJson {
+    fn into_response(self) -> Response {
+        let mut response = Json(self.0).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(FEDERATION_CONTENT_TYPE));
+        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+        response
+    }
+}
+
+/// Whether the client asked for ActivityPub JSON rather than a page.
+fn wants_activity_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/activity+json") || accept.contains("application/ld+json"))
+}
+
+fn document<T: Serialize>(inner: T) -> Result<ApJson, ApubError> {
+    serde_json::to_value(with_context(inner))
+        .map(ApJson)
+        .map_err(|e| ApubError::Internal(e.to_string()))
+}
+
+/// The same URL for people and machines: JSON for ActivityPub clients, a small page otherwise.
+fn negotiate(headers: &HeaderMap, json: ApJson, title: &str, summary: &str) -> Response {
+    if wants_activity_json(headers) {
+        return json.into_response();
+    }
+    let page = format!(
+        "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{0}</title></head>\
+         <body><h1>{0}</h1><p>{1}</p><p lang=\"en\">Follow from your fediverse account. / \
+         <span lang=\"fr\">Suivez depuis votre compte du fédivers.</span></p></body></html>",
+        html_escape(title),
+        html_escape(summary)
+    );
+    let mut response = Html(page).into_response();
+    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+async fn person(State(fed): State<Federation>, Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApubError> {
+    let data = fed.data();
+    let person = local_person(&data, &name).await?;
+    let title = person.row.display_name.clone().unwrap_or_else(|| person.row.username.clone());
+    let summary = person.row.bio.clone().unwrap_or_default();
+    let json = document(person.into_json(&data).await?)?;
+    Ok(negotiate(&headers, json, &title, &summary))
+}
+
+async fn group(State(fed): State<Federation>, Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApubError> {
+    let data = fed.data();
+    let group = local_group(&data, &name).await?;
+    let (title, summary) = (group.row.title.clone(), group.row.description.clone());
+    let json = document(group.into_json(&data).await?)?;
+    Ok(negotiate(&headers, json, &title, &summary))
+}
+
+async fn instance_actor(State(fed): State<Federation>) -> ApJson {
+    let data = fed.data();
+    let actor = InstanceActor::new(&data);
+    let mut value = actor.json(&data);
+    value["@context"] = crate::context::context();
+    ApJson(value)
+}
+
+fn collection_url(data: &FedRequest, path: &str) -> Url {
+    Url::parse(&format!("{}{path}", data.base())).expect("valid url")
+}
+
+/// Empty outboxes for now: posts arrive with the groups-and-contributions work. Served inline
+/// with `totalItems`, which is what Lemmy reads on first contact.
+fn empty_outbox(data: &FedRequest, path: &str) -> Result<ApJson, ApubError> {
+    document(InlineCollection::<Value> {
+        kind: "OrderedCollection",
+        id: collection_url(data, path),
+        total_items: 0,
+        ordered_items: Some(vec![]),
+        items: None,
+    })
+}
+
+async fn person_outbox(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    local_person(&data, &name).await?;
+    empty_outbox(&data, &format!("/u/{name}/outbox"))
+}
+
+async fn group_outbox(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    local_group(&data, &name).await?;
+    empty_outbox(&data, &format!("/g/{name}/outbox"))
+}
+
+async fn group_featured(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    local_group(&data, &name).await?;
+    empty_outbox(&data, &format!("/g/{name}/featured"))
+}
+
+/// Followers as a `Collection` with its count (Lemmy parses only the count; member lists are
+/// not published).
+async fn followers_of(data: &FedRequest, actor_id: &Url, path: &str) -> Result<ApJson, ApubError> {
+    let mut conn = data.ctx.conn().await?;
+    let total = federation::count_followers(&mut conn, actor_id.as_str()).await?;
+    document(InlineCollection::<Value> {
+        kind: "Collection",
+        id: collection_url(data, path),
+        total_items: total,
+        ordered_items: None,
+        items: None,
+    })
+}
+
+async fn person_followers(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    let person: ApubPerson = local_person(&data, &name).await?;
+    followers_of(&data, person.id(), &format!("/u/{name}/followers")).await
+}
+
+async fn person_following(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    let person = local_person(&data, &name).await?;
+    let mut conn = data.ctx.conn().await?;
+    let total = federation::count_following(&mut conn, person.id().as_str()).await?;
+    document(InlineCollection::<Value> {
+        kind: "Collection",
+        id: collection_url(&data, &format!("/u/{name}/following")),
+        total_items: total,
+        ordered_items: None,
+        items: None,
+    })
+}
+
+async fn group_followers(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    let group: ApubGroup = local_group(&data, &name).await?;
+    followers_of(&data, group.id(), &format!("/g/{name}/followers")).await
+}
+
+/// The moderators collection (`attributedTo` of the group): its creator for now.
+async fn group_moderators(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+    let data = fed.data();
+    let group = local_group(&data, &name).await?;
+    let mut conn = data.ctx.conn().await?;
+    let mut moderators = Vec::new();
+    if let Some(creator) = group.row.created_by {
+        if let Some(account) = cenacle_db::accounts::find_by_id(&mut conn, creator).await? {
+            moderators.push(Value::String(urls::person(&data.base(), &account.username)));
+        }
+    }
+    document(InlineCollection {
+        kind: "OrderedCollection",
+        id: collection_url(&data, &format!("/g/{name}/moderators")),
+        total_items: moderators.len() as i64,
+        ordered_items: Some(moderators),
+        items: None,
+    })
+}
+
+/// Authorized-fetch mode: actor documents and collections need a signed GET (the instance
+/// actor, WebFinger and NodeInfo stay open so that others can verify us and find us).
+async fn require_signed_fetch(State(fed): State<Federation>, request: Request, next: Next) -> Response {
+    if !fed.config.ctx.settings.federation.authorized_fetch {
+        return next.run(request).await;
+    }
+    // People in browsers get the page; only ActivityPub JSON is protected.
+    if !wants_activity_json(request.headers()) {
+        return next.run(request).await;
+    }
+    let (method, path_and_query, headers) = (
+        request.method().as_str().to_owned(),
+        request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into()),
+        request.headers().clone(),
+    );
+    match verify_signed_get(&fed, &method, &path_and_query, &headers).await {
+        Ok(()) => next.run(request).await,
+        Err(err) => {
+            tracing::warn!(path = %request.uri().path(), error = %err, "unsigned or badly signed fetch refused");
+            err.into_response()
+        }
+    }
+}
+
+async fn verify_signed_get(
+    fed: &Federation,
+    method: &str,
+    path_and_query: &str,
+    headers: &HeaderMap,
+) -> Result<(), ApubError> {
+    let unauthorized = |why: &str| ApubError::Unauthorized(why.to_owned());
+    let params = headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_signature)
+        .ok_or_else(|| unauthorized("no signature"))?;
+    let date = headers.get("date").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized("no date"))?;
+    if !signatures::date_is_fresh(date, SystemTime::now(), 3600) {
+        return Err(unauthorized("stale date"));
+    }
+    let owner = Url::parse(signatures::key_owner(&params.key_id)).map_err(|_| unauthorized("bad keyId"))?;
+    if crate::http_client::is_blocked(&fed.config.ctx, &crate::http_client::host_of(&owner)).await? {
+        return Err(ApubError::Blocked("instance blocked".into()));
+    }
+    let public_key = signer_key(fed, &owner).await?;
+    let local_host = identity::local_host(&fed.config.ctx.settings);
+    signatures::verify(
+        &params,
+        method,
+        path_and_query,
+        |name| match name {
+            "host" => headers.get("host").and_then(|v| v.to_str().ok()).map(str::to_owned).or(Some(local_host.clone())),
+            other => headers.get(other).and_then(|v| v.to_str().ok()).map(str::to_owned),
+        },
+        &public_key,
+    )
+    .map_err(|e| unauthorized(&e))
+}
+
+/// The signer's public key: from our cache of people and groups, or fetched (any actor type,
+/// instance actors included).
+async fn signer_key(fed: &Federation, owner: &Url) -> Result<String, ApubError> {
+    let data = fed.data();
+    let mut conn = data.ctx.conn().await?;
+    if let Some(key) = actors::person_by_ap_id(&mut conn, owner.as_str()).await?.and_then(|p| p.public_key_pem) {
+        return Ok(key);
+    }
+    if let Some(group) = actors::group_by_ap_id(&mut conn, owner.as_str()).await? {
+        return Ok(group.public_key_pem);
+    }
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct KeyHolder {
+        public_key: activitypub_federation::protocol::public_key::PublicKey,
+    }
+    let fetched = activitypub_federation::fetch::fetch_object_http::<_, KeyHolder>(owner, &data).await?;
+    if fetched.object.public_key.owner != *owner {
+        return Err(ApubError::Unauthorized("key owner mismatch".into()));
+    }
+    Ok(fetched.object.public_key.public_key_pem)
+}
+
+// ---- discovery ----
+
+#[derive(Deserialize)]
+struct WebfingerQuery {
+    resource: String,
+}
+
+/// `acct:name@host` (or an actor URL) → the person and/or the group of that name. When both
+/// exist the Group link comes last (INTEROP.md).
+async fn webfinger(State(fed): State<Federation>, Query(query): Query<WebfingerQuery>) -> Result<Response, ApubError> {
+    let data = fed.data();
+    let base = data.base();
+    let local_host = identity::local_host(&data.ctx.settings);
+    let name = match query.resource.strip_prefix("acct:") {
+        Some(acct) => {
+            let (name, host) = acct.rsplit_once('@').ok_or(ApubError::NotFound)?;
+            if !host.eq_ignore_ascii_case(&local_host) {
+                return Err(ApubError::NotFound);
+            }
+            name.trim_start_matches(['!', '@']).to_owned()
+        }
+        None => query
+            .resource
+            .strip_prefix(&format!("{base}/u/"))
+            .or_else(|| query.resource.strip_prefix(&format!("{base}/g/")))
+            .ok_or(ApubError::NotFound)?
+            .to_owned(),
+    };
+    let mut conn = data.ctx.conn().await?;
+    let mut links = Vec::new();
+    if actors::local_person_by_name(&mut conn, &name).await?.is_some() {
+        let id = urls::person(&base, &name);
+        links.push(json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id}));
+        links.push(json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
+            "properties": {"https://www.w3.org/ns/activitystreams#type": "Person"}}));
+    }
+    if actors::local_group_by_name(&mut conn, &name).await?.is_some() {
+        let id = urls::group(&base, &name);
+        links.push(json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id}));
+        links.push(json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
+            "properties": {"https://www.w3.org/ns/activitystreams#type": "Group"}}));
+    }
+    if links.is_empty() {
+        return Err(ApubError::NotFound);
+    }
+    let body = json!({
+        "subject": format!("acct:{name}@{local_host}"),
+        "aliases": links.iter().filter(|l| l["rel"] == "self").map(|l| l["href"].clone()).collect::<Vec<_>>(),
+        "links": links,
+    });
+    let mut response = Json(body).into_response();
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json"));
+    response
+        .headers_mut()
+        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    Ok(response)
+}
+
+async fn host_meta(State(fed): State<Federation>) -> Response {
+    let base = fed.data().base();
+    let xml = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
+         <Link rel=\"lrdd\" template=\"{base}/.well-known/webfinger?resource={{uri}}\"/>\n</XRD>\n"
+    );
+    ([(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], xml).into_response()
+}
+
+async fn nodeinfo_links(State(fed): State<Federation>) -> Json<Value> {
+    let base = fed.data().base();
+    Json(json!({
+        "links": [
+            {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": format!("{base}/nodeinfo/2.1")},
+            {"rel": "https://www.w3.org/ns/activitystreams#Application", "href": urls::instance_actor(&base)}
+        ]
+    }))
+}
+
+async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> {
+    let data = fed.data();
+    let settings = &data.ctx.settings;
+    let mut conn = data.ctx.conn().await?;
+    let users = actors::count_local_people(&mut conn).await?;
+    let groups = actors::count_local_groups(&mut conn).await?;
+    let body = json!({
+        "version": "2.1",
+        "software": {
+            "name": "cenacle",
+            "version": env!("CARGO_PKG_VERSION"),
+            "repository": env!("CARGO_PKG_REPOSITORY"),
+            "homepage": env!("CARGO_PKG_REPOSITORY"),
+        },
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": settings.accounts.registration_mode == cenacle_domain::RegistrationMode::Open,
+        "usage": {"users": {"total": users}, "localPosts": 0},
+        "metadata": {
+            "nodeName": settings.server.instance_name,
+            "registrationMode": settings.accounts.registration_mode.as_str(),
+            "localGroups": groups,
+            "languages": ["fr", "en"],
+        }
+    });
+    let mut response = (StatusCode::OK, Json(body)).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\""),
+    );
+    Ok(response)
+}

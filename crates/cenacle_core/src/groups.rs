@@ -1,0 +1,71 @@
+//! Groups: the minimal set federation needs (create, read, edit). The groups issue extends it.
+
+use crate::{accounts::Session, admin::require, identity, Context, CoreError};
+use cenacle_db::{
+    actors::{self, Group, NewLocalGroup},
+    federation,
+};
+use cenacle_domain::{validate_group_name, validate_group_text, Permission};
+use diesel_async::AsyncConnection;
+
+/// Outbox event kinds: what the federation side must announce.
+pub const EVENT_GROUP_UPDATED: &str = "group_updated";
+
+pub async fn create_group(
+    ctx: &Context,
+    session: &Session,
+    name: &str,
+    title: &str,
+    description: &str,
+) -> Result<Group, CoreError> {
+    require(session, Permission::ManageGroups)?;
+    validate_group_name(name)?;
+    validate_group_text(Some(title), Some(description))?;
+    let identity = identity::group_identity(&ctx.settings, name).await?;
+    let followers_url = format!("{}/followers", identity.ap_id);
+    let mut conn = ctx.conn().await?;
+    Ok(actors::insert_local_group(
+        &mut conn,
+        &NewLocalGroup {
+            name,
+            title: title.trim(),
+            description,
+            identity: &identity,
+            followers_url: &followers_url,
+            instance_host: &identity::local_host(&ctx.settings),
+            created_by: session.account.person_id,
+        },
+    )
+    .await?)
+}
+
+pub async fn local_group(ctx: &Context, name: &str) -> Result<Group, CoreError> {
+    let mut conn = ctx.conn().await?;
+    actors::local_group_by_name(&mut conn, name)
+        .await?
+        .ok_or(CoreError::NotFound("group"))
+}
+
+/// Edits a local group's title or description; followers learn of it through an `Update`
+/// that the outbox event (same transaction) turns into deliveries.
+pub async fn update_group(
+    ctx: &Context,
+    session: &Session,
+    name: &str,
+    title: Option<&str>,
+    description: Option<&str>,
+) -> Result<Group, CoreError> {
+    require(session, Permission::ManageGroups)?;
+    validate_group_text(title, description)?;
+    let group = local_group(ctx, name).await?;
+    let title = title.map(str::trim);
+    let mut conn = ctx.conn().await?;
+    conn.transaction::<_, CoreError, _>(async |conn| {
+        let updated = actors::update_group_text(conn, group.id, title, description)
+            .await?
+            .ok_or(CoreError::NotFound("group"))?;
+        federation::insert_outbox_event(conn, EVENT_GROUP_UPDATED, group.id).await?;
+        Ok(updated)
+    })
+    .await
+}

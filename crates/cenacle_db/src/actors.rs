@@ -1,0 +1,365 @@
+//! People and groups as ActivityPub actors: local ones with their keys, remote ones cached.
+
+use crate::{
+    schema::{community_group, instance_actor, person},
+    DbError,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// The federation identity of a local actor, fixed at creation.
+#[derive(Debug, Clone)]
+pub struct LocalIdentity {
+    pub ap_id: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: String,
+    pub public_key_pem: String,
+    pub private_key_pem: String,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = person)]
+pub struct PersonActor {
+    pub id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub local: bool,
+    pub ap_id: Option<String>,
+    pub inbox_url: Option<String>,
+    pub shared_inbox_url: Option<String>,
+    pub public_key_pem: Option<String>,
+    pub private_key_pem: Option<String>,
+    pub instance_host: Option<String>,
+    pub last_refreshed_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn person_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<Option<PersonActor>, DbError> {
+    Ok(person::table
+        .filter(person::ap_id.eq(ap_id))
+        .select(PersonActor::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn local_person_by_name(conn: &mut AsyncPgConnection, name: &str) -> Result<Option<PersonActor>, DbError> {
+    Ok(person::table
+        .filter(person::username.eq(name))
+        .filter(person::local.eq(true))
+        .select(PersonActor::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Local people created before they had a federation identity (accounts older than the
+/// federation migration).
+pub async fn local_people_without_identity(conn: &mut AsyncPgConnection) -> Result<Vec<(i64, String)>, DbError> {
+    Ok(person::table
+        .filter(person::local.eq(true))
+        .filter(person::ap_id.is_null().or(person::private_key_pem.is_null()))
+        .select((person::id, person::username))
+        .load(conn)
+        .await?)
+}
+
+pub async fn set_person_identity(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    identity: &LocalIdentity,
+) -> Result<(), DbError> {
+    diesel::update(person::table.find(person_id))
+        .set((
+            person::ap_id.eq(&identity.ap_id),
+            person::inbox_url.eq(&identity.inbox_url),
+            person::shared_inbox_url.eq(&identity.shared_inbox_url),
+            person::public_key_pem.eq(&identity.public_key_pem),
+            person::private_key_pem.eq(&identity.private_key_pem),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a remote server says about one of its people.
+#[derive(Debug, Clone)]
+pub struct RemotePerson {
+    pub ap_id: String,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub public_key_pem: String,
+    pub instance_host: String,
+}
+
+/// Stores or refreshes a remote person, keyed by its id.
+pub async fn upsert_remote_person(conn: &mut AsyncPgConnection, p: &RemotePerson) -> Result<PersonActor, DbError> {
+    let values = (
+        person::ap_id.eq(&p.ap_id),
+        person::username.eq(&p.username),
+        person::display_name.eq(&p.display_name),
+        person::bio.eq(&p.bio),
+        person::avatar_url.eq(&p.avatar_url),
+        person::inbox_url.eq(&p.inbox_url),
+        person::shared_inbox_url.eq(&p.shared_inbox_url),
+        person::public_key_pem.eq(&p.public_key_pem),
+        person::instance_host.eq(&p.instance_host),
+        person::local.eq(false),
+        person::last_refreshed_at.eq(diesel::dsl::now),
+    );
+    Ok(diesel::insert_into(person::table)
+        .values(values)
+        .on_conflict(person::ap_id)
+        .do_update()
+        .set((
+            person::username.eq(&p.username),
+            person::display_name.eq(&p.display_name),
+            person::bio.eq(&p.bio),
+            person::avatar_url.eq(&p.avatar_url),
+            person::inbox_url.eq(&p.inbox_url),
+            person::shared_inbox_url.eq(&p.shared_inbox_url),
+            person::public_key_pem.eq(&p.public_key_pem),
+            person::last_refreshed_at.eq(diesel::dsl::now),
+            person::updated_at.eq(diesel::dsl::now),
+        ))
+        .returning(PersonActor::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Makes the next dereference of a cached remote actor fetch it again (key rotation).
+pub async fn mark_actor_stale(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<(), DbError> {
+    let long_ago = DateTime::<Utc>::UNIX_EPOCH;
+    diesel::update(person::table.filter(person::ap_id.eq(ap_id)).filter(person::local.eq(false)))
+        .set(person::last_refreshed_at.eq(long_ago))
+        .execute(conn)
+        .await?;
+    diesel::update(community_group::table.filter(community_group::ap_id.eq(ap_id)).filter(community_group::local.eq(false)))
+        .set(community_group::last_refreshed_at.eq(long_ago))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// ---- groups ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = community_group)]
+pub struct Group {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub local: bool,
+    pub ap_id: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub public_key_pem: String,
+    pub private_key_pem: Option<String>,
+    pub instance_host: String,
+    pub visibility: String,
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_refreshed_at: DateTime<Utc>,
+}
+
+pub struct NewLocalGroup<'a> {
+    pub name: &'a str,
+    pub title: &'a str,
+    pub description: &'a str,
+    pub identity: &'a LocalIdentity,
+    pub followers_url: &'a str,
+    pub instance_host: &'a str,
+    pub created_by: i64,
+}
+
+pub async fn insert_local_group(conn: &mut AsyncPgConnection, g: &NewLocalGroup<'_>) -> Result<Group, DbError> {
+    Ok(diesel::insert_into(community_group::table)
+        .values((
+            community_group::name.eq(g.name),
+            community_group::title.eq(g.title),
+            community_group::description.eq(g.description),
+            community_group::local.eq(true),
+            community_group::ap_id.eq(&g.identity.ap_id),
+            community_group::inbox_url.eq(&g.identity.inbox_url),
+            community_group::shared_inbox_url.eq(&g.identity.shared_inbox_url),
+            community_group::followers_url.eq(g.followers_url),
+            community_group::public_key_pem.eq(&g.identity.public_key_pem),
+            community_group::private_key_pem.eq(&g.identity.private_key_pem),
+            community_group::instance_host.eq(g.instance_host),
+            community_group::created_by.eq(g.created_by),
+        ))
+        .returning(Group::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn group_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<Option<Group>, DbError> {
+    Ok(community_group::table
+        .filter(community_group::ap_id.eq(ap_id))
+        .select(Group::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn group_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Group>, DbError> {
+    Ok(community_group::table
+        .find(id)
+        .select(Group::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn local_group_by_name(conn: &mut AsyncPgConnection, name: &str) -> Result<Option<Group>, DbError> {
+    Ok(community_group::table
+        .filter(community_group::name.eq(name))
+        .filter(community_group::local.eq(true))
+        .select(Group::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Returns the updated group, or None when it does not exist.
+pub async fn update_group_text(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    title: Option<&str>,
+    description: Option<&str>,
+) -> Result<Option<Group>, DbError> {
+    #[derive(AsChangeset)]
+    #[diesel(table_name = community_group)]
+    struct Change<'a> {
+        title: Option<&'a str>,
+        description: Option<&'a str>,
+    }
+    Ok(diesel::update(community_group::table.find(id))
+        .set((Change { title, description }, community_group::updated_at.eq(diesel::dsl::now)))
+        .returning(Group::as_returning())
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+pub struct RemoteGroup {
+    pub ap_id: String,
+    pub name: String,
+    pub title: String,
+    pub description: String,
+    pub inbox_url: String,
+    pub shared_inbox_url: Option<String>,
+    pub followers_url: Option<String>,
+    pub public_key_pem: String,
+    pub instance_host: String,
+    pub visibility: String,
+}
+
+pub async fn upsert_remote_group(conn: &mut AsyncPgConnection, g: &RemoteGroup) -> Result<Group, DbError> {
+    Ok(diesel::insert_into(community_group::table)
+        .values((
+            community_group::ap_id.eq(&g.ap_id),
+            community_group::name.eq(&g.name),
+            community_group::title.eq(&g.title),
+            community_group::description.eq(&g.description),
+            community_group::local.eq(false),
+            community_group::inbox_url.eq(&g.inbox_url),
+            community_group::shared_inbox_url.eq(&g.shared_inbox_url),
+            community_group::followers_url.eq(&g.followers_url),
+            community_group::public_key_pem.eq(&g.public_key_pem),
+            community_group::instance_host.eq(&g.instance_host),
+            community_group::visibility.eq(&g.visibility),
+        ))
+        .on_conflict(community_group::ap_id)
+        .do_update()
+        .set((
+            community_group::name.eq(&g.name),
+            community_group::title.eq(&g.title),
+            community_group::description.eq(&g.description),
+            community_group::inbox_url.eq(&g.inbox_url),
+            community_group::shared_inbox_url.eq(&g.shared_inbox_url),
+            community_group::followers_url.eq(&g.followers_url),
+            community_group::public_key_pem.eq(&g.public_key_pem),
+            community_group::visibility.eq(&g.visibility),
+            community_group::updated_at.eq(diesel::dsl::now),
+            community_group::last_refreshed_at.eq(diesel::dsl::now),
+        ))
+        .returning(Group::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn count_local_groups(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
+    Ok(community_group::table
+        .filter(community_group::local.eq(true))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn count_local_people(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
+    Ok(person::table.filter(person::local.eq(true)).count().get_result(conn).await?)
+}
+
+// ---- the instance actor and signing keys ----
+
+/// The instance actor's (public, private) key pair, if created.
+pub async fn instance_actor_keys(conn: &mut AsyncPgConnection) -> Result<Option<(String, String)>, DbError> {
+    Ok(instance_actor::table
+        .select((instance_actor::public_key_pem, instance_actor::private_key_pem))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Stores the instance actor's keys unless another process did first; returns the stored pair.
+pub async fn insert_instance_actor_keys(
+    conn: &mut AsyncPgConnection,
+    public_key_pem: &str,
+    private_key_pem: &str,
+) -> Result<(String, String), DbError> {
+    diesel::insert_into(instance_actor::table)
+        .values((
+            instance_actor::id.eq(1),
+            instance_actor::public_key_pem.eq(public_key_pem),
+            instance_actor::private_key_pem.eq(private_key_pem),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    instance_actor_keys(conn)
+        .await?
+        .ok_or_else(|| DbError::Corrupt("instance actor keys vanished".into()))
+}
+
+/// The private key of a local person or group, by actor id: what a delivery is signed with.
+pub async fn local_private_key(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<Option<String>, DbError> {
+    let from_person: Option<Option<String>> = person::table
+        .filter(person::ap_id.eq(ap_id))
+        .filter(person::local.eq(true))
+        .select(person::private_key_pem)
+        .first(conn)
+        .await
+        .optional()?;
+    if let Some(key) = from_person.flatten() {
+        return Ok(Some(key));
+    }
+    let from_group: Option<Option<String>> = community_group::table
+        .filter(community_group::ap_id.eq(ap_id))
+        .filter(community_group::local.eq(true))
+        .select(community_group::private_key_pem)
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(from_group.flatten())
+}

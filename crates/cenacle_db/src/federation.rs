@@ -1,0 +1,456 @@
+//! Federation bookkeeping: received activity ids, follows, other instances, the outbox of domain
+//! events and the delivery queue.
+
+use crate::{
+    schema::{delivery, follow, instance, outbox_event, received_activity},
+    DbError,
+};
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Double, Int4, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+// ---- received activities ----
+
+/// Records an activity id; false when it was already recorded (a replay or a second copy).
+pub async fn record_received(conn: &mut AsyncPgConnection, ap_id: &str, actor_ap_id: &str) -> Result<bool, DbError> {
+    let inserted = diesel::insert_into(received_activity::table)
+        .values((received_activity::ap_id.eq(ap_id), received_activity::actor_ap_id.eq(actor_ap_id)))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(inserted == 1)
+}
+
+pub async fn count_received(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
+    Ok(received_activity::table.count().get_result(conn).await?)
+}
+
+// ---- follows ----
+
+pub struct NewFollow<'a> {
+    pub target_ap_id: &'a str,
+    pub follower_ap_id: &'a str,
+    pub follower_inbox: &'a str,
+    pub follower_shared_inbox: Option<&'a str>,
+    pub accepted: bool,
+    pub follow_activity_id: &'a str,
+}
+
+/// Creates or refreshes a follow (a repeated Follow updates the inbox and activity id).
+pub async fn upsert_follow(conn: &mut AsyncPgConnection, f: &NewFollow<'_>) -> Result<(), DbError> {
+    let state = if f.accepted { "accepted" } else { "pending" };
+    diesel::insert_into(follow::table)
+        .values((
+            follow::target_ap_id.eq(f.target_ap_id),
+            follow::follower_ap_id.eq(f.follower_ap_id),
+            follow::follower_inbox.eq(f.follower_inbox),
+            follow::follower_shared_inbox.eq(f.follower_shared_inbox),
+            follow::state.eq(state),
+            follow::follow_activity_id.eq(f.follow_activity_id),
+        ))
+        .on_conflict((follow::target_ap_id, follow::follower_ap_id))
+        .do_update()
+        .set((
+            follow::follower_inbox.eq(f.follower_inbox),
+            follow::follower_shared_inbox.eq(f.follower_shared_inbox),
+            follow::follow_activity_id.eq(f.follow_activity_id),
+        ))
+        .execute(conn)
+        .await?;
+    if f.accepted {
+        accept_follow(conn, f.target_ap_id, f.follower_ap_id).await?;
+    }
+    Ok(())
+}
+
+/// Marks a pending follow accepted; false when there is no such follow.
+pub async fn accept_follow(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<bool, DbError> {
+    let n = diesel::update(follow::table.find((target, follower)))
+        .set(follow::state.eq("accepted"))
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Accepts the follow that the activity `follow_activity_id` asked for, when the Accept names
+/// only the Follow's id.
+pub async fn accept_follow_by_activity(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    follow_activity_id: &str,
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        follow::table
+            .filter(follow::target_ap_id.eq(target))
+            .filter(follow::follow_activity_id.eq(follow_activity_id)),
+    )
+    .set(follow::state.eq("accepted"))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+pub async fn delete_follow(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<bool, DbError> {
+    let n = diesel::delete(follow::table.find((target, follower))).execute(conn).await?;
+    Ok(n == 1)
+}
+
+/// "pending", "accepted", or None.
+pub async fn follow_state(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<Option<String>, DbError> {
+    Ok(follow::table
+        .find((target, follower))
+        .select(follow::state)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A follow as stored: who, whom, state, and the id of the Follow activity.
+#[derive(Debug, Clone, Queryable)]
+pub struct FollowRow {
+    pub target_ap_id: String,
+    pub follower_ap_id: String,
+    pub state: String,
+    pub follow_activity_id: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn find_follow(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<Option<FollowRow>, DbError> {
+    Ok(follow::table
+        .find((target, follower))
+        .select((follow::target_ap_id, follow::follower_ap_id, follow::state, follow::follow_activity_id, follow::created_at))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// What `follower` follows (or asked to), newest first.
+pub async fn follows_of(conn: &mut AsyncPgConnection, follower: &str) -> Result<Vec<FollowRow>, DbError> {
+    Ok(follow::table
+        .filter(follow::follower_ap_id.eq(follower))
+        .order(follow::created_at.desc())
+        .select((follow::target_ap_id, follow::follower_ap_id, follow::state, follow::follow_activity_id, follow::created_at))
+        .load(conn)
+        .await?)
+}
+
+pub async fn count_followers(conn: &mut AsyncPgConnection, target: &str) -> Result<i64, DbError> {
+    Ok(follow::table
+        .filter(follow::target_ap_id.eq(target))
+        .filter(follow::state.eq("accepted"))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn count_following(conn: &mut AsyncPgConnection, follower: &str) -> Result<i64, DbError> {
+    Ok(follow::table
+        .filter(follow::follower_ap_id.eq(follower))
+        .filter(follow::state.eq("accepted"))
+        .count()
+        .get_result(conn)
+        .await?)
+}
+
+/// Accepted followers' ids, oldest first.
+pub async fn follower_ids(conn: &mut AsyncPgConnection, target: &str, limit: i64) -> Result<Vec<String>, DbError> {
+    Ok(follow::table
+        .filter(follow::target_ap_id.eq(target))
+        .filter(follow::state.eq("accepted"))
+        .order(follow::created_at.asc())
+        .select(follow::follower_ap_id)
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
+/// Where to deliver to reach every accepted follower: one shared inbox per instance when it has
+/// one, each follower's own inbox otherwise.
+pub async fn follower_inboxes(conn: &mut AsyncPgConnection, target: &str) -> Result<Vec<String>, DbError> {
+    let mut inboxes: Vec<String> = follow::table
+        .filter(follow::target_ap_id.eq(target))
+        .filter(follow::state.eq("accepted"))
+        .select(diesel::dsl::sql::<Text>("COALESCE(follower_shared_inbox, follower_inbox)"))
+        .distinct()
+        .load(conn)
+        .await?;
+    inboxes.sort();
+    Ok(inboxes)
+}
+
+// ---- instances ----
+
+pub async fn is_blocked(conn: &mut AsyncPgConnection, host: &str) -> Result<bool, DbError> {
+    Ok(instance::table
+        .find(host)
+        .select(instance::blocked)
+        .first::<bool>(conn)
+        .await
+        .optional()?
+        .unwrap_or(false))
+}
+
+pub async fn set_blocked(conn: &mut AsyncPgConnection, host: &str, blocked: bool) -> Result<(), DbError> {
+    diesel::insert_into(instance::table)
+        .values((instance::host.eq(host), instance::blocked.eq(blocked)))
+        .on_conflict(instance::host)
+        .do_update()
+        .set(instance::blocked.eq(blocked))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The instance answered (a delivery succeeded, or it sent us something): it is alive.
+pub async fn record_instance_alive(conn: &mut AsyncPgConnection, host: &str) -> Result<(), DbError> {
+    diesel::insert_into(instance::table)
+        .values((instance::host.eq(host), instance::last_success_at.eq(diesel::dsl::now)))
+        .on_conflict(instance::host)
+        .do_update()
+        .set((
+            instance::last_success_at.eq(diesel::dsl::now),
+            instance::failing_since.eq(None::<DateTime<Utc>>),
+            instance::dead.eq(false),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A delivery failed; marks the instance dead when it has been failing since before
+/// `dead_before`. Returns whether it is dead now.
+pub async fn record_instance_failure(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    dead_before: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    diesel::insert_into(instance::table)
+        .values((instance::host.eq(host), instance::failing_since.eq(diesel::dsl::now)))
+        .on_conflict(instance::host)
+        .do_update()
+        .set(instance::failing_since.eq(diesel::dsl::sql::<Nullable<Timestamptz>>(
+            "COALESCE(instance.failing_since, now())",
+        )))
+        .execute(conn)
+        .await?;
+    let dead = diesel::update(
+        instance::table
+            .find(host)
+            .filter(instance::failing_since.lt(dead_before)),
+    )
+    .set(instance::dead.eq(true))
+    .execute(conn)
+    .await?;
+    Ok(dead == 1)
+}
+
+pub async fn is_dead(conn: &mut AsyncPgConnection, host: &str) -> Result<bool, DbError> {
+    Ok(instance::table
+        .find(host)
+        .select(instance::dead)
+        .first::<bool>(conn)
+        .await
+        .optional()?
+        .unwrap_or(false))
+}
+
+// ---- outbox events ----
+
+pub async fn insert_outbox_event(conn: &mut AsyncPgConnection, kind: &str, subject_id: i64) -> Result<(), DbError> {
+    diesel::insert_into(outbox_event::table)
+        .values((outbox_event::kind.eq(kind), outbox_event::subject_id.eq(subject_id)))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct OutboxEvent {
+    pub id: i64,
+    pub kind: String,
+    pub subject_id: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Takes up to `limit` events out of the outbox. Call inside the transaction that enqueues
+/// their deliveries: a rollback puts them back.
+pub async fn take_outbox_events(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<OutboxEvent>, DbError> {
+    Ok(diesel::sql_query(
+        "DELETE FROM outbox_event WHERE id IN \
+         (SELECT id FROM outbox_event ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, kind, subject_id, created_at",
+    )
+    .bind::<BigInt, _>(limit)
+    .load::<OutboxEventRow>(conn)
+    .await?
+    .into_iter()
+    .map(|r| OutboxEvent {
+        id: r.id,
+        kind: r.kind,
+        subject_id: r.subject_id,
+        created_at: r.created_at,
+    })
+    .collect())
+}
+
+#[derive(QueryableByName)]
+struct OutboxEventRow {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = BigInt)]
+    subject_id: i64,
+    #[diesel(sql_type = Timestamptz)]
+    created_at: DateTime<Utc>,
+}
+
+// ---- the delivery queue ----
+
+/// Stores an activity once and queues one delivery per inbox, skipping instances that are
+/// blocked or dead. `targets` are (inbox URL, host) pairs. Returns the deliveries queued.
+pub async fn enqueue_activity(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    signer_ap_id: &str,
+    body: &str,
+    targets: &[(String, String)],
+) -> Result<usize, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let activity: Id = diesel::sql_query(
+        "INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) VALUES ($1, $2, $3) RETURNING id",
+    )
+    .bind::<Text, _>(ap_id)
+    .bind::<Text, _>(signer_ap_id)
+    .bind::<Text, _>(body)
+    .get_result(conn)
+    .await?;
+    let (inboxes, hosts): (Vec<&str>, Vec<&str>) = targets.iter().map(|(i, h)| (i.as_str(), h.as_str())).unzip();
+    Ok(diesel::sql_query(
+        "INSERT INTO delivery (activity_id, inbox_url, host) \
+         SELECT $1, t.inbox, t.host FROM unnest($2::text[], $3::text[]) AS t(inbox, host) \
+         WHERE NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND (i.blocked OR i.dead)) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(activity.id)
+    .bind::<Array<Text>, _>(inboxes)
+    .bind::<Array<Text>, _>(hosts)
+    .execute(conn)
+    .await?)
+}
+
+/// A delivery a worker has leased.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedDelivery {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub inbox_url: String,
+    #[diesel(sql_type = Text)]
+    pub host: String,
+    /// Attempts including this one.
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+    #[diesel(sql_type = Text)]
+    pub activity_ap_id: String,
+    #[diesel(sql_type = Text)]
+    pub signer_ap_id: String,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+}
+
+/// Leases up to `limit` due deliveries for `lease_seconds`. `SKIP LOCKED` lets any number of
+/// workers, in any number of processes, claim disjoint rows without waiting on each other.
+/// `busy_hosts` are skipped (this worker already has its per-host limit in flight there).
+pub async fn claim_deliveries(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_seconds: f64,
+    busy_hosts: &[String],
+) -> Result<Vec<ClaimedDelivery>, DbError> {
+    Ok(diesel::sql_query(
+        "WITH claimed AS ( \
+           UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
+           WHERE d.id IN ( \
+             SELECT id FROM delivery \
+             WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now()) \
+               AND host <> ALL($3::text[]) \
+             ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+           RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id) \
+         SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body \
+         FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<Double, _>(lease_seconds)
+    .bind::<Array<Text>, _>(busy_hosts)
+    .load(conn)
+    .await?)
+}
+
+/// Delivered (or given up on): the row goes; the activity goes with its last delivery.
+pub async fn finish_delivery(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    diesel::sql_query(
+        "WITH gone AS (DELETE FROM delivery WHERE id = $1 RETURNING activity_id) \
+         DELETE FROM outgoing_activity a USING gone \
+         WHERE a.id = gone.activity_id AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = gone.activity_id AND d.id <> $1)",
+    )
+    .bind::<BigInt, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn retry_delivery_at(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    next_attempt_at: DateTime<Utc>,
+    error: &str,
+) -> Result<(), DbError> {
+    diesel::update(delivery::table.find(id))
+        .set((
+            delivery::next_attempt_at.eq(next_attempt_at),
+            delivery::locked_until.eq(None::<DateTime<Utc>>),
+            delivery::last_error.eq(error),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Drops every queued delivery to a host (it was declared dead).
+pub async fn drop_deliveries_to(conn: &mut AsyncPgConnection, host: &str) -> Result<usize, DbError> {
+    Ok(diesel::delete(delivery::table.filter(delivery::host.eq(host))).execute(conn).await?)
+}
+
+/// Pending deliveries and the age in seconds of the oldest, for metrics.
+pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<(i64, f64), DbError> {
+    #[derive(QueryableByName)]
+    struct Stats {
+        #[diesel(sql_type = BigInt)]
+        pending: i64,
+        #[diesel(sql_type = Double)]
+        oldest: f64,
+    }
+    let s: Stats = diesel::sql_query(
+        "SELECT count(*) AS pending, \
+         COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest FROM delivery",
+    )
+    .get_result(conn)
+    .await?;
+    Ok((s.pending, s.oldest))
+}
+
+/// The earliest time a not-yet-due delivery becomes due, to sleep until then.
+pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(delivery::table
+        .select(diesel::dsl::min(delivery::next_attempt_at))
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await?)
+}
