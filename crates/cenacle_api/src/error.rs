@@ -166,7 +166,8 @@ impl From<cenacle_apub::ApubError> for ApiError {
         match err {
             A::Core(core) => core.into(),
             A::NotFound => ApiError::not_found(),
-            A::Malformed(problem) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_query").with_details(json!({ "problem": problem })),
+            A::Malformed(problem) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_query")
+                .with_details(json!({ "problem": problem })),
             A::Blocked(_) => ApiError::new(StatusCode::FORBIDDEN, "instance_blocked"),
             A::Federation(activitypub_federation_error) => {
                 // A remote server did not answer as expected: not our client's fault, not ours.

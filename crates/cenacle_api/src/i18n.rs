@@ -31,7 +31,10 @@ const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
 fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "internal_error" => INTERNAL,
-        "instance_blocked" => ("That instance is blocked here.", "Cette instance est bloquée ici."),
+        "instance_blocked" => (
+            "That instance is blocked here.",
+            "Cette instance est bloquée ici.",
+        ),
         "remote_unavailable" => (
             "The other server could not be reached or did not answer as expected.",
             "L'autre serveur est injoignable ou n'a pas répondu comme prévu.",

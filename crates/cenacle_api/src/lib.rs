@@ -113,7 +113,11 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(groups::create))
         .routes(routes!(groups::get, groups::update))
         .routes(routes!(federation::resolve))
-        .routes(routes!(federation::follow, federation::list, federation::unfollow))
+        .routes(routes!(
+            federation::follow,
+            federation::list,
+            federation::unfollow
+        ))
         .routes(routes!(instance::info))
         .routes(routes!(instance::setup))
         .routes(routes!(openapi_json))

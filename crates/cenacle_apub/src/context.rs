@@ -21,6 +21,8 @@ pub fn context() -> Value {
 }
 
 /// Wraps a document with our context.
-pub fn with_context<T: serde::Serialize>(inner: T) -> activitypub_federation::protocol::context::WithContext<T> {
+pub fn with_context<T: serde::Serialize>(
+    inner: T,
+) -> activitypub_federation::protocol::context::WithContext<T> {
     activitypub_federation::protocol::context::WithContext::new(inner, context())
 }

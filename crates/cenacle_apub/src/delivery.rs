@@ -21,13 +21,16 @@ use cenacle_domain::delivery::{classify_status, retry_delay, DeliveryOutcome};
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::StreamExt;
-use prometheus::{IntCounterVec, IntGauge, Gauge, Opts};
+use prometheus::{Gauge, IntCounterVec, IntGauge, Opts};
 use std::{
     collections::HashMap,
     sync::{Arc, LazyLock, Mutex},
     time::{Duration, Instant, SystemTime},
 };
-use tokio::{sync::{watch, Notify}, task::JoinSet};
+use tokio::{
+    sync::{watch, Notify},
+    task::JoinSet,
+};
 
 /// How long a claimed delivery stays ours; well above the 10 s request timeout.
 const LEASE_SECONDS: f64 = 60.0;
@@ -38,6 +41,7 @@ struct Metrics {
     outcomes: IntCounterVec,
     depth: IntGauge,
     oldest: Gauge,
+    outbox: IntGauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -46,19 +50,39 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         &["outcome"],
     )
     .expect("metric");
-    let depth = IntGauge::new("cenacle_delivery_queue_depth", "Deliveries waiting in the queue").expect("metric");
-    let oldest = Gauge::new("cenacle_delivery_oldest_pending_seconds", "Age of the oldest queued delivery").expect("metric");
+    let depth = IntGauge::new(
+        "cenacle_delivery_queue_depth",
+        "Deliveries waiting in the queue",
+    )
+    .expect("metric");
+    let oldest = Gauge::new(
+        "cenacle_delivery_oldest_pending_seconds",
+        "Age of the oldest queued delivery",
+    )
+    .expect("metric");
     let _ = prometheus::register(Box::new(outcomes.clone()));
     let _ = prometheus::register(Box::new(depth.clone()));
+    let outbox = IntGauge::new(
+        "cenacle_outbox_events_pending",
+        "Domain events not yet turned into deliveries",
+    )
+    .expect("metric");
     let _ = prometheus::register(Box::new(oldest.clone()));
-    Metrics { outcomes, depth, oldest }
+    let _ = prometheus::register(Box::new(outbox.clone()));
+    Metrics {
+        outcomes,
+        depth,
+        oldest,
+        outbox,
+    }
 });
 
 /// Refreshes the queue gauges (also called by `/metrics`).
 pub async fn refresh_queue_metrics(conn: &mut AsyncPgConnection) -> Result<(), DbError> {
-    let (pending, oldest) = federation::queue_stats(conn).await?;
-    METRICS.depth.set(pending);
-    METRICS.oldest.set(oldest);
+    let stats = federation::queue_stats(conn).await?;
+    METRICS.depth.set(stats.pending);
+    METRICS.oldest.set(stats.oldest_seconds);
+    METRICS.outbox.set(stats.outbox_events);
     Ok(())
 }
 
@@ -99,7 +123,11 @@ impl DeliveryWorker {
                 .filter(|(_, n)| **n >= per_host)
                 .map(|(h, _)| h.clone())
                 .collect();
-            let claimed = if free > 0 { self.claim(free, &busy).await } else { Vec::new() };
+            let claimed = if free > 0 {
+                self.claim(free, &busy).await
+            } else {
+                Vec::new()
+            };
             let claimed_any = !claimed.is_empty();
             for delivery in claimed {
                 *per_host_count.entry(delivery.host.clone()).or_default() += 1;
@@ -145,7 +173,9 @@ impl DeliveryWorker {
     async fn claim(&self, limit: usize, busy: &[String]) -> Vec<federation::ClaimedDelivery> {
         let result = async {
             let mut conn = self.fed.config.ctx.conn().await?;
-            Ok::<_, ApubError>(federation::claim_deliveries(&mut conn, limit as i64, LEASE_SECONDS, busy).await?)
+            Ok::<_, ApubError>(
+                federation::claim_deliveries(&mut conn, limit as i64, LEASE_SECONDS, busy).await?,
+            )
         }
         .await;
         result.unwrap_or_else(|err| {
@@ -161,7 +191,10 @@ impl DeliveryWorker {
         }
         .await;
         match next {
-            Some(at) => (at - Utc::now()).to_std().unwrap_or(Duration::from_millis(10)).min(MAX_IDLE),
+            Some(at) => (at - Utc::now())
+                .to_std()
+                .unwrap_or(Duration::from_millis(10))
+                .min(MAX_IDLE),
             None => MAX_IDLE,
         }
     }
@@ -174,14 +207,22 @@ impl DeliveryWorker {
             for event in federation::take_outbox_events(conn, 100).await? {
                 match event.kind.as_str() {
                     EVENT_GROUP_UPDATED => {
-                        let Some(row) = actors::group_by_id(conn, event.subject_id).await? else { continue };
+                        let Some(row) = actors::group_by_id(conn, event.subject_id).await? else {
+                            continue;
+                        };
                         let group = ApubGroup::new(row)?;
                         let followers = group.followers_url();
-                        let inboxes = federation::follower_inboxes(conn, group.id().as_str()).await?;
+                        let inboxes =
+                            federation::follower_inboxes(conn, group.id().as_str()).await?;
                         let signer = group.id().clone();
-                        let update = UpdateGroup::new(&data, group.into_json(&data).await?, followers);
-                        let inboxes = inboxes.iter().filter_map(|i| url::Url::parse(i).ok()).collect();
-                        outgoing::enqueue(conn, &data, &update.id, &signer, &update, inboxes).await?;
+                        let update =
+                            UpdateGroup::new(&data, group.into_json(&data).await?, followers);
+                        let inboxes = inboxes
+                            .iter()
+                            .filter_map(|i| url::Url::parse(i).ok())
+                            .collect();
+                        outgoing::enqueue(conn, &data, &update.id, &signer, &update, inboxes)
+                            .await?;
                     }
                     other => tracing::warn!(kind = other, "unknown outbox event; dropped"),
                 }
@@ -191,13 +232,20 @@ impl DeliveryWorker {
         .await
     }
 
-    fn signing_key(&self, pem_lookup: Option<String>, actor: &str) -> Result<Arc<SigningKey>, String> {
+    fn signing_key(
+        &self,
+        pem_lookup: Option<String>,
+        actor: &str,
+    ) -> Result<Arc<SigningKey>, String> {
         if let Some(key) = self.keys.lock().unwrap().get(actor) {
             return Ok(key.clone());
         }
         let pem = pem_lookup.ok_or_else(|| format!("no private key for {actor}"))?;
         let key = Arc::new(SigningKey::from_pem(actor, &pem)?);
-        self.keys.lock().unwrap().insert(actor.to_owned(), key.clone());
+        self.keys
+            .lock()
+            .unwrap()
+            .insert(actor.to_owned(), key.clone());
         Ok(key)
     }
 
@@ -210,7 +258,9 @@ impl DeliveryWorker {
                     tracing::warn!(inbox = %d.inbox_url, status, activity = %d.activity_ap_id, "delivery refused by the receiver; dropped");
                     ("rejected", self.dropped(&d).await)
                 }
-                DeliveryOutcome::Failed => ("failed", self.failed(&d, &format!("HTTP {status}")).await),
+                DeliveryOutcome::Failed => {
+                    ("failed", self.failed(&d, &format!("HTTP {status}")).await)
+                }
             },
             Err(error) => ("failed", self.failed(&d, &error).await),
         };
@@ -231,21 +281,33 @@ impl DeliveryWorker {
             Some(key) => key,
             None => {
                 let mut conn = ctx.conn().await.map_err(|e| e.to_string())?;
-                let pem = actors::local_private_key(&mut conn, &d.signer_ap_id).await.map_err(|e| e.to_string())?;
+                let pem = actors::local_private_key(&mut conn, &d.signer_ap_id)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 self.signing_key(pem, &d.signer_ap_id)?
             }
         };
         let url = url::Url::parse(&d.inbox_url).map_err(|e| e.to_string())?;
-        let headers = sign_request(&key, "POST", &url, Some(d.body.as_bytes()), SystemTime::now())?;
+        let headers = sign_request(
+            &key,
+            "POST",
+            &url,
+            Some(d.body.as_bytes()),
+            SystemTime::now(),
+        )?;
         let data: &FedData = &self.fed.config;
-        let mut request = data
-            .client
-            .post(url.as_str())
-            .header("Content-Type", activitypub_federation::FEDERATION_CONTENT_TYPE);
+        let mut request = data.client.post(url.as_str()).header(
+            "Content-Type",
+            activitypub_federation::FEDERATION_CONTENT_TYPE,
+        );
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let response = request.body(d.body.clone()).send().await.map_err(|e| e.to_string())?;
+        let response = request
+            .body(d.body.clone())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         Ok(response.status().as_u16())
     }
 
@@ -265,13 +327,18 @@ impl DeliveryWorker {
     async fn failed(&self, d: &federation::ClaimedDelivery, error: &str) -> Result<(), ApubError> {
         let settings = &self.fed.config.ctx.settings;
         let mut conn = self.fed.config.ctx.conn().await?;
-        let dead_before = Utc::now() - chrono::Duration::hours(settings.federation.dead_after_hours.into());
+        let dead_before =
+            Utc::now() - chrono::Duration::hours(settings.federation.dead_after_hours.into());
         if federation::record_instance_failure(&mut conn, &d.host, dead_before).await? {
             let dropped = federation::drop_deliveries_to(&mut conn, &d.host).await?;
             tracing::warn!(host = %d.host, dropped, "instance failing for too long: marked dead, queue dropped");
             return Ok(());
         }
-        match retry_delay(d.attempts as u32, rand::random::<f64>()) {
+        match retry_delay(
+            d.attempts as u32,
+            settings.federation.retry_first_delay_seconds,
+            rand::random::<f64>(),
+        ) {
             Some(delay) => {
                 let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 tracing::info!(inbox = %d.inbox_url, attempt = d.attempts, error, retry_in = ?delay, "delivery failed; will retry");
@@ -301,7 +368,11 @@ async fn listen(database_url: String, wake: Arc<Notify>) {
     loop {
         match AsyncPgConnection::establish(&database_url).await {
             Ok(mut conn) => {
-                if diesel::sql_query("LISTEN cenacle_delivery").execute(&mut conn).await.is_ok() {
+                if diesel::sql_query("LISTEN cenacle_delivery")
+                    .execute(&mut conn)
+                    .await
+                    .is_ok()
+                {
                     let mut notifications = std::pin::pin!(conn.notifications_stream());
                     while let Some(Ok(_)) = notifications.next().await {
                         wake.notify_one();

@@ -48,12 +48,17 @@ impl ApubError {
             ApubError::Blocked(_) => StatusCode::FORBIDDEN,
             ApubError::NotFound => StatusCode::NOT_FOUND,
             ApubError::Federation(e) => match e {
-                F::ActivityBodyDigestInvalid | F::ActivitySignatureInvalid | F::Other(_) => StatusCode::UNAUTHORIZED,
-                F::ParseReceivedActivity { .. } | F::UrlVerificationError(_) | F::UrlParse(_) => StatusCode::BAD_REQUEST,
-                // The signer could not be fetched, so the signature cannot be checked.
-                F::NotFound | F::FetchInvalidContentType(_) | F::FetchWrongId(_) | F::ParseFetchedObject(..) => {
+                F::ActivityBodyDigestInvalid | F::ActivitySignatureInvalid | F::Other(_) => {
                     StatusCode::UNAUTHORIZED
                 }
+                F::ParseReceivedActivity { .. } | F::UrlVerificationError(_) | F::UrlParse(_) => {
+                    StatusCode::BAD_REQUEST
+                }
+                // The signer could not be fetched, so the signature cannot be checked.
+                F::NotFound
+                | F::FetchInvalidContentType(_)
+                | F::FetchWrongId(_)
+                | F::ParseFetchedObject(..) => StatusCode::UNAUTHORIZED,
                 F::RequestLimit | F::ResponseBodyLimit => StatusCode::BAD_REQUEST,
                 _ => StatusCode::BAD_GATEWAY,
             },

@@ -60,7 +60,10 @@ pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubErro
     let query = query.trim();
     if query.starts_with("https://") || query.starts_with("http://") {
         let url = Url::parse(query).map_err(|e| ApubError::Malformed(e.to_string()))?;
-        return Ok(ObjectId::<ApubActor>::from(url).dereference(&data).await?.into());
+        return Ok(ObjectId::<ApubActor>::from(url)
+            .dereference(&data)
+            .await?
+            .into());
     }
     let prefers_group = query.starts_with('!');
     let handle = query.trim_start_matches(['!', '@']);
@@ -80,12 +83,20 @@ pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubErro
             (None, None) => Err(ApubError::NotFound),
         };
     }
-    Ok(webfinger_resolve_actor::<_, ApubActor>(&format!("{name}@{host}"), &data).await?.into())
+    Ok(
+        webfinger_resolve_actor::<_, ApubActor>(&format!("{name}@{host}"), &data)
+            .await?
+            .into(),
+    )
 }
 
 /// The caller follows `target`. Remote: a pending follow and a Follow activity, committed
 /// together; the Accept completes it. Local: accepted at once.
-pub async fn follow(fed: &Federation, session: &Session, target: &str) -> Result<(Resolved, String), ApubError> {
+pub async fn follow(
+    fed: &Federation,
+    session: &Session,
+    target: &str,
+) -> Result<(Resolved, String), ApubError> {
     let data = fed.data();
     let target = resolve(fed, target).await?;
     let me = local_actor(fed, session).await?;
@@ -106,7 +117,15 @@ pub async fn follow(fed: &Federation, session: &Session, target: &str) -> Result
         )
         .await?;
         if !local {
-            outgoing::enqueue(conn, &data, &follow.id, me.id(), &follow, vec![target.inbox()]).await?;
+            outgoing::enqueue(
+                conn,
+                &data,
+                &follow.id,
+                me.id(),
+                &follow,
+                vec![target.inbox()],
+            )
+            .await?;
         }
         Ok(())
     })
@@ -131,7 +150,8 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
         Some(resolve(fed, target).await?.inbox())
     };
     let mut original = Follow::new(&data, me.id(), &target_url);
-    original.id = Url::parse(&existing.follow_activity_id).map_err(|e| ApubError::Internal(e.to_string()))?;
+    original.id =
+        Url::parse(&existing.follow_activity_id).map_err(|e| ApubError::Internal(e.to_string()))?;
     let undo = Undo::of(&data, original);
     conn.transaction::<_, ApubError, _>(async |conn| {
         federation::delete_follow(conn, target, me.id().as_str()).await?;
@@ -143,8 +163,11 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
     .await
 }
 
-/// The caller's follows: (target id, state), newest first.
-pub async fn my_follows(fed: &Federation, session: &Session) -> Result<Vec<federation::FollowRow>, ApubError> {
+/// The caller's follows, newest first, with the cached group title where the target is a group.
+pub async fn my_follows(
+    fed: &Federation,
+    session: &Session,
+) -> Result<Vec<(federation::FollowRow, Option<String>)>, ApubError> {
     let me = local_actor(fed, session).await?;
     let mut conn = fed.config.ctx.conn().await?;
     Ok(federation::follows_of(&mut conn, me.id().as_str()).await?)
@@ -152,7 +175,10 @@ pub async fn my_follows(fed: &Federation, session: &Session) -> Result<Vec<feder
 
 async fn local_actor(fed: &Federation, session: &Session) -> Result<ApubPerson, ApubError> {
     let mut conn = fed.config.ctx.conn().await?;
-    let id = urls::person(&fed.config.ctx.settings.public_base(), &session.account.username);
+    let id = urls::person(
+        &fed.config.ctx.settings.public_base(),
+        &session.account.username,
+    );
     let row = actors::person_by_ap_id(&mut conn, &id)
         .await?
         .ok_or(ApubError::Core(CoreError::NotFound("actor")))?;
@@ -164,4 +190,3 @@ pub async fn follower_count(fed: &Federation, actor_id: &str) -> Result<i64, Apu
     let mut conn = fed.config.ctx.conn().await?;
     Ok(federation::count_followers(&mut conn, actor_id).await?)
 }
-

@@ -53,15 +53,23 @@ impl Resolve for PeerResolver {
         let this = self.clone();
         Box::pin(async move {
             let host = name.as_str().to_owned();
-            let addrs: Vec<SocketAddr> = match this.overrides.get(&host).filter(|_| this.loopback_only) {
-                Some(ip) => vec![SocketAddr::new(*ip, 0)],
-                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
-            };
+            let addrs: Vec<SocketAddr> =
+                match this.overrides.get(&host).filter(|_| this.loopback_only) {
+                    Some(ip) => vec![SocketAddr::new(*ip, 0)],
+                    None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+                };
             for addr in &addrs {
                 let ip = addr.ip().to_canonical();
-                let allowed = if this.loopback_only { ip.is_loopback() } else { is_public(ip) };
+                let allowed = if this.loopback_only {
+                    ip.is_loopback()
+                } else {
+                    is_public(ip)
+                };
                 if !allowed {
-                    return Err(format!("{host} resolves to {ip}, which this instance may not reach").into());
+                    return Err(format!(
+                        "{host} resolves to {ip}, which this instance may not reach"
+                    )
+                    .into());
                 }
             }
             Ok(Box::new(addrs.into_iter()) as Addrs)
@@ -117,7 +125,10 @@ impl BlocklistVerifier {
 impl UrlVerifier for BlocklistVerifier {
     async fn verify(&self, url: &Url) -> Result<(), FedError> {
         let host = host_of(url);
-        if is_blocked(&self.ctx, &host).await.map_err(|e| FedError::Other(e.to_string()))? {
+        if is_blocked(&self.ctx, &host)
+            .await
+            .map_err(|e| FedError::Other(e.to_string()))?
+        {
             return Err(FedError::Other(format!("instance {host} is blocked")));
         }
         Ok(())
@@ -146,7 +157,18 @@ mod tests {
 
     #[test]
     fn private_and_loopback_addresses_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "192.168.0.1", "172.16.5.4", "169.254.1.1", "100.64.0.1", "::1", "fd00::1", "fe80::1", "0.0.0.0"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.5.4",
+            "169.254.1.1",
+            "100.64.0.1",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "0.0.0.0",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
@@ -156,7 +178,13 @@ mod tests {
 
     #[test]
     fn hosts_keep_their_port() {
-        assert_eq!(host_of(&Url::parse("http://alpha.test:41001/u/marie").unwrap()), "alpha.test:41001");
-        assert_eq!(host_of(&Url::parse("https://lemmy.ml/c/rust").unwrap()), "lemmy.ml");
+        assert_eq!(
+            host_of(&Url::parse("http://alpha.test:41001/u/marie").unwrap()),
+            "alpha.test:41001"
+        );
+        assert_eq!(
+            host_of(&Url::parse("https://lemmy.ml/c/rust").unwrap()),
+            "lemmy.ml"
+        );
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     activities::InboxActivity,
     http_client::{host_of, is_blocked},
     objects::ApubActor,
-    signatures::{date_is_fresh, digest_header, key_owner, parse_signature},
+    signatures::{digest_header, key_owner, parse_signature},
     ApubError, Federation,
 };
 use activitypub_federation::axum::inbox::{receive_activity, ActivityData};
@@ -31,7 +31,10 @@ const MAX_DATE_SKEW_SECS: u64 = 3600;
 
 static INBOX_OUTCOMES: LazyLock<IntCounterVec> = LazyLock::new(|| {
     let counter = IntCounterVec::new(
-        Opts::new("cenacle_inbox_activities_total", "Activities received, by type and outcome"),
+        Opts::new(
+            "cenacle_inbox_activities_total",
+            "Activities received, by type and outcome",
+        ),
         &["type", "outcome"],
     )
     .expect("metric");
@@ -44,7 +47,14 @@ pub async fn post_inbox(State(fed): State<Federation>, request: Request) -> Resp
     let (parts, body) = request.into_parts();
     let bytes = match to_bytes(body, limit).await {
         Ok(bytes) => bytes,
-        Err(_) => return reject(StatusCode::PAYLOAD_TOO_LARGE, "unknown", "body over the limit", None),
+        Err(_) => {
+            return reject(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "unknown",
+                "body over the limit",
+                None,
+            )
+        }
     };
     match receive(&fed, &parts, bytes.to_vec()).await {
         Ok(kind) => {
@@ -56,7 +66,9 @@ pub async fn post_inbox(State(fed): State<Federation>, request: Request) -> Resp
 }
 
 fn reject(status: StatusCode, kind: &str, reason: &str, err: Option<ApubError>) -> Response {
-    INBOX_OUTCOMES.with_label_values(&[kind, status.as_str()]).inc();
+    INBOX_OUTCOMES
+        .with_label_values(&[kind, status.as_str()])
+        .inc();
     tracing::warn!(%status, kind, reason, "inbox refused an activity");
     match err {
         Some(err) => err.into_response(),
@@ -74,47 +86,77 @@ struct Envelope {
     actor: Url,
 }
 
-async fn receive(fed: &Federation, parts: &axum::http::request::Parts, body: Vec<u8>) -> Result<String, (String, ApubError)> {
-    let unauthorized = |kind: &str, why: &str| (kind.to_owned(), ApubError::Unauthorized(why.to_owned()));
+async fn receive(
+    fed: &Federation,
+    parts: &axum::http::request::Parts,
+    body: Vec<u8>,
+) -> Result<String, (String, ApubError)> {
+    let unauthorized =
+        |kind: &str, why: &str| (kind.to_owned(), ApubError::Unauthorized(why.to_owned()));
     let headers = &parts.headers;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
 
-    let signature = header("signature").ok_or_else(|| unauthorized("unknown", "no Signature header"))?;
-    let params = parse_signature(signature).ok_or_else(|| unauthorized("unknown", "unreadable Signature header"))?;
-    let date = header("date").ok_or_else(|| unauthorized("unknown", "no Date header"))?;
-    if !date_is_fresh(date, SystemTime::now(), MAX_DATE_SKEW_SECS) {
-        return Err(unauthorized("unknown", "Date is more than an hour away"));
+    let signature =
+        header("signature").ok_or_else(|| unauthorized("unknown", "no Signature header"))?;
+    let params = parse_signature(signature)
+        .ok_or_else(|| unauthorized("unknown", "unreadable Signature header"))?;
+    if !params.is_fresh(header("date"), SystemTime::now(), MAX_DATE_SKEW_SECS) {
+        return Err(unauthorized(
+            "unknown",
+            "Date or (created) missing, or more than an hour away",
+        ));
     }
     if !params.headers.iter().any(|h| h == "digest") {
         return Err(unauthorized("unknown", "Digest is not signed"));
     }
-    let digest_ok = header("digest").is_some_and(|d| d.split(',').any(|part| part.trim() == digest_header(&body)));
+    let digest_ok = header("digest")
+        .is_some_and(|d| d.split(',').any(|part| part.trim() == digest_header(&body)));
     if !digest_ok {
         return Err(unauthorized("unknown", "Digest does not match the body"));
     }
-    let envelope: Envelope = serde_json::from_slice(&body)
-        .map_err(|e| ("unknown".to_owned(), ApubError::Malformed(format!("not an activity: {e}"))))?;
+    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
+        (
+            "unknown".to_owned(),
+            ApubError::Malformed(format!("not an activity: {e}")),
+        )
+    })?;
     let kind = envelope.kind.clone();
     if key_owner(&params.key_id) != envelope.actor.as_str() {
-        return Err(unauthorized(&kind, "signed with a key that is not the actor's"));
+        return Err(unauthorized(
+            &kind,
+            "signed with a key that is not the actor's",
+        ));
     }
     let host = host_of(&envelope.actor);
     match is_blocked(&fed.config.ctx, &host).await {
-        Ok(true) => return Err((kind, ApubError::Blocked(format!("instance {host} is blocked")))),
+        Ok(true) => {
+            return Err((
+                kind,
+                ApubError::Blocked(format!("instance {host} is blocked")),
+            ))
+        }
         Ok(false) => {}
         Err(e) => return Err((kind, e)),
     }
 
     let data = fed.data();
-    let first = receive_activity::<InboxActivity, ApubActor, _>(activity_data(parts, &body).await, &data).await;
+    let first =
+        receive_activity::<InboxActivity, ApubActor, _>(activity_data(parts, &body).await, &data)
+            .await;
     let result = match first {
-        Err(ApubError::Federation(activitypub_federation::error::Error::ActivitySignatureInvalid)) => {
+        Err(ApubError::Federation(
+            activitypub_federation::error::Error::ActivitySignatureInvalid,
+        )) => {
             // The actor may have rotated its key: fetch it again, once.
             tracing::info!(actor = %envelope.actor, "signature failed; refetching the actor's key");
             if let Ok(mut conn) = data.ctx.conn().await {
                 let _ = actors::mark_actor_stale(&mut conn, envelope.actor.as_str()).await;
             }
-            receive_activity::<InboxActivity, ApubActor, _>(activity_data(parts, &body).await, &data.reset_request_count()).await
+            receive_activity::<InboxActivity, ApubActor, _>(
+                activity_data(parts, &body).await,
+                &data.reset_request_count(),
+            )
+            .await
         }
         other => other,
     };
@@ -128,8 +170,14 @@ async fn receive(fed: &Federation, parts: &axum::http::request::Parts, body: Vec
 }
 
 async fn activity_data(parts: &axum::http::request::Parts, body: &[u8]) -> ActivityData {
-    let mut request = Request::builder().method(parts.method.clone()).uri(parts.uri.clone());
+    let mut request = Request::builder()
+        .method(parts.method.clone())
+        .uri(parts.uri.clone());
     *request.headers_mut().expect("builder") = parts.headers.clone();
-    let request = request.body(Body::from(body.to_vec())).expect("valid request");
-    ActivityData::from_request(request, &()).await.expect("a buffered body is readable")
+    let request = request
+        .body(Body::from(body.to_vec()))
+        .expect("valid request");
+    ActivityData::from_request(request, &())
+        .await
+        .expect("a buffered body is readable")
 }

@@ -18,7 +18,8 @@ pub async fn enqueue<T: Serialize>(
     activity: &T,
     inboxes: Vec<Url>,
 ) -> Result<usize, ApubError> {
-    let body = serde_json::to_string(&with_context(activity)).map_err(|e| ApubError::Internal(e.to_string()))?;
+    let body = serde_json::to_string(&with_context(activity))
+        .map_err(|e| ApubError::Internal(e.to_string()))?;
     let mut targets: Vec<(String, String)> = inboxes
         .into_iter()
         .filter(|inbox| !data.is_local(inbox))
@@ -29,5 +30,8 @@ pub async fn enqueue<T: Serialize>(
     if targets.is_empty() {
         return Ok(0);
     }
-    Ok(federation::enqueue_activity(conn, activity_id.as_str(), signer.as_str(), &body, &targets).await?)
+    Ok(
+        federation::enqueue_activity(conn, activity_id.as_str(), signer.as_str(), &body, &targets)
+            .await?,
+    )
 }

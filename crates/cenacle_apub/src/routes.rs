@@ -11,7 +11,7 @@ use crate::{
         InlineCollection,
     },
     signatures::{self, parse_signature},
-    ApubError, Federation, FedRequest,
+    ApubError, FedRequest, Federation,
 };
 use activitypub_federation::{traits::Object, FEDERATION_CONTENT_TYPE};
 use axum::{
@@ -40,7 +40,10 @@ pub fn router(fed: Federation) -> Router {
         .route("/g/{name}/followers", get(group_followers))
         .route("/g/{name}/moderators", get(group_moderators))
         .route("/g/{name}/featured", get(group_featured))
-        .route_layer(middleware::from_fn_with_state(fed.clone(), require_signed_fetch));
+        .route_layer(middleware::from_fn_with_state(
+            fed.clone(),
+            require_signed_fetch,
+        ));
     Router::new()
         .merge(authorized)
         .route("/actor", get(instance_actor))
@@ -61,10 +64,13 @@ pub struct ApJson(pub Value);
 impl IntoResponse for ApJson {
     fn into_response(self) -> Response {
         let mut response = Json(self.0).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(FEDERATION_CONTENT_TYPE),
+        );
         response
             .headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static(FEDERATION_CONTENT_TYPE));
-        response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+            .insert(header::VARY, HeaderValue::from_static("Accept"));
         response
     }
 }
@@ -74,7 +80,9 @@ fn wants_activity_json(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/activity+json") || accept.contains("application/ld+json"))
+        .is_some_and(|accept| {
+            accept.contains("application/activity+json") || accept.contains("application/ld+json")
+        })
 }
 
 fn document<T: Serialize>(inner: T) -> Result<ApJson, ApubError> {
@@ -96,24 +104,41 @@ fn negotiate(headers: &HeaderMap, json: ApJson, title: &str, summary: &str) -> R
         html_escape(summary)
     );
     let mut response = Html(page).into_response();
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Accept"));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
     response
 }
 
 fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
-async fn person(State(fed): State<Federation>, Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApubError> {
+async fn person(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApubError> {
     let data = fed.data();
     let person = local_person(&data, &name).await?;
-    let title = person.row.display_name.clone().unwrap_or_else(|| person.row.username.clone());
+    let title = person
+        .row
+        .display_name
+        .clone()
+        .unwrap_or_else(|| person.row.username.clone());
     let summary = person.row.bio.clone().unwrap_or_default();
     let json = document(person.into_json(&data).await?)?;
     Ok(negotiate(&headers, json, &title, &summary))
 }
 
-async fn group(State(fed): State<Federation>, Path(name): Path<String>, headers: HeaderMap) -> Result<Response, ApubError> {
+async fn group(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApubError> {
     let data = fed.data();
     let group = local_group(&data, &name).await?;
     let (title, summary) = (group.row.title.clone(), group.row.description.clone());
@@ -145,19 +170,28 @@ fn empty_outbox(data: &FedRequest, path: &str) -> Result<ApJson, ApubError> {
     })
 }
 
-async fn person_outbox(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn person_outbox(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     local_person(&data, &name).await?;
     empty_outbox(&data, &format!("/u/{name}/outbox"))
 }
 
-async fn group_outbox(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn group_outbox(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     local_group(&data, &name).await?;
     empty_outbox(&data, &format!("/g/{name}/outbox"))
 }
 
-async fn group_featured(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn group_featured(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     local_group(&data, &name).await?;
     empty_outbox(&data, &format!("/g/{name}/featured"))
@@ -177,13 +211,19 @@ async fn followers_of(data: &FedRequest, actor_id: &Url, path: &str) -> Result<A
     })
 }
 
-async fn person_followers(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn person_followers(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let person: ApubPerson = local_person(&data, &name).await?;
     followers_of(&data, person.id(), &format!("/u/{name}/followers")).await
 }
 
-async fn person_following(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn person_following(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let person = local_person(&data, &name).await?;
     let mut conn = data.ctx.conn().await?;
@@ -197,14 +237,20 @@ async fn person_following(State(fed): State<Federation>, Path(name): Path<String
     })
 }
 
-async fn group_followers(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn group_followers(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let group: ApubGroup = local_group(&data, &name).await?;
     followers_of(&data, group.id(), &format!("/g/{name}/followers")).await
 }
 
 /// The moderators collection (`attributedTo` of the group): its creator for now.
-async fn group_moderators(State(fed): State<Federation>, Path(name): Path<String>) -> Result<ApJson, ApubError> {
+async fn group_moderators(
+    State(fed): State<Federation>,
+    Path(name): Path<String>,
+) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let group = local_group(&data, &name).await?;
     let mut conn = data.ctx.conn().await?;
@@ -225,7 +271,11 @@ async fn group_moderators(State(fed): State<Federation>, Path(name): Path<String
 
 /// Authorized-fetch mode: actor documents and collections need a signed GET (the instance
 /// actor, WebFinger and NodeInfo stay open so that others can verify us and find us).
-async fn require_signed_fetch(State(fed): State<Federation>, request: Request, next: Next) -> Response {
+async fn require_signed_fetch(
+    State(fed): State<Federation>,
+    request: Request,
+    next: Next,
+) -> Response {
     if !fed.config.ctx.settings.federation.authorized_fetch {
         return next.run(request).await;
     }
@@ -235,7 +285,11 @@ async fn require_signed_fetch(State(fed): State<Federation>, request: Request, n
     }
     let (method, path_and_query, headers) = (
         request.method().as_str().to_owned(),
-        request.uri().path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "/".into()),
+        request
+            .uri()
+            .path_and_query()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| "/".into()),
         request.headers().clone(),
     );
     match verify_signed_get(&fed, &method, &path_and_query, &headers).await {
@@ -259,12 +313,14 @@ async fn verify_signed_get(
         .and_then(|v| v.to_str().ok())
         .and_then(parse_signature)
         .ok_or_else(|| unauthorized("no signature"))?;
-    let date = headers.get("date").and_then(|v| v.to_str().ok()).ok_or_else(|| unauthorized("no date"))?;
-    if !signatures::date_is_fresh(date, SystemTime::now(), 3600) {
-        return Err(unauthorized("stale date"));
+    let date = headers.get("date").and_then(|v| v.to_str().ok());
+    if !params.is_fresh(date, SystemTime::now(), 3600) {
+        return Err(unauthorized("stale or missing Date / (created)"));
     }
-    let owner = Url::parse(signatures::key_owner(&params.key_id)).map_err(|_| unauthorized("bad keyId"))?;
-    if crate::http_client::is_blocked(&fed.config.ctx, &crate::http_client::host_of(&owner)).await? {
+    let owner =
+        Url::parse(signatures::key_owner(&params.key_id)).map_err(|_| unauthorized("bad keyId"))?;
+    if crate::http_client::is_blocked(&fed.config.ctx, &crate::http_client::host_of(&owner)).await?
+    {
         return Err(ApubError::Blocked("instance blocked".into()));
     }
     let public_key = signer_key(fed, &owner).await?;
@@ -274,8 +330,15 @@ async fn verify_signed_get(
         method,
         path_and_query,
         |name| match name {
-            "host" => headers.get("host").and_then(|v| v.to_str().ok()).map(str::to_owned).or(Some(local_host.clone())),
-            other => headers.get(other).and_then(|v| v.to_str().ok()).map(str::to_owned),
+            "host" => headers
+                .get("host")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+                .or(Some(local_host.clone())),
+            other => headers
+                .get(other)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         },
         &public_key,
     )
@@ -287,7 +350,10 @@ async fn verify_signed_get(
 async fn signer_key(fed: &Federation, owner: &Url) -> Result<String, ApubError> {
     let data = fed.data();
     let mut conn = data.ctx.conn().await?;
-    if let Some(key) = actors::person_by_ap_id(&mut conn, owner.as_str()).await?.and_then(|p| p.public_key_pem) {
+    if let Some(key) = actors::person_by_ap_id(&mut conn, owner.as_str())
+        .await?
+        .and_then(|p| p.public_key_pem)
+    {
         return Ok(key);
     }
     if let Some(group) = actors::group_by_ap_id(&mut conn, owner.as_str()).await? {
@@ -298,7 +364,8 @@ async fn signer_key(fed: &Federation, owner: &Url) -> Result<String, ApubError> 
     struct KeyHolder {
         public_key: activitypub_federation::protocol::public_key::PublicKey,
     }
-    let fetched = activitypub_federation::fetch::fetch_object_http::<_, KeyHolder>(owner, &data).await?;
+    let fetched =
+        activitypub_federation::fetch::fetch_object_http::<_, KeyHolder>(owner, &data).await?;
     if fetched.object.public_key.owner != *owner {
         return Err(ApubError::Unauthorized("key owner mismatch".into()));
     }
@@ -314,7 +381,10 @@ struct WebfingerQuery {
 
 /// `acct:name@host` (or an actor URL) → the person and/or the group of that name. When both
 /// exist the Group link comes last (INTEROP.md).
-async fn webfinger(State(fed): State<Federation>, Query(query): Query<WebfingerQuery>) -> Result<Response, ApubError> {
+async fn webfinger(
+    State(fed): State<Federation>,
+    Query(query): Query<WebfingerQuery>,
+) -> Result<Response, ApubError> {
     let data = fed.data();
     let base = data.base();
     let local_host = identity::local_host(&data.ctx.settings);
@@ -335,17 +405,27 @@ async fn webfinger(State(fed): State<Federation>, Query(query): Query<WebfingerQ
     };
     let mut conn = data.ctx.conn().await?;
     let mut links = Vec::new();
-    if actors::local_person_by_name(&mut conn, &name).await?.is_some() {
+    if actors::local_person_by_name(&mut conn, &name)
+        .await?
+        .is_some()
+    {
         let id = urls::person(&base, &name);
         links.push(json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id}));
-        links.push(json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
-            "properties": {"https://www.w3.org/ns/activitystreams#type": "Person"}}));
+        links.push(
+            json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
+            "properties": {"https://www.w3.org/ns/activitystreams#type": "Person"}}),
+        );
     }
-    if actors::local_group_by_name(&mut conn, &name).await?.is_some() {
+    if actors::local_group_by_name(&mut conn, &name)
+        .await?
+        .is_some()
+    {
         let id = urls::group(&base, &name);
         links.push(json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id}));
-        links.push(json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
-            "properties": {"https://www.w3.org/ns/activitystreams#type": "Group"}}));
+        links.push(
+            json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
+            "properties": {"https://www.w3.org/ns/activitystreams#type": "Group"}}),
+        );
     }
     if links.is_empty() {
         return Err(ApubError::NotFound);
@@ -356,12 +436,14 @@ async fn webfinger(State(fed): State<Federation>, Query(query): Query<WebfingerQ
         "links": links,
     });
     let mut response = Json(body).into_response();
-    response
-        .headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/jrd+json"));
-    response
-        .headers_mut()
-        .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/jrd+json"),
+    );
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
     Ok(response)
 }
 
@@ -371,7 +453,11 @@ async fn host_meta(State(fed): State<Federation>) -> Response {
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<XRD xmlns=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\">\n  \
          <Link rel=\"lrdd\" template=\"{base}/.well-known/webfinger?resource={{uri}}\"/>\n</XRD>\n"
     );
-    ([(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")], xml).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/xrd+xml; charset=utf-8")],
+        xml,
+    )
+        .into_response()
 }
 
 async fn nodeinfo_links(State(fed): State<Federation>) -> Json<Value> {
@@ -412,7 +498,9 @@ async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> 
     let mut response = (StatusCode::OK, Json(body)).into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\""),
+        HeaderValue::from_static(
+            "application/json; profile=\"http://nodeinfo.diaspora.software/ns/schema/2.1#\"",
+        ),
     );
     Ok(response)
 }

@@ -34,7 +34,8 @@ impl SigningKey {
     }
 
     fn sign(&self, data: &str) -> Result<String, String> {
-        let mut signer = Signer::new(MessageDigest::sha256(), &self.key).map_err(|e| e.to_string())?;
+        let mut signer =
+            Signer::new(MessageDigest::sha256(), &self.key).map_err(|e| e.to_string())?;
         signer.update(data.as_bytes()).map_err(|e| e.to_string())?;
         Ok(B64.encode(signer.sign_to_vec().map_err(|e| e.to_string())?))
     }
@@ -99,13 +100,43 @@ pub struct SignatureParams {
     pub key_id: String,
     pub headers: Vec<String>,
     pub signature: String,
+    /// Unix times of draft-11 `(created)` / `(expires)`, which `activitypub_federation` signs
+    /// instead of relying on `Date`.
+    pub created: Option<u64>,
+    pub expires: Option<u64>,
+}
+
+impl SignatureParams {
+    /// Whether the signature is recent: its `(created)` time, or else the signed `Date`, within
+    /// `max_skew_secs` of now, and its `(expires)` not past.
+    pub fn is_fresh(&self, date_header: Option<&str>, now: SystemTime, max_skew_secs: u64) -> bool {
+        let unix_now = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        if self.expires.is_some_and(|expires| expires + 60 < unix_now) {
+            return false;
+        }
+        match (self.created, date_header) {
+            (Some(created), _) if self.headers.iter().any(|h| h == "(created)") => {
+                created.abs_diff(unix_now) <= max_skew_secs
+            }
+            (_, Some(date)) if self.headers.iter().any(|h| h == "date") => {
+                date_is_fresh(date, now, max_skew_secs)
+            }
+            _ => false,
+        }
+    }
 }
 
 pub fn parse_signature(header: &str) -> Option<SignatureParams> {
     let mut fields = HashMap::new();
     for part in split_params(header) {
         let (name, value) = part.split_once('=')?;
-        fields.insert(name.trim().to_ascii_lowercase(), value.trim().trim_matches('"').to_owned());
+        fields.insert(
+            name.trim().to_ascii_lowercase(),
+            value.trim().trim_matches('"').to_owned(),
+        );
     }
     Some(SignatureParams {
         key_id: fields.remove("keyid")?,
@@ -116,6 +147,8 @@ pub fn parse_signature(header: &str) -> Option<SignatureParams> {
             .map(str::to_ascii_lowercase)
             .collect(),
         signature: fields.remove("signature")?,
+        created: fields.remove("created").and_then(|v| v.parse().ok()),
+        expires: fields.remove("expires").and_then(|v| v.parse().ok()),
     })
 }
 
@@ -141,7 +174,9 @@ fn split_params(header: &str) -> Vec<&str> {
 /// trailing `/main-key` (GoToSocial).
 pub fn key_owner(key_id: &str) -> &str {
     let without_fragment = key_id.split('#').next().unwrap_or(key_id);
-    without_fragment.strip_suffix("/main-key").unwrap_or(without_fragment)
+    without_fragment
+        .strip_suffix("/main-key")
+        .unwrap_or(without_fragment)
 }
 
 /// Verifies a signed request given a header lookup (lowercase names). Checks that `date` and,
@@ -153,22 +188,36 @@ pub fn verify(
     header: impl Fn(&str) -> Option<String>,
     public_key_pem: &str,
 ) -> Result<(), String> {
-    if !params.headers.iter().any(|h| h == "date") {
-        return Err("the Date header is not signed".into());
+    if !params
+        .headers
+        .iter()
+        .any(|h| h == "date" || h == "(created)")
+    {
+        return Err("neither Date nor (created) is signed".into());
     }
     let mut lines = Vec::new();
     for name in &params.headers {
-        let value = if name == "(request-target)" {
-            format!("{} {path_and_query}", method.to_ascii_lowercase())
-        } else {
-            header(name).ok_or_else(|| format!("signed header {name} is missing"))?
+        let value = match name.as_str() {
+            "(request-target)" => format!("{} {path_and_query}", method.to_ascii_lowercase()),
+            "(created)" => params
+                .created
+                .ok_or("(created) is signed but missing")?
+                .to_string(),
+            "(expires)" => params
+                .expires
+                .ok_or("(expires) is signed but missing")?
+                .to_string(),
+            _ => header(name).ok_or_else(|| format!("signed header {name} is missing"))?,
         };
         lines.push(format!("{name}: {value}"));
     }
-    let key: PKey<Public> = PKey::public_key_from_pem(public_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let key: PKey<Public> =
+        PKey::public_key_from_pem(public_key_pem.as_bytes()).map_err(|e| e.to_string())?;
     let signature = B64.decode(&params.signature).map_err(|e| e.to_string())?;
     let mut verifier = Verifier::new(MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
-    verifier.update(lines.join("\n").as_bytes()).map_err(|e| e.to_string())?;
+    verifier
+        .update(lines.join("\n").as_bytes())
+        .map_err(|e| e.to_string())?;
     if verifier.verify(&signature).map_err(|e| e.to_string())? {
         Ok(())
     } else {
@@ -203,8 +252,10 @@ mod tests {
     }
 
     fn header_of(headers: &[(&'static str, String)], url: &Url) -> impl Fn(&str) -> Option<String> {
-        let mut map: HashMap<String, String> =
-            headers.iter().map(|(k, v)| (k.to_ascii_lowercase(), v.clone())).collect();
+        let mut map: HashMap<String, String> = headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+            .collect();
         map.insert("host".into(), host_header(url));
         move |name| map.get(name).cloned()
     }
@@ -219,12 +270,36 @@ mod tests {
         let sig = headers.iter().find(|(k, _)| *k == "Signature").unwrap();
         let params = parse_signature(&sig.1).unwrap();
         assert_eq!(params.key_id, "http://alpha.test:41001/u/marie#main-key");
-        assert_eq!(params.headers, ["(request-target)", "host", "date", "digest"]);
+        assert_eq!(
+            params.headers,
+            ["(request-target)", "host", "date", "digest"]
+        );
         assert_eq!(key_owner(&params.key_id), "http://alpha.test:41001/u/marie");
-        verify(&params, "POST", "/inbox", header_of(&headers, &url), &public).unwrap();
-        assert!(verify(&params, "POST", "/u/other/inbox", header_of(&headers, &url), &public).is_err());
+        verify(
+            &params,
+            "POST",
+            "/inbox",
+            header_of(&headers, &url),
+            &public,
+        )
+        .unwrap();
+        assert!(verify(
+            &params,
+            "POST",
+            "/u/other/inbox",
+            header_of(&headers, &url),
+            &public
+        )
+        .is_err());
         let (other_public, _) = keypair();
-        assert!(verify(&params, "POST", "/inbox", header_of(&headers, &url), &other_public).is_err());
+        assert!(verify(
+            &params,
+            "POST",
+            "/inbox",
+            header_of(&headers, &url),
+            &other_public
+        )
+        .is_err());
         let digest = headers.iter().find(|(k, _)| *k == "Digest").unwrap();
         assert_eq!(digest.1, digest_header(body));
         assert!(digest.1.starts_with("SHA-256="));
@@ -243,7 +318,39 @@ mod tests {
     }
 
     #[test]
+    fn draft_11_created_and_expires_are_read_and_checked() {
+        let now = SystemTime::now();
+        let unix = now
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let header = format!(
+            r#"keyId="https://a.example/u/x#main-key",algorithm="hs2019",created={},expires={},headers="(request-target) (created) (expires) host",signature="c2ln""#,
+            unix - 5,
+            unix + 3600
+        );
+        let params = parse_signature(&header).unwrap();
+        assert_eq!(params.created, Some(unix - 5));
+        assert!(params.is_fresh(None, now, 3600));
+        let old = parse_signature(&header.replace(
+            &format!("created={}", unix - 5),
+            &format!("created={}", unix - 7200),
+        ))
+        .unwrap();
+        assert!(!old.is_fresh(None, now, 3600));
+        let unsigned_date = SignatureParams {
+            headers: vec!["host".into()],
+            created: None,
+            ..params
+        };
+        assert!(!unsigned_date.is_fresh(Some(&httpdate::fmt_http_date(now)), now, 3600));
+    }
+
+    #[test]
     fn gotosocial_key_ids_name_their_owner() {
-        assert_eq!(key_owner("https://gts.example/users/a/main-key"), "https://gts.example/users/a");
+        assert_eq!(
+            key_owner("https://gts.example/users/a/main-key"),
+            "https://gts.example/users/a"
+        );
     }
 }

@@ -33,6 +33,7 @@ pub struct FederationSettings {
     pub run_delivery_workers: bool,
     pub delivery_concurrency: usize,
     pub delivery_per_host: usize,
+    pub retry_first_delay_seconds: f64,
     pub dead_after_hours: u32,
     pub http_fetch_limit: u32,
 }
@@ -111,6 +112,16 @@ impl Settings {
         file: Option<&std::path::Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Settings, ConfigError> {
+        Self::load_with(file, env, |_| {})
+    }
+
+    /// Like [`Settings::load`], with `overrides` (command-line flags) applied before the
+    /// settings are checked as a whole.
+    pub fn load_with(
+        file: Option<&std::path::Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        overrides: impl FnOnce(&mut Settings),
+    ) -> Result<Settings, ConfigError> {
         let mut tree = parse_toml("config/defaults.toml", DEFAULTS_TOML)?;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -120,7 +131,8 @@ impl Settings {
             merge(&mut tree, parse_toml(&path.display().to_string(), &text)?);
         }
         merge(&mut tree, env_overrides(env)?);
-        let settings = Self::from_tree(tree)?;
+        let mut settings = Self::from_tree(tree)?;
+        overrides(&mut settings);
         settings.check()?;
         Ok(settings)
     }
@@ -141,12 +153,6 @@ impl Settings {
                 message: inner.trim().to_owned(),
             }
         })
-    }
-
-    /// Checks the settings again after a caller changed them (command-line flags).
-    pub fn revalidate(self) -> Result<Settings, ConfigError> {
-        self.check()?;
-        Ok(self)
     }
 
     /// Rules that serde's types cannot say.
@@ -203,7 +209,10 @@ impl Settings {
             );
         }
         if fed.delivery_concurrency == 0 || fed.delivery_per_host == 0 {
-            return bad("federation.delivery_concurrency", "must be at least 1 (and delivery_per_host too)");
+            return bad(
+                "federation.delivery_concurrency",
+                "must be at least 1 (and delivery_per_host too)",
+            );
         }
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
@@ -225,7 +234,11 @@ impl Settings {
         match self.server.public_url.host() {
             Some(url::Host::Domain(name)) => {
                 name == "localhost"
-                    || self.federation.hosts.get(name).is_some_and(|ip| ip.is_loopback())
+                    || self
+                        .federation
+                        .hosts
+                        .get(name)
+                        .is_some_and(|ip| ip.is_loopback())
             }
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
             Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
@@ -412,8 +425,14 @@ mod tests {
         let err = Settings::load(
             None,
             env(&[
-                ("CENACLE_SERVER__PUBLIC_URL", "https://community.example.org"),
-                ("CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION", "true"),
+                (
+                    "CENACLE_SERVER__PUBLIC_URL",
+                    "https://community.example.org",
+                ),
+                (
+                    "CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION",
+                    "true",
+                ),
             ]),
         )
         .unwrap_err()
@@ -423,8 +442,14 @@ mod tests {
             None,
             env(&[
                 ("CENACLE_SERVER__PUBLIC_URL", "http://alpha.test:41001"),
-                ("CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION", "true"),
-                ("CENACLE_FEDERATION__HOSTS", r#"{ "alpha.test" = "127.0.0.1", "beta.test" = "127.0.0.1" }"#),
+                (
+                    "CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION",
+                    "true",
+                ),
+                (
+                    "CENACLE_FEDERATION__HOSTS",
+                    r#"{ "alpha.test" = "127.0.0.1", "beta.test" = "127.0.0.1" }"#,
+                ),
             ]),
         )
         .unwrap();
@@ -432,8 +457,14 @@ mod tests {
         let err = Settings::load(
             None,
             env(&[
-                ("CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION", "true"),
-                ("CENACLE_FEDERATION__HOSTS", r#"{ "evil.test" = "10.0.0.1" }"#),
+                (
+                    "CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION",
+                    "true",
+                ),
+                (
+                    "CENACLE_FEDERATION__HOSTS",
+                    r#"{ "evil.test" = "10.0.0.1" }"#,
+                ),
             ]),
         )
         .unwrap_err()

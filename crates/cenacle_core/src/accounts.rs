@@ -1,11 +1,11 @@
 //! Registering, logging in and out, and a member's own profile.
 
+use crate::identity;
 use crate::{
     hash_password,
     secrets::{new_secret, secret_hash},
     verify_password, Context, CoreError,
 };
-use crate::identity;
 use cenacle_config::Settings;
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
 use cenacle_db::actors::LocalIdentity;
@@ -32,8 +32,14 @@ pub struct Registration<'a> {
 /// Registers a member under the instance's registration mode. The account is active at once,
 /// or pending approval, or refused.
 pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, CoreError> {
-    let mut account =
-        PreparedAccount::prepare(&ctx.settings, reg.username, reg.password, reg.email, Role::Member).await?;
+    let mut account = PreparedAccount::prepare(
+        &ctx.settings,
+        reg.username,
+        reg.password,
+        reg.email,
+        Role::Member,
+    )
+    .await?;
     let mut conn = ctx.conn().await?;
     let now = Utc::now();
     let invite_hash = reg.invite_code.map(secret_hash);

@@ -121,7 +121,8 @@ pub async fn complete_setup(
     password: &str,
     email: Option<&str>,
 ) -> Result<Account, CoreError> {
-    let account = PreparedAccount::prepare(&ctx.settings, username, password, email, Role::Admin).await?;
+    let account =
+        PreparedAccount::prepare(&ctx.settings, username, password, email, Role::Admin).await?;
     let hash = secret_hash(setup_token);
     let mut conn = ctx.conn().await?;
     conn.transaction::<_, CoreError, _>(async |conn| {

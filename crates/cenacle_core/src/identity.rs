@@ -51,7 +51,10 @@ async fn identity_for(settings: &Settings, ap_id: String) -> Result<LocalIdentit
     })
 }
 
-pub async fn person_identity(settings: &Settings, username: &str) -> Result<LocalIdentity, CoreError> {
+pub async fn person_identity(
+    settings: &Settings,
+    username: &str,
+) -> Result<LocalIdentity, CoreError> {
     identity_for(settings, urls::person(&settings.public_base(), username)).await
 }
 

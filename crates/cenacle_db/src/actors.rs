@@ -37,7 +37,10 @@ pub struct PersonActor {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn person_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<Option<PersonActor>, DbError> {
+pub async fn person_by_ap_id(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+) -> Result<Option<PersonActor>, DbError> {
     Ok(person::table
         .filter(person::ap_id.eq(ap_id))
         .select(PersonActor::as_select())
@@ -46,7 +49,10 @@ pub async fn person_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> Resul
         .optional()?)
 }
 
-pub async fn local_person_by_name(conn: &mut AsyncPgConnection, name: &str) -> Result<Option<PersonActor>, DbError> {
+pub async fn local_person_by_name(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> Result<Option<PersonActor>, DbError> {
     Ok(person::table
         .filter(person::username.eq(name))
         .filter(person::local.eq(true))
@@ -58,10 +64,16 @@ pub async fn local_person_by_name(conn: &mut AsyncPgConnection, name: &str) -> R
 
 /// Local people created before they had a federation identity (accounts older than the
 /// federation migration).
-pub async fn local_people_without_identity(conn: &mut AsyncPgConnection) -> Result<Vec<(i64, String)>, DbError> {
+pub async fn local_people_without_identity(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<(i64, String)>, DbError> {
     Ok(person::table
         .filter(person::local.eq(true))
-        .filter(person::ap_id.is_null().or(person::private_key_pem.is_null()))
+        .filter(
+            person::ap_id
+                .is_null()
+                .or(person::private_key_pem.is_null()),
+        )
         .select((person::id, person::username))
         .load(conn)
         .await?)
@@ -100,7 +112,10 @@ pub struct RemotePerson {
 }
 
 /// Stores or refreshes a remote person, keyed by its id.
-pub async fn upsert_remote_person(conn: &mut AsyncPgConnection, p: &RemotePerson) -> Result<PersonActor, DbError> {
+pub async fn upsert_remote_person(
+    conn: &mut AsyncPgConnection,
+    p: &RemotePerson,
+) -> Result<PersonActor, DbError> {
     let values = (
         person::ap_id.eq(&p.ap_id),
         person::username.eq(&p.username),
@@ -137,14 +152,22 @@ pub async fn upsert_remote_person(conn: &mut AsyncPgConnection, p: &RemotePerson
 /// Makes the next dereference of a cached remote actor fetch it again (key rotation).
 pub async fn mark_actor_stale(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<(), DbError> {
     let long_ago = DateTime::<Utc>::UNIX_EPOCH;
-    diesel::update(person::table.filter(person::ap_id.eq(ap_id)).filter(person::local.eq(false)))
-        .set(person::last_refreshed_at.eq(long_ago))
-        .execute(conn)
-        .await?;
-    diesel::update(community_group::table.filter(community_group::ap_id.eq(ap_id)).filter(community_group::local.eq(false)))
-        .set(community_group::last_refreshed_at.eq(long_ago))
-        .execute(conn)
-        .await?;
+    diesel::update(
+        person::table
+            .filter(person::ap_id.eq(ap_id))
+            .filter(person::local.eq(false)),
+    )
+    .set(person::last_refreshed_at.eq(long_ago))
+    .execute(conn)
+    .await?;
+    diesel::update(
+        community_group::table
+            .filter(community_group::ap_id.eq(ap_id))
+            .filter(community_group::local.eq(false)),
+    )
+    .set(community_group::last_refreshed_at.eq(long_ago))
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -182,7 +205,10 @@ pub struct NewLocalGroup<'a> {
     pub created_by: i64,
 }
 
-pub async fn insert_local_group(conn: &mut AsyncPgConnection, g: &NewLocalGroup<'_>) -> Result<Group, DbError> {
+pub async fn insert_local_group(
+    conn: &mut AsyncPgConnection,
+    g: &NewLocalGroup<'_>,
+) -> Result<Group, DbError> {
     Ok(diesel::insert_into(community_group::table)
         .values((
             community_group::name.eq(g.name),
@@ -203,7 +229,10 @@ pub async fn insert_local_group(conn: &mut AsyncPgConnection, g: &NewLocalGroup<
         .await?)
 }
 
-pub async fn group_by_ap_id(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<Option<Group>, DbError> {
+pub async fn group_by_ap_id(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+) -> Result<Option<Group>, DbError> {
     Ok(community_group::table
         .filter(community_group::ap_id.eq(ap_id))
         .select(Group::as_select())
@@ -221,7 +250,10 @@ pub async fn group_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option
         .optional()?)
 }
 
-pub async fn local_group_by_name(conn: &mut AsyncPgConnection, name: &str) -> Result<Option<Group>, DbError> {
+pub async fn local_group_by_name(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> Result<Option<Group>, DbError> {
     Ok(community_group::table
         .filter(community_group::name.eq(name))
         .filter(community_group::local.eq(true))
@@ -245,7 +277,10 @@ pub async fn update_group_text(
         description: Option<&'a str>,
     }
     Ok(diesel::update(community_group::table.find(id))
-        .set((Change { title, description }, community_group::updated_at.eq(diesel::dsl::now)))
+        .set((
+            Change { title, description },
+            community_group::updated_at.eq(diesel::dsl::now),
+        ))
         .returning(Group::as_returning())
         .get_result(conn)
         .await
@@ -265,7 +300,10 @@ pub struct RemoteGroup {
     pub visibility: String,
 }
 
-pub async fn upsert_remote_group(conn: &mut AsyncPgConnection, g: &RemoteGroup) -> Result<Group, DbError> {
+pub async fn upsert_remote_group(
+    conn: &mut AsyncPgConnection,
+    g: &RemoteGroup,
+) -> Result<Group, DbError> {
     Ok(diesel::insert_into(community_group::table)
         .values((
             community_group::ap_id.eq(&g.ap_id),
@@ -308,15 +346,24 @@ pub async fn count_local_groups(conn: &mut AsyncPgConnection) -> Result<i64, DbE
 }
 
 pub async fn count_local_people(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
-    Ok(person::table.filter(person::local.eq(true)).count().get_result(conn).await?)
+    Ok(person::table
+        .filter(person::local.eq(true))
+        .count()
+        .get_result(conn)
+        .await?)
 }
 
 // ---- the instance actor and signing keys ----
 
 /// The instance actor's (public, private) key pair, if created.
-pub async fn instance_actor_keys(conn: &mut AsyncPgConnection) -> Result<Option<(String, String)>, DbError> {
+pub async fn instance_actor_keys(
+    conn: &mut AsyncPgConnection,
+) -> Result<Option<(String, String)>, DbError> {
     Ok(instance_actor::table
-        .select((instance_actor::public_key_pem, instance_actor::private_key_pem))
+        .select((
+            instance_actor::public_key_pem,
+            instance_actor::private_key_pem,
+        ))
         .first(conn)
         .await
         .optional()?)
@@ -343,7 +390,10 @@ pub async fn insert_instance_actor_keys(
 }
 
 /// The private key of a local person or group, by actor id: what a delivery is signed with.
-pub async fn local_private_key(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<Option<String>, DbError> {
+pub async fn local_private_key(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+) -> Result<Option<String>, DbError> {
     let from_person: Option<Option<String>> = person::table
         .filter(person::ap_id.eq(ap_id))
         .filter(person::local.eq(true))

@@ -15,9 +15,16 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 // ---- received activities ----
 
 /// Records an activity id; false when it was already recorded (a replay or a second copy).
-pub async fn record_received(conn: &mut AsyncPgConnection, ap_id: &str, actor_ap_id: &str) -> Result<bool, DbError> {
+pub async fn record_received(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    actor_ap_id: &str,
+) -> Result<bool, DbError> {
     let inserted = diesel::insert_into(received_activity::table)
-        .values((received_activity::ap_id.eq(ap_id), received_activity::actor_ap_id.eq(actor_ap_id)))
+        .values((
+            received_activity::ap_id.eq(ap_id),
+            received_activity::actor_ap_id.eq(actor_ap_id),
+        ))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
@@ -67,7 +74,11 @@ pub async fn upsert_follow(conn: &mut AsyncPgConnection, f: &NewFollow<'_>) -> R
 }
 
 /// Marks a pending follow accepted; false when there is no such follow.
-pub async fn accept_follow(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<bool, DbError> {
+pub async fn accept_follow(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    follower: &str,
+) -> Result<bool, DbError> {
     let n = diesel::update(follow::table.find((target, follower)))
         .set(follow::state.eq("accepted"))
         .execute(conn)
@@ -93,13 +104,23 @@ pub async fn accept_follow_by_activity(
     Ok(n == 1)
 }
 
-pub async fn delete_follow(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<bool, DbError> {
-    let n = diesel::delete(follow::table.find((target, follower))).execute(conn).await?;
+pub async fn delete_follow(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    follower: &str,
+) -> Result<bool, DbError> {
+    let n = diesel::delete(follow::table.find((target, follower)))
+        .execute(conn)
+        .await?;
     Ok(n == 1)
 }
 
 /// "pending", "accepted", or None.
-pub async fn follow_state(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<Option<String>, DbError> {
+pub async fn follow_state(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    follower: &str,
+) -> Result<Option<String>, DbError> {
     Ok(follow::table
         .find((target, follower))
         .select(follow::state)
@@ -118,21 +139,46 @@ pub struct FollowRow {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn find_follow(conn: &mut AsyncPgConnection, target: &str, follower: &str) -> Result<Option<FollowRow>, DbError> {
+pub async fn find_follow(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    follower: &str,
+) -> Result<Option<FollowRow>, DbError> {
     Ok(follow::table
         .find((target, follower))
-        .select((follow::target_ap_id, follow::follower_ap_id, follow::state, follow::follow_activity_id, follow::created_at))
+        .select((
+            follow::target_ap_id,
+            follow::follower_ap_id,
+            follow::state,
+            follow::follow_activity_id,
+            follow::created_at,
+        ))
         .first(conn)
         .await
         .optional()?)
 }
 
-/// What `follower` follows (or asked to), newest first.
-pub async fn follows_of(conn: &mut AsyncPgConnection, follower: &str) -> Result<Vec<FollowRow>, DbError> {
+/// What `follower` follows (or asked to), newest first, with the title we have cached when the
+/// target is a group.
+pub async fn follows_of(
+    conn: &mut AsyncPgConnection,
+    follower: &str,
+) -> Result<Vec<(FollowRow, Option<String>)>, DbError> {
+    use crate::schema::community_group;
     Ok(follow::table
+        .left_join(community_group::table.on(community_group::ap_id.eq(follow::target_ap_id)))
         .filter(follow::follower_ap_id.eq(follower))
         .order(follow::created_at.desc())
-        .select((follow::target_ap_id, follow::follower_ap_id, follow::state, follow::follow_activity_id, follow::created_at))
+        .select((
+            (
+                follow::target_ap_id,
+                follow::follower_ap_id,
+                follow::state,
+                follow::follow_activity_id,
+                follow::created_at,
+            ),
+            community_group::title.nullable(),
+        ))
         .load(conn)
         .await?)
 }
@@ -156,7 +202,11 @@ pub async fn count_following(conn: &mut AsyncPgConnection, follower: &str) -> Re
 }
 
 /// Accepted followers' ids, oldest first.
-pub async fn follower_ids(conn: &mut AsyncPgConnection, target: &str, limit: i64) -> Result<Vec<String>, DbError> {
+pub async fn follower_ids(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
     Ok(follow::table
         .filter(follow::target_ap_id.eq(target))
         .filter(follow::state.eq("accepted"))
@@ -169,11 +219,16 @@ pub async fn follower_ids(conn: &mut AsyncPgConnection, target: &str, limit: i64
 
 /// Where to deliver to reach every accepted follower: one shared inbox per instance when it has
 /// one, each follower's own inbox otherwise.
-pub async fn follower_inboxes(conn: &mut AsyncPgConnection, target: &str) -> Result<Vec<String>, DbError> {
+pub async fn follower_inboxes(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+) -> Result<Vec<String>, DbError> {
     let mut inboxes: Vec<String> = follow::table
         .filter(follow::target_ap_id.eq(target))
         .filter(follow::state.eq("accepted"))
-        .select(diesel::dsl::sql::<Text>("COALESCE(follower_shared_inbox, follower_inbox)"))
+        .select(diesel::dsl::sql::<Text>(
+            "COALESCE(follower_shared_inbox, follower_inbox)",
+        ))
         .distinct()
         .load(conn)
         .await?;
@@ -193,7 +248,11 @@ pub async fn is_blocked(conn: &mut AsyncPgConnection, host: &str) -> Result<bool
         .unwrap_or(false))
 }
 
-pub async fn set_blocked(conn: &mut AsyncPgConnection, host: &str, blocked: bool) -> Result<(), DbError> {
+pub async fn set_blocked(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    blocked: bool,
+) -> Result<(), DbError> {
     diesel::insert_into(instance::table)
         .values((instance::host.eq(host), instance::blocked.eq(blocked)))
         .on_conflict(instance::host)
@@ -205,9 +264,15 @@ pub async fn set_blocked(conn: &mut AsyncPgConnection, host: &str, blocked: bool
 }
 
 /// The instance answered (a delivery succeeded, or it sent us something): it is alive.
-pub async fn record_instance_alive(conn: &mut AsyncPgConnection, host: &str) -> Result<(), DbError> {
+pub async fn record_instance_alive(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<(), DbError> {
     diesel::insert_into(instance::table)
-        .values((instance::host.eq(host), instance::last_success_at.eq(diesel::dsl::now)))
+        .values((
+            instance::host.eq(host),
+            instance::last_success_at.eq(diesel::dsl::now),
+        ))
         .on_conflict(instance::host)
         .do_update()
         .set((
@@ -228,12 +293,17 @@ pub async fn record_instance_failure(
     dead_before: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     diesel::insert_into(instance::table)
-        .values((instance::host.eq(host), instance::failing_since.eq(diesel::dsl::now)))
+        .values((
+            instance::host.eq(host),
+            instance::failing_since.eq(diesel::dsl::now),
+        ))
         .on_conflict(instance::host)
         .do_update()
-        .set(instance::failing_since.eq(diesel::dsl::sql::<Nullable<Timestamptz>>(
-            "COALESCE(instance.failing_since, now())",
-        )))
+        .set(
+            instance::failing_since.eq(diesel::dsl::sql::<Nullable<Timestamptz>>(
+                "COALESCE(instance.failing_since, now())",
+            )),
+        )
         .execute(conn)
         .await?;
     let dead = diesel::update(
@@ -259,9 +329,16 @@ pub async fn is_dead(conn: &mut AsyncPgConnection, host: &str) -> Result<bool, D
 
 // ---- outbox events ----
 
-pub async fn insert_outbox_event(conn: &mut AsyncPgConnection, kind: &str, subject_id: i64) -> Result<(), DbError> {
+pub async fn insert_outbox_event(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    subject_id: i64,
+) -> Result<(), DbError> {
     diesel::insert_into(outbox_event::table)
-        .values((outbox_event::kind.eq(kind), outbox_event::subject_id.eq(subject_id)))
+        .values((
+            outbox_event::kind.eq(kind),
+            outbox_event::subject_id.eq(subject_id),
+        ))
         .execute(conn)
         .await?;
     Ok(())
@@ -277,7 +354,10 @@ pub struct OutboxEvent {
 
 /// Takes up to `limit` events out of the outbox. Call inside the transaction that enqueues
 /// their deliveries: a rollback puts them back.
-pub async fn take_outbox_events(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<OutboxEvent>, DbError> {
+pub async fn take_outbox_events(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<OutboxEvent>, DbError> {
     Ok(diesel::sql_query(
         "DELETE FROM outbox_event WHERE id IN \
          (SELECT id FROM outbox_event ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
@@ -332,7 +412,10 @@ pub async fn enqueue_activity(
     .bind::<Text, _>(body)
     .get_result(conn)
     .await?;
-    let (inboxes, hosts): (Vec<&str>, Vec<&str>) = targets.iter().map(|(i, h)| (i.as_str(), h.as_str())).unzip();
+    let (inboxes, hosts): (Vec<&str>, Vec<&str>) = targets
+        .iter()
+        .map(|(i, h)| (i.as_str(), h.as_str()))
+        .unzip();
     Ok(diesel::sql_query(
         "INSERT INTO delivery (activity_id, inbox_url, host) \
          SELECT $1, t.inbox, t.host FROM unnest($2::text[], $3::text[]) AS t(inbox, host) \
@@ -425,26 +508,39 @@ pub async fn retry_delivery_at(
 }
 
 /// Drops every queued delivery to a host (it was declared dead).
-pub async fn drop_deliveries_to(conn: &mut AsyncPgConnection, host: &str) -> Result<usize, DbError> {
-    Ok(diesel::delete(delivery::table.filter(delivery::host.eq(host))).execute(conn).await?)
+pub async fn drop_deliveries_to(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(delivery::table.filter(delivery::host.eq(host)))
+            .execute(conn)
+            .await?,
+    )
 }
 
-/// Pending deliveries and the age in seconds of the oldest, for metrics.
-pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<(i64, f64), DbError> {
-    #[derive(QueryableByName)]
-    struct Stats {
-        #[diesel(sql_type = BigInt)]
-        pending: i64,
-        #[diesel(sql_type = Double)]
-        oldest: f64,
-    }
-    let s: Stats = diesel::sql_query(
-        "SELECT count(*) AS pending, \
-         COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest FROM delivery",
+/// The queue's state, for metrics.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct QueueStats {
+    /// Deliveries waiting (due or scheduled for a retry).
+    #[diesel(sql_type = BigInt)]
+    pub pending: i64,
+    /// Age in seconds of the oldest waiting delivery.
+    #[diesel(sql_type = Double)]
+    pub oldest_seconds: f64,
+    /// Domain events not yet turned into deliveries.
+    #[diesel(sql_type = BigInt)]
+    pub outbox_events: i64,
+}
+
+pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT (SELECT count(*) FROM delivery) AS pending, \
+         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM delivery), 0)::float8 AS oldest_seconds, \
+         (SELECT count(*) FROM outbox_event) AS outbox_events",
     )
     .get_result(conn)
-    .await?;
-    Ok((s.pending, s.oldest))
+    .await?)
 }
 
 /// The earliest time a not-yet-due delivery becomes due, to sleep until then.

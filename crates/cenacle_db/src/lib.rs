@@ -6,9 +6,9 @@
 
 pub mod accounts;
 pub mod actors;
-pub mod federation;
 pub mod embedded;
 mod error;
+pub mod federation;
 pub mod pool;
 pub mod schema;
 #[cfg(feature = "testing")]

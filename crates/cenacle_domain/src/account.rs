@@ -154,7 +154,10 @@ pub fn validate_group_name(name: &str) -> Result<(), ValidationError> {
 pub const GROUP_TITLE_MAX: usize = 100;
 pub const GROUP_DESCRIPTION_MAX: usize = 10_000;
 
-pub fn validate_group_text(title: Option<&str>, description: Option<&str>) -> Result<(), ValidationError> {
+pub fn validate_group_text(
+    title: Option<&str>,
+    description: Option<&str>,
+) -> Result<(), ValidationError> {
     if let Some(title) = title {
         if title.trim().is_empty() {
             return Err(ValidationError::new("title", "empty"));
@@ -305,7 +308,10 @@ mod tests {
         assert!(validate_username("marie_curie").is_ok());
         assert!(validate_username("a1b").is_ok());
         assert_eq!(validate_username("ab").unwrap_err().code, "too_short");
-        assert_eq!(validate_username("instance_actor").unwrap_err().code, "reserved");
+        assert_eq!(
+            validate_username("instance_actor").unwrap_err().code,
+            "reserved"
+        );
         assert!(validate_group_name("instance_actor").is_ok());
         assert_eq!(validate_group_name("Café").unwrap_err().field, "name");
         assert!(validate_group_text(Some("  "), None).is_err());

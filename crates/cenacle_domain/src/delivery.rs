@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 pub const MAX_ATTEMPTS: u32 = 14;
-const FIRST_DELAY_SECS: f64 = 60.0;
+/// The default wait after the first failure; configurable (`federation.retry_first_delay_seconds`)
+/// so that tests need not wait a minute.
+pub const FIRST_DELAY_SECS: f64 = 60.0;
 const MAX_DELAY_SECS: f64 = 12.0 * 3600.0;
 
 /// What an HTTP answer (or its absence) means for a delivery.
@@ -30,12 +32,13 @@ pub fn classify_status(status: Option<u16>) -> DeliveryOutcome {
 }
 
 /// The wait before the next attempt after `attempts_made` failed attempts, or `None` when the
-/// delivery should be given up. `jitter` is a random number in [0, 1).
-pub fn retry_delay(attempts_made: u32, jitter: f64) -> Option<Duration> {
+/// delivery should be given up. `first_delay_secs` is the first wait; `jitter` a random number
+/// in [0, 1).
+pub fn retry_delay(attempts_made: u32, first_delay_secs: f64, jitter: f64) -> Option<Duration> {
     if attempts_made == 0 || attempts_made >= MAX_ATTEMPTS {
         return None;
     }
-    let base = (FIRST_DELAY_SECS * 2f64.powi(attempts_made as i32 - 1)).min(MAX_DELAY_SECS);
+    let base = (first_delay_secs * 2f64.powi(attempts_made as i32 - 1)).min(MAX_DELAY_SECS);
     let factor = 0.8 + 0.4 * jitter.clamp(0.0, 1.0);
     Some(Duration::from_secs_f64(base * factor))
 }
@@ -46,19 +49,32 @@ mod tests {
 
     #[test]
     fn backoff_doubles_then_caps_and_stops_after_about_two_days() {
-        assert_eq!(retry_delay(1, 0.5), Some(Duration::from_secs(60)));
-        assert_eq!(retry_delay(2, 0.5), Some(Duration::from_secs(120)));
-        assert_eq!(retry_delay(12, 0.5), Some(Duration::from_secs(12 * 3600)));
-        assert_eq!(retry_delay(MAX_ATTEMPTS, 0.5), None);
-        let total: f64 = (1..MAX_ATTEMPTS).map(|n| retry_delay(n, 0.5).unwrap().as_secs_f64()).sum();
+        assert_eq!(
+            retry_delay(1, FIRST_DELAY_SECS, 0.5),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(
+            retry_delay(2, FIRST_DELAY_SECS, 0.5),
+            Some(Duration::from_secs(120))
+        );
+        assert_eq!(
+            retry_delay(12, FIRST_DELAY_SECS, 0.5),
+            Some(Duration::from_secs(12 * 3600))
+        );
+        assert_eq!(retry_delay(MAX_ATTEMPTS, FIRST_DELAY_SECS, 0.5), None);
+        let total: f64 = (1..MAX_ATTEMPTS)
+            .map(|n| retry_delay(n, FIRST_DELAY_SECS, 0.5).unwrap().as_secs_f64())
+            .sum();
         let days = total / 86400.0;
         assert!((1.8..2.6).contains(&days), "{days} days");
     }
 
     #[test]
     fn jitter_stays_within_twenty_percent() {
-        let low = retry_delay(3, 0.0).unwrap().as_secs_f64();
-        let high = retry_delay(3, 0.999).unwrap().as_secs_f64();
+        let low = retry_delay(3, FIRST_DELAY_SECS, 0.0).unwrap().as_secs_f64();
+        let high = retry_delay(3, FIRST_DELAY_SECS, 0.999)
+            .unwrap()
+            .as_secs_f64();
         assert!((low - 192.0).abs() < 0.01 && high < 288.0 && high > 287.0);
     }
 

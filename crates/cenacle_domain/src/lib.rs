@@ -6,8 +6,8 @@ pub mod delivery;
 pub mod role;
 
 pub use account::{
-    decide_registration, validate_email, validate_group_name, validate_group_text, validate_password, validate_profile, validate_username,
-    AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationMode,
-    RegistrationRefusal, ValidationError,
+    decide_registration, validate_email, validate_group_name, validate_group_text,
+    validate_password, validate_profile, validate_username, AccountStatus, Language, ProfileChange,
+    RegistrationDecision, RegistrationMode, RegistrationRefusal, ValidationError,
 };
 pub use role::{Permission, Role};

@@ -102,28 +102,31 @@ pub enum ConfigCommand {
 impl Cli {
     /// Defaults < `--config` file < environment < flags.
     pub fn settings(&self) -> Result<Settings, cenacle_config::ConfigError> {
-        let mut settings = Settings::load(self.global.config.as_deref(), std::env::vars())?;
-        if let Some(dir) = &self.global.data_dir {
-            settings.server.data_dir = dir.clone();
-        }
-        let federation_args = match &self.command {
-            Command::Serve(args) => {
-                if let Some(bind) = args.bind {
-                    settings.server.bind = bind;
+        Settings::load_with(
+            self.global.config.as_deref(),
+            std::env::vars(),
+            |settings| {
+                if let Some(dir) = &self.global.data_dir {
+                    settings.server.data_dir = dir.clone();
                 }
-                if let Some(url) = &args.public_url {
-                    settings.server.public_url = url.clone();
+                let federation_args = match &self.command {
+                    Command::Serve(args) => {
+                        if let Some(bind) = args.bind {
+                            settings.server.bind = bind;
+                        }
+                        if let Some(url) = &args.public_url {
+                            settings.server.public_url = url.clone();
+                        }
+                        Some(&args.federation)
+                    }
+                    Command::Deliver(args) => Some(args),
+                    _ => None,
+                };
+                if federation_args.is_some_and(|f| f.allow_insecure_loopback_federation) {
+                    settings.federation.allow_insecure_loopback_federation = true;
                 }
-                Some(&args.federation)
-            }
-            Command::Deliver(args) => Some(args),
-            _ => None,
-        };
-        if federation_args.is_some_and(|f| f.allow_insecure_loopback_federation) {
-            settings.federation.allow_insecure_loopback_federation = true;
-        }
-        // Flags change the settings after loading: check the whole again.
-        settings.revalidate()
+            },
+        )
     }
 }
 

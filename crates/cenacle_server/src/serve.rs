@@ -40,9 +40,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // A stable line on stdout for scripts and tests that start the server on port 0.
     println!("listening on http://{addr}");
 
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("HTTP server stopped");
     let _ = stop_tx.send(true);
     if let Some(worker) = worker {

@@ -144,5 +144,8 @@ pub async fn block_instance(
     ApiJson(req): ApiJson<InstanceBlock>,
 ) -> ApiResult<Json<InstanceBlockView>> {
     admin::set_instance_blocked(&state.ctx, &session, &host, req.blocked).await?;
-    Ok(Json(InstanceBlockView { host, blocked: req.blocked }))
+    Ok(Json(InstanceBlockView {
+        host,
+        blocked: req.blocked,
+    }))
 }

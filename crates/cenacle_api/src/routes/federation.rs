@@ -89,6 +89,8 @@ pub struct FollowView {
     pub target: String,
     /// `pending` until the remote server accepts, then `accepted`.
     pub state: String,
+    /// The group's title as this instance last heard it (kept current by the group's Updates).
+    pub title: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
 }
 
@@ -106,6 +108,10 @@ pub async fn follow(
         StatusCode::ACCEPTED,
         Json(FollowView {
             target: target.id().to_string(),
+            title: match &target {
+                Resolved::Group(g) => Some(g.row.title.clone()),
+                Resolved::Person(_) => None,
+            },
             state: follow_state,
             created_at: None,
         }),
@@ -115,13 +121,17 @@ pub async fn follow(
 /// What I follow, with each follow's state.
 #[utoipa::path(get, path = "/api/v1/follows", tag = "federation", security(("bearer" = [])),
     responses((status = 200, body = Vec<FollowView>)))]
-pub async fn list(State(state): State<AppState>, Auth(session): Auth) -> ApiResult<Json<Vec<FollowView>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> ApiResult<Json<Vec<FollowView>>> {
     let rows = follows::my_follows(&state.federation, &session).await?;
     Ok(Json(
         rows.into_iter()
-            .map(|r| FollowView {
+            .map(|(r, title)| FollowView {
                 target: r.target_ap_id,
                 state: r.state,
+                title,
                 created_at: Some(r.created_at),
             })
             .collect(),

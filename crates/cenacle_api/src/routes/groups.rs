@@ -66,7 +66,14 @@ pub async fn create(
     Auth(session): Auth,
     ApiJson(req): ApiJson<CreateGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let group = groups::create_group(&state.ctx, &session, &req.name, &req.title, &req.description).await?;
+    let group = groups::create_group(
+        &state.ctx,
+        &session,
+        &req.name,
+        &req.title,
+        &req.description,
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(GroupView::new(group, 0))))
 }
 
@@ -74,7 +81,10 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/groups/{name}", tag = "groups",
     params(("name" = String, Path)),
     responses((status = 200, body = GroupView), (status = 404, body = ErrorBody)))]
-pub async fn get(State(state): State<AppState>, Path(name): Path<String>) -> ApiResult<Json<GroupView>> {
+pub async fn get(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<GroupView>> {
     let group = groups::local_group(&state.ctx, &name).await?;
     let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
     Ok(Json(GroupView::new(group, followers)))
@@ -98,8 +108,14 @@ pub async fn update(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<UpdateGroup>,
 ) -> ApiResult<Json<GroupView>> {
-    let group =
-        groups::update_group(&state.ctx, &session, &name, req.title.as_deref(), req.description.as_deref()).await?;
+    let group = groups::update_group(
+        &state.ctx,
+        &session,
+        &name,
+        req.title.as_deref(),
+        req.description.as_deref(),
+    )
+    .await?;
     let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
     Ok(Json(GroupView::new(group, followers)))
 }

@@ -21,7 +21,11 @@ pub struct Follow {
     pub actor: Url,
     #[serde(deserialize_with = "deserialize_id")]
     pub object: Url,
-    #[serde(default, deserialize_with = "deserialize_audience", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "deserialize_audience",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub to: Vec<Url>,
 }
 
@@ -38,24 +42,37 @@ impl Follow {
 
     pub(super) fn verify(&self, data: &Data<FedData>) -> Result<(), ApubError> {
         if !data.is_local(&self.object) {
-            return Err(ApubError::Malformed("Follow of an actor that is not on this instance".into()));
+            return Err(ApubError::Malformed(
+                "Follow of an actor that is not on this instance".into(),
+            ));
         }
         Ok(())
     }
 
     /// Someone follows one of our groups or members: record it and answer Accept (public
     /// groups and members accept everyone; approval comes with private groups).
-    pub(super) async fn apply(self, conn: &mut AsyncPgConnection, data: &Data<FedData>) -> Result<(), ApubError> {
+    pub(super) async fn apply(
+        self,
+        conn: &mut AsyncPgConnection,
+        data: &Data<FedData>,
+    ) -> Result<(), ApubError> {
         let target = self.object.as_str();
-        let signer_known = actors::group_by_ap_id(conn, target).await?.is_some_and(|g| g.local)
-            || actors::person_by_ap_id(conn, target).await?.is_some_and(|p| p.local);
+        let signer_known = actors::group_by_ap_id(conn, target)
+            .await?
+            .is_some_and(|g| g.local)
+            || actors::person_by_ap_id(conn, target)
+                .await?
+                .is_some_and(|p| p.local);
         if !signer_known {
             return Err(ApubError::NotFound);
         }
         let follower = actors::person_by_ap_id(conn, self.actor.as_str())
             .await?
             .ok_or_else(|| ApubError::Malformed("only people can follow".into()))?;
-        let inbox = follower.inbox_url.clone().unwrap_or_else(|| self.actor.to_string());
+        let inbox = follower
+            .inbox_url
+            .clone()
+            .unwrap_or_else(|| self.actor.to_string());
         federation::upsert_follow(
             conn,
             &federation::NewFollow {
@@ -106,7 +123,9 @@ impl Accept {
     pub(super) fn verify(&self) -> Result<(), ApubError> {
         if let FollowRef::Embedded(follow) = &self.object {
             if follow.object != self.actor {
-                return Err(ApubError::Malformed("Accept of a Follow of someone else".into()));
+                return Err(ApubError::Malformed(
+                    "Accept of a Follow of someone else".into(),
+                ));
             }
         }
         Ok(())
@@ -119,7 +138,8 @@ impl Accept {
                 federation::accept_follow(conn, self.actor.as_str(), follow.actor.as_str()).await?
             }
             FollowRef::Id(follow_id) => {
-                federation::accept_follow_by_activity(conn, self.actor.as_str(), follow_id.as_str()).await?
+                federation::accept_follow_by_activity(conn, self.actor.as_str(), follow_id.as_str())
+                    .await?
             }
         };
         if !accepted {
@@ -139,7 +159,11 @@ pub struct Undo {
     pub actor: Url,
     /// Only an embedded Follow is handled here; an Undo of anything else is not this variant.
     pub object: Follow,
-    #[serde(default, deserialize_with = "deserialize_audience", skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        deserialize_with = "deserialize_audience",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub to: Vec<Url>,
 }
 

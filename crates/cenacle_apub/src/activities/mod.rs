@@ -18,6 +18,16 @@ use url::Url;
 pub use follow::{Accept, Follow, Undo};
 pub use update::UpdateGroup;
 
+static DUPLICATES: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(|| {
+    let counter = prometheus::IntCounter::new(
+        "cenacle_inbox_duplicates_total",
+        "Activities received again (same id), acknowledged and ignored",
+    )
+    .expect("metric");
+    let _ = prometheus::register(Box::new(counter.clone()));
+    counter
+});
+
 pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
 
 /// Everything an inbox accepts. Variants are tried in order; `Other` takes any well-formed
@@ -92,6 +102,7 @@ impl Activity for InboxActivity {
         let (id, actor) = (self.id().to_string(), self.actor().to_string());
         conn.transaction::<_, ApubError, _>(async |conn| {
             if !federation::record_received(conn, &id, &actor).await? {
+                DUPLICATES.inc();
                 tracing::info!(activity = %id, "duplicate activity acknowledged and ignored");
                 return Ok(());
             }
@@ -102,7 +113,11 @@ impl Activity for InboxActivity {
 }
 
 impl InboxActivity {
-    async fn apply(self, conn: &mut AsyncPgConnection, data: &Data<FedData>) -> Result<(), ApubError> {
+    async fn apply(
+        self,
+        conn: &mut AsyncPgConnection,
+        data: &Data<FedData>,
+    ) -> Result<(), ApubError> {
         match self {
             InboxActivity::Follow(a) => a.apply(conn, data).await,
             InboxActivity::Accept(a) => a.apply(conn).await,
@@ -144,7 +159,9 @@ pub fn deserialize_audience<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Url>,
             .into_iter()
             .filter_map(|v| match v {
                 serde_json::Value::String(s) => Url::parse(&s).ok(),
-                serde_json::Value::Object(o) => o.get("id")?.as_str().and_then(|s| Url::parse(s).ok()),
+                serde_json::Value::Object(o) => {
+                    o.get("id")?.as_str().and_then(|s| Url::parse(s).ok())
+                }
                 _ => None,
             })
             .collect(),
@@ -153,7 +170,12 @@ pub fn deserialize_audience<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Url>,
 
 /// A new activity id on this instance.
 pub fn new_activity_id(data: &FedData, kind: &str) -> Url {
-    Url::parse(&format!("{}/activities/{kind}/{}", data.base(), uuid::Uuid::new_v4())).expect("valid url")
+    Url::parse(&format!(
+        "{}/activities/{kind}/{}",
+        data.base(),
+        uuid::Uuid::new_v4()
+    ))
+    .expect("valid url")
 }
 
 #[cfg(test)]
@@ -172,7 +194,9 @@ mod tests {
             "to": "https://a.example/g/rust"
         }))
         .unwrap();
-        let InboxActivity::Follow(follow) = follow else { panic!("not a Follow") };
+        let InboxActivity::Follow(follow) = follow else {
+            panic!("not a Follow")
+        };
         assert_eq!(follow.actor.as_str(), "https://b.example/u/pierre");
         assert_eq!(follow.to.len(), 1);
 
@@ -184,7 +208,9 @@ mod tests {
         assert!(matches!(like, InboxActivity::Other(_)));
         assert_eq!(like.kind(), "Like");
 
-        let broken = serde_json::from_value::<InboxActivity>(json!({"type": "Follow", "actor": "https://b.example/u/p"}));
+        let broken = serde_json::from_value::<InboxActivity>(
+            json!({"type": "Follow", "actor": "https://b.example/u/p"}),
+        );
         assert!(broken.is_err(), "an activity without id is malformed");
     }
 

@@ -38,18 +38,24 @@ impl UpdateGroup {
 
     pub(super) fn verify(&self) -> Result<(), ApubError> {
         if self.object.id != self.actor || self.object.public_key.owner != self.actor {
-            return Err(ApubError::Malformed("a group may only update itself".into()));
+            return Err(ApubError::Malformed(
+                "a group may only update itself".into(),
+            ));
         }
         Ok(())
     }
 
     pub(super) async fn apply(self, conn: &mut AsyncPgConnection) -> Result<(), ApubError> {
         // Only groups we already know: an Update does not introduce a new actor.
-        if actors::group_by_ap_id(conn, self.actor.as_str()).await?.is_none_or(|g| g.local) {
+        if actors::group_by_ap_id(conn, self.actor.as_str())
+            .await?
+            .is_none_or(|g| g.local)
+        {
             tracing::info!(actor = %self.actor, "Update of a group we do not follow; ignored");
             return Ok(());
         }
-        actors::upsert_remote_group(conn, &crate::objects::group::remote_group(self.object)).await?;
+        actors::upsert_remote_group(conn, &crate::objects::group::remote_group(self.object))
+            .await?;
         Ok(())
     }
 }

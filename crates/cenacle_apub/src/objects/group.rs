@@ -47,7 +47,11 @@ pub struct GroupJson {
     pub preferred_username: String,
     #[serde(default, deserialize_with = "deserialize_opt_string")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "deserialize_opt_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub summary: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<serde_json::Value>,
@@ -93,7 +97,10 @@ impl Object for ApubGroup {
 
     async fn read_from_id(id: Url, data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
         let mut conn = data.ctx.conn().await?;
-        actors::group_by_ap_id(&mut conn, id.as_str()).await?.map(ApubGroup::new).transpose()
+        actors::group_by_ap_id(&mut conn, id.as_str())
+            .await?
+            .map(ApubGroup::new)
+            .transpose()
     }
 
     async fn into_json(self, _data: &Data<FedData>) -> Result<GroupJson, ApubError> {
@@ -104,8 +111,10 @@ impl Object for ApubGroup {
             preferred_username: self.row.name.clone(),
             name: Some(self.row.title.clone()),
             summary: Some(self.row.description.clone()).filter(|d| !d.is_empty()),
-            source: Some(serde_json::json!({"content": self.row.description, "mediaType": "text/markdown"}))
-                .filter(|_| !self.row.description.is_empty()),
+            source: Some(
+                serde_json::json!({"content": self.row.description, "mediaType": "text/markdown"}),
+            )
+            .filter(|_| !self.row.description.is_empty()),
             inbox: self.inbox(),
             outbox: sub("outbox"),
             followers: Some(self.followers_url()),
@@ -126,10 +135,16 @@ impl Object for ApubGroup {
         })
     }
 
-    async fn verify(json: &GroupJson, expected_domain: &Url, _data: &Data<FedData>) -> Result<(), ApubError> {
+    async fn verify(
+        json: &GroupJson,
+        expected_domain: &Url,
+        _data: &Data<FedData>,
+    ) -> Result<(), ApubError> {
         verify_same_host(&json.id, expected_domain)?;
         if json.public_key.owner != json.id {
-            return Err(ApubError::Malformed("publicKey.owner is not the group".into()));
+            return Err(ApubError::Malformed(
+                "publicKey.owner is not the group".into(),
+            ));
         }
         Ok(())
     }
@@ -150,11 +165,17 @@ pub fn remote_group(json: GroupJson) -> RemoteGroup {
     RemoteGroup {
         instance_host: host_of(&json.id),
         ap_id: json.id.to_string(),
-        title: json.name.clone().unwrap_or_else(|| json.preferred_username.clone()),
+        title: json
+            .name
+            .clone()
+            .unwrap_or_else(|| json.preferred_username.clone()),
         name: json.preferred_username,
         description: json.summary.unwrap_or_default(),
         inbox_url: json.inbox.to_string(),
-        shared_inbox_url: json.endpoints.and_then(|e| e.shared_inbox).map(|u| u.to_string()),
+        shared_inbox_url: json
+            .endpoints
+            .and_then(|e| e.shared_inbox)
+            .map(|u| u.to_string()),
         followers_url: json.followers.map(|u| u.to_string()),
         public_key_pem: json.public_key.public_key_pem,
         visibility,
@@ -175,12 +196,17 @@ impl Actor for ApubGroup {
     }
 
     fn shared_inbox(&self) -> Option<Url> {
-        self.row.shared_inbox_url.as_deref().and_then(|u| Url::parse(u).ok())
+        self.row
+            .shared_inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
     }
 }
 
 pub async fn local_group(data: &FedRequest, name: &str) -> Result<ApubGroup, ApubError> {
     let mut conn = data.ctx.conn().await?;
-    let row = actors::local_group_by_name(&mut conn, name).await?.ok_or(ApubError::NotFound)?;
+    let row = actors::local_group_by_name(&mut conn, name)
+        .await?
+        .ok_or(ApubError::NotFound)?;
     ApubGroup::new(row)
 }

@@ -85,11 +85,15 @@ impl Object for InstanceActor {
     }
 
     async fn verify(_json: &(), _expected: &Url, _data: &Data<FedData>) -> Result<(), ApubError> {
-        Err(ApubError::Malformed("the instance actor is never received".into()))
+        Err(ApubError::Malformed(
+            "the instance actor is never received".into(),
+        ))
     }
 
     async fn from_json(_json: (), _data: &Data<FedData>) -> Result<Self, ApubError> {
-        Err(ApubError::Malformed("the instance actor is never received".into()))
+        Err(ApubError::Malformed(
+            "the instance actor is never received".into(),
+        ))
     }
 }
 

@@ -36,7 +36,9 @@ pub struct InlineCollection<T: Serialize> {
 /// server may only speak for its own actors.
 pub fn verify_same_host(a: &Url, b: &Url) -> Result<(), ApubError> {
     if host_of(a) != host_of(b) {
-        return Err(ApubError::Malformed(format!("{a} is not on the host of {b}")));
+        return Err(ApubError::Malformed(format!(
+            "{a} is not on the host of {b}"
+        )));
     }
     Ok(())
 }
@@ -47,7 +49,9 @@ pub fn deserialize_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<
     let value = Option::<serde_json::Value>::deserialize(d)?;
     Ok(match value {
         Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Array(items)) => items.into_iter().find_map(|v| v.as_str().map(str::to_owned)),
+        Some(serde_json::Value::Array(items)) => items
+            .into_iter()
+            .find_map(|v| v.as_str().map(str::to_owned)),
         _ => None,
     })
 }

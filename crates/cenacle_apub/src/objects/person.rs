@@ -46,9 +46,17 @@ pub struct PersonJson {
     pub kind: PersonKind,
     pub id: Url,
     pub preferred_username: String,
-    #[serde(default, deserialize_with = "deserialize_opt_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "deserialize_opt_string", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub summary: Option<String>,
     pub inbox: Url,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -109,17 +117,27 @@ impl Object for ApubPerson {
             }),
             public_key: self.public_key(),
             url: Some(serde_json::Value::String(id.to_string())),
-            icon: self.row.avatar_url.as_ref().map(|u| serde_json::json!({"type": "Image", "url": u})),
+            icon: self
+                .row
+                .avatar_url
+                .as_ref()
+                .map(|u| serde_json::json!({"type": "Image", "url": u})),
             published: Some(self.row.created_at),
             manually_approves_followers: false,
             id,
         })
     }
 
-    async fn verify(json: &PersonJson, expected_domain: &Url, _data: &Data<FedData>) -> Result<(), ApubError> {
+    async fn verify(
+        json: &PersonJson,
+        expected_domain: &Url,
+        _data: &Data<FedData>,
+    ) -> Result<(), ApubError> {
         verify_same_host(&json.id, expected_domain)?;
         if json.public_key.owner != json.id {
-            return Err(ApubError::Malformed("publicKey.owner is not the actor".into()));
+            return Err(ApubError::Malformed(
+                "publicKey.owner is not the actor".into(),
+            ));
         }
         Ok(())
     }
@@ -138,7 +156,10 @@ impl Object for ApubPerson {
                 .and_then(|u| u.as_str())
                 .map(str::to_owned),
             inbox_url: json.inbox.to_string(),
-            shared_inbox_url: json.endpoints.and_then(|e| e.shared_inbox).map(|u| u.to_string()),
+            shared_inbox_url: json
+                .endpoints
+                .and_then(|e| e.shared_inbox)
+                .map(|u| u.to_string()),
             public_key_pem: json.public_key.public_key_pem,
         };
         let mut conn = data.ctx.conn().await?;
@@ -164,7 +185,10 @@ impl Actor for ApubPerson {
     }
 
     fn shared_inbox(&self) -> Option<Url> {
-        self.row.shared_inbox_url.as_deref().and_then(|u| Url::parse(u).ok())
+        self.row
+            .shared_inbox_url
+            .as_deref()
+            .and_then(|u| Url::parse(u).ok())
     }
 }
 
@@ -180,6 +204,8 @@ pub async fn backfill_identities(ctx: &Context) -> Result<(), ApubError> {
 
 pub async fn local_person(data: &FedRequest, name: &str) -> Result<ApubPerson, ApubError> {
     let mut conn = data.ctx.conn().await?;
-    let row = actors::local_person_by_name(&mut conn, name).await?.ok_or(ApubError::NotFound)?;
+    let row = actors::local_person_by_name(&mut conn, name)
+        .await?
+        .ok_or(ApubError::NotFound)?;
     ApubPerson::new(row)
 }

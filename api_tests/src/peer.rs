@@ -1,0 +1,167 @@
+//! A fake fediverse peer for hand-made requests: it serves one Person with a key the test
+//! holds, records what is delivered to its inbox, and signs whatever the test wants to send —
+//! correctly or not.
+
+use axum::{
+    extract::State,
+    http::{header, StatusCode},
+    response::IntoResponse,
+    routing::{get, post},
+    Router,
+};
+use cenacle_apub::signatures::{digest_header, sign_request, SigningKey};
+use serde_json::{json, Value};
+use std::{
+    sync::{Arc, Mutex},
+    time::SystemTime,
+};
+use url::Url;
+
+pub struct FakePeer {
+    pub actor_id: String,
+    pub key: SigningKey,
+    /// A key that is not the actor's, for bad signatures.
+    pub wrong_key: SigningKey,
+    pub received: Arc<Mutex<Vec<Value>>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+#[derive(Clone)]
+struct PeerState {
+    actor: Arc<Value>,
+    received: Arc<Mutex<Vec<Value>>>,
+}
+
+impl FakePeer {
+    /// Serves `http://<host>:<port>/actor` (the host must resolve to loopback for the
+    /// instances, i.e. be in their `federation.hosts`).
+    pub async fn start(host: &str, port: u16) -> FakePeer {
+        let base = format!("http://{host}:{port}");
+        let actor_id = format!("{base}/actor");
+        let (public, private) = cenacle_core::identity::generate_keypair().await.unwrap();
+        let (_, other_private) = cenacle_core::identity::generate_keypair().await.unwrap();
+        let actor = json!({
+            "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
+            "type": "Person",
+            "id": actor_id,
+            "preferredUsername": "mallory",
+            "inbox": format!("{base}/inbox"),
+            "outbox": format!("{base}/outbox"),
+            "publicKey": {"id": format!("{actor_id}#main-key"), "owner": actor_id, "publicKeyPem": public},
+        });
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let state = PeerState {
+            actor: Arc::new(actor),
+            received: received.clone(),
+        };
+        let app = Router::new()
+            .route("/actor", get(serve_actor))
+            .route("/inbox", post(receive))
+            .with_state(state);
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        FakePeer {
+            key: SigningKey::from_pem(&actor_id, &private).unwrap(),
+            wrong_key: SigningKey::from_pem(&actor_id, &other_private).unwrap(),
+            actor_id,
+            received,
+            server,
+        }
+    }
+
+    /// A Follow of `target` by this peer, with a fresh id.
+    pub fn follow(&self, target: &str) -> Value {
+        json!({
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "type": "Follow",
+            "id": format!("{}/follows/{}", self.actor_id, rand_suffix()),
+            "actor": self.actor_id,
+            "object": target,
+        })
+    }
+
+    /// POSTs `activity` to `inbox` signed by `key` with the given date; `tamper_digest`
+    /// sends a Digest of another body.
+    pub async fn post(
+        &self,
+        client: &reqwest::Client,
+        inbox: &str,
+        activity: &Value,
+        signing: Signing,
+    ) -> u16 {
+        let url = Url::parse(inbox).unwrap();
+        let body = serde_json::to_vec(activity).unwrap();
+        let mut request = client
+            .post(inbox)
+            .header(header::CONTENT_TYPE, "application/activity+json")
+            .body(body.clone());
+        let (key, date, tamper) = match signing {
+            Signing::Unsigned => {
+                return request.send().await.unwrap().status().as_u16();
+            }
+            Signing::Valid => (&self.key, SystemTime::now(), false),
+            Signing::WrongKey => (&self.wrong_key, SystemTime::now(), false),
+            Signing::StaleDate => (
+                &self.key,
+                SystemTime::now() - std::time::Duration::from_secs(2 * 3600),
+                false,
+            ),
+            Signing::WrongDigest => (&self.key, SystemTime::now(), true),
+        };
+        for (name, value) in sign_request(key, "POST", &url, Some(&body), date).unwrap() {
+            let value = if tamper && name == "Digest" {
+                digest_header(b"{\"another\":\"body\"}")
+            } else {
+                value
+            };
+            request = request.header(name, value);
+        }
+        request.send().await.unwrap().status().as_u16()
+    }
+
+    pub fn received(&self) -> Vec<Value> {
+        self.received.lock().unwrap().clone()
+    }
+}
+
+impl Drop for FakePeer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+pub enum Signing {
+    Unsigned,
+    Valid,
+    WrongKey,
+    StaleDate,
+    WrongDigest,
+}
+
+fn rand_suffix() -> String {
+    format!(
+        "{:x}",
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+    )
+}
+
+async fn serve_actor(State(state): State<PeerState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "application/activity+json")],
+        serde_json::to_string(&*state.actor).unwrap(),
+    )
+}
+
+async fn receive(State(state): State<PeerState>, body: String) -> StatusCode {
+    if let Ok(value) = serde_json::from_str(&body) {
+        state.received.lock().unwrap().push(value);
+    }
+    StatusCode::ACCEPTED
+}
