@@ -39,7 +39,7 @@ pub enum InboxActivity {
     Follow(Follow),
     Accept(Accept),
     Undo(Undo),
-    UpdateGroup(UpdateGroup),
+    UpdateGroup(Box<UpdateGroup>),
     Other(OtherActivity),
 }
 
