@@ -19,6 +19,15 @@ ensure_postgres() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
 }
 
+# openssl-sys builds against the system OpenSSL.
+ensure_build_deps() {
+  if ! pkg-config --exists openssl 2>/dev/null; then
+    echo "==> installing OpenSSL headers and pkg-config (apt-get)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq libssl-dev pkg-config >/dev/null
+  fi
+}
+
 ensure_cargo() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust (https://rustup.rs) first" >&2

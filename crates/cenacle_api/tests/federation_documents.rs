@@ -10,14 +10,31 @@ use cenacle_domain::Role;
 use common::TestApp;
 use serde_json::{json, Value};
 
-async fn fetch(t: &TestApp, path: &str, accept: &str) -> (StatusCode, axum::http::HeaderMap, Value, String) {
-    let request = Request::get(path).header(header::ACCEPT, accept).body(Body::empty()).unwrap();
-    let response = tower::ServiceExt::oneshot(t.app.clone(), request).await.unwrap();
+async fn fetch(
+    t: &TestApp,
+    path: &str,
+    accept: &str,
+) -> (StatusCode, axum::http::HeaderMap, Value, String) {
+    let request = Request::get(path)
+        .header(header::ACCEPT, accept)
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(t.app.clone(), request)
+        .await
+        .unwrap();
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = http_body_util::BodyExt::collect(response.into_body()).await.unwrap().to_bytes();
+    let bytes = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
     let text = String::from_utf8_lossy(&bytes).to_string();
-    (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null), text)
+    (
+        status,
+        headers,
+        serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    )
 }
 
 const AP: &str = "application/activity+json";
@@ -28,7 +45,11 @@ async fn instance_with_group() -> (TestApp, String) {
     let admin = t.with_role("root", Role::Admin).await;
     t.member("marie").await;
     let created = t
-        .post("/api/v1/groups", Some(&admin), json!({"name": "rust", "title": "Rust", "description": "Entraide **Rust**"}))
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "rust", "title": "Rust", "description": "Entraide **Rust**"}),
+        )
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
     (t, admin)
@@ -37,7 +58,11 @@ async fn instance_with_group() -> (TestApp, String) {
 #[tokio::test]
 async fn a_person_has_what_lemmy_and_mastodon_require() {
     let (t, _) = instance_with_group().await;
-    for accept in [AP, MASTODON_ACCEPT, r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#] {
+    for accept in [
+        AP,
+        MASTODON_ACCEPT,
+        r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#,
+    ] {
         let (status, headers, person, _) = fetch(&t, "/u/marie", accept).await;
         assert_eq!(status, StatusCode::OK, "{accept}");
         assert_eq!(headers[header::CONTENT_TYPE], AP);
@@ -46,17 +71,41 @@ async fn a_person_has_what_lemmy_and_mastodon_require() {
         assert_eq!(person["id"], "http://localhost:8700/u/marie");
         assert_eq!(person["preferredUsername"], "marie");
         for key in ["inbox", "outbox", "followers", "following"] {
-            assert!(person[key].as_str().unwrap().starts_with("http://localhost:8700/u/marie/"), "{key}");
+            assert!(
+                person[key]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("http://localhost:8700/u/marie/"),
+                "{key}"
+            );
         }
-        assert_eq!(person["endpoints"]["sharedInbox"], "http://localhost:8700/inbox");
-        assert_eq!(person["publicKey"]["id"], "http://localhost:8700/u/marie#main-key");
-        assert_eq!(person["publicKey"]["owner"], "http://localhost:8700/u/marie");
-        assert!(person["publicKey"]["publicKeyPem"].as_str().unwrap().starts_with("-----BEGIN PUBLIC KEY-----"));
-        assert!(person["@context"].as_array().unwrap().contains(&json!("https://www.w3.org/ns/activitystreams")));
+        assert_eq!(
+            person["endpoints"]["sharedInbox"],
+            "http://localhost:8700/inbox"
+        );
+        assert_eq!(
+            person["publicKey"]["id"],
+            "http://localhost:8700/u/marie#main-key"
+        );
+        assert_eq!(
+            person["publicKey"]["owner"],
+            "http://localhost:8700/u/marie"
+        );
+        assert!(person["publicKey"]["publicKeyPem"]
+            .as_str()
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----"));
+        assert!(person["@context"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("https://www.w3.org/ns/activitystreams")));
     }
     let (status, headers, _, html) = fetch(&t, "/u/marie", "text/html").await;
     assert_eq!(status, StatusCode::OK);
-    assert!(headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(headers[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     assert!(html.contains("marie"));
     assert_eq!(fetch(&t, "/u/nobody", AP).await.0, StatusCode::NOT_FOUND);
 }
@@ -68,44 +117,101 @@ async fn a_group_follows_fep_1b12_as_lemmy_reads_it() {
     assert_eq!(group["type"], "Group");
     assert_eq!(group["name"], "Rust");
     assert_eq!(group["summary"], "Entraide **Rust**");
-    assert_eq!(group["attributedTo"], "http://localhost:8700/g/rust/moderators");
+    assert_eq!(
+        group["attributedTo"],
+        "http://localhost:8700/g/rust/moderators"
+    );
     assert_eq!(group["postingRestrictedToMods"], false);
-    assert_eq!(group["manuallyApprovesFollowers"], false, "a public group must not look private to Lemmy");
+    assert_eq!(
+        group["manuallyApprovesFollowers"], false,
+        "a public group must not look private to Lemmy"
+    );
     assert!(group["publicKey"]["publicKeyPem"].is_string());
 
     let (_, _, outbox, _) = fetch(&t, "/g/rust/outbox", AP).await;
-    assert_eq!((outbox["type"].as_str(), outbox["totalItems"].as_i64()), (Some("OrderedCollection"), Some(0)));
-    assert!(outbox["orderedItems"].is_array(), "Lemmy reads the outbox inline");
+    assert_eq!(
+        (outbox["type"].as_str(), outbox["totalItems"].as_i64()),
+        (Some("OrderedCollection"), Some(0))
+    );
+    assert!(
+        outbox["orderedItems"].is_array(),
+        "Lemmy reads the outbox inline"
+    );
     let (_, _, followers, _) = fetch(&t, "/g/rust/followers", AP).await;
-    assert_eq!((followers["type"].as_str(), followers["totalItems"].as_i64()), (Some("Collection"), Some(0)));
+    assert_eq!(
+        (followers["type"].as_str(), followers["totalItems"].as_i64()),
+        (Some("Collection"), Some(0))
+    );
     let (_, _, moderators, _) = fetch(&t, "/g/rust/moderators", AP).await;
-    assert_eq!(moderators["orderedItems"], json!(["http://localhost:8700/u/root"]));
+    assert_eq!(
+        moderators["orderedItems"],
+        json!(["http://localhost:8700/u/root"])
+    );
 }
 
 #[tokio::test]
 async fn webfinger_answers_people_and_groups_with_the_exact_actor_id() {
     let (t, _) = instance_with_group().await;
-    let person = t.get("/.well-known/webfinger?resource=acct:marie@localhost:8700", None).await;
+    let person = t
+        .get(
+            "/.well-known/webfinger?resource=acct:marie@localhost:8700",
+            None,
+        )
+        .await;
     assert_eq!(person.status, StatusCode::OK);
     assert_eq!(person.headers[header::CONTENT_TYPE], "application/jrd+json");
-    let self_link = person.json["links"].as_array().unwrap().iter().find(|l| l["rel"] == "self").unwrap();
+    let self_link = person.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["rel"] == "self")
+        .unwrap();
     assert_eq!(self_link["href"], "http://localhost:8700/u/marie");
     assert_eq!(self_link["type"], AP);
-    let group = t.get("/.well-known/webfinger?resource=acct:rust@localhost:8700", None).await;
-    assert_eq!(group.json["links"][1]["href"], "http://localhost:8700/g/rust");
-    assert_eq!(group.json["links"][1]["properties"]["https://www.w3.org/ns/activitystreams#type"], "Group");
-    let other_host = t.get("/.well-known/webfinger?resource=acct:marie@elsewhere.example", None).await;
+    let group = t
+        .get(
+            "/.well-known/webfinger?resource=acct:rust@localhost:8700",
+            None,
+        )
+        .await;
+    assert_eq!(
+        group.json["links"][1]["href"],
+        "http://localhost:8700/g/rust"
+    );
+    assert_eq!(
+        group.json["links"][1]["properties"]["https://www.w3.org/ns/activitystreams#type"],
+        "Group"
+    );
+    let other_host = t
+        .get(
+            "/.well-known/webfinger?resource=acct:marie@elsewhere.example",
+            None,
+        )
+        .await;
     assert_eq!(other_host.status, StatusCode::NOT_FOUND);
     let host_meta = fetch(&t, "/.well-known/host-meta", "*/*").await;
-    assert!(host_meta.3.contains("/.well-known/webfinger?resource={uri}"));
+    assert!(host_meta
+        .3
+        .contains("/.well-known/webfinger?resource={uri}"));
 }
 
 #[tokio::test]
 async fn nodeinfo_links_the_schema_and_the_instance_actor() {
     let (t, _) = instance_with_group().await;
     let links = t.get("/.well-known/nodeinfo", None).await;
-    let rels: Vec<&str> = links.json["links"].as_array().unwrap().iter().map(|l| l["rel"].as_str().unwrap()).collect();
-    assert_eq!(rels, ["http://nodeinfo.diaspora.software/ns/schema/2.1", "https://www.w3.org/ns/activitystreams#Application"]);
+    let rels: Vec<&str> = links.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["rel"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        rels,
+        [
+            "http://nodeinfo.diaspora.software/ns/schema/2.1",
+            "https://www.w3.org/ns/activitystreams#Application"
+        ]
+    );
     let info = t.get("/nodeinfo/2.1", None).await;
     assert_eq!(info.json["software"]["name"], "cenacle");
     assert_eq!(info.json["protocols"], json!(["activitypub"]));
@@ -136,11 +242,32 @@ async fn an_unsigned_post_to_an_inbox_is_401_and_garbage_is_refused() {
 #[tokio::test]
 async fn group_names_are_validated_and_unique_and_only_managers_create_groups() {
     let (t, admin) = instance_with_group().await;
-    let again = t.post("/api/v1/groups", Some(&admin), json!({"name": "rust", "title": "Encore"})).await;
+    let again = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "rust", "title": "Encore"}),
+        )
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
-    let bad = t.post("/api/v1/groups", Some(&admin), json!({"name": "Rust Lang", "title": "x"})).await;
-    assert_eq!((bad.status, bad.json["error"]["details"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("name")));
+    let bad = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "Rust Lang", "title": "x"}),
+        )
+        .await;
+    assert_eq!(
+        (bad.status, bad.json["error"]["details"]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("name"))
+    );
     let member = t.token("marie").await;
-    let refused = t.post("/api/v1/groups", Some(&member), json!({"name": "mine", "title": "Mine"})).await;
+    let refused = t
+        .post(
+            "/api/v1/groups",
+            Some(&member),
+            json!({"name": "mine", "title": "Mine"}),
+        )
+        .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }

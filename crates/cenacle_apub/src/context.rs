@@ -13,7 +13,9 @@ pub fn context() -> Value {
             "sc": "http://schema.org/",
             "lemmy": "https://join-lemmy.org/ns#",
             "as": "https://www.w3.org/ns/activitystreams#",
+            "toot": "http://joinmastodon.org/ns#",
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+            "featured": {"@id": "toot:featured", "@type": "@id"},
             "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
             "visibility": "cenacle:visibility"
         }

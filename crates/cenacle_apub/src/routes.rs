@@ -478,12 +478,9 @@ async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> 
     let groups = actors::count_local_groups(&mut conn).await?;
     let body = json!({
         "version": "2.1",
-        "software": {
-            "name": "cenacle",
-            "version": env!("CARGO_PKG_VERSION"),
-            "repository": env!("CARGO_PKG_REPOSITORY"),
-            "homepage": env!("CARGO_PKG_REPOSITORY"),
-        },
+        // No repository or homepage until the project has a public one: strict parsers
+        // (Fedify) refuse a NodeInfo whose URLs are not URLs.
+        "software": {"name": "cenacle", "version": env!("CARGO_PKG_VERSION")},
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": settings.accounts.registration_mode == cenacle_domain::RegistrationMode::Open,
