@@ -143,6 +143,7 @@ impl Instance {
             .env("CENACLE_FEDERATION__HOSTS", self.hosts.toml())
             .env("CENACLE_SERVER__INSTANCE_NAME", &self.name)
             .env("RUST_LOG", "info,cenacle_apub=debug")
+            // After the defaults, so that an instance's own env (RUST_LOG included) wins.
             .envs(self.env.iter().cloned())
             .stdout(Stdio::piped())
             .stderr(log);
@@ -196,6 +197,15 @@ impl Instance {
     /// A crash (SIGKILL): nothing of ours runs.
     pub fn kill(&mut self) {
         self.signal_and_wait(libc::SIGKILL);
+    }
+
+    /// The URL of the instance's embedded database (its unix socket), for benchmarks that
+    /// prepare data directly.
+    pub fn database_url(&self) -> String {
+        format!(
+            "postgresql://cenacle@localhost/cenacle?host={}",
+            self.data.path().join("postgres/socket").display()
+        )
     }
 
     pub fn log(&self) -> String {
