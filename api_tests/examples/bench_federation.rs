@@ -21,6 +21,8 @@ use std::{
 use url::Url;
 
 const FANOUT: usize = 1000;
+/// A request body and the signature headers made for it.
+type SignedRequest = (Vec<u8>, Vec<(&'static str, String)>);
 const INBOX_ACTIVITIES: usize = 3000;
 
 fn loopback(i: usize) -> String {
@@ -37,14 +39,24 @@ async fn main() {
     // The sink's host names, each on its own loopback address.
     let overrides: Vec<String> = (0..FANOUT)
         .map(|i| format!("\"h{i}.test\" = \"{}\"", loopback(i)))
-        .chain(["\"alpha.test\" = \"127.0.0.1\"".into(), "\"mallory.test\" = \"127.0.0.1\"".into()])
+        .chain([
+            "\"alpha.test\" = \"127.0.0.1\"".into(),
+            "\"mallory.test\" = \"127.0.0.1\"".into(),
+        ])
         .collect();
-    alpha.set_env("CENACLE_FEDERATION__HOSTS", &format!("{{ {} }}", overrides.join(", ")));
+    alpha.set_env(
+        "CENACLE_FEDERATION__HOSTS",
+        &format!("{{ {} }}", overrides.join(", ")),
+    );
     alpha.set_env("RUST_LOG", "warn");
     alpha.start();
     let admin = alpha.admin().await;
     let (status, group) = alpha
-        .post("/api/v1/groups", Some(&admin), json!({"name": "bench", "title": "Bench"}))
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "bench", "title": "Bench"}),
+        )
         .await;
     assert_eq!(status, 201, "{group}");
     let group_id = group["ap_id"].as_str().unwrap().to_owned();
@@ -56,14 +68,15 @@ async fn main() {
     let url = Url::parse(&inbox).unwrap();
     // Sign everything first: the client's signing must not compete with the server in the
     // measured window.
-    let requests: Vec<(Vec<u8>, Vec<(&'static str, String)>)> = (0..INBOX_ACTIVITIES)
+    let requests: Vec<SignedRequest> = (0..INBOX_ACTIVITIES)
         .map(|i| {
             let like = json!({
                 "type": "Like", "id": format!("{}/likes/{i}", peer.actor_id),
                 "actor": peer.actor_id, "object": format!("{group_id}/posts/{}", i % 50),
             });
             let body = serde_json::to_vec(&like).unwrap();
-            let headers = sign_request(&peer.key, "POST", &url, Some(&body), SystemTime::now()).unwrap();
+            let headers =
+                sign_request(&peer.key, "POST", &url, Some(&body), SystemTime::now()).unwrap();
             (body, headers)
         })
         .collect();
@@ -74,7 +87,12 @@ async fn main() {
     let requests = Arc::new(requests);
     let mut workers = Vec::new();
     for _ in 0..32 {
-        let (client, inbox, next, requests) = (client.clone(), inbox.clone(), next.clone(), requests.clone());
+        let (client, inbox, next, requests) = (
+            client.clone(),
+            inbox.clone(),
+            next.clone(),
+            requests.clone(),
+        );
         workers.push(tokio::spawn(async move {
             loop {
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -116,18 +134,29 @@ async fn main() {
         )
     };
     for i in 0..FANOUT {
-        let listener = tokio::net::TcpListener::bind((loopback(i).as_str(), sink_port)).await.unwrap();
+        let listener = tokio::net::TcpListener::bind((loopback(i).as_str(), sink_port))
+            .await
+            .unwrap();
         let app = sink.clone();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     }
     add_followers(&alpha, &group_id, sink_port).await;
     let started = Instant::now();
     let (status, _) = alpha
-        .call(reqwest::Method::PATCH, "/api/v1/groups/bench", Some(&admin), Some(json!({"title": "Bench 2"})))
+        .call(
+            reqwest::Method::PATCH,
+            "/api/v1/groups/bench",
+            Some(&admin),
+            Some(json!({"title": "Bench 2"})),
+        )
         .await;
     assert_eq!(status, 200);
     while received.load(Ordering::Relaxed) < FANOUT {
-        assert!(started.elapsed() < Duration::from_secs(300), "fan-out stalled at {}", received.load(Ordering::Relaxed));
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "fan-out stalled at {}",
+            received.load(Ordering::Relaxed)
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     println!(
@@ -143,7 +172,12 @@ async fn main() {
         let before = received.load(Ordering::Relaxed);
         let started = Instant::now();
         let (status, _) = alpha
-            .call(reqwest::Method::PATCH, "/api/v1/groups/bench", Some(&admin), Some(json!({"title": format!("Bench {round}")})))
+            .call(
+                reqwest::Method::PATCH,
+                "/api/v1/groups/bench",
+                Some(&admin),
+                Some(json!({"title": format!("Bench {round}")})),
+            )
             .await;
         assert_eq!(status, 200);
         while received.load(Ordering::Relaxed) == before {
@@ -160,8 +194,11 @@ async fn main() {
     alpha.stop();
 }
 
-async fn send(client: &reqwest::Client, inbox: &str, (body, headers): &(Vec<u8>, Vec<(&'static str, String)>)) -> u16 {
-    let mut request = client.post(inbox).header("Content-Type", "application/activity+json").body(body.clone());
+async fn send(client: &reqwest::Client, inbox: &str, (body, headers): &SignedRequest) -> u16 {
+    let mut request = client
+        .post(inbox)
+        .header("Content-Type", "application/activity+json")
+        .body(body.clone());
     for (name, value) in headers {
         request = request.header(*name, value);
     }
@@ -172,7 +209,9 @@ async fn send(client: &reqwest::Client, inbox: &str, (body, headers): &(Vec<u8>,
 /// thousand real instances following it is what this simulates).
 async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16) {
     use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-    let mut conn = AsyncPgConnection::establish(&alpha.database_url()).await.unwrap();
+    let mut conn = AsyncPgConnection::establish(&alpha.database_url())
+        .await
+        .unwrap();
     diesel::sql_query(format!(
         "INSERT INTO follow (target_ap_id, follower_ap_id, follower_inbox, follower_shared_inbox, state, follow_activity_id) \
          SELECT '{group_id}', 'http://h' || i || '.test:{sink_port}/u/member', 'http://h' || i || '.test:{sink_port}/inbox', \
@@ -186,7 +225,9 @@ async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16) {
 
 async fn remove_followers_but_one(alpha: &Instance, group_id: &str) {
     use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-    let mut conn = AsyncPgConnection::establish(&alpha.database_url()).await.unwrap();
+    let mut conn = AsyncPgConnection::establish(&alpha.database_url())
+        .await
+        .unwrap();
     diesel::sql_query(format!(
         "DELETE FROM follow WHERE target_ap_id = '{group_id}' AND follower_ap_id NOT LIKE 'http://h0.test:%'"
     ))

@@ -148,7 +148,9 @@ pub async fn is_blocked(ctx: &Context, host: &str) -> Result<bool, ApubError> {
         return Ok(true);
     }
     let mut conn = ctx.conn().await?;
-    Ok(cenacle_db::federation::is_blocked(&mut conn, host).await?)
+    Ok(cenacle_db::federation::instance_state(&mut conn, host)
+        .await?
+        .blocked)
 }
 
 #[cfg(test)]

@@ -97,8 +97,10 @@ pub async fn set_person_identity(
     Ok(())
 }
 
-/// What a remote server says about one of its people.
-#[derive(Debug, Clone)]
+/// What a remote server says about one of its people. Inserted, or laid over the cached row,
+/// as one changeset.
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = person, treat_none_as_null = true)]
 pub struct RemotePerson {
     pub ap_id: String,
     pub username: String,
@@ -116,34 +118,15 @@ pub async fn upsert_remote_person(
     conn: &mut AsyncPgConnection,
     p: &RemotePerson,
 ) -> Result<PersonActor, DbError> {
-    let values = (
-        person::ap_id.eq(&p.ap_id),
-        person::username.eq(&p.username),
-        person::display_name.eq(&p.display_name),
-        person::bio.eq(&p.bio),
-        person::avatar_url.eq(&p.avatar_url),
-        person::inbox_url.eq(&p.inbox_url),
-        person::shared_inbox_url.eq(&p.shared_inbox_url),
-        person::public_key_pem.eq(&p.public_key_pem),
-        person::instance_host.eq(&p.instance_host),
-        person::local.eq(false),
+    let refreshed = (
         person::last_refreshed_at.eq(diesel::dsl::now),
+        person::updated_at.eq(diesel::dsl::now),
     );
     Ok(diesel::insert_into(person::table)
-        .values(values)
+        .values((p, person::local.eq(false)))
         .on_conflict(person::ap_id)
         .do_update()
-        .set((
-            person::username.eq(&p.username),
-            person::display_name.eq(&p.display_name),
-            person::bio.eq(&p.bio),
-            person::avatar_url.eq(&p.avatar_url),
-            person::inbox_url.eq(&p.inbox_url),
-            person::shared_inbox_url.eq(&p.shared_inbox_url),
-            person::public_key_pem.eq(&p.public_key_pem),
-            person::last_refreshed_at.eq(diesel::dsl::now),
-            person::updated_at.eq(diesel::dsl::now),
-        ))
+        .set((p, refreshed))
         .returning(PersonActor::as_returning())
         .get_result(conn)
         .await?)
@@ -287,6 +270,8 @@ pub async fn update_group_text(
         .optional()?)
 }
 
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = community_group, treat_none_as_null = true)]
 pub struct RemoteGroup {
     pub ap_id: String,
     pub name: String,
@@ -304,34 +289,15 @@ pub async fn upsert_remote_group(
     conn: &mut AsyncPgConnection,
     g: &RemoteGroup,
 ) -> Result<Group, DbError> {
+    let refreshed = (
+        community_group::updated_at.eq(diesel::dsl::now),
+        community_group::last_refreshed_at.eq(diesel::dsl::now),
+    );
     Ok(diesel::insert_into(community_group::table)
-        .values((
-            community_group::ap_id.eq(&g.ap_id),
-            community_group::name.eq(&g.name),
-            community_group::title.eq(&g.title),
-            community_group::description.eq(&g.description),
-            community_group::local.eq(false),
-            community_group::inbox_url.eq(&g.inbox_url),
-            community_group::shared_inbox_url.eq(&g.shared_inbox_url),
-            community_group::followers_url.eq(&g.followers_url),
-            community_group::public_key_pem.eq(&g.public_key_pem),
-            community_group::instance_host.eq(&g.instance_host),
-            community_group::visibility.eq(&g.visibility),
-        ))
+        .values((g, community_group::local.eq(false)))
         .on_conflict(community_group::ap_id)
         .do_update()
-        .set((
-            community_group::name.eq(&g.name),
-            community_group::title.eq(&g.title),
-            community_group::description.eq(&g.description),
-            community_group::inbox_url.eq(&g.inbox_url),
-            community_group::shared_inbox_url.eq(&g.shared_inbox_url),
-            community_group::followers_url.eq(&g.followers_url),
-            community_group::public_key_pem.eq(&g.public_key_pem),
-            community_group::visibility.eq(&g.visibility),
-            community_group::updated_at.eq(diesel::dsl::now),
-            community_group::last_refreshed_at.eq(diesel::dsl::now),
-        ))
+        .set((g, refreshed))
         .returning(Group::as_returning())
         .get_result(conn)
         .await?)

@@ -238,14 +238,24 @@ pub async fn follower_inboxes(
 
 // ---- instances ----
 
-pub async fn is_blocked(conn: &mut AsyncPgConnection, host: &str) -> Result<bool, DbError> {
+/// What we know of an instance's standing; an unknown instance is neither blocked nor dead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable)]
+pub struct InstanceState {
+    pub blocked: bool,
+    pub dead: bool,
+}
+
+pub async fn instance_state(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<InstanceState, DbError> {
     Ok(instance::table
         .find(host)
-        .select(instance::blocked)
-        .first::<bool>(conn)
+        .select((instance::blocked, instance::dead))
+        .first::<InstanceState>(conn)
         .await
         .optional()?
-        .unwrap_or(false))
+        .unwrap_or_default())
 }
 
 pub async fn set_blocked(
@@ -315,16 +325,6 @@ pub async fn record_instance_failure(
     .execute(conn)
     .await?;
     Ok(dead == 1)
-}
-
-pub async fn is_dead(conn: &mut AsyncPgConnection, host: &str) -> Result<bool, DbError> {
-    Ok(instance::table
-        .find(host)
-        .select(instance::dead)
-        .first::<bool>(conn)
-        .await
-        .optional()?
-        .unwrap_or(false))
 }
 
 // ---- outbox events ----

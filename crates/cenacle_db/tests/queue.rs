@@ -189,7 +189,12 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
     )
     .await
     .unwrap());
-    assert!(federation::is_dead(&mut conn, "b.example").await.unwrap());
+    assert!(
+        federation::instance_state(&mut conn, "b.example")
+            .await
+            .unwrap()
+            .dead
+    );
     assert_eq!(
         federation::drop_deliveries_to(&mut conn, "b.example")
             .await
@@ -209,7 +214,12 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
     federation::record_instance_alive(&mut conn, "b.example")
         .await
         .unwrap();
-    assert!(!federation::is_dead(&mut conn, "b.example").await.unwrap());
+    assert!(
+        !federation::instance_state(&mut conn, "b.example")
+            .await
+            .unwrap()
+            .dead
+    );
 }
 
 #[tokio::test]

@@ -205,6 +205,16 @@ fn postgres_processes_for(dir: &Path) -> Vec<u32> {
         .collect()
 }
 
+/// Runs a command to completion; fails the test with its stderr if it fails.
+fn run_ok(cmd: &mut Command) {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !condition() {
@@ -220,24 +230,16 @@ fn the_embedded_cluster_survives_stops_restarts_and_kill_9() {
 
     // The CLI creates the first admin before the server ever ran: it starts and stops the
     // cluster itself.
-    let out = cenacle(data)
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "root",
-            "--role",
-            "admin",
-            "--password",
-            PASSWORD,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(cenacle(data).args([
+        "admin",
+        "create-user",
+        "--username",
+        "root",
+        "--role",
+        "admin",
+        "--password",
+        PASSWORD,
+    ]));
     assert!(
         postgres_processes_for(data).is_empty(),
         "the CLI stopped its cluster"
@@ -252,22 +254,14 @@ fn the_embedded_cluster_survives_stops_restarts_and_kill_9() {
     );
     assert_eq!(status, 201);
     // The CLI works while the server runs, on the server's cluster.
-    let out = cenacle(data)
-        .args([
-            "admin",
-            "set-role",
-            "--username",
-            "marie",
-            "--role",
-            "staff",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(cenacle(data).args([
+        "admin",
+        "set-role",
+        "--username",
+        "marie",
+        "--role",
+        "staff",
+    ]));
 
     // SIGTERM: the server exits cleanly and no postgres remains.
     server.signal(libc::SIGTERM);

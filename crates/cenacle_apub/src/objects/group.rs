@@ -1,6 +1,6 @@
 //! Groups: local ones served as `Group` (FEP-1b12), remote ones cached.
 
-use super::{deserialize_opt_string, verify_same_host, Endpoints};
+use super::{deserialize_opt_string, verify_actor_document, Endpoints};
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
     config::Data,
@@ -140,13 +140,7 @@ impl Object for ApubGroup {
         expected_domain: &Url,
         _data: &Data<FedData>,
     ) -> Result<(), ApubError> {
-        verify_same_host(&json.id, expected_domain)?;
-        if json.public_key.owner != json.id {
-            return Err(ApubError::Malformed(
-                "publicKey.owner is not the group".into(),
-            ));
-        }
-        Ok(())
+        verify_actor_document(&json.id, &json.public_key, expected_domain)
     }
 
     async fn from_json(json: GroupJson, data: &Data<FedData>) -> Result<Self, ApubError> {

@@ -43,6 +43,22 @@ pub fn verify_same_host(a: &Url, b: &Url) -> Result<(), ApubError> {
     Ok(())
 }
 
+/// An actor document may only come from its own host, and its key must be its own.
+pub fn verify_actor_document(
+    id: &Url,
+    public_key: &activitypub_federation::protocol::public_key::PublicKey,
+    expected_domain: &Url,
+) -> Result<(), ApubError> {
+    verify_same_host(id, expected_domain)?;
+    if public_key.owner != *id {
+        return Err(ApubError::Malformed(format!(
+            "the key of {id} belongs to {}",
+            public_key.owner
+        )));
+    }
+    Ok(())
+}
+
 /// A property that may be a string, an array of strings, or be missing: read as an optional
 /// first string (e.g. `name`, `summary` from servers that send language maps as arrays).
 pub fn deserialize_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

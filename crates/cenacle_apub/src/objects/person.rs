@@ -1,6 +1,6 @@
 //! People: local members served as `Person`, remote people cached from what they serve.
 
-use super::{deserialize_opt_string, verify_same_host, Endpoints};
+use super::{deserialize_opt_string, verify_actor_document, Endpoints};
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
     config::Data,
@@ -133,13 +133,7 @@ impl Object for ApubPerson {
         expected_domain: &Url,
         _data: &Data<FedData>,
     ) -> Result<(), ApubError> {
-        verify_same_host(&json.id, expected_domain)?;
-        if json.public_key.owner != json.id {
-            return Err(ApubError::Malformed(
-                "publicKey.owner is not the actor".into(),
-            ));
-        }
-        Ok(())
+        verify_actor_document(&json.id, &json.public_key, expected_domain)
     }
 
     async fn from_json(json: PersonJson, data: &Data<FedData>) -> Result<Self, ApubError> {
