@@ -50,6 +50,10 @@ async fn main() {
     );
     alpha.set_env("RUST_LOG", "warn");
     alpha.start();
+    println!(
+        "memory: {:.1} MiB resident after start",
+        alpha.rss_mib().unwrap_or(f64::NAN)
+    );
     let admin = alpha.admin().await;
     let (status, group) = alpha
         .post(
@@ -190,6 +194,10 @@ async fn main() {
         "idle latency: PATCH to delivery, median {:.1} ms, max {:.1} ms (20 rounds)",
         latencies[latencies.len() / 2],
         latencies[latencies.len() - 1]
+    );
+    println!(
+        "memory: {:.1} MiB resident at the end",
+        alpha.rss_mib().unwrap_or(f64::NAN)
     );
     alpha.stop();
 }

@@ -199,6 +199,21 @@ impl Instance {
         self.signal_and_wait(libc::SIGKILL);
     }
 
+    /// Resident memory of the server process (not its PostgreSQL), in MiB.
+    pub fn rss_mib(&self) -> Option<f64> {
+        let pid = self.child.as_ref()?.id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+        let kib: f64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))?
+            .trim()
+            .trim_end_matches("kB")
+            .trim()
+            .parse()
+            .ok()?;
+        Some(kib / 1024.0)
+    }
+
     /// The URL of the instance's embedded database (its unix socket), for benchmarks that
     /// prepare data directly.
     pub fn database_url(&self) -> String {

@@ -22,13 +22,16 @@ pub struct FakePeer {
     pub key: SigningKey,
     /// A key that is not the actor's, for bad signatures.
     pub wrong_key: SigningKey,
+    /// The public half of `wrong_key`, published by [`FakePeer::rotate_key`].
+    wrong_public: String,
+    actor: Arc<Mutex<Value>>,
     pub received: Arc<Mutex<Vec<Value>>>,
     server: tokio::task::JoinHandle<()>,
 }
 
 #[derive(Clone)]
 struct PeerState {
-    actor: Arc<Value>,
+    actor: Arc<Mutex<Value>>,
     received: Arc<Mutex<Vec<Value>>>,
 }
 
@@ -39,7 +42,8 @@ impl FakePeer {
         let base = format!("http://{host}:{port}");
         let actor_id = format!("{base}/actor");
         let (public, private) = cenacle_core::identity::generate_keypair().await.unwrap();
-        let (_, other_private) = cenacle_core::identity::generate_keypair().await.unwrap();
+        let (other_public, other_private) =
+            cenacle_core::identity::generate_keypair().await.unwrap();
         let actor = json!({
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "type": "Person",
@@ -50,8 +54,9 @@ impl FakePeer {
             "publicKey": {"id": format!("{actor_id}#main-key"), "owner": actor_id, "publicKeyPem": public},
         });
         let received = Arc::new(Mutex::new(Vec::new()));
+        let actor = Arc::new(Mutex::new(actor));
         let state = PeerState {
-            actor: Arc::new(actor),
+            actor: actor.clone(),
             received: received.clone(),
         };
         let app = Router::new()
@@ -67,6 +72,8 @@ impl FakePeer {
         FakePeer {
             key: SigningKey::from_pem(&actor_id, &private).unwrap(),
             wrong_key: SigningKey::from_pem(&actor_id, &other_private).unwrap(),
+            wrong_public: other_public,
+            actor,
             actor_id,
             received,
             server,
@@ -123,6 +130,13 @@ impl FakePeer {
         request.send().await.unwrap().status().as_u16()
     }
 
+    /// Key rotation: the actor now publishes the other key and signs with it.
+    pub fn rotate_key(&mut self) {
+        std::mem::swap(&mut self.key, &mut self.wrong_key);
+        self.actor.lock().unwrap()["publicKey"]["publicKeyPem"] =
+            Value::String(self.wrong_public.clone());
+    }
+
     pub fn received(&self) -> Vec<Value> {
         self.received.lock().unwrap().clone()
     }
@@ -155,7 +169,7 @@ fn rand_suffix() -> String {
 async fn serve_actor(State(state): State<PeerState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "application/activity+json")],
-        serde_json::to_string(&*state.actor).unwrap(),
+        serde_json::to_string(&*state.actor.lock().unwrap()).unwrap(),
     )
 }
 

@@ -222,7 +222,7 @@ async fn unsigned_badly_signed_wrong_digest_stale_and_replayed_posts_change_noth
     alpha.start();
     let admin = alpha.admin().await;
     let group_id = create_group(&alpha, &admin, "rust", "Rust").await;
-    let peer = FakePeer::start("mallory.test", peer_port).await;
+    let mut peer = FakePeer::start("mallory.test", peer_port).await;
     let client = hosts.client();
     let shared_inbox = alpha.url("/inbox");
     let group_inbox = alpha.url("/g/rust/inbox");
@@ -274,6 +274,21 @@ async fn unsigned_badly_signed_wrong_digest_stale_and_replayed_posts_change_noth
     );
     assert_eq!(group_followers(&alpha, "rust").await, 1);
     assert_eq!(alpha.metric("cenacle_inbox_duplicates_total").await, 1.0);
+
+    // The peer rotates its key: alpha's cached key fails, alpha refetches it once and accepts.
+    peer.rotate_key();
+    let like = json!({"type": "Like", "id": format!("{}/likes/1", peer.actor_id), "actor": peer.actor_id, "object": group_id});
+    assert_eq!(
+        peer.post(&client, &shared_inbox, &like, Signing::Valid)
+            .await,
+        202
+    );
+    assert!(
+        alpha
+            .log()
+            .contains("signature failed; refetching the actor's key"),
+        "the key was not refetched"
+    );
 
     // Once its instance is blocked, even a valid activity is refused with 403.
     let (status, _) = alpha

@@ -2,7 +2,8 @@
 //!
 //! Order of checks, cheapest first, so that junk costs us little and is never half-applied:
 //! body size → `Signature` present → `Date` within an hour → `Digest` matches the body →
-//! well-formed JSON with `id` and `actor` → key owner is the actor → sender not blocked →
+//! well-formed JSON with `id` and `actor` → key owner is the actor → actor and instance not
+//! blocked →
 //! signature verified against the actor's key (fetched and cached; refetched once if it fails,
 //! for key rotation) → id not seen before → applied, in one transaction with the id's record.
 //! Answers: 202 accepted, 400 malformed, 401 signature problems, 403 blocked.
@@ -128,6 +129,13 @@ async fn receive(
         ));
     }
     let host = host_of(&envelope.actor);
+    let blocked_actors = &fed.config.ctx.settings.federation.blocked_actors;
+    if blocked_actors.iter().any(|a| a == envelope.actor.as_str()) {
+        return Err((
+            kind,
+            ApubError::Blocked(format!("actor {} is blocked", envelope.actor)),
+        ));
+    }
     match is_blocked(&fed.config.ctx, &host).await {
         Ok(true) => {
             return Err((

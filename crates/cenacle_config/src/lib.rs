@@ -30,6 +30,7 @@ pub struct FederationSettings {
     pub allow_insecure_loopback_federation: bool,
     pub hosts: std::collections::BTreeMap<String, std::net::IpAddr>,
     pub blocked_instances: Vec<String>,
+    pub blocked_actors: Vec<String>,
     pub run_delivery_workers: bool,
     pub delivery_concurrency: usize,
     pub delivery_per_host: usize,
