@@ -54,6 +54,7 @@ pub const ALL_CODES: &[&str] = &[
     "database_unavailable",
     "internal_error",
     "instance_blocked",
+    "owner_cannot_leave",
     "remote_unavailable",
 ];
 
@@ -148,6 +149,8 @@ impl From<CoreError> for ApiError {
             AccountSuspended => Self::new(StatusCode::FORBIDDEN, "account_suspended"),
             Forbidden(permission) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "permission": format!("{permission:?}") })),
+            NotAllowed(action) => Self::new(StatusCode::FORBIDDEN, "forbidden")
+                .with_details(json!({ "action": action })),
             RegistrationClosed => Self::new(StatusCode::FORBIDDEN, "registrations_closed"),
             InviteRequired => Self::new(StatusCode::FORBIDDEN, "invite_required"),
             InvalidInvite => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_invite"),
@@ -182,7 +185,7 @@ impl From<cenacle_apub::ApubError> for ApiError {
 
 fn conflict_code(code: &'static str) -> &'static str {
     match code {
-        "last_admin" | "not_pending" => code,
+        "last_admin" | "not_pending" | "owner_cannot_leave" => code,
         _ => "already_exists",
     }
 }

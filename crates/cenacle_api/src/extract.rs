@@ -84,6 +84,26 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
+/// The caller if a bearer token is sent (refused with 401 if it is bad), `None` if not: for
+/// pages anyone may read but members see more of.
+pub struct MaybeAuth(pub Option<Session>);
+
+impl FromRequestParts<AppState> for MaybeAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            return Ok(MaybeAuth(None));
+        }
+        Auth::from_request_parts(parts, state)
+            .await
+            .map(|Auth(s)| MaybeAuth(Some(s)))
+    }
+}
+
 /// The client's address for per-IP limits: the first `X-Forwarded-For` entry when the instance
 /// sits behind a proxy it trusts, else the TCP peer.
 pub struct ClientIp(pub String);

@@ -31,6 +31,10 @@ const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
 fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "internal_error" => INTERNAL,
+        "owner_cannot_leave" => (
+            "The owner cannot leave the group; hand it over first.",
+            "Le propriétaire ne peut pas quitter le groupe ; transmettez-le d'abord.",
+        ),
         "instance_blocked" => (
             "That instance is blocked here.",
             "Cette instance est bloquée ici.",

@@ -20,7 +20,7 @@ use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
 use rate_limit::RateLimiter;
-use routes::{account, admin, federation, groups, instance};
+use routes::{account, admin, federation, groups, instance, posts};
 use std::{sync::Arc, time::Duration};
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -79,6 +79,7 @@ impl AppState {
         (name = "admin", description = "Account management"),
         (name = "instance", description = "This instance"),
         (name = "groups", description = "Groups"),
+        (name = "posts", description = "Questions, ideas, notes, answers, comments and votes"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -112,6 +113,17 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::block_instance))
         .routes(routes!(groups::create))
         .routes(routes!(groups::get, groups::update))
+        .routes(routes!(posts::create, posts::list))
+        .routes(routes!(posts::get, posts::edit, posts::delete))
+        .routes(routes!(posts::moderate))
+        .routes(routes!(posts::comment))
+        .routes(routes!(posts::accept))
+        .routes(routes!(posts::idea_status))
+        .routes(routes!(posts::history))
+        .routes(routes!(posts::vote_post))
+        .routes(routes!(posts::vote_comment))
+        .routes(routes!(posts::join))
+        .routes(routes!(posts::leave))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

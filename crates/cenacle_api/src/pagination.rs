@@ -70,6 +70,46 @@ impl<T> Page<T> {
     }
 }
 
+impl PageQuery {
+    /// For lists sorted by something other than id (top, active): the cursor is a position.
+    pub fn offset(&self) -> Result<i64, ApiError> {
+        match &self.cursor {
+            None => Ok(0),
+            Some(cursor) => decode_prefixed(cursor, "offset:")
+                .filter(|n| *n >= 0)
+                .ok_or_else(|| {
+                    ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_cursor")
+                }),
+        }
+    }
+}
+
+impl<T> Page<T> {
+    /// A page of a position-sorted list fetched with `limit + 1` rows from `offset`.
+    pub fn from_offset<R>(
+        mut rows: Vec<R>,
+        limit: i64,
+        offset: i64,
+        view: impl Fn(R) -> T,
+    ) -> Self {
+        let more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        Page {
+            next_cursor: more.then(|| URL_SAFE_NO_PAD.encode(format!("offset:{}", offset + limit))),
+            items: rows.into_iter().map(view).collect(),
+        }
+    }
+}
+
+fn decode_prefixed(cursor: &str, prefix: &str) -> Option<i64> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).ok()?;
+    String::from_utf8(bytes)
+        .ok()?
+        .strip_prefix(prefix)?
+        .parse()
+        .ok()
+}
+
 fn encode_cursor(id: i64) -> String {
     URL_SAFE_NO_PAD.encode(format!("after:{id}"))
 }

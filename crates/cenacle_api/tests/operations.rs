@@ -89,6 +89,20 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/groups"),
         ("get", "/api/v1/groups/{name}"),
         ("patch", "/api/v1/groups/{name}"),
+        ("post", "/api/v1/groups/{name}/posts"),
+        ("get", "/api/v1/groups/{name}/posts"),
+        ("post", "/api/v1/groups/{name}/join"),
+        ("post", "/api/v1/groups/{name}/leave"),
+        ("get", "/api/v1/posts/{id}"),
+        ("patch", "/api/v1/posts/{id}"),
+        ("delete", "/api/v1/posts/{id}"),
+        ("put", "/api/v1/posts/{id}/moderation"),
+        ("post", "/api/v1/posts/{id}/comments"),
+        ("put", "/api/v1/posts/{id}/accepted-answer"),
+        ("put", "/api/v1/posts/{id}/idea-status"),
+        ("get", "/api/v1/posts/{id}/history"),
+        ("put", "/api/v1/posts/{id}/vote"),
+        ("put", "/api/v1/comments/{id}/vote"),
         ("get", "/api/v1/resolve"),
         ("post", "/api/v1/follows"),
         ("get", "/api/v1/follows"),
@@ -118,7 +132,8 @@ async fn the_openapi_document_covers_every_route() {
             let concrete = path
                 .replace("{username}", "nobody")
                 .replace("{name}", "nothing")
-                .replace("{host}", "nowhere.test");
+                .replace("{host}", "nowhere.test")
+                .replace("{id}", "999999");
             let request = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(&concrete)

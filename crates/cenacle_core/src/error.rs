@@ -17,6 +17,8 @@ pub enum CoreError {
     AccountSuspended,
     #[error("not allowed: {0:?}")]
     Forbidden(Permission),
+    #[error("not allowed: {0}")]
+    NotAllowed(&'static str),
     #[error("registrations are closed")]
     RegistrationClosed,
     #[error("an invitation is required to register")]

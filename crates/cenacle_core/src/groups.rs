@@ -3,9 +3,9 @@
 use crate::{accounts::Session, admin::require, identity, Context, CoreError};
 use cenacle_db::{
     actors::{self, Group, NewLocalGroup},
-    federation,
+    content, federation,
 };
-use cenacle_domain::{validate_group_name, validate_group_text, Permission};
+use cenacle_domain::{content::Visibility, validate_group_name, validate_group_text, Permission};
 use diesel_async::AsyncConnection;
 
 /// Outbox event kinds: what the federation side must announce.
@@ -17,26 +17,39 @@ pub async fn create_group(
     name: &str,
     title: &str,
     description: &str,
+    visibility: Visibility,
 ) -> Result<Group, CoreError> {
     require(session, Permission::ManageGroups)?;
     validate_group_name(name)?;
     validate_group_text(Some(title), Some(description))?;
     let identity = identity::group_identity(&ctx.settings, name).await?;
     let followers_url = format!("{}/followers", identity.ap_id);
+    let new = NewLocalGroup {
+        name,
+        title: title.trim(),
+        description,
+        identity: &identity,
+        followers_url: &followers_url,
+        instance_host: &identity::local_host(&ctx.settings),
+        created_by: session.account.person_id,
+        visibility: visibility_str(visibility),
+    };
     let mut conn = ctx.conn().await?;
-    Ok(actors::insert_local_group(
-        &mut conn,
-        &NewLocalGroup {
-            name,
-            title: title.trim(),
-            description,
-            identity: &identity,
-            followers_url: &followers_url,
-            instance_host: &identity::local_host(&ctx.settings),
-            created_by: session.account.person_id,
-        },
-    )
-    .await?)
+    // The creator owns the group from the start.
+    conn.transaction::<_, CoreError, _>(async |conn| {
+        let group = actors::insert_local_group(conn, &new).await?;
+        content::set_membership(conn, group.id, session.account.person_id, "owner").await?;
+        Ok(group)
+    })
+    .await
+}
+
+fn visibility_str(v: Visibility) -> &'static str {
+    match v {
+        Visibility::Public => "public",
+        Visibility::Restricted => "restricted",
+        Visibility::Private => "private",
+    }
 }
 
 pub async fn local_group(ctx: &Context, name: &str) -> Result<Group, CoreError> {

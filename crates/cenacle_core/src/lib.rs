@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod admin;
+pub mod content;
 mod error;
 pub mod groups;
 pub mod identity;

@@ -186,6 +186,7 @@ pub struct NewLocalGroup<'a> {
     pub followers_url: &'a str,
     pub instance_host: &'a str,
     pub created_by: i64,
+    pub visibility: &'a str,
 }
 
 pub async fn insert_local_group(
@@ -206,6 +207,7 @@ pub async fn insert_local_group(
             community_group::private_key_pem.eq(&g.identity.private_key_pem),
             community_group::instance_host.eq(g.instance_host),
             community_group::created_by.eq(g.created_by),
+            community_group::visibility.eq(g.visibility),
         ))
         .returning(Group::as_returning())
         .get_result(conn)

@@ -344,12 +344,34 @@ pub async fn insert_outbox_event(
     Ok(())
 }
 
-#[derive(Debug, Clone, Queryable)]
+/// An event with who caused it and what the federation side needs to know.
+pub async fn insert_outbox_event_by(
+    conn: &mut AsyncPgConnection,
+    kind: &str,
+    subject_id: i64,
+    actor_id: i64,
+    payload: &str,
+) -> Result<(), DbError> {
+    diesel::insert_into(outbox_event::table)
+        .values((
+            outbox_event::kind.eq(kind),
+            outbox_event::subject_id.eq(subject_id),
+            outbox_event::actor_id.eq(actor_id),
+            outbox_event::payload.eq(payload),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone)]
 pub struct OutboxEvent {
     pub id: i64,
     pub kind: String,
     pub subject_id: i64,
     pub created_at: DateTime<Utc>,
+    pub actor_id: Option<i64>,
+    pub payload: Option<String>,
 }
 
 /// Takes up to `limit` events out of the outbox. Call inside the transaction that enqueues
@@ -361,7 +383,7 @@ pub async fn take_outbox_events(
     Ok(diesel::sql_query(
         "DELETE FROM outbox_event WHERE id IN \
          (SELECT id FROM outbox_event ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, kind, subject_id, created_at",
+         RETURNING id, kind, subject_id, created_at, actor_id, payload",
     )
     .bind::<BigInt, _>(limit)
     .load::<OutboxEventRow>(conn)
@@ -372,6 +394,8 @@ pub async fn take_outbox_events(
         kind: r.kind,
         subject_id: r.subject_id,
         created_at: r.created_at,
+        actor_id: r.actor_id,
+        payload: r.payload,
     })
     .collect())
 }
@@ -386,6 +410,10 @@ struct OutboxEventRow {
     subject_id: i64,
     #[diesel(sql_type = Timestamptz)]
     created_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    actor_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    payload: Option<String>,
 }
 
 // ---- the delivery queue ----

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod content;
 pub mod embedded;
 mod error;
 pub mod federation;

@@ -134,6 +134,8 @@ diesel::table! {
         kind -> Text,
         subject_id -> Int8,
         created_at -> Timestamptz,
+        actor_id -> Nullable<Int8>,
+        payload -> Nullable<Text>,
     }
 }
 
@@ -161,7 +163,99 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    group_membership (group_id, person_id) {
+        group_id -> Int8,
+        person_id -> Int8,
+        role -> Text,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    post (id) {
+        id -> Int8,
+        group_id -> Int8,
+        author_id -> Int8,
+        kind -> Text,
+        title -> Text,
+        body -> Text,
+        language -> Text,
+        tags -> Array<Text>,
+        idea_status -> Nullable<Text>,
+        duplicate_of -> Nullable<Int8>,
+        accepted_comment_id -> Nullable<Int8>,
+        locked -> Bool,
+        pinned -> Bool,
+        likes -> Int4,
+        dislikes -> Int4,
+        comment_count -> Int4,
+        ap_id -> Text,
+        local -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        last_activity_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    comment (id) {
+        id -> Int8,
+        post_id -> Int8,
+        parent_id -> Nullable<Int8>,
+        author_id -> Int8,
+        body -> Text,
+        depth -> Int4,
+        likes -> Int4,
+        dislikes -> Int4,
+        ap_id -> Text,
+        local -> Bool,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+        deleted_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    vote (id) {
+        id -> Int8,
+        person_id -> Int8,
+        post_id -> Nullable<Int8>,
+        comment_id -> Nullable<Int8>,
+        value -> Int2,
+        activity_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    post_edit (id) {
+        id -> Int8,
+        post_id -> Int8,
+        editor_id -> Nullable<Int8>,
+        title -> Text,
+        body -> Text,
+        tags -> Array<Text>,
+        edited_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    idea_status_change (id) {
+        id -> Int8,
+        post_id -> Int8,
+        changed_by -> Nullable<Int8>,
+        from_status -> Text,
+        to_status -> Text,
+        comment -> Nullable<Text>,
+        changed_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(local_user -> person (person_id));
+diesel::joinable!(post -> person (author_id));
+diesel::joinable!(post -> community_group (group_id));
 diesel::joinable!(delivery -> outgoing_activity (activity_id));
 diesel::joinable!(auth_token -> local_user (person_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -178,4 +272,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox_event,
     outgoing_activity,
     delivery,
+    group_membership,
+    post,
+    comment,
+    vote,
+    post_edit,
+    idea_status_change,
 );

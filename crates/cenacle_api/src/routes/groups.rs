@@ -12,6 +12,7 @@ use axum::{
 };
 use cenacle_core::groups;
 use cenacle_db::actors::Group;
+use cenacle_domain::content::Visibility;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -55,6 +56,15 @@ pub struct CreateGroup {
     pub title: String,
     #[serde(default)]
     pub description: String,
+    /// `public` (default: anyone reads and posts), `restricted` (anyone reads, members post) or
+    /// `private` (members only; never federated publicly).
+    #[serde(default = "public")]
+    #[schema(value_type = String, example = "public")]
+    pub visibility: Visibility,
+}
+
+fn public() -> Visibility {
+    Visibility::Public
 }
 
 /// Create a group (admins and community managers).
@@ -72,6 +82,7 @@ pub async fn create(
         &req.name,
         &req.title,
         &req.description,
+        req.visibility,
     )
     .await?;
     Ok((StatusCode::CREATED, Json(GroupView::new(group, 0))))

@@ -3,4 +3,5 @@ pub mod admin;
 pub mod federation;
 pub mod groups;
 pub mod instance;
+pub mod posts;
 pub mod views;

@@ -1,0 +1,610 @@
+//! Posts (questions, ideas, notes), comments and answers, votes, accepted answers and the idea
+//! pipeline.
+
+use crate::{
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, ApiQuery, Auth, MaybeAuth},
+    pagination::Page,
+    AppState,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use cenacle_core::{
+    content::{self, Caller, PostInput},
+    groups, Context,
+};
+use cenacle_db::content::{self as store, Author, Comment, Post, PostFilter, VoteTarget};
+use cenacle_domain::{
+    content::{IdeaStatus, PostKind, Vote},
+    Language,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct AuthorView {
+    pub id: i64,
+    pub username: String,
+    pub display_name: Option<String>,
+    /// `username@host`.
+    pub handle: String,
+    pub local: bool,
+    /// The author works for the organisation running this instance.
+    pub staff: bool,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostView {
+    pub id: i64,
+    pub ap_id: String,
+    pub group: String,
+    pub author: AuthorView,
+    pub kind: String,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    pub language: String,
+    pub tags: Vec<String>,
+    /// Ideas only: submitted, under_review, planned, in_progress, done, declined, duplicate.
+    pub idea_status: Option<String>,
+    pub duplicate_of: Option<i64>,
+    /// Questions only: the accepted answer's id.
+    pub accepted_answer_id: Option<i64>,
+    pub locked: bool,
+    pub pinned: bool,
+    pub likes: i32,
+    pub dislikes: i32,
+    pub score: i32,
+    pub comment_count: i32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: i64,
+    pub ap_id: String,
+    pub parent_id: Option<i64>,
+    pub author: AuthorView,
+    pub body: String,
+    pub depth: i32,
+    pub likes: i32,
+    pub dislikes: i32,
+    /// The accepted answer of its question.
+    pub accepted: bool,
+    /// Written by staff: shown as the official answer.
+    pub official: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PostDetailView {
+    pub post: PostView,
+    /// The accepted answer first, then oldest first.
+    pub comments: Vec<CommentView>,
+}
+
+struct Authors(HashMap<i64, Author>);
+
+impl Authors {
+    async fn load(ctx: &Context, ids: &[i64]) -> ApiResult<Authors> {
+        let mut conn = ctx.conn().await?;
+        let rows = store::authors(&mut conn, ids)
+            .await
+            .map_err(cenacle_core::CoreError::from)?;
+        Ok(Authors(rows.into_iter().map(|a| (a.id, a)).collect()))
+    }
+
+    fn view(&self, id: i64, local_host: &str) -> AuthorView {
+        match self.0.get(&id) {
+            Some(a) => AuthorView {
+                id,
+                handle: format!(
+                    "{}@{}",
+                    a.username,
+                    a.instance_host.as_deref().unwrap_or(local_host)
+                ),
+                username: a.username.clone(),
+                display_name: a.display_name.clone(),
+                local: a.local,
+                staff: a.role.as_deref() == Some("staff"),
+            },
+            None => AuthorView {
+                id,
+                username: "unknown".into(),
+                display_name: None,
+                handle: "unknown".into(),
+                local: false,
+                staff: false,
+            },
+        }
+    }
+}
+
+fn post_view(post: Post, group: &str, authors: &Authors, local_host: &str) -> PostView {
+    PostView {
+        author: authors.view(post.author_id, local_host),
+        id: post.id,
+        ap_id: post.ap_id,
+        group: group.to_owned(),
+        kind: post.kind,
+        title: post.title,
+        body: post.body,
+        language: post.language,
+        tags: post.tags,
+        idea_status: post.idea_status,
+        duplicate_of: post.duplicate_of,
+        accepted_answer_id: post.accepted_comment_id,
+        locked: post.locked,
+        pinned: post.pinned,
+        likes: post.likes,
+        dislikes: post.dislikes,
+        score: post.likes - post.dislikes,
+        comment_count: post.comment_count,
+        created_at: post.created_at,
+        updated_at: post.updated_at,
+    }
+}
+
+fn comment_view(
+    c: Comment,
+    accepted: Option<i64>,
+    authors: &Authors,
+    local_host: &str,
+) -> CommentView {
+    let author = authors.view(c.author_id, local_host);
+    CommentView {
+        official: author.staff,
+        author,
+        accepted: accepted == Some(c.id),
+        id: c.id,
+        ap_id: c.ap_id,
+        parent_id: c.parent_id,
+        body: c.body,
+        depth: c.depth,
+        likes: c.likes,
+        dislikes: c.dislikes,
+        created_at: c.created_at,
+    }
+}
+
+fn local_host(state: &AppState) -> String {
+    cenacle_core::identity::local_host(&state.ctx.settings)
+}
+
+async fn detail(state: &AppState, caller: Option<&Caller>, id: i64) -> ApiResult<PostDetailView> {
+    let d = content::get_post(&state.ctx, caller, id).await?;
+    let mut ids: Vec<i64> = d.comments.iter().map(|c| c.author_id).collect();
+    ids.push(d.post.author_id);
+    let authors = Authors::load(&state.ctx, &ids).await?;
+    let host = local_host(state);
+    let accepted = d.post.accepted_comment_id;
+    Ok(PostDetailView {
+        comments: d
+            .comments
+            .into_iter()
+            .map(|c| comment_view(c, accepted, &authors, &host))
+            .collect(),
+        post: post_view(d.post, &d.group.name, &authors, &host),
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPostRequest {
+    #[schema(value_type = String, example = "question")]
+    pub kind: PostKind,
+    pub title: String,
+    /// Markdown.
+    #[serde(default)]
+    pub body: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[schema(value_type = Option<String>, example = "fr")]
+    pub language: Option<Language>,
+}
+
+/// Ask a question, propose an idea or write a note in a group.
+#[utoipa::path(post, path = "/api/v1/groups/{name}/posts", tag = "posts", security(("bearer" = [])),
+    params(("name" = String, Path)), request_body = NewPostRequest,
+    responses((status = 201, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<NewPostRequest>,
+) -> ApiResult<(StatusCode, Json<PostDetailView>)> {
+    let caller = Caller::from(&session);
+    let group = groups::local_group(&state.ctx, &name).await?;
+    let input = PostInput {
+        kind: req.kind,
+        title: req.title,
+        body: req.body,
+        tags: req.tags,
+        language: req.language.or(Some(session.account.language)),
+    };
+    let post = content::create_post(&state.ctx, &caller, &group, input, None).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(detail(&state, Some(&caller), post.id).await?),
+    ))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PostListQuery {
+    /// question, idea or note.
+    pub kind: Option<String>,
+    /// Ideas in this status.
+    pub status: Option<String>,
+    /// `new` (default), `top` (score) or `active` (latest activity).
+    pub sort: Option<String>,
+    /// Questions without answers.
+    #[serde(default)]
+    pub unanswered: bool,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// A group's posts, pinned first, filtered and sorted.
+#[utoipa::path(get, path = "/api/v1/groups/{name}/posts", tag = "posts",
+    params(("name" = String, Path), PostListQuery),
+    responses((status = 200, body = Page<PostView>), (status = 404, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
+    Path(name): Path<String>,
+    ApiQuery(q): ApiQuery<PostListQuery>,
+) -> ApiResult<Json<Page<PostView>>> {
+    let page = crate::pagination::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let (limit, offset) = (page.limit()?, page.offset()?);
+    if let Some(status) = &q.status {
+        status
+            .parse::<IdeaStatus>()
+            .map_err(crate::error::ApiError::invalid_query)?;
+    }
+    let sort = q.sort.unwrap_or_else(|| "new".into());
+    if !matches!(sort.as_str(), "new" | "top" | "active") {
+        return Err(crate::error::ApiError::invalid_query(
+            "sort must be new, top or active",
+        ));
+    }
+    let caller = session.as_ref().map(Caller::from);
+    let group = groups::local_group(&state.ctx, &name).await?;
+    let filter = PostFilter {
+        kind: q.kind,
+        idea_status: q.status.map(|s| {
+            s.parse::<IdeaStatus>()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or(s)
+        }),
+        unanswered: q.unanswered,
+        sort,
+        offset,
+        limit: limit + 1,
+        ..Default::default()
+    };
+    let posts = content::list_group_posts(&state.ctx, caller.as_ref(), &group, filter).await?;
+    let authors = Authors::load(
+        &state.ctx,
+        &posts.iter().map(|p| p.author_id).collect::<Vec<_>>(),
+    )
+    .await?;
+    let host = local_host(&state);
+    Ok(Json(Page::from_offset(posts, limit, offset, |p| {
+        post_view(p, &group.name, &authors, &host)
+    })))
+}
+
+/// A post with its comments and answers (the accepted answer first). A post of a private group
+/// is 404 to non-members.
+#[utoipa::path(get, path = "/api/v1/posts/{id}", tag = "posts",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PostDetailView), (status = 404, body = ErrorBody)))]
+pub async fn get(
+    State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<PostDetailView>> {
+    let caller = session.as_ref().map(Caller::from);
+    Ok(Json(detail(&state, caller.as_ref(), id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditPostRequest {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Edit a post (its author or a moderator); the previous version is kept in its history.
+#[utoipa::path(patch, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = EditPostRequest,
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn edit(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<EditPostRequest>,
+) -> ApiResult<Json<PostDetailView>> {
+    let caller = Caller::from(&session);
+    content::edit_post(&state.ctx, &caller, id, req.title, req.body, req.tags).await?;
+    Ok(Json(detail(&state, Some(&caller), id).await?))
+}
+
+/// Delete a post (its author or a moderator).
+#[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    content::delete_post(&state.ctx, &Caller::from(&session), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationRequest {
+    pub locked: Option<bool>,
+    pub pinned: Option<bool>,
+}
+
+/// Lock (no new comments) or pin a post: group moderators and community managers.
+#[utoipa::path(put, path = "/api/v1/posts/{id}/moderation", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = ModerationRequest,
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody)))]
+pub async fn moderate(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<ModerationRequest>,
+) -> ApiResult<Json<PostDetailView>> {
+    let caller = Caller::from(&session);
+    content::moderate_post(&state.ctx, &caller, id, req.locked, req.pinned).await?;
+    Ok(Json(detail(&state, Some(&caller), id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommentRequest {
+    /// Markdown.
+    pub body: String,
+    /// The comment answered; absent for an answer (top level).
+    pub parent_id: Option<i64>,
+}
+
+/// Answer a question or comment on a post (a reply when `parent_id` is given).
+#[utoipa::path(post, path = "/api/v1/posts/{id}/comments", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = NewCommentRequest,
+    responses((status = 201, body = CommentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn comment(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<NewCommentRequest>,
+) -> ApiResult<(StatusCode, Json<CommentView>)> {
+    let caller = Caller::from(&session);
+    let created =
+        content::add_comment(&state.ctx, &caller, id, req.parent_id, &req.body, None).await?;
+    let authors = Authors::load(&state.ctx, &[created.author_id]).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(comment_view(created, None, &authors, &local_host(&state))),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AcceptRequest {
+    /// The answer to accept; null to clear.
+    pub comment_id: Option<i64>,
+}
+
+/// Accept an answer (the question's author, a group moderator or staff); null clears it.
+#[utoipa::path(put, path = "/api/v1/posts/{id}/accepted-answer", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = AcceptRequest,
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn accept(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<AcceptRequest>,
+) -> ApiResult<Json<PostDetailView>> {
+    let caller = Caller::from(&session);
+    content::accept_answer(&state.ctx, &caller, id, req.comment_id).await?;
+    Ok(Json(detail(&state, Some(&caller), id).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IdeaStatusRequest {
+    #[schema(value_type = String, example = "planned")]
+    pub status: IdeaStatus,
+    /// Required with `duplicate`: the original idea.
+    pub duplicate_of: Option<i64>,
+    /// A public comment shown in the idea's history.
+    pub comment: Option<String>,
+}
+
+/// Move an idea along its pipeline (group moderators and community managers).
+#[utoipa::path(put, path = "/api/v1/posts/{id}/idea-status", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = IdeaStatusRequest,
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn idea_status(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<IdeaStatusRequest>,
+) -> ApiResult<Json<PostDetailView>> {
+    let caller = Caller::from(&session);
+    content::change_idea_status(
+        &state.ctx,
+        &caller,
+        id,
+        req.status,
+        req.duplicate_of,
+        req.comment.as_deref(),
+    )
+    .await?;
+    Ok(Json(detail(&state, Some(&caller), id).await?))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryView {
+    /// Previous versions, oldest first.
+    pub edits: Vec<EditView>,
+    /// Ideas: every status change with its comment.
+    pub status_changes: Vec<StatusChangeView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EditView {
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub replaced_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatusChangeView {
+    pub from: String,
+    pub to: String,
+    pub comment: Option<String>,
+    pub changed_at: DateTime<Utc>,
+}
+
+/// A post's edit history and, for ideas, its status history.
+#[utoipa::path(get, path = "/api/v1/posts/{id}/history", tag = "posts",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = HistoryView), (status = 404, body = ErrorBody)))]
+pub async fn history(
+    State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<HistoryView>> {
+    let caller = session.as_ref().map(Caller::from);
+    content::get_post(&state.ctx, caller.as_ref(), id).await?;
+    let mut conn = state.ctx.conn().await?;
+    let edits = store::post_edits(&mut conn, id)
+        .await
+        .map_err(cenacle_core::CoreError::from)?;
+    let changes = store::idea_history(&mut conn, id)
+        .await
+        .map_err(cenacle_core::CoreError::from)?;
+    Ok(Json(HistoryView {
+        edits: edits
+            .into_iter()
+            .map(|e| EditView {
+                title: e.title,
+                body: e.body,
+                tags: e.tags,
+                replaced_at: e.edited_at,
+            })
+            .collect(),
+        status_changes: changes
+            .into_iter()
+            .map(|c| StatusChangeView {
+                from: c.from_status,
+                to: c.to_status,
+                comment: c.comment,
+                changed_at: c.changed_at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VoteRequest {
+    /// `like`, `dislike`, or null to withdraw.
+    #[schema(value_type = Option<String>, example = "like")]
+    pub vote: Option<Vote>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ScoreView {
+    pub likes: i32,
+    pub dislikes: i32,
+    pub score: i32,
+}
+
+async fn cast(
+    state: &AppState,
+    session: &cenacle_core::accounts::Session,
+    target: VoteTarget,
+    vote: Option<Vote>,
+) -> ApiResult<Json<ScoreView>> {
+    let (likes, dislikes) =
+        content::vote(&state.ctx, &Caller::from(session), target, vote, None).await?;
+    Ok(Json(ScoreView {
+        likes,
+        dislikes,
+        score: likes - dislikes,
+    }))
+}
+
+/// Like or dislike a post (one vote per person; the latest counts; null withdraws it).
+#[utoipa::path(put, path = "/api/v1/posts/{id}/vote", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = VoteRequest,
+    responses((status = 200, body = ScoreView), (status = 404, body = ErrorBody)))]
+pub async fn vote_post(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<VoteRequest>,
+) -> ApiResult<Json<ScoreView>> {
+    cast(&state, &session, VoteTarget::Post(id), req.vote).await
+}
+
+/// Like or dislike a comment or answer.
+#[utoipa::path(put, path = "/api/v1/comments/{id}/vote", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = VoteRequest,
+    responses((status = 200, body = ScoreView), (status = 404, body = ErrorBody)))]
+pub async fn vote_comment(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<VoteRequest>,
+) -> ApiResult<Json<ScoreView>> {
+    cast(&state, &session, VoteTarget::Comment(id), req.vote).await
+}
+
+/// Join a public or restricted group (private groups come by invitation).
+#[utoipa::path(post, path = "/api/v1/groups/{name}/join", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn join(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let group = groups::local_group(&state.ctx, &name).await?;
+    content::join_group(&state.ctx, &Caller::from(&session), &group).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Leave a group.
+#[utoipa::path(post, path = "/api/v1/groups/{name}/leave", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn leave(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    let group = groups::local_group(&state.ctx, &name).await?;
+    content::leave_group(&state.ctx, &Caller::from(&session), &group).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
