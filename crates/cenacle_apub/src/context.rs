@@ -17,7 +17,12 @@ pub fn context() -> Value {
             "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
             "featured": {"@id": "toot:featured", "@type": "@id"},
             "postingRestrictedToMods": "lemmy:postingRestrictedToMods",
-            "visibility": "cenacle:visibility"
+            "visibility": "cenacle:visibility",
+            "postKind": "cenacle:postKind",
+            "ideaStatus": "cenacle:ideaStatus",
+            "accepted": "cenacle:accepted",
+            "acceptedAnswer": {"@id": "sc:acceptedAnswer", "@type": "@id"},
+            "sensitive": "as:sensitive"
         }
     ])
 }

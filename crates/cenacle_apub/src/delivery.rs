@@ -224,7 +224,11 @@ impl DeliveryWorker {
                         outgoing::enqueue(conn, &data, &update.id, &signer, &update, inboxes)
                             .await?;
                     }
-                    other => tracing::warn!(kind = other, "unknown outbox event; dropped"),
+                    _ => {
+                        if !crate::activities::content::send_for_event(conn, &data, &event).await? {
+                            tracing::debug!(kind = %event.kind, "outbox event with nothing to send");
+                        }
+                    }
                 }
             }
             Ok(())

@@ -9,11 +9,11 @@
 //! Answers: 202 accepted, 400 malformed, 401 signature problems, 403 blocked.
 
 use crate::{
-    activities::InboxActivity,
+    activities::{content::RAW_ACTIVITY, InboxActivity},
     http_client::{host_of, is_blocked},
     objects::ApubActor,
     signatures::{digest_header, key_owner, parse_signature},
-    ApubError, Federation,
+    ApubError, FedRequest, Federation,
 };
 use activitypub_federation::axum::inbox::{receive_activity, ActivityData};
 use axum::{
@@ -24,7 +24,10 @@ use axum::{
 };
 use cenacle_db::{actors, federation};
 use prometheus::{IntCounterVec, Opts};
-use std::{sync::LazyLock, time::SystemTime};
+use std::{
+    sync::{Arc, LazyLock},
+    time::SystemTime,
+};
 use url::Url;
 
 /// Peers sign with a one-hour validity (APF) and Mastodon allows about as much.
@@ -148,10 +151,18 @@ async fn receive(
     }
 
     let data = fed.data();
-    let first =
-        receive_activity::<InboxActivity, ApubActor, _>(activity_data(parts, &body).await, &data)
-            .await;
-    let result = match first {
+    // Kept as received, for a group of ours to Announce it unchanged.
+    let raw = Arc::new(serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default());
+    let verify_and_apply = async |data: FedRequest| {
+        let activity = activity_data(parts, &body).await;
+        RAW_ACTIVITY
+            .scope(
+                raw.clone(),
+                receive_activity::<InboxActivity, ApubActor, _>(activity, &data),
+            )
+            .await
+    };
+    let result = match verify_and_apply(data.clone()).await {
         Err(ApubError::Federation(
             activitypub_federation::error::Error::ActivitySignatureInvalid,
         )) => {
@@ -160,11 +171,7 @@ async fn receive(
             if let Ok(mut conn) = data.ctx.conn().await {
                 let _ = actors::mark_actor_stale(&mut conn, envelope.actor.as_str()).await;
             }
-            receive_activity::<InboxActivity, ApubActor, _>(
-                activity_data(parts, &body).await,
-                &data.reset_request_count(),
-            )
-            .await
+            verify_and_apply(data.reset_request_count()).await
         }
         other => other,
     };

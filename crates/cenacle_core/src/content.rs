@@ -141,7 +141,8 @@ pub async fn create_post(
         if remote_ap_id.is_none() {
             post = store::set_post_ap_id(conn, post.id, &format!("{base}/p/{}", post.id)).await?;
         }
-        federation::insert_outbox_event(conn, EVENT_POST_CREATED, post.id).await?;
+        federation::insert_outbox_event_by(conn, EVENT_POST_CREATED, post.id, caller.person_id, "")
+            .await?;
         Ok(post)
     })
     .await
@@ -227,7 +228,8 @@ pub async fn edit_post(
     conn.transaction::<_, CoreError, _>(async |conn| {
         let edited =
             store::edit_post(conn, &post, caller.person_id, title.trim(), &body, &tags).await?;
-        federation::insert_outbox_event(conn, EVENT_POST_UPDATED, post.id).await?;
+        federation::insert_outbox_event_by(conn, EVENT_POST_UPDATED, post.id, caller.person_id, "")
+            .await?;
         Ok(edited)
     })
     .await
@@ -244,7 +246,8 @@ pub async fn delete_post(ctx: &Context, caller: &Caller, post_id: i64) -> Result
     }
     conn.transaction::<_, CoreError, _>(async |conn| {
         store::soft_delete_post(conn, post.id).await?;
-        federation::insert_outbox_event(conn, EVENT_POST_DELETED, post.id).await?;
+        federation::insert_outbox_event_by(conn, EVENT_POST_DELETED, post.id, caller.person_id, "")
+            .await?;
         Ok(())
     })
     .await
@@ -313,7 +316,14 @@ pub async fn add_comment(
                 store::set_comment_ap_id(conn, comment.id, &format!("{base}/c/{}", comment.id))
                     .await?;
         }
-        federation::insert_outbox_event(conn, EVENT_COMMENT_CREATED, comment.id).await?;
+        federation::insert_outbox_event_by(
+            conn,
+            EVENT_COMMENT_CREATED,
+            comment.id,
+            caller.person_id,
+            "",
+        )
+        .await?;
         Ok(comment)
     })
     .await
@@ -351,7 +361,8 @@ pub async fn accept_answer(
     conn.transaction::<_, CoreError, _>(async |conn| {
         store::post_for_update(conn, post.id).await?;
         let updated = store::set_accepted_answer(conn, post.id, comment_id).await?;
-        federation::insert_outbox_event(conn, EVENT_POST_UPDATED, post.id).await?;
+        federation::insert_outbox_event_by(conn, EVENT_POST_UPDATED, post.id, caller.person_id, "")
+            .await?;
         Ok(updated)
     })
     .await
@@ -397,7 +408,8 @@ pub async fn change_idea_status(
             comment,
         )
         .await?;
-        federation::insert_outbox_event(conn, EVENT_POST_UPDATED, post.id).await?;
+        federation::insert_outbox_event_by(conn, EVENT_POST_UPDATED, post.id, caller.person_id, "")
+            .await?;
         Ok(updated)
     })
     .await

@@ -59,6 +59,21 @@ pub async fn local_group(ctx: &Context, name: &str) -> Result<Group, CoreError> 
         .ok_or(CoreError::NotFound("group"))
 }
 
+/// The group a member posts in: a local one by name, or a remote one this instance knows
+/// (resolved or followed) by `name@host`.
+pub async fn group_by_name_or_handle(ctx: &Context, name: &str) -> Result<Group, CoreError> {
+    match name.trim_start_matches('!').split_once('@') {
+        Some((name, host)) if !host.eq_ignore_ascii_case(&identity::local_host(&ctx.settings)) => {
+            let mut conn = ctx.conn().await?;
+            actors::remote_group_by_handle(&mut conn, name, &host.to_ascii_lowercase())
+                .await?
+                .ok_or(CoreError::NotFound("group"))
+        }
+        Some((name, _)) => local_group(ctx, name).await,
+        None => local_group(ctx, name).await,
+    }
+}
+
 /// Edits a local group's title or description; followers learn of it through an `Update`
 /// that the outbox event (same transaction) turns into deliveries.
 pub async fn update_group(

@@ -49,6 +49,18 @@ pub async fn person_by_ap_id(
         .optional()?)
 }
 
+pub async fn person_by_id(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<PersonActor>, DbError> {
+    Ok(person::table
+        .find(id)
+        .select(PersonActor::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 pub async fn local_person_by_name(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -242,6 +254,22 @@ pub async fn local_group_by_name(
     Ok(community_group::table
         .filter(community_group::name.eq(name))
         .filter(community_group::local.eq(true))
+        .select(Group::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// A cached remote group by `name@host`.
+pub async fn remote_group_by_handle(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    host: &str,
+) -> Result<Option<Group>, DbError> {
+    Ok(community_group::table
+        .filter(community_group::name.eq(name))
+        .filter(community_group::instance_host.eq(host))
+        .filter(community_group::local.eq(false))
         .select(Group::as_select())
         .first(conn)
         .await

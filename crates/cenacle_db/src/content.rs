@@ -647,3 +647,28 @@ pub async fn authors(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<Vec<Au
         .load(conn)
         .await?)
 }
+
+/// Makes a mirrored remote post look as its group's instance says (applied from the group's
+/// Announce: the group decided, we follow).
+pub async fn mirror_post(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    title: &str,
+    body: &str,
+    tags: &[String],
+    idea_status: Option<&str>,
+    accepted_comment_id: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::update(post::table.find(id))
+        .set((
+            post::title.eq(title),
+            post::body.eq(body),
+            post::tags.eq(tags),
+            post::idea_status.eq(idea_status),
+            post::accepted_comment_id.eq(accepted_comment_id),
+            post::updated_at.eq(diesel::dsl::now),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}

@@ -209,7 +209,8 @@ pub struct NewPostRequest {
     pub language: Option<Language>,
 }
 
-/// Ask a question, propose an idea or write a note in a group.
+/// Ask a question, propose an idea or write a note in a group: a local one by name, or one on
+/// another server by `name@host` (resolve or follow it first); it is sent there.
 #[utoipa::path(post, path = "/api/v1/groups/{name}/posts", tag = "posts", security(("bearer" = [])),
     params(("name" = String, Path)), request_body = NewPostRequest,
     responses((status = 201, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -220,7 +221,7 @@ pub async fn create(
     ApiJson(req): ApiJson<NewPostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostDetailView>)> {
     let caller = Caller::from(&session);
-    let group = groups::local_group(&state.ctx, &name).await?;
+    let group = groups::group_by_name_or_handle(&state.ctx, &name).await?;
     let input = PostInput {
         kind: req.kind,
         title: req.title,
@@ -251,7 +252,8 @@ pub struct PostListQuery {
     pub cursor: Option<String>,
 }
 
-/// A group's posts, pinned first, filtered and sorted.
+/// A group's posts, pinned first, filtered and sorted: a local group by name, or (what this
+/// instance received of) a followed remote group by `name@host`.
 #[utoipa::path(get, path = "/api/v1/groups/{name}/posts", tag = "posts",
     params(("name" = String, Path), PostListQuery),
     responses((status = 200, body = Page<PostView>), (status = 404, body = ErrorBody)))]
@@ -278,7 +280,7 @@ pub async fn list(
         ));
     }
     let caller = session.as_ref().map(Caller::from);
-    let group = groups::local_group(&state.ctx, &name).await?;
+    let group = groups::group_by_name_or_handle(&state.ctx, &name).await?;
     let filter = PostFilter {
         kind: q.kind,
         idea_status: q.status.map(|s| {

@@ -57,15 +57,18 @@ impl Follow {
         data: &Data<FedData>,
     ) -> Result<(), ApubError> {
         let target = self.object.as_str();
-        let signer_known = actors::group_by_ap_id(conn, target)
+        let group = actors::group_by_ap_id(conn, target)
             .await?
-            .is_some_and(|g| g.local)
-            || actors::person_by_ap_id(conn, target)
-                .await?
-                .is_some_and(|p| p.local);
-        if !signer_known {
+            .filter(|g| g.local);
+        let person_known = actors::person_by_ap_id(conn, target)
+            .await?
+            .is_some_and(|p| p.local);
+        if group.is_none() && !person_known {
             return Err(ApubError::NotFound);
         }
+        // A private group's content goes to its followers: nobody follows it without approval
+        // (approval comes with private-group membership), so the follow waits, unanswered.
+        let needs_approval = group.as_ref().is_some_and(|g| g.visibility == "private");
         let follower = actors::person_by_ap_id(conn, self.actor.as_str())
             .await?
             .ok_or_else(|| ApubError::Malformed("only people can follow".into()))?;
@@ -80,11 +83,14 @@ impl Follow {
                 follower_ap_id: self.actor.as_str(),
                 follower_inbox: &inbox,
                 follower_shared_inbox: follower.shared_inbox_url.as_deref(),
-                accepted: true,
+                accepted: !needs_approval,
                 follow_activity_id: self.id.as_str(),
             },
         )
         .await?;
+        if needs_approval {
+            return Ok(());
+        }
         let accept = Accept {
             kind: AcceptType::Accept,
             id: new_activity_id(data, "accept"),

@@ -5,6 +5,7 @@
 //! expect. Every accepted activity is applied in one transaction together with the record of
 //! its id, so a replay is acknowledged and ignored, and a failure applies nothing.
 
+pub mod content;
 pub mod follow;
 pub mod update;
 
@@ -39,7 +40,12 @@ pub enum InboxActivity {
     Follow(Follow),
     Accept(Accept),
     Undo(Undo),
+    UndoVote(content::UndoVote),
     UpdateGroup(Box<UpdateGroup>),
+    CreateOrUpdate(Box<content::CreateOrUpdate>),
+    Vote(content::VoteActivity),
+    Delete(content::DeleteContent),
+    Announce(content::Announce),
     Other(OtherActivity),
 }
 
@@ -59,6 +65,11 @@ impl InboxActivity {
             InboxActivity::Accept(a) => (&a.id, &a.actor),
             InboxActivity::Undo(a) => (&a.id, &a.actor),
             InboxActivity::UpdateGroup(a) => (&a.id, &a.actor),
+            InboxActivity::UndoVote(a) => (&a.id, &a.actor),
+            InboxActivity::CreateOrUpdate(a) => (&a.id, &a.actor),
+            InboxActivity::Vote(a) => (&a.id, &a.actor),
+            InboxActivity::Delete(a) => (&a.id, &a.actor),
+            InboxActivity::Announce(a) => (&a.id, &a.actor),
             InboxActivity::Other(a) => (&a.id, &a.actor),
         }
     }
@@ -69,6 +80,17 @@ impl InboxActivity {
             InboxActivity::Accept(_) => "Accept",
             InboxActivity::Undo(_) => "Undo",
             InboxActivity::UpdateGroup(_) => "Update",
+            InboxActivity::UndoVote(_) => "Undo",
+            InboxActivity::CreateOrUpdate(a) => match a.kind {
+                content::CreateOrUpdateType::Create => "Create",
+                content::CreateOrUpdateType::Update => "Update",
+            },
+            InboxActivity::Vote(a) => match a.kind {
+                content::VoteType::Like => "Like",
+                content::VoteType::Dislike => "Dislike",
+            },
+            InboxActivity::Delete(_) => "Delete",
+            InboxActivity::Announce(_) => "Announce",
             InboxActivity::Other(a) => &a.kind,
         }
     }
@@ -93,6 +115,11 @@ impl Activity for InboxActivity {
             InboxActivity::Accept(a) => a.verify(),
             InboxActivity::Undo(a) => a.verify(),
             InboxActivity::UpdateGroup(a) => a.verify(),
+            InboxActivity::UndoVote(a) => a.verify(),
+            InboxActivity::CreateOrUpdate(a) => a.verify(),
+            InboxActivity::Vote(_) | InboxActivity::Delete(_) | InboxActivity::Announce(_) => {
+                Ok(())
+            }
             InboxActivity::Other(_) => Ok(()),
         }
     }
@@ -123,6 +150,11 @@ impl InboxActivity {
             InboxActivity::Accept(a) => a.apply(conn).await,
             InboxActivity::Undo(a) => a.apply(conn).await,
             InboxActivity::UpdateGroup(a) => a.apply(conn).await,
+            InboxActivity::UndoVote(a) => a.object.apply(conn, data, true).await,
+            InboxActivity::CreateOrUpdate(a) => a.apply(conn, data).await,
+            InboxActivity::Vote(a) => a.apply(conn, data, false).await,
+            InboxActivity::Delete(a) => a.apply(conn, data).await,
+            InboxActivity::Announce(a) => a.apply(conn, data).await,
             InboxActivity::Other(a) => {
                 tracing::debug!(kind = %a.kind, id = %a.id, "activity of a kind we do not apply");
                 Ok(())
@@ -202,11 +234,20 @@ mod tests {
 
         let like: InboxActivity = serde_json::from_value(json!({
             "type": "Like", "id": "https://b.example/l/1", "actor": "https://b.example/u/pierre",
+            "object": "https://a.example/p/1", "content": "👍"
+        }))
+        .unwrap();
+        assert!(
+            matches!(like, InboxActivity::Vote(_)),
+            "a Like with an emoji (FEP-c0e0) is a like"
+        );
+        let flag: InboxActivity = serde_json::from_value(json!({
+            "type": "Flag", "id": "https://b.example/f/9", "actor": "https://b.example/u/pierre",
             "object": "https://a.example/p/1"
         }))
         .unwrap();
-        assert!(matches!(like, InboxActivity::Other(_)));
-        assert_eq!(like.kind(), "Like");
+        assert!(matches!(flag, InboxActivity::Other(_)));
+        assert_eq!(flag.kind(), "Flag");
 
         let broken = serde_json::from_value::<InboxActivity>(
             json!({"type": "Follow", "actor": "https://b.example/u/p"}),

@@ -1,5 +1,6 @@
 //! Our actors as ActivityPub documents, and remote ones as database rows.
 
+pub mod content;
 pub mod group;
 pub mod instance;
 pub mod person;

@@ -1,0 +1,326 @@
+//! Posts as `Page` and comments and answers as `Note` (DESIGN.md §5), and how we read the posts
+//! and notes other servers send (Lemmy pages, Mastodon notes that mention a group).
+
+use super::deserialize_opt_string;
+use crate::{
+    activities::{deserialize_audience, deserialize_id, PUBLIC},
+    ApubError,
+};
+use cenacle_db::{
+    actors::{self, Group},
+    content::{self as store, Comment, Post},
+};
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncPgConnection;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+/// A post or a comment, as sent and as received.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContentJson {
+    /// Page for posts, Note for comments; we also read Article, Note without inReplyTo,
+    /// Video and Event as posts (as Lemmy does).
+    #[serde(rename = "type")]
+    pub kind: ContentKind,
+    pub id: Url,
+    #[serde(deserialize_with = "deserialize_id")]
+    pub attributed_to: Url,
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<Source>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_reply_to: Option<Url>,
+    #[serde(default, deserialize_with = "deserialize_audience")]
+    pub to: Vec<Url>,
+    #[serde(default, deserialize_with = "deserialize_audience")]
+    pub cc: Vec<Url>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audience: Option<Url>,
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_tags"
+    )]
+    pub tag: Vec<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub published: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub updated: Option<DateTime<Utc>>,
+    /// `cenacle:postKind`: question, idea or note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_kind: Option<String>,
+    /// `cenacle:ideaStatus`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idea_status: Option<String>,
+    /// `sc:acceptedAnswer`: the accepted answer's id, on questions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted_answer: Option<Url>,
+    /// `cenacle:accepted`, on the accepted answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub enum ContentKind {
+    Page,
+    Note,
+    Article,
+    Video,
+    Event,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Source {
+    pub content: String,
+    pub media_type: String,
+}
+
+fn deserialize_tags<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<serde_json::Value>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Array(items)) => items,
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => vec![],
+    })
+}
+
+impl ContentJson {
+    /// The Markdown we store: the `source` when it is Markdown, else the content with its HTML
+    /// tags stripped (Mastodon sends HTML only).
+    pub fn markdown(&self) -> String {
+        match &self.source {
+            Some(s) if s.media_type == "text/markdown" => s.content.clone(),
+            _ => strip_html(self.content.as_deref().unwrap_or_default()),
+        }
+    }
+
+    /// Hashtags, without `#`, lowercase.
+    pub fn hashtags(&self) -> Vec<String> {
+        self.tag
+            .iter()
+            .filter(|t| t.get("type").and_then(|v| v.as_str()) == Some("Hashtag"))
+            .filter_map(|t| t.get("name").and_then(|v| v.as_str()))
+            .map(|n| n.trim_start_matches('#').to_lowercase())
+            .collect()
+    }
+
+    /// The title of a post: its `name`, or (Mastodon notes) the first line of its text, at most
+    /// 200 characters, as Lemmy does.
+    pub fn title(&self) -> String {
+        match &self.name {
+            Some(name) if !name.trim().is_empty() => name.trim().to_owned(),
+            _ => {
+                let text = self.markdown();
+                let first = text
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .unwrap_or("…");
+                first.chars().take(200).collect()
+            }
+        }
+    }
+
+    /// The groups this object is addressed to (audience first, then to/cc).
+    pub fn addressed(&self) -> Vec<&Url> {
+        self.audience
+            .iter()
+            .chain(self.to.iter())
+            .chain(self.cc.iter())
+            .collect()
+    }
+
+    /// Whether this starts a thread (a post) rather than replying (a comment).
+    pub fn is_post(&self) -> bool {
+        self.in_reply_to.is_none()
+    }
+}
+
+/// Markdown shown as HTML for servers that render `content`: escaped text in paragraphs. (A
+/// full Markdown renderer can replace this without changing what we store.)
+pub fn markdown_to_html(markdown: &str) -> String {
+    markdown
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| format!("<p>{}</p>", escape(p.trim()).replace('\n', "<br>")))
+        .collect()
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+fn strip_html(html: &str) -> String {
+    let with_breaks = html
+        .replace("</p>", "\n\n")
+        .replace("<br>", "\n")
+        .replace("<br/>", "\n")
+        .replace("<br />", "\n");
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in with_breaks.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+        .trim()
+        .to_owned()
+}
+
+/// Who a group's content is addressed to: the public and the group, or only the group and its
+/// followers for private groups (never Public).
+pub fn audience_of(group: &Group) -> (Vec<Url>, Vec<Url>) {
+    let group_id = Url::parse(&group.ap_id).expect("stored ids are URLs");
+    let followers = group
+        .followers_url
+        .as_deref()
+        .and_then(|u| Url::parse(u).ok())
+        .unwrap_or_else(|| Url::parse(&format!("{}/followers", group.ap_id)).expect("valid"));
+    if group.visibility == "private" {
+        (vec![group_id, followers], vec![])
+    } else {
+        (
+            vec![group_id, Url::parse(PUBLIC).expect("valid")],
+            vec![followers],
+        )
+    }
+}
+
+async fn ap_id_of_person(conn: &mut AsyncPgConnection, id: i64) -> Result<Url, ApubError> {
+    let author = store::authors(conn, &[id])
+        .await?
+        .pop()
+        .ok_or(ApubError::NotFound)?;
+    author
+        .ap_id
+        .and_then(|a| Url::parse(&a).ok())
+        .ok_or_else(|| ApubError::Internal(format!("person {id} has no ActivityPub id")))
+}
+
+/// The `Page` of a post.
+pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJson, ApubError> {
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    let accepted_answer = match post.accepted_comment_id {
+        Some(id) => store::comment_by_id(conn, id)
+            .await?
+            .and_then(|c| Url::parse(&c.ap_id).ok()),
+        None => None,
+    };
+    let (to, cc) = audience_of(&group);
+    Ok(ContentJson {
+        kind: ContentKind::Page,
+        id: Url::parse(&post.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
+        attributed_to: ap_id_of_person(conn, post.author_id).await?,
+        name: Some(post.title.clone()),
+        content: Some(markdown_to_html(&post.body)),
+        media_type: Some("text/html".into()),
+        source: Some(Source {
+            content: post.body.clone(),
+            media_type: "text/markdown".into(),
+        }),
+        in_reply_to: None,
+        to,
+        cc,
+        audience: Url::parse(&group.ap_id).ok(),
+        tag: post
+            .tags
+            .iter()
+            .map(|t| serde_json::json!({"type": "Hashtag", "name": format!("#{t}")}))
+            .collect(),
+        published: Some(post.created_at),
+        updated: Some(post.updated_at),
+        post_kind: Some(post.kind.clone()),
+        idea_status: post.idea_status.clone(),
+        accepted_answer,
+        accepted: None,
+    })
+}
+
+/// The `Note` of a comment or answer.
+pub async fn note(
+    conn: &mut AsyncPgConnection,
+    comment: &Comment,
+) -> Result<ContentJson, ApubError> {
+    let post = store::post_by_id(conn, comment.post_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    let in_reply_to = match comment.parent_id {
+        Some(parent) => store::comment_by_id(conn, parent)
+            .await?
+            .map(|c| c.ap_id)
+            .unwrap_or(post.ap_id.clone()),
+        None => post.ap_id.clone(),
+    };
+    let (to, cc) = audience_of(&group);
+    Ok(ContentJson {
+        kind: ContentKind::Note,
+        id: Url::parse(&comment.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
+        attributed_to: ap_id_of_person(conn, comment.author_id).await?,
+        name: None,
+        content: Some(markdown_to_html(&comment.body)),
+        media_type: Some("text/html".into()),
+        source: Some(Source {
+            content: comment.body.clone(),
+            media_type: "text/markdown".into(),
+        }),
+        in_reply_to: Url::parse(&in_reply_to).ok(),
+        to,
+        cc,
+        audience: Url::parse(&group.ap_id).ok(),
+        tag: vec![
+            serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
+        ],
+        published: Some(comment.created_at),
+        updated: Some(comment.updated_at),
+        post_kind: None,
+        idea_status: None,
+        accepted_answer: None,
+        accepted: (post.accepted_comment_id == Some(comment.id)).then_some(true),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped_and_stripped_back() {
+        let html = markdown_to_html("Bonjour <b>tous</b>\n\nSecond & dernier");
+        assert_eq!(
+            html,
+            "<p>Bonjour &lt;b&gt;tous&lt;/b&gt;</p><p>Second &amp; dernier</p>"
+        );
+        assert_eq!(
+            strip_html("<p>Une <a href=\"x\">question</a> ?</p><p>Oui</p>"),
+            "Une question ?\n\nOui"
+        );
+    }
+}
