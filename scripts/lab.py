@@ -48,6 +48,13 @@ class Lab:
         self.admin = self.post("/api/v1/account/login", {"username": "admin", "password": "correct horse battery"})["token"]
         self.post("/api/v1/account/register", {"username": "marie", "password": "correct horse battery"})
         self.post("/api/v1/groups", {"name": "rust", "title": "Rust", "description": "Entraide"}, self.admin)
+        question = self.post("/api/v1/groups/rust/posts", {"kind": "question", "title": "Pourquoi Rust ?",
+                                                         "body": "Une **question**", "tags": ["rust"]}, self.admin)
+        answer = self.post(f"/api/v1/posts/{question['post']['id']}/comments", {"body": "Pour la sûreté."}, self.admin)
+        self.post(f"/api/v1/posts/{question['post']['id']}/accepted-answer", {"comment_id": answer["id"]}, self.admin,
+                  method="PUT")
+        self.post("/api/v1/groups/rust/posts", {"kind": "idea", "title": "Un atelier"}, self.admin)
+        self.DOCUMENTS = Lab.DOCUMENTS + [f"/p/{question['post']['id']}", f"/c/{answer['id']}"]
         del admin
         return self
 
@@ -57,8 +64,8 @@ class Lab:
             self.proc.wait(timeout=60)
         self.data.cleanup()
 
-    def post(self, path, body, token=None):
-        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method="POST",
+    def post(self, path, body, token=None, method="POST"):
+        req = urllib.request.Request(self.base + path, data=json.dumps(body).encode(), method=method,
                                      headers={"Content-Type": "application/json"})
         if token:
             req.add_header("Authorization", f"Bearer {token}")

@@ -2,7 +2,7 @@
 // implementation we did not write: each must parse as its type, with a readable public key
 // owned by itself, and NodeInfo must parse. Exits non-zero on any failure.
 //   LAB_BASE=http://localhost:8700 node fedify-lookup.mjs
-import { lookupObject, Person, Group, Application, OrderedCollection, Collection } from "@fedify/vocab";
+import { lookupObject, Person, Group, Application, OrderedCollection, Collection, Page, Note } from "@fedify/vocab";
 import { getDocumentLoader } from "@fedify/vocab-runtime";
 import { parseNodeInfo } from "@fedify/fedify";
 
@@ -41,6 +41,14 @@ await expect("/g/rust", Group, async (group) => {
 await expect("/actor", Application, ownKey);
 await expect("/g/rust/outbox", OrderedCollection);
 await expect("/g/rust/followers", Collection);
+// The lab's first post is a question with an accepted answer (scripts/lab.py).
+await expect("/p/1", Page, async (page) => {
+  if (page.name?.toString() !== "Pourquoi Rust ?") throw new Error(`name is ${page.name}`);
+  if (!page.attributionId) throw new Error("no attributedTo");
+});
+await expect("/c/1", Note, async (note) => {
+  if (!note.replyTargetId?.href.endsWith("/p/1")) throw new Error(`inReplyTo is ${note.replyTargetId}`);
+});
 
 const response = await fetch(new URL("/nodeinfo/2.1", base));
 const nodeInfo = parseNodeInfo(await response.json());

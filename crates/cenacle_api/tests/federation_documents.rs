@@ -271,3 +271,71 @@ async fn group_names_are_validated_and_unique_and_only_managers_create_groups() 
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn posts_and_comments_are_served_as_page_and_note_but_never_from_private_groups() {
+    let (t, admin) = instance_with_group().await;
+    let created = t
+        .post(
+            "/api/v1/groups/rust/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Pourquoi ?", "body": "Parce <que>"}),
+        )
+        .await;
+    let id = created.json["post"]["id"].as_i64().unwrap();
+    let (status, headers, page, _) = fetch(&t, &format!("/p/{id}"), AP).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers[header::CONTENT_TYPE], AP);
+    assert_eq!(page["type"], "Page");
+    assert_eq!(page["name"], "Pourquoi ?");
+    assert_eq!(
+        page["content"], "<p>Parce &lt;que&gt;</p>",
+        "HTML is escaped"
+    );
+    assert_eq!(page["source"]["content"], "Parce <que>");
+    assert_eq!(page["audience"], "http://localhost:8700/g/rust");
+    assert_eq!(page["postKind"], "question");
+    assert!(
+        page.get("inReplyTo").is_none(),
+        "a post never has inReplyTo (Lemmy)"
+    );
+    assert!(page["to"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("https://www.w3.org/ns/activitystreams#Public")));
+    let answer = t
+        .post(
+            &format!("/api/v1/posts/{id}/comments"),
+            Some(&admin),
+            json!({"body": "Réponse"}),
+        )
+        .await;
+    let (_, _, note, _) = fetch(&t, &format!("/c/{}", answer.json["id"]), AP).await;
+    assert_eq!(note["type"], "Note");
+    assert_eq!(note["inReplyTo"], page["id"]);
+    assert_eq!(note["tag"][0]["type"], "Mention");
+
+    let private = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "board", "title": "Board", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(private.status, StatusCode::CREATED);
+    let secret = t
+        .post(
+            "/api/v1/groups/board/posts",
+            Some(&admin),
+            json!({"kind": "note", "title": "Secret"}),
+        )
+        .await;
+    let (status, _, _, _) = fetch(&t, &format!("/p/{}", secret.json["post"]["id"]), AP).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, _, group, _) = fetch(&t, "/g/board", AP).await;
+    assert_eq!(group["manuallyApprovesFollowers"], true);
+    assert_eq!(
+        t.get("/nodeinfo/2.1", None).await.json["usage"]["localPosts"],
+        2
+    );
+}

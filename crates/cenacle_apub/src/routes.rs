@@ -40,6 +40,8 @@ pub fn router(fed: Federation) -> Router {
         .route("/g/{name}/followers", get(group_followers))
         .route("/g/{name}/moderators", get(group_moderators))
         .route("/g/{name}/featured", get(group_featured))
+        .route("/p/{id}", get(post_object))
+        .route("/c/{id}", get(comment_object))
         .route_layer(middleware::from_fn_with_state(
             fed.clone(),
             require_signed_fetch,
@@ -195,6 +197,64 @@ async fn group_featured(
     let data = fed.data();
     local_group(&data, &name).await?;
     empty_outbox(&data, &format!("/g/{name}/featured"))
+}
+
+/// A post as its `Page`. Posts of private groups are not served (they are only for members,
+/// and no remote instance is an approved member yet); deleted ones are gone.
+async fn post_object(
+    State(fed): State<Federation>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApubError> {
+    let data = fed.data();
+    let mut conn = data.ctx.conn().await?;
+    let post = cenacle_db::content::post_by_id(&mut conn, id)
+        .await?
+        .filter(|p| p.local && p.deleted_at.is_none())
+        .ok_or(ApubError::NotFound)?;
+    let group = actors::group_by_id(&mut conn, post.group_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    if group.visibility == "private" {
+        return Err(ApubError::NotFound);
+    }
+    let page = crate::objects::content::page(&mut conn, &post).await?;
+    Ok(negotiate(
+        &headers,
+        document(page)?,
+        &post.title,
+        &post.body,
+    ))
+}
+
+/// A comment or answer as its `Note`.
+async fn comment_object(
+    State(fed): State<Federation>,
+    Path(id): Path<i64>,
+    headers: HeaderMap,
+) -> Result<Response, ApubError> {
+    let data = fed.data();
+    let mut conn = data.ctx.conn().await?;
+    let comment = cenacle_db::content::comment_by_id(&mut conn, id)
+        .await?
+        .filter(|c| c.local && c.deleted_at.is_none())
+        .ok_or(ApubError::NotFound)?;
+    let post = cenacle_db::content::post_by_id(&mut conn, comment.post_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    let group = actors::group_by_id(&mut conn, post.group_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    if group.visibility == "private" || post.deleted_at.is_some() {
+        return Err(ApubError::NotFound);
+    }
+    let note = crate::objects::content::note(&mut conn, &comment).await?;
+    Ok(negotiate(
+        &headers,
+        document(note)?,
+        &post.title,
+        &comment.body,
+    ))
 }
 
 /// Followers as a `Collection` with its count (Lemmy parses only the count; member lists are
@@ -476,6 +536,7 @@ async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> 
     let mut conn = data.ctx.conn().await?;
     let users = actors::count_local_people(&mut conn).await?;
     let groups = actors::count_local_groups(&mut conn).await?;
+    let posts = cenacle_db::content::count_local_posts(&mut conn).await?;
     let body = json!({
         "version": "2.1",
         // No repository or homepage until the project has a public one: strict parsers
@@ -484,7 +545,7 @@ async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> 
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": settings.accounts.registration_mode == cenacle_domain::RegistrationMode::Open,
-        "usage": {"users": {"total": users}, "localPosts": 0},
+        "usage": {"users": {"total": users}, "localPosts": posts},
         "metadata": {
             "nodeName": settings.server.instance_name,
             "registrationMode": settings.accounts.registration_mode.as_str(),

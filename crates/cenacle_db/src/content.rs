@@ -672,3 +672,12 @@ pub async fn mirror_post(
         .await?;
     Ok(())
 }
+
+pub async fn count_local_posts(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
+    Ok(post::table
+        .filter(post::local.eq(true))
+        .filter(post::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+        .await?)
+}
