@@ -55,6 +55,8 @@ pub const ALL_CODES: &[&str] = &[
     "internal_error",
     "instance_blocked",
     "owner_cannot_leave",
+    "group_exists",
+    "proposal_closed",
     "remote_unavailable",
 ];
 
@@ -185,7 +187,8 @@ impl From<cenacle_apub::ApubError> for ApiError {
 
 fn conflict_code(code: &'static str) -> &'static str {
     match code {
-        "last_admin" | "not_pending" | "owner_cannot_leave" => code,
+        "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
+        | "proposal_closed" => code,
         _ => "already_exists",
     }
 }

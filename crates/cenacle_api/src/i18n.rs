@@ -35,6 +35,14 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The owner cannot leave the group; hand it over first.",
             "Le propriétaire ne peut pas quitter le groupe ; transmettez-le d'abord.",
         ),
+        "group_exists" => (
+            "A group with this name already exists.",
+            "Un groupe porte déjà ce nom.",
+        ),
+        "proposal_closed" => (
+            "This proposal has already been decided.",
+            "Cette proposition a déjà été tranchée.",
+        ),
         "instance_blocked" => (
             "That instance is blocked here.",
             "Cette instance est bloquée ici.",

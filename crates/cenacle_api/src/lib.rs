@@ -20,7 +20,7 @@ use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
 use rate_limit::RateLimiter;
-use routes::{account, admin, federation, groups, instance, posts};
+use routes::{account, admin, federation, groups, instance, membership, posts};
 use std::{sync::Arc, time::Duration};
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -124,6 +124,17 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::vote_comment))
         .routes(routes!(posts::join))
         .routes(routes!(posts::leave))
+        .routes(routes!(posts::rate))
+        .routes(routes!(posts::feed))
+        .routes(routes!(posts::search))
+        .routes(routes!(membership::members))
+        .routes(routes!(membership::set_role))
+        .routes(routes!(membership::join_requests))
+        .routes(routes!(membership::decide_join_request))
+        .routes(routes!(membership::invite))
+        .routes(routes!(membership::proposals, membership::propose))
+        .routes(routes!(membership::back))
+        .routes(routes!(membership::decide))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

@@ -70,12 +70,10 @@ async fn who_may_post_and_read_where() {
     // Restricted: anyone reads, members post.
     let (status, refused) = post(t, &marie, "club", "note", "Bonjour").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
-    assert_eq!(
-        t.request(Method::POST, "/api/v1/groups/club/join", Some(&marie), None)
-            .await
-            .status,
-        StatusCode::NO_CONTENT
-    );
+    let joined = t
+        .request(Method::POST, "/api/v1/groups/club/join", Some(&marie), None)
+        .await;
+    assert_eq!(joined.json["status"], "member");
     let (status, club_post) = post(t, &marie, "club", "note", "Bonjour").await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(
@@ -100,18 +98,46 @@ async fn who_may_post_and_read_where() {
             .status,
         StatusCode::NOT_FOUND
     );
-    assert_eq!(
-        t.request(
+    let asked = t
+        .request(
             Method::POST,
-            "/api/v1/groups/secret/join",
+            "/api/v1/groups/secret/join?message=Bonjour",
             Some(&marie),
-            None
+            None,
         )
-        .await
-        .status,
-        StatusCode::FORBIDDEN
+        .await;
+    assert_eq!(
+        asked.json["status"], "requested",
+        "a private group takes requests, not members"
+    );
+    assert_eq!(
+        t.get(&path, Some(&marie)).await.status,
+        StatusCode::NOT_FOUND,
+        "a request is not membership"
     );
     assert_eq!(t.get(&path, Some(&f.admin)).await.status, StatusCode::OK);
+    // Its owner approves; marie reads.
+    let requests = t
+        .get("/api/v1/groups/secret/join-requests", Some(&f.admin))
+        .await;
+    assert_eq!(requests.json[0]["message"], "Bonjour");
+    let person = requests.json[0]["person_id"].as_i64().unwrap();
+    assert_eq!(
+        t.get("/api/v1/groups/secret/join-requests", Some(&marie))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let approved = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/groups/secret/join-requests/{person}"),
+            Some(&f.admin),
+            Some(json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::NO_CONTENT);
+    assert_eq!(t.get(&path, Some(&marie)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -435,4 +461,444 @@ async fn fifty_parallel_likes_from_distinct_members_score_exactly_fifty() {
     let after = t.get(&format!("/api/v1/posts/{}", id(&p)), None).await;
     assert_eq!(after.json["post"]["likes"], 50);
     assert_eq!(after.json["post"]["score"], 50);
+}
+
+#[tokio::test]
+async fn invitations_and_moderators() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let pierre = t.member("pierre").await;
+    let invited = t
+        .post(
+            "/api/v1/groups/secret/invitations",
+            Some(&f.admin),
+            json!({"handle": "pierre"}),
+        )
+        .await;
+    assert_eq!(invited.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.request(
+            Method::POST,
+            "/api/v1/groups/secret/join",
+            Some(&pierre),
+            None
+        )
+        .await
+        .json["status"],
+        "member"
+    );
+    // The owner makes marie a moderator of the open group: she may then lock posts there.
+    let (_, p) = post(t, &pierre, "open", "note", "À modérer").await;
+    let lock = |token: String| {
+        let path = format!("/api/v1/posts/{}/moderation", id(&p));
+        async move {
+            t.request(
+                Method::PUT,
+                &path,
+                Some(&token),
+                Some(json!({"locked": true})),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(lock(marie.clone()).await, StatusCode::FORBIDDEN);
+    let promote = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/open/members/marie",
+            Some(&f.admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(promote.status, StatusCode::NO_CONTENT);
+    assert_eq!(lock(marie.clone()).await, StatusCode::OK);
+    // A moderator cannot hand out ownership.
+    let grab = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/open/members/pierre",
+            Some(&marie),
+            Some(json!({"role": "owner"})),
+        )
+        .await;
+    assert_eq!(grab.status, StatusCode::FORBIDDEN);
+    let members = t.get("/api/v1/groups/open/members", None).await;
+    let roles: Vec<(&str, &str)> = members
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["handle"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    assert!(
+        roles.contains(&("root", "owner")) && roles.contains(&("marie", "moderator")),
+        "{roles:?}"
+    );
+}
+
+#[tokio::test]
+async fn ratings_dislikes_switch_and_archived_groups() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let pierre = t.member("pierre").await;
+    let (_, idea) = post(t, &marie, "open", "idea", "Noter").await;
+    let rate = |token: String, stars: Value| {
+        let path = format!("/api/v1/posts/{}/rating", id(&idea));
+        async move {
+            t.request(
+                Method::PUT,
+                &path,
+                Some(&token),
+                Some(json!({"stars": stars})),
+            )
+            .await
+        }
+    };
+    assert_eq!(
+        rate(marie.clone(), json!(5)).await.json,
+        json!({"average": 5.0, "count": 1})
+    );
+    assert_eq!(
+        rate(pierre.clone(), json!(2)).await.json,
+        json!({"average": 3.5, "count": 2})
+    );
+    assert_eq!(
+        rate(pierre.clone(), json!(4)).await.json,
+        json!({"average": 4.5, "count": 2}),
+        "a new rating replaces the old"
+    );
+    assert_eq!(
+        rate(marie.clone(), Value::Null).await.json,
+        json!({"average": 4.0, "count": 1})
+    );
+    assert_eq!(
+        rate(marie.clone(), json!(6)).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let (_, question) = post(t, &marie, "open", "question", "Pas de notes").await;
+    let r = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{}/rating", id(&question)),
+            Some(&marie),
+            Some(json!({"stars": 3})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let off = t
+        .request(
+            Method::PATCH,
+            "/api/v1/groups/open",
+            Some(&f.admin),
+            Some(json!({"dislikes_enabled": false, "rules": "Soyez courtois", "tags": ["Rust"]})),
+        )
+        .await;
+    assert_eq!(
+        (
+            off.json["dislikes_enabled"].as_bool(),
+            off.json["rules"].as_str()
+        ),
+        (Some(false), Some("Soyez courtois"))
+    );
+    let dislike = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{}/vote", id(&idea)),
+            Some(&pierre),
+            Some(json!({"vote": "dislike"})),
+        )
+        .await;
+    assert_eq!(dislike.status, StatusCode::FORBIDDEN);
+    let like = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{}/vote", id(&idea)),
+            Some(&pierre),
+            Some(json!({"vote": "like"})),
+        )
+        .await;
+    assert_eq!(like.status, StatusCode::OK);
+
+    let edit_by_member = t
+        .request(
+            Method::PATCH,
+            "/api/v1/groups/open",
+            Some(&marie),
+            Some(json!({"archived": true})),
+        )
+        .await;
+    assert_eq!(edit_by_member.status, StatusCode::FORBIDDEN);
+    t.request(
+        Method::PATCH,
+        "/api/v1/groups/open",
+        Some(&f.admin),
+        Some(json!({"archived": true})),
+    )
+    .await;
+    let (status, _) = post(t, &marie, "open", "note", "Trop tard").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{}", id(&idea)), None)
+            .await
+            .status,
+        StatusCode::OK,
+        "archived groups stay readable"
+    );
+}
+
+#[tokio::test]
+async fn groups_grow_from_proposals() {
+    let f = fixture_with(|s| {
+        s.groups.proposal_threshold = 3;
+        s.limits.register_per_ip = 100;
+        s.limits.login_per_ip = 100;
+    })
+    .await;
+    let t = &f.t;
+    let alice = t.member("alice").await;
+    let bob = t.member("bob").await;
+    let carol = t.member("carol").await;
+    let proposed = t
+        .post(
+            "/api/v1/proposals",
+            Some(&alice),
+            json!({"name": "photo", "title": "Photo", "purpose": "Partager nos photos"}),
+        )
+        .await;
+    assert_eq!(proposed.status, StatusCode::CREATED, "{}", proposed.json);
+    let pid = proposed.json["id"].as_i64().unwrap();
+    let again = t
+        .post(
+            "/api/v1/proposals",
+            Some(&bob),
+            json!({"name": "open", "title": "x", "purpose": "y"}),
+        )
+        .await;
+    assert_eq!(
+        (again.status, again.json["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("group_exists"))
+    );
+    let back = |token: String| {
+        let path = format!("/api/v1/proposals/{pid}/back");
+        async move {
+            t.request(Method::POST, &path, Some(&token), None)
+                .await
+                .json
+        }
+    };
+    assert_eq!(
+        back(alice.clone()).await["backers"],
+        1,
+        "the proposer already backs it; backing twice counts once"
+    );
+    let second = back(bob.clone()).await;
+    assert_eq!(
+        (second["backers"].as_i64(), second["status"].as_str()),
+        (Some(2), Some("open"))
+    );
+    let third = back(carol.clone()).await;
+    assert_eq!(
+        (third["status"].as_str(), third["group"].as_str()),
+        (Some("created"), Some("photo"))
+    );
+    let members = t.get("/api/v1/groups/photo/members", None).await;
+    assert_eq!(members.json[0]["handle"], "alice");
+    assert_eq!(members.json[0]["role"], "owner");
+    // Backers are invited (a private group would let them in with it).
+    assert_eq!(
+        t.request(Method::POST, "/api/v1/groups/photo/join", Some(&bob), None)
+            .await
+            .json["status"],
+        "member"
+    );
+
+    // Community managers decide at any time.
+    let other = t
+        .post(
+            "/api/v1/proposals",
+            Some(&bob),
+            json!({"name": "velo", "title": "Vélo", "purpose": "Rouler"}),
+        )
+        .await;
+    let oid = other.json["id"].as_i64().unwrap();
+    let by_member = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/proposals/{oid}/decision"),
+            Some(&alice),
+            Some(json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(by_member.status, StatusCode::FORBIDDEN);
+    let declined = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/proposals/{oid}/decision"),
+            Some(&f.admin),
+            Some(json!({"approve": false})),
+        )
+        .await;
+    assert_eq!(declined.json["status"], "declined");
+    let twice = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/proposals/{oid}/decision"),
+            Some(&f.admin),
+            Some(json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(
+        t.get("/api/v1/groups/velo", None).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn feeds_sort_and_respect_private_groups() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let (_, old) = post(t, &marie, "open", "question", "Ancienne question").await;
+    let (_, liked) = post(t, &marie, "open", "idea", "Idée aimée").await;
+    let (_, club) = post(t, &f.admin, "club", "note", "Note du club").await;
+    let (_, secret) = post(t, &f.admin, "secret", "note", "Note secrète").await;
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/posts/{}/vote", id(&liked)),
+        Some(&marie),
+        Some(json!({"vote": "like"})),
+    )
+    .await;
+    let ids = |v: &Value| {
+        v["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect::<Vec<_>>()
+    };
+
+    let everyone = t.get("/api/v1/feed", None).await;
+    assert_eq!(
+        ids(&everyone.json),
+        vec![id(&club), id(&liked), id(&old)],
+        "newest first, no private posts"
+    );
+    let admin_view = t.get("/api/v1/feed", Some(&f.admin)).await;
+    assert!(ids(&admin_view.json).contains(&id(&secret)));
+    let top = t.get("/api/v1/feed?sort=top&period=week", None).await;
+    assert_eq!(ids(&top.json)[0], id(&liked));
+    let hot = t.get("/api/v1/feed?sort=hot", None).await;
+    assert_eq!(ids(&hot.json)[0], id(&liked));
+    let unanswered = t.get("/api/v1/feed?unanswered=true", None).await;
+    assert_eq!(ids(&unanswered.json), vec![id(&old)]);
+    // Home: only groups marie joined (none yet), then the club.
+    assert_eq!(
+        t.get("/api/v1/feed?scope=home", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert!(ids(&t.get("/api/v1/feed?scope=home", Some(&marie)).await.json).is_empty());
+    t.request(Method::POST, "/api/v1/groups/club/join", Some(&marie), None)
+        .await;
+    assert_eq!(
+        ids(&t.get("/api/v1/feed?scope=home", Some(&marie)).await.json),
+        vec![id(&club)]
+    );
+    let page1 = t.get("/api/v1/feed?limit=2", None).await;
+    let cursor = page1.json["next_cursor"].as_str().unwrap();
+    let page2 = t
+        .get(&format!("/api/v1/feed?limit=2&cursor={cursor}"), None)
+        .await;
+    assert_eq!(ids(&page2.json), vec![id(&old)]);
+    assert_eq!(
+        t.get("/api/v1/feed?sort=sideways", None).await.status,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[tokio::test]
+async fn search_in_french_and_english_respects_private_groups() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let fr = t
+        .post("/api/v1/groups/open/posts", Some(&marie), json!({"kind": "question", "title": "Les chevaux mangent-ils des pommes ?", "language": "fr", "tags": ["animaux"]}))
+        .await;
+    let en = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&marie),
+            json!({"kind": "idea", "title": "Running faster with better shoes", "language": "en"}),
+        )
+        .await;
+    let secret = t
+        .post(
+            "/api/v1/groups/secret/posts",
+            Some(&f.admin),
+            json!({"kind": "note", "title": "Les chevaux du directeur", "language": "fr"}),
+        )
+        .await;
+    let found = |path: &str, token: Option<&str>| {
+        let path = path.to_owned();
+        let token = token.map(str::to_owned);
+        async move {
+            let r = t.get(&path, token.as_deref()).await;
+            r.json["items"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|p| p["id"].as_i64().unwrap())
+                        .collect::<Vec<_>>()
+                })
+                .unwrap_or_default()
+        }
+    };
+    // French stemming: "cheval" finds "chevaux"? No — but "pomme" finds "pommes", "mange" finds "mangent".
+    assert_eq!(
+        found("/api/v1/search?q=pomme", None).await,
+        vec![id(&fr.json)]
+    );
+    assert_eq!(
+        found("/api/v1/search?q=run%20shoe", None).await,
+        vec![id(&en.json)]
+    );
+    assert_eq!(
+        found("/api/v1/search?q=chevaux", None).await,
+        vec![id(&fr.json)],
+        "private posts stay hidden"
+    );
+    assert!(found("/api/v1/search?q=chevaux", Some(&f.admin))
+        .await
+        .contains(&id(&secret.json)));
+    assert_eq!(
+        found(
+            "/api/v1/search?q=chevaux&tag=animaux&kind=question&answered=unanswered",
+            None
+        )
+        .await,
+        vec![id(&fr.json)]
+    );
+    assert!(found("/api/v1/search?q=chevaux&answered=answered", None)
+        .await
+        .is_empty());
+    // Comments are searched too.
+    t.post(
+        &format!("/api/v1/posts/{}/comments", id(&en.json)),
+        Some(&marie),
+        json!({"body": "Try marathon training plans"}),
+    )
+    .await;
+    assert_eq!(
+        found("/api/v1/search?q=marathon", None).await,
+        vec![id(&en.json)]
+    );
+    assert_eq!(
+        t.get("/api/v1/search?q=%20", None).await.status,
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
 }

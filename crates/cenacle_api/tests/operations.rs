@@ -103,6 +103,18 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/posts/{id}/history"),
         ("put", "/api/v1/posts/{id}/vote"),
         ("put", "/api/v1/comments/{id}/vote"),
+        ("put", "/api/v1/posts/{id}/rating"),
+        ("get", "/api/v1/feed"),
+        ("get", "/api/v1/search"),
+        ("get", "/api/v1/groups/{name}/members"),
+        ("put", "/api/v1/groups/{name}/members/{handle}"),
+        ("get", "/api/v1/groups/{name}/join-requests"),
+        ("put", "/api/v1/groups/{name}/join-requests/{person_id}"),
+        ("post", "/api/v1/groups/{name}/invitations"),
+        ("get", "/api/v1/proposals"),
+        ("post", "/api/v1/proposals"),
+        ("post", "/api/v1/proposals/{id}/back"),
+        ("put", "/api/v1/proposals/{id}/decision"),
         ("get", "/api/v1/resolve"),
         ("post", "/api/v1/follows"),
         ("get", "/api/v1/follows"),
@@ -133,7 +145,9 @@ async fn the_openapi_document_covers_every_route() {
                 .replace("{username}", "nobody")
                 .replace("{name}", "nothing")
                 .replace("{host}", "nowhere.test")
-                .replace("{id}", "999999");
+                .replace("{id}", "999999")
+                .replace("{handle}", "nobody")
+                .replace("{person_id}", "999999");
             let request = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(&concrete)

@@ -18,6 +18,7 @@ pub struct Settings {
     pub server: ServerSettings,
     pub database: DatabaseSettings,
     pub accounts: AccountSettings,
+    pub groups: GroupSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
     pub federation: FederationSettings,
@@ -63,6 +64,12 @@ pub struct AccountSettings {
     pub registration_mode: RegistrationMode,
     pub token_ttl_days: u32,
     pub invite_ttl_days: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupSettings {
+    pub proposal_threshold: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -214,6 +221,9 @@ impl Settings {
                 "federation.delivery_concurrency",
                 "must be at least 1 (and delivery_per_host too)",
             );
+        }
+        if self.groups.proposal_threshold == 0 {
+            return bad("groups.proposal_threshold", "must be at least 1");
         }
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");

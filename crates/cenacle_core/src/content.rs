@@ -14,7 +14,7 @@ use cenacle_domain::{
         check_idea_transition, validate_comment, validate_post, Actor, GroupRole, IdeaStatus,
         PostKind, Visibility, Vote,
     },
-    Language, Role,
+    Language, Role, ValidationError,
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 
@@ -120,6 +120,9 @@ pub async fn create_post(
     let actor = actor_in(&mut conn, group, caller).await?;
     if !can_post(visibility(group), &actor) {
         return Err(forbid("post_in_group"));
+    }
+    if group.archived_at.is_some() {
+        return Err(forbid("group_archived"));
     }
     let new = NewPost {
         group_id: group.id,
@@ -284,6 +287,9 @@ pub async fn add_comment(
     if post.locked {
         return Err(forbid("post_locked"));
     }
+    if group.archived_at.is_some() {
+        return Err(forbid("group_archived"));
+    }
     if !can_post(visibility(&group), &actor.expect("caller given")) {
         return Err(forbid("post_in_group"));
     }
@@ -433,7 +439,10 @@ pub async fn vote(
                 .post_id
         }
     };
-    readable_post(&mut conn, Some(caller), post_id).await?;
+    let (_, group, _) = readable_post(&mut conn, Some(caller), post_id).await?;
+    if choice == Some(Vote::Dislike) && !group.dislikes_enabled {
+        return Err(forbid("dislikes_disabled"));
+    }
     let value = choice.map(Vote::value);
     // Two first votes of one person racing both find no row; the loser's insert breaks the
     // unique index and is retried once, when it finds the winner's row.
@@ -480,30 +489,109 @@ fn is_unique_violation(e: &DbError) -> bool {
     )
 }
 
-pub async fn join_group(ctx: &Context, caller: &Caller, group: &Group) -> Result<(), CoreError> {
-    if visibility(group) == Visibility::Private {
-        // Private groups take members by invitation or approval, which comes with them.
-        return Err(forbid("join_private_group"));
+/// 1–5 stars on an idea or a note (`None` withdraws the rating). Returns (average, count).
+pub async fn rate_post(
+    ctx: &Context,
+    caller: &Caller,
+    post_id: i64,
+    stars: Option<u8>,
+) -> Result<(f64, i32), CoreError> {
+    if stars.is_some_and(|s| !(1..=5).contains(&s)) {
+        return Err(ValidationError {
+            field: "stars",
+            code: "out_of_range",
+        }
+        .into());
     }
     let mut conn = ctx.conn().await?;
-    if store::membership_role(&mut conn, group.id, caller.person_id)
-        .await?
-        .is_none()
-    {
-        store::set_membership(&mut conn, group.id, caller.person_id, "member").await?;
+    let (post, _, _) = readable_post(&mut conn, Some(caller), post_id).await?;
+    if post.kind == PostKind::Question.as_str() {
+        return Err(ValidationError {
+            field: "post",
+            code: "questions_are_not_rated",
+        }
+        .into());
     }
-    Ok(())
+    let (sum, count) = conn
+        .transaction::<_, CoreError, _>(async |conn| {
+            Ok(store::rate_post(conn, post.id, caller.person_id, stars.map(i16::from)).await?)
+        })
+        .await?;
+    Ok((
+        if count > 0 {
+            f64::from(sum) / f64::from(count)
+        } else {
+            0.0
+        },
+        count,
+    ))
 }
 
-pub async fn leave_group(ctx: &Context, caller: &Caller, group: &Group) -> Result<(), CoreError> {
+pub use cenacle_db::content::{FeedScope, FeedSort};
+
+/// What a feed shows and how.
+pub struct FeedOptions {
+    pub scope: FeedScope,
+    pub sort: FeedSort,
+    /// Only posts since then (top of the day, week, month).
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    pub unanswered: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// The instance feed (every group the viewer may read) or the home feed (groups joined or
+/// followed, people followed).
+pub async fn feed(
+    ctx: &Context,
+    caller: Option<&Caller>,
+    options: FeedOptions,
+) -> Result<Vec<Post>, CoreError> {
+    let FeedOptions {
+        scope,
+        sort,
+        since,
+        unanswered,
+        offset,
+        limit,
+    } = options;
     let mut conn = ctx.conn().await?;
-    if store::membership_role(&mut conn, group.id, caller.person_id)
-        .await?
-        .as_deref()
-        == Some("owner")
-    {
-        return Err(CoreError::Conflict("owner_cannot_leave"));
+    let viewer = match caller {
+        Some(c) => {
+            let ap_id = actors::person_by_id(&mut conn, c.person_id)
+                .await?
+                .and_then(|p| p.ap_id)
+                .unwrap_or_default();
+            Some((c.person_id, ap_id))
+        }
+        None if scope == FeedScope::Home => return Err(CoreError::Unauthenticated),
+        None => None,
+    };
+    let query = store::FeedQuery {
+        scope,
+        viewer,
+        sort,
+        since,
+        unanswered,
+        offset,
+        limit,
+    };
+    Ok(store::feed(&mut conn, &query).await?)
+}
+
+pub async fn search(
+    ctx: &Context,
+    caller: Option<&Caller>,
+    mut query: store::SearchQuery,
+) -> Result<Vec<Post>, CoreError> {
+    if query.text.trim().is_empty() {
+        return Err(ValidationError {
+            field: "q",
+            code: "empty",
+        }
+        .into());
     }
-    store::remove_membership(&mut conn, group.id, caller.person_id).await?;
-    Ok(())
+    query.viewer_id = caller.map(|c| c.person_id);
+    let mut conn = ctx.conn().await?;
+    Ok(store::search(&mut conn, &query).await?)
 }

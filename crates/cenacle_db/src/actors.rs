@@ -61,6 +61,26 @@ pub async fn person_by_id(
         .optional()?)
 }
 
+/// A person by `username` (local) or `username@host` (remote, as cached here).
+pub async fn person_by_handle(
+    conn: &mut AsyncPgConnection,
+    handle: &str,
+    local_host: &str,
+) -> Result<Option<PersonActor>, DbError> {
+    let handle = handle.trim_start_matches('@');
+    match handle.split_once('@') {
+        Some((name, host)) if !host.eq_ignore_ascii_case(local_host) => Ok(person::table
+            .filter(person::username.eq(name))
+            .filter(person::instance_host.eq(host.to_ascii_lowercase()))
+            .select(PersonActor::as_select())
+            .first(conn)
+            .await
+            .optional()?),
+        Some((name, _)) => local_person_by_name(conn, name).await,
+        None => local_person_by_name(conn, handle).await,
+    }
+}
+
 pub async fn local_person_by_name(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -188,6 +208,12 @@ pub struct Group {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_refreshed_at: DateTime<Utc>,
+    pub rules: String,
+    pub tags: Vec<String>,
+    pub avatar_url: Option<String>,
+    pub banner_url: Option<String>,
+    pub dislikes_enabled: bool,
+    pub archived_at: Option<DateTime<Utc>>,
 }
 
 pub struct NewLocalGroup<'a> {

@@ -93,6 +93,8 @@ pub struct Post {
     pub updated_at: DateTime<Utc>,
     pub last_activity_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub rating_sum: i32,
+    pub rating_count: i32,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -392,6 +394,7 @@ pub struct Comment {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
+    pub language: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -680,4 +683,207 @@ pub async fn count_local_posts(conn: &mut AsyncPgConnection) -> Result<i64, DbEr
         .count()
         .get_result(conn)
         .await?)
+}
+
+// ---- ratings ----
+
+/// Sets (`Some`) or removes (`None`) a person's star rating and moves the post's sum and count
+/// by the difference, in the caller's transaction. Returns the new (sum, count).
+pub async fn rate_post(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    person_id: i64,
+    stars: Option<i16>,
+) -> Result<(i32, i32), DbError> {
+    use crate::schema::post_rating;
+    let before: Option<i16> = post_rating::table
+        .find((post_id, person_id))
+        .select(post_rating::stars)
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    match stars {
+        Some(s) => {
+            diesel::insert_into(post_rating::table)
+                .values((
+                    post_rating::post_id.eq(post_id),
+                    post_rating::person_id.eq(person_id),
+                    post_rating::stars.eq(s),
+                ))
+                .on_conflict((post_rating::post_id, post_rating::person_id))
+                .do_update()
+                .set((
+                    post_rating::stars.eq(s),
+                    post_rating::updated_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?;
+        }
+        None => {
+            diesel::delete(post_rating::table.find((post_id, person_id)))
+                .execute(conn)
+                .await?;
+        }
+    }
+    let sum_delta = i32::from(stars.unwrap_or(0)) - i32::from(before.unwrap_or(0));
+    let count_delta = i32::from(stars.is_some()) - i32::from(before.is_some());
+    Ok(diesel::update(post::table.find(post_id))
+        .set((
+            post::rating_sum.eq(post::rating_sum + sum_delta),
+            post::rating_count.eq(post::rating_count + count_delta),
+        ))
+        .returning((post::rating_sum, post::rating_count))
+        .get_result(conn)
+        .await?)
+}
+
+// ---- feeds and search ----
+
+/// Which posts a feed shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedScope {
+    /// Every group the viewer may read.
+    Instance,
+    /// Groups the viewer joined or follows, and people the viewer follows.
+    Home,
+}
+
+/// How a feed is ordered. `Hot` is `(likes − dislikes + 1) / (hours + 2)^1.5`, the formula
+/// of `cenacle_domain::content::hot_rank`, computed in SQL so that it sorts in the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedSort {
+    New,
+    Active,
+    Top,
+    Hot,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedQuery {
+    pub scope: FeedScope,
+    /// The viewer's person id and ActivityPub id; None for anonymous readers.
+    pub viewer: Option<(i64, String)>,
+    pub sort: FeedSort,
+    /// Only posts newer than this (top of the day, week, month).
+    pub since: Option<DateTime<Utc>>,
+    pub unanswered: bool,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    id: i64,
+}
+
+/// Posts the viewer may read (private groups only to their members), in the feed's order.
+const READABLE: &str = "p.deleted_at IS NULL AND (g.visibility <> 'private' OR EXISTS \
+     (SELECT 1 FROM group_membership m WHERE m.group_id = g.id AND m.person_id = $1))";
+
+fn order_by(sort: FeedSort) -> &'static str {
+    match sort {
+        FeedSort::New => "p.id DESC",
+        FeedSort::Active => "p.last_activity_at DESC, p.id DESC",
+        FeedSort::Top => "(p.likes - p.dislikes) DESC, p.id DESC",
+        FeedSort::Hot => {
+            "GREATEST(p.likes - p.dislikes + 1, 0)::float8 \
+             / power(EXTRACT(EPOCH FROM now() - p.created_at) / 3600.0 + 2.0, 1.5) DESC, p.id DESC"
+        }
+    }
+}
+
+pub async fn feed(conn: &mut AsyncPgConnection, q: &FeedQuery) -> Result<Vec<Post>, DbError> {
+    use diesel::sql_types::{BigInt, Bool, Nullable, Text, Timestamptz};
+    let (viewer_id, viewer_ap) = q.viewer.clone().unwrap_or((-1, String::new()));
+    let sql = format!(
+        "SELECT p.id FROM post p JOIN community_group g ON g.id = p.group_id \
+         WHERE {READABLE} \
+           AND (NOT $2 OR EXISTS (SELECT 1 FROM group_membership m WHERE m.group_id = g.id AND m.person_id = $1) \
+                OR EXISTS (SELECT 1 FROM follow f JOIN person a ON a.id = p.author_id \
+                           WHERE f.follower_ap_id = $3 AND f.state = 'accepted' \
+                             AND (f.target_ap_id = g.ap_id OR f.target_ap_id = a.ap_id))) \
+           AND ($4::timestamptz IS NULL OR p.created_at >= $4) \
+           AND (NOT $5 OR (p.kind = 'question' AND p.accepted_comment_id IS NULL AND p.comment_count = 0)) \
+         ORDER BY {} LIMIT $6 OFFSET $7",
+        order_by(q.sort)
+    );
+    let ids: Vec<i64> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(viewer_id)
+        .bind::<Bool, _>(q.scope == FeedScope::Home)
+        .bind::<Text, _>(viewer_ap)
+        .bind::<Nullable<Timestamptz>, _>(q.since)
+        .bind::<Bool, _>(q.unanswered)
+        .bind::<BigInt, _>(q.limit)
+        .bind::<BigInt, _>(q.offset)
+        .load::<IdRow>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    posts_in_order(conn, &ids).await
+}
+
+async fn posts_in_order(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<Vec<Post>, DbError> {
+    let mut rows: Vec<Post> = post::table
+        .filter(post::id.eq_any(ids))
+        .select(Post::as_select())
+        .load(conn)
+        .await?;
+    rows.sort_by_key(|p| ids.iter().position(|id| *id == p.id));
+    Ok(rows)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct SearchQuery {
+    pub text: String,
+    pub viewer_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub kind: Option<String>,
+    pub tag: Option<String>,
+    pub idea_status: Option<String>,
+    /// Some(true): questions with an accepted answer; Some(false): without.
+    pub answered: Option<bool>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+/// Full-text search over posts and their comments, in French and English (each post is
+/// indexed in its own language; the query is read both ways), best matches first; private
+/// groups only for their members.
+pub async fn search(conn: &mut AsyncPgConnection, q: &SearchQuery) -> Result<Vec<Post>, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    let sql = format!(
+        "WITH q AS (SELECT websearch_to_tsquery('french', $2) || websearch_to_tsquery('english', $2) AS query) \
+         SELECT p.id FROM post p JOIN community_group g ON g.id = p.group_id, q \
+         WHERE {READABLE} \
+           AND (p.search @@ q.query OR EXISTS (SELECT 1 FROM comment c WHERE c.post_id = p.id \
+                AND c.deleted_at IS NULL AND c.search @@ q.query)) \
+           AND ($3::bigint IS NULL OR p.group_id = $3) \
+           AND ($4::text IS NULL OR p.kind = $4) \
+           AND ($5::text IS NULL OR $5 = ANY(p.tags)) \
+           AND ($6::text IS NULL OR p.idea_status = $6) \
+           AND ($7::text IS NULL OR (p.kind = 'question' AND (p.accepted_comment_id IS NOT NULL) = ($7 = 'answered'))) \
+         ORDER BY ts_rank(p.search, q.query) DESC, p.id DESC LIMIT $8 OFFSET $9"
+    );
+    let answered = q
+        .answered
+        .map(|a| if a { "answered" } else { "unanswered" });
+    let ids: Vec<i64> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(q.viewer_id.unwrap_or(-1))
+        .bind::<Text, _>(&q.text)
+        .bind::<Nullable<BigInt>, _>(q.group_id)
+        .bind::<Nullable<Text>, _>(q.kind.as_deref())
+        .bind::<Nullable<Text>, _>(q.tag.as_deref())
+        .bind::<Nullable<Text>, _>(q.idea_status.as_deref())
+        .bind::<Nullable<Text>, _>(answered)
+        .bind::<BigInt, _>(q.limit)
+        .bind::<BigInt, _>(q.offset)
+        .load::<IdRow>(conn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    posts_in_order(conn, &ids).await
 }

@@ -10,6 +10,7 @@ pub mod content;
 pub mod embedded;
 mod error;
 pub mod federation;
+pub mod groups;
 pub mod pool;
 pub mod schema;
 #[cfg(feature = "testing")]

@@ -86,6 +86,12 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         last_refreshed_at -> Timestamptz,
+        rules -> Text,
+        tags -> Array<Text>,
+        avatar_url -> Nullable<Text>,
+        banner_url -> Nullable<Text>,
+        dislikes_enabled -> Bool,
+        archived_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -196,6 +202,8 @@ diesel::table! {
         updated_at -> Timestamptz,
         last_activity_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        rating_sum -> Int4,
+        rating_count -> Int4,
     }
 }
 
@@ -214,6 +222,7 @@ diesel::table! {
         created_at -> Timestamptz,
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
+        language -> Text,
     }
 }
 
@@ -253,9 +262,63 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    post_rating (post_id, person_id) {
+        post_id -> Int8,
+        person_id -> Int8,
+        stars -> Int2,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    group_proposal (id) {
+        id -> Int8,
+        name -> Text,
+        title -> Text,
+        purpose -> Text,
+        proposer_id -> Int8,
+        status -> Text,
+        group_id -> Nullable<Int8>,
+        decided_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        decided_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    group_proposal_backer (proposal_id, person_id) {
+        proposal_id -> Int8,
+        person_id -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    group_join_request (group_id, person_id) {
+        group_id -> Int8,
+        person_id -> Int8,
+        message -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    group_invitation (group_id, person_id) {
+        group_id -> Int8,
+        person_id -> Int8,
+        invited_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post -> person (author_id));
 diesel::joinable!(post -> community_group (group_id));
+diesel::joinable!(group_membership -> person (person_id));
+diesel::joinable!(group_join_request -> person (person_id));
+diesel::joinable!(group_invitation -> community_group (group_id));
 diesel::joinable!(delivery -> outgoing_activity (activity_id));
 diesel::joinable!(auth_token -> local_user (person_id));
 diesel::allow_tables_to_appear_in_same_query!(
@@ -278,4 +341,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     vote,
     post_edit,
     idea_status_change,
+    post_rating,
+    group_proposal,
+    group_proposal_backer,
+    group_join_request,
+    group_invitation,
 );

@@ -29,6 +29,12 @@ pub struct GroupView {
     pub local: bool,
     pub visibility: String,
     pub followers: i64,
+    pub rules: String,
+    pub tags: Vec<String>,
+    pub avatar_url: Option<String>,
+    pub banner_url: Option<String>,
+    pub dislikes_enabled: bool,
+    pub archived: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -43,6 +49,12 @@ impl GroupView {
             local: group.local,
             visibility: group.visibility,
             followers,
+            rules: group.rules,
+            tags: group.tags,
+            avatar_url: group.avatar_url,
+            banner_url: group.banner_url,
+            dislikes_enabled: group.dislikes_enabled,
+            archived: group.archived_at.is_some(),
             created_at: group.created_at,
         }
     }
@@ -101,14 +113,24 @@ pub async fn get(
     Ok(Json(GroupView::new(group, followers)))
 }
 
-#[derive(Deserialize, ToSchema)]
+#[derive(Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateGroup {
     pub title: Option<String>,
     pub description: Option<String>,
+    /// The group's rules (Markdown).
+    pub rules: Option<String>,
+    pub tags: Option<Vec<String>>,
+    pub avatar_url: Option<String>,
+    pub banner_url: Option<String>,
+    /// Allow dislikes on the group's posts and comments.
+    pub dislikes_enabled: Option<bool>,
+    /// Archived groups are read-only.
+    pub archived: Option<bool>,
 }
 
-/// Edit a local group's title or description; followers on other servers receive an Update.
+/// Edit a group's settings (its owner and moderators, community managers); followers on other
+/// servers receive an Update.
 #[utoipa::path(patch, path = "/api/v1/groups/{name}", tag = "groups", security(("bearer" = [])),
     params(("name" = String, Path)),
     request_body = UpdateGroup,
@@ -119,14 +141,18 @@ pub async fn update(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<UpdateGroup>,
 ) -> ApiResult<Json<GroupView>> {
-    let group = groups::update_group(
-        &state.ctx,
-        &session,
-        &name,
-        req.title.as_deref(),
-        req.description.as_deref(),
-    )
-    .await?;
+    let change = groups::GroupSettingsChange {
+        title: req.title,
+        description: req.description,
+        rules: req.rules,
+        tags: req.tags,
+        avatar_url: req.avatar_url,
+        banner_url: req.banner_url,
+        dislikes_enabled: req.dislikes_enabled,
+        archived: req.archived,
+    };
+    let caller = cenacle_core::content::Caller::from(&session);
+    let group = groups::update_group(&state.ctx, &caller, &name, change).await?;
     let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
     Ok(Json(GroupView::new(group, followers)))
 }

@@ -61,6 +61,9 @@ pub struct PostView {
     pub dislikes: i32,
     pub score: i32,
     pub comment_count: i32,
+    /// Ideas and notes: average of 1–5 star ratings (0 when unrated) and their number.
+    pub rating_average: f64,
+    pub rating_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -146,6 +149,12 @@ fn post_view(post: Post, group: &str, authors: &Authors, local_host: &str) -> Po
         dislikes: post.dislikes,
         score: post.likes - post.dislikes,
         comment_count: post.comment_count,
+        rating_average: if post.rating_count > 0 {
+            f64::from(post.rating_sum) / f64::from(post.rating_count)
+        } else {
+            0.0
+        },
+        rating_count: post.rating_count,
         created_at: post.created_at,
         updated_at: post.updated_at,
     }
@@ -583,18 +592,42 @@ pub async fn vote_comment(
     cast(&state, &session, VoteTarget::Comment(id), req.vote).await
 }
 
-/// Join a public or restricted group (private groups come by invitation).
+#[derive(Deserialize, IntoParams, Default)]
+#[into_params(parameter_in = Query)]
+pub struct JoinParams {
+    /// For private groups: a word to the moderators who approve requests.
+    pub message: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JoinView {
+    /// `member`, or `requested` when a private group's moderators must approve.
+    pub status: String,
+}
+
+/// Join a group: at once for public and restricted groups and with an invitation; otherwise a
+/// request that the group's moderators approve.
 #[utoipa::path(post, path = "/api/v1/groups/{name}/join", tag = "groups", security(("bearer" = [])),
-    params(("name" = String, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    params(("name" = String, Path), JoinParams),
+    responses((status = 200, body = JoinView), (status = 404, body = ErrorBody)))]
 pub async fn join(
     State(state): State<AppState>,
     Auth(session): Auth,
     Path(name): Path<String>,
-) -> ApiResult<StatusCode> {
+    ApiQuery(params): ApiQuery<JoinParams>,
+) -> ApiResult<Json<JoinView>> {
     let group = groups::local_group(&state.ctx, &name).await?;
-    content::join_group(&state.ctx, &Caller::from(&session), &group).await?;
-    Ok(StatusCode::NO_CONTENT)
+    let message = params.message;
+    let member = groups::join_group(
+        &state.ctx,
+        &Caller::from(&session),
+        &group,
+        message.as_deref(),
+    )
+    .await?;
+    Ok(Json(JoinView {
+        status: if member { "member" } else { "requested" }.into(),
+    }))
 }
 
 /// Leave a group.
@@ -607,6 +640,222 @@ pub async fn leave(
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
     let group = groups::local_group(&state.ctx, &name).await?;
-    content::leave_group(&state.ctx, &Caller::from(&session), &group).await?;
+    groups::leave_group(&state.ctx, &Caller::from(&session), &group).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RatingRequest {
+    /// 1 to 5, or null to withdraw.
+    pub stars: Option<u8>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RatingView {
+    pub average: f64,
+    pub count: i32,
+}
+
+/// Rate an idea or a note from 1 to 5 stars (one rating per person; null withdraws it).
+#[utoipa::path(put, path = "/api/v1/posts/{id}/rating", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = RatingRequest,
+    responses((status = 200, body = RatingView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn rate(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<RatingRequest>,
+) -> ApiResult<Json<RatingView>> {
+    let (average, count) =
+        content::rate_post(&state.ctx, &Caller::from(&session), id, req.stars).await?;
+    Ok(Json(RatingView { average, count }))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FeedQuery {
+    /// `instance` (default: every group you may read) or `home` (groups you joined or follow,
+    /// people you follow; needs a token).
+    pub scope: Option<String>,
+    /// `new` (default), `active`, `top` or `hot` (score decaying with age:
+    /// (likes − dislikes + 1) / (hours + 2)^1.5).
+    pub sort: Option<String>,
+    /// With `top`: `day`, `week`, `month` or `all` (default).
+    pub period: Option<String>,
+    /// Questions without answers only.
+    #[serde(default)]
+    pub unanswered: bool,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// The instance's or your home feed of posts.
+#[utoipa::path(get, path = "/api/v1/feed", tag = "posts",
+    params(FeedQuery),
+    responses((status = 200, body = Page<PostView>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn feed(
+    State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
+    ApiQuery(q): ApiQuery<FeedQuery>,
+) -> ApiResult<Json<Page<PostView>>> {
+    use crate::error::ApiError;
+    use content::{FeedScope, FeedSort};
+    let page = crate::pagination::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let (limit, offset) = (page.limit()?, page.offset()?);
+    let scope = match q.scope.as_deref().unwrap_or("instance") {
+        "instance" => FeedScope::Instance,
+        "home" => FeedScope::Home,
+        _ => return Err(ApiError::invalid_query("scope must be instance or home")),
+    };
+    let sort = match q.sort.as_deref().unwrap_or("new") {
+        "new" => FeedSort::New,
+        "active" => FeedSort::Active,
+        "top" => FeedSort::Top,
+        "hot" => FeedSort::Hot,
+        _ => {
+            return Err(ApiError::invalid_query(
+                "sort must be new, active, top or hot",
+            ))
+        }
+    };
+    let since = match q.period.as_deref().unwrap_or("all") {
+        "day" => Some(chrono::Duration::days(1)),
+        "week" => Some(chrono::Duration::weeks(1)),
+        "month" => Some(chrono::Duration::days(30)),
+        "all" => None,
+        _ => {
+            return Err(ApiError::invalid_query(
+                "period must be day, week, month or all",
+            ))
+        }
+    }
+    .map(|d| Utc::now() - d);
+    let caller = session.as_ref().map(Caller::from);
+    let options = content::FeedOptions {
+        scope,
+        sort,
+        since,
+        unanswered: q.unanswered,
+        offset,
+        limit: limit + 1,
+    };
+    let posts = content::feed(&state.ctx, caller.as_ref(), options).await?;
+    posts_page(&state, posts, limit, offset).await
+}
+
+/// Shapes a page of posts from several groups.
+async fn posts_page(
+    state: &AppState,
+    posts: Vec<Post>,
+    limit: i64,
+    offset: i64,
+) -> ApiResult<Json<Page<PostView>>> {
+    let authors = Authors::load(
+        &state.ctx,
+        &posts.iter().map(|p| p.author_id).collect::<Vec<_>>(),
+    )
+    .await?;
+    let mut names = HashMap::new();
+    {
+        let mut conn = state.ctx.conn().await?;
+        for group_id in posts.iter().map(|p| p.group_id) {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(group_id) {
+                let group = cenacle_db::actors::group_by_id(&mut conn, group_id)
+                    .await
+                    .map_err(cenacle_core::CoreError::from)?;
+                slot.insert(
+                    group
+                        .map(|g| {
+                            if g.local {
+                                g.name
+                            } else {
+                                format!("{}@{}", g.name, g.instance_host)
+                            }
+                        })
+                        .unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let host = local_host(state);
+    Ok(Json(Page::from_offset(posts, limit, offset, |p| {
+        let group = names.get(&p.group_id).cloned().unwrap_or_default();
+        post_view(p, &group, &authors, &host)
+    })))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SearchParams {
+    /// Words to find (web-search syntax: "quoted phrases", -excluded, or).
+    pub q: String,
+    /// A local group's name.
+    pub group: Option<String>,
+    pub kind: Option<String>,
+    pub tag: Option<String>,
+    /// Ideas in this status.
+    pub status: Option<String>,
+    /// `answered` or `unanswered` questions.
+    pub answered: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Full-text search over posts and their comments, in French and English; private groups only
+/// for their members.
+#[utoipa::path(get, path = "/api/v1/search", tag = "posts",
+    params(SearchParams),
+    responses((status = 200, body = Page<PostView>), (status = 400, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn search(
+    State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
+    ApiQuery(q): ApiQuery<SearchParams>,
+) -> ApiResult<Json<Page<PostView>>> {
+    use crate::error::ApiError;
+    let page = crate::pagination::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let (limit, offset) = (page.limit()?, page.offset()?);
+    let group_id = match &q.group {
+        Some(name) => Some(groups::local_group(&state.ctx, name).await?.id),
+        None => None,
+    };
+    let idea_status = match &q.status {
+        Some(s) => Some(
+            s.parse::<IdeaStatus>()
+                .map_err(ApiError::invalid_query)?
+                .as_str()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let answered = match q.answered.as_deref() {
+        None => None,
+        Some("answered") => Some(true),
+        Some("unanswered") => Some(false),
+        Some(_) => {
+            return Err(ApiError::invalid_query(
+                "answered must be answered or unanswered",
+            ))
+        }
+    };
+    let query = store::SearchQuery {
+        text: q.q,
+        group_id,
+        kind: q.kind,
+        tag: q.tag.map(|t| t.trim_start_matches('#').to_lowercase()),
+        idea_status,
+        answered,
+        offset,
+        limit: limit + 1,
+        ..Default::default()
+    };
+    let caller = session.as_ref().map(Caller::from);
+    let posts = content::search(&state.ctx, caller.as_ref(), query).await?;
+    posts_page(&state, posts, limit, offset).await
 }

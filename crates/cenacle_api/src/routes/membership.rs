@@ -1,0 +1,275 @@
+//! `/api/v1/groups/{name}/members`, join requests, invitations, and groups on demand
+//! (`/api/v1/proposals`).
+
+use crate::{
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, Auth},
+    AppState,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use cenacle_core::{content::Caller, groups, identity, CoreError};
+use cenacle_db::{actors, groups::Proposal};
+use cenacle_domain::content::GroupRole;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberView {
+    pub person_id: i64,
+    /// `username` for local people, `username@host` for remote ones.
+    pub handle: String,
+    /// owner, moderator or member.
+    pub role: String,
+}
+
+fn handle(username: String, host: Option<String>) -> String {
+    match host {
+        Some(h) => format!("{username}@{h}"),
+        None => username,
+    }
+}
+
+/// A group's members, owners and moderators first.
+#[utoipa::path(get, path = "/api/v1/groups/{name}/members", tag = "groups",
+    params(("name" = String, Path)),
+    responses((status = 200, body = Vec<MemberView>), (status = 404, body = ErrorBody)))]
+pub async fn members(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<MemberView>>> {
+    let rows = groups::members(&state.ctx, &name).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(person_id, username, host, role)| MemberView {
+                person_id,
+                handle: handle(username, host),
+                role,
+            })
+            .collect(),
+    ))
+}
+
+async fn person_id(state: &AppState, handle: &str) -> ApiResult<i64> {
+    let mut conn = state.ctx.conn().await?;
+    let local_host = identity::local_host(&state.ctx.settings);
+    let person = actors::person_by_handle(&mut conn, handle, &local_host)
+        .await
+        .map_err(CoreError::from)?
+        .ok_or(CoreError::NotFound("person"))?;
+    Ok(person.id)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    #[schema(value_type = String, example = "moderator")]
+    pub role: GroupRole,
+}
+
+/// Give a member a group role: moderators may be people of other servers (`user@host`, once
+/// this instance knows them). Owners name moderators; only an owner or a community manager
+/// touches ownership.
+#[utoipa::path(put, path = "/api/v1/groups/{name}/members/{handle}", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path), ("handle" = String, Path, description = "username, or user@host")),
+    request_body = RoleRequest,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path((name, who)): Path<(String, String)>,
+    ApiJson(req): ApiJson<RoleRequest>,
+) -> ApiResult<StatusCode> {
+    let person = person_id(&state, &who).await?;
+    groups::set_member_role(&state.ctx, &Caller::from(&session), &name, person, req.role).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct JoinRequestView {
+    pub person_id: i64,
+    pub handle: String,
+    pub message: Option<String>,
+}
+
+/// Requests to join a private group (its moderators).
+#[utoipa::path(get, path = "/api/v1/groups/{name}/join-requests", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path)),
+    responses((status = 200, body = Vec<JoinRequestView>), (status = 403, body = ErrorBody)))]
+pub async fn join_requests(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(name): Path<String>,
+) -> ApiResult<Json<Vec<JoinRequestView>>> {
+    let rows = groups::join_requests(&state.ctx, &Caller::from(&session), &name).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(person_id, username, host, message)| JoinRequestView {
+                person_id,
+                handle: handle(username, host),
+                message,
+            })
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Decision {
+    pub approve: bool,
+}
+
+/// Approve or reject a request to join.
+#[utoipa::path(put, path = "/api/v1/groups/{name}/join-requests/{person_id}", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path), ("person_id" = i64, Path)), request_body = Decision,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn decide_join_request(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path((name, person_id)): Path<(String, i64)>,
+    ApiJson(req): ApiJson<Decision>,
+) -> ApiResult<StatusCode> {
+    groups::decide_join_request(
+        &state.ctx,
+        &Caller::from(&session),
+        &name,
+        person_id,
+        req.approve,
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    /// `username`, or `user@host`.
+    pub handle: String,
+}
+
+/// Invite someone to a group (its moderators); they join with `POST …/join`.
+#[utoipa::path(post, path = "/api/v1/groups/{name}/invitations", tag = "groups", security(("bearer" = [])),
+    params(("name" = String, Path)), request_body = InvitationRequest,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn invite(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(name): Path<String>,
+    ApiJson(req): ApiJson<InvitationRequest>,
+) -> ApiResult<StatusCode> {
+    let person = person_id(&state, &req.handle).await?;
+    groups::invite(&state.ctx, &Caller::from(&session), &name, person).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+// ---- groups on demand ----
+
+#[derive(Serialize, ToSchema)]
+pub struct ProposalView {
+    pub id: i64,
+    pub name: String,
+    pub title: String,
+    pub purpose: String,
+    /// open, created or declined.
+    pub status: String,
+    pub backers: i64,
+    /// Backers needed for the group to be created.
+    pub threshold: u32,
+    /// The group's name once created.
+    pub group: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn proposal_view(state: &AppState, p: Proposal, backers: i64) -> ProposalView {
+    ProposalView {
+        group: (p.status == "created").then(|| p.name.clone()),
+        id: p.id,
+        name: p.name,
+        title: p.title,
+        purpose: p.purpose,
+        status: p.status,
+        backers,
+        threshold: state.ctx.settings.groups.proposal_threshold,
+        created_at: p.created_at,
+    }
+}
+
+/// Group proposals, open ones first.
+#[utoipa::path(get, path = "/api/v1/proposals", tag = "groups",
+    responses((status = 200, body = Vec<ProposalView>)))]
+pub async fn proposals(State(state): State<AppState>) -> ApiResult<Json<Vec<ProposalView>>> {
+    let rows = groups::proposals(&state.ctx).await?;
+    Ok(Json(
+        rows.into_iter()
+            .map(|(p, n)| proposal_view(&state, p, n))
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalRequest {
+    pub name: String,
+    pub title: String,
+    /// What the group is for.
+    pub purpose: String,
+}
+
+/// Propose a group. When enough members back it (`groups.proposal_threshold`), it is created
+/// with you as its owner and its backers are invited.
+#[utoipa::path(post, path = "/api/v1/proposals", tag = "groups", security(("bearer" = [])),
+    request_body = ProposalRequest,
+    responses((status = 201, body = ProposalView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn propose(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<ProposalRequest>,
+) -> ApiResult<(StatusCode, Json<ProposalView>)> {
+    let proposal = groups::propose(
+        &state.ctx,
+        &Caller::from(&session),
+        &req.name,
+        &req.title,
+        &req.purpose,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(proposal_view(&state, proposal, 1)),
+    ))
+}
+
+/// Back a proposal.
+#[utoipa::path(post, path = "/api/v1/proposals/{id}/back", tag = "groups", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ProposalView), (status = 404, body = ErrorBody)))]
+pub async fn back(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ProposalView>> {
+    let (proposal, backers) = groups::back(&state.ctx, &Caller::from(&session), id).await?;
+    Ok(Json(proposal_view(&state, proposal, backers)))
+}
+
+/// Approve (the group is created now) or decline a proposal: community managers.
+#[utoipa::path(put, path = "/api/v1/proposals/{id}/decision", tag = "groups", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = Decision,
+    responses((status = 200, body = ProposalView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn decide(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<Decision>,
+) -> ApiResult<Json<ProposalView>> {
+    let proposal = groups::decide_proposal(&state.ctx, &session, id, req.approve).await?;
+    let mut conn = state.ctx.conn().await?;
+    let backers = cenacle_db::groups::backer_count(&mut conn, proposal.id)
+        .await
+        .map_err(CoreError::from)?;
+    Ok(Json(proposal_view(&state, proposal, backers)))
+}
