@@ -158,6 +158,8 @@ impl From<CoreError> for ApiError {
             InvalidInvite => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_invite"),
             InvalidSetupToken => Self::new(StatusCode::FORBIDDEN, "invalid_setup_token"),
             NotFound(what) => Self::not_found().with_details(json!({ "resource": what })),
+            TooLarge(limit) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+                .with_details(json!({ "limit_bytes": limit })),
             Conflict(code) => Self::new(StatusCode::CONFLICT, conflict_code(code)),
             Database(db) => from_database_error(&db),
             Internal(message) => internal(&message),

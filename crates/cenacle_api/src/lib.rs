@@ -20,7 +20,7 @@ use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
 use rate_limit::RateLimiter;
-use routes::{account, admin, federation, groups, instance, membership, posts};
+use routes::{account, admin, federation, groups, instance, media, membership, posts};
 use std::{sync::Arc, time::Duration};
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -125,6 +125,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::join))
         .routes(routes!(posts::leave))
         .routes(routes!(posts::rate))
+        .routes(routes!(media::serve))
+        // Uploads may exceed the API's body limit: up to the hard cap here, to the configured
+        // per-type limits in the handler.
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(media::upload))
+                .layer(DefaultBodyLimit::max(cenacle_config::MEDIA_BODY_CAP)),
+        )
         .routes(routes!(posts::feed))
         .routes(routes!(posts::search))
         .routes(routes!(membership::members))

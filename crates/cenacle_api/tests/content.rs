@@ -902,3 +902,110 @@ async fn search_in_french_and_english_respects_private_groups() {
         StatusCode::UNPROCESSABLE_ENTITY
     );
 }
+
+fn png(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    bytes.resize(size, 0);
+    bytes
+}
+
+async fn upload(t: &TestApp, token: &str, content_type: &str, bytes: Vec<u8>) -> common::Reply {
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/media")
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(axum::http::header::CONTENT_TYPE, content_type)
+        .body(axum::body::Body::from(bytes))
+        .unwrap();
+    t.send(request).await
+}
+
+#[tokio::test]
+async fn media_uploads_are_checked_stored_attached_and_served() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let f = fixture_with(move |s| {
+        s.server.data_dir = dir;
+        s.media.max_video_bytes = 4096;
+    })
+    .await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let pierre = t.member("pierre").await;
+    // Larger than the API's 1 MiB body limit, within the image limit.
+    let big = upload(t, &marie, "image/png", png(1_500_000)).await;
+    assert_eq!(big.status, StatusCode::CREATED, "{}", big.json);
+    assert_eq!(big.json["content_type"], "image/png");
+    let mismatch = upload(t, &marie, "image/jpeg", png(100)).await;
+    assert_eq!(
+        (
+            mismatch.status,
+            mismatch.json["error"]["details"]["reason"].as_str()
+        ),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("type_mismatch"))
+    );
+    let script = upload(
+        t,
+        &marie,
+        "image/png",
+        b"<script>alert(1)</script>".to_vec(),
+    )
+    .await;
+    assert_eq!(script.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut video = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    video.resize(5000, 0);
+    let too_big = upload(t, &marie, "video/mp4", video).await;
+    assert_eq!(
+        (
+            too_big.status,
+            too_big.json["error"]["details"]["limit_bytes"].as_u64()
+        ),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some(4096))
+    );
+
+    let created = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&marie),
+            json!({"kind": "note", "title": "Photo", "attachments": [big.json["id"]]}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let url = created.json["attachments"][0]["url"].as_str().unwrap();
+    assert_eq!(url, big.json["url"].as_str().unwrap());
+    let path = url.trim_start_matches("http://localhost:8700");
+    let request = axum::http::Request::get(path)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(t.app.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "image/png");
+    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert_eq!(body.len(), 1_500_000);
+    // One cannot attach someone else's upload.
+    let stolen = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&pierre),
+            json!({"kind": "note", "title": "Volée", "attachments": [big.json["id"]]}),
+        )
+        .await;
+    assert_eq!(stolen.status, StatusCode::NOT_FOUND);
+    // The Page carries it as an Image attachment.
+    let page = t
+        .send(
+            axum::http::Request::get(format!("/p/{}", id(&created.json)))
+                .header("accept", "application/activity+json")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(page.json["attachment"][0]["type"], "Image");
+    assert_eq!(page.json["attachment"][0]["url"], url);
+}

@@ -105,6 +105,8 @@ async fn the_openapi_document_covers_every_route() {
         ("put", "/api/v1/comments/{id}/vote"),
         ("put", "/api/v1/posts/{id}/rating"),
         ("get", "/api/v1/feed"),
+        ("post", "/api/v1/media"),
+        ("get", "/media/{file}"),
         ("get", "/api/v1/search"),
         ("get", "/api/v1/groups/{name}/members"),
         ("put", "/api/v1/groups/{name}/members/{handle}"),
@@ -147,7 +149,8 @@ async fn the_openapi_document_covers_every_route() {
                 .replace("{host}", "nowhere.test")
                 .replace("{id}", "999999")
                 .replace("{handle}", "nobody")
-                .replace("{person_id}", "999999");
+                .replace("{person_id}", "999999")
+                .replace("{file}", "nothing.png");
             let request = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(&concrete)

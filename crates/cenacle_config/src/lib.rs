@@ -19,6 +19,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub accounts: AccountSettings,
     pub groups: GroupSettings,
+    pub media: MediaSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
     pub federation: FederationSettings,
@@ -71,6 +72,16 @@ pub struct AccountSettings {
 pub struct GroupSettings {
     pub proposal_threshold: u32,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MediaSettings {
+    pub max_image_bytes: usize,
+    pub max_video_bytes: usize,
+}
+
+/// The hard ceiling of an upload's body, whatever the configuration says.
+pub const MEDIA_BODY_CAP: usize = 512 * 1024 * 1024;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -221,6 +232,11 @@ impl Settings {
                 "federation.delivery_concurrency",
                 "must be at least 1 (and delivery_per_host too)",
             );
+        }
+        if self.media.max_video_bytes > MEDIA_BODY_CAP
+            || self.media.max_image_bytes > MEDIA_BODY_CAP
+        {
+            return bad("media.max_video_bytes", "must be at most 512 MiB");
         }
         if self.groups.proposal_threshold == 0 {
             return bad("groups.proposal_threshold", "must be at least 1");

@@ -103,7 +103,14 @@ pub struct PostInput {
     pub body: String,
     pub tags: Vec<String>,
     pub language: Option<Language>,
+    /// Uploads of the author (`POST /api/v1/media`), in order.
+    pub attachments: Vec<i64>,
+    /// A remote post's attachments: (URL, media type).
+    pub remote_attachments: Vec<(String, Option<String>)>,
 }
+
+/// At most this many attachments per post.
+pub const ATTACHMENTS_MAX: usize = 10;
 
 /// A new post in a local group. Remote posts arrive through federation with their own ids
 /// (`ap_id` given); local ones get `<base>/p/<id>`.
@@ -116,7 +123,21 @@ pub async fn create_post(
 ) -> Result<Post, CoreError> {
     let tags = normalise_tags(input.tags);
     validate_post(&input.title, &input.body, &tags)?;
+    if input.attachments.len() + input.remote_attachments.len() > ATTACHMENTS_MAX {
+        return Err(ValidationError {
+            field: "attachments",
+            code: "too_many",
+        }
+        .into());
+    }
     let mut conn = ctx.conn().await?;
+    // Only one's own uploads can be attached.
+    let owned = cenacle_db::media::media_by_ids(&mut conn, &input.attachments).await?;
+    if owned.len() != input.attachments.len()
+        || owned.iter().any(|m| m.uploader_id != caller.person_id)
+    {
+        return Err(CoreError::NotFound("media"));
+    }
     let actor = actor_in(&mut conn, group, caller).await?;
     if !can_post(visibility(group), &actor) {
         return Err(forbid("post_in_group"));
@@ -144,6 +165,8 @@ pub async fn create_post(
         if remote_ap_id.is_none() {
             post = store::set_post_ap_id(conn, post.id, &format!("{base}/p/{}", post.id)).await?;
         }
+        cenacle_db::media::attach(conn, post.id, &input.attachments).await?;
+        cenacle_db::media::attach_remote(conn, post.id, &input.remote_attachments).await?;
         federation::insert_outbox_event_by(conn, EVENT_POST_CREATED, post.id, caller.person_id, "")
             .await?;
         Ok(post)

@@ -27,6 +27,8 @@ pub enum CoreError {
     InvalidInvite,
     #[error("the setup token is unknown or already used")]
     InvalidSetupToken,
+    #[error("too large (limit {0} bytes)")]
+    TooLarge(usize),
     #[error("{0} not found")]
     NotFound(&'static str),
     #[error("conflict: {0}")]

@@ -7,6 +7,7 @@ pub mod content;
 mod error;
 pub mod groups;
 pub mod identity;
+pub mod media;
 mod secrets;
 
 pub use error::CoreError;

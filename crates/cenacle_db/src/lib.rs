@@ -11,6 +11,7 @@ pub mod embedded;
 mod error;
 pub mod federation;
 pub mod groups;
+pub mod media;
 pub mod pool;
 pub mod schema;
 #[cfg(feature = "testing")]

@@ -313,7 +313,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    media (id) {
+        id -> Int8,
+        file_name -> Text,
+        uploader_id -> Int8,
+        content_type -> Text,
+        size_bytes -> Int8,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    post_attachment (post_id, position) {
+        post_id -> Int8,
+        position -> Int4,
+        media_id -> Nullable<Int8>,
+        url -> Nullable<Text>,
+        media_type -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(local_user -> person (person_id));
+diesel::joinable!(post_attachment -> media (media_id));
 diesel::joinable!(post -> person (author_id));
 diesel::joinable!(post -> community_group (group_id));
 diesel::joinable!(group_membership -> person (person_id));
@@ -346,4 +368,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_proposal_backer,
     group_join_request,
     group_invitation,
+    media,
+    post_attachment,
 );

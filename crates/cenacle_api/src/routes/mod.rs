@@ -3,6 +3,7 @@ pub mod admin;
 pub mod federation;
 pub mod groups;
 pub mod instance;
+pub mod media;
 pub mod membership;
 pub mod posts;
 pub mod views;

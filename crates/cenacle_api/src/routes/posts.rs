@@ -86,8 +86,16 @@ pub struct CommentView {
 }
 
 #[derive(Serialize, ToSchema)]
+pub struct AttachmentView {
+    pub url: String,
+    pub media_type: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
 pub struct PostDetailView {
     pub post: PostView,
+    /// Images, videos and links, in order.
+    pub attachments: Vec<AttachmentView>,
     /// The accepted answer first, then oldest first.
     pub comments: Vec<CommentView>,
 }
@@ -193,7 +201,26 @@ async fn detail(state: &AppState, caller: Option<&Caller>, id: i64) -> ApiResult
     let authors = Authors::load(&state.ctx, &ids).await?;
     let host = local_host(state);
     let accepted = d.post.accepted_comment_id;
+    let attachments = {
+        let mut conn = state.ctx.conn().await?;
+        cenacle_db::media::attachments(&mut conn, d.post.id)
+            .await
+            .map_err(cenacle_core::CoreError::from)?
+    };
+    let base = state.ctx.settings.public_base();
     Ok(PostDetailView {
+        attachments: attachments
+            .into_iter()
+            .map(|a| match a {
+                cenacle_db::media::Attachment::Local(m) => AttachmentView {
+                    url: format!("{base}/media/{}", m.file_name),
+                    media_type: Some(m.content_type),
+                },
+                cenacle_db::media::Attachment::Remote { url, media_type } => {
+                    AttachmentView { url, media_type }
+                }
+            })
+            .collect(),
         comments: d
             .comments
             .into_iter()
@@ -216,6 +243,9 @@ pub struct NewPostRequest {
     pub tags: Vec<String>,
     #[schema(value_type = Option<String>, example = "fr")]
     pub language: Option<Language>,
+    /// Ids of your uploads (`POST /api/v1/media`), in order (at most 10).
+    #[serde(default)]
+    pub attachments: Vec<i64>,
 }
 
 /// Ask a question, propose an idea or write a note in a group: a local one by name, or one on
@@ -237,6 +267,8 @@ pub async fn create(
         body: req.body,
         tags: req.tags,
         language: req.language.or(Some(session.account.language)),
+        attachments: req.attachments,
+        remote_attachments: vec![],
     };
     let post = content::create_post(&state.ctx, &caller, &group, input, None).await?;
     Ok((

@@ -237,6 +237,8 @@ fn post_input(object: &ContentJson) -> PostInput {
         body: object.markdown(),
         tags: object.hashtags(),
         language: None,
+        attachments: vec![],
+        remote_attachments: object.attachments(),
     }
 }
 
@@ -509,7 +511,7 @@ async fn mirror_content(
         match store::post_by_ap_id(conn, object.id.as_str()).await? {
             None => {
                 let author_id = author_of(data, &object.attributed_to).await?;
-                store::insert_post(
+                let post_id = store::insert_post(
                     conn,
                     &NewPost {
                         group_id: group.id,
@@ -524,7 +526,9 @@ async fn mirror_content(
                         local: false,
                     },
                 )
-                .await?;
+                .await
+                .map(|post| post.id)?;
+                cenacle_db::media::attach_remote(conn, post_id, &object.attachments()).await?;
             }
             Some(post) => {
                 let accepted = match &object.accepted_answer {

@@ -52,6 +52,13 @@ pub struct ContentJson {
         deserialize_with = "deserialize_tags"
     )]
     pub tag: Vec<serde_json::Value>,
+    /// Images and videos (Document/Image/Video with `url`), or links (Lemmy: Link with `href`).
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "deserialize_tags"
+    )]
+    pub attachment: Vec<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub published: Option<DateTime<Utc>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -104,6 +111,34 @@ impl ContentJson {
             Some(s) if s.media_type == "text/markdown" => s.content.clone(),
             _ => strip_html(self.content.as_deref().unwrap_or_default()),
         }
+    }
+
+    /// Attachments as (URL, media type), in order.
+    pub fn attachments(&self) -> Vec<(String, Option<String>)> {
+        self.attachment
+            .iter()
+            .filter_map(|a| {
+                let url = match a.get("url") {
+                    Some(serde_json::Value::String(u)) => Some(u.clone()),
+                    Some(serde_json::Value::Object(o)) => {
+                        o.get("href").and_then(|h| h.as_str()).map(str::to_owned)
+                    }
+                    Some(serde_json::Value::Array(items)) => items.iter().find_map(|i| {
+                        i.as_str()
+                            .map(str::to_owned)
+                            .or_else(|| i.get("href").and_then(|h| h.as_str()).map(str::to_owned))
+                    }),
+                    _ => a.get("href").and_then(|h| h.as_str()).map(str::to_owned),
+                }?;
+                url.starts_with("http").then_some((
+                    url,
+                    a.get("mediaType")
+                        .and_then(|m| m.as_str())
+                        .map(str::to_owned),
+                ))
+            })
+            .take(cenacle_core::content::ATTACHMENTS_MAX)
+            .collect()
     }
 
     /// Hashtags, without `#`, lowercase.
@@ -220,6 +255,36 @@ async fn ap_id_of_person(conn: &mut AsyncPgConnection, id: i64) -> Result<Url, A
         .ok_or_else(|| ApubError::Internal(format!("person {id} has no ActivityPub id")))
 }
 
+/// The instance base URL of a local group (its id without the `/g/<name>` path).
+fn base_of(group: &Group) -> String {
+    group
+        .ap_id
+        .rsplit_once("/g/")
+        .map(|(base, _)| base.to_owned())
+        .unwrap_or_default()
+}
+
+/// Attachments as ActivityPub objects: `Image`/`Video` for our uploads (served at
+/// `/media/<file>`), `Document` for a remote post's links.
+async fn attachments_of(
+    conn: &mut AsyncPgConnection,
+    post: &Post,
+    base: &str,
+) -> Result<Vec<serde_json::Value>, ApubError> {
+    use cenacle_db::media::Attachment;
+    Ok(cenacle_db::media::attachments(conn, post.id)
+        .await?
+        .into_iter()
+        .map(|a| match a {
+            Attachment::Local(m) => {
+                let kind = if m.content_type.starts_with("video/") { "Video" } else { "Image" };
+                serde_json::json!({"type": kind, "url": format!("{base}/media/{}", m.file_name), "mediaType": m.content_type})
+            }
+            Attachment::Remote { url, media_type } => serde_json::json!({"type": "Document", "url": url, "mediaType": media_type}),
+        })
+        .collect())
+}
+
 /// The `Page` of a post.
 pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJson, ApubError> {
     let group = actors::group_by_id(conn, post.group_id)
@@ -252,6 +317,7 @@ pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJs
             .iter()
             .map(|t| serde_json::json!({"type": "Hashtag", "name": format!("#{t}")}))
             .collect(),
+        attachment: attachments_of(conn, post, &base_of(&group)).await?,
         published: Some(post.created_at),
         updated: Some(post.updated_at),
         post_kind: Some(post.kind.clone()),
@@ -298,6 +364,7 @@ pub async fn note(
         tag: vec![
             serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
         ],
+        attachment: vec![],
         published: Some(comment.created_at),
         updated: Some(comment.updated_at),
         post_kind: None,

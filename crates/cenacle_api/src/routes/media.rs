@@ -1,0 +1,86 @@
+//! `POST /api/v1/media` (uploads) and `GET /media/{file}` (serving them).
+
+use crate::{
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::Auth,
+    AppState,
+};
+use axum::{
+    body::Bytes,
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    Json,
+};
+use cenacle_core::{content::Caller, media};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaView {
+    /// Pass in a post's `attachments`.
+    pub id: i64,
+    pub url: String,
+    pub content_type: String,
+    pub size_bytes: i64,
+}
+
+/// Upload an image (PNG, JPEG, GIF, WebP) or a video (MP4, WebM): the raw file as the body,
+/// its type as `Content-Type`. Size limits: `media.max_image_bytes`, `media.max_video_bytes`.
+#[utoipa::path(post, path = "/api/v1/media", tag = "posts", security(("bearer" = [])),
+    request_body(content = Vec<u8>, content_type = "image/png", description = "the file"),
+    responses((status = 201, body = MediaView), (status = 413, body = ErrorBody), (status = 422, description = "unsupported type, or the bytes are not of the declared type", body = ErrorBody)))]
+pub async fn upload(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<MediaView>)> {
+    let declared = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let stored =
+        media::upload(&state.ctx, &Caller::from(&session), declared, body.to_vec()).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(MediaView {
+            id: stored.id,
+            url: format!(
+                "{}/media/{}",
+                state.ctx.settings.public_base(),
+                stored.file_name
+            ),
+            content_type: stored.content_type,
+            size_bytes: stored.size_bytes,
+        }),
+    ))
+}
+
+/// An uploaded file, with its content type. Files are public by their unguessable name.
+#[utoipa::path(get, path = "/media/{file}", tag = "posts",
+    params(("file" = String, Path)),
+    responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]
+pub async fn serve(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+) -> Result<Response, ApiError> {
+    let (bytes, content_type) = media::read(&state.ctx, &file).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&content_type)
+            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    // Never sniffed as something else; cached for long (names are never reused).
+    headers.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=31536000, immutable"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,119 @@
+//! Image and video uploads, stored on local disk under `<data_dir>/media`.
+
+use crate::{content::Caller, Context, CoreError};
+use cenacle_db::media::{self as store, Media};
+use cenacle_domain::ValidationError;
+use rand::RngCore;
+use std::path::PathBuf;
+
+/// What we accept, recognised by the file's first bytes (the declared type must agree: a
+/// browser must never be served a script labelled as an image).
+fn sniff(bytes: &[u8]) -> Option<(&'static str, &'static str, bool)> {
+    // (content type, extension, is video)
+    if bytes.starts_with(&[0x89, b'P', b'N', b'G']) {
+        Some(("image/png", "png", false))
+    } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        Some(("image/jpeg", "jpg", false))
+    } else if bytes.starts_with(b"GIF8") {
+        Some(("image/gif", "gif", false))
+    } else if bytes.len() > 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+        Some(("image/webp", "webp", false))
+    } else if bytes.len() > 8 && &bytes[4..8] == b"ftyp" {
+        Some(("video/mp4", "mp4", true))
+    } else if bytes.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
+        Some(("video/webm", "webm", true))
+    } else {
+        None
+    }
+}
+
+pub fn media_dir(ctx: &Context) -> PathBuf {
+    ctx.settings.server.data_dir.join("media")
+}
+
+/// Stores an upload: checks its type against its bytes and its size against the limits,
+/// writes it under a random name (atomically: a temporary file renamed), then records it.
+pub async fn upload(
+    ctx: &Context,
+    caller: &Caller,
+    declared_type: &str,
+    bytes: Vec<u8>,
+) -> Result<Media, CoreError> {
+    let invalid = |code| {
+        CoreError::Validation(ValidationError {
+            field: "file",
+            code,
+        })
+    };
+    let (content_type, extension, video) = sniff(&bytes).ok_or(invalid("unsupported_type"))?;
+    let declared = declared_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if declared != content_type {
+        return Err(invalid("type_mismatch"));
+    }
+    let limit = if video {
+        ctx.settings.media.max_video_bytes
+    } else {
+        ctx.settings.media.max_image_bytes
+    };
+    if bytes.len() > limit {
+        return Err(CoreError::TooLarge(limit));
+    }
+    let mut name = [0u8; 16];
+    rand::rng().fill_bytes(&mut name);
+    let file_name = format!(
+        "{}.{extension}",
+        name.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    );
+    let dir = media_dir(ctx);
+    let size = bytes.len() as i64;
+    let (tmp, path) = (dir.join(format!(".{file_name}.part")), dir.join(&file_name));
+    tokio::task::spawn_blocking(move || -> std::io::Result<()> {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(&tmp, &bytes)?;
+        std::fs::rename(&tmp, &path)
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))?
+    .map_err(|e| CoreError::Internal(format!("storing an upload: {e}")))?;
+    let mut conn = ctx.conn().await?;
+    Ok(store::insert_media(&mut conn, &file_name, caller.person_id, content_type, size).await?)
+}
+
+/// A stored file's bytes and type, by its name.
+pub async fn read(ctx: &Context, file_name: &str) -> Result<(Vec<u8>, String), CoreError> {
+    let mut conn = ctx.conn().await?;
+    let media = store::media_by_file_name(&mut conn, file_name)
+        .await?
+        .ok_or(CoreError::NotFound("media"))?;
+    let path = media_dir(ctx).join(&media.file_name);
+    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?
+        .map_err(|_| CoreError::NotFound("media"))?;
+    Ok((bytes, media.content_type))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn types_are_recognised_by_their_bytes() {
+        assert_eq!(
+            sniff(&[0x89, b'P', b'N', b'G', 0x0D]).unwrap().0,
+            "image/png"
+        );
+        assert_eq!(sniff(b"\xFF\xD8\xFF\xE0rest").unwrap().0, "image/jpeg");
+        assert_eq!(
+            sniff(b"RIFF\x00\x00\x00\x00WEBPVP8 ").unwrap().0,
+            "image/webp"
+        );
+        assert!(sniff(b"\x00\x00\x00\x18ftypmp42").unwrap().2);
+        assert!(sniff(b"<script>alert(1)</script>").is_none());
+    }
+}

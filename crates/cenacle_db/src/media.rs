@@ -1,0 +1,142 @@
+//! Uploaded media and post attachments.
+
+use crate::{
+    schema::{media, post_attachment},
+    DbError,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = media)]
+pub struct Media {
+    pub id: i64,
+    pub file_name: String,
+    pub uploader_id: i64,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_media(
+    conn: &mut AsyncPgConnection,
+    file_name: &str,
+    uploader_id: i64,
+    content_type: &str,
+    size_bytes: i64,
+) -> Result<Media, DbError> {
+    Ok(diesel::insert_into(media::table)
+        .values((
+            media::file_name.eq(file_name),
+            media::uploader_id.eq(uploader_id),
+            media::content_type.eq(content_type),
+            media::size_bytes.eq(size_bytes),
+        ))
+        .returning(Media::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn media_by_file_name(
+    conn: &mut AsyncPgConnection,
+    file_name: &str,
+) -> Result<Option<Media>, DbError> {
+    Ok(media::table
+        .filter(media::file_name.eq(file_name))
+        .select(Media::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn media_by_ids(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<Vec<Media>, DbError> {
+    Ok(media::table
+        .filter(media::id.eq_any(ids))
+        .select(Media::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// An attachment as shown: a local file (name and type) or a remote URL.
+#[derive(Debug, Clone)]
+pub enum Attachment {
+    Local(Media),
+    Remote {
+        url: String,
+        media_type: Option<String>,
+    },
+}
+
+/// Attaches uploads to a post, in order, in the caller's transaction.
+pub async fn attach(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    media_ids: &[i64],
+) -> Result<(), DbError> {
+    for (position, media_id) in media_ids.iter().enumerate() {
+        diesel::insert_into(post_attachment::table)
+            .values((
+                post_attachment::post_id.eq(post_id),
+                post_attachment::position.eq(position as i32),
+                post_attachment::media_id.eq(media_id),
+            ))
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records the attachments of a remote post by URL.
+pub async fn attach_remote(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    items: &[(String, Option<String>)],
+) -> Result<(), DbError> {
+    for (position, (url, media_type)) in items.iter().enumerate() {
+        diesel::insert_into(post_attachment::table)
+            .values((
+                post_attachment::post_id.eq(post_id),
+                post_attachment::position.eq(position as i32),
+                post_attachment::url.eq(url),
+                post_attachment::media_type.eq(media_type),
+            ))
+            .on_conflict_do_nothing()
+            .execute(conn)
+            .await?;
+    }
+    Ok(())
+}
+
+pub async fn attachments(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+) -> Result<Vec<Attachment>, DbError> {
+    let rows: Vec<(Option<i64>, Option<String>, Option<String>)> = post_attachment::table
+        .filter(post_attachment::post_id.eq(post_id))
+        .order(post_attachment::position.asc())
+        .select((
+            post_attachment::media_id,
+            post_attachment::url,
+            post_attachment::media_type,
+        ))
+        .load(conn)
+        .await?;
+    let ids: Vec<i64> = rows.iter().filter_map(|r| r.0).collect();
+    let local = media_by_ids(conn, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(media_id, url, media_type)| match (media_id, url) {
+            (Some(id), _) => local
+                .iter()
+                .find(|m| m.id == id)
+                .cloned()
+                .map(Attachment::Local),
+            (None, Some(url)) => Some(Attachment::Remote { url, media_type }),
+            _ => None,
+        })
+        .collect())
+}
