@@ -38,12 +38,19 @@ pub fn binary() -> PathBuf {
     bin
 }
 
+/// A port that is free now, below Linux's ephemeral range (32768–60999): a port the kernel
+/// hands out to outgoing connections could be taken by one of them before our server binds it.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    // Test binaries may overlap with other runs: start each process at another place.
+    let offset = std::process::id() % 12_000;
+    loop {
+        let candidate = (20_000 + (offset + NEXT.fetch_add(1, Ordering::Relaxed)) % 12_000) as u16;
+        if std::net::TcpListener::bind(("127.0.0.1", candidate)).is_ok() {
+            return candidate;
+        }
+    }
 }
 
 /// Names resolve to loopback for every instance and client of a test.
