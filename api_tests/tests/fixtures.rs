@@ -159,12 +159,28 @@ async fn lemmy_and_mastodon_shaped_posts_and_replies_are_accepted_and_shown() {
             json!({"kind": "idea", "title": "Un atelier"}),
         )
         .await;
-    let announced = eventually("the Announce", Duration::from_secs(30), || async {
-        peer.received()
-            .into_iter()
-            .find(|a| a["type"] == "Announce")
-    })
+    let announced = eventually(
+        "the Announce of the Create",
+        Duration::from_secs(30),
+        || async {
+            peer.received()
+                .into_iter()
+                .find(|a| a["type"] == "Announce" && a["object"]["type"] == "Create")
+        },
+    )
     .await;
+    // Mastodon gets the Page itself announced too.
+    let page_announce = eventually(
+        "the Announce of the Page",
+        Duration::from_secs(30),
+        || async {
+            peer.received()
+                .into_iter()
+                .find(|a| a["type"] == "Announce" && a["object"]["type"] == "Page")
+        },
+    )
+    .await;
+    assert_eq!(page_announce["object"]["id"], next["post"]["ap_id"]);
     assert_eq!(announced["actor"], group_id.as_str());
     assert_eq!(announced["object"]["type"], "Create");
     assert_eq!(announced["object"]["object"]["type"], "Page");

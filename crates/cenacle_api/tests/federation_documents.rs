@@ -339,3 +339,92 @@ async fn posts_and_comments_are_served_as_page_and_note_but_never_from_private_g
         2
     );
 }
+
+#[tokio::test]
+async fn post_state_shows_as_community_post_tags_and_pinned_posts_are_featured() {
+    let (t, admin) = instance_with_group().await;
+    let (_, _, group, _) = fetch(&t, "/g/rust", AP).await;
+    let names: Vec<&str> = group["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "answered",
+            "submitted",
+            "under-review",
+            "planned",
+            "in-progress",
+            "done",
+            "declined",
+            "duplicate"
+        ]
+    );
+    assert!(group["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t["type"] == "CommunityPostTag"));
+
+    let q = t
+        .post(
+            "/api/v1/groups/rust/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Q ?"}),
+        )
+        .await;
+    let qid = q.json["post"]["id"].as_i64().unwrap();
+    let a = t
+        .post(
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(&admin),
+            json!({"body": "R"}),
+        )
+        .await;
+    t.request(
+        axum::http::Method::PUT,
+        &format!("/api/v1/posts/{qid}/accepted-answer"),
+        Some(&admin),
+        Some(json!({"comment_id": a.json["id"]})),
+    )
+    .await;
+    let (_, _, page, _) = fetch(&t, &format!("/p/{qid}"), AP).await;
+    assert_eq!(page["acceptedAnswer"], a.json["ap_id"]);
+    let tag = page["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "CommunityPostTag")
+        .unwrap();
+    assert_eq!(tag["id"], "http://localhost:8700/g/rust/tags/answered");
+
+    let idea = t
+        .post(
+            "/api/v1/groups/rust/posts",
+            Some(&admin),
+            json!({"kind": "idea", "title": "I"}),
+        )
+        .await;
+    let iid = idea.json["post"]["id"].as_i64().unwrap();
+    let (_, _, idea_page, _) = fetch(&t, &format!("/p/{iid}"), AP).await;
+    assert!(idea_page["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["id"] == "http://localhost:8700/g/rust/tags/submitted"));
+
+    t.request(
+        axum::http::Method::PUT,
+        &format!("/api/v1/posts/{qid}/moderation"),
+        Some(&admin),
+        Some(json!({"pinned": true})),
+    )
+    .await;
+    let (_, _, featured, _) = fetch(&t, "/g/rust/featured", AP).await;
+    assert_eq!(featured["totalItems"], 1);
+    assert_eq!(featured["orderedItems"][0]["type"], "Page");
+    assert_eq!(featured["orderedItems"][0]["id"], page["id"]);
+}

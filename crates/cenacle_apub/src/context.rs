@@ -22,7 +22,8 @@ pub fn context() -> Value {
             "ideaStatus": "cenacle:ideaStatus",
             "accepted": "cenacle:accepted",
             "acceptedAnswer": {"@id": "sc:acceptedAnswer", "@type": "@id"},
-            "sensitive": "as:sensitive"
+            "sensitive": "as:sensitive",
+            "CommunityPostTag": "lemmy:CommunityPostTag"
         }
     ])
 }

@@ -195,8 +195,24 @@ async fn group_featured(
     Path(name): Path<String>,
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
-    local_group(&data, &name).await?;
-    empty_outbox(&data, &format!("/g/{name}/featured"))
+    let group = local_group(&data, &name).await?;
+    let mut conn = data.ctx.conn().await?;
+    let mut pages = Vec::new();
+    if group.row.visibility != "private" {
+        for post in cenacle_db::content::pinned_posts(&mut conn, group.row.id).await? {
+            pages.push(
+                serde_json::to_value(crate::objects::content::page(&mut conn, &post).await?)
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    document(InlineCollection {
+        kind: "OrderedCollection",
+        id: collection_url(&data, &format!("/g/{name}/featured")),
+        total_items: pages.len() as i64,
+        ordered_items: Some(pages),
+        items: None,
+    })
 }
 
 /// A post as its `Page`. Posts of private groups are not served (they are only for members,

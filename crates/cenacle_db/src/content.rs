@@ -887,3 +887,19 @@ pub async fn search(conn: &mut AsyncPgConnection, q: &SearchQuery) -> Result<Vec
         .collect();
     posts_in_order(conn, &ids).await
 }
+
+/// A group's pinned posts (its `featured` collection), newest first.
+pub async fn pinned_posts(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<Vec<Post>, DbError> {
+    Ok(post::table
+        .filter(post::group_id.eq(group_id))
+        .filter(post::pinned.eq(true))
+        .filter(post::deleted_at.is_null())
+        .order(post::id.desc())
+        .select(Post::as_select())
+        .limit(20)
+        .load(conn)
+        .await?)
+}

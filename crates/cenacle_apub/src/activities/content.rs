@@ -226,6 +226,18 @@ async fn relay(
     Ok(())
 }
 
+/// Mastodon cannot show `Announce{Create{Page}}`: thread starters are also announced as the
+/// Page itself (Lemmy and NodeBB do the same; Lemmy and PieFed ignore it).
+async fn announce_page(
+    conn: &mut AsyncPgConnection,
+    data: &Data<FedData>,
+    group: &Group,
+    page: Value,
+) -> Result<(), ApubError> {
+    let raw = Arc::new(page);
+    RAW_ACTIVITY.scope(raw, relay(conn, data, group)).await
+}
+
 fn post_input(object: &ContentJson) -> PostInput {
     PostInput {
         kind: object
@@ -278,6 +290,13 @@ impl CreateOrUpdate {
                         &group,
                         post_input(object),
                         Some(object.id.as_str()),
+                    )
+                    .await?;
+                    announce_page(
+                        conn,
+                        data,
+                        &group,
+                        serde_json::to_value(object).unwrap_or_default(),
                     )
                     .await?;
                 }
@@ -750,6 +769,9 @@ pub async fn send_for_event(
         let raw =
             Arc::new(serde_json::to_value(&full).map_err(|e| ApubError::Internal(e.to_string()))?);
         RAW_ACTIVITY.scope(raw, relay(conn, data, &group)).await?;
+        if event.kind == EVENT_POST_CREATED {
+            announce_page(conn, data, &group, activity["object"].clone()).await?;
+        }
     } else {
         let inbox = Url::parse(&group.inbox_url).map_err(|e| ApubError::Internal(e.to_string()))?;
         outgoing::enqueue(conn, data, &activity_id, &actor_url, &activity, vec![inbox]).await?;

@@ -297,6 +297,23 @@ pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJs
         None => None,
     };
     let (to, cc) = audience_of(&group);
+    let group_id = Url::parse(&group.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?;
+    // Hashtags, then the state others can display: answered, or the idea's status.
+    let mut tag: Vec<serde_json::Value> = post
+        .tags
+        .iter()
+        .map(|t| serde_json::json!({"type": "Hashtag", "name": format!("#{t}")}))
+        .collect();
+    if accepted_answer.is_some() {
+        tag.push(crate::objects::group::post_tag(&group_id, "answered"));
+    }
+    if let Some(status) = post
+        .idea_status
+        .as_deref()
+        .and_then(|s| s.parse::<cenacle_domain::content::IdeaStatus>().ok())
+    {
+        tag.push(crate::objects::group::post_tag(&group_id, status.tag()));
+    }
     Ok(ContentJson {
         kind: ContentKind::Page,
         id: Url::parse(&post.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
@@ -312,11 +329,7 @@ pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJs
         to,
         cc,
         audience: Url::parse(&group.ap_id).ok(),
-        tag: post
-            .tags
-            .iter()
-            .map(|t| serde_json::json!({"type": "Hashtag", "name": format!("#{t}")}))
-            .collect(),
+        tag,
         attachment: attachments_of(conn, post, &base_of(&group)).await?,
         published: Some(post.created_at),
         updated: Some(post.updated_at),

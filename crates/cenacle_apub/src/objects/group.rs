@@ -79,6 +79,18 @@ pub struct GroupJson {
     /// `cenacle:visibility`: public, private or restricted. Others ignore it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub visibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub icon: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<serde_json::Value>,
+    /// The `CommunityPostTag`s posts of this group may carry (Lemmy 1.0, PieFed show them):
+    /// `answered`, and one per idea status.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::objects::deserialize_values"
+    )]
+    pub tag: Vec<serde_json::Value>,
 }
 
 #[async_trait::async_trait]
@@ -131,6 +143,17 @@ impl Object for ApubGroup {
             published: Some(self.row.created_at),
             updated: Some(self.row.updated_at),
             visibility: Some(self.row.visibility.clone()),
+            icon: self
+                .row
+                .avatar_url
+                .as_ref()
+                .map(|u| serde_json::json!({"type": "Image", "url": u})),
+            image: self
+                .row
+                .banner_url
+                .as_ref()
+                .map(|u| serde_json::json!({"type": "Image", "url": u})),
+            tag: post_tag_names().map(|name| post_tag(&id, name)).collect(),
             id,
         })
     }
@@ -195,6 +218,25 @@ impl Actor for ApubGroup {
             .as_deref()
             .and_then(|u| Url::parse(u).ok())
     }
+}
+
+/// The names of the post tags every group defines: `answered`, then the idea statuses.
+pub fn post_tag_names() -> impl Iterator<Item = &'static str> {
+    std::iter::once("answered").chain(
+        cenacle_domain::content::IdeaStatus::ALL
+            .into_iter()
+            .map(|s| s.tag()),
+    )
+}
+
+/// A `CommunityPostTag` of a group, as defined by the group and referenced by its posts.
+pub fn post_tag(group_id: &Url, name: &str) -> serde_json::Value {
+    serde_json::json!({
+        "type": "CommunityPostTag",
+        "id": format!("{group_id}/tags/{name}"),
+        "preferredUsername": name,
+        "name": name,
+    })
 }
 
 pub async fn local_group(data: &FedRequest, name: &str) -> Result<ApubGroup, ApubError> {

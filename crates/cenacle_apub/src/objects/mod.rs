@@ -60,6 +60,17 @@ pub fn verify_actor_document(
     Ok(())
 }
 
+/// A property that may be one object or an array of them.
+pub fn deserialize_values<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<serde_json::Value>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::Array(items)) => items,
+        Some(one @ serde_json::Value::Object(_)) => vec![one],
+        _ => vec![],
+    })
+}
+
 /// A property that may be a string, an array of strings, or be missing: read as an optional
 /// first string (e.g. `name`, `summary` from servers that send language maps as arrays).
 pub fn deserialize_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
