@@ -208,6 +208,29 @@ async fn a_question_from_beta_answered_from_gamma_accepted_liked_edited_and_dele
     })
     .await;
 
+    // pierre edits his answer on gamma: alpha and beta show the new text.
+    let (status, _) = gamma
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/comments/{}", answered["id"]),
+            Some(&pierre),
+            Some(json!({"body": "Avec un groupe FEP-1b12, qui relaie tout."})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let edited =
+        |d: &Value| d["comments"][0]["body"] == "Avec un groupe FEP-1b12, qui relaie tout.";
+    wait_copy(&alpha, &admin, here, &question, "the edited answer", edited).await;
+    wait_copy(
+        &beta,
+        &marie,
+        &handle,
+        &question,
+        "the edited answer",
+        edited,
+    )
+    .await;
+
     // marie edits her question: the new title reaches gamma; then she deletes it everywhere.
     let beta_id = on_beta["post"]["id"].as_i64().unwrap();
     let (status, _) = beta

@@ -122,6 +122,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::history))
         .routes(routes!(posts::vote_post))
         .routes(routes!(posts::vote_comment))
+        .routes(routes!(posts::edit_comment, posts::delete_comment))
         .routes(routes!(posts::join))
         .routes(routes!(posts::leave))
         .routes(routes!(posts::rate))

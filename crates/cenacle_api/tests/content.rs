@@ -1009,3 +1009,62 @@ async fn media_uploads_are_checked_stored_attached_and_served() {
     assert_eq!(page.json["attachment"][0]["type"], "Image");
     assert_eq!(page.json["attachment"][0]["url"], url);
 }
+
+#[tokio::test]
+async fn comments_are_edited_and_deleted_by_their_authors_and_moderators() {
+    let f = fixture().await;
+    let t = &f.t;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (_, q) = post(t, &asker, "open", "question", "Q ?").await;
+    let qid = id(&q);
+    let a = t
+        .post(
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(&answerer),
+            json!({"body": "Première version"}),
+        )
+        .await;
+    let path = format!("/api/v1/comments/{}", a.json["id"]);
+    let by_other = t
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&asker),
+            Some(json!({"body": "Pirate"})),
+        )
+        .await;
+    assert_eq!(by_other.status, StatusCode::FORBIDDEN);
+    let edited = t
+        .request(
+            Method::PATCH,
+            &path,
+            Some(&answerer),
+            Some(json!({"body": "Seconde version"})),
+        )
+        .await;
+    assert_eq!(edited.json["body"], "Seconde version");
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/posts/{qid}/accepted-answer"),
+        Some(&asker),
+        Some(json!({"comment_id": a.json["id"]})),
+    )
+    .await;
+    // A moderator removes it: it disappears, and stops being the accepted answer.
+    assert_eq!(
+        t.request(Method::DELETE, &path, Some(&f.admin), None)
+            .await
+            .status,
+        StatusCode::NO_CONTENT
+    );
+    let after = t.get(&format!("/api/v1/posts/{qid}"), None).await;
+    assert_eq!(after.json["comments"].as_array().unwrap().len(), 0);
+    assert_eq!(after.json["post"]["accepted_answer_id"], Value::Null);
+    assert_eq!(
+        t.request(Method::DELETE, &path, Some(&answerer), None)
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

@@ -103,6 +103,8 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/posts/{id}/history"),
         ("put", "/api/v1/posts/{id}/vote"),
         ("put", "/api/v1/comments/{id}/vote"),
+        ("patch", "/api/v1/comments/{id}"),
+        ("delete", "/api/v1/comments/{id}"),
         ("put", "/api/v1/posts/{id}/rating"),
         ("get", "/api/v1/feed"),
         ("post", "/api/v1/media"),

@@ -23,6 +23,8 @@ pub const EVENT_POST_CREATED: &str = "post_created";
 pub const EVENT_POST_UPDATED: &str = "post_updated";
 pub const EVENT_POST_DELETED: &str = "post_deleted";
 pub const EVENT_COMMENT_CREATED: &str = "comment_created";
+pub const EVENT_COMMENT_UPDATED: &str = "comment_updated";
+pub const EVENT_COMMENT_DELETED: &str = "comment_deleted";
 pub const EVENT_POST_VOTED: &str = "post_voted";
 pub const EVENT_COMMENT_VOTED: &str = "comment_voted";
 
@@ -356,6 +358,77 @@ pub async fn add_comment(
         Ok(comment)
     })
     .await
+}
+
+/// Edits a comment (its author or a group moderator).
+pub async fn edit_comment(
+    ctx: &Context,
+    caller: &Caller,
+    comment_id: i64,
+    body: &str,
+) -> Result<Comment, CoreError> {
+    validate_comment(body)?;
+    let (comment, _) = editable_comment(ctx, caller, comment_id).await?;
+    let mut conn = ctx.conn().await?;
+    conn.transaction::<_, CoreError, _>(async |conn| {
+        let edited = store::edit_comment(conn, comment.id, body).await?;
+        federation::insert_outbox_event_by(
+            conn,
+            EVENT_COMMENT_UPDATED,
+            comment.id,
+            caller.person_id,
+            "",
+        )
+        .await?;
+        Ok(edited)
+    })
+    .await
+}
+
+/// Deletes a comment (its author or a group moderator); an accepted answer stops being one.
+pub async fn delete_comment(
+    ctx: &Context,
+    caller: &Caller,
+    comment_id: i64,
+) -> Result<(), CoreError> {
+    let (comment, post) = editable_comment(ctx, caller, comment_id).await?;
+    let mut conn = ctx.conn().await?;
+    conn.transaction::<_, CoreError, _>(async |conn| {
+        store::soft_delete_comment(conn, comment.id).await?;
+        if post.accepted_comment_id == Some(comment.id) {
+            store::set_accepted_answer(conn, post.id, None).await?;
+        }
+        federation::insert_outbox_event_by(
+            conn,
+            EVENT_COMMENT_DELETED,
+            comment.id,
+            caller.person_id,
+            "",
+        )
+        .await?;
+        Ok(())
+    })
+    .await
+}
+
+async fn editable_comment(
+    ctx: &Context,
+    caller: &Caller,
+    comment_id: i64,
+) -> Result<(Comment, Post), CoreError> {
+    let mut conn = ctx.conn().await?;
+    let comment = store::comment_by_id(&mut conn, comment_id)
+        .await?
+        .filter(|c| c.deleted_at.is_none())
+        .ok_or(CoreError::NotFound("comment"))?;
+    let (post, _, actor) = readable_post(&mut conn, Some(caller), comment.post_id).await?;
+    if !can_edit(
+        &actor.expect("caller given"),
+        comment.author_id == caller.person_id,
+    ) {
+        return Err(forbid("edit_comment"));
+    }
+    Ok((comment, post))
 }
 
 /// Marks (or with `None` clears) the accepted answer of a question.

@@ -891,3 +891,42 @@ pub async fn search(
     let posts = content::search(&state.ctx, caller.as_ref(), query).await?;
     posts_page(&state, posts, limit, offset).await
 }
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EditCommentRequest {
+    pub body: String,
+}
+
+/// Edit a comment or answer (its author or a group moderator).
+#[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = EditCommentRequest,
+    responses((status = 200, body = CommentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn edit_comment(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<EditCommentRequest>,
+) -> ApiResult<Json<CommentView>> {
+    let edited = content::edit_comment(&state.ctx, &Caller::from(&session), id, &req.body).await?;
+    let authors = Authors::load(&state.ctx, &[edited.author_id]).await?;
+    Ok(Json(comment_view(
+        edited,
+        None,
+        &authors,
+        &local_host(&state),
+    )))
+}
+
+/// Delete a comment or answer (its author or a group moderator).
+#[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "posts", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn delete_comment(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    content::delete_comment(&state.ctx, &Caller::from(&session), id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

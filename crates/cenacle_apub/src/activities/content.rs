@@ -568,10 +568,10 @@ async fn mirror_content(
                 .await?;
             }
         }
-    } else if store::comment_by_ap_id(conn, object.id.as_str())
-        .await?
-        .is_none()
-    {
+    } else if let Some(existing) = store::comment_by_ap_id(conn, object.id.as_str()).await? {
+        // An edit of a comment we have.
+        store::edit_comment(conn, existing.id, &object.markdown()).await?;
+    } else {
         let parent = object
             .in_reply_to
             .as_ref()
@@ -668,40 +668,41 @@ pub async fn send_for_event(
                 group,
             )
         }
-        EVENT_COMMENT_CREATED => {
+        EVENT_COMMENT_CREATED | EVENT_COMMENT_UPDATED => {
             let comment = store::comment_by_id(conn, event.subject_id)
                 .await?
                 .ok_or(ApubError::NotFound)?;
-            let post = store::post_by_id(conn, comment.post_id)
-                .await?
-                .ok_or(ApubError::NotFound)?;
-            let group = actors::group_by_id(conn, post.group_id)
-                .await?
-                .ok_or(ApubError::NotFound)?;
+            let group = group_of_post(conn, comment.post_id).await?;
             let object = objects::note(conn, &comment).await?;
+            let kind = if event.kind == EVENT_COMMENT_CREATED {
+                CreateOrUpdateType::Create
+            } else {
+                CreateOrUpdateType::Update
+            };
             (
-                to_value(&create_or_update(
-                    data,
-                    CreateOrUpdateType::Create,
-                    actor_url.clone(),
-                    object,
-                ))?,
+                to_value(&create_or_update(data, kind, actor_url.clone(), object))?,
                 group,
             )
         }
-        EVENT_POST_DELETED => {
-            let post = store::post_by_id(conn, event.subject_id)
-                .await?
-                .ok_or(ApubError::NotFound)?;
-            let group = actors::group_by_id(conn, post.group_id)
-                .await?
-                .ok_or(ApubError::NotFound)?;
+        EVENT_POST_DELETED | EVENT_COMMENT_DELETED => {
+            let (ap_id, post_id) = if event.kind == EVENT_POST_DELETED {
+                let post = store::post_by_id(conn, event.subject_id)
+                    .await?
+                    .ok_or(ApubError::NotFound)?;
+                (post.ap_id, post.id)
+            } else {
+                let comment = store::comment_by_id(conn, event.subject_id)
+                    .await?
+                    .ok_or(ApubError::NotFound)?;
+                (comment.ap_id, comment.post_id)
+            };
+            let group = group_of_post(conn, post_id).await?;
             let (to, cc) = objects::audience_of(&group);
             let delete = DeleteContent {
                 kind: DeleteType::Delete,
                 id: new_activity_id(data, "delete"),
                 actor: actor_url.clone(),
-                object: Url::parse(&post.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
+                object: Url::parse(&ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
                 to,
                 cc,
                 summary: None,
@@ -777,6 +778,15 @@ pub async fn send_for_event(
         outgoing::enqueue(conn, data, &activity_id, &actor_url, &activity, vec![inbox]).await?;
     }
     Ok(true)
+}
+
+async fn group_of_post(conn: &mut AsyncPgConnection, post_id: i64) -> Result<Group, ApubError> {
+    let post = store::post_by_id(conn, post_id)
+        .await?
+        .ok_or(ApubError::NotFound)?;
+    actors::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(ApubError::NotFound)
 }
 
 fn create_or_update(
