@@ -289,8 +289,8 @@ async fn posts_and_comments_are_served_as_page_and_note_but_never_from_private_g
     assert_eq!(page["type"], "Page");
     assert_eq!(page["name"], "Pourquoi ?");
     assert_eq!(
-        page["content"], "<p>Parce &lt;que&gt;</p>",
-        "HTML is escaped"
+        page["content"], "<p>Parce &lt;que&gt;</p>\n",
+        "raw HTML is shown as text"
     );
     assert_eq!(page["source"]["content"], "Parce <que>");
     assert_eq!(page["audience"], "http://localhost:8700/g/rust");

@@ -183,21 +183,22 @@ impl ContentJson {
     }
 }
 
-/// Markdown shown as HTML for servers that render `content`: escaped text in paragraphs. (A
-/// full Markdown renderer can replace this without changing what we store.)
+/// Markdown rendered as HTML for servers that show `content`. Raw HTML in the Markdown is
+/// shown as text, never passed through: what we send must not carry markup members did not
+/// write as Markdown.
 pub fn markdown_to_html(markdown: &str) -> String {
-    markdown
-        .split("\n\n")
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| format!("<p>{}</p>", escape(p.trim()).replace('\n', "<br>")))
-        .collect()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    use pulldown_cmark::{Event, Options, Parser};
+    let parser = Parser::new_ext(
+        markdown,
+        Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
+    )
+    .map(|event| match event {
+        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+        other => other,
+    });
+    let mut html = String::new();
+    pulldown_cmark::html::push_html(&mut html, parser);
+    html
 }
 
 fn strip_html(html: &str) -> String {
@@ -351,6 +352,16 @@ pub async fn note(
     let group = actors::group_by_id(conn, post.group_id)
         .await?
         .ok_or(ApubError::NotFound)?;
+    let parent_author = match comment.parent_id {
+        Some(parent) => store::comment_by_id(conn, parent)
+            .await?
+            .map(|c| c.author_id),
+        None => Some(post.author_id),
+    };
+    let parent_author = match parent_author {
+        Some(id) => store::authors(conn, &[id]).await?.pop(),
+        None => None,
+    };
     let in_reply_to = match comment.parent_id {
         Some(parent) => store::comment_by_id(conn, parent)
             .await?
@@ -374,9 +385,14 @@ pub async fn note(
         to,
         cc,
         audience: Url::parse(&group.ap_id).ok(),
-        tag: vec![
-            serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
-        ],
+        // The group and the author replied to, so that Mastodon users who reply keep the
+        // group in their addressing (INTEROP.md).
+        tag: std::iter::once(serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}))
+            .chain(parent_author.and_then(|a| {
+                let host = a.instance_host.unwrap_or_else(|| group.instance_host.clone());
+                a.ap_id.map(|href| serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}))
+            }))
+            .collect(),
         attachment: vec![],
         published: Some(comment.created_at),
         updated: Some(comment.updated_at),
@@ -393,11 +409,12 @@ mod tests {
 
     #[test]
     fn html_is_escaped_and_stripped_back() {
-        let html = markdown_to_html("Bonjour <b>tous</b>\n\nSecond & dernier");
+        let html = markdown_to_html("Bonjour <b>tous</b> **gras**\n\nSecond & dernier");
         assert_eq!(
             html,
-            "<p>Bonjour &lt;b&gt;tous&lt;/b&gt;</p><p>Second &amp; dernier</p>"
+            "<p>Bonjour &lt;b&gt;tous&lt;/b&gt; <strong>gras</strong></p>\n<p>Second &amp; dernier</p>\n"
         );
+        assert!(!markdown_to_html("<script>alert(1)</script>").contains("<script>"));
         assert_eq!(
             strip_html("<p>Une <a href=\"x\">question</a> ?</p><p>Oui</p>"),
             "Une question ?\n\nOui"
