@@ -57,6 +57,8 @@ pub const ALL_CODES: &[&str] = &[
     "owner_cannot_leave",
     "group_exists",
     "proposal_closed",
+    "insufficient_reputation",
+    "balance_would_be_negative",
     "remote_unavailable",
 ];
 
@@ -153,6 +155,10 @@ impl From<CoreError> for ApiError {
                 .with_details(json!({ "permission": format!("{permission:?}") })),
             NotAllowed(action) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "action": action })),
+            InsufficientReputation(threshold) => {
+                Self::new(StatusCode::FORBIDDEN, "insufficient_reputation")
+                    .with_details(json!({ "threshold": threshold }))
+            }
             RegistrationClosed => Self::new(StatusCode::FORBIDDEN, "registrations_closed"),
             InviteRequired => Self::new(StatusCode::FORBIDDEN, "invite_required"),
             InvalidInvite => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_invite"),
@@ -189,8 +195,12 @@ impl From<cenacle_apub::ApubError> for ApiError {
 
 fn conflict_code(code: &'static str) -> &'static str {
     match code {
-        "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
-        | "proposal_closed" => code,
+        "last_admin"
+        | "not_pending"
+        | "owner_cannot_leave"
+        | "group_exists"
+        | "proposal_closed"
+        | "balance_would_be_negative" => code,
         _ => "already_exists",
     }
 }

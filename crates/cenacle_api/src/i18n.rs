@@ -43,6 +43,14 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This proposal has already been decided.",
             "Cette proposition a déjà été tranchée.",
         ),
+        "insufficient_reputation" => (
+            "You need more reputation to do this.",
+            "Il vous faut plus de réputation pour faire cela.",
+        ),
+        "balance_would_be_negative" => (
+            "This would take the points balance below zero.",
+            "Le solde de points deviendrait négatif.",
+        ),
         "instance_blocked" => (
             "That instance is blocked here.",
             "Cette instance est bloquée ici.",

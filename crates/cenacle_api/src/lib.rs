@@ -20,7 +20,7 @@ use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
 use rate_limit::RateLimiter;
-use routes::{account, admin, federation, groups, instance, media, membership, posts};
+use routes::{account, admin, engagement, federation, groups, instance, media, membership, posts};
 use std::{sync::Arc, time::Duration};
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -80,6 +80,7 @@ impl AppState {
         (name = "instance", description = "This instance"),
         (name = "groups", description = "Groups"),
         (name = "posts", description = "Questions, ideas, notes, answers, comments and votes"),
+        (name = "engagement", description = "Reputation, points, ranks and leaderboards"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -144,6 +145,12 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(membership::proposals, membership::propose))
         .routes(routes!(membership::back))
         .routes(routes!(membership::decide))
+        .routes(routes!(engagement::my_reputation))
+        .routes(routes!(engagement::my_points))
+        .routes(routes!(engagement::grant))
+        .routes(routes!(engagement::set_weight))
+        .routes(routes!(engagement::leaderboard))
+        .routes(routes!(engagement::person))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

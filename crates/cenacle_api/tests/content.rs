@@ -390,7 +390,8 @@ async fn edits_keep_history_and_locks_stop_comments() {
 
 #[tokio::test]
 async fn votes_are_one_per_person_changeable_and_undoable() {
-    let f = fixture().await;
+    // Dislikes need reputation; this test is about the votes themselves.
+    let f = fixture_with(|s| s.engagement.privileges.dislike = 0).await;
     let t = &f.t;
     let marie = t.member("marie").await;
     let (_, p) = post(t, &marie, "open", "question", "Votez").await;
@@ -654,6 +655,7 @@ async fn ratings_dislikes_switch_and_archived_groups() {
 async fn groups_grow_from_proposals() {
     let f = fixture_with(|s| {
         s.groups.proposal_threshold = 3;
+        s.engagement.privileges.propose_group = 0;
         s.limits.register_per_ip = 100;
         s.limits.login_per_ip = 100;
     })

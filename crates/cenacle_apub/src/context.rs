@@ -23,7 +23,9 @@ pub fn context() -> Value {
             "accepted": "cenacle:accepted",
             "acceptedAnswer": {"@id": "sc:acceptedAnswer", "@type": "@id"},
             "sensitive": "as:sensitive",
-            "CommunityPostTag": "lemmy:CommunityPostTag"
+            "CommunityPostTag": "lemmy:CommunityPostTag",
+            "reputation": "cenacle:reputation",
+            "rank": "cenacle:rank"
         }
     ])
 }

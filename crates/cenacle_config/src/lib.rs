@@ -19,6 +19,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub accounts: AccountSettings,
     pub groups: GroupSettings,
+    pub engagement: EngagementSettings,
     pub media: MediaSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
@@ -71,6 +72,15 @@ pub struct AccountSettings {
 #[serde(deny_unknown_fields)]
 pub struct GroupSettings {
     pub proposal_threshold: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngagementSettings {
+    pub reputation: cenacle_domain::engagement::ReputationWeights,
+    pub points: cenacle_domain::engagement::PointRules,
+    pub privileges: cenacle_domain::engagement::PrivilegeThresholds,
+    pub ranks: Vec<cenacle_domain::engagement::RankTier>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -168,6 +168,7 @@ pub async fn create_post(
             post = store::set_post_ap_id(conn, post.id, &format!("{base}/p/{}", post.id)).await?;
         }
         cenacle_db::media::attach(conn, post.id, &input.attachments).await?;
+        crate::engagement::on_post(conn, ctx, caller.person_id, post.id).await?;
         cenacle_db::media::attach_remote(conn, post.id, &input.remote_attachments).await?;
         federation::insert_outbox_event_by(conn, EVENT_POST_CREATED, post.id, caller.person_id, "")
             .await?;
@@ -245,7 +246,12 @@ pub async fn edit_post(
         &actor.expect("caller given"),
         post.author_id == caller.person_id,
     ) {
-        return Err(forbid("edit_post"));
+        // Trusted local members may edit others' posts (wiki-style), past a reputation threshold.
+        let threshold = ctx.settings.engagement.privileges.edit_others_posts;
+        if caller.instance_role.is_none() {
+            return Err(forbid("edit_post"));
+        }
+        crate::engagement::require_reputation(&mut conn, caller, threshold).await?;
     }
     let title = title.unwrap_or_else(|| post.title.clone());
     let body = body.unwrap_or_else(|| post.body.clone());
@@ -355,6 +361,7 @@ pub async fn add_comment(
             "",
         )
         .await?;
+        crate::engagement::on_reply(conn, ctx, caller.person_id, comment.id).await?;
         Ok(comment)
     })
     .await
@@ -461,8 +468,19 @@ pub async fn accept_answer(
         }
     }
     conn.transaction::<_, CoreError, _>(async |conn| {
-        store::post_for_update(conn, post.id).await?;
+        let locked = store::post_for_update(conn, post.id)
+            .await?
+            .ok_or(CoreError::NotFound("post"))?;
         let updated = store::set_accepted_answer(conn, post.id, comment_id).await?;
+        crate::engagement::on_accept(
+            conn,
+            ctx,
+            caller.person_id,
+            post.group_id,
+            locked.accepted_comment_id,
+            comment_id,
+        )
+        .await?;
         federation::insert_outbox_event_by(conn, EVENT_POST_UPDATED, post.id, caller.person_id, "")
             .await?;
         Ok(updated)
@@ -539,6 +557,14 @@ pub async fn vote(
     if choice == Some(Vote::Dislike) && !group.dislikes_enabled {
         return Err(forbid("dislikes_disabled"));
     }
+    if choice == Some(Vote::Dislike) {
+        crate::engagement::require_reputation(
+            &mut conn,
+            caller,
+            ctx.settings.engagement.privileges.dislike,
+        )
+        .await?;
+    }
     let value = choice.map(Vote::value);
     // Two first votes of one person racing both find no row; the loser's insert breaks the
     // unique index and is retried once, when it finds the winner's row.
@@ -547,6 +573,8 @@ pub async fn vote(
             .transaction::<_, CoreError, _>(async |conn| {
                 let before =
                     store::cast_vote(conn, caller.person_id, target, value, activity_id).await?;
+                crate::engagement::on_vote(conn, ctx, caller.person_id, target, before, value)
+                    .await?;
                 // Votes that arrived as activities were already relayed by their sender's path;
                 // only our members' own votes leave through the outbox.
                 if before != value && activity_id.is_none() {

@@ -19,6 +19,8 @@ pub enum CoreError {
     Forbidden(Permission),
     #[error("not allowed: {0}")]
     NotAllowed(&'static str),
+    #[error("needs a reputation of {0}")]
+    InsufficientReputation(i64),
     #[error("registrations are closed")]
     RegistrationClosed,
     #[error("an invitation is required to register")]

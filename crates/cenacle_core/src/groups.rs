@@ -344,6 +344,12 @@ pub async fn propose(
     validate_group_name(name)?;
     validate_group_text(Some(title), Some(purpose))?;
     let mut conn = ctx.conn().await?;
+    crate::engagement::require_reputation(
+        &mut conn,
+        caller,
+        ctx.settings.engagement.privileges.propose_group,
+    )
+    .await?;
     if actors::local_group_by_name(&mut conn, name)
         .await?
         .is_some()

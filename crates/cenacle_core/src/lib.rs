@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod admin;
 pub mod content;
+pub mod engagement;
 mod error;
 pub mod groups;
 pub mod identity;

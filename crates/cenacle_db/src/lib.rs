@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod actors;
 pub mod content;
 pub mod embedded;
+pub mod engagement;
 mod error;
 pub mod federation;
 pub mod groups;

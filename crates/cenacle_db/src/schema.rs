@@ -19,6 +19,8 @@ diesel::table! {
         private_key_pem -> Nullable<Text>,
         instance_host -> Nullable<Text>,
         last_refreshed_at -> Timestamptz,
+        home_reputation -> Nullable<Int8>,
+        home_rank -> Nullable<Text>,
     }
 }
 
@@ -131,6 +133,7 @@ diesel::table! {
         last_success_at -> Nullable<Timestamptz>,
         failing_since -> Nullable<Timestamptz>,
         dead -> Bool,
+        reputation_weight -> Float8,
     }
 }
 
@@ -334,6 +337,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reputation (person_id) {
+        person_id -> Int8,
+        score -> Int8,
+    }
+}
+
+diesel::table! {
+    reputation_event (id) {
+        id -> Int8,
+        person_id -> Int8,
+        delta -> Int8,
+        cause -> Text,
+        source_key -> Text,
+        group_id -> Nullable<Int8>,
+        reverses -> Nullable<Int8>,
+        reversed -> Bool,
+        capped -> Bool,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    points_balance (person_id) {
+        person_id -> Int8,
+        balance -> Int8,
+    }
+}
+
+diesel::table! {
+    points_ledger (id) {
+        id -> Int8,
+        person_id -> Int8,
+        delta -> Int8,
+        reason -> Text,
+        source_key -> Text,
+        granted_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post_attachment -> media (media_id));
 diesel::joinable!(post -> person (author_id));
@@ -370,4 +414,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_invitation,
     media,
     post_attachment,
+    reputation,
+    reputation_event,
+    points_balance,
+    points_ledger,
 );

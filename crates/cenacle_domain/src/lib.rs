@@ -4,6 +4,7 @@
 pub mod account;
 pub mod content;
 pub mod delivery;
+pub mod engagement;
 pub mod role;
 
 pub use account::{

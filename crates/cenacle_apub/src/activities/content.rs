@@ -343,6 +343,24 @@ impl CreateOrUpdate {
                     )
                     .await?;
                 }
+                // A moderator of ours on another server may move an idea along.
+                let status = object
+                    .idea_status
+                    .as_deref()
+                    .and_then(|s| s.parse::<IdeaStatus>().ok());
+                if let Some(status) =
+                    status.filter(|s| Some(s.as_str()) != post.idea_status.as_deref())
+                {
+                    core::change_idea_status(
+                        ctx,
+                        &caller,
+                        post.id,
+                        status,
+                        post.duplicate_of,
+                        None,
+                    )
+                    .await?;
+                }
                 if object.post_kind.as_deref() == Some("question") {
                     let accepted = match &object.accepted_answer {
                         Some(url) => store::comment_by_ap_id(conn, url.as_str())

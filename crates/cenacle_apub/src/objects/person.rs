@@ -76,6 +76,12 @@ pub struct PersonJson {
     pub published: Option<DateTime<Utc>>,
     #[serde(default)]
     pub manually_approves_followers: bool,
+    /// `cenacle:reputation`: the member's reputation at their home instance.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reputation: Option<i64>,
+    /// `cenacle:rank`: their rank there (English name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rank: Option<String>,
 }
 
 #[async_trait::async_trait]
@@ -100,7 +106,20 @@ impl Object for ApubPerson {
             .transpose()
     }
 
-    async fn into_json(self, _data: &Data<FedData>) -> Result<PersonJson, ApubError> {
+    async fn into_json(self, data: &Data<FedData>) -> Result<PersonJson, ApubError> {
+        let (reputation, rank) = {
+            let mut conn = data.ctx.conn().await?;
+            let score = cenacle_db::engagement::reputation_of(&mut conn, self.row.id).await?;
+            let contributions =
+                cenacle_db::engagement::contributions(&mut conn, self.row.id).await?;
+            let tiers = &data.ctx.settings.engagement.ranks;
+            let rank = cenacle_domain::engagement::rank_for(
+                cenacle_domain::engagement::rank_score(&contributions),
+                tiers,
+            )
+            .map(|t| t.name_en.clone());
+            (Some(score), rank)
+        };
         let id = self.id.clone();
         let sub = |path: &str| Url::parse(&format!("{id}/{path}")).ok();
         Ok(PersonJson {
@@ -124,6 +143,8 @@ impl Object for ApubPerson {
                 .map(|u| serde_json::json!({"type": "Image", "url": u})),
             published: Some(self.row.created_at),
             manually_approves_followers: false,
+            reputation,
+            rank,
             id,
         })
     }
@@ -157,7 +178,16 @@ impl Object for ApubPerson {
             public_key_pem: json.public_key.public_key_pem,
         };
         let mut conn = data.ctx.conn().await?;
-        ApubPerson::new(actors::upsert_remote_person(&mut conn, &remote).await?)
+        let row = actors::upsert_remote_person(&mut conn, &remote).await?;
+        // Portable reputation: kept beside ours, read-only, never added to it.
+        cenacle_db::engagement::set_home_reputation(
+            &mut conn,
+            &remote.ap_id,
+            json.reputation,
+            json.rank.as_deref(),
+        )
+        .await?;
+        ApubPerson::new(row)
     }
 }
 

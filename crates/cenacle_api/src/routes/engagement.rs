@@ -1,0 +1,395 @@
+//! Reputation, points, ranks and leaderboards.
+
+use crate::{
+    error::{ApiError, ApiResult, ErrorBody},
+    extract::{ApiJson, ApiQuery, Auth},
+    i18n, AppState,
+};
+use axum::{
+    extract::{Path, State},
+    Json,
+};
+use cenacle_core::{engagement, groups, identity, CoreError};
+use cenacle_db::{actors, engagement as ledger};
+use cenacle_domain::{
+    engagement::{rank_for, rank_score},
+    Language,
+};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct RankView {
+    /// In the request's language.
+    pub name: String,
+    pub score: i64,
+}
+
+async fn rank_of(state: &AppState, person_id: i64) -> ApiResult<RankView> {
+    let mut conn = state.ctx.conn().await?;
+    let contributions = ledger::contributions(&mut conn, person_id)
+        .await
+        .map_err(CoreError::from)?;
+    let score = rank_score(&contributions);
+    let name = rank_for(score, &state.ctx.settings.engagement.ranks)
+        .map(|t| match i18n::current_language() {
+            Language::Fr => t.name_fr.clone(),
+            Language::En => t.name_en.clone(),
+        })
+        .unwrap_or_default();
+    Ok(RankView { name, score })
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HistoryQuery {
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+fn history_window(q: &HistoryQuery) -> ApiResult<(i64, i64)> {
+    let page = crate::pagination::PageQuery {
+        limit: q.limit,
+        cursor: q.cursor.clone(),
+    };
+    let limit = page.limit()?;
+    let before = page.after_id()?;
+    Ok((limit, if before == 0 { i64::MAX } else { before }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReputationEventView {
+    pub delta: i64,
+    /// answer_liked, question_liked, idea_liked, other_liked, answer_accepted,
+    /// accepted_an_answer, post_disliked, disliked_an_answer.
+    pub cause: String,
+    /// This event undoes an earlier one (a like withdrawn, an acceptance changed).
+    pub reversal: bool,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ReputationView {
+    pub reputation: i64,
+    pub rank: RankView,
+    /// Newest first.
+    pub history: Vec<ReputationEventView>,
+    pub next_cursor: Option<String>,
+}
+
+fn cursor_before(last: Option<i64>, more: bool) -> Option<String> {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    last.filter(|_| more)
+        .map(|id| URL_SAFE_NO_PAD.encode(format!("after:{id}")))
+}
+
+/// My reputation, rank and reputation history.
+#[utoipa::path(get, path = "/api/v1/account/reputation", tag = "engagement", security(("bearer" = [])),
+    params(HistoryQuery),
+    responses((status = 200, body = ReputationView), (status = 401, body = ErrorBody)))]
+pub async fn my_reputation(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<ReputationView>> {
+    let (limit, before) = history_window(&q)?;
+    let me = session.account.person_id;
+    let mut conn = state.ctx.conn().await?;
+    let reputation = ledger::reputation_of(&mut conn, me)
+        .await
+        .map_err(CoreError::from)?;
+    let mut rows = ledger::reputation_history(&mut conn, me, before, limit + 1)
+        .await
+        .map_err(CoreError::from)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    drop(conn);
+    Ok(Json(ReputationView {
+        reputation,
+        rank: rank_of(&state, me).await?,
+        next_cursor: cursor_before(rows.last().map(|r| r.id), more),
+        history: rows
+            .into_iter()
+            .map(|r| ReputationEventView {
+                delta: r.delta,
+                cause: r.cause,
+                reversal: r.reverses.is_some(),
+                at: r.created_at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PointsEntryView {
+    pub delta: i64,
+    /// reply, accepted_answer, new_post, like_given, like_received, or "grant: <reason>".
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PointsView {
+    pub balance: i64,
+    pub history: Vec<PointsEntryView>,
+    pub next_cursor: Option<String>,
+}
+
+/// My reward points: balance and ledger.
+#[utoipa::path(get, path = "/api/v1/account/points", tag = "engagement", security(("bearer" = [])),
+    params(HistoryQuery),
+    responses((status = 200, body = PointsView), (status = 401, body = ErrorBody)))]
+pub async fn my_points(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiQuery(q): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<PointsView>> {
+    let (limit, before) = history_window(&q)?;
+    let me = session.account.person_id;
+    let mut conn = state.ctx.conn().await?;
+    let balance = ledger::points_balance_of(&mut conn, me)
+        .await
+        .map_err(CoreError::from)?;
+    let mut rows = ledger::points_history(&mut conn, me, before, limit + 1)
+        .await
+        .map_err(CoreError::from)?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(limit as usize);
+    Ok(Json(PointsView {
+        balance,
+        next_cursor: cursor_before(rows.last().map(|r| r.id), more),
+        history: rows
+            .into_iter()
+            .map(|r| PointsEntryView {
+                delta: r.delta,
+                reason: r.reason,
+                at: r.created_at,
+            })
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    /// `username`, or `user@host`.
+    pub handle: String,
+    /// Positive to grant, negative to correct.
+    pub delta: i64,
+    pub reason: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BalanceView {
+    pub balance: i64,
+}
+
+/// Grant or correct someone's points, with a reason (community managers and admins).
+#[utoipa::path(post, path = "/api/v1/admin/points", tag = "engagement", security(("bearer" = [])),
+    request_body = GrantRequest,
+    responses((status = 200, body = BalanceView), (status = 403, body = ErrorBody), (status = 409, description = "the balance would go below zero", body = ErrorBody)))]
+pub async fn grant(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<GrantRequest>,
+) -> ApiResult<Json<BalanceView>> {
+    let person = person_by_handle(&state, &req.handle).await?;
+    let balance =
+        engagement::grant_points(&state.ctx, &session, person.id, req.delta, &req.reason).await?;
+    Ok(Json(BalanceView { balance }))
+}
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WeightRequest {
+    /// 1.0 counts fully, 0 not at all.
+    pub weight: f64,
+}
+
+/// How much votes from another instance count toward reputation here (admins).
+#[utoipa::path(put, path = "/api/v1/admin/instances/{host}/weight", tag = "engagement", security(("bearer" = [])),
+    params(("host" = String, Path)), request_body = WeightRequest,
+    responses((status = 200, body = WeightRequest), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_weight(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(host): Path<String>,
+    ApiJson(req): ApiJson<WeightRequest>,
+) -> ApiResult<Json<WeightRequest>> {
+    cenacle_core::admin::require(&session, cenacle_domain::Permission::BlockInstances)?;
+    if !(0.0..=10.0).contains(&req.weight) {
+        return Err(CoreError::Validation(cenacle_domain::ValidationError {
+            field: "weight",
+            code: "out_of_range",
+        })
+        .into());
+    }
+    let mut conn = state.ctx.conn().await?;
+    ledger::set_instance_weight(&mut conn, &host.to_ascii_lowercase(), req.weight)
+        .await
+        .map_err(CoreError::from)?;
+    Ok(Json(req))
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LeaderboardQuery {
+    /// `week`, `month`, `all` (default), or `custom` with `from` and `to`.
+    pub period: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// A local group's name: reputation earned in it.
+    pub group: Option<String>,
+    /// Entries, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeaderboardEntry {
+    /// Dense rank: equal totals share a rank.
+    pub rank: i64,
+    pub handle: String,
+    pub display_name: Option<String>,
+    pub reputation: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LeaderboardView {
+    pub entries: Vec<LeaderboardEntry>,
+    /// The caller's own line, even outside the top (null when unranked or anonymous).
+    pub me: Option<LeaderboardEntry>,
+}
+
+/// Who earned the most reputation, over a period, instance-wide or in a group.
+#[utoipa::path(get, path = "/api/v1/leaderboard", tag = "engagement",
+    params(LeaderboardQuery),
+    responses((status = 200, body = LeaderboardView), (status = 400, body = ErrorBody)))]
+pub async fn leaderboard(
+    State(state): State<AppState>,
+    crate::extract::MaybeAuth(session): crate::extract::MaybeAuth,
+    ApiQuery(q): ApiQuery<LeaderboardQuery>,
+) -> ApiResult<Json<LeaderboardView>> {
+    let now = Utc::now();
+    let (from, to) = match q.period.as_deref().unwrap_or("all") {
+        "all" => (None, None),
+        "week" => (Some(now - chrono::Duration::weeks(1)), None),
+        "month" => (Some(now - chrono::Duration::days(30)), None),
+        "custom" if q.from.is_some() && q.to.is_some() => (q.from, q.to),
+        _ => {
+            return Err(ApiError::invalid_query(
+                "period must be week, month, all, or custom with from and to",
+            ))
+        }
+    };
+    let limit = crate::pagination::PageQuery {
+        limit: q.limit,
+        cursor: None,
+    }
+    .limit()?;
+    let group_id = match &q.group {
+        Some(name) => Some(groups::local_group(&state.ctx, name).await?.id),
+        None => None,
+    };
+    let mut conn = state.ctx.conn().await?;
+    let rows = ledger::leaderboard(&mut conn, from, to, group_id, limit)
+        .await
+        .map_err(CoreError::from)?;
+    let mine = match &session {
+        Some(s) => ledger::leaderboard_position(&mut conn, s.account.person_id, from, to, group_id)
+            .await
+            .map_err(CoreError::from)?,
+        None => None,
+    };
+    let ids: Vec<i64> = rows
+        .iter()
+        .map(|r| r.person_id)
+        .chain(mine.iter().map(|m| m.person_id))
+        .collect();
+    let people = cenacle_db::content::authors(&mut conn, &ids)
+        .await
+        .map_err(CoreError::from)?;
+    let host = identity::local_host(&state.ctx.settings);
+    let entry = |r: &ledger::LeaderboardRow| {
+        let person = people.iter().find(|p| p.id == r.person_id);
+        LeaderboardEntry {
+            rank: r.rank,
+            handle: person
+                .map(|p| {
+                    format!(
+                        "{}@{}",
+                        p.username,
+                        p.instance_host.as_deref().unwrap_or(&host)
+                    )
+                })
+                .unwrap_or_default(),
+            display_name: person.and_then(|p| p.display_name.clone()),
+            reputation: r.points,
+        }
+    };
+    Ok(Json(LeaderboardView {
+        entries: rows.iter().map(entry).collect(),
+        me: mine.as_ref().map(entry),
+    }))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PersonView {
+    pub handle: String,
+    pub display_name: Option<String>,
+    pub bio: Option<String>,
+    pub local: bool,
+    /// Reputation earned here.
+    pub reputation: i64,
+    pub rank: RankView,
+    /// For people of other Cénacle instances: their reputation and rank at home, as their
+    /// instance says; shown beside ours, never added to it.
+    pub home_reputation: Option<i64>,
+    pub home_rank: Option<String>,
+}
+
+async fn person_by_handle(
+    state: &AppState,
+    handle: &str,
+) -> ApiResult<cenacle_db::actors::PersonActor> {
+    let mut conn = state.ctx.conn().await?;
+    let local_host = identity::local_host(&state.ctx.settings);
+    Ok(actors::person_by_handle(&mut conn, handle, &local_host)
+        .await
+        .map_err(CoreError::from)?
+        .ok_or(CoreError::NotFound("person"))?)
+}
+
+/// A person's public profile with their reputation and rank.
+#[utoipa::path(get, path = "/api/v1/people/{handle}", tag = "engagement",
+    params(("handle" = String, Path, description = "username, or user@host")),
+    responses((status = 200, body = PersonView), (status = 404, body = ErrorBody)))]
+pub async fn person(
+    State(state): State<AppState>,
+    Path(handle): Path<String>,
+) -> ApiResult<Json<PersonView>> {
+    let person = person_by_handle(&state, &handle).await?;
+    let mut conn = state.ctx.conn().await?;
+    let reputation = ledger::reputation_of(&mut conn, person.id)
+        .await
+        .map_err(CoreError::from)?;
+    let (home_reputation, home_rank) = ledger::home_reputation(&mut conn, person.id)
+        .await
+        .map_err(CoreError::from)?;
+    drop(conn);
+    let host = person
+        .instance_host
+        .clone()
+        .unwrap_or_else(|| identity::local_host(&state.ctx.settings));
+    Ok(Json(PersonView {
+        handle: format!("{}@{host}", person.username),
+        display_name: person.display_name.clone(),
+        bio: person.bio.clone(),
+        local: person.local,
+        reputation,
+        rank: rank_of(&state, person.id).await?,
+        home_reputation,
+        home_rank,
+    }))
+}

@@ -1,0 +1,426 @@
+//! Reputation, points, privileges and leaderboards through the real router and database.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_domain::Role;
+use common::TestApp;
+use serde_json::{json, Value};
+
+async fn setup() -> (TestApp, String) {
+    let t = TestApp::with(|s| {
+        s.limits.register_per_ip = 1000;
+        s.limits.login_per_ip = 1000;
+    })
+    .await;
+    let admin = t.with_role("root", Role::Admin).await;
+    t.post(
+        "/api/v1/groups",
+        Some(&admin),
+        json!({"name": "open", "title": "Open"}),
+    )
+    .await;
+    (t, admin)
+}
+
+async fn reputation(t: &TestApp, token: &str) -> i64 {
+    t.get("/api/v1/account/reputation", Some(token)).await.json["reputation"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn points(t: &TestApp, token: &str) -> i64 {
+    t.get("/api/v1/account/points", Some(token)).await.json["balance"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn question_and_answer(t: &TestApp, asker: &str, answerer: &str) -> (i64, i64) {
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(asker),
+            json!({"kind": "question", "title": "Q ?"}),
+        )
+        .await;
+    let qid = q.json["post"]["id"].as_i64().unwrap();
+    let a = t
+        .post(
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(answerer),
+            json!({"body": "R"}),
+        )
+        .await;
+    (qid, a.json["id"].as_i64().unwrap())
+}
+
+async fn vote(t: &TestApp, token: &str, path: &str, v: Value) -> StatusCode {
+    t.request(Method::PUT, path, Some(token), Some(json!({"vote": v})))
+        .await
+        .status
+}
+
+#[tokio::test]
+async fn a_like_pays_ten_and_its_undo_takes_them_back() {
+    let (t, _) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (_, aid) = question_and_answer(&t, &asker, &answerer).await;
+    assert_eq!(reputation(&t, &answerer).await, 1);
+    let path = format!("/api/v1/comments/{aid}/vote");
+    vote(&t, &asker, &path, json!("like")).await;
+    assert_eq!(reputation(&t, &answerer).await, 11);
+    vote(&t, &asker, &path, json!("like")).await;
+    assert_eq!(
+        reputation(&t, &answerer).await,
+        11,
+        "the same like pays once"
+    );
+    vote(&t, &asker, &path, Value::Null).await;
+    assert_eq!(reputation(&t, &answerer).await, 1);
+    let history = t.get("/api/v1/account/reputation", Some(&answerer)).await;
+    let events = history.json["history"].as_array().unwrap();
+    assert_eq!(
+        (events[0]["delta"].as_i64(), events[0]["reversal"].as_bool()),
+        (Some(-10), Some(true))
+    );
+    assert_eq!(
+        (events[1]["delta"].as_i64(), events[1]["cause"].as_str()),
+        (Some(10), Some("answer_liked"))
+    );
+    // Liking one's own answer earns nothing.
+    vote(&t, &answerer, &path, json!("like")).await;
+    assert_eq!(reputation(&t, &answerer).await, 1);
+}
+
+#[tokio::test]
+async fn likes_are_capped_per_day() {
+    let (t, _) = setup().await;
+    let author = t.member("author").await;
+    // 25 answers liked by one member each: 250 would be earned, the cap keeps 200.
+    let fan = t.member("fan").await;
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&fan),
+            json!({"kind": "question", "title": "Q ?"}),
+        )
+        .await;
+    let qid = q.json["post"]["id"].as_i64().unwrap();
+    for i in 0..25 {
+        let a = t
+            .post(
+                &format!("/api/v1/posts/{qid}/comments"),
+                Some(&author),
+                json!({"body": format!("R{i}")}),
+            )
+            .await;
+        vote(
+            &t,
+            &fan,
+            &format!("/api/v1/comments/{}/vote", a.json["id"]),
+            json!("like"),
+        )
+        .await;
+    }
+    assert_eq!(reputation(&t, &author).await, 1 + 200);
+}
+
+#[tokio::test]
+async fn accepting_pays_the_answerer_and_the_acceptor_and_unaccepting_reverses_both() {
+    let (t, _) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, aid) = question_and_answer(&t, &asker, &answerer).await;
+    let accept = |comment: Value| {
+        let path = format!("/api/v1/posts/{qid}/accepted-answer");
+        let token = asker.clone();
+        let t = &t;
+        async move {
+            t.request(
+                Method::PUT,
+                &path,
+                Some(&token),
+                Some(json!({"comment_id": comment})),
+            )
+            .await
+            .status
+        }
+    };
+    assert_eq!(accept(json!(aid)).await, StatusCode::OK);
+    assert_eq!(reputation(&t, &answerer).await, 16);
+    assert_eq!(reputation(&t, &asker).await, 3);
+    assert_eq!(accept(Value::Null).await, StatusCode::OK);
+    assert_eq!(reputation(&t, &answerer).await, 1);
+    assert_eq!(reputation(&t, &asker).await, 1);
+    // Points for the accepted answer were paid once and stay.
+    let before = points(&t, &answerer).await;
+    accept(json!(aid)).await;
+    assert_eq!(
+        points(&t, &answerer).await,
+        before,
+        "accepting again does not pay points twice"
+    );
+    assert_eq!(
+        reputation(&t, &answerer).await,
+        16,
+        "but reputation is earned again"
+    );
+}
+
+#[tokio::test]
+async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
+    let (t, admin) = setup().await;
+    let marie = t.member("marie").await;
+    let pierre = t.member("pierre").await;
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&marie),
+            json!({"kind": "question", "title": "Q ?"}),
+        )
+        .await;
+    assert_eq!(points(&t, &marie).await, 15, "new question");
+    let qid = q.json["post"]["id"].as_i64().unwrap();
+    t.post(
+        &format!("/api/v1/posts/{qid}/comments"),
+        Some(&pierre),
+        json!({"body": "R"}),
+    )
+    .await;
+    assert_eq!(points(&t, &pierre).await, 20, "reply");
+    let path = format!("/api/v1/posts/{qid}/vote");
+    vote(&t, &pierre, &path, json!("like")).await;
+    vote(&t, &pierre, &path, Value::Null).await;
+    vote(&t, &pierre, &path, json!("like")).await;
+    assert_eq!(
+        points(&t, &pierre).await,
+        21,
+        "liking again does not pay again"
+    );
+    assert_eq!(points(&t, &marie).await, 17, "like received, once");
+
+    let grant = t
+        .post(
+            "/api/v1/admin/points",
+            Some(&admin),
+            json!({"handle": "marie", "delta": 100, "reason": "Meilleure contributrice"}),
+        )
+        .await;
+    assert_eq!(grant.json["balance"], 117);
+    let too_much = t
+        .post(
+            "/api/v1/admin/points",
+            Some(&admin),
+            json!({"handle": "marie", "delta": -500, "reason": "Erreur"}),
+        )
+        .await;
+    assert_eq!(
+        (too_much.status, too_much.json["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("balance_would_be_negative"))
+    );
+    assert_eq!(
+        points(&t, &marie).await,
+        117,
+        "the refused correction left nothing behind"
+    );
+    let by_member = t
+        .post(
+            "/api/v1/admin/points",
+            Some(&pierre),
+            json!({"handle": "pierre", "delta": 1000, "reason": "moi"}),
+        )
+        .await;
+    assert_eq!(by_member.status, StatusCode::FORBIDDEN);
+    let ledger = t.get("/api/v1/account/points", Some(&marie)).await;
+    assert_eq!(
+        ledger.json["history"][0]["reason"],
+        "grant: Meilleure contributrice"
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_point_earning_actions_add_up_exactly() {
+    let (t, _) = setup().await;
+    let marie = t.member("marie").await;
+    let posts = (0..100).map(|i| {
+        t.post(
+            "/api/v1/groups/open/posts",
+            Some(&marie),
+            json!({"kind": "note", "title": format!("Note {i}")}),
+        )
+    });
+    for reply in futures::future::join_all(posts).await {
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    assert_eq!(points(&t, &marie).await, 100 * 15);
+    assert_eq!(
+        t.get("/api/v1/account/points?limit=100", Some(&marie))
+            .await
+            .json["history"]
+            .as_array()
+            .unwrap()
+            .len(),
+        100
+    );
+}
+
+#[tokio::test]
+async fn privileges_need_reputation() {
+    let (t, admin) = setup().await;
+    let marie = t.member("marie").await;
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Q ?"}),
+        )
+        .await;
+    let qid = q.json["post"]["id"].as_i64().unwrap();
+    let r = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{qid}/vote"),
+            Some(&marie),
+            Some(json!({"vote": "dislike"})),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.json["error"]["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("insufficient_reputation"))
+    );
+    assert_eq!(r.json["error"]["details"]["threshold"], 125);
+    let p = t
+        .post(
+            "/api/v1/proposals",
+            Some(&marie),
+            json!({"name": "photo", "title": "Photo", "purpose": "Photos"}),
+        )
+        .await;
+    assert_eq!(p.json["error"]["details"]["threshold"], 50);
+    // An admin's grant of reputation is not a thing: reputation comes from peers. Earn it.
+    let answerer_token = marie.clone();
+    for i in 0..13 {
+        let fan = t.member(&format!("fan{i}")).await;
+        let (_, aid) = question_and_answer(&t, &fan, &answerer_token).await;
+        vote(
+            &t,
+            &fan,
+            &format!("/api/v1/comments/{aid}/vote"),
+            json!("like"),
+        )
+        .await;
+    }
+    assert_eq!(reputation(&t, &marie).await, 131);
+    let ok = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{qid}/vote"),
+            Some(&marie),
+            Some(json!({"vote": "dislike"})),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn leaderboards_rank_densely_and_show_my_position() {
+    let (t, _) = setup().await;
+    let names = ["ana", "ben", "cam", "dan"];
+    let mut tokens = Vec::new();
+    for n in names {
+        tokens.push(t.member(n).await);
+    }
+    let fan = t.member("fan").await;
+    // ana gets 2 answer likes, ben 1, cam 1, dan 0.
+    for (who, likes) in [(0usize, 2usize), (1, 1), (2, 1)] {
+        for _ in 0..likes {
+            let (_, aid) = question_and_answer(&t, &fan, &tokens[who]).await;
+            vote(
+                &t,
+                &fan,
+                &format!("/api/v1/comments/{aid}/vote"),
+                json!("like"),
+            )
+            .await;
+        }
+    }
+    let board = t
+        .get("/api/v1/leaderboard?period=week", Some(&tokens[3]))
+        .await;
+    let entries = board.json["entries"].as_array().unwrap();
+    let ranked: Vec<(i64, &str, i64)> = entries
+        .iter()
+        .map(|e| {
+            (
+                e["rank"].as_i64().unwrap(),
+                e["handle"].as_str().unwrap(),
+                e["reputation"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ranked,
+        vec![
+            (1, "ana@localhost:8700", 20),
+            (2, "ben@localhost:8700", 10),
+            (2, "cam@localhost:8700", 10)
+        ]
+    );
+    assert_eq!(
+        board.json["me"],
+        Value::Null,
+        "dan earned nothing: unranked"
+    );
+    let mine = t
+        .get("/api/v1/leaderboard?period=all&limit=1", Some(&tokens[2]))
+        .await;
+    assert_eq!(mine.json["entries"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (
+            mine.json["me"]["rank"].as_i64(),
+            mine.json["me"]["handle"].as_str()
+        ),
+        (Some(2), Some("cam@localhost:8700"))
+    );
+    let group = t.get("/api/v1/leaderboard?group=open", None).await;
+    assert_eq!(group.json["entries"][0]["handle"], "ana@localhost:8700");
+    assert_eq!(
+        t.get("/api/v1/leaderboard?period=custom", None)
+            .await
+            .status,
+        StatusCode::BAD_REQUEST
+    );
+
+    let profile = t.get("/api/v1/people/ana", None).await;
+    assert_eq!(profile.json["reputation"], 21);
+    // Rank score: 2 replies × 2 + 2 likes received × 4 = 12, under the first tier (25).
+    assert_eq!(
+        (
+            profile.json["rank"]["score"].as_i64(),
+            profile.json["rank"]["name"].as_str()
+        ),
+        (Some(12), Some("Newcomer"))
+    );
+    let request = axum::http::Request::get("/api/v1/people/ana")
+        .header("accept-language", "fr")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(t.send(request).await.json["rank"]["name"], "Nouveau venu");
+    // The Person actor carries the reputation and rank, for other Cénacle instances.
+    let actor = t
+        .send(
+            axum::http::Request::get("/u/ana")
+                .header("accept", "application/activity+json")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (
+            actor.json["reputation"].as_i64(),
+            actor.json["rank"].as_str()
+        ),
+        (Some(21), Some("Newcomer"))
+    );
+}

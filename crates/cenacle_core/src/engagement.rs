@@ -1,0 +1,376 @@
+//! Reputation and points earned by contributions. Called by the content use cases inside their
+//! transactions, so an effect is recorded if and only if its cause is.
+
+use crate::{content::Caller, Context, CoreError};
+use cenacle_db::{
+    actors,
+    content::{self as store, VoteTarget},
+    engagement as ledger,
+};
+use cenacle_domain::{
+    engagement::{reputation_delta, ReputationCause},
+    Role,
+};
+use chrono::{Duration, Utc};
+use diesel_async::AsyncPgConnection;
+
+/// Whoever has one of these instance roles is exempt from reputation gates.
+fn exempt(caller: &Caller) -> bool {
+    matches!(
+        caller.instance_role,
+        Some(Role::Admin | Role::CommunityManager | Role::Moderator)
+    )
+}
+
+/// Refuses a local member whose reputation is under `threshold`. Remote people are not gated
+/// here: their votes are weighted per instance instead.
+pub async fn require_reputation(
+    conn: &mut AsyncPgConnection,
+    caller: &Caller,
+    threshold: i64,
+) -> Result<(), CoreError> {
+    if caller.instance_role.is_none() || exempt(caller) {
+        return Ok(());
+    }
+    if ledger::reputation_of(conn, caller.person_id).await? < threshold {
+        return Err(CoreError::InsufficientReputation(threshold));
+    }
+    Ok(())
+}
+
+fn start_of_today() -> chrono::DateTime<Utc> {
+    let now = Utc::now();
+    now - Duration::seconds(i64::from(chrono::Timelike::num_seconds_from_midnight(&now)))
+}
+
+/// Applies a reputation cause to `person` (weighted, capped, floored) under `key`.
+async fn earn(
+    conn: &mut AsyncPgConnection,
+    ctx: &Context,
+    person: i64,
+    cause: ReputationCause,
+    key: &str,
+    group_id: i64,
+    instance_weight: f64,
+) -> Result<(), CoreError> {
+    let weights = &ctx.settings.engagement.reputation;
+    let current = ledger::reputation_for_update(conn, person).await?;
+    let earned_today = if cause.is_capped() {
+        ledger::capped_since(conn, person, start_of_today()).await?
+    } else {
+        0
+    };
+    let delta = reputation_delta(weights, cause, instance_weight, current, earned_today);
+    ledger::record_reputation(
+        conn,
+        person,
+        delta,
+        cause.as_str(),
+        key,
+        Some(group_id),
+        cause.is_capped(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Points for a local person, once per key.
+async fn pay(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+    amount: i64,
+    reason: &str,
+    key: &str,
+) -> Result<(), CoreError> {
+    if amount == 0 {
+        return Ok(());
+    }
+    let is_local = actors::person_by_id(conn, person)
+        .await?
+        .is_some_and(|p| p.local);
+    if is_local {
+        ledger::record_points(conn, person, amount, reason, key, None).await?;
+    }
+    Ok(())
+}
+
+/// How much a voter's votes count: 1 for local people, the instance's weight for remote ones.
+async fn voter_weight(conn: &mut AsyncPgConnection, voter: i64) -> Result<f64, CoreError> {
+    let person = actors::person_by_id(conn, voter)
+        .await?
+        .ok_or(CoreError::NotFound("person"))?;
+    Ok(match (person.local, person.instance_host) {
+        (false, Some(host)) => ledger::instance_weight(conn, &host).await?,
+        _ => 1.0,
+    })
+}
+
+/// What a vote on `target` is worth, to whom, in which group.
+async fn vote_subject(
+    conn: &mut AsyncPgConnection,
+    target: VoteTarget,
+) -> Result<(i64, ReputationCause, bool, i64, String), CoreError> {
+    // (author, cause of a like, is an answer, group, key part)
+    match target {
+        VoteTarget::Post(id) => {
+            let post = store::post_by_id(conn, id)
+                .await?
+                .ok_or(CoreError::NotFound("post"))?;
+            let cause = match post.kind.as_str() {
+                "question" => ReputationCause::QuestionLiked,
+                "idea" => ReputationCause::IdeaLiked,
+                _ => ReputationCause::OtherLiked,
+            };
+            Ok((
+                post.author_id,
+                cause,
+                false,
+                post.group_id,
+                format!("post:{id}"),
+            ))
+        }
+        VoteTarget::Comment(id) => {
+            let comment = store::comment_by_id(conn, id)
+                .await?
+                .ok_or(CoreError::NotFound("comment"))?;
+            let post = store::post_by_id(conn, comment.post_id)
+                .await?
+                .ok_or(CoreError::NotFound("post"))?;
+            let answer = comment.parent_id.is_none() && post.kind == "question";
+            let cause = if answer {
+                ReputationCause::AnswerLiked
+            } else {
+                ReputationCause::OtherLiked
+            };
+            Ok((
+                comment.author_id,
+                cause,
+                answer,
+                post.group_id,
+                format!("comment:{id}"),
+            ))
+        }
+    }
+}
+
+/// Effects of a vote going from `before` to `after` (1 like, -1 dislike, None none).
+pub async fn on_vote(
+    conn: &mut AsyncPgConnection,
+    ctx: &Context,
+    voter: i64,
+    target: VoteTarget,
+    before: Option<i16>,
+    after: Option<i16>,
+) -> Result<(), CoreError> {
+    if before == after {
+        return Ok(());
+    }
+    let (author, like_cause, is_answer, group_id, subject) = vote_subject(conn, target).await?;
+    if author == voter {
+        // One's own votes earn nothing.
+        return Ok(());
+    }
+    let like_key = format!("like:{subject}:by:{voter}");
+    let dislike_key = format!("dislike:{subject}:by:{voter}");
+    let dislike_cost_key = format!("dislike-cost:{subject}:by:{voter}");
+    if before == Some(1) {
+        ledger::reverse_reputation(conn, &like_key).await?;
+    }
+    if before == Some(-1) {
+        ledger::reverse_reputation(conn, &dislike_key).await?;
+        ledger::reverse_reputation(conn, &dislike_cost_key).await?;
+    }
+    let weight = voter_weight(conn, voter).await?;
+    match after {
+        Some(1) => {
+            earn(conn, ctx, author, like_cause, &like_key, group_id, weight).await?;
+            let rules = &ctx.settings.engagement.points;
+            pay(
+                conn,
+                voter,
+                rules.like_given,
+                "like_given",
+                &format!("points:{like_key}"),
+            )
+            .await?;
+            pay(
+                conn,
+                author,
+                rules.like_received,
+                "like_received",
+                &format!("points:received:{like_key}"),
+            )
+            .await?;
+        }
+        Some(-1) => {
+            earn(
+                conn,
+                ctx,
+                author,
+                ReputationCause::PostDisliked,
+                &dislike_key,
+                group_id,
+                weight,
+            )
+            .await?;
+            if is_answer {
+                earn(
+                    conn,
+                    ctx,
+                    voter,
+                    ReputationCause::DislikedAnAnswer,
+                    &dislike_cost_key,
+                    group_id,
+                    1.0,
+                )
+                .await?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+/// Effects of a question's accepted answer changing from `before` to `after`.
+pub async fn on_accept(
+    conn: &mut AsyncPgConnection,
+    ctx: &Context,
+    acceptor: i64,
+    group_id: i64,
+    before: Option<i64>,
+    after: Option<i64>,
+) -> Result<(), CoreError> {
+    if before == after {
+        return Ok(());
+    }
+    if let Some(old) = before {
+        ledger::reverse_reputation(conn, &format!("accepted:comment:{old}")).await?;
+        ledger::reverse_reputation(conn, &format!("acceptor:comment:{old}")).await?;
+    }
+    if let Some(new) = after {
+        let answer = store::comment_by_id(conn, new)
+            .await?
+            .ok_or(CoreError::NotFound("answer"))?;
+        let key = format!("accepted:comment:{new}");
+        earn(
+            conn,
+            ctx,
+            answer.author_id,
+            ReputationCause::AnswerAccepted,
+            &key,
+            group_id,
+            1.0,
+        )
+        .await?;
+        if acceptor != answer.author_id {
+            earn(
+                conn,
+                ctx,
+                acceptor,
+                ReputationCause::AcceptedAnAnswer,
+                &format!("acceptor:comment:{new}"),
+                group_id,
+                1.0,
+            )
+            .await?;
+        }
+        // Points for an accepted answer are paid once, whatever happens to the acceptance.
+        let amount = ctx.settings.engagement.points.accepted_answer;
+        pay(
+            conn,
+            answer.author_id,
+            amount,
+            "accepted_answer",
+            &format!("points:{key}"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn on_post(
+    conn: &mut AsyncPgConnection,
+    ctx: &Context,
+    author: i64,
+    post_id: i64,
+) -> Result<(), CoreError> {
+    pay(
+        conn,
+        author,
+        ctx.settings.engagement.points.new_post,
+        "new_post",
+        &format!("points:post:{post_id}"),
+    )
+    .await
+}
+
+pub async fn on_reply(
+    conn: &mut AsyncPgConnection,
+    ctx: &Context,
+    author: i64,
+    comment_id: i64,
+) -> Result<(), CoreError> {
+    pay(
+        conn,
+        author,
+        ctx.settings.engagement.points.reply,
+        "reply",
+        &format!("points:reply:{comment_id}"),
+    )
+    .await
+}
+
+/// An admin's grant or correction of points, with its reason. A correction can never take the
+/// balance below zero (the balance's CHECK refuses it).
+pub async fn grant_points(
+    ctx: &Context,
+    admin: &crate::accounts::Session,
+    person_id: i64,
+    delta: i64,
+    reason: &str,
+) -> Result<i64, CoreError> {
+    crate::admin::require(admin, cenacle_domain::Permission::ManageGroups)?;
+    if reason.trim().is_empty() {
+        return Err(cenacle_domain::ValidationError {
+            field: "reason",
+            code: "empty",
+        }
+        .into());
+    }
+    let mut conn = ctx.conn().await?;
+    let key = format!("grant:{}:{}", admin.account.person_id, uuid_like());
+    let result =
+        diesel_async::AsyncConnection::transaction::<_, CoreError, _>(&mut conn, async |conn| {
+            ledger::record_points(
+                conn,
+                person_id,
+                delta,
+                &format!("grant: {}", reason.trim()),
+                &key,
+                Some(admin.account.person_id),
+            )
+            .await?;
+            Ok(ledger::points_balance_of(conn, person_id).await?)
+        })
+        .await;
+    match result {
+        Err(CoreError::Database(ref e))
+            if matches!(
+                e.constraint_violation(),
+                Some(cenacle_db::ConstraintViolation::Check(
+                    "points_balance_not_negative"
+                ))
+            ) =>
+        {
+            Err(CoreError::Conflict("balance_would_be_negative"))
+        }
+        other => other,
+    }
+}
+
+fn uuid_like() -> String {
+    use rand::RngCore;
+    let mut b = [0u8; 16];
+    rand::rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

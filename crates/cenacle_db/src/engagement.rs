@@ -1,0 +1,425 @@
+//! Reputation and points ledgers. Every function runs in the caller's transaction, beside the
+//! action that earned or lost something.
+
+use crate::{
+    schema::{instance, person, points_balance, points_ledger, reputation, reputation_event},
+    DbError,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// A person's reputation (1 when they have none yet). Locks the row when it exists, so that
+/// concurrent events for one person apply one after the other.
+pub async fn reputation_for_update(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<i64, DbError> {
+    diesel::insert_into(reputation::table)
+        .values(reputation::person_id.eq(person_id))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(reputation::table
+        .find(person_id)
+        .select(reputation::score)
+        .for_update()
+        .first(conn)
+        .await?)
+}
+
+pub async fn reputation_of(conn: &mut AsyncPgConnection, person_id: i64) -> Result<i64, DbError> {
+    Ok(reputation::table
+        .find(person_id)
+        .select(reputation::score)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(1))
+}
+
+/// Net reputation from capped causes (likes) since `since`.
+pub async fn capped_since(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    since: DateTime<Utc>,
+) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Sum {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        total: i64,
+    }
+    let sum: Sum = diesel::sql_query(
+        "SELECT COALESCE(SUM(delta), 0)::bigint AS total FROM reputation_event \
+         WHERE person_id = $1 AND capped AND created_at >= $2",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(person_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(since)
+    .get_result(conn)
+    .await?;
+    Ok(sum.total)
+}
+
+/// Records an event and moves the total. Returns false (nothing changed) when a live event with
+/// this key already exists: the cause was already paid.
+pub async fn record_reputation(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    delta: i64,
+    cause: &str,
+    source_key: &str,
+    group_id: Option<i64>,
+    capped: bool,
+) -> Result<bool, DbError> {
+    let inserted = diesel::insert_into(reputation_event::table)
+        .values((
+            reputation_event::person_id.eq(person_id),
+            reputation_event::delta.eq(delta),
+            reputation_event::cause.eq(cause),
+            reputation_event::source_key.eq(source_key),
+            reputation_event::group_id.eq(group_id),
+            reputation_event::capped.eq(capped),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    diesel::update(reputation::table.find(person_id))
+        .set(reputation::score.eq(reputation::score + delta))
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+/// Reverses the live event with `source_key`, if any, by a new event of the opposite delta
+/// (never below the floor). Returns the person affected.
+pub async fn reverse_reputation(
+    conn: &mut AsyncPgConnection,
+    source_key: &str,
+) -> Result<Option<i64>, DbError> {
+    let live: Option<(i64, i64, i64, String, Option<i64>, bool)> = reputation_event::table
+        .filter(reputation_event::source_key.eq(source_key))
+        .filter(reputation_event::reverses.is_null())
+        .filter(reputation_event::reversed.eq(false))
+        .select((
+            reputation_event::id,
+            reputation_event::person_id,
+            reputation_event::delta,
+            reputation_event::cause,
+            reputation_event::group_id,
+            reputation_event::capped,
+        ))
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?;
+    let Some((id, person_id, delta, cause, group_id, capped)) = live else {
+        return Ok(None);
+    };
+    let current = reputation_for_update(conn, person_id).await?;
+    let undo = cenacle_domain::engagement::floor(current, -delta);
+    diesel::update(reputation_event::table.find(id))
+        .set(reputation_event::reversed.eq(true))
+        .execute(conn)
+        .await?;
+    diesel::insert_into(reputation_event::table)
+        .values((
+            reputation_event::person_id.eq(person_id),
+            reputation_event::delta.eq(undo),
+            reputation_event::cause.eq(cause),
+            reputation_event::source_key.eq(format!("{source_key}:undone:{id}")),
+            reputation_event::group_id.eq(group_id),
+            reputation_event::reverses.eq(id),
+            reputation_event::capped.eq(capped),
+        ))
+        .execute(conn)
+        .await?;
+    diesel::update(reputation::table.find(person_id))
+        .set(reputation::score.eq(reputation::score + undo))
+        .execute(conn)
+        .await?;
+    Ok(Some(person_id))
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct ReputationEvent {
+    pub id: i64,
+    pub delta: i64,
+    pub cause: String,
+    pub reverses: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person's reputation history, newest first.
+pub async fn reputation_history(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    before_id: i64,
+    limit: i64,
+) -> Result<Vec<ReputationEvent>, DbError> {
+    Ok(reputation_event::table
+        .filter(reputation_event::person_id.eq(person_id))
+        .filter(reputation_event::id.lt(before_id))
+        .order(reputation_event::id.desc())
+        .limit(limit)
+        .select((
+            reputation_event::id,
+            reputation_event::delta,
+            reputation_event::cause,
+            reputation_event::reverses,
+            reputation_event::created_at,
+        ))
+        .load(conn)
+        .await?)
+}
+
+/// How much votes from `host` count (1.0 for unknown instances).
+pub async fn instance_weight(conn: &mut AsyncPgConnection, host: &str) -> Result<f64, DbError> {
+    Ok(instance::table
+        .find(host)
+        .select(instance::reputation_weight)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(1.0))
+}
+
+pub async fn set_instance_weight(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    weight: f64,
+) -> Result<(), DbError> {
+    diesel::insert_into(instance::table)
+        .values((
+            instance::host.eq(host),
+            instance::reputation_weight.eq(weight),
+        ))
+        .on_conflict(instance::host)
+        .do_update()
+        .set(instance::reputation_weight.eq(weight))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+// ---- points ----
+
+/// Adds a ledger row and moves the balance; false when `source_key` was already paid. A
+/// negative delta that would take the balance below zero breaks the balance's CHECK (the
+/// caller's transaction fails; nothing is half-applied).
+pub async fn record_points(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    delta: i64,
+    reason: &str,
+    source_key: &str,
+    granted_by: Option<i64>,
+) -> Result<bool, DbError> {
+    let inserted = diesel::insert_into(points_ledger::table)
+        .values((
+            points_ledger::person_id.eq(person_id),
+            points_ledger::delta.eq(delta),
+            points_ledger::reason.eq(reason),
+            points_ledger::source_key.eq(source_key),
+            points_ledger::granted_by.eq(granted_by),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    if inserted == 0 {
+        return Ok(false);
+    }
+    diesel::insert_into(points_balance::table)
+        .values((
+            points_balance::person_id.eq(person_id),
+            points_balance::balance.eq(delta),
+        ))
+        .on_conflict(points_balance::person_id)
+        .do_update()
+        .set(points_balance::balance.eq(points_balance::balance + delta))
+        .execute(conn)
+        .await?;
+    Ok(true)
+}
+
+pub async fn points_balance_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<i64, DbError> {
+    Ok(points_balance::table
+        .find(person_id)
+        .select(points_balance::balance)
+        .first(conn)
+        .await
+        .optional()?
+        .unwrap_or(0))
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct PointsEntry {
+    pub id: i64,
+    pub delta: i64,
+    pub reason: String,
+    pub granted_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn points_history(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    before_id: i64,
+    limit: i64,
+) -> Result<Vec<PointsEntry>, DbError> {
+    Ok(points_ledger::table
+        .filter(points_ledger::person_id.eq(person_id))
+        .filter(points_ledger::id.lt(before_id))
+        .order(points_ledger::id.desc())
+        .limit(limit)
+        .select((
+            points_ledger::id,
+            points_ledger::delta,
+            points_ledger::reason,
+            points_ledger::granted_by,
+            points_ledger::created_at,
+        ))
+        .load(conn)
+        .await?)
+}
+
+// ---- leaderboards ----
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct LeaderboardRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub person_id: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub points: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub rank: i64,
+}
+
+/// Reputation gained in [from, to) (all time when both are None), instance-wide or in a group,
+/// dense-ranked: equal totals share a rank and the next rank follows on.
+pub async fn leaderboard(
+    conn: &mut AsyncPgConnection,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    group_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<LeaderboardRow>, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+    Ok(diesel::sql_query(format!(
+        "WITH totals AS ({TOTALS}) \
+         SELECT person_id, points, DENSE_RANK() OVER (ORDER BY points DESC) AS rank \
+         FROM totals ORDER BY points DESC, person_id LIMIT $4"
+    ))
+    .bind::<Nullable<Timestamptz>, _>(from)
+    .bind::<Nullable<Timestamptz>, _>(to)
+    .bind::<Nullable<BigInt>, _>(group_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// Per-person totals over the period; only people with a positive total are ranked.
+const TOTALS: &str = "SELECT person_id, SUM(delta)::bigint AS points FROM reputation_event \
+     WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2) \
+       AND ($3::bigint IS NULL OR group_id = $3) \
+     GROUP BY person_id HAVING SUM(delta) > 0";
+
+/// One person's total and dense rank on the same board (None when not ranked).
+pub async fn leaderboard_position(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    group_id: Option<i64>,
+) -> Result<Option<LeaderboardRow>, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+    Ok(diesel::sql_query(format!(
+        "WITH totals AS ({TOTALS}), mine AS (SELECT points FROM totals WHERE person_id = $4) \
+         SELECT $4 AS person_id, mine.points, \
+                (SELECT COUNT(DISTINCT t.points) FROM totals t WHERE t.points > mine.points) + 1 AS rank \
+         FROM mine"
+    ))
+    .bind::<Nullable<Timestamptz>, _>(from)
+    .bind::<Nullable<Timestamptz>, _>(to)
+    .bind::<Nullable<BigInt>, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// A remote person's reputation and rank at their home instance.
+pub async fn set_home_reputation(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    score: Option<i64>,
+    rank: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::update(
+        person::table
+            .filter(person::ap_id.eq(ap_id))
+            .filter(person::local.eq(false)),
+    )
+    .set((
+        person::home_reputation.eq(score),
+        person::home_rank.eq(rank),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn home_reputation(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<(Option<i64>, Option<String>), DbError> {
+    Ok(person::table
+        .find(person_id)
+        .select((person::home_reputation, person::home_rank))
+        .first(conn)
+        .await?)
+}
+
+/// What a person contributed, for their rank's score.
+pub async fn contributions(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<cenacle_domain::engagement::Contributions, DbError> {
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        threads: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        ideas: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        replies: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        accepted: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        likes: i64,
+    }
+    let c: Counts = diesel::sql_query(
+        "SELECT \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind <> 'idea') AS threads, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind = 'idea') AS ideas, \
+           (SELECT count(*) FROM comment WHERE author_id = $1 AND deleted_at IS NULL) AS replies, \
+           (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id WHERE c.author_id = $1) AS accepted, \
+           (SELECT count(*) FROM vote v LEFT JOIN post p ON p.id = v.post_id LEFT JOIN comment c ON c.id = v.comment_id \
+             WHERE v.value = 1 AND v.person_id <> $1 AND (p.author_id = $1 OR c.author_id = $1)) AS likes",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(person_id)
+    .get_result(conn)
+    .await?;
+    Ok(cenacle_domain::engagement::Contributions {
+        threads: c.threads,
+        replies: c.replies,
+        ideas: c.ideas,
+        accepted_answers: c.accepted,
+        likes_received: c.likes,
+    })
+}

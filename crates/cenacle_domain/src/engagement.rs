@@ -1,0 +1,318 @@
+//! Engagement rules: reputation (trust earned from peers), reward points (spendable), ranks and
+//! privileges. Pure functions; their effects are ledger rows written by the storage layer in the
+//! same transaction as the action that earned them.
+
+use serde::{Deserialize, Serialize};
+
+/// What changed someone's reputation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReputationCause {
+    AnswerLiked,
+    QuestionLiked,
+    IdeaLiked,
+    /// Likes on notes and comments other than answers.
+    OtherLiked,
+    AnswerAccepted,
+    /// Given to whoever accepts an answer (not to its author).
+    AcceptedAnAnswer,
+    PostDisliked,
+    /// Costs the voter a little, so that dislikes are not free.
+    DislikedAnAnswer,
+}
+
+impl ReputationCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReputationCause::AnswerLiked => "answer_liked",
+            ReputationCause::QuestionLiked => "question_liked",
+            ReputationCause::IdeaLiked => "idea_liked",
+            ReputationCause::OtherLiked => "other_liked",
+            ReputationCause::AnswerAccepted => "answer_accepted",
+            ReputationCause::AcceptedAnAnswer => "accepted_an_answer",
+            ReputationCause::PostDisliked => "post_disliked",
+            ReputationCause::DislikedAnAnswer => "disliked_an_answer",
+        }
+    }
+
+    /// Likes (and their reversal) count toward the daily cap; acceptances never do.
+    pub fn is_capped(self) -> bool {
+        matches!(
+            self,
+            ReputationCause::AnswerLiked
+                | ReputationCause::QuestionLiked
+                | ReputationCause::IdeaLiked
+                | ReputationCause::OtherLiked
+        )
+    }
+}
+
+/// Reputation weights (configurable; the defaults follow what large Q&A communities settled
+/// on: an answer's like is worth more than a question's, acceptance is worth more than a like).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReputationWeights {
+    pub answer_liked: i64,
+    pub question_liked: i64,
+    pub idea_liked: i64,
+    pub other_liked: i64,
+    pub answer_accepted: i64,
+    pub accepted_an_answer: i64,
+    pub post_disliked: i64,
+    pub disliked_an_answer: i64,
+    /// At most this much reputation per day from likes.
+    pub daily_like_cap: i64,
+}
+
+impl Default for ReputationWeights {
+    fn default() -> Self {
+        Self {
+            answer_liked: 10,
+            question_liked: 5,
+            idea_liked: 5,
+            other_liked: 2,
+            answer_accepted: 15,
+            accepted_an_answer: 2,
+            post_disliked: -2,
+            disliked_an_answer: -1,
+            daily_like_cap: 200,
+        }
+    }
+}
+
+impl ReputationWeights {
+    pub fn weight(&self, cause: ReputationCause) -> i64 {
+        match cause {
+            ReputationCause::AnswerLiked => self.answer_liked,
+            ReputationCause::QuestionLiked => self.question_liked,
+            ReputationCause::IdeaLiked => self.idea_liked,
+            ReputationCause::OtherLiked => self.other_liked,
+            ReputationCause::AnswerAccepted => self.answer_accepted,
+            ReputationCause::AcceptedAnAnswer => self.accepted_an_answer,
+            ReputationCause::PostDisliked => self.post_disliked,
+            ReputationCause::DislikedAnAnswer => self.disliked_an_answer,
+        }
+    }
+}
+
+/// Reputation never goes below this.
+pub const REPUTATION_FLOOR: i64 = 1;
+
+/// The change actually applied for an event:
+/// - the cause's weight, scaled by the voter's instance weight (remote votes; 1.0 for local,
+///   0 for an instance an admin silenced),
+/// - positive capped gains limited to what is left of today's cap,
+/// - and never taking the total below [`REPUTATION_FLOOR`].
+pub fn reputation_delta(
+    weights: &ReputationWeights,
+    cause: ReputationCause,
+    instance_weight: f64,
+    current: i64,
+    earned_today_from_likes: i64,
+) -> i64 {
+    let mut delta = (weights.weight(cause) as f64 * instance_weight.max(0.0)).round() as i64;
+    if cause.is_capped() && delta > 0 {
+        delta = delta.min((weights.daily_like_cap - earned_today_from_likes).max(0));
+    }
+    floor(current, delta)
+}
+
+/// A delta that keeps the total at or above the floor.
+pub fn floor(current: i64, delta: i64) -> i64 {
+    if current + delta < REPUTATION_FLOOR {
+        REPUTATION_FLOOR - current
+    } else {
+        delta
+    }
+}
+
+/// What earns reward points (configurable).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointRules {
+    pub reply: i64,
+    pub accepted_answer: i64,
+    pub new_post: i64,
+    pub like_given: i64,
+    pub like_received: i64,
+    pub daily_visit: i64,
+}
+
+impl Default for PointRules {
+    fn default() -> Self {
+        Self {
+            reply: 20,
+            accepted_answer: 30,
+            new_post: 15,
+            like_given: 1,
+            like_received: 2,
+            daily_visit: 1,
+        }
+    }
+}
+
+/// Privileges gated by reputation (configurable thresholds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivilegeThresholds {
+    pub dislike: i64,
+    pub propose_group: i64,
+    pub edit_others_posts: i64,
+    pub offer_bounty: i64,
+}
+
+impl Default for PrivilegeThresholds {
+    fn default() -> Self {
+        Self {
+            dislike: 125,
+            propose_group: 50,
+            edit_others_posts: 2000,
+            offer_bounty: 75,
+        }
+    }
+}
+
+/// A contributor's counts, from which the rank's score comes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contributions {
+    pub threads: i64,
+    pub replies: i64,
+    pub ideas: i64,
+    pub accepted_answers: i64,
+    pub likes_received: i64,
+}
+
+/// threads + 2·replies + 5·ideas + 15·accepted answers + 4·likes received.
+pub fn rank_score(c: &Contributions) -> i64 {
+    c.threads + 2 * c.replies + 5 * c.ideas + 15 * c.accepted_answers + 4 * c.likes_received
+}
+
+/// A named tier, reached at `min_score`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RankTier {
+    pub min_score: i64,
+    pub name_en: String,
+    pub name_fr: String,
+}
+
+pub fn default_ranks() -> Vec<RankTier> {
+    [
+        (0, "Newcomer", "Nouveau venu"),
+        (25, "Contributor", "Contributeur"),
+        (100, "Regular", "Habitué"),
+        (400, "Expert", "Expert"),
+        (1500, "Champion", "Champion"),
+    ]
+    .into_iter()
+    .map(|(min_score, en, fr)| RankTier {
+        min_score,
+        name_en: en.into(),
+        name_fr: fr.into(),
+    })
+    .collect()
+}
+
+/// The highest tier whose threshold the score reaches.
+pub fn rank_for(score: i64, tiers: &[RankTier]) -> Option<&RankTier> {
+    tiers
+        .iter()
+        .filter(|t| score >= t.min_score)
+        .max_by_key(|t| t.min_score)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w() -> ReputationWeights {
+        ReputationWeights::default()
+    }
+
+    #[test]
+    fn likes_pay_by_kind_and_acceptance_pays_both_sides() {
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 1, 0),
+            10
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::QuestionLiked, 1.0, 1, 0),
+            5
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerAccepted, 1.0, 1, 0),
+            15
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AcceptedAnAnswer, 1.0, 1, 0),
+            2
+        );
+    }
+
+    #[test]
+    fn the_daily_cap_limits_likes_but_not_acceptances() {
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 500, 195),
+            5
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 500, 200),
+            0
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerAccepted, 1.0, 500, 200),
+            15
+        );
+    }
+
+    #[test]
+    fn reputation_never_goes_below_one() {
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 2, 0),
+            -1
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 1, 0),
+            0
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 10, 0),
+            -2
+        );
+        assert_eq!(floor(11, -10), -10);
+        assert_eq!(floor(5, -10), -4);
+    }
+
+    #[test]
+    fn remote_votes_are_weighted_per_instance() {
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 0.5, 1, 0),
+            5
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 0.0, 1, 0),
+            0
+        );
+        assert_eq!(
+            reputation_delta(&w(), ReputationCause::AnswerLiked, -3.0, 1, 0),
+            0,
+            "negative weights count as zero"
+        );
+    }
+
+    #[test]
+    fn ranks_follow_the_score() {
+        let c = Contributions {
+            threads: 2,
+            replies: 3,
+            ideas: 1,
+            accepted_answers: 1,
+            likes_received: 2,
+        };
+        assert_eq!(rank_score(&c), 2 + 6 + 5 + 15 + 8);
+        let tiers = default_ranks();
+        assert_eq!(rank_for(0, &tiers).unwrap().name_en, "Newcomer");
+        assert_eq!(rank_for(36, &tiers).unwrap().name_fr, "Contributeur");
+        assert_eq!(rank_for(10_000, &tiers).unwrap().name_en, "Champion");
+    }
+}
