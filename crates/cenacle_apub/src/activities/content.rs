@@ -529,6 +529,16 @@ async fn mirror_content(
     group: &Group,
     object: ContentJson,
 ) -> Result<(), ApubError> {
+    // Deliveries race: a reply may arrive before what it replies to. Fetch the parent from its
+    // origin first (bounded by the per-request fetch limit).
+    if let Some(parent) = &object.in_reply_to {
+        if target_of(conn, parent).await?.is_none() {
+            let fetched =
+                activitypub_federation::fetch::fetch_object_http::<_, ContentJson>(parent, data)
+                    .await?;
+            Box::pin(mirror_content(conn, data, group, fetched.object)).await?;
+        }
+    }
     let belongs = match group_of(conn, &object).await? {
         Some(g) => g.id == group.id,
         None => false,

@@ -1,0 +1,200 @@
+//! Reputation across instances: likes from other servers count on the answer's instance,
+//! weighted per instance, and a replayed Like pays nothing.
+
+use cenacle_api_tests::{
+    eventually,
+    peer::{FakePeer, Signing},
+    Hosts, Instance,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn enc(s: &str) -> String {
+    s.replace('@', "%40").replace(':', "%3A")
+}
+
+async fn reputation(alpha: &Instance, who: &str) -> i64 {
+    alpha.get(&format!("/api/v1/people/{who}"), None).await.1["reputation"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn likes_from_gamma_raise_reputation_on_alpha_until_gamma_weighs_nothing() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("gamma");
+    let peer_port = hosts.add("mallory");
+    let (mut alpha, mut gamma) = (
+        Instance::new("alpha", &hosts),
+        Instance::new("gamma", &hosts),
+    );
+    alpha.start();
+    gamma.start();
+    let admin = alpha.admin().await;
+    alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "aide", "title": "Aide"}),
+        )
+        .await;
+    let marie = alpha.member("marie").await;
+    let (_, q) = alpha
+        .post(
+            "/api/v1/groups/aide/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Q ?"}),
+        )
+        .await;
+    let qid = q["post"]["id"].as_i64().unwrap();
+    let mut answers = Vec::new();
+    for body in ["Réponse une", "Réponse deux", "Réponse trois"] {
+        let (_, a) = alpha
+            .post(
+                &format!("/api/v1/posts/{qid}/comments"),
+                Some(&marie),
+                json!({"body": body}),
+            )
+            .await;
+        answers.push(a);
+    }
+
+    // pierre follows the group from gamma and likes marie's first answer there.
+    let pierre = gamma.member("pierre").await;
+    let handle = format!("aide@{}", alpha.host);
+    gamma
+        .post(
+            "/api/v1/follows",
+            Some(&pierre),
+            json!({"target": format!("!{handle}")}),
+        )
+        .await;
+    // gamma mirrors what the group announces once it follows: a new question and its answers.
+    eventually("gamma's follow", DEADLINE, || async {
+        let (_, f) = gamma.get("/api/v1/follows", Some(&pierre)).await;
+        f.as_array()?
+            .iter()
+            .any(|f| f["state"] == "accepted")
+            .then_some(())
+    })
+    .await;
+    let (_, q2) = alpha
+        .post(
+            "/api/v1/groups/aide/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Q2 ?"}),
+        )
+        .await;
+    let q2id = q2["post"]["id"].as_i64().unwrap();
+    let (_, a1) = alpha
+        .post(
+            &format!("/api/v1/posts/{q2id}/comments"),
+            Some(&marie),
+            json!({"body": "Première"}),
+        )
+        .await;
+    let (_, a2) = alpha
+        .post(
+            &format!("/api/v1/posts/{q2id}/comments"),
+            Some(&marie),
+            json!({"body": "Seconde"}),
+        )
+        .await;
+    let copy = eventually("gamma's copy of the answers", DEADLINE, || async {
+        let (_, page) = gamma
+            .get(
+                &format!("/api/v1/groups/{}/posts", enc(&handle)),
+                Some(&pierre),
+            )
+            .await;
+        let post = page["items"]
+            .as_array()?
+            .iter()
+            .find(|p| p["ap_id"] == q2["post"]["ap_id"])?
+            .clone();
+        let (_, detail) = gamma
+            .get(&format!("/api/v1/posts/{}", post["id"]), Some(&pierre))
+            .await;
+        (detail["comments"].as_array()?.len() == 2).then_some(detail)
+    })
+    .await;
+    let local_id = |ap: &Value| {
+        copy["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["ap_id"] == *ap)
+            .unwrap()["id"]
+            .clone()
+    };
+    assert_eq!(reputation(&alpha, "marie").await, 1);
+    let like = |comment: Value| {
+        let gamma = &gamma;
+        let pierre = pierre.clone();
+        async move {
+            gamma
+                .call(
+                    Method::PUT,
+                    &format!("/api/v1/comments/{comment}/vote"),
+                    Some(&pierre),
+                    Some(json!({"vote": "like"})),
+                )
+                .await
+                .0
+        }
+    };
+    assert_eq!(like(local_id(&a1["ap_id"])).await, 200);
+    eventually(
+        "the like from gamma to count on alpha",
+        DEADLINE,
+        || async { (reputation(&alpha, "marie").await == 11).then_some(()) },
+    )
+    .await;
+
+    // alpha's admin silences gamma's votes: a new like from gamma changes nothing.
+    let (status, _) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/admin/instances/{}/weight", gamma.host),
+            Some(&admin),
+            Some(json!({"weight": 0.0})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(like(local_id(&a2["ap_id"])).await, 200);
+    eventually("the second like to reach alpha", DEADLINE, || async {
+        let (_, d) = alpha.get(&format!("/api/v1/posts/{q2id}"), None).await;
+        d["comments"]
+            .as_array()?
+            .iter()
+            .any(|c| c["ap_id"] == a2["ap_id"] && c["likes"] == 1)
+            .then_some(())
+    })
+    .await;
+    assert_eq!(
+        reputation(&alpha, "marie").await,
+        11,
+        "a vote from a weight-0 instance counts for nothing"
+    );
+
+    // A Like replayed with the same id pays nothing.
+    let peer = FakePeer::start("mallory.test", peer_port).await;
+    let client = hosts.client();
+    let liked = json!({"type": "Like", "id": format!("{}/likes/1", peer.actor_id), "actor": peer.actor_id, "object": answers[0]["ap_id"]});
+    assert_eq!(
+        peer.post(&client, &alpha.url("/inbox"), &liked, Signing::Valid)
+            .await,
+        202
+    );
+    assert_eq!(reputation(&alpha, "marie").await, 21);
+    assert_eq!(
+        peer.post(&client, &alpha.url("/inbox"), &liked, Signing::Valid)
+            .await,
+        202
+    );
+    assert_eq!(reputation(&alpha, "marie").await, 21);
+}
