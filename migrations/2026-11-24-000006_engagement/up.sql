@@ -5,6 +5,8 @@ CREATE TABLE reputation (
     person_id BIGINT PRIMARY KEY REFERENCES person (id) ON DELETE CASCADE,
     score     BIGINT NOT NULL DEFAULT 1 CONSTRAINT reputation_floor CHECK (score >= 1)
 );
+-- The all-time board ranks the cached totals, not the ledger.
+CREATE INDEX reputation_score_idx ON reputation (score DESC);
 
 CREATE TABLE reputation_event (
     id          BIGSERIAL PRIMARY KEY,
@@ -23,7 +25,8 @@ CREATE TABLE reputation_event (
 );
 CREATE UNIQUE INDEX reputation_event_live_key ON reputation_event (source_key) WHERE reverses IS NULL AND NOT reversed;
 CREATE INDEX reputation_event_person_time_idx ON reputation_event (person_id, created_at);
-CREATE INDEX reputation_event_time_idx ON reputation_event (created_at, person_id);
+-- Leaderboards over a period read only this index (an index-only scan of the period's rows).
+CREATE INDEX reputation_event_time_idx ON reputation_event (created_at) INCLUDE (person_id, delta, group_id);
 
 CREATE TABLE points_balance (
     person_id BIGINT PRIMARY KEY REFERENCES person (id) ON DELETE CASCADE,

@@ -300,6 +300,10 @@ pub struct LeaderboardRow {
     pub rank: i64,
 }
 
+/// The all-time, instance-wide board ranks the cached totals (reputation above the floor of 1),
+/// which stays fast however long the ledger grows; periods and groups sum the ledger.
+const ALL_TIME: &str = "SELECT person_id, (score - 1) AS points FROM reputation WHERE score > 1";
+
 /// Reputation gained in [from, to) (all time when both are None), instance-wide or in a group,
 /// dense-ranked: equal totals share a rank and the next rank follows on.
 pub async fn leaderboard(
@@ -310,8 +314,9 @@ pub async fn leaderboard(
     limit: i64,
 ) -> Result<Vec<LeaderboardRow>, DbError> {
     use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+    let totals = if from.is_none() && to.is_none() && group_id.is_none() { ALL_TIME } else { TOTALS };
     Ok(diesel::sql_query(format!(
-        "WITH totals AS ({TOTALS}) \
+        "WITH totals AS ({totals}) \
          SELECT person_id, points, DENSE_RANK() OVER (ORDER BY points DESC) AS rank \
          FROM totals ORDER BY points DESC, person_id LIMIT $4"
     ))
@@ -338,8 +343,9 @@ pub async fn leaderboard_position(
     group_id: Option<i64>,
 ) -> Result<Option<LeaderboardRow>, DbError> {
     use diesel::sql_types::{BigInt, Nullable, Timestamptz};
+    let totals = if from.is_none() && to.is_none() && group_id.is_none() { ALL_TIME } else { TOTALS };
     Ok(diesel::sql_query(format!(
-        "WITH totals AS ({TOTALS}), mine AS (SELECT points FROM totals WHERE person_id = $4) \
+        "WITH totals AS ({totals}), mine AS (SELECT points FROM totals WHERE person_id = $4) \
          SELECT $4 AS person_id, mine.points, \
                 (SELECT COUNT(DISTINCT t.points) FROM totals t WHERE t.points > mine.points) + 1 AS rank \
          FROM mine"
