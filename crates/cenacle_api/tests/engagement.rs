@@ -173,6 +173,10 @@ async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
     let (t, admin) = setup().await;
     let marie = t.member("marie").await;
     let pierre = t.member("pierre").await;
+    // A signed-in day is worth a point, once a day.
+    assert_eq!(points(&t, &marie).await, 1, "daily visit");
+    assert_eq!(points(&t, &marie).await, 1, "once a day");
+    assert_eq!(points(&t, &pierre).await, 1);
     let q = t
         .post(
             "/api/v1/groups/open/posts",
@@ -180,7 +184,7 @@ async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
             json!({"kind": "question", "title": "Q ?"}),
         )
         .await;
-    assert_eq!(points(&t, &marie).await, 15, "new question");
+    assert_eq!(points(&t, &marie).await, 16, "new question");
     let qid = q.json["post"]["id"].as_i64().unwrap();
     t.post(
         &format!("/api/v1/posts/{qid}/comments"),
@@ -188,17 +192,17 @@ async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
         json!({"body": "R"}),
     )
     .await;
-    assert_eq!(points(&t, &pierre).await, 20, "reply");
+    assert_eq!(points(&t, &pierre).await, 21, "reply");
     let path = format!("/api/v1/posts/{qid}/vote");
     vote(&t, &pierre, &path, json!("like")).await;
     vote(&t, &pierre, &path, Value::Null).await;
     vote(&t, &pierre, &path, json!("like")).await;
     assert_eq!(
         points(&t, &pierre).await,
-        21,
+        22,
         "liking again does not pay again"
     );
-    assert_eq!(points(&t, &marie).await, 17, "like received, once");
+    assert_eq!(points(&t, &marie).await, 18, "like received, once");
 
     let grant = t
         .post(
@@ -207,7 +211,7 @@ async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
             json!({"handle": "marie", "delta": 100, "reason": "Meilleure contributrice"}),
         )
         .await;
-    assert_eq!(grant.json["balance"], 117);
+    assert_eq!(grant.json["balance"], 118);
     let too_much = t
         .post(
             "/api/v1/admin/points",
@@ -221,7 +225,7 @@ async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
     );
     assert_eq!(
         points(&t, &marie).await,
-        117,
+        118,
         "the refused correction left nothing behind"
     );
     let by_member = t
@@ -253,16 +257,23 @@ async fn a_hundred_concurrent_point_earning_actions_add_up_exactly() {
     for reply in futures::future::join_all(posts).await {
         assert_eq!(reply.status, StatusCode::CREATED);
     }
-    assert_eq!(points(&t, &marie).await, 100 * 15);
     assert_eq!(
-        t.get("/api/v1/account/points?limit=100", Some(&marie))
-            .await
-            .json["history"]
-            .as_array()
-            .unwrap()
-            .len(),
-        100
+        points(&t, &marie).await,
+        100 * 15 + 1,
+        "a hundred notes and the day's visit"
     );
+    let first_page = t
+        .get("/api/v1/account/points?limit=100", Some(&marie))
+        .await;
+    assert_eq!(first_page.json["history"].as_array().unwrap().len(), 100);
+    let cursor = first_page.json["next_cursor"].as_str().unwrap();
+    let second = t
+        .get(
+            &format!("/api/v1/account/points?limit=100&cursor={cursor}"),
+            Some(&marie),
+        )
+        .await;
+    assert_eq!(second.json["history"].as_array().unwrap().len(), 1);
 }
 
 #[tokio::test]

@@ -203,6 +203,7 @@ pub async fn authenticate(ctx: &Context, token: &str) -> Result<Session, CoreErr
         .ok_or(CoreError::Unauthenticated)?;
     // A suspension takes effect on tokens already issued.
     ensure_may_log_in(&account).map_err(|_| CoreError::Unauthenticated)?;
+    crate::engagement::record_visit(&mut conn, ctx, account.person_id).await?;
     Ok(Session { account, token_id })
 }
 

@@ -374,3 +374,32 @@ fn uuid_like() -> String {
     rand::rng().fill_bytes(&mut b);
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// The day's visit point, paid once per person and day (UTC). Each process remembers whom it
+/// already paid today, so a visit costs one write a day, not one per request.
+pub async fn record_visit(
+    conn: &mut AsyncPgConnection,
+    ctx: &Context,
+    person: i64,
+) -> Result<(), CoreError> {
+    let today = Utc::now().date_naive();
+    {
+        let mut paid = ctx.visits.lock().unwrap_or_else(|e| e.into_inner());
+        if paid.get(&person) == Some(&today) {
+            return Ok(());
+        }
+        if paid.len() > 100_000 {
+            paid.retain(|_, day| *day == today);
+        }
+        paid.insert(person, today);
+    }
+    let amount = ctx.settings.engagement.points.daily_visit;
+    pay(
+        conn,
+        person,
+        amount,
+        "daily_visit",
+        &format!("points:visit:{person}:{today}"),
+    )
+    .await
+}

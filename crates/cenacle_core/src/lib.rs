@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub struct Context {
     pub pool: DbPool,
     pub settings: Arc<Settings>,
+    /// Whom this process already paid today's visit point (see `engagement::record_visit`).
+    pub(crate) visits: Arc<std::sync::Mutex<std::collections::HashMap<i64, chrono::NaiveDate>>>,
 }
 
 impl Context {
@@ -30,6 +32,7 @@ impl Context {
         Self {
             pool,
             settings: Arc::new(settings),
+            visits: Default::default(),
         }
     }
 

@@ -314,7 +314,11 @@ pub async fn leaderboard(
     limit: i64,
 ) -> Result<Vec<LeaderboardRow>, DbError> {
     use diesel::sql_types::{BigInt, Nullable, Timestamptz};
-    let totals = if from.is_none() && to.is_none() && group_id.is_none() { ALL_TIME } else { TOTALS };
+    let totals = if from.is_none() && to.is_none() && group_id.is_none() {
+        ALL_TIME
+    } else {
+        TOTALS
+    };
     Ok(diesel::sql_query(format!(
         "WITH totals AS ({totals}) \
          SELECT person_id, points, DENSE_RANK() OVER (ORDER BY points DESC) AS rank \
@@ -343,7 +347,11 @@ pub async fn leaderboard_position(
     group_id: Option<i64>,
 ) -> Result<Option<LeaderboardRow>, DbError> {
     use diesel::sql_types::{BigInt, Nullable, Timestamptz};
-    let totals = if from.is_none() && to.is_none() && group_id.is_none() { ALL_TIME } else { TOTALS };
+    let totals = if from.is_none() && to.is_none() && group_id.is_none() {
+        ALL_TIME
+    } else {
+        TOTALS
+    };
     Ok(diesel::sql_query(format!(
         "WITH totals AS ({totals}), mine AS (SELECT points FROM totals WHERE person_id = $4) \
          SELECT $4 AS person_id, mine.points, \
