@@ -156,6 +156,32 @@ async fn instance_actor(State(fed): State<Federation>) -> ApJson {
     ApJson(value)
 }
 
+/// An `OrderedCollection` served with all its items inline.
+fn ordered_collection(
+    data: &FedRequest,
+    path: &str,
+    items: Vec<Value>,
+) -> Result<ApJson, ApubError> {
+    document(InlineCollection {
+        kind: "OrderedCollection",
+        id: collection_url(data, path),
+        total_items: items.len() as i64,
+        ordered_items: Some(items),
+        items: None,
+    })
+}
+
+/// A `Collection` that publishes only its size (followers, following).
+fn counted_collection(data: &FedRequest, path: &str, total: i64) -> Result<ApJson, ApubError> {
+    document(InlineCollection::<Value> {
+        kind: "Collection",
+        id: collection_url(data, path),
+        total_items: total,
+        ordered_items: None,
+        items: None,
+    })
+}
+
 fn collection_url(data: &FedRequest, path: &str) -> Url {
     Url::parse(&format!("{}{path}", data.base())).expect("valid url")
 }
@@ -163,13 +189,7 @@ fn collection_url(data: &FedRequest, path: &str) -> Url {
 /// Empty outboxes for now: posts arrive with the groups-and-contributions work. Served inline
 /// with `totalItems`, which is what Lemmy reads on first contact.
 fn empty_outbox(data: &FedRequest, path: &str) -> Result<ApJson, ApubError> {
-    document(InlineCollection::<Value> {
-        kind: "OrderedCollection",
-        id: collection_url(data, path),
-        total_items: 0,
-        ordered_items: Some(vec![]),
-        items: None,
-    })
+    ordered_collection(data, path, vec![])
 }
 
 async fn person_outbox(
@@ -206,13 +226,7 @@ async fn group_featured(
             );
         }
     }
-    document(InlineCollection {
-        kind: "OrderedCollection",
-        id: collection_url(&data, &format!("/g/{name}/featured")),
-        total_items: pages.len() as i64,
-        ordered_items: Some(pages),
-        items: None,
-    })
+    ordered_collection(&data, &format!("/g/{name}/featured"), pages)
 }
 
 /// A post as its `Page`. Posts of private groups are not served (they are only for members,
@@ -278,13 +292,7 @@ async fn comment_object(
 async fn followers_of(data: &FedRequest, actor_id: &Url, path: &str) -> Result<ApJson, ApubError> {
     let mut conn = data.ctx.conn().await?;
     let total = federation::count_followers(&mut conn, actor_id.as_str()).await?;
-    document(InlineCollection::<Value> {
-        kind: "Collection",
-        id: collection_url(data, path),
-        total_items: total,
-        ordered_items: None,
-        items: None,
-    })
+    counted_collection(data, path, total)
 }
 
 async fn person_followers(
@@ -304,13 +312,7 @@ async fn person_following(
     let person = local_person(&data, &name).await?;
     let mut conn = data.ctx.conn().await?;
     let total = federation::count_following(&mut conn, person.id().as_str()).await?;
-    document(InlineCollection::<Value> {
-        kind: "Collection",
-        id: collection_url(&data, &format!("/u/{name}/following")),
-        total_items: total,
-        ordered_items: None,
-        items: None,
-    })
+    counted_collection(&data, &format!("/u/{name}/following"), total)
 }
 
 async fn group_followers(
@@ -322,7 +324,8 @@ async fn group_followers(
     followers_of(&data, group.id(), &format!("/g/{name}/followers")).await
 }
 
-/// The moderators collection (`attributedTo` of the group): its creator for now.
+/// The moderators collection (`attributedTo` of the group): its owners and moderators, local
+/// or remote (Lemmy accepts moderation from the people listed here).
 async fn group_moderators(
     State(fed): State<Federation>,
     Path(name): Path<String>,
@@ -330,19 +333,12 @@ async fn group_moderators(
     let data = fed.data();
     let group = local_group(&data, &name).await?;
     let mut conn = data.ctx.conn().await?;
-    let mut moderators = Vec::new();
-    if let Some(creator) = group.row.created_by {
-        if let Some(account) = cenacle_db::accounts::find_by_id(&mut conn, creator).await? {
-            moderators.push(Value::String(urls::person(&data.base(), &account.username)));
-        }
-    }
-    document(InlineCollection {
-        kind: "OrderedCollection",
-        id: collection_url(&data, &format!("/g/{name}/moderators")),
-        total_items: moderators.len() as i64,
-        ordered_items: Some(moderators),
-        items: None,
-    })
+    let moderators: Vec<Value> = cenacle_db::groups::moderator_ids(&mut conn, group.row.id)
+        .await?
+        .into_iter()
+        .map(Value::String)
+        .collect();
+    ordered_collection(&data, &format!("/g/{name}/moderators"), moderators)
 }
 
 /// Authorized-fetch mode: actor documents and collections need a signed GET (the instance

@@ -60,6 +60,22 @@ pub async fn members(
         .await?)
 }
 
+/// ActivityPub ids of a group's owners and moderators.
+pub async fn moderator_ids(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<Vec<String>, DbError> {
+    let ids: Vec<Option<String>> = group_membership::table
+        .inner_join(person::table)
+        .filter(group_membership::group_id.eq(group_id))
+        .filter(group_membership::role.eq_any(["owner", "moderator"]))
+        .order(group_membership::created_at.asc())
+        .select(person::ap_id)
+        .load(conn)
+        .await?;
+    Ok(ids.into_iter().flatten().collect())
+}
+
 // ---- proposals ----
 
 #[derive(Debug, Clone, Queryable, Selectable)]
