@@ -59,6 +59,7 @@ pub const ALL_CODES: &[&str] = &[
     "proposal_closed",
     "insufficient_reputation",
     "balance_would_be_negative",
+    "bounty_running",
     "remote_unavailable",
 ];
 
@@ -200,7 +201,8 @@ fn conflict_code(code: &'static str) -> &'static str {
         | "owner_cannot_leave"
         | "group_exists"
         | "proposal_closed"
-        | "balance_would_be_negative" => code,
+        | "balance_would_be_negative"
+        | "bounty_running" => code,
         _ => "already_exists",
     }
 }

@@ -51,6 +51,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This would take the points balance below zero.",
             "Le solde de points deviendrait négatif.",
         ),
+        "bounty_running" => (
+            "This question already has a running bounty.",
+            "Cette question a déjà une prime en cours.",
+        ),
         "instance_blocked" => (
             "That instance is blocked here.",
             "Cette instance est bloquée ici.",

@@ -151,6 +151,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::set_weight))
         .routes(routes!(engagement::leaderboard))
         .routes(routes!(engagement::person))
+        .routes(routes!(engagement::offer_bounty, engagement::get_bounty))
+        .routes(routes!(engagement::award_bounty))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

@@ -435,3 +435,188 @@ async fn leaderboards_rank_densely_and_show_my_position() {
         (Some(21), Some("Newcomer"))
     );
 }
+
+async fn grant(t: &TestApp, admin: &str, who: &str, delta: i64) {
+    let r = t
+        .post(
+            "/api/v1/admin/points",
+            Some(admin),
+            json!({"handle": who, "delta": delta, "reason": "test"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+}
+
+#[tokio::test]
+async fn a_bounty_is_held_in_escrow_and_awarded_once() {
+    let (t, admin) = setup().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let answerer = t.member("answerer").await;
+    let (qid, aid) = question_and_answer(&t, &manager, &answerer).await;
+    let before = points(&t, &manager).await;
+    let poor = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&manager),
+            json!({"amount": 500}),
+        )
+        .await;
+    assert_eq!(
+        (poor.status, poor.json["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("balance_would_be_negative"))
+    );
+    grant(&t, &admin, "claire", 500).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&manager),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    assert_eq!(
+        points(&t, &manager).await,
+        before + 500 - 200,
+        "the amount is held from the sponsor's balance"
+    );
+    let second = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&manager),
+            json!({"amount": 50}),
+        )
+        .await;
+    assert_eq!(
+        (second.status, second.json["error"]["code"].as_str()),
+        (StatusCode::CONFLICT, Some("bounty_running"))
+    );
+    let by_other = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{qid}/bounty/award"),
+            Some(&answerer),
+            Some(json!({"comment_id": aid})),
+        )
+        .await;
+    assert_eq!(by_other.status, StatusCode::FORBIDDEN);
+    let answerer_before = points(&t, &answerer).await;
+    let awarded = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{qid}/bounty/award"),
+            Some(&manager),
+            Some(json!({"comment_id": aid})),
+        )
+        .await;
+    assert_eq!(
+        (
+            awarded.json["status"].as_str(),
+            awarded.json["paid"].as_i64()
+        ),
+        (Some("awarded"), Some(200))
+    );
+    assert_eq!(points(&t, &answerer).await, answerer_before + 200);
+    let again = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{qid}/bounty/award"),
+            Some(&manager),
+            Some(json!({"comment_id": aid})),
+        )
+        .await;
+    assert_eq!(
+        again.status,
+        StatusCode::NOT_FOUND,
+        "no running bounty any more"
+    );
+    // A member without the reputation cannot offer one.
+    let low = t.member("low").await;
+    let (other_q, _) = question_and_answer(&t, &low, &answerer).await;
+    grant(&t, &admin, "low", 100).await;
+    let refused = t
+        .post(
+            &format!("/api/v1/posts/{other_q}/bounty"),
+            Some(&low),
+            json!({"amount": 50}),
+        )
+        .await;
+    assert_eq!(refused.json["error"]["code"], "insufficient_reputation");
+}
+
+#[tokio::test]
+async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
+    use diesel_async::RunQueryDsl;
+    let (t, admin) = setup().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let good = t.member("good").await;
+    let (qid, _) = question_and_answer(&t, &manager, &good).await;
+    t.post(
+        &format!("/api/v1/posts/{qid}/bounty"),
+        Some(&manager),
+        json!({"amount": 301}),
+    )
+    .await;
+    // Answers after the bounty began: the liked one wins half.
+    let late = t
+        .post(
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(&good),
+            json!({"body": "Meilleure réponse"}),
+        )
+        .await;
+    vote(
+        &t,
+        &manager,
+        &format!("/api/v1/comments/{}/vote", late.json["id"]),
+        json!("like"),
+    )
+    .await;
+    let (empty_q, _) = question_and_answer(&t, &admin, &good).await;
+    t.post(
+        &format!("/api/v1/posts/{empty_q}/bounty"),
+        Some(&manager),
+        json!({"amount": 100}),
+    )
+    .await;
+    let sponsor_before = points(&t, &manager).await;
+    let good_before = points(&t, &good).await;
+    // Time passes: end both bounties now.
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query("UPDATE bounty SET ends_at = now() - interval '1 second'")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(
+        cenacle_core::engagement::settle_expired_bounties(&t.ctx)
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        cenacle_core::engagement::settle_expired_bounties(&t.ctx)
+            .await
+            .unwrap(),
+        0,
+        "settled once"
+    );
+    let first = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
+    assert_eq!(
+        (first.json["status"].as_str(), first.json["paid"].as_i64()),
+        (Some("expired"), Some(150))
+    );
+    assert_eq!(first.json["awarded_answer_id"], late.json["id"]);
+    let second = t
+        .get(&format!("/api/v1/posts/{empty_q}/bounty"), None)
+        .await;
+    assert_eq!(
+        second.json["paid"], 0,
+        "no answer posted during the bounty scored: nothing is paid"
+    );
+    assert_eq!(points(&t, &good).await, good_before + 150);
+    assert_eq!(
+        points(&t, &manager).await,
+        sponsor_before,
+        "the escrow is not returned"
+    );
+}

@@ -231,13 +231,14 @@ pub async fn record_points(
     if inserted == 0 {
         return Ok(false);
     }
+    // The row first, then the change: an INSERT … ON CONFLICT would check the balance's CHECK
+    // against the proposed row (a negative delta) before seeing the existing one.
     diesel::insert_into(points_balance::table)
-        .values((
-            points_balance::person_id.eq(person_id),
-            points_balance::balance.eq(delta),
-        ))
-        .on_conflict(points_balance::person_id)
-        .do_update()
+        .values(points_balance::person_id.eq(person_id))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    diesel::update(points_balance::table.find(person_id))
         .set(points_balance::balance.eq(points_balance::balance + delta))
         .execute(conn)
         .await?;
@@ -436,4 +437,137 @@ pub async fn contributions(
         accepted_answers: c.accepted,
         likes_received: c.likes,
     })
+}
+
+// ---- bounties ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::bounty)]
+pub struct Bounty {
+    pub id: i64,
+    pub post_id: i64,
+    pub sponsor_id: i64,
+    pub amount: i64,
+    pub status: String,
+    pub awarded_comment_id: Option<i64>,
+    pub paid: i64,
+    pub created_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub settled_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert_bounty(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    sponsor_id: i64,
+    amount: i64,
+    ends_at: DateTime<Utc>,
+) -> Result<Bounty, DbError> {
+    use crate::schema::bounty;
+    Ok(diesel::insert_into(bounty::table)
+        .values((
+            bounty::post_id.eq(post_id),
+            bounty::sponsor_id.eq(sponsor_id),
+            bounty::amount.eq(amount),
+            bounty::ends_at.eq(ends_at),
+        ))
+        .returning(Bounty::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// The question's running bounty, locked for the rest of the transaction.
+pub async fn open_bounty_for_update(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+) -> Result<Option<Bounty>, DbError> {
+    use crate::schema::bounty;
+    Ok(bounty::table
+        .filter(bounty::post_id.eq(post_id))
+        .filter(bounty::status.eq("open"))
+        .select(Bounty::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The question's latest bounty, whatever its state.
+pub async fn latest_bounty(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+) -> Result<Option<Bounty>, DbError> {
+    use crate::schema::bounty;
+    Ok(bounty::table
+        .filter(bounty::post_id.eq(post_id))
+        .order(bounty::id.desc())
+        .select(Bounty::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Running bounties past their end, locked and skipped by other settlers (several servers may
+/// run the settling task at once).
+pub async fn expired_bounties(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<Bounty>, DbError> {
+    use crate::schema::bounty;
+    Ok(bounty::table
+        .filter(bounty::status.eq("open"))
+        .filter(bounty::ends_at.le(diesel::dsl::now))
+        .order(bounty::ends_at.asc())
+        .limit(limit)
+        .select(Bounty::as_select())
+        .for_update()
+        .skip_locked()
+        .load(conn)
+        .await?)
+}
+
+pub async fn close_bounty(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    status: &str,
+    comment_id: Option<i64>,
+    paid: i64,
+) -> Result<Bounty, DbError> {
+    use crate::schema::bounty;
+    Ok(diesel::update(bounty::table.find(id))
+        .set((
+            bounty::status.eq(status),
+            bounty::awarded_comment_id.eq(comment_id),
+            bounty::paid.eq(paid),
+            bounty::settled_at.eq(diesel::dsl::now),
+        ))
+        .returning(Bounty::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+/// Top-level answers of a question posted since `since`, best score first (ties: earliest).
+pub async fn best_answer_since(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    since: DateTime<Utc>,
+) -> Result<Option<(i64, i64, i32)>, DbError> {
+    use crate::schema::comment;
+    Ok(comment::table
+        .filter(comment::post_id.eq(post_id))
+        .filter(comment::parent_id.is_null())
+        .filter(comment::deleted_at.is_null())
+        .filter(comment::created_at.ge(since))
+        .order((
+            (comment::likes - comment::dislikes).desc(),
+            comment::id.asc(),
+        ))
+        .select((
+            comment::id,
+            comment::author_id,
+            comment::likes - comment::dislikes,
+        ))
+        .first(conn)
+        .await
+        .optional()?)
 }

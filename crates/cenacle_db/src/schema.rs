@@ -378,6 +378,21 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bounty (id) {
+        id -> Int8,
+        post_id -> Int8,
+        sponsor_id -> Int8,
+        amount -> Int8,
+        status -> Text,
+        awarded_comment_id -> Nullable<Int8>,
+        paid -> Int8,
+        created_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        settled_at -> Nullable<Timestamptz>,
+    }
+}
+
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post_attachment -> media (media_id));
 diesel::joinable!(post -> person (author_id));
@@ -418,4 +433,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     reputation_event,
     points_balance,
     points_ledger,
+    bounty,
 );

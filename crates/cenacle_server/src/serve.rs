@@ -33,6 +33,26 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         tokio::spawn(worker.run(stop_rx.clone()))
     });
 
+    // Bounties that ran out are settled every minute (safe with several servers: rows are
+    // claimed with SKIP LOCKED and paid once per key).
+    let settler = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Err(err) = cenacle_core::engagement::settle_expired_bounties(&ctx).await {
+                            tracing::error!(error = %err, "settling bounties failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
     let app = router(AppState::new(ctx, federation));
     let listener = tokio::net::TcpListener::bind(settings.server.bind).await?;
     let addr = listener.local_addr()?;
@@ -51,6 +71,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(worker) = worker {
         let _ = worker.await;
     }
+    let _ = settler.await;
     db.close().await?;
     tracing::info!("bye");
     Ok(())

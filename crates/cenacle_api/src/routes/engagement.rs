@@ -393,3 +393,90 @@ pub async fn person(
         home_rank,
     }))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct BountyView {
+    pub id: i64,
+    pub amount: i64,
+    /// open, awarded, or expired.
+    pub status: String,
+    pub awarded_answer_id: Option<i64>,
+    /// Points actually paid (all when awarded, half or none at expiry).
+    pub paid: i64,
+    pub ends_at: DateTime<Utc>,
+}
+
+fn bounty_view(b: ledger::Bounty) -> BountyView {
+    BountyView {
+        id: b.id,
+        amount: b.amount,
+        status: b.status,
+        awarded_answer_id: b.awarded_comment_id,
+        paid: b.paid,
+        ends_at: b.ends_at,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BountyRequest {
+    /// Points, 10 to 5000, taken from your balance now and held until awarded.
+    pub amount: i64,
+    /// 1 to 30 (default 7).
+    pub days: Option<i64>,
+}
+
+/// Offer a bounty on an open question. If you do not award it before it ends, half goes to
+/// the best-scored answer posted after it began (score at least 1); the rest is not returned.
+#[utoipa::path(post, path = "/api/v1/posts/{id}/bounty", tag = "engagement", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = BountyRequest,
+    responses((status = 201, body = BountyView), (status = 403, body = ErrorBody), (status = 409, description = "a bounty runs already, or not enough points", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn offer_bounty(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<BountyRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<BountyView>)> {
+    let caller = cenacle_core::content::Caller::from(&session);
+    let bounty = engagement::offer_bounty(&state.ctx, &caller, id, req.amount, req.days).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(bounty_view(bounty))))
+}
+
+/// A question's latest bounty (404 when it never had one).
+#[utoipa::path(get, path = "/api/v1/posts/{id}/bounty", tag = "engagement",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = BountyView), (status = 404, body = ErrorBody)))]
+pub async fn get_bounty(
+    State(state): State<AppState>,
+    crate::extract::MaybeAuth(session): crate::extract::MaybeAuth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<BountyView>> {
+    let caller = session.as_ref().map(cenacle_core::content::Caller::from);
+    cenacle_core::content::get_post(&state.ctx, caller.as_ref(), id).await?;
+    let bounty = engagement::bounty_of(&state.ctx, id)
+        .await?
+        .ok_or(CoreError::NotFound("bounty"))?;
+    Ok(Json(bounty_view(bounty)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AwardRequest {
+    pub comment_id: i64,
+}
+
+/// Award your running bounty to an answer.
+#[utoipa::path(put, path = "/api/v1/posts/{id}/bounty/award", tag = "engagement", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = AwardRequest,
+    responses((status = 200, body = BountyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn award_bounty(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<AwardRequest>,
+) -> ApiResult<Json<BountyView>> {
+    let caller = cenacle_core::content::Caller::from(&session);
+    Ok(Json(bounty_view(
+        engagement::award_bounty(&state.ctx, &caller, id, req.comment_id).await?,
+    )))
+}
