@@ -60,6 +60,7 @@ pub const ALL_CODES: &[&str] = &[
     "insufficient_reputation",
     "balance_would_be_negative",
     "bounty_running",
+    "badge_held",
     "remote_unavailable",
 ];
 
@@ -202,7 +203,8 @@ fn conflict_code(code: &'static str) -> &'static str {
         | "group_exists"
         | "proposal_closed"
         | "balance_would_be_negative"
-        | "bounty_running" => code,
+        | "bounty_running"
+        | "badge_held" => code,
         _ => "already_exists",
     }
 }

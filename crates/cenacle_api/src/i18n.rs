@@ -55,6 +55,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This question already has a running bounty.",
             "Cette question a déjà une prime en cours.",
         ),
+        "badge_held" => (
+            "This person already holds this badge.",
+            "Cette personne a déjà ce badge.",
+        ),
         "instance_blocked" => (
             "That instance is blocked here.",
             "Cette instance est bloquée ici.",

@@ -153,6 +153,10 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::person))
         .routes(routes!(engagement::offer_bounty, engagement::get_bounty))
         .routes(routes!(engagement::award_bounty))
+        .routes(routes!(engagement::badges))
+        .routes(routes!(engagement::award_badge))
+        .routes(routes!(engagement::revoke_badge))
+        .routes(routes!(engagement::set_title))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

@@ -620,3 +620,142 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
         "the escrow is not returned"
     );
 }
+
+#[tokio::test]
+async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
+    let (t, admin) = setup().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    let pierre = t.member("pierre").await;
+    let held = |who: &'static str| {
+        let t = &t;
+        async move {
+            let p = t.get(&format!("/api/v1/people/{who}"), None).await;
+            p.json["badges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["slug"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert!(held("marie").await.is_empty());
+    let (qid, aid) = question_and_answer(&t, &marie, &pierre).await;
+    assert_eq!(held("marie").await, ["first_question"]);
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/posts/{qid}/accepted-answer"),
+        Some(&marie),
+        Some(json!({"comment_id": aid})),
+    )
+    .await;
+    assert_eq!(held("pierre").await, ["first_accepted_answer"]);
+
+    // An idea that gets done earns its author a badge.
+    let idea = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&marie),
+            json!({"kind": "idea", "title": "Idée"}),
+        )
+        .await;
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/posts/{}/idea-status", idea.json["post"]["id"]),
+        Some(&manager),
+        Some(json!({"status": "done"})),
+    )
+    .await;
+    assert!(held("marie").await.contains(&"idea_done".to_owned()));
+
+    // By hand: Superuser, once; revoked with a reason; members cannot.
+    let give = json!({"handle": "pierre", "badge": "superuser", "reason": "Champion du mois"});
+    assert_eq!(
+        t.post("/api/v1/admin/badges/award", Some(&pierre), give.clone())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let given = t
+        .post("/api/v1/admin/badges/award", Some(&manager), give.clone())
+        .await;
+    assert_eq!(given.status, StatusCode::NO_CONTENT, "{}", given.json);
+    assert_eq!(
+        t.post("/api/v1/admin/badges/award", Some(&manager), give)
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    // pierre wears it as his title; a badge he lacks cannot be worn.
+    let wear = t
+        .request(
+            Method::PUT,
+            "/api/v1/account/title",
+            Some(&pierre),
+            Some(json!({"badge": "superuser"})),
+        )
+        .await;
+    assert_eq!(wear.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        t.request(
+            Method::PUT,
+            "/api/v1/account/title",
+            Some(&pierre),
+            Some(json!({"badge": "hundred_likes"}))
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND
+    );
+    let profile = t.get("/api/v1/people/pierre", None).await;
+    assert_eq!(
+        (
+            profile.json["title"]["slug"].as_str(),
+            profile.json["title"]["tier"].as_str()
+        ),
+        (Some("superuser"), Some("gold"))
+    );
+    let no_reason = t
+        .post(
+            "/api/v1/admin/badges/revoke",
+            Some(&admin),
+            json!({"handle": "pierre", "badge": "superuser"}),
+        )
+        .await;
+    assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let revoked = t
+        .post(
+            "/api/v1/admin/badges/revoke",
+            Some(&admin),
+            json!({"handle": "pierre", "badge": "superuser", "reason": "Fin du programme"}),
+        )
+        .await;
+    assert_eq!(revoked.status, StatusCode::NO_CONTENT);
+    let after = t.get("/api/v1/people/pierre", None).await;
+    assert_eq!(
+        after.json["title"],
+        Value::Null,
+        "a revoked badge is no longer worn"
+    );
+    assert_eq!(held("pierre").await, ["first_accepted_answer"]);
+
+    let catalogue = t
+        .send(
+            axum::http::Request::get("/api/v1/badges")
+                .header("accept-language", "fr")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    let staff = catalogue
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["slug"] == "staff")
+        .unwrap();
+    assert_eq!(
+        (staff["name"].as_str(), staff["honorific"].as_bool()),
+        (Some("Équipe"), Some(true))
+    );
+}

@@ -428,3 +428,22 @@ async fn post_state_shows_as_community_post_tags_and_pinned_posts_are_featured()
     assert_eq!(featured["orderedItems"][0]["type"], "Page");
     assert_eq!(featured["orderedItems"][0]["id"], page["id"]);
 }
+
+#[tokio::test]
+async fn community_managers_create_groups() {
+    let t = TestApp::new().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let created = t
+        .post(
+            "/api/v1/groups",
+            Some(&manager),
+            json!({"name": "produit", "title": "Produit"}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let (_, _, moderators, _) = fetch(&t, "/g/produit/moderators", AP).await;
+    assert_eq!(
+        moderators["orderedItems"],
+        json!(["http://localhost:8700/u/claire"])
+    );
+}

@@ -528,6 +528,9 @@ pub async fn change_idea_status(
             comment,
         )
         .await?;
+        if to == IdeaStatus::Done {
+            crate::engagement::evaluate_badges(conn, post.author_id).await?;
+        }
         federation::insert_outbox_event_by(conn, EVENT_POST_UPDATED, post.id, caller.person_id, "")
             .await?;
         Ok(updated)

@@ -201,6 +201,7 @@ pub async fn on_vote(
                 &format!("points:received:{like_key}"),
             )
             .await?;
+            evaluate_badges(conn, author).await?;
         }
         Some(-1) => {
             earn(
@@ -285,6 +286,11 @@ pub async fn on_accept(
         )
         .await?;
     }
+    if let Some(new) = after {
+        if let Some(answer) = store::comment_by_id(conn, new).await? {
+            evaluate_badges(conn, answer.author_id).await?;
+        }
+    }
     Ok(())
 }
 
@@ -301,7 +307,8 @@ pub async fn on_post(
         "new_post",
         &format!("points:post:{post_id}"),
     )
-    .await
+    .await?;
+    evaluate_badges(conn, author).await
 }
 
 pub async fn on_reply(
@@ -401,7 +408,8 @@ pub async fn record_visit(
         "daily_visit",
         &format!("points:visit:{person}:{today}"),
     )
-    .await
+    .await?;
+    evaluate_badges(conn, person).await
 }
 
 // ---- bounties ----
@@ -588,4 +596,136 @@ pub async fn settle_expired_bounties(ctx: &Context) -> Result<usize, CoreError> 
 pub async fn bounty_of(ctx: &Context, post_id: i64) -> Result<Option<ledger::Bounty>, CoreError> {
     let mut conn = ctx.conn().await?;
     Ok(ledger::latest_bounty(&mut conn, post_id).await?)
+}
+
+// ---- badges ----
+
+/// Awards the automatic badges whose rule the person now meets (idempotent: a badge held is
+/// not awarded again; a revoked one is not given back by the rule that had earned it… until it
+/// is earned anew by a later event). Local people only.
+pub async fn evaluate_badges(conn: &mut AsyncPgConnection, person: i64) -> Result<(), CoreError> {
+    use cenacle_db::badges;
+    if !actors::person_by_id(conn, person)
+        .await?
+        .is_some_and(|p| p.local)
+    {
+        return Ok(());
+    }
+    let c = ledger::contributions(conn, person).await?;
+    let earned = [
+        (
+            "first_question",
+            badges::question_count(conn, person).await? >= 1,
+        ),
+        ("first_accepted_answer", c.accepted_answers >= 1),
+        ("ten_accepted_answers", c.accepted_answers >= 10),
+        ("hundred_likes", c.likes_received >= 100),
+        ("idea_done", badges::has_done_idea(conn, person).await?),
+        (
+            "thirty_day_streak",
+            badges::visit_streak(conn, person).await? >= 30,
+        ),
+    ];
+    let held: Vec<String> = badges::held(conn, person)
+        .await?
+        .into_iter()
+        .map(|(b, _)| b.slug)
+        .collect();
+    for (slug, ok) in earned {
+        if ok && !held.iter().any(|h| h == slug) {
+            if let Some(badge) = badges::badge_by_slug(conn, slug).await? {
+                badges::award(conn, badge.id, person, None, None).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn badge(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<cenacle_db::badges::Badge, CoreError> {
+    cenacle_db::badges::badge_by_slug(conn, slug)
+        .await?
+        .ok_or(CoreError::NotFound("badge"))
+}
+
+/// A community manager awards a badge by hand (honorific ones such as Superuser or Staff).
+pub async fn award_badge(
+    ctx: &Context,
+    session: &crate::accounts::Session,
+    person: i64,
+    slug: &str,
+    reason: Option<&str>,
+) -> Result<(), CoreError> {
+    crate::admin::require(session, cenacle_domain::Permission::ManageGroups)?;
+    let mut conn = ctx.conn().await?;
+    let badge = badge(&mut conn, slug).await?;
+    if !cenacle_db::badges::award(
+        &mut conn,
+        badge.id,
+        person,
+        Some(session.account.person_id),
+        reason,
+    )
+    .await?
+    {
+        return Err(CoreError::Conflict("badge_held"));
+    }
+    Ok(())
+}
+
+/// A community manager revokes a badge, with a reason.
+pub async fn revoke_badge(
+    ctx: &Context,
+    session: &crate::accounts::Session,
+    person: i64,
+    slug: &str,
+    reason: &str,
+) -> Result<(), CoreError> {
+    crate::admin::require(session, cenacle_domain::Permission::ManageGroups)?;
+    if reason.trim().is_empty() {
+        return Err(cenacle_domain::ValidationError {
+            field: "reason",
+            code: "empty",
+        }
+        .into());
+    }
+    let mut conn = ctx.conn().await?;
+    let badge = badge(&mut conn, slug).await?;
+    if !cenacle_db::badges::revoke(
+        &mut conn,
+        badge.id,
+        person,
+        session.account.person_id,
+        reason.trim(),
+    )
+    .await?
+    {
+        return Err(CoreError::NotFound("badge award"));
+    }
+    Ok(())
+}
+
+/// Wears one of one's badges as a title (None: no title).
+pub async fn set_title(
+    ctx: &Context,
+    caller: &Caller,
+    slug: Option<&str>,
+) -> Result<(), CoreError> {
+    let mut conn = ctx.conn().await?;
+    let id = match slug {
+        Some(slug) => {
+            let held = cenacle_db::badges::held(&mut conn, caller.person_id).await?;
+            Some(
+                held.into_iter()
+                    .find(|(b, _)| b.slug == slug)
+                    .ok_or(CoreError::NotFound("badge"))?
+                    .0
+                    .id,
+            )
+        }
+        None => None,
+    };
+    Ok(cenacle_db::badges::set_title(&mut conn, caller.person_id, id).await?)
 }

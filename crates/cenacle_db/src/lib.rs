@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod badges;
 pub mod content;
 pub mod embedded;
 pub mod engagement;

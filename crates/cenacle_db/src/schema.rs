@@ -21,6 +21,7 @@ diesel::table! {
         last_refreshed_at -> Timestamptz,
         home_reputation -> Nullable<Int8>,
         home_rank -> Nullable<Text>,
+        title_badge_id -> Nullable<Int8>,
     }
 }
 
@@ -393,6 +394,34 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    badge (id) {
+        id -> Int8,
+        slug -> Text,
+        tier -> Text,
+        name_en -> Text,
+        name_fr -> Text,
+        description_en -> Text,
+        description_fr -> Text,
+        honorific -> Bool,
+    }
+}
+
+diesel::table! {
+    badge_award (id) {
+        id -> Int8,
+        badge_id -> Int8,
+        person_id -> Int8,
+        awarded_by -> Nullable<Int8>,
+        reason -> Nullable<Text>,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+        revoked_by -> Nullable<Int8>,
+        revoke_reason -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(badge_award -> badge (badge_id));
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post_attachment -> media (media_id));
 diesel::joinable!(post -> person (author_id));
@@ -434,4 +463,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     points_balance,
     points_ledger,
     bounty,
+    badge,
+    badge_award,
 );

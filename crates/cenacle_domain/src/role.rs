@@ -61,7 +61,7 @@ impl Role {
             Role::CommunityManager => {
                 matches!(
                     permission,
-                    ListAccounts | ApproveRegistrations | CreateInvites
+                    ListAccounts | ApproveRegistrations | CreateInvites | ManageGroups
                 )
             }
             Role::Moderator => matches!(permission, ListAccounts),
@@ -123,6 +123,11 @@ mod tests {
             assert!(!Role::Staff.allows(p));
         }
         assert!(Role::CommunityManager.allows(Permission::ApproveRegistrations));
+        assert!(
+            Role::CommunityManager.allows(Permission::ManageGroups),
+            "community managers run the groups"
+        );
+        assert!(!Role::CommunityManager.allows(Permission::BlockInstances));
         assert!(!Role::Moderator.allows(Permission::CreateInvites));
     }
 }

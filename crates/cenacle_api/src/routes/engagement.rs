@@ -347,6 +347,10 @@ pub struct PersonView {
     /// instance says; shown beside ours, never added to it.
     pub home_reputation: Option<i64>,
     pub home_rank: Option<String>,
+    /// The badge worn as a title, if any.
+    pub title: Option<BadgeView>,
+    /// Badges held, oldest first.
+    pub badges: Vec<BadgeView>,
 }
 
 async fn person_by_handle(
@@ -377,6 +381,12 @@ pub async fn person(
     let (home_reputation, home_rank) = ledger::home_reputation(&mut conn, person.id)
         .await
         .map_err(CoreError::from)?;
+    let title = cenacle_db::badges::title(&mut conn, person.id)
+        .await
+        .map_err(CoreError::from)?;
+    let held = cenacle_db::badges::held(&mut conn, person.id)
+        .await
+        .map_err(CoreError::from)?;
     drop(conn);
     let host = person
         .instance_host
@@ -391,6 +401,8 @@ pub async fn person(
         rank: rank_of(&state, person.id).await?,
         home_reputation,
         home_rank,
+        title: title.map(badge_view),
+        badges: held.into_iter().map(|(b, _)| badge_view(b)).collect(),
     }))
 }
 
@@ -479,4 +491,116 @@ pub async fn award_bounty(
     Ok(Json(bounty_view(
         engagement::award_bounty(&state.ctx, &caller, id, req.comment_id).await?,
     )))
+}
+
+// ---- badges ----
+
+#[derive(Serialize, ToSchema)]
+pub struct BadgeView {
+    pub slug: String,
+    /// bronze, silver or gold.
+    pub tier: String,
+    /// In the request's language.
+    pub name: String,
+    pub description: String,
+    /// Awarded by hand only.
+    pub honorific: bool,
+}
+
+fn badge_view(b: cenacle_db::badges::Badge) -> BadgeView {
+    let fr = i18n::current_language() == Language::Fr;
+    BadgeView {
+        name: if fr { b.name_fr } else { b.name_en },
+        description: if fr {
+            b.description_fr
+        } else {
+            b.description_en
+        },
+        slug: b.slug,
+        tier: b.tier,
+        honorific: b.honorific,
+    }
+}
+
+/// Every badge there is, and how it is earned.
+#[utoipa::path(get, path = "/api/v1/badges", tag = "engagement",
+    responses((status = 200, body = Vec<BadgeView>)))]
+pub async fn badges(State(state): State<AppState>) -> ApiResult<Json<Vec<BadgeView>>> {
+    let mut conn = state.ctx.conn().await?;
+    let all = cenacle_db::badges::catalogue(&mut conn)
+        .await
+        .map_err(CoreError::from)?;
+    Ok(Json(all.into_iter().map(badge_view).collect()))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BadgeAwardRequest {
+    /// `username`, or `user@host`.
+    pub handle: String,
+    pub badge: String,
+    pub reason: Option<String>,
+}
+
+/// Award a badge by hand (community managers), e.g. Superuser.
+#[utoipa::path(post, path = "/api/v1/admin/badges/award", tag = "engagement", security(("bearer" = [])),
+    request_body = BadgeAwardRequest,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn award_badge(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<BadgeAwardRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let person = person_by_handle(&state, &req.handle).await?;
+    engagement::award_badge(
+        &state.ctx,
+        &session,
+        person.id,
+        &req.badge,
+        req.reason.as_deref(),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+/// Revoke a badge, with a reason (community managers).
+#[utoipa::path(post, path = "/api/v1/admin/badges/revoke", tag = "engagement", security(("bearer" = [])),
+    request_body = BadgeAwardRequest,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn revoke_badge(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<BadgeAwardRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let person = person_by_handle(&state, &req.handle).await?;
+    engagement::revoke_badge(
+        &state.ctx,
+        &session,
+        person.id,
+        &req.badge,
+        req.reason.as_deref().unwrap_or(""),
+    )
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TitleRequest {
+    /// The slug of a badge you hold, or null for no title.
+    pub badge: Option<String>,
+}
+
+/// Wear one of your badges as a title beside your name.
+#[utoipa::path(put, path = "/api/v1/account/title", tag = "engagement", security(("bearer" = [])),
+    request_body = TitleRequest,
+    responses((status = 204), (status = 404, description = "you do not hold that badge", body = ErrorBody)))]
+pub async fn set_title(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<TitleRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    let caller = cenacle_core::content::Caller::from(&session);
+    engagement::set_title(&state.ctx, &caller, req.badge.as_deref()).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -1,0 +1,181 @@
+//! Badges and their awards.
+
+use crate::{
+    schema::{badge, badge_award, person},
+    DbError,
+};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = badge)]
+pub struct Badge {
+    pub id: i64,
+    pub slug: String,
+    pub tier: String,
+    pub name_en: String,
+    pub name_fr: String,
+    pub description_en: String,
+    pub description_fr: String,
+    pub honorific: bool,
+}
+
+pub async fn catalogue(conn: &mut AsyncPgConnection) -> Result<Vec<Badge>, DbError> {
+    Ok(badge::table
+        .order(badge::id.asc())
+        .select(Badge::as_select())
+        .load(conn)
+        .await?)
+}
+
+pub async fn badge_by_slug(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+) -> Result<Option<Badge>, DbError> {
+    Ok(badge::table
+        .filter(badge::slug.eq(slug))
+        .select(Badge::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Awards a badge unless the person holds it already; returns whether it was new.
+pub async fn award(
+    conn: &mut AsyncPgConnection,
+    badge_id: i64,
+    person_id: i64,
+    by: Option<i64>,
+    reason: Option<&str>,
+) -> Result<bool, DbError> {
+    let n = diesel::insert_into(badge_award::table)
+        .values((
+            badge_award::badge_id.eq(badge_id),
+            badge_award::person_id.eq(person_id),
+            badge_award::awarded_by.eq(by),
+            badge_award::reason.eq(reason),
+        ))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(n == 1)
+}
+
+/// Revokes a held badge (and takes it off as a title); false when not held.
+pub async fn revoke(
+    conn: &mut AsyncPgConnection,
+    badge_id: i64,
+    person_id: i64,
+    by: i64,
+    reason: &str,
+) -> Result<bool, DbError> {
+    let n = diesel::update(
+        badge_award::table
+            .filter(badge_award::badge_id.eq(badge_id))
+            .filter(badge_award::person_id.eq(person_id))
+            .filter(badge_award::revoked_at.is_null()),
+    )
+    .set((
+        badge_award::revoked_at.eq(diesel::dsl::now),
+        badge_award::revoked_by.eq(by),
+        badge_award::revoke_reason.eq(reason),
+    ))
+    .execute(conn)
+    .await?;
+    diesel::update(
+        person::table
+            .find(person_id)
+            .filter(person::title_badge_id.eq(badge_id)),
+    )
+    .set(person::title_badge_id.eq(None::<i64>))
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
+}
+
+/// Badges a person holds now, with when they were awarded.
+pub async fn held(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<(Badge, DateTime<Utc>)>, DbError> {
+    Ok(badge_award::table
+        .inner_join(badge::table)
+        .filter(badge_award::person_id.eq(person_id))
+        .filter(badge_award::revoked_at.is_null())
+        .order(badge_award::created_at.asc())
+        .select((Badge::as_select(), badge_award::created_at))
+        .load(conn)
+        .await?)
+}
+
+pub async fn set_title(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    badge_id: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::update(person::table.find(person_id))
+        .set(person::title_badge_id.eq(badge_id))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn title(conn: &mut AsyncPgConnection, person_id: i64) -> Result<Option<Badge>, DbError> {
+    let id: Option<i64> = person::table
+        .find(person_id)
+        .select(person::title_badge_id)
+        .first(conn)
+        .await?;
+    match id {
+        Some(id) => Ok(badge::table
+            .find(id)
+            .select(Badge::as_select())
+            .first(conn)
+            .await
+            .optional()?),
+        None => Ok(None),
+    }
+}
+
+/// The longest run of consecutive visit days ending today (from the daily-visit points).
+pub async fn visit_streak(conn: &mut AsyncPgConnection, person_id: i64) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Streak {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        days: i64,
+    }
+    let s: Streak = diesel::sql_query(
+        "WITH days AS (SELECT DISTINCT created_at::date AS day FROM points_ledger \
+                       WHERE person_id = $1 AND reason = 'daily_visit'), \
+              runs AS (SELECT day, day - (ROW_NUMBER() OVER (ORDER BY day))::int AS run FROM days) \
+         SELECT COALESCE((SELECT count(*) FROM runs WHERE run = (SELECT run FROM runs WHERE day = current_date)), 0)::bigint AS days",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(person_id)
+    .get_result(conn)
+    .await?;
+    Ok(s.days)
+}
+
+/// Whether one of the person's ideas reached "done".
+pub async fn has_done_idea(conn: &mut AsyncPgConnection, person_id: i64) -> Result<bool, DbError> {
+    use crate::schema::post;
+    let n: i64 = post::table
+        .filter(post::author_id.eq(person_id))
+        .filter(post::idea_status.eq("done"))
+        .count()
+        .get_result(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+pub async fn question_count(conn: &mut AsyncPgConnection, person_id: i64) -> Result<i64, DbError> {
+    use crate::schema::post;
+    Ok(post::table
+        .filter(post::author_id.eq(person_id))
+        .filter(post::kind.eq("question"))
+        .filter(post::deleted_at.is_null())
+        .count()
+        .get_result(conn)
+        .await?)
+}
