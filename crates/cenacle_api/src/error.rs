@@ -61,6 +61,7 @@ pub const ALL_CODES: &[&str] = &[
     "balance_would_be_negative",
     "bounty_running",
     "badge_held",
+    "contest_closed",
     "remote_unavailable",
 ];
 

@@ -59,6 +59,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This person already holds this badge.",
             "Cette personne a déjà ce badge.",
         ),
+        "contest_closed" => (
+            "This contest is already closed.",
+            "Ce concours est déjà clos.",
+        ),
         "instance_blocked" => (
             "That instance is blocked here.",
             "Cette instance est bloquée ici.",

@@ -157,6 +157,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::award_badge))
         .routes(routes!(engagement::revoke_badge))
         .routes(routes!(engagement::set_title))
+        .routes(routes!(engagement::create_contest))
+        .routes(routes!(engagement::get_contest))
+        .routes(routes!(engagement::close_contest))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

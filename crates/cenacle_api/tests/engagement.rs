@@ -759,3 +759,136 @@ async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
         (Some("Équipe"), Some(true))
     );
 }
+
+#[tokio::test]
+async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
+    let (t, admin) = setup().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    t.post(
+        "/api/v1/groups",
+        Some(&admin),
+        json!({"name": "other", "title": "Other"}),
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let body = json!({
+        "title": "Concours de novembre",
+        "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+        "groups": ["open"],
+        "causes": ["answer_liked"],
+    });
+    assert_eq!(
+        t.post(
+            "/api/v1/contests",
+            Some(&t.member("nobody").await),
+            body.clone()
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+    let created = t.post("/api/v1/contests", Some(&manager), body).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let id = created.json["id"].as_i64().unwrap();
+
+    let fan = t.member("fan").await;
+    let ana = t.member("ana").await;
+    let ben = t.member("ben").await;
+    for (who, n) in [(&ana, 2), (&ben, 1)] {
+        for _ in 0..n {
+            let (_, aid) = question_and_answer(&t, &fan, who).await;
+            vote(
+                &t,
+                &fan,
+                &format!("/api/v1/comments/{aid}/vote"),
+                json!("like"),
+            )
+            .await;
+        }
+    }
+    // Outside the contest's group: does not count.
+    let q = t
+        .post(
+            "/api/v1/groups/other/posts",
+            Some(&fan),
+            json!({"kind": "question", "title": "Ailleurs ?"}),
+        )
+        .await;
+    let a = t
+        .post(
+            &format!("/api/v1/posts/{}/comments", q.json["post"]["id"]),
+            Some(&ben),
+            json!({"body": "R"}),
+        )
+        .await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/comments/{}/vote", a.json["id"]),
+        json!("like"),
+    )
+    .await;
+
+    let live = t.get(&format!("/api/v1/contests/{id}"), None).await;
+    let board: Vec<(i64, &str, i64)> = live.json["board"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["rank"].as_i64().unwrap(),
+                e["handle"].as_str().unwrap(),
+                e["reputation"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        board,
+        vec![(1, "ana@localhost:8700", 20), (2, "ben@localhost:8700", 10)]
+    );
+
+    let before = points(&t, &ana).await;
+    let closed = t
+        .post(
+            &format!("/api/v1/contests/{id}/close"),
+            Some(&manager),
+            json!({"prizes": [100, 50], "badge": "superuser"}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
+    assert!(closed.json["closed"].as_bool().unwrap());
+    assert_eq!(points(&t, &ana).await, before + 100);
+    assert!(t.get("/api/v1/people/ben", None).await.json["badges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|b| b["slug"] == "superuser"));
+    // Later activity does not change the frozen winners; closing twice is refused.
+    let (_, aid) = question_and_answer(&t, &fan, &ben).await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+    vote(
+        &t,
+        &ana,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+    let frozen = t.get(&format!("/api/v1/contests/{id}"), None).await;
+    assert_eq!(frozen.json["board"][0]["handle"], "ana@localhost:8700");
+    assert_eq!(frozen.json["board"][1]["reputation"], 10);
+    let again = t
+        .post(
+            &format!("/api/v1/contests/{id}/close"),
+            Some(&manager),
+            json!({"prizes": [1]}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+}

@@ -729,3 +729,151 @@ pub async fn set_title(
     };
     Ok(cenacle_db::badges::set_title(&mut conn, caller.person_id, id).await?)
 }
+
+// ---- contests ----
+
+/// A community manager opens a contest over a period, some groups (none: all) and some causes
+/// (none: all).
+pub async fn create_contest(
+    ctx: &Context,
+    session: &crate::accounts::Session,
+    title: &str,
+    starts_at: chrono::DateTime<Utc>,
+    ends_at: chrono::DateTime<Utc>,
+    groups: &[String],
+    causes: &[String],
+) -> Result<ledger::Contest, CoreError> {
+    crate::admin::require(session, cenacle_domain::Permission::ManageGroups)?;
+    if title.trim().is_empty() {
+        return Err(cenacle_domain::ValidationError {
+            field: "title",
+            code: "empty",
+        }
+        .into());
+    }
+    if ends_at <= starts_at {
+        return Err(cenacle_domain::ValidationError {
+            field: "ends_at",
+            code: "before_start",
+        }
+        .into());
+    }
+    let known: Vec<&str> = [
+        ReputationCause::AnswerLiked,
+        ReputationCause::QuestionLiked,
+        ReputationCause::IdeaLiked,
+        ReputationCause::OtherLiked,
+        ReputationCause::AnswerAccepted,
+        ReputationCause::AcceptedAnAnswer,
+        ReputationCause::PostDisliked,
+        ReputationCause::DislikedAnAnswer,
+    ]
+    .iter()
+    .map(|c| c.as_str())
+    .collect();
+    if causes.iter().any(|c| !known.contains(&c.as_str())) {
+        return Err(cenacle_domain::ValidationError {
+            field: "causes",
+            code: "unknown_cause",
+        }
+        .into());
+    }
+    let mut group_ids = Vec::new();
+    for name in groups {
+        group_ids.push(crate::groups::local_group(ctx, name).await?.id);
+    }
+    let mut conn = ctx.conn().await?;
+    Ok(ledger::insert_contest(
+        &mut conn,
+        title.trim(),
+        starts_at,
+        ends_at,
+        &group_ids,
+        causes,
+        session.account.person_id,
+    )
+    .await?)
+}
+
+/// Closes a contest: its current top is frozen as the winners; `prizes[i]` points go to the
+/// people ranked i + 1 (ties share a rank and its prize), and `badge` (a slug) to every winner.
+pub async fn close_contest(
+    ctx: &Context,
+    session: &crate::accounts::Session,
+    id: i64,
+    prizes: &[i64],
+    badge_slug: Option<&str>,
+) -> Result<Vec<ledger::LeaderboardRow>, CoreError> {
+    crate::admin::require(session, cenacle_domain::Permission::ManageGroups)?;
+    if prizes.iter().any(|p| *p < 0) || prizes.len() > 100 {
+        return Err(cenacle_domain::ValidationError {
+            field: "prizes",
+            code: "invalid",
+        }
+        .into());
+    }
+    let mut conn = ctx.conn().await?;
+    let by = session.account.person_id;
+    diesel_async::AsyncConnection::transaction::<_, CoreError, _>(&mut conn, async |conn| {
+        let contest = ledger::contest_for_update(conn, id)
+            .await?
+            .ok_or(CoreError::NotFound("contest"))?;
+        if contest.closed_at.is_some() {
+            return Err(CoreError::Conflict("contest_closed"));
+        }
+        let badge = match badge_slug {
+            Some(slug) => Some(badge(conn, slug).await?),
+            None => None,
+        };
+        let board = ledger::contest_board(conn, &contest, 1000).await?;
+        let winners: Vec<_> = board
+            .into_iter()
+            .filter(|r| (r.rank as usize) <= prizes.len().max(1))
+            .collect();
+        for row in &winners {
+            let prize = prizes.get(row.rank as usize - 1).copied().unwrap_or(0);
+            ledger::freeze_winner(conn, contest.id, row, prize).await?;
+            if prize > 0 {
+                ledger::record_points(
+                    conn,
+                    row.person_id,
+                    prize,
+                    "contest_prize",
+                    &format!("contest:{}:{}", contest.id, row.person_id),
+                    Some(by),
+                )
+                .await?;
+            }
+            if let Some(badge) = &badge {
+                cenacle_db::badges::award(
+                    conn,
+                    badge.id,
+                    row.person_id,
+                    Some(by),
+                    Some(&contest.title),
+                )
+                .await?;
+            }
+        }
+        ledger::close_contest(conn, contest.id).await?;
+        Ok(winners)
+    })
+    .await
+}
+
+/// A contest with its board: live while open, the frozen winners once closed.
+pub async fn contest(
+    ctx: &Context,
+    id: i64,
+) -> Result<(ledger::Contest, Vec<ledger::LeaderboardRow>), CoreError> {
+    let mut conn = ctx.conn().await?;
+    let contest = ledger::contest(&mut conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("contest"))?;
+    let board = if contest.closed_at.is_some() {
+        ledger::contest_winners(&mut conn, id).await?
+    } else {
+        ledger::contest_board(&mut conn, &contest, 100).await?
+    };
+    Ok((contest, board))
+}

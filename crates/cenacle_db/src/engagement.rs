@@ -571,3 +571,148 @@ pub async fn best_answer_since(
         .await
         .optional()?)
 }
+
+// ---- contests ----
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = crate::schema::contest)]
+pub struct Contest {
+    pub id: i64,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub group_ids: Vec<i64>,
+    pub causes: Vec<String>,
+    pub created_by: Option<i64>,
+    pub closed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_contest(
+    conn: &mut AsyncPgConnection,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    group_ids: &[i64],
+    causes: &[String],
+    created_by: i64,
+) -> Result<Contest, DbError> {
+    use crate::schema::contest;
+    Ok(diesel::insert_into(contest::table)
+        .values((
+            contest::title.eq(title),
+            contest::starts_at.eq(starts_at),
+            contest::ends_at.eq(ends_at),
+            contest::group_ids.eq(group_ids),
+            contest::causes.eq(causes),
+            contest::created_by.eq(created_by),
+        ))
+        .returning(Contest::as_returning())
+        .get_result(conn)
+        .await?)
+}
+
+pub async fn contest_for_update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<Contest>, DbError> {
+    use crate::schema::contest;
+    Ok(contest::table
+        .find(id)
+        .select(Contest::as_select())
+        .for_update()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn contest(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Contest>, DbError> {
+    use crate::schema::contest;
+    Ok(contest::table
+        .find(id)
+        .select(Contest::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// The contest's live board: reputation from its causes in its groups during its period,
+/// dense-ranked.
+pub async fn contest_board(
+    conn: &mut AsyncPgConnection,
+    c: &Contest,
+    limit: i64,
+) -> Result<Vec<LeaderboardRow>, DbError> {
+    use diesel::sql_types::{Array, BigInt, Text, Timestamptz};
+    Ok(diesel::sql_query(
+        "WITH totals AS (SELECT person_id, SUM(delta)::bigint AS points FROM reputation_event \
+           WHERE created_at >= $1 AND created_at < $2 \
+             AND (cardinality($3::bigint[]) = 0 OR group_id = ANY($3)) \
+             AND (cardinality($4::text[]) = 0 OR cause = ANY($4)) \
+           GROUP BY person_id HAVING SUM(delta) > 0) \
+         SELECT person_id, points, DENSE_RANK() OVER (ORDER BY points DESC) AS rank \
+         FROM totals ORDER BY points DESC, person_id LIMIT $5",
+    )
+    .bind::<Timestamptz, _>(c.starts_at)
+    .bind::<Timestamptz, _>(c.ends_at)
+    .bind::<Array<BigInt>, _>(&c.group_ids)
+    .bind::<Array<Text>, _>(&c.causes)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+pub async fn freeze_winner(
+    conn: &mut AsyncPgConnection,
+    contest_id: i64,
+    row: &LeaderboardRow,
+    prize: i64,
+) -> Result<(), DbError> {
+    use crate::schema::contest_winner;
+    diesel::insert_into(contest_winner::table)
+        .values((
+            contest_winner::contest_id.eq(contest_id),
+            contest_winner::rank.eq(row.rank),
+            contest_winner::person_id.eq(row.person_id),
+            contest_winner::points.eq(row.points),
+            contest_winner::prize.eq(prize),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn close_contest(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    use crate::schema::contest;
+    diesel::update(contest::table.find(id))
+        .set(contest::closed_at.eq(diesel::dsl::now))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Frozen winners: (rank, person id, points, prize).
+pub async fn contest_winners(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Vec<LeaderboardRow>, DbError> {
+    use crate::schema::contest_winner;
+    let rows: Vec<(i64, i64, i64)> = contest_winner::table
+        .filter(contest_winner::contest_id.eq(id))
+        .order((contest_winner::rank.asc(), contest_winner::person_id.asc()))
+        .select((
+            contest_winner::person_id,
+            contest_winner::points,
+            contest_winner::rank,
+        ))
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(person_id, points, rank)| LeaderboardRow {
+            person_id,
+            points,
+            rank,
+        })
+        .collect())
+}

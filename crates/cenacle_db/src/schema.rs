@@ -421,6 +421,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contest (id) {
+        id -> Int8,
+        title -> Text,
+        starts_at -> Timestamptz,
+        ends_at -> Timestamptz,
+        group_ids -> Array<Int8>,
+        causes -> Array<Text>,
+        created_by -> Nullable<Int8>,
+        closed_at -> Nullable<Timestamptz>,
+        created_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    contest_winner (contest_id, person_id) {
+        contest_id -> Int8,
+        rank -> Int8,
+        person_id -> Int8,
+        points -> Int8,
+        prize -> Int8,
+    }
+}
+
 diesel::joinable!(badge_award -> badge (badge_id));
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post_attachment -> media (media_id));
@@ -465,4 +489,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     bounty,
     badge,
     badge_award,
+    contest,
+    contest_winner,
 );

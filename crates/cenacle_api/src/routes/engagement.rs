@@ -604,3 +604,132 @@ pub async fn set_title(
     engagement::set_title(&state.ctx, &caller, req.badge.as_deref()).await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
+
+// ---- contests ----
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ContestRequest {
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    /// Local group names; empty: every group.
+    #[serde(default)]
+    pub groups: Vec<String>,
+    /// Reputation causes that score (e.g. `answer_liked`, `answer_accepted`); empty: all.
+    #[serde(default)]
+    pub causes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ContestView {
+    pub id: i64,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closed: bool,
+    /// Live while open; the frozen winners once closed.
+    pub board: Vec<LeaderboardEntry>,
+}
+
+async fn contest_view(
+    state: &AppState,
+    contest: ledger::Contest,
+    board: Vec<ledger::LeaderboardRow>,
+) -> ApiResult<ContestView> {
+    let mut conn = state.ctx.conn().await?;
+    let ids: Vec<i64> = board.iter().map(|r| r.person_id).collect();
+    let people = cenacle_db::content::authors(&mut conn, &ids)
+        .await
+        .map_err(CoreError::from)?;
+    let host = identity::local_host(&state.ctx.settings);
+    Ok(ContestView {
+        id: contest.id,
+        title: contest.title,
+        starts_at: contest.starts_at,
+        ends_at: contest.ends_at,
+        closed: contest.closed_at.is_some(),
+        board: board
+            .iter()
+            .map(|r| {
+                let person = people.iter().find(|p| p.id == r.person_id);
+                LeaderboardEntry {
+                    rank: r.rank,
+                    handle: person
+                        .map(|p| {
+                            format!(
+                                "{}@{}",
+                                p.username,
+                                p.instance_host.as_deref().unwrap_or(&host)
+                            )
+                        })
+                        .unwrap_or_default(),
+                    display_name: person.and_then(|p| p.display_name.clone()),
+                    reputation: r.points,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// Open a contest (community managers).
+#[utoipa::path(post, path = "/api/v1/contests", tag = "engagement", security(("bearer" = [])),
+    request_body = ContestRequest,
+    responses((status = 201, body = ContestView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_contest(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<ContestRequest>,
+) -> ApiResult<(axum::http::StatusCode, Json<ContestView>)> {
+    let contest = engagement::create_contest(
+        &state.ctx,
+        &session,
+        &req.title,
+        req.starts_at,
+        req.ends_at,
+        &req.groups,
+        &req.causes,
+    )
+    .await?;
+    Ok((
+        axum::http::StatusCode::CREATED,
+        Json(contest_view(&state, contest, vec![]).await?),
+    ))
+}
+
+/// A contest and its board.
+#[utoipa::path(get, path = "/api/v1/contests/{id}", tag = "engagement",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = ContestView), (status = 404, body = ErrorBody)))]
+pub async fn get_contest(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<ContestView>> {
+    let (contest, board) = engagement::contest(&state.ctx, id).await?;
+    Ok(Json(contest_view(&state, contest, board).await?))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseContestRequest {
+    /// Points for rank 1, 2, 3…; the number of prizes is the number of winning ranks.
+    #[serde(default)]
+    pub prizes: Vec<i64>,
+    /// A badge (slug) for every winner.
+    pub badge: Option<String>,
+}
+
+/// Close a contest: freeze its winners and give their prizes (community managers).
+#[utoipa::path(post, path = "/api/v1/contests/{id}/close", tag = "engagement", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = CloseContestRequest,
+    responses((status = 200, body = ContestView), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn close_contest(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<CloseContestRequest>,
+) -> ApiResult<Json<ContestView>> {
+    engagement::close_contest(&state.ctx, &session, id, &req.prizes, req.badge.as_deref()).await?;
+    let (contest, board) = engagement::contest(&state.ctx, id).await?;
+    Ok(Json(contest_view(&state, contest, board).await?))
+}

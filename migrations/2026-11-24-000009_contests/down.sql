@@ -1,0 +1,2 @@
+DROP TABLE contest_winner;
+DROP TABLE contest;
