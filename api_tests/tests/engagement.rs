@@ -181,6 +181,26 @@ async fn likes_from_gamma_raise_reputation_on_alpha_until_gamma_weighs_nothing()
         "a vote from a weight-0 instance counts for nothing"
     );
 
+    // gamma shows marie's reputation at home (as alpha's Person document said when gamma
+    // fetched it) beside what she earned on gamma (pierre's two likes, cast there), never
+    // added to it.
+    let (status, seen) = gamma
+        .get(
+            &format!("/api/v1/people/{}", enc(&format!("marie@{}", alpha.host))),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{seen}");
+    assert_eq!(
+        seen["reputation"], 21,
+        "two likes cast on gamma, as gamma counts them"
+    );
+    assert!(
+        seen["home_reputation"].as_i64().is_some_and(|r| r >= 1),
+        "{seen}"
+    );
+    assert!(seen["home_rank"].is_string());
+
     // A Like replayed with the same id pays nothing.
     let peer = FakePeer::start("mallory.test", peer_port).await;
     let client = hosts.client();
