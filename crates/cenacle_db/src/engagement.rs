@@ -119,7 +119,7 @@ pub async fn reverse_reputation(
         return Ok(None);
     };
     let current = reputation_for_update(conn, person_id).await?;
-    let undo = cenacle_domain::engagement::floor(current, -delta);
+    let undo = cenacle_domain::engagement::reversal(current, delta);
     diesel::update(reputation_event::table.find(id))
         .set(reputation_event::reversed.eq(true))
         .execute(conn)

@@ -126,6 +126,13 @@ pub fn floor(current: i64, delta: i64) -> i64 {
     }
 }
 
+/// The change that undoes a recorded event (a like undone, an answer unaccepted): exactly
+/// what the event applied, taken back — not today's weight, which an admin may have changed
+/// since — and still never below the floor.
+pub fn reversal(current: i64, recorded_delta: i64) -> i64 {
+    floor(current, -recorded_delta)
+}
+
 /// What earns reward points (configurable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -281,6 +288,20 @@ mod tests {
         );
         assert_eq!(floor(11, -10), -10);
         assert_eq!(floor(5, -10), -4);
+    }
+
+    #[test]
+    fn undoing_takes_back_what_was_recorded_within_the_floor() {
+        // A like undone takes its +10 back.
+        assert_eq!(reversal(60, 10), -10);
+        // An undone dislike gives back what it cost, even if the weight changed since.
+        assert_eq!(reversal(8, -2), 2);
+        // A floored dislike recorded -1: its undo gives back 1, not 2.
+        assert_eq!(reversal(1, -1), 1);
+        // If dislikes since left less than the like paid, the undo stops at the floor.
+        assert_eq!(reversal(6, 10), -5);
+        // Reversing an event that paid nothing (cap reached, weight 0) changes nothing.
+        assert_eq!(reversal(40, 0), 0);
     }
 
     #[test]
