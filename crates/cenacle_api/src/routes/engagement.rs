@@ -3,7 +3,9 @@
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
     extract::{ApiJson, ApiQuery, Auth},
-    i18n, AppState,
+    i18n,
+    pagination::Page,
+    AppState,
 };
 use axum::{
     extract::{Path, State},
@@ -79,12 +81,6 @@ pub struct ReputationView {
     pub next_cursor: Option<String>,
 }
 
-fn cursor_before(last: Option<i64>, more: bool) -> Option<String> {
-    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-    last.filter(|_| more)
-        .map(|id| URL_SAFE_NO_PAD.encode(format!("after:{id}")))
-}
-
 /// My reputation, rank and reputation history.
 #[utoipa::path(get, path = "/api/v1/account/reputation", tag = "engagement", security(("bearer" = [])),
     params(HistoryQuery),
@@ -100,25 +96,26 @@ pub async fn my_reputation(
     let reputation = ledger::reputation_of(&mut conn, me)
         .await
         .map_err(CoreError::from)?;
-    let mut rows = ledger::reputation_history(&mut conn, me, before, limit + 1)
+    let rows = ledger::reputation_history(&mut conn, me, before, limit + 1)
         .await
         .map_err(CoreError::from)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
     drop(conn);
+    let page = Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        |r| ReputationEventView {
+            delta: r.delta,
+            cause: r.cause,
+            reversal: r.reverses.is_some(),
+            at: r.created_at,
+        },
+    );
     Ok(Json(ReputationView {
         reputation,
         rank: rank_of(&state, me).await?,
-        next_cursor: cursor_before(rows.last().map(|r| r.id), more),
-        history: rows
-            .into_iter()
-            .map(|r| ReputationEventView {
-                delta: r.delta,
-                cause: r.cause,
-                reversal: r.reverses.is_some(),
-                at: r.created_at,
-            })
-            .collect(),
+        history: page.items,
+        next_cursor: page.next_cursor,
     }))
 }
 
@@ -152,22 +149,23 @@ pub async fn my_points(
     let balance = ledger::points_balance_of(&mut conn, me)
         .await
         .map_err(CoreError::from)?;
-    let mut rows = ledger::points_history(&mut conn, me, before, limit + 1)
+    let rows = ledger::points_history(&mut conn, me, before, limit + 1)
         .await
         .map_err(CoreError::from)?;
-    let more = rows.len() as i64 > limit;
-    rows.truncate(limit as usize);
+    let page = Page::from_rows(
+        rows,
+        limit,
+        |r| r.id,
+        |r| PointsEntryView {
+            delta: r.delta,
+            reason: r.reason,
+            at: r.created_at,
+        },
+    );
     Ok(Json(PointsView {
         balance,
-        next_cursor: cursor_before(rows.last().map(|r| r.id), more),
-        history: rows
-            .into_iter()
-            .map(|r| PointsEntryView {
-                delta: r.delta,
-                reason: r.reason,
-                at: r.created_at,
-            })
-            .collect(),
+        history: page.items,
+        next_cursor: page.next_cursor,
     }))
 }
 
