@@ -203,7 +203,6 @@ fn conflict_code(code: &'static str) -> &'static str {
         | "owner_cannot_leave"
         | "group_exists"
         | "proposal_closed"
-        | "balance_would_be_negative"
         | "bounty_running"
         | "badge_held" => code,
         _ => "already_exists",
@@ -219,9 +218,16 @@ fn from_database_error(err: &DbError) -> ApiError {
             let code = match name {
                 "person_local_username_key" => "username_taken",
                 "local_user_email_key" => "email_taken",
+                // One running bounty per question (partial unique index).
+                "bounty_open_post_key" => "bounty_running",
                 _ => "already_exists",
             };
             ApiError::new(StatusCode::CONFLICT, code)
+        }
+        // Spending or correcting more points than the balance holds: a conflict with the
+        // current state, not a malformed request.
+        Some(ConstraintViolation::Check("points_balance_not_negative")) => {
+            ApiError::new(StatusCode::CONFLICT, "balance_would_be_negative")
         }
         Some(ConstraintViolation::Check(name)) | Some(ConstraintViolation::NotNull(name)) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "constraint_violated")

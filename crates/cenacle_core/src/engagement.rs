@@ -346,33 +346,21 @@ pub async fn grant_points(
     }
     let mut conn = ctx.conn().await?;
     let key = format!("grant:{}:{}", admin.account.person_id, uuid_like());
-    let result =
-        diesel_async::AsyncConnection::transaction::<_, CoreError, _>(&mut conn, async |conn| {
-            ledger::record_points(
-                conn,
-                person_id,
-                delta,
-                &format!("grant: {}", reason.trim()),
-                &key,
-                Some(admin.account.person_id),
-            )
-            .await?;
-            Ok(ledger::points_balance_of(conn, person_id).await?)
-        })
-        .await;
-    match result {
-        Err(CoreError::Database(ref e))
-            if matches!(
-                e.constraint_violation(),
-                Some(cenacle_db::ConstraintViolation::Check(
-                    "points_balance_not_negative"
-                ))
-            ) =>
-        {
-            Err(CoreError::Conflict("balance_would_be_negative"))
-        }
-        other => other,
-    }
+    // A correction below zero is refused by the balance's CHECK; the API maps that
+    // constraint to 409 `balance_would_be_negative` (error.rs, `from_database_error`).
+    diesel_async::AsyncConnection::transaction::<_, CoreError, _>(&mut conn, async |conn| {
+        ledger::record_points(
+            conn,
+            person_id,
+            delta,
+            &format!("grant: {}", reason.trim()),
+            &key,
+            Some(admin.account.person_id),
+        )
+        .await?;
+        Ok(ledger::points_balance_of(conn, person_id).await?)
+    })
+    .await
 }
 
 fn uuid_like() -> String {
@@ -461,61 +449,35 @@ pub async fn offer_bounty(
         ctx.settings.engagement.privileges.offer_bounty,
     )
     .await?;
-    let result =
-        diesel_async::AsyncConnection::transaction::<_, CoreError, _>(&mut conn, async |conn| {
-            if ledger::open_bounty_for_update(conn, post_id)
-                .await?
-                .is_some()
-            {
-                return Err(CoreError::Conflict("bounty_running"));
-            }
-            let bounty = ledger::insert_bounty(
-                conn,
-                post_id,
-                caller.person_id,
-                amount,
-                Utc::now() + Duration::days(days),
-            )
-            .await?;
-            ledger::record_points(
-                conn,
-                caller.person_id,
-                -amount,
-                "bounty_offered",
-                &format!("bounty:{}:escrow", bounty.id),
-                None,
-            )
-            .await?;
-            Ok(bounty)
-        })
-        .await;
-    insufficient_points_is_a_conflict(result)
-}
-
-fn insufficient_points_is_a_conflict<T>(result: Result<T, CoreError>) -> Result<T, CoreError> {
-    match result {
-        Err(CoreError::Database(ref e))
-            if matches!(
-                e.constraint_violation(),
-                Some(cenacle_db::ConstraintViolation::Check(
-                    "points_balance_not_negative"
-                ))
-            ) =>
+    // Two offers racing past the check below meet the partial unique index and an amount above
+    // the balance meets its CHECK; the API maps both constraints to 409s (`from_database_error`).
+    diesel_async::AsyncConnection::transaction::<_, CoreError, _>(&mut conn, async |conn| {
+        if ledger::open_bounty_for_update(conn, post_id)
+            .await?
+            .is_some()
         {
-            Err(CoreError::Conflict("balance_would_be_negative"))
+            return Err(CoreError::Conflict("bounty_running"));
         }
-        Err(CoreError::Database(ref e))
-            if matches!(
-                e.constraint_violation(),
-                Some(cenacle_db::ConstraintViolation::Unique(
-                    "bounty_open_post_key"
-                ))
-            ) =>
-        {
-            Err(CoreError::Conflict("bounty_running"))
-        }
-        other => other,
-    }
+        let bounty = ledger::insert_bounty(
+            conn,
+            post_id,
+            caller.person_id,
+            amount,
+            Utc::now() + Duration::days(days),
+        )
+        .await?;
+        ledger::record_points(
+            conn,
+            caller.person_id,
+            -amount,
+            "bounty_offered",
+            &format!("bounty:{}:escrow", bounty.id),
+            None,
+        )
+        .await?;
+        Ok(bounty)
+    })
+    .await
 }
 
 /// The sponsor awards the escrowed amount to an answer (not their own) before the end.
