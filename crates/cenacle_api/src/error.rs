@@ -198,13 +198,8 @@ impl From<cenacle_apub::ApubError> for ApiError {
 
 fn conflict_code(code: &'static str) -> &'static str {
     match code {
-        "last_admin"
-        | "not_pending"
-        | "owner_cannot_leave"
-        | "group_exists"
-        | "proposal_closed"
-        | "bounty_running"
-        | "badge_held" => code,
+        "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
+        | "proposal_closed" | "bounty_running" | "badge_held" => code,
         _ => "already_exists",
     }
 }

@@ -529,7 +529,12 @@ pub async fn change_idea_status(
         )
         .await?;
         if to == IdeaStatus::Done {
-            crate::engagement::evaluate_badges(conn, post.author_id).await?;
+            crate::engagement::evaluate_badges(
+                conn,
+                post.author_id,
+                crate::engagement::BadgeTrigger::IdeaDone,
+            )
+            .await?;
         }
         federation::insert_outbox_event_by(conn, EVENT_POST_UPDATED, post.id, caller.person_id, "")
             .await?;

@@ -201,7 +201,7 @@ pub async fn on_vote(
                 &format!("points:received:{like_key}"),
             )
             .await?;
-            evaluate_badges(conn, author).await?;
+            evaluate_badges(conn, author, BadgeTrigger::LikeReceived).await?;
         }
         Some(-1) => {
             earn(
@@ -285,11 +285,7 @@ pub async fn on_accept(
             &format!("points:{key}"),
         )
         .await?;
-    }
-    if let Some(new) = after {
-        if let Some(answer) = store::comment_by_id(conn, new).await? {
-            evaluate_badges(conn, answer.author_id).await?;
-        }
+        evaluate_badges(conn, answer.author_id, BadgeTrigger::AnswerAccepted).await?;
     }
     Ok(())
 }
@@ -308,7 +304,7 @@ pub async fn on_post(
         &format!("points:post:{post_id}"),
     )
     .await?;
-    evaluate_badges(conn, author).await
+    evaluate_badges(conn, author, BadgeTrigger::Posted).await
 }
 
 pub async fn on_reply(
@@ -397,7 +393,7 @@ pub async fn record_visit(
         &format!("points:visit:{person}:{today}"),
     )
     .await?;
-    evaluate_badges(conn, person).await
+    evaluate_badges(conn, person, BadgeTrigger::Visited).await
 }
 
 // ---- bounties ----
@@ -562,10 +558,25 @@ pub async fn bounty_of(ctx: &Context, post_id: i64) -> Result<Option<ledger::Bou
 
 // ---- badges ----
 
+/// What just happened to a person, so that only the badge rules it can change are checked: a
+/// like received must not recount their visits or their questions (votes are the busiest path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadgeTrigger {
+    Posted,
+    AnswerAccepted,
+    LikeReceived,
+    Visited,
+    IdeaDone,
+}
+
 /// Awards the automatic badges whose rule the person now meets (idempotent: a badge held is
 /// not awarded again; a revoked one is not given back by the rule that had earned it… until it
-/// is earned anew by a later event). Local people only.
-pub async fn evaluate_badges(conn: &mut AsyncPgConnection, person: i64) -> Result<(), CoreError> {
+/// is earned anew by a later event of that kind). Local people only.
+pub async fn evaluate_badges(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+    trigger: BadgeTrigger,
+) -> Result<(), CoreError> {
     use cenacle_db::badges;
     if !actors::person_by_id(conn, person)
         .await?
@@ -573,21 +584,31 @@ pub async fn evaluate_badges(conn: &mut AsyncPgConnection, person: i64) -> Resul
     {
         return Ok(());
     }
-    let c = ledger::contributions(conn, person).await?;
-    let earned = [
-        (
+    let earned: Vec<(&str, bool)> = match trigger {
+        BadgeTrigger::Posted => vec![(
             "first_question",
             badges::question_count(conn, person).await? >= 1,
-        ),
-        ("first_accepted_answer", c.accepted_answers >= 1),
-        ("ten_accepted_answers", c.accepted_answers >= 10),
-        ("hundred_likes", c.likes_received >= 100),
-        ("idea_done", badges::has_done_idea(conn, person).await?),
-        (
+        )],
+        BadgeTrigger::AnswerAccepted => {
+            let c = ledger::contributions(conn, person).await?;
+            vec![
+                ("first_accepted_answer", c.accepted_answers >= 1),
+                ("ten_accepted_answers", c.accepted_answers >= 10),
+            ]
+        }
+        BadgeTrigger::LikeReceived => {
+            let c = ledger::contributions(conn, person).await?;
+            vec![("hundred_likes", c.likes_received >= 100)]
+        }
+        BadgeTrigger::Visited => vec![(
             "thirty_day_streak",
             badges::visit_streak(conn, person).await? >= 30,
-        ),
-    ];
+        )],
+        BadgeTrigger::IdeaDone => vec![("idea_done", badges::has_done_idea(conn, person).await?)],
+    };
+    if !earned.iter().any(|(_, ok)| *ok) {
+        return Ok(());
+    }
     let held: Vec<String> = badges::held(conn, person)
         .await?
         .into_iter()
