@@ -892,3 +892,55 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
         .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
 }
+
+#[tokio::test]
+async fn thirty_days_visited_in_a_row_earn_a_badge_and_twenty_nine_do_not() {
+    use diesel_async::RunQueryDsl;
+    let (t, _admin) = setup().await;
+    // Past visits are ledger rows; write them for days gone by, then visit today.
+    let earlier_visits = |who: &'static str, days: i32| {
+        let t = &t;
+        async move {
+            assert_eq!(t.register(who).await.status, StatusCode::CREATED);
+            let mut conn = t.db.pool.get().await.unwrap();
+            diesel::sql_query(
+                "INSERT INTO points_ledger (person_id, delta, reason, source_key, created_at) \
+                 SELECT p.id, 1, 'daily_visit', 'test:visit:' || p.id || ':' || d, now() - d * interval '1 day' \
+                 FROM person p, generate_series(1, $2) d WHERE p.local AND p.username = $1",
+            )
+            .bind::<diesel::sql_types::Text, _>(who)
+            .bind::<diesel::sql_types::Integer, _>(days)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    };
+    let badges_of = |who: &'static str| {
+        let t = &t;
+        async move {
+            let p = t.get(&format!("/api/v1/people/{who}"), None).await;
+            p.json["badges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|b| b["slug"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    earlier_visits("lucie", 29).await;
+    earlier_visits("paul", 28).await;
+    for who in ["lucie", "paul"] {
+        // The first authenticated request of the day is today's visit.
+        let token = t.token(who).await;
+        assert_eq!(
+            t.get("/api/v1/account/me", Some(&token)).await.status,
+            StatusCode::OK
+        );
+    }
+    assert!(badges_of("lucie")
+        .await
+        .contains(&"thirty_day_streak".to_owned()));
+    assert!(!badges_of("paul")
+        .await
+        .contains(&"thirty_day_streak".to_owned()));
+}
