@@ -54,6 +54,17 @@ async fn question_and_answer(t: &TestApp, asker: &str, answerer: &str) -> (i64, 
     (qid, a.json["id"].as_i64().unwrap())
 }
 
+/// The slugs of the badges a person holds, as their public profile shows them.
+async fn badges_of(t: &TestApp, who: &str) -> Vec<String> {
+    let p = t.get(&format!("/api/v1/people/{who}"), None).await;
+    p.json["badges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 async fn vote(t: &TestApp, token: &str, path: &str, v: Value) -> StatusCode {
     t.request(Method::PUT, path, Some(token), Some(json!({"vote": v})))
         .await
@@ -627,18 +638,7 @@ async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
     let manager = t.with_role("claire", Role::CommunityManager).await;
     let marie = t.member("marie").await;
     let pierre = t.member("pierre").await;
-    let held = |who: &'static str| {
-        let t = &t;
-        async move {
-            let p = t.get(&format!("/api/v1/people/{who}"), None).await;
-            p.json["badges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|b| b["slug"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
+    let held = |who: &'static str| badges_of(&t, who);
     assert!(held("marie").await.is_empty());
     let (qid, aid) = question_and_answer(&t, &marie, &pierre).await;
     assert_eq!(held("marie").await, ["first_question"]);
@@ -915,18 +915,6 @@ async fn thirty_days_visited_in_a_row_earn_a_badge_and_twenty_nine_do_not() {
             .unwrap();
         }
     };
-    let badges_of = |who: &'static str| {
-        let t = &t;
-        async move {
-            let p = t.get(&format!("/api/v1/people/{who}"), None).await;
-            p.json["badges"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|b| b["slug"].as_str().unwrap().to_owned())
-                .collect::<Vec<_>>()
-        }
-    };
     earlier_visits("lucie", 29).await;
     earlier_visits("paul", 28).await;
     for who in ["lucie", "paul"] {
@@ -937,10 +925,10 @@ async fn thirty_days_visited_in_a_row_earn_a_badge_and_twenty_nine_do_not() {
             StatusCode::OK
         );
     }
-    assert!(badges_of("lucie")
+    assert!(badges_of(&t, "lucie")
         .await
         .contains(&"thirty_day_streak".to_owned()));
-    assert!(!badges_of("paul")
+    assert!(!badges_of(&t, "paul")
         .await
         .contains(&"thirty_day_streak".to_owned()));
 }
