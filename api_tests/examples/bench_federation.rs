@@ -1,59 +1,118 @@
 //! Federation benchmark (not a test): run by `scripts/bench-federation`, which builds in
-//! release mode and records the figures in docs/benchmarks.md.
+//! release mode; the figures go into docs/benchmarks.md.
 //!
-//! (a) inbox: signed activities from a fake peer, verified (signature, digest, date), recorded
-//!     (idempotency) and acknowledged, per second, 32 requests in flight;
+//! (a) inbox, the real path: signed Likes on existing posts of a local group that one other
+//!     instance follows, so that each is verified, applied (vote, reputation ledger), recorded
+//!     and relayed (the group's Announce to its follower). First from people alpha has never
+//!     seen (first contact: each actor and its key are fetched), then from the same people
+//!     again, each liking other posts (keys known). Everything is signed before the clock
+//!     starts; `BENCH_CONCURRENCY` requests in flight. Afterwards alpha's database must hold
+//!     exactly what was accepted (votes, reputation events) and the follower must have
+//!     received every relay, or the benchmark panics: it cannot measure an ignored path.
+//!     Knobs: `BENCH_PEOPLE` (1000), `BENCH_POSTS` (50), `BENCH_WARM_ROUNDS` (likes per
+//!     person in the warm phase, 2), `BENCH_CONCURRENCY` (32), `BENCH_POOL_SIZE` (alpha's
+//!     `database.pool_size`; its default when unset).
 //! (b) fan-out: one group Update to 1,000 followers on 1,000 distinct hosts (a sink listening
 //!     on 1,000 loopback addresses), from the PATCH to the last delivery;
 //! (c) latency: an Update leaving an idle instance to the first (only) follower, median of 20.
 
 use axum::{routing::post, Router};
-use cenacle_api_tests::{peer::FakePeer, Hosts, Instance};
-use cenacle_apub::signatures::sign_request;
+use cenacle_api_tests::{
+    eventually,
+    fake_server::{FakeActor, FakeServer, SignedPost},
+    Hosts, Instance,
+};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::json;
 use std::{
+    collections::{BTreeMap, HashSet},
     sync::{
         atomic::{AtomicUsize, Ordering},
         Arc,
     },
-    time::{Duration, Instant, SystemTime},
+    time::{Duration, Instant},
 };
-use url::Url;
 
 const FANOUT: usize = 1000;
-/// A request body and the signature headers made for it.
-type SignedRequest = (Vec<u8>, Vec<(&'static str, String)>);
-const INBOX_ACTIVITIES: usize = 3000;
+/// The group of the inbox benchmark (the fan-out uses another one, `bench`).
+const LIKES_GROUP: &str = "likes";
+/// PostgreSQL 15 flushes an idle backend's statistics at most 10 s after its last transaction
+/// (`PGSTAT_IDLE_INTERVAL`): wait that long before reading `pg_stat_database`.
+const STATS_FLUSH: Duration = Duration::from_secs(11);
+/// How long the relays or the application may trail the last answer before we give up.
+const CATCH_UP: Duration = Duration::from_secs(300);
 
 fn loopback(i: usize) -> String {
     format!("127.0.{}.{}", 1 + i / 250, 1 + i % 250)
 }
 
+fn env_usize(name: &str, default: usize) -> usize {
+    match std::env::var(name) {
+        Ok(v) => v
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v} is not a number")),
+        Err(_) => default,
+    }
+}
+
+struct Settings {
+    people: usize,
+    posts: usize,
+    warm_rounds: usize,
+    concurrency: usize,
+    pool_size: Option<usize>,
+}
+
+impl Settings {
+    fn from_env() -> Settings {
+        let settings = Settings {
+            people: env_usize("BENCH_PEOPLE", 1000),
+            posts: env_usize("BENCH_POSTS", 50),
+            warm_rounds: env_usize("BENCH_WARM_ROUNDS", 2),
+            concurrency: env_usize("BENCH_CONCURRENCY", 32),
+            pool_size: std::env::var("BENCH_POOL_SIZE")
+                .ok()
+                .map(|_| env_usize("BENCH_POOL_SIZE", 0)),
+        };
+        assert!(settings.people > 0 && settings.concurrency > 0);
+        // Person i likes post i (cold), then posts i+1 … i+rounds (warm): distinct pairs.
+        assert!(
+            settings.warm_rounds < settings.posts,
+            "BENCH_WARM_ROUNDS must be below BENCH_POSTS (each pair is liked once)"
+        );
+        settings
+    }
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
+    let settings = Settings::from_env();
     let mut hosts = Hosts::default();
     hosts.add("alpha");
-    let peer_port = hosts.add("mallory");
+    hosts.add("follower");
+    hosts.add("people");
     let sink_port = cenacle_api_tests::free_port();
     let mut alpha = Instance::new("alpha", &hosts);
     // The sink's host names, each on its own loopback address.
     let overrides: Vec<String> = (0..FANOUT)
         .map(|i| format!("\"h{i}.test\" = \"{}\"", loopback(i)))
-        .chain([
-            "\"alpha.test\" = \"127.0.0.1\"".into(),
-            "\"mallory.test\" = \"127.0.0.1\"".into(),
-        ])
+        .chain(
+            ["alpha", "follower", "people"]
+                .iter()
+                .map(|name| format!("\"{name}.test\" = \"127.0.0.1\"")),
+        )
         .collect();
     alpha.set_env(
         "CENACLE_FEDERATION__HOSTS",
         &format!("{{ {} }}", overrides.join(", ")),
     );
     alpha.set_env("RUST_LOG", "warn");
+    if let Some(size) = settings.pool_size {
+        alpha.set_env("CENACLE_DATABASE__POOL_SIZE", &size.to_string());
+    }
     alpha.start();
-    println!(
-        "memory: {:.1} MiB resident after start",
-        alpha.rss_mib().unwrap_or(f64::NAN)
-    );
+    let rss_after_start = alpha.rss_mib().unwrap_or(f64::NAN);
+    println!("memory: {rss_after_start:.1} MiB resident after start");
     let admin = alpha.admin().await;
     let (status, group) = alpha
         .post(
@@ -66,57 +125,7 @@ async fn main() {
     let group_id = group["ap_id"].as_str().unwrap().to_owned();
 
     // ---- (a) inbox ----
-    let peer = FakePeer::start("mallory.test", peer_port).await;
-    let client = hosts.client();
-    let inbox = alpha.url("/inbox");
-    let url = Url::parse(&inbox).unwrap();
-    // Sign everything first: the client's signing must not compete with the server in the
-    // measured window.
-    let requests: Vec<SignedRequest> = (0..INBOX_ACTIVITIES)
-        .map(|i| {
-            let like = json!({
-                "type": "Like", "id": format!("{}/likes/{i}", peer.actor_id),
-                "actor": peer.actor_id, "object": format!("{group_id}/posts/{}", i % 50),
-            });
-            let body = serde_json::to_vec(&like).unwrap();
-            let headers =
-                sign_request(&peer.key, "POST", &url, Some(&body), SystemTime::now()).unwrap();
-            (body, headers)
-        })
-        .collect();
-    // Warm up: the first activity makes alpha fetch and cache the peer's key.
-    send(&client, &inbox, &requests[0]).await;
-    let started = Instant::now();
-    let next = Arc::new(AtomicUsize::new(1));
-    let requests = Arc::new(requests);
-    let mut workers = Vec::new();
-    for _ in 0..32 {
-        let (client, inbox, next, requests) = (
-            client.clone(),
-            inbox.clone(),
-            next.clone(),
-            requests.clone(),
-        );
-        workers.push(tokio::spawn(async move {
-            loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                if i >= requests.len() {
-                    break;
-                }
-                assert_eq!(send(&client, &inbox, &requests[i]).await, 202);
-            }
-        }));
-    }
-    for w in workers {
-        w.await.unwrap();
-    }
-    let inbox_secs = started.elapsed().as_secs_f64();
-    println!(
-        "inbox: {} signed activities verified, recorded and acknowledged in {:.2} s = {:.0}/s",
-        INBOX_ACTIVITIES - 1,
-        inbox_secs,
-        (INBOX_ACTIVITIES - 1) as f64 / inbox_secs
-    );
+    let inbox = inbox_benchmark(&alpha, &hosts, &admin, &settings).await;
 
     // ---- (b) fan-out ----
     let received = Arc::new(AtomicUsize::new(0));
@@ -163,9 +172,9 @@ async fn main() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    let fanout_secs = started.elapsed().as_secs_f64();
     println!(
-        "fan-out: one Update reached {FANOUT} inboxes on {FANOUT} distinct hosts in {:.2} s",
-        started.elapsed().as_secs_f64()
+        "fan-out: one Update reached {FANOUT} inboxes on {FANOUT} distinct hosts in {fanout_secs:.2} s"
     );
 
     // ---- (c) idle latency: one follower only ----
@@ -190,33 +199,622 @@ async fn main() {
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
-    println!(
-        "idle latency: PATCH to delivery, median {:.1} ms, max {:.1} ms (20 rounds)",
+    let (median, max) = (
         latencies[latencies.len() / 2],
-        latencies[latencies.len() - 1]
+        latencies[latencies.len() - 1],
     );
-    println!(
-        "memory: {:.1} MiB resident at the end",
-        alpha.rss_mib().unwrap_or(f64::NAN)
-    );
+    println!("idle latency: PATCH to delivery, median {median:.1} ms, max {max:.1} ms (20 rounds)");
+    let rss_at_end = alpha.rss_mib().unwrap_or(f64::NAN);
+    println!("memory: {rss_at_end:.1} MiB resident at the end");
     alpha.stop();
+
+    println!();
+    println!("== summary");
+    inbox.print(&settings);
+    println!("fan-out: 1 activity to {FANOUT} distinct hosts in {fanout_secs:.2} s");
+    println!("idle latency: median {median:.1} ms, max {max:.1} ms");
+    println!("memory: {rss_after_start:.1} MiB after start, {rss_at_end:.1} MiB at the end");
 }
 
-async fn send(client: &reqwest::Client, inbox: &str, (body, headers): &SignedRequest) -> u16 {
-    let mut request = client
-        .post(inbox)
-        .header("Content-Type", "application/activity+json")
-        .body(body.clone());
-    for (name, value) in headers {
-        request = request.header(*name, value);
-    }
-    request.send().await.unwrap().status().as_u16()
+// ---------------------------------------------------------------------------------------------
+// (a) inbox
+// ---------------------------------------------------------------------------------------------
+
+/// One signed Like, ready to send.
+struct Request {
+    like_id: String,
+    post: SignedPost,
 }
+
+/// What alpha answered in one phase, and how fast.
+struct Phase {
+    name: &'static str,
+    sent: usize,
+    accepted: usize,
+    /// Statuses other than 2xx, and requests that got no answer ("no answer" as 0).
+    refused: BTreeMap<u16, usize>,
+    retry_after: BTreeMap<String, usize>,
+    /// A few refusals, as answered.
+    samples: Vec<String>,
+    /// From the first request to the last answer.
+    answered_secs: f64,
+    /// From the first request until the follower had received the relay of every accepted Like.
+    relayed_secs: f64,
+    pg: PgCounters,
+    db: DbCheck,
+}
+
+impl Phase {
+    fn answered_per_sec(&self) -> f64 {
+        self.accepted as f64 / self.answered_secs
+    }
+
+    fn relayed_per_sec(&self) -> f64 {
+        self.accepted as f64 / self.relayed_secs
+    }
+
+    fn refused_text(&self) -> String {
+        if self.refused.is_empty() {
+            return "none".into();
+        }
+        let mut parts: Vec<String> = self
+            .refused
+            .iter()
+            .map(|(status, n)| match status {
+                0 => format!("{n} without answer"),
+                s => format!("{n} × {s}"),
+            })
+            .collect();
+        if !self.retry_after.is_empty() {
+            let ra: Vec<String> = self
+                .retry_after
+                .iter()
+                .map(|(v, n)| format!("{n} × {v} s"))
+                .collect();
+            parts.push(format!("Retry-After: {}", ra.join(", ")));
+        }
+        parts.join(", ")
+    }
+
+    fn print(&self) {
+        let per = |v: i64| v as f64 / self.accepted.max(1) as f64;
+        println!(
+            "inbox {}: {} Likes sent, {} accepted (2xx), refused: {}",
+            self.name,
+            self.sent,
+            self.accepted,
+            self.refused_text()
+        );
+        for sample in &self.samples {
+            println!("  refused: {sample}");
+        }
+        println!(
+            "  answered in {:.2} s = {:.0} Likes/s; all relays at the follower after {:.2} s = {:.0} Likes/s",
+            self.answered_secs,
+            self.answered_per_sec(),
+            self.relayed_secs,
+            self.relayed_per_sec()
+        );
+        println!(
+            "  PostgreSQL per accepted Like: {:.1} commits, {:.2} rollbacks, {:.0} rows returned, {:.0} rows fetched, {:.1} inserted, {:.1} updated, {:.1} deleted",
+            per(self.pg.xact_commit),
+            per(self.pg.xact_rollback),
+            per(self.pg.tup_returned),
+            per(self.pg.tup_fetched),
+            per(self.pg.tup_inserted),
+            per(self.pg.tup_updated),
+            per(self.pg.tup_deleted)
+        );
+        println!(
+            "  checked in alpha's database (totals so far): {} votes, {} like reputation events, {} likes counted on posts, {} remote people; follower received {} relays of this phase; {} Announces and {} deliveries still queued",
+            self.db.votes,
+            self.db.like_events,
+            self.db.post_likes,
+            self.db.remote_people,
+            self.db.relays_received,
+            self.db.queued_announces,
+            self.db.queued_deliveries
+        );
+    }
+}
+
+struct InboxResult {
+    cold: Phase,
+    warm: Phase,
+    key_generation_secs: f64,
+    signing_secs: f64,
+}
+
+impl InboxResult {
+    fn print(&self, s: &Settings) {
+        let cpu = std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|info| {
+                info.lines()
+                    .find_map(|l| l.strip_prefix("model name"))
+                    .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+            })
+            .unwrap_or_else(|| "unknown CPU".into());
+        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let profile = if cfg!(debug_assertions) {
+            "debug"
+        } else {
+            "release"
+        };
+        println!("machine: {cores} cores, {cpu}");
+        println!(
+            "build: {profile} (this example); server: {}",
+            cenacle_api_tests::binary().display()
+        );
+        println!(
+            "inbox setup: N = {} fresh people (one fake host), P = {} questions by one local member in a public local group, 1 follower instance, {} in flight, database pool {}, {} warm Likes per person; keys generated in {:.1} s, {} requests signed in {:.1} s (before the clock)",
+            s.people,
+            s.posts,
+            s.concurrency,
+            s.pool_size
+                .map_or("as configured".to_owned(), |n| n.to_string()),
+            s.warm_rounds,
+            self.key_generation_secs,
+            self.cold.sent + self.warm.sent,
+            self.signing_secs
+        );
+        self.cold.print();
+        self.warm.print();
+        println!(
+            "inbox: cold {:.0} Likes/s answered ({:.0}/s relayed), warm {:.0} Likes/s answered ({:.0}/s relayed)",
+            self.cold.answered_per_sec(),
+            self.cold.relayed_per_sec(),
+            self.warm.answered_per_sec(),
+            self.warm.relayed_per_sec()
+        );
+    }
+}
+
+async fn inbox_benchmark(
+    alpha: &Instance,
+    hosts: &Hosts,
+    admin: &str,
+    s: &Settings,
+) -> InboxResult {
+    // A public local group, with P questions by a local member.
+    let (status, group) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(admin),
+            json!({"name": LIKES_GROUP, "title": "Likes"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let author = alpha.member("author").await;
+    let mut posts = Vec::with_capacity(s.posts);
+    for i in 0..s.posts {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/groups/{LIKES_GROUP}/posts"),
+                Some(&author),
+                json!({"kind": "question", "title": format!("Question {i} ?"), "body": "Details."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        posts.push(body["post"]["ap_id"].as_str().unwrap().to_owned());
+    }
+
+    // One follower instance: its person follows the group; its inboxes answer 202.
+    let follower = FakeServer::start(hosts, "follower").await;
+    let fan = follower.add_person("fan").await;
+    let follow = follower.follow(&fan, &group_id);
+    let answer = follower
+        .send(
+            &fan,
+            &alpha.url(&format!("/g/{LIKES_GROUP}/inbox")),
+            &follow,
+        )
+        .await
+        .expect("alpha answers the Follow");
+    assert!(answer.is_success(), "Follow: {answer:?}");
+    eventually(
+        "the group to count its follower",
+        Duration::from_secs(60),
+        || async {
+            let (_, g) = alpha
+                .get(&format!("/api/v1/groups/{LIKES_GROUP}"), None)
+                .await;
+            (g["followers"] == 1).then_some(())
+        },
+    )
+    .await;
+
+    // N people alpha has never seen, on another fake host.
+    let people_server = Arc::new(FakeServer::start(hosts, "people").await);
+    let names: Vec<String> = (0..s.people).map(|i| format!("p{i}")).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let people = people_server.add_people(&names).await;
+    let key_generation_secs = started.elapsed().as_secs_f64();
+    println!(
+        "inbox: {} RSA-2048 keys generated in {key_generation_secs:.1} s",
+        people.len()
+    );
+
+    // Sign everything first: signing must not compete with the server in the measured window.
+    let inbox = alpha.url("/inbox");
+    let pairs = |rounds: std::ops::RangeInclusive<usize>| -> Vec<(Arc<FakeActor>, String)> {
+        rounds
+            .flat_map(|round| {
+                people
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, person)| (person.clone(), (i + round) % s.posts))
+            })
+            .map(|(person, post)| (person, posts[post].clone()))
+            .collect()
+    };
+    let started = Instant::now();
+    let cold = sign_likes(&people_server, &inbox, &group_id, pairs(0..=0)).await;
+    let warm = sign_likes(&people_server, &inbox, &group_id, pairs(1..=s.warm_rounds)).await;
+    let signing_secs = started.elapsed().as_secs_f64();
+
+    let db_url = alpha.database_url();
+    let mut accepted_so_far = 0;
+    // The setup's statistics must be flushed before the first reading.
+    tokio::time::sleep(STATS_FLUSH).await;
+    let cold = run_phase(
+        "cold (fresh people, first contact)",
+        &people_server,
+        &follower,
+        cold,
+        s.concurrency,
+        &db_url,
+        &mut accepted_so_far,
+    )
+    .await;
+    let warm = run_phase(
+        "warm (known people)",
+        &people_server,
+        &follower,
+        warm,
+        s.concurrency,
+        &db_url,
+        &mut accepted_so_far,
+    )
+    .await;
+    // Known people are not fetched again (unless their first Like was refused).
+    if warm.db.remote_people != cold.db.remote_people {
+        println!(
+            "  note: {} people were new to alpha in the warm phase",
+            warm.db.remote_people - cold.db.remote_people
+        );
+    }
+    InboxResult {
+        cold,
+        warm,
+        key_generation_secs,
+        signing_secs,
+    }
+}
+
+/// Signs a Like (Lemmy's shape, with the group as `audience`) of each post by its person, on
+/// all cores.
+async fn sign_likes(
+    server: &Arc<FakeServer>,
+    inbox: &str,
+    group_id: &str,
+    pairs: Vec<(Arc<FakeActor>, String)>,
+) -> Vec<Request> {
+    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let chunk = pairs.len().div_ceil(threads).max(1);
+    let mut tasks = Vec::new();
+    for part in pairs.chunks(chunk) {
+        let (server, inbox, group_id, part) = (
+            server.clone(),
+            inbox.to_owned(),
+            group_id.to_owned(),
+            part.to_vec(),
+        );
+        tasks.push(tokio::task::spawn_blocking(move || {
+            part.iter()
+                .map(|(person, post)| {
+                    let like = server.like(person, post, Some(&group_id));
+                    Request {
+                        like_id: like["id"].as_str().unwrap().to_owned(),
+                        post: server.sign(person, &inbox, &like),
+                    }
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut requests = Vec::with_capacity(pairs.len());
+    for task in tasks {
+        requests.extend(task.await.expect("signing task"));
+    }
+    requests
+}
+
+/// The outcome of one request: its index and status (0: no answer).
+struct Outcome {
+    index: usize,
+    status: u16,
+    retry_after: Option<String>,
+    body: String,
+}
+
+async fn run_phase(
+    name: &'static str,
+    sender: &Arc<FakeServer>,
+    follower: &FakeServer,
+    requests: Vec<Request>,
+    concurrency: usize,
+    db_url: &str,
+    accepted_so_far: &mut i64,
+) -> Phase {
+    let pg_before = pg_counters(db_url).await;
+    let follower_before = follower.delivery_count();
+    let requests = Arc::new(requests);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..concurrency {
+        let (sender, requests, next) = (sender.clone(), requests.clone(), next.clone());
+        workers.push(tokio::spawn(async move {
+            let mut outcomes = Vec::new();
+            loop {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                let Some(request) = requests.get(index) else {
+                    break;
+                };
+                outcomes.push(match sender.send_signed(&request.post).await {
+                    Ok(answer) => Outcome {
+                        index,
+                        status: answer.status,
+                        retry_after: answer.retry_after().map(str::to_owned),
+                        body: answer.body,
+                    },
+                    Err(e) => Outcome {
+                        index,
+                        status: 0,
+                        retry_after: None,
+                        body: e,
+                    },
+                });
+            }
+            outcomes
+        }));
+    }
+    let mut outcomes = Vec::with_capacity(requests.len());
+    for worker in workers {
+        outcomes.extend(worker.await.expect("sender"));
+    }
+    let answered_secs = started.elapsed().as_secs_f64();
+
+    let mut accepted_ids = HashSet::new();
+    let mut refused = BTreeMap::new();
+    let mut retry_after = BTreeMap::new();
+    let mut samples = Vec::new();
+    for outcome in outcomes {
+        if (200..300).contains(&outcome.status) {
+            accepted_ids.insert(requests[outcome.index].like_id.clone());
+            continue;
+        }
+        *refused.entry(outcome.status).or_insert(0) += 1;
+        if let Some(ra) = outcome.retry_after.clone() {
+            *retry_after.entry(ra).or_insert(0) += 1;
+        }
+        if samples.len() < 5 {
+            let body: String = outcome.body.chars().take(300).collect();
+            samples.push(format!(
+                "{} (Retry-After {:?}): {body}",
+                outcome.status, outcome.retry_after
+            ));
+        }
+    }
+    let accepted = accepted_ids.len();
+
+    // Every accepted Like must come back to the follower inside the group's Announce.
+    let relayed = |follower: &FakeServer| -> usize {
+        follower
+            .received_where(|a| a["type"] == "Announce" && a["object"]["type"] == "Like")
+            .iter()
+            .filter_map(|a| a["object"]["id"].as_str())
+            .filter(|id| accepted_ids.contains(*id))
+            .collect::<HashSet<_>>()
+            .len()
+    };
+    let relayed_secs = loop {
+        // Cheap to poll; the full check only once enough has arrived.
+        if follower.delivery_count() >= follower_before + accepted && relayed(follower) == accepted
+        {
+            break started.elapsed().as_secs_f64();
+        }
+        if started.elapsed() > CATCH_UP {
+            panic!(
+                "{name}: the follower received {} of the {accepted} relays after {CATCH_UP:?}",
+                relayed(follower)
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    };
+
+    // Read the statistics before our own checks add to them.
+    tokio::time::sleep(STATS_FLUSH).await;
+    let pg = pg_counters(db_url).await.minus(&pg_before);
+
+    *accepted_so_far += accepted as i64;
+    let db = check_database(name, db_url, *accepted_so_far, relayed(follower)).await;
+    // Our checks' statistics must be flushed before the next phase's first reading.
+    tokio::time::sleep(STATS_FLUSH).await;
+    let phase = Phase {
+        name,
+        sent: requests.len(),
+        accepted,
+        refused,
+        retry_after,
+        samples,
+        answered_secs,
+        relayed_secs,
+        pg,
+        db,
+    };
+    phase.print();
+    let wrong = phase.db.mismatches(*accepted_so_far);
+    assert!(
+        wrong.is_empty(),
+        "{name}: alpha's database does not hold what it accepted: {}",
+        wrong.join("; ")
+    );
+    phase
+}
+
+/// What alpha's database holds (totals over the phases so far).
+struct DbCheck {
+    votes: i64,
+    like_events: i64,
+    post_likes: i64,
+    remote_people: i64,
+    relays_received: usize,
+    queued_announces: i64,
+    queued_deliveries: i64,
+}
+
+/// Fails loudly unless every accepted Like was applied: one vote and one reputation event per
+/// Like (the author is local, the voters remote, their instance weighs 1), counted on its
+/// post. `want` is the number of Likes accepted so far.
+async fn check_database(name: &str, db_url: &str, want: i64, relays_received: usize) -> DbCheck {
+    let mut conn = AsyncPgConnection::establish(db_url)
+        .await
+        .expect("alpha's database");
+    let deadline = Instant::now() + CATCH_UP;
+    let mut votes = number(&mut conn, "SELECT count(*) FROM vote").await;
+    let mut like_events = number(
+        &mut conn,
+        "SELECT count(*) FROM reputation_event WHERE source_key LIKE 'like:%'",
+    )
+    .await;
+    // Applying may follow the answer: allow it to catch up, but say so.
+    if votes != want || like_events != want {
+        println!(
+            "  {name}: {votes} votes and {like_events} like reputation events for {want} accepted Likes; waiting"
+        );
+        while (votes < want || like_events < want) && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            votes = number(&mut conn, "SELECT count(*) FROM vote").await;
+            like_events = number(
+                &mut conn,
+                "SELECT count(*) FROM reputation_event WHERE source_key LIKE 'like:%'",
+            )
+            .await;
+        }
+    }
+    let post_likes = number(
+        &mut conn,
+        "SELECT coalesce(sum(likes), 0)::bigint FROM post",
+    )
+    .await;
+    let remote_people = number(&mut conn, "SELECT count(*) FROM person WHERE NOT local").await;
+    let queued_announces = number(
+        &mut conn,
+        "SELECT count(*) FROM outgoing_activity WHERE body LIKE '%\"Announce\"%'",
+    )
+    .await;
+    let queued_deliveries = number(&mut conn, "SELECT count(*) FROM delivery").await;
+    DbCheck {
+        votes,
+        like_events,
+        post_likes,
+        remote_people,
+        relays_received,
+        queued_announces,
+        queued_deliveries,
+    }
+}
+
+impl DbCheck {
+    /// What does not match `want` accepted Likes.
+    fn mismatches(&self, want: i64) -> Vec<String> {
+        let mut wrong = Vec::new();
+        for (what, n) in [
+            ("vote rows", self.votes),
+            ("like reputation events", self.like_events),
+            ("likes counted on posts", self.post_likes),
+        ] {
+            if n != want {
+                wrong.push(format!("{n} {what} for {want} accepted Likes"));
+            }
+        }
+        wrong
+    }
+}
+
+/// The value of a query returning one bigint.
+async fn number(conn: &mut AsyncPgConnection, query: &str) -> i64 {
+    use diesel_async::RunQueryDsl;
+    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+        "({query})"
+    )))
+    .get_result(conn)
+    .await
+    .unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+/// The database's cumulative counters (`pg_stat_database`), all connections together.
+#[derive(Clone, Copy, Debug, Default)]
+struct PgCounters {
+    xact_commit: i64,
+    xact_rollback: i64,
+    tup_returned: i64,
+    tup_fetched: i64,
+    tup_inserted: i64,
+    tup_updated: i64,
+    tup_deleted: i64,
+}
+
+impl PgCounters {
+    fn minus(&self, before: &PgCounters) -> PgCounters {
+        PgCounters {
+            xact_commit: self.xact_commit - before.xact_commit,
+            xact_rollback: self.xact_rollback - before.xact_rollback,
+            tup_returned: self.tup_returned - before.tup_returned,
+            tup_fetched: self.tup_fetched - before.tup_fetched,
+            tup_inserted: self.tup_inserted - before.tup_inserted,
+            tup_updated: self.tup_updated - before.tup_updated,
+            tup_deleted: self.tup_deleted - before.tup_deleted,
+        }
+    }
+}
+
+async fn pg_counters(db_url: &str) -> PgCounters {
+    use diesel_async::RunQueryDsl;
+    let mut conn = AsyncPgConnection::establish(db_url)
+        .await
+        .expect("alpha's database");
+    let text: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+        "(SELECT concat_ws(',', xact_commit, xact_rollback, tup_returned, tup_fetched, \
+         tup_inserted, tup_updated, tup_deleted) FROM pg_stat_database \
+         WHERE datname = current_database())",
+    ))
+    .get_result(&mut conn)
+    .await
+    .expect("pg_stat_database");
+    let v: Vec<i64> = text.split(',').map(|n| n.parse().unwrap()).collect();
+    PgCounters {
+        xact_commit: v[0],
+        xact_rollback: v[1],
+        tup_returned: v[2],
+        tup_fetched: v[3],
+        tup_inserted: v[4],
+        tup_updated: v[5],
+        tup_deleted: v[6],
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// (b), (c)
+// ---------------------------------------------------------------------------------------------
 
 /// Inserts 1,000 accepted followers, one per sink host, straight into alpha's database (a
 /// thousand real instances following it is what this simulates).
 async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16) {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use diesel_async::RunQueryDsl;
     let mut conn = AsyncPgConnection::establish(&alpha.database_url())
         .await
         .unwrap();
@@ -232,7 +830,7 @@ async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16) {
 }
 
 async fn remove_followers_but_one(alpha: &Instance, group_id: &str) {
-    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    use diesel_async::RunQueryDsl;
     let mut conn = AsyncPgConnection::establish(&alpha.database_url())
         .await
         .unwrap();

@@ -7,8 +7,9 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use cenacle_core::CoreError;
-use cenacle_db::{ConstraintViolation, DbError};
+use cenacle_core::{model::DbError, CoreError};
+// The one name core does not re-export yet (see the port's notes): only matched on here.
+use cenacle_core::model::ConstraintViolation;
 use serde::Serialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -18,7 +19,7 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub details: Option<Value>,
-    /// Seconds, for 429 (the `Retry-After` header).
+    /// Seconds, for 429 and 503 (the `Retry-After` header).
     pub retry_after: Option<u64>,
 }
 
@@ -52,6 +53,7 @@ pub const ALL_CODES: &[&str] = &[
     "invalid_cursor",
     "rate_limited",
     "database_unavailable",
+    "database_busy",
     "internal_error",
     "instance_blocked",
     "owner_cannot_leave",
@@ -111,6 +113,20 @@ impl ApiError {
         err
     }
 
+    /// The database had no connection free in time: come back in a moment.
+    pub fn database_busy() -> Self {
+        let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_busy");
+        err.retry_after = Some(RETRY_AFTER_SECS);
+        err
+    }
+
+    /// The database cannot be reached at all.
+    pub fn database_unavailable() -> Self {
+        let mut err = Self::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable");
+        err.retry_after = Some(RETRY_AFTER_SECS);
+        err
+    }
+
     pub fn invalid_query(problem: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_query")
             .with_details(json!({ "problem": problem.into() }))
@@ -147,6 +163,10 @@ impl IntoResponse for ApiError {
 impl From<CoreError> for ApiError {
     fn from(err: CoreError) -> Self {
         use CoreError::*;
+        if err.is_overloaded() {
+            tracing::warn!("no database connection free in time");
+            return Self::database_busy();
+        }
         match err {
             Validation(v) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
                 .with_details(json!({ "field": v.field, "reason": v.code })),
@@ -170,6 +190,9 @@ impl From<CoreError> for ApiError {
             TooLarge(limit) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
                 .with_details(json!({ "limit_bytes": limit })),
             Conflict(code) => Self::new(StatusCode::CONFLICT, conflict_code(code)),
+            // Raised for activities from other servers, never by the API; mapped all the same.
+            Forged(forgery) => Self::new(StatusCode::FORBIDDEN, "forbidden")
+                .with_details(json!({ "rule": forgery.rule() })),
             Database(db) => from_database_error(&db),
             Internal(message) => internal(&message),
         }
@@ -233,9 +256,10 @@ fn from_database_error(err: &DbError) -> ApiError {
                 .with_details(json!({ "constraint": name }))
         }
         None => match err {
+            DbError::PoolTimeout => ApiError::database_busy(),
             DbError::Pool(_) => {
                 tracing::error!(error = %err, "database unavailable");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
+                ApiError::database_unavailable()
             }
             _ => internal(&err.to_string()),
         },
@@ -248,4 +272,54 @@ fn internal(message: &str) -> ApiError {
     ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error")
 }
 
+/// Seconds a client should wait before retrying when the database is busy or unreachable.
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn answer(err: impl Into<ApiError>) -> (StatusCode, &'static str, Option<String>) {
+        let err = err.into();
+        let code = err.code;
+        let response = err.into_response();
+        let retry = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|v| v.to_str().unwrap().to_owned());
+        (response.status(), code, retry)
+    }
+
+    #[test]
+    fn a_busy_pool_is_503_database_busy_with_retry_after() {
+        let busy = (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_busy",
+            Some("2".to_owned()),
+        );
+        assert_eq!(answer(CoreError::Database(DbError::PoolTimeout)), busy);
+        // Through the federation layer's error too.
+        assert_eq!(
+            answer(cenacle_apub::ApubError::Core(CoreError::Database(
+                DbError::PoolTimeout
+            ))),
+            busy
+        );
+        assert_eq!(
+            answer(CoreError::Database(DbError::Pool("closed".into()))),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database_unavailable",
+                Some("2".to_owned())
+            )
+        );
+    }
+
+    #[test]
+    fn a_forged_activity_is_403() {
+        let forged = CoreError::Forged(cenacle_domain::origin::Forgery::NotCreatedByActor);
+        assert_eq!(answer(forged), (StatusCode::FORBIDDEN, "forbidden", None));
+    }
+}

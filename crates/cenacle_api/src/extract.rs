@@ -9,7 +9,10 @@ use axum::{
     },
     http::{header, request::Parts, StatusCode},
 };
-use cenacle_core::accounts::{authenticate, Session};
+use cenacle_core::{
+    accounts::{authenticate, Session},
+    rewards, ScopedFutureExt,
+};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 use std::net::SocketAddr;
@@ -60,7 +63,8 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 }
 
 /// The caller, proven by `Authorization: Bearer <token>`. Refuses with 401 and a
-/// `WWW-Authenticate` challenge otherwise.
+/// `WWW-Authenticate` challenge otherwise. The first authenticated request of the day pays
+/// the daily visit, in its own transaction, before the handler runs.
 pub struct Auth(pub Session);
 
 impl FromRequestParts<AppState> for Auth {
@@ -80,7 +84,21 @@ impl FromRequestParts<AppState> for Auth {
             })
             .map(str::trim)
             .ok_or_else(ApiError::unauthenticated)?;
-        Ok(Auth(authenticate(&state.ctx, token).await?))
+        let session = {
+            // A read on its own connection, given back before the handler takes one.
+            let mut conn = state.ctx.conn().await?;
+            authenticate(&mut conn, token).await?
+        };
+        let ctx = &state.ctx;
+        let person = session.account.person_id;
+        if !rewards::visit_paid_today(ctx, person) {
+            let day = ctx
+                .transaction(|conn| rewards::record_visit(conn, ctx, person).scope_boxed())
+                .await?;
+            // Remembered only once committed: a rolled-back visit is paid on the next request.
+            rewards::remember_visit(ctx, person, day);
+        }
+        Ok(Auth(session))
     }
 }
 

@@ -171,6 +171,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The database is not reachable.",
             "La base de données est injoignable.",
         ),
+        "database_busy" => (
+            "The server is busy; try again in a moment.",
+            "Le serveur est occupé ; réessayez dans un instant.",
+        ),
         _ => return None,
     })
 }

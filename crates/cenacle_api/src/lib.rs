@@ -1,7 +1,10 @@
 //! The REST API of Cénacle under `/api/v1`, its conventions (JSON errors, cursor pagination,
 //! body limit, rate limits), its OpenAPI document and the operations endpoints.
 //!
-//! Handlers are thin: they parse, call one `cenacle_core` use case, and shape the answer.
+//! Handlers are thin: they parse, call `cenacle_core` use cases, and shape the answer. They
+//! reach the database only through core: a handler that writes opens one transaction for the
+//! whole action (its reads for the answer included); a read-only handler takes one connection.
+//! Slow work (password hashing, key generation, files) happens before either.
 //! Every route is registered through `utoipa_axum::routes!`, which adds it to the router and to
 //! the OpenAPI document in one step, so the document cannot silently miss a route.
 
@@ -190,19 +193,31 @@ async fn openapi_json() -> impl IntoResponse {
     )
 }
 
-/// The whole HTTP application: the REST API and the federation endpoints, behind the same
-/// request ids, tracing, metrics and body limit.
+/// The REST API (`/api/v1`, the media files, probes, metrics and this document) with its JSON
+/// answers for unknown routes (404 `route_not_found`) and methods (405). Only this router has
+/// a fallback, so the server can merge the federation and web routers into it; then it wraps
+/// the whole with [`with_layers`]:
+/// `with_layers(router(state.clone()).merge(cenacle_apub::routes::router(fed)), &state)`.
 pub fn router(state: AppState) -> Router {
-    let max_body = state.ctx.settings.limits.max_body_bytes;
     let (routes, _doc) = documented_routes().split_for_parts();
-    let federation = cenacle_apub::routes::router(state.federation.clone());
     routes
-        .with_state(state.clone())
-        .merge(federation)
+        .with_state(state)
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "route_not_found") })
-        .method_not_allowed_fallback(|| async { ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed") })
-        .layer(middleware::from_fn(ops::negotiate_language))
-        .layer(middleware::from_fn_with_state(state.clone(), ops::track_metrics))
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+        })
+}
+
+/// The layers every route of the application shares, whichever crate it comes from: error
+/// messages in the request's language, metrics, the body limit, a trace span per request
+/// (method and path only) and request ids.
+pub fn with_layers(app: Router, state: &AppState) -> Router {
+    let max_body = state.ctx.settings.limits.max_body_bytes;
+    app.layer(middleware::from_fn(ops::negotiate_language))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            ops::track_metrics,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(
             // Only the method and path are logged: bodies and headers carry passwords and tokens.

@@ -9,11 +9,15 @@ use axum::{
     Json,
 };
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Counter, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use rand::RngCore;
 use serde::Serialize;
-use std::time::Instant;
+use std::{
+    sync::{atomic::Ordering, Arc, Mutex},
+    time::Instant,
+};
 use tower_http::request_id::{MakeRequestId, RequestId};
 use utoipa::ToSchema;
 
@@ -24,6 +28,35 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     pool: IntGaugeVec,
+    pool_waits: PoolWaits,
+}
+
+/// The pool's cumulative wait counters, copied from its atomics at each scrape.
+#[derive(Clone)]
+struct PoolWaits {
+    checkouts: IntCounter,
+    wait_seconds: Counter,
+    timeouts: IntCounter,
+    /// Two scrapes at once must not both add the same increase.
+    sync: Arc<Mutex<()>>,
+}
+
+impl PoolWaits {
+    /// Brings the counters up to the pool's totals (they only ever grow).
+    fn sync(&self, stats: &cenacle_core::model::PoolStats) {
+        let _guard = self.sync.lock().unwrap_or_else(|e| e.into_inner());
+        let checkouts = stats.checkouts.load(Ordering::Relaxed);
+        self.checkouts
+            .inc_by(checkouts.saturating_sub(self.checkouts.get()));
+        let timeouts = stats.timeouts.load(Ordering::Relaxed);
+        self.timeouts
+            .inc_by(timeouts.saturating_sub(self.timeouts.get()));
+        let waited = stats.wait_micros.load(Ordering::Relaxed) as f64 / 1e6;
+        let increase = waited - self.wait_seconds.get();
+        if increase > 0.0 {
+            self.wait_seconds.inc_by(increase);
+        }
+    }
 }
 
 impl Metrics {
@@ -58,12 +91,40 @@ impl Metrics {
         .unwrap();
         registry.register(Box::new(requests.clone())).unwrap();
         registry.register(Box::new(latency.clone())).unwrap();
+        let pool_waits = PoolWaits {
+            checkouts: IntCounter::new(
+                "cenacle_db_pool_checkouts_total",
+                "Database connections handed out by the pool",
+            )
+            .unwrap(),
+            wait_seconds: Counter::new(
+                "cenacle_db_pool_wait_seconds_total",
+                "Time spent waiting for a database connection",
+            )
+            .unwrap(),
+            timeouts: IntCounter::new(
+                "cenacle_db_pool_timeouts_total",
+                "Waits for a database connection that ran out of time (answered 503)",
+            )
+            .unwrap(),
+            sync: Arc::default(),
+        };
         registry.register(Box::new(pool.clone())).unwrap();
+        registry
+            .register(Box::new(pool_waits.checkouts.clone()))
+            .unwrap();
+        registry
+            .register(Box::new(pool_waits.wait_seconds.clone()))
+            .unwrap();
+        registry
+            .register(Box::new(pool_waits.timeouts.clone()))
+            .unwrap();
         Self {
             registry,
             requests,
             latency,
             pool,
+            pool_waits,
         }
     }
 }
@@ -141,15 +202,18 @@ pub async fn healthz() -> Json<Health> {
 #[utoipa::path(get, path = "/readyz", tag = "operations",
     responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
 pub async fn readyz(State(state): State<AppState>) -> Response {
-    match cenacle_db::pool::ping(&state.ctx.pool).await {
+    let ready = match state.ctx.conn().await {
+        Ok(mut conn) => cenacle_core::status::ping(&mut conn).await,
+        Err(err) => Err(err),
+    };
+    match ready {
         Ok(()) => Json(Health {
             status: "ready".into(),
         })
         .into_response(),
         Err(err) => {
             tracing::warn!(error = %err, "readiness check failed");
-            crate::error::ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_unavailable")
-                .into_response()
+            crate::error::ApiError::database_unavailable().into_response()
         }
     }
 }
@@ -158,7 +222,8 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
-    let status = state.ctx.pool.status();
+    let pool = state.ctx.pool();
+    let status = pool.status();
     let in_use = status.size.saturating_sub(status.available);
     state
         .metrics
@@ -175,6 +240,12 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         .pool
         .with_label_values(&["max"])
         .set(status.max_size as i64);
+    state
+        .metrics
+        .pool
+        .with_label_values(&["waiting"])
+        .set(status.waiting as i64);
+    state.metrics.pool_waits.sync(pool.stats());
     if let Ok(mut conn) = state.ctx.conn().await {
         let _ = cenacle_apub::delivery::refresh_queue_metrics(&mut conn).await;
     }

@@ -483,11 +483,13 @@ async fn the_profile_is_editable_and_validated() {
 
 #[tokio::test]
 async fn the_setup_token_creates_the_first_admin_once() {
+    use cenacle_core::{admin::issue_setup_token_if_needed, ScopedFutureExt};
     let t = TestApp::new().await;
-    let token = cenacle_core::admin::issue_setup_token_if_needed(&t.ctx)
-        .await
-        .unwrap()
-        .unwrap();
+    let issue = || {
+        t.ctx
+            .transaction(|conn| issue_setup_token_if_needed(conn).scope_boxed())
+    };
+    let token = issue().await.unwrap().unwrap();
     let body = |name: &str| json!({"setup_token": token, "username": name, "password": PASSWORD});
     let first = t.post("/api/v1/setup", None, body("root")).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
@@ -497,10 +499,7 @@ async fn the_setup_token_creates_the_first_admin_once() {
         (second.status, second.code()),
         (StatusCode::FORBIDDEN, "invalid_setup_token")
     );
-    assert!(cenacle_core::admin::issue_setup_token_if_needed(&t.ctx)
-        .await
-        .unwrap()
-        .is_none());
+    assert!(issue().await.unwrap().is_none());
 }
 
 #[tokio::test]

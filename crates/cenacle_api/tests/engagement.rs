@@ -556,6 +556,7 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
 
 #[tokio::test]
 async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
+    use cenacle_core::ScopedFutureExt;
     use diesel_async::RunQueryDsl;
     let (t, admin) = setup().await;
     let manager = t.with_role("claire", Role::CommunityManager).await;
@@ -598,19 +599,14 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
         .execute(&mut conn)
         .await
         .unwrap();
-    assert_eq!(
-        cenacle_core::engagement::settle_expired_bounties(&t.ctx)
-            .await
-            .unwrap(),
-        2
-    );
-    assert_eq!(
-        cenacle_core::engagement::settle_expired_bounties(&t.ctx)
-            .await
-            .unwrap(),
-        0,
-        "settled once"
-    );
+    drop(conn);
+    // As the settling task runs it: one transaction per pass.
+    let settle = || {
+        t.ctx
+            .transaction(|conn| cenacle_core::bounties::settle_expired_bounties(conn).scope_boxed())
+    };
+    assert_eq!(settle().await.unwrap(), 2);
+    assert_eq!(settle().await.unwrap(), 0, "settled once");
     let first = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
         (first.json["status"].as_str(), first.json["paid"].as_i64()),

@@ -62,6 +62,17 @@ async fn metrics_count_requests_by_route_template_and_status() {
     ));
     assert!(text.contains("cenacle_http_request_duration_seconds_bucket"));
     assert!(text.contains(r#"cenacle_db_pool_connections{state="max"} 8"#));
+    assert!(text.contains(r#"cenacle_db_pool_connections{state="waiting"} 0"#));
+    // The pool's waits: every request above took a connection, none waited out its time.
+    let checkouts: u64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("cenacle_db_pool_checkouts_total "))
+        .expect("checkouts counter")
+        .parse()
+        .unwrap();
+    assert!(checkouts >= 3, "{checkouts}");
+    assert!(text.contains("cenacle_db_pool_wait_seconds_total "));
+    assert!(text.contains("cenacle_db_pool_timeouts_total 0"));
 }
 
 /// Every route answers and is in the document; every documented operation is routed.

@@ -7,20 +7,19 @@
 //! Idle workers sleep until a NOTIFY (inserted rows) or the next retry falls due.
 
 use crate::{
-    activities::UpdateGroup,
     http_client::is_blocked,
-    objects::group::ApubGroup,
-    outgoing,
+    outgoing::from_event::process_outbox,
     signatures::{sign_request, SigningKey},
     ApubError, FedData, Federation,
 };
-use activitypub_federation::traits::Object;
-use cenacle_core::groups::EVENT_GROUP_UPDATED;
-use cenacle_db::{actors, federation, DbError};
-use cenacle_domain::delivery::{classify_status, retry_delay, DeliveryOutcome};
+use cenacle_core::{
+    actors,
+    federation::{self, AfterFailure},
+    model::ClaimedDelivery,
+    Conn, CoreError, ScopedFutureExt,
+};
+use cenacle_domain::delivery::{classify_status, DeliveryOutcome};
 use chrono::Utc;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
-use futures::StreamExt;
 use prometheus::{Gauge, IntCounterVec, IntGauge, Opts};
 use std::{
     collections::HashMap,
@@ -78,7 +77,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 });
 
 /// Refreshes the queue gauges (also called by `/metrics`).
-pub async fn refresh_queue_metrics(conn: &mut AsyncPgConnection) -> Result<(), DbError> {
+pub async fn refresh_queue_metrics(conn: &mut Conn) -> Result<(), CoreError> {
     let stats = federation::queue_stats(conn).await?;
     METRICS.depth.set(stats.pending);
     METRICS.oldest.set(stats.oldest_seconds);
@@ -107,14 +106,17 @@ impl DeliveryWorker {
         let concurrency = settings.federation.delivery_concurrency;
         let per_host = settings.federation.delivery_per_host;
         let wake = Arc::new(Notify::new());
-        let listener = tokio::spawn(listen(self.database_url.clone(), wake.clone()));
+        let listener = tokio::spawn(federation::wake_on_new_deliveries(
+            self.database_url.clone(),
+            wake.clone(),
+        ));
         let mut in_flight: JoinSet<String> = JoinSet::new();
         let mut per_host_count: HashMap<String, usize> = HashMap::new();
         let mut last_metrics = Instant::now() - Duration::from_secs(60);
         tracing::info!(concurrency, per_host, "delivery worker started");
 
         while !*shutdown.borrow() {
-            if let Err(err) = self.process_outbox().await {
+            if let Err(err) = process_outbox(&self.fed.data(), 100).await {
                 tracing::error!(error = %err, "turning outbox events into deliveries failed");
             }
             let free = concurrency.saturating_sub(in_flight.len());
@@ -170,7 +172,7 @@ impl DeliveryWorker {
         tracing::info!("delivery worker stopped");
     }
 
-    async fn claim(&self, limit: usize, busy: &[String]) -> Vec<federation::ClaimedDelivery> {
+    async fn claim(&self, limit: usize, busy: &[String]) -> Vec<ClaimedDelivery> {
         let result = async {
             let mut conn = self.fed.config.ctx.conn().await?;
             Ok::<_, ApubError>(
@@ -199,43 +201,6 @@ impl DeliveryWorker {
         }
     }
 
-    /// Outbox events → activities → deliveries, in one transaction per batch.
-    async fn process_outbox(&self) -> Result<(), ApubError> {
-        let data = self.fed.data();
-        let mut conn = data.ctx.conn().await?;
-        conn.transaction::<_, ApubError, _>(async |conn| {
-            for event in federation::take_outbox_events(conn, 100).await? {
-                match event.kind.as_str() {
-                    EVENT_GROUP_UPDATED => {
-                        let Some(row) = actors::group_by_id(conn, event.subject_id).await? else {
-                            continue;
-                        };
-                        let group = ApubGroup::new(row)?;
-                        let followers = group.followers_url();
-                        let inboxes =
-                            federation::follower_inboxes(conn, group.id().as_str()).await?;
-                        let signer = group.id().clone();
-                        let update =
-                            UpdateGroup::new(&data, group.into_json(&data).await?, followers);
-                        let inboxes = inboxes
-                            .iter()
-                            .filter_map(|i| url::Url::parse(i).ok())
-                            .collect();
-                        outgoing::enqueue(conn, &data, &update.id, &signer, &update, inboxes)
-                            .await?;
-                    }
-                    _ => {
-                        if !crate::activities::content::send_for_event(conn, &data, &event).await? {
-                            tracing::debug!(kind = %event.kind, "outbox event with nothing to send");
-                        }
-                    }
-                }
-            }
-            Ok(())
-        })
-        .await
-    }
-
     fn signing_key(
         &self,
         pem_lookup: Option<String>,
@@ -253,7 +218,7 @@ impl DeliveryWorker {
         Ok(key)
     }
 
-    async fn deliver(&self, d: federation::ClaimedDelivery) {
+    async fn deliver(&self, d: ClaimedDelivery) {
         let outcome = self.send(&d).await;
         let (label, result) = match outcome {
             Ok(status) => match classify_status(Some(status)) {
@@ -275,7 +240,7 @@ impl DeliveryWorker {
     }
 
     /// One signed POST; the HTTP status, or why there was none.
-    async fn send(&self, d: &federation::ClaimedDelivery) -> Result<u16, String> {
+    async fn send(&self, d: &ClaimedDelivery) -> Result<u16, String> {
         let ctx = &self.fed.config.ctx;
         if is_blocked(ctx, &d.host).await.map_err(|e| e.to_string())? {
             return Ok(403);
@@ -315,42 +280,32 @@ impl DeliveryWorker {
         Ok(response.status().as_u16())
     }
 
-    async fn delivered(&self, d: &federation::ClaimedDelivery) -> Result<(), ApubError> {
-        let mut conn = self.fed.config.ctx.conn().await?;
-        federation::finish_delivery(&mut conn, d.id).await?;
-        federation::record_instance_alive(&mut conn, &d.host).await?;
-        Ok(())
+    async fn delivered(&self, d: &ClaimedDelivery) -> Result<(), ApubError> {
+        let ctx = &self.fed.config.ctx;
+        Ok(ctx
+            .transaction(|conn| federation::delivery_done(conn, d, true).scope_boxed())
+            .await?)
     }
 
-    async fn dropped(&self, d: &federation::ClaimedDelivery) -> Result<(), ApubError> {
+    async fn dropped(&self, d: &ClaimedDelivery) -> Result<(), ApubError> {
         let mut conn = self.fed.config.ctx.conn().await?;
-        federation::finish_delivery(&mut conn, d.id).await?;
-        Ok(())
+        Ok(federation::delivery_done(&mut conn, d, false).await?)
     }
 
-    async fn failed(&self, d: &federation::ClaimedDelivery, error: &str) -> Result<(), ApubError> {
-        let settings = &self.fed.config.ctx.settings;
-        let mut conn = self.fed.config.ctx.conn().await?;
-        let dead_before =
-            Utc::now() - chrono::Duration::hours(settings.federation.dead_after_hours.into());
-        if federation::record_instance_failure(&mut conn, &d.host, dead_before).await? {
-            let dropped = federation::drop_deliveries_to(&mut conn, &d.host).await?;
-            tracing::warn!(host = %d.host, dropped, "instance failing for too long: marked dead, queue dropped");
-            return Ok(());
-        }
-        match retry_delay(
-            d.attempts as u32,
-            settings.federation.retry_first_delay_seconds,
-            rand::random::<f64>(),
-        ) {
-            Some(delay) => {
-                let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                tracing::info!(inbox = %d.inbox_url, attempt = d.attempts, error, retry_in = ?delay, "delivery failed; will retry");
-                federation::retry_delivery_at(&mut conn, d.id, at, error).await?;
+    async fn failed(&self, d: &ClaimedDelivery, error: &str) -> Result<(), ApubError> {
+        let ctx = &self.fed.config.ctx;
+        let after = ctx
+            .transaction(|conn| federation::delivery_failed(conn, ctx, d, error).scope_boxed())
+            .await?;
+        match after {
+            AfterFailure::InstanceDead(dropped) => {
+                tracing::warn!(host = %d.host, dropped, "instance failing for too long: marked dead, queue dropped")
             }
-            None => {
-                tracing::warn!(inbox = %d.inbox_url, attempts = d.attempts, error, "delivery failed too often; given up");
-                federation::finish_delivery(&mut conn, d.id).await?;
+            AfterFailure::Retry(at) => {
+                tracing::info!(inbox = %d.inbox_url, attempt = d.attempts, error, retry_at = %at, "delivery failed; will retry")
+            }
+            AfterFailure::GivenUp => {
+                tracing::warn!(inbox = %d.inbox_url, attempts = d.attempts, error, "delivery failed too often; given up")
             }
         }
         Ok(())
@@ -363,28 +318,5 @@ fn release(counts: &mut HashMap<String, usize>, host: &str) {
         if *n == 0 {
             counts.remove(host);
         }
-    }
-}
-
-/// LISTENs for new deliveries and outbox events on a dedicated connection, waking the worker.
-/// Reconnects after a failure; the worker's timer covers the gap.
-async fn listen(database_url: String, wake: Arc<Notify>) {
-    loop {
-        match AsyncPgConnection::establish(&database_url).await {
-            Ok(mut conn) => {
-                if diesel::sql_query("LISTEN cenacle_delivery")
-                    .execute(&mut conn)
-                    .await
-                    .is_ok()
-                {
-                    let mut notifications = std::pin::pin!(conn.notifications_stream());
-                    while let Some(Ok(_)) = notifications.next().await {
-                        wake.notify_one();
-                    }
-                }
-            }
-            Err(err) => tracing::warn!(error = %err, "delivery listener cannot connect"),
-        }
-        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }

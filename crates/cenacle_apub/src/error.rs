@@ -1,14 +1,13 @@
 use axum::{
-    http::StatusCode,
+    http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use cenacle_core::CoreError;
-use cenacle_db::DbError;
 use serde_json::json;
 
-/// Why a federation request or task failed. Inbox answers follow DESIGN.md §6: 400 malformed,
-/// 401 missing or bad signature, 403 blocked, 404 unknown actor.
+/// Why a federation request or task failed. Fetch routes answer 404 for what is not served;
+/// the inbox has its own answers for refused activities (`inbox::Answer`).
 #[derive(Debug, thiserror::Error)]
 pub enum ApubError {
     #[error("malformed: {0}")]
@@ -27,17 +26,8 @@ pub enum ApubError {
     Internal(String),
 }
 
-impl From<DbError> for ApubError {
-    fn from(e: DbError) -> Self {
-        ApubError::Core(CoreError::Database(e))
-    }
-}
-
-impl From<diesel::result::Error> for ApubError {
-    fn from(e: diesel::result::Error) -> Self {
-        ApubError::Core(CoreError::Database(DbError::Query(e)))
-    }
-}
+/// Seconds a peer should wait before retrying when we are overloaded.
+pub const RETRY_AFTER_SECS: u64 = 2;
 
 impl ApubError {
     pub fn status(&self) -> StatusCode {
@@ -62,20 +52,43 @@ impl ApubError {
                 F::RequestLimit | F::ResponseBodyLimit => StatusCode::BAD_REQUEST,
                 _ => StatusCode::BAD_GATEWAY,
             },
+            ApubError::Core(e) if e.is_overloaded() => StatusCode::SERVICE_UNAVAILABLE,
             ApubError::Core(CoreError::NotFound(_)) => StatusCode::NOT_FOUND,
             ApubError::Core(CoreError::Validation(_)) => StatusCode::BAD_REQUEST,
+            ApubError::Core(CoreError::Forged(_)) => StatusCode::FORBIDDEN,
             ApubError::Core(_) | ApubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    pub fn internal(e: impl std::fmt::Display) -> ApubError {
+        ApubError::Internal(e.to_string())
     }
 }
 
 impl IntoResponse for ApubError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
+        if status == StatusCode::INTERNAL_SERVER_ERROR || status == StatusCode::BAD_GATEWAY {
             tracing::error!(error = %self, "federation request failed");
         }
         let body = json!({ "error": status.canonical_reason().unwrap_or("error").to_lowercase().replace(' ', "_") });
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
+        }
+        response
+    }
+}
+
+/// Inside a transaction, where use cases speak `CoreError`: ours become internal errors,
+/// theirs pass through unchanged (an overloaded pool stays a 503).
+impl From<ApubError> for CoreError {
+    fn from(e: ApubError) -> Self {
+        match e {
+            ApubError::Core(core) => core,
+            other => CoreError::Internal(other.to_string()),
+        }
     }
 }

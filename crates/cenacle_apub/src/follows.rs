@@ -3,15 +3,16 @@
 use crate::{
     activities::{Follow, Undo},
     objects::{group::ApubGroup, person::ApubPerson, ApubActor},
-    outgoing, ApubError, Federation,
+    queue, ApubError, Federation,
 };
 use activitypub_federation::{
     fetch::{object_id::ObjectId, webfinger::webfinger_resolve_actor},
     traits::{Actor, Object},
 };
-use cenacle_core::{accounts::Session, identity::urls, CoreError};
-use cenacle_db::{actors, federation};
-use diesel_async::AsyncConnection;
+use cenacle_core::{
+    accounts::Session, actors, federation, identity::urls, model::FollowRow, CoreError,
+    ScopedFutureExt,
+};
 use either::Either;
 use url::Url;
 
@@ -98,39 +99,42 @@ pub async fn follow(
     target: &str,
 ) -> Result<(Resolved, String), ApubError> {
     let data = fed.data();
+    // Resolving may fetch: before the transaction.
     let target = resolve(fed, target).await?;
     let me = local_actor(fed, session).await?;
     let follow = Follow::new(&data, me.id(), target.id());
     let local = target.is_local();
-    let mut conn = data.ctx.conn().await?;
-    conn.transaction::<_, ApubError, _>(async |conn| {
-        federation::upsert_follow(
-            conn,
-            &federation::NewFollow {
-                target_ap_id: target.id().as_str(),
-                follower_ap_id: me.id().as_str(),
-                follower_inbox: me.inbox().as_str(),
-                follower_shared_inbox: me.shared_inbox().as_ref().map(Url::as_str),
-                accepted: local,
-                follow_activity_id: follow.id.as_str(),
-            },
-        )
+    let inbox = target.inbox();
+    let target_id = target.id().clone();
+    let data = &data;
+    let state = data
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let state = federation::follow(
+                    conn,
+                    &me.row,
+                    target_id.as_str(),
+                    local,
+                    follow.id.as_str(),
+                )
+                .await?;
+                if !local {
+                    queue::send(
+                        conn,
+                        data,
+                        &follow.id,
+                        me.id(),
+                        &follow,
+                        [inbox.to_string()],
+                    )
+                    .await?;
+                }
+                Ok(state)
+            }
+            .scope_boxed()
+        })
         .await?;
-        if !local {
-            outgoing::enqueue(
-                conn,
-                &data,
-                &follow.id,
-                me.id(),
-                &follow,
-                vec![target.inbox()],
-            )
-            .await?;
-        }
-        Ok(())
-    })
-    .await?;
-    let state = if local { "accepted" } else { "pending" };
     Ok((target, state.to_owned()))
 }
 
@@ -140,34 +144,36 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
     let data = fed.data();
     let me = local_actor(fed, session).await?;
     let target_url = Url::parse(target).map_err(|e| ApubError::Malformed(e.to_string()))?;
-    let mut conn = data.ctx.conn().await?;
-    let existing = federation::find_follow(&mut conn, target, me.id().as_str())
-        .await?
-        .ok_or(ApubError::Core(CoreError::NotFound("follow")))?;
     let inbox = if data.is_local(&target_url) {
         None
     } else {
         Some(resolve(fed, target).await?.inbox())
     };
-    let mut original = Follow::new(&data, me.id(), &target_url);
-    original.id =
-        Url::parse(&existing.follow_activity_id).map_err(|e| ApubError::Internal(e.to_string()))?;
-    let undo = Undo::of(&data, original);
-    conn.transaction::<_, ApubError, _>(async |conn| {
-        federation::delete_follow(conn, target, me.id().as_str()).await?;
-        if let Some(inbox) = inbox {
-            outgoing::enqueue(conn, &data, &undo.id, me.id(), &undo, vec![inbox]).await?;
-        }
-        Ok(())
-    })
-    .await
+    let data = &data;
+    data.ctx
+        .transaction(|conn| {
+            async move {
+                let existing = federation::unfollow(conn, me.id().as_str(), target).await?;
+                if let Some(inbox) = inbox {
+                    let mut original = Follow::new(data, me.id(), &target_url);
+                    original.id = Url::parse(&existing.follow_activity_id)
+                        .map_err(|e| CoreError::Internal(e.to_string()))?;
+                    let undo = Undo::of_follow(data, original);
+                    queue::send(conn, data, &undo.id, me.id(), &undo, [inbox.to_string()]).await?;
+                }
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(())
 }
 
 /// The caller's follows, newest first, with the cached group title where the target is a group.
 pub async fn my_follows(
     fed: &Federation,
     session: &Session,
-) -> Result<Vec<(federation::FollowRow, Option<String>)>, ApubError> {
+) -> Result<Vec<(FollowRow, Option<String>)>, ApubError> {
     let me = local_actor(fed, session).await?;
     let mut conn = fed.config.ctx.conn().await?;
     Ok(federation::follows_of(&mut conn, me.id().as_str()).await?)
@@ -183,10 +189,4 @@ async fn local_actor(fed: &Federation, session: &Session) -> Result<ApubPerson, 
         .await?
         .ok_or(ApubError::Core(CoreError::NotFound("actor")))?;
     ApubPerson::new(row)
-}
-
-/// Followers of a local actor, as (count).
-pub async fn follower_count(fed: &Federation, actor_id: &str) -> Result<i64, ApubError> {
-    let mut conn = fed.config.ctx.conn().await?;
-    Ok(federation::count_followers(&mut conn, actor_id).await?)
 }

@@ -8,6 +8,7 @@
 use crate::ApubError;
 use activitypub_federation::{config::UrlVerifier, error::Error as FedError};
 use cenacle_config::Settings;
+use cenacle_core::federation;
 use cenacle_core::Context;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::{
@@ -135,7 +136,8 @@ impl UrlVerifier for BlocklistVerifier {
     }
 }
 
-/// Whether an instance is blocked, by configuration (with or without port) or by an admin.
+/// Whether an instance is blocked, by configuration (with or without port) or by an admin
+/// (read at most every few seconds: see `cenacle_core::federation::known_block`).
 pub async fn is_blocked(ctx: &Context, host: &str) -> Result<bool, ApubError> {
     let bare = host.split(':').next().unwrap_or(host);
     if ctx
@@ -147,10 +149,29 @@ pub async fn is_blocked(ctx: &Context, host: &str) -> Result<bool, ApubError> {
     {
         return Ok(true);
     }
+    if let Some(blocked) = federation::known_block(ctx, host) {
+        return Ok(blocked);
+    }
     let mut conn = ctx.conn().await?;
-    Ok(cenacle_db::federation::instance_state(&mut conn, host)
+    Ok(federation::instance_state(&mut conn, ctx, host)
         .await?
         .blocked)
+}
+
+/// An instance talked to us: it is alive (deliveries to it resume if it was marked dead).
+/// Written at most once a minute per instance; a failure to write is only logged.
+pub async fn note_alive(ctx: &Context, host: &str) {
+    if !federation::alive_due(ctx, host) {
+        return;
+    }
+    let written = async {
+        let mut conn = ctx.conn().await?;
+        federation::record_instance_alive(&mut conn, ctx, host).await
+    }
+    .await;
+    if let Err(e) = written {
+        tracing::warn!(host, error = %e, "recording an instance alive failed");
+    }
 }
 
 #[cfg(test)]

@@ -1,83 +1,202 @@
 //! The inboxes: the shared `/inbox` and each actor's own. All take the same path.
 //!
-//! Order of checks, cheapest first, so that junk costs us little and is never half-applied:
-//! body size → `Signature` present → `Date` within an hour → `Digest` matches the body →
-//! well-formed JSON with `id` and `actor` → key owner is the actor → actor and instance not
-//! blocked →
-//! signature verified against the actor's key (fetched and cached; refetched once if it fails,
-//! for key rotation) → id not seen before → applied, in one transaction with the id's record.
-//! Answers: 202 accepted, 400 malformed, 401 signature problems, 403 blocked.
+//! Checks, cheapest first, so that junk costs little and nothing is half-applied:
+//! body size → `Signature` readable, with `(request-target)`, `host`, `date` (or `(created)`)
+//! and `digest` signed → date within an hour → `Digest` matches the body → well-formed
+//! envelope (`type`, `id`, `actor`), id on the actor's server → key owner is the actor →
+//! actor and instance not blocked → a share of the pool (bounded wait, else 503) → the
+//! actor's key (stored, or fetched; refetched once if it fails: key rotation) verifies the
+//! signature → the activity parses → the activity applies: its own origin checks, fetches
+//! of what it needs, then one transaction with the record of its id.
+//!
+//! Answers: 202 applied, seen before, or refused by our community rules (nothing applied);
+//! 400 malformed; 401 signature problems; 403 blocked or forged; 500 our own fault; 503 with
+//! `Retry-After` when overloaded (peers retry).
 
 use crate::{
-    activities::{content::RAW_ACTIVITY, InboxActivity},
-    http_client::{host_of, is_blocked},
+    activities::InboxActivity,
+    error::RETRY_AFTER_SECS,
+    http_client::host_of,
     objects::ApubActor,
-    signatures::{digest_header, key_owner, parse_signature},
+    outgoing,
+    signatures::{self, digest_matches, key_owner, parse_signature, SignatureParams},
     ApubError, FedRequest, Federation,
 };
-use activitypub_federation::axum::inbox::{receive_activity, ActivityData};
+use activitypub_federation::{fetch::object_id::ObjectId, traits::Actor};
 use axum::{
-    body::{to_bytes, Body},
-    extract::{FromRequest, Request, State},
-    http::StatusCode,
+    body::to_bytes,
+    extract::{Request, State},
+    http::{header, request::Parts, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use cenacle_db::{actors, federation};
-use prometheus::{IntCounterVec, Opts};
+use cenacle_core::{actors, federation, inbound::Outcome, CoreError, ScopedFutureExt};
+use cenacle_domain::origin::check_object_on_actor_host;
+use prometheus::{IntCounter, IntCounterVec, Opts};
 use std::{
-    sync::{Arc, LazyLock},
-    time::SystemTime,
+    sync::LazyLock,
+    time::{Duration, SystemTime},
 };
 use url::Url;
 
 /// Peers sign with a one-hour validity (APF) and Mastodon allows about as much.
 const MAX_DATE_SKEW_SECS: u64 = 3600;
 
-static INBOX_OUTCOMES: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    let counter = IntCounterVec::new(
-        Opts::new(
-            "cenacle_inbox_activities_total",
-            "Activities received, by type and outcome",
-        ),
+fn counter_vec(name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
+    let counter = IntCounterVec::new(Opts::new(name, help), labels).expect("metric");
+    let _ = prometheus::register(Box::new(counter.clone()));
+    counter
+}
+
+static OUTCOMES: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "cenacle_inbox_activities_total",
+        "Activities received, by type and outcome",
         &["type", "outcome"],
+    )
+});
+static IGNORED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "cenacle_inbox_ignored_total",
+        "Activities acknowledged (202) with nothing applied, by reason",
+        &["reason"],
+    )
+});
+static REFUSED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    counter_vec(
+        "cenacle_inbox_refused_total",
+        "Activities refused as forged by the origin rules (403), by rule",
+        &["rule"],
+    )
+});
+static DUPLICATES: LazyLock<IntCounter> = LazyLock::new(|| {
+    let counter = IntCounter::new(
+        "cenacle_inbox_duplicates_total",
+        "Activities received again (same id), acknowledged and ignored",
     )
     .expect("metric");
     let _ = prometheus::register(Box::new(counter.clone()));
     counter
 });
 
-pub async fn post_inbox(State(fed): State<Federation>, request: Request) -> Response {
-    let limit = fed.config.ctx.settings.limits.max_body_bytes;
-    let (parts, body) = request.into_parts();
-    let bytes = match to_bytes(body, limit).await {
-        Ok(bytes) => bytes,
-        Err(_) => {
-            return reject(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "unknown",
-                "body over the limit",
-                None,
-            )
+/// What became of a received activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Received {
+    Applied,
+    /// Seen before (same id): acknowledged, nothing done.
+    Duplicate,
+    /// Acknowledged, nothing to do or refused by our community rules: why.
+    Ignored(&'static str),
+}
+
+/// What we answer to one POST.
+enum Answer {
+    Applied,
+    Duplicate,
+    Ignored(&'static str),
+    Forged(&'static str),
+    Overloaded,
+    Refused(StatusCode, String),
+}
+
+impl Answer {
+    fn status(&self) -> StatusCode {
+        match self {
+            Answer::Applied | Answer::Duplicate | Answer::Ignored(_) => StatusCode::ACCEPTED,
+            Answer::Forged(_) => StatusCode::FORBIDDEN,
+            Answer::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Answer::Refused(status, _) => *status,
         }
-    };
-    match receive(&fed, &parts, bytes.to_vec()).await {
-        Ok(kind) => {
-            INBOX_OUTCOMES.with_label_values(&[&kind, "accepted"]).inc();
-            StatusCode::ACCEPTED.into_response()
+    }
+
+    /// How a failure is answered. Refusals by our community rules (not allowed, not found,
+    /// a conflict) are not errors: the peer did nothing wrong, and retrying cannot help.
+    fn from_error(err: ApubError) -> Answer {
+        match err {
+            ApubError::Core(core) => match core {
+                CoreError::Forged(rule) => Answer::Forged(rule.rule()),
+                CoreError::NotAllowed(reason) | CoreError::Conflict(reason) => {
+                    Answer::Ignored(reason)
+                }
+                CoreError::NotFound(_) => Answer::Ignored("not_found"),
+                CoreError::Forbidden(_) => Answer::Ignored("forbidden"),
+                CoreError::InsufficientReputation(_) => Answer::Ignored("insufficient_reputation"),
+                CoreError::Validation(v) => Answer::Refused(
+                    StatusCode::BAD_REQUEST,
+                    format!("invalid {}: {}", v.field, v.code),
+                ),
+                e if e.is_overloaded() => Answer::Overloaded,
+                e => Answer::Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+            },
+            ApubError::NotFound => Answer::Ignored("not_found"),
+            // A fetch made for the activity (not for its signer) failed: unusable as sent,
+            // unless the other server is only slow or down, which is worth a retry.
+            ApubError::Federation(e) => {
+                use activitypub_federation::error::Error as F;
+                let status = match e {
+                    F::Other(_) => StatusCode::BAD_GATEWAY,
+                    _ if e.to_string().contains("timed out") => StatusCode::BAD_GATEWAY,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                Answer::Refused(status, e.to_string())
+            }
+            other => Answer::Refused(other.status(), other.to_string()),
         }
-        Err((kind, err)) => reject(err.status(), &kind, &err.to_string(), Some(err)),
     }
 }
 
-fn reject(status: StatusCode, kind: &str, reason: &str, err: Option<ApubError>) -> Response {
-    INBOX_OUTCOMES
-        .with_label_values(&[kind, status.as_str()])
-        .inc();
-    tracing::warn!(%status, kind, reason, "inbox refused an activity");
-    match err {
-        Some(err) => err.into_response(),
-        None => status.into_response(),
+pub async fn post_inbox(State(fed): State<Federation>, request: Request) -> Response {
+    let limit = fed.config.ctx.settings.limits.max_body_bytes;
+    let (parts, body) = request.into_parts();
+    let (kind, answer) = match to_bytes(body, limit).await {
+        Ok(bytes) => receive(&fed, &parts, &bytes).await,
+        Err(_) => (
+            "unknown".to_owned(),
+            Answer::Refused(StatusCode::PAYLOAD_TOO_LARGE, "body over the limit".into()),
+        ),
+    };
+    respond(&kind, answer)
+}
+
+fn respond(kind: &str, answer: Answer) -> Response {
+    let status = answer.status();
+    let outcome = match &answer {
+        Answer::Applied => "accepted",
+        Answer::Duplicate => {
+            DUPLICATES.inc();
+            tracing::info!(kind, "duplicate activity acknowledged and ignored");
+            "duplicate"
+        }
+        Answer::Ignored(reason) => {
+            IGNORED.with_label_values(&[reason]).inc();
+            tracing::info!(kind, reason, "activity acknowledged, nothing applied");
+            "ignored"
+        }
+        Answer::Forged(rule) => {
+            REFUSED.with_label_values(&[rule]).inc();
+            tracing::warn!(kind, rule, "forged activity refused");
+            status.as_str()
+        }
+        Answer::Overloaded => {
+            tracing::warn!(kind, "inbox overloaded; asked the peer to retry");
+            status.as_str()
+        }
+        Answer::Refused(status, reason) => {
+            if status.is_server_error() {
+                tracing::error!(%status, kind, reason, "inbox failed to apply an activity");
+            } else {
+                tracing::warn!(%status, kind, reason, "inbox refused an activity");
+            }
+            status.as_str()
+        }
+    };
+    OUTCOMES.with_label_values(&[kind, outcome]).inc();
+    let mut response = status.into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
+    response
 }
 
 /// Minimal shape every activity must have, read before anything is fetched.
@@ -86,113 +205,221 @@ struct Envelope {
     #[serde(rename = "type")]
     kind: String,
     id: Url,
-    #[serde(deserialize_with = "crate::activities::deserialize_id")]
+    #[serde(deserialize_with = "crate::vocabulary::deserialize_id")]
     actor: Url,
 }
 
-async fn receive(
+fn unauthorized(why: &str) -> Answer {
+    Answer::Refused(StatusCode::UNAUTHORIZED, why.to_owned())
+}
+
+async fn receive(fed: &Federation, parts: &Parts, body: &[u8]) -> (String, Answer) {
+    let mut kind = "unknown".to_owned();
+    let answer = match check_and_apply(fed, parts, body, &mut kind).await {
+        Ok(Received::Applied) => Answer::Applied,
+        Ok(Received::Duplicate) => Answer::Duplicate,
+        Ok(Received::Ignored(reason)) => Answer::Ignored(reason),
+        Err(answer) => answer,
+    };
+    (kind, answer)
+}
+
+async fn check_and_apply(
     fed: &Federation,
-    parts: &axum::http::request::Parts,
-    body: Vec<u8>,
-) -> Result<String, (String, ApubError)> {
-    let unauthorized =
-        |kind: &str, why: &str| (kind.to_owned(), ApubError::Unauthorized(why.to_owned()));
+    parts: &Parts,
+    body: &[u8],
+    kind: &mut String,
+) -> Result<Received, Answer> {
     let headers = &parts.headers;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-
-    let signature =
-        header("signature").ok_or_else(|| unauthorized("unknown", "no Signature header"))?;
-    let params = parse_signature(signature)
-        .ok_or_else(|| unauthorized("unknown", "unreadable Signature header"))?;
+    let params = header("signature")
+        .and_then(parse_signature)
+        .ok_or_else(|| unauthorized("no readable Signature header"))?;
+    for required in ["(request-target)", "host", "digest"] {
+        if !params.headers.iter().any(|h| h == required) {
+            return Err(unauthorized(&format!("{required} is not signed")));
+        }
+    }
     if !params.is_fresh(header("date"), SystemTime::now(), MAX_DATE_SKEW_SECS) {
         return Err(unauthorized(
-            "unknown",
-            "Date or (created) missing, or more than an hour away",
+            "Date or (created) missing, unsigned, or more than an hour away",
         ));
     }
-    if !params.headers.iter().any(|h| h == "digest") {
-        return Err(unauthorized("unknown", "Digest is not signed"));
+    if !header("digest").is_some_and(|d| digest_matches(d, body)) {
+        return Err(unauthorized("Digest does not match the body"));
     }
-    let digest_ok = header("digest")
-        .is_some_and(|d| d.split(',').any(|part| part.trim() == digest_header(&body)));
-    if !digest_ok {
-        return Err(unauthorized("unknown", "Digest does not match the body"));
-    }
-    let envelope: Envelope = serde_json::from_slice(&body).map_err(|e| {
-        (
-            "unknown".to_owned(),
-            ApubError::Malformed(format!("not an activity: {e}")),
-        )
-    })?;
-    let kind = envelope.kind.clone();
+    let raw: serde_json::Value = serde_json::from_slice(body)
+        .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
+    let envelope: Envelope = serde_json::from_value(raw.clone())
+        .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("not an activity: {e}")))?;
+    *kind = envelope.kind.clone();
     if key_owner(&params.key_id) != envelope.actor.as_str() {
-        return Err(unauthorized(
-            &kind,
-            "signed with a key that is not the actor's",
+        return Err(unauthorized("signed with a key that is not the actor's"));
+    }
+    check_object_on_actor_host(envelope.id.as_str(), envelope.actor.as_str())
+        .map_err(|rule| Answer::Forged(rule.rule()))?;
+    let ctx = &fed.config.ctx;
+    let settings = &ctx.settings;
+    if settings
+        .federation
+        .blocked_actors
+        .iter()
+        .any(|a| a == envelope.actor.as_str())
+    {
+        return Err(Answer::Refused(
+            StatusCode::FORBIDDEN,
+            "actor blocked".into(),
         ));
     }
     let host = host_of(&envelope.actor);
-    let blocked_actors = &fed.config.ctx.settings.federation.blocked_actors;
-    if blocked_actors.iter().any(|a| a == envelope.actor.as_str()) {
-        return Err((
-            kind,
-            ApubError::Blocked(format!("actor {} is blocked", envelope.actor)),
+    if crate::http_client::is_blocked(ctx, &host)
+        .await
+        .map_err(Answer::from_error)?
+    {
+        return Err(Answer::Refused(
+            StatusCode::FORBIDDEN,
+            format!("instance {host} blocked"),
         ));
     }
-    match is_blocked(&fed.config.ctx, &host).await {
-        Ok(true) => {
-            return Err((
-                kind,
-                ApubError::Blocked(format!("instance {host} is blocked")),
-            ))
-        }
-        Ok(false) => {}
-        Err(e) => return Err((kind, e)),
-    }
+
+    // From here on the activity holds (at most) one connection at a time: its share of the
+    // pool is bounded so that the API always keeps some, and the wait for it too.
+    let wait = Duration::from_secs_f64(settings.database.pool_wait_seconds);
+    let permits = fed.config.inbox_permits.clone();
+    let _permit = tokio::time::timeout(wait, permits.acquire_owned())
+        .await
+        .map_err(|_| Answer::Overloaded)?
+        .map_err(|_| Answer::Overloaded)?;
 
     let data = fed.data();
-    // Kept as received, for a group of ours to Announce it unchanged.
-    let raw = Arc::new(serde_json::from_slice::<serde_json::Value>(&body).unwrap_or_default());
-    let verify_and_apply = async |data: FedRequest| {
-        let activity = activity_data(parts, &body).await;
-        RAW_ACTIVITY
-            .scope(
-                raw.clone(),
-                receive_activity::<InboxActivity, ApubActor, _>(activity, &data),
-            )
-            .await
-    };
-    let result = match verify_and_apply(data.clone()).await {
-        Err(ApubError::Federation(
-            activitypub_federation::error::Error::ActivitySignatureInvalid,
-        )) => {
-            // The actor may have rotated its key: fetch it again, once.
-            tracing::info!(actor = %envelope.actor, "signature failed; refetching the actor's key");
-            if let Ok(mut conn) = data.ctx.conn().await {
-                let _ = actors::mark_actor_stale(&mut conn, envelope.actor.as_str()).await;
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let actor = verified_signer(&data, &envelope.actor, &params, parts, path).await?;
+    let activity: InboxActivity = serde_json::from_value(raw.clone())
+        .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("malformed {kind}: {e}")))?;
+    let prepared = activity
+        .prepare(&data, actor)
+        .await
+        .map_err(Answer::from_error)?;
+    // One transaction: the record of the id, the effect, and the relay of a group of ours
+    // commit together or not at all.
+    let data = &data;
+    let (id, actor_id, raw) = (&envelope.id, &envelope.actor, &raw);
+    let received = ctx
+        .transaction(|conn| {
+            async move {
+                if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {
+                    return Ok(Received::Duplicate);
+                }
+                Ok(match prepared.apply(conn, data).await? {
+                    Outcome::AppliedInOurGroup { group, new_post } => {
+                        outgoing::relay(conn, data, &group, raw.clone()).await?;
+                        if let Some(post) = new_post {
+                            outgoing::announce_page(conn, data, &group, &post).await?;
+                        }
+                        Received::Applied
+                    }
+                    Outcome::Applied => Received::Applied,
+                    Outcome::Ignored(why) => Received::Ignored(why),
+                })
             }
-            verify_and_apply(data.reset_request_count()).await
-        }
-        other => other,
-    };
-    result.map_err(|e| (kind.clone(), e))?;
-    if let Ok(mut conn) = data.ctx.conn().await {
-        // It talks to us, so it is alive: deliveries to it resume if it was marked dead.
-        let _ = federation::record_instance_alive(&mut conn, &host).await;
-    }
-    tracing::info!(kind = %kind, id = %envelope.id, actor = %envelope.actor, "activity accepted");
-    Ok(kind)
+            .scope_boxed()
+        })
+        .await
+        .map_err(|e| Answer::from_error(e.into()))?;
+    crate::http_client::note_alive(ctx, &host).await;
+    Ok(received)
 }
 
-async fn activity_data(parts: &axum::http::request::Parts, body: &[u8]) -> ActivityData {
-    let mut request = Request::builder()
-        .method(parts.method.clone())
-        .uri(parts.uri.clone());
-    *request.headers_mut().expect("builder") = parts.headers.clone();
-    let request = request
-        .body(Body::from(body.to_vec()))
-        .expect("valid request");
-    ActivityData::from_request(request, &())
-        .await
-        .expect("a buffered body is readable")
+/// The actor, once its key verifies the signature: from our store, or fetched. A failure
+/// refetches the actor once (it may have rotated its key) before refusing.
+async fn verified_signer(
+    data: &FedRequest,
+    actor_id: &Url,
+    params: &SignatureParams,
+    parts: &Parts,
+    path: &str,
+) -> Result<ApubActor, Answer> {
+    let local_host = cenacle_core::identity::local_host(&data.ctx.settings);
+    let header = |name: &str| match name {
+        // Behind a proxy that rewrites Host, the signed host is the public one.
+        "host" => parts
+            .headers
+            .get("host")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| Some(local_host.clone())),
+        other => parts
+            .headers
+            .get(other)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+    };
+    let method = parts.method.as_str();
+    let fetch = async |data: &FedRequest| -> Result<ApubActor, Answer> {
+        ObjectId::<ApubActor>::from(actor_id.clone())
+            .dereference(data)
+            .await
+            .map_err(|e| match e {
+                ApubError::Core(core) if core.is_overloaded() => Answer::Overloaded,
+                e => unauthorized(&format!("the signer cannot be fetched: {e}")),
+            })
+    };
+    let actor = fetch(data).await?;
+    if signatures::verify(params, method, path, header, actor.public_key_pem()).is_ok() {
+        return Ok(actor);
+    }
+    tracing::info!(actor = %actor_id, "signature failed; refetching the actor's key");
+    if let Ok(mut conn) = data.ctx.conn().await {
+        let _ = actors::mark_stale(&mut conn, actor_id.as_str()).await;
+    }
+    let actor = fetch(&data.reset_request_count()).await?;
+    signatures::verify(params, method, path, header, actor.public_key_pem())
+        .map_err(|e| unauthorized(&e))?;
+    Ok(actor)
+}
+
+/// For tests of this module's answers without a server: the status of a core refusal.
+#[doc(hidden)]
+pub fn status_of(err: CoreError) -> StatusCode {
+    Answer::from_error(ApubError::Core(err)).status()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cenacle_domain::{origin::Forgery, ValidationError};
+
+    #[test]
+    fn refusals_by_our_rules_are_acknowledged_and_forgeries_are_refused() {
+        assert_eq!(
+            status_of(CoreError::NotAllowed("dislikes_disabled")),
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(status_of(CoreError::NotFound("post")), StatusCode::ACCEPTED);
+        assert_eq!(
+            status_of(CoreError::Forged(Forgery::NotTheOrigin)),
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            status_of(CoreError::Validation(ValidationError {
+                field: "body",
+                code: "too_long"
+            })),
+            StatusCode::BAD_REQUEST
+        );
+        assert_eq!(
+            status_of(CoreError::Database(
+                cenacle_core::model::DbError::PoolTimeout
+            )),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status_of(CoreError::Internal("boom".into())),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -1,12 +1,18 @@
 //! ActivityPub for Cénacle.
 //!
-//! - `objects`: our people, groups and the instance actor as ActivityPub actors.
-//! - `activities`: what we accept in inboxes (Follow, Accept, Undo, Update) and send.
-//! - `inbox`: signature, digest and date checks (via `activitypub_federation`), idempotency,
-//!   blocks.
-//! - `routes`: actor documents, collections, WebFinger, host-meta, NodeInfo.
+//! - `objects`: our people, groups, posts and comments as ActivityPub documents, and how we
+//!   read other servers' (into the plain values `cenacle_core` takes).
+//! - `activities`: one file per family of activity we accept (follow, create_or_update,
+//!   vote, delete, announce, undo, update_group); each turns an activity into core use cases.
+//! - `inbox`: signature, digest and date checks, the inbox's share of the pool, fetching what
+//!   an activity needs, then one transaction per activity with the record of its id.
+//! - `outgoing`: the one home of what we send: outbox events and relays turned into
+//!   activities and queued.
 //! - `delivery`: the persistent queue's workers, signing with OpenSSL.
+//! - `routes`: actor documents, collections, WebFinger, host-meta, NodeInfo.
 //! - `follows`: resolving remote actors and following them.
+//!
+//! Like the API, this crate reaches the database only through `cenacle_core`.
 
 pub mod activities;
 pub mod context;
@@ -17,14 +23,17 @@ pub mod http_client;
 pub mod inbox;
 pub mod objects;
 pub mod outgoing;
+pub mod queue;
 pub mod routes;
 pub mod signatures;
+pub mod vocabulary;
 
 pub use error::ApubError;
 
 use activitypub_federation::config::{Data, FederationConfig};
 use cenacle_core::Context;
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 /// What every federation handler needs, as `activitypub_federation`'s app data.
 #[derive(Clone)]
@@ -34,6 +43,9 @@ pub struct FedData {
     pub instance_keys: Arc<(String, String)>,
     /// The HTTP client for deliveries (same resolver and address checks as fetches).
     pub client: reqwest::Client,
+    /// Inbox activities processed at once: each holds one connection while it applies, and
+    /// the API must always keep some (`federation.inbox_connections`).
+    pub inbox_permits: Arc<Semaphore>,
 }
 
 pub type FedRequest = Data<FedData>;
@@ -67,6 +79,7 @@ impl Federation {
             ctx: ctx.clone(),
             instance_keys: Arc::new(instance_keys),
             client: client.clone(),
+            inbox_permits: Arc::new(Semaphore::new(settings.inbox_concurrency())),
         };
         let instance_actor = objects::instance::InstanceActor::new(&fed);
         let config = FederationConfig::builder()

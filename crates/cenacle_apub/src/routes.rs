@@ -22,8 +22,11 @@ use axum::{
     routing::{get, post},
     Json, Router,
 };
-use cenacle_core::identity::{self, urls};
-use cenacle_db::{actors, federation};
+use cenacle_core::{
+    actors, federation, groups,
+    identity::{self, urls},
+    published,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::SystemTime;
@@ -218,13 +221,11 @@ async fn group_featured(
     let group = local_group(&data, &name).await?;
     let mut conn = data.ctx.conn().await?;
     let mut pages = Vec::new();
-    if group.row.visibility != "private" {
-        for post in cenacle_db::content::pinned_posts(&mut conn, group.row.id).await? {
-            pages.push(
-                serde_json::to_value(crate::objects::content::page(&mut conn, &post).await?)
-                    .unwrap_or_default(),
-            );
-        }
+    for post in published::featured(&mut conn, &group.row).await? {
+        pages.push(
+            serde_json::to_value(crate::objects::content::page(&mut conn, &post).await?)
+                .unwrap_or_default(),
+        );
     }
     ordered_collection(&data, &format!("/g/{name}/featured"), pages)
 }
@@ -238,16 +239,9 @@ async fn post_object(
 ) -> Result<Response, ApubError> {
     let data = fed.data();
     let mut conn = data.ctx.conn().await?;
-    let post = cenacle_db::content::post_by_id(&mut conn, id)
-        .await?
-        .filter(|p| p.local && p.deleted_at.is_none())
-        .ok_or(ApubError::NotFound)?;
-    let group = actors::group_by_id(&mut conn, post.group_id)
+    let (post, _) = published::published_post(&mut conn, id)
         .await?
         .ok_or(ApubError::NotFound)?;
-    if group.visibility == "private" {
-        return Err(ApubError::NotFound);
-    }
     let page = crate::objects::content::page(&mut conn, &post).await?;
     Ok(negotiate(
         &headers,
@@ -265,19 +259,9 @@ async fn comment_object(
 ) -> Result<Response, ApubError> {
     let data = fed.data();
     let mut conn = data.ctx.conn().await?;
-    let comment = cenacle_db::content::comment_by_id(&mut conn, id)
-        .await?
-        .filter(|c| c.local && c.deleted_at.is_none())
-        .ok_or(ApubError::NotFound)?;
-    let post = cenacle_db::content::post_by_id(&mut conn, comment.post_id)
+    let (comment, post, _) = published::published_comment(&mut conn, id)
         .await?
         .ok_or(ApubError::NotFound)?;
-    let group = actors::group_by_id(&mut conn, post.group_id)
-        .await?
-        .ok_or(ApubError::NotFound)?;
-    if group.visibility == "private" || post.deleted_at.is_some() {
-        return Err(ApubError::NotFound);
-    }
     let note = crate::objects::content::note(&mut conn, &comment).await?;
     Ok(negotiate(
         &headers,
@@ -333,7 +317,7 @@ async fn group_moderators(
     let data = fed.data();
     let group = local_group(&data, &name).await?;
     let mut conn = data.ctx.conn().await?;
-    let moderators: Vec<Value> = cenacle_db::groups::moderator_ids(&mut conn, group.row.id)
+    let moderators: Vec<Value> = groups::moderator_ids(&mut conn, &group.row)
         .await?
         .into_iter()
         .map(Value::String)
@@ -546,9 +530,7 @@ async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> 
     let data = fed.data();
     let settings = &data.ctx.settings;
     let mut conn = data.ctx.conn().await?;
-    let users = actors::count_local_people(&mut conn).await?;
-    let groups = actors::count_local_groups(&mut conn).await?;
-    let posts = cenacle_db::content::count_local_posts(&mut conn).await?;
+    let (users, groups, posts) = actors::usage(&mut conn).await?;
     let body = json!({
         "version": "2.1",
         // No repository or homepage until the project has a public one: strict parsers

@@ -14,7 +14,7 @@ use openssl::{
     pkey::{PKey, Private, Public},
     sign::{Signer, Verifier},
 };
-use sha2::{Digest as _, Sha256};
+use sha2::{Digest as _, Sha256, Sha512};
 use std::{collections::HashMap, time::SystemTime};
 use url::Url;
 
@@ -44,6 +44,22 @@ impl SigningKey {
 /// `SHA-256=<base64>`, exactly so (NodeBB compares the string).
 pub fn digest_header(body: &[u8]) -> String {
     format!("SHA-256={}", B64.encode(Sha256::digest(body)))
+}
+
+/// Whether a received `Digest` header (RFC 3230) matches the body: any of its values, with
+/// the algorithm named in any case (some servers send `sha-256=`), SHA-256 or SHA-512.
+pub fn digest_matches(header: &str, body: &[u8]) -> bool {
+    header.split(',').any(|part| {
+        let Some((algorithm, value)) = part.trim().split_once('=') else {
+            return false;
+        };
+        let expected = match algorithm.to_ascii_lowercase().as_str() {
+            "sha-256" => B64.encode(Sha256::digest(body)),
+            "sha-512" => B64.encode(Sha512::digest(body)),
+            _ => return false,
+        };
+        value == expected
+    })
 }
 
 /// The `Host` header value for a URL: host, and port when not the scheme's default.
@@ -240,6 +256,19 @@ pub fn date_is_fresh(date: &str, now: SystemTime, max_skew_secs: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_read_in_any_case_and_in_sha_512() {
+        let body = b"{\"type\":\"Like\"}";
+        assert!(digest_matches(&digest_header(body), body));
+        let lower = digest_header(body).replacen("SHA-256", "sha-256", 1);
+        assert!(digest_matches(&lower, body));
+        let sha512 = format!("SHA-512={}", B64.encode(Sha512::digest(body)));
+        assert!(digest_matches(&sha512, body));
+        assert!(digest_matches(&format!("MD5=xyz, {sha512}"), body));
+        assert!(!digest_matches(&digest_header(b"another"), body));
+        assert!(!digest_matches("SHA-256", body));
+    }
     use openssl::rsa::Rsa;
     use std::time::Duration;
 

@@ -40,6 +40,7 @@ pub struct FederationSettings {
     pub retry_first_delay_seconds: f64,
     pub dead_after_hours: u32,
     pub http_fetch_limit: u32,
+    pub inbox_connections: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -57,6 +58,7 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     pub url: String,
     pub pool_size: u32,
+    pub pool_wait_seconds: f64,
     pub postgres_bin_dir: String,
 }
 
@@ -131,6 +133,15 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// How many inbox activities may be processed at once: the configured number, or half the
+    /// pool (at least one), so that a burst of deliveries never takes every connection.
+    pub fn inbox_concurrency(&self) -> usize {
+        match self.federation.inbox_connections {
+            0 => (self.database.pool_size as usize / 2).max(1),
+            n => n as usize,
+        }
+    }
+
     /// The built-in defaults alone.
     pub fn defaults() -> Settings {
         Self::load(None, std::iter::empty()).expect("config/defaults.toml is valid")
@@ -211,6 +222,20 @@ impl Settings {
         }
         if self.database.pool_size == 0 {
             return bad("database.pool_size", "must be at least 1");
+        }
+        if !(self.database.pool_wait_seconds > 0.0 && self.database.pool_wait_seconds <= 60.0) {
+            return bad(
+                "database.pool_wait_seconds",
+                "must be above 0 and at most 60",
+            );
+        }
+        if self.federation.inbox_connections >= self.database.pool_size
+            && self.federation.inbox_connections > 0
+        {
+            return bad(
+                "federation.inbox_connections",
+                "must be below database.pool_size, so that the API always keeps connections",
+            );
         }
         if self.accounts.token_ttl_days == 0 {
             return bad("accounts.token_ttl_days", "must be at least 1");

@@ -4,7 +4,7 @@ use crate::identity;
 use crate::{
     hash_password,
     secrets::{new_secret, secret_hash},
-    verify_password, Context, CoreError,
+    verify_password, Conn, Context, CoreError,
 };
 use cenacle_config::Settings;
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
@@ -14,7 +14,6 @@ use cenacle_domain::{
     AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationRefusal, Role,
 };
 use chrono::{Duration, Utc};
-use diesel_async::AsyncConnection;
 
 const TOKEN_PREFIX: &str = "cen_";
 
@@ -30,21 +29,18 @@ pub struct Registration<'a> {
 }
 
 /// Registers a member under the instance's registration mode. The account is active at once,
-/// or pending approval, or refused.
-pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, CoreError> {
-    let mut account = PreparedAccount::prepare(
-        &ctx.settings,
-        reg.username,
-        reg.password,
-        reg.email,
-        Role::Member,
-    )
-    .await?;
-    let mut conn = ctx.conn().await?;
+/// or pending approval, or refused. `account` was prepared (validated, password hashed, keys
+/// made) before the caller's transaction opened: see [`PreparedAccount::prepare`].
+pub async fn register(
+    conn: &mut Conn,
+    ctx: &Context,
+    mut account: PreparedAccount,
+    reg: Registration<'_>,
+) -> Result<Account, CoreError> {
     let now = Utc::now();
     let invite_hash = reg.invite_code.map(secret_hash);
     let has_invite = match &invite_hash {
-        Some(hash) if store::invite_is_usable(&mut conn, hash, now).await? => true,
+        Some(hash) if store::invite_is_usable(conn, hash, now).await? => true,
         Some(_) => return Err(CoreError::InvalidInvite),
         None => false,
     };
@@ -60,37 +56,29 @@ pub async fn register(ctx: &Context, reg: Registration<'_>) -> Result<Account, C
     };
     account.language = reg.language.unwrap_or_default();
     account.reason = reg.reason.map(str::to_owned);
-    // The account and the invitation's use commit together: an invitation raced for by two
-    // registrations lets exactly one in.
-    conn.transaction::<_, CoreError, _>(async |conn| {
-        let created = store::insert_account(conn, &account.as_new()).await?;
-        if let Some(hash) = &invite_hash {
-            if !store::use_invite(conn, hash, created.person_id, now).await? {
-                return Err(CoreError::InvalidInvite);
-            }
+    // The account and the invitation's use commit together (the caller's transaction): an
+    // invitation raced for by two registrations lets exactly one in.
+    let created = store::insert_account(conn, &account.as_new()).await?;
+    if let Some(hash) = &invite_hash {
+        if !store::use_invite(conn, hash, created.person_id, now).await? {
+            return Err(CoreError::InvalidInvite);
         }
-        Ok(created)
-    })
-    .await
+    }
+    Ok(created)
 }
 
 /// Creates an active account directly with a role, bypassing the registration mode: for
 /// `cenacle admin create-user`.
 pub async fn create_account(
-    ctx: &Context,
-    username: &str,
-    password: &str,
-    email: Option<&str>,
-    role: Role,
+    conn: &mut Conn,
+    account: &PreparedAccount,
 ) -> Result<Account, CoreError> {
-    let account = PreparedAccount::prepare(&ctx.settings, username, password, email, role).await?;
-    let mut conn = ctx.conn().await?;
-    Ok(store::insert_account(&mut conn, &account.as_new()).await?)
+    Ok(store::insert_account(conn, &account.as_new()).await?)
 }
 
 /// An account validated and with its password hashed, not stored yet. Hashing happens before a
 /// connection or transaction is taken, so slow argon2 work never holds database resources.
-pub(crate) struct PreparedAccount {
+pub struct PreparedAccount {
     username: String,
     identity: LocalIdentity,
     email: Option<String>,
@@ -102,7 +90,7 @@ pub(crate) struct PreparedAccount {
 }
 
 impl PreparedAccount {
-    pub(crate) async fn prepare(
+    pub async fn prepare(
         settings: &Settings,
         username: &str,
         password: &str,
@@ -124,6 +112,10 @@ impl PreparedAccount {
             status: AccountStatus::Active,
             reason: None,
         })
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     pub(crate) fn as_new(&self) -> NewAccount<'_> {
@@ -148,14 +140,14 @@ pub struct IssuedToken {
 }
 
 /// Checks the password and issues a bearer token. Unknown user and wrong password answer the
-/// same, in the same time.
+/// same, in the same time. Needs no transaction: its one write is the token.
 pub async fn login(
+    conn: &mut Conn,
     ctx: &Context,
     username: &str,
     password: &str,
 ) -> Result<IssuedToken, CoreError> {
-    let mut conn = ctx.conn().await?;
-    let account = store::find_by_username(&mut conn, username).await?;
+    let account = store::find_by_username(conn, username).await?;
     let stored_hash = account.as_ref().map(|a| a.password_hash.as_str());
     if !verify_password(password, stored_hash).await {
         return Err(CoreError::InvalidCredentials);
@@ -164,13 +156,7 @@ pub async fn login(
     ensure_may_log_in(&account)?;
     let token = new_secret(TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.token_ttl_days.into());
-    store::insert_token(
-        &mut conn,
-        account.person_id,
-        &secret_hash(&token),
-        expires_at,
-    )
-    .await?;
+    store::insert_token(conn, account.person_id, &secret_hash(&token), expires_at).await?;
     Ok(IssuedToken {
         token,
         expires_at,
@@ -193,48 +179,45 @@ pub struct Session {
     pub token_id: i64,
 }
 
-pub async fn authenticate(ctx: &Context, token: &str) -> Result<Session, CoreError> {
+/// The session a bearer token proves (the daily visit is recorded by the caller, see
+/// `rewards::record_visit`).
+pub async fn authenticate(conn: &mut Conn, token: &str) -> Result<Session, CoreError> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Err(CoreError::Unauthenticated);
     }
-    let mut conn = ctx.conn().await?;
-    let (account, token_id) = store::find_by_token(&mut conn, &secret_hash(token), Utc::now())
+    let (account, token_id) = store::find_by_token(conn, &secret_hash(token), Utc::now())
         .await?
         .ok_or(CoreError::Unauthenticated)?;
     // A suspension takes effect on tokens already issued.
     ensure_may_log_in(&account).map_err(|_| CoreError::Unauthenticated)?;
-    crate::engagement::record_visit(&mut conn, ctx, account.person_id).await?;
     Ok(Session { account, token_id })
 }
 
-pub async fn logout(ctx: &Context, session: &Session) -> Result<(), CoreError> {
-    let mut conn = ctx.conn().await?;
-    store::revoke_token(&mut conn, session.token_id).await?;
+pub async fn logout(conn: &mut Conn, session: &Session) -> Result<(), CoreError> {
+    store::revoke_token(conn, session.token_id).await?;
     Ok(())
 }
 
 /// Revokes every token of the caller (every device); returns how many.
-pub async fn logout_everywhere(ctx: &Context, session: &Session) -> Result<usize, CoreError> {
-    let mut conn = ctx.conn().await?;
-    Ok(store::revoke_all_tokens(&mut conn, session.account.person_id).await?)
+pub async fn logout_everywhere(conn: &mut Conn, session: &Session) -> Result<usize, CoreError> {
+    Ok(store::revoke_all_tokens(conn, session.account.person_id).await?)
 }
 
 pub async fn update_profile(
-    ctx: &Context,
+    conn: &mut Conn,
     session: &Session,
     change: ProfileChange,
 ) -> Result<Account, CoreError> {
     let change = validate_profile(change)?;
     let person_id = session.account.person_id;
-    let mut conn = ctx.conn().await?;
     let stored = PersonProfileChange {
         display_name: change.display_name,
         bio: change.bio,
         avatar_url: change.avatar_url,
         expertise_tags: change.expertise_tags,
     };
-    store::update_profile(&mut conn, person_id, &stored, change.language).await?;
-    store::find_by_id(&mut conn, person_id)
+    store::update_profile(conn, person_id, &stored, change.language).await?;
+    store::find_by_id(conn, person_id)
         .await?
         .ok_or(CoreError::NotFound("account"))
 }

@@ -3,12 +3,11 @@
 use crate::{
     accounts::{PreparedAccount, Session},
     secrets::{new_secret, secret_hash},
-    Context, CoreError,
+    Conn, Context, CoreError,
 };
 use cenacle_db::accounts::{self as store, Account};
-use cenacle_domain::{AccountStatus, Permission, Role};
+use cenacle_domain::{AccountStatus, Permission, Role, ValidationError};
 use chrono::{Duration, Utc};
-use diesel_async::AsyncConnection;
 
 pub fn require(session: &Session, permission: Permission) -> Result<(), CoreError> {
     if session.account.role.allows(permission) {
@@ -21,21 +20,20 @@ pub fn require(session: &Session, permission: Permission) -> Result<(), CoreErro
 /// Accounts after `after_id` in creation order, one more than `limit` asked for so that the
 /// caller knows whether another page exists.
 pub async fn list_accounts(
-    ctx: &Context,
+    conn: &mut Conn,
     session: &Session,
     after_id: i64,
     limit: i64,
     status: Option<AccountStatus>,
 ) -> Result<Vec<Account>, CoreError> {
     require(session, Permission::ListAccounts)?;
-    let mut conn = ctx.conn().await?;
-    Ok(store::list_after(&mut conn, after_id, limit, status).await?)
+    Ok(store::list_after(conn, after_id, limit, status).await?)
 }
 
 /// Changes a role by username: for the API (an admin's session) and the command line
 /// (`session = None`: whoever can run the binary against the database is trusted).
 pub async fn set_role(
-    ctx: &Context,
+    conn: &mut Conn,
     session: Option<&Session>,
     username: &str,
     role: Role,
@@ -43,36 +41,31 @@ pub async fn set_role(
     if let Some(session) = session {
         require(session, Permission::ChangeRoles)?;
     }
-    let mut conn = ctx.conn().await?;
-    let account = store::find_by_username(&mut conn, username)
+    let account = store::find_by_username(conn, username)
         .await?
         .ok_or(CoreError::NotFound("account"))?;
     // Demoting the last admin would leave nobody able to hand out roles.
-    if account.role == Role::Admin
-        && role != Role::Admin
-        && store::count_admins(&mut conn).await? <= 1
-    {
+    if account.role == Role::Admin && role != Role::Admin && store::count_admins(conn).await? <= 1 {
         return Err(CoreError::Conflict("last_admin"));
     }
-    store::set_role(&mut conn, account.person_id, role).await?;
+    store::set_role(conn, account.person_id, role).await?;
     Ok(Account { role, ..account })
 }
 
 /// Lets a pending registration in.
 pub async fn approve_registration(
-    ctx: &Context,
+    conn: &mut Conn,
     session: &Session,
     username: &str,
 ) -> Result<Account, CoreError> {
     require(session, Permission::ApproveRegistrations)?;
-    let mut conn = ctx.conn().await?;
-    let account = store::find_by_username(&mut conn, username)
+    let account = store::find_by_username(conn, username)
         .await?
         .ok_or(CoreError::NotFound("account"))?;
     if account.status != AccountStatus::PendingApproval {
         return Err(CoreError::Conflict("not_pending"));
     }
-    store::set_status(&mut conn, account.person_id, AccountStatus::Active).await?;
+    store::set_status(conn, account.person_id, AccountStatus::Active).await?;
     Ok(Account {
         status: AccountStatus::Active,
         ..account
@@ -84,13 +77,16 @@ pub struct IssuedInvite {
     pub expires_at: chrono::DateTime<Utc>,
 }
 
-pub async fn create_invite(ctx: &Context, session: &Session) -> Result<IssuedInvite, CoreError> {
+pub async fn create_invite(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+) -> Result<IssuedInvite, CoreError> {
     require(session, Permission::CreateInvites)?;
     let code = new_secret("inv_");
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.invite_ttl_days.into());
-    let mut conn = ctx.conn().await?;
     store::insert_invite(
-        &mut conn,
+        conn,
         session.account.person_id,
         &secret_hash(&code),
         expires_at,
@@ -102,47 +98,63 @@ pub async fn create_invite(ctx: &Context, session: &Session) -> Result<IssuedInv
 /// When the instance has no admin yet, stores and returns a fresh one-time setup token that
 /// lets its holder create the first admin (`POST /api/v1/setup`). Returns `None` once an admin
 /// exists. The token is for the operator's eyes: print it, never log it.
-pub async fn issue_setup_token_if_needed(ctx: &Context) -> Result<Option<String>, CoreError> {
-    let mut conn = ctx.conn().await?;
-    if store::count_admins(&mut conn).await? > 0 {
+pub async fn issue_setup_token_if_needed(conn: &mut Conn) -> Result<Option<String>, CoreError> {
+    if store::count_admins(conn).await? > 0 {
         return Ok(None);
     }
     let token = new_secret("setup_");
-    store::replace_setup_token(&mut conn, &secret_hash(&token)).await?;
+    store::replace_setup_token(conn, &secret_hash(&token)).await?;
     Ok(Some(token))
 }
 
-/// Creates the first admin with the setup token; the token is spent in the same transaction,
-/// so two people racing with one token cannot both become admin.
+/// Creates the first admin (`account`, prepared with the admin role before the caller's
+/// transaction) with the setup token; the token is spent in the same transaction, so two
+/// people racing with one token cannot both become admin.
 pub async fn complete_setup(
-    ctx: &Context,
+    conn: &mut Conn,
     setup_token: &str,
-    username: &str,
-    password: &str,
-    email: Option<&str>,
+    account: &PreparedAccount,
 ) -> Result<Account, CoreError> {
-    let account =
-        PreparedAccount::prepare(&ctx.settings, username, password, email, Role::Admin).await?;
-    let hash = secret_hash(setup_token);
-    let mut conn = ctx.conn().await?;
-    conn.transaction::<_, CoreError, _>(async |conn| {
-        if !store::spend_setup_token(conn, &hash).await? {
-            return Err(CoreError::InvalidSetupToken);
-        }
-        Ok(store::insert_account(conn, &account.as_new()).await?)
-    })
-    .await
+    if account.role() != Role::Admin {
+        return Err(CoreError::Internal(
+            "the first account must be an admin".into(),
+        ));
+    }
+    if !store::spend_setup_token(conn, &secret_hash(setup_token)).await? {
+        return Err(CoreError::InvalidSetupToken);
+    }
+    Ok(store::insert_account(conn, &account.as_new()).await?)
 }
 
 /// Blocks or unblocks another instance (admins only).
 pub async fn set_instance_blocked(
+    conn: &mut Conn,
     ctx: &Context,
     session: &Session,
     host: &str,
     blocked: bool,
 ) -> Result<(), CoreError> {
     require(session, Permission::BlockInstances)?;
-    let mut conn = ctx.conn().await?;
-    cenacle_db::federation::set_blocked(&mut conn, &host.to_ascii_lowercase(), blocked).await?;
+    cenacle_db::federation::set_blocked(conn, &host.to_ascii_lowercase(), blocked).await?;
+    crate::federation::remember_block(ctx, host, blocked);
+    Ok(())
+}
+
+/// How much votes from another instance count in reputation (1 by default, 0 = nothing).
+pub async fn set_instance_weight(
+    conn: &mut Conn,
+    session: &Session,
+    host: &str,
+    weight: f64,
+) -> Result<(), CoreError> {
+    require(session, Permission::BlockInstances)?;
+    if !(0.0..=10.0).contains(&weight) || weight.is_nan() {
+        return Err(ValidationError {
+            field: "weight",
+            code: "out_of_range",
+        }
+        .into());
+    }
+    cenacle_db::engagement::set_instance_weight(conn, &host.to_ascii_lowercase(), weight).await?;
     Ok(())
 }

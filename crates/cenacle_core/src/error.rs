@@ -35,10 +35,21 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// An activity from another server claims what only someone else may say (the origin
+    /// rules of `cenacle_domain::origin`).
+    #[error("forged: {}", .0.rule())]
+    Forged(cenacle_domain::origin::Forgery),
     #[error(transparent)]
     Database(#[from] DbError),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl CoreError {
+    /// The database had no connection free in time: the server is busy, come back shortly.
+    pub fn is_overloaded(&self) -> bool {
+        matches!(self, CoreError::Database(DbError::PoolTimeout))
+    }
 }
 
 impl From<diesel::result::Error> for CoreError {

@@ -70,3 +70,11 @@ pub fn local_host(settings: &Settings) -> String {
         None => url.host_str().unwrap_or_default().to_owned(),
     }
 }
+
+/// 128 random bits as hex: for ids of things that are not secrets (activity ids, file names).
+pub fn random_id() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

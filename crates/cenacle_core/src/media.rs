@@ -1,9 +1,8 @@
 //! Image and video uploads, stored on local disk under `<data_dir>/media`.
 
-use crate::{content::Caller, Context, CoreError};
+use crate::{Caller, Conn, Context, CoreError};
 use cenacle_db::media::{self as store, Media};
 use cenacle_domain::ValidationError;
-use rand::RngCore;
 use std::path::PathBuf;
 
 /// What we accept, recognised by the file's first bytes (the declared type must agree: a
@@ -31,14 +30,21 @@ pub fn media_dir(ctx: &Context) -> PathBuf {
     ctx.settings.server.data_dir.join("media")
 }
 
-/// Stores an upload: checks its type against its bytes and its size against the limits,
-/// writes it under a random name (atomically: a temporary file renamed), then records it.
-pub async fn upload(
+/// An upload checked and written to disk, not yet recorded.
+pub struct StoredFile {
+    file_name: String,
+    content_type: &'static str,
+    size: i64,
+}
+
+/// Checks an upload's type against its bytes and its size against the limits, and writes it
+/// under a random name (atomically: a temporary file renamed). Slow work, done before the
+/// caller's transaction; [`record_upload`] then records it.
+pub async fn store_file(
     ctx: &Context,
-    caller: &Caller,
     declared_type: &str,
     bytes: Vec<u8>,
-) -> Result<Media, CoreError> {
+) -> Result<StoredFile, CoreError> {
     let invalid = |code| {
         CoreError::Validation(ValidationError {
             field: "file",
@@ -63,12 +69,7 @@ pub async fn upload(
     if bytes.len() > limit {
         return Err(CoreError::TooLarge(limit));
     }
-    let mut name = [0u8; 16];
-    rand::rng().fill_bytes(&mut name);
-    let file_name = format!(
-        "{}.{extension}",
-        name.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    );
+    let file_name = format!("{}.{extension}", crate::identity::random_id());
     let dir = media_dir(ctx);
     let size = bytes.len() as i64;
     let (tmp, path) = (dir.join(format!(".{file_name}.part")), dir.join(&file_name));
@@ -80,22 +81,43 @@ pub async fn upload(
     .await
     .map_err(|e| CoreError::Internal(e.to_string()))?
     .map_err(|e| CoreError::Internal(format!("storing an upload: {e}")))?;
-    let mut conn = ctx.conn().await?;
-    Ok(store::insert_media(&mut conn, &file_name, caller.person_id, content_type, size).await?)
+    Ok(StoredFile {
+        file_name,
+        content_type,
+        size,
+    })
 }
 
-/// A stored file's bytes and type, by its name.
-pub async fn read(ctx: &Context, file_name: &str) -> Result<(Vec<u8>, String), CoreError> {
-    let mut conn = ctx.conn().await?;
-    let media = store::media_by_file_name(&mut conn, file_name)
+/// Records a stored upload as the caller's.
+pub async fn record_upload(
+    conn: &mut Conn,
+    caller: &Caller,
+    file: &StoredFile,
+) -> Result<Media, CoreError> {
+    Ok(store::insert_media(
+        conn,
+        &file.file_name,
+        caller.person_id,
+        file.content_type,
+        file.size,
+    )
+    .await?)
+}
+
+/// A stored file's record, by its name.
+pub async fn find(conn: &mut Conn, file_name: &str) -> Result<Media, CoreError> {
+    store::media_by_file_name(conn, file_name)
         .await?
-        .ok_or(CoreError::NotFound("media"))?;
+        .ok_or(CoreError::NotFound("media"))
+}
+
+/// A stored file's bytes (read after the connection is given back).
+pub async fn read_file(ctx: &Context, media: &Media) -> Result<Vec<u8>, CoreError> {
     let path = media_dir(ctx).join(&media.file_name);
-    let bytes = tokio::task::spawn_blocking(move || std::fs::read(path))
+    tokio::task::spawn_blocking(move || std::fs::read(path))
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?
-        .map_err(|_| CoreError::NotFound("media"))?;
-    Ok((bytes, media.content_type))
+        .map_err(|_| CoreError::NotFound("media"))
 }
 
 #[cfg(test)]

@@ -514,9 +514,10 @@ pub enum VoteTarget {
 }
 
 /// Sets (`Some`) or removes (`None`) a person's vote and moves the target's counters by the
-/// difference, in the caller's transaction. The vote row is locked first, so concurrent votes of
-/// one person serialise; different people only meet in the counter UPDATE, which PostgreSQL
-/// applies one after the other. Returns the previous vote value.
+/// difference, in the caller's transaction. A first vote is inserted and counted at once; an
+/// existing one is locked, so concurrent votes of one person serialise (two first votes racing:
+/// the loser's insert does nothing and it finds the winner's row). Different people only meet
+/// in the counter UPDATE. Returns the previous vote value.
 pub async fn cast_vote(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -524,24 +525,13 @@ pub async fn cast_vote(
     value: Option<i16>,
     activity_id: Option<&str>,
 ) -> Result<Option<i16>, DbError> {
-    let existing = {
-        let q = vote::table
-            .filter(vote::person_id.eq(person_id))
-            .select((vote::id, vote::value))
-            .for_update();
-        match target {
-            VoteTarget::Post(id) => q
-                .filter(vote::post_id.eq(id))
-                .first::<(i64, i16)>(conn)
-                .await
-                .optional()?,
-            VoteTarget::Comment(id) => q
-                .filter(vote::comment_id.eq(id))
-                .first::<(i64, i16)>(conn)
-                .await
-                .optional()?,
+    if let Some(v) = value {
+        // The usual case, a first vote: inserted and counted in one statement.
+        if first_vote(conn, person_id, target, v, activity_id).await? {
+            return Ok(None);
         }
-    };
+    }
+    let existing = current_vote_for_update(conn, person_id, target).await?;
     let before = existing.map(|(_, v)| v);
     if before == value {
         return Ok(before);
@@ -556,26 +546,73 @@ pub async fn cast_vote(
         (Some((id, _)), None) => {
             diesel::delete(vote::table.find(id)).execute(conn).await?;
         }
-        (None, Some(v)) => {
-            let (post_id, comment_id) = match target {
-                VoteTarget::Post(id) => (Some(id), None),
-                VoteTarget::Comment(id) => (None, Some(id)),
-            };
-            diesel::insert_into(vote::table)
-                .values((
-                    vote::person_id.eq(person_id),
-                    vote::post_id.eq(post_id),
-                    vote::comment_id.eq(comment_id),
-                    vote::value.eq(v),
-                    vote::activity_id.eq(activity_id),
-                ))
-                .execute(conn)
-                .await?;
-        }
-        (None, None) => {}
+        (None, _) => {}
     }
+    move_vote_counters(conn, target, before, value).await?;
+    Ok(before)
+}
+
+/// Inserts a person's first vote on `target` and counts it, in one statement; false (nothing
+/// written) when they already have one.
+async fn first_vote(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    target: VoteTarget,
+    value: i16,
+    activity_id: Option<&str>,
+) -> Result<bool, DbError> {
+    use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
+    let (table, column, id) = match target {
+        VoteTarget::Post(id) => ("post", "post_id", id),
+        VoteTarget::Comment(id) => ("comment", "comment_id", id),
+    };
+    let counted = diesel::sql_query(format!(
+        "WITH ins AS (INSERT INTO vote (person_id, {column}, value, activity_id) \
+                      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING value) \
+         UPDATE {table} SET likes = likes + CASE WHEN ins.value = 1 THEN 1 ELSE 0 END, \
+                            dislikes = dislikes + CASE WHEN ins.value = -1 THEN 1 ELSE 0 END \
+         FROM ins WHERE {table}.id = $2"
+    ))
+    .bind::<BigInt, _>(person_id)
+    .bind::<BigInt, _>(id)
+    .bind::<SmallInt, _>(value)
+    .bind::<Nullable<Text>, _>(activity_id)
+    .execute(conn)
+    .await?;
+    Ok(counted == 1)
+}
+
+async fn current_vote_for_update(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    target: VoteTarget,
+) -> Result<Option<(i64, i16)>, DbError> {
+    let q = vote::table
+        .filter(vote::person_id.eq(person_id))
+        .select((vote::id, vote::value))
+        .for_update();
+    Ok(match target {
+        VoteTarget::Post(id) => q
+            .filter(vote::post_id.eq(id))
+            .first::<(i64, i16)>(conn)
+            .await
+            .optional()?,
+        VoteTarget::Comment(id) => q
+            .filter(vote::comment_id.eq(id))
+            .first::<(i64, i16)>(conn)
+            .await
+            .optional()?,
+    })
+}
+
+async fn move_vote_counters(
+    conn: &mut AsyncPgConnection,
+    target: VoteTarget,
+    before: Option<i16>,
+    after: Option<i16>,
+) -> Result<(), DbError> {
     let count = |v: Option<i16>| (i32::from(v == Some(1)), i32::from(v == Some(-1)));
-    let (b, a) = (count(before), count(value));
+    let (b, a) = (count(before), count(after));
     let (dl, dd) = (a.0 - b.0, a.1 - b.1);
     match target {
         VoteTarget::Post(id) => {
@@ -597,7 +634,7 @@ pub async fn cast_vote(
                 .await?;
         }
     }
-    Ok(before)
+    Ok(())
 }
 
 /// The vote a person cast with the activity `activity_id` (for an Undo that names it).

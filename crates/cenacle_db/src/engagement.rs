@@ -5,27 +5,51 @@ use crate::{
     schema::{instance, person, points_balance, points_ledger, reputation, reputation_event},
     DbError,
 };
-use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Bool, Date, Nullable, Text},
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-/// A person's reputation (1 when they have none yet). Locks the row when it exists, so that
-/// concurrent events for one person apply one after the other.
-pub async fn reputation_for_update(
+/// A person's reputation with the rollups kept beside it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct ReputationState {
+    #[diesel(sql_type = BigInt)]
+    pub score: i64,
+    /// Net reputation from capped causes (likes) earned on `today`.
+    #[diesel(sql_type = BigInt)]
+    pub capped_today: i64,
+    /// Likes received from others, live.
+    #[diesel(sql_type = BigInt)]
+    pub likes_received: i64,
+}
+
+/// A person's reputation state (1, nothing capped, no likes when they have none yet), the row
+/// locked for the rest of the transaction so that concurrent events for one person apply one
+/// after the other. One statement when the row exists (the usual case).
+pub async fn lock_reputation(
     conn: &mut AsyncPgConnection,
     person_id: i64,
-) -> Result<i64, DbError> {
+    today: NaiveDate,
+) -> Result<ReputationState, DbError> {
+    let locked = || {
+        diesel::sql_query(
+            "SELECT score, CASE WHEN capped_day = $2 THEN capped_today ELSE 0 END AS capped_today, \
+               likes_received FROM reputation WHERE person_id = $1 FOR UPDATE",
+        )
+        .bind::<BigInt, _>(person_id)
+        .bind::<Date, _>(today)
+    };
+    if let Some(state) = locked().get_result(conn).await.optional()? {
+        return Ok(state);
+    }
     diesel::insert_into(reputation::table)
         .values(reputation::person_id.eq(person_id))
         .on_conflict_do_nothing()
         .execute(conn)
         .await?;
-    Ok(reputation::table
-        .find(person_id)
-        .select(reputation::score)
-        .for_update()
-        .first(conn)
-        .await?)
+    Ok(locked().get_result(conn).await?)
 }
 
 pub async fn reputation_of(conn: &mut AsyncPgConnection, person_id: i64) -> Result<i64, DbError> {
@@ -38,109 +62,113 @@ pub async fn reputation_of(conn: &mut AsyncPgConnection, person_id: i64) -> Resu
         .unwrap_or(1))
 }
 
-/// Net reputation from capped causes (likes) since `since`.
-pub async fn capped_since(
-    conn: &mut AsyncPgConnection,
-    person_id: i64,
-    since: DateTime<Utc>,
-) -> Result<i64, DbError> {
-    #[derive(QueryableByName)]
-    struct Sum {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        total: i64,
-    }
-    let sum: Sum = diesel::sql_query(
-        "SELECT COALESCE(SUM(delta), 0)::bigint AS total FROM reputation_event \
-         WHERE person_id = $1 AND capped AND created_at >= $2",
-    )
-    .bind::<diesel::sql_types::BigInt, _>(person_id)
-    .bind::<diesel::sql_types::Timestamptz, _>(since)
-    .get_result(conn)
-    .await?;
-    Ok(sum.total)
+/// A reputation event to record.
+pub struct NewReputationEvent<'a> {
+    pub person_id: i64,
+    pub delta: i64,
+    pub cause: &'a str,
+    /// What earned it, e.g. `like:post:12:by:7`: one live event per key.
+    pub source_key: &'a str,
+    pub group_id: Option<i64>,
+    /// Counts toward the daily cap (likes).
+    pub capped: bool,
+    /// How the live likes received by the person change with it (+1, -1 or 0).
+    pub likes_change: i64,
 }
 
-/// Records an event and moves the total. Returns false (nothing changed) when a live event with
-/// this key already exists: the cause was already paid.
+/// Records an event and moves the score and its rollups, in one statement; `today` is the
+/// UTC day of the cap. Returns the new state, or None (nothing changed) when a live event
+/// with this key already exists: the cause was already paid.
 pub async fn record_reputation(
     conn: &mut AsyncPgConnection,
-    person_id: i64,
-    delta: i64,
-    cause: &str,
-    source_key: &str,
-    group_id: Option<i64>,
-    capped: bool,
-) -> Result<bool, DbError> {
-    let inserted = diesel::insert_into(reputation_event::table)
-        .values((
-            reputation_event::person_id.eq(person_id),
-            reputation_event::delta.eq(delta),
-            reputation_event::cause.eq(cause),
-            reputation_event::source_key.eq(source_key),
-            reputation_event::group_id.eq(group_id),
-            reputation_event::capped.eq(capped),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    diesel::update(reputation::table.find(person_id))
-        .set(reputation::score.eq(reputation::score + delta))
-        .execute(conn)
-        .await?;
-    Ok(true)
+    event: &NewReputationEvent<'_>,
+    today: NaiveDate,
+) -> Result<Option<ReputationState>, DbError> {
+    Ok(diesel::sql_query(
+        "WITH ev AS ( \
+           INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id, capped) \
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING delta, capped) \
+         UPDATE reputation SET score = score + ev.delta, \
+           capped_today = CASE WHEN NOT ev.capped THEN capped_today \
+                               WHEN capped_day = $7 THEN capped_today + ev.delta \
+                               ELSE ev.delta END, \
+           capped_day = CASE WHEN ev.capped THEN $7 ELSE capped_day END, \
+           likes_received = likes_received + $8 \
+         FROM ev WHERE person_id = $1 \
+         RETURNING score, CASE WHEN capped_day = $7 THEN capped_today ELSE 0 END AS capped_today, \
+           likes_received",
+    )
+    .bind::<BigInt, _>(event.person_id)
+    .bind::<BigInt, _>(event.delta)
+    .bind::<Text, _>(event.cause)
+    .bind::<Text, _>(event.source_key)
+    .bind::<Nullable<BigInt>, _>(event.group_id)
+    .bind::<Bool, _>(event.capped)
+    .bind::<Date, _>(today)
+    .bind::<BigInt, _>(event.likes_change)
+    .get_result(conn)
+    .await
+    .optional()?)
 }
 
+/// The causes whose live events are likes received.
+const LIKE_CAUSES: &str = "('answer_liked', 'question_liked', 'idea_liked', 'other_liked')";
+
 /// Reverses the live event with `source_key`, if any, by a new event of the opposite delta
-/// (never below the floor). Returns the person affected.
+/// (never below the floor), moving the score and its rollups back. Returns the person
+/// affected. Two statements: the event and its person's row locked, then the reversal.
 pub async fn reverse_reputation(
     conn: &mut AsyncPgConnection,
     source_key: &str,
+    today: NaiveDate,
 ) -> Result<Option<i64>, DbError> {
-    let live: Option<(i64, i64, i64, String, Option<i64>, bool)> = reputation_event::table
-        .filter(reputation_event::source_key.eq(source_key))
-        .filter(reputation_event::reverses.is_null())
-        .filter(reputation_event::reversed.eq(false))
-        .select((
-            reputation_event::id,
-            reputation_event::person_id,
-            reputation_event::delta,
-            reputation_event::cause,
-            reputation_event::group_id,
-            reputation_event::capped,
-        ))
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?;
-    let Some((id, person_id, delta, cause, group_id, capped)) = live else {
+    #[derive(QueryableByName)]
+    struct Live {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        person_id: i64,
+        #[diesel(sql_type = BigInt)]
+        delta: i64,
+        #[diesel(sql_type = BigInt)]
+        score: i64,
+    }
+    let live: Option<Live> = diesel::sql_query(
+        "SELECT e.id, e.person_id, e.delta, r.score FROM reputation_event e \
+         JOIN reputation r ON r.person_id = e.person_id \
+         WHERE e.source_key = $1 AND e.reverses IS NULL AND NOT e.reversed \
+         FOR UPDATE",
+    )
+    .bind::<Text, _>(source_key)
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(live) = live else {
         return Ok(None);
     };
-    let current = reputation_for_update(conn, person_id).await?;
-    let undo = cenacle_domain::engagement::reversal(current, delta);
-    diesel::update(reputation_event::table.find(id))
-        .set(reputation_event::reversed.eq(true))
-        .execute(conn)
-        .await?;
-    diesel::insert_into(reputation_event::table)
-        .values((
-            reputation_event::person_id.eq(person_id),
-            reputation_event::delta.eq(undo),
-            reputation_event::cause.eq(cause),
-            reputation_event::source_key.eq(format!("{source_key}:undone:{id}")),
-            reputation_event::group_id.eq(group_id),
-            reputation_event::reverses.eq(id),
-            reputation_event::capped.eq(capped),
-        ))
-        .execute(conn)
-        .await?;
-    diesel::update(reputation::table.find(person_id))
-        .set(reputation::score.eq(reputation::score + undo))
-        .execute(conn)
-        .await?;
-    Ok(Some(person_id))
+    let undo = cenacle_domain::engagement::reversal(live.score, live.delta);
+    diesel::sql_query(format!(
+        "WITH old AS (UPDATE reputation_event SET reversed = TRUE WHERE id = $1 \
+                      RETURNING id, person_id, cause, source_key, group_id, capped), \
+              ev AS (INSERT INTO reputation_event \
+                       (person_id, delta, cause, source_key, group_id, reverses, capped) \
+                     SELECT person_id, $2, cause, source_key || ':undone:' || id, group_id, id, capped \
+                     FROM old RETURNING delta, capped, cause) \
+         UPDATE reputation SET score = score + ev.delta, \
+           capped_today = CASE WHEN NOT ev.capped THEN capped_today \
+                               WHEN capped_day = $3 THEN capped_today + ev.delta \
+                               ELSE ev.delta END, \
+           capped_day = CASE WHEN ev.capped THEN $3 ELSE capped_day END, \
+           likes_received = likes_received - CASE WHEN ev.cause IN {LIKE_CAUSES} THEN 1 ELSE 0 END \
+         FROM ev WHERE reputation.person_id = $4"
+    ))
+    .bind::<BigInt, _>(live.id)
+    .bind::<BigInt, _>(undo)
+    .bind::<Date, _>(today)
+    .bind::<BigInt, _>(live.person_id)
+    .execute(conn)
+    .await?;
+    Ok(Some(live.person_id))
 }
 
 #[derive(Debug, Clone, Queryable)]
@@ -173,6 +201,25 @@ pub async fn reputation_history(
         ))
         .load(conn)
         .await?)
+}
+
+/// How much a person's votes count: 1 for local people, their instance's weight for remote
+/// ones (1.0 for instances without one).
+pub async fn vote_weight_of(conn: &mut AsyncPgConnection, person_id: i64) -> Result<f64, DbError> {
+    #[derive(QueryableByName)]
+    struct Weight {
+        #[diesel(sql_type = diesel::sql_types::Double)]
+        weight: f64,
+    }
+    let found: Option<Weight> = diesel::sql_query(
+        "SELECT COALESCE(i.reputation_weight, 1.0) AS weight FROM person p \
+         LEFT JOIN instance i ON NOT p.local AND i.host = p.instance_host WHERE p.id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.map_or(1.0, |w| w.weight))
 }
 
 /// How much votes from `host` count (1.0 for unknown instances).
@@ -217,6 +264,25 @@ pub async fn record_points(
     source_key: &str,
     granted_by: Option<i64>,
 ) -> Result<bool, DbError> {
+    if delta >= 0 {
+        // One statement: the ledger row, then the balance created or moved by it. (Only for
+        // credits: an upsert checks the balance's CHECK against the proposed row first, which
+        // a debit would break before the existing row is seen.)
+        let moved = diesel::sql_query(
+            "WITH l AS (INSERT INTO points_ledger (person_id, delta, reason, source_key, granted_by) \
+                        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING person_id, delta) \
+             INSERT INTO points_balance (person_id, balance) SELECT person_id, delta FROM l \
+             ON CONFLICT (person_id) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance",
+        )
+        .bind::<BigInt, _>(person_id)
+        .bind::<BigInt, _>(delta)
+        .bind::<Text, _>(reason)
+        .bind::<Text, _>(source_key)
+        .bind::<Nullable<BigInt>, _>(granted_by)
+        .execute(conn)
+        .await?;
+        return Ok(moved == 1);
+    }
     let inserted = diesel::insert_into(points_ledger::table)
         .values((
             points_ledger::person_id.eq(person_id),

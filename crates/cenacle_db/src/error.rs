@@ -6,6 +6,10 @@ use diesel::result::{DatabaseErrorKind, Error as DieselError};
 pub enum DbError {
     #[error("database pool: {0}")]
     Pool(String),
+    /// Every connection stayed busy for the whole configured wait: the server is overloaded,
+    /// the client should come back shortly.
+    #[error("no database connection free within the configured wait")]
+    PoolTimeout,
     #[error("database query: {0}")]
     Query(#[from] DieselError),
     #[error("stored data is not valid: {0}")]
@@ -36,11 +40,5 @@ impl DbError {
             }
             _ => return None,
         })
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for DbError {
-    fn from(err: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        DbError::Pool(err.to_string())
     }
 }

@@ -201,6 +201,30 @@ pub async fn count_following(conn: &mut AsyncPgConnection, follower: &str) -> Re
         .await?)
 }
 
+/// Whether an accepted follower's id starts with `prefix` (e.g. our instance's base URL, to
+/// know whether any of our members follows `target`).
+pub async fn has_follower_under(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    prefix: &str,
+) -> Result<bool, DbError> {
+    let pattern = format!(
+        "{}%",
+        prefix
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
+    Ok(diesel::select(diesel::dsl::exists(
+        follow::table
+            .filter(follow::target_ap_id.eq(target))
+            .filter(follow::state.eq("accepted"))
+            .filter(follow::follower_ap_id.like(pattern)),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 /// Accepted followers' ids, oldest first.
 pub async fn follower_ids(
     conn: &mut AsyncPgConnection,
@@ -329,29 +353,81 @@ pub async fn record_instance_failure(
 
 // ---- outbox events ----
 
-pub async fn insert_outbox_event(
-    conn: &mut AsyncPgConnection,
-    kind: &str,
-    subject_id: i64,
-) -> Result<(), DbError> {
-    diesel::insert_into(outbox_event::table)
-        .values((
-            outbox_event::kind.eq(kind),
-            outbox_event::subject_id.eq(subject_id),
-        ))
-        .execute(conn)
-        .await?;
-    Ok(())
+/// Something that happened here and must be sent to other servers. Written in the
+/// transaction of the change, turned into activities by the delivery side.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboxEvent {
+    PostCreated(i64),
+    PostUpdated(i64),
+    PostDeleted(i64),
+    CommentCreated(i64),
+    CommentUpdated(i64),
+    CommentDeleted(i64),
+    /// A vote set (1 like, -1 dislike) or withdrawn (None).
+    Voted {
+        target: crate::content::VoteTarget,
+        value: Option<i16>,
+    },
+    GroupUpdated(i64),
 }
 
-/// An event with who caused it and what the federation side needs to know.
-pub async fn insert_outbox_event_by(
+impl OutboxEvent {
+    /// How it is stored: (kind, subject id, payload).
+    fn columns(self) -> (&'static str, i64, Option<String>) {
+        use crate::content::VoteTarget;
+        match self {
+            OutboxEvent::PostCreated(id) => ("post_created", id, None),
+            OutboxEvent::PostUpdated(id) => ("post_updated", id, None),
+            OutboxEvent::PostDeleted(id) => ("post_deleted", id, None),
+            OutboxEvent::CommentCreated(id) => ("comment_created", id, None),
+            OutboxEvent::CommentUpdated(id) => ("comment_updated", id, None),
+            OutboxEvent::CommentDeleted(id) => ("comment_deleted", id, None),
+            OutboxEvent::Voted { target, value } => {
+                let payload = Some(value.unwrap_or(0).to_string());
+                match target {
+                    VoteTarget::Post(id) => ("post_voted", id, payload),
+                    VoteTarget::Comment(id) => ("comment_voted", id, payload),
+                }
+            }
+            OutboxEvent::GroupUpdated(id) => ("group_updated", id, None),
+        }
+    }
+
+    /// Reads a stored event; None for a kind this version does not know.
+    fn from_columns(kind: &str, id: i64, payload: Option<&str>) -> Option<OutboxEvent> {
+        use crate::content::VoteTarget;
+        let vote = || match payload.unwrap_or("0").parse::<i16>().unwrap_or(0) {
+            0 => None,
+            v => Some(v),
+        };
+        Some(match kind {
+            "post_created" => OutboxEvent::PostCreated(id),
+            "post_updated" => OutboxEvent::PostUpdated(id),
+            "post_deleted" => OutboxEvent::PostDeleted(id),
+            "comment_created" => OutboxEvent::CommentCreated(id),
+            "comment_updated" => OutboxEvent::CommentUpdated(id),
+            "comment_deleted" => OutboxEvent::CommentDeleted(id),
+            "post_voted" => OutboxEvent::Voted {
+                target: VoteTarget::Post(id),
+                value: vote(),
+            },
+            "comment_voted" => OutboxEvent::Voted {
+                target: VoteTarget::Comment(id),
+                value: vote(),
+            },
+            "group_updated" => OutboxEvent::GroupUpdated(id),
+            _ => return None,
+        })
+    }
+}
+
+/// Records `event`, caused by `actor` (a person id; None for the instance itself).
+pub async fn insert_outbox_event(
     conn: &mut AsyncPgConnection,
-    kind: &str,
-    subject_id: i64,
-    actor_id: i64,
-    payload: &str,
+    event: OutboxEvent,
+    actor_id: Option<i64>,
 ) -> Result<(), DbError> {
+    let (kind, subject_id, payload) = event.columns();
     diesel::insert_into(outbox_event::table)
         .values((
             outbox_event::kind.eq(kind),
@@ -364,22 +440,22 @@ pub async fn insert_outbox_event_by(
     Ok(())
 }
 
+/// An event taken out of the outbox.
 #[derive(Debug, Clone)]
-pub struct OutboxEvent {
+pub struct QueuedEvent {
     pub id: i64,
-    pub kind: String,
-    pub subject_id: i64,
-    pub created_at: DateTime<Utc>,
+    pub event: OutboxEvent,
     pub actor_id: Option<i64>,
-    pub payload: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// Takes up to `limit` events out of the outbox. Call inside the transaction that enqueues
-/// their deliveries: a rollback puts them back.
+/// their deliveries: a rollback puts them back. Events of kinds this version does not know
+/// are taken and logged, so that they cannot block the queue.
 pub async fn take_outbox_events(
     conn: &mut AsyncPgConnection,
     limit: i64,
-) -> Result<Vec<OutboxEvent>, DbError> {
+) -> Result<Vec<QueuedEvent>, DbError> {
     Ok(diesel::sql_query(
         "DELETE FROM outbox_event WHERE id IN \
          (SELECT id FROM outbox_event ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
@@ -389,13 +465,17 @@ pub async fn take_outbox_events(
     .load::<OutboxEventRow>(conn)
     .await?
     .into_iter()
-    .map(|r| OutboxEvent {
-        id: r.id,
-        kind: r.kind,
-        subject_id: r.subject_id,
-        created_at: r.created_at,
-        actor_id: r.actor_id,
-        payload: r.payload,
+    .filter_map(|r| {
+        let event = OutboxEvent::from_columns(&r.kind, r.subject_id, r.payload.as_deref());
+        if event.is_none() {
+            tracing::warn!(kind = %r.kind, id = r.id, "outbox event of an unknown kind dropped");
+        }
+        Some(QueuedEvent {
+            id: r.id,
+            event: event?,
+            actor_id: r.actor_id,
+            created_at: r.created_at,
+        })
     })
     .collect())
 }
@@ -418,8 +498,38 @@ struct OutboxEventRow {
 
 // ---- the delivery queue ----
 
+/// LISTENs on a dedicated connection for new deliveries and outbox events (their inserts
+/// NOTIFY), waking `wake` at each; reconnects after a failure (the worker's timer covers the
+/// gap). Runs until the task is aborted.
+pub async fn listen_for_deliveries(
+    database_url: String,
+    wake: std::sync::Arc<tokio::sync::Notify>,
+) {
+    use diesel_async::AsyncConnection;
+    use futures_util::StreamExt;
+    loop {
+        match AsyncPgConnection::establish(&database_url).await {
+            Ok(mut conn) => {
+                if diesel::sql_query("LISTEN cenacle_delivery")
+                    .execute(&mut conn)
+                    .await
+                    .is_ok()
+                {
+                    let mut notifications = std::pin::pin!(conn.notifications_stream());
+                    while let Some(Ok(_)) = notifications.next().await {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "delivery listener cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
 /// Stores an activity once and queues one delivery per inbox, skipping instances that are
-/// blocked or dead. `targets` are (inbox URL, host) pairs. Returns the deliveries queued.
+/// blocked or dead, in one statement. `targets` are (inbox URL, host) pairs. Returns the
+/// deliveries queued.
 pub async fn enqueue_activity(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
@@ -427,32 +537,55 @@ pub async fn enqueue_activity(
     body: &str,
     targets: &[(String, String)],
 ) -> Result<usize, DbError> {
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-    }
-    let activity: Id = diesel::sql_query(
-        "INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) VALUES ($1, $2, $3) RETURNING id",
-    )
-    .bind::<Text, _>(ap_id)
-    .bind::<Text, _>(signer_ap_id)
-    .bind::<Text, _>(body)
-    .get_result(conn)
-    .await?;
     let (inboxes, hosts): (Vec<&str>, Vec<&str>) = targets
         .iter()
         .map(|(i, h)| (i.as_str(), h.as_str()))
         .unzip();
     Ok(diesel::sql_query(
-        "INSERT INTO delivery (activity_id, inbox_url, host) \
-         SELECT $1, t.inbox, t.host FROM unnest($2::text[], $3::text[]) AS t(inbox, host) \
+        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    VALUES ($1, $2, $3) RETURNING id) \
+         INSERT INTO delivery (activity_id, inbox_url, host) \
+         SELECT a.id, t.inbox, t.host FROM a, unnest($4::text[], $5::text[]) AS t(inbox, host) \
          WHERE NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND (i.blocked OR i.dead)) \
          ON CONFLICT DO NOTHING",
     )
-    .bind::<BigInt, _>(activity.id)
+    .bind::<Text, _>(ap_id)
+    .bind::<Text, _>(signer_ap_id)
+    .bind::<Text, _>(body)
     .bind::<Array<Text>, _>(inboxes)
     .bind::<Array<Text>, _>(hosts)
+    .execute(conn)
+    .await?)
+}
+
+/// As [`enqueue_activity`], to every accepted follower of `target` (one shared inbox per
+/// instance when it has one), but never to `local_host`: a group's relay, in one statement.
+pub async fn enqueue_to_followers(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    signer_ap_id: &str,
+    body: &str,
+    target: &str,
+    local_host: &str,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    VALUES ($1, $2, $3) RETURNING id), \
+              t AS (SELECT DISTINCT inbox, \
+                      lower(substring(inbox FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) AS host \
+                    FROM (SELECT COALESCE(follower_shared_inbox, follower_inbox) AS inbox FROM follow \
+                          WHERE target_ap_id = $4 AND state = 'accepted') f) \
+         INSERT INTO delivery (activity_id, inbox_url, host) \
+         SELECT a.id, t.inbox, t.host FROM a, t \
+         WHERE t.host IS NOT NULL AND t.host <> $5 \
+           AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND (i.blocked OR i.dead)) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(ap_id)
+    .bind::<Text, _>(signer_ap_id)
+    .bind::<Text, _>(body)
+    .bind::<Text, _>(target)
+    .bind::<Text, _>(local_host)
     .execute(conn)
     .await?)
 }
@@ -577,4 +710,43 @@ pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime
         .select(diesel::dsl::min(delivery::next_attempt_at))
         .first::<Option<DateTime<Utc>>>(conn)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::OutboxEvent;
+    use crate::content::VoteTarget;
+
+    #[test]
+    fn outbox_events_read_back_as_written() {
+        let events = [
+            OutboxEvent::PostCreated(1),
+            OutboxEvent::PostUpdated(2),
+            OutboxEvent::PostDeleted(3),
+            OutboxEvent::CommentCreated(4),
+            OutboxEvent::CommentUpdated(5),
+            OutboxEvent::CommentDeleted(6),
+            OutboxEvent::Voted {
+                target: VoteTarget::Post(7),
+                value: Some(1),
+            },
+            OutboxEvent::Voted {
+                target: VoteTarget::Comment(8),
+                value: Some(-1),
+            },
+            OutboxEvent::Voted {
+                target: VoteTarget::Comment(9),
+                value: None,
+            },
+            OutboxEvent::GroupUpdated(10),
+        ];
+        for event in events {
+            let (kind, id, payload) = event.columns();
+            assert_eq!(
+                OutboxEvent::from_columns(kind, id, payload.as_deref()),
+                Some(event)
+            );
+        }
+        assert_eq!(OutboxEvent::from_columns("from_the_future", 1, None), None);
+    }
 }

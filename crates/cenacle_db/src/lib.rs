@@ -20,4 +20,4 @@ pub mod schema;
 pub mod testing;
 
 pub use error::{ConstraintViolation, DbError};
-pub use pool::{connect_pool, run_migrations, DbConn, DbPool};
+pub use pool::{connect_pool, ping, run_migrations, Conn, DbConn, DbPool, PoolStats, PoolStatus};

@@ -342,6 +342,9 @@ diesel::table! {
     reputation (person_id) {
         person_id -> Int8,
         score -> Int8,
+        capped_day -> Nullable<Date>,
+        capped_today -> Int8,
+        likes_received -> Int8,
     }
 }
 

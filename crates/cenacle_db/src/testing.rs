@@ -64,7 +64,7 @@ pub async fn fresh_database() -> TestDatabase {
         }
     }
     let url = cluster.access.database_url(&name);
-    let pool = connect_pool(&url, 8).expect("test pool");
+    let pool = connect_pool(&url, 8, Duration::from_secs(10)).expect("test pool");
     TestDatabase { url, pool, name }
 }
 

@@ -22,6 +22,17 @@ pub enum ReputationCause {
 }
 
 impl ReputationCause {
+    pub const ALL: [ReputationCause; 8] = [
+        ReputationCause::AnswerLiked,
+        ReputationCause::QuestionLiked,
+        ReputationCause::IdeaLiked,
+        ReputationCause::OtherLiked,
+        ReputationCause::AnswerAccepted,
+        ReputationCause::AcceptedAnAnswer,
+        ReputationCause::PostDisliked,
+        ReputationCause::DislikedAnAnswer,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ReputationCause::AnswerLiked => "answer_liked",
@@ -33,6 +44,11 @@ impl ReputationCause {
             ReputationCause::PostDisliked => "post_disliked",
             ReputationCause::DislikedAnAnswer => "disliked_an_answer",
         }
+    }
+
+    /// A like received (of any kind of contribution).
+    pub fn is_like(self) -> bool {
+        self.is_capped()
     }
 
     /// Likes (and their reversal) count toward the daily cap; acceptances never do.

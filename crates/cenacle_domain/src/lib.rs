@@ -5,6 +5,7 @@ pub mod account;
 pub mod content;
 pub mod delivery;
 pub mod engagement;
+pub mod origin;
 pub mod role;
 
 pub use account::{

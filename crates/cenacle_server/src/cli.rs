@@ -3,7 +3,7 @@
 use crate::{database::Database, serve};
 use anyhow::Context as _;
 use cenacle_config::Settings;
-use cenacle_core::{accounts, admin, Context};
+use cenacle_core::{accounts, admin, Context, ScopedFutureExt};
 use cenacle_domain::Role;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
@@ -172,17 +172,31 @@ async fn run_admin(ctx: &Context, cmd: AdminCommand) -> anyhow::Result<()> {
                     line.trim_end_matches(['\n', '\r']).to_owned()
                 }
             };
-            let account =
-                accounts::create_account(ctx, &username, &password, email.as_deref(), role)
-                    .await
-                    .with_context(|| format!("creating account `{username}`"))?;
+            let account = async {
+                // Hashed and keyed before the transaction opens.
+                let prepared = accounts::PreparedAccount::prepare(
+                    &ctx.settings,
+                    &username,
+                    &password,
+                    email.as_deref(),
+                    role,
+                )
+                .await?;
+                ctx.transaction(|conn| {
+                    async move { accounts::create_account(conn, &prepared).await }.scope_boxed()
+                })
+                .await
+            }
+            .await
+            .with_context(|| format!("creating account `{username}`"))?;
             println!(
                 "created {} `{}` (id {})",
                 account.role, account.username, account.person_id
             );
         }
         AdminCommand::SetRole { username, role } => {
-            let account = admin::set_role(ctx, None, &username, role)
+            let account = ctx
+                .transaction(|conn| admin::set_role(conn, None, &username, role).scope_boxed())
                 .await
                 .with_context(|| format!("changing the role of `{username}`"))?;
             println!("`{}` is now {}", account.username, account.role);

@@ -50,7 +50,8 @@ impl Database {
         for name in &applied {
             tracing::info!(migration = %name, "applied migration");
         }
-        let pool = connect_pool(&url, settings.database.pool_size)?;
+        let wait = std::time::Duration::from_secs_f64(settings.database.pool_wait_seconds);
+        let pool = connect_pool(&url, settings.database.pool_size, wait)?;
         Ok(Database { pool, url, cluster })
     }
 

@@ -1,10 +1,10 @@
 //! `cenacle serve` and `cenacle deliver`.
 
 use crate::database::Database;
-use cenacle_api::{router, AppState};
+use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
-use cenacle_core::{admin, Context};
+use cenacle_core::{admin, bounties, Context, ScopedFutureExt};
 use std::net::SocketAddr;
 use tokio::{
     signal::unix::{signal, SignalKind},
@@ -16,7 +16,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let ctx = Context::new(db.pool.clone(), settings.clone());
     let federation = Federation::start(ctx.clone()).await?;
 
-    if let Some(token) = admin::issue_setup_token_if_needed(&ctx).await? {
+    let setup_token = ctx
+        .transaction(|conn| admin::issue_setup_token_if_needed(conn).scope_boxed())
+        .await?;
+    if let Some(token) = setup_token {
         // Printed for the operator, never logged: whoever holds it can become admin.
         println!("No admin exists yet. Create the first one with this one-time setup token:");
         println!("setup token: {token}");
@@ -43,7 +46,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        if let Err(err) = cenacle_core::engagement::settle_expired_bounties(&ctx).await {
+                        let settled = ctx
+                            .transaction(|conn| bounties::settle_expired_bounties(conn).scope_boxed())
+                            .await;
+                        if let Err(err) = settled {
                             tracing::error!(error = %err, "settling bounties failed");
                         }
                     }
@@ -53,7 +59,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
-    let app = router(AppState::new(ctx, federation));
+    let app = app(AppState::new(ctx, federation.clone()), &federation);
     let listener = tokio::net::TcpListener::bind(settings.server.bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %settings.server.public_url, "listening");
@@ -75,6 +81,16 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     db.close().await?;
     tracing::info!("bye");
     Ok(())
+}
+
+/// The whole HTTP application: the REST API and the federation endpoints (documents,
+/// inboxes, WebFinger, NodeInfo), behind the same request ids, tracing, metrics and limits.
+pub fn app(state: AppState, federation: &Federation) -> axum::Router {
+    let api = router(state.clone());
+    with_layers(
+        api.merge(cenacle_apub::routes::router(federation.clone())),
+        &state,
+    )
 }
 
 /// A delivery worker process on the shared database (scale-out: run as many as needed).

@@ -7,8 +7,11 @@ use crate::{
     AppState,
 };
 use axum::{extract::State, http::StatusCode, Json};
-use cenacle_core::accounts::{self, Registration};
-use cenacle_domain::{Language, ProfileChange};
+use cenacle_core::{
+    accounts::{self, PreparedAccount, Registration},
+    ScopedFutureExt,
+};
+use cenacle_domain::{Language, ProfileChange, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,18 +49,29 @@ pub async fn register(
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
     state.limits.register_per_ip.hit(&ip).map_err(retry_after)?;
-    let account = accounts::register(
-        &state.ctx,
-        Registration {
-            username: &req.username,
-            password: &req.password,
-            email: req.email.as_deref(),
-            language: req.language,
-            invite_code: req.invite_code.as_deref(),
-            reason: req.reason.as_deref(),
-        },
+    // Validated and hashed before any connection is taken.
+    let prepared = PreparedAccount::prepare(
+        &state.ctx.settings,
+        &req.username,
+        &req.password,
+        req.email.as_deref(),
+        Role::Member,
     )
     .await?;
+    let (ctx, req) = (&state.ctx, &req);
+    let account = ctx
+        .transaction(|conn| {
+            let registration = Registration {
+                username: &req.username,
+                password: &req.password,
+                email: req.email.as_deref(),
+                language: req.language,
+                invite_code: req.invite_code.as_deref(),
+                reason: req.reason.as_deref(),
+            };
+            accounts::register(conn, ctx, prepared, registration).scope_boxed()
+        })
+        .await?;
     Ok((StatusCode::CREATED, Json(AccountView::private(account))))
 }
 
@@ -98,7 +112,8 @@ pub async fn login(
         .login_per_account
         .hit(&req.username.to_lowercase())
         .map_err(retry_after)?;
-    let issued = accounts::login(&state.ctx, &req.username, &req.password).await?;
+    let mut conn = state.ctx.conn().await?;
+    let issued = accounts::login(&mut conn, &state.ctx, &req.username, &req.password).await?;
     Ok(Json(LoginResponse {
         token: issued.token,
         expires_at: issued.expires_at,
@@ -144,7 +159,10 @@ pub async fn update_me(
         expertise_tags: req.expertise_tags,
         language: req.language,
     };
-    let account = accounts::update_profile(&state.ctx, &session, change).await?;
+    let account = state
+        .ctx
+        .transaction(|conn| accounts::update_profile(conn, &session, change).scope_boxed())
+        .await?;
     Ok(Json(AccountView::private(account)))
 }
 
@@ -152,7 +170,10 @@ pub async fn update_me(
 #[utoipa::path(post, path = "/api/v1/account/logout", tag = "account", security(("bearer" = [])),
     responses((status = 204, description = "token revoked"), (status = 401, body = ErrorBody)))]
 pub async fn logout(State(state): State<AppState>, Auth(session): Auth) -> ApiResult<StatusCode> {
-    accounts::logout(&state.ctx, &session).await?;
+    state
+        .ctx
+        .transaction(|conn| accounts::logout(conn, &session).scope_boxed())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -169,6 +190,9 @@ pub async fn logout_all(
     State(state): State<AppState>,
     Auth(session): Auth,
 ) -> ApiResult<Json<LogoutAllResponse>> {
-    let revoked = accounts::logout_everywhere(&state.ctx, &session).await?;
+    let revoked = state
+        .ctx
+        .transaction(|conn| accounts::logout_everywhere(conn, &session).scope_boxed())
+        .await?;
     Ok(Json(LogoutAllResponse { revoked }))
 }

@@ -12,7 +12,7 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use cenacle_core::admin;
+use cenacle_core::{admin, ScopedFutureExt};
 use cenacle_domain::{AccountStatus, Role};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -44,8 +44,9 @@ pub async fn list_accounts(
         cursor: query.cursor,
     };
     let limit = page.limit()?;
+    let mut conn = state.ctx.conn().await?;
     let rows = admin::list_accounts(
-        &state.ctx,
+        &mut conn,
         &session,
         page.after_id()?,
         limit + 1,
@@ -78,7 +79,12 @@ pub async fn set_role(
     Path(username): Path<String>,
     ApiJson(req): ApiJson<RoleChange>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = admin::set_role(&state.ctx, Some(&session), &username, req.role).await?;
+    let account = state
+        .ctx
+        .transaction(|conn| {
+            admin::set_role(conn, Some(&session), &username, req.role).scope_boxed()
+        })
+        .await?;
     Ok(Json(AccountView::private(account)))
 }
 
@@ -91,7 +97,10 @@ pub async fn approve(
     Auth(session): Auth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = admin::approve_registration(&state.ctx, &session, &username).await?;
+    let account = state
+        .ctx
+        .transaction(|conn| admin::approve_registration(conn, &session, &username).scope_boxed())
+        .await?;
     Ok(Json(AccountView::private(account)))
 }
 
@@ -109,7 +118,10 @@ pub async fn create_invite(
     State(state): State<AppState>,
     Auth(session): Auth,
 ) -> ApiResult<(StatusCode, Json<InviteResponse>)> {
-    let invite = admin::create_invite(&state.ctx, &session).await?;
+    let ctx = &state.ctx;
+    let invite = ctx
+        .transaction(|conn| admin::create_invite(conn, ctx, &session).scope_boxed())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(InviteResponse {
@@ -143,7 +155,12 @@ pub async fn block_instance(
     Path(host): Path<String>,
     ApiJson(req): ApiJson<InstanceBlock>,
 ) -> ApiResult<Json<InstanceBlockView>> {
-    admin::set_instance_blocked(&state.ctx, &session, &host, req.blocked).await?;
+    let blocked = req.blocked;
+    let ctx = &state.ctx;
+    ctx.transaction(|conn| {
+        admin::set_instance_blocked(conn, ctx, &session, &host, blocked).scope_boxed()
+    })
+    .await?;
     Ok(Json(InstanceBlockView {
         host,
         blocked: req.blocked,

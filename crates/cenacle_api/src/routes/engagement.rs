@@ -11,14 +11,16 @@ use axum::{
     extract::{Path, State},
     Json,
 };
-use cenacle_core::{engagement, groups, identity, CoreError};
-use cenacle_db::{actors, engagement as ledger};
-use cenacle_domain::{
-    engagement::{rank_for, rank_score},
-    Language,
+use cenacle_core::{
+    admin, badges as badge_cases, bounties, contests, groups, identity,
+    leaderboards::{self, Board},
+    model::{Author, Badge, Bounty, Contest, LeaderboardRow, PersonActor},
+    people, points, Caller, Conn, Context, CoreError, ScopedFutureExt,
 };
+use cenacle_domain::{engagement::RankTier, Language};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
@@ -28,19 +30,14 @@ pub struct RankView {
     pub score: i64,
 }
 
-async fn rank_of(state: &AppState, person_id: i64) -> ApiResult<RankView> {
-    let mut conn = state.ctx.conn().await?;
-    let contributions = ledger::contributions(&mut conn, person_id)
-        .await
-        .map_err(CoreError::from)?;
-    let score = rank_score(&contributions);
-    let name = rank_for(score, &state.ctx.settings.engagement.ranks)
+fn rank_view(score: i64, tier: Option<RankTier>) -> RankView {
+    let name = tier
         .map(|t| match i18n::current_language() {
-            Language::Fr => t.name_fr.clone(),
-            Language::En => t.name_en.clone(),
+            Language::Fr => t.name_fr,
+            Language::En => t.name_en,
         })
         .unwrap_or_default();
-    Ok(RankView { name, score })
+    RankView { name, score }
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -93,13 +90,8 @@ pub async fn my_reputation(
     let (limit, before) = history_window(&q)?;
     let me = session.account.person_id;
     let mut conn = state.ctx.conn().await?;
-    let reputation = ledger::reputation_of(&mut conn, me)
-        .await
-        .map_err(CoreError::from)?;
-    let rows = ledger::reputation_history(&mut conn, me, before, limit + 1)
-        .await
-        .map_err(CoreError::from)?;
-    drop(conn);
+    let (reputation, rows) = points::reputation_history(&mut conn, me, before, limit + 1).await?;
+    let (score, tier) = people::rank_of(&mut conn, &state.ctx, me).await?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -113,7 +105,7 @@ pub async fn my_reputation(
     );
     Ok(Json(ReputationView {
         reputation,
-        rank: rank_of(&state, me).await?,
+        rank: rank_view(score, tier),
         history: page.items,
         next_cursor: page.next_cursor,
     }))
@@ -146,12 +138,7 @@ pub async fn my_points(
     let (limit, before) = history_window(&q)?;
     let me = session.account.person_id;
     let mut conn = state.ctx.conn().await?;
-    let balance = ledger::points_balance_of(&mut conn, me)
-        .await
-        .map_err(CoreError::from)?;
-    let rows = ledger::points_history(&mut conn, me, before, limit + 1)
-        .await
-        .map_err(CoreError::from)?;
+    let (balance, rows) = points::points_history(&mut conn, me, before, limit + 1).await?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -193,9 +180,16 @@ pub async fn grant(
     Auth(session): Auth,
     ApiJson(req): ApiJson<GrantRequest>,
 ) -> ApiResult<Json<BalanceView>> {
-    let person = person_by_handle(&state, &req.handle).await?;
-    let balance =
-        engagement::grant_points(&state.ctx, &session, person.id, req.delta, &req.reason).await?;
+    let (ctx, session, req) = (&state.ctx, &session, &req);
+    let balance = ctx
+        .transaction(|conn| {
+            async move {
+                let person = person_by_handle(conn, ctx, &req.handle).await?;
+                points::grant_points(conn, session, person.id, req.delta, &req.reason).await
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(Json(BalanceView { balance }))
 }
 
@@ -216,18 +210,11 @@ pub async fn set_weight(
     Path(host): Path<String>,
     ApiJson(req): ApiJson<WeightRequest>,
 ) -> ApiResult<Json<WeightRequest>> {
-    cenacle_core::admin::require(&session, cenacle_domain::Permission::BlockInstances)?;
-    if !(0.0..=10.0).contains(&req.weight) {
-        return Err(CoreError::Validation(cenacle_domain::ValidationError {
-            field: "weight",
-            code: "out_of_range",
-        })
-        .into());
-    }
-    let mut conn = state.ctx.conn().await?;
-    ledger::set_instance_weight(&mut conn, &host.to_ascii_lowercase(), req.weight)
-        .await
-        .map_err(CoreError::from)?;
+    let weight = req.weight;
+    state
+        .ctx
+        .transaction(|conn| admin::set_instance_weight(conn, &session, &host, weight).scope_boxed())
+        .await?;
     Ok(Json(req))
 }
 
@@ -251,6 +238,25 @@ pub struct LeaderboardEntry {
     pub handle: String,
     pub display_name: Option<String>,
     pub reputation: i64,
+}
+
+/// A leaderboard line with its person's handle and name.
+fn entry(r: &LeaderboardRow, people: &HashMap<i64, Author>, local_host: &str) -> LeaderboardEntry {
+    let person = people.get(&r.person_id);
+    LeaderboardEntry {
+        rank: r.rank,
+        handle: person
+            .map(|p| {
+                format!(
+                    "{}@{}",
+                    p.username,
+                    p.instance_host.as_deref().unwrap_or(local_host)
+                )
+            })
+            .unwrap_or_default(),
+        display_name: person.and_then(|p| p.display_name.clone()),
+        reputation: r.points,
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -286,49 +292,24 @@ pub async fn leaderboard(
         cursor: None,
     }
     .limit()?;
-    let group_id = match &q.group {
-        Some(name) => Some(groups::local_group(&state.ctx, name).await?.id),
-        None => None,
-    };
     let mut conn = state.ctx.conn().await?;
-    let rows = ledger::leaderboard(&mut conn, from, to, group_id, limit)
-        .await
-        .map_err(CoreError::from)?;
-    let mine = match &session {
-        Some(s) => ledger::leaderboard_position(&mut conn, s.account.person_id, from, to, group_id)
-            .await
-            .map_err(CoreError::from)?,
+    let group_id = match &q.group {
+        Some(name) => Some(groups::local_group(&mut conn, name).await?.id),
         None => None,
     };
+    let board = Board { from, to, group_id };
+    let viewer = session.as_ref().map(|s| s.account.person_id);
+    let (rows, mine) = leaderboards::leaderboard(&mut conn, board, limit, viewer).await?;
     let ids: Vec<i64> = rows
         .iter()
         .map(|r| r.person_id)
         .chain(mine.iter().map(|m| m.person_id))
         .collect();
-    let people = cenacle_db::content::authors(&mut conn, &ids)
-        .await
-        .map_err(CoreError::from)?;
+    let people = people::authors(&mut conn, &ids).await?;
     let host = identity::local_host(&state.ctx.settings);
-    let entry = |r: &ledger::LeaderboardRow| {
-        let person = people.iter().find(|p| p.id == r.person_id);
-        LeaderboardEntry {
-            rank: r.rank,
-            handle: person
-                .map(|p| {
-                    format!(
-                        "{}@{}",
-                        p.username,
-                        p.instance_host.as_deref().unwrap_or(&host)
-                    )
-                })
-                .unwrap_or_default(),
-            display_name: person.and_then(|p| p.display_name.clone()),
-            reputation: r.points,
-        }
-    };
     Ok(Json(LeaderboardView {
-        entries: rows.iter().map(entry).collect(),
-        me: mine.as_ref().map(entry),
+        entries: rows.iter().map(|r| entry(r, &people, &host)).collect(),
+        me: mine.as_ref().map(|r| entry(r, &people, &host)),
     }))
 }
 
@@ -352,15 +333,11 @@ pub struct PersonView {
 }
 
 async fn person_by_handle(
-    state: &AppState,
+    conn: &mut Conn,
+    ctx: &Context,
     handle: &str,
-) -> ApiResult<cenacle_db::actors::PersonActor> {
-    let mut conn = state.ctx.conn().await?;
-    let local_host = identity::local_host(&state.ctx.settings);
-    Ok(actors::person_by_handle(&mut conn, handle, &local_host)
-        .await
-        .map_err(CoreError::from)?
-        .ok_or(CoreError::NotFound("person"))?)
+) -> Result<PersonActor, CoreError> {
+    people::person_by_handle(conn, ctx, handle).await
 }
 
 /// A person's public profile with their reputation and rank.
@@ -371,36 +348,26 @@ pub async fn person(
     State(state): State<AppState>,
     Path(handle): Path<String>,
 ) -> ApiResult<Json<PersonView>> {
-    let person = person_by_handle(&state, &handle).await?;
     let mut conn = state.ctx.conn().await?;
-    let reputation = ledger::reputation_of(&mut conn, person.id)
-        .await
-        .map_err(CoreError::from)?;
-    let (home_reputation, home_rank) = ledger::home_reputation(&mut conn, person.id)
-        .await
-        .map_err(CoreError::from)?;
-    let title = cenacle_db::badges::title(&mut conn, person.id)
-        .await
-        .map_err(CoreError::from)?;
-    let held = cenacle_db::badges::held(&mut conn, person.id)
-        .await
-        .map_err(CoreError::from)?;
+    let person = person_by_handle(&mut conn, &state.ctx, &handle).await?;
+    let profile = people::profile(&mut conn, &state.ctx, person).await?;
     drop(conn);
+    let person = profile.person;
     let host = person
         .instance_host
         .clone()
         .unwrap_or_else(|| identity::local_host(&state.ctx.settings));
     Ok(Json(PersonView {
         handle: format!("{}@{host}", person.username),
-        display_name: person.display_name.clone(),
-        bio: person.bio.clone(),
+        display_name: person.display_name,
+        bio: person.bio,
         local: person.local,
-        reputation,
-        rank: rank_of(&state, person.id).await?,
-        home_reputation,
-        home_rank,
-        title: title.map(badge_view),
-        badges: held.into_iter().map(|(b, _)| badge_view(b)).collect(),
+        reputation: profile.reputation,
+        rank: rank_view(profile.rank_score, profile.rank),
+        home_reputation: profile.home_reputation,
+        home_rank: profile.home_rank,
+        title: profile.title.map(badge_view),
+        badges: profile.badges.into_iter().map(badge_view).collect(),
     }))
 }
 
@@ -416,7 +383,7 @@ pub struct BountyView {
     pub ends_at: DateTime<Utc>,
 }
 
-fn bounty_view(b: ledger::Bounty) -> BountyView {
+fn bounty_view(b: Bounty) -> BountyView {
     BountyView {
         id: b.id,
         amount: b.amount,
@@ -447,8 +414,13 @@ pub async fn offer_bounty(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<BountyRequest>,
 ) -> ApiResult<(axum::http::StatusCode, Json<BountyView>)> {
-    let caller = cenacle_core::content::Caller::from(&session);
-    let bounty = engagement::offer_bounty(&state.ctx, &caller, id, req.amount, req.days).await?;
+    let caller = Caller::from(&session);
+    let ctx = &state.ctx;
+    let bounty = ctx
+        .transaction(|conn| {
+            bounties::offer_bounty(conn, ctx, &caller, id, req.amount, req.days).scope_boxed()
+        })
+        .await?;
     Ok((axum::http::StatusCode::CREATED, Json(bounty_view(bounty))))
 }
 
@@ -461,9 +433,9 @@ pub async fn get_bounty(
     crate::extract::MaybeAuth(session): crate::extract::MaybeAuth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<BountyView>> {
-    let caller = session.as_ref().map(cenacle_core::content::Caller::from);
-    cenacle_core::content::get_post(&state.ctx, caller.as_ref(), id).await?;
-    let bounty = engagement::bounty_of(&state.ctx, id)
+    let caller = session.as_ref().map(Caller::from);
+    let mut conn = state.ctx.conn().await?;
+    let bounty = bounties::bounty_of(&mut conn, caller.as_ref(), id)
         .await?
         .ok_or(CoreError::NotFound("bounty"))?;
     Ok(Json(bounty_view(bounty)))
@@ -485,10 +457,12 @@ pub async fn award_bounty(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<AwardRequest>,
 ) -> ApiResult<Json<BountyView>> {
-    let caller = cenacle_core::content::Caller::from(&session);
-    Ok(Json(bounty_view(
-        engagement::award_bounty(&state.ctx, &caller, id, req.comment_id).await?,
-    )))
+    let caller = Caller::from(&session);
+    let bounty = state
+        .ctx
+        .transaction(|conn| bounties::award_bounty(conn, &caller, id, req.comment_id).scope_boxed())
+        .await?;
+    Ok(Json(bounty_view(bounty)))
 }
 
 // ---- badges ----
@@ -505,7 +479,7 @@ pub struct BadgeView {
     pub honorific: bool,
 }
 
-fn badge_view(b: cenacle_db::badges::Badge) -> BadgeView {
+fn badge_view(b: Badge) -> BadgeView {
     let fr = i18n::current_language() == Language::Fr;
     BadgeView {
         name: if fr { b.name_fr } else { b.name_en },
@@ -525,9 +499,7 @@ fn badge_view(b: cenacle_db::badges::Badge) -> BadgeView {
     responses((status = 200, body = Vec<BadgeView>)))]
 pub async fn badges(State(state): State<AppState>) -> ApiResult<Json<Vec<BadgeView>>> {
     let mut conn = state.ctx.conn().await?;
-    let all = cenacle_db::badges::catalogue(&mut conn)
-        .await
-        .map_err(CoreError::from)?;
+    let all = badge_cases::catalogue(&mut conn).await?;
     Ok(Json(all.into_iter().map(badge_view).collect()))
 }
 
@@ -549,14 +521,15 @@ pub async fn award_badge(
     Auth(session): Auth,
     ApiJson(req): ApiJson<BadgeAwardRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let person = person_by_handle(&state, &req.handle).await?;
-    engagement::award_badge(
-        &state.ctx,
-        &session,
-        person.id,
-        &req.badge,
-        req.reason.as_deref(),
-    )
+    let (ctx, session, req) = (&state.ctx, &session, &req);
+    ctx.transaction(|conn| {
+        async move {
+            let person = person_by_handle(conn, ctx, &req.handle).await?;
+            badge_cases::award_badge(conn, session, person.id, &req.badge, req.reason.as_deref())
+                .await
+        }
+        .scope_boxed()
+    })
     .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -570,14 +543,15 @@ pub async fn revoke_badge(
     Auth(session): Auth,
     ApiJson(req): ApiJson<BadgeAwardRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let person = person_by_handle(&state, &req.handle).await?;
-    engagement::revoke_badge(
-        &state.ctx,
-        &session,
-        person.id,
-        &req.badge,
-        req.reason.as_deref().unwrap_or(""),
-    )
+    let (ctx, session, req) = (&state.ctx, &session, &req);
+    ctx.transaction(|conn| {
+        async move {
+            let person = person_by_handle(conn, ctx, &req.handle).await?;
+            let reason = req.reason.as_deref().unwrap_or("");
+            badge_cases::revoke_badge(conn, session, person.id, &req.badge, reason).await
+        }
+        .scope_boxed()
+    })
     .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
@@ -598,8 +572,12 @@ pub async fn set_title(
     Auth(session): Auth,
     ApiJson(req): ApiJson<TitleRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let caller = cenacle_core::content::Caller::from(&session);
-    engagement::set_title(&state.ctx, &caller, req.badge.as_deref()).await?;
+    let caller = Caller::from(&session);
+    let badge = req.badge.as_deref();
+    state
+        .ctx
+        .transaction(|conn| badge_cases::set_title(conn, &caller, badge).scope_boxed())
+        .await?;
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
@@ -631,42 +609,21 @@ pub struct ContestView {
 }
 
 async fn contest_view(
-    state: &AppState,
-    contest: ledger::Contest,
-    board: Vec<ledger::LeaderboardRow>,
-) -> ApiResult<ContestView> {
-    let mut conn = state.ctx.conn().await?;
+    conn: &mut Conn,
+    ctx: &Context,
+    contest: Contest,
+    board: Vec<LeaderboardRow>,
+) -> Result<ContestView, CoreError> {
     let ids: Vec<i64> = board.iter().map(|r| r.person_id).collect();
-    let people = cenacle_db::content::authors(&mut conn, &ids)
-        .await
-        .map_err(CoreError::from)?;
-    let host = identity::local_host(&state.ctx.settings);
+    let people = people::authors(conn, &ids).await?;
+    let host = identity::local_host(&ctx.settings);
     Ok(ContestView {
         id: contest.id,
         title: contest.title,
         starts_at: contest.starts_at,
         ends_at: contest.ends_at,
         closed: contest.closed_at.is_some(),
-        board: board
-            .iter()
-            .map(|r| {
-                let person = people.iter().find(|p| p.id == r.person_id);
-                LeaderboardEntry {
-                    rank: r.rank,
-                    handle: person
-                        .map(|p| {
-                            format!(
-                                "{}@{}",
-                                p.username,
-                                p.instance_host.as_deref().unwrap_or(&host)
-                            )
-                        })
-                        .unwrap_or_default(),
-                    display_name: person.and_then(|p| p.display_name.clone()),
-                    reputation: r.points,
-                }
-            })
-            .collect(),
+        board: board.iter().map(|r| entry(r, &people, &host)).collect(),
     })
 }
 
@@ -679,20 +636,26 @@ pub async fn create_contest(
     Auth(session): Auth,
     ApiJson(req): ApiJson<ContestRequest>,
 ) -> ApiResult<(axum::http::StatusCode, Json<ContestView>)> {
-    let contest = engagement::create_contest(
-        &state.ctx,
-        &session,
-        &req.title,
-        req.starts_at,
-        req.ends_at,
-        &req.groups,
-        &req.causes,
-    )
-    .await?;
-    Ok((
-        axum::http::StatusCode::CREATED,
-        Json(contest_view(&state, contest, vec![]).await?),
-    ))
+    let (ctx, session, req) = (&state.ctx, &session, &req);
+    let view = ctx
+        .transaction(|conn| {
+            async move {
+                let contest = contests::create_contest(
+                    conn,
+                    session,
+                    &req.title,
+                    req.starts_at,
+                    req.ends_at,
+                    &req.groups,
+                    &req.causes,
+                )
+                .await?;
+                contest_view(conn, ctx, contest, vec![]).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok((axum::http::StatusCode::CREATED, Json(view)))
 }
 
 /// A contest and its board.
@@ -703,8 +666,11 @@ pub async fn get_contest(
     State(state): State<AppState>,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ContestView>> {
-    let (contest, board) = engagement::contest(&state.ctx, id).await?;
-    Ok(Json(contest_view(&state, contest, board).await?))
+    let mut conn = state.ctx.conn().await?;
+    let (contest, board) = contests::contest(&mut conn, id).await?;
+    Ok(Json(
+        contest_view(&mut conn, &state.ctx, contest, board).await?,
+    ))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -727,7 +693,17 @@ pub async fn close_contest(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<CloseContestRequest>,
 ) -> ApiResult<Json<ContestView>> {
-    engagement::close_contest(&state.ctx, &session, id, &req.prizes, req.badge.as_deref()).await?;
-    let (contest, board) = engagement::contest(&state.ctx, id).await?;
-    Ok(Json(contest_view(&state, contest, board).await?))
+    let (ctx, session, req) = (&state.ctx, &session, &req);
+    let view = ctx
+        .transaction(|conn| {
+            async move {
+                contests::close_contest(conn, session, id, &req.prizes, req.badge.as_deref())
+                    .await?;
+                let (contest, board) = contests::contest(conn, id).await?;
+                contest_view(conn, ctx, contest, board).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(Json(view))
 }

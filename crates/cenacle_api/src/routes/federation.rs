@@ -54,7 +54,8 @@ async fn view(state: &AppState, resolved: Resolved) -> ApiResult<ResolvedView> {
         }
         Resolved::Group(g) => {
             let followers = if g.row.local {
-                follows::follower_count(&state.federation, &g.row.ap_id).await?
+                let mut conn = state.ctx.conn().await?;
+                cenacle_core::groups::follower_count(&mut conn, &g.row.ap_id).await?
             } else {
                 0
             };

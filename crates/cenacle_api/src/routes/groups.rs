@@ -10,9 +10,8 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use cenacle_core::groups;
-use cenacle_db::actors::Group;
-use cenacle_domain::content::Visibility;
+use cenacle_core::{admin, groups, model::Group, Caller, ScopedFutureExt};
+use cenacle_domain::{content::Visibility, Permission};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -88,15 +87,20 @@ pub async fn create(
     Auth(session): Auth,
     ApiJson(req): ApiJson<CreateGroup>,
 ) -> ApiResult<(StatusCode, Json<GroupView>)> {
-    let group = groups::create_group(
+    // Refused before the group's keys are made (slow work), and again by the use case.
+    admin::require(&session, Permission::ManageGroups)?;
+    let prepared = groups::prepare_group(
         &state.ctx,
-        &session,
         &req.name,
         &req.title,
         &req.description,
         req.visibility,
     )
     .await?;
+    let group = state
+        .ctx
+        .transaction(|conn| groups::create_group(conn, &session, &prepared).scope_boxed())
+        .await?;
     Ok((StatusCode::CREATED, Json(GroupView::new(group, 0))))
 }
 
@@ -108,8 +112,9 @@ pub async fn get(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
-    let group = groups::local_group(&state.ctx, &name).await?;
-    let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
+    let mut conn = state.ctx.conn().await?;
+    let group = groups::local_group(&mut conn, &name).await?;
+    let followers = groups::follower_count(&mut conn, &group.ap_id).await?;
     Ok(Json(GroupView::new(group, followers)))
 }
 
@@ -151,8 +156,18 @@ pub async fn update(
         dislikes_enabled: req.dislikes_enabled,
         archived: req.archived,
     };
-    let caller = cenacle_core::content::Caller::from(&session);
-    let group = groups::update_group(&state.ctx, &caller, &name, change).await?;
-    let followers = cenacle_apub::follows::follower_count(&state.federation, &group.ap_id).await?;
+    let caller = Caller::from(&session);
+    let (caller, name) = (&caller, &name);
+    let (group, followers) = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::update_group(conn, caller, name, change).await?;
+                let followers = groups::follower_count(conn, &group.ap_id).await?;
+                Ok((group, followers))
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(Json(GroupView::new(group, followers)))
 }

@@ -7,8 +7,8 @@ use crate::{
     AppState,
 };
 use axum::{extract::State, http::StatusCode, Json};
-use cenacle_core::admin;
-use cenacle_domain::RegistrationMode;
+use cenacle_core::{accounts::PreparedAccount, admin, ScopedFutureExt};
+use cenacle_domain::{RegistrationMode, Role};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -54,13 +54,19 @@ pub async fn setup(
     State(state): State<AppState>,
     ApiJson(req): ApiJson<SetupRequest>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    let account = admin::complete_setup(
-        &state.ctx,
-        &req.setup_token,
+    // Validated and hashed before the transaction that spends the token.
+    let prepared = PreparedAccount::prepare(
+        &state.ctx.settings,
         &req.username,
         &req.password,
         req.email.as_deref(),
+        Role::Admin,
     )
     .await?;
+    let token = &req.setup_token;
+    let account = state
+        .ctx
+        .transaction(|conn| admin::complete_setup(conn, token, &prepared).scope_boxed())
+        .await?;
     Ok((StatusCode::CREATED, Json(AccountView::private(account))))
 }

@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use cenacle_core::{content::Caller, media};
+use cenacle_core::{media, Caller, ScopedFutureExt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -40,8 +40,13 @@ pub async fn upload(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let stored =
-        media::upload(&state.ctx, &Caller::from(&session), declared, body.to_vec()).await?;
+    // Checked and written to disk before the transaction that records it.
+    let file = media::store_file(&state.ctx, declared, body.to_vec()).await?;
+    let caller = Caller::from(&session);
+    let stored = state
+        .ctx
+        .transaction(|conn| media::record_upload(conn, &caller, &file).scope_boxed())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(MediaView {
@@ -65,7 +70,13 @@ pub async fn serve(
     State(state): State<AppState>,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (bytes, content_type) = media::read(&state.ctx, &file).await?;
+    let found = {
+        let mut conn = state.ctx.conn().await?;
+        media::find(&mut conn, &file).await?
+    };
+    // The connection is given back before the file is read.
+    let bytes = media::read_file(&state.ctx, &found).await?;
+    let content_type = found.content_type;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(

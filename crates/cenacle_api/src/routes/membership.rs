@@ -11,9 +11,11 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use cenacle_core::{content::Caller, groups, identity, CoreError};
-use cenacle_db::{actors, groups::Proposal};
-use cenacle_domain::content::GroupRole;
+use cenacle_core::{
+    admin, groups, model::Proposal, people, proposals, Caller, Conn, Context, CoreError,
+    ScopedFutureExt,
+};
+use cenacle_domain::{content::GroupRole, Permission};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -42,7 +44,8 @@ pub async fn members(
     State(state): State<AppState>,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<MemberView>>> {
-    let rows = groups::members(&state.ctx, &name).await?;
+    let mut conn = state.ctx.conn().await?;
+    let rows = groups::members(&mut conn, &name).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(person_id, username, host, role)| MemberView {
@@ -54,14 +57,8 @@ pub async fn members(
     ))
 }
 
-async fn person_id(state: &AppState, handle: &str) -> ApiResult<i64> {
-    let mut conn = state.ctx.conn().await?;
-    let local_host = identity::local_host(&state.ctx.settings);
-    let person = actors::person_by_handle(&mut conn, handle, &local_host)
-        .await
-        .map_err(CoreError::from)?
-        .ok_or(CoreError::NotFound("person"))?;
-    Ok(person.id)
+async fn person_id(conn: &mut Conn, ctx: &Context, handle: &str) -> Result<i64, CoreError> {
+    Ok(people::person_by_handle(conn, ctx, handle).await?.id)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -84,8 +81,16 @@ pub async fn set_role(
     Path((name, who)): Path<(String, String)>,
     ApiJson(req): ApiJson<RoleRequest>,
 ) -> ApiResult<StatusCode> {
-    let person = person_id(&state, &who).await?;
-    groups::set_member_role(&state.ctx, &Caller::from(&session), &name, person, req.role).await?;
+    let caller = Caller::from(&session);
+    let (ctx, caller, name, who) = (&state.ctx, &caller, &name, &who);
+    ctx.transaction(|conn| {
+        async move {
+            let person = person_id(conn, ctx, who).await?;
+            groups::set_member_role(conn, caller, name, person, req.role).await
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -105,7 +110,8 @@ pub async fn join_requests(
     Auth(session): Auth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<JoinRequestView>>> {
-    let rows = groups::join_requests(&state.ctx, &Caller::from(&session), &name).await?;
+    let mut conn = state.ctx.conn().await?;
+    let rows = groups::join_requests(&mut conn, &Caller::from(&session), &name).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(person_id, username, host, message)| JoinRequestView {
@@ -133,14 +139,13 @@ pub async fn decide_join_request(
     Path((name, person_id)): Path<(String, i64)>,
     ApiJson(req): ApiJson<Decision>,
 ) -> ApiResult<StatusCode> {
-    groups::decide_join_request(
-        &state.ctx,
-        &Caller::from(&session),
-        &name,
-        person_id,
-        req.approve,
-    )
-    .await?;
+    let caller = Caller::from(&session);
+    state
+        .ctx
+        .transaction(|conn| {
+            groups::decide_join_request(conn, &caller, &name, person_id, req.approve).scope_boxed()
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -161,8 +166,16 @@ pub async fn invite(
     Path(name): Path<String>,
     ApiJson(req): ApiJson<InvitationRequest>,
 ) -> ApiResult<StatusCode> {
-    let person = person_id(&state, &req.handle).await?;
-    groups::invite(&state.ctx, &Caller::from(&session), &name, person).await?;
+    let caller = Caller::from(&session);
+    let (ctx, caller, name, who) = (&state.ctx, &caller, &name, &req.handle);
+    ctx.transaction(|conn| {
+        async move {
+            let person = person_id(conn, ctx, who).await?;
+            groups::invite(conn, caller, name, person).await
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -202,7 +215,8 @@ fn proposal_view(state: &AppState, p: Proposal, backers: i64) -> ProposalView {
 #[utoipa::path(get, path = "/api/v1/proposals", tag = "groups",
     responses((status = 200, body = Vec<ProposalView>)))]
 pub async fn proposals(State(state): State<AppState>) -> ApiResult<Json<Vec<ProposalView>>> {
-    let rows = groups::proposals(&state.ctx).await?;
+    let mut conn = state.ctx.conn().await?;
+    let rows = proposals::proposals(&mut conn).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(p, n)| proposal_view(&state, p, n))
@@ -229,14 +243,25 @@ pub async fn propose(
     Auth(session): Auth,
     ApiJson(req): ApiJson<ProposalRequest>,
 ) -> ApiResult<(StatusCode, Json<ProposalView>)> {
-    let proposal = groups::propose(
-        &state.ctx,
-        &Caller::from(&session),
-        &req.name,
-        &req.title,
-        &req.purpose,
-    )
-    .await?;
+    // The group's keys, when proposing creates it at once, are made before the transaction.
+    let prepared =
+        proposals::prepare_proposal(&state.ctx, &req.name, &req.title, &req.purpose).await?;
+    let caller = Caller::from(&session);
+    let (ctx, caller, req) = (&state.ctx, &caller, &req);
+    let proposal = ctx
+        .transaction(|conn| {
+            proposals::propose(
+                conn,
+                ctx,
+                caller,
+                &req.name,
+                &req.title,
+                &req.purpose,
+                prepared.as_ref(),
+            )
+            .scope_boxed()
+        })
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(proposal_view(&state, proposal, 1)),
@@ -252,7 +277,20 @@ pub async fn back(
     Auth(session): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ProposalView>> {
-    let (proposal, backers) = groups::back(&state.ctx, &Caller::from(&session), id).await?;
+    // When this backing may reach the threshold, the group's keys are made first, with no
+    // connection held.
+    let probe = {
+        let mut conn = state.ctx.conn().await?;
+        proposals::probe(&mut conn, id).await?
+    };
+    let prepared = proposals::keys_for_backing(&state.ctx, &probe).await?;
+    let caller = Caller::from(&session);
+    let ctx = &state.ctx;
+    let (proposal, backers) = ctx
+        .transaction(|conn| {
+            proposals::back(conn, ctx, &caller, id, prepared.as_ref()).scope_boxed()
+        })
+        .await?;
     Ok(Json(proposal_view(&state, proposal, backers)))
 }
 
@@ -266,10 +304,25 @@ pub async fn decide(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<Decision>,
 ) -> ApiResult<Json<ProposalView>> {
-    let proposal = groups::decide_proposal(&state.ctx, &session, id, req.approve).await?;
-    let mut conn = state.ctx.conn().await?;
-    let backers = cenacle_db::groups::backer_count(&mut conn, proposal.id)
-        .await
-        .map_err(CoreError::from)?;
+    // Refused before the group's keys are made (slow work), and again by the use case.
+    admin::require(&session, Permission::ManageGroups)?;
+    let (proposal, _) = {
+        let mut conn = state.ctx.conn().await?;
+        proposals::probe(&mut conn, id).await?
+    };
+    if proposal.status != "open" {
+        return Err(CoreError::Conflict("proposal_closed").into());
+    }
+    let prepared = if req.approve {
+        Some(proposals::keys_for_decision(&state.ctx, &proposal).await?)
+    } else {
+        None
+    };
+    let (proposal, backers) = state
+        .ctx
+        .transaction(|conn| {
+            proposals::decide_proposal(conn, &session, id, prepared.as_ref()).scope_boxed()
+        })
+        .await?;
     Ok(Json(proposal_view(&state, proposal, backers)))
 }

@@ -13,10 +13,14 @@ use axum::{
     Json,
 };
 use cenacle_core::{
-    content::{self, Caller, PostInput},
-    groups, Context,
+    answers, comments, feeds,
+    feeds::{FeedOptions, FeedScope, FeedSort},
+    groups, ideas,
+    model::{Attachment, Author, Comment, Post, PostFilter, SearchQuery, VoteTarget},
+    people,
+    posts::{self, PostChange, PostInput},
+    votes, Caller, Conn, CoreError, ScopedFutureExt,
 };
-use cenacle_db::content::{self as store, Author, Comment, Post, PostFilter, VoteTarget};
 use cenacle_domain::{
     content::{IdeaStatus, PostKind, Vote},
     Language,
@@ -103,12 +107,8 @@ pub struct PostDetailView {
 struct Authors(HashMap<i64, Author>);
 
 impl Authors {
-    async fn load(ctx: &Context, ids: &[i64]) -> ApiResult<Authors> {
-        let mut conn = ctx.conn().await?;
-        let rows = store::authors(&mut conn, ids)
-            .await
-            .map_err(cenacle_core::CoreError::from)?;
-        Ok(Authors(rows.into_iter().map(|a| (a.id, a)).collect()))
+    async fn load(conn: &mut Conn, ids: &[i64]) -> Result<Authors, CoreError> {
+        Ok(Authors(people::authors(conn, ids).await?))
     }
 
     fn view(&self, id: i64, local_host: &str) -> AuthorView {
@@ -194,31 +194,31 @@ fn local_host(state: &AppState) -> String {
     cenacle_core::identity::local_host(&state.ctx.settings)
 }
 
-async fn detail(state: &AppState, caller: Option<&Caller>, id: i64) -> ApiResult<PostDetailView> {
-    let d = content::get_post(&state.ctx, caller, id).await?;
+/// A post as the caller sees it, read on the caller's connection (inside the transaction of
+/// the action that changed it, if any).
+async fn detail(
+    conn: &mut Conn,
+    state: &AppState,
+    caller: Option<&Caller>,
+    id: i64,
+) -> Result<PostDetailView, CoreError> {
+    let d = posts::get_post(conn, caller, id).await?;
     let mut ids: Vec<i64> = d.comments.iter().map(|c| c.author_id).collect();
     ids.push(d.post.author_id);
-    let authors = Authors::load(&state.ctx, &ids).await?;
+    let authors = Authors::load(conn, &ids).await?;
     let host = local_host(state);
     let accepted = d.post.accepted_comment_id;
-    let attachments = {
-        let mut conn = state.ctx.conn().await?;
-        cenacle_db::media::attachments(&mut conn, d.post.id)
-            .await
-            .map_err(cenacle_core::CoreError::from)?
-    };
     let base = state.ctx.settings.public_base();
     Ok(PostDetailView {
-        attachments: attachments
+        attachments: d
+            .attachments
             .into_iter()
             .map(|a| match a {
-                cenacle_db::media::Attachment::Local(m) => AttachmentView {
+                Attachment::Local(m) => AttachmentView {
                     url: format!("{base}/media/{}", m.file_name),
                     media_type: Some(m.content_type),
                 },
-                cenacle_db::media::Attachment::Remote { url, media_type } => {
-                    AttachmentView { url, media_type }
-                }
+                Attachment::Remote { url, media_type } => AttachmentView { url, media_type },
             })
             .collect(),
         comments: d
@@ -260,7 +260,6 @@ pub async fn create(
     ApiJson(req): ApiJson<NewPostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostDetailView>)> {
     let caller = Caller::from(&session);
-    let group = groups::group_by_name_or_handle(&state.ctx, &name).await?;
     let input = PostInput {
         kind: req.kind,
         title: req.title,
@@ -270,11 +269,20 @@ pub async fn create(
         attachments: req.attachments,
         remote_attachments: vec![],
     };
-    let post = content::create_post(&state.ctx, &caller, &group, input, None).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(detail(&state, Some(&caller), post.id).await?),
-    ))
+    let (state, caller, name) = (&state, &caller, &name);
+    let view = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::group_by_name_or_handle(conn, &state.ctx, name).await?;
+                let post =
+                    posts::create_post(conn, &state.ctx, caller, &group, input, None).await?;
+                detail(conn, state, Some(caller), post.id).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok((StatusCode::CREATED, Json(view)))
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -321,7 +329,8 @@ pub async fn list(
         ));
     }
     let caller = session.as_ref().map(Caller::from);
-    let group = groups::group_by_name_or_handle(&state.ctx, &name).await?;
+    let mut conn = state.ctx.conn().await?;
+    let group = groups::group_by_name_or_handle(&mut conn, &state.ctx, &name).await?;
     let filter = PostFilter {
         kind: q.kind,
         idea_status: q.status.map(|s| {
@@ -335,9 +344,9 @@ pub async fn list(
         limit: limit + 1,
         ..Default::default()
     };
-    let posts = content::list_group_posts(&state.ctx, caller.as_ref(), &group, filter).await?;
+    let posts = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
     let authors = Authors::load(
-        &state.ctx,
+        &mut conn,
         &posts.iter().map(|p| p.author_id).collect::<Vec<_>>(),
     )
     .await?;
@@ -358,7 +367,8 @@ pub async fn get(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = session.as_ref().map(Caller::from);
-    Ok(Json(detail(&state, caller.as_ref(), id).await?))
+    let mut conn = state.ctx.conn().await?;
+    Ok(Json(detail(&mut conn, &state, caller.as_ref(), id).await?))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -380,8 +390,23 @@ pub async fn edit(
     ApiJson(req): ApiJson<EditPostRequest>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = Caller::from(&session);
-    content::edit_post(&state.ctx, &caller, id, req.title, req.body, req.tags).await?;
-    Ok(Json(detail(&state, Some(&caller), id).await?))
+    let change = PostChange {
+        title: req.title,
+        body: req.body,
+        tags: req.tags,
+    };
+    let (state, caller) = (&state, &caller);
+    let view = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                posts::edit_post(conn, &state.ctx, caller, id, change).await?;
+                detail(conn, state, Some(caller), id).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 /// Delete a post (its author or a moderator).
@@ -393,7 +418,11 @@ pub async fn delete(
     Auth(session): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    content::delete_post(&state.ctx, &Caller::from(&session), id).await?;
+    let caller = Caller::from(&session);
+    state
+        .ctx
+        .transaction(|conn| posts::delete_post(conn, &caller, id).scope_boxed())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -415,8 +444,18 @@ pub async fn moderate(
     ApiJson(req): ApiJson<ModerationRequest>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = Caller::from(&session);
-    content::moderate_post(&state.ctx, &caller, id, req.locked, req.pinned).await?;
-    Ok(Json(detail(&state, Some(&caller), id).await?))
+    let (state, caller) = (&state, &caller);
+    let view = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                posts::moderate_post(conn, caller, id, req.locked, req.pinned).await?;
+                detail(conn, state, Some(caller), id).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -439,9 +478,19 @@ pub async fn comment(
     ApiJson(req): ApiJson<NewCommentRequest>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
     let caller = Caller::from(&session);
-    let created =
-        content::add_comment(&state.ctx, &caller, id, req.parent_id, &req.body, None).await?;
-    let authors = Authors::load(&state.ctx, &[created.author_id]).await?;
+    let (ctx, caller, req) = (&state.ctx, &caller, &req);
+    let (created, authors) = ctx
+        .transaction(|conn| {
+            async move {
+                let created =
+                    comments::add_comment(conn, ctx, caller, id, req.parent_id, &req.body, None)
+                        .await?;
+                let authors = Authors::load(conn, &[created.author_id]).await?;
+                Ok((created, authors))
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(comment_view(created, None, &authors, &local_host(&state))),
@@ -466,8 +515,18 @@ pub async fn accept(
     ApiJson(req): ApiJson<AcceptRequest>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = Caller::from(&session);
-    content::accept_answer(&state.ctx, &caller, id, req.comment_id).await?;
-    Ok(Json(detail(&state, Some(&caller), id).await?))
+    let (state, caller) = (&state, &caller);
+    let view = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                answers::accept_answer(conn, &state.ctx, caller, id, req.comment_id).await?;
+                detail(conn, state, Some(caller), id).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -492,16 +551,26 @@ pub async fn idea_status(
     ApiJson(req): ApiJson<IdeaStatusRequest>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = Caller::from(&session);
-    content::change_idea_status(
-        &state.ctx,
-        &caller,
-        id,
-        req.status,
-        req.duplicate_of,
-        req.comment.as_deref(),
-    )
-    .await?;
-    Ok(Json(detail(&state, Some(&caller), id).await?))
+    let (state, caller, req) = (&state, &caller, &req);
+    let view = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                ideas::change_idea_status(
+                    conn,
+                    caller,
+                    id,
+                    req.status,
+                    req.duplicate_of,
+                    req.comment.as_deref(),
+                )
+                .await?;
+                detail(conn, state, Some(caller), id).await
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok(Json(view))
 }
 
 #[derive(Serialize, ToSchema)]
@@ -538,14 +607,8 @@ pub async fn history(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<HistoryView>> {
     let caller = session.as_ref().map(Caller::from);
-    content::get_post(&state.ctx, caller.as_ref(), id).await?;
     let mut conn = state.ctx.conn().await?;
-    let edits = store::post_edits(&mut conn, id)
-        .await
-        .map_err(cenacle_core::CoreError::from)?;
-    let changes = store::idea_history(&mut conn, id)
-        .await
-        .map_err(cenacle_core::CoreError::from)?;
+    let (edits, changes) = posts::history(&mut conn, caller.as_ref(), id).await?;
     Ok(Json(HistoryView {
         edits: edits
             .into_iter()
@@ -589,8 +652,17 @@ async fn cast(
     target: VoteTarget,
     vote: Option<Vote>,
 ) -> ApiResult<Json<ScoreView>> {
-    let (likes, dislikes) =
-        content::vote(&state.ctx, &Caller::from(session), target, vote, None).await?;
+    let caller = Caller::from(session);
+    let ctx = &state.ctx;
+    let (likes, dislikes) = ctx
+        .transaction(|conn| {
+            async move {
+                votes::vote(conn, ctx, &caller, target, vote, None).await?;
+                votes::counts(conn, target).await
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(Json(ScoreView {
         likes,
         dislikes,
@@ -648,15 +720,18 @@ pub async fn join(
     Path(name): Path<String>,
     ApiQuery(params): ApiQuery<JoinParams>,
 ) -> ApiResult<Json<JoinView>> {
-    let group = groups::local_group(&state.ctx, &name).await?;
-    let message = params.message;
-    let member = groups::join_group(
-        &state.ctx,
-        &Caller::from(&session),
-        &group,
-        message.as_deref(),
-    )
-    .await?;
+    let caller = Caller::from(&session);
+    let (caller, name, message) = (&caller, &name, params.message.as_deref());
+    let member = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::local_group(conn, name).await?;
+                groups::join_group(conn, caller, &group, message).await
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(Json(JoinView {
         status: if member { "member" } else { "requested" }.into(),
     }))
@@ -671,8 +746,18 @@ pub async fn leave(
     Auth(session): Auth,
     Path(name): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let group = groups::local_group(&state.ctx, &name).await?;
-    groups::leave_group(&state.ctx, &Caller::from(&session), &group).await?;
+    let caller = Caller::from(&session);
+    let (caller, name) = (&caller, &name);
+    state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::local_group(conn, name).await?;
+                groups::leave_group(conn, caller, &group).await
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -699,8 +784,11 @@ pub async fn rate(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<RatingRequest>,
 ) -> ApiResult<Json<RatingView>> {
-    let (average, count) =
-        content::rate_post(&state.ctx, &Caller::from(&session), id, req.stars).await?;
+    let caller = Caller::from(&session);
+    let (average, count) = state
+        .ctx
+        .transaction(|conn| votes::rate_post(conn, &caller, id, req.stars).scope_boxed())
+        .await?;
     Ok(Json(RatingView { average, count }))
 }
 
@@ -732,7 +820,6 @@ pub async fn feed(
     ApiQuery(q): ApiQuery<FeedQuery>,
 ) -> ApiResult<Json<Page<PostView>>> {
     use crate::error::ApiError;
-    use content::{FeedScope, FeedSort};
     let page = crate::pagination::PageQuery {
         limit: q.limit,
         cursor: q.cursor,
@@ -767,7 +854,7 @@ pub async fn feed(
     }
     .map(|d| Utc::now() - d);
     let caller = session.as_ref().map(Caller::from);
-    let options = content::FeedOptions {
+    let options = FeedOptions {
         scope,
         sort,
         since,
@@ -775,44 +862,23 @@ pub async fn feed(
         offset,
         limit: limit + 1,
     };
-    let posts = content::feed(&state.ctx, caller.as_ref(), options).await?;
-    posts_page(&state, posts, limit, offset).await
+    let mut conn = state.ctx.conn().await?;
+    let posts = feeds::feed(&mut conn, caller.as_ref(), options).await?;
+    posts_page(&mut conn, &state, posts, limit, offset).await
 }
 
 /// Shapes a page of posts from several groups.
 async fn posts_page(
+    conn: &mut Conn,
     state: &AppState,
     posts: Vec<Post>,
     limit: i64,
     offset: i64,
 ) -> ApiResult<Json<Page<PostView>>> {
-    let authors = Authors::load(
-        &state.ctx,
-        &posts.iter().map(|p| p.author_id).collect::<Vec<_>>(),
-    )
-    .await?;
-    let mut names = HashMap::new();
-    {
-        let mut conn = state.ctx.conn().await?;
-        for group_id in posts.iter().map(|p| p.group_id) {
-            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(group_id) {
-                let group = cenacle_db::actors::group_by_id(&mut conn, group_id)
-                    .await
-                    .map_err(cenacle_core::CoreError::from)?;
-                slot.insert(
-                    group
-                        .map(|g| {
-                            if g.local {
-                                g.name
-                            } else {
-                                format!("{}@{}", g.name, g.instance_host)
-                            }
-                        })
-                        .unwrap_or_default(),
-                );
-            }
-        }
-    }
+    let authors =
+        Authors::load(conn, &posts.iter().map(|p| p.author_id).collect::<Vec<_>>()).await?;
+    let group_ids: Vec<i64> = posts.iter().map(|p| p.group_id).collect();
+    let names = groups::display_names(conn, &group_ids).await?;
     let host = local_host(state);
     Ok(Json(Page::from_offset(posts, limit, offset, |p| {
         let group = names.get(&p.group_id).cloned().unwrap_or_default();
@@ -853,8 +919,9 @@ pub async fn search(
         cursor: q.cursor,
     };
     let (limit, offset) = (page.limit()?, page.offset()?);
+    let mut conn = state.ctx.conn().await?;
     let group_id = match &q.group {
-        Some(name) => Some(groups::local_group(&state.ctx, name).await?.id),
+        Some(name) => Some(groups::local_group(&mut conn, name).await?.id),
         None => None,
     };
     let idea_status = match &q.status {
@@ -876,7 +943,7 @@ pub async fn search(
             ))
         }
     };
-    let query = store::SearchQuery {
+    let query = SearchQuery {
         text: q.q,
         group_id,
         kind: q.kind,
@@ -888,8 +955,8 @@ pub async fn search(
         ..Default::default()
     };
     let caller = session.as_ref().map(Caller::from);
-    let posts = content::search(&state.ctx, caller.as_ref(), query).await?;
-    posts_page(&state, posts, limit, offset).await
+    let posts = feeds::search(&mut conn, caller.as_ref(), query).await?;
+    posts_page(&mut conn, &state, posts, limit, offset).await
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -908,8 +975,19 @@ pub async fn edit_comment(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<EditCommentRequest>,
 ) -> ApiResult<Json<CommentView>> {
-    let edited = content::edit_comment(&state.ctx, &Caller::from(&session), id, &req.body).await?;
-    let authors = Authors::load(&state.ctx, &[edited.author_id]).await?;
+    let caller = Caller::from(&session);
+    let (caller, body) = (&caller, &req.body);
+    let (edited, authors) = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let edited = comments::edit_comment(conn, caller, id, body).await?;
+                let authors = Authors::load(conn, &[edited.author_id]).await?;
+                Ok((edited, authors))
+            }
+            .scope_boxed()
+        })
+        .await?;
     Ok(Json(comment_view(
         edited,
         None,
@@ -927,6 +1005,9 @@ pub async fn delete_comment(
     Auth(session): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    content::delete_comment(&state.ctx, &Caller::from(&session), id).await?;
+    let caller = Caller::from(&session);
+    let ctx = &state.ctx;
+    ctx.transaction(|conn| comments::delete_comment(conn, ctx, &caller, id).scope_boxed())
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,6 +1,6 @@
 //! JSON shapes returned by the API.
 
-use cenacle_db::accounts::Account;
+use cenacle_core::model::Account;
 use cenacle_domain::{AccountStatus, Language, Role};
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -8,9 +8,9 @@ use axum::{
     http::{header, HeaderMap, Method, Request, StatusCode},
     Router,
 };
-use cenacle_api::{router, AppState};
+use cenacle_api::{router, with_layers, AppState};
 use cenacle_config::Settings;
-use cenacle_core::Context;
+use cenacle_core::{accounts::PreparedAccount, Context, ScopedFutureExt};
 use cenacle_db::testing::{fresh_database, TestDatabase};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
@@ -49,8 +49,14 @@ impl TestApp {
         let db = fresh_database().await;
         let ctx = Context::new(db.pool.clone(), settings);
         let federation = cenacle_apub::Federation::start(ctx.clone()).await.unwrap();
-        let app = router(AppState::new(ctx.clone(), federation))
-            .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
+        // Composed as the server composes it: the API router, the federation router merged
+        // into it, the common layers over both.
+        let state = AppState::new(ctx.clone(), federation.clone());
+        let app = with_layers(
+            router(state.clone()).merge(cenacle_apub::routes::router(federation)),
+            &state,
+        )
+        .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
         Self { app, db, ctx }
     }
 
@@ -124,7 +130,13 @@ impl TestApp {
     /// Creates an account with `role` through the core (as `cenacle admin create-user` does)
     /// and returns a token.
     pub async fn with_role(&self, username: &str, role: cenacle_domain::Role) -> String {
-        cenacle_core::accounts::create_account(&self.ctx, username, PASSWORD, None, role)
+        let prepared = PreparedAccount::prepare(&self.ctx.settings, username, PASSWORD, None, role)
+            .await
+            .unwrap();
+        self.ctx
+            .transaction(|conn| {
+                cenacle_core::accounts::create_account(conn, &prepared).scope_boxed()
+            })
             .await
             .unwrap();
         self.token(username).await

@@ -1,13 +1,22 @@
-//! Follow, Accept and Undo{Follow}.
+//! Follow and Accept (Undo{Follow} is in `undo`).
 
-use super::{deserialize_audience, deserialize_id, new_activity_id};
-use crate::{http_client::host_of, outgoing, ApubError, FedData};
+use super::{person_actor, Prepared};
+use crate::{
+    objects::ApubActor,
+    queue,
+    vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
+    ApubError, FedData,
+};
 use activitypub_federation::{
     config::Data,
-    kinds::activity::{AcceptType, FollowType, UndoType},
+    kinds::activity::{AcceptType, FollowType},
 };
-use cenacle_db::{actors, federation};
-use diesel_async::AsyncPgConnection;
+use cenacle_core::{
+    federation::{self, AcceptedFollow, FollowAnswer},
+    inbound::Outcome,
+    model::PersonActor,
+    Conn, CoreError,
+};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -40,68 +49,44 @@ impl Follow {
         }
     }
 
-    pub(super) fn verify(&self, data: &Data<FedData>) -> Result<(), ApubError> {
+    pub(super) fn prepare(
+        self,
+        data: &Data<FedData>,
+        actor: ApubActor,
+    ) -> Result<Prepared, ApubError> {
         if !data.is_local(&self.object) {
             return Err(ApubError::Malformed(
                 "Follow of an actor that is not on this instance".into(),
             ));
         }
-        Ok(())
+        let follower = person_actor(actor)?.row;
+        Ok(Prepared::Follow(self, follower))
     }
+}
 
-    /// Someone follows one of our groups or members: record it and answer Accept (public
-    /// groups and members accept everyone; approval comes with private groups).
-    pub(super) async fn apply(
-        self,
-        conn: &mut AsyncPgConnection,
-        data: &Data<FedData>,
-    ) -> Result<(), ApubError> {
-        let target = self.object.as_str();
-        let group = actors::group_by_ap_id(conn, target)
-            .await?
-            .filter(|g| g.local);
-        let person_known = actors::person_by_ap_id(conn, target)
-            .await?
-            .is_some_and(|p| p.local);
-        if group.is_none() && !person_known {
-            return Err(ApubError::NotFound);
-        }
-        // A private group's content goes to its followers: nobody follows it without approval
-        // (approval comes with private-group membership), so the follow waits, unanswered.
-        let needs_approval = group.as_ref().is_some_and(|g| g.visibility == "private");
-        let follower = actors::person_by_ap_id(conn, self.actor.as_str())
-            .await?
-            .ok_or_else(|| ApubError::Malformed("only people can follow".into()))?;
-        let inbox = follower
-            .inbox_url
-            .clone()
-            .unwrap_or_else(|| self.actor.to_string());
-        federation::upsert_follow(
-            conn,
-            &federation::NewFollow {
-                target_ap_id: target,
-                follower_ap_id: self.actor.as_str(),
-                follower_inbox: &inbox,
-                follower_shared_inbox: follower.shared_inbox_url.as_deref(),
-                accepted: !needs_approval,
-                follow_activity_id: self.id.as_str(),
-            },
-        )
-        .await?;
-        if needs_approval {
-            return Ok(());
-        }
-        let accept = Accept {
-            kind: AcceptType::Accept,
-            id: new_activity_id(data, "accept"),
-            actor: self.object.clone(),
-            to: vec![self.actor.clone()],
-            object: FollowRef::Embedded(self),
-        };
-        let inbox = Url::parse(&inbox).map_err(|e| ApubError::Malformed(e.to_string()))?;
-        outgoing::enqueue(conn, data, &accept.id, &accept.actor, &accept, vec![inbox]).await?;
-        Ok(())
-    }
+/// Someone follows one of our groups or members: the follow is recorded and answered with an
+/// Accept, together (private groups' follows wait, unanswered).
+pub(super) async fn apply_follow(
+    conn: &mut Conn,
+    data: &FedData,
+    follow: Follow,
+    follower: &PersonActor,
+) -> Result<Outcome, CoreError> {
+    let answer =
+        federation::receive_follow(conn, follower, follow.object.as_str(), follow.id.as_str())
+            .await?;
+    let FollowAnswer::Accept { inbox } = answer else {
+        return Ok(Outcome::Applied);
+    };
+    let accept = Accept {
+        kind: AcceptType::Accept,
+        id: new_activity_id(data, "accept"),
+        actor: follow.object.clone(),
+        to: vec![follow.actor.clone()],
+        object: FollowRef::Embedded(follow),
+    };
+    queue::send(conn, data, &accept.id, &accept.actor, &accept, [inbox]).await?;
+    Ok(Outcome::Applied)
 }
 
 /// The Follow an Accept answers: embedded (Lemmy, Mastodon, us) or only its id.
@@ -126,7 +111,7 @@ pub struct Accept {
 }
 
 impl Accept {
-    pub(super) fn verify(&self) -> Result<(), ApubError> {
+    pub(super) fn prepare(self) -> Result<Prepared, ApubError> {
         if let FollowRef::Embedded(follow) = &self.object {
             if follow.object != self.actor {
                 return Err(ApubError::Malformed(
@@ -134,65 +119,21 @@ impl Accept {
                 ));
             }
         }
-        Ok(())
-    }
-
-    /// The actor we asked to follow accepted: the follow becomes active.
-    pub(super) async fn apply(self, conn: &mut AsyncPgConnection) -> Result<(), ApubError> {
-        let accepted = match &self.object {
-            FollowRef::Embedded(follow) => {
-                federation::accept_follow(conn, self.actor.as_str(), follow.actor.as_str()).await?
-            }
-            FollowRef::Id(follow_id) => {
-                federation::accept_follow_by_activity(conn, self.actor.as_str(), follow_id.as_str())
-                    .await?
-            }
-        };
-        if !accepted {
-            tracing::info!(actor = %self.actor, "Accept of a follow we do not know; ignored");
-        }
-        Ok(())
+        Ok(Prepared::Accept(self))
     }
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Undo {
-    #[serde(rename = "type")]
-    pub kind: UndoType,
-    pub id: Url,
-    #[serde(deserialize_with = "deserialize_id")]
-    pub actor: Url,
-    /// Only an embedded Follow is handled here; an Undo of anything else is not this variant.
-    pub object: Follow,
-    #[serde(
-        default,
-        deserialize_with = "deserialize_audience",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub to: Vec<Url>,
-}
-
-impl Undo {
-    pub fn of(data: &FedData, follow: Follow) -> Undo {
-        Undo {
-            kind: UndoType::Undo,
-            id: new_activity_id(data, "undo"),
-            actor: follow.actor.clone(),
-            to: vec![follow.object.clone()],
-            object: follow,
-        }
-    }
-
-    pub(super) fn verify(&self) -> Result<(), ApubError> {
-        if self.object.actor != self.actor || host_of(&self.object.id) != host_of(&self.actor) {
-            return Err(ApubError::Malformed("Undo of someone else's Follow".into()));
-        }
-        Ok(())
-    }
-
-    pub(super) async fn apply(self, conn: &mut AsyncPgConnection) -> Result<(), ApubError> {
-        federation::delete_follow(conn, self.object.object.as_str(), self.actor.as_str()).await?;
-        Ok(())
-    }
+/// The actor we asked to follow accepted: the follow becomes active.
+pub(super) async fn apply_accept(conn: &mut Conn, accept: &Accept) -> Result<Outcome, CoreError> {
+    let follow = match &accept.object {
+        FollowRef::Embedded(f) => AcceptedFollow::Follower(f.actor.as_str()),
+        FollowRef::Id(id) => AcceptedFollow::Activity(id.as_str()),
+    };
+    Ok(
+        if federation::follow_accepted(conn, accept.actor.as_str(), follow).await? {
+            Outcome::Applied
+        } else {
+            Outcome::Ignored("unknown_follow")
+        },
+    )
 }

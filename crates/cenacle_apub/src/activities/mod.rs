@@ -1,35 +1,44 @@
-//! Activities we accept in inboxes, and build to send.
+//! Activities we accept in inboxes, one file per family, and the shapes we send.
 //!
 //! Reading is tolerant (DESIGN.md, INTEROP.md): references may be IRIs or embedded objects,
 //! `to`/`cc` one value or many, `@context` anything. Writing follows what Lemmy and Mastodon
-//! expect. Every accepted activity is applied in one transaction together with the record of
-//! its id, so a replay is acknowledged and ignored, and a failure applies nothing.
+//! expect. Each family receives in two steps, which the inbox runs:
+//! - `prepare`: the checks that need nothing stored (origin rules on ids) and the fetches of
+//!   what it needs from other servers — before any transaction, so no HTTP call ever holds
+//!   a database connection;
+//! - `apply`: on the connection of the one transaction that also records the activity's id,
+//!   through the use cases of `cenacle_core` (`inbound`), so a replay changes nothing and a
+//!   failure applies nothing.
 
-pub mod content;
+pub mod announce;
+pub mod create_or_update;
+pub mod delete;
 pub mod follow;
-pub mod update;
+pub mod undo;
+pub mod update_group;
+pub mod vote;
 
-use crate::{ApubError, FedData};
-use activitypub_federation::{config::Data, traits::Activity};
-use cenacle_db::federation;
-use diesel_async::{AsyncConnection, AsyncPgConnection};
-use serde::{Deserialize, Deserializer, Serialize};
+use crate::{
+    objects::{person::ApubPerson, ApubActor},
+    vocabulary::deserialize_id,
+    ApubError, FedData,
+};
+use activitypub_federation::config::Data;
+use cenacle_core::{
+    inbound::{IncomingObject, Outcome},
+    model::{PersonActor, RemoteGroup},
+    Conn, CoreError,
+};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use follow::{Accept, Follow, Undo};
-pub use update::UpdateGroup;
-
-static DUPLICATES: std::sync::LazyLock<prometheus::IntCounter> = std::sync::LazyLock::new(|| {
-    let counter = prometheus::IntCounter::new(
-        "cenacle_inbox_duplicates_total",
-        "Activities received again (same id), acknowledged and ignored",
-    )
-    .expect("metric");
-    let _ = prometheus::register(Box::new(counter.clone()));
-    counter
-});
-
-pub const PUBLIC: &str = "https://www.w3.org/ns/activitystreams#Public";
+pub use announce::Announce;
+pub use create_or_update::{CreateOrUpdate, CreateOrUpdateType};
+pub use delete::DeleteContent;
+pub use follow::{Accept, Follow, FollowRef};
+pub use undo::{Undo, Undone};
+pub use update_group::UpdateGroup;
+pub use vote::{VoteActivity, VoteType};
 
 /// Everything an inbox accepts. Variants are tried in order; `Other` takes any well-formed
 /// activity we do not handle (yet): it is verified, recorded and acknowledged, never applied,
@@ -40,12 +49,11 @@ pub enum InboxActivity {
     Follow(Follow),
     Accept(Accept),
     Undo(Undo),
-    UndoVote(content::UndoVote),
     UpdateGroup(Box<UpdateGroup>),
-    CreateOrUpdate(Box<content::CreateOrUpdate>),
-    Vote(content::VoteActivity),
-    Delete(content::DeleteContent),
-    Announce(content::Announce),
+    CreateOrUpdate(Box<CreateOrUpdate>),
+    Vote(VoteActivity),
+    Delete(DeleteContent),
+    Announce(Announce),
     Other(OtherActivity),
 }
 
@@ -58,156 +66,124 @@ pub struct OtherActivity {
     pub actor: Url,
 }
 
-impl InboxActivity {
-    fn parts(&self) -> (&Url, &Url) {
-        match self {
-            InboxActivity::Follow(a) => (&a.id, &a.actor),
-            InboxActivity::Accept(a) => (&a.id, &a.actor),
-            InboxActivity::Undo(a) => (&a.id, &a.actor),
-            InboxActivity::UpdateGroup(a) => (&a.id, &a.actor),
-            InboxActivity::UndoVote(a) => (&a.id, &a.actor),
-            InboxActivity::CreateOrUpdate(a) => (&a.id, &a.actor),
-            InboxActivity::Vote(a) => (&a.id, &a.actor),
-            InboxActivity::Delete(a) => (&a.id, &a.actor),
-            InboxActivity::Announce(a) => (&a.id, &a.actor),
-            InboxActivity::Other(a) => (&a.id, &a.actor),
-        }
-    }
+/// An activity with everything it needs at hand, ready to apply in one transaction.
+pub enum Prepared {
+    Follow(Follow, PersonActor),
+    Accept(Accept),
+    UndoFollow(Follow),
+    Vote {
+        voter: PersonActor,
+        object: Url,
+        vote: Option<cenacle_domain::content::Vote>,
+        vote_id: Url,
+    },
+    UpdateGroup(RemoteGroup),
+    CreateOrUpdate(CreateOrUpdateType, IncomingObject, PersonActor),
+    Delete(Url, PersonActor),
+    Announce(Box<announce::PreparedAnnounce>),
+    /// Acknowledged, nothing to apply: why.
+    Nothing(&'static str),
+}
 
+impl InboxActivity {
     pub fn kind(&self) -> &str {
         match self {
             InboxActivity::Follow(_) => "Follow",
             InboxActivity::Accept(_) => "Accept",
             InboxActivity::Undo(_) => "Undo",
             InboxActivity::UpdateGroup(_) => "Update",
-            InboxActivity::UndoVote(_) => "Undo",
             InboxActivity::CreateOrUpdate(a) => match a.kind {
-                content::CreateOrUpdateType::Create => "Create",
-                content::CreateOrUpdateType::Update => "Update",
+                CreateOrUpdateType::Create => "Create",
+                CreateOrUpdateType::Update => "Update",
             },
             InboxActivity::Vote(a) => match a.kind {
-                content::VoteType::Like => "Like",
-                content::VoteType::Dislike => "Dislike",
+                VoteType::Like => "Like",
+                VoteType::Dislike => "Dislike",
             },
             InboxActivity::Delete(_) => "Delete",
             InboxActivity::Announce(_) => "Announce",
             InboxActivity::Other(a) => &a.kind,
         }
     }
-}
 
-#[async_trait::async_trait]
-impl Activity for InboxActivity {
-    type DataType = FedData;
-    type Error = ApubError;
-
-    fn id(&self) -> &Url {
-        self.parts().0
-    }
-
-    fn actor(&self) -> &Url {
-        self.parts().1
-    }
-
-    async fn verify(&self, data: &Data<FedData>) -> Result<(), ApubError> {
-        match self {
-            InboxActivity::Follow(a) => a.verify(data),
-            InboxActivity::Accept(a) => a.verify(),
-            InboxActivity::Undo(a) => a.verify(),
-            InboxActivity::UpdateGroup(a) => a.verify(),
-            InboxActivity::UndoVote(a) => a.verify(),
-            InboxActivity::CreateOrUpdate(a) => a.verify(),
-            InboxActivity::Vote(_) | InboxActivity::Delete(_) | InboxActivity::Announce(_) => {
-                Ok(())
-            }
-            InboxActivity::Other(_) => Ok(()),
-        }
-    }
-
-    async fn receive(self, data: &Data<FedData>) -> Result<(), ApubError> {
-        let mut conn = data.ctx.conn().await?;
-        let (id, actor) = (self.id().to_string(), self.actor().to_string());
-        conn.transaction::<_, ApubError, _>(async |conn| {
-            if !federation::record_received(conn, &id, &actor).await? {
-                DUPLICATES.inc();
-                tracing::info!(activity = %id, "duplicate activity acknowledged and ignored");
-                return Ok(());
-            }
-            self.apply(conn, data).await
-        })
-        .await
-    }
-}
-
-impl InboxActivity {
-    async fn apply(
+    /// Checks the activity sent by `actor` (its signature already verified) and fetches what
+    /// it needs.
+    pub async fn prepare(
         self,
-        conn: &mut AsyncPgConnection,
         data: &Data<FedData>,
-    ) -> Result<(), ApubError> {
+        actor: ApubActor,
+    ) -> Result<Prepared, ApubError> {
         match self {
-            InboxActivity::Follow(a) => a.apply(conn, data).await,
-            InboxActivity::Accept(a) => a.apply(conn).await,
-            InboxActivity::Undo(a) => a.apply(conn).await,
-            InboxActivity::UpdateGroup(a) => a.apply(conn).await,
-            InboxActivity::UndoVote(a) => a.object.apply(conn, data, true).await,
-            InboxActivity::CreateOrUpdate(a) => a.apply(conn, data).await,
-            InboxActivity::Vote(a) => a.apply(conn, data, false).await,
-            InboxActivity::Delete(a) => a.apply(conn, data).await,
-            InboxActivity::Announce(a) => a.apply(conn, data).await,
+            InboxActivity::Follow(a) => a.prepare(data, actor),
+            InboxActivity::Accept(a) => a.prepare(),
+            InboxActivity::Undo(a) => a.prepare(actor),
+            InboxActivity::UpdateGroup(a) => a.prepare(),
+            InboxActivity::CreateOrUpdate(a) => a.prepare(actor),
+            InboxActivity::Vote(a) => {
+                let voter = person_actor(actor)?.row;
+                Ok(Prepared::Vote {
+                    voter,
+                    vote: Some(a.vote()),
+                    object: a.object,
+                    vote_id: a.id,
+                })
+            }
+            InboxActivity::Delete(a) => Ok(Prepared::Delete(a.object, person_actor(actor)?.row)),
+            InboxActivity::Announce(a) => a.prepare(data, actor).await,
             InboxActivity::Other(a) => {
                 tracing::debug!(kind = %a.kind, id = %a.id, "activity of a kind we do not apply");
-                Ok(())
+                Ok(Prepared::Nothing("kind_not_applied"))
             }
         }
     }
 }
 
-/// Reads a reference that may be an IRI or an embedded object with an `id`.
-pub fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Ref {
-        Iri(Url),
-        Object { id: Url },
+impl Prepared {
+    /// Applies it on the caller's transaction. What a group of ours applied is relayed by the
+    /// caller (`Outcome::AppliedInOurGroup`).
+    pub async fn apply(self, conn: &mut Conn, data: &FedData) -> Result<Outcome, CoreError> {
+        let ctx = &data.ctx;
+        match self {
+            Prepared::Follow(follow, follower) => {
+                follow::apply_follow(conn, data, follow, &follower).await
+            }
+            Prepared::Accept(accept) => follow::apply_accept(conn, &accept).await,
+            Prepared::UndoFollow(follow) => undo::apply_undo_follow(conn, &follow).await,
+            Prepared::Vote {
+                voter,
+                object,
+                vote,
+                vote_id,
+            } => {
+                cenacle_core::inbound::vote(
+                    conn,
+                    ctx,
+                    &voter,
+                    object.as_str(),
+                    vote,
+                    vote_id.as_str(),
+                )
+                .await
+            }
+            Prepared::UpdateGroup(group) => update_group::apply(conn, &group).await,
+            Prepared::CreateOrUpdate(kind, object, author) => {
+                create_or_update::apply(conn, ctx, kind, &object, &author).await
+            }
+            Prepared::Delete(object, person) => {
+                cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
+            }
+            Prepared::Announce(announce) => announce.apply(conn, ctx).await,
+            Prepared::Nothing(why) => Ok(Outcome::Ignored(why)),
+        }
     }
-    Ok(match Ref::deserialize(d)? {
-        Ref::Iri(url) | Ref::Object { id: url } => url,
-    })
 }
 
-/// Reads `to`/`cc`: absent, one IRI, or many.
-pub fn deserialize_audience<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Url>, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum OneOrMany {
-        One(Url),
-        Many(Vec<serde_json::Value>),
-    }
-    Ok(match Option::<OneOrMany>::deserialize(d)? {
-        None => vec![],
-        Some(OneOrMany::One(url)) => vec![url],
-        Some(OneOrMany::Many(values)) => values
-            .into_iter()
-            .filter_map(|v| match v {
-                serde_json::Value::String(s) => Url::parse(&s).ok(),
-                serde_json::Value::Object(o) => {
-                    o.get("id")?.as_str().and_then(|s| Url::parse(s).ok())
-                }
-                _ => None,
-            })
-            .collect(),
-    })
-}
-
-/// A new activity id on this instance.
-pub fn new_activity_id(data: &FedData, kind: &str) -> Url {
-    Url::parse(&format!(
-        "{}/activities/{kind}/{}",
-        data.base(),
-        uuid::Uuid::new_v4()
-    ))
-    .expect("valid url")
+/// The person who sent an activity that only people send (groups and the instance actor
+/// never post, vote or follow).
+pub(crate) fn person_actor(actor: ApubActor) -> Result<ApubPerson, ApubError> {
+    actor
+        .left()
+        .ok_or_else(|| ApubError::Malformed("only people send this activity".into()))
 }
 
 #[cfg(test)]
@@ -256,12 +232,30 @@ mod tests {
     }
 
     #[test]
-    fn an_undo_embeds_its_follow() {
+    fn an_undo_embeds_its_follow_or_its_vote() {
         let undo: InboxActivity = serde_json::from_value(json!({
             "type": "Undo", "id": "https://b.example/u/1", "actor": "https://b.example/u/pierre",
             "object": {"type": "Follow", "id": "https://b.example/f/1", "actor": "https://b.example/u/pierre", "object": "https://a.example/g/rust"}
         }))
         .unwrap();
-        assert!(matches!(undo, InboxActivity::Undo(_)));
+        assert!(matches!(
+            undo,
+            InboxActivity::Undo(Undo {
+                object: Undone::Follow(_),
+                ..
+            })
+        ));
+        let undo: InboxActivity = serde_json::from_value(json!({
+            "type": "Undo", "id": "https://b.example/u/2", "actor": "https://b.example/u/pierre",
+            "object": {"type": "Like", "id": "https://b.example/l/1", "actor": "https://b.example/u/pierre", "object": "https://a.example/p/1"}
+        }))
+        .unwrap();
+        assert!(matches!(
+            undo,
+            InboxActivity::Undo(Undo {
+                object: Undone::Vote(_),
+                ..
+            })
+        ));
     }
 }

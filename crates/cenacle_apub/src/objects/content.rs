@@ -1,17 +1,18 @@
 //! Posts as `Page` and comments and answers as `Note` (DESIGN.md §5), and how we read the posts
 //! and notes other servers send (Lemmy pages, Mastodon notes that mention a group).
 
-use super::deserialize_opt_string;
+use crate::vocabulary::deserialize_opt_string;
 use crate::{
-    activities::{deserialize_audience, deserialize_id, PUBLIC},
+    vocabulary::{deserialize_audience, deserialize_id, PUBLIC},
     ApubError,
 };
-use cenacle_db::{
-    actors::{self, Group},
-    content::{self as store, Comment, Post},
+use cenacle_core::{
+    inbound::{GroupState, IncomingObject},
+    model::{Attachment, Comment, Group, Post},
+    published, Conn,
 };
+use cenacle_domain::content::{IdeaStatus, PostKind};
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncPgConnection;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -137,7 +138,7 @@ impl ContentJson {
                         .map(str::to_owned),
                 ))
             })
-            .take(cenacle_core::content::ATTACHMENTS_MAX)
+            .take(cenacle_core::posts::ATTACHMENTS_MAX)
             .collect()
     }
 
@@ -245,15 +246,8 @@ pub fn audience_of(group: &Group) -> (Vec<Url>, Vec<Url>) {
     }
 }
 
-async fn ap_id_of_person(conn: &mut AsyncPgConnection, id: i64) -> Result<Url, ApubError> {
-    let author = store::authors(conn, &[id])
-        .await?
-        .pop()
-        .ok_or(ApubError::NotFound)?;
-    author
-        .ap_id
-        .and_then(|a| Url::parse(&a).ok())
-        .ok_or_else(|| ApubError::Internal(format!("person {id} has no ActivityPub id")))
+fn url(s: &str) -> Result<Url, ApubError> {
+    Url::parse(s).map_err(ApubError::internal)
 }
 
 /// The instance base URL of a local group (its id without the `/g/<name>` path).
@@ -267,14 +261,8 @@ fn base_of(group: &Group) -> String {
 
 /// Attachments as ActivityPub objects: `Image`/`Video` for our uploads (served at
 /// `/media/<file>`), `Document` for a remote post's links.
-async fn attachments_of(
-    conn: &mut AsyncPgConnection,
-    post: &Post,
-    base: &str,
-) -> Result<Vec<serde_json::Value>, ApubError> {
-    use cenacle_db::media::Attachment;
-    Ok(cenacle_db::media::attachments(conn, post.id)
-        .await?
+fn attachment_objects(attachments: Vec<Attachment>, base: &str) -> Vec<serde_json::Value> {
+    attachments
         .into_iter()
         .map(|a| match a {
             Attachment::Local(m) => {
@@ -283,42 +271,38 @@ async fn attachments_of(
             }
             Attachment::Remote { url, media_type } => serde_json::json!({"type": "Document", "url": url, "mediaType": media_type}),
         })
-        .collect())
+        .collect()
 }
 
 /// The `Page` of a post.
-pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJson, ApubError> {
-    let group = actors::group_by_id(conn, post.group_id)
-        .await?
-        .ok_or(ApubError::NotFound)?;
-    let accepted_answer = match post.accepted_comment_id {
-        Some(id) => store::comment_by_id(conn, id)
-            .await?
-            .and_then(|c| Url::parse(&c.ap_id).ok()),
-        None => None,
-    };
-    let (to, cc) = audience_of(&group);
-    let group_id = Url::parse(&group.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?;
+pub async fn page(conn: &mut Conn, post: &Post) -> Result<ContentJson, ApubError> {
+    let facts = published::page_facts(conn, post).await?;
+    let group = &facts.group;
+    let (to, cc) = audience_of(group);
+    let group_id = url(&group.ap_id)?;
     // Hashtags, then the state others can display: answered, or the idea's status.
     let mut tag: Vec<serde_json::Value> = post
         .tags
         .iter()
         .map(|t| serde_json::json!({"type": "Hashtag", "name": format!("#{t}")}))
         .collect();
-    if accepted_answer.is_some() {
+    if facts.accepted_answer_ap_id.is_some() {
         tag.push(crate::objects::group::post_tag(&group_id, "answered"));
     }
     if let Some(status) = post
         .idea_status
         .as_deref()
-        .and_then(|s| s.parse::<cenacle_domain::content::IdeaStatus>().ok())
+        .and_then(|s| s.parse::<IdeaStatus>().ok())
     {
         tag.push(crate::objects::group::post_tag(&group_id, status.tag()));
     }
+    let author = facts
+        .author_ap_id
+        .ok_or_else(|| ApubError::Internal(format!("person {} has no id", post.author_id)))?;
     Ok(ContentJson {
         kind: ContentKind::Page,
-        id: Url::parse(&post.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
-        attributed_to: ap_id_of_person(conn, post.author_id).await?,
+        id: url(&post.ap_id)?,
+        attributed_to: url(&author)?,
         name: Some(post.title.clone()),
         content: Some(markdown_to_html(&post.body)),
         media_type: Some("text/html".into()),
@@ -329,51 +313,45 @@ pub async fn page(conn: &mut AsyncPgConnection, post: &Post) -> Result<ContentJs
         in_reply_to: None,
         to,
         cc,
-        audience: Url::parse(&group.ap_id).ok(),
+        audience: Some(group_id),
         tag,
-        attachment: attachments_of(conn, post, &base_of(&group)).await?,
+        attachment: attachment_objects(facts.attachments, &base_of(group)),
         published: Some(post.created_at),
         updated: Some(post.updated_at),
         post_kind: Some(post.kind.clone()),
         idea_status: post.idea_status.clone(),
-        accepted_answer,
+        accepted_answer: facts
+            .accepted_answer_ap_id
+            .and_then(|a| Url::parse(&a).ok()),
         accepted: None,
     })
 }
 
 /// The `Note` of a comment or answer.
-pub async fn note(
-    conn: &mut AsyncPgConnection,
-    comment: &Comment,
-) -> Result<ContentJson, ApubError> {
-    let post = store::post_by_id(conn, comment.post_id)
-        .await?
-        .ok_or(ApubError::NotFound)?;
-    let group = actors::group_by_id(conn, post.group_id)
-        .await?
-        .ok_or(ApubError::NotFound)?;
-    let parent_author = match comment.parent_id {
-        Some(parent) => store::comment_by_id(conn, parent)
-            .await?
-            .map(|c| c.author_id),
-        None => Some(post.author_id),
-    };
-    let parent_author = match parent_author {
-        Some(id) => store::authors(conn, &[id]).await?.pop(),
-        None => None,
-    };
-    let in_reply_to = match comment.parent_id {
-        Some(parent) => store::comment_by_id(conn, parent)
-            .await?
-            .map(|c| c.ap_id)
-            .unwrap_or(post.ap_id.clone()),
-        None => post.ap_id.clone(),
-    };
-    let (to, cc) = audience_of(&group);
+pub async fn note(conn: &mut Conn, comment: &Comment) -> Result<ContentJson, ApubError> {
+    let facts = published::note_facts(conn, comment).await?;
+    let group = &facts.group;
+    let (to, cc) = audience_of(group);
+    let author = facts
+        .author_ap_id
+        .ok_or_else(|| ApubError::Internal(format!("person {} has no id", comment.author_id)))?;
+    // The group and the author replied to, so that Mastodon users who reply keep the group
+    // in their addressing (INTEROP.md).
+    let mut tag = vec![
+        serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
+    ];
+    if let Some(a) = facts.replied_to_author {
+        let host = a
+            .instance_host
+            .unwrap_or_else(|| group.instance_host.clone());
+        if let Some(href) = a.ap_id {
+            tag.push(serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}));
+        }
+    }
     Ok(ContentJson {
         kind: ContentKind::Note,
-        id: Url::parse(&comment.ap_id).map_err(|e| ApubError::Internal(e.to_string()))?,
-        attributed_to: ap_id_of_person(conn, comment.author_id).await?,
+        id: url(&comment.ap_id)?,
+        attributed_to: url(&author)?,
         name: None,
         content: Some(markdown_to_html(&comment.body)),
         media_type: Some("text/html".into()),
@@ -381,26 +359,58 @@ pub async fn note(
             content: comment.body.clone(),
             media_type: "text/markdown".into(),
         }),
-        in_reply_to: Url::parse(&in_reply_to).ok(),
+        in_reply_to: Url::parse(&facts.in_reply_to).ok(),
         to,
         cc,
         audience: Url::parse(&group.ap_id).ok(),
-        // The group and the author replied to, so that Mastodon users who reply keep the
-        // group in their addressing (INTEROP.md).
-        tag: std::iter::once(serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}))
-            .chain(parent_author.and_then(|a| {
-                let host = a.instance_host.unwrap_or_else(|| group.instance_host.clone());
-                a.ap_id.map(|href| serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}))
-            }))
-            .collect(),
+        tag,
         attachment: vec![],
         published: Some(comment.created_at),
         updated: Some(comment.updated_at),
         post_kind: None,
         idea_status: None,
         accepted_answer: None,
-        accepted: (post.accepted_comment_id == Some(comment.id)).then_some(true),
+        accepted: (facts.post.accepted_comment_id == Some(comment.id)).then_some(true),
     })
+}
+
+impl ContentJson {
+    /// What core takes: this object as a post or a comment, with the addressing of the
+    /// activity that carries it (`to`, `cc` of the activity besides the object's own).
+    pub fn incoming(&self, activity_to: &[Url], activity_cc: &[Url]) -> IncomingObject {
+        let addressing = self
+            .addressed()
+            .into_iter()
+            .chain(activity_to)
+            .chain(activity_cc)
+            .map(|u| u.to_string())
+            .collect();
+        // Only Cénacle peers state the group's state of a post (with its kind): others'
+        // silence is not "no accepted answer".
+        let state = self.post_kind.as_ref().map(|_| GroupState {
+            idea_status: self
+                .idea_status
+                .as_deref()
+                .and_then(|s| s.parse::<IdeaStatus>().ok()),
+            accepted_answer: self.accepted_answer.as_ref().map(|u| u.to_string()),
+        });
+        IncomingObject {
+            ap_id: self.id.to_string(),
+            attributed_to: self.attributed_to.to_string(),
+            in_reply_to: self.in_reply_to.as_ref().map(|u| u.to_string()),
+            addressing,
+            kind: self
+                .post_kind
+                .as_deref()
+                .and_then(|k| k.parse().ok())
+                .unwrap_or(PostKind::Question),
+            title: self.title(),
+            body: self.markdown(),
+            tags: self.hashtags(),
+            attachments: self.attachments(),
+            state,
+        }
+    }
 }
 
 #[cfg(test)]

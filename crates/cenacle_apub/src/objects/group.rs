@@ -1,13 +1,17 @@
 //! Groups: local ones served as `Group` (FEP-1b12), remote ones cached.
 
-use super::{deserialize_opt_string, verify_actor_document, Endpoints};
+use super::{verify_actor_document, Endpoints};
+use crate::vocabulary::deserialize_opt_string;
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
     config::Data,
     protocol::public_key::PublicKey,
     traits::{Actor, Object},
 };
-use cenacle_db::actors::{self, Group, RemoteGroup};
+use cenacle_core::{
+    actors,
+    model::{Group, RemoteGroup},
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -88,7 +92,7 @@ pub struct GroupJson {
     #[serde(
         default,
         skip_serializing_if = "Vec::is_empty",
-        deserialize_with = "crate::objects::deserialize_values"
+        deserialize_with = "crate::vocabulary::deserialize_values"
     )]
     pub tag: Vec<serde_json::Value>,
 }
@@ -168,7 +172,7 @@ impl Object for ApubGroup {
 
     async fn from_json(json: GroupJson, data: &Data<FedData>) -> Result<Self, ApubError> {
         let mut conn = data.ctx.conn().await?;
-        ApubGroup::new(actors::upsert_remote_group(&mut conn, &remote_group(json)).await?)
+        ApubGroup::new(actors::store_remote_group(&mut conn, &remote_group(json)).await?)
     }
 }
 

@@ -7,7 +7,6 @@ use activitypub_federation::{
     traits::{Actor, Object},
 };
 use cenacle_core::{identity, Context};
-use cenacle_db::actors;
 use serde::Serialize;
 use url::Url;
 
@@ -114,10 +113,11 @@ impl Actor for InstanceActor {
 /// Loads the instance actor's keys, creating them on first start. Several processes starting
 /// at once agree on the first stored pair.
 pub async fn ensure_keys(ctx: &Context) -> Result<(String, String), ApubError> {
-    let mut conn = ctx.conn().await?;
-    if let Some(keys) = actors::instance_actor_keys(&mut conn).await? {
+    if let Some(keys) = cenacle_core::actors::instance_keys(&mut *ctx.conn().await?).await? {
         return Ok(keys);
     }
+    // Made before the write, with no connection held.
     let (public, private) = identity::generate_keypair().await?;
-    Ok(actors::insert_instance_actor_keys(&mut conn, &public, &private).await?)
+    let mut conn = ctx.conn().await?;
+    Ok(cenacle_core::actors::store_instance_keys(&mut conn, &public, &private).await?)
 }

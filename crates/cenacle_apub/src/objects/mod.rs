@@ -6,7 +6,7 @@ pub mod instance;
 pub mod person;
 
 use crate::{http_client::host_of, ApubError};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 /// People or groups: the actors that may appear as the `actor` of an activity we accept.
@@ -58,28 +58,4 @@ pub fn verify_actor_document(
         )));
     }
     Ok(())
-}
-
-/// A property that may be one object or an array of them.
-pub fn deserialize_values<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<serde_json::Value>, D::Error> {
-    Ok(match Option::<serde_json::Value>::deserialize(d)? {
-        Some(serde_json::Value::Array(items)) => items,
-        Some(one @ serde_json::Value::Object(_)) => vec![one],
-        _ => vec![],
-    })
-}
-
-/// A property that may be a string, an array of strings, or be missing: read as an optional
-/// first string (e.g. `name`, `summary` from servers that send language maps as arrays).
-pub fn deserialize_opt_string<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    let value = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match value {
-        Some(serde_json::Value::String(s)) => Some(s),
-        Some(serde_json::Value::Array(items)) => items
-            .into_iter()
-            .find_map(|v| v.as_str().map(str::to_owned)),
-        _ => None,
-    })
 }

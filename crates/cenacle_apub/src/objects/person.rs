@@ -1,14 +1,18 @@
 //! People: local members served as `Person`, remote people cached from what they serve.
 
-use super::{deserialize_opt_string, verify_actor_document, Endpoints};
+use super::{verify_actor_document, Endpoints};
+use crate::vocabulary::deserialize_opt_string;
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
     config::Data,
     protocol::public_key::PublicKey,
     traits::{Actor, Object},
 };
-use cenacle_core::{identity, Context};
-use cenacle_db::actors::{self, PersonActor, RemotePerson};
+use cenacle_core::{
+    actors,
+    model::{PersonActor, RemotePerson},
+};
+use cenacle_core::{identity, Context, ScopedFutureExt};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -109,16 +113,9 @@ impl Object for ApubPerson {
     async fn into_json(self, data: &Data<FedData>) -> Result<PersonJson, ApubError> {
         let (reputation, rank) = {
             let mut conn = data.ctx.conn().await?;
-            let score = cenacle_db::engagement::reputation_of(&mut conn, self.row.id).await?;
-            let contributions =
-                cenacle_db::engagement::contributions(&mut conn, self.row.id).await?;
-            let tiers = &data.ctx.settings.engagement.ranks;
-            let rank = cenacle_domain::engagement::rank_for(
-                cenacle_domain::engagement::rank_score(&contributions),
-                tiers,
-            )
-            .map(|t| t.name_en.clone());
-            (Some(score), rank)
+            let profile =
+                cenacle_core::people::profile(&mut conn, &data.ctx, self.row.clone()).await?;
+            (Some(profile.reputation), profile.rank.map(|t| t.name_en))
         };
         let id = self.id.clone();
         let sub = |path: &str| Url::parse(&format!("{id}/{path}")).ok();
@@ -177,16 +174,16 @@ impl Object for ApubPerson {
                 .map(|u| u.to_string()),
             public_key_pem: json.public_key.public_key_pem,
         };
-        let mut conn = data.ctx.conn().await?;
-        let row = actors::upsert_remote_person(&mut conn, &remote).await?;
-        // Portable reputation: kept beside ours, read-only, never added to it.
-        cenacle_db::engagement::set_home_reputation(
-            &mut conn,
-            &remote.ap_id,
-            json.reputation,
-            json.rank.as_deref(),
-        )
-        .await?;
+        let (reputation, rank) = (json.reputation, json.rank);
+        let row = data
+            .ctx
+            .transaction(|conn| {
+                async move {
+                    actors::store_remote_person(conn, &remote, reputation, rank.as_deref()).await
+                }
+                .scope_boxed()
+            })
+            .await?;
         ApubPerson::new(row)
     }
 }
@@ -216,12 +213,13 @@ impl Actor for ApubPerson {
     }
 }
 
-/// Local people created before federation existed get their id and keys.
+/// Local people created before federation existed get their id and keys (made with no
+/// connection held).
 pub async fn backfill_identities(ctx: &Context) -> Result<(), ApubError> {
-    let mut conn = ctx.conn().await?;
-    for (id, username) in actors::local_people_without_identity(&mut conn).await? {
+    let missing = actors::people_without_identity(&mut *ctx.conn().await?).await?;
+    for (id, username) in missing {
         let identity = identity::person_identity(&ctx.settings, &username).await?;
-        actors::set_person_identity(&mut conn, id, &identity).await?;
+        actors::set_identity(&mut *ctx.conn().await?, id, &identity).await?;
     }
     Ok(())
 }

@@ -1,10 +1,13 @@
 //! Update{Group}: a group we follow changed its title, description or keys.
 
-use super::{deserialize_audience, deserialize_id, new_activity_id, PUBLIC};
-use crate::{objects::group::GroupJson, ApubError, FedData};
+use super::Prepared;
+use crate::{
+    objects::group::{remote_group, GroupJson},
+    vocabulary::{deserialize_audience, deserialize_id, new_activity_id, PUBLIC},
+    ApubError, FedData,
+};
 use activitypub_federation::kinds::activity::UpdateType;
-use cenacle_db::actors;
-use diesel_async::AsyncPgConnection;
+use cenacle_core::{actors, inbound::Outcome, model::RemoteGroup, Conn, CoreError};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -36,26 +39,21 @@ impl UpdateGroup {
         }
     }
 
-    pub(super) fn verify(&self) -> Result<(), ApubError> {
+    pub(super) fn prepare(self) -> Result<Prepared, ApubError> {
         if self.object.id != self.actor || self.object.public_key.owner != self.actor {
             return Err(ApubError::Malformed(
                 "a group may only update itself".into(),
             ));
         }
-        Ok(())
+        Ok(Prepared::UpdateGroup(remote_group(self.object)))
     }
+}
 
-    pub(super) async fn apply(self, conn: &mut AsyncPgConnection) -> Result<(), ApubError> {
-        // Only groups we already know: an Update does not introduce a new actor.
-        if actors::group_by_ap_id(conn, self.actor.as_str())
-            .await?
-            .is_none_or(|g| g.local)
-        {
-            tracing::info!(actor = %self.actor, "Update of a group we do not follow; ignored");
-            return Ok(());
-        }
-        actors::upsert_remote_group(conn, &crate::objects::group::remote_group(self.object))
-            .await?;
-        Ok(())
-    }
+/// Only groups we already know: an Update does not introduce a new actor.
+pub(super) async fn apply(conn: &mut Conn, group: &RemoteGroup) -> Result<Outcome, CoreError> {
+    Ok(if actors::refresh_known_group(conn, group).await? {
+        Outcome::Applied
+    } else {
+        Outcome::Ignored("unknown_group")
+    })
 }

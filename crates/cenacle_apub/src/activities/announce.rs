@@ -1,0 +1,234 @@
+//! Announce: a group elsewhere relays what it accepted (FEP-1b12). We mirror it when our
+//! members follow that group, under the origin rules: the announced activity must come from
+//! its actor's server, be addressed to that group, and only touch that group's content. (Our
+//! own groups' Announces are built by `outgoing::relay`.)
+
+use super::{
+    CreateOrUpdate, CreateOrUpdateType, DeleteContent, Prepared, Undo, Undone, VoteActivity,
+};
+use crate::{
+    objects::{content::ContentJson, person::ApubPerson, ApubActor},
+    vocabulary::{deserialize_audience, deserialize_id},
+    ApubError, FedData,
+};
+use activitypub_federation::{
+    config::Data,
+    fetch::{fetch_object_http, object_id::ObjectId},
+    kinds::activity::AnnounceType,
+};
+use cenacle_core::{
+    federation,
+    inbound::{self, IncomingObject, Outcome},
+    model::{Group, PersonActor},
+    published, Conn, Context, CoreError,
+};
+use cenacle_domain::origin::{check_addressed_to, check_object_on_actor_host};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use url::Url;
+
+/// How many missing replied-to objects we fetch for one reply (deliveries race: a reply may
+/// arrive before what it replies to). Bounded, so that a chain cannot make us fetch forever.
+const MAX_PARENT_FETCHES: usize = 8;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Announce {
+    #[serde(rename = "type")]
+    pub kind: AnnounceType,
+    pub id: Url,
+    #[serde(deserialize_with = "deserialize_id")]
+    pub actor: Url,
+    pub object: Value,
+    #[serde(default, deserialize_with = "deserialize_audience")]
+    pub to: Vec<Url>,
+    #[serde(default, deserialize_with = "deserialize_audience")]
+    pub cc: Vec<Url>,
+}
+
+/// What a group Announces that we mirror.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Announced {
+    CreateOrUpdate(Box<CreateOrUpdate>),
+    Vote(VoteActivity),
+    Undo(Undo),
+    Delete(DeleteContent),
+}
+
+impl Announced {
+    fn id_and_actor(&self) -> (&Url, &Url) {
+        match self {
+            Announced::CreateOrUpdate(a) => (&a.id, &a.actor),
+            Announced::Vote(a) => (&a.id, &a.actor),
+            Announced::Undo(a) => (&a.id, &a.actor),
+            Announced::Delete(a) => (&a.id, &a.actor),
+        }
+    }
+
+    /// Its `to`, `cc` and `audience` (and its object's, for a Create or Update).
+    fn addressing(&self) -> Vec<String> {
+        match self {
+            Announced::CreateOrUpdate(a) => a.incoming().addressing,
+            Announced::Vote(a) => a.audience.iter().map(Url::to_string).collect(),
+            Announced::Undo(a) => {
+                let inner = match &a.object {
+                    Undone::Vote(v) => v.audience.clone(),
+                    Undone::Follow(_) => None,
+                };
+                a.to.iter().chain(&inner).map(Url::to_string).collect()
+            }
+            Announced::Delete(a) => a.to.iter().chain(&a.cc).map(Url::to_string).collect(),
+        }
+    }
+}
+
+/// An announced activity with its actor and the objects it needs, fetched.
+pub struct PreparedAnnounce {
+    group: Group,
+    announced: Announced,
+    actor: PersonActor,
+    /// For a reply: the replied-to objects we lacked, root first, with their authors.
+    parents: Vec<(IncomingObject, PersonActor)>,
+}
+
+impl Announce {
+    pub(super) async fn prepare(
+        self,
+        data: &Data<FedData>,
+        actor: ApubActor,
+    ) -> Result<Prepared, ApubError> {
+        let Some(group) = actor.right().map(|g| g.row) else {
+            // A person's boost (Mastodon): nothing for us to mirror.
+            return Ok(Prepared::Nothing("announce_by_a_person"));
+        };
+        if group.local {
+            return Err(ApubError::Malformed("our own group's Announce".into()));
+        }
+        let Ok(announced) = serde_json::from_value::<Announced>(self.object) else {
+            return Ok(Prepared::Nothing("announced_kind_not_mirrored"));
+        };
+        let (inner_id, inner_actor) = announced.id_and_actor();
+        check_object_on_actor_host(inner_id.as_str(), inner_actor.as_str())
+            .map_err(CoreError::Forged)?;
+        let addressing = announced.addressing();
+        let addressing: Vec<&str> = addressing.iter().map(String::as_str).collect();
+        let required = matches!(announced, Announced::CreateOrUpdate(_));
+        check_addressed_to(
+            &group.ap_id,
+            group.followers_url.as_deref(),
+            &addressing,
+            required,
+        )
+        .map_err(CoreError::Forged)?;
+        if let Announced::Undo(undo) = &announced {
+            undo.check()?;
+        }
+        let actor = person(data, inner_actor).await?;
+        let parents = match &announced {
+            Announced::CreateOrUpdate(activity) => {
+                missing_parents(data, activity.object.in_reply_to.clone()).await?
+            }
+            _ => vec![],
+        };
+        Ok(Prepared::Announce(Box::new(PreparedAnnounce {
+            group,
+            announced,
+            actor,
+            parents,
+        })))
+    }
+}
+
+/// The replied-to objects we do not have, fetched from their origin with their authors,
+/// root first.
+async fn missing_parents(
+    data: &Data<FedData>,
+    mut next: Option<Url>,
+) -> Result<Vec<(IncomingObject, PersonActor)>, ApubError> {
+    let mut parents = Vec::new();
+    while let Some(parent) = next.take() {
+        if known(data, &parent).await? {
+            break;
+        }
+        if parents.len() == MAX_PARENT_FETCHES {
+            return Err(ApubError::Malformed("reply chain too long to fetch".into()));
+        }
+        let fetched = fetch_object_http::<_, ContentJson>(&parent, data)
+            .await?
+            .object;
+        let author = person(data, &fetched.attributed_to).await?;
+        next = fetched.in_reply_to.clone();
+        parents.push((fetched.incoming(&[], &[]), author));
+    }
+    parents.reverse();
+    Ok(parents)
+}
+
+async fn person(data: &Data<FedData>, id: &Url) -> Result<PersonActor, ApubError> {
+    let person: ApubPerson = ObjectId::<ApubPerson>::from(id.clone())
+        .dereference(data)
+        .await?;
+    Ok(person.row)
+}
+
+/// Whether we have the post or comment `id`.
+async fn known(data: &Data<FedData>, id: &Url) -> Result<bool, ApubError> {
+    let mut conn = data.ctx.conn().await?;
+    Ok(published::exists(&mut conn, id.as_str()).await?)
+}
+
+impl PreparedAnnounce {
+    /// Mirrors it, when our members follow the group.
+    pub(super) async fn apply(self, conn: &mut Conn, ctx: &Context) -> Result<Outcome, CoreError> {
+        let group = &self.group;
+        if !federation::followed_here(conn, ctx, &group.ap_id).await? {
+            return Ok(Outcome::Ignored("group_not_followed"));
+        }
+        let actor = &self.actor;
+        match self.announced {
+            Announced::CreateOrUpdate(activity) => {
+                let object = activity.incoming();
+                match activity.kind {
+                    CreateOrUpdateType::Create => {
+                        inbound::announced_create(conn, group, actor, &object, &self.parents).await
+                    }
+                    CreateOrUpdateType::Update => {
+                        inbound::announced_update(conn, ctx, group, actor, &object).await
+                    }
+                }
+            }
+            Announced::Vote(vote) => {
+                let choice = Some(vote.vote());
+                inbound::announced_vote(
+                    conn,
+                    ctx,
+                    group,
+                    actor,
+                    vote.object.as_str(),
+                    choice,
+                    vote.id.as_str(),
+                )
+                .await
+            }
+            Announced::Undo(undo) => match undo.object {
+                Undone::Vote(vote) => {
+                    inbound::announced_vote(
+                        conn,
+                        ctx,
+                        group,
+                        actor,
+                        vote.object.as_str(),
+                        None,
+                        vote.id.as_str(),
+                    )
+                    .await
+                }
+                Undone::Follow(_) => Ok(Outcome::Ignored("announced_undo_of_follow")),
+            },
+            Announced::Delete(delete) => {
+                inbound::announced_delete(conn, ctx, group, actor, delete.object.as_str()).await
+            }
+        }
+    }
+}

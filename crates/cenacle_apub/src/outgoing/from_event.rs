@@ -1,0 +1,220 @@
+//! Outbox events (what our members did) turned into activities and queued: a member's
+//! activity in a group elsewhere goes to that group's inbox; in a group of ours, the group
+//! Announces it to its followers; a group of ours that changed sends its Update.
+
+use super::{announce_page, relay};
+use crate::{
+    activities::{
+        CreateOrUpdate, CreateOrUpdateType, DeleteContent, Undo, Undone, UpdateGroup, VoteActivity,
+    },
+    context::with_context,
+    objects::{content, group::ApubGroup},
+    queue::send,
+    vocabulary::new_activity_id,
+    ApubError, FedData,
+};
+use activitypub_federation::{
+    config::Data,
+    kinds::activity::{DeleteType, UndoType},
+    traits::Object,
+};
+use cenacle_core::{
+    actors, federation,
+    model::{Group, OutboxEvent, QueuedEvent, VoteTarget},
+    people, published, Conn, ScopedFutureExt,
+};
+use cenacle_domain::content::Vote;
+use serde::Serialize;
+use serde_json::Value;
+use url::Url;
+
+fn to_value<T: Serialize>(value: &T) -> Result<Value, ApubError> {
+    serde_json::to_value(value).map_err(ApubError::internal)
+}
+
+/// Takes up to `limit` outbox events and queues their activities, in one transaction: a
+/// failure puts the events back. Returns how many events were taken.
+pub async fn process_outbox(data: &Data<FedData>, limit: i64) -> Result<usize, ApubError> {
+    Ok(data
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let events = federation::take_outbox_events(conn, limit).await?;
+                for event in &events {
+                    send_for_event(conn, data, event).await?;
+                }
+                Ok(events.len())
+            }
+            .scope_boxed()
+        })
+        .await?)
+}
+
+/// Queues what `event` must send. Events of remote actors (none are recorded) and of things
+/// gone since send nothing.
+pub async fn send_for_event(
+    conn: &mut Conn,
+    data: &Data<FedData>,
+    queued: &QueuedEvent,
+) -> Result<(), ApubError> {
+    if let OutboxEvent::GroupUpdated(group_id) = queued.event {
+        return group_updated(conn, data, group_id).await;
+    }
+    let Some(actor_id) = queued.actor_id else {
+        return Ok(());
+    };
+    let actor = people::person_by_id(conn, actor_id).await?;
+    let Some(actor_url) = actor
+        .ap_id
+        .as_deref()
+        .filter(|_| actor.local)
+        .and_then(|a| Url::parse(a).ok())
+    else {
+        return Ok(());
+    };
+    let (activity, group, new_post) = match queued.event {
+        OutboxEvent::PostCreated(id) | OutboxEvent::PostUpdated(id) => {
+            let Some(post) = published::post_by_id(conn, id).await? else {
+                return Ok(());
+            };
+            let object = content::page(conn, &post).await?;
+            let group = group_of(conn, post.group_id).await?;
+            let created = matches!(queued.event, OutboxEvent::PostCreated(_));
+            let kind = if created {
+                CreateOrUpdateType::Create
+            } else {
+                CreateOrUpdateType::Update
+            };
+            let activity = CreateOrUpdate::new(data, kind, actor_url.clone(), object);
+            (to_value(&activity)?, group, created.then_some(post))
+        }
+        OutboxEvent::CommentCreated(id) | OutboxEvent::CommentUpdated(id) => {
+            let Some(comment) = published::comment_by_id(conn, id).await? else {
+                return Ok(());
+            };
+            let object = content::note(conn, &comment).await?;
+            let post = published::post_by_id(conn, comment.post_id)
+                .await?
+                .ok_or(ApubError::NotFound)?;
+            let group = group_of(conn, post.group_id).await?;
+            let kind = if matches!(queued.event, OutboxEvent::CommentCreated(_)) {
+                CreateOrUpdateType::Create
+            } else {
+                CreateOrUpdateType::Update
+            };
+            let activity = CreateOrUpdate::new(data, kind, actor_url.clone(), object);
+            (to_value(&activity)?, group, None)
+        }
+        OutboxEvent::PostDeleted(id) | OutboxEvent::CommentDeleted(id) => {
+            let target = match queued.event {
+                OutboxEvent::PostDeleted(_) => VoteTarget::Post(id),
+                _ => VoteTarget::Comment(id),
+            };
+            let Some((object, group)) = object_and_group(conn, target).await? else {
+                return Ok(());
+            };
+            let (to, cc) = content::audience_of(&group);
+            let delete = DeleteContent {
+                kind: DeleteType::Delete,
+                id: new_activity_id(data, "delete"),
+                actor: actor_url.clone(),
+                object,
+                to,
+                cc,
+                summary: None,
+            };
+            (to_value(&delete)?, group, None)
+        }
+        OutboxEvent::Voted { target, value } => {
+            let Some((object, group)) = object_and_group(conn, target).await? else {
+                return Ok(());
+            };
+            let audience = Url::parse(&group.ap_id).ok();
+            let vote =
+                |v| VoteActivity::new(data, actor_url.clone(), object.clone(), v, audience.clone());
+            let activity = match value.and_then(Vote::from_value) {
+                Some(v) => to_value(&vote(v))?,
+                // A withdrawn vote: Undo embedding a vote (Lemmy reads the embedded object).
+                None => to_value(&Undo {
+                    kind: UndoType::Undo,
+                    id: new_activity_id(data, "undo"),
+                    actor: actor_url.clone(),
+                    object: Undone::Vote(vote(Vote::Like)),
+                    to: vec![],
+                })?,
+            };
+            (activity, group, None)
+        }
+        OutboxEvent::GroupUpdated(_) => unreachable!("handled above"),
+    };
+    if group.local {
+        // Our group announces its member's activity to the instances that follow it.
+        let full = to_value(&with_context(&activity))?;
+        relay(conn, data, &group, full).await?;
+        if let Some(post) = new_post {
+            announce_page(conn, data, &group, &post).await?;
+        }
+    } else {
+        let id =
+            Url::parse(activity["id"].as_str().unwrap_or_default()).map_err(ApubError::internal)?;
+        send(
+            conn,
+            data,
+            &id,
+            &actor_url,
+            &activity,
+            [group.inbox_url.clone()],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+async fn group_of(conn: &mut Conn, group_id: i64) -> Result<Group, ApubError> {
+    actors::group_by_id(conn, group_id)
+        .await?
+        .ok_or(ApubError::NotFound)
+}
+
+/// The id of a post or comment and the group it is in.
+async fn object_and_group(
+    conn: &mut Conn,
+    target: VoteTarget,
+) -> Result<Option<(Url, Group)>, ApubError> {
+    let (ap_id, post_id) = match target {
+        VoteTarget::Post(id) => match published::post_by_id(conn, id).await? {
+            Some(p) => (p.ap_id, p.id),
+            None => return Ok(None),
+        },
+        VoteTarget::Comment(id) => match published::comment_by_id(conn, id).await? {
+            Some(c) => (c.ap_id, c.post_id),
+            None => return Ok(None),
+        },
+    };
+    let Some(post) = published::post_by_id(conn, post_id).await? else {
+        return Ok(None);
+    };
+    let group = group_of(conn, post.group_id).await?;
+    Ok(Some((
+        Url::parse(&ap_id).map_err(ApubError::internal)?,
+        group,
+    )))
+}
+
+/// A group of ours changed: its followers get an `Update{Group}`, signed by the group.
+async fn group_updated(
+    conn: &mut Conn,
+    data: &Data<FedData>,
+    group_id: i64,
+) -> Result<(), ApubError> {
+    let Some(row) = actors::group_by_id(conn, group_id).await? else {
+        return Ok(());
+    };
+    let group = ApubGroup::new(row)?;
+    let followers = group.followers_url();
+    let inboxes = federation::follower_inboxes(conn, group.id().as_str()).await?;
+    let signer = group.id().clone();
+    let update = UpdateGroup::new(data, group.into_json(data).await?, followers);
+    send(conn, data, &update.id, &signer, &update, inboxes).await?;
+    Ok(())
+}

@@ -1,0 +1,64 @@
+//! Accepting an answer to a question.
+
+use crate::{
+    access::{forbid, post_for},
+    federation::record_event,
+    rewards, Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    content::{self as store, Post},
+    federation::OutboxEvent,
+};
+use cenacle_domain::{
+    content::{can_accept_answer, PostKind},
+    ValidationError,
+};
+
+/// Marks (or with `None` clears) the accepted answer of a question: its author, a moderator
+/// of its group, or staff. Reputation follows the acceptance (and is reversed with it).
+pub async fn accept_answer(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<Post, CoreError> {
+    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    if post.kind != PostKind::Question.as_str() {
+        return Err(ValidationError {
+            field: "post",
+            code: "not_a_question",
+        }
+        .into());
+    }
+    if !can_accept_answer(&actor, post.author_id == caller.person_id) {
+        return Err(forbid("accept_answer"));
+    }
+    if let Some(cid) = comment_id {
+        let answer = store::comment_by_id(conn, cid).await?;
+        if !answer.is_some_and(|c| {
+            c.post_id == post.id && c.parent_id.is_none() && c.deleted_at.is_none()
+        }) {
+            return Err(CoreError::NotFound("answer"));
+        }
+    }
+    // Locked, so that two acceptances racing reverse and pay exactly what changed.
+    let locked = store::post_for_update(conn, post.id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    if locked.accepted_comment_id == comment_id {
+        return Ok(locked);
+    }
+    let updated = store::set_accepted_answer(conn, post.id, comment_id).await?;
+    rewards::on_accept(
+        conn,
+        ctx,
+        caller.person_id,
+        post.group_id,
+        locked.accepted_comment_id,
+        comment_id,
+    )
+    .await?;
+    record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
+    Ok(updated)
+}

@@ -1,0 +1,94 @@
+//! Badges given by hand (honorific ones such as Superuser or Staff), revoked with a reason,
+//! and worn as a title. Automatic badges are awarded in `rewards`.
+
+use crate::{accounts::Session, admin::require, Caller, Conn, CoreError};
+use cenacle_db::badges::{self as store, Badge};
+use cenacle_domain::{Permission, ValidationError};
+
+async fn badge(conn: &mut Conn, slug: &str) -> Result<Badge, CoreError> {
+    store::badge_by_slug(conn, slug)
+        .await?
+        .ok_or(CoreError::NotFound("badge"))
+}
+
+/// Every badge there is.
+pub async fn catalogue(conn: &mut Conn) -> Result<Vec<Badge>, CoreError> {
+    Ok(store::catalogue(conn).await?)
+}
+
+/// A community manager awards a badge by hand.
+pub async fn award_badge(
+    conn: &mut Conn,
+    session: &Session,
+    person: i64,
+    slug: &str,
+    reason: Option<&str>,
+) -> Result<(), CoreError> {
+    require(session, Permission::ManageGroups)?;
+    let badge = badge(conn, slug).await?;
+    if !store::award(
+        conn,
+        badge.id,
+        person,
+        Some(session.account.person_id),
+        reason,
+    )
+    .await?
+    {
+        return Err(CoreError::Conflict("badge_held"));
+    }
+    Ok(())
+}
+
+/// A community manager revokes a badge, with a reason (kept in its history).
+pub async fn revoke_badge(
+    conn: &mut Conn,
+    session: &Session,
+    person: i64,
+    slug: &str,
+    reason: &str,
+) -> Result<(), CoreError> {
+    require(session, Permission::ManageGroups)?;
+    if reason.trim().is_empty() {
+        return Err(ValidationError {
+            field: "reason",
+            code: "empty",
+        }
+        .into());
+    }
+    let badge = badge(conn, slug).await?;
+    if !store::revoke(
+        conn,
+        badge.id,
+        person,
+        session.account.person_id,
+        reason.trim(),
+    )
+    .await?
+    {
+        return Err(CoreError::NotFound("badge award"));
+    }
+    Ok(())
+}
+
+/// Wears one of one's badges as a title (None: no title).
+pub async fn set_title(
+    conn: &mut Conn,
+    caller: &Caller,
+    slug: Option<&str>,
+) -> Result<(), CoreError> {
+    let id = match slug {
+        Some(slug) => {
+            let held = store::held(conn, caller.person_id).await?;
+            Some(
+                held.into_iter()
+                    .find(|(b, _)| b.slug == slug)
+                    .ok_or(CoreError::NotFound("badge"))?
+                    .0
+                    .id,
+            )
+        }
+        None => None,
+    };
+    Ok(store::set_title(conn, caller.person_id, id).await?)
+}

@@ -1,0 +1,158 @@
+//! Bounties on questions: points held in escrow, awarded by the sponsor or settled at the end
+//! by the half-to-the-best-answer rule.
+
+use crate::{access::readable_post, rewards, Caller, Conn, Context, CoreError};
+use cenacle_db::{
+    content as store,
+    engagement::{self as ledger, Bounty},
+};
+use cenacle_domain::ValidationError;
+use chrono::{Duration, Utc};
+
+/// Bounds of a bounty, in points.
+pub const BOUNTY_MIN: i64 = 10;
+pub const BOUNTY_MAX: i64 = 5_000;
+/// How long a bounty runs when its sponsor does not say.
+pub const BOUNTY_DAYS: i64 = 7;
+
+/// Offers points on a question: a member with enough reputation, or a community manager. The
+/// amount leaves the sponsor's balance at once (escrow: the balance cannot go negative, so an
+/// offer beyond it is refused) and goes to the answer the sponsor awards, or is settled at the
+/// end by the half-to-the-best-answer rule (see [`settle_expired_bounties`]).
+pub async fn offer_bounty(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post_id: i64,
+    amount: i64,
+    days: Option<i64>,
+) -> Result<Bounty, CoreError> {
+    if !(BOUNTY_MIN..=BOUNTY_MAX).contains(&amount) {
+        return Err(ValidationError {
+            field: "amount",
+            code: "out_of_range",
+        }
+        .into());
+    }
+    let days = days.unwrap_or(BOUNTY_DAYS);
+    if !(1..=30).contains(&days) {
+        return Err(ValidationError {
+            field: "days",
+            code: "out_of_range",
+        }
+        .into());
+    }
+    let post = readable_post(conn, Some(caller), post_id).await?.post;
+    if post.kind != "question" || post.accepted_comment_id.is_some() {
+        return Err(ValidationError {
+            field: "post",
+            code: "not_an_open_question",
+        }
+        .into());
+    }
+    rewards::require_reputation(
+        conn,
+        caller,
+        ctx.settings.engagement.privileges.offer_bounty,
+    )
+    .await?;
+    // Two offers racing past the check below meet the partial unique index and an amount above
+    // the balance meets its CHECK; the API maps both constraints to 409s.
+    if ledger::open_bounty_for_update(conn, post_id)
+        .await?
+        .is_some()
+    {
+        return Err(CoreError::Conflict("bounty_running"));
+    }
+    let bounty = ledger::insert_bounty(
+        conn,
+        post_id,
+        caller.person_id,
+        amount,
+        Utc::now() + Duration::days(days),
+    )
+    .await?;
+    ledger::record_points(
+        conn,
+        caller.person_id,
+        -amount,
+        "bounty_offered",
+        &format!("bounty:{}:escrow", bounty.id),
+        None,
+    )
+    .await?;
+    Ok(bounty)
+}
+
+/// The sponsor awards the escrowed amount to an answer (not their own) before the end.
+pub async fn award_bounty(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    comment_id: i64,
+) -> Result<Bounty, CoreError> {
+    let bounty = ledger::open_bounty_for_update(conn, post_id)
+        .await?
+        .ok_or(CoreError::NotFound("bounty"))?;
+    if bounty.sponsor_id != caller.person_id {
+        return Err(CoreError::NotAllowed("award_bounty"));
+    }
+    let answer = store::comment_by_id(conn, comment_id)
+        .await?
+        .filter(|c| c.post_id == post_id && c.parent_id.is_none() && c.deleted_at.is_none())
+        .ok_or(CoreError::NotFound("answer"))?;
+    if answer.author_id == caller.person_id {
+        return Err(CoreError::NotAllowed("award_own_answer"));
+    }
+    ledger::record_points(
+        conn,
+        answer.author_id,
+        bounty.amount,
+        "bounty_awarded",
+        &format!("bounty:{}:award", bounty.id),
+        None,
+    )
+    .await?;
+    Ok(ledger::close_bounty(conn, bounty.id, "awarded", Some(answer.id), bounty.amount).await?)
+}
+
+/// Settles bounties whose time ran out without an award — the half-to-the-best-answer rule:
+/// half the amount (rounded down) goes to the best-scored answer posted after the bounty began,
+/// if its score is at least 1; the rest of the escrow is not returned (the offer was spent, as
+/// on Stack Overflow, so that bounties are not free to post and let lapse). Returns how many
+/// were settled. Safe to run from several servers at once (rows are claimed SKIP LOCKED).
+pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError> {
+    let expired = ledger::expired_bounties(conn, 100).await?;
+    for bounty in &expired {
+        let best = ledger::best_answer_since(conn, bounty.post_id, bounty.created_at).await?;
+        match best {
+            Some((comment_id, author, score)) if score >= 1 && author != bounty.sponsor_id => {
+                let half = bounty.amount / 2;
+                ledger::record_points(
+                    conn,
+                    author,
+                    half,
+                    "bounty_half_awarded",
+                    &format!("bounty:{}:award", bounty.id),
+                    None,
+                )
+                .await?;
+                ledger::close_bounty(conn, bounty.id, "expired", Some(comment_id), half).await?;
+            }
+            _ => {
+                ledger::close_bounty(conn, bounty.id, "expired", None, 0).await?;
+            }
+        }
+    }
+    Ok(expired.len())
+}
+
+/// A question's latest bounty, for whoever may read the question.
+pub async fn bounty_of(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    post_id: i64,
+) -> Result<Option<Bounty>, CoreError> {
+    readable_post(conn, caller, post_id).await?;
+    Ok(ledger::latest_bounty(conn, post_id).await?)
+}

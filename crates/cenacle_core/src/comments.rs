@@ -1,0 +1,133 @@
+//! Comments and answers (an answer is a top-level comment on a question): write, edit,
+//! delete.
+
+use crate::{
+    access::{forbid, post_for, visibility},
+    federation::record_event,
+    rewards, Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    content::{self as store, Comment, NewComment, Post},
+    federation::OutboxEvent,
+};
+use cenacle_domain::content::{can_edit, can_post, validate_comment};
+
+/// A comment, or an answer when it is top-level under a question; by a member here or
+/// (`remote_ap_id` given) by a remote person whose Create reached the group's inbox.
+pub async fn add_comment(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post_id: i64,
+    parent_id: Option<i64>,
+    body: &str,
+    remote_ap_id: Option<&str>,
+) -> Result<Comment, CoreError> {
+    validate_comment(body)?;
+    let (post, group, actor) = post_for(conn, caller, post_id).await?;
+    if post.locked {
+        return Err(forbid("post_locked"));
+    }
+    if group.archived_at.is_some() {
+        return Err(forbid("group_archived"));
+    }
+    if !can_post(visibility(&group), &actor) {
+        return Err(forbid("post_in_group"));
+    }
+    let depth = match parent_id {
+        Some(pid) => {
+            let parent = store::comment_by_id(conn, pid)
+                .await?
+                .filter(|c| c.post_id == post.id)
+                .ok_or(CoreError::NotFound("comment"))?;
+            parent.depth + 1
+        }
+        None => 0,
+    };
+    let new = NewComment {
+        post_id: post.id,
+        parent_id,
+        author_id: caller.person_id,
+        body: body.to_owned(),
+        depth,
+        ap_id: remote_ap_id
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("urn:uuid:{}", crate::identity::random_id())),
+        local: remote_ap_id.is_none(),
+    };
+    let mut comment = store::insert_comment(conn, &new).await?;
+    if remote_ap_id.is_none() {
+        let ap_id = format!("{}/c/{}", ctx.settings.public_base(), comment.id);
+        comment = store::set_comment_ap_id(conn, comment.id, &ap_id).await?;
+    }
+    rewards::on_reply(conn, ctx, caller, comment.id).await?;
+    record_event(conn, caller, OutboxEvent::CommentCreated(comment.id)).await?;
+    Ok(comment)
+}
+
+/// Edits a comment (its author or a group moderator). An edit that changes nothing records
+/// nothing.
+pub async fn edit_comment(
+    conn: &mut Conn,
+    caller: &Caller,
+    comment_id: i64,
+    body: &str,
+) -> Result<Comment, CoreError> {
+    validate_comment(body)?;
+    let (comment, _) = editable_comment(conn, caller, comment_id, "edit_comment").await?;
+    if comment.body == body {
+        return Ok(comment);
+    }
+    let edited = store::edit_comment(conn, comment.id, body).await?;
+    record_event(conn, caller, OutboxEvent::CommentUpdated(comment.id)).await?;
+    Ok(edited)
+}
+
+/// Deletes a comment (its author or a group moderator). An accepted answer stops being one,
+/// and what its acceptance earned is reversed, as when the acceptance is withdrawn.
+pub async fn delete_comment(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    comment_id: i64,
+) -> Result<(), CoreError> {
+    let (comment, post) = editable_comment(conn, caller, comment_id, "delete_comment").await?;
+    store::soft_delete_comment(conn, comment.id).await?;
+    if post.accepted_comment_id == Some(comment.id) {
+        let locked = store::post_for_update(conn, post.id)
+            .await?
+            .ok_or(CoreError::NotFound("post"))?;
+        if locked.accepted_comment_id == Some(comment.id) {
+            store::set_accepted_answer(conn, post.id, None).await?;
+            rewards::on_accept(
+                conn,
+                ctx,
+                caller.person_id,
+                post.group_id,
+                Some(comment.id),
+                None,
+            )
+            .await?;
+        }
+    }
+    record_event(conn, caller, OutboxEvent::CommentDeleted(comment.id)).await?;
+    Ok(())
+}
+
+/// A live comment the caller may change: its author, or a moderator of its group.
+async fn editable_comment(
+    conn: &mut Conn,
+    caller: &Caller,
+    comment_id: i64,
+    action: &'static str,
+) -> Result<(Comment, Post), CoreError> {
+    let comment = store::comment_by_id(conn, comment_id)
+        .await?
+        .filter(|c| c.deleted_at.is_none())
+        .ok_or(CoreError::NotFound("comment"))?;
+    let (post, _, actor) = post_for(conn, caller, comment.post_id).await?;
+    if !can_edit(&actor, comment.author_id == caller.person_id) {
+        return Err(forbid(action));
+    }
+    Ok((comment, post))
+}

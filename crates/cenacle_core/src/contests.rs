@@ -1,0 +1,146 @@
+//! Contests: time-boxed leaderboards over chosen groups and causes; closing freezes the
+//! winners and pays their prizes and badge.
+
+use crate::{accounts::Session, admin::require, Conn, CoreError};
+use cenacle_db::{
+    actors, badges,
+    engagement::{self as ledger, Contest, LeaderboardRow},
+};
+use cenacle_domain::{engagement::ReputationCause, Permission, ValidationError};
+use chrono::{DateTime, Utc};
+
+/// A community manager opens a contest over a period, some local groups by name (none: all)
+/// and some reputation causes (none: all).
+pub async fn create_contest(
+    conn: &mut Conn,
+    session: &Session,
+    title: &str,
+    starts_at: DateTime<Utc>,
+    ends_at: DateTime<Utc>,
+    groups: &[String],
+    causes: &[String],
+) -> Result<Contest, CoreError> {
+    require(session, Permission::ManageGroups)?;
+    if title.trim().is_empty() {
+        return Err(ValidationError {
+            field: "title",
+            code: "empty",
+        }
+        .into());
+    }
+    if ends_at <= starts_at {
+        return Err(ValidationError {
+            field: "ends_at",
+            code: "before_start",
+        }
+        .into());
+    }
+    let known: Vec<&str> = ReputationCause::ALL.iter().map(|c| c.as_str()).collect();
+    if causes.iter().any(|c| !known.contains(&c.as_str())) {
+        return Err(ValidationError {
+            field: "causes",
+            code: "unknown_cause",
+        }
+        .into());
+    }
+    let mut group_ids = Vec::new();
+    for name in groups {
+        let group = actors::local_group_by_name(conn, name)
+            .await?
+            .ok_or(CoreError::NotFound("group"))?;
+        group_ids.push(group.id);
+    }
+    Ok(ledger::insert_contest(
+        conn,
+        title.trim(),
+        starts_at,
+        ends_at,
+        &group_ids,
+        causes,
+        session.account.person_id,
+    )
+    .await?)
+}
+
+/// Closes a contest: its current top is frozen as the winners; `prizes[i]` points go to the
+/// people ranked i + 1 (ties share a rank and its prize), and the badge `badge_slug` to every
+/// winner.
+pub async fn close_contest(
+    conn: &mut Conn,
+    session: &Session,
+    id: i64,
+    prizes: &[i64],
+    badge_slug: Option<&str>,
+) -> Result<Vec<LeaderboardRow>, CoreError> {
+    require(session, Permission::ManageGroups)?;
+    if prizes.iter().any(|p| *p < 0) || prizes.len() > 100 {
+        return Err(ValidationError {
+            field: "prizes",
+            code: "invalid",
+        }
+        .into());
+    }
+    let by = session.account.person_id;
+    let contest = ledger::contest_for_update(conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("contest"))?;
+    if contest.closed_at.is_some() {
+        return Err(CoreError::Conflict("contest_closed"));
+    }
+    let badge = match badge_slug {
+        Some(slug) => Some(
+            badges::badge_by_slug(conn, slug)
+                .await?
+                .ok_or(CoreError::NotFound("badge"))?,
+        ),
+        None => None,
+    };
+    let board = ledger::contest_board(conn, &contest, 1000).await?;
+    let winners: Vec<_> = board
+        .into_iter()
+        .filter(|r| (r.rank as usize) <= prizes.len().max(1))
+        .collect();
+    for row in &winners {
+        let prize = prizes.get(row.rank as usize - 1).copied().unwrap_or(0);
+        ledger::freeze_winner(conn, contest.id, row, prize).await?;
+        if prize > 0 {
+            ledger::record_points(
+                conn,
+                row.person_id,
+                prize,
+                "contest_prize",
+                &format!("contest:{}:{}", contest.id, row.person_id),
+                Some(by),
+            )
+            .await?;
+        }
+        if let Some(badge) = &badge {
+            badges::award(
+                conn,
+                badge.id,
+                row.person_id,
+                Some(by),
+                Some(&contest.title),
+            )
+            .await?;
+        }
+    }
+    ledger::close_contest(conn, contest.id).await?;
+    Ok(winners)
+}
+
+/// A contest with its board: live while open, the frozen winners once closed.
+pub async fn contest(
+    conn: &mut Conn,
+    id: i64,
+) -> Result<(Contest, Vec<LeaderboardRow>), CoreError> {
+    let contest = ledger::contest(conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("contest"))?;
+    let board = if contest.closed_at.is_some() {
+        ledger::contest_winners(conn, id).await?
+    } else {
+        ledger::contest_board(conn, &contest, 100).await?
+    };
+    Ok((contest, board))
+}

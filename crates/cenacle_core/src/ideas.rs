@@ -1,0 +1,64 @@
+//! The idea pipeline: submitted → under review → planned → in progress → done, or declined,
+//! or a duplicate of another idea.
+
+use crate::{
+    access::{forbid, post_for},
+    federation::record_event,
+    rewards::{self, BadgeTrigger},
+    Caller, Conn, CoreError,
+};
+use cenacle_db::{
+    content::{self as store, Post},
+    federation::OutboxEvent,
+};
+use cenacle_domain::{
+    content::{can_change_idea_status, check_idea_transition, IdeaStatus},
+    ValidationError,
+};
+
+/// Moves an idea along (group moderators and community managers), with an optional public
+/// comment kept in its history.
+pub async fn change_idea_status(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    to: IdeaStatus,
+    duplicate_of: Option<i64>,
+    comment: Option<&str>,
+) -> Result<Post, CoreError> {
+    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    if !can_change_idea_status(&actor) {
+        return Err(forbid("change_idea_status"));
+    }
+    let from: IdeaStatus = post
+        .idea_status
+        .as_deref()
+        .and_then(|s| s.parse().ok())
+        .ok_or(ValidationError {
+            field: "post",
+            code: "not_an_idea",
+        })?;
+    check_idea_transition(from, to, duplicate_of)?;
+    if let Some(original) = duplicate_of {
+        if original == post.id || store::post_by_id(conn, original).await?.is_none() {
+            return Err(CoreError::NotFound("original idea"));
+        }
+    }
+    let locked = store::post_for_update(conn, post.id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    let updated = store::change_idea_status(
+        conn,
+        &locked,
+        Some(caller.person_id),
+        to.as_str(),
+        duplicate_of,
+        comment,
+    )
+    .await?;
+    if to == IdeaStatus::Done {
+        rewards::evaluate_badges(conn, post.author_id, BadgeTrigger::IdeaDone).await?;
+    }
+    record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
+    Ok(updated)
+}

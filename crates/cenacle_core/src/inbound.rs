@@ -1,0 +1,671 @@
+//! Activities from other servers, applied with the same use cases and rules as our own
+//! members' actions, after the origin rules (`cenacle_domain::origin`).
+//!
+//! Two kinds of arrival:
+//! - **to a group of ours** (we are its server): a remote person posts, edits, deletes or
+//!   votes; our rules decide, and the inbox then relays what was applied to the group's
+//!   followers;
+//! - **announced by a group elsewhere** that our members follow: its server already decided
+//!   and is the authority over its group, so we mirror what it says — but only about its own
+//!   content, and never rewriting the words our own members wrote.
+//!
+//! Everything runs on the caller's connection, inside the transaction that also records the
+//! activity's id. The remote actors involved were fetched and stored before it opened.
+
+use crate::{
+    access, answers, comments, ideas,
+    posts::{self, PostChange, PostInput},
+    rewards, votes, Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    actors::{self as actor_store, Group, PersonActor},
+    content::{self as store, Comment, NewComment, NewPost, Post, VoteTarget},
+    media,
+};
+use cenacle_domain::{
+    content::{validate_comment, validate_post, IdeaStatus, PostKind, Vote},
+    origin::{
+        self, announced_update_scope, check_announced_delete, check_created_by_actor, may_change,
+        AnnouncedActor, Change, Forgery, StoredObject, UpdateScope, Verdict,
+    },
+};
+
+/// A post or comment as another server describes it.
+#[derive(Debug, Clone)]
+pub struct IncomingObject {
+    pub ap_id: String,
+    pub attributed_to: String,
+    /// Set on comments: the post or comment replied to.
+    pub in_reply_to: Option<String>,
+    /// `to`, `cc` and `audience` of the object and of the activity carrying it.
+    pub addressing: Vec<String>,
+    /// Posts: their kind (a question when the sender does not say), title, tags, links.
+    pub kind: PostKind,
+    pub title: String,
+    /// Markdown.
+    pub body: String,
+    pub tags: Vec<String>,
+    pub attachments: Vec<(String, Option<String>)>,
+    /// The group's state of a post, when the sender states it (Cénacle peers do): an idea's
+    /// status, a question's accepted answer.
+    pub state: Option<GroupState>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupState {
+    pub idea_status: Option<IdeaStatus>,
+    /// The accepted answer's id, or None for none.
+    pub accepted_answer: Option<String>,
+}
+
+impl IncomingObject {
+    pub fn is_post(&self) -> bool {
+        self.in_reply_to.is_none()
+    }
+}
+
+/// What became of an activity.
+#[derive(Debug)]
+pub enum Outcome {
+    /// Applied in a group of ours: the inbox relays the activity to its followers (and, for
+    /// a new thread, announces the post itself for Mastodon).
+    AppliedInOurGroup {
+        group: Box<Group>,
+        new_post: Option<Box<Post>>,
+    },
+    /// Applied (a mirror of a group elsewhere, or our own content): nothing to relay.
+    Applied,
+    /// Acknowledged, nothing to do: why.
+    Ignored(&'static str),
+}
+
+/// A stored post or comment, with its post and group.
+struct Stored {
+    target: VoteTarget,
+    post: Post,
+    comment: Option<Comment>,
+    group: Group,
+}
+
+impl Stored {
+    fn author_id(&self) -> i64 {
+        self.comment
+            .as_ref()
+            .map_or(self.post.author_id, |c| c.author_id)
+    }
+
+    fn local(&self) -> bool {
+        self.comment.as_ref().map_or(self.post.local, |c| c.local)
+    }
+
+    fn into_vote_subject(self) -> rewards::VoteSubject {
+        rewards::VoteSubject {
+            target: self.target,
+            post: self.post,
+            comment: self.comment,
+            group: self.group,
+        }
+    }
+}
+
+async fn find_object(conn: &mut Conn, ap_id: &str) -> Result<Option<Stored>, CoreError> {
+    let (post, comment) = match store::post_by_ap_id(conn, ap_id).await? {
+        Some(post) => (post, None),
+        None => match store::comment_by_ap_id(conn, ap_id).await? {
+            Some(comment) => match store::post_by_id(conn, comment.post_id).await? {
+                Some(post) => (post, Some(comment)),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    let Some(group) = actor_store::group_by_id(conn, post.group_id).await? else {
+        return Ok(None);
+    };
+    let target = match &comment {
+        Some(c) => VoteTarget::Comment(c.id),
+        None => VoteTarget::Post(post.id),
+    };
+    Ok(Some(Stored {
+        target,
+        post,
+        comment,
+        group,
+    }))
+}
+
+fn forged(rule: Forgery) -> CoreError {
+    CoreError::Forged(rule)
+}
+
+fn actor_id(actor: &PersonActor) -> Result<&str, CoreError> {
+    actor.ap_id.as_deref().ok_or(CoreError::NotFound("actor"))
+}
+
+fn post_input(object: &IncomingObject) -> PostInput {
+    PostInput {
+        kind: object.kind,
+        title: object.title.clone(),
+        body: object.body.clone(),
+        tags: object.tags.clone(),
+        language: None,
+        attachments: vec![],
+        remote_attachments: object.attachments.clone(),
+    }
+}
+
+// ---- to a group of ours ----
+
+/// A remote person posts or replies in a group of ours.
+pub async fn create(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor: &PersonActor,
+    object: &IncomingObject,
+) -> Result<Outcome, CoreError> {
+    check_created_by_actor(&object.ap_id, &object.attributed_to, actor_id(actor)?)
+        .map_err(forged)?;
+    if find_object(conn, &object.ap_id).await?.is_some() {
+        // Another copy (a different activity id) of something we have: never overwritten.
+        return Ok(Outcome::Ignored("already_known"));
+    }
+    let caller = Caller::remote(actor.id);
+    match &object.in_reply_to {
+        None => {
+            let mut group = None;
+            for address in &object.addressing {
+                if let Some(g) = actor_store::group_by_ap_id(conn, address).await? {
+                    if g.local {
+                        group = Some(g);
+                        break;
+                    }
+                }
+            }
+            let Some(group) = group else {
+                return Ok(Outcome::Ignored("not_for_our_groups"));
+            };
+            let post = posts::create_post(
+                conn,
+                ctx,
+                &caller,
+                &group,
+                post_input(object),
+                Some(&object.ap_id),
+            )
+            .await?;
+            Ok(Outcome::AppliedInOurGroup {
+                group: Box::new(group),
+                new_post: Some(Box::new(post)),
+            })
+        }
+        Some(parent) => {
+            let Some(parent) = find_object(conn, parent).await? else {
+                return Ok(Outcome::Ignored("reply_to_unknown_object"));
+            };
+            if !parent.group.local {
+                return Ok(Outcome::Ignored("not_for_our_groups"));
+            }
+            let parent_id = parent.comment.as_ref().map(|c| c.id);
+            comments::add_comment(
+                conn,
+                ctx,
+                &caller,
+                parent.post.id,
+                parent_id,
+                &object.body,
+                Some(&object.ap_id),
+            )
+            .await?;
+            Ok(Outcome::AppliedInOurGroup {
+                group: Box::new(parent.group),
+                new_post: None,
+            })
+        }
+    }
+}
+
+/// The verdict of the origin rules on `actor` changing `stored`, in a group of ours.
+async fn verdict(
+    conn: &mut Conn,
+    change: Change,
+    actor: &PersonActor,
+    stored: &Stored,
+) -> Result<Verdict, CoreError> {
+    let is_author = stored.author_id() == actor.id;
+    let is_moderator = access::is_group_moderator(conn, stored.group.id, actor.id).await?;
+    Ok(may_change(change, is_author, is_moderator))
+}
+
+/// A remote person edits a post or comment in a group of ours: their own only (a moderator's
+/// edit of someone else's is not federated yet). Every part of the edit goes through the use
+/// case our members use, in this one transaction: a part refused refuses the whole.
+pub async fn update(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor: &PersonActor,
+    object: &IncomingObject,
+) -> Result<Outcome, CoreError> {
+    let Some(stored) = find_object(conn, &object.ap_id).await? else {
+        return Ok(Outcome::Ignored("unknown_object"));
+    };
+    if !stored.group.local {
+        // Content of a group elsewhere changes through that group's Announce.
+        return Ok(Outcome::Ignored("not_for_our_groups"));
+    }
+    match verdict(conn, Change::Update, actor, &stored).await? {
+        Verdict::Allowed => {}
+        Verdict::NotYetFederated => return Ok(Outcome::Ignored("remote_moderation")),
+        Verdict::Forged(rule) => return Err(forged(rule)),
+    }
+    let caller = Caller::remote(actor.id);
+    match &stored.comment {
+        Some(comment) => {
+            comments::edit_comment(conn, &caller, comment.id, &object.body).await?;
+        }
+        None => {
+            let post = &stored.post;
+            let change = PostChange {
+                title: Some(object.title.clone()),
+                body: Some(object.body.clone()),
+                tags: Some(object.tags.clone()),
+            };
+            posts::edit_post(conn, ctx, &caller, post.id, change).await?;
+            if let Some(state) = &object.state {
+                apply_state_as(conn, ctx, &caller, post, state).await?;
+            }
+        }
+    }
+    Ok(Outcome::AppliedInOurGroup {
+        group: Box::new(stored.group),
+        new_post: None,
+    })
+}
+
+/// The group state an author's Update carries, through the use cases (which refuse what the
+/// author may not do, e.g. move their own idea along).
+async fn apply_state_as(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post: &Post,
+    state: &GroupState,
+) -> Result<(), CoreError> {
+    if let Some(status) = state.idea_status {
+        if Some(status.as_str()) != post.idea_status.as_deref() {
+            ideas::change_idea_status(conn, caller, post.id, status, post.duplicate_of, None)
+                .await?;
+        }
+    }
+    if post.kind == PostKind::Question.as_str() {
+        let accepted = accepted_id(conn, post, state).await?;
+        if accepted != post.accepted_comment_id {
+            answers::accept_answer(conn, ctx, caller, post.id, accepted).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The local id of the answer a state names, if it is an answer of `post`.
+async fn accepted_id(
+    conn: &mut Conn,
+    post: &Post,
+    state: &GroupState,
+) -> Result<Option<i64>, CoreError> {
+    Ok(match &state.accepted_answer {
+        Some(ap_id) => store::comment_by_ap_id(conn, ap_id)
+            .await?
+            .filter(|c| c.post_id == post.id && c.parent_id.is_none())
+            .map(|c| c.id),
+        None => None,
+    })
+}
+
+/// A remote person deletes a post or comment in a group of ours: their own, or anything in a
+/// group they moderate.
+pub async fn delete(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor: &PersonActor,
+    object_ap_id: &str,
+) -> Result<Outcome, CoreError> {
+    let Some(stored) = find_object(conn, object_ap_id).await? else {
+        return Ok(Outcome::Ignored("unknown_object"));
+    };
+    if !stored.group.local {
+        return Ok(Outcome::Ignored("not_for_our_groups"));
+    }
+    match verdict(conn, Change::Delete, actor, &stored).await? {
+        Verdict::Allowed => {}
+        Verdict::NotYetFederated => return Ok(Outcome::Ignored("remote_moderation")),
+        Verdict::Forged(rule) => return Err(forged(rule)),
+    }
+    let caller = Caller::remote(actor.id);
+    match &stored.comment {
+        Some(comment) => comments::delete_comment(conn, ctx, &caller, comment.id).await?,
+        None => posts::delete_post(conn, &caller, stored.post.id).await?,
+    }
+    Ok(Outcome::AppliedInOurGroup {
+        group: Box::new(stored.group),
+        new_post: None,
+    })
+}
+
+/// A remote person likes, dislikes or (None) withdraws their vote on a post or comment of a
+/// group of ours, or on something one of our members wrote (some servers send a like to the
+/// author rather than to the group).
+pub async fn vote(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor: &PersonActor,
+    object_ap_id: &str,
+    choice: Option<Vote>,
+    activity_id: &str,
+) -> Result<Outcome, CoreError> {
+    let Some(stored) = find_object(conn, object_ap_id).await? else {
+        return Ok(Outcome::Ignored("unknown_object"));
+    };
+    if !stored.group.local && !stored.local() {
+        return Ok(Outcome::Ignored("not_for_our_groups"));
+    }
+    let caller = Caller::remote(actor.id);
+    let in_our_group = stored.group.local;
+    let subject = stored.into_vote_subject();
+    votes::vote_on(conn, ctx, &caller, &subject, choice, Some(activity_id)).await?;
+    Ok(if in_our_group {
+        Outcome::AppliedInOurGroup {
+            group: Box::new(subject.group),
+            new_post: None,
+        }
+    } else {
+        Outcome::Applied
+    })
+}
+
+// ---- announced by a group elsewhere ----
+
+/// Who acts inside an Announce of `group`, relative to a stored object.
+fn announced_actor(group: &Group, actor: &PersonActor, author_id: i64) -> AnnouncedActor {
+    AnnouncedActor {
+        is_author: actor.id == author_id,
+        on_group_host: actor
+            .ap_id
+            .as_deref()
+            .is_some_and(|id| origin::same_host(id, &group.ap_id)),
+    }
+}
+
+/// The remote group `group` announces a new post or reply. `parents` are the replied-to
+/// objects we did not have, fetched from their origin before the transaction, root first,
+/// each with its author.
+pub async fn announced_create(
+    conn: &mut Conn,
+    group: &Group,
+    actor: &PersonActor,
+    object: &IncomingObject,
+    parents: &[(IncomingObject, PersonActor)],
+) -> Result<Outcome, CoreError> {
+    if actor.local {
+        return Ok(Outcome::Ignored("our_own_activity"));
+    }
+    check_created_by_actor(&object.ap_id, &object.attributed_to, actor_id(actor)?)
+        .map_err(forged)?;
+    let addressing: Vec<&str> = object.addressing.iter().map(String::as_str).collect();
+    origin::check_addressed_to(
+        &group.ap_id,
+        group.followers_url.as_deref(),
+        &addressing,
+        true,
+    )
+    .map_err(forged)?;
+    for (parent, author) in parents {
+        if find_object(conn, &parent.ap_id).await?.is_none() {
+            check_created_by_actor(&parent.ap_id, &parent.attributed_to, actor_id(author)?)
+                .map_err(forged)?;
+            mirror_object(conn, group, author, parent).await?;
+        }
+    }
+    if find_object(conn, &object.ap_id).await?.is_some() {
+        return Ok(Outcome::Ignored("already_known"));
+    }
+    mirror_object(conn, group, actor, object).await?;
+    Ok(Outcome::Applied)
+}
+
+/// Stores a copy of a group's post or reply as its server has it.
+/// (Rewards are for our own members: the author of a mirrored object is never one.)
+async fn mirror_object(
+    conn: &mut Conn,
+    group: &Group,
+    author: &PersonActor,
+    object: &IncomingObject,
+) -> Result<(), CoreError> {
+    match &object.in_reply_to {
+        None => {
+            let tags = posts::normalise_tags(object.tags.clone());
+            validate_post(&object.title, &object.body, &tags)?;
+            let idea_status = (object.kind == PostKind::Idea).then(|| {
+                object
+                    .state
+                    .as_ref()
+                    .and_then(|s| s.idea_status)
+                    .unwrap_or(IdeaStatus::Submitted)
+                    .as_str()
+                    .to_owned()
+            });
+            let post = store::insert_post(
+                conn,
+                &NewPost {
+                    group_id: group.id,
+                    author_id: author.id,
+                    kind: object.kind.as_str().into(),
+                    title: object.title.trim().into(),
+                    body: object.body.clone(),
+                    language: "en".into(),
+                    tags,
+                    idea_status,
+                    ap_id: object.ap_id.clone(),
+                    local: false,
+                },
+            )
+            .await?;
+            media::attach_remote(conn, post.id, &object.attachments).await?;
+        }
+        Some(parent) => {
+            validate_comment(&object.body)?;
+            let parent = find_object(conn, parent)
+                .await?
+                .ok_or(CoreError::NotFound("replied-to object"))?;
+            if parent.group.id != group.id {
+                return Err(forged(Forgery::NotTheGroupsContent));
+            }
+            let (parent_id, depth) = match &parent.comment {
+                Some(c) => (Some(c.id), c.depth + 1),
+                None => (None, 0),
+            };
+            store::insert_comment(
+                conn,
+                &NewComment {
+                    post_id: parent.post.id,
+                    parent_id,
+                    author_id: author.id,
+                    body: object.body.clone(),
+                    depth,
+                    ap_id: object.ap_id.clone(),
+                    local: false,
+                },
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The remote group `group` announces an edit: its author's words, or the group's state of a
+/// post (set by the group's own server, for posts written anywhere).
+pub async fn announced_update(
+    conn: &mut Conn,
+    ctx: &Context,
+    group: &Group,
+    actor: &PersonActor,
+    object: &IncomingObject,
+) -> Result<Outcome, CoreError> {
+    if actor.local {
+        return Ok(Outcome::Ignored("our_own_activity"));
+    }
+    let Some(stored) = find_object(conn, &object.ap_id).await? else {
+        return Ok(Outcome::Ignored("unknown_object"));
+    };
+    let facts = StoredObject {
+        in_announcing_group: stored.group.id == group.id,
+        ours: stored.local(),
+    };
+    let scope = announced_update_scope(facts, announced_actor(group, actor, stored.author_id()))
+        .map_err(forged)?;
+    match (&stored.comment, scope) {
+        (Some(comment), UpdateScope::Everything) => {
+            validate_comment(&object.body)?;
+            if comment.body != object.body {
+                store::edit_comment(conn, comment.id, &object.body).await?;
+            }
+        }
+        (Some(_), UpdateScope::GroupStateOnly) => {}
+        (None, scope) => {
+            let post = &stored.post;
+            if scope == UpdateScope::Everything {
+                let tags = posts::normalise_tags(object.tags.clone());
+                validate_post(&object.title, &object.body, &tags)?;
+                if object.title.trim() != post.title
+                    || object.body != post.body
+                    || tags != post.tags
+                {
+                    store::edit_post(
+                        conn,
+                        post,
+                        actor.id,
+                        object.title.trim(),
+                        &object.body,
+                        &tags,
+                    )
+                    .await?;
+                }
+            }
+            if let Some(state) = &object.state {
+                mirror_state(conn, ctx, group, actor, post, state).await?;
+            }
+        }
+    }
+    Ok(Outcome::Applied)
+}
+
+/// The group's state of a post as its server says it.
+async fn mirror_state(
+    conn: &mut Conn,
+    ctx: &Context,
+    group: &Group,
+    actor: &PersonActor,
+    post: &Post,
+    state: &GroupState,
+) -> Result<(), CoreError> {
+    let locked = store::post_for_update(conn, post.id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    if let (Some(status), true) = (state.idea_status, locked.kind == PostKind::Idea.as_str()) {
+        if Some(status.as_str()) != locked.idea_status.as_deref() {
+            store::change_idea_status(
+                conn,
+                &locked,
+                Some(actor.id),
+                status.as_str(),
+                locked.duplicate_of,
+                None,
+            )
+            .await?;
+            if status == IdeaStatus::Done {
+                rewards::evaluate_badges(conn, locked.author_id, rewards::BadgeTrigger::IdeaDone)
+                    .await?;
+            }
+        }
+    }
+    if locked.kind == PostKind::Question.as_str() {
+        let accepted = accepted_id(conn, &locked, state).await?;
+        if accepted != locked.accepted_comment_id {
+            store::set_accepted_answer(conn, locked.id, accepted).await?;
+            rewards::on_accept(
+                conn,
+                ctx,
+                actor.id,
+                group.id,
+                locked.accepted_comment_id,
+                accepted,
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The remote group `group` announces a deletion of its content.
+pub async fn announced_delete(
+    conn: &mut Conn,
+    ctx: &Context,
+    group: &Group,
+    actor: &PersonActor,
+    object_ap_id: &str,
+) -> Result<Outcome, CoreError> {
+    if actor.local {
+        return Ok(Outcome::Ignored("our_own_activity"));
+    }
+    let Some(stored) = find_object(conn, object_ap_id).await? else {
+        return Ok(Outcome::Ignored("unknown_object"));
+    };
+    let facts = StoredObject {
+        in_announcing_group: stored.group.id == group.id,
+        ours: stored.local(),
+    };
+    check_announced_delete(facts, announced_actor(group, actor, stored.author_id()))
+        .map_err(forged)?;
+    match &stored.comment {
+        Some(comment) => {
+            store::soft_delete_comment(conn, comment.id).await?;
+            if stored.post.accepted_comment_id == Some(comment.id) {
+                store::set_accepted_answer(conn, stored.post.id, None).await?;
+                rewards::on_accept(conn, ctx, actor.id, group.id, Some(comment.id), None).await?;
+            }
+        }
+        None => store::soft_delete_post(conn, stored.post.id).await?,
+    }
+    Ok(Outcome::Applied)
+}
+
+/// The remote group `group` announces a vote on its content (our members' contributions to
+/// it included: what they earn from it counts here).
+pub async fn announced_vote(
+    conn: &mut Conn,
+    ctx: &Context,
+    group: &Group,
+    voter: &PersonActor,
+    object_ap_id: &str,
+    choice: Option<Vote>,
+    activity_id: &str,
+) -> Result<Outcome, CoreError> {
+    if voter.local {
+        return Ok(Outcome::Ignored("our_own_activity"));
+    }
+    let Some(stored) = find_object(conn, object_ap_id).await? else {
+        return Ok(Outcome::Ignored("unknown_object"));
+    };
+    if stored.group.id != group.id {
+        return Err(forged(Forgery::NotTheGroupsContent));
+    }
+    let caller = Caller::remote(voter.id);
+    votes::vote_on(
+        conn,
+        ctx,
+        &caller,
+        &stored.into_vote_subject(),
+        choice,
+        Some(activity_id),
+    )
+    .await?;
+    Ok(Outcome::Applied)
+}

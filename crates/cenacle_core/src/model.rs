@@ -1,0 +1,17 @@
+//! The rows use cases return, for the API and federation layers (which reach the database
+//! only through this crate).
+
+pub use cenacle_db::{
+    accounts::Account,
+    actors::{Group, LocalIdentity, PersonActor, RemoteGroup, RemotePerson},
+    badges::Badge,
+    content::{
+        Author, Comment, FeedScope, FeedSort, Post, PostEdit, PostFilter, SearchQuery,
+        StatusChange, VoteTarget,
+    },
+    engagement::{Bounty, Contest, LeaderboardRow, PointsEntry, ReputationEvent},
+    federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
+    groups::Proposal,
+    media::{Attachment, Media},
+    ConstraintViolation, DbError, PoolStats, PoolStatus,
+};

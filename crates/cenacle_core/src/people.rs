@@ -1,0 +1,95 @@
+//! People as others see them: profiles with reputation, rank and badges, and authors shown
+//! beside what they wrote.
+
+use crate::{identity, Conn, Context, CoreError};
+use cenacle_db::{
+    actors::{self, PersonActor},
+    badges::{self, Badge},
+    content::{self as store, Author},
+    engagement as ledger,
+};
+use cenacle_domain::engagement::{rank_for, rank_score, RankTier};
+
+/// A person by `username` (local) or `user@host`.
+pub async fn person_by_handle(
+    conn: &mut Conn,
+    ctx: &Context,
+    handle: &str,
+) -> Result<PersonActor, CoreError> {
+    let local_host = identity::local_host(&ctx.settings);
+    actors::person_by_handle(conn, handle, &local_host)
+        .await?
+        .ok_or(CoreError::NotFound("person"))
+}
+
+/// A person by id.
+pub async fn person_by_id(conn: &mut Conn, id: i64) -> Result<PersonActor, CoreError> {
+    actors::person_by_id(conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("person"))
+}
+
+/// A person's standing here.
+pub struct Profile {
+    pub person: PersonActor,
+    /// Reputation earned here.
+    pub reputation: i64,
+    /// Their rank's score and tier.
+    pub rank_score: i64,
+    pub rank: Option<RankTier>,
+    /// For people of other Cénacle instances: reputation and rank at home, as their instance
+    /// says; shown beside ours, never added to it.
+    pub home_reputation: Option<i64>,
+    pub home_rank: Option<String>,
+    pub title: Option<Badge>,
+    /// Badges held, oldest first.
+    pub badges: Vec<Badge>,
+}
+
+pub async fn profile(
+    conn: &mut Conn,
+    ctx: &Context,
+    person: PersonActor,
+) -> Result<Profile, CoreError> {
+    let reputation = ledger::reputation_of(conn, person.id).await?;
+    let (home_reputation, home_rank) = ledger::home_reputation(conn, person.id).await?;
+    let title = badges::title(conn, person.id).await?;
+    let held = badges::held(conn, person.id).await?;
+    let (score, rank) = rank_of(conn, ctx, person.id).await?;
+    Ok(Profile {
+        person,
+        reputation,
+        rank_score: score,
+        rank,
+        home_reputation,
+        home_rank,
+        title,
+        badges: held.into_iter().map(|(b, _)| b).collect(),
+    })
+}
+
+/// A person's rank score and tier.
+pub async fn rank_of(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: i64,
+) -> Result<(i64, Option<RankTier>), CoreError> {
+    let contributions = ledger::contributions(conn, person_id).await?;
+    let score = rank_score(&contributions);
+    Ok((
+        score,
+        rank_for(score, &ctx.settings.engagement.ranks).cloned(),
+    ))
+}
+
+/// The authors of what a page shows, by id.
+pub async fn authors(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Author>, CoreError> {
+    Ok(store::authors(conn, ids)
+        .await?
+        .into_iter()
+        .map(|a| (a.id, a))
+        .collect())
+}

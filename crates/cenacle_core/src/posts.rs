@@ -1,0 +1,234 @@
+//! Posts (questions, ideas, notes): create, read, list, edit, delete, lock and pin.
+
+use crate::{
+    access::{self, forbid, post_for, readable_post, visibility},
+    federation::record_event,
+    rewards, Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    actors::Group,
+    content::{self as store, Comment, NewPost, Post, PostEdit, PostFilter, StatusChange},
+    federation::OutboxEvent,
+    media::{self, Attachment},
+};
+use cenacle_domain::{
+    content::{can_edit, can_moderate, can_post, can_read, validate_post, IdeaStatus, PostKind},
+    Language, ValidationError,
+};
+
+/// At most this many attachments per post.
+pub const ATTACHMENTS_MAX: usize = 10;
+
+pub struct PostInput {
+    pub kind: PostKind,
+    pub title: String,
+    pub body: String,
+    pub tags: Vec<String>,
+    pub language: Option<Language>,
+    /// Uploads of the author (`POST /api/v1/media`), in order.
+    pub attachments: Vec<i64>,
+    /// A remote post's attachments: (URL, media type).
+    pub remote_attachments: Vec<(String, Option<String>)>,
+}
+
+pub(crate) fn normalise_tags(tags: Vec<String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for tag in tags {
+        let tag = tag.trim().trim_start_matches('#').to_lowercase();
+        if !tag.is_empty() && !out.contains(&tag) {
+            out.push(tag);
+        }
+    }
+    out
+}
+
+/// A new post in a group of ours, by a member here or (`remote_ap_id` given: the id it has
+/// on its author's server) by a remote person whose Create reached the group's inbox. A local
+/// member's post in a group on another server is stored here too and sent there.
+pub async fn create_post(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    group: &Group,
+    input: PostInput,
+    remote_ap_id: Option<&str>,
+) -> Result<Post, CoreError> {
+    let tags = normalise_tags(input.tags);
+    validate_post(&input.title, &input.body, &tags)?;
+    if input.attachments.len() + input.remote_attachments.len() > ATTACHMENTS_MAX {
+        return Err(ValidationError {
+            field: "attachments",
+            code: "too_many",
+        }
+        .into());
+    }
+    // Only one's own uploads can be attached.
+    let owned = media::media_by_ids(conn, &input.attachments).await?;
+    if owned.len() != input.attachments.len()
+        || owned.iter().any(|m| m.uploader_id != caller.person_id)
+    {
+        return Err(CoreError::NotFound("media"));
+    }
+    let actor = access::actor_in(conn, group, caller).await?;
+    if !can_post(visibility(group), &actor) {
+        return Err(forbid("post_in_group"));
+    }
+    if group.archived_at.is_some() {
+        return Err(forbid("group_archived"));
+    }
+    let new = NewPost {
+        group_id: group.id,
+        author_id: caller.person_id,
+        kind: input.kind.as_str().into(),
+        title: input.title.trim().into(),
+        body: input.body,
+        language: input.language.unwrap_or_default().as_str().into(),
+        tags,
+        idea_status: (input.kind == PostKind::Idea).then(|| IdeaStatus::Submitted.as_str().into()),
+        ap_id: remote_ap_id
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("urn:uuid:{}", crate::identity::random_id())),
+        local: remote_ap_id.is_none(),
+    };
+    let mut post = store::insert_post(conn, &new).await?;
+    if remote_ap_id.is_none() {
+        let ap_id = format!("{}/p/{}", ctx.settings.public_base(), post.id);
+        post = store::set_post_ap_id(conn, post.id, &ap_id).await?;
+    }
+    media::attach(conn, post.id, &input.attachments).await?;
+    media::attach_remote(conn, post.id, &input.remote_attachments).await?;
+    rewards::on_post(conn, ctx, caller, post.id).await?;
+    record_event(conn, caller, OutboxEvent::PostCreated(post.id)).await?;
+    Ok(post)
+}
+
+/// A post with what the caller may see of it.
+pub struct PostDetail {
+    pub post: Post,
+    pub group: Group,
+    /// Accepted answer first, then oldest first.
+    pub comments: Vec<Comment>,
+    pub attachments: Vec<Attachment>,
+}
+
+pub async fn get_post(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    post_id: i64,
+) -> Result<PostDetail, CoreError> {
+    let found = readable_post(conn, caller, post_id).await?;
+    let post = found.post;
+    let mut comments: Vec<Comment> = store::comments_of(conn, post.id)
+        .await?
+        .into_iter()
+        .filter(|c| c.deleted_at.is_none())
+        .collect();
+    if let Some(accepted) = post.accepted_comment_id {
+        comments.sort_by_key(|c| (c.id != accepted, c.id));
+    }
+    let attachments = media::attachments(conn, post.id).await?;
+    Ok(PostDetail {
+        post,
+        group: found.group,
+        comments,
+        attachments,
+    })
+}
+
+pub async fn list_group_posts(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    group: &Group,
+    mut filter: PostFilter,
+) -> Result<Vec<Post>, CoreError> {
+    let actor = match caller {
+        Some(c) => Some(access::actor_in(conn, group, c).await?),
+        None => None,
+    };
+    if !can_read(visibility(group), actor.as_ref()) {
+        return Err(CoreError::NotFound("group"));
+    }
+    filter.group_id = Some(group.id);
+    Ok(store::list_posts(conn, &filter).await?)
+}
+
+/// What an edit changes; `None` keeps the current value.
+#[derive(Debug, Default, Clone)]
+pub struct PostChange {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+/// Edits a post (its author or a moderator; trusted local members past a reputation
+/// threshold too, wiki-style); the previous version is kept in its history. An edit that
+/// changes nothing records nothing.
+pub async fn edit_post(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post_id: i64,
+    change: PostChange,
+) -> Result<Post, CoreError> {
+    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    if !can_edit(&actor, post.author_id == caller.person_id) {
+        if !caller.is_local() {
+            return Err(forbid("edit_post"));
+        }
+        let threshold = ctx.settings.engagement.privileges.edit_others_posts;
+        rewards::require_reputation(conn, caller, threshold).await?;
+    }
+    let title = change.title.unwrap_or_else(|| post.title.clone());
+    let body = change.body.unwrap_or_else(|| post.body.clone());
+    let tags = change
+        .tags
+        .map(normalise_tags)
+        .unwrap_or_else(|| post.tags.clone());
+    validate_post(&title, &body, &tags)?;
+    if title.trim() == post.title && body == post.body && tags == post.tags {
+        return Ok(post);
+    }
+    let edited =
+        store::edit_post(conn, &post, caller.person_id, title.trim(), &body, &tags).await?;
+    record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
+    Ok(edited)
+}
+
+/// Deletes a post (its author or a moderator of its group).
+pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Result<(), CoreError> {
+    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    if !can_edit(&actor, post.author_id == caller.person_id) {
+        return Err(forbid("delete_post"));
+    }
+    store::soft_delete_post(conn, post.id).await?;
+    record_event(conn, caller, OutboxEvent::PostDeleted(post.id)).await?;
+    Ok(())
+}
+
+/// Locks (no new comments) or pins a post: group moderators and community managers.
+pub async fn moderate_post(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    locked: Option<bool>,
+    pinned: Option<bool>,
+) -> Result<Post, CoreError> {
+    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    if !can_moderate(&actor) {
+        return Err(forbid("moderate_post"));
+    }
+    Ok(store::set_post_flags(conn, post.id, locked, pinned).await?)
+}
+
+/// A post's previous versions and, for ideas, its status changes (oldest first), for whoever
+/// may read it.
+pub async fn history(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    post_id: i64,
+) -> Result<(Vec<PostEdit>, Vec<StatusChange>), CoreError> {
+    readable_post(conn, caller, post_id).await?;
+    let edits = store::post_edits(conn, post_id).await?;
+    let changes = store::idea_history(conn, post_id).await?;
+    Ok((edits, changes))
+}

@@ -1,0 +1,139 @@
+//! What we publish to other servers: our posts and comments, with the facts their `Page` and
+//! `Note` need. Private groups' content is never published (it is for members only, and no
+//! remote instance is an approved member), nor is deleted content.
+
+use crate::{access::visibility, Conn, CoreError};
+use cenacle_db::{
+    actors::{self, Group},
+    content::{self as store, Author, Comment, Post},
+    media::{self, Attachment},
+};
+use cenacle_domain::content::Visibility;
+
+/// A post of ours, if it may be served: local, live, not in a private group.
+pub async fn published_post(conn: &mut Conn, id: i64) -> Result<Option<(Post, Group)>, CoreError> {
+    let Some(post) = store::post_by_id(conn, id)
+        .await?
+        .filter(|p| p.local && p.deleted_at.is_none())
+    else {
+        return Ok(None);
+    };
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .filter(|g| visibility(g) != Visibility::Private);
+    Ok(group.map(|g| (post, g)))
+}
+
+/// A comment of ours, if it may be served (its post too).
+pub async fn published_comment(
+    conn: &mut Conn,
+    id: i64,
+) -> Result<Option<(Comment, Post, Group)>, CoreError> {
+    let Some(comment) = store::comment_by_id(conn, id)
+        .await?
+        .filter(|c| c.local && c.deleted_at.is_none())
+    else {
+        return Ok(None);
+    };
+    let Some(post) = store::post_by_id(conn, comment.post_id)
+        .await?
+        .filter(|p| p.deleted_at.is_none())
+    else {
+        return Ok(None);
+    };
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .filter(|g| visibility(g) != Visibility::Private);
+    Ok(group.map(|g| (comment, post, g)))
+}
+
+/// A group's pinned posts (its `featured` collection); none for private groups.
+pub async fn featured(conn: &mut Conn, group: &Group) -> Result<Vec<Post>, CoreError> {
+    if visibility(group) == Visibility::Private {
+        return Ok(vec![]);
+    }
+    Ok(store::pinned_posts(conn, group.id).await?)
+}
+
+/// What a post's `Page` says besides the post itself.
+pub struct PageFacts {
+    pub group: Group,
+    pub author_ap_id: Option<String>,
+    pub accepted_answer_ap_id: Option<String>,
+    pub attachments: Vec<Attachment>,
+}
+
+pub async fn page_facts(conn: &mut Conn, post: &Post) -> Result<PageFacts, CoreError> {
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    let accepted_answer_ap_id = match post.accepted_comment_id {
+        Some(id) => store::comment_by_id(conn, id).await?.map(|c| c.ap_id),
+        None => None,
+    };
+    let author_ap_id = author(conn, post.author_id).await?.and_then(|a| a.ap_id);
+    let attachments = media::attachments(conn, post.id).await?;
+    Ok(PageFacts {
+        group,
+        author_ap_id,
+        accepted_answer_ap_id,
+        attachments,
+    })
+}
+
+/// What a comment's `Note` says besides the comment itself.
+pub struct NoteFacts {
+    pub post: Post,
+    pub group: Group,
+    pub author_ap_id: Option<String>,
+    /// The id of what it replies to: its parent comment, or its post.
+    pub in_reply_to: String,
+    /// Who wrote what it replies to (mentioned, so that Mastodon repliers keep the group).
+    pub replied_to_author: Option<Author>,
+}
+
+pub async fn note_facts(conn: &mut Conn, comment: &Comment) -> Result<NoteFacts, CoreError> {
+    let post = store::post_by_id(conn, comment.post_id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    let parent = match comment.parent_id {
+        Some(id) => store::comment_by_id(conn, id).await?,
+        None => None,
+    };
+    let (in_reply_to, replied_to) = match &parent {
+        Some(p) => (p.ap_id.clone(), p.author_id),
+        None => (post.ap_id.clone(), post.author_id),
+    };
+    let author_ap_id = author(conn, comment.author_id).await?.and_then(|a| a.ap_id);
+    let replied_to_author = author(conn, replied_to).await?;
+    Ok(NoteFacts {
+        post,
+        group,
+        author_ap_id,
+        in_reply_to,
+        replied_to_author,
+    })
+}
+
+async fn author(conn: &mut Conn, id: i64) -> Result<Option<Author>, CoreError> {
+    Ok(store::authors(conn, &[id]).await?.pop())
+}
+
+/// A post or comment by row id, whatever its state (for the outbox side, which sends what
+/// happened to it, deletion included).
+pub async fn post_by_id(conn: &mut Conn, id: i64) -> Result<Option<Post>, CoreError> {
+    Ok(store::post_by_id(conn, id).await?)
+}
+
+pub async fn comment_by_id(conn: &mut Conn, id: i64) -> Result<Option<Comment>, CoreError> {
+    Ok(store::comment_by_id(conn, id).await?)
+}
+
+/// Whether a post or comment with this ActivityPub id is stored here.
+pub async fn exists(conn: &mut Conn, ap_id: &str) -> Result<bool, CoreError> {
+    Ok(store::post_by_ap_id(conn, ap_id).await?.is_some()
+        || store::comment_by_ap_id(conn, ap_id).await?.is_some())
+}

@@ -1,0 +1,132 @@
+//! Likes and dislikes on posts and comments, and star ratings of ideas and notes.
+
+use crate::{
+    access::{self, forbid, post_for},
+    federation::record_event,
+    rewards::{self, VoteSubject},
+    Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    actors,
+    content::{self as store, VoteTarget},
+    federation::OutboxEvent,
+};
+use cenacle_domain::{
+    content::{PostKind, Vote},
+    ValidationError,
+};
+
+/// A target with what the vote rules need: its post (and comment) and group.
+pub async fn subject_of(conn: &mut Conn, target: VoteTarget) -> Result<VoteSubject, CoreError> {
+    let (post_id, comment) = match target {
+        VoteTarget::Post(id) => (id, None),
+        VoteTarget::Comment(id) => {
+            let comment = store::comment_by_id(conn, id)
+                .await?
+                .ok_or(CoreError::NotFound("comment"))?;
+            (comment.post_id, Some(comment))
+        }
+    };
+    let post = store::post_by_id(conn, post_id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    let group = actors::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    Ok(VoteSubject {
+        target,
+        post,
+        comment,
+        group,
+    })
+}
+
+/// Likes, dislikes (`Some`) or withdraws (`None`) a vote: one per person and target, the
+/// latest wins. `activity_id` is the Like/Dislike that cast it, when it came from another
+/// server. Returns the vote it replaced.
+pub async fn vote(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    target: VoteTarget,
+    choice: Option<Vote>,
+    activity_id: Option<&str>,
+) -> Result<Option<Vote>, CoreError> {
+    let subject = subject_of(conn, target).await?;
+    vote_on(conn, ctx, caller, &subject, choice, activity_id).await
+}
+
+/// [`vote`] on a subject its caller already loaded.
+pub(crate) async fn vote_on(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    subject: &VoteSubject,
+    choice: Option<Vote>,
+    activity_id: Option<&str>,
+) -> Result<Option<Vote>, CoreError> {
+    if subject.post.deleted_at.is_some() {
+        return Err(CoreError::NotFound("post"));
+    }
+    access::require_readable(conn, &subject.group, caller, "post").await?;
+    if choice == Some(Vote::Dislike) {
+        if !subject.group.dislikes_enabled {
+            return Err(forbid("dislikes_disabled"));
+        }
+        rewards::require_reputation(conn, caller, ctx.settings.engagement.privileges.dislike)
+            .await?;
+    }
+    let value = choice.map(Vote::value);
+    let target = subject.target;
+    let before = store::cast_vote(conn, caller.person_id, target, value, activity_id).await?;
+    rewards::on_vote(conn, ctx, caller, subject, before, value).await?;
+    if before != value {
+        record_event(conn, caller, OutboxEvent::Voted { target, value }).await?;
+    }
+    Ok(before.and_then(Vote::from_value))
+}
+
+/// A target's (likes, dislikes).
+pub async fn counts(conn: &mut Conn, target: VoteTarget) -> Result<(i32, i32), CoreError> {
+    let counts = match target {
+        VoteTarget::Post(id) => store::post_by_id(conn, id)
+            .await?
+            .map(|p| (p.likes, p.dislikes)),
+        VoteTarget::Comment(id) => store::comment_by_id(conn, id)
+            .await?
+            .map(|c| (c.likes, c.dislikes)),
+    };
+    counts.ok_or(CoreError::NotFound("target"))
+}
+
+/// 1–5 stars on an idea or a note (`None` withdraws the rating). Returns (average, count).
+pub async fn rate_post(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    stars: Option<u8>,
+) -> Result<(f64, i32), CoreError> {
+    if stars.is_some_and(|s| !(1..=5).contains(&s)) {
+        return Err(ValidationError {
+            field: "stars",
+            code: "out_of_range",
+        }
+        .into());
+    }
+    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    if post.kind == PostKind::Question.as_str() {
+        return Err(ValidationError {
+            field: "post",
+            code: "questions_are_not_rated",
+        }
+        .into());
+    }
+    let (sum, count) =
+        store::rate_post(conn, post.id, caller.person_id, stars.map(i16::from)).await?;
+    let average = if count > 0 {
+        f64::from(sum) / f64::from(count)
+    } else {
+        0.0
+    };
+    Ok((average, count))
+}
