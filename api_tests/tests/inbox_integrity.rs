@@ -613,9 +613,34 @@ async fn a_burst_of_256_signed_posts_never_freezes_the_server() {
          meanwhile",
         reader.most_idle_in_transaction
     );
+    if !bad.is_empty() {
+        // Why alpha refused them, from its log.
+        for line in alpha
+            .log()
+            .lines()
+            .filter(|l| l.contains("refused an activity"))
+            .take(5)
+        {
+            println!("alpha: {line}");
+        }
+    }
     verdicts.check(
         bad.is_empty(),
         format!("every POST answered 2xx or 503 + Retry-After: {statuses:?}; e.g. {bad:?}"),
+    );
+    // 503 is allowed under overload, but the burst must mostly get through: a server that
+    // answered 503 to everything would make "exactly once" below trivially true.
+    let applied: usize = statuses
+        .iter()
+        .filter(|(label, _)| label.ends_with(" 202"))
+        .map(|(_, n)| n)
+        .sum();
+    verdicts.check(
+        applied * 2 >= outcomes.len(),
+        format!(
+            "at least half the burst applied: {applied} of {}",
+            outcomes.len()
+        ),
     );
     verdicts.check(
         reader.failures.is_empty(),

@@ -12,9 +12,8 @@ UPDATE reputation r SET
         SELECT SUM(e.delta) FROM reputation_event e
         WHERE e.person_id = r.person_id AND e.capped
           AND e.created_at >= date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'), 0),
+    -- Kept as the number of live like events, the definition the server maintains.
     likes_received = (
-        SELECT count(*) FROM vote v
-        LEFT JOIN post p ON p.id = v.post_id
-        LEFT JOIN comment c ON c.id = v.comment_id
-        WHERE v.value = 1 AND v.person_id <> r.person_id
-          AND (p.author_id = r.person_id OR c.author_id = r.person_id));
+        SELECT count(*) FROM reputation_event e
+        WHERE e.person_id = r.person_id AND e.reverses IS NULL AND NOT e.reversed
+          AND e.cause IN ('answer_liked', 'question_liked', 'idea_liked', 'other_liked'));

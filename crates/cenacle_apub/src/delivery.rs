@@ -142,7 +142,7 @@ impl DeliveryWorker {
             }
             if last_metrics.elapsed() > Duration::from_secs(5) {
                 last_metrics = Instant::now();
-                if let Ok(mut conn) = self.fed.config.ctx.conn().await {
+                if let Ok(mut conn) = self.fed.config.db.conn().await {
                     let _ = refresh_queue_metrics(&mut conn).await;
                 }
             }
@@ -174,7 +174,7 @@ impl DeliveryWorker {
 
     async fn claim(&self, limit: usize, busy: &[String]) -> Vec<ClaimedDelivery> {
         let result = async {
-            let mut conn = self.fed.config.ctx.conn().await?;
+            let mut conn = self.fed.config.db.conn().await?;
             Ok::<_, ApubError>(
                 federation::claim_deliveries(&mut conn, limit as i64, LEASE_SECONDS, busy).await?,
             )
@@ -188,7 +188,7 @@ impl DeliveryWorker {
 
     async fn time_until_next_due(&self) -> Duration {
         let next = async {
-            let mut conn = self.fed.config.ctx.conn().await.ok()?;
+            let mut conn = self.fed.config.db.conn().await.ok()?;
             federation::next_due_at(&mut conn).await.ok()?
         }
         .await;
@@ -242,7 +242,10 @@ impl DeliveryWorker {
     /// One signed POST; the HTTP status, or why there was none.
     async fn send(&self, d: &ClaimedDelivery) -> Result<u16, String> {
         let ctx = &self.fed.config.ctx;
-        if is_blocked(ctx, &d.host).await.map_err(|e| e.to_string())? {
+        if is_blocked(&self.fed.config.db, &d.host)
+            .await
+            .map_err(|e| e.to_string())?
+        {
             return Ok(403);
         }
         let cached = self.keys.lock().unwrap().get(&d.signer_ap_id).cloned();
@@ -288,7 +291,7 @@ impl DeliveryWorker {
     }
 
     async fn dropped(&self, d: &ClaimedDelivery) -> Result<(), ApubError> {
-        let mut conn = self.fed.config.ctx.conn().await?;
+        let mut conn = self.fed.config.db.conn().await?;
         Ok(federation::delivery_done(&mut conn, d, false).await?)
     }
 

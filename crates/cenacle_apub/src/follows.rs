@@ -74,7 +74,7 @@ pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubErro
     if host.eq_ignore_ascii_case(&cenacle_core::identity::local_host(&data.ctx.settings)) {
         let base = data.base();
         let (group_id, person_id) = (urls::group(&base, name), urls::person(&base, name));
-        let mut conn = data.ctx.conn().await?;
+        let mut conn = data.db.conn().await?;
         let group = actors::group_by_ap_id(&mut conn, &group_id).await?;
         let person = actors::person_by_ap_id(&mut conn, &person_id).await?;
         return match (group, person) {
@@ -108,7 +108,7 @@ pub async fn follow(
     let target_id = target.id().clone();
     let data = &data;
     let state = data
-        .ctx
+        .db
         .transaction(|conn| {
             async move {
                 let state = federation::follow(
@@ -150,7 +150,7 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
         Some(resolve(fed, target).await?.inbox())
     };
     let data = &data;
-    data.ctx
+    data.db
         .transaction(|conn| {
             async move {
                 let existing = federation::unfollow(conn, me.id().as_str(), target).await?;
@@ -175,12 +175,12 @@ pub async fn my_follows(
     session: &Session,
 ) -> Result<Vec<(FollowRow, Option<String>)>, ApubError> {
     let me = local_actor(fed, session).await?;
-    let mut conn = fed.config.ctx.conn().await?;
+    let mut conn = fed.config.db.conn().await?;
     Ok(federation::follows_of(&mut conn, me.id().as_str()).await?)
 }
 
 async fn local_actor(fed: &Federation, session: &Session) -> Result<ApubPerson, ApubError> {
-    let mut conn = fed.config.ctx.conn().await?;
+    let mut conn = fed.config.db.conn().await?;
     let id = urls::person(
         &fed.config.ctx.settings.public_base(),
         &session.account.username,

@@ -5,11 +5,10 @@
 //! loopback test mode it is the reverse: every peer must resolve to loopback, through the
 //! `federation.hosts` overrides or DNS.
 
-use crate::ApubError;
+use crate::{ApubError, FedDb};
 use activitypub_federation::{config::UrlVerifier, error::Error as FedError};
 use cenacle_config::Settings;
 use cenacle_core::federation;
-use cenacle_core::Context;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::{
     collections::BTreeMap,
@@ -113,12 +112,12 @@ pub fn host_of(url: &Url) -> String {
 /// Refuses URLs on blocked instances (configured, or blocked by an admin in the database).
 #[derive(Clone)]
 pub struct BlocklistVerifier {
-    ctx: Context,
+    db: FedDb,
 }
 
 impl BlocklistVerifier {
-    pub fn new(ctx: Context) -> Self {
-        Self { ctx }
+    pub fn new(db: FedDb) -> Self {
+        Self { db }
     }
 }
 
@@ -126,7 +125,7 @@ impl BlocklistVerifier {
 impl UrlVerifier for BlocklistVerifier {
     async fn verify(&self, url: &Url) -> Result<(), FedError> {
         let host = host_of(url);
-        if is_blocked(&self.ctx, &host)
+        if is_blocked(&self.db, &host)
             .await
             .map_err(|e| FedError::Other(e.to_string()))?
         {
@@ -138,7 +137,8 @@ impl UrlVerifier for BlocklistVerifier {
 
 /// Whether an instance is blocked, by configuration (with or without port) or by an admin
 /// (read at most every few seconds: see `cenacle_core::federation::known_block`).
-pub async fn is_blocked(ctx: &Context, host: &str) -> Result<bool, ApubError> {
+pub async fn is_blocked(db: &FedDb, host: &str) -> Result<bool, ApubError> {
+    let ctx = db.ctx();
     let bare = host.split(':').next().unwrap_or(host);
     if ctx
         .settings
@@ -152,7 +152,7 @@ pub async fn is_blocked(ctx: &Context, host: &str) -> Result<bool, ApubError> {
     if let Some(blocked) = federation::known_block(ctx, host) {
         return Ok(blocked);
     }
-    let mut conn = ctx.conn().await?;
+    let mut conn = db.conn().await?;
     Ok(federation::instance_state(&mut conn, ctx, host)
         .await?
         .blocked)
@@ -160,13 +160,13 @@ pub async fn is_blocked(ctx: &Context, host: &str) -> Result<bool, ApubError> {
 
 /// An instance talked to us: it is alive (deliveries to it resume if it was marked dead).
 /// Written at most once a minute per instance; a failure to write is only logged.
-pub async fn note_alive(ctx: &Context, host: &str) {
-    if !federation::alive_due(ctx, host) {
+pub async fn note_alive(db: &FedDb, host: &str) {
+    if !federation::alive_due(db.ctx(), host) {
         return;
     }
     let written = async {
-        let mut conn = ctx.conn().await?;
-        federation::record_instance_alive(&mut conn, ctx, host).await
+        let mut conn = db.conn().await?;
+        federation::record_instance_alive(&mut conn, db.ctx(), host).await
     }
     .await;
     if let Err(e) = written {

@@ -3,11 +3,11 @@
 //! Checks, cheapest first, so that junk costs little and nothing is half-applied:
 //! body size → `Signature` readable, with `(request-target)`, `host`, `date` (or `(created)`)
 //! and `digest` signed → date within an hour → `Digest` matches the body → well-formed
-//! envelope (`type`, `id`, `actor`), id on the actor's server → key owner is the actor →
-//! actor and instance not blocked → a share of the pool (bounded wait, else 503) → the
-//! actor's key (stored, or fetched; refetched once if it fails: key rotation) verifies the
-//! signature → the activity parses → the activity applies: its own origin checks, fetches
-//! of what it needs, then one transaction with the record of its id.
+//! envelope (`type`, `id`, `actor`) → key owner is the actor → actor and instance not
+//! blocked → the actor's key (stored, or fetched; refetched once if it fails: key rotation)
+//! verifies the signature → the id is on the actor's server → the activity parses → its own
+//! origin checks and the fetches of what it needs → a place among the inbox's transactions
+//! (bounded wait, else 503) → one transaction with the record of its id.
 //!
 //! Answers: 202 applied, seen before, or refused by our community rules (nothing applied);
 //! 400 malformed; 401 signature problems; 403 blocked or forged; 500 our own fault; 503 with
@@ -32,10 +32,7 @@ use axum::{
 use cenacle_core::{actors, federation, inbound::Outcome, CoreError, ScopedFutureExt};
 use cenacle_domain::origin::check_object_on_actor_host;
 use prometheus::{IntCounter, IntCounterVec, Opts};
-use std::{
-    sync::LazyLock,
-    time::{Duration, SystemTime},
-};
+use std::{sync::LazyLock, time::SystemTime};
 use url::Url;
 
 /// Peers sign with a one-hour validity (APF) and Mastodon allows about as much.
@@ -128,17 +125,10 @@ impl Answer {
                 e => Answer::Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             },
             ApubError::NotFound => Answer::Ignored("not_found"),
-            // A fetch made for the activity (not for its signer) failed: unusable as sent,
-            // unless the other server is only slow or down, which is worth a retry.
-            ApubError::Federation(e) => {
-                use activitypub_federation::error::Error as F;
-                let status = match e {
-                    F::Other(_) => StatusCode::BAD_GATEWAY,
-                    _ if e.to_string().contains("timed out") => StatusCode::BAD_GATEWAY,
-                    _ => StatusCode::BAD_REQUEST,
-                };
-                Answer::Refused(status, e.to_string())
-            }
+            // A fetch made for the activity failed: unusable as sent, unless the other
+            // server is only slow or down, which is worth a retry.
+            ApubError::Federation(e) if is_transient(&e) => Answer::Overloaded,
+            ApubError::Federation(e) => Answer::Refused(StatusCode::BAD_REQUEST, e.to_string()),
             other => Answer::Refused(other.status(), other.to_string()),
         }
     }
@@ -177,7 +167,10 @@ fn respond(kind: &str, answer: Answer) -> Response {
             status.as_str()
         }
         Answer::Overloaded => {
-            tracing::warn!(kind, "inbox overloaded; asked the peer to retry");
+            tracing::warn!(
+                kind,
+                "inbox overloaded, or a fetch failed on the way; asked the peer to retry"
+            );
             status.as_str()
         }
         Answer::Refused(status, reason) => {
@@ -197,6 +190,27 @@ fn respond(kind: &str, answer: Answer) -> Response {
             .insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
     }
     response
+}
+
+/// A fetch that failed on the way (connection refused or reset, timeout): the other server
+/// may answer later, so the sender is asked to retry rather than told it was wrong.
+fn is_transient(e: &activitypub_federation::error::Error) -> bool {
+    use activitypub_federation::error::Error as F;
+    matches!(e, F::Reqwest(_) | F::ReqwestMiddleware(_) | F::IoError(_))
+}
+
+/// The `type` label of the inbox metrics: the types we know, else "other" (the label comes
+/// from what anyone may send, so its values must stay few).
+fn metric_label(kind: &str) -> &str {
+    const KNOWN: [&str; 15] = [
+        "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Dislike",
+        "Announce", "Flag", "Block", "Lock", "Add", "Remove",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == kind)
+        .copied()
+        .unwrap_or("other")
 }
 
 /// Minimal shape every activity must have, read before anything is fetched.
@@ -252,12 +266,10 @@ async fn check_and_apply(
         .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
     let envelope: Envelope = serde_json::from_value(raw.clone())
         .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("not an activity: {e}")))?;
-    *kind = envelope.kind.clone();
+    *kind = metric_label(&envelope.kind).to_owned();
     if key_owner(&params.key_id) != envelope.actor.as_str() {
         return Err(unauthorized("signed with a key that is not the actor's"));
     }
-    check_object_on_actor_host(envelope.id.as_str(), envelope.actor.as_str())
-        .map_err(|rule| Answer::Forged(rule.rule()))?;
     let ctx = &fed.config.ctx;
     let settings = &ctx.settings;
     if settings
@@ -272,7 +284,7 @@ async fn check_and_apply(
         ));
     }
     let host = host_of(&envelope.actor);
-    if crate::http_client::is_blocked(ctx, &host)
+    if crate::http_client::is_blocked(&fed.config.db, &host)
         .await
         .map_err(Answer::from_error)?
     {
@@ -282,15 +294,6 @@ async fn check_and_apply(
         ));
     }
 
-    // From here on the activity holds (at most) one connection at a time: its share of the
-    // pool is bounded so that the API always keeps some, and the wait for it too.
-    let wait = Duration::from_secs_f64(settings.database.pool_wait_seconds);
-    let permits = fed.config.inbox_permits.clone();
-    let _permit = tokio::time::timeout(wait, permits.acquire_owned())
-        .await
-        .map_err(|_| Answer::Overloaded)?
-        .map_err(|_| Answer::Overloaded)?;
-
     let data = fed.data();
     let path = parts
         .uri
@@ -298,17 +301,24 @@ async fn check_and_apply(
         .map(|p| p.as_str())
         .unwrap_or("/");
     let actor = verified_signer(&data, &envelope.actor, &params, parts, path).await?;
+    // Signed by its actor: now its claims are the actor's, and a false one is forged.
+    check_object_on_actor_host(envelope.id.as_str(), envelope.actor.as_str())
+        .map_err(|rule| Answer::Forged(rule.rule()))?;
     let activity: InboxActivity = serde_json::from_value(raw.clone())
         .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("malformed {kind}: {e}")))?;
+    // Checks and fetches (HTTP with no connection held; short reads, each within the
+    // federation's share of the pool).
     let prepared = activity
         .prepare(&data, actor)
         .await
         .map_err(Answer::from_error)?;
-    // One transaction: the record of the id, the effect, and the relay of a group of ours
-    // commit together or not at all.
+    // One transaction, within the federation's share of the pool (a bounded wait, else
+    // 503): the record of the id, the effect, and the relay of a group of ours commit
+    // together or not at all.
     let data = &data;
     let (id, actor_id, raw) = (&envelope.id, &envelope.actor, &raw);
-    let received = ctx
+    let received = data
+        .db
         .transaction(|conn| {
             async move {
                 if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {
@@ -330,7 +340,7 @@ async fn check_and_apply(
         })
         .await
         .map_err(|e| Answer::from_error(e.into()))?;
-    crate::http_client::note_alive(ctx, &host).await;
+    crate::http_client::note_alive(&data.db, &host).await;
     Ok(received)
 }
 
@@ -365,6 +375,7 @@ async fn verified_signer(
             .await
             .map_err(|e| match e {
                 ApubError::Core(core) if core.is_overloaded() => Answer::Overloaded,
+                ApubError::Federation(e) if is_transient(&e) => Answer::Overloaded,
                 e => unauthorized(&format!("the signer cannot be fetched: {e}")),
             })
     };
@@ -373,7 +384,7 @@ async fn verified_signer(
         return Ok(actor);
     }
     tracing::info!(actor = %actor_id, "signature failed; refetching the actor's key");
-    if let Ok(mut conn) = data.ctx.conn().await {
+    if let Ok(mut conn) = data.db.conn().await {
         let _ = actors::mark_stale(&mut conn, actor_id.as_str()).await;
     }
     let actor = fetch(&data.reset_request_count()).await?;
@@ -382,15 +393,19 @@ async fn verified_signer(
     Ok(actor)
 }
 
-/// For tests of this module's answers without a server: the status of a core refusal.
-#[doc(hidden)]
-pub fn status_of(err: CoreError) -> StatusCode {
-    Answer::from_error(ApubError::Core(err)).status()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn status_of(err: CoreError) -> StatusCode {
+        Answer::from_error(ApubError::Core(err)).status()
+    }
+
+    #[test]
+    fn metric_labels_stay_few() {
+        assert_eq!(metric_label("Like"), "Like");
+        assert_eq!(metric_label("<script>1</script>"), "other");
+    }
     use cenacle_domain::{origin::Forgery, ValidationError};
 
     #[test]

@@ -219,7 +219,7 @@ async fn group_featured(
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let group = local_group(&data, &name).await?;
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let mut pages = Vec::new();
     for post in published::featured(&mut conn, &group.row).await? {
         pages.push(
@@ -238,7 +238,7 @@ async fn post_object(
     headers: HeaderMap,
 ) -> Result<Response, ApubError> {
     let data = fed.data();
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let (post, _) = published::published_post(&mut conn, id)
         .await?
         .ok_or(ApubError::NotFound)?;
@@ -258,7 +258,7 @@ async fn comment_object(
     headers: HeaderMap,
 ) -> Result<Response, ApubError> {
     let data = fed.data();
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let (comment, post, _) = published::published_comment(&mut conn, id)
         .await?
         .ok_or(ApubError::NotFound)?;
@@ -274,7 +274,7 @@ async fn comment_object(
 /// Followers as a `Collection` with its count (Lemmy parses only the count; member lists are
 /// not published).
 async fn followers_of(data: &FedRequest, actor_id: &Url, path: &str) -> Result<ApJson, ApubError> {
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let total = federation::count_followers(&mut conn, actor_id.as_str()).await?;
     counted_collection(data, path, total)
 }
@@ -294,7 +294,7 @@ async fn person_following(
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let person = local_person(&data, &name).await?;
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let total = federation::count_following(&mut conn, person.id().as_str()).await?;
     counted_collection(&data, &format!("/u/{name}/following"), total)
 }
@@ -316,7 +316,7 @@ async fn group_moderators(
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
     let group = local_group(&data, &name).await?;
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let moderators: Vec<Value> = groups::moderator_ids(&mut conn, &group.row)
         .await?
         .into_iter()
@@ -375,8 +375,7 @@ async fn verify_signed_get(
     }
     let owner =
         Url::parse(signatures::key_owner(&params.key_id)).map_err(|_| unauthorized("bad keyId"))?;
-    if crate::http_client::is_blocked(&fed.config.ctx, &crate::http_client::host_of(&owner)).await?
-    {
+    if crate::http_client::is_blocked(&fed.config.db, &crate::http_client::host_of(&owner)).await? {
         return Err(ApubError::Blocked("instance blocked".into()));
     }
     let public_key = signer_key(fed, &owner).await?;
@@ -405,15 +404,18 @@ async fn verify_signed_get(
 /// instance actors included).
 async fn signer_key(fed: &Federation, owner: &Url) -> Result<String, ApubError> {
     let data = fed.data();
-    let mut conn = data.ctx.conn().await?;
-    if let Some(key) = actors::person_by_ap_id(&mut conn, owner.as_str())
-        .await?
-        .and_then(|p| p.public_key_pem)
     {
-        return Ok(key);
-    }
-    if let Some(group) = actors::group_by_ap_id(&mut conn, owner.as_str()).await? {
-        return Ok(group.public_key_pem);
+        // Given back before any fetch: no connection is held across an HTTP call.
+        let mut conn = data.db.conn().await?;
+        if let Some(key) = actors::person_by_ap_id(&mut conn, owner.as_str())
+            .await?
+            .and_then(|p| p.public_key_pem)
+        {
+            return Ok(key);
+        }
+        if let Some(group) = actors::group_by_ap_id(&mut conn, owner.as_str()).await? {
+            return Ok(group.public_key_pem);
+        }
     }
     #[derive(Deserialize)]
     #[serde(rename_all = "camelCase")]
@@ -459,7 +461,7 @@ async fn webfinger(
             .ok_or(ApubError::NotFound)?
             .to_owned(),
     };
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let mut links = Vec::new();
     if actors::local_person_by_name(&mut conn, &name)
         .await?
@@ -529,7 +531,7 @@ async fn nodeinfo_links(State(fed): State<Federation>) -> Json<Value> {
 async fn nodeinfo(State(fed): State<Federation>) -> Result<Response, ApubError> {
     let data = fed.data();
     let settings = &data.ctx.settings;
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let (users, groups, posts) = actors::usage(&mut conn).await?;
     let body = json!({
         "version": "2.1",

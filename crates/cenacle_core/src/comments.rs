@@ -93,24 +93,31 @@ pub async fn delete_comment(
 ) -> Result<(), CoreError> {
     let (comment, post) = editable_comment(conn, caller, comment_id, "delete_comment").await?;
     store::soft_delete_comment(conn, comment.id).await?;
-    if post.accepted_comment_id == Some(comment.id) {
-        let locked = store::post_for_update(conn, post.id)
-            .await?
-            .ok_or(CoreError::NotFound("post"))?;
-        if locked.accepted_comment_id == Some(comment.id) {
-            store::set_accepted_answer(conn, post.id, None).await?;
-            rewards::on_accept(
-                conn,
-                ctx,
-                caller.person_id,
-                post.group_id,
-                Some(comment.id),
-                None,
-            )
-            .await?;
-        }
-    }
+    unaccept_deleted(conn, ctx, caller.person_id, &post, comment.id).await?;
     record_event(conn, caller, OutboxEvent::CommentDeleted(comment.id)).await?;
+    Ok(())
+}
+
+/// A deleted comment that was its question's accepted answer stops being one, and what its
+/// acceptance earned is reversed (as when `by` withdraws the acceptance).
+pub(crate) async fn unaccept_deleted(
+    conn: &mut Conn,
+    ctx: &Context,
+    by: i64,
+    post: &Post,
+    comment_id: i64,
+) -> Result<(), CoreError> {
+    if post.accepted_comment_id != Some(comment_id) {
+        return Ok(());
+    }
+    // Locked and read again: an acceptance changed meanwhile is not ours to clear.
+    let locked = store::post_for_update(conn, post.id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    if locked.accepted_comment_id == Some(comment_id) {
+        store::set_accepted_answer(conn, post.id, None).await?;
+        rewards::on_accept(conn, ctx, by, post.group_id, Some(comment_id), None).await?;
+    }
     Ok(())
 }
 

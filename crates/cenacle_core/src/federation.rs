@@ -10,11 +10,6 @@ use cenacle_db::{
 };
 use cenacle_domain::delivery::retry_delay;
 use chrono::{DateTime, Utc};
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
 
 pub use cenacle_db::federation::{OutboxEvent, QueuedEvent};
 
@@ -52,6 +47,11 @@ pub async fn record_received(
     actor_id: &str,
 ) -> Result<bool, CoreError> {
     Ok(store::record_received(conn, activity_id, actor_id).await?)
+}
+
+/// Whether an activity with this id was received (and applied) before.
+pub async fn received_before(conn: &mut Conn, activity_id: &str) -> Result<bool, CoreError> {
+    Ok(store::was_received(conn, activity_id).await?)
 }
 
 // ---- the delivery queue ----
@@ -192,50 +192,10 @@ pub async fn next_due_at(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, CoreE
 
 // ---- other instances ----
 
-/// How long what this process read of an instance (blocked?) is reused: every inbox POST
-/// and fetch checks it. A block made here takes effect at once; one made by another server
-/// of a cluster, within this time.
-const HOST_STATE_TTL: Duration = Duration::from_secs(5);
-/// How often, at most, an instance that talks to us is recorded alive (a write).
-const ALIVE_EVERY: Duration = Duration::from_secs(60);
-
-#[derive(Clone, Copy)]
-struct HostEntry {
-    blocked: Option<(bool, Instant)>,
-    alive_written_at: Option<Instant>,
-}
-
-/// What this process knows of other instances, briefly.
-#[derive(Default)]
-pub struct HostCache(Mutex<HashMap<String, HostEntry>>);
-
-impl HostCache {
-    fn update(&self, host: &str, change: impl FnOnce(&mut HostEntry)) {
-        let mut hosts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if hosts.len() > 50_000 {
-            hosts.clear();
-        }
-        let entry = hosts.entry(host.to_owned()).or_insert(HostEntry {
-            blocked: None,
-            alive_written_at: None,
-        });
-        change(entry);
-    }
-
-    fn get(&self, host: &str) -> Option<HostEntry> {
-        self.0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(host)
-            .copied()
-    }
-}
-
 /// Whether `host` is blocked, when this process read it recently (None: read it with
 /// [`instance_state`]).
 pub fn known_block(ctx: &Context, host: &str) -> Option<bool> {
-    let (blocked, read_at) = ctx.hosts.get(&host.to_ascii_lowercase())?.blocked?;
-    (read_at.elapsed() < HOST_STATE_TTL).then_some(blocked)
+    ctx.hosts.blocked(host)
 }
 
 /// Blocked by configuration or by an admin, and whether it is dead.
@@ -248,25 +208,19 @@ pub async fn instance_state(
     let mut state = store::instance_state(conn, &host).await?;
     let configured = &ctx.settings.federation.blocked_instances;
     state.blocked |= configured.iter().any(|h| h.eq_ignore_ascii_case(&host));
-    ctx.hosts
-        .update(&host, |e| e.blocked = Some((state.blocked, Instant::now())));
+    ctx.hosts.set_blocked(&host, state.blocked);
     Ok(state)
 }
 
 /// Remembers what an admin of this process just decided for `host`, so that it applies here
 /// at once.
 pub(crate) fn remember_block(ctx: &Context, host: &str, blocked: bool) {
-    ctx.hosts.update(&host.to_ascii_lowercase(), |e| {
-        e.blocked = Some((blocked, Instant::now()))
-    });
+    ctx.hosts.set_blocked(host, blocked);
 }
 
 /// Whether `host` talking to us should be recorded (at most once a minute per instance).
 pub fn alive_due(ctx: &Context, host: &str) -> bool {
-    ctx.hosts
-        .get(host)
-        .and_then(|e| e.alive_written_at)
-        .is_none_or(|at| at.elapsed() >= ALIVE_EVERY)
+    ctx.hosts.alive_due(host)
 }
 
 /// The instance talks to us, so it is alive: deliveries to it resume if it was marked dead.
@@ -276,8 +230,7 @@ pub async fn record_instance_alive(
     host: &str,
 ) -> Result<(), CoreError> {
     store::record_instance_alive(conn, host).await?;
-    ctx.hosts
-        .update(host, |e| e.alive_written_at = Some(Instant::now()));
+    ctx.hosts.alive_written(host);
     Ok(())
 }
 

@@ -25,8 +25,8 @@ use cenacle_db::{
 use cenacle_domain::{
     content::{validate_comment, validate_post, IdeaStatus, PostKind, Vote},
     origin::{
-        self, announced_update_scope, check_announced_delete, check_created_by_actor, may_change,
-        AnnouncedActor, Change, Forgery, StoredObject, UpdateScope, Verdict,
+        self, announced_update_scope, check_created_by_actor, may_change, AnnouncedActor, Change,
+        Forgery, StoredObject, UpdateScope, Verdict,
     },
 };
 
@@ -104,6 +104,7 @@ impl Stored {
             post: self.post,
             comment: self.comment,
             group: self.group,
+            relayed_by: None,
         }
     }
 }
@@ -297,26 +298,29 @@ async fn apply_state_as(
         }
     }
     if post.kind == PostKind::Question.as_str() {
-        let accepted = accepted_id(conn, post, state).await?;
-        if accepted != post.accepted_comment_id {
-            answers::accept_answer(conn, ctx, caller, post.id, accepted).await?;
+        if let Some(accepted) = accepted_id(conn, post, state).await? {
+            if accepted != post.accepted_comment_id {
+                answers::accept_answer(conn, ctx, caller, post.id, accepted).await?;
+            }
         }
     }
     Ok(())
 }
 
-/// The local id of the answer a state names, if it is an answer of `post`.
+/// The accepted answer a state names, as a local id: `Some(None)` for none, `None` when it
+/// names an answer we do not have (late, or refused): then the acceptance is left as it is,
+/// rather than cleared and its rewards reversed.
 async fn accepted_id(
     conn: &mut Conn,
     post: &Post,
     state: &GroupState,
-) -> Result<Option<i64>, CoreError> {
+) -> Result<Option<Option<i64>>, CoreError> {
     Ok(match &state.accepted_answer {
         Some(ap_id) => store::comment_by_ap_id(conn, ap_id)
             .await?
             .filter(|c| c.post_id == post.id && c.parent_id.is_none())
-            .map(|c| c.id),
-        None => None,
+            .map(|c| Some(c.id)),
+        None => Some(None),
     })
 }
 
@@ -396,7 +400,9 @@ fn announced_actor(group: &Group, actor: &PersonActor, author_id: i64) -> Announ
 
 /// The remote group `group` announces a new post or reply. `parents` are the replied-to
 /// objects we did not have, fetched from their origin before the transaction, root first,
-/// each with its author.
+/// each with its author. A post must be addressed to the group; a reply belongs to the group
+/// through what it replies to (Mastodon replies name only the people they answer), which is
+/// checked down to the root.
 pub async fn announced_create(
     conn: &mut Conn,
     group: &Group,
@@ -409,18 +415,19 @@ pub async fn announced_create(
     }
     check_created_by_actor(&object.ap_id, &object.attributed_to, actor_id(actor)?)
         .map_err(forged)?;
-    let addressing: Vec<&str> = object.addressing.iter().map(String::as_str).collect();
-    origin::check_addressed_to(
-        &group.ap_id,
-        group.followers_url.as_deref(),
-        &addressing,
-        true,
-    )
-    .map_err(forged)?;
+    if object.is_post() {
+        check_addressed(group, object)?;
+    }
+    for (parent, author) in parents {
+        check_created_by_actor(&parent.ap_id, &parent.attributed_to, actor_id(author)?)
+            .map_err(forged)?;
+        if parent.is_post() {
+            // A reply must not pull another group's post into this one.
+            check_addressed(group, parent)?;
+        }
+    }
     for (parent, author) in parents {
         if find_object(conn, &parent.ap_id).await?.is_none() {
-            check_created_by_actor(&parent.ap_id, &parent.attributed_to, actor_id(author)?)
-                .map_err(forged)?;
             mirror_object(conn, group, author, parent).await?;
         }
     }
@@ -431,8 +438,20 @@ pub async fn announced_create(
     Ok(Outcome::Applied)
 }
 
-/// Stores a copy of a group's post or reply as its server has it.
-/// (Rewards are for our own members: the author of a mirrored object is never one.)
+/// A post announced by `group` must be addressed to it (the group or its followers).
+fn check_addressed(group: &Group, object: &IncomingObject) -> Result<(), CoreError> {
+    let addressing: Vec<&str> = object.addressing.iter().map(String::as_str).collect();
+    origin::check_addressed_to(
+        &group.ap_id,
+        group.followers_url.as_deref(),
+        &addressing,
+        true,
+    )
+    .map_err(forged)
+}
+
+/// Stores a copy of a group's post or reply as its server has it. (Rewards are for our own
+/// members: the author of a mirrored object is never one.)
 async fn mirror_object(
     conn: &mut Conn,
     group: &Group,
@@ -500,8 +519,17 @@ async fn mirror_object(
     Ok(())
 }
 
-/// The remote group `group` announces an edit: its author's words, or the group's state of a
-/// post (set by the group's own server, for posts written anywhere).
+/// The facts of a stored object the origin rules of an Announce weigh.
+fn announced_facts(group: &Group, stored: &Stored) -> StoredObject {
+    StoredObject {
+        in_announcing_group: stored.group.id == group.id,
+        ours: stored.local(),
+    }
+}
+
+/// The remote group `group` announces an edit: each part of it only by whoever decides it
+/// (`origin::announced_update_scope`): the words by their author, the group's state of a post
+/// by the group's own server — for posts written anywhere, never our members' words.
 pub async fn announced_update(
     conn: &mut Conn,
     ctx: &Context,
@@ -515,23 +543,19 @@ pub async fn announced_update(
     let Some(stored) = find_object(conn, &object.ap_id).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
-    let facts = StoredObject {
-        in_announcing_group: stored.group.id == group.id,
-        ours: stored.local(),
-    };
-    let scope = announced_update_scope(facts, announced_actor(group, actor, stored.author_id()))
-        .map_err(forged)?;
-    match (&stored.comment, scope) {
-        (Some(comment), UpdateScope::Everything) => {
+    let who = announced_actor(group, actor, stored.author_id());
+    let scope = announced_update_scope(announced_facts(group, &stored), who).map_err(forged)?;
+    match &stored.comment {
+        Some(comment) if scope.words => {
             validate_comment(&object.body)?;
             if comment.body != object.body {
                 store::edit_comment(conn, comment.id, &object.body).await?;
             }
         }
-        (Some(_), UpdateScope::GroupStateOnly) => {}
-        (None, scope) => {
+        Some(_) => {}
+        None => {
             let post = &stored.post;
-            if scope == UpdateScope::Everything {
+            if scope.words {
                 let tags = posts::normalise_tags(object.tags.clone());
                 validate_post(&object.title, &object.body, &tags)?;
                 if object.title.trim() != post.title
@@ -550,14 +574,14 @@ pub async fn announced_update(
                 }
             }
             if let Some(state) = &object.state {
-                mirror_state(conn, ctx, group, actor, post, state).await?;
+                mirror_state(conn, ctx, group, actor, post, state, scope).await?;
             }
         }
     }
     Ok(Outcome::Applied)
 }
 
-/// The group's state of a post as its server says it.
+/// The group's state of a post as its server says it, the parts `scope` allows.
 async fn mirror_state(
     conn: &mut Conn,
     ctx: &Context,
@@ -565,11 +589,15 @@ async fn mirror_state(
     actor: &PersonActor,
     post: &Post,
     state: &GroupState,
+    scope: UpdateScope,
 ) -> Result<(), CoreError> {
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
-    if let (Some(status), true) = (state.idea_status, locked.kind == PostKind::Idea.as_str()) {
+    let status = state
+        .idea_status
+        .filter(|_| scope.idea_status && locked.kind == PostKind::Idea.as_str());
+    if let Some(status) = status {
         if Some(status.as_str()) != locked.idea_status.as_deref() {
             store::change_idea_status(
                 conn,
@@ -586,25 +614,28 @@ async fn mirror_state(
             }
         }
     }
-    if locked.kind == PostKind::Question.as_str() {
-        let accepted = accepted_id(conn, &locked, state).await?;
-        if accepted != locked.accepted_comment_id {
-            store::set_accepted_answer(conn, locked.id, accepted).await?;
-            rewards::on_accept(
-                conn,
-                ctx,
-                actor.id,
-                group.id,
-                locked.accepted_comment_id,
-                accepted,
-            )
-            .await?;
+    if scope.accepted_answer && locked.kind == PostKind::Question.as_str() {
+        if let Some(accepted) = accepted_id(conn, &locked, state).await? {
+            if accepted != locked.accepted_comment_id {
+                store::set_accepted_answer(conn, locked.id, accepted).await?;
+                rewards::on_accept(
+                    conn,
+                    ctx,
+                    actor.id,
+                    group.id,
+                    locked.accepted_comment_id,
+                    accepted,
+                )
+                .await?;
+            }
         }
     }
     Ok(())
 }
 
-/// The remote group `group` announces a deletion of its content.
+/// The remote group `group` announces a deletion of its content: by its author, or by the
+/// group's own server (our members' posts in that group included). Removals by its
+/// moderators on other servers are not federated yet: ignored.
 pub async fn announced_delete(
     conn: &mut Conn,
     ctx: &Context,
@@ -618,19 +649,16 @@ pub async fn announced_delete(
     let Some(stored) = find_object(conn, object_ap_id).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
-    let facts = StoredObject {
-        in_announcing_group: stored.group.id == group.id,
-        ours: stored.local(),
-    };
-    check_announced_delete(facts, announced_actor(group, actor, stored.author_id()))
-        .map_err(forged)?;
+    let who = announced_actor(group, actor, stored.author_id());
+    match origin::announced_delete(announced_facts(group, &stored), who).map_err(forged)? {
+        Verdict::Allowed => {}
+        Verdict::NotYetFederated => return Ok(Outcome::Ignored("remote_moderation")),
+        Verdict::Forged(rule) => return Err(forged(rule)),
+    }
     match &stored.comment {
         Some(comment) => {
             store::soft_delete_comment(conn, comment.id).await?;
-            if stored.post.accepted_comment_id == Some(comment.id) {
-                store::set_accepted_answer(conn, stored.post.id, None).await?;
-                rewards::on_accept(conn, ctx, actor.id, group.id, Some(comment.id), None).await?;
-            }
+            comments::unaccept_deleted(conn, ctx, actor.id, &stored.post, comment.id).await?;
         }
         None => store::soft_delete_post(conn, stored.post.id).await?,
     }
@@ -638,7 +666,9 @@ pub async fn announced_delete(
 }
 
 /// The remote group `group` announces a vote on its content (our members' contributions to
-/// it included: what they earn from it counts here).
+/// it included: what they earn from it counts here). The group vouches for a vote it relays,
+/// but no more than its own server is trusted: the vote weighs at most the group's
+/// instance's weight, so that a group cannot lend its votes the weight of a trusted server.
 pub async fn announced_vote(
     conn: &mut Conn,
     ctx: &Context,
@@ -658,14 +688,8 @@ pub async fn announced_vote(
         return Err(forged(Forgery::NotTheGroupsContent));
     }
     let caller = Caller::remote(voter.id);
-    votes::vote_on(
-        conn,
-        ctx,
-        &caller,
-        &stored.into_vote_subject(),
-        choice,
-        Some(activity_id),
-    )
-    .await?;
+    let mut subject = stored.into_vote_subject();
+    subject.relayed_by = Some(group.instance_host.clone());
+    votes::vote_on(conn, ctx, &caller, &subject, choice, Some(activity_id)).await?;
     Ok(Outcome::Applied)
 }

@@ -39,10 +39,6 @@ pub async fn require_reputation(
     Ok(())
 }
 
-fn today() -> NaiveDate {
-    Utc::now().date_naive()
-}
-
 /// Applies a reputation cause to `person` (weighted, capped, floored) under `key`: two
 /// statements, the person's row locked then the event recorded with the new score. Returns
 /// the person's new state, or None when this key was already paid.
@@ -56,8 +52,7 @@ async fn earn(
     instance_weight: f64,
 ) -> Result<Option<ReputationState>, CoreError> {
     let weights = &ctx.settings.engagement.reputation;
-    let today = today();
-    let current = ledger::lock_reputation(conn, person, today).await?;
+    let current = ledger::lock_reputation(conn, person).await?;
     let capped = cause.is_capped();
     let earned_today = if capped { current.capped_today } else { 0 };
     let delta = reputation_delta(weights, cause, instance_weight, current.score, earned_today);
@@ -70,12 +65,12 @@ async fn earn(
         capped,
         likes_change: i64::from(cause.is_like()),
     };
-    Ok(ledger::record_reputation(conn, &event, today).await?)
+    Ok(ledger::record_reputation(conn, &event).await?)
 }
 
 /// Reverses what `key` earned, if it is live.
 async fn reverse(conn: &mut Conn, key: &str) -> Result<(), CoreError> {
-    ledger::reverse_reputation(conn, key, today()).await?;
+    ledger::reverse_reputation(conn, key).await?;
     Ok(())
 }
 
@@ -94,12 +89,22 @@ async fn pay(
     Ok(())
 }
 
-/// How much `voter`'s votes count: 1 for our members, their instance's weight for others.
-async fn voter_weight(conn: &mut Conn, voter: &Caller) -> Result<f64, CoreError> {
-    if voter.is_local() {
-        return Ok(1.0);
-    }
-    Ok(ledger::vote_weight_of(conn, voter.person_id).await?)
+/// How much `voter`'s vote on `subject` counts: 1 for our members, their instance's weight
+/// for others — and no more than the weight of the instance of the group that relayed it.
+async fn voter_weight(
+    conn: &mut Conn,
+    voter: &Caller,
+    subject: &VoteSubject,
+) -> Result<f64, CoreError> {
+    let weight = if voter.is_local() {
+        1.0
+    } else {
+        ledger::vote_weight_of(conn, voter.person_id).await?
+    };
+    Ok(match &subject.relayed_by {
+        Some(host) => weight.min(ledger::instance_weight(conn, host).await?),
+        None => weight,
+    })
 }
 
 /// What a vote is on, as `votes` loaded it: its post (and comment) and group.
@@ -108,6 +113,8 @@ pub struct VoteSubject {
     pub post: Post,
     pub comment: Option<Comment>,
     pub group: Group,
+    /// The instance of the group that relayed the vote to us, when it came by an Announce.
+    pub relayed_by: Option<String>,
 }
 
 impl VoteSubject {
@@ -173,7 +180,7 @@ pub async fn on_vote(
     let group_id = subject.post.group_id;
     match after {
         Some(1) => {
-            let weight = voter_weight(conn, voter).await?;
+            let weight = voter_weight(conn, voter, subject).await?;
             let state = earn(
                 conn,
                 ctx,
@@ -185,24 +192,30 @@ pub async fn on_vote(
             )
             .await?;
             let rules = &ctx.settings.engagement.points;
-            pay(
-                conn,
+            let given = (
                 voter_id,
                 voter.is_local(),
                 rules.like_given,
                 "like_given",
-                &format!("points:{like_key}"),
-            )
-            .await?;
-            pay(
-                conn,
+                format!("points:{like_key}"),
+            );
+            let received = (
                 author,
                 author_local,
                 rules.like_received,
                 "like_received",
-                &format!("points:received:{like_key}"),
-            )
-            .await?;
+                format!("points:received:{like_key}"),
+            );
+            // Balances are locked in person order: two members liking each other's posts at
+            // the same moment must not wait on each other's locks.
+            let (first, second) = if voter_id < author {
+                (given, received)
+            } else {
+                (received, given)
+            };
+            for (person, local, amount, reason, key) in [first, second] {
+                pay(conn, person, local, amount, reason, &key).await?;
+            }
             // Checked when the count reaches the threshold, not at every like after it.
             if let Some(state) = state.filter(|_| author_local) {
                 award_earned(
@@ -214,28 +227,25 @@ pub async fn on_vote(
             }
         }
         Some(-1) => {
-            let weight = voter_weight(conn, voter).await?;
-            earn(
-                conn,
-                ctx,
+            let weight = voter_weight(conn, voter, subject).await?;
+            let mut costs = vec![(
                 author,
                 ReputationCause::PostDisliked,
-                &dislike_key,
-                group_id,
+                dislike_key.as_str(),
                 weight,
-            )
-            .await?;
+            )];
             if subject.is_answer() {
-                earn(
-                    conn,
-                    ctx,
+                costs.push((
                     voter_id,
                     ReputationCause::DislikedAnAnswer,
-                    &dislike_cost_key,
-                    group_id,
+                    dislike_cost_key.as_str(),
                     1.0,
-                )
-                .await?;
+                ));
+            }
+            // Reputation rows are locked in person order (see the likes above).
+            costs.sort_by_key(|(person, ..)| *person);
+            for (person, cause, key, weight) in costs {
+                earn(conn, ctx, person, cause, key, group_id, weight).await?;
             }
         }
         _ => {}
@@ -362,7 +372,7 @@ pub async fn record_visit(
     ctx: &Context,
     person: i64,
 ) -> Result<NaiveDate, CoreError> {
-    let today = today();
+    let today = Utc::now().date_naive();
     let amount = ctx.settings.engagement.points.daily_visit;
     pay(
         conn,

@@ -38,6 +38,7 @@ pub async fn subject_of(conn: &mut Conn, target: VoteTarget) -> Result<VoteSubje
         post,
         comment,
         group,
+        relayed_by: None,
     })
 }
 

@@ -525,13 +525,26 @@ pub async fn cast_vote(
     value: Option<i16>,
     activity_id: Option<&str>,
 ) -> Result<Option<i16>, DbError> {
-    if let Some(v) = value {
-        // The usual case, a first vote: inserted and counted in one statement.
-        if first_vote(conn, person_id, target, v, activity_id).await? {
-            return Ok(None);
+    // The usual case, a first vote: inserted and counted in one statement. When one exists it
+    // is locked and changed; when it vanished in between (an Undo committed meanwhile), the
+    // insert is tried again, so that a vote is never counted without its row.
+    let mut existing = None;
+    for _ in 0..3 {
+        if let Some(v) = value {
+            if first_vote(conn, person_id, target, v, activity_id).await? {
+                return Ok(None);
+            }
+        }
+        existing = current_vote_for_update(conn, person_id, target).await?;
+        if existing.is_some() || value.is_none() {
+            break;
         }
     }
-    let existing = current_vote_for_update(conn, person_id, target).await?;
+    if existing.is_none() && value.is_some() {
+        return Err(DbError::Corrupt(
+            "a vote kept vanishing while it was cast".into(),
+        ));
+    }
     let before = existing.map(|(_, v)| v);
     if before == value {
         return Ok(before);

@@ -5,10 +5,10 @@ use crate::{
     schema::{instance, person, points_balance, points_ledger, reputation, reputation_event},
     DbError,
 };
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Bool, Date, Nullable, Text},
+    sql_types::{BigInt, Bool, Nullable, Text},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -31,15 +31,13 @@ pub struct ReputationState {
 pub async fn lock_reputation(
     conn: &mut AsyncPgConnection,
     person_id: i64,
-    today: NaiveDate,
 ) -> Result<ReputationState, DbError> {
     let locked = || {
-        diesel::sql_query(
-            "SELECT score, CASE WHEN capped_day = $2 THEN capped_today ELSE 0 END AS capped_today, \
-               likes_received FROM reputation WHERE person_id = $1 FOR UPDATE",
-        )
+        diesel::sql_query(format!(
+            "SELECT score, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today, \
+               likes_received FROM reputation WHERE person_id = $1 FOR UPDATE"
+        ))
         .bind::<BigInt, _>(person_id)
-        .bind::<Date, _>(today)
     };
     if let Some(state) = locked().get_result(conn).await.optional()? {
         return Ok(state);
@@ -76,35 +74,34 @@ pub struct NewReputationEvent<'a> {
     pub likes_change: i64,
 }
 
-/// Records an event and moves the score and its rollups, in one statement; `today` is the
-/// UTC day of the cap. Returns the new state, or None (nothing changed) when a live event
-/// with this key already exists: the cause was already paid.
+/// Records an event and moves the score and its rollups, in one statement (the cap's day is
+/// the UTC day of the transaction, as the event's `created_at`). Returns the new state, or
+/// None (nothing changed) when a live event with this key already exists: the cause was
+/// already paid.
 pub async fn record_reputation(
     conn: &mut AsyncPgConnection,
     event: &NewReputationEvent<'_>,
-    today: NaiveDate,
 ) -> Result<Option<ReputationState>, DbError> {
-    Ok(diesel::sql_query(
+    Ok(diesel::sql_query(format!(
         "WITH ev AS ( \
            INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id, capped) \
            VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING delta, capped) \
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
-                               WHEN capped_day = $7 THEN capped_today + ev.delta \
+                               WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
                                ELSE ev.delta END, \
-           capped_day = CASE WHEN ev.capped THEN $7 ELSE capped_day END, \
-           likes_received = likes_received + $8 \
+           capped_day = CASE WHEN ev.capped THEN {TODAY} ELSE capped_day END, \
+           likes_received = likes_received + $7 \
          FROM ev WHERE person_id = $1 \
-         RETURNING score, CASE WHEN capped_day = $7 THEN capped_today ELSE 0 END AS capped_today, \
-           likes_received",
-    )
+         RETURNING score, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today, \
+           likes_received"
+    ))
     .bind::<BigInt, _>(event.person_id)
     .bind::<BigInt, _>(event.delta)
     .bind::<Text, _>(event.cause)
     .bind::<Text, _>(event.source_key)
     .bind::<Nullable<BigInt>, _>(event.group_id)
     .bind::<Bool, _>(event.capped)
-    .bind::<Date, _>(today)
     .bind::<BigInt, _>(event.likes_change)
     .get_result(conn)
     .await
@@ -114,13 +111,15 @@ pub async fn record_reputation(
 /// The causes whose live events are likes received.
 const LIKE_CAUSES: &str = "('answer_liked', 'question_liked', 'idea_liked', 'other_liked')";
 
+/// The UTC day of the transaction: the day of the daily cap, as the events' `created_at` is.
+const TODAY: &str = "(now() AT TIME ZONE 'UTC')::date";
+
 /// Reverses the live event with `source_key`, if any, by a new event of the opposite delta
 /// (never below the floor), moving the score and its rollups back. Returns the person
 /// affected. Two statements: the event and its person's row locked, then the reversal.
 pub async fn reverse_reputation(
     conn: &mut AsyncPgConnection,
     source_key: &str,
-    today: NaiveDate,
 ) -> Result<Option<i64>, DbError> {
     #[derive(QueryableByName)]
     struct Live {
@@ -156,15 +155,14 @@ pub async fn reverse_reputation(
                      FROM old RETURNING delta, capped, cause) \
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
-                               WHEN capped_day = $3 THEN capped_today + ev.delta \
+                               WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
                                ELSE ev.delta END, \
-           capped_day = CASE WHEN ev.capped THEN $3 ELSE capped_day END, \
+           capped_day = CASE WHEN ev.capped THEN {TODAY} ELSE capped_day END, \
            likes_received = likes_received - CASE WHEN ev.cause IN {LIKE_CAUSES} THEN 1 ELSE 0 END \
-         FROM ev WHERE reputation.person_id = $4"
+         FROM ev WHERE reputation.person_id = $3"
     ))
     .bind::<BigInt, _>(live.id)
     .bind::<BigInt, _>(undo)
-    .bind::<Date, _>(today)
     .bind::<BigInt, _>(live.person_id)
     .execute(conn)
     .await?;
@@ -490,8 +488,7 @@ pub async fn contributions(
            (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind = 'idea') AS ideas, \
            (SELECT count(*) FROM comment WHERE author_id = $1 AND deleted_at IS NULL) AS replies, \
            (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id WHERE c.author_id = $1) AS accepted, \
-           (SELECT count(*) FROM vote v LEFT JOIN post p ON p.id = v.post_id LEFT JOIN comment c ON c.id = v.comment_id \
-             WHERE v.value = 1 AND v.person_id <> $1 AND (p.author_id = $1 OR c.author_id = $1)) AS likes",
+           COALESCE((SELECT likes_received FROM reputation WHERE person_id = $1), 0) AS likes",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)
     .get_result(conn)

@@ -31,6 +31,14 @@ pub async fn record_received(
     Ok(inserted == 1)
 }
 
+pub async fn was_received(conn: &mut AsyncPgConnection, ap_id: &str) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        received_activity::table.filter(received_activity::ap_id.eq(ap_id)),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 pub async fn count_received(conn: &mut AsyncPgConnection) -> Result<i64, DbError> {
     Ok(received_activity::table.count().get_result(conn).await?)
 }
@@ -528,8 +536,8 @@ pub async fn listen_for_deliveries(
 }
 
 /// Stores an activity once and queues one delivery per inbox, skipping instances that are
-/// blocked or dead, in one statement. `targets` are (inbox URL, host) pairs. Returns the
-/// deliveries queued.
+/// blocked or dead, in one statement (the activity is stored only when something is queued).
+/// `targets` are (inbox URL, host) pairs. Returns the deliveries queued.
 pub async fn enqueue_activity(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
@@ -542,12 +550,13 @@ pub async fn enqueue_activity(
         .map(|(i, h)| (i.as_str(), h.as_str()))
         .unzip();
     Ok(diesel::sql_query(
-        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
-                    VALUES ($1, $2, $3) RETURNING id) \
+        "WITH t AS (SELECT DISTINCT inbox, host FROM unnest($4::text[], $5::text[]) AS t(inbox, host) \
+                    WHERE NOT EXISTS (SELECT 1 FROM instance i \
+                                      WHERE i.host = t.host AND (i.blocked OR i.dead))), \
+              a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
          INSERT INTO delivery (activity_id, inbox_url, host) \
-         SELECT a.id, t.inbox, t.host FROM a, unnest($4::text[], $5::text[]) AS t(inbox, host) \
-         WHERE NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND (i.blocked OR i.dead)) \
-         ON CONFLICT DO NOTHING",
+         SELECT a.id, t.inbox, t.host FROM a, t ON CONFLICT DO NOTHING",
     )
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)
@@ -560,6 +569,7 @@ pub async fn enqueue_activity(
 
 /// As [`enqueue_activity`], to every accepted follower of `target` (one shared inbox per
 /// instance when it has one), but never to `local_host`: a group's relay, in one statement.
+/// With nobody to deliver to, nothing is stored.
 pub async fn enqueue_to_followers(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
@@ -569,17 +579,17 @@ pub async fn enqueue_to_followers(
     local_host: &str,
 ) -> Result<usize, DbError> {
     Ok(diesel::sql_query(
-        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
-                    VALUES ($1, $2, $3) RETURNING id), \
-              t AS (SELECT DISTINCT inbox, \
+        "WITH f AS (SELECT DISTINCT inbox, \
                       lower(substring(inbox FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) AS host \
                     FROM (SELECT COALESCE(follower_shared_inbox, follower_inbox) AS inbox FROM follow \
-                          WHERE target_ap_id = $4 AND state = 'accepted') f) \
+                          WHERE target_ap_id = $4 AND state = 'accepted') f), \
+              t AS (SELECT inbox, host FROM f WHERE host IS NOT NULL AND host <> $5 \
+                      AND NOT EXISTS (SELECT 1 FROM instance i \
+                                      WHERE i.host = f.host AND (i.blocked OR i.dead))), \
+              a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
          INSERT INTO delivery (activity_id, inbox_url, host) \
-         SELECT a.id, t.inbox, t.host FROM a, t \
-         WHERE t.host IS NOT NULL AND t.host <> $5 \
-           AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND (i.blocked OR i.dead)) \
-         ON CONFLICT DO NOTHING",
+         SELECT a.id, t.inbox, t.host FROM a, t ON CONFLICT DO NOTHING",
     )
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)

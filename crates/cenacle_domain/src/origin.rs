@@ -126,18 +126,18 @@ pub struct AnnouncedActor {
 
 /// What an announced Update may change of a stored object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UpdateScope {
-    /// Everything: the author changes their own object.
-    Everything,
-    /// Only the group's state of it (an idea's status, a question's accepted answer): the
-    /// group's server decides those, even for objects written elsewhere (ours included); the
-    /// words stay their author's.
-    GroupStateOnly,
+pub struct UpdateScope {
+    /// Its words (title, body, tags): only its author, and never ours (we are their origin).
+    pub words: bool,
+    /// A question's accepted answer: the question's author, or the group's own server.
+    pub accepted_answer: bool,
+    /// An idea's status: only the group's own server (its moderators decide it).
+    pub idea_status: bool,
 }
 
-/// A group's Announce may change only content that belongs to that group: its author may
-/// change all of it (never ours: we are the origin of our members' words), the group's own
-/// server only the group's state of it; anyone else is forged.
+/// A group's Announce may change only content that belongs to that group, and each part only
+/// by whoever decides it: the words by their author, the group's state of a post by the
+/// group's own server (which vouches for its moderators). Anyone else's Update is forged.
 pub fn announced_update_scope(
     object: StoredObject,
     actor: AnnouncedActor,
@@ -145,30 +145,38 @@ pub fn announced_update_scope(
     if !object.in_announcing_group {
         return Err(Forgery::NotTheGroupsContent);
     }
-    match (
-        actor.is_author && !object.ours,
-        actor.on_group_host || actor.is_author,
-    ) {
-        (true, _) => Ok(UpdateScope::Everything),
-        (false, true) => Ok(UpdateScope::GroupStateOnly),
-        (false, false) => Err(Forgery::NotTheOrigin),
+    let scope = UpdateScope {
+        words: actor.is_author && !object.ours,
+        accepted_answer: actor.is_author || actor.on_group_host,
+        idea_status: actor.on_group_host,
+    };
+    if scope
+        == (UpdateScope {
+            words: false,
+            accepted_answer: false,
+            idea_status: false,
+        })
+    {
+        return Err(Forgery::NotTheOrigin);
     }
+    Ok(scope)
 }
 
-/// A group's Announce may remove only content that belongs to that group, by its author or
-/// by the group's own server, and never content that originates here.
-pub fn check_announced_delete(object: StoredObject, actor: AnnouncedActor) -> Result<(), Forgery> {
+/// A group's Announce may remove only content that belongs to that group: by its author, or
+/// by the group's own server (which removes from its group whatever it decides, our
+/// members' posts included). Removal by anyone else — a moderator of the group on another
+/// server — is not federated yet: acknowledged and ignored.
+pub fn announced_delete(object: StoredObject, actor: AnnouncedActor) -> Result<Verdict, Forgery> {
     if !object.in_announcing_group {
         return Err(Forgery::NotTheGroupsContent);
     }
-    if object.ours {
-        return Err(Forgery::OurOwnContent);
-    }
-    if actor.is_author || actor.on_group_host {
-        Ok(())
-    } else {
-        Err(Forgery::NotTheOrigin)
-    }
+    Ok(
+        if (actor.is_author && !object.ours) || actor.on_group_host {
+            Verdict::Allowed
+        } else {
+            Verdict::NotYetFederated
+        },
+    )
 }
 
 /// What an actor does to a stored object.
@@ -280,7 +288,7 @@ mod tests {
     }
 
     #[test]
-    fn an_announce_changes_only_the_groups_own_content_and_only_its_state_of_ours() {
+    fn an_announce_changes_only_the_groups_own_content_each_part_by_whoever_decides_it() {
         let theirs = StoredObject {
             in_announcing_group: true,
             ours: false,
@@ -307,15 +315,28 @@ mod tests {
         };
         assert_eq!(
             announced_update_scope(theirs, author),
-            Ok(UpdateScope::Everything)
+            Ok(UpdateScope {
+                words: true,
+                accepted_answer: true,
+                idea_status: false
+            }),
+            "an author edits, accepts an answer to their question, never moves their idea"
         );
         assert_eq!(
             announced_update_scope(theirs, group_staff),
-            Ok(UpdateScope::GroupStateOnly)
+            Ok(UpdateScope {
+                words: false,
+                accepted_answer: true,
+                idea_status: true
+            })
         );
         assert_eq!(
             announced_update_scope(ours, group_staff),
-            Ok(UpdateScope::GroupStateOnly),
+            Ok(UpdateScope {
+                words: false,
+                accepted_answer: true,
+                idea_status: true
+            }),
             "the group's server moves the idea of one of our members along"
         );
         assert_eq!(
@@ -326,18 +347,19 @@ mod tests {
             announced_update_scope(elsewhere, author),
             Err(Forgery::NotTheGroupsContent)
         );
-        assert_eq!(check_announced_delete(theirs, author), Ok(()));
-        assert_eq!(check_announced_delete(theirs, group_staff), Ok(()));
+        assert_eq!(announced_delete(theirs, author), Ok(Verdict::Allowed));
+        assert_eq!(announced_delete(theirs, group_staff), Ok(Verdict::Allowed));
         assert_eq!(
-            check_announced_delete(theirs, stranger),
-            Err(Forgery::NotTheOrigin)
+            announced_delete(ours, group_staff),
+            Ok(Verdict::Allowed),
+            "the group's server removes our member's post from its group"
         );
         assert_eq!(
-            check_announced_delete(ours, group_staff),
-            Err(Forgery::OurOwnContent)
+            announced_delete(theirs, stranger),
+            Ok(Verdict::NotYetFederated)
         );
         assert_eq!(
-            check_announced_delete(elsewhere, group_staff),
+            announced_delete(elsewhere, group_staff),
             Err(Forgery::NotTheGroupsContent)
         );
     }

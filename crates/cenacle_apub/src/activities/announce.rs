@@ -4,7 +4,10 @@
 //! own groups' Announces are built by `outgoing::relay`.)
 
 use super::{
-    CreateOrUpdate, CreateOrUpdateType, DeleteContent, Prepared, Undo, Undone, VoteActivity,
+    create_or_update::{CreateOrUpdate, CreateOrUpdateType},
+    delete::DeleteContent,
+    undo::{Undo, Undone},
+    vote::VoteActivity,
 };
 use crate::{
     objects::{content::ContentJson, person::ApubPerson, ApubActor},
@@ -66,6 +69,28 @@ impl Announced {
         }
     }
 
+    /// An announced activity must be addressed to the announcing group: a post always (Lemmy
+    /// requires it too), votes, Undos and Deletes when they carry addressing at all. A reply
+    /// belongs to the group through what it replies to, checked when it is mirrored (Mastodon
+    /// replies name only the people they answer).
+    fn check_addressing(&self, group: &Group) -> Result<(), CoreError> {
+        if let Announced::CreateOrUpdate(activity) = self {
+            if activity.object.in_reply_to.is_some() {
+                return Ok(());
+            }
+        }
+        let required = matches!(self, Announced::CreateOrUpdate(_));
+        let addressing = self.addressing();
+        let addressing: Vec<&str> = addressing.iter().map(String::as_str).collect();
+        check_addressed_to(
+            &group.ap_id,
+            group.followers_url.as_deref(),
+            &addressing,
+            required,
+        )
+        .map_err(CoreError::Forged)
+    }
+
     /// Its `to`, `cc` and `audience` (and its object's, for a Create or Update).
     fn addressing(&self) -> Vec<String> {
         match self {
@@ -93,36 +118,40 @@ pub struct PreparedAnnounce {
 }
 
 impl Announce {
-    pub(super) async fn prepare(
+    /// What the group announces, checked, with what it needs fetched; or, when there is
+    /// nothing to mirror, why.
+    pub async fn prepare(
         self,
         data: &Data<FedData>,
         actor: ApubActor,
-    ) -> Result<Prepared, ApubError> {
+    ) -> Result<Result<PreparedAnnounce, &'static str>, ApubError> {
         let Some(group) = actor.right().map(|g| g.row) else {
             // A person's boost (Mastodon): nothing for us to mirror.
-            return Ok(Prepared::Nothing("announce_by_a_person"));
+            return Ok(Err("announce_by_a_person"));
         };
         if group.local {
             return Err(ApubError::Malformed("our own group's Announce".into()));
         }
         let Ok(announced) = serde_json::from_value::<Announced>(self.object) else {
-            return Ok(Prepared::Nothing("announced_kind_not_mirrored"));
+            return Ok(Err("announced_kind_not_mirrored"));
         };
         let (inner_id, inner_actor) = announced.id_and_actor();
         check_object_on_actor_host(inner_id.as_str(), inner_actor.as_str())
             .map_err(CoreError::Forged)?;
-        let addressing = announced.addressing();
-        let addressing: Vec<&str> = addressing.iter().map(String::as_str).collect();
-        let required = matches!(announced, Announced::CreateOrUpdate(_));
-        check_addressed_to(
-            &group.ap_id,
-            group.followers_url.as_deref(),
-            &addressing,
-            required,
-        )
-        .map_err(CoreError::Forged)?;
+        announced.check_addressing(&group)?;
         if let Announced::Undo(undo) = &announced {
             undo.check()?;
+        }
+        // Before any fetch: a copy already applied, or a group nobody here follows, costs
+        // no HTTP request (the transaction checks both again).
+        {
+            let mut conn = data.db.conn().await?;
+            if federation::received_before(&mut conn, self.id.as_str()).await? {
+                return Ok(Err("already_received"));
+            }
+            if !federation::followed_here(&mut conn, &data.ctx, &group.ap_id).await? {
+                return Ok(Err("group_not_followed"));
+            }
         }
         let actor = person(data, inner_actor).await?;
         let parents = match &announced {
@@ -131,12 +160,12 @@ impl Announce {
             }
             _ => vec![],
         };
-        Ok(Prepared::Announce(Box::new(PreparedAnnounce {
+        Ok(Ok(PreparedAnnounce {
             group,
             announced,
             actor,
             parents,
-        })))
+        }))
     }
 }
 
@@ -174,13 +203,13 @@ async fn person(data: &Data<FedData>, id: &Url) -> Result<PersonActor, ApubError
 
 /// Whether we have the post or comment `id`.
 async fn known(data: &Data<FedData>, id: &Url) -> Result<bool, ApubError> {
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     Ok(published::exists(&mut conn, id.as_str()).await?)
 }
 
 impl PreparedAnnounce {
     /// Mirrors it, when our members follow the group.
-    pub(super) async fn apply(self, conn: &mut Conn, ctx: &Context) -> Result<Outcome, CoreError> {
+    pub async fn apply(self, conn: &mut Conn, ctx: &Context) -> Result<Outcome, CoreError> {
         let group = &self.group;
         if !federation::followed_here(conn, ctx, &group.ap_id).await? {
             return Ok(Outcome::Ignored("group_not_followed"));

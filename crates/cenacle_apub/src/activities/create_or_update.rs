@@ -2,9 +2,8 @@
 //! comments (`Note` with `inReplyTo`), applied through `cenacle_core::inbound`: by the use
 //! cases our members use, after the origin rules.
 
-use super::{person_actor, Prepared};
 use crate::{
-    objects::{content::ContentJson, ApubActor},
+    objects::{content::ContentJson, person_of, ApubActor},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
     ApubError, FedData,
 };
@@ -64,13 +63,16 @@ impl CreateOrUpdate {
         self.object.incoming(&self.to, &self.cc)
     }
 
-    pub(super) fn prepare(self, actor: ApubActor) -> Result<Prepared, ApubError> {
-        let author = person_actor(actor)?.row;
-        Ok(Prepared::CreateOrUpdate(self.kind, self.incoming(), author))
+    /// The object as core takes it, with its author.
+    pub fn prepare(
+        self,
+        actor: ApubActor,
+    ) -> Result<(CreateOrUpdateType, IncomingObject, PersonActor), ApubError> {
+        Ok((self.kind, self.incoming(), person_of(actor)?))
     }
 }
 
-pub(super) async fn apply(
+pub async fn apply(
     conn: &mut Conn,
     ctx: &Context,
     kind: CreateOrUpdateType,

@@ -1,8 +1,7 @@
 //! Follow and Accept (Undo{Follow} is in `undo`).
 
-use super::{person_actor, Prepared};
 use crate::{
-    objects::ApubActor,
+    objects::{person_of, ApubActor},
     queue,
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
     ApubError, FedData,
@@ -17,6 +16,7 @@ use cenacle_core::{
     model::PersonActor,
     Conn, CoreError,
 };
+use cenacle_domain::origin::Forgery;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -49,24 +49,24 @@ impl Follow {
         }
     }
 
-    pub(super) fn prepare(
+    /// A Follow of one of our actors, by a person.
+    pub fn prepare(
         self,
         data: &Data<FedData>,
         actor: ApubActor,
-    ) -> Result<Prepared, ApubError> {
+    ) -> Result<(Follow, PersonActor), ApubError> {
         if !data.is_local(&self.object) {
             return Err(ApubError::Malformed(
                 "Follow of an actor that is not on this instance".into(),
             ));
         }
-        let follower = person_actor(actor)?.row;
-        Ok(Prepared::Follow(self, follower))
+        Ok((self, person_of(actor)?))
     }
 }
 
 /// Someone follows one of our groups or members: the follow is recorded and answered with an
 /// Accept, together (private groups' follows wait, unanswered).
-pub(super) async fn apply_follow(
+pub async fn apply_follow(
     conn: &mut Conn,
     data: &FedData,
     follow: Follow,
@@ -111,20 +111,20 @@ pub struct Accept {
 }
 
 impl Accept {
-    pub(super) fn prepare(self) -> Result<Prepared, ApubError> {
+    /// An Accept by the followed actor only.
+    pub fn prepare(self) -> Result<Accept, ApubError> {
+        // Only the followed actor accepts a Follow.
         if let FollowRef::Embedded(follow) = &self.object {
             if follow.object != self.actor {
-                return Err(ApubError::Malformed(
-                    "Accept of a Follow of someone else".into(),
-                ));
+                return Err(CoreError::Forged(Forgery::NotTheOrigin).into());
             }
         }
-        Ok(Prepared::Accept(self))
+        Ok(self)
     }
 }
 
 /// The actor we asked to follow accepted: the follow becomes active.
-pub(super) async fn apply_accept(conn: &mut Conn, accept: &Accept) -> Result<Outcome, CoreError> {
+pub async fn apply_accept(conn: &mut Conn, accept: &Accept) -> Result<Outcome, CoreError> {
     let follow = match &accept.object {
         FollowRef::Embedded(f) => AcceptedFollow::Follower(f.actor.as_str()),
         FollowRef::Id(id) => AcceptedFollow::Activity(id.as_str()),

@@ -19,7 +19,7 @@ pub mod update_group;
 pub mod vote;
 
 use crate::{
-    objects::{person::ApubPerson, ApubActor},
+    objects::{person_of, ApubActor},
     vocabulary::deserialize_id,
     ApubError, FedData,
 };
@@ -86,26 +86,6 @@ pub enum Prepared {
 }
 
 impl InboxActivity {
-    pub fn kind(&self) -> &str {
-        match self {
-            InboxActivity::Follow(_) => "Follow",
-            InboxActivity::Accept(_) => "Accept",
-            InboxActivity::Undo(_) => "Undo",
-            InboxActivity::UpdateGroup(_) => "Update",
-            InboxActivity::CreateOrUpdate(a) => match a.kind {
-                CreateOrUpdateType::Create => "Create",
-                CreateOrUpdateType::Update => "Update",
-            },
-            InboxActivity::Vote(a) => match a.kind {
-                VoteType::Like => "Like",
-                VoteType::Dislike => "Dislike",
-            },
-            InboxActivity::Delete(_) => "Delete",
-            InboxActivity::Announce(_) => "Announce",
-            InboxActivity::Other(a) => &a.kind,
-        }
-    }
-
     /// Checks the activity sent by `actor` (its signature already verified) and fetches what
     /// it needs.
     pub async fn prepare(
@@ -113,28 +93,42 @@ impl InboxActivity {
         data: &Data<FedData>,
         actor: ApubActor,
     ) -> Result<Prepared, ApubError> {
-        match self {
-            InboxActivity::Follow(a) => a.prepare(data, actor),
-            InboxActivity::Accept(a) => a.prepare(),
-            InboxActivity::Undo(a) => a.prepare(actor),
-            InboxActivity::UpdateGroup(a) => a.prepare(),
-            InboxActivity::CreateOrUpdate(a) => a.prepare(actor),
-            InboxActivity::Vote(a) => {
-                let voter = person_actor(actor)?.row;
-                Ok(Prepared::Vote {
-                    voter,
-                    vote: Some(a.vote()),
-                    object: a.object,
-                    vote_id: a.id,
-                })
+        Ok(match self {
+            InboxActivity::Follow(a) => {
+                let (follow, follower) = a.prepare(data, actor)?;
+                Prepared::Follow(follow, follower)
             }
-            InboxActivity::Delete(a) => Ok(Prepared::Delete(a.object, person_actor(actor)?.row)),
-            InboxActivity::Announce(a) => a.prepare(data, actor).await,
+            InboxActivity::Accept(a) => Prepared::Accept(a.prepare()?),
+            InboxActivity::Undo(a) => match a.prepare(actor)? {
+                (Undone::Follow(follow), _) => Prepared::UndoFollow(follow),
+                (Undone::Vote(vote), voter) => Prepared::Vote {
+                    voter,
+                    object: vote.object,
+                    vote: None,
+                    vote_id: vote.id,
+                },
+            },
+            InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(a.prepare()?),
+            InboxActivity::CreateOrUpdate(a) => {
+                let (kind, object, author) = a.prepare(actor)?;
+                Prepared::CreateOrUpdate(kind, object, author)
+            }
+            InboxActivity::Vote(a) => Prepared::Vote {
+                voter: person_of(actor)?,
+                vote: Some(a.vote()),
+                object: a.object,
+                vote_id: a.id,
+            },
+            InboxActivity::Delete(a) => Prepared::Delete(a.object, person_of(actor)?),
+            InboxActivity::Announce(a) => match a.prepare(data, actor).await? {
+                Ok(ready) => Prepared::Announce(Box::new(ready)),
+                Err(why) => Prepared::Nothing(why),
+            },
             InboxActivity::Other(a) => {
                 tracing::debug!(kind = %a.kind, id = %a.id, "activity of a kind we do not apply");
-                Ok(Prepared::Nothing("kind_not_applied"))
+                Prepared::Nothing("kind_not_applied")
             }
-        }
+        })
     }
 }
 
@@ -178,14 +172,6 @@ impl Prepared {
     }
 }
 
-/// The person who sent an activity that only people send (groups and the instance actor
-/// never post, vote or follow).
-pub(crate) fn person_actor(actor: ApubActor) -> Result<ApubPerson, ApubError> {
-    actor
-        .left()
-        .ok_or_else(|| ApubError::Malformed("only people send this activity".into()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,8 +208,7 @@ mod tests {
             "object": "https://a.example/p/1"
         }))
         .unwrap();
-        assert!(matches!(flag, InboxActivity::Other(_)));
-        assert_eq!(flag.kind(), "Flag");
+        assert!(matches!(flag, InboxActivity::Other(ref o) if o.kind == "Flag"));
 
         let broken = serde_json::from_value::<InboxActivity>(
             json!({"type": "Follow", "actor": "https://b.example/u/p"}),

@@ -1,13 +1,13 @@
 //! Undo of a Follow or of a vote. An Undo undoes only its own actor's activity.
 
-use super::{follow::Follow, person_actor, vote::VoteActivity, Prepared};
+use super::{follow::Follow, vote::VoteActivity};
 use crate::{
-    objects::ApubActor,
+    objects::{person_of, ApubActor},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
     ApubError, FedData,
 };
 use activitypub_federation::kinds::activity::UndoType;
-use cenacle_core::{federation, inbound::Outcome, Conn, CoreError};
+use cenacle_core::{federation, inbound::Outcome, model::PersonActor, Conn, CoreError};
 use cenacle_domain::origin::check_undo;
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -70,26 +70,15 @@ impl Undo {
         .map_err(CoreError::Forged)
     }
 
-    pub(super) fn prepare(self, actor: ApubActor) -> Result<Prepared, ApubError> {
+    /// What it undoes, once checked, with the person undoing it.
+    pub fn prepare(self, actor: ApubActor) -> Result<(Undone, PersonActor), ApubError> {
         self.check()?;
-        let person = person_actor(actor)?.row;
-        Ok(match self.object {
-            Undone::Follow(follow) => Prepared::UndoFollow(follow),
-            Undone::Vote(vote) => Prepared::Vote {
-                voter: person,
-                object: vote.object,
-                vote: None,
-                vote_id: vote.id,
-            },
-        })
+        Ok((self.object, person_of(actor)?))
     }
 }
 
 /// A remote follower stops following one of our actors.
-pub(super) async fn apply_undo_follow(
-    conn: &mut Conn,
-    follow: &Follow,
-) -> Result<Outcome, CoreError> {
+pub async fn apply_undo_follow(conn: &mut Conn, follow: &Follow) -> Result<Outcome, CoreError> {
     Ok(
         if federation::follow_undone(conn, follow.object.as_str(), follow.actor.as_str()).await? {
             Outcome::Applied

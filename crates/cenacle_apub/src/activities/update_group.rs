@@ -1,6 +1,5 @@
 //! Update{Group}: a group we follow changed its title, description or keys.
 
-use super::Prepared;
 use crate::{
     objects::group::{remote_group, GroupJson},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id, PUBLIC},
@@ -8,6 +7,7 @@ use crate::{
 };
 use activitypub_federation::kinds::activity::UpdateType;
 use cenacle_core::{actors, inbound::Outcome, model::RemoteGroup, Conn, CoreError};
+use cenacle_domain::origin::Forgery;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -39,18 +39,18 @@ impl UpdateGroup {
         }
     }
 
-    pub(super) fn prepare(self) -> Result<Prepared, ApubError> {
+    /// The group's new document, when it updates itself.
+    pub fn prepare(self) -> Result<RemoteGroup, ApubError> {
+        // A group updates only itself (its key included).
         if self.object.id != self.actor || self.object.public_key.owner != self.actor {
-            return Err(ApubError::Malformed(
-                "a group may only update itself".into(),
-            ));
+            return Err(CoreError::Forged(Forgery::NotTheOrigin).into());
         }
-        Ok(Prepared::UpdateGroup(remote_group(self.object)))
+        Ok(remote_group(self.object))
     }
 }
 
 /// Only groups we already know: an Update does not introduce a new actor.
-pub(super) async fn apply(conn: &mut Conn, group: &RemoteGroup) -> Result<Outcome, CoreError> {
+pub async fn apply(conn: &mut Conn, group: &RemoteGroup) -> Result<Outcome, CoreError> {
     Ok(if actors::refresh_known_group(conn, group).await? {
         Outcome::Applied
     } else {

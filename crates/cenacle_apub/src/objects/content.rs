@@ -11,7 +11,7 @@ use cenacle_core::{
     model::{Attachment, Comment, Group, Post},
     published, Conn,
 };
-use cenacle_domain::content::{IdeaStatus, PostKind};
+use cenacle_domain::content::{IdeaStatus, PostKind, BODY_MAX, TAGS_MAX, TITLE_MAX};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use url::Url;
@@ -374,7 +374,34 @@ pub async fn note(conn: &mut Conn, comment: &Comment) -> Result<ContentJson, Apu
     })
 }
 
+/// At most `max` characters: what other servers send is fitted to our limits rather than
+/// refused (the peer did nothing wrong, and a thread must not lose a message).
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(max.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
 impl ContentJson {
+    /// The text, or for a message with only pictures (Mastodon), links to them.
+    fn body_with(&self, attachments: &[(String, Option<String>)]) -> String {
+        let text = self.markdown();
+        if !text.trim().is_empty() {
+            return text;
+        }
+        attachments
+            .iter()
+            .map(|(url, media_type)| match media_type {
+                Some(t) if t.starts_with("image/") => format!("![]({url})"),
+                _ => format!("<{url}>"),
+            })
+            .collect::<Vec<_>>()
+            .join("\n\n")
+    }
+
     /// What core takes: this object as a post or a comment, with the addressing of the
     /// activity that carries it (`to`, `cc` of the activity besides the object's own).
     pub fn incoming(&self, activity_to: &[Url], activity_cc: &[Url]) -> IncomingObject {
@@ -394,6 +421,7 @@ impl ContentJson {
                 .and_then(|s| s.parse::<IdeaStatus>().ok()),
             accepted_answer: self.accepted_answer.as_ref().map(|u| u.to_string()),
         });
+        let attachments = self.attachments();
         IncomingObject {
             ap_id: self.id.to_string(),
             attributed_to: self.attributed_to.to_string(),
@@ -404,10 +432,10 @@ impl ContentJson {
                 .as_deref()
                 .and_then(|k| k.parse().ok())
                 .unwrap_or(PostKind::Question),
-            title: self.title(),
-            body: self.markdown(),
-            tags: self.hashtags(),
-            attachments: self.attachments(),
+            title: truncate(&self.title(), TITLE_MAX),
+            body: truncate(&self.body_with(&attachments), BODY_MAX),
+            tags: self.hashtags().into_iter().take(TAGS_MAX).collect(),
+            attachments,
             state,
         }
     }
@@ -416,6 +444,25 @@ impl ContentJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn what_others_send_is_fitted_to_our_limits() {
+        let note: ContentJson = serde_json::from_value(serde_json::json!({
+            "type": "Note", "id": "https://m.example/s/1", "attributedTo": "https://m.example/u/a",
+            "inReplyTo": "https://c.example/p/1", "content": "",
+            "attachment": [{"type": "Document", "mediaType": "image/png", "url": "https://m.example/i.png"}],
+            "tag": (0..15).map(|i| serde_json::json!({"type": "Hashtag", "name": format!("#t{i}")})).collect::<Vec<_>>(),
+        }))
+        .unwrap();
+        let incoming = note.incoming(&[], &[]);
+        assert_eq!(
+            incoming.body, "![](https://m.example/i.png)",
+            "a picture-only reply"
+        );
+        assert_eq!(incoming.tags.len(), TAGS_MAX);
+        assert_eq!(truncate("abcdef", 4), "abc…");
+        assert_eq!(truncate("abc", 4), "abc");
+    }
 
     #[test]
     fn html_is_escaped_and_stripped_back() {

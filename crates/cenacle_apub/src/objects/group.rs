@@ -1,6 +1,6 @@
 //! Groups: local ones served as `Group` (FEP-1b12), remote ones cached.
 
-use super::{verify_actor_document, Endpoints};
+use super::actor_document::{verify_actor_document, Endpoints};
 use crate::vocabulary::deserialize_opt_string;
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
@@ -112,7 +112,7 @@ impl Object for ApubGroup {
     }
 
     async fn read_from_id(id: Url, data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
-        let mut conn = data.ctx.conn().await?;
+        let mut conn = data.db.conn().await?;
         actors::group_by_ap_id(&mut conn, id.as_str())
             .await?
             .map(ApubGroup::new)
@@ -171,7 +171,7 @@ impl Object for ApubGroup {
     }
 
     async fn from_json(json: GroupJson, data: &Data<FedData>) -> Result<Self, ApubError> {
-        let mut conn = data.ctx.conn().await?;
+        let mut conn = data.db.conn().await?;
         ApubGroup::new(actors::store_remote_group(&mut conn, &remote_group(json)).await?)
     }
 }
@@ -244,7 +244,7 @@ pub fn post_tag(group_id: &Url, name: &str) -> serde_json::Value {
 }
 
 pub async fn local_group(data: &FedRequest, name: &str) -> Result<ApubGroup, ApubError> {
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let row = actors::local_group_by_name(&mut conn, name)
         .await?
         .ok_or(ApubError::NotFound)?;

@@ -1,61 +1,23 @@
 //! Our actors as ActivityPub documents, and remote ones as database rows.
 
+pub mod actor_document;
 pub mod content;
 pub mod group;
 pub mod instance;
 pub mod person;
 
-use crate::{http_client::host_of, ApubError};
-use serde::{Deserialize, Serialize};
-use url::Url;
+use crate::ApubError;
+
+pub use actor_document::{Endpoints, InlineCollection};
 
 /// People or groups: the actors that may appear as the `actor` of an activity we accept.
 pub type ApubActor = either::Either<person::ApubPerson, group::ApubGroup>;
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Endpoints {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shared_inbox: Option<Url>,
-}
-
-/// An ordered collection served with its items inline (Lemmy cannot read paged outboxes).
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct InlineCollection<T: Serialize> {
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub id: Url,
-    pub total_items: i64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ordered_items: Option<Vec<T>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub items: Option<Vec<T>>,
-}
-
-/// The id, its key's owner and the fetch location must agree on the host (with port): a
-/// server may only speak for its own actors.
-pub fn verify_same_host(a: &Url, b: &Url) -> Result<(), ApubError> {
-    if host_of(a) != host_of(b) {
-        return Err(ApubError::Malformed(format!(
-            "{a} is not on the host of {b}"
-        )));
-    }
-    Ok(())
-}
-
-/// An actor document may only come from its own host, and its key must be its own.
-pub fn verify_actor_document(
-    id: &Url,
-    public_key: &activitypub_federation::protocol::public_key::PublicKey,
-    expected_domain: &Url,
-) -> Result<(), ApubError> {
-    verify_same_host(id, expected_domain)?;
-    if public_key.owner != *id {
-        return Err(ApubError::Malformed(format!(
-            "the key of {id} belongs to {}",
-            public_key.owner
-        )));
-    }
-    Ok(())
+/// The person who sent an activity that only people send (groups and the instance actor
+/// never post, vote or follow).
+pub fn person_of(actor: ApubActor) -> Result<cenacle_core::model::PersonActor, ApubError> {
+    actor
+        .left()
+        .map(|p| p.row)
+        .ok_or_else(|| ApubError::Malformed("only people send this activity".into()))
 }

@@ -1,6 +1,6 @@
 //! People: local members served as `Person`, remote people cached from what they serve.
 
-use super::{verify_actor_document, Endpoints};
+use super::actor_document::{verify_actor_document, Endpoints};
 use crate::vocabulary::deserialize_opt_string;
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
@@ -103,7 +103,7 @@ impl Object for ApubPerson {
     }
 
     async fn read_from_id(id: Url, data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
-        let mut conn = data.ctx.conn().await?;
+        let mut conn = data.db.conn().await?;
         actors::person_by_ap_id(&mut conn, id.as_str())
             .await?
             .map(ApubPerson::new)
@@ -112,7 +112,7 @@ impl Object for ApubPerson {
 
     async fn into_json(self, data: &Data<FedData>) -> Result<PersonJson, ApubError> {
         let (reputation, rank) = {
-            let mut conn = data.ctx.conn().await?;
+            let mut conn = data.db.conn().await?;
             let profile =
                 cenacle_core::people::profile(&mut conn, &data.ctx, self.row.clone()).await?;
             (Some(profile.reputation), profile.rank.map(|t| t.name_en))
@@ -176,7 +176,7 @@ impl Object for ApubPerson {
         };
         let (reputation, rank) = (json.reputation, json.rank);
         let row = data
-            .ctx
+            .db
             .transaction(|conn| {
                 async move {
                     actors::store_remote_person(conn, &remote, reputation, rank.as_deref()).await
@@ -225,7 +225,7 @@ pub async fn backfill_identities(ctx: &Context) -> Result<(), ApubError> {
 }
 
 pub async fn local_person(data: &FedRequest, name: &str) -> Result<ApubPerson, ApubError> {
-    let mut conn = data.ctx.conn().await?;
+    let mut conn = data.db.conn().await?;
     let row = actors::local_person_by_name(&mut conn, name)
         .await?
         .ok_or(ApubError::NotFound)?;

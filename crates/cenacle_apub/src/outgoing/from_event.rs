@@ -36,7 +36,7 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value, ApubError> {
 /// failure puts the events back. Returns how many events were taken.
 pub async fn process_outbox(data: &Data<FedData>, limit: i64) -> Result<usize, ApubError> {
     Ok(data
-        .ctx
+        .db
         .transaction(|conn| {
             async move {
                 let events = federation::take_outbox_events(conn, limit).await?;
