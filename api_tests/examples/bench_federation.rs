@@ -46,6 +46,10 @@ fn loopback(i: usize) -> String {
     format!("127.0.{}.{}", 1 + i / 250, 1 + i % 250)
 }
 
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 fn env_usize(name: &str, default: usize) -> usize {
     match std::env::var(name) {
         Ok(v) => v
@@ -58,6 +62,7 @@ fn env_usize(name: &str, default: usize) -> usize {
 struct Settings {
     people: usize,
     posts: usize,
+    authors: usize,
     warm_rounds: usize,
     concurrency: usize,
     pool_size: Option<usize>,
@@ -68,6 +73,7 @@ impl Settings {
         let settings = Settings {
             people: env_usize("BENCH_PEOPLE", 1000),
             posts: env_usize("BENCH_POSTS", 50),
+            authors: env_usize("BENCH_AUTHORS", 1),
             warm_rounds: env_usize("BENCH_WARM_ROUNDS", 2),
             concurrency: env_usize("BENCH_CONCURRENCY", 32),
             pool_size: std::env::var("BENCH_POOL_SIZE")
@@ -107,6 +113,9 @@ async fn main() {
         &format!("{{ {} }}", overrides.join(", ")),
     );
     alpha.set_env("RUST_LOG", "warn");
+    // The setup registers and logs in many authors from one address.
+    alpha.set_env("CENACLE_LIMITS__REGISTER_PER_IP", "100000");
+    alpha.set_env("CENACLE_LIMITS__LOGIN_PER_IP", "100000");
     if let Some(size) = settings.pool_size {
         alpha.set_env("CENACLE_DATABASE__POOL_SIZE", &size.to_string());
     }
@@ -241,6 +250,10 @@ struct Phase {
     /// From the first request until the follower had received the relay of every accepted Like.
     relayed_secs: f64,
     pg: PgCounters,
+    /// The tables touched, per table.
+    tables: TableStats,
+    /// CPU used from the first request until the last relay arrived.
+    cpu: CpuTimes,
     db: DbCheck,
 }
 
@@ -305,6 +318,33 @@ impl Phase {
             per(self.pg.tup_updated),
             per(self.pg.tup_deleted)
         );
+        if !self.tables.is_empty() {
+            println!("  per accepted Like, by table: seq scans / rows read by them, index scans / rows fetched, inserted, updated, deleted");
+            let f = |v: i64| v as f64 / self.accepted.max(1) as f64;
+            for (name, t) in &self.tables {
+                println!(
+                    "    {name:<22} {:>6.2} / {:>7.1}  {:>6.2} / {:>6.1}  {:>5.2} {:>5.2} {:>5.2}",
+                    f(t.seq_scan),
+                    f(t.seq_tup_read),
+                    f(t.idx_scan),
+                    f(t.idx_tup_fetch),
+                    f(t.n_tup_ins),
+                    f(t.n_tup_upd),
+                    f(t.n_tup_del)
+                );
+            }
+        }
+        let ms = |secs: f64| secs * 1000.0 / self.accepted.max(1) as f64;
+        println!(
+            "  CPU per accepted Like: server {:.2} ms, PostgreSQL {:.2} ms, this benchmark {:.2} ms; machine busy {:.0}% of {} cores, other processes {:.0}% (more skews the rates)",
+            ms(self.cpu.server),
+            ms(self.cpu.postgres),
+            ms(self.cpu.bench),
+            100.0 * self.cpu.machine / (self.relayed_secs * cores() as f64),
+            cores(),
+            100.0 * (self.cpu.machine - self.cpu.server - self.cpu.postgres - self.cpu.bench).max(0.0)
+                / (self.relayed_secs * cores() as f64)
+        );
         println!(
             "  checked in alpha's database (totals so far): {} votes, {} like reputation events, {} likes counted on posts, {} remote people; follower received {} relays of this phase; {} Announces and {} deliveries still queued",
             self.db.votes,
@@ -335,7 +375,7 @@ impl InboxResult {
                     .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
             })
             .unwrap_or_else(|| "unknown CPU".into());
-        let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+        let cores = cores();
         let profile = if cfg!(debug_assertions) {
             "debug"
         } else {
@@ -347,9 +387,10 @@ impl InboxResult {
             cenacle_api_tests::binary().display()
         );
         println!(
-            "inbox setup: N = {} fresh people (one fake host), P = {} questions by one local member in a public local group, 1 follower instance, {} in flight, database pool {}, {} warm Likes per person; keys generated in {:.1} s, {} requests signed in {:.1} s (before the clock)",
+            "inbox setup: N = {} fresh people (one fake host), P = {} questions by {} local member(s) in a public local group, 1 follower instance, {} in flight, database pool {}, {} warm Likes per person; keys generated in {:.1} s, {} requests signed in {:.1} s (before the clock)",
             s.people,
             s.posts,
+            s.authors.max(1),
             s.concurrency,
             s.pool_size
                 .map_or("as configured".to_owned(), |n| n.to_string()),
@@ -386,13 +427,17 @@ async fn inbox_benchmark(
         .await;
     assert_eq!(status, 201, "{group}");
     let group_id = group["ap_id"].as_str().unwrap().to_owned();
-    let author = alpha.member("author").await;
+    let mut authors = Vec::new();
+    for i in 0..s.authors.max(1) {
+        authors.push(alpha.member(&format!("author{i}")).await);
+    }
     let mut posts = Vec::with_capacity(s.posts);
     for i in 0..s.posts {
+        let author = &authors[i % authors.len()];
         let (status, body) = alpha
             .post(
                 &format!("/api/v1/groups/{LIKES_GROUP}/posts"),
-                Some(&author),
+                Some(author),
                 json!({"kind": "question", "title": format!("Question {i} ?"), "body": "Details."}),
             )
             .await;
@@ -456,29 +501,29 @@ async fn inbox_benchmark(
     let signing_secs = started.elapsed().as_secs_f64();
 
     let db_url = alpha.database_url();
+    let data_dir = db_url
+        .split_once("?host=")
+        .and_then(|(_, socket)| socket.strip_suffix("/postgres/socket"))
+        .expect("the embedded database's socket is in the data dir")
+        .to_owned();
+    let env = PhaseEnv {
+        sender: &people_server,
+        follower: &follower,
+        concurrency: s.concurrency,
+        db_url: &db_url,
+        data_dir: &data_dir,
+    };
     let mut accepted_so_far = 0;
     // The setup's statistics must be flushed before the first reading.
     tokio::time::sleep(STATS_FLUSH).await;
     let cold = run_phase(
+        &env,
         "cold (fresh people, first contact)",
-        &people_server,
-        &follower,
         cold,
-        s.concurrency,
-        &db_url,
         &mut accepted_so_far,
     )
     .await;
-    let warm = run_phase(
-        "warm (known people)",
-        &people_server,
-        &follower,
-        warm,
-        s.concurrency,
-        &db_url,
-        &mut accepted_so_far,
-    )
-    .await;
+    let warm = run_phase(&env, "warm (known people)", warm, &mut accepted_so_far).await;
     // Known people are not fetched again (unless their first Like was refused).
     if warm.db.remote_people != cold.db.remote_people {
         println!(
@@ -502,7 +547,7 @@ async fn sign_likes(
     group_id: &str,
     pairs: Vec<(Arc<FakeActor>, String)>,
 ) -> Vec<Request> {
-    let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let threads = cores();
     let chunk = pairs.len().div_ceil(threads).max(1);
     let mut tasks = Vec::new();
     for part in pairs.chunks(chunk) {
@@ -539,16 +584,31 @@ struct Outcome {
     body: String,
 }
 
-async fn run_phase(
-    name: &'static str,
-    sender: &Arc<FakeServer>,
-    follower: &FakeServer,
-    requests: Vec<Request>,
+/// What every phase runs against.
+struct PhaseEnv<'a> {
+    sender: &'a Arc<FakeServer>,
+    follower: &'a FakeServer,
     concurrency: usize,
-    db_url: &str,
+    db_url: &'a str,
+    data_dir: &'a str,
+}
+
+async fn run_phase(
+    env: &PhaseEnv<'_>,
+    name: &'static str,
+    requests: Vec<Request>,
     accepted_so_far: &mut i64,
 ) -> Phase {
+    let PhaseEnv {
+        sender,
+        follower,
+        concurrency,
+        db_url,
+        data_dir,
+    } = *env;
     let pg_before = pg_counters(db_url).await;
+    let tables_before = table_counters(db_url).await;
+    let cpu_before = cpu_times(data_dir);
     let follower_before = follower.delivery_count();
     let requests = Arc::new(requests);
     let next = Arc::new(AtomicUsize::new(0));
@@ -634,10 +694,12 @@ async fn run_phase(
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
     };
+    let cpu = cpu_times(data_dir).minus(&cpu_before);
 
     // Read the statistics before our own checks add to them.
     tokio::time::sleep(STATS_FLUSH).await;
     let pg = pg_counters(db_url).await.minus(&pg_before);
+    let tables = table_delta(&table_counters(db_url).await, &tables_before);
 
     *accepted_so_far += accepted as i64;
     let db = check_database(name, db_url, *accepted_so_far, relayed(follower)).await;
@@ -653,6 +715,8 @@ async fn run_phase(
         answered_secs,
         relayed_secs,
         pg,
+        tables,
+        cpu,
         db,
     };
     phase.print();
@@ -782,6 +846,93 @@ impl PgCounters {
     }
 }
 
+/// Per table (`pg_stat_user_tables`): scans and rows, cumulative.
+#[derive(Clone, Copy, Debug, Default)]
+struct TableCounters {
+    seq_scan: i64,
+    seq_tup_read: i64,
+    idx_scan: i64,
+    idx_tup_fetch: i64,
+    n_tup_ins: i64,
+    n_tup_upd: i64,
+    n_tup_del: i64,
+}
+
+impl TableCounters {
+    fn minus(&self, b: &TableCounters) -> TableCounters {
+        TableCounters {
+            seq_scan: self.seq_scan - b.seq_scan,
+            seq_tup_read: self.seq_tup_read - b.seq_tup_read,
+            idx_scan: self.idx_scan - b.idx_scan,
+            idx_tup_fetch: self.idx_tup_fetch - b.idx_tup_fetch,
+            n_tup_ins: self.n_tup_ins - b.n_tup_ins,
+            n_tup_upd: self.n_tup_upd - b.n_tup_upd,
+            n_tup_del: self.n_tup_del - b.n_tup_del,
+        }
+    }
+
+    fn is_zero(&self) -> bool {
+        self.seq_scan == 0
+            && self.idx_scan == 0
+            && self.n_tup_ins == 0
+            && self.n_tup_upd == 0
+            && self.n_tup_del == 0
+    }
+}
+
+/// Table name → its counters.
+type TableStats = BTreeMap<String, TableCounters>;
+
+async fn table_counters(db_url: &str) -> TableStats {
+    use diesel_async::RunQueryDsl;
+    let mut conn = AsyncPgConnection::establish(db_url)
+        .await
+        .expect("alpha's database");
+    let text: Option<String> = diesel::select(diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    >(
+        "(SELECT string_agg(concat_ws(',', relname, seq_scan, seq_tup_read, \
+         coalesce(idx_scan, 0), coalesce(idx_tup_fetch, 0), n_tup_ins, n_tup_upd, n_tup_del), ';') \
+         FROM pg_stat_user_tables)",
+    ))
+    .get_result(&mut conn)
+    .await
+    .expect("pg_stat_user_tables");
+    text.unwrap_or_default()
+        .split(';')
+        .filter_map(|row| {
+            let mut f = row.split(',');
+            let name = f.next()?.to_owned();
+            let v: Vec<i64> = f.map(|n| n.parse().unwrap_or(0)).collect();
+            (v.len() == 7).then(|| {
+                (
+                    name,
+                    TableCounters {
+                        seq_scan: v[0],
+                        seq_tup_read: v[1],
+                        idx_scan: v[2],
+                        idx_tup_fetch: v[3],
+                        n_tup_ins: v[4],
+                        n_tup_upd: v[5],
+                        n_tup_del: v[6],
+                    },
+                )
+            })
+        })
+        .collect()
+}
+
+fn table_delta(after: &TableStats, before: &TableStats) -> TableStats {
+    after
+        .iter()
+        .map(|(name, a)| {
+            let b = before.get(name).copied().unwrap_or_default();
+            (name.clone(), a.minus(&b))
+        })
+        .filter(|(_, d)| !d.is_zero())
+        .collect()
+}
+
 async fn pg_counters(db_url: &str) -> PgCounters {
     use diesel_async::RunQueryDsl;
     let mut conn = AsyncPgConnection::establish(db_url)
@@ -805,6 +956,108 @@ async fn pg_counters(db_url: &str) -> PgCounters {
         tup_updated: v[5],
         tup_deleted: v[6],
     }
+}
+
+/// CPU time used so far, in seconds: alpha's server process, its PostgreSQL (the postmaster it
+/// started and every backend), this benchmark (client, fake servers), and the whole machine
+/// (busy, all cores).
+#[derive(Clone, Copy, Debug, Default)]
+struct CpuTimes {
+    server: f64,
+    postgres: f64,
+    bench: f64,
+    machine: f64,
+}
+
+impl CpuTimes {
+    fn minus(&self, before: &CpuTimes) -> CpuTimes {
+        CpuTimes {
+            server: self.server - before.server,
+            postgres: self.postgres - before.postgres,
+            bench: self.bench - before.bench,
+            machine: self.machine - before.machine,
+        }
+    }
+}
+
+/// Reads /proc. `data_dir` identifies alpha's server (`--data-dir` on its command line).
+fn cpu_times(data_dir: &str) -> CpuTimes {
+    // SAFETY: sysconf has no preconditions.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    // pid → (parent, user + system ticks)
+    let mut processes = std::collections::HashMap::new();
+    let mut server = None;
+    for entry in std::fs::read_dir("/proc").into_iter().flatten().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // The command name may hold spaces: the fields that follow it start after its ')'.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+            continue;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // state ppid … utime (14th field of the line, 12th here) stime
+        let (Some(ppid), Some(utime), Some(stime)) = (
+            fields.get(1).and_then(|v| v.parse::<u32>().ok()),
+            fields.get(11).and_then(|v| v.parse::<u64>().ok()),
+            fields.get(12).and_then(|v| v.parse::<u64>().ok()),
+        ) else {
+            continue;
+        };
+        processes.insert(pid, (ppid, utime + stime));
+        if server.is_none() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let args: Vec<&[u8]> = cmdline.split(|b| *b == 0).collect();
+            if args
+                .windows(2)
+                .any(|w| w[0] == b"--data-dir" && w[1] == data_dir.as_bytes())
+            {
+                server = Some(pid);
+            }
+        }
+    }
+    let secs = |t: u64| t as f64 / ticks;
+    let mut times = CpuTimes::default();
+    if let Some(server) = server {
+        times.server = secs(processes[&server].1);
+        // Everything below the server is its PostgreSQL.
+        let descends_from_server = |mut pid: u32| {
+            for _ in 0..16 {
+                match processes.get(&pid) {
+                    Some((parent, _)) if *parent == server => return true,
+                    Some((parent, _)) if *parent > 1 => pid = *parent,
+                    _ => return false,
+                }
+            }
+            false
+        };
+        times.postgres = processes
+            .iter()
+            .filter(|(pid, _)| descends_from_server(**pid))
+            .map(|(_, (_, t))| secs(*t))
+            .sum();
+    }
+    if let Some((_, t)) = processes.get(&std::process::id()) {
+        times.bench = secs(*t);
+    }
+    // cpu  user nice system idle iowait irq softirq steal …
+    if let Ok(stat) = std::fs::read_to_string("/proc/stat") {
+        if let Some(line) = stat.lines().next() {
+            let v: Vec<u64> = line
+                .split_whitespace()
+                .skip(1)
+                .filter_map(|n| n.parse().ok())
+                .collect();
+            if v.len() >= 5 {
+                let busy: u64 = v.iter().take(8).sum::<u64>() - v[3] - v[4];
+                times.machine = secs(busy);
+            }
+        }
+    }
+    times
 }
 
 // ---------------------------------------------------------------------------------------------

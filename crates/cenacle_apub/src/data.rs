@@ -104,6 +104,7 @@ impl FedData {
 
     /// Whether a URL names something on this instance (same host and port).
     pub fn is_local(&self, url: &url::Url) -> bool {
-        crate::http_client::host_of(url) == cenacle_core::identity::local_host(&self.ctx.settings)
+        cenacle_domain::origin::authority(url.as_str())
+            == cenacle_core::identity::local_host(&self.ctx.settings)
     }
 }

@@ -115,6 +115,10 @@ pub struct BlocklistVerifier {
     db: FedDb,
 }
 
+/// Why a URL could not be checked when the database was too busy to say whether its instance
+/// is blocked (see `is_transient` in the inbox).
+pub const BUSY_VERIFYING: &str = "the database is too busy to check the instance";
+
 impl BlocklistVerifier {
     pub fn new(db: FedDb) -> Self {
         Self { db }
@@ -125,10 +129,15 @@ impl BlocklistVerifier {
 impl UrlVerifier for BlocklistVerifier {
     async fn verify(&self, url: &Url) -> Result<(), FedError> {
         let host = host_of(url);
-        if is_blocked(&self.db, &host)
-            .await
-            .map_err(|e| FedError::Other(e.to_string()))?
-        {
+        let blocked = is_blocked(&self.db, &host).await.map_err(|e| match e {
+            // The federation crate carries only its own errors; this one must still read as
+            // "try again later" to the inbox, not as a bad signer.
+            ApubError::Core(core) if core.is_overloaded() => {
+                FedError::UrlVerificationError(BUSY_VERIFYING)
+            }
+            e => FedError::Other(e.to_string()),
+        })?;
+        if blocked {
             return Err(FedError::Other(format!("instance {host} is blocked")));
         }
         Ok(())

@@ -196,7 +196,11 @@ fn respond(kind: &str, answer: Answer) -> Response {
 /// may answer later, so the sender is asked to retry rather than told it was wrong.
 fn is_transient(e: &activitypub_federation::error::Error) -> bool {
     use activitypub_federation::error::Error as F;
-    matches!(e, F::Reqwest(_) | F::ReqwestMiddleware(_) | F::IoError(_))
+    match e {
+        F::Reqwest(_) | F::ReqwestMiddleware(_) | F::IoError(_) => true,
+        F::UrlVerificationError(why) => *why == crate::http_client::BUSY_VERIFYING,
+        _ => false,
+    }
 }
 
 /// The `type` label of the inbox metrics: the types we know, else "other" (the label comes

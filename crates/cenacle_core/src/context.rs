@@ -111,4 +111,8 @@ impl HostCache {
     pub(crate) fn alive_written(&self, host: &str) {
         self.update(host, |e| e.alive_written_at = Some(Instant::now()));
     }
+
+    pub(crate) fn alive_forget(&self, host: &str) {
+        self.update(host, |e| e.alive_written_at = None);
+    }
 }

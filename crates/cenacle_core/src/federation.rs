@@ -11,7 +11,7 @@ use cenacle_db::{
 use cenacle_domain::delivery::retry_delay;
 use chrono::{DateTime, Utc};
 
-pub use cenacle_db::federation::{OutboxEvent, QueuedEvent};
+pub use cenacle_db::federation::{OutboxEvent, QueuedEvent, Wakeups};
 
 // ---- the outbox ----
 
@@ -115,16 +115,50 @@ pub async fn claim_deliveries(
     Ok(store::claim_deliveries(conn, limit, lease_seconds, busy_hosts).await?)
 }
 
+/// Deliveries to `host` due now, claimed under a lease (a slot for that host freed up).
+pub async fn claim_deliveries_to(
+    conn: &mut Conn,
+    limit: i64,
+    lease_seconds: f64,
+    host: &str,
+) -> Result<Vec<ClaimedDelivery>, CoreError> {
+    Ok(store::claim_deliveries_to(conn, limit, lease_seconds, host).await?)
+}
+
 /// The delivery arrived (or was refused for good): it leaves the queue; a success also tells
-/// us the instance is alive.
+/// us the instance is alive (written at most once a minute per instance, and at once after a
+/// failure: every delivery writing it would make the instance's row the busiest in the
+/// database).
 pub async fn delivery_done(
     conn: &mut Conn,
+    ctx: &Context,
     delivery: &ClaimedDelivery,
     delivered: bool,
 ) -> Result<(), CoreError> {
     store::finish_delivery(conn, delivery.id).await?;
-    if delivered {
-        store::record_instance_alive(conn, &delivery.host).await?;
+    if delivered && ctx.hosts.alive_due(&delivery.host) {
+        record_instance_alive(conn, ctx, &delivery.host).await?;
+    }
+    Ok(())
+}
+
+/// Deliveries that arrived, recorded together (the worker gathers them): they leave the
+/// queue in one statement, and their instances are recorded alive (at most once a minute
+/// each).
+pub async fn deliveries_done(
+    conn: &mut Conn,
+    ctx: &Context,
+    delivered: &[(i64, String)],
+) -> Result<(), CoreError> {
+    let ids: Vec<i64> = delivered.iter().map(|(id, _)| *id).collect();
+    store::finish_deliveries(conn, &ids).await?;
+    let mut hosts: Vec<&str> = delivered.iter().map(|(_, host)| host.as_str()).collect();
+    hosts.sort_unstable();
+    hosts.dedup();
+    for host in hosts {
+        if ctx.hosts.alive_due(host) {
+            record_instance_alive(conn, ctx, host).await?;
+        }
     }
     Ok(())
 }
@@ -150,6 +184,8 @@ pub async fn delivery_failed(
     error: &str,
 ) -> Result<AfterFailure, CoreError> {
     let settings = &ctx.settings.federation;
+    // The next success must be written, to clear the failure.
+    ctx.hosts.alive_forget(&delivery.host);
     let dead_before = Utc::now() - chrono::Duration::hours(settings.dead_after_hours.into());
     if store::record_instance_failure(conn, &delivery.host, dead_before).await? {
         let dropped = store::drop_deliveries_to(conn, &delivery.host).await?;
@@ -174,10 +210,7 @@ pub async fn delivery_failed(
 
 /// Wakes `wake` whenever deliveries or outbox events are queued (by any process on the same
 /// database). Runs until aborted.
-pub async fn wake_on_new_deliveries(
-    database_url: String,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-) {
+pub async fn wake_on_new_deliveries(database_url: String, wake: Wakeups) {
     store::listen_for_deliveries(database_url, wake).await
 }
 

@@ -2,7 +2,7 @@
 
 use crate::{
     schema::{badge, badge_award, person},
-    DbError,
+    DbError, PrepareOnce,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -152,6 +152,7 @@ pub async fn visit_streak(conn: &mut AsyncPgConnection, person_id: i64) -> Resul
          SELECT COALESCE((SELECT count(*) FROM runs WHERE run = (SELECT run FROM runs WHERE day = current_date)), 0)::bigint AS days",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)
+    .prepared()
     .get_result(conn)
     .await?;
     Ok(s.days)

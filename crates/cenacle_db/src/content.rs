@@ -2,7 +2,7 @@
 
 use crate::{
     schema::{comment, group_membership, idea_status_change, person, post, post_edit, vote},
-    DbError,
+    DbError, PrepareOnce,
 };
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -590,6 +590,7 @@ async fn first_vote(
     .bind::<BigInt, _>(id)
     .bind::<SmallInt, _>(value)
     .bind::<Nullable<Text>, _>(activity_id)
+    .prepared()
     .execute(conn)
     .await?;
     Ok(counted == 1)
@@ -867,6 +868,7 @@ pub async fn feed(conn: &mut AsyncPgConnection, q: &FeedQuery) -> Result<Vec<Pos
         .bind::<Bool, _>(q.unanswered)
         .bind::<BigInt, _>(q.limit)
         .bind::<BigInt, _>(q.offset)
+        .prepared()
         .load::<IdRow>(conn)
         .await?
         .into_iter()
@@ -930,6 +932,7 @@ pub async fn search(conn: &mut AsyncPgConnection, q: &SearchQuery) -> Result<Vec
         .bind::<Nullable<Text>, _>(answered)
         .bind::<BigInt, _>(q.limit)
         .bind::<BigInt, _>(q.offset)
+        .prepared()
         .load::<IdRow>(conn)
         .await?
         .into_iter()

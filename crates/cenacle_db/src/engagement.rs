@@ -3,7 +3,7 @@
 
 use crate::{
     schema::{instance, person, points_balance, points_ledger, reputation, reputation_event},
-    DbError,
+    DbError, PrepareOnce,
 };
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -38,6 +38,7 @@ pub async fn lock_reputation(
                likes_received FROM reputation WHERE person_id = $1 FOR UPDATE"
         ))
         .bind::<BigInt, _>(person_id)
+        .prepared()
     };
     if let Some(state) = locked().get_result(conn).await.optional()? {
         return Ok(state);
@@ -103,6 +104,7 @@ pub async fn record_reputation(
     .bind::<Nullable<BigInt>, _>(event.group_id)
     .bind::<Bool, _>(event.capped)
     .bind::<BigInt, _>(event.likes_change)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?)
@@ -139,6 +141,7 @@ pub async fn reverse_reputation(
          FOR UPDATE",
     )
     .bind::<Text, _>(source_key)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?;
@@ -164,6 +167,7 @@ pub async fn reverse_reputation(
     .bind::<BigInt, _>(live.id)
     .bind::<BigInt, _>(undo)
     .bind::<BigInt, _>(live.person_id)
+    .prepared()
     .execute(conn)
     .await?;
     Ok(Some(live.person_id))
@@ -214,6 +218,7 @@ pub async fn vote_weight_of(conn: &mut AsyncPgConnection, person_id: i64) -> Res
          LEFT JOIN instance i ON NOT p.local AND i.host = p.instance_host WHERE p.id = $1",
     )
     .bind::<BigInt, _>(person_id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?;
@@ -277,6 +282,7 @@ pub async fn record_points(
         .bind::<Text, _>(reason)
         .bind::<Text, _>(source_key)
         .bind::<Nullable<BigInt>, _>(granted_by)
+        .prepared()
         .execute(conn)
         .await?;
         return Ok(moved == 1);
@@ -393,6 +399,7 @@ pub async fn leaderboard(
     .bind::<Nullable<Timestamptz>, _>(to)
     .bind::<Nullable<BigInt>, _>(group_id)
     .bind::<BigInt, _>(limit)
+    .prepared()
     .load(conn)
     .await?)
 }
@@ -427,6 +434,7 @@ pub async fn leaderboard_position(
     .bind::<Nullable<Timestamptz>, _>(to)
     .bind::<Nullable<BigInt>, _>(group_id)
     .bind::<BigInt, _>(person_id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?)
@@ -491,6 +499,7 @@ pub async fn contributions(
            COALESCE((SELECT likes_received FROM reputation WHERE person_id = $1), 0) AS likes",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)
+    .prepared()
     .get_result(conn)
     .await?;
     Ok(cenacle_domain::engagement::Contributions {
@@ -721,6 +730,7 @@ pub async fn contest_board(
     .bind::<Array<BigInt>, _>(&c.group_ids)
     .bind::<Array<Text>, _>(&c.causes)
     .bind::<BigInt, _>(limit)
+    .prepared()
     .load(conn)
     .await?)
 }

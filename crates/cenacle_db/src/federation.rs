@@ -3,7 +3,7 @@
 
 use crate::{
     schema::{delivery, follow, instance, outbox_event, received_activity},
-    DbError,
+    DbError, PrepareOnce,
 };
 use chrono::{DateTime, Utc};
 use diesel::{
@@ -470,6 +470,7 @@ pub async fn take_outbox_events(
          RETURNING id, kind, subject_id, created_at, actor_id, payload",
     )
     .bind::<BigInt, _>(limit)
+    .prepared()
     .load::<OutboxEventRow>(conn)
     .await?
     .into_iter()
@@ -506,13 +507,19 @@ struct OutboxEventRow {
 
 // ---- the delivery queue ----
 
+/// What a delivery worker is woken for.
+#[derive(Clone, Default)]
+pub struct Wakeups {
+    /// Deliveries were queued.
+    pub deliveries: std::sync::Arc<tokio::sync::Notify>,
+    /// Outbox events were recorded.
+    pub outbox: std::sync::Arc<tokio::sync::Notify>,
+}
+
 /// LISTENs on a dedicated connection for new deliveries and outbox events (their inserts
-/// NOTIFY), waking `wake` at each; reconnects after a failure (the worker's timer covers the
-/// gap). Runs until the task is aborted.
-pub async fn listen_for_deliveries(
-    database_url: String,
-    wake: std::sync::Arc<tokio::sync::Notify>,
-) {
+/// NOTIFY, saying which), waking the worker for each; reconnects after a failure (the
+/// worker's timer covers the gap). Runs until the task is aborted.
+pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
     use diesel_async::AsyncConnection;
     use futures_util::StreamExt;
     loop {
@@ -524,8 +531,11 @@ pub async fn listen_for_deliveries(
                     .is_ok()
                 {
                     let mut notifications = std::pin::pin!(conn.notifications_stream());
-                    while let Some(Ok(_)) = notifications.next().await {
-                        wake.notify_one();
+                    while let Some(Ok(notification)) = notifications.next().await {
+                        match notification.payload.as_str() {
+                            "outbox" => wake.outbox.notify_one(),
+                            _ => wake.deliveries.notify_one(),
+                        }
                     }
                 }
             }
@@ -563,6 +573,7 @@ pub async fn enqueue_activity(
     .bind::<Text, _>(body)
     .bind::<Array<Text>, _>(inboxes)
     .bind::<Array<Text>, _>(hosts)
+    .prepared()
     .execute(conn)
     .await?)
 }
@@ -596,6 +607,7 @@ pub async fn enqueue_to_followers(
     .bind::<Text, _>(body)
     .bind::<Text, _>(target)
     .bind::<Text, _>(local_host)
+    .prepared()
     .execute(conn)
     .await?)
 }
@@ -620,32 +632,78 @@ pub struct ClaimedDelivery {
     pub body: String,
 }
 
-/// Leases up to `limit` due deliveries for `lease_seconds`. `SKIP LOCKED` lets any number of
-/// workers, in any number of processes, claim disjoint rows without waiting on each other.
-/// `busy_hosts` are skipped (this worker already has its per-host limit in flight there).
+/// The claim statement: due, unleased rows matching `$filter` (its own parameters from `$3`),
+/// oldest first, leased for `$2` seconds, at most `$1`, with their activity.
+macro_rules! claim_sql {
+    ($filter:literal) => {
+        concat!(
+            "WITH claimed AS ( \
+               UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
+               WHERE d.id IN ( \
+                 SELECT id FROM delivery \
+                 WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now()) \
+                   AND ",
+            $filter,
+            " ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+               RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id) \
+             SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body \
+             FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id"
+        )
+    };
+}
+
+/// Claims up to `limit` due deliveries under a lease of `lease_seconds`, skipping rows other
+/// workers hold and hosts in `busy_hosts` (this worker's per-host bound is reached). Rows of
+/// busy hosts are still read past, so a worker does this only when new rows may be there.
 pub async fn claim_deliveries(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease_seconds: f64,
     busy_hosts: &[String],
 ) -> Result<Vec<ClaimedDelivery>, DbError> {
-    Ok(diesel::sql_query(
-        "WITH claimed AS ( \
-           UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
-           WHERE d.id IN ( \
-             SELECT id FROM delivery \
-             WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now()) \
-               AND host <> ALL($3::text[]) \
-             ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
-           RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id) \
-         SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body \
-         FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id",
+    Ok(diesel::sql_query(claim_sql!("host <> ALL($3::text[])"))
+        .bind::<BigInt, _>(limit)
+        .bind::<Double, _>(lease_seconds)
+        .bind::<Array<Text>, _>(busy_hosts)
+        .prepared()
+        .load(conn)
+        .await?)
+}
+
+/// Claims up to `limit` due deliveries to one host (through its index: a slot for that host
+/// freed up, and its rows are all this worker may send now).
+pub async fn claim_deliveries_to(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_seconds: f64,
+    host: &str,
+) -> Result<Vec<ClaimedDelivery>, DbError> {
+    Ok(diesel::sql_query(claim_sql!("host = $3"))
+        .bind::<BigInt, _>(limit)
+        .bind::<Double, _>(lease_seconds)
+        .bind::<Text, _>(host)
+        .prepared()
+        .load(conn)
+        .await?)
+}
+
+/// Delivered (or given up on), several at once: the rows go; each activity goes with its last
+/// delivery. (The deleted rows are not yet invisible to the rest of the statement, hence the
+/// exclusion.)
+pub async fn finish_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), DbError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "WITH gone AS (DELETE FROM delivery WHERE id = ANY($1) RETURNING activity_id) \
+         DELETE FROM outgoing_activity a WHERE a.id IN (SELECT activity_id FROM gone) \
+           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = a.id AND d.id <> ALL($1))",
     )
-    .bind::<BigInt, _>(limit)
-    .bind::<Double, _>(lease_seconds)
-    .bind::<Array<Text>, _>(busy_hosts)
-    .load(conn)
-    .await?)
+    .bind::<Array<BigInt>, _>(ids)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Delivered (or given up on): the row goes; the activity goes with its last delivery.
@@ -656,6 +714,7 @@ pub async fn finish_delivery(conn: &mut AsyncPgConnection, id: i64) -> Result<()
          WHERE a.id = gone.activity_id AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = gone.activity_id AND d.id <> $1)",
     )
     .bind::<BigInt, _>(id)
+    .prepared()
     .execute(conn)
     .await?;
     Ok(())
@@ -710,6 +769,7 @@ pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbE
          COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM delivery), 0)::float8 AS oldest_seconds, \
          (SELECT count(*) FROM outbox_event) AS outbox_events",
     )
+    .prepared()
     .get_result(conn)
     .await?)
 }

@@ -15,9 +15,11 @@ pub mod federation;
 pub mod groups;
 pub mod media;
 pub mod pool;
+mod prepared;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;
 
 pub use error::{ConstraintViolation, DbError};
 pub use pool::{connect_pool, ping, run_migrations, Conn, DbConn, DbPool, PoolStats, PoolStatus};
+pub(crate) use prepared::PrepareOnce;
