@@ -118,6 +118,9 @@ pub struct BlocklistVerifier {
 /// Why a URL could not be checked when the database was too busy to say whether its instance
 /// is blocked (see `is_transient` in the inbox).
 pub const BUSY_VERIFYING: &str = "the database is too busy to check the instance";
+/// Why a URL could not be checked when reading the blocklist failed: our fault (500), not
+/// the peer's.
+pub const FAILED_VERIFYING: &str = "the instance could not be checked";
 
 impl BlocklistVerifier {
     pub fn new(db: FedDb) -> Self {
@@ -135,7 +138,10 @@ impl UrlVerifier for BlocklistVerifier {
             ApubError::Core(core) if core.is_overloaded() => {
                 FedError::UrlVerificationError(BUSY_VERIFYING)
             }
-            e => FedError::Other(e.to_string()),
+            e => {
+                tracing::error!(error = %e, %host, "checking whether an instance is blocked failed");
+                FedError::UrlVerificationError(FAILED_VERIFYING)
+            }
         })?;
         if blocked {
             return Err(FedError::Other(format!("instance {host} is blocked")));

@@ -374,12 +374,18 @@ async fn verified_signer(
     };
     let method = parts.method.as_str();
     let fetch = async |data: &FedRequest| -> Result<ApubActor, Answer> {
+        use activitypub_federation::error::Error as F;
         ObjectId::<ApubActor>::from(actor_id.clone())
             .dereference(data)
             .await
             .map_err(|e| match e {
                 ApubError::Core(core) if core.is_overloaded() => Answer::Overloaded,
                 ApubError::Federation(e) if is_transient(&e) => Answer::Overloaded,
+                ApubError::Federation(F::UrlVerificationError(why))
+                    if why == crate::http_client::FAILED_VERIFYING =>
+                {
+                    Answer::Refused(StatusCode::INTERNAL_SERVER_ERROR, why.to_owned())
+                }
                 e => unauthorized(&format!("the signer cannot be fetched: {e}")),
             })
     };

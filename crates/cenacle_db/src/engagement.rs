@@ -76,7 +76,9 @@ pub struct NewReputationEvent<'a> {
 }
 
 /// Records an event and moves the score and its rollups, in one statement (the cap's day is
-/// the UTC day of the transaction, as the event's `created_at`). Returns the new state, or
+/// the UTC day of the transaction, as the event's `created_at`; a transaction that started
+/// before midnight but commits after one of the next day never moves the day back, so it
+/// cannot reset the new day's tally). Returns the new state, or
 /// None (nothing changed) when a live event with this key already exists: the cause was
 /// already paid.
 pub async fn record_reputation(
@@ -90,8 +92,9 @@ pub async fn record_reputation(
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
                                WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
+                               WHEN capped_day > {TODAY} THEN capped_today \
                                ELSE ev.delta END, \
-           capped_day = CASE WHEN ev.capped THEN {TODAY} ELSE capped_day END, \
+           capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
            likes_received = likes_received + $7 \
          FROM ev WHERE person_id = $1 \
          RETURNING score, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today, \
@@ -159,8 +162,9 @@ pub async fn reverse_reputation(
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
                                WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
+                               WHEN capped_day > {TODAY} THEN capped_today \
                                ELSE ev.delta END, \
-           capped_day = CASE WHEN ev.capped THEN {TODAY} ELSE capped_day END, \
+           capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
            likes_received = likes_received - CASE WHEN ev.cause IN {LIKE_CAUSES} THEN 1 ELSE 0 END \
          FROM ev WHERE reputation.person_id = $3"
     ))
