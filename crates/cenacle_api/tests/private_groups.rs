@@ -247,14 +247,20 @@ impl Vault {
     }
 
     /// The value of a query parameter: those that scope by group name the private group,
-    /// search words find its post. Other optional parameters are left out; a required one not
-    /// listed here fails the sweep.
-    fn query_value(&self, param: &str) -> Option<String> {
-        Some(match param {
+    /// search words find its post. Optional parameters that only sort, filter or page are left
+    /// out; any other parameter fails the sweep, so that a new one must say whether it points
+    /// at a group's content.
+    fn query_value(&self, param: &str) -> Result<Option<String>, ()> {
+        const NEUTRAL: [&str; 12] = [
+            "limit", "cursor", "sort", "kind", "status", "period", "from", "to", "unanswered",
+            "scope", "tag", "answered",
+        ];
+        Ok(Some(match param {
             "group" => "vault".into(),
             "q" => WORD.into(),
-            _ => return None,
-        })
+            p if NEUTRAL.contains(&p) => return Ok(None),
+            _ => return Err(()),
+        }))
     }
 }
 
@@ -309,14 +315,15 @@ fn calls(v: &Vault, doc: &Value) -> Vec<Call> {
         for p in params.iter().filter(|p| p["in"] == "query") {
             let name = p["name"].as_str().unwrap();
             match v.query_value(name) {
-                Some(value) => {
+                Ok(Some(value)) => {
                     scoped |= name == "group";
                     query.push(format!("{name}={value}"));
                 }
-                None if p["required"] == true => {
+                Ok(None) if p["required"] == true => {
                     unknown.push(format!("{template}: required query parameter `{name}`"))
                 }
-                None => {}
+                Ok(None) => {}
+                Err(()) => unknown.push(format!("{template}: query parameter `{name}`")),
             }
         }
         if !query.is_empty() {

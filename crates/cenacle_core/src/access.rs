@@ -49,9 +49,11 @@ impl<'a> From<&'a Caller> for Reader<'a> {
 /// followers, boards and contests. Public and restricted groups: anyone. Private groups: their
 /// members and those who moderate every group (the rule of `cenacle_domain::content::can_read`),
 /// and another server only when one of its people's follows of the group was approved (its
-/// members there). Everything that shows a group's content asks here; lists of many groups
-/// filter with the same rule in SQL (`cenacle_db::content` `READABLE`). The group's card (name,
-/// title, description, how to ask to join) is not content: everyone sees it.
+/// members there). Everything that shows one group's content asks here; the feeds and search,
+/// which list many groups at once, filter in SQL (`cenacle_db::content` `READABLE`) by
+/// membership only — stricter: they leave out the private groups an admin does not belong to.
+/// The group's card (name, title, description, how to ask to join) is not content: everyone
+/// sees it.
 pub async fn may_read(conn: &mut Conn, group: &Group, reader: Reader<'_>) -> Result<bool, CoreError> {
     let visibility = visibility(group);
     if visibility != Visibility::Private {
