@@ -11,6 +11,7 @@
 //! - `delivery`: the persistent queue's workers, signing with OpenSSL.
 //! - `routes`: actor documents, collections, WebFinger, host-meta, NodeInfo.
 //! - `follows`: resolving remote actors and following them.
+//! - `signed_fetch`: who fetches a private group's content (its approved followers' instances).
 //!
 //! Like the API, this crate reaches the database only through `cenacle_core`.
 
@@ -28,6 +29,7 @@ pub mod queue;
 pub mod routes;
 mod setup;
 pub mod signatures;
+pub mod signed_fetch;
 pub mod vocabulary;
 
 pub use data::{FedConn, FedData, FedDb, FedRequest};

@@ -11,6 +11,7 @@ use crate::{
         InlineCollection,
     },
     signatures::{self, parse_signature},
+    signed_fetch::{FetchProof, VerifiedSigner},
     ApubError, FedRequest, Federation,
 };
 use activitypub_federation::{traits::Object, FEDERATION_CONTENT_TYPE};
@@ -23,7 +24,7 @@ use axum::{
     Json, Router,
 };
 use cenacle_core::{
-    actors, federation, groups,
+    access, actors, federation, groups,
     identity::{self, urls},
     published,
 };
@@ -204,21 +205,44 @@ async fn person_outbox(
     empty_outbox(&data, &format!("/u/{name}/outbox"))
 }
 
+/// A local group whose collections `proof`'s fetcher may read: anyone for public groups, only
+/// an approved follower's instance for private ones (404 otherwise, as for a missing group).
+async fn readable_group(
+    fed: &Federation,
+    data: &FedRequest,
+    proof: &FetchProof,
+    name: &str,
+) -> Result<ApubGroup, ApubError> {
+    let group = local_group(data, name).await?;
+    let row = &group.row;
+    proof
+        .read(fed, |reader| async move {
+            let mut conn = data.db.conn().await?;
+            Ok(access::may_read(&mut conn, row, reader)
+                .await?
+                .then_some(()))
+        })
+        .await?;
+    Ok(group)
+}
+
 async fn group_outbox(
     State(fed): State<Federation>,
     Path(name): Path<String>,
+    proof: FetchProof,
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
-    local_group(&data, &name).await?;
+    readable_group(&fed, &data, &proof, &name).await?;
     empty_outbox(&data, &format!("/g/{name}/outbox"))
 }
 
 async fn group_featured(
     State(fed): State<Federation>,
     Path(name): Path<String>,
+    proof: FetchProof,
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
-    let group = local_group(&data, &name).await?;
+    let group = readable_group(&fed, &data, &proof, &name).await?;
     let mut conn = data.db.conn().await?;
     let mut pages = Vec::new();
     for post in published::featured(&mut conn, &group.row).await? {
@@ -230,19 +254,25 @@ async fn group_featured(
     ordered_collection(&data, &format!("/g/{name}/featured"), pages)
 }
 
-/// A post as its `Page`. Posts of private groups are not served (they are only for members,
-/// and no remote instance is an approved member yet); deleted ones are gone.
+/// A post as its `Page`. A private group's posts are served only to its approved followers'
+/// instances, by signed fetch; deleted ones are gone.
 async fn post_object(
     State(fed): State<Federation>,
     Path(id): Path<i64>,
     headers: HeaderMap,
+    proof: FetchProof,
 ) -> Result<Response, ApubError> {
-    let data = fed.data();
-    let mut conn = data.db.conn().await?;
-    let (post, _) = published::published_post(&mut conn, id)
-        .await?
-        .ok_or(ApubError::NotFound)?;
-    let page = crate::objects::content::page(&mut conn, &post).await?;
+    let data = &fed.data();
+    let (post, page) = proof
+        .read(&fed, |reader| async move {
+            let mut conn = data.db.conn().await?;
+            let Some((post, _)) = published::published_post(&mut conn, id, reader).await? else {
+                return Ok(None);
+            };
+            let page = crate::objects::content::page(&mut conn, &post).await?;
+            Ok(Some((post, page)))
+        })
+        .await?;
     Ok(negotiate(
         &headers,
         document(page)?,
@@ -256,13 +286,21 @@ async fn comment_object(
     State(fed): State<Federation>,
     Path(id): Path<i64>,
     headers: HeaderMap,
+    proof: FetchProof,
 ) -> Result<Response, ApubError> {
-    let data = fed.data();
-    let mut conn = data.db.conn().await?;
-    let (comment, post, _) = published::published_comment(&mut conn, id)
-        .await?
-        .ok_or(ApubError::NotFound)?;
-    let note = crate::objects::content::note(&mut conn, &comment).await?;
+    let data = &fed.data();
+    let (comment, post, note) = proof
+        .read(&fed, |reader| async move {
+            let mut conn = data.db.conn().await?;
+            let Some((comment, post, _)) =
+                published::published_comment(&mut conn, id, reader).await?
+            else {
+                return Ok(None);
+            };
+            let note = crate::objects::content::note(&mut conn, &comment).await?;
+            Ok(Some((comment, post, note)))
+        })
+        .await?;
     Ok(negotiate(
         &headers,
         document(note)?,
@@ -302,9 +340,10 @@ async fn person_following(
 async fn group_followers(
     State(fed): State<Federation>,
     Path(name): Path<String>,
+    proof: FetchProof,
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
-    let group: ApubGroup = local_group(&data, &name).await?;
+    let group = readable_group(&fed, &data, &proof, &name).await?;
     followers_of(&data, group.id(), &format!("/g/{name}/followers")).await
 }
 
@@ -313,9 +352,10 @@ async fn group_followers(
 async fn group_moderators(
     State(fed): State<Federation>,
     Path(name): Path<String>,
+    proof: FetchProof,
 ) -> Result<ApJson, ApubError> {
     let data = fed.data();
-    let group = local_group(&data, &name).await?;
+    let group = readable_group(&fed, &data, &proof, &name).await?;
     let mut conn = data.db.conn().await?;
     let moderators: Vec<Value> = groups::moderator_ids(&mut conn, &group.row)
         .await?
@@ -349,7 +389,13 @@ async fn require_signed_fetch(
         request.headers().clone(),
     );
     match verify_signed_get(&fed, &method, &path_and_query, &headers).await {
-        Ok(()) => next.run(request).await,
+        Ok(signer) => {
+            // Kept for the handlers that serve a private group's content to its approved
+            // followers' instances: verified once.
+            let mut request = request;
+            request.extensions_mut().insert(VerifiedSigner(signer));
+            next.run(request).await
+        }
         Err(err) => {
             tracing::warn!(path = %request.uri().path(), error = %err, "unsigned or badly signed fetch refused");
             err.into_response()
@@ -357,12 +403,13 @@ async fn require_signed_fetch(
     }
 }
 
-async fn verify_signed_get(
+/// Verifies a signed GET; its signer (the key's owner) when it holds.
+pub(crate) async fn verify_signed_get(
     fed: &Federation,
     method: &str,
     path_and_query: &str,
     headers: &HeaderMap,
-) -> Result<(), ApubError> {
+) -> Result<Url, ApubError> {
     let unauthorized = |why: &str| ApubError::Unauthorized(why.to_owned());
     let params = headers
         .get("signature")
@@ -397,7 +444,8 @@ async fn verify_signed_get(
         },
         &public_key,
     )
-    .map_err(|e| unauthorized(&e))
+    .map_err(|e| unauthorized(&e))?;
+    Ok(owner)
 }
 
 /// The signer's public key: from our cache of people and groups, or fetched (any actor type,

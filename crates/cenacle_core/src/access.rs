@@ -5,6 +5,7 @@ use crate::{Caller, Conn, CoreError};
 use cenacle_db::{
     actors::{self, Group},
     content::{self as store, Post},
+    federation as fed_store,
 };
 use cenacle_domain::content::{can_moderate, can_read, Actor, GroupRole, Visibility};
 
@@ -19,6 +20,83 @@ pub async fn actor_in(conn: &mut Conn, group: &Group, caller: &Caller) -> Result
         instance_role: caller.instance_role,
         group_role: role.and_then(|r| r.parse::<GroupRole>().ok()),
     })
+}
+
+/// Who asks to read a group's content.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// Someone not signed in, or a fetch that proves no instance.
+    Anonymous,
+    /// A signed-in person (or a remote person acting through the inbox).
+    Person(&'a Caller),
+    /// Another server, proven by a signed fetch: its base URL, `scheme://host[:port]/`.
+    Instance(&'a str),
+}
+
+impl<'a> From<Option<&'a Caller>> for Reader<'a> {
+    fn from(caller: Option<&'a Caller>) -> Self {
+        caller.map_or(Reader::Anonymous, Reader::Person)
+    }
+}
+
+impl<'a> From<&'a Caller> for Reader<'a> {
+    fn from(caller: &'a Caller) -> Self {
+        Reader::Person(caller)
+    }
+}
+
+/// Whether `reader` may see what `group` holds: its posts, comments, files, members,
+/// followers, boards and contests. Public and restricted groups: anyone. Private groups: their
+/// members and those who moderate every group (the rule of `cenacle_domain::content::can_read`),
+/// and another server only when one of its people's follows of the group was approved (its
+/// members there). Everything that shows one group's content asks here; the feeds and search,
+/// which list many groups at once, filter in SQL (`cenacle_db::content` `READABLE`) by
+/// membership only — stricter: they leave out the private groups an admin does not belong to.
+/// The group's card (name, title, description, how to ask to join) is not content: everyone
+/// sees it.
+pub async fn may_read(conn: &mut Conn, group: &Group, reader: Reader<'_>) -> Result<bool, CoreError> {
+    let visibility = visibility(group);
+    if visibility != Visibility::Private {
+        return Ok(true);
+    }
+    Ok(match reader {
+        Reader::Anonymous => can_read(visibility, None),
+        Reader::Person(caller) => {
+            let actor = actor_in(conn, group, caller).await?;
+            can_read(visibility, Some(&actor))
+        }
+        Reader::Instance(base) => {
+            group.local && fed_store::has_follower_under(conn, &group.ap_id, base).await?
+        }
+    })
+}
+
+/// Refuses a reader who may not see `group`'s content as if it did not exist (404 naming
+/// `what`): a private group does not even reveal what it holds.
+pub async fn require_readable(
+    conn: &mut Conn,
+    group: &Group,
+    reader: Reader<'_>,
+    what: &'static str,
+) -> Result<(), CoreError> {
+    if may_read(conn, group, reader).await? {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound(what))
+    }
+}
+
+/// A local group by name whose content `reader` may see; 404 otherwise, as for a missing one.
+pub async fn readable_local_group(
+    conn: &mut Conn,
+    name: &str,
+    reader: Reader<'_>,
+) -> Result<Group, CoreError> {
+    let group = actors::local_group_by_name(conn, name)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    require_readable(conn, &group, reader, "group").await?;
+    Ok(group)
 }
 
 /// A post the caller may read, with its group and the caller's standing there. Unreadable
@@ -41,6 +119,7 @@ pub async fn readable_post(
     let group = actors::group_by_id(conn, post.group_id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
+    // The standing is read once, for the rule below and for the caller's next checks.
     let actor = match caller {
         Some(c) => Some(actor_in(conn, &group, c).await?),
         None => None,
@@ -49,25 +128,6 @@ pub async fn readable_post(
         return Err(CoreError::NotFound("post"));
     }
     Ok(ReadablePost { post, group, actor })
-}
-
-/// Refuses (as not found: private groups do not reveal what they hold) a caller who may not
-/// read `group`. Their membership is read only when it matters (private groups).
-pub async fn require_readable(
-    conn: &mut Conn,
-    group: &Group,
-    caller: &Caller,
-    what: &'static str,
-) -> Result<(), CoreError> {
-    let visibility = visibility(group);
-    if visibility != Visibility::Private {
-        return Ok(());
-    }
-    let actor = actor_in(conn, group, caller).await?;
-    if !can_read(visibility, Some(&actor)) {
-        return Err(CoreError::NotFound(what));
-    }
-    Ok(())
 }
 
 /// As [`readable_post`], for an acting caller: their standing is always known.
@@ -81,13 +141,17 @@ pub async fn post_for(
     Ok((found.post, found.group, actor))
 }
 
-/// Refuses anyone who does not moderate `group`.
+/// Refuses anyone who does not moderate `group`: as not found when they may not even read it
+/// (a private group's non-members), as not allowed otherwise.
 pub async fn require_moderator(
     conn: &mut Conn,
     group: &Group,
     caller: &Caller,
 ) -> Result<Actor, CoreError> {
     let actor = actor_in(conn, group, caller).await?;
+    if !can_read(visibility(group), Some(&actor)) {
+        return Err(CoreError::NotFound("group"));
+    }
     if !can_moderate(&actor) {
         return Err(CoreError::NotAllowed("moderate_group"));
     }

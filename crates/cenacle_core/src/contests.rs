@@ -1,7 +1,7 @@
 //! Contests: time-boxed leaderboards over chosen groups and causes; closing freezes the
 //! winners and pays their prizes and badge.
 
-use crate::{accounts::Session, admin::require, Conn, CoreError};
+use crate::{access::require_readable, accounts::Session, admin::require, Caller, Conn, CoreError};
 use cenacle_db::{
     actors, badges,
     engagement::{self as ledger, Contest, LeaderboardRow},
@@ -129,14 +129,21 @@ pub async fn close_contest(
     Ok(winners)
 }
 
-/// A contest with its board: live while open, the frozen winners once closed.
+/// A contest with its board: live while open, the frozen winners once closed. A contest over
+/// a private group is that group's content: 404 to whoever may not read every group it covers.
 pub async fn contest(
     conn: &mut Conn,
+    caller: Option<&Caller>,
     id: i64,
 ) -> Result<(Contest, Vec<LeaderboardRow>), CoreError> {
     let contest = ledger::contest(conn, id)
         .await?
         .ok_or(CoreError::NotFound("contest"))?;
+    for &group_id in &contest.group_ids {
+        if let Some(group) = actors::group_by_id(conn, group_id).await? {
+            require_readable(conn, &group, caller.into(), "contest").await?;
+        }
+    }
     let board = if contest.closed_at.is_some() {
         ledger::contest_winners(conn, id).await?
     } else {

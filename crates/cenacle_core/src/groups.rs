@@ -2,7 +2,7 @@
 //! group roles. Groups grown from members' proposals are in `proposals`.
 
 use crate::{
-    access::require_moderator, accounts::Session, admin::require, federation::record_event,
+    access::{readable_local_group, require_moderator}, accounts::Session, admin::require, federation::record_event,
     identity, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
@@ -306,12 +306,24 @@ pub async fn set_member_role(
 }
 
 /// Members and their roles: (person id, username, host, role), owners and moderators first.
+/// A private group's members are its own business: 404 to anyone who may not read it.
 pub async fn members(
     conn: &mut Conn,
+    caller: Option<&Caller>,
     name: &str,
 ) -> Result<Vec<(i64, String, Option<String>, String)>, CoreError> {
-    let group = local_group(conn, name).await?;
+    let group = readable_local_group(conn, name, caller.into()).await?;
     Ok(store::members(conn, group.id).await?)
+}
+
+/// A local group by name whose content (posts, members, boards) the caller may see; 404 for
+/// a private group's non-members, as for a missing group. Its card is [`local_group`].
+pub async fn readable_group(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    name: &str,
+) -> Result<Group, CoreError> {
+    readable_local_group(conn, name, caller.into()).await
 }
 
 /// ActivityPub ids of a group's owners and moderators (its moderators collection).

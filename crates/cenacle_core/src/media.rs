@@ -1,8 +1,14 @@
 //! Image and video uploads, stored on local disk under `<data_dir>/media`.
 
-use crate::{Caller, Conn, Context, CoreError};
-use cenacle_db::media::{self as store, Media};
-use cenacle_domain::ValidationError;
+use crate::{
+    access::{require_readable, visibility, Reader},
+    Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    actors,
+    media::{self as store, Media},
+};
+use cenacle_domain::{content::Visibility, ValidationError};
 use std::path::PathBuf;
 
 /// What we accept, recognised by the file's first bytes (the declared type must agree: a
@@ -104,11 +110,34 @@ pub async fn record_upload(
     .await?)
 }
 
-/// A stored file's record, by its name.
-pub async fn find(conn: &mut Conn, file_name: &str) -> Result<Media, CoreError> {
-    store::media_by_file_name(conn, file_name)
+/// A stored file `reader` may fetch.
+pub struct ServedMedia {
+    pub media: Media,
+    /// Attached to a private group's post: served to its readers only, and never to be kept
+    /// by shared caches.
+    pub sealed: bool,
+}
+
+/// A stored file by its name, if `reader` may read every group whose posts carry it (404
+/// otherwise, as for a missing file). A file attached to no post yet is its uploader's, found
+/// only by its unguessable name.
+pub async fn readable(
+    conn: &mut Conn,
+    file_name: &str,
+    reader: Reader<'_>,
+) -> Result<ServedMedia, CoreError> {
+    let media = store::media_by_file_name(conn, file_name)
         .await?
-        .ok_or(CoreError::NotFound("media"))
+        .ok_or(CoreError::NotFound("media"))?;
+    let mut sealed = false;
+    for group_id in store::groups_of_media(conn, media.id).await? {
+        let Some(group) = actors::group_by_id(conn, group_id).await? else {
+            continue;
+        };
+        sealed |= visibility(&group) == Visibility::Private;
+        require_readable(conn, &group, reader, "media").await?;
+    }
+    Ok(ServedMedia { media, sealed })
 }
 
 /// A stored file's bytes (read after the connection is given back).

@@ -12,7 +12,7 @@ use cenacle_db::{
     media::{self, Attachment},
 };
 use cenacle_domain::{
-    content::{can_edit, can_moderate, can_post, can_read, validate_post, IdeaStatus, PostKind},
+    content::{can_edit, can_moderate, can_post, validate_post, IdeaStatus, PostKind},
     Language, ValidationError,
 };
 
@@ -141,13 +141,7 @@ pub async fn list_group_posts(
     group: &Group,
     mut filter: PostFilter,
 ) -> Result<Vec<Post>, CoreError> {
-    let actor = match caller {
-        Some(c) => Some(access::actor_in(conn, group, c).await?),
-        None => None,
-    };
-    if !can_read(visibility(group), actor.as_ref()) {
-        return Err(CoreError::NotFound("group"));
-    }
+    access::require_readable(conn, group, caller.into(), "group").await?;
     filter.group_id = Some(group.id);
     Ok(store::list_posts(conn, &filter).await?)
 }

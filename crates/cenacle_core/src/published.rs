@@ -1,33 +1,50 @@
 //! What we publish to other servers: our posts and comments, with the facts their `Page` and
-//! `Note` need. Private groups' content is never published (it is for members only, and no
-//! remote instance is an approved member), nor is deleted content.
+//! `Note` need. A private group's content is served only to the instances of its approved
+//! followers (the rule of [`crate::access::may_read`]), and deleted content to no one.
 
-use crate::{access::visibility, Conn, CoreError};
+use crate::{
+    access::{may_read, Reader},
+    Conn, CoreError,
+};
 use cenacle_db::{
     actors::{self, Group},
     content::{self as store, Author, Comment, Post},
     media::{self, Attachment},
 };
-use cenacle_domain::content::Visibility;
 
-/// A post of ours, if it may be served: local, live, not in a private group.
-pub async fn published_post(conn: &mut Conn, id: i64) -> Result<Option<(Post, Group)>, CoreError> {
+/// The group of a post of ours, if `reader` may read it.
+async fn readable_group(
+    conn: &mut Conn,
+    post: &Post,
+    reader: Reader<'_>,
+) -> Result<Option<Group>, CoreError> {
+    let Some(group) = actors::group_by_id(conn, post.group_id).await? else {
+        return Ok(None);
+    };
+    Ok(may_read(conn, &group, reader).await?.then_some(group))
+}
+
+/// A post of ours, if it may be served to `reader`: local, live, and readable by them.
+pub async fn published_post(
+    conn: &mut Conn,
+    id: i64,
+    reader: Reader<'_>,
+) -> Result<Option<(Post, Group)>, CoreError> {
     let Some(post) = store::post_by_id(conn, id)
         .await?
         .filter(|p| p.local && p.deleted_at.is_none())
     else {
         return Ok(None);
     };
-    let group = actors::group_by_id(conn, post.group_id)
-        .await?
-        .filter(|g| visibility(g) != Visibility::Private);
+    let group = readable_group(conn, &post, reader).await?;
     Ok(group.map(|g| (post, g)))
 }
 
-/// A comment of ours, if it may be served (its post too).
+/// A comment of ours, if it may be served to `reader` (its post too).
 pub async fn published_comment(
     conn: &mut Conn,
     id: i64,
+    reader: Reader<'_>,
 ) -> Result<Option<(Comment, Post, Group)>, CoreError> {
     let Some(comment) = store::comment_by_id(conn, id)
         .await?
@@ -41,17 +58,12 @@ pub async fn published_comment(
     else {
         return Ok(None);
     };
-    let group = actors::group_by_id(conn, post.group_id)
-        .await?
-        .filter(|g| visibility(g) != Visibility::Private);
+    let group = readable_group(conn, &post, reader).await?;
     Ok(group.map(|g| (comment, post, g)))
 }
 
-/// A group's pinned posts (its `featured` collection); none for private groups.
+/// A group's pinned posts (its `featured` collection), for a reader who may read it.
 pub async fn featured(conn: &mut Conn, group: &Group) -> Result<Vec<Post>, CoreError> {
-    if visibility(group) == Visibility::Private {
-        return Ok(vec![]);
-    }
     Ok(store::pinned_posts(conn, group.id).await?)
 }
 

@@ -69,7 +69,7 @@ pub(crate) async fn vote_on(
     if subject.post.deleted_at.is_some() {
         return Err(CoreError::NotFound("post"));
     }
-    access::require_readable(conn, &subject.group, caller, "post").await?;
+    access::require_readable(conn, &subject.group, caller.into(), "post").await?;
     if choice == Some(Vote::Dislike) {
         if !subject.group.dislikes_enabled {
             return Err(forbid("dislikes_disabled"));

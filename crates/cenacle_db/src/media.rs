@@ -1,7 +1,7 @@
 //! Uploaded media and post attachments.
 
 use crate::{
-    schema::{media, post_attachment},
+    schema::{media, post, post_attachment},
     DbError,
 };
 use chrono::{DateTime, Utc};
@@ -57,6 +57,26 @@ pub async fn media_by_ids(
     Ok(media::table
         .filter(media::id.eq_any(ids))
         .select(Media::as_select())
+        .load(conn)
+        .await?)
+}
+
+/// The groups whose posts (live or deleted) carry this upload: who may read any of them
+/// decides who may fetch the file.
+pub async fn groups_of_media(
+    conn: &mut AsyncPgConnection,
+    media_id: i64,
+) -> Result<Vec<i64>, DbError> {
+    Ok(post::table
+        .filter(
+            post::id.eq_any(
+                post_attachment::table
+                    .filter(post_attachment::media_id.eq(media_id))
+                    .select(post_attachment::post_id),
+            ),
+        )
+        .select(post::group_id)
+        .distinct()
         .load(conn)
         .await?)
 }

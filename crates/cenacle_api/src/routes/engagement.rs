@@ -225,7 +225,8 @@ pub struct LeaderboardQuery {
     pub period: Option<String>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
-    /// A local group's name: reputation earned in it.
+    /// A local group's name: reputation earned in it (a private group's board: its members
+    /// only, 404 to others).
     pub group: Option<String>,
     /// Entries, 1 to 100 (default 20).
     pub limit: Option<i64>,
@@ -292,9 +293,14 @@ pub async fn leaderboard(
         cursor: None,
     }
     .limit()?;
+    let caller = session.as_ref().map(Caller::from);
     let mut conn = state.ctx.conn().await?;
     let group_id = match &q.group {
-        Some(name) => Some(groups::local_group(&mut conn, name).await?.id),
+        Some(name) => Some(
+            groups::readable_group(&mut conn, caller.as_ref(), name)
+                .await?
+                .id,
+        ),
         None => None,
     };
     let board = Board { from, to, group_id };
@@ -658,16 +664,18 @@ pub async fn create_contest(
     Ok((axum::http::StatusCode::CREATED, Json(view)))
 }
 
-/// A contest and its board.
+/// A contest and its board (a contest over a private group: its members only, 404 to others).
 #[utoipa::path(get, path = "/api/v1/contests/{id}", tag = "engagement",
     params(("id" = i64, Path)),
     responses((status = 200, body = ContestView), (status = 404, body = ErrorBody)))]
 pub async fn get_contest(
     State(state): State<AppState>,
+    crate::extract::MaybeAuth(session): crate::extract::MaybeAuth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ContestView>> {
+    let caller = session.as_ref().map(Caller::from);
     let mut conn = state.ctx.conn().await?;
-    let (contest, board) = contests::contest(&mut conn, id).await?;
+    let (contest, board) = contests::contest(&mut conn, caller.as_ref(), id).await?;
     Ok(Json(
         contest_view(&mut conn, &state.ctx, contest, board).await?,
     ))
@@ -699,7 +707,8 @@ pub async fn close_contest(
             async move {
                 contests::close_contest(conn, session, id, &req.prizes, req.badge.as_deref())
                     .await?;
-                let (contest, board) = contests::contest(conn, id).await?;
+                let caller = Caller::from(session);
+                let (contest, board) = contests::contest(conn, Some(&caller), id).await?;
                 contest_view(conn, ctx, contest, board).await
             }
             .scope_boxed()

@@ -2,7 +2,7 @@
 
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::Auth,
+    extract::{Auth, MaybeAuth},
     AppState,
 };
 use axum::{
@@ -12,7 +12,8 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use cenacle_core::{media, Caller, ScopedFutureExt};
+use cenacle_apub::signed_fetch::FetchProof;
+use cenacle_core::{access::Reader, media, Caller, CoreError, ScopedFutureExt};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -62,21 +63,49 @@ pub async fn upload(
     ))
 }
 
-/// An uploaded file, with its content type. Files are public by their unguessable name.
+/// A stored file `reader` may fetch; None when it may not (or no such file).
+async fn readable(
+    state: &AppState,
+    file: &str,
+    reader: Reader<'_>,
+) -> Result<Option<media::ServedMedia>, CoreError> {
+    let mut conn = state.ctx.conn().await?;
+    match media::readable(&mut conn, file, reader).await {
+        Ok(found) => Ok(Some(found)),
+        Err(CoreError::NotFound(_)) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// An uploaded file, with its content type. A file of a private group's post is served only
+/// to those who may read the group — its members (bearer token), or by signed fetch the
+/// instance of an approved follower — and never kept by shared caches; others get 404.
+/// Other files are public by their unguessable name.
 #[utoipa::path(get, path = "/media/{file}", tag = "posts",
     params(("file" = String, Path)),
     responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]
 pub async fn serve(
     State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
+    proof: FetchProof,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
-    let found = {
-        let mut conn = state.ctx.conn().await?;
-        media::find(&mut conn, &file).await?
+    // The connection is given back before the file is read, and before a signature is checked.
+    let found = match session.as_ref().map(Caller::from) {
+        Some(caller) => readable(&state, &file, Reader::Person(&caller))
+            .await?
+            .ok_or(CoreError::NotFound("media"))?,
+        None => {
+            let (state, file) = (&state, &file);
+            proof
+                .read(&state.federation, |reader| async move {
+                    Ok(readable(state, file, reader).await?)
+                })
+                .await?
+        }
     };
-    // The connection is given back before the file is read.
-    let bytes = media::read_file(&state.ctx, &found).await?;
-    let content_type = found.content_type;
+    let bytes = media::read_file(&state.ctx, &found.media).await?;
+    let content_type = found.media.content_type;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -84,14 +113,23 @@ pub async fn serve(
         HeaderValue::from_str(&content_type)
             .unwrap_or(HeaderValue::from_static("application/octet-stream")),
     );
-    // Never sniffed as something else; cached for long (names are never reused).
     headers.insert(
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=31536000, immutable"),
-    );
+    if found.sealed {
+        // Only for whoever proved they may read it: no shared cache or proxy keeps a copy.
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+        headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
+    } else {
+        // Cached for long (names are never reused).
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
     Ok(response)
 }

@@ -3,7 +3,7 @@
 
 use crate::{
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, Auth},
+    extract::{ApiJson, Auth, MaybeAuth},
     AppState,
 };
 use axum::{
@@ -36,16 +36,19 @@ fn handle(username: String, host: Option<String>) -> String {
     }
 }
 
-/// A group's members, owners and moderators first.
+/// A group's members, owners and moderators first. A private group's are shown to its
+/// members only (404 to others).
 #[utoipa::path(get, path = "/api/v1/groups/{name}/members", tag = "groups",
     params(("name" = String, Path)),
     responses((status = 200, body = Vec<MemberView>), (status = 404, body = ErrorBody)))]
 pub async fn members(
     State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<Vec<MemberView>>> {
+    let caller = session.as_ref().map(Caller::from);
     let mut conn = state.ctx.conn().await?;
-    let rows = groups::members(&mut conn, &name).await?;
+    let rows = groups::members(&mut conn, caller.as_ref(), &name).await?;
     Ok(Json(
         rows.into_iter()
             .map(|(person_id, username, host, role)| MemberView {

@@ -891,7 +891,7 @@ async fn posts_page(
 pub struct SearchParams {
     /// Words to find (web-search syntax: "quoted phrases", -excluded, or).
     pub q: String,
-    /// A local group's name.
+    /// A local group's name (a private group: its members only, 404 to others).
     pub group: Option<String>,
     pub kind: Option<String>,
     pub tag: Option<String>,
@@ -919,9 +919,14 @@ pub async fn search(
         cursor: q.cursor,
     };
     let (limit, offset) = (page.limit()?, page.offset()?);
+    let caller = session.as_ref().map(Caller::from);
     let mut conn = state.ctx.conn().await?;
     let group_id = match &q.group {
-        Some(name) => Some(groups::local_group(&mut conn, name).await?.id),
+        Some(name) => Some(
+            groups::readable_group(&mut conn, caller.as_ref(), name)
+                .await?
+                .id,
+        ),
         None => None,
     };
     let idea_status = match &q.status {
@@ -954,7 +959,6 @@ pub async fn search(
         limit: limit + 1,
         ..Default::default()
     };
-    let caller = session.as_ref().map(Caller::from);
     let posts = feeds::search(&mut conn, caller.as_ref(), query).await?;
     posts_page(&mut conn, &state, posts, limit, offset).await
 }
