@@ -214,7 +214,10 @@ async fn webfinger_round_trip(t: &TestApp, actor_path: &str) -> Value {
             .get(&format!("/.well-known/webfinger?resource={resource}"), None)
             .await;
         assert_eq!(finger.status, StatusCode::OK, "{resource}: {}", finger.json);
-        assert_eq!(finger.json["subject"], format!("acct:{name}@localhost:8700"));
+        assert_eq!(
+            finger.json["subject"],
+            format!("acct:{name}@localhost:8700")
+        );
         // Mastodon and GoToSocial take the first `self` link of the ActivityPub type.
         let first_self = finger.json["links"]
             .as_array()
@@ -236,7 +239,10 @@ async fn every_actor_we_sign_with_round_trips_through_webfinger() {
     let (t, _) = instance_with_group().await;
     let instance = webfinger_round_trip(&t, "/actor").await;
     assert_eq!(instance["type"], "Application");
-    assert_eq!(instance["preferredUsername"], cenacle_domain::INSTANCE_ACTOR_NAME);
+    assert_eq!(
+        instance["preferredUsername"],
+        cenacle_domain::INSTANCE_ACTOR_NAME
+    );
     webfinger_round_trip(&t, "/u/marie").await;
     webfinger_round_trip(&t, "/g/rust").await;
 }

@@ -16,6 +16,9 @@ pub enum ApubError {
     Unauthorized(String),
     #[error("blocked: {0}")]
     Blocked(String),
+    /// A remote actor our rules refuse (its endpoints elsewhere, its host an IP literal).
+    #[error("actor refused: {0}")]
+    RefusedActor(String),
     #[error("not found")]
     NotFound,
     #[error("federation: {0}")]
@@ -35,7 +38,7 @@ impl ApubError {
         match self {
             ApubError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApubError::Blocked(_) => StatusCode::FORBIDDEN,
+            ApubError::Blocked(_) | ApubError::RefusedActor(_) => StatusCode::FORBIDDEN,
             ApubError::NotFound => StatusCode::NOT_FOUND,
             ApubError::Federation(e) => match e {
                 F::ActivityBodyDigestInvalid | F::ActivitySignatureInvalid | F::Other(_) => {

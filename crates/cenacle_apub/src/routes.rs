@@ -471,8 +471,7 @@ async fn webfinger(
         json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
             "properties": {"https://www.w3.org/ns/activitystreams#type": kind}})
     };
-    let profile_page =
-        |id: &str| json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id});
+    let profile_page = |id: &str| json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id});
     let mut links = Vec::new();
     if name == INSTANCE_ACTOR_NAME {
         links.push(self_link(&urls::instance_actor(&base), "Application"));

@@ -33,7 +33,8 @@ impl SigningKey {
         })
     }
 
-    fn sign(&self, data: &str) -> Result<String, String> {
+    /// The base64 RSA-SHA256 signature of a signing string.
+    pub fn sign(&self, data: &str) -> Result<String, String> {
         let mut signer =
             Signer::new(MessageDigest::sha256(), &self.key).map_err(|e| e.to_string())?;
         signer.update(data.as_bytes()).map_err(|e| e.to_string())?;
@@ -46,6 +47,16 @@ pub fn digest_header(body: &[u8]) -> String {
     format!("SHA-256={}", B64.encode(Sha256::digest(body)))
 }
 
+/// The base64 digest of `body` by an RFC 3230 algorithm name, in any case (`SHA-256`,
+/// `sha-256`, `SHA-512`); `None` for algorithms we do not accept.
+pub fn digest_value(algorithm: &str, body: &[u8]) -> Option<String> {
+    match algorithm.to_ascii_lowercase().as_str() {
+        "sha-256" => Some(B64.encode(Sha256::digest(body))),
+        "sha-512" => Some(B64.encode(Sha512::digest(body))),
+        _ => None,
+    }
+}
+
 /// Whether a received `Digest` header (RFC 3230) matches the body: any of its values, with
 /// the algorithm named in any case (some servers send `sha-256=`), SHA-256 or SHA-512.
 pub fn digest_matches(header: &str, body: &[u8]) -> bool {
@@ -53,12 +64,7 @@ pub fn digest_matches(header: &str, body: &[u8]) -> bool {
         let Some((algorithm, value)) = part.trim().split_once('=') else {
             return false;
         };
-        let expected = match algorithm.to_ascii_lowercase().as_str() {
-            "sha-256" => B64.encode(Sha256::digest(body)),
-            "sha-512" => B64.encode(Sha512::digest(body)),
-            _ => return false,
-        };
-        value == expected
+        digest_value(algorithm.trim(), body).is_some_and(|expected| value.trim() == expected)
     })
 }
 
