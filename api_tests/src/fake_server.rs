@@ -838,12 +838,13 @@ async fn verify_signer(
         .map_err(|e| failed(format!("webfinger {resource}: {e}")))?;
     let first_self = finger["links"].as_array().and_then(|links| {
         links.iter().find(|l| {
-            l["rel"] == "self" && l["type"].as_str().is_some_and(|t| {
-                t.eq_ignore_ascii_case(ACTIVITY_JSON)
+            l["rel"] == "self"
+                && l["type"].as_str().is_some_and(|t| {
+                    t.eq_ignore_ascii_case(ACTIVITY_JSON)
                     || t.eq_ignore_ascii_case(
                         r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#,
                     )
-            })
+                })
         })
     });
     match first_self.and_then(|l| l["href"].as_str()) {

@@ -280,18 +280,16 @@ async fn check_and_apply(
     let params = header("signature")
         .and_then(parse_signature)
         .ok_or_else(|| unauthorized("no readable Signature header"))?;
-    for required in ["(request-target)", "host", "digest"] {
-        if !params.headers.iter().any(|h| h == required) {
-            return Err(unauthorized(&format!("{required} is not signed")));
-        }
-    }
+    signatures::check_strength(&params, "POST").map_err(|why| unauthorized(&why))?;
     if !params.is_fresh(header("date"), SystemTime::now(), MAX_DATE_SKEW_SECS) {
         return Err(unauthorized(
             "Date or (created) missing, unsigned, or more than an hour away",
         ));
     }
     if !header("digest").is_some_and(|d| digest_matches(d, body)) {
-        return Err(unauthorized("Digest does not match the body"));
+        return Err(unauthorized(
+            "Digest missing or not matching the body (SHA-256 or SHA-512 accepted)",
+        ));
     }
     let raw: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;

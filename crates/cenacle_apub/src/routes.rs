@@ -370,6 +370,8 @@ async fn verify_signed_get(
         .and_then(|v| v.to_str().ok())
         .and_then(parse_signature)
         .ok_or_else(|| unauthorized("no signature"))?;
+    // Before any fetch of the signer: a weak signature is refused for nothing.
+    signatures::check_strength(&params, method).map_err(|why| unauthorized(&why))?;
     let date = headers.get("date").and_then(|v| v.to_str().ok());
     if !params.is_fresh(date, SystemTime::now(), 3600) {
         return Err(unauthorized("stale or missing Date / (created)"));
