@@ -3,6 +3,11 @@
 //! the objects a test registers (a `Page` at `/p/1`…) so that an instance can fetch them, and
 //! signs and POSTs any JSON as any of its actors — a faithful sender or a forger alike.
 //!
+//! [`FakeServer::check_signers_as_gotosocial`] makes it as strict as GoToSocial: it refuses
+//! unsigned fetches, and before it serves or records a signed request it fetches the signer,
+//! verifies the signature with its key and WebFingers `acct:<preferredUsername>@<host>` back to
+//! the same id, answering 500 when that round trip fails (as GoToSocial does).
+//!
 //! ```ignore
 //! let mut hosts = Hosts::default();
 //! hosts.add("alpha");
@@ -22,12 +27,18 @@ use axum::{
     response::{IntoResponse, Response},
     Router,
 };
-use cenacle_apub::signatures::{sign_request, SigningKey};
+use cenacle_apub::{
+    http_client::host_of,
+    signatures::{
+        digest_matches, digest_value, host_header, key_owner, parse_signature, sign_request,
+        verify, SigningKey,
+    },
+};
 use serde_json::{json, Value};
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc, Mutex, RwLock,
     },
     time::SystemTime,
@@ -136,6 +147,41 @@ impl Answer {
     }
 }
 
+/// What the GoToSocial-like check found about one signed request's signer.
+#[derive(Clone, Debug)]
+pub struct SignerCheck {
+    /// The actor the `keyId` names.
+    pub signer: String,
+    /// `GET /u/ann`, `POST /inbox`.
+    pub request: String,
+    /// Why the signer was refused, if it was.
+    pub outcome: Result<(), String>,
+}
+
+/// How a hand-made signature is shaped, for the shapes other servers send. The default is
+/// ours and Mastodon's: `rsa-sha256` over `(request-target) host date digest`, `SHA-256=`.
+#[derive(Clone, Debug)]
+pub struct SignatureShape {
+    /// `algorithm=`; `None` leaves it out (draft-cavage then means `hs2019`).
+    pub algorithm: Option<&'static str>,
+    /// The signed headers, in order. `(created)` and `(expires)` sign the parameters of those
+    /// names (now − 5 s, now + 1 h).
+    pub headers: Vec<&'static str>,
+    /// The algorithm of the `Digest` header, written as given (`SHA-256`, `sha-256`,
+    /// `SHA-512`, `MD5`).
+    pub digest: &'static str,
+}
+
+impl Default for SignatureShape {
+    fn default() -> Self {
+        SignatureShape {
+            algorithm: Some("rsa-sha256"),
+            headers: vec!["(request-target)", "host", "date", "digest"],
+            digest: "SHA-256",
+        }
+    }
+}
+
 /// A POST signed ahead of time (benchmarks sign first, so that signing does not compete with
 /// the server in the measured window). Signatures stay valid for about an hour.
 #[derive(Clone, Debug)]
@@ -155,6 +201,13 @@ struct Shared {
     /// Objects served at a path.
     objects: RwLock<HashMap<String, Value>>,
     deliveries: Mutex<Vec<Delivery>>,
+    /// Top-level properties that replace those of an actor's document (by actor path).
+    patches: RwLock<HashMap<String, serde_json::Map<String, Value>>>,
+    /// GoToSocial's strictness: see [`FakeServer::check_signers_as_gotosocial`].
+    check_signers: AtomicBool,
+    signer_checks: Mutex<Vec<SignerCheck>>,
+    /// For the signer checks' fetches (resolves every test host name).
+    client: reqwest::Client,
 }
 
 pub struct FakeServer {
@@ -200,6 +253,10 @@ impl FakeServer {
             moderators: RwLock::default(),
             objects: RwLock::default(),
             deliveries: Mutex::default(),
+            patches: RwLock::default(),
+            check_signers: AtomicBool::new(false),
+            signer_checks: Mutex::default(),
+            client: client.clone(),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -293,6 +350,37 @@ impl FakeServer {
             .unwrap_or_else(|| panic!("no actor at {path}"))
     }
 
+    /// Serves `actor`'s document with these top-level properties replaced (e.g. an `inbox` on
+    /// another host, `endpoints`), as a forger would.
+    pub fn patch_document(&self, actor: &FakeActor, patch: Value) {
+        let Value::Object(patch) = patch else {
+            panic!("a patch is a JSON object");
+        };
+        let path = actor
+            .id
+            .strip_prefix(&self.base)
+            .expect("an actor of this server");
+        self.shared
+            .patches
+            .write()
+            .unwrap()
+            .insert(path.to_owned(), patch);
+    }
+
+    /// From now on, behave as GoToSocial does with signatures: unsigned fetches of actors and
+    /// objects are refused (401); every signed request (fetch or inbox POST) has its signer
+    /// fetched, its signature verified (401 if it fails) and the signer WebFingered at
+    /// `acct:<preferredUsername>@<host of its id>`, whose first ActivityPub `self` link must be
+    /// the signer's id: otherwise 500, nothing served or recorded.
+    pub fn check_signers_as_gotosocial(&self) {
+        self.shared.check_signers.store(true, Ordering::SeqCst);
+    }
+
+    /// Every signer check made so far, in order.
+    pub fn signer_checks(&self) -> Vec<SignerCheck> {
+        self.shared.signer_checks.lock().unwrap().clone()
+    }
+
     /// The people the group's moderators collection lists.
     pub fn set_moderators(&self, group: &FakeActor, people: &[&FakeActor]) {
         self.shared.moderators.write().unwrap().insert(
@@ -362,6 +450,40 @@ impl FakeServer {
             body,
             headers,
         }
+    }
+
+    /// Signs a POST of `activity` to `url` as `signer`, shaped as `shape` says (the headers
+    /// other servers sign, their algorithm names and digest spellings).
+    pub fn sign_shaped(
+        &self,
+        signer: &FakeActor,
+        url: &str,
+        activity: &Value,
+        shape: &SignatureShape,
+    ) -> SignedPost {
+        let body = serde_json::to_vec(activity).expect("JSON");
+        let parsed = Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let headers = shaped_headers(&signer.key, "POST", &parsed, Some(&body), shape);
+        SignedPost {
+            url: url.to_owned(),
+            body,
+            headers,
+        }
+    }
+
+    /// A GET of `url` signed as `signer` and shaped as `shape` (authorized fetch); its status.
+    pub async fn get_signed(&self, signer: &FakeActor, url: &str, shape: &SignatureShape) -> u16 {
+        let parsed = Url::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"));
+        let mut request = self.client.get(url).header(header::ACCEPT, ACTIVITY_JSON);
+        for (name, value) in shaped_headers(&signer.key, "GET", &parsed, None, shape) {
+            request = request.header(name, value);
+        }
+        request
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+            .status()
+            .as_u16()
     }
 
     /// Sends a signed POST; `Err` when no answer came (connection refused, client timeout).
@@ -542,17 +664,211 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
             let Ok(bytes) = to_bytes(body, MAX_BODY).await else {
                 return StatusCode::PAYLOAD_TOO_LARGE.into_response();
             };
+            if let Err(refusal) = check_signer(&shared, &parts, Some(&bytes)).await {
+                return refusal.into_response();
+            }
             receive(&shared, path, &parts.headers, &bytes)
         }
         Method::GET if path == "/.well-known/webfinger" => {
             webfinger(&shared, parts.uri.query().unwrap_or_default())
         }
-        Method::GET => match document(&shared, &path) {
-            Some(doc) => ([(header::CONTENT_TYPE, ACTIVITY_JSON)], doc.to_string()).into_response(),
-            None => StatusCode::NOT_FOUND.into_response(),
-        },
+        Method::GET => {
+            if let Err(refusal) = check_signer(&shared, &parts, None).await {
+                return refusal.into_response();
+            }
+            match document(&shared, &path) {
+                Some(doc) => {
+                    ([(header::CONTENT_TYPE, ACTIVITY_JSON)], doc.to_string()).into_response()
+                }
+                None => StatusCode::NOT_FOUND.into_response(),
+            }
+        }
         _ => StatusCode::METHOD_NOT_ALLOWED.into_response(),
     }
+}
+
+/// The headers of a request signed as `shape` says.
+fn shaped_headers(
+    key: &SigningKey,
+    method: &str,
+    url: &Url,
+    body: Option<&[u8]>,
+    shape: &SignatureShape,
+) -> Vec<(&'static str, String)> {
+    let now = SystemTime::now();
+    let unix = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_secs();
+    let (created, expires) = (unix - 5, unix + 3600);
+    let date = httpdate::fmt_http_date(now);
+    let digest = body.map(|body| {
+        let value = digest_value(shape.digest, body).unwrap_or_else(|| "AAAA".to_owned());
+        format!("{}={value}", shape.digest)
+    });
+    let mut target = format!("{} {}", method.to_ascii_lowercase(), url.path());
+    if let Some(query) = url.query() {
+        target = format!("{target}?{query}");
+    }
+    let lines: Vec<String> = shape
+        .headers
+        .iter()
+        .map(|name| {
+            let value = match *name {
+                "(request-target)" => target.clone(),
+                "(created)" => created.to_string(),
+                "(expires)" => expires.to_string(),
+                "host" => host_header(url),
+                "date" => date.clone(),
+                "digest" => digest.clone().expect("a digest is signed only with a body"),
+                "content-type" => ACTIVITY_JSON.to_owned(),
+                other => panic!("no value to sign for {other}"),
+            };
+            format!("{name}: {value}")
+        })
+        .collect();
+    let signature = key.sign(&lines.join("\n")).expect("signing");
+    let mut params = format!(r#"keyId="{}""#, key.key_id);
+    if let Some(algorithm) = shape.algorithm {
+        params.push_str(&format!(r#",algorithm="{algorithm}""#));
+    }
+    if shape.headers.contains(&"(created)") {
+        params.push_str(&format!(",created={created}"));
+    }
+    if shape.headers.contains(&"(expires)") {
+        params.push_str(&format!(",expires={expires}"));
+    }
+    params.push_str(&format!(
+        r#",headers="{}",signature="{signature}""#,
+        shape.headers.join(" ")
+    ));
+    let mut headers = vec![("Date", date)];
+    if let Some(digest) = digest {
+        headers.push(("Digest", digest));
+    }
+    headers.push(("Signature", params));
+    headers
+}
+
+/// GoToSocial's checks of a request's signer (when they are on); the refusal to answer if
+/// they fail.
+async fn check_signer(
+    shared: &Shared,
+    parts: &axum::http::request::Parts,
+    body: Option<&[u8]>,
+) -> Result<(), (StatusCode, String)> {
+    if !shared.check_signers.load(Ordering::SeqCst) {
+        return Ok(());
+    }
+    let params = parts
+        .headers
+        .get("signature")
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_signature)
+        .ok_or((StatusCode::UNAUTHORIZED, "not signed".to_owned()))?;
+    let signer = key_owner(&params.key_id).to_owned();
+    let outcome = verify_signer(shared, &signer, &params, parts, body).await;
+    shared.signer_checks.lock().unwrap().push(SignerCheck {
+        signer,
+        request: format!("{} {}", parts.method, parts.uri.path()),
+        outcome: outcome.clone().map_err(|(_, why)| why),
+    });
+    outcome
+}
+
+async fn verify_signer(
+    shared: &Shared,
+    signer: &str,
+    params: &cenacle_apub::signatures::SignatureParams,
+    parts: &axum::http::request::Parts,
+    body: Option<&[u8]>,
+) -> Result<(), (StatusCode, String)> {
+    let unauthorized = |why: String| (StatusCode::UNAUTHORIZED, why);
+    let failed = |why: String| (StatusCode::INTERNAL_SERVER_ERROR, why);
+    if let Some(body) = body {
+        let digest = parts.headers.get("digest").and_then(|v| v.to_str().ok());
+        if !digest.is_some_and(|d| digest_matches(d, body)) {
+            return Err(unauthorized("Digest does not match the body".into()));
+        }
+    }
+    let actor: Value = fetch_json(&shared.client, signer)
+        .await
+        .map_err(|e| failed(format!("fetching the signer {signer}: {e}")))?;
+    if actor["id"] != signer || actor["publicKey"]["owner"] != signer {
+        return Err(failed(format!(
+            "{signer} serves another actor or key: {actor}"
+        )));
+    }
+    let path_and_query = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    verify(
+        params,
+        parts.method.as_str(),
+        path_and_query,
+        |name| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        },
+        actor["publicKey"]["publicKeyPem"].as_str().unwrap_or(""),
+    )
+    .map_err(|e| unauthorized(format!("signature of {signer}: {e}")))?;
+    // GoToSocial refuses a signer whose name is not a username (Lemmy's `host:port`).
+    let name = actor["preferredUsername"].as_str().unwrap_or("");
+    if !cenacle_domain::is_webfinger_name(name) {
+        return Err(failed(format!(
+            "{signer}: {name:?} is not a valid username"
+        )));
+    }
+    let id = Url::parse(signer).map_err(|e| failed(format!("{signer}: {e}")))?;
+    let host = host_of(&id);
+    let resource = format!("acct:{name}@{host}");
+    let finger_url = format!(
+        "{}://{host}/.well-known/webfinger?resource={}",
+        id.scheme(),
+        url::form_urlencoded::byte_serialize(resource.as_bytes()).collect::<String>()
+    );
+    let finger = fetch_json(&shared.client, &finger_url)
+        .await
+        .map_err(|e| failed(format!("webfinger {resource}: {e}")))?;
+    let first_self = finger["links"].as_array().and_then(|links| {
+        links.iter().find(|l| {
+            l["rel"] == "self"
+                && l["type"].as_str().is_some_and(|t| {
+                    t.eq_ignore_ascii_case(ACTIVITY_JSON)
+                    || t.eq_ignore_ascii_case(
+                        r#"application/ld+json; profile="https://www.w3.org/ns/activitystreams""#,
+                    )
+                })
+        })
+    });
+    match first_self.and_then(|l| l["href"].as_str()) {
+        Some(href) if href == signer => Ok(()),
+        other => Err(failed(format!(
+            "webfinger {resource} does not lead back to {signer} (got {other:?})"
+        ))),
+    }
+}
+
+/// A GET answered 200 with JSON (unsigned: our fetches of the instances' actors and WebFinger
+/// need no signature unless `authorized_fetch` is on).
+async fn fetch_json(client: &reqwest::Client, url: &str) -> Result<Value, String> {
+    let response = client
+        .get(url)
+        .header(header::ACCEPT, ACTIVITY_JSON)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    let status = response.status();
+    if !status.is_success() {
+        return Err(format!("HTTP {status}"));
+    }
+    response.json().await.map_err(|e| e.to_string())
 }
 
 fn receive(shared: &Shared, path: String, headers: &HeaderMap, body: &Bytes) -> Response {
@@ -574,7 +890,13 @@ fn receive(shared: &Shared, path: String, headers: &HeaderMap, body: &Bytes) -> 
 /// An actor, one of its collections, or a registered object.
 fn document(shared: &Shared, path: &str) -> Option<Value> {
     if let Some(actor) = shared.actors.read().unwrap().get(path) {
-        return Some(actor.document(&shared.base));
+        let mut doc = actor.document(&shared.base);
+        if let Some(patch) = shared.patches.read().unwrap().get(path) {
+            for (key, value) in patch {
+                doc[key] = value.clone();
+            }
+        }
+        return Some(doc);
     }
     if let Some((actor_path, collection)) = path.rsplit_once('/') {
         if let Some(actor) = shared.actors.read().unwrap().get(actor_path) {

@@ -195,6 +195,115 @@ async fn webfinger_answers_people_and_groups_with_the_exact_actor_id() {
         .contains("/.well-known/webfinger?resource={uri}"));
 }
 
+/// WebFinger → actor → the same id, for every actor that signs: the way Mastodon checks every
+/// actor it meets and GoToSocial every signer, our instance actor included (without it,
+/// GoToSocial answers our signed fetches with 500).
+async fn webfinger_round_trip(t: &TestApp, actor_path: &str) -> Value {
+    let (status, _, actor, _) = fetch(t, actor_path, AP).await;
+    assert_eq!(status, StatusCode::OK, "{actor_path}");
+    let name = actor["preferredUsername"].as_str().unwrap();
+    assert!(
+        cenacle_domain::is_webfinger_name(name),
+        "{actor_path}: {name} is not a name GoToSocial accepts"
+    );
+    for resource in [
+        format!("acct:{name}@localhost:8700"),
+        actor["id"].as_str().unwrap().to_owned(),
+    ] {
+        let finger = t
+            .get(&format!("/.well-known/webfinger?resource={resource}"), None)
+            .await;
+        assert_eq!(finger.status, StatusCode::OK, "{resource}: {}", finger.json);
+        assert_eq!(
+            finger.json["subject"],
+            format!("acct:{name}@localhost:8700")
+        );
+        // Mastodon and GoToSocial take the first `self` link of the ActivityPub type.
+        let first_self = finger.json["links"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["rel"] == "self" && l["type"] == AP)
+            .unwrap_or_else(|| panic!("{resource}: no self link in {}", finger.json));
+        assert_eq!(first_self["href"], actor["id"], "{resource}");
+        assert_eq!(
+            first_self["properties"]["https://www.w3.org/ns/activitystreams#type"],
+            actor["type"]
+        );
+    }
+    actor
+}
+
+#[tokio::test]
+async fn every_actor_we_sign_with_round_trips_through_webfinger() {
+    let (t, _) = instance_with_group().await;
+    let instance = webfinger_round_trip(&t, "/actor").await;
+    assert_eq!(instance["type"], "Application");
+    assert_eq!(
+        instance["preferredUsername"],
+        cenacle_domain::INSTANCE_ACTOR_NAME
+    );
+    webfinger_round_trip(&t, "/u/marie").await;
+    webfinger_round_trip(&t, "/g/rust").await;
+}
+
+#[tokio::test]
+async fn nobody_may_take_the_instance_actors_name() {
+    let (t, admin) = instance_with_group().await;
+    let name = cenacle_domain::INSTANCE_ACTOR_NAME;
+    let member = t.register(name).await;
+    assert_eq!(
+        (
+            member.status,
+            member.code(),
+            member.json["error"]["details"]["reason"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("reserved")
+        ),
+        "{}",
+        member.json
+    );
+    let group = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": name, "title": "Usurpateur"}),
+        )
+        .await;
+    assert_eq!(
+        (
+            group.status,
+            group.code(),
+            group.json["error"]["details"]["reason"].as_str()
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("reserved")
+        ),
+        "{}",
+        group.json
+    );
+    // Still only the instance actor answers for it.
+    let finger = t
+        .get(
+            &format!("/.well-known/webfinger?resource=acct:{name}@localhost:8700"),
+            None,
+        )
+        .await;
+    let selves: Vec<&Value> = finger.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "self")
+        .collect();
+    assert_eq!(selves.len(), 1, "{}", finger.json);
+    assert_eq!(selves[0]["href"], "http://localhost:8700/actor");
+}
+
 #[tokio::test]
 async fn nodeinfo_links_the_schema_and_the_instance_actor() {
     let (t, _) = instance_with_group().await;

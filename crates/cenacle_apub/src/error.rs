@@ -16,6 +16,9 @@ pub enum ApubError {
     Unauthorized(String),
     #[error("blocked: {0}")]
     Blocked(String),
+    /// A remote actor our rules refuse (its endpoints elsewhere, its host an IP literal).
+    #[error("actor refused: {0}")]
+    RefusedActor(String),
     #[error("not found")]
     NotFound,
     #[error("federation: {0}")]
@@ -35,7 +38,7 @@ impl ApubError {
         match self {
             ApubError::Malformed(_) => StatusCode::BAD_REQUEST,
             ApubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            ApubError::Blocked(_) => StatusCode::FORBIDDEN,
+            ApubError::Blocked(_) | ApubError::RefusedActor(_) => StatusCode::FORBIDDEN,
             ApubError::NotFound => StatusCode::NOT_FOUND,
             ApubError::Federation(e) => match e {
                 F::ActivityBodyDigestInvalid | F::ActivitySignatureInvalid | F::Other(_) => {
@@ -71,7 +74,20 @@ impl IntoResponse for ApubError {
         if status == StatusCode::INTERNAL_SERVER_ERROR || status == StatusCode::BAD_GATEWAY {
             tracing::error!(error = %self, "federation request failed");
         }
-        let body = json!({ "error": status.canonical_reason().unwrap_or("error").to_lowercase().replace(' ', "_") });
+        let code = status
+            .canonical_reason()
+            .unwrap_or("error")
+            .to_lowercase()
+            .replace(' ', "_");
+        // The reason of a refusal tells the other server what to fix; our own faults stay ours.
+        let message = match &self {
+            ApubError::Malformed(why)
+            | ApubError::Unauthorized(why)
+            | ApubError::Blocked(why)
+            | ApubError::RefusedActor(why) => why.clone(),
+            _ => code.replace('_', " "),
+        };
+        let body = json!({ "error": { "code": code, "message": message } });
         let mut response = (status, Json(body)).into_response();
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response

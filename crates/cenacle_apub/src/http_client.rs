@@ -1,19 +1,30 @@
 //! The HTTP client for fetches and deliveries, and the checks on where it may go.
 //!
-//! In production a peer's name may not resolve to a loopback, private or link-local address
-//! (a fetch triggered by a remote document must not reach our internal network). In the
-//! loopback test mode it is the reverse: every peer must resolve to loopback, through the
+//! In production a peer may not be a loopback, private or link-local address (a fetch or a
+//! delivery triggered by a remote document must not reach the operator's network). In the
+//! loopback test mode it is the reverse: every peer must be on loopback, through the
 //! `federation.hosts` overrides or DNS.
+//!
+//! Checked at three places, so that no URL form escapes:
+//! - [`check_peer_url`], before anything is fetched or stored: http(s) only, and no IP
+//!   literal as host outside the loopback test mode;
+//! - the resolver, for names: every address they resolve to;
+//! - the connector, for every connection whatever the URL's form (an IP-literal URL never
+//!   calls the resolver): the address actually connected to, before a byte is sent.
 
 use crate::{ApubError, FedDb};
 use activitypub_federation::{config::UrlVerifier, error::Error as FedError};
 use cenacle_config::Settings;
 use cenacle_core::federation;
+use hyper_util::client::legacy::connect::{Connection, HttpInfo};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::{
     collections::BTreeMap,
+    future::Future,
     net::{IpAddr, SocketAddr},
+    pin::Pin,
     sync::Arc,
+    task::{Context, Poll},
     time::Duration,
 };
 use url::Url;
@@ -22,9 +33,10 @@ use url::Url;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 pub fn build(settings: &Settings) -> Result<reqwest::Client, ApubError> {
+    let loopback_only = settings.federation.allow_insecure_loopback_federation;
     let resolver = PeerResolver {
         overrides: Arc::new(settings.federation.hosts.clone()),
-        loopback_only: settings.federation.allow_insecure_loopback_federation,
+        loopback_only,
     };
     reqwest::Client::builder()
         .user_agent(format!(
@@ -38,8 +50,131 @@ pub fn build(settings: &Settings) -> Result<reqwest::Client, ApubError> {
         .connect_timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(16)
         .dns_resolver(Arc::new(resolver))
+        .connector_layer(AddressGuard { loopback_only })
         .build()
         .map_err(|e| ApubError::Internal(e.to_string()))
+}
+
+/// Why a URL or an address is refused: a peer may not be there. Carried as the source of the
+/// HTTP client's error, so that the inbox can tell it from a peer that is only down.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RefusedAddress(pub String);
+
+/// Whether an address is one this instance may connect to.
+fn allowed(ip: IpAddr, loopback_only: bool) -> bool {
+    let ip = ip.to_canonical();
+    if loopback_only {
+        ip.is_loopback()
+    } else {
+        is_public(ip)
+    }
+}
+
+/// Whether a URL may be fetched, delivered to or stored as a peer's endpoint: http(s), and a
+/// domain name as host. An IP literal is refused outside the loopback test mode (Lemmy and
+/// the federation library refuse them too; a peer is a domain), and in that mode it must be a
+/// loopback address.
+pub fn check_peer_url(url: &Url, loopback_only: bool) -> Result<(), RefusedAddress> {
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(RefusedAddress(format!(
+            "{url}: only http and https URLs are followed"
+        )));
+    }
+    let ip: IpAddr = match url.host() {
+        Some(url::Host::Domain(_)) => return Ok(()),
+        Some(url::Host::Ipv4(ip)) => ip.into(),
+        Some(url::Host::Ipv6(ip)) => ip.into(),
+        None => return Err(RefusedAddress(format!("{url} has no host"))),
+    };
+    if loopback_only && ip.to_canonical().is_loopback() {
+        return Ok(());
+    }
+    Err(RefusedAddress(format!(
+        "{url}: an IP address as host is refused{}",
+        if loopback_only {
+            " unless it is loopback"
+        } else {
+            " outside the loopback test mode"
+        }
+    )))
+}
+
+/// Whether an HTTP client error comes from our address checks (the peer is not allowed)
+/// rather than from the network (the peer may answer later).
+pub fn is_refused_address(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<RefusedAddress>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Checks the address of every connection the client makes, once made and before any byte
+/// is written: IP-literal URLs never reach the resolver, so only here is every form covered.
+#[derive(Clone)]
+struct AddressGuard {
+    loopback_only: bool,
+}
+
+impl<S> tower::Layer<S> for AddressGuard {
+    type Service = GuardedConnector<S>;
+
+    fn layer(&self, inner: S) -> GuardedConnector<S> {
+        GuardedConnector {
+            inner,
+            loopback_only: self.loopback_only,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct GuardedConnector<S> {
+    inner: S,
+    loopback_only: bool,
+}
+
+impl<S, R> tower::Service<R> for GuardedConnector<S>
+where
+    S: tower::Service<R, Error = BoxError>,
+    S::Response: Connection + Send + 'static,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, destination: R) -> Self::Future {
+        let connecting = self.inner.call(destination);
+        let loopback_only = self.loopback_only;
+        Box::pin(async move {
+            let connection = connecting.await?;
+            let mut extras = http::Extensions::new();
+            connection.connected().get_extras(&mut extras);
+            // No address known: refuse rather than guess (fails closed).
+            let Some(remote) = extras.get::<HttpInfo>().map(HttpInfo::remote_addr) else {
+                return Err(RefusedAddress("connected to an unknown address".into()).into());
+            };
+            if !allowed(remote.ip(), loopback_only) {
+                // Dropped here: the request is never written.
+                return Err(RefusedAddress(format!(
+                    "{} is an address this instance may not reach",
+                    remote.ip()
+                ))
+                .into());
+            }
+            Ok(connection)
+        })
+    }
 }
 
 #[derive(Clone)]
@@ -59,16 +194,11 @@ impl Resolve for PeerResolver {
                     None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
                 };
             for addr in &addrs {
-                let ip = addr.ip().to_canonical();
-                let allowed = if this.loopback_only {
-                    ip.is_loopback()
-                } else {
-                    is_public(ip)
-                };
-                if !allowed {
-                    return Err(format!(
-                        "{host} resolves to {ip}, which this instance may not reach"
-                    )
+                if !allowed(addr.ip(), this.loopback_only) {
+                    return Err(RefusedAddress(format!(
+                        "{host} resolves to {}, which this instance may not reach",
+                        addr.ip()
+                    ))
                     .into());
                 }
             }
@@ -131,6 +261,13 @@ impl BlocklistVerifier {
 #[async_trait::async_trait]
 impl UrlVerifier for BlocklistVerifier {
     async fn verify(&self, url: &Url) -> Result<(), FedError> {
+        let loopback_only = self
+            .db
+            .ctx()
+            .settings
+            .federation
+            .allow_insecure_loopback_federation;
+        check_peer_url(url, loopback_only).map_err(|e| FedError::Other(e.to_string()))?;
         let host = host_of(url);
         let blocked = is_blocked(&self.db, &host).await.map_err(|e| match e {
             // The federation crate carries only its own errors; this one must still read as
@@ -212,6 +349,68 @@ mod tests {
         for ip in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[test]
+    fn ip_literal_hosts_are_refused_outside_the_loopback_test_mode() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        for production_refuses in [
+            "http://127.0.0.1:8080/inbox",
+            "https://10.0.0.5/inbox",
+            "https://93.184.216.34/inbox",
+            "https://[::1]/inbox",
+            "https://[2606:4700::1111]/inbox",
+            "file:///etc/passwd",
+            "gopher://example.org/",
+        ] {
+            assert!(
+                check_peer_url(&url(production_refuses), false).is_err(),
+                "{production_refuses}"
+            );
+        }
+        assert!(check_peer_url(&url("https://lemmy.ml/c/rust"), false).is_ok());
+        // The loopback test mode: loopback literals only.
+        assert!(check_peer_url(&url("http://127.0.0.1:8080/inbox"), true).is_ok());
+        assert!(check_peer_url(&url("http://[::1]:8080/inbox"), true).is_ok());
+        assert!(check_peer_url(&url("http://10.0.0.5/inbox"), true).is_err());
+        assert!(check_peer_url(&url("http://alpha.test:8080/inbox"), true).is_ok());
+    }
+
+    /// An IP-literal URL never calls the resolver, where the address filter used to be: the
+    /// connection's own address is checked, and the request never written.
+    #[tokio::test]
+    async fn a_connection_to_a_refused_address_is_dropped_before_the_request_is_written() {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let received = tokio::spawn(async move {
+            let mut bytes = Vec::new();
+            // Whatever connects, read what it writes until it closes.
+            if let Ok((mut socket, _)) = listener.accept().await {
+                let _ =
+                    tokio::time::timeout(Duration::from_secs(5), socket.read_to_end(&mut bytes))
+                        .await;
+            }
+            bytes
+        });
+        // Production settings: loopback is not a peer.
+        let client = build(&Settings::defaults()).unwrap();
+        let sent = client
+            .post(format!("http://127.0.0.1:{port}/inbox"))
+            .body("{\"type\":\"Accept\"}")
+            .send()
+            .await;
+        let error = sent.expect_err("a loopback address must be refused in production");
+        assert!(is_refused_address(&error), "{error:?}");
+        let bytes = tokio::time::timeout(Duration::from_secs(10), received)
+            .await
+            .expect("the listener finishes")
+            .unwrap();
+        assert!(
+            bytes.is_empty(),
+            "the request reached the address: {}",
+            String::from_utf8_lossy(&bytes)
+        );
     }
 
     #[test]

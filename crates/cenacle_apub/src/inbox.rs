@@ -28,6 +28,7 @@ use axum::{
     extract::{Request, State},
     http::{header, request::Parts, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
+    Json,
 };
 use cenacle_core::{actors, federation, inbound::Outcome, CoreError, ScopedFutureExt};
 use cenacle_domain::origin::check_object_on_actor_host;
@@ -183,7 +184,10 @@ fn respond(kind: &str, answer: Answer) -> Response {
         }
     };
     OUTCOMES.with_label_values(&[kind, outcome]).inc();
-    let mut response = status.into_response();
+    let mut response = match refusal_body(&answer) {
+        Some(body) => (status, Json(body)).into_response(),
+        None => status.into_response(),
+    };
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()
@@ -192,10 +196,33 @@ fn respond(kind: &str, answer: Answer) -> Response {
     response
 }
 
+/// Why a request was refused, for the sender's logs: `{"error": {"code", "message"}}` as the
+/// API answers (in English: machines read it). Our own faults say no more than that.
+fn refusal_body(answer: &Answer) -> Option<serde_json::Value> {
+    let (code, message) = match answer {
+        Answer::Applied | Answer::Duplicate | Answer::Ignored(_) => return None,
+        Answer::Forged(rule) => ("forged", format!("refused by the origin rule {rule}")),
+        Answer::Overloaded => ("overloaded", "busy: retry later".to_owned()),
+        Answer::Refused(status, reason) => match *status {
+            StatusCode::BAD_REQUEST => ("malformed_activity", reason.clone()),
+            StatusCode::UNAUTHORIZED => ("invalid_signature", reason.clone()),
+            StatusCode::FORBIDDEN => ("forbidden", reason.clone()),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", reason.clone()),
+            s if s.is_server_error() => ("internal_error", "internal error".to_owned()),
+            _ => ("refused", reason.clone()),
+        },
+    };
+    Some(serde_json::json!({"error": {"code": code, "message": message}}))
+}
+
 /// A fetch that failed on the way (connection refused or reset, timeout): the other server
 /// may answer later, so the sender is asked to retry rather than told it was wrong.
 fn is_transient(e: &activitypub_federation::error::Error) -> bool {
     use activitypub_federation::error::Error as F;
+    // An address we may not reach stays so: the sender is wrong, retrying cannot help.
+    if crate::http_client::is_refused_address(e) {
+        return false;
+    }
     match e {
         F::Reqwest(_) | F::ReqwestMiddleware(_) | F::IoError(_) => true,
         F::UrlVerificationError(why) => *why == crate::http_client::BUSY_VERIFYING,
@@ -253,18 +280,16 @@ async fn check_and_apply(
     let params = header("signature")
         .and_then(parse_signature)
         .ok_or_else(|| unauthorized("no readable Signature header"))?;
-    for required in ["(request-target)", "host", "digest"] {
-        if !params.headers.iter().any(|h| h == required) {
-            return Err(unauthorized(&format!("{required} is not signed")));
-        }
-    }
+    signatures::check_strength(&params, "POST").map_err(|why| unauthorized(&why))?;
     if !params.is_fresh(header("date"), SystemTime::now(), MAX_DATE_SKEW_SECS) {
         return Err(unauthorized(
             "Date or (created) missing, unsigned, or more than an hour away",
         ));
     }
     if !header("digest").is_some_and(|d| digest_matches(d, body)) {
-        return Err(unauthorized("Digest does not match the body"));
+        return Err(unauthorized(
+            "Digest missing or not matching the body (SHA-256 or SHA-512 accepted)",
+        ));
     }
     let raw: serde_json::Value = serde_json::from_slice(body)
         .map_err(|e| Answer::Refused(StatusCode::BAD_REQUEST, format!("not JSON: {e}")))?;
@@ -386,6 +411,8 @@ async fn verified_signer(
                 {
                     Answer::Refused(StatusCode::INTERNAL_SERVER_ERROR, why.to_owned())
                 }
+                // Fetched, and refused by our rules: not a signature problem.
+                e @ ApubError::RefusedActor(_) => Answer::Refused(e.status(), e.to_string()),
                 e => unauthorized(&format!("the signer cannot be fetched: {e}")),
             })
     };

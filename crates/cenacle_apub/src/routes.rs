@@ -28,6 +28,7 @@ use cenacle_core::{
     identity::{self, urls},
     published,
 };
+use cenacle_domain::INSTANCE_ACTOR_NAME;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::time::SystemTime;
@@ -416,6 +417,8 @@ pub(crate) async fn verify_signed_get(
         .and_then(|v| v.to_str().ok())
         .and_then(parse_signature)
         .ok_or_else(|| unauthorized("no signature"))?;
+    // Before any fetch of the signer: a weak signature is refused for nothing.
+    signatures::check_strength(&params, method).map_err(|why| unauthorized(&why))?;
     let date = headers.get("date").and_then(|v| v.to_str().ok());
     if !params.is_fresh(date, SystemTime::now(), 3600) {
         return Err(unauthorized("stale or missing Date / (created)"));
@@ -485,8 +488,12 @@ struct WebfingerQuery {
     resource: String,
 }
 
-/// `acct:name@host` (or an actor URL) → the person and/or the group of that name. When both
-/// exist the Group link comes last (INTEROP.md).
+/// `acct:name@host` (or an actor URL) → every local actor of that name: the instance actor,
+/// a person, a group. Each round-trips (its `self` link is its exact id, whose
+/// `preferredUsername` is the name asked for): Mastodon checks that of every actor it meets,
+/// GoToSocial that of every signer, our instance actor included. Mastodon and GoToSocial take
+/// the first `self` link, so the instance actor comes first and, when a person and a group
+/// share a name, the Group last (INTEROP.md).
 async fn webfinger(
     State(fed): State<Federation>,
     Query(query): Query<WebfingerQuery>,
@@ -502,6 +509,7 @@ async fn webfinger(
             }
             name.trim_start_matches(['!', '@']).to_owned()
         }
+        None if query.resource == urls::instance_actor(&base) => INSTANCE_ACTOR_NAME.to_owned(),
         None => query
             .resource
             .strip_prefix(&format!("{base}/u/"))
@@ -509,29 +517,35 @@ async fn webfinger(
             .ok_or(ApubError::NotFound)?
             .to_owned(),
     };
-    let mut conn = data.db.conn().await?;
+    let self_link = |id: &str, kind: &str| {
+        json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
+            "properties": {"https://www.w3.org/ns/activitystreams#type": kind}})
+    };
+    let profile_page = |id: &str| json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id});
     let mut links = Vec::new();
-    if actors::local_person_by_name(&mut conn, &name)
-        .await?
-        .is_some()
+    if name == INSTANCE_ACTOR_NAME {
+        links.push(self_link(&urls::instance_actor(&base), "Application"));
+    }
+    let mut conn = data.db.conn().await?;
+    // The instance actor's name is reserved; a person or group that took it before it was
+    // would shadow it for GoToSocial, so it is never answered for them.
+    if name != INSTANCE_ACTOR_NAME
+        && actors::local_person_by_name(&mut conn, &name)
+            .await?
+            .is_some()
     {
         let id = urls::person(&base, &name);
-        links.push(json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id}));
-        links.push(
-            json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
-            "properties": {"https://www.w3.org/ns/activitystreams#type": "Person"}}),
-        );
+        links.push(profile_page(&id));
+        links.push(self_link(&id, "Person"));
     }
-    if actors::local_group_by_name(&mut conn, &name)
-        .await?
-        .is_some()
+    if name != INSTANCE_ACTOR_NAME
+        && actors::local_group_by_name(&mut conn, &name)
+            .await?
+            .is_some()
     {
         let id = urls::group(&base, &name);
-        links.push(json!({"rel": "http://webfinger.net/rel/profile-page", "type": "text/html", "href": id}));
-        links.push(
-            json!({"rel": "self", "type": FEDERATION_CONTENT_TYPE, "href": id,
-            "properties": {"https://www.w3.org/ns/activitystreams#type": "Group"}}),
-        );
+        links.push(profile_page(&id));
+        links.push(self_link(&id, "Group"));
     }
     if links.is_empty() {
         return Err(ApubError::NotFound);

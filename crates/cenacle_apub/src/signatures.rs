@@ -5,8 +5,9 @@
 //! (DESIGN.md §7). The format is what Mastodon, Lemmy and NodeBB check: `rsa-sha256` over
 //! `(request-target) host date digest` for POST and `(request-target) host date` for GET,
 //! `Digest: SHA-256=<base64>`, keyId `<actor id>#main-key`.
-//! Incoming POSTs are verified by `activitypub_federation`; signed GETs (authorized fetch) by
-//! [`verify`] below.
+//! Incoming POSTs (the inbox) and signed GETs (authorized fetch) are verified by [`verify`]
+//! below, after [`check_strength`]: what we accept is what Mastodon accepts, listed in
+//! docs/federation.md.
 
 use base64::{engine::general_purpose::STANDARD as B64, Engine};
 use openssl::{
@@ -33,7 +34,8 @@ impl SigningKey {
         })
     }
 
-    fn sign(&self, data: &str) -> Result<String, String> {
+    /// The base64 RSA-SHA256 signature of a signing string.
+    pub fn sign(&self, data: &str) -> Result<String, String> {
         let mut signer =
             Signer::new(MessageDigest::sha256(), &self.key).map_err(|e| e.to_string())?;
         signer.update(data.as_bytes()).map_err(|e| e.to_string())?;
@@ -46,6 +48,16 @@ pub fn digest_header(body: &[u8]) -> String {
     format!("SHA-256={}", B64.encode(Sha256::digest(body)))
 }
 
+/// The base64 digest of `body` by an RFC 3230 algorithm name, in any case (`SHA-256`,
+/// `sha-256`, `SHA-512`); `None` for algorithms we do not accept.
+pub fn digest_value(algorithm: &str, body: &[u8]) -> Option<String> {
+    match algorithm.to_ascii_lowercase().as_str() {
+        "sha-256" => Some(B64.encode(Sha256::digest(body))),
+        "sha-512" => Some(B64.encode(Sha512::digest(body))),
+        _ => None,
+    }
+}
+
 /// Whether a received `Digest` header (RFC 3230) matches the body: any of its values, with
 /// the algorithm named in any case (some servers send `sha-256=`), SHA-256 or SHA-512.
 pub fn digest_matches(header: &str, body: &[u8]) -> bool {
@@ -53,12 +65,7 @@ pub fn digest_matches(header: &str, body: &[u8]) -> bool {
         let Some((algorithm, value)) = part.trim().split_once('=') else {
             return false;
         };
-        let expected = match algorithm.to_ascii_lowercase().as_str() {
-            "sha-256" => B64.encode(Sha256::digest(body)),
-            "sha-512" => B64.encode(Sha512::digest(body)),
-            _ => return false,
-        };
-        value == expected
+        digest_value(algorithm.trim(), body).is_some_and(|expected| value.trim() == expected)
     })
 }
 
@@ -114,6 +121,8 @@ pub fn sign_request(
 #[derive(Debug, Clone, PartialEq)]
 pub struct SignatureParams {
     pub key_id: String,
+    /// `algorithm=`, lowercased; absent means `hs2019` (draft-cavage 12, as Mastodon reads it).
+    pub algorithm: Option<String>,
     pub headers: Vec<String>,
     pub signature: String,
     /// Unix times of draft-11 `(created)` / `(expires)`, which `activitypub_federation` signs
@@ -154,11 +163,19 @@ pub fn parse_signature(header: &str) -> Option<SignatureParams> {
             value.trim().trim_matches('"').to_owned(),
         );
     }
+    let algorithm = fields.remove("algorithm").map(|a| a.to_ascii_lowercase());
+    // What is signed when `headers` is absent (draft-cavage; Mastodon reads it so).
+    let default_headers = if algorithm.as_deref() == Some("rsa-sha256") {
+        "date"
+    } else {
+        "(created)"
+    };
     Some(SignatureParams {
         key_id: fields.remove("keyid")?,
+        algorithm,
         headers: fields
             .remove("headers")
-            .unwrap_or_else(|| "date".into())
+            .unwrap_or_else(|| default_headers.into())
             .split_whitespace()
             .map(str::to_ascii_lowercase)
             .collect(),
@@ -195,8 +212,46 @@ pub fn key_owner(key_id: &str) -> &str {
         .unwrap_or(without_fragment)
 }
 
-/// Verifies a signed request given a header lookup (lowercase names). Checks that `date` and,
-/// for requests with a body, `digest` are among the signed headers.
+/// The algorithms we verify, both with an RSA key and SHA-256: `rsa-sha256` (Mastodon signs
+/// so) and `hs2019` (the federation library, GoToSocial; the key decides, and all of them
+/// hold RSA keys).
+const ALGORITHMS: [&str; 2] = ["rsa-sha256", "hs2019"];
+
+/// Whether a signature covers enough of the request to be worth verifying, as Mastodon
+/// requires: a known algorithm; `(request-target)` and `host` signed (else it could be
+/// replayed to another path or server); `date` or `(created)` (else replayed forever); on a
+/// POST `digest` (else another body could be sent under it). `(created)` and `(expires)`
+/// belong to `hs2019` only.
+pub fn check_strength(params: &SignatureParams, method: &str) -> Result<(), String> {
+    let algorithm = params.algorithm.as_deref().unwrap_or("hs2019");
+    if !ALGORITHMS.contains(&algorithm) {
+        return Err(format!(
+            "unsupported signature algorithm {algorithm} (rsa-sha256 and hs2019 are accepted)"
+        ));
+    }
+    let signed = |name: &str| params.headers.iter().any(|h| h == name);
+    for pseudo in ["(created)", "(expires)"] {
+        if signed(pseudo) && algorithm != "hs2019" {
+            return Err(format!(
+                "{pseudo} is signed under {algorithm}: only hs2019 has it"
+            ));
+        }
+    }
+    let mut required = vec!["(request-target)", "host"];
+    if method.eq_ignore_ascii_case("POST") {
+        required.push("digest");
+    }
+    if let Some(missing) = required.into_iter().find(|name| !signed(name)) {
+        return Err(format!("{missing} is not signed"));
+    }
+    if !signed("date") && !signed("(created)") {
+        return Err("neither Date nor (created) is signed".into());
+    }
+    Ok(())
+}
+
+/// Verifies a signed request given a header lookup (lowercase names), once
+/// [`check_strength`] passes.
 pub fn verify(
     params: &SignatureParams,
     method: &str,
@@ -204,13 +259,7 @@ pub fn verify(
     header: impl Fn(&str) -> Option<String>,
     public_key_pem: &str,
 ) -> Result<(), String> {
-    if !params
-        .headers
-        .iter()
-        .any(|h| h == "date" || h == "(created)")
-    {
-        return Err("neither Date nor (created) is signed".into());
-    }
+    check_strength(params, method)?;
     let mut lines = Vec::new();
     for name in &params.headers {
         let value = match name.as_str() {
@@ -229,7 +278,9 @@ pub fn verify(
     }
     let key: PKey<Public> =
         PKey::public_key_from_pem(public_key_pem.as_bytes()).map_err(|e| e.to_string())?;
-    let signature = B64.decode(&params.signature).map_err(|e| e.to_string())?;
+    let signature = B64
+        .decode(&params.signature)
+        .map_err(|e| format!("the signature is not base64: {e}"))?;
     let mut verifier = Verifier::new(MessageDigest::sha256(), &key).map_err(|e| e.to_string())?;
     verifier
         .update(lines.join("\n").as_bytes())
@@ -373,6 +424,94 @@ mod tests {
             ..params
         };
         assert!(!unsigned_date.is_fresh(Some(&httpdate::fmt_http_date(now)), now, 3600));
+    }
+
+    #[test]
+    fn weak_signatures_are_refused_as_mastodon_refuses_them() {
+        let params = |algorithm: Option<&str>, headers: &str| SignatureParams {
+            key_id: "https://a.example/u/x#main-key".into(),
+            algorithm: algorithm.map(str::to_owned),
+            headers: headers.split_whitespace().map(str::to_owned).collect(),
+            signature: String::new(),
+            created: Some(1),
+            expires: Some(2),
+        };
+        let (rsa, hs2019) = (Some("rsa-sha256"), Some("hs2019"));
+        for (algorithm, headers, method) in [
+            (rsa, "(request-target) host date digest", "POST"),
+            (hs2019, "(request-target) host date digest", "POST"),
+            (
+                None,
+                "(request-target) (created) (expires) host digest",
+                "POST",
+            ),
+            (
+                rsa,
+                "host date digest content-type (request-target)",
+                "POST",
+            ),
+            (rsa, "(request-target) host date", "GET"),
+            (hs2019, "(request-target) (created) host", "GET"),
+        ] {
+            assert_eq!(
+                check_strength(&params(algorithm, headers), method),
+                Ok(()),
+                "{algorithm:?} {headers} {method}"
+            );
+        }
+        for (algorithm, headers, method, why) in [
+            (
+                rsa,
+                "(request-target) date digest",
+                "POST",
+                "host is not signed",
+            ),
+            (
+                rsa,
+                "host date digest",
+                "POST",
+                "(request-target) is not signed",
+            ),
+            (
+                rsa,
+                "(request-target) host date",
+                "POST",
+                "digest is not signed",
+            ),
+            (rsa, "(request-target) host digest", "POST", "neither Date"),
+            (rsa, "date", "GET", "(request-target) is not signed"),
+            (
+                rsa,
+                "(request-target) (created) host digest",
+                "POST",
+                "only hs2019",
+            ),
+            (
+                Some("ed25519"),
+                "(request-target) host date digest",
+                "POST",
+                "unsupported",
+            ),
+            (
+                Some("rsa-sha512"),
+                "(request-target) host date",
+                "GET",
+                "unsupported",
+            ),
+        ] {
+            let refused = check_strength(&params(algorithm, headers), method).unwrap_err();
+            assert!(refused.contains(why), "{headers}: {refused}");
+        }
+    }
+
+    #[test]
+    fn without_a_headers_parameter_the_algorithm_decides_what_is_signed() {
+        let rsa = parse_signature(r#"keyId="k",algorithm="RSA-SHA256",signature="c2ln""#).unwrap();
+        assert_eq!(rsa.algorithm.as_deref(), Some("rsa-sha256"));
+        assert_eq!(rsa.headers, ["date"]);
+        let hs2019 = parse_signature(r#"keyId="k",signature="c2ln""#).unwrap();
+        assert_eq!(hs2019.algorithm, None);
+        assert_eq!(hs2019.headers, ["(created)"]);
     }
 
     #[test]

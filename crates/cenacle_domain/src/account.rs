@@ -143,12 +143,31 @@ pub fn validate_username(name: &str) -> Result<(), ValidationError> {
     Ok(())
 }
 
-/// Names that would collide with the instance's own actors.
-pub const RESERVED_USERNAMES: &[&str] = &["instance_actor"];
+/// The `preferredUsername` of the instance actor (the `Application` that signs our fetches).
+/// GoToSocial WebFingers it (`acct:instance_actor@host`) before trusting a signed fetch, so it
+/// must be a valid WebFinger name ([`is_webfinger_name`]) and no member or group may take it.
+pub const INSTANCE_ACTOR_NAME: &str = "instance_actor";
 
-/// Group names follow the username rule: they become `preferredUsername` too.
+/// Names that would collide with the instance's own actors.
+pub const RESERVED_USERNAMES: &[&str] = &[INSTANCE_ACTOR_NAME];
+
+/// A name other servers accept in `acct:name@host` and as a `preferredUsername`: ASCII
+/// letters, digits, `.`, `-`, `_` (Lemmy's and GoToSocial's rule; no `host:port`).
+pub fn is_webfinger_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+}
+
+/// Group names follow the username rule: they become `preferredUsername` too, and share
+/// WebFinger's namespace with people and the instance actor.
 pub fn validate_group_name(name: &str) -> Result<(), ValidationError> {
-    validate_actor_name("name", name)
+    validate_actor_name("name", name)?;
+    if RESERVED_USERNAMES.contains(&name) {
+        return Err(ValidationError::new("name", "reserved"));
+    }
+    Ok(())
 }
 
 pub const GROUP_TITLE_MAX: usize = 100;
@@ -304,6 +323,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_instance_actors_name_is_a_webfinger_name_no_member_or_group_can_take() {
+        assert!(is_webfinger_name(INSTANCE_ACTOR_NAME));
+        assert_eq!(
+            validate_username(INSTANCE_ACTOR_NAME).unwrap_err().code,
+            "reserved"
+        );
+        assert_eq!(
+            validate_group_name(INSTANCE_ACTOR_NAME).unwrap_err(),
+            ValidationError::new("name", "reserved")
+        );
+        // GoToSocial refuses a signer named `host:port` (how Lemmy's instance actor fails).
+        for bad in ["alpha.test:8700", "", "a b", "é"] {
+            assert!(!is_webfinger_name(bad), "{bad}");
+        }
+        assert!(is_webfinger_name("Lemmy.ml-bot_1"));
+    }
+
+    #[test]
     fn usernames() {
         assert!(validate_username("marie_curie").is_ok());
         assert!(validate_username("a1b").is_ok());
@@ -312,7 +349,6 @@ mod tests {
             validate_username("instance_actor").unwrap_err().code,
             "reserved"
         );
-        assert!(validate_group_name("instance_actor").is_ok());
         assert_eq!(validate_group_name("Café").unwrap_err().field, "name");
         assert!(validate_group_text(Some("  "), None).is_err());
         assert!(validate_group_text(Some("Rust"), Some("")).is_ok());

@@ -9,8 +9,9 @@ pub mod origin;
 pub mod role;
 
 pub use account::{
-    decide_registration, validate_email, validate_group_name, validate_group_text,
-    validate_password, validate_profile, validate_username, AccountStatus, Language, ProfileChange,
-    RegistrationDecision, RegistrationMode, RegistrationRefusal, ValidationError,
+    decide_registration, is_webfinger_name, validate_email, validate_group_name,
+    validate_group_text, validate_password, validate_profile, validate_username, AccountStatus,
+    Language, ProfileChange, RegistrationDecision, RegistrationMode, RegistrationRefusal,
+    ValidationError, INSTANCE_ACTOR_NAME,
 };
 pub use role::{Permission, Role};

@@ -108,7 +108,14 @@ impl InboxActivity {
                     vote_id: vote.id,
                 },
             },
-            InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(a.prepare()?),
+            InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(
+                a.prepare(
+                    data.ctx
+                        .settings
+                        .federation
+                        .allow_insecure_loopback_federation,
+                )?,
+            ),
             InboxActivity::CreateOrUpdate(a) => {
                 let (kind, object, author) = a.prepare(actor)?;
                 Prepared::CreateOrUpdate(kind, object, author)

@@ -39,12 +39,14 @@ impl UpdateGroup {
         }
     }
 
-    /// The group's new document, when it updates itself.
-    pub fn prepare(self) -> Result<RemoteGroup, ApubError> {
+    /// The group's new document, when it updates itself (and keeps its endpoints on its own
+    /// host: an Update may not move its inbox elsewhere either).
+    pub fn prepare(self, loopback_only: bool) -> Result<RemoteGroup, ApubError> {
         // A group updates only itself (its key included).
         if self.object.id != self.actor || self.object.public_key.owner != self.actor {
             return Err(CoreError::Forged(Forgery::NotTheOrigin).into());
         }
+        self.object.verify_endpoints(loopback_only)?;
         Ok(remote_group(self.object))
     }
 }

@@ -1,7 +1,10 @@
 //! What every actor document shares: endpoints, inline collections, and the checks a
 //! document must pass before we store it.
 
-use crate::{http_client::host_of, ApubError};
+use crate::{
+    http_client::{check_peer_url, host_of},
+    ApubError,
+};
 use serde::{Deserialize, Serialize};
 use url::Url;
 
@@ -37,6 +40,9 @@ pub fn verify_same_host(a: &Url, b: &Url) -> Result<(), ApubError> {
     Ok(())
 }
 
+/// Where an actor receives and publishes, by property name (`inbox`, `sharedInbox`, …).
+pub type ActorEndpoints<'a> = [(&'static str, Option<&'a Url>)];
+
 /// An actor document may only come from its own host, and its key must be its own.
 pub fn verify_actor_document(
     id: &Url,
@@ -49,6 +55,28 @@ pub fn verify_actor_document(
             "the key of {id} belongs to {}",
             public_key.owner
         )));
+    }
+    Ok(())
+}
+
+/// The rules Mastodon applies to an actor's endpoints: its `inbox`, `sharedInbox`, `outbox`,
+/// `followers` and `featured` are on its own host (with port), and that host is no IP literal
+/// outside the loopback test mode. Otherwise anyone could have us POST our signed activities
+/// (the Accept of a Follow, a group's relays) to another server, or into the operator's
+/// network (`inbox: http://10.0.0.5/…`). Such an actor is refused, never stored.
+pub fn verify_endpoints(
+    id: &Url,
+    endpoints: &ActorEndpoints,
+    loopback_only: bool,
+) -> Result<(), ApubError> {
+    check_peer_url(id, loopback_only).map_err(|e| ApubError::RefusedActor(e.to_string()))?;
+    for (name, url) in endpoints {
+        let Some(url) = url else { continue };
+        if !matches!(url.scheme(), "http" | "https") || host_of(url) != host_of(id) {
+            return Err(ApubError::RefusedActor(format!(
+                "its {name} {url} is not on the host of {id}"
+            )));
+        }
     }
     Ok(())
 }

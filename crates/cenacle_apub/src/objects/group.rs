@@ -1,6 +1,6 @@
 //! Groups: local ones served as `Group` (FEP-1b12), remote ones cached.
 
-use super::actor_document::{verify_actor_document, Endpoints};
+use super::actor_document::{verify_actor_document, verify_endpoints, Endpoints};
 use crate::vocabulary::deserialize_opt_string;
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
@@ -97,6 +97,28 @@ pub struct GroupJson {
     pub tag: Vec<serde_json::Value>,
 }
 
+impl GroupJson {
+    /// Its endpoints are on its own host (see [`verify_endpoints`]): checked on every document
+    /// of a group, fetched or sent in an `Update`.
+    pub fn verify_endpoints(&self, loopback_only: bool) -> Result<(), ApubError> {
+        let shared_inbox = self
+            .endpoints
+            .as_ref()
+            .and_then(|e| e.shared_inbox.as_ref());
+        verify_endpoints(
+            &self.id,
+            &[
+                ("inbox", Some(&self.inbox)),
+                ("sharedInbox", shared_inbox),
+                ("outbox", self.outbox.as_ref()),
+                ("followers", self.followers.as_ref()),
+                ("featured", self.featured.as_ref()),
+            ],
+            loopback_only,
+        )
+    }
+}
+
 #[async_trait::async_trait]
 impl Object for ApubGroup {
     type DataType = FedData;
@@ -165,9 +187,15 @@ impl Object for ApubGroup {
     async fn verify(
         json: &GroupJson,
         expected_domain: &Url,
-        _data: &Data<FedData>,
+        data: &Data<FedData>,
     ) -> Result<(), ApubError> {
-        verify_actor_document(&json.id, &json.public_key, expected_domain)
+        verify_actor_document(&json.id, &json.public_key, expected_domain)?;
+        json.verify_endpoints(
+            data.ctx
+                .settings
+                .federation
+                .allow_insecure_loopback_federation,
+        )
     }
 
     async fn from_json(json: GroupJson, data: &Data<FedData>) -> Result<Self, ApubError> {

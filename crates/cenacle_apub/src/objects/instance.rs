@@ -35,8 +35,9 @@ impl InstanceActor {
         serde_json::to_value(ApplicationJson {
             kind: "Application",
             id: self.id.clone(),
-            // A valid username (GoToSocial fetches the signer and checks it).
-            preferred_username: "instance_actor".into(),
+            // A valid WebFinger name that answers WebFinger (GoToSocial fetches the signer,
+            // checks its name and WebFingers it) and that nobody else may take.
+            preferred_username: cenacle_domain::INSTANCE_ACTOR_NAME.into(),
             name: fed.ctx.settings.server.instance_name.clone(),
             inbox: self.inbox.clone(),
             outbox: Url::parse(&format!("{}/outbox", self.id)).expect("valid url"),

@@ -1,6 +1,6 @@
 //! People: local members served as `Person`, remote people cached from what they serve.
 
-use super::actor_document::{verify_actor_document, Endpoints};
+use super::actor_document::{verify_actor_document, verify_endpoints, Endpoints};
 use crate::vocabulary::deserialize_opt_string;
 use crate::{http_client::host_of, ApubError, FedData, FedRequest};
 use activitypub_federation::{
@@ -69,6 +69,9 @@ pub struct PersonJson {
     pub followers: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub following: Option<Url>,
+    /// Mastodon: pinned posts. Read only to check it is on the actor's host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub featured: Option<Url>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoints: Option<Endpoints>,
     pub public_key: PublicKey,
@@ -128,6 +131,7 @@ impl Object for ApubPerson {
             outbox: sub("outbox"),
             followers: sub("followers"),
             following: sub("following"),
+            featured: None,
             endpoints: Some(Endpoints {
                 shared_inbox: self.shared_inbox(),
             }),
@@ -149,9 +153,27 @@ impl Object for ApubPerson {
     async fn verify(
         json: &PersonJson,
         expected_domain: &Url,
-        _data: &Data<FedData>,
+        data: &Data<FedData>,
     ) -> Result<(), ApubError> {
-        verify_actor_document(&json.id, &json.public_key, expected_domain)
+        verify_actor_document(&json.id, &json.public_key, expected_domain)?;
+        let shared_inbox = json
+            .endpoints
+            .as_ref()
+            .and_then(|e| e.shared_inbox.as_ref());
+        verify_endpoints(
+            &json.id,
+            &[
+                ("inbox", Some(&json.inbox)),
+                ("sharedInbox", shared_inbox),
+                ("outbox", json.outbox.as_ref()),
+                ("followers", json.followers.as_ref()),
+                ("featured", json.featured.as_ref()),
+            ],
+            data.ctx
+                .settings
+                .federation
+                .allow_insecure_loopback_federation,
+        )
     }
 
     async fn from_json(json: PersonJson, data: &Data<FedData>) -> Result<Self, ApubError> {
