@@ -173,8 +173,42 @@ impl Settings {
         merge(&mut tree, env_overrides(env)?);
         let mut settings = Self::from_tree(tree)?;
         overrides(&mut settings);
+        settings.make_paths_absolute(std::env::current_dir)?;
         settings.check()?;
         Ok(settings)
+    }
+
+    /// Relative paths (the default `./data` among them) are resolved once, against the working
+    /// directory at start-up: the embedded PostgreSQL resolves a relative socket folder from
+    /// inside its own data folder, and a path that means one thing now must not mean another
+    /// after some code changes directory.
+    fn make_paths_absolute(
+        &mut self,
+        cwd: impl Fn() -> std::io::Result<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        let absolute = |key: &str, path: &std::path::Path| -> Result<PathBuf, ConfigError> {
+            if path.is_absolute() {
+                return Ok(path.components().collect());
+            }
+            let base = cwd().map_err(|err| ConfigError::Key {
+                key: key.into(),
+                message: format!(
+                    "{} is relative and cannot be made absolute: the working directory cannot be read ({err}); give an absolute path",
+                    path.display()
+                ),
+            })?;
+            // `components` drops the `.` of `./data`.
+            Ok(base.join(path).components().collect())
+        };
+        self.server.data_dir = absolute("server.data_dir", &self.server.data_dir)?;
+        if !self.database.postgres_bin_dir.is_empty() {
+            let dir = absolute(
+                "database.postgres_bin_dir",
+                std::path::Path::new(&self.database.postgres_bin_dir),
+            )?;
+            self.database.postgres_bin_dir = dir.display().to_string();
+        }
+        Ok(())
     }
 
     fn from_tree(tree: toml::Table) -> Result<Settings, ConfigError> {
@@ -275,6 +309,9 @@ impl Settings {
         }
         if self.groups.proposal_threshold == 0 {
             return bad("groups.proposal_threshold", "must be at least 1");
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            return bad("server.data_dir", "must not be empty");
         }
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
@@ -532,6 +569,39 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("only loopback"), "{err}");
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute_against_the_working_directory() {
+        let s = Settings::defaults();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(s.server.data_dir, cwd.join("data"));
+        let s = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_SERVER__DATA_DIR", "/srv/./cenacle"),
+                ("CENACLE_DATABASE__POSTGRES_BIN_DIR", "pg/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.data_dir, PathBuf::from("/srv/cenacle"));
+        assert_eq!(
+            s.database.postgres_bin_dir,
+            cwd.join("pg/bin").display().to_string()
+        );
+    }
+
+    #[test]
+    fn a_relative_path_that_cannot_be_made_absolute_is_named() {
+        let mut s = Settings::defaults();
+        s.server.data_dir = PathBuf::from("data");
+        let gone = || Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+        let err = s.make_paths_absolute(gone).unwrap_err().to_string();
+        assert!(err.contains("server.data_dir"), "{err}");
+        s.server.data_dir = PathBuf::from("/srv/cenacle");
+        s.database.postgres_bin_dir = "bin".into();
+        let err = s.make_paths_absolute(gone).unwrap_err().to_string();
+        assert!(err.contains("database.postgres_bin_dir"), "{err}");
     }
 
     #[test]
