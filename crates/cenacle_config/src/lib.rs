@@ -24,6 +24,37 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub log: LogSettings,
     pub federation: FederationSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `/metrics` is served, apart from the public port; `None` (`""`): nowhere.
+    #[serde(with = "optional_address")]
+    pub bind: Option<SocketAddr>,
+}
+
+/// `"ADDR:PORT"`, or `""` for none.
+mod optional_address {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use std::net::SocketAddr;
+
+    pub fn serialize<S: Serializer>(addr: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&addr.map(|a| a.to_string()).unwrap_or_default())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            D::Error::custom(format!(
+                "`{text}` is not an address and port like 127.0.0.1:9700 (\"\" turns it off)"
+            ))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,7 +81,7 @@ pub struct ServerSettings {
     pub public_url: Url,
     pub instance_name: String,
     pub data_dir: PathBuf,
-    pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<cenacle_domain::IpNetwork>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,6 +340,18 @@ impl Settings {
         }
         if self.groups.proposal_threshold == 0 {
             return bad("groups.proposal_threshold", "must be at least 1");
+        }
+        if let Some(metrics) = self.metrics.bind {
+            let public = self.server.bind;
+            let same_ip = metrics.ip() == public.ip()
+                || metrics.ip().is_unspecified()
+                || public.ip().is_unspecified();
+            if metrics.port() != 0 && metrics.port() == public.port() && same_ip {
+                return bad(
+                    "metrics.bind",
+                    "must not be the public address (server.bind): metrics stay off the public port",
+                );
+            }
         }
         if self.server.data_dir.as_os_str().is_empty() {
             return bad("server.data_dir", "must not be empty");
@@ -569,6 +612,45 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("only loopback"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_ranges_and_bad_ones_are_named() {
+        let s = Settings::load(
+            None,
+            env(&[(
+                "CENACLE_SERVER__TRUSTED_PROXIES",
+                r#"["172.30.87.10", "10.0.0.0/8", "2001:db8::/32"]"#,
+            )]),
+        )
+        .unwrap();
+        assert_eq!(s.server.trusted_proxies.len(), 3);
+        assert!(Settings::defaults().server.trusted_proxies.is_empty());
+        for bad in [
+            r#"["10.0.0.0/40"]"#,
+            r#"["proxy.internal"]"#,
+            r#""10.0.0.1""#,
+        ] {
+            let err = Settings::load(None, env(&[("CENACLE_SERVER__TRUSTED_PROXIES", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("server.trusted_proxies"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn metrics_have_their_own_address_off_the_public_port() {
+        let s = Settings::defaults();
+        assert_eq!(s.metrics.bind, Some("127.0.0.1:9700".parse().unwrap()));
+        let off = Settings::load(None, env(&[("CENACLE_METRICS__BIND", "")])).unwrap();
+        assert_eq!(off.metrics.bind, None);
+        for bad in ["nowhere", "127.0.0.1:8700", "0.0.0.0:8700"] {
+            let err = Settings::load(None, env(&[("CENACLE_METRICS__BIND", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("metrics.bind"), "{bad}: {err}");
+        }
+        assert!(s.to_masked_toml().contains("[metrics]"));
     }
 
     #[test]
