@@ -122,8 +122,9 @@ impl FromRequestParts<AppState> for MaybeAuth {
     }
 }
 
-/// The client's address for per-IP limits: the first `X-Forwarded-For` entry when the instance
-/// sits behind a proxy it trusts, else the TCP peer.
+/// The client's address for per-address limits: the TCP peer, or, when the peer is one of
+/// `server.trusted_proxies`, the right-most `X-Forwarded-For` entry that is not (see
+/// `cenacle_domain::client_address`).
 pub struct ClientIp(pub String);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -133,23 +134,19 @@ impl FromRequestParts<AppState> for ClientIp {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        if state.ctx.settings.server.trust_forwarded_for {
-            if let Some(ip) = parts
-                .headers
-                .get("x-forwarded-for")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.split(',').next())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-            {
-                return Ok(ClientIp(ip.to_owned()));
-            }
-        }
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string())
-            .unwrap_or_else(|| "unknown".into());
-        Ok(ClientIp(peer))
+        let Some(ConnectInfo(peer)) = parts.extensions.get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(ClientIp("unknown".into()));
+        };
+        let forwarded_for = parts
+            .headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok());
+        let client = cenacle_domain::client_address(
+            peer.ip(),
+            forwarded_for,
+            &state.ctx.settings.server.trusted_proxies,
+        );
+        Ok(ClientIp(client.to_string()))
     }
 }

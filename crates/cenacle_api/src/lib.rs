@@ -22,9 +22,9 @@ use axum::{
 use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
-use rate_limit::RateLimiter;
+use rate_limit::Limits;
 use routes::{account, admin, engagement, federation, groups, instance, media, membership, posts};
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
     trace::TraceLayer,
@@ -44,22 +44,9 @@ pub struct AppState {
     pub metrics: Metrics,
 }
 
-/// The rate limiters of the authentication endpoints.
-pub struct Limits {
-    pub login_per_ip: RateLimiter,
-    pub login_per_account: RateLimiter,
-    pub register_per_ip: RateLimiter,
-}
-
 impl AppState {
     pub fn new(ctx: Context, federation: cenacle_apub::Federation) -> Self {
-        let l = &ctx.settings.limits;
-        let window = Duration::from_secs(l.rate_window_seconds);
-        let limits = Limits {
-            login_per_ip: RateLimiter::new(l.login_per_ip, window),
-            login_per_account: RateLimiter::new(l.login_per_account, window),
-            register_per_ip: RateLimiter::new(l.register_per_ip, window),
-        };
+        let limits = Limits::new(&ctx.settings.limits);
         Self {
             ctx,
             federation,
@@ -174,7 +161,6 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(openapi_json))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
 }
 
 /// The OpenAPI 3.1 document of every route.
@@ -193,7 +179,7 @@ async fn openapi_json() -> impl IntoResponse {
     )
 }
 
-/// The REST API (`/api/v1`, the media files, probes, metrics and this document) with its JSON
+/// The REST API (`/api/v1`, the media files, probes and this document) with its JSON
 /// answers for unknown routes (404 `route_not_found`) and methods (405). Only this router has
 /// a fallback, so the server can merge the federation and web routers into it; then it wraps
 /// the whole with [`with_layers`]:
@@ -206,6 +192,16 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
         })
+}
+
+/// `/metrics` alone, for its own listener (`metrics.bind`): what it tells (traffic, queues,
+/// pool use) is for the operator, so it is never routed on the public port, and it is not part
+/// of the public API's document.
+pub fn metrics_router(state: AppState) -> Router {
+    let (routes, _doc) = OpenApiRouter::new()
+        .routes(routes!(ops::metrics))
+        .split_for_parts();
+    routes.with_state(state)
 }
 
 /// The layers every route of the application shares, whichever crate it comes from: error

@@ -234,6 +234,108 @@ async fn too_many_login_attempts_are_429_with_retry_after() {
     assert_eq!(t.login("pierre", PASSWORD).await.status, StatusCode::OK);
 }
 
+/// Someone guessing a member's password from one address gets refused there, but cannot lock
+/// the member out: the member's correct password from another address still signs in.
+#[tokio::test]
+async fn twenty_wrong_passwords_from_one_address_do_not_stop_the_members_login_from_another() {
+    let t = TestApp::new().await;
+    t.register("marie").await;
+    let guesser = "198.51.100.66";
+    let mut refused = 0;
+    for _ in 0..20 {
+        let reply = t
+            .login_from(guesser, None, "marie", "wrong password!")
+            .await;
+        match reply.status {
+            StatusCode::UNAUTHORIZED => {}
+            StatusCode::TOO_MANY_REQUESTS => refused += 1,
+            other => panic!("{other}: {}", reply.json),
+        }
+    }
+    assert!(refused > 0, "the guesser is slowed down at its address");
+    // The guesser stays refused for this account, even with the right password.
+    assert_eq!(
+        t.login_from(guesser, None, "marie", PASSWORD).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let member = t.login_from("203.0.113.5", None, "marie", PASSWORD).await;
+    assert_eq!(member.status, StatusCode::OK, "{}", member.json);
+    // Again, and again: a correct password is never counted against the account.
+    for _ in 0..3 {
+        assert_eq!(
+            t.login_from("203.0.113.5", None, "marie", PASSWORD)
+                .await
+                .status,
+            StatusCode::OK
+        );
+    }
+}
+
+/// Behind no proxy of ours, `X-Forwarded-For` is whatever the client wrote: changing it at
+/// each attempt must not give a guesser a fresh address (the old rule believed its left-most
+/// entry whenever the compose file's `trust_forwarded_for` was on).
+#[tokio::test]
+async fn a_spoofed_forwarded_for_from_an_untrusted_peer_changes_nothing() {
+    let t = TestApp::with(|s| {
+        s.limits.login_per_ip = 2;
+        s.server.trusted_proxies = vec!["10.0.0.1".parse().unwrap()];
+    })
+    .await;
+    for i in 0..2 {
+        let spoofed = format!("203.0.113.{i}");
+        let reply = t
+            .login_from("192.0.2.7", Some(&spoofed), "nobody", "wrong password!")
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = t
+        .login_from(
+            "192.0.2.7",
+            Some("203.0.113.99"),
+            "nobody",
+            "wrong password!",
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "counted under the TCP peer, not the header"
+    );
+}
+
+/// Through our own proxy, the client is the right-most entry the proxy did not write itself
+/// for one of ours: what the client put to its left is ignored.
+#[tokio::test]
+async fn a_trusted_proxys_forwarded_for_is_honoured_right_most_untrusted_first() {
+    let t = TestApp::with(|s| {
+        s.limits.login_per_ip = 2;
+        s.server.trusted_proxies = vec!["10.0.0.0/24".parse().unwrap()];
+    })
+    .await;
+    // One client behind the proxy, writing a different left-most entry each time.
+    for i in 0..2 {
+        let header = format!("6.6.6.{i}, 198.51.100.9");
+        let reply = t
+            .login_from("10.0.0.1", Some(&header), "nobody", "wrong password!")
+            .await;
+        assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    }
+    let reply = t
+        .login_from("10.0.0.1", Some("6.6.6.77, 198.51.100.9"), "nobody", "x")
+        .await;
+    assert_eq!(reply.status, StatusCode::TOO_MANY_REQUESTS);
+    // Another client through the same proxy (and a second proxy of ours) has its own count.
+    let reply = t
+        .login_from(
+            "10.0.0.2",
+            Some("198.51.100.10, 10.0.0.1"),
+            "nobody",
+            "wrong password!",
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+}
+
 #[tokio::test]
 async fn login_attempts_are_limited_per_address_too() {
     let t = TestApp::with(|s| s.limits.login_per_ip = 2).await;

@@ -40,7 +40,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
     t.login("marie", "wrong password!").await;
     t.get("/api/v1/account/me", None).await;
     let response = t
-        .app
+        .metrics
         .clone()
         .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
         .await
@@ -73,6 +73,18 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert!(checkouts >= 3, "{checkouts}");
     assert!(text.contains("cenacle_db_pool_wait_seconds_total "));
     assert!(text.contains("cenacle_db_pool_timeouts_total 0"));
+}
+
+/// Metrics tell about the instance's traffic and queues: they are served on their own address
+/// (`metrics.bind`), never on the public port.
+#[tokio::test]
+async fn metrics_are_not_served_on_the_public_port() {
+    let t = TestApp::new().await;
+    let reply = t.get("/metrics", None).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::NOT_FOUND, "route_not_found")
+    );
 }
 
 /// Every route answers and is in the document; every documented operation is routed.
@@ -155,7 +167,6 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/openapi.json"),
         ("get", "/healthz"),
         ("get", "/readyz"),
-        ("get", "/metrics"),
     ];
     for (method, path) in required {
         assert!(

@@ -24,6 +24,37 @@ pub struct Settings {
     pub limits: LimitSettings,
     pub log: LogSettings,
     pub federation: FederationSettings,
+    pub metrics: MetricsSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where `/metrics` is served, apart from the public port; `None` (`""`): nowhere.
+    #[serde(with = "optional_address")]
+    pub bind: Option<SocketAddr>,
+}
+
+/// `"ADDR:PORT"`, or `""` for none.
+mod optional_address {
+    use serde::{de::Error, Deserialize, Deserializer, Serializer};
+    use std::net::SocketAddr;
+
+    pub fn serialize<S: Serializer>(addr: &Option<SocketAddr>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&addr.map(|a| a.to_string()).unwrap_or_default())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SocketAddr>, D::Error> {
+        let text = String::deserialize(d)?;
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            D::Error::custom(format!(
+                "`{text}` is not an address and port like 127.0.0.1:9700 (\"\" turns it off)"
+            ))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -50,7 +81,7 @@ pub struct ServerSettings {
     pub public_url: Url,
     pub instance_name: String,
     pub data_dir: PathBuf,
-    pub trust_forwarded_for: bool,
+    pub trusted_proxies: Vec<cenacle_domain::IpNetwork>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -173,8 +204,42 @@ impl Settings {
         merge(&mut tree, env_overrides(env)?);
         let mut settings = Self::from_tree(tree)?;
         overrides(&mut settings);
+        settings.make_paths_absolute(std::env::current_dir)?;
         settings.check()?;
         Ok(settings)
+    }
+
+    /// Relative paths (the default `./data` among them) are resolved once, against the working
+    /// directory at start-up: the embedded PostgreSQL resolves a relative socket folder from
+    /// inside its own data folder, and a path that means one thing now must not mean another
+    /// after some code changes directory.
+    fn make_paths_absolute(
+        &mut self,
+        cwd: impl Fn() -> std::io::Result<PathBuf>,
+    ) -> Result<(), ConfigError> {
+        let absolute = |key: &str, path: &std::path::Path| -> Result<PathBuf, ConfigError> {
+            if path.is_absolute() {
+                return Ok(path.components().collect());
+            }
+            let base = cwd().map_err(|err| ConfigError::Key {
+                key: key.into(),
+                message: format!(
+                    "{} is relative and cannot be made absolute: the working directory cannot be read ({err}); give an absolute path",
+                    path.display()
+                ),
+            })?;
+            // `components` drops the `.` of `./data`.
+            Ok(base.join(path).components().collect())
+        };
+        self.server.data_dir = absolute("server.data_dir", &self.server.data_dir)?;
+        if !self.database.postgres_bin_dir.is_empty() {
+            let dir = absolute(
+                "database.postgres_bin_dir",
+                std::path::Path::new(&self.database.postgres_bin_dir),
+            )?;
+            self.database.postgres_bin_dir = dir.display().to_string();
+        }
+        Ok(())
     }
 
     fn from_tree(tree: toml::Table) -> Result<Settings, ConfigError> {
@@ -275,6 +340,21 @@ impl Settings {
         }
         if self.groups.proposal_threshold == 0 {
             return bad("groups.proposal_threshold", "must be at least 1");
+        }
+        if let Some(metrics) = self.metrics.bind {
+            let public = self.server.bind;
+            let same_ip = metrics.ip() == public.ip()
+                || metrics.ip().is_unspecified()
+                || public.ip().is_unspecified();
+            if metrics.port() != 0 && metrics.port() == public.port() && same_ip {
+                return bad(
+                    "metrics.bind",
+                    "must not be the public address (server.bind): metrics stay off the public port",
+                );
+            }
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            return bad("server.data_dir", "must not be empty");
         }
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
@@ -532,6 +612,78 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("only loopback"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_cidr_ranges_and_bad_ones_are_named() {
+        let s = Settings::load(
+            None,
+            env(&[(
+                "CENACLE_SERVER__TRUSTED_PROXIES",
+                r#"["172.30.87.10", "10.0.0.0/8", "2001:db8::/32"]"#,
+            )]),
+        )
+        .unwrap();
+        assert_eq!(s.server.trusted_proxies.len(), 3);
+        assert!(Settings::defaults().server.trusted_proxies.is_empty());
+        for bad in [
+            r#"["10.0.0.0/40"]"#,
+            r#"["proxy.internal"]"#,
+            r#""10.0.0.1""#,
+        ] {
+            let err = Settings::load(None, env(&[("CENACLE_SERVER__TRUSTED_PROXIES", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("server.trusted_proxies"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn metrics_have_their_own_address_off_the_public_port() {
+        let s = Settings::defaults();
+        assert_eq!(s.metrics.bind, Some("127.0.0.1:9700".parse().unwrap()));
+        let off = Settings::load(None, env(&[("CENACLE_METRICS__BIND", "")])).unwrap();
+        assert_eq!(off.metrics.bind, None);
+        for bad in ["nowhere", "127.0.0.1:8700", "0.0.0.0:8700"] {
+            let err = Settings::load(None, env(&[("CENACLE_METRICS__BIND", bad)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("metrics.bind"), "{bad}: {err}");
+        }
+        assert!(s.to_masked_toml().contains("[metrics]"));
+    }
+
+    #[test]
+    fn relative_paths_are_made_absolute_against_the_working_directory() {
+        let s = Settings::defaults();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(s.server.data_dir, cwd.join("data"));
+        let s = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_SERVER__DATA_DIR", "/srv/./cenacle"),
+                ("CENACLE_DATABASE__POSTGRES_BIN_DIR", "pg/bin"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.server.data_dir, PathBuf::from("/srv/cenacle"));
+        assert_eq!(
+            s.database.postgres_bin_dir,
+            cwd.join("pg/bin").display().to_string()
+        );
+    }
+
+    #[test]
+    fn a_relative_path_that_cannot_be_made_absolute_is_named() {
+        let mut s = Settings::defaults();
+        s.server.data_dir = PathBuf::from("data");
+        let gone = || Err(std::io::Error::from(std::io::ErrorKind::NotFound));
+        let err = s.make_paths_absolute(gone).unwrap_err().to_string();
+        assert!(err.contains("server.data_dir"), "{err}");
+        s.server.data_dir = PathBuf::from("/srv/cenacle");
+        s.database.postgres_bin_dir = "bin".into();
+        let err = s.make_paths_absolute(gone).unwrap_err().to_string();
+        assert!(err.contains("database.postgres_bin_dir"), "{err}");
     }
 
     #[test]

@@ -10,6 +10,12 @@
 //! Why the details below:
 //! - `initdb` and `postgres` refuse to run as root, and CI runs as root: when we are root they
 //!   run as the `postgres` account (Debian's package creates it), which then owns the folder.
+//!   That account must be able to walk down to it. The data folder itself is ours and gets
+//!   `o+x` (passage, not reading); but when a folder above it shuts the account out (a clone
+//!   under `/root`, or in a `mktemp -d` folder, both 0700), we do not loosen the operator's
+//!   folders: the cluster is placed in [`REACHABLE_BASE`] instead, `<data_dir>/postgres` becomes
+//!   a link to it (so later starts and `cenacle admin` find it), and a log line says where.
+//!   This is checked before `initdb` runs, by entering the folder as that account.
 //! - The postmaster is started from a thread that lives exactly as long as it (it waits on the
 //!   child), with `PR_SET_PDEATHSIG = SIGINT`: if our process dies, even by `kill -9`, the
 //!   kernel asks the postmaster for a fast shutdown, so no orphan keeps the folder busy.
@@ -33,6 +39,11 @@ use std::{
     thread,
     time::{Duration, Instant},
 };
+
+/// Where a cluster goes when, running as root, the `postgres` account cannot reach the data
+/// folder: our own folder, which everyone may pass through; each cluster in it is 0700 and
+/// owned by `postgres`, as in the data folder.
+pub const REACHABLE_BASE: &str = "/var/lib/cenacle/embedded";
 
 /// The superuser created by `initdb`; also the owner of our database.
 pub const SUPERUSER: &str = "cenacle";
@@ -63,6 +74,12 @@ pub enum EmbeddedError {
     NotReady(Duration, String),
     #[error("the database folder {0} is in use by another running Cénacle process")]
     InUse(PathBuf),
+    #[error("running as root, the embedded PostgreSQL runs as the `postgres` account, which cannot enter {blocked} (on the way to {cluster}); {why}. Do one of: set --data-dir (server.data_dir) to a folder that account can reach (e.g. /var/lib/cenacle); let it pass with `chmod o+x {blocked}`; run Cénacle as a regular user; or set DATABASE_URL to an external PostgreSQL")]
+    Unreachable {
+        blocked: PathBuf,
+        cluster: PathBuf,
+        why: String,
+    },
 }
 
 fn io_err(action: impl Into<String>) -> impl FnOnce(io::Error) -> EmbeddedError {
@@ -140,6 +157,11 @@ pub fn open(
 ) -> Result<ClusterAccess, EmbeddedError> {
     let bins = find_binaries(opts.bin_dir.as_deref())?;
     let owner = cluster_owner()?;
+    let root = match owner {
+        Some(owner) => reachable_root(root, &bins, owner)?,
+        None => root.to_owned(),
+    };
+    let root = root.as_path();
     prepare_root(root, owner)?;
     let socket_dir = root.join("socket");
 
@@ -272,20 +294,141 @@ fn prepare_root(root: &Path, owner: Option<(u32, u32)>) -> Result<(), EmbeddedEr
             chown(&path, Some(uid), Some(gid))
                 .map_err(io_err(format!("chown {}", path.display())))?;
         }
-        // The postgres account must be able to walk down to the cluster folder. We only open
-        // the data folder itself (which is ours); other ancestors must already be traversable.
-        if let Some(parent) = root.parent() {
-            let mode = fs::metadata(parent)
-                .map_err(io_err("stat data folder"))?
-                .permissions()
-                .mode();
-            if mode & 0o001 == 0 {
-                fs::set_permissions(parent, fs::Permissions::from_mode(mode | 0o001))
-                    .map_err(io_err("make data folder traversable"))?;
-            }
-        }
     }
     Ok(())
+}
+
+/// Running as root: the cluster folder the `postgres` account can reach — `root` itself when it
+/// can walk down to it, else a folder under [`REACHABLE_BASE`] that `root` links to (see the
+/// module's notes).
+fn reachable_root(
+    root: &Path,
+    bins: &Binaries,
+    owner: (u32, u32),
+) -> Result<PathBuf, EmbeddedError> {
+    if fs::symlink_metadata(root).is_ok_and(|m| m.file_type().is_symlink()) {
+        // Placed elsewhere by an earlier start.
+        return fs::canonicalize(root).map_err(io_err(format!("follow {}", root.display())));
+    }
+    let data_dir = root.parent().unwrap_or(Path::new("/"));
+    fs::create_dir_all(data_dir).map_err(io_err(format!("create {}", data_dir.display())))?;
+    allow_passage(data_dir)?;
+    if can_enter(bins, owner, data_dir)? {
+        return Ok(root.to_owned());
+    }
+    let blocked = first_closed_ancestor(bins, owner, data_dir)?;
+    let unreachable = |why: String| EmbeddedError::Unreachable {
+        blocked: blocked.clone(),
+        cluster: root.to_owned(),
+        why,
+    };
+    if root.join("data/PG_VERSION").exists() {
+        return Err(unreachable(
+            "a cluster already lives there, and a cluster is never moved automatically".into(),
+        ));
+    }
+    let base = Path::new(REACHABLE_BASE);
+    let elsewhere = base.join(folder_name(root));
+    let placed = (|| -> io::Result<bool> {
+        fs::create_dir_all(base)?;
+        for dir in base.ancestors().take(2) {
+            allow_passage(dir).map_err(|e| io::Error::other(e.to_string()))?;
+        }
+        if !can_enter(bins, owner, base).map_err(|e| io::Error::other(e.to_string()))? {
+            return Ok(false);
+        }
+        // What a failed start left (a folder without a cluster) gives way to the link.
+        if root.exists() {
+            fs::remove_dir_all(root)?;
+        }
+        std::os::unix::fs::symlink(&elsewhere, root)?;
+        Ok(true)
+    })();
+    match placed {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(unreachable(format!(
+                "{} is not reachable by it either",
+                base.display()
+            )))
+        }
+        Err(err) => {
+            return Err(unreachable(format!(
+                "{} could not be used instead ({err})",
+                base.display()
+            )))
+        }
+    }
+    tracing::warn!(
+        "the `postgres` account cannot enter {}, so the embedded cluster lives in {} (linked from {}); to keep it inside the data folder, choose a data folder that account can reach",
+        blocked.display(),
+        elsewhere.display(),
+        root.display()
+    );
+    Ok(elsewhere)
+}
+
+/// Lets others pass through `dir` (`o+x`), without letting them list or read it.
+fn allow_passage(dir: &Path) -> Result<(), EmbeddedError> {
+    let mode = fs::metadata(dir)
+        .map_err(io_err(format!("stat {}", dir.display())))?
+        .permissions()
+        .mode();
+    if mode & 0o001 == 0 {
+        fs::set_permissions(dir, fs::Permissions::from_mode(mode | 0o001)).map_err(io_err(
+            format!("let the postgres account pass {}", dir.display()),
+        ))?;
+    }
+    Ok(())
+}
+
+/// Whether the cluster's account can enter `dir`: asked of the kernel by running `postgres
+/// --version` there as that account (mode bits, ACLs and mount options all count).
+fn can_enter(bins: &Binaries, owner: (u32, u32), dir: &Path) -> Result<bool, EmbeddedError> {
+    let mut cmd = Command::new(&bins.postgres);
+    cmd.arg("--version")
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    as_owner(&mut cmd, Some(owner));
+    match cmd.status() {
+        Ok(status) => Ok(status.success()),
+        Err(err) if err.kind() == io::ErrorKind::PermissionDenied => Ok(false),
+        Err(err) => Err(io_err(format!(
+            "run postgres --version in {}",
+            dir.display()
+        ))(err)),
+    }
+}
+
+/// The outermost folder on the way to `dir` that the cluster's account cannot enter.
+fn first_closed_ancestor(
+    bins: &Binaries,
+    owner: (u32, u32),
+    dir: &Path,
+) -> Result<PathBuf, EmbeddedError> {
+    let mut ancestors: Vec<&Path> = dir.ancestors().collect();
+    ancestors.reverse();
+    for ancestor in ancestors {
+        if !can_enter(bins, owner, ancestor)? {
+            return Ok(ancestor.to_owned());
+        }
+    }
+    Ok(dir.to_owned())
+}
+
+/// A stable folder name for the cluster of `root` (FNV-1a of its absolute path), so that a
+/// lost link finds the same cluster again.
+fn folder_name(root: &Path) -> String {
+    let hash = root
+        .as_os_str()
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{hash:016x}")
 }
 
 fn as_owner(cmd: &mut Command, owner: Option<(u32, u32)>) {

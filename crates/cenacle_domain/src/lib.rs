@@ -2,6 +2,7 @@
 //! every rule is a function of its inputs, so it is tested with plain unit tests.
 
 pub mod account;
+pub mod client_address;
 pub mod content;
 pub mod delivery;
 pub mod engagement;
@@ -14,4 +15,5 @@ pub use account::{
     Language, ProfileChange, RegistrationDecision, RegistrationMode, RegistrationRefusal,
     ValidationError, INSTANCE_ACTOR_NAME,
 };
+pub use client_address::{client_address, IpNetwork};
 pub use role::{Permission, Role};

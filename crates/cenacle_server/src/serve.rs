@@ -59,7 +59,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
-    let app = app(AppState::new(ctx, federation.clone()), &federation);
+    let state = AppState::new(ctx, federation.clone());
+    let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
+    let app = app(state, &federation);
     let listener = tokio::net::TcpListener::bind(settings.server.bind).await?;
     let addr = listener.local_addr()?;
     tracing::info!(%addr, public_url = %settings.server.public_url, "listening");
@@ -74,6 +76,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     .await?;
     tracing::info!("HTTP server stopped");
     let _ = stop_tx.send(true);
+    if let Some(metrics) = metrics {
+        let _ = metrics.await;
+    }
     if let Some(worker) = worker {
         let _ = worker.await;
     }
@@ -81,6 +86,45 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     db.close().await?;
     tracing::info!("bye");
     Ok(())
+}
+
+/// `/metrics` on its own listener (`metrics.bind`), until `stop` turns true. A taken port is
+/// logged and the server runs on without metrics: a second instance on one machine (a demo,
+/// a test) must not fail to serve its members over its monitoring port; any other failure to
+/// listen there is a configuration error.
+async fn serve_metrics(
+    settings: &Settings,
+    state: AppState,
+    mut stop: watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    let Some(bind) = settings.metrics.bind else {
+        return Ok(None);
+    };
+    let listener = match tokio::net::TcpListener::bind(bind).await {
+        Ok(listener) => listener,
+        Err(err) if err.kind() == std::io::ErrorKind::AddrInUse => {
+            tracing::error!(%bind, "metrics.bind: {bind} is in use; running without metrics (choose another address, or \"\" to turn them off)");
+            return Ok(None);
+        }
+        Err(err) => {
+            anyhow::bail!("configuration key `metrics.bind`: cannot listen on {bind}: {err}")
+        }
+    };
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "metrics served");
+    println!("metrics on http://{addr}/metrics");
+    let app = cenacle_api::metrics_router(state);
+    Ok(Some(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|stop| *stop).await;
+        };
+        if let Err(err) = axum::serve(listener, app)
+            .with_graceful_shutdown(stopped)
+            .await
+        {
+            tracing::error!(error = %err, "metrics listener failed");
+        }
+    })))
 }
 
 /// The whole HTTP application: the REST API and the federation endpoints (documents,

@@ -104,13 +104,18 @@ struct Server {
 impl Server {
     fn start(data_dir: &Path) -> Server {
         // The server's log goes to a file beside its data, shown if it fails to start.
-        let log_path = data_dir.join("server.log");
+        let mut cmd = cenacle(data_dir);
+        Server::spawn(&mut cmd, &data_dir.join("server.log"))
+    }
+
+    /// Starts `cmd serve --bind 127.0.0.1:0` and waits for its "listening on" line.
+    fn spawn(cmd: &mut Command, log_path: &Path) -> Server {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
-            .open(&log_path)
+            .open(log_path)
             .unwrap();
-        let mut child = cenacle(data_dir)
+        let mut child = cmd
             .args(["serve", "--bind", "127.0.0.1:0"])
             .stdout(Stdio::piped())
             .stderr(log)
@@ -130,7 +135,7 @@ impl Server {
             .unwrap_or_else(|_| {
                 panic!(
                     "the server did not start; its log:\n{}",
-                    std::fs::read_to_string(&log_path).unwrap_or_default()
+                    std::fs::read_to_string(log_path).unwrap_or_default()
                 )
             });
         Server { child, base }
@@ -168,6 +173,10 @@ mod reqwest {
                     .build()
                     .unwrap();
                 Client(::reqwest::Client::new(), rt)
+            }
+            pub fn get(&self, url: &str) -> u16 {
+                self.1
+                    .block_on(async { self.0.get(url).send().await.unwrap().status().as_u16() })
             }
             pub fn post(&self, url: &str, body: &serde_json::Value) -> (u16, serde_json::Value) {
                 self.1.block_on(async {
@@ -306,4 +315,111 @@ fn the_embedded_cluster_survives_stops_restarts_and_kill_9() {
     wait_until("postgres to stop", || {
         postgres_processes_for(data).is_empty()
     });
+}
+
+/// A command run from `dir` with a data folder relative to it, as `scripts/run` does with the
+/// default `./data`.
+fn cenacle_in(dir: &Path, relative_data_dir: &str) -> Command {
+    let mut cmd = cenacle(Path::new(relative_data_dir));
+    cmd.current_dir(dir);
+    cmd
+}
+
+fn stop(server: Server) {
+    server.signal(libc::SIGTERM);
+    assert!(server.wait_exit().success());
+}
+
+/// The README's first command on a new machine: the data folder is relative (`./data` by
+/// default), and PostgreSQL, which resolves its socket folder from inside its own data folder,
+/// used to fail with `could not create lock file "data/postgres/socket/.s.PGSQL.5432.lock"`.
+#[test]
+fn the_binary_starts_from_a_fresh_folder_with_a_relative_data_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder anyone may enter, like a clone in a home folder: only the relative path is
+    // tested here (the next test covers a folder the `postgres` account cannot enter).
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let server = Server::spawn(
+        &mut cenacle_in(dir.path(), "data"),
+        &dir.path().join("server.log"),
+    );
+    assert_eq!(client().get(&format!("{}/readyz", server.base)), 200);
+    assert!(dir.path().join("data/postgres/data/PG_VERSION").exists());
+    stop(server);
+}
+
+/// A clone under root's home or in a `mktemp -d` folder (both 0700), run as root (as CI is):
+/// PostgreSQL runs as the `postgres` account, which cannot enter the folder. The cluster is
+/// placed where that account can reach it, the log says where, and the operator's folder keeps
+/// its mode.
+#[test]
+fn as_root_a_data_dir_the_postgres_account_cannot_enter_still_starts() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: only root runs PostgreSQL as another account (this test runs as a regular user)");
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let checkout = dir.path().join("checkout");
+    std::fs::create_dir(&checkout).unwrap();
+    let log_path = dir.path().join("server.log");
+    let server = Server::spawn(&mut cenacle_in(&checkout, "data"), &log_path);
+    let cluster = std::fs::read_link(checkout.join("data/postgres"))
+        .expect("data/postgres links to where the cluster was placed");
+    // Removed whatever happens next: it lives outside the temporary folder.
+    struct Remove(std::path::PathBuf);
+    impl Drop for Remove {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let _cleanup = Remove(cluster.clone());
+    assert!(!cluster.starts_with(dir.path()), "{}", cluster.display());
+    assert_eq!(client().get(&format!("{}/readyz", server.base)), 200);
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(
+        log.contains(&cluster.display().to_string())
+            && log.contains(&dir.path().display().to_string()),
+        "the log names the blocking folder and where the cluster went:\n{log}"
+    );
+    assert_eq!(
+        std::fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777,
+        0o700,
+        "the operator's folder keeps its mode"
+    );
+    stop(server);
+    // The next start finds the same cluster through the link.
+    let server = Server::spawn(&mut cenacle_in(&checkout, "data"), &log_path);
+    assert_eq!(client().get(&format!("{}/readyz", server.base)), 200);
+    stop(server);
+}
+
+/// A relative data folder when the working directory is gone cannot be made absolute: the
+/// program stops naming the key, before touching anything.
+#[test]
+fn a_data_dir_that_cannot_be_made_absolute_stops_naming_the_key() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cwd = dir.path().join("gone");
+    std::fs::create_dir(&cwd).unwrap();
+    let path = std::ffi::CString::new(cwd.to_str().unwrap()).unwrap();
+    let mut cmd = cenacle_in(&cwd, "data");
+    // SAFETY: rmdir is async-signal-safe; it runs in the child after its chdir, so the
+    // program starts in a working directory that no longer exists.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::rmdir(path.as_ptr());
+            Ok(())
+        });
+    }
+    let out = cmd.args(["config", "check"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("server.data_dir"), "{stderr}");
 }

@@ -9,7 +9,7 @@ use crate::{
 use axum::{extract::State, http::StatusCode, Json};
 use cenacle_core::{
     accounts::{self, PreparedAccount, Registration},
-    ScopedFutureExt,
+    CoreError, ScopedFutureExt,
 };
 use cenacle_domain::{Language, ProfileChange, Role};
 use chrono::{DateTime, Utc};
@@ -104,16 +104,20 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    // Both limits count every attempt: per address against one guesser, per account against a
-    // guesser spread over many addresses.
-    state.limits.login_per_ip.hit(&ip).map_err(retry_after)?;
-    state
+    // Only wrong passwords count against the account, and only from where they came (see
+    // `rate_limit`): a guesser elsewhere can slow a member down, never lock them out.
+    let attempt = state
         .limits
-        .login_per_account
-        .hit(&req.username.to_lowercase())
+        .login
+        .admit(&ip, &req.username)
+        .await
         .map_err(retry_after)?;
     let mut conn = state.ctx.conn().await?;
-    let issued = accounts::login(&mut conn, &state.ctx, &req.username, &req.password).await?;
+    let issued = accounts::login(&mut conn, &state.ctx, &req.username, &req.password).await;
+    if matches!(issued, Err(CoreError::InvalidCredentials)) {
+        attempt.wrong_password();
+    }
+    let issued = issued?;
     Ok(Json(LoginResponse {
         token: issued.token,
         expires_at: issued.expires_at,

@@ -4,7 +4,7 @@
 
 use axum::{
     body::Body,
-    extract::connect_info::MockConnectInfo,
+    extract::ConnectInfo,
     http::{header, HeaderMap, Method, Request, StatusCode},
     Router,
 };
@@ -21,6 +21,8 @@ pub const PASSWORD: &str = "correct horse battery";
 
 pub struct TestApp {
     pub app: Router,
+    /// What the metrics listener (`metrics.bind`) serves.
+    pub metrics: Router,
     pub db: TestDatabase,
     pub ctx: Context,
 }
@@ -52,12 +54,50 @@ impl TestApp {
         // Composed as the server composes it: the API router, the federation router merged
         // into it, the common layers over both.
         let state = AppState::new(ctx.clone(), federation.clone());
+        let metrics = cenacle_api::metrics_router(state.clone());
         let app = with_layers(
             router(state.clone()).merge(cenacle_apub::routes::router(federation)),
             &state,
         )
-        .layer(MockConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
-        Self { app, db, ctx }
+        // Every request comes from 192.0.2.1 unless it names its own peer (see `login_from`).
+        .layer(axum::middleware::map_request(
+            |mut req: Request<Body>| async move {
+                if req.extensions().get::<ConnectInfo<SocketAddr>>().is_none() {
+                    req.extensions_mut()
+                        .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
+                }
+                req
+            },
+        ));
+        Self {
+            app,
+            metrics,
+            db,
+            ctx,
+        }
+    }
+
+    /// A login attempt over a connection from `peer`, with an `X-Forwarded-For` header if given.
+    pub async fn login_from(
+        &self,
+        peer: &str,
+        forwarded_for: Option<&str>,
+        username: &str,
+        password: &str,
+    ) -> Reply {
+        let mut builder =
+            Request::post("/api/v1/account/login").header(header::CONTENT_TYPE, "application/json");
+        if let Some(value) = forwarded_for {
+            builder = builder.header("x-forwarded-for", value);
+        }
+        let mut request = builder
+            .body(Body::from(
+                json!({"username": username, "password": password}).to_string(),
+            ))
+            .unwrap();
+        let peer = SocketAddr::new(peer.parse().unwrap(), 40000);
+        request.extensions_mut().insert(ConnectInfo(peer));
+        self.send(request).await
     }
 
     pub async fn request(
