@@ -98,12 +98,7 @@ struct Vault {
 }
 
 fn created(reply: &common::Reply) {
-    assert!(
-        reply.status.is_success(),
-        "{} {}",
-        reply.status,
-        reply.json
-    );
+    assert!(reply.status.is_success(), "{} {}", reply.status, reply.json);
 }
 
 async fn vault() -> Vault {
@@ -252,8 +247,18 @@ impl Vault {
     /// at a group's content.
     fn query_value(&self, param: &str) -> Result<Option<String>, ()> {
         const NEUTRAL: [&str; 12] = [
-            "limit", "cursor", "sort", "kind", "status", "period", "from", "to", "unanswered",
-            "scope", "tag", "answered",
+            "limit",
+            "cursor",
+            "sort",
+            "kind",
+            "status",
+            "period",
+            "from",
+            "to",
+            "unanswered",
+            "scope",
+            "tag",
+            "answered",
         ];
         Ok(Some(match param {
             "group" => "vault".into(),
@@ -288,7 +293,12 @@ fn calls(v: &Vault, doc: &Value) -> Vec<Call> {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .chain(op.get("parameters").and_then(Value::as_array).into_iter().flatten())
+            .chain(
+                op.get("parameters")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten(),
+            )
             .collect();
         let (mut scoped, mut names_person) = (false, false);
         let mut path = String::new();
@@ -379,7 +389,10 @@ async fn every_get_route_keeps_a_private_group_sealed_from_non_members() {
     let mut seen_by_member: Vec<String> = Vec::new();
     for call in &calls {
         let member = get(t, &call.path, Some(&v.member)).await;
-        for (who, token) in [("anonymous", None), ("non-member", Some(v.outsider.as_str()))] {
+        for (who, token) in [
+            ("anonymous", None),
+            ("non-member", Some(v.outsider.as_str())),
+        ] {
             let reply = get(t, &call.path, token).await;
             let secrets = secrets_in(&reply, call);
             let status_ok = !call.scoped
@@ -504,7 +517,12 @@ async fn private_files_are_for_members_and_never_kept_by_shared_caches() {
                 .unwrap(),
         )
         .await;
-    let public_name = upload.json["url"].as_str().unwrap().rsplit('/').next().unwrap();
+    let public_name = upload.json["url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap();
     let public = get(t, &format!("/media/{public_name}"), None).await;
     assert_eq!(public.status, StatusCode::OK);
     assert!(public.headers[header::CACHE_CONTROL]
@@ -617,7 +635,10 @@ async fn a_private_groups_documents_are_fetched_only_by_approved_followers_insta
         "/g/vault/featured".to_owned(),
     ];
     for path in &documents {
-        for (who, signer) in [("unsigned", None), ("a stranger's instance", Some(&stranger))] {
+        for (who, signer) in [
+            ("unsigned", None),
+            ("a stranger's instance", Some(&stranger)),
+        ] {
             let reply = fetch(t, path, signer).await;
             assert_eq!(
                 reply.status,
@@ -639,14 +660,19 @@ async fn a_private_groups_documents_are_fetched_only_by_approved_followers_insta
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     assert!(!page.contains(EDITED_TITLE.as_bytes()));
     // What the approved instance reads is the content, addressed to the group only.
-    let post = fetch(t, &format!("/p/{}", v.post_id), Some(&friend)).await.json();
+    let post = fetch(t, &format!("/p/{}", v.post_id), Some(&friend))
+        .await
+        .json();
     assert_eq!(post["name"], EDITED_TITLE);
     assert!(!post.to_string().contains("#Public"));
     let comment = fetch(t, &format!("/c/{}", v.comment_id), Some(&friend)).await;
     assert!(comment.contains(COMMENT.as_bytes()));
     // The file of the post too, for that instance only.
     let file = format!("/media/{}", v.file);
-    assert_eq!(fetch(t, &file, Some(&stranger)).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        fetch(t, &file, Some(&stranger)).await.status,
+        StatusCode::NOT_FOUND
+    );
     let served = fetch(t, &file, Some(&friend)).await;
     assert_eq!(served.status, StatusCode::OK);
     assert!(served.contains(FILE_MARK));

@@ -36,6 +36,11 @@ impl Federation {
             .debug(settings.federation.allow_insecure_loopback_federation)
             .url_verifier(Box::new(http_client::BlocklistVerifier::new(db)))
             .signed_fetch_actor(&instance_actor)
+            // Signed fetches as Mastodon signs them: `(request-target) host date`, rsa-sha256.
+            // Mastodon and GoToSocial refuse a signed GET whose `host` is not signed, which the
+            // library's default (`(created)`, no host) leaves out. Our POSTs are signed by
+            // `signatures::sign_request`, not here.
+            .http_signature_compat(true)
             .build()
             .await
             .map_err(|e| ApubError::Internal(e.to_string()))?;

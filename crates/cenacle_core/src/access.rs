@@ -54,7 +54,11 @@ impl<'a> From<&'a Caller> for Reader<'a> {
 /// membership only — stricter: they leave out the private groups an admin does not belong to.
 /// The group's card (name, title, description, how to ask to join) is not content: everyone
 /// sees it.
-pub async fn may_read(conn: &mut Conn, group: &Group, reader: Reader<'_>) -> Result<bool, CoreError> {
+pub async fn may_read(
+    conn: &mut Conn,
+    group: &Group,
+    reader: Reader<'_>,
+) -> Result<bool, CoreError> {
     let visibility = visibility(group);
     if visibility != Visibility::Private {
         return Ok(true);

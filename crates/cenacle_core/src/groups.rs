@@ -2,7 +2,10 @@
 //! group roles. Groups grown from members' proposals are in `proposals`.
 
 use crate::{
-    access::{readable_local_group, require_moderator}, accounts::Session, admin::require, federation::record_event,
+    access::{readable_local_group, require_moderator},
+    accounts::Session,
+    admin::require,
+    federation::record_event,
     identity, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{

@@ -46,6 +46,29 @@ fn the_compose_file_runs_postgres_a_server_and_a_delivery_worker() {
     }
 }
 
+/// The server trusts `X-Forwarded-For` from the bridge's gateway only (the host's reverse
+/// proxy), so its port must not be reachable from elsewhere: published on loopback only.
+#[test]
+fn the_compose_file_trusts_only_its_proxy_and_keeps_the_port_private() {
+    let compose: Value = serde_norway::from_str(&repo_file("docker/docker-compose.yml")).unwrap();
+    let server = &compose["services"]["server"];
+    let proxies = server["environment"]["CENACLE_SERVER__TRUSTED_PROXIES"]
+        .as_str()
+        .expect("the server trusts its proxy");
+    let gateway = compose["networks"]["default"]["ipam"]["config"][0]["gateway"]
+        .as_str()
+        .unwrap();
+    assert_eq!(proxies, format!("[\"{gateway}\"]"));
+    for port in server["ports"].as_sequence().unwrap() {
+        let port = port.as_str().unwrap();
+        assert!(
+            port.starts_with("127.0.0.1:"),
+            "published beyond loopback: {port}"
+        );
+        assert!(!port.contains("9700"), "metrics published: {port}");
+    }
+}
+
 #[test]
 fn the_dockerfile_is_multi_stage_and_serves_on_8700() {
     let dockerfile = repo_file("docker/Dockerfile");
