@@ -57,12 +57,15 @@ fn shape(
     }
 }
 
+/// Signed headers as sent: (name, value) in order.
+type SentHeaders = Vec<(&'static str, String)>;
+
 /// One case: how the Like is signed (or spoilt), and whether it must be applied.
 struct Case {
     name: &'static str,
     shape: SignatureShape,
     /// Changes the signed headers after signing (an unreadable signature, …).
-    spoil: Option<fn(&mut Vec<(&'static str, String)>)>,
+    spoil: Option<fn(&mut SentHeaders)>,
     /// Signed by another person of the same server than the Like's actor.
     other_signer: bool,
     accepted: bool,
