@@ -97,7 +97,16 @@ pub struct Instance {
     pub env: Vec<(String, String)>,
     child: Option<Child>,
     pub setup_token: Option<String>,
+    /// Where this process serves `/metrics` (its own address, never the public port).
+    metrics_url: Option<String>,
     pub http: reqwest::Client,
+}
+
+/// What a starting server prints that the harness waits for.
+enum StartLine {
+    SetupToken(String),
+    Metrics(String),
+    Listening,
 }
 
 impl Instance {
@@ -118,6 +127,7 @@ impl Instance {
             )],
             child: None,
             setup_token: None,
+            metrics_url: None,
             http: hosts.client(),
         }
     }
@@ -152,6 +162,8 @@ impl Instance {
             .env("CENACLE_FEDERATION__HOSTS", self.hosts.toml())
             .env("CENACLE_SERVER__INSTANCE_NAME", &self.name)
             .env("RUST_LOG", "info,cenacle_apub=debug")
+            // Each process its own metrics port (the default one is taken by the first).
+            .env("CENACLE_METRICS__BIND", "127.0.0.1:0")
             // After the defaults, so that an instance's own env (RUST_LOG included) wins.
             .envs(self.env.iter().cloned())
             .stdout(Stdio::piped())
@@ -162,10 +174,13 @@ impl Instance {
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(token) = line.strip_prefix("setup token: ") {
-                    let _ = tx.send(Err(token.to_owned()));
+                    let _ = tx.send(StartLine::SetupToken(token.to_owned()));
+                }
+                if let Some(url) = line.strip_prefix("metrics on ") {
+                    let _ = tx.send(StartLine::Metrics(url.to_owned()));
                 }
                 if line.starts_with("listening on ") {
-                    let _ = tx.send(Ok(()));
+                    let _ = tx.send(StartLine::Listening);
                 }
             }
         });
@@ -173,8 +188,9 @@ impl Instance {
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
             match rx.recv_timeout(left) {
-                Ok(Ok(())) => break,
-                Ok(Err(token)) => self.setup_token = Some(token),
+                Ok(StartLine::Listening) => break,
+                Ok(StartLine::SetupToken(token)) => self.setup_token = Some(token),
+                Ok(StartLine::Metrics(url)) => self.metrics_url = Some(url),
                 Err(_) => panic!(
                     "{} did not start; its log:\n{}",
                     self.name,
@@ -310,17 +326,16 @@ impl Instance {
         body["token"].as_str().unwrap().to_owned()
     }
 
-    /// The value of a Prometheus sample, e.g. `cenacle_delivery_queue_depth`.
+    /// The value of a Prometheus sample, e.g. `cenacle_delivery_queue_depth` (0 when the
+    /// sample has not appeared yet, as a labelled counter before its first increment).
     pub async fn metric(&self, sample: &str) -> f64 {
-        let text = self
-            .http
-            .get(self.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let url = self
+            .metrics_url
+            .as_deref()
+            .unwrap_or_else(|| panic!("{} serves no metrics", self.name));
+        let reply = self.http.get(url).send().await.unwrap();
+        assert_eq!(reply.status(), 200, "GET {url}");
+        let text = reply.text().await.unwrap();
         text.lines()
             .find_map(|line| {
                 line.strip_prefix(sample)

@@ -38,6 +38,7 @@ pub const ALL_CODES: &[&str] = &[
     "route_not_found",
     "method_not_allowed",
     "username_taken",
+    "name_taken",
     "email_taken",
     "already_exists",
     "last_admin",
@@ -235,6 +236,8 @@ fn from_database_error(err: &DbError) -> ApiError {
         Some(ConstraintViolation::Unique(name)) => {
             let code = match name {
                 "person_local_username_key" => "username_taken",
+                // People and groups share one name space (WebFinger answers one actor).
+                "local_actor_name_key" => "name_taken",
                 "local_user_email_key" => "email_taken",
                 // One running bounty per question (partial unique index).
                 "bounty_open_post_key" => "bounty_running",

@@ -124,7 +124,8 @@ impl FromRequestParts<AppState> for MaybeAuth {
 
 /// The client's address for per-address limits: the TCP peer, or, when the peer is one of
 /// `server.trusted_proxies`, the right-most `X-Forwarded-For` entry that is not (see
-/// `cenacle_domain::client_address`).
+/// `cenacle_domain::client_address`); an IPv6 client counted by its /64
+/// (`cenacle_domain::limit_key`).
 pub struct ClientIp(pub String);
 
 impl FromRequestParts<AppState> for ClientIp {
@@ -147,6 +148,6 @@ impl FromRequestParts<AppState> for ClientIp {
             forwarded_for,
             &state.ctx.settings.server.trusted_proxies,
         );
-        Ok(ClientIp(client.to_string()))
+        Ok(ClientIp(cenacle_domain::limit_key(client)))
     }
 }

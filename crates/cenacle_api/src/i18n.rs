@@ -117,6 +117,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This username is already taken.",
             "Ce nom d'utilisateur est déjà pris.",
         ),
+        "name_taken" => (
+            "This name is already used by a person or a group of this instance.",
+            "Ce nom est déjà celui d'une personne ou d'un groupe de cette instance.",
+        ),
         "email_taken" => (
             "This e-mail address is already used by another account.",
             "Cette adresse e-mail est déjà utilisée par un autre compte.",

@@ -247,6 +247,49 @@ async fn every_actor_we_sign_with_round_trips_through_webfinger() {
     webfinger_round_trip(&t, "/g/rust").await;
 }
 
+/// WebFinger answers `acct:name@host` with one actor (Mastodon and GoToSocial take the first
+/// `self` link): a group may not take a person's name, nor a person a group's, whatever the
+/// case.
+#[tokio::test]
+async fn people_and_groups_share_one_name_space() {
+    let (t, admin) = instance_with_group().await;
+    let group = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "marie", "title": "Le groupe de Marie"}),
+        )
+        .await;
+    assert_eq!(
+        (group.status, group.code()),
+        (StatusCode::CONFLICT, "name_taken"),
+        "{}",
+        group.json
+    );
+    let person = t.register("rust").await;
+    assert_eq!(
+        (person.status, person.code()),
+        (StatusCode::CONFLICT, "name_taken"),
+        "{}",
+        person.json
+    );
+    assert!(t.register("Rust").await.status.is_client_error());
+    let finger = t
+        .get(
+            "/.well-known/webfinger?resource=acct:rust@localhost:8700",
+            None,
+        )
+        .await;
+    let selves: Vec<&str> = finger.json["links"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["rel"] == "self")
+        .map(|l| l["href"].as_str().unwrap())
+        .collect();
+    assert_eq!(selves, ["http://localhost:8700/g/rust"]);
+}
+
 #[tokio::test]
 async fn nobody_may_take_the_instance_actors_name() {
     let (t, admin) = instance_with_group().await;
@@ -343,7 +386,28 @@ async fn an_unsigned_post_to_an_inbox_is_401_and_garbage_is_refused() {
     for inbox in ["/inbox", "/g/rust/inbox", "/u/marie/inbox"] {
         let reply = t.post(inbox, None, follow.clone()).await;
         assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{inbox}");
+        // Why, for the sender's logs, in the API's error shape.
+        assert_eq!(reply.code(), "invalid_signature", "{}", reply.json);
+        assert!(reply.json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Signature")));
     }
+    // Over `limits.max_body_bytes`: 413 before anything else is read.
+    let huge = "x".repeat(t.ctx.settings.limits.max_body_bytes + 1);
+    let reply = t
+        .send(
+            Request::post("/inbox")
+                .header(header::CONTENT_TYPE, "application/activity+json")
+                .body(Body::from(huge))
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+        "{}",
+        reply.json
+    );
     let group = t.get("/api/v1/groups/rust", None).await;
     assert_eq!(group.json["followers"], 0);
 }

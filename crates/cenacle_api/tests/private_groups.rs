@@ -460,7 +460,11 @@ async fn the_card_stays_visible_and_lists_never_show_the_private_group() {
             .as_str()
             .unwrap()
             .contains("demandez"));
+        // Not how many are inside.
+        assert_eq!(card.json["followers"], Value::Null, "{}", card.json);
     }
+    let inside = t.get("/api/v1/groups/vault", Some(&v.member)).await;
+    assert!(inside.json["followers"].is_number(), "{}", inside.json);
     // Search and feeds leave it out for non-members, whatever they ask.
     for token in [None, Some(v.outsider.as_str())] {
         for path in [
@@ -507,7 +511,8 @@ async fn private_files_are_for_members_and_never_kept_by_shared_caches() {
         "{cache}"
     );
     assert_eq!(served.headers[header::VARY], "Authorization");
-    // A public group's file stays public and cacheable.
+    // A file attached to nothing yet is not kept by shared caches either: it may become a
+    // private post's; once on a public group's post, it is public and cacheable.
     let upload = t
         .send(
             Request::post("/api/v1/media")
@@ -523,12 +528,48 @@ async fn private_files_are_for_members_and_never_kept_by_shared_caches() {
         .rsplit('/')
         .next()
         .unwrap();
+    let cache_of = |reply: &Raw| {
+        reply.headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let loose = get(t, &format!("/media/{public_name}"), None).await;
+    assert_eq!(loose.status, StatusCode::OK);
+    assert_eq!(cache_of(&loose), "private, no-store");
+    let root = t.with_role("gerante", Role::Admin).await;
+    created(
+        &t.post(
+            "/api/v1/groups",
+            Some(&root),
+            json!({"name": "place", "title": "La Place"}),
+        )
+        .await,
+    );
+    let joined = t
+        .request(
+            Method::POST,
+            "/api/v1/groups/place/join",
+            Some(&v.outsider),
+            None,
+        )
+        .await;
+    assert_eq!(joined.json["status"], "member", "{}", joined.json);
+    created(
+        &t.post(
+            "/api/v1/groups/place/posts",
+            Some(&v.outsider),
+            json!({"kind": "question", "title": "Une photo", "body": "La voici.", "attachments": [upload.json["id"]]}),
+        )
+        .await,
+    );
     let public = get(t, &format!("/media/{public_name}"), None).await;
     assert_eq!(public.status, StatusCode::OK);
-    assert!(public.headers[header::CACHE_CONTROL]
-        .to_str()
-        .unwrap()
-        .starts_with("public"));
+    assert!(
+        cache_of(&public).starts_with("public"),
+        "{}",
+        cache_of(&public)
+    );
 }
 
 // ---- the federation side ----

@@ -377,6 +377,19 @@ impl DeliveryWorker {
             }
         };
         let url = url::Url::parse(&d.inbox_url).map_err(|e| e.to_string())?;
+        // Endpoints are checked when an actor is stored; this covers rows queued before that
+        // rule existed. A refused address never becomes acceptable: dropped like a 403.
+        let loopback_only = self
+            .fed
+            .config
+            .ctx
+            .settings
+            .federation
+            .allow_insecure_loopback_federation;
+        if let Err(refused) = crate::http_client::check_peer_url(&url, loopback_only) {
+            tracing::warn!(inbox = %d.inbox_url, %refused, "delivery to a refused address; dropped");
+            return Ok(403);
+        }
         let headers = sign_request(
             &key,
             "POST",

@@ -10,7 +10,10 @@
 //!   literal as host outside the loopback test mode;
 //! - the resolver, for names: every address they resolve to;
 //! - the connector, for every connection whatever the URL's form (an IP-literal URL never
-//!   calls the resolver): the address actually connected to, before a byte is sent.
+//!   calls the resolver): the address actually connected to, checked once the connection is
+//!   made (for https, after the TLS handshake) and before the request is written. The two
+//!   checks before it keep names and literals from getting that far; this one is the last
+//!   word, should a form of address escape them.
 
 use crate::{ApubError, FedDb};
 use activitypub_federation::{config::UrlVerifier, error::Error as FedError};
@@ -46,6 +49,9 @@ pub fn build(settings: &Settings) -> Result<reqwest::Client, ApubError> {
         ))
         // Redirects could lead anywhere; the federation library follows one itself, checked.
         .redirect(reqwest::redirect::Policy::none())
+        // A proxy from the environment (HTTPS_PROXY) would be the only peer the address guard
+        // sees: federation connects directly, always.
+        .no_proxy()
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(REQUEST_TIMEOUT)
         .pool_max_idle_per_host(16)
@@ -209,23 +215,45 @@ impl Resolve for PeerResolver {
 
 /// Globally routable, i.e. not loopback, private, link-local, unique-local or unspecified.
 pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
+    match ip.to_canonical() {
         IpAddr::V4(v4) => {
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
                 || v4.is_unspecified()
                 || v4.is_broadcast()
                 || v4.is_documentation()
-                || v4.octets()[0] == 100 && (v4.octets()[1] & 0xc0) == 64 // carrier-grade NAT
-                || v4.octets()[0] == 0)
+                || a == 0
+                || (a == 100 && (b & 0xc0) == 64) // carrier-grade NAT, 100.64/10
+                || (a == 192 && b == 0 && c == 0) // IETF protocol assignments, 192.0.0/24
+                || (a == 198 && (b & 0xfe) == 18) // benchmarking, 198.18/15
+                || a >= 224) // multicast 224/4, reserved 240/4
         }
         IpAddr::V6(v6) => {
-            let first = v6.segments()[0];
+            let s = v6.segments();
+            let embedded = |hi: u16, lo: u16| {
+                IpAddr::V4(std::net::Ipv4Addr::from(
+                    (u32::from(hi) << 16) | u32::from(lo),
+                ))
+            };
+            // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) carry an IPv4 address that a gateway
+            // connects to: judge that address (64:ff9b::10.0.0.1 reaches 10.0.0.1).
+            if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(embedded(s[6], s[7]));
+            }
+            if s[0] == 0x2002 {
+                return is_public(embedded(s[1], s[2]));
+            }
             !(v6.is_loopback()
                 || v6.is_unspecified()
-                || (first & 0xfe00) == 0xfc00 // unique local
-                || (first & 0xffc0) == 0xfe80) // link local
+                || (s[0] & 0xfe00) == 0xfc00 // unique local, fc00::/7
+                || (s[0] & 0xffc0) == 0xfe80 // link local, fe80::/10
+                || (s[0] & 0xffc0) == 0xfec0 // site local (deprecated), fec0::/10
+                || (s[0] & 0xff00) == 0xff00 // multicast, ff00::/8
+                || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation, 2001:db8::/32
+                || (s[0] == 0x64 && s[1] == 0xff9b && s[2] == 1) // local-use NAT64, 64:ff9b:1::/48
+                || (s[..4] == [0x100, 0, 0, 0])) // discard-only, 100::/64
         }
     }
 }
@@ -343,10 +371,26 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "0.0.0.0",
+            "::ffff:10.0.0.5",
+            "64:ff9b::10.0.0.5",
+            "2002:a00:5::1",
+            "fec0::1",
+            "ff02::1",
+            "198.18.0.1",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "192.0.0.8",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:4700::1111", "1.1.1.1"] {
+        for ip in [
+            "93.184.216.34",
+            "2606:4700::1111",
+            "1.1.1.1",
+            "64:ff9b::5db8:d822",
+            "2002:5db8:d822::1",
+        ] {
             assert!(is_public(ip.parse().unwrap()), "{ip}");
         }
     }

@@ -383,20 +383,7 @@ async fn verified_signer(
     path: &str,
 ) -> Result<ApubActor, Answer> {
     let local_host = cenacle_core::identity::local_host(&data.ctx.settings);
-    let header = |name: &str| match name {
-        // Behind a proxy that rewrites Host, the signed host is the public one.
-        "host" => parts
-            .headers
-            .get("host")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-            .or_else(|| Some(local_host.clone())),
-        other => parts
-            .headers
-            .get(other)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned),
-    };
+    let header = |name: &str| signatures::signed_header(&parts.headers, &local_host, name);
     let method = parts.method.as_str();
     let fetch = async |data: &FedRequest| -> Result<ApubActor, Answer> {
         use activitypub_federation::error::Error as F;

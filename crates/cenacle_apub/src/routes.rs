@@ -10,8 +10,7 @@ use crate::{
         person::{local_person, ApubPerson},
         InlineCollection,
     },
-    signatures::{self, parse_signature},
-    signed_fetch::{FetchProof, VerifiedSigner},
+    signed_fetch::{self, FetchProof, VerifiedSigner},
     ApubError, FedRequest, Federation,
 };
 use activitypub_federation::{traits::Object, FEDERATION_CONTENT_TYPE};
@@ -31,7 +30,6 @@ use cenacle_core::{
 use cenacle_domain::INSTANCE_ACTOR_NAME;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::time::SystemTime;
 use url::Url;
 
 pub fn router(fed: Federation) -> Router {
@@ -389,7 +387,7 @@ async fn require_signed_fetch(
             .unwrap_or_else(|| "/".into()),
         request.headers().clone(),
     );
-    match verify_signed_get(&fed, &method, &path_and_query, &headers).await {
+    match signed_fetch::verify_signed_get(&fed, &method, &path_and_query, &headers).await {
         Ok(signer) => {
             // Kept for the handlers that serve a private group's content to its approved
             // followers' instances: verified once.
@@ -404,83 +402,6 @@ async fn require_signed_fetch(
     }
 }
 
-/// Verifies a signed GET; its signer (the key's owner) when it holds.
-pub(crate) async fn verify_signed_get(
-    fed: &Federation,
-    method: &str,
-    path_and_query: &str,
-    headers: &HeaderMap,
-) -> Result<Url, ApubError> {
-    let unauthorized = |why: &str| ApubError::Unauthorized(why.to_owned());
-    let params = headers
-        .get("signature")
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_signature)
-        .ok_or_else(|| unauthorized("no signature"))?;
-    // Before any fetch of the signer: a weak signature is refused for nothing.
-    signatures::check_strength(&params, method).map_err(|why| unauthorized(&why))?;
-    let date = headers.get("date").and_then(|v| v.to_str().ok());
-    if !params.is_fresh(date, SystemTime::now(), 3600) {
-        return Err(unauthorized("stale or missing Date / (created)"));
-    }
-    let owner =
-        Url::parse(signatures::key_owner(&params.key_id)).map_err(|_| unauthorized("bad keyId"))?;
-    if crate::http_client::is_blocked(&fed.config.db, &crate::http_client::host_of(&owner)).await? {
-        return Err(ApubError::Blocked("instance blocked".into()));
-    }
-    let public_key = signer_key(fed, &owner).await?;
-    let local_host = identity::local_host(&fed.config.ctx.settings);
-    signatures::verify(
-        &params,
-        method,
-        path_and_query,
-        |name| match name {
-            "host" => headers
-                .get("host")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-                .or(Some(local_host.clone())),
-            other => headers
-                .get(other)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned),
-        },
-        &public_key,
-    )
-    .map_err(|e| unauthorized(&e))?;
-    Ok(owner)
-}
-
-/// The signer's public key: from our cache of people and groups, or fetched (any actor type,
-/// instance actors included).
-async fn signer_key(fed: &Federation, owner: &Url) -> Result<String, ApubError> {
-    let data = fed.data();
-    {
-        // Given back before any fetch: no connection is held across an HTTP call.
-        let mut conn = data.db.conn().await?;
-        if let Some(key) = actors::person_by_ap_id(&mut conn, owner.as_str())
-            .await?
-            .and_then(|p| p.public_key_pem)
-        {
-            return Ok(key);
-        }
-        if let Some(group) = actors::group_by_ap_id(&mut conn, owner.as_str()).await? {
-            return Ok(group.public_key_pem);
-        }
-    }
-    #[derive(Deserialize)]
-    #[serde(rename_all = "camelCase")]
-    struct KeyHolder {
-        public_key: activitypub_federation::protocol::public_key::PublicKey,
-    }
-    let fetched =
-        activitypub_federation::fetch::fetch_object_http::<_, KeyHolder>(owner, &data).await?;
-    if fetched.object.public_key.owner != *owner {
-        return Err(ApubError::Unauthorized("key owner mismatch".into()));
-    }
-    Ok(fetched.object.public_key.public_key_pem)
-}
-
 // ---- discovery ----
 
 #[derive(Deserialize)]
@@ -492,8 +413,9 @@ struct WebfingerQuery {
 /// a person, a group. Each round-trips (its `self` link is its exact id, whose
 /// `preferredUsername` is the name asked for): Mastodon checks that of every actor it meets,
 /// GoToSocial that of every signer, our instance actor included. Mastodon and GoToSocial take
-/// the first `self` link, so the instance actor comes first and, when a person and a group
-/// share a name, the Group last (INTEROP.md).
+/// the first `self` link, so the instance actor comes first. People and groups share one name
+/// space (a database trigger refuses the clash), so a name finds one of them; rows from before
+/// that rule would list the Group last (INTEROP.md).
 async fn webfinger(
     State(fed): State<Federation>,
     Query(query): Query<WebfingerQuery>,

@@ -36,7 +36,7 @@ impl Federation {
             .debug(settings.federation.allow_insecure_loopback_federation)
             .url_verifier(Box::new(http_client::BlocklistVerifier::new(db)))
             .signed_fetch_actor(&instance_actor)
-            // Signed fetches as Mastodon signs them: `(request-target) host date`, rsa-sha256.
+            // Signed fetches sign `(request-target) host date` (algorithm hs2019, RSA key).
             // Mastodon and GoToSocial refuse a signed GET whose `host` is not signed, which the
             // library's default (`(created)`, no host) leaves out. Our POSTs are signed by
             // `signatures::sign_request`, not here.

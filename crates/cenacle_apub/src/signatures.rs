@@ -69,6 +69,20 @@ pub fn digest_matches(header: &str, body: &[u8]) -> bool {
     })
 }
 
+/// A request's header as [`verify`] looks it up (lowercase names). A missing `Host` is
+/// `local_host`: behind a proxy that drops or rewrites it, the signed host is our public one.
+pub fn signed_header(
+    headers: &axum::http::HeaderMap,
+    local_host: &str,
+    name: &str,
+) -> Option<String> {
+    let value = headers.get(name).and_then(|v| v.to_str().ok());
+    match name {
+        "host" => Some(value.unwrap_or(local_host).to_owned()),
+        _ => value.map(str::to_owned),
+    }
+}
+
 /// The `Host` header value for a URL: host, and port when not the scheme's default.
 pub fn host_header(url: &Url) -> String {
     crate::http_client::host_of(url)

@@ -2,7 +2,7 @@
 //! group roles. Groups grown from members' proposals are in `proposals`.
 
 use crate::{
-    access::{readable_local_group, require_moderator},
+    access::{may_read, readable_local_group, require_moderator, Reader},
     accounts::Session,
     admin::require,
     federation::record_event,
@@ -196,9 +196,18 @@ pub async fn update_group(
     Ok(updated)
 }
 
-/// How many actors follow `ap_id` (a group or person of ours).
-pub async fn follower_count(conn: &mut Conn, ap_id: &str) -> Result<i64, CoreError> {
-    Ok(fed_store::count_followers(conn, ap_id).await?)
+/// How many actors follow `group`, when it is ours and `reader` may see who is in it: a
+/// private group's card tells outsiders how to ask to join, not how many are inside. `None`
+/// otherwise (a remote group's count is its own server's to tell).
+pub async fn follower_count(
+    conn: &mut Conn,
+    group: &Group,
+    reader: Reader<'_>,
+) -> Result<Option<i64>, CoreError> {
+    if !group.local || !may_read(conn, group, reader).await? {
+        return Ok(None);
+    }
+    Ok(Some(fed_store::count_followers(conn, &group.ap_id).await?))
 }
 
 /// Joins a public or restricted group, uses an invitation to a private one, or else asks to

@@ -113,8 +113,9 @@ pub async fn record_upload(
 /// A stored file `reader` may fetch.
 pub struct ServedMedia {
     pub media: Media,
-    /// Attached to a private group's post: served to its readers only, and never to be kept
-    /// by shared caches.
+    /// Never to be kept by shared caches: attached to a private group's post (served to its
+    /// readers only), or attached to nothing yet (it may become a private post's file once a
+    /// cache holds it for a year).
     pub sealed: bool,
 }
 
@@ -129,8 +130,9 @@ pub async fn readable(
     let media = store::media_by_file_name(conn, file_name)
         .await?
         .ok_or(CoreError::NotFound("media"))?;
-    let mut sealed = false;
-    for group_id in store::groups_of_media(conn, media.id).await? {
+    let groups = store::groups_of_media(conn, media.id).await?;
+    let mut sealed = groups.is_empty();
+    for group_id in groups {
         let Some(group) = actors::group_by_id(conn, group_id).await? else {
             continue;
         };

@@ -20,7 +20,8 @@ pub struct IpNetwork {
 
 impl IpNetwork {
     pub fn contains(&self, ip: IpAddr) -> bool {
-        match (self.addr.to_canonical(), ip.to_canonical()) {
+        // `addr` is canonical (see `from_str`): its prefix counts bits of its own width.
+        match (self.addr, ip.to_canonical()) {
             (IpAddr::V4(net), IpAddr::V4(ip)) => {
                 same_prefix(u32::from(net).into(), u32::from(ip).into(), self.prefix, 32)
             }
@@ -48,8 +49,8 @@ impl FromStr for IpNetwork {
             Some((addr, prefix)) => (addr, Some(prefix)),
             None => (text.trim(), None),
         };
-        let addr: IpAddr = addr.parse().map_err(|_| bad())?;
-        let width = if addr.is_ipv4() { 32 } else { 128 };
+        let written: IpAddr = addr.parse().map_err(|_| bad())?;
+        let width = if written.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             Some(p) => p
                 .parse::<u8>()
@@ -57,6 +58,16 @@ impl FromStr for IpNetwork {
                 .filter(|p| *p <= width)
                 .ok_or_else(bad)?,
             None => width,
+        };
+        // An IPv4-mapped range (`::ffff:10.0.0.0/104`) is the IPv4 range it maps: peers are
+        // compared in their canonical form, so it must be stored as one, its prefix counted
+        // in IPv4 bits (a mapped prefix shorter than the mapping's 96 bits is not a range of
+        // IPv4 addresses at all).
+        let addr = written.to_canonical();
+        let prefix = if addr.is_ipv4() && written.is_ipv6() {
+            prefix.checked_sub(96).ok_or_else(bad)?
+        } else {
+            prefix
         };
         Ok(IpNetwork { addr, prefix })
     }
@@ -110,6 +121,19 @@ pub fn client_address<'a>(
     client
 }
 
+/// Under which name a client is counted by per-address limits: an IPv4 address itself, an
+/// IPv6 address by its /64 — one subscriber's network, where every host picks its own address
+/// at will, so counting single IPv6 addresses would hand a guesser 2⁶⁴ fresh counters.
+pub fn limit_key(ip: IpAddr) -> String {
+    match ip.to_canonical() {
+        IpAddr::V4(v4) => v4.to_string(),
+        IpAddr::V6(v6) => {
+            let network = std::net::Ipv6Addr::from(u128::from(v6) & !(u128::MAX >> 64));
+            format!("{network}/64")
+        }
+    }
+}
+
 /// One `X-Forwarded-For` entry: an address, possibly with a port (`1.2.3.4:80`, `[::1]:80`).
 fn forwarded_entry(entry: &str) -> Option<IpAddr> {
     let entry = entry.trim();
@@ -135,6 +159,35 @@ mod tests {
 
     fn nets(list: &[&str]) -> Vec<IpNetwork> {
         list.iter().map(|n| n.parse().unwrap()).collect()
+    }
+
+    /// A proxy written in its IPv4-mapped form is that IPv4 proxy, and no other: the mapped
+    /// /128 once made a shift by a negative width, which trusted every IPv4 peer in release.
+    #[test]
+    fn an_ipv4_mapped_proxy_is_its_ipv4_address_only() {
+        let mapped: IpNetwork = "::ffff:172.30.87.1".parse().unwrap();
+        assert!(mapped.contains(ip("172.30.87.1")));
+        assert!(mapped.contains(ip("::ffff:172.30.87.1")));
+        assert!(!mapped.contains(ip("8.8.8.8")));
+        assert!(!mapped.contains(ip("172.30.87.2")));
+        let range: IpNetwork = "::ffff:10.0.0.0/104".parse().unwrap();
+        assert!(range.contains(ip("10.1.2.3")));
+        assert!(!range.contains(ip("11.0.0.1")));
+        assert!("::ffff:0.0.0.0/64".parse::<IpNetwork>().is_err());
+        assert_eq!(
+            client_address(ip("8.8.8.8"), ["6.6.6.6"], &[mapped]),
+            ip("8.8.8.8")
+        );
+    }
+
+    #[test]
+    fn ipv6_clients_are_counted_by_their_64() {
+        assert_eq!(limit_key(ip("203.0.113.5")), "203.0.113.5");
+        assert_eq!(limit_key(ip("::ffff:203.0.113.5")), "203.0.113.5");
+        let a = limit_key(ip("2001:db8:1:2:aaaa::1"));
+        assert_eq!(a, "2001:db8:1:2::/64");
+        assert_eq!(a, limit_key(ip("2001:db8:1:2:ffff:1:2:3")));
+        assert_ne!(a, limit_key(ip("2001:db8:1:3::1")));
     }
 
     #[test]

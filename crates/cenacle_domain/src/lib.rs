@@ -15,5 +15,5 @@ pub use account::{
     Language, ProfileChange, RegistrationDecision, RegistrationMode, RegistrationRefusal,
     ValidationError, INSTANCE_ACTOR_NAME,
 };
-pub use client_address::{client_address, IpNetwork};
+pub use client_address::{client_address, limit_key, IpNetwork};
 pub use role::{Permission, Role};

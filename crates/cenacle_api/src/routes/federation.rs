@@ -9,6 +9,7 @@ use crate::{
 };
 use axum::{extract::State, http::StatusCode, Json};
 use cenacle_apub::follows::{self, Resolved};
+use cenacle_core::Caller;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -36,7 +37,7 @@ pub enum ResolvedView {
     Group(GroupView),
 }
 
-async fn view(state: &AppState, resolved: Resolved) -> ApiResult<ResolvedView> {
+async fn view(state: &AppState, caller: &Caller, resolved: Resolved) -> ApiResult<ResolvedView> {
     Ok(match resolved {
         Resolved::Person(p) => {
             let row = p.row;
@@ -53,12 +54,9 @@ async fn view(state: &AppState, resolved: Resolved) -> ApiResult<ResolvedView> {
             })
         }
         Resolved::Group(g) => {
-            let followers = if g.row.local {
-                let mut conn = state.ctx.conn().await?;
-                cenacle_core::groups::follower_count(&mut conn, &g.row.ap_id).await?
-            } else {
-                0
-            };
+            let mut conn = state.ctx.conn().await?;
+            let followers =
+                cenacle_core::groups::follower_count(&mut conn, &g.row, caller.into()).await?;
             ResolvedView::Group(GroupView::new(g.row, followers))
         }
     })
@@ -70,11 +68,11 @@ async fn view(state: &AppState, resolved: Resolved) -> ApiResult<ResolvedView> {
     responses((status = 200, body = ResolvedView), (status = 404, body = ErrorBody), (status = 502, body = ErrorBody)))]
 pub async fn resolve(
     State(state): State<AppState>,
-    Auth(_session): Auth,
+    Auth(session): Auth,
     ApiQuery(query): ApiQuery<ResolveQuery>,
 ) -> ApiResult<Json<ResolvedView>> {
     let resolved = follows::resolve(&state.federation, &query.q).await?;
-    Ok(Json(view(&state, resolved).await?))
+    Ok(Json(view(&state, &Caller::from(&session), resolved).await?))
 }
 
 #[derive(Deserialize, ToSchema)]

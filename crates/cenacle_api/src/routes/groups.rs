@@ -2,7 +2,7 @@
 
 use crate::{
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, Auth},
+    extract::{ApiJson, Auth, MaybeAuth},
     AppState,
 };
 use axum::{
@@ -27,7 +27,9 @@ pub struct GroupView {
     pub handle: String,
     pub local: bool,
     pub visibility: String,
-    pub followers: i64,
+    /// How many follow the group; absent for a remote group, and for a private group to
+    /// those who are not in it.
+    pub followers: Option<i64>,
     pub rules: String,
     pub tags: Vec<String>,
     pub avatar_url: Option<String>,
@@ -38,7 +40,7 @@ pub struct GroupView {
 }
 
 impl GroupView {
-    pub fn new(group: Group, followers: i64) -> Self {
+    pub fn new(group: Group, followers: Option<i64>) -> Self {
         Self {
             handle: format!("{}@{}", group.name, group.instance_host),
             name: group.name,
@@ -101,7 +103,7 @@ pub async fn create(
         .ctx
         .transaction(|conn| groups::create_group(conn, &session, &prepared).scope_boxed())
         .await?;
-    Ok((StatusCode::CREATED, Json(GroupView::new(group, 0))))
+    Ok((StatusCode::CREATED, Json(GroupView::new(group, Some(0)))))
 }
 
 /// A local group.
@@ -110,11 +112,13 @@ pub async fn create(
     responses((status = 200, body = GroupView), (status = 404, body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
+    MaybeAuth(session): MaybeAuth,
     Path(name): Path<String>,
 ) -> ApiResult<Json<GroupView>> {
     let mut conn = state.ctx.conn().await?;
     let group = groups::local_group(&mut conn, &name).await?;
-    let followers = groups::follower_count(&mut conn, &group.ap_id).await?;
+    let caller = session.as_ref().map(Caller::from);
+    let followers = groups::follower_count(&mut conn, &group, caller.as_ref().into()).await?;
     Ok(Json(GroupView::new(group, followers)))
 }
 
@@ -163,7 +167,7 @@ pub async fn update(
         .transaction(|conn| {
             async move {
                 let group = groups::update_group(conn, caller, name, change).await?;
-                let followers = groups::follower_count(conn, &group.ap_id).await?;
+                let followers = groups::follower_count(conn, &group, caller.into()).await?;
                 Ok((group, followers))
             }
             .scope_boxed()

@@ -80,7 +80,8 @@ async fn readable(
 /// An uploaded file, with its content type. A file of a private group's post is served only
 /// to those who may read the group — its members (bearer token), or by signed fetch the
 /// instance of an approved follower — and never kept by shared caches; others get 404.
-/// Other files are public by their unguessable name.
+/// Other files are public by their unguessable name; one attached to no post yet is not kept
+/// by shared caches either (it may yet become a private post's).
 #[utoipa::path(get, path = "/media/{file}", tag = "posts",
     params(("file" = String, Path)),
     responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]

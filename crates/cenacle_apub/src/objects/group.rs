@@ -278,3 +278,62 @@ pub async fn local_group(data: &FedRequest, name: &str) -> Result<ApubGroup, Apu
         .ok_or(ApubError::NotFound)?;
     ApubGroup::new(row)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// A group as Lemmy serves it, with `patch` laid over it.
+    fn lemmy_group(patch: serde_json::Value) -> GroupJson {
+        let mut doc = json!({
+            "type": "Group",
+            "id": "https://lemmy.example/c/jardin",
+            "preferredUsername": "jardin",
+            "name": "Jardin",
+            "inbox": "https://lemmy.example/c/jardin/inbox",
+            "outbox": "https://lemmy.example/c/jardin/outbox",
+            "followers": "https://lemmy.example/c/jardin/followers",
+            "featured": "https://lemmy.example/c/jardin/featured",
+            "attributedTo": "https://lemmy.example/c/jardin/moderators",
+            "endpoints": {"sharedInbox": "https://lemmy.example/inbox"},
+            "publicKey": {
+                "id": "https://lemmy.example/c/jardin#main-key",
+                "owner": "https://lemmy.example/c/jardin",
+                "publicKeyPem": "-----BEGIN PUBLIC KEY-----\n-----END PUBLIC KEY-----\n"
+            }
+        });
+        for (key, value) in patch.as_object().unwrap() {
+            doc[key] = value.clone();
+        }
+        serde_json::from_value(doc).unwrap()
+    }
+
+    /// Fetched or sent in an `Update{Group}` (which calls this too), a group whose endpoints
+    /// point elsewhere would have us deliver its members' activities there.
+    #[test]
+    fn a_group_whose_endpoints_are_elsewhere_is_refused() {
+        assert!(lemmy_group(json!({})).verify_endpoints(false).is_ok());
+        for patch in [
+            json!({"inbox": "https://intranet.example/inbox"}),
+            json!({"inbox": "https://10.0.0.5/inbox"}),
+            json!({"endpoints": {"sharedInbox": "https://other.example/inbox"}}),
+            json!({"outbox": "https://other.example/outbox"}),
+            json!({"followers": "https://other.example/followers"}),
+            json!({"featured": "https://other.example/featured"}),
+            json!({"inbox": "https://lemmy.example:8443/c/jardin/inbox"}),
+        ] {
+            let refused = lemmy_group(patch.clone()).verify_endpoints(false);
+            assert!(
+                matches!(refused, Err(ApubError::RefusedActor(_))),
+                "{patch}: {refused:?}"
+            );
+        }
+        let on_an_ip = lemmy_group(json!({
+            "id": "https://192.0.2.7/c/jardin",
+            "inbox": "https://192.0.2.7/c/jardin/inbox",
+            "outbox": null, "followers": null, "featured": null, "endpoints": null,
+        }));
+        assert!(on_an_ip.verify_endpoints(false).is_err());
+    }
+}
