@@ -675,6 +675,28 @@ async fn a_private_groups_documents_are_fetched_only_by_approved_followers_insta
         "/g/vault/moderators".to_owned(),
         "/g/vault/featured".to_owned(),
     ];
+    // The federation routes are not in the OpenAPI document: read them from the router's
+    // source, so that a new group, post or comment document cannot be forgotten here.
+    let router_source = include_str!("../../cenacle_apub/src/routes.rs");
+    let templates: Vec<&str> = router_source
+        .split(".route(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once("\", "))
+        .filter(|(_, handler)| handler.starts_with("get("))
+        .map(|(template, _)| template)
+        .filter(|t| t.starts_with("/g/{name}/") || t.starts_with("/p/") || t.starts_with("/c/"))
+        .collect();
+    assert!(templates.len() >= documents.len(), "{templates:?}");
+    for template in templates {
+        let path = template
+            .replace("{name}", "vault")
+            .replace("/p/{id}", &format!("/p/{}", v.post_id))
+            .replace("/c/{id}", &format!("/c/{}", v.comment_id));
+        assert!(
+            documents.contains(&path),
+            "the federation route {template} is not checked for a private group"
+        );
+    }
     for path in &documents {
         for (who, signer) in [
             ("unsigned", None),
