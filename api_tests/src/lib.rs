@@ -3,6 +3,7 @@
 //! (`alpha.test` → 127.0.0.1) over plain http — the `allow_insecure_loopback_federation`
 //! mode, off by default — and a fake peer for hand-made signed requests.
 
+pub mod authoring;
 pub mod database;
 pub mod fake_server;
 pub mod peer;

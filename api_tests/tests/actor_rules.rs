@@ -30,15 +30,7 @@ async fn alpha_with_group(hosts: &Hosts, name: &str) -> (Instance, String, Strin
     let mut alpha = Instance::new("alpha", hosts);
     alpha.start();
     let admin = alpha.admin().await;
-    let (status, group) = alpha
-        .post(
-            "/api/v1/groups",
-            Some(&admin),
-            json!({"name": name, "title": "Jardinage", "description": "Entraide"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{group}");
-    let id = group["ap_id"].as_str().unwrap().to_owned();
+    let id = alpha.create_group(&admin, name, "Jardinage").await;
     (alpha, admin, id)
 }
 
@@ -83,15 +75,10 @@ async fn a_gotosocial_peer_that_webfingers_every_signer_follows_a_group_and_rece
     })
     .await;
 
-    let (status, created) = alpha
-        .post(
-            "/api/v1/groups/jardin/posts",
-            Some(&admin),
-            json!({"kind": "question", "title": "Quand tailler les rosiers ?", "body": "En mars ?"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    let post = created["post"]["ap_id"].as_str().unwrap().to_owned();
+    let post = alpha
+        .create_post(&admin, "jardin", "question", "Quand tailler les rosiers ?")
+        .await
+        .ap_id;
     eventually("the group's post at gts", DEADLINE, || async {
         (!gts.received_where(|a| announces(a, &post)).is_empty()).then_some(())
     })

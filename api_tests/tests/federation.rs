@@ -45,18 +45,6 @@ async fn group_followers(instance: &Instance, name: &str) -> i64 {
         .unwrap()
 }
 
-async fn create_group(alpha: &Instance, admin: &str, name: &str, title: &str) -> String {
-    let (status, group) = alpha
-        .post(
-            "/api/v1/groups",
-            Some(admin),
-            json!({"name": name, "title": title, "description": "Entraide"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{group}");
-    group["ap_id"].as_str().unwrap().to_owned()
-}
-
 async fn follow(instance: &Instance, token: &str, handle: &str) -> String {
     let (status, found) = instance
         .get(
@@ -98,7 +86,7 @@ async fn beta_and_gamma_follow_a_group_on_alpha_and_receive_its_updates_even_aft
     gamma.start();
 
     let admin = alpha.admin().await;
-    let group_id = create_group(&alpha, &admin, "rust", "Rust").await;
+    let group_id = alpha.create_group(&admin, "rust", "Rust").await;
     let handle = format!("!rust@{}", alpha.host);
 
     // beta resolves the group by its Lemmy-style handle, follows, and receives the Accept.
@@ -180,7 +168,7 @@ async fn a_sender_killed_with_undelivered_rows_delivers_them_after_restart() {
     alpha.start();
     beta.start();
     let admin = alpha.admin().await;
-    let group_id = create_group(&alpha, &admin, "cafe", "Café").await;
+    let group_id = alpha.create_group(&admin, "cafe", "Café").await;
 
     // beta's Follow is accepted by alpha's inbox; the Accept waits in alpha's queue.
     let marie = beta.member("marie").await;
@@ -221,7 +209,7 @@ async fn unsigned_badly_signed_wrong_digest_stale_and_replayed_posts_change_noth
     let mut alpha = Instance::new("alpha", &hosts);
     alpha.start();
     let admin = alpha.admin().await;
-    let group_id = create_group(&alpha, &admin, "rust", "Rust").await;
+    let group_id = alpha.create_group(&admin, "rust", "Rust").await;
     let mut peer = FakePeer::start("mallory.test", peer_port).await;
     let client = hosts.client();
     let shared_inbox = alpha.url("/inbox");
@@ -323,7 +311,7 @@ async fn authorized_fetch_requires_signed_gets_except_for_the_instance_actor() {
     alpha.start();
     beta.start();
     let admin = alpha.admin().await;
-    let group_id = create_group(&alpha, &admin, "secure", "Secure").await;
+    let group_id = alpha.create_group(&admin, "secure", "Secure").await;
 
     let unsigned = alpha
         .http

@@ -16,7 +16,7 @@ use cenacle_api_tests::{
     fake_server::{FakeServer, SignatureShape},
     Hosts, Instance,
 };
-use serde_json::{json, Value};
+use serde_json::Value;
 
 const POST_SHAPE: [&str; 4] = ["(request-target)", "host", "date", "digest"];
 
@@ -26,23 +26,11 @@ async fn alpha_with_post(hosts: &Hosts) -> (Instance, String) {
     alpha.set_env("CENACLE_FEDERATION__AUTHORIZED_FETCH", "true");
     alpha.start();
     let admin = alpha.admin().await;
-    let (status, group) = alpha
-        .post(
-            "/api/v1/groups",
-            Some(&admin),
-            json!({"name": "jardin", "title": "Jardinage"}),
-        )
+    alpha.create_group(&admin, "jardin", "Jardinage").await;
+    let post = alpha
+        .create_post(&admin, "jardin", "question", "Quand tailler ?")
         .await;
-    assert_eq!(status, 201, "{group}");
-    let (status, created) = alpha
-        .post(
-            "/api/v1/groups/jardin/posts",
-            Some(&admin),
-            json!({"kind": "question", "title": "Quand tailler ?", "body": "En mars ?"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{created}");
-    (alpha, created["post"]["ap_id"].as_str().unwrap().to_owned())
+    (alpha, post.ap_id)
 }
 
 fn shape(
