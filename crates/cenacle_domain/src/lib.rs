@@ -6,8 +6,11 @@ pub mod client_address;
 pub mod content;
 pub mod delivery;
 pub mod engagement;
+pub mod influence;
+pub mod mood;
 pub mod origin;
 pub mod role;
+pub mod sentiment;
 
 pub use account::{
     decide_registration, is_webfinger_name, validate_email, validate_group_name,
