@@ -63,6 +63,8 @@ pub const ALL_CODES: &[&str] = &[
     "insufficient_reputation",
     "balance_would_be_negative",
     "bounty_running",
+    "bounty_ended",
+    "question_closed",
     "badge_held",
     "contest_closed",
     "remote_unavailable",
@@ -223,7 +225,8 @@ impl From<cenacle_apub::ApubError> for ApiError {
 fn conflict_code(code: &'static str) -> &'static str {
     match code {
         "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
-        | "proposal_closed" | "bounty_running" | "badge_held" => code,
+        | "proposal_closed" | "bounty_running" | "bounty_ended" | "question_closed"
+        | "badge_held" | "contest_closed" => code,
         _ => "already_exists",
     }
 }

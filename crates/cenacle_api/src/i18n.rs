@@ -55,6 +55,14 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This question already has a running bounty.",
             "Cette question a déjà une prime en cours.",
         ),
+        "bounty_ended" => (
+            "This bounty has ended: it is settled by the best-answer rule, not awarded by hand.",
+            "Cette prime est terminée : la règle de la meilleure réponse la départage, elle ne s'attribue plus à la main.",
+        ),
+        "question_closed" => (
+            "This question is closed (answered or locked): no bounty can be offered on it.",
+            "Cette question est close (résolue ou verrouillée) : on ne peut plus y offrir de prime.",
+        ),
         "badge_held" => (
             "This person already holds this badge.",
             "Cette personne a déjà ce badge.",

@@ -1,8 +1,15 @@
-//! Bounties on questions: points held in escrow, awarded by the sponsor or settled at the end
-//! by the half-to-the-best-answer rule.
+//! Bounties on questions: points held in escrow, awarded by the sponsor before the end or
+//! settled at the end by the half-to-the-best-answer rule.
+//!
+//! Only our own members hold points, so only they are paid. A member of another instance who
+//! wins (the sponsor's pick, or the best answer at the end) is credited on the bounty itself
+//! (its `winner`) and with the `bounty_won` badge on their profile; the escrow is spent all
+//! the same — were it returned, awarding a friendly remote account would make every bounty
+//! free to post.
 
 use crate::{access::readable_post, rewards, Caller, Conn, Context, CoreError};
 use cenacle_db::{
+    bounties as settle,
     content as store,
     engagement::{self as ledger, Bounty},
 };
@@ -43,12 +50,16 @@ pub async fn offer_bounty(
         .into());
     }
     let post = readable_post(conn, Some(caller), post_id).await?.post;
-    if post.kind != "question" || post.accepted_comment_id.is_some() {
+    if post.kind != "question" {
         return Err(ValidationError {
             field: "post",
-            code: "not_an_open_question",
+            code: "not_a_question",
         }
         .into());
+    }
+    // Answered or locked: nobody can win it any more.
+    if post.accepted_comment_id.is_some() || post.locked {
+        return Err(CoreError::Conflict("question_closed"));
     }
     rewards::require_reputation(
         conn,
@@ -84,7 +95,8 @@ pub async fn offer_bounty(
     Ok(bounty)
 }
 
-/// The sponsor awards the escrowed amount to an answer (not their own) before the end.
+/// The sponsor awards the escrowed amount to an answer (not their own) before the end: once
+/// the end has passed, only the settling rule decides, even if the settler has not run yet.
 pub async fn award_bounty(
     conn: &mut Conn,
     caller: &Caller,
@@ -97,6 +109,9 @@ pub async fn award_bounty(
     if bounty.sponsor_id != caller.person_id {
         return Err(CoreError::NotAllowed("award_bounty"));
     }
+    if bounty.ends_at <= Utc::now() {
+        return Err(CoreError::Conflict("bounty_ended"));
+    }
     let answer = store::comment_by_id(conn, comment_id)
         .await?
         .filter(|c| c.post_id == post_id && c.parent_id.is_none() && c.deleted_at.is_none())
@@ -104,42 +119,93 @@ pub async fn award_bounty(
     if answer.author_id == caller.person_id {
         return Err(CoreError::NotAllowed("award_own_answer"));
     }
-    ledger::record_points(
+    let winner = Winner {
+        comment_id: answer.id,
+        person_id: answer.author_id,
+        local: answer.local,
+    };
+    pay_winner(conn, &bounty, "awarded", winner, bounty.amount, "bounty_awarded").await
+}
+
+/// Who wins a bounty: an answer and its author.
+#[derive(Debug, Clone, Copy)]
+struct Winner {
+    comment_id: i64,
+    person_id: i64,
+    local: bool,
+}
+
+/// Closes a bounty won by `winner`: `amount` points to them if they are one of our members
+/// (ledger row and balance in this transaction), the `bounty_won` badge to them wherever they
+/// are.
+async fn pay_winner(
+    conn: &mut Conn,
+    bounty: &Bounty,
+    status: &str,
+    winner: Winner,
+    amount: i64,
+    reason: &str,
+) -> Result<Bounty, CoreError> {
+    let paid = if winner.local { amount } else { 0 };
+    if paid > 0 {
+        ledger::record_points(
+            conn,
+            winner.person_id,
+            paid,
+            reason,
+            &format!("bounty:{}:award", bounty.id),
+            None,
+        )
+        .await?;
+    }
+    settle::award_badge_once(conn, "bounty_won", winner.person_id).await?;
+    Ok(ledger::close_bounty(
         conn,
-        answer.author_id,
-        bounty.amount,
-        "bounty_awarded",
-        &format!("bounty:{}:award", bounty.id),
-        None,
+        bounty.id,
+        status,
+        Some((winner.comment_id, winner.person_id)),
+        paid,
     )
-    .await?;
-    Ok(ledger::close_bounty(conn, bounty.id, "awarded", Some(answer.id), bounty.amount).await?)
+    .await?)
 }
 
 /// Settles bounties whose time ran out without an award — the half-to-the-best-answer rule:
-/// half the amount (rounded down) goes to the best-scored answer posted after the bounty began,
-/// if its score is at least 1; the rest of the escrow is not returned (the offer was spent, as
-/// on Stack Overflow, so that bounties are not free to post and let lapse). Returns how many
-/// were settled. Safe to run from several servers at once (rows are claimed SKIP LOCKED).
+/// half the amount (rounded down) goes to the best-scored answer posted after the bounty began
+/// by someone other than the sponsor (when the sponsor's own answer scores best, the next one
+/// wins), if its score is at least 1. The score weighs votes as reputation does and ignores
+/// the author's own (see [`settle::best_qualifying_answer`]). The rest of the escrow is not
+/// returned (the offer was spent, as on Stack Overflow, so that bounties are not free to post
+/// and let lapse). Returns how many were settled. Safe to run from several servers at once
+/// (rows are claimed SKIP LOCKED).
 pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError> {
     let expired = ledger::expired_bounties(conn, 100).await?;
     for bounty in &expired {
-        let best = ledger::best_answer_since(conn, bounty.post_id, bounty.created_at).await?;
+        let best = settle::best_qualifying_answer(
+            conn,
+            bounty.post_id,
+            bounty.created_at,
+            bounty.sponsor_id,
+            1.0,
+        )
+        .await?;
         match best {
-            Some((comment_id, author, score)) if score >= 1 && author != bounty.sponsor_id => {
-                let half = bounty.amount / 2;
-                ledger::record_points(
+            Some(answer) => {
+                let winner = Winner {
+                    comment_id: answer.comment_id,
+                    person_id: answer.author_id,
+                    local: answer.author_local,
+                };
+                pay_winner(
                     conn,
-                    author,
-                    half,
+                    bounty,
+                    "expired",
+                    winner,
+                    bounty.amount / 2,
                     "bounty_half_awarded",
-                    &format!("bounty:{}:award", bounty.id),
-                    None,
                 )
                 .await?;
-                ledger::close_bounty(conn, bounty.id, "expired", Some(comment_id), half).await?;
             }
-            _ => {
+            None => {
                 ledger::close_bounty(conn, bounty.id, "expired", None, 0).await?;
             }
         }

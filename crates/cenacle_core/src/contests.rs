@@ -63,8 +63,8 @@ pub async fn create_contest(
 }
 
 /// Closes a contest: its current top is frozen as the winners; `prizes[i]` points go to the
-/// people ranked i + 1 (ties share a rank and its prize), and the badge `badge_slug` to every
-/// winner.
+/// people ranked i + 1 who are our members (ties share a rank and its prize), and the badge
+/// `badge_slug` to every winner, wherever they are.
 pub async fn close_contest(
     conn: &mut Conn,
     session: &Session,
@@ -101,7 +101,15 @@ pub async fn close_contest(
         .filter(|r| (r.rank as usize) <= prizes.len().max(1))
         .collect();
     for row in &winners {
-        let prize = prizes.get(row.rank as usize - 1).copied().unwrap_or(0);
+        // Only our own members hold points: a winner from another instance keeps their rank
+        // on the frozen board and the badge, with no prize paid (recorded as 0).
+        let local = actors::person_by_id(conn, row.person_id)
+            .await?
+            .is_some_and(|p| p.local);
+        let prize = match prizes.get(row.rank as usize - 1) {
+            Some(prize) if local => *prize,
+            _ => 0,
+        };
         ledger::freeze_winner(conn, contest.id, row, prize).await?;
         if prize > 0 {
             ledger::record_points(

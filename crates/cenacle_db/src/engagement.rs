@@ -375,75 +375,6 @@ pub struct LeaderboardRow {
     pub rank: i64,
 }
 
-/// The all-time, instance-wide board ranks the cached totals (reputation above the floor of 1),
-/// which stays fast however long the ledger grows; periods and groups sum the ledger.
-const ALL_TIME: &str = "SELECT person_id, (score - 1) AS points FROM reputation WHERE score > 1";
-
-/// Reputation gained in [from, to) (all time when both are None), instance-wide or in a group,
-/// dense-ranked: equal totals share a rank and the next rank follows on.
-pub async fn leaderboard(
-    conn: &mut AsyncPgConnection,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    group_id: Option<i64>,
-    limit: i64,
-) -> Result<Vec<LeaderboardRow>, DbError> {
-    use diesel::sql_types::{BigInt, Nullable, Timestamptz};
-    let totals = if from.is_none() && to.is_none() && group_id.is_none() {
-        ALL_TIME
-    } else {
-        TOTALS
-    };
-    Ok(diesel::sql_query(format!(
-        "WITH totals AS ({totals}) \
-         SELECT person_id, points, DENSE_RANK() OVER (ORDER BY points DESC) AS rank \
-         FROM totals ORDER BY points DESC, person_id LIMIT $4"
-    ))
-    .bind::<Nullable<Timestamptz>, _>(from)
-    .bind::<Nullable<Timestamptz>, _>(to)
-    .bind::<Nullable<BigInt>, _>(group_id)
-    .bind::<BigInt, _>(limit)
-    .prepared()
-    .load(conn)
-    .await?)
-}
-
-/// Per-person totals over the period; only people with a positive total are ranked.
-const TOTALS: &str = "SELECT person_id, SUM(delta)::bigint AS points FROM reputation_event \
-     WHERE ($1::timestamptz IS NULL OR created_at >= $1) AND ($2::timestamptz IS NULL OR created_at < $2) \
-       AND ($3::bigint IS NULL OR group_id = $3) \
-     GROUP BY person_id HAVING SUM(delta) > 0";
-
-/// One person's total and dense rank on the same board (None when not ranked).
-pub async fn leaderboard_position(
-    conn: &mut AsyncPgConnection,
-    person_id: i64,
-    from: Option<DateTime<Utc>>,
-    to: Option<DateTime<Utc>>,
-    group_id: Option<i64>,
-) -> Result<Option<LeaderboardRow>, DbError> {
-    use diesel::sql_types::{BigInt, Nullable, Timestamptz};
-    let totals = if from.is_none() && to.is_none() && group_id.is_none() {
-        ALL_TIME
-    } else {
-        TOTALS
-    };
-    Ok(diesel::sql_query(format!(
-        "WITH totals AS ({totals}), mine AS (SELECT points FROM totals WHERE person_id = $4) \
-         SELECT $4 AS person_id, mine.points, \
-                (SELECT COUNT(DISTINCT t.points) FROM totals t WHERE t.points > mine.points) + 1 AS rank \
-         FROM mine"
-    ))
-    .bind::<Nullable<Timestamptz>, _>(from)
-    .bind::<Nullable<Timestamptz>, _>(to)
-    .bind::<Nullable<BigInt>, _>(group_id)
-    .bind::<BigInt, _>(person_id)
-    .prepared()
-    .get_result(conn)
-    .await
-    .optional()?)
-}
-
 /// A remote person's reputation and rank at their home instance.
 pub async fn set_home_reputation(
     conn: &mut AsyncPgConnection,
@@ -530,6 +461,8 @@ pub struct Bounty {
     pub created_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub settled_at: Option<DateTime<Utc>>,
+    /// Who won it (kept when the answer is deleted later).
+    pub winner_id: Option<i64>,
 }
 
 pub async fn insert_bounty(
@@ -606,46 +539,21 @@ pub async fn close_bounty(
     conn: &mut AsyncPgConnection,
     id: i64,
     status: &str,
-    comment_id: Option<i64>,
+    winner: Option<(i64, i64)>,
     paid: i64,
 ) -> Result<Bounty, DbError> {
     use crate::schema::bounty;
     Ok(diesel::update(bounty::table.find(id))
         .set((
             bounty::status.eq(status),
-            bounty::awarded_comment_id.eq(comment_id),
+            bounty::awarded_comment_id.eq(winner.map(|(comment, _)| comment)),
+            bounty::winner_id.eq(winner.map(|(_, person)| person)),
             bounty::paid.eq(paid),
             bounty::settled_at.eq(diesel::dsl::now),
         ))
         .returning(Bounty::as_returning())
         .get_result(conn)
         .await?)
-}
-
-/// Top-level answers of a question posted since `since`, best score first (ties: earliest).
-pub async fn best_answer_since(
-    conn: &mut AsyncPgConnection,
-    post_id: i64,
-    since: DateTime<Utc>,
-) -> Result<Option<(i64, i64, i32)>, DbError> {
-    use crate::schema::comment;
-    Ok(comment::table
-        .filter(comment::post_id.eq(post_id))
-        .filter(comment::parent_id.is_null())
-        .filter(comment::deleted_at.is_null())
-        .filter(comment::created_at.ge(since))
-        .order((
-            (comment::likes - comment::dislikes).desc(),
-            comment::id.asc(),
-        ))
-        .select((
-            comment::id,
-            comment::author_id,
-            comment::likes - comment::dislikes,
-        ))
-        .first(conn)
-        .await
-        .optional()?)
 }
 
 // ---- contests ----

@@ -7,12 +7,14 @@
 pub mod accounts;
 pub mod actors;
 pub mod badges;
+pub mod bounties;
 pub mod content;
 pub mod embedded;
 pub mod engagement;
 mod error;
 pub mod federation;
 pub mod groups;
+pub mod leaderboards;
 pub mod media;
 pub mod pool;
 mod prepared;

@@ -394,6 +394,7 @@ diesel::table! {
         created_at -> Timestamptz,
         ends_at -> Timestamptz,
         settled_at -> Nullable<Timestamptz>,
+        winner_id -> Nullable<Int8>,
     }
 }
 

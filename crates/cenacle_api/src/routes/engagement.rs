@@ -13,12 +13,12 @@ use axum::{
 };
 use cenacle_core::{
     admin, badges as badge_cases, bounties, contests, groups, identity,
-    leaderboards::{self, Board},
+    leaderboards::{self, Board, Span},
     model::{Author, Badge, Bounty, Contest, LeaderboardRow, PersonActor},
     people, points, Caller, Conn, Context, CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{engagement::RankTier, Language};
-use chrono::{DateTime, Utc};
+use cenacle_domain::{boards::BoardPeriod, engagement::RankTier, Language};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use utoipa::{IntoParams, ToSchema};
@@ -221,10 +221,16 @@ pub async fn set_weight(
 #[derive(Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LeaderboardQuery {
-    /// `week`, `month`, `all` (default), or `custom` with `from` and `to`.
+    /// `week` (ISO, from Monday), `month`, `year` — calendar periods in UTC — `all` (default),
+    /// or `custom` with `from` and `to`.
     pub period: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
+    /// Any day of the week, month or year to show (default: today, UTC): past boards stay
+    /// readable.
+    pub at: Option<NaiveDate>,
+    /// First day of a custom board.
+    pub from: Option<NaiveDate>,
+    /// The day after a custom board's last (at most 31 days after `from`).
+    pub to: Option<NaiveDate>,
     /// A local group's name: reputation earned in it (a private group's board: its members
     /// only, 404 to others).
     pub group: Option<String>,
@@ -262,31 +268,42 @@ fn entry(r: &LeaderboardRow, people: &HashMap<i64, Author>, local_host: &str) ->
 
 #[derive(Serialize, ToSchema)]
 pub struct LeaderboardView {
+    /// week, month, year, all or custom.
+    pub period: String,
+    /// The first day the board covers (null for all time).
+    pub from: Option<NaiveDate>,
+    /// The day after the last it covers (null for all time).
+    pub to: Option<NaiveDate>,
     pub entries: Vec<LeaderboardEntry>,
     /// The caller's own line, even outside the top (null when unranked or anonymous).
     pub me: Option<LeaderboardEntry>,
 }
 
-/// Who earned the most reputation, over a period, instance-wide or in a group.
+/// Who earned the most reputation, over a calendar week, month or year, all time, or some
+/// days, instance-wide or in a group.
 #[utoipa::path(get, path = "/api/v1/leaderboard", tag = "engagement",
     params(LeaderboardQuery),
-    responses((status = 200, body = LeaderboardView), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = LeaderboardView), (status = 400, body = ErrorBody), (status = 422, description = "a custom board longer than 31 days, or ending before it starts", body = ErrorBody)))]
 pub async fn leaderboard(
     State(state): State<AppState>,
     crate::extract::MaybeAuth(session): crate::extract::MaybeAuth,
     ApiQuery(q): ApiQuery<LeaderboardQuery>,
 ) -> ApiResult<Json<LeaderboardView>> {
-    let now = Utc::now();
-    let (from, to) = match q.period.as_deref().unwrap_or("all") {
-        "all" => (None, None),
-        "week" => (Some(now - chrono::Duration::weeks(1)), None),
-        "month" => (Some(now - chrono::Duration::days(30)), None),
-        "custom" if q.from.is_some() && q.to.is_some() => (q.from, q.to),
+    let period = q.period.as_deref().unwrap_or("all");
+    let span = match (BoardPeriod::parse(period), q.from, q.to) {
+        (Some(p), None, None) => Span::Period(p, q.at.unwrap_or_else(|| Utc::now().date_naive())),
+        (None, Some(from), Some(to)) if period == "custom" && q.at.is_none() => {
+            Span::Days { from, to }
+        }
         _ => {
             return Err(ApiError::invalid_query(
-                "period must be week, month, all, or custom with from and to",
+                "period must be week, month, year or all (with at, a day), or custom with from and to (days)",
             ))
         }
+    };
+    let (from, to) = match span {
+        Span::Period(p, day) => p.bounds(day).unzip(),
+        Span::Days { from, to } => (Some(from), Some(to)),
     };
     let limit = crate::pagination::PageQuery {
         limit: q.limit,
@@ -303,7 +320,7 @@ pub async fn leaderboard(
         ),
         None => None,
     };
-    let board = Board { from, to, group_id };
+    let board = Board { span, group_id };
     let viewer = session.as_ref().map(|s| s.account.person_id);
     let (rows, mine) = leaderboards::leaderboard(&mut conn, board, limit, viewer).await?;
     let ids: Vec<i64> = rows
@@ -314,6 +331,9 @@ pub async fn leaderboard(
     let people = people::authors(&mut conn, &ids).await?;
     let host = identity::local_host(&state.ctx.settings);
     Ok(Json(LeaderboardView {
+        period: period.to_owned(),
+        from,
+        to,
         entries: rows.iter().map(|r| entry(r, &people, &host)).collect(),
         me: mine.as_ref().map(|r| entry(r, &people, &host)),
     }))
@@ -384,7 +404,8 @@ pub struct BountyView {
     /// open, awarded, or expired.
     pub status: String,
     pub awarded_answer_id: Option<i64>,
-    /// Points actually paid (all when awarded, half or none at expiry).
+    /// Points actually paid: all when awarded, half or none at expiry; none to a winner from
+    /// another instance (only our members hold points), who gets the `bounty_won` badge.
     pub paid: i64,
     pub ends_at: DateTime<Utc>,
 }
@@ -410,10 +431,11 @@ pub struct BountyRequest {
 }
 
 /// Offer a bounty on an open question. If you do not award it before it ends, half goes to
-/// the best-scored answer posted after it began (score at least 1); the rest is not returned.
+/// the best-scored answer posted after it began by someone else (score at least 1, votes
+/// weighted as for reputation, the author's own not counted); the rest is not returned.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/bounty", tag = "engagement", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = BountyRequest,
-    responses((status = 201, body = BountyView), (status = 403, body = ErrorBody), (status = 409, description = "a bounty runs already, or not enough points", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = BountyView), (status = 403, body = ErrorBody), (status = 409, description = "a bounty runs already, the question is closed, or not enough points", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn offer_bounty(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -453,10 +475,10 @@ pub struct AwardRequest {
     pub comment_id: i64,
 }
 
-/// Award your running bounty to an answer.
+/// Award your running bounty to someone else's answer, before it ends.
 #[utoipa::path(put, path = "/api/v1/posts/{id}/bounty/award", tag = "engagement", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AwardRequest,
-    responses((status = 200, body = BountyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = BountyView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the bounty has ended", body = ErrorBody)))]
 pub async fn award_bounty(
     State(state): State<AppState>,
     Auth(session): Auth,

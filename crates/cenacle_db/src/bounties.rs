@@ -1,0 +1,87 @@
+//! What settling a bounty reads and writes beyond the bounty row itself (which lives with the
+//! ledgers in `engagement`): the scored answers, and the winner's badge.
+
+use crate::{DbError, PrepareOnce};
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Bool, Double, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// An answer that qualifies for a bounty, with its score.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ScoredAnswer {
+    #[diesel(sql_type = BigInt)]
+    pub comment_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub author_id: i64,
+    /// Whether its author is one of our members (only they hold points).
+    #[diesel(sql_type = Bool)]
+    pub author_local: bool,
+    #[diesel(sql_type = Double)]
+    pub score: f64,
+}
+
+/// The best-scored live top-level answer of a question posted since `since`, not by
+/// `excluded` (the sponsor), with a score of at least `min_score` (ties: the earliest). The
+/// score counts each vote as the voter's weight — 1 for our members, their instance's weight
+/// for others, nothing when that instance is blocked (votes cast before the block included) —
+/// and never the author's own vote.
+pub async fn best_qualifying_answer(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    since: DateTime<Utc>,
+    excluded: i64,
+    min_score: f64,
+) -> Result<Option<ScoredAnswer>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT c.id AS comment_id, c.author_id, a.local AS author_local, \
+                COALESCE(SUM(v.value * CASE WHEN vp.local THEN 1.0 \
+                                            WHEN i.blocked THEN 0.0 \
+                                            ELSE COALESCE(i.reputation_weight, 1.0) END) \
+                         FILTER (WHERE v.person_id <> c.author_id), 0)::float8 AS score \
+         FROM comment c \
+         JOIN person a ON a.id = c.author_id \
+         LEFT JOIN vote v ON v.comment_id = c.id \
+         LEFT JOIN person vp ON vp.id = v.person_id \
+         LEFT JOIN instance i ON NOT vp.local AND i.host = vp.instance_host \
+         WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL \
+           AND c.created_at >= $2 AND c.author_id <> $3 \
+         GROUP BY c.id, c.author_id, a.local \
+         HAVING COALESCE(SUM(v.value * CASE WHEN vp.local THEN 1.0 \
+                                            WHEN i.blocked THEN 0.0 \
+                                            ELSE COALESCE(i.reputation_weight, 1.0) END) \
+                         FILTER (WHERE v.person_id <> c.author_id), 0) >= $4 \
+         ORDER BY score DESC, c.id LIMIT 1",
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<Timestamptz, _>(since)
+    .bind::<BigInt, _>(excluded)
+    .bind::<Double, _>(min_score)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Gives the badge `slug` to a person who never held it (a badge revoked stays revoked: only
+/// a community manager gives it back, by hand). Returns whether it was given.
+pub async fn award_badge_once(
+    conn: &mut AsyncPgConnection,
+    slug: &str,
+    person_id: i64,
+) -> Result<bool, DbError> {
+    let given = diesel::sql_query(
+        "INSERT INTO badge_award (badge_id, person_id) \
+         SELECT b.id, $2 FROM badge b WHERE b.slug = $1 \
+           AND NOT EXISTS (SELECT 1 FROM badge_award w WHERE w.badge_id = b.id AND w.person_id = $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(slug)
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(given == 1)
+}
