@@ -407,6 +407,8 @@ pub struct BountyView {
     /// Points actually paid: all when awarded, half or none at expiry; none to a winner from
     /// another instance (only our members hold points), who gets the `bounty_won` badge.
     pub paid: i64,
+    /// Who won it (a person's id; kept when the answer is deleted later).
+    pub winner_id: Option<i64>,
     pub ends_at: DateTime<Utc>,
 }
 
@@ -417,6 +419,7 @@ fn bounty_view(b: Bounty) -> BountyView {
         status: b.status,
         awarded_answer_id: b.awarded_comment_id,
         paid: b.paid,
+        winner_id: b.winner_id,
         ends_at: b.ends_at,
     }
 }
