@@ -432,6 +432,76 @@ async fn bad_bounty_offers_are_refused_with_a_code_and_write_nothing() {
     assert_eq!(count(&t, "SELECT count(*) AS n FROM bounty").await, 0);
 }
 
+#[tokio::test]
+async fn contest_prizes_go_to_our_members_and_a_remote_winner_gets_the_badge() {
+    let (t, _) = setup().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let now = chrono::Utc::now();
+    let created = t
+        .post(
+            "/api/v1/contests",
+            Some(&manager),
+            json!({
+                "title": "Concours",
+                "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+                "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+                "groups": ["open"],
+                "causes": ["answer_liked"],
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let id = created.json["id"].as_i64().unwrap();
+    let fan = t.member("fan").await;
+    let ana = t.member("ana").await;
+    let qid = question(&t, &fan).await;
+    let aid = answer(&t, qid, &ana).await;
+    like(&t, &fan, aid).await;
+    // bob, of another instance, earned more in the group (as relayed likes pay him).
+    let (bob, _) = remote_answer(&t, qid, "bob").await;
+    sql(
+        &t,
+        &format!(
+            "INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id) \
+             SELECT {bob}, 30, 'answer_liked', 'test:bob', id FROM community_group WHERE name = 'open'"
+        ),
+    )
+    .await;
+    let negative = t
+        .post(
+            &format!("/api/v1/contests/{id}/close"),
+            Some(&manager),
+            json!({"prizes": [100, -50]}),
+        )
+        .await;
+    assert_eq!(
+        (negative.status, negative.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+        "{}",
+        negative.json
+    );
+    let ana_before = points(&t, &ana).await;
+    let closed = t
+        .post(
+            &format!("/api/v1/contests/{id}/close"),
+            Some(&manager),
+            json!({"prizes": [100, 50], "badge": "superuser"}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
+    assert_eq!(points(&t, &ana).await, ana_before + 50, "second prize");
+    assert_eq!(badges_of(&t, "bob@remote.example").await, ["superuser"]);
+    assert_eq!(
+        count(
+            &t,
+            &format!("SELECT count(*) AS n FROM points_ledger WHERE person_id = {bob}")
+        )
+        .await,
+        0,
+        "no points for a person of another instance"
+    );
+}
+
 // ---- leaderboards ----
 
 #[derive(diesel::QueryableByName)]
