@@ -215,15 +215,8 @@ async fn self_likes_do_not_make_an_answer_qualify() {
     let qid = question(&t, &sponsor).await;
     assert_eq!(offer(&t, &sponsor, qid, 100).await.status, StatusCode::CREATED);
     let aid = answer(&t, qid, &answerer).await;
-    // Liking one's own answer is stored but counts for nothing.
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO vote (person_id, comment_id, value) \
-             SELECT author_id, id, 1 FROM comment WHERE id = {aid}"
-        ),
-    )
-    .await;
+    // Liking one's own answer counts for nothing.
+    like(&t, &answerer, aid).await;
     sql(&t, "UPDATE bounty SET ends_at = now() - interval '1 second'").await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
