@@ -191,7 +191,11 @@ async fn when_the_sponsors_own_answer_scores_best_the_next_qualifying_one_wins()
     }
     like(&t, &fans[0], theirs).await;
     let other_before = points(&t, &other).await;
-    sql(&t, "UPDATE bounty SET ends_at = now() - interval '1 second'").await;
+    sql(
+        &t,
+        "UPDATE bounty SET ends_at = now() - interval '1 second'",
+    )
+    .await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
@@ -213,11 +217,18 @@ async fn self_likes_do_not_make_an_answer_qualify() {
     grant(&t, &admin, "claire", 1000).await;
     let answerer = t.member("answerer").await;
     let qid = question(&t, &sponsor).await;
-    assert_eq!(offer(&t, &sponsor, qid, 100).await.status, StatusCode::CREATED);
+    assert_eq!(
+        offer(&t, &sponsor, qid, 100).await.status,
+        StatusCode::CREATED
+    );
     let aid = answer(&t, qid, &answerer).await;
     // Liking one's own answer counts for nothing.
     like(&t, &answerer, aid).await;
-    sql(&t, "UPDATE bounty SET ends_at = now() - interval '1 second'").await;
+    sql(
+        &t,
+        "UPDATE bounty SET ends_at = now() - interval '1 second'",
+    )
+    .await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
@@ -236,11 +247,18 @@ async fn nobody_awards_a_bounty_after_its_end() {
     grant(&t, &admin, "claire", 1000).await;
     let answerer = t.member("answerer").await;
     let qid = question(&t, &sponsor).await;
-    assert_eq!(offer(&t, &sponsor, qid, 200).await.status, StatusCode::CREATED);
+    assert_eq!(
+        offer(&t, &sponsor, qid, 200).await.status,
+        StatusCode::CREATED
+    );
     let aid = answer(&t, qid, &answerer).await;
     let before = points(&t, &answerer).await;
     // The end has passed; the settler has not run yet.
-    sql(&t, "UPDATE bounty SET ends_at = now() - interval '1 second'").await;
+    sql(
+        &t,
+        "UPDATE bounty SET ends_at = now() - interval '1 second'",
+    )
+    .await;
     let late = award(&t, &sponsor, qid, aid).await;
     assert_eq!(
         (late.status, late.code()),
@@ -260,7 +278,10 @@ async fn a_remote_winner_gets_the_badge_and_no_points() {
     grant(&t, &admin, "claire", 1000).await;
     // Awarded by the sponsor.
     let qid = question(&t, &sponsor).await;
-    assert_eq!(offer(&t, &sponsor, qid, 200).await.status, StatusCode::CREATED);
+    assert_eq!(
+        offer(&t, &sponsor, qid, 200).await.status,
+        StatusCode::CREATED
+    );
     let (bob, bob_answer) = remote_answer(&t, qid, "bob").await;
     let awarded = award(&t, &sponsor, qid, bob_answer).await;
     assert_eq!(awarded.status, StatusCode::OK, "{}", awarded.json);
@@ -276,10 +297,17 @@ async fn a_remote_winner_gets_the_badge_and_no_points() {
     // Settled at the end, the best answer being remote.
     let fan = t.member("fan").await;
     let qid2 = question(&t, &sponsor).await;
-    assert_eq!(offer(&t, &sponsor, qid2, 100).await.status, StatusCode::CREATED);
+    assert_eq!(
+        offer(&t, &sponsor, qid2, 100).await.status,
+        StatusCode::CREATED
+    );
     let (eve, eve_answer) = remote_answer(&t, qid2, "eve").await;
     like(&t, &fan, eve_answer).await;
-    sql(&t, "UPDATE bounty SET ends_at = now() - interval '1 second' WHERE status = 'open'").await;
+    sql(
+        &t,
+        "UPDATE bounty SET ends_at = now() - interval '1 second' WHERE status = 'open'",
+    )
+    .await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid2}/bounty"), None).await;
     assert_eq!(
@@ -377,7 +405,11 @@ async fn bad_bounty_offers_are_refused_with_a_code_and_write_nothing() {
             negative.code(),
             negative.json["error"]["details"]["field"].as_str()
         ),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", Some("amount")),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+            Some("amount")
+        ),
         "{}",
         negative.json
     );
@@ -556,7 +588,11 @@ async fn the_rollups_follow_the_ledger_in_its_own_transactions() {
     )
     .await;
     assert!(rollups_match_the_ledger(&t).await, "after moving events");
-    sql(&t, "DELETE FROM reputation_event WHERE cause = 'answer_liked'").await;
+    sql(
+        &t,
+        "DELETE FROM reputation_event WHERE cause = 'answer_liked'",
+    )
+    .await;
     assert!(rollups_match_the_ledger(&t).await, "after deleting events");
     // A transaction that fails leaves them as they were.
     let failed = t
@@ -614,7 +650,12 @@ async fn boards_cover_calendar_weeks_months_and_years_with_my_position() {
         let t = &t;
         let token = token.map(|who| if who == "ana" { &ana } else { &ben });
         async move {
-            let r = t.get(&format!("/api/v1/leaderboard?{query}"), token.map(|s| s.as_str())).await;
+            let r = t
+                .get(
+                    &format!("/api/v1/leaderboard?{query}"),
+                    token.map(|s| s.as_str()),
+                )
+                .await;
             assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.json);
             r
         }
@@ -679,15 +720,19 @@ async fn boards_cover_calendar_weeks_months_and_years_with_my_position() {
         "period=custom&from=2026-01-01&to=2026-03-01",
         "period=custom&from=2026-01-02&to=2026-01-01",
     ] {
-        let r = t
-            .get(&format!("/api/v1/leaderboard?{query}"), None)
-            .await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{query}: {}", r.json);
+        let r = t.get(&format!("/api/v1/leaderboard?{query}"), None).await;
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}: {}",
+            r.json
+        );
     }
-    for query in ["period=fortnight", "period=week&from=2026-01-01&to=2026-01-02"] {
-        let r = t
-            .get(&format!("/api/v1/leaderboard?{query}"), None)
-            .await;
+    for query in [
+        "period=fortnight",
+        "period=week&from=2026-01-01&to=2026-01-02",
+    ] {
+        let r = t.get(&format!("/api/v1/leaderboard?{query}"), None).await;
         assert_eq!(r.status, StatusCode::BAD_REQUEST, "{query}: {}", r.json);
     }
 }

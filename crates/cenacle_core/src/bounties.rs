@@ -9,8 +9,7 @@
 
 use crate::{access::readable_post, rewards, Caller, Conn, Context, CoreError};
 use cenacle_db::{
-    bounties as settle,
-    content as store,
+    bounties as settle, content as store,
     engagement::{self as ledger, Bounty},
 };
 use cenacle_domain::ValidationError;
@@ -124,7 +123,15 @@ pub async fn award_bounty(
         person_id: answer.author_id,
         local: answer.local,
     };
-    pay_winner(conn, &bounty, "awarded", winner, bounty.amount, "bounty_awarded").await
+    pay_winner(
+        conn,
+        &bounty,
+        "awarded",
+        winner,
+        bounty.amount,
+        "bounty_awarded",
+    )
+    .await
 }
 
 /// Who wins a bounty: an answer and its author.

@@ -22,7 +22,10 @@ pub const INSTANCE: i64 = 0;
 pub enum Totals {
     /// A calendar period (`week`, `month`, `year`, `all`) by any day in it: one row per person,
     /// read in rank order from an index.
-    Period { period: &'static str, day: NaiveDate },
+    Period {
+        period: &'static str,
+        day: NaiveDate,
+    },
     /// The days [from, to), summed per person: as many rows as people active on those days.
     Days { from: NaiveDate, to: NaiveDate },
 }
