@@ -246,7 +246,7 @@ impl Vault {
     /// out; any other parameter fails the sweep, so that a new one must say whether it points
     /// at a group's content.
     fn query_value(&self, param: &str) -> Result<Option<String>, ()> {
-        const NEUTRAL: [&str; 12] = [
+        const NEUTRAL: [&str; 13] = [
             "limit",
             "cursor",
             "sort",
@@ -259,6 +259,7 @@ impl Vault {
             "scope",
             "tag",
             "answered",
+            "at",
         ];
         Ok(Some(match param {
             "group" => "vault".into(),
