@@ -7,6 +7,7 @@ pub mod authoring;
 pub mod database;
 pub mod fake_server;
 pub mod peer;
+pub mod sink;
 
 use serde_json::{json, Value};
 use std::{
@@ -87,12 +88,24 @@ impl Hosts {
     }
 }
 
-/// One running (or stopped) instance.
+/// What a process of an instance runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ProcessKind {
+    /// `cenacle serve`: the HTTP server (and, by default, delivery workers).
+    Serve,
+    /// `cenacle deliver`: a delivery worker only.
+    Deliver,
+}
+
+/// One running (or stopped) instance — or one more process of it (see [`Instance::replica`]
+/// and [`Instance::deliverer`]).
 pub struct Instance {
     pub name: String,
     pub host: String,
     pub base: String,
+    /// Where this process listens (the public URL's port for the first server).
     port: u16,
+    command: ProcessKind,
     data: tempfile::TempDir,
     hosts: Hosts,
     pub env: Vec<(String, String)>,
@@ -120,6 +133,7 @@ impl Instance {
             host: format!("{host_name}:{port}"),
             base: format!("http://{host_name}:{port}"),
             port,
+            command: ProcessKind::Serve,
             data: tempfile::tempdir().unwrap(),
             hosts: hosts.clone(),
             env: vec![(
@@ -131,6 +145,38 @@ impl Instance {
             metrics_url: None,
             http: hosts.client(),
         }
+    }
+
+    /// Another `cenacle serve` of the same instance (same public URL and environment, so set
+    /// `DATABASE_URL` to share a database), listening on a port of its own.
+    pub fn replica(&self) -> Instance {
+        self.sibling(ProcessKind::Serve)
+    }
+
+    /// A `cenacle deliver` process of the same instance (same environment).
+    pub fn deliverer(&self) -> Instance {
+        self.sibling(ProcessKind::Deliver)
+    }
+
+    fn sibling(&self, command: ProcessKind) -> Instance {
+        Instance {
+            name: self.name.clone(),
+            host: self.host.clone(),
+            base: self.base.clone(),
+            port: free_port(),
+            command,
+            data: tempfile::tempdir().unwrap(),
+            hosts: self.hosts.clone(),
+            env: self.env.clone(),
+            child: None,
+            setup_token: None,
+            http: self.hosts.client(),
+        }
+    }
+
+    /// The URL of this process itself (a replica's own port), for API calls to it.
+    pub fn own_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
     }
 
     pub fn set_env(&mut self, key: &str, value: &str) {
@@ -152,14 +198,16 @@ impl Instance {
                 cmd.env_remove(key);
             }
         }
-        cmd.arg("--data-dir")
-            .arg(self.data.path())
-            .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
-            .args([
-                "--public-url",
-                &self.base,
-                "--allow-insecure-loopback-federation",
-            ])
+        cmd.arg("--data-dir").arg(self.data.path());
+        match self.command {
+            ProcessKind::Serve => cmd
+                .args(["serve", "--bind", &format!("127.0.0.1:{}", self.port)])
+                .args(["--public-url", &self.base]),
+            ProcessKind::Deliver => cmd
+                .arg("deliver")
+                .env("CENACLE_SERVER__PUBLIC_URL", &self.base),
+        };
+        cmd.arg("--allow-insecure-loopback-federation")
             .env("CENACLE_FEDERATION__HOSTS", self.hosts.toml())
             .env("CENACLE_SERVER__INSTANCE_NAME", &self.name)
             .env("RUST_LOG", "info,cenacle_apub=debug")
@@ -180,7 +228,7 @@ impl Instance {
                 if let Some(url) = line.strip_prefix("metrics on ") {
                     let _ = tx.send(StartLine::Metrics(url.to_owned()));
                 }
-                if line.starts_with("listening on ") {
+                if line.starts_with("listening on ") || line == "delivering" {
                     let _ = tx.send(StartLine::Listening);
                 }
             }
