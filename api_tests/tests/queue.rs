@@ -227,7 +227,7 @@ async fn a_failing_outbox_event_is_parked_with_its_error_and_later_events_are_se
             .await;
         assert_eq!(status, 200, "{failed}");
         let items = failed["items"].as_array().cloned().unwrap_or_default();
-        (items.len() == 1).then_some(items[0].clone())
+        (items.len() == 1).then(|| items[0].clone())
     })
     .await;
     let (_, failed) = alpha

@@ -113,6 +113,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Le jeton d'installation est inconnu ou déjà utilisé.",
         ),
         "not_found" => ("Not found.", "Introuvable."),
+        "outbox_event_not_parked" => (
+            "No failed outbox event has this id.",
+            "Aucun événement sortant en échec ne porte cet identifiant.",
+        ),
         "route_not_found" => (
             "There is no such endpoint.",
             "Ce point d'accès n'existe pas.",

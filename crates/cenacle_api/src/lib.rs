@@ -23,7 +23,9 @@ use cenacle_core::Context;
 use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
-use routes::{account, admin, engagement, federation, groups, instance, media, membership, posts};
+use routes::{
+    account, admin, engagement, federation, groups, instance, media, membership, posts, queue,
+};
 use std::sync::Arc;
 use tower_http::{
     request_id::{PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
@@ -102,6 +104,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::create_invite))
         .routes(routes!(admin::block_instance))
+        .routes(routes!(queue::failed_events))
+        .routes(routes!(queue::retry_event))
         .routes(routes!(groups::create))
         .routes(routes!(groups::get, groups::update))
         .routes(routes!(posts::create, posts::list))

@@ -1,21 +1,23 @@
-//! Delivery workers: turn outbox events into activities, and send queued deliveries.
+//! Delivery workers: turn outbox events into activities, send queued deliveries, probe dead
+//! instances and keep the federation tables trimmed.
 //!
 //! Rows live in PostgreSQL (`delivery`), so they survive restarts and any number of workers —
 //! inside `cenacle serve` or as `cenacle deliver` processes — share the queue: each claims
 //! disjoint rows with `FOR UPDATE SKIP LOCKED` and holds them under a lease that a crashed
-//! worker's rows outlive. Deliveries to one instance run in parallel up to a per-host bound.
-//! Idle workers sleep until a NOTIFY (deliveries or outbox events inserted) or the next retry
-//! falls due.
+//! worker's rows outlive. The per-host bound is counted in the database at each claim (see
+//! `claim_deliveries`), so it holds across processes. Idle workers sleep until a NOTIFY
+//! (deliveries or outbox events inserted), or until the next delivery, lease, outbox retry
+//! falls due; a saturated worker waits for a slot to free, never polls.
 
 use crate::{
-    http_client::is_blocked,
+    http_client::{build_one_shot, is_blocked},
     outgoing::from_event::process_outbox,
     signatures::{sign_request, SigningKey},
     ApubError, FedData, Federation,
 };
 use cenacle_core::{
     actors,
-    federation::{self, AfterFailure, Wakeups},
+    federation::{self, AfterFailure, DueProbe, Wakeups},
     model::ClaimedDelivery,
     Conn, CoreError, ScopedFutureExt,
 };
@@ -23,14 +25,15 @@ use cenacle_domain::delivery::{classify_status, DeliveryOutcome};
 use chrono::Utc;
 use prometheus::{Gauge, IntCounterVec, IntGauge, Opts};
 use std::{
-    collections::{HashMap, HashSet},
+    collections::HashMap,
     sync::{Arc, LazyLock, Mutex},
     time::{Duration, Instant, SystemTime},
 };
 use tokio::{sync::watch, task::JoinSet};
 
-/// How long a claimed delivery stays ours; well above the 10 s request timeout.
-const LEASE_SECONDS: f64 = 60.0;
+/// How long a claimed delivery stays ours: three times the 10 s request timeout. A killed
+/// worker's rows are claimable again after this.
+const LEASE_SECONDS: f64 = 30.0;
 /// The longest an idle worker sleeps without a NOTIFY (a missed notification costs this much).
 const MAX_IDLE: Duration = Duration::from_secs(30);
 /// Outbox events turned into deliveries per transaction.
@@ -39,17 +42,29 @@ const OUTBOX_PAGE: i64 = 100;
 const FLUSH_BATCH: usize = 32;
 /// ...and at the latest this long after the first of them arrived.
 const FLUSH_AFTER: Duration = Duration::from_millis(20);
-/// While deliveries are in flight, how often the queue is checked for retries falling due.
+/// After recording arrivals failed, the wait before trying again (the batch is kept).
+const FLUSH_RETRY: Duration = Duration::from_secs(1);
+/// While deliveries are in flight, how often the queue is checked for retries falling due;
+/// also the least wait after a claim found nothing although rows were due (all of them held
+/// by other workers or at their host's bound).
 const BUSY_RECHECK: Duration = Duration::from_secs(1);
-/// After a claim that found fewer rows than free slots, the pause before the next one that
-/// is not for a freed host (so a stream of NOTIFYs does not rescan a backlog of busy hosts).
+/// After a claim that found fewer rows than free slots, the pause before the next one (so a
+/// stream of NOTIFYs or finished deliveries does not rescan the queue each time).
 const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(50);
+/// How often received activity ids are pruned and orphan activities swept.
+const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
+const PRUNE_BATCH: i64 = 5000;
+/// Dead instances probed per round, and how long a probe claim keeps other workers off.
+const PROBES_PER_ROUND: i64 = 16;
+const PROBE_LEASE_SECONDS: f64 = 60.0;
 
 struct Metrics {
     outcomes: IntCounterVec,
     depth: IntGauge,
     oldest: Gauge,
     outbox: IntGauge,
+    outbox_failed: IntGauge,
+    parked: IntGauge,
 }
 
 static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -58,30 +73,37 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         &["outcome"],
     )
     .expect("metric");
-    let depth = IntGauge::new(
-        "cenacle_delivery_queue_depth",
-        "Deliveries waiting in the queue",
-    )
-    .expect("metric");
+    let gauge = |name: &str, help: &str| {
+        let g = IntGauge::new(name, help).expect("metric");
+        let _ = prometheus::register(Box::new(g.clone()));
+        g
+    };
     let oldest = Gauge::new(
         "cenacle_delivery_oldest_pending_seconds",
         "Age of the oldest queued delivery",
     )
     .expect("metric");
     let _ = prometheus::register(Box::new(outcomes.clone()));
-    let _ = prometheus::register(Box::new(depth.clone()));
-    let outbox = IntGauge::new(
-        "cenacle_outbox_events_pending",
-        "Domain events not yet turned into deliveries",
-    )
-    .expect("metric");
     let _ = prometheus::register(Box::new(oldest.clone()));
-    let _ = prometheus::register(Box::new(outbox.clone()));
     Metrics {
         outcomes,
-        depth,
+        depth: gauge(
+            "cenacle_delivery_queue_depth",
+            "Deliveries waiting in the queue",
+        ),
         oldest,
-        outbox,
+        outbox: gauge(
+            "cenacle_outbox_events_pending",
+            "Domain events not yet turned into deliveries",
+        ),
+        outbox_failed: gauge(
+            "cenacle_outbox_events_failed",
+            "Domain events parked after their last failed attempt (listed in the admin API)",
+        ),
+        parked: gauge(
+            "cenacle_deliveries_parked",
+            "Deliveries waiting for a dead instance to come back",
+        ),
     }
 });
 
@@ -91,6 +113,8 @@ pub async fn refresh_queue_metrics(conn: &mut Conn) -> Result<(), CoreError> {
     METRICS.depth.set(stats.pending);
     METRICS.oldest.set(stats.oldest_seconds);
     METRICS.outbox.set(stats.outbox_events);
+    METRICS.outbox_failed.set(stats.outbox_failed);
+    METRICS.parked.set(stats.parked);
     Ok(())
 }
 
@@ -98,44 +122,58 @@ pub struct DeliveryWorker {
     fed: Federation,
     database_url: String,
     keys: Mutex<HashMap<String, Arc<SigningKey>>>,
+    /// For instances that get one delivery of a claim: no idle connection kept (memory stays
+    /// flat whatever the fan-out). Instances getting several share the pooling client.
+    one_shot: reqwest::Client,
 }
+
+/// A delivery in flight, as the loop remembers it (without its body), to record a failure
+/// if its task dies.
+type InFlight = HashMap<tokio::task::Id, ClaimedDelivery>;
 
 impl DeliveryWorker {
     pub fn new(fed: Federation, database_url: String) -> Arc<Self> {
+        let one_shot = build_one_shot(&fed.config.ctx.settings)
+            .unwrap_or_else(|_| fed.config.client.clone());
         Arc::new(Self {
             fed,
             database_url,
             keys: Mutex::new(HashMap::new()),
+            one_shot,
         })
     }
 
     /// Runs until `shutdown` turns true; deliveries in flight are finished first.
     ///
-    /// The loop does each kind of database work only when it can find something: the outbox
-    /// when an event was recorded (or a page of it was full), a claim when deliveries were
-    /// queued or slots and hosts freed up, the next due time only when idle. Deliveries that
-    /// arrived are removed from the queue in batches; failures are recorded at once.
+    /// Each kind of database work is done only when it can find something: the outbox when an
+    /// event was recorded (or a page was full, or the timer fired), a claim when deliveries
+    /// were queued, slots freed up or the timer fired. Deliveries that arrived leave the queue
+    /// in batches; failures are recorded at once.
     pub async fn run(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let settings = self.fed.config.ctx.settings.clone();
         let concurrency = settings.federation.delivery_concurrency.max(1);
-        let per_host = settings.federation.delivery_per_host.max(1);
         let wake = Wakeups::default();
         let listener = tokio::spawn(federation::wake_on_new_deliveries(
             self.database_url.clone(),
             wake.clone(),
         ));
+        let upkeep = tokio::spawn(self.clone().upkeep(shutdown.clone()));
+        let prober = tokio::spawn(self.clone().probe_dead(wake.clone(), shutdown.clone()));
         let mut in_flight: JoinSet<Attempt> = JoinSet::new();
-        let mut per_host_count: HashMap<String, usize> = HashMap::new();
+        let mut flying: InFlight = HashMap::new();
         let mut arrived: Vec<(i64, String)> = Vec::new();
         let mut oldest_arrival = Instant::now();
+        let mut flush_after = FLUSH_AFTER;
         let mut last_metrics = Instant::now() - Duration::from_secs(60);
         // Both start due: work may have been queued while no worker ran.
-        let (mut outbox_due, mut claim_due) = (true, true);
+        let (mut outbox_due, mut claim_wanted) = (true, true);
         let mut last_claim = Instant::now();
-        let mut last_short_claim = Instant::now() - SHORT_CLAIM_PAUSE;
-        // Hosts that were at their bound and freed a slot since the last claim.
-        let mut hosts_freed: HashSet<String> = HashSet::new();
-        tracing::info!(concurrency, per_host, "delivery worker started");
+        let mut short_claim: Option<Instant> = None;
+        tracing::info!(
+            concurrency,
+            per_host = settings.federation.delivery_per_host,
+            "delivery worker started"
+        );
 
         while !*shutdown.borrow() {
             if outbox_due {
@@ -148,56 +186,34 @@ impl DeliveryWorker {
                     }
                 };
             }
-            let free = concurrency.saturating_sub(in_flight.len());
-            // Claiming one row at a time as slots free up would cost a query per delivery.
-            let worth_claiming = free > 0 && (in_flight.is_empty() || free >= concurrency / 4);
-            // A claim that came back short read past every row of the hosts at their bound;
-            // while they stay busy, new rows are looked for at most every SHORT_CLAIM_PAUSE.
-            let general = claim_due
-                && worth_claiming
-                && (in_flight.is_empty() || last_short_claim.elapsed() >= SHORT_CLAIM_PAUSE);
-            let mut claimed = Vec::new();
-            if general {
-                let busy: Vec<String> = per_host_count
-                    .iter()
-                    .filter(|(_, n)| **n >= per_host)
-                    .map(|(h, _)| h.clone())
-                    .collect();
-                claimed = self.claim(free, None, &busy).await;
+            let may_claim = |in_flight: &JoinSet<Attempt>, short: Option<Instant>| {
+                let free = concurrency.saturating_sub(in_flight.len());
+                // Claiming one row at a time as slots free up would cost a query per delivery.
+                let worth = in_flight.is_empty() || free >= (concurrency / 4).max(1);
+                let paused = short.is_some_and(|at| at.elapsed() < SHORT_CLAIM_PAUSE);
+                (free > 0 && worth && !paused).then_some(free)
+            };
+            if let Some(free) = may_claim(&in_flight, short_claim).filter(|_| claim_wanted) {
+                let claimed = self.claim(free).await;
                 last_claim = Instant::now();
-                claim_due = claimed.len() == free;
-                if !claim_due {
-                    last_short_claim = last_claim;
-                }
-                hosts_freed.clear();
-            } else if free > 0 {
-                // Hosts whose slots freed up are claimed through their own index, once half
-                // their slots are free (not one query per finished delivery).
-                let worth = (per_host / 2).max(1);
-                let mut waiting = HashSet::new();
-                for host in std::mem::take(&mut hosts_freed) {
-                    let open = per_host
-                        .saturating_sub(per_host_count.get(&host).copied().unwrap_or(0))
-                        .min(free - claimed.len());
-                    if open >= worth {
-                        claimed.extend(self.claim(open, Some(&host), &[]).await);
-                    } else {
-                        waiting.insert(host);
-                    }
-                }
-                hosts_freed = waiting;
-            }
-            for delivery in claimed {
-                *per_host_count.entry(delivery.host.clone()).or_default() += 1;
-                let this = self.clone();
-                in_flight.spawn(async move { this.deliver(delivery).await });
+                claim_wanted = claimed.len() == free;
+                short_claim = (!claim_wanted).then_some(last_claim);
+                self.spawn_all(claimed, &mut in_flight, &mut flying);
             }
             if !arrived.is_empty()
                 && (arrived.len() >= FLUSH_BATCH
                     || in_flight.is_empty()
-                    || oldest_arrival.elapsed() >= FLUSH_AFTER)
+                    || oldest_arrival.elapsed() >= flush_after)
             {
-                self.record_arrivals(std::mem::take(&mut arrived)).await;
+                if self.record_arrivals(&arrived).await {
+                    arrived.clear();
+                    flush_after = FLUSH_AFTER;
+                } else {
+                    // Kept: tried again later (their leases keep them from being resent
+                    // meanwhile, and count against their hosts' bounds).
+                    oldest_arrival = Instant::now();
+                    flush_after = FLUSH_RETRY;
+                }
             }
             if last_metrics.elapsed() > Duration::from_secs(5) {
                 last_metrics = Instant::now();
@@ -205,91 +221,142 @@ impl DeliveryWorker {
                     let _ = refresh_queue_metrics(&mut conn).await;
                 }
             }
-            if outbox_due || general && claim_due {
+            if outbox_due || claim_wanted && may_claim(&in_flight, short_claim).is_some() {
                 continue;
             }
-            let sleep = if !arrived.is_empty() {
-                FLUSH_AFTER.saturating_sub(oldest_arrival.elapsed())
-            } else if claim_due && worth_claiming {
-                SHORT_CLAIM_PAUSE.saturating_sub(last_short_claim.elapsed())
-            } else if in_flight.is_empty() {
-                self.time_until_next_due().await
+            let mut sleep = if in_flight.is_empty() {
+                let due = self.time_until_next_due().await;
+                // Rows due that the last claim could not take (other workers hold them, or
+                // their hosts are at their bound elsewhere): look again in a while, not now.
+                match short_claim {
+                    Some(at) if due < BUSY_RECHECK => due.max(BUSY_RECHECK.saturating_sub(at.elapsed())),
+                    _ => due,
+                }
             } else {
                 // Retries falling due while busy are picked up by a periodic claim.
                 BUSY_RECHECK.saturating_sub(last_claim.elapsed())
             };
+            if claim_wanted {
+                if let Some(at) = short_claim {
+                    sleep = sleep.min(SHORT_CLAIM_PAUSE.saturating_sub(at.elapsed()));
+                }
+            }
+            if !arrived.is_empty() {
+                sleep = sleep.min(flush_after.saturating_sub(oldest_arrival.elapsed()));
+            }
             tokio::select! {
                 _ = wake.outbox.notified() => outbox_due = true,
-                _ = wake.deliveries.notified() => claim_due = true,
-                Some(done) = in_flight.join_next(), if !in_flight.is_empty() => {
-                    if let Ok(attempt) = done {
-                        if finished(&mut per_host_count, per_host, &attempt) {
-                            hosts_freed.insert(attempt.host.clone());
+                _ = wake.deliveries.notified() => claim_wanted = true,
+                Some(done) = in_flight.join_next_with_id(), if !in_flight.is_empty() => {
+                    // A slot freed: its host may have more waiting.
+                    claim_wanted = true;
+                    if let Some(id) = self.finished(done, &mut flying).await {
+                        if arrived.is_empty() {
+                            oldest_arrival = Instant::now();
                         }
-                        if let Some(id) = attempt.arrived {
-                            if arrived.is_empty() {
-                                oldest_arrival = Instant::now();
-                            }
-                            arrived.push((id, attempt.host));
-                        }
+                        arrived.push(id);
                     }
                 }
                 _ = tokio::time::sleep(sleep) => {
-                    if arrived.is_empty() {
-                        claim_due = true;
-                    }
+                    claim_wanted = true;
+                    // Also what a lost NOTIFY or an outbox retry falling due needs.
+                    outbox_due = in_flight.is_empty();
                 }
                 _ = shutdown.changed() => {}
             }
         }
-        while let Some(done) = in_flight.join_next().await {
-            if let Ok(Attempt {
-                arrived: Some(id),
-                host,
-            }) = done
-            {
-                arrived.push((id, host));
+        while let Some(done) = in_flight.join_next_with_id().await {
+            if let Some(id) = self.finished(done, &mut flying).await {
+                arrived.push(id);
             }
         }
-        self.record_arrivals(arrived).await;
+        if !self.record_arrivals(&arrived).await {
+            tracing::warn!(count = arrived.len(), "deliveries that arrived stay queued; they will be sent again when their lease expires");
+        }
         listener.abort();
+        let _ = upkeep.await;
+        let _ = prober.await;
         tracing::info!("delivery worker stopped");
     }
 
-    /// Deliveries that arrived leave the queue together. If that fails the rows keep their
-    /// lease and are sent again when it expires (receivers ignore a duplicate activity).
-    async fn record_arrivals(&self, arrived: Vec<(i64, String)>) {
-        if arrived.is_empty() {
-            return;
+    fn spawn_all(
+        self: &Arc<Self>,
+        claimed: Vec<ClaimedDelivery>,
+        in_flight: &mut JoinSet<Attempt>,
+        flying: &mut InFlight,
+    ) {
+        let mut per_host: HashMap<&str, usize> = HashMap::new();
+        for d in &claimed {
+            *per_host.entry(d.host.as_str()).or_default() += 1;
         }
-        let (ctx, db) = (&self.fed.config.ctx, &self.fed.config.db);
-        let result = db
-            .transaction(|conn| federation::deliveries_done(conn, ctx, &arrived).scope_boxed())
-            .await;
-        if let Err(err) = result {
-            tracing::error!(error = %err, count = arrived.len(), "recording delivered activities failed; they will be sent again when their lease expires");
+        let several: Vec<bool> = claimed
+            .iter()
+            .map(|d| per_host[d.host.as_str()] > 1)
+            .collect();
+        for (delivery, keep_alive) in claimed.into_iter().zip(several) {
+            let memo = ClaimedDelivery {
+                body: String::new(),
+                ..delivery.clone()
+            };
+            let this = self.clone();
+            let handle = in_flight.spawn(async move { this.deliver(delivery, keep_alive).await });
+            flying.insert(handle.id(), memo);
         }
     }
 
-    /// Claims up to `limit` due deliveries: to `host` only, or to any host not in `busy`.
-    async fn claim(
+    /// A task ended: what it delivered, if anything. A task that died (a panic) frees its
+    /// slot here, and its delivery is recorded as failed (retried with backoff).
+    async fn finished(
         &self,
-        limit: usize,
-        host: Option<&str>,
-        busy: &[String],
-    ) -> Vec<ClaimedDelivery> {
-        let result = async {
-            let mut conn = self.fed.config.db.conn().await?;
-            let limit = limit as i64;
-            Ok::<_, ApubError>(match host {
-                Some(host) => {
-                    federation::claim_deliveries_to(&mut conn, limit, LEASE_SECONDS, host).await?
+        done: Result<(tokio::task::Id, Attempt), tokio::task::JoinError>,
+        flying: &mut InFlight,
+    ) -> Option<(i64, String)> {
+        match done {
+            Ok((task, attempt)) => {
+                flying.remove(&task);
+                attempt.arrived.map(|id| (id, attempt.host))
+            }
+            Err(err) => {
+                if let Some(d) = flying.remove(&err.id()) {
+                    tracing::error!(error = %err, delivery = d.id, "delivery task died; recorded as a failure");
+                    METRICS.outcomes.with_label_values(&["failed"]).inc();
+                    if let Err(e) = self.failed(&d, "the delivery task died").await {
+                        tracing::error!(error = %e, delivery = d.id, "recording a delivery failure failed; its lease will expire");
+                    }
                 }
-                None => federation::claim_deliveries(&mut conn, limit, LEASE_SECONDS, busy).await?,
-            })
+                None
+            }
         }
-        .await;
-        result.unwrap_or_else(|err| {
+    }
+
+    /// Deliveries that arrived leave the queue together; false when that failed (the caller
+    /// keeps them and tries again).
+    async fn record_arrivals(&self, arrived: &[(i64, String)]) -> bool {
+        if arrived.is_empty() {
+            return true;
+        }
+        let (ctx, db) = (&self.fed.config.ctx, &self.fed.config.db);
+        let result = db
+            .transaction(|conn| federation::deliveries_done(conn, ctx, arrived).scope_boxed())
+            .await;
+        match result {
+            Ok(()) => true,
+            Err(err) => {
+                tracing::error!(error = %err, count = arrived.len(), "recording delivered activities failed; will try again");
+                false
+            }
+        }
+    }
+
+    /// Claims up to `limit` due deliveries (the database keeps every host under its bound).
+    async fn claim(&self, limit: usize) -> Vec<ClaimedDelivery> {
+        let (ctx, db) = (&self.fed.config.ctx, &self.fed.config.db);
+        let limit = limit as i64;
+        db.transaction(|conn| {
+            federation::claim_deliveries(conn, ctx, limit, LEASE_SECONDS).scope_boxed()
+        })
+        .await
+        .unwrap_or_else(|err| {
             tracing::error!(error = %err, "claiming deliveries failed");
             Vec::new()
         })
@@ -304,9 +371,130 @@ impl DeliveryWorker {
         match next {
             Some(at) => (at - Utc::now())
                 .to_std()
-                .unwrap_or(Duration::from_millis(10))
+                .unwrap_or(Duration::ZERO)
                 .min(MAX_IDLE),
             None => MAX_IDLE,
+        }
+    }
+
+    /// Prunes old received activity ids and sweeps orphan activities, at start and then
+    /// every hour (any number of workers may do it at once: the statements are idempotent).
+    async fn upkeep(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let (ctx, db) = (&self.fed.config.ctx, &self.fed.config.db);
+        while !*shutdown.borrow() {
+            let mut pruned = 0;
+            loop {
+                let batch = db
+                    .transaction(|conn| {
+                        federation::prune_received(conn, ctx, PRUNE_BATCH).scope_boxed()
+                    })
+                    .await;
+                match batch {
+                    Ok(n) => {
+                        pruned += n;
+                        if (n as i64) < PRUNE_BATCH {
+                            break;
+                        }
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, "pruning received activities failed");
+                        break;
+                    }
+                }
+            }
+            let swept = db
+                .transaction(|conn| federation::sweep_orphan_activities(conn).scope_boxed())
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!(error = %err, "sweeping orphan activities failed");
+                    0
+                });
+            tracing::info!(pruned, swept, "federation upkeep done");
+            tokio::select! {
+                _ = tokio::time::sleep(UPKEEP_EVERY) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Probes dead instances whose probe is due (their NodeInfo): one that answers is alive
+    /// again and what waited for it is due at once; one that does not is probed later,
+    /// backing off to daily.
+    async fn probe_dead(self: Arc<Self>, wake: Wakeups, mut shutdown: watch::Receiver<bool>) {
+        let (ctx, db) = (&self.fed.config.ctx, &self.fed.config.db);
+        while !*shutdown.borrow() {
+            let due = db
+                .transaction(|conn| {
+                    federation::claim_due_probes(conn, PROBES_PER_ROUND, PROBE_LEASE_SECONDS)
+                        .scope_boxed()
+                })
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!(error = %err, "claiming instance probes failed");
+                    Vec::new()
+                });
+            let mut probes = JoinSet::new();
+            for probe in due {
+                let this = self.clone();
+                probes.spawn(async move {
+                    let alive = this.probe(&probe).await;
+                    (probe, alive)
+                });
+            }
+            let mut revived = false;
+            while let Some(Ok((probe, alive))) = probes.join_next().await {
+                let recorded = db
+                    .transaction(|conn| {
+                        federation::probe_result(conn, ctx, &probe, alive).scope_boxed()
+                    })
+                    .await;
+                match recorded {
+                    Ok(()) if alive => {
+                        tracing::info!(host = %probe.host, "dead instance answered its probe: deliveries resume");
+                        revived = true;
+                    }
+                    Ok(()) => {
+                        tracing::info!(host = %probe.host, "dead instance still down")
+                    }
+                    Err(err) => {
+                        tracing::error!(error = %err, host = %probe.host, "recording a probe failed")
+                    }
+                }
+            }
+            if revived {
+                wake.deliveries.notify_one();
+            }
+            let wait = async {
+                let mut conn = db.conn().await.ok()?;
+                federation::next_probe_at(&mut conn).await.ok()?
+            }
+            .await
+            .and_then(|at| (at - Utc::now()).to_std().ok())
+            .unwrap_or(Duration::ZERO)
+            .min(MAX_IDLE);
+            tokio::select! {
+                // A probe claimed by a worker that died comes due again after its lease.
+                _ = tokio::time::sleep(wait.max(Duration::from_millis(100))) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+    }
+
+    /// Whether the instance answers its NodeInfo discovery document (any 2xx).
+    async fn probe(&self, probe: &DueProbe) -> bool {
+        let scheme = probe
+            .inbox_url
+            .as_deref()
+            .and_then(|inbox| url::Url::parse(inbox).ok())
+            .map(|u| u.scheme().to_owned())
+            .unwrap_or_else(|| "https".to_owned());
+        let url = format!("{scheme}://{}/.well-known/nodeinfo", probe.host);
+        match self.one_shot.get(&url).send().await {
+            Ok(response) => response.status().is_success(),
+            Err(err) => {
+                tracing::debug!(host = %probe.host, error = %err, "probe failed");
+                false
+            }
         }
     }
 
@@ -328,8 +516,8 @@ impl DeliveryWorker {
     }
 
     /// Sends one delivery; failures and refusals are recorded here, arrivals by the loop.
-    async fn deliver(&self, d: ClaimedDelivery) -> Attempt {
-        let outcome = self.send(&d).await;
+    async fn deliver(&self, d: ClaimedDelivery, keep_alive: bool) -> Attempt {
+        let outcome = self.send(&d, keep_alive).await;
         let mut arrived = None;
         let (label, result) = match outcome {
             Ok(status) => match classify_status(Some(status)) {
@@ -358,7 +546,7 @@ impl DeliveryWorker {
     }
 
     /// One signed POST; the HTTP status, or why there was none.
-    async fn send(&self, d: &ClaimedDelivery) -> Result<u16, String> {
+    async fn send(&self, d: &ClaimedDelivery, keep_alive: bool) -> Result<u16, String> {
         if is_blocked(&self.fed.config.db, &d.host)
             .await
             .map_err(|e| e.to_string())?
@@ -398,7 +586,12 @@ impl DeliveryWorker {
             SystemTime::now(),
         )?;
         let data: &FedData = &self.fed.config;
-        let mut request = data.client.post(url.as_str()).header(
+        let client = if keep_alive {
+            &data.client
+        } else {
+            &self.one_shot
+        };
+        let mut request = client.post(url.as_str()).header(
             "Content-Type",
             activitypub_federation::FEDERATION_CONTENT_TYPE,
         );
@@ -425,8 +618,8 @@ impl DeliveryWorker {
             .transaction(|conn| federation::delivery_failed(conn, ctx, d, error).scope_boxed())
             .await?;
         match after {
-            AfterFailure::InstanceDead(dropped) => {
-                tracing::warn!(host = %d.host, dropped, "instance failing for too long: marked dead, queue dropped")
+            AfterFailure::InstanceDead(parked) => {
+                tracing::warn!(host = %d.host, parked, "instance failing for too long: marked dead, its deliveries parked until a probe finds it")
             }
             AfterFailure::Retry(at) => {
                 tracing::info!(inbox = %d.inbox_url, attempt = d.attempts, error, retry_at = %at, "delivery failed; will retry")
@@ -444,18 +637,4 @@ struct Attempt {
     host: String,
     /// The delivery's id if it arrived (its row is removed with the next batch).
     arrived: Option<i64>,
-}
-
-/// Frees the attempt's slot for its host; true when the host was at its bound (its waiting
-/// deliveries can be claimed now).
-fn finished(counts: &mut HashMap<String, usize>, per_host: usize, attempt: &Attempt) -> bool {
-    let Some(n) = counts.get_mut(&attempt.host) else {
-        return false;
-    };
-    let was_full = *n >= per_host;
-    *n = n.saturating_sub(1);
-    if *n == 0 {
-        counts.remove(&attempt.host);
-    }
-    was_full
 }

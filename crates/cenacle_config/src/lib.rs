@@ -69,7 +69,13 @@ pub struct FederationSettings {
     pub delivery_concurrency: usize,
     pub delivery_per_host: usize,
     pub retry_first_delay_seconds: f64,
-    pub dead_after_hours: u32,
+    /// Fractional hours are accepted (tests use seconds' worth).
+    pub dead_after_hours: f64,
+    /// The first wait before a dead instance's NodeInfo is probed; it doubles up to a day.
+    pub dead_probe_first_seconds: f64,
+    /// Ids of received activities are kept this long (replays older than this are applied
+    /// again only if their content allows; peers stop retrying after a few days).
+    pub received_activity_max_age_days: u32,
     pub http_fetch_limit: u32,
     pub inbox_connections: u32,
 }
@@ -331,6 +337,27 @@ impl Settings {
             return bad(
                 "federation.delivery_concurrency",
                 "must be at least 1 (and delivery_per_host too)",
+            );
+        }
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        if !positive(fed.retry_first_delay_seconds) {
+            return bad("federation.retry_first_delay_seconds", "must be a positive number of seconds");
+        }
+        if !positive(fed.dead_after_hours) {
+            return bad("federation.dead_after_hours", "must be a positive number of hours");
+        }
+        if !positive(fed.dead_probe_first_seconds) || fed.dead_probe_first_seconds > 86_400.0 {
+            return bad(
+                "federation.dead_probe_first_seconds",
+                "must be a positive number of seconds, at most a day",
+            );
+        }
+        // Peers retry a delivery for up to about two days (Mastodon: ~4 days); a shorter
+        // memory would apply their late retries twice.
+        if fed.received_activity_max_age_days < 7 {
+            return bad(
+                "federation.received_activity_max_age_days",
+                "must be at least 7 (longer than any peer's retry window)",
             );
         }
         if self.media.max_video_bytes > MEDIA_BODY_CAP

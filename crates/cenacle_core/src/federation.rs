@@ -8,10 +8,10 @@ use cenacle_db::{
     actors::{self, PersonActor},
     federation::{self as store, ClaimedDelivery, FollowRow, InstanceState, QueueStats},
 };
-use cenacle_domain::delivery::retry_delay;
+use cenacle_domain::delivery::{outbox_retry_delay, probe_delay, retry_delay};
 use chrono::{DateTime, Utc};
 
-pub use cenacle_db::federation::{OutboxEvent, QueuedEvent, Wakeups};
+pub use cenacle_db::federation::{DueProbe, FailedEvent, OutboxEvent, QueuedEvent, Wakeups};
 
 // ---- the outbox ----
 
@@ -37,6 +37,51 @@ pub async fn take_outbox_events(
     Ok(store::take_outbox_events(conn, limit).await?)
 }
 
+/// Records that turning `event` into activities failed with `error` (in a transaction of
+/// its own: the one that tried was rolled back). It is tried again with backoff, and parked
+/// as failed after its last attempt. Returns when it will be tried again (None: parked).
+pub async fn outbox_event_failed(
+    conn: &mut Conn,
+    ctx: &Context,
+    event: &QueuedEvent,
+    error: &str,
+) -> Result<Option<DateTime<Utc>>, CoreError> {
+    let attempts = event.attempts.max(0) as u32 + 1;
+    let retry_at = outbox_retry_delay(
+        attempts,
+        ctx.settings.federation.retry_first_delay_seconds,
+        rand::random::<f64>(),
+    )
+    .map(|delay| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+    store::outbox_event_failed(conn, event.id, error, retry_at).await?;
+    Ok(retry_at)
+}
+
+/// Outbox events parked after their last attempt, after `after_id`, oldest first (admins).
+pub async fn failed_outbox_events(
+    conn: &mut Conn,
+    session: &crate::accounts::Session,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<FailedEvent>, CoreError> {
+    crate::admin::require(session, cenacle_domain::Permission::ManageFederation)?;
+    Ok(store::failed_outbox_events(conn, after_id, limit).await?)
+}
+
+/// Puts a parked outbox event back in line (admins), e.g. once what made it fail is mended.
+pub async fn retry_outbox_event(
+    conn: &mut Conn,
+    session: &crate::accounts::Session,
+    id: i64,
+) -> Result<(), CoreError> {
+    crate::admin::require(session, cenacle_domain::Permission::ManageFederation)?;
+    if store::retry_failed_outbox_event(conn, id).await? {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound("outbox_event"))
+    }
+}
+
 // ---- received activities ----
 
 /// Records an incoming activity's id, in the transaction that applies it; false when it was
@@ -47,6 +92,19 @@ pub async fn record_received(
     actor_id: &str,
 ) -> Result<bool, CoreError> {
     Ok(store::record_received(conn, activity_id, actor_id).await?)
+}
+
+/// Forgets received activity ids older than `federation.received_activity_max_age_days`, up
+/// to `limit` of them; returns how many (call again while it returns `limit`).
+pub async fn prune_received(conn: &mut Conn, ctx: &Context, limit: i64) -> Result<usize, CoreError> {
+    let days = ctx.settings.federation.received_activity_max_age_days;
+    Ok(store::prune_received(conn, i32::try_from(days).unwrap_or(i32::MAX), limit).await?)
+}
+
+/// Removes sent activities that no delivery needs any more (see the store's note on why
+/// some are left behind).
+pub async fn sweep_orphan_activities(conn: &mut Conn) -> Result<usize, CoreError> {
+    Ok(store::sweep_orphan_activities(conn).await?)
 }
 
 /// Whether an activity with this id was received (and applied) before.
@@ -105,24 +163,19 @@ pub async fn follower_inboxes(conn: &mut Conn, target: &str) -> Result<Vec<Strin
     Ok(store::follower_inboxes(conn, target).await?)
 }
 
-/// Deliveries due now, claimed under a lease so that other workers skip them.
+/// Up to `limit` deliveries due now, claimed under a lease so that other workers skip them;
+/// no instance ever has more than `federation.delivery_per_host` leased at once, across all
+/// workers (run it in a transaction of its own: the per-host locks last until it commits).
 pub async fn claim_deliveries(
     conn: &mut Conn,
+    ctx: &Context,
     limit: i64,
     lease_seconds: f64,
-    busy_hosts: &[String],
 ) -> Result<Vec<ClaimedDelivery>, CoreError> {
-    Ok(store::claim_deliveries(conn, limit, lease_seconds, busy_hosts).await?)
-}
-
-/// Deliveries to `host` due now, claimed under a lease (a slot for that host freed up).
-pub async fn claim_deliveries_to(
-    conn: &mut Conn,
-    limit: i64,
-    lease_seconds: f64,
-    host: &str,
-) -> Result<Vec<ClaimedDelivery>, CoreError> {
-    Ok(store::claim_deliveries_to(conn, limit, lease_seconds, host).await?)
+    let per_host = ctx.settings.federation.delivery_per_host.max(1) as i64;
+    // Enough due rows looked at to find `limit` hosts even when several have a backlog.
+    let scan = (limit * per_host).clamp(64, 2048);
+    Ok(store::claim_deliveries(conn, limit, lease_seconds, per_host, scan).await?)
 }
 
 /// The delivery arrived (or was refused for good): it leaves the queue; a success also tells
@@ -170,8 +223,8 @@ pub enum AfterFailure {
     Retry(DateTime<Utc>),
     /// Failed too many times: given up.
     GivenUp,
-    /// Its instance has failed every delivery for too long: marked dead, its queue dropped
-    /// (this many deliveries), skipped until it contacts us again.
+    /// Its instance has failed every delivery for too long: marked dead, its queue parked
+    /// (this many deliveries) until a probe or the instance itself shows it is back.
     InstanceDead(usize),
 }
 
@@ -186,10 +239,13 @@ pub async fn delivery_failed(
     let settings = &ctx.settings.federation;
     // The next success must be written, to clear the failure.
     ctx.hosts.alive_forget(&delivery.host);
-    let dead_before = Utc::now() - chrono::Duration::hours(settings.dead_after_hours.into());
-    if store::record_instance_failure(conn, &delivery.host, dead_before).await? {
-        let dropped = store::drop_deliveries_to(conn, &delivery.host).await?;
-        return Ok(AfterFailure::InstanceDead(dropped));
+    let now = Utc::now();
+    let dead_before = now - seconds(settings.dead_after_hours * 3600.0);
+    let first_probe_at = now + seconds(settings.dead_probe_first_seconds);
+    if store::record_instance_failure(conn, &delivery.host, dead_before, first_probe_at).await? {
+        store::retry_delivery_at(conn, delivery.id, now, error).await?;
+        let parked = store::park_deliveries_to(conn, &delivery.host).await?;
+        return Ok(AfterFailure::InstanceDead(parked));
     }
     match retry_delay(
         delivery.attempts as u32,
@@ -206,6 +262,44 @@ pub async fn delivery_failed(
             Ok(AfterFailure::GivenUp)
         }
     }
+}
+
+fn seconds(secs: f64) -> chrono::Duration {
+    chrono::Duration::from_std(std::time::Duration::from_secs_f64(secs.max(0.0)))
+        .unwrap_or(chrono::Duration::MAX)
+}
+
+/// Dead instances whose probe is due, claimed for `lease_seconds` (other workers skip them).
+pub async fn claim_due_probes(
+    conn: &mut Conn,
+    limit: i64,
+    lease_seconds: f64,
+) -> Result<Vec<DueProbe>, CoreError> {
+    Ok(store::claim_due_probes(conn, limit, lease_seconds).await?)
+}
+
+/// When the next dead instance's probe is due, if any.
+pub async fn next_probe_at(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, CoreError> {
+    Ok(store::next_probe_at(conn).await?)
+}
+
+/// What a dead instance's probe found: alive (its parked deliveries are due now, in queue
+/// order) or still down (probed again later, backing off to daily).
+pub async fn probe_result(
+    conn: &mut Conn,
+    ctx: &Context,
+    probe: &DueProbe,
+    alive: bool,
+) -> Result<(), CoreError> {
+    if alive {
+        return record_instance_alive(conn, ctx, &probe.host).await;
+    }
+    let delay = probe_delay(
+        probe.probe_failures.max(0) as u32 + 1,
+        ctx.settings.federation.dead_probe_first_seconds,
+    );
+    let next = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+    Ok(store::probe_failed(conn, &probe.host, next).await?)
 }
 
 /// Wakes `wake` whenever deliveries or outbox events are queued (by any process on the same
@@ -256,7 +350,8 @@ pub fn alive_due(ctx: &Context, host: &str) -> bool {
     ctx.hosts.alive_due(host)
 }
 
-/// The instance talks to us, so it is alive: deliveries to it resume if it was marked dead.
+/// The instance talks to us (or answered a probe), so it is alive: its parked deliveries
+/// resume if it was marked dead.
 pub async fn record_instance_alive(
     conn: &mut Conn,
     ctx: &Context,

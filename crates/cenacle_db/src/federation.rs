@@ -43,6 +43,24 @@ pub async fn count_received(conn: &mut AsyncPgConnection) -> Result<i64, DbError
     Ok(received_activity::table.count().get_result(conn).await?)
 }
 
+/// Forgets up to `limit` received activity ids older than `max_age_days`; returns how many
+/// (call again while it returns `limit`: small batches keep each transaction short).
+pub async fn prune_received(
+    conn: &mut AsyncPgConnection,
+    max_age_days: i32,
+    limit: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "DELETE FROM received_activity WHERE ap_id IN \
+         (SELECT ap_id FROM received_activity \
+          WHERE received_at < now() - $1 * interval '1 day' LIMIT $2)",
+    )
+    .bind::<Int4, _>(max_age_days)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
+
 // ---- follows ----
 
 pub struct NewFollow<'a> {
@@ -321,18 +339,55 @@ pub async fn record_instance_alive(
             instance::last_success_at.eq(diesel::dsl::now),
             instance::failing_since.eq(None::<DateTime<Utc>>),
             instance::dead.eq(false),
+            instance::next_probe_at.eq(None::<DateTime<Utc>>),
+            instance::probe_failures.eq(0),
         ))
         .execute(conn)
         .await?;
+    unpark_deliveries_to(conn, host).await?;
     Ok(())
 }
 
+/// The instance is back: everything waiting for it (parked, in backoff, or queued while it
+/// was dead) is due now, all at the same time, so that it is claimed in the order it was
+/// queued (equal due times go by id). Rows in flight keep their lease.
+pub async fn unpark_deliveries_to(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE delivery SET next_attempt_at = now(), attempts = 0 \
+         WHERE host = $1 AND (locked_until IS NULL OR locked_until < now())",
+    )
+    .bind::<Text, _>(host)
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
+/// Parks every delivery to a dead host (kept, in order, out of the due range) until it is
+/// back. Rows in flight keep their lease; their outcome is recorded as usual.
+pub async fn park_deliveries_to(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE delivery SET next_attempt_at = 'infinity' \
+         WHERE host = $1 AND next_attempt_at <> 'infinity'",
+    )
+    .bind::<Text, _>(host)
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
 /// A delivery failed; marks the instance dead when it has been failing since before
-/// `dead_before`. Returns whether it is dead now.
+/// `dead_before` (its first probe at `first_probe_at`). Returns whether it is dead now.
 pub async fn record_instance_failure(
     conn: &mut AsyncPgConnection,
     host: &str,
     dead_before: DateTime<Utc>,
+    first_probe_at: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     diesel::insert_into(instance::table)
         .values((
@@ -348,15 +403,76 @@ pub async fn record_instance_failure(
         )
         .execute(conn)
         .await?;
-    let dead = diesel::update(
-        instance::table
-            .find(host)
-            .filter(instance::failing_since.lt(dead_before)),
+    // Its first probe is scheduled when it turns dead (not moved by later failures).
+    let dead = diesel::sql_query(
+        "UPDATE instance SET dead = true, \
+           next_probe_at = CASE WHEN dead THEN next_probe_at ELSE $3 END, \
+           probe_failures = CASE WHEN dead THEN probe_failures ELSE 0 END \
+         WHERE host = $1 AND failing_since < $2",
     )
-    .set(instance::dead.eq(true))
+    .bind::<Text, _>(host)
+    .bind::<Timestamptz, _>(dead_before)
+    .bind::<Timestamptz, _>(first_probe_at)
     .execute(conn)
     .await?;
     Ok(dead == 1)
+}
+
+/// A dead instance whose probe is due, claimed by this worker (its next probe is pushed back
+/// by the lease, so that other workers leave it alone).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct DueProbe {
+    #[diesel(sql_type = Text)]
+    pub host: String,
+    /// Probes that found it down since it died.
+    #[diesel(sql_type = Int4)]
+    pub probe_failures: i32,
+    /// One of the inboxes waiting for it (its scheme tells how to reach it).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub inbox_url: Option<String>,
+}
+
+pub async fn claim_due_probes(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_seconds: f64,
+) -> Result<Vec<DueProbe>, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE instance i SET next_probe_at = now() + $2 * interval '1 second' \
+         WHERE i.host IN (SELECT host FROM instance WHERE dead AND next_probe_at <= now() \
+                          ORDER BY next_probe_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING i.host, i.probe_failures, \
+           (SELECT d.inbox_url FROM delivery d WHERE d.host = i.host LIMIT 1) AS inbox_url",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<Double, _>(lease_seconds)
+    .load(conn)
+    .await?)
+}
+
+/// When the next dead instance's probe is due, if any.
+pub async fn next_probe_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
+    Ok(instance::table
+        .filter(instance::dead)
+        .select(diesel::dsl::min(instance::next_probe_at))
+        .first::<Option<DateTime<Utc>>>(conn)
+        .await?)
+}
+
+/// The probe found the instance still down: the next one at `next_probe_at`.
+pub async fn probe_failed(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    next_probe_at: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::update(instance::table.find(host).filter(instance::dead))
+        .set((
+            instance::probe_failures.eq(instance::probe_failures + 1),
+            instance::next_probe_at.eq(next_probe_at),
+        ))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 // ---- outbox events ----
@@ -455,19 +571,23 @@ pub struct QueuedEvent {
     pub event: OutboxEvent,
     pub actor_id: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// Failed attempts before this one.
+    pub attempts: i32,
 }
 
-/// Takes up to `limit` events out of the outbox. Call inside the transaction that enqueues
-/// their deliveries: a rollback puts them back. Events of kinds this version does not know
-/// are taken and logged, so that they cannot block the queue.
+/// Takes up to `limit` due events out of the outbox (not parked, not waiting for a retry),
+/// oldest first. Call inside the transaction that enqueues their deliveries: a rollback puts
+/// them back. Events of kinds this version does not know are taken and logged, so that they
+/// cannot block the queue.
 pub async fn take_outbox_events(
     conn: &mut AsyncPgConnection,
     limit: i64,
 ) -> Result<Vec<QueuedEvent>, DbError> {
     Ok(diesel::sql_query(
         "DELETE FROM outbox_event WHERE id IN \
-         (SELECT id FROM outbox_event ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, kind, subject_id, created_at, actor_id, payload",
+         (SELECT id FROM outbox_event WHERE failed_at IS NULL AND next_attempt_at <= now() \
+          ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, kind, subject_id, created_at, actor_id, payload, attempts",
     )
     .bind::<BigInt, _>(limit)
     .prepared()
@@ -484,6 +604,7 @@ pub async fn take_outbox_events(
             event: event?,
             actor_id: r.actor_id,
             created_at: r.created_at,
+            attempts: r.attempts,
         })
     })
     .collect())
@@ -503,6 +624,81 @@ struct OutboxEventRow {
     actor_id: Option<i64>,
     #[diesel(sql_type = Nullable<Text>)]
     payload: Option<String>,
+    #[diesel(sql_type = Int4)]
+    attempts: i32,
+}
+
+/// Records that turning event `id` into activities failed with `error`: tried again at
+/// `retry_at`, or parked as failed when there is none.
+pub async fn outbox_event_failed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    error: &str,
+    retry_at: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE outbox_event SET attempts = attempts + 1, last_error = $2, \
+           next_attempt_at = COALESCE($3, next_attempt_at), \
+           failed_at = CASE WHEN $3 IS NULL THEN now() END \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(error)
+    .bind::<Nullable<Timestamptz>, _>(retry_at)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// An outbox event parked after its last failed attempt.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct FailedEvent {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub subject_id: i64,
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub failed_at: DateTime<Utc>,
+}
+
+/// Parked outbox events after `after_id`, oldest first, at most `limit`.
+pub async fn failed_outbox_events(
+    conn: &mut AsyncPgConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<FailedEvent>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT id, kind, subject_id, attempts, last_error, created_at, failed_at \
+         FROM outbox_event WHERE failed_at IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind::<BigInt, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// Puts a parked event back in line, with its attempts reset; false when there is no such
+/// parked event.
+pub async fn retry_failed_outbox_event(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<bool, DbError> {
+    let n = diesel::sql_query(
+        "UPDATE outbox_event SET failed_at = NULL, attempts = 0, next_attempt_at = now() \
+         WHERE id = $1 AND failed_at IS NOT NULL",
+    )
+    .bind::<BigInt, _>(id)
+    .execute(conn)
+    .await?;
+    Ok(n == 1)
 }
 
 // ---- the delivery queue ----
@@ -517,8 +713,9 @@ pub struct Wakeups {
 }
 
 /// LISTENs on a dedicated connection for new deliveries and outbox events (their inserts
-/// NOTIFY, saying which), waking the worker for each; reconnects after a failure (the
-/// worker's timer covers the gap). Runs until the task is aborted.
+/// NOTIFY, saying which), waking the worker for each; reconnects after a failure. Every time
+/// the LISTEN is (re)established both wake-ups fire: what was queued while nobody listened
+/// sent its NOTIFY to no one (the worker's timer is the last resort). Runs until aborted.
 pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
     use diesel_async::AsyncConnection;
     use futures_util::StreamExt;
@@ -530,6 +727,8 @@ pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
                     .await
                     .is_ok()
                 {
+                    wake.outbox.notify_one();
+                    wake.deliveries.notify_one();
                     let mut notifications = std::pin::pin!(conn.notifications_stream());
                     while let Some(Ok(notification)) = notifications.next().await {
                         match notification.payload.as_str() {
@@ -545,8 +744,9 @@ pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
     }
 }
 
-/// Stores an activity once and queues one delivery per inbox, skipping instances that are
-/// blocked or dead, in one statement (the activity is stored only when something is queued).
+/// Stores an activity once and queues one delivery per inbox, skipping blocked instances and
+/// parking those to dead ones, in one statement (the activity is stored only when something
+/// is queued).
 /// `targets` are (inbox URL, host) pairs. Returns the deliveries queued.
 pub async fn enqueue_activity(
     conn: &mut AsyncPgConnection,
@@ -562,11 +762,14 @@ pub async fn enqueue_activity(
     Ok(diesel::sql_query(
         "WITH t AS (SELECT DISTINCT inbox, host FROM unnest($4::text[], $5::text[]) AS t(inbox, host) \
                     WHERE NOT EXISTS (SELECT 1 FROM instance i \
-                                      WHERE i.host = t.host AND (i.blocked OR i.dead))), \
+                                      WHERE i.host = t.host AND i.blocked)), \
               a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
-         INSERT INTO delivery (activity_id, inbox_url, host) \
-         SELECT a.id, t.inbox, t.host FROM a, t ON CONFLICT DO NOTHING",
+         INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
+         SELECT a.id, t.inbox, t.host, \
+           CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.dead) \
+                THEN 'infinity'::timestamptz ELSE now() END \
+         FROM a, t ON CONFLICT DO NOTHING",
     )
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)
@@ -578,8 +781,9 @@ pub async fn enqueue_activity(
     .await?)
 }
 
-/// As [`enqueue_activity`], to every accepted follower of `target` (one shared inbox per
-/// instance when it has one), but never to `local_host`: a group's relay, in one statement.
+/// As [`enqueue_activity`] (blocked instances skipped, dead ones parked), to every accepted
+/// follower of `target` (one shared inbox per instance when it has one), but never to
+/// `local_host`: a group's relay, in one statement.
 /// With nobody to deliver to, nothing is stored.
 pub async fn enqueue_to_followers(
     conn: &mut AsyncPgConnection,
@@ -596,11 +800,14 @@ pub async fn enqueue_to_followers(
                           WHERE target_ap_id = $4 AND state = 'accepted') f), \
               t AS (SELECT inbox, host FROM f WHERE host IS NOT NULL AND host <> $5 \
                       AND NOT EXISTS (SELECT 1 FROM instance i \
-                                      WHERE i.host = f.host AND (i.blocked OR i.dead))), \
+                                      WHERE i.host = f.host AND i.blocked)), \
               a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
-         INSERT INTO delivery (activity_id, inbox_url, host) \
-         SELECT a.id, t.inbox, t.host FROM a, t ON CONFLICT DO NOTHING",
+         INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
+         SELECT a.id, t.inbox, t.host, \
+           CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.dead) \
+                THEN 'infinity'::timestamptz ELSE now() END \
+         FROM a, t ON CONFLICT DO NOTHING",
     )
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)
@@ -632,59 +839,100 @@ pub struct ClaimedDelivery {
     pub body: String,
 }
 
-/// The claim statement: due, unleased rows matching `$filter` (its own parameters from `$3`),
-/// oldest first, leased for `$2` seconds, at most `$1`, with their activity.
-macro_rules! claim_sql {
-    ($filter:literal) => {
-        concat!(
-            "WITH claimed AS ( \
-               UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
-               WHERE d.id IN ( \
-                 SELECT id FROM delivery \
-                 WHERE next_attempt_at <= now() AND (locked_until IS NULL OR locked_until < now()) \
-                   AND ",
-            $filter,
-            " ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
-               RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id) \
-             SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body \
-             FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id"
-        )
-    };
-}
+/// Advisory lock namespace of the per-host claim ("cenD").
+const HOST_LOCK_SPACE: i32 = 0x6365_6e44;
 
-/// Claims up to `limit` due deliveries under a lease of `lease_seconds`, skipping rows other
-/// workers hold and hosts in `busy_hosts` (this worker's per-host bound is reached). Rows of
-/// busy hosts are still read past, so a worker does this only when new rows may be there.
+/// Claims up to `limit` due deliveries under a lease of `lease_seconds`, never letting any
+/// host have more than `per_host` leased rows in all — whichever worker process holds them:
+/// the database decides. Two statements, in the caller's transaction:
+///
+/// 1. candidate hosts: those of the first `scan` due, unleased rows (oldest first) whose host
+///    is neither at its cap nor dead, each locked with a transaction-scoped advisory lock
+///    (hosts another worker is claiming at this moment are skipped, not waited for);
+/// 2. for each locked host, as many of its oldest due rows as its cap leaves room for,
+///    counting the leases every worker has committed (a new snapshot, taken after the lock),
+///    then round-robin across hosts (every host's first row before any host's second) up to
+///    `limit`: a big backlog cannot starve small hosts.
+///
+/// Rows come back oldest first (equal due times in queue order).
 pub async fn claim_deliveries(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease_seconds: f64,
-    busy_hosts: &[String],
+    per_host: i64,
+    scan: i64,
 ) -> Result<Vec<ClaimedDelivery>, DbError> {
-    Ok(diesel::sql_query(claim_sql!("host <> ALL($3::text[])"))
-        .bind::<BigInt, _>(limit)
-        .bind::<Double, _>(lease_seconds)
-        .bind::<Array<Text>, _>(busy_hosts)
-        .prepared()
-        .load(conn)
-        .await?)
+    #[derive(QueryableByName)]
+    struct Host {
+        #[diesel(sql_type = Text)]
+        host: String,
+    }
+    let hosts: Vec<String> = diesel::sql_query(
+        "SELECT h.host FROM ( \
+           SELECT c.host, min(c.next_attempt_at) AS due FROM ( \
+             SELECT d.host, d.next_attempt_at FROM delivery d \
+             WHERE d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now()) \
+               AND d.host <> ALL (ARRAY(SELECT l.host FROM delivery l WHERE l.locked_until > now() \
+                                        GROUP BY l.host HAVING count(*) >= $2)) \
+               AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead) \
+             ORDER BY d.next_attempt_at LIMIT $3) c \
+           GROUP BY c.host ORDER BY due LIMIT $1) h \
+         WHERE pg_try_advisory_xact_lock($4, hashtext(h.host))",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<BigInt, _>(per_host)
+    .bind::<BigInt, _>(scan)
+    .bind::<Int4, _>(HOST_LOCK_SPACE)
+    .prepared()
+    .load::<Host>(conn)
+    .await?
+    .into_iter()
+    .map(|h| h.host)
+    .collect();
+    if hosts.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(diesel::sql_query(
+        "WITH room AS ( \
+           SELECT h.host, GREATEST($4 - (SELECT count(*) FROM delivery l \
+                                         WHERE l.host = h.host AND l.locked_until > now()), 0) AS free \
+           FROM unnest($3::text[]) AS h(host)), \
+         pick AS ( \
+           SELECT p.id, p.rn FROM room CROSS JOIN LATERAL ( \
+             SELECT x.id, row_number() OVER (ORDER BY x.next_attempt_at, x.id) AS rn FROM ( \
+               SELECT d.id, d.next_attempt_at FROM delivery d \
+               WHERE d.host = room.host AND d.next_attempt_at <= now() \
+                 AND (d.locked_until IS NULL OR d.locked_until < now()) \
+               ORDER BY d.next_attempt_at, d.id LIMIT room.free FOR UPDATE SKIP LOCKED) x) p), \
+         chosen AS (SELECT id FROM pick ORDER BY rn, id LIMIT $1), \
+         claimed AS ( \
+           UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
+           FROM chosen WHERE d.id = chosen.id \
+           RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id, d.next_attempt_at) \
+         SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body \
+         FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id \
+         ORDER BY c.next_attempt_at, c.id",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<Double, _>(lease_seconds)
+    .bind::<Array<Text>, _>(&hosts)
+    .bind::<BigInt, _>(per_host)
+    .prepared()
+    .load(conn)
+    .await?)
 }
 
-/// Claims up to `limit` due deliveries to one host (through its index: a slot for that host
-/// freed up, and its rows are all this worker may send now).
-pub async fn claim_deliveries_to(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-    lease_seconds: f64,
-    host: &str,
-) -> Result<Vec<ClaimedDelivery>, DbError> {
-    Ok(diesel::sql_query(claim_sql!("host = $3"))
-        .bind::<BigInt, _>(limit)
-        .bind::<Double, _>(lease_seconds)
-        .bind::<Text, _>(host)
-        .prepared()
-        .load(conn)
-        .await?)
+/// Gives claimed deliveries back (their worker could not send them: a task that panicked):
+/// due again at once, the attempt not counted.
+pub async fn release_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE delivery SET locked_until = NULL, attempts = GREATEST(attempts - 1, 0) \
+         WHERE id = ANY($1)",
+    )
+    .bind::<Array<BigInt>, _>(ids)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// Delivered (or given up on), several at once: the rows go; each activity goes with its last
@@ -737,16 +985,16 @@ pub async fn retry_delivery_at(
     Ok(())
 }
 
-/// Drops every queued delivery to a host (it was declared dead).
-pub async fn drop_deliveries_to(
-    conn: &mut AsyncPgConnection,
-    host: &str,
-) -> Result<usize, DbError> {
-    Ok(
-        diesel::delete(delivery::table.filter(delivery::host.eq(host)))
-            .execute(conn)
-            .await?,
+/// Removes activities left without deliveries. Two workers finishing an activity's last two
+/// deliveries at the same moment each see the other's row still there and both keep the
+/// activity; this sweep (run with the periodic upkeep) removes what they left.
+pub async fn sweep_orphan_activities(conn: &mut AsyncPgConnection) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "DELETE FROM outgoing_activity a WHERE a.created_at < now() - interval '1 minute' \
+         AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = a.id)",
     )
+    .execute(conn)
+    .await?)
 }
 
 /// The queue's state, for metrics.
@@ -758,28 +1006,51 @@ pub struct QueueStats {
     /// Age in seconds of the oldest waiting delivery.
     #[diesel(sql_type = Double)]
     pub oldest_seconds: f64,
-    /// Domain events not yet turned into deliveries.
+    /// Domain events not yet turned into deliveries (parked ones excluded).
     #[diesel(sql_type = BigInt)]
     pub outbox_events: i64,
+    /// Domain events parked after their last failed attempt.
+    #[diesel(sql_type = BigInt)]
+    pub outbox_failed: i64,
+    /// Deliveries parked while their instance is dead.
+    #[diesel(sql_type = BigInt)]
+    pub parked: i64,
 }
 
 pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbError> {
     Ok(diesel::sql_query(
         "SELECT (SELECT count(*) FROM delivery) AS pending, \
          COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM delivery), 0)::float8 AS oldest_seconds, \
-         (SELECT count(*) FROM outbox_event) AS outbox_events",
+         (SELECT count(*) FROM outbox_event WHERE failed_at IS NULL) AS outbox_events, \
+         (SELECT count(*) FROM outbox_event WHERE failed_at IS NOT NULL) AS outbox_failed, \
+         (SELECT count(*) FROM delivery WHERE next_attempt_at = 'infinity') AS parked",
     )
     .prepared()
     .get_result(conn)
     .await?)
 }
 
-/// The earliest time a not-yet-due delivery becomes due, to sleep until then.
+/// When a worker next has something to do without being told: a delivery falling due (a
+/// leased one when its lease runs out: its worker may be gone), an outbox event's retry.
+/// Parked deliveries wait for their instance's probe (see [`next_probe_at`]).
 pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
-    Ok(delivery::table
-        .select(diesel::dsl::min(delivery::next_attempt_at))
-        .first::<Option<DateTime<Utc>>>(conn)
-        .await?)
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        at: Option<DateTime<Utc>>,
+    }
+    Ok(diesel::sql_query(
+        "SELECT LEAST( \
+           (SELECT min(next_attempt_at) FROM delivery \
+            WHERE locked_until IS NULL AND next_attempt_at < 'infinity'), \
+           (SELECT min(GREATEST(locked_until, next_attempt_at)) FROM delivery \
+            WHERE locked_until IS NOT NULL AND next_attempt_at < 'infinity'), \
+           (SELECT min(next_attempt_at) FROM outbox_event WHERE failed_at IS NULL)) AS at",
+    )
+    .prepared()
+    .get_result::<Due>(conn)
+    .await?
+    .at)
 }
 
 #[cfg(test)]

@@ -135,6 +135,8 @@ diesel::table! {
         failing_since -> Nullable<Timestamptz>,
         dead -> Bool,
         reputation_weight -> Float8,
+        next_probe_at -> Nullable<Timestamptz>,
+        probe_failures -> Int4,
     }
 }
 
@@ -146,6 +148,10 @@ diesel::table! {
         created_at -> Timestamptz,
         actor_id -> Nullable<Int8>,
         payload -> Nullable<Text>,
+        attempts -> Int4,
+        next_attempt_at -> Timestamptz,
+        last_error -> Nullable<Text>,
+        failed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -43,9 +43,55 @@ pub fn retry_delay(attempts_made: u32, first_delay_secs: f64, jitter: f64) -> Op
     Some(Duration::from_secs_f64(base * factor))
 }
 
+/// Attempts an outbox event gets before it is parked as failed (its error kept for an admin):
+/// turning an event into activities fails only on a bug or a broken row, which retrying for
+/// days will not mend, while parking it lets everything behind it go.
+pub const OUTBOX_MAX_ATTEMPTS: u32 = 5;
+
+/// The wait before an outbox event that failed `attempts_made` times is tried again, or `None`
+/// when it is parked. The same doubling as deliveries, from `first_delay_secs`.
+pub fn outbox_retry_delay(
+    attempts_made: u32,
+    first_delay_secs: f64,
+    jitter: f64,
+) -> Option<Duration> {
+    if attempts_made >= OUTBOX_MAX_ATTEMPTS {
+        return None;
+    }
+    retry_delay(attempts_made, first_delay_secs, jitter)
+}
+
+/// The longest wait between two probes of a dead instance.
+const MAX_PROBE_SECS: f64 = 24.0 * 3600.0;
+
+/// The wait before the next NodeInfo probe of a dead instance after `failed_probes` probes
+/// that found it still down: `first_secs`, doubling, at most a day.
+pub fn probe_delay(failed_probes: u32, first_secs: f64) -> Duration {
+    let secs = first_secs * 2f64.powi(failed_probes.min(30) as i32);
+    Duration::from_secs_f64(secs.min(MAX_PROBE_SECS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outbox_events_are_parked_after_their_last_attempt() {
+        assert_eq!(
+            outbox_retry_delay(1, 0.2, 0.5),
+            Some(Duration::from_millis(200))
+        );
+        assert!(outbox_retry_delay(OUTBOX_MAX_ATTEMPTS - 1, 0.2, 0.5).is_some());
+        assert_eq!(outbox_retry_delay(OUTBOX_MAX_ATTEMPTS, 0.2, 0.5), None);
+    }
+
+    #[test]
+    fn probes_back_off_to_daily() {
+        assert_eq!(probe_delay(0, 600.0), Duration::from_secs(600));
+        assert_eq!(probe_delay(3, 600.0), Duration::from_secs(4800));
+        assert_eq!(probe_delay(10, 600.0), Duration::from_secs(86_400));
+        assert_eq!(probe_delay(u32::MAX, 600.0), Duration::from_secs(86_400));
+    }
 
     #[test]
     fn backoff_doubles_then_caps_and_stops_after_about_two_days() {

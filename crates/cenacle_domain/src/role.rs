@@ -31,6 +31,8 @@ pub enum Permission {
     ManageGroups,
     /// Block or unblock other instances.
     BlockInstances,
+    /// See the federation queue's failures (parked outbox events) and put them back in line.
+    ManageFederation,
 }
 
 impl Role {
@@ -118,6 +120,7 @@ mod tests {
             Permission::ChangeRoles,
             Permission::ManageGroups,
             Permission::BlockInstances,
+            Permission::ManageFederation,
         ] {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));
@@ -128,6 +131,8 @@ mod tests {
             "community managers run the groups"
         );
         assert!(!Role::CommunityManager.allows(Permission::BlockInstances));
+        assert!(!Role::CommunityManager.allows(Permission::ManageFederation));
+        assert!(!Role::Moderator.allows(Permission::ManageFederation));
         assert!(!Role::Moderator.allows(Permission::CreateInvites));
     }
 }

@@ -7,4 +7,5 @@ pub mod instance;
 pub mod media;
 pub mod membership;
 pub mod posts;
+pub mod queue;
 pub mod views;

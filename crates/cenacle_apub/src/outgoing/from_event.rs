@@ -32,10 +32,13 @@ fn to_value<T: Serialize>(value: &T) -> Result<Value, ApubError> {
     serde_json::to_value(value).map_err(ApubError::internal)
 }
 
-/// Takes up to `limit` outbox events and queues their activities, in one transaction: a
-/// failure puts the events back. Returns how many events were taken.
+/// Takes up to `limit` due outbox events and queues their activities, in one transaction.
+/// Returns how many events were taken. When that fails, the batch is rolled back and its
+/// events are taken again one transaction each ([`process_one`]), so that the failing one is
+/// found, retried later on its own and, after its last attempt, parked: it never holds back
+/// the others.
 pub async fn process_outbox(data: &Data<FedData>, limit: i64) -> Result<usize, ApubError> {
-    Ok(data
+    let batch = data
         .db
         .transaction(|conn| {
             async move {
@@ -47,7 +50,73 @@ pub async fn process_outbox(data: &Data<FedData>, limit: i64) -> Result<usize, A
             }
             .scope_boxed()
         })
-        .await?)
+        .await;
+    match batch {
+        Ok(n) => Ok(n),
+        Err(err) => {
+            tracing::warn!(error = %err, "a batch of outbox events failed; taking them one at a time");
+            let mut taken = 0;
+            while taken < limit as usize {
+                match process_one(data).await? {
+                    OneEvent::Nothing => break,
+                    OneEvent::Sent | OneEvent::Failed => taken += 1,
+                }
+            }
+            Ok(taken)
+        }
+    }
+}
+
+/// What [`process_one`] did.
+enum OneEvent {
+    /// No event was due.
+    Nothing,
+    Sent,
+    /// The event failed: recorded for a retry, or parked.
+    Failed,
+}
+
+/// Takes the oldest due event and queues its activities in a transaction of its own; if that
+/// fails, the failure is recorded on the event (in another transaction: the first one was
+/// rolled back). An error here is the database's, not an event's.
+async fn process_one(data: &Data<FedData>) -> Result<OneEvent, ApubError> {
+    let taken: std::sync::Mutex<Option<QueuedEvent>> = std::sync::Mutex::new(None);
+    let taken_ref = &taken;
+    let result = data
+        .db
+        .transaction(|conn| {
+            async move {
+                let Some(event) = federation::take_outbox_events(conn, 1).await?.pop() else {
+                    return Ok(false);
+                };
+                *taken_ref.lock().unwrap() = Some(event.clone());
+                send_for_event(conn, data, &event).await?;
+                Ok(true)
+            }
+            .scope_boxed()
+        })
+        .await;
+    let error = match result {
+        Ok(true) => return Ok(OneEvent::Sent),
+        Ok(false) => return Ok(OneEvent::Nothing),
+        Err(err) => err,
+    };
+    let Some(event) = taken.into_inner().unwrap() else {
+        return Err(error.into());
+    };
+    let message = error.to_string();
+    let ctx = &data.ctx;
+    let retry_at = data
+        .db
+        .transaction(|conn| {
+            federation::outbox_event_failed(conn, ctx, &event, &message).scope_boxed()
+        })
+        .await?;
+    match retry_at {
+        Some(at) => tracing::warn!(event = event.id, error = %message, retry_at = %at, "outbox event failed; will retry"),
+        None => tracing::error!(event = event.id, error = %message, "outbox event failed too often; parked (see the admin API)"),
+    }
+    Ok(OneEvent::Failed)
 }
 
 /// Queues what `event` must send. Events of remote actors (none are recorded) and of things
