@@ -33,7 +33,10 @@ use std::{
     time::{Duration, Instant},
 };
 
-const FANOUT: usize = 1000;
+/// Follower instances of the fan-out (`BENCH_FANOUT`, default 1,000).
+fn fanout() -> usize {
+    env_usize("BENCH_FANOUT", 1000)
+}
 /// The group of the inbox benchmark (the fan-out uses another one, `bench`).
 const LIKES_GROUP: &str = "likes";
 /// PostgreSQL 15 flushes an idle backend's statistics at most 10 s after its last transaction
@@ -100,7 +103,8 @@ async fn main() {
     let sink_port = cenacle_api_tests::free_port();
     let mut alpha = Instance::new("alpha", &hosts);
     // The sink's host names, each on its own loopback address.
-    let overrides: Vec<String> = (0..FANOUT)
+    let fanout = fanout();
+    let overrides: Vec<String> = (0..fanout)
         .map(|i| format!("\"h{i}.test\" = \"{}\"", loopback(i)))
         .chain(
             ["alpha", "follower", "people"]
@@ -134,7 +138,12 @@ async fn main() {
     let group_id = group["ap_id"].as_str().unwrap().to_owned();
 
     // ---- (a) inbox ----
-    let inbox = inbox_benchmark(&alpha, &hosts, &admin, &settings).await;
+    // BENCH_SKIP_INBOX=1 measures the fan-out, latency and memory only.
+    let inbox = if std::env::var("BENCH_SKIP_INBOX").is_ok_and(|v| v == "1") {
+        None
+    } else {
+        Some(inbox_benchmark(&alpha, &hosts, &admin, &settings).await)
+    };
 
     // ---- (b) fan-out ----
     let received = Arc::new(AtomicUsize::new(0));
@@ -155,14 +164,16 @@ async fn main() {
             }),
         )
     };
-    for i in 0..FANOUT {
+    for i in 0..fanout {
         let listener = tokio::net::TcpListener::bind((loopback(i).as_str(), sink_port))
             .await
             .unwrap();
         let app = sink.clone();
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     }
-    add_followers(&alpha, &group_id, sink_port).await;
+    add_followers(&alpha, &group_id, sink_port, fanout).await;
+    let rss_before_fanout = alpha.rss_mib().unwrap_or(f64::NAN);
+    let mut rss_peak = rss_before_fanout;
     let started = Instant::now();
     let (status, _) = alpha
         .call(
@@ -173,7 +184,8 @@ async fn main() {
         )
         .await;
     assert_eq!(status, 200);
-    while received.load(Ordering::Relaxed) < FANOUT {
+    while received.load(Ordering::Relaxed) < fanout {
+        rss_peak = rss_peak.max(alpha.rss_mib().unwrap_or(f64::NAN));
         assert!(
             started.elapsed() < Duration::from_secs(300),
             "fan-out stalled at {}",
@@ -183,7 +195,14 @@ async fn main() {
     }
     let fanout_secs = started.elapsed().as_secs_f64();
     println!(
-        "fan-out: one Update reached {FANOUT} inboxes on {FANOUT} distinct hosts in {fanout_secs:.2} s"
+        "fan-out: one Update reached {fanout} inboxes on {fanout} distinct hosts in {fanout_secs:.2} s"
+    );
+    // Deliveries that arrived leave the queue in batches: wait until it is empty, then a
+    // moment more (idle connections would have closed by then), and read the memory.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after_fanout = alpha.rss_mib().unwrap_or(f64::NAN);
+    println!(
+        "memory around the fan-out: {rss_before_fanout:.1} MiB before, {rss_peak:.1} MiB peak (sampled every 5 ms), {rss_after_fanout:.1} MiB 2 s after"
     );
 
     // ---- (c) idle latency: one follower only ----
@@ -219,8 +238,13 @@ async fn main() {
 
     println!();
     println!("== summary");
-    inbox.print(&settings);
-    println!("fan-out: 1 activity to {FANOUT} distinct hosts in {fanout_secs:.2} s");
+    if let Some(inbox) = &inbox {
+        inbox.print(&settings);
+    }
+    println!("fan-out: 1 activity to {fanout} distinct hosts in {fanout_secs:.2} s");
+    println!(
+        "fan-out memory: {rss_before_fanout:.1} MiB before, {rss_peak:.1} MiB peak, {rss_after_fanout:.1} MiB after"
+    );
     println!("idle latency: median {median:.1} ms, max {max:.1} ms");
     println!("memory: {rss_after_start:.1} MiB after start, {rss_at_end:.1} MiB at the end");
 }
@@ -1066,7 +1090,7 @@ fn cpu_times(data_dir: &str) -> CpuTimes {
 
 /// Inserts 1,000 accepted followers, one per sink host, straight into alpha's database (a
 /// thousand real instances following it is what this simulates).
-async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16) {
+async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16, fanout: usize) {
     use diesel_async::RunQueryDsl;
     let mut conn = AsyncPgConnection::establish(&alpha.database_url())
         .await
@@ -1075,7 +1099,7 @@ async fn add_followers(alpha: &Instance, group_id: &str, sink_port: u16) {
         "INSERT INTO follow (target_ap_id, follower_ap_id, follower_inbox, follower_shared_inbox, state, follow_activity_id) \
          SELECT '{group_id}', 'http://h' || i || '.test:{sink_port}/u/member', 'http://h' || i || '.test:{sink_port}/inbox', \
                 NULL, 'accepted', 'http://h' || i || '.test:{sink_port}/follow' FROM generate_series(0, {}) AS i",
-        FANOUT - 1
+        fanout - 1
     ))
     .execute(&mut conn)
     .await

@@ -258,9 +258,9 @@ impl DeliveryWorker {
                     }
                 }
                 _ = tokio::time::sleep(sleep) => {
-                    claim_wanted = true;
                     // Also what a lost NOTIFY or an outbox retry falling due needs.
-                    outbox_due = in_flight.is_empty();
+                    claim_wanted = true;
+                    outbox_due = true;
                 }
                 _ = shutdown.changed() => {}
             }

@@ -1,7 +1,23 @@
 //! The delivery queue and follows against a real PostgreSQL.
 
-use cenacle_db::{federation, testing::fresh_database};
+use cenacle_db::{
+    federation::{self, ClaimedDelivery},
+    testing::fresh_database,
+    DbError, DbPool,
+};
 use chrono::{Duration, Utc};
+use diesel_async::AsyncConnection;
+
+/// One claim as a worker makes it: in a transaction of its own (the per-host locks last until
+/// it commits), `per_host` at most per host.
+async fn claim(pool: &DbPool, limit: i64, per_host: i64) -> Vec<ClaimedDelivery> {
+    let mut conn = pool.get().await.unwrap();
+    conn.transaction::<_, DbError, _>(async move |c| {
+        federation::claim_deliveries(c, limit, 60.0, per_host, 1000).await
+    })
+    .await
+    .unwrap()
+}
 
 fn targets(list: &[(&str, &str)]) -> Vec<(String, String)> {
     list.iter()
@@ -72,28 +88,78 @@ async fn concurrent_workers_claim_disjoint_rows() {
         40
     );
     drop(conn);
-    let claim = |pool: cenacle_db::DbPool| async move {
-        let mut conn = pool.get().await.unwrap();
-        federation::claim_deliveries(&mut conn, 25, 60.0, &[])
-            .await
-            .unwrap()
-    };
-    let (a, b) = tokio::join!(claim(db.pool.clone()), claim(db.pool.clone()));
+    let (a, b) = tokio::join!(claim(&db.pool, 25, 8), claim(&db.pool, 25, 8));
     let mut ids: Vec<i64> = a.iter().chain(b.iter()).map(|d| d.id).collect();
     assert_eq!(ids.len(), 40, "every row claimed once");
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), 40, "no row claimed twice");
     // Leased rows are not claimable again until the lease runs out.
-    let mut conn = db.pool.get().await.unwrap();
-    assert!(federation::claim_deliveries(&mut conn, 10, 60.0, &[])
+    assert!(claim(&db.pool, 10, 8).await.is_empty());
+}
+
+/// Queues `count` activities to one host.
+async fn backlog(pool: &DbPool, host: &str, count: usize) {
+    let mut conn = pool.get().await.unwrap();
+    for i in 0..count {
+        federation::enqueue_activity(
+            &mut conn,
+            &format!("https://a.example/act/{host}/{i}"),
+            "s",
+            "{}",
+            &targets(&[(&format!("https://{host}/inbox"), host)]),
+        )
         .await
-        .unwrap()
-        .is_empty());
+        .unwrap();
+    }
+}
+
+fn per_host(claimed: &[ClaimedDelivery], host: &str) -> usize {
+    claimed.iter().filter(|d| d.host == host).count()
 }
 
 #[tokio::test]
-async fn busy_hosts_are_skipped_and_finished_rows_take_their_activity_along() {
+async fn one_claim_gives_no_host_more_than_its_cap_and_serves_small_hosts_too() {
+    let db = fresh_database().await;
+    // A backlog of 50 to one host, queued first, then one delivery to each of ten others.
+    backlog(&db.pool, "big.example", 50).await;
+    for i in 0..10 {
+        backlog(&db.pool, &format!("small{i}.example"), 1).await;
+    }
+    let claimed = claim(&db.pool, 64, 8).await;
+    assert_eq!(per_host(&claimed, "big.example"), 8, "the cap, in one batch");
+    assert_eq!(claimed.len(), 18, "and every small host");
+    // The big host holds its cap: the next claim gives it nothing until a slot frees.
+    backlog(&db.pool, "late.example", 1).await;
+    let next = claim(&db.pool, 64, 8).await;
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].host, "late.example");
+    // Round-robin: with fewer slots than hosts' rows, each host's first row comes first.
+    let db = fresh_database().await;
+    backlog(&db.pool, "big.example", 50).await;
+    for i in 0..4 {
+        backlog(&db.pool, &format!("small{i}.example"), 1).await;
+    }
+    let claimed = claim(&db.pool, 5, 8).await;
+    assert_eq!(per_host(&claimed, "big.example"), 1, "{claimed:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_claims_never_give_a_host_more_than_its_cap_in_all() {
+    let db = fresh_database().await;
+    backlog(&db.pool, "big.example", 40).await;
+    // Eight workers claiming at the same instant.
+    let mut claims = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let pool = db.pool.clone();
+        claims.spawn(async move { claim(&pool, 64, 8).await });
+    }
+    let all: Vec<ClaimedDelivery> = claims.join_all().await.into_iter().flatten().collect();
+    assert_eq!(per_host(&all, "big.example"), 8, "the database decides, whoever asks");
+}
+
+#[tokio::test]
+async fn finished_rows_take_their_activity_along() {
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
     federation::enqueue_activity(
@@ -108,21 +174,18 @@ async fn busy_hosts_are_skipped_and_finished_rows_take_their_activity_along() {
     )
     .await
     .unwrap();
-    let claimed = federation::claim_deliveries(&mut conn, 10, 60.0, &["b.example".into()])
-        .await
-        .unwrap();
+    let claimed = claim(&db.pool, 1, 8).await;
     assert_eq!(claimed.len(), 1);
-    assert_eq!(claimed[0].host, "c.example");
     assert_eq!(claimed[0].attempts, 1);
     federation::finish_delivery(&mut conn, claimed[0].id)
         .await
         .unwrap();
     let stats = federation::queue_stats(&mut conn).await.unwrap();
     assert_eq!(stats.pending, 1);
-    let rest = federation::claim_deliveries(&mut conn, 10, 60.0, &[])
-        .await
-        .unwrap();
-    federation::finish_delivery(&mut conn, rest[0].id)
+    let rest = claim(&db.pool, 10, 8).await;
+    assert_eq!(rest.len(), 1);
+    assert_ne!(rest[0].host, claimed[0].host);
+    federation::finish_deliveries(&mut conn, &[rest[0].id])
         .await
         .unwrap();
     // The activity went with its last delivery: the same id can be queued again.
@@ -141,7 +204,7 @@ async fn busy_hosts_are_skipped_and_finished_rows_take_their_activity_along() {
 }
 
 #[tokio::test]
-async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new() {
+async fn a_retried_row_waits_for_its_time_and_a_dead_instance_keeps_its_queue_parked() {
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
     federation::enqueue_activity(
@@ -153,9 +216,7 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
     )
     .await
     .unwrap();
-    let claimed = federation::claim_deliveries(&mut conn, 10, 60.0, &[])
-        .await
-        .unwrap();
+    let claimed = claim(&db.pool, 10, 8).await;
     federation::retry_delivery_at(
         &mut conn,
         claimed[0].id,
@@ -164,28 +225,28 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
     )
     .await
     .unwrap();
-    assert!(federation::claim_deliveries(&mut conn, 10, 60.0, &[])
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(claim(&db.pool, 10, 8).await.is_empty());
     assert!(
         federation::next_due_at(&mut conn).await.unwrap().unwrap()
             > Utc::now() + Duration::minutes(59)
     );
 
-    // Failing since before the threshold: dead; its queue is dropped by the worker and new
-    // deliveries are not even queued, until it contacts us again.
+    // Failing since before the threshold: dead; its queue is parked, new deliveries are
+    // parked too, until a probe (or the instance itself) shows it is back.
+    let probe_at = Utc::now() + Duration::minutes(10);
     assert!(!federation::record_instance_failure(
         &mut conn,
         "b.example",
-        Utc::now() - Duration::hours(48)
+        Utc::now() - Duration::hours(48),
+        probe_at
     )
     .await
     .unwrap());
     assert!(federation::record_instance_failure(
         &mut conn,
         "b.example",
-        Utc::now() + Duration::seconds(1)
+        Utc::now() + Duration::seconds(1),
+        probe_at
     )
     .await
     .unwrap());
@@ -196,7 +257,7 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
             .dead
     );
     assert_eq!(
-        federation::drop_deliveries_to(&mut conn, "b.example")
+        federation::park_deliveries_to(&mut conn, "b.example")
             .await
             .unwrap(),
         1
@@ -210,7 +271,12 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
     )
     .await
     .unwrap();
-    assert_eq!(queued, 0);
+    assert_eq!(queued, 1, "queued, parked");
+    let stats = federation::queue_stats(&mut conn).await.unwrap();
+    assert_eq!((stats.pending, stats.parked), (2, 2));
+    assert!(claim(&db.pool, 10, 8).await.is_empty(), "nothing sent to the dead");
+    let next_probe = federation::next_probe_at(&mut conn).await.unwrap().unwrap();
+    assert!((next_probe - probe_at).num_milliseconds().abs() < 5, "{next_probe} {probe_at}");
     federation::record_instance_alive(&mut conn, "b.example")
         .await
         .unwrap();
@@ -220,6 +286,31 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_gets_nothing_new()
             .unwrap()
             .dead
     );
+    // Back: both due now, in the order they were queued.
+    let claimed = claim(&db.pool, 10, 8).await;
+    let activities: Vec<&str> = claimed.iter().map(|d| d.activity_ap_id.as_str()).collect();
+    assert_eq!(
+        activities,
+        ["https://a.example/act/3", "https://a.example/act/4"]
+    );
+}
+
+#[tokio::test]
+async fn old_received_activity_ids_are_pruned() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "INSERT INTO received_activity (ap_id, actor_ap_id, received_at) VALUES \
+         ('https://b.example/a/old', 'https://b.example/u/1', now() - interval '31 days'), \
+         ('https://b.example/a/new', 'https://b.example/u/1', now() - interval '29 days')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(federation::prune_received(&mut conn, 30, 100).await.unwrap(), 1);
+    assert!(!federation::was_received(&mut conn, "https://b.example/a/old").await.unwrap());
+    assert!(federation::was_received(&mut conn, "https://b.example/a/new").await.unwrap());
 }
 
 #[tokio::test]
