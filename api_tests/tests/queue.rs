@@ -3,19 +3,18 @@
 //! (`cenacle_api_tests::sink`); work is queued through the API or, for volume, straight into
 //! the instance's database.
 
-use cenacle_api_tests::{eventually, sink::Sink, Hosts, Instance};
+use cenacle_api_tests::{
+    database::{connect, number},
+    eventually,
+    sink::Sink,
+    Hosts, Instance,
+};
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::json;
 use std::time::{Duration, Instant};
 
 /// Correctness deadlines, generous for a loaded 2-core machine.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-async fn connect(instance: &Instance) -> AsyncPgConnection {
-    AsyncPgConnection::establish(&instance.database_url())
-        .await
-        .expect("the instance's database")
-}
 
 async fn execute(conn: &mut AsyncPgConnection, query: &str) {
     diesel::sql_query(query)
@@ -24,39 +23,37 @@ async fn execute(conn: &mut AsyncPgConnection, query: &str) {
         .unwrap_or_else(|e| panic!("{query}: {e}"));
 }
 
-async fn number(conn: &mut AsyncPgConnection, query: &str) -> i64 {
-    diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
-        "({query})"
-    )))
-    .get_result(conn)
-    .await
-    .unwrap_or_else(|e| panic!("{query}: {e}"))
-}
-
-/// Queues, straight in the database, one activity per id (signed by `signer`, a local actor)
-/// to `inbox`, in order, and wakes the workers.
+/// Queues, straight in the database and in one statement, one activity per id (signed by
+/// `signer`, a local actor) to `inbox`, in order (its NOTIFY wakes the workers).
 async fn queue_raw(conn: &mut AsyncPgConnection, signer: &str, ids: &[String], inbox: &str) {
     let host = inbox
         .strip_prefix("http://")
         .and_then(|rest| rest.split('/').next())
         .unwrap();
-    for id in ids {
-        let body = json!({
-            "@context": "https://www.w3.org/ns/activitystreams",
-            "id": id, "type": "Update", "actor": signer,
+    let bodies: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            json!({
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "id": id, "type": "Update", "actor": signer,
+            })
+            .to_string()
         })
-        .to_string()
-        .replace('\'', "''");
-        execute(
-            conn,
-            &format!(
-                "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
-                 VALUES ('{id}', '{signer}', '{body}') RETURNING id) \
-                 INSERT INTO delivery (activity_id, inbox_url, host) SELECT id, '{inbox}', '{host}' FROM a"
-            ),
-        )
-        .await;
-    }
+        .collect();
+    diesel::sql_query(
+        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+           SELECT id, $1, body FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(id, body, n) \
+           ORDER BY n RETURNING id) \
+         INSERT INTO delivery (activity_id, inbox_url, host) SELECT id, $4, $5 FROM a ORDER BY id",
+    )
+    .bind::<diesel::sql_types::Text, _>(signer)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(ids)
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&bodies)
+    .bind::<diesel::sql_types::Text, _>(inbox)
+    .bind::<diesel::sql_types::Text, _>(host)
+    .execute(conn)
+    .await
+    .expect("queue deliveries");
 }
 
 async fn create_group(alpha: &Instance, admin: &str, name: &str) -> String {
