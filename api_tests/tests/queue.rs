@@ -121,10 +121,7 @@ async fn a_slow_host_with_a_backlog_keeps_its_bound_while_other_hosts_are_served
         queue_raw(&mut conn, &signer, &[id], &other.inbox()).await;
     }
     eventually("the ten quick hosts to be served", DEADLINE, || async {
-        others
-            .iter()
-            .all(|h| h.received_count() == 1)
-            .then_some(())
+        others.iter().all(|h| h.received_count() == 1).then_some(())
     })
     .await;
     let quick = started.elapsed();

@@ -133,8 +133,8 @@ type InFlight = HashMap<tokio::task::Id, ClaimedDelivery>;
 
 impl DeliveryWorker {
     pub fn new(fed: Federation, database_url: String) -> Arc<Self> {
-        let one_shot = build_one_shot(&fed.config.ctx.settings)
-            .unwrap_or_else(|_| fed.config.client.clone());
+        let one_shot =
+            build_one_shot(&fed.config.ctx.settings).unwrap_or_else(|_| fed.config.client.clone());
         Arc::new(Self {
             fed,
             database_url,
@@ -229,7 +229,9 @@ impl DeliveryWorker {
                 // Rows due that the last claim could not take (other workers hold them, or
                 // their hosts are at their bound elsewhere): look again in a while, not now.
                 match short_claim {
-                    Some(at) if due < BUSY_RECHECK => due.max(BUSY_RECHECK.saturating_sub(at.elapsed())),
+                    Some(at) if due < BUSY_RECHECK => {
+                        due.max(BUSY_RECHECK.saturating_sub(at.elapsed()))
+                    }
                     _ => due,
                 }
             } else {

@@ -341,10 +341,16 @@ impl Settings {
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
         if !positive(fed.retry_first_delay_seconds) {
-            return bad("federation.retry_first_delay_seconds", "must be a positive number of seconds");
+            return bad(
+                "federation.retry_first_delay_seconds",
+                "must be a positive number of seconds",
+            );
         }
         if !positive(fed.dead_after_hours) {
-            return bad("federation.dead_after_hours", "must be a positive number of hours");
+            return bad(
+                "federation.dead_after_hours",
+                "must be a positive number of hours",
+            );
         }
         if !positive(fed.dead_probe_first_seconds) || fed.dead_probe_first_seconds > 86_400.0 {
             return bad(

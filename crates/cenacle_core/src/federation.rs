@@ -96,7 +96,11 @@ pub async fn record_received(
 
 /// Forgets received activity ids older than `federation.received_activity_max_age_days`, up
 /// to `limit` of them; returns how many (call again while it returns `limit`).
-pub async fn prune_received(conn: &mut Conn, ctx: &Context, limit: i64) -> Result<usize, CoreError> {
+pub async fn prune_received(
+    conn: &mut Conn,
+    ctx: &Context,
+    limit: i64,
+) -> Result<usize, CoreError> {
     let days = ctx.settings.federation.received_activity_max_age_days;
     Ok(store::prune_received(conn, i32::try_from(days).unwrap_or(i32::MAX), limit).await?)
 }

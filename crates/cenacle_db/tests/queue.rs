@@ -127,7 +127,11 @@ async fn one_claim_gives_no_host_more_than_its_cap_and_serves_small_hosts_too() 
         backlog(&db.pool, &format!("small{i}.example"), 1).await;
     }
     let claimed = claim(&db.pool, 64, 8).await;
-    assert_eq!(per_host(&claimed, "big.example"), 8, "the cap, in one batch");
+    assert_eq!(
+        per_host(&claimed, "big.example"),
+        8,
+        "the cap, in one batch"
+    );
     assert_eq!(claimed.len(), 18, "and every small host");
     // The big host holds its cap: the next claim gives it nothing until a slot frees.
     backlog(&db.pool, "late.example", 1).await;
@@ -155,7 +159,11 @@ async fn concurrent_claims_never_give_a_host_more_than_its_cap_in_all() {
         claims.spawn(async move { claim(&pool, 64, 8).await });
     }
     let all: Vec<ClaimedDelivery> = claims.join_all().await.into_iter().flatten().collect();
-    assert_eq!(per_host(&all, "big.example"), 8, "the database decides, whoever asks");
+    assert_eq!(
+        per_host(&all, "big.example"),
+        8,
+        "the database decides, whoever asks"
+    );
 }
 
 #[tokio::test]
@@ -274,9 +282,15 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_keeps_its_queue_pa
     assert_eq!(queued, 1, "queued, parked");
     let stats = federation::queue_stats(&mut conn).await.unwrap();
     assert_eq!((stats.pending, stats.parked), (2, 2));
-    assert!(claim(&db.pool, 10, 8).await.is_empty(), "nothing sent to the dead");
+    assert!(
+        claim(&db.pool, 10, 8).await.is_empty(),
+        "nothing sent to the dead"
+    );
     let next_probe = federation::next_probe_at(&mut conn).await.unwrap().unwrap();
-    assert!((next_probe - probe_at).num_milliseconds().abs() < 5, "{next_probe} {probe_at}");
+    assert!(
+        (next_probe - probe_at).num_milliseconds().abs() < 5,
+        "{next_probe} {probe_at}"
+    );
     federation::record_instance_alive(&mut conn, "b.example")
         .await
         .unwrap();
@@ -308,9 +322,22 @@ async fn old_received_activity_ids_are_pruned() {
     .execute(&mut conn)
     .await
     .unwrap();
-    assert_eq!(federation::prune_received(&mut conn, 30, 100).await.unwrap(), 1);
-    assert!(!federation::was_received(&mut conn, "https://b.example/a/old").await.unwrap());
-    assert!(federation::was_received(&mut conn, "https://b.example/a/new").await.unwrap());
+    assert_eq!(
+        federation::prune_received(&mut conn, 30, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        !federation::was_received(&mut conn, "https://b.example/a/old")
+            .await
+            .unwrap()
+    );
+    assert!(
+        federation::was_received(&mut conn, "https://b.example/a/new")
+            .await
+            .unwrap()
+    );
 }
 
 #[tokio::test]

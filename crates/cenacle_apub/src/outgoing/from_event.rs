@@ -113,8 +113,12 @@ async fn process_one(data: &Data<FedData>) -> Result<OneEvent, ApubError> {
         })
         .await?;
     match retry_at {
-        Some(at) => tracing::warn!(event = event.id, error = %message, retry_at = %at, "outbox event failed; will retry"),
-        None => tracing::error!(event = event.id, error = %message, "outbox event failed too often; parked (see the admin API)"),
+        Some(at) => {
+            tracing::warn!(event = event.id, error = %message, retry_at = %at, "outbox event failed; will retry")
+        }
+        None => {
+            tracing::error!(event = event.id, error = %message, "outbox event failed too often; parked (see the admin API)")
+        }
     }
     Ok(OneEvent::Failed)
 }
