@@ -596,6 +596,39 @@ mod tests {
     }
 
     #[test]
+    fn queue_timings_are_checked_and_named() {
+        for (key, value, named) in [
+            (
+                "CENACLE_FEDERATION__RECEIVED_ACTIVITY_MAX_AGE_DAYS",
+                "3",
+                "federation.received_activity_max_age_days",
+            ),
+            (
+                "CENACLE_FEDERATION__DEAD_PROBE_FIRST_SECONDS",
+                "0",
+                "federation.dead_probe_first_seconds",
+            ),
+            (
+                "CENACLE_FEDERATION__DEAD_AFTER_HOURS",
+                "-1",
+                "federation.dead_after_hours",
+            ),
+        ] {
+            let err = Settings::load(None, env(&[(key, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(named), "{key}={value}: {err}");
+        }
+        let ok = Settings::load(
+            None,
+            env(&[("CENACLE_FEDERATION__DEAD_AFTER_HOURS", "0.5")]),
+        )
+        .unwrap();
+        assert_eq!(ok.federation.dead_after_hours, 0.5);
+        assert_eq!(ok.federation.received_activity_max_age_days, 30);
+    }
+
+    #[test]
     fn insecure_federation_is_only_for_loopback_instances() {
         let err = Settings::load(
             None,
