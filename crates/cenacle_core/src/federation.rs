@@ -209,13 +209,18 @@ pub async fn deliveries_done(
 ) -> Result<(), CoreError> {
     let ids: Vec<i64> = delivered.iter().map(|(id, _)| *id).collect();
     store::finish_deliveries(conn, &ids).await?;
-    let mut hosts: Vec<&str> = delivered.iter().map(|(_, host)| host.as_str()).collect();
+    let mut hosts: Vec<String> = delivered
+        .iter()
+        .map(|(_, host)| host.clone())
+        .filter(|host| ctx.hosts.alive_due(host))
+        .collect();
     hosts.sort_unstable();
     hosts.dedup();
-    for host in hosts {
-        if ctx.hosts.alive_due(host) {
-            record_instance_alive(conn, ctx, host).await?;
-        }
+    // One statement for the whole batch: a fan-out to 10,000 instances would otherwise write
+    // them one by one while the worker waits.
+    store::record_instances_alive(conn, &hosts).await?;
+    for host in &hosts {
+        ctx.hosts.alive_written(host);
     }
     Ok(())
 }

@@ -328,41 +328,38 @@ pub async fn record_instance_alive(
     conn: &mut AsyncPgConnection,
     host: &str,
 ) -> Result<(), DbError> {
-    diesel::insert_into(instance::table)
-        .values((
-            instance::host.eq(host),
-            instance::last_success_at.eq(diesel::dsl::now),
-        ))
-        .on_conflict(instance::host)
-        .do_update()
-        .set((
-            instance::last_success_at.eq(diesel::dsl::now),
-            instance::failing_since.eq(None::<DateTime<Utc>>),
-            instance::dead.eq(false),
-            instance::next_probe_at.eq(None::<DateTime<Utc>>),
-            instance::probe_failures.eq(0),
-        ))
-        .execute(conn)
-        .await?;
-    unpark_deliveries_to(conn, host).await?;
-    Ok(())
+    record_instances_alive(conn, &[host.to_owned()]).await
 }
 
-/// The instance is back: everything waiting for it (parked, in backoff, or queued while it
-/// was dead) is due now, all at the same time, so that it is claimed in the order it was
-/// queued (equal due times go by id). Rows in flight keep their lease.
-pub async fn unpark_deliveries_to(
+/// Several instances answered (a batch of deliveries arrived): alive, in one statement. For
+/// those that were dead, everything waiting (parked, in backoff, or queued while they were
+/// dead) is due now, all at the same time, so that it is claimed in the order it was queued
+/// (equal due times go by id); rows in flight keep their lease.
+pub async fn record_instances_alive(
     conn: &mut AsyncPgConnection,
-    host: &str,
-) -> Result<usize, DbError> {
-    Ok(diesel::sql_query(
-        "UPDATE delivery SET next_attempt_at = now(), attempts = 0 \
-         WHERE host = $1 AND (locked_until IS NULL OR locked_until < now())",
+    hosts: &[String],
+) -> Result<(), DbError> {
+    if hosts.is_empty() {
+        return Ok(());
+    }
+    // The CTEs share one snapshot: `revived` reads who was dead before the upsert.
+    diesel::sql_query(
+        "WITH revived AS (SELECT host FROM instance WHERE host = ANY($1) AND dead), \
+         alive AS ( \
+           INSERT INTO instance (host, last_success_at) SELECT h, now() FROM unnest($1::text[]) AS h \
+           ON CONFLICT (host) DO UPDATE SET last_success_at = now(), failing_since = NULL, \
+             dead = false, next_probe_at = NULL, probe_failures = 0 \
+           RETURNING host) \
+         UPDATE delivery SET next_attempt_at = now(), attempts = 0 \
+         WHERE host IN (SELECT host FROM revived) \
+           AND (locked_until IS NULL OR locked_until < now()) \
+           AND EXISTS (SELECT 1 FROM alive)",
     )
-    .bind::<Text, _>(host)
+    .bind::<Array<Text>, _>(hosts)
     .prepared()
     .execute(conn)
-    .await?)
+    .await?;
+    Ok(())
 }
 
 /// Parks every delivery to a dead host (kept, in order, out of the due range) until it is
