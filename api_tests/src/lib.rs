@@ -170,6 +170,7 @@ impl Instance {
             env: self.env.clone(),
             child: None,
             setup_token: None,
+            metrics_url: None,
             http: self.hosts.client(),
         }
     }

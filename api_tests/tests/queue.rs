@@ -56,18 +56,6 @@ async fn queue_raw(conn: &mut AsyncPgConnection, signer: &str, ids: &[String], i
     .expect("queue deliveries");
 }
 
-async fn create_group(alpha: &Instance, admin: &str, name: &str) -> String {
-    let (status, group) = alpha
-        .post(
-            "/api/v1/groups",
-            Some(admin),
-            json!({"name": name, "title": name}),
-        )
-        .await;
-    assert_eq!(status, 201, "{group}");
-    group["ap_id"].as_str().unwrap().to_owned()
-}
-
 /// Accepted followers of `group`, one per inbox, straight in the database.
 async fn add_followers(conn: &mut AsyncPgConnection, group: &str, inboxes: &[String]) {
     for inbox in inboxes {
@@ -107,7 +95,7 @@ async fn a_slow_host_with_a_backlog_keeps_its_bound_while_other_hosts_are_served
     let (slow, others) = sink.hosts.split_first().unwrap();
     slow.set_delay(Duration::from_secs(5));
     let admin = alpha.admin().await;
-    let signer = create_group(&alpha, &admin, "slowpoke").await;
+    let signer = alpha.create_group(&admin, "slowpoke", "slowpoke").await;
 
     // 500 deliveries to the slow host, queued first, then one to each of ten others.
     let mut conn = connect(&alpha).await;
@@ -158,7 +146,7 @@ async fn many_deliveries_to_one_host_all_arrive_never_above_its_bound() {
     let host = &sink.hosts[0];
     host.set_delay(Duration::from_millis(30));
     let admin = alpha.admin().await;
-    let signer = create_group(&alpha, &admin, "busy").await;
+    let signer = alpha.create_group(&admin, "busy", "busy").await;
     let mut conn = connect(&alpha).await;
     let ids: Vec<String> = (0..150)
         .map(|i| format!("{}/activities/many/{i}", alpha.base))
@@ -197,7 +185,7 @@ async fn a_failing_outbox_event_is_parked_with_its_error_and_later_events_are_se
     let sink = Sink::start(&reserved).await;
     let follower = &sink.hosts[0];
     let admin = alpha.admin().await;
-    let group = create_group(&alpha, &admin, "cafe").await;
+    let group = alpha.create_group(&admin, "cafe", "cafe").await;
     let mut conn = connect(&alpha).await;
     add_followers(&mut conn, &group, &[follower.inbox()]).await;
 
@@ -262,7 +250,7 @@ async fn a_dead_host_keeps_its_deliveries_and_gets_them_in_order_once_the_probe_
     let host = &sink.hosts[0];
     host.set_down(true);
     let admin = alpha.admin().await;
-    let signer = create_group(&alpha, &admin, "phoenix").await;
+    let signer = alpha.create_group(&admin, "phoenix", "phoenix").await;
     let mut conn = connect(&alpha).await;
     let bare_host = host.host.clone();
     let ids: Vec<String> = (0..10)
@@ -356,7 +344,7 @@ async fn an_outbox_event_recorded_while_the_listener_is_down_is_still_sent() {
     let sink = Sink::start(&reserved).await;
     let follower = &sink.hosts[0];
     let admin = alpha.admin().await;
-    let group = create_group(&alpha, &admin, "ecoute").await;
+    let group = alpha.create_group(&admin, "ecoute", "ecoute").await;
     let mut conn = connect(&alpha).await;
     add_followers(&mut conn, &group, &[follower.inbox()]).await;
     rename(&alpha, &admin, "ecoute", "first").await;
@@ -415,7 +403,7 @@ async fn two_servers_and_two_workers_share_one_database_without_losing_or_repeat
     for worker in &mut workers {
         worker.start();
     }
-    let group = create_group(&alpha, &admin, "partout").await;
+    let group = alpha.create_group(&admin, "partout", "partout").await;
     let mut conn = AsyncPgConnection::establish(&database.url).await.unwrap();
     let inboxes: Vec<String> = followers.iter().map(|h| h.inbox()).collect();
     add_followers(&mut conn, &group, &inboxes).await;
