@@ -158,3 +158,28 @@ pub async fn set_instance_weight(
     cenacle_db::engagement::set_instance_weight(conn, &host.to_ascii_lowercase(), weight).await?;
     Ok(())
 }
+
+/// Outbox events parked after their last attempt, after `after_id`, oldest first (admins).
+pub async fn failed_outbox_events(
+    conn: &mut Conn,
+    session: &Session,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<cenacle_db::federation::FailedEvent>, CoreError> {
+    require(session, Permission::ManageFederation)?;
+    Ok(cenacle_db::federation::failed_outbox_events(conn, after_id, limit).await?)
+}
+
+/// Puts a parked outbox event back in line (admins), e.g. once what made it fail is mended.
+pub async fn retry_outbox_event(
+    conn: &mut Conn,
+    session: &Session,
+    id: i64,
+) -> Result<(), CoreError> {
+    require(session, Permission::ManageFederation)?;
+    if cenacle_db::federation::retry_failed_outbox_event(conn, id).await? {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound("outbox_event"))
+    }
+}

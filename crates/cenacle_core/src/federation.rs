@@ -57,31 +57,6 @@ pub async fn outbox_event_failed(
     Ok(retry_at)
 }
 
-/// Outbox events parked after their last attempt, after `after_id`, oldest first (admins).
-pub async fn failed_outbox_events(
-    conn: &mut Conn,
-    session: &crate::accounts::Session,
-    after_id: i64,
-    limit: i64,
-) -> Result<Vec<FailedEvent>, CoreError> {
-    crate::admin::require(session, cenacle_domain::Permission::ManageFederation)?;
-    Ok(store::failed_outbox_events(conn, after_id, limit).await?)
-}
-
-/// Puts a parked outbox event back in line (admins), e.g. once what made it fail is mended.
-pub async fn retry_outbox_event(
-    conn: &mut Conn,
-    session: &crate::accounts::Session,
-    id: i64,
-) -> Result<(), CoreError> {
-    crate::admin::require(session, cenacle_domain::Permission::ManageFederation)?;
-    if store::retry_failed_outbox_event(conn, id).await? {
-        Ok(())
-    } else {
-        Err(CoreError::NotFound("outbox_event"))
-    }
-}
-
 // ---- received activities ----
 
 /// Records an incoming activity's id, in the transaction that applies it; false when it was

@@ -845,7 +845,9 @@ const HOST_LOCK_SPACE: i32 = 0x6365_6e44;
 ///
 /// 1. candidate hosts: those of the first `scan` due, unleased rows (oldest first) whose host
 ///    is neither at its cap nor dead, each locked with a transaction-scoped advisory lock
-///    (hosts another worker is claiming at this moment are skipped, not waited for);
+///    (hosts another worker is claiming at this moment are skipped, not waited for, and the
+///    next ones tried: two workers claiming together share the hosts instead of one of them
+///    coming back empty);
 /// 2. for each locked host, as many of its oldest due rows as its cap leaves room for,
 ///    counting the leases every worker has committed (a new snapshot, taken after the lock),
 ///    then round-robin across hosts (every host's first row before any host's second) up to
@@ -873,8 +875,8 @@ pub async fn claim_deliveries(
                                         GROUP BY l.host HAVING count(*) >= $2)) \
                AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead) \
              ORDER BY d.next_attempt_at LIMIT $3) c \
-           GROUP BY c.host ORDER BY due LIMIT $1) h \
-         WHERE pg_try_advisory_xact_lock($4, hashtext(h.host))",
+           GROUP BY c.host ORDER BY due) h \
+         WHERE pg_try_advisory_xact_lock($4, hashtext(h.host)) LIMIT $1",
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(per_host)

@@ -14,7 +14,7 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use cenacle_core::{federation, CoreError, ScopedFutureExt};
+use cenacle_core::{admin, CoreError, ScopedFutureExt};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -44,7 +44,7 @@ pub async fn failed_events(
     let limit = page.limit()?;
     let mut conn = state.ctx.conn().await?;
     let rows =
-        federation::failed_outbox_events(&mut conn, &session, page.after_id()?, limit + 1).await?;
+        admin::failed_outbox_events(&mut conn, &session, page.after_id()?, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,
@@ -72,7 +72,7 @@ pub async fn retry_event(
 ) -> ApiResult<StatusCode> {
     let result = state
         .ctx
-        .transaction(|conn| federation::retry_outbox_event(conn, &session, id).scope_boxed())
+        .transaction(|conn| admin::retry_outbox_event(conn, &session, id).scope_boxed())
         .await;
     match result {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
