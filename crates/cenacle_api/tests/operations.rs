@@ -109,6 +109,8 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/admin/accounts/{username}/approve"),
         ("post", "/api/v1/admin/invites"),
         ("put", "/api/v1/admin/instances/{host}/block"),
+        ("get", "/api/v1/admin/federation/outbox/failed"),
+        ("post", "/api/v1/admin/federation/outbox/failed/{id}/retry"),
         ("post", "/api/v1/groups"),
         ("get", "/api/v1/groups/{name}"),
         ("patch", "/api/v1/groups/{name}"),
