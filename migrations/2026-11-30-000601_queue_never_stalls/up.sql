@@ -16,6 +16,9 @@ ALTER TABLE instance
     ADD COLUMN next_probe_at  TIMESTAMPTZ,
     ADD COLUMN probe_failures INT NOT NULL DEFAULT 0;
 CREATE INDEX instance_probe_idx ON instance (next_probe_at) WHERE dead;
+-- Instances already dead before probes existed are probed at once (else they would wait until
+-- they contact us, as before).
+UPDATE instance SET next_probe_at = now() WHERE dead;
 
 -- Parked deliveries have next_attempt_at = 'infinity' (out of the due range, in queue order
 -- by id). Leased rows are few (in flight in some worker): counting them per host is how the

@@ -10,7 +10,7 @@
 //! falls due; a saturated worker waits for a slot to free, never polls.
 
 use crate::{
-    http_client::{build_one_shot, is_blocked},
+    http_client::{blocked_by_configuration, build_one_shot},
     outgoing::from_event::process_outbox,
     signatures::{sign_request, SigningKey},
     ApubError, FedData, Federation,
@@ -125,6 +125,9 @@ pub struct DeliveryWorker {
     /// For instances that get one delivery of a claim: no idle connection kept (memory stays
     /// flat whatever the fan-out). Instances getting several share the pooling client.
     one_shot: reqwest::Client,
+    /// Rings when this worker marks an instance dead: its first probe is then due sooner
+    /// than the prober's idle wait (other workers' deaths are seen within `MAX_IDLE`).
+    new_dead: tokio::sync::Notify,
 }
 
 /// A delivery in flight, as the loop remembers it (without its body), to record a failure
@@ -140,6 +143,7 @@ impl DeliveryWorker {
             database_url,
             keys: Mutex::new(HashMap::new()),
             one_shot,
+            new_dead: tokio::sync::Notify::new(),
         })
     }
 
@@ -471,12 +475,16 @@ impl DeliveryWorker {
                 federation::next_probe_at(&mut conn).await.ok()?
             }
             .await
-            .and_then(|at| (at - Utc::now()).to_std().ok())
-            .unwrap_or(Duration::ZERO)
-            .min(MAX_IDLE);
+            // No dead instance: nothing to probe until one dies (`new_dead`, or another
+            // worker's death seen at the idle wait). A probe due now (or overdue) is taken
+            // after a short pause rather than in a loop.
+            .map(|at| (at - Utc::now()).to_std().unwrap_or(Duration::ZERO))
+            .unwrap_or(MAX_IDLE)
+            .clamp(Duration::from_millis(100), MAX_IDLE);
             tokio::select! {
                 // A probe claimed by a worker that died comes due again after its lease.
-                _ = tokio::time::sleep(wait.max(Duration::from_millis(100))) => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.new_dead.notified() => {}
                 _ = shutdown.changed() => {}
             }
         }
@@ -490,8 +498,24 @@ impl DeliveryWorker {
             .and_then(|inbox| url::Url::parse(inbox).ok())
             .map(|u| u.scheme().to_owned())
             .unwrap_or_else(|| "https".to_owned());
-        let url = format!("{scheme}://{}/.well-known/nodeinfo", probe.host);
-        match self.one_shot.get(&url).send().await {
+        // Checked as every fetch is: the host comes from our own instance table, but it was
+        // first written from a remote document.
+        let loopback_only = self
+            .fed
+            .config
+            .ctx
+            .settings
+            .federation
+            .allow_insecure_loopback_federation;
+        let url = match url::Url::parse(&format!("{scheme}://{}/.well-known/nodeinfo", probe.host))
+        {
+            Ok(url) if crate::http_client::check_peer_url(&url, loopback_only).is_ok() => url,
+            _ => {
+                tracing::warn!(host = %probe.host, "probe of an instance whose address is refused; counted as down");
+                return false;
+            }
+        };
+        match self.one_shot.get(url).send().await {
             Ok(response) => response.status().is_success(),
             Err(err) => {
                 tracing::debug!(host = %probe.host, error = %err, "probe failed");
@@ -549,10 +573,8 @@ impl DeliveryWorker {
 
     /// One signed POST; the HTTP status, or why there was none.
     async fn send(&self, d: &ClaimedDelivery, keep_alive: bool) -> Result<u16, String> {
-        if is_blocked(&self.fed.config.db, &d.host)
-            .await
-            .map_err(|e| e.to_string())?
-        {
+        // The database's block was read with the claim; the configured one is in memory.
+        if d.host_blocked || blocked_by_configuration(&self.fed.config.ctx.settings, &d.host) {
             return Ok(403);
         }
         let cached = self.keys.lock().unwrap().get(&d.signer_ap_id).cloned();
@@ -621,6 +643,7 @@ impl DeliveryWorker {
             .await?;
         match after {
             AfterFailure::InstanceDead(parked) => {
+                self.new_dead.notify_one();
                 tracing::warn!(host = %d.host, parked, "instance failing for too long: marked dead, its deliveries parked until a probe finds it")
             }
             AfterFailure::Retry(at) => {

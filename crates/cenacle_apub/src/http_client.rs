@@ -331,14 +331,7 @@ impl UrlVerifier for BlocklistVerifier {
 /// (read at most every few seconds: see `cenacle_core::federation::known_block`).
 pub async fn is_blocked(db: &FedDb, host: &str) -> Result<bool, ApubError> {
     let ctx = db.ctx();
-    let bare = host.split(':').next().unwrap_or(host);
-    if ctx
-        .settings
-        .federation
-        .blocked_instances
-        .iter()
-        .any(|b| b.eq_ignore_ascii_case(host) || b.eq_ignore_ascii_case(bare))
-    {
+    if blocked_by_configuration(&ctx.settings, host) {
         return Ok(true);
     }
     if let Some(blocked) = federation::known_block(ctx, host) {
@@ -348,6 +341,16 @@ pub async fn is_blocked(db: &FedDb, host: &str) -> Result<bool, ApubError> {
     Ok(federation::instance_state(&mut conn, ctx, host)
         .await?
         .blocked)
+}
+
+/// Whether `federation.blocked_instances` names `host` (with or without its port).
+pub fn blocked_by_configuration(settings: &Settings, host: &str) -> bool {
+    let bare = host.split(':').next().unwrap_or(host);
+    settings
+        .federation
+        .blocked_instances
+        .iter()
+        .any(|b| b.eq_ignore_ascii_case(host) || b.eq_ignore_ascii_case(bare))
 }
 
 /// An instance talked to us: it is alive (deliveries to it resume if it was marked dead).

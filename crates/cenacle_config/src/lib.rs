@@ -340,16 +340,18 @@ impl Settings {
             );
         }
         let positive = |v: f64| v.is_finite() && v > 0.0;
-        if !positive(fed.retry_first_delay_seconds) {
+        if !positive(fed.retry_first_delay_seconds) || fed.retry_first_delay_seconds > 3_600.0 {
             return bad(
                 "federation.retry_first_delay_seconds",
-                "must be a positive number of seconds",
+                "must be a positive number of seconds, at most an hour",
             );
         }
-        if !positive(fed.dead_after_hours) {
+        // Retries (14, doubling from the first delay: about two days at the default) must
+        // outlast this, so that a host failing that long is parked, never given up.
+        if !positive(fed.dead_after_hours) || fed.dead_after_hours > 48.0 {
             return bad(
                 "federation.dead_after_hours",
-                "must be a positive number of hours",
+                "must be a positive number of hours, at most 48",
             );
         }
         if !positive(fed.dead_probe_first_seconds) || fed.dead_probe_first_seconds > 86_400.0 {
@@ -360,10 +362,10 @@ impl Settings {
         }
         // Peers retry a delivery for up to about two days (Mastodon: ~4 days); a shorter
         // memory would apply their late retries twice.
-        if fed.received_activity_max_age_days < 7 {
+        if !(7..=3_650).contains(&fed.received_activity_max_age_days) {
             return bad(
                 "federation.received_activity_max_age_days",
-                "must be at least 7 (longer than any peer's retry window)",
+                "must be from 7 (longer than any peer's retry window) to 3650",
             );
         }
         if self.media.max_video_bytes > MEDIA_BODY_CAP
@@ -612,6 +614,21 @@ mod tests {
                 "CENACLE_FEDERATION__DEAD_AFTER_HOURS",
                 "-1",
                 "federation.dead_after_hours",
+            ),
+            (
+                "CENACLE_FEDERATION__DEAD_AFTER_HOURS",
+                "1e300",
+                "federation.dead_after_hours",
+            ),
+            (
+                "CENACLE_FEDERATION__RECEIVED_ACTIVITY_MAX_AGE_DAYS",
+                "4000000000",
+                "federation.received_activity_max_age_days",
+            ),
+            (
+                "CENACLE_FEDERATION__RETRY_FIRST_DELAY_SECONDS",
+                "1e300",
+                "federation.retry_first_delay_seconds",
             ),
         ] {
             let err = Settings::load(None, env(&[(key, value)]))

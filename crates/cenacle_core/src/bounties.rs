@@ -177,13 +177,14 @@ async fn pay_winner(
 }
 
 /// Settles bounties whose time ran out without an award — the half-to-the-best-answer rule:
-/// half the amount (rounded down) goes to the best-scored answer posted after the bounty began
+/// half the amount (rounded down) goes to the best-scored answer posted while the bounty ran
 /// by someone other than the sponsor (when the sponsor's own answer scores best, the next one
-/// wins), if its score is at least 1. The score weighs votes as reputation does and ignores
-/// the author's own (see [`settle::best_qualifying_answer`]). The rest of the escrow is not
-/// returned (the offer was spent, as on Stack Overflow, so that bounties are not free to post
-/// and let lapse). Returns how many were settled. Safe to run from several servers at once
-/// (rows are claimed SKIP LOCKED).
+/// wins), if its score is at least 1. Each vote cast before the end weighs its voter's instance
+/// weight (0 for a blocked instance, 1 for our members); the author's own counts nothing (see
+/// [`settle::best_qualifying_answer`]). The rest of the escrow is not returned (the offer was
+/// spent, as on Stack Overflow, so that bounties are not free to post and let lapse). Returns
+/// how many were settled. Safe to run from several servers at once (rows are claimed SKIP
+/// LOCKED).
 pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError> {
     let expired = ledger::expired_bounties(conn, 100).await?;
     for bounty in &expired {
@@ -191,6 +192,7 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
             conn,
             bounty.post_id,
             bounty.created_at,
+            bounty.ends_at,
             bounty.sponsor_id,
             1.0,
         )

@@ -6,7 +6,7 @@
 use crate::{Conn, CoreError};
 use cenacle_db::leaderboards::{self as store, LeaderboardRow, Totals};
 use cenacle_domain::{
-    boards::{check_custom_range, BoardPeriod, CustomRangeError},
+    boards::{check_custom_range, is_board_day, BoardPeriod, CustomRangeError},
     ValidationError,
 };
 use chrono::NaiveDate;
@@ -35,6 +35,16 @@ pub async fn leaderboard(
     limit: i64,
     viewer: Option<i64>,
 ) -> Result<(Vec<LeaderboardRow>, Option<LeaderboardRow>), CoreError> {
+    let out_of_range = |field| ValidationError {
+        field,
+        code: "out_of_range",
+    };
+    match board.span {
+        Span::Period(_, day) if !is_board_day(day) => return Err(out_of_range("at").into()),
+        Span::Days { from, .. } if !is_board_day(from) => return Err(out_of_range("from").into()),
+        Span::Days { to, .. } if !is_board_day(to) => return Err(out_of_range("to").into()),
+        _ => {}
+    }
     let totals = match board.span {
         Span::Period(period, day) => Totals::Period {
             period: period.as_str(),

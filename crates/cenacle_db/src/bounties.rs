@@ -23,15 +23,18 @@ pub struct ScoredAnswer {
     pub score: f64,
 }
 
-/// The best-scored live top-level answer of a question posted since `since`, not by
-/// `excluded` (the sponsor), with a score of at least `min_score` (ties: the earliest). The
-/// score counts each vote as the voter's weight — 1 for our members, their instance's weight
+/// The best-scored live top-level answer of a question posted between `since` and `until`
+/// (the bounty's run), not by `excluded` (the sponsor), with a score of at least `min_score`
+/// (ties: the earliest). Answers and votes from after `until` count for nothing: the settler
+/// may run minutes (or, after downtime, hours) after the end, and the end is what was
+/// promised. The score counts each vote (cast before `until`) as the voter's weight — 1 for our members, their instance's weight
 /// for others, nothing when that instance is blocked (votes cast before the block included) —
 /// and never the author's own vote.
 pub async fn best_qualifying_answer(
     conn: &mut AsyncPgConnection,
     post_id: i64,
     since: DateTime<Utc>,
+    until: DateTime<Utc>,
     excluded: i64,
     min_score: f64,
 ) -> Result<Option<ScoredAnswer>, DbError> {
@@ -40,25 +43,26 @@ pub async fn best_qualifying_answer(
                 COALESCE(SUM(v.value * CASE WHEN vp.local THEN 1.0 \
                                             WHEN i.blocked THEN 0.0 \
                                             ELSE COALESCE(i.reputation_weight, 1.0) END) \
-                         FILTER (WHERE v.person_id <> c.author_id), 0)::float8 AS score \
+                         FILTER (WHERE v.person_id <> c.author_id AND v.created_at < $5), 0)::float8 AS score \
          FROM comment c \
          JOIN person a ON a.id = c.author_id \
          LEFT JOIN vote v ON v.comment_id = c.id \
          LEFT JOIN person vp ON vp.id = v.person_id \
          LEFT JOIN instance i ON NOT vp.local AND i.host = vp.instance_host \
          WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL \
-           AND c.created_at >= $2 AND c.author_id <> $3 \
+           AND c.created_at >= $2 AND c.created_at < $5 AND c.author_id <> $3 \
          GROUP BY c.id, c.author_id, a.local \
          HAVING COALESCE(SUM(v.value * CASE WHEN vp.local THEN 1.0 \
                                             WHEN i.blocked THEN 0.0 \
                                             ELSE COALESCE(i.reputation_weight, 1.0) END) \
-                         FILTER (WHERE v.person_id <> c.author_id), 0) >= $4 \
+                         FILTER (WHERE v.person_id <> c.author_id AND v.created_at < $5), 0) >= $4 \
          ORDER BY score DESC, c.id LIMIT 1",
     )
     .bind::<BigInt, _>(post_id)
     .bind::<Timestamptz, _>(since)
     .bind::<BigInt, _>(excluded)
     .bind::<Double, _>(min_score)
+    .bind::<Timestamptz, _>(until)
     .prepared()
     .get_result(conn)
     .await

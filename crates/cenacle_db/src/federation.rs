@@ -8,7 +8,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Array, BigInt, Double, Int4, Nullable, Text, Timestamptz},
+    sql_types::{Array, BigInt, Bool, Double, Int4, Nullable, Text, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -403,7 +403,7 @@ pub async fn record_instance_failure(
     // Its first probe is scheduled when it turns dead (not moved by later failures).
     let dead = diesel::sql_query(
         "UPDATE instance SET dead = true, \
-           next_probe_at = CASE WHEN dead THEN next_probe_at ELSE $3 END, \
+           next_probe_at = CASE WHEN dead THEN COALESCE(next_probe_at, $3) ELSE $3 END, \
            probe_failures = CASE WHEN dead THEN probe_failures ELSE 0 END \
          WHERE host = $1 AND failing_since < $2",
     )
@@ -834,6 +834,10 @@ pub struct ClaimedDelivery {
     pub signer_ap_id: String,
     #[diesel(sql_type = Text)]
     pub body: String,
+    /// Its instance is blocked in the database (read with the claim, so that a fan-out to
+    /// thousands of hosts costs no query per delivery).
+    #[diesel(sql_type = Bool)]
+    pub host_blocked: bool,
 }
 
 /// Advisory lock namespace of the per-host claim ("cenD").
@@ -908,7 +912,8 @@ pub async fn claim_deliveries(
            UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
            FROM chosen WHERE d.id = chosen.id \
            RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id, d.next_attempt_at) \
-         SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body \
+         SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body, \
+                EXISTS (SELECT 1 FROM instance i WHERE i.host = c.host AND i.blocked) AS host_blocked \
          FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id \
          ORDER BY c.next_attempt_at, c.id",
     )
@@ -1040,8 +1045,9 @@ pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime
     }
     Ok(diesel::sql_query(
         "SELECT LEAST( \
-           (SELECT min(next_attempt_at) FROM delivery \
-            WHERE locked_until IS NULL AND next_attempt_at < 'infinity'), \
+           (SELECT min(next_attempt_at) FROM delivery d \
+            WHERE locked_until IS NULL AND next_attempt_at < 'infinity' \
+              AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead)), \
            (SELECT min(GREATEST(locked_until, next_attempt_at)) FROM delivery \
             WHERE locked_until IS NOT NULL AND next_attempt_at < 'infinity'), \
            (SELECT min(next_attempt_at) FROM outbox_event WHERE failed_at IS NULL)) AS at",

@@ -42,8 +42,10 @@ impl BoardPeriod {
         let first_of_month = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1);
         match self {
             Self::Week => {
-                let start = day - Duration::days(i64::from(day.weekday().num_days_from_monday()));
-                Some((start, start + Duration::days(7)))
+                let start = day.checked_sub_signed(Duration::days(i64::from(
+                    day.weekday().num_days_from_monday(),
+                )))?;
+                Some((start, start.checked_add_signed(Duration::days(7))?))
             }
             Self::Month => {
                 let start = first_of_month(day.year(), day.month())?;
@@ -61,6 +63,13 @@ impl BoardPeriod {
             Self::All => None,
         }
     }
+}
+
+/// Whether a board may be asked about `day`: from 1970 (nothing was earned before) to the
+/// year 9999 (PostgreSQL's dates and ours agree there, and no period arithmetic overflows).
+pub fn is_board_day(day: NaiveDate) -> bool {
+    NaiveDate::from_ymd_opt(1970, 1, 1).is_some_and(|first| day >= first)
+        && NaiveDate::from_ymd_opt(9999, 12, 31).is_some_and(|last| day <= last)
 }
 
 /// Why a custom board's days are refused.
@@ -90,6 +99,16 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> NaiveDate {
         NaiveDate::from_ymd_opt(y, m, day).unwrap()
+    }
+
+    #[test]
+    fn days_far_away_are_no_board_days_and_never_overflow() {
+        assert!(is_board_day(d(2026, 11, 30)));
+        assert!(!is_board_day(d(1969, 12, 31)));
+        assert!(!is_board_day(d(10000, 1, 1)));
+        assert!(!is_board_day(NaiveDate::MIN));
+        assert_eq!(BoardPeriod::Week.bounds(NaiveDate::MAX), None);
+        assert_eq!(BoardPeriod::Year.bounds(NaiveDate::MAX), None);
     }
 
     #[test]
