@@ -28,6 +28,7 @@ pub mod feeds;
 pub mod groups;
 pub mod ideas;
 pub mod identity;
+mod idempotency;
 pub mod inbound;
 pub mod leaderboards;
 pub mod media;
