@@ -44,7 +44,12 @@ enum Target {
 enum Step {
     Ask { who: usize },
     Answer { who: usize, question: usize },
-    Accept { who: usize, question: usize, answer: Option<usize> },
+    /// By `who`, or (None) by the question's author; `answer` among the question's answers.
+    Accept {
+        who: Option<usize>,
+        question: usize,
+        answer: Option<usize>,
+    },
     Like { who: usize, target: Target },
     Withdraw { who: usize, target: Target },
     DeleteQuestion { who: usize, question: usize },
@@ -63,7 +68,11 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         2 => who.clone().prop_map(|who| Step::Ask { who }),
         3 => (who.clone(), 0..8usize).prop_map(|(who, question)| Step::Answer { who, question }),
-        3 => (who.clone(), 0..8usize, proptest::option::weighted(0.8, 0..8usize))
+        3 => (
+            proptest::option::weighted(0.25, who.clone()),
+            0..8usize,
+            proptest::option::weighted(0.8, 0..8usize),
+        )
             .prop_map(|(who, question, answer)| Step::Accept { who, question, answer }),
         4 => (who.clone(), target()).prop_map(|(who, target)| Step::Like { who, target }),
         2 => (who.clone(), target()).prop_map(|(who, target)| Step::Withdraw { who, target }),
@@ -177,6 +186,10 @@ struct Stage {
     /// Numbers every text written, across sequences: the same words by the same author are
     /// paid once, ever, and each sequence's model expects its content paid.
     serial: AtomicUsize,
+    /// Answers accepted by someone else than their author, and content deleted: the runs must
+    /// have exercised them.
+    accepted: AtomicUsize,
+    deleted: AtomicUsize,
 }
 
 impl Stage {
@@ -190,18 +203,21 @@ impl Stage {
             ctx: Context::new(db.pool.clone(), settings),
             db,
         };
-        // The group's owner moderates it: kept out of the sequences, whose members are plain.
-        let owner: Session = world.member("owner", Role::Member).await;
+        // The group's owner (who may create groups) moderates it: kept out of the sequences,
+        // whose members are plain.
+        let owner: Session = world.member("owner", Role::CommunityManager).await;
         let group = world.group(&owner, "agora").await;
         let mut people = Vec::new();
         for i in 0..PEOPLE {
-            people.push(Caller::from(&world.member(&format!("m{i}"), Role::Member).await));
+            people.push(Caller::from(&world.member(&format!("member{i}"), Role::Member).await));
         }
         Stage {
             world,
             people,
             group,
             serial: AtomicUsize::new(0),
+            accepted: AtomicUsize::new(0),
+            deleted: AtomicUsize::new(0),
         }
     }
 
@@ -278,13 +294,17 @@ impl Stage {
                 let Some(q) = Model::pick(&model.questions, question) else {
                     return;
                 };
+                let theirs: Vec<usize> = (0..model.answers.len())
+                    .filter(|&a| model.answers[a].question == q)
+                    .collect();
                 let a = match answer {
-                    Some(i) => match Model::pick(&model.answers, i) {
-                        Some(a) => Some(a),
+                    Some(i) => match Model::pick(&theirs, i) {
+                        Some(k) => Some(theirs[k]),
                         None => return,
                     },
                     None => None,
                 };
+                let who = who.unwrap_or(model.questions[q].author);
                 let (caller, post_id) = (caller(who), model.questions[q].id);
                 let comment_id = a.map(|a| model.answers[a].id);
                 let accepted = ctx
@@ -296,6 +316,9 @@ impl Stage {
                     })
                     .await;
                 accepted.map(|_| {
+                    if a.is_some_and(|a| model.answers[a].author != who) {
+                        self.accepted.fetch_add(1, Ordering::Relaxed);
+                    }
                     let question = &mut model.questions[q];
                     // Accepting the answer already accepted changes nothing.
                     if question.accepted.map(|(a, _)| a) != a {
@@ -338,7 +361,10 @@ impl Stage {
                         async move { posts::delete_post(conn, caller, post_id).await }.scope_boxed()
                     })
                     .await;
-                deleted.map(|_| model.questions[q].live = false)
+                deleted.map(|_| {
+                    self.deleted.fetch_add(1, Ordering::Relaxed);
+                    model.questions[q].live = false
+                })
             }
             Step::DeleteAnswer { who, answer } => {
                 let Some(a) = Model::pick(&model.answers, answer) else {
@@ -352,6 +378,7 @@ impl Stage {
                     })
                     .await;
                 deleted.map(|_| {
+                    self.deleted.fetch_add(1, Ordering::Relaxed);
                     model.answers[a].live = false;
                     let question = &mut model.questions[model.answers[a].question];
                     if question.accepted.map(|(x, _)| x) == Some(a) {
@@ -378,7 +405,7 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
         .unwrap();
     let stage = runtime.block_on(Stage::new());
     let config = ProptestConfig {
-        cases: 24,
+        cases: 40,
         // Each case is a real database's worth of work: shrinking stays short.
         max_shrink_iters: 64,
         failure_persistence: None,
@@ -406,7 +433,7 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
                     prop_assert_eq!(
                         now,
                         (start[i].0 + rep, start[i].1 + pts),
-                        "m{} after step {} {:?}",
+                        "member{} after step {} {:?}",
                         i,
                         n,
                         step
@@ -419,4 +446,8 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
     if let Err(failure) = result {
         panic!("{failure}");
     }
+    assert!(
+        stage.accepted.load(Ordering::Relaxed) > 0 && stage.deleted.load(Ordering::Relaxed) > 0,
+        "the sequences never accepted someone else's answer or deleted anything"
+    );
 }
