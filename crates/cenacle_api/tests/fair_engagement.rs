@@ -141,7 +141,10 @@ async fn the_farming_loop_ends_where_it_started() {
         "ten rounds of ask, self-answer, self-accept, delete earn nothing"
     );
     assert_eq!(rank_score(&t, "marie").await, 0);
-    assert!(badges_of(&t, "marie").await.iter().all(|b| b != "first_accepted_answer"));
+    assert!(badges_of(&t, "marie")
+        .await
+        .iter()
+        .all(|b| b != "first_accepted_answer"));
 }
 
 #[tokio::test]
@@ -206,7 +209,13 @@ async fn a_deleted_post_takes_back_everything_it_earned_and_reposting_it_pays_no
     let marie_start = standing(&t, &marie).await;
     let pierre_start = standing(&t, &pierre).await;
     let id = new_post(&t, &marie, "idea", "Un thème sombre").await;
-    vote(&t, &pierre, &format!("/api/v1/posts/{id}/vote"), json!("like")).await;
+    vote(
+        &t,
+        &pierre,
+        &format!("/api/v1/posts/{id}/vote"),
+        json!("like"),
+    )
+    .await;
     assert_eq!(
         standing(&t, &marie).await,
         (marie_start.0 + 5, marie_start.1 + 15 + 2)
@@ -259,7 +268,10 @@ async fn withdrawn_likes_and_changed_acceptances_take_back_their_points() {
         "a like withdrawn takes back both sides' points"
     );
     assert_eq!(vote(&t, &marie, &path, json!("like")).await, StatusCode::OK);
-    assert_eq!(vote(&t, &marie, &path, json!("dislike")).await, StatusCode::OK);
+    assert_eq!(
+        vote(&t, &marie, &path, json!("dislike")).await,
+        StatusCode::OK
+    );
     assert_eq!(
         (points(&t, &marie).await, points(&t, &paul).await),
         (marie0, paul0),
@@ -267,7 +279,10 @@ async fn withdrawn_likes_and_changed_acceptances_take_back_their_points() {
     );
     vote(&t, &marie, &path, Value::Null).await;
 
-    assert_eq!(accept(&t, &marie, qid, json!(by_paul)).await, StatusCode::OK);
+    assert_eq!(
+        accept(&t, &marie, qid, json!(by_paul)).await,
+        StatusCode::OK
+    );
     assert_eq!(points(&t, &paul).await, paul0 + 30);
     assert_eq!(accept(&t, &marie, qid, json!(by_luc)).await, StatusCode::OK);
     assert_eq!(
@@ -298,7 +313,13 @@ async fn votes_on_a_deleted_answer_are_refused() {
     delete(&t, &paul, &format!("/api/v1/comments/{aid}")).await;
     let before = standing(&t, &paul).await;
     assert_eq!(
-        vote(&t, &marie, &format!("/api/v1/comments/{aid}/vote"), json!("like")).await,
+        vote(
+            &t,
+            &marie,
+            &format!("/api/v1/comments/{aid}/vote"),
+            json!("like")
+        )
+        .await,
         StatusCode::NOT_FOUND
     );
     assert_eq!(standing(&t, &paul).await, before);
@@ -517,7 +538,10 @@ async fn ten_accepted_answers_earn_the_guide_badge_and_self_accepted_ones_do_not
     let aid = answer(&t, &marie, qid, "R9").await;
     accept(&t, &asker, qid, json!(aid)).await;
     let held = badges_of(&t, "marie").await;
-    assert!(held.contains(&"ten_accepted_answers".to_owned()), "{held:?}");
+    assert!(
+        held.contains(&"ten_accepted_answers".to_owned()),
+        "{held:?}"
+    );
     assert!(held.contains(&"first_accepted_answer".to_owned()));
 }
 
@@ -549,7 +573,13 @@ async fn editing_others_posts_needs_the_privilege() {
     for i in 0..2 {
         let qid = new_post(&t, &fan, "question", &format!("Q{i} ?")).await;
         let aid = answer(&t, &editor, qid, &format!("R{i}")).await;
-        vote(&t, &fan, &format!("/api/v1/comments/{aid}/vote"), json!("like")).await;
+        vote(
+            &t,
+            &fan,
+            &format!("/api/v1/comments/{aid}/vote"),
+            json!("like"),
+        )
+        .await;
     }
     assert_eq!(reputation(&t, &editor).await, 21);
     assert_eq!(edit(editor.clone()).await.status, StatusCode::OK);

@@ -91,7 +91,11 @@ pub async fn restore_badge(
     }
     let badge = badge(conn, slug).await?;
     if !store::was_revoked(conn, badge.id, person).await? {
-        if store::held(conn, person).await?.iter().any(|(b, _)| b.id == badge.id) {
+        if store::held(conn, person)
+            .await?
+            .iter()
+            .any(|(b, _)| b.id == badge.id)
+        {
             return Err(CoreError::Conflict("badge_held"));
         }
         return Err(CoreError::NotFound("revoked badge"));

@@ -99,7 +99,9 @@ async fn pay(conn: &mut Conn, ctx: &Context, payment: &Payment) -> Result<(), Co
     let rules = &ctx.settings.engagement.points;
     let cause = payment.cause;
     let earned_today = if cause.is_capped() {
-        ledger::lock_points(conn, payment.person).await?.capped_today
+        ledger::lock_points(conn, payment.person)
+            .await?
+            .capped_today
     } else {
         0
     };

@@ -70,7 +70,11 @@ pub(crate) async fn vote_on(
     if subject.post.deleted_at.is_some() {
         return Err(CoreError::NotFound("post"));
     }
-    if subject.comment.as_ref().is_some_and(|c| c.deleted_at.is_some()) {
+    if subject
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.deleted_at.is_some())
+    {
         // Content that is gone took its rewards with it: no new ones.
         return Err(CoreError::NotFound("comment"));
     }

@@ -4,9 +4,7 @@
 
 mod common;
 
-use cenacle_core::{
-    admin, model::VoteTarget, points, votes, Caller, ScopedFutureExt,
-};
+use cenacle_core::{admin, model::VoteTarget, points, votes, Caller, ScopedFutureExt};
 use cenacle_domain::{
     content::{PostKind, Vote},
     Role,
@@ -35,7 +33,10 @@ async fn blocking_an_instance_takes_back_what_its_votes_earned() {
     );
     let bob = Caller::remote(w.remote_person(OTHER, "bob").await.id);
     let bob = &bob;
-    for target in [VoteTarget::Post(question.id), VoteTarget::Comment(answer.id)] {
+    for target in [
+        VoteTarget::Post(question.id),
+        VoteTarget::Comment(answer.id),
+    ] {
         w.act(|conn, ctx| {
             async move { votes::vote(conn, ctx, bob, target, Some(Vote::Like), None).await }
                 .scope_boxed()

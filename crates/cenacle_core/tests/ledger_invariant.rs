@@ -42,18 +42,35 @@ enum Target {
 /// One action by one member. Indices pick among what the sequence created so far (modulo).
 #[derive(Debug, Clone)]
 enum Step {
-    Ask { who: usize },
-    Answer { who: usize, question: usize },
+    Ask {
+        who: usize,
+    },
+    Answer {
+        who: usize,
+        question: usize,
+    },
     /// By `who`, or (None) by the question's author; `answer` among the question's answers.
     Accept {
         who: Option<usize>,
         question: usize,
         answer: Option<usize>,
     },
-    Like { who: usize, target: Target },
-    Withdraw { who: usize, target: Target },
-    DeleteQuestion { who: usize, question: usize },
-    DeleteAnswer { who: usize, answer: usize },
+    Like {
+        who: usize,
+        target: Target,
+    },
+    Withdraw {
+        who: usize,
+        target: Target,
+    },
+    DeleteQuestion {
+        who: usize,
+        question: usize,
+    },
+    DeleteAnswer {
+        who: usize,
+        answer: usize,
+    },
 }
 
 fn target() -> impl Strategy<Value = Target> {
@@ -209,7 +226,9 @@ impl Stage {
         let group = world.group(&owner, "agora").await;
         let mut people = Vec::new();
         for i in 0..PEOPLE {
-            people.push(Caller::from(&world.member(&format!("member{i}"), Role::Member).await));
+            people.push(Caller::from(
+                &world.member(&format!("member{i}"), Role::Member).await,
+            ));
         }
         Stage {
             world,
@@ -423,10 +442,7 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
                 stage.apply(&mut model, step).await;
                 let mut conn = stage.world.ctx.conn().await.unwrap();
                 let differences = points::audit(&mut conn).await.unwrap();
-                prop_assert!(
-                    differences.is_empty(),
-                    "after {step:?}: {differences:?}"
-                );
+                prop_assert!(differences.is_empty(), "after {step:?}: {differences:?}");
                 for (i, person) in stage.people.iter().enumerate() {
                     let (rep, pts) = model.expected(i);
                     let now = stage.standing(person.person_id).await;

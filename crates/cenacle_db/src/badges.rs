@@ -137,7 +137,9 @@ pub async fn was_revoked(
             diesel::dsl::sql::<diesel::sql_types::BigInt>(
                 "count(*) FILTER (WHERE revoked_at IS NOT NULL)",
             ),
-            diesel::dsl::sql::<diesel::sql_types::BigInt>("count(*) FILTER (WHERE revoked_at IS NULL)"),
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "count(*) FILTER (WHERE revoked_at IS NULL)",
+            ),
         ))
         .first(conn)
         .await?;

@@ -264,10 +264,12 @@ pub async fn instance_standing(
         .first(conn)
         .await
         .optional()?;
-    Ok(found.map_or(UNKNOWN_STANDING, |(weight, blocked)| VoterStanding {
-        weight,
-        blocked,
-    }))
+    Ok(
+        found.map_or(UNKNOWN_STANDING, |(weight, blocked)| VoterStanding {
+            weight,
+            blocked,
+        }),
+    )
 }
 
 /// Which live rewards to find.

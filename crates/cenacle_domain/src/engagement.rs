@@ -208,7 +208,10 @@ impl PointCause {
     pub fn is_capped(self) -> bool {
         matches!(
             self,
-            PointCause::NewPost | PointCause::Reply | PointCause::LikeGiven | PointCause::LikeReceived
+            PointCause::NewPost
+                | PointCause::Reply
+                | PointCause::LikeGiven
+                | PointCause::LikeReceived
         )
     }
 
@@ -234,12 +237,7 @@ impl PointRules {
 
 /// The points actually paid for a cause: its amount scaled by the weight of the vote behind
 /// it (1.0 when no vote is), capped gains limited to what is left of today's cap.
-pub fn points_earned(
-    rules: &PointRules,
-    cause: PointCause,
-    weight: f64,
-    earned_today: i64,
-) -> i64 {
+pub fn points_earned(rules: &PointRules, cause: PointCause, weight: f64, earned_today: i64) -> i64 {
     let amount = (rules.amount(cause) as f64 * weight.max(0.0)).round() as i64;
     if cause.is_capped() && amount > 0 {
         amount.min((rules.daily_content_cap - earned_today).max(0))
@@ -269,10 +267,7 @@ pub fn same_content(parts: &[&str]) -> String {
         if !out.is_empty() {
             out.push('\u{1f}');
         }
-        let words: Vec<String> = part
-            .split_whitespace()
-            .map(|w| w.to_lowercase())
-            .collect();
+        let words: Vec<String> = part.split_whitespace().map(|w| w.to_lowercase()).collect();
         out.push_str(&words.join(" "));
     }
     out
