@@ -243,13 +243,7 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
     alpha.start();
     gamma.start();
     let admin = alpha.admin().await;
-    alpha
-        .post(
-            "/api/v1/groups",
-            Some(&admin),
-            json!({"name": "aide", "title": "Aide"}),
-        )
-        .await;
+    alpha.create_group(&admin, "aide", "Aide").await;
     let marie = alpha.member("marie").await;
     let pierre = gamma.member("pierre").await;
     let handle = format!("aide@{}", alpha.host);
@@ -280,21 +274,11 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
     assert_eq!(status, 200, "{body}");
 
     // marie asks and answers; gamma mirrors both.
-    let (_, q) = alpha
-        .post(
-            "/api/v1/groups/aide/posts",
-            Some(&marie),
-            json!({"kind": "question", "title": "Comment faire ?"}),
-        )
+    let q = alpha
+        .create_post(&marie, "aide", "question", "Comment faire ?")
         .await;
-    let qid = q["post"]["id"].as_i64().unwrap();
-    let (_, a) = alpha
-        .post(
-            &format!("/api/v1/posts/{qid}/comments"),
-            Some(&marie),
-            json!({"body": "Ainsi."}),
-        )
-        .await;
+    let qid = q.id;
+    let a = alpha.create_answer(&marie, &q, "Ainsi.").await;
     let copy = eventually("gamma's copy of the question", DEADLINE, || async {
         let (_, page) = gamma
             .get(
@@ -305,7 +289,7 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
         let post = page["items"]
             .as_array()?
             .iter()
-            .find(|p| p["ap_id"] == q["post"]["ap_id"])?
+            .find(|p| p["ap_id"] == q.ap_id.as_str())?
             .clone();
         let (_, detail) = gamma
             .get(&format!("/api/v1/posts/{}", post["id"]), Some(&pierre))
@@ -343,7 +327,7 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
     let (status, _) = alpha
         .call(
             Method::PUT,
-            &format!("/api/v1/comments/{}/vote", a["id"]),
+            &format!("/api/v1/comments/{}/vote", a.id),
             Some(&vera),
             Some(json!({"vote": "like"})),
         )
