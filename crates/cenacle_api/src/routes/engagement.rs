@@ -12,7 +12,8 @@ use axum::{
     Json,
 };
 use cenacle_core::{
-    accounts::Session, admin, badges as badge_cases, bounties, contests, groups, identity,
+    accounts::Session,
+    admin, badges as badge_cases, bounties, contests, groups, identity,
     leaderboards::{self, Board, Span},
     model::{Author, Badge, Bounty, Contest, LeaderboardRow, PersonActor},
     people, points, Caller, Conn, Context, CoreError, ScopedFutureExt,
