@@ -218,3 +218,124 @@ async fn likes_from_gamma_raise_reputation_on_alpha_until_gamma_weighs_nothing()
     );
     assert_eq!(reputation(&alpha, "marie").await, 21);
 }
+
+/// What alpha counts for marie: (reputation, points, rank score, likes received toward badges).
+async fn standing(alpha: &Instance, marie: &str) -> (i64, i64, i64, i64) {
+    let (_, person) = alpha.get("/api/v1/people/marie", None).await;
+    let (_, points) = alpha.get("/api/v1/account/points", Some(marie)).await;
+    (
+        person["reputation"].as_i64().unwrap(),
+        points["balance"].as_i64().unwrap(),
+        person["rank"]["score"].as_i64().unwrap(),
+        person["progress"]["likes_received"].as_i64().unwrap(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("gamma");
+    let (mut alpha, mut gamma) = (
+        Instance::new("alpha", &hosts),
+        Instance::new("gamma", &hosts),
+    );
+    alpha.start();
+    gamma.start();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "aide", "Aide").await;
+    let marie = alpha.member("marie").await;
+    let pierre = gamma.member("pierre").await;
+    let handle = format!("aide@{}", alpha.host);
+    gamma
+        .post(
+            "/api/v1/follows",
+            Some(&pierre),
+            json!({"target": format!("!{handle}")}),
+        )
+        .await;
+    eventually("gamma's follow", DEADLINE, || async {
+        let (_, f) = gamma.get("/api/v1/follows", Some(&pierre)).await;
+        f.as_array()?
+            .iter()
+            .any(|f| f["state"] == "accepted")
+            .then_some(())
+    })
+    .await;
+    // alpha's admin weighs gamma's votes at nothing.
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/admin/instances/{}/weight", gamma.host),
+            Some(&admin),
+            Some(json!({"weight": 0.0})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // marie asks and answers; gamma mirrors both.
+    let q = alpha
+        .create_post(&marie, "aide", "question", "Comment faire ?")
+        .await;
+    let qid = q.id;
+    let a = alpha.create_answer(&marie, &q, "Ainsi.").await;
+    let copy = eventually("gamma's copy of the question", DEADLINE, || async {
+        let (_, page) = gamma
+            .get(
+                &format!("/api/v1/groups/{}/posts", enc(&handle)),
+                Some(&pierre),
+            )
+            .await;
+        let post = page["items"]
+            .as_array()?
+            .iter()
+            .find(|p| p["ap_id"] == q.ap_id.as_str())?
+            .clone();
+        let (_, detail) = gamma
+            .get(&format!("/api/v1/posts/{}", post["id"]), Some(&pierre))
+            .await;
+        (detail["comments"].as_array()?.len() == 1).then_some(detail)
+    })
+    .await;
+    let before = standing(&alpha, &marie).await;
+
+    // pierre likes both from gamma; the likes reach alpha and are shown there…
+    for path in [
+        format!("/api/v1/posts/{}/vote", copy["post"]["id"]),
+        format!("/api/v1/comments/{}/vote", copy["comments"][0]["id"]),
+    ] {
+        let (status, body) = gamma
+            .call(
+                Method::PUT,
+                &path,
+                Some(&pierre),
+                Some(json!({"vote": "like"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{path}: {body}");
+    }
+    eventually("both likes to reach alpha", DEADLINE, || async {
+        let (_, d) = alpha.get(&format!("/api/v1/posts/{qid}"), None).await;
+        (d["post"]["likes"] == 1 && d["comments"][0]["likes"] == 1).then_some(())
+    })
+    .await;
+    // …and count for nothing: reputation, points, rank and badge progress stay put.
+    assert_eq!(standing(&alpha, &marie).await, before);
+
+    // A like from alpha's own member moves all four: the measure is live.
+    let vera = alpha.member("vera").await;
+    let (status, _) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/comments/{}/vote", a.id),
+            Some(&vera),
+            Some(json!({"vote": "like"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let after = standing(&alpha, &marie).await;
+    assert_eq!(
+        after,
+        (before.0 + 10, before.1 + 2, before.2 + 4, before.3 + 1)
+    );
+}

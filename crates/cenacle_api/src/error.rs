@@ -68,6 +68,8 @@ pub const ALL_CODES: &[&str] = &[
     "badge_held",
     "contest_closed",
     "remote_unavailable",
+    "idempotency_key_reused",
+    "invalid_idempotency_key",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -193,6 +195,9 @@ impl From<CoreError> for ApiError {
             TooLarge(limit) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
                 .with_details(json!({ "limit_bytes": limit })),
             Conflict(code) => Self::new(StatusCode::CONFLICT, conflict_code(code)),
+            IdempotencyKeyReused => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
+            }
             // Raised for activities from other servers, never by the API; mapped all the same.
             Forged(forgery) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "rule": forgery.rule() })),

@@ -151,3 +151,33 @@ impl FromRequestParts<AppState> for ClientIp {
         Ok(ClientIp(cenacle_domain::limit_key(client)))
     }
 }
+
+/// The client's `Idempotency-Key` header, if any: 1 to 255 visible ASCII characters, else
+/// 400 `invalid_idempotency_key`.
+pub struct IdempotencyKey(pub Option<String>);
+
+/// The longest key accepted (payment APIs allow about as much).
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let Some(value) = parts.headers.get("idempotency-key") else {
+            return Ok(IdempotencyKey(None));
+        };
+        let key = value
+            .to_str()
+            .ok()
+            .filter(|k| {
+                (1..=IDEMPOTENCY_KEY_MAX).contains(&k.len())
+                    && k.bytes().all(|b| b.is_ascii_graphic())
+            })
+            .ok_or_else(|| {
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_idempotency_key").with_details(
+                    json!({ "max_length": IDEMPOTENCY_KEY_MAX, "allowed": "visible ASCII" }),
+                )
+            })?;
+        Ok(IdempotencyKey(Some(key.to_owned())))
+    }
+}

@@ -67,6 +67,14 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This person already holds this badge.",
             "Cette personne a déjà ce badge.",
         ),
+        "idempotency_key_reused" => (
+            "This Idempotency-Key was already used for a different request.",
+            "Cette Idempotency-Key a déjà servi pour une autre requête.",
+        ),
+        "invalid_idempotency_key" => (
+            "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+            "L'en-tête Idempotency-Key doit compter de 1 à 255 caractères ASCII visibles.",
+        ),
         "contest_closed" => (
             "This contest is already closed.",
             "Ce concours est déjà clos.",

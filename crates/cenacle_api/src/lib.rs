@@ -150,6 +150,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::badges))
         .routes(routes!(engagement::award_badge))
         .routes(routes!(engagement::revoke_badge))
+        .routes(routes!(engagement::restore_badge))
         .routes(routes!(engagement::set_title))
         .routes(routes!(engagement::create_contest))
         .routes(routes!(engagement::get_contest))

@@ -8,9 +8,14 @@ use common::TestApp;
 use serde_json::{json, Value};
 
 async fn setup() -> (TestApp, String) {
+    setup_with(|_| {}).await
+}
+
+async fn setup_with(tweak: impl FnOnce(&mut cenacle_config::Settings)) -> (TestApp, String) {
     let t = TestApp::with(|s| {
         s.limits.register_per_ip = 1000;
         s.limits.login_per_ip = 1000;
+        tweak(s);
     })
     .await;
     let admin = t.with_role("root", Role::Admin).await;
@@ -164,19 +169,14 @@ async fn accepting_pays_the_answerer_and_the_acceptor_and_unaccepting_reverses_b
     assert_eq!(accept(Value::Null).await, StatusCode::OK);
     assert_eq!(reputation(&t, &answerer).await, 1);
     assert_eq!(reputation(&t, &asker).await, 1);
-    // Points for the accepted answer were paid once and stay.
+    // Unaccepting took the acceptance's points back too; accepting again pays them again,
+    // once however often it is repeated.
     let before = points(&t, &answerer).await;
+    assert_eq!(before, 1 + 20, "the day's visit and the reply");
     accept(json!(aid)).await;
-    assert_eq!(
-        points(&t, &answerer).await,
-        before,
-        "accepting again does not pay points twice"
-    );
-    assert_eq!(
-        reputation(&t, &answerer).await,
-        16,
-        "but reputation is earned again"
-    );
+    accept(json!(aid)).await;
+    assert_eq!(points(&t, &answerer).await, before + 30);
+    assert_eq!(reputation(&t, &answerer).await, 16);
 }
 
 #[tokio::test]
@@ -256,7 +256,8 @@ async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
 
 #[tokio::test]
 async fn a_hundred_concurrent_point_earning_actions_add_up_exactly() {
-    let (t, _) = setup().await;
+    // The day's cap on points from content is lifted here (see the next test).
+    let (t, _) = setup_with(|s| s.engagement.points.daily_content_cap = 100 * 15).await;
     let marie = t.member("marie").await;
     let posts = (0..100).map(|i| {
         t.post(
@@ -285,6 +286,27 @@ async fn a_hundred_concurrent_point_earning_actions_add_up_exactly() {
         )
         .await;
     assert_eq!(second.json["history"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_hundred_concurrent_notes_stop_exactly_at_the_days_cap() {
+    let (t, _) = setup().await;
+    let marie = t.member("marie").await;
+    let posts = (0..100).map(|i| {
+        t.post(
+            "/api/v1/groups/open/posts",
+            Some(&marie),
+            json!({"kind": "note", "title": format!("Note {i}")}),
+        )
+    });
+    for reply in futures::future::join_all(posts).await {
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    assert_eq!(
+        points(&t, &marie).await,
+        300 + 1,
+        "twenty notes fill the day's cap of 300; the visit is not capped"
+    );
 }
 
 #[tokio::test]

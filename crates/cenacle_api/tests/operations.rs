@@ -143,6 +143,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/contests/{id}/close"),
         ("post", "/api/v1/admin/badges/award"),
         ("post", "/api/v1/admin/badges/revoke"),
+        ("post", "/api/v1/admin/badges/restore"),
         ("put", "/api/v1/account/title"),
         ("post", "/api/v1/posts/{id}/bounty"),
         ("get", "/api/v1/posts/{id}/bounty"),

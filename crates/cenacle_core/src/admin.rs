@@ -126,7 +126,9 @@ pub async fn complete_setup(
     Ok(store::insert_account(conn, &account.as_new()).await?)
 }
 
-/// Blocks or unblocks another instance (admins only).
+/// Blocks or unblocks another instance (admins only). A block also takes back what its
+/// people's votes earned anyone here (unblocking does not pay it again: votes count from
+/// when they are cast).
 pub async fn set_instance_blocked(
     conn: &mut Conn,
     ctx: &Context,
@@ -135,8 +137,13 @@ pub async fn set_instance_blocked(
     blocked: bool,
 ) -> Result<(), CoreError> {
     require(session, Permission::BlockInstances)?;
-    cenacle_db::federation::set_blocked(conn, &host.to_ascii_lowercase(), blocked).await?;
-    crate::federation::remember_block(ctx, host, blocked);
+    let host = host.to_ascii_lowercase();
+    cenacle_db::federation::set_blocked(conn, &host, blocked).await?;
+    if blocked {
+        // Its people's votes count for nothing from now on, those cast before included.
+        crate::rewards::on_instance_blocked(conn, &host).await?;
+    }
+    crate::federation::remember_block(ctx, &host, blocked);
     Ok(())
 }
 

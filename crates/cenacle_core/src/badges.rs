@@ -71,6 +71,50 @@ pub async fn revoke_badge(
     Ok(())
 }
 
+/// A community manager restores a revoked badge, with a reason: automatic badges, once
+/// revoked, are not awarded again by their rule; only this brings one back. 404 when the
+/// person never had it revoked, 409 `badge_held` when they hold it.
+pub async fn restore_badge(
+    conn: &mut Conn,
+    session: &Session,
+    person: i64,
+    slug: &str,
+    reason: &str,
+) -> Result<(), CoreError> {
+    require(session, Permission::ManageGroups)?;
+    if reason.trim().is_empty() {
+        return Err(ValidationError {
+            field: "reason",
+            code: "empty",
+        }
+        .into());
+    }
+    let badge = badge(conn, slug).await?;
+    if !store::was_revoked(conn, badge.id, person).await? {
+        if store::held(conn, person)
+            .await?
+            .iter()
+            .any(|(b, _)| b.id == badge.id)
+        {
+            return Err(CoreError::Conflict("badge_held"));
+        }
+        return Err(CoreError::NotFound("revoked badge"));
+    }
+    // A new award, by the manager: the revocation stays in the history.
+    if !store::award(
+        conn,
+        badge.id,
+        person,
+        Some(session.account.person_id),
+        Some(reason.trim()),
+    )
+    .await?
+    {
+        return Err(CoreError::Conflict("badge_held"));
+    }
+    Ok(())
+}
+
 /// Wears one of one's badges as a title (None: no title).
 pub async fn set_title(
     conn: &mut Conn,

@@ -60,7 +60,7 @@ pub async fn add_comment(
         let ap_id = format!("{}/c/{}", ctx.settings.public_base(), comment.id);
         comment = store::set_comment_ap_id(conn, comment.id, &ap_id).await?;
     }
-    rewards::on_reply(conn, ctx, caller, comment.id).await?;
+    rewards::on_reply(conn, ctx, caller, &comment).await?;
     record_event(conn, caller, OutboxEvent::CommentCreated(comment.id)).await?;
     Ok(comment)
 }
@@ -84,7 +84,7 @@ pub async fn edit_comment(
 }
 
 /// Deletes a comment (its author or a group moderator). An accepted answer stops being one,
-/// and what its acceptance earned is reversed, as when the acceptance is withdrawn.
+/// and what it earned — its points, its likes, its acceptance — is taken back.
 pub async fn delete_comment(
     conn: &mut Conn,
     ctx: &Context,
@@ -92,15 +92,35 @@ pub async fn delete_comment(
     comment_id: i64,
 ) -> Result<(), CoreError> {
     let (comment, post) = editable_comment(conn, caller, comment_id, "delete_comment").await?;
-    store::soft_delete_comment(conn, comment.id).await?;
-    unaccept_deleted(conn, ctx, caller.person_id, &post, comment.id).await?;
+    take_down(conn, ctx, caller.person_id, &post, comment.id).await?;
     record_event(conn, caller, OutboxEvent::CommentDeleted(comment.id)).await?;
     Ok(())
 }
 
+/// A comment goes (deleted, removed; `by` whoever decided it): hidden, no longer its
+/// question's accepted answer, and everything earned from it taken back.
+pub(crate) async fn take_down(
+    conn: &mut Conn,
+    ctx: &Context,
+    by: i64,
+    post: &Post,
+    comment_id: i64,
+) -> Result<(), CoreError> {
+    store::soft_delete_comment(conn, comment_id).await?;
+    unaccept_deleted(conn, ctx, by, post, comment_id).await?;
+    rewards::on_content_gone(
+        conn,
+        rewards::Gone::Comment {
+            post_id: post.id,
+            comment_id,
+        },
+    )
+    .await
+}
+
 /// A deleted comment that was its question's accepted answer stops being one, and what its
 /// acceptance earned is reversed (as when `by` withdraws the acceptance).
-pub(crate) async fn unaccept_deleted(
+async fn unaccept_deleted(
     conn: &mut Conn,
     ctx: &Context,
     by: i64,

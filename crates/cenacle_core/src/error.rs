@@ -35,6 +35,9 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// An `Idempotency-Key` used before for another request.
+    #[error("this idempotency key was used for another request")]
+    IdempotencyKeyReused,
     /// An activity from another server claims what only someone else may say (the origin
     /// rules of `cenacle_domain::origin`).
     #[error("forged: {}", .0.rule())]

@@ -657,10 +657,9 @@ pub async fn announced_delete(
     }
     match &stored.comment {
         Some(comment) => {
-            store::soft_delete_comment(conn, comment.id).await?;
-            comments::unaccept_deleted(conn, ctx, actor.id, &stored.post, comment.id).await?;
+            comments::take_down(conn, ctx, actor.id, &stored.post, comment.id).await?;
         }
-        None => store::soft_delete_post(conn, stored.post.id).await?,
+        None => posts::take_down(conn, stored.post.id).await?,
     }
     Ok(Outcome::Applied)
 }

@@ -9,7 +9,7 @@ pub use cenacle_db::{
         Author, Comment, FeedScope, FeedSort, Post, PostEdit, PostFilter, SearchQuery,
         StatusChange, VoteTarget,
     },
-    engagement::{Bounty, Contest, LeaderboardRow, PointsEntry, ReputationEvent},
+    engagement::{Bounty, Contest, LeaderboardRow, LedgerDifference, PointsEntry, ReputationEvent},
     federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
     groups::Proposal,
     media::{Attachment, Media},

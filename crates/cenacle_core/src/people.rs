@@ -8,7 +8,7 @@ use cenacle_db::{
     content::{self as store, Author},
     engagement as ledger,
 };
-use cenacle_domain::engagement::{rank_for, rank_score, RankTier};
+use cenacle_domain::engagement::{rank_for, rank_score, Contributions, RankTier};
 
 /// A person by `username` (local) or `user@host`.
 pub async fn person_by_handle(
@@ -37,6 +37,9 @@ pub struct Profile {
     /// Their rank's score and tier.
     pub rank_score: i64,
     pub rank: Option<RankTier>,
+    /// What the rank and the automatic badges count: only what counts (votes of weight 0,
+    /// one's own likes and acceptances never do).
+    pub contributions: Contributions,
     /// For people of other Cénacle instances: reputation and rank at home, as their instance
     /// says; shown beside ours, never added to it.
     pub home_reputation: Option<i64>,
@@ -55,12 +58,15 @@ pub async fn profile(
     let (home_reputation, home_rank) = ledger::home_reputation(conn, person.id).await?;
     let title = badges::title(conn, person.id).await?;
     let held = badges::held(conn, person.id).await?;
-    let (score, rank) = rank_of(conn, ctx, person.id).await?;
+    let contributions = ledger::contributions(conn, person.id).await?;
+    let score = rank_score(&contributions);
+    let rank = rank_for(score, &ctx.settings.engagement.ranks).cloned();
     Ok(Profile {
         person,
         reputation,
         rank_score: score,
         rank,
+        contributions,
         home_reputation,
         home_rank,
         title,

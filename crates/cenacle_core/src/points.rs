@@ -1,43 +1,73 @@
 //! Reward points: balances, history, and the grants and corrections of community managers.
 //! Points are earned by contributions in `rewards`.
 
-use crate::{accounts::Session, admin::require, Conn, CoreError};
-use cenacle_db::engagement::{self as ledger, PointsEntry, ReputationEvent};
+use crate::{accounts::Session, admin::require, idempotency, Conn, CoreError};
+use cenacle_db::engagement::{self as ledger, LedgerDifference, PointsEntry, ReputationEvent};
 use cenacle_domain::{Permission, ValidationError};
 
 /// A community manager's grant (or, negative, correction) of points, with its reason. A
 /// correction can never take the balance below zero (the balance's CHECK refuses it: 409
 /// `balance_would_be_negative`). Returns the new balance.
+///
+/// With an `idempotency_key` (the client's, per admin), a retried request pays once: the same
+/// key with the same grant answers the first call's balance again; with another grant it is
+/// refused (`IdempotencyKeyReused`), nothing written. A refused grant (no reason, a balance
+/// that would go negative) spends no key.
 pub async fn grant_points(
     conn: &mut Conn,
     admin: &Session,
     person_id: i64,
     delta: i64,
     reason: &str,
+    idempotency_key: Option<&str>,
 ) -> Result<i64, CoreError> {
     require(admin, Permission::ManageGroups)?;
-    if reason.trim().is_empty() {
+    let reason = reason.trim();
+    if reason.is_empty() {
         return Err(ValidationError {
             field: "reason",
             code: "empty",
         }
         .into());
     }
-    let key = format!(
-        "grant:{}:{}",
-        admin.account.person_id,
-        crate::identity::random_id()
-    );
+    let by = admin.account.person_id;
+    const ACTION: &str = "grant_points";
+    if let Some(key) = idempotency_key {
+        let request = idempotency::fingerprint(
+            ACTION,
+            &[&person_id.to_string(), &delta.to_string(), reason],
+        );
+        if let Some(answer) = idempotency::claim(conn, by, key, ACTION, &request).await? {
+            return answer
+                .parse()
+                .map_err(|_| CoreError::Internal("stored grant answer".into()));
+        }
+    }
+    let source_key = match idempotency_key {
+        Some(key) => format!("grant:{by}:key:{key}"),
+        None => format!("grant:{by}:{}", crate::identity::random_id()),
+    };
     ledger::record_points(
         conn,
         person_id,
         delta,
-        &format!("grant: {}", reason.trim()),
-        &key,
-        Some(admin.account.person_id),
+        &format!("grant: {reason}"),
+        &source_key,
+        Some(by),
     )
     .await?;
-    Ok(ledger::points_balance_of(conn, person_id).await?)
+    let balance = ledger::points_balance_of(conn, person_id).await?;
+    if let Some(key) = idempotency_key {
+        idempotency::remember(conn, by, key, &balance.to_string()).await?;
+    }
+    Ok(balance)
+}
+
+/// Every cached total its ledger contradicts (points balances, reputations with their floor
+/// of 1, likes received, today's capped earnings), each naming its person: empty when the
+/// books are right. For `cenacle admin audit` and the tests.
+pub async fn audit(conn: &mut Conn) -> Result<Vec<LedgerDifference>, CoreError> {
+    Ok(ledger::ledger_differences(conn).await?)
 }
 
 /// A person's balance and their ledger rows before `before_id` (newest first).

@@ -97,7 +97,7 @@ pub async fn create_post(
     }
     media::attach(conn, post.id, &input.attachments).await?;
     media::attach_remote(conn, post.id, &input.remote_attachments).await?;
-    rewards::on_post(conn, ctx, caller, post.id).await?;
+    rewards::on_post(conn, ctx, caller, &post).await?;
     record_event(conn, caller, OutboxEvent::PostCreated(post.id)).await?;
     Ok(post)
 }
@@ -194,9 +194,16 @@ pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Resu
     if !can_edit(&actor, post.author_id == caller.person_id) {
         return Err(forbid("delete_post"));
     }
-    store::soft_delete_post(conn, post.id).await?;
+    take_down(conn, post.id).await?;
     record_event(conn, caller, OutboxEvent::PostDeleted(post.id)).await?;
     Ok(())
+}
+
+/// A post goes (deleted, removed; whoever decided it): hidden, and everything earned from its
+/// thread taken back.
+pub(crate) async fn take_down(conn: &mut Conn, post_id: i64) -> Result<(), CoreError> {
+    store::soft_delete_post(conn, post_id).await?;
+    rewards::on_content_gone(conn, rewards::Gone::Post(post_id)).await
 }
 
 /// Locks (no new comments) or pins a post: group moderators and community managers.

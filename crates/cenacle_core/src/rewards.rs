@@ -7,13 +7,19 @@ use cenacle_db::{
     actors::{self, Group},
     badges,
     content::{self as store, Comment, Post, VoteTarget},
-    engagement::{self as ledger, NewReputationEvent, ReputationState},
+    engagement::{
+        self as ledger, Content, LiveRewards, NewPoints, NewReputationEvent, ReputationState,
+    },
 };
 use cenacle_domain::{
-    engagement::{reputation_delta, ReputationCause},
+    engagement::{
+        self, acceptance_rewards, points_earned, reputation_delta, same_content, vote_counts,
+        PointCause, ReputationCause,
+    },
     Role,
 };
 use chrono::{NaiveDate, Utc};
+use sha2::{Digest, Sha256};
 
 /// Whoever has one of these instance roles is exempt from reputation gates.
 fn exempt(caller: &Caller) -> bool {
@@ -39,9 +45,10 @@ pub async fn require_reputation(
     Ok(())
 }
 
-/// Applies a reputation cause to `person` (weighted, capped, floored) under `key`: two
-/// statements, the person's row locked then the event recorded with the new score. Returns
-/// the person's new state, or None when this key was already paid.
+/// Applies a reputation cause to `person` (weighted, capped, floored) under `key`, tagged with
+/// the content it came from: two statements, the person's row locked then the event recorded
+/// with the new score. Returns the person's new state, or None when this key was already paid.
+#[allow(clippy::too_many_arguments)]
 async fn earn(
     conn: &mut Conn,
     ctx: &Context,
@@ -50,6 +57,7 @@ async fn earn(
     key: &str,
     group_id: i64,
     instance_weight: f64,
+    content: Content,
 ) -> Result<Option<ReputationState>, CoreError> {
     let weights = &ctx.settings.engagement.reputation;
     let current = ledger::lock_reputation(conn, person).await?;
@@ -64,47 +72,111 @@ async fn earn(
         group_id: Some(group_id),
         capped,
         likes_change: i64::from(cause.is_like()),
+        content,
     };
     Ok(ledger::record_reputation(conn, &event).await?)
 }
 
-/// Reverses what `key` earned, if it is live.
-async fn reverse(conn: &mut Conn, key: &str) -> Result<(), CoreError> {
-    ledger::reverse_reputation(conn, key).await?;
+/// A payment of points to make: to whom, for what, under which key.
+struct Payment {
+    person: i64,
+    /// Only our own members hold points.
+    local: bool,
+    cause: PointCause,
+    /// The weight of the vote behind it (1.0 when none).
+    weight: f64,
+    key: String,
+    content: Content,
+}
+
+/// Pays points (weighted, capped for the causes that are, once per key; nothing for people of
+/// other servers). A capped cause locks the balance first, to read what today already paid;
+/// the row and the balance's move are then one statement.
+async fn pay(conn: &mut Conn, ctx: &Context, payment: &Payment) -> Result<(), CoreError> {
+    if !payment.local {
+        return Ok(());
+    }
+    let rules = &ctx.settings.engagement.points;
+    let cause = payment.cause;
+    let earned_today = if cause.is_capped() {
+        ledger::lock_points(conn, payment.person)
+            .await?
+            .capped_today
+    } else {
+        0
+    };
+    let amount = points_earned(rules, cause, payment.weight, earned_today);
+    if amount == 0 {
+        return Ok(());
+    }
+    ledger::record_points_entry(
+        conn,
+        &NewPoints {
+            person_id: payment.person,
+            delta: amount,
+            reason: cause.as_str(),
+            source_key: &payment.key,
+            granted_by: None,
+            capped: cause.is_capped(),
+            once: cause.once_per_content(),
+            content: payment.content,
+        },
+    )
+    .await?;
     Ok(())
 }
 
-/// Points for a person, once per key; only our own members hold points (`local`).
-async fn pay(
+/// Pays several people, their balances locked in person order (as every writer does, so that
+/// two members rewarding each other at the same moment never wait on each other).
+async fn pay_all(
     conn: &mut Conn,
-    person: i64,
-    local: bool,
-    amount: i64,
-    reason: &str,
-    key: &str,
+    ctx: &Context,
+    mut payments: Vec<Payment>,
 ) -> Result<(), CoreError> {
-    if amount != 0 && local {
-        ledger::record_points(conn, person, amount, reason, key, None).await?;
+    payments.sort_by_key(|p| p.person);
+    for payment in &payments {
+        pay(conn, ctx, payment).await?;
     }
     Ok(())
 }
 
-/// How much `voter`'s vote on `subject` counts: 1 for our members, their instance's weight
-/// for others — and no more than the weight of the instance of the group that relayed it.
-async fn voter_weight(
+/// Reverses the live reputation events and points rows that `which` selects, each by a row
+/// that offsets it; reputation first, then points, each in person order (the order of every
+/// other writer).
+async fn take_back(conn: &mut Conn, which: LiveRewards<'_>) -> Result<(), CoreError> {
+    for key in ledger::live_reward_keys(conn, false, which).await? {
+        ledger::reverse_reputation(conn, &key).await?;
+    }
+    for key in ledger::live_reward_keys(conn, true, which).await? {
+        ledger::reverse_points(conn, &key).await?;
+    }
+    Ok(())
+}
+
+/// How much `voter`'s vote on `subject` counts (see `cenacle_domain::engagement::vote_weight`):
+/// nothing on their own content or from a blocked instance; 1 for our members, their
+/// instance's weight for others — and no more than the weight of the instance of the group
+/// that relayed it.
+pub async fn vote_weight(
     conn: &mut Conn,
     voter: &Caller,
     subject: &VoteSubject,
 ) -> Result<f64, CoreError> {
-    let weight = if voter.is_local() {
+    let own = subject.author().0 == voter.person_id;
+    if own {
+        return Ok(0.0);
+    }
+    let mut weight = if voter.is_local() {
         1.0
     } else {
-        ledger::vote_weight_of(conn, voter.person_id).await?
+        let standing = ledger::voter_standing(conn, voter.person_id).await?;
+        engagement::vote_weight(false, standing.blocked, standing.weight)
     };
-    Ok(match &subject.relayed_by {
-        Some(host) => weight.min(ledger::instance_weight(conn, host).await?),
-        None => weight,
-    })
+    if let Some(host) = &subject.relayed_by {
+        let group = ledger::instance_standing(conn, host).await?;
+        weight = weight.min(engagement::vote_weight(false, group.blocked, group.weight));
+    }
+    Ok(weight)
 }
 
 /// What a vote is on, as `votes` loaded it: its post (and comment) and group.
@@ -141,15 +213,54 @@ impl VoteSubject {
         }
     }
 
-    fn key(&self) -> String {
-        match self.target {
-            VoteTarget::Post(id) => format!("post:{id}"),
-            VoteTarget::Comment(id) => format!("comment:{id}"),
+    fn content(&self) -> Content {
+        Content {
+            post_id: Some(self.post.id),
+            comment_id: self.comment.as_ref().map(|c| c.id),
         }
     }
 }
 
-/// Effects of `voter`'s vote going from `before` to `after` (1 like, -1 dislike, None none).
+/// The keys of what one person's vote on one target earns: one live row each.
+struct VoteKeys {
+    like: String,
+    dislike: String,
+    dislike_cost: String,
+    like_given: String,
+    like_received: String,
+}
+
+impl VoteKeys {
+    fn new(target: VoteTarget, voter: i64) -> VoteKeys {
+        let subject = match target {
+            VoteTarget::Post(id) => format!("post:{id}"),
+            VoteTarget::Comment(id) => format!("comment:{id}"),
+        };
+        let like = format!("like:{subject}:by:{voter}");
+        VoteKeys {
+            dislike: format!("dislike:{subject}:by:{voter}"),
+            dislike_cost: format!("dislike-cost:{subject}:by:{voter}"),
+            like_given: format!("points:{like}"),
+            like_received: format!("points:received:{like}"),
+            like,
+        }
+    }
+
+    /// Every key the vote may have earned under.
+    fn all(&self) -> [String; 5] {
+        [
+            self.like.clone(),
+            self.dislike.clone(),
+            self.dislike_cost.clone(),
+            self.like_given.clone(),
+            self.like_received.clone(),
+        ]
+    }
+}
+
+/// Effects of `voter`'s vote going from `before` to `after` (1 like, -1 dislike, None none),
+/// the new vote counting `weight` (see [`vote_weight`]: 0 counts for nothing anywhere). What
+/// the replaced vote earned is taken back exactly, whatever its weight was.
 pub async fn on_vote(
     conn: &mut Conn,
     ctx: &Context,
@@ -157,65 +268,55 @@ pub async fn on_vote(
     subject: &VoteSubject,
     before: Option<i16>,
     after: Option<i16>,
+    weight: f64,
 ) -> Result<(), CoreError> {
     if before == after {
         return Ok(());
     }
     let (author, author_local) = subject.author();
     if author == voter.person_id {
-        // One's own votes earn nothing.
+        // One's own votes earn nothing (and never did).
         return Ok(());
     }
-    let (subject_key, voter_id) = (subject.key(), voter.person_id);
-    let like_key = format!("like:{subject_key}:by:{voter_id}");
-    let dislike_key = format!("dislike:{subject_key}:by:{voter_id}");
-    let dislike_cost_key = format!("dislike-cost:{subject_key}:by:{voter_id}");
-    if before == Some(1) {
-        reverse(conn, &like_key).await?;
+    let voter_id = voter.person_id;
+    let keys = VoteKeys::new(subject.target, voter_id);
+    if before.is_some() {
+        take_back(conn, LiveRewards::Keys(&keys.all())).await?;
     }
-    if before == Some(-1) {
-        reverse(conn, &dislike_key).await?;
-        reverse(conn, &dislike_cost_key).await?;
+    if !vote_counts(weight) {
+        return Ok(());
     }
-    let group_id = subject.post.group_id;
+    let (group_id, content) = (subject.post.group_id, subject.content());
     match after {
         Some(1) => {
-            let weight = voter_weight(conn, voter, subject).await?;
             let state = earn(
                 conn,
                 ctx,
                 author,
                 subject.like_cause(),
-                &like_key,
+                &keys.like,
                 group_id,
                 weight,
+                content,
             )
             .await?;
-            let rules = &ctx.settings.engagement.points;
-            let given = (
-                voter_id,
-                voter.is_local(),
-                rules.like_given,
-                "like_given",
-                format!("points:{like_key}"),
-            );
-            let received = (
-                author,
-                author_local,
-                rules.like_received,
-                "like_received",
-                format!("points:received:{like_key}"),
-            );
-            // Balances are locked in person order: two members liking each other's posts at
-            // the same moment must not wait on each other's locks.
-            let (first, second) = if voter_id < author {
-                (given, received)
-            } else {
-                (received, given)
+            let given = Payment {
+                person: voter_id,
+                local: voter.is_local(),
+                cause: PointCause::LikeGiven,
+                weight,
+                key: keys.like_given,
+                content,
             };
-            for (person, local, amount, reason, key) in [first, second] {
-                pay(conn, person, local, amount, reason, &key).await?;
-            }
+            let received = Payment {
+                person: author,
+                local: author_local,
+                cause: PointCause::LikeReceived,
+                weight,
+                key: keys.like_received,
+                content,
+            };
+            pay_all(conn, ctx, vec![given, received]).await?;
             // Checked when the count reaches the threshold, not at every like after it.
             if let Some(state) = state.filter(|_| author_local) {
                 award_earned(
@@ -227,25 +328,24 @@ pub async fn on_vote(
             }
         }
         Some(-1) => {
-            let weight = voter_weight(conn, voter, subject).await?;
             let mut costs = vec![(
                 author,
                 ReputationCause::PostDisliked,
-                dislike_key.as_str(),
+                keys.dislike.as_str(),
                 weight,
             )];
             if subject.is_answer() {
                 costs.push((
                     voter_id,
                     ReputationCause::DislikedAnAnswer,
-                    dislike_cost_key.as_str(),
+                    keys.dislike_cost.as_str(),
                     1.0,
                 ));
             }
-            // Reputation rows are locked in person order (see the likes above).
+            // Reputation rows are locked in person order (see the payments above).
             costs.sort_by_key(|(person, ..)| *person);
             for (person, cause, key, weight) in costs {
-                earn(conn, ctx, person, cause, key, group_id, weight).await?;
+                earn(conn, ctx, person, cause, key, group_id, weight, content).await?;
             }
         }
         _ => {}
@@ -253,7 +353,19 @@ pub async fn on_vote(
     Ok(())
 }
 
-/// Effects of a question's accepted answer changing from `before` to `after`, by `acceptor`.
+/// The keys of what an acceptance of `answer` earns.
+fn acceptance_keys(answer: i64) -> Vec<String> {
+    let accepted = format!("accepted:comment:{answer}");
+    vec![
+        format!("points:{accepted}"),
+        accepted,
+        format!("acceptor:comment:{answer}"),
+    ]
+}
+
+/// Effects of a question's accepted answer changing from `before` to `after`, by `acceptor`:
+/// what the previous acceptance earned is taken back (reputation and points); the new one
+/// pays its author and the acceptor — nothing to anyone when they are the same person.
 pub async fn on_accept(
     conn: &mut Conn,
     ctx: &Context,
@@ -266,52 +378,61 @@ pub async fn on_accept(
         return Ok(());
     }
     if let Some(old) = before {
-        reverse(conn, &format!("accepted:comment:{old}")).await?;
-        reverse(conn, &format!("acceptor:comment:{old}")).await?;
+        take_back(conn, LiveRewards::Keys(&acceptance_keys(old))).await?;
     }
-    if let Some(new) = after {
-        let answer = store::comment_by_id(conn, new)
-            .await?
-            .ok_or(CoreError::NotFound("answer"))?;
-        let key = format!("accepted:comment:{new}");
-        earn(
-            conn,
-            ctx,
+    let Some(new) = after else {
+        return Ok(());
+    };
+    let answer = store::comment_by_id(conn, new)
+        .await?
+        .ok_or(CoreError::NotFound("answer"))?;
+    if !acceptance_rewards(acceptor, answer.author_id) {
+        return Ok(());
+    }
+    let content = Content {
+        post_id: Some(answer.post_id),
+        comment_id: Some(answer.id),
+    };
+    let [points_key, accepted_key, acceptor_key] = <[String; 3]>::try_from(acceptance_keys(new))
+        .map_err(|_| CoreError::Internal("acceptance keys".into()))?;
+    let mut earnings = [
+        (
             answer.author_id,
             ReputationCause::AnswerAccepted,
-            &key,
-            group_id,
-            1.0,
-        )
-        .await?;
-        if acceptor != answer.author_id {
-            earn(
-                conn,
-                ctx,
-                acceptor,
-                ReputationCause::AcceptedAnAnswer,
-                &format!("acceptor:comment:{new}"),
-                group_id,
-                1.0,
-            )
-            .await?;
-        }
-        // Points for an accepted answer are paid once, whatever happens to the acceptance.
-        let amount = ctx.settings.engagement.points.accepted_answer;
-        pay(
-            conn,
-            answer.author_id,
-            answer.local,
-            amount,
-            "accepted_answer",
-            &format!("points:{key}"),
-        )
-        .await?;
-        if answer.local {
-            evaluate_badges(conn, answer.author_id, BadgeTrigger::AnswerAccepted).await?;
-        }
+            accepted_key,
+        ),
+        (acceptor, ReputationCause::AcceptedAnAnswer, acceptor_key),
+    ];
+    // Reputation rows are locked in person order.
+    earnings.sort_by_key(|(person, ..)| *person);
+    for (person, cause, key) in &earnings {
+        earn(conn, ctx, *person, *cause, key, group_id, 1.0, content).await?;
+    }
+    let payment = Payment {
+        person: answer.author_id,
+        local: answer.local,
+        cause: PointCause::AcceptedAnswer,
+        weight: 1.0,
+        key: points_key,
+        content,
+    };
+    pay(conn, ctx, &payment).await?;
+    if answer.local {
+        evaluate_badges(conn, answer.author_id, BadgeTrigger::AnswerAccepted).await?;
     }
     Ok(())
+}
+
+/// The key under which a contribution's points are paid: its author and its words (see
+/// `same_content`; a reply's also its thread), hashed. Paid once, ever: the same content
+/// written again pays nothing more.
+fn content_key(author: i64, thread: Option<i64>, parts: &[&str]) -> String {
+    let digest = Sha256::digest(same_content(parts).as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    match thread {
+        Some(post) => format!("points:content:{author}:post:{post}:{hex}"),
+        None => format!("points:content:{author}:{hex}"),
+    }
 }
 
 /// A new post by `author`: points and badges for our members.
@@ -319,20 +440,23 @@ pub async fn on_post(
     conn: &mut Conn,
     ctx: &Context,
     author: &Caller,
-    post_id: i64,
+    post: &Post,
 ) -> Result<(), CoreError> {
     if !author.is_local() {
         return Ok(());
     }
-    pay(
-        conn,
-        author.person_id,
-        true,
-        ctx.settings.engagement.points.new_post,
-        "new_post",
-        &format!("points:post:{post_id}"),
-    )
-    .await?;
+    let payment = Payment {
+        person: author.person_id,
+        local: true,
+        cause: PointCause::NewPost,
+        weight: 1.0,
+        key: content_key(author.person_id, None, &[&post.title, &post.body]),
+        content: Content {
+            post_id: Some(post.id),
+            comment_id: None,
+        },
+    };
+    pay(conn, ctx, &payment).await?;
     evaluate_badges(conn, author.person_id, BadgeTrigger::Posted).await
 }
 
@@ -341,17 +465,59 @@ pub async fn on_reply(
     conn: &mut Conn,
     ctx: &Context,
     author: &Caller,
-    comment_id: i64,
+    comment: &Comment,
 ) -> Result<(), CoreError> {
-    pay(
-        conn,
-        author.person_id,
-        author.is_local(),
-        ctx.settings.engagement.points.reply,
-        "reply",
-        &format!("points:reply:{comment_id}"),
-    )
-    .await
+    let payment = Payment {
+        person: author.person_id,
+        local: author.is_local(),
+        cause: PointCause::Reply,
+        weight: 1.0,
+        key: content_key(author.person_id, Some(comment.post_id), &[&comment.body]),
+        content: Content {
+            post_id: Some(comment.post_id),
+            comment_id: Some(comment.id),
+        },
+    };
+    pay(conn, ctx, &payment).await
+}
+
+/// Content that went away (deleted, removed by a moderator, and any future way out of its
+/// group): whatever was earned from it — its points, the likes and dislikes on it, its
+/// acceptance, and for a post everything in its thread — is taken back, each by a row that
+/// offsets it, reputation and points alike.
+#[derive(Debug, Clone, Copy)]
+pub enum Gone {
+    Post(i64),
+    Comment { post_id: i64, comment_id: i64 },
+}
+
+pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreError> {
+    let which = match gone {
+        Gone::Post(id) => LiveRewards::Post(id),
+        Gone::Comment {
+            post_id,
+            comment_id,
+        } => LiveRewards::Comment {
+            post_id,
+            comment_id,
+        },
+    };
+    take_back(conn, which).await
+}
+
+/// An instance blocked: the votes its people cast before count no more, anywhere — what they
+/// earned anyone is taken back, and they leave the scores.
+pub async fn on_instance_blocked(conn: &mut Conn, host: &str) -> Result<(), CoreError> {
+    let votes = store::uncount_votes_of_host(conn, host).await?;
+    // In batches: a large instance may have cast many votes.
+    for batch in votes.chunks(500) {
+        let keys: Vec<String> = batch
+            .iter()
+            .flat_map(|(voter, target)| VoteKeys::new(*target, *voter).all())
+            .collect();
+        take_back(conn, LiveRewards::Keys(&keys)).await?;
+    }
+    Ok(())
 }
 
 // ---- the daily visit ----
@@ -373,16 +539,15 @@ pub async fn record_visit(
     person: i64,
 ) -> Result<NaiveDate, CoreError> {
     let today = Utc::now().date_naive();
-    let amount = ctx.settings.engagement.points.daily_visit;
-    pay(
-        conn,
+    let payment = Payment {
         person,
-        true,
-        amount,
-        "daily_visit",
-        &format!("points:visit:{person}:{today}"),
-    )
-    .await?;
+        local: true,
+        cause: PointCause::DailyVisit,
+        weight: 1.0,
+        key: format!("points:visit:{person}:{today}"),
+        content: Content::default(),
+    };
+    pay(conn, ctx, &payment).await?;
     evaluate_badges(conn, person, BadgeTrigger::Visited).await?;
     Ok(today)
 }
@@ -444,7 +609,8 @@ pub async fn evaluate_badges(
     award_earned(conn, person, &earned).await
 }
 
-/// Awards the badges of `earned` whose rule is met and that the person does not hold.
+/// Awards the badges of `earned` whose rule is met and that the person never held: a badge
+/// revoked stays revoked until a community manager restores it (`badges::restore_badge`).
 async fn award_earned(
     conn: &mut Conn,
     person: i64,
@@ -453,11 +619,7 @@ async fn award_earned(
     if !earned.iter().any(|(_, ok)| *ok) {
         return Ok(());
     }
-    let held: Vec<String> = badges::held(conn, person)
-        .await?
-        .into_iter()
-        .map(|(b, _)| b.slug)
-        .collect();
+    let held = badges::ever_awarded(conn, person).await?;
     for (slug, ok) in earned {
         if *ok && !held.iter().any(|h| h == slug) {
             if let Some(badge) = badges::badge_by_slug(conn, slug).await? {

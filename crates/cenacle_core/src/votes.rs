@@ -13,6 +13,7 @@ use cenacle_db::{
 };
 use cenacle_domain::{
     content::{PostKind, Vote},
+    engagement::vote_counts,
     ValidationError,
 };
 
@@ -69,6 +70,14 @@ pub(crate) async fn vote_on(
     if subject.post.deleted_at.is_some() {
         return Err(CoreError::NotFound("post"));
     }
+    if subject
+        .comment
+        .as_ref()
+        .is_some_and(|c| c.deleted_at.is_some())
+    {
+        // Content that is gone took its rewards with it: no new ones.
+        return Err(CoreError::NotFound("comment"));
+    }
     access::require_readable(conn, &subject.group, caller.into(), "post").await?;
     if choice == Some(Vote::Dislike) {
         if !subject.group.dislikes_enabled {
@@ -79,8 +88,11 @@ pub(crate) async fn vote_on(
     }
     let value = choice.map(Vote::value);
     let target = subject.target;
-    let before = store::cast_vote(conn, caller.person_id, target, value, activity_id).await?;
-    rewards::on_vote(conn, ctx, caller, subject, before, value).await?;
+    let weight = rewards::vote_weight(conn, caller, subject).await?;
+    let counted = vote_counts(weight);
+    let before =
+        store::cast_vote(conn, caller.person_id, target, value, activity_id, counted).await?;
+    rewards::on_vote(conn, ctx, caller, subject, before, value, weight).await?;
     if before != value {
         record_event(conn, caller, OutboxEvent::Voted { target, value }).await?;
     }

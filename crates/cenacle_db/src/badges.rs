@@ -109,6 +109,43 @@ pub async fn held(
         .await?)
 }
 
+/// The slugs of the badges a person holds or held (revoked since): an automatic badge
+/// revoked is not awarded again by its rule.
+pub async fn ever_awarded(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(badge_award::table
+        .inner_join(badge::table)
+        .filter(badge_award::person_id.eq(person_id))
+        .select(badge::slug)
+        .distinct()
+        .load(conn)
+        .await?)
+}
+
+/// Whether the person had this badge revoked (and does not hold it now).
+pub async fn was_revoked(
+    conn: &mut AsyncPgConnection,
+    badge_id: i64,
+    person_id: i64,
+) -> Result<bool, DbError> {
+    let (revoked, live): (i64, i64) = badge_award::table
+        .filter(badge_award::badge_id.eq(badge_id))
+        .filter(badge_award::person_id.eq(person_id))
+        .select((
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "count(*) FILTER (WHERE revoked_at IS NOT NULL)",
+            ),
+            diesel::dsl::sql::<diesel::sql_types::BigInt>(
+                "count(*) FILTER (WHERE revoked_at IS NULL)",
+            ),
+        ))
+        .first(conn)
+        .await?;
+    Ok(revoked > 0 && live == 0)
+}
+
 pub async fn set_title(
     conn: &mut AsyncPgConnection,
     person_id: i64,

@@ -517,13 +517,15 @@ pub enum VoteTarget {
 /// difference, in the caller's transaction. A first vote is inserted and counted at once; an
 /// existing one is locked, so concurrent votes of one person serialise (two first votes racing:
 /// the loser's insert does nothing and it finds the winner's row). Different people only meet
-/// in the counter UPDATE. Returns the previous vote value.
+/// in the counter UPDATE. `counted`: whether the vote counts in scores (see `vote.counted`).
+/// Returns the previous vote value.
 pub async fn cast_vote(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     target: VoteTarget,
     value: Option<i16>,
     activity_id: Option<&str>,
+    counted: bool,
 ) -> Result<Option<i16>, DbError> {
     // The usual case, a first vote: inserted and counted in one statement. When one exists it
     // is locked and changed; when it vanished in between (an Undo committed meanwhile), the
@@ -531,7 +533,7 @@ pub async fn cast_vote(
     let mut existing = None;
     for _ in 0..3 {
         if let Some(v) = value {
-            if first_vote(conn, person_id, target, v, activity_id).await? {
+            if first_vote(conn, person_id, target, v, activity_id, counted).await? {
                 return Ok(None);
             }
         }
@@ -552,7 +554,11 @@ pub async fn cast_vote(
     match (existing, value) {
         (Some((id, _)), Some(v)) => {
             diesel::update(vote::table.find(id))
-                .set((vote::value.eq(v), vote::activity_id.eq(activity_id)))
+                .set((
+                    vote::value.eq(v),
+                    vote::activity_id.eq(activity_id),
+                    vote::counted.eq(counted),
+                ))
                 .execute(conn)
                 .await?;
         }
@@ -573,15 +579,16 @@ async fn first_vote(
     target: VoteTarget,
     value: i16,
     activity_id: Option<&str>,
+    counted: bool,
 ) -> Result<bool, DbError> {
-    use diesel::sql_types::{BigInt, Nullable, SmallInt, Text};
+    use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text};
     let (table, column, id) = match target {
         VoteTarget::Post(id) => ("post", "post_id", id),
         VoteTarget::Comment(id) => ("comment", "comment_id", id),
     };
-    let counted = diesel::sql_query(format!(
-        "WITH ins AS (INSERT INTO vote (person_id, {column}, value, activity_id) \
-                      VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING value) \
+    let inserted = diesel::sql_query(format!(
+        "WITH ins AS (INSERT INTO vote (person_id, {column}, value, activity_id, counted) \
+                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING value) \
          UPDATE {table} SET likes = likes + CASE WHEN ins.value = 1 THEN 1 ELSE 0 END, \
                             dislikes = dislikes + CASE WHEN ins.value = -1 THEN 1 ELSE 0 END \
          FROM ins WHERE {table}.id = $2"
@@ -590,10 +597,11 @@ async fn first_vote(
     .bind::<BigInt, _>(id)
     .bind::<SmallInt, _>(value)
     .bind::<Nullable<Text>, _>(activity_id)
+    .bind::<Bool, _>(counted)
     .prepared()
     .execute(conn)
     .await?;
-    Ok(counted == 1)
+    Ok(inserted == 1)
 }
 
 async fn current_vote_for_update(
@@ -649,6 +657,39 @@ async fn move_vote_counters(
         }
     }
     Ok(())
+}
+
+/// The votes of the people of `host` that still count, from now on counted no more (the
+/// instance was blocked): (voter, target) of each.
+pub async fn uncount_votes_of_host(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<Vec<(i64, VoteTarget)>, DbError> {
+    #[derive(QueryableByName)]
+    struct Uncounted {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        person_id: i64,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        post_id: Option<i64>,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
+        comment_id: Option<i64>,
+    }
+    let rows: Vec<Uncounted> = diesel::sql_query(
+        "UPDATE vote v SET counted = FALSE FROM person p \
+         WHERE p.id = v.person_id AND NOT p.local AND p.instance_host = $1 AND v.counted \
+         RETURNING v.person_id, v.post_id, v.comment_id",
+    )
+    .bind::<diesel::sql_types::Text, _>(host)
+    .load(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| match (r.post_id, r.comment_id) {
+            (Some(p), _) => Some((r.person_id, VoteTarget::Post(p))),
+            (_, Some(c)) => Some((r.person_id, VoteTarget::Comment(c))),
+            _ => None,
+        })
+        .collect())
 }
 
 /// The vote a person cast with the activity `activity_id` (for an Undo that names it).

@@ -73,6 +73,16 @@ pub struct NewReputationEvent<'a> {
     pub capped: bool,
     /// How the live likes received by the person change with it (+1, -1 or 0).
     pub likes_change: i64,
+    /// The content it came from (the thread, and the comment within it): when that content
+    /// goes, the event is reversed with it.
+    pub content: Content,
+}
+
+/// The content a reward came from, if any.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Content {
+    pub post_id: Option<i64>,
+    pub comment_id: Option<i64>,
 }
 
 /// Records an event and moves the score and its rollups, in one statement (the cap's day is
@@ -87,8 +97,8 @@ pub async fn record_reputation(
 ) -> Result<Option<ReputationState>, DbError> {
     Ok(diesel::sql_query(format!(
         "WITH ev AS ( \
-           INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id, capped) \
-           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING delta, capped) \
+           INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id, capped, post_id, comment_id) \
+           VALUES ($1, $2, $3, $4, $5, $6, $8, $9) ON CONFLICT DO NOTHING RETURNING delta, capped) \
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
                                WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
@@ -107,6 +117,8 @@ pub async fn record_reputation(
     .bind::<Nullable<BigInt>, _>(event.group_id)
     .bind::<Bool, _>(event.capped)
     .bind::<BigInt, _>(event.likes_change)
+    .bind::<Nullable<BigInt>, _>(event.content.post_id)
+    .bind::<Nullable<BigInt>, _>(event.content.comment_id)
     .prepared()
     .get_result(conn)
     .await
@@ -154,10 +166,11 @@ pub async fn reverse_reputation(
     let undo = cenacle_domain::engagement::reversal(live.score, live.delta);
     diesel::sql_query(format!(
         "WITH old AS (UPDATE reputation_event SET reversed = TRUE WHERE id = $1 \
-                      RETURNING id, person_id, cause, source_key, group_id, capped), \
+                      RETURNING id, person_id, cause, source_key, group_id, capped, post_id, comment_id), \
               ev AS (INSERT INTO reputation_event \
-                       (person_id, delta, cause, source_key, group_id, reverses, capped) \
-                     SELECT person_id, $2, cause, source_key || ':undone:' || id, group_id, id, capped \
+                       (person_id, delta, cause, source_key, group_id, reverses, capped, post_id, comment_id) \
+                     SELECT person_id, $2, cause, source_key || ':undone:' || id, group_id, id, capped, \
+                            post_id, comment_id \
                      FROM old RETURNING delta, capped, cause) \
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
@@ -209,35 +222,117 @@ pub async fn reputation_history(
         .await?)
 }
 
-/// How much a person's votes count: 1 for local people, their instance's weight for remote
-/// ones (1.0 for instances without one).
-pub async fn vote_weight_of(conn: &mut AsyncPgConnection, person_id: i64) -> Result<f64, DbError> {
-    #[derive(QueryableByName)]
-    struct Weight {
-        #[diesel(sql_type = diesel::sql_types::Double)]
-        weight: f64,
-    }
-    let found: Option<Weight> = diesel::sql_query(
-        "SELECT COALESCE(i.reputation_weight, 1.0) AS weight FROM person p \
-         LEFT JOIN instance i ON NOT p.local AND i.host = p.instance_host WHERE p.id = $1",
+/// What decides how much a person's votes count: their instance's weight (1.0 for local
+/// people and instances without one) and whether it is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+pub struct VoterStanding {
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub weight: f64,
+    #[diesel(sql_type = Bool)]
+    pub blocked: bool,
+}
+
+const UNKNOWN_STANDING: VoterStanding = VoterStanding {
+    weight: 1.0,
+    blocked: false,
+};
+
+pub async fn voter_standing(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<VoterStanding, DbError> {
+    let found: Option<VoterStanding> = diesel::sql_query(
+        "SELECT COALESCE(i.reputation_weight, 1.0) AS weight, COALESCE(i.blocked, FALSE) AS blocked \
+         FROM person p LEFT JOIN instance i ON NOT p.local AND i.host = p.instance_host WHERE p.id = $1",
     )
     .bind::<BigInt, _>(person_id)
     .prepared()
     .get_result(conn)
     .await
     .optional()?;
-    Ok(found.map_or(1.0, |w| w.weight))
+    Ok(found.unwrap_or(UNKNOWN_STANDING))
 }
 
-/// How much votes from `host` count (1.0 for unknown instances).
-pub async fn instance_weight(conn: &mut AsyncPgConnection, host: &str) -> Result<f64, DbError> {
-    Ok(instance::table
+/// The standing of the instance `host` (weight 1.0, not blocked, when unknown).
+pub async fn instance_standing(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<VoterStanding, DbError> {
+    let found: Option<(f64, bool)> = instance::table
         .find(host)
-        .select(instance::reputation_weight)
+        .select((instance::reputation_weight, instance::blocked))
         .first(conn)
         .await
-        .optional()?
-        .unwrap_or(1.0))
+        .optional()?;
+    Ok(
+        found.map_or(UNKNOWN_STANDING, |(weight, blocked)| VoterStanding {
+            weight,
+            blocked,
+        }),
+    )
+}
+
+/// Which live rewards to find.
+#[derive(Debug, Clone, Copy)]
+pub enum LiveRewards<'a> {
+    /// Everything earned from a thread: the post and every comment under it.
+    Post(i64),
+    /// Everything earned from one comment of a thread.
+    Comment { post_id: i64, comment_id: i64 },
+    /// These keys, those of them that are live.
+    Keys(&'a [String]),
+}
+
+/// The keys of the live reputation events (`points = false`) or points rows (`points = true`)
+/// that `which` selects, in the order of their people, so that reversing them one by one
+/// locks people's rows in the order every other writer does.
+pub async fn live_reward_keys(
+    conn: &mut AsyncPgConnection,
+    points: bool,
+    which: LiveRewards<'_>,
+) -> Result<Vec<String>, DbError> {
+    use diesel::sql_types::Array;
+    #[derive(QueryableByName)]
+    struct Key {
+        #[diesel(sql_type = Text)]
+        source_key: String,
+    }
+    let table = if points {
+        "points_ledger"
+    } else {
+        "reputation_event"
+    };
+    let live = "reverses IS NULL AND NOT reversed";
+    let query = |filter: &str| {
+        diesel::sql_query(format!(
+            "SELECT source_key FROM {table} WHERE {filter} AND {live} ORDER BY person_id, id"
+        ))
+    };
+    let keys: Vec<Key> = match which {
+        LiveRewards::Post(post_id) => {
+            query("post_id = $1")
+                .bind::<BigInt, _>(post_id)
+                .load(conn)
+                .await?
+        }
+        LiveRewards::Comment {
+            post_id,
+            comment_id,
+        } => {
+            query("post_id = $1 AND comment_id = $2")
+                .bind::<BigInt, _>(post_id)
+                .bind::<BigInt, _>(comment_id)
+                .load(conn)
+                .await?
+        }
+        LiveRewards::Keys(keys) => {
+            query("source_key = ANY($1)")
+                .bind::<Array<Text>, _>(keys)
+                .load(conn)
+                .await?
+        }
+    };
+    Ok(keys.into_iter().map(|k| k.source_key).collect())
 }
 
 pub async fn set_instance_weight(
@@ -260,9 +355,109 @@ pub async fn set_instance_weight(
 
 // ---- points ----
 
-/// Adds a ledger row and moves the balance; false when `source_key` was already paid. A
-/// negative delta that would take the balance below zero breaks the balance's CHECK (the
-/// caller's transaction fails; nothing is half-applied).
+/// A person's points balance with the day's capped earnings, the row locked for the rest of
+/// the transaction (created at 0 when missing), so that concurrent earnings apply one after
+/// the other against the cap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct PointsState {
+    #[diesel(sql_type = BigInt)]
+    pub balance: i64,
+    /// Net points from capped causes earned on `today`.
+    #[diesel(sql_type = BigInt)]
+    pub capped_today: i64,
+}
+
+pub async fn lock_points(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<PointsState, DbError> {
+    let locked = || {
+        diesel::sql_query(format!(
+            "SELECT balance, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today \
+             FROM points_balance WHERE person_id = $1 FOR UPDATE"
+        ))
+        .bind::<BigInt, _>(person_id)
+        .prepared()
+    };
+    if let Some(state) = locked().get_result(conn).await.optional()? {
+        return Ok(state);
+    }
+    diesel::insert_into(points_balance::table)
+        .values(points_balance::person_id.eq(person_id))
+        .on_conflict_do_nothing()
+        .execute(conn)
+        .await?;
+    Ok(locked().get_result(conn).await?)
+}
+
+/// A points ledger row to write.
+pub struct NewPoints<'a> {
+    pub person_id: i64,
+    pub delta: i64,
+    pub reason: &'a str,
+    /// What paid it: one live row per key (a replay pays nothing).
+    pub source_key: &'a str,
+    pub granted_by: Option<i64>,
+    /// Counts toward the daily cap.
+    pub capped: bool,
+    /// The key stays taken after the row is reversed: paid once, ever.
+    pub once: bool,
+    pub content: Content,
+}
+
+/// How the balance's cached columns move with a row `r` (of `delta`, `capped`): the statement
+/// shared by earnings and reversals, so that both keep the same day's total.
+const MOVE_BALANCE: &str = "balance = b.balance + r.delta, \
+     capped_today = CASE WHEN NOT r.capped THEN b.capped_today \
+                         WHEN b.capped_day = (now() AT TIME ZONE 'UTC')::date THEN b.capped_today + r.delta \
+                         ELSE r.delta END, \
+     capped_day = CASE WHEN r.capped THEN (now() AT TIME ZONE 'UTC')::date ELSE b.capped_day END";
+
+/// Writes a ledger row and moves the balance, in one statement; false when a live row with
+/// this key exists (already paid). A balance that would go below zero breaks the balance's
+/// CHECK: the caller's transaction fails and nothing is half-applied (when the person has no
+/// balance yet, the row that would be created is refused the same way).
+pub async fn record_points_entry(
+    conn: &mut AsyncPgConnection,
+    entry: &NewPoints<'_>,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Written {
+        #[diesel(sql_type = BigInt)]
+        written: i64,
+    }
+    let written: Written = diesel::sql_query(format!(
+        "WITH r AS (INSERT INTO points_ledger \
+                      (person_id, delta, reason, source_key, granted_by, capped, once, post_id, comment_id) \
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING \
+                    RETURNING person_id, delta, capped), \
+              moved AS (UPDATE points_balance b SET {MOVE_BALANCE} FROM r \
+                        WHERE b.person_id = r.person_id RETURNING b.person_id), \
+              created AS (INSERT INTO points_balance (person_id, balance, capped_day, capped_today) \
+                          SELECT person_id, delta, CASE WHEN capped THEN {TODAY} END, \
+                                 CASE WHEN capped THEN delta ELSE 0 END \
+                          FROM r WHERE NOT EXISTS (SELECT 1 FROM moved) \
+                          ON CONFLICT (person_id) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance \
+                          RETURNING person_id) \
+         SELECT count(*) AS written FROM r"
+    ))
+    .bind::<BigInt, _>(entry.person_id)
+    .bind::<BigInt, _>(entry.delta)
+    .bind::<Text, _>(entry.reason)
+    .bind::<Text, _>(entry.source_key)
+    .bind::<Nullable<BigInt>, _>(entry.granted_by)
+    .bind::<Bool, _>(entry.capped)
+    .bind::<Bool, _>(entry.once)
+    .bind::<Nullable<BigInt>, _>(entry.content.post_id)
+    .bind::<Nullable<BigInt>, _>(entry.content.comment_id)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    Ok(written.written == 1)
+}
+
+/// Adds an uncapped ledger row (a grant, an escrow, a prize) and moves the balance; false
+/// when `source_key` was already paid. See [`record_points_entry`].
 pub async fn record_points(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -271,52 +466,71 @@ pub async fn record_points(
     source_key: &str,
     granted_by: Option<i64>,
 ) -> Result<bool, DbError> {
-    if delta >= 0 {
-        // One statement: the ledger row, then the balance created or moved by it. (Only for
-        // credits: an upsert checks the balance's CHECK against the proposed row first, which
-        // a debit would break before the existing row is seen.)
-        let moved = diesel::sql_query(
-            "WITH l AS (INSERT INTO points_ledger (person_id, delta, reason, source_key, granted_by) \
-                        VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING person_id, delta) \
-             INSERT INTO points_balance (person_id, balance) SELECT person_id, delta FROM l \
-             ON CONFLICT (person_id) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance",
-        )
-        .bind::<BigInt, _>(person_id)
-        .bind::<BigInt, _>(delta)
-        .bind::<Text, _>(reason)
-        .bind::<Text, _>(source_key)
-        .bind::<Nullable<BigInt>, _>(granted_by)
-        .prepared()
-        .execute(conn)
-        .await?;
-        return Ok(moved == 1);
+    record_points_entry(
+        conn,
+        &NewPoints {
+            person_id,
+            delta,
+            reason,
+            source_key,
+            granted_by,
+            capped: false,
+            once: false,
+            content: Content::default(),
+        },
+    )
+    .await
+}
+
+/// Reverses the live points row with `source_key`, if any, by a row that offsets it (never
+/// below zero: see `points_reversal`), moving the balance back. Returns the person affected.
+/// Two statements: the row and its balance locked, then the reversal and the balance's move.
+pub async fn reverse_points(
+    conn: &mut AsyncPgConnection,
+    source_key: &str,
+) -> Result<Option<i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct Live {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = BigInt)]
+        person_id: i64,
+        #[diesel(sql_type = BigInt)]
+        delta: i64,
+        #[diesel(sql_type = BigInt)]
+        balance: i64,
     }
-    let inserted = diesel::insert_into(points_ledger::table)
-        .values((
-            points_ledger::person_id.eq(person_id),
-            points_ledger::delta.eq(delta),
-            points_ledger::reason.eq(reason),
-            points_ledger::source_key.eq(source_key),
-            points_ledger::granted_by.eq(granted_by),
-        ))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    if inserted == 0 {
-        return Ok(false);
-    }
-    // The row first, then the change: an INSERT … ON CONFLICT would check the balance's CHECK
-    // against the proposed row (a negative delta) before seeing the existing one.
-    diesel::insert_into(points_balance::table)
-        .values(points_balance::person_id.eq(person_id))
-        .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    diesel::update(points_balance::table.find(person_id))
-        .set(points_balance::balance.eq(points_balance::balance + delta))
-        .execute(conn)
-        .await?;
-    Ok(true)
+    let live: Option<Live> = diesel::sql_query(
+        "SELECT l.id, l.person_id, l.delta, b.balance FROM points_ledger l \
+         JOIN points_balance b ON b.person_id = l.person_id \
+         WHERE l.source_key = $1 AND l.reverses IS NULL AND NOT l.reversed \
+         FOR UPDATE",
+    )
+    .bind::<Text, _>(source_key)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?;
+    let Some(live) = live else {
+        return Ok(None);
+    };
+    let undo = cenacle_domain::engagement::points_reversal(live.balance, live.delta);
+    diesel::sql_query(format!(
+        "WITH old AS (UPDATE points_ledger SET reversed = TRUE WHERE id = $1 \
+                      RETURNING id, person_id, reason, source_key, capped, post_id, comment_id), \
+              r AS (INSERT INTO points_ledger \
+                      (person_id, delta, reason, source_key, reverses, capped, post_id, comment_id) \
+                    SELECT person_id, $2, reason, source_key || ':undone:' || id, id, capped, \
+                           post_id, comment_id \
+                    FROM old RETURNING person_id, delta, capped) \
+         UPDATE points_balance b SET {MOVE_BALANCE} FROM r WHERE b.person_id = r.person_id"
+    ))
+    .bind::<BigInt, _>(live.id)
+    .bind::<BigInt, _>(undo)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(Some(live.person_id))
 }
 
 pub async fn points_balance_of(
@@ -339,6 +553,8 @@ pub struct PointsEntry {
     pub reason: String,
     pub granted_by: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// The row this one takes back, when it is a reversal.
+    pub reverses: Option<i64>,
 }
 
 pub async fn points_history(
@@ -358,6 +574,7 @@ pub async fn points_history(
             points_ledger::reason,
             points_ledger::granted_by,
             points_ledger::created_at,
+            points_ledger::reverses,
         ))
         .load(conn)
         .await?)
@@ -407,7 +624,9 @@ pub async fn home_reputation(
         .await?)
 }
 
-/// What a person contributed, for their rank's score.
+/// What a person contributed, for their rank's score: live threads, ideas and replies; answers
+/// accepted by someone else (one's own acceptance counts for nothing); likes received that
+/// counted.
 pub async fn contributions(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -429,8 +648,10 @@ pub async fn contributions(
         "SELECT \
            (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind <> 'idea') AS threads, \
            (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind = 'idea') AS ideas, \
-           (SELECT count(*) FROM comment WHERE author_id = $1 AND deleted_at IS NULL) AS replies, \
-           (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id WHERE c.author_id = $1) AS accepted, \
+           (SELECT count(*) FROM comment c JOIN post p ON p.id = c.post_id \
+             WHERE c.author_id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL) AS replies, \
+           (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id \
+             WHERE c.author_id = $1 AND p.author_id <> $1 AND p.deleted_at IS NULL AND c.deleted_at IS NULL) AS accepted, \
            COALESCE((SELECT likes_received FROM reputation WHERE person_id = $1), 0) AS likes",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)
@@ -701,3 +922,73 @@ pub async fn contest_winners(
         })
         .collect())
 }
+
+// ---- audit ----
+
+/// A cached total that does not equal what its ledger says.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct LedgerDifference {
+    /// `points_balance`, `reputation`, `likes_received`, `points_capped_today` or
+    /// `reputation_capped_today`.
+    #[diesel(sql_type = Text)]
+    pub total: String,
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    /// `username` for our members, `username@host` for others.
+    #[diesel(sql_type = Text)]
+    pub handle: String,
+    /// What the cached row holds (0 or 1 when it has none).
+    #[diesel(sql_type = BigInt)]
+    pub cached: i64,
+    /// What the ledger adds up to.
+    #[diesel(sql_type = BigInt)]
+    pub ledger: i64,
+}
+
+/// Every cached total that its ledger contradicts: points balances (the sum of their rows),
+/// reputations (1, the floor, plus the sum of their events: every event was floored when
+/// written, so the sum never dips below), live likes received, and today's capped earnings.
+pub async fn ledger_differences(
+    conn: &mut AsyncPgConnection,
+) -> Result<Vec<LedgerDifference>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "WITH totals AS ( \
+           SELECT 'points_balance' AS total, COALESCE(b.person_id, l.person_id) AS person_id, \
+                  COALESCE(b.balance, 0) AS cached, COALESCE(l.sum, 0) AS ledger \
+           FROM points_balance b FULL JOIN \
+                (SELECT person_id, SUM(delta)::bigint AS sum FROM points_ledger GROUP BY person_id) l \
+                ON l.person_id = b.person_id \
+           UNION ALL \
+           SELECT 'reputation', COALESCE(r.person_id, e.person_id), COALESCE(r.score, 1), 1 + COALESCE(e.sum, 0) \
+           FROM reputation r FULL JOIN \
+                (SELECT person_id, SUM(delta)::bigint AS sum FROM reputation_event GROUP BY person_id) e \
+                ON e.person_id = r.person_id \
+           UNION ALL \
+           SELECT 'likes_received', r.person_id, r.likes_received, \
+                  (SELECT count(*) FROM reputation_event e WHERE e.person_id = r.person_id \
+                     AND e.reverses IS NULL AND NOT e.reversed AND e.cause IN {LIKE_CAUSES}) \
+           FROM reputation r \
+           UNION ALL \
+           SELECT 'reputation_capped_today', r.person_id, \
+                  CASE WHEN r.capped_day = {TODAY} THEN r.capped_today ELSE 0 END, \
+                  COALESCE((SELECT SUM(e.delta) FROM reputation_event e WHERE e.person_id = r.person_id \
+                     AND e.capped AND e.created_at >= {TODAY_STARTS}), 0)::bigint \
+           FROM reputation r \
+           UNION ALL \
+           SELECT 'points_capped_today', b.person_id, \
+                  CASE WHEN b.capped_day = {TODAY} THEN b.capped_today ELSE 0 END, \
+                  COALESCE((SELECT SUM(l.delta) FROM points_ledger l WHERE l.person_id = b.person_id \
+                     AND l.capped AND l.created_at >= {TODAY_STARTS}), 0)::bigint \
+           FROM points_balance b) \
+         SELECT t.total, t.person_id, \
+                p.username || CASE WHEN p.local THEN '' ELSE '@' || COALESCE(p.instance_host, '?') END AS handle, \
+                t.cached, t.ledger \
+         FROM totals t JOIN person p ON p.id = t.person_id \
+         WHERE t.cached <> t.ledger ORDER BY t.person_id, t.total"
+    ))
+    .load(conn)
+    .await?)
+}
+
+/// The start of the transaction's UTC day, as a timestamp.
+const TODAY_STARTS: &str = "(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')";

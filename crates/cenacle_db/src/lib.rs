@@ -14,6 +14,7 @@ pub mod engagement;
 mod error;
 pub mod federation;
 pub mod groups;
+pub mod idempotency;
 pub mod leaderboards;
 pub mod media;
 pub mod pool;

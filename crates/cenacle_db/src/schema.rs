@@ -245,6 +245,7 @@ diesel::table! {
         value -> Int2,
         activity_id -> Nullable<Text>,
         created_at -> Timestamptz,
+        counted -> Bool,
     }
 }
 
@@ -366,6 +367,8 @@ diesel::table! {
         reversed -> Bool,
         capped -> Bool,
         created_at -> Timestamptz,
+        post_id -> Nullable<Int8>,
+        comment_id -> Nullable<Int8>,
     }
 }
 
@@ -373,6 +376,8 @@ diesel::table! {
     points_balance (person_id) {
         person_id -> Int8,
         balance -> Int8,
+        capped_day -> Nullable<Date>,
+        capped_today -> Int8,
     }
 }
 
@@ -384,6 +389,23 @@ diesel::table! {
         reason -> Text,
         source_key -> Text,
         granted_by -> Nullable<Int8>,
+        created_at -> Timestamptz,
+        reverses -> Nullable<Int8>,
+        reversed -> Bool,
+        once -> Bool,
+        capped -> Bool,
+        post_id -> Nullable<Int8>,
+        comment_id -> Nullable<Int8>,
+    }
+}
+
+diesel::table! {
+    idempotent_request (actor_id, key) {
+        actor_id -> Int8,
+        key -> Text,
+        action -> Text,
+        request_hash -> Text,
+        response -> Nullable<Text>,
         created_at -> Timestamptz,
     }
 }
@@ -496,6 +518,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reputation_event,
     points_balance,
     points_ledger,
+    idempotent_request,
     bounty,
     badge,
     badge_award,

@@ -159,6 +159,9 @@ pub struct PointRules {
     pub like_given: i64,
     pub like_received: i64,
     pub daily_visit: i64,
+    /// At most this many points a day from contributions and votes (posts, replies, likes
+    /// given and received), as reputation from likes is capped.
+    pub daily_content_cap: i64,
 }
 
 impl Default for PointRules {
@@ -170,8 +173,129 @@ impl Default for PointRules {
             like_given: 1,
             like_received: 2,
             daily_visit: 1,
+            daily_content_cap: 300,
         }
     }
+}
+
+/// What earned (or lost) someone points automatically. Grants, bounties and prizes are
+/// written by their own use cases with their own reasons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PointCause {
+    NewPost,
+    Reply,
+    LikeGiven,
+    LikeReceived,
+    AcceptedAnswer,
+    DailyVisit,
+}
+
+impl PointCause {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PointCause::NewPost => "new_post",
+            PointCause::Reply => "reply",
+            PointCause::LikeGiven => "like_given",
+            PointCause::LikeReceived => "like_received",
+            PointCause::AcceptedAnswer => "accepted_answer",
+            PointCause::DailyVisit => "daily_visit",
+        }
+    }
+
+    /// Counts toward the daily cap: what a member can repeat at will (write, like). An
+    /// acceptance (decided by someone else) and the visit (once a day) are not capped.
+    pub fn is_capped(self) -> bool {
+        matches!(
+            self,
+            PointCause::NewPost
+                | PointCause::Reply
+                | PointCause::LikeGiven
+                | PointCause::LikeReceived
+        )
+    }
+
+    /// Paid once per piece of content, ever: deleting it takes the points back, and writing
+    /// the same content again (see [`same_content`]) pays nothing more.
+    pub fn once_per_content(self) -> bool {
+        matches!(self, PointCause::NewPost | PointCause::Reply)
+    }
+}
+
+impl PointRules {
+    pub fn amount(&self, cause: PointCause) -> i64 {
+        match cause {
+            PointCause::NewPost => self.new_post,
+            PointCause::Reply => self.reply,
+            PointCause::LikeGiven => self.like_given,
+            PointCause::LikeReceived => self.like_received,
+            PointCause::AcceptedAnswer => self.accepted_answer,
+            PointCause::DailyVisit => self.daily_visit,
+        }
+    }
+}
+
+/// The points actually paid for a cause: its amount scaled by the weight of the vote behind
+/// it (1.0 when no vote is), capped gains limited to what is left of today's cap.
+pub fn points_earned(rules: &PointRules, cause: PointCause, weight: f64, earned_today: i64) -> i64 {
+    let amount = (rules.amount(cause) as f64 * weight.max(0.0)).round() as i64;
+    if cause.is_capped() && amount > 0 {
+        amount.min((rules.daily_content_cap - earned_today).max(0))
+    } else {
+        amount
+    }
+}
+
+/// The change that takes back a recorded payment whose cause disappeared: exactly what it
+/// paid, except that a balance never goes below zero — points already spent (a bounty
+/// offered, a purchase) are not clawed back from nothing, and the ledger records what was
+/// actually taken. A debit reversed is given back in full.
+pub fn points_reversal(balance: i64, recorded: i64) -> i64 {
+    if recorded > 0 {
+        -recorded.min(balance.max(0))
+    } else {
+        -recorded
+    }
+}
+
+/// The text that decides whether two contributions of one author are the same content: the
+/// words, case-folded, with runs of whitespace made one and the ends trimmed. (Re-posting a
+/// deleted question with different capitals or spacing is the same question.)
+pub fn same_content(parts: &[&str]) -> String {
+    let mut out = String::new();
+    for part in parts {
+        if !out.is_empty() {
+            out.push('\u{1f}');
+        }
+        let words: Vec<String> = part.split_whitespace().map(|w| w.to_lowercase()).collect();
+        out.push_str(&words.join(" "));
+    }
+    out
+}
+
+/// How much a vote counts, everywhere it counts (reputation, points, likes received for the
+/// rank and badges, contest and bounty scores): nothing for one's own content or from a
+/// blocked instance, else the voter's weight (1.0 for our members, the instance's weight for
+/// others — 0 silences an instance), never negative.
+pub fn vote_weight(own_content: bool, blocked: bool, voter_weight: f64) -> f64 {
+    if own_content || blocked || voter_weight.is_nan() {
+        0.0
+    } else {
+        voter_weight.max(0.0)
+    }
+}
+
+/// Whether a vote of this weight counts at all: a vote that counts is one like (or dislike)
+/// in counts (likes received, scores), whatever its weight; amounts (reputation, points)
+/// scale by the weight.
+pub fn vote_counts(weight: f64) -> bool {
+    weight > 0.0
+}
+
+/// Accepting an answer rewards its author and the acceptor, unless they are the same
+/// person: accepting one's own answer pays nothing to anyone.
+pub fn acceptance_rewards(acceptor: i64, answer_author: i64) -> bool {
+    acceptor != answer_author
 }
 
 /// Privileges gated by reputation (configurable thresholds).
@@ -335,6 +459,64 @@ mod tests {
             0,
             "negative weights count as zero"
         );
+    }
+
+    #[test]
+    fn points_are_weighted_and_capped_per_day_for_content() {
+        let r = PointRules::default();
+        assert_eq!(points_earned(&r, PointCause::NewPost, 1.0, 0), 15);
+        assert_eq!(points_earned(&r, PointCause::LikeReceived, 0.5, 0), 1);
+        assert_eq!(points_earned(&r, PointCause::LikeReceived, 0.0, 0), 0);
+        assert_eq!(points_earned(&r, PointCause::Reply, 1.0, 290), 10);
+        assert_eq!(points_earned(&r, PointCause::Reply, 1.0, 300), 0);
+        assert_eq!(points_earned(&r, PointCause::LikeGiven, 1.0, 400), 0);
+        // Acceptances and visits are not capped.
+        assert_eq!(points_earned(&r, PointCause::AcceptedAnswer, 1.0, 300), 30);
+        assert_eq!(points_earned(&r, PointCause::DailyVisit, 1.0, 300), 1);
+        assert!(PointCause::NewPost.once_per_content() && PointCause::Reply.once_per_content());
+        assert!(!PointCause::LikeReceived.once_per_content());
+    }
+
+    #[test]
+    fn reversing_points_takes_back_what_was_paid_but_never_below_zero() {
+        assert_eq!(points_reversal(100, 15), -15);
+        assert_eq!(points_reversal(15, 15), -15);
+        // Spent meanwhile: what is left is taken, and the ledger says so.
+        assert_eq!(points_reversal(4, 15), -4);
+        assert_eq!(points_reversal(0, 15), 0);
+        // A debit reversed is given back in full.
+        assert_eq!(points_reversal(0, -20), 20);
+    }
+
+    #[test]
+    fn the_same_content_ignores_case_and_spacing_but_not_words() {
+        assert_eq!(
+            same_content(&["Un thème sombre", ""]),
+            same_content(&["  un THÈME   sombre ", ""])
+        );
+        assert_ne!(
+            same_content(&["Un thème sombre", ""]),
+            same_content(&["Un thème clair", ""])
+        );
+        // Title and body are apart: moving a word across does not make it the same.
+        assert_ne!(same_content(&["a b", "c"]), same_content(&["a", "b c"]));
+    }
+
+    #[test]
+    fn votes_count_by_weight_and_never_on_ones_own_content_or_from_a_blocked_instance() {
+        assert_eq!(vote_weight(false, false, 1.0), 1.0);
+        assert_eq!(vote_weight(false, false, 0.5), 0.5);
+        assert_eq!(vote_weight(true, false, 1.0), 0.0, "self-votes");
+        assert_eq!(vote_weight(false, true, 1.0), 0.0, "blocked instances");
+        assert_eq!(vote_weight(false, false, -1.0), 0.0);
+        assert_eq!(vote_weight(false, false, f64::NAN), 0.0);
+        assert!(vote_counts(0.1) && !vote_counts(0.0));
+    }
+
+    #[test]
+    fn accepting_ones_own_answer_rewards_nobody() {
+        assert!(acceptance_rewards(1, 2));
+        assert!(!acceptance_rewards(7, 7));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 use crate::{database::Database, serve};
 use anyhow::Context as _;
 use cenacle_config::Settings;
-use cenacle_core::{accounts, admin, Context, ScopedFutureExt};
+use cenacle_core::{accounts, admin, points, Context, ScopedFutureExt};
 use cenacle_domain::Role;
 use clap::{Args, Parser, Subcommand};
 use std::{net::SocketAddr, path::PathBuf};
@@ -91,6 +91,10 @@ pub enum AdminCommand {
         #[arg(long)]
         role: Role,
     },
+    /// Check that every points balance and reputation equals what its ledger adds up to (with
+    /// the reputation floor of 1), as do likes received and today's capped earnings. Prints each
+    /// difference naming its person and exits non-zero when there is any.
+    Audit,
 }
 
 #[derive(Subcommand)]
@@ -200,6 +204,26 @@ async fn run_admin(ctx: &Context, cmd: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("changing the role of `{username}`"))?;
             println!("`{}` is now {}", account.username, account.role);
+        }
+        AdminCommand::Audit => {
+            // One statement: the totals and their ledgers are read from one snapshot.
+            let differences = ctx
+                .transaction(|conn| points::audit(conn).scope_boxed())
+                .await
+                .context("auditing the ledgers")?;
+            for d in &differences {
+                println!(
+                    "{} (person {}): {} is {}, its ledger says {}",
+                    d.handle, d.person_id, d.total, d.cached, d.ledger
+                );
+            }
+            if !differences.is_empty() {
+                anyhow::bail!(
+                    "{} total(s) differ from their ledger (listed above)",
+                    differences.len()
+                );
+            }
+            println!("every balance and reputation equals its ledger");
         }
     }
     Ok(())

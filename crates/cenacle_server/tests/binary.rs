@@ -84,6 +84,7 @@ fn every_subcommand_has_help() {
         vec!["migrate", "--help"],
         vec!["admin", "create-user", "--help"],
         vec!["admin", "set-role", "--help"],
+        vec!["admin", "audit", "--help"],
         vec!["config", "check", "--help"],
     ] {
         let out = Command::new(BIN).args(&args).output().unwrap();

@@ -2,7 +2,7 @@
 
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, Auth},
+    extract::{ApiJson, ApiQuery, Auth, IdempotencyKey},
     i18n,
     pagination::Page,
     AppState,
@@ -12,6 +12,7 @@ use axum::{
     Json,
 };
 use cenacle_core::{
+    accounts::Session,
     admin, badges as badge_cases, bounties, contests, groups, identity,
     leaderboards::{self, Board, Span},
     model::{Author, Badge, Bounty, Contest, LeaderboardRow, PersonActor},
@@ -114,8 +115,12 @@ pub async fn my_reputation(
 #[derive(Serialize, ToSchema)]
 pub struct PointsEntryView {
     pub delta: i64,
-    /// reply, accepted_answer, new_post, like_given, like_received, or "grant: <reason>".
+    /// reply, accepted_answer, new_post, like_given, like_received, daily_visit, or
+    /// "grant: <reason>".
     pub reason: String,
+    /// This row takes back an earlier one whose cause went (content deleted, a like
+    /// withdrawn, an acceptance changed).
+    pub reversal: bool,
     pub at: DateTime<Utc>,
 }
 
@@ -146,6 +151,7 @@ pub async fn my_points(
         |r| PointsEntryView {
             delta: r.delta,
             reason: r.reason,
+            reversal: r.reverses.is_some(),
             at: r.created_at,
         },
     );
@@ -163,6 +169,8 @@ pub struct GrantRequest {
     pub handle: String,
     /// Positive to grant, negative to correct.
     pub delta: i64,
+    /// Required (422 `validation_failed` on `reason` when missing or blank).
+    #[serde(default)]
     pub reason: String,
 }
 
@@ -171,21 +179,26 @@ pub struct BalanceView {
     pub balance: i64,
 }
 
-/// Grant or correct someone's points, with a reason (community managers and admins).
+/// Grant or correct someone's points, with a reason (community managers and admins). Send an
+/// `Idempotency-Key` header (your own unique string, up to 255 visible ASCII characters) to
+/// retry safely: the same key with the same grant answers the first call's result again and
+/// pays once; with another grant it is refused (422 `idempotency_key_reused`).
 #[utoipa::path(post, path = "/api/v1/admin/points", tag = "engagement", security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "the client's key for retrying this grant safely")),
     request_body = GrantRequest,
-    responses((status = 200, body = BalanceView), (status = 403, body = ErrorBody), (status = 409, description = "the balance would go below zero", body = ErrorBody)))]
+    responses((status = 200, body = BalanceView), (status = 400, description = "an unusable idempotency key", body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, description = "the balance would go below zero", body = ErrorBody), (status = 422, description = "no reason, or an idempotency key used for another grant", body = ErrorBody)))]
 pub async fn grant(
     State(state): State<AppState>,
     Auth(session): Auth,
+    IdempotencyKey(key): IdempotencyKey,
     ApiJson(req): ApiJson<GrantRequest>,
 ) -> ApiResult<Json<BalanceView>> {
-    let (ctx, session, req) = (&state.ctx, &session, &req);
+    let (ctx, session, req, key) = (&state.ctx, &session, &req, key.as_deref());
     let balance = ctx
         .transaction(|conn| {
             async move {
                 let person = person_by_handle(conn, ctx, &req.handle).await?;
-                points::grant_points(conn, session, person.id, req.delta, &req.reason).await
+                points::grant_points(conn, session, person.id, req.delta, &req.reason, key).await
             }
             .scope_boxed()
         })
@@ -348,6 +361,8 @@ pub struct PersonView {
     /// Reputation earned here.
     pub reputation: i64,
     pub rank: RankView,
+    /// What the rank and the automatic badges count here.
+    pub progress: ProgressView,
     /// For people of other Cénacle instances: their reputation and rank at home, as their
     /// instance says; shown beside ours, never added to it.
     pub home_reputation: Option<i64>,
@@ -356,6 +371,16 @@ pub struct PersonView {
     pub title: Option<BadgeView>,
     /// Badges held, oldest first.
     pub badges: Vec<BadgeView>,
+}
+
+/// Counts toward the rank and the automatic badges: only what counts (never one's own likes
+/// or acceptances, nor votes from instances weighted 0 or blocked).
+#[derive(Serialize, ToSchema)]
+pub struct ProgressView {
+    /// Live likes received (the `hundred_likes` badge).
+    pub likes_received: i64,
+    /// Answers accepted by someone else (`first_accepted_answer`, `ten_accepted_answers`).
+    pub accepted_answers: i64,
 }
 
 async fn person_by_handle(
@@ -390,6 +415,10 @@ pub async fn person(
         local: person.local,
         reputation: profile.reputation,
         rank: rank_view(profile.rank_score, profile.rank),
+        progress: ProgressView {
+            likes_received: profile.contributions.likes_received,
+            accepted_answers: profile.contributions.accepted_answers,
+        },
         home_reputation: profile.home_reputation,
         home_rank: profile.home_rank,
         title: profile.title.map(badge_view),
@@ -543,6 +572,46 @@ pub struct BadgeAwardRequest {
     pub reason: Option<String>,
 }
 
+/// What a community manager does to someone's badge.
+#[derive(Clone, Copy)]
+enum BadgeChange {
+    Award,
+    Revoke,
+    Restore,
+}
+
+/// The one transaction of the three badge endpoints: the person by handle, then the change.
+async fn change_badge(
+    state: &AppState,
+    session: &Session,
+    req: &BadgeAwardRequest,
+    change: BadgeChange,
+) -> ApiResult<axum::http::StatusCode> {
+    let ctx = &state.ctx;
+    ctx.transaction(|conn| {
+        async move {
+            let person = person_by_handle(conn, ctx, &req.handle).await?.id;
+            let (badge, reason) = (req.badge.as_str(), req.reason.as_deref());
+            match change {
+                BadgeChange::Award => {
+                    badge_cases::award_badge(conn, session, person, badge, reason).await
+                }
+                BadgeChange::Revoke => {
+                    let reason = reason.unwrap_or("");
+                    badge_cases::revoke_badge(conn, session, person, badge, reason).await
+                }
+                BadgeChange::Restore => {
+                    let reason = reason.unwrap_or("");
+                    badge_cases::restore_badge(conn, session, person, badge, reason).await
+                }
+            }
+        }
+        .scope_boxed()
+    })
+    .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
 /// Award a badge by hand (community managers), e.g. Superuser.
 #[utoipa::path(post, path = "/api/v1/admin/badges/award", tag = "engagement", security(("bearer" = [])),
     request_body = BadgeAwardRequest,
@@ -552,20 +621,11 @@ pub async fn award_badge(
     Auth(session): Auth,
     ApiJson(req): ApiJson<BadgeAwardRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let (ctx, session, req) = (&state.ctx, &session, &req);
-    ctx.transaction(|conn| {
-        async move {
-            let person = person_by_handle(conn, ctx, &req.handle).await?;
-            badge_cases::award_badge(conn, session, person.id, &req.badge, req.reason.as_deref())
-                .await
-        }
-        .scope_boxed()
-    })
-    .await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    change_badge(&state, &session, &req, BadgeChange::Award).await
 }
 
-/// Revoke a badge, with a reason (community managers).
+/// Revoke a badge, with a reason (community managers). An automatic badge revoked is not
+/// awarded again by its rule; only a restore brings it back.
 #[utoipa::path(post, path = "/api/v1/admin/badges/revoke", tag = "engagement", security(("bearer" = [])),
     request_body = BadgeAwardRequest,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -574,17 +634,20 @@ pub async fn revoke_badge(
     Auth(session): Auth,
     ApiJson(req): ApiJson<BadgeAwardRequest>,
 ) -> ApiResult<axum::http::StatusCode> {
-    let (ctx, session, req) = (&state.ctx, &session, &req);
-    ctx.transaction(|conn| {
-        async move {
-            let person = person_by_handle(conn, ctx, &req.handle).await?;
-            let reason = req.reason.as_deref().unwrap_or("");
-            badge_cases::revoke_badge(conn, session, person.id, &req.badge, reason).await
-        }
-        .scope_boxed()
-    })
-    .await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    change_badge(&state, &session, &req, BadgeChange::Revoke).await
+}
+
+/// Restore a revoked badge, with a reason (community managers); the revocation stays in its
+/// history.
+#[utoipa::path(post, path = "/api/v1/admin/badges/restore", tag = "engagement", security(("bearer" = [])),
+    request_body = BadgeAwardRequest,
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, description = "the person never had this badge revoked", body = ErrorBody), (status = 409, description = "the person holds it", body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn restore_badge(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<BadgeAwardRequest>,
+) -> ApiResult<axum::http::StatusCode> {
+    change_badge(&state, &session, &req, BadgeChange::Restore).await
 }
 
 #[derive(Deserialize, ToSchema)]
