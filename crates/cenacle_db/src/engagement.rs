@@ -407,11 +407,16 @@ pub struct NewPoints<'a> {
 
 /// How the balance's cached columns move with a row `r` (of `delta`, `capped`): the statement
 /// shared by earnings and reversals, so that both keep the same day's total.
+/// A transaction that began before midnight (its `now()` is its start) after one that began
+/// after it must not take the tally back to the old day: as for reputation, a later day
+/// already recorded stays, and its tally is not touched.
 const MOVE_BALANCE: &str = "balance = b.balance + r.delta, \
      capped_today = CASE WHEN NOT r.capped THEN b.capped_today \
                          WHEN b.capped_day = (now() AT TIME ZONE 'UTC')::date THEN b.capped_today + r.delta \
+                         WHEN b.capped_day > (now() AT TIME ZONE 'UTC')::date THEN b.capped_today \
                          ELSE r.delta END, \
-     capped_day = CASE WHEN r.capped THEN (now() AT TIME ZONE 'UTC')::date ELSE b.capped_day END";
+     capped_day = CASE WHEN r.capped THEN GREATEST(b.capped_day, (now() AT TIME ZONE 'UTC')::date) \
+                       ELSE b.capped_day END";
 
 /// Writes a ledger row and moves the balance, in one statement; false when a live row with
 /// this key exists (already paid). A balance that would go below zero breaks the balance's
