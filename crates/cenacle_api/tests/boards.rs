@@ -193,7 +193,7 @@ async fn when_the_sponsors_own_answer_scores_best_the_next_qualifying_one_wins()
     let other_before = points(&t, &other).await;
     sql(
         &t,
-        "UPDATE bounty SET ends_at = now() - interval '1 second'",
+        "UPDATE bounty SET ends_at = now()",
     )
     .await;
     assert_eq!(settle(&t).await, 1);
@@ -226,7 +226,7 @@ async fn self_likes_do_not_make_an_answer_qualify() {
     like(&t, &answerer, aid).await;
     sql(
         &t,
-        "UPDATE bounty SET ends_at = now() - interval '1 second'",
+        "UPDATE bounty SET ends_at = now()",
     )
     .await;
     assert_eq!(settle(&t).await, 1);
@@ -256,7 +256,7 @@ async fn nobody_awards_a_bounty_after_its_end() {
     // The end has passed; the settler has not run yet.
     sql(
         &t,
-        "UPDATE bounty SET ends_at = now() - interval '1 second'",
+        "UPDATE bounty SET ends_at = now()",
     )
     .await;
     let late = award(&t, &sponsor, qid, aid).await;
@@ -305,7 +305,7 @@ async fn a_remote_winner_gets_the_badge_and_no_points() {
     like(&t, &fan, eve_answer).await;
     sql(
         &t,
-        "UPDATE bounty SET ends_at = now() - interval '1 second' WHERE status = 'open'",
+        "UPDATE bounty SET ends_at = now() WHERE status = 'open'",
     )
     .await;
     assert_eq!(settle(&t).await, 1);

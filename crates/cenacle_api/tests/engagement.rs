@@ -617,7 +617,7 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
     let good_before = points(&t, &good).await;
     // Time passes: end both bounties now.
     let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query("UPDATE bounty SET ends_at = now() - interval '1 second'")
+    diesel::sql_query("UPDATE bounty SET ends_at = now()")
         .execute(&mut conn)
         .await
         .unwrap();
