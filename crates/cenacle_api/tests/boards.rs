@@ -191,11 +191,7 @@ async fn when_the_sponsors_own_answer_scores_best_the_next_qualifying_one_wins()
     }
     like(&t, &fans[0], theirs).await;
     let other_before = points(&t, &other).await;
-    sql(
-        &t,
-        "UPDATE bounty SET ends_at = now()",
-    )
-    .await;
+    sql(&t, "UPDATE bounty SET ends_at = now()").await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
@@ -224,11 +220,7 @@ async fn self_likes_do_not_make_an_answer_qualify() {
     let aid = answer(&t, qid, &answerer).await;
     // Liking one's own answer counts for nothing.
     like(&t, &answerer, aid).await;
-    sql(
-        &t,
-        "UPDATE bounty SET ends_at = now()",
-    )
-    .await;
+    sql(&t, "UPDATE bounty SET ends_at = now()").await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
@@ -254,11 +246,7 @@ async fn nobody_awards_a_bounty_after_its_end() {
     let aid = answer(&t, qid, &answerer).await;
     let before = points(&t, &answerer).await;
     // The end has passed; the settler has not run yet.
-    sql(
-        &t,
-        "UPDATE bounty SET ends_at = now()",
-    )
-    .await;
+    sql(&t, "UPDATE bounty SET ends_at = now()").await;
     let late = award(&t, &sponsor, qid, aid).await;
     assert_eq!(
         (late.status, late.code()),
