@@ -163,6 +163,31 @@ async fn accepting_ones_own_answer_pays_nobody_and_earns_no_badge() {
     assert_eq!(rank_score(&t, "marie").await, 1 + 2);
 }
 
+/// A moderator (here an admin) may accept any answer in the group, their own on someone
+/// else's question included: that acceptance pays nothing, and counts for no rank or badge.
+#[tokio::test]
+async fn a_moderator_accepting_their_own_answer_gains_no_rank_and_no_badge() {
+    let (t, admin) = setup().await;
+    let asker = t.member("asker").await;
+    let qid = new_post(&t, &asker, "question", "Q ?").await;
+    let aid = answer(&t, &admin, qid, "R").await;
+    let before = standing(&t, &admin).await;
+    let rank_before = rank_score(&t, "root").await;
+    assert_eq!(accept(&t, &admin, qid, json!(aid)).await, StatusCode::OK);
+    assert_eq!(standing(&t, &admin).await, before);
+    assert_eq!(rank_score(&t, "root").await, rank_before);
+    assert!(!badges_of(&t, "root")
+        .await
+        .contains(&"first_accepted_answer".to_owned()));
+    // The asker accepting the same answer counts as any acceptance does.
+    assert_eq!(accept(&t, &asker, qid, Value::Null).await, StatusCode::OK);
+    assert_eq!(accept(&t, &asker, qid, json!(aid)).await, StatusCode::OK);
+    assert_eq!(rank_score(&t, "root").await, rank_before + 15);
+    assert!(badges_of(&t, "root")
+        .await
+        .contains(&"first_accepted_answer".to_owned()));
+}
+
 #[tokio::test]
 async fn an_accepted_answer_deleted_takes_its_rewards_with_it() {
     let (t, admin) = setup().await;

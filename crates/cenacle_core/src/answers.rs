@@ -49,7 +49,8 @@ pub async fn accept_answer(
     if locked.accepted_comment_id == comment_id {
         return Ok(locked);
     }
-    let updated = store::set_accepted_answer(conn, post.id, comment_id).await?;
+    let updated =
+        store::set_accepted_answer(conn, post.id, comment_id, Some(caller.person_id)).await?;
     rewards::on_accept(
         conn,
         ctx,

@@ -135,7 +135,7 @@ async fn unaccept_deleted(
         .await?
         .ok_or(CoreError::NotFound("post"))?;
     if locked.accepted_comment_id == Some(comment_id) {
-        store::set_accepted_answer(conn, post.id, None).await?;
+        store::set_accepted_answer(conn, post.id, None, None).await?;
         rewards::on_accept(conn, ctx, by, post.group_id, Some(comment_id), None).await?;
     }
     Ok(())

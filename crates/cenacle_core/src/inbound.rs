@@ -617,7 +617,7 @@ async fn mirror_state(
     if scope.accepted_answer && locked.kind == PostKind::Question.as_str() {
         if let Some(accepted) = accepted_id(conn, &locked, state).await? {
             if accepted != locked.accepted_comment_id {
-                store::set_accepted_answer(conn, locked.id, accepted).await?;
+                store::set_accepted_answer(conn, locked.id, accepted, Some(actor.id)).await?;
                 rewards::on_accept(
                     conn,
                     ctx,

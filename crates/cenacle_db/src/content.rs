@@ -256,13 +256,20 @@ pub async fn set_post_flags(
         .await?)
 }
 
+/// Sets (or clears) a question's accepted answer, and who accepted it (None when unknown:
+/// a remote acceptance, or a clearing).
 pub async fn set_accepted_answer(
     conn: &mut AsyncPgConnection,
     post_id: i64,
     comment_id: Option<i64>,
+    accepted_by: Option<i64>,
 ) -> Result<Post, DbError> {
+    let accepted_by = comment_id.and(accepted_by);
     Ok(diesel::update(post::table.find(post_id))
-        .set(post::accepted_comment_id.eq(comment_id))
+        .set((
+            post::accepted_comment_id.eq(comment_id),
+            post::accepted_by.eq(accepted_by),
+        ))
         .returning(Post::as_returning())
         .get_result(conn)
         .await?)

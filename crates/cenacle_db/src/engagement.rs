@@ -656,7 +656,8 @@ pub async fn contributions(
            (SELECT count(*) FROM comment c JOIN post p ON p.id = c.post_id \
              WHERE c.author_id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL) AS replies, \
            (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id \
-             WHERE c.author_id = $1 AND p.author_id <> $1 AND p.deleted_at IS NULL AND c.deleted_at IS NULL) AS accepted, \
+             WHERE c.author_id = $1 AND p.author_id <> $1 AND p.accepted_by IS DISTINCT FROM $1 \
+               AND p.deleted_at IS NULL AND c.deleted_at IS NULL) AS accepted, \
            COALESCE((SELECT likes_received FROM reputation WHERE person_id = $1), 0) AS likes",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)

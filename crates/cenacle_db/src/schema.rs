@@ -201,6 +201,7 @@ diesel::table! {
         idea_status -> Nullable<Text>,
         duplicate_of -> Nullable<Int8>,
         accepted_comment_id -> Nullable<Int8>,
+        accepted_by -> Nullable<Int8>,
         locked -> Bool,
         pinned -> Bool,
         likes -> Int4,

@@ -1,0 +1,1 @@
+ALTER TABLE post DROP COLUMN accepted_by;
