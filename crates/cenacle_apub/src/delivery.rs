@@ -39,7 +39,7 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 /// Outbox events turned into deliveries per transaction.
 const OUTBOX_PAGE: i64 = 100;
 /// Arrivals removed from the queue in one statement, at most...
-const FLUSH_BATCH: usize = 32;
+const FLUSH_BATCH: usize = 64;
 /// ...and at the latest this long after the first of them arrived.
 const FLUSH_AFTER: Duration = Duration::from_millis(20);
 /// After recording arrivals failed, the wait before trying again (the batch is kept).
@@ -172,6 +172,7 @@ impl DeliveryWorker {
         // Both start due: work may have been queued while no worker ran.
         let (mut outbox_due, mut claim_wanted) = (true, true);
         let mut last_claim = Instant::now();
+        let mut last_outbox = Instant::now();
         let mut short_claim: Option<Instant> = None;
         tracing::info!(
             concurrency,
@@ -181,6 +182,7 @@ impl DeliveryWorker {
 
         while !*shutdown.borrow() {
             if outbox_due {
+                last_outbox = Instant::now();
                 outbox_due = match process_outbox(&self.fed.data(), OUTBOX_PAGE).await {
                     // A full page: there may be more.
                     Ok(n) => n as i64 == OUTBOX_PAGE,
@@ -193,7 +195,7 @@ impl DeliveryWorker {
             let may_claim = |in_flight: &JoinSet<Attempt>, short: Option<Instant>| {
                 let free = concurrency.saturating_sub(in_flight.len());
                 // Claiming one row at a time as slots free up would cost a query per delivery.
-                let worth = in_flight.is_empty() || free >= (concurrency / 4).max(1);
+                let worth = in_flight.is_empty() || free >= (concurrency / 2).max(1);
                 let paused = short.is_some_and(|at| at.elapsed() < SHORT_CLAIM_PAUSE);
                 (free > 0 && worth && !paused).then_some(free)
             };
@@ -264,9 +266,13 @@ impl DeliveryWorker {
                     }
                 }
                 _ = tokio::time::sleep(sleep) => {
-                    // Also what a lost NOTIFY or an outbox retry falling due needs.
+                    // Also what a lost NOTIFY or an outbox retry falling due needs — the
+                    // outbox at most every BUSY_RECHECK: while busy, this timer is mostly the
+                    // flush's, and the outbox's NOTIFY wakes us for new events anyway.
                     claim_wanted = true;
-                    outbox_due = true;
+                    if last_outbox.elapsed() >= BUSY_RECHECK || in_flight.is_empty() {
+                        outbox_due = true;
+                    }
                 }
                 _ = shutdown.changed() => {}
             }
