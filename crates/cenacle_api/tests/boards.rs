@@ -5,43 +5,11 @@ mod common;
 use axum::http::{Method, StatusCode};
 use cenacle_core::ScopedFutureExt;
 use cenacle_domain::Role;
+use common::engagement::{badges_of, grant, points, setup};
 use common::{Reply, TestApp};
 use diesel::sql_types::{BigInt, Bool};
 use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
-
-async fn setup() -> (TestApp, String) {
-    let t = TestApp::with(|s| {
-        s.limits.register_per_ip = 1000;
-        s.limits.login_per_ip = 1000;
-    })
-    .await;
-    let admin = t.with_role("root", Role::Admin).await;
-    t.post(
-        "/api/v1/groups",
-        Some(&admin),
-        json!({"name": "open", "title": "Open"}),
-    )
-    .await;
-    (t, admin)
-}
-
-async fn points(t: &TestApp, token: &str) -> i64 {
-    t.get("/api/v1/account/points", Some(token)).await.json["balance"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn grant(t: &TestApp, admin: &str, who: &str, delta: i64) {
-    let r = t
-        .post(
-            "/api/v1/admin/points",
-            Some(admin),
-            json!({"handle": who, "delta": delta, "reason": "test"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-}
 
 async fn question(t: &TestApp, asker: &str) -> i64 {
     let q = t
@@ -128,17 +96,6 @@ async fn settle(t: &TestApp) -> usize {
         .transaction(|conn| cenacle_core::bounties::settle_expired_bounties(conn).scope_boxed())
         .await
         .unwrap()
-}
-
-async fn badges_of(t: &TestApp, handle: &str) -> Vec<String> {
-    let p = t.get(&format!("/api/v1/people/{handle}"), None).await;
-    assert_eq!(p.status, StatusCode::OK, "{}", p.json);
-    p.json["badges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["slug"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 /// A person of another instance who answered `qid`; returns (person id, answer id).

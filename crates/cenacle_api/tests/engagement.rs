@@ -4,41 +4,9 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use cenacle_domain::Role;
+use common::engagement::{badges_of, grant, points, reputation, setup, setup_with, vote};
 use common::TestApp;
 use serde_json::{json, Value};
-
-async fn setup() -> (TestApp, String) {
-    setup_with(|_| {}).await
-}
-
-async fn setup_with(tweak: impl FnOnce(&mut cenacle_config::Settings)) -> (TestApp, String) {
-    let t = TestApp::with(|s| {
-        s.limits.register_per_ip = 1000;
-        s.limits.login_per_ip = 1000;
-        tweak(s);
-    })
-    .await;
-    let admin = t.with_role("root", Role::Admin).await;
-    t.post(
-        "/api/v1/groups",
-        Some(&admin),
-        json!({"name": "open", "title": "Open"}),
-    )
-    .await;
-    (t, admin)
-}
-
-async fn reputation(t: &TestApp, token: &str) -> i64 {
-    t.get("/api/v1/account/reputation", Some(token)).await.json["reputation"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn points(t: &TestApp, token: &str) -> i64 {
-    t.get("/api/v1/account/points", Some(token)).await.json["balance"]
-        .as_i64()
-        .unwrap()
-}
 
 async fn question_and_answer(t: &TestApp, asker: &str, answerer: &str) -> (i64, i64) {
     let q = t
@@ -57,23 +25,6 @@ async fn question_and_answer(t: &TestApp, asker: &str, answerer: &str) -> (i64, 
         )
         .await;
     (qid, a.json["id"].as_i64().unwrap())
-}
-
-/// The slugs of the badges a person holds, as their public profile shows them.
-async fn badges_of(t: &TestApp, who: &str) -> Vec<String> {
-    let p = t.get(&format!("/api/v1/people/{who}"), None).await;
-    p.json["badges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["slug"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-async fn vote(t: &TestApp, token: &str, path: &str, v: Value) -> StatusCode {
-    t.request(Method::PUT, path, Some(token), Some(json!({"vote": v})))
-        .await
-        .status
 }
 
 #[tokio::test]
@@ -467,17 +418,6 @@ async fn leaderboards_rank_densely_and_show_my_position() {
         ),
         (Some(21), Some("Newcomer"))
     );
-}
-
-async fn grant(t: &TestApp, admin: &str, who: &str, delta: i64) {
-    let r = t
-        .post(
-            "/api/v1/admin/points",
-            Some(admin),
-            json!({"handle": who, "delta": delta, "reason": "test"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
 }
 
 #[tokio::test]

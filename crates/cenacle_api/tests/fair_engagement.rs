@@ -9,41 +9,9 @@ use axum::{
     http::{Method, Request, StatusCode},
 };
 use cenacle_domain::Role;
+use common::engagement::{badges_of, points, reputation, setup, setup_with, vote};
 use common::{Reply, TestApp};
 use serde_json::{json, Value};
-
-async fn setup() -> (TestApp, String) {
-    setup_with(|_| {}).await
-}
-
-async fn setup_with(tweak: impl FnOnce(&mut cenacle_config::Settings)) -> (TestApp, String) {
-    let t = TestApp::with(|s| {
-        s.limits.register_per_ip = 1000;
-        s.limits.login_per_ip = 1000;
-        tweak(s);
-    })
-    .await;
-    let admin = t.with_role("root", Role::Admin).await;
-    t.post(
-        "/api/v1/groups",
-        Some(&admin),
-        json!({"name": "open", "title": "Open"}),
-    )
-    .await;
-    (t, admin)
-}
-
-async fn reputation(t: &TestApp, token: &str) -> i64 {
-    t.get("/api/v1/account/reputation", Some(token)).await.json["reputation"]
-        .as_i64()
-        .unwrap()
-}
-
-async fn points(t: &TestApp, token: &str) -> i64 {
-    t.get("/api/v1/account/points", Some(token)).await.json["balance"]
-        .as_i64()
-        .unwrap()
-}
 
 /// (reputation, points) of a member.
 async fn standing(t: &TestApp, token: &str) -> (i64, i64) {
@@ -54,16 +22,6 @@ async fn rank_score(t: &TestApp, who: &str) -> i64 {
     t.get(&format!("/api/v1/people/{who}"), None).await.json["rank"]["score"]
         .as_i64()
         .unwrap()
-}
-
-async fn badges_of(t: &TestApp, who: &str) -> Vec<String> {
-    let p = t.get(&format!("/api/v1/people/{who}"), None).await;
-    p.json["badges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["slug"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 async fn new_post(t: &TestApp, token: &str, kind: &str, title: &str) -> i64 {
@@ -99,12 +57,6 @@ async fn accept(t: &TestApp, token: &str, qid: i64, comment: Value) -> StatusCod
     )
     .await
     .status
-}
-
-async fn vote(t: &TestApp, token: &str, path: &str, v: Value) -> StatusCode {
-    t.request(Method::PUT, path, Some(token), Some(json!({"vote": v})))
-        .await
-        .status
 }
 
 async fn delete(t: &TestApp, token: &str, path: &str) -> StatusCode {

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod engagement;
+
 use axum::{
     body::Body,
     extract::ConnectInfo,
