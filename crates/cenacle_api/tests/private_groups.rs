@@ -101,6 +101,28 @@ fn created(reply: &common::Reply) {
     assert!(reply.status.is_success(), "{} {}", reply.status, reply.json);
 }
 
+/// Uploads a PNG as `token`'s: its id and its public URL.
+async fn upload(t: &TestApp, token: &str) -> (i64, String) {
+    let upload = t
+        .send(
+            Request::post("/api/v1/media")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "image/png")
+                .body(Body::from(png_with_mark()))
+                .unwrap(),
+        )
+        .await;
+    created(&upload);
+    (
+        upload.json["id"].as_i64().unwrap(),
+        upload.json["url"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn file_name(url: &str) -> &str {
+    url.rsplit('/').next().unwrap()
+}
+
 async fn vault() -> Vault {
     let data = tempfile::tempdir().unwrap();
     let dir = data.path().to_owned();
@@ -133,28 +155,13 @@ async fn vault() -> Vault {
     }
     // A question with a file, an answer, a like (reputation earned in the group), an edit
     // (history), a bounty and a contest over the group.
-    let upload = t
-        .send(
-            Request::post("/api/v1/media")
-                .header(header::AUTHORIZATION, format!("Bearer {sentinelle}"))
-                .header(header::CONTENT_TYPE, "image/png")
-                .body(Body::from(png_with_mark()))
-                .unwrap(),
-        )
-        .await;
-    created(&upload);
-    let file = upload.json["url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_owned();
+    let (upload_id, url) = upload(&t, &sentinelle).await;
+    let file = file_name(&url).to_owned();
     let post = t
         .post(
             "/api/v1/groups/vault/posts",
             Some(&sentinelle),
-            json!({"kind": "question", "title": TITLE, "body": BODY, "attachments": [upload.json["id"]]}),
+            json!({"kind": "question", "title": TITLE, "body": BODY, "attachments": [upload_id]}),
         )
         .await;
     created(&post);
@@ -514,21 +521,8 @@ async fn private_files_are_for_members_and_never_kept_by_shared_caches() {
     assert_eq!(served.headers[header::VARY], "Authorization");
     // A file attached to nothing yet is not kept by shared caches either: it may become a
     // private post's; once on a public group's post, it is public and cacheable.
-    let upload = t
-        .send(
-            Request::post("/api/v1/media")
-                .header(header::AUTHORIZATION, format!("Bearer {}", v.outsider))
-                .header(header::CONTENT_TYPE, "image/png")
-                .body(Body::from(png_with_mark()))
-                .unwrap(),
-        )
-        .await;
-    let public_name = upload.json["url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap();
+    let (upload_id, url) = upload(t, &v.outsider).await;
+    let public_name = file_name(&url);
     let cache_of = |reply: &Raw| {
         reply.headers[header::CACHE_CONTROL]
             .to_str()
@@ -560,7 +554,7 @@ async fn private_files_are_for_members_and_never_kept_by_shared_caches() {
         &t.post(
             "/api/v1/groups/place/posts",
             Some(&v.outsider),
-            json!({"kind": "question", "title": "Une photo", "body": "La voici.", "attachments": [upload.json["id"]]}),
+            json!({"kind": "question", "title": "Une photo", "body": "La voici.", "attachments": [upload_id]}),
         )
         .await,
     );
@@ -571,6 +565,46 @@ async fn private_files_are_for_members_and_never_kept_by_shared_caches() {
         "{}",
         cache_of(&public)
     );
+}
+
+/// An image pasted into a private group's text (Markdown, not an attachment) is the group's:
+/// it was readable by anyone holding its URL (a former member, a forwarded link).
+#[tokio::test]
+async fn files_written_into_private_text_are_for_members_only() {
+    let v = vault().await;
+    let t = &v.t;
+    let (_, in_reply) = upload(t, &v.member).await;
+    let (_, in_edit) = upload(t, &v.member).await;
+    let reply = t
+        .post(
+            &format!("/api/v1/posts/{}/comments", v.post_id),
+            Some(&v.member),
+            json!({"body": format!("Le schéma : ![schéma]({in_reply})")}),
+        )
+        .await;
+    created(&reply);
+    created(
+        &t.request(
+            Method::PATCH,
+            &format!("/api/v1/comments/{}", v.comment_id),
+            Some(&v.member),
+            Some(json!({"body": format!("{COMMENT}\n\n![photo]({in_edit})")})),
+        )
+        .await,
+    );
+    for url in [&in_reply, &in_edit] {
+        let path = format!("/media/{}", file_name(url));
+        for token in [None, Some(v.outsider.as_str())] {
+            let refused = get(t, &path, token).await;
+            assert_eq!(refused.status, StatusCode::NOT_FOUND, "{path} {token:?}");
+            assert!(!refused.contains(FILE_MARK));
+        }
+        let served = get(t, &path, Some(&v.member)).await;
+        assert_eq!(served.status, StatusCode::OK, "{path}");
+        assert!(served.contains(FILE_MARK));
+        let cache = served.headers[header::CACHE_CONTROL].to_str().unwrap();
+        assert!(cache.contains("no-store"), "{cache}");
+    }
 }
 
 // ---- the federation side ----

@@ -1,7 +1,7 @@
 //! Uploaded media and post attachments.
 
 use crate::{
-    schema::{media, post, post_attachment},
+    schema::{media, media_embed, post, post_attachment},
     DbError,
 };
 use chrono::{DateTime, Utc};
@@ -61,13 +61,14 @@ pub async fn media_by_ids(
         .await?)
 }
 
-/// The groups whose posts (live or deleted) carry this upload: who may read any of them
-/// decides who may fetch the file.
+/// The groups whose posts (live or deleted) carry this upload, attached or written into their
+/// text (`media_embed`, kept by triggers): who may read any of them decides who may fetch
+/// the file.
 pub async fn groups_of_media(
     conn: &mut AsyncPgConnection,
     media_id: i64,
 ) -> Result<Vec<i64>, DbError> {
-    Ok(post::table
+    let attached: Vec<i64> = post::table
         .filter(
             post::id.eq_any(
                 post_attachment::table
@@ -78,7 +79,17 @@ pub async fn groups_of_media(
         .select(post::group_id)
         .distinct()
         .load(conn)
-        .await?)
+        .await?;
+    let embedded: Vec<i64> = media_embed::table
+        .filter(media_embed::media_id.eq(media_id))
+        .select(media_embed::group_id)
+        .load(conn)
+        .await?;
+    let mut groups = attached;
+    groups.extend(embedded);
+    groups.sort_unstable();
+    groups.dedup();
+    Ok(groups)
 }
 
 /// An attachment as shown: a local file (name and type) or a remote URL.

@@ -337,6 +337,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    media_embed (media_id, group_id) {
+        media_id -> Int8,
+        group_id -> Int8,
+    }
+}
+
+diesel::table! {
     post_attachment (post_id, position) {
         post_id -> Int8,
         position -> Int4,
@@ -514,6 +521,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     group_join_request,
     group_invitation,
     media,
+    media_embed,
     post_attachment,
     reputation,
     reputation_event,
