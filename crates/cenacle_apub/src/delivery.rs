@@ -54,6 +54,15 @@ const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(50);
 /// How often received activity ids are pruned and orphan activities swept.
 const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
 const PRUNE_BATCH: i64 = 5000;
+
+/// The federation tables' periodic clean-ups.
+#[derive(Debug, Clone, Copy)]
+enum Cleanup {
+    /// Received activity ids past `received_activity_max_age_days`.
+    ReceivedIds,
+    /// Deliveries parked for a dead instance past `parked_delivery_max_age_days`.
+    ParkedDeliveries,
+}
 /// Dead instances probed per round, and how long a probe claim keeps other workers off.
 const PROBES_PER_ROUND: i64 = 16;
 const PROBE_LEASE_SECONDS: f64 = 60.0;
@@ -391,28 +400,49 @@ impl DeliveryWorker {
 
     /// Prunes old received activity ids and sweeps orphan activities, at start and then
     /// every hour (any number of workers may do it at once: the statements are idempotent).
-    async fn upkeep(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+    /// Runs one clean-up in short transactions (a batch each) until a batch comes back short;
+    /// how many rows it removed.
+    async fn drain(&self, what: Cleanup) -> usize {
         let (ctx, db) = (&self.fed.config.ctx, &self.fed.config.db);
-        while !*shutdown.borrow() {
-            let mut pruned = 0;
-            loop {
-                let batch = db
-                    .transaction(|conn| {
-                        federation::prune_received(conn, ctx, PRUNE_BATCH).scope_boxed()
-                    })
-                    .await;
-                match batch {
-                    Ok(n) => {
-                        pruned += n;
-                        if (n as i64) < PRUNE_BATCH {
-                            break;
+        let mut removed = 0;
+        loop {
+            let batch = db
+                .transaction(|conn| {
+                    async move {
+                        match what {
+                            Cleanup::ReceivedIds => {
+                                federation::prune_received(conn, ctx, PRUNE_BATCH).await
+                            }
+                            Cleanup::ParkedDeliveries => {
+                                federation::expire_parked_deliveries(conn, ctx, PRUNE_BATCH).await
+                            }
                         }
                     }
-                    Err(err) => {
-                        tracing::error!(error = %err, "pruning received activities failed");
-                        break;
+                    .scope_boxed()
+                })
+                .await;
+            match batch {
+                Ok(n) => {
+                    removed += n;
+                    if (n as i64) < PRUNE_BATCH {
+                        return removed;
                     }
                 }
+                Err(err) => {
+                    tracing::error!(error = %err, cleanup = ?what, "federation clean-up failed");
+                    return removed;
+                }
+            }
+        }
+    }
+
+    async fn upkeep(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let db = &self.fed.config.db;
+        while !*shutdown.borrow() {
+            let pruned = self.drain(Cleanup::ReceivedIds).await;
+            let expired = self.drain(Cleanup::ParkedDeliveries).await;
+            if expired > 0 {
+                tracing::warn!(expired, "gave up deliveries parked for dead instances");
             }
             let swept = db
                 .transaction(|conn| federation::sweep_orphan_activities(conn).scope_boxed())
@@ -421,7 +451,7 @@ impl DeliveryWorker {
                     tracing::error!(error = %err, "sweeping orphan activities failed");
                     0
                 });
-            tracing::info!(pruned, swept, "federation upkeep done");
+            tracing::info!(pruned, expired, swept, "federation upkeep done");
             tokio::select! {
                 _ = tokio::time::sleep(UPKEEP_EVERY) => {}
                 _ = shutdown.changed() => {}

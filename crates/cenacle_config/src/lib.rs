@@ -76,6 +76,8 @@ pub struct FederationSettings {
     /// Ids of received activities are kept this long (replays older than this are applied
     /// again only if their content allows; peers stop retrying after a few days).
     pub received_activity_max_age_days: u32,
+    /// Deliveries parked for a dead instance are given up after this long.
+    pub parked_delivery_max_age_days: u32,
     pub http_fetch_limit: u32,
     pub inbox_connections: u32,
 }
@@ -368,6 +370,14 @@ impl Settings {
                 "must be from 7 (longer than any peer's retry window) to 3650",
             );
         }
+        // A parked delivery is only given up once the instance has been dead a while: at
+        // least a week (an instance moving servers), at most a year.
+        if !(7..=365).contains(&fed.parked_delivery_max_age_days) {
+            return bad(
+                "federation.parked_delivery_max_age_days",
+                "must be from 7 to 365 days",
+            );
+        }
         if self.media.max_video_bytes > MEDIA_BODY_CAP
             || self.media.max_image_bytes > MEDIA_BODY_CAP
         {
@@ -630,6 +640,11 @@ mod tests {
                 "1e300",
                 "federation.retry_first_delay_seconds",
             ),
+            (
+                "CENACLE_FEDERATION__PARKED_DELIVERY_MAX_AGE_DAYS",
+                "2",
+                "federation.parked_delivery_max_age_days",
+            ),
         ] {
             let err = Settings::load(None, env(&[(key, value)]))
                 .unwrap_err()
@@ -643,6 +658,7 @@ mod tests {
         .unwrap();
         assert_eq!(ok.federation.dead_after_hours, 0.5);
         assert_eq!(ok.federation.received_activity_max_age_days, 30);
+        assert_eq!(ok.federation.parked_delivery_max_age_days, 30);
     }
 
     #[test]

@@ -80,6 +80,21 @@ pub async fn prune_received(
     Ok(store::prune_received(conn, i32::try_from(days).unwrap_or(i32::MAX), limit).await?)
 }
 
+/// Gives up deliveries parked for a dead instance longer than
+/// `federation.parked_delivery_max_age_days`, up to `limit` of them; returns how many (call
+/// again while it returns `limit`).
+pub async fn expire_parked_deliveries(
+    conn: &mut Conn,
+    ctx: &Context,
+    limit: i64,
+) -> Result<usize, CoreError> {
+    let days = ctx.settings.federation.parked_delivery_max_age_days;
+    Ok(
+        store::expire_parked_deliveries(conn, i32::try_from(days).unwrap_or(i32::MAX), limit)
+            .await?,
+    )
+}
+
 /// Removes sent activities that no delivery needs any more (see the store's note on why
 /// some are left behind).
 pub async fn sweep_orphan_activities(conn: &mut Conn) -> Result<usize, CoreError> {

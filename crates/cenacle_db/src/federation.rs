@@ -378,6 +378,25 @@ pub async fn park_deliveries_to(
     .await?)
 }
 
+/// Gives up parked deliveries queued more than `max_age_days` ago, up to `limit` of them;
+/// returns how many (call again while it returns `limit`). An instance gone that long is
+/// treated as gone: what waited for it would otherwise grow without bound.
+pub async fn expire_parked_deliveries(
+    conn: &mut AsyncPgConnection,
+    max_age_days: i32,
+    limit: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "DELETE FROM delivery WHERE id IN \
+         (SELECT id FROM delivery WHERE next_attempt_at = 'infinity' \
+          AND created_at < now() - $1 * interval '1 day' LIMIT $2)",
+    )
+    .bind::<Int4, _>(max_age_days)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
+
 /// A delivery failed; marks the instance dead when it has been failing since before
 /// `dead_before` (its first probe at `first_probe_at`). Returns whether it is dead now.
 pub async fn record_instance_failure(

@@ -340,6 +340,47 @@ async fn old_received_activity_ids_are_pruned() {
     );
 }
 
+/// A dead instance's parked deliveries are given up once older than the limit; younger parked
+/// ones and ordinary waiting ones stay.
+#[tokio::test]
+async fn parked_deliveries_are_given_up_after_their_age_limit() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    VALUES ('https://a.example/act/1', 'https://a.example/u/1', '{}') RETURNING id) \
+         INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at, created_at) \
+         SELECT a.id, v.inbox, v.host, v.next_at::timestamptz, now() - v.age::interval FROM a, \
+         (VALUES ('https://old.example/inbox', 'old.example', 'infinity', '31 days'), \
+                 ('https://young.example/inbox', 'young.example', 'infinity', '29 days'), \
+                 ('https://slow.example/inbox', 'slow.example', '2099-01-01', '40 days')) \
+         AS v(inbox, host, next_at, age)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        federation::expire_parked_deliveries(&mut conn, 30, 100)
+            .await
+            .unwrap(),
+        1
+    );
+    #[derive(diesel::QueryableByName)]
+    struct Host {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        host: String,
+    }
+    let left: Vec<String> = diesel::sql_query("SELECT host FROM delivery ORDER BY host")
+        .load::<Host>(&mut conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.host)
+        .collect();
+    assert_eq!(left, ["slow.example", "young.example"]);
+}
+
 #[tokio::test]
 async fn an_activity_id_is_recorded_once() {
     let db = fresh_database().await;
