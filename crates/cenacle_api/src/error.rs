@@ -70,6 +70,20 @@ pub const ALL_CODES: &[&str] = &[
     "remote_unavailable",
     "idempotency_key_reused",
     "invalid_idempotency_key",
+    "champion_person_remote",
+    "champion_person_suspended",
+    "champion_already_in_programme",
+    "champion_no_invitation",
+    "champion_not_active",
+    "champion_no_charter",
+    "champion_charter_outdated",
+    "champion_objective_negative",
+    "champion_objective_unknown_metric",
+    "champion_group_unsuitable",
+    "champion_tools_not_a_champion",
+    "champion_tools_charter_not_accepted",
+    "champion_tools_not_their_group",
+    "champion_reason_required",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -195,6 +209,15 @@ impl From<CoreError> for ApiError {
             TooLarge(limit) => Self::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
                 .with_details(json!({ "limit_bytes": limit })),
             Conflict(code) => Self::new(StatusCode::CONFLICT, conflict_code(code)),
+            Champion(refusal) => {
+                use cenacle_domain::champions::RefusalKind;
+                let status = match refusal.kind() {
+                    RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                    RefusalKind::Conflict => StatusCode::CONFLICT,
+                    RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+                };
+                Self::new(status, refusal.code())
+            }
             IdempotencyKeyReused => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }

@@ -31,6 +31,62 @@ const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
 fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "internal_error" => INTERNAL,
+        "champion_person_remote" => (
+            "Only members of this instance can join its champions programme.",
+            "Seuls les membres de cette instance peuvent rejoindre son programme des champions.",
+        ),
+        "champion_person_suspended" => (
+            "A suspended account cannot be nominated as a champion.",
+            "Un compte suspendu ne peut pas être proposé comme champion.",
+        ),
+        "champion_already_in_programme" => (
+            "This person is already invited to or part of the champions programme.",
+            "Cette personne est déjà invitée au programme des champions ou en fait partie.",
+        ),
+        "champion_no_invitation" => (
+            "There is no pending champions invitation for this step.",
+            "Aucune invitation au programme des champions n'attend cette étape.",
+        ),
+        "champion_not_active" => (
+            "This person is not an active champion.",
+            "Cette personne n'est pas un champion actif.",
+        ),
+        "champion_no_charter" => (
+            "No champions charter has been published yet.",
+            "Aucune charte des champions n'a encore été publiée.",
+        ),
+        "champion_charter_outdated" => (
+            "This is not the current version of the charter; read and accept the current one.",
+            "Ce n'est pas la version en vigueur de la charte ; lisez et acceptez la version actuelle.",
+        ),
+        "champion_objective_negative" => (
+            "An objective's target cannot be negative.",
+            "La cible d'un objectif ne peut pas être négative.",
+        ),
+        "champion_objective_unknown_metric" => (
+            "This objective is not one the programme measures.",
+            "Le programme ne mesure pas cet objectif.",
+        ),
+        "champion_group_unsuitable" => (
+            "A champion can only be named for this instance's own federated groups.",
+            "Un champion ne peut être désigné que pour les groupes fédérés de cette instance.",
+        ),
+        "champion_tools_not_a_champion" => (
+            "Champion tools are for active champions.",
+            "Les outils des champions sont réservés aux champions actifs.",
+        ),
+        "champion_tools_charter_not_accepted" => (
+            "A new charter version was published: accept it to use champion tools again.",
+            "Une nouvelle version de la charte a été publiée : acceptez-la pour retrouver les outils des champions.",
+        ),
+        "champion_tools_not_their_group" => (
+            "You are not a champion of this group.",
+            "Vous n'êtes pas champion de ce groupe.",
+        ),
+        "champion_reason_required" => (
+            "Give a reason: it is recorded and shown to the member.",
+            "Donnez une raison : elle est enregistrée et montrée au membre.",
+        ),
         "owner_cannot_leave" => (
             "The owner cannot leave the group; hand it over first.",
             "Le propriétaire ne peut pas quitter le groupe ; transmettez-le d'abord.",

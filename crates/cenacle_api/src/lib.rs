@@ -24,7 +24,7 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, engagement, federation, groups, instance, media, membership, posts, queue,
+    account, admin, champions, engagement, federation, groups, instance, media, membership, posts, queue,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -71,6 +71,7 @@ impl AppState {
         (name = "admin", description = "Account management"),
         (name = "instance", description = "This instance"),
         (name = "groups", description = "Groups"),
+        (name = "champions", description = "The champions programme: charter, nominations, tools, dashboard"),
         (name = "posts", description = "Questions, ideas, notes, answers, comments and votes"),
         (name = "engagement", description = "Reputation, points, ranks and leaderboards"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
@@ -155,6 +156,26 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::create_contest))
         .routes(routes!(engagement::get_contest))
         .routes(routes!(engagement::close_contest))
+        .routes(routes!(champions::dashboard))
+        .routes(routes!(champions::charter, champions::publish_charter))
+        .routes(routes!(champions::nominate))
+        .routes(routes!(champions::set_objective))
+        .routes(routes!(champions::renew))
+        .routes(routes!(champions::lapse))
+        .routes(routes!(champions::remove))
+        .routes(routes!(champions::audit))
+        .routes(routes!(champions::renewals))
+        .routes(routes!(champions::solutions_share))
+        .routes(routes!(champions::priority_queue))
+        .routes(routes!(champions::notices, champions::broadcast))
+        .routes(routes!(champions::me))
+        .routes(routes!(champions::answer_invitation))
+        .routes(routes!(champions::accept_charter))
+        .routes(routes!(champions::leave))
+        .routes(routes!(champions::new_questions))
+        .routes(routes!(champions::tool_accept))
+        .routes(routes!(champions::tool_pin))
+        .routes(routes!(champions::tool_move))
         .routes(routes!(federation::resolve))
         .routes(routes!(
             federation::follow,

@@ -25,7 +25,10 @@ pub fn context() -> Value {
             "sensitive": "as:sensitive",
             "CommunityPostTag": "lemmy:CommunityPostTag",
             "reputation": "cenacle:reputation",
-            "rank": "cenacle:rank"
+            "rank": "cenacle:rank",
+            "champion": {"@id": "cenacle:champion", "@container": "@set"},
+            "championOf": {"@id": "cenacle:championOf", "@type": "@id"},
+            "championSince": {"@id": "cenacle:championSince", "@type": "http://www.w3.org/2001/XMLSchema#dateTime"}
         }
     ])
 }

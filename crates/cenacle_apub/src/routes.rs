@@ -463,7 +463,7 @@ async fn webfinger(
     if name != INSTANCE_ACTOR_NAME
         && actors::local_group_by_name(&mut conn, &name)
             .await?
-            .is_some()
+            .is_some_and(|g| !g.local_only)
     {
         let id = urls::group(&base, &name);
         links.push(profile_page(&id));

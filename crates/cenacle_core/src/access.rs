@@ -69,8 +69,11 @@ pub async fn may_read(
             let actor = actor_in(conn, group, caller).await?;
             can_read(visibility, Some(&actor))
         }
+        // A local-only group is never served to another server, follower or not.
         Reader::Instance(base) => {
-            group.local && fed_store::has_follower_under(conn, &group.ap_id, base).await?
+            group.local
+                && !group.local_only
+                && fed_store::has_follower_under(conn, &group.ap_id, base).await?
         }
     })
 }

@@ -24,6 +24,15 @@ pub async fn accept_answer(
     comment_id: Option<i64>,
 ) -> Result<Post, CoreError> {
     let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    require_question(&post)?;
+    if !can_accept_answer(&actor, post.author_id == caller.person_id) {
+        return Err(forbid("accept_answer"));
+    }
+    set_acceptance(conn, ctx, caller, &post, comment_id).await
+}
+
+/// Only questions have accepted answers.
+pub(crate) fn require_question(post: &Post) -> Result<(), CoreError> {
     if post.kind != PostKind::Question.as_str() {
         return Err(ValidationError {
             field: "post",
@@ -31,9 +40,19 @@ pub async fn accept_answer(
         }
         .into());
     }
-    if !can_accept_answer(&actor, post.author_id == caller.person_id) {
-        return Err(forbid("accept_answer"));
-    }
+    Ok(())
+}
+
+/// Sets the accepted answer of `post` once the caller's right to do it was checked (by the
+/// rule above, or as a champion of its group): the answer must be a live top-level answer of
+/// that question; reputation follows and the change is federated.
+pub(crate) async fn set_acceptance(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post: &Post,
+    comment_id: Option<i64>,
+) -> Result<Post, CoreError> {
     if let Some(cid) = comment_id {
         let answer = store::comment_by_id(conn, cid).await?;
         if !answer.is_some_and(|c| {

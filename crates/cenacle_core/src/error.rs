@@ -35,6 +35,10 @@ pub enum CoreError {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(&'static str),
+    /// The champions programme refuses a step (its rules are in
+    /// `cenacle_domain::champions`).
+    #[error("champions programme: {}", .0.code())]
+    Champion(#[from] cenacle_domain::champions::ChampionRefusal),
     /// An `Idempotency-Key` used before for another request.
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,

@@ -434,9 +434,10 @@ pub async fn receive_follow(
     target_ap_id: &str,
     follow_activity_id: &str,
 ) -> Result<FollowAnswer, CoreError> {
+    // A local-only group (the champions group) has no existence for other servers.
     let group = actors::group_by_ap_id(conn, target_ap_id)
         .await?
-        .filter(|g| g.local);
+        .filter(|g| g.local && !g.local_only);
     let person_known = actors::person_by_ap_id(conn, target_ap_id)
         .await?
         .is_some_and(|p| p.local);

@@ -28,6 +28,23 @@ pub struct PreparedGroup {
     identity: cenacle_db::actors::LocalIdentity,
     host: String,
     visibility: &'static str,
+    local_only: bool,
+}
+
+impl PreparedGroup {
+    /// A private group that exists on this instance only (never federated, no key pair, so
+    /// it is made inside the transaction): the champions group.
+    pub(crate) fn local_only(ctx: &Context, name: &str, title: &str, description: &str) -> Self {
+        PreparedGroup {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            description: description.to_owned(),
+            identity: identity::unfederated_group_identity(&ctx.settings, name),
+            host: identity::local_host(&ctx.settings),
+            visibility: "private",
+            local_only: true,
+        }
+    }
 }
 
 pub async fn prepare_group(
@@ -50,6 +67,7 @@ pub async fn prepare_group(
             Visibility::Restricted => "restricted",
             Visibility::Private => "private",
         },
+        local_only: false,
     })
 }
 
@@ -81,6 +99,7 @@ pub(crate) async fn insert_group(
             instance_host: &g.host,
             created_by: owner,
             visibility: g.visibility,
+            local_only: g.local_only,
         },
     )
     .await?;

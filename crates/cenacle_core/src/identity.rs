@@ -51,6 +51,19 @@ async fn identity_for(settings: &Settings, ap_id: String) -> Result<LocalIdentit
     })
 }
 
+/// The identity of a group that never federates (the champions group): its ids keep the
+/// layout of the others, and it has no key pair, since it never signs nor is served.
+pub fn unfederated_group_identity(settings: &Settings, name: &str) -> LocalIdentity {
+    let ap_id = urls::group(&settings.public_base(), name);
+    LocalIdentity {
+        inbox_url: format!("{ap_id}/inbox"),
+        shared_inbox_url: urls::shared_inbox(&settings.public_base()),
+        ap_id,
+        public_key_pem: String::new(),
+        private_key_pem: String::new(),
+    }
+}
+
 pub async fn person_identity(
     settings: &Settings,
     username: &str,

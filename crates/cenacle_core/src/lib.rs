@@ -19,6 +19,7 @@ pub mod answers;
 pub mod badges;
 pub mod bounties;
 pub mod caller;
+pub mod champions;
 pub mod comments;
 pub mod contests;
 mod context;

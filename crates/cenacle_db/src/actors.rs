@@ -214,6 +214,9 @@ pub struct Group {
     pub banner_url: Option<String>,
     pub dislikes_enabled: bool,
     pub archived_at: Option<DateTime<Utc>>,
+    /// Exists on this instance only (the champions group): never served to other servers,
+    /// no follow accepted, no outbox event.
+    pub local_only: bool,
 }
 
 pub struct NewLocalGroup<'a> {
@@ -225,6 +228,7 @@ pub struct NewLocalGroup<'a> {
     pub instance_host: &'a str,
     pub created_by: i64,
     pub visibility: &'a str,
+    pub local_only: bool,
 }
 
 pub async fn insert_local_group(
@@ -246,6 +250,7 @@ pub async fn insert_local_group(
             community_group::instance_host.eq(g.instance_host),
             community_group::created_by.eq(g.created_by),
             community_group::visibility.eq(g.visibility),
+            community_group::local_only.eq(g.local_only),
         ))
         .returning(Group::as_returning())
         .get_result(conn)

@@ -269,6 +269,7 @@ pub async fn set_accepted_answer(
         .set((
             post::accepted_comment_id.eq(comment_id),
             post::accepted_by.eq(accepted_by),
+            post::accepted_at.eq(comment_id.map(|_| Utc::now())),
         ))
         .returning(Post::as_returning())
         .get_result(conn)

@@ -2,7 +2,7 @@
 //! events and the delivery queue.
 
 use crate::{
-    schema::{delivery, follow, instance, outbox_event, received_activity},
+    schema::{delivery, follow, instance, received_activity},
     DbError, PrepareOnce,
 };
 use chrono::{DateTime, Utc};
@@ -568,15 +568,25 @@ pub async fn insert_outbox_event(
     actor_id: Option<i64>,
 ) -> Result<(), DbError> {
     let (kind, subject_id, payload) = event.columns();
-    diesel::insert_into(outbox_event::table)
-        .values((
-            outbox_event::kind.eq(kind),
-            outbox_event::subject_id.eq(subject_id),
-            outbox_event::actor_id.eq(actor_id),
-            outbox_event::payload.eq(payload),
-        ))
-        .execute(conn)
-        .await?;
+    // What happens in a local-only group (the champions group) never leaves this instance:
+    // the event is not even recorded, so no activity can be built from it. Checked here, the
+    // one door of the outbox, in the same statement (no extra round trip per action).
+    diesel::sql_query(
+        "INSERT INTO outbox_event (kind, subject_id, actor_id, payload) \
+         SELECT $1, $2, $3, $4 WHERE NOT EXISTS ( \
+           SELECT 1 FROM community_group g WHERE g.local_only AND g.id = CASE \
+             WHEN $1 LIKE 'group\\_%' THEN $2 \
+             WHEN $1 LIKE 'post\\_%' THEN (SELECT group_id FROM post WHERE id = $2) \
+             WHEN $1 LIKE 'comment\\_%' THEN (SELECT p.group_id FROM comment c \
+               JOIN post p ON p.id = c.post_id WHERE c.id = $2) END)",
+    )
+    .bind::<Text, _>(kind)
+    .bind::<BigInt, _>(subject_id)
+    .bind::<Nullable<BigInt>, _>(actor_id)
+    .bind::<Nullable<Text>, _>(payload)
+    .prepared()
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

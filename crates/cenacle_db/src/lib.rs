@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod actors;
 pub mod badges;
 pub mod bounties;
+pub mod champions;
 pub mod content;
 pub mod embedded;
 pub mod engagement;

@@ -95,6 +95,7 @@ diesel::table! {
         banner_url -> Nullable<Text>,
         dislikes_enabled -> Bool,
         archived_at -> Nullable<Timestamptz>,
+        local_only -> Bool,
     }
 }
 
@@ -215,6 +216,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         rating_sum -> Int4,
         rating_count -> Int4,
+        accepted_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod boards;
+pub mod champions;
 pub mod client_address;
 pub mod content;
 pub mod delivery;

@@ -33,6 +33,9 @@ pub enum Permission {
     BlockInstances,
     /// See the federation queue's failures (parked outbox events) and put them back in line.
     ManageFederation,
+    /// Run the champions programme: nominate, publish the charter, set objectives, renew,
+    /// remove, broadcast to champions, read the programme's dashboard.
+    RunChampionProgramme,
 }
 
 impl Role {
@@ -63,7 +66,11 @@ impl Role {
             Role::CommunityManager => {
                 matches!(
                     permission,
-                    ListAccounts | ApproveRegistrations | CreateInvites | ManageGroups
+                    ListAccounts
+                        | ApproveRegistrations
+                        | CreateInvites
+                        | ManageGroups
+                        | RunChampionProgramme
                 )
             }
             Role::Moderator => matches!(permission, ListAccounts),
@@ -121,6 +128,7 @@ mod tests {
             Permission::ManageGroups,
             Permission::BlockInstances,
             Permission::ManageFederation,
+            Permission::RunChampionProgramme,
         ] {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));
@@ -134,5 +142,8 @@ mod tests {
         assert!(!Role::CommunityManager.allows(Permission::ManageFederation));
         assert!(!Role::Moderator.allows(Permission::ManageFederation));
         assert!(!Role::Moderator.allows(Permission::CreateInvites));
+        assert!(Role::CommunityManager.allows(Permission::RunChampionProgramme));
+        assert!(Role::Admin.allows(Permission::RunChampionProgramme));
+        assert!(!Role::Moderator.allows(Permission::RunChampionProgramme));
     }
 }

@@ -1,5 +1,6 @@
 pub mod account;
 pub mod admin;
+pub mod champions;
 pub mod engagement;
 pub mod federation;
 pub mod groups;

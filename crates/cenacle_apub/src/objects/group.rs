@@ -135,8 +135,10 @@ impl Object for ApubGroup {
 
     async fn read_from_id(id: Url, data: &Data<FedData>) -> Result<Option<Self>, ApubError> {
         let mut conn = data.db.conn().await?;
+        // A local-only group does not exist for what other servers send or ask.
         actors::group_by_ap_id(&mut conn, id.as_str())
             .await?
+            .filter(|g| !g.local_only)
             .map(ApubGroup::new)
             .transpose()
     }
@@ -273,8 +275,10 @@ pub fn post_tag(group_id: &Url, name: &str) -> serde_json::Value {
 
 pub async fn local_group(data: &FedRequest, name: &str) -> Result<ApubGroup, ApubError> {
     let mut conn = data.db.conn().await?;
+    // A local-only group (the champions group) has no actor for other servers.
     let row = actors::local_group_by_name(&mut conn, name)
         .await?
+        .filter(|g| !g.local_only)
         .ok_or(ApubError::NotFound)?;
     ApubGroup::new(row)
 }

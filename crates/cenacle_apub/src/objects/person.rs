@@ -89,6 +89,34 @@ pub struct PersonJson {
     /// `cenacle:rank`: their rank there (English name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rank: Option<String>,
+    /// `cenacle:champion`: the groups they champion at home (the champions programme), and
+    /// since when. Absent for everyone else; a malformed value is read as absent.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_champion",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub champion: Vec<ChampionOf>,
+}
+
+/// One group a person champions (`cenacle:championOf`), since when (`cenacle:championSince`).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct ChampionOf {
+    pub champion_of: Url,
+    pub champion_since: DateTime<Utc>,
+}
+
+/// `champion`: one entry or many; anything else (another server's idea of the term) is
+/// ignored rather than refusing the whole actor.
+fn deserialize_champion<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Vec<ChampionOf>, D::Error> {
+    let values = crate::vocabulary::deserialize_values(d)?;
+    Ok(values
+        .into_iter()
+        .filter_map(|v| serde_json::from_value(v).ok())
+        .collect())
 }
 
 #[async_trait::async_trait]
@@ -114,11 +142,25 @@ impl Object for ApubPerson {
     }
 
     async fn into_json(self, data: &Data<FedData>) -> Result<PersonJson, ApubError> {
-        let (reputation, rank) = {
+        let (reputation, rank, champion) = {
             let mut conn = data.db.conn().await?;
             let profile =
                 cenacle_core::people::profile(&mut conn, &data.ctx, self.row.clone()).await?;
-            (Some(profile.reputation), profile.rank.map(|t| t.name_en))
+            let champion = cenacle_core::champions::championed_groups(&mut conn, self.row.id)
+                .await?
+                .into_iter()
+                .filter_map(|g| {
+                    Some(ChampionOf {
+                        champion_of: Url::parse(&g.ap_id).ok()?,
+                        champion_since: g.since,
+                    })
+                })
+                .collect();
+            (
+                Some(profile.reputation),
+                profile.rank.map(|t| t.name_en),
+                champion,
+            )
         };
         let id = self.id.clone();
         let sub = |path: &str| Url::parse(&format!("{id}/{path}")).ok();
@@ -146,6 +188,7 @@ impl Object for ApubPerson {
             manually_approves_followers: false,
             reputation,
             rank,
+            champion,
             id,
         })
     }

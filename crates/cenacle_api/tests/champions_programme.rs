@@ -1,0 +1,931 @@
+//! The champions programme as a lifecycle (issue "Champions", items 4–6): nomination,
+//! invitation, charter, active champion, objectives, renewal, exit — every step in the audit
+//! trail; champion tools only for active champions who accepted the current charter, in
+//! their groups; the private champions group never federated.
+
+mod common;
+
+use axum::{
+    body::Body,
+    http::{header, Method, Request, StatusCode},
+};
+use cenacle_core::ScopedFutureExt;
+use cenacle_domain::Role;
+use common::{Reply, TestApp};
+use serde_json::{json, Value};
+
+const BASE: &str = "http://localhost:8700";
+/// What is said in the champions group: it must never leave the instance.
+const SECRET: &str = "Roadmap confidentielle CHAMPQX77";
+
+fn ok(reply: &Reply) {
+    assert!(
+        reply.status.is_success(),
+        "{} {}",
+        reply.status,
+        reply.json
+    );
+}
+
+fn refused(reply: &Reply, status: StatusCode, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.json);
+    assert_eq!(reply.code(), code, "{}", reply.json);
+    assert!(
+        !reply.json["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .is_empty(),
+        "a message comes with {code}"
+    );
+}
+
+struct Programme {
+    t: TestApp,
+    /// A community manager.
+    cm: String,
+    alice: String,
+    bob: String,
+    carol: String,
+}
+
+impl Programme {
+    async fn new() -> Self {
+        let t = TestApp::new().await;
+        let cm = t.with_role("manon", Role::CommunityManager).await;
+        let alice = t.member("alice").await;
+        let bob = t.member("bob").await;
+        let carol = t.member("carol").await;
+        for name in ["rust", "python"] {
+            ok(&t
+                .post(
+                    "/api/v1/groups",
+                    Some(&cm),
+                    json!({"name": name, "title": name, "description": "Entraide", "visibility": "public"}),
+                )
+                .await);
+        }
+        let p = Programme {
+            t,
+            cm,
+            alice,
+            bob,
+            carol,
+        };
+        p.publish_charter("Help kindly, v1.").await;
+        p
+    }
+
+    async fn publish_charter(&self, text: &str) -> i64 {
+        let reply = self
+            .t
+            .post(
+                "/api/v1/champions/charter",
+                Some(&self.cm),
+                json!({"text_en": text, "text_fr": format!("FR {text}"), "reason": "update"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["version"].as_i64().unwrap()
+    }
+
+    async fn current_version(&self) -> i64 {
+        let reply = self.t.get("/api/v1/champions/charter", Some(&self.bob)).await;
+        ok(&reply);
+        reply.json["version"].as_i64().unwrap()
+    }
+
+    async fn nominate(&self, person: &str, groups: &[&str]) -> Reply {
+        self.t
+            .post(
+                "/api/v1/champions/nominations",
+                Some(&self.cm),
+                json!({"person": person, "groups": groups, "title": "Champion", "reason": "from the shortlist"}),
+            )
+            .await
+    }
+
+    async fn me(&self, token: &str) -> Value {
+        let reply = self.t.get("/api/v1/champions/me", Some(token)).await;
+        ok(&reply);
+        reply.json
+    }
+
+    /// Nominated for `groups`, invitation accepted, current charter accepted.
+    async fn champion(&self, name: &str, token: &str, groups: &[&str]) {
+        ok(&self.nominate(name, groups).await);
+        ok(&self
+            .t
+            .post(
+                "/api/v1/champions/me/invitation",
+                Some(token),
+                json!({"accept": true}),
+            )
+            .await);
+        let version = self.current_version().await;
+        let reply = self
+            .t
+            .post(
+                "/api/v1/champions/me/charter",
+                Some(token),
+                json!({"version": version}),
+            )
+            .await;
+        ok(&reply);
+        assert_eq!(reply.json["status"], "active", "{}", reply.json);
+    }
+
+    async fn post_in(&self, token: &str, group: &str, kind: &str, title: &str) -> i64 {
+        let reply = self
+            .t
+            .post(
+                &format!("/api/v1/groups/{group}/posts"),
+                Some(token),
+                json!({"kind": kind, "title": title, "body": format!("{title}, body")}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["post"]["id"].as_i64().unwrap()
+    }
+
+    async fn answer(&self, token: &str, post: i64, body: &str) -> i64 {
+        let reply = self
+            .t
+            .post(
+                &format!("/api/v1/posts/{post}/comments"),
+                Some(token),
+                json!({"body": body}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+        reply.json["id"].as_i64().unwrap()
+    }
+
+    async fn audit(&self, name: &str) -> Vec<Value> {
+        let reply = self
+            .t
+            .get(
+                &format!("/api/v1/champions/people/{name}/audit"),
+                Some(&self.cm),
+            )
+            .await;
+        ok(&reply);
+        reply.json.as_array().unwrap().clone()
+    }
+
+    async fn badges(&self, name: &str) -> Vec<String> {
+        let reply = self.t.get(&format!("/api/v1/people/{name}"), None).await;
+        ok(&reply);
+        reply.json["badges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["slug"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    async fn tool(&self, token: &str, post: i64, tool: &str, body: Value) -> Reply {
+        self.t
+            .post(
+                &format!("/api/v1/champions/tools/posts/{post}/{tool}"),
+                Some(token),
+                body,
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_member_cannot_become_champion_without_accepting_the_current_charter() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    ok(&p.nominate("alice", &["rust"]).await);
+    let me = p.me(&p.alice).await;
+    assert_eq!(me["champion"]["status"], "invited");
+    assert_eq!(me["charter"]["version"], 1);
+    assert_eq!(me["charter"]["text_fr"], "FR Help kindly, v1.");
+    // The charter comes after the invitation is accepted.
+    refused(
+        &t.post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": 1}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "champion_no_invitation",
+    );
+    ok(&t
+        .post(
+            "/api/v1/champions/me/invitation",
+            Some(&p.alice),
+            json!({"accept": true}),
+        )
+        .await);
+    // Invitation accepted, charter not: not a champion.
+    assert_eq!(p.me(&p.alice).await["champion"]["status"], "pending_charter");
+    assert!(p.badges("alice").await.is_empty());
+    assert_eq!(
+        t.get("/api/v1/groups/champions/posts", Some(&p.alice))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    refused(
+        &t.get("/api/v1/champions/tools/questions", Some(&p.alice))
+            .await,
+        StatusCode::FORBIDDEN,
+        "champion_tools_not_a_champion",
+    );
+    // A new version is published meanwhile: accepting the one read before is refused, and
+    // nothing changes.
+    let v2 = p.publish_charter("Help kindly, v2.").await;
+    assert_eq!(v2, 2);
+    let trail_before = p.audit("alice").await.len();
+    refused(
+        &t.post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": 1}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "champion_charter_outdated",
+    );
+    let me = p.me(&p.alice).await;
+    assert_eq!(me["champion"]["status"], "pending_charter");
+    assert_eq!(me["champion"]["charter_version"], Value::Null);
+    assert_eq!(p.audit("alice").await.len(), trail_before);
+    assert!(p.badges("alice").await.is_empty());
+    // The current one makes her a champion: status, badge worn as title, the group.
+    let reply = t
+        .post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": 2}),
+        )
+        .await;
+    ok(&reply);
+    assert_eq!(reply.json["status"], "active");
+    assert_eq!(reply.json["charter_version"], 2);
+    assert!(reply.json["charter_accepted_at"].is_string());
+    assert!(reply.json["renewal_due"].is_string());
+    assert_eq!(p.badges("alice").await, ["superuser"]);
+    let person = t.get("/api/v1/people/alice", None).await;
+    assert_eq!(person.json["title"]["slug"], "superuser");
+    ok(&t.get("/api/v1/groups/champions/posts", Some(&p.alice)).await);
+}
+
+#[tokio::test]
+async fn a_new_charter_version_suspends_champion_tools_until_accepted() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let question = p.post_in(&p.bob, "rust", "question", "Borrow checker?").await;
+    let answer = p.answer(&p.carol, question, "Use a reference.").await;
+    let accepted = p
+        .tool(&p.alice, question, "accept", json!({"comment_id": answer}))
+        .await;
+    ok(&accepted);
+    assert_eq!(accepted.json["accepted_comment_id"], answer);
+
+    p.publish_charter("Help kindly, v2.").await;
+    let me = p.me(&p.alice).await;
+    assert_eq!(me["champion"]["status"], "active", "still a champion");
+    assert_eq!(me["champion"]["tools_suspended"], true);
+    for (tool, body) in [
+        ("pin", json!({"pinned": true})),
+        ("accept", json!({"comment_id": null})),
+    ] {
+        refused(
+            &p.tool(&p.alice, question, tool, body).await,
+            StatusCode::FORBIDDEN,
+            "champion_tools_charter_not_accepted",
+        );
+    }
+    refused(
+        &t.get("/api/v1/champions/tools/questions", Some(&p.alice))
+            .await,
+        StatusCode::FORBIDDEN,
+        "champion_tools_charter_not_accepted",
+    );
+    let post = t.get(&format!("/api/v1/posts/{question}"), None).await;
+    assert_eq!(post.json["post"]["pinned"], false, "nothing changed");
+
+    ok(&t
+        .post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": 2}),
+        )
+        .await);
+    assert_eq!(p.me(&p.alice).await["champion"]["tools_suspended"], false);
+    let pinned = p
+        .tool(&p.alice, question, "pin", json!({"pinned": true}))
+        .await;
+    ok(&pinned);
+    assert_eq!(pinned.json["pinned"], true);
+}
+
+#[tokio::test]
+async fn exit_removes_the_private_group_at_once_and_keeps_the_champions_posts() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let private = p.post_in(&p.alice, "champions", "note", SECRET).await;
+    let public = p.post_in(&p.alice, "rust", "note", "Tips for lifetimes").await;
+    ok(&t.get(&format!("/api/v1/posts/{private}"), Some(&p.alice)).await);
+
+    // A removal needs a reason: refused without one, nothing changed.
+    refused(
+        &t.post(
+            "/api/v1/champions/people/alice/remove",
+            Some(&p.cm),
+            json!({"reason": "  "}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_reason_required",
+    );
+    assert_eq!(p.me(&p.alice).await["champion"]["status"], "active");
+    // Members cannot remove anyone.
+    assert_eq!(
+        t.post(
+            "/api/v1/champions/people/alice/remove",
+            Some(&p.bob),
+            json!({"reason": "x"}),
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let removed = t
+        .post(
+            "/api/v1/champions/people/alice/remove",
+            Some(&p.cm),
+            json!({"reason": "Plus assez disponible"}),
+        )
+        .await;
+    ok(&removed);
+    // Immediately: the private group's posts are 404 for her, as for any outsider.
+    for path in [
+        format!("/api/v1/posts/{private}"),
+        "/api/v1/groups/champions/posts".to_owned(),
+    ] {
+        let reply = t.get(&path, Some(&p.alice)).await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.json);
+        assert!(!reply.json.to_string().contains(SECRET));
+    }
+    // Her status, badge, title and tools are gone; the reason is shown to her.
+    let me = p.me(&p.alice).await;
+    assert_eq!(me["champion"]["status"], "exited");
+    assert_eq!(me["champion"]["exit_reason"], "Plus assez disponible");
+    assert!(me["champion"]["groups"].as_array().unwrap().is_empty());
+    assert!(p.badges("alice").await.is_empty());
+    assert_eq!(
+        t.get("/api/v1/people/alice", None).await.json["title"],
+        Value::Null
+    );
+    refused(
+        &p.tool(&p.alice, public, "pin", json!({"pinned": true}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "champion_tools_not_a_champion",
+    );
+    // What she wrote stays: in the champions group (for its members) and in public.
+    let kept = t.get(&format!("/api/v1/posts/{private}"), Some(&p.cm)).await;
+    ok(&kept);
+    assert!(kept.json.to_string().contains(SECRET));
+    ok(&t.get(&format!("/api/v1/posts/{public}"), None).await);
+    // And she can be nominated again later.
+    ok(&p.nominate("alice", &["rust"]).await);
+}
+
+#[tokio::test]
+async fn every_step_of_the_lifecycle_is_in_the_audit_trail() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    ok(&t
+        .request(
+            Method::PUT,
+            "/api/v1/champions/people/alice/objectives",
+            Some(&p.cm),
+            Some(json!({"metric": "answers_per_month", "target": 10, "reason": "pace"})),
+        )
+        .await);
+    p.publish_charter("Help kindly, v2.").await;
+    ok(&t
+        .post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": 2}),
+        )
+        .await);
+    ok(&t
+        .post(
+            "/api/v1/champions/people/alice/renew",
+            Some(&p.cm),
+            json!({"reason": "great year"}),
+        )
+        .await);
+    ok(&t
+        .post(
+            "/api/v1/champions/me/exit",
+            Some(&p.alice),
+            json!({"reason": "new job"}),
+        )
+        .await);
+    // Bob declines his invitation.
+    ok(&p.nominate("bob", &[]).await);
+    ok(&t
+        .post(
+            "/api/v1/champions/me/invitation",
+            Some(&p.bob),
+            json!({"accept": false, "reason": "no time"}),
+        )
+        .await);
+
+    let trail = p.audit("alice").await;
+    let steps: Vec<(&str, &str)> = trail
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            ("nominated", "manon"),
+            ("invited", "manon"),
+            ("invitation_accepted", "alice"),
+            ("charter_accepted", "alice"),
+            ("activated", "alice"),
+            ("objective_set", "manon"),
+            ("charter_published", "manon"),
+            ("charter_accepted", "alice"),
+            ("renewed", "manon"),
+            ("exited_voluntarily", "alice"),
+        ]
+    );
+    // When, why and what.
+    for entry in &trail {
+        assert!(entry["at"].is_string(), "{entry}");
+    }
+    let find = |action: &str| {
+        trail
+            .iter()
+            .find(|e| e["action"] == action)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(find("nominated")["reason"], "from the shortlist");
+    assert!(find("nominated")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("rust"));
+    assert!(find("charter_accepted")["detail"]
+        .as_str()
+        .unwrap()
+        .contains("version 1"));
+    assert_eq!(find("objective_set")["detail"], "answers_per_month >= 10");
+    assert_eq!(find("renewed")["reason"], "great year");
+    assert_eq!(find("exited_voluntarily")["reason"], "new job");
+    let bob: Vec<String> = p
+        .audit("bob")
+        .await
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(bob, ["nominated", "invited", "invitation_declined"]);
+}
+
+#[tokio::test]
+async fn champion_tools_are_refused_to_non_champions_and_outside_their_groups() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let in_rust = p.post_in(&p.bob, "rust", "question", "Traits?").await;
+    let rust_answer = p.answer(&p.carol, in_rust, "Like interfaces.").await;
+    let in_python = p.post_in(&p.bob, "python", "question", "GIL?").await;
+    let py_answer = p.answer(&p.carol, in_python, "A lock.").await;
+
+    // Not a champion: every tool refused.
+    for (post, tool, body) in [
+        (in_rust, "accept", json!({"comment_id": rust_answer})),
+        (in_rust, "pin", json!({"pinned": true})),
+        (in_rust, "move", json!({"group": "python"})),
+    ] {
+        refused(
+            &p.tool(&p.carol, post, tool, body).await,
+            StatusCode::FORBIDDEN,
+            "champion_tools_not_a_champion",
+        );
+    }
+    refused(
+        &t.get("/api/v1/champions/tools/questions", Some(&p.carol))
+            .await,
+        StatusCode::FORBIDDEN,
+        "champion_tools_not_a_champion",
+    );
+    // A champion outside her groups: refused too, there and as a destination.
+    for (post, tool, body) in [
+        (in_python, "accept", json!({"comment_id": py_answer})),
+        (in_python, "pin", json!({"pinned": true})),
+        (in_rust, "move", json!({"group": "python"})),
+    ] {
+        refused(
+            &p.tool(&p.alice, post, tool, body).await,
+            StatusCode::FORBIDDEN,
+            "champion_tools_not_their_group",
+        );
+    }
+    // Nothing changed.
+    for post in [in_rust, in_python] {
+        let reply = t.get(&format!("/api/v1/posts/{post}"), None).await;
+        assert_eq!(reply.json["post"]["pinned"], false);
+        assert_eq!(reply.json["post"]["accepted_answer_id"], Value::Null);
+    }
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{in_rust}"), None).await.json["post"]["group"],
+        "rust"
+    );
+    // In her group, they work; new questions first lists her groups' unanswered ones only.
+    let questions = t
+        .get("/api/v1/champions/tools/questions", Some(&p.alice))
+        .await;
+    ok(&questions);
+    let ids: Vec<i64> = questions
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [in_rust]);
+    ok(&p.tool(&p.alice, in_rust, "pin", json!({"pinned": true})).await);
+    ok(&p
+        .tool(&p.alice, in_rust, "accept", json!({"comment_id": rust_answer}))
+        .await);
+    assert!(t
+        .get("/api/v1/champions/tools/questions", Some(&p.alice))
+        .await
+        .json
+        .as_array()
+        .unwrap()
+        .is_empty());
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_clear_codes_and_changes_nothing() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    // A suspended account.
+    let dave = t.member("dave").await;
+    let _ = dave;
+    t.ctx
+        .transaction(|conn| {
+            async move {
+                let person = cenacle_core::people::person_by_handle(conn, &t.ctx, "dave").await?;
+                cenacle_db::accounts::set_status(
+                    conn,
+                    person.id,
+                    cenacle_domain::AccountStatus::Suspended,
+                )
+                .await?;
+                Ok::<_, cenacle_core::CoreError>(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    refused(
+        &p.nominate("dave", &["rust"]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_person_suspended",
+    );
+    // A remote account.
+    remote_person(t, "friend.test", "amie").await;
+    refused(
+        &p.nominate("amie@friend.test", &["rust"]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_person_remote",
+    );
+    let dashboard = t.get("/api/v1/champions", Some(&p.cm)).await;
+    ok(&dashboard);
+    assert!(dashboard.json.as_array().unwrap().is_empty(), "{}", dashboard.json);
+    // Negative objective targets.
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let trail = p.audit("alice").await.len();
+    refused(
+        &t.request(
+            Method::PUT,
+            "/api/v1/champions/people/alice/objectives",
+            Some(&p.cm),
+            Some(json!({"metric": "answers_per_month", "target": -3})),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_objective_negative",
+    );
+    assert_eq!(p.audit("alice").await.len(), trail);
+    let listed = t.get("/api/v1/champions", Some(&p.cm)).await;
+    assert!(listed.json[0]["objectives"].as_array().unwrap().is_empty());
+    // An outdated charter version (tested at length above): 409.
+    p.publish_charter("v2").await;
+    refused(
+        &t.post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": 1}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "champion_charter_outdated",
+    );
+    assert_eq!(p.me(&p.alice).await["champion"]["charter_version"], 1);
+    // Members do not run the programme.
+    assert_eq!(
+        p.t.post(
+            "/api/v1/champions/nominations",
+            Some(&p.bob),
+            json!({"person": "carol"})
+        )
+        .await
+        .status,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_lists_objectives_renewals_priority_and_the_share_of_solutions() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    ok(&t
+        .request(
+            Method::PUT,
+            "/api/v1/champions/people/alice/objectives",
+            Some(&p.cm),
+            Some(json!({"metric": "answers_per_month", "target": 2})),
+        )
+        .await);
+    // Two questions answered: one by the champion, one by carol; both accepted.
+    let q1 = p.post_in(&p.bob, "rust", "question", "Q1").await;
+    let a1 = p.answer(&p.alice, q1, "Champion's answer").await;
+    let q2 = p.post_in(&p.bob, "rust", "question", "Q2").await;
+    let a2 = p.answer(&p.carol, q2, "Carol's answer").await;
+    for (q, a) in [(q1, a1), (q2, a2)] {
+        ok(&t
+            .request(
+                Method::PUT,
+                &format!("/api/v1/posts/{q}/accepted-answer"),
+                Some(&p.bob),
+                Some(json!({"comment_id": a})),
+            )
+            .await);
+    }
+    let listed = t.get("/api/v1/champions?status=active", Some(&p.cm)).await;
+    ok(&listed);
+    let alice = &listed.json[0];
+    assert_eq!(alice["username"], "alice");
+    assert_eq!(alice["groups"][0]["name"], "rust");
+    assert!(alice["renewal_due"].is_string());
+    assert_eq!(alice["objectives"][0]["progress"], 1);
+    assert_eq!(alice["objectives"][0]["met"], false);
+
+    let share = t
+        .get("/api/v1/champions/solutions-share?months=1", Some(&p.cm))
+        .await;
+    ok(&share);
+    assert_eq!(share.json[0]["accepted"], 2, "{}", share.json);
+    assert_eq!(share.json[0]["by_champions"], 1);
+    assert_eq!(share.json[0]["share_percent"], 50.0);
+
+    // Renewal due list: within a year and a day she is due, within a month not.
+    let due = |days: u32| format!("/api/v1/champions/renewals?within_days={days}");
+    assert!(t.get(&due(30), Some(&p.cm)).await.json.as_array().unwrap().is_empty());
+    assert_eq!(t.get(&due(370), Some(&p.cm)).await.json[0]["username"], "alice");
+
+    // Priority: notices to champions; champions' questions in the managers' queue.
+    ok(&t
+        .post(
+            "/api/v1/champions/notices",
+            Some(&p.cm),
+            json!({"body": "Nouvelle version en avant-première"}),
+        )
+        .await);
+    let notices = t.get("/api/v1/champions/notices", Some(&p.alice)).await;
+    ok(&notices);
+    assert_eq!(notices.json[0]["body"], "Nouvelle version en avant-première");
+    refused(
+        &t.get("/api/v1/champions/notices", Some(&p.bob)).await,
+        StatusCode::FORBIDDEN,
+        "champion_tools_not_a_champion",
+    );
+    let asked = p.post_in(&p.alice, "python", "question", "Async GIL?").await;
+    p.post_in(&p.bob, "python", "question", "Not a champion's").await;
+    let queue = t.get("/api/v1/champions/priority-queue", Some(&p.cm)).await;
+    ok(&queue);
+    let ids: Vec<i64> = queue
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [asked]);
+}
+
+// ---- federation ----
+
+const AP: &str = "application/activity+json";
+
+async fn remote_person(t: &TestApp, host: &str, name: &str) -> String {
+    let (public, _private) = cenacle_core::identity::generate_keypair().await.unwrap();
+    let actor_id = format!("https://{host}/u/{name}");
+    let person = cenacle_db::actors::RemotePerson {
+        ap_id: actor_id.clone(),
+        username: name.into(),
+        display_name: None,
+        bio: None,
+        avatar_url: None,
+        inbox_url: format!("{actor_id}/inbox"),
+        shared_inbox_url: Some(format!("https://{host}/inbox")),
+        public_key_pem: public,
+        instance_host: host.into(),
+    };
+    t.ctx
+        .transaction(|conn| {
+            async move {
+                cenacle_core::actors::store_remote_person(conn, &person, None, None).await?;
+                Ok::<_, cenacle_core::CoreError>(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    actor_id
+}
+
+/// `follower` follows `target` (ours); Err when we refuse it.
+async fn follow(
+    t: &TestApp,
+    follower: &str,
+    target: &str,
+) -> Result<cenacle_core::federation::FollowAnswer, cenacle_core::CoreError> {
+    let (follower, target) = (follower.to_owned(), target.to_owned());
+    t.ctx
+        .transaction(|conn| {
+            async move {
+                let person = cenacle_core::actors::person_by_ap_id(conn, &follower)
+                    .await?
+                    .unwrap();
+                cenacle_core::federation::receive_follow(
+                    conn,
+                    &person,
+                    &target,
+                    &format!("{follower}/follow/{}", target.len()),
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+}
+
+async fn fetch(t: &TestApp, path: &str) -> (StatusCode, String) {
+    let request = Request::get(path)
+        .header(header::ACCEPT, AP)
+        .header(header::HOST, "localhost:8700")
+        .body(Body::empty())
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(t.app.clone(), request)
+        .await
+        .unwrap();
+    let status = response.status();
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Everything queued for delivery to `host`: the activities a follower instance receives.
+async fn received_by(t: &TestApp, host: &str) -> Vec<String> {
+    use diesel::{sql_types::Text, QueryableByName};
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Body {
+        #[diesel(sql_type = Text)]
+        body: String,
+    }
+    let mut conn = t.ctx.conn().await.unwrap();
+    let rows: Vec<Body> = diesel::sql_query(
+        "SELECT a.body FROM delivery d JOIN outgoing_activity a ON a.id = d.activity_id \
+         WHERE d.host = $1 ORDER BY a.id",
+    )
+    .bind::<Text, _>(host)
+    .load(&mut *conn)
+    .await
+    .unwrap();
+    rows.into_iter().map(|r| r.body).collect()
+}
+
+#[tokio::test]
+async fn the_champions_group_never_appears_in_federation_output() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let friend = remote_person(t, "friend.test", "amie").await;
+    // The follower instance follows alice and the rust group; the champions group refuses it
+    // as if it did not exist.
+    follow(t, &friend, &format!("{BASE}/u/alice")).await.unwrap();
+    follow(t, &friend, &format!("{BASE}/g/rust")).await.unwrap();
+    assert!(matches!(
+        follow(t, &friend, &format!("{BASE}/g/champions")).await,
+        Err(cenacle_core::CoreError::NotFound(_))
+    ));
+
+    // Everything that can happen in a group happens in the champions group: posts, answers,
+    // votes, an edit, a settings change; and alice posts in rust (what must go out).
+    let private = p.post_in(&p.alice, "champions", "question", SECRET).await;
+    let answer = p.answer(&p.cm, private, &format!("{SECRET} answer")).await;
+    for (path, body) in [
+        (format!("/api/v1/posts/{private}/vote"), json!({"vote": "like"})),
+        (format!("/api/v1/comments/{answer}/vote"), json!({"vote": "like"})),
+    ] {
+        ok(&t.request(Method::PUT, &path, Some(&p.alice), Some(body)).await);
+    }
+    ok(&t
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/posts/{private}"),
+            Some(&p.alice),
+            Some(json!({"title": format!("{SECRET} edited")})),
+        )
+        .await);
+    ok(&t
+        .request(
+            Method::PATCH,
+            "/api/v1/groups/champions",
+            Some(&p.cm),
+            Some(json!({"description": format!("{SECRET} group")})),
+        )
+        .await);
+    let public = p.post_in(&p.alice, "rust", "note", "Public lifetimes tips").await;
+
+    // The outbox turned into deliveries, as the delivery loop does.
+    let fed = cenacle_apub::Federation::start(t.ctx.clone()).await.unwrap();
+    cenacle_apub::outgoing::from_event::process_outbox(&fed.data(), 1000)
+        .await
+        .unwrap();
+    let received = received_by(t, "friend.test").await;
+    assert!(
+        received.iter().any(|b| b.contains("Public lifetimes tips")),
+        "the follower receives alice's public post: {received:?}"
+    );
+    for body in &received {
+        assert!(!body.contains(SECRET), "leaked: {body}");
+        assert!(!body.contains(&format!("{BASE}/g/champions")), "leaked: {body}");
+        assert!(!body.contains(&format!("/p/{private}\"")), "leaked: {body}");
+    }
+    let _ = public;
+
+    // Nothing served either: no actor, no WebFinger, no collections, no post.
+    for path in [
+        "/g/champions".to_owned(),
+        "/g/champions/outbox".to_owned(),
+        "/g/champions/followers".to_owned(),
+        "/g/champions/moderators".to_owned(),
+        "/g/champions/featured".to_owned(),
+        format!("/p/{private}"),
+        format!("/c/{answer}"),
+        "/.well-known/webfinger?resource=acct:champions@localhost:8700".to_owned(),
+    ] {
+        let (status, body) = fetch(t, &path).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert!(!body.contains(SECRET));
+    }
+
+    // alice's Person actor says she champions rust since when, never the champions group.
+    let (status, actor) = fetch(t, "/u/alice").await;
+    assert_eq!(status, StatusCode::OK, "{actor}");
+    let actor: Value = serde_json::from_str(&actor).unwrap();
+    assert_eq!(
+        actor["champion"][0]["championOf"],
+        format!("{BASE}/g/rust"),
+        "{actor}"
+    );
+    assert!(actor["champion"][0]["championSince"].is_string());
+    assert_eq!(actor["champion"].as_array().unwrap().len(), 1);
+    let context = actor["@context"].to_string();
+    assert!(context.contains("cenacle:champion"), "{context}");
+    // Bob is no champion: no such term on his actor.
+    let (_, bob) = fetch(t, "/u/bob").await;
+    let bob: Value = serde_json::from_str(&bob).unwrap();
+    assert!(bob.get("champion").is_none(), "{bob}");
+}

@@ -1,0 +1,668 @@
+//! The champions (superuser) programme, from nomination to exit. A community manager nominates
+//! a member (by hand or from the shortlist) for some groups; the member answers the in-app
+//! invitation, accepts the current charter and becomes an active champion: the champion badge
+//! and title, membership of the programme's private champions group (local-only: never
+//! federated), tools in the groups they champion, notices from the managers first. Objectives
+//! are followed month by month, the term is reviewed every year (renewed or let lapse), and an
+//! exit (voluntary or a removal, with a reason shown to them) takes the status, badge, tools
+//! and group access away in one transaction while what they wrote stays. Every step leaves a
+//! row in the audit trail (who, when, why, what). The rules are in `cenacle_domain::champions`.
+
+use crate::{
+    access::post_for,
+    accounts::Session,
+    admin::require,
+    answers,
+    federation::record_event,
+    groups::{self, PreparedGroup},
+    people, Caller, Conn, Context, CoreError,
+};
+use cenacle_db::{
+    badges as badge_store,
+    champions::{self as store, ChampionRow, ChampionedGroup, Objective},
+    content::{self, Post},
+    federation::OutboxEvent,
+};
+use cenacle_domain::{
+    champions::{
+        check_charter_version, may_nominate, may_use_tools, next_renewal, require_reason,
+        validate_objective, ChampionRefusal, ChampionStatus,
+    },
+    Permission, ValidationError,
+};
+use chrono::{DateTime, Months, NaiveDate, Utc};
+
+pub use cenacle_db::champions::{AuditEntry, Charter, MonthShare, Notice, QuestionRow};
+
+/// The badge the programme awards and revokes (the former honorific "Superuser").
+pub const CHAMPION_BADGE: &str = "superuser";
+/// The name of the programme's private, local-only group, made with the first charter.
+pub const CHAMPIONS_GROUP: &str = "champions";
+
+fn status_of(row: Option<&ChampionRow>) -> Option<ChampionStatus> {
+    row.and_then(|r| r.status.parse().ok())
+}
+
+async fn audit(
+    conn: &mut Conn,
+    person_id: i64,
+    actor_id: i64,
+    action: &str,
+    reason: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), CoreError> {
+    Ok(store::record_audit(conn, person_id, Some(actor_id), action, reason, detail).await?)
+}
+
+async fn row_for_update(conn: &mut Conn, person_id: i64) -> Result<Option<ChampionRow>, CoreError> {
+    Ok(store::champion_for_update(conn, person_id).await?)
+}
+
+async fn row(conn: &mut Conn, person_id: i64) -> Result<ChampionRow, CoreError> {
+    store::champion(conn, person_id)
+        .await?
+        .ok_or(CoreError::NotFound("champion"))
+}
+
+async fn current_version(conn: &mut Conn) -> Result<Option<i32>, CoreError> {
+    Ok(store::current_charter(conn).await?.map(|c| c.version))
+}
+
+// ---- the charter ----
+
+/// The charter in force (None before the first one).
+pub async fn current_charter(conn: &mut Conn) -> Result<Option<Charter>, CoreError> {
+    Ok(store::current_charter(conn).await?)
+}
+
+/// A community manager publishes a new version of the charter (French and English). Active
+/// champions keep their status but their tools are suspended until they accept it. The first
+/// publication also makes the programme's champions group.
+pub async fn publish_charter(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    text_en: &str,
+    text_fr: &str,
+    reason: Option<&str>,
+) -> Result<Charter, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    for (field, text) in [("text_en", text_en), ("text_fr", text_fr)] {
+        if text.trim().is_empty() {
+            return Err(ValidationError {
+                field,
+                code: "empty",
+            }
+            .into());
+        }
+    }
+    let by = session.account.person_id;
+    if store::local_only_group(conn).await?.is_none() {
+        let group = PreparedGroup::local_only(
+            ctx,
+            CHAMPIONS_GROUP,
+            "Champions",
+            "L'espace privé des champions · The champions' private space",
+        );
+        groups::insert_group(conn, &group, by).await?;
+    }
+    let charter = store::publish_charter(conn, text_en.trim(), text_fr.trim(), by).await?;
+    let detail = format!(
+        "charter version {}: tools suspended until accepted",
+        charter.version
+    );
+    for champion in store::champions(conn, Some(ChampionStatus::Active.as_str())).await? {
+        audit(
+            conn,
+            champion.person_id,
+            by,
+            "charter_published",
+            reason,
+            Some(&detail),
+        )
+        .await?;
+    }
+    Ok(charter)
+}
+
+// ---- nomination and invitation ----
+
+/// What a community manager nominates.
+pub struct Nomination<'a> {
+    /// `username` (or `user@host`, refused: champions are our own members).
+    pub handle: &'a str,
+    /// Local groups they will champion.
+    pub groups: &'a [String],
+    /// The title shown beside their name, e.g. "Champion Rust".
+    pub title: Option<&'a str>,
+    /// Why (from the shortlist, by hand...).
+    pub reason: Option<&'a str>,
+}
+
+/// A community manager nominates a member: the invitation waits in the member's programme
+/// page (`my_standing`). Remote and suspended accounts are refused.
+pub async fn nominate(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    nomination: &Nomination<'_>,
+) -> Result<ChampionRow, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let person = people::person_by_handle(conn, ctx, nomination.handle).await?;
+    let suspended = store::account_status(conn, person.id).await?.as_deref() == Some("suspended");
+    let current = row_for_update(conn, person.id).await?;
+    may_nominate(person.local, suspended, status_of(current.as_ref()))?;
+    let mut group_ids = Vec::new();
+    for name in nomination.groups {
+        let group = groups::local_group(conn, name).await?;
+        if group.local_only {
+            return Err(ChampionRefusal::UnsuitableGroup.into());
+        }
+        group_ids.push(group.id);
+    }
+    let title = nomination
+        .title
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let by = session.account.person_id;
+    store::nominate(conn, person.id, by, title).await?;
+    store::set_groups(conn, person.id, &group_ids).await?;
+    let detail = format!(
+        "groups: [{}]; title: {}",
+        nomination.groups.join(", "),
+        title.unwrap_or("-")
+    );
+    audit(
+        conn,
+        person.id,
+        by,
+        "nominated",
+        nomination.reason,
+        Some(&detail),
+    )
+    .await?;
+    audit(conn, person.id, by, "invited", None, None).await?;
+    row(conn, person.id).await
+}
+
+/// The member answers their invitation: accepted, the charter comes next; declined, it ends
+/// there.
+pub async fn answer_invitation(
+    conn: &mut Conn,
+    caller: &Caller,
+    accept: bool,
+    reason: Option<&str>,
+) -> Result<ChampionRow, CoreError> {
+    let current = row_for_update(conn, caller.person_id).await?;
+    if status_of(current.as_ref()) != Some(ChampionStatus::Invited) {
+        return Err(ChampionRefusal::NoInvitation.into());
+    }
+    let (status, action) = if accept {
+        (ChampionStatus::PendingCharter, "invitation_accepted")
+    } else {
+        (ChampionStatus::Declined, "invitation_declined")
+    };
+    store::set_status(conn, caller.person_id, status.as_str()).await?;
+    audit(conn, caller.person_id, caller.person_id, action, reason, None).await?;
+    row(conn, caller.person_id).await
+}
+
+/// The member accepts charter `version`, which must be the current one. After the invitation
+/// this makes them an active champion; for an active champion it lifts the suspension of
+/// their tools that a new version brought.
+pub async fn accept_charter(
+    conn: &mut Conn,
+    caller: &Caller,
+    version: i32,
+) -> Result<ChampionRow, CoreError> {
+    let current = row_for_update(conn, caller.person_id).await?;
+    let status = status_of(current.as_ref());
+    if !matches!(
+        status,
+        Some(ChampionStatus::PendingCharter | ChampionStatus::Active)
+    ) {
+        return Err(ChampionRefusal::NoInvitation.into());
+    }
+    check_charter_version(version, current_version(conn).await?)?;
+    let at = store::accept_charter(conn, caller.person_id, version).await?;
+    let detail = format!("charter version {version} accepted at {}", at.to_rfc3339());
+    audit(
+        conn,
+        caller.person_id,
+        caller.person_id,
+        "charter_accepted",
+        None,
+        Some(&detail),
+    )
+    .await?;
+    if status == Some(ChampionStatus::PendingCharter) {
+        activate(conn, caller.person_id, at).await?;
+    }
+    row(conn, caller.person_id).await
+}
+
+/// Status, badge (worn as their title), the champions group; the first review a year on.
+async fn activate(conn: &mut Conn, person_id: i64, now: DateTime<Utc>) -> Result<(), CoreError> {
+    let group = store::local_only_group(conn)
+        .await?
+        .ok_or_else(|| CoreError::Internal("the champions group is missing".into()))?;
+    store::activate(conn, person_id, next_renewal(now)).await?;
+    content::set_membership(conn, group.id, person_id, "member").await?;
+    let badge = badge_store::badge_by_slug(conn, CHAMPION_BADGE)
+        .await?
+        .ok_or(CoreError::NotFound("badge"))?;
+    badge_store::award(
+        conn,
+        badge.id,
+        person_id,
+        None,
+        Some("champions programme"),
+    )
+    .await?;
+    badge_store::set_title(conn, person_id, Some(badge.id)).await?;
+    audit(
+        conn,
+        person_id,
+        person_id,
+        "activated",
+        None,
+        Some("champion status, badge, title, champions group, tools"),
+    )
+    .await
+}
+
+// ---- objectives, renewal, exit ----
+
+/// A community manager sets one of a champion's objectives (target ≥ 0).
+pub async fn set_objective(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    handle: &str,
+    metric: &str,
+    target: i64,
+    reason: Option<&str>,
+) -> Result<Vec<Objective>, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let (metric, target) = validate_objective(metric, target)?;
+    let person = people::person_by_handle(conn, ctx, handle).await?;
+    let current = row_for_update(conn, person.id).await?;
+    if !matches!(
+        status_of(current.as_ref()),
+        Some(ChampionStatus::Invited | ChampionStatus::PendingCharter | ChampionStatus::Active)
+    ) {
+        return Err(ChampionRefusal::NotActive.into());
+    }
+    let by = session.account.person_id;
+    store::set_objective(conn, person.id, metric.as_str(), target, by).await?;
+    let detail = format!("{} >= {target}", metric.as_str());
+    audit(conn, person.id, by, "objective_set", reason, Some(&detail)).await?;
+    Ok(store::objectives(conn, person.id).await?)
+}
+
+/// Active champions whose yearly review falls within `within_days`.
+pub async fn renewals_due(
+    conn: &mut Conn,
+    session: &Session,
+    within_days: u32,
+) -> Result<Vec<ChampionRow>, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let before = Utc::now() + chrono::Duration::days(i64::from(within_days));
+    Ok(store::renewals_due(conn, before).await?)
+}
+
+async fn active_row(conn: &mut Conn, person_id: i64) -> Result<ChampionRow, CoreError> {
+    let current = row_for_update(conn, person_id).await?;
+    match current {
+        Some(r) if status_of(Some(&r)) == Some(ChampionStatus::Active) => Ok(r),
+        _ => Err(ChampionRefusal::NotActive.into()),
+    }
+}
+
+/// A community manager renews a champion for another year.
+pub async fn renew(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    handle: &str,
+    reason: Option<&str>,
+) -> Result<ChampionRow, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let person = people::person_by_handle(conn, ctx, handle).await?;
+    let current = active_row(conn, person.id).await?;
+    let due = next_renewal(current.renewal_due.unwrap_or_else(Utc::now).max(Utc::now()));
+    store::set_renewal_due(conn, person.id, due).await?;
+    let detail = format!("next review due {}", due.to_rfc3339());
+    let by = session.account.person_id;
+    audit(conn, person.id, by, "renewed", reason, Some(&detail)).await?;
+    row(conn, person.id).await
+}
+
+/// How a term ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// The champion leaves.
+    Voluntary,
+    /// A community manager removes them.
+    Removed,
+    /// Not renewed at the yearly review.
+    Lapsed,
+}
+
+impl Exit {
+    fn action(self) -> &'static str {
+        match self {
+            Exit::Voluntary => "exited_voluntarily",
+            Exit::Removed => "removed",
+            Exit::Lapsed => "lapsed",
+        }
+    }
+}
+
+/// A community manager removes a champion, or lets their term lapse, with a reason shown to
+/// them.
+pub async fn end_by_manager(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    handle: &str,
+    exit: Exit,
+    reason: Option<&str>,
+) -> Result<ChampionRow, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let reason = require_reason(reason)?;
+    let person = people::person_by_handle(conn, ctx, handle).await?;
+    end_term(conn, person.id, session.account.person_id, exit, reason).await
+}
+
+/// A champion leaves the programme.
+pub async fn leave(
+    conn: &mut Conn,
+    caller: &Caller,
+    reason: Option<&str>,
+) -> Result<ChampionRow, CoreError> {
+    let reason = reason
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+        .unwrap_or("voluntary exit");
+    end_term(conn, caller.person_id, caller.person_id, Exit::Voluntary, reason).await
+}
+
+/// Status, badge (and the title it gave), tools and the champions group go together, in the
+/// caller's transaction; what they wrote (there too) stays.
+async fn end_term(
+    conn: &mut Conn,
+    person_id: i64,
+    by: i64,
+    exit: Exit,
+    reason: &str,
+) -> Result<ChampionRow, CoreError> {
+    let current = row_for_update(conn, person_id).await?;
+    if !matches!(
+        status_of(current.as_ref()),
+        Some(ChampionStatus::Active | ChampionStatus::PendingCharter)
+    ) {
+        return Err(ChampionRefusal::NotActive.into());
+    }
+    store::end(conn, person_id, reason).await?;
+    if let Some(badge) = badge_store::badge_by_slug(conn, CHAMPION_BADGE).await? {
+        badge_store::revoke(conn, badge.id, person_id, by, reason).await?;
+    }
+    if let Some(group) = store::local_only_group(conn).await? {
+        content::remove_membership(conn, group.id, person_id).await?;
+    }
+    audit(
+        conn,
+        person_id,
+        by,
+        exit.action(),
+        Some(reason),
+        Some("status, badge, title, tools and champions group removed; content kept"),
+    )
+    .await?;
+    row(conn, person_id).await
+}
+
+// ---- what members and managers read ----
+
+/// A champion with their groups and objectives (with this month's progress).
+pub struct ChampionView {
+    pub row: ChampionRow,
+    pub groups: Vec<ChampionedGroup>,
+    pub objectives: Vec<Objective>,
+    /// An active champion who has not accepted the current charter: tools suspended.
+    pub tools_suspended: bool,
+}
+
+async fn view(
+    conn: &mut Conn,
+    row: ChampionRow,
+    current: Option<i32>,
+) -> Result<ChampionView, CoreError> {
+    let groups = store::groups_of(conn, row.person_id).await?;
+    let objectives = store::objectives(conn, row.person_id).await?;
+    let tools_suspended = status_of(Some(&row)) == Some(ChampionStatus::Active)
+        && row.charter_version != current;
+    Ok(ChampionView {
+        row,
+        groups,
+        objectives,
+        tools_suspended,
+    })
+}
+
+/// The dashboard's list: everyone in the programme with objectives, progress and review date.
+pub async fn dashboard(
+    conn: &mut Conn,
+    session: &Session,
+    status: Option<&str>,
+) -> Result<Vec<ChampionView>, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let current = current_version(conn).await?;
+    let mut out = Vec::new();
+    for row in store::champions(conn, status).await? {
+        out.push(view(conn, row, current).await?);
+    }
+    Ok(out)
+}
+
+/// The member's own place in the programme (invitation, charter to accept, exit reason).
+pub async fn my_standing(
+    conn: &mut Conn,
+    caller: &Caller,
+) -> Result<(Option<ChampionView>, Option<Charter>), CoreError> {
+    let charter = store::current_charter(conn).await?;
+    let current = charter.as_ref().map(|c| c.version);
+    let mine = match store::champion(conn, caller.person_id).await? {
+        Some(row) => Some(view(conn, row, current).await?),
+        None => None,
+    };
+    Ok((mine, charter))
+}
+
+/// A person's audit trail, for community managers.
+pub async fn audit_trail(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    handle: &str,
+) -> Result<Vec<AuditEntry>, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let person = people::person_by_handle(conn, ctx, handle).await?;
+    Ok(store::audit_of(conn, person.id).await?)
+}
+
+/// Per month over the last `months` months: answers accepted, and how many were written by
+/// someone who was an active champion when they were accepted.
+pub async fn solutions_share(
+    conn: &mut Conn,
+    session: &Session,
+    months: u32,
+) -> Result<Vec<MonthShare>, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    let today = Utc::now().date_naive();
+    let first = NaiveDate::from_ymd_opt(
+        chrono::Datelike::year(&today),
+        chrono::Datelike::month(&today),
+        1,
+    )
+    .unwrap_or(today);
+    let from = first
+        .checked_sub_months(Months::new(months.saturating_sub(1)))
+        .unwrap_or(first);
+    Ok(store::solutions_share(conn, from).await?)
+}
+
+/// The groups an active champion champions, as their Person actor tells other servers.
+pub async fn championed_groups(
+    conn: &mut Conn,
+    person_id: i64,
+) -> Result<Vec<ChampionedGroup>, CoreError> {
+    Ok(store::active_groups_of(conn, person_id).await?)
+}
+
+// ---- priority ----
+
+/// A community manager broadcasts a notice to the champions.
+pub async fn broadcast(conn: &mut Conn, session: &Session, body: &str) -> Result<i64, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    if body.trim().is_empty() {
+        return Err(ValidationError {
+            field: "body",
+            code: "empty",
+        }
+        .into());
+    }
+    Ok(store::insert_notice(conn, session.account.person_id, body.trim()).await?)
+}
+
+fn runs_programme(caller: &Caller) -> bool {
+    caller
+        .instance_role
+        .is_some_and(|r| r.allows(Permission::RunChampionProgramme))
+}
+
+/// The notices, for active champions and the managers who send them.
+pub async fn notices(conn: &mut Conn, caller: &Caller) -> Result<Vec<Notice>, CoreError> {
+    if !runs_programme(caller) {
+        let mine = store::champion(conn, caller.person_id).await?;
+        if status_of(mine.as_ref()) != Some(ChampionStatus::Active) {
+            return Err(ChampionRefusal::NotAChampion.into());
+        }
+    }
+    Ok(store::notices(conn, 100).await?)
+}
+
+/// Unanswered questions asked by champions, for community managers.
+pub async fn priority_queue(
+    conn: &mut Conn,
+    session: &Session,
+) -> Result<Vec<QuestionRow>, CoreError> {
+    require(session, Permission::RunChampionProgramme)?;
+    Ok(store::priority_queue(conn, 100).await?)
+}
+
+// ---- champion tools ----
+
+/// Refuses champion tools to anyone but an active champion who accepted the current charter,
+/// acting in a group they champion (`group_id`; None: no particular group).
+async fn require_tools(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_id: Option<i64>,
+) -> Result<(), CoreError> {
+    let mine = store::champion(conn, caller.person_id).await?;
+    let theirs = match group_id {
+        Some(id) => store::groups_of(conn, caller.person_id)
+            .await?
+            .iter()
+            .any(|g| g.group_id == id),
+        None => true,
+    };
+    may_use_tools(
+        status_of(mine.as_ref()),
+        mine.as_ref().and_then(|m| m.charter_version),
+        current_version(conn).await?,
+        theirs,
+    )?;
+    Ok(())
+}
+
+async fn tool_used(
+    conn: &mut Conn,
+    caller: &Caller,
+    tool: &str,
+    detail: &str,
+) -> Result<(), CoreError> {
+    audit(
+        conn,
+        caller.person_id,
+        caller.person_id,
+        tool,
+        None,
+        Some(detail),
+    )
+    .await
+}
+
+/// Marks (or clears) the accepted answer of a question in a group the caller champions.
+pub async fn tool_accept_answer(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<Post, CoreError> {
+    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    require_tools(conn, caller, Some(post.group_id)).await?;
+    answers::require_question(&post)?;
+    let updated = answers::set_acceptance(conn, ctx, caller, &post, comment_id).await?;
+    let detail = format!("post {post_id}: accepted answer {comment_id:?}");
+    tool_used(conn, caller, "tool_accept_answer", &detail).await?;
+    Ok(updated)
+}
+
+/// Pins or unpins a post in a group the caller champions.
+pub async fn tool_pin(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    pinned: bool,
+) -> Result<Post, CoreError> {
+    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    require_tools(conn, caller, Some(post.group_id)).await?;
+    let updated = content::set_post_flags(conn, post.id, None, Some(pinned)).await?;
+    let detail = format!("post {post_id}: pinned {pinned}");
+    tool_used(conn, caller, "tool_pin", &detail).await?;
+    Ok(updated)
+}
+
+/// Moves a post from a group the caller champions to another group they champion.
+pub async fn tool_move(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    to_group: &str,
+) -> Result<Post, CoreError> {
+    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    require_tools(conn, caller, Some(post.group_id)).await?;
+    let target = groups::local_group(conn, to_group).await?;
+    require_tools(conn, caller, Some(target.id)).await?;
+    store::move_post(conn, post.id, target.id).await?;
+    record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
+    let detail = format!("post {post_id}: moved to {to_group}");
+    tool_used(conn, caller, "tool_move", &detail).await?;
+    content::post_by_id(conn, post.id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))
+}
+
+/// New questions first: the unanswered questions of the groups the caller champions, newest
+/// first.
+pub async fn new_questions(
+    conn: &mut Conn,
+    caller: &Caller,
+) -> Result<Vec<QuestionRow>, CoreError> {
+    require_tools(conn, caller, None).await?;
+    Ok(store::new_questions_for(conn, caller.person_id, 100).await?)
+}

@@ -1,0 +1,613 @@
+//! The champions programme's rows: the charter's versions and their acceptances, each
+//! person's place in the programme, their terms, groups, objectives, the notices broadcast to
+//! champions and the audit trail (migration `2026-11-30-000901_champions_programme`).
+
+use crate::{actors::Group, schema::community_group, DbError, PrepareOnce};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Date, Int4, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Charter {
+    #[diesel(sql_type = Int4)]
+    pub version: i32,
+    #[diesel(sql_type = Text)]
+    pub text_en: String,
+    #[diesel(sql_type = Text)]
+    pub text_fr: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub published_at: DateTime<Utc>,
+}
+
+pub async fn current_charter(conn: &mut AsyncPgConnection) -> Result<Option<Charter>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT version, text_en, text_fr, published_at FROM champion_charter \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Publishes the next version. The table is locked for the transaction so that two managers
+/// publishing at once get versions n and n+1, not a collision.
+pub async fn publish_charter(
+    conn: &mut AsyncPgConnection,
+    text_en: &str,
+    text_fr: &str,
+    by: i64,
+) -> Result<Charter, DbError> {
+    diesel::sql_query("LOCK TABLE champion_charter IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await?;
+    Ok(diesel::sql_query(
+        "INSERT INTO champion_charter (version, text_en, text_fr, published_by) \
+         SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM champion_charter \
+         RETURNING version, text_en, text_fr, published_at",
+    )
+    .bind::<Text, _>(text_en)
+    .bind::<Text, _>(text_fr)
+    .bind::<BigInt, _>(by)
+    .get_result(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ChampionRow {
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    #[diesel(sql_type = Text)]
+    pub username: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub title: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub nominated_by: Option<i64>,
+    #[diesel(sql_type = Timestamptz)]
+    pub nominated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Int4>)]
+    pub charter_version: Option<i32>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub charter_accepted_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub active_since: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub renewal_due: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub exit_reason: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub exited_at: Option<DateTime<Utc>>,
+}
+
+const CHAMPION_COLUMNS: &str = "c.person_id, p.username, c.status, c.title, c.nominated_by, \
+     c.nominated_at, c.charter_version, c.charter_accepted_at, c.active_since, c.renewal_due, \
+     c.exit_reason, c.exited_at FROM champion c JOIN person p ON p.id = c.person_id";
+
+/// A person's row, locked for the rest of the transaction: the steps of one person's
+/// lifecycle serialise on it.
+pub async fn champion_for_update(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<ChampionRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {CHAMPION_COLUMNS} WHERE c.person_id = $1 FOR UPDATE OF c"
+    ))
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+pub async fn champion(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<ChampionRow>, DbError> {
+    Ok(
+        diesel::sql_query(format!("SELECT {CHAMPION_COLUMNS} WHERE c.person_id = $1"))
+            .bind::<BigInt, _>(person_id)
+            .prepared()
+            .get_result(conn)
+            .await
+            .optional()?,
+    )
+}
+
+/// Everyone in the programme with `status` (all when None), by name.
+pub async fn champions(
+    conn: &mut AsyncPgConnection,
+    status: Option<&str>,
+) -> Result<Vec<ChampionRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {CHAMPION_COLUMNS} WHERE $1::text IS NULL OR c.status = $1 ORDER BY p.username"
+    ))
+    .bind::<Nullable<Text>, _>(status)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// Active champions whose review falls before `before`, soonest first.
+pub async fn renewals_due(
+    conn: &mut AsyncPgConnection,
+    before: DateTime<Utc>,
+) -> Result<Vec<ChampionRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {CHAMPION_COLUMNS} WHERE c.status = 'active' AND c.renewal_due <= $1 \
+         ORDER BY c.renewal_due, p.username"
+    ))
+    .bind::<Timestamptz, _>(before)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// A (new or renewed) nomination: back to `invited`, what a former term left cleared.
+pub async fn nominate(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    by: i64,
+    title: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO champion (person_id, status, title, nominated_by) VALUES ($1, 'invited', $2, $3) \
+         ON CONFLICT (person_id) DO UPDATE SET status = 'invited', title = $2, nominated_by = $3, \
+           nominated_at = now(), charter_version = NULL, charter_accepted_at = NULL, \
+           active_since = NULL, renewal_due = NULL, exit_reason = NULL, exited_at = NULL",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Nullable<Text>, _>(title)
+    .bind::<BigInt, _>(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_status(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    status: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE champion SET status = $2 WHERE person_id = $1")
+        .bind::<BigInt, _>(person_id)
+        .bind::<Text, _>(status)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Records that the person accepted charter `version` now.
+pub async fn accept_charter(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    version: i32,
+) -> Result<DateTime<Utc>, DbError> {
+    diesel::sql_query(
+        "INSERT INTO champion_charter_acceptance (person_id, version) VALUES ($1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Int4, _>(version)
+    .execute(conn)
+    .await?;
+    #[derive(QueryableByName)]
+    struct At {
+        #[diesel(sql_type = Timestamptz)]
+        at: DateTime<Utc>,
+    }
+    let at: At = diesel::sql_query(
+        "UPDATE champion SET charter_version = $2, charter_accepted_at = now() \
+         WHERE person_id = $1 RETURNING charter_accepted_at AS at",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Int4, _>(version)
+    .get_result(conn)
+    .await?;
+    Ok(at.at)
+}
+
+/// The person becomes an active champion: a term opens, the first review is due `renewal_due`.
+pub async fn activate(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    renewal_due: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE champion SET status = 'active', active_since = now(), renewal_due = $2 \
+         WHERE person_id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Timestamptz, _>(renewal_due)
+    .execute(conn)
+    .await?;
+    diesel::sql_query("INSERT INTO champion_term (person_id) VALUES ($1)")
+        .bind::<BigInt, _>(person_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn set_renewal_due(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    renewal_due: DateTime<Utc>,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE champion SET renewal_due = $2 WHERE person_id = $1")
+        .bind::<BigInt, _>(person_id)
+        .bind::<Timestamptz, _>(renewal_due)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The term ends: status `exited` with its reason, the open term closed, the groups they
+/// championed let go (their tools go with them).
+pub async fn end(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    reason: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE champion SET status = 'exited', exit_reason = $2, exited_at = now() \
+         WHERE person_id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "UPDATE champion_term SET ended_at = now() WHERE person_id = $1 AND ended_at IS NULL",
+    )
+    .bind::<BigInt, _>(person_id)
+    .execute(conn)
+    .await?;
+    set_groups(conn, person_id, &[]).await
+}
+
+/// The groups they champion become exactly `group_ids` (those kept keep their since-when).
+pub async fn set_groups(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    group_ids: &[i64],
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "DELETE FROM champion_group WHERE person_id = $1 AND NOT (group_id = ANY($2))",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Array<BigInt>, _>(group_ids)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO champion_group (person_id, group_id) SELECT $1, unnest($2::bigint[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Array<BigInt>, _>(group_ids)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ChampionedGroup {
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+    #[diesel(sql_type = Text)]
+    pub name: String,
+    #[diesel(sql_type = Text)]
+    pub ap_id: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub since: DateTime<Utc>,
+}
+
+/// The groups a person is named champion of (kept while invited, used once active).
+pub async fn groups_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<ChampionedGroup>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT g.id AS group_id, g.name, g.ap_id, cg.since FROM champion_group cg \
+         JOIN community_group g ON g.id = cg.group_id WHERE cg.person_id = $1 ORDER BY g.name",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// Groups championed by an active champion: what their Person actor tells other servers.
+pub async fn active_groups_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<ChampionedGroup>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT g.id AS group_id, g.name, g.ap_id, cg.since FROM champion_group cg \
+         JOIN champion c ON c.person_id = cg.person_id AND c.status = 'active' \
+         JOIN community_group g ON g.id = cg.group_id \
+         WHERE cg.person_id = $1 AND NOT g.local_only ORDER BY g.name",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// The programme's champions group (the one local-only group), if created.
+pub async fn local_only_group(conn: &mut AsyncPgConnection) -> Result<Option<Group>, DbError> {
+    Ok(community_group::table
+        .filter(community_group::local.eq(true))
+        .filter(community_group::local_only.eq(true))
+        .order(community_group::id.asc())
+        .select(Group::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn set_objective(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    metric: &str,
+    target: i32,
+    by: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO champion_objective (person_id, metric, target, set_by) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (person_id, metric) DO UPDATE SET target = $3, set_by = $4, created_at = now()",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(metric)
+    .bind::<Int4, _>(target)
+    .bind::<BigInt, _>(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Objective {
+    #[diesel(sql_type = Text)]
+    pub metric: String,
+    #[diesel(sql_type = Int4)]
+    pub target: i32,
+    /// This calendar month so far, from the posts and comments themselves.
+    #[diesel(sql_type = BigInt)]
+    pub progress: i64,
+}
+
+/// A person's objectives with this month's progress.
+pub async fn objectives(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<Objective>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT o.metric, o.target, CASE o.metric \
+           WHEN 'answers_per_month' THEN (SELECT count(*) FROM comment c JOIN post p ON p.id = c.post_id \
+             WHERE c.author_id = o.person_id AND c.parent_id IS NULL AND c.deleted_at IS NULL \
+               AND p.kind = 'question' AND c.created_at >= date_trunc('month', now())) \
+           ELSE (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id \
+             WHERE c.author_id = o.person_id AND p.deleted_at IS NULL \
+               AND p.accepted_at >= date_trunc('month', now())) END AS progress \
+         FROM champion_objective o WHERE o.person_id = $1 ORDER BY o.metric",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+pub async fn record_audit(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    actor_id: Option<i64>,
+    action: &str,
+    reason: Option<&str>,
+    detail: Option<&str>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO champion_audit (person_id, actor_id, action, reason, detail) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Nullable<BigInt>, _>(actor_id)
+    .bind::<Text, _>(action)
+    .bind::<Nullable<Text>, _>(reason)
+    .bind::<Nullable<Text>, _>(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct AuditEntry {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub actor: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub action: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub reason: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub detail: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person's trail in the programme, oldest first.
+pub async fn audit_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<AuditEntry>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT a.id, p.username AS actor, a.action, a.reason, a.detail, a.created_at \
+         FROM champion_audit a LEFT JOIN person p ON p.id = a.actor_id \
+         WHERE a.person_id = $1 ORDER BY a.id",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Notice {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub author: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn insert_notice(
+    conn: &mut AsyncPgConnection,
+    author_id: i64,
+    body: &str,
+) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let id: Id =
+        diesel::sql_query("INSERT INTO champion_notice (author_id, body) VALUES ($1, $2) RETURNING id")
+            .bind::<BigInt, _>(author_id)
+            .bind::<Text, _>(body)
+            .get_result(conn)
+            .await?;
+    Ok(id.id)
+}
+
+/// The latest notices, newest first.
+pub async fn notices(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Notice>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT n.id, p.username AS author, n.body, n.created_at FROM champion_notice n \
+         LEFT JOIN person p ON p.id = n.author_id ORDER BY n.id DESC LIMIT $1",
+    )
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct QuestionRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub group_name: String,
+    #[diesel(sql_type = Text)]
+    pub title: String,
+    #[diesel(sql_type = Text)]
+    pub author: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const QUESTION_COLUMNS: &str = "SELECT q.id, g.name AS group_name, q.title, a.username AS author, \
+     q.created_at FROM post q JOIN community_group g ON g.id = q.group_id \
+     JOIN person a ON a.id = q.author_id \
+     WHERE q.kind = 'question' AND q.deleted_at IS NULL AND q.accepted_comment_id IS NULL";
+
+/// Unanswered questions (no accepted answer) of the groups a person champions, newest first:
+/// champions see new questions first.
+pub async fn new_questions_for(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    limit: i64,
+) -> Result<Vec<QuestionRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{QUESTION_COLUMNS} AND q.group_id IN \
+           (SELECT group_id FROM champion_group WHERE person_id = $1) \
+         ORDER BY q.created_at DESC, q.id DESC LIMIT $2"
+    ))
+    .bind::<BigInt, _>(person_id)
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// The priority queue for community managers: unanswered questions asked by active
+/// champions, oldest first (they have waited longest).
+pub async fn priority_queue(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<QuestionRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{QUESTION_COLUMNS} AND NOT g.local_only AND q.author_id IN \
+           (SELECT person_id FROM champion WHERE status = 'active') \
+         ORDER BY q.created_at, q.id LIMIT $1"
+    ))
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MonthShare {
+    #[diesel(sql_type = Date)]
+    pub month: NaiveDate,
+    #[diesel(sql_type = BigInt)]
+    pub accepted: i64,
+    #[diesel(sql_type = BigInt)]
+    pub by_champions: i64,
+}
+
+/// Per calendar month since `from`: the answers accepted that month, and how many of them
+/// were written by someone who was an active champion at the moment of acceptance.
+pub async fn solutions_share(
+    conn: &mut AsyncPgConnection,
+    from: NaiveDate,
+) -> Result<Vec<MonthShare>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT date_trunc('month', p.accepted_at)::date AS month, count(*) AS accepted, \
+           count(*) FILTER (WHERE EXISTS (SELECT 1 FROM champion_term t \
+             WHERE t.person_id = c.author_id AND t.started_at <= p.accepted_at \
+               AND (t.ended_at IS NULL OR t.ended_at > p.accepted_at))) AS by_champions \
+         FROM post p JOIN comment c ON c.id = p.accepted_comment_id \
+         WHERE p.accepted_at >= $1 AND p.deleted_at IS NULL \
+         GROUP BY 1 ORDER BY 1",
+    )
+    .bind::<Date, _>(from)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// Moves a post to another group (its comments follow it).
+pub async fn move_post(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    group_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1")
+        .bind::<BigInt, _>(post_id)
+        .bind::<BigInt, _>(group_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A local account's status (`active`, `suspended`...), None for people without one.
+pub async fn account_status(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<String>, DbError> {
+    use crate::schema::local_user;
+    Ok(local_user::table
+        .find(person_id)
+        .select(local_user::status)
+        .first(conn)
+        .await
+        .optional()?)
+}
