@@ -835,6 +835,30 @@ async fn received_by(t: &TestApp, host: &str) -> Vec<String> {
     rows.into_iter().map(|r| r.body).collect()
 }
 
+/// Outbox events (waiting to become activities) about a group, its posts or comments.
+async fn outbox_events_in(t: &TestApp, group: &str) -> i64 {
+    use diesel::{sql_types::BigInt, sql_types::Text, QueryableByName};
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = t.ctx.conn().await.unwrap();
+    let count: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM outbox_event e JOIN community_group g ON g.name = $1 \
+         WHERE (e.kind LIKE 'group%' AND e.subject_id = g.id) \
+            OR (e.kind LIKE 'post%' AND e.subject_id IN (SELECT id FROM post WHERE group_id = g.id)) \
+            OR (e.kind LIKE 'comment%' AND e.subject_id IN (SELECT c.id FROM comment c \
+                JOIN post p ON p.id = c.post_id WHERE p.group_id = g.id))",
+    )
+    .bind::<Text, _>(group)
+    .get_result(&mut *conn)
+    .await
+    .unwrap();
+    count.n
+}
+
 #[tokio::test]
 async fn the_champions_group_never_appears_in_federation_output() {
     let p = Programme::new().await;
@@ -878,6 +902,9 @@ async fn the_champions_group_never_appears_in_federation_output() {
         .await);
     let public = p.post_in(&p.alice, "rust", "note", "Public lifetimes tips").await;
 
+    // Nothing of the champions group even enters the outbox (the public post does).
+    assert_eq!(outbox_events_in(t, "champions").await, 0);
+    assert!(outbox_events_in(t, "rust").await >= 1);
     // The outbox turned into deliveries, as the delivery loop does.
     let fed = cenacle_apub::Federation::start(t.ctx.clone()).await.unwrap();
     cenacle_apub::outgoing::from_event::process_outbox(&fed.data(), 1000)
