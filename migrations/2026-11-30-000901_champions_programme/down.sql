@@ -1,3 +1,4 @@
+DROP TABLE remote_champion_group;
 DROP TABLE champion_audit;
 DROP TABLE champion_notice;
 DROP TABLE champion_objective;

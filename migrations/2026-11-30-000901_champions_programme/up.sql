@@ -103,3 +103,12 @@ CREATE TABLE champion_audit (
     created_at TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 CREATE INDEX champion_audit_person_idx ON champion_audit (person_id, id);
+
+-- What another Cénacle instance says of its member (`cenacle:champion` on their Person
+-- actor): the groups they champion there, since when. Shown on the remote person, read-only.
+CREATE TABLE remote_champion_group (
+    person_id   BIGINT NOT NULL REFERENCES person (id) ON DELETE CASCADE,
+    group_ap_id TEXT NOT NULL,
+    since       TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (person_id, group_ap_id)
+);

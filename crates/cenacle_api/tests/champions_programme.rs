@@ -951,6 +951,39 @@ async fn the_champions_group_never_appears_in_federation_output() {
     assert_eq!(actor["champion"].as_array().unwrap().len(), 1);
     let context = actor["@context"].to_string();
     assert!(context.contains("cenacle:champion"), "{context}");
+    // Our people's profile shows it too.
+    let profile = t.get("/api/v1/people/alice", None).await;
+    assert_eq!(profile.json["champion_of"][0]["group"], format!("{BASE}/g/rust"));
+
+    // Another Cénacle instance's person arrives with `cenacle:champion`: stored and shown,
+    // beside a malformed entry (another server's idea of the term), which is ignored.
+    let mut remote = actor.clone();
+    remote["id"] = json!("https://other.test/u/zoe");
+    remote["preferredUsername"] = json!("zoe");
+    remote["inbox"] = json!("https://other.test/u/zoe/inbox");
+    remote["publicKey"]["id"] = json!("https://other.test/u/zoe#main-key");
+    remote["publicKey"]["owner"] = json!("https://other.test/u/zoe");
+    remote["champion"] = json!([
+        {"championOf": "https://other.test/g/jardin", "championSince": "2026-03-01T00:00:00Z"},
+        {"championOf": 42}
+    ]);
+    for key in ["outbox", "followers", "following", "url", "endpoints"] {
+        remote.as_object_mut().unwrap().remove(key);
+    }
+    let json: cenacle_apub::objects::person::PersonJson =
+        serde_json::from_value(remote).unwrap();
+    <cenacle_apub::objects::person::ApubPerson as activitypub_federation::traits::Object>::from_json(
+        json,
+        &fed.data(),
+    )
+    .await
+    .unwrap();
+    let zoe = t.get("/api/v1/people/zoe@other.test", None).await;
+    ok(&zoe);
+    assert_eq!(
+        zoe.json["champion_of"],
+        json!([{"group": "https://other.test/g/jardin", "since": "2026-03-01T00:00:00Z"}])
+    );
     // Bob is no champion: no such term on his actor.
     let (_, bob) = fetch(t, "/u/bob").await;
     let bob: Value = serde_json::from_str(&bob).unwrap();

@@ -32,7 +32,12 @@ use cenacle_domain::{
 };
 use chrono::{DateTime, Months, NaiveDate, Utc};
 
-pub use cenacle_db::champions::{AuditEntry, Charter, MonthShare, Notice, QuestionRow};
+pub use cenacle_db::champions::{
+    AuditEntry, Charter, HomeChampion, MonthShare, Notice, QuestionRow,
+};
+
+/// At most this many groups are kept of what another instance says a person champions.
+const HOME_CHAMPION_LIMIT: usize = 50;
 
 /// The badge the programme awards and revokes (the former honorific "Superuser").
 pub const CHAMPION_BADGE: &str = "superuser";
@@ -519,6 +524,25 @@ pub async fn championed_groups(
     person_id: i64,
 ) -> Result<Vec<ChampionedGroup>, CoreError> {
     Ok(store::active_groups_of(conn, person_id).await?)
+}
+
+/// Stores what a remote person's home instance says they champion (`cenacle:champion`),
+/// replacing what it said before; bounded, read-only, never a status here.
+pub async fn store_home_champion(
+    conn: &mut Conn,
+    person_ap_id: &str,
+    groups: &[(String, DateTime<Utc>)],
+) -> Result<(), CoreError> {
+    let groups = &groups[..groups.len().min(HOME_CHAMPION_LIMIT)];
+    Ok(store::set_home_champion(conn, person_ap_id, groups).await?)
+}
+
+/// What a remote person's home instance said they champion.
+pub async fn home_champion(
+    conn: &mut Conn,
+    person_id: i64,
+) -> Result<Vec<HomeChampion>, CoreError> {
+    Ok(store::home_champion(conn, person_id).await?)
 }
 
 // ---- priority ----

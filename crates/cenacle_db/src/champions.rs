@@ -611,3 +611,54 @@ pub async fn account_status(
         .await
         .optional()?)
 }
+
+/// Replaces what a remote person's home instance says they champion (`cenacle:champion`).
+pub async fn set_home_champion(
+    conn: &mut AsyncPgConnection,
+    person_ap_id: &str,
+    groups: &[(String, DateTime<Utc>)],
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "DELETE FROM remote_champion_group WHERE person_id = \
+           (SELECT id FROM person WHERE ap_id = $1 AND NOT local)",
+    )
+    .bind::<Text, _>(person_ap_id)
+    .execute(conn)
+    .await?;
+    let (ids, since): (Vec<&str>, Vec<DateTime<Utc>>) =
+        groups.iter().map(|(g, s)| (g.as_str(), *s)).unzip();
+    diesel::sql_query(
+        "INSERT INTO remote_champion_group (person_id, group_ap_id, since) \
+         SELECT p.id, g.id, g.since FROM person p, unnest($2::text[], $3::timestamptz[]) AS g(id, since) \
+         WHERE p.ap_id = $1 AND NOT p.local ON CONFLICT DO NOTHING",
+    )
+    .bind::<Text, _>(person_ap_id)
+    .bind::<Array<Text>, _>(ids)
+    .bind::<Array<Timestamptz>, _>(since)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct HomeChampion {
+    #[diesel(sql_type = Text)]
+    pub group_ap_id: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub since: DateTime<Utc>,
+}
+
+/// What a remote person's home instance said they champion.
+pub async fn home_champion(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<HomeChampion>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT group_ap_id, since FROM remote_champion_group WHERE person_id = $1 \
+         ORDER BY group_ap_id",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .load(conn)
+    .await?)
+}

@@ -13,7 +13,7 @@ use axum::{
 };
 use cenacle_core::{
     accounts::Session,
-    admin, badges as badge_cases, bounties, contests, groups, identity,
+    admin, badges as badge_cases, bounties, champions, contests, groups, identity,
     leaderboards::{self, Board, Span},
     model::{Author, Badge, Bounty, Contest, LeaderboardRow, PersonActor},
     people, points, Caller, Conn, Context, CoreError, ScopedFutureExt,
@@ -371,6 +371,17 @@ pub struct PersonView {
     pub title: Option<BadgeView>,
     /// Badges held, oldest first.
     pub badges: Vec<BadgeView>,
+    /// The groups they champion (the champions programme), since when: ours for our members,
+    /// what their home instance says (`cenacle:champion`) for people of other Cénacle
+    /// instances.
+    pub champion_of: Vec<ChampionOfView>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ChampionOfView {
+    /// The group's ActivityPub id.
+    pub group: String,
+    pub since: DateTime<Utc>,
 }
 
 /// Counts toward the rank and the automatic badges: only what counts (never one's own likes
@@ -401,6 +412,25 @@ pub async fn person(
 ) -> ApiResult<Json<PersonView>> {
     let mut conn = state.ctx.conn().await?;
     let person = person_by_handle(&mut conn, &state.ctx, &handle).await?;
+    let champion_of: Vec<ChampionOfView> = if person.local {
+        champions::championed_groups(&mut conn, person.id)
+            .await?
+            .into_iter()
+            .map(|g| ChampionOfView {
+                group: g.ap_id,
+                since: g.since,
+            })
+            .collect()
+    } else {
+        champions::home_champion(&mut conn, person.id)
+            .await?
+            .into_iter()
+            .map(|g| ChampionOfView {
+                group: g.group_ap_id,
+                since: g.since,
+            })
+            .collect()
+    };
     let profile = people::profile(&mut conn, &state.ctx, person).await?;
     drop(conn);
     let person = profile.person;
@@ -423,6 +453,7 @@ pub async fn person(
         home_rank: profile.home_rank,
         title: profile.title.map(badge_view),
         badges: profile.badges.into_iter().map(badge_view).collect(),
+        champion_of,
     }))
 }
 

@@ -240,11 +240,23 @@ impl Object for ApubPerson {
             public_key_pem: json.public_key.public_key_pem,
         };
         let (reputation, rank) = (json.reputation, json.rank);
+        let champion: Vec<(String, DateTime<Utc>)> = json
+            .champion
+            .into_iter()
+            .map(|c| (c.champion_of.to_string(), c.champion_since))
+            .collect();
         let row = data
             .db
             .transaction(|conn| {
                 async move {
-                    actors::store_remote_person(conn, &remote, reputation, rank.as_deref()).await
+                    let row =
+                        actors::store_remote_person(conn, &remote, reputation, rank.as_deref())
+                            .await?;
+                    if let Some(ap_id) = row.ap_id.as_deref() {
+                        cenacle_core::champions::store_home_champion(conn, ap_id, &champion)
+                            .await?;
+                    }
+                    Ok(row)
                 }
                 .scope_boxed()
             })
