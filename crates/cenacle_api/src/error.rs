@@ -352,6 +352,23 @@ mod tests {
     }
 
     #[test]
+    fn every_champions_refusal_has_a_listed_code_and_its_status() {
+        use cenacle_domain::champions::{ChampionRefusal, RefusalKind};
+        for refusal in ChampionRefusal::ALL {
+            assert!(ALL_CODES.contains(&refusal.code()), "{}", refusal.code());
+            let status = match refusal.kind() {
+                RefusalKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                RefusalKind::Conflict => StatusCode::CONFLICT,
+                RefusalKind::Forbidden => StatusCode::FORBIDDEN,
+            };
+            assert_eq!(
+                answer(CoreError::Champion(refusal)),
+                (status, refusal.code(), None)
+            );
+        }
+    }
+
+    #[test]
     fn a_forged_activity_is_403() {
         let forged = CoreError::Forged(cenacle_domain::origin::Forgery::NotCreatedByActor);
         assert_eq!(answer(forged), (StatusCode::FORBIDDEN, "forbidden", None));

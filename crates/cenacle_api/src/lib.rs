@@ -24,7 +24,8 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, champions, engagement, federation, groups, instance, media, membership, posts, queue,
+    account, admin, champions, engagement, federation, groups, instance, media, membership, posts,
+    queue,
 };
 use std::sync::Arc;
 use tower_http::{

@@ -19,12 +19,7 @@ const BASE: &str = "http://localhost:8700";
 const SECRET: &str = "Roadmap confidentielle CHAMPQX77";
 
 fn ok(reply: &Reply) {
-    assert!(
-        reply.status.is_success(),
-        "{} {}",
-        reply.status,
-        reply.json
-    );
+    assert!(reply.status.is_success(), "{} {}", reply.status, reply.json);
 }
 
 fn refused(reply: &Reply, status: StatusCode, code: &str) {
@@ -89,7 +84,10 @@ impl Programme {
     }
 
     async fn current_version(&self) -> i64 {
-        let reply = self.t.get("/api/v1/champions/charter", Some(&self.bob)).await;
+        let reply = self
+            .t
+            .get("/api/v1/champions/charter", Some(&self.bob))
+            .await;
         ok(&reply);
         reply.json["version"].as_i64().unwrap()
     }
@@ -222,7 +220,10 @@ async fn a_member_cannot_become_champion_without_accepting_the_current_charter()
         )
         .await);
     // Invitation accepted, charter not: not a champion.
-    assert_eq!(p.me(&p.alice).await["champion"]["status"], "pending_charter");
+    assert_eq!(
+        p.me(&p.alice).await["champion"]["status"],
+        "pending_charter"
+    );
     assert!(p.badges("alice").await.is_empty());
     assert_eq!(
         t.get("/api/v1/groups/champions/posts", Some(&p.alice))
@@ -272,7 +273,9 @@ async fn a_member_cannot_become_champion_without_accepting_the_current_charter()
     assert_eq!(p.badges("alice").await, ["superuser"]);
     let person = t.get("/api/v1/people/alice", None).await;
     assert_eq!(person.json["title"]["slug"], "superuser");
-    ok(&t.get("/api/v1/groups/champions/posts", Some(&p.alice)).await);
+    ok(&t
+        .get("/api/v1/groups/champions/posts", Some(&p.alice))
+        .await);
 }
 
 #[tokio::test]
@@ -280,7 +283,9 @@ async fn a_new_charter_version_suspends_champion_tools_until_accepted() {
     let p = Programme::new().await;
     let t = &p.t;
     p.champion("alice", &p.alice, &["rust"]).await;
-    let question = p.post_in(&p.bob, "rust", "question", "Borrow checker?").await;
+    let question = p
+        .post_in(&p.bob, "rust", "question", "Borrow checker?")
+        .await;
     let answer = p.answer(&p.carol, question, "Use a reference.").await;
     let accepted = p
         .tool(&p.alice, question, "accept", json!({"comment_id": answer}))
@@ -332,8 +337,12 @@ async fn exit_removes_the_private_group_at_once_and_keeps_the_champions_posts() 
     let t = &p.t;
     p.champion("alice", &p.alice, &["rust"]).await;
     let private = p.post_in(&p.alice, "champions", "note", SECRET).await;
-    let public = p.post_in(&p.alice, "rust", "note", "Tips for lifetimes").await;
-    ok(&t.get(&format!("/api/v1/posts/{private}"), Some(&p.alice)).await);
+    let public = p
+        .post_in(&p.alice, "rust", "note", "Tips for lifetimes")
+        .await;
+    ok(&t
+        .get(&format!("/api/v1/posts/{private}"), Some(&p.alice))
+        .await);
 
     // A removal needs a reason: refused without one, nothing changed.
     refused(
@@ -373,7 +382,12 @@ async fn exit_removes_the_private_group_at_once_and_keeps_the_champions_posts() 
         "/api/v1/groups/champions/posts".to_owned(),
     ] {
         let reply = t.get(&path, Some(&p.alice)).await;
-        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{path}: {}", reply.json);
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.json
+        );
         assert!(!reply.json.to_string().contains(SECRET));
     }
     // Her status, badge, title and tools are gone; the reason is shown to her.
@@ -393,7 +407,9 @@ async fn exit_removes_the_private_group_at_once_and_keeps_the_champions_posts() 
         "champion_tools_not_a_champion",
     );
     // What she wrote stays: in the champions group (for its members) and in public.
-    let kept = t.get(&format!("/api/v1/posts/{private}"), Some(&p.cm)).await;
+    let kept = t
+        .get(&format!("/api/v1/posts/{private}"), Some(&p.cm))
+        .await;
     ok(&kept);
     assert!(kept.json.to_string().contains(SECRET));
     ok(&t.get(&format!("/api/v1/posts/{public}"), None).await);
@@ -566,9 +582,16 @@ async fn champion_tools_are_refused_to_non_champions_and_outside_their_groups() 
         .map(|q| q["id"].as_i64().unwrap())
         .collect();
     assert_eq!(ids, [in_rust]);
-    ok(&p.tool(&p.alice, in_rust, "pin", json!({"pinned": true})).await);
     ok(&p
-        .tool(&p.alice, in_rust, "accept", json!({"comment_id": rust_answer}))
+        .tool(&p.alice, in_rust, "pin", json!({"pinned": true}))
+        .await);
+    ok(&p
+        .tool(
+            &p.alice,
+            in_rust,
+            "accept",
+            json!({"comment_id": rust_answer}),
+        )
         .await);
     assert!(t
         .get("/api/v1/champions/tools/questions", Some(&p.alice))
@@ -616,7 +639,11 @@ async fn bad_input_is_refused_with_clear_codes_and_changes_nothing() {
     );
     let dashboard = t.get("/api/v1/champions", Some(&p.cm)).await;
     ok(&dashboard);
-    assert!(dashboard.json.as_array().unwrap().is_empty(), "{}", dashboard.json);
+    assert!(
+        dashboard.json.as_array().unwrap().is_empty(),
+        "{}",
+        dashboard.json
+    );
     // Negative objective targets.
     p.champion("alice", &p.alice, &["rust"]).await;
     let trail = p.audit("alice").await.len();
@@ -707,8 +734,17 @@ async fn the_dashboard_lists_objectives_renewals_priority_and_the_share_of_solut
 
     // Renewal due list: within a year and a day she is due, within a month not.
     let due = |days: u32| format!("/api/v1/champions/renewals?within_days={days}");
-    assert!(t.get(&due(30), Some(&p.cm)).await.json.as_array().unwrap().is_empty());
-    assert_eq!(t.get(&due(370), Some(&p.cm)).await.json[0]["username"], "alice");
+    assert!(t
+        .get(&due(30), Some(&p.cm))
+        .await
+        .json
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        t.get(&due(370), Some(&p.cm)).await.json[0]["username"],
+        "alice"
+    );
 
     // Priority: notices to champions; champions' questions in the managers' queue.
     ok(&t
@@ -720,14 +756,20 @@ async fn the_dashboard_lists_objectives_renewals_priority_and_the_share_of_solut
         .await);
     let notices = t.get("/api/v1/champions/notices", Some(&p.alice)).await;
     ok(&notices);
-    assert_eq!(notices.json[0]["body"], "Nouvelle version en avant-première");
+    assert_eq!(
+        notices.json[0]["body"],
+        "Nouvelle version en avant-première"
+    );
     refused(
         &t.get("/api/v1/champions/notices", Some(&p.bob)).await,
         StatusCode::FORBIDDEN,
         "champion_tools_not_a_champion",
     );
-    let asked = p.post_in(&p.alice, "python", "question", "Async GIL?").await;
-    p.post_in(&p.bob, "python", "question", "Not a champion's").await;
+    let asked = p
+        .post_in(&p.alice, "python", "question", "Async GIL?")
+        .await;
+    p.post_in(&p.bob, "python", "question", "Not a champion's")
+        .await;
     let queue = t.get("/api/v1/champions/priority-queue", Some(&p.cm)).await;
     ok(&queue);
     let ids: Vec<i64> = queue
@@ -867,7 +909,9 @@ async fn the_champions_group_never_appears_in_federation_output() {
     let friend = remote_person(t, "friend.test", "amie").await;
     // The follower instance follows alice and the rust group; the champions group refuses it
     // as if it did not exist.
-    follow(t, &friend, &format!("{BASE}/u/alice")).await.unwrap();
+    follow(t, &friend, &format!("{BASE}/u/alice"))
+        .await
+        .unwrap();
     follow(t, &friend, &format!("{BASE}/g/rust")).await.unwrap();
     assert!(matches!(
         follow(t, &friend, &format!("{BASE}/g/champions")).await,
@@ -879,10 +923,18 @@ async fn the_champions_group_never_appears_in_federation_output() {
     let private = p.post_in(&p.alice, "champions", "question", SECRET).await;
     let answer = p.answer(&p.cm, private, &format!("{SECRET} answer")).await;
     for (path, body) in [
-        (format!("/api/v1/posts/{private}/vote"), json!({"vote": "like"})),
-        (format!("/api/v1/comments/{answer}/vote"), json!({"vote": "like"})),
+        (
+            format!("/api/v1/posts/{private}/vote"),
+            json!({"vote": "like"}),
+        ),
+        (
+            format!("/api/v1/comments/{answer}/vote"),
+            json!({"vote": "like"}),
+        ),
     ] {
-        ok(&t.request(Method::PUT, &path, Some(&p.alice), Some(body)).await);
+        ok(&t
+            .request(Method::PUT, &path, Some(&p.alice), Some(body))
+            .await);
     }
     ok(&t
         .request(
@@ -900,13 +952,17 @@ async fn the_champions_group_never_appears_in_federation_output() {
             Some(json!({"description": format!("{SECRET} group")})),
         )
         .await);
-    let public = p.post_in(&p.alice, "rust", "note", "Public lifetimes tips").await;
+    let public = p
+        .post_in(&p.alice, "rust", "note", "Public lifetimes tips")
+        .await;
 
     // Nothing of the champions group even enters the outbox (the public post does).
     assert_eq!(outbox_events_in(t, "champions").await, 0);
     assert!(outbox_events_in(t, "rust").await >= 1);
     // The outbox turned into deliveries, as the delivery loop does.
-    let fed = cenacle_apub::Federation::start(t.ctx.clone()).await.unwrap();
+    let fed = cenacle_apub::Federation::start(t.ctx.clone())
+        .await
+        .unwrap();
     cenacle_apub::outgoing::from_event::process_outbox(&fed.data(), 1000)
         .await
         .unwrap();
@@ -917,7 +973,10 @@ async fn the_champions_group_never_appears_in_federation_output() {
     );
     for body in &received {
         assert!(!body.contains(SECRET), "leaked: {body}");
-        assert!(!body.contains(&format!("{BASE}/g/champions")), "leaked: {body}");
+        assert!(
+            !body.contains(&format!("{BASE}/g/champions")),
+            "leaked: {body}"
+        );
         assert!(!body.contains(&format!("/p/{private}\"")), "leaked: {body}");
     }
     let _ = public;
@@ -953,7 +1012,10 @@ async fn the_champions_group_never_appears_in_federation_output() {
     assert!(context.contains("cenacle:champion"), "{context}");
     // Our people's profile shows it too.
     let profile = t.get("/api/v1/people/alice", None).await;
-    assert_eq!(profile.json["champion_of"][0]["group"], format!("{BASE}/g/rust"));
+    assert_eq!(
+        profile.json["champion_of"][0]["group"],
+        format!("{BASE}/g/rust")
+    );
 
     // Another Cénacle instance's person arrives with `cenacle:champion`: stored and shown,
     // beside a malformed entry (another server's idea of the term), which is ignored.
@@ -970,8 +1032,7 @@ async fn the_champions_group_never_appears_in_federation_output() {
     for key in ["outbox", "followers", "following", "url", "endpoints"] {
         remote.as_object_mut().unwrap().remove(key);
     }
-    let json: cenacle_apub::objects::person::PersonJson =
-        serde_json::from_value(remote).unwrap();
+    let json: cenacle_apub::objects::person::PersonJson = serde_json::from_value(remote).unwrap();
     <cenacle_apub::objects::person::ApubPerson as activitypub_federation::traits::Object>::from_json(
         json,
         &fed.data(),

@@ -165,10 +165,7 @@ pub async fn nominate(
         }
         group_ids.push(group.id);
     }
-    let title = nomination
-        .title
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
+    let title = nomination.title.map(str::trim).filter(|t| !t.is_empty());
     let by = session.account.person_id;
     store::nominate(conn, person.id, by, title).await?;
     store::set_groups(conn, person.id, &group_ids).await?;
@@ -208,7 +205,15 @@ pub async fn answer_invitation(
         (ChampionStatus::Declined, "invitation_declined")
     };
     store::set_status(conn, caller.person_id, status.as_str()).await?;
-    audit(conn, caller.person_id, caller.person_id, action, reason, None).await?;
+    audit(
+        conn,
+        caller.person_id,
+        caller.person_id,
+        action,
+        reason,
+        None,
+    )
+    .await?;
     row(conn, caller.person_id).await
 }
 
@@ -256,14 +261,7 @@ async fn activate(conn: &mut Conn, person_id: i64, now: DateTime<Utc>) -> Result
     let badge = badge_store::badge_by_slug(conn, CHAMPION_BADGE)
         .await?
         .ok_or(CoreError::NotFound("badge"))?;
-    badge_store::award(
-        conn,
-        badge.id,
-        person_id,
-        None,
-        Some("champions programme"),
-    )
-    .await?;
+    badge_store::award(conn, badge.id, person_id, None, Some("champions programme")).await?;
     badge_store::set_title(conn, person_id, Some(badge.id)).await?;
     audit(
         conn,
@@ -390,7 +388,14 @@ pub async fn leave(
         .map(str::trim)
         .filter(|r| !r.is_empty())
         .unwrap_or("voluntary exit");
-    end_term(conn, caller.person_id, caller.person_id, Exit::Voluntary, reason).await
+    end_term(
+        conn,
+        caller.person_id,
+        caller.person_id,
+        Exit::Voluntary,
+        reason,
+    )
+    .await
 }
 
 /// Status, badge (and the title it gave), tools and the champions group go together, in the
@@ -446,8 +451,8 @@ async fn view(
 ) -> Result<ChampionView, CoreError> {
     let groups = store::groups_of(conn, row.person_id).await?;
     let objectives = store::objectives(conn, row.person_id).await?;
-    let tools_suspended = status_of(Some(&row)) == Some(ChampionStatus::Active)
-        && row.charter_version != current;
+    let tools_suspended =
+        status_of(Some(&row)) == Some(ChampionStatus::Active) && row.charter_version != current;
     Ok(ChampionView {
         row,
         groups,

@@ -477,12 +477,13 @@ pub async fn insert_notice(
         #[diesel(sql_type = BigInt)]
         id: i64,
     }
-    let id: Id =
-        diesel::sql_query("INSERT INTO champion_notice (author_id, body) VALUES ($1, $2) RETURNING id")
-            .bind::<BigInt, _>(author_id)
-            .bind::<Text, _>(body)
-            .get_result(conn)
-            .await?;
+    let id: Id = diesel::sql_query(
+        "INSERT INTO champion_notice (author_id, body) VALUES ($1, $2) RETURNING id",
+    )
+    .bind::<BigInt, _>(author_id)
+    .bind::<Text, _>(body)
+    .get_result(conn)
+    .await?;
     Ok(id.id)
 }
 

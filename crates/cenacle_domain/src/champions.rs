@@ -265,7 +265,10 @@ mod tests {
 
     #[test]
     fn only_the_current_charter_is_accepted() {
-        assert_eq!(check_charter_version(1, None), Err(ChampionRefusal::NoCharter));
+        assert_eq!(
+            check_charter_version(1, None),
+            Err(ChampionRefusal::NoCharter)
+        );
         assert_eq!(
             check_charter_version(1, Some(2)),
             Err(ChampionRefusal::CharterOutdated)

@@ -16,8 +16,8 @@ use axum::{
 use cenacle_core::{
     accounts::Session,
     champions::{
-        self as cases, AuditEntry, Charter, ChampionView as CoreView, Exit, MonthShare,
-        Nomination, Notice, QuestionRow,
+        self as cases, AuditEntry, ChampionView as CoreView, Charter, Exit, MonthShare, Nomination,
+        Notice, QuestionRow,
     },
     model::Post,
     Caller, ScopedFutureExt,
@@ -430,7 +430,8 @@ pub async fn nominate(
         .transaction(|conn| {
             async move {
                 cases::nominate(conn, ctx, session, nomination).await?;
-                let person = cenacle_core::people::person_by_handle(conn, ctx, nomination.handle).await?;
+                let person =
+                    cenacle_core::people::person_by_handle(conn, ctx, nomination.handle).await?;
                 person_view(conn, session, person.id).await
             }
             .scope_boxed()
@@ -673,7 +674,10 @@ pub async fn notices(
 /// and objectives, or why you left.
 #[utoipa::path(get, path = "/api/v1/champions/me", tag = "champions", security(("bearer" = [])),
     responses((status = 200, body = StandingView), (status = 401, body = ErrorBody)))]
-pub async fn me(State(state): State<AppState>, Auth(session): Auth) -> ApiResult<Json<StandingView>> {
+pub async fn me(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> ApiResult<Json<StandingView>> {
     let mut conn = state.ctx.conn().await?;
     let (mine, charter) = cases::my_standing(&mut conn, &Caller::from(&session)).await?;
     Ok(Json(StandingView {
@@ -695,8 +699,13 @@ async fn member_step(
             async move {
                 match step {
                     MemberStep::Invitation(answer) => {
-                        cases::answer_invitation(conn, caller, answer.accept, answer.reason.as_deref())
-                            .await?
+                        cases::answer_invitation(
+                            conn,
+                            caller,
+                            answer.accept,
+                            answer.reason.as_deref(),
+                        )
+                        .await?
                     }
                     MemberStep::Charter(version) => {
                         cases::accept_charter(conn, caller, version).await?
