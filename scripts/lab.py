@@ -54,6 +54,13 @@ class Lab:
         self.post(f"/api/v1/posts/{question['post']['id']}/accepted-answer", {"comment_id": answer["id"]}, self.admin,
                   method="PUT")
         self.post("/api/v1/groups/rust/posts", {"kind": "idea", "title": "Un atelier"}, self.admin)
+        # marie champions rust: her Person carries `cenacle:champion` (checked like every term).
+        self.post("/api/v1/champions/charter", {"text_en": "Help kindly.", "text_fr": "Aidez avec bienveillance."},
+                  self.admin)
+        self.post("/api/v1/champions/nominations", {"person": "marie", "groups": ["rust"]}, self.admin)
+        marie = self.post("/api/v1/account/login", {"username": "marie", "password": "correct horse battery"})["token"]
+        self.post("/api/v1/champions/me/invitation", {"accept": True}, marie)
+        self.post("/api/v1/champions/me/charter", {"version": 1}, marie)
         self.DOCUMENTS = Lab.DOCUMENTS + [f"/p/{question['post']['id']}", f"/c/{answer['id']}"]
         del admin
         return self
