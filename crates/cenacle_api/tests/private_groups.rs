@@ -253,7 +253,7 @@ impl Vault {
     /// out; any other parameter fails the sweep, so that a new one must say whether it points
     /// at a group's content.
     fn query_value(&self, param: &str) -> Result<Option<String>, ()> {
-        const NEUTRAL: [&str; 13] = [
+        const NEUTRAL: [&str; 15] = [
             "limit",
             "cursor",
             "sort",
@@ -267,6 +267,9 @@ impl Vault {
             "tag",
             "answered",
             "at",
+            // The champions dashboard's windows (days ahead, months back).
+            "within_days",
+            "months",
         ];
         Ok(Some(match param {
             "group" => "vault".into(),
