@@ -9,7 +9,7 @@ use axum::{
     http::{Method, Request, StatusCode},
 };
 use cenacle_domain::Role;
-use common::engagement::{badges_of, points, reputation, setup, setup_with, vote};
+use common::engagement::{badges_of, grant, points, reputation, setup, setup_with, vote};
 use common::{Reply, TestApp};
 use serde_json::{json, Value};
 
@@ -593,6 +593,88 @@ async fn a_hundred_concurrent_like_toggles_leave_ledgers_and_counters_consistent
     let (rep, pts) = standing(&t, &marie).await;
     assert_eq!(rep, 1 + 10 * likes, "reputation follows the live likes");
     assert_eq!(pts, 1 + 15 + 20 + 2 * likes, "points follow the live likes");
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+/// Settings where any member may dislike and offer bounties (the gates are tested elsewhere).
+fn ungated(s: &mut cenacle_config::Settings) {
+    s.engagement.privileges.dislike = 0;
+    s.engagement.privileges.offer_bounty = 0;
+}
+
+#[tokio::test]
+async fn a_like_and_its_withdrawal_cancel_even_when_the_floor_clipped_dislikes() {
+    let (t, _) = setup_with(ungated).await;
+    let marie = t.member("marie").await;
+    let fan = t.member("fan").await;
+    let mut critics = Vec::new();
+    for i in 0..3 {
+        critics.push(t.member(&format!("critic{i}")).await);
+    }
+    let qid = new_post(&t, &marie, "question", "Q ?").await;
+    let path = format!("/api/v1/posts/{qid}/vote");
+    let start = reputation(&t, &marie).await;
+    assert_eq!(vote(&t, &fan, &path, json!("like")).await, StatusCode::OK);
+    // Three dislikes cost 6, more than the like's 5 above the floor: the floor shows 1.
+    for critic in &critics {
+        assert_eq!(vote(&t, critic, &path, json!("dislike")).await, StatusCode::OK);
+    }
+    assert_eq!(reputation(&t, &marie).await, 1, "shown at the floor");
+    assert_eq!(vote(&t, &fan, &path, Value::Null).await, StatusCode::OK);
+    assert_eq!(reputation(&t, &marie).await, 1, "still at the floor");
+    for critic in &critics {
+        assert_eq!(vote(&t, critic, &path, Value::Null).await, StatusCode::OK);
+    }
+    assert_eq!(
+        reputation(&t, &marie).await,
+        start,
+        "every cause withdrawn: back where she started"
+    );
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+#[tokio::test]
+async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earnings() {
+    let (t, admin) = setup_with(ungated).await;
+    let marie = t.member("marie").await;
+    let q1 = new_post(&t, &marie, "question", "Farmed ?").await;
+    let q2 = new_post(&t, &marie, "question", "Spent on ?").await;
+    // Everything she holds goes into a bounty.
+    let all = points(&t, &marie).await;
+    let r = t
+        .post(
+            &format!("/api/v1/posts/{q2}/bounty"),
+            Some(&marie),
+            json!({"amount": all}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(points(&t, &marie).await, 0);
+    // The farmed question goes: its 15 points are taken back in full, as a debt.
+    assert_eq!(
+        delete(&t, &marie, &format!("/api/v1/posts/{q1}")).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(points(&t, &marie).await, -15, "the reversal is exact");
+    // In debt, nothing can be spent…
+    let q3 = new_post(&t, &marie, "question", "Again ?").await;
+    assert_eq!(points(&t, &marie).await, 0, "a new post pays the debt first");
+    let r = t
+        .post(
+            &format!("/api/v1/posts/{q3}/bounty"),
+            Some(&marie),
+            json!({"amount": 10}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert_eq!(r.json["error"]["code"], "balance_would_be_negative");
+    // …and later earnings count from the debt.
+    grant(&t, &admin, "marie", 12).await;
+    assert_eq!(points(&t, &marie).await, 12);
     let mut conn = t.db.pool.get().await.unwrap();
     let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
     assert!(differences.is_empty(), "{differences:?}");

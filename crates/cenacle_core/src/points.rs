@@ -6,8 +6,8 @@ use cenacle_db::engagement::{self as ledger, LedgerDifference, PointsEntry, Repu
 use cenacle_domain::{Permission, ValidationError};
 
 /// A community manager's grant (or, negative, correction) of points, with its reason. A
-/// correction can never take the balance below zero (the balance's CHECK refuses it: 409
-/// `balance_would_be_negative`). Returns the new balance.
+/// correction can never take the balance below zero, nor deepen a debt left by reversals
+/// (the balance's CHECK refuses it: 409 `balance_would_be_negative`). Returns the new balance.
 ///
 /// With an `idempotency_key` (the client's, per admin), a retried request pays once: the same
 /// key with the same grant answers the first call's balance again; with another grant it is
@@ -63,8 +63,8 @@ pub async fn grant_points(
     Ok(balance)
 }
 
-/// Every cached total its ledger contradicts (points balances, reputations with their floor
-/// of 1, likes received, today's capped earnings), each naming its person: empty when the
+/// Every cached total its ledger contradicts (points balances, debts included; reputations,
+/// the exact sums from 1 that are shown floored at 1; likes received, today's capped earnings), each naming its person: empty when the
 /// books are right. For `cenacle admin audit` and the tests.
 pub async fn audit(conn: &mut Conn) -> Result<Vec<LedgerDifference>, CoreError> {
     Ok(ledger::ledger_differences(conn).await?)

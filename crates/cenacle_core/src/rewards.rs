@@ -45,7 +45,8 @@ pub async fn require_reputation(
     Ok(())
 }
 
-/// Applies a reputation cause to `person` (weighted, capped, floored) under `key`, tagged with
+/// Applies a reputation cause to `person` (weighted, capped; exact, the floor being applied
+/// only when the score is read) under `key`, tagged with
 /// the content it came from: two statements, the person's row locked then the event recorded
 /// with the new score. Returns the person's new state, or None when this key was already paid.
 #[allow(clippy::too_many_arguments)]
@@ -63,7 +64,7 @@ async fn earn(
     let current = ledger::lock_reputation(conn, person).await?;
     let capped = cause.is_capped();
     let earned_today = if capped { current.capped_today } else { 0 };
-    let delta = reputation_delta(weights, cause, instance_weight, current.score, earned_today);
+    let delta = reputation_delta(weights, cause, instance_weight, earned_today);
     let event = NewReputationEvent {
         person_id: person,
         delta,

@@ -1,10 +1,12 @@
 //! The ledgers' invariant under random sequences of actions (proptest): members ask, answer,
-//! accept (their own answers too), like, withdraw likes and delete, in any order, through the
-//! real use cases on a real database. After every step:
+//! accept (their own answers too), like, dislike, withdraw votes and delete, and a moderator
+//! removes, in any order, through the real use cases on a real database. After every step:
 //! - every balance and reputation equals its ledger (`points::audit` finds nothing), and
 //! - each member's reputation and points are exactly what the rules give for what is live now:
 //!   content that went, likes withdrawn, acceptances changed or made on one's own answer and
-//!   likes on one's own content count for nothing.
+//!   votes on one's own content count for nothing; the reputation shown is that sum, never
+//!   below the floor of 1, while the ledger keeps every exact delta (so a cause and its undoing
+//!   cancel even when the floor hid part of what lay between).
 //!
 //! A step the rules refuse (accepting on someone else's question, liking something deleted…)
 //! changes nothing; a step that fails for any other reason fails the test.
@@ -26,7 +28,7 @@ use cenacle_domain::{
 use common::World;
 use proptest::{prelude::*, test_runner::TestRunner};
 use std::{
-    collections::BTreeSet,
+    collections::BTreeMap,
     sync::atomic::{AtomicUsize, Ordering},
 };
 
@@ -59,6 +61,10 @@ enum Step {
         who: usize,
         target: Target,
     },
+    Dislike {
+        who: usize,
+        target: Target,
+    },
     Withdraw {
         who: usize,
         target: Target,
@@ -69,6 +75,13 @@ enum Step {
     },
     DeleteAnswer {
         who: usize,
+        answer: usize,
+    },
+    /// By the group's moderator, whoever wrote it.
+    RemoveQuestion {
+        question: usize,
+    },
+    RemoveAnswer {
         answer: usize,
     },
 }
@@ -92,10 +105,13 @@ fn step() -> impl Strategy<Value = Step> {
         )
             .prop_map(|(who, question, answer)| Step::Accept { who, question, answer }),
         4 => (who.clone(), target()).prop_map(|(who, target)| Step::Like { who, target }),
-        2 => (who.clone(), target()).prop_map(|(who, target)| Step::Withdraw { who, target }),
+        3 => (who.clone(), target()).prop_map(|(who, target)| Step::Dislike { who, target }),
+        3 => (who.clone(), target()).prop_map(|(who, target)| Step::Withdraw { who, target }),
         1 => (who.clone(), 0..8usize)
             .prop_map(|(who, question)| Step::DeleteQuestion { who, question }),
         2 => (who, 0..8usize).prop_map(|(who, answer)| Step::DeleteAnswer { who, answer }),
+        1 => (0..8usize).prop_map(|question| Step::RemoveQuestion { question }),
+        1 => (0..8usize).prop_map(|answer| Step::RemoveAnswer { answer }),
     ]
 }
 
@@ -119,7 +135,8 @@ struct Answer {
 struct Model {
     questions: Vec<Question>,
     answers: Vec<Answer>,
-    likes: BTreeSet<(usize, Target)>,
+    /// Live votes: 1 a like, -1 a dislike.
+    votes: BTreeMap<(usize, Target), i16>,
 }
 
 impl Model {
@@ -147,7 +164,8 @@ impl Model {
     }
 
     /// (reputation, points) that person `p` holds from this sequence, by the default rules
-    /// (caps lifted): what is live now, and nothing from oneself.
+    /// (caps lifted): what is live now, and nothing from oneself. Exact sums: the floor is the
+    /// reader's.
     fn expected(&self, p: usize) -> (i64, i64) {
         let (mut rep, mut pts) = (0, 0);
         for q in &self.questions {
@@ -172,11 +190,20 @@ impl Model {
                 pts += 20;
             }
         }
-        for &(voter, target) in &self.likes {
+        for (&(voter, target), &value) in &self.votes {
             let Some(author) = self.live_author(target) else {
                 continue;
             };
             if voter == author {
+                continue;
+            }
+            if value < 0 {
+                if author == p {
+                    rep -= 2;
+                }
+                if voter == p && matches!(target, Target::Answer(_)) {
+                    rep -= 1;
+                }
                 continue;
             }
             if voter == p {
@@ -199,6 +226,8 @@ impl Model {
 struct Stage {
     world: World,
     people: Vec<Caller>,
+    /// The group's owner, who moderates it.
+    moderator: Caller,
     group: Group,
     /// Numbers every text written, across sequences: the same words by the same author are
     /// paid once, ever, and each sequence's model expects its content paid.
@@ -216,6 +245,8 @@ impl Stage {
         // The caps are tested elsewhere; here every reward counts in full.
         settings.engagement.reputation.daily_like_cap = i64::MAX / 4;
         settings.engagement.points.daily_content_cap = i64::MAX / 4;
+        // Members at the floor dislike too: the floor is what this test is about.
+        settings.engagement.privileges.dislike = 0;
         let world = World {
             ctx: Context::new(db.pool.clone(), settings),
             db,
@@ -233,6 +264,7 @@ impl Stage {
         Stage {
             world,
             people,
+            moderator: Caller::from(&owner),
             group,
             serial: AtomicUsize::new(0),
             accepted: AtomicUsize::new(0),
@@ -240,13 +272,18 @@ impl Stage {
         }
     }
 
-    async fn standing(&self, person: i64) -> (i64, i64) {
+    /// (reputation shown, exact reputation: 1 plus its events, points).
+    async fn standing(&self, person: i64) -> (i64, i64, i64) {
         let mut conn = self.world.ctx.conn().await.unwrap();
         let points = points::points_history(&mut conn, person, i64::MAX, 1)
             .await
             .unwrap()
             .0;
-        (self.world.reputation(person).await, points)
+        let (shown, events) = points::reputation_history(&mut conn, person, i64::MAX, i64::MAX)
+            .await
+            .unwrap();
+        let exact = 1 + events.iter().map(|e| e.delta).sum::<i64>();
+        (shown, exact, points)
     }
 
     /// Runs one step in its own transaction; updates the model when the rules allowed it.
@@ -345,36 +382,47 @@ impl Stage {
                     }
                 })
             }
-            Step::Like { who, target } | Step::Withdraw { who, target } => {
+            Step::Like { who, target }
+            | Step::Dislike { who, target }
+            | Step::Withdraw { who, target } => {
                 let Some(target) = model.resolve(target) else {
                     return;
                 };
-                let like = matches!(step, Step::Like { .. });
+                let choice = match step {
+                    Step::Like { .. } => Some(Vote::Like),
+                    Step::Dislike { .. } => Some(Vote::Dislike),
+                    _ => None,
+                };
                 let on = match target {
                     Target::Question(q) => VoteTarget::Post(model.questions[q].id),
                     Target::Answer(a) => VoteTarget::Comment(model.answers[a].id),
                 };
                 let caller = caller(who);
-                let choice = like.then_some(Vote::Like);
                 let voted = ctx
                     .transaction(|conn| {
                         async move { votes::vote(conn, ctx, caller, on, choice, None).await }
                             .scope_boxed()
                     })
                     .await;
-                voted.map(|_| {
-                    if like {
-                        model.likes.insert((who, target));
-                    } else {
-                        model.likes.remove(&(who, target));
+                voted.map(|_| match choice {
+                    Some(vote) => {
+                        model.votes.insert((who, target), vote.value());
+                    }
+                    None => {
+                        model.votes.remove(&(who, target));
                     }
                 })
             }
-            Step::DeleteQuestion { who, question } => {
+            Step::DeleteQuestion { .. } | Step::RemoveQuestion { .. } => {
+                let (caller, question) = match *step {
+                    Step::DeleteQuestion { who, question } => (caller(who), question),
+                    Step::RemoveQuestion { question } => (&self.moderator, question),
+                    _ => unreachable!(),
+                };
                 let Some(q) = Model::pick(&model.questions, question) else {
                     return;
                 };
-                let (caller, post_id) = (caller(who), model.questions[q].id);
+                let post_id = model.questions[q].id;
                 let deleted = ctx
                     .transaction(|conn| {
                         async move { posts::delete_post(conn, caller, post_id).await }.scope_boxed()
@@ -385,11 +433,16 @@ impl Stage {
                     model.questions[q].live = false
                 })
             }
-            Step::DeleteAnswer { who, answer } => {
+            Step::DeleteAnswer { .. } | Step::RemoveAnswer { .. } => {
+                let (caller, answer) = match *step {
+                    Step::DeleteAnswer { who, answer } => (caller(who), answer),
+                    Step::RemoveAnswer { answer } => (&self.moderator, answer),
+                    _ => unreachable!(),
+                };
                 let Some(a) = Model::pick(&model.answers, answer) else {
                     return;
                 };
-                let (caller, comment_id) = (caller(who), model.answers[a].id);
+                let comment_id = model.answers[a].id;
                 let deleted = ctx
                     .transaction(|conn| {
                         async move { comments::delete_comment(conn, ctx, caller, comment_id).await }
@@ -446,9 +499,10 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
                 for (i, person) in stage.people.iter().enumerate() {
                     let (rep, pts) = model.expected(i);
                     let now = stage.standing(person.person_id).await;
+                    let exact = start[i].1 + rep;
                     prop_assert_eq!(
                         now,
-                        (start[i].0 + rep, start[i].1 + pts),
+                        (exact.max(1), exact, start[i].2 + pts),
                         "member{} after step {} {:?}",
                         i,
                         n,

@@ -51,14 +51,17 @@ pub async fn lock_reputation(
     Ok(locked().get_result(conn).await?)
 }
 
+/// A person's reputation as shown and gated on: the exact sum of their events (from 1), never
+/// below the floor (see `cenacle_domain::engagement::shown_reputation`).
 pub async fn reputation_of(conn: &mut AsyncPgConnection, person_id: i64) -> Result<i64, DbError> {
-    Ok(reputation::table
+    let score = reputation::table
         .find(person_id)
         .select(reputation::score)
         .first(conn)
         .await
         .optional()?
-        .unwrap_or(1))
+        .unwrap_or(1);
+    Ok(cenacle_domain::engagement::shown_reputation(score))
 }
 
 /// A reputation event to record.
@@ -131,8 +134,8 @@ const LIKE_CAUSES: &str = "('answer_liked', 'question_liked', 'idea_liked', 'oth
 /// The UTC day of the transaction: the day of the daily cap, as the events' `created_at` is.
 const TODAY: &str = "(now() AT TIME ZONE 'UTC')::date";
 
-/// Reverses the live event with `source_key`, if any, by a new event of the opposite delta
-/// (never below the floor), moving the score and its rollups back. Returns the person
+/// Reverses the live event with `source_key`, if any, by a new event of exactly the opposite
+/// delta (the floor is the reader's), moving the score and its rollups back. Returns the person
 /// affected. Two statements: the event and its person's row locked, then the reversal.
 pub async fn reverse_reputation(
     conn: &mut AsyncPgConnection,
@@ -146,11 +149,9 @@ pub async fn reverse_reputation(
         person_id: i64,
         #[diesel(sql_type = BigInt)]
         delta: i64,
-        #[diesel(sql_type = BigInt)]
-        score: i64,
     }
     let live: Option<Live> = diesel::sql_query(
-        "SELECT e.id, e.person_id, e.delta, r.score FROM reputation_event e \
+        "SELECT e.id, e.person_id, e.delta FROM reputation_event e \
          JOIN reputation r ON r.person_id = e.person_id \
          WHERE e.source_key = $1 AND e.reverses IS NULL AND NOT e.reversed \
          FOR UPDATE",
@@ -163,7 +164,7 @@ pub async fn reverse_reputation(
     let Some(live) = live else {
         return Ok(None);
     };
-    let undo = cenacle_domain::engagement::reversal(live.score, live.delta);
+    let undo = cenacle_domain::engagement::reversal(live.delta);
     diesel::sql_query(format!(
         "WITH old AS (UPDATE reputation_event SET reversed = TRUE WHERE id = $1 \
                       RETURNING id, person_id, cause, source_key, group_id, capped, post_id, comment_id), \
@@ -405,8 +406,11 @@ pub struct NewPoints<'a> {
     pub content: Content,
 }
 
-/// How the balance's cached columns move with a row `r` (of `delta`, `capped`): the statement
-/// shared by earnings and reversals, so that both keep the same day's total.
+/// How the balance's cached columns move with a row `r` (of `delta`, `capped`, `may_owe`): the
+/// statement shared by earnings and reversals, so that both keep the same day's total.
+/// `may_owe` says whether the move may leave the balance below zero (the balance's CHECK):
+/// reversals may (points spent before their cause went are owed), and so may credits (paying
+/// part of a debt); spends and corrections may not.
 /// A transaction that began before midnight (its `now()` is its start) after one that began
 /// after it must not take the tally back to the old day: as for reputation, a later day
 /// already recorded stays, and its tally is not touched.
@@ -416,12 +420,14 @@ const MOVE_BALANCE: &str = "balance = b.balance + r.delta, \
                          WHEN b.capped_day > (now() AT TIME ZONE 'UTC')::date THEN b.capped_today \
                          ELSE r.delta END, \
      capped_day = CASE WHEN r.capped THEN GREATEST(b.capped_day, (now() AT TIME ZONE 'UTC')::date) \
-                       ELSE b.capped_day END";
+                       ELSE b.capped_day END, \
+     may_owe = r.may_owe";
 
 /// Writes a ledger row and moves the balance, in one statement; false when a live row with
-/// this key exists (already paid). A balance that would go below zero breaks the balance's
-/// CHECK: the caller's transaction fails and nothing is half-applied (when the person has no
-/// balance yet, the row that would be created is refused the same way).
+/// this key exists (already paid). A debit (spend, correction) that would leave the balance
+/// below zero breaks the balance's CHECK — also when it is below zero already, a debt: the
+/// caller's transaction fails and nothing is half-applied (when the person has no balance
+/// yet, the row that would be created is refused the same way). A credit never breaks it.
 pub async fn record_points_entry(
     conn: &mut AsyncPgConnection,
     entry: &NewPoints<'_>,
@@ -435,14 +441,15 @@ pub async fn record_points_entry(
         "WITH r AS (INSERT INTO points_ledger \
                       (person_id, delta, reason, source_key, granted_by, capped, once, post_id, comment_id) \
                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING \
-                    RETURNING person_id, delta, capped), \
+                    RETURNING person_id, delta, capped, delta >= 0 AS may_owe), \
               moved AS (UPDATE points_balance b SET {MOVE_BALANCE} FROM r \
                         WHERE b.person_id = r.person_id RETURNING b.person_id), \
-              created AS (INSERT INTO points_balance (person_id, balance, capped_day, capped_today) \
+              created AS (INSERT INTO points_balance (person_id, balance, capped_day, capped_today, may_owe) \
                           SELECT person_id, delta, CASE WHEN capped THEN {TODAY} END, \
-                                 CASE WHEN capped THEN delta ELSE 0 END \
+                                 CASE WHEN capped THEN delta ELSE 0 END, may_owe \
                           FROM r WHERE NOT EXISTS (SELECT 1 FROM moved) \
-                          ON CONFLICT (person_id) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance \
+                          ON CONFLICT (person_id) DO UPDATE SET balance = points_balance.balance + EXCLUDED.balance, \
+                                 may_owe = EXCLUDED.may_owe \
                           RETURNING person_id) \
          SELECT count(*) AS written FROM r"
     ))
@@ -487,8 +494,8 @@ pub async fn record_points(
     .await
 }
 
-/// Reverses the live points row with `source_key`, if any, by a row that offsets it (never
-/// below zero: see `points_reversal`), moving the balance back. Returns the person affected.
+/// Reverses the live points row with `source_key`, if any, by a row that offsets it exactly
+/// (points already spent become a debt: see `points_reversal`), moving the balance back. Returns the person affected.
 /// Two statements: the row and its balance locked, then the reversal and the balance's move.
 pub async fn reverse_points(
     conn: &mut AsyncPgConnection,
@@ -502,11 +509,9 @@ pub async fn reverse_points(
         person_id: i64,
         #[diesel(sql_type = BigInt)]
         delta: i64,
-        #[diesel(sql_type = BigInt)]
-        balance: i64,
     }
     let live: Option<Live> = diesel::sql_query(
-        "SELECT l.id, l.person_id, l.delta, b.balance FROM points_ledger l \
+        "SELECT l.id, l.person_id, l.delta FROM points_ledger l \
          JOIN points_balance b ON b.person_id = l.person_id \
          WHERE l.source_key = $1 AND l.reverses IS NULL AND NOT l.reversed \
          FOR UPDATE",
@@ -519,7 +524,7 @@ pub async fn reverse_points(
     let Some(live) = live else {
         return Ok(None);
     };
-    let undo = cenacle_domain::engagement::points_reversal(live.balance, live.delta);
+    let undo = cenacle_domain::engagement::points_reversal(live.delta);
     diesel::sql_query(format!(
         "WITH old AS (UPDATE points_ledger SET reversed = TRUE WHERE id = $1 \
                       RETURNING id, person_id, reason, source_key, capped, post_id, comment_id), \
@@ -527,7 +532,7 @@ pub async fn reverse_points(
                       (person_id, delta, reason, source_key, reverses, capped, post_id, comment_id) \
                     SELECT person_id, $2, reason, source_key || ':undone:' || id, id, capped, \
                            post_id, comment_id \
-                    FROM old RETURNING person_id, delta, capped) \
+                    FROM old RETURNING person_id, delta, capped, TRUE AS may_owe) \
          UPDATE points_balance b SET {MOVE_BALANCE} FROM r WHERE b.person_id = r.person_id"
     ))
     .bind::<BigInt, _>(live.id)
@@ -951,9 +956,10 @@ pub struct LedgerDifference {
     pub ledger: i64,
 }
 
-/// Every cached total that its ledger contradicts: points balances (the sum of their rows),
-/// reputations (1, the floor, plus the sum of their events: every event was floored when
-/// written, so the sum never dips below), live likes received, and today's capped earnings.
+/// Every cached total that its ledger contradicts: points balances (the sum of their rows,
+/// below zero when reversals left a debt), reputations (1 plus the exact sum of their events:
+/// the floor of 1 applies only to the reputation shown), live likes received, and today's
+/// capped earnings.
 pub async fn ledger_differences(
     conn: &mut AsyncPgConnection,
 ) -> Result<Vec<LedgerDifference>, DbError> {

@@ -388,6 +388,7 @@ diesel::table! {
         balance -> Int8,
         capped_day -> Nullable<Date>,
         capped_today -> Int8,
+        may_owe -> Bool,
     }
 }
 

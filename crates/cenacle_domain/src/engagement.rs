@@ -111,42 +111,42 @@ impl ReputationWeights {
     }
 }
 
-/// Reputation never goes below this.
+/// Reputation is never shown (nor gated on) below this.
 pub const REPUTATION_FLOOR: i64 = 1;
 
-/// The change actually applied for an event:
+/// The change applied for an event:
 /// - the cause's weight, scaled by the voter's instance weight (remote votes; 1.0 for local,
 ///   0 for an instance an admin silenced),
-/// - positive capped gains limited to what is left of today's cap,
-/// - and never taking the total below [`REPUTATION_FLOOR`].
+/// - positive capped gains limited to what is left of today's cap.
+///
+/// Never clipped by the floor: the stored score is the exact sum of its events (from 1), so
+/// that a cause and its undoing always cancel — had a dislike at the floor recorded less than
+/// it cost, its withdrawal, or a like's withdrawal after it, would leave the member above or
+/// below where they started. The floor is applied when the score is read ([`shown_reputation`]).
 pub fn reputation_delta(
     weights: &ReputationWeights,
     cause: ReputationCause,
     instance_weight: f64,
-    current: i64,
     earned_today_from_likes: i64,
 ) -> i64 {
     let mut delta = (weights.weight(cause) as f64 * instance_weight.max(0.0)).round() as i64;
     if cause.is_capped() && delta > 0 {
         delta = delta.min((weights.daily_like_cap - earned_today_from_likes).max(0));
     }
-    floor(current, delta)
+    delta
 }
 
-/// A delta that keeps the total at or above the floor.
-pub fn floor(current: i64, delta: i64) -> i64 {
-    if current + delta < REPUTATION_FLOOR {
-        REPUTATION_FLOOR - current
-    } else {
-        delta
-    }
+/// The reputation shown and gated on for a stored score (the exact sum of the ledger, from 1):
+/// never below [`REPUTATION_FLOOR`].
+pub fn shown_reputation(score: i64) -> i64 {
+    score.max(REPUTATION_FLOOR)
 }
 
 /// The change that undoes a recorded event (a like undone, an answer unaccepted): exactly
 /// what the event applied, taken back — not today's weight, which an admin may have changed
-/// since — and still never below the floor.
-pub fn reversal(current: i64, recorded_delta: i64) -> i64 {
-    floor(current, -recorded_delta)
+/// since, and not clipped by the floor (see [`reputation_delta`]).
+pub fn reversal(recorded_delta: i64) -> i64 {
+    -recorded_delta
 }
 
 /// What earns reward points (configurable).
@@ -247,15 +247,12 @@ pub fn points_earned(rules: &PointRules, cause: PointCause, weight: f64, earned_
 }
 
 /// The change that takes back a recorded payment whose cause disappeared: exactly what it
-/// paid, except that a balance never goes below zero — points already spent (a bounty
-/// offered, a purchase) are not clawed back from nothing, and the ledger records what was
-/// actually taken. A debit reversed is given back in full.
-pub fn points_reversal(balance: i64, recorded: i64) -> i64 {
-    if recorded > 0 {
-        -recorded.min(balance.max(0))
-    } else {
-        -recorded
-    }
+/// paid, whatever the balance holds now. Points already spent (a bounty offered, a purchase)
+/// before their cause went are owed: the balance goes below zero — by a reversal only, never
+/// by spending, which needs a balance that covers the price — and later earnings pay the debt
+/// first. Were the reversal capped at the balance, farming then spending would keep the points.
+pub fn points_reversal(recorded: i64) -> i64 {
+    -recorded
 }
 
 /// The text that decides whether two contributions of one author are the same content: the
@@ -379,19 +376,19 @@ mod tests {
     #[test]
     fn likes_pay_by_kind_and_acceptance_pays_both_sides() {
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 1, 0),
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 0),
             10
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::QuestionLiked, 1.0, 1, 0),
+            reputation_delta(&w(), ReputationCause::QuestionLiked, 1.0, 0),
             5
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerAccepted, 1.0, 1, 0),
+            reputation_delta(&w(), ReputationCause::AnswerAccepted, 1.0, 0),
             15
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AcceptedAnAnswer, 1.0, 1, 0),
+            reputation_delta(&w(), ReputationCause::AcceptedAnAnswer, 1.0, 0),
             2
         );
     }
@@ -399,63 +396,63 @@ mod tests {
     #[test]
     fn the_daily_cap_limits_likes_but_not_acceptances() {
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 500, 195),
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 195),
             5
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 500, 200),
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 1.0, 200),
             0
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerAccepted, 1.0, 500, 200),
+            reputation_delta(&w(), ReputationCause::AnswerAccepted, 1.0, 200),
             15
         );
     }
 
     #[test]
-    fn reputation_never_goes_below_one() {
+    fn reputation_is_recorded_exactly_and_shown_never_below_one() {
+        // A dislike costs its full weight even at the floor: the floor is the reader's.
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 2, 0),
-            -1
-        );
-        assert_eq!(
-            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 1, 0),
-            0
-        );
-        assert_eq!(
-            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 10, 0),
+            reputation_delta(&w(), ReputationCause::PostDisliked, 1.0, 0),
             -2
         );
-        assert_eq!(floor(11, -10), -10);
-        assert_eq!(floor(5, -10), -4);
+        assert_eq!(shown_reputation(-3), 1);
+        assert_eq!(shown_reputation(1), 1);
+        assert_eq!(shown_reputation(42), 42);
     }
 
     #[test]
-    fn undoing_takes_back_what_was_recorded_within_the_floor() {
-        // A like undone takes its +10 back.
-        assert_eq!(reversal(60, 10), -10);
-        // An undone dislike gives back what it cost, even if the weight changed since.
-        assert_eq!(reversal(8, -2), 2);
-        // A floored dislike recorded -1: its undo gives back 1, not 2.
-        assert_eq!(reversal(1, -1), 1);
-        // If dislikes since left less than the like paid, the undo stops at the floor.
-        assert_eq!(reversal(6, 10), -5);
+    fn undoing_takes_back_exactly_what_was_recorded() {
+        // A like undone takes its +10 back, an undone dislike gives back what it cost.
+        assert_eq!(reversal(10), -10);
+        assert_eq!(reversal(-2), 2);
         // Reversing an event that paid nothing (cap reached, weight 0) changes nothing.
-        assert_eq!(reversal(40, 0), 0);
+        assert_eq!(reversal(0), 0);
+        // Like (+5), three dislikes (-6), the like withdrawn, the dislikes withdrawn: the
+        // exact sum comes back to where it started, whatever the floor showed meanwhile.
+        let events = [5, -2, -2, -2];
+        let mut score = 1;
+        for e in events {
+            score += e;
+        }
+        for e in events {
+            score += reversal(e);
+        }
+        assert_eq!(score, 1);
     }
 
     #[test]
     fn remote_votes_are_weighted_per_instance() {
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerLiked, 0.5, 1, 0),
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 0.5, 0),
             5
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerLiked, 0.0, 1, 0),
+            reputation_delta(&w(), ReputationCause::AnswerLiked, 0.0, 0),
             0
         );
         assert_eq!(
-            reputation_delta(&w(), ReputationCause::AnswerLiked, -3.0, 1, 0),
+            reputation_delta(&w(), ReputationCause::AnswerLiked, -3.0, 0),
             0,
             "negative weights count as zero"
         );
@@ -478,14 +475,10 @@ mod tests {
     }
 
     #[test]
-    fn reversing_points_takes_back_what_was_paid_but_never_below_zero() {
-        assert_eq!(points_reversal(100, 15), -15);
-        assert_eq!(points_reversal(15, 15), -15);
-        // Spent meanwhile: what is left is taken, and the ledger says so.
-        assert_eq!(points_reversal(4, 15), -4);
-        assert_eq!(points_reversal(0, 15), 0);
+    fn reversing_points_takes_back_exactly_what_was_paid() {
+        assert_eq!(points_reversal(15), -15);
         // A debit reversed is given back in full.
-        assert_eq!(points_reversal(0, -20), 20);
+        assert_eq!(points_reversal(-20), 20);
     }
 
     #[test]
