@@ -72,7 +72,12 @@ async fn earn(
         source_key: key,
         group_id: Some(group_id),
         capped,
-        likes_change: i64::from(cause.is_like()),
+        // A like is its vote's weight of a like (for the rank score and the likes badge).
+        likes_milli: if cause.is_like() {
+            ledger::likes_milli(instance_weight)
+        } else {
+            0
+        },
         content,
     };
     Ok(ledger::record_reputation(conn, &event).await?)
@@ -318,14 +323,12 @@ pub async fn on_vote(
                 content,
             };
             pay_all(conn, ctx, vec![given, received]).await?;
-            // Checked when the count reaches the threshold, not at every like after it.
+            // Checked when the weighted count crosses the threshold, not at every like after it.
             if let Some(state) = state.filter(|_| author_local) {
-                award_earned(
-                    conn,
-                    author,
-                    &[("hundred_likes", state.likes_received == 100)],
-                )
-                .await?;
+                let hundred = ledger::likes_milli(100.0);
+                let crossed = state.likes_milli >= hundred
+                    && state.likes_milli - ledger::likes_milli(weight) < hundred;
+                award_earned(conn, author, &[("hundred_likes", crossed)]).await?;
             }
         }
         Some(-1) => {

@@ -88,10 +88,12 @@ pub(crate) async fn vote_on(
     }
     let value = choice.map(Vote::value);
     let target = subject.target;
+    // Recorded on the vote: what it counts for anywhere (a bounty's score too) is the weight
+    // it was cast with, not what an admin sets the instance's weight to later.
     let weight = rewards::vote_weight(conn, caller, subject).await?;
-    let counted = vote_counts(weight);
+    let weight = if vote_counts(weight) { weight } else { 0.0 };
     let before =
-        store::cast_vote(conn, caller.person_id, target, value, activity_id, counted).await?;
+        store::cast_vote(conn, caller.person_id, target, value, activity_id, weight).await?;
     rewards::on_vote(conn, ctx, caller, subject, before, value, weight).await?;
     if before != value {
         record_event(conn, caller, OutboxEvent::Voted { target, value }).await?;

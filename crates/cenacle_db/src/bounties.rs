@@ -27,9 +27,11 @@ pub struct ScoredAnswer {
 /// (the bounty's run), not by `excluded` (the sponsor), with a score of at least `min_score`
 /// (ties: the earliest). Answers and votes from after `until` count for nothing: the settler
 /// may run minutes (or, after downtime, hours) after the end, and the end is what was
-/// promised. The score counts each vote (cast before `until`) as the voter's weight — 1 for our members, their instance's weight
-/// for others, nothing when that instance is blocked (votes cast before the block included) —
-/// and never the author's own vote.
+/// promised. The score counts each vote (cast before `until`) as the weight recorded on it
+/// when it was cast — 1 for our members, their instance's weight then for others (an admin
+/// changing it later changes no vote), nothing once that instance is blocked (votes cast
+/// before the block included: blocking sets their weight to 0) — and never the author's own
+/// vote.
 pub async fn best_qualifying_answer(
     conn: &mut AsyncPgConnection,
     post_id: i64,
@@ -40,21 +42,15 @@ pub async fn best_qualifying_answer(
 ) -> Result<Option<ScoredAnswer>, DbError> {
     Ok(diesel::sql_query(
         "SELECT c.id AS comment_id, c.author_id, a.local AS author_local, \
-                COALESCE(SUM(v.value * CASE WHEN vp.local THEN 1.0 \
-                                            WHEN i.blocked THEN 0.0 \
-                                            ELSE COALESCE(i.reputation_weight, 1.0) END) \
+                COALESCE(SUM(v.value * v.weight) \
                          FILTER (WHERE v.person_id <> c.author_id AND v.created_at < $5), 0)::float8 AS score \
          FROM comment c \
          JOIN person a ON a.id = c.author_id \
          LEFT JOIN vote v ON v.comment_id = c.id \
-         LEFT JOIN person vp ON vp.id = v.person_id \
-         LEFT JOIN instance i ON NOT vp.local AND i.host = vp.instance_host \
          WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL \
            AND c.created_at >= $2 AND c.created_at < $5 AND c.author_id <> $3 \
          GROUP BY c.id, c.author_id, a.local \
-         HAVING COALESCE(SUM(v.value * CASE WHEN vp.local THEN 1.0 \
-                                            WHEN i.blocked THEN 0.0 \
-                                            ELSE COALESCE(i.reputation_weight, 1.0) END) \
+         HAVING COALESCE(SUM(v.value * v.weight) \
                          FILTER (WHERE v.person_id <> c.author_id AND v.created_at < $5), 0) >= $4 \
          ORDER BY score DESC, c.id LIMIT 1",
     )

@@ -533,7 +533,7 @@ pub async fn cast_vote(
     target: VoteTarget,
     value: Option<i16>,
     activity_id: Option<&str>,
-    counted: bool,
+    weight: f64,
 ) -> Result<Option<i16>, DbError> {
     // The usual case, a first vote: inserted and counted in one statement. When one exists it
     // is locked and changed; when it vanished in between (an Undo committed meanwhile), the
@@ -541,7 +541,7 @@ pub async fn cast_vote(
     let mut existing = None;
     for _ in 0..3 {
         if let Some(v) = value {
-            if first_vote(conn, person_id, target, v, activity_id, counted).await? {
+            if first_vote(conn, person_id, target, v, activity_id, weight).await? {
                 return Ok(None);
             }
         }
@@ -565,7 +565,8 @@ pub async fn cast_vote(
                 .set((
                     vote::value.eq(v),
                     vote::activity_id.eq(activity_id),
-                    vote::counted.eq(counted),
+                    vote::counted.eq(weight > 0.0),
+                    vote::weight.eq(weight),
                 ))
                 .execute(conn)
                 .await?;
@@ -587,16 +588,16 @@ async fn first_vote(
     target: VoteTarget,
     value: i16,
     activity_id: Option<&str>,
-    counted: bool,
+    weight: f64,
 ) -> Result<bool, DbError> {
-    use diesel::sql_types::{BigInt, Bool, Nullable, SmallInt, Text};
+    use diesel::sql_types::{BigInt, Double, Nullable, SmallInt, Text};
     let (table, column, id) = match target {
         VoteTarget::Post(id) => ("post", "post_id", id),
         VoteTarget::Comment(id) => ("comment", "comment_id", id),
     };
     let inserted = diesel::sql_query(format!(
-        "WITH ins AS (INSERT INTO vote (person_id, {column}, value, activity_id, counted) \
-                      VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING value) \
+        "WITH ins AS (INSERT INTO vote (person_id, {column}, value, activity_id, counted, weight) \
+                      VALUES ($1, $2, $3, $4, $5 > 0, $5) ON CONFLICT DO NOTHING RETURNING value) \
          UPDATE {table} SET likes = likes + CASE WHEN ins.value = 1 THEN 1 ELSE 0 END, \
                             dislikes = dislikes + CASE WHEN ins.value = -1 THEN 1 ELSE 0 END \
          FROM ins WHERE {table}.id = $2"
@@ -605,7 +606,7 @@ async fn first_vote(
     .bind::<BigInt, _>(id)
     .bind::<SmallInt, _>(value)
     .bind::<Nullable<Text>, _>(activity_id)
-    .bind::<Bool, _>(counted)
+    .bind::<Double, _>(weight)
     .prepared()
     .execute(conn)
     .await?;
@@ -683,7 +684,7 @@ pub async fn uncount_votes_of_host(
         comment_id: Option<i64>,
     }
     let rows: Vec<Uncounted> = diesel::sql_query(
-        "UPDATE vote v SET counted = FALSE FROM person p \
+        "UPDATE vote v SET counted = FALSE, weight = 0 FROM person p \
          WHERE p.id = v.person_id AND NOT p.local AND p.instance_host = $1 AND v.counted \
          RETURNING v.person_id, v.post_id, v.comment_id",
     )

@@ -20,9 +20,10 @@ pub struct ReputationState {
     /// Net reputation from capped causes (likes) earned on `today`.
     #[diesel(sql_type = BigInt)]
     pub capped_today: i64,
-    /// Likes received from others, live.
+    /// Likes received from others, live, each counting its vote's weight, in thousandths of a
+    /// like.
     #[diesel(sql_type = BigInt)]
-    pub likes_received: i64,
+    pub likes_milli: i64,
 }
 
 /// A person's reputation state (1, nothing capped, no likes when they have none yet), the row
@@ -35,7 +36,7 @@ pub async fn lock_reputation(
     let locked = || {
         diesel::sql_query(format!(
             "SELECT score, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today, \
-               likes_received FROM reputation WHERE person_id = $1 FOR UPDATE"
+               likes_received_milli AS likes_milli FROM reputation WHERE person_id = $1 FOR UPDATE"
         ))
         .bind::<BigInt, _>(person_id)
         .prepared()
@@ -74,8 +75,9 @@ pub struct NewReputationEvent<'a> {
     pub group_id: Option<i64>,
     /// Counts toward the daily cap (likes).
     pub capped: bool,
-    /// How the live likes received by the person change with it (+1, -1 or 0).
-    pub likes_change: i64,
+    /// How the live likes received by the person change with it, in thousandths of a like:
+    /// a like's weight (see [`likes_milli`]), 0 for other causes.
+    pub likes_milli: i64,
     /// The content it came from (the thread, and the comment within it): when that content
     /// goes, the event is reversed with it.
     pub content: Content,
@@ -100,18 +102,18 @@ pub async fn record_reputation(
 ) -> Result<Option<ReputationState>, DbError> {
     Ok(diesel::sql_query(format!(
         "WITH ev AS ( \
-           INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id, capped, post_id, comment_id) \
-           VALUES ($1, $2, $3, $4, $5, $6, $8, $9) ON CONFLICT DO NOTHING RETURNING delta, capped) \
+           INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id, capped, post_id, comment_id, likes_milli) \
+           VALUES ($1, $2, $3, $4, $5, $6, $8, $9, $7) ON CONFLICT DO NOTHING RETURNING delta, capped, likes_milli) \
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
                                WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
                                WHEN capped_day > {TODAY} THEN capped_today \
                                ELSE ev.delta END, \
            capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
-           likes_received = likes_received + $7 \
+           likes_received_milli = likes_received_milli + ev.likes_milli \
          FROM ev WHERE person_id = $1 \
          RETURNING score, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today, \
-           likes_received"
+           likes_received_milli AS likes_milli"
     ))
     .bind::<BigInt, _>(event.person_id)
     .bind::<BigInt, _>(event.delta)
@@ -119,7 +121,7 @@ pub async fn record_reputation(
     .bind::<Text, _>(event.source_key)
     .bind::<Nullable<BigInt>, _>(event.group_id)
     .bind::<Bool, _>(event.capped)
-    .bind::<BigInt, _>(event.likes_change)
+    .bind::<BigInt, _>(event.likes_milli)
     .bind::<Nullable<BigInt>, _>(event.content.post_id)
     .bind::<Nullable<BigInt>, _>(event.content.comment_id)
     .prepared()
@@ -128,8 +130,11 @@ pub async fn record_reputation(
     .optional()?)
 }
 
-/// The causes whose live events are likes received.
-const LIKE_CAUSES: &str = "('answer_liked', 'question_liked', 'idea_liked', 'other_liked')";
+/// A like of `weight` (its vote's, as recorded), in the thousandths of a like that likes
+/// received are counted in: integers, so that a like and its withdrawal cancel exactly.
+pub fn likes_milli(weight: f64) -> i64 {
+    (weight.max(0.0) * 1000.0).round() as i64
+}
 
 /// The UTC day of the transaction: the day of the daily cap, as the events' `created_at` is.
 const TODAY: &str = "(now() AT TIME ZONE 'UTC')::date";
@@ -167,19 +172,19 @@ pub async fn reverse_reputation(
     let undo = cenacle_domain::engagement::reversal(live.delta);
     diesel::sql_query(format!(
         "WITH old AS (UPDATE reputation_event SET reversed = TRUE WHERE id = $1 \
-                      RETURNING id, person_id, cause, source_key, group_id, capped, post_id, comment_id), \
+                      RETURNING id, person_id, cause, source_key, group_id, capped, post_id, comment_id, likes_milli), \
               ev AS (INSERT INTO reputation_event \
-                       (person_id, delta, cause, source_key, group_id, reverses, capped, post_id, comment_id) \
+                       (person_id, delta, cause, source_key, group_id, reverses, capped, post_id, comment_id, likes_milli) \
                      SELECT person_id, $2, cause, source_key || ':undone:' || id, group_id, id, capped, \
-                            post_id, comment_id \
-                     FROM old RETURNING delta, capped, cause) \
+                            post_id, comment_id, -likes_milli \
+                     FROM old RETURNING delta, capped, likes_milli) \
          UPDATE reputation SET score = score + ev.delta, \
            capped_today = CASE WHEN NOT ev.capped THEN capped_today \
                                WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
                                WHEN capped_day > {TODAY} THEN capped_today \
                                ELSE ev.delta END, \
            capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
-           likes_received = likes_received - CASE WHEN ev.cause IN {LIKE_CAUSES} THEN 1 ELSE 0 END \
+           likes_received_milli = likes_received_milli + ev.likes_milli \
          FROM ev WHERE reputation.person_id = $3"
     ))
     .bind::<BigInt, _>(live.id)
@@ -636,7 +641,7 @@ pub async fn home_reputation(
 
 /// What a person contributed, for their rank's score: live threads, ideas and replies; answers
 /// accepted by someone else (one's own acceptance counts for nothing); likes received that
-/// counted.
+/// counted, each its vote's weight (whole likes, rounded down).
 pub async fn contributions(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -663,7 +668,7 @@ pub async fn contributions(
            (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id \
              WHERE c.author_id = $1 AND p.author_id <> $1 AND p.accepted_by IS DISTINCT FROM $1 \
                AND p.deleted_at IS NULL AND c.deleted_at IS NULL) AS accepted, \
-           COALESCE((SELECT likes_received FROM reputation WHERE person_id = $1), 0) AS likes",
+           COALESCE((SELECT likes_received_milli / 1000 FROM reputation WHERE person_id = $1), 0) AS likes",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)
     .prepared()
@@ -958,8 +963,8 @@ pub struct LedgerDifference {
 
 /// Every cached total that its ledger contradicts: points balances (the sum of their rows,
 /// below zero when reversals left a debt), reputations (1 plus the exact sum of their events:
-/// the floor of 1 applies only to the reputation shown), live likes received, and today's
-/// capped earnings.
+/// the floor of 1 applies only to the reputation shown), live likes received (weighted, in
+/// thousandths: the sum of the events' likes), and today's capped earnings.
 pub async fn ledger_differences(
     conn: &mut AsyncPgConnection,
 ) -> Result<Vec<LedgerDifference>, DbError> {
@@ -976,9 +981,9 @@ pub async fn ledger_differences(
                 (SELECT person_id, SUM(delta)::bigint AS sum FROM reputation_event GROUP BY person_id) e \
                 ON e.person_id = r.person_id \
            UNION ALL \
-           SELECT 'likes_received', r.person_id, r.likes_received, \
-                  (SELECT count(*) FROM reputation_event e WHERE e.person_id = r.person_id \
-                     AND e.reverses IS NULL AND NOT e.reversed AND e.cause IN {LIKE_CAUSES}) \
+           SELECT 'likes_received', r.person_id, r.likes_received_milli, \
+                  COALESCE((SELECT SUM(e.likes_milli) FROM reputation_event e \
+                            WHERE e.person_id = r.person_id), 0)::bigint \
            FROM reputation r \
            UNION ALL \
            SELECT 'reputation_capped_today', r.person_id, \

@@ -249,6 +249,7 @@ diesel::table! {
         activity_id -> Nullable<Text>,
         created_at -> Timestamptz,
         counted -> Bool,
+        weight -> Float8,
     }
 }
 
@@ -361,7 +362,7 @@ diesel::table! {
         score -> Int8,
         capped_day -> Nullable<Date>,
         capped_today -> Int8,
-        likes_received -> Int8,
+        likes_received_milli -> Int8,
     }
 }
 
@@ -379,6 +380,7 @@ diesel::table! {
         created_at -> Timestamptz,
         post_id -> Nullable<Int8>,
         comment_id -> Nullable<Int8>,
+        likes_milli -> Int8,
     }
 }
 

@@ -1,0 +1,115 @@
+//! A vote counts the weight it was cast with, everywhere: a like from an instance weighted
+//! strictly between 0 and 1 is that fraction of a like for the rank score and the
+//! `hundred_likes` badge, and a bounty's best-answer score counts the weight recorded on each
+//! vote, not what an admin set the instance's weight to since.
+
+mod common;
+
+use cenacle_core::{admin, model::VoteTarget, points, votes, Caller, ScopedFutureExt};
+use cenacle_db::{badges, bounties, engagement};
+use cenacle_domain::{
+    content::{PostKind, Vote},
+    Role,
+};
+use chrono::{Duration, Utc};
+use common::{World, OTHER};
+
+async fn set_weight(w: &World, admin: &cenacle_core::accounts::Session, weight: f64) {
+    w.act(|conn, _| {
+        async move { admin::set_instance_weight(conn, admin, "other.example", weight).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+async fn vote(w: &World, voter: &Caller, target: VoteTarget, choice: Option<Vote>) {
+    w.act(|conn, ctx| {
+        async move { votes::vote(conn, ctx, voter, target, choice, None).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+async fn likes_received(w: &World, person: i64) -> i64 {
+    let mut conn = w.ctx.conn().await.unwrap();
+    engagement::contributions(&mut conn, person)
+        .await
+        .unwrap()
+        .likes_received
+}
+
+async fn assert_books_balance(w: &World) {
+    let mut conn = w.ctx.conn().await.unwrap();
+    let differences = points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+#[tokio::test]
+async fn likes_from_a_half_weighted_instance_count_as_half_likes() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let question = w.post(&marie, &group, PostKind::Question, "Q ?").await;
+    set_weight(&w, &admin, 0.5).await;
+    let mut voters = Vec::new();
+    for i in 0..100 {
+        voters.push(Caller::remote(
+            w.remote_person(OTHER, &format!("v{i}")).await.id,
+        ));
+    }
+    let target = VoteTarget::Post(question.id);
+    for voter in &voters[..3] {
+        vote(&w, voter, target, Some(Vote::Like)).await;
+    }
+    assert_eq!(likes_received(&w, marie.person_id).await, 1, "1.5 likes");
+    vote(&w, &voters[0], target, None).await;
+    vote(&w, &voters[1], target, None).await;
+    assert_eq!(likes_received(&w, marie.person_id).await, 0, "0.5 likes");
+    assert_books_balance(&w).await;
+    // A hundred likes at half weight are fifty: no `hundred_likes` badge.
+    for voter in &voters {
+        vote(&w, voter, target, Some(Vote::Like)).await;
+    }
+    assert_eq!(likes_received(&w, marie.person_id).await, 50);
+    let mut conn = w.ctx.conn().await.unwrap();
+    let held = badges::ever_awarded(&mut conn, marie.person_id)
+        .await
+        .unwrap();
+    assert!(!held.iter().any(|b| b == "hundred_likes"), "{held:?}");
+    drop(conn);
+    // The admin raising the weight afterwards changes nothing already counted.
+    set_weight(&w, &admin, 1.0).await;
+    assert_eq!(likes_received(&w, marie.person_id).await, 50);
+    assert_books_balance(&w).await;
+}
+
+#[tokio::test]
+async fn a_bounty_score_counts_the_weight_each_vote_was_cast_with() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let ann = Caller::from(&w.member("ann", Role::Member).await);
+    let question = w.post(&marie, &group, PostKind::Question, "Q ?").await;
+    let answer = w.answer(&ann, &question, "R").await;
+    set_weight(&w, &admin, 0.5).await;
+    let bob = Caller::remote(w.remote_person(OTHER, "bob").await.id);
+    vote(&w, &bob, VoteTarget::Comment(answer.id), Some(Vote::Like)).await;
+    // Raised after the vote: the vote still weighs the half it was cast with.
+    set_weight(&w, &admin, 1.0).await;
+    let mut conn = w.ctx.conn().await.unwrap();
+    let (since, until) = (Utc::now() - Duration::hours(1), Utc::now() + Duration::hours(1));
+    let best =
+        bounties::best_qualifying_answer(&mut conn, question.id, since, until, marie.person_id, 0.0)
+            .await
+            .unwrap()
+            .expect("the answer qualifies at score 0");
+    assert_eq!(best.score, 0.5);
+    let qualifying =
+        bounties::best_qualifying_answer(&mut conn, question.id, since, until, marie.person_id, 1.0)
+            .await
+            .unwrap();
+    assert!(qualifying.is_none(), "{qualifying:?}");
+}
