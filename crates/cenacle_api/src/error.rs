@@ -55,6 +55,7 @@ pub const ALL_CODES: &[&str] = &[
     "rate_limited",
     "database_unavailable",
     "database_busy",
+    "database_conflict",
     "internal_error",
     "instance_blocked",
     "owner_cannot_leave",
@@ -291,6 +292,14 @@ fn from_database_error(err: &DbError) -> ApiError {
         }
         None => match err {
             DbError::PoolTimeout => ApiError::database_busy(),
+            // Rolled back by the database because of a concurrent request: nothing was written,
+            // and the same request retried should go through.
+            _ if err.is_transient_conflict() => {
+                let mut conflict =
+                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database_conflict");
+                conflict.retry_after = Some(RETRY_AFTER_SECS);
+                conflict
+            }
             DbError::Pool(_) => {
                 tracing::error!(error = %err, "database unavailable");
                 ApiError::database_unavailable()

@@ -255,6 +255,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The server is busy; try again in a moment.",
             "Le serveur est occupé ; réessayez dans un instant.",
         ),
+        "database_conflict" => (
+            "A concurrent request got in the way; nothing was changed, try again.",
+            "Une requête simultanée a interféré ; rien n'a été modifié, réessayez.",
+        ),
         _ => return None,
     })
 }

@@ -679,3 +679,203 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
     let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
     assert!(differences.is_empty(), "{differences:?}");
 }
+
+/// What a piece of content's ledger rows add up to: (reputation, points), every reward it
+/// earned and every reversal.
+async fn content_ledger_sums(t: &TestApp, post_id: i64) -> (i64, i64) {
+    use diesel::sql_types::BigInt;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Sums {
+        #[diesel(sql_type = BigInt)]
+        reputation: i64,
+        #[diesel(sql_type = BigInt)]
+        points: i64,
+    }
+    let mut conn = t.db.pool.get().await.unwrap();
+    let sums: Sums = diesel::sql_query(
+        "SELECT COALESCE((SELECT SUM(delta) FROM reputation_event WHERE post_id = $1), 0)::bigint \
+                  AS reputation, \
+                COALESCE((SELECT SUM(delta) FROM points_ledger WHERE post_id = $1), 0)::bigint \
+                  AS points",
+    )
+    .bind::<BigInt, _>(post_id)
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    (sums.reputation, sums.points)
+}
+
+async fn assert_books_balance(t: &TestApp) {
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+#[tokio::test]
+async fn votes_switched_while_others_like_never_fail_and_count_exactly() {
+    let (t, _) = setup_with(|s| {
+        ungated(s);
+        // Whatever order the likes land in, every one counts in full.
+        s.engagement.reputation.daily_like_cap = 1_000_000;
+    })
+    .await;
+    let marie = t.member("marie").await;
+    let qid = new_post(&t, &marie, "question", "Q ?").await;
+    let aid = answer(&t, &marie, qid, "R").await;
+    let mut fans = Vec::new();
+    for i in 0..16 {
+        fans.push(t.member(&format!("fan{i}")).await);
+    }
+    let start = standing(&t, &marie).await;
+    // Rounds of votes cast all at once on the question and its answer: each fan's vote in each
+    // round, the even ones switching between like and dislike, the odd ones liking and
+    // withdrawing.
+    let rounds: [[Value; 2]; 4] = [
+        [json!("like"), json!("like")],
+        [json!("dislike"), Value::Null],
+        [json!("like"), json!("like")],
+        [json!("dislike"), json!("like")],
+    ];
+    for round in &rounds {
+        let votes = fans.iter().enumerate().flat_map(|(i, fan)| {
+            let choice = round[i % 2].clone();
+            [
+                format!("/api/v1/posts/{qid}/vote"),
+                format!("/api/v1/comments/{aid}/vote"),
+            ]
+            .map(|path| {
+                let (t, fan, choice) = (&t, fan.clone(), choice.clone());
+                async move { t.request(Method::PUT, &path, Some(&fan), Some(json!({"vote": choice}))).await }
+            })
+        });
+        for reply in futures::future::join_all(votes).await {
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        }
+    }
+    // Eight dislikes and eight likes on each.
+    let detail = t.get(&format!("/api/v1/posts/{qid}"), None).await;
+    assert_eq!(detail.json["post"]["likes"], 8, "{}", detail.json);
+    assert_eq!(detail.json["post"]["dislikes"], 8);
+    assert_eq!(detail.json["comments"][0]["likes"], 8);
+    assert_eq!(detail.json["comments"][0]["dislikes"], 8);
+    let (rep, pts) = standing(&t, &marie).await;
+    assert_eq!(rep, start.0 + 8 * (5 + 10) - 8 * (2 + 2));
+    assert_eq!(pts, start.1 + 8 * (2 + 2));
+    // An even fan: one dislike of an answer (-1); an odd one: two likes given (+2).
+    assert_eq!(reputation(&t, &fans[0]).await, 1, "floored from 0");
+    assert_eq!(points(&t, &fans[1]).await, 1 + 2);
+    assert_books_balance(&t).await;
+}
+
+#[tokio::test]
+async fn likes_racing_the_deletion_of_their_post_leave_nothing_behind() {
+    let (t, _) = setup().await;
+    let marie = t.member("marie").await;
+    let mut fans = Vec::new();
+    for i in 0..12 {
+        fans.push(t.member(&format!("fan{i}")).await);
+    }
+    let start = standing(&t, &marie).await;
+    for round in 0..4 {
+        let qid = new_post(&t, &marie, "question", &format!("Q {round} ?")).await;
+        let aid = answer(&t, &fans[0], qid, &format!("R {round}")).await;
+        let likes = fans.iter().enumerate().map(|(i, fan)| {
+            let path = if i % 2 == 0 {
+                format!("/api/v1/posts/{qid}/vote")
+            } else {
+                format!("/api/v1/comments/{aid}/vote")
+            };
+            let (t, fan) = (&t, fan.clone());
+            async move { vote(t, &fan, &path, json!("like")).await }
+        });
+        let post_path = format!("/api/v1/posts/{qid}");
+        let deletion = delete(&t, &marie, &post_path);
+        let (statuses, deleted) = tokio::join!(futures::future::join_all(likes), deletion);
+        assert_eq!(deleted, StatusCode::NO_CONTENT);
+        for status in statuses {
+            // Before the deletion or refused after it: never a failure.
+            assert!(
+                status == StatusCode::OK || status == StatusCode::NOT_FOUND,
+                "{status}"
+            );
+        }
+        assert_eq!(
+            content_ledger_sums(&t, qid).await,
+            (0, 0),
+            "round {round}: everything earned from the deleted thread was taken back"
+        );
+    }
+    assert_eq!(standing(&t, &marie).await, start);
+    assert_books_balance(&t).await;
+}
+
+#[tokio::test]
+async fn switching_a_vote_while_ones_own_answer_is_liked_never_deadlocks() {
+    let (t, _) = setup_with(|s| {
+        ungated(s);
+        s.engagement.reputation.daily_like_cap = 1_000_000;
+        s.engagement.points.daily_content_cap = 1_000_000;
+    })
+    .await;
+    let marie = t.member("marie").await;
+    let ann = t.member("ann").await;
+    let qid = new_post(&t, &marie, "question", "Q ?").await;
+    let target = answer(&t, &ann, qid, "La réponse d'Ann").await;
+    let mut switchers = Vec::new();
+    for i in 0..6 {
+        let token = t.member(&format!("switcher{i}")).await;
+        let own = answer(&t, &token, qid, &format!("Réponse {i}")).await;
+        switchers.push((token, own));
+    }
+    let mut fans = Vec::new();
+    for i in 0..6 {
+        fans.push(t.member(&format!("fan{i}")).await);
+    }
+    let target_path = format!("/api/v1/comments/{target}/vote");
+    for (token, _) in &switchers {
+        assert_eq!(vote(&t, token, &target_path, json!("like")).await, StatusCode::OK);
+    }
+    // Each switcher's switch (taking back a like's points, then the dislike's cost to their
+    // own reputation) races likes of their own answer (their reputation, then their points).
+    for round in 0..4 {
+        let (switch, fan_vote) = if round % 2 == 0 {
+            (json!("dislike"), json!("like"))
+        } else {
+            (json!("like"), Value::Null)
+        };
+        let switches = switchers.iter().map(|(token, _)| {
+            let (t, path, choice) = (&t, &target_path, switch.clone());
+            async move {
+                t.request(Method::PUT, path, Some(token), Some(json!({"vote": choice})))
+                    .await
+            }
+        });
+        let (t_ref, fans_ref, fan_vote_ref) = (&t, &fans, &fan_vote);
+        let likes = switchers.iter().flat_map(|(_, own)| {
+            fans_ref.iter().map(move |fan| {
+                let (t, choice) = (t_ref, fan_vote_ref.clone());
+                let path = format!("/api/v1/comments/{own}/vote");
+                async move {
+                    t.request(Method::PUT, &path, Some(fan), Some(json!({"vote": choice})))
+                        .await
+                }
+            })
+        });
+        let (switched, liked) = tokio::join!(
+            futures::future::join_all(switches),
+            futures::future::join_all(likes)
+        );
+        for reply in switched.iter().chain(&liked) {
+            assert_eq!(reply.status, StatusCode::OK, "round {round}: {}", reply.json);
+        }
+    }
+    // Last round: every switcher likes Ann's answer, no fan likes theirs.
+    let detail = t.get(&format!("/api/v1/posts/{qid}"), None).await;
+    for comment in detail.json["comments"].as_array().unwrap() {
+        let expected = if comment["id"] == target { 6 } else { 0 };
+        assert_eq!(comment["likes"], expected, "{comment}");
+        assert_eq!(comment["dislikes"], 0, "{comment}");
+    }
+    assert_books_balance(&t).await;
+}

@@ -106,6 +106,8 @@ pub(crate) async fn take_down(
     post: &Post,
     comment_id: i64,
 ) -> Result<(), CoreError> {
+    // First, as for a post (see `posts::take_down`).
+    store::lock_comment_for_take_down(conn, comment_id).await?;
     store::soft_delete_comment(conn, comment_id).await?;
     unaccept_deleted(conn, ctx, by, post, comment_id).await?;
     rewards::on_content_gone(

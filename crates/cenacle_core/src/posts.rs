@@ -202,6 +202,9 @@ pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Resu
 /// A post goes (deleted, removed; whoever decided it): hidden, and everything earned from its
 /// thread taken back.
 pub(crate) async fn take_down(conn: &mut Conn, post_id: i64) -> Result<(), CoreError> {
+    // First: votes in flight on the thread commit before (their rewards are taken back below),
+    // later ones find it gone (see `store::post_live_for_vote`).
+    store::lock_post_for_take_down(conn, post_id).await?;
     store::soft_delete_post(conn, post_id).await?;
     rewards::on_content_gone(conn, rewards::Gone::Post(post_id)).await
 }

@@ -146,6 +146,27 @@ async fn pay_all(
     Ok(())
 }
 
+/// Locks the reputation rows of `people`, then the points rows of those of them who are our
+/// members, each in person order: the order of every writer. A use case that both takes back
+/// and pays (a vote switched, an acceptance moved) would otherwise touch them in an order of
+/// its own — a like's points taken back before a dislike's cost to the voter — and two of them
+/// racing on the same people could deadlock. Later locks of the same rows are then free.
+async fn lock_people(conn: &mut Conn, people: &[(i64, bool)]) -> Result<(), CoreError> {
+    let mut people = people.to_vec();
+    // One entry per person, whose points are locked if any entry says so.
+    people.sort_unstable_by_key(|(person, local)| (*person, !*local));
+    people.dedup_by_key(|(person, _)| *person);
+    for (person, _) in &people {
+        ledger::lock_reputation(conn, *person).await?;
+    }
+    for (person, local) in &people {
+        if *local {
+            ledger::lock_points(conn, *person).await?;
+        }
+    }
+    Ok(())
+}
+
 /// Reverses the live reputation events and points rows that `which` selects, each by a row
 /// that offsets it; reputation first, then points, each in person order (the order of every
 /// other writer).
@@ -285,6 +306,7 @@ pub async fn on_vote(
         return Ok(());
     }
     let voter_id = voter.person_id;
+    lock_people(conn, &[(author, author_local), (voter_id, voter.is_local())]).await?;
     let keys = VoteKeys::new(subject.target, voter_id);
     if before.is_some() {
         take_back(conn, LiveRewards::Keys(&keys.all())).await?;
@@ -381,15 +403,24 @@ pub async fn on_accept(
     if before == after {
         return Ok(());
     }
+    // The people paid or taken back from, locked up front (see `lock_people`): the acceptor and
+    // the authors of both answers (only they are paid points).
+    let mut people = vec![(acceptor, false)];
+    let mut answers = Vec::new();
+    for id in before.into_iter().chain(after) {
+        let answer = store::comment_by_id(conn, id)
+            .await?
+            .ok_or(CoreError::NotFound("answer"))?;
+        people.push((answer.author_id, answer.local));
+        answers.push(answer);
+    }
+    lock_people(conn, &people).await?;
     if let Some(old) = before {
         take_back(conn, LiveRewards::Keys(&acceptance_keys(old))).await?;
     }
-    let Some(new) = after else {
+    let Some(answer) = after.and_then(|new| answers.into_iter().find(|a| a.id == new)) else {
         return Ok(());
     };
-    let answer = store::comment_by_id(conn, new)
-        .await?
-        .ok_or(CoreError::NotFound("answer"))?;
     if !acceptance_rewards(acceptor, answer.author_id) {
         return Ok(());
     }
@@ -397,7 +428,7 @@ pub async fn on_accept(
         post_id: Some(answer.post_id),
         comment_id: Some(answer.id),
     };
-    let [points_key, accepted_key, acceptor_key] = <[String; 3]>::try_from(acceptance_keys(new))
+    let [points_key, accepted_key, acceptor_key] = <[String; 3]>::try_from(acceptance_keys(answer.id))
         .map_err(|_| CoreError::Internal("acceptance keys".into()))?;
     let mut earnings = [
         (

@@ -67,16 +67,16 @@ pub(crate) async fn vote_on(
     choice: Option<Vote>,
     activity_id: Option<&str>,
 ) -> Result<Option<Vote>, CoreError> {
-    if subject.post.deleted_at.is_some() {
+    // Read again under a share lock that the deletion waits for (the subject may have been
+    // loaded before a deletion committed): content that is gone took its rewards with it, and
+    // a reward committed after its deletion would survive it.
+    if subject.post.deleted_at.is_some() || !store::post_live_for_vote(conn, subject.post.id).await? {
         return Err(CoreError::NotFound("post"));
     }
-    if subject
-        .comment
-        .as_ref()
-        .is_some_and(|c| c.deleted_at.is_some())
-    {
-        // Content that is gone took its rewards with it: no new ones.
-        return Err(CoreError::NotFound("comment"));
+    if let Some(comment) = &subject.comment {
+        if comment.deleted_at.is_some() || !store::comment_live_for_vote(conn, comment.id).await? {
+            return Err(CoreError::NotFound("comment"));
+        }
     }
     access::require_readable(conn, &subject.group, caller.into(), "post").await?;
     if choice == Some(Vote::Dislike) {

@@ -226,6 +226,66 @@ pub async fn post_edits(
         .await?)
 }
 
+/// Whether a post is still there, its row share-locked against its deletion (FOR KEY SHARE)
+/// until the transaction ends: what a vote earns is then either committed before the
+/// deletion, which takes it back, or refused after it — never committed after the deletion
+/// took back the rest. KEY SHARE does not block the votes' counter updates on the same row,
+/// so concurrent votes do not wait on each other here; only [`lock_post_for_take_down`] does.
+pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+    let deleted: Option<Option<DateTime<Utc>>> = post::table
+        .find(id)
+        .select(post::deleted_at)
+        .for_key_share()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(matches!(deleted, Some(None)))
+}
+
+/// [`post_live_for_vote`] for a comment.
+pub async fn comment_live_for_vote(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<bool, DbError> {
+    let deleted: Option<Option<DateTime<Utc>>> = comment::table
+        .find(id)
+        .select(comment::deleted_at)
+        .for_key_share()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(matches!(deleted, Some(None)))
+}
+
+/// Locks a post against new votes (FOR UPDATE conflicts with their KEY SHARE) before it goes:
+/// votes in flight commit first (and their rewards are taken back with the rest), later ones
+/// find it gone. Taken first in the transaction, before any reputation or points row.
+pub async fn lock_post_for_take_down(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    post::table
+        .find(id)
+        .select(post::id)
+        .for_update()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
+    Ok(())
+}
+
+/// [`lock_post_for_take_down`] for a comment.
+pub async fn lock_comment_for_take_down(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<(), DbError> {
+    comment::table
+        .find(id)
+        .select(comment::id)
+        .for_update()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
+    Ok(())
+}
+
 pub async fn soft_delete_post(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
     diesel::update(post::table.find(id).filter(post::deleted_at.is_null()))
         .set(post::deleted_at.eq(diesel::dsl::now))

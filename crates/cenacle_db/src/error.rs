@@ -41,4 +41,44 @@ impl DbError {
             _ => return None,
         })
     }
+    /// Whether PostgreSQL gave up on the transaction because of a concurrent one — a
+    /// serialization failure (40001) or a deadlock it broke (40P01) — so that the same request,
+    /// retried, may well succeed. The driver reports 40P01 without its code (as an unknown
+    /// kind): it is recognised by its message, which is PostgreSQL's English text unless the
+    /// server's `lc_messages` says otherwise — the writers lock in one order so that it does not
+    /// happen, this only keeps a slip from being answered as our fault.
+    pub fn is_transient_conflict(&self) -> bool {
+        match self {
+            DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::SerializationFailure,
+                _,
+            )) => true,
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)) => {
+                info.message().starts_with("deadlock detected")
+            }
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn database(kind: DatabaseErrorKind, message: &str) -> DbError {
+        DbError::Query(DieselError::DatabaseError(kind, Box::new(message.to_owned())))
+    }
+
+    #[test]
+    fn serialization_failures_and_deadlocks_are_transient_conflicts() {
+        assert!(database(
+            DatabaseErrorKind::SerializationFailure,
+            "could not serialize access due to concurrent update"
+        )
+        .is_transient_conflict());
+        assert!(database(DatabaseErrorKind::Unknown, "deadlock detected").is_transient_conflict());
+        assert!(!database(DatabaseErrorKind::Unknown, "syntax error").is_transient_conflict());
+        assert!(!database(DatabaseErrorKind::CheckViolation, "x").is_transient_conflict());
+        assert!(!DbError::PoolTimeout.is_transient_conflict());
+    }
 }
