@@ -221,6 +221,7 @@ mod tests {
             login_per_account: per_account,
             register_per_ip: 10,
             rate_window_seconds: 300,
+            idempotency_key_retention_hours: 24,
         })
     }
 

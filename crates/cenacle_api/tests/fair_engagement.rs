@@ -619,7 +619,10 @@ async fn a_like_and_its_withdrawal_cancel_even_when_the_floor_clipped_dislikes()
     assert_eq!(vote(&t, &fan, &path, json!("like")).await, StatusCode::OK);
     // Three dislikes cost 6, more than the like's 5 above the floor: the floor shows 1.
     for critic in &critics {
-        assert_eq!(vote(&t, critic, &path, json!("dislike")).await, StatusCode::OK);
+        assert_eq!(
+            vote(&t, critic, &path, json!("dislike")).await,
+            StatusCode::OK
+        );
     }
     assert_eq!(reputation(&t, &marie).await, 1, "shown at the floor");
     assert_eq!(vote(&t, &fan, &path, Value::Null).await, StatusCode::OK);
@@ -662,7 +665,11 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
     assert_eq!(points(&t, &marie).await, -15, "the reversal is exact");
     // In debt, nothing can be spent…
     let q3 = new_post(&t, &marie, "question", "Again ?").await;
-    assert_eq!(points(&t, &marie).await, 0, "a new post pays the debt first");
+    assert_eq!(
+        points(&t, &marie).await,
+        0,
+        "a new post pays the debt first"
+    );
     let r = t
         .post(
             &format!("/api/v1/posts/{q3}/bounty"),
@@ -746,7 +753,15 @@ async fn votes_switched_while_others_like_never_fail_and_count_exactly() {
             ]
             .map(|path| {
                 let (t, fan, choice) = (&t, fan.clone(), choice.clone());
-                async move { t.request(Method::PUT, &path, Some(&fan), Some(json!({"vote": choice}))).await }
+                async move {
+                    t.request(
+                        Method::PUT,
+                        &path,
+                        Some(&fan),
+                        Some(json!({"vote": choice})),
+                    )
+                    .await
+                }
             })
         });
         for reply in futures::future::join_all(votes).await {
@@ -834,7 +849,10 @@ async fn switching_a_vote_while_ones_own_answer_is_liked_never_deadlocks() {
     }
     let target_path = format!("/api/v1/comments/{target}/vote");
     for (token, _) in &switchers {
-        assert_eq!(vote(&t, token, &target_path, json!("like")).await, StatusCode::OK);
+        assert_eq!(
+            vote(&t, token, &target_path, json!("like")).await,
+            StatusCode::OK
+        );
     }
     // Each switcher's switch (taking back a like's points, then the dislike's cost to their
     // own reputation) races likes of their own answer (their reputation, then their points).
@@ -847,8 +865,13 @@ async fn switching_a_vote_while_ones_own_answer_is_liked_never_deadlocks() {
         let switches = switchers.iter().map(|(token, _)| {
             let (t, path, choice) = (&t, &target_path, switch.clone());
             async move {
-                t.request(Method::PUT, path, Some(token), Some(json!({"vote": choice})))
-                    .await
+                t.request(
+                    Method::PUT,
+                    path,
+                    Some(token),
+                    Some(json!({"vote": choice})),
+                )
+                .await
             }
         });
         let (t_ref, fans_ref, fan_vote_ref) = (&t, &fans, &fan_vote);
@@ -867,7 +890,12 @@ async fn switching_a_vote_while_ones_own_answer_is_liked_never_deadlocks() {
             futures::future::join_all(likes)
         );
         for reply in switched.iter().chain(&liked) {
-            assert_eq!(reply.status, StatusCode::OK, "round {round}: {}", reply.json);
+            assert_eq!(
+                reply.status,
+                StatusCode::OK,
+                "round {round}: {}",
+                reply.json
+            );
         }
     }
     // Last round: every switcher likes Ann's answer, no fan likes theirs.

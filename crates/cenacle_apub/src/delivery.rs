@@ -18,6 +18,7 @@ use crate::{
 use cenacle_core::{
     actors,
     federation::{self, AfterFailure, DueProbe, Wakeups},
+    idempotency,
     model::ClaimedDelivery,
     Conn, CoreError, ScopedFutureExt,
 };
@@ -55,13 +56,15 @@ const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(50);
 const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
 const PRUNE_BATCH: i64 = 5000;
 
-/// The federation tables' periodic clean-ups.
+/// The periodic clean-ups (the federation tables', and the API's idempotency keys).
 #[derive(Debug, Clone, Copy)]
 enum Cleanup {
     /// Received activity ids past `received_activity_max_age_days`.
     ReceivedIds,
     /// Deliveries parked for a dead instance past `parked_delivery_max_age_days`.
     ParkedDeliveries,
+    /// `Idempotency-Key`s past `limits.idempotency_key_retention_hours`.
+    IdempotencyKeys,
 }
 /// Dead instances probed per round, and how long a probe claim keeps other workers off.
 const PROBES_PER_ROUND: i64 = 16;
@@ -416,6 +419,9 @@ impl DeliveryWorker {
                             Cleanup::ParkedDeliveries => {
                                 federation::expire_parked_deliveries(conn, ctx, PRUNE_BATCH).await
                             }
+                            Cleanup::IdempotencyKeys => {
+                                idempotency::prune_expired(conn, ctx, PRUNE_BATCH).await
+                            }
                         }
                     }
                     .scope_boxed()
@@ -441,6 +447,7 @@ impl DeliveryWorker {
         while !*shutdown.borrow() {
             let pruned = self.drain(Cleanup::ReceivedIds).await;
             let expired = self.drain(Cleanup::ParkedDeliveries).await;
+            let keys = self.drain(Cleanup::IdempotencyKeys).await;
             if expired > 0 {
                 tracing::warn!(expired, "gave up deliveries parked for dead instances");
             }
@@ -451,7 +458,7 @@ impl DeliveryWorker {
                     tracing::error!(error = %err, "sweeping orphan activities failed");
                     0
                 });
-            tracing::info!(pruned, expired, swept, "federation upkeep done");
+            tracing::info!(pruned, expired, keys, swept, "federation upkeep done");
             tokio::select! {
                 _ = tokio::time::sleep(UPKEEP_EVERY) => {}
                 _ = shutdown.changed() => {}

@@ -142,6 +142,9 @@ pub struct LimitSettings {
     pub login_per_account: u32,
     pub register_per_ip: u32,
     pub rate_window_seconds: u64,
+    /// `Idempotency-Key`s (and the answers kept for them) are forgotten this long after their
+    /// first use.
+    pub idempotency_key_retention_hours: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -401,6 +404,13 @@ impl Settings {
         if self.server.data_dir.as_os_str().is_empty() {
             return bad("server.data_dir", "must not be empty");
         }
+        // A client retries within minutes; a year of keys is more than anyone needs to keep.
+        if !(1..=8_760).contains(&self.limits.idempotency_key_retention_hours) {
+            return bad(
+                "limits.idempotency_key_retention_hours",
+                "must be from 1 to 8760 (a year)",
+            );
+        }
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
         }
@@ -619,6 +629,11 @@ mod tests {
                 "CENACLE_FEDERATION__DEAD_PROBE_FIRST_SECONDS",
                 "0",
                 "federation.dead_probe_first_seconds",
+            ),
+            (
+                "CENACLE_LIMITS__IDEMPOTENCY_KEY_RETENTION_HOURS",
+                "0",
+                "limits.idempotency_key_retention_hours",
             ),
             (
                 "CENACLE_FEDERATION__DEAD_AFTER_HOURS",

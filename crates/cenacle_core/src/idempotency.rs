@@ -3,7 +3,7 @@
 //! request; the same key with another request is refused (`IdempotencyKeyReused`), nothing
 //! written.
 
-use crate::{Conn, CoreError};
+use crate::{Conn, Context, CoreError};
 use cenacle_db::idempotency::{self as store, Claim};
 use sha2::{Digest, Sha256};
 
@@ -58,4 +58,13 @@ pub(crate) async fn remember(
     response: &str,
 ) -> Result<(), CoreError> {
     Ok(store::store_response(conn, actor, key, response).await?)
+}
+
+/// Forgets keys older than `limits.idempotency_key_retention_hours`, up to `limit` of them;
+/// returns how many (call again while it returns `limit`). A client retrying after that
+/// claims its key anew: a grant still pays once (its ledger row is keyed by the client's key),
+/// and answers the balance of then.
+pub async fn prune_expired(conn: &mut Conn, ctx: &Context, limit: i64) -> Result<usize, CoreError> {
+    let hours = ctx.settings.limits.idempotency_key_retention_hours;
+    Ok(store::prune(conn, i32::try_from(hours).unwrap_or(i32::MAX), limit).await?)
 }

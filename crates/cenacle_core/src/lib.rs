@@ -28,7 +28,7 @@ pub mod federation;
 pub mod feeds;
 pub mod groups;
 pub mod ideas;
-mod idempotency;
+pub mod idempotency;
 pub mod identity;
 pub mod inbound;
 pub mod leaderboards;

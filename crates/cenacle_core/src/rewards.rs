@@ -306,7 +306,11 @@ pub async fn on_vote(
         return Ok(());
     }
     let voter_id = voter.person_id;
-    lock_people(conn, &[(author, author_local), (voter_id, voter.is_local())]).await?;
+    lock_people(
+        conn,
+        &[(author, author_local), (voter_id, voter.is_local())],
+    )
+    .await?;
     let keys = VoteKeys::new(subject.target, voter_id);
     if before.is_some() {
         take_back(conn, LiveRewards::Keys(&keys.all())).await?;
@@ -428,8 +432,9 @@ pub async fn on_accept(
         post_id: Some(answer.post_id),
         comment_id: Some(answer.id),
     };
-    let [points_key, accepted_key, acceptor_key] = <[String; 3]>::try_from(acceptance_keys(answer.id))
-        .map_err(|_| CoreError::Internal("acceptance keys".into()))?;
+    let [points_key, accepted_key, acceptor_key] =
+        <[String; 3]>::try_from(acceptance_keys(answer.id))
+            .map_err(|_| CoreError::Internal("acceptance keys".into()))?;
     let mut earnings = [
         (
             answer.author_id,

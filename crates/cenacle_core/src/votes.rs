@@ -70,7 +70,9 @@ pub(crate) async fn vote_on(
     // Read again under a share lock that the deletion waits for (the subject may have been
     // loaded before a deletion committed): content that is gone took its rewards with it, and
     // a reward committed after its deletion would survive it.
-    if subject.post.deleted_at.is_some() || !store::post_live_for_vote(conn, subject.post.id).await? {
+    if subject.post.deleted_at.is_some()
+        || !store::post_live_for_vote(conn, subject.post.id).await?
+    {
         return Err(CoreError::NotFound("post"));
     }
     if let Some(comment) = &subject.comment {

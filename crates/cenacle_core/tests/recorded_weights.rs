@@ -100,16 +100,31 @@ async fn a_bounty_score_counts_the_weight_each_vote_was_cast_with() {
     // Raised after the vote: the vote still weighs the half it was cast with.
     set_weight(&w, &admin, 1.0).await;
     let mut conn = w.ctx.conn().await.unwrap();
-    let (since, until) = (Utc::now() - Duration::hours(1), Utc::now() + Duration::hours(1));
-    let best =
-        bounties::best_qualifying_answer(&mut conn, question.id, since, until, marie.person_id, 0.0)
-            .await
-            .unwrap()
-            .expect("the answer qualifies at score 0");
+    let (since, until) = (
+        Utc::now() - Duration::hours(1),
+        Utc::now() + Duration::hours(1),
+    );
+    let best = bounties::best_qualifying_answer(
+        &mut conn,
+        question.id,
+        since,
+        until,
+        marie.person_id,
+        0.0,
+    )
+    .await
+    .unwrap()
+    .expect("the answer qualifies at score 0");
     assert_eq!(best.score, 0.5);
-    let qualifying =
-        bounties::best_qualifying_answer(&mut conn, question.id, since, until, marie.person_id, 1.0)
-            .await
-            .unwrap();
+    let qualifying = bounties::best_qualifying_answer(
+        &mut conn,
+        question.id,
+        since,
+        until,
+        marie.person_id,
+        1.0,
+    )
+    .await
+    .unwrap();
     assert!(qualifying.is_none(), "{qualifying:?}");
 }

@@ -243,10 +243,7 @@ pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result
 }
 
 /// [`post_live_for_vote`] for a comment.
-pub async fn comment_live_for_vote(
-    conn: &mut AsyncPgConnection,
-    id: i64,
-) -> Result<bool, DbError> {
+pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
     let deleted: Option<Option<DateTime<Utc>>> = comment::table
         .find(id)
         .select(comment::deleted_at)

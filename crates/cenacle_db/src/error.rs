@@ -66,7 +66,10 @@ mod tests {
     use super::*;
 
     fn database(kind: DatabaseErrorKind, message: &str) -> DbError {
-        DbError::Query(DieselError::DatabaseError(kind, Box::new(message.to_owned())))
+        DbError::Query(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_owned()),
+        ))
     }
 
     #[test]

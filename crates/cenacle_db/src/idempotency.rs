@@ -70,3 +70,22 @@ pub async fn store_response(
         .await?;
     Ok(())
 }
+
+/// Forgets keys claimed more than `max_age_hours` ago, up to `limit` of them; returns how many
+/// (call again while it returns `limit`).
+pub async fn prune(
+    conn: &mut AsyncPgConnection,
+    max_age_hours: i32,
+    limit: i64,
+) -> Result<usize, DbError> {
+    use diesel::sql_types::{BigInt, Int4};
+    Ok(diesel::sql_query(
+        "DELETE FROM idempotent_request WHERE (actor_id, key) IN \
+         (SELECT actor_id, key FROM idempotent_request \
+          WHERE created_at < now() - $1 * interval '1 hour' LIMIT $2)",
+    )
+    .bind::<Int4, _>(max_age_hours)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
