@@ -91,9 +91,10 @@ pub enum AdminCommand {
         #[arg(long)]
         role: Role,
     },
-    /// Check that every points balance and reputation equals what its ledger adds up to (with
-    /// the reputation floor of 1), as do likes received and today's capped earnings. Prints each
-    /// difference naming its person and exits non-zero when there is any.
+    /// Check that every points balance (debts included) and reputation equals exactly what its
+    /// ledger adds up to (reputation from 1; its floor of 1 applies only to what is shown), as
+    /// do likes received and today's capped earnings. Prints each difference naming its person
+    /// and exits non-zero when there is any.
     Audit,
 }
 
