@@ -24,8 +24,8 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, champions, engagement, federation, groups, instance, media, membership, posts,
-    queue,
+    account, admin, champions, community, engagement, federation, groups, instance, media,
+    membership, posts, queue,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -75,6 +75,7 @@ impl AppState {
         (name = "champions", description = "The champions programme: charter, nominations, tools, dashboard"),
         (name = "posts", description = "Questions, ideas, notes, answers, comments and votes"),
         (name = "engagement", description = "Reputation, points, ranks and leaderboards"),
+        (name = "community", description = "Insights for community managers: member statistics, the champions shortlist, negative-leader alerts"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -146,6 +147,9 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::grant))
         .routes(routes!(engagement::set_weight))
         .routes(routes!(engagement::leaderboard))
+        .routes(routes!(community::member_stats))
+        .routes(routes!(community::shortlist))
+        .routes(routes!(community::alerts))
         .routes(routes!(engagement::person))
         .routes(routes!(engagement::offer_bounty, engagement::get_bounty))
         .routes(routes!(engagement::award_bounty))

@@ -113,8 +113,9 @@ pub struct NewPost {
 }
 
 pub async fn insert_post(conn: &mut AsyncPgConnection, new: &NewPost) -> Result<Post, DbError> {
+    let mood = post_sentiment(&new.title, &new.body, &new.language);
     Ok(diesel::insert_into(post::table)
-        .values(new)
+        .values((new, post::sentiment.eq(mood)))
         .returning(Post::as_returning())
         .get_result(conn)
         .await?)
@@ -192,6 +193,7 @@ pub async fn edit_post(
             post::title.eq(title),
             post::body.eq(body),
             post::tags.eq(tags),
+            post::sentiment.eq(post_sentiment(title, body, &previous.language)),
             post::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Post::as_returning())
@@ -479,17 +481,20 @@ pub async fn insert_comment(
     conn: &mut AsyncPgConnection,
     new: &NewComment,
 ) -> Result<Comment, DbError> {
-    let created = diesel::insert_into(comment::table)
-        .values(new)
-        .returning(Comment::as_returning())
-        .get_result(conn)
-        .await?;
-    diesel::update(post::table.find(new.post_id))
+    // The post's counters first: its language gives the comment's mood.
+    let language: String = diesel::update(post::table.find(new.post_id))
         .set((
             post::comment_count.eq(post::comment_count + 1),
             post::last_activity_at.eq(diesel::dsl::now),
         ))
-        .execute(conn)
+        .returning(post::language)
+        .get_result(conn)
+        .await?;
+    let mood = sentiment_of(&new.body, &language);
+    let created = diesel::insert_into(comment::table)
+        .values((new, comment::sentiment.eq(mood)))
+        .returning(Comment::as_returning())
+        .get_result(conn)
         .await?;
     Ok(created)
 }
@@ -547,9 +552,21 @@ pub async fn edit_comment(
     id: i64,
     body: &str,
 ) -> Result<Comment, DbError> {
+    // Read in its thread's language, as when it was written.
+    let language: String = post::table
+        .filter(
+            post::id.nullable().eq(comment::table
+                .find(id)
+                .select(comment::post_id)
+                .single_value()),
+        )
+        .select(post::language)
+        .first(conn)
+        .await?;
     Ok(diesel::update(comment::table.find(id))
         .set((
             comment::body.eq(body),
+            comment::sentiment.eq(sentiment_of(body, &language)),
             comment::updated_at.eq(diesel::dsl::now),
         ))
         .returning(Comment::as_returning())
@@ -820,11 +837,17 @@ pub async fn mirror_post(
     idea_status: Option<&str>,
     accepted_comment_id: Option<i64>,
 ) -> Result<(), DbError> {
+    let language: String = post::table
+        .find(id)
+        .select(post::language)
+        .first(conn)
+        .await?;
     diesel::update(post::table.find(id))
         .set((
             post::title.eq(title),
             post::body.eq(body),
             post::tags.eq(tags),
+            post::sentiment.eq(post_sentiment(title, body, &language)),
             post::idea_status.eq(idea_status),
             post::accepted_comment_id.eq(accepted_comment_id),
             post::updated_at.eq(diesel::dsl::now),
@@ -1062,4 +1085,17 @@ pub async fn pinned_posts(
         .limit(20)
         .load(conn)
         .await?)
+}
+
+/// A contribution's mood, stored with its text whenever the text is written (created, edited,
+/// mirrored), so that mood trends read a column: `cenacle_domain::sentiment` in the
+/// contribution's language (English when the stored code is unknown).
+fn sentiment_of(text: &str, language: &str) -> f32 {
+    let language = cenacle_domain::Language::parse(language).unwrap_or_default();
+    cenacle_domain::sentiment::sentiment(text, language) as f32
+}
+
+/// A post's mood: its title and body read as one text (the title's own words count).
+fn post_sentiment(title: &str, body: &str, language: &str) -> f32 {
+    sentiment_of(&format!("{title}.\n{body}"), language)
 }

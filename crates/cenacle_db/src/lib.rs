@@ -16,6 +16,7 @@ mod error;
 pub mod federation;
 pub mod groups;
 pub mod idempotency;
+pub mod insights;
 pub mod leaderboards;
 pub mod media;
 pub mod pool;

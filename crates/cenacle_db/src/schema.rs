@@ -217,6 +217,7 @@ diesel::table! {
         rating_sum -> Int4,
         rating_count -> Int4,
         accepted_at -> Nullable<Timestamptz>,
+        sentiment -> Nullable<Float4>,
     }
 }
 
@@ -236,6 +237,7 @@ diesel::table! {
         updated_at -> Timestamptz,
         deleted_at -> Nullable<Timestamptz>,
         language -> Text,
+        sentiment -> Nullable<Float4>,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod content;
 pub mod delivery;
 pub mod engagement;
 pub mod influence;
+pub mod insights;
 pub mod mood;
 pub mod origin;
 pub mod role;

@@ -36,6 +36,8 @@ pub enum Permission {
     /// Run the champions programme: nominate, publish the charter, set objectives, renew,
     /// remove, broadcast to champions, read the programme's dashboard.
     RunChampionProgramme,
+    /// Read members' statistics, the champions shortlist and the negative-leader alerts.
+    ReadCommunityInsights,
 }
 
 impl Role {
@@ -71,6 +73,7 @@ impl Role {
                         | CreateInvites
                         | ManageGroups
                         | RunChampionProgramme
+                        | ReadCommunityInsights
                 )
             }
             Role::Moderator => matches!(permission, ListAccounts),
@@ -129,6 +132,7 @@ mod tests {
             Permission::BlockInstances,
             Permission::ManageFederation,
             Permission::RunChampionProgramme,
+            Permission::ReadCommunityInsights,
         ] {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));
@@ -139,6 +143,11 @@ mod tests {
             "community managers run the groups"
         );
         assert!(!Role::CommunityManager.allows(Permission::BlockInstances));
+        // Community managers read the community's insights; moderators and staff do not.
+        assert!(Role::CommunityManager.allows(Permission::ReadCommunityInsights));
+        assert!(Role::Admin.allows(Permission::ReadCommunityInsights));
+        assert!(!Role::Moderator.allows(Permission::ReadCommunityInsights));
+        assert!(!Role::Staff.allows(Permission::ReadCommunityInsights));
         assert!(!Role::CommunityManager.allows(Permission::ManageFederation));
         assert!(!Role::Moderator.allows(Permission::ManageFederation));
         assert!(!Role::Moderator.allows(Permission::CreateInvites));

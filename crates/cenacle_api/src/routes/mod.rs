@@ -1,6 +1,7 @@
 pub mod account;
 pub mod admin;
 pub mod champions;
+pub mod community;
 pub mod engagement;
 pub mod federation;
 pub mod groups;

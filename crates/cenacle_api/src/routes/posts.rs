@@ -3,13 +3,13 @@
 
 use crate::{
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, Auth, MaybeAuth},
+    extract::{ApiJson, ApiQuery, Auth, ClientIp, MaybeAuth},
     pagination::Page,
     AppState,
 };
 use axum::{
     extract::{Path, State},
-    http::StatusCode,
+    http::{HeaderMap, StatusCode},
     Json,
 };
 use cenacle_core::{
@@ -17,7 +17,7 @@ use cenacle_core::{
     feeds::{FeedOptions, FeedScope, FeedSort},
     groups, ideas,
     model::{Attachment, Author, Comment, Post, PostFilter, SearchQuery, VoteTarget},
-    people,
+    people, post_views,
     posts::{self, PostChange, PostInput},
     votes, Caller, Conn, CoreError, ScopedFutureExt,
 };
@@ -364,11 +364,24 @@ pub async fn list(
 pub async fn get(
     State(state): State<AppState>,
     MaybeAuth(session): MaybeAuth,
+    ClientIp(address): ClientIp,
+    headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = session.as_ref().map(Caller::from);
     let mut conn = state.ctx.conn().await?;
-    Ok(Json(detail(&mut conn, &state, caller.as_ref(), id).await?))
+    let view = detail(&mut conn, &state, caller.as_ref(), id).await?;
+    // Served: one view for its author's statistics (once per viewer and day; robots not).
+    let reader = post_views::Reader {
+        person_id: caller.as_ref().map(|c| c.person_id),
+        author_id: view.post.author.id,
+        address: &address,
+        user_agent: headers
+            .get(axum::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+    };
+    post_views::count_view(&mut conn, id, reader).await?;
+    Ok(Json(view))
 }
 
 #[derive(Deserialize, ToSchema)]

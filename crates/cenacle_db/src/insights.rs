@@ -1,0 +1,316 @@
+//! Member statistics, read from the rollups that triggers keep in the statements that write
+//! the content (migration `2026-11-30-000801_member_stats`): `member_stats_day` per member,
+//! group, tag ('' for the whole group) and UTC day; `topic_stats_day` the answers accepted per
+//! topic and day; `post_view` the day's viewers of each post. Also the scored contributions
+//! that mood trends read.
+
+use crate::{DbError, PrepareOnce};
+use chrono::{DateTime, NaiveDate, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Bool, Bytea, Date, Float4, Float8, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// Which rows a topic covers: a tag ('' for every contribution) in one group or in all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicRows {
+    pub tag: String,
+    pub group_id: Option<i64>,
+}
+
+/// The rows of a topic over the days [$2, $3): `$1` the tag, `$4` the group (NULL: all).
+const TOPIC_DAYS: &str =
+    "tag = $1 AND day >= $2 AND day < $3 AND ($4::bigint IS NULL OR group_id = $4)";
+
+/// The sums of some statistics rows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, QueryableByName)]
+pub struct StatsSums {
+    #[diesel(sql_type = BigInt)]
+    pub threads: i64,
+    #[diesel(sql_type = BigInt)]
+    pub ideas: i64,
+    #[diesel(sql_type = BigInt)]
+    pub replies: i64,
+    #[diesel(sql_type = BigInt)]
+    pub accepted: i64,
+    #[diesel(sql_type = Float8)]
+    pub likes: f64,
+    #[diesel(sql_type = BigInt)]
+    pub views: i64,
+    #[diesel(sql_type = BigInt)]
+    pub first_replies: i64,
+    #[diesel(sql_type = BigInt)]
+    pub first_reply_secs: i64,
+}
+
+const SUMS: &str =
+    "COALESCE(SUM(threads), 0)::bigint AS threads, COALESCE(SUM(ideas), 0)::bigint AS ideas, \
+     COALESCE(SUM(replies), 0)::bigint AS replies, COALESCE(SUM(accepted), 0)::bigint AS accepted, \
+     COALESCE(SUM(likes), 0)::float8 AS likes, COALESCE(SUM(views), 0)::bigint AS views, \
+     COALESCE(SUM(first_replies), 0)::bigint AS first_replies, \
+     COALESCE(SUM(first_reply_secs), 0)::bigint AS first_reply_secs";
+
+/// One week of a member's activity.
+#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+pub struct WeekSums {
+    /// The Monday the week starts on.
+    #[diesel(sql_type = Date)]
+    pub week: NaiveDate,
+    #[diesel(embed)]
+    pub sums: StatsSums,
+}
+
+/// A member's statistics in a topic over [from, to), week by week (weeks without activity are
+/// absent), and the number of distinct people they helped over the whole period.
+pub async fn member_weeks(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    topic: &TopicRows,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<(Vec<WeekSums>, i64), DbError> {
+    let weeks = diesel::sql_query(format!(
+        "SELECT date_trunc('week', day::timestamp)::date AS week, {SUMS} \
+         FROM member_stats_day WHERE person_id = $5 AND {TOPIC_DAYS} GROUP BY 1 ORDER BY 1"
+    ))
+    .bind::<Text, _>(&topic.tag)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Nullable<BigInt>, _>(topic.group_id)
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .load(conn)
+    .await?;
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let helped: Count = diesel::sql_query(format!(
+        "SELECT count(DISTINCT h) AS n FROM member_stats_day, unnest(helped) AS h \
+         WHERE person_id = $5 AND {TOPIC_DAYS}"
+    ))
+    .bind::<Text, _>(&topic.tag)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Nullable<BigInt>, _>(topic.group_id)
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    Ok((weeks, helped.n))
+}
+
+/// The answers accepted in a topic over [from, to), all members together.
+pub async fn topic_accepted(
+    conn: &mut AsyncPgConnection,
+    topic: &TopicRows,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let found: Count = diesel::sql_query(format!(
+        "SELECT COALESCE(SUM(accepted), 0)::bigint AS n FROM topic_stats_day WHERE {TOPIC_DAYS}"
+    ))
+    .bind::<Text, _>(&topic.tag)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Nullable<BigInt>, _>(topic.group_id)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    Ok(found.n)
+}
+
+/// Whether any contribution ever carried `tag` (the rollups have a row for it).
+pub async fn tag_known(conn: &mut AsyncPgConnection, tag: &str) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        known: bool,
+    }
+    let found: Found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM member_stats_day WHERE tag = $1) AS known")
+            .bind::<Text, _>(tag)
+            .prepared()
+            .get_result(conn)
+            .await?;
+    Ok(found.known)
+}
+
+/// One member's totals in a topic over a period, for the shortlist.
+#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+pub struct MemberSums {
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    #[diesel(embed)]
+    pub sums: StatsSums,
+    #[diesel(sql_type = BigInt)]
+    pub helped: i64,
+}
+
+/// Every member's totals in a topic over [from, to): one row per member active there.
+pub async fn topic_members(
+    conn: &mut AsyncPgConnection,
+    topic: &TopicRows,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<MemberSums>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "WITH rows AS MATERIALIZED (SELECT * FROM member_stats_day WHERE {TOPIC_DAYS}), \
+              sums AS (SELECT person_id, {SUMS} FROM rows GROUP BY person_id), \
+              helped AS (SELECT person_id, count(DISTINCT h) AS helped \
+                         FROM rows, unnest(rows.helped) AS h GROUP BY person_id) \
+         SELECT sums.*, COALESCE(helped.helped, 0)::bigint AS helped \
+         FROM sums LEFT JOIN helped USING (person_id)"
+    ))
+    .bind::<Text, _>(&topic.tag)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Nullable<BigInt>, _>(topic.group_id)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// A post or comment with its mood.
+#[derive(Debug, Clone, PartialEq, QueryableByName)]
+pub struct ScoredContribution {
+    #[diesel(sql_type = BigInt)]
+    pub author_id: i64,
+    /// `post` or `comment`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    /// The thread it belongs to (the post itself for a post).
+    #[diesel(sql_type = BigInt)]
+    pub post_id: i64,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Float4)]
+    pub sentiment: f32,
+    /// The start of its text.
+    #[diesel(sql_type = Text)]
+    pub excerpt: String,
+}
+
+/// The scored posts and comments of `authors` in a topic, written in [from, to), oldest first.
+pub async fn scored_contributions(
+    conn: &mut AsyncPgConnection,
+    authors: &[i64],
+    topic: &TopicRows,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> Result<Vec<ScoredContribution>, DbError> {
+    // '' is every contribution; a tag, the threads carrying it.
+    let in_topic = "($1 = '' OR $1 = ANY(p.tags)) AND ($4::bigint IS NULL OR p.group_id = $4)";
+    let during = |t: &str| {
+        format!("{t}.created_at >= $2::date AT TIME ZONE 'UTC' AND {t}.created_at < $3::date AT TIME ZONE 'UTC'")
+    };
+    Ok(diesel::sql_query(format!(
+        "SELECT * FROM ( \
+           SELECT p.author_id, 'post' AS kind, p.id, p.id AS post_id, p.created_at, p.sentiment, \
+                  left(p.title, 140) AS excerpt \
+           FROM post p WHERE p.author_id = ANY($5) AND p.deleted_at IS NULL AND p.sentiment IS NOT NULL \
+             AND {in_topic} AND {} \
+           UNION ALL \
+           SELECT c.author_id, 'comment', c.id, c.post_id, c.created_at, c.sentiment, left(c.body, 140) \
+           FROM comment c JOIN post p ON p.id = c.post_id \
+           WHERE c.author_id = ANY($5) AND c.deleted_at IS NULL AND c.sentiment IS NOT NULL \
+             AND p.deleted_at IS NULL AND {in_topic} AND {}) s \
+         ORDER BY created_at, kind, id",
+        during("p"),
+        during("c")
+    ))
+    .bind::<Text, _>(&topic.tag)
+    .bind::<Date, _>(from)
+    .bind::<Date, _>(to)
+    .bind::<Nullable<BigInt>, _>(topic.group_id)
+    .bind::<Array<BigInt>, _>(authors)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// Who viewed: a signed-in person, or an anonymous client by what it sent (its address and
+/// user agent), hashed with the day's salt in the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer<'a> {
+    Person(i64),
+    Anonymous(&'a str),
+}
+
+/// What [`count_view`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewCount {
+    /// A first view of the post by this viewer today: counted (the trigger added it).
+    Counted,
+    /// Seen already today: nothing written.
+    Repeated,
+    /// The day has no salt yet: [`start_view_day`] first.
+    Unsalted,
+}
+
+/// Counts a view of `post_id` on `day`: one insert that does nothing when the viewer saw the
+/// post already that day; the rollups move (by trigger) only when it inserts.
+pub async fn count_view(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    day: NaiveDate,
+    viewer: &Viewer<'_>,
+) -> Result<ViewCount, DbError> {
+    #[derive(QueryableByName)]
+    struct Outcome {
+        #[diesel(sql_type = Bool)]
+        salted: bool,
+        #[diesel(sql_type = Bool)]
+        counted: bool,
+    }
+    let (person, fingerprint) = match viewer {
+        Viewer::Person(id) => (Some(format!("person:{id}").into_bytes()), None),
+        Viewer::Anonymous(fingerprint) => (None, Some(*fingerprint)),
+    };
+    let outcome: Outcome = diesel::sql_query(
+        "WITH s AS (SELECT salt FROM view_salt WHERE day = $1), \
+              ins AS (INSERT INTO post_view (day, post_id, viewer) \
+                      SELECT $1, $2, COALESCE($3, sha256(convert_to(s.salt || $4, 'UTF8'))) FROM s \
+                      ON CONFLICT DO NOTHING RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM s) AS salted, EXISTS (SELECT 1 FROM ins) AS counted",
+    )
+    .bind::<Date, _>(day)
+    .bind::<BigInt, _>(post_id)
+    .bind::<Nullable<Bytea>, _>(person)
+    .bind::<Nullable<Text>, _>(fingerprint)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    Ok(match (outcome.salted, outcome.counted) {
+        (false, _) => ViewCount::Unsalted,
+        (true, true) => ViewCount::Counted,
+        (true, false) => ViewCount::Repeated,
+    })
+}
+
+/// Starts a day of view counting: a new random salt for `day`; the salts and the viewer rows
+/// of the days before are deleted, so that no row outlives its day. Several servers starting
+/// the same day race harmlessly: one salt wins, the others find it.
+pub async fn start_view_day(conn: &mut AsyncPgConnection, day: NaiveDate) -> Result<(), DbError> {
+    diesel::sql_query(
+        "WITH ins AS (INSERT INTO view_salt (day, salt) \
+                      VALUES ($1, gen_random_uuid()::text || gen_random_uuid()::text) \
+                      ON CONFLICT DO NOTHING RETURNING day), \
+              old AS (DELETE FROM view_salt WHERE day < $1 AND EXISTS (SELECT 1 FROM ins)) \
+         DELETE FROM post_view WHERE day < $1 AND EXISTS (SELECT 1 FROM ins)",
+    )
+    .bind::<Date, _>(day)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
