@@ -244,6 +244,8 @@ impl Vault {
             ("media", "file") => self.file.clone(),
             // A person's public profile: the member's, to show it says nothing of the group.
             ("people", "handle") => MEMBERS[0].into(),
+            // A member's statistics (community managers only).
+            ("members", "handle") => MEMBERS[0].into(),
             _ => return None,
         })
     }
@@ -253,7 +255,7 @@ impl Vault {
     /// out; any other parameter fails the sweep, so that a new one must say whether it points
     /// at a group's content.
     fn query_value(&self, param: &str) -> Result<Option<String>, ()> {
-        const NEUTRAL: [&str; 15] = [
+        const NEUTRAL: [&str; 16] = [
             "limit",
             "cursor",
             "sort",
@@ -270,6 +272,8 @@ impl Vault {
             // The champions dashboard's windows (days ahead, months back).
             "within_days",
             "months",
+            // The insights' recent window (days at the end of the period).
+            "recent_days",
         ];
         Ok(Some(match param {
             "group" => "vault".into(),
@@ -406,9 +410,14 @@ async fn every_get_route_keeps_a_private_group_sealed_from_non_members() {
         ] {
             let reply = get(t, &call.path, token).await;
             let secrets = secrets_in(&reply, call);
+            // A route refused for want of an instance permission (community insights) is
+            // refused before any group is looked up: it says nothing of the group either.
+            let needs_permission = reply.status == StatusCode::FORBIDDEN
+                && reply.json()["error"]["details"]["permission"].is_string();
             let status_ok = !call.scoped
                 || call.template == CARD
                 || reply.status == StatusCode::NOT_FOUND
+                || needs_permission
                 || (token.is_none() && reply.status == StatusCode::UNAUTHORIZED);
             if !secrets.is_empty() || !status_ok {
                 leaks.insert(
