@@ -51,7 +51,10 @@ async fn topic_rows(
     })?;
     let tag = match &topic.tag {
         Some(tag) => {
-            let tag = tag.trim().to_lowercase();
+            // As posts store them ("#Printers" is "printers").
+            let tag = crate::posts::normalise_tags(vec![tag.clone()])
+                .pop()
+                .unwrap_or_default();
             if tag.is_empty() || !store::tag_known(conn, &tag).await? {
                 return Err(ValidationError {
                     field: "tag",

@@ -380,7 +380,10 @@ pub async fn get(
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok()),
     };
-    post_views::count_view(&mut conn, id, reader).await?;
+    // A view that could not be counted never keeps the reader from the post.
+    if let Err(e) = post_views::count_view(&mut conn, id, reader).await {
+        tracing::warn!(error = %e, post = id, "a view was not counted");
+    }
     Ok(Json(view))
 }
 
