@@ -154,7 +154,9 @@ pub struct MemberSums {
     pub helped: i64,
 }
 
-/// Every member's totals in a topic over [from, to): one row per member active there.
+/// The totals in a topic over [from, to) of every member who replied there (one row each):
+/// the others have no credibility there, hence no influence, and add nothing to the topic's
+/// acceptance rate (an accepted answer is a reply).
 pub async fn topic_members(
     conn: &mut AsyncPgConnection,
     topic: &TopicRows,
@@ -163,7 +165,7 @@ pub async fn topic_members(
 ) -> Result<Vec<MemberSums>, DbError> {
     Ok(diesel::sql_query(format!(
         "WITH rows AS MATERIALIZED (SELECT * FROM member_stats_day WHERE {TOPIC_DAYS}), \
-              sums AS (SELECT person_id, {SUMS} FROM rows GROUP BY person_id), \
+              sums AS (SELECT person_id, {SUMS} FROM rows GROUP BY person_id HAVING SUM(replies) > 0), \
               helped AS (SELECT person_id, count(DISTINCT h) AS helped \
                          FROM rows, unnest(rows.helped) AS h GROUP BY person_id) \
          SELECT sums.*, COALESCE(helped.helped, 0)::bigint AS helped \
