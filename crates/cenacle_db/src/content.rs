@@ -633,6 +633,11 @@ pub async fn cast_vote(
     if before == value {
         return Ok(before);
     }
+    // The target's counters first, then the vote row: a vote's triggers move the member
+    // statistics of the target's author (migration 000801), and a first vote takes the same
+    // rows in this order (its counter update, then its triggers), so that a like and a
+    // withdrawal of the same target never wait on each other in opposite orders.
+    move_vote_counters(conn, target, before, value).await?;
     match (existing, value) {
         (Some((id, _)), Some(v)) => {
             diesel::update(vote::table.find(id))
@@ -650,7 +655,6 @@ pub async fn cast_vote(
         }
         (None, _) => {}
     }
-    move_vote_counters(conn, target, before, value).await?;
     Ok(before)
 }
 
