@@ -16,25 +16,6 @@ ALTER TABLE comment ADD COLUMN sentiment REAL;
 CREATE INDEX post_author_time_idx ON post (author_id, created_at) WHERE deleted_at IS NULL;
 CREATE INDEX comment_author_time_idx ON comment (author_id, created_at) WHERE deleted_at IS NULL;
 
--- What a like counts for in member statistics, fixed when it is cast: the liker's instance
--- weight (1 for our members) × their standing, min(3, 1 + log10(1 + reputation) / 2) — the
--- formula of cenacle_domain::influence::liker_weight. A vote that is not `counted` (one's own
--- content, a blocked or weight-0 instance) counts 0 whatever its weight.
-ALTER TABLE vote ADD COLUMN weight DOUBLE PRECISION NOT NULL DEFAULT 1.0;
-
-CREATE FUNCTION vote_weight_set() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    NEW.weight := COALESCE((
-        SELECT CASE WHEN p.local THEN 1.0 ELSE COALESCE(i.reputation_weight, 1.0) END
-        FROM person p LEFT JOIN instance i ON i.host = p.instance_host
-        WHERE p.id = NEW.person_id), 1.0)
-        * LEAST(3.0, 1.0 + log((1 + GREATEST(0, COALESCE(
-            (SELECT r.score FROM reputation r WHERE r.person_id = NEW.person_id), 0)))::float8) / 2.0);
-    RETURN NEW;
-END;
-$$;
-CREATE TRIGGER vote_weight BEFORE INSERT ON vote FOR EACH ROW EXECUTE FUNCTION vote_weight_set();
-
 CREATE TABLE member_stats_day (
     tag              TEXT NOT NULL,
     day              DATE NOT NULL,
@@ -47,7 +28,8 @@ CREATE TABLE member_stats_day (
     replies          INT NOT NULL DEFAULT 0,
     -- Their answers accepted (by someone else than themselves), on the answer's day.
     accepted         INT NOT NULL DEFAULT 0,
-    -- Likes received on their posts and comments, weighted (vote.weight), on the vote's day.
+    -- Likes received on their posts and comments, each its recorded weight (vote.weight: the
+    -- liker's instance weight when cast, 0 when it does not count), on the vote's day.
     likes            DOUBLE PRECISION NOT NULL DEFAULT 0,
     -- Views of their posts (one per viewer per post per day).
     views            BIGINT NOT NULL DEFAULT 0,
@@ -253,8 +235,7 @@ $$;
 CREATE TRIGGER member_stats_view_insert AFTER INSERT ON post_view
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION member_stats_views();
 
--- The statistics of the content as it stands (views and first-reply times start now; likes
--- of the past weigh 1, their liker's standing then unknown).
+-- The statistics of the content as it stands (views and first-reply times start now).
 SELECT member_stats_add(ARRAY(
     SELECT ROW(p.author_id, p.group_id, p.tags, utc_day(p.created_at),
                (p.kind <> 'idea')::int, (p.kind = 'idea')::int, 0, 0, 0, 0, 0, 0, NULL)::member_stats_delta
@@ -267,7 +248,7 @@ SELECT member_stats_add(ARRAY(
     WHERE c.deleted_at IS NULL AND p.deleted_at IS NULL));
 SELECT member_stats_add(ARRAY(
     SELECT ROW(COALESCE(c.author_id, p.author_id), p.group_id, p.tags, utc_day(v.created_at),
-               0, 0, 0, 0, 1, 0, 0, 0, NULL)::member_stats_delta
+               0, 0, 0, 0, v.weight, 0, 0, 0, NULL)::member_stats_delta
     FROM vote v LEFT JOIN comment c ON c.id = v.comment_id
     JOIN post p ON p.id = COALESCE(v.post_id, c.post_id)
     WHERE v.value = 1 AND v.counted));

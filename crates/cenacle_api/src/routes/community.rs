@@ -90,7 +90,7 @@ pub struct MemberStatsView {
     pub accepted_answers: i64,
     /// Their accepted answers over all answers accepted in the topic (null when none was).
     pub accepted_share: Option<f64>,
-    /// Likes received, each weighted by the liker's standing and instance.
+    /// Likes received, each its recorded weight (the liker's instance weight).
     pub likes_received: f64,
     /// Views of their posts (one per viewer per post per day, robots excluded).
     pub views: i64,
