@@ -423,6 +423,57 @@ async fn member_statistics_cover_the_period_only() {
     assert!((bob.json["mean_first_answer_secs"].as_f64().unwrap() - 2400.0).abs() < 1.0);
 }
 
+/// Instance-wide figures leave private groups out, as the feeds do (their posts' excerpts
+/// would otherwise reach the alerts, and their tags the shortlist); a private group's own
+/// figures are for whoever may read it, named (community managers and admins moderate every
+/// group, the rule of `access::may_read`).
+#[tokio::test]
+async fn instance_wide_insights_leave_private_groups_out() {
+    let (t, admin) = setup().await;
+    let manager = t.with_role("manager", Role::CommunityManager).await;
+    let created = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "board", "title": "Board", "visibility": "private"}),
+        )
+        .await;
+    assert!(created.status.is_success(), "{}", created.json);
+    let q = t
+        .post(
+            "/api/v1/groups/board/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Merger plans", "tags": ["merger"]}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::CREATED, "{}", q.json);
+
+    let everywhere = t
+        .get("/api/v1/community/members/root/stats", Some(&manager))
+        .await;
+    assert_eq!(everywhere.status, StatusCode::OK, "{}", everywhere.json);
+    assert_eq!(everywhere.json["threads"], 0, "{}", everywhere.json);
+    let tag = t
+        .get("/api/v1/community/shortlist?tag=merger", Some(&manager))
+        .await;
+    assert_eq!(tag.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", tag.json);
+    let named = t
+        .get(
+            "/api/v1/community/members/root/stats?group=board",
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(named.status, StatusCode::OK, "{}", named.json);
+    assert_eq!(named.json["threads"], 1, "{}", named.json);
+    let tag_there = t
+        .get(
+            "/api/v1/community/shortlist?tag=merger&group=board",
+            Some(&manager),
+        )
+        .await;
+    assert_eq!(tag_there.status, StatusCode::OK, "{}", tag_there.json);
+}
+
 #[tokio::test]
 async fn insights_are_for_community_managers_and_refuse_bad_periods_and_tags() {
     let (t, admin) = setup().await;

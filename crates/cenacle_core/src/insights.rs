@@ -3,7 +3,7 @@
 //! from rollups that the content's own statements keep (`cenacle_db::insights`); the rules
 //! are `cenacle_domain::{influence, mood}` (docs/influence.md).
 
-use crate::{admin::require, Conn, CoreError};
+use crate::{access::Reader, admin::require, Conn, CoreError};
 use cenacle_db::{
     actors::Group,
     insights::{self as store, MemberSums, ScoredContribution, StatsSums, TopicRows},
@@ -45,6 +45,12 @@ async fn topic_rows(
     period: Period,
 ) -> Result<TopicRows, CoreError> {
     require(session, Permission::ReadCommunityInsights)?;
+    // A named group's figures are for whoever may read its content (404 otherwise, as
+    // anywhere); instance-wide figures leave private groups out (`cenacle_db::insights`).
+    if let Some(group) = &topic.group {
+        let caller = crate::Caller::from(session);
+        crate::access::require_readable(conn, group, Reader::Person(&caller), "group").await?;
+    }
     check_period(period.from, period.to).map_err(|e| ValidationError {
         field: "to",
         code: e.code(),
@@ -55,7 +61,8 @@ async fn topic_rows(
             let tag = crate::posts::normalise_tags(vec![tag.clone()])
                 .pop()
                 .unwrap_or_default();
-            if tag.is_empty() || !store::tag_known(conn, &tag).await? {
+            let group_id = topic.group.as_ref().map(|g| g.id);
+            if tag.is_empty() || !store::tag_known(conn, &tag, group_id).await? {
                 return Err(ValidationError {
                     field: "tag",
                     code: "unknown_tag",

@@ -19,9 +19,23 @@ pub struct TopicRows {
     pub group_id: Option<i64>,
 }
 
-/// The rows of a topic over the days [$2, $3): `$1` the tag, `$4` the group (NULL: all).
-const TOPIC_DAYS: &str =
-    "tag = $1 AND day >= $2 AND day < $3 AND ($4::bigint IS NULL OR group_id = $4)";
+/// Groups whose activity instance-wide figures include: not private ones, nor the local-only
+/// champions group. Their content is for their members only; a manager who may read one
+/// names it (`$4`), and core checks that they may.
+macro_rules! open_groups {
+    () => {
+        "(SELECT g.id FROM community_group g WHERE g.visibility <> 'private' AND NOT g.local_only)"
+    };
+}
+const OPEN_GROUPS: &str = open_groups!();
+
+/// The rows of a topic over the days [$2, $3): `$1` the tag, `$4` the group (NULL: every
+/// open group).
+const TOPIC_DAYS: &str = concat!(
+    "tag = $1 AND day >= $2 AND day < $3 AND (group_id = $4 OR ($4::bigint IS NULL AND group_id IN ",
+    open_groups!(),
+    "))"
+);
 
 /// The sums of some statistics rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, QueryableByName)]
@@ -127,19 +141,27 @@ pub async fn topic_accepted(
     Ok(found.n)
 }
 
-/// Whether any contribution ever carried `tag` (the rollups have a row for it).
-pub async fn tag_known(conn: &mut AsyncPgConnection, tag: &str) -> Result<bool, DbError> {
+/// Whether any contribution in the group (None: in an open group) ever carried `tag` (the
+/// rollups have a row for it).
+pub async fn tag_known(
+    conn: &mut AsyncPgConnection,
+    tag: &str,
+    group_id: Option<i64>,
+) -> Result<bool, DbError> {
     #[derive(QueryableByName)]
     struct Found {
         #[diesel(sql_type = Bool)]
         known: bool,
     }
-    let found: Found =
-        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM member_stats_day WHERE tag = $1) AS known")
-            .bind::<Text, _>(tag)
-            .prepared()
-            .get_result(conn)
-            .await?;
+    let found: Found = diesel::sql_query(format!(
+        "SELECT EXISTS (SELECT 1 FROM member_stats_day WHERE tag = $1 \
+             AND (group_id = $2 OR ($2::bigint IS NULL AND group_id IN {OPEN_GROUPS}))) AS known"
+    ))
+    .bind::<Text, _>(tag)
+    .bind::<Nullable<BigInt>, _>(group_id)
+    .prepared()
+    .get_result(conn)
+    .await?;
     Ok(found.known)
 }
 
@@ -211,7 +233,9 @@ pub async fn scored_contributions(
     to: NaiveDate,
 ) -> Result<Vec<ScoredContribution>, DbError> {
     // '' is every contribution; a tag, the threads carrying it.
-    let in_topic = "($1 = '' OR $1 = ANY(p.tags)) AND ($4::bigint IS NULL OR p.group_id = $4)";
+    let in_topic = format!(
+        "($1 = '' OR $1 = ANY(p.tags)) AND (p.group_id = $4 OR ($4::bigint IS NULL AND p.group_id IN {OPEN_GROUPS}))"
+    );
     let during = |t: &str| {
         format!("{t}.created_at >= $2::date AT TIME ZONE 'UTC' AND {t}.created_at < $3::date AT TIME ZONE 'UTC'")
     };
