@@ -528,6 +528,24 @@ pub async fn record_points_entry(
     Ok(written.written == 1)
 }
 
+/// The (person, delta, reason) of the points row first written with `source_key`, if any.
+pub async fn points_row_by_key(
+    conn: &mut AsyncPgConnection,
+    source_key: &str,
+) -> Result<Option<(i64, i64, String)>, DbError> {
+    Ok(points_ledger::table
+        .filter(points_ledger::source_key.eq(source_key))
+        .filter(points_ledger::reverses.is_null())
+        .select((
+            points_ledger::person_id,
+            points_ledger::delta,
+            points_ledger::reason,
+        ))
+        .first(conn)
+        .await
+        .optional()?)
+}
+
 /// Adds an uncapped ledger row (a grant, an escrow, a prize) and moves the balance; false
 /// when `source_key` was already paid. See [`record_points_entry`].
 pub async fn record_points(
