@@ -646,6 +646,7 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
     let marie = t.member("marie").await;
     let q1 = new_post(&t, &marie, "question", "Farmed ?").await;
     let q2 = new_post(&t, &marie, "question", "Spent on ?").await;
+    let q3 = new_post(&t, &marie, "question", "Later ?").await;
     // Everything she holds goes into a bounty.
     let all = points(&t, &marie).await;
     let r = t
@@ -663,8 +664,21 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
         StatusCode::NO_CONTENT
     );
     assert_eq!(points(&t, &marie).await, -15, "the reversal is exact");
-    // In debt, nothing can be spent…
-    let q3 = new_post(&t, &marie, "question", "Again ?").await;
+    // In debt, nothing can be spent: refused, nothing written…
+    let rows = ledger_rows(&t, &marie).await;
+    let r = t
+        .post(
+            &format!("/api/v1/posts/{q3}/bounty"),
+            Some(&marie),
+            json!({"amount": 10}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
+    assert_eq!(r.json["error"]["code"], "balance_would_be_negative");
+    assert_eq!(points(&t, &marie).await, -15);
+    assert_eq!(ledger_rows(&t, &marie).await, rows);
+    // …a new post pays the debt first, and what is left cannot be spent beyond it…
+    let q4 = new_post(&t, &marie, "question", "Again ?").await;
     assert_eq!(
         points(&t, &marie).await,
         0,
@@ -672,7 +686,7 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
     );
     let r = t
         .post(
-            &format!("/api/v1/posts/{q3}/bounty"),
+            &format!("/api/v1/posts/{q4}/bounty"),
             Some(&marie),
             json!({"amount": 10}),
         )

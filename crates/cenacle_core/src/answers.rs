@@ -53,18 +53,17 @@ pub(crate) async fn set_acceptance(
     post: &Post,
     comment_id: Option<i64>,
 ) -> Result<Post, CoreError> {
-    if let Some(cid) = comment_id {
-        let answer = store::comment_by_id(conn, cid).await?;
-        if !answer.is_some_and(|c| {
-            c.post_id == post.id && c.parent_id.is_none() && c.deleted_at.is_none()
-        }) {
-            return Err(CoreError::NotFound("answer"));
-        }
-    }
-    // Locked, so that two acceptances racing reverse and pay exactly what changed.
+    // The post locked first, then the answer share-locked and checked live: the order of a
+    // take-down (the post, then the comment), so that an answer deleted meanwhile is never
+    // accepted, and two acceptances racing reverse and pay exactly what changed.
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
+    if let Some(cid) = comment_id {
+        if !store::live_answer_locked(conn, post.id, cid).await? {
+            return Err(CoreError::NotFound("answer"));
+        }
+    }
     if locked.accepted_comment_id == comment_id {
         return Ok(locked);
     }

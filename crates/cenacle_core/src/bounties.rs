@@ -187,6 +187,7 @@ async fn pay_winner(
 /// LOCKED).
 pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError> {
     let expired = ledger::expired_bounties(conn, 100).await?;
+    let mut winners = Vec::with_capacity(expired.len());
     for bounty in &expired {
         let best = settle::best_qualifying_answer(
             conn,
@@ -197,13 +198,23 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
             1.0,
         )
         .await?;
-        match best {
-            Some(answer) => {
-                let winner = Winner {
-                    comment_id: answer.comment_id,
-                    person_id: answer.author_id,
-                    local: answer.author_local,
-                };
+        winners.push(best.map(|answer| Winner {
+            comment_id: answer.comment_id,
+            person_id: answer.author_id,
+            local: answer.author_local,
+        }));
+    }
+    // Every winner locked up front in person order (see `rewards::lock_people`), not in the
+    // order of the bounties: another writer paying two of them would otherwise deadlock.
+    let people: Vec<_> = winners
+        .iter()
+        .flatten()
+        .map(|w| (w.person_id, w.local))
+        .collect();
+    rewards::lock_people(conn, &people).await?;
+    for (bounty, winner) in expired.iter().zip(winners) {
+        match winner {
+            Some(winner) => {
                 pay_winner(
                     conn,
                     bounty,

@@ -106,10 +106,23 @@ pub(crate) async fn take_down(
     post: &Post,
     comment_id: i64,
 ) -> Result<(), CoreError> {
-    // First, as for a post (see `posts::take_down`).
+    // The post first, then the comment: the order of votes (the post, then the comment
+    // share-locked) and of acceptances (the post, then the answer), so that none of them
+    // deadlocks with a take-down, and votes in flight commit first (see `posts::take_down`).
+    // The acceptance is read again under the post's lock: a copy loaded before may be stale.
+    let locked = store::post_for_update(conn, post.id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
     store::lock_comment_for_take_down(conn, comment_id).await?;
+    let accepted = locked.accepted_comment_id == Some(comment_id);
+    rewards::lock_for_comment_gone(conn, by, post.id, comment_id, accepted).await?;
     store::soft_delete_comment(conn, comment_id).await?;
-    unaccept_deleted(conn, ctx, by, post, comment_id).await?;
+    // An accepted answer stops being one, and what its acceptance earned is reversed (as when
+    // `by` withdraws the acceptance).
+    if accepted {
+        store::set_accepted_answer(conn, post.id, None, None).await?;
+        rewards::on_accept(conn, ctx, by, post.group_id, Some(comment_id), None).await?;
+    }
     rewards::on_content_gone(
         conn,
         rewards::Gone::Comment {
@@ -118,29 +131,6 @@ pub(crate) async fn take_down(
         },
     )
     .await
-}
-
-/// A deleted comment that was its question's accepted answer stops being one, and what its
-/// acceptance earned is reversed (as when `by` withdraws the acceptance).
-async fn unaccept_deleted(
-    conn: &mut Conn,
-    ctx: &Context,
-    by: i64,
-    post: &Post,
-    comment_id: i64,
-) -> Result<(), CoreError> {
-    if post.accepted_comment_id != Some(comment_id) {
-        return Ok(());
-    }
-    // Locked and read again: an acceptance changed meanwhile is not ours to clear.
-    let locked = store::post_for_update(conn, post.id)
-        .await?
-        .ok_or(CoreError::NotFound("post"))?;
-    if locked.accepted_comment_id == Some(comment_id) {
-        store::set_accepted_answer(conn, post.id, None, None).await?;
-        rewards::on_accept(conn, ctx, by, post.group_id, Some(comment_id), None).await?;
-    }
-    Ok(())
 }
 
 /// A live comment the caller may change: its author, or a moderator of its group.

@@ -1,7 +1,9 @@
 //! Contests: time-boxed leaderboards over chosen groups and causes; closing freezes the
 //! winners and pays their prizes and badge.
 
-use crate::{access::require_readable, accounts::Session, admin::require, Caller, Conn, CoreError};
+use crate::{
+    access::require_readable, accounts::Session, admin::require, rewards, Caller, Conn, CoreError,
+};
 use cenacle_db::{
     actors, badges,
     engagement::{self as ledger, Contest, LeaderboardRow},
@@ -100,12 +102,18 @@ pub async fn close_contest(
         .into_iter()
         .filter(|r| (r.rank as usize) <= prizes.len().max(1))
         .collect();
+    // Only our own members hold points: a winner from another instance keeps their rank
+    // on the frozen board and the badge, with no prize paid (recorded as 0).
+    let mut people = Vec::with_capacity(winners.len());
     for row in &winners {
-        // Only our own members hold points: a winner from another instance keeps their rank
-        // on the frozen board and the badge, with no prize paid (recorded as 0).
         let local = actors::person_by_id(conn, row.person_id)
             .await?
             .is_some_and(|p| p.local);
+        people.push((row.person_id, local));
+    }
+    // Locked up front in person order (see `rewards::lock_people`), not in rank order.
+    rewards::lock_people(conn, &people).await?;
+    for (row, &(_, local)) in winners.iter().zip(&people) {
         let prize = match prizes.get(row.rank as usize - 1) {
             Some(prize) if local => *prize,
             _ => 0,

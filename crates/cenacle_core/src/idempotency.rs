@@ -63,7 +63,7 @@ pub(crate) async fn remember(
 /// Forgets keys older than `limits.idempotency_key_retention_hours`, up to `limit` of them;
 /// returns how many (call again while it returns `limit`). A client retrying after that
 /// claims its key anew: a grant still pays once (its ledger row is keyed by the client's key),
-/// and answers the balance of then.
+/// and answers the balance of then; another grant under that key is refused as a reused key.
 pub async fn prune_expired(conn: &mut Conn, ctx: &Context, limit: i64) -> Result<usize, CoreError> {
     let hours = ctx.settings.limits.idempotency_key_retention_hours;
     Ok(store::prune(conn, i32::try_from(hours).unwrap_or(i32::MAX), limit).await?)

@@ -616,7 +616,14 @@ async fn mirror_state(
     }
     if scope.accepted_answer && locked.kind == PostKind::Question.as_str() {
         if let Some(accepted) = accepted_id(conn, &locked, state).await? {
-            if accepted != locked.accepted_comment_id {
+            // Under the post's lock, the answer share-locked and checked live, as a local
+            // acceptance does (see `answers::set_acceptance`): a deleted answer is never
+            // accepted.
+            let live = match accepted {
+                Some(id) => store::live_answer_locked(conn, locked.id, id).await?,
+                None => true,
+            };
+            if live && accepted != locked.accepted_comment_id {
                 store::set_accepted_answer(conn, locked.id, accepted, Some(actor.id)).await?;
                 rewards::on_accept(
                     conn,

@@ -47,15 +47,18 @@ pub async fn grant_points(
         Some(key) => format!("grant:{by}:key:{key}"),
         None => format!("grant:{by}:{}", crate::identity::random_id()),
     };
-    ledger::record_points(
-        conn,
-        person_id,
-        delta,
-        &format!("grant: {reason}"),
-        &source_key,
-        Some(by),
-    )
-    .await?;
+    let reason = format!("grant: {reason}");
+    let paid =
+        ledger::record_points(conn, person_id, delta, &reason, &source_key, Some(by)).await?;
+    // Already paid under this key: a retry whose key expired (see `idempotency`) and was
+    // claimed anew. The same grant answers the balance; another grant with the same key pays
+    // nothing, so it is refused as a reused key rather than answered as if it had paid.
+    if !paid {
+        let first = ledger::points_row_by_key(conn, &source_key).await?;
+        if first != Some((person_id, delta, reason)) {
+            return Err(CoreError::IdempotencyKeyReused);
+        }
+    }
     let balance = ledger::points_balance_of(conn, person_id).await?;
     if let Some(key) = idempotency_key {
         idempotency::remember(conn, by, key, &balance.to_string()).await?;

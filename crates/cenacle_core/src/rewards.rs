@@ -151,7 +151,7 @@ async fn pay_all(
 /// and pays (a vote switched, an acceptance moved) would otherwise touch them in an order of
 /// its own — a like's points taken back before a dislike's cost to the voter — and two of them
 /// racing on the same people could deadlock. Later locks of the same rows are then free.
-async fn lock_people(conn: &mut Conn, people: &[(i64, bool)]) -> Result<(), CoreError> {
+pub(crate) async fn lock_people(conn: &mut Conn, people: &[(i64, bool)]) -> Result<(), CoreError> {
     let mut people = people.to_vec();
     // One entry per person, whose points are locked if any entry says so.
     people.sort_unstable_by_key(|(person, local)| (*person, !*local));
@@ -171,6 +171,10 @@ async fn lock_people(conn: &mut Conn, people: &[(i64, bool)]) -> Result<(), Core
 /// that offsets it; reputation first, then points, each in person order (the order of every
 /// other writer).
 async fn take_back(conn: &mut Conn, which: LiveRewards<'_>) -> Result<(), CoreError> {
+    // Everyone first (reversing reputation, then points, would otherwise lock a person's
+    // points row after a lower person's reputation row — not the order of `lock_people`).
+    let people = ledger::live_reward_people(conn, which).await?;
+    lock_people(conn, &people).await?;
     for key in ledger::live_reward_keys(conn, false, which).await? {
         ledger::reverse_reputation(conn, &key).await?;
     }
@@ -549,15 +553,48 @@ pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreErro
 /// earned anyone is taken back, and they leave the scores.
 pub async fn on_instance_blocked(conn: &mut Conn, host: &str) -> Result<(), CoreError> {
     let votes = store::uncount_votes_of_host(conn, host).await?;
+    let keys: Vec<String> = votes
+        .iter()
+        .flat_map(|(voter, target)| VoteKeys::new(*target, *voter).all())
+        .collect();
+    // Everyone touched, locked once up front in person order (see `lock_people`): batch after
+    // batch would otherwise lock a lower person's row after a higher one's.
+    let people = ledger::live_reward_people(conn, LiveRewards::Keys(&keys)).await?;
+    lock_people(conn, &people).await?;
     // In batches: a large instance may have cast many votes.
-    for batch in votes.chunks(500) {
-        let keys: Vec<String> = batch
-            .iter()
-            .flat_map(|(voter, target)| VoteKeys::new(*target, *voter).all())
-            .collect();
-        take_back(conn, LiveRewards::Keys(&keys)).await?;
+    for batch in keys.chunks(1500) {
+        take_back(conn, LiveRewards::Keys(batch)).await?;
     }
     Ok(())
+}
+
+/// Locks, in person order and before anything changes, everyone a comment's take-down touches:
+/// who earned anything from it and, when it was its question's accepted answer, whoever clears
+/// the acceptance (`by`) and its author — so that clearing the acceptance then taking back
+/// its votes never locks a lower person after a higher one.
+pub(crate) async fn lock_for_comment_gone(
+    conn: &mut Conn,
+    by: i64,
+    post_id: i64,
+    comment_id: i64,
+    accepted: bool,
+) -> Result<(), CoreError> {
+    let mut people = ledger::live_reward_people(
+        conn,
+        LiveRewards::Comment {
+            post_id,
+            comment_id,
+        },
+    )
+    .await?;
+    if accepted {
+        let answer = store::comment_by_id(conn, comment_id)
+            .await?
+            .ok_or(CoreError::NotFound("answer"))?;
+        people.push((by, false));
+        people.push((answer.author_id, answer.local));
+    }
+    lock_people(conn, &people).await
 }
 
 // ---- the daily visit ----

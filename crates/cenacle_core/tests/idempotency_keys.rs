@@ -49,3 +49,37 @@ async fn keys_older_than_the_retention_are_pruned_and_fresh_ones_kept() {
         .unwrap();
     assert_eq!(left, 1, "the fresh key stays");
 }
+
+/// Forgets every key, as the upkeep does once they are older than the retention.
+async fn expire_keys(w: &World) {
+    let mut conn = w.ctx.conn().await.unwrap();
+    diesel::sql_query("DELETE FROM idempotent_request")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_key_reused_for_another_grant_is_refused_and_the_same_grant_pays_once() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let admin = &admin;
+    let person = admin.account.person_id;
+    let grant_of = |delta: i64| {
+        w.act(move |conn, _| {
+            async move { points::grant_points(conn, admin, person, delta, "merci", Some("k")).await }
+                .scope_boxed()
+        })
+    };
+    let balance = grant_of(5).await.unwrap();
+    expire_keys(&w).await;
+    // Another amount under the expired key: it would pay nothing, so it is refused.
+    let reused = grant_of(500).await;
+    assert!(
+        matches!(reused, Err(cenacle_core::CoreError::IdempotencyKeyReused)),
+        "{reused:?}"
+    );
+    assert_eq!(w.count("idempotent_request").await, 0, "nothing written");
+    // The same grant again: answered, paid once.
+    assert_eq!(grant_of(5).await.unwrap(), balance);
+}

@@ -128,3 +128,63 @@ async fn a_bounty_score_counts_the_weight_each_vote_was_cast_with() {
     .unwrap();
     assert!(qualifying.is_none(), "{qualifying:?}");
 }
+
+/// The backfill of 2026-11-30-001101: a like written before 2026-11-30-000702 counted a whole
+/// like (that migration gave them all 1000 thousandths) while its vote was given its
+/// instance's weight; it is set to its vote's recorded weight, its author's likes received
+/// follow, and the reputation rollups (which sum deltas, unchanged) are left as they were.
+#[tokio::test]
+async fn likes_from_before_recorded_weights_take_their_votes_weight() {
+    use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let question = w.post(&marie, &group, PostKind::Question, "Q ?").await;
+    set_weight(&w, &admin, 0.5).await;
+    let voter = Caller::remote(w.remote_person(OTHER, "v").await.id);
+    vote(&w, &voter, VoteTarget::Post(question.id), Some(Vote::Like)).await;
+    let rollups = || async {
+        let mut conn = w.ctx.conn().await.unwrap();
+        #[derive(diesel::QueryableByName)]
+        struct Sum {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        diesel::sql_query(
+            "SELECT (SELECT count(*) FROM reputation_day) * 1000000 \
+                    + COALESCE((SELECT SUM(points) FROM reputation_day), 0)::bigint AS n",
+        )
+        .get_result::<Sum>(&mut conn)
+        .await
+        .unwrap()
+        .n
+    };
+    let before = rollups().await;
+    // As 000702 left it: a whole like, written before that migration ran (said to run later).
+    let mut conn = w.ctx.conn().await.unwrap();
+    conn.batch_execute(&format!(
+        "UPDATE reputation_event SET likes_milli = 1000 \
+           WHERE source_key = 'like:post:{q}:by:{v}'; \
+         UPDATE reputation SET likes_received_milli = likes_received_milli + 500 \
+           WHERE person_id = {m}; \
+         UPDATE __diesel_schema_migrations SET run_on = now() + interval '1 day' \
+           WHERE version = '20261130000702';",
+        q = question.id,
+        v = voter.person_id,
+        m = marie.person_id,
+    ))
+    .await
+    .unwrap();
+    assert_eq!(likes_received(&w, marie.person_id).await, 1, "a whole like");
+    conn.batch_execute(&format!(
+        "BEGIN; {} COMMIT;",
+        include_str!("../../../migrations/2026-11-30-001101_like_weights_backfill/up.sql")
+    ))
+    .await
+    .unwrap();
+    drop(conn);
+    assert_eq!(likes_received(&w, marie.person_id).await, 0, "half a like");
+    assert_books_balance(&w).await;
+    assert_eq!(rollups().await, before, "rollups untouched");
+}

@@ -256,6 +256,28 @@ pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Res
     Ok(matches!(deleted, Some(None)))
 }
 
+/// Whether `id` is a live top-level answer of `post_id`, read under a share lock that its
+/// take-down (FOR UPDATE) waits for: taken by an acceptance once it holds the post's lock, so
+/// that an answer deleted meanwhile is never accepted (the take-down locks the post first, then
+/// the comment: the same order).
+pub async fn live_answer_locked(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    id: i64,
+) -> Result<bool, DbError> {
+    let found = comment::table
+        .find(id)
+        .filter(comment::post_id.eq(post_id))
+        .filter(comment::parent_id.is_null())
+        .filter(comment::deleted_at.is_null())
+        .select(comment::id)
+        .for_key_share()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
+    Ok(found.is_some())
+}
+
 /// Locks a post against new votes (FOR UPDATE conflicts with their KEY SHARE) before it goes:
 /// votes in flight commit first (and their rewards are taken back with the rest), later ones
 /// find it gone. Taken first in the transaction, before any reputation or points row.

@@ -341,6 +341,61 @@ pub async fn live_reward_keys(
     Ok(keys.into_iter().map(|k| k.source_key).collect())
 }
 
+/// The people whose live reputation events or points rows `which` selects, each with whether
+/// they have points rows among them: everyone a reversal of them locks (see
+/// `cenacle_core::rewards::lock_people`).
+pub async fn live_reward_people(
+    conn: &mut AsyncPgConnection,
+    which: LiveRewards<'_>,
+) -> Result<Vec<(i64, bool)>, DbError> {
+    use diesel::sql_types::{Array, Bool};
+    #[derive(QueryableByName)]
+    struct Person {
+        #[diesel(sql_type = BigInt)]
+        person_id: i64,
+        #[diesel(sql_type = Bool)]
+        points: bool,
+    }
+    let query = |filter: &str| {
+        let live = "reverses IS NULL AND NOT reversed";
+        diesel::sql_query(format!(
+            "SELECT person_id, bool_or(points) AS points FROM \
+               (SELECT person_id, FALSE AS points FROM reputation_event WHERE {filter} AND {live} \
+                UNION ALL \
+                SELECT person_id, TRUE FROM points_ledger WHERE {filter} AND {live}) AS p \
+             GROUP BY person_id ORDER BY person_id"
+        ))
+    };
+    let people: Vec<Person> = match which {
+        LiveRewards::Post(post_id) => {
+            query("post_id = $1")
+                .bind::<BigInt, _>(post_id)
+                .load(conn)
+                .await?
+        }
+        LiveRewards::Comment {
+            post_id,
+            comment_id,
+        } => {
+            query("post_id = $1 AND comment_id = $2")
+                .bind::<BigInt, _>(post_id)
+                .bind::<BigInt, _>(comment_id)
+                .load(conn)
+                .await?
+        }
+        LiveRewards::Keys(keys) => {
+            query("source_key = ANY($1)")
+                .bind::<Array<Text>, _>(keys)
+                .load(conn)
+                .await?
+        }
+    };
+    Ok(people
+        .into_iter()
+        .map(|p| (p.person_id, p.points))
+        .collect())
+}
+
 pub async fn set_instance_weight(
     conn: &mut AsyncPgConnection,
     host: &str,
@@ -471,6 +526,24 @@ pub async fn record_points_entry(
     .get_result(conn)
     .await?;
     Ok(written.written == 1)
+}
+
+/// The (person, delta, reason) of the points row first written with `source_key`, if any.
+pub async fn points_row_by_key(
+    conn: &mut AsyncPgConnection,
+    source_key: &str,
+) -> Result<Option<(i64, i64, String)>, DbError> {
+    Ok(points_ledger::table
+        .filter(points_ledger::source_key.eq(source_key))
+        .filter(points_ledger::reverses.is_null())
+        .select((
+            points_ledger::person_id,
+            points_ledger::delta,
+            points_ledger::reason,
+        ))
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 /// Adds an uncapped ledger row (a grant, an escrow, a prize) and moves the balance; false

@@ -44,8 +44,8 @@ impl DbError {
     /// Whether PostgreSQL gave up on the transaction because of a concurrent one — a
     /// serialization failure (40001) or a deadlock it broke (40P01) — so that the same request,
     /// retried, may well succeed. The driver reports 40P01 without its code (as an unknown
-    /// kind): it is recognised by its message, which is PostgreSQL's English text unless the
-    /// server's `lc_messages` says otherwise — the writers lock in one order so that it does not
+    /// kind): it is recognised by its message, PostgreSQL's English text — every pooled connection
+    /// sets `lc_messages = 'C'` when it opens (see `pool::establish_in_c_locale`) — the writers lock in one order so that it does not
     /// happen, this only keeps a slip from being answered as our fault.
     pub fn is_transient_conflict(&self) -> bool {
         match self {

@@ -101,6 +101,7 @@ pub fn connect_pool(url: &str, size: u32, wait: Duration) -> Result<DbPool, DbEr
     // request. A connection left in a transaction is still refused by the fast check; a dead
     // one fails its next query, which is answered as any database failure.
     config.recycling_method = RecyclingMethod::Fast;
+    config.custom_setup = Box::new(|url| Box::pin(establish_in_c_locale(url.to_owned())));
     let manager = AsyncDieselConnectionManager::<AsyncPgConnection>::new_with_config(url, config);
     let inner = deadpool::Pool::builder(manager)
         .max_size(size as usize)
@@ -113,6 +114,26 @@ pub fn connect_pool(url: &str, size: u32, wait: Duration) -> Result<DbPool, DbEr
         inner,
         stats: Arc::default(),
     })
+}
+
+/// Opens a pooled connection with the server's messages in English (`lc_messages = 'C'`):
+/// the driver reports a deadlock (40P01) without its code, and `DbError::is_transient_conflict`
+/// recognises it by its message, which a server configured in another language would
+/// translate. Setting it may need superuser rights on some servers: when refused, a warning
+/// (once per process) and the connection is used as it is.
+async fn establish_in_c_locale(url: String) -> diesel::ConnectionResult<AsyncPgConnection> {
+    use diesel_async::{AsyncConnection, SimpleAsyncConnection};
+    static WARNED: std::sync::Once = std::sync::Once::new();
+    let mut conn = AsyncPgConnection::establish(&url).await?;
+    if let Err(e) = conn.batch_execute("SET lc_messages TO 'C'").await {
+        WARNED.call_once(|| {
+            tracing::warn!(
+                error = %e,
+                "cannot set lc_messages to 'C': deadlocks are recognised only if the server's messages are in English"
+            );
+        });
+    }
+    Ok(conn)
 }
 
 /// True when a connection can be had and answers a trivial query.

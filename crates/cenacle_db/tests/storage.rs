@@ -156,3 +156,32 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
         .unwrap();
     assert!(again.is_empty());
 }
+
+/// Deadlocks are recognised by PostgreSQL's English message (the driver gives no code): every
+/// pooled connection sets `lc_messages = 'C'`, whatever the server or database says.
+#[tokio::test]
+async fn pooled_connections_speak_the_c_locale() {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        lc_messages: String,
+    }
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    diesel::sql_query(format!(
+        "ALTER DATABASE \"{}\" SET lc_messages = 'C.utf8'",
+        db.name
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let pool = cenacle_db::connect_pool(&db.url, 1, std::time::Duration::from_secs(30)).unwrap();
+    let mut conn = pool.get().await.unwrap();
+    let setting: Setting = diesel::sql_query("SHOW lc_messages")
+        .get_result(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(setting.lc_messages, "C");
+}

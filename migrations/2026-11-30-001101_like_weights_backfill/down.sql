@@ -1,0 +1,2 @@
+-- The weights set are the right ones: nothing to undo.
+SELECT 1;
