@@ -138,7 +138,7 @@ async fn unaccept_deleted(
         .ok_or(CoreError::NotFound("post"))?;
     if locked.accepted_comment_id == Some(comment_id) {
         store::set_accepted_answer(conn, post.id, None, None).await?;
-        rewards::on_accept(conn, ctx, by, post.group_id, Some(comment_id), None).await?;
+        rewards::on_accept(conn, ctx, Some(by), post.group_id, Some(comment_id), None).await?;
     }
     Ok(())
 }
