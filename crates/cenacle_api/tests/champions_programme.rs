@@ -1337,3 +1337,57 @@ async fn while_a_new_charter_waits_notices_are_held_too() {
         "champion_tools_charter_not_accepted",
     );
 }
+
+#[tokio::test]
+async fn unapproved_and_unknown_remote_people_are_not_nominated() {
+    let p = Programme::new().await;
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = p.t.ctx.conn().await.unwrap();
+        diesel::sql_query(
+            "UPDATE local_user SET status = 'pending_approval' \
+             WHERE person_id = (SELECT id FROM person WHERE username = 'carol')",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    refused(
+        &p.nominate("carol", &["rust"]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_person_pending",
+    );
+    refused(
+        &p.nominate("nobody@unknown.example", &["rust"]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_person_remote",
+    );
+    assert!(p.audit("carol").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_members_group_named_champions_is_not_taken_over() {
+    let t = TestApp::new().await;
+    let cm = t.with_role("manon", Role::CommunityManager).await;
+    ok(&t
+        .post(
+            "/api/v1/groups",
+            Some(&cm),
+            json!({"name": "champions", "title": "Sports", "description": "Nos champions de foot", "visibility": "public"}),
+        )
+        .await);
+    refused(
+        &t.post(
+            "/api/v1/champions/charter",
+            Some(&cm),
+            json!({"text_en": "v1", "text_fr": "v1"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "champion_group_name_taken",
+    );
+    assert_eq!(
+        t.get("/api/v1/champions/charter", Some(&cm)).await.status,
+        StatusCode::NOT_FOUND
+    );
+}
