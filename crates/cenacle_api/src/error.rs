@@ -85,6 +85,12 @@ pub const ALL_CODES: &[&str] = &[
     "champion_tools_charter_not_accepted",
     "champion_tools_not_their_group",
     "champion_reason_required",
+    "champion_person_pending",
+    "group_programme_only",
+    "badge_programme_only",
+    "champion_move_visibility",
+    "champion_own_answer",
+    "champion_group_name_taken",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.

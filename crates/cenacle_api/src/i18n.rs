@@ -87,6 +87,30 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Give a reason: it is recorded and shown to the member.",
             "Donnez une raison : elle est enregistrée et montrée au membre.",
         ),
+        "champion_person_pending" => (
+            "An account still awaiting approval cannot be nominated as a champion.",
+            "Un compte encore en attente de validation ne peut pas être proposé comme champion.",
+        ),
+        "group_programme_only" => (
+            "Membership of the champions group follows the champions programme: it cannot be joined, left, asked for, invited to or changed by hand.",
+            "L'appartenance au groupe des champions suit le programme des champions : on ne peut pas y entrer, en sortir, la demander, y inviter ni la modifier à la main.",
+        ),
+        "badge_programme_only" => (
+            "The champion badge comes with the champions programme: it cannot be awarded, revoked or restored by hand.",
+            "Le badge de champion vient avec le programme des champions : il ne peut pas être attribué, retiré ni rétabli à la main.",
+        ),
+        "champion_move_visibility" => (
+            "A post moves only between groups with the same visibility.",
+            "Une publication ne peut être déplacée qu'entre groupes de même visibilité.",
+        ),
+        "champion_own_answer" => (
+            "Champion tools do not accept your own answer.",
+            "Les outils de champion n'acceptent pas votre propre réponse.",
+        ),
+        "champion_group_name_taken" => (
+            "A group named \"champions\" already exists: rename it before the programme can make its champions group.",
+            "Un groupe nommé « champions » existe déjà : renommez-le pour que le programme puisse créer son groupe des champions.",
+        ),
         "owner_cannot_leave" => (
             "The owner cannot leave the group; hand it over first.",
             "Le propriétaire ne peut pas quitter le groupe ; transmettez-le d'abord.",

@@ -455,12 +455,12 @@ async fn contest_prizes_go_to_our_members_and_a_remote_winner_gets_the_badge() {
         .post(
             &format!("/api/v1/contests/{id}/close"),
             Some(&manager),
-            json!({"prizes": [100, 50], "badge": "superuser"}),
+            json!({"prizes": [100, 50], "badge": "staff"}),
         )
         .await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
     assert_eq!(points(&t, &ana).await, ana_before + 50, "second prize");
-    assert_eq!(badges_of(&t, "bob@remote.example").await, ["superuser"]);
+    assert_eq!(badges_of(&t, "bob@remote.example").await, ["staff"]);
     assert_eq!(
         count(
             &t,

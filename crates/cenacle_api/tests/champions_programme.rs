@@ -1027,7 +1027,9 @@ async fn the_champions_group_never_appears_in_federation_output() {
     remote["publicKey"]["owner"] = json!("https://other.test/u/zoe");
     remote["champion"] = json!([
         {"championOf": "https://other.test/g/jardin", "championSince": "2026-03-01T00:00:00Z"},
-        {"championOf": 42}
+        {"championOf": 42},
+        // Another host's group: other.test cannot say who champions there; dropped.
+        {"championOf": "https://elsewhere.test/g/rust", "championSince": "2026-03-01T00:00:00Z"}
     ]);
     for key in ["outbox", "followers", "following", "url", "endpoints"] {
         remote.as_object_mut().unwrap().remove(key);
@@ -1049,4 +1051,343 @@ async fn the_champions_group_never_appears_in_federation_output() {
     let (_, bob) = fetch(t, "/u/bob").await;
     let bob: Value = serde_json::from_str(&bob).unwrap();
     assert!(bob.get("champion").is_none(), "{bob}");
+}
+
+async fn put(t: &TestApp, path: &str, token: &str, body: Value) -> Reply {
+    t.request(Method::PUT, path, Some(token), Some(body)).await
+}
+
+#[tokio::test]
+async fn the_champions_group_is_entered_and_left_only_through_the_programme() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    // The manager who published the first charter does not own it: no human owner.
+    let members = t.get("/api/v1/groups/champions/members", Some(&p.cm)).await;
+    ok(&members);
+    assert!(
+        !members.json.to_string().contains("manon"),
+        "{}",
+        members.json
+    );
+    // A member outside the programme cannot join, nor ask to.
+    refused(
+        &t.post("/api/v1/groups/champions/join", Some(&p.bob), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "group_programme_only",
+    );
+    // A manager cannot invite anyone in, nor hand out roles there.
+    refused(
+        &t.post(
+            "/api/v1/groups/champions/invitations",
+            Some(&p.cm),
+            json!({"handle": "bob"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "group_programme_only",
+    );
+    refused(
+        &put(
+            t,
+            "/api/v1/groups/champions/members/bob",
+            &p.cm,
+            json!({"role": "owner"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "group_programme_only",
+    );
+    // The champion does not leave it by hand either: the programme's exit does that.
+    refused(
+        &t.post("/api/v1/groups/champions/leave", Some(&p.alice), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "group_programme_only",
+    );
+    // An exited champion cannot come back in by the ordinary door.
+    ok(&t
+        .post(
+            "/api/v1/champions/me/exit",
+            Some(&p.alice),
+            json!({"reason": "time"}),
+        )
+        .await);
+    refused(
+        &t.post("/api/v1/groups/champions/join", Some(&p.alice), json!({}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "group_programme_only",
+    );
+    assert_eq!(
+        t.get("/api/v1/groups/champions/posts", Some(&p.alice))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.get("/api/v1/groups/champions/posts", Some(&p.bob))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_move_never_takes_a_private_post_public_and_new_questions_stay_readable() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    ok(&t
+        .post(
+            "/api/v1/groups",
+            Some(&p.cm),
+            json!({"name": "staff", "title": "staff", "description": "Privé", "visibility": "private"}),
+        )
+        .await);
+    let secret = p.post_in(&p.cm, "staff", "question", SECRET).await;
+    p.champion("alice", &p.alice, &["rust", "python", "staff"])
+        .await;
+    // She champions staff but is not a member: its questions are not hers to see.
+    let questions = t
+        .get("/api/v1/champions/tools/questions", Some(&p.alice))
+        .await;
+    ok(&questions);
+    assert!(
+        !questions.json.to_string().contains(SECRET),
+        "{}",
+        questions.json
+    );
+    // A member now: a private post still cannot be moved into a public group.
+    ok(&t
+        .post(
+            "/api/v1/groups/staff/invitations",
+            Some(&p.cm),
+            json!({"handle": "alice"}),
+        )
+        .await);
+    ok(&t
+        .post("/api/v1/groups/staff/join", Some(&p.alice), json!({}))
+        .await);
+    refused(
+        &p.tool(&p.alice, secret, "move", json!({"group": "rust"}))
+            .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_move_visibility",
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{secret}"), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // Between two public groups she champions, it moves, and the reputation it earned moves
+    // with it on the groups' boards.
+    let public = p.post_in(&p.bob, "rust", "question", "Async traits?").await;
+    let answer = p.answer(&p.carol, public, "Since 1.75.").await;
+    ok(&put(
+        t,
+        &format!("/api/v1/posts/{public}/accepted-answer"),
+        &p.bob,
+        json!({"comment_id": answer}),
+    )
+    .await);
+    let board = |group: &'static str| async move {
+        let reply = t
+            .get(&format!("/api/v1/leaderboard?group={group}"), None)
+            .await;
+        ok(&reply);
+        reply.json.to_string()
+    };
+    assert!(board("rust").await.contains("carol"));
+    assert!(!board("python").await.contains("carol"));
+    let moved = p
+        .tool(&p.alice, public, "move", json!({"group": "python"}))
+        .await;
+    ok(&moved);
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{public}"), None).await.json["post"]["group"],
+        "python"
+    );
+    assert!(
+        !board("rust").await.contains("carol"),
+        "{}",
+        board("rust").await
+    );
+    assert!(board("python").await.contains("carol"));
+}
+
+#[tokio::test]
+async fn a_double_nomination_counts_once() {
+    let p = Programme::new().await;
+    let (a, b) = tokio::join!(
+        p.nominate("alice", &["rust"]),
+        p.nominate("alice", &["rust"])
+    );
+    let mut statuses = [a.status, b.status];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::CREATED, StatusCode::CONFLICT],
+        "{} {}",
+        a.json,
+        b.json
+    );
+    let nominated = p
+        .audit("alice")
+        .await
+        .iter()
+        .filter(|e| e["action"] == "nominated")
+        .count();
+    assert_eq!(nominated, 1);
+}
+
+#[tokio::test]
+async fn accepting_the_same_charter_twice_changes_nothing() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let before = p.me(&p.alice).await["champion"].clone();
+    let version = p.current_version().await;
+    ok(&t
+        .post(
+            "/api/v1/champions/me/charter",
+            Some(&p.alice),
+            json!({"version": version}),
+        )
+        .await);
+    let after = p.me(&p.alice).await["champion"].clone();
+    assert_eq!(before, after);
+    let accepted = p
+        .audit("alice")
+        .await
+        .iter()
+        .filter(|e| e["action"] == "charter_accepted")
+        .count();
+    assert_eq!(accepted, 1);
+}
+
+#[tokio::test]
+async fn the_accept_tool_pays_no_acceptor_and_refuses_ones_own_answer() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    let question = p.post_in(&p.bob, "rust", "question", "Pinning?").await;
+    let own = p.answer(&p.alice, question, "Use Pin::new.").await;
+    let carols = p.answer(&p.carol, question, "Box::pin.").await;
+    refused(
+        &p.tool(&p.alice, question, "accept", json!({"comment_id": own}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "champion_own_answer",
+    );
+    let reputation = |body: Value| body["reputation"].as_i64().unwrap();
+    let before = reputation(t.get("/api/v1/people/alice", None).await.json);
+    ok(&p
+        .tool(&p.alice, question, "accept", json!({"comment_id": carols}))
+        .await);
+    let after = reputation(t.get("/api/v1/people/alice", None).await.json);
+    assert_eq!(before, after, "the champion earned the asker's reward");
+}
+
+#[tokio::test]
+async fn the_champion_badge_is_the_programmes_alone() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    refused(
+        &t.post(
+            "/api/v1/admin/badges/award",
+            Some(&p.cm),
+            json!({"handle": "bob", "badge": "superuser", "reason": "nice"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "badge_programme_only",
+    );
+    assert!(p.badges("bob").await.is_empty());
+    p.champion("alice", &p.alice, &["rust"]).await;
+    refused(
+        &t.post(
+            "/api/v1/admin/badges/revoke",
+            Some(&p.cm),
+            json!({"handle": "alice", "badge": "superuser", "reason": "oops"}),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "badge_programme_only",
+    );
+    assert_eq!(p.badges("alice").await, ["superuser"]);
+}
+
+#[tokio::test]
+async fn while_a_new_charter_waits_notices_are_held_too() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust"]).await;
+    ok(&t
+        .post(
+            "/api/v1/champions/notices",
+            Some(&p.cm),
+            json!({"body": "Meetup on Friday"}),
+        )
+        .await);
+    ok(&t.get("/api/v1/champions/notices", Some(&p.alice)).await);
+    p.publish_charter("Help kindly, v2.").await;
+    refused(
+        &t.get("/api/v1/champions/notices", Some(&p.alice)).await,
+        StatusCode::FORBIDDEN,
+        "champion_tools_charter_not_accepted",
+    );
+}
+
+#[tokio::test]
+async fn unapproved_and_unknown_remote_people_are_not_nominated() {
+    let p = Programme::new().await;
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = p.t.ctx.conn().await.unwrap();
+        diesel::sql_query(
+            "UPDATE local_user SET status = 'pending_approval' \
+             WHERE person_id = (SELECT id FROM person WHERE username = 'carol')",
+        )
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    }
+    refused(
+        &p.nominate("carol", &["rust"]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_person_pending",
+    );
+    refused(
+        &p.nominate("nobody@unknown.example", &["rust"]).await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "champion_person_remote",
+    );
+    assert!(p.audit("carol").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_members_group_named_champions_is_not_taken_over() {
+    let t = TestApp::new().await;
+    let cm = t.with_role("manon", Role::CommunityManager).await;
+    ok(&t
+        .post(
+            "/api/v1/groups",
+            Some(&cm),
+            json!({"name": "champions", "title": "Sports", "description": "Nos champions de foot", "visibility": "public"}),
+        )
+        .await);
+    refused(
+        &t.post(
+            "/api/v1/champions/charter",
+            Some(&cm),
+            json!({"text_en": "v1", "text_fr": "v1"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "champion_group_name_taken",
+    );
+    assert_eq!(
+        t.get("/api/v1/champions/charter", Some(&cm)).await.status,
+        StatusCode::NOT_FOUND
+    );
 }

@@ -626,8 +626,8 @@ async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
     .await;
     assert!(held("marie").await.contains(&"idea_done".to_owned()));
 
-    // By hand: Superuser, once; revoked with a reason; members cannot.
-    let give = json!({"handle": "pierre", "badge": "superuser", "reason": "Champion du mois"});
+    // By hand: Staff, once; revoked with a reason; members cannot.
+    let give = json!({"handle": "pierre", "badge": "staff", "reason": "Champion du mois"});
     assert_eq!(
         t.post("/api/v1/admin/badges/award", Some(&pierre), give.clone())
             .await
@@ -650,7 +650,7 @@ async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
             Method::PUT,
             "/api/v1/account/title",
             Some(&pierre),
-            Some(json!({"badge": "superuser"})),
+            Some(json!({"badge": "staff"})),
         )
         .await;
     assert_eq!(wear.status, StatusCode::NO_CONTENT);
@@ -671,13 +671,13 @@ async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
             profile.json["title"]["slug"].as_str(),
             profile.json["title"]["tier"].as_str()
         ),
-        (Some("superuser"), Some("gold"))
+        (Some("staff"), Some("gold"))
     );
     let no_reason = t
         .post(
             "/api/v1/admin/badges/revoke",
             Some(&admin),
-            json!({"handle": "pierre", "badge": "superuser"}),
+            json!({"handle": "pierre", "badge": "staff"}),
         )
         .await;
     assert_eq!(no_reason.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -685,7 +685,7 @@ async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
         .post(
             "/api/v1/admin/badges/revoke",
             Some(&admin),
-            json!({"handle": "pierre", "badge": "superuser", "reason": "Fin du programme"}),
+            json!({"handle": "pierre", "badge": "staff", "reason": "Fin du programme"}),
         )
         .await;
     assert_eq!(revoked.status, StatusCode::NO_CONTENT);
@@ -811,7 +811,7 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
         .post(
             &format!("/api/v1/contests/{id}/close"),
             Some(&manager),
-            json!({"prizes": [100, 50], "badge": "superuser"}),
+            json!({"prizes": [100, 50], "badge": "staff"}),
         )
         .await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
@@ -821,7 +821,7 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
         .as_array()
         .unwrap()
         .iter()
-        .any(|b| b["slug"] == "superuser"));
+        .any(|b| b["slug"] == "staff"));
     // Later activity does not change the frozen winners; closing twice is refused.
     let (_, aid) = question_and_answer(&t, &fan, &ben).await;
     vote(

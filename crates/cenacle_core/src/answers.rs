@@ -28,7 +28,7 @@ pub async fn accept_answer(
     if !can_accept_answer(&actor, post.author_id == caller.person_id) {
         return Err(forbid("accept_answer"));
     }
-    set_acceptance(conn, ctx, caller, &post, comment_id).await
+    set_acceptance(conn, ctx, caller, &post, comment_id, true).await
 }
 
 /// Only questions have accepted answers.
@@ -45,13 +45,15 @@ pub(crate) fn require_question(post: &Post) -> Result<(), CoreError> {
 
 /// Sets the accepted answer of `post` once the caller's right to do it was checked (by the
 /// rule above, or as a champion of its group): the answer must be a live top-level answer of
-/// that question; reputation follows and the change is federated.
+/// that question; reputation follows and the change is federated. `reward_acceptor`: whether
+/// the caller earns the asker's "accepted an answer" reward (not through champion tools).
 pub(crate) async fn set_acceptance(
     conn: &mut Conn,
     ctx: &Context,
     caller: &Caller,
     post: &Post,
     comment_id: Option<i64>,
+    reward_acceptor: bool,
 ) -> Result<Post, CoreError> {
     // The post locked first, then the answer share-locked and checked live: the order of a
     // take-down (the post, then the comment), so that an answer deleted meanwhile is never
@@ -72,7 +74,7 @@ pub(crate) async fn set_acceptance(
     rewards::on_accept(
         conn,
         ctx,
-        caller.person_id,
+        reward_acceptor.then_some(caller.person_id),
         post.group_id,
         locked.accepted_comment_id,
         comment_id,

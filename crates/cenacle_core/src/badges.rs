@@ -3,7 +3,20 @@
 
 use crate::{accounts::Session, admin::require, Caller, Conn, CoreError};
 use cenacle_db::badges::{self as store, Badge};
-use cenacle_domain::{Permission, ValidationError};
+use cenacle_domain::{
+    champions::{ChampionRefusal, CHAMPION_BADGE},
+    Permission, ValidationError,
+};
+
+/// Refuses changes by hand to the champion badge: it follows the champions programme
+/// (activation awards it, exit revokes it), so a manager's award, revocation, restoration or
+/// contest prize would make someone look like a champion who is not, or the reverse.
+pub(crate) fn require_manual(slug: &str) -> Result<(), CoreError> {
+    if slug == CHAMPION_BADGE {
+        return Err(ChampionRefusal::ProgrammeOnlyBadge.into());
+    }
+    Ok(())
+}
 
 async fn badge(conn: &mut Conn, slug: &str) -> Result<Badge, CoreError> {
     store::badge_by_slug(conn, slug)
@@ -25,6 +38,7 @@ pub async fn award_badge(
     reason: Option<&str>,
 ) -> Result<(), CoreError> {
     require(session, Permission::ManageGroups)?;
+    require_manual(slug)?;
     let badge = badge(conn, slug).await?;
     if !store::award(
         conn,
@@ -49,6 +63,7 @@ pub async fn revoke_badge(
     reason: &str,
 ) -> Result<(), CoreError> {
     require(session, Permission::ManageGroups)?;
+    require_manual(slug)?;
     if reason.trim().is_empty() {
         return Err(ValidationError {
             field: "reason",
@@ -82,6 +97,7 @@ pub async fn restore_badge(
     reason: &str,
 ) -> Result<(), CoreError> {
     require(session, Permission::ManageGroups)?;
+    require_manual(slug)?;
     if reason.trim().is_empty() {
         return Err(ValidationError {
             field: "reason",

@@ -15,18 +15,18 @@ use crate::{
     answers,
     federation::record_event,
     groups::{self, PreparedGroup},
-    people, Caller, Conn, Context, CoreError,
+    identity, people, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
-    badges as badge_store,
+    actors, badges as badge_store,
     champions::{self as store, ChampionRow, ChampionedGroup, Objective},
     content::{self, Post},
     federation::OutboxEvent,
 };
 use cenacle_domain::{
     champions::{
-        check_charter_version, may_nominate, may_use_tools, next_renewal, require_reason,
-        validate_objective, ChampionRefusal, ChampionStatus,
+        check_charter_version, home_may_vouch, may_move, may_nominate, may_use_tools, next_renewal,
+        require_reason, validate_objective, ChampionRefusal, ChampionStatus,
     },
     Permission, ValidationError,
 };
@@ -40,7 +40,7 @@ pub use cenacle_db::champions::{
 const HOME_CHAMPION_LIMIT: usize = 50;
 
 /// The badge the programme awards and revokes (the former honorific "Superuser").
-pub const CHAMPION_BADGE: &str = "superuser";
+pub use cenacle_domain::champions::CHAMPION_BADGE;
 /// The name of the programme's private, local-only group, made with the first charter.
 pub const CHAMPIONS_GROUP: &str = "champions";
 
@@ -102,7 +102,17 @@ pub async fn publish_charter(
         }
     }
     let by = session.account.person_id;
+    // The lock first: two first publications racing would both find no group and both make it.
+    store::lock_charter(conn).await?;
     if store::local_only_group(conn).await?.is_none() {
+        // The name is the programme's: a group of members already called so stays theirs,
+        // and the manager is told to rename it rather than getting a bare conflict.
+        if actors::local_group_by_name(conn, CHAMPIONS_GROUP)
+            .await?
+            .is_some()
+        {
+            return Err(ChampionRefusal::GroupNameTaken.into());
+        }
         let group = PreparedGroup::local_only(
             ctx,
             CHAMPIONS_GROUP,
@@ -145,18 +155,28 @@ pub struct Nomination<'a> {
 }
 
 /// A community manager nominates a member: the invitation waits in the member's programme
-/// page (`my_standing`). Remote and suspended accounts are refused.
+/// page (`my_standing`). Remote (known or not), suspended and not yet approved accounts are
+/// refused; so is a second nomination racing the first (409).
 pub async fn nominate(
     conn: &mut Conn,
     ctx: &Context,
     session: &Session,
     nomination: &Nomination<'_>,
-) -> Result<ChampionRow, CoreError> {
+) -> Result<ChampionView, CoreError> {
     require(session, Permission::RunChampionProgramme)?;
+    if let Some((_, host)) = nomination.handle.trim_start_matches('@').split_once('@') {
+        if !host.eq_ignore_ascii_case(&identity::local_host(&ctx.settings)) {
+            return Err(ChampionRefusal::RemotePerson.into());
+        }
+    }
     let person = people::person_by_handle(conn, ctx, nomination.handle).await?;
-    let suspended = store::account_status(conn, person.id).await?.as_deref() == Some("suspended");
+    let account_status = store::account_status(conn, person.id).await?;
     let current = row_for_update(conn, person.id).await?;
-    may_nominate(person.local, suspended, status_of(current.as_ref()))?;
+    may_nominate(
+        person.local,
+        account_status.as_deref(),
+        status_of(current.as_ref()),
+    )?;
     let mut group_ids = Vec::new();
     for name in nomination.groups {
         let group = groups::local_group(conn, name).await?;
@@ -167,7 +187,9 @@ pub async fn nominate(
     }
     let title = nomination.title.map(str::trim).filter(|t| !t.is_empty());
     let by = session.account.person_id;
-    store::nominate(conn, person.id, by, title).await?;
+    if !store::nominate(conn, person.id, by, title).await? {
+        return Err(ChampionRefusal::AlreadyInProgramme.into());
+    }
     store::set_groups(conn, person.id, &group_ids).await?;
     let detail = format!(
         "groups: [{}]; title: {}",
@@ -184,7 +206,7 @@ pub async fn nominate(
     )
     .await?;
     audit(conn, person.id, by, "invited", None, None).await?;
-    row(conn, person.id).await
+    champion_view(conn, person.id).await
 }
 
 /// The member answers their invitation: accepted, the charter comes next; declined, it ends
@@ -234,6 +256,10 @@ pub async fn accept_charter(
         return Err(ChampionRefusal::NoInvitation.into());
     }
     check_charter_version(version, current_version(conn).await?)?;
+    // Accepted already: nothing changes (the first acceptance's time and audit row stand).
+    if current.as_ref().and_then(|c| c.charter_version) == Some(version) {
+        return row(conn, caller.person_id).await;
+    }
     let at = store::accept_charter(conn, caller.person_id, version).await?;
     let detail = format!("charter version {version} accepted at {}", at.to_rfc3339());
     audit(
@@ -461,6 +487,14 @@ async fn view(
     })
 }
 
+/// Someone's place in the programme, for the answer to a step already authorised (a manager's
+/// or their own).
+pub async fn champion_view(conn: &mut Conn, person_id: i64) -> Result<ChampionView, CoreError> {
+    let found = row(conn, person_id).await?;
+    let current = current_version(conn).await?;
+    view(conn, found, current).await
+}
+
 /// The dashboard's list: everyone in the programme with objectives, progress and review date.
 pub async fn dashboard(
     conn: &mut Conn,
@@ -538,8 +572,15 @@ pub async fn store_home_champion(
     person_ap_id: &str,
     groups: &[(String, DateTime<Utc>)],
 ) -> Result<(), CoreError> {
-    let groups = &groups[..groups.len().min(HOME_CHAMPION_LIMIT)];
-    Ok(store::set_home_champion(conn, person_ap_id, groups).await?)
+    // An instance speaks for its own groups only: an entry naming another host's group is
+    // dropped (else any server could make its people champions of ours, or of a third's).
+    let groups: Vec<(String, DateTime<Utc>)> = groups
+        .iter()
+        .filter(|(group, _)| home_may_vouch(person_ap_id, group))
+        .take(HOME_CHAMPION_LIMIT)
+        .cloned()
+        .collect();
+    Ok(store::set_home_champion(conn, person_ap_id, &groups).await?)
 }
 
 /// What a remote person's home instance said they champion.
@@ -571,18 +612,17 @@ fn runs_programme(caller: &Caller) -> bool {
         .is_some_and(|r| r.allows(Permission::RunChampionProgramme))
 }
 
-/// The notices, for active champions and the managers who send them.
+/// The notices, for active champions and the managers who send them. Like the tools, they
+/// wait while a new charter version waits for the champion's acceptance.
 pub async fn notices(conn: &mut Conn, caller: &Caller) -> Result<Vec<Notice>, CoreError> {
     if !runs_programme(caller) {
-        let mine = store::champion(conn, caller.person_id).await?;
-        if status_of(mine.as_ref()) != Some(ChampionStatus::Active) {
-            return Err(ChampionRefusal::NotAChampion.into());
-        }
+        require_tools(conn, caller, None).await?;
     }
     Ok(store::notices(conn, 100).await?)
 }
 
-/// Unanswered questions asked by champions, for community managers.
+/// Unanswered questions asked by champions who accepted the current charter (the others'
+/// priority waits with their tools), for community managers.
 pub async fn priority_queue(
     conn: &mut Conn,
     session: &Session,
@@ -634,7 +674,9 @@ async fn tool_used(
     .await
 }
 
-/// Marks (or clears) the accepted answer of a question in a group the caller champions.
+/// Marks (or clears) the accepted answer of a question in a group the caller champions. The
+/// answer's author is paid as usual; the champion is not the asker, so earns no "accepted an
+/// answer" reward, and may not accept their own answer.
 pub async fn tool_accept_answer(
     conn: &mut Conn,
     ctx: &Context,
@@ -645,7 +687,13 @@ pub async fn tool_accept_answer(
     let (post, _, _) = post_for(conn, caller, post_id).await?;
     require_tools(conn, caller, Some(post.group_id)).await?;
     answers::require_question(&post)?;
-    let updated = answers::set_acceptance(conn, ctx, caller, &post, comment_id).await?;
+    if let Some(id) = comment_id {
+        let answer = content::comment_by_id(conn, id).await?;
+        if answer.is_some_and(|a| a.author_id == caller.person_id) {
+            return Err(ChampionRefusal::OwnAnswer.into());
+        }
+    }
+    let updated = answers::set_acceptance(conn, ctx, caller, &post, comment_id, false).await?;
     let detail = format!("post {post_id}: accepted answer {comment_id:?}");
     tool_used(conn, caller, "tool_accept_answer", &detail).await?;
     Ok(updated)
@@ -666,17 +714,25 @@ pub async fn tool_pin(
     Ok(updated)
 }
 
-/// Moves a post from a group the caller champions to another group they champion.
+/// Moves a post from a group the caller champions to another local group they champion, of
+/// the same visibility: a move never shows a post to a wider audience than it was written
+/// for. The post's reputation follows it. Other servers learn of it through the usual
+/// `Update` of the post (the PostUpdated event): its copies there keep their old group, whose
+/// followers already had it, and the new group's remote followers are not sent it.
 pub async fn tool_move(
     conn: &mut Conn,
     caller: &Caller,
     post_id: i64,
     to_group: &str,
 ) -> Result<Post, CoreError> {
-    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    let (post, from, _) = post_for(conn, caller, post_id).await?;
     require_tools(conn, caller, Some(post.group_id)).await?;
     let target = groups::local_group(conn, to_group).await?;
     require_tools(conn, caller, Some(target.id)).await?;
+    if !from.local || from.local_only || target.local_only {
+        return Err(ChampionRefusal::MoveAcrossVisibility.into());
+    }
+    may_move(&from.visibility, &target.visibility)?;
     store::move_post(conn, post.id, target.id).await?;
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
     let detail = format!("post {post_id}: moved to {to_group}");

@@ -89,6 +89,9 @@ pub async fn close_contest(
     if contest.closed_at.is_some() {
         return Err(CoreError::Conflict("contest_closed"));
     }
+    if let Some(slug) = badge_slug {
+        crate::badges::require_manual(slug)?;
+    }
     let badge = match badge_slug {
         Some(slug) => Some(
             badges::badge_by_slug(conn, slug)

@@ -15,6 +15,7 @@ use cenacle_db::{
     groups::{self as store, GroupChange},
 };
 use cenacle_domain::{
+    champions::ChampionRefusal,
     content::{GroupRole, Visibility},
     validate_group_name, validate_group_text, Permission, Role, ValidationError,
 };
@@ -81,7 +82,9 @@ pub async fn create_group(
     insert_group(conn, prepared, session.account.person_id).await
 }
 
-/// Inserts the group with `owner` as its owner.
+/// Inserts the group with `owner` as its owner. A local-only group gets no owner membership:
+/// its members are exactly the programme's active champions (`owner` is only recorded as
+/// who made it).
 pub(crate) async fn insert_group(
     conn: &mut Conn,
     g: &PreparedGroup,
@@ -103,7 +106,9 @@ pub(crate) async fn insert_group(
         },
     )
     .await?;
-    content::set_membership(conn, group.id, owner, "owner").await?;
+    if !g.local_only {
+        content::set_membership(conn, group.id, owner, "owner").await?;
+    }
     Ok(group)
 }
 
@@ -229,6 +234,16 @@ pub async fn follower_count(
     Ok(Some(fed_store::count_followers(conn, &group.ap_id).await?))
 }
 
+/// Refuses the ordinary membership actions (join, leave, requests, invitations, roles) on a
+/// local-only group: the champions programme alone puts people in it (activation) and takes
+/// them out (exit), so no owner, manager or member can open a side door.
+fn require_ordinary_membership(group: &Group) -> Result<(), CoreError> {
+    if group.local_only {
+        return Err(ChampionRefusal::ProgrammeOnlyGroup.into());
+    }
+    Ok(())
+}
+
 /// Joins a public or restricted group, uses an invitation to a private one, or else asks to
 /// join it (moderators approve). Returns whether the caller is now a member.
 pub async fn join_group(
@@ -237,6 +252,7 @@ pub async fn join_group(
     group: &Group,
     message: Option<&str>,
 ) -> Result<bool, CoreError> {
+    require_ordinary_membership(group)?;
     if content::membership_role(conn, group.id, caller.person_id)
         .await?
         .is_some()
@@ -255,6 +271,7 @@ pub async fn join_group(
 }
 
 pub async fn leave_group(conn: &mut Conn, caller: &Caller, group: &Group) -> Result<(), CoreError> {
+    require_ordinary_membership(group)?;
     if content::membership_role(conn, group.id, caller.person_id)
         .await?
         .as_deref()
@@ -286,6 +303,7 @@ pub async fn decide_join_request(
     approve: bool,
 ) -> Result<(), CoreError> {
     let group = local_group(conn, name).await?;
+    require_ordinary_membership(&group)?;
     require_moderator(conn, &group, caller).await?;
     if !store::take_join_request(conn, group.id, person_id).await? {
         return Err(CoreError::NotFound("join request"));
@@ -304,6 +322,7 @@ pub async fn invite(
     person_id: i64,
 ) -> Result<(), CoreError> {
     let group = local_group(conn, name).await?;
+    require_ordinary_membership(&group)?;
     require_moderator(conn, &group, caller).await?;
     Ok(store::invite(conn, group.id, person_id, Some(caller.person_id)).await?)
 }
@@ -318,6 +337,7 @@ pub async fn set_member_role(
     role: GroupRole,
 ) -> Result<(), CoreError> {
     let group = local_group(conn, name).await?;
+    require_ordinary_membership(&group)?;
     let actor = require_moderator(conn, &group, caller).await?;
     let current = content::membership_role(conn, group.id, person_id).await?;
     let is_manager = matches!(

@@ -628,7 +628,7 @@ async fn mirror_state(
                 rewards::on_accept(
                     conn,
                     ctx,
-                    actor.id,
+                    Some(actor.id),
                     group.id,
                     locked.accepted_comment_id,
                     accepted,

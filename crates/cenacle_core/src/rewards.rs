@@ -399,11 +399,12 @@ fn acceptance_keys(answer: i64) -> Vec<String> {
 
 /// Effects of a question's accepted answer changing from `before` to `after`, by `acceptor`:
 /// what the previous acceptance earned is taken back (reputation and points); the new one
-/// pays its author and the acceptor — nothing to anyone when they are the same person.
+/// pays its author and the acceptor — nothing to anyone when they are the same person. No
+/// acceptor (`None`: a champion's tool, not the asker) earns only the author their due.
 pub async fn on_accept(
     conn: &mut Conn,
     ctx: &Context,
-    acceptor: i64,
+    acceptor: Option<i64>,
     group_id: i64,
     before: Option<i64>,
     after: Option<i64>,
@@ -413,7 +414,7 @@ pub async fn on_accept(
     }
     // The people paid or taken back from, locked up front (see `lock_people`): the acceptor and
     // the authors of both answers (only they are paid points).
-    let mut people = vec![(acceptor, false)];
+    let mut people: Vec<(i64, bool)> = acceptor.map(|a| (a, false)).into_iter().collect();
     let mut answers = Vec::new();
     for id in before.into_iter().chain(after) {
         let answer = store::comment_by_id(conn, id)
@@ -429,7 +430,7 @@ pub async fn on_accept(
     let Some(answer) = after.and_then(|new| answers.into_iter().find(|a| a.id == new)) else {
         return Ok(());
     };
-    if !acceptance_rewards(acceptor, answer.author_id) {
+    if acceptor.is_some_and(|a| !acceptance_rewards(a, answer.author_id)) {
         return Ok(());
     }
     let content = Content {
@@ -439,14 +440,14 @@ pub async fn on_accept(
     let [points_key, accepted_key, acceptor_key] =
         <[String; 3]>::try_from(acceptance_keys(answer.id))
             .map_err(|_| CoreError::Internal("acceptance keys".into()))?;
-    let mut earnings = [
-        (
-            answer.author_id,
-            ReputationCause::AnswerAccepted,
-            accepted_key,
-        ),
-        (acceptor, ReputationCause::AcceptedAnAnswer, acceptor_key),
-    ];
+    let mut earnings = vec![(
+        answer.author_id,
+        ReputationCause::AnswerAccepted,
+        accepted_key,
+    )];
+    if let Some(acceptor) = acceptor {
+        earnings.push((acceptor, ReputationCause::AcceptedAnAnswer, acceptor_key));
+    }
     // Reputation rows are locked in person order.
     earnings.sort_by_key(|(person, ..)| *person);
     for (person, cause, key) in &earnings {

@@ -35,15 +35,22 @@ pub async fn current_charter(conn: &mut AsyncPgConnection) -> Result<Option<Char
 
 /// Publishes the next version. The table is locked for the transaction so that two managers
 /// publishing at once get versions n and n+1, not a collision.
+/// Takes the charter's lock for the rest of the transaction: publications (and the champions
+/// group the first one makes) happen one at a time.
+pub async fn lock_charter(conn: &mut AsyncPgConnection) -> Result<(), DbError> {
+    diesel::sql_query("LOCK TABLE champion_charter IN SHARE ROW EXCLUSIVE MODE")
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn publish_charter(
     conn: &mut AsyncPgConnection,
     text_en: &str,
     text_fr: &str,
     by: i64,
 ) -> Result<Charter, DbError> {
-    diesel::sql_query("LOCK TABLE champion_charter IN SHARE ROW EXCLUSIVE MODE")
-        .execute(conn)
-        .await?;
+    lock_charter(conn).await?;
     Ok(diesel::sql_query(
         "INSERT INTO champion_charter (version, text_en, text_fr, published_by) \
          SELECT COALESCE(MAX(version), 0) + 1, $1, $2, $3 FROM champion_charter \
@@ -153,19 +160,22 @@ pub async fn nominate(
     person_id: i64,
     by: i64,
     title: Option<&str>,
-) -> Result<(), DbError> {
-    diesel::sql_query(
+) -> Result<bool, DbError> {
+    // Conditional: of two nominations racing for someone not yet in the programme, the second
+    // waits on the first's row and then finds it `invited`, so it changes nothing (false).
+    let changed = diesel::sql_query(
         "INSERT INTO champion (person_id, status, title, nominated_by) VALUES ($1, 'invited', $2, $3) \
          ON CONFLICT (person_id) DO UPDATE SET status = 'invited', title = $2, nominated_by = $3, \
            nominated_at = now(), charter_version = NULL, charter_accepted_at = NULL, \
-           active_since = NULL, renewal_due = NULL, exit_reason = NULL, exited_at = NULL",
+           active_since = NULL, renewal_due = NULL, exit_reason = NULL, exited_at = NULL \
+         WHERE champion.status IN ('declined', 'exited')",
     )
     .bind::<BigInt, _>(person_id)
     .bind::<Nullable<Text>, _>(title)
     .bind::<BigInt, _>(by)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(changed == 1)
 }
 
 pub async fn set_status(
@@ -525,9 +535,12 @@ pub async fn new_questions_for(
     person_id: i64,
     limit: i64,
 ) -> Result<Vec<QuestionRow>, DbError> {
+    // Only what they may read: a private group's questions when they are one of its members.
     Ok(diesel::sql_query(format!(
         "{QUESTION_COLUMNS} AND q.group_id IN \
            (SELECT group_id FROM champion_group WHERE person_id = $1) \
+         AND (g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
+           WHERE m.group_id = g.id AND m.person_id = $1)) \
          ORDER BY q.created_at DESC, q.id DESC LIMIT $2"
     ))
     .bind::<BigInt, _>(person_id)
@@ -545,7 +558,8 @@ pub async fn priority_queue(
 ) -> Result<Vec<QuestionRow>, DbError> {
     Ok(diesel::sql_query(format!(
         "{QUESTION_COLUMNS} AND NOT g.local_only AND q.author_id IN \
-           (SELECT person_id FROM champion WHERE status = 'active') \
+           (SELECT person_id FROM champion WHERE status = 'active' \
+              AND charter_version = (SELECT MAX(version) FROM champion_charter)) \
          ORDER BY q.created_at, q.id LIMIT $1"
     ))
     .bind::<BigInt, _>(limit)
@@ -596,6 +610,16 @@ pub async fn move_post(
         .bind::<BigInt, _>(group_id)
         .execute(conn)
         .await?;
+    // The reputation earned by the post and its comments follows it; the rollup triggers
+    // (migration 000502) move the group leaderboards' totals with the rows.
+    diesel::sql_query(
+        "UPDATE reputation_event SET group_id = $2 WHERE group_id IS DISTINCT FROM $2 \
+           AND (post_id = $1 OR comment_id IN (SELECT id FROM comment WHERE post_id = $1))",
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<BigInt, _>(group_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -5,6 +5,10 @@
 use chrono::{DateTime, Months, Utc};
 use std::str::FromStr;
 
+/// The badge the programme awards and revokes (the former honorific "Superuser"): never by
+/// hand.
+pub const CHAMPION_BADGE: &str = "superuser";
+
 /// Where a person stands in the programme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChampionStatus {
@@ -54,6 +58,8 @@ pub enum ChampionRefusal {
     RemotePerson,
     /// A suspended account cannot be nominated.
     SuspendedPerson,
+    /// An account still awaiting approval cannot be nominated.
+    PendingPerson,
     /// Already nominated, invited or a champion.
     AlreadyInProgramme,
     /// The step needs an invitation they have not got (or answered already).
@@ -79,6 +85,18 @@ pub enum ChampionRefusal {
     NotTheirGroup,
     /// A reason is required (removal, lapse, renewal note).
     ReasonRequired,
+    /// The champions group's membership is the programme's: no join, invitation, request,
+    /// role or leave by hand (activation and exit change it).
+    ProgrammeOnlyGroup,
+    /// The champion badge comes and goes with the programme, never by hand.
+    ProgrammeOnlyBadge,
+    /// A move between groups of different visibility (or out of ours) would show the post to
+    /// people it was not written for.
+    MoveAcrossVisibility,
+    /// A champion does not accept their own answer with the tools.
+    OwnAnswer,
+    /// A group already has the name the programme's champions group needs.
+    GroupNameTaken,
 }
 
 /// How the API answers a refusal.
@@ -93,9 +111,10 @@ pub enum RefusalKind {
 }
 
 impl ChampionRefusal {
-    pub const ALL: [ChampionRefusal; 14] = [
+    pub const ALL: [ChampionRefusal; 20] = [
         ChampionRefusal::RemotePerson,
         ChampionRefusal::SuspendedPerson,
+        ChampionRefusal::PendingPerson,
         ChampionRefusal::AlreadyInProgramme,
         ChampionRefusal::NoInvitation,
         ChampionRefusal::NotActive,
@@ -108,6 +127,11 @@ impl ChampionRefusal {
         ChampionRefusal::CharterNotAccepted,
         ChampionRefusal::NotTheirGroup,
         ChampionRefusal::ReasonRequired,
+        ChampionRefusal::ProgrammeOnlyGroup,
+        ChampionRefusal::ProgrammeOnlyBadge,
+        ChampionRefusal::MoveAcrossVisibility,
+        ChampionRefusal::OwnAnswer,
+        ChampionRefusal::GroupNameTaken,
     ];
 
     pub fn code(self) -> &'static str {
@@ -115,6 +139,7 @@ impl ChampionRefusal {
         match self {
             RemotePerson => "champion_person_remote",
             SuspendedPerson => "champion_person_suspended",
+            PendingPerson => "champion_person_pending",
             AlreadyInProgramme => "champion_already_in_programme",
             NoInvitation => "champion_no_invitation",
             NotActive => "champion_not_active",
@@ -127,38 +152,74 @@ impl ChampionRefusal {
             CharterNotAccepted => "champion_tools_charter_not_accepted",
             NotTheirGroup => "champion_tools_not_their_group",
             ReasonRequired => "champion_reason_required",
+            ProgrammeOnlyGroup => "group_programme_only",
+            ProgrammeOnlyBadge => "badge_programme_only",
+            MoveAcrossVisibility => "champion_move_visibility",
+            OwnAnswer => "champion_own_answer",
+            GroupNameTaken => "champion_group_name_taken",
         }
     }
 
     pub fn kind(self) -> RefusalKind {
         use ChampionRefusal::*;
         match self {
-            RemotePerson | SuspendedPerson | NegativeTarget | UnknownMetric | UnsuitableGroup
-            | ReasonRequired => RefusalKind::Invalid,
-            AlreadyInProgramme | NoInvitation | NotActive | NoCharter | CharterOutdated => {
-                RefusalKind::Conflict
-            }
-            NotAChampion | CharterNotAccepted | NotTheirGroup => RefusalKind::Forbidden,
+            RemotePerson | SuspendedPerson | PendingPerson | NegativeTarget | UnknownMetric
+            | UnsuitableGroup | ReasonRequired | MoveAcrossVisibility => RefusalKind::Invalid,
+            AlreadyInProgramme | NoInvitation | NotActive | NoCharter | CharterOutdated
+            | GroupNameTaken => RefusalKind::Conflict,
+            NotAChampion | CharterNotAccepted | NotTheirGroup | ProgrammeOnlyGroup
+            | ProgrammeOnlyBadge | OwnAnswer => RefusalKind::Forbidden,
         }
     }
 }
 
-/// Who may be nominated: a local, unsuspended account not already in the programme (one who
-/// declined or left may be nominated again).
+/// Who may be nominated: a local, active account (`account_status` of its local account: not
+/// suspended, not awaiting approval) not already in the programme (one who declined or left
+/// may be nominated again).
 pub fn may_nominate(
     local: bool,
-    suspended: bool,
+    account_status: Option<&str>,
     current: Option<ChampionStatus>,
 ) -> Result<(), ChampionRefusal> {
     if !local {
         return Err(ChampionRefusal::RemotePerson);
     }
-    if suspended {
-        return Err(ChampionRefusal::SuspendedPerson);
+    match account_status {
+        Some("suspended") => return Err(ChampionRefusal::SuspendedPerson),
+        Some("active") | None => {}
+        Some(_) => return Err(ChampionRefusal::PendingPerson),
     }
     match current {
         None | Some(ChampionStatus::Declined | ChampionStatus::Exited) => Ok(()),
         Some(_) => Err(ChampionRefusal::AlreadyInProgramme),
+    }
+}
+
+/// Whether a post may move from one group to another (both local, both championed): only
+/// between groups of the same visibility, so a move never shows a post to people it was not
+/// written for; never out of or into a private group (its members are its own audience).
+pub fn may_move(from_visibility: &str, to_visibility: &str) -> Result<(), ChampionRefusal> {
+    if from_visibility == to_visibility && from_visibility != "private" {
+        Ok(())
+    } else {
+        Err(ChampionRefusal::MoveAcrossVisibility)
+    }
+}
+
+/// `scheme://host[:port]` of an ActivityPub id (None when it has none).
+fn origin(id: &str) -> Option<&str> {
+    let (scheme, rest) = id.split_once("://")?;
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..end];
+    (!scheme.is_empty() && !authority.is_empty()).then(|| &id[..scheme.len() + 3 + end])
+}
+
+/// Whether a remote person's home instance may say they champion `group_id`: only a group of
+/// the same instance (same scheme, host and port), never someone else's.
+pub fn home_may_vouch(person_id: &str, group_id: &str) -> bool {
+    match (origin(person_id), origin(group_id)) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
     }
 }
 
@@ -246,21 +307,67 @@ mod tests {
     use chrono::TimeZone;
 
     #[test]
-    fn only_local_unsuspended_members_outside_the_programme_are_nominated() {
+    fn a_home_instance_vouches_only_for_its_own_groups() {
+        assert!(home_may_vouch(
+            "https://other.test/u/zoe",
+            "https://other.test/g/jardin"
+        ));
+        assert!(home_may_vouch(
+            "https://Other.test:8443/u/zoe",
+            "https://other.test:8443/g/jardin"
+        ));
+        for group in [
+            "https://elsewhere.test/g/rust",
+            "https://other.test.evil/g/rust",
+            "https://other.test:9/g/rust",
+            "http://other.test/g/rust",
+            "not a url",
+        ] {
+            assert!(
+                !home_may_vouch("https://other.test/u/zoe", group),
+                "{group}"
+            );
+        }
+    }
+
+    #[test]
+    fn moves_keep_their_visibility() {
+        assert_eq!(may_move("public", "public"), Ok(()));
         assert_eq!(
-            may_nominate(false, false, None),
+            may_move("private", "private"),
+            Err(ChampionRefusal::MoveAcrossVisibility)
+        );
+        assert_eq!(
+            may_move("private", "public"),
+            Err(ChampionRefusal::MoveAcrossVisibility)
+        );
+        assert_eq!(
+            may_move("public", "restricted"),
+            Err(ChampionRefusal::MoveAcrossVisibility)
+        );
+    }
+
+    #[test]
+    fn only_local_active_members_outside_the_programme_are_nominated() {
+        let active = Some("active");
+        assert_eq!(
+            may_nominate(false, None, None),
             Err(ChampionRefusal::RemotePerson)
         );
         assert_eq!(
-            may_nominate(true, true, None),
+            may_nominate(true, Some("suspended"), None),
             Err(ChampionRefusal::SuspendedPerson)
         );
         assert_eq!(
-            may_nominate(true, false, Some(ChampionStatus::Active)),
+            may_nominate(true, Some("pending_approval"), None),
+            Err(ChampionRefusal::PendingPerson)
+        );
+        assert_eq!(
+            may_nominate(true, active, Some(ChampionStatus::Active)),
             Err(ChampionRefusal::AlreadyInProgramme)
         );
-        assert!(may_nominate(true, false, Some(ChampionStatus::Exited)).is_ok());
-        assert!(may_nominate(true, false, None).is_ok());
+        assert!(may_nominate(true, active, Some(ChampionStatus::Exited)).is_ok());
+        assert!(may_nominate(true, active, None).is_ok());
     }
 
     #[test]

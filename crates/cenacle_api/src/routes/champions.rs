@@ -428,30 +428,18 @@ pub async fn nominate(
     let nomination = &nomination;
     let view = ctx
         .transaction(|conn| {
-            async move {
-                cases::nominate(conn, ctx, session, nomination).await?;
-                let person =
-                    cenacle_core::people::person_by_handle(conn, ctx, nomination.handle).await?;
-                person_view(conn, session, person.id).await
-            }
-            .scope_boxed()
+            async move { cases::nominate(conn, ctx, session, nomination).await }.scope_boxed()
         })
         .await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok((StatusCode::CREATED, Json(ChampionView::from(view))))
 }
 
+/// The view of someone in the programme, after a step the core already authorised.
 async fn person_view(
     conn: &mut cenacle_core::Conn,
-    session: &Session,
     person_id: i64,
 ) -> Result<ChampionView, cenacle_core::CoreError> {
-    let caller = Caller {
-        person_id,
-        instance_role: Some(session.account.role),
-    };
-    let (mine, _) = cases::my_standing(conn, &caller).await?;
-    mine.map(ChampionView::from)
-        .ok_or(cenacle_core::CoreError::NotFound("champion"))
+    Ok(cases::champion_view(conn, person_id).await?.into())
 }
 
 /// Set one of a champion's objectives (community managers); the target cannot be negative.
@@ -511,7 +499,7 @@ async fn manager_step(
                         cases::end_by_manager(conn, ctx, session, handle, exit, reason).await?
                     }
                 };
-                person_view(conn, session, row.person_id).await
+                person_view(conn, row.person_id).await
             }
             .scope_boxed()
         })
@@ -605,7 +593,7 @@ pub async fn renewals(
     let rows = cases::renewals_due(&mut conn, &session, q.within_days.unwrap_or(30)).await?;
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        out.push(person_view(&mut conn, &session, row.person_id).await?);
+        out.push(person_view(&mut conn, row.person_id).await?);
     }
     Ok(Json(out))
 }
@@ -712,7 +700,7 @@ async fn member_step(
                     }
                     MemberStep::Leave(reason) => cases::leave(conn, caller, reason).await?,
                 };
-                person_view(conn, session, caller.person_id).await
+                person_view(conn, caller.person_id).await
             }
             .scope_boxed()
         })
