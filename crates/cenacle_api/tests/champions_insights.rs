@@ -610,4 +610,19 @@ async fn a_view_counts_once_per_viewer_and_day_and_robots_not_at_all() {
         "a new day, a new view: {}",
         stats.json
     );
+
+    // On a day nobody reads, the hourly upkeep forgets the day before all the same.
+    sql(&t, "UPDATE post_view SET day = day - 1").await;
+    sql(&t, "UPDATE view_salt SET day = day - 1").await;
+    let mut conn = t.db.pool.get().await.unwrap();
+    let forgotten = cenacle_core::post_views::forget_past_days(&mut conn, 100)
+        .await
+        .unwrap();
+    assert_eq!(forgotten, 1);
+    assert_eq!(id_of(&t, "SELECT count(*) AS id FROM post_view").await, 0);
+    assert_eq!(id_of(&t, "SELECT count(*) AS id FROM view_salt").await, 0);
+    let stats = t
+        .get("/api/v1/community/members/author/stats", Some(&admin))
+        .await;
+    assert_eq!(stats.json["views"], 4, "the counts stay: {}", stats.json);
 }

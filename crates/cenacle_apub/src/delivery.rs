@@ -20,7 +20,7 @@ use cenacle_core::{
     federation::{self, AfterFailure, DueProbe, Wakeups},
     idempotency,
     model::ClaimedDelivery,
-    Conn, CoreError, ScopedFutureExt,
+    post_views, Conn, CoreError, ScopedFutureExt,
 };
 use cenacle_domain::delivery::{classify_status, DeliveryOutcome};
 use chrono::Utc;
@@ -56,7 +56,8 @@ const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(50);
 const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
 const PRUNE_BATCH: i64 = 5000;
 
-/// The periodic clean-ups (the federation tables', and the API's idempotency keys).
+/// The periodic clean-ups (the federation tables', the API's idempotency keys, past days'
+/// post viewers).
 #[derive(Debug, Clone, Copy)]
 enum Cleanup {
     /// Received activity ids past `received_activity_max_age_days`.
@@ -65,6 +66,8 @@ enum Cleanup {
     ParkedDeliveries,
     /// `Idempotency-Key`s past `limits.idempotency_key_retention_hours`.
     IdempotencyKeys,
+    /// Who viewed posts on the days before today (`cenacle_core::post_views`).
+    PastViewDays,
 }
 /// Dead instances probed per round, and how long a probe claim keeps other workers off.
 const PROBES_PER_ROUND: i64 = 16;
@@ -401,8 +404,6 @@ impl DeliveryWorker {
         }
     }
 
-    /// Prunes old received activity ids and sweeps orphan activities, at start and then
-    /// every hour (any number of workers may do it at once: the statements are idempotent).
     /// Runs one clean-up in short transactions (a batch each) until a batch comes back short;
     /// how many rows it removed.
     async fn drain(&self, what: Cleanup) -> usize {
@@ -421,6 +422,9 @@ impl DeliveryWorker {
                             }
                             Cleanup::IdempotencyKeys => {
                                 idempotency::prune_expired(conn, ctx, PRUNE_BATCH).await
+                            }
+                            Cleanup::PastViewDays => {
+                                post_views::forget_past_days(conn, PRUNE_BATCH).await
                             }
                         }
                     }
@@ -442,12 +446,16 @@ impl DeliveryWorker {
         }
     }
 
+    /// Prunes old received activity ids, parked deliveries, idempotency keys and past days'
+    /// viewers, and sweeps orphan activities, at start and then every hour (any number of
+    /// workers may do it at once: the statements are idempotent).
     async fn upkeep(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let db = &self.fed.config.db;
         while !*shutdown.borrow() {
             let pruned = self.drain(Cleanup::ReceivedIds).await;
             let expired = self.drain(Cleanup::ParkedDeliveries).await;
             let keys = self.drain(Cleanup::IdempotencyKeys).await;
+            let views = self.drain(Cleanup::PastViewDays).await;
             if expired > 0 {
                 tracing::warn!(expired, "gave up deliveries parked for dead instances");
             }
@@ -458,7 +466,7 @@ impl DeliveryWorker {
                     tracing::error!(error = %err, "sweeping orphan activities failed");
                     0
                 });
-            tracing::info!(pruned, expired, keys, swept, "federation upkeep done");
+            tracing::info!(pruned, expired, keys, views, swept, "upkeep done");
             tokio::select! {
                 _ = tokio::time::sleep(UPKEEP_EVERY) => {}
                 _ = shutdown.changed() => {}

@@ -20,6 +20,13 @@ pub struct Reader<'a> {
     pub user_agent: Option<&'a str>,
 }
 
+/// Forgets who viewed on the days before today (their rows and the days' salts), up to
+/// `limit` rows; how many (call again while it returns `limit`). The first view of a day does
+/// it too; this runs hourly so that nothing is kept long past its day when nobody reads.
+pub async fn forget_past_days(conn: &mut Conn, limit: i64) -> Result<usize, CoreError> {
+    Ok(store::forget_views_before(conn, Utc::now().date_naive(), limit).await?)
+}
+
 /// Counts `reader`'s view of `post_id` (already found readable by them); true when it was
 /// their first today. One statement in the usual case; the first view of a day also starts
 /// the day (new salt, yesterday's rows deleted).

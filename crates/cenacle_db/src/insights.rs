@@ -326,6 +326,25 @@ pub async fn count_view(
 /// Starts a day of view counting: a new random salt for `day`; the salts and the viewer rows
 /// of the days before are deleted, so that no row outlives its day. Several servers starting
 /// the same day race harmlessly: one salt wins, the others find it.
+/// Forgets the viewers of the days before `day` and their salts, up to `limit` view rows a
+/// call; how many view rows went (call again while it returns `limit`). What
+/// [`start_view_day`] does when a new day's first view comes, for days without one.
+pub async fn forget_views_before(
+    conn: &mut AsyncPgConnection,
+    day: NaiveDate,
+    limit: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "WITH salts AS (DELETE FROM view_salt WHERE day < $1) \
+         DELETE FROM post_view WHERE (day, post_id, viewer) IN \
+           (SELECT day, post_id, viewer FROM post_view WHERE day < $1 LIMIT $2)",
+    )
+    .bind::<Date, _>(day)
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
+
 pub async fn start_view_day(conn: &mut AsyncPgConnection, day: NaiveDate) -> Result<(), DbError> {
     diesel::sql_query(
         "WITH ins AS (INSERT INTO view_salt (day, salt) \
