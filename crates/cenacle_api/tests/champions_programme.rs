@@ -787,30 +787,7 @@ async fn the_dashboard_lists_objectives_renewals_priority_and_the_share_of_solut
 const AP: &str = "application/activity+json";
 
 async fn remote_person(t: &TestApp, host: &str, name: &str) -> String {
-    let (public, _private) = cenacle_core::identity::generate_keypair().await.unwrap();
-    let actor_id = format!("https://{host}/u/{name}");
-    let person = cenacle_db::actors::RemotePerson {
-        ap_id: actor_id.clone(),
-        username: name.into(),
-        display_name: None,
-        bio: None,
-        avatar_url: None,
-        inbox_url: format!("{actor_id}/inbox"),
-        shared_inbox_url: Some(format!("https://{host}/inbox")),
-        public_key_pem: public,
-        instance_host: host.into(),
-    };
-    t.ctx
-        .transaction(|conn| {
-            async move {
-                cenacle_core::actors::store_remote_person(conn, &person, None, None).await?;
-                Ok::<_, cenacle_core::CoreError>(())
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap();
-    actor_id
+    t.remote_person(host, name).await.0
 }
 
 /// `follower` follows `target` (ours); Err when we refuse it.

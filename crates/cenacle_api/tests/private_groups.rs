@@ -630,29 +630,7 @@ struct RemoteSigner {
 }
 
 async fn remote_signer(t: &TestApp, host: &str, name: &str) -> RemoteSigner {
-    let (public, private) = cenacle_core::identity::generate_keypair().await.unwrap();
-    let actor_id = format!("https://{host}/u/{name}");
-    let person = cenacle_db::actors::RemotePerson {
-        ap_id: actor_id.clone(),
-        username: name.into(),
-        display_name: None,
-        bio: None,
-        avatar_url: None,
-        inbox_url: format!("{actor_id}/inbox"),
-        shared_inbox_url: Some(format!("https://{host}/inbox")),
-        public_key_pem: public,
-        instance_host: host.into(),
-    };
-    t.ctx
-        .transaction(|conn| {
-            async move {
-                cenacle_core::actors::store_remote_person(conn, &person, None, None).await?;
-                Ok::<_, cenacle_core::CoreError>(())
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap();
+    let (actor_id, private) = t.remote_person(host, name).await;
     RemoteSigner {
         key: cenacle_apub::signatures::SigningKey::from_pem(&actor_id, &private).unwrap(),
         actor_id,

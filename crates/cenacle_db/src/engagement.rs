@@ -139,6 +139,32 @@ pub fn likes_milli(weight: f64) -> i64 {
 /// The UTC day of the transaction: the day of the daily cap, as the events' `created_at` is.
 const TODAY: &str = "(now() AT TIME ZONE 'UTC')::date";
 
+/// A ledger row still in force (neither reversed nor a reversal), found by its source key.
+#[derive(QueryableByName)]
+struct LiveEntry {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = BigInt)]
+    person_id: i64,
+    #[diesel(sql_type = BigInt)]
+    delta: i64,
+}
+
+/// Runs `query` (one of the ledgers' "live row by `$1` source key, locked with its person's
+/// total" statements) for `source_key`.
+async fn live_entry(
+    conn: &mut AsyncPgConnection,
+    query: &'static str,
+    source_key: &str,
+) -> Result<Option<LiveEntry>, DbError> {
+    Ok(diesel::sql_query(query)
+        .bind::<Text, _>(source_key)
+        .prepared()
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
 /// Reverses the live event with `source_key`, if any, by a new event of exactly the opposite
 /// delta (the floor is the reader's), moving the score and its rollups back. Returns the person
 /// affected. Two statements: the event and its person's row locked, then the reversal.
@@ -146,26 +172,15 @@ pub async fn reverse_reputation(
     conn: &mut AsyncPgConnection,
     source_key: &str,
 ) -> Result<Option<i64>, DbError> {
-    #[derive(QueryableByName)]
-    struct Live {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = BigInt)]
-        person_id: i64,
-        #[diesel(sql_type = BigInt)]
-        delta: i64,
-    }
-    let live: Option<Live> = diesel::sql_query(
+    let live = live_entry(
+        conn,
         "SELECT e.id, e.person_id, e.delta FROM reputation_event e \
          JOIN reputation r ON r.person_id = e.person_id \
          WHERE e.source_key = $1 AND e.reverses IS NULL AND NOT e.reversed \
          FOR UPDATE",
+        source_key,
     )
-    .bind::<Text, _>(source_key)
-    .prepared()
-    .get_result(conn)
-    .await
-    .optional()?;
+    .await?;
     let Some(live) = live else {
         return Ok(None);
     };
@@ -579,26 +594,15 @@ pub async fn reverse_points(
     conn: &mut AsyncPgConnection,
     source_key: &str,
 ) -> Result<Option<i64>, DbError> {
-    #[derive(QueryableByName)]
-    struct Live {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
-        #[diesel(sql_type = BigInt)]
-        person_id: i64,
-        #[diesel(sql_type = BigInt)]
-        delta: i64,
-    }
-    let live: Option<Live> = diesel::sql_query(
+    let live = live_entry(
+        conn,
         "SELECT l.id, l.person_id, l.delta FROM points_ledger l \
          JOIN points_balance b ON b.person_id = l.person_id \
          WHERE l.source_key = $1 AND l.reverses IS NULL AND NOT l.reversed \
          FOR UPDATE",
+        source_key,
     )
-    .bind::<Text, _>(source_key)
-    .prepared()
-    .get_result(conn)
-    .await
-    .optional()?;
+    .await?;
     let Some(live) = live else {
         return Ok(None);
     };

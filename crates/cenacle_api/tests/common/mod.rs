@@ -169,6 +169,36 @@ impl TestApp {
         self.token(username).await
     }
 
+    /// Stores a person of another instance (`https://{host}/u/{name}`, inbox and shared inbox
+    /// there) with a fresh key pair, as a fetch of their actor would: their id and private key
+    /// (PEM), to sign as them.
+    pub async fn remote_person(&self, host: &str, name: &str) -> (String, String) {
+        let (public, private) = cenacle_core::identity::generate_keypair().await.unwrap();
+        let actor_id = format!("https://{host}/u/{name}");
+        let person = cenacle_db::actors::RemotePerson {
+            ap_id: actor_id.clone(),
+            username: name.into(),
+            display_name: None,
+            bio: None,
+            avatar_url: None,
+            inbox_url: format!("{actor_id}/inbox"),
+            shared_inbox_url: Some(format!("https://{host}/inbox")),
+            public_key_pem: public,
+            instance_host: host.into(),
+        };
+        self.ctx
+            .transaction(|conn| {
+                async move {
+                    cenacle_core::actors::store_remote_person(conn, &person, None, None).await?;
+                    Ok::<_, cenacle_core::CoreError>(())
+                }
+                .scope_boxed()
+            })
+            .await
+            .unwrap();
+        (actor_id, private)
+    }
+
     /// Creates an account with `role` through the core (as `cenacle admin create-user` does)
     /// and returns a token.
     pub async fn with_role(&self, username: &str, role: cenacle_domain::Role) -> String {
