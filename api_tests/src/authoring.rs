@@ -1,8 +1,9 @@
 //! What the tests write through an instance's API before federating it: groups, posts,
 //! answers. Each asserts its 201, so a test's setup never goes on from a refusal.
 
-use crate::Instance;
+use crate::{eventually, Instance};
 use serde_json::json;
+use std::time::Duration;
 
 /// A post or comment of an instance: its row id and ActivityPub id.
 #[derive(Clone, Debug)]
@@ -12,6 +13,29 @@ pub struct Content {
 }
 
 impl Instance {
+    /// `token` follows the group `handle` (`!name@host`, or its URL) and waits, up to
+    /// `deadline`, until the group's instance has accepted the follow.
+    pub async fn follow_group(&self, token: &str, handle: &str, deadline: Duration) {
+        let (status, body) = self
+            .post("/api/v1/follows", Some(token), json!({"target": handle}))
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let target = body["target"].as_str().unwrap().to_owned();
+        eventually(
+            &format!("{} to be accepted", self.name),
+            deadline,
+            || async {
+                let (_, follows) = self.get("/api/v1/follows", Some(token)).await;
+                follows
+                    .as_array()?
+                    .iter()
+                    .find(|f| f["target"] == target.as_str() && f["state"] == "accepted")
+                    .map(|_| ())
+            },
+        )
+        .await;
+    }
+
     /// A public group `name` titled `title`, created by `token` (a community manager); its
     /// ActivityPub id.
     pub async fn create_group(&self, token: &str, name: &str, title: &str) -> String {

@@ -19,27 +19,6 @@ fn enc(s: &str) -> String {
         .replace('/', "%2F")
 }
 
-async fn follow_group(instance: &Instance, token: &str, handle: &str) {
-    let (status, body) = instance
-        .post("/api/v1/follows", Some(token), json!({"target": handle}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let target = body["target"].as_str().unwrap().to_owned();
-    eventually(
-        &format!("{} to be accepted", instance.name),
-        DEADLINE,
-        || async {
-            let (_, follows) = instance.get("/api/v1/follows", Some(token)).await;
-            follows
-                .as_array()?
-                .iter()
-                .find(|f| f["target"] == target.as_str() && f["state"] == "accepted")
-                .map(|_| ())
-        },
-    )
-    .await;
-}
-
 /// The post with `ap_id` as `instance` has it (its own id differs from instance to instance).
 async fn copy_of(
     instance: &Instance,
@@ -110,8 +89,11 @@ async fn a_question_from_beta_answered_from_gamma_accepted_liked_edited_and_dele
     let handle = format!("entraide@{}", alpha.host);
     let marie = beta.member("marie").await;
     let pierre = gamma.member("pierre").await;
-    follow_group(&beta, &marie, &format!("!{handle}")).await;
-    follow_group(&gamma, &pierre, &format!("!{handle}")).await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
+    gamma
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
+        .await;
 
     // marie, on beta, asks in alpha's group.
     let (status, asked) = beta
@@ -288,7 +270,8 @@ async fn an_idea_status_set_on_alpha_reaches_beta() {
         .await;
     let handle = format!("idees@{}", alpha.host);
     let marie = beta.member("marie").await;
-    follow_group(&beta, &marie, &format!("!{handle}")).await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
     let (status, proposed) = beta
         .post(
             &format!("/api/v1/groups/{}/posts", enc(&handle)),

@@ -66,22 +66,10 @@ async fn likes_from_gamma_raise_reputation_on_alpha_until_gamma_weighs_nothing()
     // pierre follows the group from gamma and likes marie's first answer there.
     let pierre = gamma.member("pierre").await;
     let handle = format!("aide@{}", alpha.host);
-    gamma
-        .post(
-            "/api/v1/follows",
-            Some(&pierre),
-            json!({"target": format!("!{handle}")}),
-        )
-        .await;
     // gamma mirrors what the group announces once it follows: a new question and its answers.
-    eventually("gamma's follow", DEADLINE, || async {
-        let (_, f) = gamma.get("/api/v1/follows", Some(&pierre)).await;
-        f.as_array()?
-            .iter()
-            .any(|f| f["state"] == "accepted")
-            .then_some(())
-    })
-    .await;
+    gamma
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
+        .await;
     let (_, q2) = alpha
         .post(
             "/api/v1/groups/aide/posts",
@@ -248,20 +236,8 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
     let pierre = gamma.member("pierre").await;
     let handle = format!("aide@{}", alpha.host);
     gamma
-        .post(
-            "/api/v1/follows",
-            Some(&pierre),
-            json!({"target": format!("!{handle}")}),
-        )
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
         .await;
-    eventually("gamma's follow", DEADLINE, || async {
-        let (_, f) = gamma.get("/api/v1/follows", Some(&pierre)).await;
-        f.as_array()?
-            .iter()
-            .any(|f| f["state"] == "accepted")
-            .then_some(())
-    })
-    .await;
     // alpha's admin weighs gamma's votes at nothing.
     let (status, body) = alpha
         .call(
