@@ -10,14 +10,16 @@ CREATE TABLE media_embed (
     PRIMARY KEY (media_id, group_id)
 );
 
--- Our file names are random ids with an extension (see core's `media::store_file`); a name
--- from another host that happens to match only makes one of our files stricter.
-CREATE FUNCTION media_embed_record(p_group_id BIGINT, p_body TEXT) RETURNS VOID
+-- Our file names are random ids with an extension (see core's `media::store_file`). Only the
+-- writer's own uploads count: pasting someone else's file URL into a private group must not
+-- take that file away from the readers of the public post it belongs to.
+CREATE FUNCTION media_embed_record(p_group_id BIGINT, p_author_id BIGINT, p_body TEXT) RETURNS VOID
 LANGUAGE sql AS $$
     INSERT INTO media_embed (media_id, group_id)
     SELECT m.id, p_group_id
       FROM media m
-     WHERE m.file_name IN (
+     WHERE m.uploader_id = p_author_id
+       AND m.file_name IN (
            SELECT (regexp_matches(p_body, '/media/([A-Za-z0-9_-]+\.[A-Za-z0-9]+)', 'g'))[1])
     ON CONFLICT DO NOTHING
 $$;
@@ -25,11 +27,11 @@ $$;
 CREATE FUNCTION media_embed_from_post() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
     IF position('/media/' IN NEW.body) > 0 THEN
-        PERFORM media_embed_record(NEW.group_id, NEW.body);
+        PERFORM media_embed_record(NEW.group_id, NEW.author_id, NEW.body);
     END IF;
     -- A post moved to another group takes its comments' files with it.
     IF TG_OP = 'UPDATE' AND NEW.group_id <> OLD.group_id THEN
-        PERFORM media_embed_record(NEW.group_id, c.body)
+        PERFORM media_embed_record(NEW.group_id, c.author_id, c.body)
            FROM comment c WHERE c.post_id = NEW.id AND position('/media/' IN c.body) > 0;
     END IF;
     RETURN NULL;
@@ -38,7 +40,7 @@ END $$;
 CREATE FUNCTION media_embed_from_comment() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 BEGIN
     IF position('/media/' IN NEW.body) > 0 THEN
-        PERFORM media_embed_record(p.group_id, NEW.body) FROM post p WHERE p.id = NEW.post_id;
+        PERFORM media_embed_record(p.group_id, NEW.author_id, NEW.body) FROM post p WHERE p.id = NEW.post_id;
     END IF;
     RETURN NULL;
 END $$;
@@ -49,7 +51,7 @@ CREATE TRIGGER comment_media_embed AFTER INSERT OR UPDATE OF body ON comment
     FOR EACH ROW EXECUTE FUNCTION media_embed_from_comment();
 
 -- Files already written into content before this table existed.
-SELECT media_embed_record(p.group_id, p.body) FROM post p WHERE position('/media/' IN p.body) > 0;
-SELECT media_embed_record(p.group_id, c.body)
+SELECT media_embed_record(p.group_id, p.author_id, p.body) FROM post p WHERE position('/media/' IN p.body) > 0;
+SELECT media_embed_record(p.group_id, c.author_id, c.body)
   FROM comment c JOIN post p ON p.id = c.post_id
  WHERE position('/media/' IN c.body) > 0;

@@ -604,6 +604,19 @@ async fn files_written_into_private_text_are_for_members_only() {
         )
         .await,
     );
+    // Someone else's file pasted into the group stays theirs: a member of a private group
+    // cannot take a file away from the readers it was shared with.
+    let (_, elsewhere) = upload(t, &v.outsider).await;
+    created(
+        &t.post(
+            &format!("/api/v1/posts/{}/comments", v.post_id),
+            Some(&v.member),
+            json!({"body": format!("Vu ailleurs : ![photo]({elsewhere})")}),
+        )
+        .await,
+    );
+    let still = get(t, &format!("/media/{}", file_name(&elsewhere)), None).await;
+    assert_eq!(still.status, StatusCode::OK);
     for url in [&in_reply, &in_edit] {
         let path = format!("/media/{}", file_name(url));
         for token in [None, Some(v.outsider.as_str())] {

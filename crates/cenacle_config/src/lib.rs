@@ -76,7 +76,7 @@ pub struct FederationSettings {
     /// Ids of received activities are kept this long (replays older than this are applied
     /// again only if their content allows; peers stop retrying after a few days).
     pub received_activity_max_age_days: u32,
-    /// Deliveries parked for a dead instance are given up after this long.
+    /// Deliveries parked for a dead instance are given up once it has been failing this long.
     pub parked_delivery_max_age_days: u32,
     pub http_fetch_limit: u32,
     pub inbox_connections: u32,

@@ -378,9 +378,11 @@ pub async fn park_deliveries_to(
     .await?)
 }
 
-/// Gives up parked deliveries queued more than `max_age_days` ago, up to `limit` of them;
-/// returns how many (call again while it returns `limit`). An instance gone that long is
-/// treated as gone: what waited for it would otherwise grow without bound.
+/// Gives up the parked deliveries of instances that have been failing for more than
+/// `max_age_days` (counted from their first failure, not from when a row was queued: a row
+/// queued yesterday for an instance dead for a month goes too), up to `limit` of them; returns
+/// how many (call again while it returns `limit`). An instance gone that long is treated as
+/// gone: what waited for it would otherwise grow without bound.
 pub async fn expire_parked_deliveries(
     conn: &mut AsyncPgConnection,
     max_age_days: i32,
@@ -388,8 +390,9 @@ pub async fn expire_parked_deliveries(
 ) -> Result<usize, DbError> {
     Ok(diesel::sql_query(
         "DELETE FROM delivery WHERE id IN \
-         (SELECT id FROM delivery WHERE next_attempt_at = 'infinity' \
-          AND created_at < now() - $1 * interval '1 day' LIMIT $2)",
+         (SELECT d.id FROM delivery d JOIN instance i ON i.host = d.host \
+          WHERE d.next_attempt_at = 'infinity' AND i.dead \
+            AND i.failing_since < now() - $1 * interval '1 day' LIMIT $2)",
     )
     .bind::<Int4, _>(max_age_days)
     .bind::<BigInt, _>(limit)

@@ -323,9 +323,6 @@ pub async fn count_view(
     })
 }
 
-/// Starts a day of view counting: a new random salt for `day`; the salts and the viewer rows
-/// of the days before are deleted, so that no row outlives its day. Several servers starting
-/// the same day race harmlessly: one salt wins, the others find it.
 /// Forgets the viewers of the days before `day` and their salts, up to `limit` view rows a
 /// call; how many view rows went (call again while it returns `limit`). What
 /// [`start_view_day`] does when a new day's first view comes, for days without one.
@@ -345,6 +342,9 @@ pub async fn forget_views_before(
     .await?)
 }
 
+/// Starts a day of view counting: a new random salt for `day`; the salts and the viewer rows
+/// of the days before are deleted, so that no row outlives its day. Several servers starting
+/// the same day race harmlessly: one salt wins, the others find it.
 pub async fn start_view_day(conn: &mut AsyncPgConnection, day: NaiveDate) -> Result<(), DbError> {
     diesel::sql_query(
         "WITH ins AS (INSERT INTO view_salt (day, salt) \

@@ -349,8 +349,9 @@ async fn old_received_activity_ids_are_pruned() {
     );
 }
 
-/// A dead instance's parked deliveries are given up once older than the limit; younger parked
-/// ones and ordinary waiting ones stay.
+/// A dead instance's parked deliveries are given up once it has been failing for longer than
+/// the limit, however recently they were queued; those of an instance dead for less long, and
+/// ordinary waiting ones, stay.
 #[tokio::test]
 async fn parked_deliveries_are_given_up_after_their_age_limit() {
     let db = fresh_database().await;
@@ -361,10 +362,19 @@ async fn parked_deliveries_are_given_up_after_their_age_limit() {
                     VALUES ('https://a.example/act/1', 'https://a.example/u/1', '{}') RETURNING id) \
          INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at, created_at) \
          SELECT a.id, v.inbox, v.host, v.next_at::timestamptz, now() - v.age::interval FROM a, \
-         (VALUES ('https://old.example/inbox', 'old.example', 'infinity', '31 days'), \
-                 ('https://young.example/inbox', 'young.example', 'infinity', '29 days'), \
+         (VALUES ('https://old.example/inbox', 'old.example', 'infinity', '1 day'), \
+                 ('https://young.example/inbox', 'young.example', 'infinity', '40 days'), \
                  ('https://slow.example/inbox', 'slow.example', '2099-01-01', '40 days')) \
          AS v(inbox, host, next_at, age)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "INSERT INTO instance (host, dead, failing_since) VALUES \
+         ('old.example', true, now() - interval '31 days'), \
+         ('young.example', true, now() - interval '29 days'), \
+         ('slow.example', false, now() - interval '40 days')",
     )
     .execute(&mut conn)
     .await
