@@ -71,6 +71,8 @@ pub const ALL_CODES: &[&str] = &[
     "remote_unavailable",
     "idempotency_key_reused",
     "invalid_idempotency_key",
+    "moderation_reason_too_long",
+    "moderation_expiry_in_past",
     "champion_person_remote",
     "champion_person_suspended",
     "champion_already_in_programme",
@@ -225,6 +227,7 @@ impl From<CoreError> for ApiError {
                 };
                 Self::new(status, refusal.code())
             }
+            Moderation(refusal) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code()),
             IdempotencyKeyReused => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
@@ -379,6 +382,18 @@ mod tests {
             assert_eq!(
                 answer(CoreError::Champion(refusal)),
                 (status, refusal.code(), None)
+            );
+        }
+    }
+
+    #[test]
+    fn a_refused_moderation_input_is_422_with_its_code() {
+        use cenacle_domain::moderation::ModerationInputError as E;
+        for refusal in [E::ReasonTooLong, E::ExpiryInThePast] {
+            assert!(ALL_CODES.contains(&refusal.code()), "{}", refusal.code());
+            assert_eq!(
+                answer(CoreError::Moderation(refusal)),
+                (StatusCode::UNPROCESSABLE_ENTITY, refusal.code(), None)
             );
         }
     }

@@ -31,6 +31,14 @@ const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
 fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "internal_error" => INTERNAL,
+        "moderation_reason_too_long" => (
+            "The reason is too long (2,000 characters at most).",
+            "La raison est trop longue (2 000 caractères au plus).",
+        ),
+        "moderation_expiry_in_past" => (
+            "The end date must be in the future.",
+            "La date de fin doit être dans le futur.",
+        ),
         "champion_person_remote" => (
             "Only members of this instance can join its champions programme.",
             "Seuls les membres de cette instance peuvent rejoindre son programme des champions.",

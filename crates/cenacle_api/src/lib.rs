@@ -25,7 +25,7 @@ use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
     account, admin, champions, community, engagement, federation, groups, instance, media,
-    membership, posts, queue,
+    membership, moderation, posts, queue,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -76,6 +76,7 @@ impl AppState {
         (name = "posts", description = "Questions, ideas, notes, answers, comments and votes"),
         (name = "engagement", description = "Reputation, points, ranks and leaderboards"),
         (name = "community", description = "Insights for community managers: member statistics, the champions shortlist, negative-leader alerts"),
+        (name = "moderation", description = "Moderation: the public moderation log"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -135,6 +136,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::feed))
         .routes(routes!(posts::search))
         .routes(routes!(membership::members))
+        .routes(routes!(moderation::group_log))
+        .routes(routes!(moderation::instance_log))
         .routes(routes!(membership::set_role))
         .routes(routes!(membership::join_requests))
         .routes(routes!(membership::decide_join_request))

@@ -19,6 +19,7 @@ pub struct Settings {
     pub database: DatabaseSettings,
     pub accounts: AccountSettings,
     pub groups: GroupSettings,
+    pub moderation: ModerationSettings,
     pub engagement: EngagementSettings,
     pub media: MediaSettings,
     pub limits: LimitSettings,
@@ -113,6 +114,13 @@ pub struct AccountSettings {
 #[serde(deny_unknown_fields)]
 pub struct GroupSettings {
     pub proposal_threshold: u32,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModerationSettings {
+    /// Whether the public moderation log names the moderator of each action.
+    pub show_moderator_names: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -44,6 +44,10 @@ pub enum CoreError {
     IdempotencyKeyReused,
     /// An activity from another server claims what only someone else may say (the origin
     /// rules of `cenacle_domain::origin`).
+    /// A moderator's input refused before anything changes (a reason too long, an expiry
+    /// in the past).
+    #[error("moderation: {}", .0.code())]
+    Moderation(#[from] cenacle_domain::moderation::ModerationInputError),
     #[error("forged: {}", .0.rule())]
     Forged(cenacle_domain::origin::Forgery),
     #[error(transparent)]

@@ -35,6 +35,7 @@ pub mod insights;
 pub mod leaderboards;
 pub mod media;
 pub mod model;
+pub mod moderation_log;
 pub mod people;
 pub mod points;
 pub mod post_views;

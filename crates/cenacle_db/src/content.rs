@@ -95,6 +95,9 @@ pub struct Post {
     pub deleted_at: Option<DateTime<Utc>>,
     pub rating_sum: i32,
     pub rating_count: i32,
+    /// A moderator's removal (restorable), apart from the author's own delete.
+    pub removed_at: Option<DateTime<Utc>>,
+    pub removal_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -484,6 +487,9 @@ pub struct Comment {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub language: String,
+    /// A moderator's removal (restorable), apart from the author's own delete.
+    pub removed_at: Option<DateTime<Utc>>,
+    pub removal_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod insights;
 pub mod leaderboards;
 pub mod media;
+pub mod moderation_log;
 pub mod pool;
 mod prepared;
 pub mod schema;

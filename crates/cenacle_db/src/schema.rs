@@ -218,6 +218,8 @@ diesel::table! {
         rating_count -> Int4,
         accepted_at -> Nullable<Timestamptz>,
         sentiment -> Nullable<Float4>,
+        removed_at -> Nullable<Timestamptz>,
+        removal_reason -> Nullable<Text>,
     }
 }
 
@@ -238,6 +240,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamptz>,
         language -> Text,
         sentiment -> Nullable<Float4>,
+        removed_at -> Nullable<Timestamptz>,
+        removal_reason -> Nullable<Text>,
     }
 }
 
@@ -492,6 +496,23 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    moderation_action (id) {
+        id -> Int8,
+        group_id -> Nullable<Int8>,
+        moderator_id -> Nullable<Int8>,
+        action -> Text,
+        target_person_id -> Nullable<Int8>,
+        target_post_id -> Nullable<Int8>,
+        target_comment_id -> Nullable<Int8>,
+        target_instance -> Nullable<Text>,
+        reason -> Text,
+        expires_at -> Nullable<Timestamptz>,
+        ap_id -> Nullable<Text>,
+        created_at -> Timestamptz,
+    }
+}
+
 diesel::joinable!(badge_award -> badge (badge_id));
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post_attachment -> media (media_id));
@@ -540,4 +561,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     badge_award,
     contest,
     contest_winner,
+    moderation_action,
 );

@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod engagement;
 pub mod influence;
 pub mod insights;
+pub mod moderation;
 pub mod mood;
 pub mod origin;
 pub mod role;

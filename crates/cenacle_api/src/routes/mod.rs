@@ -8,6 +8,7 @@ pub mod groups;
 pub mod instance;
 pub mod media;
 pub mod membership;
+pub mod moderation;
 pub mod posts;
 pub mod queue;
 pub mod views;
