@@ -29,6 +29,10 @@ pub const ALL_CODES: &[&str] = &[
     "unauthenticated",
     "account_pending_approval",
     "account_suspended",
+    "banned_from_instance",
+    "unknown_instance",
+    "post_not_pending",
+    "not_banned",
     "forbidden",
     "registrations_closed",
     "invite_required",
@@ -202,6 +206,8 @@ impl From<CoreError> for ApiError {
             Unauthenticated => Self::unauthenticated(),
             AccountPendingApproval => Self::new(StatusCode::FORBIDDEN, "account_pending_approval"),
             AccountSuspended => Self::new(StatusCode::FORBIDDEN, "account_suspended"),
+            BannedFromInstance => Self::new(StatusCode::FORBIDDEN, "banned_from_instance"),
+            NotFound("instance") => Self::new(StatusCode::NOT_FOUND, "unknown_instance"),
             Forbidden(permission) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "permission": format!("{permission:?}") })),
             NotAllowed(action) => Self::new(StatusCode::FORBIDDEN, "forbidden")
@@ -264,7 +270,7 @@ fn conflict_code(code: &'static str) -> &'static str {
     match code {
         "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
         | "proposal_closed" | "bounty_running" | "bounty_ended" | "question_closed"
-        | "badge_held" | "contest_closed" => code,
+        | "badge_held" | "contest_closed" | "post_not_pending" | "not_banned" => code,
         _ => "already_exists",
     }
 }

@@ -188,6 +188,22 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Votre compte attend la validation d'un modérateur.",
         ),
         "account_suspended" => ("This account is suspended.", "Ce compte est suspendu."),
+        "banned_from_instance" => (
+            "This account is banned from this instance.",
+            "Ce compte est banni de cette instance.",
+        ),
+        "unknown_instance" => (
+            "We know of no such instance.",
+            "Nous ne connaissons pas cette instance.",
+        ),
+        "post_not_pending" => (
+            "This post is not waiting for approval.",
+            "Cette publication n'attend pas de validation.",
+        ),
+        "not_banned" => (
+            "This person is not banned.",
+            "Cette personne n'est pas bannie.",
+        ),
         "forbidden" => (
             "You are not allowed to do this.",
             "Vous n'avez pas le droit de faire cela.",

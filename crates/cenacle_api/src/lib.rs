@@ -24,8 +24,8 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, champions, community, engagement, federation, groups, instance, media,
-    membership, moderation, posts, queue,
+    account, admin, approval, champions, community, engagement, federation, groups, instance,
+    media, membership, moderation, posts, queue,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -108,6 +108,13 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::approve))
         .routes(routes!(admin::create_invite))
         .routes(routes!(admin::block_instance))
+        .routes(routes!(admin::allow_instance))
+        .routes(routes!(admin::limit_instance))
+        .routes(routes!(admin::ban, admin::bans, admin::unban))
+        .routes(routes!(approval::settings, approval::set_settings))
+        .routes(routes!(approval::pending))
+        .routes(routes!(approval::approve))
+        .routes(routes!(approval::reject))
         .routes(routes!(queue::failed_events))
         .routes(routes!(queue::retry_event))
         .routes(routes!(groups::create))

@@ -625,7 +625,17 @@ impl DeliveryWorker {
     /// One signed POST; the HTTP status, or why there was none.
     async fn send(&self, d: &ClaimedDelivery, keep_alive: bool) -> Result<u16, String> {
         // The database's block was read with the claim; the configured one is in memory.
-        if d.host_blocked || blocked_by_configuration(&self.fed.config.ctx.settings, &d.host) {
+        let settings = &self.fed.config.ctx.settings;
+        if d.host_blocked || blocked_by_configuration(settings, &d.host) {
+            return Ok(403);
+        }
+        // Allow-list mode: an instance not listed gets nothing (read at most every few
+        // seconds per instance, like the block list).
+        if settings.federation.allow_list_only
+            && crate::http_client::is_blocked(&self.fed.config.db, &d.host)
+                .await
+                .map_err(|e| e.to_string())?
+        {
             return Ok(403);
         }
         let cached = self.keys.lock().unwrap().get(&d.signer_ap_id).cloned();

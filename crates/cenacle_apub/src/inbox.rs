@@ -30,7 +30,9 @@ use axum::{
     response::{IntoResponse, Response},
     Json,
 };
-use cenacle_core::{actors, federation, inbound::Outcome, CoreError, ScopedFutureExt};
+use cenacle_core::{
+    actors, approval, federation, inbound::Outcome, instance_moderation, CoreError, ScopedFutureExt,
+};
 use cenacle_domain::origin::check_object_on_actor_host;
 use prometheus::{IntCounter, IntCounterVec, Opts};
 use std::{sync::LazyLock, time::SystemTime};
@@ -350,6 +352,12 @@ async fn check_and_apply(
         .db
         .transaction(|conn| {
             async move {
+                // A person banned from this instance: nothing of theirs is applied (read in
+                // this transaction, so a ban and an activity racing cannot both win).
+                if let Some(ban) = instance_moderation::actor_ban(conn, actor_id.as_str()).await? {
+                    tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
+                    return Ok(Received::Ignored("banned_from_instance"));
+                }
                 if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {
                     return Ok(Received::Duplicate);
                 }
@@ -359,6 +367,10 @@ async fn check_and_apply(
                         if let Some(post) = new_post {
                             outgoing::announce_page(conn, data, &group, &post).await?;
                         }
+                        Received::Applied
+                    }
+                    Outcome::HeldForApproval { post_id } => {
+                        approval::keep_held_activity(conn, post_id, &raw.to_string()).await?;
                         Received::Applied
                     }
                     Outcome::Applied => Received::Applied,

@@ -66,6 +66,9 @@ pub struct FederationSettings {
     pub hosts: std::collections::BTreeMap<String, std::net::IpAddr>,
     pub blocked_instances: Vec<String>,
     pub blocked_actors: Vec<String>,
+    /// Allow-list mode: only `allowed_instances` and the instances an admin allowed federate.
+    pub allow_list_only: bool,
+    pub allowed_instances: Vec<String>,
     pub run_delivery_workers: bool,
     pub delivery_concurrency: usize,
     pub delivery_per_host: usize,

@@ -134,6 +134,13 @@ pub async fn readable_post(
     if !can_read(visibility(&group), actor.as_ref()) {
         return Err(CoreError::NotFound("post"));
     }
+    // A post in the approval queue (or rejected) is its author's and the moderators' only.
+    if post.approval.is_some() {
+        let is_author = caller.is_some_and(|c| c.person_id == post.author_id);
+        if !is_author && !actor.as_ref().is_some_and(can_moderate) {
+            return Err(CoreError::NotFound("post"));
+        }
+    }
     Ok(ReadablePost { post, group, actor })
 }
 

@@ -154,6 +154,7 @@ pub async fn login(
     }
     let account = account.ok_or(CoreError::InvalidCredentials)?;
     ensure_may_log_in(&account)?;
+    crate::instance_moderation::refuse_banned(conn, account.person_id).await?;
     let token = new_secret(TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.token_ttl_days.into());
     store::insert_token(conn, account.person_id, &secret_hash(&token), expires_at).await?;

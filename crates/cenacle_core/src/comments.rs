@@ -28,6 +28,9 @@ pub async fn add_comment(
     if post.locked {
         return Err(forbid("post_locked"));
     }
+    if post.approval.is_some() {
+        return Err(forbid("post_not_published"));
+    }
     if group.archived_at.is_some() {
         return Err(forbid("group_archived"));
     }

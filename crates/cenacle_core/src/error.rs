@@ -15,6 +15,10 @@ pub enum CoreError {
     AccountPendingApproval,
     #[error("the account is suspended")]
     AccountSuspended,
+    /// Banned from this instance by its admins or moderators (until the ban expires or is
+    /// lifted).
+    #[error("banned from this instance")]
+    BannedFromInstance,
     #[error("not allowed: {0:?}")]
     Forbidden(Permission),
     #[error("not allowed: {0}")]

@@ -334,14 +334,10 @@ pub async fn instance_state(
     let mut state = store::instance_state(conn, &host).await?;
     let configured = &ctx.settings.federation.blocked_instances;
     state.blocked |= configured.iter().any(|h| h.eq_ignore_ascii_case(&host));
+    // In allow-list mode, an instance not listed is treated as blocked.
+    state.blocked |= crate::instance_moderation::outside_allow_list(conn, ctx, &host).await?;
     ctx.hosts.set_blocked(&host, state.blocked);
     Ok(state)
-}
-
-/// Remembers what an admin of this process just decided for `host`, so that it applies here
-/// at once.
-pub(crate) fn remember_block(ctx: &Context, host: &str, blocked: bool) {
-    ctx.hosts.set_blocked(host, blocked);
 }
 
 /// Whether `host` talking to us should be recorded (at most once a minute per instance).

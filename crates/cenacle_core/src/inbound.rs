@@ -75,6 +75,9 @@ pub enum Outcome {
     },
     /// Applied (a mirror of a group elsewhere, or our own content): nothing to relay.
     Applied,
+    /// A remote member's post stored in a group of ours but held for a moderator's approval:
+    /// not relayed now; the inbox keeps the activity to relay it once approved.
+    HeldForApproval { post_id: i64 },
     /// Acknowledged, nothing to do: why.
     Ignored(&'static str),
 }
@@ -194,6 +197,9 @@ pub async fn create(
                 Some(&object.ap_id),
             )
             .await?;
+            if post.approval.is_some() {
+                return Ok(Outcome::HeldForApproval { post_id: post.id });
+            }
             Ok(Outcome::AppliedInOurGroup {
                 group: Box::new(group),
                 new_post: Some(Box::new(post)),

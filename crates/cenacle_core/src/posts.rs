@@ -97,6 +97,10 @@ pub async fn create_post(
     }
     media::attach(conn, post.id, &input.attachments).await?;
     media::attach_remote(conn, post.id, &input.remote_attachments).await?;
+    if crate::approval::must_wait(conn, caller, group).await? {
+        // Held: no points, no federation until a moderator approves it.
+        return crate::approval::hold(conn, &post).await;
+    }
     rewards::on_post(conn, ctx, caller, &post).await?;
     record_event(conn, caller, OutboxEvent::PostCreated(post.id)).await?;
     Ok(post)

@@ -32,7 +32,7 @@ pub async fn published_post(
 ) -> Result<Option<(Post, Group)>, CoreError> {
     let Some(post) = store::post_by_id(conn, id)
         .await?
-        .filter(|p| p.local && p.deleted_at.is_none())
+        .filter(|p| p.local && p.deleted_at.is_none() && p.approval.is_none())
     else {
         return Ok(None);
     };
@@ -54,7 +54,7 @@ pub async fn published_comment(
     };
     let Some(post) = store::post_by_id(conn, comment.post_id)
         .await?
-        .filter(|p| p.deleted_at.is_none())
+        .filter(|p| p.deleted_at.is_none() && p.approval.is_none())
     else {
         return Ok(None);
     };
@@ -136,8 +136,12 @@ async fn author(conn: &mut Conn, id: i64) -> Result<Option<Author>, CoreError> {
 
 /// A post or comment by row id, whatever its state (for the outbox side, which sends what
 /// happened to it, deletion included).
+/// A post as other servers may know it: one waiting for approval (or rejected) was never
+/// published, so nothing about it (an edit, a deletion, a vote) leaves either.
 pub async fn post_by_id(conn: &mut Conn, id: i64) -> Result<Option<Post>, CoreError> {
-    Ok(store::post_by_id(conn, id).await?)
+    Ok(store::post_by_id(conn, id)
+        .await?
+        .filter(|p| p.approval.is_none()))
 }
 
 pub async fn comment_by_id(conn: &mut Conn, id: i64) -> Result<Option<Comment>, CoreError> {

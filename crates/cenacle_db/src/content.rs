@@ -98,6 +98,9 @@ pub struct Post {
     /// A moderator's removal (restorable), apart from the author's own delete.
     pub removed_at: Option<DateTime<Utc>>,
     pub removal_reason: Option<String>,
+    /// None: published; `pending` (waits for a moderator) or `rejected`.
+    pub approval: Option<String>,
+    pub approval_reason: Option<String>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -237,14 +240,15 @@ pub async fn post_edits(
 /// took back the rest. KEY SHARE does not block the votes' counter updates on the same row,
 /// so concurrent votes do not wait on each other here; only [`lock_post_for_take_down`] does.
 pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
-    let deleted: Option<Option<DateTime<Utc>>> = post::table
+    // A post waiting for approval (or rejected) takes no votes either.
+    let state: Option<(Option<DateTime<Utc>>, Option<String>)> = post::table
         .find(id)
-        .select(post::deleted_at)
+        .select((post::deleted_at, post::approval))
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(matches!(deleted, Some(None)))
+    Ok(matches!(state, Some((None, None))))
 }
 
 /// [`post_live_for_vote`] for a comment.
@@ -437,6 +441,8 @@ pub async fn list_posts(
 ) -> Result<Vec<Post>, DbError> {
     let mut query = post::table
         .filter(post::deleted_at.is_null())
+        // Held and rejected posts are in the approval queue only.
+        .filter(post::approval.is_null())
         .select(Post::as_select())
         .into_boxed();
     if let Some(group_id) = f.group_id {
@@ -893,6 +899,7 @@ pub async fn count_local_posts(conn: &mut AsyncPgConnection) -> Result<i64, DbEr
     Ok(post::table
         .filter(post::local.eq(true))
         .filter(post::deleted_at.is_null())
+        .filter(post::approval.is_null())
         .count()
         .get_result(conn)
         .await?)
@@ -992,7 +999,8 @@ struct IdRow {
 }
 
 /// Posts the viewer may read (private groups only to their members), in the feed's order.
-const READABLE: &str = "p.deleted_at IS NULL AND (g.visibility <> 'private' OR EXISTS \
+const READABLE: &str =
+    "p.deleted_at IS NULL AND p.approval IS NULL AND (g.visibility <> 'private' OR EXISTS \
      (SELECT 1 FROM group_membership m WHERE m.group_id = g.id AND m.person_id = $1))";
 
 fn order_by(sort: FeedSort) -> &'static str {
@@ -1112,6 +1120,7 @@ pub async fn pinned_posts(
         .filter(post::group_id.eq(group_id))
         .filter(post::pinned.eq(true))
         .filter(post::deleted_at.is_null())
+        .filter(post::approval.is_null())
         .order(post::id.desc())
         .select(Post::as_select())
         .limit(20)

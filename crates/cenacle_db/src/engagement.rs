@@ -738,8 +738,8 @@ pub async fn contributions(
     }
     let c: Counts = diesel::sql_query(
         "SELECT \
-           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind <> 'idea') AS threads, \
-           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND kind = 'idea') AS ideas, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND approval IS NULL AND kind <> 'idea') AS threads, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND approval IS NULL AND kind = 'idea') AS ideas, \
            (SELECT count(*) FROM comment c JOIN post p ON p.id = c.post_id \
              WHERE c.author_id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL) AS replies, \
            (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id \

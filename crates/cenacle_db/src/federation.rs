@@ -512,6 +512,9 @@ pub enum OutboxEvent {
         value: Option<i16>,
     },
     GroupUpdated(i64),
+    /// A post held for approval was approved: published now (a remote member's by relaying
+    /// the activity it arrived with).
+    PostApproved(i64),
 }
 
 impl OutboxEvent {
@@ -533,6 +536,7 @@ impl OutboxEvent {
                 }
             }
             OutboxEvent::GroupUpdated(id) => ("group_updated", id, None),
+            OutboxEvent::PostApproved(id) => ("post_approved", id, None),
         }
     }
 
@@ -559,6 +563,7 @@ impl OutboxEvent {
                 value: vote(),
             },
             "group_updated" => OutboxEvent::GroupUpdated(id),
+            "post_approved" => OutboxEvent::PostApproved(id),
             _ => return None,
         })
     }
@@ -1117,6 +1122,7 @@ mod tests {
                 value: None,
             },
             OutboxEvent::GroupUpdated(10),
+            OutboxEvent::PostApproved(11),
         ];
         for event in events {
             let (kind, id, payload) = event.columns();

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod actors;
+pub mod approval;
 pub mod badges;
 pub mod bounties;
 pub mod champions;
@@ -17,6 +18,7 @@ pub mod federation;
 pub mod groups;
 pub mod idempotency;
 pub mod insights;
+pub mod instance_moderation;
 pub mod leaderboards;
 pub mod media;
 pub mod moderation_log;

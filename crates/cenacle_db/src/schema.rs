@@ -138,6 +138,8 @@ diesel::table! {
         reputation_weight -> Float8,
         next_probe_at -> Nullable<Timestamptz>,
         probe_failures -> Int4,
+        allowed -> Bool,
+        limited -> Bool,
     }
 }
 
@@ -220,6 +222,8 @@ diesel::table! {
         sentiment -> Nullable<Float4>,
         removed_at -> Nullable<Timestamptz>,
         removal_reason -> Nullable<Text>,
+        approval -> Nullable<Text>,
+        approval_reason -> Nullable<Text>,
     }
 }
 

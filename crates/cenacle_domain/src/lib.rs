@@ -2,6 +2,7 @@
 //! every rule is a function of its inputs, so it is tested with plain unit tests.
 
 pub mod account;
+pub mod approval;
 pub mod boards;
 pub mod champions;
 pub mod client_address;

@@ -29,8 +29,10 @@ pub enum Permission {
     ChangeRoles,
     /// Create groups and edit any local group.
     ManageGroups,
-    /// Block or unblock other instances.
+    /// Block or unblock other instances, allow or limit them.
     BlockInstances,
+    /// Ban a person (local or remote) from the whole instance, and lift the ban.
+    BanPeople,
     /// See the federation queue's failures (parked outbox events) and put them back in line.
     ManageFederation,
     /// Run the champions programme: nominate, publish the charter, set objectives, renew,
@@ -72,11 +74,12 @@ impl Role {
                         | ApproveRegistrations
                         | CreateInvites
                         | ManageGroups
+                        | BanPeople
                         | RunChampionProgramme
                         | ReadCommunityInsights
                 )
             }
-            Role::Moderator => matches!(permission, ListAccounts),
+            Role::Moderator => matches!(permission, ListAccounts | BanPeople),
             Role::Staff | Role::Member => false,
         }
     }
@@ -130,6 +133,7 @@ mod tests {
             Permission::ChangeRoles,
             Permission::ManageGroups,
             Permission::BlockInstances,
+            Permission::BanPeople,
             Permission::ManageFederation,
             Permission::RunChampionProgramme,
             Permission::ReadCommunityInsights,
@@ -143,6 +147,9 @@ mod tests {
             "community managers run the groups"
         );
         assert!(!Role::CommunityManager.allows(Permission::BlockInstances));
+        // The instance's moderators ban people; blocking whole instances stays with admins.
+        assert!(Role::Moderator.allows(Permission::BanPeople));
+        assert!(!Role::Moderator.allows(Permission::BlockInstances));
         // Community managers read the community's insights; moderators and staff do not.
         assert!(Role::CommunityManager.allows(Permission::ReadCommunityInsights));
         assert!(Role::Admin.allows(Permission::ReadCommunityInsights));

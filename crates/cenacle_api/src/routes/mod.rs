@@ -1,5 +1,6 @@
 pub mod account;
 pub mod admin;
+pub mod approval;
 pub mod champions;
 pub mod community;
 pub mod engagement;

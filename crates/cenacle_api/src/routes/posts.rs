@@ -70,6 +70,13 @@ pub struct PostView {
     pub rating_count: i32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Only its author and the group's moderators see these: `pending` (waits for a
+    /// moderator's approval) or `rejected`; absent once published.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
+    /// Why it was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval_reason: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -104,10 +111,10 @@ pub struct PostDetailView {
     pub comments: Vec<CommentView>,
 }
 
-struct Authors(HashMap<i64, Author>);
+pub(crate) struct Authors(HashMap<i64, Author>);
 
 impl Authors {
-    async fn load(conn: &mut Conn, ids: &[i64]) -> Result<Authors, CoreError> {
+    pub(crate) async fn load(conn: &mut Conn, ids: &[i64]) -> Result<Authors, CoreError> {
         Ok(Authors(people::authors(conn, ids).await?))
     }
 
@@ -137,7 +144,7 @@ impl Authors {
     }
 }
 
-fn post_view(post: Post, group: &str, authors: &Authors, local_host: &str) -> PostView {
+pub(crate) fn post_view(post: Post, group: &str, authors: &Authors, local_host: &str) -> PostView {
     PostView {
         author: authors.view(post.author_id, local_host),
         id: post.id,
@@ -165,6 +172,8 @@ fn post_view(post: Post, group: &str, authors: &Authors, local_host: &str) -> Po
         rating_count: post.rating_count,
         created_at: post.created_at,
         updated_at: post.updated_at,
+        approval: post.approval,
+        approval_reason: post.approval_reason,
     }
 }
 
@@ -190,13 +199,13 @@ fn comment_view(
     }
 }
 
-fn local_host(state: &AppState) -> String {
+pub(crate) fn local_host(state: &AppState) -> String {
     cenacle_core::identity::local_host(&state.ctx.settings)
 }
 
 /// A post as the caller sees it, read on the caller's connection (inside the transaction of
 /// the action that changed it, if any).
-async fn detail(
+pub(crate) async fn detail(
     conn: &mut Conn,
     state: &AppState,
     caller: Option<&Caller>,

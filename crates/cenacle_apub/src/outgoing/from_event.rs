@@ -19,7 +19,7 @@ use activitypub_federation::{
     traits::Object,
 };
 use cenacle_core::{
-    actors, federation,
+    actors, approval, federation,
     model::{Group, OutboxEvent, QueuedEvent, VoteTarget},
     people, published, Conn, ScopedFutureExt,
 };
@@ -133,6 +133,17 @@ pub async fn send_for_event(
     if let OutboxEvent::GroupUpdated(group_id) = queued.event {
         return group_updated(conn, data, group_id).await;
     }
+    // An approved post: our member's is sent as if just created; a remote member's activity,
+    // kept since it arrived, is relayed now.
+    let event = match queued.event {
+        OutboxEvent::PostApproved(id) => {
+            if remote_post_approved(conn, data, id).await? {
+                return Ok(());
+            }
+            OutboxEvent::PostCreated(id)
+        }
+        event => event,
+    };
     let Some(actor_id) = queued.actor_id else {
         return Ok(());
     };
@@ -145,14 +156,14 @@ pub async fn send_for_event(
     else {
         return Ok(());
     };
-    let (activity, group, new_post) = match queued.event {
+    let (activity, group, new_post) = match event {
         OutboxEvent::PostCreated(id) | OutboxEvent::PostUpdated(id) => {
             let Some(post) = published::post_by_id(conn, id).await? else {
                 return Ok(());
             };
             let object = content::page(conn, &post).await?;
             let group = group_of(conn, post.group_id).await?;
-            let created = matches!(queued.event, OutboxEvent::PostCreated(_));
+            let created = matches!(event, OutboxEvent::PostCreated(_));
             let kind = if created {
                 CreateOrUpdateType::Create
             } else {
@@ -170,7 +181,7 @@ pub async fn send_for_event(
                 .await?
                 .ok_or(ApubError::NotFound)?;
             let group = group_of(conn, post.group_id).await?;
-            let kind = if matches!(queued.event, OutboxEvent::CommentCreated(_)) {
+            let kind = if matches!(event, OutboxEvent::CommentCreated(_)) {
                 CreateOrUpdateType::Create
             } else {
                 CreateOrUpdateType::Update
@@ -179,7 +190,7 @@ pub async fn send_for_event(
             (to_value(&activity)?, group, None)
         }
         OutboxEvent::PostDeleted(id) | OutboxEvent::CommentDeleted(id) => {
-            let target = match queued.event {
+            let target = match event {
                 OutboxEvent::PostDeleted(_) => VoteTarget::Post(id),
                 _ => VoteTarget::Comment(id),
             };
@@ -218,7 +229,9 @@ pub async fn send_for_event(
             };
             (activity, group, None)
         }
-        OutboxEvent::GroupUpdated(_) => unreachable!("handled above"),
+        OutboxEvent::GroupUpdated(_) | OutboxEvent::PostApproved(_) => {
+            unreachable!("handled above")
+        }
     };
     if group.local {
         // Our group announces its member's activity to the instances that follow it.
@@ -241,6 +254,32 @@ pub async fn send_for_event(
         .await?;
     }
     Ok(())
+}
+
+/// A remote member's approved post in a group of ours: the group relays the activity it
+/// arrived with (peers accept a Create only from its author's server), and announces the
+/// Page for Mastodon. False when the post is our member's (sent as a new post instead).
+async fn remote_post_approved(
+    conn: &mut Conn,
+    data: &Data<FedData>,
+    post_id: i64,
+) -> Result<bool, ApubError> {
+    let Some(post) = published::post_by_id(conn, post_id).await? else {
+        return Ok(true);
+    };
+    if post.local {
+        return Ok(false);
+    }
+    let group = group_of(conn, post.group_id).await?;
+    if !group.local {
+        return Ok(true);
+    }
+    if let Some(activity) = approval::take_held_activity(conn, post.id).await? {
+        let activity: Value = serde_json::from_str(&activity).map_err(ApubError::internal)?;
+        relay(conn, data, &group, activity).await?;
+    }
+    announce_page(conn, data, &group, &post).await?;
+    Ok(true)
 }
 
 async fn group_of(conn: &mut Conn, group_id: i64) -> Result<Group, ApubError> {

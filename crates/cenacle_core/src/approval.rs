@@ -1,0 +1,206 @@
+//! A group's approval queue (issue 13, item 6): which new posts wait for a moderator, and the
+//! moderator's decision. A held post is seen only by its author and the group's moderators;
+//! it is not federated, not in feeds, stats or rewards, until approved — then it is published
+//! as if just posted. A rejected one is never published; its author sees why.
+
+use crate::{
+    access::{self, forbid},
+    Caller, Conn, CoreError,
+};
+use cenacle_db::{
+    actors::{self, Group},
+    approval::{self as store, GroupApproval},
+    content::Post,
+    engagement as ledger,
+    federation::{self as fed_store, OutboxEvent},
+    instance_moderation,
+};
+use cenacle_domain::{
+    approval::{
+        needs_approval, validate_approval_settings, validate_reason, ApprovalSettings, Author,
+    },
+    content::can_moderate,
+};
+
+pub use cenacle_db::approval::GroupApproval as Settings;
+
+fn to_domain(s: GroupApproval) -> ApprovalSettings {
+    ApprovalSettings {
+        enabled: s.enabled,
+        first_posts: s.first_posts,
+        min_reputation: s.min_reputation,
+    }
+}
+
+/// A group's approval settings, for its moderators.
+pub async fn settings(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+) -> Result<GroupApproval, CoreError> {
+    access::require_moderator(conn, group, caller).await?;
+    Ok(store::settings(conn, group.id).await?)
+}
+
+/// Changes a group of ours' approval settings (its moderators).
+pub async fn set_settings(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+    settings: GroupApproval,
+) -> Result<GroupApproval, CoreError> {
+    access::require_moderator(conn, group, caller).await?;
+    if !group.local {
+        // A group elsewhere decides on its own server.
+        return Err(forbid("remote_group"));
+    }
+    validate_approval_settings(to_domain(settings))?;
+    store::set_settings(conn, group.id, &settings).await?;
+    Ok(settings)
+}
+
+/// Whether `caller`'s new post in `group` waits for approval. Only our groups hold posts:
+/// a group elsewhere decides on its own server.
+pub(crate) async fn must_wait(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+) -> Result<bool, CoreError> {
+    if !group.local {
+        return Ok(false);
+    }
+    let actor = access::actor_in(conn, group, caller).await?;
+    let instance_limited = match caller.is_local() {
+        true => false,
+        false => match actors::person_by_id(conn, caller.person_id)
+            .await?
+            .and_then(|p| p.instance_host)
+        {
+            Some(host) => {
+                instance_moderation::actor_instance_limited(conn, &host.to_ascii_lowercase())
+                    .await?
+            }
+            None => false,
+        },
+    };
+    let settings = to_domain(store::settings(conn, group.id).await?);
+    if !settings.enabled && !instance_limited {
+        // The common case costs one read.
+        return Ok(false);
+    }
+    let author = Author {
+        moderates: can_moderate(&actor),
+        published_posts: store::published_posts_in_group(conn, group.id, caller.person_id).await?,
+        reputation: ledger::reputation_of(conn, caller.person_id).await?,
+        instance_limited,
+    };
+    Ok(needs_approval(settings, author))
+}
+
+/// Puts a new post in its group's queue.
+pub(crate) async fn hold(conn: &mut Conn, post: &Post) -> Result<Post, CoreError> {
+    Ok(store::hold(conn, post.id).await?)
+}
+
+/// Keeps the activity a remote member's held post arrived with, to relay it unchanged once
+/// approved (the inbox calls it in the transaction that stored the post).
+pub async fn keep_held_activity(
+    conn: &mut Conn,
+    post_id: i64,
+    activity: &str,
+) -> Result<(), CoreError> {
+    Ok(store::keep_activity(conn, post_id, activity).await?)
+}
+
+/// Takes the activity kept for an approved remote post (the delivery side relays it).
+pub async fn take_held_activity(
+    conn: &mut Conn,
+    post_id: i64,
+) -> Result<Option<String>, CoreError> {
+    Ok(store::take_activity(conn, post_id).await?)
+}
+
+/// A group's pending posts, oldest first, for its moderators.
+pub async fn pending_posts(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<Post>, CoreError> {
+    access::require_moderator(conn, group, caller).await?;
+    Ok(store::pending_posts(conn, group.id, after_id, limit).await?)
+}
+
+/// A pending post, for a moderator of its group who decides on it.
+async fn pending_for_moderator(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+) -> Result<(Post, Group), CoreError> {
+    let (post, group, actor) = access::post_for(conn, caller, post_id).await?;
+    if !can_moderate(&actor) {
+        return Err(forbid("moderate_group"));
+    }
+    if post.approval.as_deref() != Some("pending") {
+        return Err(CoreError::Conflict("post_not_pending"));
+    }
+    Ok((post, group))
+}
+
+/// The author as the rewards see them: one of our members (with their role) or a remote one.
+async fn author_of(conn: &mut Conn, post: &Post) -> Result<Caller, CoreError> {
+    if !post.local {
+        return Ok(Caller::remote(post.author_id));
+    }
+    let account = cenacle_db::accounts::find_by_id(conn, post.author_id)
+        .await?
+        .ok_or(CoreError::NotFound("account"))?;
+    Ok(Caller {
+        person_id: post.author_id,
+        instance_role: Some(account.role),
+    })
+}
+
+/// Approves a pending post: published now, as if just posted — it counts (points, badges)
+/// and federates (our member's Create, or the remote member's own activity relayed by the
+/// group).
+pub async fn approve(
+    conn: &mut Conn,
+    ctx: &crate::Context,
+    caller: &Caller,
+    post_id: i64,
+) -> Result<Post, CoreError> {
+    let (post, _group) = pending_for_moderator(conn, caller, post_id).await?;
+    let post = store::decide(conn, post.id, None)
+        .await?
+        .ok_or(CoreError::Conflict("post_not_pending"))?;
+    let author = author_of(conn, &post).await?;
+    crate::rewards::on_post(conn, ctx, &author, &post).await?;
+    // Recorded for remote authors too: the group relays their activity (see the delivery
+    // side's handling of this event).
+    fed_store::insert_outbox_event(
+        conn,
+        OutboxEvent::PostApproved(post.id),
+        Some(post.author_id),
+    )
+    .await?;
+    Ok(post)
+}
+
+/// Rejects a pending post: never published; its author sees `reason`.
+pub async fn reject(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    reason: &str,
+) -> Result<Post, CoreError> {
+    validate_reason(reason)?;
+    let (post, _group) = pending_for_moderator(conn, caller, post_id).await?;
+    let post = store::decide(conn, post.id, Some(reason.trim()))
+        .await?
+        .ok_or(CoreError::Conflict("post_not_pending"))?;
+    // Nothing of it will ever be relayed.
+    store::take_activity(conn, post.id).await?;
+    Ok(post)
+}

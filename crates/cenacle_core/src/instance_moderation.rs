@@ -1,0 +1,200 @@
+//! Instance moderation (issue 13, item 4), by this instance's admins and moderators:
+//! instance-wide bans of people (local or remote), the allow-list, limited instances, and
+//! what a block of an instance undoes.
+//!
+//! - A banned remote person's activities are acknowledged and ignored (202, the reason
+//!   logged); a banned member of ours cannot log in (`banned_from_instance`) and the
+//!   sessions they had stop working at once. On request their posts and comments are removed
+//!   (`removed_at`, with the ban's reason).
+//! - A blocked instance: its actors' follows of ours are dropped (our groups stop relaying to
+//!   it), our members' follows of its actors end, and every delivery queued for it is
+//!   cancelled. Unblocking restores none of it: its people follow again if they wish.
+
+use crate::{accounts::Session, admin::require, federation, identity, Conn, Context, CoreError};
+use cenacle_db::{
+    accounts as account_store, actors,
+    instance_moderation::{self as store, InstanceBan},
+};
+use cenacle_domain::{
+    approval::{normalise_host, validate_ban_expiry, validate_reason},
+    Permission, Role,
+};
+use chrono::{DateTime, Utc};
+
+pub use cenacle_db::instance_moderation::InstanceBan as Ban;
+
+/// An instance-wide ban as asked.
+#[derive(Debug, Clone)]
+pub struct BanRequest {
+    /// A local username, or a remote person's actor id.
+    pub person: String,
+    pub reason: String,
+    /// None: until lifted.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Also remove every post and comment of theirs.
+    pub remove_content: bool,
+}
+
+/// A person of ours or known here, by local username or actor id.
+async fn find_person(conn: &mut Conn, person: &str) -> Result<(i64, bool), CoreError> {
+    let found = if person.contains("://") {
+        actors::person_by_ap_id(conn, person).await?
+    } else {
+        match account_store::find_by_username(conn, person).await? {
+            Some(account) => actors::person_by_id(conn, account.person_id).await?,
+            None => None,
+        }
+    };
+    let person = found.ok_or(CoreError::NotFound("person"))?;
+    Ok((person.id, person.local))
+}
+
+/// Bans a person from the whole instance (a second ban replaces the first). Admins cannot be
+/// banned: they would lock the instance out of its own administration.
+pub async fn ban(
+    conn: &mut Conn,
+    session: &Session,
+    request: &BanRequest,
+) -> Result<Ban, CoreError> {
+    require(session, Permission::BanPeople)?;
+    validate_ban_expiry(request.expires_at, Utc::now())?;
+    validate_reason(&request.reason)?;
+    let (person_id, local) = find_person(conn, &request.person).await?;
+    if local {
+        let account = account_store::find_by_id(conn, person_id).await?;
+        if account.is_some_and(|a| a.role == Role::Admin) || person_id == session.account.person_id
+        {
+            return Err(CoreError::NotAllowed("ban_admin"));
+        }
+    }
+    let reason = request.reason.trim();
+    store::upsert_ban(
+        conn,
+        person_id,
+        reason,
+        request.expires_at,
+        Some(session.account.person_id),
+    )
+    .await?;
+    if local {
+        // Their sessions stop working now; logging in again is refused while banned.
+        account_store::revoke_all_tokens(conn, person_id).await?;
+    }
+    if request.remove_content {
+        store::remove_content_of(conn, person_id, reason).await?;
+    }
+    store::active_ban(conn, person_id)
+        .await?
+        .ok_or_else(|| CoreError::Internal("the ban just written is not in force".into()))
+}
+
+/// Lifts a ban in force.
+pub async fn unban(conn: &mut Conn, session: &Session, person: &str) -> Result<(), CoreError> {
+    require(session, Permission::BanPeople)?;
+    let (person_id, _) = find_person(conn, person).await?;
+    if !store::delete_ban(conn, person_id).await? {
+        return Err(CoreError::Conflict("not_banned"));
+    }
+    Ok(())
+}
+
+/// Bans in force after `after_person_id`, for admins and moderators.
+pub async fn bans(
+    conn: &mut Conn,
+    session: &Session,
+    after_person_id: i64,
+    limit: i64,
+) -> Result<Vec<Ban>, CoreError> {
+    require(session, Permission::BanPeople)?;
+    Ok(store::active_bans(conn, after_person_id, limit).await?)
+}
+
+/// The ban in force on the actor of an incoming activity, if any: the inbox acknowledges and
+/// ignores everything they send.
+pub async fn actor_ban(
+    conn: &mut Conn,
+    actor_ap_id: &str,
+) -> Result<Option<InstanceBan>, CoreError> {
+    Ok(store::active_ban_by_ap_id(conn, actor_ap_id).await?)
+}
+
+/// Refuses a member of ours who is banned (login).
+pub(crate) async fn refuse_banned(conn: &mut Conn, person_id: i64) -> Result<(), CoreError> {
+    match store::active_ban(conn, person_id).await? {
+        Some(_) => Err(CoreError::BannedFromInstance),
+        None => Ok(()),
+    }
+}
+
+/// Whether allow-list mode keeps `host` out: on, and neither configured nor allowed by an
+/// admin. Our own host is never kept out.
+pub(crate) async fn outside_allow_list(
+    conn: &mut Conn,
+    ctx: &Context,
+    host: &str,
+) -> Result<bool, CoreError> {
+    let settings = &ctx.settings.federation;
+    if !settings.allow_list_only || host == identity::local_host(&ctx.settings) {
+        return Ok(false);
+    }
+    let bare = host.split(':').next().unwrap_or(host);
+    if settings
+        .allowed_instances
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(bare))
+    {
+        return Ok(false);
+    }
+    Ok(!store::instance_flags(conn, host)
+        .await?
+        .is_some_and(|f| f.allowed))
+}
+
+/// Allows or disallows an instance for allow-list mode (admins). Applies at once in this
+/// process; other processes read it within seconds.
+pub async fn set_allowed(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    host: &str,
+    allowed: bool,
+) -> Result<String, CoreError> {
+    require(session, Permission::BlockInstances)?;
+    let host = normalise_host(host)?;
+    store::set_allowed(conn, &host, allowed).await?;
+    // Read back through the one rule, which also refreshes this process's memory of it.
+    federation::instance_state(conn, ctx, &host).await?;
+    Ok(host)
+}
+
+/// Limits an instance we know (admins): every post of its people in our groups waits for a
+/// moderator's approval.
+pub async fn set_limited(
+    conn: &mut Conn,
+    session: &Session,
+    host: &str,
+    limited: bool,
+) -> Result<String, CoreError> {
+    require(session, Permission::BlockInstances)?;
+    let host = normalise_host(host)?;
+    if !store::set_limited(conn, &host, limited).await? {
+        return Err(CoreError::NotFound("instance"));
+    }
+    Ok(host)
+}
+
+/// What a block undid.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlockEffects {
+    pub follows_dropped: usize,
+    pub deliveries_cancelled: usize,
+}
+
+/// What blocking `host` undoes, in the block's transaction: follows both ways, and the
+/// deliveries queued for it.
+pub(crate) async fn on_blocked(conn: &mut Conn, host: &str) -> Result<BlockEffects, CoreError> {
+    Ok(BlockEffects {
+        follows_dropped: store::drop_follows_with(conn, host).await?,
+        deliveries_cancelled: store::cancel_deliveries_to(conn, host).await?,
+    })
+}

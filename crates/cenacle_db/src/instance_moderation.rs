@@ -1,0 +1,236 @@
+//! Instance moderation: bans of people (local or remote), the allow-list and limited
+//! instances, and what a block of an instance undoes (follows, queued deliveries).
+
+use crate::{schema::instance, DbError, PrepareOnce};
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Bool, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// An instance-wide ban in force.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct InstanceBan {
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    /// The person's actor id (local people have one too).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ap_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub reason: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub banned_by: Option<i64>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const BAN_COLUMNS: &str = "b.person_id, p.ap_id, b.reason, b.expires_at, b.banned_by, b.created_at";
+
+/// Bans `person_id` (a second ban replaces the first: new reason, new expiry).
+pub async fn upsert_ban(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    reason: &str,
+    expires_at: Option<DateTime<Utc>>,
+    banned_by: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO instance_ban (person_id, reason, expires_at, banned_by) \
+         VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (person_id) DO UPDATE SET reason = EXCLUDED.reason, \
+           expires_at = EXCLUDED.expires_at, banned_by = EXCLUDED.banned_by, created_at = now()",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(reason)
+    .bind::<Nullable<Timestamptz>, _>(expires_at)
+    .bind::<Nullable<BigInt>, _>(banned_by)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Lifts a ban in force; false when there was none (an expired one is removed all the same).
+pub async fn delete_ban(conn: &mut AsyncPgConnection, person_id: i64) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Lifted {
+        #[diesel(sql_type = Bool)]
+        active: bool,
+    }
+    let lifted: Option<Lifted> = diesel::sql_query(
+        "DELETE FROM instance_ban WHERE person_id = $1 \
+         RETURNING (expires_at IS NULL OR expires_at > now()) AS active",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(lifted.is_some_and(|l| l.active))
+}
+
+/// The ban in force on a person, by id.
+pub async fn active_ban(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<InstanceBan>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {BAN_COLUMNS} FROM instance_ban b JOIN person p ON p.id = b.person_id \
+         WHERE b.person_id = $1 AND (b.expires_at IS NULL OR b.expires_at > now())"
+    ))
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// The ban in force on a person, by actor id (the inbox knows the actor only by it).
+pub async fn active_ban_by_ap_id(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+) -> Result<Option<InstanceBan>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {BAN_COLUMNS} FROM instance_ban b JOIN person p ON p.id = b.person_id \
+         WHERE p.ap_id = $1 AND (b.expires_at IS NULL OR b.expires_at > now())"
+    ))
+    .bind::<Text, _>(ap_id)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Bans in force after `after_person_id`, in person order.
+pub async fn active_bans(
+    conn: &mut AsyncPgConnection,
+    after_person_id: i64,
+    limit: i64,
+) -> Result<Vec<InstanceBan>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {BAN_COLUMNS} FROM instance_ban b JOIN person p ON p.id = b.person_id \
+         WHERE b.person_id > $1 AND (b.expires_at IS NULL OR b.expires_at > now()) \
+         ORDER BY b.person_id LIMIT $2"
+    ))
+    .bind::<BigInt, _>(after_person_id)
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// Removes every live post and comment of `person_id` (moderator removal: `removed_at` and
+/// its reason). Returns (posts, comments) removed.
+pub async fn remove_content_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    reason: &str,
+) -> Result<(usize, usize), DbError> {
+    let posts = diesel::sql_query(
+        "UPDATE post SET removed_at = now(), removal_reason = $2 \
+         WHERE author_id = $1 AND removed_at IS NULL AND deleted_at IS NULL",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(reason)
+    .prepared()
+    .execute(conn)
+    .await?;
+    let comments = diesel::sql_query(
+        "UPDATE comment SET removed_at = now(), removal_reason = $2 \
+         WHERE author_id = $1 AND removed_at IS NULL AND deleted_at IS NULL",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(reason)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok((posts, comments))
+}
+
+/// Whether an admin listed the instance for allow-list mode, and whether it is limited.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Queryable)]
+pub struct InstanceFlags {
+    pub allowed: bool,
+    pub limited: bool,
+}
+
+/// The flags of a known instance (None: we never heard of it).
+pub async fn instance_flags(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<Option<InstanceFlags>, DbError> {
+    Ok(instance::table
+        .find(host)
+        .select((instance::allowed, instance::limited))
+        .first::<InstanceFlags>(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn set_allowed(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    allowed: bool,
+) -> Result<(), DbError> {
+    diesel::insert_into(instance::table)
+        .values((instance::host.eq(host), instance::allowed.eq(allowed)))
+        .on_conflict(instance::host)
+        .do_update()
+        .set(instance::allowed.eq(allowed))
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Limits a known instance; false when we never heard of it.
+pub async fn set_limited(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+    limited: bool,
+) -> Result<bool, DbError> {
+    Ok(diesel::update(instance::table.find(host))
+        .set(instance::limited.eq(limited))
+        .execute(conn)
+        .await?
+        == 1)
+}
+
+/// Whether an instance (a host) is limited.
+pub async fn actor_instance_limited(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<bool, DbError> {
+    Ok(instance_flags(conn, host).await?.is_some_and(|f| f.limited))
+}
+
+/// The host of an actor id in SQL (`https://host:port/path` → `host:port`), lowercased.
+const HOST_OF_FOLLOWER: &str = "lower(split_part(split_part(follower_ap_id, '://', 2), '/', 1))";
+const HOST_OF_TARGET: &str = "lower(split_part(split_part(target_ap_id, '://', 2), '/', 1))";
+
+/// A blocked instance: its actors stop following ours, and our members' follows of its
+/// actors end (nothing flows either way any more). Returns the follows dropped.
+pub async fn drop_follows_with(conn: &mut AsyncPgConnection, host: &str) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(format!(
+        "DELETE FROM follow WHERE {HOST_OF_FOLLOWER} = $1 OR {HOST_OF_TARGET} = $1"
+    ))
+    .bind::<Text, _>(host)
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
+/// A blocked instance: everything queued for it is cancelled (a lease in flight finishes
+/// on its own and finds its row gone). Returns the deliveries cancelled.
+pub async fn cancel_deliveries_to(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query("DELETE FROM delivery WHERE host = $1")
+        .bind::<Text, _>(host)
+        .prepared()
+        .execute(conn)
+        .await?)
+}
