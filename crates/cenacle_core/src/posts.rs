@@ -76,6 +76,8 @@ pub async fn create_post(
     if group.archived_at.is_some() {
         return Err(forbid("group_archived"));
     }
+    // Decided before the post is stored: it must not count as one of the author's own.
+    let held = crate::approval::must_wait(conn, caller, group).await?;
     let new = NewPost {
         group_id: group.id,
         author_id: caller.person_id,
@@ -97,7 +99,7 @@ pub async fn create_post(
     }
     media::attach(conn, post.id, &input.attachments).await?;
     media::attach_remote(conn, post.id, &input.remote_attachments).await?;
-    if crate::approval::must_wait(conn, caller, group).await? {
+    if held {
         // Held: no points, no federation until a moderator approves it.
         return crate::approval::hold(conn, &post).await;
     }
