@@ -240,6 +240,16 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         .contains(&"Publicité".to_owned()));
     assert_eq!(points(&t, &paul).await, paul_points);
 
+    // Both decisions are in the group's log.
+    let log = t.get("/api/v1/groups/entraide/moderation-log", None).await;
+    let actions: Vec<&str> = log.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["reject_post", "approve_post"], "{}", log.json);
+
     // Moderators are never held.
     let own = post(&t, &admin, "entraide", "Annonce").await;
     assert!(own.get("approval").is_none(), "{own}");
@@ -372,10 +382,11 @@ async fn a_banned_member_cannot_act_or_log_in_until_the_ban_is_lifted() {
         .await;
     assert_eq!(
         (r.status, r.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "moderation_expiry_in_past"
+        )
     );
-    assert_eq!(r.json["error"]["details"]["field"], "expires_at");
-    assert_eq!(r.json["error"]["details"]["reason"], "in_the_past");
     let r = t
         .post(
             "/api/v1/admin/bans",
@@ -410,12 +421,14 @@ async fn a_banned_member_cannot_act_or_log_in_until_the_ban_is_lifted() {
         .await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
 
-    // The ban: marie's session ends at once and she cannot log in again (clear code).
+    // The ban (with her content removed): marie's session ends at once and she cannot log
+    // in again (clear code).
+    let earlier = post(&t, &marie, "entraide", "Achetez").await;
     let r = t
         .post(
             "/api/v1/admin/bans",
             Some(&moderator),
-            json!({"person": "marie", "reason": "spam", "expires_at": "2999-01-01T00:00:00Z"}),
+            json!({"person": "marie", "reason": "spam", "expires_at": "2999-01-01T00:00:00Z", "remove_content": true}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
@@ -440,6 +453,17 @@ async fn a_banned_member_cannot_act_or_log_in_until_the_ban_is_lifted() {
         "{}",
         listed.json
     );
+    assert_eq!(
+        sql_count(
+            &t,
+            &format!(
+                "SELECT count(*) AS n FROM post WHERE id = {} AND removed_at IS NOT NULL AND removal_reason = 'spam'",
+                earlier["id"]
+            )
+        )
+        .await,
+        1
+    );
 
     // Lifted: she logs in and posts again.
     let r = t
@@ -453,6 +477,21 @@ async fn a_banned_member_cannot_act_or_log_in_until_the_ban_is_lifted() {
     assert_eq!(r.status, StatusCode::NO_CONTENT, "{}", r.json);
     let marie = t.token("marie").await;
     post(&t, &marie, "entraide", "De retour").await;
+
+    // Both are in the instance's public log, newest first, with the reason.
+    let log = t.get("/api/v1/instance/moderation-log", None).await;
+    let entries = log.json["items"].as_array().unwrap();
+    let actions: Vec<&str> = entries
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        ["unban_from_instance", "ban_from_instance"],
+        "{}",
+        log.json
+    );
+    assert_eq!(entries[1]["reason"], "spam");
 }
 
 #[tokio::test]
@@ -508,6 +547,13 @@ async fn a_block_drops_follows_with_the_instance_and_cancels_its_deliveries() {
     assert_eq!(r.json["follows_dropped"], 2, "{}", r.json);
     assert_eq!(r.json["deliveries_cancelled"], 1, "{}", r.json);
     assert_eq!(sql_count(&t, "SELECT count(*) AS n FROM follow").await, 1);
+    let log = t.get("/api/v1/instance/moderation-log", None).await;
+    assert_eq!(
+        log.json["items"][0]["action"], "block_instance",
+        "{}",
+        log.json
+    );
+    assert_eq!(log.json["items"][0]["target_instance"], "bad.example");
     assert_eq!(
         sql_count(
             &t,

@@ -142,6 +142,12 @@ pub async fn set_instance_blocked(
     require(session, Permission::BlockInstances)?;
     let host = cenacle_domain::approval::normalise_host(host)?;
     cenacle_db::federation::set_blocked(conn, &host, blocked).await?;
+    let action = if blocked {
+        cenacle_domain::moderation::ModAction::BlockInstance
+    } else {
+        cenacle_domain::moderation::ModAction::UnblockInstance
+    };
+    crate::instance_moderation::log_instance_action(conn, session, action, &host).await?;
     let mut effects = Default::default();
     if blocked {
         // Its people's votes count for nothing from now on, those cast before included.

@@ -3,6 +3,7 @@
 //! it is not federated, not in feeds, stats or rewards, until approved — then it is published
 //! as if just posted. A rejected one is never published; its author sees why.
 
+use crate::moderation_log::{self, NewModAction};
 use crate::{
     access::{self, forbid},
     Caller, Conn, CoreError,
@@ -16,10 +17,9 @@ use cenacle_db::{
     instance_moderation,
 };
 use cenacle_domain::{
-    approval::{
-        needs_approval, validate_approval_settings, validate_reason, ApprovalSettings, Author,
-    },
+    approval::{needs_approval, validate_approval_settings, ApprovalSettings, Author},
     content::can_moderate,
+    moderation::{check_reason, ModAction},
 };
 
 pub use cenacle_db::approval::GroupApproval as Settings;
@@ -171,10 +171,19 @@ pub async fn approve(
     caller: &Caller,
     post_id: i64,
 ) -> Result<Post, CoreError> {
-    let (post, _group) = pending_for_moderator(conn, caller, post_id).await?;
+    let (post, group) = pending_for_moderator(conn, caller, post_id).await?;
     let post = store::decide(conn, post.id, None)
         .await?
         .ok_or(CoreError::Conflict("post_not_pending"))?;
+    log_decision(
+        conn,
+        caller,
+        &group,
+        &post,
+        ModAction::ApprovePost,
+        String::new(),
+    )
+    .await?;
     let author = author_of(conn, &post).await?;
     crate::rewards::on_post(conn, ctx, &author, &post).await?;
     // Recorded for remote authors too: the group relays their activity (see the delivery
@@ -195,12 +204,36 @@ pub async fn reject(
     post_id: i64,
     reason: &str,
 ) -> Result<Post, CoreError> {
-    validate_reason(reason)?;
-    let (post, _group) = pending_for_moderator(conn, caller, post_id).await?;
-    let post = store::decide(conn, post.id, Some(reason.trim()))
+    let reason = check_reason(reason)?;
+    let (post, group) = pending_for_moderator(conn, caller, post_id).await?;
+    let post = store::decide(conn, post.id, Some(&reason))
         .await?
         .ok_or(CoreError::Conflict("post_not_pending"))?;
+    log_decision(conn, caller, &group, &post, ModAction::RejectPost, reason).await?;
     // Nothing of it will ever be relayed.
     store::take_activity(conn, post.id).await?;
     Ok(post)
+}
+
+async fn log_decision(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+    post: &Post,
+    action: ModAction,
+    reason: String,
+) -> Result<(), CoreError> {
+    moderation_log::record(
+        conn,
+        NewModAction {
+            group_id: Some(group.id),
+            moderator_id: Some(caller.person_id),
+            target_person_id: Some(post.author_id),
+            target_post_id: Some(post.id),
+            reason,
+            ..NewModAction::new(action)
+        },
+    )
+    .await?;
+    Ok(())
 }

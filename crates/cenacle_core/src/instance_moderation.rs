@@ -10,13 +10,15 @@
 //!   it), our members' follows of its actors end, and every delivery queued for it is
 //!   cancelled. Unblocking restores none of it: its people follow again if they wish.
 
+use crate::moderation_log::{self, NewModAction};
 use crate::{accounts::Session, admin::require, federation, identity, Conn, Context, CoreError};
 use cenacle_db::{
     accounts as account_store, actors,
     instance_moderation::{self as store, InstanceBan},
 };
 use cenacle_domain::{
-    approval::{normalise_host, validate_ban_expiry, validate_reason},
+    approval::normalise_host,
+    moderation::{check_expiry, check_reason, ModAction},
     Permission, Role,
 };
 use chrono::{DateTime, Utc};
@@ -57,8 +59,8 @@ pub async fn ban(
     request: &BanRequest,
 ) -> Result<Ban, CoreError> {
     require(session, Permission::BanPeople)?;
-    validate_ban_expiry(request.expires_at, Utc::now())?;
-    validate_reason(&request.reason)?;
+    check_expiry(request.expires_at, Utc::now())?;
+    let reason = check_reason(&request.reason)?;
     let (person_id, local) = find_person(conn, &request.person).await?;
     if local {
         let account = account_store::find_by_id(conn, person_id).await?;
@@ -67,11 +69,10 @@ pub async fn ban(
             return Err(CoreError::NotAllowed("ban_admin"));
         }
     }
-    let reason = request.reason.trim();
     store::upsert_ban(
         conn,
         person_id,
-        reason,
+        &reason,
         request.expires_at,
         Some(session.account.person_id),
     )
@@ -81,8 +82,19 @@ pub async fn ban(
         account_store::revoke_all_tokens(conn, person_id).await?;
     }
     if request.remove_content {
-        store::remove_content_of(conn, person_id, reason).await?;
+        store::remove_content_of(conn, person_id, &reason).await?;
     }
+    moderation_log::record(
+        conn,
+        NewModAction {
+            moderator_id: Some(session.account.person_id),
+            target_person_id: Some(person_id),
+            reason,
+            expires_at: request.expires_at,
+            ..NewModAction::new(ModAction::BanFromInstance)
+        },
+    )
+    .await?;
     store::active_ban(conn, person_id)
         .await?
         .ok_or_else(|| CoreError::Internal("the ban just written is not in force".into()))
@@ -95,6 +107,15 @@ pub async fn unban(conn: &mut Conn, session: &Session, person: &str) -> Result<(
     if !store::delete_ban(conn, person_id).await? {
         return Err(CoreError::Conflict("not_banned"));
     }
+    moderation_log::record(
+        conn,
+        NewModAction {
+            moderator_id: Some(session.account.person_id),
+            target_person_id: Some(person_id),
+            ..NewModAction::new(ModAction::UnbanFromInstance)
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -162,6 +183,14 @@ pub async fn set_allowed(
     require(session, Permission::BlockInstances)?;
     let host = normalise_host(host)?;
     store::set_allowed(conn, &host, allowed).await?;
+    // Allowing is logged; taking an instance off the list is logged as a block (in
+    // allow-list mode that is what it does).
+    let action = if allowed {
+        ModAction::AllowInstance
+    } else {
+        ModAction::BlockInstance
+    };
+    log_instance_action(conn, session, action, &host).await?;
     // Read back through the one rule, which also refreshes this process's memory of it.
     federation::instance_state(conn, ctx, &host).await?;
     Ok(host)
@@ -180,7 +209,32 @@ pub async fn set_limited(
     if !store::set_limited(conn, &host, limited).await? {
         return Err(CoreError::NotFound("instance"));
     }
+    let action = if limited {
+        ModAction::LimitInstance
+    } else {
+        ModAction::UnlimitInstance
+    };
+    log_instance_action(conn, session, action, &host).await?;
     Ok(host)
+}
+
+/// Logs an admin's action on a whole instance.
+pub(crate) async fn log_instance_action(
+    conn: &mut Conn,
+    session: &Session,
+    action: ModAction,
+    host: &str,
+) -> Result<(), CoreError> {
+    moderation_log::record(
+        conn,
+        NewModAction {
+            moderator_id: Some(session.account.person_id),
+            target_instance: Some(host.to_owned()),
+            ..NewModAction::new(action)
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// What a block undid.

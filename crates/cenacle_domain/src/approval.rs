@@ -1,8 +1,8 @@
-//! Rules of instance moderation and of a group's approval queue: whose post waits for a
-//! moderator, and which ban or instance name is acceptable.
+//! Rules of a group's approval queue (whose post waits for a moderator) and of instance
+//! moderation (how an admin names an instance). Reasons and expiries are checked by
+//! [`crate::moderation`].
 
 use crate::ValidationError;
-use chrono::{DateTime, Utc};
 
 /// A group's approval settings (off unless a moderator turns it on).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -51,33 +51,6 @@ pub fn validate_approval_settings(settings: ApprovalSettings) -> Result<(), Vali
         return Err(ValidationError {
             field: "min_reputation",
             code: "out_of_range",
-        });
-    }
-    Ok(())
-}
-
-/// A ban's expiry must lie ahead (none: until lifted).
-pub fn validate_ban_expiry(
-    expires_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), ValidationError> {
-    match expires_at {
-        Some(at) if at <= now => Err(ValidationError {
-            field: "expires_at",
-            code: "in_the_past",
-        }),
-        _ => Ok(()),
-    }
-}
-
-/// Reasons are shown to the person concerned and in the moderation log: bounded.
-pub const REASON_MAX_CHARS: usize = 1000;
-
-pub fn validate_reason(reason: &str) -> Result<(), ValidationError> {
-    if reason.chars().count() > REASON_MAX_CHARS {
-        return Err(ValidationError {
-            field: "reason",
-            code: "too_long",
         });
     }
     Ok(())
@@ -173,19 +146,6 @@ mod tests {
             ..limited
         };
         assert!(!needs_approval(on(5, 5), moderator));
-    }
-
-    #[test]
-    fn bans_expire_ahead_only() {
-        let now = Utc::now();
-        assert!(validate_ban_expiry(None, now).is_ok());
-        assert!(validate_ban_expiry(Some(now + chrono::Duration::hours(1)), now).is_ok());
-        assert_eq!(
-            validate_ban_expiry(Some(now - chrono::Duration::seconds(1)), now)
-                .unwrap_err()
-                .code,
-            "in_the_past"
-        );
     }
 
     #[test]
