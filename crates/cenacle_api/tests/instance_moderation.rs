@@ -60,6 +60,11 @@ async fn sql_count(t: &TestApp, sql: &str) -> i64 {
         .n
 }
 
+/// marie's threads in the members' statistics.
+const THREADS_OF_MARIE: &str =
+    "SELECT coalesce(sum(threads), 0)::bigint AS n FROM member_stats_day m \
+     JOIN person p ON p.id = m.person_id WHERE p.username = 'marie' AND m.tag = ''";
+
 #[tokio::test]
 async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
     let t = TestApp::new().await;
@@ -135,6 +140,7 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         .is_empty());
     assert!(titles(&t, "/api/v1/feed", Some(&admin)).await.is_empty());
     assert_eq!(points(&t, &marie).await, marie_points);
+    assert_eq!(sql_count(&t, THREADS_OF_MARIE).await, 0);
     assert_eq!(
         sql_count(&t, "SELECT count(*) AS n FROM outbox_event").await,
         outbox_before
@@ -181,6 +187,7 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         ["Première question"]
     );
     assert!(points(&t, &marie).await > marie_points);
+    assert_eq!(sql_count(&t, THREADS_OF_MARIE).await, 1);
     assert_eq!(
         sql_count(
             &t,

@@ -88,24 +88,35 @@ pub async fn decide(
     post_id: i64,
     rejection: Option<&str>,
 ) -> Result<Option<Post>, DbError> {
-    let state = rejection.map(|_| "rejected");
-    Ok(diesel::update(
-        post::table
-            .find(post_id)
-            .filter(post::approval.eq("pending"))
-            .filter(post::deleted_at.is_null()),
-    )
-    .set((
-        post::approval.eq(state),
-        post::approval_reason.eq(rejection),
-        // Published now: it sorts and counts as a new post.
-        post::created_at.eq(diesel::dsl::now),
-        post::last_activity_at.eq(diesel::dsl::now),
-    ))
-    .returning(Post::as_returning())
-    .get_result(conn)
-    .await
-    .optional()?)
+    let pending = post::table
+        .find(post_id)
+        .filter(post::approval.eq("pending"))
+        .filter(post::deleted_at.is_null());
+    let decided = match rejection {
+        Some(reason) => {
+            diesel::update(pending)
+                .set((
+                    post::approval.eq("rejected"),
+                    post::approval_reason.eq(reason),
+                ))
+                .returning(Post::as_returning())
+                .get_result(conn)
+                .await
+        }
+        None => {
+            diesel::update(pending)
+                .set((
+                    post::approval.eq(None::<String>),
+                    // Published now: it sorts and counts as a new post.
+                    post::created_at.eq(diesel::dsl::now),
+                    post::last_activity_at.eq(diesel::dsl::now),
+                ))
+                .returning(Post::as_returning())
+                .get_result(conn)
+                .await
+        }
+    };
+    Ok(decided.optional()?)
 }
 
 /// A group's pending posts after `after_id`, oldest first.
