@@ -154,7 +154,13 @@ pub async fn login(
     }
     let account = account.ok_or(CoreError::InvalidCredentials)?;
     ensure_may_log_in(&account)?;
-    crate::instance_moderation::refuse_banned(conn, account.person_id).await?;
+    // Banned from the instance (see `instance_moderation`): no new session until it ends.
+    if cenacle_db::instance_moderation::active_ban(conn, account.person_id)
+        .await?
+        .is_some()
+    {
+        return Err(CoreError::BannedFromInstance);
+    }
     let token = new_secret(TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.token_ttl_days.into());
     store::insert_token(conn, account.person_id, &secret_hash(&token), expires_at).await?;

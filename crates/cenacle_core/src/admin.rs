@@ -126,40 +126,6 @@ pub async fn complete_setup(
     Ok(store::insert_account(conn, &account.as_new()).await?)
 }
 
-/// Blocks or unblocks another instance (admins only). A block also takes back what its
-/// people's votes earned anyone here (unblocking does not pay it again: votes count from
-/// when they are cast).
-///
-/// A block also drops the follows between it and us and cancels what is queued for it (see
-/// [`crate::instance_moderation`]); the effects are returned.
-pub async fn set_instance_blocked(
-    conn: &mut Conn,
-    ctx: &Context,
-    session: &Session,
-    host: &str,
-    blocked: bool,
-) -> Result<crate::instance_moderation::BlockEffects, CoreError> {
-    require(session, Permission::BlockInstances)?;
-    let host = cenacle_domain::approval::normalise_host(host)?;
-    cenacle_db::federation::set_blocked(conn, &host, blocked).await?;
-    let action = if blocked {
-        cenacle_domain::moderation::ModAction::BlockInstance
-    } else {
-        cenacle_domain::moderation::ModAction::UnblockInstance
-    };
-    crate::instance_moderation::log_instance_action(conn, session, action, &host).await?;
-    let mut effects = Default::default();
-    if blocked {
-        // Its people's votes count for nothing from now on, those cast before included.
-        crate::rewards::on_instance_blocked(conn, &host).await?;
-        effects = crate::instance_moderation::on_blocked(conn, &host).await?;
-    }
-    // Read back through the one rule (allow-list mode included), which also refreshes this
-    // process's memory of it.
-    crate::federation::instance_state(conn, ctx, &host).await?;
-    Ok(effects)
-}
-
 /// How much votes from another instance count in reputation (1 by default, 0 = nothing).
 pub async fn set_instance_weight(
     conn: &mut Conn,

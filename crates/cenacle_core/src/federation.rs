@@ -335,9 +335,29 @@ pub async fn instance_state(
     let configured = &ctx.settings.federation.blocked_instances;
     state.blocked |= configured.iter().any(|h| h.eq_ignore_ascii_case(&host));
     // In allow-list mode, an instance not listed is treated as blocked.
-    state.blocked |= crate::instance_moderation::outside_allow_list(conn, ctx, &host).await?;
+    state.blocked |= outside_allow_list(conn, ctx, &host).await?;
     ctx.hosts.set_blocked(&host, state.blocked);
     Ok(state)
+}
+
+/// Whether allow-list mode keeps `host` out: on, and neither configured nor allowed by an
+/// admin. Our own host is never kept out.
+async fn outside_allow_list(conn: &mut Conn, ctx: &Context, host: &str) -> Result<bool, CoreError> {
+    let settings = &ctx.settings.federation;
+    if !settings.allow_list_only || host == identity::local_host(&ctx.settings) {
+        return Ok(false);
+    }
+    let bare = host.split(':').next().unwrap_or(host);
+    if settings
+        .allowed_instances
+        .iter()
+        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(bare))
+    {
+        return Ok(false);
+    }
+    Ok(!cenacle_db::instance_moderation::instance_flags(conn, host)
+        .await?
+        .is_some_and(|f| f.allowed))
 }
 
 /// Whether `host` talking to us should be recorded (at most once a minute per instance).

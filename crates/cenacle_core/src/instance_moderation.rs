@@ -11,7 +11,7 @@
 //!   cancelled. Unblocking restores none of it: its people follow again if they wish.
 
 use crate::moderation_log::{self, NewModAction};
-use crate::{accounts::Session, admin::require, federation, identity, Conn, Context, CoreError};
+use crate::{accounts::Session, admin::require, federation, Conn, Context, CoreError};
 use cenacle_db::{
     accounts as account_store, actors,
     instance_moderation::{self as store, InstanceBan},
@@ -139,38 +139,6 @@ pub async fn actor_ban(
     Ok(store::active_ban_by_ap_id(conn, actor_ap_id).await?)
 }
 
-/// Refuses a member of ours who is banned (login).
-pub(crate) async fn refuse_banned(conn: &mut Conn, person_id: i64) -> Result<(), CoreError> {
-    match store::active_ban(conn, person_id).await? {
-        Some(_) => Err(CoreError::BannedFromInstance),
-        None => Ok(()),
-    }
-}
-
-/// Whether allow-list mode keeps `host` out: on, and neither configured nor allowed by an
-/// admin. Our own host is never kept out.
-pub(crate) async fn outside_allow_list(
-    conn: &mut Conn,
-    ctx: &Context,
-    host: &str,
-) -> Result<bool, CoreError> {
-    let settings = &ctx.settings.federation;
-    if !settings.allow_list_only || host == identity::local_host(&ctx.settings) {
-        return Ok(false);
-    }
-    let bare = host.split(':').next().unwrap_or(host);
-    if settings
-        .allowed_instances
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(bare))
-    {
-        return Ok(false);
-    }
-    Ok(!store::instance_flags(conn, host)
-        .await?
-        .is_some_and(|f| f.allowed))
-}
-
 /// Allows or disallows an instance for allow-list mode (admins). Applies at once in this
 /// process; other processes read it within seconds.
 pub async fn set_allowed(
@@ -251,4 +219,38 @@ pub(crate) async fn on_blocked(conn: &mut Conn, host: &str) -> Result<BlockEffec
         follows_dropped: store::drop_follows_with(conn, host).await?,
         deliveries_cancelled: store::cancel_deliveries_to(conn, host).await?,
     })
+}
+
+/// Blocks or unblocks another instance (admins only). A block also takes back what its
+/// people's votes earned anyone here (unblocking does not pay it again: votes count from
+/// when they are cast).
+///
+/// A block also drops the follows between it and us and cancels what is queued for it (see
+/// this module); the effects are returned.
+pub async fn set_blocked(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    host: &str,
+    blocked: bool,
+) -> Result<BlockEffects, CoreError> {
+    require(session, Permission::BlockInstances)?;
+    let host = cenacle_domain::approval::normalise_host(host)?;
+    cenacle_db::federation::set_blocked(conn, &host, blocked).await?;
+    let action = if blocked {
+        cenacle_domain::moderation::ModAction::BlockInstance
+    } else {
+        cenacle_domain::moderation::ModAction::UnblockInstance
+    };
+    log_instance_action(conn, session, action, &host).await?;
+    let mut effects = Default::default();
+    if blocked {
+        // Its people's votes count for nothing from now on, those cast before included.
+        crate::rewards::on_instance_blocked(conn, &host).await?;
+        effects = on_blocked(conn, &host).await?;
+    }
+    // Read back through the one rule (allow-list mode included), which also refreshes this
+    // process's memory of it.
+    crate::federation::instance_state(conn, ctx, &host).await?;
+    Ok(effects)
 }

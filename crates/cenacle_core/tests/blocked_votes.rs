@@ -4,7 +4,9 @@
 
 mod common;
 
-use cenacle_core::{admin, model::VoteTarget, points, votes, Caller, ScopedFutureExt};
+use cenacle_core::{
+    instance_moderation, model::VoteTarget, points, votes, Caller, ScopedFutureExt,
+};
 use cenacle_domain::{
     content::{PostKind, Vote},
     Role,
@@ -49,8 +51,11 @@ async fn blocking_an_instance_takes_back_what_its_votes_earned() {
 
     let admin = &admin;
     w.act(|conn, ctx| {
-        async move { admin::set_instance_blocked(conn, ctx, admin, "other.example", true).await }
-            .scope_boxed()
+        async move {
+            instance_moderation::set_blocked(conn, ctx, admin, "other.example", true)
+                .await
+        }
+        .scope_boxed()
     })
     .await
     .unwrap();

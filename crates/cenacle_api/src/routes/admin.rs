@@ -165,7 +165,7 @@ pub async fn block_instance(
     let ctx = &state.ctx;
     let effects = ctx
         .transaction(|conn| {
-            admin::set_instance_blocked(conn, ctx, &session, &host, blocked).scope_boxed()
+            instance_moderation::set_blocked(conn, ctx, &session, &host, blocked).scope_boxed()
         })
         .await?;
     Ok(Json(InstanceBlockView {
