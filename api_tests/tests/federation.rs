@@ -288,6 +288,8 @@ async fn unsigned_badly_signed_wrong_digest_stale_and_replayed_posts_change_noth
         )
         .await;
     assert_eq!(status, 200);
+    // The block itself ends the blocked instance's follows (see docs/federation.md).
+    assert_eq!(group_followers(&alpha, "rust").await, 0);
     let undo = json!({
         "type": "Undo", "id": format!("{}/undo/1", peer.actor_id), "actor": peer.actor_id,
         "object": follow_activity,
@@ -297,7 +299,7 @@ async fn unsigned_badly_signed_wrong_digest_stale_and_replayed_posts_change_noth
             .await,
         403
     );
-    assert_eq!(group_followers(&alpha, "rust").await, 1);
+    assert_eq!(group_followers(&alpha, "rust").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
