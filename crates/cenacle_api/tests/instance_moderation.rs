@@ -256,6 +256,12 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         .map(|e| e["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["reject_post", "approve_post"], "{}", log.json);
+    // The public log names the rejected post by nothing it said: its title was never published.
+    assert!(
+        !log.json.to_string().contains("Publicité"),
+        "a rejected post's title in the public log: {}",
+        log.json
+    );
 
     // Moderators are never held.
     let own = post(&t, &admin, "entraide", "Annonce").await;

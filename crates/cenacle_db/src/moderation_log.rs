@@ -39,7 +39,8 @@ pub async fn insert(
         .optional()?)
 }
 
-/// One entry of the log as people read it: the names of whom and what it concerns.
+/// One entry of the log as people read it: the names of whom and what it concerns. A post
+/// held for approval or rejected is named by its id only: its title was never published.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct LoggedAction {
     #[diesel(sql_type = BigInt)]
@@ -72,7 +73,8 @@ pub struct LoggedAction {
 const LOGGED_ACTION: &str = "SELECT a.id, g.name AS group_name, a.action, \
        CASE WHEN m.local THEN m.username ELSE m.username || '@' || m.instance_host END AS moderator, \
        CASE WHEN t.local THEN t.username ELSE t.username || '@' || t.instance_host END AS target_person, \
-       a.target_post_id, p.title AS target_post_title, a.target_comment_id, a.target_instance, \
+       a.target_post_id, CASE WHEN p.approval IS NULL THEN p.title END AS target_post_title, \
+       a.target_comment_id, a.target_instance, \
        a.reason, a.expires_at, a.created_at \
   FROM moderation_action a \
   LEFT JOIN community_group g ON g.id = a.group_id \
