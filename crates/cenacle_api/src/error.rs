@@ -76,6 +76,7 @@ pub const ALL_CODES: &[&str] = &[
     "idempotency_key_reused",
     "invalid_idempotency_key",
     "moderation_reason_too_long",
+    "post_not_published",
     "moderation_expiry_in_past",
     "champion_person_remote",
     "champion_person_suspended",
@@ -270,7 +271,8 @@ fn conflict_code(code: &'static str) -> &'static str {
     match code {
         "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
         | "proposal_closed" | "bounty_running" | "bounty_ended" | "question_closed"
-        | "badge_held" | "contest_closed" | "post_not_pending" | "not_banned" => code,
+        | "badge_held" | "contest_closed" | "post_not_pending" | "not_banned"
+        | "post_not_published" => code,
         _ => "already_exists",
     }
 }

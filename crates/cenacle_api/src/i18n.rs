@@ -31,6 +31,10 @@ const INTERNAL: (&str, &str) = ("Internal error.", "Erreur interne.");
 fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
     Some(match code {
         "internal_error" => INTERNAL,
+        "post_not_published" => (
+            "This post is waiting for a moderator's approval (or was rejected): approve it first.",
+            "Cette publication attend l'approbation d'un modérateur (ou a été refusée) : approuvez-la d'abord.",
+        ),
         "moderation_reason_too_long" => (
             "The reason is too long (2,000 characters at most).",
             "La raison est trop longue (2 000 caractères au plus).",

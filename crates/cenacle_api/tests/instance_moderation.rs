@@ -242,6 +242,20 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         )
         .await;
     assert_eq!(r.code(), "post_not_pending");
+    // Nothing hangs on an unpublished post: no bounty on it (nobody could answer).
+    let r = t
+        .post(
+            &format!("/api/v1/posts/{rid}/bounty"),
+            Some(&paul),
+            json!({"amount": 10}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "post_not_published"),
+        "{}",
+        r.json
+    );
     assert!(!titles(&t, "/api/v1/groups/entraide/posts", None)
         .await
         .contains(&"Publicité".to_owned()));
@@ -627,4 +641,31 @@ async fn allow_list_mode_lets_in_only_listed_instances() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert!(blocked("stranger.example").await);
+}
+
+/// A ban recorded while a session token is being issued (the ban committed between the
+/// login's check and its token) still stops that token: every request checks the ban.
+#[tokio::test]
+async fn a_token_issued_before_a_ban_is_refused_once_the_ban_exists() {
+    let t = TestApp::new().await;
+    let marie = t.member("marie").await;
+    assert_eq!(
+        t.get("/api/v1/account/me", Some(&marie)).await.status,
+        StatusCode::OK
+    );
+    // The ban as a concurrent transaction would leave it: recorded, the token not revoked.
+    sql_count(
+        &t,
+        "WITH b AS (INSERT INTO instance_ban (person_id, reason) \
+           SELECT id, 'spam' FROM person WHERE username = 'marie' RETURNING 1) \
+         SELECT count(*)::bigint AS n FROM b",
+    )
+    .await;
+    let refused = t.get("/api/v1/account/me", Some(&marie)).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::FORBIDDEN, "banned_from_instance"),
+        "{}",
+        refused.json
+    );
 }

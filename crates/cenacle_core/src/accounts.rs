@@ -197,6 +197,14 @@ pub async fn authenticate(conn: &mut Conn, token: &str) -> Result<Session, CoreE
         .ok_or(CoreError::Unauthenticated)?;
     // A suspension takes effect on tokens already issued.
     ensure_may_log_in(&account).map_err(|_| CoreError::Unauthenticated)?;
+    // So does a ban from the instance: banning revokes the member's tokens, but a token issued
+    // by a login that read no ban just before the ban committed would outlive it otherwise.
+    if cenacle_db::instance_moderation::active_ban(conn, account.person_id)
+        .await?
+        .is_some()
+    {
+        return Err(CoreError::BannedFromInstance);
+    }
     Ok(Session { account, token_id })
 }
 

@@ -56,6 +56,10 @@ pub async fn offer_bounty(
         }
         .into());
     }
+    // Held for approval (or rejected): nobody else sees it, so nobody could answer for it.
+    if post.approval.is_some() {
+        return Err(CoreError::Conflict("post_not_published"));
+    }
     // Answered or locked: nobody can win it any more.
     if post.accepted_comment_id.is_some() || post.locked {
         return Err(CoreError::Conflict("question_closed"));

@@ -30,6 +30,11 @@ pub async fn change_idea_status(
     if !can_change_idea_status(&actor) {
         return Err(forbid("change_idea_status"));
     }
+    // An idea held for approval is not on the board yet: approve it first (a "done" status
+    // would award its author the idea badge for an unpublished idea).
+    if post.approval.is_some() {
+        return Err(CoreError::Conflict("post_not_published"));
+    }
     let from: IdeaStatus = post
         .idea_status
         .as_deref()

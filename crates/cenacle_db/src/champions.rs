@@ -526,7 +526,8 @@ pub struct QuestionRow {
 const QUESTION_COLUMNS: &str = "SELECT q.id, g.name AS group_name, q.title, a.username AS author, \
      q.created_at FROM post q JOIN community_group g ON g.id = q.group_id \
      JOIN person a ON a.id = q.author_id \
-     WHERE q.kind = 'question' AND q.deleted_at IS NULL AND q.accepted_comment_id IS NULL";
+     WHERE q.kind = 'question' AND q.deleted_at IS NULL AND q.accepted_comment_id IS NULL \
+       AND q.approval IS NULL";
 
 /// Unanswered questions (no accepted answer) of the groups a person champions, newest first:
 /// champions see new questions first.
