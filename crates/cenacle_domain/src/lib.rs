@@ -9,11 +9,13 @@ pub mod client_address;
 pub mod content;
 pub mod delivery;
 pub mod engagement;
+pub mod group_bans;
 pub mod influence;
 pub mod insights;
 pub mod moderation;
 pub mod mood;
 pub mod origin;
+pub mod reports;
 pub mod role;
 pub mod sentiment;
 
