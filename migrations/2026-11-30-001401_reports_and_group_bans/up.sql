@@ -48,6 +48,8 @@ CREATE TABLE group_ban (
     expires_at TIMESTAMPTZ,
     remove_data BOOLEAN NOT NULL DEFAULT FALSE,
     ap_id TEXT,
+    -- A lifted ban stays (the Undo{Block} is built from it) and no longer counts.
+    lifted_at TIMESTAMPTZ,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     PRIMARY KEY (group_id, person_id)
 );

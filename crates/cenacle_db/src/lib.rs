@@ -24,6 +24,7 @@ pub mod media;
 pub mod moderation_log;
 pub mod pool;
 mod prepared;
+pub mod reports;
 pub mod schema;
 #[cfg(feature = "testing")]
 pub mod testing;

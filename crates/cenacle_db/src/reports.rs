@@ -1,0 +1,445 @@
+//! Reports and the reasons groups offer for them; bans from a group. Plain SQL over the
+//! tables of migration `2026-11-30-001401_reports_and_group_bans`.
+
+use crate::DbError;
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{Array, BigInt, Bool, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+// ---- reasons ----
+
+#[derive(QueryableByName)]
+struct ReasonRow {
+    #[diesel(sql_type = Text)]
+    code: String,
+    #[diesel(sql_type = Text)]
+    label: String,
+}
+
+/// A group's own reasons, in its order (empty: it uses the defaults).
+pub async fn group_reasons(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT code, label FROM group_report_reason WHERE group_id = $1 ORDER BY position, code",
+    )
+    .bind::<BigInt, _>(group_id)
+    .load::<ReasonRow>(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.code, r.label))
+    .collect())
+}
+
+/// Replaces a group's reasons with `list`, in that order.
+pub async fn replace_group_reasons(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    list: &[(String, String)],
+) -> Result<(), DbError> {
+    diesel::sql_query("DELETE FROM group_report_reason WHERE group_id = $1")
+        .bind::<BigInt, _>(group_id)
+        .execute(conn)
+        .await?;
+    let codes: Vec<&str> = list.iter().map(|(c, _)| c.as_str()).collect();
+    let labels: Vec<&str> = list.iter().map(|(_, l)| l.trim()).collect();
+    diesel::sql_query(
+        "INSERT INTO group_report_reason (group_id, code, label, position) \
+         SELECT $1, c, l, p::int FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS t(c, l, p)",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<Array<Text>, _>(codes)
+    .bind::<Array<Text>, _>(labels)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+// ---- reports ----
+
+pub struct NewReport<'a> {
+    pub group_id: Option<i64>,
+    pub reporter_id: i64,
+    pub share_identity: bool,
+    pub target_person_id: i64,
+    pub target_post_id: Option<i64>,
+    pub target_comment_id: Option<i64>,
+    pub reason_code: &'a str,
+    pub body: &'a str,
+    pub ap_id: Option<&'a str>,
+    pub origin_host: Option<&'a str>,
+}
+
+/// Stores a report; None when one with the same `ap_id` exists (a second copy of a Flag).
+pub async fn insert_report(
+    conn: &mut AsyncPgConnection,
+    new: &NewReport<'_>,
+) -> Result<Option<i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    Ok(diesel::sql_query(
+        "INSERT INTO report (group_id, reporter_id, share_identity, target_person_id, \
+           target_post_id, target_comment_id, reason_code, body, ap_id, origin_host) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+         ON CONFLICT (ap_id) DO NOTHING RETURNING id",
+    )
+    .bind::<Nullable<BigInt>, _>(new.group_id)
+    .bind::<BigInt, _>(new.reporter_id)
+    .bind::<Bool, _>(new.share_identity)
+    .bind::<BigInt, _>(new.target_person_id)
+    .bind::<Nullable<BigInt>, _>(new.target_post_id)
+    .bind::<Nullable<BigInt>, _>(new.target_comment_id)
+    .bind::<Text, _>(new.reason_code)
+    .bind::<Text, _>(new.body)
+    .bind::<Nullable<Text>, _>(new.ap_id)
+    .bind::<Nullable<Text>, _>(new.origin_host)
+    .get_result::<Id>(conn)
+    .await
+    .optional()?
+    .map(|r| r.id))
+}
+
+pub async fn set_report_ap_id(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    ap_id: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE report SET ap_id = $2 WHERE id = $1")
+        .bind::<BigInt, _>(id)
+        .bind::<Text, _>(ap_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A report with the names and ids needed to show and federate it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ReportRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub group_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_ap_id: Option<String>,
+    #[diesel(sql_type = Nullable<Bool>)]
+    pub group_local: Option<bool>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_inbox: Option<String>,
+    #[diesel(sql_type = BigInt)]
+    pub reporter_id: i64,
+    #[diesel(sql_type = Text)]
+    pub reporter_username: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub reporter_host: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub reporter_ap_id: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub reporter_local: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub reporter_inbox: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub share_identity: bool,
+    #[diesel(sql_type = BigInt)]
+    pub target_person_id: i64,
+    #[diesel(sql_type = Text)]
+    pub target_username: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub target_host: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub target_ap_id: Option<String>,
+    #[diesel(sql_type = Bool)]
+    pub target_local: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub target_inbox: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub target_post_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub target_comment_id: Option<i64>,
+    /// The reported post's or comment's ActivityPub id.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub object_ap_id: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub reason_code: String,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub resolution_note: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub resolved_by: Option<i64>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub resolved_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ap_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub origin_host: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const REPORT_SELECT: &str = "SELECT r.id, r.group_id, g.name AS group_name, g.ap_id AS group_ap_id, \
+       g.local AS group_local, COALESCE(g.shared_inbox_url, g.inbox_url) AS group_inbox, \
+       r.reporter_id, rp.username AS reporter_username, rp.instance_host AS reporter_host, \
+       rp.ap_id AS reporter_ap_id, rp.local AS reporter_local, \
+       COALESCE(rp.shared_inbox_url, rp.inbox_url) AS reporter_inbox, r.share_identity, \
+       r.target_person_id, tp.username AS target_username, tp.instance_host AS target_host, \
+       tp.ap_id AS target_ap_id, tp.local AS target_local, \
+       COALESCE(tp.shared_inbox_url, tp.inbox_url) AS target_inbox, \
+       r.target_post_id, r.target_comment_id, COALESCE(c.ap_id, p.ap_id) AS object_ap_id, \
+       r.reason_code, r.body, r.status, r.resolution_note, r.resolved_by, r.resolved_at, \
+       r.ap_id, r.origin_host, r.created_at \
+     FROM report r \
+     JOIN person rp ON rp.id = r.reporter_id \
+     JOIN person tp ON tp.id = r.target_person_id \
+     LEFT JOIN community_group g ON g.id = r.group_id \
+     LEFT JOIN post p ON p.id = r.target_post_id \
+     LEFT JOIN comment c ON c.id = r.target_comment_id ";
+
+pub async fn report_by_id(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<ReportRow>, DbError> {
+    Ok(diesel::sql_query(format!("{REPORT_SELECT} WHERE r.id = $1"))
+        .bind::<BigInt, _>(id)
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+pub async fn report_by_ap_id(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+) -> Result<Option<ReportRow>, DbError> {
+    Ok(diesel::sql_query(format!("{REPORT_SELECT} WHERE r.ap_id = $1"))
+        .bind::<Text, _>(ap_id)
+        .get_result(conn)
+        .await
+        .optional()?)
+}
+
+/// Whose reports to list.
+pub enum ReportFilter<'a> {
+    Reporter(i64),
+    Group(i64, &'a str),
+    /// The instance's own queue: reports of people outside any group, and reports about
+    /// groups this instance does not run (their moderators are elsewhere).
+    Instance(&'a str),
+}
+
+/// Reports, newest first, at most `limit`, older than `before` when given.
+pub async fn list_reports(
+    conn: &mut AsyncPgConnection,
+    filter: ReportFilter<'_>,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ReportRow>, DbError> {
+    let before = before.unwrap_or(i64::MAX);
+    let (clause, id, status) = match filter {
+        ReportFilter::Reporter(id) => ("r.reporter_id = $1 AND $2 = $2", id, ""),
+        ReportFilter::Group(id, status) => ("r.group_id = $1 AND r.status = $2", id, status),
+        ReportFilter::Instance(status) => (
+            "(r.group_id IS NULL OR NOT g.local) AND $1 = $1 AND r.status = $2",
+            0,
+            status,
+        ),
+    };
+    Ok(diesel::sql_query(format!(
+        "{REPORT_SELECT} WHERE {clause} AND r.id < $3 ORDER BY r.id DESC LIMIT $4"
+    ))
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(status)
+    .bind::<BigInt, _>(before)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// Closes an open report; false when it was not open any more.
+pub async fn close_report(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    status: &str,
+    note: &str,
+    by: i64,
+) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE report SET status = $2, resolution_note = $3, resolved_by = $4, \
+           resolved_at = now() WHERE id = $1 AND status = 'open'",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(status)
+    .bind::<Text, _>(note)
+    .bind::<BigInt, _>(by)
+    .execute(conn)
+    .await?
+        == 1)
+}
+
+// ---- bans from a group ----
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct BanRow {
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    #[diesel(sql_type = Text)]
+    pub username: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub host: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub person_ap_id: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub banned_by: Option<i64>,
+    #[diesel(sql_type = Text)]
+    pub reason: String,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub expires_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Bool)]
+    pub remove_data: bool,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub ap_id: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub lifted_at: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const BAN_SELECT: &str = "SELECT b.group_id, b.person_id, p.username, p.instance_host AS host, \
+       p.ap_id AS person_ap_id, b.banned_by, b.reason, b.expires_at, b.remove_data, b.ap_id, \
+       b.lifted_at, b.created_at \
+     FROM group_ban b JOIN person p ON p.id = b.person_id ";
+
+pub struct NewBan<'a> {
+    pub group_id: i64,
+    pub person_id: i64,
+    pub banned_by: Option<i64>,
+    pub reason: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub remove_data: bool,
+    pub ap_id: Option<&'a str>,
+}
+
+/// Bans (or bans again, with the new terms) a person from a group.
+pub async fn upsert_ban(conn: &mut AsyncPgConnection, ban: &NewBan<'_>) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO group_ban (group_id, person_id, banned_by, reason, expires_at, remove_data, ap_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (group_id, person_id) DO UPDATE SET banned_by = EXCLUDED.banned_by, \
+           reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at, \
+           remove_data = EXCLUDED.remove_data, ap_id = EXCLUDED.ap_id, lifted_at = NULL, \
+           created_at = now()",
+    )
+    .bind::<BigInt, _>(ban.group_id)
+    .bind::<BigInt, _>(ban.person_id)
+    .bind::<Nullable<BigInt>, _>(ban.banned_by)
+    .bind::<Text, _>(ban.reason)
+    .bind::<Nullable<Timestamptz>, _>(ban.expires_at)
+    .bind::<Bool, _>(ban.remove_data)
+    .bind::<Nullable<Text>, _>(ban.ap_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_ban_ap_id(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+    ap_id: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE group_ban SET ap_id = $3 WHERE group_id = $1 AND person_id = $2")
+        .bind::<BigInt, _>(group_id)
+        .bind::<BigInt, _>(person_id)
+        .bind::<Text, _>(ap_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The ban of `person_id` from `group_id`, lifted or not, expired or not.
+pub async fn ban_of(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+) -> Result<Option<BanRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{BAN_SELECT} WHERE b.group_id = $1 AND b.person_id = $2"
+    ))
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Lifts a ban; false when there was none to lift.
+pub async fn lift_ban(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE group_ban SET lifted_at = now() \
+         WHERE group_id = $1 AND person_id = $2 AND lifted_at IS NULL",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .execute(conn)
+    .await?
+        == 1)
+}
+
+/// A group's bans in force, newest first.
+pub async fn bans_in_force(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<Vec<BanRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{BAN_SELECT} WHERE b.group_id = $1 AND b.lifted_at IS NULL \
+           AND (b.expires_at IS NULL OR b.expires_at > now()) ORDER BY b.created_at DESC"
+    ))
+    .bind::<BigInt, _>(group_id)
+    .load(conn)
+    .await?)
+}
+
+/// Marks every post and comment `person_id` wrote in `group_id` as removed by a moderator,
+/// with `reason` (what was removed before keeps its first reason). Returns how many.
+pub async fn remove_content_of(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+    reason: &str,
+) -> Result<usize, DbError> {
+    let posts = diesel::sql_query(
+        "UPDATE post SET removed_at = now(), removal_reason = $3 \
+         WHERE group_id = $1 AND author_id = $2 AND removed_at IS NULL",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+    .await?;
+    let comments = diesel::sql_query(
+        "UPDATE comment c SET removed_at = now(), removal_reason = $3 FROM post p \
+         WHERE p.id = c.post_id AND p.group_id = $1 AND c.author_id = $2 \
+           AND c.removed_at IS NULL",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(reason)
+    .execute(conn)
+    .await?;
+    Ok(posts + comments)
+}
