@@ -37,6 +37,7 @@ pub async fn add_comment(
     if !can_post(visibility(&group), &actor) {
         return Err(forbid("post_in_group"));
     }
+    crate::group_bans::refuse_if_banned(conn, group.id, caller.person_id).await?;
     let depth = match parent_id {
         Some(pid) => {
             let parent = store::comment_by_id(conn, pid)

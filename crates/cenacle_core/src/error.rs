@@ -43,6 +43,9 @@ pub enum CoreError {
     /// `cenacle_domain::champions`).
     #[error("champions programme: {}", .0.code())]
     Champion(#[from] cenacle_domain::champions::ChampionRefusal),
+    /// A report or a ban refused (its rules are in `cenacle_domain::reports`).
+    #[error("moderation: {}", .0.code())]
+    Moderation(cenacle_domain::reports::ModerationRefusal),
     /// An `Idempotency-Key` used before for another request.
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,

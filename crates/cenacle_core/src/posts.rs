@@ -76,6 +76,7 @@ pub async fn create_post(
     if group.archived_at.is_some() {
         return Err(forbid("group_archived"));
     }
+    crate::group_bans::refuse_if_banned(conn, group.id, caller.person_id).await?;
     // Decided before the post is stored: it must not count as one of the author's own.
     let held = crate::approval::must_wait(conn, caller, group).await?;
     let new = NewPost {

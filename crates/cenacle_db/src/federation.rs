@@ -515,6 +515,19 @@ pub enum OutboxEvent {
     /// A post held for approval was approved: published now (a remote member's by relaying
     /// the activity it arrived with).
     PostApproved(i64),
+    /// A member's report, sent as a `Flag` to the servers of the group and of the author.
+    ReportFiled(i64),
+    /// A report resolved or dismissed, sent back to the servers that hold it.
+    ReportClosed(i64),
+    /// A person banned from a group of ours (`Block`), or unbanned (`Undo{Block}`).
+    GroupBanned {
+        group_id: i64,
+        person_id: i64,
+    },
+    GroupUnbanned {
+        group_id: i64,
+        person_id: i64,
+    },
 }
 
 impl OutboxEvent {
@@ -537,6 +550,16 @@ impl OutboxEvent {
             }
             OutboxEvent::GroupUpdated(id) => ("group_updated", id, None),
             OutboxEvent::PostApproved(id) => ("post_approved", id, None),
+            OutboxEvent::ReportFiled(id) => ("report_filed", id, None),
+            OutboxEvent::ReportClosed(id) => ("report_closed", id, None),
+            OutboxEvent::GroupBanned {
+                group_id,
+                person_id,
+            } => ("group_banned", group_id, Some(person_id.to_string())),
+            OutboxEvent::GroupUnbanned {
+                group_id,
+                person_id,
+            } => ("group_unbanned", group_id, Some(person_id.to_string())),
         }
     }
 
@@ -564,6 +587,22 @@ impl OutboxEvent {
             },
             "group_updated" => OutboxEvent::GroupUpdated(id),
             "post_approved" => OutboxEvent::PostApproved(id),
+            "report_filed" => OutboxEvent::ReportFiled(id),
+            "report_closed" => OutboxEvent::ReportClosed(id),
+            "group_banned" | "group_unbanned" => {
+                let person_id = payload?.parse().ok()?;
+                if kind == "group_banned" {
+                    OutboxEvent::GroupBanned {
+                        group_id: id,
+                        person_id,
+                    }
+                } else {
+                    OutboxEvent::GroupUnbanned {
+                        group_id: id,
+                        person_id,
+                    }
+                }
+            }
             _ => return None,
         })
     }
@@ -1123,6 +1162,16 @@ mod tests {
             },
             OutboxEvent::GroupUpdated(10),
             OutboxEvent::PostApproved(11),
+            OutboxEvent::ReportFiled(17),
+            OutboxEvent::ReportClosed(12),
+            OutboxEvent::GroupBanned {
+                group_id: 13,
+                person_id: 14,
+            },
+            OutboxEvent::GroupUnbanned {
+                group_id: 15,
+                person_id: 16,
+            },
         ];
         for event in events {
             let (kind, id, payload) = event.columns();

@@ -1,0 +1,237 @@
+//! Bans from a group: a moderator bans a person (of this instance or another) from a group
+//! of ours, for a time or for good, optionally removing what they wrote there; a banned
+//! person can no longer post or comment in it (checked by the post and comment use cases,
+//! for members here and for activities from other servers alike). A ban ends by itself when
+//! it expires: it is read at use time, so no job has to lift it.
+
+use crate::{
+    access::{is_group_moderator, require_moderator},
+    federation::record_event,
+    Caller, Conn, CoreError,
+};
+use cenacle_db::{
+    actors::{self, Group},
+    federation::OutboxEvent,
+    reports::{self as store, BanRow, NewBan},
+};
+use cenacle_domain::{group_bans, reports::ModerationRefusal};
+use chrono::{DateTime, Utc};
+
+pub use cenacle_db::reports::BanRow as Ban;
+
+/// What a ban says.
+#[derive(Debug, Clone, Default)]
+pub struct BanTerms {
+    pub reason: String,
+    /// None: for good.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Also remove everything the person wrote in the group.
+    pub remove_data: bool,
+}
+
+fn refused(refusal: ModerationRefusal) -> CoreError {
+    CoreError::Moderation(refusal)
+}
+
+/// A local group by name, for its moderators.
+async fn moderated_group(conn: &mut Conn, caller: &Caller, name: &str) -> Result<Group, CoreError> {
+    let group = actors::local_group_by_name(conn, name)
+        .await?
+        .ok_or(CoreError::NotFound("group"))?;
+    require_moderator(conn, &group, caller).await?;
+    Ok(group)
+}
+
+/// A moderator of the group `group_name` bans `person_id` from it. Sent to the instances
+/// that follow the group as a `Block` (with `target` the group), announced by the group.
+pub async fn ban(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_name: &str,
+    person_id: i64,
+    terms: &BanTerms,
+) -> Result<Ban, CoreError> {
+    let group = moderated_group(conn, caller, group_name).await?;
+    apply_ban(conn, &group, Some(caller.person_id), person_id, terms, None).await?;
+    record_event(
+        conn,
+        caller,
+        OutboxEvent::GroupBanned {
+            group_id: group.id,
+            person_id,
+        },
+    )
+    .await?;
+    store::ban_of(conn, group.id, person_id)
+        .await?
+        .ok_or(CoreError::NotFound("ban"))
+}
+
+/// Records a ban (ours, or one a group's moderator sent us) and removes the person's content
+/// in the group when the ban says so. `ap_id`: the Block's id, when it came from elsewhere.
+pub(crate) async fn apply_ban(
+    conn: &mut Conn,
+    group: &Group,
+    by: Option<i64>,
+    person_id: i64,
+    terms: &BanTerms,
+    ap_id: Option<&str>,
+) -> Result<(), CoreError> {
+    group_bans::check_expiry(terms.expires_at, Utc::now()).map_err(refused)?;
+    if is_group_moderator(conn, group.id, person_id).await? {
+        return Err(refused(ModerationRefusal::CannotBanModerator));
+    }
+    actors::person_by_id(conn, person_id)
+        .await?
+        .ok_or(CoreError::NotFound("person"))?;
+    store::upsert_ban(
+        conn,
+        &NewBan {
+            group_id: group.id,
+            person_id,
+            banned_by: by,
+            reason: terms.reason.trim(),
+            expires_at: terms.expires_at,
+            remove_data: terms.remove_data,
+            ap_id,
+        },
+    )
+    .await?;
+    if terms.remove_data {
+        store::remove_content_of(conn, group.id, person_id, terms.reason.trim()).await?;
+    }
+    Ok(())
+}
+
+/// A moderator lifts a ban (sent as `Undo{Block}`).
+pub async fn unban(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_name: &str,
+    person_id: i64,
+) -> Result<(), CoreError> {
+    let group = moderated_group(conn, caller, group_name).await?;
+    lift(conn, &group, person_id).await?;
+    record_event(
+        conn,
+        caller,
+        OutboxEvent::GroupUnbanned {
+            group_id: group.id,
+            person_id,
+        },
+    )
+    .await
+}
+
+/// Lifts the ban in force of `person_id` from `group`; refused when there is none.
+pub(crate) async fn lift(conn: &mut Conn, group: &Group, person_id: i64) -> Result<(), CoreError> {
+    if banned(conn, group.id, person_id).await?.is_none() {
+        return Err(refused(ModerationRefusal::NotBanned));
+    }
+    store::lift_ban(conn, group.id, person_id).await?;
+    Ok(())
+}
+
+/// The bans in force in a group of ours (its moderators).
+pub async fn bans(conn: &mut Conn, caller: &Caller, group_name: &str) -> Result<Vec<Ban>, CoreError> {
+    let group = moderated_group(conn, caller, group_name).await?;
+    Ok(store::bans_in_force(conn, group.id).await?)
+}
+
+/// The ban of `person_id` from `group_id` if one is in force now (not lifted, not expired).
+pub async fn banned(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<Option<BanRow>, CoreError> {
+    Ok(store::ban_of(conn, group_id, person_id)
+        .await?
+        .filter(|b| b.lifted_at.is_none() && group_bans::in_force(b.expires_at, Utc::now())))
+}
+
+/// Refuses a banned person (`banned_from_group`): the post and comment use cases ask here.
+pub async fn refuse_if_banned(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<(), CoreError> {
+    match banned(conn, group_id, person_id).await? {
+        Some(_) => Err(refused(ModerationRefusal::BannedFromGroup)),
+        None => Ok(()),
+    }
+}
+
+/// The stored ban (in force or lifted), for the activity that tells others of it.
+pub async fn ban_record(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<Option<Ban>, CoreError> {
+    Ok(store::ban_of(conn, group_id, person_id).await?)
+}
+
+/// Remembers the id of the Block that carried a ban, for its Undo.
+pub async fn set_ban_activity(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+    ap_id: &str,
+) -> Result<(), CoreError> {
+    Ok(store::set_ban_ap_id(conn, group_id, person_id, ap_id).await?)
+}
+
+// ---- from other servers ----
+
+/// A ban sent by a moderator of `group`: to a group of ours, by a moderator it lists; on our
+/// copy of a group elsewhere (through that group's Announce), by a moderator on the group's
+/// own server or listed here. Anyone else changes nothing (the reason is returned).
+pub async fn receive_block(
+    conn: &mut Conn,
+    moderator: &cenacle_db::actors::PersonActor,
+    group: &Group,
+    person_id: i64,
+    terms: &BanTerms,
+    block_id: &str,
+) -> Result<Result<(), &'static str>, CoreError> {
+    if !may_moderate_remotely(conn, moderator, group).await? {
+        return Ok(Err("not_a_moderator"));
+    }
+    match apply_ban(conn, group, Some(moderator.id), person_id, terms, Some(block_id)).await {
+        Ok(()) => Ok(Ok(())),
+        Err(CoreError::Moderation(refusal)) => Ok(Err(refusal.code())),
+        Err(e) => Err(e),
+    }
+}
+
+/// An `Undo{Block}`, under the same rule as the Block.
+pub async fn receive_unblock(
+    conn: &mut Conn,
+    moderator: &cenacle_db::actors::PersonActor,
+    group: &Group,
+    person_id: i64,
+) -> Result<Result<(), &'static str>, CoreError> {
+    if !may_moderate_remotely(conn, moderator, group).await? {
+        return Ok(Err("not_a_moderator"));
+    }
+    match lift(conn, group, person_id).await {
+        Ok(()) => Ok(Ok(())),
+        Err(CoreError::Moderation(refusal)) => Ok(Err(refusal.code())),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether a person of another server moderates `group`: listed as its moderator here, or,
+/// for a group elsewhere (whose Announce carried the activity), on the group's own server.
+async fn may_moderate_remotely(
+    conn: &mut Conn,
+    moderator: &cenacle_db::actors::PersonActor,
+    group: &Group,
+) -> Result<bool, CoreError> {
+    if moderator.local {
+        return Ok(false);
+    }
+    if !group.local && moderator.instance_host.as_deref() == Some(group.instance_host.as_str()) {
+        return Ok(true);
+    }
+    is_group_moderator(conn, group.id, moderator.id).await
+}

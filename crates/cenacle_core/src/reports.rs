@@ -1,0 +1,411 @@
+//! Reports: a member reports a post, a comment or a person, with one of the reasons the group
+//! offers and their own words; the report waits in the moderation queue of the group's
+//! moderators (and of the instance's moderators and admins, for a person, or for a group
+//! whose moderators are on another server), who resolve or dismiss it with a note. The
+//! reporter follows its outcome. Reports about content held elsewhere leave as a `Flag`
+//! (outbox event `ReportFiled`); a resolution goes back as `Resolve` (`ReportClosed`).
+
+use crate::{
+    access::{readable_post, require_moderator},
+    federation::record_event,
+    Caller, Conn, CoreError,
+};
+use cenacle_db::{
+    actors::{self, Group},
+    content as content_store,
+    federation::OutboxEvent,
+    reports::{self as store, NewReport, ReportFilter},
+};
+use cenacle_domain::{
+    reports::{self as rules, ModerationRefusal, ReportError, ReportStatus},
+    Role,
+};
+
+pub use cenacle_db::reports::ReportRow as Report;
+
+/// What is reported.
+#[derive(Debug, Clone, Copy)]
+pub enum ReportTarget {
+    Post(i64),
+    Comment(i64),
+    /// A person, in a group of ours when given (its moderators see it too).
+    Person { person_id: i64, group_id: Option<i64> },
+}
+
+/// A member's report.
+#[derive(Debug, Clone)]
+pub struct NewReportInput {
+    pub target: ReportTarget,
+    pub reason: String,
+    pub text: String,
+    /// The reporter agrees that their name goes with the report to other servers (else our
+    /// instance actor sends it).
+    pub share_identity: bool,
+}
+
+/// One reason a group offers. The defaults carry both languages; a group's own list is
+/// written in the group's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    pub code: String,
+    pub label: String,
+    pub label_fr: Option<String>,
+}
+
+fn from_report_error(err: ReportError) -> CoreError {
+    match err {
+        ReportError::Refused(r) => CoreError::Moderation(r),
+        ReportError::Invalid(v) => CoreError::Validation(v),
+    }
+}
+
+/// The reasons `group` offers: its own list, else the defaults.
+pub async fn reasons_of(conn: &mut Conn, group_id: Option<i64>) -> Result<Vec<Reason>, CoreError> {
+    let own = match group_id {
+        Some(id) => store::group_reasons(conn, id).await?,
+        None => vec![],
+    };
+    Ok(if own.is_empty() {
+        rules::DEFAULT_REASONS
+            .iter()
+            .map(|(code, en, fr)| Reason {
+                code: (*code).into(),
+                label: (*en).into(),
+                label_fr: Some((*fr).into()),
+            })
+            .collect()
+    } else {
+        own.into_iter()
+            .map(|(code, label)| Reason {
+                code,
+                label,
+                label_fr: None,
+            })
+            .collect()
+    })
+}
+
+async fn offered_codes(conn: &mut Conn, group_id: Option<i64>) -> Result<Vec<String>, CoreError> {
+    Ok(reasons_of(conn, group_id)
+        .await?
+        .into_iter()
+        .map(|r| r.code)
+        .collect())
+}
+
+/// The reasons of a local group (anyone who may see it).
+pub async fn reasons(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    group_name: &str,
+) -> Result<Vec<Reason>, CoreError> {
+    let group =
+        crate::access::readable_local_group(conn, group_name, crate::access::Reader::from(caller))
+            .await?;
+    reasons_of(conn, Some(group.id)).await
+}
+
+/// The group's moderators replace its list of reasons.
+pub async fn set_reasons(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_name: &str,
+    list: &[(String, String)],
+) -> Result<Vec<Reason>, CoreError> {
+    rules::validate_reason_list(list)?;
+    let group = local_group(conn, group_name).await?;
+    require_moderator(conn, &group, caller).await?;
+    store::replace_group_reasons(conn, group.id, list).await?;
+    reasons_of(conn, Some(group.id)).await
+}
+
+async fn local_group(conn: &mut Conn, name: &str) -> Result<Group, CoreError> {
+    actors::local_group_by_name(conn, name)
+        .await?
+        .ok_or(CoreError::NotFound("group"))
+}
+
+/// A member files a report. Content must be readable by them; the reason must be one the
+/// group offers.
+pub async fn file(
+    conn: &mut Conn,
+    caller: &Caller,
+    input: &NewReportInput,
+) -> Result<Report, CoreError> {
+    let (group, person, post, comment) = match input.target {
+        ReportTarget::Post(id) => {
+            let found = readable_post(conn, Some(caller), id).await?;
+            (Some(found.group), found.post.author_id, Some(id), None)
+        }
+        ReportTarget::Comment(id) => {
+            let comment = content_store::comment_by_id(conn, id)
+                .await?
+                .filter(|c| c.deleted_at.is_none())
+                .ok_or(CoreError::NotFound("comment"))?;
+            let found = readable_post(conn, Some(caller), comment.post_id).await?;
+            (Some(found.group), comment.author_id, None, Some(id))
+        }
+        ReportTarget::Person {
+            person_id,
+            group_id,
+        } => {
+            actors::person_by_id(conn, person_id)
+                .await?
+                .ok_or(CoreError::NotFound("person"))?;
+            let group = match group_id {
+                Some(id) => Some(
+                    actors::group_by_id(conn, id)
+                        .await?
+                        .ok_or(CoreError::NotFound("group"))?,
+                ),
+                None => None,
+            };
+            (group, person_id, None, None)
+        }
+    };
+    let group_id = group.as_ref().map(|g| g.id);
+    let offered = offered_codes(conn, group_id).await?;
+    rules::check_report(&input.reason, &input.text, &offered).map_err(from_report_error)?;
+    let id = store::insert_report(
+        conn,
+        &NewReport {
+            group_id,
+            reporter_id: caller.person_id,
+            share_identity: input.share_identity,
+            target_person_id: person,
+            target_post_id: post,
+            target_comment_id: comment,
+            reason_code: &input.reason,
+            body: input.text.trim(),
+            ap_id: None,
+            origin_host: None,
+        },
+    )
+    .await?
+    .ok_or(CoreError::Internal("report not stored".into()))?;
+    record_event(conn, caller, OutboxEvent::ReportFiled(id)).await?;
+    by_id(conn, id).await
+}
+
+async fn by_id(conn: &mut Conn, id: i64) -> Result<Report, CoreError> {
+    store::report_by_id(conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("report"))
+}
+
+/// A report by id, for the delivery side.
+pub async fn report_by_id(conn: &mut Conn, id: i64) -> Result<Option<Report>, CoreError> {
+    Ok(store::report_by_id(conn, id).await?)
+}
+
+/// Remembers the id of the `Flag` that carried our report (for its resolution).
+pub async fn set_flag_id(conn: &mut Conn, id: i64, ap_id: &str) -> Result<(), CoreError> {
+    Ok(store::set_report_ap_id(conn, id, ap_id).await?)
+}
+
+/// The caller's own reports and what became of them, newest first.
+pub async fn mine(
+    conn: &mut Conn,
+    caller: &Caller,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Report>, CoreError> {
+    Ok(store::list_reports(conn, ReportFilter::Reporter(caller.person_id), before, limit).await?)
+}
+
+/// A group's moderation queue (its moderators), by status.
+pub async fn group_queue(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_name: &str,
+    status: ReportStatus,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Report>, CoreError> {
+    let group = local_group(conn, group_name).await?;
+    require_moderator(conn, &group, caller).await?;
+    let filter = ReportFilter::Group(group.id, status.as_str());
+    Ok(store::list_reports(conn, filter, before, limit).await?)
+}
+
+/// Whether the caller moderates the instance: its admins, community managers and moderators.
+fn moderates_instance(caller: &Caller) -> bool {
+    matches!(
+        caller.instance_role,
+        Some(Role::Admin | Role::CommunityManager | Role::Moderator)
+    )
+}
+
+/// The instance's queue (its moderators and admins): reports of people, and of content in
+/// groups whose moderators are on other servers.
+pub async fn instance_queue(
+    conn: &mut Conn,
+    caller: &Caller,
+    status: ReportStatus,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Report>, CoreError> {
+    if !moderates_instance(caller) {
+        return Err(CoreError::NotAllowed("moderate_instance"));
+    }
+    let filter = ReportFilter::Instance(status.as_str());
+    Ok(store::list_reports(conn, filter, before, limit).await?)
+}
+
+/// A moderator resolves (`Resolved`: they acted) or dismisses a report, with a note for the
+/// reporter. A report about a group of ours is for that group's moderators; the others for
+/// the instance's.
+pub async fn close(
+    conn: &mut Conn,
+    caller: &Caller,
+    report_id: i64,
+    status: ReportStatus,
+    note: &str,
+) -> Result<Report, CoreError> {
+    if status == ReportStatus::Open {
+        return Err(CoreError::Validation(cenacle_domain::ValidationError {
+            field: "status",
+            code: "invalid",
+        }));
+    }
+    let report = by_id(conn, report_id).await?;
+    match report.group_id.filter(|_| report.group_local == Some(true)) {
+        Some(group_id) => {
+            let group = actors::group_by_id(conn, group_id)
+                .await?
+                .ok_or(CoreError::NotFound("report"))?;
+            // Not even told the report exists, unless an instance moderator.
+            if !moderates_instance(caller) {
+                require_moderator(conn, &group, caller)
+                    .await
+                    .map_err(|_| CoreError::NotFound("report"))?;
+            }
+        }
+        None if moderates_instance(caller) => {}
+        None => return Err(CoreError::NotFound("report")),
+    }
+    if !store::close_report(conn, report.id, status.as_str(), note.trim(), caller.person_id)
+        .await?
+    {
+        return Err(CoreError::Moderation(ModerationRefusal::ReportClosed));
+    }
+    record_event(conn, caller, OutboxEvent::ReportClosed(report.id)).await?;
+    by_id(conn, report.id).await
+}
+
+// ---- from other servers ----
+
+/// What a `Flag` from another server reports: the first of `objects` we hold (a post or
+/// comment; Mastodon lists the account first, then statuses), else the account.
+pub struct IncomingFlag<'a> {
+    pub flag_id: &'a str,
+    pub objects: &'a [String],
+    pub text: &'a str,
+}
+
+/// A `Flag` from another server, sent by `sender` (a person, or that server's instance
+/// actor): it lands in the queue of the group's moderators when the content is in a group of
+/// ours, else in the instance's queue when it concerns our own member. None when it concerns
+/// nothing of ours (why), or was received before.
+pub async fn receive_flag(
+    conn: &mut Conn,
+    sender: &cenacle_db::actors::PersonActor,
+    flag: &IncomingFlag<'_>,
+) -> Result<Result<i64, &'static str>, CoreError> {
+    let mut found = None;
+    for id in flag.objects {
+        if let Some(post) = content_store::post_by_ap_id(conn, id).await? {
+            found = Some((Some(post.group_id), post.author_id, Some(post.id), None));
+            break;
+        }
+        if let Some(comment) = content_store::comment_by_ap_id(conn, id).await? {
+            let group = content_store::post_by_id(conn, comment.post_id)
+                .await?
+                .map(|p| p.group_id);
+            found = Some((group, comment.author_id, None, Some(comment.id)));
+            break;
+        }
+    }
+    if found.is_none() {
+        for id in flag.objects {
+            if let Some(person) = actors::person_by_ap_id(conn, id).await? {
+                found = Some((None, person.id, None, None));
+                break;
+            }
+        }
+    }
+    let Some((group_id, person_id, post, comment)) = found else {
+        return Ok(Err("unknown_object"));
+    };
+    let group = match group_id {
+        Some(id) => actors::group_by_id(conn, id).await?,
+        None => None,
+    };
+    let target_local = actors::person_by_id(conn, person_id)
+        .await?
+        .is_some_and(|p| p.local);
+    if !group.as_ref().is_some_and(|g| g.local) && !target_local {
+        // Neither our group nor our member: their own servers moderate it.
+        return Ok(Err("not_ours_to_moderate"));
+    }
+    let offered = offered_codes(conn, group_id).await?;
+    let (code, body) = rules::incoming_reason(flag.text, &offered);
+    let stored = store::insert_report(
+        conn,
+        &NewReport {
+            group_id,
+            reporter_id: sender.id,
+            share_identity: true,
+            target_person_id: person_id,
+            target_post_id: post,
+            target_comment_id: comment,
+            reason_code: &code,
+            body: &body,
+            ap_id: Some(flag.flag_id),
+            origin_host: sender.instance_host.as_deref(),
+        },
+    )
+    .await?;
+    Ok(stored.ok_or("already_received"))
+}
+
+/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag_id`): the reporter
+/// here sees it resolved. Only the servers we sent it to may say so: the group's and the
+/// reported person's.
+pub async fn receive_resolution(
+    conn: &mut Conn,
+    resolver: &cenacle_db::actors::PersonActor,
+    flag_id: &str,
+) -> Result<Result<(), &'static str>, CoreError> {
+    let Some(report) = store::report_by_ap_id(conn, flag_id).await? else {
+        return Ok(Err("unknown_report"));
+    };
+    if report.origin_host.is_some() {
+        return Ok(Err("not_our_report"));
+    }
+    let group_host = match report.group_id {
+        Some(id) => actors::group_by_id(conn, id)
+            .await?
+            .filter(|g| !g.local)
+            .map(|g| g.instance_host),
+        None => None,
+    };
+    let from = resolver.instance_host.as_deref();
+    let holders = [group_host.as_deref(), report.target_host.as_deref()];
+    if from.is_none() || !holders.contains(&from) {
+        return Ok(Err("resolver_does_not_hold_the_report"));
+    }
+    let note = format!("resolved on {}", from.unwrap_or_default());
+    if !store::close_report(
+        conn,
+        report.id,
+        ReportStatus::Resolved.as_str(),
+        &note,
+        resolver.id,
+    )
+    .await?
+    {
+        return Ok(Err("report_closed"));
+    }
+    Ok(Ok(()))
+}
