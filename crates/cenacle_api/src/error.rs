@@ -98,6 +98,11 @@ pub const ALL_CODES: &[&str] = &[
     "champion_move_visibility",
     "champion_own_answer",
     "champion_group_name_taken",
+    "unknown_report_reason",
+    "report_closed",
+    "banned_from_group",
+    "cannot_ban_moderator",
+    "not_banned",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -235,6 +240,10 @@ impl From<CoreError> for ApiError {
                 Self::new(status, refusal.code())
             }
             Moderation(refusal) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code()),
+            ModerationRefused(refusal) => Self::new(
+                StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
+                refusal.code(),
+            ),
             IdempotencyKeyReused => {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused")
             }
@@ -403,6 +412,16 @@ mod tests {
                 answer(CoreError::Moderation(refusal)),
                 (StatusCode::UNPROCESSABLE_ENTITY, refusal.code(), None)
             );
+        }
+    }
+
+    #[test]
+    fn every_moderation_refusal_has_a_listed_code_and_its_status() {
+        use cenacle_domain::reports::ModerationRefusal;
+        for refusal in ModerationRefusal::ALL {
+            assert!(ALL_CODES.contains(&refusal.code()), "{}", refusal.code());
+            let (status, code, _) = answer(CoreError::ModerationRefused(refusal));
+            assert_eq!((status.as_u16(), code), (refusal.status(), refusal.code()));
         }
     }
 

@@ -43,6 +43,26 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The end date must be in the future.",
             "La date de fin doit être dans le futur.",
         ),
+        "unknown_report_reason" => (
+            "This reason is not one the group offers for reports.",
+            "Ce motif ne fait pas partie de ceux que le groupe propose pour les signalements.",
+        ),
+        "report_closed" => (
+            "This report was already resolved or dismissed.",
+            "Ce signalement a déjà été traité ou classé.",
+        ),
+        "banned_from_group" => (
+            "You are banned from this group.",
+            "Vous êtes banni de ce groupe.",
+        ),
+        "cannot_ban_moderator" => (
+            "A moderator of the group cannot be banned from it.",
+            "Un modérateur du groupe ne peut pas en être banni.",
+        ),
+        "not_banned" => (
+            "This person is not banned from the group.",
+            "Cette personne n'est pas bannie du groupe.",
+        ),
         "champion_person_remote" => (
             "Only members of this instance can join its champions programme.",
             "Seuls les membres de cette instance peuvent rejoindre son programme des champions.",

@@ -25,7 +25,7 @@ use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
     account, admin, approval, champions, community, engagement, federation, groups, instance,
-    media, membership, moderation, posts, queue,
+    media, membership, moderation, posts, queue, reports,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -145,6 +145,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(membership::members))
         .routes(routes!(moderation::group_log))
         .routes(routes!(moderation::instance_log))
+        .routes(routes!(reports::reasons, reports::set_reasons))
+        .routes(routes!(reports::file, reports::instance_queue))
+        .routes(routes!(reports::mine))
+        .routes(routes!(reports::group_queue))
+        .routes(routes!(reports::resolve))
+        .routes(routes!(reports::dismiss))
+        .routes(routes!(reports::bans))
+        .routes(routes!(reports::ban, reports::unban))
         .routes(routes!(membership::set_role))
         .routes(routes!(membership::join_requests))
         .routes(routes!(membership::decide_join_request))

@@ -642,10 +642,17 @@ impl DeliveryWorker {
         let key = match cached {
             Some(key) => key,
             None => {
-                let mut conn = self.fed.config.db.conn().await.map_err(|e| e.to_string())?;
-                let pem = actors::local_private_key(&mut conn, &d.signer_ap_id)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                // Our instance actor signs the reports sent in its name (its key is in memory).
+                let instance =
+                    cenacle_core::identity::urls::instance_actor(&self.fed.config.base());
+                let pem = if d.signer_ap_id == instance {
+                    Some(self.fed.config.instance_keys.1.clone())
+                } else {
+                    let mut conn = self.fed.config.db.conn().await.map_err(|e| e.to_string())?;
+                    actors::local_private_key(&mut conn, &d.signer_ap_id)
+                        .await
+                        .map_err(|e| e.to_string())?
+                };
                 self.signing_key(pem, &d.signer_ap_id)?
             }
         };

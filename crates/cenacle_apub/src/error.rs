@@ -57,9 +57,11 @@ impl ApubError {
             },
             ApubError::Core(e) if e.is_overloaded() => StatusCode::SERVICE_UNAVAILABLE,
             ApubError::Core(CoreError::NotFound(_)) => StatusCode::NOT_FOUND,
-            ApubError::Core(CoreError::Validation(_) | CoreError::Moderation(_)) => {
-                StatusCode::BAD_REQUEST
-            }
+            ApubError::Core(
+                CoreError::Validation(_)
+                | CoreError::Moderation(_)
+                | CoreError::ModerationRefused(_),
+            ) => StatusCode::BAD_REQUEST,
             ApubError::Core(CoreError::Forged(_)) => StatusCode::FORBIDDEN,
             ApubError::Core(_) | ApubError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -118,6 +118,8 @@ impl Answer {
                     Answer::Ignored(reason)
                 }
                 CoreError::NotFound(_) => Answer::Ignored("not_found"),
+                CoreError::ModerationRefused(refusal) => Answer::Ignored(refusal.code()),
+                CoreError::Moderation(refusal) => Answer::Ignored(refusal.code()),
                 CoreError::Forbidden(_) => Answer::Ignored("forbidden"),
                 CoreError::InsufficientReputation(_) => Answer::Ignored("insufficient_reputation"),
                 CoreError::Validation(v) => Answer::Refused(

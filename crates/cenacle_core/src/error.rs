@@ -45,16 +45,16 @@ pub enum CoreError {
     Champion(#[from] cenacle_domain::champions::ChampionRefusal),
     /// A report or a ban refused (its rules are in `cenacle_domain::reports`).
     #[error("moderation: {}", .0.code())]
-    Moderation(cenacle_domain::reports::ModerationRefusal),
+    ModerationRefused(cenacle_domain::reports::ModerationRefusal),
     /// An `Idempotency-Key` used before for another request.
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,
-    /// An activity from another server claims what only someone else may say (the origin
-    /// rules of `cenacle_domain::origin`).
     /// A moderator's input refused before anything changes (a reason too long, an expiry
     /// in the past).
     #[error("moderation: {}", .0.code())]
     Moderation(#[from] cenacle_domain::moderation::ModerationInputError),
+    /// An activity from another server claims what only someone else may say (the origin
+    /// rules of `cenacle_domain::origin`).
     #[error("forged: {}", .0.rule())]
     Forged(cenacle_domain::origin::Forgery),
     #[error(transparent)]

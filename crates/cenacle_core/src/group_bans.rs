@@ -7,6 +7,7 @@
 use crate::{
     access::{is_group_moderator, require_moderator},
     federation::record_event,
+    moderation_log::{self, NewModAction},
     Caller, Conn, CoreError,
 };
 use cenacle_db::{
@@ -14,7 +15,11 @@ use cenacle_db::{
     federation::OutboxEvent,
     reports::{self as store, BanRow, NewBan},
 };
-use cenacle_domain::{group_bans, reports::ModerationRefusal};
+use cenacle_domain::{
+    group_bans,
+    moderation::{self, ModAction},
+    reports::ModerationRefusal,
+};
 use chrono::{DateTime, Utc};
 
 pub use cenacle_db::reports::BanRow as Ban;
@@ -30,7 +35,7 @@ pub struct BanTerms {
 }
 
 fn refused(refusal: ModerationRefusal) -> CoreError {
-    CoreError::Moderation(refusal)
+    CoreError::ModerationRefused(refusal)
 }
 
 /// A local group by name, for its moderators.
@@ -77,7 +82,8 @@ pub(crate) async fn apply_ban(
     terms: &BanTerms,
     ap_id: Option<&str>,
 ) -> Result<(), CoreError> {
-    group_bans::check_expiry(terms.expires_at, Utc::now()).map_err(refused)?;
+    moderation::check_expiry(terms.expires_at, Utc::now())?;
+    let reason = moderation::check_reason(&terms.reason)?;
     if is_group_moderator(conn, group.id, person_id).await? {
         return Err(refused(ModerationRefusal::CannotBanModerator));
     }
@@ -90,7 +96,7 @@ pub(crate) async fn apply_ban(
             group_id: group.id,
             person_id,
             banned_by: by,
-            reason: terms.reason.trim(),
+            reason: &reason,
             expires_at: terms.expires_at,
             remove_data: terms.remove_data,
             ap_id,
@@ -98,8 +104,21 @@ pub(crate) async fn apply_ban(
     )
     .await?;
     if terms.remove_data {
-        store::remove_content_of(conn, group.id, person_id, terms.reason.trim()).await?;
+        store::remove_content_of(conn, group.id, person_id, &reason).await?;
     }
+    moderation_log::record(
+        conn,
+        NewModAction {
+            group_id: Some(group.id),
+            moderator_id: by,
+            target_person_id: Some(person_id),
+            reason,
+            expires_at: terms.expires_at,
+            ap_id: ap_id.map(str::to_owned),
+            ..NewModAction::new(ModAction::BanFromGroup)
+        },
+    )
+    .await?;
     Ok(())
 }
 
@@ -111,7 +130,7 @@ pub async fn unban(
     person_id: i64,
 ) -> Result<(), CoreError> {
     let group = moderated_group(conn, caller, group_name).await?;
-    lift(conn, &group, person_id).await?;
+    lift(conn, &group, caller.person_id, person_id, None).await?;
     record_event(
         conn,
         caller,
@@ -123,17 +142,39 @@ pub async fn unban(
     .await
 }
 
-/// Lifts the ban in force of `person_id` from `group`; refused when there is none.
-pub(crate) async fn lift(conn: &mut Conn, group: &Group, person_id: i64) -> Result<(), CoreError> {
+/// `by` lifts the ban in force of `person_id` from `group` (`ap_id`: the Undo that said
+/// so, when it came from elsewhere); refused when there is none.
+pub(crate) async fn lift(
+    conn: &mut Conn,
+    group: &Group,
+    by: i64,
+    person_id: i64,
+    ap_id: Option<&str>,
+) -> Result<(), CoreError> {
     if banned(conn, group.id, person_id).await?.is_none() {
         return Err(refused(ModerationRefusal::NotBanned));
     }
     store::lift_ban(conn, group.id, person_id).await?;
+    moderation_log::record(
+        conn,
+        NewModAction {
+            group_id: Some(group.id),
+            moderator_id: Some(by),
+            target_person_id: Some(person_id),
+            ap_id: ap_id.map(str::to_owned),
+            ..NewModAction::new(ModAction::UnbanFromGroup)
+        },
+    )
+    .await?;
     Ok(())
 }
 
 /// The bans in force in a group of ours (its moderators).
-pub async fn bans(conn: &mut Conn, caller: &Caller, group_name: &str) -> Result<Vec<Ban>, CoreError> {
+pub async fn bans(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_name: &str,
+) -> Result<Vec<Ban>, CoreError> {
     let group = moderated_group(conn, caller, group_name).await?;
     Ok(store::bans_in_force(conn, group.id).await?)
 }
@@ -196,8 +237,18 @@ pub async fn receive_block(
     if !may_moderate_remotely(conn, moderator, group).await? {
         return Ok(Err("not_a_moderator"));
     }
-    match apply_ban(conn, group, Some(moderator.id), person_id, terms, Some(block_id)).await {
+    match apply_ban(
+        conn,
+        group,
+        Some(moderator.id),
+        person_id,
+        terms,
+        Some(block_id),
+    )
+    .await
+    {
         Ok(()) => Ok(Ok(())),
+        Err(CoreError::ModerationRefused(refusal)) => Ok(Err(refusal.code())),
         Err(CoreError::Moderation(refusal)) => Ok(Err(refusal.code())),
         Err(e) => Err(e),
     }
@@ -209,13 +260,14 @@ pub async fn receive_unblock(
     moderator: &cenacle_db::actors::PersonActor,
     group: &Group,
     person_id: i64,
+    undo_id: &str,
 ) -> Result<Result<(), &'static str>, CoreError> {
     if !may_moderate_remotely(conn, moderator, group).await? {
         return Ok(Err("not_a_moderator"));
     }
-    match lift(conn, group, person_id).await {
+    match lift(conn, group, moderator.id, person_id, Some(undo_id)).await {
         Ok(()) => Ok(Ok(())),
-        Err(CoreError::Moderation(refusal)) => Ok(Err(refusal.code())),
+        Err(CoreError::ModerationRefused(refusal)) => Ok(Err(refusal.code())),
         Err(e) => Err(e),
     }
 }

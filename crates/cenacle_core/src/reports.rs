@@ -8,6 +8,7 @@
 use crate::{
     access::{readable_post, require_moderator},
     federation::record_event,
+    moderation_log::{self, NewModAction},
     Caller, Conn, CoreError,
 };
 use cenacle_db::{
@@ -17,6 +18,7 @@ use cenacle_db::{
     reports::{self as store, NewReport, ReportFilter},
 };
 use cenacle_domain::{
+    moderation::{check_reason, ModAction},
     reports::{self as rules, ModerationRefusal, ReportError, ReportStatus},
     Role,
 };
@@ -29,7 +31,10 @@ pub enum ReportTarget {
     Post(i64),
     Comment(i64),
     /// A person, in a group of ours when given (its moderators see it too).
-    Person { person_id: i64, group_id: Option<i64> },
+    Person {
+        person_id: i64,
+        group_id: Option<i64>,
+    },
 }
 
 /// A member's report.
@@ -54,7 +59,7 @@ pub struct Reason {
 
 fn from_report_error(err: ReportError) -> CoreError {
     match err {
-        ReportError::Refused(r) => CoreError::Moderation(r),
+        ReportError::Refused(r) => CoreError::ModerationRefused(r),
         ReportError::Invalid(v) => CoreError::Validation(v),
     }
 }
@@ -210,7 +215,13 @@ pub async fn mine(
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Report>, CoreError> {
-    Ok(store::list_reports(conn, ReportFilter::Reporter(caller.person_id), before, limit).await?)
+    Ok(store::list_reports(
+        conn,
+        ReportFilter::Reporter(caller.person_id),
+        before,
+        limit,
+    )
+    .await?)
 }
 
 /// A group's moderation queue (its moderators), by status.
@@ -284,11 +295,17 @@ pub async fn close(
         None if moderates_instance(caller) => {}
         None => return Err(CoreError::NotFound("report")),
     }
-    if !store::close_report(conn, report.id, status.as_str(), note.trim(), caller.person_id)
-        .await?
-    {
-        return Err(CoreError::Moderation(ModerationRefusal::ReportClosed));
+    let note = check_reason(note)?;
+    if !store::close_report(conn, report.id, status.as_str(), &note, caller.person_id).await? {
+        return Err(CoreError::ModerationRefused(
+            ModerationRefusal::ReportClosed,
+        ));
     }
+    let action = match status {
+        ReportStatus::Dismissed => ModAction::DismissReport,
+        _ => ModAction::ResolveReport,
+    };
+    log_closed(conn, &report, caller.person_id, action, note).await?;
     record_event(conn, caller, OutboxEvent::ReportClosed(report.id)).await?;
     by_id(conn, report.id).await
 }
@@ -369,13 +386,14 @@ pub async fn receive_flag(
     Ok(stored.ok_or("already_received"))
 }
 
-/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag_id`): the reporter
-/// here sees it resolved. Only the servers we sent it to may say so: the group's and the
-/// reported person's.
+/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag_id`), with an
+/// optional note: the reporter here sees it resolved. Only the servers we sent it to may say
+/// so: the group's and the reported person's.
 pub async fn receive_resolution(
     conn: &mut Conn,
     resolver: &cenacle_db::actors::PersonActor,
     flag_id: &str,
+    note: Option<&str>,
 ) -> Result<Result<(), &'static str>, CoreError> {
     let Some(report) = store::report_by_ap_id(conn, flag_id).await? else {
         return Ok(Err("unknown_report"));
@@ -395,7 +413,12 @@ pub async fn receive_resolution(
     if from.is_none() || !holders.contains(&from) {
         return Ok(Err("resolver_does_not_hold_the_report"));
     }
-    let note = format!("resolved on {}", from.unwrap_or_default());
+    let from = from.unwrap_or_default();
+    let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(note) => format!("resolved on {from}: {note}"),
+        None => format!("resolved on {from}"),
+    };
+    let note = check_reason(&note)?;
     if !store::close_report(
         conn,
         report.id,
@@ -407,5 +430,30 @@ pub async fn receive_resolution(
     {
         return Ok(Err("report_closed"));
     }
+    log_closed(conn, &report, resolver.id, ModAction::ResolveReport, note).await?;
     Ok(Ok(()))
+}
+
+/// The moderation log's entry for a report closed by `by`.
+async fn log_closed(
+    conn: &mut Conn,
+    report: &Report,
+    by: i64,
+    action: ModAction,
+    note: String,
+) -> Result<(), CoreError> {
+    moderation_log::record(
+        conn,
+        NewModAction {
+            group_id: report.group_id,
+            moderator_id: Some(by),
+            target_person_id: Some(report.target_person_id),
+            target_post_id: report.target_post_id,
+            target_comment_id: report.target_comment_id,
+            reason: note,
+            ..NewModAction::new(action)
+        },
+    )
+    .await?;
+    Ok(())
 }

@@ -187,7 +187,8 @@ pub struct ReportRow {
     pub created_at: DateTime<Utc>,
 }
 
-const REPORT_SELECT: &str = "SELECT r.id, r.group_id, g.name AS group_name, g.ap_id AS group_ap_id, \
+const REPORT_SELECT: &str =
+    "SELECT r.id, r.group_id, g.name AS group_name, g.ap_id AS group_ap_id, \
        g.local AS group_local, COALESCE(g.shared_inbox_url, g.inbox_url) AS group_inbox, \
        r.reporter_id, rp.username AS reporter_username, rp.instance_host AS reporter_host, \
        rp.ap_id AS reporter_ap_id, rp.local AS reporter_local, \
@@ -209,22 +210,26 @@ pub async fn report_by_id(
     conn: &mut AsyncPgConnection,
     id: i64,
 ) -> Result<Option<ReportRow>, DbError> {
-    Ok(diesel::sql_query(format!("{REPORT_SELECT} WHERE r.id = $1"))
-        .bind::<BigInt, _>(id)
-        .get_result(conn)
-        .await
-        .optional()?)
+    Ok(
+        diesel::sql_query(format!("{REPORT_SELECT} WHERE r.id = $1"))
+            .bind::<BigInt, _>(id)
+            .get_result(conn)
+            .await
+            .optional()?,
+    )
 }
 
 pub async fn report_by_ap_id(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
 ) -> Result<Option<ReportRow>, DbError> {
-    Ok(diesel::sql_query(format!("{REPORT_SELECT} WHERE r.ap_id = $1"))
-        .bind::<Text, _>(ap_id)
-        .get_result(conn)
-        .await
-        .optional()?)
+    Ok(
+        diesel::sql_query(format!("{REPORT_SELECT} WHERE r.ap_id = $1"))
+            .bind::<Text, _>(ap_id)
+            .get_result(conn)
+            .await
+            .optional()?,
+    )
 }
 
 /// Whose reports to list.

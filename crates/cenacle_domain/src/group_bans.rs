@@ -1,21 +1,10 @@
-//! Bans from a group: when one may be set and whether one is in force. Time is an input, so
-//! an expired ban simply stops counting — no job lifts it.
+//! Bans from a group: whether one is in force. Time is an input, so an expired ban simply
+//! stops counting — no job lifts it. (A new ban's expiry is checked by
+//! `moderation::check_expiry`.)
 
-use crate::reports::ModerationRefusal;
 use chrono::{DateTime, Utc};
 
-/// A new ban's end must be in the future (None: for good).
-pub fn check_expiry(
-    expires_at: Option<DateTime<Utc>>,
-    now: DateTime<Utc>,
-) -> Result<(), ModerationRefusal> {
-    match expires_at {
-        Some(at) if at <= now => Err(ModerationRefusal::BanExpiryInPast),
-        _ => Ok(()),
-    }
-}
-
-/// Whether a ban ending at `expires_at` still holds at `now`.
+/// Whether a ban ending at `expires_at` (None: never) still holds at `now`.
 pub fn in_force(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
     expires_at.is_none_or(|at| at > now)
 }
@@ -24,17 +13,6 @@ pub fn in_force(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 mod tests {
     use super::*;
     use chrono::Duration;
-
-    #[test]
-    fn a_ban_ends_in_the_future_or_never() {
-        let now = Utc::now();
-        assert_eq!(check_expiry(None, now), Ok(()));
-        assert_eq!(check_expiry(Some(now + Duration::hours(1)), now), Ok(()));
-        assert_eq!(
-            check_expiry(Some(now - Duration::seconds(1)), now),
-            Err(ModerationRefusal::BanExpiryInPast)
-        );
-    }
 
     #[test]
     fn an_expired_ban_stops_counting_by_itself() {

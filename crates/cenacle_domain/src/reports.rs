@@ -8,7 +8,11 @@ use crate::ValidationError;
 pub const DEFAULT_REASONS: [(&str, &str, &str); 5] = [
     ("spam", "Spam or advertising", "Spam ou publicité"),
     ("harassment", "Harassment or hate", "Harcèlement ou haine"),
-    ("off_topic", "Off-topic for this group", "Hors sujet pour ce groupe"),
+    (
+        "off_topic",
+        "Off-topic for this group",
+        "Hors sujet pour ce groupe",
+    ),
     ("illegal", "Illegal content", "Contenu illégal"),
     ("other", "Something else", "Autre chose"),
 ];
@@ -61,8 +65,6 @@ pub enum ModerationRefusal {
     ReportClosed,
     /// The person is banned from the group (until the ban ends).
     BannedFromGroup,
-    /// A ban cannot end before it starts.
-    BanExpiryInPast,
     /// A group's moderators (and its owner) cannot be banned from it.
     CannotBanModerator,
     /// There is no ban in force to lift.
@@ -70,11 +72,10 @@ pub enum ModerationRefusal {
 }
 
 impl ModerationRefusal {
-    pub const ALL: [ModerationRefusal; 6] = [
+    pub const ALL: [ModerationRefusal; 5] = [
         ModerationRefusal::UnknownReportReason,
         ModerationRefusal::ReportClosed,
         ModerationRefusal::BannedFromGroup,
-        ModerationRefusal::BanExpiryInPast,
         ModerationRefusal::CannotBanModerator,
         ModerationRefusal::NotBanned,
     ];
@@ -84,7 +85,6 @@ impl ModerationRefusal {
             ModerationRefusal::UnknownReportReason => "unknown_report_reason",
             ModerationRefusal::ReportClosed => "report_closed",
             ModerationRefusal::BannedFromGroup => "banned_from_group",
-            ModerationRefusal::BanExpiryInPast => "ban_expiry_in_past",
             ModerationRefusal::CannotBanModerator => "cannot_ban_moderator",
             ModerationRefusal::NotBanned => "not_banned",
         }
@@ -93,7 +93,7 @@ impl ModerationRefusal {
     /// Invalid input (422), a conflict with the current state (409) or not allowed (403).
     pub fn status(self) -> u16 {
         match self {
-            ModerationRefusal::UnknownReportReason | ModerationRefusal::BanExpiryInPast => 422,
+            ModerationRefusal::UnknownReportReason => 422,
             ModerationRefusal::ReportClosed | ModerationRefusal::NotBanned => 409,
             ModerationRefusal::BannedFromGroup | ModerationRefusal::CannotBanModerator => 403,
         }
@@ -255,6 +255,6 @@ mod tests {
         codes.sort();
         codes.dedup();
         assert_eq!(codes.len(), ModerationRefusal::ALL.len());
-        assert_eq!(ModerationRefusal::BanExpiryInPast.status(), 422);
+        assert_eq!(ModerationRefusal::UnknownReportReason.status(), 422);
     }
 }

@@ -4,6 +4,7 @@
 //! own groups' Announces are built by `outgoing::relay`.)
 
 use super::{
+    block::BlockUser,
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
     undo::{Undo, Undone},
@@ -57,6 +58,7 @@ enum Announced {
     Vote(VoteActivity),
     Undo(Undo),
     Delete(DeleteContent),
+    Block(BlockUser),
 }
 
 impl Announced {
@@ -66,6 +68,7 @@ impl Announced {
             Announced::Vote(a) => (&a.id, &a.actor),
             Announced::Undo(a) => (&a.id, &a.actor),
             Announced::Delete(a) => (&a.id, &a.actor),
+            Announced::Block(a) => (&a.id, &a.actor),
         }
     }
 
@@ -100,10 +103,12 @@ impl Announced {
                 let inner = match &a.object {
                     Undone::Vote(v) => v.audience.clone(),
                     Undone::Follow(_) => None,
+                    Undone::Block(b) => Some(b.target.clone()),
                 };
                 a.to.iter().chain(&inner).map(Url::to_string).collect()
             }
             Announced::Delete(a) => a.to.iter().chain(&a.cc).map(Url::to_string).collect(),
+            Announced::Block(a) => a.addressing(),
         }
     }
 }
@@ -115,6 +120,8 @@ pub struct PreparedAnnounce {
     actor: PersonActor,
     /// For a reply: the replied-to objects we lacked, root first, with their authors.
     parents: Vec<(IncomingObject, PersonActor)>,
+    /// For a ban or its lifting: the person banned.
+    banned: Option<PersonActor>,
 }
 
 impl Announce {
@@ -160,11 +167,20 @@ impl Announce {
             }
             _ => vec![],
         };
+        let banned = match &announced {
+            Announced::Block(block)
+            | Announced::Undo(Undo {
+                object: Undone::Block(block),
+                ..
+            }) => Some(super::moderation::banned_person(data, block).await?),
+            _ => None,
+        };
         Ok(Ok(PreparedAnnounce {
             group,
             announced,
             actor,
             parents,
+            banned,
         }))
     }
 }
@@ -201,6 +217,24 @@ async fn person(data: &Data<FedData>, id: &Url) -> Result<PersonActor, ApubError
     Ok(person.row)
 }
 
+/// A ban (or its lifting) that `group` announces, applied on our copy of it.
+async fn announced_block(
+    conn: &mut Conn,
+    group: &Group,
+    moderator: &PersonActor,
+    banned: Option<&PersonActor>,
+    block: &BlockUser,
+    undo: Option<&Url>,
+) -> Result<Outcome, CoreError> {
+    if moderator.local {
+        return Ok(Outcome::Ignored("our_own_activity"));
+    }
+    let Some(person) = banned else {
+        return Ok(Outcome::Ignored("unknown_person"));
+    };
+    super::moderation::apply_block(conn, block, moderator, person, undo, Some(group)).await
+}
+
 /// Whether we have the post or comment `id`.
 async fn known(data: &Data<FedData>, id: &Url) -> Result<bool, ApubError> {
     let mut conn = data.db.conn().await?;
@@ -215,6 +249,7 @@ impl PreparedAnnounce {
             return Ok(Outcome::Ignored("group_not_followed"));
         }
         let actor = &self.actor;
+        let banned = self.banned.as_ref();
         match self.announced {
             Announced::CreateOrUpdate(activity) => {
                 let object = activity.incoming();
@@ -254,7 +289,13 @@ impl PreparedAnnounce {
                     .await
                 }
                 Undone::Follow(_) => Ok(Outcome::Ignored("announced_undo_of_follow")),
+                Undone::Block(block) => {
+                    announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await
+                }
             },
+            Announced::Block(block) => {
+                announced_block(conn, group, actor, banned, &block, None).await
+            }
             Announced::Delete(delete) => {
                 inbound::announced_delete(conn, ctx, group, actor, delete.object.as_str()).await
             }

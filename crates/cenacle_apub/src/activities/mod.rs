@@ -11,9 +11,12 @@
 //!   failure applies nothing.
 
 pub mod announce;
+pub mod block;
 pub mod create_or_update;
 pub mod delete;
+pub mod flag;
 pub mod follow;
+pub mod moderation;
 pub mod undo;
 pub mod update_group;
 pub mod vote;
@@ -33,8 +36,10 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use announce::Announce;
+pub use block::BlockUser;
 pub use create_or_update::{CreateOrUpdate, CreateOrUpdateType};
 pub use delete::DeleteContent;
+pub use flag::{Flag, Resolve};
 pub use follow::{Accept, Follow, FollowRef};
 pub use undo::{Undo, Undone};
 pub use update_group::UpdateGroup;
@@ -54,6 +59,9 @@ pub enum InboxActivity {
     Vote(VoteActivity),
     Delete(DeleteContent),
     Announce(Announce),
+    Flag(Flag),
+    Resolve(Resolve),
+    Block(BlockUser),
     Other(OtherActivity),
 }
 
@@ -81,6 +89,15 @@ pub enum Prepared {
     CreateOrUpdate(CreateOrUpdateType, IncomingObject, PersonActor),
     Delete(Url, PersonActor),
     Announce(Box<announce::PreparedAnnounce>),
+    Flag(Flag, PersonActor),
+    Resolve(Resolve, PersonActor),
+    /// A ban, or its lifting by the Undo `undo`, by the moderator, of the person.
+    Block {
+        block: BlockUser,
+        moderator: PersonActor,
+        person: PersonActor,
+        undo: Option<Url>,
+    },
     /// Acknowledged, nothing to apply: why.
     Nothing(&'static str),
 }
@@ -99,13 +116,19 @@ impl InboxActivity {
                 Prepared::Follow(follow, follower)
             }
             InboxActivity::Accept(a) => Prepared::Accept(a.prepare()?),
-            InboxActivity::Undo(a) => match a.prepare(actor)? {
-                (Undone::Follow(follow), _) => Prepared::UndoFollow(follow),
-                (Undone::Vote(vote), voter) => Prepared::Vote {
+            InboxActivity::Undo(a) => match (a.id.clone(), a.prepare(actor)?) {
+                (_, (Undone::Follow(follow), _)) => Prepared::UndoFollow(follow),
+                (_, (Undone::Vote(vote), voter)) => Prepared::Vote {
                     voter,
                     object: vote.object,
                     vote: None,
                     vote_id: vote.id,
+                },
+                (undo_id, (Undone::Block(block), moderator)) => Prepared::Block {
+                    person: moderation::banned_person(data, &block).await?,
+                    block,
+                    moderator,
+                    undo: Some(undo_id),
                 },
             },
             InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(
@@ -130,6 +153,14 @@ impl InboxActivity {
             InboxActivity::Announce(a) => match a.prepare(data, actor).await? {
                 Ok(ready) => Prepared::Announce(Box::new(ready)),
                 Err(why) => Prepared::Nothing(why),
+            },
+            InboxActivity::Flag(a) => Prepared::Flag(a, person_of(actor)?),
+            InboxActivity::Resolve(a) => Prepared::Resolve(a, person_of(actor)?),
+            InboxActivity::Block(block) => Prepared::Block {
+                person: moderation::banned_person(data, &block).await?,
+                block,
+                moderator: person_of(actor)?,
+                undo: None,
             },
             InboxActivity::Other(a) => {
                 tracing::debug!(kind = %a.kind, id = %a.id, "activity of a kind we do not apply");
@@ -174,6 +205,19 @@ impl Prepared {
                 cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
             }
             Prepared::Announce(announce) => announce.apply(conn, ctx).await,
+            Prepared::Flag(flag, sender) => moderation::apply_flag(conn, &flag, &sender).await,
+            Prepared::Resolve(resolve, resolver) => {
+                moderation::apply_resolve(conn, &resolve, &resolver).await
+            }
+            Prepared::Block {
+                block,
+                moderator,
+                person,
+                undo,
+            } => {
+                moderation::apply_block(conn, &block, &moderator, &person, undo.as_ref(), None)
+                    .await
+            }
             Prepared::Nothing(why) => Ok(Outcome::Ignored(why)),
         }
     }
@@ -215,7 +259,13 @@ mod tests {
             "object": "https://a.example/p/1"
         }))
         .unwrap();
-        assert!(matches!(flag, InboxActivity::Other(ref o) if o.kind == "Flag"));
+        assert!(matches!(flag, InboxActivity::Flag(_)));
+        let lock: InboxActivity = serde_json::from_value(json!({
+            "type": "Lock", "id": "https://b.example/l/9", "actor": "https://b.example/u/pierre",
+            "object": "https://a.example/p/1"
+        }))
+        .unwrap();
+        assert!(matches!(lock, InboxActivity::Other(ref o) if o.kind == "Lock"));
 
         let broken = serde_json::from_value::<InboxActivity>(
             json!({"type": "Follow", "actor": "https://b.example/u/p"}),

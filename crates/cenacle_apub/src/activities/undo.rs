@@ -1,6 +1,6 @@
-//! Undo of a Follow or of a vote. An Undo undoes only its own actor's activity.
+//! Undo of a Follow, of a vote or of a ban from a group (`block`). An Undo undoes only its own actor's activity.
 
-use super::{follow::Follow, vote::VoteActivity};
+use super::{block::BlockUser, follow::Follow, vote::VoteActivity};
 use crate::{
     objects::{person_of, ApubActor},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
@@ -19,6 +19,8 @@ use url::Url;
 pub enum Undone {
     Follow(Follow),
     Vote(VoteActivity),
+    /// A moderator lifts a ban from a group.
+    Block(BlockUser),
 }
 
 impl Undone {
@@ -26,6 +28,7 @@ impl Undone {
         match self {
             Undone::Follow(f) => (&f.id, &f.actor),
             Undone::Vote(v) => (&v.id, &v.actor),
+            Undone::Block(b) => (&b.id, &b.actor),
         }
     }
 }

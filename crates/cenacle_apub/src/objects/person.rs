@@ -41,6 +41,9 @@ pub enum PersonKind {
     /// Bots on Mastodon.
     Service,
     Organization,
+    /// An instance actor: Mastodon sends its reports (`Flag`) as its instance actor, and so
+    /// do we unless the reporter shares their name.
+    Application,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -2,7 +2,7 @@
 //! activity in a group elsewhere goes to that group's inbox; in a group of ours, the group
 //! Announces it to its followers; a group of ours that changed sends its Update.
 
-use super::{announce_page, relay};
+use super::{announce_page, moderation, relay};
 use crate::{
     activities::{
         CreateOrUpdate, CreateOrUpdateType, DeleteContent, Undo, Undone, UpdateGroup, VoteActivity,
@@ -130,8 +130,32 @@ pub async fn send_for_event(
     data: &Data<FedData>,
     queued: &QueuedEvent,
 ) -> Result<(), ApubError> {
-    if let OutboxEvent::GroupUpdated(group_id) = queued.event {
-        return group_updated(conn, data, group_id).await;
+    match queued.event {
+        OutboxEvent::GroupUpdated(group_id) => return group_updated(conn, data, group_id).await,
+        OutboxEvent::ReportFiled(id) => return moderation::report_filed(conn, data, id).await,
+        OutboxEvent::ReportClosed(id) => {
+            return moderation::report_closed(conn, data, queued.actor_id, id).await
+        }
+        OutboxEvent::GroupBanned {
+            group_id,
+            person_id,
+        }
+        | OutboxEvent::GroupUnbanned {
+            group_id,
+            person_id,
+        } => {
+            let lifted = matches!(queued.event, OutboxEvent::GroupUnbanned { .. });
+            return moderation::ban_changed(
+                conn,
+                data,
+                queued.actor_id,
+                group_id,
+                person_id,
+                lifted,
+            )
+            .await;
+        }
+        _ => {}
     }
     // An approved post: our member's is sent as if just created; a remote member's activity,
     // kept since it arrived, is relayed now.
@@ -229,9 +253,12 @@ pub async fn send_for_event(
             };
             (activity, group, None)
         }
-        OutboxEvent::GroupUpdated(_) | OutboxEvent::PostApproved(_) => {
-            unreachable!("handled above")
-        }
+        OutboxEvent::GroupUpdated(_)
+        | OutboxEvent::PostApproved(_)
+        | OutboxEvent::ReportFiled(_)
+        | OutboxEvent::ReportClosed(_)
+        | OutboxEvent::GroupBanned { .. }
+        | OutboxEvent::GroupUnbanned { .. } => unreachable!("handled above"),
     };
     if group.local {
         // Our group announces its member's activity to the instances that follow it.

@@ -1,0 +1,203 @@
+//! Reports and bans leaving: a member's report as a `Flag` to the servers of the group and of
+//! the reported person (in our instance actor's name unless the reporter shares theirs); a
+//! resolution as `Resolve` to the server the report came from; a ban from a group of ours
+//! as a `Block` (its lifting as `Undo{Block}`), announced by the group to its followers and
+//! sent to the banned person's server.
+
+use super::relay;
+use crate::{
+    activities::flag::ResolveType,
+    activities::{
+        block::{new_block_id, UndoBlock},
+        BlockUser, Flag, Resolve,
+    },
+    context::with_context,
+    queue::send,
+    vocabulary::new_activity_id,
+    ApubError, FedData,
+};
+use activitypub_federation::{config::Data, kinds::activity::FlagType};
+use cenacle_core::{
+    actors,
+    group_bans::{self, BanTerms},
+    identity, people,
+    reports::{self, Report},
+    Conn,
+};
+use cenacle_domain::reports::outgoing_reason;
+use url::Url;
+
+fn url(s: &str) -> Result<Url, ApubError> {
+    Url::parse(s).map_err(ApubError::internal)
+}
+
+/// The Flag of `report`, sent by `actor` with id `id`: `object` = [the person, the post or
+/// comment], `to` = the group (Lemmy reads one recipient: the group, else the person).
+fn flag_of(report: &Report, id: Url, actor: Url) -> Result<Flag, ApubError> {
+    let person = url(report.target_ap_id.as_deref().unwrap_or_default())?;
+    let mut object = vec![person.clone()];
+    if let Some(content) = &report.object_ap_id {
+        object.push(url(content)?);
+    }
+    let group = report.group_ap_id.as_deref().map(url).transpose()?;
+    let reason = outgoing_reason(&report.reason_code, &report.body);
+    Ok(Flag {
+        kind: FlagType::Flag,
+        id,
+        actor,
+        object,
+        to: vec![group.clone().unwrap_or(person)],
+        summary: Some(reason.clone()),
+        content: Some(reason),
+        audience: group,
+    })
+}
+
+/// A member's report leaves for the servers that hold what it reports.
+pub async fn report_filed(
+    conn: &mut Conn,
+    data: &Data<FedData>,
+    report_id: i64,
+) -> Result<(), ApubError> {
+    let Some(report) = reports::report_by_id(conn, report_id).await? else {
+        return Ok(());
+    };
+    let mut inboxes = Vec::new();
+    if report.group_local == Some(false) {
+        inboxes.extend(report.group_inbox.clone());
+    }
+    if !report.target_local {
+        inboxes.extend(report.target_inbox.clone());
+    }
+    if inboxes.is_empty() || report.origin_host.is_some() {
+        return Ok(());
+    }
+    // The reporter's name leaves only with their agreement.
+    let actor = match (&report.reporter_ap_id, report.share_identity) {
+        (Some(reporter), true) => url(reporter)?,
+        _ => url(&identity::urls::instance_actor(&data.base()))?,
+    };
+    let flag = flag_of(&report, new_activity_id(data, "flag"), actor)?;
+    reports::set_flag_id(conn, report.id, flag.id.as_str()).await?;
+    send(conn, data, &flag.id, &flag.actor, &flag, inboxes).await?;
+    Ok(())
+}
+
+/// A report that came from another server was resolved or dismissed here: its server learns
+/// it (Lemmy's `Resolve` of the Flag, with our note), so the reporter sees the outcome there.
+pub async fn report_closed(
+    conn: &mut Conn,
+    data: &Data<FedData>,
+    resolver_id: Option<i64>,
+    report_id: i64,
+) -> Result<(), ApubError> {
+    let Some(report) = reports::report_by_id(conn, report_id).await? else {
+        return Ok(());
+    };
+    let (Some(_), Some(flag_id), Some(reporter), Some(inbox)) = (
+        &report.origin_host,
+        &report.ap_id,
+        &report.reporter_ap_id,
+        &report.reporter_inbox,
+    ) else {
+        return Ok(());
+    };
+    let Some(resolver) = local_actor(conn, resolver_id).await? else {
+        return Ok(());
+    };
+    let flag = flag_of(&report, url(flag_id)?, url(reporter)?)?;
+    let resolve = Resolve {
+        kind: ResolveType::Resolve,
+        id: new_activity_id(data, "resolve"),
+        actor: resolver.clone(),
+        to: flag.to.clone(),
+        audience: flag.audience.clone(),
+        summary: report.resolution_note.clone().filter(|n| !n.is_empty()),
+        object: serde_json::to_value(&flag).map_err(ApubError::internal)?,
+    };
+    send(
+        conn,
+        data,
+        &resolve.id,
+        &resolver,
+        &resolve,
+        [inbox.clone()],
+    )
+    .await?;
+    Ok(())
+}
+
+/// The ActivityPub id of a local person, by id.
+async fn local_actor(conn: &mut Conn, person_id: Option<i64>) -> Result<Option<Url>, ApubError> {
+    let Some(id) = person_id else {
+        return Ok(None);
+    };
+    let person = people::person_by_id(conn, id).await?;
+    Ok(person
+        .ap_id
+        .filter(|_| person.local)
+        .and_then(|a| Url::parse(&a).ok()))
+}
+
+/// A ban from a group of ours (or its lifting) leaves: announced by the group to the
+/// instances that follow it, and sent to the banned person's server.
+pub async fn ban_changed(
+    conn: &mut Conn,
+    data: &Data<FedData>,
+    moderator_id: Option<i64>,
+    group_id: i64,
+    person_id: i64,
+    lifted: bool,
+) -> Result<(), ApubError> {
+    let Some(group) = actors::group_by_id(conn, group_id)
+        .await?
+        .filter(|g| g.local)
+    else {
+        return Ok(());
+    };
+    let Some(ban) = group_bans::ban_record(conn, group_id, person_id).await? else {
+        return Ok(());
+    };
+    let Some(moderator) = local_actor(conn, moderator_id).await? else {
+        return Ok(());
+    };
+    let person = people::person_by_id(conn, person_id).await?;
+    let Some(person_url) = person.ap_id.as_deref().map(url).transpose()? else {
+        return Ok(());
+    };
+    let terms = BanTerms {
+        reason: ban.reason.clone(),
+        expires_at: ban.expires_at,
+        remove_data: ban.remove_data,
+    };
+    let group_url = url(&group.ap_id)?;
+    let (id, activity) = if lifted {
+        // The Undo embeds the Block it lifts, with the lifting moderator as its actor (an
+        // Undo undoes only its own actor's activity).
+        let block_id = match ban.ap_id.as_deref() {
+            Some(id) => url(id)?,
+            None => new_block_id(data),
+        };
+        let block = BlockUser::new(block_id, moderator.clone(), person_url, group_url, &terms);
+        let undo = UndoBlock::new(new_activity_id(data, "undo"), block);
+        (undo.id.clone(), serde_json::to_value(&undo))
+    } else {
+        let block = BlockUser::new(
+            new_block_id(data),
+            moderator.clone(),
+            person_url,
+            group_url,
+            &terms,
+        );
+        group_bans::set_ban_activity(conn, group_id, person_id, block.id.as_str()).await?;
+        (block.id.clone(), serde_json::to_value(&block))
+    };
+    let activity = activity.map_err(ApubError::internal)?;
+    let full = serde_json::to_value(with_context(&activity)).map_err(ApubError::internal)?;
+    relay(conn, data, &group, full).await?;
+    if !person.local {
+        let inbox = person.shared_inbox_url.clone().or(person.inbox_url.clone());
+        send(conn, data, &id, &moderator, &activity, inbox).await?;
+    }
+    Ok(())
+}
