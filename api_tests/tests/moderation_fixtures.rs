@@ -1,0 +1,367 @@
+//! Reports and bans in the shapes Lemmy 1.0 and Mastodon send (fixtures in
+//! api_tests/fixtures/): a `Flag` lands in the group's moderation queue, a `Block` from a
+//! moderator the group lists bans (and removes the person's content), `Undo{Block}` lifts it;
+//! a Block from anyone else, or ending in the past, is acknowledged and changes nothing. The
+//! Flag, Resolve and Block we send read back through the same parsers.
+
+use cenacle_api_tests::{
+    database::{self, lit},
+    eventually,
+    fake_server::FakeServer,
+    Hosts, Instance,
+};
+use cenacle_apub::activities::InboxActivity;
+use chrono::{Duration as Span, Utc};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn enc(s: &str) -> String {
+    s.replace('@', "%40")
+        .replace(':', "%3A")
+        .replace('/', "%2F")
+}
+
+/// A fixture with its placeholders filled in.
+fn fixture(name: &str, vars: &[(&str, &str)]) -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name);
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (key, value) in vars {
+        text = text.replace(&format!("{{{{{key}}}}}"), value);
+    }
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn count(alpha: &Instance, query: &str) -> i64 {
+    let mut conn = database::connect(alpha).await;
+    database::number(&mut conn, query).await
+}
+
+async fn queue(alpha: &Instance, token: &str) -> Vec<Value> {
+    let (status, page) = alpha.get("/api/v1/groups/rust/reports", Some(token)).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// Our activities must read as the kind we mean.
+fn reads_as(activity: &Value, kind: &str) -> InboxActivity {
+    let parsed: InboxActivity = serde_json::from_value(activity.clone())
+        .unwrap_or_else(|e| panic!("our {kind} does not parse: {e}\n{activity}"));
+    let ok = matches!(
+        (&parsed, kind),
+        (InboxActivity::Flag(_), "Flag")
+            | (InboxActivity::Resolve(_), "Resolve")
+            | (InboxActivity::Block(_), "Block")
+            | (InboxActivity::Undo(_), "Undo")
+    );
+    assert!(ok, "our {kind} reads as {parsed:?}");
+    parsed
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("lemmy");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let people = lemmy
+        .add_people(&["modo", "ann", "spammer", "mastodon.internal"])
+        .await;
+    let (modo, ann, spammer, instance_actor) = (&people[0], &people[1], &people[2], &people[3]);
+    // Mastodon reports as its instance actor, an Application.
+    lemmy.patch_document(instance_actor, json!({"type": "Application"}));
+    let base = lemmy.url("");
+    let admin = alpha.admin().await;
+    let (status, group) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "rust", "title": "Rust"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let inbox = alpha.url("/g/rust/inbox");
+    let send = |actor, activity: Value| {
+        let (lemmy, inbox) = (&lemmy, inbox.clone());
+        async move { lemmy.send(actor, &inbox, &activity).await.unwrap().status }
+    };
+
+    // modo follows the group (so lemmy.test receives its relays) and is made a moderator.
+    assert_eq!(send(modo, lemmy.follow(modo, &group_id)).await, 202);
+    let modo_handle = format!("modo@{}", lemmy.host);
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/groups/rust/members/{}", enc(&modo_handle)),
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    // spammer posts.
+    let page = lemmy.page(spammer, "/post/1", &group_id, "Achetez maintenant");
+    lemmy.publish(&page);
+    assert_eq!(send(spammer, lemmy.create(spammer, &page)).await, 202);
+    let page_id = page["id"].as_str().unwrap().to_owned();
+
+    // A Lemmy user's Flag, and Mastodon's (its instance actor, object = [account, status]).
+    let vars = |actor: &str| {
+        vec![
+            ("actor", actor.to_owned()),
+            ("base", base.clone()),
+            ("group", group_id.clone()),
+            ("object", page_id.clone()),
+            ("person", spammer.id.clone()),
+        ]
+    };
+    let borrow = |v: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { v.clone() };
+    let fill = |name: &str, v: Vec<(&'static str, String)>| {
+        let pairs: Vec<(&str, &str)> = v.iter().map(|(k, s)| (*k, s.as_str())).collect();
+        fixture(name, &pairs)
+    };
+    let lemmy_flag = fill("lemmy_flag.json", borrow(&vars(&ann.id)));
+    assert_eq!(send(ann, lemmy_flag.clone()).await, 202);
+    let mastodon_flag = fill("mastodon_flag.json", vars(&instance_actor.id));
+    assert_eq!(send(instance_actor, mastodon_flag).await, 202);
+    // A second copy of a Flag adds nothing.
+    assert_eq!(send(ann, lemmy_flag.clone()).await, 202);
+    let reports = queue(&alpha, &admin).await;
+    assert_eq!(reports.len(), 2, "{reports:?}");
+    let from_ann = reports
+        .iter()
+        .find(|r| r["reporter"] == format!("ann@{}", lemmy.host))
+        .expect("the Lemmy report");
+    assert_eq!(from_ann["text"], "report this post");
+    assert_eq!(from_ann["reason"], "other");
+    assert_eq!(from_ann["object_ap_id"], page_id.as_str());
+    assert_eq!(from_ann["person"], format!("spammer@{}", lemmy.host));
+    let from_mastodon = reports
+        .iter()
+        .find(|r| r["text"] == "Spam, et encore du spam")
+        .expect("the Mastodon report");
+    assert_eq!(from_mastodon["reporter_instance"], lemmy.host.as_str());
+    assert_eq!(from_mastodon["target_kind"], "post");
+
+    // Bans: a Block from someone who does not moderate the group, and one ending in the
+    // past, are acknowledged and change nothing.
+    let future = (Utc::now() + Span::days(1)).to_rfc3339();
+    let past = (Utc::now() - Span::days(1)).to_rfc3339();
+    let block = |actor: &str, end: &str, n: &str| {
+        let mut v = vars(actor);
+        v.push(("end", end.to_owned()));
+        v.push(("n", n.to_owned()));
+        v
+    };
+    let bans = "SELECT count(*) FROM group_ban WHERE lifted_at IS NULL";
+    let removed = format!(
+        "SELECT count(*) FROM post WHERE ap_id = {} AND removed_at IS NOT NULL",
+        lit(&page_id)
+    );
+    let forged = fill("lemmy_block_user.json", block(&ann.id, &future, "1"));
+    assert_eq!(send(ann, forged).await, 202);
+    let expired = fill("lemmy_block_user.json", block(&modo.id, &past, "2"));
+    assert_eq!(send(modo, expired).await, 202);
+    assert_eq!(
+        count(&alpha, bans).await,
+        0,
+        "refused Blocks change nothing"
+    );
+    assert_eq!(count(&alpha, &removed).await, 0);
+
+    // The moderator's Block bans spammer, removes their post, and is relayed.
+    let ban = fill("lemmy_block_user.json", block(&modo.id, &future, "3"));
+    assert_eq!(send(modo, ban.clone()).await, 202);
+    assert_eq!(count(&alpha, bans).await, 1);
+    assert_eq!(
+        count(&alpha, &removed).await,
+        1,
+        "removeData removes their post"
+    );
+    let relayed = eventually("the Block relayed", DEADLINE, || async {
+        lemmy
+            .received_where(|a| a["type"] == "Announce" && a["object"]["id"] == ban["id"])
+            .pop()
+    })
+    .await;
+    assert_eq!(relayed["actor"], group_id.as_str());
+    reads_as(&relayed["object"], "Block");
+
+    // spammer's next post is acknowledged and not stored.
+    let next = lemmy.page(spammer, "/post/2", &group_id, "Encore");
+    lemmy.publish(&next);
+    assert_eq!(send(spammer, lemmy.create(spammer, &next)).await, 202);
+    let stored = |id: &Value| {
+        format!(
+            "SELECT count(*) FROM post WHERE ap_id = {}",
+            lit(id.as_str().unwrap())
+        )
+    };
+    assert_eq!(count(&alpha, &stored(&next["id"])).await, 0);
+    assert!(
+        alpha
+            .metric("cenacle_inbox_ignored_total{reason=\"banned_from_group\"}")
+            .await
+            >= 1.0
+    );
+
+    // Undo{Block} lifts it: the next post is stored.
+    let undo = fill("lemmy_undo_block_user.json", block(&modo.id, &future, "3"));
+    assert_eq!(send(modo, undo).await, 202);
+    assert_eq!(count(&alpha, bans).await, 0);
+    let third = lemmy.page(spammer, "/post/3", &group_id, "Pardon");
+    lemmy.publish(&third);
+    assert_eq!(send(spammer, lemmy.create(spammer, &third)).await, 202);
+    assert_eq!(count(&alpha, &stored(&third["id"])).await, 1);
+
+    // Our Flag: a member reports the post; it leaves for the author's server, in the name of
+    // our instance actor (the member did not share theirs), shaped as Lemmy reads it.
+    let lucie = alpha.member("lucie").await;
+    let (_, posts) = alpha.get("/api/v1/groups/rust/posts?limit=100", None).await;
+    let third_here = posts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["ap_id"] == third["id"])
+        .expect("the third post")["id"]
+        .as_i64()
+        .unwrap();
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&lucie),
+            json!({"post_id": third_here, "reason": "spam", "text": "de la pub"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let flag = eventually("our Flag", DEADLINE, || async {
+        lemmy.received_where(|a| a["type"] == "Flag").pop()
+    })
+    .await;
+    reads_as(&flag, "Flag");
+    assert_eq!(flag["actor"], alpha.url("/actor"));
+    assert_eq!(
+        flag["to"],
+        json!([group_id]),
+        "Lemmy reads exactly one `to`"
+    );
+    assert_eq!(flag["object"], json!([spammer.id, third["id"]]));
+    assert_eq!(flag["summary"], "spam: de la pub");
+    assert_eq!(flag["content"], "spam: de la pub");
+    assert!(!flag.to_string().contains("lucie"), "{flag}");
+
+    // Our resolution of ann's report goes back to her server as Lemmy's Resolve{Flag}.
+    let ann_report = from_ann["id"].as_i64().unwrap();
+    let (status, closed) = alpha
+        .post(
+            &format!("/api/v1/reports/{ann_report}/resolve"),
+            Some(&admin),
+            json!({"note": "Banni une journée"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    assert_eq!(closed["status"], "resolved");
+    let resolve = eventually("our Resolve", DEADLINE, || async {
+        lemmy.received_where(|a| a["type"] == "Resolve").pop()
+    })
+    .await;
+    reads_as(&resolve, "Resolve");
+    assert_eq!(resolve["object"]["id"], lemmy_flag["id"]);
+    assert_eq!(resolve["object"]["actor"], ann.id.as_str());
+    assert_eq!(resolve["to"], json!([group_id]));
+    assert_eq!(resolve["summary"], "Banni une journée");
+
+    // Bad input: an unknown reason, a ban that would end in the past, a closed report.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&lucie),
+            json!({"post_id": third_here, "reason": "boring"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("unknown_report_reason"))
+    );
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!(
+                "/api/v1/groups/rust/bans/{}",
+                enc(&format!("spammer@{}", lemmy.host))
+            ),
+            Some(&admin),
+            Some(json!({"expires_at": past})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("moderation_expiry_in_past"))
+    );
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/reports/{ann_report}/dismiss"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("report_closed"))
+    );
+
+    // Our own Block and Undo{Block} read back too.
+    let spammer_handle = format!("spammer@{}", lemmy.host);
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/groups/rust/bans/{}", enc(&spammer_handle)),
+            Some(&admin),
+            Some(json!({"reason": "récidive", "expires_at": future})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, _) = alpha
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/groups/rust/bans/{}", enc(&spammer_handle)),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204);
+    let ours = eventually("our Block and its Undo", DEADLINE, || async {
+        let sent = lemmy.received_where(|a| {
+            a["type"] == "Announce"
+                && a["object"]["actor"] == alpha.url("/u/admin")
+                && ["Block", "Undo"].contains(&a["object"]["type"].as_str().unwrap_or(""))
+        });
+        (sent.len() >= 2).then_some(sent)
+    })
+    .await;
+    for announce in ours {
+        let inner = &announce["object"];
+        let kind = inner["type"].as_str().unwrap();
+        reads_as(inner, kind);
+        let block = if kind == "Block" {
+            inner
+        } else {
+            &inner["object"]
+        };
+        assert_eq!(block["target"], group_id.as_str());
+        assert_eq!(block["object"], spammer.id.as_str());
+        assert_eq!(block["summary"], "récidive");
+        assert!(block["endTime"].is_string() && block["expires"].is_string());
+        assert!(
+            inner["to"].is_array() && inner["cc"].is_array(),
+            "Lemmy needs both"
+        );
+    }
+}
