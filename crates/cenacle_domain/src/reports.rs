@@ -165,16 +165,19 @@ pub fn validate_reason_list(list: &[(String, String)]) -> Result<(), ValidationE
 }
 
 /// The reason code and text of a report that came from another server: Lemmy sends its
-/// reason in `summary`, Mastodon its comment in `content`. A text that is one of the group's
-/// codes (another Cénacle sends the code) keeps it; anything else is "other" with the text.
+/// reason in `summary`, Mastodon its comment in `content`. A text that starts with one of the
+/// group's codes (another Cénacle sends `code` or `code: text`, see [`outgoing_reason`]) keeps
+/// it; anything else is "other" with the whole text.
 pub fn incoming_reason(text: &str, offered: &[String]) -> (String, String) {
     let trimmed = text.trim();
-    match offered.iter().find(|c| c.as_str() == trimmed) {
-        Some(code) => (code.clone(), String::new()),
-        None => (
-            REMOTE_REASON.to_owned(),
-            trimmed.chars().take(MAX_REPORT_TEXT).collect(),
-        ),
+    let (head, rest) = match trimmed.split_once(':') {
+        Some((head, rest)) => (head, rest.trim()),
+        None => (trimmed, ""),
+    };
+    let cut = |s: &str| s.chars().take(MAX_REPORT_TEXT).collect::<String>();
+    match offered.iter().find(|c| c.as_str() == head) {
+        Some(code) => (code.clone(), cut(rest)),
+        None => (REMOTE_REASON.to_owned(), cut(trimmed)),
     }
 }
 
@@ -244,8 +247,16 @@ mod tests {
             ("spam".into(), String::new())
         );
         assert_eq!(
+            incoming_reason(&outgoing_reason("spam", "ads"), &defaults()),
+            ("spam".into(), "ads".into())
+        );
+        assert_eq!(
             incoming_reason("Ce message est une arnaque", &defaults()),
             ("other".into(), "Ce message est une arnaque".into())
+        );
+        assert_eq!(
+            incoming_reason("Attention : arnaque", &defaults()),
+            ("other".into(), "Attention : arnaque".into())
         );
     }
 

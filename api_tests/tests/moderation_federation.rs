@@ -1,0 +1,315 @@
+//! Reports and bans across alpha, beta and gamma (the group lives on alpha; beta and gamma
+//! follow it): a report filed on gamma reaches alpha's moderators (with the reporter's
+//! instance, and their name only when they share it) and the comment author's instance; its
+//! resolution on alpha comes back to the reporter on gamma. A ban on alpha of gamma's member,
+//! with their content removed, removes their posts on alpha and on beta's copy, and stops
+//! their next post.
+
+use cenacle_api_tests::{
+    authoring::Content,
+    database::{self, lit},
+    eventually, Hosts, Instance,
+};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+fn enc(s: &str) -> String {
+    s.replace('!', "%21")
+        .replace('@', "%40")
+        .replace(':', "%3A")
+        .replace('/', "%2F")
+}
+
+fn trio() -> (Instance, Instance, Instance) {
+    let mut hosts = Hosts::default();
+    for name in ["alpha", "beta", "gamma"] {
+        hosts.add(name);
+    }
+    let mut instances = ["alpha", "beta", "gamma"].map(|n| Instance::new(n, &hosts));
+    for instance in &mut instances {
+        instance.start();
+    }
+    let [alpha, beta, gamma] = instances;
+    (alpha, beta, gamma)
+}
+
+/// `instance`'s own id of the post `ap_id` of the group `group` (as it names it).
+async fn post_here(instance: &Instance, token: &str, group: &str, ap_id: &str) -> Option<i64> {
+    let (_, page) = instance
+        .get(
+            &format!("/api/v1/groups/{}/posts?limit=100", enc(group)),
+            Some(token),
+        )
+        .await;
+    page["items"]
+        .as_array()?
+        .iter()
+        .find(|p| p["ap_id"] == ap_id)?["id"]
+        .as_i64()
+}
+
+/// `instance`'s own id of the comment `ap_id` under its copy of `post`.
+async fn comment_here(instance: &Instance, token: &str, post: i64, ap_id: &str) -> Option<i64> {
+    let (_, detail) = instance
+        .get(&format!("/api/v1/posts/{post}"), Some(token))
+        .await;
+    detail["comments"]
+        .as_array()?
+        .iter()
+        .find(|c| c["ap_id"] == ap_id)?["id"]
+        .as_i64()
+}
+
+async fn count(instance: &Instance, query: &str) -> i64 {
+    let mut conn = database::connect(instance).await;
+    database::number(&mut conn, query).await
+}
+
+async fn reports(instance: &Instance, token: &str, path: &str) -> Vec<Value> {
+    let (status, page) = instance.get(path, Some(token)).await;
+    assert_eq!(status, 200, "{page}");
+    page["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_from_gamma_reaches_alphas_moderators_and_its_outcome_comes_back() {
+    let (alpha, beta, gamma) = trio();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let handle = format!("entraide@{}", alpha.host);
+    let marie = beta.member("marie").await;
+    let pierre = gamma.member("pierre").await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
+    gamma
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
+        .await;
+
+    // alpha's admin asks; marie, on beta, answers.
+    let question = alpha
+        .create_post(&admin, "entraide", "question", "Quel éditeur ?")
+        .await;
+    let on_beta = eventually("beta's copy", DEADLINE, || {
+        post_here(&beta, &marie, &handle, &question.ap_id)
+    })
+    .await;
+    let answer = beta
+        .create_answer(
+            &marie,
+            &Content {
+                id: on_beta,
+                ap_id: question.ap_id.clone(),
+            },
+            "Achetez mes cours !",
+        )
+        .await;
+    let on_gamma = eventually("gamma's copy", DEADLINE, || {
+        post_here(&gamma, &pierre, &handle, &question.ap_id)
+    })
+    .await;
+    let comment = eventually("the answer on gamma", DEADLINE, || {
+        comment_here(&gamma, &pierre, on_gamma, &answer.ap_id)
+    })
+    .await;
+
+    // pierre reports it twice: in his own name once, anonymously once.
+    for (text, share) in [("de la pub", false), ("encore de la pub", true)] {
+        let (status, filed) = gamma
+            .post(
+                "/api/v1/reports",
+                Some(&pierre),
+                json!({"comment_id": comment, "reason": "spam", "text": text, "share_identity": share}),
+            )
+            .await;
+        assert_eq!(status, 201, "{filed}");
+        assert_eq!(filed["status"], "open");
+    }
+
+    // alpha's moderators see both, with gamma as the reporter's instance, and pierre's name
+    // only on the one he shared.
+    let queue = eventually("both reports on alpha", DEADLINE, || async {
+        let queue = reports(&alpha, &admin, "/api/v1/groups/entraide/reports").await;
+        (queue.len() == 2).then_some(queue)
+    })
+    .await;
+    let anonymous = queue
+        .iter()
+        .find(|r| r["text"] == "de la pub")
+        .expect("the anonymous report");
+    let named = queue
+        .iter()
+        .find(|r| r["text"] == "encore de la pub")
+        .expect("the named report");
+    for report in [anonymous, named] {
+        assert_eq!(report["reporter_instance"], gamma.host.as_str());
+        assert_eq!(report["received_from"], gamma.host.as_str());
+        assert_eq!(report["object_ap_id"], answer.ap_id.as_str());
+        assert_eq!(report["person"], format!("marie@{}", beta.host));
+        assert_eq!(report["reason"], "spam");
+    }
+    assert_eq!(named["reporter"], format!("pierre@{}", gamma.host));
+    assert!(
+        !anonymous.to_string().contains("pierre"),
+        "an anonymous report names no one: {anonymous}"
+    );
+
+    // The author's instance (beta) receives them too, in its instance queue.
+    let beta_admin = beta.admin().await;
+    eventually("the reports on beta", DEADLINE, || async {
+        let queue = reports(&beta, &beta_admin, "/api/v1/reports").await;
+        (queue.len() == 2).then_some(())
+    })
+    .await;
+
+    // alpha resolves the anonymous one: pierre sees it on gamma, with the note.
+    let (status, resolved) = alpha
+        .post(
+            &format!("/api/v1/reports/{}/resolve", anonymous["id"]),
+            Some(&admin),
+            json!({"note": "Réponse retirée"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{resolved}");
+    let mine = eventually("the outcome on gamma", DEADLINE, || async {
+        let mine = reports(&gamma, &pierre, "/api/v1/reports/mine").await;
+        mine.into_iter()
+            .find(|r| r["text"] == "de la pub" && r["status"] == "resolved")
+    })
+    .await;
+    let note = mine["resolution_note"].as_str().unwrap();
+    assert!(
+        note.contains(&alpha.host) && note.contains("Réponse retirée"),
+        "{note}"
+    );
+    // The other one is still open there.
+    let open = reports(&gamma, &pierre, "/api/v1/reports/mine").await;
+    assert!(open
+        .iter()
+        .any(|r| r["text"] == "encore de la pub" && r["status"] == "open"));
+    // alpha's log shows the resolution.
+    let (_, log) = alpha
+        .get("/api/v1/groups/entraide/moderation-log", None)
+        .await;
+    assert!(log.to_string().contains("resolve_report"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_next() {
+    let (alpha, beta, gamma) = trio();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let handle = format!("entraide@{}", alpha.host);
+    let marie = beta.member("marie").await;
+    let pierre = gamma.member("pierre").await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
+    gamma
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
+        .await;
+
+    // pierre posts from gamma; alpha and beta have it.
+    let (status, body) = gamma
+        .post(
+            &format!("/api/v1/groups/{}/posts", enc(&handle)),
+            Some(&pierre),
+            json!({"kind": "note", "title": "Promo", "body": "Achetez !"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ap_id = body["post"]["ap_id"].as_str().unwrap().to_owned();
+    eventually("alpha's copy", DEADLINE, || {
+        post_here(&alpha, &admin, "entraide", &ap_id)
+    })
+    .await;
+    eventually("beta's copy", DEADLINE, || {
+        post_here(&beta, &marie, &handle, &ap_id)
+    })
+    .await;
+
+    // Bad input first: a ban ending in the past.
+    let who = format!(
+        "/api/v1/groups/entraide/bans/{}",
+        enc(&format!("pierre@{}", gamma.host))
+    );
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &who,
+            Some(&admin),
+            Some(json!({"expires_at": "2020-01-01T00:00:00Z"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("moderation_expiry_in_past"))
+    );
+
+    // alpha's admin bans pierre for a week, removing what he wrote.
+    let until = (chrono::Utc::now() + chrono::Duration::days(7)).to_rfc3339();
+    let (status, ban) = alpha
+        .call(
+            Method::PUT,
+            &who,
+            Some(&admin),
+            Some(json!({"reason": "spam", "expires_at": until, "remove_data": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{ban}");
+    assert_eq!(ban["person"], format!("pierre@{}", gamma.host));
+    let removed = format!(
+        "SELECT count(*) FROM post WHERE ap_id = {} AND removed_at IS NOT NULL AND removal_reason = 'spam'",
+        lit(&ap_id)
+    );
+    assert_eq!(count(&alpha, &removed).await, 1, "removed on alpha");
+    eventually("removed on beta's copy", DEADLINE, || async {
+        (count(&beta, &removed).await == 1).then_some(())
+    })
+    .await;
+
+    // gamma learns of the ban too (it follows the group): its API refuses pierre's next
+    // post with a clear code, and nothing reaches alpha.
+    let banned = "SELECT count(*) FROM group_ban WHERE lifted_at IS NULL";
+    eventually("the ban on gamma", DEADLINE, || async {
+        (count(&gamma, banned).await == 1).then_some(())
+    })
+    .await;
+    let (status, body) = gamma
+        .post(
+            &format!("/api/v1/groups/{}/posts", enc(&handle)),
+            Some(&pierre),
+            json!({"kind": "note", "title": "Encore", "body": "Achetez !"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("banned_from_group"))
+    );
+    let (_, log) = alpha
+        .get("/api/v1/groups/entraide/moderation-log", None)
+        .await;
+    assert!(log.to_string().contains("ban_from_group"), "{log}");
+
+    // Lifted: pierre posts again, and alpha has it.
+    let (status, _) = alpha.call(Method::DELETE, &who, Some(&admin), None).await;
+    assert_eq!(status, 204);
+    eventually("the ban lifted on gamma", DEADLINE, || async {
+        (count(&gamma, banned).await == 0).then_some(())
+    })
+    .await;
+    let (status, body) = gamma
+        .post(
+            &format!("/api/v1/groups/{}/posts", enc(&handle)),
+            Some(&pierre),
+            json!({"kind": "note", "title": "Pardon", "body": "Je me calme."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let again = body["post"]["ap_id"].as_str().unwrap().to_owned();
+    eventually("the new post on alpha", DEADLINE, || {
+        post_here(&alpha, &admin, "entraide", &again)
+    })
+    .await;
+}
