@@ -74,6 +74,15 @@ pub struct OtherActivity {
     pub actor: Url,
 }
 
+/// A ban or its lifting, with the people it concerns.
+pub struct PreparedBlock {
+    block: BlockUser,
+    moderator: PersonActor,
+    person: PersonActor,
+    /// The Undo that lifts it (None: the ban itself).
+    undo: Option<Url>,
+}
+
 /// An activity with everything it needs at hand, ready to apply in one transaction.
 pub enum Prepared {
     Follow(Follow, PersonActor),
@@ -89,15 +98,10 @@ pub enum Prepared {
     CreateOrUpdate(CreateOrUpdateType, IncomingObject, PersonActor),
     Delete(Url, PersonActor),
     Announce(Box<announce::PreparedAnnounce>),
-    Flag(Flag, PersonActor),
-    Resolve(Resolve, PersonActor),
+    Flag(Box<(Flag, PersonActor)>),
+    Resolve(Box<(Resolve, PersonActor)>),
     /// A ban, or its lifting by the Undo `undo`, by the moderator, of the person.
-    Block {
-        block: BlockUser,
-        moderator: PersonActor,
-        person: PersonActor,
-        undo: Option<Url>,
-    },
+    Block(Box<PreparedBlock>),
     /// Acknowledged, nothing to apply: why.
     Nothing(&'static str),
 }
@@ -124,12 +128,14 @@ impl InboxActivity {
                     vote: None,
                     vote_id: vote.id,
                 },
-                (undo_id, (Undone::Block(block), moderator)) => Prepared::Block {
-                    person: moderation::banned_person(data, &block).await?,
-                    block,
-                    moderator,
-                    undo: Some(undo_id),
-                },
+                (undo_id, (Undone::Block(block), moderator)) => {
+                    Prepared::Block(Box::new(PreparedBlock {
+                        person: moderation::banned_person(data, &block).await?,
+                        block,
+                        moderator,
+                        undo: Some(undo_id),
+                    }))
+                }
             },
             InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(
                 a.prepare(
@@ -154,14 +160,14 @@ impl InboxActivity {
                 Ok(ready) => Prepared::Announce(Box::new(ready)),
                 Err(why) => Prepared::Nothing(why),
             },
-            InboxActivity::Flag(a) => Prepared::Flag(a, person_of(actor)?),
-            InboxActivity::Resolve(a) => Prepared::Resolve(a, person_of(actor)?),
-            InboxActivity::Block(block) => Prepared::Block {
+            InboxActivity::Flag(a) => Prepared::Flag(Box::new((a, person_of(actor)?))),
+            InboxActivity::Resolve(a) => Prepared::Resolve(Box::new((a, person_of(actor)?))),
+            InboxActivity::Block(block) => Prepared::Block(Box::new(PreparedBlock {
                 person: moderation::banned_person(data, &block).await?,
                 block,
                 moderator: person_of(actor)?,
                 undo: None,
-            },
+            })),
             InboxActivity::Other(a) => {
                 tracing::debug!(kind = %a.kind, id = %a.id, "activity of a kind we do not apply");
                 Prepared::Nothing("kind_not_applied")
@@ -205,18 +211,20 @@ impl Prepared {
                 cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
             }
             Prepared::Announce(announce) => announce.apply(conn, ctx).await,
-            Prepared::Flag(flag, sender) => moderation::apply_flag(conn, &flag, &sender).await,
-            Prepared::Resolve(resolve, resolver) => {
-                moderation::apply_resolve(conn, &resolve, &resolver).await
+            Prepared::Flag(flag) => moderation::apply_flag(conn, &flag.0, &flag.1).await,
+            Prepared::Resolve(resolve) => {
+                moderation::apply_resolve(conn, &resolve.0, &resolve.1).await
             }
-            Prepared::Block {
-                block,
-                moderator,
-                person,
-                undo,
-            } => {
-                moderation::apply_block(conn, &block, &moderator, &person, undo.as_ref(), None)
-                    .await
+            Prepared::Block(b) => {
+                moderation::apply_block(
+                    conn,
+                    &b.block,
+                    &b.moderator,
+                    &b.person,
+                    b.undo.as_ref(),
+                    None,
+                )
+                .await
             }
             Prepared::Nothing(why) => Ok(Outcome::Ignored(why)),
         }
