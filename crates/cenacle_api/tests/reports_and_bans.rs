@@ -1,0 +1,313 @@
+//! Reports and bans through the API, on one instance: the reasons a group offers (defaults,
+//! replaced by its moderators), who may file, see and close reports, and bans — refused with
+//! clear codes for bad input, enforced on posts and comments, ending by themselves when they
+//! expire (read at use time).
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_domain::Role;
+use common::TestApp;
+use diesel_async::RunQueryDsl;
+use serde_json::json;
+
+async fn sql(t: &TestApp, statement: &str) {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(statement)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// A group `club` owned by a community manager, with a post by `bob` (a member); returns
+/// (owner, bob, post id).
+async fn club(t: &TestApp) -> (String, String, i64) {
+    let owner = t.with_role("gerante", Role::CommunityManager).await;
+    let reply = t
+        .post(
+            "/api/v1/groups",
+            Some(&owner),
+            json!({"name": "club", "title": "Club"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let bob = t.member("bob").await;
+    let post = post(t, &bob, "Première").await;
+    assert_eq!(post.0, StatusCode::CREATED);
+    (owner, bob, post.1)
+}
+
+async fn post(t: &TestApp, token: &str, title: &str) -> (StatusCode, i64, String) {
+    let reply = t
+        .post(
+            "/api/v1/groups/club/posts",
+            Some(token),
+            json!({"kind": "note", "title": title, "body": "texte"}),
+        )
+        .await;
+    let id = reply.json["post"]["id"].as_i64().unwrap_or_default();
+    (reply.status, id, reply.code().to_owned())
+}
+
+#[tokio::test]
+async fn reasons_are_the_groups_own_and_reports_reach_its_moderators_only() {
+    let t = TestApp::new().await;
+    let (owner, bob, post_id) = club(&t).await;
+    let alice = t.member("alice").await;
+
+    // The defaults, in both languages.
+    let reasons = t.get("/api/v1/groups/club/report-reasons", None).await;
+    assert_eq!(reasons.status, StatusCode::OK);
+    let codes: Vec<&str> = reasons
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        codes,
+        ["spam", "harassment", "off_topic", "illegal", "other"]
+    );
+    assert_eq!(reasons.json[0]["label_fr"], "Spam ou publicité");
+
+    // Only moderators change them; then only the new codes are accepted.
+    let list = json!({"reasons": [{"code": "hors_charte", "label": "Hors charte"}]});
+    let reply = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/club/report-reasons",
+            Some(&alice),
+            Some(list.clone()),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let bad = json!({"reasons": [{"code": "Pas Bon", "label": "x"}]});
+    let reply = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/club/report-reasons",
+            Some(&owner),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
+    );
+    let reply = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/club/report-reasons",
+            Some(&owner),
+            Some(list),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+
+    let report =
+        |reason: &'static str| json!({"post_id": post_id, "reason": reason, "text": "pas ici"});
+    let reply = t
+        .post("/api/v1/reports", Some(&alice), report("spam"))
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "unknown_report_reason")
+    );
+    let reply = t
+        .post(
+            "/api/v1/reports",
+            Some(&alice),
+            json!({"reason": "hors_charte"}),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a report names what it reports"
+    );
+    let reply = t
+        .post("/api/v1/reports", Some(&alice), report("hors_charte"))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let id = reply.json["id"].as_i64().unwrap();
+    assert_eq!(reply.json["person"], "bob");
+
+    // The queue is the moderators'; the reporter follows their own reports.
+    assert_eq!(
+        t.get("/api/v1/groups/club/reports", Some(&bob))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        t.get("/api/v1/reports", Some(&bob)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let queue = t.get("/api/v1/groups/club/reports", Some(&owner)).await;
+    assert_eq!(queue.json["items"][0]["id"], id);
+    assert_eq!(queue.json["items"][0]["reporter"], "alice");
+    let reply = t
+        .post(
+            &format!("/api/v1/reports/{id}/dismiss"),
+            Some(&bob),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::NOT_FOUND,
+        "a non-moderator is not told it exists"
+    );
+    let reply = t
+        .post(
+            &format!("/api/v1/reports/{id}/dismiss"),
+            Some(&owner),
+            json!({"note": "Rien à redire"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let reply = t
+        .post(
+            &format!("/api/v1/reports/{id}/resolve"),
+            Some(&owner),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::CONFLICT, "report_closed")
+    );
+    let mine = t.get("/api/v1/reports/mine", Some(&alice)).await;
+    assert_eq!(mine.json["items"][0]["status"], "dismissed");
+    assert_eq!(mine.json["items"][0]["resolution_note"], "Rien à redire");
+    let dismissed = t
+        .get("/api/v1/groups/club/reports?status=dismissed", Some(&owner))
+        .await;
+    assert_eq!(dismissed.json["items"].as_array().unwrap().len(), 1);
+
+    // A person, for the instance's moderators.
+    let reply = t
+        .post(
+            "/api/v1/reports",
+            Some(&alice),
+            json!({"person": "bob", "reason": "harassment"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let admin = t.with_role("admin", Role::Admin).await;
+    let instance = t.get("/api/v1/reports", Some(&admin)).await;
+    assert_eq!(instance.json["items"][0]["target_kind"], "person");
+}
+
+#[tokio::test]
+async fn a_ban_refuses_posts_and_comments_until_it_is_lifted_or_expires() {
+    let t = TestApp::new().await;
+    let (owner, bob, post_id) = club(&t).await;
+    let ban = |body| {
+        t.request(
+            Method::PUT,
+            "/api/v1/groups/club/bans/bob",
+            Some(&owner),
+            Some(body),
+        )
+    };
+
+    // Bad input: an expiry in the past; a moderator; a non-moderator banning.
+    let reply = ban(json!({"expires_at": "2020-01-01T00:00:00Z"})).await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "moderation_expiry_in_past"
+        )
+    );
+    let reply = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/club/bans/gerante",
+            Some(&owner),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::FORBIDDEN, "cannot_ban_moderator")
+    );
+    let reply = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/club/bans/gerante",
+            Some(&bob),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = t
+        .request(
+            Method::DELETE,
+            "/api/v1/groups/club/bans/bob",
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::CONFLICT, "not_banned")
+    );
+
+    // Banned, with their content removed.
+    let reply = ban(json!({"reason": "spam", "remove_data": true})).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    let listed = t.get("/api/v1/groups/club/bans", Some(&owner)).await;
+    assert_eq!(listed.json[0]["person"], "bob");
+    let (status, _, code) = post(&t, &bob, "Encore").await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "banned_from_group")
+    );
+    let reply = t
+        .post(
+            &format!("/api/v1/posts/{post_id}/comments"),
+            Some(&bob),
+            json!({"body": "Moi aussi"}),
+        )
+        .await;
+    assert!(
+        reply.code() == "banned_from_group" || reply.status == StatusCode::NOT_FOUND,
+        "{}",
+        reply.json
+    );
+    let log = t.get("/api/v1/groups/club/moderation-log", None).await;
+    assert!(
+        log.json.to_string().contains("ban_from_group"),
+        "{}",
+        log.json
+    );
+
+    // Lifted: bob posts again.
+    let reply = t
+        .request(
+            Method::DELETE,
+            "/api/v1/groups/club/bans/bob",
+            Some(&owner),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT);
+    assert_eq!(post(&t, &bob, "Pardon").await.0, StatusCode::CREATED);
+
+    // A ban that has ended stops counting by itself (read when bob posts).
+    let until = (chrono::Utc::now() + chrono::Duration::days(1)).to_rfc3339();
+    assert_eq!(
+        ban(json!({"expires_at": until})).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(post(&t, &bob, "Bloqué").await.0, StatusCode::FORBIDDEN);
+    sql(
+        &t,
+        "UPDATE group_ban SET expires_at = now() - interval '1 minute'",
+    )
+    .await;
+    assert_eq!(post(&t, &bob, "Libre").await.0, StatusCode::CREATED);
+}
