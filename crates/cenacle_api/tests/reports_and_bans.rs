@@ -186,6 +186,25 @@ async fn reasons_are_the_groups_own_and_reports_reach_its_moderators_only() {
         .await;
     assert_eq!(dismissed.json["items"].as_array().unwrap().len(), 1);
 
+    // Resolved with an action: bob is banned from the group.
+    let reply = t
+        .post("/api/v1/reports", Some(&alice), report("hors_charte"))
+        .await;
+    let second = reply.json["id"].as_i64().unwrap();
+    let reply = t
+        .post(
+            &format!("/api/v1/reports/{second}/resolve"),
+            Some(&owner),
+            json!({"note": "Banni", "ban": {"reason": "hors charte", "remove_data": true}}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    let (status, _, code) = post(&t, &bob, "Encore moi").await;
+    assert_eq!(
+        (status, code.as_str()),
+        (StatusCode::FORBIDDEN, "banned_from_group")
+    );
+
     // A person, for the instance's moderators.
     let reply = t
         .post(

@@ -57,7 +57,19 @@ pub async fn ban(
     terms: &BanTerms,
 ) -> Result<Ban, CoreError> {
     let group = moderated_group(conn, caller, group_name).await?;
-    apply_ban(conn, &group, Some(caller.person_id), person_id, terms, None).await?;
+    ban_in(conn, caller, &group, person_id, terms).await
+}
+
+/// `caller` (who moderates `group`: checked by the caller) bans `person_id` from it, and the
+/// ban is sent to the instances that follow the group.
+pub(crate) async fn ban_in(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+    person_id: i64,
+    terms: &BanTerms,
+) -> Result<Ban, CoreError> {
+    apply_ban(conn, group, Some(caller.person_id), person_id, terms, None).await?;
     record_event(
         conn,
         caller,

@@ -8,6 +8,7 @@
 use crate::{
     access::{readable_post, require_moderator},
     federation::record_event,
+    group_bans::{self, BanTerms},
     moderation_log::{self, NewModAction},
     Caller, Conn, CoreError,
 };
@@ -264,7 +265,8 @@ pub async fn instance_queue(
 }
 
 /// A moderator resolves (`Resolved`: they acted) or dismisses a report, with a note for the
-/// reporter. A report about a group of ours is for that group's moderators; the others for
+/// reporter; resolving may ban the reported person from the group (`ban`), in the same
+/// transaction. A report about a group of ours is for that group's moderators; the others for
 /// the instance's.
 pub async fn close(
     conn: &mut Conn,
@@ -272,6 +274,7 @@ pub async fn close(
     report_id: i64,
     status: ReportStatus,
     note: &str,
+    ban: Option<&BanTerms>,
 ) -> Result<Report, CoreError> {
     if status == ReportStatus::Open {
         return Err(CoreError::Validation(cenacle_domain::ValidationError {
@@ -280,7 +283,7 @@ pub async fn close(
         }));
     }
     let report = by_id(conn, report_id).await?;
-    match report.group_id.filter(|_| report.group_local == Some(true)) {
+    let group = match report.group_id.filter(|_| report.group_local == Some(true)) {
         Some(group_id) => {
             let group = actors::group_by_id(conn, group_id)
                 .await?
@@ -291,9 +294,20 @@ pub async fn close(
                     .await
                     .map_err(|_| CoreError::NotFound("report"))?;
             }
+            Some(group)
         }
-        None if moderates_instance(caller) => {}
+        None if moderates_instance(caller) => None,
         None => return Err(CoreError::NotFound("report")),
+    };
+    // Resolved with an action: the reported person banned from the group of ours.
+    if let Some(terms) = ban {
+        let Some(group) = group.filter(|_| status == ReportStatus::Resolved) else {
+            return Err(CoreError::Validation(cenacle_domain::ValidationError {
+                field: "ban",
+                code: "needs_a_group_of_ours",
+            }));
+        };
+        group_bans::ban_in(conn, caller, &group, report.target_person_id, terms).await?;
     }
     let note = check_reason(note)?;
     if !store::close_report(conn, report.id, status.as_str(), &note, caller.person_id).await? {

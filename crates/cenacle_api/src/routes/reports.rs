@@ -344,6 +344,8 @@ pub struct CloseRequest {
     /// For the reporter: what was done, or why nothing was.
     #[serde(default)]
     pub note: String,
+    /// Resolve by banning the reported person from the group (reports about a group of ours).
+    pub ban: Option<BanRequest>,
 }
 
 async fn close(
@@ -351,13 +353,14 @@ async fn close(
     session: &cenacle_core::accounts::Session,
     id: i64,
     status: ReportStatus,
-    note: &str,
+    req: CloseRequest,
 ) -> ApiResult<Json<ReportView>> {
     let caller = Caller::from(session);
-    let caller = &caller;
+    let ban = req.ban.map(BanTerms::from);
+    let (caller, note, ban) = (&caller, &req.note, ban.as_ref());
     let report = state
         .ctx
-        .transaction(|conn| reports::close(conn, caller, id, status, note).scope_boxed())
+        .transaction(|conn| reports::close(conn, caller, id, status, note, ban).scope_boxed())
         .await?;
     Ok(Json(report.into()))
 }
@@ -373,7 +376,7 @@ pub async fn resolve(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<CloseRequest>,
 ) -> ApiResult<Json<ReportView>> {
-    close(&state, &session, id, ReportStatus::Resolved, &req.note).await
+    close(&state, &session, id, ReportStatus::Resolved, req).await
 }
 
 /// Dismiss a report (nothing to act on), with a note for the reporter.
@@ -386,7 +389,7 @@ pub async fn dismiss(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<CloseRequest>,
 ) -> ApiResult<Json<ReportView>> {
-    close(&state, &session, id, ReportStatus::Dismissed, &req.note).await
+    close(&state, &session, id, ReportStatus::Dismissed, req).await
 }
 
 // ---- bans ----
@@ -425,6 +428,16 @@ pub struct BanRequest {
     pub remove_data: bool,
 }
 
+impl From<BanRequest> for BanTerms {
+    fn from(req: BanRequest) -> Self {
+        BanTerms {
+            reason: req.reason,
+            expires_at: req.expires_at,
+            remove_data: req.remove_data,
+        }
+    }
+}
+
 /// Ban a person (`user` or `user@host`) from a group of ours (its moderators).
 #[utoipa::path(put, path = "/api/v1/groups/{name}/bans/{handle}", tag = "moderation", security(("bearer" = [])),
     params(("name" = String, Path), ("handle" = String, Path)), request_body = BanRequest,
@@ -436,11 +449,7 @@ pub async fn ban(
     ApiJson(req): ApiJson<BanRequest>,
 ) -> ApiResult<Json<BanView>> {
     let caller = Caller::from(&session);
-    let terms = BanTerms {
-        reason: req.reason,
-        expires_at: req.expires_at,
-        remove_data: req.remove_data,
-    };
+    let terms = BanTerms::from(req);
     let (ctx, caller, name, who, terms) = (&state.ctx, &caller, &name, &who, &terms);
     let ban = ctx
         .transaction(|conn| {
