@@ -122,12 +122,11 @@ async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
             ("person", spammer.id.clone()),
         ]
     };
-    let borrow = |v: &Vec<(&'static str, String)>| -> Vec<(&'static str, String)> { v.clone() };
     let fill = |name: &str, v: Vec<(&'static str, String)>| {
         let pairs: Vec<(&str, &str)> = v.iter().map(|(k, s)| (*k, s.as_str())).collect();
         fixture(name, &pairs)
     };
-    let lemmy_flag = fill("lemmy_flag.json", borrow(&vars(&ann.id)));
+    let lemmy_flag = fill("lemmy_flag.json", vars(&ann.id));
     assert_eq!(send(ann, lemmy_flag.clone()).await, 202);
     let mastodon_flag = fill("mastodon_flag.json", vars(&instance_actor.id));
     assert_eq!(send(instance_actor, mastodon_flag).await, 202);
