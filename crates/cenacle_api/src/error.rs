@@ -102,7 +102,6 @@ pub const ALL_CODES: &[&str] = &[
     "report_closed",
     "banned_from_group",
     "cannot_ban_moderator",
-    "not_banned",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.

@@ -59,10 +59,6 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "A moderator of the group cannot be banned from it.",
             "Un modérateur du groupe ne peut pas en être banni.",
         ),
-        "not_banned" => (
-            "This person is not banned from the group.",
-            "Cette personne n'est pas bannie du groupe.",
-        ),
         "champion_person_remote" => (
             "Only members of this instance can join its champions programme.",
             "Seuls les membres de cette instance peuvent rejoindre son programme des champions.",

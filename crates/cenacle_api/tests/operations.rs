@@ -198,8 +198,6 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/proposals"),
         ("post", "/api/v1/proposals/{id}/back"),
         ("put", "/api/v1/proposals/{id}/decision"),
-        ("get", "/api/v1/groups/{name}/moderation-log"),
-        ("get", "/api/v1/instance/moderation-log"),
         ("get", "/api/v1/groups/{name}/report-reasons"),
         ("put", "/api/v1/groups/{name}/report-reasons"),
         ("post", "/api/v1/reports"),
