@@ -172,7 +172,7 @@ impl Announce {
             | Announced::Undo(Undo {
                 object: Undone::Block(block),
                 ..
-            }) => Some(super::moderation::banned_person(data, block).await?),
+            }) => Some(super::reports_and_bans::banned_person(data, block).await?),
             _ => None,
         };
         Ok(Ok(PreparedAnnounce {
@@ -232,7 +232,7 @@ async fn announced_block(
     let Some(person) = banned else {
         return Ok(Outcome::Ignored("unknown_person"));
     };
-    super::moderation::apply_block(conn, block, moderator, person, undo, Some(group)).await
+    super::reports_and_bans::apply_block(conn, block, moderator, person, undo, Some(group)).await
 }
 
 /// Whether we have the post or comment `id`.

@@ -16,7 +16,7 @@ pub mod create_or_update;
 pub mod delete;
 pub mod flag;
 pub mod follow;
-pub mod moderation;
+pub mod reports_and_bans;
 pub mod undo;
 pub mod update_group;
 pub mod vote;
@@ -130,7 +130,7 @@ impl InboxActivity {
                 },
                 (undo_id, (Undone::Block(block), moderator)) => {
                     Prepared::Block(Box::new(PreparedBlock {
-                        person: moderation::banned_person(data, &block).await?,
+                        person: reports_and_bans::banned_person(data, &block).await?,
                         block,
                         moderator,
                         undo: Some(undo_id),
@@ -163,7 +163,7 @@ impl InboxActivity {
             InboxActivity::Flag(a) => Prepared::Flag(Box::new((a, person_of(actor)?))),
             InboxActivity::Resolve(a) => Prepared::Resolve(Box::new((a, person_of(actor)?))),
             InboxActivity::Block(block) => Prepared::Block(Box::new(PreparedBlock {
-                person: moderation::banned_person(data, &block).await?,
+                person: reports_and_bans::banned_person(data, &block).await?,
                 block,
                 moderator: person_of(actor)?,
                 undo: None,
@@ -211,12 +211,12 @@ impl Prepared {
                 cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
             }
             Prepared::Announce(announce) => announce.apply(conn, ctx).await,
-            Prepared::Flag(flag) => moderation::apply_flag(conn, &flag.0, &flag.1).await,
+            Prepared::Flag(flag) => reports_and_bans::apply_flag(conn, &flag.0, &flag.1).await,
             Prepared::Resolve(resolve) => {
-                moderation::apply_resolve(conn, &resolve.0, &resolve.1).await
+                reports_and_bans::apply_resolve(conn, &resolve.0, &resolve.1).await
             }
             Prepared::Block(b) => {
-                moderation::apply_block(
+                reports_and_bans::apply_block(
                     conn,
                     &b.block,
                     &b.moderator,

@@ -2,7 +2,7 @@
 //! activity in a group elsewhere goes to that group's inbox; in a group of ours, the group
 //! Announces it to its followers; a group of ours that changed sends its Update.
 
-use super::{announce_page, moderation, relay};
+use super::{announce_page, relay, reports_and_bans};
 use crate::{
     activities::{
         CreateOrUpdate, CreateOrUpdateType, DeleteContent, Undo, Undone, UpdateGroup, VoteActivity,
@@ -132,9 +132,11 @@ pub async fn send_for_event(
 ) -> Result<(), ApubError> {
     match queued.event {
         OutboxEvent::GroupUpdated(group_id) => return group_updated(conn, data, group_id).await,
-        OutboxEvent::ReportFiled(id) => return moderation::report_filed(conn, data, id).await,
+        OutboxEvent::ReportFiled(id) => {
+            return reports_and_bans::report_filed(conn, data, id).await
+        }
         OutboxEvent::ReportClosed(id) => {
-            return moderation::report_closed(conn, data, queued.actor_id, id).await
+            return reports_and_bans::report_closed(conn, data, queued.actor_id, id).await
         }
         OutboxEvent::GroupBanned {
             group_id,
@@ -145,7 +147,7 @@ pub async fn send_for_event(
             person_id,
         } => {
             let lifted = matches!(queued.event, OutboxEvent::GroupUnbanned { .. });
-            return moderation::ban_changed(
+            return reports_and_bans::ban_changed(
                 conn,
                 data,
                 queued.actor_id,
