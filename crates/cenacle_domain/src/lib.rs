@@ -13,6 +13,7 @@ pub mod group_bans;
 pub mod influence;
 pub mod insights;
 pub mod moderation;
+pub mod moderators;
 pub mod mood;
 pub mod origin;
 pub mod reports;

@@ -12,8 +12,8 @@ use axum::{
     Json,
 };
 use cenacle_core::{
-    admin, groups, model::Proposal, people, proposals, Caller, Conn, Context, CoreError,
-    ScopedFutureExt,
+    admin, groups, model::Proposal, moderation, people, proposals, Caller, Conn, Context,
+    CoreError, ScopedFutureExt,
 };
 use cenacle_domain::{content::GroupRole, Permission};
 use chrono::{DateTime, Utc};
@@ -75,7 +75,7 @@ pub struct RoleRequest {
 /// this instance knows them). Owners name moderators; only an owner or a community manager
 /// touches ownership.
 #[utoipa::path(put, path = "/api/v1/groups/{name}/members/{handle}", tag = "groups", security(("bearer" = [])),
-    params(("name" = String, Path), ("handle" = String, Path, description = "username, or user@host")),
+    params(("name" = String, Path), ("handle" = String, Path, description = "username, user@host, or a remote actor URL")),
     request_body = RoleRequest,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_role(
@@ -89,7 +89,7 @@ pub async fn set_role(
     ctx.transaction(|conn| {
         async move {
             let person = person_id(conn, ctx, who).await?;
-            groups::set_member_role(conn, caller, name, person, req.role).await
+            moderation::set_member_role(conn, caller, name, person, req.role).await
         }
         .scope_boxed()
     })

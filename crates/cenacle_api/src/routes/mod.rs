@@ -12,5 +12,6 @@ pub mod membership;
 pub mod moderation;
 pub mod posts;
 pub mod queue;
+pub mod removals;
 pub mod reports;
 pub mod views;

@@ -7,6 +7,8 @@ use super::{
     block::BlockUser,
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
+    lock::LockPost,
+    moderation::{Asked, CollectionChange, PreparedModeration},
     undo::{Undo, Undone},
     vote::VoteActivity,
 };
@@ -56,9 +58,11 @@ pub struct Announce {
 enum Announced {
     CreateOrUpdate(Box<CreateOrUpdate>),
     Vote(VoteActivity),
-    Undo(Undo),
+    Undo(Box<Undo>),
     Delete(DeleteContent),
     Block(BlockUser),
+    Lock(LockPost),
+    Collection(CollectionChange),
 }
 
 impl Announced {
@@ -69,6 +73,8 @@ impl Announced {
             Announced::Undo(a) => (&a.id, &a.actor),
             Announced::Delete(a) => (&a.id, &a.actor),
             Announced::Block(a) => (&a.id, &a.actor),
+            Announced::Lock(a) => (&a.id, &a.actor),
+            Announced::Collection(a) => (&a.id, &a.actor),
         }
     }
 
@@ -100,15 +106,35 @@ impl Announced {
             Announced::CreateOrUpdate(a) => a.incoming().addressing,
             Announced::Vote(a) => a.audience.iter().map(Url::to_string).collect(),
             Announced::Undo(a) => {
-                let inner = match &a.object {
-                    Undone::Vote(v) => v.audience.clone(),
-                    Undone::Follow(_) => None,
-                    Undone::Block(b) => Some(b.target.clone()),
+                let inner: Vec<Url> = match &a.object {
+                    Undone::Vote(v) => v.audience.iter().cloned().collect(),
+                    Undone::Follow(_) => vec![],
+                    Undone::Block(b) => vec![b.target.clone()],
+                    Undone::Delete(d) => d.to.iter().chain(&d.cc).cloned().collect(),
+                    Undone::Lock(l) => l.to.iter().chain(&l.cc).cloned().collect(),
                 };
-                a.to.iter().chain(&inner).map(Url::to_string).collect()
+                a.to.iter()
+                    .chain(&a.cc)
+                    .chain(&inner)
+                    .map(Url::to_string)
+                    .collect()
             }
             Announced::Delete(a) => a.to.iter().chain(&a.cc).map(Url::to_string).collect(),
             Announced::Block(a) => a.addressing(),
+            Announced::Lock(a) => {
+                a.to.iter()
+                    .chain(&a.cc)
+                    .chain(&a.audience)
+                    .map(Url::to_string)
+                    .collect()
+            }
+            Announced::Collection(a) => {
+                a.to.iter()
+                    .chain(&a.cc)
+                    .chain(&a.audience)
+                    .map(Url::to_string)
+                    .collect()
+            }
         }
     }
 }
@@ -122,6 +148,8 @@ pub struct PreparedAnnounce {
     parents: Vec<(IncomingObject, PersonActor)>,
     /// For a ban or its lifting: the person banned.
     banned: Option<PersonActor>,
+    /// A moderator's action (removal, lock, pin, moderator list, or their Undo), prepared.
+    moderation: Option<PreparedModeration>,
 }
 
 impl Announce {
@@ -161,6 +189,18 @@ impl Announce {
             }
         }
         let actor = person(data, inner_actor).await?;
+        let inner_id = inner_id.clone();
+        let asked = match &announced {
+            Announced::Delete(d) if d.summary.is_some() => Some((Asked::Remove(d.clone()), false)),
+            Announced::Lock(l) => Some((Asked::Lock(l.clone()), false)),
+            Announced::Collection(c) => Some((Asked::Collection(c.clone()), false)),
+            Announced::Undo(u) => Asked::undone(u.object.clone()).map(|a| (a, true)),
+            _ => None,
+        };
+        let moderation = match asked {
+            Some((asked, undo)) => Some(asked.prepare(data, actor.clone(), inner_id, undo).await?),
+            None => None,
+        };
         let parents = match &announced {
             Announced::CreateOrUpdate(activity) => {
                 missing_parents(data, activity.object.in_reply_to.clone()).await?
@@ -168,12 +208,16 @@ impl Announce {
             _ => vec![],
         };
         let banned = match &announced {
-            Announced::Block(block)
-            | Announced::Undo(Undo {
-                object: Undone::Block(block),
-                ..
-            }) => Some(super::reports_and_bans::banned_person(data, block).await?),
+            Announced::Block(block) => Some(block),
+            Announced::Undo(undo) => match &undo.object {
+                Undone::Block(block) => Some(block),
+                _ => None,
+            },
             _ => None,
+        };
+        let banned = match banned {
+            Some(block) => Some(super::reports_and_bans::banned_person(data, block).await?),
+            None => None,
         };
         Ok(Ok(PreparedAnnounce {
             group,
@@ -181,6 +225,7 @@ impl Announce {
             actor,
             parents,
             banned,
+            moderation,
         }))
     }
 }
@@ -249,6 +294,9 @@ impl PreparedAnnounce {
             return Ok(Outcome::Ignored("group_not_followed"));
         }
         let actor = &self.actor;
+        if let Some(moderation) = self.moderation {
+            return moderation.apply(conn, Some(group)).await;
+        }
         let banned = self.banned.as_ref();
         match self.announced {
             Announced::CreateOrUpdate(activity) => {
@@ -292,9 +340,13 @@ impl PreparedAnnounce {
                 Undone::Block(block) => {
                     announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await
                 }
+                Undone::Delete(_) | Undone::Lock(_) => Ok(Outcome::Ignored("undo_not_applied")),
             },
             Announced::Block(block) => {
                 announced_block(conn, group, actor, banned, &block, None).await
+            }
+            Announced::Lock(_) | Announced::Collection(_) => {
+                unreachable!("prepared as moderation")
             }
             Announced::Delete(delete) => {
                 inbound::announced_delete(conn, ctx, group, actor, delete.object.as_str()).await

@@ -16,6 +16,8 @@ pub mod create_or_update;
 pub mod delete;
 pub mod flag;
 pub mod follow;
+pub mod lock;
+pub mod moderation;
 pub mod reports_and_bans;
 pub mod undo;
 pub mod update_group;
@@ -41,6 +43,8 @@ pub use create_or_update::{CreateOrUpdate, CreateOrUpdateType};
 pub use delete::DeleteContent;
 pub use flag::{Flag, Resolve};
 pub use follow::{Accept, Follow, FollowRef};
+pub use lock::LockPost;
+pub use moderation::{AddOrRemove, CollectionChange};
 pub use undo::{Undo, Undone};
 pub use update_group::UpdateGroup;
 pub use vote::{VoteActivity, VoteType};
@@ -53,11 +57,13 @@ pub use vote::{VoteActivity, VoteType};
 pub enum InboxActivity {
     Follow(Follow),
     Accept(Accept),
-    Undo(Undo),
+    Undo(Box<Undo>),
     UpdateGroup(Box<UpdateGroup>),
     CreateOrUpdate(Box<CreateOrUpdate>),
     Vote(VoteActivity),
     Delete(DeleteContent),
+    Lock(LockPost),
+    Collection(CollectionChange),
     Announce(Announce),
     Flag(Flag),
     Resolve(Resolve),
@@ -97,6 +103,7 @@ pub enum Prepared {
     UpdateGroup(RemoteGroup),
     CreateOrUpdate(CreateOrUpdateType, IncomingObject, PersonActor),
     Delete(Url, PersonActor),
+    Moderation(Box<moderation::PreparedModeration>),
     Announce(Box<announce::PreparedAnnounce>),
     Flag(Box<(Flag, PersonActor)>),
     Resolve(Box<(Resolve, PersonActor)>),
@@ -120,23 +127,32 @@ impl InboxActivity {
                 Prepared::Follow(follow, follower)
             }
             InboxActivity::Accept(a) => Prepared::Accept(a.prepare()?),
-            InboxActivity::Undo(a) => match (a.id.clone(), a.prepare(actor)?) {
-                (_, (Undone::Follow(follow), _)) => Prepared::UndoFollow(follow),
-                (_, (Undone::Vote(vote), voter)) => Prepared::Vote {
-                    voter,
-                    object: vote.object,
-                    vote: None,
-                    vote_id: vote.id,
-                },
-                (undo_id, (Undone::Block(block), moderator)) => {
-                    Prepared::Block(Box::new(PreparedBlock {
+            InboxActivity::Undo(a) => {
+                let id = a.id.clone();
+                match a.prepare(actor)? {
+                    (Undone::Follow(follow), _) => Prepared::UndoFollow(follow),
+                    (Undone::Vote(vote), voter) => Prepared::Vote {
+                        voter,
+                        object: vote.object,
+                        vote: None,
+                        vote_id: vote.id,
+                    },
+                    (Undone::Block(block), moderator) => Prepared::Block(Box::new(PreparedBlock {
                         person: reports_and_bans::banned_person(data, &block).await?,
                         block,
                         moderator,
-                        undo: Some(undo_id),
-                    }))
+                        undo: Some(id),
+                    })),
+                    (undone, person) => match moderation::Asked::undone(undone) {
+                        Some(asked) => Prepared::Moderation(Box::new(
+                            asked.prepare(data, person, id, true).await?,
+                        )),
+                        // An author's own Delete is not undone (Lemmy restores its own
+                        // deletions with an Undo too: not supported yet).
+                        None => Prepared::Nothing("undo_not_applied"),
+                    },
                 }
-            },
+            }
             InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(
                 a.prepare(
                     data.ctx
@@ -155,7 +171,32 @@ impl InboxActivity {
                 object: a.object,
                 vote_id: a.id,
             },
+            // Lemmy: a Delete with a summary is a moderator's removal.
+            InboxActivity::Delete(a) if a.summary.is_some() => {
+                let id = a.id.clone();
+                Prepared::Moderation(Box::new(
+                    moderation::Asked::Remove(a)
+                        .prepare_direct(data, actor, id, false)
+                        .await?,
+                ))
+            }
             InboxActivity::Delete(a) => Prepared::Delete(a.object, person_of(actor)?),
+            InboxActivity::Lock(a) => {
+                let id = a.id.clone();
+                Prepared::Moderation(Box::new(
+                    moderation::Asked::Lock(a)
+                        .prepare_direct(data, actor, id, false)
+                        .await?,
+                ))
+            }
+            InboxActivity::Collection(a) => {
+                let id = a.id.clone();
+                Prepared::Moderation(Box::new(
+                    moderation::Asked::Collection(a)
+                        .prepare_direct(data, actor, id, false)
+                        .await?,
+                ))
+            }
             InboxActivity::Announce(a) => match a.prepare(data, actor).await? {
                 Ok(ready) => Prepared::Announce(Box::new(ready)),
                 Err(why) => Prepared::Nothing(why),
@@ -210,6 +251,7 @@ impl Prepared {
             Prepared::Delete(object, person) => {
                 cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
             }
+            Prepared::Moderation(moderation) => moderation.apply(conn, None).await,
             Prepared::Announce(announce) => announce.apply(conn, ctx).await,
             Prepared::Flag(flag) => reports_and_bans::apply_flag(conn, &flag.0, &flag.1).await,
             Prepared::Resolve(resolve) => {
@@ -290,10 +332,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             undo,
-            InboxActivity::Undo(Undo {
-                object: Undone::Follow(_),
-                ..
-            })
+            InboxActivity::Undo(u) if matches!(u.object, Undone::Follow(_))
         ));
         let undo: InboxActivity = serde_json::from_value(json!({
             "type": "Undo", "id": "https://b.example/u/2", "actor": "https://b.example/u/pierre",
@@ -302,10 +341,7 @@ mod tests {
         .unwrap();
         assert!(matches!(
             undo,
-            InboxActivity::Undo(Undo {
-                object: Undone::Vote(_),
-                ..
-            })
+            InboxActivity::Undo(u) if matches!(u.object, Undone::Vote(_))
         ));
     }
 }

@@ -251,6 +251,7 @@ pub async fn send_for_event(
                     actor: actor_url.clone(),
                     object: Undone::Vote(vote(Vote::Like)),
                     to: vec![],
+                    cc: vec![],
                 })?,
             };
             (activity, group, None)
@@ -261,6 +262,12 @@ pub async fn send_for_event(
         | OutboxEvent::ReportClosed(_)
         | OutboxEvent::GroupBanned { .. }
         | OutboxEvent::GroupUnbanned { .. } => unreachable!("handled above"),
+        moderation_event => {
+            match super::moderation::activity(conn, data, &actor_url, moderation_event).await? {
+                Some((activity, group)) => (activity, group, None),
+                None => return Ok(()),
+            }
+        }
     };
     if group.local {
         // Our group announces its member's activity to the instances that follow it.

@@ -5,6 +5,7 @@
 //! family that receives it.)
 
 pub mod from_event;
+pub mod moderation;
 pub mod reports_and_bans;
 
 use crate::{activities::Announce, objects::content, FedData};
