@@ -315,7 +315,7 @@ mod tests {
             "object": "https://a.example/p/1"
         }))
         .unwrap();
-        assert!(matches!(lock, InboxActivity::Other(ref o) if o.kind == "Lock"));
+        assert!(matches!(lock, InboxActivity::Lock(_)), "a moderator's Lock");
 
         let broken = serde_json::from_value::<InboxActivity>(
             json!({"type": "Follow", "actor": "https://b.example/u/p"}),
