@@ -12,6 +12,7 @@ pub mod engagement;
 pub mod influence;
 pub mod insights;
 pub mod moderation;
+pub mod moderators;
 pub mod mood;
 pub mod origin;
 pub mod role;
