@@ -26,6 +26,9 @@ pub struct ApiError {
 /// Every code the API can answer with, for the translation test and the docs.
 pub const ALL_CODES: &[&str] = &[
     "invalid_credentials",
+    "not_a_moderator_of_group",
+    "moderation_not_through_group",
+    "content_outside_group",
     "unauthenticated",
     "account_pending_approval",
     "account_suspended",
@@ -211,6 +214,17 @@ impl From<CoreError> for ApiError {
             NotFound("instance") => Self::new(StatusCode::NOT_FOUND, "unknown_instance"),
             Forbidden(permission) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "permission": format!("{permission:?}") })),
+            // The moderators' rule names its refusal (cenacle_domain::moderators).
+            NotAllowed(code)
+                if matches!(
+                    code,
+                    "not_a_moderator_of_group"
+                        | "moderation_not_through_group"
+                        | "content_outside_group"
+                ) =>
+            {
+                Self::new(StatusCode::FORBIDDEN, code)
+            }
             NotAllowed(action) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "action": action })),
             InsufficientReputation(threshold) => {

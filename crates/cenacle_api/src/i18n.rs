@@ -43,6 +43,18 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The end date must be in the future.",
             "La date de fin doit être dans le futur.",
         ),
+        "not_a_moderator_of_group" => (
+            "Only this group's moderators and the instance's admins and community managers can do this.",
+            "Seuls les modérateurs de ce groupe et les administrateurs et responsables de communauté de l'instance peuvent faire cela.",
+        ),
+        "moderation_not_through_group" => (
+            "This group is on another server: its moderators act there, and their actions reach us through the group.",
+            "Ce groupe est sur un autre serveur : ses modérateurs agissent là-bas, et leurs actions nous parviennent par le groupe.",
+        ),
+        "content_outside_group" => (
+            "This content belongs to another group than the one you moderate.",
+            "Ce contenu appartient à un autre groupe que celui que vous modérez.",
+        ),
         "champion_person_remote" => (
             "Only members of this instance can join its champions programme.",
             "Seuls les membres de cette instance peuvent rejoindre son programme des champions.",

@@ -25,7 +25,7 @@ use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
     account, admin, approval, champions, community, engagement, federation, groups, instance,
-    media, membership, moderation, posts, queue,
+    media, membership, moderation, posts, queue, removals,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -122,6 +122,8 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(posts::create, posts::list))
         .routes(routes!(posts::get, posts::edit, posts::delete))
         .routes(routes!(posts::moderate))
+        .routes(routes!(removals::remove_post, removals::restore_post))
+        .routes(routes!(removals::remove_comment, removals::restore_comment))
         .routes(routes!(posts::comment))
         .routes(routes!(posts::accept))
         .routes(routes!(posts::idea_status))

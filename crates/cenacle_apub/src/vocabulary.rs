@@ -21,6 +21,18 @@ pub fn deserialize_id<'de, D: Deserializer<'de>>(d: D) -> Result<Url, D::Error> 
     })
 }
 
+/// An optional reference, IRI or embedded object (`audience`); anything unreadable is None.
+pub fn deserialize_opt_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Url>, D::Error> {
+    Ok(match Option::<serde_json::Value>::deserialize(d)? {
+        Some(serde_json::Value::String(s)) => Url::parse(&s).ok(),
+        Some(serde_json::Value::Object(o)) => o
+            .get("id")
+            .and_then(|v| v.as_str())
+            .and_then(|s| Url::parse(s).ok()),
+        _ => None,
+    })
+}
+
 /// Reads `to`/`cc`: absent, one IRI, or many.
 pub fn deserialize_audience<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Url>, D::Error> {
     #[derive(Deserialize)]

@@ -141,6 +141,14 @@ pub async fn readable_post(
             return Err(CoreError::NotFound("post"));
         }
     }
+    // Removed by a moderator: for the group's moderators and the author only (they see it
+    // marked removed, with the reason); for everyone else, gone.
+    if post.removed_at.is_some()
+        && !actor.as_ref().is_some_and(can_moderate)
+        && caller.map(|c| c.person_id) != Some(post.author_id)
+    {
+        return Err(CoreError::NotFound("post"));
+    }
     Ok(ReadablePost { post, group, actor })
 }
 

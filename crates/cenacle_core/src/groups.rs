@@ -348,12 +348,20 @@ pub async fn set_member_role(
     if touches_owner && actor.group_role != Some(GroupRole::Owner) && !is_manager {
         return Err(CoreError::NotAllowed("change_owner"));
     }
+    let was_moderator =
+        current.as_deref().and_then(|r| r.parse::<GroupRole>().ok()) >= Some(GroupRole::Moderator);
+    let is_moderator = role >= GroupRole::Moderator;
     let role = match role {
         GroupRole::Member => "member",
         GroupRole::Moderator => "moderator",
         GroupRole::Owner => "owner",
     };
-    Ok(content::set_membership(conn, group.id, person_id, role).await?)
+    content::set_membership(conn, group.id, person_id, role).await?;
+    if was_moderator != is_moderator {
+        // The moderators collection changed: logged, and announced as Add/Remove.
+        crate::moderation::moderator_changed(conn, caller, &group, person_id, is_moderator).await?;
+    }
+    Ok(())
 }
 
 /// Members and their roles: (person id, username, host, role), owners and moderators first.

@@ -37,6 +37,7 @@ pub mod instance_moderation;
 pub mod leaderboards;
 pub mod media;
 pub mod model;
+pub mod moderation;
 pub mod moderation_log;
 pub mod people;
 pub mod points;

@@ -124,10 +124,14 @@ pub async fn get_post(
 ) -> Result<PostDetail, CoreError> {
     let found = readable_post(conn, caller, post_id).await?;
     let post = found.post;
+    // Removed comments: only for the group's moderators and their authors.
+    let moderates = found.actor.as_ref().is_some_and(can_moderate);
+    let reader = caller.map(|c| c.person_id);
     let mut comments: Vec<Comment> = store::comments_of(conn, post.id)
         .await?
         .into_iter()
         .filter(|c| c.deleted_at.is_none())
+        .filter(|c| c.removed_at.is_none() || moderates || reader == Some(c.author_id))
         .collect();
     if let Some(accepted) = post.accepted_comment_id {
         comments.sort_by_key(|c| (c.id != accepted, c.id));
@@ -213,21 +217,6 @@ pub(crate) async fn take_down(conn: &mut Conn, post_id: i64) -> Result<(), CoreE
     store::lock_post_for_take_down(conn, post_id).await?;
     store::soft_delete_post(conn, post_id).await?;
     rewards::on_content_gone(conn, rewards::Gone::Post(post_id)).await
-}
-
-/// Locks (no new comments) or pins a post: group moderators and community managers.
-pub async fn moderate_post(
-    conn: &mut Conn,
-    caller: &Caller,
-    post_id: i64,
-    locked: Option<bool>,
-    pinned: Option<bool>,
-) -> Result<Post, CoreError> {
-    let (post, _, actor) = post_for(conn, caller, post_id).await?;
-    if !can_moderate(&actor) {
-        return Err(forbid("moderate_post"));
-    }
-    Ok(store::set_post_flags(conn, post.id, locked, pinned).await?)
 }
 
 /// A post's previous versions and, for ideas, its status changes (oldest first), for whoever

@@ -1,6 +1,7 @@
 //! What we publish to other servers: our posts and comments, with the facts their `Page` and
 //! `Note` need. A private group's content is served only to the instances of its approved
-//! followers (the rule of [`crate::access::may_read`]), and deleted content to no one.
+//! followers (the rule of [`crate::access::may_read`]), and deleted or removed content to no
+//! one (as not found).
 
 use crate::{
     access::{may_read, Reader},
@@ -30,10 +31,9 @@ pub async fn published_post(
     id: i64,
     reader: Reader<'_>,
 ) -> Result<Option<(Post, Group)>, CoreError> {
-    let Some(post) = store::post_by_id(conn, id)
-        .await?
-        .filter(|p| p.local && p.deleted_at.is_none() && p.approval.is_none())
-    else {
+    let Some(post) = store::post_by_id(conn, id).await?.filter(|p| {
+        p.local && p.deleted_at.is_none() && p.approval.is_none() && p.removed_at.is_none()
+    }) else {
         return Ok(None);
     };
     let group = readable_group(conn, &post, reader).await?;
@@ -48,13 +48,13 @@ pub async fn published_comment(
 ) -> Result<Option<(Comment, Post, Group)>, CoreError> {
     let Some(comment) = store::comment_by_id(conn, id)
         .await?
-        .filter(|c| c.local && c.deleted_at.is_none())
+        .filter(|c| c.local && c.deleted_at.is_none() && c.removed_at.is_none())
     else {
         return Ok(None);
     };
     let Some(post) = store::post_by_id(conn, comment.post_id)
         .await?
-        .filter(|p| p.deleted_at.is_none() && p.approval.is_none())
+        .filter(|p| p.deleted_at.is_none() && p.approval.is_none() && p.removed_at.is_none())
     else {
         return Ok(None);
     };

@@ -45,6 +45,45 @@ pub async fn set_membership(
     Ok(())
 }
 
+/// A remote group's moderators as its server lists them: `people` become its moderators here;
+/// those listed before and no longer are members again when they are ours (they follow it) or
+/// leave it when they are remote (they were here only as its moderators).
+pub async fn replace_moderators(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    people: &[i64],
+) -> Result<(), DbError> {
+    use diesel::sql_types::{Array, BigInt};
+    diesel::sql_query(
+        "DELETE FROM group_membership m USING person p WHERE m.group_id = $1 \
+         AND p.id = m.person_id AND NOT p.local AND m.role IN ('owner', 'moderator') \
+         AND NOT (m.person_id = ANY($2))",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<Array<BigInt>, _>(people)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "UPDATE group_membership SET role = 'member' WHERE group_id = $1 \
+         AND role IN ('owner', 'moderator') AND NOT (person_id = ANY($2))",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<Array<BigInt>, _>(people)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "INSERT INTO group_membership (group_id, person_id, role) \
+         SELECT $1, unnest($2::bigint[]), 'moderator' \
+         ON CONFLICT (group_id, person_id) DO UPDATE SET role = 'moderator' \
+         WHERE group_membership.role <> 'owner'",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<Array<BigInt>, _>(people)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn remove_membership(
     conn: &mut AsyncPgConnection,
     group_id: i64,
@@ -95,7 +134,8 @@ pub struct Post {
     pub deleted_at: Option<DateTime<Utc>>,
     pub rating_sum: i32,
     pub rating_count: i32,
-    /// A moderator's removal (restorable), apart from the author's own delete.
+    /// Removed by a moderator (distinct from an author's delete): hidden from all but the
+    /// group's moderators and the author. The reason stays after a restore.
     pub removed_at: Option<DateTime<Utc>>,
     pub removal_reason: Option<String>,
     /// None: published; `pending` (waits for a moderator) or `rejected`.
@@ -322,6 +362,67 @@ pub async fn soft_delete_post(conn: &mut AsyncPgConnection, id: i64) -> Result<(
     Ok(())
 }
 
+/// Removes (`Some(reason)`) or restores (`None`) a post; whether that changed anything. A
+/// restore keeps the last reason (what an Undo of the removal repeats).
+pub async fn set_post_removal(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    reason: Option<&str>,
+) -> Result<bool, DbError> {
+    let updated = match reason {
+        Some(reason) => {
+            diesel::update(post::table.find(id).filter(post::removed_at.is_null()))
+                .set((
+                    post::removed_at.eq(diesel::dsl::now),
+                    post::removal_reason.eq(reason),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => {
+            diesel::update(post::table.find(id).filter(post::removed_at.is_not_null()))
+                .set(post::removed_at.eq(None::<DateTime<Utc>>))
+                .execute(conn)
+                .await?
+        }
+    };
+    Ok(updated > 0)
+}
+
+/// [`set_post_removal`] for a comment.
+pub async fn set_comment_removal(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    reason: Option<&str>,
+) -> Result<bool, DbError> {
+    let updated = match reason {
+        Some(reason) => {
+            diesel::update(
+                comment::table
+                    .find(id)
+                    .filter(comment::removed_at.is_null()),
+            )
+            .set((
+                comment::removed_at.eq(diesel::dsl::now),
+                comment::removal_reason.eq(reason),
+            ))
+            .execute(conn)
+            .await?
+        }
+        None => {
+            diesel::update(
+                comment::table
+                    .find(id)
+                    .filter(comment::removed_at.is_not_null()),
+            )
+            .set(comment::removed_at.eq(None::<DateTime<Utc>>))
+            .execute(conn)
+            .await?
+        }
+    };
+    Ok(updated > 0)
+}
+
 pub async fn set_post_flags(
     conn: &mut AsyncPgConnection,
     id: i64,
@@ -434,7 +535,8 @@ pub struct PostFilter {
     pub limit: i64,
 }
 
-/// Posts not deleted, pinned first within a group, then by the sort.
+/// Posts not deleted nor removed by a moderator, pinned first within a group, then by the
+/// sort.
 pub async fn list_posts(
     conn: &mut AsyncPgConnection,
     f: &PostFilter,
@@ -443,6 +545,7 @@ pub async fn list_posts(
         .filter(post::deleted_at.is_null())
         // Held and rejected posts are in the approval queue only.
         .filter(post::approval.is_null())
+        .filter(post::removed_at.is_null())
         .select(Post::as_select())
         .into_boxed();
     if let Some(group_id) = f.group_id {
@@ -493,7 +596,8 @@ pub struct Comment {
     pub updated_at: DateTime<Utc>,
     pub deleted_at: Option<DateTime<Utc>>,
     pub language: String,
-    /// A moderator's removal (restorable), apart from the author's own delete.
+    /// A moderator's removal (restorable), apart from the author's own delete: see
+    /// [`Post::removed_at`].
     pub removed_at: Option<DateTime<Utc>>,
     pub removal_reason: Option<String>,
 }
@@ -900,6 +1004,7 @@ pub async fn count_local_posts(conn: &mut AsyncPgConnection) -> Result<i64, DbEr
         .filter(post::local.eq(true))
         .filter(post::deleted_at.is_null())
         .filter(post::approval.is_null())
+        .filter(post::removed_at.is_null())
         .count()
         .get_result(conn)
         .await?)
@@ -999,8 +1104,8 @@ struct IdRow {
 }
 
 /// Posts the viewer may read (private groups only to their members), in the feed's order.
-const READABLE: &str =
-    "p.deleted_at IS NULL AND p.approval IS NULL AND (g.visibility <> 'private' OR EXISTS \
+const READABLE: &str = "p.deleted_at IS NULL AND p.approval IS NULL AND p.removed_at IS NULL \
+     AND (g.visibility <> 'private' OR EXISTS \
      (SELECT 1 FROM group_membership m WHERE m.group_id = g.id AND m.person_id = $1))";
 
 fn order_by(sort: FeedSort) -> &'static str {
@@ -1081,7 +1186,7 @@ pub async fn search(conn: &mut AsyncPgConnection, q: &SearchQuery) -> Result<Vec
          SELECT p.id FROM post p JOIN community_group g ON g.id = p.group_id, q \
          WHERE {READABLE} \
            AND (p.search @@ q.query OR EXISTS (SELECT 1 FROM comment c WHERE c.post_id = p.id \
-                AND c.deleted_at IS NULL AND c.search @@ q.query)) \
+                AND c.deleted_at IS NULL AND c.removed_at IS NULL AND c.search @@ q.query)) \
            AND ($3::bigint IS NULL OR p.group_id = $3) \
            AND ($4::text IS NULL OR p.kind = $4) \
            AND ($5::text IS NULL OR $5 = ANY(p.tags)) \
@@ -1121,6 +1226,7 @@ pub async fn pinned_posts(
         .filter(post::pinned.eq(true))
         .filter(post::deleted_at.is_null())
         .filter(post::approval.is_null())
+        .filter(post::removed_at.is_null())
         .order(post::id.desc())
         .select(Post::as_select())
         .limit(20)

@@ -515,6 +515,24 @@ pub enum OutboxEvent {
     /// A post held for approval was approved: published now (a remote member's by relaying
     /// the activity it arrived with).
     PostApproved(i64),
+    /// A moderator's removal of a post or comment (the reason is on the row), its restore.
+    PostRemoved(i64),
+    PostRestored(i64),
+    CommentRemoved(i64),
+    CommentRestored(i64),
+    PostLocked(i64),
+    PostUnlocked(i64),
+    PostPinned(i64),
+    PostUnpinned(i64),
+    /// A group of ours names or unnames a moderator.
+    ModeratorAdded {
+        group_id: i64,
+        person_id: i64,
+    },
+    ModeratorRemoved {
+        group_id: i64,
+        person_id: i64,
+    },
 }
 
 impl OutboxEvent {
@@ -537,6 +555,30 @@ impl OutboxEvent {
             }
             OutboxEvent::GroupUpdated(id) => ("group_updated", id, None),
             OutboxEvent::PostApproved(id) => ("post_approved", id, None),
+            OutboxEvent::PostRemoved(id) => ("post_removed", id, None),
+            OutboxEvent::PostRestored(id) => ("post_restored", id, None),
+            OutboxEvent::CommentRemoved(id) => ("comment_removed", id, None),
+            OutboxEvent::CommentRestored(id) => ("comment_restored", id, None),
+            OutboxEvent::PostLocked(id) => ("post_locked", id, None),
+            OutboxEvent::PostUnlocked(id) => ("post_unlocked", id, None),
+            OutboxEvent::PostPinned(id) => ("post_pinned", id, None),
+            OutboxEvent::PostUnpinned(id) => ("post_unpinned", id, None),
+            OutboxEvent::ModeratorAdded {
+                group_id,
+                person_id,
+            } => (
+                "group_moderator_added",
+                group_id,
+                Some(person_id.to_string()),
+            ),
+            OutboxEvent::ModeratorRemoved {
+                group_id,
+                person_id,
+            } => (
+                "group_moderator_removed",
+                group_id,
+                Some(person_id.to_string()),
+            ),
         }
     }
 
@@ -564,6 +606,28 @@ impl OutboxEvent {
             },
             "group_updated" => OutboxEvent::GroupUpdated(id),
             "post_approved" => OutboxEvent::PostApproved(id),
+            "post_removed" => OutboxEvent::PostRemoved(id),
+            "post_restored" => OutboxEvent::PostRestored(id),
+            "comment_removed" => OutboxEvent::CommentRemoved(id),
+            "comment_restored" => OutboxEvent::CommentRestored(id),
+            "post_locked" => OutboxEvent::PostLocked(id),
+            "post_unlocked" => OutboxEvent::PostUnlocked(id),
+            "post_pinned" => OutboxEvent::PostPinned(id),
+            "post_unpinned" => OutboxEvent::PostUnpinned(id),
+            "group_moderator_added" | "group_moderator_removed" => {
+                let person_id = payload?.parse().ok()?;
+                if kind == "group_moderator_added" {
+                    OutboxEvent::ModeratorAdded {
+                        group_id: id,
+                        person_id,
+                    }
+                } else {
+                    OutboxEvent::ModeratorRemoved {
+                        group_id: id,
+                        person_id,
+                    }
+                }
+            }
             _ => return None,
         })
     }

@@ -12,4 +12,5 @@ pub mod membership;
 pub mod moderation;
 pub mod posts;
 pub mod queue;
+pub mod removals;
 pub mod views;

@@ -17,7 +17,7 @@ use cenacle_core::{
     feeds::{FeedOptions, FeedScope, FeedSort},
     groups, ideas,
     model::{Attachment, Author, Comment, Post, PostFilter, SearchQuery, VoteTarget},
-    people, post_views,
+    moderation, people, post_views,
     posts::{self, PostChange, PostInput},
     votes, Caller, Conn, CoreError, ScopedFutureExt,
 };
@@ -77,6 +77,20 @@ pub struct PostView {
     /// Why it was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval_reason: Option<String>,
+    /// Removed by a moderator: shown only to the group's moderators and the author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removal: Option<RemovalView>,
+}
+
+/// A moderator's removal: when, and why.
+#[derive(Serialize, ToSchema)]
+pub struct RemovalView {
+    pub removed_at: DateTime<Utc>,
+    pub reason: Option<String>,
+}
+
+fn removal_view(at: Option<DateTime<Utc>>, reason: Option<String>) -> Option<RemovalView> {
+    at.map(|removed_at| RemovalView { removed_at, reason })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -94,6 +108,9 @@ pub struct CommentView {
     /// Written by staff: shown as the official answer.
     pub official: bool,
     pub created_at: DateTime<Utc>,
+    /// Removed by a moderator: shown only to the group's moderators and the author.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub removal: Option<RemovalView>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -170,6 +187,7 @@ pub(crate) fn post_view(post: Post, group: &str, authors: &Authors, local_host: 
             0.0
         },
         rating_count: post.rating_count,
+        removal: removal_view(post.removed_at, post.removal_reason.clone()),
         created_at: post.created_at,
         updated_at: post.updated_at,
         approval: post.approval,
@@ -195,6 +213,7 @@ fn comment_view(
         depth: c.depth,
         likes: c.likes,
         dislikes: c.dislikes,
+        removal: removal_view(c.removed_at, c.removal_reason.clone()),
         created_at: c.created_at,
     }
 }
@@ -474,7 +493,7 @@ pub async fn moderate(
         .ctx
         .transaction(|conn| {
             async move {
-                posts::moderate_post(conn, caller, id, req.locked, req.pinned).await?;
+                moderation::moderate_post(conn, caller, id, req.locked, req.pinned).await?;
                 detail(conn, state, Some(caller), id).await
             }
             .scope_boxed()

@@ -6,6 +6,7 @@
 use super::{
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
+    moderation::{Asked, CollectionChange, LockPost, PreparedModeration},
     undo::{Undo, Undone},
     vote::VoteActivity,
 };
@@ -57,6 +58,8 @@ enum Announced {
     Vote(VoteActivity),
     Undo(Undo),
     Delete(DeleteContent),
+    Lock(LockPost),
+    Collection(CollectionChange),
 }
 
 impl Announced {
@@ -66,6 +69,8 @@ impl Announced {
             Announced::Vote(a) => (&a.id, &a.actor),
             Announced::Undo(a) => (&a.id, &a.actor),
             Announced::Delete(a) => (&a.id, &a.actor),
+            Announced::Lock(a) => (&a.id, &a.actor),
+            Announced::Collection(a) => (&a.id, &a.actor),
         }
     }
 
@@ -97,13 +102,33 @@ impl Announced {
             Announced::CreateOrUpdate(a) => a.incoming().addressing,
             Announced::Vote(a) => a.audience.iter().map(Url::to_string).collect(),
             Announced::Undo(a) => {
-                let inner = match &a.object {
-                    Undone::Vote(v) => v.audience.clone(),
-                    Undone::Follow(_) => None,
+                let inner: Vec<Url> = match &a.object {
+                    Undone::Vote(v) => v.audience.iter().cloned().collect(),
+                    Undone::Follow(_) => vec![],
+                    Undone::Delete(d) => d.to.iter().chain(&d.cc).cloned().collect(),
+                    Undone::Lock(l) => l.to.iter().chain(&l.cc).cloned().collect(),
                 };
-                a.to.iter().chain(&inner).map(Url::to_string).collect()
+                a.to.iter()
+                    .chain(&a.cc)
+                    .chain(&inner)
+                    .map(Url::to_string)
+                    .collect()
             }
             Announced::Delete(a) => a.to.iter().chain(&a.cc).map(Url::to_string).collect(),
+            Announced::Lock(a) => {
+                a.to.iter()
+                    .chain(&a.cc)
+                    .chain(&a.audience)
+                    .map(Url::to_string)
+                    .collect()
+            }
+            Announced::Collection(a) => {
+                a.to.iter()
+                    .chain(&a.cc)
+                    .chain(&a.audience)
+                    .map(Url::to_string)
+                    .collect()
+            }
         }
     }
 }
@@ -115,6 +140,8 @@ pub struct PreparedAnnounce {
     actor: PersonActor,
     /// For a reply: the replied-to objects we lacked, root first, with their authors.
     parents: Vec<(IncomingObject, PersonActor)>,
+    /// A moderator's action (removal, lock, pin, moderator list, or their Undo), prepared.
+    moderation: Option<PreparedModeration>,
 }
 
 impl Announce {
@@ -154,6 +181,18 @@ impl Announce {
             }
         }
         let actor = person(data, inner_actor).await?;
+        let inner_id = inner_id.clone();
+        let asked = match &announced {
+            Announced::Delete(d) if d.summary.is_some() => Some((Asked::Remove(d.clone()), false)),
+            Announced::Lock(l) => Some((Asked::Lock(l.clone()), false)),
+            Announced::Collection(c) => Some((Asked::Collection(c.clone()), false)),
+            Announced::Undo(u) => Asked::undone(u.object.clone()).map(|a| (a, true)),
+            _ => None,
+        };
+        let moderation = match asked {
+            Some((asked, undo)) => Some(asked.prepare(data, actor.clone(), inner_id, undo).await?),
+            None => None,
+        };
         let parents = match &announced {
             Announced::CreateOrUpdate(activity) => {
                 missing_parents(data, activity.object.in_reply_to.clone()).await?
@@ -165,6 +204,7 @@ impl Announce {
             announced,
             actor,
             parents,
+            moderation,
         }))
     }
 }
@@ -215,6 +255,9 @@ impl PreparedAnnounce {
             return Ok(Outcome::Ignored("group_not_followed"));
         }
         let actor = &self.actor;
+        if let Some(moderation) = self.moderation {
+            return moderation.apply(conn, Some(group)).await;
+        }
         match self.announced {
             Announced::CreateOrUpdate(activity) => {
                 let object = activity.incoming();
@@ -254,7 +297,11 @@ impl PreparedAnnounce {
                     .await
                 }
                 Undone::Follow(_) => Ok(Outcome::Ignored("announced_undo_of_follow")),
+                Undone::Delete(_) | Undone::Lock(_) => Ok(Outcome::Ignored("undo_not_applied")),
             },
+            Announced::Lock(_) | Announced::Collection(_) => {
+                unreachable!("prepared as moderation")
+            }
             Announced::Delete(delete) => {
                 inbound::announced_delete(conn, ctx, group, actor, delete.object.as_str()).await
             }

@@ -14,6 +14,7 @@ pub mod announce;
 pub mod create_or_update;
 pub mod delete;
 pub mod follow;
+pub mod moderation;
 pub mod undo;
 pub mod update_group;
 pub mod vote;
@@ -36,6 +37,7 @@ pub use announce::Announce;
 pub use create_or_update::{CreateOrUpdate, CreateOrUpdateType};
 pub use delete::DeleteContent;
 pub use follow::{Accept, Follow, FollowRef};
+pub use moderation::{AddOrRemove, CollectionChange, LockPost};
 pub use undo::{Undo, Undone};
 pub use update_group::UpdateGroup;
 pub use vote::{VoteActivity, VoteType};
@@ -53,6 +55,8 @@ pub enum InboxActivity {
     CreateOrUpdate(Box<CreateOrUpdate>),
     Vote(VoteActivity),
     Delete(DeleteContent),
+    Lock(LockPost),
+    Collection(CollectionChange),
     Announce(Announce),
     Other(OtherActivity),
 }
@@ -80,6 +84,7 @@ pub enum Prepared {
     UpdateGroup(RemoteGroup),
     CreateOrUpdate(CreateOrUpdateType, IncomingObject, PersonActor),
     Delete(Url, PersonActor),
+    Moderation(Box<moderation::PreparedModeration>),
     Announce(Box<announce::PreparedAnnounce>),
     /// Acknowledged, nothing to apply: why.
     Nothing(&'static str),
@@ -99,15 +104,26 @@ impl InboxActivity {
                 Prepared::Follow(follow, follower)
             }
             InboxActivity::Accept(a) => Prepared::Accept(a.prepare()?),
-            InboxActivity::Undo(a) => match a.prepare(actor)? {
-                (Undone::Follow(follow), _) => Prepared::UndoFollow(follow),
-                (Undone::Vote(vote), voter) => Prepared::Vote {
-                    voter,
-                    object: vote.object,
-                    vote: None,
-                    vote_id: vote.id,
-                },
-            },
+            InboxActivity::Undo(a) => {
+                let id = a.id.clone();
+                match a.prepare(actor)? {
+                    (Undone::Follow(follow), _) => Prepared::UndoFollow(follow),
+                    (Undone::Vote(vote), voter) => Prepared::Vote {
+                        voter,
+                        object: vote.object,
+                        vote: None,
+                        vote_id: vote.id,
+                    },
+                    (undone, person) => match moderation::Asked::undone(undone) {
+                        Some(asked) => Prepared::Moderation(Box::new(
+                            asked.prepare(data, person, id, true).await?,
+                        )),
+                        // An author's own Delete is not undone (Lemmy restores its own
+                        // deletions with an Undo too: not supported yet).
+                        None => Prepared::Nothing("undo_not_applied"),
+                    },
+                }
+            }
             InboxActivity::UpdateGroup(a) => Prepared::UpdateGroup(
                 a.prepare(
                     data.ctx
@@ -126,7 +142,32 @@ impl InboxActivity {
                 object: a.object,
                 vote_id: a.id,
             },
+            // Lemmy: a Delete with a summary is a moderator's removal.
+            InboxActivity::Delete(a) if a.summary.is_some() => {
+                let id = a.id.clone();
+                Prepared::Moderation(Box::new(
+                    moderation::Asked::Remove(a)
+                        .prepare_direct(data, actor, id, false)
+                        .await?,
+                ))
+            }
             InboxActivity::Delete(a) => Prepared::Delete(a.object, person_of(actor)?),
+            InboxActivity::Lock(a) => {
+                let id = a.id.clone();
+                Prepared::Moderation(Box::new(
+                    moderation::Asked::Lock(a)
+                        .prepare_direct(data, actor, id, false)
+                        .await?,
+                ))
+            }
+            InboxActivity::Collection(a) => {
+                let id = a.id.clone();
+                Prepared::Moderation(Box::new(
+                    moderation::Asked::Collection(a)
+                        .prepare_direct(data, actor, id, false)
+                        .await?,
+                ))
+            }
             InboxActivity::Announce(a) => match a.prepare(data, actor).await? {
                 Ok(ready) => Prepared::Announce(Box::new(ready)),
                 Err(why) => Prepared::Nothing(why),
@@ -173,6 +214,7 @@ impl Prepared {
             Prepared::Delete(object, person) => {
                 cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
             }
+            Prepared::Moderation(moderation) => moderation.apply(conn, None).await,
             Prepared::Announce(announce) => announce.apply(conn, ctx).await,
             Prepared::Nothing(why) => Ok(Outcome::Ignored(why)),
         }

@@ -1,6 +1,7 @@
-//! Undo of a Follow or of a vote. An Undo undoes only its own actor's activity.
+//! Undo of a Follow, a vote, or a moderator's removal or lock. An Undo undoes only its own
+//! actor's activity.
 
-use super::{follow::Follow, vote::VoteActivity};
+use super::{delete::DeleteContent, follow::Follow, moderation::LockPost, vote::VoteActivity};
 use crate::{
     objects::{person_of, ApubActor},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
@@ -19,6 +20,9 @@ use url::Url;
 pub enum Undone {
     Follow(Follow),
     Vote(VoteActivity),
+    /// A moderator's removal (a Delete with a summary): the restore.
+    Delete(DeleteContent),
+    Lock(LockPost),
 }
 
 impl Undone {
@@ -26,6 +30,8 @@ impl Undone {
         match self {
             Undone::Follow(f) => (&f.id, &f.actor),
             Undone::Vote(v) => (&v.id, &v.actor),
+            Undone::Delete(d) => (&d.id, &d.actor),
+            Undone::Lock(l) => (&l.id, &l.actor),
         }
     }
 }
@@ -45,6 +51,13 @@ pub struct Undo {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub to: Vec<Url>,
+    /// Lemmy requires both `to` and `cc` on the Undo of a moderator's action.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_audience",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub cc: Vec<Url>,
 }
 
 impl Undo {
@@ -55,7 +68,22 @@ impl Undo {
             id: new_activity_id(data, "undo"),
             actor: follow.actor.clone(),
             to: vec![follow.object.clone()],
+            cc: vec![],
             object: Undone::Follow(follow),
+        }
+    }
+
+    /// The Undo of a moderator's action (its embedded activity in full, as Lemmy reads it),
+    /// addressed like the action.
+    pub fn of_moderation(data: &FedData, undone: Undone, to: Vec<Url>, cc: Vec<Url>) -> Undo {
+        let actor = undone.id_and_actor().1.clone();
+        Undo {
+            kind: UndoType::Undo,
+            id: new_activity_id(data, "undo"),
+            actor,
+            object: undone,
+            to,
+            cc,
         }
     }
 

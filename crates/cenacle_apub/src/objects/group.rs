@@ -11,6 +11,7 @@ use activitypub_federation::{
 use cenacle_core::{
     actors,
     model::{Group, RemoteGroup},
+    ScopedFutureExt,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -201,9 +202,72 @@ impl Object for ApubGroup {
     }
 
     async fn from_json(json: GroupJson, data: &Data<FedData>) -> Result<Self, ApubError> {
-        let mut conn = data.db.conn().await?;
-        ApubGroup::new(actors::store_remote_group(&mut conn, &remote_group(json)).await?)
+        let moderators = moderators_url(&json);
+        let row = {
+            let mut conn = data.db.conn().await?;
+            actors::store_remote_group(&mut conn, &remote_group(json)).await?
+        };
+        if let Some(collection) = moderators {
+            // Who may moderate it (Lemmy 1.0's trust): its list, read on every fetch and
+            // refresh, kept up to date in between by the Add/Remove it announces. A list that
+            // cannot be read leaves the one we had.
+            if let Err(e) = sync_moderators(&row, &collection, data).await {
+                tracing::info!(group = %row.ap_id, error = %e, "moderators of a remote group not read");
+            }
+        }
+        ApubGroup::new(row)
     }
+}
+
+/// At most this many moderators are read from a remote group's list (each one may cost a
+/// fetch): a bound, so that a hostile group cannot make us fetch without end.
+const MAX_MODERATORS: usize = 25;
+
+/// The moderators collection a group names as its `attributedTo`, when it is on the group's
+/// own server.
+fn moderators_url(json: &GroupJson) -> Option<Url> {
+    let url = match json.attributed_to.as_ref()? {
+        serde_json::Value::String(s) => Url::parse(s).ok()?,
+        serde_json::Value::Object(o) => Url::parse(o.get("id")?.as_str()?).ok()?,
+        _ => return None,
+    };
+    cenacle_domain::origin::same_host(url.as_str(), json.id.as_str()).then_some(url)
+}
+
+/// Reads a remote group's moderators collection and keeps it as its moderators here.
+async fn sync_moderators(
+    group: &Group,
+    collection: &Url,
+    data: &Data<FedData>,
+) -> Result<(), ApubError> {
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Moderators {
+        #[serde(default, deserialize_with = "crate::vocabulary::deserialize_audience")]
+        ordered_items: Vec<Url>,
+    }
+    let list = activitypub_federation::fetch::fetch_object_http::<_, Moderators>(collection, data)
+        .await?
+        .object;
+    let mut people = Vec::new();
+    for id in list.ordered_items.into_iter().take(MAX_MODERATORS) {
+        match activitypub_federation::fetch::object_id::ObjectId::<super::person::ApubPerson>::from(
+            id.clone(),
+        )
+        .dereference(data)
+        .await
+        {
+            Ok(person) => people.push(person.row.id),
+            Err(e) => tracing::info!(moderator = %id, error = %e, "a listed moderator not read"),
+        }
+    }
+    let people = &people;
+    data.db
+        .transaction(|conn| {
+            cenacle_core::moderation::sync_remote_moderators(conn, group, people).scope_boxed()
+        })
+        .await?;
+    Ok(())
 }
 
 /// The row we keep of a remote group's document.

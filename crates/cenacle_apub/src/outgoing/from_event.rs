@@ -225,12 +225,19 @@ pub async fn send_for_event(
                     actor: actor_url.clone(),
                     object: Undone::Vote(vote(Vote::Like)),
                     to: vec![],
+                    cc: vec![],
                 })?,
             };
             (activity, group, None)
         }
         OutboxEvent::GroupUpdated(_) | OutboxEvent::PostApproved(_) => {
             unreachable!("handled above")
+        }
+        moderation_event => {
+            match super::moderation::activity(conn, data, &actor_url, moderation_event).await? {
+                Some((activity, group)) => (activity, group, None),
+                None => return Ok(()),
+            }
         }
     };
     if group.local {

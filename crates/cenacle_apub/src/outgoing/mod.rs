@@ -5,6 +5,7 @@
 //! family that receives it.)
 
 pub mod from_event;
+pub mod moderation;
 
 use crate::{activities::Announce, objects::content, FedData};
 use activitypub_federation::kinds::activity::AnnounceType;

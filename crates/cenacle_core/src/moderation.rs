@@ -1,0 +1,546 @@
+//! Moderators at work: removal and restoration of posts and comments (distinct from an
+//! author's delete), locks, pins and the moderator list — one use case per action, reached by
+//! the API (our members) and by the inbox (a remote moderator, directly or through the
+//! group's Announce). Who may act is the one rule of `cenacle_domain::moderators`; every
+//! action applied is written to the moderation log.
+
+use crate::{access, federation::record_event, moderation_log, Caller, Conn, CoreError};
+use cenacle_db::{
+    actors::{self as actor_store, Group, PersonActor},
+    content::{self as store, Comment, Post},
+    federation::OutboxEvent,
+};
+use cenacle_domain::{
+    content::{can_read, GroupRole},
+    moderation::ModAction,
+    moderators::{may_moderate, ModeratorFacts},
+    origin::same_host,
+    Role, ValidationError,
+};
+
+/// Who acts.
+#[derive(Clone, Copy)]
+pub enum Moderator<'a> {
+    /// One of our members, through the API.
+    Local(&'a Caller),
+    /// A remote person, through an activity sent to us directly (`announced_by` None) or
+    /// relayed by the remote group that holds the content.
+    Remote {
+        person: &'a PersonActor,
+        announced_by: Option<&'a Group>,
+    },
+}
+
+impl Moderator<'_> {
+    fn person_id(&self) -> i64 {
+        match self {
+            Moderator::Local(caller) => caller.person_id,
+            Moderator::Remote { person, .. } => person.id,
+        }
+    }
+}
+
+/// What a remote moderator asks, by ActivityPub ids.
+pub enum Act<'a> {
+    Remove {
+        object: &'a str,
+        reason: &'a str,
+    },
+    Restore {
+        object: &'a str,
+    },
+    Lock {
+        object: &'a str,
+        locked: bool,
+    },
+    Pin {
+        object: &'a str,
+        pinned: bool,
+    },
+    /// Add or remove `person` to the moderators collection `collection`.
+    Moderator {
+        person: &'a PersonActor,
+        add: bool,
+        collection: &'a str,
+    },
+}
+
+/// A post, or a comment with its post, and their group.
+struct Content {
+    post: Post,
+    comment: Option<Comment>,
+    group: Group,
+}
+
+impl Content {
+    fn author_id(&self) -> i64 {
+        self.comment
+            .as_ref()
+            .map_or(self.post.author_id, |c| c.author_id)
+    }
+}
+
+async fn content_by_ap_id(conn: &mut Conn, ap_id: &str) -> Result<Option<Content>, CoreError> {
+    let (post, comment) = match store::post_by_ap_id(conn, ap_id).await? {
+        Some(post) => (post, None),
+        None => match store::comment_by_ap_id(conn, ap_id).await? {
+            Some(comment) => match store::post_by_id(conn, comment.post_id).await? {
+                Some(post) => (post, Some(comment)),
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
+    };
+    let Some(group) = actor_store::group_by_id(conn, post.group_id).await? else {
+        return Ok(None);
+    };
+    Ok(Some(Content {
+        post,
+        comment,
+        group,
+    }))
+}
+
+async fn content_by_id(
+    conn: &mut Conn,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<Content, CoreError> {
+    let (post, comment) = match comment_id {
+        Some(id) => {
+            let comment = store::comment_by_id(conn, id)
+                .await?
+                .filter(|c| c.deleted_at.is_none())
+                .ok_or(CoreError::NotFound("comment"))?;
+            let post = store::post_by_id(conn, comment.post_id)
+                .await?
+                .ok_or(CoreError::NotFound("comment"))?;
+            (post, Some(comment))
+        }
+        None => (
+            store::post_by_id(conn, post_id)
+                .await?
+                .ok_or(CoreError::NotFound("post"))?,
+            None,
+        ),
+    };
+    if post.deleted_at.is_some() {
+        return Err(CoreError::NotFound("post"));
+    }
+    let group = actor_store::group_by_id(conn, post.group_id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    Ok(Content {
+        post,
+        comment,
+        group,
+    })
+}
+
+/// Whether `who` may moderate `group` for content of `content_group` (the rule of
+/// `cenacle_domain::moderators`); refused as not allowed with the rule's code, or as not found
+/// for a local caller who may not even read the group.
+pub async fn authorize(
+    conn: &mut Conn,
+    group: &Group,
+    content_group_id: i64,
+    who: Moderator<'_>,
+) -> Result<(), CoreError> {
+    let facts = match who {
+        Moderator::Local(caller) => {
+            let actor = access::actor_in(conn, group, caller).await?;
+            if !can_read(access::visibility(group), Some(&actor)) {
+                return Err(CoreError::NotFound("group"));
+            }
+            ModeratorFacts {
+                group_is_ours: group.local,
+                announced_by_the_group: false,
+                listed: actor.group_role >= Some(GroupRole::Moderator),
+                instance_staff: matches!(
+                    caller.instance_role,
+                    Some(Role::Admin | Role::CommunityManager)
+                ),
+                on_group_host: false,
+                local_person: true,
+                content_in_group: content_group_id == group.id,
+            }
+        }
+        Moderator::Remote {
+            person,
+            announced_by,
+        } => {
+            let acting_on = announced_by.unwrap_or(group);
+            ModeratorFacts {
+                group_is_ours: acting_on.local,
+                announced_by_the_group: announced_by.is_some(),
+                listed: access::is_group_moderator(conn, acting_on.id, person.id).await?,
+                instance_staff: false,
+                on_group_host: person
+                    .ap_id
+                    .as_deref()
+                    .is_some_and(|id| same_host(id, &acting_on.ap_id)),
+                local_person: person.local,
+                content_in_group: content_group_id == acting_on.id,
+            }
+        }
+    };
+    may_moderate(facts).map_err(|refusal| CoreError::NotAllowed(refusal.code()))
+}
+
+/// Records the action in the moderation log.
+#[allow(clippy::too_many_arguments)]
+async fn log(
+    conn: &mut Conn,
+    group: &Group,
+    who: Moderator<'_>,
+    action: ModAction,
+    target_person_id: Option<i64>,
+    content: Option<&Content>,
+    reason: Option<&str>,
+    ap_id: Option<&str>,
+) -> Result<(), CoreError> {
+    moderation_log::record(
+        conn,
+        moderation_log::NewModAction {
+            group_id: Some(group.id),
+            moderator_id: Some(who.person_id()),
+            action,
+            target_person_id: target_person_id.or(content.map(Content::author_id)),
+            target_post_id: content.map(|c| c.post.id),
+            target_comment_id: content.and_then(|c| c.comment.as_ref().map(|c| c.id)),
+            target_instance: None,
+            reason: reason.map(str::to_owned),
+            expires_at: None,
+            ap_id: ap_id.map(str::to_owned),
+        },
+    )
+    .await
+}
+
+/// Removes (`Some(reason)`) or restores (`None`) a post or comment: hidden from everyone but
+/// the group's moderators and its author, and from what we serve to other servers. The
+/// reason stays on the row after a restore (what the log and an Undo's embedded Delete say).
+async fn set_removal(
+    conn: &mut Conn,
+    who: Moderator<'_>,
+    content: &Content,
+    reason: Option<&str>,
+    ap_id: Option<&str>,
+) -> Result<(), CoreError> {
+    authorize(conn, &content.group, content.group.id, who).await?;
+    let changed = match &content.comment {
+        Some(comment) => store::set_comment_removal(conn, comment.id, reason).await?,
+        None => store::set_post_removal(conn, content.post.id, reason).await?,
+    };
+    if !changed {
+        // Already so: nothing to log or send again.
+        return Ok(());
+    }
+    let action = match (&content.comment, reason.is_some()) {
+        (None, true) => ModAction::RemovePost,
+        (None, false) => ModAction::RestorePost,
+        (Some(_), true) => ModAction::RemoveComment,
+        (Some(_), false) => ModAction::RestoreComment,
+    };
+    log(
+        conn,
+        &content.group,
+        who,
+        action,
+        None,
+        Some(content),
+        reason,
+        ap_id,
+    )
+    .await?;
+    if let Moderator::Local(caller) = who {
+        let event = match (&content.comment, reason.is_some()) {
+            (None, true) => OutboxEvent::PostRemoved(content.post.id),
+            (None, false) => OutboxEvent::PostRestored(content.post.id),
+            (Some(c), true) => OutboxEvent::CommentRemoved(c.id),
+            (Some(c), false) => OutboxEvent::CommentRestored(c.id),
+        };
+        record_event(conn, caller, event).await?;
+    }
+    Ok(())
+}
+
+/// Locks or pins a post (None leaves that flag as it is).
+async fn set_flags(
+    conn: &mut Conn,
+    who: Moderator<'_>,
+    content: &Content,
+    locked: Option<bool>,
+    pinned: Option<bool>,
+    ap_id: Option<&str>,
+) -> Result<Post, CoreError> {
+    authorize(conn, &content.group, content.group.id, who).await?;
+    if content.comment.is_some() {
+        return Err(CoreError::NotAllowed("lock_or_pin_a_comment"));
+    }
+    let post = &content.post;
+    let locked = locked.filter(|l| *l != post.locked);
+    let pinned = pinned.filter(|p| *p != post.pinned);
+    if locked.is_none() && pinned.is_none() {
+        return Ok(post.clone());
+    }
+    let updated = store::set_post_flags(conn, post.id, locked, pinned).await?;
+    let changes = [
+        locked.map(|l| {
+            if l {
+                (ModAction::LockPost, OutboxEvent::PostLocked(post.id))
+            } else {
+                (ModAction::UnlockPost, OutboxEvent::PostUnlocked(post.id))
+            }
+        }),
+        pinned.map(|p| {
+            if p {
+                (ModAction::PinPost, OutboxEvent::PostPinned(post.id))
+            } else {
+                (ModAction::UnpinPost, OutboxEvent::PostUnpinned(post.id))
+            }
+        }),
+    ];
+    for (action, event) in changes.into_iter().flatten() {
+        log(
+            conn,
+            &content.group,
+            who,
+            action,
+            None,
+            Some(content),
+            None,
+            ap_id,
+        )
+        .await?;
+        if let Moderator::Local(caller) = who {
+            record_event(conn, caller, event).await?;
+        }
+    }
+    Ok(updated)
+}
+
+/// A removal's reason is required: it is what the author and other servers are told.
+fn validate_reason(reason: &str) -> Result<(), CoreError> {
+    let code = match reason.trim().chars().count() {
+        0 => "required",
+        n if n > REASON_MAX_CHARS => "too_long",
+        _ => return Ok(()),
+    };
+    Err(ValidationError {
+        field: "reason",
+        code,
+    }
+    .into())
+}
+
+/// At most this many characters of reason.
+pub const REASON_MAX_CHARS: usize = 1000;
+
+/// A moderator removes a post.
+pub async fn remove_post(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    reason: &str,
+) -> Result<(), CoreError> {
+    validate_reason(reason)?;
+    let content = content_by_id(conn, post_id, None).await?;
+    set_removal(
+        conn,
+        Moderator::Local(caller),
+        &content,
+        Some(reason.trim()),
+        None,
+    )
+    .await
+}
+
+pub async fn restore_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Result<(), CoreError> {
+    let content = content_by_id(conn, post_id, None).await?;
+    set_removal(conn, Moderator::Local(caller), &content, None, None).await
+}
+
+pub async fn remove_comment(
+    conn: &mut Conn,
+    caller: &Caller,
+    comment_id: i64,
+    reason: &str,
+) -> Result<(), CoreError> {
+    validate_reason(reason)?;
+    let content = content_by_id(conn, 0, Some(comment_id)).await?;
+    set_removal(
+        conn,
+        Moderator::Local(caller),
+        &content,
+        Some(reason.trim()),
+        None,
+    )
+    .await
+}
+
+pub async fn restore_comment(
+    conn: &mut Conn,
+    caller: &Caller,
+    comment_id: i64,
+) -> Result<(), CoreError> {
+    let content = content_by_id(conn, 0, Some(comment_id)).await?;
+    set_removal(conn, Moderator::Local(caller), &content, None, None).await
+}
+
+/// Locks (no new comments) or pins a post: the group's moderators and the instance's staff.
+pub async fn moderate_post(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    locked: Option<bool>,
+    pinned: Option<bool>,
+) -> Result<Post, CoreError> {
+    let content = content_by_id(conn, post_id, None).await?;
+    set_flags(
+        conn,
+        Moderator::Local(caller),
+        &content,
+        locked,
+        pinned,
+        None,
+    )
+    .await
+}
+
+/// The owner of a group of ours (or a moderator, or the instance's staff: the rule) adds or
+/// removes a moderator; called by the membership use case once the role changed.
+pub async fn moderator_changed(
+    conn: &mut Conn,
+    caller: &Caller,
+    group: &Group,
+    person_id: i64,
+    add: bool,
+) -> Result<(), CoreError> {
+    let action = if add {
+        ModAction::AddModerator
+    } else {
+        ModAction::RemoveModerator
+    };
+    let who = Moderator::Local(caller);
+    log(conn, group, who, action, Some(person_id), None, None, None).await?;
+    let event = if add {
+        OutboxEvent::ModeratorAdded {
+            group_id: group.id,
+            person_id,
+        }
+    } else {
+        OutboxEvent::ModeratorRemoved {
+            group_id: group.id,
+            person_id,
+        }
+    };
+    record_event(conn, caller, event).await
+}
+
+/// A remote moderator's action, by ActivityPub ids. Returns the group it applied in (the
+/// inbox relays it when the group is ours). Unknown content is acknowledged and ignored.
+pub async fn apply_remote(
+    conn: &mut Conn,
+    who: Moderator<'_>,
+    act: Act<'_>,
+    ap_id: Option<&str>,
+) -> Result<Group, CoreError> {
+    match act {
+        Act::Remove { object, reason } => {
+            let content = known(conn, object).await?;
+            set_removal(conn, who, &content, Some(reason), ap_id).await?;
+            Ok(content.group)
+        }
+        Act::Restore { object } => {
+            let content = known(conn, object).await?;
+            set_removal(conn, who, &content, None, ap_id).await?;
+            Ok(content.group)
+        }
+        Act::Lock { object, locked } => {
+            let content = known(conn, object).await?;
+            set_flags(conn, who, &content, Some(locked), None, ap_id).await?;
+            Ok(content.group)
+        }
+        Act::Pin { object, pinned } => {
+            let content = known(conn, object).await?;
+            set_flags(conn, who, &content, None, Some(pinned), ap_id).await?;
+            Ok(content.group)
+        }
+        Act::Moderator {
+            person,
+            add,
+            collection,
+        } => {
+            let group = match who {
+                Moderator::Remote {
+                    announced_by: Some(group),
+                    ..
+                } => group.clone(),
+                _ => group_of_collection(conn, collection).await?,
+            };
+            authorize(conn, &group, group.id, who).await?;
+            let role = store::membership_role(conn, group.id, person.id).await?;
+            let listed = role.as_deref().and_then(|r| r.parse::<GroupRole>().ok())
+                >= Some(GroupRole::Moderator);
+            if listed != add {
+                if add {
+                    store::set_membership(conn, group.id, person.id, "moderator").await?;
+                } else if role.as_deref() == Some("owner") {
+                    return Err(CoreError::NotAllowed("change_owner"));
+                } else {
+                    store::set_membership(conn, group.id, person.id, "member").await?;
+                }
+                let action = if add {
+                    ModAction::AddModerator
+                } else {
+                    ModAction::RemoveModerator
+                };
+                log(
+                    conn,
+                    &group,
+                    who,
+                    action,
+                    Some(person.id),
+                    None,
+                    None,
+                    ap_id,
+                )
+                .await?;
+            }
+            Ok(group)
+        }
+    }
+}
+
+async fn known(conn: &mut Conn, object: &str) -> Result<Content, CoreError> {
+    content_by_ap_id(conn, object)
+        .await?
+        .ok_or(CoreError::NotFound("object"))
+}
+
+/// The group whose moderators collection is `collection` (`{group}/moderators`, as Lemmy and
+/// we name it).
+async fn group_of_collection(conn: &mut Conn, collection: &str) -> Result<Group, CoreError> {
+    let group_id = collection
+        .strip_suffix("/moderators")
+        .ok_or(CoreError::NotFound("group"))?;
+    actor_store::group_by_ap_id(conn, group_id)
+        .await?
+        .ok_or(CoreError::NotFound("group"))
+}
+
+/// The moderators a remote group lists (its `attributedTo` collection, read when we fetch or
+/// refresh it): listed people become its moderators here, the others listed before are
+/// members again (or no longer in it, for remote people: they were here only as moderators).
+pub async fn sync_remote_moderators(
+    conn: &mut Conn,
+    group: &Group,
+    people: &[i64],
+) -> Result<(), CoreError> {
+    if group.local {
+        return Ok(());
+    }
+    store::replace_moderators(conn, group.id, people).await?;
+    Ok(())
+}
