@@ -315,3 +315,147 @@ impl PreparedModeration {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::activities::{InboxActivity, Undo};
+    use serde_json::json;
+
+    fn parse(value: serde_json::Value) -> InboxActivity {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// Lemmy 1.0's shapes (`crates/apub/apub/assets/lemmy/activities/`) read as moderation.
+    #[test]
+    fn lemmy_moderation_shapes_are_read_as_moderation() {
+        let removal = json!({
+            "actor": "http://enterprise.lemmy.ml/u/lemmy_beta",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": "http://ds9.lemmy.ml/comment/1",
+            "cc": ["http://enterprise.lemmy.ml/c/main"],
+            "audience": "https://enterprise.lemmy.ml/c/main",
+            "type": "Delete",
+            "summary": "bad comment",
+            "id": "http://enterprise.lemmy.ml/activities/delete/42ca1a79"
+        });
+        assert!(
+            matches!(parse(removal.clone()), InboxActivity::Delete(DeleteContent { summary: Some(ref s), .. }) if s == "bad comment")
+        );
+        let undo = json!({
+            "actor": "http://enterprise.lemmy.ml/u/lemmy_beta", "type": "Undo",
+            "id": "http://enterprise.lemmy.ml/activities/undo/a850cf21",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": ["http://enterprise.lemmy.ml/c/main"], "object": removal,
+        });
+        assert!(matches!(
+            parse(undo),
+            InboxActivity::Undo(Undo {
+                object: Undone::Delete(_),
+                ..
+            })
+        ));
+        let lock = json!({
+            "id": "http://lemmy-alpha:8541/activities/lock/cb48761d",
+            "actor": "http://lemmy-alpha:8541/u/lemmy_alpha",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": "http://lemmy-alpha:8541/post/2",
+            "cc": ["http://lemmy-alpha:8541/c/main"],
+            "type": "Lock", "summary": "A reason for the lock",
+            "audience": "http://lemmy-alpha:8541/c/main"
+        });
+        assert!(matches!(parse(lock.clone()), InboxActivity::Lock(_)));
+        let undo_lock = json!({
+            "id": "http://lemmy-alpha:8541/activities/undo/d6066719",
+            "actor": "http://lemmy-alpha:8541/u/lemmy_alpha", "type": "Undo",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": ["http://lemmy-alpha:8541/c/main"], "object": lock,
+        });
+        assert!(matches!(
+            parse(undo_lock),
+            InboxActivity::Undo(Undo {
+                object: Undone::Lock(_),
+                ..
+            })
+        ));
+        for (kind, target) in [
+            ("Add", "https://ds9.lemmy.ml/c/main/featured"),
+            ("Remove", "http://enterprise.lemmy.ml/c/main/moderators"),
+        ] {
+            let change = json!({
+                "cc": ["https://ds9.lemmy.ml/c/main"], "type": kind,
+                "id": "https://ds9.lemmy.ml/activities/add/47d911f5",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "actor": "https://ds9.lemmy.ml/u/lemmy_alpha",
+                "object": "https://ds9.lemmy.ml/post/2", "target": target,
+                // Lemmy's remove_mod.json has an audience that is not the group: tolerated.
+                "audience": "http://enterprise.lemmy.ml/u/main"
+            });
+            assert!(matches!(parse(change), InboxActivity::Collection(_)));
+        }
+    }
+
+    /// What we send reads back through the same parsers, with what Lemmy requires: `to` and
+    /// `cc` present, a removal's object by id with its reason, Undos embedding their activity.
+    #[test]
+    fn our_moderation_shapes_read_back() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        let removal = DeleteContent {
+            kind: activitypub_federation::kinds::activity::DeleteType::Delete,
+            id: url("https://a.example/activities/delete/1"),
+            actor: url("https://a.example/u/mod"),
+            object: url("https://b.example/p/1"),
+            to: vec![url(crate::vocabulary::PUBLIC)],
+            cc: vec![url("https://a.example/g/rust")],
+            summary: Some("spam".into()),
+        };
+        let sent = serde_json::to_value(&removal).unwrap();
+        assert_eq!(sent["object"], "https://b.example/p/1");
+        assert!(sent["to"].is_array() && sent["cc"].is_array());
+        let undo = Undo {
+            kind: activitypub_federation::kinds::activity::UndoType::Undo,
+            id: url("https://a.example/activities/undo/1"),
+            actor: url("https://a.example/u/mod"),
+            object: Undone::Delete(removal),
+            to: vec![url(crate::vocabulary::PUBLIC)],
+            cc: vec![url("https://a.example/g/rust")],
+        };
+        let sent = serde_json::to_value(&undo).unwrap();
+        assert_eq!(sent["object"]["summary"], "spam");
+        assert!(matches!(
+            parse(sent),
+            InboxActivity::Undo(Undo {
+                object: Undone::Delete(_),
+                ..
+            })
+        ));
+        let lock = LockPost {
+            kind: LockType::Lock,
+            id: url("https://a.example/activities/lock/1"),
+            actor: url("https://a.example/u/mod"),
+            object: url("https://b.example/p/1"),
+            to: vec![url(crate::vocabulary::PUBLIC)],
+            cc: vec![url("https://a.example/g/rust")],
+            summary: None,
+            audience: Some(url("https://a.example/g/rust")),
+        };
+        assert!(matches!(
+            parse(serde_json::to_value(&lock).unwrap()),
+            InboxActivity::Lock(_)
+        ));
+        let pin = CollectionChange {
+            kind: AddOrRemove::Add,
+            id: url("https://a.example/activities/add/1"),
+            actor: url("https://a.example/u/mod"),
+            object: url("https://b.example/p/1"),
+            target: url("https://a.example/g/rust/featured"),
+            to: vec![url(crate::vocabulary::PUBLIC)],
+            cc: vec![url("https://a.example/g/rust")],
+            audience: None,
+        };
+        assert!(matches!(
+            parse(serde_json::to_value(&pin).unwrap()),
+            InboxActivity::Collection(_)
+        ));
+    }
+}
