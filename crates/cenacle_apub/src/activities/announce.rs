@@ -6,7 +6,8 @@
 use super::{
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
-    moderation::{Asked, CollectionChange, LockPost, PreparedModeration},
+    lock::LockPost,
+    moderation::{Asked, CollectionChange, PreparedModeration},
     undo::{Undo, Undone},
     vote::VoteActivity,
 };

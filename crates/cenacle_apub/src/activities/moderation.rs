@@ -4,7 +4,7 @@
 //! (`Add`/`Remove` with `target` = its moderators collection). Whoever acts, the one rule
 //! of `cenacle_domain::moderators` decides, through `cenacle_core::moderation`.
 
-use super::{delete::DeleteContent, undo::Undone};
+use super::{delete::DeleteContent, lock::LockPost, undo::Undone};
 use crate::{
     objects::{person::ApubPerson, person_of, ApubActor},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},
@@ -19,36 +19,6 @@ use cenacle_core::{
 };
 use serde::{Deserialize, Serialize};
 use url::Url;
-
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-pub enum LockType {
-    Lock,
-}
-
-/// `Lock` of a post: no new comments (Lemmy 1.0 sends a `summary` reason).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LockPost {
-    #[serde(rename = "type")]
-    pub kind: LockType,
-    pub id: Url,
-    #[serde(deserialize_with = "deserialize_id")]
-    pub actor: Url,
-    #[serde(deserialize_with = "deserialize_id")]
-    pub object: Url,
-    #[serde(default, deserialize_with = "deserialize_audience")]
-    pub to: Vec<Url>,
-    #[serde(default, deserialize_with = "deserialize_audience")]
-    pub cc: Vec<Url>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub summary: Option<String>,
-    #[serde(
-        default,
-        deserialize_with = "crate::vocabulary::deserialize_opt_id",
-        skip_serializing_if = "Option::is_none"
-    )]
-    pub audience: Option<Url>,
-}
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub enum AddOrRemove {
@@ -101,22 +71,6 @@ impl DeleteContent {
             to,
             cc,
             summary: Some(reason.to_owned()),
-        }
-    }
-}
-
-impl LockPost {
-    pub fn new(data: &FedData, actor: Url, object: Url, group: &Group) -> Self {
-        let (to, cc) = audience(group);
-        LockPost {
-            kind: LockType::Lock,
-            id: new_activity_id(data, "lock"),
-            actor,
-            object,
-            to,
-            cc,
-            summary: None,
-            audience: Url::parse(&group.ap_id).ok(),
         }
     }
 }
@@ -319,7 +273,7 @@ impl PreparedModeration {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::activities::{InboxActivity, Undo};
+    use crate::activities::{lock::LockType, InboxActivity, Undo};
     use serde_json::json;
 
     fn parse(value: serde_json::Value) -> InboxActivity {

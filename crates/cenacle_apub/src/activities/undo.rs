@@ -1,7 +1,7 @@
 //! Undo of a Follow, a vote, or a moderator's removal or lock. An Undo undoes only its own
 //! actor's activity.
 
-use super::{delete::DeleteContent, follow::Follow, moderation::LockPost, vote::VoteActivity};
+use super::{delete::DeleteContent, follow::Follow, lock::LockPost, vote::VoteActivity};
 use crate::{
     objects::{person_of, ApubActor},
     vocabulary::{deserialize_audience, deserialize_id, new_activity_id},

@@ -6,8 +6,8 @@
 
 use crate::{
     activities::{
-        moderation::{audience, AddOrRemove, CollectionChange, LockPost},
-        DeleteContent, Undo, Undone,
+        moderation::{audience, AddOrRemove, CollectionChange},
+        DeleteContent, LockPost, Undo, Undone,
     },
     ApubError, FedData,
 };
