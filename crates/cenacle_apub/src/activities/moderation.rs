@@ -129,7 +129,7 @@ pub enum PreparedAct {
         pinned: bool,
     },
     Moderator {
-        person: PersonActor,
+        person: Box<PersonActor>,
         add: bool,
         collection: Url,
     },
@@ -187,7 +187,7 @@ impl Asked {
                         .dereference(data)
                         .await?;
                     PreparedAct::Moderator {
-                        person: person.row,
+                        person: Box::new(person.row),
                         add,
                         collection: change.target,
                     }
