@@ -12,7 +12,7 @@ use cenacle_db::{
 };
 use cenacle_domain::{
     content::{can_read, GroupRole},
-    moderation::ModAction,
+    moderation::{check_reason, ModAction},
     moderators::{may_moderate, ModeratorFacts},
     origin::same_host,
     Role, ValidationError,
@@ -204,17 +204,16 @@ async fn log(
         moderation_log::NewModAction {
             group_id: Some(group.id),
             moderator_id: Some(who.person_id()),
-            action,
             target_person_id: target_person_id.or(content.map(Content::author_id)),
             target_post_id: content.map(|c| c.post.id),
             target_comment_id: content.and_then(|c| c.comment.as_ref().map(|c| c.id)),
-            target_instance: None,
-            reason: reason.map(str::to_owned),
-            expires_at: None,
+            reason: reason.unwrap_or_default().to_owned(),
             ap_id: ap_id.map(str::to_owned),
+            ..moderation_log::NewModAction::new(action)
         },
     )
-    .await
+    .await?;
+    Ok(())
 }
 
 /// Removes (`Some(reason)`) or restores (`None`) a post or comment: hidden from everyone but
@@ -320,22 +319,19 @@ async fn set_flags(
     Ok(updated)
 }
 
-/// A removal's reason is required: it is what the author and other servers are told.
+/// A removal's reason is required (it is what the author and other servers are told), and
+/// bounded as every moderation reason is.
 fn validate_reason(reason: &str) -> Result<(), CoreError> {
-    let code = match reason.trim().chars().count() {
-        0 => "required",
-        n if n > REASON_MAX_CHARS => "too_long",
-        _ => return Ok(()),
-    };
-    Err(ValidationError {
-        field: "reason",
-        code,
+    if reason.trim().is_empty() {
+        return Err(ValidationError {
+            field: "reason",
+            code: "required",
+        }
+        .into());
     }
-    .into())
+    check_reason(reason)?;
+    Ok(())
 }
-
-/// At most this many characters of reason.
-pub const REASON_MAX_CHARS: usize = 1000;
 
 /// A moderator removes a post.
 pub async fn remove_post(
