@@ -370,6 +370,41 @@ async fn lemmy_shaped_moderation_is_applied_and_forged_removals_change_nothing()
     );
     assert_eq!(post_as(&alpha, None, post_id).await.1["locked"], false);
 
+    // Unlocked, the comment is taken; a removal of it hides it from all but moderators.
+    let answer = lemmy
+        .send(author, &inbox, &lemmy.create(author, &note))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let comments = |token: Option<String>| {
+        let alpha = &alpha;
+        async move {
+            alpha
+                .get(&format!("/api/v1/posts/{post_id}"), token.as_deref())
+                .await
+                .1["comments"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+        }
+    };
+    assert_eq!(comments(None).await.len(), 1);
+    let mut removal = lemmy_fixture(
+        "lemmy_remove_page.json",
+        &moddy.id,
+        &group,
+        note["id"].as_str().unwrap(),
+        "",
+    );
+    removal["id"] = json!(lemmy.new_id("delete"));
+    assert_eq!(
+        lemmy.send(moddy, &inbox, &removal).await.unwrap().status,
+        202
+    );
+    assert_eq!(comments(None).await.len(), 0, "removed");
+    let seen = comments(Some(admin.clone())).await;
+    assert_eq!(seen[0]["removal"]["reason"], "bad comment", "{seen:?}");
+
     // Pins.
     let pin = fixture("lemmy_add_featured_post.json", &moddy.id, "");
     assert_eq!(lemmy.send(moddy, &inbox, &pin).await.unwrap().status, 202);
