@@ -162,10 +162,11 @@ pub fn announced_update_scope(
     Ok(scope)
 }
 
-/// A group's Announce may remove only content that belongs to that group: by its author, or
+/// A group's Announce may delete only content that belongs to that group: by its author, or
 /// by the group's own server (which removes from its group whatever it decides, our
-/// members' posts included). Removal by anyone else — a moderator of the group on another
-/// server — is not federated yet: acknowledged and ignored.
+/// members' posts included). A moderator of the group on another server removes with a
+/// `Delete` carrying a `summary`, judged by `crate::moderators` instead; a plain Delete from
+/// them is acknowledged and ignored.
 pub fn announced_delete(object: StoredObject, actor: AnnouncedActor) -> Result<Verdict, Forgery> {
     if !object.in_announcing_group {
         return Err(Forgery::NotTheGroupsContent);
