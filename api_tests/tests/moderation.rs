@@ -294,7 +294,11 @@ async fn lemmy_shaped_moderation_is_applied_and_forged_removals_change_nothing()
     assert_eq!(answer.status, 202, "{}", answer.body);
     let post_ap_id = page["id"].as_str().unwrap().to_owned();
     let post_id = local_id(&alpha, &admin, "rust", &post_ap_id).await;
-    for (person, group_name) in [(moddy, "rust"), (gomod, "golang")] {
+    // Named by handle, or by actor URL.
+    for (person, group_name, name) in [
+        (moddy, "rust", handle_of(&moddy.id)),
+        (gomod, "golang", gomod.id.clone()),
+    ] {
         let (status, body) = alpha
             .get(
                 &format!("/api/v1/resolve?q={}", enc(&person.id)),

@@ -10,12 +10,19 @@ use cenacle_db::{
 };
 use cenacle_domain::engagement::{rank_for, rank_score, Contributions, RankTier};
 
-/// A person by `username` (local) or `user@host`.
+/// A person by `username` (local), `user@host`, or actor URL.
 pub async fn person_by_handle(
     conn: &mut Conn,
     ctx: &Context,
     handle: &str,
 ) -> Result<PersonActor, CoreError> {
+    // A remote person may also be named by their actor URL (as an Add to a moderators
+    // collection names them).
+    if handle.starts_with("https://") || handle.starts_with("http://") {
+        return actors::person_by_ap_id(conn, handle)
+            .await?
+            .ok_or(CoreError::NotFound("person"));
+    }
     let local_host = identity::local_host(&ctx.settings);
     actors::person_by_handle(conn, handle, &local_host)
         .await?

@@ -75,7 +75,7 @@ pub struct RoleRequest {
 /// this instance knows them). Owners name moderators; only an owner or a community manager
 /// touches ownership.
 #[utoipa::path(put, path = "/api/v1/groups/{name}/members/{handle}", tag = "groups", security(("bearer" = [])),
-    params(("name" = String, Path), ("handle" = String, Path, description = "username, or user@host")),
+    params(("name" = String, Path), ("handle" = String, Path, description = "username, user@host, or a remote actor URL")),
     request_body = RoleRequest,
     responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn set_role(
