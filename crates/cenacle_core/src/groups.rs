@@ -15,9 +15,8 @@ use cenacle_db::{
     groups::{self as store, GroupChange},
 };
 use cenacle_domain::{
-    champions::ChampionRefusal,
-    content::{GroupRole, Visibility},
-    validate_group_name, validate_group_text, Permission, Role, ValidationError,
+    champions::ChampionRefusal, content::Visibility, validate_group_name, validate_group_text,
+    Permission, ValidationError,
 };
 
 /// A validated group with its identity. Keys are made before any transaction opens (RSA key
@@ -237,7 +236,7 @@ pub async fn follower_count(
 /// Refuses the ordinary membership actions (join, leave, requests, invitations, roles) on a
 /// local-only group: the champions programme alone puts people in it (activation) and takes
 /// them out (exit), so no owner, manager or member can open a side door.
-fn require_ordinary_membership(group: &Group) -> Result<(), CoreError> {
+pub(crate) fn require_ordinary_membership(group: &Group) -> Result<(), CoreError> {
     if group.local_only {
         return Err(ChampionRefusal::ProgrammeOnlyGroup.into());
     }
@@ -325,43 +324,6 @@ pub async fn invite(
     require_ordinary_membership(&group)?;
     require_moderator(conn, &group, caller).await?;
     Ok(store::invite(conn, group.id, person_id, Some(caller.person_id)).await?)
-}
-
-/// Sets a member's group role. Owners name moderators (local or remote people); only an owner
-/// or a community manager can make or unmake an owner.
-pub async fn set_member_role(
-    conn: &mut Conn,
-    caller: &Caller,
-    name: &str,
-    person_id: i64,
-    role: GroupRole,
-) -> Result<(), CoreError> {
-    let group = local_group(conn, name).await?;
-    require_ordinary_membership(&group)?;
-    let actor = require_moderator(conn, &group, caller).await?;
-    let current = content::membership_role(conn, group.id, person_id).await?;
-    let is_manager = matches!(
-        caller.instance_role,
-        Some(Role::Admin | Role::CommunityManager)
-    );
-    let touches_owner = role == GroupRole::Owner || current.as_deref() == Some("owner");
-    if touches_owner && actor.group_role != Some(GroupRole::Owner) && !is_manager {
-        return Err(CoreError::NotAllowed("change_owner"));
-    }
-    let was_moderator =
-        current.as_deref().and_then(|r| r.parse::<GroupRole>().ok()) >= Some(GroupRole::Moderator);
-    let is_moderator = role >= GroupRole::Moderator;
-    let role = match role {
-        GroupRole::Member => "member",
-        GroupRole::Moderator => "moderator",
-        GroupRole::Owner => "owner",
-    };
-    content::set_membership(conn, group.id, person_id, role).await?;
-    if was_moderator != is_moderator {
-        // The moderators collection changed: logged, and announced as Add/Remove.
-        crate::moderation::moderator_changed(conn, caller, &group, person_id, is_moderator).await?;
-    }
-    Ok(())
 }
 
 /// Members and their roles: (person id, username, host, role), owners and moderators first.

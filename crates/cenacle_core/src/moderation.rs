@@ -4,7 +4,7 @@
 //! group's Announce). Who may act is the one rule of `cenacle_domain::moderators`; every
 //! action applied is written to the moderation log.
 
-use crate::{access, federation::record_event, moderation_log, Caller, Conn, CoreError};
+use crate::{access, federation::record_event, groups, moderation_log, Caller, Conn, CoreError};
 use cenacle_db::{
     actors::{self as actor_store, Group, PersonActor},
     content::{self as store, Comment, Post},
@@ -404,9 +404,46 @@ pub async fn moderate_post(
     .await
 }
 
+/// Sets a member's group role. Owners name moderators (local or remote people); only an owner
+/// or a community manager can make or unmake an owner.
+pub async fn set_member_role(
+    conn: &mut Conn,
+    caller: &Caller,
+    name: &str,
+    person_id: i64,
+    role: GroupRole,
+) -> Result<(), CoreError> {
+    let group = groups::local_group(conn, name).await?;
+    groups::require_ordinary_membership(&group)?;
+    let actor = access::require_moderator(conn, &group, caller).await?;
+    let current = store::membership_role(conn, group.id, person_id).await?;
+    let is_manager = matches!(
+        caller.instance_role,
+        Some(Role::Admin | Role::CommunityManager)
+    );
+    let touches_owner = role == GroupRole::Owner || current.as_deref() == Some("owner");
+    if touches_owner && actor.group_role != Some(GroupRole::Owner) && !is_manager {
+        return Err(CoreError::NotAllowed("change_owner"));
+    }
+    let was_moderator =
+        current.as_deref().and_then(|r| r.parse::<GroupRole>().ok()) >= Some(GroupRole::Moderator);
+    let is_moderator = role >= GroupRole::Moderator;
+    let role = match role {
+        GroupRole::Member => "member",
+        GroupRole::Moderator => "moderator",
+        GroupRole::Owner => "owner",
+    };
+    store::set_membership(conn, group.id, person_id, role).await?;
+    if was_moderator != is_moderator {
+        // The moderators collection changed: logged, and announced as Add/Remove.
+        moderator_changed(conn, caller, &group, person_id, is_moderator).await?;
+    }
+    Ok(())
+}
+
 /// The owner of a group of ours (or a moderator, or the instance's staff: the rule) adds or
 /// removes a moderator; called by the membership use case once the role changed.
-pub async fn moderator_changed(
+async fn moderator_changed(
     conn: &mut Conn,
     caller: &Caller,
     group: &Group,

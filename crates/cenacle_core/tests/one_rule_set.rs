@@ -7,7 +7,7 @@ mod common;
 use cenacle_core::{
     answers, comments, groups,
     inbound::{self, GroupState, Outcome},
-    votes, Caller, CoreError, ScopedFutureExt,
+    moderation, votes, Caller, CoreError, ScopedFutureExt,
 };
 use cenacle_domain::{
     content::{GroupRole, IdeaStatus, PostKind, Vote},
@@ -176,7 +176,8 @@ async fn a_remote_moderator_may_remove_but_not_yet_rewrite_what_others_wrote() {
     w.act(|conn, _| {
         let (owner, moderator) = (Caller::from(&owner), moderator.id);
         async move {
-            groups::set_member_role(conn, &owner, "idees", moderator, GroupRole::Moderator).await
+            moderation::set_member_role(conn, &owner, "idees", moderator, GroupRole::Moderator)
+                .await
         }
         .scope_boxed()
     })

@@ -12,8 +12,8 @@ use axum::{
     Json,
 };
 use cenacle_core::{
-    admin, groups, model::Proposal, people, proposals, Caller, Conn, Context, CoreError,
-    ScopedFutureExt,
+    admin, groups, model::Proposal, moderation, people, proposals, Caller, Conn, Context,
+    CoreError, ScopedFutureExt,
 };
 use cenacle_domain::{content::GroupRole, Permission};
 use chrono::{DateTime, Utc};
@@ -89,7 +89,7 @@ pub async fn set_role(
     ctx.transaction(|conn| {
         async move {
             let person = person_id(conn, ctx, who).await?;
-            groups::set_member_role(conn, caller, name, person, req.role).await
+            moderation::set_member_role(conn, caller, name, person, req.role).await
         }
         .scope_boxed()
     })
