@@ -309,10 +309,7 @@ async fn lemmy_shaped_moderation_is_applied_and_forged_removals_change_nothing()
         let (status, body) = alpha
             .call(
                 Method::PUT,
-                &format!(
-                    "/api/v1/groups/{group_name}/members/{}",
-                    enc(&handle_of(&person.id))
-                ),
+                &format!("/api/v1/groups/{group_name}/members/{}", enc(&name)),
                 Some(&admin),
                 Some(json!({"role": "moderator"})),
             )

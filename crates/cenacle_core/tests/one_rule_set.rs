@@ -5,7 +5,7 @@
 mod common;
 
 use cenacle_core::{
-    answers, comments, groups,
+    answers, comments,
     inbound::{self, GroupState, Outcome},
     moderation, votes, Caller, CoreError, ScopedFutureExt,
 };
