@@ -138,8 +138,6 @@ async fn the_openapi_document_covers_every_route() {
         ("delete", "/api/v1/posts/{id}/removal"),
         ("post", "/api/v1/comments/{id}/removal"),
         ("delete", "/api/v1/comments/{id}/removal"),
-        ("get", "/api/v1/groups/{name}/moderation-log"),
-        ("get", "/api/v1/instance/moderation-log"),
         ("post", "/api/v1/posts/{id}/comments"),
         ("put", "/api/v1/posts/{id}/accepted-answer"),
         ("put", "/api/v1/posts/{id}/idea-status"),
