@@ -28,6 +28,16 @@ ensure_build_deps() {
   fi
 }
 
+# The web pages' tests drive Debian's Chromium over WebDriver (its own chromedriver).
+ensure_browser() {
+  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
+    return 0
+  fi
+  echo "==> installing Chromium and its WebDriver for the browser tests (apt-get)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+}
+
 ensure_cargo() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust (https://rustup.rs) first" >&2

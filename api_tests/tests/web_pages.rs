@@ -1,0 +1,214 @@
+//! The web pages in a real headless Chromium against a real `cenacle serve`: a member signs
+//! up, joins a group and asks; another answers; the first accepts, and the accepted answer
+//! shows first with its marker after a reload — in English and in French. Forms without the
+//! CSRF token are refused; titles and Markdown with markup render as text; an expired session
+//! goes to sign-in and back; unknown pages are localised HTML, not JSON.
+
+use cenacle_api_tests::{browser::Browser, Hosts, Instance, PASSWORD};
+use serde_json::json;
+
+async fn instance_with_group() -> (Hosts, Instance) {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "support", "title": "Support", "description": "Ask anything"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (hosts, alpha)
+}
+
+async fn sign_up(b: &Browser, alpha: &Instance, username: &str) {
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", username).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, username, "signed in after signing up");
+}
+
+async fn sign_out(b: &Browser) {
+    b.click("header form button").await;
+    b.find("a[href='/signin']").await;
+}
+
+#[tokio::test]
+async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let b = Browser::start("en").await;
+
+    // Alice signs up, joins the group and asks.
+    sign_up(&b, &alpha, "alice").await;
+    b.screenshot("groups-en").await;
+    b.click("a[href='/groups/support']").await;
+    b.click("form[action='/groups/support/join'] button").await;
+    b.click("a[href='/groups/support/ask']").await;
+    b.fill("#title", "How do I reset the router?").await;
+    b.fill("#body", "It blinks **red** since yesterday.").await;
+    b.screenshot("composer-en").await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text("h1").await, "How do I reset the router?");
+    assert!(
+        b.source().await.contains("<strong>red</strong>"),
+        "Markdown rendered"
+    );
+    let question = b.path().await;
+    assert!(question.starts_with("/posts/"), "{question}");
+    sign_out(&b).await;
+
+    // Bob answers twice.
+    sign_up(&b, &alpha, "bob").await;
+    b.goto(&alpha.url(&question)).await;
+    for answer in [
+        "Try turning it off and on again.",
+        "Hold the reset button for ten seconds.",
+    ] {
+        b.fill("#answer-body", answer).await;
+        b.click("form[action$='/answers'] button").await;
+        b.find(".answer").await;
+    }
+    sign_out(&b).await;
+
+    // Alice accepts the second, later answer.
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", "alice").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    b.goto(&alpha.url(&question)).await;
+    assert_eq!(b.text("#answers-heading").await, "2 answer(s)");
+    let first = b.text(".answers > li:first-child .body").await;
+    assert_eq!(first, "Try turning it off and on again.");
+    b.click(".answers > li:nth-child(2) form[action$='/accept'] button")
+        .await;
+
+    // After a reload, the accepted answer is first, with its marker.
+    b.goto(&alpha.url(&question)).await;
+    let first = b.find(".answers > li:first-child").await;
+    assert_eq!(
+        first.attr("class").await.unwrap().as_deref(),
+        Some("answer accepted")
+    );
+    let text = first.text().await.unwrap();
+    assert!(text.contains("Accepted answer"), "{text}");
+    assert!(text.contains("Hold the reset button"), "{text}");
+    b.screenshot("question-en").await;
+    b.close().await;
+
+    // The same pages in French, for a browser that asks for French.
+    let fr = Browser::start("fr").await;
+    fr.goto(&alpha.url(&question)).await;
+    let marker = fr.text(".answer.accepted .marker").await;
+    assert_eq!(marker, "✔ Réponse acceptée");
+    assert_eq!(fr.text("#answers-heading").await, "2 réponse(s)");
+    assert!(fr.source().await.contains("<html lang=\"fr\">"));
+    fr.screenshot("question-fr").await;
+    fr.goto(&alpha.url("/groups")).await;
+    assert_eq!(fr.text("h1").await, "Groupes");
+    fr.goto(&alpha.url("/nowhere")).await;
+    assert_eq!(fr.text("h1").await, "Page introuvable");
+    fr.close().await;
+}
+
+#[tokio::test]
+async fn forms_need_their_token_and_members_markup_stays_text() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let token = alpha.member("mallory").await;
+    alpha
+        .post("/api/v1/groups/support/join", Some(&token), json!({}))
+        .await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&token),
+            json!({"kind": "question", "title": "<script>alert(1)</script>",
+                   "body": "<img src=x onerror=alert(2)> [x](javascript:alert(3))"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["post"]["id"].as_i64().unwrap();
+
+    // A form posted without the CSRF token (another site's form) changes nothing.
+    let forged = alpha
+        .http
+        .post(alpha.url("/signup"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=intruder&password=correct+horse+battery")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let (status, _) = alpha
+        .post(
+            "/api/v1/account/login",
+            None,
+            json!({"username": "intruder", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 401, "no account was made");
+
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url(&format!("/posts/{id}"))).await;
+    assert_eq!(b.text("h1").await, "<script>alert(1)</script>");
+    let html = b.source().await;
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=\"x\""), "{html}");
+    assert!(!html.to_lowercase().contains("javascript:alert"), "{html}");
+    assert!(
+        b.client.get_alert_text().await.is_err(),
+        "no script of the member ran"
+    );
+
+    // A session that ends while the page is open (here: every session of the member revoked
+    // from elsewhere): the composer sends to sign-in, then back to the composer.
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", "mallory").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "mallory");
+    let (status, body) = alpha
+        .post("/api/v1/account/logout-all", Some(&token), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    b.goto(&alpha.url("/groups/support/ask")).await;
+    assert!(
+        b.path().await.starts_with("/signin?next="),
+        "{}",
+        b.path().await
+    );
+    b.find(".notice").await;
+    b.fill("#username", "mallory").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.path().await, "/groups/support/ask");
+    // An invalid form comes back with the error and what was written.
+    b.fill("#title", " ").await;
+    b.fill("#body", "what I wrote").await;
+    b.click("form.stack button[type=submit]").await;
+    b.find("#form-error").await;
+    assert_eq!(
+        b.find("#body")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("what I wrote")
+    );
+    b.close().await;
+
+    // An unknown page, asked by a browser: an HTML page, not the API's JSON.
+    let page = alpha
+        .http
+        .get(alpha.url("/nowhere"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.text().await.unwrap().contains("Page not found"));
+}

@@ -1,0 +1,339 @@
+//! The groups: their directory, a group's page with its posts, joining, and the composer.
+
+use super::signed_in;
+use crate::{
+    i18n::Words,
+    render::{page, see_other, Chrome, PageError},
+    session::Visitor,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Form,
+};
+use cenacle_api::AppState;
+use cenacle_core::{
+    access, groups,
+    model::{Post, PostFilter},
+    posts::{self, PostInput},
+    CoreError, ScopedFutureExt,
+};
+use cenacle_domain::content::PostKind;
+use serde::Deserialize;
+
+/// The most groups the directory lists (a community has tens, not thousands).
+const DIRECTORY_SIZE: i64 = 500;
+/// Posts on a group's page.
+const PAGE_SIZE: i64 = 30;
+
+pub struct GroupCard {
+    name: String,
+    title: String,
+    description: String,
+    visibility: String,
+    visibility_key: String,
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+struct GroupsPage {
+    c: Chrome,
+    groups: Vec<GroupCard>,
+}
+
+pub async fn directory(State(state): State<AppState>, v: Visitor) -> Response {
+    let listed = async {
+        let mut conn = state.ctx.conn().await?;
+        groups::directory(&mut conn, DIRECTORY_SIZE).await
+    }
+    .await;
+    match listed {
+        Ok(list) => page(
+            &v,
+            StatusCode::OK,
+            &GroupsPage {
+                c: Chrome::of(&v, "/groups"),
+                groups: list
+                    .into_iter()
+                    .map(|g| GroupCard {
+                        visibility_key: format!("visibility-{}", g.visibility),
+                        name: g.name,
+                        title: g.title,
+                        description: g.description,
+                        visibility: g.visibility,
+                    })
+                    .collect(),
+            },
+        ),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+pub struct PostLine {
+    id: i64,
+    kind: String,
+    title: String,
+    pinned: bool,
+    solved: bool,
+    score: String,
+    answers: String,
+    when: String,
+}
+
+fn post_line(p: Post, t: Words) -> PostLine {
+    PostLine {
+        id: p.id,
+        kind: t.t(&format!("kind-{}", p.kind)),
+        solved: p.accepted_comment_id.is_some(),
+        pinned: p.pinned,
+        score: t.t1("score", "count", t.number(i64::from(p.likes - p.dislikes))),
+        answers: t.t1(
+            "answers-count",
+            "count",
+            t.number(i64::from(p.comment_count)),
+        ),
+        when: t.date(&p.created_at),
+        title: p.title,
+    }
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+struct GroupPage {
+    c: Chrome,
+    name: String,
+    title: String,
+    description: String,
+    member: bool,
+    /// (key, label, whether it is the current sort)
+    sorts: Vec<(&'static str, String, bool)>,
+    posts: Vec<PostLine>,
+}
+
+#[derive(Deserialize)]
+pub struct SortQuery {
+    #[serde(default)]
+    sort: Option<String>,
+}
+
+const SORTS: [&str; 3] = ["new", "top", "active"];
+
+pub async fn group_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+    Query(q): Query<SortQuery>,
+) -> Response {
+    let sort = q
+        .sort
+        .filter(|s| SORTS.contains(&s.as_str()))
+        .unwrap_or_else(|| "new".into());
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        let group = groups::readable_group(&mut conn, caller.as_ref(), &name).await?;
+        let member = match &caller {
+            Some(c) => access::actor_in(&mut conn, &group, c)
+                .await?
+                .group_role
+                .is_some(),
+            None => false,
+        };
+        let filter = PostFilter {
+            sort: sort.clone(),
+            limit: PAGE_SIZE,
+            ..Default::default()
+        };
+        let posts = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
+        Ok::<_, CoreError>((group, member, posts))
+    }
+    .await;
+    let (group, member, posts) = match read {
+        Ok(found) => found,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let t = v.words;
+    page(
+        &v,
+        StatusCode::OK,
+        &GroupPage {
+            c: Chrome::of(&v, &format!("/groups/{name}")),
+            name: group.name,
+            title: group.title,
+            description: group.description,
+            member,
+            sorts: SORTS
+                .iter()
+                .map(|s| (*s, t.t(&format!("sort-{s}")), *s == sort))
+                .collect(),
+            posts: posts.into_iter().map(|p| post_line(p, t)).collect(),
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: String,
+}
+
+pub async fn join(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let here = format!("/groups/{name}");
+    let caller = match signed_in(&v, &here) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller, name) = (&state.ctx, &caller, &name);
+    let joined = ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::local_group(conn, name).await?;
+                groups::join_group(conn, caller, &group, None).await
+            }
+            .scope_boxed()
+        })
+        .await;
+    match joined {
+        Ok(_) => see_other(&here, vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AskForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    tags: String,
+}
+
+#[derive(Template)]
+#[template(path = "ask.html")]
+struct AskPage {
+    c: Chrome,
+    group: String,
+    group_title: String,
+    /// (key, label, whether it is chosen)
+    kinds: Vec<(&'static str, String, bool)>,
+    form: AskForm,
+    error: Option<String>,
+    field: String,
+}
+
+fn ask_page(v: &Visitor, group: &cenacle_core::model::Group, form: AskForm) -> AskPage {
+    AskPage {
+        c: Chrome::of(v, &format!("/groups/{}/ask", group.name)),
+        group: group.name.clone(),
+        group_title: group.title.clone(),
+        kinds: ["question", "idea", "note"]
+            .into_iter()
+            .map(|k| (k, v.words.t(&format!("kind-{k}")), k == form.kind))
+            .collect(),
+        form,
+        error: None,
+        field: String::new(),
+    }
+}
+
+pub async fn ask_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(redirect) = signed_in(&v, &format!("/groups/{name}/ask")) {
+        return redirect.into_response();
+    }
+    let caller = v.caller();
+    let found = async {
+        let mut conn = state.ctx.conn().await?;
+        groups::readable_group(&mut conn, caller.as_ref(), &name).await
+    }
+    .await;
+    match found {
+        Ok(group) => {
+            let form = AskForm {
+                kind: "question".into(),
+                ..Default::default()
+            };
+            page(&v, StatusCode::OK, &ask_page(&v, &group, form))
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+/// Publishes a post; on invalid fields, the same form again with the error next to the field
+/// and everything the member wrote kept.
+pub async fn ask(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<AskForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/groups/{name}/ask")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let input = PostInput {
+        kind: form.kind.parse().unwrap_or(PostKind::Question),
+        title: form.title.clone(),
+        body: form.body.clone(),
+        tags: form
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        language: Some(v.words.0),
+        attachments: vec![],
+        remote_attachments: vec![],
+    };
+    let (ctx, caller_ref, name_ref) = (&state.ctx, &caller, &name);
+    let created = ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::local_group(conn, name_ref).await?;
+                posts::create_post(conn, ctx, caller_ref, &group, input, None).await
+            }
+            .scope_boxed()
+        })
+        .await;
+    match created {
+        Ok(post) => see_other(&format!("/posts/{}", post.id), vec![]),
+        Err(CoreError::Validation(invalid)) => {
+            let group = async {
+                let mut conn = state.ctx.conn().await?;
+                groups::local_group(&mut conn, &name).await
+            }
+            .await;
+            let Ok(group) = group else {
+                return PageError::not_found(v.words, v.instance.clone()).into_response();
+            };
+            let field = invalid.field.to_owned();
+            let error = crate::session::message_of(CoreError::Validation(invalid), v.words);
+            let mut shown = ask_page(&v, &group, form);
+            shown.error = Some(error);
+            shown.field = field;
+            page(&v, StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}

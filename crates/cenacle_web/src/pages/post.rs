@@ -1,0 +1,217 @@
+//! A post's page (a question with its answers, accepted first), answering and accepting.
+
+use super::signed_in;
+use crate::{
+    i18n::Words,
+    render::{page, see_other, Chrome, PageError},
+    session::{message_of, Visitor},
+};
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Form,
+};
+use cenacle_api::AppState;
+use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_core::{
+    answers, comments, people,
+    posts::{self, PostDetail},
+    CoreError, ScopedFutureExt,
+};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+pub struct AnswerView {
+    id: i64,
+    body_html: String,
+    author: String,
+    when: String,
+    score: String,
+    accepted: bool,
+    official: bool,
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+struct PostPage {
+    c: Chrome,
+    id: i64,
+    group: String,
+    group_title: String,
+    kind: String,
+    title: String,
+    author: String,
+    when: String,
+    score: String,
+    body_html: String,
+    answers_heading: String,
+    answers: Vec<AnswerView>,
+    may_accept: bool,
+    draft: String,
+    error: Option<String>,
+}
+
+fn name_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> String {
+    match authors.get(&id) {
+        Some(a) => {
+            let name = a.display_name.clone().unwrap_or_else(|| a.username.clone());
+            match &a.instance_host {
+                Some(host) if !a.local => format!("{name} ({}@{host})", a.username),
+                _ => name,
+            }
+        }
+        None => "?".into(),
+    }
+}
+
+async fn load(
+    state: &AppState,
+    v: &Visitor,
+    id: i64,
+) -> Result<(PostDetail, HashMap<i64, cenacle_core::model::Author>), CoreError> {
+    let caller = v.caller();
+    let mut conn = state.ctx.conn().await?;
+    let detail = posts::get_post(&mut conn, caller.as_ref(), id).await?;
+    let mut ids: Vec<i64> = detail.comments.iter().map(|c| c.author_id).collect();
+    ids.push(detail.post.author_id);
+    let authors = people::authors(&mut conn, &ids).await?;
+    Ok((detail, authors))
+}
+
+fn post_page(
+    v: &Visitor,
+    detail: PostDetail,
+    authors: &HashMap<i64, cenacle_core::model::Author>,
+    draft: String,
+    error: Option<String>,
+) -> PostPage {
+    let t: Words = v.words;
+    let post = detail.post;
+    let accepted = post.accepted_comment_id;
+    let answers: Vec<AnswerView> = detail
+        .comments
+        .iter()
+        // Answers are the replies to the post itself; replies to replies stay with them.
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| AnswerView {
+            id: c.id,
+            body_html: markdown_to_html(&c.body),
+            author: name_of(authors, c.author_id),
+            when: t.date(&c.created_at),
+            score: t.t1("score", "count", t.number(i64::from(c.likes - c.dislikes))),
+            accepted: Some(c.id) == accepted,
+            official: authors
+                .get(&c.author_id)
+                .is_some_and(|a| a.role.as_deref() == Some("staff")),
+        })
+        .collect();
+    let is_author = v.caller().is_some_and(|c| c.person_id == post.author_id);
+    PostPage {
+        c: Chrome::of(v, &format!("/posts/{}", post.id)),
+        id: post.id,
+        group: detail.group.name.clone(),
+        group_title: detail.group.title.clone(),
+        kind: t.t(&format!("kind-{}", post.kind)),
+        author: name_of(authors, post.author_id),
+        when: t.date(&post.created_at),
+        score: t.t1(
+            "score",
+            "count",
+            t.number(i64::from(post.likes - post.dislikes)),
+        ),
+        body_html: markdown_to_html(&post.body),
+        answers_heading: t.t1("answers-count", "count", t.number(answers.len() as i64)),
+        may_accept: is_author && post.kind == "question",
+        answers,
+        title: post.title,
+        draft,
+        error,
+    }
+}
+
+pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    match load(&state, &v, id).await {
+        Ok((detail, authors)) => page(
+            &v,
+            StatusCode::OK,
+            &post_page(&v, detail, &authors, String::new(), None),
+        ),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller, body) = (&state.ctx, &caller, &form.body);
+    let added = ctx
+        .transaction(|conn| {
+            comments::add_comment(conn, ctx, caller, id, None, body, None).scope_boxed()
+        })
+        .await;
+    match added {
+        Ok(comment) => see_other(&format!("/posts/{id}#answer-{}", comment.id), vec![]),
+        Err(CoreError::Validation(invalid)) => match load(&state, &v, id).await {
+            Ok((detail, authors)) => {
+                let error = message_of(CoreError::Validation(invalid), v.words);
+                page(
+                    &v,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &post_page(&v, detail, &authors, form.body, Some(error)),
+                )
+            }
+            Err(e) => PageError::from_core(e, &v).into_response(),
+        },
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    csrf: String,
+    comment_id: i64,
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<AcceptForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller) = (&state.ctx, &caller);
+    let accepted = ctx
+        .transaction(|conn| {
+            answers::accept_answer(conn, ctx, caller, id, Some(form.comment_id)).scope_boxed()
+        })
+        .await;
+    match accepted {
+        Ok(_) => see_other(&format!("/posts/{id}#answer-{}", form.comment_id), vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
