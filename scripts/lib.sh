@@ -29,13 +29,17 @@ ensure_build_deps() {
 }
 
 # The web pages' tests drive Debian's Chromium over WebDriver (its own chromedriver).
+# axe-core (npm, the committed lock file) checks each key page's accessibility in that browser.
 ensure_browser() {
-  if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then
-    return 0
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "==> installing Chromium and its WebDriver for the browser tests (apt-get)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
   fi
-  echo "==> installing Chromium and its WebDriver for the browser tests (apt-get)"
-  as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+  if [ ! -f scripts/browser/node_modules/axe-core/axe.min.js ]; then
+    echo "==> installing axe-core from npm into scripts/browser/node_modules"
+    (cd scripts/browser && npm ci --no-audit --no-fund --silent)
+  fi
 }
 
 ensure_cargo() {

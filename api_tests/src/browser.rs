@@ -127,6 +127,30 @@ impl Browser {
         std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
     }
 
+    /// axe-core's violations of impact "serious" or "critical" on the current page, as
+    /// `rule: element…` lines (axe-core from `scripts/browser/node_modules`, which
+    /// `scripts/test` installs).
+    pub async fn serious_accessibility_violations(&self) -> Vec<String> {
+        let axe = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../scripts/browser/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&axe).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (run `cd scripts/browser && npm ci`, as scripts/test does)",
+                axe.display()
+            )
+        });
+        let script = format!(
+            "{axe}\n;const done = arguments[arguments.length - 1];\n\
+             axe.run(document, {{ resultTypes: ['violations'] }})\n\
+               .then(r => done(r.violations\n\
+                 .filter(v => v.impact === 'serious' || v.impact === 'critical')\n\
+                 .map(v => v.id + ' (' + v.impact + '): ' + v.nodes.map(n => n.target.join(' ')).join(', '))))\n\
+               .catch(e => done(['axe failed: ' + e]));"
+        );
+        let found = self.client.execute_async(&script, vec![]).await.unwrap();
+        serde_json::from_value(found).unwrap()
+    }
+
     pub async fn close(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();

@@ -32,6 +32,13 @@ async fn sign_up(b: &Browser, alpha: &Instance, username: &str) {
     assert_eq!(b.text(".me").await, username, "signed in after signing up");
 }
 
+/// Screenshot of a key page, and no serious or critical accessibility violation on it.
+async fn key_page(b: &Browser, name: &str) {
+    b.screenshot(name).await;
+    let violations = b.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "{name}: {violations:#?}");
+}
+
 async fn sign_out(b: &Browser) {
     b.click("header form button").await;
     b.find("a[href='/signin']").await;
@@ -44,13 +51,13 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
 
     // Alice signs up, joins the group and asks.
     sign_up(&b, &alpha, "alice").await;
-    b.screenshot("groups-en").await;
+    key_page(&b, "groups-en").await;
     b.click("a[href='/groups/support']").await;
     b.click("form[action='/groups/support/join'] button").await;
     b.click("a[href='/groups/support/ask']").await;
     b.fill("#title", "How do I reset the router?").await;
     b.fill("#body", "It blinks **red** since yesterday.").await;
-    b.screenshot("composer-en").await;
+    key_page(&b, "composer-en").await;
     b.click("form.stack button[type=submit]").await;
     assert_eq!(b.text("h1").await, "How do I reset the router?");
     assert!(
@@ -96,7 +103,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     let text = first.text().await.unwrap();
     assert!(text.contains("Accepted answer"), "{text}");
     assert!(text.contains("Hold the reset button"), "{text}");
-    b.screenshot("question-en").await;
+    key_page(&b, "question-en").await;
     b.close().await;
 
     // The same pages in French, for a browser that asks for French.
@@ -106,9 +113,13 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     assert_eq!(marker, "✔ Réponse acceptée");
     assert_eq!(fr.text("#answers-heading").await, "2 réponse(s)");
     assert!(fr.source().await.contains("<html lang=\"fr\">"));
-    fr.screenshot("question-fr").await;
+    key_page(&fr, "question-fr").await;
     fr.goto(&alpha.url("/groups")).await;
     assert_eq!(fr.text("h1").await, "Groupes");
+    fr.goto(&alpha.url("/signin")).await;
+    key_page(&fr, "sign-in-fr").await;
+    fr.goto(&alpha.url("/groups/support")).await;
+    key_page(&fr, "group-fr").await;
     fr.goto(&alpha.url("/nowhere")).await;
     assert_eq!(fr.text("h1").await, "Page introuvable");
     fr.close().await;
