@@ -104,6 +104,16 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     assert!(text.contains("Accepted answer"), "{text}");
     assert!(text.contains("Hold the reset button"), "{text}");
     key_page(&b, "question-en").await;
+
+    // Bob's profile counts the accepted answer; reward points show on one's own profile only.
+    b.goto(&alpha.url("/people/bob")).await;
+    let figures = b.text(".figures").await;
+    assert!(figures.contains("Accepted answers\n1"), "{figures}");
+    assert!(!figures.contains("Reward points"), "{figures}");
+    key_page(&b, "profile-en").await;
+    b.click("header a.me").await;
+    assert_eq!(b.path().await, "/people/alice");
+    assert!(b.text(".figures").await.contains("Reward points"));
     b.close().await;
 
     // The same pages in French, for a browser that asks for French.

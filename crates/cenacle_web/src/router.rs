@@ -4,7 +4,7 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, groups, post},
+    pages::{account, groups, person, post},
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}", get(post::show))
         .route("/posts/{id}/answers", post_route(post::answer))
         .route("/posts/{id}/accept", post_route(post::accept))
+        .route("/people/{handle}", get(person::show))
         .route("/static/style.css", get(style))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

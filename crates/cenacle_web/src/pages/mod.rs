@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod groups;
+pub mod person;
 pub mod post;
 
 use crate::{render::see_other, session::Visitor};

@@ -27,6 +27,7 @@ pub struct AnswerView {
     id: i64,
     body_html: String,
     author: String,
+    author_link: String,
     when: String,
     score: String,
     accepted: bool,
@@ -43,6 +44,7 @@ struct PostPage {
     kind: String,
     title: String,
     author: String,
+    author_link: String,
     when: String,
     score: String,
     body_html: String,
@@ -51,6 +53,17 @@ struct PostPage {
     may_accept: bool,
     draft: String,
     error: Option<String>,
+}
+
+/// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
+fn profile_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> String {
+    match authors.get(&id) {
+        Some(a) => match &a.instance_host {
+            Some(host) if !a.local => format!("/people/{}@{host}", a.username),
+            _ => format!("/people/{}", a.username),
+        },
+        None => "/".into(),
+    }
 }
 
 fn name_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> String {
@@ -99,6 +112,7 @@ fn post_page(
             id: c.id,
             body_html: markdown_to_html(&c.body),
             author: name_of(authors, c.author_id),
+            author_link: profile_of(authors, c.author_id),
             when: t.date(&c.created_at),
             score: t.t1("score", "count", t.number(i64::from(c.likes - c.dislikes))),
             accepted: Some(c.id) == accepted,
@@ -115,6 +129,7 @@ fn post_page(
         group_title: detail.group.title.clone(),
         kind: t.t(&format!("kind-{}", post.kind)),
         author: name_of(authors, post.author_id),
+        author_link: profile_of(authors, post.author_id),
         when: t.date(&post.created_at),
         score: t.t1(
             "score",
