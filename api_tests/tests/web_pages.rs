@@ -126,6 +126,14 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     key_page(&fr, "question-fr").await;
     fr.goto(&alpha.url("/groups")).await;
     assert_eq!(fr.text("h1").await, "Groupes");
+    // The home page of someone not signed in: everything the instance shows to all.
+    fr.goto(&alpha.url("/")).await;
+    assert_eq!(fr.text("h1").await, "Tout ici");
+    assert_eq!(
+        fr.text(".posts li a[href^='/posts/']").await,
+        "How do I reset the router?"
+    );
+    key_page(&fr, "feed-fr").await;
     fr.goto(&alpha.url("/signin")).await;
     key_page(&fr, "sign-in-fr").await;
     fr.goto(&alpha.url("/groups/support")).await;

@@ -60,3 +60,6 @@ home-reputation = Reputation on their home instance
 badges = Badges
 no-badges = No badge yet.
 my-profile = My profile
+feeds = Feeds
+feed-home = My groups
+feed-instance = Everything here

@@ -60,3 +60,6 @@ home-reputation = Réputation sur son instance d’origine
 badges = Badges obtenus
 no-badges = Pas encore de badge.
 my-profile = Mon profil
+feeds = Fils
+feed-home = Mes groupes
+feed-instance = Tout ici

@@ -4,7 +4,7 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, groups, person, post},
+    pages::{account, feed, groups, person, post},
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
@@ -12,7 +12,7 @@ use axum::{
     extract::Request,
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
-    response::{IntoResponse, Redirect, Response},
+    response::{IntoResponse, Response},
     routing::{get, post as post_route},
     Router,
 };
@@ -27,7 +27,8 @@ const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: d
 /// The pages, to merge into the application beside the API and federation routers.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/", get(|| async { Redirect::to("/groups") }))
+        .route("/", get(feed::home))
+        .route("/all", get(feed::everything))
         .route("/signin", get(account::sign_in_form).post(account::sign_in))
         .route("/signup", get(account::sign_up_form).post(account::sign_up))
         .route("/signout", post_route(account::sign_out))

@@ -1,8 +1,10 @@
 //! The groups: their directory, a group's page with its posts, joining, and the composer.
 
-use super::signed_in;
+use super::{
+    post_list::{post_line, PostLine},
+    signed_in,
+};
 use crate::{
-    i18n::Words,
     render::{page, see_other, Chrome, PageError},
     session::Visitor,
 };
@@ -16,7 +18,7 @@ use axum::{
 use cenacle_api::AppState;
 use cenacle_core::{
     access, groups,
-    model::{Post, PostFilter},
+    model::PostFilter,
     posts::{self, PostInput},
     CoreError, ScopedFutureExt,
 };
@@ -68,34 +70,6 @@ pub async fn directory(State(state): State<AppState>, v: Visitor) -> Response {
             },
         ),
         Err(e) => PageError::from_core(e, &v).into_response(),
-    }
-}
-
-pub struct PostLine {
-    id: i64,
-    kind: String,
-    title: String,
-    pinned: bool,
-    solved: bool,
-    score: String,
-    answers: String,
-    when: String,
-}
-
-fn post_line(p: Post, t: Words) -> PostLine {
-    PostLine {
-        id: p.id,
-        kind: t.t(&format!("kind-{}", p.kind)),
-        solved: p.accepted_comment_id.is_some(),
-        pinned: p.pinned,
-        score: t.t1("score", "count", t.number(i64::from(p.likes - p.dislikes))),
-        answers: t.t1(
-            "answers-count",
-            "count",
-            t.number(i64::from(p.comment_count)),
-        ),
-        when: t.date(&p.created_at),
-        title: p.title,
     }
 }
 
@@ -168,7 +142,7 @@ pub async fn group_page(
                 .iter()
                 .map(|s| (*s, t.t(&format!("sort-{s}")), *s == sort))
                 .collect(),
-            posts: posts.into_iter().map(|p| post_line(p, t)).collect(),
+            posts: posts.into_iter().map(|p| post_line(p, None, t)).collect(),
         },
     )
 }

@@ -1,9 +1,11 @@
 //! The pages, one file per part of the site.
 
 pub mod account;
+pub mod feed;
 pub mod groups;
 pub mod person;
 pub mod post;
+pub mod post_list;
 
 use crate::{render::see_other, session::Visitor};
 use axum::response::{IntoResponse, Response};
