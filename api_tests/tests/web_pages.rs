@@ -241,3 +241,72 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
     assert_eq!(page.status(), 404);
     assert!(page.text().await.unwrap().contains("Page not found"));
 }
+
+#[tokio::test]
+async fn a_moderator_moves_an_idea_along_the_board() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let carol = alpha.member("carol").await;
+    alpha
+        .post("/api/v1/groups/support/join", Some(&carol), json!({}))
+        .await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&carol),
+            json!({"kind": "idea", "title": "Dark mode for the app"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let idea = format!("/posts/{}", body["post"]["id"]);
+
+    let b = Browser::start("en").await;
+    // A member sees the status but cannot change it.
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", "carol").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    b.goto(&alpha.url(&idea)).await;
+    assert_eq!(b.text("#idea-status").await, "Submitted");
+    assert!(
+        !b.source().await.contains("/status\""),
+        "no status form for a member"
+    );
+    sign_out(&b).await;
+
+    // The admin (who moderates every group) moves it to planned, in progress, then done.
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", "admin").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    for (to, comment) in [
+        ("planned", "For the spring release"),
+        ("in_progress", ""),
+        ("done", "Shipped in 2.4"),
+    ] {
+        b.goto(&alpha.url(&idea)).await;
+        b.find(&format!("#to option[value='{to}']"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        b.fill("#status-comment", comment).await;
+        b.click("form[action$='/status'] button").await;
+        b.find("#idea-status").await;
+    }
+    assert_eq!(b.text("#idea-status").await, "Done");
+    let history = b.text(".history").await;
+    assert!(
+        history.contains("Submitted → Planned — For the spring release"),
+        "{history}"
+    );
+    assert!(history.contains("In progress → Done"), "{history}");
+
+    b.goto(&alpha.url("/groups/support/ideas")).await;
+    assert!(b
+        .text("#col-done + ol")
+        .await
+        .contains("Dark mode for the app"));
+    assert!(!b.text("#col-submitted + ol").await.contains("Dark mode"));
+    key_page(&b, "idea-board-en").await;
+    b.close().await;
+}

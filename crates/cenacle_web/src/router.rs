@@ -40,9 +40,11 @@ pub fn router(state: AppState) -> Router {
             "/groups/{name}/ask",
             get(groups::ask_form).post(groups::ask),
         )
+        .route("/groups/{name}/ideas", get(groups::idea_board))
         .route("/posts/{id}", get(post::show))
         .route("/posts/{id}/answers", post_route(post::answer))
         .route("/posts/{id}/accept", post_route(post::accept))
+        .route("/posts/{id}/status", post_route(post::change_status))
         .route("/people/{handle}", get(person::show))
         .route("/static/style.css", get(style))
         .layer(middleware::from_fn(security_headers))

@@ -22,7 +22,7 @@ use cenacle_core::{
     posts::{self, PostInput},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::content::PostKind;
+use cenacle_domain::content::{IdeaStatus, PostKind};
 use serde::Deserialize;
 
 /// The most groups the directory lists (a community has tens, not thousands).
@@ -310,4 +310,73 @@ pub async fn ask(
         }
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
+}
+
+#[derive(Template)]
+#[template(path = "ideas.html")]
+struct IdeaBoard {
+    c: Chrome,
+    name: String,
+    title: String,
+    /// (status, its label, its ideas, best first)
+    columns: Vec<(&'static str, String, Vec<PostLine>)>,
+}
+
+/// Ideas most a column holds (the best first).
+const COLUMN_SIZE: i64 = 50;
+
+/// A group's ideas by status, one column per step of the pipeline, best first.
+pub async fn idea_board(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> Response {
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        let group = groups::readable_group(&mut conn, caller.as_ref(), &name).await?;
+        let mut columns = vec![];
+        for status in IdeaStatus::ALL {
+            let filter = PostFilter {
+                kind: Some("idea".into()),
+                idea_status: Some(status.as_str().into()),
+                sort: "top".into(),
+                limit: COLUMN_SIZE,
+                ..Default::default()
+            };
+            let ideas = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
+            columns.push((status, ideas));
+        }
+        Ok::<_, CoreError>((group, columns))
+    }
+    .await;
+    let (group, columns) = match read {
+        Ok(found) => found,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let t = v.words;
+    page(
+        &v,
+        StatusCode::OK,
+        &IdeaBoard {
+            c: Chrome::of(&v, &format!("/groups/{name}/ideas")),
+            name: group.name,
+            title: group.title,
+            columns: columns
+                .into_iter()
+                // Declined and duplicate ideas only when there are some.
+                .filter(|(status, ideas)| {
+                    !ideas.is_empty()
+                        || !matches!(status, IdeaStatus::Declined | IdeaStatus::Duplicate)
+                })
+                .map(|(status, ideas)| {
+                    (
+                        status.as_str(),
+                        t.t(&format!("status-{}", status.as_str())),
+                        ideas.into_iter().map(|p| post_line(p, None, t)).collect(),
+                    )
+                })
+                .collect(),
+        },
+    )
 }

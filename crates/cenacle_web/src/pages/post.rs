@@ -16,10 +16,11 @@ use axum::{
 use cenacle_api::AppState;
 use cenacle_apub::objects::content::markdown_to_html;
 use cenacle_core::{
-    answers, comments, people,
+    access, answers, comments, ideas, people,
     posts::{self, PostDetail},
     CoreError, ScopedFutureExt,
 };
+use cenacle_domain::content::{can_moderate, IdeaStatus};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -53,6 +54,20 @@ struct PostPage {
     may_accept: bool,
     draft: String,
     error: Option<String>,
+    /// Ideas: their status, its history (when, from, to, comment), and whether the viewer
+    /// may move them along (with the statuses to choose from).
+    idea_status: Option<String>,
+    status_history: Vec<(String, String, String, String)>,
+    may_moderate: bool,
+    statuses: Vec<(&'static str, String)>,
+}
+
+/// What the post page shows besides the post: its authors, and for ideas the status history
+/// and whether the viewer moderates the group.
+struct Extras {
+    authors: HashMap<i64, cenacle_core::model::Author>,
+    history: Vec<cenacle_core::model::StatusChange>,
+    may_moderate: bool,
 }
 
 /// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
@@ -79,28 +94,42 @@ fn name_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> Stri
     }
 }
 
-async fn load(
-    state: &AppState,
-    v: &Visitor,
-    id: i64,
-) -> Result<(PostDetail, HashMap<i64, cenacle_core::model::Author>), CoreError> {
+async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Extras), CoreError> {
     let caller = v.caller();
     let mut conn = state.ctx.conn().await?;
     let detail = posts::get_post(&mut conn, caller.as_ref(), id).await?;
     let mut ids: Vec<i64> = detail.comments.iter().map(|c| c.author_id).collect();
     ids.push(detail.post.author_id);
     let authors = people::authors(&mut conn, &ids).await?;
-    Ok((detail, authors))
+    let history = if detail.post.kind == "idea" {
+        posts::history(&mut conn, caller.as_ref(), id).await?.1
+    } else {
+        vec![]
+    };
+    let may_moderate = match &caller {
+        Some(c) => can_moderate(&access::actor_in(&mut conn, &detail.group, c).await?),
+        None => false,
+    };
+    Ok((
+        detail,
+        Extras {
+            authors,
+            history,
+            may_moderate,
+        },
+    ))
 }
 
 fn post_page(
     v: &Visitor,
     detail: PostDetail,
-    authors: &HashMap<i64, cenacle_core::model::Author>,
+    extras: &Extras,
     draft: String,
     error: Option<String>,
 ) -> PostPage {
     let t: Words = v.words;
+    let authors = &extras.authors;
+    let status_label = |s: &str| t.t(&format!("status-{s}"));
     let post = detail.post;
     let accepted = post.accepted_comment_id;
     let answers: Vec<AnswerView> = detail
@@ -140,6 +169,25 @@ fn post_page(
         answers_heading: t.t1("answers-count", "count", t.number(answers.len() as i64)),
         may_accept: is_author && post.kind == "question",
         answers,
+        idea_status: post.idea_status.as_deref().map(status_label),
+        status_history: extras
+            .history
+            .iter()
+            .map(|h| {
+                (
+                    t.date(&h.changed_at),
+                    status_label(&h.from_status),
+                    status_label(&h.to_status),
+                    h.comment.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        may_moderate: extras.may_moderate,
+        statuses: IdeaStatus::ALL
+            .iter()
+            .filter(|s| **s != IdeaStatus::Duplicate)
+            .map(|s| (s.as_str(), status_label(s.as_str())))
+            .collect(),
         title: post.title,
         draft,
         error,
@@ -148,10 +196,10 @@ fn post_page(
 
 pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
     match load(&state, &v, id).await {
-        Ok((detail, authors)) => page(
+        Ok((detail, extras)) => page(
             &v,
             StatusCode::OK,
-            &post_page(&v, detail, &authors, String::new(), None),
+            &post_page(&v, detail, &extras, String::new(), None),
         ),
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
@@ -186,12 +234,12 @@ pub async fn answer(
     match added {
         Ok(comment) => see_other(&format!("/posts/{id}#answer-{}", comment.id), vec![]),
         Err(CoreError::Validation(invalid)) => match load(&state, &v, id).await {
-            Ok((detail, authors)) => {
+            Ok((detail, extras)) => {
                 let error = message_of(CoreError::Validation(invalid), v.words);
                 page(
                     &v,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &post_page(&v, detail, &authors, form.body, Some(error)),
+                    &post_page(&v, detail, &extras, form.body, Some(error)),
                 )
             }
             Err(e) => PageError::from_core(e, &v).into_response(),
@@ -227,6 +275,44 @@ pub async fn accept(
         .await;
     match accepted {
         Ok(_) => see_other(&format!("/posts/{id}#answer-{}", form.comment_id), vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    csrf: String,
+    to: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// Moves an idea along its pipeline (the group's moderators), with an optional public comment.
+pub async fn change_status(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let Ok(to) = form.to.parse::<IdeaStatus>() else {
+        return PageError::not_found(v.words, v.instance.clone()).into_response();
+    };
+    let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
+    let (ctx, caller) = (&state.ctx, &caller);
+    let changed = ctx
+        .transaction(|conn| {
+            ideas::change_idea_status(conn, caller, id, to, None, comment).scope_boxed()
+        })
+        .await;
+    match changed {
+        Ok(_) => see_other(&format!("/posts/{id}"), vec![]),
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
 }
