@@ -134,6 +134,16 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         "How do I reset the router?"
     );
     key_page(&fr, "feed-fr").await;
+    // Search, through its form.
+    fr.click("a[href='/search']").await;
+    fr.fill("#q", "router").await;
+    fr.click("form[role=search] button").await;
+    assert_eq!(fr.text("main h2").await, "1 résultat(s)");
+    assert_eq!(
+        fr.text(".posts li a[href^='/posts/']").await,
+        "How do I reset the router?"
+    );
+    key_page(&fr, "search-fr").await;
     fr.goto(&alpha.url("/signin")).await;
     key_page(&fr, "sign-in-fr").await;
     fr.goto(&alpha.url("/groups/support")).await;

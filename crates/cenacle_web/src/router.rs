@@ -4,7 +4,7 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, feed, groups, person, post},
+    pages::{account, feed, groups, person, post, search},
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/accept", post_route(post::accept))
         .route("/posts/{id}/status", post_route(post::change_status))
         .route("/people/{handle}", get(person::show))
+        .route("/search", get(search::search))
         .route("/static/style.css", get(style))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -6,6 +6,7 @@ pub mod groups;
 pub mod person;
 pub mod post;
 pub mod post_list;
+pub mod search;
 
 use crate::{render::see_other, session::Visitor};
 use axum::response::{IntoResponse, Response};
