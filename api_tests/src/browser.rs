@@ -14,6 +14,10 @@ use std::{
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
+/// How long a page may take to show what a test waits for: generous, for a loaded 2-core CI
+/// (it is a deadline for correctness, not a performance check).
+const WAIT: Duration = Duration::from_secs(60);
+
 pub struct Browser {
     pub client: Client,
     driver: Child,
@@ -87,7 +91,7 @@ impl Browser {
     pub async fn find(&self, css: &str) -> Element {
         self.client
             .wait()
-            .at_most(Duration::from_secs(20))
+            .at_most(WAIT)
             .for_element(Locator::Css(css))
             .await
             .unwrap_or_else(|e| panic!("no `{css}` on the page: {e}"))
@@ -105,6 +109,57 @@ impl Browser {
 
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
+    }
+
+    /// Waits until `css` matches exactly `n` elements (a list after an addition).
+    pub async fn wait_count(&self, css: &str, n: usize) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let found = self.client.find_all(Locator::Css(css)).await.unwrap().len();
+            if found == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{css}`: {found} elements, not {n}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the text of `css` is `expected` (a page that changed after a form).
+    pub async fn wait_text(&self, css: &str, expected: &str) {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let text = match self.client.find(Locator::Css(css)).await {
+                Ok(e) => e.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if text == expected {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "`{css}` reads {text:?}, not {expected:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Waits until the browser is on a page whose path (and query) satisfies `ok`.
+    pub async fn wait_path(&self, what: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let path = self.path().await;
+            if ok(&path) {
+                return path;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still on {path}, waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 
     pub async fn path(&self) -> String {

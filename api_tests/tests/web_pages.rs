@@ -39,6 +39,14 @@ async fn key_page(b: &Browser, name: &str) {
     assert!(violations.is_empty(), "{name}: {violations:#?}");
 }
 
+async fn sign_in(b: &Browser, alpha: &Instance, username: &str) {
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", username).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_text(".me", username).await;
+}
+
 async fn sign_out(b: &Browser) {
     b.click("header form button").await;
     b.find("a[href='/signin']").await;
@@ -59,39 +67,41 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     b.fill("#body", "It blinks **red** since yesterday.").await;
     key_page(&b, "composer-en").await;
     b.click("form.stack button[type=submit]").await;
+    let question = b
+        .wait_path("the question's page", |p| p.starts_with("/posts/"))
+        .await;
     assert_eq!(b.text("h1").await, "How do I reset the router?");
     assert!(
         b.source().await.contains("<strong>red</strong>"),
         "Markdown rendered"
     );
-    let question = b.path().await;
-    assert!(question.starts_with("/posts/"), "{question}");
     sign_out(&b).await;
 
     // Bob answers twice.
     sign_up(&b, &alpha, "bob").await;
     b.goto(&alpha.url(&question)).await;
-    for answer in [
+    for (n, answer) in [
         "Try turning it off and on again.",
         "Hold the reset button for ten seconds.",
-    ] {
+    ]
+    .into_iter()
+    .enumerate()
+    {
         b.fill("#answer-body", answer).await;
         b.click("form[action$='/answers'] button").await;
-        b.find(".answer").await;
+        b.wait_count(".answers > li", n + 1).await;
     }
     sign_out(&b).await;
 
     // Alice accepts the second, later answer.
-    b.goto(&alpha.url("/signin")).await;
-    b.fill("#username", "alice").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
+    sign_in(&b, &alpha, "alice").await;
     b.goto(&alpha.url(&question)).await;
-    assert_eq!(b.text("#answers-heading").await, "2 answer(s)");
+    assert_eq!(b.text("#answers-heading").await, "2 answers");
     let first = b.text(".answers > li:first-child .body").await;
     assert_eq!(first, "Try turning it off and on again.");
     b.click(".answers > li:nth-child(2) form[action$='/accept'] button")
         .await;
+    b.find(".answer.accepted").await;
 
     // After a reload, the accepted answer is first, with its marker.
     b.goto(&alpha.url(&question)).await;
@@ -112,7 +122,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     assert!(!figures.contains("Reward points"), "{figures}");
     key_page(&b, "profile-en").await;
     b.click("header a.me").await;
-    assert_eq!(b.path().await, "/people/alice");
+    b.wait_path("my profile", |p| p == "/people/alice").await;
     assert!(b.text(".figures").await.contains("Reward points"));
     b.close().await;
 
@@ -121,7 +131,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     fr.goto(&alpha.url(&question)).await;
     let marker = fr.text(".answer.accepted .marker").await;
     assert_eq!(marker, "✔ Réponse acceptée");
-    assert_eq!(fr.text("#answers-heading").await, "2 réponse(s)");
+    assert_eq!(fr.text("#answers-heading").await, "2 réponses");
     assert!(fr.source().await.contains("<html lang=\"fr\">"));
     key_page(&fr, "question-fr").await;
     fr.goto(&alpha.url("/groups")).await;
@@ -138,7 +148,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     fr.click("a[href='/search']").await;
     fr.fill("#q", "router").await;
     fr.click("form[role=search] button").await;
-    assert_eq!(fr.text("main h2").await, "1 résultat(s)");
+    fr.wait_text("main h2", "1 résultat").await;
     assert_eq!(
         fr.text(".posts li a[href^='/posts/']").await,
         "How do I reset the router?"
@@ -190,6 +200,64 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
         .await;
     assert_eq!(status, 401, "no account was made");
 
+    // With a real session and its CSRF cookie, a wrong or missing token is refused all the
+    // same, and nothing is written; the right one goes through.
+    let cookie_of = |reply: &reqwest::Response, name: &str| -> String {
+        reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .to_owned()
+    };
+    // A client that shows redirects instead of following them (the session comes with one).
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("alpha.test", "127.0.0.1:0".parse().unwrap())
+        .build()
+        .unwrap();
+    let form_post = |path: String, cookies: String, body: String| {
+        http.post(alpha.url(&path))
+            .header("cookie", cookies)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let first = http.get(alpha.url("/signin")).send().await.unwrap();
+    let csrf = cookie_of(&first, "cenacle_csrf");
+    let signed = form_post(
+        "/signin".into(),
+        format!("cenacle_csrf={csrf}"),
+        format!("csrf={csrf}&username=mallory&password=correct+horse+battery&next=%2F"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.status(), 303);
+    let session = cookie_of(&signed, "cenacle_session");
+    let csrf = cookie_of(&signed, "cenacle_csrf");
+    let cookies = format!("cenacle_session={session}; cenacle_csrf={csrf}");
+    for body in ["csrf=wrong&body=Forged+answer", "body=Forged+answer"] {
+        let refused = form_post(format!("/posts/{id}/answers"), cookies.clone(), body.into())
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{body}");
+    }
+    let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+    assert_eq!(post["comments"], json!([]), "nothing was written");
+    let accepted = form_post(
+        format!("/posts/{id}/answers"),
+        cookies.clone(),
+        format!("csrf={csrf}&body=Real+answer"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(accepted.status(), 303);
+    let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+    assert_eq!(post["comments"][0]["body"], "Real answer");
+
     let b = Browser::start("en").await;
     b.goto(&alpha.url(&format!("/posts/{id}"))).await;
     assert_eq!(b.text("h1").await, "<script>alert(1)</script>");
@@ -204,26 +272,20 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
 
     // A session that ends while the page is open (here: every session of the member revoked
     // from elsewhere): the composer sends to sign-in, then back to the composer.
-    b.goto(&alpha.url("/signin")).await;
-    b.fill("#username", "mallory").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, "mallory");
+    sign_in(&b, &alpha, "mallory").await;
     let (status, body) = alpha
         .post("/api/v1/account/logout-all", Some(&token), json!({}))
         .await;
     assert_eq!(status, 200, "{body}");
     b.goto(&alpha.url("/groups/support/ask")).await;
-    assert!(
-        b.path().await.starts_with("/signin?next="),
-        "{}",
-        b.path().await
-    );
+    b.wait_path("the sign-in page", |p| p.starts_with("/signin?next="))
+        .await;
     b.find(".notice").await;
     b.fill("#username", "mallory").await;
     b.fill("#password", PASSWORD).await;
     b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.path().await, "/groups/support/ask");
+    b.wait_path("the composer again", |p| p == "/groups/support/ask")
+        .await;
     // An invalid form comes back with the error and what was written.
     b.fill("#title", " ").await;
     b.fill("#body", "what I wrote").await;
@@ -271,10 +333,7 @@ async fn a_moderator_moves_an_idea_along_the_board() {
 
     let b = Browser::start("en").await;
     // A member sees the status but cannot change it.
-    b.goto(&alpha.url("/signin")).await;
-    b.fill("#username", "carol").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
+    sign_in(&b, &alpha, "carol").await;
     b.goto(&alpha.url(&idea)).await;
     assert_eq!(b.text("#idea-status").await, "Submitted");
     assert!(
@@ -284,14 +343,11 @@ async fn a_moderator_moves_an_idea_along_the_board() {
     sign_out(&b).await;
 
     // The admin (who moderates every group) moves it to planned, in progress, then done.
-    b.goto(&alpha.url("/signin")).await;
-    b.fill("#username", "admin").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    for (to, comment) in [
-        ("planned", "For the spring release"),
-        ("in_progress", ""),
-        ("done", "Shipped in 2.4"),
+    sign_in(&b, &alpha, "admin").await;
+    for (to, label, comment) in [
+        ("planned", "Planned", "For the spring release"),
+        ("in_progress", "In progress", ""),
+        ("done", "Done", "Shipped in 2.4"),
     ] {
         b.goto(&alpha.url(&idea)).await;
         b.find(&format!("#to option[value='{to}']"))
@@ -301,7 +357,7 @@ async fn a_moderator_moves_an_idea_along_the_board() {
             .unwrap();
         b.fill("#status-comment", comment).await;
         b.click("form[action$='/status'] button").await;
-        b.find("#idea-status").await;
+        b.wait_text("#idea-status", label).await;
     }
     assert_eq!(b.text("#idea-status").await, "Done");
     let history = b.text(".history").await;
@@ -318,5 +374,53 @@ async fn a_moderator_moves_an_idea_along_the_board() {
         .contains("Dark mode for the app"));
     assert!(!b.text("#col-submitted + ol").await.contains("Dark mode"));
     key_page(&b, "idea-board-en").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_member_follows_a_group_of_another_server_by_its_handle() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("beta");
+    let mut alpha = Instance::new("alpha", &hosts);
+    let mut beta = Instance::new("beta", &hosts);
+    alpha.start();
+    beta.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "support", "title": "Support", "description": "Ask anything"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let b = Browser::start("en").await;
+    sign_up(&b, &beta, "bob").await;
+    b.goto(&beta.url("/groups")).await;
+    // A handle that leads nowhere: the same page, the error, what was typed kept.
+    b.fill("#target", "!nothing@alpha.test").await;
+    b.click("form[action='/groups/follow'] button").await;
+    b.find("#form-error").await;
+    assert_eq!(
+        b.find("#target")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("!nothing@alpha.test")
+    );
+    b.fill("#target", &format!("!support@{}", alpha.host)).await;
+    b.click("form[action='/groups/follow'] button").await;
+    let page = b
+        .wait_path("the followed group's page", |p| {
+            p.starts_with("/groups/support@")
+        })
+        .await;
+    assert_eq!(page, format!("/groups/support@{}", alpha.host));
+    assert_eq!(b.text("h1").await, "Support");
+    key_page(&b, "remote-group-en").await;
     b.close().await;
 }

@@ -45,8 +45,14 @@ your-answer = Your answer
 field-answer = Answer (Markdown)
 post-answer = Post the answer
 sign-in-to-answer = Sign in to answer
-answers-count = { $count } answer(s)
-score = { $count } point(s)
+answers-count = { $count ->
+    [one] { $count } answer
+   *[other] { $count } answers
+}
+score = { $count ->
+    [one] { $count } vote point
+   *[other] { $count } vote points
+}
 not-found-heading = Page not found
 not-found = This page does not exist, or you may not see it.
 error-heading = Something went wrong
@@ -80,5 +86,12 @@ search = Search
 search-words = Words to look for
 search-tag = Tag
 search-unanswered = Questions without an accepted answer only
-search-results = { $count } result(s)
+search-results = { $count ->
+    [one] { $count } result
+   *[other] { $count } results
+}
 kind-any = Any
+follow-remote = Follow a group on another server
+follow-handle = Its address (!name@server, name@server or its URL)
+follow = Follow
+follow-failed = This address leads to no group we could reach. Check it and try again.

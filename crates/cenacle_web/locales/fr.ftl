@@ -45,8 +45,14 @@ your-answer = Votre réponse
 field-answer = Réponse (Markdown)
 post-answer = Publier la réponse
 sign-in-to-answer = Connectez-vous pour répondre
-answers-count = { $count } réponse(s)
-score = { $count } point(s) de vote
+answers-count = { $count ->
+    [one] { $count } réponse
+   *[other] { $count } réponses
+}
+score = { $count ->
+    [one] { $count } point de vote
+   *[other] { $count } points de vote
+}
 not-found-heading = Page introuvable
 not-found = Cette page n’existe pas, ou vous ne pouvez pas la voir.
 error-heading = Une erreur est survenue
@@ -80,5 +86,12 @@ search = Rechercher
 search-words = Mots à chercher
 search-tag = Étiquette
 search-unanswered = Seulement les questions sans réponse acceptée
-search-results = { $count } résultat(s)
+search-results = { $count ->
+    [one] { $count } résultat
+   *[other] { $count } résultats
+}
 kind-any = Tous
+follow-remote = Suivre un groupe d’un autre serveur
+follow-handle = Son adresse (!nom@serveur, nom@serveur ou son URL)
+follow = Suivre
+follow-failed = Cette adresse ne mène à aucun groupe joignable. Vérifiez-la et réessayez.

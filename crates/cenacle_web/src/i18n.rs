@@ -44,10 +44,11 @@ impl Words {
         self.format(key, None)
     }
 
-    /// The message `key` with one argument.
-    pub fn t1(&self, key: &str, name: &str, value: impl ToString) -> String {
+    /// The message `key` for a count: `$count` is a number, so the catalogue can choose the
+    /// plural form of the language (French counts 0 and 1 as singular, English only 1).
+    pub fn count(&self, key: &str, count: i64) -> String {
         let mut args = FluentArgs::new();
-        args.set(name, FluentValue::from(value.to_string()));
+        args.set("count", FluentValue::from(count));
         self.format(key, Some(&args))
     }
 
@@ -142,10 +143,13 @@ mod tests {
     }
 
     #[test]
-    fn arguments_are_placed() {
-        assert_eq!(
-            Words(Language::Fr).t1("answers-count", "count", 3),
-            "3 réponse(s)"
-        );
+    fn counts_take_their_languages_plural_forms() {
+        let (en, fr) = (Words(Language::En), Words(Language::Fr));
+        assert_eq!(en.count("answers-count", 0), "0 answers");
+        assert_eq!(en.count("answers-count", 1), "1 answer");
+        assert_eq!(en.count("answers-count", 3), "3 answers");
+        assert_eq!(fr.count("answers-count", 0), "0 réponse");
+        assert_eq!(fr.count("answers-count", 1), "1 réponse");
+        assert_eq!(fr.count("answers-count", 2), "2 réponses");
     }
 }

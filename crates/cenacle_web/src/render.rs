@@ -3,7 +3,7 @@
 
 use crate::{
     i18n::Words,
-    session::{cookie, Visitor, CSRF_COOKIE},
+    session::{csrf_cookie, Visitor},
 };
 use askama::Template;
 use axum::{
@@ -20,22 +20,30 @@ pub struct Chrome {
     pub user: Option<String>,
     pub instance: String,
     pub other_lang: &'static str,
-    /// This page's path, to come back to after switching languages.
+    /// This page's path, to come back to after switching languages (encoded for a query).
     pub here: String,
 }
 
 impl Chrome {
     pub fn of(v: &Visitor, here: &str) -> Chrome {
         Chrome {
-            t: v.words,
-            csrf: v.csrf.clone(),
             user: v.username().map(str::to_owned),
-            instance: v.instance.clone(),
-            other_lang: match v.words.0 {
+            csrf: v.csrf.clone(),
+            ..Chrome::anonymous(v.words, v.instance.clone(), here)
+        }
+    }
+
+    fn anonymous(t: Words, instance: String, here: &str) -> Chrome {
+        Chrome {
+            t,
+            csrf: String::new(),
+            user: None,
+            instance,
+            other_lang: match t.0 {
                 cenacle_domain::Language::Fr => "en",
                 cenacle_domain::Language::En => "fr",
             },
-            here: here.to_owned(),
+            here: crate::pages::encode_path(here),
         }
     }
 }
@@ -51,12 +59,9 @@ pub fn page(v: &Visitor, status: StatusCode, template: &impl Template) -> Respon
             )
                 .into_response();
             if let Some(token) = &v.new_csrf_cookie {
-                // A year: the token is not a secret from the browser that holds it, only from
-                // other sites.
-                response.headers_mut().append(
-                    header::SET_COOKIE,
-                    cookie(CSRF_COOKIE, token, 365 * 24 * 3600, v.secure),
-                );
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, csrf_cookie(token, v.secure));
             }
             response
         }
@@ -154,17 +159,7 @@ impl IntoResponse for PageError {
         } else {
             self.words.t("error-heading")
         };
-        let chrome = Chrome {
-            t: self.words,
-            csrf: String::new(),
-            user: None,
-            instance: self.instance,
-            other_lang: match self.words.0 {
-                cenacle_domain::Language::Fr => "en",
-                cenacle_domain::Language::En => "fr",
-            },
-            here: "/".into(),
-        };
+        let chrome = Chrome::anonymous(self.words, self.instance, "/");
         let html = ErrorPage {
             c: chrome,
             heading: &heading,

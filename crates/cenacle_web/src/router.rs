@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/signout", post_route(account::sign_out))
         .route("/lang/{code}", get(account::choose_language))
         .route("/groups", get(groups::directory))
+        .route("/groups/follow", post_route(groups::follow))
         .route("/groups/{name}", get(groups::group_page))
         .route("/groups/{name}/join", post_route(groups::join))
         .route(

@@ -20,6 +20,17 @@ pub const SESSION_COOKIE: &str = "cenacle_session";
 pub const CSRF_COOKIE: &str = "cenacle_csrf";
 pub const LANG_COOKIE: &str = "cenacle_lang";
 
+/// A cookie's name as this instance sets it: over https with the `__Host-` prefix, which
+/// browsers accept only from this very host, with `Secure` and `Path=/` — so a sibling
+/// subdomain cannot plant its own session or CSRF cookie for us (cookie tossing).
+pub fn cookie_name(base: &str, secure: bool) -> String {
+    if secure {
+        format!("__Host-{base}")
+    } else {
+        base.to_owned()
+    }
+}
+
 pub struct Visitor {
     pub session: Option<Session>,
     pub words: Words,
@@ -53,13 +64,40 @@ impl Visitor {
 
     /// `Set-Cookie` for the session token issued at sign-in, for as long as the token lives.
     pub fn session_cookie(&self, token: &str, max_age_seconds: i64) -> HeaderValue {
-        cookie(SESSION_COOKIE, token, max_age_seconds, self.secure)
+        cookie(
+            &cookie_name(SESSION_COOKIE, self.secure),
+            token,
+            max_age_seconds,
+            self.secure,
+        )
     }
 
     /// `Set-Cookie` that removes the session cookie (sign out).
     pub fn clear_session_cookie(&self) -> HeaderValue {
-        cookie(SESSION_COOKIE, "", 0, self.secure)
+        cookie(
+            &cookie_name(SESSION_COOKIE, self.secure),
+            "",
+            0,
+            self.secure,
+        )
     }
+
+    /// `Set-Cookie` with a new CSRF token: given at sign-in and sign-out, so that a token
+    /// known before the session changed is worth nothing after.
+    pub fn fresh_csrf_cookie(&self) -> HeaderValue {
+        csrf_cookie(&fresh_token(), self.secure)
+    }
+}
+
+/// The CSRF cookie, kept a year: the token is not a secret from the browser that holds it,
+/// only from other sites.
+pub fn csrf_cookie(token: &str, secure: bool) -> HeaderValue {
+    cookie(
+        &cookie_name(CSRF_COOKIE, secure),
+        token,
+        365 * 24 * 3600,
+        secure,
+    )
 }
 
 /// A cookie for the whole site, out of reach of scripts, not sent by other sites' forms.
@@ -114,8 +152,9 @@ impl FromRequestParts<AppState> for Visitor {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        let secure = state.ctx.settings.server.public_url.scheme() == "https";
         let mut session_expired = false;
-        let session = match cookie_value(&parts.headers, SESSION_COOKIE) {
+        let session = match cookie_value(&parts.headers, &cookie_name(SESSION_COOKIE, secure)) {
             None => None,
             Some(token) => match session_of_token(state, token).await {
                 Ok(session) => Some(session),
@@ -135,19 +174,20 @@ impl FromRequestParts<AppState> for Visitor {
             },
         };
         let words = Words(language(&parts.headers, session.as_ref()));
-        let (csrf, new_csrf_cookie) = match cookie_value(&parts.headers, CSRF_COOKIE) {
-            Some(token) if token.len() == 43 => (token.to_owned(), None),
-            _ => {
-                let token = fresh_token();
-                (token.clone(), Some(token))
-            }
-        };
+        let (csrf, new_csrf_cookie) =
+            match cookie_value(&parts.headers, &cookie_name(CSRF_COOKIE, secure)) {
+                Some(token) if token.len() == 43 => (token.to_owned(), None),
+                _ => {
+                    let token = fresh_token();
+                    (token.clone(), Some(token))
+                }
+            };
         Ok(Visitor {
             session,
             words,
             csrf,
             new_csrf_cookie,
-            secure: state.ctx.settings.server.public_url.scheme() == "https",
+            secure,
             session_expired,
             instance: state.ctx.settings.server.instance_name.clone(),
         })
@@ -184,6 +224,19 @@ mod tests {
         assert!(!constant_time_eq(b"abc", b"abd"));
         assert!(!constant_time_eq(b"abc", b"ab"));
         assert_eq!(fresh_token().len(), 43);
+    }
+
+    #[test]
+    fn over_https_cookies_are_bound_to_this_host() {
+        assert_eq!(cookie_name(SESSION_COOKIE, true), "__Host-cenacle_session");
+        assert_eq!(cookie_name(CSRF_COOKIE, false), "cenacle_csrf");
+        let c = csrf_cookie("t", true);
+        let c = c.to_str().unwrap();
+        assert!(
+            c.starts_with("__Host-cenacle_csrf=t; Path=/;") && c.contains("Secure"),
+            "{c}"
+        );
+        assert!(!c.contains("Domain"));
     }
 
     #[test]

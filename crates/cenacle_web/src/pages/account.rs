@@ -1,5 +1,6 @@
 //! Signing up, in and out, and choosing the pages' language.
 
+use super::CsrfOnly;
 use crate::{
     render::{local_path, page, see_other, Chrome, PageError},
     session::{cookie, Visitor, LANG_COOKIE},
@@ -53,6 +54,7 @@ pub async fn sign_in_form(v: Visitor, Query(q): Query<SignInQuery>) -> Response 
 
 #[derive(Deserialize)]
 pub struct SignInForm {
+    #[serde(default)]
     csrf: String,
     username: String,
     password: String,
@@ -76,7 +78,7 @@ pub async fn sign_in(
                 .max(0);
             see_other(
                 &local_path(&form.next),
-                vec![v.session_cookie(&issued.token, ttl)],
+                vec![v.session_cookie(&issued.token, ttl), v.fresh_csrf_cookie()],
             )
         }
         Err(e) => {
@@ -95,11 +97,6 @@ pub async fn sign_in(
             )
         }
     }
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
 }
 
 /// Signs out: the session's token is revoked on the server, not only forgotten by the browser.
@@ -121,7 +118,7 @@ pub async fn sign_out(
             return PageError::from_core(e, &v).into_response();
         }
     }
-    see_other("/", vec![v.clear_session_cookie()])
+    see_other("/", vec![v.clear_session_cookie(), v.fresh_csrf_cookie()])
 }
 
 #[derive(Deserialize, Default)]
@@ -226,7 +223,10 @@ pub async fn sign_up(
             let ttl = (issued.expires_at - chrono::Utc::now())
                 .num_seconds()
                 .max(0);
-            see_other("/groups", vec![v.session_cookie(&issued.token, ttl)])
+            see_other(
+                "/groups",
+                vec![v.session_cookie(&issued.token, ttl), v.fresh_csrf_cookie()],
+            )
         }
         Err(_) => see_other("/signin", vec![]),
     }

@@ -2,7 +2,7 @@
 
 use super::{
     post_list::{post_line, PostLine},
-    signed_in,
+    signed_in, CsrfOnly,
 };
 use crate::{
     render::{page, see_other, Chrome, PageError},
@@ -43,9 +43,21 @@ pub struct GroupCard {
 struct GroupsPage {
     c: Chrome,
     groups: Vec<GroupCard>,
+    /// The follow form: what was typed, and why it failed.
+    target: String,
+    error: Option<String>,
 }
 
 pub async fn directory(State(state): State<AppState>, v: Visitor) -> Response {
+    directory_page(&state, &v, String::new(), None).await
+}
+
+async fn directory_page(
+    state: &AppState,
+    v: &Visitor,
+    target: String,
+    error: Option<String>,
+) -> Response {
     let listed = async {
         let mut conn = state.ctx.conn().await?;
         groups::directory(&mut conn, DIRECTORY_SIZE).await
@@ -53,10 +65,16 @@ pub async fn directory(State(state): State<AppState>, v: Visitor) -> Response {
     .await;
     match listed {
         Ok(list) => page(
-            &v,
-            StatusCode::OK,
+            v,
+            if error.is_some() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            },
             &GroupsPage {
-                c: Chrome::of(&v, "/groups"),
+                c: Chrome::of(v, "/groups"),
+                target,
+                error,
                 groups: list
                     .into_iter()
                     .map(|g| GroupCard {
@@ -69,7 +87,47 @@ pub async fn directory(State(state): State<AppState>, v: Visitor) -> Response {
                     .collect(),
             },
         ),
-        Err(e) => PageError::from_core(e, &v).into_response(),
+        Err(e) => PageError::from_core(e, v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FollowForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    target: String,
+}
+
+/// Follows a group of another server by its handle or URL (fetched before any transaction),
+/// then shows its page here.
+pub async fn follow(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<FollowForm>,
+) -> Response {
+    let session = match (&v.session, signed_in(&v, "/groups")) {
+        (Some(session), Ok(_)) => session,
+        (_, Err(redirect)) => return redirect.into_response(),
+        (None, Ok(_)) => unreachable!("signed_in found a session"),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    match cenacle_apub::follows::follow(&state.federation, session, form.target.trim()).await {
+        Ok((cenacle_apub::follows::Resolved::Group(group), _)) => {
+            let row = &group.row;
+            let name = if row.local {
+                row.name.clone()
+            } else {
+                format!("{}@{}", row.name, row.instance_host)
+            };
+            see_other(&format!("/groups/{name}"), vec![])
+        }
+        Ok((cenacle_apub::follows::Resolved::Person(_), _)) | Err(_) => {
+            let error = v.words.t("follow-failed");
+            directory_page(&state, &v, form.target, Some(error)).await
+        }
     }
 }
 
@@ -107,7 +165,9 @@ pub async fn group_page(
     let caller = v.caller();
     let read = async {
         let mut conn = state.ctx.conn().await?;
-        let group = groups::readable_group(&mut conn, caller.as_ref(), &name).await?;
+        // Ours by name, or another server's that we know by `name@host`.
+        let group = groups::group_by_name_or_handle(&mut conn, &state.ctx, &name).await?;
+        access::require_readable(&mut conn, &group, caller.as_ref().into(), "group").await?;
         let member = match &caller {
             Some(c) => access::actor_in(&mut conn, &group, c)
                 .await?
@@ -145,11 +205,6 @@ pub async fn group_page(
             posts: posts.into_iter().map(|p| post_line(p, None, t)).collect(),
         },
     )
-}
-
-#[derive(Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
 }
 
 pub async fn join(

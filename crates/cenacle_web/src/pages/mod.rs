@@ -30,6 +30,14 @@ impl IntoResponse for SignInFirst {
     }
 }
 
+/// A form that carries nothing but its CSRF token (sign out, join…). A form without the
+/// field is refused as any wrong token is (403), not as malformed.
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
 /// A path as a query value (`/posts/3?x=1` → `%2Fposts%2F3%3Fx%3D1`).
 pub fn encode_path(path: &str) -> String {
     path.bytes()

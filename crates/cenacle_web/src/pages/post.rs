@@ -20,7 +20,7 @@ use cenacle_core::{
     posts::{self, PostDetail},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::content::{can_moderate, IdeaStatus};
+use cenacle_domain::content::{can_accept_answer, can_change_idea_status, Actor, IdeaStatus};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -67,7 +67,8 @@ struct PostPage {
 struct Extras {
     authors: HashMap<i64, cenacle_core::model::Author>,
     history: Vec<cenacle_core::model::StatusChange>,
-    may_moderate: bool,
+    /// The viewer's standing in the post's group (instance and group roles), when signed in.
+    actor: Option<Actor>,
 }
 
 /// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
@@ -106,16 +107,16 @@ async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Ext
     } else {
         vec![]
     };
-    let may_moderate = match &caller {
-        Some(c) => can_moderate(&access::actor_in(&mut conn, &detail.group, c).await?),
-        None => false,
+    let actor = match &caller {
+        Some(c) => Some(access::actor_in(&mut conn, &detail.group, c).await?),
+        None => None,
     };
     Ok((
         detail,
         Extras {
             authors,
             history,
-            may_moderate,
+            actor,
         },
     ))
 }
@@ -143,7 +144,7 @@ fn post_page(
             author: name_of(authors, c.author_id),
             author_link: profile_of(authors, c.author_id),
             when: t.date(&c.created_at),
-            score: t.t1("score", "count", t.number(i64::from(c.likes - c.dislikes))),
+            score: t.count("score", i64::from(c.likes - c.dislikes)),
             accepted: Some(c.id) == accepted,
             official: authors
                 .get(&c.author_id)
@@ -151,6 +152,12 @@ fn post_page(
         })
         .collect();
     let is_author = v.caller().is_some_and(|c| c.person_id == post.author_id);
+    // The domain's rules, as the use cases apply them: the buttons show what would succeed.
+    let may_accept = extras
+        .actor
+        .as_ref()
+        .is_some_and(|a| can_accept_answer(a, is_author));
+    let may_change_status = extras.actor.as_ref().is_some_and(can_change_idea_status);
     PostPage {
         c: Chrome::of(v, &format!("/posts/{}", post.id)),
         id: post.id,
@@ -160,14 +167,10 @@ fn post_page(
         author: name_of(authors, post.author_id),
         author_link: profile_of(authors, post.author_id),
         when: t.date(&post.created_at),
-        score: t.t1(
-            "score",
-            "count",
-            t.number(i64::from(post.likes - post.dislikes)),
-        ),
+        score: t.count("score", i64::from(post.likes - post.dislikes)),
         body_html: markdown_to_html(&post.body),
-        answers_heading: t.t1("answers-count", "count", t.number(answers.len() as i64)),
-        may_accept: is_author && post.kind == "question",
+        answers_heading: t.count("answers-count", answers.len() as i64),
+        may_accept: may_accept && post.kind == "question",
         answers,
         idea_status: post.idea_status.as_deref().map(status_label),
         status_history: extras
@@ -182,7 +185,7 @@ fn post_page(
                 )
             })
             .collect(),
-        may_moderate: extras.may_moderate,
+        may_moderate: may_change_status,
         statuses: IdeaStatus::ALL
             .iter()
             .filter(|s| **s != IdeaStatus::Duplicate)
@@ -207,6 +210,7 @@ pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>
 
 #[derive(Deserialize)]
 pub struct AnswerForm {
+    #[serde(default)]
     csrf: String,
     #[serde(default)]
     body: String,
@@ -250,6 +254,7 @@ pub async fn answer(
 
 #[derive(Deserialize)]
 pub struct AcceptForm {
+    #[serde(default)]
     csrf: String,
     comment_id: i64,
 }
@@ -281,6 +286,7 @@ pub async fn accept(
 
 #[derive(Deserialize)]
 pub struct StatusForm {
+    #[serde(default)]
     csrf: String,
     to: String,
     #[serde(default)]

@@ -24,12 +24,8 @@ pub fn post_line(p: Post, group: Option<String>, t: Words) -> PostLine {
         kind: t.t(&format!("kind-{}", p.kind)),
         solved: p.accepted_comment_id.is_some(),
         pinned: p.pinned,
-        score: t.t1("score", "count", t.number(i64::from(p.likes - p.dislikes))),
-        answers: t.t1(
-            "answers-count",
-            "count",
-            t.number(i64::from(p.comment_count)),
-        ),
+        score: t.count("score", i64::from(p.likes - p.dislikes)),
+        answers: t.count("answers-count", i64::from(p.comment_count)),
         when: t.date(&p.created_at),
         title: p.title,
     }

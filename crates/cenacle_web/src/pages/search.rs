@@ -42,6 +42,7 @@ struct SearchPage {
     unanswered: bool,
     kinds: Vec<(&'static str, String, bool)>,
     searched: bool,
+    results_heading: String,
     posts: Vec<PostLine>,
 }
 
@@ -109,6 +110,7 @@ pub async fn search(
             unanswered,
             kinds,
             searched,
+            results_heading: t.count("search-results", posts.len() as i64),
             posts,
         },
     )
