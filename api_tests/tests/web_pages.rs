@@ -290,7 +290,12 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
     b.fill("#title", " ").await;
     b.fill("#body", "what I wrote").await;
     b.click("form.stack button[type=submit]").await;
-    b.find("#form-error").await;
+    // The error stands right after the field it is about, and says what is wrong.
+    assert_eq!(
+        b.text("#title + p#form-error").await,
+        "This field cannot be empty."
+    );
+    key_page(&b, "composer-error-en").await;
     assert_eq!(
         b.find("#body")
             .await

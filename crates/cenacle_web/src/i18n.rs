@@ -44,6 +44,17 @@ impl Words {
         self.format(key, None)
     }
 
+    /// What is wrong with a field, by the rule's code (`too_long`, `empty`…); a general
+    /// message for a code the catalogue does not explain.
+    pub fn invalid(&self, code: &str) -> String {
+        let key = format!("invalid-{code}");
+        if bundle(self.0).has_message(&key) {
+            self.t(&key)
+        } else {
+            self.t("invalid-field")
+        }
+    }
+
     /// The message `key` for a count: `$count` is a number, so the catalogue can choose the
     /// plural form of the language (French counts 0 and 1 as singular, English only 1).
     pub fn count(&self, key: &str, count: i64) -> String {
@@ -128,6 +139,18 @@ mod tests {
             .filter(|k| !k.starts_with("brand"))
             .collect();
         assert!(same.len() < 3, "untranslated: {same:?}");
+    }
+
+    #[test]
+    fn field_errors_say_what_is_wrong() {
+        assert_eq!(
+            Words(Language::Fr).invalid("too_long"),
+            "Trop long : raccourcissez-le."
+        );
+        assert_eq!(
+            Words(Language::En).invalid("no_such_code"),
+            Words(Language::En).t("invalid-field")
+        );
     }
 
     #[test]

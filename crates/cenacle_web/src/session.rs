@@ -12,7 +12,7 @@ use axum::{
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cenacle_api::{extract::session_of_token, AppState};
-use cenacle_core::{accounts::Session, Caller, CoreError};
+use cenacle_core::{accounts::Session, Caller};
 use cenacle_domain::Language;
 use rand::RngCore;
 
@@ -192,12 +192,6 @@ impl FromRequestParts<AppState> for Visitor {
             instance: state.ctx.settings.server.instance_name.clone(),
         })
     }
-}
-
-/// Errors of use cases, by the API's stable code, in the visitor's language.
-pub fn message_of(err: CoreError, words: Words) -> String {
-    let api = cenacle_api::error::ApiError::from(err);
-    cenacle_api::i18n::message(api.code, words.0).to_owned()
 }
 
 #[cfg(test)]

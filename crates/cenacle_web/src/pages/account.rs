@@ -186,14 +186,20 @@ pub async fn sign_up(
     let account = match register_account(&state, &ip, &request).await {
         Ok(account) => account,
         Err(e) => {
-            let field = e
-                .details
-                .as_ref()
-                .and_then(|d| d.get("field"))
-                .and_then(|f| f.as_str())
-                .unwrap_or_default()
-                .to_owned();
-            let error = cenacle_api::i18n::message(e.code, v.words.0).to_owned();
+            let detail = |key: &str| {
+                e.details
+                    .as_ref()
+                    .and_then(|d| d.get(key))
+                    .and_then(|f| f.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let field = detail("field");
+            let error = if field.is_empty() {
+                cenacle_api::i18n::message(e.code, v.words.0).to_owned()
+            } else {
+                v.words.invalid(&detail("reason"))
+            };
             return page(
                 &v,
                 e.status,

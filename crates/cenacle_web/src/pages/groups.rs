@@ -357,7 +357,7 @@ pub async fn ask(
                 return PageError::not_found(v.words, v.instance.clone()).into_response();
             };
             let field = invalid.field.to_owned();
-            let error = crate::session::message_of(CoreError::Validation(invalid), v.words);
+            let error = v.words.invalid(invalid.code);
             let mut shown = ask_page(&v, &group, form);
             shown.error = Some(error);
             shown.field = field;

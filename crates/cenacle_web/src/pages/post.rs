@@ -4,7 +4,7 @@ use super::signed_in;
 use crate::{
     i18n::Words,
     render::{page, see_other, Chrome, PageError},
-    session::{message_of, Visitor},
+    session::Visitor,
 };
 use askama::Template;
 use axum::{
@@ -239,7 +239,7 @@ pub async fn answer(
         Ok(comment) => see_other(&format!("/posts/{id}#answer-{}", comment.id), vec![]),
         Err(CoreError::Validation(invalid)) => match load(&state, &v, id).await {
             Ok((detail, extras)) => {
-                let error = message_of(CoreError::Validation(invalid), v.words);
+                let error = v.words.invalid(invalid.code);
                 page(
                     &v,
                     StatusCode::UNPROCESSABLE_ENTITY,
