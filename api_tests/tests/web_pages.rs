@@ -429,3 +429,63 @@ async fn a_member_follows_a_group_of_another_server_by_its_handle() {
     key_page(&b, "remote-group-en").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "coffre", "title": "Coffre", "description": "Staff only",
+                   "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/coffre/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Launch date zq7secret"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let post = format!("/posts/{}", body["post"]["id"]);
+
+    let b = Browser::start("en").await;
+    sign_up(&b, &alpha, "dave").await;
+    for page in ["/groups/coffre", "/groups/coffre/ideas", "/", "/all", &post] {
+        b.goto(&alpha.url(page)).await;
+        b.find("h1").await;
+        assert!(!b.source().await.contains("zq7secret"), "{page} leaks");
+    }
+    b.goto(&alpha.url("/groups/coffre")).await;
+    assert_eq!(b.text("h1").await, "Coffre", "the card is shown");
+    key_page(&b, "private-group-card-en").await;
+    b.click("form[action='/groups/coffre/join'] button").await;
+    b.find(".notice").await;
+
+    let (_, requests) = alpha
+        .get("/api/v1/groups/coffre/join-requests", Some(&admin))
+        .await;
+    let dave = requests[0]["person_id"].as_i64().expect("dave's request");
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/groups/coffre/join-requests/{dave}"),
+            Some(&admin),
+            Some(json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    b.goto(&alpha.url("/groups/coffre")).await;
+    assert_eq!(
+        b.text(".posts li a[href^='/posts/']").await,
+        "Launch date zq7secret"
+    );
+    b.close().await;
+}

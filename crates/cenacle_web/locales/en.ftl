@@ -105,3 +105,6 @@ invalid-same_as_username = The password must not be the user name.
 invalid-too_simple = Too simple: use a longer passphrase.
 invalid-invalid_email = This is not an e-mail address.
 invalid-reserved = This name is reserved.
+join-requested = Your request to join was sent to the group's moderators.
+group-private = This group is private: only its members see what it holds.
+ask-to-join = Ask to join

@@ -105,3 +105,6 @@ invalid-same_as_username = Le mot de passe ne doit pas être le nom d’utilisat
 invalid-too_simple = Trop simple : choisissez une phrase de passe plus longue.
 invalid-invalid_email = Ce n’est pas une adresse de courriel.
 invalid-reserved = Ce nom est réservé.
+join-requested = Votre demande a été transmise aux modérateurs du groupe.
+group-private = Ce groupe est privé : seuls ses membres voient ce qu’il contient.
+ask-to-join = Demander à rejoindre

@@ -139,6 +139,10 @@ struct GroupPage {
     title: String,
     description: String,
     member: bool,
+    /// A private group the visitor may not read: its card and how to ask to join only.
+    sealed: bool,
+    /// The visitor just asked to join.
+    requested: bool,
     /// (key, label, whether it is the current sort)
     sorts: Vec<(&'static str, String, bool)>,
     posts: Vec<PostLine>,
@@ -148,6 +152,9 @@ struct GroupPage {
 pub struct SortQuery {
     #[serde(default)]
     sort: Option<String>,
+    /// Set after a request to join a private group.
+    #[serde(default)]
+    requested: Option<String>,
 }
 
 const SORTS: [&str; 3] = ["new", "top", "active"];
@@ -167,7 +174,12 @@ pub async fn group_page(
         let mut conn = state.ctx.conn().await?;
         // Ours by name, or another server's that we know by `name@host`.
         let group = groups::group_by_name_or_handle(&mut conn, &state.ctx, &name).await?;
-        access::require_readable(&mut conn, &group, caller.as_ref().into(), "group").await?;
+        // A private group shows its card to everyone (how to ask to join), its content only
+        // to its readers.
+        let readable = access::may_read(&mut conn, &group, caller.as_ref().into()).await?;
+        if !readable {
+            return Ok((group, false, false, vec![]));
+        }
         let member = match &caller {
             Some(c) => access::actor_in(&mut conn, &group, c)
                 .await?
@@ -181,10 +193,10 @@ pub async fn group_page(
             ..Default::default()
         };
         let posts = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
-        Ok::<_, CoreError>((group, member, posts))
+        Ok::<_, CoreError>((group, true, member, posts))
     }
     .await;
-    let (group, member, posts) = match read {
+    let (group, readable, member, posts) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
@@ -198,6 +210,8 @@ pub async fn group_page(
             title: group.title,
             description: group.description,
             member,
+            sealed: !readable,
+            requested: q.requested.is_some(),
             sorts: SORTS
                 .iter()
                 .map(|s| (*s, t.t(&format!("sort-{s}")), *s == sort))
@@ -232,7 +246,9 @@ pub async fn join(
         })
         .await;
     match joined {
-        Ok(_) => see_other(&here, vec![]),
+        Ok(true) => see_other(&here, vec![]),
+        // A private group: the moderators decide.
+        Ok(false) => see_other(&format!("{here}?requested=1"), vec![]),
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
 }
