@@ -158,9 +158,11 @@ impl FromRequestParts<AppState> for Visitor {
             None => None,
             Some(token) => match session_of_token(state, token).await {
                 Ok(session) => Some(session),
+                // Expired, revoked, or its account suspended or banned: the session is over.
                 Err(e)
                     if e.status == axum::http::StatusCode::UNAUTHORIZED
-                        || e.code == "account_suspended" =>
+                        || e.code == "account_suspended"
+                        || e.code == "banned_from_instance" =>
                 {
                     session_expired = true;
                     None
