@@ -28,6 +28,20 @@ ensure_build_deps() {
   fi
 }
 
+# The web pages' tests drive Debian's Chromium over WebDriver (its own chromedriver).
+# axe-core (npm, the committed lock file) checks each key page's accessibility in that browser.
+ensure_browser() {
+  if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+    echo "==> installing Chromium and its WebDriver for the browser tests (apt-get)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  if [ ! -f scripts/browser/node_modules/axe-core/axe.min.js ]; then
+    echo "==> installing axe-core from npm into scripts/browser/node_modules"
+    (cd scripts/browser && npm ci --no-audit --no-fund --silent)
+  fi
+}
+
 ensure_cargo() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust (https://rustup.rs) first" >&2

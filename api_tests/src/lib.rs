@@ -4,6 +4,7 @@
 //! mode, off by default — and a fake peer for hand-made signed requests.
 
 pub mod authoring;
+pub mod browser;
 pub mod database;
 pub mod fake_server;
 pub mod peer;

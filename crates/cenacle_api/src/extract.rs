@@ -84,22 +84,29 @@ impl FromRequestParts<AppState> for Auth {
             })
             .map(str::trim)
             .ok_or_else(ApiError::unauthenticated)?;
-        let session = {
-            // A read on its own connection, given back before the handler takes one.
-            let mut conn = state.ctx.conn().await?;
-            authenticate(&mut conn, token).await?
-        };
-        let ctx = &state.ctx;
-        let person = session.account.person_id;
-        if !rewards::visit_paid_today(ctx, person) {
-            let day = ctx
-                .transaction(|conn| rewards::record_visit(conn, ctx, person).scope_boxed())
-                .await?;
-            // Remembered only once committed: a rolled-back visit is paid on the next request.
-            rewards::remember_visit(ctx, person, day);
-        }
-        Ok(Auth(session))
+        Ok(Auth(session_of_token(state, token).await?))
     }
+}
+
+/// The session a token proves, whether it came as a bearer token (the API) or in the session
+/// cookie (the web pages). The first authenticated request of the day pays the daily visit,
+/// in its own transaction, before the handler runs.
+pub async fn session_of_token(state: &AppState, token: &str) -> Result<Session, ApiError> {
+    let session = {
+        // A read on its own connection, given back before the handler takes one.
+        let mut conn = state.ctx.conn().await?;
+        authenticate(&mut conn, token).await?
+    };
+    let ctx = &state.ctx;
+    let person = session.account.person_id;
+    if !rewards::visit_paid_today(ctx, person) {
+        let day = ctx
+            .transaction(|conn| rewards::record_visit(conn, ctx, person).scope_boxed())
+            .await?;
+        // Remembered only once committed: a rolled-back visit is paid on the next request.
+        rewards::remember_visit(ctx, person, day);
+    }
+    Ok(session)
 }
 
 /// The caller if a bearer token is sent (refused with 401 if it is bad), `None` if not: for

@@ -347,6 +347,12 @@ pub async fn readable_group(
     readable_local_group(conn, name, caller.into()).await
 }
 
+/// The directory of this instance's groups (their cards, private ones included: a card shows
+/// how to ask to join, never what the group holds), by name, at most `limit`.
+pub async fn directory(conn: &mut Conn, limit: i64) -> Result<Vec<Group>, CoreError> {
+    Ok(actors::local_groups(conn, limit).await?)
+}
+
 /// ActivityPub ids of a group's owners and moderators (its moderators collection).
 pub async fn moderator_ids(conn: &mut Conn, group: &Group) -> Result<Vec<String>, CoreError> {
     Ok(store::moderator_ids(conn, group.id).await?)

@@ -73,6 +73,11 @@ pub async fn audit(conn: &mut Conn) -> Result<Vec<LedgerDifference>, CoreError> 
     Ok(ledger::ledger_differences(conn).await?)
 }
 
+/// A person's reward points balance.
+pub async fn balance(conn: &mut Conn, person_id: i64) -> Result<i64, CoreError> {
+    Ok(ledger::points_balance_of(conn, person_id).await?)
+}
+
 /// A person's balance and their ledger rows before `before_id` (newest first).
 pub async fn points_history(
     conn: &mut Conn,

@@ -278,6 +278,19 @@ pub async fn group_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option
         .optional()?)
 }
 
+/// This instance's groups that are not archived, by name: the directory of groups (their
+/// cards; what they hold is for their readers).
+pub async fn local_groups(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<Group>, DbError> {
+    Ok(community_group::table
+        .filter(community_group::local.eq(true))
+        .filter(community_group::archived_at.is_null())
+        .order(community_group::name.asc())
+        .limit(limit)
+        .select(Group::as_select())
+        .load(conn)
+        .await?)
+}
+
 pub async fn local_group_by_name(
     conn: &mut AsyncPgConnection,
     name: &str,

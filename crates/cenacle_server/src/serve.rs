@@ -127,13 +127,18 @@ async fn serve_metrics(
     })))
 }
 
-/// The whole HTTP application: the REST API and the federation endpoints (documents,
-/// inboxes, WebFinger, NodeInfo), behind the same request ids, tracing, metrics and limits.
+/// The whole HTTP application: the REST API, the federation endpoints (documents,
+/// inboxes, WebFinger, NodeInfo) and the web pages, behind the same request ids, tracing, metrics and limits.
 pub fn app(state: AppState, federation: &Federation) -> axum::Router {
     let api = router(state.clone());
-    with_layers(
-        api.merge(cenacle_apub::routes::router(federation.clone())),
-        &state,
+    let instance_name = state.ctx.settings.server.instance_name.clone();
+    cenacle_web::with_html_errors(
+        with_layers(
+            api.merge(cenacle_apub::routes::router(federation.clone()))
+                .merge(cenacle_web::router(state.clone())),
+            &state,
+        ),
+        instance_name,
     )
 }
 

@@ -58,7 +58,7 @@ fn dependencies(name: &str) -> Vec<String> {
 
 #[test]
 fn the_api_and_federation_crates_reach_the_database_only_through_core() {
-    for name in ["cenacle_api", "cenacle_apub"] {
+    for name in ["cenacle_api", "cenacle_apub", "cenacle_web"] {
         let deps = dependencies(name);
         for storage in ["cenacle_db", "diesel", "diesel-async"] {
             assert!(

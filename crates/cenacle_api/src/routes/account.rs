@@ -48,7 +48,18 @@ pub async fn register(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<RegisterRequest>,
 ) -> ApiResult<(StatusCode, Json<AccountView>)> {
-    state.limits.register_per_ip.hit(&ip).map_err(retry_after)?;
+    let account = register_account(&state, &ip, &req).await?;
+    Ok((StatusCode::CREATED, Json(AccountView::private(account))))
+}
+
+/// Registers an account for a client at `ip` (limited per address): the API's and the web
+/// pages' way in alike.
+pub async fn register_account(
+    state: &AppState,
+    ip: &str,
+    req: &RegisterRequest,
+) -> ApiResult<cenacle_core::model::Account> {
+    state.limits.register_per_ip.hit(ip).map_err(retry_after)?;
     // Validated and hashed before any connection is taken.
     let prepared = PreparedAccount::prepare(
         &state.ctx.settings,
@@ -58,8 +69,8 @@ pub async fn register(
         Role::Member,
     )
     .await?;
-    let (ctx, req) = (&state.ctx, &req);
-    let account = ctx
+    let ctx = &state.ctx;
+    Ok(ctx
         .transaction(|conn| {
             let registration = Registration {
                 username: &req.username,
@@ -71,8 +82,7 @@ pub async fn register(
             };
             accounts::register(conn, ctx, prepared, registration).scope_boxed()
         })
-        .await?;
-    Ok((StatusCode::CREATED, Json(AccountView::private(account))))
+        .await?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -104,25 +114,36 @@ pub async fn login(
     ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    // Only wrong passwords count against the account, and only from where they came (see
-    // `rate_limit`): a guesser elsewhere can slow a member down, never lock them out.
-    let attempt = state
-        .limits
-        .login
-        .admit(&ip, &req.username)
-        .await
-        .map_err(retry_after)?;
-    let mut conn = state.ctx.conn().await?;
-    let issued = accounts::login(&mut conn, &state.ctx, &req.username, &req.password).await;
-    if matches!(issued, Err(CoreError::InvalidCredentials)) {
-        attempt.wrong_password();
-    }
-    let issued = issued?;
+    let issued = log_in(&state, &ip, &req.username, &req.password).await?;
     Ok(Json(LoginResponse {
         token: issued.token,
         expires_at: issued.expires_at,
         account: AccountView::private(issued.account),
     }))
+}
+
+/// Checks a password and issues a session token, for the API's bearer tokens and the web
+/// pages' session cookie alike. Only wrong passwords count against the account, and only from
+/// where they came (see `rate_limit`): a guesser elsewhere can slow a member down, never lock
+/// them out.
+pub async fn log_in(
+    state: &AppState,
+    ip: &str,
+    username: &str,
+    password: &str,
+) -> ApiResult<accounts::IssuedToken> {
+    let attempt = state
+        .limits
+        .login
+        .admit(ip, username)
+        .await
+        .map_err(retry_after)?;
+    let mut conn = state.ctx.conn().await?;
+    let issued = accounts::login(&mut conn, &state.ctx, username, password).await;
+    if matches!(issued, Err(CoreError::InvalidCredentials)) {
+        attempt.wrong_password();
+    }
+    Ok(issued?)
 }
 
 fn retry_after(wait: std::time::Duration) -> ApiError {

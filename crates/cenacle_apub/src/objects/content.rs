@@ -188,18 +188,59 @@ impl ContentJson {
 /// shown as text, never passed through: what we send must not carry markup members did not
 /// write as Markdown.
 pub fn markdown_to_html(markdown: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser};
+    use pulldown_cmark::{Event, Options, Parser, Tag};
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
     )
     .map(|event| match event {
         Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+        // A link or image to `javascript:` (or any scheme but the web's and mail's) would run
+        // or fetch what the writer chose in the reader's page: kept as text-less `#`.
+        Event::Start(Tag::Link {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Link {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
+        Event::Start(Tag::Image {
+            link_type,
+            dest_url,
+            title,
+            id,
+        }) => Event::Start(Tag::Image {
+            link_type,
+            dest_url: safe_url(dest_url),
+            title,
+            id,
+        }),
         other => other,
     });
     let mut html = String::new();
     pulldown_cmark::html::push_html(&mut html, parser);
     html
+}
+
+/// A link target members may write: relative, or http(s) or mailto; anything else becomes `#`.
+fn safe_url(url: pulldown_cmark::CowStr<'_>) -> pulldown_cmark::CowStr<'_> {
+    let scheme_end = url.find([':', '/', '?', '#']);
+    let allowed = match scheme_end {
+        Some(i) if url[i..].starts_with(':') => {
+            let scheme = url[..i].to_ascii_lowercase();
+            matches!(scheme.as_str(), "http" | "https" | "mailto")
+        }
+        _ => true,
+    };
+    if allowed {
+        url
+    } else {
+        "#".into()
+    }
 }
 
 fn strip_html(html: &str) -> String {
@@ -444,6 +485,21 @@ impl ContentJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn markdown_keeps_raw_html_and_script_links_out() {
+        let html = markdown_to_html(
+            "<script>alert(1)</script>\n\nSee [a](javascript:alert(1)) [b](JaVaScript:x) \
+             ![c](data:text/html,x) [d](https://ok.example/p) [e](/g/x) [f](mailto:a@b.example)",
+        );
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;"), "{html}");
+        assert!(!html.to_lowercase().contains("javascript:"), "{html}");
+        assert!(!html.contains("data:text"), "{html}");
+        assert!(html.contains(r#"href="https://ok.example/p""#), "{html}");
+        assert!(html.contains(r#"href="/g/x""#), "{html}");
+        assert!(html.contains(r#"href="mailto:a@b.example""#), "{html}");
+    }
 
     #[test]
     fn what_others_send_is_fitted_to_our_limits() {

@@ -1,0 +1,491 @@
+//! The web pages in a real headless Chromium against a real `cenacle serve`: a member signs
+//! up, joins a group and asks; another answers; the first accepts, and the accepted answer
+//! shows first with its marker after a reload — in English and in French. Forms without the
+//! CSRF token are refused; titles and Markdown with markup render as text; an expired session
+//! goes to sign-in and back; unknown pages are localised HTML, not JSON.
+
+use cenacle_api_tests::{browser::Browser, Hosts, Instance, PASSWORD};
+use serde_json::json;
+
+async fn instance_with_group() -> (Hosts, Instance) {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "support", "title": "Support", "description": "Ask anything"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    (hosts, alpha)
+}
+
+async fn sign_up(b: &Browser, alpha: &Instance, username: &str) {
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", username).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, username, "signed in after signing up");
+}
+
+/// Screenshot of a key page, and no serious or critical accessibility violation on it.
+async fn key_page(b: &Browser, name: &str) {
+    b.screenshot(name).await;
+    let violations = b.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "{name}: {violations:#?}");
+}
+
+async fn sign_in(b: &Browser, alpha: &Instance, username: &str) {
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", username).await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_text(".me", username).await;
+}
+
+async fn sign_out(b: &Browser) {
+    b.click("header form button").await;
+    b.find("a[href='/signin']").await;
+}
+
+#[tokio::test]
+async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let b = Browser::start("en").await;
+
+    // Alice signs up, joins the group and asks.
+    sign_up(&b, &alpha, "alice").await;
+    key_page(&b, "groups-en").await;
+    b.click("a[href='/groups/support']").await;
+    b.click("form[action='/groups/support/join'] button").await;
+    b.click("a[href='/groups/support/ask']").await;
+    b.fill("#title", "How do I reset the router?").await;
+    b.fill("#body", "It blinks **red** since yesterday.").await;
+    key_page(&b, "composer-en").await;
+    b.click("form.stack button[type=submit]").await;
+    let question = b
+        .wait_path("the question's page", |p| p.starts_with("/posts/"))
+        .await;
+    assert_eq!(b.text("h1").await, "How do I reset the router?");
+    assert!(
+        b.source().await.contains("<strong>red</strong>"),
+        "Markdown rendered"
+    );
+    sign_out(&b).await;
+
+    // Bob answers twice.
+    sign_up(&b, &alpha, "bob").await;
+    b.goto(&alpha.url(&question)).await;
+    for (n, answer) in [
+        "Try turning it off and on again.",
+        "Hold the reset button for ten seconds.",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        b.fill("#answer-body", answer).await;
+        b.click("form[action$='/answers'] button").await;
+        b.wait_count(".answers > li", n + 1).await;
+    }
+    sign_out(&b).await;
+
+    // Alice accepts the second, later answer.
+    sign_in(&b, &alpha, "alice").await;
+    b.goto(&alpha.url(&question)).await;
+    assert_eq!(b.text("#answers-heading").await, "2 answers");
+    let first = b.text(".answers > li:first-child .body").await;
+    assert_eq!(first, "Try turning it off and on again.");
+    b.click(".answers > li:nth-child(2) form[action$='/accept'] button")
+        .await;
+    b.find(".answer.accepted").await;
+
+    // After a reload, the accepted answer is first, with its marker.
+    b.goto(&alpha.url(&question)).await;
+    let first = b.find(".answers > li:first-child").await;
+    assert_eq!(
+        first.attr("class").await.unwrap().as_deref(),
+        Some("answer accepted")
+    );
+    let text = first.text().await.unwrap();
+    assert!(text.contains("Accepted answer"), "{text}");
+    assert!(text.contains("Hold the reset button"), "{text}");
+    key_page(&b, "question-en").await;
+
+    // Bob's profile counts the accepted answer; reward points show on one's own profile only.
+    b.goto(&alpha.url("/people/bob")).await;
+    let figures = b.text(".figures").await;
+    assert!(figures.contains("Accepted answers\n1"), "{figures}");
+    assert!(!figures.contains("Reward points"), "{figures}");
+    key_page(&b, "profile-en").await;
+    b.click("header a.me").await;
+    b.wait_path("my profile", |p| p == "/people/alice").await;
+    assert!(b.text(".figures").await.contains("Reward points"));
+    b.close().await;
+
+    // The same pages in French, for a browser that asks for French.
+    let fr = Browser::start("fr").await;
+    fr.goto(&alpha.url(&question)).await;
+    let marker = fr.text(".answer.accepted .marker").await;
+    assert_eq!(marker, "✔ Réponse acceptée");
+    assert_eq!(fr.text("#answers-heading").await, "2 réponses");
+    assert!(fr.source().await.contains("<html lang=\"fr\">"));
+    key_page(&fr, "question-fr").await;
+    fr.goto(&alpha.url("/groups")).await;
+    assert_eq!(fr.text("h1").await, "Groupes");
+    // The home page of someone not signed in: everything the instance shows to all.
+    fr.goto(&alpha.url("/")).await;
+    assert_eq!(fr.text("h1").await, "Tout ici");
+    assert_eq!(
+        fr.text(".posts li a[href^='/posts/']").await,
+        "How do I reset the router?"
+    );
+    key_page(&fr, "feed-fr").await;
+    // Search, through its form.
+    fr.click("a[href='/search']").await;
+    fr.fill("#q", "router").await;
+    fr.click("form[role=search] button").await;
+    fr.wait_text("main h2", "1 résultat").await;
+    assert_eq!(
+        fr.text(".posts li a[href^='/posts/']").await,
+        "How do I reset the router?"
+    );
+    key_page(&fr, "search-fr").await;
+    fr.goto(&alpha.url("/signin")).await;
+    key_page(&fr, "sign-in-fr").await;
+    fr.goto(&alpha.url("/groups/support")).await;
+    key_page(&fr, "group-fr").await;
+    fr.goto(&alpha.url("/nowhere")).await;
+    assert_eq!(fr.text("h1").await, "Page introuvable");
+    fr.close().await;
+}
+
+#[tokio::test]
+async fn forms_need_their_token_and_members_markup_stays_text() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let token = alpha.member("mallory").await;
+    alpha
+        .post("/api/v1/groups/support/join", Some(&token), json!({}))
+        .await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&token),
+            json!({"kind": "question", "title": "<script>alert(1)</script>",
+                   "body": "<img src=x onerror=alert(2)> [x](javascript:alert(3))"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["post"]["id"].as_i64().unwrap();
+
+    // A form posted without the CSRF token (another site's form) changes nothing.
+    let forged = alpha
+        .http
+        .post(alpha.url("/signup"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("username=intruder&password=correct+horse+battery")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), 403);
+    let (status, _) = alpha
+        .post(
+            "/api/v1/account/login",
+            None,
+            json!({"username": "intruder", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 401, "no account was made");
+
+    // With a real session and its CSRF cookie, a wrong or missing token is refused all the
+    // same, and nothing is written; the right one goes through.
+    let cookie_of = |reply: &reqwest::Response, name: &str| -> String {
+        reply
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .and_then(|c| c.split(';').next())
+            .unwrap_or_else(|| panic!("no {name} cookie"))
+            .to_owned()
+    };
+    // A client that shows redirects instead of following them (the session comes with one).
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .resolve("alpha.test", "127.0.0.1:0".parse().unwrap())
+        .build()
+        .unwrap();
+    let form_post = |path: String, cookies: String, body: String| {
+        http.post(alpha.url(&path))
+            .header("cookie", cookies)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let first = http.get(alpha.url("/signin")).send().await.unwrap();
+    let csrf = cookie_of(&first, "cenacle_csrf");
+    let signed = form_post(
+        "/signin".into(),
+        format!("cenacle_csrf={csrf}"),
+        format!("csrf={csrf}&username=mallory&password=correct+horse+battery&next=%2F"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed.status(), 303);
+    let session = cookie_of(&signed, "cenacle_session");
+    let csrf = cookie_of(&signed, "cenacle_csrf");
+    let cookies = format!("cenacle_session={session}; cenacle_csrf={csrf}");
+    for body in ["csrf=wrong&body=Forged+answer", "body=Forged+answer"] {
+        let refused = form_post(format!("/posts/{id}/answers"), cookies.clone(), body.into())
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403, "{body}");
+    }
+    let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+    assert_eq!(post["comments"], json!([]), "nothing was written");
+    let accepted = form_post(
+        format!("/posts/{id}/answers"),
+        cookies.clone(),
+        format!("csrf={csrf}&body=Real+answer"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(accepted.status(), 303);
+    let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+    assert_eq!(post["comments"][0]["body"], "Real answer");
+
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url(&format!("/posts/{id}"))).await;
+    assert_eq!(b.text("h1").await, "<script>alert(1)</script>");
+    let html = b.source().await;
+    assert!(!html.contains("<script>alert"), "{html}");
+    assert!(!html.contains("<img src=\"x\""), "{html}");
+    assert!(!html.to_lowercase().contains("javascript:alert"), "{html}");
+    assert!(
+        b.client.get_alert_text().await.is_err(),
+        "no script of the member ran"
+    );
+
+    // A session that ends while the page is open (here: every session of the member revoked
+    // from elsewhere): the composer sends to sign-in, then back to the composer.
+    sign_in(&b, &alpha, "mallory").await;
+    let (status, body) = alpha
+        .post("/api/v1/account/logout-all", Some(&token), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    b.goto(&alpha.url("/groups/support/ask")).await;
+    b.wait_path("the sign-in page", |p| p.starts_with("/signin?next="))
+        .await;
+    b.find(".notice").await;
+    b.fill("#username", "mallory").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_path("the composer again", |p| p == "/groups/support/ask")
+        .await;
+    // An invalid form comes back with the error and what was written.
+    b.fill("#title", " ").await;
+    b.fill("#body", "what I wrote").await;
+    b.click("form.stack button[type=submit]").await;
+    // The error stands right after the field it is about, and says what is wrong.
+    assert_eq!(
+        b.text("#title + p#form-error").await,
+        "This field cannot be empty."
+    );
+    key_page(&b, "composer-error-en").await;
+    assert_eq!(
+        b.find("#body")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("what I wrote")
+    );
+    b.close().await;
+
+    // An unknown page, asked by a browser: an HTML page, not the API's JSON.
+    let page = alpha
+        .http
+        .get(alpha.url("/nowhere"))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 404);
+    assert!(page.text().await.unwrap().contains("Page not found"));
+}
+
+#[tokio::test]
+async fn a_moderator_moves_an_idea_along_the_board() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let carol = alpha.member("carol").await;
+    alpha
+        .post("/api/v1/groups/support/join", Some(&carol), json!({}))
+        .await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&carol),
+            json!({"kind": "idea", "title": "Dark mode for the app"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let idea = format!("/posts/{}", body["post"]["id"]);
+
+    let b = Browser::start("en").await;
+    // A member sees the status but cannot change it.
+    sign_in(&b, &alpha, "carol").await;
+    b.goto(&alpha.url(&idea)).await;
+    assert_eq!(b.text("#idea-status").await, "Submitted");
+    assert!(
+        !b.source().await.contains("/status\""),
+        "no status form for a member"
+    );
+    sign_out(&b).await;
+
+    // The admin (who moderates every group) moves it to planned, in progress, then done.
+    sign_in(&b, &alpha, "admin").await;
+    for (to, label, comment) in [
+        ("planned", "Planned", "For the spring release"),
+        ("in_progress", "In progress", ""),
+        ("done", "Done", "Shipped in 2.4"),
+    ] {
+        b.goto(&alpha.url(&idea)).await;
+        b.find(&format!("#to option[value='{to}']"))
+            .await
+            .click()
+            .await
+            .unwrap();
+        b.fill("#status-comment", comment).await;
+        b.click("form[action$='/status'] button").await;
+        b.wait_text("#idea-status", label).await;
+    }
+    assert_eq!(b.text("#idea-status").await, "Done");
+    let history = b.text(".history").await;
+    assert!(
+        history.contains("Submitted → Planned — For the spring release"),
+        "{history}"
+    );
+    assert!(history.contains("In progress → Done"), "{history}");
+
+    b.goto(&alpha.url("/groups/support/ideas")).await;
+    assert!(b
+        .text("#col-done + ol")
+        .await
+        .contains("Dark mode for the app"));
+    assert!(!b.text("#col-submitted + ol").await.contains("Dark mode"));
+    key_page(&b, "idea-board-en").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_member_follows_a_group_of_another_server_by_its_handle() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("beta");
+    let mut alpha = Instance::new("alpha", &hosts);
+    let mut beta = Instance::new("beta", &hosts);
+    alpha.start();
+    beta.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "support", "title": "Support", "description": "Ask anything"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let b = Browser::start("en").await;
+    sign_up(&b, &beta, "bob").await;
+    b.goto(&beta.url("/groups")).await;
+    // A handle that leads nowhere: the same page, the error, what was typed kept.
+    b.fill("#target", "!nothing@alpha.test").await;
+    b.click("form[action='/groups/follow'] button").await;
+    b.find("#form-error").await;
+    assert_eq!(
+        b.find("#target")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("!nothing@alpha.test")
+    );
+    b.fill("#target", &format!("!support@{}", alpha.host)).await;
+    b.click("form[action='/groups/follow'] button").await;
+    let page = b
+        .wait_path("the followed group's page", |p| {
+            p.starts_with("/groups/support@")
+        })
+        .await;
+    assert_eq!(page, format!("/groups/support@{}", alpha.host));
+    assert_eq!(b.text("h1").await, "Support");
+    key_page(&b, "remote-group-en").await;
+    b.close().await;
+}
+
+#[tokio::test]
+async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "coffre", "title": "Coffre", "description": "Staff only",
+                   "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/coffre/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Launch date zq7secret"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let post = format!("/posts/{}", body["post"]["id"]);
+
+    let b = Browser::start("en").await;
+    sign_up(&b, &alpha, "dave").await;
+    for page in ["/groups/coffre", "/groups/coffre/ideas", "/", "/all", &post] {
+        b.goto(&alpha.url(page)).await;
+        b.find("h1").await;
+        assert!(!b.source().await.contains("zq7secret"), "{page} leaks");
+    }
+    b.goto(&alpha.url("/groups/coffre")).await;
+    assert_eq!(b.text("h1").await, "Coffre", "the card is shown");
+    key_page(&b, "private-group-card-en").await;
+    b.click("form[action='/groups/coffre/join'] button").await;
+    b.find(".notice").await;
+
+    let (_, requests) = alpha
+        .get("/api/v1/groups/coffre/join-requests", Some(&admin))
+        .await;
+    let dave = requests[0]["person_id"].as_i64().expect("dave's request");
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/groups/coffre/join-requests/{dave}"),
+            Some(&admin),
+            Some(json!({"approve": true})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    b.goto(&alpha.url("/groups/coffre")).await;
+    assert_eq!(
+        b.text(".posts li a[href^='/posts/']").await,
+        "Launch date zq7secret"
+    );
+    b.close().await;
+}

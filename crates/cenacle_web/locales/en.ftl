@@ -1,0 +1,110 @@
+# English words of the web pages. Every key here is in fr.ftl too, in the same order.
+skip-to-content = Skip to content
+nav-main = Main menu
+nav-groups = Groups
+sign-out = Sign out
+sign-in = Sign in
+sign-up = Create an account
+other-language = Français
+footer = A Cénacle community, part of the fediverse.
+back-home = Back to the home page
+session-expired = Your session has expired. Sign in again to go on where you were.
+field-username = User name
+field-password = Password
+no-account = No account yet?
+field-email = E-mail (optional)
+field-invite = Invitation code (if you have one)
+field-reason = Why you want to join (if the community asks)
+registered-pending = Your account is waiting for a community manager's approval. You can sign in once it is approved.
+no-groups = No group yet.
+visibility-restricted = members post, everyone reads
+visibility-private = private
+ask-question = Ask a question
+join-group = Join this group
+sign-in-to-take-part = Sign in to take part
+sort = Sort
+sort-new = Newest
+sort-top = Top
+sort-active = Active
+no-posts = Nothing here yet: be the first to ask.
+pinned = Pinned
+solved = Solved
+field-kind = Kind
+kind-question = Question
+kind-idea = Idea
+kind-note = Note
+field-title = Title
+field-body = Details (Markdown)
+field-tags = Tags (separated by commas)
+publish = Publish
+accepted-answer = Accepted answer
+official-answer = Official answer
+accept-answer = Accept this answer
+no-answers = No answer yet.
+your-answer = Your answer
+field-answer = Answer (Markdown)
+post-answer = Post the answer
+sign-in-to-answer = Sign in to answer
+answers-count = { $count ->
+    [one] { $count } answer
+   *[other] { $count } answers
+}
+score = { $count ->
+    [one] { $count } vote point
+   *[other] { $count } vote points
+}
+not-found-heading = Page not found
+not-found = This page does not exist, or you may not see it.
+error-heading = Something went wrong
+csrf-refused = This form has expired. Go back, reload the page and send it again.
+reputation = Reputation
+rank = Rank
+accepted-answers = Accepted answers
+likes-received = Likes received
+reward-points = Reward points
+home-reputation = Reputation on their home instance
+badges = Badges
+no-badges = No badge yet.
+my-profile = My profile
+feeds = Feeds
+feed-home = My groups
+feed-instance = Everything here
+idea-board = Idea board
+idea-status = Status:
+status-history = Status history
+move-idea-to = Move the idea to
+status-comment = Public comment (optional)
+change-status = Change the status
+status-submitted = Submitted
+status-under_review = Under review
+status-planned = Planned
+status-in_progress = In progress
+status-done = Done
+status-declined = Declined
+status-duplicate = Duplicate
+search = Search
+search-words = Words to look for
+search-tag = Tag
+search-unanswered = Questions without an accepted answer only
+search-results = { $count ->
+    [one] { $count } result
+   *[other] { $count } results
+}
+kind-any = Any
+follow-remote = Follow a group on another server
+follow-handle = Its address (!name@server, name@server or its URL)
+follow = Follow
+follow-failed = This address leads to no group we could reach. Check it and try again.
+invalid-field = This field is not valid.
+invalid-empty = This field cannot be empty.
+invalid-too_long = Too long: please shorten it.
+invalid-too_short = Too short.
+invalid-too_many = Too many.
+invalid-invalid_characters = Use only lowercase letters, digits and _.
+invalid-same_as_username = The password must not be the user name.
+invalid-too_simple = Too simple: use a longer passphrase.
+invalid-invalid_email = This is not an e-mail address.
+invalid-reserved = This name is reserved.
+join-requested = Your request to join was sent to the group's moderators.
+group-private = This group is private: only its members see what it holds.
+ask-to-join = Ask to join

@@ -1,0 +1,110 @@
+# Mots français des pages web. Chaque clé est aussi dans en.ftl, dans le même ordre.
+skip-to-content = Aller au contenu
+nav-main = Menu principal
+nav-groups = Groupes
+sign-out = Se déconnecter
+sign-in = Se connecter
+sign-up = Créer un compte
+other-language = English
+footer = Une communauté Cénacle, membre du fédivers.
+back-home = Retour à l’accueil
+session-expired = Votre session a expiré. Reconnectez-vous pour reprendre là où vous étiez.
+field-username = Nom d’utilisateur
+field-password = Mot de passe
+no-account = Pas encore de compte ?
+field-email = Courriel (facultatif)
+field-invite = Code d’invitation (si vous en avez un)
+field-reason = Pourquoi vous souhaitez nous rejoindre (si la communauté le demande)
+registered-pending = Votre compte attend l’approbation d’un responsable de la communauté. Vous pourrez vous connecter une fois approuvé.
+no-groups = Aucun groupe pour l’instant.
+visibility-restricted = les membres publient, tout le monde lit
+visibility-private = privé
+ask-question = Poser une question
+join-group = Rejoindre ce groupe
+sign-in-to-take-part = Connectez-vous pour participer
+sort = Tri
+sort-new = Récents
+sort-top = Meilleurs
+sort-active = Actifs
+no-posts = Rien pour l’instant : soyez le premier à demander.
+pinned = Épinglé
+solved = Résolu
+field-kind = Type
+kind-question = Question ouverte
+kind-idea = Idée
+kind-note = Note
+field-title = Titre
+field-body = Détails (Markdown)
+field-tags = Étiquettes (séparées par des virgules)
+publish = Publier
+accepted-answer = Réponse acceptée
+official-answer = Réponse officielle
+accept-answer = Accepter cette réponse
+no-answers = Pas encore de réponse.
+your-answer = Votre réponse
+field-answer = Réponse (Markdown)
+post-answer = Publier la réponse
+sign-in-to-answer = Connectez-vous pour répondre
+answers-count = { $count ->
+    [one] { $count } réponse
+   *[other] { $count } réponses
+}
+score = { $count ->
+    [one] { $count } point de vote
+   *[other] { $count } points de vote
+}
+not-found-heading = Page introuvable
+not-found = Cette page n’existe pas, ou vous ne pouvez pas la voir.
+error-heading = Une erreur est survenue
+csrf-refused = Ce formulaire a expiré. Revenez en arrière, rechargez la page et renvoyez-le.
+reputation = Réputation
+rank = Rang
+accepted-answers = Réponses acceptées
+likes-received = J’aime reçus
+reward-points = Points de récompense
+home-reputation = Réputation sur son instance d’origine
+badges = Badges obtenus
+no-badges = Pas encore de badge.
+my-profile = Mon profil
+feeds = Fils
+feed-home = Mes groupes
+feed-instance = Tout ici
+idea-board = Tableau des idées
+idea-status = Statut :
+status-history = Historique des statuts
+move-idea-to = Passer l’idée à
+status-comment = Commentaire public (facultatif)
+change-status = Changer le statut
+status-submitted = Proposée
+status-under_review = À l’étude
+status-planned = Prévue
+status-in_progress = En cours
+status-done = Réalisée
+status-declined = Refusée
+status-duplicate = Doublon
+search = Rechercher
+search-words = Mots à chercher
+search-tag = Étiquette
+search-unanswered = Seulement les questions sans réponse acceptée
+search-results = { $count ->
+    [one] { $count } résultat
+   *[other] { $count } résultats
+}
+kind-any = Tous
+follow-remote = Suivre un groupe d’un autre serveur
+follow-handle = Son adresse (!nom@serveur, nom@serveur ou son URL)
+follow = Suivre
+follow-failed = Cette adresse ne mène à aucun groupe joignable. Vérifiez-la et réessayez.
+invalid-field = Ce champ n’est pas valide.
+invalid-empty = Ce champ ne peut pas être vide.
+invalid-too_long = Trop long : raccourcissez-le.
+invalid-too_short = Trop court.
+invalid-too_many = Trop nombreux.
+invalid-invalid_characters = Utilisez seulement des minuscules, des chiffres et _.
+invalid-same_as_username = Le mot de passe ne doit pas être le nom d’utilisateur.
+invalid-too_simple = Trop simple : choisissez une phrase de passe plus longue.
+invalid-invalid_email = Ce n’est pas une adresse de courriel.
+invalid-reserved = Ce nom est réservé.
+join-requested = Votre demande a été transmise aux modérateurs du groupe.
+group-private = Ce groupe est privé : seuls ses membres voient ce qu’il contient.
+ask-to-join = Demander à rejoindre

@@ -1,0 +1,453 @@
+//! The groups: their directory, a group's page with its posts, joining, and the composer.
+
+use super::{
+    post_list::{post_line, PostLine},
+    signed_in, CsrfOnly,
+};
+use crate::{
+    render::{page, see_other, Chrome, PageError},
+    session::Visitor,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, Query, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Form,
+};
+use cenacle_api::AppState;
+use cenacle_core::{
+    access, groups,
+    model::PostFilter,
+    posts::{self, PostInput},
+    CoreError, ScopedFutureExt,
+};
+use cenacle_domain::content::{IdeaStatus, PostKind};
+use serde::Deserialize;
+
+/// The most groups the directory lists (a community has tens, not thousands).
+const DIRECTORY_SIZE: i64 = 500;
+/// Posts on a group's page.
+const PAGE_SIZE: i64 = 30;
+
+pub struct GroupCard {
+    name: String,
+    title: String,
+    description: String,
+    visibility: String,
+    visibility_key: String,
+}
+
+#[derive(Template)]
+#[template(path = "groups.html")]
+struct GroupsPage {
+    c: Chrome,
+    groups: Vec<GroupCard>,
+    /// The follow form: what was typed, and why it failed.
+    target: String,
+    error: Option<String>,
+}
+
+pub async fn directory(State(state): State<AppState>, v: Visitor) -> Response {
+    directory_page(&state, &v, String::new(), None).await
+}
+
+async fn directory_page(
+    state: &AppState,
+    v: &Visitor,
+    target: String,
+    error: Option<String>,
+) -> Response {
+    let listed = async {
+        let mut conn = state.ctx.conn().await?;
+        groups::directory(&mut conn, DIRECTORY_SIZE).await
+    }
+    .await;
+    match listed {
+        Ok(list) => page(
+            v,
+            if error.is_some() {
+                StatusCode::UNPROCESSABLE_ENTITY
+            } else {
+                StatusCode::OK
+            },
+            &GroupsPage {
+                c: Chrome::of(v, "/groups"),
+                target,
+                error,
+                groups: list
+                    .into_iter()
+                    .map(|g| GroupCard {
+                        visibility_key: format!("visibility-{}", g.visibility),
+                        name: g.name,
+                        title: g.title,
+                        description: g.description,
+                        visibility: g.visibility,
+                    })
+                    .collect(),
+            },
+        ),
+        Err(e) => PageError::from_core(e, v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct FollowForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    target: String,
+}
+
+/// Follows a group of another server by its handle or URL (fetched before any transaction),
+/// then shows its page here.
+pub async fn follow(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<FollowForm>,
+) -> Response {
+    let session = match (&v.session, signed_in(&v, "/groups")) {
+        (Some(session), Ok(_)) => session,
+        (_, Err(redirect)) => return redirect.into_response(),
+        (None, Ok(_)) => unreachable!("signed_in found a session"),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    match cenacle_apub::follows::follow(&state.federation, session, form.target.trim()).await {
+        Ok((cenacle_apub::follows::Resolved::Group(group), _)) => {
+            let row = &group.row;
+            let name = if row.local {
+                row.name.clone()
+            } else {
+                format!("{}@{}", row.name, row.instance_host)
+            };
+            see_other(&format!("/groups/{name}"), vec![])
+        }
+        Ok((cenacle_apub::follows::Resolved::Person(_), _)) | Err(_) => {
+            let error = v.words.t("follow-failed");
+            directory_page(&state, &v, form.target, Some(error)).await
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "group.html")]
+struct GroupPage {
+    c: Chrome,
+    name: String,
+    title: String,
+    description: String,
+    member: bool,
+    /// A private group the visitor may not read: its card and how to ask to join only.
+    sealed: bool,
+    /// The visitor just asked to join.
+    requested: bool,
+    /// (key, label, whether it is the current sort)
+    sorts: Vec<(&'static str, String, bool)>,
+    posts: Vec<PostLine>,
+}
+
+#[derive(Deserialize)]
+pub struct SortQuery {
+    #[serde(default)]
+    sort: Option<String>,
+    /// Set after a request to join a private group.
+    #[serde(default)]
+    requested: Option<String>,
+}
+
+const SORTS: [&str; 3] = ["new", "top", "active"];
+
+pub async fn group_page(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+    Query(q): Query<SortQuery>,
+) -> Response {
+    let sort = q
+        .sort
+        .filter(|s| SORTS.contains(&s.as_str()))
+        .unwrap_or_else(|| "new".into());
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        // Ours by name, or another server's that we know by `name@host`.
+        let group = groups::group_by_name_or_handle(&mut conn, &state.ctx, &name).await?;
+        // A private group shows its card to everyone (how to ask to join), its content only
+        // to its readers.
+        let readable = access::may_read(&mut conn, &group, caller.as_ref().into()).await?;
+        if !readable {
+            return Ok((group, false, false, vec![]));
+        }
+        let member = match &caller {
+            Some(c) => access::actor_in(&mut conn, &group, c)
+                .await?
+                .group_role
+                .is_some(),
+            None => false,
+        };
+        let filter = PostFilter {
+            sort: sort.clone(),
+            limit: PAGE_SIZE,
+            ..Default::default()
+        };
+        let posts = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
+        Ok::<_, CoreError>((group, true, member, posts))
+    }
+    .await;
+    let (group, readable, member, posts) = match read {
+        Ok(found) => found,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let t = v.words;
+    page(
+        &v,
+        StatusCode::OK,
+        &GroupPage {
+            c: Chrome::of(&v, &format!("/groups/{name}")),
+            name: group.name,
+            title: group.title,
+            description: group.description,
+            member,
+            sealed: !readable,
+            requested: q.requested.is_some(),
+            sorts: SORTS
+                .iter()
+                .map(|s| (*s, t.t(&format!("sort-{s}")), *s == sort))
+                .collect(),
+            posts: posts.into_iter().map(|p| post_line(p, None, t)).collect(),
+        },
+    )
+}
+
+pub async fn join(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<CsrfOnly>,
+) -> Response {
+    let here = format!("/groups/{name}");
+    let caller = match signed_in(&v, &here) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller, name) = (&state.ctx, &caller, &name);
+    let joined = ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::local_group(conn, name).await?;
+                groups::join_group(conn, caller, &group, None).await
+            }
+            .scope_boxed()
+        })
+        .await;
+    match joined {
+        Ok(true) => see_other(&here, vec![]),
+        // A private group: the moderators decide.
+        Ok(false) => see_other(&format!("{here}?requested=1"), vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct AskForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    tags: String,
+}
+
+#[derive(Template)]
+#[template(path = "ask.html")]
+struct AskPage {
+    c: Chrome,
+    group: String,
+    group_title: String,
+    /// (key, label, whether it is chosen)
+    kinds: Vec<(&'static str, String, bool)>,
+    form: AskForm,
+    error: Option<String>,
+    field: String,
+}
+
+fn ask_page(v: &Visitor, group: &cenacle_core::model::Group, form: AskForm) -> AskPage {
+    AskPage {
+        c: Chrome::of(v, &format!("/groups/{}/ask", group.name)),
+        group: group.name.clone(),
+        group_title: group.title.clone(),
+        kinds: ["question", "idea", "note"]
+            .into_iter()
+            .map(|k| (k, v.words.t(&format!("kind-{k}")), k == form.kind))
+            .collect(),
+        form,
+        error: None,
+        field: String::new(),
+    }
+}
+
+pub async fn ask_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> Response {
+    if let Err(redirect) = signed_in(&v, &format!("/groups/{name}/ask")) {
+        return redirect.into_response();
+    }
+    let caller = v.caller();
+    let found = async {
+        let mut conn = state.ctx.conn().await?;
+        groups::readable_group(&mut conn, caller.as_ref(), &name).await
+    }
+    .await;
+    match found {
+        Ok(group) => {
+            let form = AskForm {
+                kind: "question".into(),
+                ..Default::default()
+            };
+            page(&v, StatusCode::OK, &ask_page(&v, &group, form))
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+/// Publishes a post; on invalid fields, the same form again with the error next to the field
+/// and everything the member wrote kept.
+pub async fn ask(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+    Form(form): Form<AskForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/groups/{name}/ask")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let input = PostInput {
+        kind: form.kind.parse().unwrap_or(PostKind::Question),
+        title: form.title.clone(),
+        body: form.body.clone(),
+        tags: form
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        language: Some(v.words.0),
+        attachments: vec![],
+        remote_attachments: vec![],
+    };
+    let (ctx, caller_ref, name_ref) = (&state.ctx, &caller, &name);
+    let created = ctx
+        .transaction(|conn| {
+            async move {
+                let group = groups::local_group(conn, name_ref).await?;
+                posts::create_post(conn, ctx, caller_ref, &group, input, None).await
+            }
+            .scope_boxed()
+        })
+        .await;
+    match created {
+        Ok(post) => see_other(&format!("/posts/{}", post.id), vec![]),
+        Err(CoreError::Validation(invalid)) => {
+            let group = async {
+                let mut conn = state.ctx.conn().await?;
+                groups::local_group(&mut conn, &name).await
+            }
+            .await;
+            let Ok(group) = group else {
+                return PageError::not_found(v.words, v.instance.clone()).into_response();
+            };
+            let field = invalid.field.to_owned();
+            let error = v.words.invalid(invalid.code);
+            let mut shown = ask_page(&v, &group, form);
+            shown.error = Some(error);
+            shown.field = field;
+            page(&v, StatusCode::UNPROCESSABLE_ENTITY, &shown)
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "ideas.html")]
+struct IdeaBoard {
+    c: Chrome,
+    name: String,
+    title: String,
+    /// (status, its label, its ideas, best first)
+    columns: Vec<(&'static str, String, Vec<PostLine>)>,
+}
+
+/// Ideas most a column holds (the best first).
+const COLUMN_SIZE: i64 = 50;
+
+/// A group's ideas by status, one column per step of the pipeline, best first.
+pub async fn idea_board(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(name): Path<String>,
+) -> Response {
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        let group = groups::readable_group(&mut conn, caller.as_ref(), &name).await?;
+        let mut columns = vec![];
+        for status in IdeaStatus::ALL {
+            let filter = PostFilter {
+                kind: Some("idea".into()),
+                idea_status: Some(status.as_str().into()),
+                sort: "top".into(),
+                limit: COLUMN_SIZE,
+                ..Default::default()
+            };
+            let ideas = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
+            columns.push((status, ideas));
+        }
+        Ok::<_, CoreError>((group, columns))
+    }
+    .await;
+    let (group, columns) = match read {
+        Ok(found) => found,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let t = v.words;
+    page(
+        &v,
+        StatusCode::OK,
+        &IdeaBoard {
+            c: Chrome::of(&v, &format!("/groups/{name}/ideas")),
+            name: group.name,
+            title: group.title,
+            columns: columns
+                .into_iter()
+                // Declined and duplicate ideas only when there are some.
+                .filter(|(status, ideas)| {
+                    !ideas.is_empty()
+                        || !matches!(status, IdeaStatus::Declined | IdeaStatus::Duplicate)
+                })
+                .map(|(status, ideas)| {
+                    (
+                        status.as_str(),
+                        t.t(&format!("status-{}", status.as_str())),
+                        ideas.into_iter().map(|p| post_line(p, None, t)).collect(),
+                    )
+                })
+                .collect(),
+        },
+    )
+}

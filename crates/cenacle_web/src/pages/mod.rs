@@ -1,0 +1,51 @@
+//! The pages, one file per part of the site.
+
+pub mod account;
+pub mod feed;
+pub mod groups;
+pub mod person;
+pub mod post;
+pub mod post_list;
+pub mod search;
+
+use crate::{render::see_other, session::Visitor};
+use axum::response::{IntoResponse, Response};
+use cenacle_core::Caller;
+
+/// The signed-in caller, or a redirect to the sign-in page that comes back to `here` (saying
+/// the session expired when the browser's cookie no longer proves one).
+pub fn signed_in(v: &Visitor, here: &str) -> Result<Caller, SignInFirst> {
+    v.caller().ok_or_else(|| {
+        let expired = if v.session_expired { "&expired=1" } else { "" };
+        SignInFirst(format!("/signin?next={}{expired}", encode_path(here)))
+    })
+}
+
+/// The way to the sign-in page, and back.
+pub struct SignInFirst(String);
+
+impl IntoResponse for SignInFirst {
+    fn into_response(self) -> Response {
+        see_other(&self.0, vec![])
+    }
+}
+
+/// A form that carries nothing but its CSRF token (sign out, join…). A form without the
+/// field is refused as any wrong token is (403), not as malformed.
+#[derive(serde::Deserialize)]
+pub struct CsrfOnly {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A path as a query value (`/posts/3?x=1` → `%2Fposts%2F3%3Fx%3D1`).
+pub fn encode_path(path: &str) -> String {
+    path.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

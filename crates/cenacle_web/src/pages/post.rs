@@ -1,0 +1,324 @@
+//! A post's page (a question with its answers, accepted first), answering and accepting.
+
+use super::signed_in;
+use crate::{
+    i18n::Words,
+    render::{page, see_other, Chrome, PageError},
+    session::Visitor,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Form,
+};
+use cenacle_api::AppState;
+use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_core::{
+    access, answers, comments, ideas, people,
+    posts::{self, PostDetail},
+    CoreError, ScopedFutureExt,
+};
+use cenacle_domain::content::{can_accept_answer, can_change_idea_status, Actor, IdeaStatus};
+use serde::Deserialize;
+use std::collections::HashMap;
+
+pub struct AnswerView {
+    id: i64,
+    body_html: String,
+    author: String,
+    author_link: String,
+    when: String,
+    score: String,
+    accepted: bool,
+    official: bool,
+}
+
+#[derive(Template)]
+#[template(path = "post.html")]
+struct PostPage {
+    c: Chrome,
+    id: i64,
+    group: String,
+    group_title: String,
+    kind: String,
+    title: String,
+    author: String,
+    author_link: String,
+    when: String,
+    score: String,
+    body_html: String,
+    answers_heading: String,
+    answers: Vec<AnswerView>,
+    may_accept: bool,
+    draft: String,
+    error: Option<String>,
+    /// Ideas: their status, its history (when, from, to, comment), and whether the viewer
+    /// may move them along (with the statuses to choose from).
+    idea_status: Option<String>,
+    status_history: Vec<(String, String, String, String)>,
+    may_moderate: bool,
+    statuses: Vec<(&'static str, String)>,
+}
+
+/// What the post page shows besides the post: its authors, and for ideas the status history
+/// and whether the viewer moderates the group.
+struct Extras {
+    authors: HashMap<i64, cenacle_core::model::Author>,
+    history: Vec<cenacle_core::model::StatusChange>,
+    /// The viewer's standing in the post's group (instance and group roles), when signed in.
+    actor: Option<Actor>,
+}
+
+/// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
+fn profile_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> String {
+    match authors.get(&id) {
+        Some(a) => match &a.instance_host {
+            Some(host) if !a.local => format!("/people/{}@{host}", a.username),
+            _ => format!("/people/{}", a.username),
+        },
+        None => "/".into(),
+    }
+}
+
+fn name_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> String {
+    match authors.get(&id) {
+        Some(a) => {
+            let name = a.display_name.clone().unwrap_or_else(|| a.username.clone());
+            match &a.instance_host {
+                Some(host) if !a.local => format!("{name} ({}@{host})", a.username),
+                _ => name,
+            }
+        }
+        None => "?".into(),
+    }
+}
+
+async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Extras), CoreError> {
+    let caller = v.caller();
+    let mut conn = state.ctx.conn().await?;
+    let detail = posts::get_post(&mut conn, caller.as_ref(), id).await?;
+    let mut ids: Vec<i64> = detail.comments.iter().map(|c| c.author_id).collect();
+    ids.push(detail.post.author_id);
+    let authors = people::authors(&mut conn, &ids).await?;
+    let history = if detail.post.kind == "idea" {
+        posts::history(&mut conn, caller.as_ref(), id).await?.1
+    } else {
+        vec![]
+    };
+    let actor = match &caller {
+        Some(c) => Some(access::actor_in(&mut conn, &detail.group, c).await?),
+        None => None,
+    };
+    Ok((
+        detail,
+        Extras {
+            authors,
+            history,
+            actor,
+        },
+    ))
+}
+
+fn post_page(
+    v: &Visitor,
+    detail: PostDetail,
+    extras: &Extras,
+    draft: String,
+    error: Option<String>,
+) -> PostPage {
+    let t: Words = v.words;
+    let authors = &extras.authors;
+    let status_label = |s: &str| t.t(&format!("status-{s}"));
+    let post = detail.post;
+    let accepted = post.accepted_comment_id;
+    let answers: Vec<AnswerView> = detail
+        .comments
+        .iter()
+        // Answers are the replies to the post itself; replies to replies stay with them.
+        .filter(|c| c.parent_id.is_none())
+        .map(|c| AnswerView {
+            id: c.id,
+            body_html: markdown_to_html(&c.body),
+            author: name_of(authors, c.author_id),
+            author_link: profile_of(authors, c.author_id),
+            when: t.date(&c.created_at),
+            score: t.count("score", i64::from(c.likes - c.dislikes)),
+            accepted: Some(c.id) == accepted,
+            official: authors
+                .get(&c.author_id)
+                .is_some_and(|a| a.role.as_deref() == Some("staff")),
+        })
+        .collect();
+    let is_author = v.caller().is_some_and(|c| c.person_id == post.author_id);
+    // The domain's rules, as the use cases apply them: the buttons show what would succeed.
+    let may_accept = extras
+        .actor
+        .as_ref()
+        .is_some_and(|a| can_accept_answer(a, is_author));
+    let may_change_status = extras.actor.as_ref().is_some_and(can_change_idea_status);
+    PostPage {
+        c: Chrome::of(v, &format!("/posts/{}", post.id)),
+        id: post.id,
+        group: detail.group.name.clone(),
+        group_title: detail.group.title.clone(),
+        kind: t.t(&format!("kind-{}", post.kind)),
+        author: name_of(authors, post.author_id),
+        author_link: profile_of(authors, post.author_id),
+        when: t.date(&post.created_at),
+        score: t.count("score", i64::from(post.likes - post.dislikes)),
+        body_html: markdown_to_html(&post.body),
+        answers_heading: t.count("answers-count", answers.len() as i64),
+        may_accept: may_accept && post.kind == "question",
+        answers,
+        idea_status: post.idea_status.as_deref().map(status_label),
+        status_history: extras
+            .history
+            .iter()
+            .map(|h| {
+                (
+                    t.date(&h.changed_at),
+                    status_label(&h.from_status),
+                    status_label(&h.to_status),
+                    h.comment.clone().unwrap_or_default(),
+                )
+            })
+            .collect(),
+        may_moderate: may_change_status,
+        statuses: IdeaStatus::ALL
+            .iter()
+            .filter(|s| **s != IdeaStatus::Duplicate)
+            .map(|s| (s.as_str(), status_label(s.as_str())))
+            .collect(),
+        title: post.title,
+        draft,
+        error,
+    }
+}
+
+pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    match load(&state, &v, id).await {
+        Ok((detail, extras)) => page(
+            &v,
+            StatusCode::OK,
+            &post_page(&v, detail, &extras, String::new(), None),
+        ),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AnswerForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn answer(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<AnswerForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller, body) = (&state.ctx, &caller, &form.body);
+    let added = ctx
+        .transaction(|conn| {
+            comments::add_comment(conn, ctx, caller, id, None, body, None).scope_boxed()
+        })
+        .await;
+    match added {
+        Ok(comment) => see_other(&format!("/posts/{id}#answer-{}", comment.id), vec![]),
+        Err(CoreError::Validation(invalid)) => match load(&state, &v, id).await {
+            Ok((detail, extras)) => {
+                let error = v.words.invalid(invalid.code);
+                page(
+                    &v,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    &post_page(&v, detail, &extras, form.body, Some(error)),
+                )
+            }
+            Err(e) => PageError::from_core(e, &v).into_response(),
+        },
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct AcceptForm {
+    #[serde(default)]
+    csrf: String,
+    comment_id: i64,
+}
+
+pub async fn accept(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<AcceptForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller) = (&state.ctx, &caller);
+    let accepted = ctx
+        .transaction(|conn| {
+            answers::accept_answer(conn, ctx, caller, id, Some(form.comment_id)).scope_boxed()
+        })
+        .await;
+    match accepted {
+        Ok(_) => see_other(&format!("/posts/{id}#answer-{}", form.comment_id), vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StatusForm {
+    #[serde(default)]
+    csrf: String,
+    to: String,
+    #[serde(default)]
+    comment: String,
+}
+
+/// Moves an idea along its pipeline (the group's moderators), with an optional public comment.
+pub async fn change_status(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<StatusForm>,
+) -> Response {
+    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let Ok(to) = form.to.parse::<IdeaStatus>() else {
+        return PageError::not_found(v.words, v.instance.clone()).into_response();
+    };
+    let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
+    let (ctx, caller) = (&state.ctx, &caller);
+    let changed = ctx
+        .transaction(|conn| {
+            ideas::change_idea_status(conn, caller, id, to, None, comment).scope_boxed()
+        })
+        .await;
+    match changed {
+        Ok(_) => see_other(&format!("/posts/{id}"), vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}

@@ -1,0 +1,196 @@
+//! Turning templates and errors into answers: HTML with the page chrome, the CSRF cookie
+//! on a first visit, redirects after a form (303), and error pages in the visitor's language.
+
+use crate::{
+    i18n::Words,
+    session::{csrf_cookie, Visitor},
+};
+use askama::Template;
+use axum::{
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+};
+use cenacle_api::error::ApiError;
+use cenacle_core::CoreError;
+
+/// What every page shows around its content: the menu, who is signed in, the language switch.
+pub struct Chrome {
+    pub t: Words,
+    pub csrf: String,
+    pub user: Option<String>,
+    pub instance: String,
+    pub other_lang: &'static str,
+    /// This page's path, to come back to after switching languages (encoded for a query).
+    pub here: String,
+}
+
+impl Chrome {
+    pub fn of(v: &Visitor, here: &str) -> Chrome {
+        Chrome {
+            user: v.username().map(str::to_owned),
+            csrf: v.csrf.clone(),
+            ..Chrome::anonymous(v.words, v.instance.clone(), here)
+        }
+    }
+
+    fn anonymous(t: Words, instance: String, here: &str) -> Chrome {
+        Chrome {
+            t,
+            csrf: String::new(),
+            user: None,
+            instance,
+            other_lang: match t.0 {
+                cenacle_domain::Language::Fr => "en",
+                cenacle_domain::Language::En => "fr",
+            },
+            here: crate::pages::encode_path(here),
+        }
+    }
+}
+
+/// A rendered page, with the CSRF cookie when this browser has none yet.
+pub fn page(v: &Visitor, status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => {
+            let mut response = (
+                status,
+                [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+                html,
+            )
+                .into_response();
+            if let Some(token) = &v.new_csrf_cookie {
+                response
+                    .headers_mut()
+                    .append(header::SET_COOKIE, csrf_cookie(token, v.secure));
+            }
+            response
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "a page failed to render");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// After a form: go to `to` (a path of ours), with cookies to set.
+pub fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();
+    for c in cookies {
+        response.headers_mut().append(header::SET_COOKIE, c);
+    }
+    response
+}
+
+/// A path of this site to go back to (never another site: `//evil.example` and the like are
+/// refused), or the home page.
+pub fn local_path(next: &str) -> String {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control());
+    if ok {
+        next.to_owned()
+    } else {
+        "/".to_owned()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    c: Chrome,
+    heading: &'a str,
+    message: &'a str,
+}
+
+/// An error shown as a page in the visitor's language, with the API's status for it.
+pub struct PageError {
+    pub status: StatusCode,
+    pub message: String,
+    pub words: Words,
+    pub instance: String,
+}
+
+impl PageError {
+    pub fn from_api(e: ApiError, words: Words) -> PageError {
+        let message = if e.status == StatusCode::NOT_FOUND {
+            words.t("not-found")
+        } else {
+            cenacle_api::i18n::message(e.code, words.0).to_owned()
+        };
+        PageError {
+            status: e.status,
+            message,
+            words,
+            instance: String::new(),
+        }
+    }
+
+    pub fn from_core(e: CoreError, v: &Visitor) -> PageError {
+        PageError {
+            instance: v.instance.clone(),
+            ..PageError::from_api(ApiError::from(e), v.words)
+        }
+    }
+
+    pub fn not_found(words: Words, instance: String) -> PageError {
+        PageError {
+            status: StatusCode::NOT_FOUND,
+            message: words.t("not-found"),
+            words,
+            instance,
+        }
+    }
+
+    pub fn csrf(v: &Visitor) -> PageError {
+        PageError {
+            status: StatusCode::FORBIDDEN,
+            message: v.words.t("csrf-refused"),
+            words: v.words,
+            instance: v.instance.clone(),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let heading = if self.status == StatusCode::NOT_FOUND {
+            self.words.t("not-found-heading")
+        } else {
+            self.words.t("error-heading")
+        };
+        let chrome = Chrome::anonymous(self.words, self.instance, "/");
+        let html = ErrorPage {
+            c: chrome,
+            heading: &heading,
+            message: &self.message,
+        }
+        .render()
+        .unwrap_or_else(|_| self.message.clone());
+        (
+            self.status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_our_own_paths_are_gone_back_to() {
+        assert_eq!(local_path("/posts/3"), "/posts/3");
+        for bad in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "",
+            "posts",
+        ] {
+            assert_eq!(local_path(bad), "/", "{bad}");
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The web pages' routes and what every page answer carries: a strict Content-Security-Policy
+//! (our own styles only, no inline script, no framing), no MIME sniffing, no referrer to other
+//! sites.
+
+use crate::{
+    i18n::Words,
+    pages::{account, feed, groups, person, post, search},
+    render::PageError,
+    session::{cookie_value, LANG_COOKIE},
+};
+use axum::{
+    extract::Request,
+    http::{header, HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::{get, post as post_route},
+    Router,
+};
+use cenacle_api::AppState;
+use cenacle_domain::Language;
+
+const STYLE: &str = include_str!("../static/style.css");
+
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+                   script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// The pages, to merge into the application beside the API and federation routers.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(feed::home))
+        .route("/all", get(feed::everything))
+        .route("/signin", get(account::sign_in_form).post(account::sign_in))
+        .route("/signup", get(account::sign_up_form).post(account::sign_up))
+        .route("/signout", post_route(account::sign_out))
+        .route("/lang/{code}", get(account::choose_language))
+        .route("/groups", get(groups::directory))
+        .route("/groups/follow", post_route(groups::follow))
+        .route("/groups/{name}", get(groups::group_page))
+        .route("/groups/{name}/join", post_route(groups::join))
+        .route(
+            "/groups/{name}/ask",
+            get(groups::ask_form).post(groups::ask),
+        )
+        .route("/groups/{name}/ideas", get(groups::idea_board))
+        .route("/posts/{id}", get(post::show))
+        .route("/posts/{id}/answers", post_route(post::answer))
+        .route("/posts/{id}/accept", post_route(post::accept))
+        .route("/posts/{id}/status", post_route(post::change_status))
+        .route("/people/{handle}", get(person::show))
+        .route("/search", get(search::search))
+        .route("/static/style.css", get(style))
+        .layer(middleware::from_fn(security_headers))
+        .with_state(state)
+}
+
+async fn style() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLE,
+    )
+        .into_response()
+}
+
+async fn security_headers(req: Request, next: Next) -> Response {
+    let mut response = next.run(req).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    // Pages show what a member may see: never kept by shared caches.
+    headers
+        .entry(header::CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("private, no-cache"));
+    response
+}
+
+/// Wraps the whole application: a browser asking for an unknown page (not under `/api/`, with
+/// `text/html` in its `Accept`) gets a 404 page in its language instead of the API's JSON.
+pub fn with_html_errors(app: Router, instance_name: String) -> Router {
+    app.layer(middleware::from_fn(move |req: Request, next: Next| {
+        let instance = instance_name.clone();
+        async move {
+            let wants_page = !req.uri().path().starts_with("/api/")
+                && req
+                    .headers()
+                    .get(header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|accept| accept.contains("text/html"));
+            let language = cookie_value(req.headers(), LANG_COOKIE)
+                .and_then(Language::parse)
+                .unwrap_or_else(|| {
+                    req.headers()
+                        .get(header::ACCEPT_LANGUAGE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(Language::from_accept_language)
+                        .unwrap_or_default()
+                });
+            let response = next.run(req).await;
+            let is_json = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|t| t.starts_with("application/json"));
+            if wants_page && response.status() == StatusCode::NOT_FOUND && is_json {
+                let mut page = PageError::not_found(Words(language), instance).into_response();
+                page.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CSP),
+                );
+                page
+            } else {
+                response
+            }
+        }
+    }))
+}
