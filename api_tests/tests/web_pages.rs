@@ -489,3 +489,61 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_moderator_removes_an_answer_and_restores_it() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let alice = alpha.member("alice").await;
+    let bob = alpha.member("bob").await;
+    for token in [&alice, &bob] {
+        alpha
+            .post("/api/v1/groups/support/join", Some(token), json!({}))
+            .await;
+    }
+    let (_, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&alice),
+            json!({"kind": "question", "title": "Which cable?"}),
+        )
+        .await;
+    let id = body["post"]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{id}/comments"),
+            Some(&bob),
+            json!({"body": "Buy my cables at spam.example"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let answers_seen_by_all = || async {
+        let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+        post["comments"].as_array().map_or(0, Vec::len)
+    };
+    assert_eq!(answers_seen_by_all().await, 1);
+
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url(&format!("/posts/{id}"))).await;
+    b.fill(".answer .removal input[name=reason]", "Advertising")
+        .await;
+    b.click(".answer .removal button").await;
+    b.wait_text(
+        ".answer .marker.removed",
+        "Removed by a moderator: Advertising",
+    )
+    .await;
+    key_page(&b, "removed-answer-en").await;
+    assert_eq!(answers_seen_by_all().await, 0, "hidden from everyone else");
+    let (_, log) = alpha
+        .get("/api/v1/groups/support/moderation-log", None)
+        .await;
+    assert_eq!(log["items"][0]["action"], "remove_comment", "{log}");
+    assert_eq!(log["items"][0]["reason"], "Advertising");
+
+    b.click(".answer form[action$='/restore'] button").await;
+    b.find(".answer .removal").await;
+    assert!(!b.source().await.contains("Removed by a moderator"));
+    assert_eq!(answers_seen_by_all().await, 1, "back for everyone");
+    b.close().await;
+}

@@ -108,3 +108,7 @@ invalid-reserved = This name is reserved.
 join-requested = Your request to join was sent to the group's moderators.
 group-private = This group is private: only its members see what it holds.
 ask-to-join = Ask to join
+removed-by-moderator = Removed by a moderator:
+removal-reason = Reason for removing it
+remove = Remove
+restore = Restore

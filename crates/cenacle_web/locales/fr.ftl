@@ -108,3 +108,7 @@ invalid-reserved = Ce nom est réservé.
 join-requested = Votre demande a été transmise aux modérateurs du groupe.
 group-private = Ce groupe est privé : seuls ses membres voient ce qu’il contient.
 ask-to-join = Demander à rejoindre
+removed-by-moderator = Retiré par un modérateur :
+removal-reason = Raison du retrait
+remove = Retirer
+restore = Rétablir

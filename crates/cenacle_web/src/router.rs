@@ -46,6 +46,8 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/answers", post_route(post::answer))
         .route("/posts/{id}/accept", post_route(post::accept))
         .route("/posts/{id}/status", post_route(post::change_status))
+        .route("/comments/{id}/remove", post_route(post::remove_comment))
+        .route("/comments/{id}/restore", post_route(post::restore_comment))
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
         .route("/static/style.css", get(style))

@@ -16,7 +16,7 @@ use axum::{
 use cenacle_api::AppState;
 use cenacle_apub::objects::content::markdown_to_html;
 use cenacle_core::{
-    access, answers, comments, ideas, people,
+    access, answers, comments, ideas, moderation, people,
     posts::{self, PostDetail},
     CoreError, ScopedFutureExt,
 };
@@ -33,6 +33,8 @@ pub struct AnswerView {
     score: String,
     accepted: bool,
     official: bool,
+    /// Removed by a moderator (shown to moderators and its author only): the reason.
+    removed: Option<String>,
 }
 
 #[derive(Template)]
@@ -149,6 +151,9 @@ fn post_page(
             official: authors
                 .get(&c.author_id)
                 .is_some_and(|a| a.role.as_deref() == Some("staff")),
+            removed: c
+                .removed_at
+                .map(|_| c.removal_reason.clone().unwrap_or_default()),
         })
         .collect();
     let is_author = v.caller().is_some_and(|c| c.person_id == post.author_id);
@@ -319,6 +324,71 @@ pub async fn change_status(
         .await;
     match changed {
         Ok(_) => see_other(&format!("/posts/{id}"), vec![]),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RemovalForm {
+    #[serde(default)]
+    csrf: String,
+    /// The post whose page to go back to.
+    post: i64,
+    #[serde(default)]
+    reason: String,
+}
+
+/// A moderator removes an answer or comment, with a reason its author sees (the same use case
+/// as the API's, federated as a `Delete` with a `summary`).
+pub async fn remove_comment(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<RemovalForm>,
+) -> Response {
+    change_removal(state, v, id, form, true).await
+}
+
+/// A moderator restores what was removed.
+pub async fn restore_comment(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<RemovalForm>,
+) -> Response {
+    change_removal(state, v, id, form, false).await
+}
+
+async fn change_removal(
+    state: AppState,
+    v: Visitor,
+    id: i64,
+    form: RemovalForm,
+    remove: bool,
+) -> Response {
+    let back = format!("/posts/{}", form.post);
+    let caller = match signed_in(&v, &back) {
+        Ok(c) => c,
+        Err(redirect) => return redirect.into_response(),
+    };
+    if !v.csrf_matches(&form.csrf) {
+        return PageError::csrf(&v).into_response();
+    }
+    let (ctx, caller, reason) = (&state.ctx, &caller, form.reason.as_str());
+    let changed = ctx
+        .transaction(|conn| {
+            async move {
+                if remove {
+                    moderation::remove_comment(conn, caller, id, reason).await
+                } else {
+                    moderation::restore_comment(conn, caller, id).await
+                }
+            }
+            .scope_boxed()
+        })
+        .await;
+    match changed {
+        Ok(()) => see_other(&format!("{back}#answer-{id}"), vec![]),
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
 }
