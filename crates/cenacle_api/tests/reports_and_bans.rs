@@ -204,6 +204,43 @@ async fn reasons_are_the_groups_own_and_reports_reach_its_moderators_only() {
         (status, code.as_str()),
         (StatusCode::FORBIDDEN, "banned_from_group")
     );
+    // Nor may a banned person vote in the group (nor edit there: see below).
+    let (status, alices, _) = post(&t, &alice, "Question d'Alice").await;
+    assert_eq!(status, StatusCode::CREATED);
+    let reply = t
+        .request(
+            axum::http::Method::PUT,
+            &format!("/api/v1/posts/{alices}/vote"),
+            Some(&bob),
+            Some(json!({"vote": "like"})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::FORBIDDEN, "banned_from_group"),
+        "{}",
+        reply.json
+    );
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{alices}"), Some(&alice))
+            .await
+            .json["post"]["likes"],
+        0
+    );
+    let reply = t
+        .request(
+            axum::http::Method::PATCH,
+            &format!("/api/v1/posts/{post_id}"),
+            Some(&bob),
+            Some(json!({"title": "Edited while banned"})),
+        )
+        .await;
+    assert_eq!(
+        (reply.status, reply.code()),
+        (StatusCode::FORBIDDEN, "banned_from_group"),
+        "{}",
+        reply.json
+    );
 
     // A person, for the instance's moderators.
     let reply = t

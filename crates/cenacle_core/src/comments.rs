@@ -78,7 +78,8 @@ pub async fn edit_comment(
     body: &str,
 ) -> Result<Comment, CoreError> {
     validate_comment(body)?;
-    let (comment, _) = editable_comment(conn, caller, comment_id, "edit_comment").await?;
+    let (comment, post) = editable_comment(conn, caller, comment_id, "edit_comment").await?;
+    crate::group_bans::refuse_if_banned(conn, post.group_id, caller.person_id).await?;
     if comment.body == body {
         return Ok(comment);
     }

@@ -176,6 +176,8 @@ pub async fn edit_post(
     change: PostChange,
 ) -> Result<Post, CoreError> {
     let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    // Banned from the group: no more edits there, of one's own posts either.
+    crate::group_bans::refuse_if_banned(conn, post.group_id, caller.person_id).await?;
     if !can_edit(&actor, post.author_id == caller.person_id) {
         if !caller.is_local() {
             return Err(forbid("edit_post"));

@@ -67,6 +67,10 @@ pub(crate) async fn vote_on(
     choice: Option<Vote>,
     activity_id: Option<&str>,
 ) -> Result<Option<Vote>, CoreError> {
+    // A person banned from the group casts no vote there (withdrawing one stays possible).
+    if choice.is_some() {
+        crate::group_bans::refuse_if_banned(conn, subject.post.group_id, caller.person_id).await?;
+    }
     // Read again under a share lock that the deletion waits for (the subject may have been
     // loaded before a deletion committed): content that is gone took its rewards with it, and
     // a reward committed after its deletion would survive it.
