@@ -1,6 +1,7 @@
 //! The groups: their directory, a group's page with its posts, joining, and the composer.
 
 use super::{
+    acting,
     post_list::{post_line, PostLine},
     signed_in, CsrfOnly,
 };
@@ -106,14 +107,12 @@ pub async fn follow(
     v: Visitor,
     Form(form): Form<FollowForm>,
 ) -> Response {
-    let session = match (&v.session, signed_in(&v, "/groups")) {
-        (Some(session), Ok(_)) => session,
-        (_, Err(redirect)) => return redirect.into_response(),
-        (None, Ok(_)) => unreachable!("signed_in found a session"),
-    };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
+    if let Err(refused) = acting(&v, "/groups", &form.csrf) {
+        return refused.into_response();
     }
+    let Some(session) = &v.session else {
+        unreachable!("acting found a session")
+    };
     match cenacle_apub::follows::follow(&state.federation, session, form.target.trim()).await {
         Ok((cenacle_apub::follows::Resolved::Group(group), _)) => {
             let row = &group.row;
@@ -228,13 +227,10 @@ pub async fn join(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     let here = format!("/groups/{name}");
-    let caller = match signed_in(&v, &here) {
+    let caller = match acting(&v, &here, &form.csrf) {
         Ok(c) => c,
-        Err(redirect) => return redirect.into_response(),
+        Err(refused) => return refused.into_response(),
     };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
-    }
     let (ctx, caller, name) = (&state.ctx, &caller, &name);
     let joined = ctx
         .transaction(|conn| {
@@ -329,13 +325,10 @@ pub async fn ask(
     Path(name): Path<String>,
     Form(form): Form<AskForm>,
 ) -> Response {
-    let caller = match signed_in(&v, &format!("/groups/{name}/ask")) {
+    let caller = match acting(&v, &format!("/groups/{name}/ask"), &form.csrf) {
         Ok(c) => c,
-        Err(redirect) => return redirect.into_response(),
+        Err(refused) => return refused.into_response(),
     };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
-    }
     let input = PostInput {
         kind: form.kind.parse().unwrap_or(PostKind::Question),
         title: form.title.clone(),

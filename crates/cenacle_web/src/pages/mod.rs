@@ -21,6 +21,27 @@ pub fn signed_in(v: &Visitor, here: &str) -> Result<Caller, SignInFirst> {
     })
 }
 
+/// The signed-in caller of a form whose CSRF token matches this browser's; otherwise the
+/// answer to give instead (to the sign-in page and back to `here`, or the 403 page).
+pub fn acting(v: &Visitor, here: &str, csrf: &str) -> Result<Caller, Refused> {
+    let caller = signed_in(v, here).map_err(|r| Refused(Box::new(r.into_response())))?;
+    if !v.csrf_matches(csrf) {
+        return Err(Refused(Box::new(
+            crate::render::PageError::csrf(v).into_response(),
+        )));
+    }
+    Ok(caller)
+}
+
+/// What a form's handler answers when [`acting`] refuses.
+pub struct Refused(Box<Response>);
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
 /// The way to the sign-in page, and back.
 pub struct SignInFirst(String);
 

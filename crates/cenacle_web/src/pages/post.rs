@@ -1,6 +1,6 @@
 //! A post's page (a question with its answers, accepted first), answering and accepting.
 
-use super::signed_in;
+use super::acting;
 use crate::{
     i18n::Words,
     render::{page, see_other, Chrome, PageError},
@@ -227,13 +227,10 @@ pub async fn answer(
     Path(id): Path<i64>,
     Form(form): Form<AnswerForm>,
 ) -> Response {
-    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+    let caller = match acting(&v, &format!("/posts/{id}"), &form.csrf) {
         Ok(c) => c,
-        Err(redirect) => return redirect.into_response(),
+        Err(refused) => return refused.into_response(),
     };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
-    }
     let (ctx, caller, body) = (&state.ctx, &caller, &form.body);
     let added = ctx
         .transaction(|conn| {
@@ -270,13 +267,10 @@ pub async fn accept(
     Path(id): Path<i64>,
     Form(form): Form<AcceptForm>,
 ) -> Response {
-    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+    let caller = match acting(&v, &format!("/posts/{id}"), &form.csrf) {
         Ok(c) => c,
-        Err(redirect) => return redirect.into_response(),
+        Err(refused) => return refused.into_response(),
     };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
-    }
     let (ctx, caller) = (&state.ctx, &caller);
     let accepted = ctx
         .transaction(|conn| {
@@ -305,13 +299,10 @@ pub async fn change_status(
     Path(id): Path<i64>,
     Form(form): Form<StatusForm>,
 ) -> Response {
-    let caller = match signed_in(&v, &format!("/posts/{id}")) {
+    let caller = match acting(&v, &format!("/posts/{id}"), &form.csrf) {
         Ok(c) => c,
-        Err(redirect) => return redirect.into_response(),
+        Err(refused) => return refused.into_response(),
     };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
-    }
     let Ok(to) = form.to.parse::<IdeaStatus>() else {
         return PageError::not_found(v.words, v.instance.clone()).into_response();
     };
@@ -367,13 +358,10 @@ async fn change_removal(
     remove: bool,
 ) -> Response {
     let back = format!("/posts/{}", form.post);
-    let caller = match signed_in(&v, &back) {
+    let caller = match acting(&v, &back, &form.csrf) {
         Ok(c) => c,
-        Err(redirect) => return redirect.into_response(),
+        Err(refused) => return refused.into_response(),
     };
-    if !v.csrf_matches(&form.csrf) {
-        return PageError::csrf(&v).into_response();
-    }
     let (ctx, caller, reason) = (&state.ctx, &caller, form.reason.as_str());
     let changed = ctx
         .transaction(|conn| {
