@@ -107,6 +107,26 @@ impl Browser {
         field.send_keys(value).await.unwrap();
     }
 
+    /// Chooses the file at `path` in the file input `css`, as a member picking it would.
+    pub async fn attach(&self, css: &str, path: &std::path::Path) {
+        let input = self.find(css).await;
+        input.send_keys(&path.display().to_string()).await.unwrap();
+    }
+
+    /// The natural width of the image `css` once the browser has loaded it (0 when it could
+    /// not): waits on the image's own load or error event, not on time.
+    pub async fn image_width(&self, css: &str) -> u64 {
+        self.find(css).await;
+        let script = format!(
+            "const done = arguments[arguments.length - 1];\n\
+             const i = document.querySelector({css:?});\n\
+             if (i.complete) {{ done(i.naturalWidth); }}\n\
+             else {{ i.onload = () => done(i.naturalWidth); i.onerror = () => done(0); }}"
+        );
+        let width = self.client.execute_async(&script, vec![]).await.unwrap();
+        width.as_u64().unwrap_or(0)
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
     }
@@ -218,3 +238,12 @@ impl Drop for Browser {
         let _ = self.driver.kill();
     }
 }
+
+/// A real 1×1 PNG image, for uploads a browser must be able to show.
+pub const TINY_PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
+    0x89, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x44, 0x41, 0x54, 0x78, 0xda, 0x63, 0x64, 0xf8, 0xcf, 0x50,
+    0x0f, 0x00, 0x03, 0x86, 0x01, 0x80, 0x5a, 0x34, 0x7d, 0x6b, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45,
+    0x4e, 0x44, 0xae, 0x42, 0x60, 0x82,
+];

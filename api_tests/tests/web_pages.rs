@@ -4,7 +4,10 @@
 //! CSRF token are refused; titles and Markdown with markup render as text; an expired session
 //! goes to sign-in and back; unknown pages are localised HTML, not JSON.
 
-use cenacle_api_tests::{browser::Browser, Hosts, Instance, PASSWORD};
+use cenacle_api_tests::{
+    browser::{Browser, TINY_PNG},
+    Hosts, Instance, PASSWORD,
+};
 use serde_json::json;
 
 async fn instance_with_group() -> (Hosts, Instance) {
@@ -65,8 +68,33 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     b.click("a[href='/groups/support/ask']").await;
     b.fill("#title", "How do I reset the router?").await;
     b.fill("#body", "It blinks **red** since yesterday.").await;
+    // With a photo of the router, described for those who cannot see it.
+    let photo_dir = tempfile::tempdir().unwrap();
+    let photo = photo_dir.path().join("router.png");
+    std::fs::write(&photo, TINY_PNG).unwrap();
+    b.attach("#image", &photo).await;
+    b.fill("#description", "The router, its light red").await;
     key_page(&b, "composer-en").await;
-    b.click("form.stack button[type=submit]").await;
+    // The preview shows the Markdown as it will read and the image attached, the text kept.
+    b.click("button[value=preview]").await;
+    b.find("#preview-heading").await;
+    assert!(
+        b.source().await.contains("<strong>red</strong>"),
+        "preview rendered"
+    );
+    b.find(".attached img[alt='The router, its light red']")
+        .await;
+    assert_eq!(
+        b.find("#title")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("How do I reset the router?")
+    );
+    key_page(&b, "composer-preview-en").await;
+    b.click("button[value=publish]").await;
     let question = b
         .wait_path("the question's page", |p| p.starts_with("/posts/"))
         .await;
@@ -75,6 +103,10 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         b.source().await.contains("<strong>red</strong>"),
         "Markdown rendered"
     );
+    // The image was attached once (not once per preview), shows, and carries its alt text.
+    b.wait_count(".media img", 1).await;
+    b.find(".media img[alt='The router, its light red']").await;
+    assert_eq!(b.image_width(".media img").await, 1, "the image loads");
     sign_out(&b).await;
 
     // Bob answers twice.

@@ -94,20 +94,56 @@ pub async fn store_file(
     })
 }
 
-/// Records a stored upload as the caller's.
+/// The longest description (alt text) an upload may carry: Mastodon's limit, so a description
+/// written here is never cut where it is read.
+pub const MAX_DESCRIPTION_CHARS: usize = 1500;
+
+/// Records a stored upload as the caller's, with its description (alt text) if one was
+/// written.
 pub async fn record_upload(
     conn: &mut Conn,
     caller: &Caller,
     file: &StoredFile,
+    description: Option<&str>,
 ) -> Result<Media, CoreError> {
+    let description = description.map(str::trim).filter(|d| !d.is_empty());
+    if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
+        return Err(CoreError::Validation(ValidationError {
+            field: "description",
+            code: "too_long",
+        }));
+    }
     Ok(store::insert_media(
         conn,
         &file.file_name,
         caller.person_id,
         file.content_type,
         file.size,
+        description,
     )
     .await?)
+}
+
+/// The uploads among `ids` that are `caller`'s own, in the order asked (a form's attachments
+/// shown back to their uploader; anyone else's ids are dropped).
+pub async fn own_uploads(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    ids: &[i64],
+) -> Result<Vec<Media>, CoreError> {
+    let Some(caller) = caller else {
+        return Ok(vec![]);
+    };
+    let found = store::media_by_ids(conn, ids).await?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| {
+            found
+                .iter()
+                .find(|m| m.id == *id && m.uploader_id == caller.person_id)
+                .cloned()
+        })
+        .collect())
 }
 
 /// A stored file `reader` may fetch.

@@ -17,6 +17,8 @@ pub struct Media {
     pub content_type: String,
     pub size_bytes: i64,
     pub created_at: DateTime<Utc>,
+    /// Alt text, as its uploader wrote it.
+    pub description: Option<String>,
 }
 
 pub async fn insert_media(
@@ -25,6 +27,7 @@ pub async fn insert_media(
     uploader_id: i64,
     content_type: &str,
     size_bytes: i64,
+    description: Option<&str>,
 ) -> Result<Media, DbError> {
     Ok(diesel::insert_into(media::table)
         .values((
@@ -32,6 +35,7 @@ pub async fn insert_media(
             media::uploader_id.eq(uploader_id),
             media::content_type.eq(content_type),
             media::size_bytes.eq(size_bytes),
+            media::description.eq(description),
         ))
         .returning(Media::as_returning())
         .get_result(conn)

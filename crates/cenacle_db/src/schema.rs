@@ -346,6 +346,7 @@ diesel::table! {
         content_type -> Text,
         size_bytes -> Int8,
         created_at -> Timestamptz,
+        description -> Nullable<Text>,
     }
 }
 

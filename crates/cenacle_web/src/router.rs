@@ -4,12 +4,12 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, feed, groups, person, post, search},
+    pages::{account, composer, feed, groups, person, post, search},
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
 use axum::{
-    extract::Request,
+    extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue, StatusCode},
     middleware::{self, Next},
     response::{IntoResponse, Response},
@@ -39,7 +39,13 @@ pub fn router(state: AppState) -> Router {
         .route("/groups/{name}/join", post_route(groups::join))
         .route(
             "/groups/{name}/ask",
-            get(groups::ask_form).post(groups::ask),
+            get(composer::ask_form)
+                .post(composer::ask)
+                // The composer carries an image: the body may be as large as one (and the
+                // text fields around it).
+                .layer(DefaultBodyLimit::max(
+                    state.ctx.settings.media.max_image_bytes + 1024 * 1024,
+                )),
         )
         .route("/groups/{name}/ideas", get(groups::idea_board))
         .route("/posts/{id}", get(post::show))

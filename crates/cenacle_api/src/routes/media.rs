@@ -7,15 +7,15 @@ use crate::{
 };
 use axum::{
     body::Bytes,
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     Json,
 };
 use cenacle_apub::signed_fetch::FetchProof;
 use cenacle_core::{access::Reader, media, Caller, CoreError, ScopedFutureExt};
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Serialize, ToSchema)]
 pub struct MediaView {
@@ -24,30 +24,59 @@ pub struct MediaView {
     pub url: String,
     pub content_type: String,
     pub size_bytes: i64,
+    pub description: Option<String>,
+}
+
+#[derive(Deserialize, IntoParams)]
+pub struct UploadQuery {
+    /// What the image or video shows, for those who cannot see it (alt text, ≤ 1500
+    /// characters); federated as the attachment's `name`.
+    pub description: Option<String>,
+}
+
+/// Stores an upload and records it as the caller's: the file checked and written before the
+/// transaction that records it (slow disk work holds no connection). Shared by the API and the
+/// web composer.
+pub async fn store_upload(
+    state: &AppState,
+    caller: &Caller,
+    declared_type: &str,
+    bytes: Vec<u8>,
+    description: Option<&str>,
+) -> Result<cenacle_core::model::Media, CoreError> {
+    let file = media::store_file(&state.ctx, declared_type, bytes).await?;
+    state
+        .ctx
+        .transaction(|conn| media::record_upload(conn, caller, &file, description).scope_boxed())
+        .await
 }
 
 /// Upload an image (PNG, JPEG, GIF, WebP) or a video (MP4, WebM): the raw file as the body,
 /// its type as `Content-Type`. Size limits: `media.max_image_bytes`, `media.max_video_bytes`.
 #[utoipa::path(post, path = "/api/v1/media", tag = "posts", security(("bearer" = [])),
+    params(UploadQuery),
     request_body(content = Vec<u8>, content_type = "image/png", description = "the file"),
     responses((status = 201, body = MediaView), (status = 413, body = ErrorBody), (status = 422, description = "unsupported type, or the bytes are not of the declared type", body = ErrorBody)))]
 pub async fn upload(
     State(state): State<AppState>,
     Auth(session): Auth,
     headers: HeaderMap,
+    Query(query): Query<UploadQuery>,
     body: Bytes,
 ) -> ApiResult<(StatusCode, Json<MediaView>)> {
     let declared = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    // Checked and written to disk before the transaction that records it.
-    let file = media::store_file(&state.ctx, declared, body.to_vec()).await?;
     let caller = Caller::from(&session);
-    let stored = state
-        .ctx
-        .transaction(|conn| media::record_upload(conn, &caller, &file).scope_boxed())
-        .await?;
+    let stored = store_upload(
+        &state,
+        &caller,
+        declared,
+        body.to_vec(),
+        query.description.as_deref(),
+    )
+    .await?;
     Ok((
         StatusCode::CREATED,
         Json(MediaView {
@@ -59,6 +88,7 @@ pub async fn upload(
             ),
             content_type: stored.content_type,
             size_bytes: stored.size_bytes,
+            description: stored.description,
         }),
     ))
 }

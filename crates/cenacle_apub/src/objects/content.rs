@@ -308,7 +308,12 @@ fn attachment_objects(attachments: Vec<Attachment>, base: &str) -> Vec<serde_jso
         .map(|a| match a {
             Attachment::Local(m) => {
                 let kind = if m.content_type.starts_with("video/") { "Video" } else { "Image" };
-                serde_json::json!({"type": kind, "url": format!("{base}/media/{}", m.file_name), "mediaType": m.content_type})
+                let mut object = serde_json::json!({"type": kind, "url": format!("{base}/media/{}", m.file_name), "mediaType": m.content_type});
+                // `name` is where Mastodon and Lemmy read an attachment's alt text.
+                if let Some(description) = m.description {
+                    object["name"] = description.into();
+                }
+                object
             }
             Attachment::Remote { url, media_type } => serde_json::json!({"type": "Document", "url": url, "mediaType": media_type}),
         })

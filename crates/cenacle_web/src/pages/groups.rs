@@ -1,9 +1,9 @@
-//! The groups: their directory, a group's page with its posts, joining, and the composer.
+//! The groups: their directory, a group's page with its posts, joining, and the idea board.
 
 use super::{
     acting,
     post_list::{post_line, PostLine},
-    signed_in, CsrfOnly,
+    CsrfOnly,
 };
 use crate::{
     render::{page, see_other, Chrome, PageError},
@@ -17,13 +17,8 @@ use axum::{
     Form,
 };
 use cenacle_api::AppState;
-use cenacle_core::{
-    access, groups,
-    model::PostFilter,
-    posts::{self, PostInput},
-    CoreError, ScopedFutureExt,
-};
-use cenacle_domain::content::{IdeaStatus, PostKind};
+use cenacle_core::{access, groups, model::PostFilter, posts, CoreError, ScopedFutureExt};
+use cenacle_domain::content::IdeaStatus;
 use serde::Deserialize;
 
 /// The most groups the directory lists (a community has tens, not thousands).
@@ -245,133 +240,6 @@ pub async fn join(
         Ok(true) => see_other(&here, vec![]),
         // A private group: the moderators decide.
         Ok(false) => see_other(&format!("{here}?requested=1"), vec![]),
-        Err(e) => PageError::from_core(e, &v).into_response(),
-    }
-}
-
-#[derive(Deserialize, Default)]
-pub struct AskForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    kind: String,
-    #[serde(default)]
-    title: String,
-    #[serde(default)]
-    body: String,
-    #[serde(default)]
-    tags: String,
-}
-
-#[derive(Template)]
-#[template(path = "ask.html")]
-struct AskPage {
-    c: Chrome,
-    group: String,
-    group_title: String,
-    /// (key, label, whether it is chosen)
-    kinds: Vec<(&'static str, String, bool)>,
-    form: AskForm,
-    error: Option<String>,
-    field: String,
-}
-
-fn ask_page(v: &Visitor, group: &cenacle_core::model::Group, form: AskForm) -> AskPage {
-    AskPage {
-        c: Chrome::of(v, &format!("/groups/{}/ask", group.name)),
-        group: group.name.clone(),
-        group_title: group.title.clone(),
-        kinds: ["question", "idea", "note"]
-            .into_iter()
-            .map(|k| (k, v.words.t(&format!("kind-{k}")), k == form.kind))
-            .collect(),
-        form,
-        error: None,
-        field: String::new(),
-    }
-}
-
-pub async fn ask_form(
-    State(state): State<AppState>,
-    v: Visitor,
-    Path(name): Path<String>,
-) -> Response {
-    if let Err(redirect) = signed_in(&v, &format!("/groups/{name}/ask")) {
-        return redirect.into_response();
-    }
-    let caller = v.caller();
-    let found = async {
-        let mut conn = state.ctx.conn().await?;
-        groups::readable_group(&mut conn, caller.as_ref(), &name).await
-    }
-    .await;
-    match found {
-        Ok(group) => {
-            let form = AskForm {
-                kind: "question".into(),
-                ..Default::default()
-            };
-            page(&v, StatusCode::OK, &ask_page(&v, &group, form))
-        }
-        Err(e) => PageError::from_core(e, &v).into_response(),
-    }
-}
-
-/// Publishes a post; on invalid fields, the same form again with the error next to the field
-/// and everything the member wrote kept.
-pub async fn ask(
-    State(state): State<AppState>,
-    v: Visitor,
-    Path(name): Path<String>,
-    Form(form): Form<AskForm>,
-) -> Response {
-    let caller = match acting(&v, &format!("/groups/{name}/ask"), &form.csrf) {
-        Ok(c) => c,
-        Err(refused) => return refused.into_response(),
-    };
-    let input = PostInput {
-        kind: form.kind.parse().unwrap_or(PostKind::Question),
-        title: form.title.clone(),
-        body: form.body.clone(),
-        tags: form
-            .tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-            .collect(),
-        language: Some(v.words.0),
-        attachments: vec![],
-        remote_attachments: vec![],
-    };
-    let (ctx, caller_ref, name_ref) = (&state.ctx, &caller, &name);
-    let created = ctx
-        .transaction(|conn| {
-            async move {
-                let group = groups::local_group(conn, name_ref).await?;
-                posts::create_post(conn, ctx, caller_ref, &group, input, None).await
-            }
-            .scope_boxed()
-        })
-        .await;
-    match created {
-        Ok(post) => see_other(&format!("/posts/{}", post.id), vec![]),
-        Err(CoreError::Validation(invalid)) => {
-            let group = async {
-                let mut conn = state.ctx.conn().await?;
-                groups::local_group(&mut conn, &name).await
-            }
-            .await;
-            let Ok(group) = group else {
-                return PageError::not_found(v.words, v.instance.clone()).into_response();
-            };
-            let field = invalid.field.to_owned();
-            let error = v.words.invalid(invalid.code);
-            let mut shown = ask_page(&v, &group, form);
-            shown.error = Some(error);
-            shown.field = field;
-            page(&v, StatusCode::UNPROCESSABLE_ENTITY, &shown)
-        }
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
 }

@@ -16,7 +16,9 @@ use axum::{
 use cenacle_api::AppState;
 use cenacle_apub::objects::content::markdown_to_html;
 use cenacle_core::{
-    access, answers, comments, ideas, moderation, people,
+    access, answers, comments, ideas,
+    model::Attachment,
+    moderation, people,
     posts::{self, PostDetail},
     CoreError, ScopedFutureExt,
 };
@@ -51,6 +53,8 @@ struct PostPage {
     when: String,
     score: String,
     body_html: String,
+    /// Images and videos: (URL, alt text, is a video).
+    media: Vec<(String, String, bool)>,
     answers_heading: String,
     answers: Vec<AnswerView>,
     may_accept: bool,
@@ -135,6 +139,22 @@ fn post_page(
     let status_label = |s: &str| t.t(&format!("status-{s}"));
     let post = detail.post;
     let accepted = post.accepted_comment_id;
+    let media = detail
+        .attachments
+        .into_iter()
+        .map(|a| match a {
+            Attachment::Local(m) => (
+                format!("/media/{}", m.file_name),
+                m.description.unwrap_or_default(),
+                m.content_type.starts_with("video/"),
+            ),
+            Attachment::Remote { url, media_type } => (
+                url,
+                String::new(),
+                media_type.is_some_and(|t| t.starts_with("video/")),
+            ),
+        })
+        .collect();
     let answers: Vec<AnswerView> = detail
         .comments
         .iter()
@@ -174,6 +194,7 @@ fn post_page(
         when: t.date(&post.created_at),
         score: t.count("score", i64::from(post.likes - post.dislikes)),
         body_html: markdown_to_html(&post.body),
+        media,
         answers_heading: t.count("answers-count", answers.len() as i64),
         may_accept: may_accept && post.kind == "question",
         answers,
