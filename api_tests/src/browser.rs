@@ -127,6 +127,11 @@ impl Browser {
         width.as_u64().unwrap_or(0)
     }
 
+    /// Runs `script` in the current frame and gives back what it returns.
+    pub async fn js_value(&self, script: &str) -> serde_json::Value {
+        self.client.execute(script, vec![]).await.unwrap()
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
     }

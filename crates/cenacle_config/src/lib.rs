@@ -26,6 +26,24 @@ pub struct Settings {
     pub log: LogSettings,
     pub federation: FederationSettings,
     pub metrics: MetricsSettings,
+    pub web: WebSettings,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebSettings {
+    /// Origins (`https://shop.example.com`) whose pages may embed the widgets; none: the
+    /// widgets cannot be framed anywhere.
+    pub widget_origins: Vec<String>,
+}
+
+impl WebSettings {
+    /// Whether `origin` (scheme://host[:port], as a browser sends it) may embed the widgets.
+    pub fn widget_origin_allowed(&self, origin: &str) -> bool {
+        self.widget_origins
+            .iter()
+            .any(|o| o.eq_ignore_ascii_case(origin.trim_end_matches('/')))
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -409,6 +427,24 @@ impl Settings {
                 return bad(
                     "metrics.bind",
                     "must not be the public address (server.bind): metrics stay off the public port",
+                );
+            }
+        }
+        for origin in &self.web.widget_origins {
+            let parsed = Url::parse(origin).ok();
+            let is_origin = parsed.as_ref().is_some_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.host_str().is_some()
+                    && u.path() == "/"
+                    && u.query().is_none()
+                    && u.fragment().is_none()
+                    && u.username().is_empty()
+                    && u.origin().ascii_serialization() == origin.trim_end_matches('/')
+            });
+            if !is_origin {
+                return bad(
+                    "web.widget_origins",
+                    &format!("`{origin}` is not an origin like https://shop.example.com (scheme, host and port only, lower case)"),
                 );
             }
         }

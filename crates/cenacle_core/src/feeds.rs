@@ -74,3 +74,34 @@ pub async fn search(
     query.viewer_id = caller.map(|c| c.person_id);
     Ok(store::search(conn, &query).await?)
 }
+
+/// The most answers a widget lists.
+pub const WIDGET_ANSWERS_MAX: i64 = 20;
+
+/// The latest accepted answers of our public groups, for another site to show: only what
+/// anyone may read (public groups of ours; nothing held, removed or deleted), `tag`'s or
+/// `group`'s when asked. (question, its accepted answer, its group's name), newest first.
+pub async fn latest_answers(
+    conn: &mut Conn,
+    tag: Option<&str>,
+    group: Option<&str>,
+    limit: i64,
+) -> Result<Vec<(Post, store::Comment, String)>, CoreError> {
+    let group_id = match group {
+        Some(name) => match actors::local_group_by_name(conn, name).await? {
+            Some(g) => Some(g.id),
+            None => return Err(CoreError::NotFound("group")),
+        },
+        None => None,
+    };
+    let tag = tag
+        .map(|t| t.trim().trim_start_matches('#').to_lowercase())
+        .filter(|t| !t.is_empty());
+    Ok(store::latest_answered(
+        conn,
+        tag.as_deref(),
+        group_id,
+        limit.clamp(1, WIDGET_ANSWERS_MAX),
+    )
+    .await?)
+}

@@ -1216,6 +1216,40 @@ pub async fn search(conn: &mut AsyncPgConnection, q: &SearchQuery) -> Result<Vec
     posts_in_order(conn, &ids).await
 }
 
+/// Questions of our public groups whose answer was accepted, newest first, each with that
+/// answer (for the widgets another site embeds: what anyone may read, nothing else). Only
+/// `tag`'s when given, only `group_id`'s when given.
+pub async fn latest_answered(
+    conn: &mut AsyncPgConnection,
+    tag: Option<&str>,
+    group_id: Option<i64>,
+    limit: i64,
+) -> Result<Vec<(Post, Comment, String)>, DbError> {
+    use crate::schema::community_group as g;
+    let mut query = post::table
+        .inner_join(g::table)
+        .inner_join(comment::table.on(comment::id.nullable().eq(post::accepted_comment_id)))
+        .filter(g::local.eq(true))
+        .filter(g::visibility.eq("public"))
+        .filter(post::kind.eq("question"))
+        .filter(post::deleted_at.is_null())
+        .filter(post::approval.is_null())
+        .filter(post::removed_at.is_null())
+        .filter(comment::deleted_at.is_null())
+        .filter(comment::removed_at.is_null())
+        .select((Post::as_select(), Comment::as_select(), g::name))
+        .order(post::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(tag) = tag {
+        query = query.filter(post::tags.contains(vec![tag.to_owned()]));
+    }
+    if let Some(group_id) = group_id {
+        query = query.filter(post::group_id.eq(group_id));
+    }
+    Ok(query.load(conn).await?)
+}
+
 /// A group's pinned posts (its `featured` collection), newest first.
 pub async fn pinned_posts(
     conn: &mut AsyncPgConnection,

@@ -121,3 +121,11 @@ removed-by-moderator = Removed by a moderator:
 removal-reason = Reason for removing it
 remove = Remove
 restore = Restore
+
+# Widgets on the organisation's own site
+widget-latest-answers = Latest answers from the community
+widget-no-answers = No answer yet: be the first to ask.
+widget-see-community = See the community
+widget-ask = Ask the community
+widget-ask-button = Ask
+widget-ask-hint = Opens the community in a new window, where you sign in if needed.

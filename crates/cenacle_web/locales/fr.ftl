@@ -121,3 +121,11 @@ removed-by-moderator = Retiré par un modérateur :
 removal-reason = Raison du retrait
 remove = Retirer
 restore = Rétablir
+
+# Widgets sur le site de l’organisation
+widget-latest-answers = Dernières réponses de la communauté
+widget-no-answers = Pas encore de réponse : posez la première question.
+widget-see-community = Voir la communauté
+widget-ask = Demander à la communauté
+widget-ask-button = Demander
+widget-ask-hint = Ouvre la communauté dans une nouvelle fenêtre, où vous vous connectez si besoin.

@@ -4,7 +4,7 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, composer, feed, groups, person, post, search},
+    pages::{account, composer, feed, groups, person, post, search, widgets},
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
@@ -56,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .route("/comments/{id}/restore", post_route(post::restore_comment))
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
+        .route("/widgets/answers", get(widgets::answers))
+        .route("/widgets/ask", get(widgets::ask))
+        .route("/widgets/people/{name}/card", get(widgets::card))
+        .route("/widgets/embed.js", get(widgets::embed_script))
         .route("/static/style.css", get(style))
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
@@ -75,10 +79,10 @@ async fn style() -> Response {
 async fn security_headers(req: Request, next: Next) -> Response {
     let mut response = next.run(req).await;
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
-    );
+    // Pages that set their own policy keep it (the widgets: framable by the allowed origins).
+    headers
+        .entry(header::CONTENT_SECURITY_POLICY)
+        .or_insert(HeaderValue::from_static(CSP));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),

@@ -8,6 +8,7 @@ pub mod person;
 pub mod post;
 pub mod post_list;
 pub mod search;
+pub mod widgets;
 
 use crate::{render::see_other, session::Visitor};
 use axum::response::{IntoResponse, Response};
