@@ -579,3 +579,113 @@ async fn a_moderator_removes_an_answer_and_restores_it() {
     assert_eq!(answers_seen_by_all().await, 1, "back for everyone");
     b.close().await;
 }
+
+#[tokio::test]
+async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    let bob = alpha.member("bob").await;
+    let carol = alpha.member("carol").await;
+    for token in [&bob, &carol] {
+        alpha
+            .post("/api/v1/groups/support/join", Some(token), json!({}))
+            .await;
+    }
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&bob),
+            json!({"kind": "question", "title": "Wi-Fi drops at night", "body": "Every night."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let question = body["post"]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{question}/comments"),
+            Some(&carol),
+            json!({"body": "Turn off the night mode."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let answer = body["id"].as_i64().unwrap();
+    let likes = |path: String| {
+        let alpha = &alpha;
+        async move { alpha.get(&path, None).await.1 }
+    };
+
+    // Carol likes the question: the score changes in place (the page is not reloaded: a mark
+    // left on it survives), the button shows pressed; pressing again withdraws the like.
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "carol").await;
+    b.goto(&alpha.url(&format!("/posts/{question}"))).await;
+    b.js_value("window.notReloaded = true; return true").await;
+    let like = "article form[data-vote] button[value=like]";
+    b.click(like).await;
+    b.wait_text("article form[data-vote] .score", "1").await;
+    assert_eq!(
+        b.find(like)
+            .await
+            .attr("aria-pressed")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        b.js_value("return window.notReloaded === true").await,
+        json!(true),
+        "the page was not reloaded"
+    );
+    let detail = likes(format!("/api/v1/posts/{question}")).await;
+    assert_eq!(detail["post"]["likes"], 1, "{detail}");
+    b.click(like).await;
+    b.wait_text("article form[data-vote] .score", "0").await;
+    let detail = likes(format!("/api/v1/posts/{question}")).await;
+    assert_eq!(detail["post"]["likes"], 0, "withdrawn: {detail}");
+    key_page(&b, "votes-en").await;
+    sign_out(&b).await;
+
+    // The admin (exempt from the reputation gate) offers 50 of her points; they are held at
+    // once, and she awards them to Carol's answer.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/admin/points",
+            Some(&admin),
+            json!({"handle": "admin", "delta": 120, "reason": "test budget"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url(&format!("/posts/{question}"))).await;
+    let points = |token: String| {
+        let alpha = &alpha;
+        async move { alpha.get("/api/v1/account/points", Some(&token)).await.1 }
+    };
+    // (Read after her visit today, whose point is paid once a day.)
+    let admin_before = points(admin.clone()).await["balance"].as_i64().unwrap();
+    b.fill("#bounty-amount", "50").await;
+    b.fill("#bounty-days", "3").await;
+    b.click("#bounty form button[type=submit]").await;
+    b.wait_text(".bounty-amount", "50 points").await;
+    let admin_after = points(admin.clone()).await["balance"].as_i64().unwrap();
+    assert_eq!(
+        admin_before - admin_after,
+        50,
+        "the points are held at once"
+    );
+    key_page(&b, "bounty-en").await;
+    let carol_before = points(carol.clone()).await["balance"].as_i64().unwrap();
+    b.click(&format!(
+        "#answer-{answer} form[action$='/bounty/award'] button"
+    ))
+    .await;
+    let status = b.find(".bounty-status").await;
+    assert_eq!(
+        status.attr("data-status").await.unwrap().as_deref(),
+        Some("awarded")
+    );
+    let carol_after = points(carol.clone()).await["balance"].as_i64().unwrap();
+    assert_eq!(carol_after - carol_before, 50, "the bounty paid the answer");
+    b.close().await;
+}

@@ -58,6 +58,27 @@ pub async fn vote(
     vote_on(conn, ctx, caller, &subject, choice, activity_id).await
 }
 
+/// A press of a vote button: the vote cast, or withdrawn when it was already the caller's
+/// (read under lock, so a double click cannot cast it twice). Returns the caller's vote now.
+pub async fn toggle_vote(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    target: VoteTarget,
+    pressed: Vote,
+) -> Result<Option<Vote>, CoreError> {
+    let current = store::vote_of_for_update(conn, caller.person_id, target)
+        .await?
+        .and_then(Vote::from_value);
+    let choice = if current == Some(pressed) {
+        None
+    } else {
+        Some(pressed)
+    };
+    vote(conn, ctx, caller, target, choice, None).await?;
+    Ok(choice)
+}
+
 /// [`vote`] on a subject its caller already loaded.
 pub(crate) async fn vote_on(
     conn: &mut Conn,
@@ -105,6 +126,27 @@ pub(crate) async fn vote_on(
         record_event(conn, caller, OutboxEvent::Voted { target, value }).await?;
     }
     Ok(before.and_then(Vote::from_value))
+}
+
+/// The caller's votes on a thread: on its post, and on its comments by id.
+pub struct ThreadVotes {
+    pub post: Option<Vote>,
+    pub comments: std::collections::HashMap<i64, Vote>,
+}
+
+pub async fn votes_on_thread(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+) -> Result<ThreadVotes, CoreError> {
+    let (post, comments) = store::votes_on_thread(conn, caller.person_id, post_id).await?;
+    Ok(ThreadVotes {
+        post: post.and_then(Vote::from_value),
+        comments: comments
+            .into_iter()
+            .filter_map(|(id, value)| Vote::from_value(value).map(|v| (id, v)))
+            .collect(),
+    })
 }
 
 /// A target's (likes, dislikes).

@@ -739,6 +739,35 @@ pub enum VoteTarget {
 /// the loser's insert does nothing and it finds the winner's row). Different people only meet
 /// in the counter UPDATE. `counted`: whether the vote counts in scores (see `vote.counted`).
 /// Returns the previous vote value.
+/// `person_id`'s votes on a post and on its comments: (the post's, (comment id, value)…).
+pub async fn votes_on_thread(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    post_id: i64,
+) -> Result<(Option<i16>, Vec<(i64, i16)>), DbError> {
+    let on_post: Option<i16> = vote::table
+        .filter(vote::person_id.eq(person_id))
+        .filter(vote::post_id.eq(post_id))
+        .select(vote::value)
+        .first(conn)
+        .await
+        .optional()?;
+    let on_comments: Vec<(Option<i64>, i16)> = vote::table
+        .inner_join(comment::table.on(vote::comment_id.eq(comment::id.nullable())))
+        .filter(vote::person_id.eq(person_id))
+        .filter(comment::post_id.eq(post_id))
+        .select((vote::comment_id, vote::value))
+        .load(conn)
+        .await?;
+    Ok((
+        on_post,
+        on_comments
+            .into_iter()
+            .filter_map(|(id, value)| id.map(|id| (id, value)))
+            .collect(),
+    ))
+}
+
 pub async fn cast_vote(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -827,6 +856,17 @@ async fn first_vote(
     .execute(conn)
     .await?;
     Ok(inserted == 1)
+}
+
+/// `person_id`'s vote on `target`, its row locked until the transaction ends.
+pub async fn vote_of_for_update(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    target: VoteTarget,
+) -> Result<Option<i16>, DbError> {
+    Ok(current_vote_for_update(conn, person_id, target)
+        .await?
+        .map(|(_, value)| value))
 }
 
 async fn current_vote_for_update(

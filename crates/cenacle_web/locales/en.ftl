@@ -129,3 +129,22 @@ widget-see-community = See the community
 widget-ask = Ask the community
 widget-ask-button = Ask
 widget-ask-hint = Opens the community in a new window, where you sign in if needed.
+
+# Votes and bounties
+like-post = Like this question
+dislike-post = Dislike this question
+like-answer = Like this answer
+dislike-answer = Dislike this answer
+bounty = Bounty
+bounty-points = { $count ->
+    [one] { $count } point
+   *[other] { $count } points
+}
+bounty-open = open
+bounty-closed = closed
+bounty-until = until
+bounty-amount = Points offered
+bounty-days = Days
+bounty-offer = Offer a bounty
+bounty-hint = Your points are held now; the best answer wins them when the bounty ends, or the answer you award.
+bounty-award = Award the bounty

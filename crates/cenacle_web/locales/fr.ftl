@@ -129,3 +129,22 @@ widget-see-community = Voir la communauté
 widget-ask = Demander à la communauté
 widget-ask-button = Demander
 widget-ask-hint = Ouvre la communauté dans une nouvelle fenêtre, où vous vous connectez si besoin.
+
+# Votes et primes
+like-post = J’aime cette question
+dislike-post = Je n’aime pas cette question
+like-answer = J’aime cette réponse
+dislike-answer = Je n’aime pas cette réponse
+bounty = Prime
+bounty-points = { $count ->
+    [one] { $count } point
+   *[other] { $count } points
+}
+bounty-open = ouverte
+bounty-closed = close
+bounty-until = jusqu’au
+bounty-amount = Points offerts
+bounty-days = Jours
+bounty-offer = Offrir une prime
+bounty-hint = Vos points sont réservés dès maintenant ; la meilleure réponse les gagne à la fin de la prime, ou celle que vous récompensez.
+bounty-award = Attribuer la prime

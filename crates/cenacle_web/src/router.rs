@@ -4,7 +4,7 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, composer, feed, groups, person, post, search, widgets},
+    pages::{account, bounty, composer, feed, groups, person, post, search, votes, widgets},
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
@@ -20,9 +20,10 @@ use cenacle_api::AppState;
 use cenacle_domain::Language;
 
 const STYLE: &str = include_str!("../static/style.css");
+const VOTES_JS: &str = include_str!("../static/votes.js");
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
-                   script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+                   script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The pages, to merge into the application beside the API and federation routers.
 pub fn router(state: AppState) -> Router {
@@ -60,18 +61,30 @@ pub fn router(state: AppState) -> Router {
         .route("/widgets/ask", get(widgets::ask))
         .route("/widgets/people/{name}/card", get(widgets::card))
         .route("/widgets/embed.js", get(widgets::embed_script))
-        .route("/static/style.css", get(style))
+        .route("/posts/{id}/vote", post_route(votes::vote_post))
+        .route("/comments/{id}/vote", post_route(votes::vote_comment))
+        .route("/posts/{id}/bounty", post_route(bounty::offer))
+        .route("/posts/{id}/bounty/award", post_route(bounty::award))
+        .route(
+            "/static/style.css",
+            get(|| async { static_file("text/css; charset=utf-8", STYLE) }),
+        )
+        .route(
+            "/static/votes.js",
+            get(|| async { static_file("text/javascript; charset=utf-8", VOTES_JS) }),
+        )
         .layer(middleware::from_fn(security_headers))
         .with_state(state)
 }
 
-async fn style() -> Response {
+/// A file compiled into the binary, cached an hour.
+fn static_file(content_type: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CONTENT_TYPE, content_type),
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
-        STYLE,
+        body,
     )
         .into_response()
 }

@@ -1,6 +1,7 @@
 //! The pages, one file per part of the site.
 
 pub mod account;
+pub mod bounty;
 pub mod composer;
 pub mod feed;
 pub mod groups;
@@ -8,6 +9,7 @@ pub mod person;
 pub mod post;
 pub mod post_list;
 pub mod search;
+pub mod votes;
 pub mod widgets;
 
 use crate::{render::see_other, session::Visitor};

@@ -16,13 +16,14 @@ use axum::{
 use cenacle_api::AppState;
 use cenacle_apub::objects::content::markdown_to_html;
 use cenacle_core::{
-    access, answers, comments, ideas,
-    model::Attachment,
+    access, answers, bounties, comments, ideas,
+    model::{Attachment, Bounty},
     moderation, people,
     posts::{self, PostDetail},
+    votes::{self, ThreadVotes},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::content::{can_accept_answer, can_change_idea_status, Actor, IdeaStatus};
+use cenacle_domain::content::{can_accept_answer, can_change_idea_status, Actor, IdeaStatus, Vote};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -32,7 +33,9 @@ pub struct AnswerView {
     author: String,
     author_link: String,
     when: String,
-    score: String,
+    /// The score (likes − dislikes), beside the vote buttons.
+    points: i32,
+    my_vote: MyVote,
     accepted: bool,
     official: bool,
     /// Removed by a moderator (shown to moderators and its author only): the reason.
@@ -51,8 +54,14 @@ struct PostPage {
     author: String,
     author_link: String,
     when: String,
-    score: String,
     body_html: String,
+    points: i32,
+    my_vote: MyVote,
+    /// Whether the group takes dislikes.
+    dislikes: bool,
+    /// A question's bounty, and what the viewer may do with it.
+    bounty: Option<BountyBox>,
+    may_offer_bounty: bool,
     /// Images and videos: (URL, alt text, is a video).
     media: Vec<(String, String, bool)>,
     answers_heading: String,
@@ -75,6 +84,54 @@ struct Extras {
     history: Vec<cenacle_core::model::StatusChange>,
     /// The viewer's standing in the post's group (instance and group roles), when signed in.
     actor: Option<Actor>,
+    votes: Option<ThreadVotes>,
+    bounty: Option<Bounty>,
+}
+
+/// What the vote buttons are about: their labels say it.
+pub struct VoteSubject(pub &'static str);
+
+impl VoteSubject {
+    pub fn like_label(&self) -> &'static str {
+        if self.0 == "post" {
+            "like-post"
+        } else {
+            "like-answer"
+        }
+    }
+
+    pub fn dislike_label(&self) -> &'static str {
+        if self.0 == "post" {
+            "dislike-post"
+        } else {
+            "dislike-answer"
+        }
+    }
+}
+
+/// A question's bounty as its page shows it.
+pub struct BountyBox {
+    amount: String,
+    ends: String,
+    /// "open", "awarded", "expired"…, and its label.
+    status: String,
+    status_label: String,
+    /// The viewer sponsors it and may still award it.
+    may_award: bool,
+}
+
+/// The viewer's vote on a post or an answer, as the vote buttons show it.
+#[derive(Clone, Copy)]
+pub struct MyVote(Option<Vote>);
+
+impl MyVote {
+    pub fn liked(&self) -> bool {
+        self.0 == Some(Vote::Like)
+    }
+
+    pub fn disliked(&self) -> bool {
+        self.0 == Some(Vote::Dislike)
+    }
 }
 
 /// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
@@ -113,9 +170,17 @@ async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Ext
     } else {
         vec![]
     };
-    let actor = match &caller {
-        Some(c) => Some(access::actor_in(&mut conn, &detail.group, c).await?),
-        None => None,
+    let (actor, votes) = match &caller {
+        Some(c) => (
+            Some(access::actor_in(&mut conn, &detail.group, c).await?),
+            Some(votes::votes_on_thread(&mut conn, c, id).await?),
+        ),
+        None => (None, None),
+    };
+    let bounty = if detail.post.kind == "question" {
+        bounties::bounty_of(&mut conn, caller.as_ref(), id).await?
+    } else {
+        None
     };
     Ok((
         detail,
@@ -123,6 +188,8 @@ async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Ext
             authors,
             history,
             actor,
+            votes,
+            bounty,
         },
     ))
 }
@@ -166,7 +233,13 @@ fn post_page(
             author: name_of(authors, c.author_id),
             author_link: profile_of(authors, c.author_id),
             when: t.date(&c.created_at),
-            score: t.count("score", i64::from(c.likes - c.dislikes)),
+            points: c.likes - c.dislikes,
+            my_vote: MyVote(
+                extras
+                    .votes
+                    .as_ref()
+                    .and_then(|v| v.comments.get(&c.id).copied()),
+            ),
             accepted: Some(c.id) == accepted,
             official: authors
                 .get(&c.author_id)
@@ -192,8 +265,25 @@ fn post_page(
         author: name_of(authors, post.author_id),
         author_link: profile_of(authors, post.author_id),
         when: t.date(&post.created_at),
-        score: t.count("score", i64::from(post.likes - post.dislikes)),
         body_html: markdown_to_html(&post.body),
+        points: post.likes - post.dislikes,
+        my_vote: MyVote(extras.votes.as_ref().and_then(|v| v.post)),
+        dislikes: detail.group.dislikes_enabled,
+        bounty: extras.bounty.as_ref().map(|b| {
+            let open = b.status == "open" && b.ends_at > chrono::Utc::now();
+            BountyBox {
+                amount: t.count("bounty-points", b.amount),
+                ends: t.date(&b.ends_at),
+                status_label: t.t(&format!("bounty-{}", if open { "open" } else { "closed" })),
+                status: b.status.clone(),
+                may_award: open && v.caller().is_some_and(|c| c.person_id == b.sponsor_id),
+            }
+        }),
+        may_offer_bounty: post.kind == "question"
+            && v.caller().is_some()
+            && post.accepted_comment_id.is_none()
+            && !post.locked
+            && extras.bounty.as_ref().is_none_or(|b| b.status != "open"),
         media,
         answers_heading: t.count("answers-count", answers.len() as i64),
         may_accept: may_accept && post.kind == "question",
