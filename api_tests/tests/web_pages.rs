@@ -156,6 +156,15 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     b.click("header a.me").await;
     b.wait_path("my profile", |p| p == "/people/alice").await;
     assert!(b.text(".figures").await.contains("Reward points"));
+
+    // The month's leaderboard: Bob first with his accepted answer's reputation, Alice's own
+    // line marked.
+    b.click("header a[href='/leaderboard']").await;
+    b.find(".board").await;
+    let first = b.text(".board tbody tr:first-child").await;
+    assert!(first.starts_with("1 bob"), "{first}");
+    assert!(b.text(".board tr.mine").await.contains("alice"));
+    key_page(&b, "leaderboard-en").await;
     b.close().await;
 
     // The same pages in French, for a browser that asks for French.
@@ -501,19 +510,19 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     b.click("form[action='/groups/coffre/join'] button").await;
     b.find(".notice").await;
 
-    let (_, requests) = alpha
-        .get("/api/v1/groups/coffre/join-requests", Some(&admin))
-        .await;
-    let dave = requests[0]["person_id"].as_i64().expect("dave's request");
-    let (status, body) = alpha
-        .call(
-            reqwest::Method::PUT,
-            &format!("/api/v1/groups/coffre/join-requests/{dave}"),
-            Some(&admin),
-            Some(json!({"approve": true})),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    // Dave cannot see the requests; the admin, a moderator of the group, approves his.
+    b.goto(&alpha.url("/groups/coffre/requests")).await;
+    assert!(!b.source().await.contains("request-"), "not for Dave");
+    sign_out(&b).await;
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url("/groups/coffre")).await;
+    b.click("a[href='/groups/coffre/requests']").await;
+    b.find(".requests li a[href='/people/dave']").await;
+    key_page(&b, "join-requests-en").await;
+    b.click(".requests li button[value=approve]").await;
+    b.find(".empty").await;
+    sign_out(&b).await;
+    sign_in(&b, &alpha, "dave").await;
     b.goto(&alpha.url("/groups/coffre")).await;
     assert_eq!(
         b.text(".posts li a[href^='/posts/']").await,

@@ -148,3 +148,21 @@ bounty-days = Days
 bounty-offer = Offer a bounty
 bounty-hint = Your points are held now; the best answer wins them when the bounty ends, or the answer you award.
 bounty-award = Award the bounty
+
+# Leaderboard
+nav-leaderboard = Leaderboard
+leaderboard = Leaderboard
+board-periods = Period
+board-week = This week
+board-month = This month
+board-year = This year
+board-all = All time
+board-empty = Nobody has earned reputation over this period yet.
+board-rank = Rank
+board-member = Member
+
+# Join requests
+join-requests = Join requests
+no-join-requests = No request waiting.
+approve = Approve
+decline = Decline

@@ -148,3 +148,21 @@ bounty-days = Jours
 bounty-offer = Offrir une prime
 bounty-hint = Vos points sont réservés dès maintenant ; la meilleure réponse les gagne à la fin de la prime, ou celle que vous récompensez.
 bounty-award = Attribuer la prime
+
+# Classement
+nav-leaderboard = Classement
+leaderboard = Classement
+board-periods = Période
+board-week = Cette semaine
+board-month = Ce mois-ci
+board-year = Cette année
+board-all = Depuis le début
+board-empty = Personne n’a encore gagné de réputation sur cette période.
+board-rank = Rang
+board-member = Membre
+
+# Demandes d’adhésion
+join-requests = Demandes d’adhésion
+no-join-requests = Aucune demande en attente.
+approve = Accepter
+decline = Refuser

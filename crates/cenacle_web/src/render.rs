@@ -109,6 +109,9 @@ pub struct PageError {
     pub message: String,
     pub words: Words,
     pub instance: String,
+    /// Who is signed in, and their form token, so the menu stays theirs (sign out works) on
+    /// an error page; None where the visitor is not known (the 404 of an unknown path).
+    pub signed_in: Option<(String, String)>,
 }
 
 impl PageError {
@@ -123,6 +126,7 @@ impl PageError {
             message,
             words,
             instance: String::new(),
+            signed_in: None,
         }
     }
 
@@ -131,6 +135,13 @@ impl PageError {
             instance: v.instance.clone(),
             ..PageError::from_api(ApiError::from(e), v.words)
         }
+        .for_visitor(v)
+    }
+
+    /// The error as `v` sees it: their menu around it.
+    pub fn for_visitor(mut self, v: &Visitor) -> PageError {
+        self.signed_in = v.username().map(|user| (user.to_owned(), v.csrf.clone()));
+        self
     }
 
     pub fn not_found(words: Words, instance: String) -> PageError {
@@ -139,6 +150,7 @@ impl PageError {
             message: words.t("not-found"),
             words,
             instance,
+            signed_in: None,
         }
     }
 
@@ -148,7 +160,9 @@ impl PageError {
             message: v.words.t("csrf-refused"),
             words: v.words,
             instance: v.instance.clone(),
+            signed_in: None,
         }
+        .for_visitor(v)
     }
 }
 
@@ -159,7 +173,11 @@ impl IntoResponse for PageError {
         } else {
             self.words.t("error-heading")
         };
-        let chrome = Chrome::anonymous(self.words, self.instance, "/");
+        let mut chrome = Chrome::anonymous(self.words, self.instance, "/");
+        if let Some((user, csrf)) = self.signed_in {
+            chrome.user = Some(user);
+            chrome.csrf = csrf;
+        }
         let html = ErrorPage {
             c: chrome,
             heading: &heading,

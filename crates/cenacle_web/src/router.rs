@@ -4,7 +4,10 @@
 
 use crate::{
     i18n::Words,
-    pages::{account, bounty, composer, feed, groups, person, post, search, votes, widgets},
+    pages::{
+        account, bounty, composer, feed, groups, join_requests, leaderboard, person, post, search,
+        votes, widgets,
+    },
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
 };
@@ -49,6 +52,11 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .route("/groups/{name}/ideas", get(groups::idea_board))
+        .route("/groups/{name}/requests", get(join_requests::list))
+        .route(
+            "/groups/{name}/requests/{person}",
+            post_route(join_requests::decide),
+        )
         .route("/posts/{id}", get(post::show))
         .route("/posts/{id}/answers", post_route(post::answer))
         .route("/posts/{id}/accept", post_route(post::accept))
@@ -57,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .route("/comments/{id}/restore", post_route(post::restore_comment))
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
+        .route("/leaderboard", get(leaderboard::show))
         .route("/widgets/answers", get(widgets::answers))
         .route("/widgets/ask", get(widgets::ask))
         .route("/widgets/people/{name}/card", get(widgets::card))

@@ -221,6 +221,7 @@ pub async fn sign_up(
             message: v.words.t("registered-pending"),
             words: v.words,
             instance: v.instance.clone(),
+            signed_in: None,
         }
         .into_response();
     }
@@ -251,7 +252,9 @@ pub async fn choose_language(
     Query(q): Query<Back>,
 ) -> Response {
     let Some(language) = Language::parse(&code) else {
-        return PageError::not_found(v.words, v.instance.clone()).into_response();
+        return PageError::not_found(v.words, v.instance.clone())
+            .for_visitor(&v)
+            .into_response();
     };
     see_other(
         &local_path(&q.back),

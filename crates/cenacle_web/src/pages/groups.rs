@@ -18,7 +18,7 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_core::{access, groups, model::PostFilter, posts, CoreError, ScopedFutureExt};
-use cenacle_domain::content::IdeaStatus;
+use cenacle_domain::content::{can_change_idea_status, IdeaStatus};
 use serde::Deserialize;
 
 /// The most groups the directory lists (a community has tens, not thousands).
@@ -133,6 +133,8 @@ struct GroupPage {
     title: String,
     description: String,
     member: bool,
+    /// The visitor moderates it: the way to its join requests.
+    moderates: bool,
     /// A private group the visitor may not read: its card and how to ask to join only.
     sealed: bool,
     /// The visitor just asked to join.
@@ -172,25 +174,24 @@ pub async fn group_page(
         // to its readers.
         let readable = access::may_read(&mut conn, &group, caller.as_ref().into()).await?;
         if !readable {
-            return Ok((group, false, false, vec![]));
+            return Ok((group, false, false, false, vec![]));
         }
-        let member = match &caller {
-            Some(c) => access::actor_in(&mut conn, &group, c)
-                .await?
-                .group_role
-                .is_some(),
-            None => false,
+        let actor = match &caller {
+            Some(c) => Some(access::actor_in(&mut conn, &group, c).await?),
+            None => None,
         };
+        let member = actor.as_ref().is_some_and(|a| a.group_role.is_some());
+        let moderates = group.local && actor.as_ref().is_some_and(can_change_idea_status);
         let filter = PostFilter {
             sort: sort.clone(),
             limit: PAGE_SIZE,
             ..Default::default()
         };
         let posts = posts::list_group_posts(&mut conn, caller.as_ref(), &group, filter).await?;
-        Ok::<_, CoreError>((group, true, member, posts))
+        Ok::<_, CoreError>((group, true, member, moderates, posts))
     }
     .await;
-    let (group, readable, member, posts) = match read {
+    let (group, readable, member, moderates, posts) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
@@ -204,6 +205,7 @@ pub async fn group_page(
             title: group.title,
             description: group.description,
             member,
+            moderates,
             sealed: !readable,
             requested: q.requested.is_some(),
             sorts: SORTS

@@ -5,6 +5,8 @@ pub mod bounty;
 pub mod composer;
 pub mod feed;
 pub mod groups;
+pub mod join_requests;
+pub mod leaderboard;
 pub mod person;
 pub mod post;
 pub mod post_list;

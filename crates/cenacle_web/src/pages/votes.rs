@@ -73,7 +73,11 @@ async fn press(
     let pressed = match form.vote.as_str() {
         "like" => Vote::Like,
         "dislike" => Vote::Dislike,
-        _ => return PageError::not_found(v.words, v.instance.clone()).into_response(),
+        _ => {
+            return PageError::not_found(v.words, v.instance.clone())
+                .for_visitor(v)
+                .into_response()
+        }
     };
     let (ctx, caller) = (&state.ctx, &caller);
     let cast = ctx
