@@ -127,6 +127,13 @@ impl Browser {
         width.as_u64().unwrap_or(0)
     }
 
+    /// Runs `script` in the current frame, which calls `done(value)` (its last argument) when
+    /// its promises settle, and gives back that value.
+    pub async fn js_async(&self, script: &str) -> serde_json::Value {
+        let script = format!("const done = arguments[arguments.length - 1];\n{script}");
+        self.client.execute_async(&script, vec![]).await.unwrap()
+    }
+
     /// Runs `script` in the current frame and gives back what it returns.
     pub async fn js_value(&self, script: &str) -> serde_json::Value {
         self.client.execute(script, vec![]).await.unwrap()

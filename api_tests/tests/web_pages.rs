@@ -94,6 +94,9 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         Some("How do I reset the router?")
     );
     key_page(&b, "composer-preview-en").await;
+    // A second preview keeps the image attached once, with no new file chosen.
+    b.click("button[value=preview]").await;
+    b.wait_count(".attached img", 1).await;
     b.click("button[value=publish]").await;
     let question = b
         .wait_path("the question's page", |p| p.starts_with("/posts/"))
@@ -512,6 +515,7 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
 
     // Dave cannot see the requests; the admin, a moderator of the group, approves his.
     b.goto(&alpha.url("/groups/coffre/requests")).await;
+    assert_eq!(b.text("h1").await, "Page not found", "not for Dave");
     assert!(!b.source().await.contains("request-"), "not for Dave");
     sign_out(&b).await;
     sign_in(&b, &alpha, "admin").await;
@@ -652,6 +656,27 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
     b.wait_text("article form[data-vote] .score", "0").await;
     let detail = likes(format!("/api/v1/posts/{question}")).await;
     assert_eq!(detail["post"]["likes"], 0, "withdrawn: {detail}");
+    // The same press sent twice (a double click, a resend after a lost answer) is applied
+    // once: the second copy finds the vote changed since the page showed it.
+    let mine = b
+        .js_async(
+            "const f = document.querySelector('article form[data-vote]');\n\
+             const send = () => { const body = new URLSearchParams(new FormData(f)); body.set('vote', 'like');\n\
+               return fetch(f.action, { method: 'POST', body, headers: { Accept: 'application/json' } }).then(r => r.json()); };\n\
+             send().then(a => send().then(b => done([a.mine, b.mine])));",
+        )
+        .await;
+    assert_eq!(
+        mine,
+        json!(["like", "like"]),
+        "the second copy changed nothing"
+    );
+    let detail = likes(format!("/api/v1/posts/{question}")).await;
+    assert_eq!(detail["post"]["likes"], 1, "liked once: {detail}");
+    b.goto(&alpha.url(&format!("/posts/{question}"))).await;
+    b.wait_text("article form[data-vote] .score", "1").await;
+    b.click(like).await;
+    b.wait_text("article form[data-vote] .score", "0").await;
     key_page(&b, "votes-en").await;
     sign_out(&b).await;
 
@@ -673,6 +698,25 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
     };
     // (Read after her visit today, whose point is paid once a day.)
     let admin_before = points(admin.clone()).await["balance"].as_i64().unwrap();
+    // More than she has: the page again, the reason beside the form, the figure kept,
+    // nothing held.
+    b.fill("#bounty-amount", "5000").await;
+    b.click("#bounty form button[type=submit]").await;
+    b.find("#bounty-error").await;
+    assert_eq!(
+        b.find("#bounty-amount")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("5000")
+    );
+    assert_eq!(
+        points(admin.clone()).await["balance"].as_i64().unwrap(),
+        admin_before,
+        "nothing held"
+    );
     b.fill("#bounty-amount", "50").await;
     b.fill("#bounty-days", "3").await;
     b.click("#bounty form button[type=submit]").await;
@@ -689,12 +733,63 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
         "#answer-{answer} form[action$='/bounty/award'] button"
     ))
     .await;
-    let status = b.find(".bounty-status").await;
-    assert_eq!(
-        status.attr("data-status").await.unwrap().as_deref(),
-        Some("awarded")
-    );
+    b.find(".bounty-status[data-status=awarded]").await;
     let carol_after = points(carol.clone()).await["balance"].as_i64().unwrap();
     assert_eq!(carol_after - carol_before, 50, "the bounty paid the answer");
+    b.close().await;
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_pages() {
+    let (_hosts, alpha) = instance_with_group().await;
+    alpha.member("bob").await;
+    let b = Browser::start("en").await;
+
+    // A member has no administration menu, and the pages refuse him.
+    sign_in(&b, &alpha, "bob").await;
+    assert!(!b.source().await.contains("href=\"/admin/accounts\""));
+    b.goto(&alpha.url("/admin/accounts")).await;
+    assert_eq!(
+        b.find("main h1").await.text().await.unwrap(),
+        "Something went wrong"
+    );
+    sign_out(&b).await;
+
+    // The admin makes Bob a moderator.
+    sign_in(&b, &alpha, "admin").await;
+    b.click("header a[href='/admin/accounts']").await;
+    b.find("#account-bob").await;
+    key_page(&b, "admin-accounts-en").await;
+    let role = b.find("#role-bob").await;
+    role.select_by_value("moderator").await.unwrap();
+    b.click("#account-bob form[action$='/role'] button").await;
+    b.wait_path("the accounts again", |p| p.starts_with("/admin/accounts"))
+        .await;
+    let (_, me) = alpha
+        .get("/api/v1/account/me", Some(&alpha.login("bob").await))
+        .await;
+    assert_eq!(me["role"], "moderator", "{me}");
+
+    // Blocks an instance by name, then weighs another's votes.
+    b.goto(&alpha.url("/admin/instances")).await;
+    b.fill("#block-host", "spam.test").await;
+    b.click("form[action='/admin/instances'] button[type=submit]")
+        .await;
+    b.find("#instance-spam\\.test .state").await;
+    b.fill("#weight-spam\\.test", "0.5").await;
+    b.click("#instance-spam\\.test form input[value=weight] ~ button")
+        .await;
+    b.wait_path("the instances again", |p| p.starts_with("/admin/instances"))
+        .await;
+    assert_eq!(
+        b.find("#weight-spam\\.test")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("0.5")
+    );
+    key_page(&b, "admin-instances-en").await;
     b.close().await;
 }

@@ -94,6 +94,60 @@ async fn another_site_frames_the_widgets_and_starts_a_question_and_others_are_re
         assert_eq!(status, 200, "{body}");
     }
 
+    // An answered question of a private group, with the same tag: never in a widget.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "vault", "title": "Vault", "description": "Staff", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/vault/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "Router X3 launch zq9secret", "body": "?", "tags": ["router"]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let secret = body["post"]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{secret}/comments"),
+            Some(&admin),
+            json!({"body": "In May."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let secret_answer = body["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/posts/{secret}/accepted-answer"),
+            Some(&admin),
+            Some(json!({"comment_id": secret_answer})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    for query in ["tag=router", "group=vault", "lang=fr&tag=router"] {
+        let page = alpha
+            .http
+            .get(alpha.url(&format!("/widgets/answers?{query}")))
+            .send()
+            .await
+            .unwrap();
+        let status = page.status().as_u16();
+        let html = page.text().await.unwrap();
+        assert!(!html.contains("zq9secret"), "{query}: {html}");
+        if query.starts_with("group=") {
+            assert_eq!(status, 404, "a private group is not told apart from none");
+        }
+        if query.starts_with("lang=fr") {
+            assert!(html.contains("Dernières réponses"), "{html}");
+        }
+    }
+
     // The server: a framing request from the shop is served, framable by the shop only;
     // one from another site is refused.
     let framed_by = |site: &str| {

@@ -117,7 +117,13 @@ pub async fn award_bounty(
     }
     let answer = store::comment_by_id(conn, comment_id)
         .await?
-        .filter(|c| c.post_id == post_id && c.parent_id.is_none() && c.deleted_at.is_none())
+        .filter(|c| {
+            // A moderator's removal takes an answer out of the running too.
+            c.post_id == post_id
+                && c.parent_id.is_none()
+                && c.deleted_at.is_none()
+                && c.removed_at.is_none()
+        })
         .ok_or(CoreError::NotFound("answer"))?;
     if answer.author_id == caller.person_id {
         return Err(CoreError::NotAllowed("award_own_answer"));

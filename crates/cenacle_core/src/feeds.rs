@@ -87,10 +87,12 @@ pub async fn latest_answers(
     group: Option<&str>,
     limit: i64,
 ) -> Result<Vec<(Post, store::Comment, String)>, CoreError> {
+    // A group that is not public answers as a missing one: a widget must not tell that a
+    // private group exists.
     let group_id = match group {
         Some(name) => match actors::local_group_by_name(conn, name).await? {
-            Some(g) => Some(g.id),
-            None => return Err(CoreError::NotFound("group")),
+            Some(g) if g.visibility == "public" => Some(g.id),
+            _ => return Err(CoreError::NotFound("group")),
         },
         None => None,
     };

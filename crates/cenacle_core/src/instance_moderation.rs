@@ -254,3 +254,15 @@ pub async fn set_blocked(
     crate::federation::instance_state(conn, ctx, &host).await?;
     Ok(effects)
 }
+
+pub use cenacle_db::instance_moderation::KnownInstance;
+
+/// The instances we know, with how we treat each (admins and those who may block instances).
+pub async fn known_instances(
+    conn: &mut Conn,
+    session: &Session,
+    limit: i64,
+) -> Result<Vec<KnownInstance>, CoreError> {
+    require(session, Permission::BlockInstances)?;
+    Ok(store::known_instances(conn, limit).await?)
+}

@@ -58,18 +58,25 @@ pub async fn vote(
     vote_on(conn, ctx, caller, &subject, choice, activity_id).await
 }
 
-/// A press of a vote button: the vote cast, or withdrawn when it was already the caller's
-/// (read under lock, so a double click cannot cast it twice). Returns the caller's vote now.
+/// A press of a vote button on a page that showed the caller's vote as `shown`: the vote
+/// cast, or withdrawn when it was already the caller's. When the vote is no longer what the
+/// page showed (the same press sent twice — a double click, a resend after a lost answer —
+/// or a vote changed in another tab), nothing changes: a press is applied once, never
+/// flipped back by its own copy. Read under lock. Returns the caller's vote now.
 pub async fn toggle_vote(
     conn: &mut Conn,
     ctx: &Context,
     caller: &Caller,
     target: VoteTarget,
     pressed: Vote,
+    shown: Option<Vote>,
 ) -> Result<Option<Vote>, CoreError> {
     let current = store::vote_of_for_update(conn, caller.person_id, target)
         .await?
         .and_then(Vote::from_value);
+    if current != shown {
+        return Ok(current);
+    }
     let choice = if current == Some(pressed) {
         None
     } else {

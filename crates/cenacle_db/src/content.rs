@@ -733,12 +733,6 @@ pub enum VoteTarget {
     Comment(i64),
 }
 
-/// Sets (`Some`) or removes (`None`) a person's vote and moves the target's counters by the
-/// difference, in the caller's transaction. A first vote is inserted and counted at once; an
-/// existing one is locked, so concurrent votes of one person serialise (two first votes racing:
-/// the loser's insert does nothing and it finds the winner's row). Different people only meet
-/// in the counter UPDATE. `counted`: whether the vote counts in scores (see `vote.counted`).
-/// Returns the previous vote value.
 /// `person_id`'s votes on a post and on its comments: (the post's, (comment id, value)…).
 pub async fn votes_on_thread(
     conn: &mut AsyncPgConnection,
@@ -768,6 +762,12 @@ pub async fn votes_on_thread(
     ))
 }
 
+/// Sets (`Some`) or removes (`None`) a person's vote and moves the target's counters by the
+/// difference, in the caller's transaction. A first vote is inserted and counted at once; an
+/// existing one is locked, so concurrent votes of one person serialise (two first votes racing:
+/// the loser's insert does nothing and it finds the winner's row). Different people only meet
+/// in the counter UPDATE. `counted`: whether the vote counts in scores (see `vote.counted`).
+/// Returns the previous vote value.
 pub async fn cast_vote(
     conn: &mut AsyncPgConnection,
     person_id: i64,

@@ -234,3 +234,34 @@ pub async fn cancel_deliveries_to(
         .execute(conn)
         .await?)
 }
+
+/// A known instance as its admins' page lists it.
+#[derive(Debug, Clone, Queryable)]
+pub struct KnownInstance {
+    pub host: String,
+    pub blocked: bool,
+    pub allowed: bool,
+    pub limited: bool,
+    pub reputation_weight: f64,
+    pub dead: bool,
+}
+
+/// Instances we know (heard from, or listed by an admin), by host name.
+pub async fn known_instances(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<KnownInstance>, DbError> {
+    Ok(instance::table
+        .order(instance::host.asc())
+        .limit(limit)
+        .select((
+            instance::host,
+            instance::blocked,
+            instance::allowed,
+            instance::limited,
+            instance::reputation_weight,
+            instance::dead,
+        ))
+        .load(conn)
+        .await?)
+}

@@ -141,7 +141,7 @@ bounty-points = { $count ->
    *[other] { $count } points
 }
 bounty-open = ouverte
-bounty-closed = close
+bounty-closed = terminée
 bounty-until = jusqu’au
 bounty-amount = Points offerts
 bounty-days = Jours
@@ -166,3 +166,34 @@ join-requests = Demandes d’adhésion
 no-join-requests = Aucune demande en attente.
 approve = Accepter
 decline = Refuser
+
+# Administration
+nav-admin = Administration
+admin-accounts = Comptes
+admin-instances = Autres instances
+admin-filter = Afficher
+admin-all-accounts = Tous les comptes
+admin-pending-accounts = En attente de validation
+admin-no-accounts = Aucun compte ici.
+admin-role = Rôle
+admin-change-role = Modifier
+admin-registration = Inscription
+admin-active = active
+role-admin = Administrateur ou administratrice
+role-community_manager = Community manager
+role-moderator = Modération
+role-staff = Équipe de la marque
+role-member = Membre
+admin-block-host = Bloquer une instance (son nom d’hôte)
+admin-block = Bloquer
+admin-unblock = Débloquer
+admin-blocked = bloquée
+admin-limit = Limiter
+admin-unlimit = Lever la limite
+admin-limited = limitée : ses messages attendent une validation
+admin-no-instances = Aucune autre instance connue pour l’instant.
+admin-host = Instance
+admin-state = Traitement
+admin-weight = Poids de ses votes (0 à 10)
+admin-save = Enregistrer
+admin-unreachable = injoignable

@@ -12,12 +12,15 @@ use axum::{
 };
 use cenacle_api::error::ApiError;
 use cenacle_core::CoreError;
+use cenacle_domain::Permission;
 
 /// What every page shows around its content: the menu, who is signed in, the language switch.
 pub struct Chrome {
     pub t: Words,
     pub csrf: String,
     pub user: Option<String>,
+    /// The signed-in member administers something here: the menu shows the way there.
+    pub admin: bool,
     pub instance: String,
     pub other_lang: &'static str,
     /// This page's path, to come back to after switching languages (encoded for a query).
@@ -28,6 +31,10 @@ impl Chrome {
     pub fn of(v: &Visitor, here: &str) -> Chrome {
         Chrome {
             user: v.username().map(str::to_owned),
+            admin: v.session.as_ref().is_some_and(|s| {
+                let role = s.account.role;
+                role.allows(Permission::ListAccounts) || role.allows(Permission::BlockInstances)
+            }),
             csrf: v.csrf.clone(),
             ..Chrome::anonymous(v.words, v.instance.clone(), here)
         }
@@ -38,6 +45,7 @@ impl Chrome {
             t,
             csrf: String::new(),
             user: None,
+            admin: false,
             instance,
             other_lang: match t.0 {
                 cenacle_domain::Language::Fr => "en",
@@ -69,6 +77,15 @@ pub fn page(v: &Visitor, status: StatusCode, template: &impl Template) -> Respon
             tracing::error!(error = %e, "a page failed to render");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
+    }
+}
+
+/// After a form's action: on to `to` (a path of ours), or the error page saying why not (not
+/// allowed, out of range, not enough points…).
+pub fn after_action(result: Result<(), CoreError>, v: &Visitor, to: &str) -> Response {
+    match result {
+        Ok(()) => see_other(to, vec![]),
+        Err(e) => PageError::from_core(e, v).into_response(),
     }
 }
 

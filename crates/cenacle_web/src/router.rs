@@ -5,8 +5,8 @@
 use crate::{
     i18n::Words,
     pages::{
-        account, bounty, composer, feed, groups, join_requests, leaderboard, person, post, search,
-        votes, widgets,
+        account, admin, bounty, composer, feed, groups, join_requests, leaderboard, person, post,
+        search, votes, widgets,
     },
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
@@ -25,7 +25,7 @@ use cenacle_domain::Language;
 const STYLE: &str = include_str!("../static/style.css");
 const VOTES_JS: &str = include_str!("../static/votes.js");
 
-const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; \
+const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; media-src 'self' https:; \
                    script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 /// The pages, to merge into the application beside the API and federation routers.
@@ -66,6 +66,19 @@ pub fn router(state: AppState) -> Router {
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
         .route("/leaderboard", get(leaderboard::show))
+        .route("/admin/accounts", get(admin::accounts))
+        .route(
+            "/admin/accounts/{username}/role",
+            post_route(admin::set_role),
+        )
+        .route(
+            "/admin/accounts/{username}/approve",
+            post_route(admin::approve),
+        )
+        .route(
+            "/admin/instances",
+            get(admin::instances).post(admin::change_instance),
+        )
         .route("/widgets/answers", get(widgets::answers))
         .route("/widgets/ask", get(widgets::ask))
         .route("/widgets/people/{name}/card", get(widgets::card))

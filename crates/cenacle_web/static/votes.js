@@ -23,6 +23,7 @@
       return response.json();
     }).then(function (state) {
       form.querySelector(".score").textContent = String(state.score);
+      form.querySelector("input[name=was]").value = state.mine;
       buttons.forEach(function (b) {
         b.setAttribute("aria-pressed", b.value === state.mine ? "true" : "false");
       });

@@ -1,9 +1,12 @@
 //! A question's bounty from its page: offering one (points held from the sponsor's balance),
 //! and its sponsor awarding it to an answer.
 
-use super::acting;
+use super::{
+    acting,
+    post::{load, post_page, Typed},
+};
 use crate::{
-    render::{see_other, PageError},
+    render::{after_action, page, see_other, PageError},
     session::Visitor,
 };
 use axum::{
@@ -11,8 +14,8 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
-use cenacle_api::AppState;
-use cenacle_core::{bounties, CoreError, ScopedFutureExt};
+use cenacle_api::{error::ApiError, AppState};
+use cenacle_core::{bounties, ScopedFutureExt};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -47,14 +50,39 @@ pub async fn offer(
             bounties::offer_bounty(conn, ctx, caller, id, amount, days).scope_boxed()
         })
         .await;
-    done(offered.map(|_| ()), &v, &format!("{here}#bounty"))
+    let refusal = match offered {
+        Ok(_) => return see_other(&format!("{here}#bounty"), vec![]),
+        Err(e) => ApiError::from(e),
+    };
+    // Not enough points, out of range, the question closed meanwhile: the page again, the
+    // reason beside the bounty form and the figures typed kept.
+    if !matches!(refusal.status.as_u16(), 400 | 409 | 422) {
+        return PageError::from_api(refusal, v.words)
+            .for_visitor(&v)
+            .into_response();
+    }
+    match load(&state, &v, id).await {
+        Ok((detail, extras)) => {
+            let typed = Typed {
+                bounty_amount: form.amount,
+                bounty_days: form.days,
+                bounty_error: Some(cenacle_api::i18n::message(refusal.code, v.words.0).to_owned()),
+                ..Typed::default()
+            };
+            page(&v, refusal.status, &post_page(&v, detail, &extras, typed))
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
 }
 
 #[derive(Deserialize)]
 pub struct AwardForm {
     #[serde(default)]
     csrf: String,
-    comment_id: i64,
+    /// Text, so that a form without it is refused by its token check first, then found
+    /// wanting like any unknown answer.
+    #[serde(default)]
+    comment_id: String,
 }
 
 pub async fn award(
@@ -69,17 +97,10 @@ pub async fn award(
         Err(refused) => return refused.into_response(),
     };
     let caller = &caller;
+    let comment_id = form.comment_id.trim().parse::<i64>().unwrap_or(0);
     let awarded = state
         .ctx
-        .transaction(|conn| bounties::award_bounty(conn, caller, id, form.comment_id).scope_boxed())
+        .transaction(|conn| bounties::award_bounty(conn, caller, id, comment_id).scope_boxed())
         .await;
-    done(awarded.map(|_| ()), &v, &format!("{here}#bounty"))
-}
-
-/// Back to the question, or the error page saying why not (not enough points, out of range…).
-fn done(result: Result<(), CoreError>, v: &Visitor, to: &str) -> Response {
-    match result {
-        Ok(()) => see_other(to, vec![]),
-        Err(e) => PageError::from_core(e, v).into_response(),
-    }
+    after_action(awarded.map(|_| ()), &v, &format!("{here}#bounty"))
 }

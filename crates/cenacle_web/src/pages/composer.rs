@@ -24,27 +24,19 @@ use cenacle_core::{
 use cenacle_domain::content::PostKind;
 use serde::Deserialize;
 
-/// What the member typed, kept across previews and errors.
-#[derive(Deserialize, Default)]
+/// What the member typed, kept across previews and errors (read from the multipart form).
+#[derive(Default)]
 pub struct AskForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     kind: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     body: String,
-    #[serde(default)]
     tags: String,
     /// The alt text of the image sent with this form.
-    #[serde(default)]
     description: String,
     /// Uploads already made by an earlier preview of this form, to attach.
-    #[serde(skip)]
     attachments: Vec<i64>,
     /// The preview button was pressed, not publish.
-    #[serde(skip)]
     preview: bool,
 }
 
@@ -253,6 +245,17 @@ pub async fn ask(
             }
             Err(e) => return PageError::from_core(e, &v).into_response(),
         }
+    }
+    // Only the member's own uploads ride along (an id typed into the form by hand is dropped,
+    // not an error that would lose what they wrote).
+    let owned = async {
+        let mut conn = state.ctx.conn().await?;
+        media::own_uploads(&mut conn, Some(&caller), &form.attachments).await
+    }
+    .await;
+    match owned {
+        Ok(list) => form.attachments = list.iter().map(|m| m.id).collect(),
+        Err(e) => return PageError::from_core(e, &v).into_response(),
     }
     if form.preview {
         return shown(&state, &v, &group, form, StatusCode::OK, None, true).await;

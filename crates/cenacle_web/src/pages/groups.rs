@@ -18,7 +18,7 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_core::{access, groups, model::PostFilter, posts, CoreError, ScopedFutureExt};
-use cenacle_domain::content::{can_change_idea_status, IdeaStatus};
+use cenacle_domain::content::{can_moderate, IdeaStatus};
 use serde::Deserialize;
 
 /// The most groups the directory lists (a community has tens, not thousands).
@@ -181,7 +181,7 @@ pub async fn group_page(
             None => None,
         };
         let member = actor.as_ref().is_some_and(|a| a.group_role.is_some());
-        let moderates = group.local && actor.as_ref().is_some_and(can_change_idea_status);
+        let moderates = group.local && actor.as_ref().is_some_and(can_moderate);
         let filter = PostFilter {
             sort: sort.clone(),
             limit: PAGE_SIZE,

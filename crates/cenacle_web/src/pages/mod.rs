@@ -1,6 +1,7 @@
 //! The pages, one file per part of the site.
 
 pub mod account;
+pub mod admin;
 pub mod bounty;
 pub mod composer;
 pub mod feed;

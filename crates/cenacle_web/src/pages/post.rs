@@ -44,7 +44,7 @@ pub struct AnswerView {
 
 #[derive(Template)]
 #[template(path = "post.html")]
-struct PostPage {
+pub(crate) struct PostPage {
     c: Chrome,
     id: i64,
     group: String,
@@ -67,8 +67,8 @@ struct PostPage {
     answers_heading: String,
     answers: Vec<AnswerView>,
     may_accept: bool,
-    draft: String,
-    error: Option<String>,
+    /// What the member typed in the page's forms, and what was wrong with it.
+    typed: Typed,
     /// Ideas: their status, its history (when, from, to, comment), and whether the viewer
     /// may move them along (with the statuses to choose from).
     idea_status: Option<String>,
@@ -77,9 +77,20 @@ struct PostPage {
     statuses: Vec<(&'static str, String)>,
 }
 
+/// What a member typed in the question page's forms, shown again with the error next to the
+/// form it is about.
+#[derive(Default)]
+pub struct Typed {
+    pub answer: String,
+    pub answer_error: Option<String>,
+    pub bounty_amount: String,
+    pub bounty_days: String,
+    pub bounty_error: Option<String>,
+}
+
 /// What the post page shows besides the post: its authors, and for ideas the status history
 /// and whether the viewer moderates the group.
-struct Extras {
+pub(crate) struct Extras {
     authors: HashMap<i64, cenacle_core::model::Author>,
     history: Vec<cenacle_core::model::StatusChange>,
     /// The viewer's standing in the post's group (instance and group roles), when signed in.
@@ -132,6 +143,15 @@ impl MyVote {
     pub fn disliked(&self) -> bool {
         self.0 == Some(Vote::Dislike)
     }
+
+    /// As the form sends it back (`was`).
+    pub fn key(&self) -> &'static str {
+        match self.0 {
+            Some(Vote::Like) => "like",
+            Some(Vote::Dislike) => "dislike",
+            None => "",
+        }
+    }
 }
 
 /// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
@@ -158,7 +178,11 @@ fn name_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> Stri
     }
 }
 
-async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Extras), CoreError> {
+pub(crate) async fn load(
+    state: &AppState,
+    v: &Visitor,
+    id: i64,
+) -> Result<(PostDetail, Extras), CoreError> {
     let caller = v.caller();
     let mut conn = state.ctx.conn().await?;
     let detail = posts::get_post(&mut conn, caller.as_ref(), id).await?;
@@ -194,12 +218,11 @@ async fn load(state: &AppState, v: &Visitor, id: i64) -> Result<(PostDetail, Ext
     ))
 }
 
-fn post_page(
+pub(crate) fn post_page(
     v: &Visitor,
     detail: PostDetail,
     extras: &Extras,
-    draft: String,
-    error: Option<String>,
+    typed: Typed,
 ) -> PostPage {
     let t: Words = v.words;
     let authors = &extras.authors;
@@ -308,8 +331,7 @@ fn post_page(
             .map(|s| (s.as_str(), status_label(s.as_str())))
             .collect(),
         title: post.title,
-        draft,
-        error,
+        typed,
     }
 }
 
@@ -318,7 +340,7 @@ pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>
         Ok((detail, extras)) => page(
             &v,
             StatusCode::OK,
-            &post_page(&v, detail, &extras, String::new(), None),
+            &post_page(&v, detail, &extras, Typed::default()),
         ),
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
@@ -356,7 +378,16 @@ pub async fn answer(
                 page(
                     &v,
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    &post_page(&v, detail, &extras, form.body, Some(error)),
+                    &post_page(
+                        &v,
+                        detail,
+                        &extras,
+                        Typed {
+                            answer: form.body,
+                            answer_error: Some(error),
+                            ..Typed::default()
+                        },
+                    ),
                 )
             }
             Err(e) => PageError::from_core(e, &v).into_response(),

@@ -25,6 +25,18 @@ pub struct VoteForm {
     /// "like" or "dislike": pressing the button of one's current vote withdraws it.
     #[serde(default)]
     vote: String,
+    /// The vote the page showed ("like", "dislike" or ""): a second copy of the same press
+    /// finds it changed and does nothing.
+    #[serde(default)]
+    was: String,
+}
+
+fn parse_vote(text: &str) -> Option<Vote> {
+    match text {
+        "like" => Some(Vote::Like),
+        "dislike" => Some(Vote::Dislike),
+        _ => None,
+    }
 }
 
 /// What the page's script reads back.
@@ -70,20 +82,17 @@ async fn press(
         Ok(c) => c,
         Err(refused) => return refused.into_response(),
     };
-    let pressed = match form.vote.as_str() {
-        "like" => Vote::Like,
-        "dislike" => Vote::Dislike,
-        _ => {
-            return PageError::not_found(v.words, v.instance.clone())
-                .for_visitor(v)
-                .into_response()
-        }
+    let Some(pressed) = parse_vote(&form.vote) else {
+        return PageError::not_found(v.words, v.instance.clone())
+            .for_visitor(v)
+            .into_response();
     };
+    let shown = parse_vote(&form.was);
     let (ctx, caller) = (&state.ctx, &caller);
     let cast = ctx
         .transaction(|conn| {
             async move {
-                let now = votes::toggle_vote(conn, ctx, caller, target, pressed).await?;
+                let now = votes::toggle_vote(conn, ctx, caller, target, pressed, shown).await?;
                 let (likes, dislikes) = votes::counts(conn, target).await?;
                 let post_id = votes::subject_of(conn, target).await?.post.id;
                 Ok((now, likes - dislikes, post_id))
