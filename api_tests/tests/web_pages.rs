@@ -198,6 +198,17 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         "How do I reset the router?"
     );
     key_page(&fr, "search-fr").await;
+    // The leaderboard, and a widget asked in French.
+    fr.goto(&alpha.url("/leaderboard?period=month")).await;
+    assert_eq!(fr.text("h1").await, "Classement");
+    assert_eq!(fr.text(".sorts [aria-current]").await, "Ce mois-ci");
+    key_page(&fr, "leaderboard-fr").await;
+    fr.goto(&alpha.url("/widgets/answers?lang=fr")).await;
+    assert_eq!(fr.text("h1").await, "Dernières réponses de la communauté");
+    assert!(fr
+        .text(".widget-answers")
+        .await
+        .contains("Réponse acceptée"));
     fr.goto(&alpha.url("/signin")).await;
     key_page(&fr, "sign-in-fr").await;
     fr.goto(&alpha.url("/groups/support")).await;
