@@ -781,6 +781,19 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
         .await;
     assert_eq!(me["role"], "moderator", "{me}");
 
+    // Makes an invitation, whose code lets someone sign up.
+    b.click("form[action='/admin/invites'] button").await;
+    let code = b.text("#invite-code").await;
+    assert!(code.starts_with("inv_"), "{code}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "invited", "password": PASSWORD, "invite_code": code}),
+        )
+        .await;
+    assert_eq!(status, 201, "the code works: {body}");
+
     // Blocks an instance by name, then weighs another's votes.
     b.goto(&alpha.url("/admin/instances")).await;
     b.fill("#block-host", "spam.test").await;

@@ -197,3 +197,6 @@ admin-state = How we treat it
 admin-weight = Weight of its votes (0 to 10)
 admin-save = Save
 admin-unreachable = unreachable
+admin-invite = Make an invitation
+admin-invite-made = Give this code to the person you invite (it is shown only now):
+admin-invite-expires = valid until

@@ -197,3 +197,6 @@ admin-state = Traitement
 admin-weight = Poids de ses votes (0 à 10)
 admin-save = Enregistrer
 admin-unreachable = injoignable
+admin-invite = Créer une invitation
+admin-invite-made = Donnez ce code à la personne invitée (il n’est affiché qu’une fois) :
+admin-invite-expires = valable jusqu’au

@@ -67,6 +67,7 @@ pub fn router(state: AppState) -> Router {
         .route("/search", get(search::search))
         .route("/leaderboard", get(leaderboard::show))
         .route("/admin/accounts", get(admin::accounts))
+        .route("/admin/invites", post_route(admin::invite))
         .route(
             "/admin/accounts/{username}/role",
             post_route(admin::set_role),

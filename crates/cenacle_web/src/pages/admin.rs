@@ -46,6 +46,8 @@ pub struct AccountLine {
 struct AccountsPage {
     c: Chrome,
     pending_only: bool,
+    /// An invitation just made: its code (shown this once) and when it expires.
+    issued: Option<(String, String)>,
     accounts: Vec<AccountLine>,
     /// (key, label)
     roles: Vec<(&'static str, String)>,
@@ -62,11 +64,19 @@ pub async fn accounts(
     v: Visitor,
     Query(q): Query<AccountsQuery>,
 ) -> Response {
-    let session = match session_of(&v, "/admin/accounts") {
+    accounts_page(&state, &v, q.pending.is_some(), None).await
+}
+
+async fn accounts_page(
+    state: &AppState,
+    v: &Visitor,
+    pending_only: bool,
+    issued: Option<(String, String)>,
+) -> Response {
+    let session = match session_of(v, "/admin/accounts") {
         Ok(s) => s,
         Err(redirect) => return *redirect,
     };
-    let pending_only = q.pending.is_some();
     let status = pending_only.then_some(AccountStatus::PendingApproval);
     let listed = async {
         let mut conn = state.ctx.conn().await?;
@@ -75,15 +85,16 @@ pub async fn accounts(
     .await;
     let list = match listed {
         Ok(list) => list,
-        Err(e) => return PageError::from_core(e, &v).into_response(),
+        Err(e) => return PageError::from_core(e, v).into_response(),
     };
     let t = v.words;
     page(
-        &v,
+        v,
         StatusCode::OK,
         &AccountsPage {
-            c: Chrome::of(&v, "/admin/accounts"),
+            c: Chrome::of(v, "/admin/accounts"),
             pending_only,
+            issued,
             accounts: list
                 .into_iter()
                 .map(|a| AccountLine {
@@ -154,6 +165,32 @@ pub async fn approve(
         .transaction(|conn| admin::approve_registration(conn, session, &username).scope_boxed())
         .await;
     after_action(approved.map(|_| ()), &v, here)
+}
+
+/// Makes a single-use invitation and shows its code once (the way in when registration is by
+/// invitation only).
+pub async fn invite(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<super::CsrfOnly>,
+) -> Response {
+    if let Err(refused) = acting(&v, "/admin/accounts", &form.csrf) {
+        return refused.into_response();
+    }
+    let Some(session) = v.session.as_ref() else {
+        unreachable!("acting found a session")
+    };
+    let ctx = &state.ctx;
+    let issued = ctx
+        .transaction(|conn| admin::create_invite(conn, ctx, session).scope_boxed())
+        .await;
+    match issued {
+        Ok(invite) => {
+            let expires = v.words.date(&invite.expires_at);
+            accounts_page(&state, &v, false, Some((invite.code, expires))).await
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
 }
 
 pub struct InstanceLine {
