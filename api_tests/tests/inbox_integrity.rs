@@ -1498,3 +1498,37 @@ async fn forged_removals_moderator_additions_resolutions_and_undos_change_nothin
     }
     verdicts.finish();
 }
+
+/// (3f) A person banned on alpha: their activities are ignored (202, logged, counted) when a
+/// group elsewhere announces them too, not only when they send them directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_banned_here_is_ignored_inside_a_groups_announce_too() {
+    let _shared = MACHINE.read().await;
+    let lab = remote_groups().await;
+    let (remote, alpha) = (&lab.remote, &lab.alpha);
+    lab.post_in_g2("/p/before-ban", "Avant le bannissement")
+        .await;
+    let admin = alpha.login("admin").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/admin/bans",
+            Some(&admin),
+            json!({"person": lab.pat.id, "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let metric = "cenacle_inbox_ignored_total{reason=\"banned_from_instance\"}";
+    let ignored_before = alpha.metric(metric).await;
+    let page = remote.page(&lab.pat, "/p/after-ban", &lab.g2.id, "Achetez");
+    remote.publish(&page);
+    let announce = remote.announce(&lab.g2, &remote.create(&lab.pat, &page));
+    let answer = deliver(remote, alpha, &lab.g2, &announce).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let mut conn = db(alpha).await;
+    let stored = row(&mut conn, "post", page["id"].as_str().unwrap()).await;
+    assert!(
+        stored.is_none(),
+        "the banned person's post was mirrored: {stored:?}"
+    );
+    assert!(alpha.metric(metric).await > ignored_before);
+}
