@@ -1328,3 +1328,207 @@ async fn a_remote_moderators_refused_update_is_ignored_not_an_error() {
     );
     verdicts.finish();
 }
+
+/// The state of a report filed on alpha, as its reporter sees it.
+async fn report_status(alpha: &Instance, token: &str, id: i64) -> String {
+    let (_, mine) = alpha.get("/api/v1/reports/mine", Some(token)).await;
+    mine["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|r| r["id"] == id))
+        .and_then(|r| r["status"].as_str())
+        .unwrap_or("missing")
+        .to_owned()
+}
+
+/// (3e) Forgeries around a remote group's moderation, each leaving everything as it was: a
+/// removal of g2's post carried in g1's Announce; additions to g2's moderators by someone g2
+/// does not list (sent directly, or announced by g1); resolutions of alpha's report about
+/// g2's post by someone on g2's server whom g2 does not list as a moderator (directly, in
+/// g1's Announce, in g2's own); and an Undo, by someone else, of the author's own Delete.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_removals_moderator_additions_resolutions_and_undos_change_nothing() {
+    let _shared = MACHINE.read().await;
+    let lab = remote_groups().await;
+    let (remote, alpha) = (&lab.remote, &lab.alpha);
+    let sam = remote.add_person("sam").await;
+    let page = lab.post_in_g2("/p/g2-forged", "Publié dans g2").await;
+    let page_id = page["id"].as_str().unwrap();
+    let mut conn = db(alpha).await;
+    let mut verdicts = Verdicts::default();
+    let g2 = lab.g2.id.as_str();
+
+    // A removal of g2's post, inside g1's Announce.
+    let before = row(&mut conn, "post", page_id).await.expect("the post");
+    let mut removal = remote.delete(&lab.pat, page_id, &lab.g1.id);
+    removal["summary"] = json!("spam");
+    let answer = deliver(remote, alpha, &lab.g1, &remote.announce(&lab.g1, &removal)).await;
+    let after = row(&mut conn, "post", page_id).await;
+    expect_refused(
+        &mut verdicts,
+        "g1 announces a removal of g2's post",
+        &answer,
+        &[202, 403],
+        &before,
+        after.as_ref(),
+    );
+
+    // Additions to g2's moderators by pat, whom g2 does not list.
+    let moderators = format!(
+        "SELECT count(*) FROM group_membership m JOIN community_group g ON g.id = m.group_id \
+         WHERE g.ap_id = {} AND m.role IN ('owner', 'moderator')",
+        lit(g2)
+    );
+    let listed = number(&mut conn, &moderators).await;
+    let add = json!({
+        "type": "Add", "id": remote.new_id("add"), "actor": lab.pat.id, "object": sam.id,
+        "target": format!("{g2}/moderators"), "to": [PUBLIC], "cc": [g2], "audience": g2,
+    });
+    for (case, signer, activity) in [
+        (
+            "pat adds sam to g2's moderators directly",
+            &lab.pat,
+            add.clone(),
+        ),
+        (
+            "g1 announces pat's addition to g2's moderators",
+            &lab.g1,
+            remote.announce(&lab.g1, &add),
+        ),
+    ] {
+        let answer = deliver(remote, alpha, signer, &activity).await;
+        let now = number(&mut conn, &moderators).await;
+        verdicts.check(
+            [202, 403].contains(&answer.status) && now == listed,
+            format!(
+                "{case}: want 202/403 and {listed} moderators; got {} and {now}",
+                answer.status
+            ),
+        );
+    }
+
+    // A member of alpha reports the post; its Flag leaves for g2.
+    let lucie = alpha.member("lucie").await;
+    let handle = format!("g2@{}", remote.host);
+    let (_, posts) = alpha
+        .get(&format!("/api/v1/groups/{}/posts", enc(&handle)), None)
+        .await;
+    let post_here = posts["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|p| p["ap_id"] == page["id"]))
+        .and_then(|p| p["id"].as_i64())
+        .expect("alpha's copy of the post");
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&lucie),
+            json!({"post_id": post_here, "reason": "spam", "text": "de la pub"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let report = filed["id"].as_i64().unwrap();
+    let flag = eventually("alpha's Flag at g2's server", DEADLINE, || async {
+        remote.received_where(|a| a["type"] == "Flag").pop()
+    })
+    .await;
+    let resolve = json!({
+        "type": "Resolve", "id": remote.new_id("resolve"), "actor": lab.pat.id,
+        "to": [g2], "object": flag,
+    });
+    // Sent directly, it is acknowledged (202) and ignored: Lemmy would not retry a refusal.
+    let answer = deliver(remote, alpha, &lab.pat, &resolve).await;
+    let status = report_status(alpha, &lucie, report).await;
+    verdicts.check(
+        answer.status == 202 && status == "open",
+        format!(
+            "pat resolves alpha's report directly: want 202 and the report open; got {} and {status}",
+            answer.status
+        ),
+    );
+    for (case, signer, activity) in [
+        (
+            "g1 announces pat's resolution",
+            &lab.g1,
+            remote.announce(&lab.g1, &resolve),
+        ),
+        (
+            "g2 announces the resolution of pat, not its moderator",
+            &lab.g2,
+            remote.announce(&lab.g2, &resolve),
+        ),
+    ] {
+        let answer = deliver(remote, alpha, signer, &activity).await;
+        let status = report_status(alpha, &lucie, report).await;
+        verdicts.check(
+            [202, 403].contains(&answer.status) && status == "open",
+            format!(
+                "{case}: want 202/403 and the report open; got {} and {status}",
+                answer.status
+            ),
+        );
+    }
+
+    // pat deletes the post (g2 relays it); sam's Undo of that Delete restores nothing.
+    let delete = remote.delete(&lab.pat, page_id, g2);
+    let answer = deliver(remote, alpha, &lab.g2, &remote.announce(&lab.g2, &delete)).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let deleted = row(&mut conn, "post", page_id).await.expect("the post");
+    assert!(!deleted["deleted_at"].is_null(), "{deleted}");
+    let undo = json!({
+        "type": "Undo", "id": remote.new_id("undo"), "actor": sam.id, "object": delete,
+        "to": [PUBLIC], "cc": [g2], "audience": g2,
+    });
+    for (case, signer, activity) in [
+        ("sam undoes pat's Delete directly", &sam, undo.clone()),
+        (
+            "g2 announces sam's Undo of pat's Delete",
+            &lab.g2,
+            remote.announce(&lab.g2, &undo),
+        ),
+    ] {
+        let answer = deliver(remote, alpha, signer, &activity).await;
+        let after = row(&mut conn, "post", page_id).await;
+        expect_refused(
+            &mut verdicts,
+            case,
+            &answer,
+            &[202, 403],
+            &deleted,
+            after.as_ref(),
+        );
+    }
+    verdicts.finish();
+}
+
+/// (3f) A person banned on alpha: their activities are ignored (202, logged, counted) when a
+/// group elsewhere announces them too, not only when they send them directly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_banned_here_is_ignored_inside_a_groups_announce_too() {
+    let _shared = MACHINE.read().await;
+    let lab = remote_groups().await;
+    let (remote, alpha) = (&lab.remote, &lab.alpha);
+    lab.post_in_g2("/p/before-ban", "Avant le bannissement")
+        .await;
+    let admin = alpha.login("admin").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/admin/bans",
+            Some(&admin),
+            json!({"person": lab.pat.id, "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let metric = "cenacle_inbox_ignored_total{reason=\"banned_from_instance\"}";
+    let ignored_before = alpha.metric(metric).await;
+    let page = remote.page(&lab.pat, "/p/after-ban", &lab.g2.id, "Achetez");
+    remote.publish(&page);
+    let announce = remote.announce(&lab.g2, &remote.create(&lab.pat, &page));
+    let answer = deliver(remote, alpha, &lab.g2, &announce).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let mut conn = db(alpha).await;
+    let stored = row(&mut conn, "post", page["id"].as_str().unwrap()).await;
+    assert!(
+        stored.is_none(),
+        "the banned person's post was mirrored: {stored:?}"
+    );
+    assert!(alpha.metric(metric).await > ignored_before);
+}

@@ -122,6 +122,35 @@ async fn held_posts_bans_and_blocks_across_instances() {
     .await;
     assert!(!has_post(&gamma, &pierre, &handle, &first_id).await);
 
+    // marie edits her held post: alpha relays nothing now (gamma, which does not have the
+    // post, would drop the Update) and folds the edit into the Create it relays on approval,
+    // so gamma gets the edited version.
+    let (status, body) = beta
+        .call(
+            Method::PATCH,
+            &format!("/api/v1/posts/{}", first["id"]),
+            Some(&marie),
+            Some(json!({"title": "Première question, précisée"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    eventually(
+        "alpha to apply the edit of the held post",
+        DEADLINE,
+        || async {
+            let (_, page) = alpha
+                .get("/api/v1/groups/entraide/pending", Some(&admin))
+                .await;
+            page["items"]
+                .as_array()?
+                .iter()
+                .any(|p| {
+                    p["ap_id"] == first_id.as_str() && p["title"] == "Première question, précisée"
+                })
+                .then_some(())
+        },
+    )
+    .await;
     // Approved: published on alpha and relayed; gamma gets it.
     let (status, body) = alpha
         .call(
@@ -133,11 +162,17 @@ async fn held_posts_bans_and_blocks_across_instances() {
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(has_post(&alpha, &admin, "entraide", &first_id).await);
-    eventually("gamma to receive the approved post", DEADLINE, || async {
-        has_post(&gamma, &pierre, &handle, &first_id)
-            .await
-            .then_some(())
-    })
+    eventually(
+        "gamma to receive the approved post, edited",
+        DEADLINE,
+        || async {
+            listed(&gamma, &pierre, &handle)
+                .await
+                .iter()
+                .any(|(id, title)| id == &first_id && title == "Première question, précisée")
+                .then_some(())
+        },
+    )
     .await;
 
     // marie is banned on alpha: her next Create is acknowledged (202) and ignored, nothing

@@ -313,3 +313,71 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
     })
     .await;
 }
+
+/// A report reaching a group of ours is forwarded, as Lemmy does, to the instances of its
+/// moderators elsewhere (the group's `Announce{Flag}`): a moderator on beta of alpha's group
+/// sees gamma's report about alpha's own post, which gamma sent to alpha only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_to_alphas_group_is_forwarded_to_its_moderators_instance() {
+    let (alpha, beta, gamma) = trio();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let handle = format!("entraide@{}", alpha.host);
+    let marie = beta.member("marie").await;
+    let pierre = gamma.member("pierre").await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
+    gamma
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
+        .await;
+    // marie, on beta, moderates alpha's group.
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!(
+                "/api/v1/groups/entraide/members/{}",
+                enc(&format!("marie@{}", beta.host))
+            ),
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    let question = alpha
+        .create_post(&admin, "entraide", "question", "Vendez-vous des cours ?")
+        .await;
+    let on_gamma = eventually("gamma's copy", DEADLINE, || {
+        post_here(&gamma, &pierre, &handle, &question.ap_id)
+    })
+    .await;
+    let (status, filed) = gamma
+        .post(
+            "/api/v1/reports",
+            Some(&pierre),
+            json!({"post_id": on_gamma, "reason": "spam", "text": "hors sujet"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+
+    // alpha's queue has it; beta's too, through the group's Announce, for marie's instance.
+    eventually("the report on alpha", DEADLINE, || async {
+        let queue = reports(&alpha, &admin, "/api/v1/groups/entraide/reports").await;
+        (queue.len() == 1).then_some(())
+    })
+    .await;
+    let beta_admin = beta.admin().await;
+    let forwarded = eventually("the report forwarded to beta", DEADLINE, || async {
+        reports(&beta, &beta_admin, "/api/v1/reports")
+            .await
+            .into_iter()
+            .find(|r| r["text"] == "hors sujet")
+    })
+    .await;
+    assert_eq!(forwarded["object_ap_id"], question.ap_id.as_str());
+    assert_eq!(forwarded["reporter_instance"], gamma.host.as_str());
+    assert!(
+        !forwarded.to_string().contains("pierre"),
+        "still anonymous: {forwarded}"
+    );
+}

@@ -47,6 +47,62 @@ async fn queue(alpha: &Instance, token: &str) -> Vec<Value> {
     page["items"].as_array().cloned().unwrap_or_default()
 }
 
+/// What Lemmy 1.0 requires of a report, as its `Report` type reads it (LemmyNet/lemmy
+/// `crates/apub/activities/src/protocol/community/report.rs`): an actor, exactly one `to`
+/// (one value or a one-element array), an `object` id or array of ids, a reason.
+fn lemmy_reads_report(flag: &Value) -> Result<(), String> {
+    let to = match &flag["to"] {
+        Value::String(_) => 1,
+        Value::Array(items) if items.iter().all(Value::is_string) => items.len(),
+        _ => 0,
+    };
+    let object_ok = flag["object"].is_string()
+        || flag["object"]
+            .as_array()
+            .is_some_and(|o| !o.is_empty() && o.iter().all(Value::is_string));
+    let checks = [
+        (flag["type"] == "Flag", "type Flag"),
+        (flag["id"].is_string(), "an id"),
+        (flag["actor"].is_string(), "an actor"),
+        (to == 1, "exactly one `to`"),
+        (object_ok, "an object id or ids"),
+        (
+            flag["summary"].is_string() || flag["content"].is_string(),
+            "a reason",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, what)) => Err(format!("Lemmy needs {what}: {flag}")),
+        None => Ok(()),
+    }
+}
+
+/// What Lemmy requires of the actor of an activity it reads as a person's
+/// (`crates/apub/objects/src/protocol/person.rs`): a `Person`, `Service` or `Organization`
+/// (an `Application` does not parse), with a name, inbox, outbox and full public key.
+fn lemmy_reads_person(actor: &Value) -> Result<(), String> {
+    let kind_ok =
+        ["Person", "Service", "Organization"].contains(&actor["type"].as_str().unwrap_or(""));
+    let key = &actor["publicKey"];
+    let checks = [
+        (kind_ok, "type Person, Service or Organization"),
+        (
+            actor["preferredUsername"].is_string(),
+            "a preferredUsername",
+        ),
+        (actor["inbox"].is_string(), "an inbox"),
+        (actor["outbox"].is_string(), "an outbox"),
+        (
+            key["id"].is_string() && key["owner"] == actor["id"] && key["publicKeyPem"].is_string(),
+            "a public key {id, owner, publicKeyPem}",
+        ),
+    ];
+    match checks.iter().find(|(ok, _)| !ok) {
+        Some((_, what)) => Err(format!("Lemmy needs {what}: {actor}")),
+        None => Ok(()),
+    }
+}
+
 /// Our activities must read as the kind we mean.
 fn reads_as(activity: &Value, kind: &str) -> InboxActivity {
     let parsed: InboxActivity = serde_json::from_value(activity.clone())
@@ -223,6 +279,7 @@ async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
     // Our Flag: a member reports the post; it leaves for the author's server, in the name of
     // our instance actor (the member did not share theirs), shaped as Lemmy reads it.
     let lucie = alpha.member("lucie").await;
+    lemmy.check_signers_as_gotosocial();
     let (_, posts) = alpha.get("/api/v1/groups/rust/posts?limit=100", None).await;
     let third_here = posts["items"]
         .as_array()
@@ -245,7 +302,29 @@ async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
     })
     .await;
     reads_as(&flag, "Flag");
-    assert_eq!(flag["actor"], alpha.url("/actor"));
+    // Sent by our reporting actor, which Lemmy reads as a person (never our Application
+    // instance actor, which it refuses), whose key verifies the signature and whose
+    // WebFinger leads back to it (checked by the fake server, as GoToSocial and Mastodon do).
+    let reporter = alpha.url("/reporter");
+    assert_eq!(flag["actor"], reporter.as_str());
+    lemmy_reads_report(&flag).unwrap();
+    let (status, document) = alpha.get("/reporter", None).await;
+    assert_eq!(status, 200, "{document}");
+    lemmy_reads_person(&document).unwrap();
+    assert_eq!(document["id"], reporter.as_str());
+    assert_eq!(document["publicKey"]["id"], format!("{reporter}#main-key"));
+    // Our instance actor would not do (what the Flag was sent as before).
+    let (_, instance_actor) = alpha.get("/actor", None).await;
+    assert!(lemmy_reads_person(&instance_actor).is_err());
+    let (status, _) = alpha.get("/reporter/outbox", None).await;
+    assert_eq!(status, 200);
+    let checks = lemmy.signer_checks();
+    assert!(
+        checks
+            .iter()
+            .any(|c| c.signer == reporter && c.request.starts_with("POST") && c.outcome.is_ok()),
+        "{checks:?}"
+    );
     assert_eq!(
         flag["to"],
         json!([group_id]),
@@ -255,6 +334,31 @@ async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
     assert_eq!(flag["summary"], "spam: de la pub");
     assert_eq!(flag["content"], "spam: de la pub");
     assert!(!flag.to_string().contains("lucie"), "{flag}");
+
+    // A report about the person alone goes to their instance: `object` = [the account]
+    // (Mastodon's shape), `to` = their instance (Lemmy's site actor, its root URL).
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&lucie),
+            json!({"person": format!("spammer@{}", lemmy.host), "reason": "spam", "text": "un robot"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let about_person = eventually("our Flag about spammer", DEADLINE, || async {
+        lemmy
+            .received_where(|a| a["type"] == "Flag" && a["object"] == json!([spammer.id]))
+            .pop()
+    })
+    .await;
+    reads_as(&about_person, "Flag");
+    assert_eq!(about_person["actor"], reporter.as_str());
+    assert_eq!(
+        about_person["to"],
+        json!([format!("{}/", base.trim_end_matches('/'))])
+    );
+    assert!(about_person.get("audience").is_none(), "{about_person}");
+    lemmy_reads_report(&about_person).unwrap();
 
     // Our resolution of ann's report goes back to her server as Lemmy's Resolve{Flag}.
     let ann_report = from_ann["id"].as_i64().unwrap();

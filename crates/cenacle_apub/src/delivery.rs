@@ -642,10 +642,14 @@ impl DeliveryWorker {
         let key = match cached {
             Some(key) => key,
             None => {
-                // Our instance actor signs the reports sent in its name (its key is in memory).
-                let instance =
-                    cenacle_core::identity::urls::instance_actor(&self.fed.config.base());
-                let pem = if d.signer_ap_id == instance {
+                // The instance's own actors (the instance actor, and the reporting actor that
+                // sends anonymous reports) sign with the instance key, held in memory.
+                let base = self.fed.config.base();
+                let own = [
+                    cenacle_core::identity::urls::instance_actor(&base),
+                    cenacle_core::identity::urls::reporting_actor(&base),
+                ];
+                let pem = if own.contains(&d.signer_ap_id) {
                     Some(self.fed.config.instance_keys.1.clone())
                 } else {
                     let mut conn = self.fed.config.db.conn().await.map_err(|e| e.to_string())?;

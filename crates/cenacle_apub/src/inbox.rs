@@ -350,6 +350,14 @@ async fn check_and_apply(
     // together or not at all.
     let data = &data;
     let (id, actor_id, raw) = (&envelope.id, &envelope.actor, &raw);
+    // Whose activity a group's Announce carries: a person banned here is filtered there too.
+    let announced_actor = (envelope.kind == "Announce")
+        .then(|| match &raw["object"]["actor"] {
+            serde_json::Value::String(id) => Some(id.clone()),
+            actor => actor["id"].as_str().map(str::to_owned),
+        })
+        .flatten();
+    let announced_actor = &announced_actor;
     let received = data
         .db
         .transaction(|conn| {
@@ -359,6 +367,12 @@ async fn check_and_apply(
                 if let Some(ban) = instance_moderation::actor_ban(conn, actor_id.as_str()).await? {
                     tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
                     return Ok(Received::Ignored("banned_from_instance"));
+                }
+                if let Some(inner) = announced_actor {
+                    if let Some(ban) = instance_moderation::actor_ban(conn, inner).await? {
+                        tracing::info!(actor = %inner, group = %actor_id, reason = %ban.reason, "announced activity of a person banned from this instance");
+                        return Ok(Received::Ignored("banned_from_instance"));
+                    }
                 }
                 if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {
                     return Ok(Received::Duplicate);

@@ -27,7 +27,7 @@ use cenacle_core::{
     identity::{self, urls},
     published,
 };
-use cenacle_domain::INSTANCE_ACTOR_NAME;
+use cenacle_domain::{INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
@@ -52,6 +52,9 @@ pub fn router(fed: Federation) -> Router {
     Router::new()
         .merge(authorized)
         .route("/actor", get(instance_actor))
+        .route("/actor/outbox", get(own_actor_outbox))
+        .route("/reporter", get(reporting_actor))
+        .route("/reporter/outbox", get(own_actor_outbox))
         .route("/inbox", post(post_inbox))
         .route("/actor/inbox", post(post_inbox))
         .route("/u/{name}/inbox", post(post_inbox))
@@ -157,6 +160,22 @@ async fn instance_actor(State(fed): State<Federation>) -> ApJson {
     let mut value = actor.json(&data);
     value["@context"] = crate::context::context();
     ApJson(value)
+}
+
+async fn reporting_actor(State(fed): State<Federation>) -> ApJson {
+    let data = fed.data();
+    let mut value = crate::objects::instance::reporting_actor_json(&data);
+    value["@context"] = crate::context::context();
+    ApJson(value)
+}
+
+/// The outboxes of the instance's own actors: Lemmy requires an `outbox` on every actor; they
+/// publish nothing.
+async fn own_actor_outbox(
+    State(fed): State<Federation>,
+    uri: axum::http::Uri,
+) -> Result<ApJson, ApubError> {
+    empty_outbox(&fed.data(), uri.path())
 }
 
 /// An `OrderedCollection` served with all its items inline.
@@ -432,6 +451,7 @@ async fn webfinger(
             name.trim_start_matches(['!', '@']).to_owned()
         }
         None if query.resource == urls::instance_actor(&base) => INSTANCE_ACTOR_NAME.to_owned(),
+        None if query.resource == urls::reporting_actor(&base) => REPORTING_ACTOR_NAME.to_owned(),
         None => query
             .resource
             .strip_prefix(&format!("{base}/u/"))
@@ -448,10 +468,14 @@ async fn webfinger(
     if name == INSTANCE_ACTOR_NAME {
         links.push(self_link(&urls::instance_actor(&base), "Application"));
     }
+    if name == REPORTING_ACTOR_NAME {
+        links.push(self_link(&urls::reporting_actor(&base), "Service"));
+    }
+    let reserved = name == INSTANCE_ACTOR_NAME || name == REPORTING_ACTOR_NAME;
     let mut conn = data.db.conn().await?;
     // The instance actor's name is reserved; a person or group that took it before it was
     // would shadow it for GoToSocial, so it is never answered for them.
-    if name != INSTANCE_ACTOR_NAME
+    if !reserved
         && actors::local_person_by_name(&mut conn, &name)
             .await?
             .is_some()
@@ -460,7 +484,7 @@ async fn webfinger(
         links.push(profile_page(&id));
         links.push(self_link(&id, "Person"));
     }
-    if name != INSTANCE_ACTOR_NAME
+    if !reserved
         && actors::local_group_by_name(&mut conn, &name)
             .await?
             .is_some_and(|g| !g.local_only)

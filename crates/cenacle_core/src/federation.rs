@@ -133,7 +133,30 @@ pub async fn queue_activity(
     if targets.is_empty() {
         return Ok(0);
     }
-    Ok(store::enqueue_activity(conn, activity_id, signer, body, &targets).await?)
+    let allowed = allow_list(ctx);
+    Ok(store::enqueue_activity(
+        conn,
+        activity_id,
+        signer,
+        body,
+        &targets,
+        allowed.as_deref(),
+    )
+    .await?)
+}
+
+/// In allow-list mode (`federation.allow_list_only`), the instances configured as allowed:
+/// deliveries are queued only for them and those an admin allowed (no queue rows for the
+/// others, which the delivery worker would refuse anyway).
+fn allow_list(ctx: &Context) -> Option<Vec<String>> {
+    let settings = &ctx.settings.federation;
+    settings.allow_list_only.then(|| {
+        settings
+            .allowed_instances
+            .iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect()
+    })
 }
 
 /// Queues an activity for every accepted follower of `target` (a group's relay): one
@@ -148,7 +171,17 @@ pub async fn queue_to_followers(
     target: &str,
 ) -> Result<usize, CoreError> {
     let local_host = identity::local_host(&ctx.settings);
-    Ok(store::enqueue_to_followers(conn, activity_id, signer, body, target, &local_host).await?)
+    let allowed = allow_list(ctx);
+    Ok(store::enqueue_to_followers(
+        conn,
+        activity_id,
+        signer,
+        body,
+        target,
+        &local_host,
+        allowed.as_deref(),
+    )
+    .await?)
 }
 
 /// Where to deliver to reach every accepted follower of `target`: one shared inbox per

@@ -353,6 +353,15 @@ pub async fn directory(conn: &mut Conn, limit: i64) -> Result<Vec<Group>, CoreEr
     Ok(actors::local_groups(conn, limit).await?)
 }
 
+/// Where to reach a group's moderators on other servers (a report about content in a group
+/// of ours is forwarded there, as Lemmy does).
+pub async fn remote_moderator_inboxes(
+    conn: &mut Conn,
+    group: &Group,
+) -> Result<Vec<String>, CoreError> {
+    Ok(store::remote_moderator_inboxes(conn, group.id).await?)
+}
+
 /// ActivityPub ids of a group's owners and moderators (its moderators collection).
 pub async fn moderator_ids(conn: &mut Conn, group: &Group) -> Result<Vec<String>, CoreError> {
     Ok(store::moderator_ids(conn, group.id).await?)

@@ -20,6 +20,10 @@ pub mod urls {
     pub fn instance_actor(base: &str) -> String {
         format!("{base}/actor")
     }
+    /// The `Service` that sends the reports of members who keep their name to themselves.
+    pub fn reporting_actor(base: &str) -> String {
+        format!("{base}/reporter")
+    }
 }
 
 /// A new RSA-2048 key pair as (public PEM, private PKCS#8 PEM). CPU-bound: runs on the

@@ -265,6 +265,9 @@ pub async fn update(
         Verdict::Forged(rule) => return Err(forged(rule)),
     }
     let caller = Caller::remote(actor.id);
+    // A post held for approval is not public yet: its edit is kept for the relay on
+    // approval (the inbox folds it into the kept Create), never relayed before.
+    let held = stored.comment.is_none() && stored.post.approval.is_some();
     match &stored.comment {
         Some(comment) => {
             comments::edit_comment(conn, &caller, comment.id, &object.body).await?;
@@ -281,6 +284,11 @@ pub async fn update(
                 apply_state_as(conn, ctx, &caller, post, state).await?;
             }
         }
+    }
+    if held {
+        return Ok(Outcome::HeldForApproval {
+            post_id: stored.post.id,
+        });
     }
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),
@@ -353,6 +361,11 @@ pub async fn delete(
     match &stored.comment {
         Some(comment) => comments::delete_comment(conn, ctx, &caller, comment.id).await?,
         None => posts::delete_post(conn, &caller, stored.post.id).await?,
+    }
+    if stored.comment.is_none() && stored.post.approval.is_some() {
+        // Never published: nothing to relay, and nothing left to relay on approval.
+        crate::approval::take_held_activity(conn, stored.post.id).await?;
+        return Ok(Outcome::Applied);
     }
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),

@@ -16,6 +16,7 @@ use cenacle_db::{
     actors::{self, Group},
     content as content_store,
     federation::OutboxEvent,
+    groups as group_store,
     reports::{self as store, NewReport, ReportFilter},
 };
 use cenacle_domain::{
@@ -332,6 +333,9 @@ pub struct IncomingFlag<'a> {
     pub flag_id: &'a str,
     pub objects: &'a [String],
     pub text: &'a str,
+    /// The group elsewhere that forwarded it (its `Announce`, as Lemmy forwards a report to
+    /// its moderators' instances), when it came so.
+    pub announced_by: Option<&'a Group>,
 }
 
 /// A `Flag` from another server, sent by `sender` (a person, or that server's instance
@@ -375,7 +379,19 @@ pub async fn receive_flag(
     let target_local = actors::person_by_id(conn, person_id)
         .await?
         .is_some_and(|p| p.local);
-    if !group.as_ref().is_some_and(|g| g.local) && !target_local {
+    if let Some(by) = flag.announced_by {
+        // A group forwards only reports about its own content.
+        if group.as_ref().map(|g| g.id) != Some(by.id) {
+            return Ok(Err("not_the_groups_content"));
+        }
+    }
+    let moderated_here = match (&group, flag.announced_by) {
+        (Some(g), _) if g.local => true,
+        // A group elsewhere that one of our members moderates forwards its reports here.
+        (Some(g), Some(_)) => group_store::has_local_moderator(conn, g.id).await?,
+        _ => false,
+    };
+    if !moderated_here && !target_local {
         // Neither our group nor our member: their own servers moderate it.
         return Ok(Err("not_ours_to_moderate"));
     }
@@ -401,13 +417,18 @@ pub async fn receive_flag(
 }
 
 /// A moderator elsewhere (`resolver`) resolved a report we sent (`flag_id`), with an
-/// optional note: the reporter here sees it resolved. Only the servers we sent it to may say
-/// so: the group's and the reported person's.
+/// optional note: the reporter here sees it resolved. Who may say so is Lemmy's rule for a
+/// `Resolve` (LemmyNet/lemmy `crates/apub/activities/src/community/resolve_report.rs`,
+/// `verify_mod_or_admin_action`): for content in a group elsewhere, one of that group's
+/// listed moderators (the list we keep of it) — not just anyone on its server; for a report
+/// about a person, their instance (its admins, whom Lemmy trusts by domain). `announced_by`:
+/// the group whose `Announce` carried it, which must be the report's.
 pub async fn receive_resolution(
     conn: &mut Conn,
     resolver: &cenacle_db::actors::PersonActor,
     flag_id: &str,
     note: Option<&str>,
+    announced_by: Option<&Group>,
 ) -> Result<Result<(), &'static str>, CoreError> {
     let Some(report) = store::report_by_ap_id(conn, flag_id).await? else {
         return Ok(Err("unknown_report"));
@@ -415,17 +436,20 @@ pub async fn receive_resolution(
     if report.origin_host.is_some() {
         return Ok(Err("not_our_report"));
     }
-    let group_host = match report.group_id {
-        Some(id) => actors::group_by_id(conn, id)
-            .await?
-            .filter(|g| !g.local)
-            .map(|g| g.instance_host),
+    let remote_group = match report.group_id.filter(|_| report.object_ap_id.is_some()) {
+        Some(id) => actors::group_by_id(conn, id).await?.filter(|g| !g.local),
         None => None,
     };
+    if announced_by.is_some_and(|by| remote_group.as_ref().map(|g| g.id) != Some(by.id)) {
+        return Ok(Err("not_the_groups_report"));
+    }
     let from = resolver.instance_host.as_deref();
-    let holders = [group_host.as_deref(), report.target_host.as_deref()];
-    if from.is_none() || !holders.contains(&from) {
-        return Ok(Err("resolver_does_not_hold_the_report"));
+    let allowed = match &remote_group {
+        Some(group) => crate::access::is_group_moderator(conn, group.id, resolver.id).await?,
+        None => from.is_some() && from == report.target_host.as_deref(),
+    };
+    if !allowed || resolver.local {
+        return Ok(Err("resolver_may_not_resolve"));
     }
     let from = from.unwrap_or_default();
     let note = match note.map(str::trim).filter(|n| !n.is_empty()) {

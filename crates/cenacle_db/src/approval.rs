@@ -138,7 +138,10 @@ pub async fn pending_posts(
         .await?)
 }
 
-/// Keeps the activity a held remote post arrived with.
+/// Keeps the activity a held remote post arrived with. An `Update` of a post already held
+/// is not kept beside it: its object replaces the kept `Create`'s (same id, same author), so
+/// the Create relayed on approval carries the latest version and the Update never leaves
+/// before it.
 pub async fn keep_activity(
     conn: &mut AsyncPgConnection,
     post_id: i64,
@@ -146,7 +149,12 @@ pub async fn keep_activity(
 ) -> Result<(), DbError> {
     diesel::sql_query(
         "INSERT INTO held_activity (post_id, activity) VALUES ($1, $2) \
-         ON CONFLICT (post_id) DO NOTHING",
+         ON CONFLICT (post_id) DO UPDATE SET activity = CASE \
+           WHEN (EXCLUDED.activity::jsonb ->> 'type') = 'Update' \
+             AND (held_activity.activity::jsonb ->> 'type') = 'Create' \
+           THEN jsonb_set(held_activity.activity::jsonb, '{object}', \
+                          EXCLUDED.activity::jsonb -> 'object')::text \
+           ELSE held_activity.activity END",
     )
     .bind::<BigInt, _>(post_id)
     .bind::<Text, _>(activity)

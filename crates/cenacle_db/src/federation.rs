@@ -881,6 +881,11 @@ pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
     }
 }
 
+/// Allow-list mode (`$6`): a host is queued for only when the configured list (`$7`, names
+/// with or without a port) or an admin (`instance.allowed`) allows it. (`t` is the row.)
+const ALLOWED: &str = "(NOT $6 OR t.host = ANY($7) OR split_part(t.host, ':', 1) = ANY($7) \
+     OR EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.allowed))";
+
 /// Stores an activity once and queues one delivery per inbox, skipping blocked instances and
 /// parking those to dead ones, in one statement (the activity is stored only when something
 /// is queued).
@@ -891,15 +896,16 @@ pub async fn enqueue_activity(
     signer_ap_id: &str,
     body: &str,
     targets: &[(String, String)],
+    allow_list: Option<&[String]>,
 ) -> Result<usize, DbError> {
     let (inboxes, hosts): (Vec<&str>, Vec<&str>) = targets
         .iter()
         .map(|(i, h)| (i.as_str(), h.as_str()))
         .unzip();
-    Ok(diesel::sql_query(
+    Ok(diesel::sql_query(format!(
         "WITH t AS (SELECT DISTINCT inbox, host FROM unnest($4::text[], $5::text[]) AS t(inbox, host) \
                     WHERE NOT EXISTS (SELECT 1 FROM instance i \
-                                      WHERE i.host = t.host AND i.blocked)), \
+                                      WHERE i.host = t.host AND i.blocked) AND {ALLOWED}), \
               a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
          INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
@@ -907,12 +913,14 @@ pub async fn enqueue_activity(
            CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.dead) \
                 THEN 'infinity'::timestamptz ELSE now() END \
          FROM a, t ON CONFLICT DO NOTHING",
-    )
+    ))
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)
     .bind::<Text, _>(body)
     .bind::<Array<Text>, _>(inboxes)
     .bind::<Array<Text>, _>(hosts)
+    .bind::<Bool, _>(allow_list.is_some())
+    .bind::<Array<Text>, _>(allow_list.unwrap_or_default())
     .prepared()
     .execute(conn)
     .await?)
@@ -929,15 +937,17 @@ pub async fn enqueue_to_followers(
     body: &str,
     target: &str,
     local_host: &str,
+    allow_list: Option<&[String]>,
 ) -> Result<usize, DbError> {
-    Ok(diesel::sql_query(
+    Ok(diesel::sql_query(format!(
         "WITH f AS (SELECT DISTINCT inbox, \
                       lower(substring(inbox FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) AS host \
                     FROM (SELECT COALESCE(follower_shared_inbox, follower_inbox) AS inbox FROM follow \
                           WHERE target_ap_id = $4 AND state = 'accepted') f), \
-              t AS (SELECT inbox, host FROM f WHERE host IS NOT NULL AND host <> $5 \
+              t0 AS (SELECT inbox, host FROM f WHERE host IS NOT NULL AND host <> $5 \
                       AND NOT EXISTS (SELECT 1 FROM instance i \
                                       WHERE i.host = f.host AND i.blocked)), \
+              t AS (SELECT inbox, host FROM t0 t WHERE {ALLOWED}), \
               a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
                     SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
          INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
@@ -945,12 +955,14 @@ pub async fn enqueue_to_followers(
            CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.dead) \
                 THEN 'infinity'::timestamptz ELSE now() END \
          FROM a, t ON CONFLICT DO NOTHING",
-    )
+    ))
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)
     .bind::<Text, _>(body)
     .bind::<Text, _>(target)
     .bind::<Text, _>(local_host)
+    .bind::<Bool, _>(allow_list.is_some())
+    .bind::<Array<Text>, _>(allow_list.unwrap_or_default())
     .prepared()
     .execute(conn)
     .await?)

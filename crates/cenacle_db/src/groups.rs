@@ -76,6 +76,42 @@ pub async fn moderator_ids(
     Ok(ids.into_iter().flatten().collect())
 }
 
+/// Where to reach a group's moderators on other servers: one inbox per moderator (their
+/// instance's shared inbox when it has one), none of ours.
+pub async fn remote_moderator_inboxes(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<Vec<String>, DbError> {
+    let rows: Vec<(Option<String>, Option<String>)> = group_membership::table
+        .inner_join(person::table)
+        .filter(group_membership::group_id.eq(group_id))
+        .filter(group_membership::role.eq_any(["owner", "moderator"]))
+        .filter(person::local.eq(false))
+        .select((person::shared_inbox_url, person::inbox_url))
+        .load(conn)
+        .await?;
+    let mut inboxes: Vec<String> = rows.into_iter().filter_map(|(s, i)| s.or(i)).collect();
+    inboxes.sort();
+    inboxes.dedup();
+    Ok(inboxes)
+}
+
+/// Whether one of our own members moderates the group (owner or moderator).
+pub async fn has_local_moderator(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<bool, DbError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        group_membership::table
+            .inner_join(person::table)
+            .filter(group_membership::group_id.eq(group_id))
+            .filter(group_membership::role.eq_any(["owner", "moderator"]))
+            .filter(person::local.eq(true)),
+    ))
+    .get_result(conn)
+    .await?)
+}
+
 // ---- proposals ----
 
 #[derive(Debug, Clone, Queryable, Selectable)]

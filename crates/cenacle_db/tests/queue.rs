@@ -81,7 +81,8 @@ async fn concurrent_workers_claim_disjoint_rows() {
             "https://a.example/act/1",
             "https://a.example/g/rust",
             "{}",
-            &list
+            &list,
+            None,
         )
         .await
         .unwrap(),
@@ -117,6 +118,7 @@ async fn backlog(pool: &DbPool, host: &str, count: usize) {
             "s",
             "{}",
             &targets(&[(&format!("https://{host}/inbox"), host)]),
+            None,
         )
         .await
         .unwrap();
@@ -188,6 +190,7 @@ async fn finished_rows_take_their_activity_along() {
             ("https://b.example/inbox", "b.example"),
             ("https://c.example/inbox", "c.example"),
         ]),
+        None,
     )
     .await
     .unwrap();
@@ -212,7 +215,8 @@ async fn finished_rows_take_their_activity_along() {
             "https://a.example/act/2",
             "s",
             "{}",
-            &targets(&[("https://d.example/inbox", "d.example")])
+            &targets(&[("https://d.example/inbox", "d.example")]),
+            None,
         )
         .await
         .unwrap(),
@@ -230,6 +234,7 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_keeps_its_queue_pa
         "s",
         "{}",
         &targets(&[("https://b.example/inbox", "b.example")]),
+        None,
     )
     .await
     .unwrap();
@@ -285,6 +290,7 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_keeps_its_queue_pa
         "s",
         "{}",
         &targets(&[("https://b.example/inbox", "b.example")]),
+        None,
     )
     .await
     .unwrap();
@@ -418,4 +424,80 @@ async fn an_activity_id_is_recorded_once() {
     )
     .await
     .unwrap());
+}
+
+/// Allow-list mode: deliveries are queued only for the instances the configuration lists (with
+/// or without their port) or an admin allowed — none for the others.
+#[tokio::test]
+async fn in_allow_list_mode_only_allowed_instances_get_deliveries_queued() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    cenacle_db::instance_moderation::set_allowed(&mut conn, "d.example", true)
+        .await
+        .unwrap();
+    let listed = vec!["b.example".to_owned(), "c.example".to_owned()];
+    let queued = federation::enqueue_activity(
+        &mut conn,
+        "https://a.example/act/allow",
+        "s",
+        "{}",
+        &targets(&[
+            ("https://b.example/inbox", "b.example"),
+            ("https://c.example:8443/inbox", "c.example:8443"),
+            ("https://d.example/inbox", "d.example"),
+            ("https://e.example/inbox", "e.example"),
+        ]),
+        Some(&listed),
+    )
+    .await
+    .unwrap();
+    assert_eq!(queued, 3);
+    let hosts: Vec<String> = claim(&db.pool, 10, 8)
+        .await
+        .into_iter()
+        .map(|d| d.host)
+        .collect();
+    assert!(!hosts.contains(&"e.example".to_owned()), "{hosts:?}");
+
+    // A group's relay likewise: only the admin-allowed follower instance.
+    for follower in ["https://d.example/u/1", "https://e.example/u/2"] {
+        federation::upsert_follow(
+            &mut conn,
+            &federation::NewFollow {
+                target_ap_id: "https://a.example/g/rust",
+                follower_ap_id: follower,
+                follower_inbox: &format!("{follower}/inbox"),
+                follower_shared_inbox: None,
+                accepted: true,
+                follow_activity_id: &format!("{follower}/follow"),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let relayed = federation::enqueue_to_followers(
+        &mut conn,
+        "https://a.example/act/relay",
+        "https://a.example/g/rust",
+        "{}",
+        "https://a.example/g/rust",
+        "a.example",
+        Some(&[]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(relayed, 1);
+    // Outside allow-list mode, both.
+    let relayed = federation::enqueue_to_followers(
+        &mut conn,
+        "https://a.example/act/relay2",
+        "https://a.example/g/rust",
+        "{}",
+        "https://a.example/g/rust",
+        "a.example",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(relayed, 2);
 }

@@ -148,8 +148,12 @@ pub fn validate_username(name: &str) -> Result<(), ValidationError> {
 /// must be a valid WebFinger name ([`is_webfinger_name`]) and no member or group may take it.
 pub const INSTANCE_ACTOR_NAME: &str = "instance_actor";
 
+/// The `preferredUsername` of the reporting actor (the `Service` that sends anonymous
+/// reports): WebFingered by Mastodon and GoToSocial like any actor, so reserved too.
+pub const REPORTING_ACTOR_NAME: &str = "instance_reports";
+
 /// Names that would collide with the instance's own actors.
-pub const RESERVED_USERNAMES: &[&str] = &[INSTANCE_ACTOR_NAME];
+pub const RESERVED_USERNAMES: &[&str] = &[INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME];
 
 /// A name other servers accept in `acct:name@host` and as a `preferredUsername`: ASCII
 /// letters, digits, `.`, `-`, `_` (Lemmy's and GoToSocial's rule; no `host:port`).
@@ -325,10 +329,10 @@ mod tests {
     #[test]
     fn the_instance_actors_name_is_a_webfinger_name_no_member_or_group_can_take() {
         assert!(is_webfinger_name(INSTANCE_ACTOR_NAME));
-        assert_eq!(
-            validate_username(INSTANCE_ACTOR_NAME).unwrap_err().code,
-            "reserved"
-        );
+        assert!(is_webfinger_name(REPORTING_ACTOR_NAME));
+        for name in [INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME] {
+            assert_eq!(validate_username(name).unwrap_err().code, "reserved");
+        }
         assert_eq!(
             validate_group_name(INSTANCE_ACTOR_NAME).unwrap_err(),
             ValidationError::new("name", "reserved")

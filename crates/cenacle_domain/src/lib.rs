@@ -24,7 +24,7 @@ pub use account::{
     decide_registration, is_webfinger_name, validate_email, validate_group_name,
     validate_group_text, validate_password, validate_profile, validate_username, AccountStatus,
     Language, ProfileChange, RegistrationDecision, RegistrationMode, RegistrationRefusal,
-    ValidationError, INSTANCE_ACTOR_NAME,
+    ValidationError, INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME,
 };
 pub use client_address::{client_address, limit_key, IpNetwork};
 pub use role::{Permission, Role};

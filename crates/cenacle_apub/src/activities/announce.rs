@@ -7,6 +7,7 @@ use super::{
     block::BlockUser,
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
+    flag::{Flag, Resolve},
     lock::LockPost,
     moderation::{Asked, CollectionChange, PreparedModeration},
     undo::{Undo, Undone},
@@ -26,7 +27,7 @@ use cenacle_core::{
     federation,
     inbound::{self, IncomingObject, Outcome},
     model::{Group, PersonActor},
-    published, Conn, Context, CoreError,
+    published, Conn, CoreError,
 };
 use cenacle_domain::origin::{check_addressed_to, check_object_on_actor_host};
 use serde::{Deserialize, Serialize};
@@ -63,6 +64,10 @@ enum Announced {
     Block(BlockUser),
     Lock(LockPost),
     Collection(CollectionChange),
+    /// A report the group forwards to its moderators' instances (Lemmy does).
+    Flag(Flag),
+    /// A report's resolution, forwarded the same way.
+    Resolve(Resolve),
 }
 
 impl Announced {
@@ -75,6 +80,8 @@ impl Announced {
             Announced::Block(a) => (&a.id, &a.actor),
             Announced::Lock(a) => (&a.id, &a.actor),
             Announced::Collection(a) => (&a.id, &a.actor),
+            Announced::Flag(a) => (&a.id, &a.actor),
+            Announced::Resolve(a) => (&a.id, &a.actor),
         }
     }
 
@@ -135,6 +142,8 @@ impl Announced {
                     .map(Url::to_string)
                     .collect()
             }
+            Announced::Flag(a) => a.to.iter().chain(&a.audience).map(Url::to_string).collect(),
+            Announced::Resolve(a) => a.to.iter().chain(&a.audience).map(Url::to_string).collect(),
         }
     }
 }
@@ -288,7 +297,8 @@ async fn known(data: &Data<FedData>, id: &Url) -> Result<bool, ApubError> {
 
 impl PreparedAnnounce {
     /// Mirrors it, when our members follow the group.
-    pub async fn apply(self, conn: &mut Conn, ctx: &Context) -> Result<Outcome, CoreError> {
+    pub async fn apply(self, conn: &mut Conn, data: &FedData) -> Result<Outcome, CoreError> {
+        let ctx = &data.ctx;
         let group = &self.group;
         if !federation::followed_here(conn, ctx, &group.ap_id).await? {
             return Ok(Outcome::Ignored("group_not_followed"));
@@ -350,6 +360,12 @@ impl PreparedAnnounce {
             }
             Announced::Delete(delete) => {
                 inbound::announced_delete(conn, ctx, group, actor, delete.object.as_str()).await
+            }
+            Announced::Flag(flag) => {
+                super::reports_and_bans::apply_flag(conn, data, &flag, actor, Some(group)).await
+            }
+            Announced::Resolve(resolve) => {
+                super::reports_and_bans::apply_resolve(conn, &resolve, actor, Some(group)).await
             }
         }
     }

@@ -252,10 +252,12 @@ impl Prepared {
                 cenacle_core::inbound::delete(conn, ctx, &person, object.as_str()).await
             }
             Prepared::Moderation(moderation) => moderation.apply(conn, None).await,
-            Prepared::Announce(announce) => announce.apply(conn, ctx).await,
-            Prepared::Flag(flag) => reports_and_bans::apply_flag(conn, &flag.0, &flag.1).await,
+            Prepared::Announce(announce) => announce.apply(conn, data).await,
+            Prepared::Flag(flag) => {
+                reports_and_bans::apply_flag(conn, data, &flag.0, &flag.1, None).await
+            }
             Prepared::Resolve(resolve) => {
-                reports_and_bans::apply_resolve(conn, &resolve.0, &resolve.1).await
+                reports_and_bans::apply_resolve(conn, &resolve.0, &resolve.1, None).await
             }
             Prepared::Block(b) => {
                 reports_and_bans::apply_block(

@@ -3,10 +3,15 @@
 //! `cenacle_core::reports` and `cenacle_core::group_bans`.
 
 use super::{block::BlockUser, flag::Flag, flag::Resolve};
-use crate::{objects::person::ApubPerson, ApubError, FedData};
+use crate::{
+    objects::{content, person::ApubPerson},
+    queue::send,
+    vocabulary::new_activity_id,
+    ApubError, FedData,
+};
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use cenacle_core::{
-    actors, group_bans,
+    actors, group_bans, groups,
     inbound::Outcome,
     model::{Group, PersonActor},
     reports::{self, IncomingFlag},
@@ -33,33 +38,101 @@ fn outcome(result: Result<(), &'static str>, applied: Outcome) -> Outcome {
     }
 }
 
-/// A report from another server lands in our moderation queue.
+/// A report from another server lands in our moderation queue (`announced_by`: the group
+/// elsewhere that forwarded it). A report about content in a group of ours is forwarded, as
+/// Lemmy does, to the instances of its moderators elsewhere and of the content's author: the
+/// group's `Announce` of the Flag, unchanged (LemmyNet/lemmy
+/// `crates/apub/activities/src/community/report.rs`).
 pub async fn apply_flag(
     conn: &mut Conn,
+    data: &FedData,
     flag: &Flag,
     sender: &PersonActor,
+    announced_by: Option<&Group>,
 ) -> Result<Outcome, CoreError> {
     let objects: Vec<String> = flag.object.iter().map(|u| u.to_string()).collect();
     let incoming = IncomingFlag {
         flag_id: flag.id.as_str(),
         objects: &objects,
         text: flag.reason(),
+        announced_by,
     };
-    let stored = reports::receive_flag(conn, sender, &incoming).await?;
-    Ok(outcome(stored.map(|_| ()), Outcome::Applied))
+    let report_id = match reports::receive_flag(conn, sender, &incoming).await? {
+        Ok(id) => id,
+        Err(why) => return Ok(Outcome::Ignored(why)),
+    };
+    if announced_by.is_none() {
+        forward_flag(conn, data, report_id, flag, sender).await?;
+    }
+    Ok(Outcome::Applied)
 }
 
-/// A moderator elsewhere resolved a report we sent.
+/// The group's `Announce{Flag}` to its moderators' instances and the content author's.
+async fn forward_flag(
+    conn: &mut Conn,
+    data: &FedData,
+    report_id: i64,
+    flag: &Flag,
+    sender: &PersonActor,
+) -> Result<(), CoreError> {
+    let Some(report) = reports::report_by_id(conn, report_id).await? else {
+        return Ok(());
+    };
+    let Some(group_id) = report.group_id.filter(|_| report.group_local == Some(true)) else {
+        return Ok(());
+    };
+    if report.object_ap_id.is_none() {
+        return Ok(());
+    }
+    let Some(group) = actors::group_by_id(conn, group_id).await? else {
+        return Ok(());
+    };
+    let mut inboxes = groups::remote_moderator_inboxes(conn, &group).await?;
+    if !report.target_local {
+        inboxes.extend(report.target_inbox.clone());
+    }
+    // The reporter's server has it already.
+    let sender_host = sender.instance_host.as_deref().unwrap_or_default();
+    inboxes.retain(|i| !cenacle_domain::origin::authority(i).eq_ignore_ascii_case(sender_host));
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let (to, cc) = content::audience_of(&group);
+    let group_url = Url::parse(&group.ap_id).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let id = new_activity_id(data, "announce");
+    // The Announce's shape (`announce::Announce`), written here: that file reads what groups
+    // elsewhere announce, reports included.
+    let announce = serde_json::json!({
+        "type": "Announce",
+        "id": id,
+        "actor": group_url,
+        "object": flag,
+        "to": to,
+        "cc": cc,
+    });
+    send(conn, data, &id, &group_url, &announce, inboxes).await?;
+    Ok(())
+}
+
+/// A moderator elsewhere resolved a report we sent (`announced_by`: the group whose
+/// `Announce` carried the resolution).
 pub async fn apply_resolve(
     conn: &mut Conn,
     resolve: &Resolve,
     resolver: &PersonActor,
+    announced_by: Option<&Group>,
 ) -> Result<Outcome, CoreError> {
     let Some(flag_id) = resolve.flag_id() else {
         return Ok(Outcome::Ignored("resolve_without_flag"));
     };
-    let resolved =
-        reports::receive_resolution(conn, resolver, flag_id, resolve.summary.as_deref()).await?;
+    let resolved = reports::receive_resolution(
+        conn,
+        resolver,
+        flag_id,
+        resolve.summary.as_deref(),
+        announced_by,
+    )
+    .await?;
     Ok(outcome(resolved, Outcome::Applied))
 }
 

@@ -50,6 +50,35 @@ impl InstanceActor {
     }
 }
 
+/// The reporting actor: a `Service` that sends the reports of members who keep their name to
+/// themselves. Lemmy reads a `Flag`'s actor as a person — `Person`, `Service` or
+/// `Organization` (LemmyNet/lemmy `crates/apub/objects/src/protocol/person.rs`), never our
+/// `Application` — and Mastodon takes any actor type. It is the instance speaking, so it
+/// lists the instance actor's public key as its own (APF checks a signature against the
+/// key of the actor it dereferences, whose `keyId` is `<id>#main-key`). Its inbox is the
+/// shared inbox: resolutions of its reports come back there.
+pub fn reporting_actor_json(fed: &FedData) -> serde_json::Value {
+    let base = fed.base();
+    let id = Url::parse(&identity::urls::reporting_actor(&base)).expect("valid public url");
+    serde_json::to_value(ApplicationJson {
+        kind: "Service",
+        id: id.clone(),
+        preferred_username: cenacle_domain::REPORTING_ACTOR_NAME.into(),
+        name: format!("{} (reports)", fed.ctx.settings.server.instance_name),
+        inbox: Url::parse(&identity::urls::shared_inbox(&base)).expect("valid url"),
+        outbox: Url::parse(&format!("{id}/outbox")).expect("valid url"),
+        endpoints: serde_json::json!({ "sharedInbox": identity::urls::shared_inbox(&base) }),
+        public_key: activitypub_federation::protocol::public_key::PublicKey {
+            id: format!("{id}#main-key"),
+            owner: id,
+            public_key_pem: fed.instance_keys.0.clone(),
+        },
+        manually_approves_followers: true,
+        url: base,
+    })
+    .expect("serialisable")
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ApplicationJson {

@@ -31,8 +31,11 @@ fn url(s: &str) -> Result<Url, ApubError> {
     Url::parse(s).map_err(ApubError::internal)
 }
 
-/// The Flag of `report`, sent by `actor` with id `id`: `object` = [the person, the post or
-/// comment], `to` = the group (Lemmy reads one recipient: the group, else the person).
+/// The Flag of `report`, sent by `actor` with id `id`, in the shape Lemmy and Mastodon both
+/// read: `object` = [the person, the post or comment] (Mastodon's shape, which Lemmy reads
+/// too), `to` = exactly one receiver (Lemmy dereferences `to[0]` as a community or a site):
+/// the group for content in one, else — a report about a person — the person's instance,
+/// whose site actor Lemmy identifies by the instance's root URL (Mastodon ignores `to`).
 fn flag_of(report: &Report, id: Url, actor: Url) -> Result<Flag, ApubError> {
     let person = url(report.target_ap_id.as_deref().unwrap_or_default())?;
     let mut object = vec![person.clone()];
@@ -40,16 +43,20 @@ fn flag_of(report: &Report, id: Url, actor: Url) -> Result<Flag, ApubError> {
         object.push(url(content)?);
     }
     let group = report.group_ap_id.as_deref().map(url).transpose()?;
+    let receiver = match (&group, &report.object_ap_id) {
+        (Some(group), Some(_)) => group.clone(),
+        _ => person.join("/").map_err(ApubError::internal)?,
+    };
     let reason = outgoing_reason(&report.reason_code, &report.body);
     Ok(Flag {
         kind: FlagType::Flag,
         id,
         actor,
         object,
-        to: vec![group.clone().unwrap_or(person)],
+        to: vec![receiver],
         summary: Some(reason.clone()),
         content: Some(reason),
-        audience: group,
+        audience: group.filter(|_| report.object_ap_id.is_some()),
     })
 }
 
@@ -72,10 +79,11 @@ pub async fn report_filed(
     if inboxes.is_empty() || report.origin_host.is_some() {
         return Ok(());
     }
-    // The reporter's name leaves only with their agreement.
+    // The reporter's name leaves only with their agreement; otherwise our reporting actor (a
+    // `Service`: Lemmy refuses a Flag from our `Application` instance actor) sends it.
     let actor = match (&report.reporter_ap_id, report.share_identity) {
         (Some(reporter), true) => url(reporter)?,
-        _ => url(&identity::urls::instance_actor(&data.base()))?,
+        _ => url(&identity::urls::reporting_actor(&data.base()))?,
     };
     let flag = flag_of(&report, new_activity_id(data, "flag"), actor)?;
     reports::set_flag_id(conn, report.id, flag.id.as_str()).await?;
