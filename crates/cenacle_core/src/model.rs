@@ -3,6 +3,7 @@
 
 pub use cenacle_db::{
     accounts::Account,
+    auctions::{Auction, Bid},
     actors::{Group, LocalIdentity, PersonActor, RemoteGroup, RemotePerson},
     badges::Badge,
     content::{
@@ -13,5 +14,6 @@ pub use cenacle_db::{
     federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
     groups::Proposal,
     media::{Attachment, Media},
+    shop::{MonthPoints, Order, PendingCount, Reward},
     ConstraintViolation, DbError, PoolStats, PoolStatus,
 };
