@@ -433,10 +433,16 @@ impl Settings {
             return bad("groups.proposal_threshold", "must be at least 1");
         }
         if self.shop.address_retention_days > 3_650 {
-            return bad("shop.address_retention_days", "must be from 0 to 3650 (ten years)");
+            return bad(
+                "shop.address_retention_days",
+                "must be from 0 to 3650 (ten years)",
+            );
         }
         if self.shop.auction_extension_minutes > 1_440 {
-            return bad("shop.auction_extension_minutes", "must be from 0 to 1440 (a day)");
+            return bad(
+                "shop.auction_extension_minutes",
+                "must be from 0 to 1440 (a day)",
+            );
         }
         if !(1..=3_600).contains(&self.shop.settle_interval_seconds) {
             return bad("shop.settle_interval_seconds", "must be from 1 to 3600");

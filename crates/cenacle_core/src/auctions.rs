@@ -60,7 +60,11 @@ pub async fn create_auction(
     if input.reserve.is_some_and(|r| r <= 0) {
         return Err(invalid("reserve", "out_of_range"));
     }
-    let default_extension = ctx.settings.shop.auction_extension_minutes.saturating_mul(60);
+    let default_extension = ctx
+        .settings
+        .shop
+        .auction_extension_minutes
+        .saturating_mul(60);
     let extension_seconds = input
         .extension_seconds
         .unwrap_or(i32::try_from(default_extension).unwrap_or(i32::MAX));
@@ -185,7 +189,11 @@ pub async fn cancel_auction(
 }
 
 /// Releases the leading bid's hold (its status becoming `status`), if any.
-async fn release_leading(conn: &mut Conn, auction: &Auction, status: &str) -> Result<(), CoreError> {
+async fn release_leading(
+    conn: &mut Conn,
+    auction: &Auction,
+    status: &str,
+) -> Result<(), CoreError> {
     if let (Some(leading), Some(leader), Some(held)) = (
         auction.leading_bid_id,
         auction.leading_bidder,
@@ -251,7 +259,11 @@ pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> 
         )
         .await?;
         ledger::record_points(conn, winner, -amount, WON, &order.ledger_key, None).await?;
-        if digital && shop_store::take_code(conn, reward.id, order.id).await?.is_some() {
+        if digital
+            && shop_store::take_code(conn, reward.id, order.id)
+                .await?
+                .is_some()
+        {
             shop_store::set_order_status(conn, order.id, "delivered", None, None, None).await?;
         }
         store::close_auction(conn, auction.id, "won", Some(order.id)).await?;

@@ -3,8 +3,8 @@
 
 pub use cenacle_db::{
     accounts::Account,
-    auctions::{Auction, Bid},
     actors::{Group, LocalIdentity, PersonActor, RemoteGroup, RemotePerson},
+    auctions::{Auction, Bid},
     badges::Badge,
     content::{
         Author, Comment, FeedScope, FeedSort, Post, PostEdit, PostFilter, SearchQuery,

@@ -105,11 +105,13 @@ pub async fn auction(
             .execute(conn)
             .await?;
     }
-    Ok(diesel::sql_query(format!("{AUCTION_SELECT} WHERE a.id = $1"))
-        .bind::<BigInt, _>(id)
-        .get_result(conn)
-        .await
-        .optional()?)
+    Ok(
+        diesel::sql_query(format!("{AUCTION_SELECT} WHERE a.id = $1"))
+            .bind::<BigInt, _>(id)
+            .get_result(conn)
+            .await
+            .optional()?,
+    )
 }
 
 /// Open auctions (soonest end first), or the latest of all.

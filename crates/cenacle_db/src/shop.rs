@@ -121,17 +121,19 @@ pub async fn insert_reward(
     .prepared()
     .get_result(conn)
     .await?;
-    reward(conn, id.id).await?.ok_or(DbError::Query(diesel::result::Error::NotFound))
+    reward(conn, id.id)
+        .await?
+        .ok_or(DbError::Query(diesel::result::Error::NotFound))
 }
 
 pub async fn reward(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Reward>, DbError> {
-    Ok(
-        diesel::sql_query(format!("SELECT {REWARD_COLUMNS} FROM reward r WHERE r.id = $1"))
-            .bind::<BigInt, _>(id)
-            .get_result(conn)
-            .await
-            .optional()?,
-    )
+    Ok(diesel::sql_query(format!(
+        "SELECT {REWARD_COLUMNS} FROM reward r WHERE r.id = $1"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?)
 }
 
 /// The reward, its row locked for the rest of the transaction: every redemption of one reward
@@ -368,7 +370,9 @@ pub async fn insert_order(
     .prepared()
     .get_result(conn)
     .await?;
-    order(conn, id.id, false).await?.ok_or(DbError::Query(diesel::result::Error::NotFound))
+    order(conn, id.id, false)
+        .await?
+        .ok_or(DbError::Query(diesel::result::Error::NotFound))
 }
 
 /// An order; with `lock`, its row locked for the rest of the transaction (every fulfilment
@@ -385,13 +389,13 @@ pub async fn order(
             .execute(conn)
             .await?;
     }
-    Ok(
-        diesel::sql_query(format!("SELECT {ORDER_COLUMNS} FROM reward_order o WHERE o.id = $1"))
-            .bind::<BigInt, _>(id)
-            .get_result(conn)
-            .await
-            .optional()?,
-    )
+    Ok(diesel::sql_query(format!(
+        "SELECT {ORDER_COLUMNS} FROM reward_order o WHERE o.id = $1"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?)
 }
 
 /// Moves an order to `status` (with the manager's tracking note when given; the address to

@@ -95,14 +95,20 @@ mod tests {
     fn the_first_bid_needs_the_starting_price_the_next_the_increment() {
         let s = state();
         assert_eq!(next_minimum(&s), 100);
-        assert_eq!(check_bid(&s, t(1), 7, 99, 1000), Err(ShopRefusal::BidTooLow));
+        assert_eq!(
+            check_bid(&s, t(1), 7, 99, 1000),
+            Err(ShopRefusal::BidTooLow)
+        );
         assert_eq!(check_bid(&s, t(1), 7, 100, 1000), Ok(()));
         let led = AuctionState {
             leading: Some((7, 100)),
             ..s
         };
         assert_eq!(next_minimum(&led), 110);
-        assert_eq!(check_bid(&led, t(1), 8, 109, 1000), Err(ShopRefusal::BidTooLow));
+        assert_eq!(
+            check_bid(&led, t(1), 8, 109, 1000),
+            Err(ShopRefusal::BidTooLow)
+        );
         assert_eq!(check_bid(&led, t(1), 8, 110, 1000), Ok(()));
     }
 
@@ -128,10 +134,7 @@ mod tests {
             check_bid(&s, t(1), 8, 200, 199),
             Err(ShopRefusal::InsufficientPoints)
         );
-        let closed = AuctionState {
-            open: false,
-            ..s
-        };
+        let closed = AuctionState { open: false, ..s };
         assert_eq!(
             check_bid(&closed, t(1), 8, 200, 1000),
             Err(ShopRefusal::AuctionClosed)

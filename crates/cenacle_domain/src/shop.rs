@@ -161,7 +161,9 @@ pub fn within_window(terms: &RewardTerms, now: DateTime<Utc>) -> bool {
 
 /// Whether the member may have this reward at all: rank, badge, champions only.
 pub fn eligible(terms: &RewardTerms, facts: &RedemptionFacts) -> bool {
-    terms.min_rank_score.is_none_or(|min| facts.rank_score >= min)
+    terms
+        .min_rank_score
+        .is_none_or(|min| facts.rank_score >= min)
         && (!terms.requires_badge || facts.holds_required_badge)
         && (!terms.champions_only || facts.active_champion)
 }
@@ -374,7 +376,10 @@ mod tests {
                 ..ok
             },
         ] {
-            assert_eq!(check_redemption(&t, &f), Err(ShopRefusal::RewardNotEligible));
+            assert_eq!(
+                check_redemption(&t, &f),
+                Err(ShopRefusal::RewardNotEligible)
+            );
         }
     }
 
@@ -445,7 +450,10 @@ mod tests {
                 assert!(!final_state.may_become(to), "{final_state:?} → {to:?}");
             }
         }
-        assert!(!Shipped.may_become(Cancelled), "what left cannot be refunded");
+        assert!(
+            !Shipped.may_become(Cancelled),
+            "what left cannot be refunded"
+        );
         assert!(Refused.refunds() && Cancelled.refunds() && !Delivered.refunds());
         for s in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));

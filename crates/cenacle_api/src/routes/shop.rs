@@ -58,7 +58,11 @@ pub(crate) fn reward_view(r: Reward) -> RewardView {
     let fr = i18n::current_language() == Language::Fr;
     RewardView {
         id: r.id,
-        name: if fr { r.name_fr.clone() } else { r.name_en.clone() },
+        name: if fr {
+            r.name_fr.clone()
+        } else {
+            r.name_en.clone()
+        },
         description: if fr {
             r.description_fr.clone()
         } else {
@@ -130,11 +134,13 @@ pub async fn create_reward(
         (Some(limit), Some(period)) => Some((limit, period)),
         (None, None) => None,
         _ => {
-            return Err(cenacle_core::CoreError::from(cenacle_domain::ValidationError {
-                field: "limit_period",
-                code: "incomplete",
-            })
-            .into())
+            return Err(
+                cenacle_core::CoreError::from(cenacle_domain::ValidationError {
+                    field: "limit_period",
+                    code: "incomplete",
+                })
+                .into(),
+            )
         }
     };
     let input = RewardInput {
@@ -386,13 +392,21 @@ pub async fn report(
                 .map(|m| vec![m.month, m.issued.to_string(), m.spent.to_string()]),
         ),
         Report::Stock(rewards) => csv(
-            &["reward_id", "name_en", "kind", "stock", "free_codes", "in_shop"],
+            &[
+                "reward_id",
+                "name_en",
+                "kind",
+                "stock",
+                "free_codes",
+                "in_shop",
+            ],
             rewards.into_iter().map(|r| {
                 vec![
                     r.id.to_string(),
                     r.name_en,
                     r.kind,
-                    r.stock.map_or_else(|| "unlimited".into(), |s| s.to_string()),
+                    r.stock
+                        .map_or_else(|| "unlimited".into(), |s| s.to_string()),
                     r.free_codes.to_string(),
                     r.in_shop.to_string(),
                 ]
