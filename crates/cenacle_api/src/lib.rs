@@ -189,6 +189,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(shop::my_orders))
         .routes(routes!(shop::pending_orders))
         .routes(routes!(shop::set_order_status))
+        .routes(routes!(shop::set_address))
         .routes(routes!(shop::report))
         .routes(routes!(auctions::list, auctions::create))
         .routes(routes!(auctions::get))

@@ -175,6 +175,7 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/shop/orders"),
         ("get", "/api/v1/shop/fulfilment"),
         ("post", "/api/v1/shop/orders/{id}/status"),
+        ("put", "/api/v1/shop/orders/{id}/address"),
         ("get", "/api/v1/shop/reports/{kind}"),
         ("get", "/api/v1/auctions"),
         ("post", "/api/v1/auctions"),

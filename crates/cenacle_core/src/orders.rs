@@ -91,6 +91,39 @@ pub async fn set_status(
         .ok_or(CoreError::NotFound("order"))
 }
 
+/// A member gives (or corrects) the delivery address of their own order of a physical reward
+/// before it ships: an auction's winner gives it after the auction, since a bid asks none.
+pub async fn set_address(
+    conn: &mut Conn,
+    caller: &Caller,
+    order_id: i64,
+    address: &str,
+) -> Result<Order, CoreError> {
+    let address = address.trim();
+    if address.is_empty() || address.chars().count() > crate::shop::ADDRESS_MAX {
+        return Err(ValidationError {
+            field: "address",
+            code: "length",
+        }
+        .into());
+    }
+    let order = store::order(conn, order_id, true)
+        .await?
+        .filter(|o| o.person_id == caller.person_id)
+        .ok_or(CoreError::NotFound("order"))?;
+    let physical = store::reward(conn, order.reward_id)
+        .await?
+        .is_some_and(|r| r.kind == "physical");
+    let open = matches!(order.status.as_str(), "requested" | "approved");
+    if !physical || !open {
+        return Err(ShopRefusal::OrderTransitionNotAllowed.into());
+    }
+    store::set_order_address(conn, order.id, address).await?;
+    store::order(conn, order.id, false)
+        .await?
+        .ok_or(CoreError::NotFound("order"))
+}
+
 /// Erases the delivery addresses whose retention ran out (the settler's upkeep).
 pub async fn erase_expired_addresses(conn: &mut Conn) -> Result<usize, CoreError> {
     Ok(store::erase_due_addresses(conn).await?)

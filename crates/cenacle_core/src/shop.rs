@@ -54,7 +54,7 @@ const DESCRIPTION_MAX: usize = 5_000;
 pub const CODES_MAX: usize = 10_000;
 const CODE_MAX: usize = 200;
 /// Longest delivery address.
-const ADDRESS_MAX: usize = 1_000;
+pub(crate) const ADDRESS_MAX: usize = 1_000;
 
 /// Adds a reward to the catalogue (community managers and admins).
 pub async fn create_reward(

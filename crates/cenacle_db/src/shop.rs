@@ -425,6 +425,22 @@ pub async fn set_order_status(
     Ok(())
 }
 
+pub async fn set_order_address(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    address: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE reward_order SET delivery_address = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(address)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Erases the delivery addresses whose retention ran out. Returns how many.
 pub async fn erase_due_addresses(conn: &mut AsyncPgConnection) -> Result<usize, DbError> {
     Ok(diesel::sql_query(

@@ -347,6 +347,32 @@ pub async fn set_order_status(
     Ok(Json(order_view(order)))
 }
 
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressRequest {
+    pub address: String,
+}
+
+/// Give or correct the delivery address of your order of a physical reward before it ships
+/// (an auction's winner gives it here). Erased after delivery.
+#[utoipa::path(put, path = "/api/v1/shop/orders/{id}/address", tag = "shop", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = AddressRequest,
+    responses((status = 200, body = OrderView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn set_address(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<AddressRequest>,
+) -> ApiResult<Json<OrderView>> {
+    let caller = Caller::from(&session);
+    let address = &req.address;
+    let order = state
+        .ctx
+        .transaction(|conn| orders::set_address(conn, &caller, id, address).scope_boxed())
+        .await?;
+    Ok(Json(order_view(order)))
+}
+
 /// One CSV field, quoted when it must be (RFC 4180), and never read as a formula by a
 /// spreadsheet (a leading `=`, `+`, `-` or `@` is prefixed with `'`).
 fn csv_field(value: &str) -> String {
