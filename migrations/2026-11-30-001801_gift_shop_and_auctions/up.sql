@@ -67,7 +67,8 @@ CREATE TABLE reward_code (
     id         BIGSERIAL PRIMARY KEY,
     reward_id  BIGINT NOT NULL REFERENCES reward (id) ON DELETE CASCADE,
     code       TEXT NOT NULL,
-    order_id   BIGINT CONSTRAINT reward_code_order_key UNIQUE REFERENCES reward_order (id) ON DELETE RESTRICT,
+    -- A code handed out is never handed out again: it goes with its order (a member who leaves).
+    order_id   BIGINT CONSTRAINT reward_code_order_key UNIQUE REFERENCES reward_order (id) ON DELETE CASCADE,
     created_at TIMESTAMPTZ NOT NULL DEFAULT now(),
     CONSTRAINT reward_code_key UNIQUE (reward_id, code)
 );
