@@ -6,8 +6,10 @@
 ALTER TABLE points_balance
     ADD COLUMN held BIGINT NOT NULL DEFAULT 0 CONSTRAINT points_held_not_negative CHECK (held >= 0),
     -- As for the balance's own CHECK, only a reversal (a debt) may leave it below its holds;
-    -- a hold, a spend and a correction never may (they set `may_owe` to false).
-    ADD CONSTRAINT points_balance_covers_holds CHECK (balance >= held OR may_owe);
+    -- a hold, a spend and a correction never may (they set `may_owe` to false). Nothing held:
+    -- the balance's own CHECK alone speaks (so a spend beyond the balance keeps its answer,
+    -- 409 balance_would_be_negative).
+    ADD CONSTRAINT points_balance_covers_holds CHECK (balance >= held OR may_owe OR held = 0);
 
 -- The catalogue. A reward with `in_shop` false is put up only in auctions.
 CREATE TABLE reward (
