@@ -105,6 +105,18 @@ pub const ALL_CODES: &[&str] = &[
     "report_closed",
     "banned_from_group",
     "cannot_ban_moderator",
+    "out_of_stock",
+    "insufficient_points",
+    "redemption_limit_reached",
+    "reward_not_available",
+    "reward_not_eligible",
+    "address_required",
+    "order_transition_not_allowed",
+    "auction_not_started",
+    "auction_ended",
+    "auction_closed",
+    "bid_too_low",
+    "already_highest_bidder",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -253,6 +265,15 @@ impl From<CoreError> for ApiError {
                 Self::new(status, refusal.code())
             }
             Moderation(refusal) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, refusal.code()),
+            Shop(refusal) => {
+                use cenacle_domain::shop::RefusalStatus;
+                let status = match refusal.status() {
+                    RefusalStatus::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+                    RefusalStatus::Conflict => StatusCode::CONFLICT,
+                    RefusalStatus::Forbidden => StatusCode::FORBIDDEN,
+                };
+                Self::new(status, refusal.code())
+            }
             ModerationRefused(refusal) => Self::new(
                 StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
                 refusal.code(),
@@ -320,6 +341,15 @@ fn from_database_error(err: &DbError) -> ApiError {
         // current state, not a malformed request.
         Some(ConstraintViolation::Check("points_balance_not_negative")) => {
             ApiError::new(StatusCode::CONFLICT, "balance_would_be_negative")
+        }
+        // Spending or holding what auctions already hold (the shop's rules refuse it first;
+        // this is the backstop).
+        Some(ConstraintViolation::Check("points_balance_covers_holds")) => {
+            ApiError::new(StatusCode::CONFLICT, "insufficient_points")
+        }
+        // A unit reserved past the last (the rule refuses it first under the reward's lock).
+        Some(ConstraintViolation::Check("reward_stock_not_negative")) => {
+            ApiError::new(StatusCode::CONFLICT, "out_of_stock")
         }
         Some(ConstraintViolation::Check(name)) | Some(ConstraintViolation::NotNull(name)) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "constraint_violated")

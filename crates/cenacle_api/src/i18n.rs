@@ -55,6 +55,51 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "You are banned from this group.",
             "Vous êtes banni de ce groupe.",
         ),
+        "out_of_stock" => (
+            "This reward is out of stock.",
+            "Cette récompense est épuisée.",
+        ),
+        "insufficient_points" => (
+            "You do not have enough points available (your balance less what your bids hold).",
+            "Vous n'avez pas assez de points disponibles (votre solde moins ce que vos enchères retiennent).",
+        ),
+        "redemption_limit_reached" => (
+            "You have reached the limit of orders for this reward.",
+            "Vous avez atteint la limite de commandes pour cette récompense.",
+        ),
+        "reward_not_available" => (
+            "This reward cannot be ordered at this time.",
+            "Cette récompense ne peut pas être commandée en ce moment.",
+        ),
+        "reward_not_eligible" => (
+            "This reward is reserved for members of a given rank, badge or the champions.",
+            "Cette récompense est réservée aux membres d'un certain rang, d'un badge ou aux champions.",
+        ),
+        "address_required" => (
+            "A delivery address is required for a physical reward.",
+            "Une adresse de livraison est requise pour une récompense physique.",
+        ),
+        "order_transition_not_allowed" => (
+            "The order cannot move to this state from where it is.",
+            "La commande ne peut pas passer à cet état depuis son état actuel.",
+        ),
+        "auction_not_started" => (
+            "This auction has not started yet.",
+            "Cette enchère n'a pas encore commencé.",
+        ),
+        "auction_ended" => ("This auction has ended.", "Cette enchère est terminée."),
+        "auction_closed" => (
+            "This auction is closed (settled or cancelled).",
+            "Cette enchère est close (attribuée ou annulée).",
+        ),
+        "bid_too_low" => (
+            "The bid is below the minimum: the starting price, or the leading bid plus the increment.",
+            "L'offre est sous le minimum : le prix de départ, ou l'offre en tête plus l'incrément.",
+        ),
+        "already_highest_bidder" => (
+            "You already lead this auction: you cannot outbid yourself.",
+            "Vous êtes déjà en tête de cette enchère : vous ne pouvez pas surenchérir sur vous-même.",
+        ),
         "cannot_ban_moderator" => (
             "A moderator of the group cannot be banned from it.",
             "Un modérateur du groupe ne peut pas en être banni.",

@@ -24,8 +24,8 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, approval, champions, community, engagement, federation, groups, instance,
-    media, membership, moderation, posts, queue, removals, reports,
+    account, admin, approval, auctions, champions, community, engagement, federation, groups,
+    instance, media, membership, moderation, posts, queue, removals, reports, shop,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -75,6 +75,7 @@ impl AppState {
         (name = "champions", description = "The champions programme: charter, nominations, tools, dashboard"),
         (name = "posts", description = "Questions, ideas, notes, answers, comments and votes"),
         (name = "engagement", description = "Reputation, points, ranks and leaderboards"),
+        (name = "shop", description = "The gift shop and point auctions: rewards, orders, fulfilment, bids, reports"),
         (name = "community", description = "Insights for community managers: member statistics, the champions shortlist, negative-leader alerts"),
         (name = "moderation", description = "Moderation: the public moderation log"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
@@ -181,6 +182,19 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::create_contest))
         .routes(routes!(engagement::get_contest))
         .routes(routes!(engagement::close_contest))
+        .routes(routes!(shop::list_rewards, shop::create_reward))
+        .routes(routes!(shop::get_reward))
+        .routes(routes!(shop::add_codes))
+        .routes(routes!(shop::redeem))
+        .routes(routes!(shop::my_orders))
+        .routes(routes!(shop::pending_orders))
+        .routes(routes!(shop::set_order_status))
+        .routes(routes!(shop::set_address))
+        .routes(routes!(shop::report))
+        .routes(routes!(auctions::list, auctions::create))
+        .routes(routes!(auctions::get))
+        .routes(routes!(auctions::bid))
+        .routes(routes!(auctions::cancel))
         .routes(routes!(champions::dashboard))
         .routes(routes!(champions::charter, champions::publish_charter))
         .routes(routes!(champions::nominate))

@@ -167,6 +167,21 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/posts/{id}/bounty"),
         ("get", "/api/v1/posts/{id}/bounty"),
         ("put", "/api/v1/posts/{id}/bounty/award"),
+        ("get", "/api/v1/shop/rewards"),
+        ("post", "/api/v1/shop/rewards"),
+        ("get", "/api/v1/shop/rewards/{id}"),
+        ("post", "/api/v1/shop/rewards/{id}/codes"),
+        ("post", "/api/v1/shop/rewards/{id}/redeem"),
+        ("get", "/api/v1/shop/orders"),
+        ("get", "/api/v1/shop/fulfilment"),
+        ("post", "/api/v1/shop/orders/{id}/status"),
+        ("put", "/api/v1/shop/orders/{id}/address"),
+        ("get", "/api/v1/shop/reports/{kind}"),
+        ("get", "/api/v1/auctions"),
+        ("post", "/api/v1/auctions"),
+        ("get", "/api/v1/auctions/{id}"),
+        ("post", "/api/v1/auctions/{id}/bids"),
+        ("post", "/api/v1/auctions/{id}/cancel"),
         ("get", "/api/v1/people/{handle}"),
         ("get", "/api/v1/champions"),
         ("get", "/api/v1/champions/charter"),
@@ -245,7 +260,8 @@ async fn the_openapi_document_covers_every_route() {
                 .replace("{id}", "999999")
                 .replace("{handle}", "nobody")
                 .replace("{person_id}", "999999")
-                .replace("{file}", "nothing.png");
+                .replace("{file}", "nothing.png")
+                .replace("{kind}", "points");
             let request = Request::builder()
                 .method(Method::from_bytes(method.to_uppercase().as_bytes()).unwrap())
                 .uri(&concrete)

@@ -94,6 +94,8 @@ struct Vault {
     post_id: i64,
     comment_id: i64,
     contest_id: i64,
+    reward_id: i64,
+    auction_id: i64,
     file: String,
 }
 
@@ -219,7 +221,29 @@ async fn vault() -> Vault {
         )
         .await;
     created(&contest);
+    // A reward and an auction of the instance's shop: nothing of any group, but their routes
+    // are swept too (with identifiers that exist).
+    let reward = t
+        .post(
+            "/api/v1/shop/rewards",
+            Some(&root),
+            json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 10}),
+        )
+        .await;
+    created(&reward);
+    let reward_id = reward.json["id"].as_i64().unwrap();
+    let auction = t
+        .post(
+            "/api/v1/auctions",
+            Some(&root),
+            json!({"reward_id": reward_id, "ends_at": now + chrono::Duration::days(1),
+                   "starting_price": 10, "min_increment": 1}),
+        )
+        .await;
+    created(&auction);
     Vault {
+        reward_id,
+        auction_id: auction.json["id"].as_i64().unwrap(),
         _data: data,
         member: gardienne,
         outsider,
@@ -241,6 +265,10 @@ impl Vault {
             ("posts", "id") => self.post_id.to_string(),
             ("comments", "id") => self.comment_id.to_string(),
             ("contests", "id") => self.contest_id.to_string(),
+            ("rewards", "id") => self.reward_id.to_string(),
+            ("auctions", "id") => self.auction_id.to_string(),
+            // Community managers' CSV reports (refused to others for want of the permission).
+            ("reports", "kind") => "points".into(),
             ("media", "file") => self.file.clone(),
             // A person's public profile: the member's, to show it says nothing of the group.
             ("people", "handle") => MEMBERS[0].into(),
@@ -298,6 +326,10 @@ struct Call {
     names_person: bool,
 }
 
+/// Collections whose identifiers name nothing of any group (the instance's shop): their
+/// routes are swept for leaks, but everyone may reach them.
+const INSTANCE_WIDE: [&str; 3] = ["rewards", "auctions", "reports"];
+
 fn calls(v: &Vault, doc: &Value) -> Vec<Call> {
     let mut calls = Vec::new();
     let mut unknown = Vec::new();
@@ -326,7 +358,7 @@ fn calls(v: &Vault, doc: &Value) -> Vec<Call> {
                         path.push_str(&value);
                         if previous == "people" {
                             names_person = true;
-                        } else {
+                        } else if !INSTANCE_WIDE.contains(&previous) {
                             scoped = true;
                         }
                     }

@@ -21,6 +21,7 @@ pub struct Settings {
     pub groups: GroupSettings,
     pub moderation: ModerationSettings,
     pub engagement: EngagementSettings,
+    pub shop: ShopSettings,
     pub media: MediaSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
@@ -151,6 +152,19 @@ pub struct EngagementSettings {
     pub points: cenacle_domain::engagement::PointRules,
     pub privileges: cenacle_domain::engagement::PrivilegeThresholds,
     pub ranks: Vec<cenacle_domain::engagement::RankTier>,
+}
+
+/// The gift shop and point auctions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShopSettings {
+    /// Days a delivered order's address is kept (what the law asks), then erased; 0: at once.
+    pub address_retention_days: u32,
+    /// Anti-sniping: a bid this many minutes before an auction's end extends it by as many
+    /// (the default of new auctions; 0: never extended).
+    pub auction_extension_minutes: u32,
+    /// How often ended auctions are settled and expired addresses erased.
+    pub settle_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -417,6 +431,21 @@ impl Settings {
         }
         if self.groups.proposal_threshold == 0 {
             return bad("groups.proposal_threshold", "must be at least 1");
+        }
+        if self.shop.address_retention_days > 3_650 {
+            return bad(
+                "shop.address_retention_days",
+                "must be from 0 to 3650 (ten years)",
+            );
+        }
+        if self.shop.auction_extension_minutes > 1_440 {
+            return bad(
+                "shop.auction_extension_minutes",
+                "must be from 0 to 1440 (a day)",
+            );
+        }
+        if !(1..=3_600).contains(&self.shop.settle_interval_seconds) {
+            return bad("shop.settle_interval_seconds", "must be from 1 to 3600");
         }
         if let Some(metrics) = self.metrics.bind {
             let public = self.server.bind;

@@ -46,6 +46,10 @@ pub enum CoreError {
     /// A report or a ban refused (its rules are in `cenacle_domain::reports`).
     #[error("moderation: {}", .0.code())]
     ModerationRefused(cenacle_domain::reports::ModerationRefusal),
+    /// The gift shop or an auction refuses a redemption, a bid or a fulfilment step (its
+    /// rules are in `cenacle_domain::shop` and `cenacle_domain::auctions`).
+    #[error("shop: {}", .0.code())]
+    Shop(#[from] cenacle_domain::shop::ShopRefusal),
     /// An `Idempotency-Key` used before for another request.
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,

@@ -4,6 +4,7 @@
 pub use cenacle_db::{
     accounts::Account,
     actors::{Group, LocalIdentity, PersonActor, RemoteGroup, RemotePerson},
+    auctions::{Auction, Bid},
     badges::Badge,
     content::{
         Author, Comment, FeedScope, FeedSort, Post, PostEdit, PostFilter, SearchQuery,
@@ -13,5 +14,6 @@ pub use cenacle_db::{
     federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
     groups::Proposal,
     media::{Attachment, Media},
+    shop::{MonthPoints, Order, PendingCount, Reward},
     ConstraintViolation, DbError, PoolStats, PoolStatus,
 };

@@ -1021,8 +1021,8 @@ pub async fn contest_winners(
 /// A cached total that does not equal what its ledger says.
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct LedgerDifference {
-    /// `points_balance`, `reputation`, `likes_received`, `points_capped_today` or
-    /// `reputation_capped_today`.
+    /// `points_balance`, `reputation`, `likes_received`, `points_capped_today`,
+    /// `reputation_capped_today`, `points_held`, `balance_below_holds` or `hold_of_bid_<id>`.
     #[diesel(sql_type = Text)]
     pub total: String,
     #[diesel(sql_type = BigInt)]
@@ -1041,7 +1041,11 @@ pub struct LedgerDifference {
 /// Every cached total that its ledger contradicts: points balances (the sum of their rows,
 /// below zero when reversals left a debt), reputations (1 plus the exact sum of their events:
 /// the floor of 1 applies only to the reputation shown), live likes received (weighted, in
-/// thousandths: the sum of the events' likes), and today's capped earnings.
+/// thousandths: the sum of the events' likes), today's capped earnings, and the escrow of
+/// auctions: points held (the sum of their hold rows), no balance below what it holds
+/// (`balance_below_holds`: the balance, then the holds), and every bid holding exactly its
+/// amount while it leads an open auction and nothing otherwise (`hold_of_bid_<id>`: what it
+/// holds, then what it should).
 pub async fn ledger_differences(
     conn: &mut AsyncPgConnection,
 ) -> Result<Vec<LedgerDifference>, DbError> {
@@ -1073,7 +1077,19 @@ pub async fn ledger_differences(
                   CASE WHEN b.capped_day = {TODAY} THEN b.capped_today ELSE 0 END, \
                   COALESCE((SELECT SUM(l.delta) FROM points_ledger l WHERE l.person_id = b.person_id \
                      AND l.capped AND l.created_at >= {TODAY_STARTS}), 0)::bigint \
-           FROM points_balance b) \
+           FROM points_balance b \
+           UNION ALL \
+           SELECT 'points_held', b.person_id, b.held, \
+                  COALESCE((SELECT SUM(h.delta) FROM points_hold h WHERE h.person_id = b.person_id), 0)::bigint \
+           FROM points_balance b \
+           UNION ALL \
+           SELECT 'balance_below_holds', b.person_id, b.balance, b.held \
+           FROM points_balance b WHERE b.balance < b.held \
+           UNION ALL \
+           SELECT 'hold_of_bid_' || d.id, d.person_id, \
+                  COALESCE((SELECT SUM(h.delta) FROM points_hold h WHERE h.bid_id = d.id), 0)::bigint, \
+                  CASE WHEN d.status = 'leading' AND a.status = 'open' THEN d.amount ELSE 0 END \
+           FROM bid d JOIN auction a ON a.id = d.auction_id) \
          SELECT t.total, t.person_id, \
                 p.username || CASE WHEN p.local THEN '' ELSE '@' || COALESCE(p.instance_host, '?') END AS handle, \
                 t.cached, t.ledger \

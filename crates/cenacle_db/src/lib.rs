@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod actors;
 pub mod approval;
+pub mod auctions;
 pub mod badges;
 pub mod bounties;
 pub mod champions;
@@ -26,6 +27,7 @@ pub mod pool;
 mod prepared;
 pub mod reports;
 pub mod schema;
+pub mod shop;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -3,6 +3,7 @@
 
 pub mod account;
 pub mod approval;
+pub mod auctions;
 pub mod boards;
 pub mod champions;
 pub mod client_address;
@@ -19,6 +20,7 @@ pub mod origin;
 pub mod reports;
 pub mod role;
 pub mod sentiment;
+pub mod shop;
 
 pub use account::{
     decide_registration, is_webfinger_name, validate_email, validate_group_name,

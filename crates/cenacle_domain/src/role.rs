@@ -40,6 +40,8 @@ pub enum Permission {
     RunChampionProgramme,
     /// Read members' statistics, the champions shortlist and the negative-leader alerts.
     ReadCommunityInsights,
+    /// Run the gift shop and the auctions: the catalogue, its codes, fulfilment, reports.
+    ManageRewards,
 }
 
 impl Role {
@@ -77,6 +79,7 @@ impl Role {
                         | BanPeople
                         | RunChampionProgramme
                         | ReadCommunityInsights
+                        | ManageRewards
                 )
             }
             Role::Moderator => matches!(permission, ListAccounts | BanPeople),
@@ -137,6 +140,7 @@ mod tests {
             Permission::ManageFederation,
             Permission::RunChampionProgramme,
             Permission::ReadCommunityInsights,
+            Permission::ManageRewards,
         ] {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));

@@ -224,7 +224,7 @@ async fn run_admin(ctx: &Context, cmd: AdminCommand) -> anyhow::Result<()> {
                     differences.len()
                 );
             }
-            println!("every balance and reputation equals its ledger");
+            println!("every balance and reputation equals its ledger, and every hold its live bid");
         }
     }
     Ok(())

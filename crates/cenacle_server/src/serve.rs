@@ -4,7 +4,7 @@ use crate::database::Database;
 use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
-use cenacle_core::{admin, bounties, Context, ScopedFutureExt};
+use cenacle_core::{admin, auctions, bounties, orders, Context, ScopedFutureExt};
 use std::net::SocketAddr;
 use tokio::{
     signal::unix::{signal, SignalKind},
@@ -59,6 +59,36 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
+    // Auctions that ended are settled (winner charged, order created, holds released) and
+    // delivery addresses past their retention erased, as bounties are (SKIP LOCKED claims).
+    let auction_settler = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        let every = std::time::Duration::from_secs(settings.shop.settle_interval_seconds);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let settled = ctx
+                            .transaction(|conn| auctions::settle_ended_auctions(conn).scope_boxed())
+                            .await;
+                        if let Err(err) = settled {
+                            tracing::error!(error = %err, "settling auctions failed");
+                        }
+                        let erased = ctx
+                            .transaction(|conn| orders::erase_expired_addresses(conn).scope_boxed())
+                            .await;
+                        if let Err(err) = erased {
+                            tracing::error!(error = %err, "erasing delivery addresses failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
     let app = app(state, &federation);
@@ -83,6 +113,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = worker.await;
     }
     let _ = settler.await;
+    let _ = auction_settler.await;
     db.close().await?;
     tracing::info!("bye");
     Ok(())

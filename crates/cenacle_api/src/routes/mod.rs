@@ -1,6 +1,7 @@
 pub mod account;
 pub mod admin;
 pub mod approval;
+pub mod auctions;
 pub mod champions;
 pub mod community;
 pub mod engagement;
@@ -14,4 +15,5 @@ pub mod posts;
 pub mod queue;
 pub mod removals;
 pub mod reports;
+pub mod shop;
 pub mod views;

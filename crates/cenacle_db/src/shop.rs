@@ -1,0 +1,530 @@
+//! The gift shop's rows: rewards, their codes, orders, and what the shop reads of a member
+//! (their live orders, badge, champion term, available points). Every function runs in the
+//! caller's transaction; the locks taken here are named, since their order is what keeps
+//! concurrent redemptions from double-spending (see `cenacle_core::shop`).
+
+use crate::{DbError, PrepareOnce};
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Bool, Integer, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// A reward of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct Reward {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub name_en: String,
+    #[diesel(sql_type = Text)]
+    pub name_fr: String,
+    #[diesel(sql_type = Text)]
+    pub description_en: String,
+    #[diesel(sql_type = Text)]
+    pub description_fr: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub image_media_id: Option<i64>,
+    /// `physical` or `digital`.
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = BigInt)]
+    pub price: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub stock: Option<i64>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub limit_per_member: Option<i32>,
+    #[diesel(sql_type = Nullable<Integer>)]
+    pub limit_per_period: Option<i32>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub limit_period: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub available_from: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub available_until: Option<DateTime<Utc>>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub min_rank_score: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub required_badge_id: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    pub champions_only: bool,
+    #[diesel(sql_type = Bool)]
+    pub in_shop: bool,
+    /// Codes not yet handed out (digital rewards).
+    #[diesel(sql_type = BigInt)]
+    pub free_codes: i64,
+}
+
+const REWARD_COLUMNS: &str = "r.id, r.name_en, r.name_fr, r.description_en, r.description_fr, \
+    r.image_media_id, r.kind, r.price, r.stock, r.limit_per_member, r.limit_per_period, \
+    r.limit_period, r.available_from, r.available_until, r.min_rank_score, r.required_badge_id, \
+    r.champions_only, r.in_shop, \
+    (SELECT count(*) FROM reward_code c WHERE c.reward_id = r.id AND c.order_id IS NULL) AS free_codes";
+
+/// A reward to add to the catalogue.
+pub struct NewReward<'a> {
+    pub name_en: &'a str,
+    pub name_fr: &'a str,
+    pub description_en: &'a str,
+    pub description_fr: &'a str,
+    pub image_media_id: Option<i64>,
+    pub kind: &'a str,
+    pub price: i64,
+    pub stock: Option<i64>,
+    pub limit_per_member: Option<i32>,
+    pub limit_per_period: Option<i32>,
+    pub limit_period: Option<&'a str>,
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+    pub min_rank_score: Option<i64>,
+    pub required_badge_id: Option<i64>,
+    pub champions_only: bool,
+    pub in_shop: bool,
+    pub created_by: i64,
+}
+
+pub async fn insert_reward(
+    conn: &mut AsyncPgConnection,
+    r: &NewReward<'_>,
+) -> Result<Reward, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let id: Id = diesel::sql_query(
+        "INSERT INTO reward (name_en, name_fr, description_en, description_fr, image_media_id, kind, \
+           price, stock, limit_per_member, limit_per_period, limit_period, available_from, \
+           available_until, min_rank_score, required_badge_id, champions_only, in_shop, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         RETURNING id",
+    )
+    .bind::<Text, _>(r.name_en)
+    .bind::<Text, _>(r.name_fr)
+    .bind::<Text, _>(r.description_en)
+    .bind::<Text, _>(r.description_fr)
+    .bind::<Nullable<BigInt>, _>(r.image_media_id)
+    .bind::<Text, _>(r.kind)
+    .bind::<BigInt, _>(r.price)
+    .bind::<Nullable<BigInt>, _>(r.stock)
+    .bind::<Nullable<Integer>, _>(r.limit_per_member)
+    .bind::<Nullable<Integer>, _>(r.limit_per_period)
+    .bind::<Nullable<Text>, _>(r.limit_period)
+    .bind::<Nullable<Timestamptz>, _>(r.available_from)
+    .bind::<Nullable<Timestamptz>, _>(r.available_until)
+    .bind::<Nullable<BigInt>, _>(r.min_rank_score)
+    .bind::<Nullable<BigInt>, _>(r.required_badge_id)
+    .bind::<Bool, _>(r.champions_only)
+    .bind::<Bool, _>(r.in_shop)
+    .bind::<BigInt, _>(r.created_by)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    reward(conn, id.id)
+        .await?
+        .ok_or(DbError::Query(diesel::result::Error::NotFound))
+}
+
+pub async fn reward(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Reward>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {REWARD_COLUMNS} FROM reward r WHERE r.id = $1"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// The reward, its row locked for the rest of the transaction: every redemption of one reward
+/// takes this lock first (then the member's balance), so they apply one after the other
+/// against its stock, its codes and the member's limits.
+pub async fn reward_for_update(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<Reward>, DbError> {
+    let locked = diesel::sql_query("SELECT id FROM reward WHERE id = $1 FOR UPDATE")
+        .bind::<BigInt, _>(id)
+        .prepared()
+        .execute(conn)
+        .await?;
+    if locked == 0 {
+        return Ok(None);
+    }
+    reward(conn, id).await
+}
+
+/// The shop's catalogue (or every reward, auction lots included), newest first.
+pub async fn rewards(
+    conn: &mut AsyncPgConnection,
+    shop_only: bool,
+) -> Result<Vec<Reward>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {REWARD_COLUMNS} FROM reward r WHERE r.in_shop OR NOT $1 ORDER BY r.id DESC LIMIT 500"
+    ))
+    .bind::<Bool, _>(shop_only)
+    .load(conn)
+    .await?)
+}
+
+/// Adds codes to a digital reward's pool (a code already there is skipped). Returns how many
+/// were added.
+pub async fn add_codes(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    codes: &[String],
+) -> Result<usize, DbError> {
+    use diesel::sql_types::Array;
+    Ok(diesel::sql_query(
+        "INSERT INTO reward_code (reward_id, code) SELECT $1, unnest($2::text[]) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(reward_id)
+    .bind::<Array<Text>, _>(codes)
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
+/// Hands the reward's oldest free code to `order_id`; None when none is left. A code locked by
+/// another transaction is skipped, so that two orders never get the same one (the unique
+/// `order_id` is the backstop).
+pub async fn take_code(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    order_id: i64,
+) -> Result<Option<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Code {
+        #[diesel(sql_type = Text)]
+        code: String,
+    }
+    let code: Option<Code> = diesel::sql_query(
+        "UPDATE reward_code SET order_id = $2 WHERE id = ( \
+           SELECT id FROM reward_code WHERE reward_id = $1 AND order_id IS NULL \
+           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+         RETURNING code",
+    )
+    .bind::<BigInt, _>(reward_id)
+    .bind::<BigInt, _>(order_id)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(code.map(|c| c.code))
+}
+
+/// Moves a limited reward's stock by `delta` (−1 reserved, +1 released); unlimited ones stay.
+/// The stock's CHECK refuses going below zero.
+pub async fn move_stock(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    delta: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE reward SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL")
+        .bind::<BigInt, _>(reward_id)
+        .bind::<BigInt, _>(delta)
+        .prepared()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What the shop reads of a member for one reward.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct MemberStanding {
+    /// Live (neither refused nor cancelled) orders of the reward, ever and since `since`.
+    #[diesel(sql_type = BigInt)]
+    pub orders_ever: i64,
+    #[diesel(sql_type = BigInt)]
+    pub orders_since: i64,
+    #[diesel(sql_type = Bool)]
+    pub holds_badge: bool,
+    #[diesel(sql_type = Bool)]
+    pub active_champion: bool,
+}
+
+pub async fn member_standing(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    person_id: i64,
+    since: DateTime<Utc>,
+    badge_id: Option<i64>,
+) -> Result<MemberStanding, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT count(o.id) AS orders_ever, count(o.id) FILTER (WHERE o.created_at >= $3) AS orders_since, \
+           EXISTS (SELECT 1 FROM badge_award w WHERE w.person_id = $2 AND w.badge_id = $4 \
+                   AND w.revoked_at IS NULL) AS holds_badge, \
+           EXISTS (SELECT 1 FROM champion c WHERE c.person_id = $2 AND c.status = 'active') AS active_champion \
+         FROM reward_order o \
+         WHERE o.reward_id = $1 AND o.person_id = $2 AND o.status NOT IN ('refused', 'cancelled')",
+    )
+    .bind::<BigInt, _>(reward_id)
+    .bind::<BigInt, _>(person_id)
+    .bind::<Timestamptz, _>(since)
+    .bind::<Nullable<BigInt>, _>(badge_id)
+    .prepared()
+    .get_result(conn)
+    .await?)
+}
+
+/// A member's balance and what auctions hold of it. Read after `engagement::lock_points`, so
+/// that both stay as read until the transaction ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct Available {
+    #[diesel(sql_type = BigInt)]
+    pub balance: i64,
+    #[diesel(sql_type = BigInt)]
+    pub held: i64,
+}
+
+impl Available {
+    pub fn points(&self) -> i64 {
+        self.balance - self.held
+    }
+}
+
+pub async fn available_points(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Available, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT COALESCE(MAX(balance), 0) AS balance, COALESCE(MAX(held), 0) AS held \
+         FROM points_balance WHERE person_id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .get_result(conn)
+    .await?)
+}
+
+// ---- orders ----
+
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct Order {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub reward_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub auction_id: Option<i64>,
+    #[diesel(sql_type = BigInt)]
+    pub price: i64,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = Text)]
+    pub ledger_key: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub tracking_note: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub delivery_address: Option<String>,
+    /// The digital code handed to it, if any.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub code: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+}
+
+const ORDER_COLUMNS: &str = "o.id, o.reward_id, o.person_id, o.auction_id, o.price, o.status, \
+    o.ledger_key, o.tracking_note, o.delivery_address, \
+    (SELECT c.code FROM reward_code c WHERE c.order_id = o.id) AS code, o.created_at, o.updated_at";
+
+/// A new order (its id is in its ledger key, so the key is written once the id is known).
+pub struct NewOrder<'a> {
+    pub reward_id: i64,
+    pub person_id: i64,
+    pub auction_id: Option<i64>,
+    pub price: i64,
+    pub status: &'a str,
+    pub delivery_address: Option<&'a str>,
+    /// `{}` is replaced by the order's id.
+    pub ledger_key_pattern: &'a str,
+}
+
+pub async fn insert_order(
+    conn: &mut AsyncPgConnection,
+    o: &NewOrder<'_>,
+) -> Result<Order, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let id: Id = diesel::sql_query(
+        "WITH n AS (SELECT nextval('reward_order_id_seq') AS id) \
+         INSERT INTO reward_order (id, reward_id, person_id, auction_id, price, status, ledger_key, delivery_address) \
+         SELECT n.id, $1, $2, $3, $4, $5, replace($6, '{}', n.id::text), $7 FROM n \
+         RETURNING id",
+    )
+    .bind::<BigInt, _>(o.reward_id)
+    .bind::<BigInt, _>(o.person_id)
+    .bind::<Nullable<BigInt>, _>(o.auction_id)
+    .bind::<BigInt, _>(o.price)
+    .bind::<Text, _>(o.status)
+    .bind::<Text, _>(o.ledger_key_pattern)
+    .bind::<Nullable<Text>, _>(o.delivery_address)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    order(conn, id.id, false)
+        .await?
+        .ok_or(DbError::Query(diesel::result::Error::NotFound))
+}
+
+/// An order; with `lock`, its row locked for the rest of the transaction (every fulfilment
+/// step takes it first, then the reward's, then the member's balance).
+pub async fn order(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    lock: bool,
+) -> Result<Option<Order>, DbError> {
+    if lock {
+        diesel::sql_query("SELECT id FROM reward_order WHERE id = $1 FOR UPDATE")
+            .bind::<BigInt, _>(id)
+            .prepared()
+            .execute(conn)
+            .await?;
+    }
+    Ok(diesel::sql_query(format!(
+        "SELECT {ORDER_COLUMNS} FROM reward_order o WHERE o.id = $1"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// Moves an order to `status` (with the manager's tracking note when given; the address to
+/// be erased after `erase_after`).
+pub async fn set_order_status(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    status: &str,
+    tracking_note: Option<&str>,
+    by: Option<i64>,
+    erase_after: Option<DateTime<Utc>>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE reward_order SET status = $2, tracking_note = COALESCE($3, tracking_note), \
+           updated_by = $4, updated_at = now(), \
+           address_erase_after = COALESCE($5, address_erase_after) \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(status)
+    .bind::<Nullable<Text>, _>(tracking_note)
+    .bind::<Nullable<BigInt>, _>(by)
+    .bind::<Nullable<Timestamptz>, _>(erase_after)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn set_order_address(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    address: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE reward_order SET delivery_address = $2, updated_at = now() WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(address)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Erases the delivery addresses whose retention ran out. Returns how many.
+pub async fn erase_due_addresses(conn: &mut AsyncPgConnection) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE reward_order SET delivery_address = NULL \
+         WHERE delivery_address IS NOT NULL AND address_erase_after <= now()",
+    )
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
+/// A member's orders, newest first.
+pub async fn orders_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<Order>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {ORDER_COLUMNS} FROM reward_order o WHERE o.person_id = $1 ORDER BY o.id DESC LIMIT 500"
+    ))
+    .bind::<BigInt, _>(person_id)
+    .load(conn)
+    .await?)
+}
+
+/// Orders waiting on community managers (requested, approved, shipped), oldest first.
+pub async fn pending_orders(conn: &mut AsyncPgConnection) -> Result<Vec<Order>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {ORDER_COLUMNS} FROM reward_order o \
+         WHERE o.status IN ('requested', 'approved', 'shipped') ORDER BY o.id LIMIT 1000"
+    ))
+    .load(conn)
+    .await?)
+}
+
+// ---- reports ----
+
+/// Points issued (every earning, grant and their reversals) and spent (redemptions and auction
+/// wins, net of refunds) in one calendar month (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct MonthPoints {
+    #[diesel(sql_type = Text)]
+    pub month: String,
+    #[diesel(sql_type = BigInt)]
+    pub issued: i64,
+    #[diesel(sql_type = BigInt)]
+    pub spent: i64,
+}
+
+/// The ledger reasons of spending in the shop and at auctions.
+pub const SPEND_REASONS: [&str; 2] = ["reward_redeemed", "auction_won"];
+
+pub async fn points_by_month(conn: &mut AsyncPgConnection) -> Result<Vec<MonthPoints>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT to_char(date_trunc('month', created_at AT TIME ZONE 'UTC'), 'YYYY-MM') AS month, \
+                COALESCE(SUM(delta) FILTER (WHERE reason NOT IN ('reward_redeemed', 'auction_won')), 0)::bigint AS issued, \
+                COALESCE(-SUM(delta) FILTER (WHERE reason IN ('reward_redeemed', 'auction_won')), 0)::bigint AS spent \
+         FROM points_ledger GROUP BY 1 ORDER BY 1",
+    )
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// Orders waiting in each fulfilment state, per reward.
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct PendingCount {
+    #[diesel(sql_type = BigInt)]
+    pub reward_id: i64,
+    #[diesel(sql_type = Text)]
+    pub name_en: String,
+    #[diesel(sql_type = Text)]
+    pub status: String,
+    #[diesel(sql_type = BigInt)]
+    pub orders: i64,
+}
+
+pub async fn pending_counts(conn: &mut AsyncPgConnection) -> Result<Vec<PendingCount>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT r.id AS reward_id, r.name_en, o.status, count(*) AS orders \
+         FROM reward_order o JOIN reward r ON r.id = o.reward_id \
+         WHERE o.status IN ('requested', 'approved', 'shipped') \
+         GROUP BY r.id, r.name_en, o.status ORDER BY r.id, o.status",
+    )
+    .prepared()
+    .load(conn)
+    .await?)
+}
