@@ -817,3 +817,91 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
     key_page(&b, "admin-instances-en").await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_member_redeems_rewards_in_the_shop_and_sees_her_orders_and_code() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    alpha.member("bea").await;
+    let reward = |body: serde_json::Value| {
+        let (alpha, admin) = (&alpha, &admin);
+        async move {
+            let (status, body) = alpha.post("/api/v1/shop/rewards", Some(admin), body).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_i64().unwrap()
+        }
+    };
+    let mug = reward(
+        json!({"name_en": "Brand mug", "name_fr": "Mug de la marque",
+        "description_en": "A mug.", "description_fr": "Un mug.", "kind": "physical",
+        "price": 40, "stock": 5}),
+    )
+    .await;
+    let ebook = reward(
+        json!({"name_en": "Router e-book", "name_fr": "Livre numérique",
+        "description_en": "The guide.", "description_fr": "Le guide.", "kind": "digital",
+        "price": 30}),
+    )
+    .await;
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/shop/rewards/{ebook}/codes"),
+            Some(&admin),
+            json!({"codes": ["BOOK-123"]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/admin/points",
+            Some(&admin),
+            json!({"handle": "bea", "delta": 80, "reason": "welcome gift"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "bea").await;
+    b.click("header a[href='/shop']").await;
+    b.find(&format!("#reward-{mug}")).await;
+    let before = b.text("#balance").await;
+    key_page(&b, "shop-en").await;
+    // The mug, delivered to her address.
+    b.fill(&format!("#address-{mug}"), "1 rue de la Paix, Paris")
+        .await;
+    b.click(&format!("#reward-{mug} form button")).await;
+    b.wait_path("her orders", |p| p.starts_with("/shop/orders"))
+        .await;
+    assert!(b.text(".orders").await.contains("Brand mug"));
+    assert!(b.text(".order-status").await.contains("requested"));
+    // The e-book: its code at once.
+    b.goto(&alpha.url("/shop")).await;
+    b.click(&format!("#reward-{ebook} form button")).await;
+    b.wait_path("her orders", |p| p.starts_with("/shop/orders"))
+        .await;
+    assert_eq!(b.text(".orders .code").await, "BOOK-123");
+    key_page(&b, "shop-orders-en").await;
+    // A second mug is more than what is left of her points: refused beside it, the address
+    // kept, nothing taken.
+    b.goto(&alpha.url("/shop")).await;
+    let after_two = b.text("#balance").await;
+    assert_ne!(before, after_two);
+    b.fill(&format!("#address-{mug}"), "2 rue de Rivoli").await;
+    b.click(&format!("#reward-{mug} form button")).await;
+    b.find(&format!("#refused-{mug}")).await;
+    assert_eq!(
+        b.find(&format!("#address-{mug}"))
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2 rue de Rivoli")
+    );
+    assert_eq!(b.text("#balance").await, after_two, "nothing taken");
+    let (_, orders) = alpha
+        .get("/api/v1/shop/orders", Some(&alpha.login("bea").await))
+        .await;
+    assert_eq!(orders.as_array().map(Vec::len), Some(2), "{orders}");
+    b.close().await;
+}

@@ -200,3 +200,26 @@ admin-unreachable = unreachable
 admin-invite = Make an invitation
 admin-invite-made = Give this code to the person you invite (it is shown only now):
 admin-invite-expires = valid until
+
+# Gift shop
+nav-shop = Shop
+shop = Gift shop
+shop-balance = Your points:
+shop-my-orders = My orders
+shop-empty = Nothing in the shop yet.
+shop-out-of-stock = out of stock
+shop-unlimited = always available
+shop-left = { $count ->
+    [one] { $count } left
+   *[other] { $count } left
+}
+shop-address = Delivery address (erased once delivered)
+shop-redeem = Redeem
+shop-no-orders = No order yet.
+shop-your-code = Your code:
+order-requested = requested
+order-approved = approved
+order-shipped = shipped
+order-delivered = delivered
+order-refused = refused (points given back)
+order-cancelled = cancelled (points given back)

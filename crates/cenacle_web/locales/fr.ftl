@@ -200,3 +200,26 @@ admin-unreachable = injoignable
 admin-invite = Créer une invitation
 admin-invite-made = Donnez ce code à la personne invitée (il n’est affiché qu’une fois) :
 admin-invite-expires = valable jusqu’au
+
+# Boutique
+nav-shop = Boutique
+shop = Boutique de cadeaux
+shop-balance = Vos points :
+shop-my-orders = Mes commandes
+shop-empty = La boutique est encore vide.
+shop-out-of-stock = épuisé
+shop-unlimited = toujours disponible
+shop-left = { $count ->
+    [one] { $count } restant
+   *[other] { $count } restants
+}
+shop-address = Adresse de livraison (effacée après la livraison)
+shop-redeem = Échanger
+shop-no-orders = Aucune commande pour l’instant.
+shop-your-code = Votre code :
+order-requested = demandée
+order-approved = acceptée
+order-shipped = expédiée
+order-delivered = livrée
+order-refused = refusée (points rendus)
+order-cancelled = annulée (points rendus)

@@ -6,7 +6,7 @@ use crate::{
     i18n::Words,
     pages::{
         account, admin, bounty, composer, feed, groups, join_requests, leaderboard, person, post,
-        search, votes, widgets,
+        search, shop, votes, widgets,
     },
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
@@ -66,6 +66,9 @@ pub fn router(state: AppState) -> Router {
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
         .route("/leaderboard", get(leaderboard::show))
+        .route("/shop", get(shop::catalogue))
+        .route("/shop/rewards/{id}/redeem", post_route(shop::redeem))
+        .route("/shop/orders", get(shop::my_orders))
         .route("/admin/accounts", get(admin::accounts))
         .route("/admin/invites", post_route(admin::invite))
         .route(

@@ -12,6 +12,7 @@ pub mod person;
 pub mod post;
 pub mod post_list;
 pub mod search;
+pub mod shop;
 pub mod votes;
 pub mod widgets;
 
