@@ -4,7 +4,13 @@
 //! group's Announce). Who may act is the one rule of `cenacle_domain::moderators`; every
 //! action applied is written to the moderation log.
 
-use crate::{access, federation::record_event, groups, moderation_log, Caller, Conn, CoreError};
+use crate::{
+    access,
+    federation::record_event,
+    groups, moderation_log,
+    rewards::{self, Gone},
+    Caller, Conn, CoreError,
+};
 use cenacle_db::{
     actors::{self as actor_store, Group, PersonActor},
     content::{self as store, Comment, Post},
@@ -219,6 +225,8 @@ async fn log(
 /// Removes (`Some(reason)`) or restores (`None`) a post or comment: hidden from everyone but
 /// the group's moderators and its author, and from what we serve to other servers. The
 /// reason stays on the row after a restore (what the log and an Undo's embedded Delete say).
+/// What the content earned is taken back with its removal and given back with its restore
+/// (see `rewards::on_content_removed`, `rewards::on_content_restored`), in this transaction.
 async fn set_removal(
     conn: &mut Conn,
     who: Moderator<'_>,
@@ -227,6 +235,12 @@ async fn set_removal(
     ap_id: Option<&str>,
 ) -> Result<(), CoreError> {
     authorize(conn, &content.group, content.group.id, who).await?;
+    // Locked as a deletion locks it (the post, then the comment): votes in flight commit
+    // first and their rewards are taken back with the rest; later ones find it removed.
+    store::lock_post_for_take_down(conn, content.post.id).await?;
+    if let Some(comment) = &content.comment {
+        store::lock_comment_for_take_down(conn, comment.id).await?;
+    }
     let changed = match &content.comment {
         Some(comment) => store::set_comment_removal(conn, comment.id, reason).await?,
         None => store::set_post_removal(conn, content.post.id, reason).await?,
@@ -234,6 +248,18 @@ async fn set_removal(
     if !changed {
         // Already so: nothing to log or send again.
         return Ok(());
+    }
+    let gone = match &content.comment {
+        Some(comment) => Gone::Comment {
+            post_id: content.post.id,
+            comment_id: comment.id,
+        },
+        None => Gone::Post(content.post.id),
+    };
+    if reason.is_some() {
+        rewards::on_content_removed(conn, &[gone]).await?;
+    } else {
+        rewards::on_content_restored(conn, gone).await?;
     }
     let action = match (&content.comment, reason.is_some()) {
         (None, true) => ModAction::RemovePost,

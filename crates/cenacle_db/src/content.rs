@@ -280,27 +280,28 @@ pub async fn post_edits(
 /// took back the rest. KEY SHARE does not block the votes' counter updates on the same row,
 /// so concurrent votes do not wait on each other here; only [`lock_post_for_take_down`] does.
 pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
-    // A post waiting for approval (or rejected) takes no votes either.
-    let state: Option<(Option<DateTime<Utc>>, Option<String>)> = post::table
+    // A post waiting for approval (or rejected) takes no votes either, nor one a moderator
+    // removed (what it earned was taken back; a vote now would be paid while it is hidden).
+    let state: Option<(Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>)> = post::table
         .find(id)
-        .select((post::deleted_at, post::approval))
+        .select((post::deleted_at, post::approval, post::removed_at))
+        .for_key_share()
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(matches!(state, Some((None, None, None))))
+}
+
+/// [`post_live_for_vote`] for a comment.
+pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+    let state: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = comment::table
+        .find(id)
+        .select((comment::deleted_at, comment::removed_at))
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
     Ok(matches!(state, Some((None, None))))
-}
-
-/// [`post_live_for_vote`] for a comment.
-pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
-    let deleted: Option<Option<DateTime<Utc>>> = comment::table
-        .find(id)
-        .select(comment::deleted_at)
-        .for_key_share()
-        .first(conn)
-        .await
-        .optional()?;
-    Ok(matches!(deleted, Some(None)))
 }
 
 /// Whether `id` is a live top-level answer of `post_id`, read under a share lock that its
@@ -317,6 +318,7 @@ pub async fn live_answer_locked(
         .filter(comment::post_id.eq(post_id))
         .filter(comment::parent_id.is_null())
         .filter(comment::deleted_at.is_null())
+        .filter(comment::removed_at.is_null())
         .select(comment::id)
         .for_key_share()
         .first::<i64>(conn)
