@@ -5,8 +5,9 @@
 //! it expires: it is read at use time, so no job has to lift it.
 
 use crate::{
-    access::{is_group_moderator, require_moderator},
+    access::is_group_moderator,
     federation::record_event,
+    moderation::require_group_moderator,
     moderation_log::{self, NewModAction},
     Caller, Conn, CoreError,
 };
@@ -43,7 +44,7 @@ async fn moderated_group(conn: &mut Conn, caller: &Caller, name: &str) -> Result
     let group = actors::local_group_by_name(conn, name)
         .await?
         .ok_or(CoreError::NotFound("group"))?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     Ok(group)
 }
 

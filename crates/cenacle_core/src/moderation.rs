@@ -193,6 +193,17 @@ pub async fn authorize(
     may_moderate(facts).map_err(|refusal| CoreError::NotAllowed(refusal.code()))
 }
 
+/// One of our members acting on a group itself (banning from it, closing its reports, naming
+/// its moderators): the same rule as on its content, [`authorize`], so that no path lets in
+/// someone another refuses (the instance's moderators, not its staff, moderate no group).
+pub async fn require_group_moderator(
+    conn: &mut Conn,
+    group: &Group,
+    caller: &Caller,
+) -> Result<(), CoreError> {
+    authorize(conn, group, group.id, Moderator::Local(caller)).await
+}
+
 /// Records the action in the moderation log.
 #[allow(clippy::too_many_arguments)]
 async fn log(
@@ -441,7 +452,8 @@ pub async fn set_member_role(
 ) -> Result<(), CoreError> {
     let group = groups::local_group(conn, name).await?;
     groups::require_ordinary_membership(&group)?;
-    let actor = access::require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
+    let actor = access::actor_in(conn, &group, caller).await?;
     let current = store::membership_role(conn, group.id, person_id).await?;
     let is_manager = matches!(
         caller.instance_role,
