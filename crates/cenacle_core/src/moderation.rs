@@ -14,12 +14,12 @@ use crate::{
 use cenacle_db::{
     actors::{self as actor_store, Group, PersonActor},
     content::{self as store, Comment, Post},
-    federation::OutboxEvent,
+    federation::{self as federation_store, OutboxEvent},
 };
 use cenacle_domain::{
     content::{can_read, GroupRole},
     moderation::{check_reason, ModAction},
-    moderators::{may_moderate, ModeratorFacts},
+    moderators::{may_enrol, may_moderate, ModeratorFacts},
     origin::same_host,
     Role, ValidationError,
 };
@@ -556,6 +556,7 @@ pub async fn apply_remote(
                 >= Some(GroupRole::Moderator);
             if listed != add {
                 if add {
+                    require_enrolment(conn, &group, person).await?;
                     store::set_membership(conn, group.id, person.id, "moderator").await?;
                 } else if role.as_deref() == Some("owner") {
                     return Err(CoreError::NotAllowed("change_owner"));
@@ -601,9 +602,31 @@ async fn group_of_collection(conn: &mut Conn, collection: &str) -> Result<Group,
         .ok_or(CoreError::NotFound("group"))
 }
 
+/// Whether a group's own say-so makes `person` its moderator here (the rule of
+/// `cenacle_domain::moderators::may_enrol`: our members, for a group elsewhere, only when they
+/// follow it here).
+async fn require_enrolment(
+    conn: &mut Conn,
+    group: &Group,
+    person: &PersonActor,
+) -> Result<(), CoreError> {
+    let follows = match person.ap_id.as_deref() {
+        Some(ap_id) if person.local && !group.local => {
+            federation_store::follow_state(conn, &group.ap_id, ap_id)
+                .await?
+                .is_some()
+        }
+        _ => false,
+    };
+    may_enrol(group.local, person.local, follows)
+        .map_err(|refusal| CoreError::NotAllowed(refusal.code()))
+}
+
 /// The moderators a remote group lists (its `attributedTo` collection, read when we fetch or
 /// refresh it): listed people become its moderators here, the others listed before are
 /// members again (or no longer in it, for remote people: they were here only as moderators).
+/// Our own members listed there count only if they follow the group (see
+/// [`require_enrolment`]); the others are left out.
 pub async fn sync_remote_moderators(
     conn: &mut Conn,
     group: &Group,
@@ -612,6 +635,15 @@ pub async fn sync_remote_moderators(
     if group.local {
         return Ok(());
     }
-    store::replace_moderators(conn, group.id, people).await?;
+    let mut enrolled = Vec::with_capacity(people.len());
+    for id in people {
+        let Some(person) = actor_store::person_by_id(conn, *id).await? else {
+            continue;
+        };
+        if require_enrolment(conn, group, &person).await.is_ok() {
+            enrolled.push(*id);
+        }
+    }
+    store::replace_moderators(conn, group.id, &enrolled).await?;
     Ok(())
 }
