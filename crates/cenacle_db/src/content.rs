@@ -282,26 +282,35 @@ pub async fn post_edits(
 pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
     // A post waiting for approval (or rejected) takes no votes either, nor one a moderator
     // removed (what it earned was taken back; a vote now would be paid while it is hidden).
-    let state: Option<(Option<DateTime<Utc>>, Option<String>, Option<DateTime<Utc>>)> = post::table
+    let live: Option<bool> = post::table
         .find(id)
-        .select((post::deleted_at, post::approval, post::removed_at))
+        .select(
+            post::deleted_at
+                .is_null()
+                .and(post::approval.is_null())
+                .and(post::removed_at.is_null()),
+        )
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(matches!(state, Some((None, None, None))))
+    Ok(live == Some(true))
 }
 
 /// [`post_live_for_vote`] for a comment.
 pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
-    let state: Option<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> = comment::table
+    let live: Option<bool> = comment::table
         .find(id)
-        .select((comment::deleted_at, comment::removed_at))
+        .select(
+            comment::deleted_at
+                .is_null()
+                .and(comment::removed_at.is_null()),
+        )
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(matches!(state, Some((None, None))))
+    Ok(live == Some(true))
 }
 
 /// Whether `id` is a live top-level answer of `post_id`, read under a share lock that its
