@@ -881,7 +881,7 @@ pub async fn vote_of_for_update(
 ) -> Result<Option<i16>, DbError> {
     Ok(current_vote_for_update(conn, person_id, target)
         .await?
-        .map(|(_, value)| value))
+        .map(|(_, value, _)| value))
 }
 
 async fn current_vote_for_update(
