@@ -12,6 +12,26 @@ use std::time::Duration;
 
 const DEADLINE: Duration = Duration::from_secs(30);
 
+/// How many votes `instance` recorded on the post or comment `ap_id`, counted or not: a vote
+/// that counts for nothing shows nowhere (not even in the shown likes), so its arrival is read
+/// from the database.
+async fn votes_on(instance: &Instance, ap_id: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let mut conn = AsyncPgConnection::establish(&instance.database_url())
+        .await
+        .unwrap();
+    let query = format!(
+        "(SELECT count(*) FROM vote v LEFT JOIN post p ON p.id = v.post_id \
+          LEFT JOIN comment c ON c.id = v.comment_id \
+          WHERE p.ap_id = '{ap_id}' OR c.ap_id = '{ap_id}')"
+    );
+    diesel::select(diesel::dsl::sql::<BigInt>(&query))
+        .get_result::<i64>(&mut conn)
+        .await
+        .unwrap()
+}
+
 fn enc(s: &str) -> String {
     s.replace('@', "%40").replace(':', "%3A")
 }
@@ -154,15 +174,20 @@ async fn likes_from_gamma_raise_reputation_on_alpha_until_gamma_weighs_nothing()
         .await;
     assert_eq!(status, 200);
     assert_eq!(like(local_id(&a2["ap_id"])).await, 200);
+    let a2_ap_id = a2["ap_id"].as_str().unwrap();
     eventually("the second like to reach alpha", DEADLINE, || async {
-        let (_, d) = alpha.get(&format!("/api/v1/posts/{q2id}"), None).await;
-        d["comments"]
-            .as_array()?
-            .iter()
-            .any(|c| c["ap_id"] == a2["ap_id"] && c["likes"] == 1)
-            .then_some(())
+        (votes_on(&alpha, a2_ap_id).await == 1).then_some(())
     })
     .await;
+    let (_, d) = alpha.get(&format!("/api/v1/posts/{q2id}"), None).await;
+    assert!(
+        d["comments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["ap_id"] == a2["ap_id"] && c["likes"] == 0),
+        "not even in the shown likes: {d}"
+    );
     assert_eq!(
         reputation(&alpha, "marie").await,
         11,
@@ -275,7 +300,7 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
     .await;
     let before = standing(&alpha, &marie).await;
 
-    // pierre likes both from gamma; the likes reach alpha and are shown there…
+    // pierre likes both from gamma; the likes reach alpha…
     for path in [
         format!("/api/v1/posts/{}/vote", copy["post"]["id"]),
         format!("/api/v1/comments/{}/vote", copy["comments"][0]["id"]),
@@ -290,12 +315,23 @@ async fn likes_from_an_instance_weighted_zero_change_nothing_anywhere() {
             .await;
         assert_eq!(status, 200, "{path}: {body}");
     }
+    let (_, d) = alpha.get(&format!("/api/v1/posts/{qid}"), None).await;
+    let (post_ap_id, comment_ap_id) = (
+        d["post"]["ap_id"].as_str().unwrap().to_owned(),
+        d["comments"][0]["ap_id"].as_str().unwrap().to_owned(),
+    );
     eventually("both likes to reach alpha", DEADLINE, || async {
-        let (_, d) = alpha.get(&format!("/api/v1/posts/{qid}"), None).await;
-        (d["post"]["likes"] == 1 && d["comments"][0]["likes"] == 1).then_some(())
+        (votes_on(&alpha, &post_ap_id).await == 1 && votes_on(&alpha, &comment_ap_id).await == 1)
+            .then_some(())
     })
     .await;
-    // …and count for nothing: reputation, points, rank and badge progress stay put.
+    // …and count for nothing: not in the shown likes (what sorts read), nor in reputation,
+    // points, rank and badge progress.
+    let (_, d) = alpha.get(&format!("/api/v1/posts/{qid}"), None).await;
+    assert_eq!(
+        (&d["post"]["likes"], &d["comments"][0]["likes"]),
+        (&json!(0), &json!(0))
+    );
     assert_eq!(standing(&alpha, &marie).await, before);
 
     // A like from alpha's own member moves all four: the measure is live.

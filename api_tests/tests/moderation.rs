@@ -528,3 +528,108 @@ async fn lemmy_shaped_moderation_is_applied_and_forged_removals_change_nothing()
         );
     }
 }
+
+/// Whether the local member `username` is listed among the moderators of the group `group` on
+/// `instance`, read from its database.
+async fn moderates_here(instance: &Instance, username: &str, group: &str) -> bool {
+    use diesel::sql_types::BigInt;
+    use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+    let mut conn = AsyncPgConnection::establish(&instance.database_url())
+        .await
+        .unwrap();
+    let query = format!(
+        "(SELECT count(*) FROM group_membership m JOIN person p ON p.id = m.person_id \
+          JOIN community_group g ON g.id = m.group_id \
+          WHERE p.local AND p.username = '{username}' AND g.ap_id = '{group}' \
+            AND m.role IN ('moderator', 'owner'))"
+    );
+    diesel::select(diesel::dsl::sql::<BigInt>(&query))
+        .get_result::<i64>(&mut conn)
+        .await
+        .unwrap()
+        > 0
+}
+
+/// A group on another server names its moderators; it cannot name one of our members who
+/// never joined it (their follow is their consent): the Add, signed and relayed by the group
+/// itself, is acknowledged (202, peers do not retry), ignored with its reason logged. A member
+/// who follows the group is named as the group says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_elsewhere_cannot_make_our_members_its_moderators_by_its_word_alone() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("lemmy");
+    let mut alpha = Instance::new("alpha", &hosts);
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    alpha.start();
+    // marie exists, and never follows the group.
+    let _marie = alpha.member("marie").await;
+    let paul = alpha.member("paul").await;
+    let group = lemmy.add_group("ailleurs").await;
+    let boss = lemmy.add_person("boss").await;
+    lemmy.set_moderators(&group, &[&boss]);
+
+    // paul follows the group (resolve, follow, the group's Accept); marie never does.
+    let (status, found) = alpha
+        .get(
+            &format!("/api/v1/resolve?q={}", enc(&group.id)),
+            Some(&paul),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let (status, body) = alpha
+        .post("/api/v1/follows", Some(&paul), json!({"target": group.id}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let follow = eventually("paul's Follow", DEADLINE, || async {
+        lemmy
+            .received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
+            .pop()
+    })
+    .await;
+    let answer = lemmy
+        .send(&group, &alpha.url("/inbox"), &lemmy.accept(&group, &follow))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    eventually("the follow accepted", DEADLINE, || async {
+        let (_, follows) = alpha.get("/api/v1/follows", Some(&paul)).await;
+        follows
+            .as_array()?
+            .iter()
+            .any(|f| f["target"] == group.id.as_str() && f["state"] == "accepted")
+            .then_some(())
+    })
+    .await;
+
+    for name in ["marie", "paul"] {
+        let mut add = lemmy_fixture(
+            "lemmy_add_mod.json",
+            &boss.id,
+            &group.id,
+            "",
+            &alpha.url(&format!("/u/{name}")),
+        );
+        add["id"] = json!(lemmy.new_id("add"));
+        let announce = lemmy.announce(&group, &add);
+        let answer = lemmy
+            .send(&group, &alpha.url("/inbox"), &announce)
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 202, "{name}: {}", answer.body);
+    }
+    eventually("paul named moderator", DEADLINE, || async {
+        moderates_here(&alpha, "paul", &group.id)
+            .await
+            .then_some(())
+    })
+    .await;
+    assert!(
+        !moderates_here(&alpha, "marie", &group.id).await,
+        "marie was made a moderator of a group she never joined"
+    );
+    assert!(
+        alpha.log().contains("local_moderator_not_following_group"),
+        "the refusal's reason is logged"
+    );
+}

@@ -395,9 +395,20 @@ async fn votes_are_one_per_person_changeable_and_undoable() {
     let f = fixture_with(|s| s.engagement.privileges.dislike = 0).await;
     let t = &f.t;
     let marie = t.member("marie").await;
+    let paul = t.member("paul").await;
     let (_, p) = post(t, &marie, "open", "question", "Votez").await;
     let path = format!("/api/v1/posts/{}/vote", id(&p));
-    let vote = |v: Value| t.request(Method::PUT, &path, Some(&marie), Some(json!({"vote": v})));
+    // One's own vote is recorded but counts for nothing, not even in the shown count.
+    let own = t
+        .request(
+            Method::PUT,
+            &path,
+            Some(&marie),
+            Some(json!({"vote": "like"})),
+        )
+        .await;
+    assert_eq!(own.json, json!({"likes": 0, "dislikes": 0, "score": 0}));
+    let vote = |v: Value| t.request(Method::PUT, &path, Some(&paul), Some(json!({"vote": v})));
     assert_eq!(
         vote(json!("like")).await.json,
         json!({"likes": 1, "dislikes": 0, "score": 1})
@@ -426,7 +437,7 @@ async fn votes_are_one_per_person_changeable_and_undoable() {
         .request(
             Method::PUT,
             &format!("/api/v1/comments/{}/vote", c.json["id"]),
-            Some(&marie),
+            Some(&paul),
             Some(json!({"vote": "like"})),
         )
         .await;
@@ -770,10 +781,11 @@ async fn feeds_sort_and_respect_private_groups() {
     let (_, liked) = post(t, &marie, "open", "idea", "Idée aimée").await;
     let (_, club) = post(t, &f.admin, "club", "note", "Note du club").await;
     let (_, secret) = post(t, &f.admin, "secret", "note", "Note secrète").await;
+    // Liked by someone else (one's own like counts for nothing, in sorts too).
     t.request(
         Method::PUT,
         &format!("/api/v1/posts/{}/vote", id(&liked)),
-        Some(&marie),
+        Some(&f.admin),
         Some(json!({"vote": "like"})),
     )
     .await;

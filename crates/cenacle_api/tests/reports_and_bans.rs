@@ -367,3 +367,87 @@ async fn a_ban_refuses_posts_and_comments_until_it_is_lifted_or_expires() {
     .await;
     assert_eq!(post(&t, &bob, "Libre").await.0, StatusCode::CREATED);
 }
+
+/// Banning from a group, closing its reports and naming its moderators follow the one rule of
+/// every moderation action (`moderation::authorize`): the group's owner and moderators and the
+/// instance's staff (admins, community managers). A plain member and the instance's own
+/// moderators (who moderate the instance, not its groups) are refused, and nothing changes.
+#[tokio::test]
+async fn no_path_lets_a_non_moderator_moderate_a_group() {
+    let t = TestApp::new().await;
+    let (owner, bob, post_id) = club(&t).await;
+    let alice = t.member("alice").await;
+    let watcher = t.with_role("veilleur", Role::Moderator).await;
+
+    for who in [&alice, &watcher] {
+        // A ban.
+        let reply = t
+            .request(
+                Method::PUT,
+                "/api/v1/groups/club/bans/bob",
+                Some(who),
+                Some(json!({"reason": "non", "remove_data": true})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.json);
+        // Naming a moderator.
+        let reply = t
+            .request(
+                Method::PUT,
+                "/api/v1/groups/club/members/alice",
+                Some(who),
+                Some(json!({"role": "moderator"})),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.json);
+    }
+    let bans = t.get("/api/v1/groups/club/bans", Some(&owner)).await;
+    assert_eq!(bans.json.as_array().map(Vec::len), Some(0), "{}", bans.json);
+    let (status, _, _) = post(&t, &bob, "Toujours là").await;
+    assert_eq!(status, StatusCode::CREATED, "bob is not banned");
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{post_id}"), Some(&alice))
+            .await
+            .status,
+        StatusCode::OK,
+        "bob's post was not removed"
+    );
+    let members = t.get("/api/v1/groups/club/members", Some(&owner)).await;
+    assert!(
+        !members
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["handle"] == "alice" && m["role"] != "member"),
+        "{}",
+        members.json
+    );
+
+    // Closing a report of the group (with a ban): refused alike — and, as for anyone who does
+    // not moderate the group, not even told the report exists.
+    let reply = t
+        .post(
+            "/api/v1/reports",
+            Some(&alice),
+            json!({"post_id": post_id, "reason": "spam", "text": "pub"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let id = reply.json["id"].as_i64().unwrap();
+    for who in [&alice, &watcher] {
+        let reply = t
+            .post(
+                &format!("/api/v1/reports/{id}/resolve"),
+                Some(who),
+                json!({"note": "vu", "ban": {"reason": "spam"}}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.json);
+    }
+    let queue = t.get("/api/v1/groups/club/reports", Some(&owner)).await;
+    assert_eq!(queue.json["items"][0]["id"], id);
+    assert_eq!(queue.json["items"][0]["status"], "open");
+    let (status, _, _) = post(&t, &bob, "Encore là").await;
+    assert_eq!(status, StatusCode::CREATED, "bob is still not banned");
+}

@@ -5,8 +5,9 @@
 //! it expires: it is read at use time, so no job has to lift it.
 
 use crate::{
-    access::{is_group_moderator, require_moderator},
+    access::is_group_moderator,
     federation::record_event,
+    moderation::require_group_moderator,
     moderation_log::{self, NewModAction},
     Caller, Conn, CoreError,
 };
@@ -43,7 +44,7 @@ async fn moderated_group(conn: &mut Conn, caller: &Caller, name: &str) -> Result
     let group = actors::local_group_by_name(conn, name)
         .await?
         .ok_or(CoreError::NotFound("group"))?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     Ok(group)
 }
 
@@ -116,7 +117,8 @@ pub(crate) async fn apply_ban(
     )
     .await?;
     if terms.remove_data {
-        store::remove_content_of(conn, group.id, person_id, &reason).await?;
+        let removed = store::remove_content_of(conn, group.id, person_id, &reason).await?;
+        crate::rewards::on_content_removed(conn, &removed_items(&removed)).await?;
     }
     moderation_log::record(
         conn,
@@ -298,4 +300,21 @@ async fn may_moderate_remotely(
         return Ok(true);
     }
     is_group_moderator(conn, group.id, moderator.id).await
+}
+
+/// What a ban removed, as the rewards see it: what it earned goes as a moderator's removal's
+/// does (see `rewards::on_content_removed`).
+pub(crate) fn removed_items(removed: &store::RemovedContent) -> Vec<crate::rewards::Gone> {
+    removed
+        .posts
+        .iter()
+        .chain(&removed.comments)
+        .map(|item| match item.comment_id {
+            Some(comment_id) => crate::rewards::Gone::Comment {
+                post_id: item.post_id,
+                comment_id,
+            },
+            None => crate::rewards::Gone::Post(item.post_id),
+        })
+        .collect()
 }

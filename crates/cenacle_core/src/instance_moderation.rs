@@ -82,7 +82,9 @@ pub async fn ban(
         account_store::revoke_all_tokens(conn, person_id).await?;
     }
     if request.remove_content {
-        store::remove_content_of(conn, person_id, &reason).await?;
+        let removed = store::remove_content_of(conn, person_id, &reason).await?;
+        crate::rewards::on_content_removed(conn, &crate::group_bans::removed_items(&removed))
+            .await?;
     }
     moderation_log::record(
         conn,

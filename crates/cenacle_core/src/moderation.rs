@@ -4,16 +4,22 @@
 //! group's Announce). Who may act is the one rule of `cenacle_domain::moderators`; every
 //! action applied is written to the moderation log.
 
-use crate::{access, federation::record_event, groups, moderation_log, Caller, Conn, CoreError};
+use crate::{
+    access,
+    federation::record_event,
+    groups, moderation_log,
+    rewards::{self, Gone},
+    Caller, Conn, CoreError,
+};
 use cenacle_db::{
     actors::{self as actor_store, Group, PersonActor},
     content::{self as store, Comment, Post},
-    federation::OutboxEvent,
+    federation::{self as federation_store, OutboxEvent},
 };
 use cenacle_domain::{
     content::{can_read, GroupRole},
     moderation::{check_reason, ModAction},
-    moderators::{may_moderate, ModeratorFacts},
+    moderators::{may_enrol, may_moderate, ModeratorFacts},
     origin::same_host,
     Role, ValidationError,
 };
@@ -187,6 +193,17 @@ pub async fn authorize(
     may_moderate(facts).map_err(|refusal| CoreError::NotAllowed(refusal.code()))
 }
 
+/// One of our members acting on a group itself (banning from it, closing its reports, naming
+/// its moderators): the same rule as on its content, [`authorize`], so that no path lets in
+/// someone another refuses (the instance's moderators, not its staff, moderate no group).
+pub async fn require_group_moderator(
+    conn: &mut Conn,
+    group: &Group,
+    caller: &Caller,
+) -> Result<(), CoreError> {
+    authorize(conn, group, group.id, Moderator::Local(caller)).await
+}
+
 /// Records the action in the moderation log.
 #[allow(clippy::too_many_arguments)]
 async fn log(
@@ -219,6 +236,8 @@ async fn log(
 /// Removes (`Some(reason)`) or restores (`None`) a post or comment: hidden from everyone but
 /// the group's moderators and its author, and from what we serve to other servers. The
 /// reason stays on the row after a restore (what the log and an Undo's embedded Delete say).
+/// What the content earned is taken back with its removal and given back with its restore
+/// (see `rewards::on_content_removed`, `rewards::on_content_restored`), in this transaction.
 async fn set_removal(
     conn: &mut Conn,
     who: Moderator<'_>,
@@ -227,6 +246,12 @@ async fn set_removal(
     ap_id: Option<&str>,
 ) -> Result<(), CoreError> {
     authorize(conn, &content.group, content.group.id, who).await?;
+    // Locked as a deletion locks it (the post, then the comment): votes in flight commit
+    // first and their rewards are taken back with the rest; later ones find it removed.
+    store::lock_post_for_take_down(conn, content.post.id).await?;
+    if let Some(comment) = &content.comment {
+        store::lock_comment_for_take_down(conn, comment.id).await?;
+    }
     let changed = match &content.comment {
         Some(comment) => store::set_comment_removal(conn, comment.id, reason).await?,
         None => store::set_post_removal(conn, content.post.id, reason).await?,
@@ -234,6 +259,18 @@ async fn set_removal(
     if !changed {
         // Already so: nothing to log or send again.
         return Ok(());
+    }
+    let gone = match &content.comment {
+        Some(comment) => Gone::Comment {
+            post_id: content.post.id,
+            comment_id: comment.id,
+        },
+        None => Gone::Post(content.post.id),
+    };
+    if reason.is_some() {
+        rewards::on_content_removed(conn, &[gone]).await?;
+    } else {
+        rewards::on_content_restored(conn, gone).await?;
     }
     let action = match (&content.comment, reason.is_some()) {
         (None, true) => ModAction::RemovePost,
@@ -415,7 +452,8 @@ pub async fn set_member_role(
 ) -> Result<(), CoreError> {
     let group = groups::local_group(conn, name).await?;
     groups::require_ordinary_membership(&group)?;
-    let actor = access::require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
+    let actor = access::actor_in(conn, &group, caller).await?;
     let current = store::membership_role(conn, group.id, person_id).await?;
     let is_manager = matches!(
         caller.instance_role,
@@ -518,6 +556,7 @@ pub async fn apply_remote(
                 >= Some(GroupRole::Moderator);
             if listed != add {
                 if add {
+                    require_enrolment(conn, &group, person).await?;
                     store::set_membership(conn, group.id, person.id, "moderator").await?;
                 } else if role.as_deref() == Some("owner") {
                     return Err(CoreError::NotAllowed("change_owner"));
@@ -563,9 +602,31 @@ async fn group_of_collection(conn: &mut Conn, collection: &str) -> Result<Group,
         .ok_or(CoreError::NotFound("group"))
 }
 
+/// Whether a group's own say-so makes `person` its moderator here (the rule of
+/// `cenacle_domain::moderators::may_enrol`: our members, for a group elsewhere, only when they
+/// follow it here).
+async fn require_enrolment(
+    conn: &mut Conn,
+    group: &Group,
+    person: &PersonActor,
+) -> Result<(), CoreError> {
+    let follows = match person.ap_id.as_deref() {
+        Some(ap_id) if person.local && !group.local => {
+            federation_store::follow_state(conn, &group.ap_id, ap_id)
+                .await?
+                .is_some()
+        }
+        _ => false,
+    };
+    may_enrol(group.local, person.local, follows)
+        .map_err(|refusal| CoreError::NotAllowed(refusal.code()))
+}
+
 /// The moderators a remote group lists (its `attributedTo` collection, read when we fetch or
 /// refresh it): listed people become its moderators here, the others listed before are
 /// members again (or no longer in it, for remote people: they were here only as moderators).
+/// Our own members listed there count only if they follow the group (see
+/// [`require_enrolment`]); the others are left out.
 pub async fn sync_remote_moderators(
     conn: &mut Conn,
     group: &Group,
@@ -574,6 +635,15 @@ pub async fn sync_remote_moderators(
     if group.local {
         return Ok(());
     }
-    store::replace_moderators(conn, group.id, people).await?;
+    let mut enrolled = Vec::with_capacity(people.len());
+    for id in people {
+        let Some(person) = actor_store::person_by_id(conn, *id).await? else {
+            continue;
+        };
+        if require_enrolment(conn, group, &person).await.is_ok() {
+            enrolled.push(*id);
+        }
+    }
+    store::replace_moderators(conn, group.id, &enrolled).await?;
     Ok(())
 }

@@ -6,9 +6,10 @@
 //! (outbox event `ReportFiled`); a resolution goes back as `Resolve` (`ReportClosed`).
 
 use crate::{
-    access::{readable_post, require_moderator},
+    access::readable_post,
     federation::record_event,
     group_bans::{self, BanTerms},
+    moderation::require_group_moderator,
     moderation_log::{self, NewModAction},
     Caller, Conn, CoreError,
 };
@@ -121,7 +122,7 @@ pub async fn set_reasons(
 ) -> Result<Vec<Reason>, CoreError> {
     rules::validate_reason_list(list)?;
     let group = local_group(conn, group_name).await?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     store::replace_group_reasons(conn, group.id, list).await?;
     reasons_of(conn, Some(group.id)).await
 }
@@ -236,7 +237,7 @@ pub async fn group_queue(
     limit: i64,
 ) -> Result<Vec<Report>, CoreError> {
     let group = local_group(conn, group_name).await?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     let filter = ReportFilter::Group(group.id, status.as_str());
     Ok(store::list_reports(conn, filter, before, limit).await?)
 }
@@ -289,12 +290,12 @@ pub async fn close(
             let group = actors::group_by_id(conn, group_id)
                 .await?
                 .ok_or(CoreError::NotFound("report"))?;
-            // Not even told the report exists, unless an instance moderator.
-            if !moderates_instance(caller) {
-                require_moderator(conn, &group, caller)
-                    .await
-                    .map_err(|_| CoreError::NotFound("report"))?;
-            }
+            // The group's moderators only, by the rule of every moderation action (the
+            // instance's moderators included: they moderate no group); anyone else is not
+            // even told the report exists.
+            require_group_moderator(conn, &group, caller)
+                .await
+                .map_err(|_| CoreError::NotFound("report"))?;
             Some(group)
         }
         None if moderates_instance(caller) => None,

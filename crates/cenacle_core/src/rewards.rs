@@ -9,6 +9,7 @@ use cenacle_db::{
     content::{self as store, Comment, Post, VoteTarget},
     engagement::{
         self as ledger, Content, LiveRewards, NewPoints, NewReputationEvent, ReputationState,
+        Restored, Reversal,
     },
 };
 use cenacle_domain::{
@@ -169,17 +170,25 @@ pub(crate) async fn lock_people(conn: &mut Conn, people: &[(i64, bool)]) -> Resu
 
 /// Reverses the live reputation events and points rows that `which` selects, each by a row
 /// that offsets it; reputation first, then points, each in person order (the order of every
-/// other writer).
-async fn take_back(conn: &mut Conn, which: LiveRewards<'_>) -> Result<(), CoreError> {
+/// other writer). Causes named by key (votes, acceptances) go for good: what their content's
+/// removal took back is then not given back by its restore either.
+async fn take_back(
+    conn: &mut Conn,
+    which: LiveRewards<'_>,
+    why: Reversal,
+) -> Result<(), CoreError> {
     // Everyone first (reversing reputation, then points, would otherwise lock a person's
     // points row after a lower person's reputation row — not the order of `lock_people`).
     let people = ledger::live_reward_people(conn, which).await?;
     lock_people(conn, &people).await?;
     for key in ledger::live_reward_keys(conn, false, which).await? {
-        ledger::reverse_reputation(conn, &key).await?;
+        ledger::reverse_reputation(conn, &key, why).await?;
     }
     for key in ledger::live_reward_keys(conn, true, which).await? {
-        ledger::reverse_points(conn, &key).await?;
+        ledger::reverse_points(conn, &key, why).await?;
+    }
+    if let LiveRewards::Keys(keys) = which {
+        ledger::settle_removed(conn, keys).await?;
     }
     Ok(())
 }
@@ -317,7 +326,7 @@ pub async fn on_vote(
     .await?;
     let keys = VoteKeys::new(subject.target, voter_id);
     if before.is_some() {
-        take_back(conn, LiveRewards::Keys(&keys.all())).await?;
+        take_back(conn, LiveRewards::Keys(&keys.all()), Reversal::Undone).await?;
     }
     if !vote_counts(weight) {
         return Ok(());
@@ -425,7 +434,12 @@ pub async fn on_accept(
     }
     lock_people(conn, &people).await?;
     if let Some(old) = before {
-        take_back(conn, LiveRewards::Keys(&acceptance_keys(old))).await?;
+        take_back(
+            conn,
+            LiveRewards::Keys(&acceptance_keys(old)),
+            Reversal::Undone,
+        )
+        .await?;
     }
     let Some(answer) = after.and_then(|new| answers.into_iter().find(|a| a.id == new)) else {
         return Ok(());
@@ -536,18 +550,77 @@ pub enum Gone {
     Comment { post_id: i64, comment_id: i64 },
 }
 
+impl Gone {
+    fn rewards(self) -> LiveRewards<'static> {
+        match self {
+            Gone::Post(id) => LiveRewards::Post(id),
+            Gone::Comment {
+                post_id,
+                comment_id,
+            } => LiveRewards::Comment {
+                post_id,
+                comment_id,
+            },
+        }
+    }
+}
+
 pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreError> {
-    let which = match gone {
-        Gone::Post(id) => LiveRewards::Post(id),
+    take_back(conn, gone.rewards(), Reversal::Undone).await
+}
+
+/// Content a moderator removed (one post or comment, or all a ban removed): what it earned is
+/// taken back as its deletion would, but by reversals marked as the removal's, which its
+/// restore undoes (see [`on_content_restored`]). Everyone touched is locked first, in person
+/// order.
+pub async fn on_content_removed(conn: &mut Conn, removed: &[Gone]) -> Result<(), CoreError> {
+    let mut people = Vec::new();
+    for gone in removed {
+        people.extend(ledger::live_reward_people(conn, gone.rewards()).await?);
+    }
+    lock_people(conn, &people).await?;
+    for gone in removed {
+        take_back(conn, gone.rewards(), Reversal::Removed).await?;
+    }
+    Ok(())
+}
+
+/// Content a moderator restored. The choice made: a restore undoes exactly what the removal
+/// took back — each removal reversal still pending is itself undone by a row that writes the
+/// reversed reward again (same amount, cause, content and key, live again), rather than the
+/// causes being paid anew: paying anew would meet today's caps and the weights of today, and
+/// a remove → restore cycle could then lose (or, for a content's once-only points, never give
+/// back) what it took. So any number of cycles nets exactly nothing, and the ledger keeps every
+/// step. What went for good meanwhile stays gone: a vote withdrawn or an acceptance moved
+/// settles its pending reversals (see `take_back`), and a comment still removed (or deleted)
+/// on its own keeps its rewards out when its thread comes back, as a comment restored in a
+/// thread still removed waits for the thread.
+pub async fn on_content_restored(conn: &mut Conn, restored: Gone) -> Result<(), CoreError> {
+    let what = match restored {
+        Gone::Post(id) => Restored::Post(id),
         Gone::Comment {
             post_id,
             comment_id,
-        } => LiveRewards::Comment {
+        } => Restored::Comment {
             post_id,
             comment_id,
         },
     };
-    take_back(conn, which).await
+    let reputation = ledger::pending_removals(conn, false, what).await?;
+    let points = ledger::pending_removals(conn, true, what).await?;
+    let people: Vec<(i64, bool)> = reputation
+        .iter()
+        .map(|r| (r.person_id, false))
+        .chain(points.iter().map(|r| (r.person_id, true)))
+        .collect();
+    lock_people(conn, &people).await?;
+    for row in reputation {
+        ledger::reinstate_reputation(conn, row.id).await?;
+    }
+    for row in points {
+        ledger::reinstate_points(conn, row.id).await?;
+    }
+    Ok(())
 }
 
 /// An instance blocked: the votes its people cast before count no more, anywhere — what they
@@ -564,7 +637,7 @@ pub async fn on_instance_blocked(conn: &mut Conn, host: &str) -> Result<(), Core
     lock_people(conn, &people).await?;
     // In batches: a large instance may have cast many votes.
     for batch in keys.chunks(1500) {
-        take_back(conn, LiveRewards::Keys(batch)).await?;
+        take_back(conn, LiveRewards::Keys(batch), Reversal::Undone).await?;
     }
     Ok(())
 }

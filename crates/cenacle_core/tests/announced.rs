@@ -311,7 +311,10 @@ async fn a_relayed_vote_weighs_no_more_than_the_relaying_groups_server() {
     })
     .await
     .unwrap();
-    assert_eq!(w.post_now(ours.id).await.likes, 1, "the vote counts");
+    // Recorded, but weighing nothing: not even in the shown count (issue 11: a vote that
+    // counts for nothing moves no sort).
+    assert_eq!(w.count("vote").await, 1, "the vote is recorded");
+    assert_eq!(w.post_now(ours.id).await.likes, 0, "and counts for nothing");
     assert_eq!(
         w.reputation(marie.person_id).await,
         before,

@@ -188,3 +188,56 @@ async fn likes_from_before_recorded_weights_take_their_votes_weight() {
     assert_books_balance(&w).await;
     assert_eq!(rollups().await, before, "rollups untouched");
 }
+
+/// The likes and dislikes shown beside a post (what feeds sort by) count only votes that
+/// count: a like from an instance weighted 0 moves nothing, one's own vote neither, and the
+/// votes of an instance blocked later leave the counts with what they earned.
+#[tokio::test]
+async fn displayed_counts_leave_out_votes_that_count_for_nothing() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let paul = Caller::from(&w.member("paul", Role::Member).await);
+    let question = w.post(&marie, &group, PostKind::Question, "Q ?").await;
+    let target = VoteTarget::Post(question.id);
+    let counts = || async {
+        let p = w.post_now(question.id).await;
+        (p.likes, p.dislikes)
+    };
+
+    set_weight(&w, &admin, 0.0).await;
+    let zero = Caller::remote(w.remote_person(OTHER, "zero").await.id);
+    vote(&w, &zero, target, Some(Vote::Like)).await;
+    vote(&w, &marie, target, Some(Vote::Like)).await;
+    assert_eq!(counts().await, (0, 0), "weight 0 and one's own like");
+    vote(&w, &paul, target, Some(Vote::Like)).await;
+    assert_eq!(counts().await, (1, 0));
+    // Switched and withdrawn, a vote that never counted takes nothing away.
+    vote(&w, &zero, target, Some(Vote::Dislike)).await;
+    vote(&w, &zero, target, None).await;
+    assert_eq!(counts().await, (1, 0));
+
+    // Counted, then its instance blocked: it counts no more.
+    set_weight(&w, &admin, 1.0).await;
+    vote(&w, &zero, target, Some(Vote::Like)).await;
+    assert_eq!(counts().await, (2, 0));
+    let admin_ref = &admin;
+    w.act(|conn, ctx| {
+        async move {
+            cenacle_core::instance_moderation::set_blocked(
+                conn,
+                ctx,
+                admin_ref,
+                "other.example",
+                true,
+            )
+            .await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert_eq!(counts().await, (1, 0));
+    assert_books_balance(&w).await;
+}

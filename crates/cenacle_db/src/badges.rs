@@ -213,6 +213,7 @@ pub async fn question_count(conn: &mut AsyncPgConnection, person_id: i64) -> Res
         .filter(post::author_id.eq(person_id))
         .filter(post::kind.eq("question"))
         .filter(post::deleted_at.is_null())
+        .filter(post::removed_at.is_null())
         .filter(post::approval.is_null())
         .count()
         .get_result(conn)

@@ -23,7 +23,7 @@ pub struct ScoredAnswer {
     pub score: f64,
 }
 
-/// The best-scored live top-level answer of a question posted between `since` and `until`
+/// The best-scored live (neither deleted nor removed) top-level answer of a question posted between `since` and `until`
 /// (the bounty's run), not by `excluded` (the sponsor), with a score of at least `min_score`
 /// (ties: the earliest). Answers and votes from after `until` count for nothing: the settler
 /// may run minutes (or, after downtime, hours) after the end, and the end is what was
@@ -47,7 +47,7 @@ pub async fn best_qualifying_answer(
          FROM comment c \
          JOIN person a ON a.id = c.author_id \
          LEFT JOIN vote v ON v.comment_id = c.id \
-         WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL \
+         WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL AND c.removed_at IS NULL \
            AND c.created_at >= $2 AND c.created_at < $5 AND c.author_id <> $3 \
          GROUP BY c.id, c.author_id, a.local \
          HAVING COALESCE(SUM(v.value * v.weight) \

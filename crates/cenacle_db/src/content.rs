@@ -280,27 +280,37 @@ pub async fn post_edits(
 /// took back the rest. KEY SHARE does not block the votes' counter updates on the same row,
 /// so concurrent votes do not wait on each other here; only [`lock_post_for_take_down`] does.
 pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
-    // A post waiting for approval (or rejected) takes no votes either.
-    let state: Option<(Option<DateTime<Utc>>, Option<String>)> = post::table
+    // A post waiting for approval (or rejected) takes no votes either, nor one a moderator
+    // removed (what it earned was taken back; a vote now would be paid while it is hidden).
+    let live: Option<bool> = post::table
         .find(id)
-        .select((post::deleted_at, post::approval))
+        .select(
+            post::deleted_at
+                .is_null()
+                .and(post::approval.is_null())
+                .and(post::removed_at.is_null()),
+        )
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(matches!(state, Some((None, None))))
+    Ok(live == Some(true))
 }
 
 /// [`post_live_for_vote`] for a comment.
 pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
-    let deleted: Option<Option<DateTime<Utc>>> = comment::table
+    let live: Option<bool> = comment::table
         .find(id)
-        .select(comment::deleted_at)
+        .select(
+            comment::deleted_at
+                .is_null()
+                .and(comment::removed_at.is_null()),
+        )
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(matches!(deleted, Some(None)))
+    Ok(live == Some(true))
 }
 
 /// Whether `id` is a live top-level answer of `post_id`, read under a share lock that its
@@ -317,6 +327,7 @@ pub async fn live_answer_locked(
         .filter(comment::post_id.eq(post_id))
         .filter(comment::parent_id.is_null())
         .filter(comment::deleted_at.is_null())
+        .filter(comment::removed_at.is_null())
         .select(comment::id)
         .for_key_share()
         .first::<i64>(conn)
@@ -796,17 +807,21 @@ pub async fn cast_vote(
             "a vote kept vanishing while it was cast".into(),
         ));
     }
-    let before = existing.map(|(_, v)| v);
+    let before = existing.map(|(_, v, _)| v);
     if before == value {
         return Ok(before);
     }
+    // The shown counts hold only votes that count (weight above 0: not one's own, not from an
+    // instance weighted 0 or blocked): what feeds sort by, like every other score.
+    let counted_before = existing.and_then(|(_, v, counted)| counted.then_some(v));
+    let counted_after = value.filter(|_| weight > 0.0);
     // The target's counters first, then the vote row: a vote's triggers move the member
     // statistics of the target's author (migration 000801), and a first vote takes the same
     // rows in this order (its counter update, then its triggers), so that a like and a
     // withdrawal of the same target never wait on each other in opposite orders.
-    move_vote_counters(conn, target, before, value).await?;
+    move_vote_counters(conn, target, counted_before, counted_after).await?;
     match (existing, value) {
-        (Some((id, _)), Some(v)) => {
+        (Some((id, _, _)), Some(v)) => {
             diesel::update(vote::table.find(id))
                 .set((
                     vote::value.eq(v),
@@ -817,7 +832,7 @@ pub async fn cast_vote(
                 .execute(conn)
                 .await?;
         }
-        (Some((id, _)), None) => {
+        (Some((id, _, _)), None) => {
             diesel::delete(vote::table.find(id)).execute(conn).await?;
         }
         (None, _) => {}
@@ -843,8 +858,8 @@ async fn first_vote(
     let inserted = diesel::sql_query(format!(
         "WITH ins AS (INSERT INTO vote (person_id, {column}, value, activity_id, counted, weight) \
                       VALUES ($1, $2, $3, $4, $5 > 0, $5) ON CONFLICT DO NOTHING RETURNING value) \
-         UPDATE {table} SET likes = likes + CASE WHEN ins.value = 1 THEN 1 ELSE 0 END, \
-                            dislikes = dislikes + CASE WHEN ins.value = -1 THEN 1 ELSE 0 END \
+         UPDATE {table} SET likes = likes + CASE WHEN ins.value = 1 AND $5 > 0 THEN 1 ELSE 0 END, \
+                            dislikes = dislikes + CASE WHEN ins.value = -1 AND $5 > 0 THEN 1 ELSE 0 END \
          FROM ins WHERE {table}.id = $2"
     ))
     .bind::<BigInt, _>(person_id)
@@ -866,27 +881,27 @@ pub async fn vote_of_for_update(
 ) -> Result<Option<i16>, DbError> {
     Ok(current_vote_for_update(conn, person_id, target)
         .await?
-        .map(|(_, value)| value))
+        .map(|(_, value, _)| value))
 }
 
 async fn current_vote_for_update(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     target: VoteTarget,
-) -> Result<Option<(i64, i16)>, DbError> {
+) -> Result<Option<(i64, i16, bool)>, DbError> {
     let q = vote::table
         .filter(vote::person_id.eq(person_id))
-        .select((vote::id, vote::value))
+        .select((vote::id, vote::value, vote::counted))
         .for_update();
     Ok(match target {
         VoteTarget::Post(id) => q
             .filter(vote::post_id.eq(id))
-            .first::<(i64, i16)>(conn)
+            .first::<(i64, i16, bool)>(conn)
             .await
             .optional()?,
         VoteTarget::Comment(id) => q
             .filter(vote::comment_id.eq(id))
-            .first::<(i64, i16)>(conn)
+            .first::<(i64, i16, bool)>(conn)
             .await
             .optional()?,
     })
@@ -939,10 +954,22 @@ pub async fn uncount_votes_of_host(
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
         comment_id: Option<i64>,
     }
+    // They leave the shown counts too (see `cast_vote`), in the same statement.
     let rows: Vec<Uncounted> = diesel::sql_query(
-        "UPDATE vote v SET counted = FALSE, weight = 0 FROM person p \
-         WHERE p.id = v.person_id AND NOT p.local AND p.instance_host = $1 AND v.counted \
-         RETURNING v.person_id, v.post_id, v.comment_id",
+        "WITH u AS (UPDATE vote v SET counted = FALSE, weight = 0 FROM person p \
+                    WHERE p.id = v.person_id AND NOT p.local AND p.instance_host = $1 AND v.counted \
+                    RETURNING v.person_id, v.post_id, v.comment_id, v.value), \
+              posts AS (UPDATE post t SET likes = t.likes - x.l, dislikes = t.dislikes - x.d \
+                        FROM (SELECT post_id, count(*) FILTER (WHERE value = 1)::int AS l, \
+                                     count(*) FILTER (WHERE value = -1)::int AS d \
+                              FROM u WHERE post_id IS NOT NULL GROUP BY post_id) x \
+                        WHERE t.id = x.post_id), \
+              comments AS (UPDATE comment t SET likes = t.likes - x.l, dislikes = t.dislikes - x.d \
+                           FROM (SELECT comment_id, count(*) FILTER (WHERE value = 1)::int AS l, \
+                                        count(*) FILTER (WHERE value = -1)::int AS d \
+                                 FROM u WHERE comment_id IS NOT NULL GROUP BY comment_id) x \
+                           WHERE t.id = x.comment_id) \
+         SELECT person_id, post_id, comment_id FROM u",
     )
     .bind::<diesel::sql_types::Text, _>(host)
     .load(conn)

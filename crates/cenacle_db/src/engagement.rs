@@ -165,12 +165,39 @@ async fn live_entry(
         .optional()?)
 }
 
+/// Why a live row is reversed. Its reversal's key says it (`{key}:undone:{id}`,
+/// `{key}:removed:{id}`): a reversal for a moderator's removal stays pending until the content
+/// is restored (then it is itself undone: see [`reinstate_reputation`]) or its cause goes for
+/// good (see [`settle_removed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reversal {
+    /// The cause went: a vote withdrawn, an acceptance moved, content deleted.
+    Undone,
+    /// A moderator removed the content it came from (restorable).
+    Removed,
+}
+
+impl Reversal {
+    fn tag(self) -> &'static str {
+        match self {
+            Reversal::Undone => "undone",
+            Reversal::Removed => "removed",
+        }
+    }
+}
+
+/// Reversal rows made for a removal and not yet settled (`reversed` set on a reversal row
+/// means that it was itself undone by a restore, or that its cause went for good).
+const PENDING_REMOVAL: &str =
+    "reverses IS NOT NULL AND NOT reversed AND source_key ~ ':removed:[0-9]+$'";
+
 /// Reverses the live event with `source_key`, if any, by a new event of exactly the opposite
 /// delta (the floor is the reader's), moving the score and its rollups back. Returns the person
 /// affected. Two statements: the event and its person's row locked, then the reversal.
 pub async fn reverse_reputation(
     conn: &mut AsyncPgConnection,
     source_key: &str,
+    why: Reversal,
 ) -> Result<Option<i64>, DbError> {
     let live = live_entry(
         conn,
@@ -190,7 +217,7 @@ pub async fn reverse_reputation(
                       RETURNING id, person_id, cause, source_key, group_id, capped, post_id, comment_id, likes_milli), \
               ev AS (INSERT INTO reputation_event \
                        (person_id, delta, cause, source_key, group_id, reverses, capped, post_id, comment_id, likes_milli) \
-                     SELECT person_id, $2, cause, source_key || ':undone:' || id, group_id, id, capped, \
+                     SELECT person_id, $2, cause, source_key || ':{tag}:' || id, group_id, id, capped, \
                             post_id, comment_id, -likes_milli \
                      FROM old RETURNING delta, capped, likes_milli) \
          UPDATE reputation SET score = score + ev.delta, \
@@ -200,7 +227,8 @@ pub async fn reverse_reputation(
                                ELSE ev.delta END, \
            capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
            likes_received_milli = likes_received_milli + ev.likes_milli \
-         FROM ev WHERE reputation.person_id = $3"
+         FROM ev WHERE reputation.person_id = $3",
+        tag = why.tag()
     ))
     .bind::<BigInt, _>(live.id)
     .bind::<BigInt, _>(undo)
@@ -593,6 +621,7 @@ pub async fn record_points(
 pub async fn reverse_points(
     conn: &mut AsyncPgConnection,
     source_key: &str,
+    why: Reversal,
 ) -> Result<Option<i64>, DbError> {
     let live = live_entry(
         conn,
@@ -612,10 +641,11 @@ pub async fn reverse_points(
                       RETURNING id, person_id, reason, source_key, capped, post_id, comment_id), \
               r AS (INSERT INTO points_ledger \
                       (person_id, delta, reason, source_key, reverses, capped, post_id, comment_id) \
-                    SELECT person_id, $2, reason, source_key || ':undone:' || id, id, capped, \
+                    SELECT person_id, $2, reason, source_key || ':{tag}:' || id, id, capped, \
                            post_id, comment_id \
                     FROM old RETURNING person_id, delta, capped, TRUE AS may_owe) \
-         UPDATE points_balance b SET {MOVE_BALANCE} FROM r WHERE b.person_id = r.person_id"
+         UPDATE points_balance b SET {MOVE_BALANCE} FROM r WHERE b.person_id = r.person_id",
+        tag = why.tag()
     ))
     .bind::<BigInt, _>(live.id)
     .bind::<BigInt, _>(undo)
@@ -623,6 +653,141 @@ pub async fn reverse_points(
     .execute(conn)
     .await?;
     Ok(Some(live.person_id))
+}
+
+// ---- removals and restores ----
+
+/// Content a moderator restored, whose removal's reversals are to be undone.
+#[derive(Debug, Clone, Copy)]
+pub enum Restored {
+    /// A thread: what its post and its comments earned, but not what a comment still removed
+    /// (or deleted) on its own earned — that comes back with the comment, or never.
+    Post(i64),
+    /// One comment, unless its thread is removed (it comes back with the thread) or deleted.
+    Comment { post_id: i64, comment_id: i64 },
+}
+
+/// A removal's reversal row still pending.
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct PendingReversal {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+}
+
+/// The pending removal reversals of reputation (`points = false`) or points that restoring
+/// `what` undoes, in the order of their people (the order every writer locks them in).
+pub async fn pending_removals(
+    conn: &mut AsyncPgConnection,
+    points: bool,
+    what: Restored,
+) -> Result<Vec<PendingReversal>, DbError> {
+    let table = if points {
+        "points_ledger"
+    } else {
+        "reputation_event"
+    };
+    let (post_id, comment_id) = match what {
+        Restored::Post(post_id) => (post_id, None),
+        Restored::Comment {
+            post_id,
+            comment_id,
+        } => (post_id, Some(comment_id)),
+    };
+    // The thread must be live and not removed; each comment's rows, that the comment is too.
+    Ok(diesel::sql_query(format!(
+        "SELECT l.id, l.person_id FROM {table} l \
+         WHERE l.post_id = $1 AND ($2::bigint IS NULL OR l.comment_id = $2) AND {PENDING_REMOVAL} \
+           AND EXISTS (SELECT 1 FROM post p WHERE p.id = $1 AND p.deleted_at IS NULL AND p.removed_at IS NULL) \
+           AND (l.comment_id IS NULL OR EXISTS (SELECT 1 FROM comment c WHERE c.id = l.comment_id \
+                AND c.deleted_at IS NULL AND c.removed_at IS NULL)) \
+         ORDER BY l.person_id, l.id"
+    ))
+    .bind::<BigInt, _>(post_id)
+    .bind::<Nullable<BigInt>, _>(comment_id)
+    .load(conn)
+    .await?)
+}
+
+/// Undoes the removal reversal `reversal_id` (pending): marks it settled and writes again the
+/// row it reversed — same person, amount, cause, content and key, live — moving the score and
+/// its rollups as an earning does. So remove then restore nets exactly nothing, whatever the
+/// caps or weights are by then. Nothing written when a live row with that key appeared since.
+pub async fn reinstate_reputation(
+    conn: &mut AsyncPgConnection,
+    reversal_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "WITH rev AS (UPDATE reputation_event SET reversed = TRUE WHERE id = $1 AND {PENDING_REMOVAL} \
+                      RETURNING person_id, delta, reverses, cause, group_id, capped, post_id, comment_id, likes_milli), \
+              ev AS (INSERT INTO reputation_event \
+                       (person_id, delta, cause, source_key, group_id, capped, post_id, comment_id, likes_milli) \
+                     SELECT rev.person_id, -rev.delta, rev.cause, o.source_key, rev.group_id, rev.capped, \
+                            rev.post_id, rev.comment_id, -rev.likes_milli \
+                     FROM rev JOIN reputation_event o ON o.id = rev.reverses \
+                     ON CONFLICT DO NOTHING RETURNING person_id, delta, capped, likes_milli) \
+         UPDATE reputation SET score = score + ev.delta, \
+           capped_today = CASE WHEN NOT ev.capped THEN capped_today \
+                               WHEN capped_day = {TODAY} THEN capped_today + ev.delta \
+                               WHEN capped_day > {TODAY} THEN capped_today \
+                               ELSE ev.delta END, \
+           capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
+           likes_received_milli = likes_received_milli + ev.likes_milli \
+         FROM ev WHERE reputation.person_id = ev.person_id"
+    ))
+    .bind::<BigInt, _>(reversal_id)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// [`reinstate_reputation`] for points. A row paid once per content keeps its first key taken
+/// for ever (see `NewPoints::once`): written again under a fresh one, `{key}:restored:{id}`
+/// (the earlier restore's suffix replaced, so cycles do not grow it). The balance may be
+/// below zero (a debt): giving back never fails.
+pub async fn reinstate_points(
+    conn: &mut AsyncPgConnection,
+    reversal_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "WITH rev AS (UPDATE points_ledger SET reversed = TRUE WHERE id = $1 AND {PENDING_REMOVAL} \
+                      RETURNING id, person_id, delta, reverses, capped, post_id, comment_id), \
+              r AS (INSERT INTO points_ledger \
+                      (person_id, delta, reason, source_key, capped, once, post_id, comment_id) \
+                    SELECT rev.person_id, -rev.delta, o.reason, \
+                           CASE WHEN o.once THEN regexp_replace(o.source_key, ':restored:[0-9]+$', '') \
+                                                 || ':restored:' || rev.id \
+                                ELSE o.source_key END, \
+                           rev.capped, o.once, rev.post_id, rev.comment_id \
+                    FROM rev JOIN points_ledger o ON o.id = rev.reverses \
+                    ON CONFLICT DO NOTHING RETURNING person_id, delta, capped, TRUE AS may_owe) \
+         UPDATE points_balance b SET {MOVE_BALANCE} FROM r WHERE b.person_id = r.person_id"
+    ))
+    .bind::<BigInt, _>(reversal_id)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The causes of `keys` went for good (a vote withdrawn, an acceptance moved, an instance
+/// blocked) while their content was removed: their removal reversals are settled, so that a
+/// restore never gives back what no longer stands.
+pub async fn settle_removed(conn: &mut AsyncPgConnection, keys: &[String]) -> Result<(), DbError> {
+    use diesel::sql_types::Array;
+    for table in ["reputation_event", "points_ledger"] {
+        diesel::sql_query(format!(
+            "UPDATE {table} r SET reversed = TRUE FROM {table} o \
+             WHERE r.reverses = o.id AND o.source_key = ANY($1) \
+               AND r.reverses IS NOT NULL AND NOT r.reversed AND r.source_key ~ ':removed:[0-9]+$'"
+        ))
+        .bind::<Array<Text>, _>(keys)
+        .execute(conn)
+        .await?;
+    }
+    Ok(())
 }
 
 pub async fn points_balance_of(
@@ -716,7 +881,8 @@ pub async fn home_reputation(
         .await?)
 }
 
-/// What a person contributed, for their rank's score: live threads, ideas and replies; answers
+/// What a person contributed, for their rank's score: live threads, ideas and replies (neither
+/// deleted nor removed by a moderator, while removed); answers
 /// accepted by someone else (one's own acceptance counts for nothing); likes received that
 /// counted, each its vote's weight (whole likes, rounded down).
 pub async fn contributions(
@@ -738,13 +904,17 @@ pub async fn contributions(
     }
     let c: Counts = diesel::sql_query(
         "SELECT \
-           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND approval IS NULL AND kind <> 'idea') AS threads, \
-           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND approval IS NULL AND kind = 'idea') AS ideas, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND removed_at IS NULL \
+             AND approval IS NULL AND kind <> 'idea') AS threads, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND deleted_at IS NULL AND removed_at IS NULL \
+             AND approval IS NULL AND kind = 'idea') AS ideas, \
            (SELECT count(*) FROM comment c JOIN post p ON p.id = c.post_id \
-             WHERE c.author_id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL) AS replies, \
+             WHERE c.author_id = $1 AND c.deleted_at IS NULL AND p.deleted_at IS NULL \
+               AND c.removed_at IS NULL AND p.removed_at IS NULL) AS replies, \
            (SELECT count(*) FROM post p JOIN comment c ON c.id = p.accepted_comment_id \
              WHERE c.author_id = $1 AND p.author_id <> $1 AND p.accepted_by IS DISTINCT FROM $1 \
-               AND p.deleted_at IS NULL AND c.deleted_at IS NULL) AS accepted, \
+               AND p.deleted_at IS NULL AND c.deleted_at IS NULL \
+               AND p.removed_at IS NULL AND c.removed_at IS NULL) AS accepted, \
            COALESCE((SELECT likes_received_milli / 1000 FROM reputation WHERE person_id = $1), 0) AS likes",
     )
     .bind::<diesel::sql_types::BigInt, _>(person_id)

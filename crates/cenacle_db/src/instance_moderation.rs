@@ -1,7 +1,7 @@
 //! Instance moderation: bans of people (local or remote), the allow-list and limited
 //! instances, and what a block of an instance undoes (follows, queued deliveries).
 
-use crate::{schema::instance, DbError, PrepareOnce};
+use crate::{reports::RemovedContent, schema::instance, DbError, PrepareOnce};
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
@@ -128,26 +128,29 @@ pub async fn remove_content_of(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     reason: &str,
-) -> Result<(usize, usize), DbError> {
+) -> Result<RemovedContent, DbError> {
+    // Locked FOR UPDATE as a single removal locks its content (see `reports::remove_content_of`).
     let posts = diesel::sql_query(
         "UPDATE post SET removed_at = now(), removal_reason = $2 \
-         WHERE author_id = $1 AND removed_at IS NULL AND deleted_at IS NULL",
+         WHERE id IN (SELECT id FROM post WHERE author_id = $1 AND removed_at IS NULL \
+                        AND deleted_at IS NULL ORDER BY id FOR UPDATE) \
+         RETURNING id AS post_id, NULL::bigint AS comment_id",
     )
     .bind::<BigInt, _>(person_id)
     .bind::<Text, _>(reason)
-    .prepared()
-    .execute(conn)
+    .load(conn)
     .await?;
     let comments = diesel::sql_query(
         "UPDATE comment SET removed_at = now(), removal_reason = $2 \
-         WHERE author_id = $1 AND removed_at IS NULL AND deleted_at IS NULL",
+         WHERE id IN (SELECT id FROM comment WHERE author_id = $1 AND removed_at IS NULL \
+                        AND deleted_at IS NULL ORDER BY id FOR UPDATE) \
+         RETURNING post_id, id AS comment_id",
     )
     .bind::<BigInt, _>(person_id)
     .bind::<Text, _>(reason)
-    .prepared()
-    .execute(conn)
+    .load(conn)
     .await?;
-    Ok((posts, comments))
+    Ok(RemovedContent { posts, comments })
 }
 
 /// Whether an admin listed the instance for allow-list mode, and whether it is limited.

@@ -426,25 +426,53 @@ pub async fn remove_content_of(
     group_id: i64,
     person_id: i64,
     reason: &str,
-) -> Result<usize, DbError> {
+) -> Result<RemovedContent, DbError> {
+    // Locked FOR UPDATE as a single removal locks its content: votes in flight (KEY SHARE)
+    // commit first, so that their rewards are taken back with the rest.
     let posts = diesel::sql_query(
         "UPDATE post SET removed_at = now(), removal_reason = $3 \
-         WHERE group_id = $1 AND author_id = $2 AND removed_at IS NULL",
+         WHERE id IN (SELECT id FROM post WHERE group_id = $1 AND author_id = $2 \
+                        AND removed_at IS NULL ORDER BY id FOR UPDATE) \
+         RETURNING id AS post_id, NULL::bigint AS comment_id",
     )
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
     .bind::<Text, _>(reason)
-    .execute(conn)
+    .load(conn)
     .await?;
     let comments = diesel::sql_query(
-        "UPDATE comment c SET removed_at = now(), removal_reason = $3 FROM post p \
-         WHERE p.id = c.post_id AND p.group_id = $1 AND c.author_id = $2 \
-           AND c.removed_at IS NULL",
+        "UPDATE comment SET removed_at = now(), removal_reason = $3 \
+         WHERE id IN (SELECT c.id FROM comment c JOIN post p ON p.id = c.post_id \
+                      WHERE p.group_id = $1 AND c.author_id = $2 AND c.removed_at IS NULL \
+                      ORDER BY c.id FOR UPDATE OF c) \
+         RETURNING post_id, id AS comment_id",
     )
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
     .bind::<Text, _>(reason)
-    .execute(conn)
+    .load(conn)
     .await?;
-    Ok(posts + comments)
+    Ok(RemovedContent { posts, comments })
+}
+
+/// A post or comment a ban removed (`comment_id` None for a post).
+#[derive(Debug, Clone, Copy, QueryableByName)]
+pub struct RemovedItem {
+    #[diesel(sql_type = BigInt)]
+    pub post_id: i64,
+    #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+    pub comment_id: Option<i64>,
+}
+
+/// What a ban removed: posts, then comments.
+#[derive(Debug, Clone, Default)]
+pub struct RemovedContent {
+    pub posts: Vec<RemovedItem>,
+    pub comments: Vec<RemovedItem>,
+}
+
+impl RemovedContent {
+    pub fn count(&self) -> usize {
+        self.posts.len() + self.comments.len()
+    }
 }

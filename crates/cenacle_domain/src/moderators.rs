@@ -38,6 +38,8 @@ pub enum ModeratorRefusal {
     NotThroughTheGroup,
     /// The content belongs to another group.
     ContentOutsideGroup,
+    /// A group elsewhere named one of our members its moderator, who never joined it here.
+    LocalPersonNotFollowing,
 }
 
 impl ModeratorRefusal {
@@ -46,6 +48,7 @@ impl ModeratorRefusal {
             ModeratorRefusal::NotAModerator => "not_a_moderator_of_group",
             ModeratorRefusal::NotThroughTheGroup => "moderation_not_through_group",
             ModeratorRefusal::ContentOutsideGroup => "content_outside_group",
+            ModeratorRefusal::LocalPersonNotFollowing => "local_moderator_not_following_group",
         }
     }
 }
@@ -78,6 +81,26 @@ pub fn may_moderate(facts: ModeratorFacts) -> Result<(), ModeratorRefusal> {
         Ok(())
     } else {
         Err(ModeratorRefusal::NotAModerator)
+    }
+}
+
+/// Whether a group's own say-so (its `Add` to its moderators collection, relayed or sent,
+/// or the collection it serves) makes `person` its moderator here. A group of ours: its
+/// moderators decide (the action was authorised by [`may_moderate`]). A group elsewhere is the
+/// authority on its moderators on other servers (as Lemmy trusts it; a moderator of it on a
+/// third server is then honoured when the group relays their actions), but not on our own
+/// members: one of them becomes a moderator of a group elsewhere only if they follow that group
+/// here — their own choice — never by that group's word alone (else any server could make our
+/// members moderators, and members, of its groups).
+pub fn may_enrol(
+    group_is_ours: bool,
+    local_person: bool,
+    follows_group: bool,
+) -> Result<(), ModeratorRefusal> {
+    if group_is_ours || !local_person || follows_group {
+        Ok(())
+    } else {
+        Err(ModeratorRefusal::LocalPersonNotFollowing)
     }
 }
 
@@ -175,6 +198,21 @@ mod tests {
                 ..announced
             }),
             Err(ModeratorRefusal::ContentOutsideGroup)
+        );
+    }
+
+    #[test]
+    fn a_group_elsewhere_enrols_our_members_only_when_they_follow_it() {
+        assert_eq!(
+            may_enrol(false, true, false),
+            Err(ModeratorRefusal::LocalPersonNotFollowing)
+        );
+        assert_eq!(may_enrol(false, true, true), Ok(()));
+        assert_eq!(may_enrol(false, false, false), Ok(()), "its own people");
+        assert_eq!(
+            may_enrol(true, true, false),
+            Ok(()),
+            "our group: ours to decide"
         );
     }
 }

@@ -1,0 +1,2 @@
+DROP INDEX points_ledger_pending_removal;
+DROP INDEX reputation_event_pending_removal;
