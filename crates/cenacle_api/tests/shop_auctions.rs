@@ -61,11 +61,20 @@ async fn audit_is_clean(t: &TestApp) {
     assert!(differences.is_empty(), "audit: {differences:?}");
 }
 
+/// Settles every ended auction, one per transaction as the server's settler does.
 async fn settle(t: &TestApp) -> usize {
-    t.ctx
-        .transaction(|conn| cenacle_core::auctions::settle_ended_auctions(conn).scope_boxed())
-        .await
-        .unwrap()
+    let mut settled = 0;
+    loop {
+        let one = t
+            .ctx
+            .transaction(|conn| cenacle_core::auctions::settle_ended_auctions(conn).scope_boxed())
+            .await
+            .unwrap();
+        if one == 0 {
+            return settled;
+        }
+        settled += one;
+    }
 }
 
 /// A request retried while the pool answers 503 (as a client does under load).

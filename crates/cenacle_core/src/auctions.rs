@@ -216,8 +216,13 @@ pub const WON: &str = "auction_won";
 /// balance no longer covers the bid (a reward reversed since left a debt) cannot pay: the bid
 /// is released and the auction closes unsold. Returns how many were settled. Safe with
 /// several servers (rows claimed SKIP LOCKED).
+///
+/// One auction per call, so per transaction: settling takes the reward's row, then the
+/// winner's balance, the order bids and redemptions take them in; a batch would lock several
+/// winners' balances in auction order and could deadlock with a bid (or another server's
+/// settler) taking them in person order. Callers loop until it returns 0.
 pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> {
-    let due = store::due_auctions(conn, 100).await?;
+    let due = store::due_auctions(conn, 1).await?;
     for id in &due {
         let Some(auction) = store::auction(conn, *id, false).await? else {
             continue;
@@ -230,6 +235,8 @@ pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> 
             store::close_auction(conn, auction.id, "unsold", None).await?;
             continue;
         };
+        // The reward's row before the balance, as redemptions and refunds take them.
+        shop_store::reward_for_update(conn, auction.reward_id).await?;
         lock_balances(conn, &[winner]).await?;
         let available = shop_store::available_points(conn, winner).await?;
         // What the balance covers besides this bid's own hold.
@@ -258,7 +265,14 @@ pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> 
             },
         )
         .await?;
-        ledger::record_points(conn, winner, -amount, WON, &order.ledger_key, None).await?;
+        // A fresh order's key was never paid: a refusal here would be an order with nothing
+        // taken for it.
+        if !ledger::record_points(conn, winner, -amount, WON, &order.ledger_key, None).await? {
+            return Err(CoreError::Internal(format!(
+                "auction {}: its winning spend was already recorded",
+                auction.id
+            )));
+        }
         if digital
             && shop_store::take_code(conn, reward.id, order.id)
                 .await?

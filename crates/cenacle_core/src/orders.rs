@@ -65,14 +65,29 @@ pub async fn set_status(
         // The reward's row before the balance, as redemptions take them.
         store::reward_for_update(conn, order.reward_id).await?;
         ledger::lock_points(conn, order.person_id).await?;
-        ledger::reverse_points(conn, &order.ledger_key).await?;
+        // An order's debit is always there to give back: a refusal that found none would
+        // refund nothing while saying it did.
+        if ledger::reverse_points(conn, &order.ledger_key, ledger::Reversal::Undone)
+            .await?
+            .is_none()
+        {
+            return Err(CoreError::Internal(format!(
+                "order {}: no debit to give back",
+                order.id
+            )));
+        }
         // An auction's lot never took a unit of the shop's stock.
         if order.auction_id.is_none() {
             store::move_stock(conn, order.reward_id, 1).await?;
         }
     }
-    let erase_after = (to == OrderStatus::Delivered)
-        .then(|| address_erased_at(Utc::now(), ctx.settings.shop.address_retention_days));
+    // Every end of an order starts the address's retention, not only a delivery: a refused or
+    // cancelled order keeps no address longer than a delivered one.
+    let erase_after = matches!(
+        to,
+        OrderStatus::Delivered | OrderStatus::Refused | OrderStatus::Cancelled
+    )
+    .then(|| address_erased_at(Utc::now(), ctx.settings.shop.address_retention_days));
     store::set_order_status(
         conn,
         order.id,

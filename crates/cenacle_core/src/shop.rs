@@ -283,7 +283,7 @@ pub async fn redeem(
         },
     )
     .await?;
-    ledger::record_points(
+    let debited = ledger::record_points(
         conn,
         caller.person_id,
         -reward.price,
@@ -292,6 +292,13 @@ pub async fn redeem(
         None,
     )
     .await?;
+    // A fresh order's key was never paid: an order must never exist with nothing taken.
+    if !debited {
+        return Err(CoreError::Internal(format!(
+            "order {}: its debit was already recorded",
+            order.id
+        )));
+    }
     store::move_stock(conn, reward.id, -1).await?;
     if digital && store::take_code(conn, reward.id, order.id).await?.is_none() {
         // Counted free under the reward's lock: only a code uploaded and taken by another

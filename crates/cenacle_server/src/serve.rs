@@ -70,11 +70,20 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        let settled = ctx
-                            .transaction(|conn| auctions::settle_ended_auctions(conn).scope_boxed())
-                            .await;
-                        if let Err(err) = settled {
-                            tracing::error!(error = %err, "settling auctions failed");
+                        // One auction per transaction (see settle_ended_auctions), at most
+                        // a hundred a tick.
+                        for _ in 0..100 {
+                            let settled = ctx
+                                .transaction(|conn| auctions::settle_ended_auctions(conn).scope_boxed())
+                                .await;
+                            match settled {
+                                Ok(0) => break,
+                                Ok(_) => {}
+                                Err(err) => {
+                                    tracing::error!(error = %err, "settling auctions failed");
+                                    break;
+                                }
+                            }
                         }
                         let erased = ctx
                             .transaction(|conn| orders::erase_expired_addresses(conn).scope_boxed())
