@@ -1532,3 +1532,126 @@ async fn a_person_banned_here_is_ignored_inside_a_groups_announce_too() {
     );
     assert!(alpha.metric(metric).await > ignored_before);
 }
+
+/// A group elsewhere cannot plant a report "by" one of our members: a Flag whose actor is
+/// ours (its id on our host), inside the group's Announce, is acknowledged and ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_group_cannot_announce_a_report_by_our_member() {
+    let _shared = MACHINE.read().await;
+    let lab = remote_groups().await;
+    let (remote, alpha) = (&lab.remote, &lab.alpha);
+    let page = lab.post_in_g2("/p/flagged", "Sujet").await;
+    let mut conn = db(alpha).await;
+    let post_id = number(
+        &mut conn,
+        &format!(
+            "SELECT id FROM post WHERE ap_id = {}",
+            lit(page["id"].as_str().unwrap())
+        ),
+    )
+    .await;
+    // luc, our member, answers there: his answer is ours to moderate, in g2.
+    let luc = alpha.member("luc").await;
+    let post = Content {
+        id: post_id,
+        ap_id: page["id"].as_str().unwrap().to_owned(),
+    };
+    let answer_here = alpha.create_answer(&luc, &post, "Ma réponse").await;
+    let metric = "cenacle_inbox_ignored_total{reason=\"our_own_activity\"}";
+    let ignored_before = alpha.metric(metric).await;
+    let flag = json!({
+        "type": "Flag",
+        "id": alpha.url("/activities/flag/planted"),
+        "actor": lab.marie_id,
+        "object": [answer_here.ap_id],
+        "to": [lab.g2.id],
+        "summary": "planté",
+    });
+    let answer = deliver(remote, alpha, &lab.g2, &remote.announce(&lab.g2, &flag)).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(
+        number(&mut conn, "SELECT count(*) FROM report").await,
+        0,
+        "a report in marie's name was stored"
+    );
+    assert!(alpha.metric(metric).await > ignored_before);
+}
+
+/// Only a post still pending is held: the Update of a rejected post keeps nothing for a relay
+/// that will never come (and relays nothing), and the Delete of a pending one drops the Create
+/// kept for its approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_pending_posts_keep_their_activities_for_approval() {
+    let _shared = MACHINE.read().await;
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("remote");
+    let (alpha, admin) = start_alpha(&hosts, &[]).await;
+    let group = alpha.create_group(&admin, "entraide", "Entraide").await;
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/groups/entraide/approval",
+            Some(&admin),
+            Some(json!({"enabled": true, "first_posts": 5})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let remote = FakeServer::start(&hosts, "remote").await;
+    let pat = remote.add_person("pat").await;
+    follow_local_group(&alpha, &remote, &pat, &group).await;
+    let mut conn = db(&alpha).await;
+    let kept = |page: &Value| {
+        format!(
+            "SELECT count(*) FROM held_activity h JOIN post p ON p.id = h.post_id \
+             WHERE p.ap_id = {}",
+            lit(page["id"].as_str().unwrap())
+        )
+    };
+
+    // A held post's Delete drops its kept Create.
+    let first = remote.page(&pat, "/post/1", &group, "Première");
+    remote.publish(&first);
+    let answer = deliver(&remote, &alpha, &pat, &remote.create(&pat, &first)).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(number(&mut conn, &kept(&first)).await, 1);
+    let delete = remote.delete(&pat, first["id"].as_str().unwrap(), &group);
+    let answer = deliver(&remote, &alpha, &pat, &delete).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(number(&mut conn, &kept(&first)).await, 0);
+
+    // A rejected post's Update keeps nothing and relays nothing.
+    let mut second = remote.page(&pat, "/post/2", &group, "Seconde");
+    remote.publish(&second);
+    let answer = deliver(&remote, &alpha, &pat, &remote.create(&pat, &second)).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    let second_id = number(
+        &mut conn,
+        &format!(
+            "SELECT id FROM post WHERE ap_id = {}",
+            lit(second["id"].as_str().unwrap())
+        ),
+    )
+    .await;
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{second_id}/reject"),
+            Some(&admin),
+            json!({"reason": "hors sujet"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(number(&mut conn, &kept(&second)).await, 0);
+    second["name"] = json!("Seconde, corrigée");
+    remote.publish(&second);
+    let answer = deliver(&remote, &alpha, &pat, &remote.update(&pat, &second)).await;
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(
+        number(&mut conn, &kept(&second)).await,
+        0,
+        "an activity was kept for a rejected post"
+    );
+    let relayed = remote
+        .received_where(|a| a["type"] == "Announce" && a["object"]["object"]["id"] == second["id"]);
+    assert!(relayed.is_empty(), "{relayed:?}");
+}

@@ -277,7 +277,7 @@ async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
     assert_eq!(count(&alpha, &stored(&third["id"])).await, 1);
 
     // Our Flag: a member reports the post; it leaves for the author's server, in the name of
-    // our instance actor (the member did not share theirs), shaped as Lemmy reads it.
+    // our reporting actor (the member did not share theirs), shaped as Lemmy reads it.
     let lucie = alpha.member("lucie").await;
     lemmy.check_signers_as_gotosocial();
     let (_, posts) = alpha.get("/api/v1/groups/rust/posts?limit=100", None).await;
@@ -467,4 +467,105 @@ async fn lemmy_and_mastodon_flags_and_blocks_are_applied_and_ours_read_back() {
             "Lemmy needs both"
         );
     }
+}
+
+/// Lemmy resolves a report with a `Resolve` whose Flag is a new one (`Report::new` in its
+/// `resolve_report.rs`: a new id, the reporter it knows, the post alone, `to` = the group):
+/// our open report by that reporter about that post in that group is closed — by a moderator
+/// the group lists, not by anyone else on its server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lemmys_resolve_with_its_own_flag_id_closes_our_report() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("lemmy");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let group = lemmy.add_group("main").await;
+    let people = lemmy.add_people(&["modo", "spammer", "stranger"]).await;
+    let (modo, spammer, stranger) = (&people[0], &people[1], &people[2]);
+    lemmy.set_moderators(&group, &[modo]);
+    let lucie = alpha.member("lucie").await;
+    let inbox = alpha.url("/inbox");
+    let send = |actor, activity: Value| {
+        let (lemmy, inbox) = (&lemmy, inbox.clone());
+        async move { lemmy.send(actor, &inbox, &activity).await.unwrap().status }
+    };
+
+    // lucie follows the Lemmy group, which accepts.
+    let (status, found) = alpha
+        .get(
+            &format!("/api/v1/resolve?q={}", enc(&group.id)),
+            Some(&lucie),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let (status, body) = alpha
+        .post("/api/v1/follows", Some(&lucie), json!({"target": group.id}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let follow = eventually("alpha's Follow", DEADLINE, || async {
+        lemmy
+            .received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
+            .pop()
+    })
+    .await;
+    assert_eq!(send(&group, lemmy.accept(&group, &follow)).await, 202);
+
+    // spammer posts there; lucie reports it (our reporting actor sends the Flag).
+    let page = lemmy.page(spammer, "/post/1", &group.id, "Achetez");
+    lemmy.publish(&page);
+    let announce = lemmy.announce(&group, &lemmy.create(spammer, &page));
+    assert_eq!(send(&group, announce).await, 202);
+    let page_id = page["id"].as_str().unwrap().to_owned();
+    let post_here = {
+        let mut conn = database::connect(&alpha).await;
+        database::number(
+            &mut conn,
+            &format!("SELECT id FROM post WHERE ap_id = {}", lit(&page_id)),
+        )
+        .await
+    };
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&lucie),
+            json!({"post_id": post_here, "reason": "spam", "text": "de la pub"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let ours = eventually("our Flag", DEADLINE, || async {
+        lemmy.received_where(|a| a["type"] == "Flag").pop()
+    })
+    .await;
+    let reporter = alpha.url("/reporter");
+    assert_eq!(ours["actor"], reporter.as_str());
+    let open = "SELECT count(*) FROM report WHERE status = 'open'";
+    let resolved = "SELECT count(*) FROM report WHERE status = 'resolved'";
+    assert_eq!(count(&alpha, open).await, 1);
+
+    let resolve = |actor: &str, n: &str| {
+        fixture(
+            "lemmy_resolve_report.json",
+            &[
+                ("actor", actor),
+                ("base", &lemmy.url("")),
+                ("group", &group.id),
+                ("reporter", &reporter),
+                ("object", &page_id),
+                ("n", n),
+            ],
+        )
+    };
+    // Someone the group does not list: acknowledged, nothing closed.
+    let forged = resolve(&stranger.id, "1");
+    assert_ne!(forged["object"]["id"], ours["id"]);
+    assert_eq!(send(stranger, forged).await, 202);
+    assert_eq!(count(&alpha, resolved).await, 0);
+    // Its moderator, with Lemmy's new Flag: lucie's report is resolved.
+    let by_modo = resolve(&modo.id, "2");
+    reads_as(&by_modo, "Resolve");
+    assert_eq!(send(modo, by_modo).await, 202);
+    assert_eq!(count(&alpha, resolved).await, 1, "{}", alpha.log());
+    assert_eq!(count(&alpha, open).await, 0);
 }

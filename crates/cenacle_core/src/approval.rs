@@ -97,6 +97,9 @@ pub(crate) async fn must_wait(
     Ok(needs_approval(settings, author))
 }
 
+/// A post's `approval` while it waits for a moderator (`rejected` once refused).
+pub const PENDING: &str = "pending";
+
 /// Puts a new post in its group's queue.
 pub(crate) async fn hold(conn: &mut Conn, post: &Post) -> Result<Post, CoreError> {
     Ok(store::hold(conn, post.id).await?)
@@ -142,7 +145,7 @@ async fn pending_for_moderator(
     if !can_moderate(&actor) {
         return Err(forbid("moderate_group"));
     }
-    if post.approval.as_deref() != Some("pending") {
+    if post.approval.as_deref() != Some(PENDING) {
         return Err(CoreError::Conflict("post_not_pending"));
     }
     Ok((post, group))

@@ -266,8 +266,13 @@ pub async fn update(
     }
     let caller = Caller::remote(actor.id);
     // A post held for approval is not public yet: its edit is kept for the relay on
-    // approval (the inbox folds it into the kept Create), never relayed before.
-    let held = stored.comment.is_none() && stored.post.approval.is_some();
+    // approval (the inbox folds it into the kept Create), never relayed before. A rejected
+    // post is never relayed: its edit is neither relayed nor kept (no approval will come).
+    let approval = stored
+        .comment
+        .is_none()
+        .then_some(stored.post.approval.as_deref())
+        .flatten();
     match &stored.comment {
         Some(comment) => {
             comments::edit_comment(conn, &caller, comment.id, &object.body).await?;
@@ -285,10 +290,14 @@ pub async fn update(
             }
         }
     }
-    if held {
-        return Ok(Outcome::HeldForApproval {
-            post_id: stored.post.id,
-        });
+    match approval {
+        Some(crate::approval::PENDING) => {
+            return Ok(Outcome::HeldForApproval {
+                post_id: stored.post.id,
+            })
+        }
+        Some(_) => return Ok(Outcome::Applied),
+        None => {}
     }
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),

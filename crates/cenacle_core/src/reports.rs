@@ -417,23 +417,92 @@ pub async fn receive_flag(
     Ok(stored.ok_or("already_received"))
 }
 
-/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag_id`), with an
-/// optional note: the reporter here sees it resolved. Who may say so is Lemmy's rule for a
-/// `Resolve` (LemmyNet/lemmy `crates/apub/activities/src/community/resolve_report.rs`,
-/// `verify_mod_or_admin_action`): for content in a group elsewhere, one of that group's
-/// listed moderators (the list we keep of it) — not just anyone on its server; for a report
-/// about a person, their instance (its admins, whom Lemmy trusts by domain). `announced_by`:
-/// the group whose `Announce` carried it, which must be the report's.
+/// The Flag a `Resolve` carries, as far as it says.
+pub struct ResolvedFlag<'a> {
+    pub flag_id: &'a str,
+    /// The reporter, as the resolving server knows them: one of our members, or our
+    /// reporting actor. None when the Resolve gives only the Flag's id.
+    pub actor: Option<&'a str>,
+    /// What it reports.
+    pub objects: &'a [String],
+    /// Its `to[0]`: the group of the reported content.
+    pub receiver: Option<&'a str>,
+}
+
+/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag`), with an optional
+/// note: the reporter here sees it resolved. Lemmy's `Resolve` carries a new Flag (its
+/// `ResolveReport::send` builds one with `Report::new`: a new id), and Lemmy closes every
+/// report by that reporter about that object: so, failing the Flag's id, the open reports
+/// filed here by its actor (that member, or — for the reports sent without a name — our
+/// reporting actor `reporting_actor`) about its object in its group are closed.
+/// Who may say so is Lemmy's rule for a `Resolve` (LemmyNet/lemmy
+/// `crates/apub/activities/src/community/resolve_report.rs`, `verify_mod_or_admin_action`):
+/// for content in a group elsewhere, one of that group's listed moderators (the list we keep
+/// of it) — not just anyone on its server; for a report about a person, their instance (its
+/// admins, whom Lemmy trusts by domain). `announced_by`: the group whose `Announce` carried
+/// it, which must be the report's.
 pub async fn receive_resolution(
     conn: &mut Conn,
     resolver: &cenacle_db::actors::PersonActor,
-    flag_id: &str,
+    flag: &ResolvedFlag<'_>,
+    reporting_actor: &str,
     note: Option<&str>,
     announced_by: Option<&Group>,
 ) -> Result<Result<(), &'static str>, CoreError> {
-    let Some(report) = store::report_by_ap_id(conn, flag_id).await? else {
-        return Ok(Err("unknown_report"));
+    let reports = match store::report_by_ap_id(conn, flag.flag_id).await? {
+        Some(report) => vec![report],
+        None => reports_resolved_by(conn, flag, reporting_actor).await?,
     };
+    let mut outcome = Err("unknown_report");
+    for report in &reports {
+        let closed = resolve_one(conn, resolver, report, note, announced_by).await?;
+        if outcome.is_err() {
+            outcome = closed;
+        }
+    }
+    Ok(outcome)
+}
+
+/// The open reports filed here that a Flag with a new id (Lemmy's) resolves: by its actor,
+/// about its object, in its group.
+async fn reports_resolved_by(
+    conn: &mut Conn,
+    flag: &ResolvedFlag<'_>,
+    reporting_actor: &str,
+) -> Result<Vec<Report>, CoreError> {
+    let Some(actor) = flag.actor else {
+        return Ok(vec![]);
+    };
+    let candidates = store::open_reports_filed_here_about(conn, flag.objects).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|r| {
+            let by = if actor == reporting_actor {
+                !r.share_identity
+            } else {
+                r.share_identity && r.reporter_ap_id.as_deref() == Some(actor)
+            };
+            let about = match &r.object_ap_id {
+                Some(_) => flag.receiver.is_some() && r.group_ap_id.as_deref() == flag.receiver,
+                // About the person alone: the Flag names nobody and nothing else.
+                None => flag
+                    .objects
+                    .iter()
+                    .all(|o| Some(o) == r.target_ap_id.as_ref()),
+            };
+            by && about
+        })
+        .collect())
+}
+
+/// `resolver` closes `report`, when it may.
+async fn resolve_one(
+    conn: &mut Conn,
+    resolver: &cenacle_db::actors::PersonActor,
+    report: &Report,
+    note: Option<&str>,
+    announced_by: Option<&Group>,
+) -> Result<Result<(), &'static str>, CoreError> {
     if report.origin_host.is_some() {
         return Ok(Err("not_our_report"));
     }
@@ -469,7 +538,7 @@ pub async fn receive_resolution(
     {
         return Ok(Err("report_closed"));
     }
-    log_closed(conn, &report, resolver.id, ModAction::ResolveReport, note).await?;
+    log_closed(conn, report, resolver.id, ModAction::ResolveReport, note).await?;
     Ok(Ok(()))
 }
 

@@ -232,6 +232,24 @@ pub async fn report_by_ap_id(
     )
 }
 
+/// The open reports filed here about any of `objects` (ActivityPub ids): about that post or
+/// comment, or about that person when the report names no content.
+pub async fn open_reports_filed_here_about(
+    conn: &mut AsyncPgConnection,
+    objects: &[String],
+) -> Result<Vec<ReportRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{REPORT_SELECT} WHERE r.status = 'open' AND r.origin_host IS NULL \
+           AND (COALESCE(c.ap_id, p.ap_id) = ANY($1) \
+             OR (r.target_post_id IS NULL AND r.target_comment_id IS NULL \
+                 AND tp.ap_id = ANY($1))) \
+         ORDER BY r.id"
+    ))
+    .bind::<Array<Text>, _>(objects)
+    .load(conn)
+    .await?)
+}
+
 /// Whose reports to list.
 pub enum ReportFilter<'a> {
     Reporter(i64),

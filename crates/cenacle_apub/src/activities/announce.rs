@@ -365,7 +365,8 @@ impl PreparedAnnounce {
                 super::reports_and_bans::apply_flag(conn, data, &flag, actor, Some(group)).await
             }
             Announced::Resolve(resolve) => {
-                super::reports_and_bans::apply_resolve(conn, &resolve, actor, Some(group)).await
+                super::reports_and_bans::apply_resolve(conn, data, &resolve, actor, Some(group))
+                    .await
             }
         }
     }

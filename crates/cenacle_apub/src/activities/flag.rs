@@ -9,7 +9,8 @@
 //!
 //! We send `object` as an array (the account, then the post or comment: both read it),
 //! the reason in both `summary` and `content`, and `to` = the group. The reporter's name
-//! leaves only when they agreed; otherwise our instance actor sends the Flag.
+//! leaves only when they agreed; otherwise our reporting actor (`/reporter`, a `Service`)
+//! sends the Flag — never our instance actor, an `Application`, which Lemmy refuses.
 
 use crate::vocabulary::{deserialize_audience, deserialize_id, deserialize_opt_string};
 use activitypub_federation::kinds::activity::FlagType;
@@ -95,6 +96,12 @@ impl Resolve {
             Value::Object(o) => o.get("id")?.as_str(),
             _ => None,
         }
+    }
+
+    /// The Flag, when embedded (Lemmy's is a new one, not the Flag it resolves: see
+    /// `cenacle_core::reports::receive_resolution`).
+    pub fn flag(&self) -> Option<Flag> {
+        serde_json::from_value(self.object.clone()).ok()
     }
 }
 

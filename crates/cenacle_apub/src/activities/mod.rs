@@ -257,7 +257,7 @@ impl Prepared {
                 reports_and_bans::apply_flag(conn, data, &flag.0, &flag.1, None).await
             }
             Prepared::Resolve(resolve) => {
-                reports_and_bans::apply_resolve(conn, &resolve.0, &resolve.1, None).await
+                reports_and_bans::apply_resolve(conn, data, &resolve.0, &resolve.1, None).await
             }
             Prepared::Block(b) => {
                 reports_and_bans::apply_block(

@@ -11,10 +11,10 @@ use crate::{
 };
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use cenacle_core::{
-    actors, group_bans, groups,
+    actors, group_bans, groups, identity,
     inbound::Outcome,
     model::{Group, PersonActor},
-    reports::{self, IncomingFlag},
+    reports::{self, IncomingFlag, ResolvedFlag},
     Conn, CoreError,
 };
 use cenacle_domain::origin::Forgery;
@@ -50,6 +50,11 @@ pub async fn apply_flag(
     sender: &PersonActor,
     announced_by: Option<&Group>,
 ) -> Result<Outcome, CoreError> {
+    if announced_by.is_some() && ours(data, sender, &flag.id) {
+        // A group elsewhere must not plant a report "by" one of our members: their reports
+        // leave from here, never come back through another server (as `announced_block`).
+        return Ok(Outcome::Ignored("our_own_activity"));
+    }
     let objects: Vec<String> = flag.object.iter().map(|u| u.to_string()).collect();
     let incoming = IncomingFlag {
         flag_id: flag.id.as_str(),
@@ -65,6 +70,13 @@ pub async fn apply_flag(
         forward_flag(conn, data, report_id, flag, sender).await?;
     }
     Ok(Outcome::Applied)
+}
+
+/// Whether an activity is our own: its actor one of our people, or its id on our host.
+fn ours(data: &FedData, actor: &PersonActor, id: &Url) -> bool {
+    let base = data.base();
+    let our_host = cenacle_domain::origin::authority(&base);
+    actor.local || cenacle_domain::origin::authority(id.as_str()).eq_ignore_ascii_case(our_host)
 }
 
 /// The group's `Announce{Flag}` to its moderators' instances and the content author's.
@@ -118,6 +130,7 @@ async fn forward_flag(
 /// `Announce` carried the resolution).
 pub async fn apply_resolve(
     conn: &mut Conn,
+    data: &FedData,
     resolve: &Resolve,
     resolver: &PersonActor,
     announced_by: Option<&Group>,
@@ -125,10 +138,24 @@ pub async fn apply_resolve(
     let Some(flag_id) = resolve.flag_id() else {
         return Ok(Outcome::Ignored("resolve_without_flag"));
     };
+    let flag = resolve.flag();
+    let objects: Vec<String> = flag
+        .iter()
+        .flat_map(|f| &f.object)
+        .map(Url::to_string)
+        .collect();
+    let resolved_flag = ResolvedFlag {
+        flag_id,
+        actor: flag.as_ref().map(|f| f.actor.as_str()),
+        objects: &objects,
+        receiver: flag.as_ref().and_then(|f| f.to.first()).map(Url::as_str),
+    };
+    let reporting_actor = identity::urls::reporting_actor(&data.base());
     let resolved = reports::receive_resolution(
         conn,
         resolver,
-        flag_id,
+        &resolved_flag,
+        &reporting_actor,
         resolve.summary.as_deref(),
         announced_by,
     )

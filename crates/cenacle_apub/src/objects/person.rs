@@ -41,8 +41,9 @@ pub enum PersonKind {
     /// Bots on Mastodon.
     Service,
     Organization,
-    /// An instance actor: Mastodon sends its reports (`Flag`) as its instance actor, and so
-    /// do we unless the reporter shares their name.
+    /// An instance actor: Mastodon sends its reports (`Flag`) as its instance actor. Ours
+    /// sends none: a report leaves as our reporting actor (a `Service`, which Lemmy accepts)
+    /// unless the reporter shares their name.
     Application,
 }
 

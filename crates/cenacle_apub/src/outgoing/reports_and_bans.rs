@@ -1,5 +1,5 @@
 //! Reports and bans leaving: a member's report as a `Flag` to the servers of the group and of
-//! the reported person (in our instance actor's name unless the reporter shares theirs); a
+//! the reported person (in our reporting actor's name unless the reporter shares theirs); a
 //! resolution as `Resolve` to the server the report came from; a ban from a group of ours
 //! as a `Block` (its lifting as `Undo{Block}`), announced by the group to its followers and
 //! sent to the banned person's server.
@@ -34,8 +34,10 @@ fn url(s: &str) -> Result<Url, ApubError> {
 /// The Flag of `report`, sent by `actor` with id `id`, in the shape Lemmy and Mastodon both
 /// read: `object` = [the person, the post or comment] (Mastodon's shape, which Lemmy reads
 /// too), `to` = exactly one receiver (Lemmy dereferences `to[0]` as a community or a site):
-/// the group for content in one, else — a report about a person — the person's instance,
-/// whose site actor Lemmy identifies by the instance's root URL (Mastodon ignores `to`).
+/// the group for content in one, else — a report about a person — the person's instance's
+/// root URL (Mastodon ignores `to`). Lemmy cannot take a report about a person alone: what
+/// it reports is a post, a comment, a community or a private message (its
+/// `ReportableObjects`), so it refuses such a Flag; Mastodon and servers like ours read it.
 fn flag_of(report: &Report, id: Url, actor: Url) -> Result<Flag, ApubError> {
     let person = url(report.target_ap_id.as_deref().unwrap_or_default())?;
     let mut object = vec![person.clone()];
