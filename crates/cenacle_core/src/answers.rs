@@ -61,6 +61,11 @@ pub(crate) async fn set_acceptance(
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
+    // A question a moderator removed accepts no answer until restored (its rewards would be
+    // paid while it is hidden); clearing an acceptance stays possible.
+    if comment_id.is_some() && locked.removed_at.is_some() {
+        return Err(CoreError::NotAllowed("post_removed"));
+    }
     if let Some(cid) = comment_id {
         if !store::live_answer_locked(conn, post.id, cid).await? {
             return Err(CoreError::NotFound("answer"));

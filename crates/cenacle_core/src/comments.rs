@@ -31,6 +31,10 @@ pub async fn add_comment(
     if post.approval.is_some() {
         return Err(forbid("post_not_published"));
     }
+    // Hidden by a moderator: nobody replies to it (nor earns for a reply) until restored.
+    if post.removed_at.is_some() {
+        return Err(forbid("post_removed"));
+    }
     if group.archived_at.is_some() {
         return Err(forbid("group_archived"));
     }

@@ -103,12 +103,14 @@ pub(crate) async fn vote_on(
     // loaded before a deletion committed): content that is gone took its rewards with it, and
     // a reward committed after its deletion would survive it.
     if subject.post.deleted_at.is_some()
-        || !store::post_live_for_vote(conn, subject.post.id).await?
+        || !store::post_live_for_vote(conn, subject.post.id, choice.is_none()).await?
     {
         return Err(CoreError::NotFound("post"));
     }
     if let Some(comment) = &subject.comment {
-        if comment.deleted_at.is_some() || !store::comment_live_for_vote(conn, comment.id).await? {
+        if comment.deleted_at.is_some()
+            || !store::comment_live_for_vote(conn, comment.id, choice.is_none()).await?
+        {
             return Err(CoreError::NotFound("comment"));
         }
     }

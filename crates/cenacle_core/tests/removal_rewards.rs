@@ -211,6 +211,80 @@ async fn an_acceptance_withdrawn_while_removed_is_not_given_back_on_restore() {
 }
 
 #[tokio::test]
+async fn a_removed_question_takes_no_reply_nor_acceptance_until_restored() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    remove_post(&w, &s).await;
+    // (Others cannot even read it; its moderators can, and still may not reply.)
+    let moderator = Caller::from(&s.admin);
+    let (moderator, marie, question, answer) = (&moderator, &s.marie, s.question, s.answer);
+    let replied = w
+        .act(|conn, ctx| {
+            async move {
+                cenacle_core::comments::add_comment(
+                    conn,
+                    ctx,
+                    moderator,
+                    question,
+                    None,
+                    "Moi aussi",
+                    None,
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await;
+    assert!(
+        matches!(replied, Err(CoreError::NotAllowed("post_removed"))),
+        "{replied:?}"
+    );
+    // Marie moves her acceptance away and back while it is hidden: the second is refused.
+    w.act(|conn, ctx| {
+        async move { answers::accept_answer(conn, ctx, marie, question, None).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+    let accepted = w
+        .act(|conn, ctx| {
+            async move { answers::accept_answer(conn, ctx, marie, question, Some(answer)).await }
+                .scope_boxed()
+        })
+        .await;
+    assert!(
+        matches!(accepted, Err(CoreError::NotAllowed("post_removed"))),
+        "{accepted:?}"
+    );
+    audit_is_clean(&w).await;
+}
+
+#[tokio::test]
+async fn a_like_withdrawn_while_removed_is_not_given_back_on_restore() {
+    let w = World::new().await;
+    let s = scene(&w).await;
+    remove(&w, &s).await;
+    // Jean takes his like back while the answer is hidden (a remote Undo{Like} arriving then
+    // does the same): refused before, the like stood and the restore paid it again.
+    let (jean, answer) = (&s.jean, s.answer);
+    w.act(|conn, ctx| {
+        async move { votes::vote(conn, ctx, jean, VoteTarget::Comment(answer), None, None).await }
+            .scope_boxed()
+    })
+    .await
+    .expect("a vote can be withdrawn from removed content");
+    restore(&w, &s).await;
+    // Paul has his answer, its acceptance and Marie's like back, not Jean's.
+    let paul_now = books(&w, &[s.paul.person_id]).await[0];
+    assert!(
+        paul_now.0 < s.after[1].0,
+        "{paul_now:?} vs {:?}",
+        s.after[1]
+    );
+    assert!(paul_now.0 > s.before[1].0);
+    audit_is_clean(&w).await;
+}
+
+#[tokio::test]
 async fn removing_a_question_takes_back_its_thread_and_restoring_gives_it_back() {
     let w = World::new().await;
     let s = scene(&w).await;

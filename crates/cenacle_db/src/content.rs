@@ -279,7 +279,14 @@ pub async fn post_edits(
 /// deletion, which takes it back, or refused after it — never committed after the deletion
 /// took back the rest. KEY SHARE does not block the votes' counter updates on the same row,
 /// so concurrent votes do not wait on each other here; only [`lock_post_for_take_down`] does.
-pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+///
+/// `withdrawing`: a vote taken back is still taken on content a moderator removed (it was
+/// paid before the removal; left standing, a restore would pay it again).
+pub async fn post_live_for_vote(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    withdrawing: bool,
+) -> Result<bool, DbError> {
     // A post waiting for approval (or rejected) takes no votes either, nor one a moderator
     // removed (what it earned was taken back; a vote now would be paid while it is hidden).
     let live: Option<bool> = post::table
@@ -288,7 +295,11 @@ pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result
             post::deleted_at
                 .is_null()
                 .and(post::approval.is_null())
-                .and(post::removed_at.is_null()),
+                .and(
+                    post::removed_at
+                        .is_null()
+                        .or(withdrawing.into_sql::<diesel::sql_types::Bool>()),
+                ),
         )
         .for_key_share()
         .first(conn)
@@ -298,13 +309,19 @@ pub async fn post_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result
 }
 
 /// [`post_live_for_vote`] for a comment.
-pub async fn comment_live_for_vote(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+pub async fn comment_live_for_vote(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    withdrawing: bool,
+) -> Result<bool, DbError> {
     let live: Option<bool> = comment::table
         .find(id)
         .select(
-            comment::deleted_at
-                .is_null()
-                .and(comment::removed_at.is_null()),
+            comment::deleted_at.is_null().and(
+                comment::removed_at
+                    .is_null()
+                    .or(withdrawing.into_sql::<diesel::sql_types::Bool>()),
+            ),
         )
         .for_key_share()
         .first(conn)
@@ -953,6 +970,20 @@ pub async fn uncount_votes_of_host(
         post_id: Option<i64>,
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
         comment_id: Option<i64>,
+    }
+    // The counters first, in id order, then the votes: the order `cast_vote` takes them in
+    // (its target's counter, then its vote row), so a vote from this host arriving during the
+    // block waits instead of deadlocking with it.
+    for (table, column) in [("post", "post_id"), ("comment", "comment_id")] {
+        diesel::sql_query(format!(
+            "SELECT t.id FROM {table} t WHERE t.id IN \
+               (SELECT v.{column} FROM vote v JOIN person p ON p.id = v.person_id \
+                WHERE NOT p.local AND p.instance_host = $1 AND v.counted AND v.{column} IS NOT NULL) \
+             ORDER BY t.id FOR UPDATE OF t"
+        ))
+        .bind::<diesel::sql_types::Text, _>(host)
+        .execute(conn)
+        .await?;
     }
     // They leave the shown counts too (see `cast_vote`), in the same statement.
     let rows: Vec<Uncounted> = diesel::sql_query(
