@@ -31,10 +31,6 @@ pub async fn add_comment(
     if post.approval.is_some() {
         return Err(forbid("post_not_published"));
     }
-    // Hidden by a moderator: nobody replies to it (nor earns for a reply) until restored.
-    if post.removed_at.is_some() {
-        return Err(forbid("post_removed"));
-    }
     if group.archived_at.is_some() {
         return Err(forbid("group_archived"));
     }
@@ -42,6 +38,11 @@ pub async fn add_comment(
         return Err(forbid("post_in_group"));
     }
     crate::group_bans::refuse_if_banned(conn, group.id, caller.person_id).await?;
+    // Hidden by a moderator: nobody replies to it (nor earns for a reply) until restored.
+    // (After the ban check: a banned member is told that first.)
+    if post.removed_at.is_some() {
+        return Err(forbid("post_removed"));
+    }
     let depth = match parent_id {
         Some(pid) => {
             let parent = store::comment_by_id(conn, pid)
