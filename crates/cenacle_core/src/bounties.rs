@@ -250,5 +250,14 @@ pub async fn bounty_of(
     post_id: i64,
 ) -> Result<Option<Bounty>, CoreError> {
     readable_post(conn, caller, post_id).await?;
+    bounty_of_read_post(conn, post_id).await
+}
+
+/// The latest bounty of a question its caller has already read as its viewer may
+/// (`posts::get_post` on the question page): the post is not read a second time.
+pub async fn bounty_of_read_post(
+    conn: &mut Conn,
+    post_id: i64,
+) -> Result<Option<Bounty>, CoreError> {
     Ok(ledger::latest_bounty(conn, post_id).await?)
 }

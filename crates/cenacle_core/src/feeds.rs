@@ -80,13 +80,13 @@ pub const WIDGET_ANSWERS_MAX: i64 = 20;
 
 /// The latest accepted answers of our public groups, for another site to show: only what
 /// anyone may read (public groups of ours; nothing held, removed or deleted), `tag`'s or
-/// `group`'s when asked. (question, its accepted answer, its group's name), newest first.
+/// `group`'s when asked. (question, its accepted answer), newest first.
 pub async fn latest_answers(
     conn: &mut Conn,
     tag: Option<&str>,
     group: Option<&str>,
     limit: i64,
-) -> Result<Vec<(Post, store::Comment, String)>, CoreError> {
+) -> Result<Vec<(Post, store::Comment)>, CoreError> {
     // A group that is not public answers as a missing one: a widget must not tell that a
     // private group exists.
     let group_id = match group {

@@ -1322,7 +1322,7 @@ pub async fn latest_answered(
     tag: Option<&str>,
     group_id: Option<i64>,
     limit: i64,
-) -> Result<Vec<(Post, Comment, String)>, DbError> {
+) -> Result<Vec<(Post, Comment)>, DbError> {
     use crate::schema::community_group as g;
     let mut query = post::table
         .inner_join(g::table)
@@ -1335,7 +1335,7 @@ pub async fn latest_answered(
         .filter(post::removed_at.is_null())
         .filter(comment::deleted_at.is_null())
         .filter(comment::removed_at.is_null())
-        .select((Post::as_select(), Comment::as_select(), g::name))
+        .select((Post::as_select(), Comment::as_select()))
         .order(post::id.desc())
         .limit(limit)
         .into_boxed();

@@ -99,27 +99,6 @@ pub(crate) struct Extras {
     bounty: Option<Bounty>,
 }
 
-/// What the vote buttons are about: their labels say it.
-pub struct VoteSubject(pub &'static str);
-
-impl VoteSubject {
-    pub fn like_label(&self) -> &'static str {
-        if self.0 == "post" {
-            "like-post"
-        } else {
-            "like-answer"
-        }
-    }
-
-    pub fn dislike_label(&self) -> &'static str {
-        if self.0 == "post" {
-            "dislike-post"
-        } else {
-            "dislike-answer"
-        }
-    }
-}
-
 /// A question's bounty as its page shows it.
 pub struct BountyBox {
     amount: String,
@@ -202,7 +181,8 @@ pub(crate) async fn load(
         None => (None, None),
     };
     let bounty = if detail.post.kind == "question" {
-        bounties::bounty_of(&mut conn, caller.as_ref(), id).await?
+        // `get_post` above checked the viewer may read it.
+        bounties::bounty_of_read_post(&mut conn, id).await?
     } else {
         None
     };

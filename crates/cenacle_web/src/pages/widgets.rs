@@ -242,7 +242,7 @@ pub async fn answers(
     let base = state.ctx.settings.public_base();
     let items = list
         .into_iter()
-        .map(|(post, answer, _group)| AnswerItem {
+        .map(|(post, answer)| AnswerItem {
             link: format!("{base}/posts/{}#answer-{}", post.id, answer.id),
             question: post.title,
             excerpt: excerpt(&answer.body),
