@@ -905,3 +905,126 @@ async fn a_member_redeems_rewards_in_the_shop_and_sees_her_orders_and_code() {
     assert_eq!(orders.as_array().map(Vec::len), Some(2), "{orders}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let alice = alpha.member("alice").await;
+    let bob = alpha.member("bob").await;
+    for token in [&alice, &bob] {
+        alpha
+            .post("/api/v1/groups/support/join", Some(token), json!({}))
+            .await;
+    }
+    let (_, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&alice),
+            json!({"kind": "question", "title": "Which charger?"}),
+        )
+        .await;
+    let id = body["post"]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{id}/comments"),
+            Some(&bob),
+            json!({"body": "Cheap chargers at spam.example"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let answer = body["id"].as_i64().expect("the answer's id");
+
+    // Alice reports the answer from the question page, in her words.
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "alice").await;
+    b.goto(&alpha.url(&format!("/posts/{id}"))).await;
+    b.click(&format!("#answer-{answer} a[href^='/report']"))
+        .await;
+    b.find("input[name=reason][value=spam]").await;
+    key_page(&b, "report-form-en").await;
+    // A reason is required: the browser keeps the form until one is chosen; the server
+    // refuses a forged one and keeps what she typed.
+    b.fill("#report-text", "<b>sells</b> chargers").await;
+    b.js_value("document.querySelectorAll('input[name=reason]').forEach(r => r.required = false); return null").await;
+    b.click("form.stack button[type=submit]").await;
+    b.find("#form-error").await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#report-text').value")
+            .await,
+        "<b>sells</b> chargers"
+    );
+    b.click("input[name=reason][value=spam]").await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_path("her reports", |p| p == "/reports/mine").await;
+    assert_eq!(b.text(".report-status").await, "open");
+    let (_, mine) = alpha.get("/api/v1/reports/mine", Some(&alice)).await;
+    assert_eq!(mine["items"].as_array().map_or(0, Vec::len), 1, "{mine}");
+    assert_eq!(mine["items"][0]["reason"], "spam", "{mine}");
+    sign_out(&b).await;
+
+    // The group's moderator finds it in the group's queue, markup shown as text, and
+    // resolves it with a note and a ban.
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url("/groups/support")).await;
+    b.click("a[href='/groups/support/reports']").await;
+    b.find(&format!(
+        "form[action='/reports/{}/close']",
+        mine["items"][0]["id"]
+    ))
+    .await;
+    assert!(
+        b.source().await.contains("&lt;b&gt;sells&lt;/b&gt;"),
+        "the reporter's words as text"
+    );
+    key_page(&b, "reports-queue-en").await;
+    b.fill(
+        ".reports input[name=note]",
+        "Advertising removed, seller banned",
+    )
+    .await;
+    b.click(".reports input[name=ban]").await;
+    b.click(".reports button[value=resolve]").await;
+    b.wait_text(".empty", "No report.").await;
+    b.goto(&alpha.url("/groups/support/reports?status=resolved"))
+        .await;
+    assert_eq!(
+        b.text(".report-note").await,
+        "Advertising removed, seller banned"
+    );
+    let admin = alpha.login("admin").await;
+    let (_, bans) = alpha.get("/api/v1/groups/support/bans", Some(&admin)).await;
+    assert!(
+        bans.to_string().contains("bob"),
+        "bob banned from the group: {bans}"
+    );
+    let (status, _) = alpha
+        .post(
+            &format!("/api/v1/posts/{id}/comments"),
+            Some(&bob),
+            json!({"body": "Still here"}),
+        )
+        .await;
+    assert_eq!(status, 403, "a banned member cannot answer");
+    sign_out(&b).await;
+
+    // Alice sees the outcome, in French once she switches.
+    sign_in(&b, &alpha, "alice").await;
+    b.goto(&alpha.url("/reports/mine")).await;
+    assert_eq!(b.text(".report-status").await, "resolved");
+    assert_eq!(
+        b.text(".report-note").await,
+        "Advertising removed, seller banned"
+    );
+    b.click("a[hreflang=fr]").await;
+    b.wait_text(".report-status", "traité").await;
+    key_page(&b, "my-reports-fr").await;
+
+    // Nobody else may open the group's queue.
+    b.goto(&alpha.url("/groups/support/reports?status=resolved"))
+        .await;
+    b.find("main h1").await;
+    let page = b.source().await;
+    assert!(!page.contains("seller banned"), "not her queue: {page}");
+    b.wait_count("form[action^='/reports/']", 0).await;
+    b.close().await;
+}

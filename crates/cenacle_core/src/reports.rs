@@ -133,17 +133,29 @@ async fn local_group(conn: &mut Conn, name: &str) -> Result<Group, CoreError> {
         .ok_or(CoreError::NotFound("group"))
 }
 
-/// A member files a report. Content must be readable by them; the reason must be one the
-/// group offers.
-pub async fn file(
+/// What a report is about, found as the reporter may see it: the group it belongs to (when
+/// any), the person reported, and the post or comment.
+struct Resolved {
+    group: Option<Group>,
+    person_id: i64,
+    post_id: Option<i64>,
+    comment_id: Option<i64>,
+}
+
+async fn resolve_target(
     conn: &mut Conn,
     caller: &Caller,
-    input: &NewReportInput,
-) -> Result<Report, CoreError> {
-    let (group, person, post, comment) = match input.target {
+    target: ReportTarget,
+) -> Result<Resolved, CoreError> {
+    Ok(match target {
         ReportTarget::Post(id) => {
             let found = readable_post(conn, Some(caller), id).await?;
-            (Some(found.group), found.post.author_id, Some(id), None)
+            Resolved {
+                group: Some(found.group),
+                person_id: found.post.author_id,
+                post_id: Some(id),
+                comment_id: None,
+            }
         }
         ReportTarget::Comment(id) => {
             let comment = content_store::comment_by_id(conn, id)
@@ -151,7 +163,12 @@ pub async fn file(
                 .filter(|c| c.deleted_at.is_none())
                 .ok_or(CoreError::NotFound("comment"))?;
             let found = readable_post(conn, Some(caller), comment.post_id).await?;
-            (Some(found.group), comment.author_id, None, Some(id))
+            Resolved {
+                group: Some(found.group),
+                person_id: comment.author_id,
+                post_id: None,
+                comment_id: Some(id),
+            }
         }
         ReportTarget::Person {
             person_id,
@@ -168,9 +185,40 @@ pub async fn file(
                 ),
                 None => None,
             };
-            (group, person_id, None, None)
+            Resolved {
+                group,
+                person_id,
+                post_id: None,
+                comment_id: None,
+            }
         }
-    };
+    })
+}
+
+/// The reasons a member may give for reporting `target` (those of its group), once it is
+/// known they may see it: what the report form offers.
+pub async fn reasons_for(
+    conn: &mut Conn,
+    caller: &Caller,
+    target: ReportTarget,
+) -> Result<Vec<Reason>, CoreError> {
+    let found = resolve_target(conn, caller, target).await?;
+    reasons_of(conn, found.group.map(|g| g.id)).await
+}
+
+/// A member files a report. Content must be readable by them; the reason must be one the
+/// group offers.
+pub async fn file(
+    conn: &mut Conn,
+    caller: &Caller,
+    input: &NewReportInput,
+) -> Result<Report, CoreError> {
+    let Resolved {
+        group,
+        person_id: person,
+        post_id: post,
+        comment_id: comment,
+    } = resolve_target(conn, caller, input.target).await?;
     let group_id = group.as_ref().map(|g| g.id);
     let offered = offered_codes(conn, group_id).await?;
     rules::check_report(&input.reason, &input.text, &offered).map_err(from_report_error)?;

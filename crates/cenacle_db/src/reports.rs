@@ -167,6 +167,9 @@ pub struct ReportRow {
     /// The reported post's or comment's ActivityPub id.
     #[diesel(sql_type = Nullable<Text>)]
     pub object_ap_id: Option<String>,
+    /// The post whose page shows the reported content (the comment's thread).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub thread_post_id: Option<i64>,
     #[diesel(sql_type = Text)]
     pub reason_code: String,
     #[diesel(sql_type = Text)]
@@ -197,6 +200,7 @@ const REPORT_SELECT: &str =
        tp.ap_id AS target_ap_id, tp.local AS target_local, \
        COALESCE(tp.shared_inbox_url, tp.inbox_url) AS target_inbox, \
        r.target_post_id, r.target_comment_id, COALESCE(c.ap_id, p.ap_id) AS object_ap_id, \
+       COALESCE(r.target_post_id, c.post_id) AS thread_post_id, \
        r.reason_code, r.body, r.status, r.resolution_note, r.resolved_by, r.resolved_at, \
        r.ap_id, r.origin_host, r.created_at \
      FROM report r \

@@ -6,7 +6,7 @@ use crate::{
     i18n::Words,
     pages::{
         account, admin, bounty, composer, feed, groups, join_requests, leaderboard, person, post,
-        search, shop, votes, widgets,
+        reports, search, shop, votes, widgets,
     },
     render::PageError,
     session::{cookie_value, LANG_COOKIE},
@@ -57,6 +57,11 @@ pub fn router(state: AppState) -> Router {
             "/groups/{name}/requests/{person}",
             post_route(join_requests::decide),
         )
+        .route("/groups/{name}/reports", get(reports::group_queue))
+        .route("/report", get(reports::report_form).post(reports::file))
+        .route("/reports/mine", get(reports::mine))
+        .route("/reports/{id}/close", post_route(reports::close))
+        .route("/moderation/reports", get(reports::instance_queue))
         .route("/posts/{id}", get(post::show))
         .route("/posts/{id}/answers", post_route(post::answer))
         .route("/posts/{id}/accept", post_route(post::accept))

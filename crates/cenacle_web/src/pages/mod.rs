@@ -11,6 +11,7 @@ pub mod leaderboard;
 pub mod person;
 pub mod post;
 pub mod post_list;
+pub mod reports;
 pub mod search;
 pub mod shop;
 pub mod votes;

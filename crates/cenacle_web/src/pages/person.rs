@@ -31,6 +31,8 @@ struct PersonPage {
     points: Option<String>,
     home: Option<String>,
     badges: Vec<(String, String)>,
+    /// Someone else's profile, seen signed in: the way to report them.
+    report_person: Option<i64>,
 }
 
 pub async fn show(
@@ -49,16 +51,17 @@ pub async fn show(
             None
         };
         let profile = people::profile(&mut conn, &state.ctx, person).await?;
-        Ok::<_, CoreError>((profile, balance))
+        Ok::<_, CoreError>((profile, balance, me.is_some() && !own))
     }
     .await;
-    let (profile, balance) = match read {
+    let (profile, balance, may_report) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
     let t = v.words;
     let fr = t.0 == Language::Fr;
     let person = profile.person;
+    let report_person = may_report.then_some(person.id);
     let host = person
         .instance_host
         .clone()
@@ -92,6 +95,7 @@ pub async fn show(
             points: balance.map(|p| t.number(p)),
             home: profile.home_reputation.map(|r| t.number(r)),
             badges: profile.badges.into_iter().map(badge).collect(),
+            report_person,
         },
     )
 }
