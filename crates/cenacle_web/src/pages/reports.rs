@@ -248,10 +248,14 @@ async fn views(
     let mut labels: HashMap<Option<i64>, HashMap<String, String>> = HashMap::new();
     let mut out = Vec::with_capacity(found.len());
     for r in found {
-        if !labels.contains_key(&r.group_id) {
+        if let std::collections::hash_map::Entry::Vacant(slot) = labels.entry(r.group_id) {
             let offered = reports::reasons_of(conn, r.group_id).await?;
-            let by_code = offered.iter().map(|x| (x.code.clone(), label(t, x)));
-            labels.insert(r.group_id, by_code.collect());
+            slot.insert(
+                offered
+                    .iter()
+                    .map(|x| (x.code.clone(), label(t, x)))
+                    .collect(),
+            );
         }
         let reason = labels[&r.group_id]
             .get(&r.reason_code)
