@@ -380,4 +380,56 @@ async fn a_report_to_alphas_group_is_forwarded_to_its_moderators_instance() {
         !forwarded.to_string().contains("pierre"),
         "still anonymous: {forwarded}"
     );
+
+    // A report by alpha's own member about its group's content reaches marie's instance too
+    // (the group's Announce of alpha's Flag), still without the member's name.
+    let jean = alpha.member("jean").await;
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&jean),
+            json!({"post_id": question.id, "reason": "spam", "text": "doublon"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let from_alpha = eventually("alpha's member's report on beta", DEADLINE, || async {
+        reports(&beta, &beta_admin, "/api/v1/reports")
+            .await
+            .into_iter()
+            .find(|r| r["text"] == "doublon")
+    })
+    .await;
+    assert_eq!(from_alpha["object_ap_id"], question.ap_id.as_str());
+    assert!(
+        !from_alpha.to_string().contains("jean"),
+        "sent in alpha's name: {from_alpha}"
+    );
+
+    // alpha resolves both: the outcome reaches every server that holds them — pierre's
+    // (gamma) and the moderators' (beta), whose queue empties.
+    let queue = reports(&alpha, &admin, "/api/v1/groups/entraide/reports").await;
+    assert_eq!(queue.len(), 2, "{queue:?}");
+    for report in &queue {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/reports/{}/resolve", report["id"]),
+                Some(&admin),
+                json!({"note": "Hors sujet retiré"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    eventually("beta's copies resolved", DEADLINE, || async {
+        let resolved = reports(&beta, &beta_admin, "/api/v1/reports?status=resolved").await;
+        (resolved.len() == 2).then_some(())
+    })
+    .await;
+    assert!(reports(&beta, &beta_admin, "/api/v1/reports")
+        .await
+        .is_empty());
+    eventually("pierre sees the outcome on gamma", DEADLINE, || async {
+        let mine = reports(&gamma, &pierre, "/api/v1/reports/mine").await;
+        mine.into_iter().find(|r| r["status"] == "resolved")
+    })
+    .await;
 }

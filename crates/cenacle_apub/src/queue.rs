@@ -28,3 +28,32 @@ pub async fn send<T: Serialize>(
     )
     .await
 }
+
+/// A group of ours `Announce`s `activity` to the given inboxes only (not to its followers):
+/// reports and their resolutions, for its moderators' instances, as Lemmy forwards them.
+/// Built as JSON here: the `Announce` type lives with the activities that read announces,
+/// which call this.
+pub async fn announce_to(
+    conn: &mut Conn,
+    data: &FedData,
+    group: &cenacle_core::model::Group,
+    activity: &impl Serialize,
+    inboxes: Vec<String>,
+) -> Result<(), CoreError> {
+    if inboxes.is_empty() {
+        return Ok(());
+    }
+    let (to, cc) = crate::objects::content::audience_of(group);
+    let group_url = Url::parse(&group.ap_id).map_err(|e| CoreError::Internal(e.to_string()))?;
+    let id = crate::vocabulary::new_activity_id(data, "announce");
+    let announce = serde_json::json!({
+        "type": "Announce",
+        "id": id,
+        "actor": group_url,
+        "object": activity,
+        "to": to,
+        "cc": cc,
+    });
+    send(conn, data, &id, &group_url, &announce, inboxes).await?;
+    Ok(())
+}

@@ -477,8 +477,9 @@ pub struct ResolvedFlag<'a> {
     pub receiver: Option<&'a str>,
 }
 
-/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag`), with an optional
-/// note: the reporter here sees it resolved. Lemmy's `Resolve` carries a new Flag (its
+/// A moderator elsewhere (`resolver`) resolved a report we sent (`flag`), or one their group
+/// forwarded to us, with an optional note: the reporter here sees it resolved, and the
+/// forwarded copy leaves our queue. Lemmy's `Resolve` carries a new Flag (its
 /// `ResolveReport::send` builds one with `Report::new`: a new id), and Lemmy closes every
 /// report by that reporter about that object: so, failing the Flag's id, the open reports
 /// filed here by its actor (that member, or — for the reports sent without a name — our
@@ -551,7 +552,10 @@ async fn resolve_one(
     note: Option<&str>,
     announced_by: Option<&Group>,
 ) -> Result<Result<(), &'static str>, CoreError> {
-    if report.origin_host.is_some() {
+    // A report received from another server is that server's or ours to close — except one
+    // a group elsewhere forwarded to us (its moderator's instance): that group's `Announce`
+    // of the resolution closes it (checked below: its group, its listed moderator).
+    if report.origin_host.is_some() && announced_by.is_none() {
         return Ok(Err("not_our_report"));
     }
     let remote_group = match report.group_id.filter(|_| report.object_ap_id.is_some()) {

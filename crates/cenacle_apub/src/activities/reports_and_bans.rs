@@ -3,12 +3,7 @@
 //! `cenacle_core::reports` and `cenacle_core::group_bans`.
 
 use super::{block::BlockUser, flag::Flag, flag::Resolve};
-use crate::{
-    objects::{content, person::ApubPerson},
-    queue::send,
-    vocabulary::new_activity_id,
-    ApubError, FedData,
-};
+use crate::{objects::person::ApubPerson, queue::announce_to, ApubError, FedData};
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use cenacle_core::{
     actors, group_bans, groups, identity,
@@ -79,7 +74,8 @@ fn ours(data: &FedData, actor: &PersonActor, id: &Url) -> bool {
     actor.local || cenacle_domain::origin::authority(id.as_str()).eq_ignore_ascii_case(our_host)
 }
 
-/// The group's `Announce{Flag}` to its moderators' instances and the content author's.
+/// The group's `Announce{Flag}`, unchanged (Lemmy's shape), to its moderators' instances and
+/// the content author's.
 async fn forward_flag(
     conn: &mut Conn,
     data: &FedData,
@@ -109,21 +105,7 @@ async fn forward_flag(
     if inboxes.is_empty() {
         return Ok(());
     }
-    let (to, cc) = content::audience_of(&group);
-    let group_url = Url::parse(&group.ap_id).map_err(|e| CoreError::Internal(e.to_string()))?;
-    let id = new_activity_id(data, "announce");
-    // The Announce's shape (`announce::Announce`), written here: that file reads what groups
-    // elsewhere announce, reports included.
-    let announce = serde_json::json!({
-        "type": "Announce",
-        "id": id,
-        "actor": group_url,
-        "object": flag,
-        "to": to,
-        "cc": cc,
-    });
-    send(conn, data, &id, &group_url, &announce, inboxes).await?;
-    Ok(())
+    announce_to(conn, data, &group, flag, inboxes).await
 }
 
 /// A moderator elsewhere resolved a report we sent (`announced_by`: the group whose

@@ -12,7 +12,7 @@ use crate::{
         BlockUser, Flag, Resolve,
     },
     context::with_context,
-    queue::send,
+    queue::{announce_to, send},
     vocabulary::new_activity_id,
     ApubError, FedData,
 };
@@ -20,7 +20,9 @@ use activitypub_federation::{config::Data, kinds::activity::FlagType};
 use cenacle_core::{
     actors,
     group_bans::{self, BanTerms},
-    identity, people,
+    groups, identity,
+    model::Group,
+    people,
     reports::{self, Report},
     Conn,
 };
@@ -62,7 +64,38 @@ fn flag_of(report: &Report, id: Url, actor: Url) -> Result<Flag, ApubError> {
     })
 }
 
-/// A member's report leaves for the servers that hold what it reports.
+/// Who sends the Flag of `report`: the reporter when they agreed to be named (a report from
+/// elsewhere keeps its own sender), else our reporting actor (a `Service`: Lemmy refuses a
+/// Flag from our `Application` instance actor).
+fn flag_sender(report: &Report, data: &FedData) -> Result<Url, ApubError> {
+    match (&report.reporter_ap_id, report.share_identity) {
+        (Some(reporter), true) => url(reporter),
+        _ => url(&identity::urls::reporting_actor(&data.base())),
+    }
+}
+
+/// A group of ours, with the inboxes of its moderators on other servers: who must see a
+/// report about its content, and its outcome.
+async fn group_and_remote_moderators(
+    conn: &mut Conn,
+    report: &Report,
+) -> Result<Option<(Group, Vec<String>)>, ApubError> {
+    let Some(group_id) = report.group_id.filter(|_| report.group_local == Some(true)) else {
+        return Ok(None);
+    };
+    if report.object_ap_id.is_none() {
+        return Ok(None);
+    }
+    let Some(group) = actors::group_by_id(conn, group_id).await? else {
+        return Ok(None);
+    };
+    let inboxes = groups::remote_moderator_inboxes(conn, &group).await?;
+    Ok(Some((group, inboxes)))
+}
+
+/// A member's report leaves for the servers that hold what it reports, and — about content
+/// in a group of ours — for the instances of the group's moderators elsewhere, announced by
+/// the group (as Lemmy forwards reports to its remote moderators).
 pub async fn report_filed(
     conn: &mut Conn,
     data: &Data<FedData>,
@@ -71,6 +104,9 @@ pub async fn report_filed(
     let Some(report) = reports::report_by_id(conn, report_id).await? else {
         return Ok(());
     };
+    if report.origin_host.is_some() {
+        return Ok(());
+    }
     let mut inboxes = Vec::new();
     if report.group_local == Some(false) {
         inboxes.extend(report.group_inbox.clone());
@@ -78,23 +114,31 @@ pub async fn report_filed(
     if !report.target_local {
         inboxes.extend(report.target_inbox.clone());
     }
-    if inboxes.is_empty() || report.origin_host.is_some() {
+    let moderators = group_and_remote_moderators(conn, &report).await?;
+    let moderator_inboxes = moderators.as_ref().map_or(0, |(_, m)| m.len());
+    if inboxes.is_empty() && moderator_inboxes == 0 {
         return Ok(());
     }
-    // The reporter's name leaves only with their agreement; otherwise our reporting actor (a
-    // `Service`: Lemmy refuses a Flag from our `Application` instance actor) sends it.
-    let actor = match (&report.reporter_ap_id, report.share_identity) {
-        (Some(reporter), true) => url(reporter)?,
-        _ => url(&identity::urls::reporting_actor(&data.base()))?,
-    };
-    let flag = flag_of(&report, new_activity_id(data, "flag"), actor)?;
+    let flag = flag_of(
+        &report,
+        new_activity_id(data, "flag"),
+        flag_sender(&report, data)?,
+    )?;
     reports::set_flag_id(conn, report.id, flag.id.as_str()).await?;
-    send(conn, data, &flag.id, &flag.actor, &flag, inboxes).await?;
+    if !inboxes.is_empty() {
+        send(conn, data, &flag.id, &flag.actor, &flag, inboxes).await?;
+    }
+    if let Some((group, moderator_inboxes)) = moderators {
+        announce_to(conn, data, &group, &flag, moderator_inboxes).await?;
+    }
     Ok(())
 }
 
-/// A report that came from another server was resolved or dismissed here: its server learns
-/// it (Lemmy's `Resolve` of the Flag, with our note), so the reporter sees the outcome there.
+/// A report was resolved or dismissed here: every server that holds it learns it (Lemmy's
+/// `Resolve` of the Flag, with our note) — the reporter's, when it came from elsewhere, so
+/// that the reporter sees the outcome there; and, for content in a group of ours, the
+/// instances of its moderators elsewhere, through the group's `Announce`, so that the report
+/// leaves their queues too.
 pub async fn report_closed(
     conn: &mut Conn,
     data: &Data<FedData>,
@@ -104,18 +148,14 @@ pub async fn report_closed(
     let Some(report) = reports::report_by_id(conn, report_id).await? else {
         return Ok(());
     };
-    let (Some(_), Some(flag_id), Some(reporter), Some(inbox)) = (
-        &report.origin_host,
-        &report.ap_id,
-        &report.reporter_ap_id,
-        &report.reporter_inbox,
-    ) else {
+    // The Flag the others hold: the one received, or the one we sent.
+    let Some(flag_id) = &report.ap_id else {
         return Ok(());
     };
     let Some(resolver) = local_actor(conn, resolver_id).await? else {
         return Ok(());
     };
-    let flag = flag_of(&report, url(flag_id)?, url(reporter)?)?;
+    let flag = flag_of(&report, url(flag_id)?, flag_sender(&report, data)?)?;
     let resolve = Resolve {
         kind: ResolveType::Resolve,
         id: new_activity_id(data, "resolve"),
@@ -125,15 +165,25 @@ pub async fn report_closed(
         summary: report.resolution_note.clone().filter(|n| !n.is_empty()),
         object: serde_json::to_value(&flag).map_err(ApubError::internal)?,
     };
-    send(
-        conn,
-        data,
-        &resolve.id,
-        &resolver,
-        &resolve,
-        [inbox.clone()],
-    )
-    .await?;
+    let reporter_inbox = report
+        .reporter_inbox
+        .clone()
+        .filter(|_| report.origin_host.is_some());
+    let reporter_host = reporter_inbox
+        .as_deref()
+        .map(cenacle_domain::origin::authority)
+        .unwrap_or_default()
+        .to_owned();
+    if let Some(inbox) = reporter_inbox {
+        send(conn, data, &resolve.id, &resolver, &resolve, [inbox]).await?;
+    }
+    if let Some((group, mut moderator_inboxes)) = group_and_remote_moderators(conn, &report).await?
+    {
+        // The reporter's server has it already.
+        moderator_inboxes
+            .retain(|i| !cenacle_domain::origin::authority(i).eq_ignore_ascii_case(&reporter_host));
+        announce_to(conn, data, &group, &resolve, moderator_inboxes).await?;
+    }
     Ok(())
 }
 
