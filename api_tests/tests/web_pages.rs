@@ -110,6 +110,32 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     b.wait_count(".media img", 1).await;
     b.find(".media img[alt='The router, its light red']").await;
     assert_eq!(b.image_width(".media img").await, 1, "the image loads");
+
+    // The same form sent twice at once (a double click on Publish) publishes once: both
+    // answers lead to one post.
+    b.click("a[href='/groups/support']").await;
+    b.click("a[href='/groups/support/ask']").await;
+    b.fill("#title", "Is the blue cable the right one?").await;
+    let landed = b
+        .js_async(
+            "const f = document.querySelector('form[action$=\"/ask\"]');
+             const send = () => { const d = new FormData(f); d.set('action', 'publish');
+                                  return fetch(f.getAttribute('action'), {method: 'POST', body: d}); };
+             Promise.all([send(), send()]).then(rs => done(rs.map(r => [r.status, new URL(r.url).pathname])));",
+        )
+        .await;
+    assert_eq!(landed[0], landed[1], "both on the same post: {landed}");
+    assert_eq!(landed[0][0], 200, "{landed}");
+    assert!(
+        landed[0][1].as_str().unwrap().starts_with("/posts/"),
+        "{landed}"
+    );
+    let (_, listed) = alpha.get("/api/v1/groups/support/posts", None).await;
+    let copies = listed
+        .to_string()
+        .matches("Is the blue cable the right one?")
+        .count();
+    assert_eq!(copies, 1, "published once: {listed}");
     sign_out(&b).await;
 
     // Bob answers twice.
@@ -184,7 +210,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     fr.goto(&alpha.url("/")).await;
     assert_eq!(fr.text("h1").await, "Tout ici");
     assert_eq!(
-        fr.text(".posts li a[href^='/posts/']").await,
+        fr.text(&format!(".posts li a[href='{question}']")).await,
         "How do I reset the router?"
     );
     key_page(&fr, "feed-fr").await;

@@ -3,7 +3,7 @@
 use crate::{
     access::{self, forbid, post_for, readable_post, visibility},
     federation::record_event,
-    rewards, Caller, Conn, Context, CoreError,
+    idempotency, rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors::Group,
@@ -106,6 +106,35 @@ pub async fn create_post(
     }
     rewards::on_post(conn, ctx, caller, &post).await?;
     record_event(conn, caller, OutboxEvent::PostCreated(post.id)).await?;
+    Ok(post)
+}
+
+/// Publishes a post once per composer form. `form_key` (a random token the form carries from
+/// the moment it is shown) is claimed with the post in the same transaction, so a second
+/// submission of the same form — a double click, a page sent again — gets the post the first
+/// made instead of a duplicate; two at the same time wait on the claim's key, and the second
+/// finds the first's post.
+pub async fn create_post_once(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    group: &Group,
+    input: PostInput,
+    form_key: &str,
+) -> Result<Post, CoreError> {
+    const ACTION: &str = "publish_form";
+    let request = idempotency::fingerprint(ACTION, &[&group.id.to_string()]);
+    let claimed = idempotency::claim(conn, caller.person_id, form_key, ACTION, &request).await?;
+    if let Some(first) = claimed {
+        let id = first
+            .parse::<i64>()
+            .map_err(|_| CoreError::Internal("a form's post id is not a number".into()))?;
+        return store::post_by_id(conn, id)
+            .await?
+            .ok_or(CoreError::NotFound("post"));
+    }
+    let post = create_post(conn, ctx, caller, group, input, None).await?;
+    idempotency::remember(conn, caller.person_id, form_key, &post.id.to_string()).await?;
     Ok(post)
 }
 

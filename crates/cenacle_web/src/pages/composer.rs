@@ -38,6 +38,8 @@ pub struct AskForm {
     attachments: Vec<i64>,
     /// The preview button was pressed, not publish.
     preview: bool,
+    /// This form's one-time key: the same form sent twice publishes once.
+    once: String,
 }
 
 /// An image sent with the form.
@@ -123,6 +125,7 @@ pub async fn ask_form(
             let form = AskForm {
                 kind,
                 title: prefill.title.chars().take(200).collect(),
+                once: crate::session::fresh_token(),
                 ..Default::default()
             };
             page(&v, StatusCode::OK, &ask_page(&v, &group, form))
@@ -171,6 +174,7 @@ async fn read_form(mut multipart: Multipart) -> (AskForm, Option<Upload>, Option
             "description" => form.description = value,
             "attachment" => form.attachments.extend(value.parse::<i64>().ok()),
             "action" => form.preview = value == "preview",
+            "once" => form.once = value,
             _ => {}
         }
     }
@@ -275,12 +279,20 @@ pub async fn ask(
         attachments: form.attachments.clone(),
         remote_attachments: vec![],
     };
+    // A form shown by this server carries its key; one without (or with a forged one) still
+    // publishes, without the protection.
+    let once = Some(form.once.as_str()).filter(|k| is_form_key(k));
     let (ctx, caller_ref, name_ref) = (&state.ctx, &caller, &name);
     let created = ctx
         .transaction(|conn| {
             async move {
                 let group = groups::local_group(conn, name_ref).await?;
-                posts::create_post(conn, ctx, caller_ref, &group, input, None).await
+                match once {
+                    Some(key) => {
+                        posts::create_post_once(conn, ctx, caller_ref, &group, input, key).await
+                    }
+                    None => posts::create_post(conn, ctx, caller_ref, &group, input, None).await,
+                }
             }
             .scope_boxed()
         })
@@ -292,6 +304,14 @@ pub async fn ask(
         }
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
+}
+
+/// Whether `key` looks like a key this server gave a form (43 URL-safe characters).
+fn is_form_key(key: &str) -> bool {
+    key.len() == 43
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// The form again, 422, with `code`'s message next to `field`.
