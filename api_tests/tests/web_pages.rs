@@ -338,6 +338,23 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
     assert_eq!(accepted.status(), 303);
     let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
     assert_eq!(post["comments"][0]["body"], "Real answer");
+    // A value no page offers (a vote of "maybe") is a bad request, said so in a page that
+    // keeps the member signed in; nothing changes.
+    let odd = form_post(
+        format!("/posts/{id}/vote"),
+        cookies.clone(),
+        format!("csrf={csrf}&vote=maybe"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(odd.status(), 400);
+    let page = odd.text().await.unwrap();
+    assert!(
+        page.contains("go back and try again") && page.contains("mallory"),
+        "{page}"
+    );
+    let (_, post) = alpha.get(&format!("/api/v1/posts/{id}"), None).await;
+    assert_eq!(post["post"]["score"], 0, "{post}");
 
     let b = Browser::start("en").await;
     b.goto(&alpha.url(&format!("/posts/{id}"))).await;
@@ -386,6 +403,10 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
             .as_deref(),
         Some("what I wrote")
     );
+    // An unknown page keeps the signed-in member's menu (signing out still works from it).
+    b.goto(&alpha.url("/nowhere")).await;
+    b.wait_text("main h1", "Page not found").await;
+    assert_eq!(b.text(".me").await, "mallory");
     b.close().await;
 
     // An unknown page, asked by a browser: an HTML page, not the API's JSON.

@@ -171,14 +171,13 @@ async fn serve_metrics(
 /// inboxes, WebFinger, NodeInfo) and the web pages, behind the same request ids, tracing, metrics and limits.
 pub fn app(state: AppState, federation: &Federation) -> axum::Router {
     let api = router(state.clone());
-    let instance_name = state.ctx.settings.server.instance_name.clone();
     cenacle_web::with_html_errors(
         with_layers(
             api.merge(cenacle_apub::routes::router(federation.clone()))
                 .merge(cenacle_web::router(state.clone())),
             &state,
         ),
-        instance_name,
+        state,
     )
 }
 

@@ -250,3 +250,4 @@ report-ban-days = For how many days (empty: for good)
 report-resolve = Resolve
 report-dismiss = Dismiss
 invalid-out_of_range = This value is out of range.
+bad-request = This request is not one the page can make: go back and try again from the page.

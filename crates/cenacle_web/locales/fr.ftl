@@ -250,3 +250,4 @@ report-ban-days = Pour combien de jours (vide : définitivement)
 report-resolve = Traiter
 report-dismiss = Classer sans suite
 invalid-out_of_range = Cette valeur est hors des limites.
+bad-request = Cette demande ne vient pas de la page : revenez en arrière et réessayez depuis la page.

@@ -171,6 +171,18 @@ impl PageError {
         }
     }
 
+    /// A form or link with a value no page offers (a vote of "maybe", a decision of "later").
+    pub fn bad_request(v: &Visitor) -> PageError {
+        PageError {
+            status: StatusCode::BAD_REQUEST,
+            message: v.words.t("bad-request"),
+            words: v.words,
+            instance: v.instance.clone(),
+            signed_in: None,
+        }
+        .for_visitor(v)
+    }
+
     pub fn csrf(v: &Visitor) -> PageError {
         PageError {
             status: StatusCode::FORBIDDEN,

@@ -3,14 +3,14 @@
 //! sites.
 
 use crate::{
-    i18n::Words,
     pages::{
         account, admin, bounty, composer, feed, groups, join_requests, leaderboard, person, post,
         reports, search, shop, votes, widgets,
     },
     render::PageError,
-    session::{cookie_value, LANG_COOKIE},
+    session::Visitor,
 };
+use axum::extract::FromRequestParts;
 use axum::{
     extract::{DefaultBodyLimit, Request},
     http::{header, HeaderValue, StatusCode},
@@ -20,7 +20,6 @@ use axum::{
     Router,
 };
 use cenacle_api::AppState;
-use cenacle_domain::Language;
 
 const STYLE: &str = include_str!("../static/style.css");
 const VOTES_JS: &str = include_str!("../static/votes.js");
@@ -143,10 +142,11 @@ async fn security_headers(req: Request, next: Next) -> Response {
 }
 
 /// Wraps the whole application: a browser asking for an unknown page (not under `/api/`, with
-/// `text/html` in its `Accept`) gets a 404 page in its language instead of the API's JSON.
-pub fn with_html_errors(app: Router, instance_name: String) -> Router {
+/// `text/html` in its `Accept`) gets a 404 page in its language, with its own menu (signed in
+/// or not), instead of the API's JSON.
+pub fn with_html_errors(app: Router, state: AppState) -> Router {
     app.layer(middleware::from_fn(move |req: Request, next: Next| {
-        let instance = instance_name.clone();
+        let state = state.clone();
         async move {
             let wants_page = !req.uri().path().starts_with("/api/")
                 && req
@@ -154,31 +154,38 @@ pub fn with_html_errors(app: Router, instance_name: String) -> Router {
                     .get(header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|accept| accept.contains("text/html"));
-            let language = cookie_value(req.headers(), LANG_COOKIE)
-                .and_then(Language::parse)
-                .unwrap_or_else(|| {
-                    req.headers()
-                        .get(header::ACCEPT_LANGUAGE)
-                        .and_then(|v| v.to_str().ok())
-                        .map(Language::from_accept_language)
-                        .unwrap_or_default()
-                });
+            // What the visitor is known by (cookies, languages), kept to read them only when
+            // the page is missing.
+            let headers = wants_page.then(|| req.headers().clone());
             let response = next.run(req).await;
             let is_json = response
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|t| t.starts_with("application/json"));
-            if wants_page && response.status() == StatusCode::NOT_FOUND && is_json {
-                let mut page = PageError::not_found(Words(language), instance).into_response();
-                page.headers_mut().insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(CSP),
-                );
-                page
-            } else {
-                response
+            match headers {
+                Some(headers) if response.status() == StatusCode::NOT_FOUND && is_json => {
+                    not_found_page(&state, headers).await
+                }
+                _ => response,
             }
         }
     }))
+}
+
+/// The 404 page for the visitor these headers describe.
+async fn not_found_page(state: &AppState, headers: axum::http::HeaderMap) -> Response {
+    let (mut parts, ()) = Request::new(()).into_parts();
+    parts.headers = headers;
+    let mut page = match Visitor::from_request_parts(&mut parts, state).await {
+        Ok(v) => PageError::not_found(v.words, v.instance.clone())
+            .for_visitor(&v)
+            .into_response(),
+        Err(refused) => refused.into_response(),
+    };
+    page.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    page
 }

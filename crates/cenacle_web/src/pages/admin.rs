@@ -130,9 +130,7 @@ pub async fn set_role(
         return refused.into_response();
     }
     let Ok(role) = form.role.parse::<Role>() else {
-        return PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(&v)
-            .into_response();
+        return PageError::bad_request(&v).into_response();
     };
     let session = v.session.as_ref();
     let changed = state

@@ -94,11 +94,7 @@ pub async fn decide(
     let approve = match form.decision.as_str() {
         "approve" => true,
         "decline" => false,
-        _ => {
-            return PageError::not_found(v.words, v.instance.clone())
-                .for_visitor(&v)
-                .into_response()
-        }
+        _ => return PageError::bad_request(&v).into_response(),
     };
     let (caller, name_ref) = (&caller, &name);
     let decided = state

@@ -426,9 +426,7 @@ pub async fn change_status(
         Err(refused) => return refused.into_response(),
     };
     let Ok(to) = form.to.parse::<IdeaStatus>() else {
-        return PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(&v)
-            .into_response();
+        return PageError::bad_request(&v).into_response();
     };
     let comment = Some(form.comment.trim()).filter(|c| !c.is_empty());
     let (ctx, caller) = (&state.ctx, &caller);

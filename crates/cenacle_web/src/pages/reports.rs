@@ -93,9 +93,7 @@ async fn form_page(
     typed: Typed<'_>,
 ) -> Response {
     let Some(report_target) = target.target() else {
-        return PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(v)
-            .into_response();
+        return PageError::bad_request(v).into_response();
     };
     let read = async {
         let mut conn = state.ctx.conn().await?;
@@ -183,9 +181,7 @@ pub async fn file(
         person: form.person,
     };
     let Some(target) = fields.target() else {
-        return PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(&v)
-            .into_response();
+        return PageError::bad_request(&v).into_response();
     };
     let input = NewReportInput {
         target,
@@ -357,9 +353,7 @@ async fn queue_page(state: &AppState, v: &Visitor, queue: Queue, query: QueueQue
         Err(redirect) => return redirect.into_response(),
     };
     let Some(status) = query.status() else {
-        return PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(v)
-            .into_response();
+        return PageError::bad_request(v).into_response();
     };
     let t = v.words;
     let read = async {
@@ -449,11 +443,7 @@ pub async fn close(
     let status = match form.decision.as_str() {
         "resolve" => ReportStatus::Resolved,
         "dismiss" => ReportStatus::Dismissed,
-        _ => {
-            return PageError::not_found(v.words, v.instance.clone())
-                .for_visitor(&v)
-                .into_response()
-        }
+        _ => return PageError::bad_request(&v).into_response(),
     };
     let ban = match (form.ban.is_some(), form.ban_days.trim()) {
         (false, _) => None,

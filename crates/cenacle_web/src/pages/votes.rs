@@ -83,9 +83,7 @@ async fn press(
         Err(refused) => return refused.into_response(),
     };
     let Some(pressed) = parse_vote(&form.vote) else {
-        return PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(v)
-            .into_response();
+        return PageError::bad_request(v).into_response();
     };
     let shown = parse_vote(&form.was);
     let (ctx, caller) = (&state.ctx, &caller);
