@@ -1075,3 +1075,71 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
     b.wait_count("form[action^='/reports/']", 0).await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the_queue() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let alice = alpha.member("alice").await;
+    alpha
+        .post("/api/v1/groups/support/join", Some(&alice), json!({}))
+        .await;
+
+    // The moderator holds every member's first two posts.
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url("/groups/support")).await;
+    b.click("a[href='/groups/support/pending']").await;
+    b.find(".empty").await;
+    b.click("input[name=enabled]").await;
+    b.fill("#first-posts", "2").await;
+    b.click("form[action$='/pending/settings'] button").await;
+    b.wait_path("the queue again", |p| p == "/groups/support/pending")
+        .await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#first-posts').value")
+            .await,
+        "2"
+    );
+
+    let mut ids = vec![];
+    for title in ["My first question", "My first question, again"] {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/groups/support/posts",
+                Some(&alice),
+                json!({"kind": "question", "title": title}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        ids.push(body["post"]["id"].as_i64().unwrap());
+    }
+    let public = |id: i64| {
+        let alpha = &alpha;
+        async move { alpha.get(&format!("/api/v1/posts/{id}"), None).await.0 }
+    };
+    assert_eq!(public(ids[0]).await, 404, "held: nobody else sees it");
+
+    // Both wait in the queue; the first is approved, the second rejected with a reason.
+    b.goto(&alpha.url("/groups/support/pending")).await;
+    b.wait_count(".reports > li", 2).await;
+    key_page(&b, "approval-queue-en").await;
+    b.click(&format!("#pending-{} button[value=approve]", ids[0]))
+        .await;
+    b.wait_count(".reports > li", 1).await;
+    b.fill(&format!("#reason-{}", ids[1]), "Asked twice").await;
+    b.click(&format!("#pending-{} button[value=reject]", ids[1]))
+        .await;
+    b.find(".empty").await;
+    assert_eq!(public(ids[0]).await, 200, "approved: published");
+    assert_eq!(public(ids[1]).await, 404, "rejected: never published");
+    sign_out(&b).await;
+
+    // Alice sees why her second post is not published.
+    sign_in(&b, &alpha, "alice").await;
+    b.goto(&alpha.url(&format!("/posts/{}", ids[1]))).await;
+    assert_eq!(
+        b.text(".marker.pending").await,
+        "Not published by the moderators: Asked twice"
+    );
+    b.close().await;
+}

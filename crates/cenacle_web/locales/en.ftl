@@ -251,3 +251,15 @@ report-resolve = Resolve
 report-dismiss = Dismiss
 invalid-out_of_range = This value is out of range.
 bad-request = This request is not one the page can make: go back and try again from the page.
+
+# Approval queue
+approval-queue = Posts waiting for approval
+no-pending-posts = No post is waiting.
+rejection-reason = Reason given to the author (if you reject)
+reject = Reject
+approval-settings = Which posts wait
+approval-enabled = Hold posts for a moderator's approval
+approval-first-posts = A member's first posts that wait (0: none)
+approval-min-reputation = Posts of members below this reputation wait (0: none)
+post-pending = This post waits for a moderator's approval: only you and the moderators see it.
+post-rejected = Not published by the moderators:

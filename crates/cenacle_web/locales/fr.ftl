@@ -251,3 +251,15 @@ report-resolve = Traiter
 report-dismiss = Classer sans suite
 invalid-out_of_range = Cette valeur est hors des limites.
 bad-request = Cette demande ne vient pas de la page : revenez en arrière et réessayez depuis la page.
+
+# File d'approbation
+approval-queue = Publications en attente d'approbation
+no-pending-posts = Aucune publication n'attend.
+rejection-reason = Motif donné à l'auteur (en cas de refus)
+reject = Refuser
+approval-settings = Quelles publications attendent
+approval-enabled = Retenir les publications pour approbation par un modérateur
+approval-first-posts = Premières publications d'un membre qui attendent (0 : aucune)
+approval-min-reputation = Les publications des membres sous cette réputation attendent (0 : aucune)
+post-pending = Cette publication attend l'approbation d'un modérateur : seuls vous et les modérateurs la voyez.
+post-rejected = Non publiée par les modérateurs :

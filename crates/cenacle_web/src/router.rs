@@ -4,8 +4,8 @@
 
 use crate::{
     pages::{
-        account, admin, bounty, composer, feed, groups, join_requests, leaderboard, person, post,
-        reports, search, shop, votes, widgets,
+        account, admin, approval, bounty, composer, feed, groups, join_requests, leaderboard,
+        person, post, reports, search, shop, votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -57,6 +57,12 @@ pub fn router(state: AppState) -> Router {
             post_route(join_requests::decide),
         )
         .route("/groups/{name}/reports", get(reports::group_queue))
+        .route("/groups/{name}/pending", get(approval::queue))
+        .route(
+            "/groups/{name}/pending/settings",
+            post_route(approval::change_settings),
+        )
+        .route("/groups/{name}/pending/{id}", post_route(approval::decide))
         .route("/report", get(reports::report_form).post(reports::file))
         .route("/reports/mine", get(reports::mine))
         .route("/reports/{id}/close", post_route(reports::close))

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod approval;
 pub mod bounty;
 pub mod composer;
 pub mod feed;

@@ -75,6 +75,9 @@ pub(crate) struct PostPage {
     status_history: Vec<(String, String, String, String)>,
     may_moderate: bool,
     statuses: Vec<(&'static str, String)>,
+    /// Not published: waiting for a moderator's approval, or rejected (and why); only its
+    /// author and the moderators see such a page.
+    approval: Option<String>,
 }
 
 /// What a member typed in the question page's forms, shown again with the error next to the
@@ -310,6 +313,15 @@ pub(crate) fn post_page(
             .filter(|s| **s != IdeaStatus::Duplicate)
             .map(|s| (s.as_str(), status_label(s.as_str())))
             .collect(),
+        approval: match (post.approval.as_deref(), &post.approval_reason) {
+            (None, _) => None,
+            (Some("pending"), _) => Some(t.t("post-pending")),
+            (Some(_), reason) => Some(format!(
+                "{} {}",
+                t.t("post-rejected"),
+                reason.as_deref().unwrap_or_default()
+            )),
+        },
         title: post.title,
         typed,
     }
