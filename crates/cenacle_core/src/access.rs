@@ -163,23 +163,6 @@ pub async fn post_for(
     Ok((found.post, found.group, actor))
 }
 
-/// Refuses anyone who does not moderate `group`: as not found when they may not even read it
-/// (a private group's non-members), as not allowed otherwise.
-pub async fn require_moderator(
-    conn: &mut Conn,
-    group: &Group,
-    caller: &Caller,
-) -> Result<Actor, CoreError> {
-    let actor = actor_in(conn, group, caller).await?;
-    if !can_read(visibility(group), Some(&actor)) {
-        return Err(CoreError::NotFound("group"));
-    }
-    if !can_moderate(&actor) {
-        return Err(CoreError::NotAllowed("moderate_group"));
-    }
-    Ok(actor)
-}
-
 /// Whether `person` moderates `group` (owner or moderator), by the group's own list.
 pub async fn is_group_moderator(
     conn: &mut Conn,

@@ -6,6 +6,7 @@
 use crate::moderation_log::{self, NewModAction};
 use crate::{
     access::{self, forbid},
+    who_moderates::require_group_moderator,
     Caller, Conn, CoreError,
 };
 use cenacle_db::{
@@ -38,7 +39,7 @@ pub async fn settings(
     caller: &Caller,
     group: &Group,
 ) -> Result<GroupApproval, CoreError> {
-    access::require_moderator(conn, group, caller).await?;
+    require_group_moderator(conn, group, caller).await?;
     Ok(store::settings(conn, group.id).await?)
 }
 
@@ -49,7 +50,7 @@ pub async fn set_settings(
     group: &Group,
     settings: GroupApproval,
 ) -> Result<GroupApproval, CoreError> {
-    access::require_moderator(conn, group, caller).await?;
+    require_group_moderator(conn, group, caller).await?;
     if !group.local {
         // A group elsewhere decides on its own server.
         return Err(forbid("remote_group"));
@@ -131,7 +132,7 @@ pub async fn pending_posts(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<Post>, CoreError> {
-    access::require_moderator(conn, group, caller).await?;
+    require_group_moderator(conn, group, caller).await?;
     Ok(store::pending_posts(conn, group.id, after_id, limit).await?)
 }
 

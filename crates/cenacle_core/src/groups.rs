@@ -2,11 +2,13 @@
 //! group roles. Groups grown from members' proposals are in `proposals`.
 
 use crate::{
-    access::{may_read, readable_local_group, require_moderator, Reader},
+    access::{may_read, readable_local_group, Reader},
     accounts::Session,
     admin::require,
     federation::record_event,
-    identity, Caller, Conn, Context, CoreError,
+    identity,
+    who_moderates::require_group_moderator,
+    Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors::{self, Group, NewLocalGroup},
@@ -198,7 +200,7 @@ pub async fn update_group(
         }
     }
     let group = local_group(conn, name).await?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     let db_change = GroupChange {
         title: change.title.map(|t| t.trim().to_owned()),
         description: change.description,
@@ -289,7 +291,7 @@ pub async fn join_requests(
     name: &str,
 ) -> Result<Vec<(i64, String, Option<String>, Option<String>)>, CoreError> {
     let group = local_group(conn, name).await?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     Ok(store::join_requests(conn, group.id).await?)
 }
 
@@ -303,7 +305,7 @@ pub async fn decide_join_request(
 ) -> Result<(), CoreError> {
     let group = local_group(conn, name).await?;
     require_ordinary_membership(&group)?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     if !store::take_join_request(conn, group.id, person_id).await? {
         return Err(CoreError::NotFound("join request"));
     }
@@ -322,7 +324,7 @@ pub async fn invite(
 ) -> Result<(), CoreError> {
     let group = local_group(conn, name).await?;
     require_ordinary_membership(&group)?;
-    require_moderator(conn, &group, caller).await?;
+    require_group_moderator(conn, &group, caller).await?;
     Ok(store::invite(conn, group.id, person_id, Some(caller.person_id)).await?)
 }
 

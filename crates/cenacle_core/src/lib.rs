@@ -54,6 +54,7 @@ mod secrets;
 pub mod shop;
 pub mod status;
 pub mod votes;
+pub mod who_moderates;
 
 pub use caller::Caller;
 pub use cenacle_db::{Conn, DbConn, DbPool};

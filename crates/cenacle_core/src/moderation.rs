@@ -4,6 +4,7 @@
 //! group's Announce). Who may act is the one rule of `cenacle_domain::moderators`; every
 //! action applied is written to the moderation log.
 
+pub use crate::who_moderates::{authorize, require_group_moderator, Moderator};
 use crate::{
     access,
     federation::record_event,
@@ -17,34 +18,11 @@ use cenacle_db::{
     federation::{self as federation_store, OutboxEvent},
 };
 use cenacle_domain::{
-    content::{can_read, GroupRole},
+    content::GroupRole,
     moderation::{check_reason, ModAction},
-    moderators::{may_enrol, may_moderate, ModeratorFacts},
-    origin::same_host,
+    moderators::may_enrol,
     Role, ValidationError,
 };
-
-/// Who acts.
-#[derive(Clone, Copy)]
-pub enum Moderator<'a> {
-    /// One of our members, through the API.
-    Local(&'a Caller),
-    /// A remote person, through an activity sent to us directly (`announced_by` None) or
-    /// relayed by the remote group that holds the content.
-    Remote {
-        person: &'a PersonActor,
-        announced_by: Option<&'a Group>,
-    },
-}
-
-impl Moderator<'_> {
-    fn person_id(&self) -> i64 {
-        match self {
-            Moderator::Local(caller) => caller.person_id,
-            Moderator::Remote { person, .. } => person.id,
-        }
-    }
-}
 
 /// What a remote moderator asks, by ActivityPub ids.
 pub enum Act<'a> {
@@ -141,67 +119,6 @@ async fn content_by_id(
         comment,
         group,
     })
-}
-
-/// Whether `who` may moderate `group` for content of `content_group` (the rule of
-/// `cenacle_domain::moderators`); refused as not allowed with the rule's code, or as not found
-/// for a local caller who may not even read the group.
-pub async fn authorize(
-    conn: &mut Conn,
-    group: &Group,
-    content_group_id: i64,
-    who: Moderator<'_>,
-) -> Result<(), CoreError> {
-    let facts = match who {
-        Moderator::Local(caller) => {
-            let actor = access::actor_in(conn, group, caller).await?;
-            if !can_read(access::visibility(group), Some(&actor)) {
-                return Err(CoreError::NotFound("group"));
-            }
-            ModeratorFacts {
-                group_is_ours: group.local,
-                announced_by_the_group: false,
-                listed: actor.group_role >= Some(GroupRole::Moderator),
-                instance_staff: matches!(
-                    caller.instance_role,
-                    Some(Role::Admin | Role::CommunityManager)
-                ),
-                on_group_host: false,
-                local_person: true,
-                content_in_group: content_group_id == group.id,
-            }
-        }
-        Moderator::Remote {
-            person,
-            announced_by,
-        } => {
-            let acting_on = announced_by.unwrap_or(group);
-            ModeratorFacts {
-                group_is_ours: acting_on.local,
-                announced_by_the_group: announced_by.is_some(),
-                listed: access::is_group_moderator(conn, acting_on.id, person.id).await?,
-                instance_staff: false,
-                on_group_host: person
-                    .ap_id
-                    .as_deref()
-                    .is_some_and(|id| same_host(id, &acting_on.ap_id)),
-                local_person: person.local,
-                content_in_group: content_group_id == acting_on.id,
-            }
-        }
-    };
-    may_moderate(facts).map_err(|refusal| CoreError::NotAllowed(refusal.code()))
-}
-
-/// One of our members acting on a group itself (banning from it, closing its reports, naming
-/// its moderators): the same rule as on its content, [`authorize`], so that no path lets in
-/// someone another refuses (the instance's moderators, not its staff, moderate no group).
-pub async fn require_group_moderator(
-    conn: &mut Conn,
-    group: &Group,
-    caller: &Caller,
-) -> Result<(), CoreError> {
-    authorize(conn, group, group.id, Moderator::Local(caller)).await
 }
 
 /// Records the action in the moderation log.

@@ -195,12 +195,15 @@ pub async fn visit_streak(conn: &mut AsyncPgConnection, person_id: i64) -> Resul
     Ok(s.days)
 }
 
-/// Whether one of the person's ideas reached "done".
+/// Whether one of the person's ideas reached "done" (and still stands: a deleted or removed
+/// idea counts no more than for the other badges).
 pub async fn has_done_idea(conn: &mut AsyncPgConnection, person_id: i64) -> Result<bool, DbError> {
     use crate::schema::post;
     let n: i64 = post::table
         .filter(post::author_id.eq(person_id))
         .filter(post::idea_status.eq("done"))
+        .filter(post::deleted_at.is_null())
+        .filter(post::removed_at.is_null())
         .count()
         .get_result(conn)
         .await?;
