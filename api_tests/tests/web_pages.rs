@@ -1143,3 +1143,52 @@ async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the
     );
     b.close().await;
 }
+
+#[tokio::test]
+async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.set_env("CENACLE_GROUPS__PROPOSAL_THRESHOLD", "2");
+    alpha.start();
+    alpha.admin().await;
+    let alice = alpha.member("alice").await;
+
+    // The community manager proposes (a newcomer lacks the reputation: refused beside the
+    // form, what she typed kept).
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "alice").await;
+    b.goto(&alpha.url("/groups")).await;
+    b.click("a[href='/proposals']").await;
+    b.find(".empty").await;
+    b.fill("#proposal-name", "cyclisme").await;
+    b.fill("#proposal-title", "Cyclisme").await;
+    b.click("form[action='/proposals'] button").await;
+    b.find("#form-error").await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#proposal-name').value")
+            .await,
+        "cyclisme"
+    );
+    sign_out(&b).await;
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url("/proposals")).await;
+    b.fill("#proposal-name", "cyclisme").await;
+    b.fill("#proposal-title", "Cyclisme").await;
+    b.fill("#proposal-purpose", "Sorties du dimanche").await;
+    b.click("form[action='/proposals'] button").await;
+    b.wait_text(".backing", "1 backer / 2").await;
+    key_page(&b, "proposals-en").await;
+    sign_out(&b).await;
+
+    // Alice backs it: the group opens, she is invited, its title links to it.
+    sign_in(&b, &alpha, "alice").await;
+    b.goto(&alpha.url("/proposals")).await;
+    b.click("form[action$='/back'] button").await;
+    b.wait_text(".proposal-status", "open now").await;
+    b.click("h2 a[href='/groups/cyclisme']").await;
+    b.wait_text("main h1", "Cyclisme").await;
+    let (status, group) = alpha.get("/api/v1/groups/cyclisme", Some(&alice)).await;
+    assert_eq!(status, 200, "{group}");
+    b.close().await;
+}

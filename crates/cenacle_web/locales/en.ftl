@@ -263,3 +263,20 @@ approval-first-posts = A member's first posts that wait (0: none)
 approval-min-reputation = Posts of members below this reputation wait (0: none)
 post-pending = This post waits for a moderator's approval: only you and the moderators see it.
 post-rejected = Not published by the moderators:
+
+# Group proposals
+proposals = Proposed groups
+proposals-intro = Members propose the groups they miss; once enough back one, it opens with its proposer as owner and its backers invited.
+no-proposals = No group proposed yet.
+proposal-backers = { $count ->
+    [one] { $count } backer
+   *[other] { $count } backers
+}
+proposal-open = gathering backers
+proposal-created = open now
+proposal-declined = declined
+proposal-back = Back this group
+propose-group = Propose a group
+proposal-name = Short name (lowercase letters, digits and _)
+proposal-purpose = What it is for
+propose = Propose

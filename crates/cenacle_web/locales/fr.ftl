@@ -263,3 +263,20 @@ approval-first-posts = Premières publications d'un membre qui attendent (0 : au
 approval-min-reputation = Les publications des membres sous cette réputation attendent (0 : aucune)
 post-pending = Cette publication attend l'approbation d'un modérateur : seuls vous et les modérateurs la voyez.
 post-rejected = Non publiée par les modérateurs :
+
+# Propositions de groupes
+proposals = Groupes proposés
+proposals-intro = Les membres proposent les groupes qui leur manquent ; dès qu'assez de membres en soutiennent un, il ouvre, avec son auteur comme propriétaire et ses soutiens invités.
+no-proposals = Aucun groupe proposé pour l'instant.
+proposal-backers = { $count ->
+    [one] { $count } soutien
+   *[other] { $count } soutiens
+}
+proposal-open = en quête de soutiens
+proposal-created = ouvert
+proposal-declined = refusé
+proposal-back = Soutenir ce groupe
+propose-group = Proposer un groupe
+proposal-name = Nom court (minuscules, chiffres et _)
+proposal-purpose = À quoi il sert
+propose = Proposer

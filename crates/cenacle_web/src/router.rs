@@ -5,7 +5,7 @@
 use crate::{
     pages::{
         account, admin, approval, bounty, composer, feed, groups, join_requests, leaderboard,
-        person, post, reports, search, shop, votes, widgets,
+        person, post, proposals, reports, search, shop, votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -56,6 +56,8 @@ pub fn router(state: AppState) -> Router {
             "/groups/{name}/requests/{person}",
             post_route(join_requests::decide),
         )
+        .route("/proposals", get(proposals::list).post(proposals::propose))
+        .route("/proposals/{id}/back", post_route(proposals::back))
         .route("/groups/{name}/reports", get(reports::group_queue))
         .route("/groups/{name}/pending", get(approval::queue))
         .route(

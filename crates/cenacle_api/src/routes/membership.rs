@@ -246,29 +246,55 @@ pub async fn propose(
     Auth(session): Auth,
     ApiJson(req): ApiJson<ProposalRequest>,
 ) -> ApiResult<(StatusCode, Json<ProposalView>)> {
-    // The group's keys, when proposing creates it at once, are made before the transaction.
-    let prepared =
-        proposals::prepare_proposal(&state.ctx, &req.name, &req.title, &req.purpose).await?;
     let caller = Caller::from(&session);
-    let (ctx, caller, req) = (&state.ctx, &caller, &req);
-    let proposal = ctx
-        .transaction(|conn| {
-            proposals::propose(
-                conn,
-                ctx,
-                caller,
-                &req.name,
-                &req.title,
-                &req.purpose,
-                prepared.as_ref(),
-            )
-            .scope_boxed()
-        })
-        .await?;
+    let proposal = propose_group(&state, &caller, &req).await?;
     Ok((
         StatusCode::CREATED,
         Json(proposal_view(&state, proposal, 1)),
     ))
+}
+
+/// Proposes a group, for the API and the web pages alike: when proposing creates it at once
+/// (a threshold of one), its keys are made first, before the transaction (slow work, no
+/// connection held).
+pub async fn propose_group(
+    state: &AppState,
+    caller: &Caller,
+    req: &ProposalRequest,
+) -> Result<Proposal, CoreError> {
+    let prepared =
+        proposals::prepare_proposal(&state.ctx, &req.name, &req.title, &req.purpose).await?;
+    let ctx = &state.ctx;
+    ctx.transaction(|conn| {
+        proposals::propose(
+            conn,
+            ctx,
+            caller,
+            &req.name,
+            &req.title,
+            &req.purpose,
+            prepared.as_ref(),
+        )
+        .scope_boxed()
+    })
+    .await
+}
+
+/// Backs a proposal, for the API and the web pages alike: when this backing may reach the
+/// threshold, the group's keys are made first, with no connection held.
+pub async fn back_proposal(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Proposal, i64), CoreError> {
+    let probe = {
+        let mut conn = state.ctx.conn().await?;
+        proposals::probe(&mut conn, id).await?
+    };
+    let prepared = proposals::keys_for_backing(&state.ctx, &probe).await?;
+    let ctx = &state.ctx;
+    ctx.transaction(|conn| proposals::back(conn, ctx, caller, id, prepared.as_ref()).scope_boxed())
+        .await
 }
 
 /// Back a proposal.
@@ -280,20 +306,7 @@ pub async fn back(
     Auth(session): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<Json<ProposalView>> {
-    // When this backing may reach the threshold, the group's keys are made first, with no
-    // connection held.
-    let probe = {
-        let mut conn = state.ctx.conn().await?;
-        proposals::probe(&mut conn, id).await?
-    };
-    let prepared = proposals::keys_for_backing(&state.ctx, &probe).await?;
-    let caller = Caller::from(&session);
-    let ctx = &state.ctx;
-    let (proposal, backers) = ctx
-        .transaction(|conn| {
-            proposals::back(conn, ctx, &caller, id, prepared.as_ref()).scope_boxed()
-        })
-        .await?;
+    let (proposal, backers) = back_proposal(&state, &Caller::from(&session), id).await?;
     Ok(Json(proposal_view(&state, proposal, backers)))
 }
 

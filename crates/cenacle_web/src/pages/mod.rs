@@ -12,6 +12,7 @@ pub mod leaderboard;
 pub mod person;
 pub mod post;
 pub mod post_list;
+pub mod proposals;
 pub mod reports;
 pub mod search;
 pub mod shop;
