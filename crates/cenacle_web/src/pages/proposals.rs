@@ -18,7 +18,7 @@ use cenacle_api::{
     routes::membership::{back_proposal, propose_group, ProposalRequest},
     AppState,
 };
-use cenacle_core::{proposals, Caller, CoreError};
+use cenacle_core::{proposals, CoreError};
 use serde::Deserialize;
 
 pub struct ProposalCard {
@@ -104,10 +104,6 @@ pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
     shown(&state, &v, StatusCode::OK, ProposalForm::default(), None).await
 }
 
-fn caller_of(v: &Visitor, csrf: &str) -> Result<Caller, Response> {
-    acting(v, "/proposals", csrf).map_err(IntoResponse::into_response)
-}
-
 /// Proposes a group; on a refusal (a name taken, not enough reputation), the form again with
 /// what was typed.
 pub async fn propose(
@@ -115,9 +111,9 @@ pub async fn propose(
     v: Visitor,
     Form(form): Form<ProposalForm>,
 ) -> Response {
-    let caller = match caller_of(&v, &form.csrf) {
+    let caller = match acting(&v, "/proposals", &form.csrf) {
         Ok(c) => c,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let req = ProposalRequest {
         name: form.name.trim().to_owned(),
@@ -157,9 +153,9 @@ pub async fn back(
     Path(id): Path<i64>,
     Form(form): Form<super::CsrfOnly>,
 ) -> Response {
-    let caller = match caller_of(&v, &form.csrf) {
+    let caller = match acting(&v, "/proposals", &form.csrf) {
         Ok(c) => c,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     match back_proposal(&state, &caller, id).await {
         Ok(_) => see_other(&format!("/proposals#proposal-{id}"), vec![]),
