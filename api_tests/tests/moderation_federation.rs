@@ -184,6 +184,13 @@ async fn a_report_from_gamma_reaches_alphas_moderators_and_its_outcome_comes_bac
         note.contains(&alpha.host) && note.contains("Réponse retirée"),
         "{note}"
     );
+    // beta, the author's instance, holds it too (sent by gamma, forwarded by alpha's group):
+    // the group's resolution closes its copy as well.
+    eventually("beta's copy resolved", DEADLINE, || async {
+        let resolved = reports(&beta, &beta_admin, "/api/v1/reports?status=resolved").await;
+        resolved.into_iter().find(|r| r["text"] == "de la pub")
+    })
+    .await;
     // The other one is still open there.
     let open = reports(&gamma, &pierre, "/api/v1/reports/mine").await;
     assert!(open

@@ -113,7 +113,8 @@ pub async fn create_post(
 /// the moment it is shown) is claimed with the post in the same transaction, so a second
 /// submission of the same form — a double click, a page sent again — gets the post the first
 /// made instead of a duplicate; two at the same time wait on the claim's key, and the second
-/// finds the first's post.
+/// finds the first's post. The same key with other content is refused
+/// (`IdempotencyKeyReused`): the member changed the form after publishing it.
 pub async fn create_post_once(
     conn: &mut Conn,
     ctx: &Context,
@@ -123,7 +124,19 @@ pub async fn create_post_once(
     form_key: &str,
 ) -> Result<Post, CoreError> {
     const ACTION: &str = "publish_form";
-    let request = idempotency::fingerprint(ACTION, &[&group.id.to_string()]);
+    // The form's content too: the same form sent back with another question (after Back) is
+    // refused as a reused key, not answered with the first post.
+    let tags = input.tags.join(",");
+    let request = idempotency::fingerprint(
+        ACTION,
+        &[
+            &group.id.to_string(),
+            input.kind.as_str(),
+            &input.title,
+            &input.body,
+            &tags,
+        ],
+    );
     let claimed = idempotency::claim(conn, caller.person_id, form_key, ACTION, &request).await?;
     if let Some(first) = claimed {
         let id = first

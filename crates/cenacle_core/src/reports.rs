@@ -235,6 +235,7 @@ pub async fn file(
             body: input.text.trim(),
             ap_id: None,
             origin_host: None,
+            forwarded_by_group_id: None,
         },
     )
     .await?
@@ -247,6 +248,30 @@ async fn by_id(conn: &mut Conn, id: i64) -> Result<Report, CoreError> {
     store::report_by_id(conn, id)
         .await?
         .ok_or(CoreError::NotFound("report"))
+}
+
+/// Who must hear of a report about content in a group of ours, beyond the reporter's server:
+/// the instances of the group's moderators elsewhere and, when the content's author is
+/// elsewhere, the author's — the servers that hold it once filed, and must learn its outcome
+/// (as Lemmy forwards a report). None for any other report.
+pub async fn holders(
+    conn: &mut Conn,
+    report: &Report,
+) -> Result<Option<(Group, Vec<String>)>, CoreError> {
+    let Some(group_id) = report.group_id.filter(|_| report.group_local == Some(true)) else {
+        return Ok(None);
+    };
+    if report.object_ap_id.is_none() {
+        return Ok(None);
+    }
+    let Some(group) = actors::group_by_id(conn, group_id).await? else {
+        return Ok(None);
+    };
+    let mut inboxes = group_store::remote_moderator_inboxes(conn, group.id).await?;
+    if !report.target_local {
+        inboxes.extend(report.target_inbox.clone());
+    }
+    Ok(Some((group, inboxes)))
 }
 
 /// A report by id, for the delivery side.
@@ -459,9 +484,15 @@ pub async fn receive_flag(
             body: &body,
             ap_id: Some(flag.flag_id),
             origin_host: sender.instance_host.as_deref(),
+            forwarded_by_group_id: flag.announced_by.map(|g| g.id),
         },
     )
     .await?;
+    if stored.is_none() {
+        if let Some(by) = flag.announced_by {
+            store::mark_forwarded(conn, flag.flag_id, by.id).await?;
+        }
+    }
     Ok(stored.ok_or("already_received"))
 }
 
@@ -553,10 +584,18 @@ async fn resolve_one(
     announced_by: Option<&Group>,
 ) -> Result<Result<(), &'static str>, CoreError> {
     // A report received from another server is that server's or ours to close — except one
-    // a group elsewhere forwarded to us (its moderator's instance): that group's `Announce`
-    // of the resolution closes it (checked below: its group, its listed moderator).
-    if report.origin_host.is_some() && announced_by.is_none() {
-        return Ok(Err("not_our_report"));
+    // a group elsewhere forwarded to us (its moderator's instance): that same group's
+    // `Announce` of the resolution closes it (checked below: its listed moderator), as does
+    // the group's when its own server sent us the report. A report another server sent us
+    // about that group's content is not the group's to close here.
+    if let Some(origin) = &report.origin_host {
+        let closable = announced_by.is_some_and(|by| {
+            report.forwarded_by_group_id == Some(by.id)
+                || cenacle_domain::origin::authority(&by.ap_id).eq_ignore_ascii_case(origin)
+        });
+        if !closable {
+            return Ok(Err("not_our_report"));
+        }
     }
     let remote_group = match report.group_id.filter(|_| report.object_ap_id.is_some()) {
         Some(id) => actors::group_by_id(conn, id).await?.filter(|g| !g.local),

@@ -72,6 +72,8 @@ pub struct NewReport<'a> {
     pub body: &'a str,
     pub ap_id: Option<&'a str>,
     pub origin_host: Option<&'a str>,
+    /// The group elsewhere whose `Announce` brought it (for its moderators here).
+    pub forwarded_by_group_id: Option<i64>,
 }
 
 /// Stores a report; None when one with the same `ap_id` exists (a second copy of a Flag).
@@ -86,8 +88,9 @@ pub async fn insert_report(
     }
     Ok(diesel::sql_query(
         "INSERT INTO report (group_id, reporter_id, share_identity, target_person_id, \
-           target_post_id, target_comment_id, reason_code, body, ap_id, origin_host) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+           target_post_id, target_comment_id, reason_code, body, ap_id, origin_host, \
+           forwarded_by_group_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
          ON CONFLICT (ap_id) DO NOTHING RETURNING id",
     )
     .bind::<Nullable<BigInt>, _>(new.group_id)
@@ -100,10 +103,30 @@ pub async fn insert_report(
     .bind::<Text, _>(new.body)
     .bind::<Nullable<Text>, _>(new.ap_id)
     .bind::<Nullable<Text>, _>(new.origin_host)
+    .bind::<Nullable<BigInt>, _>(new.forwarded_by_group_id)
     .get_result::<Id>(conn)
     .await
     .optional()?
     .map(|r| r.id))
+}
+
+/// A report received before (by `ap_id`) arrives again in the `Announce` of its group: it is
+/// now known to be forwarded by that group (so that the group's resolution may close it,
+/// whichever copy came first).
+pub async fn mark_forwarded(
+    conn: &mut AsyncPgConnection,
+    ap_id: &str,
+    group_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE report SET forwarded_by_group_id = $2 \
+         WHERE ap_id = $1 AND forwarded_by_group_id IS NULL AND group_id = $2",
+    )
+    .bind::<Text, _>(ap_id)
+    .bind::<BigInt, _>(group_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn set_report_ap_id(
@@ -186,6 +209,8 @@ pub struct ReportRow {
     pub ap_id: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub origin_host: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub forwarded_by_group_id: Option<i64>,
     #[diesel(sql_type = Timestamptz)]
     pub created_at: DateTime<Utc>,
 }
@@ -202,7 +227,7 @@ const REPORT_SELECT: &str =
        r.target_post_id, r.target_comment_id, COALESCE(c.ap_id, p.ap_id) AS object_ap_id, \
        COALESCE(r.target_post_id, c.post_id) AS thread_post_id, \
        r.reason_code, r.body, r.status, r.resolution_note, r.resolved_by, r.resolved_at, \
-       r.ap_id, r.origin_host, r.created_at \
+       r.ap_id, r.origin_host, r.forwarded_by_group_id, r.created_at \
      FROM report r \
      JOIN person rp ON rp.id = r.reporter_id \
      JOIN person tp ON tp.id = r.target_person_id \

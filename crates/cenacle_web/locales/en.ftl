@@ -280,3 +280,4 @@ propose-group = Propose a group
 proposal-name = Short name (lowercase letters, digits and _)
 proposal-purpose = What it is for
 propose = Propose
+invalid-already_published = This form was already published. Publish again to post this as a new question.

@@ -280,3 +280,4 @@ propose-group = Proposer un groupe
 proposal-name = Nom court (minuscules, chiffres et _)
 proposal-purpose = À quoi il sert
 propose = Proposer
+invalid-already_published = Ce formulaire a déjà été publié. Publiez à nouveau pour en faire une nouvelle question.

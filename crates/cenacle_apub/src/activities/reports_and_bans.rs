@@ -6,7 +6,7 @@ use super::{block::BlockUser, flag::Flag, flag::Resolve};
 use crate::{objects::person::ApubPerson, queue::announce_to, ApubError, FedData};
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use cenacle_core::{
-    actors, group_bans, groups, identity,
+    actors, group_bans, identity,
     inbound::Outcome,
     model::{Group, PersonActor},
     reports::{self, IncomingFlag, ResolvedFlag},
@@ -86,25 +86,12 @@ async fn forward_flag(
     let Some(report) = reports::report_by_id(conn, report_id).await? else {
         return Ok(());
     };
-    let Some(group_id) = report.group_id.filter(|_| report.group_local == Some(true)) else {
+    let Some((group, mut inboxes)) = reports::holders(conn, &report).await? else {
         return Ok(());
     };
-    if report.object_ap_id.is_none() {
-        return Ok(());
-    }
-    let Some(group) = actors::group_by_id(conn, group_id).await? else {
-        return Ok(());
-    };
-    let mut inboxes = groups::remote_moderator_inboxes(conn, &group).await?;
-    if !report.target_local {
-        inboxes.extend(report.target_inbox.clone());
-    }
     // The reporter's server has it already.
     let sender_host = sender.instance_host.as_deref().unwrap_or_default();
     inboxes.retain(|i| !cenacle_domain::origin::authority(i).eq_ignore_ascii_case(sender_host));
-    if inboxes.is_empty() {
-        return Ok(());
-    }
     announce_to(conn, data, &group, flag, inboxes).await
 }
 

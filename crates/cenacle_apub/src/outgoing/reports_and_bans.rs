@@ -20,9 +20,7 @@ use activitypub_federation::{config::Data, kinds::activity::FlagType};
 use cenacle_core::{
     actors,
     group_bans::{self, BanTerms},
-    groups, identity,
-    model::Group,
-    people,
+    identity, people,
     reports::{self, Report},
     Conn,
 };
@@ -74,25 +72,6 @@ fn flag_sender(report: &Report, data: &FedData) -> Result<Url, ApubError> {
     }
 }
 
-/// A group of ours, with the inboxes of its moderators on other servers: who must see a
-/// report about its content, and its outcome.
-async fn group_and_remote_moderators(
-    conn: &mut Conn,
-    report: &Report,
-) -> Result<Option<(Group, Vec<String>)>, ApubError> {
-    let Some(group_id) = report.group_id.filter(|_| report.group_local == Some(true)) else {
-        return Ok(None);
-    };
-    if report.object_ap_id.is_none() {
-        return Ok(None);
-    }
-    let Some(group) = actors::group_by_id(conn, group_id).await? else {
-        return Ok(None);
-    };
-    let inboxes = groups::remote_moderator_inboxes(conn, &group).await?;
-    Ok(Some((group, inboxes)))
-}
-
 /// A member's report leaves for the servers that hold what it reports, and — about content
 /// in a group of ours — for the instances of the group's moderators elsewhere, announced by
 /// the group (as Lemmy forwards reports to its remote moderators).
@@ -114,9 +93,8 @@ pub async fn report_filed(
     if !report.target_local {
         inboxes.extend(report.target_inbox.clone());
     }
-    let moderators = group_and_remote_moderators(conn, &report).await?;
-    let moderator_inboxes = moderators.as_ref().map_or(0, |(_, m)| m.len());
-    if inboxes.is_empty() && moderator_inboxes == 0 {
+    let holders = reports::holders(conn, &report).await?;
+    if inboxes.is_empty() && holders.as_ref().is_none_or(|(_, h)| h.is_empty()) {
         return Ok(());
     }
     let flag = flag_of(
@@ -125,11 +103,13 @@ pub async fn report_filed(
         flag_sender(&report, data)?,
     )?;
     reports::set_flag_id(conn, report.id, flag.id.as_str()).await?;
+    if let Some((group, mut announced_to)) = holders {
+        // A server sent the Flag itself (the author's) does not get it twice.
+        announced_to.retain(|i| !inboxes.contains(i));
+        announce_to(conn, data, &group, &flag, announced_to).await?;
+    }
     if !inboxes.is_empty() {
         send(conn, data, &flag.id, &flag.actor, &flag, inboxes).await?;
-    }
-    if let Some((group, moderator_inboxes)) = moderators {
-        announce_to(conn, data, &group, &flag, moderator_inboxes).await?;
     }
     Ok(())
 }
@@ -177,8 +157,7 @@ pub async fn report_closed(
     if let Some(inbox) = reporter_inbox {
         send(conn, data, &resolve.id, &resolver, &resolve, [inbox]).await?;
     }
-    if let Some((group, mut moderator_inboxes)) = group_and_remote_moderators(conn, &report).await?
-    {
+    if let Some((group, mut moderator_inboxes)) = reports::holders(conn, &report).await? {
         // The reporter's server has it already.
         moderator_inboxes
             .retain(|i| !cenacle_domain::origin::authority(i).eq_ignore_ascii_case(&reporter_host));

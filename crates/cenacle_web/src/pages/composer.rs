@@ -302,6 +302,12 @@ pub async fn ask(
         Err(CoreError::Validation(invalid)) => {
             again(&state, &v, &group, form, invalid.field, invalid.code).await
         }
+        // Published already, then changed (Back, edit, Publish): a new key for a new post,
+        // after the member confirms.
+        Err(CoreError::IdempotencyKeyReused) => {
+            form.once = crate::session::fresh_token();
+            again(&state, &v, &group, form, "title", "already_published").await
+        }
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
 }

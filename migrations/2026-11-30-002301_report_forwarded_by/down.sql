@@ -1,0 +1,1 @@
+ALTER TABLE report DROP COLUMN forwarded_by_group_id;
