@@ -275,11 +275,12 @@ async fn a_redemption_racing_an_auction_for_the_last_unit_cannot_both_succeed() 
                    "price": 100, "stock": 1}),
         )
         .await;
+        let path = format!("/api/v1/shop/rewards/{reward}/redeem");
         let (shop, lot) = tokio::join!(
             retried(
                 &t,
                 Method::POST,
-                &format!("/api/v1/shop/rewards/{reward}/redeem"),
+                &path,
                 &marie,
                 json!({"address": "1 rue de la Paix"}),
             ),
