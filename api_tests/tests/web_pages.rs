@@ -1238,7 +1238,11 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     let b = Browser::start("en").await;
     sign_in(&b, &alpha, "admin").await;
     b.goto(&alpha.url("/shop")).await;
-    assert!(b.text("#held").await.contains("37"), "{}", b.text("#held").await);
+    assert!(
+        b.text("#held").await.contains("37"),
+        "{}",
+        b.text("#held").await
+    );
     let balance: i64 = b
         .text("#balance")
         .await
@@ -1266,9 +1270,12 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     // Restocks it: the lot took one of the two, three more come in.
     b.click(&format!("#reward-{mug} details summary")).await;
     b.fill(&format!("#restock-{mug}"), "3").await;
-    b.click(&format!("form[action='/shop/rewards/{mug}/restock'] button"))
+    b.click(&format!(
+        "form[action='/shop/rewards/{mug}/restock'] button"
+    ))
+    .await;
+    b.wait_text(&format!("#reward-{mug} .stock"), "4 left")
         .await;
-    b.wait_text(&format!("#reward-{mug} .stock"), "4 left").await;
     let (_, reward) = alpha
         .get(&format!("/api/v1/shop/rewards/{mug}"), None)
         .await;

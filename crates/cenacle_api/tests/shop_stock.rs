@@ -128,19 +128,27 @@ async fn an_auction_lot_reserves_its_unit_and_hands_it_to_the_winner_or_back_to_
     .await;
 
     // Put up: one unit leaves the shelf at once.
-    let first = t.post("/api/v1/auctions", Some(&cm), auction_body(mug)).await;
+    let first = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
     let first = first.json["id"].as_i64().unwrap();
     assert_eq!(stock(&t, mug).await, json!(1));
     // Cancelled: the unit comes back.
     let r = t
-        .post(&format!("/api/v1/auctions/{first}/cancel"), Some(&cm), json!({}))
+        .post(
+            &format!("/api/v1/auctions/{first}/cancel"),
+            Some(&cm),
+            json!({}),
+        )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(stock(&t, mug).await, json!(2));
 
     // Closing unsold (no bid): the unit comes back.
-    let unsold = t.post("/api/v1/auctions", Some(&cm), auction_body(mug)).await;
+    let unsold = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
     let unsold = unsold.json["id"].as_i64().unwrap();
     assert_eq!(stock(&t, mug).await, json!(1));
     end_now(&t, unsold).await;
@@ -148,11 +156,17 @@ async fn an_auction_lot_reserves_its_unit_and_hands_it_to_the_winner_or_back_to_
     assert_eq!(stock(&t, mug).await, json!(2));
 
     // Two lots take both units: a third finds none, and the shop has none left either.
-    let a = t.post("/api/v1/auctions", Some(&cm), auction_body(mug)).await;
+    let a = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
     let a = a.json["id"].as_i64().unwrap();
-    let b = t.post("/api/v1/auctions", Some(&cm), auction_body(mug)).await;
+    let b = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
     assert_eq!(b.status, StatusCode::CREATED, "{}", b.json);
-    let third = t.post("/api/v1/auctions", Some(&cm), auction_body(mug)).await;
+    let third = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
     assert_eq!(
         (third.status, third.code()),
         (StatusCode::CONFLICT, "out_of_stock"),
@@ -203,7 +217,9 @@ async fn a_digital_lot_reserves_a_code_that_goes_to_exactly_the_winners_order() 
     )
     .await;
     // No code: nothing to put up.
-    let none = t.post("/api/v1/auctions", Some(&cm), auction_body(key)).await;
+    let none = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(key))
+        .await;
     assert_eq!(
         (none.status, none.code()),
         (StatusCode::CONFLICT, "out_of_stock"),
@@ -218,7 +234,9 @@ async fn a_digital_lot_reserves_a_code_that_goes_to_exactly_the_winners_order() 
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-    let lot = t.post("/api/v1/auctions", Some(&cm), auction_body(key)).await;
+    let lot = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(key))
+        .await;
     assert_eq!(lot.status, StatusCode::CREATED, "{}", lot.json);
     let lot = lot.json["id"].as_i64().unwrap();
     // The code is the lot's: the shop can no longer hand it out.
@@ -285,7 +303,13 @@ async fn a_redemption_racing_an_auction_for_the_last_unit_cannot_both_succeed() 
                 &marie,
                 json!({"address": "1 rue de la Paix"}),
             ),
-            retried(&t, Method::POST, "/api/v1/auctions", &cm, auction_body(reward)),
+            retried(
+                &t,
+                Method::POST,
+                "/api/v1/auctions",
+                &cm,
+                auction_body(reward)
+            ),
         );
         let won = [&shop, &lot]
             .iter()
@@ -354,10 +378,16 @@ async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-    let lot = t.post("/api/v1/auctions", Some(&cm), auction_body(mug)).await;
-    let lot = lot.json["id"].as_i64().unwrap();
-    t.post(&format!("/api/v1/auctions/{lot}/cancel"), Some(&cm), json!({}))
+    let lot = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
         .await;
+    let lot = lot.json["id"].as_i64().unwrap();
+    t.post(
+        &format!("/api/v1/auctions/{lot}/cancel"),
+        Some(&cm),
+        json!({}),
+    )
+    .await;
     t.post(
         &format!("/api/v1/shop/rewards/{key}/codes"),
         Some(&cm),
@@ -452,7 +482,10 @@ async fn a_community_manager_edits_and_restocks_a_reward() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-    let view = t.get(&format!("/api/v1/shop/rewards/{mug}"), None).await.json;
+    let view = t
+        .get(&format!("/api/v1/shop/rewards/{mug}"), None)
+        .await
+        .json;
     assert_eq!(view["name_en"], json!("Big mug"));
     assert_eq!(view["name_fr"], json!("Grande tasse"));
     assert_eq!(view["description_fr"], json!("Contient plus"));
@@ -472,7 +505,9 @@ async fn a_community_manager_edits_and_restocks_a_reward() {
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
     assert_eq!(
-        t.get(&format!("/api/v1/shop/rewards/{mug}"), None).await.json["price"],
+        t.get(&format!("/api/v1/shop/rewards/{mug}"), None)
+            .await
+            .json["price"],
         json!(150)
     );
     let r = t
@@ -527,7 +562,9 @@ async fn members_see_their_balance_what_bids_hold_and_what_is_available() {
         json!({"name_en": "Seat", "name_fr": "Place", "kind": "physical", "price": 100, "in_shop": false}),
     )
     .await;
-    let a = t.post("/api/v1/auctions", Some(&cm), auction_body(lot)).await;
+    let a = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(lot))
+        .await;
     let a = a.json["id"].as_i64().unwrap();
     let r = t
         .post(
@@ -573,10 +610,26 @@ fn manager_routes(reward: i64, order: i64, auction: i64) -> Vec<(Method, String,
             format!("/api/v1/shop/orders/{order}/status"),
             json!({"status": "approved"}),
         ),
-        (Method::GET, "/api/v1/shop/reports/points".into(), Value::Null),
-        (Method::GET, "/api/v1/shop/reports/stock".into(), Value::Null),
-        (Method::GET, "/api/v1/shop/reports/fulfilment".into(), Value::Null),
-        (Method::POST, "/api/v1/auctions".into(), auction_body(reward)),
+        (
+            Method::GET,
+            "/api/v1/shop/reports/points".into(),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            "/api/v1/shop/reports/stock".into(),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            "/api/v1/shop/reports/fulfilment".into(),
+            Value::Null,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auctions".into(),
+            auction_body(reward),
+        ),
         (
             Method::POST,
             format!("/api/v1/auctions/{auction}/cancel"),
@@ -618,7 +671,9 @@ async fn every_manager_only_shop_route_refuses_a_member_and_serves_a_manager() {
         .await;
     assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
     let order = order.json["id"].as_i64().unwrap();
-    let auction = t.post("/api/v1/auctions", Some(&cm), auction_body(key)).await;
+    let auction = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(key))
+        .await;
     let auction = auction.json["id"].as_i64().unwrap();
 
     for (method, path, body) in manager_routes(key, order, auction) {

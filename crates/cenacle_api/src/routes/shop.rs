@@ -129,11 +129,13 @@ fn period_limit(
     match (limit, period) {
         (Some(limit), Some(period)) => Ok(Some((limit, period))),
         (None, None) => Ok(None),
-        _ => Err(cenacle_core::CoreError::from(cenacle_domain::ValidationError {
-            field: "limit_period",
-            code: "incomplete",
-        })
-        .into()),
+        _ => Err(
+            cenacle_core::CoreError::from(cenacle_domain::ValidationError {
+                field: "limit_period",
+                code: "incomplete",
+            })
+            .into(),
+        ),
     }
 }
 
