@@ -313,12 +313,14 @@ impl TermsFormInput {
 }
 
 /// The signed-in session behind a community manager's form, or the answer to give instead.
-fn manager_session<'a>(v: &'a Visitor, csrf: &str) -> Result<&'a Session, Response> {
-    acting(v, "/shop", csrf).map_err(IntoResponse::into_response)?;
+fn manager_session<'a>(v: &'a Visitor, csrf: &str) -> Result<&'a Session, Box<Response>> {
+    acting(v, "/shop", csrf).map_err(|refused| Box::new(refused.into_response()))?;
     v.session.as_ref().ok_or_else(|| {
-        PageError::not_found(v.words, v.instance.clone())
-            .for_visitor(v)
-            .into_response()
+        Box::new(
+            PageError::not_found(v.words, v.instance.clone())
+                .for_visitor(v)
+                .into_response(),
+        )
     })
 }
 
@@ -331,7 +333,7 @@ pub async fn edit_reward(
 ) -> Response {
     let session = match manager_session(&v, &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let edited = match form.terms() {
         Ok(input) => {
@@ -364,7 +366,7 @@ pub async fn restock(
 ) -> Response {
     let session = match manager_session(&v, &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return refused,
+        Err(refused) => return *refused,
     };
     let restocked = match field("quantity", &form.quantity, |t| t.parse::<i64>().ok()) {
         Ok(quantity) => {
