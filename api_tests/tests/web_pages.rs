@@ -1192,3 +1192,94 @@ async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
     assert_eq!(status, 200, "{group}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_hold() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/shop/rewards",
+            Some(&admin),
+            json!({"name_en": "Brand mug", "name_fr": "Mug de la marque", "kind": "physical",
+                   "price": 40, "stock": 2}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mug = body["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            "/api/v1/admin/points",
+            Some(&admin),
+            json!({"handle": "admin", "delta": 100, "reason": "test"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // A lot she bids on: its points held, no longer available.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/auctions",
+            Some(&admin),
+            json!({"reward_id": mug, "ends_at": chrono::Utc::now() + chrono::Duration::hours(1),
+                   "starting_price": 37, "min_increment": 1}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let auction = body["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/auctions/{auction}/bids"),
+            Some(&admin),
+            json!({"amount": 37}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url("/shop")).await;
+    assert!(
+        b.text("#held").await.contains("37"),
+        "{}",
+        b.text("#held").await
+    );
+    let balance: i64 = b
+        .text("#balance")
+        .await
+        .chars()
+        .filter(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    assert!(
+        b.text("#available")
+            .await
+            .contains(&(balance - 37).to_string()),
+        "{}",
+        b.text("#available").await
+    );
+    // Edits the reward's name and price.
+    b.click(&format!("#reward-{mug} details summary")).await;
+    key_page(&b, "shop-manager-en").await;
+    b.fill(&format!("#name-en-{mug}"), "Big brand mug").await;
+    b.fill(&format!("#price-{mug}"), "55").await;
+    b.click(&format!("form[action='/shop/rewards/{mug}/edit'] button"))
+        .await;
+    b.wait_text(&format!("#reward-{mug} h2"), "Big brand mug")
+        .await;
+    // Restocks it: the lot took one of the two, three more come in.
+    b.click(&format!("#reward-{mug} details summary")).await;
+    b.fill(&format!("#restock-{mug}"), "3").await;
+    b.click(&format!(
+        "form[action='/shop/rewards/{mug}/restock'] button"
+    ))
+    .await;
+    b.wait_text(&format!("#reward-{mug} .stock"), "4 left")
+        .await;
+    let (_, reward) = alpha
+        .get(&format!("/api/v1/shop/rewards/{mug}"), None)
+        .await;
+    assert_eq!(reward["price"], 55, "{reward}");
+    assert_eq!(reward["stock"], 4, "{reward}");
+    b.close().await;
+}

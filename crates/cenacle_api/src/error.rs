@@ -117,6 +117,7 @@ pub const ALL_CODES: &[&str] = &[
     "auction_closed",
     "bid_too_low",
     "already_highest_bidder",
+    "reward_stock_unlimited",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.

@@ -56,8 +56,12 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Vous êtes banni de ce groupe.",
         ),
         "out_of_stock" => (
-            "This reward is out of stock.",
-            "Cette récompense est épuisée.",
+            "This reward is out of stock (no unit or code left to sell or put up for auction).",
+            "Cette récompense est épuisée (plus aucune unité ni aucun code à vendre ou à mettre aux enchères).",
+        ),
+        "reward_stock_unlimited" => (
+            "This reward's stock is unlimited: there is nothing to restock.",
+            "Le stock de cette récompense est illimité : il n'y a rien à réapprovisionner.",
         ),
         "insufficient_points" => (
             "You do not have enough points available (your balance less what your bids hold).",

@@ -12,7 +12,7 @@ use crate::{accounts::Session, admin::require, Caller, Conn, Context, CoreError}
 use cenacle_db::{
     auctions::{self as store, Auction, Bid, NewAuction},
     engagement as ledger,
-    shop::{self as shop_store, NewOrder},
+    shop::{self as shop_store, NewOrder, StockMove, StockReason},
 };
 use cenacle_domain::{
     auctions::{check_bid, extended_end, wins, AuctionState},
@@ -71,10 +71,15 @@ pub async fn create_auction(
     if !(0..=86_400).contains(&extension_seconds) {
         return Err(invalid("extension_seconds", "out_of_range"));
     }
-    shop_store::reward(conn, input.reward_id)
+    // Under the reward's lock, as redemptions take it: a lot and a redemption racing for the
+    // last unit apply one after the other, and the second finds none.
+    let reward = shop_store::reward_for_update(conn, input.reward_id)
         .await?
         .ok_or(CoreError::NotFound("reward"))?;
-    Ok(store::insert_auction(
+    if crate::shop::units_left(&reward).is_some_and(|left| left < 1) {
+        return Err(ShopRefusal::OutOfStock.into());
+    }
+    let auction = store::insert_auction(
         conn,
         &NewAuction {
             reward_id: input.reward_id,
@@ -85,9 +90,51 @@ pub async fn create_auction(
             reserve: input.reserve,
             extension_seconds,
             created_by: session.account.person_id,
+            lot_reserved: true,
         },
     )
-    .await?)
+    .await?;
+    // The lot's unit (and a digital reward's code) leaves the shelf now, each with its ledger
+    // row: handed to the winner's order, or back when the lot does not sell.
+    shop_store::move_stock(
+        conn,
+        &StockMove {
+            reward_id: reward.id,
+            delta: -1,
+            reason: StockReason::AuctionReserved,
+            order_id: None,
+            auction_id: Some(auction.id),
+            by: Some(session.account.person_id),
+        },
+    )
+    .await?;
+    if reward.kind == "digital" && !shop_store::reserve_code(conn, reward.id, auction.id).await? {
+        // Counted free under the reward's lock: refused whole (the transaction rolls back).
+        return Err(ShopRefusal::OutOfStock.into());
+    }
+    Ok(auction)
+}
+
+/// Puts an unsold (or cancelled) lot's unit and code back on the shelf, with their ledger
+/// rows. The reward's row must be locked (`reward_for_update`).
+async fn release_lot(conn: &mut Conn, auction: &Auction) -> Result<(), CoreError> {
+    if !auction.lot_reserved {
+        return Ok(());
+    }
+    shop_store::move_stock(
+        conn,
+        &StockMove {
+            reward_id: auction.reward_id,
+            delta: 1,
+            reason: StockReason::AuctionReleased,
+            order_id: None,
+            auction_id: Some(auction.id),
+            by: None,
+        },
+    )
+    .await?;
+    shop_store::release_reserved_code(conn, auction.id).await?;
+    Ok(())
 }
 
 pub async fn auction(conn: &mut Conn, id: i64) -> Result<(Auction, Vec<Bid>), CoreError> {
@@ -168,7 +215,7 @@ pub async fn bid(
 }
 
 /// A community manager cancels a running auction: the leading hold is released (a row), the
-/// auction closed without a winner.
+/// lot's unit and code go back on the shelf, the auction closed without a winner.
 pub async fn cancel_auction(
     conn: &mut Conn,
     session: &Session,
@@ -181,7 +228,10 @@ pub async fn cancel_auction(
     if auction.status != "open" {
         return Err(ShopRefusal::AuctionClosed.into());
     }
+    // The reward's row before the balance, as redemptions take them.
+    shop_store::reward_for_update(conn, auction.reward_id).await?;
     release_leading(conn, &auction, "cancelled").await?;
+    release_lot(conn, &auction).await?;
     store::close_auction(conn, auction.id, "cancelled", None).await?;
     store::auction(conn, auction.id, false)
         .await?
@@ -211,8 +261,9 @@ pub const WON: &str = "auction_won";
 
 /// Settles auctions past their end: the leading bid at or above the reserve wins — its hold
 /// is released and the amount spent by a ledger row (`auction:<id>:won`) in the same
-/// transaction, and an order is created for fulfilment (a digital reward's code handed out if
-/// one is free); otherwise its hold is released and the auction closes unsold. A winner whose
+/// transaction, and an order is created for fulfilment, the lot's unit going with it (a
+/// digital reward's reserved code handed out); otherwise its hold is released, the lot's unit
+/// and code go back on the shelf and the auction closes unsold. A winner whose
 /// balance no longer covers the bid (a reward reversed since left a debt) cannot pay: the bid
 /// is released and the auction closes unsold. Returns how many were settled. Safe with
 /// several servers (rows claimed SKIP LOCKED).
@@ -232,6 +283,8 @@ pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> 
             auction.leading_bidder,
             auction.leading_amount,
         ) else {
+            shop_store::reward_for_update(conn, auction.reward_id).await?;
+            release_lot(conn, &auction).await?;
             store::close_auction(conn, auction.id, "unsold", None).await?;
             continue;
         };
@@ -243,6 +296,7 @@ pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> 
         let can_pay = available.points() >= 0;
         if !wins(amount, auction.reserve) || !can_pay {
             release_leading(conn, &auction, "lost").await?;
+            release_lot(conn, &auction).await?;
             store::close_auction(conn, auction.id, "unsold", None).await?;
             continue;
         }
@@ -273,11 +327,16 @@ pub async fn settle_ended_auctions(conn: &mut Conn) -> Result<usize, CoreError> 
                 auction.id
             )));
         }
-        if digital
-            && shop_store::take_code(conn, reward.id, order.id)
-                .await?
-                .is_some()
-        {
+        // The code the lot reserved; an auction opened before lots reserved theirs takes a
+        // free one if any is left.
+        let code = if auction.lot_reserved {
+            shop_store::hand_reserved_code(conn, auction.id, order.id).await?
+        } else if digital {
+            shop_store::take_code(conn, reward.id, order.id).await?
+        } else {
+            None
+        };
+        if code.is_some() {
             shop_store::set_order_status(conn, order.id, "delivered", None, None, None).await?;
         }
         store::close_auction(conn, auction.id, "won", Some(order.id)).await?;

@@ -14,6 +14,6 @@ pub use cenacle_db::{
     federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
     groups::Proposal,
     media::{Attachment, Media},
-    shop::{MonthPoints, Order, PendingCount, Reward},
+    shop::{MonthPoints, Order, PendingCount, PointsStanding, Reward},
     ConstraintViolation, DbError, PoolStats, PoolStatus,
 };

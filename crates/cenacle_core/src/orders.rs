@@ -4,8 +4,8 @@
 
 use crate::{accounts::Session, admin::require, Caller, Conn, Context, CoreError};
 use cenacle_db::{
-    engagement as ledger,
-    shop::{self as store, MonthPoints, Order, PendingCount, Reward},
+    auctions as auction_store, engagement as ledger,
+    shop::{self as store, MonthPoints, Order, PendingCount, Reward, StockMove, StockReason},
 };
 use cenacle_domain::{
     shop::{address_erased_at, OrderStatus, ShopRefusal},
@@ -76,9 +76,28 @@ pub async fn set_status(
                 order.id
             )));
         }
-        // An auction's lot never took a unit of the shop's stock.
-        if order.auction_id.is_none() {
-            store::move_stock(conn, order.reward_id, 1).await?;
+        // The order's unit goes back on the shelf, with its ledger row: a redemption's, or an
+        // auction's lot reserved when put up (an auction opened before lots reserved theirs
+        // took none).
+        let took_unit = match order.auction_id {
+            None => true,
+            Some(auction) => auction_store::auction(conn, auction, false)
+                .await?
+                .is_some_and(|a| a.lot_reserved),
+        };
+        if took_unit {
+            store::move_stock(
+                conn,
+                &StockMove {
+                    reward_id: order.reward_id,
+                    delta: 1,
+                    reason: StockReason::OrderReleased,
+                    order_id: Some(order.id),
+                    auction_id: order.auction_id,
+                    by: Some(session.account.person_id),
+                },
+            )
+            .await?;
         }
     }
     // Every end of an order starts the address's retention, not only a delivery: a refused or

@@ -2,7 +2,10 @@
 //! Points are earned by contributions in `rewards`.
 
 use crate::{accounts::Session, admin::require, idempotency, Conn, CoreError};
-use cenacle_db::engagement::{self as ledger, LedgerDifference, PointsEntry, ReputationEvent};
+use cenacle_db::{
+    engagement::{self as ledger, LedgerDifference, PointsEntry, ReputationEvent},
+    shop::PointsStanding,
+};
 use cenacle_domain::{Permission, ValidationError};
 
 /// A community manager's grant (or, negative, correction) of points, with its reason. A
@@ -67,10 +70,17 @@ pub async fn grant_points(
 }
 
 /// Every cached total its ledger contradicts (points balances, debts included; reputations,
-/// the exact sums from 1 that are shown floored at 1; likes received, today's capped earnings), each naming its person: empty when the
-/// books are right. For `cenacle admin audit` and the tests.
+/// the exact sums from 1 that are shown floored at 1; likes received, today's capped earnings;
+/// the escrow of auctions; every reward's stock and free codes against their movements), each
+/// naming its person or reward: empty when the books are right. For `cenacle admin audit` and the tests.
 pub async fn audit(conn: &mut Conn) -> Result<Vec<LedgerDifference>, CoreError> {
     Ok(ledger::ledger_differences(conn).await?)
+}
+
+/// A person's points as they stand: balance, what leading bids hold of it (available =
+/// balance − held), and what their open bounties hold (already out of the balance).
+pub async fn standing(conn: &mut Conn, person_id: i64) -> Result<PointsStanding, CoreError> {
+    Ok(cenacle_db::shop::points_standing(conn, person_id).await?)
 }
 
 /// A person's reward points balance.

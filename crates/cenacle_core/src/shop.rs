@@ -10,7 +10,7 @@
 use crate::{accounts::Session, admin::require, people, Caller, Conn, Context, CoreError};
 use cenacle_db::{
     badges as badge_store, engagement as ledger,
-    shop::{self as store, NewOrder, NewReward, Order, Reward},
+    shop::{self as store, NewOrder, NewReward, Order, Reward, RewardEdit, StockMove, StockReason},
 };
 use cenacle_domain::{
     shop::{check_redemption, LimitPeriod, RedemptionFacts, RewardTerms, ShopRefusal},
@@ -56,13 +56,24 @@ const CODE_MAX: usize = 200;
 /// Longest delivery address.
 pub(crate) const ADDRESS_MAX: usize = 1_000;
 
-/// Adds a reward to the catalogue (community managers and admins).
-pub async fn create_reward(
-    conn: &mut Conn,
-    session: &Session,
-    input: &RewardInput,
-) -> Result<Reward, CoreError> {
-    require(session, Permission::ManageRewards)?;
+/// What a community manager may change of a reward once created: its names, descriptions,
+/// price, window and limits (its stock moves only by restocks and orders, each a ledger row).
+#[derive(Debug, Clone, Default)]
+pub struct RewardTermsInput {
+    pub name_en: String,
+    pub name_fr: String,
+    pub description_en: String,
+    pub description_fr: String,
+    pub price: i64,
+    pub limit_per_member: Option<i32>,
+    /// (limit, `day` | `week` | `month`).
+    pub limit_per_period: Option<(i32, String)>,
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+}
+
+/// The terms checked, names trimmed and the period parsed: (limit, period).
+fn checked_terms(input: &RewardTermsInput) -> Result<Option<(i32, &'static str)>, CoreError> {
     for (field, text) in [("name_en", &input.name_en), ("name_fr", &input.name_fr)] {
         let n = text.trim().chars().count();
         if n == 0 || n > NAME_MAX {
@@ -77,14 +88,8 @@ pub async fn create_reward(
             return Err(invalid(field, "too_long"));
         }
     }
-    if !matches!(input.kind.as_str(), "physical" | "digital") {
-        return Err(invalid("kind", "unknown"));
-    }
     if input.price <= 0 {
         return Err(invalid("price", "out_of_range"));
-    }
-    if input.stock.is_some_and(|s| s < 0) {
-        return Err(invalid("stock", "out_of_range"));
     }
     if input.limit_per_member.is_some_and(|l| l < 1) {
         return Err(invalid("limit_per_member", "out_of_range"));
@@ -103,6 +108,23 @@ pub async fn create_reward(
         if from >= until {
             return Err(invalid("available_until", "before_start"));
         }
+    }
+    Ok(period)
+}
+
+/// Adds a reward to the catalogue (community managers and admins).
+pub async fn create_reward(
+    conn: &mut Conn,
+    session: &Session,
+    input: &RewardInput,
+) -> Result<Reward, CoreError> {
+    require(session, Permission::ManageRewards)?;
+    let period = checked_terms(&input.terms())?;
+    if !matches!(input.kind.as_str(), "physical" | "digital") {
+        return Err(invalid("kind", "unknown"));
+    }
+    if input.stock.is_some_and(|s| s < 0) {
+        return Err(invalid("stock", "out_of_range"));
     }
     let required_badge_id = match &input.required_badge {
         None => None,
@@ -139,6 +161,92 @@ pub async fn create_reward(
     .await?)
 }
 
+impl RewardInput {
+    fn terms(&self) -> RewardTermsInput {
+        RewardTermsInput {
+            name_en: self.name_en.clone(),
+            name_fr: self.name_fr.clone(),
+            description_en: self.description_en.clone(),
+            description_fr: self.description_fr.clone(),
+            price: self.price,
+            limit_per_member: self.limit_per_member,
+            limit_per_period: self.limit_per_period.clone(),
+            available_from: self.available_from,
+            available_until: self.available_until,
+        }
+    }
+}
+
+/// A community manager rewrites a reward's names, descriptions, price, window and limits
+/// (refused whole when any is invalid). Orders already made keep the price they paid.
+pub async fn edit_reward(
+    conn: &mut Conn,
+    session: &Session,
+    reward_id: i64,
+    input: &RewardTermsInput,
+) -> Result<Reward, CoreError> {
+    require(session, Permission::ManageRewards)?;
+    let period = checked_terms(input)?;
+    // Under the reward's lock, as redemptions read it: one sees the old terms or the new.
+    store::reward_for_update(conn, reward_id)
+        .await?
+        .ok_or(CoreError::NotFound("reward"))?;
+    store::update_reward(
+        conn,
+        reward_id,
+        &RewardEdit {
+            name_en: input.name_en.trim(),
+            name_fr: input.name_fr.trim(),
+            description_en: &input.description_en,
+            description_fr: &input.description_fr,
+            price: input.price,
+            limit_per_member: input.limit_per_member,
+            limit_per_period: period.map(|(l, _)| l),
+            limit_period: period.map(|(_, p)| p),
+            available_from: input.available_from,
+            available_until: input.available_until,
+        },
+    )
+    .await?;
+    reward(conn, reward_id).await
+}
+
+/// Most units added by one restock.
+pub const RESTOCK_MAX: i64 = 1_000_000;
+
+/// A community manager adds `quantity` units to a limited reward's stock (a `restock` ledger
+/// row). An unlimited reward has no stock to add to (409 `reward_stock_unlimited`).
+pub async fn restock(
+    conn: &mut Conn,
+    session: &Session,
+    reward_id: i64,
+    quantity: i64,
+) -> Result<Reward, CoreError> {
+    require(session, Permission::ManageRewards)?;
+    if !(1..=RESTOCK_MAX).contains(&quantity) {
+        return Err(invalid("quantity", "out_of_range"));
+    }
+    let reward = store::reward_for_update(conn, reward_id)
+        .await?
+        .ok_or(CoreError::NotFound("reward"))?;
+    if reward.stock.is_none() {
+        return Err(ShopRefusal::StockUnlimited.into());
+    }
+    store::move_stock(
+        conn,
+        &StockMove {
+            reward_id,
+            delta: quantity,
+            reason: StockReason::Restock,
+            order_id: None,
+            auction_id: None,
+            by: Some(session.account.person_id),
+        },
+    )
+    .await?;
+    self::reward(conn, reward_id).await
+}
+
 /// Adds codes to a digital reward's pool (blank lines skipped, duplicates ignored). Returns how
 /// many were added.
 pub async fn add_codes(
@@ -165,7 +273,9 @@ pub async fn add_codes(
     if codes.iter().any(|c| c.chars().count() > CODE_MAX) {
         return Err(invalid("codes", "too_long"));
     }
-    Ok(store::add_codes(conn, reward_id, &codes).await?)
+    // Under the reward's lock, as redemptions and lots count its free codes.
+    store::reward_for_update(conn, reward_id).await?;
+    Ok(store::add_codes(conn, reward_id, &codes, session.account.person_id).await?)
 }
 
 /// The shop's catalogue (`shop_only`), or every reward (auction lots too).
@@ -199,7 +309,7 @@ fn terms(reward: &Reward) -> RewardTerms {
 }
 
 /// Units a reward has left: its stock, and for a digital reward its free codes too.
-fn units_left(reward: &Reward) -> Option<i64> {
+pub(crate) fn units_left(reward: &Reward) -> Option<i64> {
     let codes = (reward.kind == "digital").then_some(reward.free_codes);
     match (reward.stock, codes) {
         (Some(s), Some(c)) => Some(s.min(c)),
@@ -299,7 +409,18 @@ pub async fn redeem(
             order.id
         )));
     }
-    store::move_stock(conn, reward.id, -1).await?;
+    store::move_stock(
+        conn,
+        &StockMove {
+            reward_id: reward.id,
+            delta: -1,
+            reason: StockReason::Order,
+            order_id: Some(order.id),
+            auction_id: None,
+            by: None,
+        },
+    )
+    .await?;
     if digital && store::take_code(conn, reward.id, order.id).await?.is_none() {
         // Counted free under the reward's lock: only a code uploaded and taken by another
         // path at once could be missing. Refused whole (the transaction rolls back).

@@ -43,12 +43,17 @@ pub struct Auction {
     /// The bid that won, once settled.
     #[diesel(sql_type = Nullable<BigInt>)]
     pub winner_id: Option<i64>,
+    /// Whether the lot's unit (and code) was reserved when put up (auctions opened before
+    /// lots reserved theirs took nothing and give nothing back).
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    pub lot_reserved: bool,
 }
 
 const AUCTION_SELECT: &str = "SELECT a.id, a.reward_id, a.starts_at, a.ends_at, a.starting_price, \
     a.min_increment, a.reserve, a.extension_seconds, a.status, a.order_id, \
     l.id AS leading_bid_id, l.person_id AS leading_bidder, l.amount AS leading_amount, \
-    (SELECT w.person_id FROM bid w WHERE w.auction_id = a.id AND w.status = 'won') AS winner_id \
+    (SELECT w.person_id FROM bid w WHERE w.auction_id = a.id AND w.status = 'won') AS winner_id, \
+    a.lot_reserved \
     FROM auction a LEFT JOIN bid l ON l.auction_id = a.id AND l.status = 'leading'";
 
 pub struct NewAuction {
@@ -60,6 +65,7 @@ pub struct NewAuction {
     pub reserve: Option<i64>,
     pub extension_seconds: i32,
     pub created_by: i64,
+    pub lot_reserved: bool,
 }
 
 pub async fn insert_auction(
@@ -73,7 +79,8 @@ pub async fn insert_auction(
     }
     let id: Id = diesel::sql_query(
         "INSERT INTO auction (reward_id, starts_at, ends_at, starting_price, min_increment, reserve, \
-           extension_seconds, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+           extension_seconds, created_by, lot_reserved) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+         RETURNING id",
     )
     .bind::<BigInt, _>(a.reward_id)
     .bind::<Timestamptz, _>(a.starts_at)
@@ -83,6 +90,7 @@ pub async fn insert_auction(
     .bind::<Nullable<BigInt>, _>(a.reserve)
     .bind::<Integer, _>(a.extension_seconds)
     .bind::<BigInt, _>(a.created_by)
+    .bind::<diesel::sql_types::Bool, _>(a.lot_reserved)
     .prepared()
     .get_result(conn)
     .await?;

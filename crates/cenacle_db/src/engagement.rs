@@ -1192,12 +1192,15 @@ pub async fn contest_winners(
 #[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct LedgerDifference {
     /// `points_balance`, `reputation`, `likes_received`, `points_capped_today`,
-    /// `reputation_capped_today`, `points_held`, `balance_below_holds` or `hold_of_bid_<id>`.
+    /// `reputation_capped_today`, `points_held`, `balance_below_holds`, `hold_of_bid_<id>`,
+    /// or a reward's `reward_stock` and `reward_free_codes`.
     #[diesel(sql_type = Text)]
     pub total: String,
-    #[diesel(sql_type = BigInt)]
-    pub person_id: i64,
-    /// `username` for our members, `username@host` for others.
+    /// The person whose total it is (None for a reward's).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub person_id: Option<i64>,
+    /// `username` for our members, `username@host` for others, `reward <id> (<name>)` for a
+    /// reward.
     #[diesel(sql_type = Text)]
     pub handle: String,
     /// What the cached row holds (0 or 1 when it has none).
@@ -1215,7 +1218,9 @@ pub struct LedgerDifference {
 /// auctions: points held (the sum of their hold rows), no balance below what it holds
 /// (`balance_below_holds`: the balance, then the holds), and every bid holding exactly its
 /// amount while it leads an open auction and nothing otherwise (`hold_of_bid_<id>`: what it
-/// holds, then what it should).
+/// holds, then what it should); and the shop's stock: every limited reward's stock equals its
+/// initial stock plus its `stock_movement` rows (`reward_stock`), and its free codes the sum
+/// of its code movements (`reward_free_codes`).
 pub async fn ledger_differences(
     conn: &mut AsyncPgConnection,
 ) -> Result<Vec<LedgerDifference>, DbError> {
@@ -1260,11 +1265,28 @@ pub async fn ledger_differences(
                   COALESCE((SELECT SUM(h.delta) FROM points_hold h WHERE h.bid_id = d.id), 0)::bigint, \
                   CASE WHEN d.status = 'leading' AND a.status = 'open' THEN d.amount ELSE 0 END \
            FROM bid d JOIN auction a ON a.id = d.auction_id) \
-         SELECT t.total, t.person_id, \
-                p.username || CASE WHEN p.local THEN '' ELSE '@' || COALESCE(p.instance_host, '?') END AS handle, \
-                t.cached, t.ledger \
-         FROM totals t JOIN person p ON p.id = t.person_id \
-         WHERE t.cached <> t.ledger ORDER BY t.person_id, t.total"
+         , stock AS ( \
+           SELECT 'reward_stock' AS total, r.id, r.name_en, r.stock AS cached, \
+                  r.initial_stock + COALESCE((SELECT SUM(m.delta) FROM stock_movement m \
+                     WHERE m.reward_id = r.id AND m.pool = 'stock'), 0)::bigint AS ledger \
+           FROM reward r WHERE r.stock IS NOT NULL \
+           UNION ALL \
+           SELECT 'reward_free_codes', r.id, r.name_en, \
+                  (SELECT count(*) FROM reward_code c WHERE c.reward_id = r.id AND c.order_id IS NULL \
+                     AND c.auction_id IS NULL), \
+                  COALESCE((SELECT SUM(m.delta) FROM stock_movement m \
+                     WHERE m.reward_id = r.id AND m.pool = 'codes'), 0)::bigint \
+           FROM reward r) \
+         SELECT total, person_id, handle, cached, ledger FROM ( \
+           SELECT t.total, t.person_id, \
+                  p.username || CASE WHEN p.local THEN '' ELSE '@' || COALESCE(p.instance_host, '?') END AS handle, \
+                  t.cached, t.ledger, 0 AS part, t.person_id AS sort \
+           FROM totals t JOIN person p ON p.id = t.person_id \
+           WHERE t.cached <> t.ledger \
+           UNION ALL \
+           SELECT s.total, NULL, 'reward ' || s.id || ' (' || s.name_en || ')', s.cached, s.ledger, 1, s.id \
+           FROM stock s WHERE s.cached <> s.ledger) d \
+         ORDER BY part, sort, total"
     ))
     .load(conn)
     .await?)

@@ -51,7 +51,7 @@ pub struct Reward {
     pub champions_only: bool,
     #[diesel(sql_type = Bool)]
     pub in_shop: bool,
-    /// Codes not yet handed out (digital rewards).
+    /// Codes neither handed out nor reserved by an auction lot (digital rewards).
     #[diesel(sql_type = BigInt)]
     pub free_codes: i64,
 }
@@ -60,7 +60,8 @@ const REWARD_COLUMNS: &str = "r.id, r.name_en, r.name_fr, r.description_en, r.de
     r.image_media_id, r.kind, r.price, r.stock, r.limit_per_member, r.limit_per_period, \
     r.limit_period, r.available_from, r.available_until, r.min_rank_score, r.required_badge_id, \
     r.champions_only, r.in_shop, \
-    (SELECT count(*) FROM reward_code c WHERE c.reward_id = r.id AND c.order_id IS NULL) AS free_codes";
+    (SELECT count(*) FROM reward_code c WHERE c.reward_id = r.id AND c.order_id IS NULL \
+       AND c.auction_id IS NULL) AS free_codes";
 
 /// A reward to add to the catalogue.
 pub struct NewReward<'a> {
@@ -95,9 +96,10 @@ pub async fn insert_reward(
     }
     let id: Id = diesel::sql_query(
         "INSERT INTO reward (name_en, name_fr, description_en, description_fr, image_media_id, kind, \
-           price, stock, limit_per_member, limit_per_period, limit_period, available_from, \
-           available_until, min_rank_score, required_badge_id, champions_only, in_shop, created_by) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+           price, stock, initial_stock, limit_per_member, limit_per_period, limit_period, \
+           available_from, available_until, min_rank_score, required_badge_id, champions_only, \
+           in_shop, created_by) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          RETURNING id",
     )
     .bind::<Text, _>(r.name_en)
@@ -167,45 +169,198 @@ pub async fn rewards(
     .await?)
 }
 
-/// Adds codes to a digital reward's pool (a code already there is skipped). Returns how many
-/// were added.
+/// What a community manager may change of a reward after creating it (its stock moves only
+/// by restocks and orders, each a ledger row).
+pub struct RewardEdit<'a> {
+    pub name_en: &'a str,
+    pub name_fr: &'a str,
+    pub description_en: &'a str,
+    pub description_fr: &'a str,
+    pub price: i64,
+    pub limit_per_member: Option<i32>,
+    pub limit_per_period: Option<i32>,
+    pub limit_period: Option<&'a str>,
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+}
+
+/// Rewrites a reward's terms. Returns whether it exists.
+pub async fn update_reward(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    e: &RewardEdit<'_>,
+) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE reward SET name_en = $2, name_fr = $3, description_en = $4, description_fr = $5, \
+           price = $6, limit_per_member = $7, limit_per_period = $8, limit_period = $9, \
+           available_from = $10, available_until = $11 \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(e.name_en)
+    .bind::<Text, _>(e.name_fr)
+    .bind::<Text, _>(e.description_en)
+    .bind::<Text, _>(e.description_fr)
+    .bind::<BigInt, _>(e.price)
+    .bind::<Nullable<Integer>, _>(e.limit_per_member)
+    .bind::<Nullable<Integer>, _>(e.limit_per_period)
+    .bind::<Nullable<Text>, _>(e.limit_period)
+    .bind::<Nullable<Timestamptz>, _>(e.available_from)
+    .bind::<Nullable<Timestamptz>, _>(e.available_until)
+    .prepared()
+    .execute(conn)
+    .await?
+        == 1)
+}
+
+/// Why a reward's stock or code pool moved (`stock_movement.reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StockReason {
+    /// A community manager added units (or, for codes, uploaded some).
+    Restock,
+    /// A redemption (or an auction's order) took a unit or a code.
+    Order,
+    /// A refused or cancelled order gave its unit back.
+    OrderReleased,
+    /// An auction lot reserved its unit or code when put up.
+    AuctionReserved,
+    /// A lot that did not sell (or was cancelled) gave it back.
+    AuctionReleased,
+    /// Codes uploaded to a digital reward's pool.
+    CodesAdded,
+}
+
+impl StockReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StockReason::Restock => "restock",
+            StockReason::Order => "order",
+            StockReason::OrderReleased => "order_released",
+            StockReason::AuctionReserved => "auction_reserved",
+            StockReason::AuctionReleased => "auction_released",
+            StockReason::CodesAdded => "codes_added",
+        }
+    }
+}
+
+/// One move of a reward's stock, and what it is for.
+#[derive(Debug, Clone, Copy)]
+pub struct StockMove {
+    pub reward_id: i64,
+    /// −1 reserved, +1 released, +n restocked.
+    pub delta: i64,
+    pub reason: StockReason,
+    pub order_id: Option<i64>,
+    pub auction_id: Option<i64>,
+    pub by: Option<i64>,
+}
+
+/// Adds codes to a digital reward's pool (a code already there is skipped), with the ledger
+/// row of how many were added. Returns how many.
 pub async fn add_codes(
     conn: &mut AsyncPgConnection,
     reward_id: i64,
     codes: &[String],
+    by: i64,
 ) -> Result<usize, DbError> {
     use diesel::sql_types::Array;
-    Ok(diesel::sql_query(
-        "INSERT INTO reward_code (reward_id, code) SELECT $1, unnest($2::text[]) \
-         ON CONFLICT DO NOTHING",
+    #[derive(QueryableByName)]
+    struct Added {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let added: Added = diesel::sql_query(
+        "WITH ins AS (INSERT INTO reward_code (reward_id, code) SELECT $1, unnest($2::text[]) \
+                      ON CONFLICT DO NOTHING RETURNING 1), \
+              added AS (SELECT count(*) AS n FROM ins), \
+              moved AS (INSERT INTO stock_movement (reward_id, pool, delta, reason, created_by) \
+                        SELECT $1, 'codes', n, 'codes_added', $3 FROM added WHERE n > 0) \
+         SELECT n FROM added",
     )
     .bind::<BigInt, _>(reward_id)
     .bind::<Array<Text>, _>(codes)
+    .bind::<BigInt, _>(by)
     .prepared()
-    .execute(conn)
-    .await?)
+    .get_result(conn)
+    .await?;
+    Ok(usize::try_from(added.n).unwrap_or(0))
 }
 
-/// Hands the reward's oldest free code to `order_id`; None when none is left. A code locked by
-/// another transaction is skipped, so that two orders never get the same one (the unique
-/// `order_id` is the backstop).
+#[derive(QueryableByName)]
+struct Code {
+    #[diesel(sql_type = Text)]
+    code: String,
+}
+
+/// Takes the reward's oldest free code for an order (`order_id`) or an auction lot
+/// (`auction_id`, reserved until the lot sells), with its ledger row; None when none is left.
+/// A code locked by another transaction is skipped, so that two never get the same one (the
+/// unique `order_id` and `auction_id` are the backstop).
+async fn claim_code(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    order_id: Option<i64>,
+    auction_id: Option<i64>,
+    reason: StockReason,
+) -> Result<Option<String>, DbError> {
+    let code: Option<Code> = diesel::sql_query(
+        "WITH c AS (UPDATE reward_code SET order_id = $2, auction_id = $3 WHERE id = ( \
+                      SELECT id FROM reward_code WHERE reward_id = $1 AND order_id IS NULL \
+                      AND auction_id IS NULL ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+                    RETURNING code), \
+              moved AS (INSERT INTO stock_movement (reward_id, pool, delta, reason, order_id, auction_id) \
+                        SELECT $1, 'codes', -1, $4, $2, $3 FROM c) \
+         SELECT code FROM c",
+    )
+    .bind::<BigInt, _>(reward_id)
+    .bind::<Nullable<BigInt>, _>(order_id)
+    .bind::<Nullable<BigInt>, _>(auction_id)
+    .bind::<Text, _>(reason.as_str())
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(code.map(|c| c.code))
+}
+
+/// Hands the reward's oldest free code to `order_id`; None when none is left.
 pub async fn take_code(
     conn: &mut AsyncPgConnection,
     reward_id: i64,
     order_id: i64,
 ) -> Result<Option<String>, DbError> {
-    #[derive(QueryableByName)]
-    struct Code {
-        #[diesel(sql_type = Text)]
-        code: String,
-    }
+    claim_code(conn, reward_id, Some(order_id), None, StockReason::Order).await
+}
+
+/// Reserves the reward's oldest free code for an auction lot; false when none is left.
+pub async fn reserve_code(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    auction_id: i64,
+) -> Result<bool, DbError> {
+    Ok(claim_code(
+        conn,
+        reward_id,
+        None,
+        Some(auction_id),
+        StockReason::AuctionReserved,
+    )
+    .await?
+    .is_some())
+}
+
+/// Hands the code an auction lot reserved to the winner's order (it left the free pool when
+/// reserved: no ledger row). None when the lot reserved none.
+pub async fn hand_reserved_code(
+    conn: &mut AsyncPgConnection,
+    auction_id: i64,
+    order_id: i64,
+) -> Result<Option<String>, DbError> {
     let code: Option<Code> = diesel::sql_query(
-        "UPDATE reward_code SET order_id = $2 WHERE id = ( \
-           SELECT id FROM reward_code WHERE reward_id = $1 AND order_id IS NULL \
-           ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) \
+        "UPDATE reward_code SET order_id = $2 WHERE auction_id = $1 AND order_id IS NULL \
          RETURNING code",
     )
-    .bind::<BigInt, _>(reward_id)
+    .bind::<BigInt, _>(auction_id)
     .bind::<BigInt, _>(order_id)
     .prepared()
     .get_result(conn)
@@ -214,20 +369,71 @@ pub async fn take_code(
     Ok(code.map(|c| c.code))
 }
 
-/// Moves a limited reward's stock by `delta` (−1 reserved, +1 released); unlimited ones stay.
-/// The stock's CHECK refuses going below zero.
-pub async fn move_stock(
+/// Frees the code an unsold (or cancelled) lot reserved, with its ledger row.
+pub async fn release_reserved_code(
     conn: &mut AsyncPgConnection,
-    reward_id: i64,
-    delta: i64,
+    auction_id: i64,
 ) -> Result<(), DbError> {
-    diesel::sql_query("UPDATE reward SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL")
-        .bind::<BigInt, _>(reward_id)
-        .bind::<BigInt, _>(delta)
-        .prepared()
-        .execute(conn)
-        .await?;
+    diesel::sql_query(
+        "WITH c AS (UPDATE reward_code SET auction_id = NULL \
+                    WHERE auction_id = $1 AND order_id IS NULL RETURNING reward_id) \
+         INSERT INTO stock_movement (reward_id, pool, delta, reason, auction_id) \
+         SELECT reward_id, 'codes', 1, 'auction_released', $1 FROM c",
+    )
+    .bind::<BigInt, _>(auction_id)
+    .prepared()
+    .execute(conn)
+    .await?;
     Ok(())
+}
+
+/// Moves a limited reward's stock, with its ledger row, in one statement; unlimited ones stay
+/// (and write none). The stock's CHECK refuses going below zero. Returns whether it moved.
+pub async fn move_stock(conn: &mut AsyncPgConnection, m: &StockMove) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
+        "WITH r AS (UPDATE reward SET stock = stock + $2 WHERE id = $1 AND stock IS NOT NULL \
+                    RETURNING id) \
+         INSERT INTO stock_movement (reward_id, pool, delta, reason, order_id, auction_id, created_by) \
+         SELECT id, 'stock', $2, $3, $4, $5, $6 FROM r",
+    )
+    .bind::<BigInt, _>(m.reward_id)
+    .bind::<BigInt, _>(m.delta)
+    .bind::<Text, _>(m.reason.as_str())
+    .bind::<Nullable<BigInt>, _>(m.order_id)
+    .bind::<Nullable<BigInt>, _>(m.auction_id)
+    .bind::<Nullable<BigInt>, _>(m.by)
+    .prepared()
+    .execute(conn)
+    .await?
+        == 1)
+}
+
+/// A member's points: their balance, what leading bids hold of it, and what their open
+/// bounties hold (taken from the balance when offered, so not part of it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct PointsStanding {
+    #[diesel(sql_type = BigInt)]
+    pub balance: i64,
+    #[diesel(sql_type = BigInt)]
+    pub held: i64,
+    #[diesel(sql_type = BigInt)]
+    pub in_open_bounties: i64,
+}
+
+pub async fn points_standing(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<PointsStanding, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT COALESCE((SELECT balance FROM points_balance WHERE person_id = $1), 0) AS balance, \
+                COALESCE((SELECT held FROM points_balance WHERE person_id = $1), 0) AS held, \
+                COALESCE((SELECT SUM(amount) FROM bounty WHERE sponsor_id = $1 AND status = 'open'), 0)::bigint \
+                  AS in_open_bounties",
+    )
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .get_result(conn)
+    .await?)
 }
 
 /// What the shop reads of a member for one reward.

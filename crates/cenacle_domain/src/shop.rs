@@ -22,6 +22,8 @@ pub enum ShopRefusal {
     AuctionClosed,
     BidTooLow,
     AlreadyHighestBidder,
+    /// A restock of a reward whose stock is unlimited.
+    StockUnlimited,
 }
 
 /// How the API answers a refusal.
@@ -48,6 +50,7 @@ impl ShopRefusal {
             AuctionClosed => "auction_closed",
             BidTooLow => "bid_too_low",
             AlreadyHighestBidder => "already_highest_bidder",
+            StockUnlimited => "reward_stock_unlimited",
         }
     }
 
@@ -60,7 +63,7 @@ impl ShopRefusal {
         }
     }
 
-    pub const ALL: [ShopRefusal; 12] = [
+    pub const ALL: [ShopRefusal; 13] = [
         ShopRefusal::OutOfStock,
         ShopRefusal::InsufficientPoints,
         ShopRefusal::RedemptionLimitReached,
@@ -73,6 +76,7 @@ impl ShopRefusal {
         ShopRefusal::AuctionClosed,
         ShopRefusal::BidTooLow,
         ShopRefusal::AlreadyHighestBidder,
+        ShopRefusal::StockUnlimited,
     ];
 }
 

@@ -213,9 +213,13 @@ async fn run_admin(ctx: &Context, cmd: AdminCommand) -> anyhow::Result<()> {
                 .await
                 .context("auditing the ledgers")?;
             for d in &differences {
+                let whose = match d.person_id {
+                    Some(person) => format!("{} (person {person})", d.handle),
+                    None => d.handle.clone(),
+                };
                 println!(
-                    "{} (person {}): {} is {}, its ledger says {}",
-                    d.handle, d.person_id, d.total, d.cached, d.ledger
+                    "{whose}: {} is {}, its ledger says {}",
+                    d.total, d.cached, d.ledger
                 );
             }
             if !differences.is_empty() {
@@ -224,7 +228,7 @@ async fn run_admin(ctx: &Context, cmd: AdminCommand) -> anyhow::Result<()> {
                     differences.len()
                 );
             }
-            println!("every balance and reputation equals its ledger, and every hold its live bid");
+            println!("every balance and reputation equals its ledger, every hold its live bid, and every reward's stock its movements");
         }
     }
     Ok(())

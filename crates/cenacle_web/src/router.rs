@@ -80,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/leaderboard", get(leaderboard::show))
         .route("/shop", get(shop::catalogue))
         .route("/shop/rewards/{id}/redeem", post_route(shop::redeem))
+        .route("/shop/rewards/{id}/edit", post_route(shop::edit_reward))
+        .route("/shop/rewards/{id}/restock", post_route(shop::restock))
         .route("/shop/orders", get(shop::my_orders))
         .route("/admin/accounts", get(admin::accounts))
         .route("/admin/invites", post_route(admin::invite))

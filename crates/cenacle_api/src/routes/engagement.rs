@@ -127,11 +127,17 @@ pub struct PointsEntryView {
 #[derive(Serialize, ToSchema)]
 pub struct PointsView {
     pub balance: i64,
+    /// What your leading bids hold of the balance (released when outbid).
+    pub held: i64,
+    /// What you may spend or bid: the balance less what bids hold.
+    pub available: i64,
+    /// What your open bounties hold: taken from the balance when offered, so not part of it.
+    pub in_open_bounties: i64,
     pub history: Vec<PointsEntryView>,
     pub next_cursor: Option<String>,
 }
 
-/// My reward points: balance and ledger.
+/// My reward points: balance, what bids hold of it and what is available, and ledger.
 #[utoipa::path(get, path = "/api/v1/account/points", tag = "engagement", security(("bearer" = [])),
     params(HistoryQuery),
     responses((status = 200, body = PointsView), (status = 401, body = ErrorBody)))]
@@ -144,6 +150,7 @@ pub async fn my_points(
     let me = session.account.person_id;
     let mut conn = state.ctx.conn().await?;
     let (balance, rows) = points::points_history(&mut conn, me, before, limit + 1).await?;
+    let standing = points::standing(&mut conn, me).await?;
     let page = Page::from_rows(
         rows,
         limit,
@@ -157,6 +164,9 @@ pub async fn my_points(
     );
     Ok(Json(PointsView {
         balance,
+        held: standing.held,
+        available: balance - standing.held,
+        in_open_bounties: standing.in_open_bounties,
         history: page.items,
         next_cursor: page.next_cursor,
     }))

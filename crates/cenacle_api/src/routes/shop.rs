@@ -15,7 +15,7 @@ use axum::{
 use cenacle_core::{
     model::{Order, Reward},
     orders::{self, Report},
-    shop::{self, RewardInput},
+    shop::{self, RewardInput, RewardTermsInput},
     Caller, ScopedFutureExt,
 };
 use cenacle_domain::Language;
@@ -121,6 +121,24 @@ pub struct RewardRequest {
     pub in_shop: Option<bool>,
 }
 
+/// A per-period limit: both its number and its period, or neither.
+fn period_limit(
+    limit: Option<i32>,
+    period: Option<String>,
+) -> Result<Option<(i32, String)>, crate::error::ApiError> {
+    match (limit, period) {
+        (Some(limit), Some(period)) => Ok(Some((limit, period))),
+        (None, None) => Ok(None),
+        _ => Err(
+            cenacle_core::CoreError::from(cenacle_domain::ValidationError {
+                field: "limit_period",
+                code: "incomplete",
+            })
+            .into(),
+        ),
+    }
+}
+
 /// Add a reward to the catalogue (community managers and admins).
 #[utoipa::path(post, path = "/api/v1/shop/rewards", tag = "shop", security(("bearer" = [])),
     request_body = RewardRequest,
@@ -130,19 +148,7 @@ pub async fn create_reward(
     Auth(session): Auth,
     ApiJson(req): ApiJson<RewardRequest>,
 ) -> ApiResult<(StatusCode, Json<RewardView>)> {
-    let limit_per_period = match (req.limit_per_period, req.limit_period) {
-        (Some(limit), Some(period)) => Some((limit, period)),
-        (None, None) => None,
-        _ => {
-            return Err(
-                cenacle_core::CoreError::from(cenacle_domain::ValidationError {
-                    field: "limit_period",
-                    code: "incomplete",
-                })
-                .into(),
-            )
-        }
-    };
+    let limit_per_period = period_limit(req.limit_per_period, req.limit_period)?;
     let input = RewardInput {
         name_en: req.name_en,
         name_fr: req.name_fr,
@@ -188,6 +194,84 @@ pub async fn get_reward(
 ) -> ApiResult<Json<RewardView>> {
     let mut conn = state.ctx.conn().await?;
     Ok(Json(reward_view(shop::reward(&mut conn, id).await?)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RewardEditRequest {
+    pub name_en: String,
+    pub name_fr: String,
+    #[serde(default)]
+    pub description_en: String,
+    #[serde(default)]
+    pub description_fr: String,
+    pub price: i64,
+    /// Omitted: no limit.
+    pub limit_per_member: Option<i32>,
+    /// With `limit_period`; both omitted: no per-period limit.
+    pub limit_per_period: Option<i32>,
+    /// `day`, `week` or `month`.
+    pub limit_period: Option<String>,
+    /// Omitted: no start (or end) to the window.
+    pub available_from: Option<DateTime<Utc>>,
+    pub available_until: Option<DateTime<Utc>>,
+}
+
+/// Rewrite a reward's names, descriptions, price, window and limits (community managers).
+/// Every field is replaced: an omitted limit or window bound is removed. The stock moves only
+/// by `/restock` and orders.
+#[utoipa::path(put, path = "/api/v1/shop/rewards/{id}", tag = "shop", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = RewardEditRequest,
+    responses((status = 200, body = RewardView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn edit_reward(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<RewardEditRequest>,
+) -> ApiResult<Json<RewardView>> {
+    let input = RewardTermsInput {
+        limit_per_period: period_limit(req.limit_per_period, req.limit_period)?,
+        name_en: req.name_en,
+        name_fr: req.name_fr,
+        description_en: req.description_en,
+        description_fr: req.description_fr,
+        price: req.price,
+        limit_per_member: req.limit_per_member,
+        available_from: req.available_from,
+        available_until: req.available_until,
+    };
+    let (session, input) = (&session, &input);
+    let reward = state
+        .ctx
+        .transaction(|conn| shop::edit_reward(conn, session, id, input).scope_boxed())
+        .await?;
+    Ok(Json(reward_view(reward)))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RestockRequest {
+    /// Units to add, 1 to 1 000 000.
+    pub quantity: i64,
+}
+
+/// Add units to a reward's stock (community managers): a `restock` row in the stock ledger.
+/// 409 `reward_stock_unlimited` for a reward without a stock.
+#[utoipa::path(post, path = "/api/v1/shop/rewards/{id}/restock", tag = "shop", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = RestockRequest,
+    responses((status = 200, body = RewardView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn restock(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<RestockRequest>,
+) -> ApiResult<Json<RewardView>> {
+    let session = &session;
+    let reward = state
+        .ctx
+        .transaction(|conn| shop::restock(conn, session, id, req.quantity).scope_boxed())
+        .await?;
+    Ok(Json(reward_view(reward)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 use super::{acting, signed_in};
 use crate::{
     i18n::Words,
-    render::{page, see_other, Chrome, PageError},
+    render::{after_action, page, see_other, Chrome, PageError},
     session::Visitor,
 };
 use askama::Template;
@@ -15,8 +15,14 @@ use axum::{
     Form,
 };
 use cenacle_api::{error::ApiError, AppState};
-use cenacle_core::{orders, points, shop, Caller, CoreError, ScopedFutureExt};
-use cenacle_domain::Language;
+use cenacle_core::{
+    accounts::Session,
+    orders, points,
+    shop::{self, RewardTermsInput},
+    Caller, CoreError, ScopedFutureExt,
+};
+use cenacle_domain::{Language, Permission, ValidationError};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -31,6 +37,54 @@ pub struct RewardCard {
     physical: bool,
     /// This reward's redemption was just refused: why, and the address typed.
     refused: Option<(String, String)>,
+    /// For community managers: the reward's terms as the edit form shows them.
+    terms: Option<TermsForm>,
+    /// Whether it has a stock to restock (not unlimited).
+    limited: bool,
+}
+
+/// A reward's editable terms, as the form's fields hold them (times in UTC, to the minute).
+pub struct TermsForm {
+    name_en: String,
+    name_fr: String,
+    description_en: String,
+    description_fr: String,
+    price: i64,
+    limit_per_member: String,
+    limit_per_period: String,
+    limit_period: String,
+    available_from: String,
+    available_until: String,
+}
+
+/// The `datetime-local` format the forms use (read as UTC).
+const FORM_TIME: &str = "%Y-%m-%dT%H:%M";
+
+impl TermsForm {
+    fn of(r: &cenacle_core::model::Reward) -> TermsForm {
+        let time = |t: Option<DateTime<Utc>>| {
+            t.map(|t| t.format(FORM_TIME).to_string())
+                .unwrap_or_default()
+        };
+        TermsForm {
+            name_en: r.name_en.clone(),
+            name_fr: r.name_fr.clone(),
+            description_en: r.description_en.clone(),
+            description_fr: r.description_fr.clone(),
+            price: r.price,
+            limit_per_member: r
+                .limit_per_member
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
+            limit_per_period: r
+                .limit_per_period
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
+            limit_period: r.limit_period.clone().unwrap_or_default(),
+            available_from: time(r.available_from),
+            available_until: time(r.available_until),
+        }
+    }
 }
 
 #[derive(Template)]
@@ -38,7 +92,16 @@ pub struct RewardCard {
 struct ShopPage {
     c: Chrome,
     balance: String,
+    held: String,
+    available: String,
     rewards: Vec<RewardCard>,
+}
+
+/// Whether the signed-in visitor keeps the catalogue.
+fn manages(v: &Visitor) -> bool {
+    v.session
+        .as_ref()
+        .is_some_and(|s| s.account.role.allows(Permission::ManageRewards))
 }
 
 fn in_language(t: Words, en: String, fr: String) -> String {
@@ -59,24 +122,28 @@ async fn shop_page(
     let read = async {
         let mut conn = state.ctx.conn().await?;
         let rewards = shop::catalogue(&mut conn, true).await?;
-        let balance = points::balance(&mut conn, caller.person_id).await?;
-        Ok::<_, CoreError>((rewards, balance))
+        let standing = points::standing(&mut conn, caller.person_id).await?;
+        Ok::<_, CoreError>((rewards, standing))
     }
     .await;
-    let (rewards, balance) = match read {
+    let (rewards, standing) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
     let t = v.words;
+    let manager = manages(v);
     page(
         v,
         status,
         &ShopPage {
             c: Chrome::of(v, "/shop"),
-            balance: t.count("bounty-points", balance),
+            balance: t.count("bounty-points", standing.balance),
+            held: t.count("bounty-points", standing.held),
+            available: t.count("bounty-points", standing.balance - standing.held),
             rewards: rewards
                 .into_iter()
                 .map(|r| {
+                    let terms = manager.then(|| TermsForm::of(&r));
                     let digital = r.kind == "digital";
                     let left = match r.stock {
                         Some(n) if digital => Some(n.min(r.free_codes)),
@@ -96,6 +163,8 @@ async fn shop_page(
                         },
                         available: left != Some(0),
                         physical: !digital,
+                        limited: r.stock.is_some(),
+                        terms,
                         refused: refused
                             .as_ref()
                             .filter(|(id, _, _)| *id == r.id)
@@ -157,6 +226,160 @@ pub async fn redeem(
         Some((id, why, form.address)),
     )
     .await
+}
+
+#[derive(Deserialize)]
+pub struct TermsFormInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name_en: String,
+    #[serde(default)]
+    name_fr: String,
+    #[serde(default)]
+    description_en: String,
+    #[serde(default)]
+    description_fr: String,
+    #[serde(default)]
+    price: String,
+    #[serde(default)]
+    limit_per_member: String,
+    #[serde(default)]
+    limit_per_period: String,
+    #[serde(default)]
+    limit_period: String,
+    #[serde(default)]
+    available_from: String,
+    #[serde(default)]
+    available_until: String,
+}
+
+/// A form's field read as a number or a UTC time (blank: none); refused naming the field.
+fn field<T>(
+    name: &'static str,
+    text: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, CoreError> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    parse(text).map(Some).ok_or_else(|| {
+        ValidationError {
+            field: name,
+            code: "invalid",
+        }
+        .into()
+    })
+}
+
+fn form_time(text: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(text, FORM_TIME)
+        .ok()
+        .map(|t| t.and_utc())
+}
+
+impl TermsFormInput {
+    fn terms(&self) -> Result<RewardTermsInput, CoreError> {
+        let limit_per_period = field("limit_per_period", &self.limit_per_period, |t| {
+            t.parse::<i32>().ok()
+        })?;
+        let period = Some(self.limit_period.trim()).filter(|p| !p.is_empty());
+        let limit_per_period = match (limit_per_period, period) {
+            (Some(limit), Some(period)) => Some((limit, period.to_owned())),
+            (None, None) => None,
+            _ => {
+                return Err(ValidationError {
+                    field: "limit_period",
+                    code: "incomplete",
+                }
+                .into())
+            }
+        };
+        Ok(RewardTermsInput {
+            name_en: self.name_en.clone(),
+            name_fr: self.name_fr.clone(),
+            description_en: self.description_en.clone(),
+            description_fr: self.description_fr.clone(),
+            price: field("price", &self.price, |t| t.parse::<i64>().ok())?.unwrap_or(0),
+            limit_per_member: field("limit_per_member", &self.limit_per_member, |t| {
+                t.parse::<i32>().ok()
+            })?,
+            limit_per_period,
+            available_from: field("available_from", &self.available_from, form_time)?,
+            available_until: field("available_until", &self.available_until, form_time)?,
+        })
+    }
+}
+
+/// The signed-in session behind a community manager's form, or the answer to give instead.
+fn manager_session<'a>(v: &'a Visitor, csrf: &str) -> Result<&'a Session, Box<Response>> {
+    acting(v, "/shop", csrf).map_err(|refused| Box::new(refused.into_response()))?;
+    v.session.as_ref().ok_or_else(|| {
+        Box::new(
+            PageError::not_found(v.words, v.instance.clone())
+                .for_visitor(v)
+                .into_response(),
+        )
+    })
+}
+
+/// A community manager rewrites a reward's names, descriptions, price, window and limits.
+pub async fn edit_reward(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<TermsFormInput>,
+) -> Response {
+    let session = match manager_session(&v, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let edited = match form.terms() {
+        Ok(input) => {
+            let input = &input;
+            state
+                .ctx
+                .transaction(|conn| shop::edit_reward(conn, session, id, input).scope_boxed())
+                .await
+                .map(drop)
+        }
+        Err(e) => Err(e),
+    };
+    after_action(edited, &v, &format!("/shop#reward-{id}"))
+}
+
+#[derive(Deserialize)]
+pub struct RestockForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    quantity: String,
+}
+
+/// A community manager adds units to a reward's stock (a row in the stock ledger).
+pub async fn restock(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<RestockForm>,
+) -> Response {
+    let session = match manager_session(&v, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let restocked = match field("quantity", &form.quantity, |t| t.parse::<i64>().ok()) {
+        Ok(quantity) => {
+            let quantity = quantity.unwrap_or(0);
+            state
+                .ctx
+                .transaction(|conn| shop::restock(conn, session, id, quantity).scope_boxed())
+                .await
+                .map(drop)
+        }
+        Err(e) => Err(e),
+    };
+    after_action(restocked, &v, &format!("/shop#reward-{id}"))
 }
 
 pub struct OrderLine {

@@ -1,0 +1,698 @@
+//! The shop's stock, exact as its points: an auction lot reserves its unit (or code) when put
+//! up and hands it to the winner or back to the shelf; every stock change is a ledger row the
+//! audit adds up; community managers edit and restock rewards (and only they may: every
+//! manager-only route answers a plain member 403); members see their held and available
+//! points.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_core::ScopedFutureExt;
+use cenacle_domain::Role;
+use chrono::{Duration, Utc};
+use common::engagement::{grant, points, setup};
+use common::{Reply, TestApp};
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(t: &TestApp, query: &str) -> i64 {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(query)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .n
+}
+
+async fn sql(t: &TestApp, statement: &str) {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(statement)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+async fn audit(t: &TestApp) -> Vec<String> {
+    let differences = t
+        .ctx
+        .transaction(|conn| cenacle_core::points::audit(conn).scope_boxed())
+        .await
+        .unwrap();
+    differences.into_iter().map(|d| d.total).collect()
+}
+
+/// Settles every ended auction, one per transaction as the server's settler does.
+async fn settle(t: &TestApp) {
+    while t
+        .ctx
+        .transaction(|conn| cenacle_core::auctions::settle_ended_auctions(conn).scope_boxed())
+        .await
+        .unwrap()
+        > 0
+    {}
+}
+
+/// A request retried while the pool answers 503 (as a client does under load).
+async fn retried(t: &TestApp, method: Method, path: &str, token: &str, body: Value) -> Reply {
+    loop {
+        let r = t
+            .request(method.clone(), path, Some(token), Some(body.clone()))
+            .await;
+        if r.status != StatusCode::SERVICE_UNAVAILABLE {
+            return r;
+        }
+    }
+}
+
+async fn new_reward(t: &TestApp, cm: &str, body: Value) -> i64 {
+    let r = t.post("/api/v1/shop/rewards", Some(cm), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    r.json["id"].as_i64().unwrap()
+}
+
+fn auction_body(reward: i64) -> Value {
+    json!({
+        "reward_id": reward,
+        "starts_at": Utc::now() - Duration::hours(1),
+        "ends_at": Utc::now() + Duration::hours(1),
+        "starting_price": 10,
+        "min_increment": 1,
+        "extension_seconds": 0,
+    })
+}
+
+async fn stock(t: &TestApp, reward: i64) -> Value {
+    t.get(&format!("/api/v1/shop/rewards/{reward}"), None)
+        .await
+        .json["stock"]
+        .clone()
+}
+
+async fn free_codes(t: &TestApp, reward: i64) -> i64 {
+    t.get(&format!("/api/v1/shop/rewards/{reward}"), None)
+        .await
+        .json["free_codes"]
+        .as_i64()
+        .unwrap()
+}
+
+async fn end_now(t: &TestApp, auction: i64) {
+    sql(
+        t,
+        &format!(
+            "UPDATE auction SET ends_at = now() - interval '1 second', \
+             starts_at = now() - interval '2 hours' WHERE id = {auction}"
+        ),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_auction_lot_reserves_its_unit_and_hands_it_to_the_winner_or_back_to_the_shelf() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 500).await;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 2}),
+    )
+    .await;
+
+    // Put up: one unit leaves the shelf at once.
+    let first = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+    let first = first.json["id"].as_i64().unwrap();
+    assert_eq!(stock(&t, mug).await, json!(1));
+    // Cancelled: the unit comes back.
+    let r = t
+        .post(
+            &format!("/api/v1/auctions/{first}/cancel"),
+            Some(&cm),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(stock(&t, mug).await, json!(2));
+
+    // Closing unsold (no bid): the unit comes back.
+    let unsold = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    let unsold = unsold.json["id"].as_i64().unwrap();
+    assert_eq!(stock(&t, mug).await, json!(1));
+    end_now(&t, unsold).await;
+    settle(&t).await;
+    assert_eq!(stock(&t, mug).await, json!(2));
+
+    // Two lots take both units: a third finds none, and the shop has none left either.
+    let a = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    let a = a.json["id"].as_i64().unwrap();
+    let b = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    assert_eq!(b.status, StatusCode::CREATED, "{}", b.json);
+    let third = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    assert_eq!(
+        (third.status, third.code()),
+        (StatusCode::CONFLICT, "out_of_stock"),
+        "{}",
+        third.json
+    );
+    assert_eq!(stock(&t, mug).await, json!(0));
+
+    // Won: the unit goes with the order; refusing that order puts it back on the shelf.
+    let before = points(&t, &marie).await;
+    let r = t
+        .post(
+            &format!("/api/v1/auctions/{a}/bids"),
+            Some(&marie),
+            json!({"amount": 50}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    end_now(&t, a).await;
+    settle(&t).await;
+    assert_eq!(stock(&t, mug).await, json!(0));
+    let order = t.get(&format!("/api/v1/auctions/{a}"), None).await.json["auction"]["order_id"]
+        .as_i64()
+        .unwrap();
+    let r = t
+        .post(
+            &format!("/api/v1/shop/orders/{order}/status"),
+            Some(&cm),
+            json!({"status": "refused"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(stock(&t, mug).await, json!(1));
+    assert_eq!(points(&t, &marie).await, before);
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
+#[tokio::test]
+async fn a_digital_lot_reserves_a_code_that_goes_to_exactly_the_winners_order() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 500).await;
+    let key = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Key", "name_fr": "Clé", "kind": "digital", "price": 100}),
+    )
+    .await;
+    // No code: nothing to put up.
+    let none = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(key))
+        .await;
+    assert_eq!(
+        (none.status, none.code()),
+        (StatusCode::CONFLICT, "out_of_stock"),
+        "{}",
+        none.json
+    );
+    let r = t
+        .post(
+            &format!("/api/v1/shop/rewards/{key}/codes"),
+            Some(&cm),
+            json!({"codes": ["ONLY-ONE"]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let lot = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(key))
+        .await;
+    assert_eq!(lot.status, StatusCode::CREATED, "{}", lot.json);
+    let lot = lot.json["id"].as_i64().unwrap();
+    // The code is the lot's: the shop can no longer hand it out.
+    assert_eq!(free_codes(&t, key).await, 0);
+    let shop = retried(
+        &t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{key}/redeem"),
+        &marie,
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        (shop.status, shop.code()),
+        (StatusCode::CONFLICT, "out_of_stock"),
+        "{}",
+        shop.json
+    );
+    let r = t
+        .post(
+            &format!("/api/v1/auctions/{lot}/bids"),
+            Some(&marie),
+            json!({"amount": 40}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    end_now(&t, lot).await;
+    settle(&t).await;
+    let orders = t.get("/api/v1/shop/orders", Some(&marie)).await.json;
+    assert_eq!(orders.as_array().unwrap().len(), 1, "{orders}");
+    assert_eq!(orders[0]["code"], json!("ONLY-ONE"));
+    assert_eq!(orders[0]["status"], json!("delivered"));
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM reward_code WHERE code = 'ONLY-ONE' AND order_id IS NOT NULL"
+        )
+        .await,
+        1
+    );
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redemption_racing_an_auction_for_the_last_unit_cannot_both_succeed() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 10_000).await;
+    for round in 0..20 {
+        let reward = new_reward(
+            &t,
+            &cm,
+            json!({"name_en": format!("Seat {round}"), "name_fr": "Place", "kind": "physical",
+                   "price": 100, "stock": 1}),
+        )
+        .await;
+        let path = format!("/api/v1/shop/rewards/{reward}/redeem");
+        let (shop, lot) = tokio::join!(
+            retried(
+                &t,
+                Method::POST,
+                &path,
+                &marie,
+                json!({"address": "1 rue de la Paix"}),
+            ),
+            retried(
+                &t,
+                Method::POST,
+                "/api/v1/auctions",
+                &cm,
+                auction_body(reward)
+            ),
+        );
+        let won = [&shop, &lot]
+            .iter()
+            .filter(|r| r.status == StatusCode::CREATED)
+            .count();
+        assert_eq!(won, 1, "round {round}: {} / {}", shop.json, lot.json);
+        for r in [&shop, &lot] {
+            if r.status != StatusCode::CREATED {
+                assert_eq!(
+                    (r.status, r.code()),
+                    (StatusCode::CONFLICT, "out_of_stock"),
+                    "{}",
+                    r.json
+                );
+            }
+        }
+        assert_eq!(stock(&t, reward).await, json!(0));
+    }
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
+#[tokio::test]
+async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 1_000).await;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 3}),
+    )
+    .await;
+    let key = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Key", "name_fr": "Clé", "kind": "digital", "price": 100}),
+    )
+    .await;
+    // Restock, an order and its refusal, an auction put up and cancelled, codes uploaded and
+    // one handed out.
+    let r = t
+        .post(
+            &format!("/api/v1/shop/rewards/{mug}/restock"),
+            Some(&cm),
+            json!({"quantity": 2}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(r.json["stock"], json!(5));
+    let order = retried(
+        &t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{mug}/redeem"),
+        &marie,
+        json!({"address": "1 rue de la Paix"}),
+    )
+    .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    let order = order.json["id"].as_i64().unwrap();
+    let r = t
+        .post(
+            &format!("/api/v1/shop/orders/{order}/status"),
+            Some(&cm),
+            json!({"status": "refused"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let lot = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    let lot = lot.json["id"].as_i64().unwrap();
+    t.post(
+        &format!("/api/v1/auctions/{lot}/cancel"),
+        Some(&cm),
+        json!({}),
+    )
+    .await;
+    t.post(
+        &format!("/api/v1/shop/rewards/{key}/codes"),
+        Some(&cm),
+        json!({"codes": ["A", "B", "C"]}),
+    )
+    .await;
+    let r = retried(
+        &t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{key}/redeem"),
+        &marie,
+        json!({}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+
+    let reasons = |reward: i64| {
+        format!(
+            "SELECT count(*) AS n FROM stock_movement WHERE reward_id = {reward} AND reason IN "
+        )
+    };
+    for (reward, reason, n) in [
+        (mug, "'restock'", 1),
+        (mug, "'order'", 1),
+        (mug, "'order_released'", 1),
+        (mug, "'auction_reserved'", 1),
+        (mug, "'auction_released'", 1),
+        (key, "'codes_added'", 1),
+        (key, "'order'", 1),
+    ] {
+        assert_eq!(
+            count(&t, &format!("{}({reason})", reasons(reward))).await,
+            n,
+            "{reason} of {reward}"
+        );
+    }
+    assert_eq!(stock(&t, mug).await, json!(5));
+    assert_eq!(free_codes(&t, key).await, 2);
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+
+    // Someone edits a movement behind the ledger's back: the audit names the reward.
+    sql(
+        &t,
+        &format!(
+            "UPDATE stock_movement SET delta = delta + 1 WHERE reward_id = {mug} AND reason = 'restock'"
+        ),
+    )
+    .await;
+    assert_eq!(audit(&t).await, vec!["reward_stock".to_owned()]);
+    sql(
+        &t,
+        &format!(
+            "UPDATE stock_movement SET delta = delta - 1 WHERE reward_id = {mug} AND reason = 'restock'"
+        ),
+    )
+    .await;
+    // A code handed out with no row saying so.
+    sql(
+        &t,
+        &format!(
+            "DELETE FROM stock_movement WHERE reward_id = {key} AND reason = 'order' AND pool = 'codes'"
+        ),
+    )
+    .await;
+    assert_eq!(audit(&t).await, vec!["reward_free_codes".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_community_manager_edits_and_restocks_a_reward() {
+    let (t, _) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 1}),
+    )
+    .await;
+    let from = Utc::now() - Duration::days(1);
+    let until = Utc::now() + Duration::days(30);
+    let r = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/shop/rewards/{mug}"),
+            Some(&cm),
+            Some(json!({
+                "name_en": "Big mug", "name_fr": "Grande tasse",
+                "description_en": "Holds more", "description_fr": "Contient plus",
+                "price": 150, "limit_per_member": 2,
+                "limit_per_period": 1, "limit_period": "week",
+                "available_from": from, "available_until": until,
+            })),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let view = t
+        .get(&format!("/api/v1/shop/rewards/{mug}"), None)
+        .await
+        .json;
+    assert_eq!(view["name_en"], json!("Big mug"));
+    assert_eq!(view["name_fr"], json!("Grande tasse"));
+    assert_eq!(view["description_fr"], json!("Contient plus"));
+    assert_eq!(view["price"], json!(150));
+    assert_eq!(view["limit_per_member"], json!(2));
+    assert_eq!(view["limit_period"], json!("week"));
+    // The stock is not the edit's: only a restock (a ledger row) moves it.
+    assert_eq!(view["stock"], json!(1));
+    // A bad edit is refused whole.
+    let r = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/shop/rewards/{mug}"),
+            Some(&cm),
+            Some(json!({"name_en": "", "name_fr": "x", "price": 0})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
+    assert_eq!(
+        t.get(&format!("/api/v1/shop/rewards/{mug}"), None)
+            .await
+            .json["price"],
+        json!(150)
+    );
+    let r = t
+        .post(
+            &format!("/api/v1/shop/rewards/{mug}/restock"),
+            Some(&cm),
+            json!({"quantity": 0}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.json);
+    let unlimited = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Thanks", "name_fr": "Merci", "kind": "physical", "price": 10}),
+    )
+    .await;
+    let r = t
+        .post(
+            &format!("/api/v1/shop/rewards/{unlimited}/restock"),
+            Some(&cm),
+            json!({"quantity": 3}),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "reward_stock_unlimited"),
+        "{}",
+        r.json
+    );
+    let r = t
+        .post(
+            &format!("/api/v1/shop/rewards/{mug}/restock"),
+            Some(&cm),
+            json!({"quantity": 4}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    assert_eq!(stock(&t, mug).await, json!(5));
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
+#[tokio::test]
+async fn members_see_their_balance_what_bids_hold_and_what_is_available() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    let start = points(&t, &marie).await;
+    grant(&t, &admin, "marie", 300 - start).await;
+    let lot = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Seat", "name_fr": "Place", "kind": "physical", "price": 100, "in_shop": false}),
+    )
+    .await;
+    let a = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(lot))
+        .await;
+    let a = a.json["id"].as_i64().unwrap();
+    let r = t
+        .post(
+            &format!("/api/v1/auctions/{a}/bids"),
+            Some(&marie),
+            json!({"amount": 120}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let mine = t.get("/api/v1/account/points", Some(&marie)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.json);
+    assert_eq!(mine.json["balance"], json!(300));
+    assert_eq!(mine.json["held"], json!(120));
+    assert_eq!(mine.json["available"], json!(180));
+}
+
+/// Every route only community managers may use, with a body that would pass validation.
+fn manager_routes(reward: i64, order: i64, auction: i64) -> Vec<(Method, String, Value)> {
+    vec![
+        (
+            Method::POST,
+            "/api/v1/shop/rewards".into(),
+            json!({"name_en": "X", "name_fr": "X", "kind": "physical", "price": 1}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/shop/rewards/{reward}"),
+            json!({"name_en": "Y", "name_fr": "Y", "price": 2}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/shop/rewards/{reward}/restock"),
+            json!({"quantity": 1}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/shop/rewards/{reward}/codes"),
+            json!({"codes": ["Z"]}),
+        ),
+        (Method::GET, "/api/v1/shop/fulfilment".into(), Value::Null),
+        (
+            Method::POST,
+            format!("/api/v1/shop/orders/{order}/status"),
+            json!({"status": "approved"}),
+        ),
+        (
+            Method::GET,
+            "/api/v1/shop/reports/points".into(),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            "/api/v1/shop/reports/stock".into(),
+            Value::Null,
+        ),
+        (
+            Method::GET,
+            "/api/v1/shop/reports/fulfilment".into(),
+            Value::Null,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auctions".into(),
+            auction_body(reward),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/auctions/{auction}/cancel"),
+            json!({}),
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn every_manager_only_shop_route_refuses_a_member_and_serves_a_manager() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 1_000).await;
+    let key = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Key", "name_fr": "Clé", "kind": "digital", "price": 10, "stock": 5}),
+    )
+    .await;
+    t.post(
+        &format!("/api/v1/shop/rewards/{key}/codes"),
+        Some(&cm),
+        json!({"codes": ["K1", "K2", "K3"]}),
+    )
+    .await;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 10, "stock": 5}),
+    )
+    .await;
+    let order = t
+        .post(
+            &format!("/api/v1/shop/rewards/{mug}/redeem"),
+            Some(&marie),
+            json!({"address": "1 rue de la Paix"}),
+        )
+        .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    let order = order.json["id"].as_i64().unwrap();
+    let auction = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(key))
+        .await;
+    let auction = auction.json["id"].as_i64().unwrap();
+
+    for (method, path, body) in manager_routes(key, order, auction) {
+        let body = (!body.is_null()).then_some(body);
+        let r = t
+            .request(method.clone(), &path, Some(&marie), body.clone())
+            .await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::FORBIDDEN, "forbidden"),
+            "{method} {path}: {}",
+            r.json
+        );
+        let r = t.request(method.clone(), &path, Some(&cm), body).await;
+        assert!(
+            r.status.is_success(),
+            "{method} {path} as a manager: {} {}",
+            r.status,
+            r.json
+        );
+    }
+}
