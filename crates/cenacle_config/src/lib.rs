@@ -28,6 +28,73 @@ pub struct Settings {
     pub federation: FederationSettings,
     pub metrics: MetricsSettings,
     pub web: WebSettings,
+    pub email: EmailSettings,
+}
+
+/// Sending e-mail through an SMTP server (see `[email]` in config/defaults.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: String,
+    pub password: Password,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// Where links in mails point; "" means `server.public_url`.
+    pub base_url: String,
+    pub verification: EmailVerification,
+    pub verify_token_ttl_hours: u32,
+    pub reset_token_ttl_minutes: u32,
+    pub change_token_ttl_hours: u32,
+    pub max_attempts: u32,
+    pub retry_first_delay_seconds: f64,
+    pub timeout_seconds: u64,
+}
+
+impl EmailSettings {
+    /// Where links in mails point, without a trailing slash.
+    pub fn link_base(&self, public_url: &Url) -> String {
+        let base = if self.base_url.is_empty() {
+            public_url.as_str()
+        } else {
+            self.base_url.as_str()
+        };
+        base.trim_end_matches('/').to_owned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same machine or a test server).
+    None,
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailVerification {
+    /// A verification mail is sent; signing in does not wait for it.
+    Optional,
+    /// Registering needs an address, and signing in is refused until it is verified.
+    Required,
+}
+
+/// A secret from the configuration: never shown by `Debug` (logs) nor `config check`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "\"\"" } else { "********" })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -490,6 +557,79 @@ impl Settings {
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
         }
+        self.check_email()
+    }
+
+    fn check_email(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Key {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        let email = &self.email;
+        if email.verification == EmailVerification::Required && !email.enabled {
+            return bad(
+                "email.verification",
+                "\"required\" needs email.enabled = true (nobody could verify an address)",
+            );
+        }
+        if email.enabled && email.host.trim().is_empty() {
+            return bad("email.host", "must name the SMTP server when email.enabled");
+        }
+        if email.enabled && email.port == 0 {
+            return bad("email.port", "must be a port number (25, 465, 587…)");
+        }
+        if email.username.is_empty() != email.password.0.is_empty() {
+            return bad("email.username", "username and password go together");
+        }
+        if !email.username.is_empty() && email.tls == SmtpTls::None {
+            return bad(
+                "email.tls",
+                "credentials are never sent unencrypted: use \"starttls\" or \"tls\"",
+            );
+        }
+        let address = email
+            .from
+            .rsplit_once('<')
+            .map(|(_, rest)| rest.trim_end_matches('>'))
+            .unwrap_or(&email.from)
+            .trim();
+        if cenacle_domain::validate_email(address).is_err() {
+            return bad(
+                "email.from",
+                "must be an address, or `Name <address>`",
+            );
+        }
+        if !email.base_url.is_empty() {
+            let ok = Url::parse(&email.base_url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !ok {
+                return bad("email.base_url", "must be \"\" or an http(s) URL");
+            }
+        }
+        if !(1..=720).contains(&email.verify_token_ttl_hours) {
+            return bad("email.verify_token_ttl_hours", "must be from 1 to 720");
+        }
+        if !(1..=1_440).contains(&email.reset_token_ttl_minutes) {
+            return bad("email.reset_token_ttl_minutes", "must be from 1 to 1440 (a day)");
+        }
+        if !(1..=720).contains(&email.change_token_ttl_hours) {
+            return bad("email.change_token_ttl_hours", "must be from 1 to 720");
+        }
+        if !(1..=cenacle_domain::delivery::MAX_ATTEMPTS).contains(&email.max_attempts) {
+            return bad("email.max_attempts", "must be from 1 to 14");
+        }
+        let first = email.retry_first_delay_seconds;
+        if !(first.is_finite() && first > 0.0 && first <= 3_600.0) {
+            return bad(
+                "email.retry_first_delay_seconds",
+                "must be a positive number of seconds, at most an hour",
+            );
+        }
+        if !(1..=300).contains(&email.timeout_seconds) {
+            return bad("email.timeout_seconds", "must be from 1 to 300");
+        }
         Ok(())
     }
 
@@ -528,6 +668,9 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = mask_url_password(&shown.database.url);
+        if !shown.email.password.0.is_empty() {
+            shown.email.password = Password("********".into());
+        }
         toml::to_string_pretty(&shown).expect("settings serialise")
     }
 }

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod engagement;
 pub mod group_bans;
 pub mod influence;
+pub mod mail;
 pub mod insights;
 pub mod moderation;
 pub mod moderators;
