@@ -595,10 +595,10 @@ impl Settings {
             .map(|(_, rest)| rest.trim_end_matches('>'))
             .unwrap_or(&email.from)
             .trim();
-        if cenacle_domain::validate_email(address).is_err() {
+        if email.enabled && cenacle_domain::validate_email(address).is_err() {
             return bad(
                 "email.from",
-                "must be an address, or `Name <address>`",
+                "must be an address, or `Name <address>`, when email.enabled",
             );
         }
         if !email.base_url.is_empty() {
