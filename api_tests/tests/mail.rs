@@ -61,12 +61,24 @@ async fn login(instance: &Instance, username: &str, password: &str) -> (u16, Val
 }
 
 /// Registers `username` at `email` and follows the verification mail's link.
-async fn verified_member(instance: &Instance, sink: &SmtpSink, username: &str, email: &str) -> String {
+async fn verified_member(
+    instance: &Instance,
+    sink: &SmtpSink,
+    username: &str,
+    email: &str,
+) -> String {
     register(instance, username, email, "en").await;
     let mails = sink.wait_for(email, 1, DEADLINE).await;
-    let token = token_of(&link(&mails[0], &format!("{}/email/verify?", instance.base)));
+    let token = token_of(&link(
+        &mails[0],
+        &format!("{}/email/verify?", instance.base),
+    ));
     let (status, body) = instance
-        .post("/api/v1/account/email/verify", None, json!({"token": token}))
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = login(instance, username, PASSWORD).await;
@@ -113,10 +125,19 @@ async fn signing_up_mails_a_verification_link_and_sign_in_waits_for_it() {
     let mail = &mails[0];
     // In the member's language, as text and HTML, not refusable (no List-Unsubscribe).
     assert_eq!(mail["content_type"], "multipart/alternative");
-    assert!(mail["headers"]["subject"].as_str().unwrap().starts_with("Confirmez"), "{mail}");
+    assert!(
+        mail["headers"]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Confirmez"),
+        "{mail}"
+    );
     assert!(mail["html"].as_str().unwrap().contains("<a href=\""));
     assert!(mail["headers"].get("list-unsubscribe").is_none());
-    assert!(mail["headers"]["message-id"].as_str().unwrap().contains("@alpha.test"));
+    assert!(mail["headers"]["message-id"]
+        .as_str()
+        .unwrap()
+        .contains("@alpha.test"));
 
     // The link opens a page, and its token verifies the address once.
     let url = link(mail, &format!("{}/email/verify?", alpha.base));
@@ -124,20 +145,38 @@ async fn signing_up_mails_a_verification_link_and_sign_in_waits_for_it() {
     assert_eq!(page.status(), 200);
     let token = token_of(&url);
     let (status, body) = alpha
-        .post("/api/v1/account/email/verify", None, json!({"token": token}))
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["email_verified"], true);
     let (status, body) = login(&alpha, "bob", PASSWORD).await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = alpha
-        .post("/api/v1/account/email/verify", None, json!({"token": token}))
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (410, Some("token_used")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used"))
+    );
     let (status, body) = alpha
-        .post("/api/v1/account/email/verify", None, json!({"token": "cev_nonsense"}))
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": "cev_nonsense"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("token_invalid")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("token_invalid"))
+    );
 }
 
 #[tokio::test]
@@ -150,16 +189,27 @@ async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
 
     // Unknown and known addresses: the same status and body.
     let unknown = alpha
-        .post("/api/v1/account/password/forgot", None, json!({"email": "nobody@example.org"}))
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "nobody@example.org"}),
+        )
         .await;
     let known = alpha
-        .post("/api/v1/account/password/forgot", None, json!({"email": "Carol@Example.org"}))
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "Carol@Example.org"}),
+        )
         .await;
     assert_eq!(unknown, known);
     assert_eq!(known.0, 202);
     let mails = sink.wait_for("carol@example.org", 2, DEADLINE).await;
     let reset = &mails[1];
-    assert!(reset["headers"]["subject"].as_str().unwrap().starts_with("Reset your password"));
+    assert!(reset["headers"]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Reset your password"));
     assert!(sink.to("nobody@example.org").is_empty());
     assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 0);
     // Only the token's hash is stored.
@@ -175,15 +225,33 @@ async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
 
     // A malformed address, an unknown token, a weak password: clear 4xx, nothing changed.
     let (status, body) = alpha
-        .post("/api/v1/account/password/forgot", None, json!({"email": "carol"}))
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "carol"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("validation_failed")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
     let (status, body) = alpha
-        .post("/api/v1/account/password/reset", None, json!({"token": "cer_nonsense", "password": "another long password"}))
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": "cer_nonsense", "password": "another long password"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("token_invalid")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("token_invalid"))
+    );
     let (status, _) = alpha
-        .post("/api/v1/account/password/reset", None, json!({"token": token, "password": "short"}))
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "short"}),
+        )
         .await;
     assert_eq!(status, 422);
 
@@ -191,21 +259,36 @@ async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
     let (_, session) = login(&alpha, "carol", PASSWORD).await;
     let session = session["token"].as_str().unwrap().to_owned();
     let (status, body) = alpha
-        .post("/api/v1/account/password/reset", None, json!({"token": token, "password": "a brand new password"}))
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "a brand new password"}),
+        )
         .await;
     assert_eq!(status, 204, "{body}");
     assert_eq!(alpha.get("/api/v1/account/me", Some(&session)).await.0, 401);
     assert_eq!(login(&alpha, "carol", PASSWORD).await.0, 401);
     assert_eq!(login(&alpha, "carol", "a brand new password").await.0, 200);
     let (status, body) = alpha
-        .post("/api/v1/account/password/reset", None, json!({"token": token, "password": "yet another password"}))
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "yet another password"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (410, Some("token_used")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used"))
+    );
 
     // A token past its lifetime is refused (its expiry moved to the past: the clock of the
     // database decides) and changes nothing.
     alpha
-        .post("/api/v1/account/password/forgot", None, json!({"email": "carol@example.org"}))
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "carol@example.org"}),
+        )
         .await;
     let mails = sink.wait_for("carol@example.org", 3, DEADLINE).await;
     let late = token_of(&link(&mails[2], &format!("{}/password/reset?", alpha.base)));
@@ -219,9 +302,16 @@ async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
     .await
     .unwrap();
     let (status, body) = alpha
-        .post("/api/v1/account/password/reset", None, json!({"token": late, "password": "yet another password"}))
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": late, "password": "yet another password"}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (410, Some("token_expired")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_expired"))
+    );
     assert_eq!(login(&alpha, "carol", "a brand new password").await.0, 200);
 }
 
@@ -252,7 +342,8 @@ async fn mails_wait_for_a_mail_server_that_is_down_and_arrive_once() {
 
     sink.start();
     for name in people {
-        sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE).await;
+        sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE)
+            .await;
     }
     eventually("the queue to empty", DEADLINE, || async {
         let mut db = connect(&alpha).await;
@@ -284,7 +375,10 @@ async fn changing_the_address_is_confirmed_from_the_new_one_and_told_to_the_old_
         )
     };
     let (status, body) = change("not-an-address", PASSWORD).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (422, Some("validation_failed")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
     let (status, _) = change("gina@new.example", "wrong password!").await;
     assert_eq!(status, 401);
     let (status, body) = change("gina@new.example", PASSWORD).await;
@@ -292,21 +386,38 @@ async fn changing_the_address_is_confirmed_from_the_new_one_and_told_to_the_old_
 
     let confirm = &sink.wait_for("gina@new.example", 1, DEADLINE).await[0];
     let notice = &sink.wait_for("gina@old.example", 2, DEADLINE).await[1];
-    assert!(notice["text"].as_str().unwrap().contains("gina@new.example"));
+    assert!(notice["text"]
+        .as_str()
+        .unwrap()
+        .contains("gina@new.example"));
     // Not changed until confirmed.
     let (_, me) = alpha.get("/api/v1/account/me", Some(&session)).await;
     assert_eq!(me["email"], "gina@old.example");
 
     let token = token_of(&link(confirm, &format!("{}/email/confirm?", alpha.base)));
     let (status, body) = alpha
-        .post("/api/v1/account/email/confirm", None, json!({"token": token}))
+        .post(
+            "/api/v1/account/email/confirm",
+            None,
+            json!({"token": token}),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!((body["email"].as_str(), body["email_verified"].as_bool()), (Some("gina@new.example"), Some(true)));
+    assert_eq!(
+        (body["email"].as_str(), body["email_verified"].as_bool()),
+        (Some("gina@new.example"), Some(true))
+    );
     let (status, body) = alpha
-        .post("/api/v1/account/email/confirm", None, json!({"token": token}))
+        .post(
+            "/api/v1/account/email/confirm",
+            None,
+            json!({"token": token}),
+        )
         .await;
-    assert_eq!((status, body["error"]["code"].as_str()), (410, Some("token_used")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used"))
+    );
 }
 
 /// A core context on the instance's database, with its mail settings: what other code (the
@@ -357,11 +468,23 @@ async fn unsubscribe_links_are_signed_and_one_click() {
 
     assert!(queue_notification(&ctx, person_id).await);
     let mail = sink.wait_for("hugo@example.org", 2, DEADLINE).await[1].clone();
-    assert_eq!(mail["headers"]["list-unsubscribe-post"], "List-Unsubscribe=One-Click");
+    assert_eq!(
+        mail["headers"]["list-unsubscribe-post"],
+        "List-Unsubscribe=One-Click"
+    );
     let header = mail["headers"]["list-unsubscribe"].as_str().unwrap();
-    let url = header.trim_start_matches('<').trim_end_matches('>').to_owned();
-    assert!(url.starts_with(&format!("{}/api/v1/email/unsubscribe?", alpha.base)), "{url}");
-    assert!(mail["text"].as_str().unwrap().contains(&format!("{}/unsubscribe?", alpha.base)));
+    let url = header
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("{}/api/v1/email/unsubscribe?", alpha.base)),
+        "{url}"
+    );
+    assert!(mail["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{}/unsubscribe?", alpha.base)));
 
     // A bad signature, or a kind one cannot refuse: 403, nothing changed.
     let one_click = |url: String| {
@@ -380,20 +503,38 @@ async fn unsubscribe_links_are_signed_and_one_click() {
     };
     let forged = format!("{}x", &url[..url.len() - 1]);
     let (status, body) = one_click(forged).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (403, Some("unsubscribe_link_invalid")));
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("unsubscribe_link_invalid"))
+    );
     let other_kind = url.replace("k=notifications", "k=password_reset");
     let (status, _) = one_click(other_kind).await;
     assert_eq!(status, 403);
     let other_member = url.replace(&format!("p={person_id}"), &format!("p={}", person_id + 1));
     let (status, _) = one_click(other_member).await;
     assert_eq!(status, 403);
-    assert_eq!(number(&mut db, "SELECT count(*) FROM email_opt_out").await, 0);
+    assert_eq!(
+        number(&mut db, "SELECT count(*) FROM email_opt_out").await,
+        0
+    );
 
     // The real link: no more mails of that kind.
     let (status, body) = one_click(url.clone()).await;
-    assert_eq!((status, body["kind"].as_str()), (200, Some("notifications")));
-    let (_, prefs) = alpha.get("/api/v1/account/email/preferences", Some(&session)).await;
-    assert!(prefs.as_array().unwrap().iter().any(|p| p["kind"] == "notifications" && p["receive"] == false), "{prefs}");
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (200, Some("notifications"))
+    );
+    let (_, prefs) = alpha
+        .get("/api/v1/account/email/preferences", Some(&session))
+        .await;
+    assert!(
+        prefs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "notifications" && p["receive"] == false),
+        "{prefs}"
+    );
     assert!(!queue_notification(&ctx, person_id).await);
     assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 0);
 }

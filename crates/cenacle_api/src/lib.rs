@@ -24,8 +24,8 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, approval, auctions, champions, community, email, engagement, federation, groups,
-    instance, media, membership, moderation, posts, queue, removals, reports, shop,
+    account, admin, approval, auctions, champions, community, email, engagement, federation,
+    groups, instance, media, membership, moderation, posts, queue, removals, reports, shop,
 };
 use std::sync::Arc;
 use tower_http::{

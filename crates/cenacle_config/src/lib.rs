@@ -93,7 +93,11 @@ pub struct Password(pub String);
 
 impl std::fmt::Debug for Password {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(if self.0.is_empty() { "\"\"" } else { "********" })
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "********"
+        })
     }
 }
 
@@ -612,7 +616,10 @@ impl Settings {
             return bad("email.verify_token_ttl_hours", "must be from 1 to 720");
         }
         if !(1..=1_440).contains(&email.reset_token_ttl_minutes) {
-            return bad("email.reset_token_ttl_minutes", "must be from 1 to 1440 (a day)");
+            return bad(
+                "email.reset_token_ttl_minutes",
+                "must be from 1 to 1440 (a day)",
+            );
         }
         if !(1..=720).contains(&email.change_token_ttl_hours) {
             return bad("email.change_token_ttl_hours", "must be from 1 to 720");

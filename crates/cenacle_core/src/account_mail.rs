@@ -34,10 +34,16 @@ pub async fn send_verification(
         return Ok(());
     }
     let token = new_secret("cev_");
-    let expires =
-        Utc::now() + Duration::hours(ctx.settings.email.verify_token_ttl_hours.into());
-    store::insert_token(conn, account.person_id, VERIFY, &secret_hash(&token), Some(address), expires)
-        .await?;
+    let expires = Utc::now() + Duration::hours(ctx.settings.email.verify_token_ttl_hours.into());
+    store::insert_token(
+        conn,
+        account.person_id,
+        VERIFY,
+        &secret_hash(&token),
+        Some(address),
+        expires,
+    )
+    .await?;
     let link = format!("{}/email/verify?token={token}", link_base(ctx));
     let content = templates::verify_email(
         account.language,
@@ -46,8 +52,16 @@ pub async fn send_verification(
         &link,
         expires,
     );
-    queue_to(conn, ctx, Some(account.person_id), address, MailKind::VerifyEmail, content, account.language)
-        .await
+    queue_to(
+        conn,
+        ctx,
+        Some(account.person_id),
+        address,
+        MailKind::VerifyEmail,
+        content,
+        account.language,
+    )
+    .await
 }
 
 /// Sends a new verification link to `email` if it is an account's unverified address; answers
@@ -76,14 +90,22 @@ async fn same_work_as_a_token(conn: &mut Conn) -> Result<(), CoreError> {
 }
 
 /// Spends a token of `purpose`: its row, refused when unknown, used or expired.
-async fn spend(conn: &mut Conn, purpose: &str, token: &str) -> Result<store::StoredToken, CoreError> {
+async fn spend(
+    conn: &mut Conn,
+    purpose: &str,
+    token: &str,
+) -> Result<store::StoredToken, CoreError> {
     let stored = peek(conn, purpose, token).await?;
     store::spend_tokens(conn, stored.person_id, purpose).await?;
     Ok(stored)
 }
 
 /// The token of `purpose`, locked, if it may be spent now.
-async fn peek(conn: &mut Conn, purpose: &str, token: &str) -> Result<store::StoredToken, CoreError> {
+async fn peek(
+    conn: &mut Conn,
+    purpose: &str,
+    token: &str,
+) -> Result<store::StoredToken, CoreError> {
     let stored = store::find_token_for_update(conn, purpose, &secret_hash(token))
         .await?
         .ok_or(CoreError::TokenInvalid)?;
@@ -127,10 +149,16 @@ pub async fn request_password_reset(
     };
     let address = account.email.clone().unwrap_or_default();
     let token = new_secret("cer_");
-    let expires =
-        Utc::now() + Duration::minutes(ctx.settings.email.reset_token_ttl_minutes.into());
-    store::insert_token(conn, account.person_id, RESET, &secret_hash(&token), Some(&address), expires)
-        .await?;
+    let expires = Utc::now() + Duration::minutes(ctx.settings.email.reset_token_ttl_minutes.into());
+    store::insert_token(
+        conn,
+        account.person_id,
+        RESET,
+        &secret_hash(&token),
+        Some(&address),
+        expires,
+    )
+    .await?;
     let link = format!("{}/password/reset?token={token}", link_base(ctx));
     let content = templates::password_reset(
         account.language,
@@ -139,8 +167,16 @@ pub async fn request_password_reset(
         &link,
         expires,
     );
-    queue_to(conn, ctx, Some(account.person_id), &address, MailKind::PasswordReset, content, account.language)
-        .await
+    queue_to(
+        conn,
+        ctx,
+        Some(account.person_id),
+        &address,
+        MailKind::PasswordReset,
+        content,
+        account.language,
+    )
+    .await
 }
 
 /// The account a reset token is for, without spending it: its username is needed to check
@@ -183,16 +219,36 @@ pub async fn request_email_change(
         return Err(CoreError::NotAllowed("email_disabled"));
     }
     let token = new_secret("cec_");
-    let expires =
-        Utc::now() + Duration::hours(ctx.settings.email.change_token_ttl_hours.into());
-    store::insert_token(conn, account.person_id, CHANGE, &secret_hash(&token), Some(new_email), expires)
-        .await?;
+    let expires = Utc::now() + Duration::hours(ctx.settings.email.change_token_ttl_hours.into());
+    store::insert_token(
+        conn,
+        account.person_id,
+        CHANGE,
+        &secret_hash(&token),
+        Some(new_email),
+        expires,
+    )
+    .await?;
     let base = link_base(ctx);
     let instance = &ctx.settings.server.instance_name;
     let link = format!("{base}/email/confirm?token={token}");
-    let confirm = templates::confirm_new_email(account.language, instance, &account.username, &link, expires);
-    queue_to(conn, ctx, Some(account.person_id), new_email, MailKind::ConfirmNewEmail, confirm, account.language)
-        .await?;
+    let confirm = templates::confirm_new_email(
+        account.language,
+        instance,
+        &account.username,
+        &link,
+        expires,
+    );
+    queue_to(
+        conn,
+        ctx,
+        Some(account.person_id),
+        new_email,
+        MailKind::ConfirmNewEmail,
+        confirm,
+        account.language,
+    )
+    .await?;
     if let Some(old) = account.email.as_deref() {
         let notice = templates::email_change_requested(
             account.language,
@@ -201,8 +257,16 @@ pub async fn request_email_change(
             new_email,
             &format!("{base}/password/forgot"),
         );
-        queue_to(conn, ctx, Some(account.person_id), old, MailKind::EmailChanged, notice, account.language)
-            .await?;
+        queue_to(
+            conn,
+            ctx,
+            Some(account.person_id),
+            old,
+            MailKind::EmailChanged,
+            notice,
+            account.language,
+        )
+        .await?;
     }
     Ok(())
 }

@@ -1,18 +1,19 @@
 //! Registering, logging in and out, and a member's own profile.
 
 use crate::{account_mail, identity};
-use cenacle_config::EmailVerification;
 use crate::{
     hash_password,
     secrets::{new_secret, secret_hash},
     verify_password, Conn, Context, CoreError,
 };
+use cenacle_config::EmailVerification;
 use cenacle_config::Settings;
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
 use cenacle_db::actors::LocalIdentity;
 use cenacle_domain::{
     decide_registration, validate_email, validate_password, validate_profile, validate_username,
-    AccountStatus, Language, ProfileChange, ValidationError, RegistrationDecision, RegistrationRefusal, Role,
+    AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationRefusal, Role,
+    ValidationError,
 };
 use chrono::{Duration, Utc};
 

@@ -47,7 +47,16 @@ pub async fn enqueue_mail(
         return Ok(false);
     }
     let content = compose(account.language);
-    queue_to(conn, ctx, Some(person_id), &address, kind, content, account.language).await?;
+    queue_to(
+        conn,
+        ctx,
+        Some(person_id),
+        &address,
+        kind,
+        content,
+        account.language,
+    )
+    .await?;
     Ok(true)
 }
 

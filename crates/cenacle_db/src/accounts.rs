@@ -160,8 +160,10 @@ pub async fn insert_account(
             local_user::language.eq(new.language.as_str()),
             local_user::status.eq(new.status.as_str()),
             local_user::registration_reason.eq(new.registration_reason),
-            local_user::email_verified_at
-                .eq(new.email_verified.then(Utc::now).filter(|_| new.email.is_some())),
+            local_user::email_verified_at.eq(new
+                .email_verified
+                .then(Utc::now)
+                .filter(|_| new.email.is_some())),
         ))
         .execute(conn)
         .await?;
@@ -186,9 +188,11 @@ pub async fn find_by_email(
     email: &str,
 ) -> Result<Option<Account>, DbError> {
     let row = accounts()
-        .filter(diesel::dsl::sql::<diesel::sql_types::Bool>("lower(local_user.email) = lower(")
-            .bind::<diesel::sql_types::Text, _>(email.to_owned())
-            .sql(")"))
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(local_user.email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(email.to_owned())
+                .sql(")"),
+        )
         .select(ACCOUNT_COLUMNS)
         .first::<AccountRow>(conn)
         .await

@@ -118,9 +118,7 @@ pub async fn mail_failed(
 }
 
 /// When the next queued mail falls due (a leased one when its lease runs out).
-pub async fn next_mail_due(
-    conn: &mut AsyncPgConnection,
-) -> Result<Option<DateTime<Utc>>, DbError> {
+pub async fn next_mail_due(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
     #[derive(QueryableByName)]
     struct Due {
         #[diesel(sql_type = Nullable<Timestamptz>)]
@@ -202,22 +200,31 @@ pub async fn opt_out(
     opted_out(conn, person_id, kind).await
 }
 
-pub async fn opt_outs(conn: &mut AsyncPgConnection, person_id: i64) -> Result<Vec<String>, DbError> {
+pub async fn opt_outs(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<String>, DbError> {
     #[derive(QueryableByName)]
     struct Kind {
         #[diesel(sql_type = Text)]
         kind: String,
     }
-    Ok(diesel::sql_query("SELECT kind FROM email_opt_out WHERE person_id = $1 ORDER BY kind")
-        .bind::<BigInt, _>(person_id)
-        .load::<Kind>(conn)
-        .await?
-        .into_iter()
-        .map(|k| k.kind)
-        .collect())
+    Ok(
+        diesel::sql_query("SELECT kind FROM email_opt_out WHERE person_id = $1 ORDER BY kind")
+            .bind::<BigInt, _>(person_id)
+            .load::<Kind>(conn)
+            .await?
+            .into_iter()
+            .map(|k| k.kind)
+            .collect(),
+    )
 }
 
-pub async fn opt_in(conn: &mut AsyncPgConnection, person_id: i64, kind: &str) -> Result<(), DbError> {
+pub async fn opt_in(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    kind: &str,
+) -> Result<(), DbError> {
     diesel::sql_query("DELETE FROM email_opt_out WHERE person_id = $1 AND kind = $2")
         .bind::<BigInt, _>(person_id)
         .bind::<Text, _>(kind)
@@ -236,10 +243,12 @@ pub async fn instance_secret(
         #[diesel(sql_type = diesel::sql_types::Bytea)]
         value: Vec<u8>,
     }
-    Ok(diesel::sql_query("SELECT value FROM instance_secret WHERE name = $1")
-        .bind::<Text, _>(name)
-        .get_result::<Secret>(conn)
-        .await
-        .optional()?
-        .map(|s| s.value))
+    Ok(
+        diesel::sql_query("SELECT value FROM instance_secret WHERE name = $1")
+            .bind::<Text, _>(name)
+            .get_result::<Secret>(conn)
+            .await
+            .optional()?
+            .map(|s| s.value),
+    )
 }

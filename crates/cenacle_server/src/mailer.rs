@@ -41,10 +41,12 @@ impl Mailer {
     /// key.
     pub fn new(ctx: Context, database_url: String) -> anyhow::Result<Mailer> {
         let settings = ctx.settings.email.clone();
-        let from: Mailbox = settings
-            .from
-            .parse()
-            .with_context(|| format!("configuration key `email.from`: `{}` is not an address", settings.from))?;
+        let from: Mailbox = settings.from.parse().with_context(|| {
+            format!(
+                "configuration key `email.from`: `{}` is not an address",
+                settings.from
+            )
+        })?;
         let transport = transport(&settings)?;
         let lease_seconds = (settings.timeout_seconds as f64 * 3.0 + 10.0) * BATCH as f64;
         Ok(Mailer {
@@ -67,7 +69,9 @@ impl Mailer {
         while !*shutdown.borrow() {
             let claimed = self
                 .ctx
-                .transaction(|conn| mail::claim_mails(conn, BATCH, self.lease_seconds).scope_boxed())
+                .transaction(|conn| {
+                    mail::claim_mails(conn, BATCH, self.lease_seconds).scope_boxed()
+                })
                 .await
                 .unwrap_or_else(|err| {
                     tracing::error!(error = %err, "claiming mails failed");

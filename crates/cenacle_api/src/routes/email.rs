@@ -106,7 +106,10 @@ pub async fn reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
-pub async fn verify_email(state: &AppState, token: &str) -> ApiResult<cenacle_core::model::Account> {
+pub async fn verify_email(
+    state: &AppState,
+    token: &str,
+) -> ApiResult<cenacle_core::model::Account> {
     Ok(state
         .ctx
         .transaction(|conn| account_mail::verify_email(conn, token).scope_boxed())
@@ -291,7 +294,9 @@ pub async fn preferences(
     State(state): State<AppState>,
     Auth(session): Auth,
 ) -> ApiResult<Json<Vec<MailPreference>>> {
-    Ok(Json(preferences_of(&state, session.account.person_id).await?))
+    Ok(Json(
+        preferences_of(&state, session.account.person_id).await?,
+    ))
 }
 
 /// Choose which kinds of mail to receive; kinds not listed stay as they are.
