@@ -38,10 +38,16 @@ pub fn router(state: AppState) -> Router {
         .route("/lang/{code}", get(account::choose_language))
         .route("/account", get(email::account))
         .route("/account/email", post_route(email::change))
-        .route("/password/forgot", get(email::forgot_form).post(email::forgot))
+        .route(
+            "/password/forgot",
+            get(email::forgot_form).post(email::forgot),
+        )
         .route("/password/reset", get(email::reset_form).post(email::reset))
         .route("/email/verify", get(email::verify_form).post(email::verify))
-        .route("/email/confirm", get(email::confirm_form).post(email::confirm))
+        .route(
+            "/email/confirm",
+            get(email::confirm_form).post(email::confirm),
+        )
         .route(
             "/unsubscribe",
             get(email::unsubscribe_form).post(email::unsubscribe),

@@ -101,7 +101,13 @@ impl MailPage {
     }
 }
 
-fn field(v: &Visitor, name: &'static str, label: &str, kind: &'static str, autocomplete: &'static str) -> Field {
+fn field(
+    v: &Visitor,
+    name: &'static str,
+    label: &str,
+    kind: &'static str,
+    autocomplete: &'static str,
+) -> Field {
     Field {
         name,
         label: v.words.t(label),
@@ -143,7 +149,11 @@ pub struct EmailForm {
     email: String,
 }
 
-pub async fn forgot(State(state): State<AppState>, v: Visitor, Form(form): Form<EmailForm>) -> Response {
+pub async fn forgot(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<EmailForm>,
+) -> Response {
     if !v.csrf_matches(&form.csrf) {
         return crate::render::PageError::csrf(&v).into_response();
     }
@@ -175,13 +185,29 @@ pub struct TokenForm {
 fn token_page(v: &Visitor, what: TokenPage, token: &str) -> MailPage {
     let (action, heading, intro, button) = match what {
         TokenPage::Reset => ("/password/reset", "reset-password", None, "reset-password"),
-        TokenPage::Verify => ("/email/verify", "verify-email", Some("verify-intro"), "verify-button"),
-        TokenPage::Confirm => ("/email/confirm", "confirm-email", Some("confirm-email-intro"), "confirm-email"),
+        TokenPage::Verify => (
+            "/email/verify",
+            "verify-email",
+            Some("verify-intro"),
+            "verify-button",
+        ),
+        TokenPage::Confirm => (
+            "/email/confirm",
+            "confirm-email",
+            Some("confirm-email-intro"),
+            "confirm-email",
+        ),
     };
     let mut p = MailPage::new(v, action, heading);
     p.lines.extend(intro.map(|k| v.words.t(k)));
     let fields = match what {
-        TokenPage::Reset => vec![field(v, "password", "field-new-password", "password", "new-password")],
+        TokenPage::Reset => vec![field(
+            v,
+            "password",
+            "field-new-password",
+            "password",
+            "new-password",
+        )],
         _ => vec![],
     };
     p.form = Some(FormSpec {
@@ -220,9 +246,18 @@ async fn spend_token(state: &AppState, v: &Visitor, what: TokenPage, form: Token
         return crate::render::PageError::csrf(v).into_response();
     }
     let (result, notice) = match what {
-        TokenPage::Reset => (reset_password(state, &form.token, &form.password).await, "reset-done"),
-        TokenPage::Verify => (verify_email(state, &form.token).await.map(drop), "verify-done"),
-        TokenPage::Confirm => (confirm_email(state, &form.token).await.map(drop), "confirm-email-done"),
+        TokenPage::Reset => (
+            reset_password(state, &form.token, &form.password).await,
+            "reset-done",
+        ),
+        TokenPage::Verify => (
+            verify_email(state, &form.token).await.map(drop),
+            "verify-done",
+        ),
+        TokenPage::Confirm => (
+            confirm_email(state, &form.token).await.map(drop),
+            "confirm-email-done",
+        ),
     };
     let page = token_page(v, what, &form.token);
     match result {
@@ -231,15 +266,27 @@ async fn spend_token(state: &AppState, v: &Visitor, what: TokenPage, form: Token
     }
 }
 
-pub async fn reset(State(state): State<AppState>, v: Visitor, Form(form): Form<TokenForm>) -> Response {
+pub async fn reset(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<TokenForm>,
+) -> Response {
     spend_token(&state, &v, TokenPage::Reset, form).await
 }
 
-pub async fn verify(State(state): State<AppState>, v: Visitor, Form(form): Form<TokenForm>) -> Response {
+pub async fn verify(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<TokenForm>,
+) -> Response {
     spend_token(&state, &v, TokenPage::Verify, form).await
 }
 
-pub async fn confirm(State(state): State<AppState>, v: Visitor, Form(form): Form<TokenForm>) -> Response {
+pub async fn confirm(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<TokenForm>,
+) -> Response {
     spend_token(&state, &v, TokenPage::Confirm, form).await
 }
 
@@ -251,9 +298,18 @@ fn unsubscribe_page(v: &Visitor, q: &UnsubscribeQuery) -> MailPage {
     p.form = Some(FormSpec {
         action: "/unsubscribe",
         hidden: vec![
-            Hidden { name: "p", value: q.p.to_string() },
-            Hidden { name: "k", value: q.k.clone() },
-            Hidden { name: "s", value: q.s.clone() },
+            Hidden {
+                name: "p",
+                value: q.p.to_string(),
+            },
+            Hidden {
+                name: "k",
+                value: q.k.clone(),
+            },
+            Hidden {
+                name: "s",
+                value: q.s.clone(),
+            },
         ],
         fields: vec![],
         button: v.words.t("unsubscribe"),
@@ -282,7 +338,11 @@ pub async fn unsubscribe(
     if !v.csrf_matches(&form.csrf) {
         return crate::render::PageError::csrf(&v).into_response();
     }
-    let q = UnsubscribeQuery { p: form.p, k: form.k, s: form.s };
+    let q = UnsubscribeQuery {
+        p: form.p,
+        k: form.k,
+        s: form.s,
+    };
     let page = unsubscribe_page(&v, &q);
     match unsubscribe_member(&state, &q).await {
         Ok(_) => page.done(&v, "unsubscribe-done", vec![]),
@@ -313,7 +373,13 @@ fn account_page(v: &Visitor) -> MailPage {
         hidden: vec![],
         fields: vec![
             field(v, "new_email", "field-new-email", "email", "email"),
-            field(v, "password", "field-current-password", "password", "current-password"),
+            field(
+                v,
+                "password",
+                "field-current-password",
+                "password",
+                "current-password",
+            ),
         ],
         button: v.words.t("change-email"),
     });
