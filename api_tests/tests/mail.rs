@@ -538,3 +538,122 @@ async fn unsubscribe_links_are_signed_and_one_click() {
     assert!(!queue_notification(&ctx, person_id).await);
     assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 0);
 }
+
+/// A page's cookies (as a `Cookie` header) and its form token.
+async fn form_of(instance: &Instance, path: &str) -> (String, String, String) {
+    let page = instance.http.get(instance.url(path)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{path}");
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no form token on {path}"))
+        .to_owned();
+    (cookies.join("; "), csrf, html)
+}
+
+async fn submit(
+    instance: &Instance,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let response = instance
+        .http
+        .post(instance.url(path))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_pages_of_mailed_links_need_their_form_token_and_work() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let mut db = connect(&alpha).await;
+    register(&alpha, "ivy", "ivy@example.org", "en").await;
+    sink.wait_for("ivy@example.org", 1, DEADLINE).await;
+
+    let (cookie, csrf, html) = form_of(&alpha, "/password/forgot").await;
+    assert!(html.contains("type=\"email\""));
+    // Without the form token: refused, nothing queued.
+    let (status, _) = submit(
+        &alpha,
+        "/password/forgot",
+        &cookie,
+        &[("email", "ivy@example.org")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let resets = "SELECT count(*) FROM account_token WHERE purpose = 'reset_password'";
+    assert_eq!(number(&mut db, resets).await, 0);
+    // A malformed address: the form again, saying why.
+    let (status, page) = submit(
+        &alpha,
+        "/password/forgot",
+        &cookie,
+        &[("csrf", &csrf), ("email", "ivy")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("form-error"));
+    let (status, page) = submit(
+        &alpha,
+        "/password/forgot",
+        &cookie,
+        &[("csrf", &csrf), ("email", "ivy@example.org")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("role=\"status\""), "{page}");
+
+    // The mailed link's page, then its form.
+    let mail = &sink.wait_for("ivy@example.org", 2, DEADLINE).await[1];
+    let url = link(mail, &format!("{}/password/reset?", alpha.base));
+    let path = url.strip_prefix(&alpha.base).unwrap();
+    let (cookie, csrf, html) = form_of(&alpha, path).await;
+    let token = token_of(&url);
+    assert!(html.contains(&token));
+    let (status, _) = submit(
+        &alpha,
+        "/password/reset",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("token", &token),
+            ("password", "a fresh password 1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(login(&alpha, "ivy", "a fresh password 1").await.0, 200);
+    // Spent: the page says so.
+    let (status, page) = submit(
+        &alpha,
+        "/password/reset",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("token", &token),
+            ("password", "a fresh password 2"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 410);
+    assert!(page.contains("form-error"));
+}

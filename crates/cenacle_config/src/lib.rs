@@ -1037,4 +1037,72 @@ mod tests {
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("********"));
     }
+
+    #[test]
+    fn the_smtp_password_is_never_shown() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_EMAIL__USERNAME", "mailer"),
+                ("CENACLE_EMAIL__PASSWORD", "smtp-hunter2"),
+            ]),
+        )
+        .unwrap();
+        assert!(!s.to_masked_toml().contains("smtp-hunter2"));
+        assert!(!format!("{s:?}").contains("smtp-hunter2"));
+    }
+
+    #[test]
+    fn bad_email_settings_are_refused_naming_the_key() {
+        let key_of = |vars: &[(&str, &str)]| match Settings::load(None, env(vars)) {
+            Err(ConfigError::Key { key, .. }) => key,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let on = ("CENACLE_EMAIL__ENABLED", "true");
+        let from = ("CENACLE_EMAIL__FROM", "Club <club@example.org>");
+        assert_eq!(key_of(&[on]), "email.from");
+        assert_eq!(
+            key_of(&[on, ("CENACLE_EMAIL__FROM", "nobody")]),
+            "email.from"
+        );
+        assert_eq!(
+            key_of(&[on, from, ("CENACLE_EMAIL__HOST", " ")]),
+            "email.host"
+        );
+        assert_eq!(
+            key_of(&[on, from, ("CENACLE_EMAIL__TLS", "sometimes")]),
+            "email.tls"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__VERIFICATION", "required")]),
+            "email.verification"
+        );
+        assert_eq!(
+            key_of(&[
+                on,
+                from,
+                ("CENACLE_EMAIL__TLS", "none"),
+                ("CENACLE_EMAIL__USERNAME", "u"),
+                ("CENACLE_EMAIL__PASSWORD", "p")
+            ]),
+            "email.tls"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__PASSWORD", "p")]),
+            "email.username"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__MAX_ATTEMPTS", "0")]),
+            "email.max_attempts"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__RESET_TOKEN_TTL_MINUTES", "0")]),
+            "email.reset_token_ttl_minutes"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__BASE_URL", "ftp://x")]),
+            "email.base_url"
+        );
+        assert!(Settings::load(None, env(&[on, from])).is_ok());
+    }
 }
