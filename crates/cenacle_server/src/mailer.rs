@@ -20,8 +20,9 @@ use lettre::{
 use std::{sync::Arc, time::Duration};
 use tokio::sync::{watch, Notify};
 
-/// Mails claimed at once (sent one after the other on this worker).
-const BATCH: i64 = 16;
+/// Mails claimed at once, sent one after the other on this worker: a batch's lease covers
+/// them all (a crashed worker's batch waits that long before another worker takes it).
+const BATCH: i64 = 8;
 /// The longest an idle worker sleeps without a NOTIFY.
 const MAX_IDLE: Duration = Duration::from_secs(30);
 /// Between two tries at recording a sent mail, while the database is unreachable.
