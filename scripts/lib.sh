@@ -42,6 +42,18 @@ ensure_browser() {
   fi
 }
 
+# The mail tests start a real SMTP server: scripts/smtp-sink, on Python's aiosmtpd (Debian's
+# package, for the system Python; or from PyPI for another python3 on PATH).
+ensure_smtp_sink() {
+  if python3 -c 'import aiosmtpd' 2>/dev/null || /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
+    return 0
+  fi
+  echo "==> installing aiosmtpd for the mail tests (apt-get)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-aiosmtpd >/dev/null \
+    || python3 -m pip install --quiet --disable-pip-version-check aiosmtpd
+}
+
 ensure_cargo() {
   if ! command -v cargo >/dev/null 2>&1; then
     echo "cargo is missing: install Rust (https://rustup.rs) first" >&2

@@ -9,6 +9,7 @@ pub mod database;
 pub mod fake_server;
 pub mod peer;
 pub mod sink;
+pub mod smtp;
 
 use serde_json::{json, Value};
 use std::{

@@ -118,6 +118,13 @@ pub const ALL_CODES: &[&str] = &[
     "bid_too_low",
     "already_highest_bidder",
     "reward_stock_unlimited",
+    "email_not_verified",
+    "token_invalid",
+    "token_used",
+    "token_expired",
+    "unsubscribe_link_invalid",
+    "email_disabled",
+    "unknown_mail_kind",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -227,6 +234,11 @@ impl From<CoreError> for ApiError {
             Unauthenticated => Self::unauthenticated(),
             AccountPendingApproval => Self::new(StatusCode::FORBIDDEN, "account_pending_approval"),
             AccountSuspended => Self::new(StatusCode::FORBIDDEN, "account_suspended"),
+            EmailNotVerified => Self::new(StatusCode::FORBIDDEN, "email_not_verified"),
+            TokenInvalid => Self::new(StatusCode::BAD_REQUEST, "token_invalid"),
+            TokenUsed => Self::new(StatusCode::GONE, "token_used"),
+            TokenExpired => Self::new(StatusCode::GONE, "token_expired"),
+            BadUnsubscribeLink => Self::new(StatusCode::FORBIDDEN, "unsubscribe_link_invalid"),
             BannedFromInstance => Self::new(StatusCode::FORBIDDEN, "banned_from_instance"),
             NotFound("instance") => Self::new(StatusCode::NOT_FOUND, "unknown_instance"),
             Forbidden(permission) => Self::new(StatusCode::FORBIDDEN, "forbidden")
@@ -238,6 +250,7 @@ impl From<CoreError> for ApiError {
                     "not_a_moderator_of_group"
                         | "moderation_not_through_group"
                         | "content_outside_group"
+                        | "email_disabled"
                 ) =>
             {
                 Self::new(StatusCode::FORBIDDEN, code)
@@ -316,7 +329,7 @@ fn conflict_code(code: &'static str) -> &'static str {
         "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
         | "proposal_closed" | "bounty_running" | "bounty_ended" | "question_closed"
         | "badge_held" | "contest_closed" | "post_not_pending" | "not_banned"
-        | "post_not_published" => code,
+        | "post_not_published" | "email_taken" => code,
         _ => "already_exists",
     }
 }

@@ -269,6 +269,34 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Votre compte attend la validation d'un modérateur.",
         ),
         "account_suspended" => ("This account is suspended.", "Ce compte est suspendu."),
+        "email_not_verified" => (
+            "Confirm your e-mail address first: follow the link we mailed you (or ask for a new one).",
+            "Confirmez d'abord votre adresse e-mail : suivez le lien envoyé (ou demandez-en un nouveau).",
+        ),
+        "token_invalid" => (
+            "This link is not valid: check that it was copied whole.",
+            "Ce lien n'est pas valide : vérifiez qu'il a été copié en entier.",
+        ),
+        "token_used" => (
+            "This link was already used; ask for a new one if needed.",
+            "Ce lien a déjà servi ; demandez-en un nouveau si besoin.",
+        ),
+        "token_expired" => (
+            "This link has expired; ask for a new one.",
+            "Ce lien a expiré ; demandez-en un nouveau.",
+        ),
+        "unsubscribe_link_invalid" => (
+            "This unsubscribe link is not valid; nothing was changed.",
+            "Ce lien de désinscription n'est pas valide ; rien n'a été modifié.",
+        ),
+        "email_disabled" => (
+            "This instance does not send e-mail.",
+            "Cette instance n'envoie pas d'e-mails.",
+        ),
+        "unknown_mail_kind" => (
+            "Unknown kind of mail, or one that cannot be turned off.",
+            "Type de message inconnu, ou qui ne peut pas être désactivé.",
+        ),
         "banned_from_instance" => (
             "This account is banned from this instance.",
             "Ce compte est banni de cette instance.",

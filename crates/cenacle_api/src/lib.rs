@@ -24,8 +24,8 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, approval, auctions, champions, community, engagement, federation, groups,
-    instance, media, membership, moderation, posts, queue, removals, reports, shop,
+    account, admin, approval, auctions, champions, community, email, engagement, federation,
+    groups, instance, media, membership, moderation, posts, queue, removals, reports, shop,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -104,6 +104,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(account::me, account::update_me))
         .routes(routes!(account::logout))
         .routes(routes!(account::logout_all))
+        .routes(routes!(email::forgot))
+        .routes(routes!(email::reset))
+        .routes(routes!(email::verify))
+        .routes(routes!(email::resend))
+        .routes(routes!(email::change))
+        .routes(routes!(email::confirm))
+        .routes(routes!(email::unsubscribe))
+        .routes(routes!(email::preferences, email::set_preferences))
         .routes(routes!(admin::list_accounts))
         .routes(routes!(admin::set_role))
         .routes(routes!(admin::approve))

@@ -28,6 +28,77 @@ pub struct Settings {
     pub federation: FederationSettings,
     pub metrics: MetricsSettings,
     pub web: WebSettings,
+    pub email: EmailSettings,
+}
+
+/// Sending e-mail through an SMTP server (see `[email]` in config/defaults.toml).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSettings {
+    pub enabled: bool,
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: String,
+    pub password: Password,
+    /// The sender, `Name <address>` or a bare address.
+    pub from: String,
+    /// Where links in mails point; "" means `server.public_url`.
+    pub base_url: String,
+    pub verification: EmailVerification,
+    pub verify_token_ttl_hours: u32,
+    pub reset_token_ttl_minutes: u32,
+    pub change_token_ttl_hours: u32,
+    pub max_attempts: u32,
+    pub retry_first_delay_seconds: f64,
+    pub timeout_seconds: u64,
+}
+
+impl EmailSettings {
+    /// Where links in mails point, without a trailing slash.
+    pub fn link_base(&self, public_url: &Url) -> String {
+        let base = if self.base_url.is_empty() {
+            public_url.as_str()
+        } else {
+            self.base_url.as_str()
+        };
+        base.trim_end_matches('/').to_owned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpTls {
+    /// Plain text (a relay on the same machine or a test server).
+    None,
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailVerification {
+    /// A verification mail is sent; signing in does not wait for it.
+    Optional,
+    /// Registering needs an address, and signing in is refused until it is verified.
+    Required,
+}
+
+/// A secret from the configuration: never shown by `Debug` (logs) nor `config check`.
+#[derive(Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() {
+            "\"\""
+        } else {
+            "********"
+        })
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -490,6 +561,82 @@ impl Settings {
         if self.limits.rate_window_seconds == 0 {
             return bad("limits.rate_window_seconds", "must be at least 1");
         }
+        self.check_email()
+    }
+
+    fn check_email(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: &str| {
+            Err(ConfigError::Key {
+                key: key.into(),
+                message: message.into(),
+            })
+        };
+        let email = &self.email;
+        if email.verification == EmailVerification::Required && !email.enabled {
+            return bad(
+                "email.verification",
+                "\"required\" needs email.enabled = true (nobody could verify an address)",
+            );
+        }
+        if email.enabled && email.host.trim().is_empty() {
+            return bad("email.host", "must name the SMTP server when email.enabled");
+        }
+        if email.enabled && email.port == 0 {
+            return bad("email.port", "must be a port number (25, 465, 587…)");
+        }
+        if email.username.is_empty() != email.password.0.is_empty() {
+            return bad("email.username", "username and password go together");
+        }
+        if !email.username.is_empty() && email.tls == SmtpTls::None {
+            return bad(
+                "email.tls",
+                "credentials are never sent unencrypted: use \"starttls\" or \"tls\"",
+            );
+        }
+        let address = email
+            .from
+            .rsplit_once('<')
+            .map(|(_, rest)| rest.trim_end_matches('>'))
+            .unwrap_or(&email.from)
+            .trim();
+        if email.enabled && cenacle_domain::validate_email(address).is_err() {
+            return bad(
+                "email.from",
+                "must be an address, or `Name <address>`, when email.enabled",
+            );
+        }
+        if !email.base_url.is_empty() {
+            let ok = Url::parse(&email.base_url)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !ok {
+                return bad("email.base_url", "must be \"\" or an http(s) URL");
+            }
+        }
+        if !(1..=720).contains(&email.verify_token_ttl_hours) {
+            return bad("email.verify_token_ttl_hours", "must be from 1 to 720");
+        }
+        if !(1..=1_440).contains(&email.reset_token_ttl_minutes) {
+            return bad(
+                "email.reset_token_ttl_minutes",
+                "must be from 1 to 1440 (a day)",
+            );
+        }
+        if !(1..=720).contains(&email.change_token_ttl_hours) {
+            return bad("email.change_token_ttl_hours", "must be from 1 to 720");
+        }
+        if !(1..=cenacle_domain::delivery::MAX_ATTEMPTS).contains(&email.max_attempts) {
+            return bad("email.max_attempts", "must be from 1 to 14");
+        }
+        let first = email.retry_first_delay_seconds;
+        if !(first.is_finite() && first > 0.0 && first <= 3_600.0) {
+            return bad(
+                "email.retry_first_delay_seconds",
+                "must be a positive number of seconds, at most an hour",
+            );
+        }
+        if !(1..=300).contains(&email.timeout_seconds) {
+            return bad("email.timeout_seconds", "must be from 1 to 300");
+        }
         Ok(())
     }
 
@@ -528,6 +675,9 @@ impl Settings {
     pub fn to_masked_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = mask_url_password(&shown.database.url);
+        if !shown.email.password.0.is_empty() {
+            shown.email.password = Password("********".into());
+        }
         toml::to_string_pretty(&shown).expect("settings serialise")
     }
 }
@@ -886,5 +1036,73 @@ mod tests {
         let shown = s.to_masked_toml();
         assert!(!shown.contains("hunter2"));
         assert!(shown.contains("********"));
+    }
+
+    #[test]
+    fn the_smtp_password_is_never_shown() {
+        let s = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_EMAIL__USERNAME", "mailer"),
+                ("CENACLE_EMAIL__PASSWORD", "smtp-hunter2"),
+            ]),
+        )
+        .unwrap();
+        assert!(!s.to_masked_toml().contains("smtp-hunter2"));
+        assert!(!format!("{s:?}").contains("smtp-hunter2"));
+    }
+
+    #[test]
+    fn bad_email_settings_are_refused_naming_the_key() {
+        let key_of = |vars: &[(&str, &str)]| match Settings::load(None, env(vars)) {
+            Err(ConfigError::Key { key, .. }) => key,
+            other => panic!("expected a refusal, got {other:?}"),
+        };
+        let on = ("CENACLE_EMAIL__ENABLED", "true");
+        let from = ("CENACLE_EMAIL__FROM", "Club <club@example.org>");
+        assert_eq!(key_of(&[on]), "email.from");
+        assert_eq!(
+            key_of(&[on, ("CENACLE_EMAIL__FROM", "nobody")]),
+            "email.from"
+        );
+        assert_eq!(
+            key_of(&[on, from, ("CENACLE_EMAIL__HOST", " ")]),
+            "email.host"
+        );
+        assert_eq!(
+            key_of(&[on, from, ("CENACLE_EMAIL__TLS", "sometimes")]),
+            "email.tls"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__VERIFICATION", "required")]),
+            "email.verification"
+        );
+        assert_eq!(
+            key_of(&[
+                on,
+                from,
+                ("CENACLE_EMAIL__TLS", "none"),
+                ("CENACLE_EMAIL__USERNAME", "u"),
+                ("CENACLE_EMAIL__PASSWORD", "p")
+            ]),
+            "email.tls"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__PASSWORD", "p")]),
+            "email.username"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__MAX_ATTEMPTS", "0")]),
+            "email.max_attempts"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__RESET_TOKEN_TTL_MINUTES", "0")]),
+            "email.reset_token_ttl_minutes"
+        );
+        assert_eq!(
+            key_of(&[("CENACLE_EMAIL__BASE_URL", "ftp://x")]),
+            "email.base_url"
+        );
+        assert!(Settings::load(None, env(&[on, from])).is_ok());
     }
 }

@@ -1,17 +1,19 @@
 //! Registering, logging in and out, and a member's own profile.
 
-use crate::identity;
+use crate::{account_mail, identity};
 use crate::{
     hash_password,
     secrets::{new_secret, secret_hash},
     verify_password, Conn, Context, CoreError,
 };
+use cenacle_config::EmailVerification;
 use cenacle_config::Settings;
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
 use cenacle_db::actors::LocalIdentity;
 use cenacle_domain::{
     decide_registration, validate_email, validate_password, validate_profile, validate_username,
     AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationRefusal, Role,
+    ValidationError,
 };
 use chrono::{Duration, Utc};
 
@@ -54,11 +56,20 @@ pub async fn register(
             return Err(CoreError::InviteRequired)
         }
     };
+    if ctx.settings.email.verification == EmailVerification::Required && account.email.is_none() {
+        return Err(ValidationError {
+            field: "email",
+            code: "email_required",
+        }
+        .into());
+    }
     account.language = reg.language.unwrap_or_default();
     account.reason = reg.reason.map(str::to_owned);
     // The account and the invitation's use commit together (the caller's transaction): an
     // invitation raced for by two registrations lets exactly one in.
-    let created = store::insert_account(conn, &account.as_new()).await?;
+    let created = store::insert_account(conn, &account.as_new(false)).await?;
+    // Queued with the account: it is sent only if the registration commits.
+    account_mail::send_verification(conn, ctx, &created).await?;
     if let Some(hash) = &invite_hash {
         if !store::use_invite(conn, hash, created.person_id, now).await? {
             return Err(CoreError::InvalidInvite);
@@ -68,12 +79,28 @@ pub async fn register(
 }
 
 /// Creates an active account directly with a role, bypassing the registration mode: for
-/// `cenacle admin create-user`.
+/// `cenacle admin create-user`. Its address counts as verified (the admin vouches for it).
 pub async fn create_account(
     conn: &mut Conn,
     account: &PreparedAccount,
 ) -> Result<Account, CoreError> {
-    Ok(store::insert_account(conn, &account.as_new()).await?)
+    Ok(store::insert_account(conn, &account.as_new(true)).await?)
+}
+
+/// Checks a new password against the account's rules and hashes it: done before the
+/// transaction that stores it (hashing is slow).
+pub async fn prepare_password(username: &str, password: &str) -> Result<String, CoreError> {
+    validate_password(password, username)?;
+    hash_password(password).await
+}
+
+/// Whether `password` is the account's (for changes that ask for it again).
+pub async fn check_password(account: &Account, password: &str) -> Result<(), CoreError> {
+    if verify_password(password, Some(&account.password_hash)).await {
+        Ok(())
+    } else {
+        Err(CoreError::InvalidCredentials)
+    }
 }
 
 /// An account validated and with its password hashed, not stored yet. Hashing happens before a
@@ -118,7 +145,7 @@ impl PreparedAccount {
         self.role
     }
 
-    pub(crate) fn as_new(&self) -> NewAccount<'_> {
+    pub(crate) fn as_new(&self, email_verified: bool) -> NewAccount<'_> {
         NewAccount {
             username: &self.username,
             identity: &self.identity,
@@ -128,6 +155,7 @@ impl PreparedAccount {
             language: self.language,
             status: self.status,
             registration_reason: self.reason.as_deref(),
+            email_verified,
         }
     }
 }
@@ -154,6 +182,12 @@ pub async fn login(
     }
     let account = account.ok_or(CoreError::InvalidCredentials)?;
     ensure_may_log_in(&account)?;
+    if ctx.settings.email.verification == EmailVerification::Required
+        && account.email.is_some()
+        && account.email_verified_at.is_none()
+    {
+        return Err(CoreError::EmailNotVerified);
+    }
     // Banned from the instance (see `instance_moderation`): no new session until it ends.
     if cenacle_db::instance_moderation::active_ban(conn, account.person_id)
         .await?

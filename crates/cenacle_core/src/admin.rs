@@ -123,7 +123,7 @@ pub async fn complete_setup(
     if !store::spend_setup_token(conn, &secret_hash(setup_token)).await? {
         return Err(CoreError::InvalidSetupToken);
     }
-    Ok(store::insert_account(conn, &account.as_new()).await?)
+    Ok(store::insert_account(conn, &account.as_new(true)).await?)
 }
 
 /// How much votes from another instance count in reputation (1 by default, 0 = nothing).

@@ -15,6 +15,19 @@ pub enum CoreError {
     AccountPendingApproval,
     #[error("the account is suspended")]
     AccountSuspended,
+    /// `email.verification = "required"` and the address is not verified yet.
+    #[error("the account's e-mail address is not verified")]
+    EmailNotVerified,
+    /// An e-mailed token (verification, reset, address change) nobody issued.
+    #[error("unknown token")]
+    TokenInvalid,
+    #[error("this token was already used")]
+    TokenUsed,
+    #[error("this token has expired")]
+    TokenExpired,
+    /// An unsubscribe link whose signature does not match.
+    #[error("invalid unsubscribe link")]
+    BadUnsubscribeLink,
     /// Banned from this instance by its admins or moderators (until the ban expires or is
     /// lifted).
     #[error("banned from this instance")]

@@ -12,6 +12,7 @@
 //! that, and `inbound` (activities from other servers) on top.
 
 pub mod access;
+pub mod account_mail;
 pub mod accounts;
 pub mod actors;
 pub mod admin;
@@ -37,6 +38,7 @@ pub mod inbound;
 pub mod insights;
 pub mod instance_moderation;
 pub mod leaderboards;
+pub mod mail;
 pub mod media;
 pub mod model;
 pub mod moderation;

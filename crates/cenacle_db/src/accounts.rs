@@ -25,6 +25,8 @@ pub struct Account {
     pub status: AccountStatus,
     pub registration_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When the member proved they receive mail at `email` (None: not yet, or no address).
+    pub email_verified_at: Option<DateTime<Utc>>,
 }
 
 type AccountColumns = (
@@ -41,6 +43,7 @@ type AccountColumns = (
     local_user::status,
     local_user::registration_reason,
     local_user::created_at,
+    local_user::email_verified_at,
 );
 const ACCOUNT_COLUMNS: AccountColumns = (
     person::id,
@@ -56,6 +59,7 @@ const ACCOUNT_COLUMNS: AccountColumns = (
     local_user::status,
     local_user::registration_reason,
     local_user::created_at,
+    local_user::email_verified_at,
 );
 
 type AccountRow = (
@@ -72,6 +76,7 @@ type AccountRow = (
     String,
     Option<String>,
     DateTime<Utc>,
+    Option<DateTime<Utc>>,
 );
 
 fn account_from_row(row: AccountRow) -> Result<Account, DbError> {
@@ -89,6 +94,7 @@ fn account_from_row(row: AccountRow) -> Result<Account, DbError> {
         status,
         reason,
         created,
+        verified,
     ) = row;
     Ok(Account {
         person_id: id,
@@ -105,6 +111,7 @@ fn account_from_row(row: AccountRow) -> Result<Account, DbError> {
         status: status.parse().map_err(DbError::Corrupt)?,
         registration_reason: reason,
         created_at: created,
+        email_verified_at: verified,
     })
 }
 
@@ -121,6 +128,8 @@ pub struct NewAccount<'a> {
     pub language: Language,
     pub status: AccountStatus,
     pub registration_reason: Option<&'a str>,
+    /// Accounts an admin creates are taken as verified.
+    pub email_verified: bool,
 }
 
 /// Creates the person and its local account together. Call inside a transaction when the
@@ -151,6 +160,10 @@ pub async fn insert_account(
             local_user::language.eq(new.language.as_str()),
             local_user::status.eq(new.status.as_str()),
             local_user::registration_reason.eq(new.registration_reason),
+            local_user::email_verified_at.eq(new
+                .email_verified
+                .then(Utc::now)
+                .filter(|_| new.email.is_some())),
         ))
         .execute(conn)
         .await?;
@@ -162,6 +175,24 @@ pub async fn insert_account(
 pub async fn find_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Account>, DbError> {
     let row = accounts()
         .filter(person::id.eq(id))
+        .select(ACCOUNT_COLUMNS)
+        .first::<AccountRow>(conn)
+        .await
+        .optional()?;
+    row.map(account_from_row).transpose()
+}
+
+/// The local account whose address is `email` (compared without case, as the unique index).
+pub async fn find_by_email(
+    conn: &mut AsyncPgConnection,
+    email: &str,
+) -> Result<Option<Account>, DbError> {
+    let row = accounts()
+        .filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("lower(local_user.email) = lower(")
+                .bind::<diesel::sql_types::Text, _>(email.to_owned())
+                .sql(")"),
+        )
         .select(ACCOUNT_COLUMNS)
         .first::<AccountRow>(conn)
         .await

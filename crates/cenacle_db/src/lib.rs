@@ -4,6 +4,7 @@
 //! Nothing here knows about HTTP or ActivityPub; callers get plain Rust values and
 //! [`DbError`], whose constraint names the API turns into client errors.
 
+pub mod account_tokens;
 pub mod accounts;
 pub mod actors;
 pub mod approval;
@@ -21,6 +22,7 @@ pub mod idempotency;
 pub mod insights;
 pub mod instance_moderation;
 pub mod leaderboards;
+pub mod mail;
 pub mod media;
 pub mod moderation_log;
 pub mod pool;

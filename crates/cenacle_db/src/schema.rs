@@ -35,6 +35,7 @@ diesel::table! {
         status -> Text,
         registration_reason -> Nullable<Text>,
         created_at -> Timestamptz,
+        email_verified_at -> Nullable<Timestamptz>,
     }
 }
 

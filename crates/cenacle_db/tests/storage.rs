@@ -31,6 +31,7 @@ fn new_account<'a>(username: &'a str, email: Option<&'static str>) -> NewAccount
         language: Language::Fr,
         status: AccountStatus::Active,
         registration_reason: None,
+        email_verified: false,
     }
 }
 

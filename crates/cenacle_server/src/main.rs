@@ -2,6 +2,7 @@
 
 mod cli;
 mod database;
+mod mailer;
 mod serve;
 
 use clap::Parser;

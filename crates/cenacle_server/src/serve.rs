@@ -1,6 +1,6 @@
 //! `cenacle serve` and `cenacle deliver`.
 
-use crate::database::Database;
+use crate::{database::Database, mailer::Mailer};
 use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
@@ -31,6 +31,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mailer = start_mailer(&ctx, &db, &stop_rx)?;
     let worker = settings.federation.run_delivery_workers.then(|| {
         let worker = DeliveryWorker::new(federation.clone(), db.url.clone());
         tokio::spawn(worker.run(stop_rx.clone()))
@@ -123,6 +124,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let _ = settler.await;
     let _ = auction_settler.await;
+    if let Some(mailer) = mailer {
+        let _ = mailer.await;
+    }
     db.close().await?;
     tracing::info!("bye");
     Ok(())
@@ -185,14 +189,32 @@ pub fn app(state: AppState, federation: &Federation) -> axum::Router {
 pub async fn deliver(settings: Settings) -> anyhow::Result<()> {
     let db = Database::open(&settings, true).await?;
     let ctx = Context::new(db.pool.clone(), settings);
-    let federation = Federation::start(ctx).await?;
+    let federation = Federation::start(ctx.clone()).await?;
     let (stop_tx, stop_rx) = watch::channel(false);
+    let mailer = start_mailer(&ctx, &db, &stop_rx)?;
     let worker = tokio::spawn(DeliveryWorker::new(federation, db.url.clone()).run(stop_rx));
     println!("delivering");
     shutdown_signal().await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    if let Some(mailer) = mailer {
+        let _ = mailer.await;
+    }
     db.close().await
+}
+
+/// The mail worker, when `email.enabled` (with the delivery workers: `federation.
+/// run_delivery_workers` in `serve`, always in `deliver`).
+fn start_mailer(
+    ctx: &Context,
+    db: &Database,
+    stop: &watch::Receiver<bool>,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+    if !ctx.settings.email.enabled {
+        return Ok(None);
+    }
+    let mailer = Mailer::new(ctx.clone(), db.url.clone())?;
+    Ok(Some(tokio::spawn(mailer.run(stop.clone()))))
 }
 
 async fn shutdown_signal() {

@@ -300,3 +300,34 @@ proposal-name = Short name (lowercase letters, digits and _)
 proposal-purpose = What it is for
 propose = Propose
 invalid-already_published = This form was already published. Publish again to post this as a new question.
+
+
+# E-mail and the account
+invalid-email_required = This community needs an e-mail address to confirm.
+forgot-password = Forgot your password?
+forgot-intro = Give your account’s e-mail address: we send it a link to choose a new password.
+field-account-email = E-mail address
+send-link = Send the link
+forgot-sent = If an account uses this address, a link to choose a new password is on its way. It works once, for a limited time.
+reset-password = Choose a new password
+field-new-password = New password (at least 10 characters)
+reset-done = Your password is changed and every session has ended. Sign in with the new one.
+verify-email = Confirm your address
+verify-intro = Confirm that this e-mail address is yours.
+verify-button = Confirm my address
+verify-done = Your address is confirmed. Thank you!
+confirm-email = Confirm your new address
+confirm-email-intro = Confirm that your account’s mail should go to this address from now on.
+confirm-email-done = Your new address is confirmed: mail goes there from now on.
+unsubscribe = Stop these mails
+unsubscribe-intro = Stop receiving this kind of mail. Mails about your account itself (password, address) still come.
+unsubscribe-done = Done: this kind of mail will not come any more.
+nav-account = Account
+account = My account
+account-no-email = No e-mail address yet.
+account-verified = confirmed
+account-unverified = not confirmed yet
+change-email = Change my e-mail address
+field-new-email = New e-mail address
+field-current-password = Current password
+change-email-sent = A link went to the new address: the change happens once it is followed. The old address was told.

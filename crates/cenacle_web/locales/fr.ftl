@@ -300,3 +300,34 @@ proposal-name = Nom court (minuscules, chiffres et _)
 proposal-purpose = À quoi il sert
 propose = Proposer
 invalid-already_published = Ce formulaire a déjà été publié. Publiez à nouveau pour en faire une nouvelle question.
+
+
+# Courriel et compte
+invalid-email_required = Cette communauté demande une adresse électronique à confirmer.
+forgot-password = Mot de passe oublié ?
+forgot-intro = Indiquez l’adresse électronique de votre compte : nous y envoyons un lien pour choisir un nouveau mot de passe.
+field-account-email = Adresse électronique
+send-link = Envoyer le lien
+forgot-sent = Si un compte utilise cette adresse, un lien pour choisir un nouveau mot de passe est en route. Il ne sert qu’une fois, pendant un temps limité.
+reset-password = Choisir un nouveau mot de passe
+field-new-password = Nouveau mot de passe (10 caractères au moins)
+reset-done = Votre mot de passe est changé et toutes les sessions sont fermées. Connectez-vous avec le nouveau.
+verify-email = Confirmer votre adresse
+verify-intro = Confirmez que cette adresse électronique est bien la vôtre.
+verify-button = Confirmer mon adresse
+verify-done = Votre adresse est confirmée. Merci !
+confirm-email = Confirmer votre nouvelle adresse
+confirm-email-intro = Confirmez que le courrier de votre compte doit désormais aller à cette adresse.
+confirm-email-done = Votre nouvelle adresse est confirmée : le courrier y va désormais.
+unsubscribe = Ne plus recevoir ces messages
+unsubscribe-intro = Ne plus recevoir ce type de message. Les messages sur votre compte lui-même (mot de passe, adresse) continuent d’arriver.
+unsubscribe-done = C’est fait : ce type de message n’arrivera plus.
+nav-account = Compte
+account = Mon compte
+account-no-email = Pas encore d’adresse électronique.
+account-verified = confirmée
+account-unverified = pas encore confirmée
+change-email = Changer mon adresse électronique
+field-new-email = Nouvelle adresse électronique
+field-current-password = Mot de passe actuel
+change-email-sent = Un lien est parti vers la nouvelle adresse : le changement se fait quand il est suivi. L’ancienne adresse a été prévenue.

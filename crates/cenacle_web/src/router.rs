@@ -4,8 +4,8 @@
 
 use crate::{
     pages::{
-        account, admin, approval, bounty, composer, feed, groups, join_requests, leaderboard,
-        person, post, proposals, reports, search, shop, votes, widgets,
+        account, admin, approval, bounty, composer, email, feed, groups, join_requests,
+        leaderboard, person, post, proposals, reports, search, shop, votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -36,6 +36,22 @@ pub fn router(state: AppState) -> Router {
         .route("/signup", get(account::sign_up_form).post(account::sign_up))
         .route("/signout", post_route(account::sign_out))
         .route("/lang/{code}", get(account::choose_language))
+        .route("/account", get(email::account))
+        .route("/account/email", post_route(email::change))
+        .route(
+            "/password/forgot",
+            get(email::forgot_form).post(email::forgot),
+        )
+        .route("/password/reset", get(email::reset_form).post(email::reset))
+        .route("/email/verify", get(email::verify_form).post(email::verify))
+        .route(
+            "/email/confirm",
+            get(email::confirm_form).post(email::confirm),
+        )
+        .route(
+            "/unsubscribe",
+            get(email::unsubscribe_form).post(email::unsubscribe),
+        )
         .route("/groups", get(groups::directory))
         .route("/groups/follow", post_route(groups::follow))
         .route("/groups/{name}", get(groups::group_page))

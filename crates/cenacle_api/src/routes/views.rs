@@ -24,6 +24,9 @@ pub struct AccountView {
     pub status: AccountStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
+    /// Whether the address is verified (shown with `email`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_verified: Option<bool>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -31,8 +34,10 @@ impl AccountView {
     /// The view an account's owner, or an account manager, sees.
     pub fn private(account: Account) -> Self {
         let email = account.email.clone();
+        let email_verified = Some(account.email_verified_at.is_some());
         Self {
             email,
+            email_verified,
             ..Self::public(account)
         }
     }
@@ -49,6 +54,7 @@ impl AccountView {
             role: account.role,
             status: account.status,
             email: None,
+            email_verified: None,
             created_at: account.created_at,
         }
     }

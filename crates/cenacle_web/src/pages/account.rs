@@ -235,6 +235,15 @@ pub async fn sign_up(
                 vec![v.session_cookie(&issued.token, ttl), v.fresh_csrf_cookie()],
             )
         }
+        // Verification required: the mail is on its way; the page says where to look.
+        Err(e) if e.code == "email_not_verified" => PageError {
+            status: StatusCode::ACCEPTED,
+            message: cenacle_api::i18n::message(e.code, v.words.0).to_owned(),
+            words: v.words,
+            instance: v.instance.clone(),
+            signed_in: None,
+        }
+        .into_response(),
         Err(_) => see_other("/signin", vec![]),
     }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approval;
 pub mod bounty;
 pub mod composer;
+pub mod email;
 pub mod feed;
 pub mod groups;
 pub mod join_requests;

@@ -1,0 +1,171 @@
+//! A real SMTP server for the tests: `scripts/smtp-sink` (Python's aiosmtpd) on a loopback
+//! port, writing each message it accepts to a folder as JSON. Stopped and started again on the
+//! same port, it plays a mail server that is down for a while.
+
+use serde_json::Value;
+use std::{
+    io::{BufRead, BufReader},
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::mpsc,
+    time::Duration,
+};
+
+pub struct SmtpSink {
+    pub port: u16,
+    folder: tempfile::TempDir,
+    child: Option<Child>,
+}
+
+/// A Python that has aiosmtpd (`scripts/lib.sh`'s `ensure_smtp_sink` installs it). The tests
+/// never skip: without it they fail, saying how to install it.
+fn python() -> &'static str {
+    ["python3", "/usr/bin/python3"]
+        .into_iter()
+        .find(|python| {
+            Command::new(python)
+                .args(["-c", "import aiosmtpd"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        })
+        .expect(
+            "no Python with aiosmtpd: run `source scripts/lib.sh && ensure_smtp_sink` \
+             (installs Debian's python3-aiosmtpd)",
+        )
+}
+
+fn script() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/smtp-sink")
+}
+
+impl SmtpSink {
+    /// A sink on a free port, not started yet.
+    pub fn new() -> SmtpSink {
+        SmtpSink {
+            port: crate::free_port(),
+            folder: tempfile::tempdir().unwrap(),
+            child: None,
+        }
+    }
+
+    /// A sink on a free port, listening.
+    pub fn started() -> SmtpSink {
+        let mut sink = SmtpSink::new();
+        sink.start();
+        sink
+    }
+
+    /// Listens (again) on its port; returns once it accepts connections.
+    pub fn start(&mut self) {
+        assert!(self.child.is_none(), "the SMTP sink already runs");
+        let mut child = Command::new(python())
+            .arg(script())
+            .arg(self.port.to_string())
+            .arg(self.folder.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line == "ready" {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        if rx.recv_timeout(Duration::from_secs(60)).is_err() {
+            let _ = child.kill();
+            panic!("the SMTP sink did not start on port {}", self.port);
+        }
+        self.child = Some(child);
+    }
+
+    /// Stops listening (mails sent meanwhile fail to connect).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Every message received so far, oldest first.
+    pub fn messages(&self) -> Vec<Value> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(self.folder.path())
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "json")
+                    && !p.file_name().unwrap().to_string_lossy().starts_with('.')
+            })
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap())
+            .collect()
+    }
+
+    /// The messages sent to `address`.
+    pub fn to(&self, address: &str) -> Vec<Value> {
+        self.messages()
+            .into_iter()
+            .filter(|m| {
+                m["rcpt_tos"]
+                    .as_array()
+                    .is_some_and(|to| to.iter().any(|a| a == address))
+            })
+            .collect()
+    }
+
+    /// Waits until `count` messages went to `address` (then returns them), or panics.
+    pub async fn wait_for(&self, address: &str, count: usize, deadline: Duration) -> Vec<Value> {
+        crate::eventually(
+            &format!("{count} mail(s) to {address}"),
+            deadline,
+            || async {
+                let got = self.to(address);
+                (got.len() >= count).then_some(got)
+            },
+        )
+        .await
+    }
+}
+
+impl Default for SmtpSink {
+    fn default() -> Self {
+        SmtpSink::new()
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The first link in a mail's text starting with `prefix`, whole.
+pub fn link(message: &Value, prefix: &str) -> String {
+    let text = message["text"].as_str().unwrap_or_default();
+    let start = text
+        .find(prefix)
+        .unwrap_or_else(|| panic!("no link {prefix} in:\n{text}"));
+    text[start..]
+        .split(|c: char| c.is_whitespace())
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+/// The value of `?token=` in a link.
+pub fn token(link: &str) -> String {
+    url::Url::parse(link)
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "token")
+        .map(|(_, v)| v.into_owned())
+        .unwrap_or_else(|| panic!("no token in {link}"))
+}

@@ -1,0 +1,673 @@
+//! E-mail through a real SMTP server (aiosmtpd, started by the test) and a real `cenacle
+//! serve`: address verification, password reset, address change, the queue when the mail
+//! server is down, and the signed one-click unsubscribe links.
+
+use cenacle_api_tests::{
+    database::{connect, number},
+    eventually,
+    smtp::{link, token as token_of, SmtpSink},
+    Hosts, Instance, PASSWORD,
+};
+use cenacle_core::{mail, Context, ScopedFutureExt};
+use cenacle_domain::mail::{MailContent, MailKind};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+/// Correctness deadlines, generous for a loaded 2-core machine.
+const DEADLINE: Duration = Duration::from_secs(90);
+
+fn mail_instance(name: &str, sink: &SmtpSink, env: &[(&str, &str)]) -> (Hosts, Instance) {
+    let mut hosts = Hosts::default();
+    hosts.add(name);
+    let mut instance = Instance::new(name, &hosts);
+    for (key, value) in [
+        ("CENACLE_EMAIL__ENABLED", "true"),
+        ("CENACLE_EMAIL__HOST", "127.0.0.1"),
+        ("CENACLE_EMAIL__PORT", &sink.port.to_string()),
+        ("CENACLE_EMAIL__TLS", "none"),
+        ("CENACLE_EMAIL__FROM", "Cénacle <noreply@example.org>"),
+        ("CENACLE_EMAIL__RETRY_FIRST_DELAY_SECONDS", "0.3"),
+        ("CENACLE_EMAIL__TIMEOUT_SECONDS", "10"),
+    ]
+    .into_iter()
+    .chain(env.iter().copied())
+    {
+        instance.set_env(key, value);
+    }
+    instance.start();
+    (hosts, instance)
+}
+
+async fn register(instance: &Instance, username: &str, email: &str, language: &str) -> Value {
+    let (status, body) = instance
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": username, "password": PASSWORD, "email": email, "language": language}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn login(instance: &Instance, username: &str, password: &str) -> (u16, Value) {
+    instance
+        .post(
+            "/api/v1/account/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+}
+
+/// Registers `username` at `email` and follows the verification mail's link.
+async fn verified_member(
+    instance: &Instance,
+    sink: &SmtpSink,
+    username: &str,
+    email: &str,
+) -> String {
+    register(instance, username, email, "en").await;
+    let mails = sink.wait_for(email, 1, DEADLINE).await;
+    let token = token_of(&link(
+        &mails[0],
+        &format!("{}/email/verify?", instance.base),
+    ));
+    let (status, body) = instance
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = login(instance, username, PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signing_up_mails_a_verification_link_and_sign_in_waits_for_it() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance(
+        "alpha",
+        &sink,
+        &[("CENACLE_EMAIL__VERIFICATION", "required")],
+    );
+
+    // Required: no address, no account.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "noaddress", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["error"]["details"]["field"], "email");
+    // A malformed address: refused, nothing stored.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "badaddress", "password": PASSWORD, "email": "not an address"}),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+
+    let account = register(&alpha, "bob", "bob@example.org", "fr").await;
+    assert_eq!(account["email_verified"], false);
+    let (status, body) = login(&alpha, "bob", PASSWORD).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["error"]["code"], "email_not_verified");
+
+    let mails = sink.wait_for("bob@example.org", 1, DEADLINE).await;
+    let mail = &mails[0];
+    // In the member's language, as text and HTML, not refusable (no List-Unsubscribe).
+    assert_eq!(mail["content_type"], "multipart/alternative");
+    assert!(
+        mail["headers"]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Confirmez"),
+        "{mail}"
+    );
+    assert!(mail["html"].as_str().unwrap().contains("<a href=\""));
+    assert!(mail["headers"].get("list-unsubscribe").is_none());
+    assert!(mail["headers"]["message-id"]
+        .as_str()
+        .unwrap()
+        .contains("@alpha.test"));
+
+    // The link opens a page, and its token verifies the address once.
+    let url = link(mail, &format!("{}/email/verify?", alpha.base));
+    let page = alpha.http.get(&url).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let token = token_of(&url);
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["email_verified"], true);
+    let (status, body) = login(&alpha, "bob", PASSWORD).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used"))
+    );
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": "cev_nonsense"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("token_invalid"))
+    );
+}
+
+#[tokio::test]
+async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let mut db = connect(&alpha).await;
+    register(&alpha, "carol", "carol@example.org", "en").await;
+    sink.wait_for("carol@example.org", 1, DEADLINE).await; // the verification mail
+
+    // Unknown and known addresses: the same status and body.
+    let unknown = alpha
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "nobody@example.org"}),
+        )
+        .await;
+    let known = alpha
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "Carol@Example.org"}),
+        )
+        .await;
+    assert_eq!(unknown, known);
+    assert_eq!(known.0, 202);
+    let mails = sink.wait_for("carol@example.org", 2, DEADLINE).await;
+    let reset = &mails[1];
+    assert!(reset["headers"]["subject"]
+        .as_str()
+        .unwrap()
+        .starts_with("Reset your password"));
+    // Nothing was queued for the unknown address: the queue empties with carol's mails
+    // (the row of an arrived mail goes just after the server accepted it).
+    eventually("the queue to empty", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
+    })
+    .await;
+    assert!(sink.to("nobody@example.org").is_empty());
+    // Only the token's hash is stored.
+    let token = token_of(&link(reset, &format!("{}/password/reset?", alpha.base)));
+    assert_eq!(
+        number(
+            &mut db,
+            &format!("SELECT count(*) FROM account_token WHERE token_hash = convert_to('{token}', 'UTF8')")
+        )
+        .await,
+        0
+    );
+
+    // A malformed address, an unknown token, a weak password: clear 4xx, nothing changed.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "carol"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": "cer_nonsense", "password": "another long password"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (400, Some("token_invalid"))
+    );
+    let (status, _) = alpha
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "short"}),
+        )
+        .await;
+    assert_eq!(status, 422);
+
+    // The token works once; the sessions end.
+    let (_, session) = login(&alpha, "carol", PASSWORD).await;
+    let session = session["token"].as_str().unwrap().to_owned();
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "a brand new password"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(alpha.get("/api/v1/account/me", Some(&session)).await.0, 401);
+    assert_eq!(login(&alpha, "carol", PASSWORD).await.0, 401);
+    assert_eq!(login(&alpha, "carol", "a brand new password").await.0, 200);
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "yet another password"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used"))
+    );
+
+    // A token past its lifetime is refused (its expiry moved to the past: the clock of the
+    // database decides) and changes nothing.
+    alpha
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "carol@example.org"}),
+        )
+        .await;
+    let mails = sink.wait_for("carol@example.org", 3, DEADLINE).await;
+    let late = token_of(&link(&mails[2], &format!("{}/password/reset?", alpha.base)));
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE account_token SET expires_at = now() - interval '1 second' \
+             WHERE purpose = 'reset_password' AND used_at IS NULL",
+        ),
+        &mut db,
+    )
+    .await
+    .unwrap();
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": late, "password": "yet another password"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_expired"))
+    );
+    assert_eq!(login(&alpha, "carol", "a brand new password").await.0, 200);
+}
+
+#[tokio::test]
+async fn mails_wait_for_a_mail_server_that_is_down_and_arrive_once() {
+    // The server is down from the start.
+    let mut sink = SmtpSink::new();
+    let (_hosts, mut alpha) = mail_instance("alpha", &sink, &[]);
+    let mut db = connect(&alpha).await;
+    let people = ["dora", "eve", "finn"];
+    for name in people {
+        register(&alpha, name, &format!("{name}@example.org"), "en").await;
+    }
+    // Queued and retried (with backoff), none lost.
+    eventually("three mails failing at least twice", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        (number(&mut db, "SELECT count(*) FROM mail_queue WHERE attempts >= 2 AND last_error IS NOT NULL AND parked_at IS NULL").await == 3)
+            .then_some(())
+    })
+    .await;
+    // A restart loses nothing.
+    assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 3);
+    drop(db);
+    alpha.stop();
+    alpha.start();
+    let mut db = connect(&alpha).await;
+    assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 3);
+
+    sink.start();
+    for name in people {
+        sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE)
+            .await;
+    }
+    eventually("the queue to empty", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
+    })
+    .await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 3, "each mail arrives once");
+    let mut ids: Vec<&str> = messages
+        .iter()
+        .map(|m| m["headers"]["message-id"].as_str().unwrap())
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 3);
+}
+
+#[tokio::test]
+async fn changing_the_address_is_confirmed_from_the_new_one_and_told_to_the_old_one() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let session = verified_member(&alpha, &sink, "gina", "gina@old.example").await;
+
+    let change = |new_email: &str, password: &str| {
+        alpha.post(
+            "/api/v1/account/email/change",
+            Some(&session),
+            json!({"new_email": new_email, "password": password}),
+        )
+    };
+    let (status, body) = change("not-an-address", PASSWORD).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed"))
+    );
+    let (status, _) = change("gina@new.example", "wrong password!").await;
+    assert_eq!(status, 401);
+    let (status, body) = change("gina@new.example", PASSWORD).await;
+    assert_eq!(status, 202, "{body}");
+
+    let confirm = &sink.wait_for("gina@new.example", 1, DEADLINE).await[0];
+    let notice = &sink.wait_for("gina@old.example", 2, DEADLINE).await[1];
+    assert!(notice["text"]
+        .as_str()
+        .unwrap()
+        .contains("gina@new.example"));
+    // Not changed until confirmed.
+    let (_, me) = alpha.get("/api/v1/account/me", Some(&session)).await;
+    assert_eq!(me["email"], "gina@old.example");
+
+    let token = token_of(&link(confirm, &format!("{}/email/confirm?", alpha.base)));
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/email/confirm",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (body["email"].as_str(), body["email_verified"].as_bool()),
+        (Some("gina@new.example"), Some(true))
+    );
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/email/confirm",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used"))
+    );
+}
+
+/// A core context on the instance's database, with its mail settings: what other code (the
+/// notifications) calls to queue a mail.
+fn core_context(instance: &Instance, sink: &SmtpSink) -> Context {
+    let settings = cenacle_config::Settings::load(
+        None,
+        [
+            ("CENACLE_EMAIL__ENABLED", "true".to_owned()),
+            ("CENACLE_EMAIL__PORT", sink.port.to_string()),
+            ("CENACLE_EMAIL__FROM", "noreply@example.org".to_owned()),
+            ("CENACLE_SERVER__PUBLIC_URL", instance.base.clone()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    )
+    .unwrap();
+    let pool =
+        cenacle_db::connect_pool(&instance.database_url(), 2, Duration::from_secs(30)).unwrap();
+    Context::new(pool, settings)
+}
+
+async fn queue_notification(ctx: &Context, person_id: i64) -> bool {
+    ctx.transaction(|conn| {
+        mail::enqueue_mail(conn, ctx, person_id, MailKind::Notifications, |_| {
+            MailContent::compose(
+                "Someone answered".into(),
+                "Hello,",
+                &["Your question has an answer.".into()],
+                None,
+                "alpha",
+            )
+        })
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn unsubscribe_links_are_signed_and_one_click() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let session = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let (_, me) = alpha.get("/api/v1/account/me", Some(&session)).await;
+    let person_id = me["id"].as_i64().unwrap();
+    let ctx = core_context(&alpha, &sink);
+    let mut db = connect(&alpha).await;
+
+    assert!(queue_notification(&ctx, person_id).await);
+    let mail = sink.wait_for("hugo@example.org", 2, DEADLINE).await[1].clone();
+    assert_eq!(
+        mail["headers"]["list-unsubscribe-post"],
+        "List-Unsubscribe=One-Click"
+    );
+    let header = mail["headers"]["list-unsubscribe"].as_str().unwrap();
+    let url = header
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned();
+    assert!(
+        url.starts_with(&format!("{}/api/v1/email/unsubscribe?", alpha.base)),
+        "{url}"
+    );
+    assert!(mail["text"]
+        .as_str()
+        .unwrap()
+        .contains(&format!("{}/unsubscribe?", alpha.base)));
+
+    // A bad signature, or a kind one cannot refuse: 403, nothing changed.
+    let one_click = |url: String| {
+        let http = alpha.http.clone();
+        async move {
+            let response = http
+                .post(&url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("List-Unsubscribe=One-Click")
+                .send()
+                .await
+                .unwrap();
+            let status = response.status().as_u16();
+            (status, response.json::<Value>().await.unwrap())
+        }
+    };
+    let forged = format!("{}x", &url[..url.len() - 1]);
+    let (status, body) = one_click(forged).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("unsubscribe_link_invalid"))
+    );
+    let other_kind = url.replace("k=notifications", "k=password_reset");
+    let (status, _) = one_click(other_kind).await;
+    assert_eq!(status, 403);
+    let other_member = url.replace(&format!("p={person_id}"), &format!("p={}", person_id + 1));
+    let (status, _) = one_click(other_member).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        number(&mut db, "SELECT count(*) FROM email_opt_out").await,
+        0
+    );
+
+    // The real link: no more mails of that kind.
+    let (status, body) = one_click(url.clone()).await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (200, Some("notifications"))
+    );
+    let (_, prefs) = alpha
+        .get("/api/v1/account/email/preferences", Some(&session))
+        .await;
+    assert!(
+        prefs
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["kind"] == "notifications" && p["receive"] == false),
+        "{prefs}"
+    );
+    assert!(!queue_notification(&ctx, person_id).await);
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE kind = 'notifications'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(sink.to("hugo@example.org").len(), 2);
+}
+
+/// A page's cookies (as a `Cookie` header) and its form token.
+async fn form_of(instance: &Instance, path: &str) -> (String, String, String) {
+    let page = instance.http.get(instance.url(path)).send().await.unwrap();
+    assert_eq!(page.status(), 200, "{path}");
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let html = page.text().await.unwrap();
+    let csrf = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no form token on {path}"))
+        .to_owned();
+    (cookies.join("; "), csrf, html)
+}
+
+async fn submit(
+    instance: &Instance,
+    path: &str,
+    cookie: &str,
+    form: &[(&str, &str)],
+) -> (u16, String) {
+    let response = instance
+        .http
+        .post(instance.url(path))
+        .header("cookie", cookie)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(
+            url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(form)
+                .finish(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn the_pages_of_mailed_links_need_their_form_token_and_work() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let mut db = connect(&alpha).await;
+    register(&alpha, "ivy", "ivy@example.org", "en").await;
+    sink.wait_for("ivy@example.org", 1, DEADLINE).await;
+
+    let (cookie, csrf, html) = form_of(&alpha, "/password/forgot").await;
+    assert!(html.contains("type=\"email\""));
+    // Without the form token: refused, nothing queued.
+    let (status, _) = submit(
+        &alpha,
+        "/password/forgot",
+        &cookie,
+        &[("email", "ivy@example.org")],
+    )
+    .await;
+    assert_eq!(status, 403);
+    let resets = "SELECT count(*) FROM account_token WHERE purpose = 'reset_password'";
+    assert_eq!(number(&mut db, resets).await, 0);
+    // A malformed address: the form again, saying why.
+    let (status, page) = submit(
+        &alpha,
+        "/password/forgot",
+        &cookie,
+        &[("csrf", &csrf), ("email", "ivy")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("form-error"));
+    let (status, page) = submit(
+        &alpha,
+        "/password/forgot",
+        &cookie,
+        &[("csrf", &csrf), ("email", "ivy@example.org")],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("role=\"status\""), "{page}");
+
+    // The mailed link's page, then its form.
+    let mail = &sink.wait_for("ivy@example.org", 2, DEADLINE).await[1];
+    let url = link(mail, &format!("{}/password/reset?", alpha.base));
+    let path = url.strip_prefix(&alpha.base).unwrap();
+    let (cookie, csrf, html) = form_of(&alpha, path).await;
+    let token = token_of(&url);
+    assert!(html.contains(&token));
+    let (status, _) = submit(
+        &alpha,
+        "/password/reset",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("token", &token),
+            ("password", "a fresh password 1"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(login(&alpha, "ivy", "a fresh password 1").await.0, 200);
+    // Spent: the page says so.
+    let (status, page) = submit(
+        &alpha,
+        "/password/reset",
+        &cookie,
+        &[
+            ("csrf", &csrf),
+            ("token", &token),
+            ("password", "a fresh password 2"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 410);
+    assert!(page.contains("form-error"));
+}

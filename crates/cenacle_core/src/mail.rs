@@ -1,0 +1,266 @@
+//! Queuing mails (in the caller's transaction), the workers' side of the queue, and the
+//! signed one-click unsubscribe links.
+//!
+//! Mails are rendered when queued and handed to the SMTP server by a worker (`cenacle serve`
+//! or `cenacle deliver`, see cenacle_server's `mailer`), with the delivery queue's rules:
+//! leases, retries with backoff, parked after `email.max_attempts`.
+
+use crate::{secrets::new_secret, Conn, Context, CoreError};
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use cenacle_db::{accounts as account_store, mail as store};
+use cenacle_domain::{
+    delivery::retry_delay,
+    mail::{escape_html, MailContent, MailKind},
+    Language,
+};
+use chrono::{DateTime, Utc};
+use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
+
+pub use cenacle_db::mail::ClaimedMail;
+
+/// Queues a mail of `kind` to the local account `person_id`, in the caller's transaction
+/// (it is sent only if that commits). `compose` writes it in the member's language. Returns
+/// whether a mail was queued: not when mail is off, the account has no address, or (for kinds
+/// one may refuse) the member refused this kind or has not verified their address.
+///
+/// Kinds one may refuse get a `List-Unsubscribe` header and an unsubscribe link at the end.
+pub async fn enqueue_mail(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: i64,
+    kind: MailKind,
+    compose: impl FnOnce(Language) -> MailContent,
+) -> Result<bool, CoreError> {
+    if !ctx.settings.email.enabled {
+        return Ok(false);
+    }
+    let Some(account) = account_store::find_by_id(conn, person_id).await? else {
+        return Ok(false);
+    };
+    let Some(address) = account.email.clone() else {
+        return Ok(false);
+    };
+    if !kind.is_transactional()
+        && (account.email_verified_at.is_none()
+            || store::opted_out(conn, person_id, kind.as_str()).await?)
+    {
+        return Ok(false);
+    }
+    let content = compose(account.language);
+    queue_to(
+        conn,
+        ctx,
+        Some(person_id),
+        &address,
+        kind,
+        content,
+        account.language,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Queues a mail to `address` (which may not be the account's yet: a new address being
+/// confirmed).
+pub(crate) async fn queue_to(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: Option<i64>,
+    address: &str,
+    kind: MailKind,
+    mut content: MailContent,
+    language: Language,
+) -> Result<(), CoreError> {
+    if !ctx.settings.email.enabled {
+        return Ok(());
+    }
+    let base = link_base(ctx);
+    let mut unsubscribe_url = None;
+    if let (Some(person_id), false) = (person_id, kind.is_transactional()) {
+        let query = unsubscribe_query(conn, person_id, kind).await?;
+        let page = format!("{base}/unsubscribe?{query}");
+        let label = match language {
+            Language::Fr => "Ne plus recevoir ce type de message",
+            Language::En => "Stop receiving this kind of message",
+        };
+        content.text.push_str(&format!("{label}: {page}\n"));
+        content.html = content.html.replace(
+            "</body></html>",
+            &format!(
+                "<p><small><a href=\"{}\">{}</a></small></p>\n</body></html>",
+                escape_html(&page),
+                escape_html(label)
+            ),
+        );
+        unsubscribe_url = Some(format!("{base}/api/v1/email/unsubscribe?{query}"));
+    }
+    let host = ctx
+        .settings
+        .server
+        .public_url
+        .host_str()
+        .unwrap_or("localhost")
+        .to_owned();
+    let message_id = format!("<{}@{host}>", new_secret("mail."));
+    store::insert_mail(
+        conn,
+        &store::NewMail {
+            person_id,
+            kind: kind.as_str(),
+            to_address: address,
+            subject: &content.subject,
+            text_body: &content.text,
+            html_body: &content.html,
+            unsubscribe_url: unsubscribe_url.as_deref(),
+            message_id: &message_id,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+/// Where links in mails point, without a trailing slash.
+pub fn link_base(ctx: &Context) -> String {
+    ctx.settings
+        .email
+        .link_base(&ctx.settings.server.public_url)
+}
+
+/// `p=…&k=…&s=…`: who, which kind, and the signature of both.
+async fn unsubscribe_query(
+    conn: &mut Conn,
+    person_id: i64,
+    kind: MailKind,
+) -> Result<String, CoreError> {
+    let signature = sign(&secret(conn).await?, person_id, kind.as_str())?;
+    Ok(format!("p={person_id}&k={}&s={signature}", kind.as_str()))
+}
+
+async fn secret(conn: &mut Conn) -> Result<Vec<u8>, CoreError> {
+    store::instance_secret(conn, "unsubscribe")
+        .await?
+        .ok_or_else(|| CoreError::Internal("the unsubscribe secret is missing".into()))
+}
+
+fn sign(secret: &[u8], person_id: i64, kind: &str) -> Result<String, CoreError> {
+    let internal = |e: openssl::error::ErrorStack| CoreError::Internal(e.to_string());
+    let key = PKey::hmac(secret).map_err(internal)?;
+    let mut signer = Signer::new(MessageDigest::sha256(), &key).map_err(internal)?;
+    signer
+        .update(format!("unsubscribe:{person_id}:{kind}").as_bytes())
+        .map_err(internal)?;
+    Ok(URL_SAFE_NO_PAD.encode(signer.sign_to_vec().map_err(internal)?))
+}
+
+/// Follows a one-click unsubscribe link: the member stops receiving mails of `kind`. A link
+/// whose signature does not match (or names a kind one cannot refuse) changes nothing.
+pub async fn unsubscribe(
+    conn: &mut Conn,
+    person_id: i64,
+    kind: &str,
+    signature: &str,
+) -> Result<MailKind, CoreError> {
+    let kind = MailKind::parse(kind)
+        .filter(|k| !k.is_transactional())
+        .ok_or(CoreError::BadUnsubscribeLink)?;
+    let expected = sign(&secret(conn).await?, person_id, kind.as_str())?;
+    let matches = expected.len() == signature.len()
+        && openssl::memcmp::eq(expected.as_bytes(), signature.as_bytes());
+    if !matches || !store::opt_out(conn, person_id, kind.as_str()).await? {
+        return Err(CoreError::BadUnsubscribeLink);
+    }
+    Ok(kind)
+}
+
+/// The kinds of mail the member refused.
+pub async fn opted_out_kinds(conn: &mut Conn, person_id: i64) -> Result<Vec<MailKind>, CoreError> {
+    Ok(store::opt_outs(conn, person_id)
+        .await?
+        .iter()
+        .filter_map(|k| MailKind::parse(k))
+        .collect())
+}
+
+/// Sets whether the member receives mails of `kind` (transactional kinds cannot be refused).
+pub async fn set_mail_preference(
+    conn: &mut Conn,
+    person_id: i64,
+    kind: MailKind,
+    receive: bool,
+) -> Result<(), CoreError> {
+    if kind.is_transactional() {
+        return Err(CoreError::Conflict("mail_kind_required"));
+    }
+    if receive {
+        store::opt_in(conn, person_id, kind.as_str()).await?;
+    } else {
+        store::opt_out(conn, person_id, kind.as_str()).await?;
+    }
+    Ok(())
+}
+
+// ---- the workers' side ----
+
+/// Leases up to `limit` due mails for `lease_seconds` (run in a transaction of its own).
+pub async fn claim_mails(
+    conn: &mut Conn,
+    limit: i64,
+    lease_seconds: f64,
+) -> Result<Vec<ClaimedMail>, CoreError> {
+    Ok(store::claim_mails(conn, limit, lease_seconds).await?)
+}
+
+/// The SMTP server accepted the mail.
+pub async fn mail_sent(conn: &mut Conn, id: i64) -> Result<(), CoreError> {
+    Ok(store::mail_sent(conn, id).await?)
+}
+
+/// Records a failed attempt. `permanent`: the server refused the mail for good (a 5xx), so it
+/// is parked at once. Returns when it is tried again (`None`: parked).
+pub async fn mail_failed(
+    conn: &mut Conn,
+    ctx: &Context,
+    mail: &ClaimedMail,
+    error: &str,
+    permanent: bool,
+) -> Result<Option<DateTime<Utc>>, CoreError> {
+    let settings = &ctx.settings.email;
+    let attempts = mail.attempts.max(0) as u32;
+    let retry_at = (!permanent && attempts < settings.max_attempts)
+        .then(|| {
+            retry_delay(
+                attempts,
+                settings.retry_first_delay_seconds,
+                rand::random::<f64>(),
+            )
+        })
+        .flatten()
+        .map(|delay| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+    store::mail_failed(conn, mail.id, retry_at, error).await?;
+    Ok(retry_at)
+}
+
+/// When the next queued mail falls due, if any.
+pub async fn next_mail_due(conn: &mut Conn) -> Result<Option<DateTime<Utc>>, CoreError> {
+    Ok(store::next_mail_due(conn).await?)
+}
+
+/// Rings `wake` whenever mails are queued (a LISTEN on its own connection); runs until
+/// aborted.
+pub async fn wake_on_new_mails(database_url: String, wake: std::sync::Arc<tokio::sync::Notify>) {
+    store::listen_for_mails(database_url, wake).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signatures_depend_on_the_secret_the_member_and_the_kind() {
+        let a = sign(b"secret", 1, "digest").unwrap();
+        assert_eq!(a, sign(b"secret", 1, "digest").unwrap());
+        assert_ne!(a, sign(b"other", 1, "digest").unwrap());
+        assert_ne!(a, sign(b"secret", 2, "digest").unwrap());
+        assert_ne!(a, sign(b"secret", 1, "notifications").unwrap());
+    }
+}

@@ -1,0 +1,254 @@
+//! The mail queue (claimed under leases, retried, parked), members' per-kind opt-outs and the
+//! instance's signing secret.
+
+use crate::DbError;
+use chrono::{DateTime, Utc};
+use diesel::{
+    sql_types::{BigInt, Bool, Double, Int4, Nullable, Text, Timestamptz},
+    OptionalExtension, QueryableByName,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+pub struct NewMail<'a> {
+    pub person_id: Option<i64>,
+    pub kind: &'a str,
+    pub to_address: &'a str,
+    pub subject: &'a str,
+    pub text_body: &'a str,
+    pub html_body: &'a str,
+    pub unsubscribe_url: Option<&'a str>,
+    pub message_id: &'a str,
+}
+
+pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO mail_queue (person_id, kind, to_address, subject, text_body, html_body, \
+           unsubscribe_url, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind::<Nullable<BigInt>, _>(mail.person_id)
+    .bind::<Text, _>(mail.kind)
+    .bind::<Text, _>(mail.to_address)
+    .bind::<Text, _>(mail.subject)
+    .bind::<Text, _>(mail.text_body)
+    .bind::<Text, _>(mail.html_body)
+    .bind::<Nullable<Text>, _>(mail.unsubscribe_url)
+    .bind::<Text, _>(mail.message_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A queued mail a worker leased.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ClaimedMail {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub to_address: String,
+    #[diesel(sql_type = Text)]
+    pub subject: String,
+    #[diesel(sql_type = Text)]
+    pub text_body: String,
+    #[diesel(sql_type = Text)]
+    pub html_body: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub unsubscribe_url: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub message_id: String,
+    /// Attempts including this one.
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+}
+
+/// Leases up to `limit` due mails (oldest first) for `lease_seconds`; rows other workers
+/// are claiming are skipped, not waited for.
+pub async fn claim_mails(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+    lease_seconds: f64,
+) -> Result<Vec<ClaimedMail>, DbError> {
+    Ok(diesel::sql_query(
+        "WITH chosen AS ( \
+           SELECT id FROM mail_queue \
+           WHERE parked_at IS NULL AND next_attempt_at <= now() \
+             AND (locked_until IS NULL OR locked_until < now()) \
+           ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         UPDATE mail_queue m SET locked_until = now() + $2 * interval '1 second', \
+           attempts = m.attempts + 1 \
+         FROM chosen WHERE m.id = chosen.id \
+         RETURNING m.id, m.kind, m.to_address, m.subject, m.text_body, m.html_body, \
+           m.unsubscribe_url, m.message_id, m.attempts",
+    )
+    .bind::<BigInt, _>(limit)
+    .bind::<Double, _>(lease_seconds)
+    .load(conn)
+    .await?)
+}
+
+/// The SMTP server accepted the mail: it leaves the queue.
+pub async fn mail_sent(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    diesel::sql_query("DELETE FROM mail_queue WHERE id = $1")
+        .bind::<BigInt, _>(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// A failed attempt: tried again at `retry_at`, or parked (kept, not tried again) when `None`.
+pub async fn mail_failed(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    retry_at: Option<DateTime<Utc>>,
+    error: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE mail_queue SET locked_until = NULL, last_error = $3, \
+           next_attempt_at = COALESCE($2, next_attempt_at), \
+           parked_at = CASE WHEN $2 IS NULL THEN now() END \
+         WHERE id = $1",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<Nullable<Timestamptz>, _>(retry_at)
+    .bind::<Text, _>(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// When the next queued mail falls due (a leased one when its lease runs out).
+pub async fn next_mail_due(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        at: Option<DateTime<Utc>>,
+    }
+    Ok(diesel::sql_query(
+        "SELECT min(GREATEST(next_attempt_at, COALESCE(locked_until, next_attempt_at))) AS at \
+         FROM mail_queue WHERE parked_at IS NULL",
+    )
+    .get_result::<Due>(conn)
+    .await?
+    .at)
+}
+
+/// LISTENs for queued mails on a dedicated connection, ringing `wake` for each NOTIFY (and
+/// once each time the LISTEN is established: what was queued meanwhile told no one);
+/// reconnects after a failure. Runs until aborted.
+pub async fn listen_for_mails(database_url: String, wake: std::sync::Arc<tokio::sync::Notify>) {
+    use diesel_async::AsyncConnection;
+    use futures_util::StreamExt;
+    loop {
+        match AsyncPgConnection::establish(&database_url).await {
+            Ok(mut conn) => {
+                if diesel::sql_query("LISTEN cenacle_mail")
+                    .execute(&mut conn)
+                    .await
+                    .is_ok()
+                {
+                    wake.notify_one();
+                    let mut notifications = std::pin::pin!(conn.notifications_stream());
+                    while let Some(Ok(_)) = notifications.next().await {
+                        wake.notify_one();
+                    }
+                }
+            }
+            Err(err) => tracing::warn!(error = %err, "mail listener cannot connect"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+}
+
+pub async fn opted_out(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    kind: &str,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        found: bool,
+    }
+    Ok(diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM email_opt_out WHERE person_id = $1 AND kind = $2) AS found",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(kind)
+    .get_result::<Found>(conn)
+    .await?
+    .found)
+}
+
+/// Records an opt-out (again: nothing changes); false when there is no such local account.
+pub async fn opt_out(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    kind: &str,
+) -> Result<bool, DbError> {
+    let n = diesel::sql_query(
+        "INSERT INTO email_opt_out (person_id, kind) \
+         SELECT person_id, $2 FROM local_user WHERE person_id = $1 ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(kind)
+    .execute(conn)
+    .await?;
+    if n == 1 {
+        return Ok(true);
+    }
+    opted_out(conn, person_id, kind).await
+}
+
+pub async fn opt_outs(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Vec<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Kind {
+        #[diesel(sql_type = Text)]
+        kind: String,
+    }
+    Ok(
+        diesel::sql_query("SELECT kind FROM email_opt_out WHERE person_id = $1 ORDER BY kind")
+            .bind::<BigInt, _>(person_id)
+            .load::<Kind>(conn)
+            .await?
+            .into_iter()
+            .map(|k| k.kind)
+            .collect(),
+    )
+}
+
+pub async fn opt_in(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    kind: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query("DELETE FROM email_opt_out WHERE person_id = $1 AND kind = $2")
+        .bind::<BigInt, _>(person_id)
+        .bind::<Text, _>(kind)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The instance's secret of this name (made by the migrations).
+pub async fn instance_secret(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+) -> Result<Option<Vec<u8>>, DbError> {
+    #[derive(QueryableByName)]
+    struct Secret {
+        #[diesel(sql_type = diesel::sql_types::Bytea)]
+        value: Vec<u8>,
+    }
+    Ok(
+        diesel::sql_query("SELECT value FROM instance_secret WHERE name = $1")
+            .bind::<Text, _>(name)
+            .get_result::<Secret>(conn)
+            .await
+            .optional()?
+            .map(|s| s.value),
+    )
+}

@@ -1,0 +1,218 @@
+//! The mail worker: hands queued mails to the SMTP server (lettre), with the delivery queue's
+//! rules. Rows are claimed under a lease (`FOR UPDATE SKIP LOCKED`: any number of workers, in
+//! `cenacle serve` and `cenacle deliver` processes, share the queue), retried with backoff
+//! when the server does not take them, parked after `email.max_attempts` or a permanent
+//! refusal, and leave the queue once the server accepted them. An idle worker sleeps until a
+//! NOTIFY (a mail queued) or the next retry.
+//!
+//! A mail is sent twice only if this process dies between the server's acceptance and the row's
+//! removal (or the database stays unreachable for the whole lease): its Message-ID is the same
+//! both times, so a receiver can tell.
+
+use anyhow::Context as _;
+use cenacle_config::{EmailSettings, SmtpTls};
+use cenacle_core::{mail, Context, ScopedFutureExt};
+use lettre::{
+    message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
+    transport::smtp::authentication::Credentials,
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::{watch, Notify};
+
+/// Mails claimed at once, sent one after the other on this worker: a batch's lease covers
+/// them all (a crashed worker's batch waits that long before another worker takes it).
+const BATCH: i64 = 8;
+/// The longest an idle worker sleeps without a NOTIFY.
+const MAX_IDLE: Duration = Duration::from_secs(30);
+/// Between two tries at recording a sent mail, while the database is unreachable.
+const RECORD_RETRY: Duration = Duration::from_millis(500);
+
+pub struct Mailer {
+    ctx: Context,
+    database_url: String,
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Mailbox,
+    /// How long a claimed mail stays this worker's: a batch's sends with their timeouts.
+    lease_seconds: f64,
+}
+
+impl Mailer {
+    /// The worker for `email`'s server; a setting lettre refuses stops the program, naming its
+    /// key.
+    pub fn new(ctx: Context, database_url: String) -> anyhow::Result<Mailer> {
+        let settings = ctx.settings.email.clone();
+        let from: Mailbox = settings.from.parse().with_context(|| {
+            format!(
+                "configuration key `email.from`: `{}` is not an address",
+                settings.from
+            )
+        })?;
+        let transport = transport(&settings)?;
+        let lease_seconds = (settings.timeout_seconds as f64 * 3.0 + 10.0) * BATCH as f64;
+        Ok(Mailer {
+            ctx,
+            database_url,
+            transport,
+            from,
+            lease_seconds,
+        })
+    }
+
+    /// Runs until `shutdown` turns true (the mail being sent is finished first).
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let wake = Arc::new(Notify::new());
+        let listener = tokio::spawn(mail::wake_on_new_mails(
+            self.database_url.clone(),
+            wake.clone(),
+        ));
+        tracing::info!("mail worker started");
+        while !*shutdown.borrow() {
+            let claimed = self
+                .ctx
+                .transaction(|conn| {
+                    mail::claim_mails(conn, BATCH, self.lease_seconds).scope_boxed()
+                })
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!(error = %err, "claiming mails failed");
+                    Vec::new()
+                });
+            let full = claimed.len() as i64 == BATCH;
+            for queued in claimed {
+                self.send(queued).await;
+            }
+            if full {
+                continue;
+            }
+            let sleep = self.time_until_next_due().await;
+            tokio::select! {
+                _ = wake.notified() => {}
+                _ = tokio::time::sleep(sleep) => {}
+                _ = shutdown.changed() => {}
+            }
+        }
+        listener.abort();
+        tracing::info!("mail worker stopped");
+    }
+
+    async fn time_until_next_due(&self) -> Duration {
+        let next = async {
+            let mut conn = self.ctx.conn().await.ok()?;
+            mail::next_mail_due(&mut conn).await.ok()?
+        }
+        .await;
+        match next {
+            Some(at) => (at - chrono::Utc::now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(MAX_IDLE),
+            None => MAX_IDLE,
+        }
+    }
+
+    async fn send(&self, queued: mail::ClaimedMail) {
+        let outcome = match self.message(&queued) {
+            // An address the server could never take: parked at once.
+            Err(err) => Err((format!("cannot build the message: {err}"), true)),
+            Ok(message) => match self.transport.send(message).await {
+                Ok(_) => Ok(()),
+                Err(err) => Err((err.to_string(), err.is_permanent())),
+            },
+        };
+        match outcome {
+            Ok(()) => self.record_sent(&queued).await,
+            Err((error, permanent)) => {
+                let ctx = &self.ctx;
+                let recorded = ctx
+                    .transaction(|conn| {
+                        mail::mail_failed(conn, ctx, &queued, &error, permanent).scope_boxed()
+                    })
+                    .await;
+                match recorded {
+                    Ok(Some(at)) => {
+                        tracing::warn!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, retry_at = %at, "mail not sent; will retry")
+                    }
+                    Ok(None) => {
+                        tracing::error!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, "mail not sent; parked")
+                    }
+                    Err(err) => {
+                        tracing::error!(mail = queued.id, error = %err, "recording a mail failure failed; its lease will expire")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The server took the mail: it leaves the queue. Tried until it works or the lease
+    /// ends (after which another worker could send it again).
+    async fn record_sent(&self, queued: &mail::ClaimedMail) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(self.lease_seconds);
+        loop {
+            let id = queued.id;
+            match self
+                .ctx
+                .transaction(|conn| mail::mail_sent(conn, id).scope_boxed())
+                .await
+            {
+                Ok(()) => {
+                    tracing::info!(mail = id, kind = %queued.kind, "mail sent");
+                    return;
+                }
+                Err(err) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(mail = id, error = %err, "recording a sent mail failed; trying again");
+                    tokio::time::sleep(RECORD_RETRY).await;
+                }
+                Err(err) => {
+                    tracing::error!(mail = id, error = %err, "recording a sent mail failed; it may be sent again");
+                    return;
+                }
+            }
+        }
+    }
+
+    fn message(&self, queued: &mail::ClaimedMail) -> anyhow::Result<Message> {
+        let to: Mailbox = queued.to_address.parse()?;
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(queued.subject.clone())
+            .message_id(Some(queued.message_id.clone()));
+        if let Some(url) = &queued.unsubscribe_url {
+            // RFC 2369 and RFC 8058: mail clients offer a button that POSTs to the URL.
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        Ok(builder.multipart(MultiPart::alternative_plain_html(
+            queued.text_body.clone(),
+            queued.html_body.clone(),
+        ))?)
+    }
+}
+
+fn transport(settings: &EmailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    type Smtp = AsyncSmtpTransport<Tokio1Executor>;
+    let host = settings.host.as_str();
+    let bad_host = |err| anyhow::anyhow!("configuration key `email.host`: `{host}`: {err}");
+    let mut builder = match settings.tls {
+        SmtpTls::None => Smtp::builder_dangerous(host),
+        SmtpTls::Starttls => Smtp::starttls_relay(host).map_err(bad_host)?,
+        SmtpTls::Tls => Smtp::relay(host).map_err(bad_host)?,
+    }
+    .port(settings.port)
+    .timeout(Some(Duration::from_secs(settings.timeout_seconds)));
+    if !settings.username.is_empty() {
+        builder = builder.credentials(Credentials::new(
+            settings.username.clone(),
+            settings.password.0.clone(),
+        ));
+    }
+    Ok(builder.build())
+}
