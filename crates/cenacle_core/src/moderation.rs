@@ -8,6 +8,7 @@ use crate::{
     access,
     federation::record_event,
     groups, moderation_log,
+    notifications::{self, Notice},
     rewards::{self, Gone},
     Caller, Conn, CoreError,
 };
@@ -20,6 +21,7 @@ use cenacle_domain::{
     content::{can_read, GroupRole},
     moderation::{check_reason, ModAction},
     moderators::{may_enrol, may_moderate, ModeratorFacts},
+    notifications::Kind,
     origin::same_host,
     Role, ValidationError,
 };
@@ -289,6 +291,14 @@ async fn set_removal(
         ap_id,
     )
     .await?;
+    let notice = Notice::new(Kind::Moderation, content.author_id(), Some(who.person_id()))
+        .about(
+            content.group.id,
+            content.post.id,
+            content.comment.as_ref().map(|c| c.id),
+        )
+        .detail(if reason.is_some() { "removed" } else { "restored" });
+    notifications::notify(conn, notice).await?;
     if let Moderator::Local(caller) = who {
         let event = match (&content.comment, reason.is_some()) {
             (None, true) => OutboxEvent::PostRemoved(content.post.id),

@@ -23,6 +23,7 @@ pub mod instance_moderation;
 pub mod leaderboards;
 pub mod media;
 pub mod moderation_log;
+pub mod notifications;
 pub mod pool;
 mod prepared;
 pub mod reports;

@@ -16,6 +16,7 @@ pub mod insights;
 pub mod moderation;
 pub mod moderators;
 pub mod mood;
+pub mod notifications;
 pub mod origin;
 pub mod reports;
 pub mod role;
