@@ -4,8 +4,8 @@
 
 use crate::{
     pages::{
-        account, admin, bounty, composer, feed, groups, join_requests, leaderboard, person, post,
-        reports, search, shop, votes, widgets,
+        account, admin, bounty, composer, feed, groups, join_requests, leaderboard, notifications,
+        person, post, reports, search, shop, votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -67,6 +67,20 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/status", post_route(post::change_status))
         .route("/comments/{id}/remove", post_route(post::remove_comment))
         .route("/comments/{id}/restore", post_route(post::restore_comment))
+        .route("/notifications", get(notifications::show))
+        .route(
+            "/notifications/read-all",
+            post_route(notifications::mark_all_read),
+        )
+        .route(
+            "/notifications/{id}/read",
+            post_route(notifications::mark_read),
+        )
+        .route("/account", get(notifications::account))
+        .route(
+            "/account/notifications",
+            post_route(notifications::save_preferences),
+        )
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
         .route("/leaderboard", get(leaderboard::show))
