@@ -115,10 +115,14 @@ async fn a_lemmy_reply_notifies_the_asker_as_a_local_reply_does() {
         peer.post(&client, &inbox, &create, Signing::Valid).await,
         202
     );
-    let remote = eventually("the Lemmy reply's notification", Duration::from_secs(60), || async {
-        let list = replies(&alpha, &asker).await;
-        (list.len() == 2).then_some(list)
-    })
+    let remote = eventually(
+        "the Lemmy reply's notification",
+        Duration::from_secs(60),
+        || async {
+            let list = replies(&alpha, &asker).await;
+            (list.len() == 2).then_some(list)
+        },
+    )
     .await;
     let (remote, local) = (&remote[0], &local[0]);
     assert_eq!(remote["post_id"], remote_q["id"]);

@@ -75,7 +75,11 @@ async fn a_reply_notifies_whom_it_answers_and_own_replies_notify_nobody() {
     assert_eq!(got.len(), 1);
     let n = &got[0];
     assert_eq!(
-        (n["kind"].as_str(), n["actor"].as_str(), n["actor_count"].as_i64()),
+        (
+            n["kind"].as_str(),
+            n["actor"].as_str(),
+            n["actor_count"].as_i64()
+        ),
         (Some("reply"), Some("answerer"), Some(1))
     );
     assert_eq!(n["post_id"].as_i64(), Some(q));
@@ -163,7 +167,9 @@ async fn a_preference_off_stops_that_kind_only() {
     let (t, _) = setup().await;
     let asker = t.member("asker").await;
     let answerer = t.member("answerer").await;
-    let prefs = t.get("/api/v1/notifications/preferences", Some(&asker)).await;
+    let prefs = t
+        .get("/api/v1/notifications/preferences", Some(&asker))
+        .await;
     assert_eq!(prefs.json["preferences"]["reply"], "in_app");
     assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 8);
     let set = t
@@ -181,12 +187,24 @@ async fn a_preference_off_stops_that_kind_only() {
     reply(&t, &answerer, q, None).await;
     assert!(inbox(&t, &asker).await.is_empty(), "replies are off");
     // An e-mail delivery still keeps the notification in the app.
-    vote(&t, &answerer, &format!("/api/v1/posts/{q}/vote"), json!("like")).await;
+    vote(
+        &t,
+        &answerer,
+        &format!("/api/v1/posts/{q}/vote"),
+        json!("like"),
+    )
+    .await;
     assert_eq!(inbox(&t, &asker).await[0]["kind"], "like");
     // Bad names: 422, nothing changed.
     for (body, code) in [
-        (json!({"preferences": {"replies": "off"}}), "unknown_notification_kind"),
-        (json!({"preferences": {"like": "sms"}}), "unknown_notification_delivery"),
+        (
+            json!({"preferences": {"replies": "off"}}),
+            "unknown_notification_kind",
+        ),
+        (
+            json!({"preferences": {"like": "sms"}}),
+            "unknown_notification_delivery",
+        ),
     ] {
         let bad = t
             .request(
@@ -199,7 +217,9 @@ async fn a_preference_off_stops_that_kind_only() {
         assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert_eq!(bad.code(), code);
     }
-    let prefs = t.get("/api/v1/notifications/preferences", Some(&asker)).await;
+    let prefs = t
+        .get("/api/v1/notifications/preferences", Some(&asker))
+        .await;
     assert_eq!(prefs.json["preferences"]["like"], "email_daily");
 }
 
@@ -227,13 +247,22 @@ async fn acceptance_idea_status_badges_moderation_and_join_decisions_notify() {
             .collect()
     };
     let got = inbox_all(&t, &answerer).await;
-    assert!(kinds(&got).contains(&"answer_accepted".to_owned()), "{got:?}");
+    assert!(
+        kinds(&got).contains(&"answer_accepted".to_owned()),
+        "{got:?}"
+    );
     // The first accepted answer earns a badge, told too.
     let badge = got.iter().find(|n| n["kind"] == "badge_awarded").unwrap();
     assert_eq!(badge["badge"], "first_accepted_answer");
     // An idea's status reaches its author and those who like it, not the manager.
     let idea = ask(&t, &asker, "idea", "Un mode sombre").await;
-    vote(&t, &fan, &format!("/api/v1/posts/{idea}/vote"), json!("like")).await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/posts/{idea}/vote"),
+        json!("like"),
+    )
+    .await;
     let changed = t
         .request(
             Method::PUT,
@@ -289,7 +318,11 @@ async fn acceptance_idea_status_badges_moderation_and_join_decisions_notify() {
     .await;
     let n = &inbox(&t, &fan).await[0];
     assert_eq!(
-        (n["kind"].as_str(), n["detail"].as_str(), n["group"].as_str()),
+        (
+            n["kind"].as_str(),
+            n["detail"].as_str(),
+            n["group"].as_str()
+        ),
         (Some("join_request"), Some("declined"), Some("secret"))
     );
 }
@@ -323,9 +356,20 @@ async fn private_content_is_not_told_to_someone_outside_its_group() {
     assert!(invite.status.is_success(), "{}", invite.json);
     t.request(Method::POST, "/api/v1/groups/secret/join", Some(&fan), None)
         .await;
-    vote(&t, &fan, &format!("/api/v1/posts/{idea}/vote"), json!("like")).await;
-    t.request(Method::POST, "/api/v1/groups/secret/leave", Some(&fan), None)
-        .await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/posts/{idea}/vote"),
+        json!("like"),
+    )
+    .await;
+    t.request(
+        Method::POST,
+        "/api/v1/groups/secret/leave",
+        Some(&fan),
+        None,
+    )
+    .await;
     let manager = t.with_role("claire", Role::CommunityManager).await;
     let changed = t
         .request(

@@ -91,8 +91,12 @@ pub(crate) async fn set_acceptance(
         let answer = store::comment_by_id(conn, cid)
             .await?
             .ok_or(CoreError::NotFound("answer"))?;
-        let notice = Notice::new(Kind::AnswerAccepted, answer.author_id, Some(caller.person_id))
-            .about(post.group_id, post.id, Some(cid));
+        let notice = Notice::new(
+            Kind::AnswerAccepted,
+            answer.author_id,
+            Some(caller.person_id),
+        )
+        .about(post.group_id, post.id, Some(cid));
         notifications::notify(conn, notice).await?;
     }
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;

@@ -297,7 +297,11 @@ async fn set_removal(
             content.post.id,
             content.comment.as_ref().map(|c| c.id),
         )
-        .detail(if reason.is_some() { "removed" } else { "restored" });
+        .detail(if reason.is_some() {
+            "removed"
+        } else {
+            "restored"
+        });
     notifications::notify(conn, notice).await?;
     if let Moderator::Local(caller) = who {
         let event = match (&content.comment, reason.is_some()) {
