@@ -1283,3 +1283,75 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     assert_eq!(reward["stock"], 4, "{reward}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let alice = alpha.member("alice").await;
+    let bob = alpha.member("bob").await;
+    for token in [&alice, &bob] {
+        alpha
+            .post("/api/v1/groups/support/join", Some(token), json!({}))
+            .await;
+    }
+    let (_, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&alice),
+            json!({"kind": "question", "title": "Which cable?"}),
+        )
+        .await;
+    let id = body["post"]["id"].as_i64().unwrap();
+    let answer = async || {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/posts/{id}/comments"),
+                Some(&bob),
+                json!({"body": "The blue one"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    };
+    answer().await;
+
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "alice").await;
+    // Her first-question badge and Bob's answer.
+    b.wait_text("#unread-count", "2").await;
+    b.click("#nav-notifications").await;
+    b.wait_path("the notifications", |p| p == "/notifications")
+        .await;
+    let reply = b.text(".notifications li:first-child").await;
+    assert!(reply.starts_with("bob replied to Which cable?"), "{reply}");
+    key_page(&b, "notifications-en").await;
+    b.click(".notifications li:first-child form button").await;
+    b.wait_text("#unread-count", "1").await;
+    b.click("#mark-all-read").await;
+    b.wait_count("#unread-count", 0).await;
+    b.wait_count(".notifications li.is-unread", 0).await;
+
+    // Replies turned off on the account's notification settings: Bob's next answer tells
+    // her nothing.
+    b.click("a[href='/account']").await;
+    b.click("a[href='/account/notifications']").await;
+    b.js_value("document.querySelector('#pref-reply').value = 'off'")
+        .await;
+    key_page(&b, "account-en").await;
+    b.click("#save-preferences").await;
+    b.wait_path("the saved preferences", |p| {
+        p == "/account/notifications?saved=1"
+    })
+    .await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#pref-reply').value")
+            .await,
+        "off"
+    );
+    answer().await;
+    let (_, count) = alpha
+        .get("/api/v1/notifications/unread-count", Some(&alice))
+        .await;
+    assert_eq!(count["unread"], 0, "replies are off");
+
+    b.close().await;
+}

@@ -125,6 +125,8 @@ pub const ALL_CODES: &[&str] = &[
     "unsubscribe_link_invalid",
     "email_disabled",
     "unknown_mail_kind",
+    "unknown_notification_kind",
+    "unknown_notification_delivery",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -228,6 +230,16 @@ impl From<CoreError> for ApiError {
             return Self::database_busy();
         }
         match err {
+            // A notification preference names its own mistake (a kind or a delivery).
+            Validation(v)
+                if matches!(
+                    v.code,
+                    "unknown_notification_kind" | "unknown_notification_delivery"
+                ) =>
+            {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, v.code)
+                    .with_details(json!({ "field": v.field }))
+            }
             Validation(v) => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
                 .with_details(json!({ "field": v.field, "reason": v.code })),
             InvalidCredentials => Self::new(StatusCode::UNAUTHORIZED, "invalid_credentials"),

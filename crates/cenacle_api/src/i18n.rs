@@ -43,6 +43,14 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The end date must be in the future.",
             "La date de fin doit être dans le futur.",
         ),
+        "unknown_notification_kind" => (
+            "Unknown notification kind (reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation, accept_reminder).",
+            "Type de notification inconnu (reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation, accept_reminder).",
+        ),
+        "unknown_notification_delivery" => (
+            "Unknown delivery: use in_app, email_immediate, email_daily, email_weekly or off.",
+            "Mode de réception inconnu : utilisez in_app, email_immediate, email_daily, email_weekly ou off.",
+        ),
         "unknown_report_reason" => (
             "This reason is not one the group offers for reports.",
             "Ce motif ne fait pas partie de ceux que le groupe propose pour les signalements.",

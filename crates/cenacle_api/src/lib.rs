@@ -25,7 +25,8 @@ use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
     account, admin, approval, auctions, champions, community, email, engagement, federation,
-    groups, instance, media, membership, moderation, posts, queue, removals, reports, shop,
+    groups, instance, media, membership, moderation, notifications, posts, queue, removals,
+    reports, shop,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -78,6 +79,7 @@ impl AppState {
         (name = "shop", description = "The gift shop and point auctions: rewards, orders, fulfilment, bids, reports"),
         (name = "community", description = "Insights for community managers: member statistics, the champions shortlist, negative-leader alerts"),
         (name = "moderation", description = "Moderation: the public moderation log"),
+        (name = "notifications", description = "What a member is told about, and how they want to hear it"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -151,6 +153,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
                 .routes(routes!(media::upload))
                 .layer(DefaultBodyLimit::max(cenacle_config::MEDIA_BODY_CAP)),
         )
+        .routes(routes!(notifications::list))
+        .routes(routes!(notifications::unread_count))
+        .routes(routes!(notifications::mark_read))
+        .routes(routes!(notifications::mark_all_read))
+        .routes(routes!(
+            notifications::preferences,
+            notifications::set_preferences
+        ))
         .routes(routes!(posts::feed))
         .routes(routes!(posts::search))
         .routes(routes!(membership::members))

@@ -283,7 +283,7 @@ impl Vault {
     /// out; any other parameter fails the sweep, so that a new one must say whether it points
     /// at a group's content.
     fn query_value(&self, param: &str) -> Result<Option<String>, ()> {
-        const NEUTRAL: [&str; 16] = [
+        const NEUTRAL: [&str; 17] = [
             "limit",
             "cursor",
             "sort",
@@ -302,6 +302,8 @@ impl Vault {
             "months",
             // The insights' recent window (days at the end of the period).
             "recent_days",
+            // The notifications' unread filter (the caller's own list).
+            "unread",
         ];
         Ok(Some(match param {
             "group" => "vault".into(),

@@ -22,6 +22,7 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     pub engagement: EngagementSettings,
     pub shop: ShopSettings,
+    pub notifications: NotificationSettings,
     pub media: MediaSettings,
     pub limits: LimitSettings,
     pub log: LogSettings,
@@ -236,6 +237,16 @@ pub struct ShopSettings {
     pub auction_extension_minutes: u32,
     /// How often ended auctions are settled and expired addresses erased.
     pub settle_interval_seconds: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationSettings {
+    /// Hours after an answer (by someone else) with none accepted before the asker is
+    /// reminded, once, to accept one.
+    pub accept_reminder_after_hours: u32,
+    /// How often the server looks for questions owed that reminder.
+    pub reminder_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -517,6 +528,18 @@ impl Settings {
         }
         if !(1..=3_600).contains(&self.shop.settle_interval_seconds) {
             return bad("shop.settle_interval_seconds", "must be from 1 to 3600");
+        }
+        if !(1..=8_760).contains(&self.notifications.accept_reminder_after_hours) {
+            return bad(
+                "notifications.accept_reminder_after_hours",
+                "must be from 1 to 8760",
+            );
+        }
+        if !(10..=86_400).contains(&self.notifications.reminder_interval_seconds) {
+            return bad(
+                "notifications.reminder_interval_seconds",
+                "must be from 10 to 86400",
+            );
         }
         if let Some(metrics) = self.metrics.bind {
             let public = self.server.bind;

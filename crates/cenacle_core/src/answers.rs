@@ -3,6 +3,7 @@
 use crate::{
     access::{forbid, post_for},
     federation::record_event,
+    notifications::{self, Notice},
     rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
@@ -11,6 +12,7 @@ use cenacle_db::{
 };
 use cenacle_domain::{
     content::{can_accept_answer, PostKind},
+    notifications::Kind,
     ValidationError,
 };
 
@@ -85,6 +87,18 @@ pub(crate) async fn set_acceptance(
         comment_id,
     )
     .await?;
+    if let Some(cid) = comment_id {
+        let answer = store::comment_by_id(conn, cid)
+            .await?
+            .ok_or(CoreError::NotFound("answer"))?;
+        let notice = Notice::new(
+            Kind::AnswerAccepted,
+            answer.author_id,
+            Some(caller.person_id),
+        )
+        .about(post.group_id, post.id, Some(cid));
+        notifications::notify(conn, notice).await?;
+    }
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
     Ok(updated)
 }

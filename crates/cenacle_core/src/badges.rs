@@ -40,7 +40,7 @@ pub async fn award_badge(
     require(session, Permission::ManageGroups)?;
     require_manual(slug)?;
     let badge = badge(conn, slug).await?;
-    if !store::award(
+    if !crate::notifications::award_badge(
         conn,
         badge.id,
         person,
@@ -117,7 +117,7 @@ pub async fn restore_badge(
         return Err(CoreError::NotFound("revoked badge"));
     }
     // A new award, by the manager: the revocation stays in the history.
-    if !store::award(
+    if !crate::notifications::award_badge(
         conn,
         badge.id,
         person,

@@ -287,7 +287,8 @@ async fn activate(conn: &mut Conn, person_id: i64, now: DateTime<Utc>) -> Result
     let badge = badge_store::badge_by_slug(conn, CHAMPION_BADGE)
         .await?
         .ok_or(CoreError::NotFound("badge"))?;
-    badge_store::award(conn, badge.id, person_id, None, Some("champions programme")).await?;
+    crate::notifications::award_badge(conn, badge.id, person_id, None, Some("champions programme"))
+        .await?;
     badge_store::set_title(conn, person_id, Some(badge.id)).await?;
     audit(
         conn,

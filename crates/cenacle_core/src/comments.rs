@@ -4,13 +4,17 @@
 use crate::{
     access::{forbid, post_for, visibility},
     federation::record_event,
+    notifications::{self, Notice},
     rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     content::{self as store, Comment, NewComment, Post},
     federation::OutboxEvent,
 };
-use cenacle_domain::content::{can_edit, can_post, validate_comment};
+use cenacle_domain::{
+    content::{can_edit, can_post, validate_comment},
+    notifications::Kind,
+};
 
 /// A comment, or an answer when it is top-level under a question; by a member here or
 /// (`remote_ap_id` given) by a remote person whose Create reached the group's inbox.
@@ -43,15 +47,16 @@ pub async fn add_comment(
     if post.removed_at.is_some() {
         return Err(forbid("post_removed"));
     }
-    let depth = match parent_id {
+    // The reply is told to whom it answers: the parent comment's author, else the post's.
+    let (depth, replied_to) = match parent_id {
         Some(pid) => {
             let parent = store::comment_by_id(conn, pid)
                 .await?
                 .filter(|c| c.post_id == post.id)
                 .ok_or(CoreError::NotFound("comment"))?;
-            parent.depth + 1
+            (parent.depth + 1, parent.author_id)
         }
-        None => 0,
+        None => (0, post.author_id),
     };
     let new = NewComment {
         post_id: post.id,
@@ -70,6 +75,12 @@ pub async fn add_comment(
         comment = store::set_comment_ap_id(conn, comment.id, &ap_id).await?;
     }
     rewards::on_reply(conn, ctx, caller, &comment).await?;
+    let notice = Notice::new(Kind::Reply, replied_to, Some(caller.person_id)).about(
+        post.group_id,
+        post.id,
+        Some(comment.id),
+    );
+    notifications::notify(conn, notice).await?;
     record_event(conn, caller, OutboxEvent::CommentCreated(comment.id)).await?;
     Ok(comment)
 }

@@ -134,7 +134,7 @@ pub async fn close_contest(
             .await?;
         }
         if let Some(badge) = &badge {
-            badges::award(
+            crate::notifications::award_badge(
                 conn,
                 badge.id,
                 row.person_id,

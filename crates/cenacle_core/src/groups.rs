@@ -7,6 +7,7 @@ use crate::{
     admin::require,
     federation::record_event,
     identity,
+    notifications::{self, Notice},
     who_moderates::require_group_moderator,
     Caller, Conn, Context, CoreError,
 };
@@ -17,8 +18,8 @@ use cenacle_db::{
     groups::{self as store, GroupChange},
 };
 use cenacle_domain::{
-    champions::ChampionRefusal, content::Visibility, validate_group_name, validate_group_text,
-    Permission, ValidationError,
+    champions::ChampionRefusal, content::Visibility, notifications::Kind, validate_group_name,
+    validate_group_text, Permission, ValidationError,
 };
 
 /// A validated group with its identity. Keys are made before any transaction opens (RSA key
@@ -312,6 +313,10 @@ pub async fn decide_join_request(
     if approve {
         content::set_membership(conn, group.id, person_id, "member").await?;
     }
+    let mut notice = Notice::new(Kind::JoinRequest, person_id, Some(caller.person_id))
+        .detail(if approve { "approved" } else { "declined" });
+    notice.group_id = Some(group.id);
+    notifications::notify(conn, notice).await?;
     Ok(())
 }
 

@@ -4,6 +4,7 @@
 use crate::{
     access::{forbid, post_for},
     federation::record_event,
+    notifications,
     rewards::{self, BadgeTrigger},
     Caller, Conn, CoreError,
 };
@@ -64,6 +65,15 @@ pub async fn change_idea_status(
     if to == IdeaStatus::Done {
         rewards::evaluate_badges(conn, post.author_id, BadgeTrigger::IdeaDone).await?;
     }
+    notifications::idea_status_changed(
+        conn,
+        caller.person_id,
+        post.group_id,
+        post.id,
+        post.author_id,
+        to.as_str(),
+    )
+    .await?;
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
     Ok(updated)
 }

@@ -9,6 +9,7 @@ use crate::{
     access,
     federation::record_event,
     groups, moderation_log,
+    notifications::{self, Notice},
     rewards::{self, Gone},
     Caller, Conn, CoreError,
 };
@@ -21,6 +22,7 @@ use cenacle_domain::{
     content::GroupRole,
     moderation::{check_reason, ModAction},
     moderators::may_enrol,
+    notifications::Kind,
     Role, ValidationError,
 };
 
@@ -206,6 +208,18 @@ async fn set_removal(
         ap_id,
     )
     .await?;
+    let notice = Notice::new(Kind::Moderation, content.author_id(), Some(who.person_id()))
+        .about(
+            content.group.id,
+            content.post.id,
+            content.comment.as_ref().map(|c| c.id),
+        )
+        .detail(if reason.is_some() {
+            "removed"
+        } else {
+            "restored"
+        });
+    notifications::notify(conn, notice).await?;
     if let Moderator::Local(caller) = who {
         let event = match (&content.comment, reason.is_some()) {
             (None, true) => OutboxEvent::PostRemoved(content.post.id),

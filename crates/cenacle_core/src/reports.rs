@@ -11,6 +11,7 @@ use crate::{
     group_bans::{self, BanTerms},
     moderation::require_group_moderator,
     moderation_log::{self, NewModAction},
+    notifications::{self, Notice},
     Caller, Conn, CoreError,
 };
 use cenacle_db::{
@@ -22,6 +23,7 @@ use cenacle_db::{
 };
 use cenacle_domain::{
     moderation::{check_reason, ModAction},
+    notifications::Kind,
     reports::{self as rules, ModerationRefusal, ReportError, ReportStatus},
     Role,
 };
@@ -395,6 +397,15 @@ pub async fn close(
         _ => ModAction::ResolveReport,
     };
     log_closed(conn, &report, caller.person_id, action, note).await?;
+    // The reporter hears the outcome (a remote one from their own server, through the
+    // federated resolution). Only when the report is about content: the post's group decides
+    // who may be told about it.
+    if let (Some(post_id), Some(group_id)) = (report.target_post_id, report.group_id) {
+        let notice = Notice::new(Kind::Moderation, report.reporter_id, Some(caller.person_id))
+            .about(group_id, post_id, report.target_comment_id)
+            .detail(status.as_str());
+        notifications::notify(conn, notice).await?;
+    }
     record_event(conn, caller, OutboxEvent::ReportClosed(report.id)).await?;
     by_id(conn, report.id).await
 }

@@ -774,7 +774,7 @@ async fn award_earned(
     for (slug, ok) in earned {
         if *ok && !held.iter().any(|h| h == slug) {
             if let Some(badge) = badges::badge_by_slug(conn, slug).await? {
-                badges::award(conn, badge.id, person, None, None).await?;
+                crate::notifications::award_badge(conn, badge.id, person, None, None).await?;
             }
         }
     }

@@ -3,6 +3,7 @@
 use crate::{
     access::{self, forbid, post_for},
     federation::record_event,
+    notifications::{self, Notice},
     rewards::{self, VoteSubject},
     Caller, Conn, Context, CoreError,
 };
@@ -14,6 +15,7 @@ use cenacle_db::{
 use cenacle_domain::{
     content::{PostKind, Vote},
     engagement::vote_counts,
+    notifications::Kind,
     ValidationError,
 };
 
@@ -131,6 +133,18 @@ pub(crate) async fn vote_on(
     let before =
         store::cast_vote(conn, caller.person_id, target, value, activity_id, weight).await?;
     rewards::on_vote(conn, ctx, caller, subject, before, value, weight).await?;
+    if value == Some(Vote::Like.value()) && before != value {
+        let author = subject
+            .comment
+            .as_ref()
+            .map_or(subject.post.author_id, |c| c.author_id);
+        let notice = Notice::new(Kind::Like, author, Some(caller.person_id)).about(
+            subject.post.group_id,
+            subject.post.id,
+            subject.comment.as_ref().map(|c| c.id),
+        );
+        notifications::notify(conn, notice).await?;
+    }
     if before != value {
         record_event(conn, caller, OutboxEvent::Voted { target, value }).await?;
     }

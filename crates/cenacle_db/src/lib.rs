@@ -25,6 +25,7 @@ pub mod leaderboards;
 pub mod mail;
 pub mod media;
 pub mod moderation_log;
+pub mod notifications;
 pub mod pool;
 mod prepared;
 pub mod reports;

@@ -4,7 +4,7 @@ use crate::{database::Database, mailer::Mailer};
 use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
-use cenacle_core::{admin, auctions, bounties, orders, Context, ScopedFutureExt};
+use cenacle_core::{admin, auctions, bounties, notifications, orders, Context, ScopedFutureExt};
 use std::net::SocketAddr;
 use tokio::{
     signal::unix::{signal, SignalKind},
@@ -99,6 +99,33 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
+    // Askers are reminded to accept an answer (once per question: a unique index, so several
+    // servers may run this side by side).
+    let reminder = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        let every =
+            std::time::Duration::from_secs(settings.notifications.reminder_interval_seconds);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let sent = ctx
+                            .transaction(|conn| {
+                                notifications::send_due_accept_reminders(conn, &ctx).scope_boxed()
+                            })
+                            .await;
+                        if let Err(err) = sent {
+                            tracing::error!(error = %err, "sending accept reminders failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
     let app = app(state, &federation);
@@ -127,6 +154,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }
+    let _ = reminder.await;
     db.close().await?;
     tracing::info!("bye");
     Ok(())

@@ -331,3 +331,45 @@ change-email = Change my e-mail address
 field-new-email = New e-mail address
 field-current-password = Current password
 change-email-sent = A link went to the new address: the change happens once it is followed. The old address was told.
+# Notifications
+nav-notifications = Notifications
+notifications-title = Your notifications
+notifications-empty = Nothing new for you yet.
+notifications-unread = unread
+notifications-unread-only = Unread only
+notifications-everything = Everything
+notifications-mark-read = Mark read
+notifications-mark-all-read = Mark all read
+notif-reply = replied to
+notif-answer-accepted = accepted your answer to
+notif-like = { $count ->
+    [one] liked your contribution to
+   *[other] and others ({ $count } people) liked your contribution to
+}
+notif-idea-status = changed the status of
+notif-badge-awarded = You were awarded a badge:
+notif-join-approved = approved your request to join
+notif-join-declined = declined your request to join
+notif-moderation-removed = removed your contribution to
+notif-moderation-restored = restored your contribution to
+notif-moderation-resolved = acted on your report about
+notif-moderation-dismissed = dismissed your report about
+notif-accept-reminder = Your question has answers, none accepted yet: accept the one that helped.
+notif-hidden-post = a post you can no longer see
+account-title = My account
+preferences-title = Notification preferences
+preferences-save = Save preferences
+preferences-saved = Preferences saved.
+kind-reply = Replies to my posts and comments
+kind-answer-accepted = My answer accepted
+kind-like = Likes on my contributions
+kind-idea-status = Status of ideas I posted or support
+kind-badge-awarded = Badges awarded to me
+kind-join-request = Decisions on my requests to join a group
+kind-moderation = Moderation of my contributions and reports
+kind-accept-reminder = Reminders to accept an answer
+delivery-in-app = In the app only
+delivery-email-immediate = By e-mail at once, and in the app
+delivery-email-daily = In the daily e-mail digest, and in the app
+delivery-email-weekly = In the weekly e-mail digest, and in the app
+delivery-off = Off: do not tell me

@@ -331,3 +331,45 @@ change-email = Changer mon adresse électronique
 field-new-email = Nouvelle adresse électronique
 field-current-password = Mot de passe actuel
 change-email-sent = Un lien est parti vers la nouvelle adresse : le changement se fait quand il est suivi. L’ancienne adresse a été prévenue.
+# Notifications
+nav-notifications = Mes notifications
+notifications-title = Vos notifications
+notifications-empty = Rien de nouveau pour vous pour l'instant.
+notifications-unread = non lues
+notifications-unread-only = Non lues seulement
+notifications-everything = Toutes
+notifications-mark-read = Marquer comme lue
+notifications-mark-all-read = Tout marquer comme lu
+notif-reply = a répondu à
+notif-answer-accepted = a accepté votre réponse à
+notif-like = { $count ->
+    [one] a aimé votre contribution à
+   *[other] et d'autres ({ $count } personnes) ont aimé votre contribution à
+}
+notif-idea-status = a changé le statut de
+notif-badge-awarded = Vous avez reçu un badge :
+notif-join-approved = a accepté votre demande d'adhésion à
+notif-join-declined = a refusé votre demande d'adhésion à
+notif-moderation-removed = a retiré votre contribution à
+notif-moderation-restored = a rétabli votre contribution à
+notif-moderation-resolved = a donné suite à votre signalement sur
+notif-moderation-dismissed = a classé votre signalement sur
+notif-accept-reminder = Votre question a des réponses, aucune acceptée : acceptez celle qui vous a aidé.
+notif-hidden-post = une publication que vous ne pouvez plus voir
+account-title = Mon compte
+preferences-title = Préférences de notification
+preferences-save = Enregistrer les préférences
+preferences-saved = Préférences enregistrées.
+kind-reply = Réponses à mes publications et commentaires
+kind-answer-accepted = Ma réponse acceptée
+kind-like = Mentions « j'aime » sur mes contributions
+kind-idea-status = Statut des idées que j'ai proposées ou soutenues
+kind-badge-awarded = Badges qui me sont décernés
+kind-join-request = Décisions sur mes demandes d'adhésion à un groupe
+kind-moderation = Modération de mes contributions et signalements
+kind-accept-reminder = Rappels d'accepter une réponse
+delivery-in-app = Dans l'application seulement
+delivery-email-immediate = Par courriel tout de suite, et dans l'application
+delivery-email-daily = Dans le résumé quotidien par courriel, et dans l'application
+delivery-email-weekly = Dans le résumé hebdomadaire par courriel, et dans l'application
+delivery-off = Désactivé : ne pas me prévenir

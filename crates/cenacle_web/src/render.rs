@@ -25,6 +25,8 @@ pub struct Chrome {
     pub other_lang: &'static str,
     /// This page's path, to come back to after switching languages (encoded for a query).
     pub here: String,
+    /// Unread notifications of the signed-in member.
+    pub unread: i64,
 }
 
 impl Chrome {
@@ -36,6 +38,7 @@ impl Chrome {
                 role.allows(Permission::ListAccounts) || role.allows(Permission::BlockInstances)
             }),
             csrf: v.csrf.clone(),
+            unread: v.unread,
             ..Chrome::anonymous(v.words, v.instance.clone(), here)
         }
     }
@@ -52,6 +55,7 @@ impl Chrome {
                 cenacle_domain::Language::En => "fr",
             },
             here: crate::pages::encode_path(here),
+            unread: 0,
         }
     }
 }

@@ -5,7 +5,7 @@
 use crate::{
     pages::{
         account, admin, approval, bounty, composer, email, feed, groups, join_requests,
-        leaderboard, person, post, proposals, reports, search, shop, votes, widgets,
+        leaderboard, notifications, person, post, proposals, reports, search, shop, votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -91,6 +91,19 @@ pub fn router(state: AppState) -> Router {
         .route("/posts/{id}/status", post_route(post::change_status))
         .route("/comments/{id}/remove", post_route(post::remove_comment))
         .route("/comments/{id}/restore", post_route(post::restore_comment))
+        .route("/notifications", get(notifications::show))
+        .route(
+            "/notifications/read-all",
+            post_route(notifications::mark_all_read),
+        )
+        .route(
+            "/notifications/{id}/read",
+            post_route(notifications::mark_read),
+        )
+        .route(
+            "/account/notifications",
+            get(notifications::account).post(notifications::save_preferences),
+        )
         .route("/people/{handle}", get(person::show))
         .route("/search", get(search::search))
         .route("/leaderboard", get(leaderboard::show))

@@ -45,6 +45,8 @@ pub struct Visitor {
     pub session_expired: bool,
     /// The instance's name, for titles.
     pub instance: String,
+    /// The signed-in member's unread notifications, for the menu.
+    pub unread: i64,
 }
 
 impl Visitor {
@@ -176,6 +178,12 @@ impl FromRequestParts<AppState> for Visitor {
             },
         };
         let words = Words(language(&parts.headers, session.as_ref()));
+        // One count a page for a signed-in member, on a connection given back before the
+        // handler takes its own. A failure shows no count rather than no page.
+        let unread = match &session {
+            Some(s) => unread_of(state, &Caller::from(s)).await.unwrap_or(0),
+            None => 0,
+        };
         let (csrf, new_csrf_cookie) =
             match cookie_value(&parts.headers, &cookie_name(CSRF_COOKIE, secure)) {
                 Some(token) if token.len() == 43 => (token.to_owned(), None),
@@ -192,8 +200,14 @@ impl FromRequestParts<AppState> for Visitor {
             secure,
             session_expired,
             instance: state.ctx.settings.server.instance_name.clone(),
+            unread,
         })
     }
+}
+
+async fn unread_of(state: &AppState, caller: &Caller) -> Result<i64, cenacle_core::CoreError> {
+    let mut conn = state.ctx.conn().await?;
+    cenacle_core::notifications::unread_count(&mut conn, caller).await
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod instance;
 pub mod media;
 pub mod membership;
 pub mod moderation;
+pub mod notifications;
 pub mod posts;
 pub mod queue;
 pub mod removals;

@@ -96,7 +96,7 @@ impl MailPage {
         self.notice = Some(v.words.t(notice));
         self.form = None;
         self.lines.clear();
-        self.links = links;
+        self.links.extend(links);
         self.show(v, StatusCode::OK)
     }
 }
@@ -382,6 +382,10 @@ fn account_page(v: &Visitor) -> MailPage {
             ),
         ],
         button: v.words.t("change-email"),
+    });
+    p.links.push(Link {
+        href: "/account/notifications",
+        label: v.words.t("preferences-title"),
     });
     p
 }

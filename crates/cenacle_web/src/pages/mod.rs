@@ -10,6 +10,7 @@ pub mod feed;
 pub mod groups;
 pub mod join_requests;
 pub mod leaderboard;
+pub mod notifications;
 pub mod person;
 pub mod post;
 pub mod post_list;

@@ -1,0 +1,210 @@
+//! `/api/v1/notifications…`: the signed-in member's notifications (newest first, unread
+//! filter), their unread count, marking read, and per-kind preferences. Notifications are
+//! written by the use cases that cause them (`cenacle_core::notifications`).
+
+use crate::{
+    error::{ApiResult, ErrorBody},
+    extract::{ApiJson, ApiQuery, Auth},
+    pagination::{Page, PageQuery},
+    AppState,
+};
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    Json,
+};
+use cenacle_core::{
+    notifications::{self as cases, Notification},
+    Caller, ScopedFutureExt,
+};
+use cenacle_domain::notifications::{Delivery, Kind};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: i64,
+    /// reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation or
+    /// accept_reminder.
+    pub kind: String,
+    /// The latest person who acted (`name`, or `name@host` for someone elsewhere); null when
+    /// the instance itself tells (a reminder).
+    pub actor: Option<String>,
+    /// How many people acted: likes are grouped ("N people liked it") while unread.
+    pub actor_count: i64,
+    pub post_id: Option<i64>,
+    /// Null when the post's private group is no longer readable by the member.
+    pub post_title: Option<String>,
+    pub comment_id: Option<i64>,
+    pub group: Option<String>,
+    /// The badge's slug (badge_awarded).
+    pub badge: Option<String>,
+    /// What changed: an idea's new status, approved/declined, removed/restored,
+    /// resolved/dismissed.
+    pub detail: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Last change (a grouped notification grows).
+    pub updated_at: DateTime<Utc>,
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+impl From<Notification> for NotificationView {
+    fn from(n: Notification) -> Self {
+        NotificationView {
+            id: n.id,
+            kind: n.kind,
+            actor: n.actor,
+            actor_count: n.actor_count,
+            post_id: n.post_id,
+            post_title: n.post_title,
+            comment_id: n.comment_id,
+            group: n.group_name,
+            badge: n.badge,
+            detail: n.detail,
+            created_at: n.created_at,
+            updated_at: n.updated_at,
+            read_at: n.read_at,
+        }
+    }
+}
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Only unread ones.
+    #[serde(default)]
+    pub unread: bool,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// My notifications, newest first.
+#[utoipa::path(get, path = "/api/v1/notifications", tag = "notifications", security(("bearer" = [])),
+    params(ListQuery),
+    responses((status = 200, body = Page<NotificationView>), (status = 401, body = ErrorBody)))]
+pub async fn list(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult<Json<Page<NotificationView>>> {
+    let caller = Caller::from(&session);
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    };
+    let limit = page.limit()?;
+    let before = Some(page.after_id()?).filter(|id| *id > 0);
+    let mut conn = state.ctx.conn().await?;
+    let rows = cases::list(&mut conn, &caller, q.unread, before, limit + 1).await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |n| n.id,
+        NotificationView::from,
+    )))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UnreadCount {
+    pub unread: i64,
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications/unread-count", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = UnreadCount), (status = 401, body = ErrorBody)))]
+pub async fn unread_count(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> ApiResult<Json<UnreadCount>> {
+    let caller = Caller::from(&session);
+    let mut conn = state.ctx.conn().await?;
+    let unread = cases::unread_count(&mut conn, &caller).await?;
+    Ok(Json(UnreadCount { unread }))
+}
+
+/// Marks one of my notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/{id}/read", tag = "notifications", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn mark_read(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    let caller = Caller::from(&session);
+    let caller = &caller;
+    state
+        .ctx
+        .transaction(|conn| cases::mark_read(conn, caller, id).scope_boxed())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MarkedRead {
+    /// How many were unread.
+    pub marked: usize,
+}
+
+/// Marks all my notifications read.
+#[utoipa::path(post, path = "/api/v1/notifications/read-all", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = MarkedRead), (status = 401, body = ErrorBody)))]
+pub async fn mark_all_read(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> ApiResult<Json<MarkedRead>> {
+    let caller = Caller::from(&session);
+    let caller = &caller;
+    let marked = state
+        .ctx
+        .transaction(|conn| cases::mark_all_read(conn, caller).scope_boxed())
+        .await?;
+    Ok(Json(MarkedRead { marked }))
+}
+
+/// Kind → delivery (in_app, email_immediate, email_daily, email_weekly or off), for every kind.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Preferences {
+    pub preferences: BTreeMap<String, String>,
+}
+
+fn view(list: Vec<(Kind, Delivery)>) -> Preferences {
+    Preferences {
+        preferences: list
+            .into_iter()
+            .map(|(k, d)| (k.as_str().to_owned(), d.as_str().to_owned()))
+            .collect(),
+    }
+}
+
+#[utoipa::path(get, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])),
+    responses((status = 200, body = Preferences), (status = 401, body = ErrorBody)))]
+pub async fn preferences(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> ApiResult<Json<Preferences>> {
+    let caller = Caller::from(&session);
+    let mut conn = state.ctx.conn().await?;
+    Ok(Json(view(cases::preferences(&mut conn, &caller).await?)))
+}
+
+/// Sets the delivery of the kinds given (the others stay as they are). `off` stops that kind
+/// being created at all; the e-mail values also keep it in the app.
+#[utoipa::path(put, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])),
+    request_body = Preferences,
+    responses((status = 200, body = Preferences), (status = 422, body = ErrorBody)))]
+pub async fn set_preferences(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<Preferences>,
+) -> ApiResult<Json<Preferences>> {
+    let caller = Caller::from(&session);
+    let changes: Vec<(String, String)> = req.preferences.into_iter().collect();
+    let (caller, changes) = (&caller, &changes);
+    let saved = state
+        .ctx
+        .transaction(|conn| cases::set_preferences(conn, caller, changes).scope_boxed())
+        .await?;
+    Ok(Json(view(saved)))
+}

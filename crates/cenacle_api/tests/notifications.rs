@@ -1,0 +1,437 @@
+//! Notifications through the real router and database: written by the use cases that cause
+//! them, never for one's own action, likes grouped, a preference `off` honoured, the accept
+//! reminder once per question after its delay (clock injected).
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_core::{notifications, ScopedFutureExt};
+use cenacle_domain::Role;
+use chrono::{Duration, Utc};
+use common::engagement::{setup, vote};
+use common::TestApp;
+use serde_json::{json, Value};
+
+async fn ask(t: &TestApp, token: &str, kind: &str, title: &str) -> i64 {
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(token),
+            json!({"kind": kind, "title": title}),
+        )
+        .await;
+    q.json["post"]["id"].as_i64().unwrap()
+}
+
+async fn reply(t: &TestApp, token: &str, post: i64, parent: Option<i64>) -> i64 {
+    let r = t
+        .post(
+            &format!("/api/v1/posts/{post}/comments"),
+            Some(token),
+            json!({"body": "Une réponse", "parent_id": parent}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    r.json["id"].as_i64().unwrap()
+}
+
+/// The member's notifications, newest first, leaving out badges (a first question earns one,
+/// and most tests are about something else).
+async fn inbox(t: &TestApp, token: &str) -> Vec<Value> {
+    let mut list = inbox_all(t, token).await;
+    list.retain(|n| n["kind"] != "badge_awarded");
+    list
+}
+
+async fn inbox_all(t: &TestApp, token: &str) -> Vec<Value> {
+    let r = t.get("/api/v1/notifications", Some(token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    r.json["items"].as_array().unwrap().clone()
+}
+
+async fn unread(t: &TestApp, token: &str) -> i64 {
+    t.get("/api/v1/notifications/unread-count", Some(token))
+        .await
+        .json["unread"]
+        .as_i64()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_reply_notifies_whom_it_answers_and_own_replies_notify_nobody() {
+    let (t, _) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let q = ask(&t, &asker, "question", "Comment faire ?").await;
+    // (Their first question earned a badge: told, and read here.)
+    assert_eq!(inbox_all(&t, &asker).await[0]["badge"], "first_question");
+    t.post("/api/v1/notifications/read-all", Some(&asker), json!({}))
+        .await;
+    // The asker commenting on their own question is told nothing.
+    reply(&t, &asker, q, None).await;
+    assert!(inbox(&t, &asker).await.is_empty());
+    let a = reply(&t, &answerer, q, None).await;
+    let got = inbox(&t, &asker).await;
+    assert_eq!(got.len(), 1);
+    let n = &got[0];
+    assert_eq!(
+        (
+            n["kind"].as_str(),
+            n["actor"].as_str(),
+            n["actor_count"].as_i64()
+        ),
+        (Some("reply"), Some("answerer"), Some(1))
+    );
+    assert_eq!(n["post_id"].as_i64(), Some(q));
+    assert_eq!(n["comment_id"].as_i64(), Some(a));
+    assert_eq!(n["post_title"], "Comment faire ?");
+    assert_eq!(n["group"], "open");
+    assert!(n["read_at"].is_null());
+    // A reply to the answer goes to the answerer, not the asker.
+    reply(&t, &asker, q, Some(a)).await;
+    assert_eq!(inbox(&t, &answerer).await[0]["kind"], "reply");
+    assert_eq!(inbox(&t, &asker).await.len(), 1);
+    assert_eq!(unread(&t, &asker).await, 1);
+    // Marked read: one, then all; someone else's is not found.
+    let id = n["id"].as_i64().unwrap();
+    let path = format!("/api/v1/notifications/{id}/read");
+    assert_eq!(
+        t.post(&path, Some(&answerer), json!({})).await.status,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        t.post(&path, Some(&asker), json!({})).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(unread(&t, &asker).await, 0);
+    assert!(!inbox(&t, &asker).await[0]["read_at"].is_null());
+    let only_unread = t
+        .get("/api/v1/notifications?unread=true", Some(&answerer))
+        .await;
+    assert_eq!(only_unread.json["items"].as_array().unwrap().len(), 1);
+    let all = t
+        .post("/api/v1/notifications/read-all", Some(&answerer), json!({}))
+        .await;
+    assert_eq!(all.json["marked"], 1);
+    assert_eq!(unread(&t, &answerer).await, 0);
+    assert_eq!(
+        t.get("/api/v1/notifications", None).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn likes_are_grouped_into_one_unread_notification() {
+    let (t, _) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let fans: Vec<String> = members(&t, &["ana", "ben", "cleo"]).await;
+    let q = ask(&t, &asker, "question", "Q ?").await;
+    let a = reply(&t, &answerer, q, None).await;
+    let path = format!("/api/v1/comments/{a}/vote");
+    // Liking one's own answer tells nobody.
+    vote(&t, &answerer, &path, json!("like")).await;
+    assert!(inbox(&t, &answerer).await.is_empty());
+    for fan in &fans {
+        vote(&t, fan, &path, json!("like")).await;
+    }
+    // A like taken back and given again is still one person.
+    vote(&t, &fans[0], &path, Value::Null).await;
+    vote(&t, &fans[0], &path, json!("like")).await;
+    let got = inbox(&t, &answerer).await;
+    assert_eq!(got.len(), 1, "one grouped row, not one per like: {got:?}");
+    assert_eq!(got[0]["kind"], "like");
+    assert_eq!(got[0]["actor_count"], 3);
+    assert_eq!(got[0]["actor"], "ana");
+    assert_eq!(got[0]["comment_id"].as_i64(), Some(a));
+    // Once read, the next like starts a new row.
+    t.post("/api/v1/notifications/read-all", Some(&answerer), json!({}))
+        .await;
+    vote(&t, &asker, &path, json!("like")).await;
+    let got = inbox(&t, &answerer).await;
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[0]["actor_count"], 1);
+    assert_eq!(got[0]["actor"], "asker");
+}
+
+async fn members(t: &TestApp, names: &[&str]) -> Vec<String> {
+    let mut tokens = Vec::new();
+    for name in names {
+        tokens.push(t.member(name).await);
+    }
+    tokens
+}
+
+#[tokio::test]
+async fn a_preference_off_stops_that_kind_only() {
+    let (t, _) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let prefs = t
+        .get("/api/v1/notifications/preferences", Some(&asker))
+        .await;
+    assert_eq!(prefs.json["preferences"]["reply"], "in_app");
+    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 8);
+    let set = t
+        .request(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&asker),
+            Some(json!({"preferences": {"reply": "off", "like": "email_daily"}})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+    assert_eq!(set.json["preferences"]["reply"], "off");
+    assert_eq!(set.json["preferences"]["like"], "email_daily");
+    let q = ask(&t, &asker, "question", "Q ?").await;
+    reply(&t, &answerer, q, None).await;
+    assert!(inbox(&t, &asker).await.is_empty(), "replies are off");
+    // An e-mail delivery still keeps the notification in the app.
+    vote(
+        &t,
+        &answerer,
+        &format!("/api/v1/posts/{q}/vote"),
+        json!("like"),
+    )
+    .await;
+    assert_eq!(inbox(&t, &asker).await[0]["kind"], "like");
+    // Bad names: 422, nothing changed.
+    for (body, code) in [
+        (
+            json!({"preferences": {"replies": "off"}}),
+            "unknown_notification_kind",
+        ),
+        (
+            json!({"preferences": {"like": "sms"}}),
+            "unknown_notification_delivery",
+        ),
+    ] {
+        let bad = t
+            .request(
+                Method::PUT,
+                "/api/v1/notifications/preferences",
+                Some(&asker),
+                Some(body),
+            )
+            .await;
+        assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(bad.code(), code);
+    }
+    let prefs = t
+        .get("/api/v1/notifications/preferences", Some(&asker))
+        .await;
+    assert_eq!(prefs.json["preferences"]["like"], "email_daily");
+}
+
+#[tokio::test]
+async fn acceptance_idea_status_badges_moderation_and_join_decisions_notify() {
+    let (t, admin) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let fan = t.member("fan").await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let q = ask(&t, &asker, "question", "Q ?").await;
+    let a = reply(&t, &answerer, q, None).await;
+    let accepted = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{q}/accepted-answer"),
+            Some(&asker),
+            Some(json!({"comment_id": a})),
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::OK, "{}", accepted.json);
+    let kinds = |list: &[Value]| -> Vec<String> {
+        list.iter()
+            .map(|n| n["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let got = inbox_all(&t, &answerer).await;
+    assert!(
+        kinds(&got).contains(&"answer_accepted".to_owned()),
+        "{got:?}"
+    );
+    // The first accepted answer earns a badge, told too.
+    let badge = got.iter().find(|n| n["kind"] == "badge_awarded").unwrap();
+    assert_eq!(badge["badge"], "first_accepted_answer");
+    // An idea's status reaches its author and those who like it, not the manager.
+    let idea = ask(&t, &asker, "idea", "Un mode sombre").await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/posts/{idea}/vote"),
+        json!("like"),
+    )
+    .await;
+    let changed = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{idea}/idea-status"),
+            Some(&manager),
+            Some(json!({"status": "planned"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.json);
+    for who in [&asker, &fan] {
+        let n = inbox(&t, who).await;
+        assert_eq!(
+            (n[0]["kind"].as_str(), n[0]["detail"].as_str()),
+            (Some("idea_status"), Some("planned"))
+        );
+    }
+    assert!(inbox(&t, &manager).await.is_empty());
+    // A removal is told to the author.
+    let removed = t
+        .post(
+            &format!("/api/v1/comments/{a}/removal"),
+            Some(&admin),
+            json!({"reason": "hors sujet"}),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    let n = &inbox(&t, &answerer).await[0];
+    assert_eq!(
+        (n["kind"].as_str(), n["detail"].as_str()),
+        (Some("moderation"), Some("removed"))
+    );
+    // A join request's decision, either way, even though the group is private.
+    t.post(
+        "/api/v1/groups",
+        Some(&admin),
+        json!({"name": "secret", "title": "Secret", "visibility": "private"}),
+    )
+    .await;
+    let asked = t
+        .request(Method::POST, "/api/v1/groups/secret/join", Some(&fan), None)
+        .await;
+    assert_eq!(asked.json["status"], "requested");
+    let requests = t
+        .get("/api/v1/groups/secret/join-requests", Some(&admin))
+        .await;
+    let person = requests.json[0]["person_id"].as_i64().unwrap();
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/groups/secret/join-requests/{person}"),
+        Some(&admin),
+        Some(json!({"approve": false})),
+    )
+    .await;
+    let n = &inbox(&t, &fan).await[0];
+    assert_eq!(
+        (
+            n["kind"].as_str(),
+            n["detail"].as_str(),
+            n["group"].as_str()
+        ),
+        (Some("join_request"), Some("declined"), Some("secret"))
+    );
+}
+
+#[tokio::test]
+async fn private_content_is_not_told_to_someone_outside_its_group() {
+    let (t, admin) = setup().await;
+    let fan = t.member("fan").await;
+    t.post(
+        "/api/v1/groups",
+        Some(&admin),
+        json!({"name": "secret", "title": "Secret", "visibility": "private"}),
+    )
+    .await;
+    let idea = t
+        .post(
+            "/api/v1/groups/secret/posts",
+            Some(&admin),
+            json!({"kind": "idea", "title": "Projet confidentiel"}),
+        )
+        .await;
+    let idea = idea.json["post"]["id"].as_i64().unwrap();
+    // The fan was invited, liked the idea, then left the group.
+    let invite = t
+        .post(
+            "/api/v1/groups/secret/invitations",
+            Some(&admin),
+            json!({"handle": "fan"}),
+        )
+        .await;
+    assert!(invite.status.is_success(), "{}", invite.json);
+    t.request(Method::POST, "/api/v1/groups/secret/join", Some(&fan), None)
+        .await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/posts/{idea}/vote"),
+        json!("like"),
+    )
+    .await;
+    t.request(
+        Method::POST,
+        "/api/v1/groups/secret/leave",
+        Some(&fan),
+        None,
+    )
+    .await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let changed = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{idea}/idea-status"),
+            Some(&manager),
+            Some(json!({"status": "planned"})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.json);
+    assert!(
+        inbox(&t, &fan).await.is_empty(),
+        "no word of a private group's idea to a non-member"
+    );
+    // Its author, a member, still hears.
+    assert_eq!(inbox(&t, &admin).await[0]["kind"], "idea_status");
+}
+
+#[tokio::test]
+async fn the_accept_reminder_fires_once_after_the_delay_and_not_once_accepted() {
+    let (t, _) = setup().await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let open = ask(&t, &asker, "question", "Sans réponse acceptée").await;
+    reply(&t, &answerer, open, None).await;
+    let solved = ask(&t, &asker, "question", "Résolue").await;
+    let a = reply(&t, &answerer, solved, None).await;
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/posts/{solved}/accepted-answer"),
+        Some(&asker),
+        Some(json!({"comment_id": a})),
+    )
+    .await;
+    // Only the asker's own answer: nothing to accept from someone else.
+    let alone = ask(&t, &asker, "question", "Seul").await;
+    reply(&t, &asker, alone, None).await;
+    let delay = Duration::hours(72);
+    let run = async |now| {
+        t.ctx
+            .transaction(|conn| {
+                notifications::send_accept_reminders(conn, now, delay, 500).scope_boxed()
+            })
+            .await
+            .unwrap()
+    };
+    let reminders = async || {
+        inbox(&t, &asker)
+            .await
+            .into_iter()
+            .filter(|n| n["kind"] == "accept_reminder")
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(run(Utc::now() + Duration::hours(71)).await, 0, "too early");
+    assert!(reminders().await.is_empty());
+    let later = Utc::now() + Duration::hours(73);
+    assert_eq!(run(later).await, 1);
+    let got = reminders().await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["post_id"].as_i64(), Some(open));
+    assert!(got[0]["actor"].is_null());
+    // Run again (or by a second server): no second reminder.
+    assert_eq!(run(later + Duration::hours(100)).await, 0);
+    assert_eq!(reminders().await.len(), 1);
+}

@@ -1,0 +1,234 @@
+//! Notifications: written by the use case whose action causes them, in its transaction (so
+//! a reply through the API, the inbox or a web page notifies alike), read, marked read and
+//! tuned per kind by their recipient; and the periodic accept reminder.
+//!
+//! This module sits at the bottom with `caller`: the content, reward and group use cases call
+//! [`notify`]; it calls none of them.
+
+use crate::{Caller, Conn, Context, CoreError};
+use cenacle_db::notifications::{self as store, NewNotification, NotificationRow};
+use cenacle_domain::notifications::{may_notify, Audience, Delivery, Kind};
+use chrono::{DateTime, Duration, Utc};
+
+pub use cenacle_db::notifications::NotificationRow as Notification;
+
+/// Something to tell one person.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    pub kind: Kind,
+    pub recipient: i64,
+    /// Who acted (None: the instance itself).
+    pub actor: Option<i64>,
+    pub post_id: Option<i64>,
+    pub comment_id: Option<i64>,
+    /// The group of the content (its privacy is checked), or the group a join request was for.
+    pub group_id: Option<i64>,
+    pub badge_id: Option<i64>,
+    pub detail: Option<&'a str>,
+}
+
+impl<'a> Notice<'a> {
+    pub fn new(kind: Kind, recipient: i64, actor: Option<i64>) -> Self {
+        Notice {
+            kind,
+            recipient,
+            actor,
+            post_id: None,
+            comment_id: None,
+            group_id: None,
+            badge_id: None,
+            detail: None,
+        }
+    }
+
+    /// About a post (and a comment of it) in `group_id`.
+    pub fn about(mut self, group_id: i64, post_id: i64, comment_id: Option<i64>) -> Self {
+        self.group_id = Some(group_id);
+        self.post_id = Some(post_id);
+        self.comment_id = comment_id;
+        self
+    }
+
+    pub fn detail(mut self, detail: &'a str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+}
+
+/// Tells the recipient, unless the rules say not to (their own action, a remote person, a
+/// private group's content and they are not in it) or they turned the kind off. Whether a
+/// notification was written (or a grouped one grew).
+pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreError> {
+    if notice.actor == Some(notice.recipient) {
+        return Ok(false);
+    }
+    // Only content is private: a join request's decision names a group whose card anyone
+    // may read.
+    let content_group = notice.group_id.filter(|_| notice.post_id.is_some());
+    let Some(facts) =
+        store::recipient_facts(conn, notice.recipient, notice.kind.as_str(), content_group).await?
+    else {
+        return Ok(false);
+    };
+    let delivery: Delivery = facts
+        .delivery
+        .as_deref()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_default();
+    let audience = Audience {
+        recipient_local: facts.local,
+        recipient_is_actor: false,
+        private_group: facts.private_group,
+        recipient_member: facts.member,
+    };
+    if !may_notify(audience) || !delivery.creates() {
+        return Ok(false);
+    }
+    let new = NewNotification {
+        recipient_id: notice.recipient,
+        kind: notice.kind.as_str(),
+        actor_id: notice.actor,
+        post_id: notice.post_id,
+        comment_id: notice.comment_id,
+        group_id: notice.group_id,
+        badge_id: notice.badge_id,
+        detail: notice.detail,
+    };
+    Ok(store::insert(conn, &new, notice.kind.grouped()).await?)
+}
+
+/// The caller's notifications, newest first: those with ids below `before` (None: from the
+/// newest), unread ones only if asked.
+pub async fn list(
+    conn: &mut Conn,
+    caller: &Caller,
+    unread_only: bool,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, CoreError> {
+    let before = before.unwrap_or(i64::MAX);
+    Ok(store::list(conn, caller.person_id, unread_only, before, limit).await?)
+}
+
+pub async fn unread_count(conn: &mut Conn, caller: &Caller) -> Result<i64, CoreError> {
+    Ok(store::unread_count(conn, caller.person_id).await?)
+}
+
+/// Marks one of the caller's notifications read (someone else's is not found).
+pub async fn mark_read(conn: &mut Conn, caller: &Caller, id: i64) -> Result<(), CoreError> {
+    if !store::mark_read(conn, caller.person_id, id).await? {
+        return Err(CoreError::NotFound("notification"));
+    }
+    Ok(())
+}
+
+/// Marks all the caller's notifications read; how many were unread.
+pub async fn mark_all_read(conn: &mut Conn, caller: &Caller) -> Result<usize, CoreError> {
+    Ok(store::mark_all_read(conn, caller.person_id).await?)
+}
+
+/// The caller's delivery for every kind (the default where they set none), in `Kind::ALL`
+/// order.
+pub async fn preferences(
+    conn: &mut Conn,
+    caller: &Caller,
+) -> Result<Vec<(Kind, Delivery)>, CoreError> {
+    let set = store::preferences(conn, caller.person_id).await?;
+    Ok(Kind::ALL
+        .into_iter()
+        .map(|kind| {
+            let delivery = set
+                .iter()
+                .find(|(k, _)| k == kind.as_str())
+                .and_then(|(_, d)| d.parse().ok())
+                .unwrap_or_default();
+            (kind, delivery)
+        })
+        .collect())
+}
+
+/// Sets the caller's delivery of some kinds (by their names); every name is checked before
+/// anything is stored. Returns all their preferences.
+pub async fn set_preferences(
+    conn: &mut Conn,
+    caller: &Caller,
+    changes: &[(String, String)],
+) -> Result<Vec<(Kind, Delivery)>, CoreError> {
+    let parsed = changes
+        .iter()
+        .map(|(k, d)| Ok((k.parse::<Kind>()?, d.parse::<Delivery>()?)))
+        .collect::<Result<Vec<_>, cenacle_domain::ValidationError>>()?;
+    for (kind, delivery) in parsed {
+        store::set_preference(conn, caller.person_id, kind.as_str(), delivery.as_str()).await?;
+    }
+    preferences(conn, caller).await
+}
+
+/// Reminds askers to accept an answer: every question of ours with an answer (by someone
+/// else) older than `delay` at `now` and none accepted gets one reminder, ever (a unique
+/// index makes a second run, here or on another server, a no-op). At most `limit` a call;
+/// how many were sent. `now` is the caller's clock (tests pass their own).
+pub async fn send_accept_reminders(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    delay: Duration,
+    limit: i64,
+) -> Result<usize, CoreError> {
+    let due = store::reminders_due(conn, now - delay, limit).await?;
+    let mut sent = 0;
+    for q in due {
+        let notice =
+            Notice::new(Kind::AcceptReminder, q.author_id, None).about(q.group_id, q.post_id, None);
+        if notify(conn, notice).await? {
+            sent += 1;
+        }
+    }
+    Ok(sent)
+}
+
+/// [`send_accept_reminders`] now, after the configured delay (`notifications.
+/// accept_reminder_after_hours`), at most 500 a call: what the server's periodic job runs.
+pub async fn send_due_accept_reminders(conn: &mut Conn, ctx: &Context) -> Result<usize, CoreError> {
+    let hours = ctx.settings.notifications.accept_reminder_after_hours;
+    send_accept_reminders(conn, Utc::now(), Duration::hours(i64::from(hours)), 500).await
+}
+
+/// An idea's new status, told to its author and to our members who like it.
+pub(crate) async fn idea_status_changed(
+    conn: &mut Conn,
+    by: i64,
+    group_id: i64,
+    post_id: i64,
+    author_id: i64,
+    status: &str,
+) -> Result<(), CoreError> {
+    let mut people = store::local_likers(conn, post_id).await?;
+    if !people.contains(&author_id) {
+        people.insert(0, author_id);
+    }
+    for person in people {
+        let notice = Notice::new(Kind::IdeaStatus, person, Some(by))
+            .about(group_id, post_id, None)
+            .detail(status);
+        notify(conn, notice).await?;
+    }
+    Ok(())
+}
+
+/// Awards a badge (`by` a manager, or None: a rule or a programme) and tells its new holder:
+/// every award goes through here. Whether it was awarded (false: held already).
+pub(crate) async fn award_badge(
+    conn: &mut Conn,
+    badge_id: i64,
+    person: i64,
+    by: Option<i64>,
+    reason: Option<&str>,
+) -> Result<bool, CoreError> {
+    if !cenacle_db::badges::award(conn, badge_id, person, by, reason).await? {
+        return Ok(false);
+    }
+    let mut notice = Notice::new(Kind::BadgeAwarded, person, by);
+    notice.badge_id = Some(badge_id);
+    notify(conn, notice).await?;
+    Ok(true)
+}

@@ -1,0 +1,311 @@
+//! Notifications and their per-kind preferences. Plain SQL over the tables of migration
+//! `2026-11-30-002101_notifications`.
+
+use crate::DbError;
+use chrono::{DateTime, Utc};
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Bool, Nullable, Text, Timestamptz},
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// What the rules need to know of a recipient before telling them something.
+#[derive(QueryableByName, Debug)]
+pub struct RecipientFacts {
+    #[diesel(sql_type = Bool)]
+    pub local: bool,
+    /// Their preference for the kind (null: none set).
+    #[diesel(sql_type = Nullable<Text>)]
+    pub delivery: Option<String>,
+    /// The group is private (false when none was named).
+    #[diesel(sql_type = Bool)]
+    pub private_group: bool,
+    #[diesel(sql_type = Bool)]
+    pub member: bool,
+}
+
+/// None when the recipient does not exist.
+pub async fn recipient_facts(
+    conn: &mut AsyncPgConnection,
+    recipient: i64,
+    kind: &str,
+    group_id: Option<i64>,
+) -> Result<Option<RecipientFacts>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT p.local, \
+           (SELECT delivery FROM notification_preference np WHERE np.person_id = p.id AND np.kind = $2) AS delivery, \
+           coalesce((SELECT g.visibility = 'private' FROM community_group g WHERE g.id = $3), false) AS private_group, \
+           EXISTS (SELECT 1 FROM group_membership m WHERE m.group_id = $3 AND m.person_id = p.id) AS member \
+         FROM person p WHERE p.id = $1",
+    )
+    .bind::<BigInt, _>(recipient)
+    .bind::<Text, _>(kind)
+    .bind::<Nullable<BigInt>, _>(group_id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+pub struct NewNotification<'a> {
+    pub recipient_id: i64,
+    pub kind: &'a str,
+    pub actor_id: Option<i64>,
+    pub post_id: Option<i64>,
+    pub comment_id: Option<i64>,
+    pub group_id: Option<i64>,
+    pub badge_id: Option<i64>,
+    pub detail: Option<&'a str>,
+}
+
+/// Stores a notification. `grouped`: folded into the recipient's unread row of that kind
+/// and object when there is one (the actor added to its actors once). Otherwise a duplicate
+/// of a once-only kind (an accept reminder) is ignored. Whether a row was written.
+pub async fn insert(
+    conn: &mut AsyncPgConnection,
+    new: &NewNotification<'_>,
+    grouped: bool,
+) -> Result<bool, DbError> {
+    let conflict = if grouped {
+        "ON CONFLICT (recipient_id, kind, coalesce(post_id, 0), coalesce(comment_id, 0)) \
+           WHERE read_at IS NULL AND kind = 'like' \
+         DO UPDATE SET actor_id = EXCLUDED.actor_id, updated_at = now(), \
+           actor_ids = CASE WHEN EXCLUDED.actor_id = ANY (notification.actor_ids) \
+             THEN notification.actor_ids ELSE notification.actor_ids || EXCLUDED.actor_id END"
+    } else {
+        "ON CONFLICT DO NOTHING"
+    };
+    let sql = format!(
+        "INSERT INTO notification \
+           (recipient_id, kind, actor_id, actor_ids, post_id, comment_id, group_id, badge_id, detail) \
+         VALUES ($1, $2, $3, CASE WHEN $3 IS NULL THEN '{{}}'::bigint[] ELSE ARRAY[$3] END, \
+           $4, $5, $6, $7, $8) {conflict}"
+    );
+    let n = diesel::sql_query(sql)
+        .bind::<BigInt, _>(new.recipient_id)
+        .bind::<Text, _>(new.kind)
+        .bind::<Nullable<BigInt>, _>(new.actor_id)
+        .bind::<Nullable<BigInt>, _>(new.post_id)
+        .bind::<Nullable<BigInt>, _>(new.comment_id)
+        .bind::<Nullable<BigInt>, _>(new.group_id)
+        .bind::<Nullable<BigInt>, _>(new.badge_id)
+        .bind::<Nullable<Text>, _>(new.detail)
+        .execute(conn)
+        .await?;
+    Ok(n > 0)
+}
+
+/// A notification as its recipient reads it.
+#[derive(QueryableByName, Debug, Clone)]
+pub struct NotificationRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    /// The latest person who acted: `name` or `name@host`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub actor: Option<String>,
+    /// How many people acted (a grouped kind counts them; 1 otherwise, 0 for the instance).
+    #[diesel(sql_type = BigInt)]
+    pub actor_count: i64,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub post_id: Option<i64>,
+    /// Null when the recipient may no longer read the post's group.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub post_title: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub comment_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub group_name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub badge: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub detail: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub updated_at: DateTime<Utc>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub read_at: Option<DateTime<Utc>>,
+}
+
+/// The recipient's notifications, newest first, with ids below `before`.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    recipient: i64,
+    unread_only: bool,
+    before: i64,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, DbError> {
+    // A post's title is shown only while its group is readable by the recipient: someone
+    // who left a private group is not shown what was written there since.
+    Ok(diesel::sql_query(
+        "SELECT n.id, n.kind, \
+           CASE WHEN a.local THEN a.username ELSE a.username || '@' || a.instance_host END AS actor, \
+           cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
+           CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
+               WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
+           n.comment_id, g.name AS group_name, b.slug AS badge, n.detail, n.created_at, \
+           n.updated_at, n.read_at \
+         FROM notification n \
+         LEFT JOIN person a ON a.id = n.actor_id \
+         LEFT JOIN post p ON p.id = n.post_id \
+         LEFT JOIN community_group g ON g.id = coalesce(p.group_id, n.group_id) \
+         LEFT JOIN badge b ON b.id = n.badge_id \
+         WHERE n.recipient_id = $1 AND n.id < $2 AND (NOT $3 OR n.read_at IS NULL) \
+         ORDER BY n.id DESC LIMIT $4",
+    )
+    .bind::<BigInt, _>(recipient)
+    .bind::<BigInt, _>(before)
+    .bind::<Bool, _>(unread_only)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+pub async fn unread_count(conn: &mut AsyncPgConnection, recipient: i64) -> Result<i64, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT count(*) AS n FROM notification WHERE recipient_id = $1 AND read_at IS NULL",
+    )
+    .bind::<BigInt, _>(recipient)
+    .get_result::<Count>(conn)
+    .await?
+    .n)
+}
+
+/// Marks one of the recipient's notifications read; false when they have none with that id.
+pub async fn mark_read(
+    conn: &mut AsyncPgConnection,
+    recipient: i64,
+    id: i64,
+) -> Result<bool, DbError> {
+    let n = diesel::sql_query(
+        "UPDATE notification SET read_at = coalesce(read_at, now()) \
+         WHERE id = $1 AND recipient_id = $2",
+    )
+    .bind::<BigInt, _>(id)
+    .bind::<BigInt, _>(recipient)
+    .execute(conn)
+    .await?;
+    Ok(n > 0)
+}
+
+/// Marks every unread notification of the recipient read; how many.
+pub async fn mark_all_read(conn: &mut AsyncPgConnection, recipient: i64) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE notification SET read_at = now() WHERE recipient_id = $1 AND read_at IS NULL",
+    )
+    .bind::<BigInt, _>(recipient)
+    .execute(conn)
+    .await?)
+}
+
+#[derive(QueryableByName)]
+struct PreferenceRow {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Text)]
+    delivery: String,
+}
+
+/// The preferences a person set: (kind, delivery).
+pub async fn preferences(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+) -> Result<Vec<(String, String)>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT kind, delivery FROM notification_preference WHERE person_id = $1 ORDER BY kind",
+    )
+    .bind::<BigInt, _>(person)
+    .load::<PreferenceRow>(conn)
+    .await?
+    .into_iter()
+    .map(|r| (r.kind, r.delivery))
+    .collect())
+}
+
+pub async fn set_preference(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+    kind: &str,
+    delivery: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO notification_preference (person_id, kind, delivery) VALUES ($1, $2, $3) \
+         ON CONFLICT (person_id, kind) DO UPDATE SET delivery = EXCLUDED.delivery",
+    )
+    .bind::<BigInt, _>(person)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(delivery)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A question owed an accept reminder.
+#[derive(QueryableByName, Debug)]
+pub struct ReminderDue {
+    #[diesel(sql_type = BigInt)]
+    pub post_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub author_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+}
+
+/// Live, published questions by our members with no accepted answer, whose first live answer
+/// by someone else was written at or before `answered_by`, never reminded of, and whose asker
+/// would be told (kind not turned off, still in the question's private group): those never
+/// leave this list, so they must not fill it.
+pub async fn reminders_due(
+    conn: &mut AsyncPgConnection,
+    answered_by: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<ReminderDue>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT p.id AS post_id, p.author_id, p.group_id FROM post p \
+         JOIN person a ON a.id = p.author_id AND a.local \
+         JOIN community_group g ON g.id = p.group_id \
+         WHERE p.kind = 'question' AND p.accepted_comment_id IS NULL \
+           AND p.deleted_at IS NULL AND p.removed_at IS NULL AND p.approval IS NULL \
+           AND EXISTS (SELECT 1 FROM comment c WHERE c.post_id = p.id AND c.parent_id IS NULL \
+               AND c.deleted_at IS NULL AND c.removed_at IS NULL \
+               AND c.author_id <> p.author_id AND c.created_at <= $1) \
+           AND NOT EXISTS (SELECT 1 FROM notification n \
+               WHERE n.post_id = p.id AND n.kind = 'accept_reminder') \
+           AND NOT EXISTS (SELECT 1 FROM notification_preference np WHERE np.person_id = p.author_id \
+               AND np.kind = 'accept_reminder' AND np.delivery = 'off') \
+           AND (g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
+               WHERE m.group_id = g.id AND m.person_id = p.author_id)) \
+         ORDER BY p.id LIMIT $2",
+    )
+    .bind::<Timestamptz, _>(answered_by)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// Our members who like a post (an idea's supporters).
+pub async fn local_likers(conn: &mut AsyncPgConnection, post_id: i64) -> Result<Vec<i64>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT v.person_id AS id FROM vote v JOIN person p ON p.id = v.person_id AND p.local \
+         WHERE v.post_id = $1 AND v.comment_id IS NULL AND v.value = 1 ORDER BY v.person_id",
+    )
+    .bind::<BigInt, _>(post_id)
+    .load::<Id>(conn)
+    .await?
+    .into_iter()
+    .map(|r| r.id)
+    .collect())
+}

@@ -1,0 +1,200 @@
+//! What a member is told about, and how they want to hear it: the kinds of notification, the
+//! delivery each kind may be set to, and who must never be told.
+
+use crate::ValidationError;
+use std::str::FromStr;
+
+/// Every kind of notification. The stable names are the API's, the preferences' and the
+/// database's (a CHECK lists them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Someone answered my question or replied to my post or comment.
+    Reply,
+    /// My answer was accepted.
+    AnswerAccepted,
+    /// People liked my post or comment (one unread row per piece of content, counting them).
+    Like,
+    /// An idea I posted or voted for changed status.
+    IdeaStatus,
+    /// I was awarded a badge.
+    BadgeAwarded,
+    /// My request to join a private group was approved or declined.
+    JoinRequest,
+    /// A moderator removed or restored my content, or closed my report.
+    Moderation,
+    /// My question has answers and none accepted for a while.
+    AcceptReminder,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Reply,
+        Kind::AnswerAccepted,
+        Kind::Like,
+        Kind::IdeaStatus,
+        Kind::BadgeAwarded,
+        Kind::JoinRequest,
+        Kind::Moderation,
+        Kind::AcceptReminder,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Reply => "reply",
+            Kind::AnswerAccepted => "answer_accepted",
+            Kind::Like => "like",
+            Kind::IdeaStatus => "idea_status",
+            Kind::BadgeAwarded => "badge_awarded",
+            Kind::JoinRequest => "join_request",
+            Kind::Moderation => "moderation",
+            Kind::AcceptReminder => "accept_reminder",
+        }
+    }
+
+    /// Kinds folded into one unread row per object (its actors counted) instead of one row
+    /// each: a popular answer gives "12 people liked it", not twelve lines.
+    pub fn grouped(self) -> bool {
+        self == Kind::Like
+    }
+}
+
+impl FromStr for Kind {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or(ValidationError {
+                field: "kind",
+                code: "unknown_notification_kind",
+            })
+    }
+}
+
+/// How a member wants to hear of one kind. Only `Off` changes what is stored here: the other
+/// values all create the in-app notification; the e-mail ones are read by the mail queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Delivery {
+    #[default]
+    InApp,
+    EmailImmediate,
+    EmailDaily,
+    EmailWeekly,
+    Off,
+}
+
+impl Delivery {
+    pub const ALL: [Delivery; 5] = [
+        Delivery::InApp,
+        Delivery::EmailImmediate,
+        Delivery::EmailDaily,
+        Delivery::EmailWeekly,
+        Delivery::Off,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Delivery::InApp => "in_app",
+            Delivery::EmailImmediate => "email_immediate",
+            Delivery::EmailDaily => "email_daily",
+            Delivery::EmailWeekly => "email_weekly",
+            Delivery::Off => "off",
+        }
+    }
+
+    /// Whether a notification of a kind set so is created at all.
+    pub fn creates(self) -> bool {
+        self != Delivery::Off
+    }
+}
+
+impl FromStr for Delivery {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Delivery::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or(ValidationError {
+                field: "delivery",
+                code: "unknown_notification_delivery",
+            })
+    }
+}
+
+/// Who a notification goes to and what it is about, as far as the rules need to know.
+#[derive(Debug, Clone, Copy)]
+pub struct Audience {
+    /// The recipient is one of our members (remote people are told by their own server).
+    pub recipient_local: bool,
+    /// The recipient is the person who acted.
+    pub recipient_is_actor: bool,
+    /// The content is in a private group.
+    pub private_group: bool,
+    /// The recipient belongs to that group.
+    pub recipient_member: bool,
+}
+
+/// Whether a notification may be created at all: never of one's own action, never for a
+/// remote person, never revealing a private group's content to someone outside it.
+pub fn may_notify(a: Audience) -> bool {
+    a.recipient_local && !a.recipient_is_actor && (!a.private_group || a.recipient_member)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn audience() -> Audience {
+        Audience {
+            recipient_local: true,
+            recipient_is_actor: false,
+            private_group: false,
+            recipient_member: false,
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for k in Kind::ALL {
+            assert_eq!(k.as_str().parse::<Kind>().unwrap(), k);
+        }
+        for d in Delivery::ALL {
+            assert_eq!(d.as_str().parse::<Delivery>().unwrap(), d);
+        }
+        assert!("nope".parse::<Kind>().is_err());
+        assert!("email".parse::<Delivery>().is_err());
+    }
+
+    #[test]
+    fn only_off_suppresses() {
+        assert!(!Delivery::Off.creates());
+        assert!(Delivery::EmailWeekly.creates());
+        assert_eq!(Delivery::default(), Delivery::InApp);
+    }
+
+    #[test]
+    fn nobody_is_told_of_their_own_action_nor_remote_people() {
+        assert!(may_notify(audience()));
+        assert!(!may_notify(Audience {
+            recipient_is_actor: true,
+            ..audience()
+        }));
+        assert!(!may_notify(Audience {
+            recipient_local: false,
+            ..audience()
+        }));
+    }
+
+    #[test]
+    fn private_content_only_to_members() {
+        let private = Audience {
+            private_group: true,
+            ..audience()
+        };
+        assert!(!may_notify(private));
+        assert!(may_notify(Audience {
+            recipient_member: true,
+            ..private
+        }));
+    }
+}

@@ -1,0 +1,2 @@
+DROP TABLE notification_preference;
+DROP TABLE notification;
