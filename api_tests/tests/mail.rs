@@ -424,6 +424,44 @@ async fn changing_the_address_is_confirmed_from_the_new_one_and_told_to_the_old_
         (status, body["error"]["code"].as_str()),
         (410, Some("token_used"))
     );
+
+    // Someone who learnt the password asks to move the account to their address; the owner,
+    // warned, resets her password: the pending change dies with the old password.
+    let (status, body) = change("thief@evil.example", PASSWORD).await;
+    assert_eq!(status, 202, "{body}");
+    let stolen = &sink.wait_for("thief@evil.example", 1, DEADLINE).await[0];
+    let stolen = token_of(&link(stolen, &format!("{}/email/confirm?", alpha.base)));
+    let (status, _) = alpha
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "gina@new.example"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    // The confirmation of the change, the notice of the thief's request, the reset.
+    let reset = &sink.wait_for("gina@new.example", 3, DEADLINE).await[2];
+    let reset = token_of(&link(reset, &format!("{}/password/reset?", alpha.base)));
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": reset, "password": "a brand new long password"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/email/confirm",
+            None,
+            json!({"token": stolen}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (410, Some("token_used")),
+        "{body}"
+    );
 }
 
 /// A core context on the instance's database, with its mail settings: what other code (the

@@ -100,6 +100,14 @@ async fn spend(
     Ok(stored)
 }
 
+/// Ends every mailed link of the member (of every purpose).
+async fn end_links(conn: &mut Conn, person_id: i64) -> Result<(), CoreError> {
+    for purpose in [VERIFY, RESET, CHANGE] {
+        store::spend_tokens(conn, person_id, purpose).await?;
+    }
+    Ok(())
+}
+
 /// The token of `purpose`, locked, if it may be spent now.
 async fn peek(
     conn: &mut Conn,
@@ -195,6 +203,9 @@ pub async fn reset_password(
     password_hash: &str,
 ) -> Result<Account, CoreError> {
     let stored = spend(conn, RESET, token).await?;
+    // Every other mailed link ends too: an address change asked by whoever knew the old
+    // password (the reason for a reset) must not survive it.
+    end_links(conn, stored.person_id).await?;
     store::set_password_hash(conn, stored.person_id, password_hash).await?;
     account_store::revoke_all_tokens(conn, stored.person_id).await?;
     if let Some(address) = &stored.email {
@@ -279,7 +290,7 @@ pub async fn confirm_email_change(conn: &mut Conn, token: &str) -> Result<Accoun
         return Err(CoreError::Conflict("email_taken"));
     }
     store::change_email(conn, stored.person_id, address).await?;
-    // Links sent to the old address verify nothing any more.
-    store::spend_tokens(conn, stored.person_id, VERIFY).await?;
+    // Links sent to the old address (verification, password reset) work no more.
+    end_links(conn, stored.person_id).await?;
     account_of(conn, stored.person_id).await
 }

@@ -261,7 +261,8 @@ pub struct ReminderDue {
 /// Live, published questions by our members with no accepted answer, whose first live answer
 /// by someone else was written at or before `answered_by`, never reminded of, and whose asker
 /// would be told (kind not turned off, still in the question's private group): those never
-/// leave this list, so they must not fill it.
+/// leave this list, so they must not fill it. Only questions asked in the 30 days before
+/// `answered_by`: an instance upgraded to reminders does not remind every asker of years past.
 pub async fn reminders_due(
     conn: &mut AsyncPgConnection,
     answered_by: DateTime<Utc>,
@@ -273,6 +274,7 @@ pub async fn reminders_due(
          JOIN community_group g ON g.id = p.group_id \
          WHERE p.kind = 'question' AND p.accepted_comment_id IS NULL \
            AND p.deleted_at IS NULL AND p.removed_at IS NULL AND p.approval IS NULL \
+           AND p.created_at > $1 - interval '30 days' \
            AND EXISTS (SELECT 1 FROM comment c WHERE c.post_id = p.id AND c.parent_id IS NULL \
                AND c.deleted_at IS NULL AND c.removed_at IS NULL \
                AND c.author_id <> p.author_id AND c.created_at <= $1) \
