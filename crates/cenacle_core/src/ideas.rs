@@ -53,6 +53,15 @@ pub async fn change_idea_status(
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
+    // Read again under the lock: a second copy of the same change (a double click) that
+    // waited on the first finds it made, and changes, awards and notifies nothing.
+    let now: Option<IdeaStatus> = locked.idea_status.as_deref().and_then(|s| s.parse().ok());
+    if now == Some(to) {
+        return Ok(locked);
+    }
+    if let Some(now) = now.filter(|n| *n != from) {
+        check_idea_transition(now, to, duplicate_of)?;
+    }
     let updated = store::change_idea_status(
         conn,
         &locked,
