@@ -50,6 +50,15 @@ async fn sign_in(b: &Browser, alpha: &Instance, username: &str) {
     b.wait_text(".me", username).await;
 }
 
+/// Clicks `css` (a form's button whose answer is a page at the same path) and waits until
+/// that new page replaced this one: reading the old page's fields would race the navigation.
+async fn click_and_wait_reload(b: &Browser, css: &str) {
+    b.js_value("document.body.dataset.before = 'click'; return null")
+        .await;
+    b.click(css).await;
+    b.wait_count("body[data-before]", 0).await;
+}
+
 async fn sign_out(b: &Browser) {
     b.click("header form button").await;
     b.find("a[href='/signin']").await;
@@ -820,7 +829,7 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
     key_page(&b, "admin-accounts-en").await;
     let role = b.find("#role-bob").await;
     role.select_by_value("moderator").await.unwrap();
-    b.click("#account-bob form[action$='/role'] button").await;
+    click_and_wait_reload(&b, "#account-bob form[action$='/role'] button").await;
     b.wait_path("the accounts again", |p| p.starts_with("/admin/accounts"))
         .await;
     let (_, me) = alpha
@@ -848,8 +857,11 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
         .await;
     b.find("#instance-spam\\.test .state").await;
     b.fill("#weight-spam\\.test", "0.5").await;
-    b.click("#instance-spam\\.test form input[value=weight] ~ button")
-        .await;
+    click_and_wait_reload(
+        &b,
+        "#instance-spam\\.test form input[value=weight] ~ button",
+    )
+    .await;
     b.wait_path("the instances again", |p| p.starts_with("/admin/instances"))
         .await;
     assert_eq!(
@@ -1092,7 +1104,7 @@ async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the
     b.find(".empty").await;
     b.click("input[name=enabled]").await;
     b.fill("#first-posts", "2").await;
-    b.click("form[action$='/pending/settings'] button").await;
+    click_and_wait_reload(&b, "form[action$='/pending/settings'] button").await;
     b.wait_path("the queue again", |p| p == "/groups/support/pending")
         .await;
     assert_eq!(
