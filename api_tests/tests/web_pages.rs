@@ -1367,3 +1367,157 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
 
     b.close().await;
 }
+
+/// The number of points a text of the page says.
+async fn points_in(b: &Browser, css: &str) -> i64 {
+    let text = b.text(css).await;
+    let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+    digits.parse().unwrap_or_else(|_| panic!("{css}: {text:?}"))
+}
+
+/// Sets a `datetime-local` field (typing into one depends on the browser's locale).
+async fn set_time(b: &Browser, css: &str, at: chrono::DateTime<chrono::Utc>) {
+    let value = at.format("%Y-%m-%dT%H:%M").to_string();
+    b.js_value(&format!(
+        "document.querySelector({css:?}).value = {value:?}; return null"
+    ))
+    .await;
+}
+
+#[tokio::test]
+async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_from_the_pages() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/shop/rewards",
+            Some(&admin),
+            json!({"name_en": "Meet-up seat", "name_fr": "Place au meet-up", "kind": "physical",
+                   "price": 500, "stock": 1}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let seat = body["id"].as_i64().unwrap();
+    for who in ["bea", "carl"] {
+        alpha.member(who).await;
+        let (status, body) = alpha
+            .post(
+                "/api/v1/admin/points",
+                Some(&admin),
+                json!({"handle": who, "delta": 100, "reason": "test"}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    // The community manager puts the seat up; an end in the past comes back refused, the
+    // starting price she typed kept.
+    let manager = Browser::start("en").await;
+    sign_in(&manager, &alpha, "admin").await;
+    manager.goto(&alpha.url("/auctions")).await;
+    assert_eq!(
+        manager.find("#reward").await.prop("value").await.unwrap(),
+        Some(seat.to_string())
+    );
+    set_time(
+        &manager,
+        "#ends-at",
+        chrono::Utc::now() - chrono::Duration::hours(1),
+    )
+    .await;
+    manager.fill("#starting-price", "10").await;
+    manager.click("form[action='/auctions'] button").await;
+    manager.find("#put-up-refused").await;
+    assert_eq!(
+        manager
+            .find("#starting-price")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("10")
+    );
+    set_time(
+        &manager,
+        "#ends-at",
+        chrono::Utc::now() + chrono::Duration::hours(2),
+    )
+    .await;
+    manager.click("form[action='/auctions'] button").await;
+    let lot_path = manager
+        .wait_path("the lot's page", |p| {
+            p.starts_with("/auctions/") && p[10..].chars().all(|c| c.is_ascii_digit())
+        })
+        .await;
+    key_page(&manager, "auction-manager-en").await;
+    let (_, reward) = alpha
+        .get(&format!("/api/v1/shop/rewards/{seat}"), None)
+        .await;
+    assert_eq!(
+        reward["stock"], 0,
+        "the lot's unit left the shelf: {reward}"
+    );
+
+    // Bea bids the starting price and leads.
+    let bea = Browser::start("en").await;
+    sign_in(&bea, &alpha, "bea").await;
+    bea.goto(&alpha.url(&lot_path)).await;
+    bea.fill("#amount", "10").await;
+    click_and_wait_reload(&bea, "#bid-form button").await;
+    bea.wait_count("#you-lead:not([hidden])", 1).await;
+    bea.wait_text("#leading", "10 points").await;
+
+    // Carl, in French: the same amount is refused beside the form, his amount kept; more wins.
+    let carl = Browser::start("fr").await;
+    sign_in(&carl, &alpha, "carl").await;
+    carl.goto(&alpha.url(&lot_path)).await;
+    // Past the browser's own check (a page older than the last bid): the server refuses.
+    carl.js_value("document.getElementById('amount').removeAttribute('min'); return null")
+        .await;
+    carl.fill("#amount", "10").await;
+    click_and_wait_reload(&carl, "#bid-form button").await;
+    carl.find("#bid-refused").await;
+    assert_eq!(
+        carl.find("#amount")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("10")
+    );
+    carl.fill("#amount", "15").await;
+    click_and_wait_reload(&carl, "#bid-form button").await;
+    carl.wait_count("#you-lead:not([hidden])", 1).await;
+    // His page in French (his account's language was English).
+    carl.click("a[hreflang='fr']").await;
+    carl.wait_text("#lot-status", "en cours").await;
+    key_page(&carl, "auction-fr").await;
+
+    // Bea's page, not reloaded, shows she was outbid; her points are free again.
+    bea.wait_text("#leading", "15 points").await;
+    bea.wait_count("#you-lead[hidden]", 1).await;
+    bea.goto(&alpha.url("/shop")).await;
+    assert_eq!(
+        points_in(&bea, "#available").await,
+        points_in(&bea, "#balance").await
+    );
+
+    // The manager cancels: Carl's points and the seat go back.
+    manager.goto(&alpha.url(&lot_path)).await;
+    click_and_wait_reload(&manager, "form[action$='/cancel'] button").await;
+    manager.wait_text("#lot-status", "cancelled").await;
+    let (_, reward) = alpha
+        .get(&format!("/api/v1/shop/rewards/{seat}"), None)
+        .await;
+    assert_eq!(reward["stock"], 1, "{reward}");
+    carl.goto(&alpha.url("/shop")).await;
+    assert_eq!(
+        points_in(&carl, "#available").await,
+        points_in(&carl, "#balance").await
+    );
+    for b in [manager, bea, carl] {
+        b.close().await;
+    }
+}

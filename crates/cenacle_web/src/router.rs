@@ -4,7 +4,7 @@
 
 use crate::{
     pages::{
-        account, admin, approval, bounty, composer, email, feed, groups, join_requests,
+        account, admin, approval, auctions, bounty, composer, email, feed, groups, join_requests,
         leaderboard, notifications, person, post, proposals, reports, search, shop, votes, widgets,
     },
     render::PageError,
@@ -23,6 +23,7 @@ use cenacle_api::AppState;
 
 const STYLE: &str = include_str!("../static/style.css");
 const VOTES_JS: &str = include_str!("../static/votes.js");
+const AUCTION_JS: &str = include_str!("../static/auction.js");
 
 const CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self' https: data:; media-src 'self' https:; \
                    script-src 'self'; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -112,6 +113,11 @@ pub fn router(state: AppState) -> Router {
         .route("/shop/rewards/{id}/edit", post_route(shop::edit_reward))
         .route("/shop/rewards/{id}/restock", post_route(shop::restock))
         .route("/shop/orders", get(shop::my_orders))
+        .route("/auctions", get(auctions::list).post(auctions::put_up))
+        .route("/auctions/{id}", get(auctions::show))
+        .route("/auctions/{id}/live", get(auctions::live))
+        .route("/auctions/{id}/bid", post_route(auctions::bid))
+        .route("/auctions/{id}/cancel", post_route(auctions::cancel))
         .route("/admin/accounts", get(admin::accounts))
         .route("/admin/invites", post_route(admin::invite))
         .route(
@@ -141,6 +147,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/static/votes.js",
             get(|| async { static_file("text/javascript; charset=utf-8", VOTES_JS) }),
+        )
+        .route(
+            "/static/auction.js",
+            get(|| async { static_file("text/javascript; charset=utf-8", AUCTION_JS) }),
         )
         .layer(middleware::from_fn(security_headers))
         .with_state(state)

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admin;
 pub mod approval;
+pub mod auctions;
 pub mod bounty;
 pub mod composer;
 pub mod email;

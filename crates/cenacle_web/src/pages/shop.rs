@@ -58,7 +58,7 @@ pub struct TermsForm {
 }
 
 /// The `datetime-local` format the forms use (read as UTC).
-const FORM_TIME: &str = "%Y-%m-%dT%H:%M";
+pub(super) const FORM_TIME: &str = "%Y-%m-%dT%H:%M";
 
 impl TermsForm {
     fn of(r: &cenacle_core::model::Reward) -> TermsForm {
@@ -98,13 +98,13 @@ struct ShopPage {
 }
 
 /// Whether the signed-in visitor keeps the catalogue.
-fn manages(v: &Visitor) -> bool {
+pub(super) fn manages(v: &Visitor) -> bool {
     v.session
         .as_ref()
         .is_some_and(|s| s.account.role.allows(Permission::ManageRewards))
 }
 
-fn in_language(t: Words, en: String, fr: String) -> String {
+pub(super) fn in_language(t: Words, en: String, fr: String) -> String {
     if t.0 == Language::Fr {
         fr
     } else {
@@ -255,7 +255,7 @@ pub struct TermsFormInput {
 }
 
 /// A form's field read as a number or a UTC time (blank: none); refused naming the field.
-fn field<T>(
+pub(super) fn field<T>(
     name: &'static str,
     text: &str,
     parse: impl Fn(&str) -> Option<T>,
@@ -273,7 +273,7 @@ fn field<T>(
     })
 }
 
-fn form_time(text: &str) -> Option<DateTime<Utc>> {
+pub(super) fn form_time(text: &str) -> Option<DateTime<Utc>> {
     NaiveDateTime::parse_from_str(text, FORM_TIME)
         .ok()
         .map(|t| t.and_utc())
@@ -313,8 +313,12 @@ impl TermsFormInput {
 }
 
 /// The signed-in session behind a community manager's form, or the answer to give instead.
-fn manager_session<'a>(v: &'a Visitor, csrf: &str) -> Result<&'a Session, Box<Response>> {
-    acting(v, "/shop", csrf).map_err(|refused| Box::new(refused.into_response()))?;
+pub(super) fn manager_session<'a>(
+    v: &'a Visitor,
+    here: &str,
+    csrf: &str,
+) -> Result<&'a Session, Box<Response>> {
+    acting(v, here, csrf).map_err(|refused| Box::new(refused.into_response()))?;
     v.session.as_ref().ok_or_else(|| {
         Box::new(
             PageError::not_found(v.words, v.instance.clone())
@@ -331,7 +335,7 @@ pub async fn edit_reward(
     Path(id): Path<i64>,
     Form(form): Form<TermsFormInput>,
 ) -> Response {
-    let session = match manager_session(&v, &form.csrf) {
+    let session = match manager_session(&v, "/shop", &form.csrf) {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
@@ -364,7 +368,7 @@ pub async fn restock(
     Path(id): Path<i64>,
     Form(form): Form<RestockForm>,
 ) -> Response {
-    let session = match manager_session(&v, &form.csrf) {
+    let session = match manager_session(&v, "/shop", &form.csrf) {
         Ok(s) => s,
         Err(refused) => return *refused,
     };
