@@ -1521,3 +1521,75 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_member_answers_her_champion_invitation_accepts_the_charter_and_leaves_from_her_page() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    alpha.member("bea").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/champions/charter",
+            Some(&admin),
+            json!({"text_en": "Be **kind** and <b>helpful</b>.", "text_fr": "Soyez **bienveillant** et <b>utile</b>."}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    let (status, body) = alpha
+        .post(
+            "/api/v1/champions/nominations",
+            Some(&admin),
+            json!({"person": "bea", "groups": ["support"], "title": "Support champion"}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "bea").await;
+    b.goto(&alpha.url("/account")).await;
+    b.click("a[href='/champions/me']").await;
+    b.wait_path("her programme page", |p| p == "/champions/me")
+        .await;
+    assert_eq!(b.text("#champion-title").await, "Support champion");
+    assert!(b.source().await.contains("href=\"/groups/support\""));
+    key_page(&b, "champion-invited-en").await;
+    click_and_wait_reload(&b, "#accept-invitation").await;
+
+    // The charter: Markdown rendered, raw markup kept as text; accepting it makes her active.
+    assert_eq!(b.text("#charter strong").await, "kind");
+    assert!(b.text("#charter .body").await.contains("<b>helpful</b>"));
+    key_page(&b, "champion-charter-en").await;
+    click_and_wait_reload(&b, "#accept-charter").await;
+    b.wait_text("#champion-status", "You are a champion. Thank you!")
+        .await;
+    let (_, me) = alpha
+        .get("/api/v1/champions/me", Some(&alpha.login("bea").await))
+        .await;
+    assert_eq!(me["champion"]["status"], "active", "{me}");
+
+    // A new charter version pauses her tools until she accepts it again.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/champions/charter",
+            Some(&admin),
+            json!({"text_en": "Be kind, helpful and **patient**.", "text_fr": "Soyez **patient**.", "reason": "patience"}),
+        )
+        .await;
+    assert!(status == 200 || status == 201, "{status} {body}");
+    b.goto(&alpha.url("/champions/me")).await;
+    assert_eq!(b.text("#charter strong").await, "patient");
+    click_and_wait_reload(&b, "#accept-charter").await;
+    b.wait_count("#charter", 0).await;
+
+    // She leaves, saying why; the page keeps her reason.
+    b.click("details.manage summary").await;
+    b.fill("#leave-reason", "Less time this year").await;
+    click_and_wait_reload(&b, "#leave-programme").await;
+    b.wait_text("#exit-reason", "Reason given: Less time this year")
+        .await;
+    let (_, me) = alpha
+        .get("/api/v1/champions/me", Some(&alpha.login("bea").await))
+        .await;
+    assert_eq!(me["champion"]["status"], "exited", "{me}");
+    b.close().await;
+}

@@ -4,8 +4,9 @@
 
 use crate::{
     pages::{
-        account, admin, approval, auctions, bounty, composer, email, feed, groups, join_requests,
-        leaderboard, notifications, person, post, proposals, reports, search, shop, votes, widgets,
+        account, admin, approval, auctions, bounty, champions, composer, email, feed, groups,
+        join_requests, leaderboard, notifications, person, post, proposals, reports, search, shop,
+        votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -118,6 +119,16 @@ pub fn router(state: AppState) -> Router {
         .route("/auctions/{id}/live", get(auctions::live))
         .route("/auctions/{id}/bid", post_route(auctions::bid))
         .route("/auctions/{id}/cancel", post_route(auctions::cancel))
+        .route("/champions/me", get(champions::mine))
+        .route(
+            "/champions/me/invitation",
+            post_route(champions::answer_invitation),
+        )
+        .route(
+            "/champions/me/charter",
+            post_route(champions::accept_charter),
+        )
+        .route("/champions/me/exit", post_route(champions::leave))
         .route("/admin/accounts", get(admin::accounts))
         .route("/admin/invites", post_route(admin::invite))
         .route(

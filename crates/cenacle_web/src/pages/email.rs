@@ -387,6 +387,10 @@ fn account_page(v: &Visitor) -> MailPage {
         href: "/account/notifications",
         label: v.words.t("preferences-title"),
     });
+    p.links.push(Link {
+        href: "/champions/me",
+        label: v.words.t("account-champion-link"),
+    });
     p
 }
 

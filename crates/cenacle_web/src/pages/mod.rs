@@ -5,6 +5,7 @@ pub mod admin;
 pub mod approval;
 pub mod auctions;
 pub mod bounty;
+pub mod champions;
 pub mod composer;
 pub mod email;
 pub mod feed;
