@@ -1593,3 +1593,112 @@ async fn a_member_answers_her_champion_invitation_accepts_the_charter_and_leaves
     assert_eq!(me["champion"]["status"], "exited", "{me}");
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the_prize() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let bea = alpha.member("bea").await;
+    let carl = alpha.member("carl").await;
+    for token in [&bea, &carl] {
+        alpha
+            .post("/api/v1/groups/support/join", Some(token), json!({}))
+            .await;
+    }
+
+    // The manager opens it from the page; an unknown group comes back refused, her title kept.
+    let manager = Browser::start("en").await;
+    sign_in(&manager, &alpha, "admin").await;
+    manager.goto(&alpha.url("/leaderboard")).await;
+    manager.click("a[href='/contests']").await;
+    manager.fill("#contest-title", "November helpers").await;
+    set_time(
+        &manager,
+        "#contest-ends",
+        chrono::Utc::now() + chrono::Duration::days(1),
+    )
+    .await;
+    manager.fill("#contest-groups", "nosuchgroup").await;
+    click_and_wait_reload(&manager, "form[action='/contests'] button").await;
+    manager.find("#contest-refused").await;
+    assert_eq!(
+        manager
+            .find("#contest-title")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("November helpers")
+    );
+    set_time(
+        &manager,
+        "#contest-ends",
+        chrono::Utc::now() + chrono::Duration::days(1),
+    )
+    .await;
+    manager.fill("#contest-groups", "support").await;
+    manager.click("form[action='/contests'] button").await;
+    let contest_path = manager
+        .wait_path("the contest's page", |p| {
+            p.starts_with("/contests/") && p[10..].chars().all(|c| c.is_ascii_digit())
+        })
+        .await;
+    manager.find("#contest-state").await;
+    assert_eq!(manager.text("#contest-state").await, "running");
+
+    // Carl's answer to Bea's question is accepted: he leads the live board.
+    let (_, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&bea),
+            json!({"kind": "question", "title": "Which cable?"}),
+        )
+        .await;
+    let question = body["post"]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{question}/comments"),
+            Some(&carl),
+            json!({"body": "The shielded one."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let answer = body["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            &format!("/api/v1/posts/{question}/accepted-answer"),
+            Some(&bea),
+            Some(json!({"comment_id": answer})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "carl").await;
+    b.goto(&alpha.url("/contests")).await;
+    b.click(&format!("a[href='{contest_path}']")).await;
+    b.wait_text(
+        "#contest-board tbody tr:first-child td:nth-child(2)",
+        "carl",
+    )
+    .await;
+    b.wait_count("#contest-board tr.mine", 1).await;
+    key_page(&b, "contest-en").await;
+
+    // Closed with a prize for the first rank: Carl is paid, once, and the board is frozen.
+    let (_, before) = alpha.get("/api/v1/account/points", Some(&carl)).await;
+    manager.goto(&alpha.url(&contest_path)).await;
+    manager.fill("#prizes", "25").await;
+    click_and_wait_reload(&manager, "form[action$='/close'] button").await;
+    manager.wait_text("#contest-state", "closed").await;
+    manager.wait_count("form[action$='/close']", 0).await;
+    let (_, after) = alpha.get("/api/v1/account/points", Some(&carl)).await;
+    assert_eq!(
+        after["balance"].as_i64().unwrap() - before["balance"].as_i64().unwrap(),
+        25,
+        "{before} → {after}"
+    );
+    for b in [manager, b] {
+        b.close().await;
+    }
+}

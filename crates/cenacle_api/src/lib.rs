@@ -197,7 +197,10 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(engagement::revoke_badge))
         .routes(routes!(engagement::restore_badge))
         .routes(routes!(engagement::set_title))
-        .routes(routes!(engagement::create_contest))
+        .routes(routes!(
+            engagement::create_contest,
+            engagement::list_contests
+        ))
         .routes(routes!(engagement::get_contest))
         .routes(routes!(engagement::close_contest))
         .routes(routes!(shop::list_rewards, shop::create_reward))

@@ -1094,6 +1094,26 @@ pub async fn contest_for_update(
         .optional()?)
 }
 
+/// The latest contests: running ones first (soonest end first), then the closed ones, most
+/// recently closed first.
+pub async fn recent_contests(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<Contest>, DbError> {
+    use crate::schema::contest;
+    Ok(contest::table
+        .select(Contest::as_select())
+        .order((
+            contest::closed_at.is_not_null(),
+            contest::closed_at.desc(),
+            contest::ends_at,
+            contest::id.desc(),
+        ))
+        .limit(limit)
+        .load(conn)
+        .await?)
+}
+
 pub async fn contest(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Contest>, DbError> {
     use crate::schema::contest;
     Ok(contest::table

@@ -93,6 +93,31 @@ pub fn after_action(result: Result<(), CoreError>, v: &Visitor, to: &str) -> Res
     }
 }
 
+/// A form's refusal that is the member's to fix (a 4xx: a field's rule, not enough points,
+/// a name not found…) as its status and the words saying why, to show beside the form; any
+/// other failure as the error page.
+pub fn fixable_refusal(e: CoreError, v: &Visitor) -> Result<(StatusCode, String), Box<Response>> {
+    let e = ApiError::from(e);
+    if !matches!(e.status.as_u16(), 400 | 404 | 409 | 422) {
+        return Err(Box::new(
+            PageError::from_api(e, v.words)
+                .for_visitor(v)
+                .into_response(),
+        ));
+    }
+    let reason = e
+        .details
+        .as_ref()
+        .and_then(|d| d.get("reason"))
+        .and_then(|r| r.as_str());
+    let why = match reason {
+        // A field's rule: say what is wrong with it.
+        Some(reason) => v.words.invalid(reason),
+        None => cenacle_api::i18n::message(e.code, v.words.0).to_owned(),
+    };
+    Ok((e.status, why))
+}
+
 /// After a form: go to `to` (a path of ours), with cookies to set.
 pub fn see_other(to: &str, cookies: Vec<HeaderValue>) -> Response {
     let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response();

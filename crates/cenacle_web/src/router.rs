@@ -4,9 +4,9 @@
 
 use crate::{
     pages::{
-        account, admin, approval, auctions, bounty, champions, composer, email, feed, groups,
-        join_requests, leaderboard, notifications, person, post, proposals, reports, search, shop,
-        votes, widgets,
+        account, admin, approval, auctions, bounty, champions, composer, contests, email, feed,
+        groups, join_requests, leaderboard, notifications, person, post, proposals, reports,
+        search, shop, votes, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -119,6 +119,9 @@ pub fn router(state: AppState) -> Router {
         .route("/auctions/{id}/live", get(auctions::live))
         .route("/auctions/{id}/bid", post_route(auctions::bid))
         .route("/auctions/{id}/cancel", post_route(auctions::cancel))
+        .route("/contests", get(contests::list).post(contests::open))
+        .route("/contests/{id}", get(contests::show))
+        .route("/contests/{id}/close", post_route(contests::close))
         .route("/champions/me", get(champions::mine))
         .route(
             "/champions/me/invitation",

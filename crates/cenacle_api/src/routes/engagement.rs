@@ -793,6 +793,39 @@ pub async fn create_contest(
     Ok((axum::http::StatusCode::CREATED, Json(view)))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ContestSummary {
+    pub id: i64,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub closed: bool,
+}
+
+/// The latest contests you may read: running ones first, then the closed ones (up to 50).
+#[utoipa::path(get, path = "/api/v1/contests", tag = "engagement",
+    responses((status = 200, body = Vec<ContestSummary>)))]
+pub async fn list_contests(
+    State(state): State<AppState>,
+    crate::extract::MaybeAuth(session): crate::extract::MaybeAuth,
+) -> ApiResult<Json<Vec<ContestSummary>>> {
+    let caller = session.as_ref().map(Caller::from);
+    let mut conn = state.ctx.conn().await?;
+    let found = contests::recent_contests(&mut conn, caller.as_ref(), 50).await?;
+    Ok(Json(
+        found
+            .into_iter()
+            .map(|c| ContestSummary {
+                id: c.id,
+                title: c.title,
+                starts_at: c.starts_at,
+                ends_at: c.ends_at,
+                closed: c.closed_at.is_some(),
+            })
+            .collect(),
+    ))
+}
+
 /// A contest and its board (a contest over a private group: its members only, 404 to others).
 #[utoipa::path(get, path = "/api/v1/contests/{id}", tag = "engagement",
     params(("id" = i64, Path)),

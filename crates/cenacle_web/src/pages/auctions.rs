@@ -8,7 +8,7 @@ use super::{
     shop::{field, form_time, in_language, manager_session, manages},
 };
 use crate::{
-    render::{after_action, page, see_other, Chrome, PageError},
+    render::{after_action, fixable_refusal, page, see_other, Chrome, PageError},
     session::Visitor,
 };
 use askama::Template;
@@ -214,30 +214,6 @@ impl PutUpForm {
     }
 }
 
-/// The words saying why an action was refused, when it is the member's to fix (a 4xx); the
-/// error page otherwise.
-fn refusal(e: CoreError, v: &Visitor) -> Result<(StatusCode, String), Box<Response>> {
-    let e = ApiError::from(e);
-    if !matches!(e.status.as_u16(), 400 | 409 | 422) {
-        return Err(Box::new(
-            PageError::from_api(e, v.words)
-                .for_visitor(v)
-                .into_response(),
-        ));
-    }
-    let reason = e
-        .details
-        .as_ref()
-        .and_then(|d| d.get("reason"))
-        .and_then(|r| r.as_str());
-    let why = match reason {
-        // A field's rule: say what is wrong with it.
-        Some(reason) => v.words.invalid(reason),
-        None => cenacle_api::i18n::message(e.code, v.words.0).to_owned(),
-    };
-    Ok((e.status, why))
-}
-
 /// A community manager puts a reward up: its unit leaves the shelf until the lot sells or not.
 pub async fn put_up(
     State(state): State<AppState>,
@@ -260,7 +236,7 @@ pub async fn put_up(
     };
     match created {
         Ok(auction) => see_other(&format!("/auctions/{}", auction.id), vec![]),
-        Err(e) => match refusal(e, &v) {
+        Err(e) => match fixable_refusal(e, &v) {
             Ok((status, why)) => auctions_page(&state, &v, status, form, Some(why)).await,
             Err(page) => *page,
         },
@@ -380,7 +356,7 @@ pub async fn bid(
     };
     match placed {
         Ok(_) => see_other(&format!("{here}#bids"), vec![]),
-        Err(e) => match refusal(e, &v) {
+        Err(e) => match fixable_refusal(e, &v) {
             Ok((status, why)) => {
                 auction_page(&state, &v, id, status, Some((form.amount, why))).await
             }

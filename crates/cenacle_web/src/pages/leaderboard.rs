@@ -2,6 +2,7 @@
 //! whole instance or in one group, with the viewer's own position even outside the top.
 
 use crate::{
+    i18n::Words,
     render::{page, Chrome, PageError},
     session::Visitor,
 };
@@ -15,11 +16,13 @@ use cenacle_api::AppState;
 use cenacle_core::{
     groups,
     leaderboards::{self, Board, Span},
+    model::Author,
     people, CoreError,
 };
 use cenacle_domain::boards::BoardPeriod;
 use chrono::Utc;
 use serde::Deserialize;
+use std::collections::HashMap;
 
 /// Lines a board shows.
 const BOARD_SIZE: i64 = 20;
@@ -33,12 +36,43 @@ pub struct BoardQuery {
     group: Option<String>,
 }
 
+/// A line of a board (the leaderboard, a contest's).
 pub struct BoardLine {
-    rank: i64,
-    name: String,
-    link: String,
-    points: String,
-    mine: bool,
+    pub(super) rank: i64,
+    pub(super) name: String,
+    pub(super) link: String,
+    pub(super) points: String,
+    pub(super) mine: bool,
+}
+
+/// A board's row as a line: the person's name and profile link, their points as the
+/// visitor's language writes numbers.
+pub(super) fn board_line(
+    row: &cenacle_core::model::LeaderboardRow,
+    authors: &HashMap<i64, Author>,
+    viewer: Option<i64>,
+    t: Words,
+) -> BoardLine {
+    let (name, link) = match authors.get(&row.person_id) {
+        Some(a) => {
+            let handle = match &a.instance_host {
+                Some(host) if !a.local => format!("{}@{host}", a.username),
+                _ => a.username.clone(),
+            };
+            (
+                a.display_name.clone().unwrap_or_else(|| handle.clone()),
+                format!("/people/{handle}"),
+            )
+        }
+        None => ("?".into(), "/".into()),
+    };
+    BoardLine {
+        rank: row.rank,
+        name,
+        link,
+        points: t.number(row.points),
+        mine: Some(row.person_id) == viewer,
+    }
 }
 
 #[derive(Template)]
@@ -92,29 +126,7 @@ pub async fn show(
     };
     let t = v.words;
     let viewer = caller.as_ref().map(|c| c.person_id);
-    let line = |row: &cenacle_core::model::LeaderboardRow| {
-        let author = authors.get(&row.person_id);
-        let (name, link) = match author {
-            Some(a) => {
-                let handle = match &a.instance_host {
-                    Some(host) if !a.local => format!("{}@{host}", a.username),
-                    _ => a.username.clone(),
-                };
-                (
-                    a.display_name.clone().unwrap_or_else(|| handle.clone()),
-                    format!("/people/{handle}"),
-                )
-            }
-            None => ("?".into(), "/".into()),
-        };
-        BoardLine {
-            rank: row.rank,
-            name,
-            link,
-            points: t.number(row.points),
-            mine: Some(row.person_id) == viewer,
-        }
-    };
+    let line = |row: &cenacle_core::model::LeaderboardRow| board_line(row, &authors, viewer, t);
     let lines: Vec<BoardLine> = rows.iter().map(line).collect();
     let me = mine
         .filter(|m| !rows.iter().any(|r| r.person_id == m.person_id))

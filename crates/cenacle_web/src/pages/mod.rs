@@ -7,6 +7,7 @@ pub mod auctions;
 pub mod bounty;
 pub mod champions;
 pub mod composer;
+pub mod contests;
 pub mod email;
 pub mod feed;
 pub mod groups;

@@ -1,0 +1,289 @@
+//! Contests in the browser: the running and past contests, a contest's live board (its frozen
+//! winners once closed), and for community managers opening one and closing it with prizes.
+
+use super::{
+    leaderboard::{board_line, BoardLine},
+    shop::{field, form_time, manager_session},
+};
+use crate::{
+    render::{fixable_refusal, page, see_other, Chrome, PageError},
+    session::Visitor,
+};
+use askama::Template;
+use axum::{
+    extract::{Path, State},
+    http::StatusCode,
+    response::{IntoResponse, Response},
+    Form,
+};
+use cenacle_api::AppState;
+use cenacle_core::{accounts::Session, contests, people, CoreError, ScopedFutureExt};
+use cenacle_domain::{Permission, ValidationError};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+/// Contests a list shows.
+const LISTED: i64 = 50;
+
+pub struct ContestLine {
+    id: i64,
+    title: String,
+    period: String,
+    closed: bool,
+}
+
+/// Whether the visitor runs contests (opens and closes them).
+fn runs_contests(v: &Visitor) -> bool {
+    v.session
+        .as_ref()
+        .is_some_and(|s| s.account.role.allows(Permission::ManageGroups))
+}
+
+fn period(v: &Visitor, from: &DateTime<Utc>, to: &DateTime<Utc>) -> String {
+    format!("{} → {}", v.words.date(from), v.words.date(to))
+}
+
+/// What a community manager typed to open a contest, kept when it is refused.
+#[derive(Default, Deserialize)]
+pub struct OpenForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    starts_at: String,
+    #[serde(default)]
+    ends_at: String,
+    /// Group names, separated by commas or spaces (blank: every group).
+    #[serde(default)]
+    groups: String,
+}
+
+#[derive(Template)]
+#[template(path = "contests.html")]
+struct ContestsPage {
+    c: Chrome,
+    contests: Vec<ContestLine>,
+    manager: bool,
+    form: OpenForm,
+    refused: Option<String>,
+}
+
+async fn contests_page(
+    state: &AppState,
+    v: &Visitor,
+    status: StatusCode,
+    form: OpenForm,
+    refused: Option<String>,
+) -> Response {
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        contests::recent_contests(&mut conn, caller.as_ref(), LISTED).await
+    }
+    .await;
+    let found = match read {
+        Ok(found) => found,
+        Err(e) => return PageError::from_core(e, v).into_response(),
+    };
+    page(
+        v,
+        status,
+        &ContestsPage {
+            c: Chrome::of(v, "/contests"),
+            contests: found
+                .iter()
+                .map(|c| ContestLine {
+                    id: c.id,
+                    title: c.title.clone(),
+                    period: period(v, &c.starts_at, &c.ends_at),
+                    closed: c.closed_at.is_some(),
+                })
+                .collect(),
+            manager: runs_contests(v),
+            form,
+            refused,
+        },
+    )
+}
+
+pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
+    contests_page(&state, &v, StatusCode::OK, OpenForm::default(), None).await
+}
+
+/// The signed-in manager behind a form (contests need the group managers' right).
+fn manager<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Box<Response>> {
+    let session = manager_session(v, here, csrf)?;
+    if !session.account.role.allows(Permission::ManageGroups) {
+        return Err(Box::new(
+            PageError::from_core(CoreError::NotAllowed("manage_groups"), v).into_response(),
+        ));
+    }
+    Ok(session)
+}
+
+/// A community manager opens a contest over a period and some groups.
+pub async fn open(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<OpenForm>,
+) -> Response {
+    let session = match manager(&v, "/contests", &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let times = field("starts_at", &form.starts_at, form_time).and_then(|starts| {
+        let ends = field("ends_at", &form.ends_at, form_time)?;
+        Ok((starts.unwrap_or_else(Utc::now), ends))
+    });
+    let groups: Vec<String> = form
+        .groups
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|g| !g.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let opened = match times {
+        Ok((starts_at, Some(ends_at))) => {
+            let (title, groups) = (&form.title, &groups);
+            state
+                .ctx
+                .transaction(|conn| {
+                    contests::create_contest(conn, session, title, starts_at, ends_at, groups, &[])
+                        .scope_boxed()
+                })
+                .await
+        }
+        Ok((_, None)) => Err(ValidationError {
+            field: "ends_at",
+            code: "empty",
+        }
+        .into()),
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok(contest) => see_other(&format!("/contests/{}", contest.id), vec![]),
+        Err(e) => match fixable_refusal(e, &v) {
+            Ok((status, why)) => contests_page(&state, &v, status, form, Some(why)).await,
+            Err(page) => *page,
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "contest.html")]
+struct ContestPage {
+    c: Chrome,
+    id: i64,
+    title: String,
+    period: String,
+    closed: bool,
+    lines: Vec<BoardLine>,
+    manager: bool,
+    prizes: String,
+    refused: Option<String>,
+}
+
+async fn contest_page(
+    state: &AppState,
+    v: &Visitor,
+    id: i64,
+    status: StatusCode,
+    prizes: String,
+    refused: Option<String>,
+) -> Response {
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        let (contest, board) = contests::contest(&mut conn, caller.as_ref(), id).await?;
+        let ids: Vec<i64> = board.iter().map(|r| r.person_id).collect();
+        let authors = people::authors(&mut conn, &ids).await?;
+        Ok::<_, CoreError>((contest, board, authors))
+    }
+    .await;
+    let (contest, board, authors) = match read {
+        Ok(found) => found,
+        Err(e) => return PageError::from_core(e, v).into_response(),
+    };
+    let viewer = caller.as_ref().map(|c| c.person_id);
+    page(
+        v,
+        status,
+        &ContestPage {
+            c: Chrome::of(v, &format!("/contests/{id}")),
+            id,
+            title: contest.title.clone(),
+            period: period(v, &contest.starts_at, &contest.ends_at),
+            closed: contest.closed_at.is_some(),
+            lines: board
+                .iter()
+                .map(|row| board_line(row, &authors, viewer, v.words))
+                .collect(),
+            manager: runs_contests(v),
+            prizes,
+            refused,
+        },
+    )
+}
+
+/// A contest's board: live while it runs, its winners once closed.
+pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
+    contest_page(&state, &v, id, StatusCode::OK, String::new(), None).await
+}
+
+#[derive(Deserialize)]
+pub struct CloseForm {
+    #[serde(default)]
+    csrf: String,
+    /// Points for rank 1, 2, 3…, separated by commas or spaces.
+    #[serde(default)]
+    prizes: String,
+}
+
+/// Reads "100, 50, 20" as the prizes of ranks 1, 2 and 3.
+fn prizes(text: &str) -> Result<Vec<i64>, CoreError> {
+    text.split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.parse::<i64>().map_err(|_| {
+                ValidationError {
+                    field: "prizes",
+                    code: "invalid",
+                }
+                .into()
+            })
+        })
+        .collect()
+}
+
+/// A community manager closes a contest: its top frozen as the winners, prizes paid.
+pub async fn close(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<CloseForm>,
+) -> Response {
+    let here = format!("/contests/{id}");
+    let session = match manager(&v, &here, &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let closed = match prizes(&form.prizes) {
+        Ok(prizes) => {
+            let prizes = &prizes;
+            state
+                .ctx
+                .transaction(|conn| {
+                    contests::close_contest(conn, session, id, prizes, None).scope_boxed()
+                })
+                .await
+        }
+        Err(e) => Err(e),
+    };
+    match closed {
+        Ok(_) => see_other(&here, vec![]),
+        Err(e) => match fixable_refusal(e, &v) {
+            Ok((status, why)) => contest_page(&state, &v, id, status, form.prizes, Some(why)).await,
+            Err(page) => *page,
+        },
+    }
+}
