@@ -1702,3 +1702,65 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
         b.close().await;
     }
 }
+
+#[tokio::test]
+async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges_page() {
+    let (_hosts, alpha) = instance_with_group().await;
+    alpha.member("bea").await;
+    let badges_of_bea = || async {
+        let (_, profile) = alpha.get("/api/v1/people/bea", None).await;
+        profile["badges"]
+            .as_array()
+            .map(|all| {
+                all.iter()
+                    .filter_map(|b| b["slug"].as_str().map(str::to_owned))
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default()
+    };
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "admin").await;
+    b.goto(&alpha.url("/admin/accounts")).await;
+    b.click("a[href='/admin/badges']").await;
+    b.find("#badge-staff").await;
+    key_page(&b, "admin-badges-en").await;
+    // The champion badge follows the programme: not offered here.
+    b.wait_count("#badge-slug option[value=superuser]", 0).await;
+
+    b.fill("#badge-handle", "bea").await;
+    b.js_value("document.getElementById('badge-slug').value = 'staff'; return null")
+        .await;
+    click_and_wait_reload(&b, "#badge-award").await;
+    b.find("#badge-done").await;
+    assert!(badges_of_bea().await.contains(&"staff".to_owned()));
+
+    // Revoking needs a reason: refused beside the form, the member and badge kept.
+    b.fill("#badge-handle", "bea").await;
+    b.js_value("document.getElementById('badge-slug').value = 'staff'; return null")
+        .await;
+    click_and_wait_reload(&b, "#badge-revoke").await;
+    b.find("#badge-refused").await;
+    assert_eq!(
+        b.find("#badge-handle")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("bea")
+    );
+    assert!(badges_of_bea().await.contains(&"staff".to_owned()));
+    b.fill("#badge-reason", "Left the company").await;
+    click_and_wait_reload(&b, "#badge-revoke").await;
+    b.find("#badge-done").await;
+    assert!(!badges_of_bea().await.contains(&"staff".to_owned()));
+
+    b.fill("#badge-handle", "bea").await;
+    b.js_value("document.getElementById('badge-slug').value = 'staff'; return null")
+        .await;
+    b.fill("#badge-reason", "Came back").await;
+    click_and_wait_reload(&b, "#badge-restore").await;
+    b.find("#badge-done").await;
+    assert!(badges_of_bea().await.contains(&"staff".to_owned()));
+    b.close().await;
+}

@@ -1,7 +1,7 @@
 //! Badges given by hand (honorific ones such as Superuser or Staff), revoked with a reason,
 //! and worn as a title. Automatic badges are awarded in `rewards`.
 
-use crate::{accounts::Session, admin::require, Caller, Conn, CoreError};
+use crate::{accounts::Session, admin::require, people, Caller, Conn, Context, CoreError};
 use cenacle_db::badges::{self as store, Badge};
 use cenacle_domain::{
     champions::{ChampionRefusal, CHAMPION_BADGE},
@@ -129,6 +129,50 @@ pub async fn restore_badge(
         return Err(CoreError::Conflict("badge_held"));
     }
     Ok(())
+}
+
+/// What a community manager does to someone's badge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadgeChange {
+    Award,
+    Revoke,
+    Restore,
+}
+
+impl BadgeChange {
+    pub fn parse(text: &str) -> Option<BadgeChange> {
+        match text {
+            "award" => Some(BadgeChange::Award),
+            "revoke" => Some(BadgeChange::Revoke),
+            "restore" => Some(BadgeChange::Restore),
+            _ => None,
+        }
+    }
+}
+
+/// A community manager's change to the badge of the person named by `handle` (`username` or
+/// `user@host`): the one entry the API and the admin page share. Revoking and restoring need
+/// a reason.
+pub async fn change_badge(
+    conn: &mut Conn,
+    ctx: &Context,
+    session: &Session,
+    handle: &str,
+    slug: &str,
+    reason: Option<&str>,
+    change: BadgeChange,
+) -> Result<(), CoreError> {
+    require(session, Permission::ManageGroups)?;
+    let person = people::person_by_handle(conn, ctx, handle.trim()).await?.id;
+    match change {
+        BadgeChange::Award => award_badge(conn, session, person, slug, reason).await,
+        BadgeChange::Revoke => {
+            revoke_badge(conn, session, person, slug, reason.unwrap_or("")).await
+        }
+        BadgeChange::Restore => {
+            restore_badge(conn, session, person, slug, reason.unwrap_or("")).await
+        }
+    }
 }
 
 /// Wears one of one's badges as a title (None: no title).

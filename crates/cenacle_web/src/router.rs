@@ -4,8 +4,8 @@
 
 use crate::{
     pages::{
-        account, admin, approval, auctions, bounty, champions, composer, contests, email, feed,
-        groups, join_requests, leaderboard, notifications, person, post, proposals, reports,
+        account, admin, approval, auctions, badges, bounty, champions, composer, contests, email,
+        feed, groups, join_requests, leaderboard, notifications, person, post, proposals, reports,
         search, shop, votes, widgets,
     },
     render::PageError,
@@ -133,6 +133,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/champions/me/exit", post_route(champions::leave))
         .route("/admin/accounts", get(admin::accounts))
+        .route("/admin/badges", get(badges::show).post(badges::change))
         .route("/admin/invites", post_route(admin::invite))
         .route(
             "/admin/accounts/{username}/role",

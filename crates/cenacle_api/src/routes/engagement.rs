@@ -13,7 +13,9 @@ use axum::{
 };
 use cenacle_core::{
     accounts::Session,
-    admin, badges as badge_cases, bounties, champions, contests, groups, identity,
+    admin,
+    badges::{self as badge_cases, BadgeChange},
+    bounties, champions, contests, groups, identity,
     leaderboards::{self, Board, Span},
     model::{Author, Badge, Bounty, Contest, LeaderboardRow, PersonActor},
     people, points, Caller, Conn, Context, CoreError, ScopedFutureExt,
@@ -613,15 +615,7 @@ pub struct BadgeAwardRequest {
     pub reason: Option<String>,
 }
 
-/// What a community manager does to someone's badge.
-#[derive(Clone, Copy)]
-enum BadgeChange {
-    Award,
-    Revoke,
-    Restore,
-}
-
-/// The one transaction of the three badge endpoints: the person by handle, then the change.
+/// The one transaction of the three badge endpoints.
 async fn change_badge(
     state: &AppState,
     session: &Session,
@@ -630,23 +624,15 @@ async fn change_badge(
 ) -> ApiResult<axum::http::StatusCode> {
     let ctx = &state.ctx;
     ctx.transaction(|conn| {
-        async move {
-            let person = person_by_handle(conn, ctx, &req.handle).await?.id;
-            let (badge, reason) = (req.badge.as_str(), req.reason.as_deref());
-            match change {
-                BadgeChange::Award => {
-                    badge_cases::award_badge(conn, session, person, badge, reason).await
-                }
-                BadgeChange::Revoke => {
-                    let reason = reason.unwrap_or("");
-                    badge_cases::revoke_badge(conn, session, person, badge, reason).await
-                }
-                BadgeChange::Restore => {
-                    let reason = reason.unwrap_or("");
-                    badge_cases::restore_badge(conn, session, person, badge, reason).await
-                }
-            }
-        }
+        badge_cases::change_badge(
+            conn,
+            ctx,
+            session,
+            &req.handle,
+            &req.badge,
+            req.reason.as_deref(),
+            change,
+        )
         .scope_boxed()
     })
     .await?;

@@ -4,6 +4,7 @@ pub mod account;
 pub mod admin;
 pub mod approval;
 pub mod auctions;
+pub mod badges;
 pub mod bounty;
 pub mod champions;
 pub mod composer;
