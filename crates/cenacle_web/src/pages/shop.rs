@@ -4,7 +4,7 @@
 use super::{acting, signed_in};
 use crate::{
     i18n::Words,
-    render::{after_action, page, see_other, Chrome, PageError},
+    render::{after_action, fixable_refusal, page, see_other, Chrome, PageError},
     session::Visitor,
 };
 use askama::Template;
@@ -14,7 +14,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
-use cenacle_api::{error::ApiError, AppState};
+use cenacle_api::AppState;
 use cenacle_core::{
     accounts::Session,
     orders, points,
@@ -208,24 +208,15 @@ pub async fn redeem(
     let redeemed = ctx
         .transaction(|conn| shop::redeem(conn, ctx, caller_ref, id, address).scope_boxed())
         .await;
-    let refusal = match redeemed {
-        Ok(order) => return see_other(&format!("/shop/orders#order-{}", order.id), vec![]),
-        Err(e) => ApiError::from(e),
-    };
-    if !matches!(refusal.status.as_u16(), 400 | 409 | 422) {
-        return PageError::from_api(refusal, v.words)
-            .for_visitor(&v)
-            .into_response();
+    match redeemed {
+        Ok(order) => see_other(&format!("/shop/orders#order-{}", order.id), vec![]),
+        Err(e) => match fixable_refusal(e, &v) {
+            Ok((status, why)) => {
+                shop_page(&state, &v, &caller, status, Some((id, why, form.address))).await
+            }
+            Err(page) => *page,
+        },
     }
-    let why = cenacle_api::i18n::message(refusal.code, v.words.0).to_owned();
-    shop_page(
-        &state,
-        &v,
-        &caller,
-        refusal.status,
-        Some((id, why, form.address)),
-    )
-    .await
 }
 
 #[derive(Deserialize)]
