@@ -1468,6 +1468,10 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
     bea.wait_count("#you-lead:not([hidden])", 1).await;
     bea.wait_text("#leading", "10 points").await;
 
+    // Bea's page stays as it is from now on (a reload would drop this mark).
+    bea.js_value("document.body.dataset.kept = 'yes'; return null")
+        .await;
+
     // Carl, in French: the same amount is refused beside the form, his amount kept; more wins.
     let carl = Browser::start("fr").await;
     sign_in(&carl, &alpha, "carl").await;
@@ -1498,6 +1502,8 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
     // Bea's page, not reloaded, shows she was outbid; her points are free again.
     bea.wait_text("#leading", "15 points").await;
     bea.wait_count("#you-lead[hidden]", 1).await;
+    bea.wait_count("#outbid:not([hidden])", 1).await;
+    bea.wait_count("body[data-kept]", 1).await;
     bea.goto(&alpha.url("/shop")).await;
     assert_eq!(
         points_in(&bea, "#available").await,
@@ -1585,7 +1591,7 @@ async fn a_member_answers_her_champion_invitation_accepts_the_charter_and_leaves
     b.click("details.manage summary").await;
     b.fill("#leave-reason", "Less time this year").await;
     click_and_wait_reload(&b, "#leave-programme").await;
-    b.wait_text("#exit-reason", "Reason given: Less time this year")
+    b.wait_text("#exit-reason", "Reason: Less time this year")
         .await;
     let (_, me) = alpha
         .get("/api/v1/champions/me", Some(&alpha.login("bea").await))
@@ -1688,7 +1694,7 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     // Closed with a prize for the first rank: Carl is paid, once, and the board is frozen.
     let (_, before) = alpha.get("/api/v1/account/points", Some(&carl)).await;
     manager.goto(&alpha.url(&contest_path)).await;
-    manager.fill("#prizes", "25").await;
+    manager.fill("#prize-1", "25").await;
     click_and_wait_reload(&manager, "form[action$='/close'] button").await;
     manager.wait_text("#contest-state", "closed").await;
     manager.wait_count("form[action$='/close']", 0).await;

@@ -402,7 +402,14 @@ pub async fn end_by_manager(
     require(session, Permission::RunChampionProgramme)?;
     let reason = require_reason(reason)?;
     let person = people::person_by_handle(conn, ctx, handle).await?;
-    end_term(conn, person.id, session.account.person_id, exit, reason).await
+    end_term(
+        conn,
+        person.id,
+        session.account.person_id,
+        exit,
+        Some(reason),
+    )
+    .await
 }
 
 /// A champion leaves the programme.
@@ -411,10 +418,9 @@ pub async fn leave(
     caller: &Caller,
     reason: Option<&str>,
 ) -> Result<ChampionRow, CoreError> {
-    let reason = reason
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-        .unwrap_or("voluntary exit");
+    // No reason given: none shown to the member (not a placeholder in one language); the
+    // audit trail and the badge's history say how they left.
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     end_term(
         conn,
         caller.person_id,
@@ -432,7 +438,7 @@ async fn end_term(
     person_id: i64,
     by: i64,
     exit: Exit,
-    reason: &str,
+    reason: Option<&str>,
 ) -> Result<ChampionRow, CoreError> {
     let current = row_for_update(conn, person_id).await?;
     if !matches!(
@@ -442,8 +448,9 @@ async fn end_term(
         return Err(ChampionRefusal::NotActive.into());
     }
     store::end(conn, person_id, reason).await?;
+    let recorded = reason.unwrap_or(exit.action());
     if let Some(badge) = badge_store::badge_by_slug(conn, CHAMPION_BADGE).await? {
-        badge_store::revoke(conn, badge.id, person_id, by, reason).await?;
+        badge_store::revoke(conn, badge.id, person_id, by, recorded).await?;
     }
     if let Some(group) = store::local_only_group(conn).await? {
         content::remove_membership(conn, group.id, person_id).await?;
@@ -453,7 +460,7 @@ async fn end_term(
         person_id,
         by,
         exit.action(),
-        Some(reason),
+        Some(recorded),
         Some("status, badge, title, tools and champions group removed; content kept"),
     )
     .await?;

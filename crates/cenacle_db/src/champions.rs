@@ -260,14 +260,14 @@ pub async fn set_renewal_due(
 pub async fn end(
     conn: &mut AsyncPgConnection,
     person_id: i64,
-    reason: &str,
+    reason: Option<&str>,
 ) -> Result<(), DbError> {
     diesel::sql_query(
         "UPDATE champion SET status = 'exited', exit_reason = $2, exited_at = now() \
          WHERE person_id = $1",
     )
     .bind::<BigInt, _>(person_id)
-    .bind::<Text, _>(reason)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(reason)
     .execute(conn)
     .await?;
     diesel::sql_query(

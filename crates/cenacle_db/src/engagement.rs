@@ -1094,19 +1094,32 @@ pub async fn contest_for_update(
         .optional()?)
 }
 
-/// The latest contests: running ones first (soonest end first), then the closed ones, most
-/// recently closed first.
+/// The latest contests `viewer` may read (-1: nobody signed in): unclosed ones first, then
+/// the closed ones, latest end first. A contest over a private group is listed to that
+/// group's members only (by membership, as the feeds filter: stricter than the one-group rule,
+/// which also lets in those who moderate every group). Filtered before the limit, so the
+/// readable ones fill it.
 pub async fn recent_contests(
     conn: &mut AsyncPgConnection,
+    viewer: i64,
     limit: i64,
 ) -> Result<Vec<Contest>, DbError> {
     use crate::schema::contest;
+    use diesel::sql_types::{BigInt, Bool};
+    let readable = diesel::dsl::sql::<Bool>(
+        "NOT EXISTS (SELECT 1 FROM community_group g \
+           WHERE g.id = ANY(contest.group_ids) AND g.visibility = 'private' \
+             AND NOT EXISTS (SELECT 1 FROM group_membership m \
+                             WHERE m.group_id = g.id AND m.person_id = ",
+    )
+    .bind::<BigInt, _>(viewer)
+    .sql("))");
     Ok(contest::table
         .select(Contest::as_select())
+        .filter(readable)
         .order((
             contest::closed_at.is_not_null(),
-            contest::closed_at.desc(),
-            contest::ends_at,
+            contest::ends_at.desc(),
             contest::id.desc(),
         ))
         .limit(limit)

@@ -8,6 +8,13 @@
   if (!lot) { return; }
   var url = "/auctions/" + lot.getAttribute("data-auction") + "/live";
   var amount = document.getElementById("amount");
+  var lead = document.getElementById("you-lead");
+  var outbid = document.getElementById("outbid");
+  var reserve = document.getElementById("reserve-unmet");
+  var wasLeading = lead && !lead.hidden;
+  // The amount the page suggested (none after a refusal: the member's amount stays as typed),
+  // raised with the next minimum unless the member typed another.
+  var suggested = amount ? amount.getAttribute("data-suggested") : null;
   function text(id, value) {
     var el = document.getElementById(id);
     if (el && el.textContent !== value) { el.textContent = value; }
@@ -20,17 +27,21 @@
         return response.json();
       })
       .then(function (state) {
+        text("price-label", state.price_label);
         text("leading", state.price);
         text("lot-status", state.status);
         text("ends-at", state.ends_at);
         text("next-minimum-value", String(state.next_minimum));
-        var lead = document.getElementById("you-lead");
+        if (reserve) { reserve.hidden = !state.reserve_unmet; }
         if (lead) { lead.hidden = !state.leading; }
+        // Said once, in the status region, when someone takes the lead from you.
+        if (outbid && wasLeading && !state.leading) { outbid.hidden = false; }
+        if (state.leading) { wasLeading = true; if (outbid) { outbid.hidden = true; } }
         if (amount) {
           amount.min = String(state.next_minimum);
-          // Raise the suggested amount, unless the member is typing one.
-          if (document.activeElement !== amount && Number(amount.value) < state.next_minimum) {
+          if (amount.value === suggested && Number(amount.value) < state.next_minimum) {
             amount.value = String(state.next_minimum);
+            suggested = amount.value;
           }
         }
         if (state.open) { schedule(); }

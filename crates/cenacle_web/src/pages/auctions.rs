@@ -36,6 +36,8 @@ pub struct LotCard {
     description: String,
     /// The leading bid, or the starting price when nobody bid yet.
     price: String,
+    /// "Leading bid" or "Starting price", as `price` is one or the other.
+    price_label: String,
     has_bids: bool,
     next_minimum: i64,
     ends_at: String,
@@ -68,6 +70,11 @@ fn lot_card(v: &Visitor, a: &Auction, names: &HashMap<i64, (String, String)>) ->
             a.leading_amount.unwrap_or(a.starting_price),
         ),
         has_bids: a.leading_amount.is_some(),
+        price_label: t.t(if a.leading_amount.is_some() {
+            "auction-leading"
+        } else {
+            "auction-starting"
+        }),
         next_minimum: next_minimum(a),
         ends_at: t.date(&a.ends_at),
         ends_at_iso: a.ends_at.to_rfc3339(),

@@ -179,7 +179,8 @@ struct ContestPage {
     closed: bool,
     lines: Vec<BoardLine>,
     manager: bool,
-    prizes: String,
+    /// The prize fields, rank 1 first, as typed.
+    prizes: Vec<String>,
     refused: Option<String>,
 }
 
@@ -188,7 +189,7 @@ async fn contest_page(
     v: &Visitor,
     id: i64,
     status: StatusCode,
-    prizes: String,
+    prizes: Vec<String>,
     refused: Option<String>,
 ) -> Response {
     let caller = v.caller();
@@ -227,32 +228,58 @@ async fn contest_page(
 
 /// A contest's board: live while it runs, its winners once closed.
 pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
-    contest_page(&state, &v, id, StatusCode::OK, String::new(), None).await
+    let blank = vec![String::new(); PRIZE_RANKS];
+    contest_page(&state, &v, id, StatusCode::OK, blank, None).await
 }
 
-#[derive(Deserialize)]
+/// Ranks a close form offers a prize for (the API takes more).
+const PRIZE_RANKS: usize = 5;
+
+#[derive(Default, Deserialize)]
 pub struct CloseForm {
     #[serde(default)]
     csrf: String,
-    /// Points for rank 1, 2, 3…, separated by commas or spaces.
+    /// Points for ranks 1 to 5, one number field each (blank: no prize for that rank).
     #[serde(default)]
-    prizes: String,
+    prize_1: String,
+    #[serde(default)]
+    prize_2: String,
+    #[serde(default)]
+    prize_3: String,
+    #[serde(default)]
+    prize_4: String,
+    #[serde(default)]
+    prize_5: String,
 }
 
-/// Reads "100, 50, 20" as the prizes of ranks 1, 2 and 3.
-fn prizes(text: &str) -> Result<Vec<i64>, CoreError> {
-    text.split(|c: char| c == ',' || c.is_whitespace())
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            p.parse::<i64>().map_err(|_| {
-                ValidationError {
-                    field: "prizes",
-                    code: "invalid",
-                }
-                .into()
-            })
-        })
-        .collect()
+impl CloseForm {
+    fn fields(&self) -> [&str; PRIZE_RANKS] {
+        [
+            &self.prize_1,
+            &self.prize_2,
+            &self.prize_3,
+            &self.prize_4,
+            &self.prize_5,
+        ]
+    }
+
+    /// The prizes of ranks 1, 2, 3… up to the last one filled (a blank before it: 0).
+    fn prizes(&self) -> Result<Vec<i64>, CoreError> {
+        let fields = self.fields();
+        let filled = fields
+            .iter()
+            .rposition(|f| !f.trim().is_empty())
+            .map_or(0, |last| last + 1);
+        fields[..filled]
+            .iter()
+            .map(|f| Ok(field("prizes", f, |t| t.parse::<i64>().ok())?.unwrap_or(0)))
+            .collect()
+    }
+
+    /// The fields as typed, to show them again after a refusal.
+    fn typed(&self) -> Vec<String> {
+        self.fields().iter().map(|f| f.to_string()).collect()
+    }
 }
 
 /// A community manager closes a contest: its top frozen as the winners, prizes paid.
@@ -267,7 +294,7 @@ pub async fn close(
         Ok(s) => s,
         Err(refused) => return *refused,
     };
-    let closed = match prizes(&form.prizes) {
+    let closed = match form.prizes() {
         Ok(prizes) => {
             let prizes = &prizes;
             state
@@ -282,7 +309,9 @@ pub async fn close(
     match closed {
         Ok(_) => see_other(&here, vec![]),
         Err(e) => match fixable_refusal(e, &v) {
-            Ok((status, why)) => contest_page(&state, &v, id, status, form.prizes, Some(why)).await,
+            Ok((status, why)) => {
+                contest_page(&state, &v, id, status, form.typed(), Some(why)).await
+            }
             Err(page) => *page,
         },
     }
