@@ -5,11 +5,13 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use cenacle_core::{notifications, ScopedFutureExt};
+use cenacle_core::{notification_mails, notifications, ScopedFutureExt};
 use cenacle_domain::Role;
 use chrono::{Duration, Utc};
 use common::engagement::{setup, vote};
 use common::TestApp;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 
 async fn ask(t: &TestApp, token: &str, kind: &str, title: &str) -> i64 {
@@ -170,7 +172,9 @@ async fn a_preference_off_stops_that_kind_only() {
     let prefs = t
         .get("/api/v1/notifications/preferences", Some(&asker))
         .await;
-    assert_eq!(prefs.json["preferences"]["reply"], "in_app");
+    // Replies are mailed at once unless one says otherwise; likes stay in the app.
+    assert_eq!(prefs.json["preferences"]["reply"], "email_immediate");
+    assert_eq!(prefs.json["preferences"]["like"], "in_app");
     assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 8);
     let set = t
         .request(
@@ -434,4 +438,97 @@ async fn the_accept_reminder_fires_once_after_the_delay_and_not_once_accepted() 
     // Run again (or by a second server): no second reminder.
     assert_eq!(run(later + Duration::hours(100)).await, 0);
     assert_eq!(reminders().await.len(), 1);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(t: &TestApp, query: &str) -> i64 {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(query)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .n
+}
+
+async fn sql(t: &TestApp, statement: &str) {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(statement)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// What the mail worker does first on each pass.
+async fn mail_pass(t: &TestApp) -> usize {
+    t.ctx
+        .transaction(|conn| {
+            notification_mails::mail_immediate_notifications(conn, &t.ctx, 50).scope_boxed()
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verified_address() {
+    let (t, _) = common::engagement::setup_with(|s| s.email.enabled = true).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let fans: Vec<String> = members(&t, &["ana", "ben", "cleo"]).await;
+    for (name, verified) in [("answerer", "now()"), ("asker", "NULL")] {
+        sql(
+            &t,
+            &format!(
+                "UPDATE local_user SET email = '{name}@example.org', email_verified_at = {verified} \
+                 WHERE person_id = (SELECT id FROM person WHERE username = '{name}')"
+            ),
+        )
+        .await;
+    }
+    let set = t
+        .request(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&answerer),
+            Some(json!({"preferences": {"like": "email_immediate"}})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+    let q = ask(&t, &asker, "question", "Which kettle?").await;
+    let a = reply(&t, &answerer, q, None).await;
+    let path = format!("/api/v1/comments/{a}/vote");
+    for fan in &fans {
+        vote(&t, fan, &path, json!("like")).await;
+    }
+    // The asker's reply notification (default: at once) and one grouped like row are due.
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM notification WHERE mail_due = 'immediate'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(mail_pass(&t).await, 2);
+    assert_eq!(mail_pass(&t).await, 0, "each notification is mailed once");
+    // Three likes, one mail; the asker's address is not verified: no mail to it.
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM mail_queue WHERE to_address = 'answerer@example.org' \
+                   AND kind = 'notifications' AND subject LIKE '%3 people liked%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
+    // A fourth like on the same unread row mails nothing more.
+    let dan = t.member("dan").await;
+    vote(&t, &dan, &path, json!("like")).await;
+    assert_eq!(mail_pass(&t).await, 0);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
 }

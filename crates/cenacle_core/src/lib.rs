@@ -43,6 +43,7 @@ pub mod media;
 pub mod model;
 pub mod moderation;
 pub mod moderation_log;
+pub mod notification_mails;
 pub mod notifications;
 pub mod orders;
 pub mod people;

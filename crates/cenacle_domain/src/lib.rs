@@ -17,6 +17,7 @@ pub mod mail;
 pub mod moderation;
 pub mod moderators;
 pub mod mood;
+pub mod notification_mail;
 pub mod notifications;
 pub mod origin;
 pub mod reports;
