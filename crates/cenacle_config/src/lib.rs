@@ -266,6 +266,10 @@ pub struct LimitSettings {
     pub login_per_ip: u32,
     pub login_per_account: u32,
     pub register_per_ip: u32,
+    /// Mail-sending requests (forgotten password, verification again, address change) per
+    /// client address, and per address named, in one window.
+    pub mail_requests_per_ip: u32,
+    pub mail_requests_per_address: u32,
     pub rate_window_seconds: u64,
     /// `Idempotency-Key`s (and the answers kept for them) are forgotten this long after their
     /// first use.
