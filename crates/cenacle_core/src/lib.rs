@@ -26,6 +26,7 @@ pub mod champions;
 pub mod comments;
 pub mod contests;
 mod context;
+pub mod digests;
 mod error;
 pub mod federation;
 pub mod feeds;

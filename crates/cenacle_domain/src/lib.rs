@@ -9,6 +9,7 @@ pub mod champions;
 pub mod client_address;
 pub mod content;
 pub mod delivery;
+pub mod digest;
 pub mod engagement;
 pub mod group_bans;
 pub mod influence;
