@@ -242,6 +242,8 @@ mod tests {
             login_per_ip: 1000,
             login_per_account: per_account,
             register_per_ip: 10,
+            mail_requests_per_ip: 10,
+            mail_requests_per_address: 3,
             rate_window_seconds: 300,
             idempotency_key_retention_hours: 24,
         })

@@ -136,8 +136,12 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let every = std::time::Duration::from_secs(settings.email.digest_interval_seconds);
         let enabled = settings.email.enabled;
         tokio::spawn(async move {
+            // No mail, no digests: the task ends at once.
+            if !enabled {
+                return;
+            }
             let mut tick = tokio::time::interval(every);
-            while enabled {
+            loop {
                 tokio::select! {
                     _ = tick.tick() => {
                         let sent = ctx
