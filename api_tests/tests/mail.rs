@@ -709,3 +709,107 @@ async fn the_pages_of_mailed_links_need_their_form_token_and_work() {
     assert_eq!(status, 410);
     assert!(page.contains("form-error"));
 }
+
+/// The Must-show of issue 16: a reply to a member's question mails them (replies are mailed
+/// at once by default) with a link to the answer and a working unsubscribe link; once they
+/// unsubscribe, the next reply mails nothing. The negative is read after a later marker mail
+/// (a password reset, queued after the second reply) has arrived: the worker turns pending
+/// notifications into mails before it sends what is queued, so by then it had its chance.
+#[tokio::test]
+async fn a_reply_is_mailed_with_an_unsubscribe_link_and_none_after_unsubscribing() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "coffee", "title": "Coffee"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let asker = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let neighbour = alpha.member("neighbour").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/coffee/posts",
+            Some(&asker),
+            json!({"kind": "question", "title": "Which grinder?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let question = body["post"]["id"].as_i64().unwrap();
+    let reply = async |text: &str| {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/posts/{question}/comments"),
+                Some(&neighbour),
+                json!({"body": text}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["id"].as_i64().unwrap()
+    };
+
+    let answer = reply("A burr grinder.").await;
+    let mails = sink.wait_for("hugo@example.org", 2, DEADLINE).await;
+    let mail = &mails[1];
+    let subject = mail["headers"]["subject"].as_str().unwrap();
+    assert!(subject.contains("neighbour replied to"), "{subject}");
+    let page = link(mail, &format!("{}/posts/{question}", alpha.base));
+    assert!(page.ends_with(&format!("#answer-{answer}")), "{page}");
+    let (status, _) = alpha.get(&format!("/posts/{question}"), None).await;
+    assert_eq!(status, 200);
+    let header = mail["headers"]["list-unsubscribe"].as_str().unwrap();
+    let url = header.trim_start_matches('<').trim_end_matches('>');
+    assert!(url.contains("k=notifications"), "{url}");
+    let response = alpha
+        .http
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    // Another reply after unsubscribing, then the marker.
+    reply("Or a hand grinder.").await;
+    let (status, _) = alpha
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": "hugo@example.org"}),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let mails = sink.wait_for("hugo@example.org", 3, DEADLINE).await;
+    assert!(
+        mails[2]["headers"]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("Reset your password"),
+        "{}",
+        mails[2]["headers"]["subject"]
+    );
+    let mut db = connect(&alpha).await;
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM notification WHERE mail_due IS NOT NULL"
+        )
+        .await,
+        0,
+        "the second reply's notification was handled before the marker was sent"
+    );
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM notification WHERE kind = 'reply'"
+        )
+        .await,
+        2,
+        "still notified in the app"
+    );
+    assert_eq!(sink.to("hugo@example.org").len(), 3);
+}

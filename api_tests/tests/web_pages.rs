@@ -1348,6 +1348,9 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
     b.click("a[href='/account/notifications']").await;
     b.js_value("document.querySelector('#pref-reply').value = 'off'")
         .await;
+    // Her local time, which her digests go by: UTC+01:00.
+    b.js_value("document.querySelector('#utc-offset').value = '60'")
+        .await;
     key_page(&b, "account-en").await;
     b.click("#save-preferences").await;
     b.wait_path("the saved preferences", |p| {
@@ -1359,6 +1362,15 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
             .await,
         "off"
     );
+    assert_eq!(
+        b.js_value("return document.querySelector('#utc-offset').value")
+            .await,
+        "60"
+    );
+    let (_, prefs) = alpha
+        .get("/api/v1/notifications/preferences", Some(&alice))
+        .await;
+    assert_eq!(prefs["utc_offset_minutes"], 60, "{prefs}");
     answer().await;
     let (_, count) = alpha
         .get("/api/v1/notifications/unread-count", Some(&alice))

@@ -127,6 +127,7 @@ pub const ALL_CODES: &[&str] = &[
     "unknown_mail_kind",
     "unknown_notification_kind",
     "unknown_notification_delivery",
+    "utc_offset_out_of_range",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -230,11 +231,14 @@ impl From<CoreError> for ApiError {
             return Self::database_busy();
         }
         match err {
-            // A notification preference names its own mistake (a kind or a delivery).
+            // A notification preference names its own mistake (a kind or a delivery), as does
+            // a local time out of range.
             Validation(v)
                 if matches!(
                     v.code,
-                    "unknown_notification_kind" | "unknown_notification_delivery"
+                    "unknown_notification_kind"
+                        | "unknown_notification_delivery"
+                        | "utc_offset_out_of_range"
                 ) =>
             {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, v.code)

@@ -51,6 +51,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Unknown delivery: use in_app, email_immediate, email_daily, email_weekly or off.",
             "Mode de réception inconnu : utilisez in_app, email_immediate, email_daily, email_weekly ou off.",
         ),
+        "utc_offset_out_of_range" => (
+            "The local time must be from UTC-12:00 to UTC+14:00 (-720 to 840 minutes).",
+            "L'heure locale doit être comprise entre UTC-12:00 et UTC+14:00 (-720 à 840 minutes).",
+        ),
         "unknown_report_reason" => (
             "This reason is not one the group offers for reports.",
             "Ce motif ne fait pas partie de ceux que le groupe propose pour les signalements.",

@@ -101,6 +101,24 @@ const SLOWDOWN_STEP: Duration = Duration::from_millis(250);
 pub struct Limits {
     pub login: LoginLimits,
     pub register_per_ip: RateLimiter,
+    pub mail_requests: MailRequestLimits,
+}
+
+/// The brakes of the requests that send a mail (a forgotten password, the verification mail
+/// again, an address change): per client address, so one machine cannot use us to send mail
+/// in bulk, and per address named, so nobody (from however many machines) floods one inbox.
+/// The address is counted whether or not it is an account's: the answer tells nothing.
+pub struct MailRequestLimits {
+    per_client: RateLimiter,
+    per_target: RateLimiter,
+}
+
+impl MailRequestLimits {
+    /// Counts a request from `client` naming `address`; `Err(retry_after)` past a limit.
+    pub fn hit(&self, client: &str, address: &str) -> Result<(), Duration> {
+        self.per_client.hit(client)?;
+        self.per_target.hit(&address.trim().to_lowercase())
+    }
 }
 
 impl Limits {
@@ -114,6 +132,10 @@ impl Limits {
                 slowdown_after: settings.login_per_account,
             },
             register_per_ip: RateLimiter::new(settings.register_per_ip, window),
+            mail_requests: MailRequestLimits {
+                per_client: RateLimiter::new(settings.mail_requests_per_ip, window),
+                per_target: RateLimiter::new(settings.mail_requests_per_address, window),
+            },
         }
     }
 }
@@ -220,6 +242,8 @@ mod tests {
             login_per_ip: 1000,
             login_per_account: per_account,
             register_per_ip: 10,
+            mail_requests_per_ip: 10,
+            mail_requests_per_address: 3,
             rate_window_seconds: 300,
             idempotency_key_retention_hours: 24,
         })

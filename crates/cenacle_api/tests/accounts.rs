@@ -658,3 +658,67 @@ async fn every_response_carries_a_request_id() {
         "from-the-proxy"
     );
 }
+
+/// Mail-sending requests are braked per address named (known or not: the same answer) and per
+/// client, across the forgotten-password, verification and address-change endpoints.
+#[tokio::test]
+async fn mail_requests_are_limited_per_address_and_per_client_alike_for_unknown_addresses() {
+    let t = TestApp::with(|s| {
+        s.limits.mail_requests_per_address = 2;
+        s.limits.mail_requests_per_ip = 6;
+    })
+    .await;
+    let reply = t
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "marie", "password": PASSWORD, "email": "marie@example.org"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let ask = async |path: &str, email: &str| t.post(path, None, json!({ "email": email })).await;
+    for email in ["marie@example.org", "nobody@example.org"] {
+        assert_eq!(
+            ask("/api/v1/account/password/forgot", email).await.status,
+            StatusCode::ACCEPTED
+        );
+        assert_eq!(
+            ask("/api/v1/account/email/resend", email).await.status,
+            StatusCode::ACCEPTED
+        );
+    }
+    // The third request naming an address: refused alike, known or not, whatever the case.
+    let known = ask("/api/v1/account/password/forgot", "Marie@Example.org").await;
+    let unknown = ask("/api/v1/account/password/forgot", "nobody@example.org").await;
+    assert_eq!(known.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(known.code(), "rate_limited");
+    assert_eq!((known.status, &known.json), (unknown.status, &unknown.json));
+    assert!(known.headers.contains_key(header::RETRY_AFTER));
+    // Other addresses from the same client: counted too, refused past six requests.
+    assert_eq!(
+        ask("/api/v1/account/password/forgot", "a@example.org")
+            .await
+            .status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the client made 6 requests already"
+    );
+    // An address change names the new address and is braked the same way.
+    let t = TestApp::with(|s| {
+        s.email.enabled = true;
+        s.limits.mail_requests_per_address = 1;
+    })
+    .await;
+    let session = t.member("paul").await;
+    let change = async || {
+        t.post(
+            "/api/v1/account/email/change",
+            Some(&session),
+            json!({"new_email": "paul@example.org", "password": PASSWORD}),
+        )
+        .await
+    };
+    assert_eq!(change().await.status, StatusCode::ACCEPTED);
+    let again = change().await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(again.code(), "rate_limited");
+}

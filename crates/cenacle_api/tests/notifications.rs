@@ -5,11 +5,13 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use cenacle_core::{notifications, ScopedFutureExt};
+use cenacle_core::{notification_mails, notifications, ScopedFutureExt};
 use cenacle_domain::Role;
 use chrono::{Duration, Utc};
 use common::engagement::{setup, vote};
 use common::TestApp;
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 
 async fn ask(t: &TestApp, token: &str, kind: &str, title: &str) -> i64 {
@@ -170,7 +172,9 @@ async fn a_preference_off_stops_that_kind_only() {
     let prefs = t
         .get("/api/v1/notifications/preferences", Some(&asker))
         .await;
-    assert_eq!(prefs.json["preferences"]["reply"], "in_app");
+    // Replies are mailed at once unless one says otherwise; likes stay in the app.
+    assert_eq!(prefs.json["preferences"]["reply"], "email_immediate");
+    assert_eq!(prefs.json["preferences"]["like"], "in_app");
     assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 8);
     let set = t
         .request(
@@ -434,4 +438,218 @@ async fn the_accept_reminder_fires_once_after_the_delay_and_not_once_accepted() 
     // Run again (or by a second server): no second reminder.
     assert_eq!(run(later + Duration::hours(100)).await, 0);
     assert_eq!(reminders().await.len(), 1);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+async fn count(t: &TestApp, query: &str) -> i64 {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(query)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .n
+}
+
+async fn sql(t: &TestApp, statement: &str) {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(statement)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
+/// What the mail worker does first on each pass.
+async fn mail_pass(t: &TestApp) -> usize {
+    t.ctx
+        .transaction(|conn| {
+            notification_mails::mail_immediate_notifications(conn, &t.ctx, 50).scope_boxed()
+        })
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verified_address() {
+    let (t, _) = common::engagement::setup_with(|s| s.email.enabled = true).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let fans: Vec<String> = members(&t, &["ana", "ben", "cleo"]).await;
+    for (name, verified) in [("answerer", "now()"), ("asker", "NULL")] {
+        sql(
+            &t,
+            &format!(
+                "UPDATE local_user SET email = '{name}@example.org', email_verified_at = {verified} \
+                 WHERE person_id = (SELECT id FROM person WHERE username = '{name}')"
+            ),
+        )
+        .await;
+    }
+    let set = t
+        .request(
+            Method::PUT,
+            "/api/v1/notifications/preferences",
+            Some(&answerer),
+            Some(json!({"preferences": {"like": "email_immediate"}})),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+    let q = ask(&t, &asker, "question", "Which kettle?").await;
+    let a = reply(&t, &answerer, q, None).await;
+    let path = format!("/api/v1/comments/{a}/vote");
+    for fan in &fans {
+        vote(&t, fan, &path, json!("like")).await;
+    }
+    // The asker's reply notification (default: at once) and one grouped like row are due.
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM notification WHERE mail_due = 'immediate'"
+        )
+        .await,
+        2
+    );
+    assert_eq!(mail_pass(&t).await, 2);
+    assert_eq!(mail_pass(&t).await, 0, "each notification is mailed once");
+    // Three likes, one mail; the asker's address is not verified: no mail to it.
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM mail_queue WHERE to_address = 'answerer@example.org' \
+                   AND kind = 'notifications' AND subject LIKE '%3 people liked%'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
+    // A fourth like on the same unread row mails nothing more.
+    let dan = t.member("dan").await;
+    vote(&t, &dan, &path, json!("like")).await;
+    assert_eq!(mail_pass(&t).await, 0);
+    assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
+}
+
+/// Digests at the member's local hour (clock injected): a member first seen starts from the
+/// current period; one whose local 08:00 has not come is not due; each period is sent once,
+/// even by two runs at once; what a digest holds leaves the pending notifications.
+#[tokio::test]
+async fn digests_go_at_the_local_hour_once_per_period() {
+    use cenacle_core::digests;
+    let (t, _) = common::engagement::setup_with(|s| {
+        s.email.enabled = true;
+        s.email.digest_hour = 8;
+    })
+    .await;
+    let carl = t.member("carl").await;
+    let mut askers = Vec::new();
+    for name in ["ana", "ben"] {
+        let token = t.member(name).await;
+        sql(
+            &t,
+            &format!(
+                "UPDATE local_user SET email = '{name}@example.org', email_verified_at = now() \
+                 WHERE person_id = (SELECT id FROM person WHERE username = '{name}')"
+            ),
+        )
+        .await;
+        let set = t
+            .request(
+                Method::PUT,
+                "/api/v1/notifications/preferences",
+                Some(&token),
+                Some(json!({"preferences": {"reply": "email_daily"}})),
+            )
+            .await;
+        assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+        askers.push(token);
+    }
+    // Ben lives at UTC−10.
+    let ben = count(&t, "SELECT id AS n FROM person WHERE username = 'ben'").await;
+    t.ctx
+        .transaction(|conn| digests::set_utc_offset(conn, ben, Some(-600)).scope_boxed())
+        .await
+        .unwrap();
+    let bad = t
+        .ctx
+        .transaction(|conn| digests::set_utc_offset(conn, ben, Some(900)).scope_boxed())
+        .await;
+    assert!(bad.is_err(), "UTC+15 does not exist");
+    let run = async |now| {
+        t.ctx
+            .transaction(|conn| digests::send_due_digests(conn, &t.ctx, now).scope_boxed())
+            .await
+            .unwrap()
+    };
+    let digests_to = async |name: &str| {
+        count(
+            &t,
+            &format!("SELECT count(*) AS n FROM mail_queue WHERE kind = 'digest' AND to_address = '{name}@example.org'"),
+        )
+        .await
+    };
+    // Days ahead of the content's real time, so only pending notifications fill the digests.
+    let day = (Utc::now() + Duration::days(10))
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .unwrap()
+        .and_utc();
+    let h = |hours: i64, minutes: i64| day + Duration::hours(hours) + Duration::minutes(minutes);
+
+    assert_eq!(run(h(-12, 0)).await, 0, "first seen: the period starts");
+    for token in &askers {
+        let q = ask(&t, token, "question", "Digest me?").await;
+        reply(&t, &carl, q, None).await;
+    }
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM notification WHERE mail_due = 'daily'"
+        )
+        .await,
+        2
+    );
+    // 17:00 UTC is 07:00 for Ben: not yet; Ana's 08:00 of the day was handled already.
+    assert_eq!(run(h(-7, 0)).await, 0);
+    // 18:30 UTC is 08:30 for Ben.
+    assert_eq!(run(h(-5, -30)).await, 1);
+    assert_eq!((digests_to("ben").await, digests_to("ana").await), (1, 0));
+    // 08:30 UTC the next day: Ana's turn; Ben's day was handled.
+    assert_eq!(run(h(8, 30)).await, 1);
+    assert_eq!(
+        run(h(8, 30)).await,
+        0,
+        "a second run the same period sends nothing"
+    );
+    assert_eq!((digests_to("ben").await, digests_to("ana").await), (1, 1));
+    let mail = count(
+        &t,
+        "SELECT count(*) AS n FROM mail_queue WHERE kind = 'digest' AND to_address = 'ana@example.org' \
+         AND subject LIKE 'Your daily summary%' AND text_body LIKE '%carl replied to “Digest me?”%' \
+         AND text_body LIKE '%/unsubscribe?%k=digest%'",
+    )
+    .await;
+    assert_eq!(
+        mail, 1,
+        "the digest tells the reply and carries its unsubscribe link"
+    );
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) AS n FROM notification WHERE mail_due IS NOT NULL"
+        )
+        .await,
+        0
+    );
+    // Nothing new: the next day's digests are empty, so not sent.
+    assert_eq!(run(h(32, 30)).await, 0);
+    // A new reply to Ana, then two runs at once the day after: one digest.
+    let q = ask(&t, &askers[0], "question", "Once only?").await;
+    reply(&t, &carl, q, None).await;
+    let (a, b) = tokio::join!(run(h(56, 30)), run(h(56, 30)));
+    assert_eq!(a + b, 1);
+    assert_eq!(digests_to("ana").await, 2);
 }

@@ -53,6 +53,12 @@ pub struct EmailSettings {
     pub max_attempts: u32,
     pub retry_first_delay_seconds: f64,
     pub timeout_seconds: u64,
+    /// The local hour at which digests are sent.
+    pub digest_hour: u32,
+    /// The local time of members who set none, in minutes from UTC.
+    pub default_utc_offset_minutes: i32,
+    /// How often the server looks for members owed a digest.
+    pub digest_interval_seconds: u64,
 }
 
 impl EmailSettings {
@@ -266,6 +272,10 @@ pub struct LimitSettings {
     pub login_per_ip: u32,
     pub login_per_account: u32,
     pub register_per_ip: u32,
+    /// Mail-sending requests (forgotten password, verification again, address change) per
+    /// client address, and per address named, in one window.
+    pub mail_requests_per_ip: u32,
+    pub mail_requests_per_address: u32,
     pub rate_window_seconds: u64,
     /// `Idempotency-Key`s (and the answers kept for them) are forgotten this long after their
     /// first use.
@@ -627,6 +637,18 @@ impl Settings {
                 "email.from",
                 "must be an address, or `Name <address>`, when email.enabled",
             );
+        }
+        if email.digest_hour > 23 {
+            return bad("email.digest_hour", "must be from 0 to 23");
+        }
+        if !cenacle_domain::digest::valid_utc_offset(email.default_utc_offset_minutes) {
+            return bad(
+                "email.default_utc_offset_minutes",
+                "must be from -720 to 840 (minutes from UTC)",
+            );
+        }
+        if !(10..=86_400).contains(&email.digest_interval_seconds) {
+            return bad("email.digest_interval_seconds", "must be from 10 to 86400");
         }
         if !email.base_url.is_empty() {
             let ok = Url::parse(&email.base_url)

@@ -57,7 +57,8 @@ impl<'a> Notice<'a> {
 
 /// Tells the recipient, unless the rules say not to (their own action, a remote person, a
 /// private group's content and they are not in it) or they turned the kind off. Whether a
-/// notification was written (or a grouped one grew).
+/// notification was written (or a grouped one grew). A kind they hear of by e-mail is marked
+/// to be mailed, at once or in their digest.
 pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreError> {
     if notice.actor == Some(notice.recipient) {
         return Ok(false);
@@ -74,7 +75,7 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
         .delivery
         .as_deref()
         .and_then(|d| d.parse().ok())
-        .unwrap_or_default();
+        .unwrap_or(notice.kind.default_delivery());
     let audience = Audience {
         recipient_local: facts.local,
         recipient_is_actor: false,
@@ -93,6 +94,9 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
         group_id: notice.group_id,
         badge_id: notice.badge_id,
         detail: notice.detail,
+        // Marked in this transaction: the mail worker (at once) or the digest job mails it
+        // once this commits, and never if it does not (see `notification_mails`).
+        mail_due: delivery.mail_cadence(),
     };
     Ok(store::insert(conn, &new, notice.kind.grouped()).await?)
 }
@@ -141,7 +145,7 @@ pub async fn preferences(
                 .iter()
                 .find(|(k, _)| k == kind.as_str())
                 .and_then(|(_, d)| d.parse().ok())
-                .unwrap_or_default();
+                .unwrap_or(kind.default_delivery());
             (kind, delivery)
         })
         .collect())

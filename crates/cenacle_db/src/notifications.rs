@@ -55,11 +55,16 @@ pub struct NewNotification<'a> {
     pub group_id: Option<i64>,
     pub badge_id: Option<i64>,
     pub detail: Option<&'a str>,
+    /// When it is to be mailed (`immediate`, `daily`, `weekly`), None: not mailed.
+    pub mail_due: Option<&'a str>,
 }
 
 /// Stores a notification. `grouped`: folded into the recipient's unread row of that kind
 /// and object when there is one (the actor added to its actors once). Otherwise a duplicate
 /// of a once-only kind (an accept reminder) is ignored. Whether a row was written.
+///
+/// A grouped row that grows keeps its mail mark: likes on one object are mailed once while
+/// unread, not once each.
 pub async fn insert(
     conn: &mut AsyncPgConnection,
     new: &NewNotification<'_>,
@@ -76,9 +81,10 @@ pub async fn insert(
     };
     let sql = format!(
         "INSERT INTO notification \
-           (recipient_id, kind, actor_id, actor_ids, post_id, comment_id, group_id, badge_id, detail) \
+           (recipient_id, kind, actor_id, actor_ids, post_id, comment_id, group_id, badge_id, detail, \
+            mail_due) \
          VALUES ($1, $2, $3, CASE WHEN $3 IS NULL THEN '{{}}'::bigint[] ELSE ARRAY[$3] END, \
-           $4, $5, $6, $7, $8) {conflict}"
+           $4, $5, $6, $7, $8, $9) {conflict}"
     );
     let n = diesel::sql_query(sql)
         .bind::<BigInt, _>(new.recipient_id)
@@ -89,6 +95,7 @@ pub async fn insert(
         .bind::<Nullable<BigInt>, _>(new.group_id)
         .bind::<Nullable<BigInt>, _>(new.badge_id)
         .bind::<Nullable<Text>, _>(new.detail)
+        .bind::<Nullable<Text>, _>(new.mail_due)
         .execute(conn)
         .await?;
     Ok(n > 0)
@@ -99,6 +106,8 @@ pub async fn insert(
 pub struct NotificationRow {
     #[diesel(sql_type = BigInt)]
     pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub recipient_id: i64,
     #[diesel(sql_type = Text)]
     pub kind: String,
     /// The latest person who acted: `name` or `name@host`.
@@ -128,6 +137,65 @@ pub struct NotificationRow {
     pub read_at: Option<DateTime<Utc>>,
 }
 
+/// A notification as its recipient reads it (`n`): a post's title is shown only while its
+/// group is readable by the recipient, so someone who left a private group is not shown (nor
+/// mailed) what was written there since.
+const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
+       CASE WHEN a.local THEN a.username ELSE a.username || '@' || a.instance_host END AS actor, \
+       cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
+       CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
+           WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
+       n.comment_id, g.name AS group_name, b.slug AS badge, n.detail, n.created_at, \
+       n.updated_at, n.read_at \
+     FROM notification n \
+     LEFT JOIN person a ON a.id = n.actor_id \
+     LEFT JOIN post p ON p.id = n.post_id \
+     LEFT JOIN community_group g ON g.id = coalesce(p.group_id, n.group_id) \
+     LEFT JOIN badge b ON b.id = n.badge_id";
+
+/// Up to `limit` notifications to mail at once, oldest first, locked for this transaction
+/// (another worker skips them): the caller mails them and clears their mark before it commits.
+pub async fn claim_immediate(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{ROW_SELECT} WHERE n.mail_due = 'immediate' ORDER BY n.id LIMIT $1 \
+         FOR UPDATE OF n SKIP LOCKED"
+    ))
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// The recipient's notifications waiting for their `cadence` digest, oldest first, locked for
+/// this transaction.
+pub async fn claim_for_digest(
+    conn: &mut AsyncPgConnection,
+    recipient: i64,
+    cadence: &str,
+    limit: i64,
+) -> Result<Vec<NotificationRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "{ROW_SELECT} WHERE n.recipient_id = $1 AND n.mail_due = $2 ORDER BY n.id LIMIT $3 \
+         FOR UPDATE OF n"
+    ))
+    .bind::<BigInt, _>(recipient)
+    .bind::<Text, _>(cadence)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// The notifications were mailed (or will never be): their mark goes.
+pub async fn clear_mail_due(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE notification SET mail_due = NULL WHERE id = ANY ($1)")
+        .bind::<diesel::sql_types::Array<BigInt>, _>(ids)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The recipient's notifications, newest first, with ids below `before`.
 pub async fn list(
     conn: &mut AsyncPgConnection,
@@ -138,22 +206,10 @@ pub async fn list(
 ) -> Result<Vec<NotificationRow>, DbError> {
     // A post's title is shown only while its group is readable by the recipient: someone
     // who left a private group is not shown what was written there since.
-    Ok(diesel::sql_query(
-        "SELECT n.id, n.kind, \
-           CASE WHEN a.local THEN a.username ELSE a.username || '@' || a.instance_host END AS actor, \
-           cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
-           CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
-               WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
-           n.comment_id, g.name AS group_name, b.slug AS badge, n.detail, n.created_at, \
-           n.updated_at, n.read_at \
-         FROM notification n \
-         LEFT JOIN person a ON a.id = n.actor_id \
-         LEFT JOIN post p ON p.id = n.post_id \
-         LEFT JOIN community_group g ON g.id = coalesce(p.group_id, n.group_id) \
-         LEFT JOIN badge b ON b.id = n.badge_id \
-         WHERE n.recipient_id = $1 AND n.id < $2 AND (NOT $3 OR n.read_at IS NULL) \
-         ORDER BY n.id DESC LIMIT $4",
-    )
+    Ok(diesel::sql_query(format!(
+        "{ROW_SELECT} WHERE n.recipient_id = $1 AND n.id < $2 AND (NOT $3 OR n.read_at IS NULL) \
+             ORDER BY n.id DESC LIMIT $4"
+    ))
     .bind::<BigInt, _>(recipient)
     .bind::<BigInt, _>(before)
     .bind::<Bool, _>(unread_only)

@@ -137,7 +137,7 @@ fn footer(instance: &str, language: Language) -> String {
     }
 }
 
-fn greeting(username: &str, language: Language) -> String {
+pub(crate) fn greeting(username: &str, language: Language) -> String {
     match language {
         Language::Fr => format!("Bonjour {username},"),
         Language::En => format!("Hello {username},"),

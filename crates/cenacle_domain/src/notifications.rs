@@ -56,6 +56,22 @@ impl Kind {
     pub fn grouped(self) -> bool {
         self == Kind::Like
     }
+
+    /// The delivery of a kind the member never set. What is addressed to them alone and
+    /// rare (a reply to them, their answer accepted, a join request's decision, a moderator's
+    /// decision on their content or report) is mailed at once: that is what brings them back.
+    /// Frequent or self-paced news (likes, idea statuses, badges, the accept reminder) stays
+    /// in the app unless they ask.
+    pub fn default_delivery(self) -> Delivery {
+        match self {
+            Kind::Reply | Kind::AnswerAccepted | Kind::JoinRequest | Kind::Moderation => {
+                Delivery::EmailImmediate
+            }
+            Kind::Like | Kind::IdeaStatus | Kind::BadgeAwarded | Kind::AcceptReminder => {
+                Delivery::InApp
+            }
+        }
+    }
 }
 
 impl FromStr for Kind {
@@ -105,6 +121,17 @@ impl Delivery {
     /// Whether a notification of a kind set so is created at all.
     pub fn creates(self) -> bool {
         self != Delivery::Off
+    }
+
+    /// When a notification of a kind set so is mailed: at once, in the daily or the weekly
+    /// digest, or never (the stored word of `notification.mail_due`).
+    pub fn mail_cadence(self) -> Option<&'static str> {
+        match self {
+            Delivery::EmailImmediate => Some("immediate"),
+            Delivery::EmailDaily => Some("daily"),
+            Delivery::EmailWeekly => Some("weekly"),
+            Delivery::InApp | Delivery::Off => None,
+        }
     }
 }
 
@@ -170,6 +197,15 @@ mod tests {
         assert!(!Delivery::Off.creates());
         assert!(Delivery::EmailWeekly.creates());
         assert_eq!(Delivery::default(), Delivery::InApp);
+    }
+
+    #[test]
+    fn replies_are_mailed_at_once_by_default_likes_are_not() {
+        assert_eq!(Kind::Reply.default_delivery(), Delivery::EmailImmediate);
+        assert_eq!(Kind::Like.default_delivery(), Delivery::InApp);
+        assert_eq!(Delivery::EmailImmediate.mail_cadence(), Some("immediate"));
+        assert_eq!(Delivery::EmailWeekly.mail_cadence(), Some("weekly"));
+        assert_eq!(Delivery::InApp.mail_cadence(), None);
     }
 
     #[test]

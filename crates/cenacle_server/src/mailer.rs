@@ -11,7 +11,7 @@
 
 use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
-use cenacle_core::{mail, Context, ScopedFutureExt};
+use cenacle_core::{mail, notification_mails, Context, ScopedFutureExt};
 use lettre::{
     message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
     transport::smtp::authentication::Credentials,
@@ -68,6 +68,19 @@ impl Mailer {
         ));
         tracing::info!("mail worker started");
         while !*shutdown.borrow() {
+            // Notifications to mail at once become queued mails first (their NOTIFY wakes
+            // this loop too), then go out with the rest.
+            let notices = self
+                .ctx
+                .transaction(|conn| {
+                    notification_mails::mail_immediate_notifications(conn, &self.ctx, BATCH)
+                        .scope_boxed()
+                })
+                .await
+                .unwrap_or_else(|err| {
+                    tracing::error!(error = %err, "mailing notifications failed");
+                    0
+                });
             let claimed = self
                 .ctx
                 .transaction(|conn| {
@@ -78,7 +91,7 @@ impl Mailer {
                     tracing::error!(error = %err, "claiming mails failed");
                     Vec::new()
                 });
-            let full = claimed.len() as i64 == BATCH;
+            let full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
             for queued in claimed {
                 self.send(queued).await;
             }

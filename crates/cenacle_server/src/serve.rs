@@ -4,7 +4,9 @@ use crate::{database::Database, mailer::Mailer};
 use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
-use cenacle_core::{admin, auctions, bounties, notifications, orders, Context, ScopedFutureExt};
+use cenacle_core::{
+    admin, auctions, bounties, digests, notifications, orders, Context, ScopedFutureExt,
+};
 use std::net::SocketAddr;
 use tokio::{
     signal::unix::{signal, SignalKind},
@@ -126,6 +128,35 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
+    // Daily and weekly digests, at each member's local hour (a period is claimed under a row
+    // lock, so several servers may run this side by side).
+    let digests = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        let every = std::time::Duration::from_secs(settings.email.digest_interval_seconds);
+        let enabled = settings.email.enabled;
+        tokio::spawn(async move {
+            // No mail, no digests: the task ends at once.
+            if !enabled {
+                return;
+            }
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let sent = ctx
+                            .transaction(|conn| digests::send_digests_now(conn, &ctx).scope_boxed())
+                            .await;
+                        if let Err(err) = sent {
+                            tracing::error!(error = %err, "sending digests failed");
+                        }
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
     let app = app(state, &federation);
@@ -155,6 +186,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let _ = mailer.await;
     }
     let _ = reminder.await;
+    let _ = digests.await;
     db.close().await?;
     tracing::info!("bye");
     Ok(())

@@ -146,7 +146,7 @@ pub async fn log_in(
     Ok(issued?)
 }
 
-fn retry_after(wait: std::time::Duration) -> ApiError {
+pub(crate) fn retry_after(wait: std::time::Duration) -> ApiError {
     ApiError::rate_limited(wait.as_secs().max(1))
 }
 

@@ -6,7 +6,7 @@
 use super::views::AccountView;
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiJson, ApiQuery, Auth},
+    extract::{ApiJson, ApiQuery, Auth, ClientIp},
     AppState,
 };
 use axum::{extract::State, http::StatusCode, Json};
@@ -41,10 +41,22 @@ pub struct Accepted {
 
 const ACCEPTED: Accepted = Accepted { status: "accepted" };
 
-/// Asks for a password reset link: the same answer whether the address is known.
-pub async fn forgot_password(state: &AppState, email: &str) -> ApiResult<()> {
+/// Counts a request that mails `address` for the client at `ip` (see
+/// `rate_limit::MailRequestLimits`).
+fn limit_mail_request(state: &AppState, ip: &str, address: &str) -> ApiResult<()> {
+    state
+        .limits
+        .mail_requests
+        .hit(ip, address)
+        .map_err(super::account::retry_after)
+}
+
+/// Asks for a password reset link from a client at `ip`: the same answer whether the address
+/// is known.
+pub async fn forgot_password(state: &AppState, ip: &str, email: &str) -> ApiResult<()> {
     let ctx = &state.ctx;
     let email = email.trim();
+    limit_mail_request(state, ip, email)?;
     ctx.transaction(|conn| account_mail::request_password_reset(conn, ctx, email).scope_boxed())
         .await?;
     Ok(())
@@ -57,12 +69,14 @@ pub async fn forgot_password(state: &AppState, email: &str) -> ApiResult<()> {
     responses(
         (status = 202, body = Accepted),
         (status = 422, description = "not an e-mail address", body = ErrorBody),
+        (status = 429, description = "too many such requests from this client or for this address (`rate_limited`)", body = ErrorBody),
     ))]
 pub async fn forgot(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
-    forgot_password(&state, &req.email).await?;
+    forgot_password(&state, &ip, &req.email).await?;
     Ok((StatusCode::ACCEPTED, Json(ACCEPTED)))
 }
 
@@ -139,13 +153,16 @@ pub async fn verify(
     responses(
         (status = 202, body = Accepted),
         (status = 422, description = "not an e-mail address", body = ErrorBody),
+        (status = 429, description = "too many such requests from this client or for this address (`rate_limited`)", body = ErrorBody),
     ))]
 pub async fn resend(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(req): ApiJson<EmailRequest>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
     let ctx = &state.ctx;
     let email = req.email.trim();
+    limit_mail_request(&state, &ip, email)?;
     ctx.transaction(|conn| account_mail::resend_verification(conn, ctx, email).scope_boxed())
         .await?;
     Ok((StatusCode::ACCEPTED, Json(ACCEPTED)))
@@ -162,13 +179,15 @@ pub struct ChangeEmailRequest {
 /// Asks to change the caller's address: a link goes to the new one, a notice to the old one.
 pub async fn change_email(
     state: &AppState,
+    ip: &str,
     session: &Session,
     new_email: &str,
     password: &str,
 ) -> ApiResult<()> {
+    let new_email = new_email.trim();
+    limit_mail_request(state, ip, new_email)?;
     accounts::check_password(&session.account, password).await?;
     let ctx = &state.ctx;
-    let new_email = new_email.trim();
     ctx.transaction(|conn| {
         account_mail::request_email_change(conn, ctx, &session.account, new_email).scope_boxed()
     })
@@ -185,13 +204,15 @@ pub async fn change_email(
         (status = 401, description = "wrong password or not signed in", body = ErrorBody),
         (status = 409, description = "address taken (`email_taken`)", body = ErrorBody),
         (status = 422, description = "not an e-mail address", body = ErrorBody),
+        (status = 429, description = "too many such requests from this client or for this address (`rate_limited`)", body = ErrorBody),
     ))]
 pub async fn change(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(session): Auth,
     ApiJson(req): ApiJson<ChangeEmailRequest>,
 ) -> ApiResult<(StatusCode, Json<Accepted>)> {
-    change_email(&state, &session, &req.new_email, &req.password).await?;
+    change_email(&state, &ip, &session, &req.new_email, &req.password).await?;
     Ok((StatusCode::ACCEPTED, Json(ACCEPTED)))
 }
 

@@ -14,6 +14,7 @@ use axum::{
     Json,
 };
 use cenacle_core::{
+    digests,
     notifications::{self as cases, Notification},
     Caller, ScopedFutureExt,
 };
@@ -163,18 +164,24 @@ pub async fn mark_all_read(
     Ok(Json(MarkedRead { marked }))
 }
 
-/// Kind → delivery (in_app, email_immediate, email_daily, email_weekly or off), for every kind.
+/// Kind → delivery (in_app, email_immediate, email_daily, email_weekly or off), for every kind,
+/// and the local time the digests are sent by.
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct Preferences {
     pub preferences: BTreeMap<String, String>,
+    /// The member's local time, in minutes from UTC (-720 to 840): digests go at
+    /// `email.digest_hour` of it. Null: the instance's default. Left out of a PUT: unchanged.
+    #[serde(default)]
+    pub utc_offset_minutes: Option<i32>,
 }
 
-fn view(list: Vec<(Kind, Delivery)>) -> Preferences {
+fn view(list: Vec<(Kind, Delivery)>, utc_offset_minutes: Option<i32>) -> Preferences {
     Preferences {
         preferences: list
             .into_iter()
             .map(|(k, d)| (k.as_str().to_owned(), d.as_str().to_owned()))
             .collect(),
+        utc_offset_minutes,
     }
 }
 
@@ -186,7 +193,9 @@ pub async fn preferences(
 ) -> ApiResult<Json<Preferences>> {
     let caller = Caller::from(&session);
     let mut conn = state.ctx.conn().await?;
-    Ok(Json(view(cases::preferences(&mut conn, &caller).await?)))
+    let list = cases::preferences(&mut conn, &caller).await?;
+    let offset = digests::utc_offset(&mut conn, caller.person_id).await?;
+    Ok(Json(view(list, offset)))
 }
 
 /// Sets the delivery of the kinds given (the others stay as they are). `off` stops that kind
@@ -201,10 +210,20 @@ pub async fn set_preferences(
 ) -> ApiResult<Json<Preferences>> {
     let caller = Caller::from(&session);
     let changes: Vec<(String, String)> = req.preferences.into_iter().collect();
-    let (caller, changes) = (&caller, &changes);
-    let saved = state
+    let (caller, changes, offset) = (&caller, &changes, req.utc_offset_minutes);
+    let (saved, offset) = state
         .ctx
-        .transaction(|conn| cases::set_preferences(conn, caller, changes).scope_boxed())
+        .transaction(|conn| {
+            async move {
+                if offset.is_some() {
+                    digests::set_utc_offset(conn, caller.person_id, offset).await?;
+                }
+                let saved = cases::set_preferences(conn, caller, changes).await?;
+                let offset = digests::utc_offset(conn, caller.person_id).await?;
+                Ok::<_, cenacle_core::CoreError>((saved, offset))
+            }
+            .scope_boxed()
+        })
         .await?;
-    Ok(Json(view(saved)))
+    Ok(Json(view(saved, offset)))
 }

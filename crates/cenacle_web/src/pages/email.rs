@@ -16,6 +16,7 @@ use axum::{
 };
 use cenacle_api::{
     error::ApiError,
+    extract::ClientIp,
     routes::email::{
         change_email, confirm_email, forgot_password, reset_password, unsubscribe_member,
         verify_email, UnsubscribeQuery,
@@ -151,13 +152,14 @@ pub struct EmailForm {
 
 pub async fn forgot(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     v: Visitor,
     Form(form): Form<EmailForm>,
 ) -> Response {
     if !v.csrf_matches(&form.csrf) {
         return crate::render::PageError::csrf(&v).into_response();
     }
-    match forgot_password(&state, &form.email).await {
+    match forgot_password(&state, &ip, &form.email).await {
         Ok(()) => forgot_page(&v).done(&v, "forgot-sent", vec![sign_in_link(&v)]),
         Err(e) => forgot_page(&v).refused(&v, e),
     }
@@ -413,6 +415,7 @@ pub struct ChangeEmailForm {
 
 pub async fn change(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     v: Visitor,
     Form(form): Form<ChangeEmailForm>,
 ) -> Response {
@@ -422,7 +425,7 @@ pub async fn change(
     let Some(session) = &v.session else {
         return crate::render::see_other("/signin?next=/account", vec![]);
     };
-    match change_email(&state, session, &form.new_email, &form.password).await {
+    match change_email(&state, &ip, session, &form.new_email, &form.password).await {
         Ok(()) => account_page(&v).done(&v, "change-email-sent", vec![]),
         Err(e) => account_page(&v).refused(&v, e),
     }

@@ -16,6 +16,7 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_core::{
+    digests,
     notifications::{self as cases, Notification},
     ScopedFutureExt,
 };
@@ -174,6 +175,24 @@ struct AccountPage {
     c: Chrome,
     choices: Vec<Choice>,
     saved: bool,
+    /// The member's local time in minutes from UTC (None: the instance's).
+    utc_offset: Option<i32>,
+    /// Every offset one may choose, by quarter hours: (minutes, "UTC+01:00", selected).
+    offsets: Vec<(i32, String, bool)>,
+}
+
+/// The form field of the local time.
+const OFFSET_FIELD: &str = "utc_offset_minutes";
+
+fn offsets(chosen: Option<i32>) -> Vec<(i32, String, bool)> {
+    (-720..=840)
+        .step_by(15)
+        .map(|m: i32| {
+            let sign = if m < 0 { '-' } else { '+' };
+            let label = format!("UTC{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60);
+            (m, label, chosen == Some(m))
+        })
+        .collect()
 }
 
 #[derive(Deserialize, Default)]
@@ -194,10 +213,12 @@ pub async fn account(
     };
     let read = async {
         let mut conn = state.ctx.conn().await?;
-        cases::preferences(&mut conn, &caller).await
+        let prefs = cases::preferences(&mut conn, &caller).await?;
+        let offset = digests::utc_offset(&mut conn, caller.person_id).await?;
+        Ok::<_, cenacle_core::CoreError>((prefs, offset))
     }
     .await;
-    let prefs = match read {
+    let (prefs, utc_offset) = match read {
         Ok(p) => p,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
@@ -223,6 +244,8 @@ pub async fn account(
             c: Chrome::of(&v, here),
             choices,
             saved: q.saved.is_some(),
+            utc_offset,
+            offsets: offsets(utc_offset),
         },
     )
 }
@@ -239,11 +262,28 @@ pub async fn save_preferences(
         Ok(c) => c,
         Err(refused) => return refused.into_response(),
     };
+    // "": the instance's default; a number: minutes from UTC (checked by the use case).
+    let offset = match form.remove(OFFSET_FIELD).as_deref().map(str::trim) {
+        None => None,
+        Some("") => Some(None),
+        Some(text) => match text.parse::<i32>() {
+            Ok(minutes) => Some(Some(minutes)),
+            Err(_) => Some(Some(i32::MAX)),
+        },
+    };
     let changes: Vec<(String, String)> = form.into_iter().collect();
     let (caller, changes) = (&caller, &changes);
     let saved = state
         .ctx
-        .transaction(|conn| cases::set_preferences(conn, caller, changes).scope_boxed())
+        .transaction(|conn| {
+            async move {
+                if let Some(minutes) = offset {
+                    digests::set_utc_offset(conn, caller.person_id, minutes).await?;
+                }
+                cases::set_preferences(conn, caller, changes).await
+            }
+            .scope_boxed()
+        })
         .await;
     after_action(saved.map(|_| ()), &v, "/account/notifications?saved=1")
 }

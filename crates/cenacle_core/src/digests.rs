@@ -1,0 +1,158 @@
+//! Daily and weekly digests: at `email.digest_hour` of each member's local time (weekly ones
+//! on Mondays), a member who set some notification kind to `email_daily`/`email_weekly` gets
+//! those notifications gathered since the last digest, with the new answers in their groups,
+//! the unanswered questions matching their tags and the top ideas of the period. Run by the
+//! server's periodic task with its clock (tests pass their own).
+//!
+//! Each member's period is claimed under a row lock before anything is queued, in the caller's
+//! transaction: a second run in the same period, at once or on another server, sends nothing.
+//! A member seen for the first time starts from the current period (no digest yet: nothing
+//! tells when their last one would have been). Empty digests are not sent.
+
+use crate::{
+    mail::{enqueue_mail, link_base},
+    notification_mails::{notice_link, notice_text},
+    Conn, Context, CoreError,
+};
+use cenacle_db::{
+    accounts as account_store,
+    digests::{self as store, Claim, DigestPost},
+    notifications as notification_store,
+};
+use cenacle_domain::{
+    digest::{digest_mail, latest_slot, valid_utc_offset, Cadence, DigestContent},
+    mail::MailKind,
+    notification_mail::what_happened,
+    Language, ValidationError,
+};
+use chrono::{DateTime, Utc};
+
+/// Members handled per query page.
+const PAGE: i64 = 200;
+/// At most this many lines per section.
+const SECTION: i64 = 10;
+
+/// Sends every digest due at `now`; how many were queued.
+pub async fn send_due_digests(
+    conn: &mut Conn,
+    ctx: &Context,
+    now: DateTime<Utc>,
+) -> Result<usize, CoreError> {
+    let settings = &ctx.settings.email;
+    let mut sent = 0;
+    for cadence in Cadence::ALL {
+        let mut after = 0;
+        loop {
+            let page = store::subscribers(conn, cadence.delivery(), after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = last.person_id;
+            for member in page {
+                let offset = member
+                    .utc_offset_minutes
+                    .unwrap_or(settings.default_utc_offset_minutes);
+                let slot = latest_slot(now, offset, settings.digest_hour, cadence);
+                let claim = store::claim(conn, member.person_id, cadence.as_str(), slot).await?;
+                if let Claim::Owed { since } = claim {
+                    if send_one(conn, ctx, member.person_id, cadence, since).await? {
+                        sent += 1;
+                    }
+                }
+            }
+        }
+    }
+    Ok(sent)
+}
+
+/// [`send_due_digests`] now: what the server's periodic task runs.
+pub async fn send_digests_now(conn: &mut Conn, ctx: &Context) -> Result<usize, CoreError> {
+    send_due_digests(conn, ctx, Utc::now()).await
+}
+
+async fn send_one(
+    conn: &mut Conn,
+    ctx: &Context,
+    person: i64,
+    cadence: Cadence,
+    since: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    let Some(account) = account_store::find_by_id(conn, person).await? else {
+        return Ok(false);
+    };
+    let notices =
+        notification_store::claim_for_digest(conn, person, cadence.as_str(), SECTION * 5).await?;
+    let ids: Vec<i64> = notices.iter().map(|n| n.id).collect();
+    notification_store::clear_mail_due(conn, &ids).await?;
+    let new_answers = store::new_answers(conn, person, since, SECTION).await?;
+    let unanswered = store::unanswered(conn, person, since, SECTION).await?;
+    let top_ideas = store::top_ideas(conn, person, since, SECTION).await?;
+    let base = link_base(ctx);
+    let post_link = |p: &DigestPost| format!("{base}/posts/{}", p.id);
+    let write = |language: Language| DigestContent {
+        notifications: notices
+            .iter()
+            .filter_map(|n| {
+                let text = notice_text(n)?;
+                Some((what_happened(language, &text), notice_link(ctx, n)))
+            })
+            .collect(),
+        new_answers: new_answers
+            .iter()
+            .map(|p| {
+                let line = match language {
+                    Language::Fr => format!("« {} » : {} nouvelle(s) réponse(s)", p.title, p.n),
+                    Language::En => format!("“{}”: {} new answer(s)", p.title, p.n),
+                };
+                (line, post_link(p))
+            })
+            .collect(),
+        unanswered: unanswered
+            .iter()
+            .map(|p| (p.title.clone(), post_link(p)))
+            .collect(),
+        top_ideas: top_ideas
+            .iter()
+            .map(|p| {
+                let line = match language {
+                    Language::Fr => format!("« {} » ({} j'aime)", p.title, p.n),
+                    Language::En => format!("“{}” ({} likes)", p.title, p.n),
+                };
+                (line, post_link(p))
+            })
+            .collect(),
+    };
+    let content = write(account.language);
+    if content.is_empty() {
+        return Ok(false);
+    }
+    let instance = &ctx.settings.server.instance_name;
+    enqueue_mail(conn, ctx, person, MailKind::Digest, |language| {
+        let content = if language == account.language {
+            content
+        } else {
+            write(language)
+        };
+        digest_mail(language, instance, &account.username, cadence, &content)
+    })
+    .await
+}
+
+/// The member's local time, in minutes from UTC (None: the instance's default).
+pub async fn utc_offset(conn: &mut Conn, person: i64) -> Result<Option<i32>, CoreError> {
+    Ok(store::utc_offset(conn, person).await?)
+}
+
+/// Sets the member's local time (None: back to the instance's default).
+pub async fn set_utc_offset(
+    conn: &mut Conn,
+    person: i64,
+    minutes: Option<i32>,
+) -> Result<(), CoreError> {
+    if minutes.is_some_and(|m| !valid_utc_offset(m)) {
+        return Err(ValidationError {
+            field: "utc_offset_minutes",
+            code: "utc_offset_out_of_range",
+        }
+        .into());
+    }
+    Ok(store::set_utc_offset(conn, person, minutes).await?)
+}

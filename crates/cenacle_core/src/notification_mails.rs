@@ -1,0 +1,87 @@
+//! Notifications mailed at once: `notify` marks a notification whose kind the recipient hears
+//! of by e-mail in the transaction that writes it (it cannot queue the mail itself: the use
+//! cases calling it do not all carry the instance's settings); the mail worker turns the marks
+//! into queued mails here, clearing each in the same transaction, so a notification is mailed
+//! once, and only if it was committed.
+
+use crate::{
+    mail::{enqueue_mail, link_base},
+    Conn, Context, CoreError,
+};
+use cenacle_db::{accounts as account_store, notifications as store};
+use cenacle_domain::{
+    mail::MailKind,
+    notification_mail::{notification_mail, NoticeText},
+    notifications::Kind,
+};
+
+/// Queues the mails of up to `limit` notifications marked to be mailed at once (locked: any
+/// number of workers share them). How many notifications were handled (mailed or not: the
+/// member may have refused notification mails or not verified their address).
+pub async fn mail_immediate_notifications(
+    conn: &mut Conn,
+    ctx: &Context,
+    limit: i64,
+) -> Result<usize, CoreError> {
+    let due = store::claim_immediate(conn, limit).await?;
+    if due.is_empty() {
+        return Ok(0);
+    }
+    for n in &due {
+        queue_one(conn, ctx, n).await?;
+    }
+    let ids: Vec<i64> = due.iter().map(|n| n.id).collect();
+    store::clear_mail_due(conn, &ids).await?;
+    Ok(due.len())
+}
+
+/// What a stored notification says, for its text.
+pub(crate) fn notice_text(n: &store::NotificationRow) -> Option<NoticeText<'_>> {
+    Some(NoticeText {
+        kind: n.kind.parse::<Kind>().ok()?,
+        actor: n.actor.as_deref(),
+        actor_count: n.actor_count,
+        title: n.post_title.as_deref(),
+        group: n.group_name.as_deref(),
+        badge: n.badge.as_deref(),
+        detail: n.detail.as_deref(),
+    })
+}
+
+/// Where a notification's link leads on our web pages: the post (at the comment), else the
+/// group, else the notifications page.
+pub(crate) fn notice_link(ctx: &Context, n: &store::NotificationRow) -> String {
+    let base = link_base(ctx);
+    match (n.post_id, n.post_title.is_some(), &n.group_name) {
+        (Some(post), true, _) => match n.comment_id {
+            Some(c) => format!("{base}/posts/{post}#answer-{c}"),
+            None => format!("{base}/posts/{post}"),
+        },
+        (None, _, Some(group)) => format!("{base}/groups/{group}"),
+        _ => format!("{base}/notifications"),
+    }
+}
+
+async fn queue_one(
+    conn: &mut Conn,
+    ctx: &Context,
+    n: &store::NotificationRow,
+) -> Result<(), CoreError> {
+    let Some(text) = notice_text(n) else {
+        return Ok(());
+    };
+    let Some(account) = account_store::find_by_id(conn, n.recipient_id).await? else {
+        return Ok(());
+    };
+    let link = notice_link(ctx, n);
+    let instance = &ctx.settings.server.instance_name;
+    enqueue_mail(
+        conn,
+        ctx,
+        n.recipient_id,
+        MailKind::Notifications,
+        |language| notification_mail(language, instance, &account.username, &text, &link),
+    )
+    .await?;
+    Ok(())
+}
