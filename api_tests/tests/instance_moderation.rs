@@ -3,7 +3,10 @@
 //! (gamma, which follows the group, gets nothing before); a person banned on alpha is
 //! ignored; a blocked instance loses its follows and what was queued for it.
 
-use cenacle_api_tests::{eventually, Hosts, Instance};
+use cenacle_api_tests::{
+    database::{self, lit},
+    eventually, Hosts, Instance,
+};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -242,4 +245,87 @@ async fn held_posts_bans_and_blocks_across_instances() {
         || async { (alpha.metric("cenacle_delivery_queue_depth").await == 0.0).then_some(()) },
     )
     .await;
+}
+
+async fn count(instance: &Instance, query: &str) -> i64 {
+    let mut conn = database::connect(instance).await;
+    database::number(&mut conn, query).await
+}
+
+/// An instance ban of alpha's own member, with their content removed, reaches the instances
+/// that hold copies of it: the removals leave as a moderator's do (a `Delete` with the ban's
+/// reason, announced by the group), so beta's copies of the member's post and comment are
+/// removed with the reason too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_ban_with_removal_removes_the_copies_elsewhere() {
+    let mut hosts = Hosts::default();
+    for name in ["alpha", "beta"] {
+        hosts.add(name);
+    }
+    let (mut alpha, mut beta) = (
+        Instance::new("alpha", &hosts),
+        Instance::new("beta", &hosts),
+    );
+    alpha.start();
+    beta.start();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let handle = format!("entraide@{}", alpha.host);
+    let marie = beta.member("marie").await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
+    let vendeur = alpha.member("vendeur").await;
+    let (status, body) = alpha
+        .post("/api/v1/groups/entraide/join", Some(&vendeur), json!({}))
+        .await;
+    assert!(status < 300, "{body}");
+    let spam = ask(&alpha, &vendeur, "entraide", "Achetez des montres").await;
+    let question = ask(&alpha, &admin, "entraide", "Une vraie question").await;
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{}/comments", question["id"]),
+            Some(&vendeur),
+            json!({"body": "Des montres ici"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let by_vendeur = |removed: bool| {
+        format!(
+            "SELECT (SELECT count(*) FROM post x JOIN person p ON p.id = x.author_id \
+               WHERE p.username = 'vendeur' AND NOT p.local {0}) \
+             + (SELECT count(*) FROM comment x JOIN person p ON p.id = x.author_id \
+               WHERE p.username = 'vendeur' AND NOT p.local {0})",
+            if removed {
+                format!(
+                    "AND x.removed_at IS NOT NULL AND x.removal_reason = {}",
+                    lit("vente forcée")
+                )
+            } else {
+                String::new()
+            }
+        )
+    };
+    eventually(
+        "beta's copies of the post and the comment",
+        DEADLINE,
+        || async { (count(&beta, &by_vendeur(false)).await == 2).then_some(()) },
+    )
+    .await;
+    assert!(has_post(&beta, &marie, &handle, spam["ap_id"].as_str().unwrap()).await);
+
+    let (status, body) = alpha
+        .post(
+            "/api/v1/admin/bans",
+            Some(&admin),
+            json!({"person": "vendeur", "reason": "vente forcée", "remove_content": true}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    eventually(
+        "beta's copies removed with the reason",
+        DEADLINE,
+        || async { (count(&beta, &by_vendeur(true)).await == 2).then_some(()) },
+    )
+    .await;
+    assert!(!has_post(&beta, &marie, &handle, spam["ap_id"].as_str().unwrap()).await);
 }

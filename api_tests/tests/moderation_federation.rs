@@ -440,3 +440,111 @@ async fn a_report_to_alphas_group_is_forwarded_to_its_moderators_instance() {
     })
     .await;
 }
+
+/// A report forwarded to beta about alpha's group is in the queue of marie, beta's member
+/// listed as the group's moderator ("groups I moderate elsewhere"), not of another member of
+/// beta; beta's admins keep it too. marie resolves it on beta: alpha honours it (she is
+/// listed), closes its own copy and relays the outcome to the reporter on gamma.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_moderator_sees_and_resolves_a_forwarded_report_on_her_own_instance() {
+    let (alpha, beta, gamma) = trio();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let handle = format!("entraide@{}", alpha.host);
+    let marie = beta.member("marie").await;
+    let paul = beta.member("paul").await;
+    let pierre = gamma.member("pierre").await;
+    for token in [&marie, &paul] {
+        beta.follow_group(token, &format!("!{handle}"), DEADLINE)
+            .await;
+    }
+    gamma
+        .follow_group(&pierre, &format!("!{handle}"), DEADLINE)
+        .await;
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!(
+                "/api/v1/groups/entraide/members/{}",
+                enc(&format!("marie@{}", beta.host))
+            ),
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+
+    let question = alpha
+        .create_post(&admin, "entraide", "question", "Vendez-vous des cours ?")
+        .await;
+    let on_gamma = eventually("gamma's copy", DEADLINE, || {
+        post_here(&gamma, &pierre, &handle, &question.ap_id)
+    })
+    .await;
+    let (status, filed) = gamma
+        .post(
+            "/api/v1/reports",
+            Some(&pierre),
+            json!({"post_id": on_gamma, "reason": "spam", "text": "publicité"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+
+    let elsewhere = "/api/v1/reports/moderated-elsewhere";
+    let mine = eventually("the report in marie's queue", DEADLINE, || async {
+        reports(&beta, &marie, elsewhere)
+            .await
+            .into_iter()
+            .find(|r| r["text"] == "publicité")
+    })
+    .await;
+    assert_eq!(mine["object_ap_id"], question.ap_id.as_str());
+    // beta's admins keep seeing it; another member of beta does not, and may not close it.
+    let beta_admin = beta.admin().await;
+    assert!(reports(&beta, &beta_admin, "/api/v1/reports")
+        .await
+        .iter()
+        .any(|r| r["id"] == mine["id"]));
+    assert!(reports(&beta, &paul, elsewhere).await.is_empty());
+    let (status, body) = beta
+        .post(
+            &format!("/api/v1/reports/{}/resolve", mine["id"]),
+            Some(&paul),
+            json!({"note": "non"}),
+        )
+        .await;
+    assert_eq!(status, 404, "{body}");
+
+    let (status, body) = beta
+        .post(
+            &format!("/api/v1/reports/{}/resolve", mine["id"]),
+            Some(&marie),
+            json!({"note": "Publicité retirée"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(reports(&beta, &marie, elsewhere).await.is_empty());
+    let on_alpha = eventually("alpha's copy resolved", DEADLINE, || async {
+        reports(
+            &alpha,
+            &admin,
+            "/api/v1/groups/entraide/reports?status=resolved",
+        )
+        .await
+        .into_iter()
+        .find(|r| r["text"] == "publicité")
+    })
+    .await;
+    assert!(
+        on_alpha.to_string().contains("Publicité retirée"),
+        "{on_alpha}"
+    );
+    assert!(reports(&alpha, &admin, "/api/v1/groups/entraide/reports")
+        .await
+        .is_empty());
+    eventually("pierre sees the outcome on gamma", DEADLINE, || async {
+        let mine = reports(&gamma, &pierre, "/api/v1/reports/mine").await;
+        mine.into_iter().find(|r| r["status"] == "resolved")
+    })
+    .await;
+}

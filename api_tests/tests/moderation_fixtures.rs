@@ -7,7 +7,7 @@
 use cenacle_api_tests::{
     database::{self, lit},
     eventually,
-    fake_server::FakeServer,
+    fake_server::{FakeActor, FakeServer},
     Hosts, Instance,
 };
 use cenacle_apub::activities::InboxActivity;
@@ -568,4 +568,219 @@ async fn lemmys_resolve_with_its_own_flag_id_closes_our_report() {
     assert_eq!(send(modo, by_modo).await, 202);
     assert_eq!(count(&alpha, resolved).await, 1, "{}", alpha.log());
     assert_eq!(count(&alpha, open).await, 0);
+}
+
+/// `token`'s member follows `group` on the fake server `server`, which accepts.
+async fn follow_fake(alpha: &Instance, token: &str, server: &FakeServer, group: &FakeActor) {
+    let (status, found) = alpha
+        .get(
+            &format!("/api/v1/resolve?q={}", enc(&group.id)),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let (status, body) = alpha
+        .post("/api/v1/follows", Some(token), json!({"target": group.id}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let follow = eventually("the Follow", DEADLINE, || async {
+        server
+            .received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
+            .pop()
+    })
+    .await;
+    let answer = server
+        .send(group, &alpha.url("/inbox"), &server.accept(group, &follow))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    eventually("the follow accepted", DEADLINE, || async {
+        let (_, follows) = alpha.get("/api/v1/follows", Some(token)).await;
+        follows
+            .as_array()?
+            .iter()
+            .any(|f| f["target"] == group.id.as_str() && f["state"] == "accepted")
+            .then_some(())
+    })
+    .await;
+}
+
+/// `server` sends `activity` signed by `actor` to alpha's shared inbox: acknowledged.
+async fn deliver(alpha: &Instance, server: &FakeServer, actor: &FakeActor, activity: Value) {
+    let answer = server
+        .send(actor, &alpha.url("/inbox"), &activity)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+}
+
+/// A `Resolve` of the Flag `flag` (embedded) by `actor`, addressed to `group`.
+fn resolve_of(server: &FakeServer, actor: &FakeActor, group: &FakeActor, flag: &Value) -> Value {
+    json!({
+        "@context": ["https://join-lemmy.org/context.json", "https://www.w3.org/ns/activitystreams"],
+        "type": "Resolve",
+        "id": server.new_id("resolve"),
+        "actor": actor.id,
+        "to": [group.id],
+        "audience": group.id,
+        "object": flag,
+    })
+}
+
+/// A forged resolution changes nothing, is acknowledged (202: peers do not retry) and its
+/// reason logged: announced by a group that does not hold the report (another group of the
+/// same server, whose moderator it is; or a group on a third server), or sent directly by
+/// someone on a third server — for a report filed here about a Lemmy group's post and for one
+/// that group forwarded to us (our member lucie is its listed moderator). Only the group's own
+/// Announce of its moderator's Resolve closes them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forged_resolutions_of_reports_change_nothing() {
+    let mut hosts = Hosts::default();
+    for name in ["alpha", "lemmy", "evil"] {
+        hosts.add(name);
+    }
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let evil = FakeServer::start(&hosts, "evil").await;
+    let groups = lemmy.add_groups(&["main", "other"]).await;
+    let (main, other) = (&groups[0], &groups[1]);
+    let people = lemmy.add_people(&["modo", "spammer", "ann"]).await;
+    let (modo, spammer, ann) = (&people[0], &people[1], &people[2]);
+    // modo moderates both of lemmy's groups.
+    lemmy.set_moderators(main, &[modo]);
+    lemmy.set_moderators(other, &[modo]);
+    let fake = evil.add_group("fake").await;
+    let mallory = evil.add_person("mallory").await;
+    evil.set_moderators(&fake, &[&mallory]);
+    let lucie = alpha.member("lucie").await;
+    follow_fake(&alpha, &lucie, &lemmy, main).await;
+    follow_fake(&alpha, &lucie, &lemmy, other).await;
+    follow_fake(&alpha, &lucie, &evil, &fake).await;
+
+    // main names lucie (who follows it) its moderator; spammer posts there.
+    let mut add = fixture(
+        "lemmy_add_mod.json",
+        &[
+            ("actor", &modo.id),
+            ("base", &lemmy.url("")),
+            ("group", &main.id),
+            ("person", &alpha.url("/u/lucie")),
+        ],
+    );
+    add["id"] = json!(lemmy.new_id("add"));
+    deliver(&alpha, &lemmy, main, lemmy.announce(main, &add)).await;
+    let lucie_moderates = format!(
+        "SELECT count(*) FROM group_membership m JOIN person p ON p.id = m.person_id \
+           JOIN community_group g ON g.id = m.group_id \
+         WHERE p.local AND p.username = 'lucie' AND m.role = 'moderator' AND g.ap_id = {}",
+        lit(&main.id)
+    );
+    eventually("lucie named moderator of main", DEADLINE, || async {
+        (count(&alpha, &lucie_moderates).await == 1).then_some(())
+    })
+    .await;
+    let page = lemmy.page(spammer, "/post/1", &main.id, "Achetez");
+    lemmy.publish(&page);
+    deliver(
+        &alpha,
+        &lemmy,
+        main,
+        lemmy.announce(main, &lemmy.create(spammer, &page)),
+    )
+    .await;
+    let page_id = page["id"].as_str().unwrap().to_owned();
+    let post_here = eventually("the post here", DEADLINE, || async {
+        let id = count(
+            &alpha,
+            &format!(
+                "SELECT COALESCE(max(id), 0) FROM post WHERE ap_id = {}",
+                lit(&page_id)
+            ),
+        )
+        .await;
+        (id > 0).then_some(id)
+    })
+    .await;
+
+    // Two reports: lucie's, filed here (sent to lemmy as our Flag), and ann's, filed on
+    // lemmy and forwarded by main to lucie's instance.
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&lucie),
+            json!({"post_id": post_here, "reason": "spam", "text": "de la pub"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let ours = eventually("our Flag", DEADLINE, || async {
+        lemmy.received_where(|a| a["type"] == "Flag").pop()
+    })
+    .await;
+    let anns = fixture(
+        "lemmy_flag.json",
+        &[
+            ("actor", &ann.id),
+            ("base", &lemmy.url("")),
+            ("group", &main.id),
+            ("object", &page_id),
+        ],
+    );
+    deliver(&alpha, &lemmy, main, lemmy.announce(main, &anns)).await;
+    let open = "SELECT count(*) FROM report WHERE status = 'open'";
+    eventually("both reports here", DEADLINE, || async {
+        (count(&alpha, open).await == 2).then_some(())
+    })
+    .await;
+    let (status, elsewhere) = alpha
+        .get("/api/v1/reports/moderated-elsewhere", Some(&lucie))
+        .await;
+    assert_eq!(status, 200, "{elsewhere}");
+    assert!(
+        elsewhere["items"].as_array().is_some_and(|items| items
+            .iter()
+            .any(|r| r["reporter"] == format!("ann@{}", lemmy.host))),
+        "ann's report in lucie's queue: {elsewhere}"
+    );
+
+    let ignored = |reason: &str| format!("cenacle_inbox_ignored_total{{reason=\"{reason}\"}}");
+    let not_the_groups = alpha.metric(&ignored("not_the_groups_report")).await;
+    let not_ours = alpha.metric(&ignored("not_our_report")).await;
+    let may_not = alpha.metric(&ignored("resolver_may_not_resolve")).await;
+    for flag in [&ours, &anns] {
+        // Another group of lemmy's (modo moderates it too) announces modo's Resolve.
+        let resolve = resolve_of(&lemmy, modo, other, flag);
+        deliver(&alpha, &lemmy, other, lemmy.announce(other, &resolve)).await;
+        // A group on a third server announces its moderator's.
+        let resolve = resolve_of(&evil, &mallory, &fake, flag);
+        deliver(&alpha, &evil, &fake, evil.announce(&fake, &resolve)).await;
+        // Someone on a third server sends one directly.
+        let resolve = resolve_of(&evil, &mallory, main, flag);
+        deliver(&alpha, &evil, &mallory, resolve).await;
+    }
+    // Each refusal counted with its reason: lucie's report (filed here) is not the other
+    // groups' (nor the stranger's) to close; ann's (received from lemmy) is not a third
+    // server's, and not another group's even on lemmy.
+    let refusals = [
+        ("not_the_groups_report", not_the_groups, 3.0),
+        ("not_our_report", not_ours, 2.0),
+        ("resolver_may_not_resolve", may_not, 1.0),
+    ];
+    for (reason, before, more) in refusals {
+        eventually(reason, DEADLINE, || async {
+            (alpha.metric(&ignored(reason)).await - before == more).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(count(&alpha, open).await, 2, "{}", alpha.log());
+
+    // main's own Announce of its moderator's Resolve closes both.
+    for flag in [&ours, &anns] {
+        let resolve = resolve_of(&lemmy, modo, main, flag);
+        deliver(&alpha, &lemmy, main, lemmy.announce(main, &resolve)).await;
+    }
+    eventually("both resolved by main's moderator", DEADLINE, || async {
+        (count(&alpha, open).await == 0).then_some(())
+    })
+    .await;
 }

@@ -1782,3 +1782,97 @@ async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges
     assert!(badges_of_bea().await.contains(&"staff".to_owned()));
     b.close().await;
 }
+
+/// A report about alpha's group forwarded to beta reaches marie, beta's member the group
+/// lists as a moderator, on her own instance's page of the groups she moderates elsewhere;
+/// she resolves it there and alpha's copy is resolved with her note. Another member of beta
+/// finds nothing on that page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moderator_elsewhere_resolves_a_forwarded_report_from_her_own_instance() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("beta");
+    let (mut alpha, mut beta) = (
+        Instance::new("alpha", &hosts),
+        Instance::new("beta", &hosts),
+    );
+    alpha.start();
+    beta.start();
+    let deadline = std::time::Duration::from_secs(60);
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let marie = beta.member("marie").await;
+    let _paul = beta.member("paul").await;
+    beta.follow_group(&marie, &format!("!entraide@{}", alpha.host), deadline)
+        .await;
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            &format!(
+                "/api/v1/groups/entraide/members/marie%40{}",
+                beta.host.replace(':', "%3A")
+            ),
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let question = alpha
+        .create_post(&admin, "entraide", "question", "Vendez-vous des cours ?")
+        .await;
+    let jean = alpha.member("jean").await;
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&jean),
+            json!({"post_id": question.id, "reason": "spam", "text": "doublon"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let forwarded = cenacle_api_tests::eventually("the report on beta", deadline, || async {
+        let (_, page) = beta
+            .get("/api/v1/reports/moderated-elsewhere", Some(&marie))
+            .await;
+        page["items"].as_array()?.first().cloned()
+    })
+    .await;
+
+    let b = Browser::start("en").await;
+    sign_in(&b, &beta, "paul").await;
+    b.goto(&beta.url("/moderation/reports/elsewhere")).await;
+    b.wait_text(".empty", "No report.").await;
+    sign_out(&b).await;
+
+    sign_in(&b, &beta, "marie").await;
+    b.goto(&beta.url("/reports/mine")).await;
+    b.click("a[href='/moderation/reports/elsewhere']").await;
+    b.find(&format!(
+        "form[action='/reports/{}/close']",
+        forwarded["id"]
+    ))
+    .await;
+    key_page(&b, "reports-elsewhere-en").await;
+    b.fill(".reports input[name=note]", "Doublon fermé").await;
+    click_and_wait_reload(&b, ".reports button[value=resolve]").await;
+    b.wait_text(".empty", "No report.").await;
+    cenacle_api_tests::eventually("alpha's copy resolved", deadline, || async {
+        let (_, page) = alpha
+            .get(
+                "/api/v1/groups/entraide/reports?status=resolved",
+                Some(&admin),
+            )
+            .await;
+        page["items"]
+            .as_array()?
+            .iter()
+            .find(|r| {
+                r["text"] == "doublon"
+                    && r["resolution_note"]
+                        .as_str()
+                        .is_some_and(|n| n.contains("Doublon fermé"))
+            })
+            .cloned()
+    })
+    .await;
+    b.close().await;
+}

@@ -169,6 +169,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reports::reasons, reports::set_reasons))
         .routes(routes!(reports::file, reports::instance_queue))
         .routes(routes!(reports::mine))
+        .routes(routes!(reports::moderated_elsewhere))
         .routes(routes!(reports::group_queue))
         .routes(routes!(reports::resolve))
         .routes(routes!(reports::dismiss))

@@ -343,14 +343,10 @@ pub async fn is_blocked(db: &FedDb, host: &str) -> Result<bool, ApubError> {
         .blocked)
 }
 
-/// Whether `federation.blocked_instances` names `host` (with or without its port).
+/// Whether `federation.blocked_instances` names `host` (with or without its port): the rule
+/// of `cenacle_domain::instance_lists`, shared with the core's view of an instance.
 pub fn blocked_by_configuration(settings: &Settings, host: &str) -> bool {
-    let bare = host.split(':').next().unwrap_or(host);
-    settings
-        .federation
-        .blocked_instances
-        .iter()
-        .any(|b| b.eq_ignore_ascii_case(host) || b.eq_ignore_ascii_case(bare))
+    cenacle_domain::instance_lists::names(&settings.federation.blocked_instances, host)
 }
 
 /// An instance talked to us: it is alive (deliveries to it resume if it was marked dead).

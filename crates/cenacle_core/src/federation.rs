@@ -8,7 +8,10 @@ use cenacle_db::{
     actors::{self, PersonActor},
     federation::{self as store, ClaimedDelivery, FollowRow, InstanceState, QueueStats},
 };
-use cenacle_domain::delivery::{outbox_retry_delay, probe_delay, retry_delay};
+use cenacle_domain::{
+    delivery::{outbox_retry_delay, probe_delay, retry_delay},
+    instance_lists,
+};
 use chrono::{DateTime, Utc};
 
 pub use cenacle_db::federation::{DueProbe, FailedEvent, OutboxEvent, QueuedEvent, Wakeups};
@@ -365,8 +368,7 @@ pub async fn instance_state(
 ) -> Result<InstanceState, CoreError> {
     let host = host.to_ascii_lowercase();
     let mut state = store::instance_state(conn, &host).await?;
-    let configured = &ctx.settings.federation.blocked_instances;
-    state.blocked |= configured.iter().any(|h| h.eq_ignore_ascii_case(&host));
+    state.blocked |= instance_lists::names(&ctx.settings.federation.blocked_instances, &host);
     // In allow-list mode, an instance not listed is treated as blocked.
     state.blocked |= outside_allow_list(conn, ctx, &host).await?;
     ctx.hosts.set_blocked(&host, state.blocked);
@@ -377,20 +379,19 @@ pub async fn instance_state(
 /// admin. Our own host is never kept out.
 async fn outside_allow_list(conn: &mut Conn, ctx: &Context, host: &str) -> Result<bool, CoreError> {
     let settings = &ctx.settings.federation;
-    if !settings.allow_list_only || host == identity::local_host(&ctx.settings) {
+    if !settings.allow_list_only {
         return Ok(false);
     }
-    let bare = host.split(':').next().unwrap_or(host);
-    if settings
-        .allowed_instances
-        .iter()
-        .any(|a| a.eq_ignore_ascii_case(host) || a.eq_ignore_ascii_case(bare))
-    {
-        return Ok(false);
-    }
-    Ok(!cenacle_db::instance_moderation::instance_flags(conn, host)
+    // Read once per instance at most every few seconds (the caller caches the verdict).
+    let allowed_by_admin = cenacle_db::instance_moderation::instance_flags(conn, host)
         .await?
-        .is_some_and(|f| f.allowed))
+        .is_some_and(|f| f.allowed);
+    Ok(instance_lists::outside_allow_list(
+        &settings.allowed_instances,
+        host == identity::local_host(&ctx.settings),
+        host,
+        allowed_by_admin,
+    ))
 }
 
 /// Whether `host` talking to us should be recorded (at most once a minute per instance).

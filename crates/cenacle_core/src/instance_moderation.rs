@@ -85,6 +85,7 @@ pub async fn ban(
         let removed = store::remove_content_of(conn, person_id, &reason).await?;
         crate::rewards::on_content_removed(conn, &crate::group_bans::removed_items(&removed))
             .await?;
+        federate_removals(conn, session, local, &removed).await?;
     }
     moderation_log::record(
         conn,
@@ -100,6 +101,45 @@ pub async fn ban(
     store::active_ban(conn, person_id)
         .await?
         .ok_or_else(|| CoreError::Internal("the ban just written is not in force".into()))
+}
+
+/// The removals of an instance ban leave as a moderator's removals do (a `Delete` with the
+/// ban's reason as `summary`, by the admin who banned): announced by our group, for content in
+/// our groups, so that the copies on the instances that follow it go too; sent to the group,
+/// for our own member's content in a group elsewhere (Lemmy honours a removal from the
+/// object's own domain; a Cénacle group, whose rule is its listed moderators, acknowledges and
+/// ignores it). A remote person's content in a group elsewhere is that group's to moderate:
+/// removed here only.
+///
+/// Why not a `Block` of the person from our instance actor: INTEROP.md documents `Block` only
+/// as a group's ban (`target` the group, relayed by its `Announce`); Mastodon reads a `Block`
+/// as one account blocking another; Lemmy's site ban is an admin's `Block` with `target` its
+/// site (admin, site and person on one domain), which would need our instance actor to read
+/// as a Lemmy site — nothing INTEROP.md establishes. The removals are what peers act on.
+async fn federate_removals(
+    conn: &mut Conn,
+    session: &Session,
+    author_is_local: bool,
+    removed: &cenacle_db::reports::RemovedContent,
+) -> Result<(), CoreError> {
+    let caller = crate::Caller::from(session);
+    for item in removed.posts.iter().chain(&removed.comments) {
+        let Some(post) = cenacle_db::content::post_by_id(conn, item.post_id).await? else {
+            continue;
+        };
+        let Some(group) = actors::group_by_id(conn, post.group_id).await? else {
+            continue;
+        };
+        if !group.local && !author_is_local {
+            continue;
+        }
+        let event = match item.comment_id {
+            Some(comment) => cenacle_db::federation::OutboxEvent::CommentRemoved(comment),
+            None => cenacle_db::federation::OutboxEvent::PostRemoved(item.post_id),
+        };
+        federation::record_event(conn, &caller, event).await?;
+    }
+    Ok(())
 }
 
 /// Lifts a ban in force.

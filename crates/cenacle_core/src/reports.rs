@@ -341,6 +341,58 @@ pub async fn instance_queue(
     Ok(store::list_reports(conn, filter, before, limit).await?)
 }
 
+/// Whether the caller is listed as a moderator of the group elsewhere `group_id` (the rule of
+/// every moderation action, [`require_group_moderator`]).
+async fn moderates_elsewhere(
+    conn: &mut Conn,
+    group_id: i64,
+    caller: &Caller,
+) -> Result<bool, CoreError> {
+    let Some(group) = actors::group_by_id(conn, group_id).await? else {
+        return Ok(false);
+    };
+    match require_group_moderator(conn, &group, caller).await {
+        Ok(()) => Ok(true),
+        Err(CoreError::NotAllowed(_) | CoreError::NotFound(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// The caller's queue of the groups on other servers that list them as a moderator: the
+/// reports about those groups' content that reached us (forwarded by the group, as Lemmy
+/// does for its remote moderators). Empty for anyone who moderates no group elsewhere; the
+/// instance's moderators see the same reports in [`instance_queue`].
+pub async fn moderated_elsewhere_queue(
+    conn: &mut Conn,
+    caller: &Caller,
+    status: ReportStatus,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Report>, CoreError> {
+    let filter = ReportFilter::ModeratedElsewhere(caller.person_id, status.as_str());
+    Ok(store::list_reports(conn, filter, before, limit).await?)
+}
+
+/// Where the resolution of `report` goes besides the reporter's server: the group's own
+/// inbox when the group is elsewhere and the one who closed it is listed as its moderator
+/// (the group's server honours it, and relays it to the others that hold the report).
+pub async fn resolution_for_group(
+    conn: &mut Conn,
+    report: &Report,
+) -> Result<Option<String>, CoreError> {
+    let (Some(group_id), Some(false), Some(by)) =
+        (report.group_id, report.group_local, report.resolved_by)
+    else {
+        return Ok(None);
+    };
+    if report.object_ap_id.is_none()
+        || !crate::access::is_group_moderator(conn, group_id, by).await?
+    {
+        return Ok(None);
+    }
+    Ok(report.group_inbox.clone())
+}
+
 /// A moderator resolves (`Resolved`: they acted) or dismisses a report, with a note for the
 /// reporter; resolving may ban the reported person from the group (`ban`), in the same
 /// transaction. A report about a group of ours is for that group's moderators; the others for
@@ -360,8 +412,8 @@ pub async fn close(
         }));
     }
     let report = by_id(conn, report_id).await?;
-    let group = match report.group_id.filter(|_| report.group_local == Some(true)) {
-        Some(group_id) => {
+    let group = match report.group_id {
+        Some(group_id) if report.group_local == Some(true) => {
             let group = actors::group_by_id(conn, group_id)
                 .await?
                 .ok_or(CoreError::NotFound("report"))?;
@@ -372,6 +424,15 @@ pub async fn close(
                 .await
                 .map_err(|_| CoreError::NotFound("report"))?;
             Some(group)
+        }
+        // A group elsewhere: the instance's moderators (the report is in their queue) or one
+        // of our members listed as its moderator (in their "groups I moderate elsewhere"
+        // queue; the group's server honours their resolution because they are listed).
+        Some(group_id) => {
+            if !moderates_instance(caller) && !moderates_elsewhere(conn, group_id, caller).await? {
+                return Err(CoreError::NotFound("report"));
+            }
+            None
         }
         None if moderates_instance(caller) => None,
         None => return Err(CoreError::NotFound("report")),
@@ -539,19 +600,24 @@ pub async fn receive_resolution(
     reporting_actor: &str,
     note: Option<&str>,
     announced_by: Option<&Group>,
-) -> Result<Result<(), &'static str>, CoreError> {
+) -> Result<Result<Vec<Report>, &'static str>, CoreError> {
     let reports = match store::report_by_ap_id(conn, flag.flag_id).await? {
         Some(report) => vec![report],
         None => reports_resolved_by(conn, flag, reporting_actor).await?,
     };
-    let mut outcome = Err("unknown_report");
+    let mut refused = "unknown_report";
+    let mut closed = Vec::new();
     for report in &reports {
-        let closed = resolve_one(conn, resolver, report, note, announced_by).await?;
-        if outcome.is_err() {
-            outcome = closed;
+        match resolve_one(conn, resolver, report, note, announced_by).await? {
+            Ok(()) => closed.push(by_id(conn, report.id).await?),
+            Err(why) => refused = why,
         }
     }
-    Ok(outcome)
+    Ok(if closed.is_empty() {
+        Err(refused)
+    } else {
+        Ok(closed)
+    })
 }
 
 /// The open reports filed here that a Flag with a new id (Lemmy's) resolves: by its actor,
@@ -594,6 +660,24 @@ async fn resolve_one(
     note: Option<&str>,
     announced_by: Option<&Group>,
 ) -> Result<Result<(), &'static str>, CoreError> {
+    // A report about content in a group of ours is our group's to close: by one of its
+    // moderators listed elsewhere (the rule of every moderation action, as Lemmy's
+    // `verify_mod_or_admin_action`), sent to us directly — whoever filed it. No other
+    // group's `Announce` speaks for it.
+    if let Some(group) = ours_about_content(conn, report).await? {
+        if announced_by.is_some() {
+            return Ok(Err("not_the_groups_report"));
+        }
+        let who = crate::who_moderates::Moderator::Remote {
+            person: resolver,
+            announced_by: None,
+        };
+        return match crate::who_moderates::authorize(conn, &group, group.id, who).await {
+            Ok(()) if !resolver.local => close_resolved(conn, resolver, report, note).await,
+            Ok(()) | Err(CoreError::NotAllowed(_)) => Ok(Err("resolver_may_not_resolve")),
+            Err(e) => Err(e),
+        };
+    }
     // A report received from another server is that server's or ours to close — except one
     // a group elsewhere forwarded to us (its moderator's instance): that same group's
     // `Announce` of the resolution closes it (checked below: its listed moderator), as does
@@ -623,7 +707,27 @@ async fn resolve_one(
     if !allowed || resolver.local {
         return Ok(Err("resolver_may_not_resolve"));
     }
-    let from = from.unwrap_or_default();
+    close_resolved(conn, resolver, report, note).await
+}
+
+/// The group of ours whose content `report` is about, if any.
+async fn ours_about_content(conn: &mut Conn, report: &Report) -> Result<Option<Group>, CoreError> {
+    match report.group_id {
+        Some(id) if report.group_local == Some(true) && report.object_ap_id.is_some() => {
+            Ok(actors::group_by_id(conn, id).await?)
+        }
+        _ => Ok(None),
+    }
+}
+
+/// Closes `report` as resolved by `resolver` elsewhere, with their note, and logs it.
+async fn close_resolved(
+    conn: &mut Conn,
+    resolver: &cenacle_db::actors::PersonActor,
+    report: &Report,
+    note: Option<&str>,
+) -> Result<Result<(), &'static str>, CoreError> {
+    let from = resolver.instance_host.as_deref().unwrap_or_default();
     let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
         Some(note) => format!("resolved on {from}: {note}"),
         None => format!("resolved on {from}"),

@@ -286,6 +286,10 @@ pub enum ReportFilter<'a> {
     /// The instance's own queue: reports of people outside any group, and reports about
     /// groups this instance does not run (their moderators are elsewhere).
     Instance(&'a str),
+    /// The queue of one of our members listed as owner or moderator of groups on other
+    /// servers: the reports about those groups' content that reached us (the group's forwarded
+    /// `Flag`, as Lemmy forwards reports to its moderators' instances).
+    ModeratedElsewhere(i64, &'a str),
 }
 
 /// Reports, newest first, at most `limit`, older than `before` when given.
@@ -302,6 +306,13 @@ pub async fn list_reports(
         ReportFilter::Instance(status) => (
             "(r.group_id IS NULL OR NOT g.local) AND $1 = $1 AND r.status = $2",
             0,
+            status,
+        ),
+        ReportFilter::ModeratedElsewhere(person, status) => (
+            "NOT g.local AND r.status = $2 AND EXISTS (SELECT 1 FROM group_membership m \
+               WHERE m.group_id = r.group_id AND m.person_id = $1 \
+                 AND m.role IN ('owner', 'moderator'))",
+            person,
             status,
         ),
     };

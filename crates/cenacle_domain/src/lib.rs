@@ -14,6 +14,7 @@ pub mod engagement;
 pub mod group_bans;
 pub mod influence;
 pub mod insights;
+pub mod instance_lists;
 pub mod mail;
 pub mod moderation;
 pub mod moderators;

@@ -359,6 +359,7 @@ my-reports = My reports
 no-reports = No report.
 reports-queue = Reports
 reports-queue-instance = Reports to the community
+reports-queue-elsewhere = Reports in the groups I moderate elsewhere
 report-statuses = Reports by status
 report-status-open = open
 report-status-resolved = resolved

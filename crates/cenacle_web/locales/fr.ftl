@@ -359,6 +359,7 @@ my-reports = Mes signalements
 no-reports = Aucun signalement.
 reports-queue = Signalements
 reports-queue-instance = Signalements à la communauté
+reports-queue-elsewhere = Signalements des groupes que je modère ailleurs
 report-statuses = Signalements par état
 report-status-open = en attente
 report-status-resolved = traité

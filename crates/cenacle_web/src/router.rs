@@ -87,6 +87,10 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/mine", get(reports::mine))
         .route("/reports/{id}/close", post_route(reports::close))
         .route("/moderation/reports", get(reports::instance_queue))
+        .route(
+            "/moderation/reports/elsewhere",
+            get(reports::moderated_elsewhere),
+        )
         .route("/posts/{id}", get(post::show))
         .route("/posts/{id}/answers", post_route(post::answer))
         .route("/posts/{id}/accept", post_route(post::accept))

@@ -338,6 +338,27 @@ pub async fn instance_queue(
     Ok(Json(page_of(rows, limit)))
 }
 
+/// The caller's queue of the groups on other servers that list them as a moderator: the
+/// reports those groups forwarded here (empty for anyone who moderates no group elsewhere).
+/// Resolving one tells the group's server, which honours it because they are listed.
+#[utoipa::path(get, path = "/api/v1/reports/moderated-elsewhere", tag = "moderation", security(("bearer" = [])),
+    params(QueueQuery),
+    responses((status = 200, body = Page<ReportView>), (status = 401, body = ErrorBody)))]
+pub async fn moderated_elsewhere(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiQuery(query): ApiQuery<QueueQuery>,
+) -> ApiResult<Json<Page<ReportView>>> {
+    let (status, page) = query.split()?;
+    let limit = page.limit()?;
+    let mut conn = state.ctx.conn().await?;
+    let caller = Caller::from(&session);
+    let rows =
+        reports::moderated_elsewhere_queue(&mut conn, &caller, status, before(&page)?, limit + 1)
+            .await?;
+    Ok(Json(page_of(rows, limit)))
+}
+
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CloseRequest {

@@ -129,7 +129,37 @@ pub async fn apply_resolve(
         announced_by,
     )
     .await?;
-    Ok(outcome(resolved, Outcome::Applied))
+    let closed = match resolved {
+        Ok(closed) => closed,
+        Err(why) => return Ok(Outcome::Ignored(why)),
+    };
+    for report in &closed {
+        relay_resolution(conn, data, report, resolve, resolver).await?;
+    }
+    Ok(Outcome::Applied)
+}
+
+/// A listed moderator elsewhere resolved a report about our group's content: the group
+/// relays their `Resolve`, unchanged (Lemmy's shape, as for the Flag), to the servers that
+/// hold the report — the reporter's, and its moderators' elsewhere — but the resolver's own.
+async fn relay_resolution(
+    conn: &mut Conn,
+    data: &FedData,
+    report: &reports::Report,
+    resolve: &Resolve,
+    resolver: &PersonActor,
+) -> Result<(), CoreError> {
+    let Some((group, mut inboxes)) = reports::holders(conn, report).await? else {
+        return Ok(());
+    };
+    if report.origin_host.is_some() {
+        inboxes.extend(report.reporter_inbox.clone());
+    }
+    let resolver_host = resolver.instance_host.as_deref().unwrap_or_default();
+    inboxes.retain(|i| !cenacle_domain::origin::authority(i).eq_ignore_ascii_case(resolver_host));
+    inboxes.sort();
+    inboxes.dedup();
+    announce_to(conn, data, &group, resolve, inboxes).await
 }
 
 /// A ban (or its lifting, by the Undo `undo`) by a moderator: sent to a group of ours (`announced_by` None; then

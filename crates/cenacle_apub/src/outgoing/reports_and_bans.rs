@@ -116,7 +116,8 @@ pub async fn report_filed(
 
 /// A report was resolved or dismissed here: every server that holds it learns it (Lemmy's
 /// `Resolve` of the Flag, with our note) — the reporter's, when it came from elsewhere, so
-/// that the reporter sees the outcome there; and, for content in a group of ours, the
+/// that the reporter sees the outcome there; the group's, when it is elsewhere and the
+/// resolver one of its listed moderators; and, for content in a group of ours, the
 /// instances of its moderators elsewhere, through the group's `Announce`, so that the report
 /// leaves their queues too.
 pub async fn report_closed(
@@ -154,8 +155,13 @@ pub async fn report_closed(
         .map(cenacle_domain::origin::authority)
         .unwrap_or_default()
         .to_owned();
-    if let Some(inbox) = reporter_inbox {
-        send(conn, data, &resolve.id, &resolver, &resolve, [inbox]).await?;
+    // A group elsewhere that lists the resolver as its moderator hears it too: its server
+    // closes its copy and relays the resolution to the others that hold the report.
+    let mut direct: Vec<String> = reporter_inbox.into_iter().collect();
+    direct.extend(reports::resolution_for_group(conn, &report).await?);
+    direct.dedup();
+    if !direct.is_empty() {
+        send(conn, data, &resolve.id, &resolver, &resolve, direct).await?;
     }
     if let Some((group, mut moderator_inboxes)) = reports::holders(conn, &report).await? {
         // The reporter's server has it already.

@@ -337,16 +337,18 @@ impl QueueQuery {
     }
 }
 
-/// Which queue: a group's, or the instance's.
+/// Which queue: a group's, the instance's, or the member's groups moderated elsewhere.
 enum Queue {
     Group(String),
     Instance,
+    Elsewhere,
 }
 
 async fn queue_page(state: &AppState, v: &Visitor, queue: Queue, query: QueueQuery) -> Response {
     let path = match &queue {
         Queue::Group(name) => format!("/groups/{name}/reports"),
         Queue::Instance => "/moderation/reports".to_owned(),
+        Queue::Elsewhere => "/moderation/reports/elsewhere".to_owned(),
     };
     let caller = match signed_in(v, &path) {
         Ok(c) => c,
@@ -368,6 +370,12 @@ async fn queue_page(state: &AppState, v: &Visitor, queue: Queue, query: QueueQue
             Queue::Instance => {
                 let found = reports::instance_queue(&mut conn, &caller, status, None, 100).await?;
                 (t.t("reports-queue-instance"), found)
+            }
+            Queue::Elsewhere => {
+                let found =
+                    reports::moderated_elsewhere_queue(&mut conn, &caller, status, None, 100)
+                        .await?;
+                (t.t("reports-queue-elsewhere"), found)
             }
         };
         Ok::<_, CoreError>((heading, views(&mut conn, t, found).await?))
@@ -407,6 +415,15 @@ pub async fn instance_queue(
     Query(query): Query<QueueQuery>,
 ) -> Response {
     queue_page(&state, &v, Queue::Instance, query).await
+}
+
+/// The reports of the groups elsewhere that list the member as a moderator.
+pub async fn moderated_elsewhere(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(query): Query<QueueQuery>,
+) -> Response {
+    queue_page(&state, &v, Queue::Elsewhere, query).await
 }
 
 #[derive(Deserialize)]
