@@ -56,6 +56,7 @@ pub mod rewards;
 mod secrets;
 pub mod shop;
 pub mod status;
+pub mod triggered_mail;
 pub mod votes;
 pub mod who_moderates;
 

@@ -18,6 +18,7 @@ pub mod moderation;
 pub mod moderators;
 pub mod mood;
 pub mod notifications;
+pub mod onboarding;
 pub mod origin;
 pub mod reports;
 pub mod role;
