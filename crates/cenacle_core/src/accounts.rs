@@ -28,6 +28,8 @@ pub struct Registration<'a> {
     pub invite_code: Option<&'a str>,
     /// Shown to whoever approves the registration.
     pub reason: Option<&'a str>,
+    /// The newcomer agreed to be greeted by name in the welcome group (off unless asked).
+    pub welcome_post: bool,
 }
 
 /// Registers a member under the instance's registration mode. The account is active at once,
@@ -70,6 +72,8 @@ pub async fn register(
     let created = store::insert_account(conn, &account.as_new(false)).await?;
     // Queued with the account: it is sent only if the registration commits.
     account_mail::send_verification(conn, ctx, &created).await?;
+    // The welcome (panel, mail, post in the welcome group) commits with the account too.
+    crate::welcome::greet_newcomer(conn, ctx, &created, reg.welcome_post).await?;
     if let Some(hash) = &invite_hash {
         if !store::use_invite(conn, hash, created.person_id, now).await? {
             return Err(CoreError::InvalidInvite);

@@ -37,6 +37,7 @@ pub mod identity;
 pub mod inbound;
 pub mod insights;
 pub mod instance_moderation;
+pub mod journey;
 pub mod leaderboards;
 pub mod mail;
 pub mod media;
@@ -58,6 +59,7 @@ pub mod shop;
 pub mod status;
 pub mod triggered_mail;
 pub mod votes;
+pub mod welcome;
 pub mod who_moderates;
 
 pub use caller::Caller;

@@ -15,6 +15,7 @@ no-account = No account yet?
 field-email = E-mail (optional)
 field-invite = Invitation code (if you have one)
 field-reason = Why you want to join (if the community asks)
+field-welcome-post = Welcome me by name in the welcome group
 registered-pending = Your account is waiting for a community manager's approval. You can sign in once it is approved.
 no-groups = No group yet.
 visibility-restricted = members post, everyone reads

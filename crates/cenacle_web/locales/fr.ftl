@@ -15,6 +15,7 @@ no-account = Pas encore de compte ?
 field-email = Courriel (facultatif)
 field-invite = Code d’invitation (si vous en avez un)
 field-reason = Pourquoi vous souhaitez nous rejoindre (si la communauté le demande)
+field-welcome-post = Me souhaiter la bienvenue par mon nom dans le groupe d’accueil
 registered-pending = Votre compte attend l’approbation d’un responsable de la communauté. Vous pourrez vous connecter une fois approuvé.
 no-groups = Aucun groupe pour l’instant.
 visibility-restricted = les membres publient, tout le monde lit
