@@ -72,8 +72,6 @@ pub async fn register(
     let created = store::insert_account(conn, &account.as_new(false)).await?;
     // Queued with the account: it is sent only if the registration commits.
     account_mail::send_verification(conn, ctx, &created).await?;
-    // The welcome (panel, mail, post in the welcome group) commits with the account too.
-    crate::welcome::greet_newcomer(conn, ctx, &created, reg.welcome_post).await?;
     if let Some(hash) = &invite_hash {
         if !store::use_invite(conn, hash, created.person_id, now).await? {
             return Err(CoreError::InvalidInvite);

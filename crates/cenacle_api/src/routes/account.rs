@@ -84,7 +84,14 @@ pub async fn register_account(
                 reason: req.reason.as_deref(),
                 welcome_post: req.welcome_post,
             };
-            accounts::register(conn, ctx, prepared, registration).scope_boxed()
+            let welcome_post = registration.welcome_post;
+            async move {
+                let created = accounts::register(conn, ctx, prepared, registration).await?;
+                // The welcome (panel, mail, post in the welcome group) commits with the account.
+                cenacle_core::welcome::greet_newcomer(conn, ctx, &created, welcome_post).await?;
+                Ok(created)
+            }
+            .scope_boxed()
         })
         .await?)
 }
