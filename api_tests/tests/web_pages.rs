@@ -1876,3 +1876,47 @@ async fn a_moderator_elsewhere_resolves_a_forwarded_report_from_her_own_instance
     .await;
     b.close().await;
 }
+
+#[tokio::test]
+async fn a_newcomer_reads_the_welcome_follows_her_first_steps_and_hides_it() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/onboarding/welcome",
+            Some(&admin),
+            Some(json!({
+                "message_fr": "Bienvenue **chez nous** !",
+                "message_en": "Welcome **home**!",
+                "manager": "admin",
+                "group": "support",
+                "post_in_group": true
+            })),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let b = Browser::start("en").await;
+    sign_up(&b, &alpha, "newcomer").await;
+    b.click("#nav-welcome").await;
+    b.wait_path("the welcome", |p| p == "/welcome").await;
+    assert_eq!(b.text("#welcome-panel strong").await, "home");
+    assert_eq!(b.text("#welcome-panel .introducer a").await, "admin");
+    b.wait_count("#step-join_group.is-done", 0).await;
+    key_page(&b, "welcome-en").await;
+
+    // A step done anywhere (here through the API) shows done on the page.
+    let newcomer = alpha.login("newcomer").await;
+    let (status, body) = alpha
+        .post("/api/v1/groups/support/join", Some(&newcomer), json!({}))
+        .await;
+    assert!(status < 300, "{body}");
+    b.goto(&alpha.url("/welcome")).await;
+    b.find("#step-join_group.is-done").await;
+
+    click_and_wait_reload(&b, "#dismiss-welcome").await;
+    b.wait_count("#welcome-panel", 0).await;
+    b.find("#step-join_group.is-done").await;
+    b.close().await;
+}

@@ -128,6 +128,8 @@ pub const ALL_CODES: &[&str] = &[
     "unknown_notification_kind",
     "unknown_notification_delivery",
     "utc_offset_out_of_range",
+    "unknown_template_variable",
+    "template_unclosed_variable",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -314,6 +316,19 @@ impl From<CoreError> for ApiError {
             // Raised for activities from other servers, never by the API; mapped all the same.
             Forged(forgery) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "rule": forgery.rule() })),
+            // The template's field and the variable at fault, for the editor to point at.
+            Template { field, error } => match error {
+                cenacle_domain::onboarding::TemplateError::UnknownVariable(variable) => Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "unknown_template_variable",
+                )
+                .with_details(json!({ "field": field, "variable": variable })),
+                cenacle_domain::onboarding::TemplateError::Unclosed => Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "template_unclosed_variable",
+                )
+                .with_details(json!({ "field": field })),
+            },
             Database(db) => from_database_error(&db),
             Internal(message) => internal(&message),
         }

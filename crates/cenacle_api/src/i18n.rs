@@ -428,6 +428,14 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "A concurrent request got in the way; nothing was changed, try again.",
             "Une requête simultanée a interféré ; rien n'a été modifié, réessayez.",
         ),
+        "unknown_template_variable" => (
+            "The template uses an unknown variable (see details.variable); allowed: {{name}}, {{instance}}, {{days}}, {{link}}.",
+            "Le modèle utilise une variable inconnue (voir details.variable) ; permises : {{name}}, {{instance}}, {{days}}, {{link}}.",
+        ),
+        "template_unclosed_variable" => (
+            "The template opens a variable with {{ and never closes it with }}.",
+            "Le modèle ouvre une variable avec {{ sans la fermer par }}.",
+        ),
         _ => return None,
     })
 }

@@ -25,8 +25,8 @@ use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
     account, admin, approval, auctions, champions, community, email, engagement, federation,
-    groups, instance, media, membership, moderation, notifications, posts, queue, removals,
-    reports, shop,
+    groups, instance, media, membership, moderation, notifications, onboarding, posts, queue,
+    removals, reports, shop,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -80,6 +80,7 @@ impl AppState {
         (name = "community", description = "Insights for community managers: member statistics, the champions shortlist, negative-leader alerts"),
         (name = "moderation", description = "Moderation: the public moderation log"),
         (name = "notifications", description = "What a member is told about, and how they want to hear it"),
+        (name = "onboarding", description = "The welcome, the onboarding journey and the triggered e-mails"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -161,6 +162,14 @@ fn documented_routes() -> OpenApiRouter<AppState> {
             notifications::preferences,
             notifications::set_preferences
         ))
+        .routes(routes!(onboarding::list_rules, onboarding::create_rule))
+        .routes(routes!(onboarding::update_rule, onboarding::delete_rule))
+        .routes(routes!(onboarding::dry_run))
+        .routes(routes!(onboarding::get_welcome, onboarding::set_welcome))
+        .routes(routes!(onboarding::list_steps, onboarding::create_step))
+        .routes(routes!(onboarding::update_step, onboarding::delete_step))
+        .routes(routes!(onboarding::mine))
+        .routes(routes!(onboarding::dismiss_welcome))
         .routes(routes!(posts::feed))
         .routes(routes!(posts::search))
         .routes(routes!(membership::members))

@@ -28,6 +28,8 @@ pub struct Registration<'a> {
     pub invite_code: Option<&'a str>,
     /// Shown to whoever approves the registration.
     pub reason: Option<&'a str>,
+    /// The newcomer agreed to be greeted by name in the welcome group (off unless asked).
+    pub welcome_post: bool,
 }
 
 /// Registers a member under the instance's registration mode. The account is active at once,

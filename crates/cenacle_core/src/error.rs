@@ -74,6 +74,13 @@ pub enum CoreError {
     /// rules of `cenacle_domain::origin`).
     #[error("forged: {}", .0.rule())]
     Forged(cenacle_domain::origin::Forgery),
+    /// A template (of a triggered e-mail rule) refused when saved: an unknown `{{variable}}`
+    /// (named) or one never closed.
+    #[error("template {field}: {error}")]
+    Template {
+        field: &'static str,
+        error: cenacle_domain::onboarding::TemplateError,
+    },
     #[error(transparent)]
     Database(#[from] DbError),
     #[error("internal error: {0}")]

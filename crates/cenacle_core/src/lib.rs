@@ -38,6 +38,7 @@ pub mod identity;
 pub mod inbound;
 pub mod insights;
 pub mod instance_moderation;
+pub mod journey;
 pub mod leaderboards;
 pub mod mail;
 pub mod media;
@@ -58,7 +59,9 @@ pub mod rewards;
 mod secrets;
 pub mod shop;
 pub mod status;
+pub mod triggered_mail;
 pub mod votes;
+pub mod welcome;
 pub mod who_moderates;
 
 pub use caller::Caller;

@@ -27,6 +27,7 @@ pub mod mail;
 pub mod media;
 pub mod moderation_log;
 pub mod notifications;
+pub mod onboarding;
 pub mod pool;
 mod prepared;
 pub mod reports;

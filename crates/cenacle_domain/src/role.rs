@@ -42,6 +42,8 @@ pub enum Permission {
     ReadCommunityInsights,
     /// Run the gift shop and the auctions: the catalogue, its codes, fulfilment, reports.
     ManageRewards,
+    /// Edit the welcome, the onboarding steps and the triggered e-mail rules.
+    ManageOnboarding,
 }
 
 impl Role {
@@ -78,6 +80,7 @@ impl Role {
                         | ManageGroups
                         | BanPeople
                         | RunChampionProgramme
+                        | ManageOnboarding
                         | ReadCommunityInsights
                         | ManageRewards
                 )
@@ -141,6 +144,7 @@ mod tests {
             Permission::RunChampionProgramme,
             Permission::ReadCommunityInsights,
             Permission::ManageRewards,
+            Permission::ManageOnboarding,
         ] {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));

@@ -102,7 +102,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
 
     // Askers are reminded to accept an answer (once per question: a unique index, so several
-    // servers may run this side by side).
+    // servers may run this side by side); the triggered onboarding e-mails go out on the same beat.
     let reminder = {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
@@ -120,6 +120,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                             .await;
                         if let Err(err) = sent {
                             tracing::error!(error = %err, "sending accept reminders failed");
+                        }
+                        // The onboarding journey's triggered e-mails, on the same beat (each
+                        // member once per rule: a unique row, so servers may run side by side).
+                        let mailed = ctx
+                            .transaction(|conn| {
+                                cenacle_core::triggered_mail::run_rules(conn, &ctx, chrono::Utc::now())
+                                    .scope_boxed()
+                            })
+                            .await;
+                        if let Err(err) = mailed {
+                            tracing::error!(error = %err, "sending triggered onboarding mails failed");
                         }
                     }
                     _ = stop.changed() => break,

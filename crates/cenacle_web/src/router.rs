@@ -6,7 +6,7 @@ use crate::{
     pages::{
         account, admin, approval, auctions, badges, bounty, champions, composer, contests, email,
         feed, groups, join_requests, leaderboard, notifications, person, post, proposals, reports,
-        search, shop, votes, widgets,
+        search, shop, votes, welcome, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -98,6 +98,8 @@ pub fn router(state: AppState) -> Router {
         .route("/comments/{id}/remove", post_route(post::remove_comment))
         .route("/comments/{id}/restore", post_route(post::restore_comment))
         .route("/notifications", get(notifications::show))
+        .route("/welcome", get(welcome::show))
+        .route("/welcome/dismiss", post_route(welcome::dismiss))
         .route(
             "/notifications/read-all",
             post_route(notifications::mark_all_read),

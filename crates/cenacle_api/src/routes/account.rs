@@ -30,6 +30,9 @@ pub struct RegisterRequest {
     pub invite_code: Option<String>,
     /// Why you want to join; shown to whoever approves registrations.
     pub reason: Option<String>,
+    /// Agree to be welcomed by name in the instance's welcome group (default: no).
+    #[serde(default)]
+    pub welcome_post: bool,
 }
 
 /// Register a new account. Depending on the instance's registration mode the account is active
@@ -79,8 +82,16 @@ pub async fn register_account(
                 language: req.language,
                 invite_code: req.invite_code.as_deref(),
                 reason: req.reason.as_deref(),
+                welcome_post: req.welcome_post,
             };
-            accounts::register(conn, ctx, prepared, registration).scope_boxed()
+            let welcome_post = registration.welcome_post;
+            async move {
+                let created = accounts::register(conn, ctx, prepared, registration).await?;
+                // The welcome (panel, mail, post in the welcome group) commits with the account.
+                cenacle_core::welcome::greet_newcomer(conn, ctx, &created, welcome_post).await?;
+                Ok(created)
+            }
+            .scope_boxed()
         })
         .await?)
 }

@@ -13,6 +13,7 @@ pub mod media;
 pub mod membership;
 pub mod moderation;
 pub mod notifications;
+pub mod onboarding;
 pub mod posts;
 pub mod queue;
 pub mod removals;

@@ -135,6 +135,9 @@ pub struct SignUpForm {
     pub invite_code: String,
     #[serde(default)]
     pub reason: String,
+    /// The checkbox "welcome me by name in the welcome group": present only when ticked.
+    #[serde(default)]
+    pub welcome_post: Option<String>,
 }
 
 #[derive(Template)]
@@ -182,6 +185,7 @@ pub async fn sign_up(
         language: Some(v.words.0),
         invite_code: non_empty(&form.invite_code),
         reason: non_empty(&form.reason),
+        welcome_post: form.welcome_post.is_some(),
     };
     let account = match register_account(&state, &ip, &request).await {
         Ok(account) => account,

@@ -23,6 +23,7 @@ pub mod reports;
 pub mod search;
 pub mod shop;
 pub mod votes;
+pub mod welcome;
 pub mod widgets;
 
 use crate::{render::see_other, session::Visitor};

@@ -1,0 +1,174 @@
+//! Welcome and onboarding through the real router and database: the welcome a community
+//! manager writes greets a newcomer (panel until dismissed, a welcome post naming them in the
+//! welcome group only if they agreed), the journey pays each step once, and a rule's template
+//! with an unknown variable is refused naming it.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_domain::Role;
+use common::engagement::{points, setup};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_newcomer_is_welcomed_and_named_in_the_welcome_group_only_if_they_agree() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("camille", Role::CommunityManager).await;
+    let set = t
+        .request(
+            Method::PUT,
+            "/api/v1/admin/onboarding/welcome",
+            Some(&cm),
+            Some(json!({
+                "message_fr": "Bienvenue parmi nous !",
+                "message_en": "Welcome among us!",
+                "manager": "camille",
+                "group": "open",
+                "post_in_group": true
+            })),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+    assert_eq!(set.json["manager"]["username"], "camille");
+    // Only admins and community managers edit it; the introducer must be one of them.
+    let member = t.member("someone").await;
+    let refused = t
+        .request(
+            Method::PUT,
+            "/api/v1/admin/onboarding/welcome",
+            Some(&member),
+            Some(json!({"manager": "someone"})),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let not_cm = t
+        .request(
+            Method::PUT,
+            "/api/v1/admin/onboarding/welcome",
+            Some(&admin),
+            Some(json!({"manager": "someone"})),
+        )
+        .await;
+    assert_eq!(not_cm.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let agreed = t
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "newbie", "password": common::PASSWORD, "language": "en", "welcome_post": true}),
+        )
+        .await;
+    assert_eq!(agreed.status, StatusCode::CREATED, "{}", agreed.json);
+    let quiet = t.member("discreet").await;
+    let posts = t.get("/api/v1/groups/open/posts", None).await;
+    let titles: Vec<String> = posts.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(titles.iter().any(|t| t.contains("@newbie")), "{titles:?}");
+    assert!(
+        !titles.iter().any(|t| t.contains("@discreet")),
+        "{titles:?}"
+    );
+
+    let newbie = t.token("newbie").await;
+    let mine = t.get("/api/v1/onboarding", Some(&newbie)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.json);
+    assert_eq!(mine.json["welcome"]["message_en"], "Welcome among us!");
+    assert_eq!(mine.json["welcome"]["manager"]["username"], "camille");
+    let dismissed = t
+        .post(
+            "/api/v1/onboarding/welcome/dismiss",
+            Some(&quiet),
+            json!({}),
+        )
+        .await;
+    assert_eq!(dismissed.status, StatusCode::NO_CONTENT);
+    let after = t.get("/api/v1/onboarding", Some(&quiet)).await;
+    assert!(after.json["welcome"].is_null(), "{}", after.json);
+    // Accounts made without signing up (the command line's) see none.
+    let before = t.get("/api/v1/onboarding", Some(&admin)).await;
+    assert!(before.json["welcome"].is_null());
+}
+
+#[tokio::test]
+async fn a_journey_step_pays_its_points_once() {
+    let (t, _admin) = setup().await;
+    let newbie = t.member("newbie").await;
+    let mine = t.get("/api/v1/onboarding", Some(&newbie)).await;
+    let post_idea = mine.json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == "post_idea")
+        .cloned()
+        .unwrap();
+    assert_eq!(post_idea["done"], false);
+    let reward = post_idea["points"].as_i64().unwrap();
+    let before = points(&t, &newbie).await;
+    let idea = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&newbie),
+            json!({"kind": "idea", "title": "Une idée"}),
+        )
+        .await;
+    assert_eq!(idea.status, StatusCode::CREATED, "{}", idea.json);
+    let earned_by_posting = points(&t, &newbie).await - before;
+    for _ in 0..2 {
+        let mine = t.get("/api/v1/onboarding", Some(&newbie)).await;
+        let step = mine.json["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "post_idea")
+            .cloned()
+            .unwrap();
+        assert_eq!(step["done"], true);
+    }
+    assert_eq!(
+        points(&t, &newbie).await - before,
+        earned_by_posting + reward,
+        "the step paid once"
+    );
+}
+
+#[tokio::test]
+async fn a_rule_template_with_an_unknown_variable_is_refused_naming_it() {
+    let (t, _admin) = setup().await;
+    let cm = t.with_role("camille", Role::CommunityManager).await;
+    let rule = json!({
+        "trigger": "no_contribution_after_signup",
+        "delay_days": 3,
+        "stop_condition": "has_contributed",
+        "subject_fr": "Bonjour {{name}}",
+        "body_fr": "Déjà {{days}} jours",
+        "subject_en": "Hello {{name}}",
+        "body_en": "Your {{karma}} awaits",
+    });
+    let refused = t
+        .post("/api/v1/admin/onboarding/rules", Some(&cm), rule.clone())
+        .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(refused.code(), "unknown_template_variable");
+    assert_eq!(refused.json["error"]["details"]["variable"], "karma");
+    assert_eq!(refused.json["error"]["details"]["field"], "body_en");
+    let mut fixed = rule;
+    fixed["body_en"] = json!("{{days}} days already: {{link}}");
+    let created = t
+        .post("/api/v1/admin/onboarding/rules", Some(&cm), fixed)
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let id = created.json["id"].as_i64().unwrap();
+    let preview = t
+        .get(
+            &format!("/api/v1/admin/onboarding/rules/{id}/dry-run"),
+            Some(&cm),
+        )
+        .await;
+    assert_eq!(preview.status, StatusCode::OK, "{}", preview.json);
+    // Everyone signed up just now: three days have not passed.
+    assert_eq!(preview.json.as_array().unwrap().len(), 0);
+}

@@ -1,0 +1,154 @@
+//! The onboarding journey: steps community managers configure (complete the profile, join a
+//! group, answer a question, post an idea, like three contributions…), each member's progress
+//! computed from facts, and each step's points paid once through the points ledger (source
+//! key per step and member: doing it again, or undoing and redoing, never pays twice).
+
+use crate::{accounts::Session, admin::require, Conn, CoreError};
+use cenacle_db::{
+    engagement::{self as ledger, Content, NewPoints},
+    onboarding::{self as store, JourneyFacts, StepRow, StepValues},
+};
+use cenacle_domain::{
+    onboarding::{step_done, StepKind, MAX_STEP_POINTS, MAX_STEP_TARGET},
+    Permission, ValidationError,
+};
+
+pub use cenacle_db::onboarding::StepRow as Step;
+
+#[derive(Debug, Clone)]
+pub struct StepInput {
+    pub kind: String,
+    pub target: i32,
+    pub points: i64,
+    pub position: i32,
+}
+
+fn check(input: &StepInput) -> Result<StepValues<'_>, CoreError> {
+    let invalid = |field, code| CoreError::Validation(ValidationError { field, code });
+    let kind = StepKind::parse(&input.kind).ok_or(invalid("kind", "unknown_step_kind"))?;
+    if !(1..=MAX_STEP_TARGET).contains(&input.target) {
+        return Err(invalid("target", "out_of_range"));
+    }
+    if !(0..=MAX_STEP_POINTS).contains(&input.points) {
+        return Err(invalid("points", "out_of_range"));
+    }
+    Ok(StepValues {
+        kind: kind.as_str(),
+        target: input.target,
+        points: input.points,
+        position: input.position,
+    })
+}
+
+pub async fn list_steps(conn: &mut Conn, session: &Session) -> Result<Vec<Step>, CoreError> {
+    require(session, Permission::ManageOnboarding)?;
+    Ok(store::steps(conn).await?)
+}
+
+pub async fn create_step(
+    conn: &mut Conn,
+    session: &Session,
+    input: &StepInput,
+) -> Result<Step, CoreError> {
+    require(session, Permission::ManageOnboarding)?;
+    Ok(store::insert_step(conn, &check(input)?).await?)
+}
+
+pub async fn update_step(
+    conn: &mut Conn,
+    session: &Session,
+    id: i64,
+    input: &StepInput,
+) -> Result<Step, CoreError> {
+    require(session, Permission::ManageOnboarding)?;
+    store::update_step(conn, id, &check(input)?)
+        .await?
+        .ok_or(CoreError::NotFound("onboarding_step"))
+}
+
+pub async fn delete_step(conn: &mut Conn, session: &Session, id: i64) -> Result<(), CoreError> {
+    require(session, Permission::ManageOnboarding)?;
+    if store::delete_step(conn, id).await? {
+        Ok(())
+    } else {
+        Err(CoreError::NotFound("onboarding_step"))
+    }
+}
+
+/// How far the member got in one step.
+#[derive(Debug, Clone)]
+pub struct StepProgress {
+    pub id: i64,
+    pub kind: StepKind,
+    pub target: i32,
+    /// Capped at the target.
+    pub count: i64,
+    pub done: bool,
+    pub points: i64,
+}
+
+fn count(kind: StepKind, facts: &JourneyFacts) -> i64 {
+    match kind {
+        StepKind::CompleteProfile => i64::from(facts.profile_complete),
+        StepKind::JoinGroup => facts.groups_joined,
+        StepKind::AnswerQuestion => facts.answers,
+        StepKind::PostIdea => facts.ideas,
+        StepKind::AskQuestion => facts.questions,
+        StepKind::LikeContributions => facts.likes_given,
+    }
+}
+
+/// The member's journey, step by step, measured now; steps newly done pay their points here
+/// (once per step and member, ever: the ledger's source key).
+pub async fn my_progress(
+    conn: &mut Conn,
+    session: &Session,
+) -> Result<Vec<StepProgress>, CoreError> {
+    let person_id = session.account.person_id;
+    let facts = store::journey_facts(conn, person_id).await?;
+    let mut progress = Vec::new();
+    for step in store::steps(conn).await? {
+        let Some(kind) = StepKind::parse(&step.kind) else {
+            continue;
+        };
+        let n = count(kind, &facts);
+        let done = step_done(n, step.target);
+        if done && step.points > 0 {
+            pay(conn, person_id, &step, kind).await?;
+        }
+        progress.push(StepProgress {
+            id: step.id,
+            kind,
+            target: step.target,
+            count: n.min(i64::from(step.target)),
+            done,
+            points: step.points,
+        });
+    }
+    Ok(progress)
+}
+
+async fn pay(
+    conn: &mut Conn,
+    person_id: i64,
+    step: &StepRow,
+    kind: StepKind,
+) -> Result<(), CoreError> {
+    let reason = format!("onboarding: {}", kind.as_str());
+    let source_key = format!("onboarding:{}:{person_id}", step.id);
+    ledger::record_points_entry(
+        conn,
+        &NewPoints {
+            person_id,
+            delta: step.points,
+            reason: &reason,
+            source_key: &source_key,
+            granted_by: None,
+            capped: false,
+            once: true,
+            content: Content::default(),
+        },
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,408 @@
+//! The welcome settings and panels, the onboarding journey's steps and the facts that measure
+//! them, and the triggered e-mail rules with the one query that says whom a rule mails now.
+
+use crate::DbError;
+use chrono::{DateTime, Utc};
+use diesel::{
+    sql_types::{BigInt, Bool, Int4, Nullable, Text, Timestamptz},
+    OptionalExtension, QueryableByName,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct WelcomeSettings {
+    #[diesel(sql_type = Text)]
+    pub welcome_fr: String,
+    #[diesel(sql_type = Text)]
+    pub welcome_en: String,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub manager_id: Option<i64>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub welcome_group_id: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    pub post_in_group: bool,
+}
+
+pub async fn welcome_settings(conn: &mut AsyncPgConnection) -> Result<WelcomeSettings, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT welcome_fr, welcome_en, manager_id, welcome_group_id, post_in_group \
+         FROM onboarding_settings",
+    )
+    .get_result(conn)
+    .await?)
+}
+
+pub async fn set_welcome_settings(
+    conn: &mut AsyncPgConnection,
+    s: &WelcomeSettings,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE onboarding_settings SET welcome_fr = $1, welcome_en = $2, manager_id = $3, \
+           welcome_group_id = $4, post_in_group = $5, updated_at = now()",
+    )
+    .bind::<Text, _>(&s.welcome_fr)
+    .bind::<Text, _>(&s.welcome_en)
+    .bind::<Nullable<BigInt>, _>(s.manager_id)
+    .bind::<Nullable<BigInt>, _>(s.welcome_group_id)
+    .bind::<Bool, _>(s.post_in_group)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn open_welcome_panel(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query("INSERT INTO welcome_panel (person_id) VALUES ($1) ON CONFLICT DO NOTHING")
+        .bind::<BigInt, _>(person_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Whether the member has a welcome panel they have not dismissed.
+pub async fn welcome_panel_open(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Open {
+        #[diesel(sql_type = Bool)]
+        open: bool,
+    }
+    let row: Option<Open> = diesel::sql_query(
+        "SELECT dismissed_at IS NULL AS open FROM welcome_panel WHERE person_id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.is_some_and(|r| r.open))
+}
+
+pub async fn dismiss_welcome_panel(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE welcome_panel SET dismissed_at = now() WHERE person_id = $1 AND dismissed_at IS NULL",
+    )
+    .bind::<BigInt, _>(person_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct StepRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Int4)]
+    pub target: i32,
+    #[diesel(sql_type = BigInt)]
+    pub points: i64,
+    #[diesel(sql_type = Int4)]
+    pub position: i32,
+}
+
+pub struct StepValues<'a> {
+    pub kind: &'a str,
+    pub target: i32,
+    pub points: i64,
+    pub position: i32,
+}
+
+const STEP_COLUMNS: &str = "id, kind, target, points, position";
+
+pub async fn steps(conn: &mut AsyncPgConnection) -> Result<Vec<StepRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {STEP_COLUMNS} FROM onboarding_step ORDER BY position, id"
+    ))
+    .load(conn)
+    .await?)
+}
+
+pub async fn insert_step(
+    conn: &mut AsyncPgConnection,
+    v: &StepValues<'_>,
+) -> Result<StepRow, DbError> {
+    Ok(diesel::sql_query(format!(
+        "INSERT INTO onboarding_step (kind, target, points, position) VALUES ($1, $2, $3, $4) \
+         RETURNING {STEP_COLUMNS}"
+    ))
+    .bind::<Text, _>(v.kind)
+    .bind::<Int4, _>(v.target)
+    .bind::<BigInt, _>(v.points)
+    .bind::<Int4, _>(v.position)
+    .get_result(conn)
+    .await?)
+}
+
+pub async fn update_step(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    v: &StepValues<'_>,
+) -> Result<Option<StepRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "UPDATE onboarding_step SET kind = $2, target = $3, points = $4, position = $5 \
+         WHERE id = $1 RETURNING {STEP_COLUMNS}"
+    ))
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(v.kind)
+    .bind::<Int4, _>(v.target)
+    .bind::<BigInt, _>(v.points)
+    .bind::<Int4, _>(v.position)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+pub async fn delete_step(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+    Ok(
+        diesel::sql_query("DELETE FROM onboarding_step WHERE id = $1")
+            .bind::<BigInt, _>(id)
+            .execute(conn)
+            .await?
+            == 1,
+    )
+}
+
+/// The facts the journey's steps count, for one member.
+#[derive(Debug, Clone, Default, QueryableByName)]
+pub struct JourneyFacts {
+    #[diesel(sql_type = Bool)]
+    pub profile_complete: bool,
+    #[diesel(sql_type = BigInt)]
+    pub groups_joined: i64,
+    #[diesel(sql_type = BigInt)]
+    pub answers: i64,
+    #[diesel(sql_type = BigInt)]
+    pub ideas: i64,
+    #[diesel(sql_type = BigInt)]
+    pub questions: i64,
+    #[diesel(sql_type = BigInt)]
+    pub likes_given: i64,
+}
+
+pub async fn journey_facts(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<JourneyFacts, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT \
+           (coalesce(p.display_name, '') <> '' AND coalesce(p.bio, '') <> '' \
+              AND coalesce(p.avatar_url, '') <> '') AS profile_complete, \
+           (SELECT count(*) FROM group_membership WHERE person_id = $1) AS groups_joined, \
+           (SELECT count(*) FROM comment c JOIN post q ON q.id = c.post_id \
+              WHERE c.author_id = $1 AND c.deleted_at IS NULL AND c.removed_at IS NULL \
+                AND q.kind = 'question' AND q.author_id <> $1) AS answers, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'idea' \
+              AND deleted_at IS NULL AND removed_at IS NULL) AS ideas, \
+           (SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'question' \
+              AND deleted_at IS NULL AND removed_at IS NULL) AS questions, \
+           (SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0) AS likes_given \
+         FROM person p WHERE p.id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RuleRow {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub trigger: String,
+    #[diesel(sql_type = Int4)]
+    pub delay_days: i32,
+    #[diesel(sql_type = Text)]
+    pub stop_condition: String,
+    #[diesel(sql_type = Text)]
+    pub subject_fr: String,
+    #[diesel(sql_type = Text)]
+    pub body_fr: String,
+    #[diesel(sql_type = Text)]
+    pub subject_en: String,
+    #[diesel(sql_type = Text)]
+    pub body_en: String,
+    #[diesel(sql_type = Bool)]
+    pub enabled: bool,
+}
+
+pub struct RuleValues<'a> {
+    pub trigger: &'a str,
+    pub delay_days: i32,
+    pub stop_condition: &'a str,
+    pub subject_fr: &'a str,
+    pub body_fr: &'a str,
+    pub subject_en: &'a str,
+    pub body_en: &'a str,
+    pub enabled: bool,
+}
+
+const RULE_COLUMNS: &str =
+    "id, trigger, delay_days, stop_condition, subject_fr, body_fr, subject_en, body_en, enabled";
+
+pub async fn rules(conn: &mut AsyncPgConnection) -> Result<Vec<RuleRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {RULE_COLUMNS} FROM onboarding_rule ORDER BY id"
+    ))
+    .load(conn)
+    .await?)
+}
+
+pub async fn rule(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<RuleRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {RULE_COLUMNS} FROM onboarding_rule WHERE id = $1"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+pub async fn insert_rule(
+    conn: &mut AsyncPgConnection,
+    v: &RuleValues<'_>,
+) -> Result<RuleRow, DbError> {
+    Ok(diesel::sql_query(format!(
+        "INSERT INTO onboarding_rule (trigger, delay_days, stop_condition, subject_fr, body_fr, \
+           subject_en, body_en, enabled) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+         RETURNING {RULE_COLUMNS}"
+    ))
+    .bind::<Text, _>(v.trigger)
+    .bind::<Int4, _>(v.delay_days)
+    .bind::<Text, _>(v.stop_condition)
+    .bind::<Text, _>(v.subject_fr)
+    .bind::<Text, _>(v.body_fr)
+    .bind::<Text, _>(v.subject_en)
+    .bind::<Text, _>(v.body_en)
+    .bind::<Bool, _>(v.enabled)
+    .get_result(conn)
+    .await?)
+}
+
+pub async fn update_rule(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+    v: &RuleValues<'_>,
+) -> Result<Option<RuleRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "UPDATE onboarding_rule SET trigger = $2, delay_days = $3, stop_condition = $4, \
+           subject_fr = $5, body_fr = $6, subject_en = $7, body_en = $8, enabled = $9, \
+           updated_at = now() WHERE id = $1 RETURNING {RULE_COLUMNS}"
+    ))
+    .bind::<BigInt, _>(id)
+    .bind::<Text, _>(v.trigger)
+    .bind::<Int4, _>(v.delay_days)
+    .bind::<Text, _>(v.stop_condition)
+    .bind::<Text, _>(v.subject_fr)
+    .bind::<Text, _>(v.body_fr)
+    .bind::<Text, _>(v.subject_en)
+    .bind::<Text, _>(v.body_en)
+    .bind::<Bool, _>(v.enabled)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+pub async fn delete_rule(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+    Ok(
+        diesel::sql_query("DELETE FROM onboarding_rule WHERE id = $1")
+            .bind::<BigInt, _>(id)
+            .execute(conn)
+            .await?
+            == 1,
+    )
+}
+
+/// Someone a rule mails now, and since when its trigger holds.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct RuleRecipient {
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    #[diesel(sql_type = Text)]
+    pub username: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub display_name: Option<String>,
+    #[diesel(sql_type = Text)]
+    pub language: String,
+    #[diesel(sql_type = Timestamptz)]
+    pub since: DateTime<Utc>,
+}
+
+/// Whom rule `rule_id` mails at `now`: active local members whose trigger has held for the
+/// rule's delay, whom the stop condition does not spare and whom the rule never mailed. The
+/// sender and the dry run both ask this, so the preview is exactly what would be sent.
+pub async fn rule_recipients(
+    conn: &mut AsyncPgConnection,
+    rule_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Vec<RuleRecipient>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT u.person_id, p.username, p.display_name, u.language, t.since \
+         FROM onboarding_rule r \
+         CROSS JOIN local_user u \
+         JOIN person p ON p.id = u.person_id \
+         CROSS JOIN LATERAL (SELECT CASE r.trigger \
+             WHEN 'no_contribution_after_signup' THEN u.created_at \
+             WHEN 'first_answer_accepted' THEN \
+               (SELECT min(q.accepted_at) FROM post q JOIN comment c ON c.id = q.accepted_comment_id \
+                WHERE c.author_id = u.person_id AND q.accepted_at IS NOT NULL) \
+             WHEN 'inactive_for' THEN GREATEST(u.created_at, \
+               (SELECT max(created_at) FROM post WHERE author_id = u.person_id), \
+               (SELECT max(created_at) FROM comment WHERE author_id = u.person_id), \
+               (SELECT max(created_at) FROM vote WHERE person_id = u.person_id)) \
+           END AS since) t \
+         WHERE r.id = $1 AND u.status = 'active' AND t.since IS NOT NULL \
+           AND t.since <= $2 - r.delay_days * interval '1 day' \
+           AND NOT EXISTS (SELECT 1 FROM onboarding_rule_sent s \
+                           WHERE s.rule_id = r.id AND s.person_id = u.person_id) \
+           AND (r.stop_condition <> 'has_contributed' OR NOT ( \
+                EXISTS (SELECT 1 FROM post WHERE author_id = u.person_id AND deleted_at IS NULL) \
+                OR EXISTS (SELECT 1 FROM comment WHERE author_id = u.person_id AND deleted_at IS NULL))) \
+         ORDER BY u.person_id",
+    )
+    .bind::<BigInt, _>(rule_id)
+    .bind::<Timestamptz, _>(now)
+    .load(conn)
+    .await?)
+}
+
+/// Records that rule `rule_id` mailed `person_id`; false when it already had (the mail is
+/// then not queued again).
+pub async fn mark_rule_sent(
+    conn: &mut AsyncPgConnection,
+    rule_id: i64,
+    person_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
+        "INSERT INTO onboarding_rule_sent (rule_id, person_id, sent_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind::<BigInt, _>(rule_id)
+    .bind::<BigInt, _>(person_id)
+    .bind::<Timestamptz, _>(now)
+    .execute(conn)
+    .await?
+        == 1)
+}
+
+/// The enabled rules' ids, for the periodic task.
+pub async fn enabled_rule_ids(conn: &mut AsyncPgConnection) -> Result<Vec<i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let rows: Vec<Id> =
+        diesel::sql_query("SELECT id FROM onboarding_rule WHERE enabled ORDER BY id")
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
