@@ -547,4 +547,27 @@ async fn a_remote_moderator_sees_and_resolves_a_forwarded_report_on_her_own_inst
         mine.into_iter().find(|r| r["status"] == "resolved")
     })
     .await;
+
+    // Paul, on beta, reports the same question keeping his name: marie sees the report in
+    // her queue as from the instance, never from paul.
+    let on_beta = post_here(&beta, &paul, &handle, &question.ap_id)
+        .await
+        .expect("beta's copy");
+    let (status, filed) = beta
+        .post(
+            "/api/v1/reports",
+            Some(&paul),
+            json!({"post_id": on_beta, "reason": "spam", "text": "anonyme"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let unnamed = reports(&beta, &marie, elsewhere)
+        .await
+        .into_iter()
+        .find(|r| r["text"] == "anonyme")
+        .expect("paul's report in marie's queue");
+    assert!(
+        !unnamed.to_string().contains("paul"),
+        "the reporter kept his name: {unnamed}"
+    );
 }

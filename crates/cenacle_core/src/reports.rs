@@ -370,8 +370,21 @@ pub async fn moderated_elsewhere_queue(
     limit: i64,
 ) -> Result<Vec<Report>, CoreError> {
     let filter = ReportFilter::ModeratedElsewhere(caller.person_id, status.as_str());
-    Ok(store::list_reports(conn, filter, before, limit).await?)
+    let mut found = store::list_reports(conn, filter, before, limit).await?;
+    // Our own members who did not agree to be named stay unnamed to the group's moderators,
+    // here as in the `Flag` our instance actor sent for them.
+    for report in &mut found {
+        if report.reporter_local && !report.share_identity {
+            report.reporter_username = INSTANCE_REPORTER.to_owned();
+            report.reporter_host = None;
+            report.reporter_ap_id = None;
+        }
+    }
+    Ok(found)
 }
+
+/// Who a report of a member who keeps their name says it is from: our instance.
+const INSTANCE_REPORTER: &str = "instance_actor";
 
 /// Where the resolution of `report` goes besides the reporter's server: the group's own
 /// inbox when the group is elsewhere and the one who closed it is listed as its moderator
@@ -429,7 +442,13 @@ pub async fn close(
         // of our members listed as its moderator (in their "groups I moderate elsewhere"
         // queue; the group's server honours their resolution because they are listed).
         Some(group_id) => {
-            if !moderates_instance(caller) && !moderates_elsewhere(conn, group_id, caller).await? {
+            // A listed moderator elsewhere closes reports about the group's content only: a
+            // report about a person stays with our instance's moderators.
+            let about_content =
+                report.target_post_id.is_some() || report.target_comment_id.is_some();
+            let allowed = moderates_instance(caller)
+                || (about_content && moderates_elsewhere(conn, group_id, caller).await?);
+            if !allowed {
                 return Err(CoreError::NotFound("report"));
             }
             None

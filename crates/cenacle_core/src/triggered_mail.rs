@@ -135,6 +135,10 @@ async fn planned(
     rule: &RuleRow,
     now: DateTime<Utc>,
 ) -> Result<Vec<PlannedMail>, CoreError> {
+    // Mail off: nobody would receive anything (and nobody is marked as reached).
+    if !ctx.settings.email.enabled {
+        return Ok(vec![]);
+    }
     Ok(store::rule_recipients(conn, rule.id, now)
         .await?
         .into_iter()

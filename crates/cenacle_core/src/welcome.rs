@@ -210,8 +210,18 @@ pub async fn greet_newcomer(
         attachments: vec![],
         remote_attachments: vec![],
     };
-    posts::create_post(conn, ctx, &author, &group, input, None).await?;
-    Ok(())
+    // A welcome post the group refuses (archived since, the manager banned from it or no
+    // longer allowed to post there) must not refuse the newcomer's sign-up: the refusal is
+    // logged for the community managers and the rest of the welcome stands. Refusals are
+    // decided before anything is written; a database failure still fails the sign-up.
+    match posts::create_post(conn, ctx, &author, &group, input, None).await {
+        Ok(_) => Ok(()),
+        Err(e @ CoreError::Database(_)) => Err(e),
+        Err(refused) => {
+            tracing::warn!(group = %group.name, error = %refused, "the welcome post was refused");
+            Ok(())
+        }
+    }
 }
 
 fn welcome_mail(

@@ -93,6 +93,24 @@ async fn no_contribution_after_three_days_mails_the_quiet_newcomer_once_and_the_
         .await;
     w.answer(&Caller::from(&helpful), &question, "Comme ceci")
         .await;
+    // Two quiet members no mail would reach: an address never confirmed, and one who turned
+    // onboarding mails off. Neither is listed nor counted as reached.
+    let unconfirmed = member_with_address(&w, "unconfirmed", Role::Member).await;
+    let refuser = member_with_address(&w, "refuser", Role::Member).await;
+    {
+        use diesel_async::RunQueryDsl;
+        let mut conn = w.ctx.conn().await.unwrap();
+        diesel::sql_query("UPDATE local_user SET email_verified_at = NULL WHERE person_id = $1")
+            .bind::<diesel::sql_types::BigInt, _>(unconfirmed.account.person_id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        diesel::sql_query("INSERT INTO email_opt_out (person_id, kind) VALUES ($1, 'onboarding')")
+            .bind::<diesel::sql_types::BigInt, _>(refuser.account.person_id)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
     let rule = w
         .act(|conn, _| {
             let manager = &manager;

@@ -335,9 +335,12 @@ pub struct RuleRecipient {
     pub since: DateTime<Utc>,
 }
 
-/// Whom rule `rule_id` mails at `now`: active local members whose trigger has held for the
-/// rule's delay, whom the stop condition does not spare and whom the rule never mailed. The
-/// sender and the dry run both ask this, so the preview is exactly what would be sent.
+/// Whom rule `rule_id` mails at `now`: active local members with a verified address who did
+/// not turn onboarding mails off (the mail queue's own rules, so nobody is counted as reached
+/// whom no mail reaches), whose trigger has held for the rule's delay — for the newcomers'
+/// triggers, within 30 days after it, so enabling a rule does not mail years of members —,
+/// whom the stop condition does not spare and whom the rule never mailed. The sender and the
+/// dry run both ask this, so the preview is exactly what would be sent.
 pub async fn rule_recipients(
     conn: &mut AsyncPgConnection,
     rule_id: i64,
@@ -360,6 +363,11 @@ pub async fn rule_recipients(
            END AS since) t \
          WHERE r.id = $1 AND u.status = 'active' AND t.since IS NOT NULL \
            AND t.since <= $2 - r.delay_days * interval '1 day' \
+           AND u.email IS NOT NULL AND u.email_verified_at IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM email_opt_out o \
+                           WHERE o.person_id = u.person_id AND o.kind = 'onboarding') \
+           AND (r.trigger = 'inactive_for' \
+                OR t.since > $2 - (r.delay_days + 30) * interval '1 day') \
            AND NOT EXISTS (SELECT 1 FROM onboarding_rule_sent s \
                            WHERE s.rule_id = r.id AND s.person_id = u.person_id) \
            AND (r.stop_condition <> 'has_contributed' OR NOT ( \

@@ -309,7 +309,9 @@ pub async fn list_reports(
             status,
         ),
         ReportFilter::ModeratedElsewhere(person, status) => (
-            "NOT g.local AND r.status = $2 AND EXISTS (SELECT 1 FROM group_membership m \
+            "NOT g.local AND r.status = $2 \
+               AND (r.target_post_id IS NOT NULL OR r.target_comment_id IS NOT NULL) \
+               AND EXISTS (SELECT 1 FROM group_membership m \
                WHERE m.group_id = r.group_id AND m.person_id = $1 \
                  AND m.role IN ('owner', 'moderator'))",
             person,
