@@ -267,6 +267,9 @@ impl Vault {
             ("contests", "id") => self.contest_id.to_string(),
             ("rewards", "id") => self.reward_id.to_string(),
             ("auctions", "id") => self.auction_id.to_string(),
+            // Triggered e-mail rules are the instance's (community managers only); no rule
+            // exists here, so the dry run answers the refusal or 404, never the group.
+            ("rules", "id") => "1".into(),
             // Community managers' CSV reports (refused to others for want of the permission).
             ("reports", "kind") => "points".into(),
             ("media", "file") => self.file.clone(),
@@ -328,9 +331,9 @@ struct Call {
     names_person: bool,
 }
 
-/// Collections whose identifiers name nothing of any group (the instance's shop): their
-/// routes are swept for leaks, but everyone may reach them.
-const INSTANCE_WIDE: [&str; 3] = ["rewards", "auctions", "reports"];
+/// Collections whose identifiers name nothing of any group (the instance's shop, its triggered
+/// e-mail rules): their routes are swept for leaks, but everyone may reach them.
+const INSTANCE_WIDE: [&str; 4] = ["rewards", "auctions", "reports", "rules"];
 
 fn calls(v: &Vault, doc: &Value) -> Vec<Call> {
     let mut calls = Vec::new();
