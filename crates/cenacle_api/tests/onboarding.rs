@@ -6,8 +6,13 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use cenacle_domain::Role;
-use common::engagement::{points, setup};
+use cenacle_domain::{RegistrationMode, Role};
+use common::{
+    engagement::{points, setup, setup_with},
+    TestApp,
+};
+use diesel::{sql_types::BigInt, sql_types::Text, QueryableByName};
+use diesel_async::RunQueryDsl;
 use serde_json::json;
 
 #[tokio::test]
@@ -171,4 +176,189 @@ async fn a_rule_template_with_an_unknown_variable_is_refused_naming_it() {
     assert_eq!(preview.status, StatusCode::OK, "{}", preview.json);
     // Everyone signed up just now: three days have not passed.
     assert_eq!(preview.json.as_array().unwrap().len(), 0);
+}
+
+/// The community manager's welcome, introduced by camille, greeting newcomers who agree in the
+/// `open` group.
+async fn set_up_welcome(t: &TestApp) {
+    let cm = t.with_role("camille", Role::CommunityManager).await;
+    let set = t
+        .request(
+            Method::PUT,
+            "/api/v1/admin/onboarding/welcome",
+            Some(&cm),
+            Some(json!({
+                "message_fr": "Bienvenue parmi nous !",
+                "message_en": "Welcome among us!",
+                "manager": "camille",
+                "group": "open",
+                "post_in_group": true
+            })),
+        )
+        .await;
+    assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// How many welcome mails were queued to `address`.
+async fn welcome_mails(t: &TestApp, address: &str) -> i64 {
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM mail_queue WHERE kind = 'onboarding' AND to_address = $1",
+    )
+    .bind::<Text, _>(address)
+    .get_result::<Count>(&mut conn)
+    .await
+    .unwrap()
+    .n
+}
+
+/// The token of the last mail of `kind` queued to `address` (its link's `token=` value).
+async fn mailed_token(t: &TestApp, kind: &str, address: &str) -> String {
+    #[derive(QueryableByName)]
+    struct Body {
+        #[diesel(sql_type = Text)]
+        text_body: String,
+    }
+    let mut conn = t.db.pool.get().await.unwrap();
+    let mail: Body = diesel::sql_query(
+        "SELECT text_body FROM mail_queue WHERE kind = $1 AND to_address = $2 \
+         ORDER BY id DESC LIMIT 1",
+    )
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(address)
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    let start = mail.text_body.find("token=").expect("a link with a token") + "token=".len();
+    mail.text_body[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect()
+}
+
+/// Titles of the `open` group's posts.
+async fn open_titles(t: &TestApp) -> Vec<String> {
+    let posts = t.get("/api/v1/groups/open/posts", None).await;
+    posts.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["title"].as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// The welcome mail goes only to verified addresses: a newcomer who signs up with an address
+/// not verified yet gets it when they verify it — once, however often the address is verified
+/// again (a password reset verifies it too).
+#[tokio::test]
+async fn a_newcomer_gets_the_welcome_mail_when_their_address_is_verified() {
+    let (t, _admin) = setup_with(|s| s.email.enabled = true).await;
+    set_up_welcome(&t).await;
+    let address = "newbie@example.org";
+    let signed_up = t
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "newbie", "password": common::PASSWORD, "language": "en", "email": address}),
+        )
+        .await;
+    assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.json);
+    assert_eq!(
+        welcome_mails(&t, address).await,
+        0,
+        "the address is not verified yet"
+    );
+
+    let token = mailed_token(&t, "verify_email", address).await;
+    let verified = t
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
+    assert_eq!(
+        welcome_mails(&t, address).await,
+        1,
+        "owed since the sign-up"
+    );
+
+    let forgot = t
+        .post(
+            "/api/v1/account/password/forgot",
+            None,
+            json!({"email": address}),
+        )
+        .await;
+    assert!(forgot.status.is_success(), "{}", forgot.json);
+    let token = mailed_token(&t, "password_reset", address).await;
+    let reset = t
+        .post(
+            "/api/v1/account/password/reset",
+            None,
+            json!({"token": token, "password": "another long passphrase 42"}),
+        )
+        .await;
+    assert!(reset.status.is_success(), "{}", reset.json);
+    assert_eq!(welcome_mails(&t, address).await, 1, "welcomed once");
+}
+
+/// A registration waiting for approval is greeted when an admin lets it in — its panel, its
+/// welcome mail (its address verified meanwhile) and the welcome post it agreed to — and not
+/// before.
+#[tokio::test]
+async fn an_approved_registration_is_welcomed_when_let_in() {
+    let (t, admin) = setup_with(|s| {
+        s.email.enabled = true;
+        s.accounts.registration_mode = RegistrationMode::ApprovalRequired;
+    })
+    .await;
+    set_up_welcome(&t).await;
+    let address = "waiting@example.org";
+    let signed_up = t
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "waiting", "password": common::PASSWORD, "language": "en",
+                   "email": address, "reason": "I use your kettles", "welcome_post": true}),
+        )
+        .await;
+    assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.json);
+    let token = mailed_token(&t, "verify_email", address).await;
+    let verified = t
+        .post(
+            "/api/v1/account/email/verify",
+            None,
+            json!({"token": token}),
+        )
+        .await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.json);
+    assert_eq!(welcome_mails(&t, address).await, 0, "not let in yet");
+    assert!(!open_titles(&t).await.iter().any(|t| t.contains("@waiting")));
+
+    let approved = t
+        .post(
+            "/api/v1/admin/accounts/waiting/approve",
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.json);
+    assert_eq!(welcome_mails(&t, address).await, 1);
+    let titles = open_titles(&t).await;
+    assert!(titles.iter().any(|t| t.contains("@waiting")), "{titles:?}");
+    let waiting = t.token("waiting").await;
+    let mine = t.get("/api/v1/onboarding", Some(&waiting)).await;
+    assert_eq!(
+        mine.json["welcome"]["message_en"], "Welcome among us!",
+        "{}",
+        mine.json
+    );
 }

@@ -55,6 +55,7 @@ pub async fn set_role(
 /// Lets a pending registration in.
 pub async fn approve_registration(
     conn: &mut Conn,
+    ctx: &Context,
     session: &Session,
     username: &str,
 ) -> Result<Account, CoreError> {
@@ -66,10 +67,13 @@ pub async fn approve_registration(
         return Err(CoreError::Conflict("not_pending"));
     }
     store::set_status(conn, account.person_id, AccountStatus::Active).await?;
-    Ok(Account {
+    let account = Account {
         status: AccountStatus::Active,
         ..account
-    })
+    };
+    // The newcomer is greeted now, as a sign-up let in at once is (panel, mail, post).
+    crate::welcome::greet_approved(conn, ctx, &account).await?;
+    Ok(account)
 }
 
 pub struct IssuedInvite {

@@ -141,34 +141,31 @@ pub async fn set_welcome(
     welcome(conn).await
 }
 
+/// How long after the sign-up a newcomer who verifies their address still gets the welcome
+/// mail.
+const WELCOME_MAIL_WITHIN_DAYS: i32 = 30;
+
 /// Greets a member who just got in (in the registration's or the approval's transaction):
 /// their welcome panel, the welcome mail, and — if they agreed and a group is set — the
-/// manager's welcome post naming them.
+/// manager's welcome post naming them. A registration waiting for approval is greeted when
+/// it is let in ([`greet_approved`]).
 pub async fn greet_newcomer(
     conn: &mut Conn,
     ctx: &Context,
     account: &Account,
     agreed_to_welcome_post: bool,
 ) -> Result<(), CoreError> {
-    if account.status != AccountStatus::Active {
-        return Ok(());
+    match account.status {
+        AccountStatus::Active => {}
+        AccountStatus::PendingApproval => {
+            store::hold_welcome(conn, account.person_id, agreed_to_welcome_post).await?;
+            return Ok(());
+        }
+        _ => return Ok(()),
     }
     store::open_welcome_panel(conn, account.person_id).await?;
+    mail_welcome_if_owed(conn, ctx, account).await?;
     let welcome = welcome(conn).await?;
-    let instance = ctx.settings.server.instance_name.clone();
-    let link = format!("{}/", link_base(ctx));
-    let introducer = welcome.manager.clone();
-    let compose = |language: Language| {
-        welcome_mail(
-            &welcome,
-            introducer.as_ref(),
-            &instance,
-            &link,
-            &account.username,
-            language,
-        )
-    };
-    enqueue_mail(conn, ctx, account.person_id, MailKind::Onboarding, compose).await?;
     if !(agreed_to_welcome_post && welcome.post_in_group) {
         return Ok(());
     }
@@ -181,6 +178,7 @@ pub async fn greet_newcomer(
     let Some(group) = actors::local_group_by_name(conn, group_name).await? else {
         return Ok(());
     };
+    let instance = &ctx.settings.server.instance_name;
     let (title, body) = match account.language {
         Language::Fr => (
             format!("Bienvenue à @{} !", account.username),
@@ -222,6 +220,49 @@ pub async fn greet_newcomer(
             Ok(())
         }
     }
+}
+
+/// Greets a registration an admin just let in (in the approval's transaction), with the
+/// answer the newcomer gave at sign-up about the welcome post.
+pub async fn greet_approved(
+    conn: &mut Conn,
+    ctx: &Context,
+    account: &Account,
+) -> Result<(), CoreError> {
+    let agreed = store::take_held_welcome(conn, account.person_id)
+        .await?
+        .unwrap_or(false);
+    greet_newcomer(conn, ctx, account, agreed).await
+}
+
+/// Queues the welcome mail if the member is still owed it: at sign-up, and again when they
+/// verify their address (the mail goes only to verified addresses, so a newcomer who signed
+/// up unverified would otherwise never get it). Queued once: the panel row records it.
+pub async fn mail_welcome_if_owed(
+    conn: &mut Conn,
+    ctx: &Context,
+    account: &Account,
+) -> Result<(), CoreError> {
+    if !store::welcome_mail_owed(conn, account.person_id, WELCOME_MAIL_WITHIN_DAYS).await? {
+        return Ok(());
+    }
+    let welcome = welcome(conn).await?;
+    let instance = ctx.settings.server.instance_name.clone();
+    let link = format!("{}/", link_base(ctx));
+    let compose = |language: Language| {
+        welcome_mail(
+            &welcome,
+            welcome.manager.as_ref(),
+            &instance,
+            &link,
+            &account.username,
+            language,
+        )
+    };
+    if enqueue_mail(conn, ctx, account.person_id, MailKind::Onboarding, compose).await? {
+        store::mark_welcome_mailed(conn, account.person_id).await?;
+    }
+    Ok(())
 }
 
 fn welcome_mail(

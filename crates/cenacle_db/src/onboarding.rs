@@ -61,6 +61,81 @@ pub async fn open_welcome_panel(
     Ok(())
 }
 
+/// Whether the member is still owed their welcome mail (queued at sign-up only to a verified
+/// address), locking their panel's row so that two verifications racing mail it once. A
+/// welcome older than `within_days` is owed no more: a mail saying "welcome" months after
+/// the sign-up would be noise.
+pub async fn welcome_mail_owed(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    within_days: i32,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Owed {
+        #[diesel(sql_type = BigInt)]
+        #[allow(dead_code)]
+        person_id: i64,
+    }
+    let row: Option<Owed> = diesel::sql_query(
+        "SELECT person_id FROM welcome_panel WHERE person_id = $1 AND mailed_at IS NULL \
+           AND created_at > now() - make_interval(days => $2) FOR UPDATE",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Int4, _>(within_days)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(row.is_some())
+}
+
+pub async fn mark_welcome_mailed(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE welcome_panel SET mailed_at = now() WHERE person_id = $1")
+        .bind::<BigInt, _>(person_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Keeps a registration's welcome until an admin decides on it.
+pub async fn hold_welcome(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    welcome_post: bool,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO welcome_held (person_id, welcome_post) VALUES ($1, $2) \
+         ON CONFLICT (person_id) DO UPDATE SET welcome_post = EXCLUDED.welcome_post",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Bool, _>(welcome_post)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Takes a held welcome: whether the newcomer agreed to a welcome post, or `None` when none
+/// was held (registered before welcomes were held, or already taken).
+pub async fn take_held_welcome(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<bool>, DbError> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = Bool)]
+        welcome_post: bool,
+    }
+    let row: Option<Held> =
+        diesel::sql_query("DELETE FROM welcome_held WHERE person_id = $1 RETURNING welcome_post")
+            .bind::<BigInt, _>(person_id)
+            .get_result(conn)
+            .await
+            .optional()?;
+    Ok(row.map(|r| r.welcome_post))
+}
+
 /// Whether the member has a welcome panel they have not dismissed.
 pub async fn welcome_panel_open(
     conn: &mut AsyncPgConnection,

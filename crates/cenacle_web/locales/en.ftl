@@ -407,6 +407,12 @@ invalid-already_published = This form was already published. Publish again to po
 
 # E-mail and the account
 invalid-email_required = This community needs an e-mail address to confirm.
+invalid-unknown_account = No account has this user name here.
+invalid-unknown_group = No group of this instance has this name.
+invalid-not_a_community_manager = Choose an administrator or a community manager.
+invalid-unknown_trigger = Choose one of the listed triggers.
+invalid-unknown_stop_condition = Choose one of the listed stop conditions.
+invalid-unknown_step_kind = Choose one of the listed kinds of step.
 forgot-password = Forgot your password?
 forgot-intro = Give your account’s e-mail address: we send it a link to choose a new password.
 field-account-email = E-mail address

@@ -407,6 +407,12 @@ invalid-already_published = Ce formulaire a déjà été publié. Publiez à nou
 
 # Courriel et compte
 invalid-email_required = Cette communauté demande une adresse électronique à confirmer.
+invalid-unknown_account = Aucun compte ne porte ce nom d’utilisateur ici.
+invalid-unknown_group = Aucun groupe de cette instance ne porte ce nom.
+invalid-not_a_community_manager = Choisissez un administrateur ou un gestionnaire de communauté.
+invalid-unknown_trigger = Choisissez l’un des déclencheurs proposés.
+invalid-unknown_stop_condition = Choisissez l’une des conditions d’arrêt proposées.
+invalid-unknown_step_kind = Choisissez l’un des types d’étape proposés.
 forgot-password = Mot de passe oublié ?
 forgot-intro = Indiquez l’adresse électronique de votre compte : nous y envoyons un lien pour choisir un nouveau mot de passe.
 field-account-email = Adresse électronique

@@ -97,9 +97,11 @@ pub async fn approve(
     Auth(session): Auth,
     Path(username): Path<String>,
 ) -> ApiResult<Json<AccountView>> {
-    let account = state
-        .ctx
-        .transaction(|conn| admin::approve_registration(conn, &session, &username).scope_boxed())
+    let ctx = &state.ctx;
+    let account = ctx
+        .transaction(|conn| {
+            admin::approve_registration(conn, ctx, &session, &username).scope_boxed()
+        })
         .await?;
     Ok(Json(AccountView::private(account)))
 }

@@ -97,7 +97,7 @@ pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Ap
     };
     // Checked and hashed with no connection held; the token is checked again when spent.
     let hash = accounts::prepare_password(&account.username, password).await?;
-    ctx.transaction(|conn| account_mail::reset_password(conn, token, &hash).scope_boxed())
+    ctx.transaction(|conn| account_mail::reset_password(conn, ctx, token, &hash).scope_boxed())
         .await?;
     Ok(())
 }
@@ -124,9 +124,9 @@ pub async fn verify_email(
     state: &AppState,
     token: &str,
 ) -> ApiResult<cenacle_core::model::Account> {
-    Ok(state
-        .ctx
-        .transaction(|conn| account_mail::verify_email(conn, token).scope_boxed())
+    let ctx = &state.ctx;
+    Ok(ctx
+        .transaction(|conn| account_mail::verify_email(conn, ctx, token).scope_boxed())
         .await?)
 }
 
@@ -220,9 +220,9 @@ pub async fn confirm_email(
     state: &AppState,
     token: &str,
 ) -> ApiResult<cenacle_core::model::Account> {
-    Ok(state
-        .ctx
-        .transaction(|conn| account_mail::confirm_email_change(conn, token).scope_boxed())
+    let ctx = &state.ctx;
+    Ok(ctx
+        .transaction(|conn| account_mail::confirm_email_change(conn, ctx, token).scope_boxed())
         .await?)
 }
 

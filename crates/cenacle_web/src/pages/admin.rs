@@ -158,9 +158,11 @@ pub async fn approve(
     let Some(session) = session else {
         unreachable!("acting found a session")
     };
-    let approved = state
-        .ctx
-        .transaction(|conn| admin::approve_registration(conn, session, &username).scope_boxed())
+    let ctx = &state.ctx;
+    let approved = ctx
+        .transaction(|conn| {
+            admin::approve_registration(conn, ctx, session, &username).scope_boxed()
+        })
         .await;
     after_action(approved.map(|_| ()), &v, here)
 }
