@@ -1920,3 +1920,102 @@ async fn a_newcomer_reads_the_welcome_follows_her_first_steps_and_hides_it() {
     b.find("#step-join_group.is-done").await;
     b.close().await;
 }
+
+/// A community manager writes the welcome, a journey step and a triggered e-mail on the
+/// onboarding page: each refused form comes back as typed with the refusal under the field at
+/// fault (marked invalid), and what is saved is what the API reads. A member sees no way in.
+#[tokio::test]
+async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_page() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    let b = Browser::start("en").await;
+    sign_in(&b, &alpha, "admin").await;
+    b.click("#nav-onboarding").await;
+    b.wait_path("the onboarding page", |p| p == "/admin/onboarding")
+        .await;
+
+    // The welcome: a group that does not exist is refused under its field, the rest kept.
+    b.fill("#welcome-en", "Welcome **home**!").await;
+    b.fill("#welcome-manager", "admin").await;
+    b.fill("#welcome-group", "nowhere").await;
+    click_and_wait_reload(&b, "#welcome-save").await;
+    b.find("#welcome-group[aria-invalid=true]").await;
+    b.find("#welcome-group-error").await;
+    let kept = b.find("#welcome-en").await.prop("value").await.unwrap();
+    assert_eq!(kept.as_deref(), Some("Welcome **home**!"));
+    b.fill("#welcome-group", "support").await;
+    click_and_wait_reload(&b, "#welcome-save").await;
+    b.wait_count("#welcome-group-error", 0).await;
+    let (_, welcome) = alpha
+        .get("/api/v1/admin/onboarding/welcome", Some(&admin))
+        .await;
+    assert_eq!(welcome["message_en"], "Welcome **home**!", "{welcome}");
+    assert_eq!(welcome["group"], "support", "{welcome}");
+
+    // A new step whose count is not a number, then fixed.
+    let steps = || async {
+        let (_, steps) = alpha
+            .get("/api/v1/admin/onboarding/steps", Some(&admin))
+            .await;
+        steps["items"]
+            .as_array()
+            .or(steps.as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
+    let before = steps().await.len();
+    b.js_value("document.getElementById('step-new-kind').value = 'ask_question'; return null")
+        .await;
+    b.fill("#step-new-target", "two").await;
+    click_and_wait_reload(&b, "#step-new button[value=save]").await;
+    b.find("#step-new-target[aria-invalid=true]").await;
+    assert_eq!(steps().await.len(), before, "nothing saved");
+    b.fill("#step-new-target", "2").await;
+    click_and_wait_reload(&b, "#step-new button[value=save]").await;
+    b.wait_count("#step-new-target[aria-invalid=true]", 0).await;
+    assert_eq!(steps().await.len(), before + 1);
+
+    // A triggered e-mail whose text uses a variable that does not exist: refused naming it,
+    // under the text's field; fixed, saved, and dry-run.
+    b.fill("#rule-new-delay", "0").await;
+    b.fill("#rule-new-subject-fr", "Bienvenue").await;
+    b.fill("#rule-new-body-fr", "Bonjour {{name}} !").await;
+    b.fill("#rule-new-subject-en", "Welcome").await;
+    b.fill("#rule-new-body-en", "Hello {{nom}}!").await;
+    click_and_wait_reload(&b, "#rule-new button[value=save]").await;
+    b.find("#rule-new-body-en[aria-invalid=true]").await;
+    assert!(
+        b.text("#rule-body-en-error").await.contains("{{nom}}"),
+        "the unknown variable is named"
+    );
+    key_page(&b, "admin-onboarding-en").await;
+    b.fill("#rule-new-body-en", "Hello {{name}}!").await;
+    click_and_wait_reload(&b, "#rule-new button[value=save]").await;
+    b.wait_count("#rule-new-body-en[aria-invalid=true]", 0)
+        .await;
+    let (_, rules) = alpha
+        .get("/api/v1/admin/onboarding/rules", Some(&admin))
+        .await;
+    let rules = rules["items"]
+        .as_array()
+        .or(rules.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let rule = rules
+        .iter()
+        .find(|r| r["body_en"] == "Hello {{name}}!")
+        .unwrap_or_else(|| panic!("the rule is saved: {rules:?}"));
+    let id = rule["id"].as_i64().unwrap();
+    b.click(&format!("#preview-{id}")).await;
+    b.find("#preview").await;
+    b.close().await;
+
+    // A member sees neither the way in nor the forms.
+    alpha.member("bea").await;
+    let m = Browser::start("en").await;
+    sign_in(&m, &alpha, "bea").await;
+    m.wait_count("#nav-onboarding", 0).await;
+    m.goto(&alpha.url("/admin/onboarding")).await;
+    m.wait_count("#welcome-save", 0).await;
+    m.close().await;
+}

@@ -21,6 +21,8 @@ pub struct Chrome {
     pub user: Option<String>,
     /// The signed-in member administers something here: the menu shows the way there.
     pub admin: bool,
+    /// The signed-in member runs the welcome and onboarding (community managers, admins).
+    pub onboarding: bool,
     pub instance: String,
     pub other_lang: &'static str,
     /// This page's path, to come back to after switching languages (encoded for a query).
@@ -37,6 +39,10 @@ impl Chrome {
                 let role = s.account.role;
                 role.allows(Permission::ListAccounts) || role.allows(Permission::BlockInstances)
             }),
+            onboarding: v
+                .session
+                .as_ref()
+                .is_some_and(|s| s.account.role.allows(Permission::ManageOnboarding)),
             csrf: v.csrf.clone(),
             unread: v.unread,
             ..Chrome::anonymous(v.words, v.instance.clone(), here)
@@ -49,6 +55,7 @@ impl Chrome {
             csrf: String::new(),
             user: None,
             admin: false,
+            onboarding: false,
             instance,
             other_lang: match t.0 {
                 cenacle_domain::Language::Fr => "en",
@@ -97,6 +104,33 @@ pub fn after_action(result: Result<(), CoreError>, v: &Visitor, to: &str) -> Res
 /// a name not found…) as its status and the words saying why, to show beside the form; any
 /// other failure as the error page.
 pub fn fixable_refusal(e: CoreError, v: &Visitor) -> Result<(StatusCode, String), Box<Response>> {
+    field_refusal(e, v).map(|r| (r.status, r.why))
+}
+
+/// A refusal the member can fix, with the field at fault so that the page shows it under
+/// that field (and marks the field invalid for assistive technologies).
+#[derive(Debug, Clone, Default)]
+pub struct FieldRefusal {
+    pub status: StatusCode,
+    /// The form field at fault, or empty when the refusal is the whole form's.
+    pub field: String,
+    pub why: String,
+}
+
+impl FieldRefusal {
+    /// Whether the refusal is about `field` (templates ask it to mark that input).
+    pub fn on(&self, field: &str) -> bool {
+        !self.why.is_empty() && self.field == field
+    }
+
+    /// Whether the refusal is the whole form's (shown above it).
+    pub fn general(&self) -> bool {
+        !self.why.is_empty() && self.field.is_empty()
+    }
+}
+
+/// [`fixable_refusal`], keeping the field the rule names.
+pub fn field_refusal(e: CoreError, v: &Visitor) -> Result<FieldRefusal, Box<Response>> {
     let e = ApiError::from(e);
     if !matches!(e.status.as_u16(), 400 | 404 | 409 | 422) {
         return Err(Box::new(
@@ -105,17 +139,31 @@ pub fn fixable_refusal(e: CoreError, v: &Visitor) -> Result<(StatusCode, String)
                 .into_response(),
         ));
     }
-    let reason = e
-        .details
-        .as_ref()
-        .and_then(|d| d.get("reason"))
-        .and_then(|r| r.as_str());
-    let why = match reason {
+    let detail = |key: &str| {
+        e.details
+            .as_ref()
+            .and_then(|d| d.get(key))
+            .and_then(|r| r.as_str())
+            .map(str::to_owned)
+    };
+    let mut why = match detail("reason") {
         // A field's rule: say what is wrong with it.
-        Some(reason) => v.words.invalid(reason),
+        Some(reason) => v.words.invalid(&reason),
         None => cenacle_api::i18n::message(e.code, v.words.0).to_owned(),
     };
-    Ok((e.status, why))
+    // A template's unknown variable is named, for the writer to find it (the API's words
+    // point at its JSON details).
+    if let Some(variable) = detail("variable") {
+        why = format!(
+            "{} {{{{{variable}}}}}",
+            v.words.t("template-unknown-variable")
+        );
+    }
+    Ok(FieldRefusal {
+        status: e.status,
+        field: detail("field").unwrap_or_default(),
+        why,
+    })
 }
 
 /// After a form: go to `to` (a path of ours), with cookies to set.

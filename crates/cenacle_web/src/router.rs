@@ -5,8 +5,8 @@
 use crate::{
     pages::{
         account, admin, approval, auctions, badges, bounty, champions, composer, contests, email,
-        feed, groups, join_requests, leaderboard, notifications, person, post, proposals, reports,
-        search, shop, votes, welcome, widgets,
+        feed, groups, join_requests, leaderboard, notifications, onboarding_admin, person, post,
+        proposals, reports, search, shop, votes, welcome, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -140,6 +140,19 @@ pub fn router(state: AppState) -> Router {
         .route("/champions/me/exit", post_route(champions::leave))
         .route("/admin/accounts", get(admin::accounts))
         .route("/admin/badges", get(badges::show).post(badges::change))
+        .route("/admin/onboarding", get(onboarding_admin::show))
+        .route(
+            "/admin/onboarding/welcome",
+            post_route(onboarding_admin::save_welcome),
+        )
+        .route(
+            "/admin/onboarding/steps",
+            post_route(onboarding_admin::save_step),
+        )
+        .route(
+            "/admin/onboarding/rules",
+            post_route(onboarding_admin::save_rule),
+        )
         .route("/admin/invites", post_route(admin::invite))
         .route(
             "/admin/accounts/{username}/role",

@@ -15,6 +15,7 @@ pub mod groups;
 pub mod join_requests;
 pub mod leaderboard;
 pub mod notifications;
+pub mod onboarding_admin;
 pub mod person;
 pub mod post;
 pub mod post_list;
