@@ -718,6 +718,11 @@ async fn resolve_one(
     if announced_by.is_some_and(|by| remote_group.as_ref().map(|g| g.id) != Some(by.id)) {
         return Ok(Err("not_the_groups_report"));
     }
+    // A resolution sent to us directly (not announced) by a moderator the group lists is
+    // honoured: Lemmy 1.0 sends its `Resolve` straight to the reporter's server as well as to
+    // the group (whose Announce may never reach a server that does not follow it), and checks
+    // the same thing — that the resolver moderates that group. A resolution changes only our
+    // report's state, never our copy of the group's content.
     let from = resolver.instance_host.as_deref();
     let allowed = match &remote_group {
         Some(group) => crate::access::is_group_moderator(conn, group.id, resolver.id).await?,
