@@ -533,6 +533,38 @@ async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verifie
     assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
 }
 
+/// A suspended member is not mailed about the community they may not enter (their
+/// notifications stay in the app); once reinstated, they are mailed again.
+#[tokio::test]
+async fn a_suspended_member_gets_no_notification_mail() {
+    let (t, _) = common::engagement::setup_with(|s| s.email.enabled = true).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let set_status = |status: &'static str| {
+        let t = &t;
+        async move {
+            sql(
+                t,
+                &format!(
+                    "UPDATE local_user SET email = 'asker@example.org', email_verified_at = now(), \
+                     status = '{status}' WHERE person_id = (SELECT id FROM person WHERE username = 'asker')"
+                ),
+            )
+            .await
+        }
+    };
+    let q = ask(&t, &asker, "question", "Which kettle?").await;
+    set_status("suspended").await;
+    reply(&t, &answerer, q, None).await;
+    mail_pass(&t).await;
+    let to_asker = "SELECT count(*) AS n FROM mail_queue WHERE to_address = 'asker@example.org'";
+    assert_eq!(count(&t, to_asker).await, 0, "suspended: no mail");
+    set_status("active").await;
+    reply(&t, &answerer, q, None).await;
+    mail_pass(&t).await;
+    assert_eq!(count(&t, to_asker).await, 1, "reinstated: mailed again");
+}
+
 /// Digests at the member's local hour (clock injected): a member first seen starts from the
 /// current period; one whose local 08:00 has not come is not due; each period is sent once,
 /// even by two runs at once; what a digest holds leaves the pending notifications.

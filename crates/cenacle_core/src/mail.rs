@@ -11,7 +11,7 @@ use cenacle_db::{accounts as account_store, mail as store};
 use cenacle_domain::{
     delivery::retry_delay,
     mail::{escape_html, MailContent, MailKind},
-    Language,
+    AccountStatus, Language,
 };
 use chrono::{DateTime, Utc};
 use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
@@ -21,7 +21,8 @@ pub use cenacle_db::mail::ClaimedMail;
 /// Queues a mail of `kind` to the local account `person_id`, in the caller's transaction
 /// (it is sent only if that commits). `compose` writes it in the member's language. Returns
 /// whether a mail was queued: not when mail is off, the account has no address, or (for kinds
-/// one may refuse) the member refused this kind or has not verified their address.
+/// one may refuse) the member refused this kind, has not verified their address or is not an
+/// active member (suspended, waiting for approval).
 ///
 /// Kinds one may refuse get a `List-Unsubscribe` header and an unsubscribe link at the end.
 pub async fn enqueue_mail(
@@ -40,8 +41,11 @@ pub async fn enqueue_mail(
     let Some(address) = account.email.clone() else {
         return Ok(false);
     };
+    // Only active members get the mails one may refuse: a suspended account is not told
+    // about the community it may not enter, nor a registration not let in yet.
     if !kind.is_transactional()
-        && (account.email_verified_at.is_none()
+        && (account.status != AccountStatus::Active
+            || account.email_verified_at.is_none()
             || store::opted_out(conn, person_id, kind.as_str()).await?)
     {
         return Ok(false);
