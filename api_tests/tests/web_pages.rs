@@ -1928,15 +1928,25 @@ async fn a_newcomer_reads_the_welcome_follows_her_first_steps_and_hides_it() {
 async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_page() {
     let (_hosts, alpha) = instance_with_group().await;
     let admin = alpha.login("admin").await;
+    alpha.member("camille").await;
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/accounts/camille/role",
+            Some(&admin),
+            Some(json!({"role": "community_manager"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "admin").await;
+    sign_in(&b, &alpha, "camille").await;
     b.click("#nav-onboarding").await;
     b.wait_path("the onboarding page", |p| p == "/admin/onboarding")
         .await;
 
     // The welcome: a group that does not exist is refused under its field, the rest kept.
     b.fill("#welcome-en", "Welcome **home**!").await;
-    b.fill("#welcome-manager", "admin").await;
+    b.fill("#welcome-manager", "camille").await;
     b.fill("#welcome-group", "nowhere").await;
     click_and_wait_reload(&b, "#welcome-save").await;
     b.find("#welcome-group[aria-invalid=true]").await;
@@ -2016,6 +2026,7 @@ async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_pa
     sign_in(&m, &alpha, "bea").await;
     m.wait_count("#nav-onboarding", 0).await;
     m.goto(&alpha.url("/admin/onboarding")).await;
+    m.find("p.notice[role=alert]").await;
     m.wait_count("#welcome-save", 0).await;
     m.close().await;
 }

@@ -308,6 +308,34 @@ async fn a_newcomer_gets_the_welcome_mail_when_their_address_is_verified() {
         .await;
     assert!(reset.status.is_success(), "{}", reset.json);
     assert_eq!(welcome_mails(&t, address).await, 1, "welcomed once");
+
+    // Suspended before verifying: not welcomed to a community they may not enter.
+    let other = "suspended@example.org";
+    let signed_up = t
+        .post(
+            "/api/v1/account/register",
+            None,
+            json!({"username": "suspended", "password": common::PASSWORD, "email": other}),
+        )
+        .await;
+    assert_eq!(signed_up.status, StatusCode::CREATED, "{}", signed_up.json);
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(
+        "UPDATE local_user SET status = 'suspended' \
+         WHERE person_id = (SELECT id FROM person WHERE username = 'suspended')",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    drop(conn);
+    let token = mailed_token(&t, "verify_email", other).await;
+    t.post(
+        "/api/v1/account/email/verify",
+        None,
+        json!({"token": token}),
+    )
+    .await;
+    assert_eq!(welcome_mails(&t, other).await, 0);
 }
 
 /// A registration waiting for approval is greeted when an admin lets it in — its panel, its

@@ -127,6 +127,15 @@ pub async fn set_welcome(
         ),
         _ => None,
     };
+    // A welcome post needs its group and its author: without them none would ever be made.
+    if input.post_in_group {
+        if welcome_group_id.is_none() {
+            return Err(invalid("group", "required"));
+        }
+        if manager_id.is_none() {
+            return Err(invalid("manager", "required"));
+        }
+    }
     store::set_welcome_settings(
         conn,
         &WelcomeSettings {

@@ -78,6 +78,9 @@ pub struct StepForm {
     action: String,
     #[serde(skip)]
     refusal: FieldRefusal,
+    /// What the step asks, in words (its form's name).
+    #[serde(skip)]
+    label: String,
 }
 
 #[derive(Default, Deserialize)]
@@ -108,24 +111,24 @@ pub struct RuleForm {
     refusal: FieldRefusal,
 }
 
+/// A form's element ids' part: the row's id, or `new` for the form that adds one.
+fn form_key(id: &str) -> &str {
+    if id.is_empty() {
+        "new"
+    } else {
+        id
+    }
+}
+
 impl StepForm {
-    /// The form's element ids' part: the step's id, or `new`.
     fn key(&self) -> &str {
-        if self.id.is_empty() {
-            "new"
-        } else {
-            &self.id
-        }
+        form_key(&self.id)
     }
 }
 
 impl RuleForm {
     fn key(&self) -> &str {
-        if self.id.is_empty() {
-            "new"
-        } else {
-            &self.id
-        }
+        form_key(&self.id)
     }
 }
 
@@ -253,10 +256,15 @@ async fn onboarding_page(
                 let steps = journey::list_steps(conn, session).await?;
                 let rules = triggered_mail::list_rules(conn, session).await?;
                 let planned = match preview {
-                    Some(id) => Some((
-                        id,
-                        triggered_mail::dry_run(conn, ctx, session, id, chrono::Utc::now()).await?,
-                    )),
+                    Some(id) => {
+                        let now = chrono::Utc::now();
+                        match triggered_mail::dry_run(conn, ctx, session, id, now).await {
+                            Ok(mails) => Some((id, mails)),
+                            // A rule deleted meanwhile (an old link): the page without it.
+                            Err(CoreError::NotFound(_)) => None,
+                            Err(e) => return Err(e),
+                        }
+                    }
                     None => None,
                 };
                 Ok::<_, CoreError>((welcome, steps, rules, planned))
@@ -310,14 +318,28 @@ async fn onboarding_page(
             page_data.welcome = form;
             page_data.welcome_refusal = refusal;
         }
+        // A row deleted meanwhile comes back as a new one (its refusal says it is gone).
         Typed::Step(form) => match page_data.steps.iter_mut().find(|s| s.id == form.id) {
             Some(slot) => *slot = form,
-            None => page_data.new_step = form,
+            None => {
+                page_data.new_step = StepForm {
+                    id: String::new(),
+                    ..form
+                }
+            }
         },
         Typed::Rule(form) => match page_data.rules.iter_mut().find(|r| r.id == form.id) {
             Some(slot) => *slot = form,
-            None => page_data.new_rule = form,
+            None => {
+                page_data.new_rule = RuleForm {
+                    id: String::new(),
+                    ..form
+                }
+            }
         },
+    }
+    for step in &mut page_data.steps {
+        step.label = t.t(&format!("step-{}", step.kind.replace('_', "-")));
     }
     page(v, status, &page_data)
 }
@@ -346,6 +368,15 @@ fn number<N: std::str::FromStr>(text: &str, field: &'static str) -> Result<N, Co
             code: "invalid",
         })
     })
+}
+
+/// The row a form edits (`None`: the form adds one). A broken hidden id is the whole form's
+/// refusal (no field of the form shows it).
+fn row_id(id: &str) -> Result<Option<i64>, CoreError> {
+    match id.trim() {
+        "" => Ok(None),
+        id => number(id, "").map(Some),
+    }
 }
 
 /// After a form: back to the page (at `anchor`), or the page with the form as typed and the
@@ -413,10 +444,7 @@ pub async fn save_step(
         .ctx
         .transaction(|conn| {
             async move {
-                let id: Option<i64> = match f.id.trim() {
-                    "" => None,
-                    id => Some(number(id, "id")?),
-                };
+                let id = row_id(&f.id)?;
                 if let (Some(id), "delete") = (id, f.action.as_str()) {
                     return journey::delete_step(conn, session, id).await;
                 }
@@ -459,10 +487,7 @@ pub async fn save_rule(
         .ctx
         .transaction(|conn| {
             async move {
-                let id: Option<i64> = match f.id.trim() {
-                    "" => None,
-                    id => Some(number(id, "id")?),
-                };
+                let id = row_id(&f.id)?;
                 if let (Some(id), "delete") = (id, f.action.as_str()) {
                     return triggered_mail::delete_rule(conn, session, id).await;
                 }
