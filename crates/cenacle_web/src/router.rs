@@ -4,9 +4,9 @@
 
 use crate::{
     pages::{
-        account, admin, approval, auctions, badges, bounty, champions, composer, contests, email,
-        feed, groups, join_requests, leaderboard, notifications, person, post, proposals, reports,
-        search, shop, votes, welcome, widgets,
+        account, admin, approval, auctions, badges, bounty, certificates, champions, composer,
+        contests, email, feed, groups, join_requests, leaderboard, notifications, person, post,
+        proposals, reports, search, shop, votes, welcome, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -125,6 +125,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auctions/{id}/live", get(auctions::live))
         .route("/auctions/{id}/bid", post_route(auctions::bid))
         .route("/auctions/{id}/cancel", post_route(auctions::cancel))
+        .route("/certificates/{code}", get(certificates::show))
         .route("/contests", get(contests::list).post(contests::open))
         .route("/contests/{id}", get(contests::show))
         .route("/contests/{id}/close", post_route(contests::close))

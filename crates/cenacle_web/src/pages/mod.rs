@@ -6,6 +6,7 @@ pub mod approval;
 pub mod auctions;
 pub mod badges;
 pub mod bounty;
+pub mod certificates;
 pub mod champions;
 pub mod composer;
 pub mod contests;
