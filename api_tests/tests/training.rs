@@ -457,6 +457,15 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         )
         .await;
     assert_eq!(status, 204);
+    // Enrolled, she joins the restricted course's private discussion group and posts there.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/product_advanced/posts",
+            Some(&marie),
+            json!({"kind": "question", "title": "Une question au formateur ?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
 
     // Anyone verifies it.
     let (status, verified) = alpha
@@ -539,6 +548,37 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         .await;
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["certificate"]["code"].as_str(), Some(code.as_str()));
+    // The trainer's statistics: one learner, certified, who got each question wrong once in
+    // three attempts; a member may not read them.
+    let (status, stats) = alpha
+        .get(
+            &format!("/api/v1/courses/{basics_id}/statistics"),
+            Some(&tina),
+        )
+        .await;
+    assert_eq!(status, 200, "{stats}");
+    assert_eq!(
+        (
+            stats["enrolled"].as_i64(),
+            stats["finished_lessons"].as_i64(),
+            stats["certified"].as_i64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{stats}"
+    );
+    let hardest = stats["hardest_questions"].as_array().unwrap();
+    assert_eq!(hardest.len(), 3);
+    assert!(
+        hardest.iter().all(|q| q["answers"] == 3 && q["wrong"] == 1),
+        "{stats}"
+    );
+    let (status, _) = alpha
+        .get(
+            &format!("/api/v1/courses/{basics_id}/statistics"),
+            Some(&marie),
+        )
+        .await;
+    assert_eq!(status, 403);
     assert_eq!(result["certificate"]["valid"], true);
     assert_eq!(post_in_experts(&alpha, &marie, "Renouvelé ?").await, 201);
 }

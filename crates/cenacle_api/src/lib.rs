@@ -176,6 +176,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(training::publish_course))
         .routes(routes!(training::enrol))
         .routes(routes!(training::my_progress))
+        .routes(routes!(training::statistics))
         .routes(routes!(training::lesson_done))
         .routes(routes!(training::start_attempt))
         .routes(routes!(training::submit_attempt))

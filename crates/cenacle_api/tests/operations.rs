@@ -193,6 +193,7 @@ async fn the_openapi_document_covers_every_route() {
         ("post", "/api/v1/courses/{id}/publish"),
         ("post", "/api/v1/courses/{id}/enrol"),
         ("get", "/api/v1/courses/{id}/progress"),
+        ("get", "/api/v1/courses/{id}/statistics"),
         ("post", "/api/v1/lessons/{id}/done"),
         ("post", "/api/v1/quizzes/{id}/attempts"),
         ("post", "/api/v1/attempts/{id}/submit"),

@@ -449,7 +449,8 @@ async fn in_audience(
 }
 
 /// A member enrols: they must be in the course's audience and hold a valid certificate of
-/// every prerequisite course. Enrolling twice changes nothing.
+/// every prerequisite course. They join the course's discussion group. Enrolling twice
+/// changes nothing.
 pub async fn enrol(
     conn: &mut Conn,
     caller: &Caller,
@@ -469,7 +470,17 @@ pub async fn enrol(
             return Err(TrainingRefusal::PrerequisitesUnmet.into());
         }
     }
-    Ok(store::enrol(conn, id, caller.person_id).await?)
+    store::enrol(conn, id, caller.person_id).await?;
+    // Learners talk in the course's group: a restricted course's group is private, so its
+    // learners are let in here (nobody else can be, short of a moderator's invitation).
+    if content::membership_role(conn, course.discussion_group_id, caller.person_id)
+        .await?
+        .is_none()
+    {
+        content::set_membership(conn, course.discussion_group_id, caller.person_id, "member")
+            .await?;
+    }
+    Ok(())
 }
 
 /// The enrolled member marks a lesson done (again: no change).
@@ -539,6 +550,29 @@ pub async fn progress(
         open_attempts: open,
         quizzes_passed,
         certificate,
+    })
+}
+
+/// What a trainer reads about a course: how many enrolled, finished the lessons and were
+/// certified, and the questions learners get wrong most.
+#[derive(Debug, Clone)]
+pub struct Statistics {
+    pub counts: store::CourseCounts,
+    pub hardest: Vec<store::QuestionStats>,
+}
+
+pub async fn statistics(
+    conn: &mut Conn,
+    session: &Session,
+    id: i64,
+) -> Result<Statistics, CoreError> {
+    require(session, Permission::ManageTraining)?;
+    store::course(conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("course"))?;
+    Ok(Statistics {
+        counts: store::course_counts(conn, id).await?,
+        hardest: store::hardest_questions(conn, id, 10).await?,
     })
 }
 

@@ -804,3 +804,76 @@ pub async fn expired_grants(
     .load(conn)
     .await?)
 }
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CourseCounts {
+    #[diesel(sql_type = BigInt)]
+    pub enrolled: i64,
+    /// Members holding a certificate, valid or not.
+    #[diesel(sql_type = BigInt)]
+    pub certified: i64,
+    #[diesel(sql_type = BigInt)]
+    pub valid_certificates: i64,
+    /// Enrolled members who marked every lesson done.
+    #[diesel(sql_type = BigInt)]
+    pub finished_lessons: i64,
+}
+
+pub async fn course_counts(
+    conn: &mut AsyncPgConnection,
+    course_id: i64,
+) -> Result<CourseCounts, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT \
+           (SELECT count(*) FROM course_enrolment WHERE course_id = $1) AS enrolled, \
+           (SELECT count(*) FROM certificate WHERE course_id = $1) AS certified, \
+           (SELECT count(*) FROM certificate WHERE course_id = $1 \
+              AND (expires_at IS NULL OR expires_at > now())) AS valid_certificates, \
+           (SELECT count(*) FROM course_enrolment e WHERE e.course_id = $1 \
+              AND (SELECT count(*) FROM lesson_done d JOIN lesson l ON l.id = d.lesson_id \
+                   WHERE l.course_id = $1 AND d.person_id = e.person_id) \
+                  = (SELECT count(*) FROM lesson WHERE course_id = $1)) AS finished_lessons",
+    )
+    .bind::<BigInt, _>(course_id)
+    .get_result(conn)
+    .await?)
+}
+
+#[derive(Debug, Clone, QueryableByName)]
+pub struct QuestionStats {
+    #[diesel(sql_type = BigInt)]
+    pub question_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub quiz_id: i64,
+    #[diesel(sql_type = Text)]
+    pub prompt_fr: String,
+    #[diesel(sql_type = Text)]
+    pub prompt_en: String,
+    #[diesel(sql_type = BigInt)]
+    pub answers: i64,
+    #[diesel(sql_type = BigInt)]
+    pub wrong: i64,
+}
+
+/// The course's questions, the most often answered wrong first (by share, then count).
+pub async fn hardest_questions(
+    conn: &mut AsyncPgConnection,
+    course_id: i64,
+    limit: i64,
+) -> Result<Vec<QuestionStats>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT q.id AS question_id, q.quiz_id, q.prompt_fr, q.prompt_en, \
+           count(a.question_id) AS answers, count(a.question_id) FILTER (WHERE NOT a.correct) AS wrong \
+         FROM quiz_question q JOIN quiz z ON z.id = q.quiz_id \
+         LEFT JOIN quiz_answer a ON a.question_id = q.id \
+         WHERE z.course_id = $1 GROUP BY q.id \
+         ORDER BY (count(a.question_id) FILTER (WHERE NOT a.correct))::float8 \
+                  / greatest(count(a.question_id), 1) DESC, \
+                  count(a.question_id) FILTER (WHERE NOT a.correct) DESC, q.id \
+         LIMIT $2",
+    )
+    .bind::<BigInt, _>(course_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}

@@ -699,3 +699,59 @@ pub async fn verify_certificate(
             .into(),
     ))
 }
+
+#[derive(Serialize, ToSchema)]
+pub struct QuestionStatsView {
+    pub question_id: i64,
+    pub quiz_id: i64,
+    pub prompt_fr: String,
+    pub prompt_en: String,
+    /// Answers submitted to it.
+    pub answers: i64,
+    /// Of which wrong.
+    pub wrong: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StatisticsView {
+    pub enrolled: i64,
+    /// Enrolled members who marked every lesson done.
+    pub finished_lessons: i64,
+    /// Members ever certified.
+    pub certified: i64,
+    /// Certificates valid now.
+    pub valid_certificates: i64,
+    /// The questions answered wrong most often (by share), the hardest first.
+    pub hardest_questions: Vec<QuestionStatsView>,
+}
+
+/// A course's statistics, for trainers.
+#[utoipa::path(get, path = "/api/v1/courses/{id}/statistics", tag = "training", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 200, body = StatisticsView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn statistics(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<Json<StatisticsView>> {
+    let mut conn = state.ctx.conn().await?;
+    let stats = courses::statistics(&mut conn, &session, id).await?;
+    Ok(Json(StatisticsView {
+        enrolled: stats.counts.enrolled,
+        finished_lessons: stats.counts.finished_lessons,
+        certified: stats.counts.certified,
+        valid_certificates: stats.counts.valid_certificates,
+        hardest_questions: stats
+            .hardest
+            .into_iter()
+            .map(|q| QuestionStatsView {
+                question_id: q.question_id,
+                quiz_id: q.quiz_id,
+                prompt_fr: q.prompt_fr,
+                prompt_en: q.prompt_en,
+                answers: q.answers,
+                wrong: q.wrong,
+            })
+            .collect(),
+    }))
+}
