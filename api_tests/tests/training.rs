@@ -6,8 +6,9 @@
 //! in no response before submission; the attempts limit holds.
 
 use cenacle_api_tests::{
+    browser::Browser,
     database::{connect, lit, number},
-    eventually, Hosts, Instance,
+    eventually, Hosts, Instance, PASSWORD,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -702,4 +703,120 @@ async fn the_attempts_limit_and_the_audience_hold() {
         ids.contains(&id) && !ids.contains(&draft["id"].as_i64().unwrap()),
         "{listed}"
     );
+}
+
+/// Clicks `css` and waits until the page it leads to replaced this one.
+async fn click_and_wait(b: &Browser, css: &str) {
+    b.js_value("document.body.dataset.before = 'click'; return null")
+        .await;
+    b.click(css).await;
+    b.wait_count("body[data-before]", 0).await;
+}
+
+/// Screenshot of a key page, and no serious or critical accessibility violation on it.
+async fn key_page(b: &Browser, name: &str) {
+    b.screenshot(name).await;
+    let violations = b.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "{name}: {violations:#?}");
+}
+
+/// The learner's path in the browser, in French: the courses, enrolling, the lessons, a
+/// failed quiz with its explanations, a passed one, and the certificate's page.
+#[tokio::test]
+async fn a_learner_takes_a_course_in_the_browser() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "experts", "title": "Experts", "visibility": "private"}),
+        )
+        .await;
+    let mut written = course("bases");
+    written["quizzes"][0]["cool_down_seconds"] = json!(0);
+    let (status, body) = alpha.post("/api/v1/courses", Some(&admin), written).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+
+    let b = Browser::start("fr").await;
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", "lea").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "lea");
+
+    b.goto(&alpha.url("/courses")).await;
+    assert_eq!(b.text("h1").await, "Cours");
+    click_and_wait(&b, &format!("#courses a[href='/courses/{id}']")).await;
+    assert_eq!(b.text("h1").await, "Les bases du produit");
+    click_and_wait(&b, "#enrol").await;
+    assert_eq!(
+        b.text("#lessons-progress").await,
+        "Leçons terminées : 0 / 2"
+    );
+    key_page(&b, "course-fr").await;
+    for position in [1, 2] {
+        click_and_wait(&b, &format!("#lesson-{position} a")).await;
+        if position == 1 {
+            assert_eq!(
+                b.text("#lesson-body strong").await,
+                "puis",
+                "Markdown rendered"
+            );
+        }
+        click_and_wait(&b, "#lesson-done").await;
+    }
+    assert_eq!(
+        b.text("#lessons-progress").await,
+        "Leçons terminées : 2 / 2"
+    );
+
+    // The quiz form: questions and choices, never the answers.
+    click_and_wait(&b, "#quizzes form button").await;
+    b.find("#quiz-form").await;
+    let source = b.source().await;
+    for secret in ["EXPLICATION", "correct"] {
+        assert!(!source.contains(secret), "the form shows {secret}");
+    }
+    key_page(&b, "quiz-form-fr").await;
+    b.click("input[data-label='Rien']").await;
+    b.click("input[data-label='A']").await;
+    b.fill("#quiz-form input[inputmode=decimal]", "99").await;
+    click_and_wait(&b, "#quiz-submit").await;
+    let result = b.text("#attempt-result").await;
+    assert!(
+        result.starts_with("Votre note : 0 %") && result.ends_with("non réussi"),
+        "{result}"
+    );
+    assert!(
+        b.source().await.contains("EXPLICATION-DEUX"),
+        "explained after"
+    );
+    key_page(&b, "quiz-result-fr").await;
+
+    // Again (no cool-down here), right this time: the certificate.
+    b.goto(&alpha.url(&format!("/courses/{id}"))).await;
+    click_and_wait(&b, "#quizzes form button").await;
+    b.click("input[data-label='Télécharger']").await;
+    b.click("input[data-label='A']").await;
+    b.click("input[data-label='B']").await;
+    b.fill("#quiz-form input[inputmode=decimal]", "15").await;
+    click_and_wait(&b, "#quiz-submit").await;
+    let result = b.text("#attempt-result").await;
+    assert!(
+        result.starts_with("Votre note : 100 %") && !result.contains("non réussi"),
+        "{result}"
+    );
+    click_and_wait(&b, "#attempt-certificate").await;
+    assert_eq!(b.text("#certificate-holder").await, "lea");
+    assert_eq!(
+        b.text("#certificate-state").await,
+        "Ce certificat est valide."
+    );
+    key_page(&b, "certificate-fr").await;
+    b.close().await;
 }

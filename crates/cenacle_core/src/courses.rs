@@ -502,6 +502,19 @@ pub async fn mark_lesson_done(
     Ok(store::mark_done(conn, lesson_id, caller.person_id).await?)
 }
 
+/// A lesson of a course the caller may see.
+pub async fn lesson(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    id: i64,
+) -> Result<LessonRow, CoreError> {
+    let lesson = store::lesson(conn, id)
+        .await?
+        .ok_or(CoreError::NotFound("lesson"))?;
+    visible_course(conn, caller, lesson.course_id).await?;
+    Ok(lesson)
+}
+
 /// Where a member stands in a course, to pick up where they left.
 #[derive(Debug, Clone)]
 pub struct Progress {

@@ -235,3 +235,67 @@ pub async fn submit_attempt(
         certificate,
     })
 }
+
+/// An attempt as its learner finds it again: its questions in the attempt's order (never
+/// with answers), and once submitted its result (the answers and explanations).
+#[derive(Debug, Clone)]
+pub struct AttemptState {
+    pub shown: OpenAttempt,
+    pub result: Option<AttemptResult>,
+}
+
+/// The caller's own attempt (404 for anyone else's).
+pub async fn attempt(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    attempt_id: i64,
+) -> Result<AttemptState, CoreError> {
+    let attempt = store::attempt(conn, attempt_id)
+        .await?
+        .filter(|a| a.person_id == caller.person_id)
+        .ok_or(CoreError::NotFound("attempt"))?;
+    let quiz = quiz_of(conn, caller, attempt.quiz_id).await?;
+    let questions = store::questions(conn, quiz.id).await?;
+    let choices = store::choices(conn, quiz.id).await?;
+    let result = if attempt.submitted_at.is_some() {
+        let right = store::answers_of(conn, attempt_id).await?;
+        let results = questions
+            .iter()
+            .map(|q| QuestionResult {
+                question_id: q.id,
+                correct: right.iter().any(|(id, correct)| *id == q.id && *correct),
+                correct_choices: choices
+                    .iter()
+                    .filter(|c| c.question_id == q.id && c.correct)
+                    .map(|c| c.id)
+                    .collect(),
+                numeric_answer: q.numeric_answer,
+                explanation_fr: q.explanation_fr.clone(),
+                explanation_en: q.explanation_en.clone(),
+            })
+            .collect();
+        let certificate = match store::certificate(conn, quiz.course_id, caller.person_id).await? {
+            Some(row) if attempt.passed == Some(true) => {
+                Some(certificates::certificate_view(conn, ctx, row).await?)
+            }
+            _ => None,
+        };
+        Some(AttemptResult {
+            attempt: attempt.clone(),
+            pass_mark: quiz.pass_mark,
+            questions: results,
+            certificate,
+        })
+    } else {
+        None
+    };
+    Ok(AttemptState {
+        shown: OpenAttempt {
+            questions: shown(attempt.seed, questions, &choices),
+            attempt,
+            quiz,
+        },
+        result,
+    })
+}

@@ -877,3 +877,26 @@ pub async fn hardest_questions(
     .load(conn)
     .await?)
 }
+
+/// Which questions an attempt got right.
+pub async fn answers_of(
+    conn: &mut AsyncPgConnection,
+    attempt_id: i64,
+) -> Result<Vec<(i64, bool)>, DbError> {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        question_id: i64,
+        #[diesel(sql_type = Bool)]
+        correct: bool,
+    }
+    Ok(
+        diesel::sql_query("SELECT question_id, correct FROM quiz_answer WHERE attempt_id = $1")
+            .bind::<BigInt, _>(attempt_id)
+            .load::<Row>(conn)
+            .await?
+            .into_iter()
+            .map(|r| (r.question_id, r.correct))
+            .collect(),
+    )
+}

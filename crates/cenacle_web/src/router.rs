@@ -5,8 +5,8 @@
 use crate::{
     pages::{
         account, admin, approval, auctions, badges, bounty, certificates, champions, composer,
-        contests, email, feed, groups, join_requests, leaderboard, notifications, person, post,
-        proposals, reports, search, shop, votes, welcome, widgets,
+        contests, courses, email, feed, groups, join_requests, leaderboard, notifications, person,
+        post, proposals, reports, search, shop, votes, welcome, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -126,6 +126,17 @@ pub fn router(state: AppState) -> Router {
         .route("/auctions/{id}/bid", post_route(auctions::bid))
         .route("/auctions/{id}/cancel", post_route(auctions::cancel))
         .route("/certificates/{code}", get(certificates::show))
+        .route("/courses", get(courses::list))
+        .route("/courses/{id}", get(courses::show))
+        .route("/courses/{id}/enrol", post_route(courses::enrol))
+        .route(
+            "/courses/{course}/quizzes/{quiz}/start",
+            post_route(courses::start),
+        )
+        .route("/lessons/{id}", get(courses::lesson))
+        .route("/lessons/{id}/done", post_route(courses::lesson_done))
+        .route("/attempts/{id}", get(courses::attempt))
+        .route("/attempts/{id}/submit", post_route(courses::submit))
         .route("/contests", get(contests::list).post(contests::open))
         .route("/contests/{id}", get(contests::show))
         .route("/contests/{id}/close", post_route(contests::close))
