@@ -759,6 +759,10 @@ async fn a_learner_takes_a_course_in_the_browser() {
         "Leçons terminées : 0 / 2"
     );
     key_page(&b, "course-fr").await;
+    assert!(
+        !b.source().await.contains("course-statistics"),
+        "for trainers only"
+    );
     for position in [1, 2] {
         click_and_wait(&b, &format!("#lesson-{position} a")).await;
         if position == 1 {
@@ -818,5 +822,33 @@ async fn a_learner_takes_a_course_in_the_browser() {
         "Ce certificat est valide."
     );
     key_page(&b, "certificate-fr").await;
+    b.goto(&alpha.url(&format!("/courses/{id}/statistics")))
+        .await;
+    assert!(
+        b.text(".notice").await == "Vous n'avez pas le droit de faire cela."
+            && !b.source().await.contains("stats-enrolled"),
+        "not for learners"
+    );
+    b.close().await;
+
+    // The trainer reads the course's statistics from its page.
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url("/signin")).await;
+    b.fill("#username", "admin").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    b.wait_text(".me", "admin").await;
+    b.goto(&alpha.url(&format!("/courses/{id}"))).await;
+    click_and_wait(&b, "#course-statistics").await;
+    assert_eq!(
+        (
+            b.text("#stats-enrolled").await,
+            b.text("#stats-finished-lessons").await,
+            b.text("#stats-certified").await
+        ),
+        ("1".to_owned(), "1".to_owned(), "1".to_owned())
+    );
+    b.wait_count("#hardest-questions tbody tr", 3).await;
+    key_page(&b, "course-statistics-en").await;
     b.close().await;
 }

@@ -129,6 +129,7 @@ pub fn router(state: AppState) -> Router {
         .route("/courses", get(courses::list))
         .route("/courses/{id}", get(courses::show))
         .route("/courses/{id}/enrol", post_route(courses::enrol))
+        .route("/courses/{id}/statistics", get(courses::statistics))
         .route(
             "/courses/{course}/quizzes/{quiz}/start",
             post_route(courses::start),

@@ -23,7 +23,7 @@ use cenacle_core::{
     quizzes::{self, AttemptState},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{training::Answer, Language};
+use cenacle_domain::{training::Answer, Language, Permission};
 use chrono::Utc;
 
 /// The French or the English of a pair, as the visitor reads.
@@ -134,6 +134,8 @@ struct CoursePage {
     lessons_done: usize,
     quizzes: Vec<QuizLine>,
     certificate: Option<(String, bool)>,
+    /// Whether the visitor writes courses (and so reads their statistics).
+    trainer: bool,
     refused: Option<String>,
 }
 
@@ -208,6 +210,10 @@ async fn course_page(
             certificate: progress
                 .and_then(|p| p.certificate)
                 .map(|c| (format!("/certificates/{}", c.code), c.valid)),
+            trainer: v
+                .session
+                .as_ref()
+                .is_some_and(|s| s.account.role.allows(Permission::ManageTraining)),
             refused,
         },
     )
@@ -501,4 +507,72 @@ pub async fn submit(
             Err(page) => *page,
         },
     }
+}
+
+pub struct HardQuestion {
+    prompt: String,
+    answers: i64,
+    wrong: i64,
+}
+
+#[derive(Template)]
+#[template(path = "course_statistics.html")]
+struct StatisticsPage {
+    c: Chrome,
+    id: i64,
+    title: String,
+    enrolled: i64,
+    finished_lessons: i64,
+    certified: i64,
+    valid_certificates: i64,
+    hardest: Vec<HardQuestion>,
+}
+
+/// A course's statistics, for trainers (403 to others).
+pub async fn statistics(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+) -> Response {
+    let here = format!("/courses/{id}/statistics");
+    if let Err(to) = signed_in(&v, &here) {
+        return to.into_response();
+    }
+    let Some(session) = v.session.as_ref() else {
+        return PageError::from_core(CoreError::Unauthenticated, &v).into_response();
+    };
+    let caller = v.caller();
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        let stats = courses::statistics(&mut conn, session, id).await?;
+        let course = courses::course(&mut conn, caller.as_ref(), id).await?;
+        Ok::<_, CoreError>((stats, course))
+    }
+    .await;
+    let (stats, course) = match read {
+        Ok(x) => x,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    page(
+        &v,
+        StatusCode::OK,
+        &StatisticsPage {
+            c: Chrome::of(&v, &here),
+            id,
+            title: pick(v.words, &course.row.title_fr, &course.row.title_en),
+            enrolled: stats.counts.enrolled,
+            finished_lessons: stats.counts.finished_lessons,
+            certified: stats.counts.certified,
+            valid_certificates: stats.counts.valid_certificates,
+            hardest: stats
+                .hardest
+                .iter()
+                .map(|q| HardQuestion {
+                    prompt: pick(v.words, &q.prompt_fr, &q.prompt_en),
+                    answers: q.answers,
+                    wrong: q.wrong,
+                })
+                .collect(),
+        },
+    )
 }
