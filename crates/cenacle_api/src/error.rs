@@ -130,6 +130,19 @@ pub const ALL_CODES: &[&str] = &[
     "utc_offset_out_of_range",
     "unknown_template_variable",
     "template_unclosed_variable",
+    "quiz_without_correct_answer",
+    "single_choice_with_several_answers",
+    "pass_mark_out_of_range",
+    "lesson_order_gaps",
+    "quiz_after_unknown_lesson",
+    "course_audience_incomplete",
+    "prerequisites_unmet",
+    "course_not_open_to_you",
+    "not_enrolled",
+    "quiz_attempts_exhausted",
+    "quiz_cooling_down",
+    "attempt_already_submitted",
+    "answer_invalid",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.
@@ -329,6 +342,7 @@ impl From<CoreError> for ApiError {
                 )
                 .with_details(json!({ "field": field })),
             },
+            Training(refusal) => training_refusal(&refusal),
             Database(db) => from_database_error(&db),
             Internal(message) => internal(&message),
         }
@@ -352,6 +366,23 @@ impl From<cenacle_apub::ApubError> for ApiError {
             }
             other => internal(&other.to_string()),
         }
+    }
+}
+
+/// A training refusal: its status by kind; a cool-down says when it ends.
+fn training_refusal(refusal: &cenacle_domain::training::TrainingRefusal) -> ApiError {
+    use cenacle_domain::training::{TrainingRefusal, TrainingStatus};
+    let status = match refusal.status() {
+        TrainingStatus::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+        TrainingStatus::Forbidden => StatusCode::FORBIDDEN,
+        TrainingStatus::Conflict => StatusCode::CONFLICT,
+    };
+    let error = ApiError::new(status, refusal.code());
+    match refusal {
+        TrainingRefusal::CoolingDown { until } => {
+            error.with_details(json!({ "until": until.to_rfc3339() }))
+        }
+        _ => error,
     }
 }
 
@@ -511,6 +542,24 @@ mod tests {
             let (status, code, _) = answer(CoreError::ModerationRefused(refusal));
             assert_eq!((status.as_u16(), code), (refusal.status(), refusal.code()));
         }
+    }
+
+    #[test]
+    fn every_training_refusal_has_a_listed_code() {
+        use cenacle_domain::training::TrainingRefusal;
+        for code in TrainingRefusal::CODES {
+            assert!(ALL_CODES.contains(&code), "{code}");
+        }
+        let until = chrono::Utc::now();
+        let err = ApiError::from(CoreError::Training(TrainingRefusal::CoolingDown { until }));
+        assert_eq!(
+            (err.status, err.code),
+            (StatusCode::CONFLICT, "quiz_cooling_down")
+        );
+        assert_eq!(
+            err.details.unwrap()["until"].as_str(),
+            Some(until.to_rfc3339().as_str())
+        );
     }
 
     #[test]

@@ -436,6 +436,58 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The template opens a variable with {{ and never closes it with }}.",
             "Le modèle ouvre une variable avec {{ sans la fermer par }}.",
         ),
+        "quiz_without_correct_answer" => (
+            "Every quiz needs questions, and every question its correct answer (a choice marked correct, or the number for a numeric question).",
+            "Chaque quiz a besoin de questions, et chaque question de sa bonne réponse (un choix marqué correct, ou le nombre d'une question numérique).",
+        ),
+        "single_choice_with_several_answers" => (
+            "A single choice question has exactly one correct choice.",
+            "Une question à choix unique a exactement un bon choix.",
+        ),
+        "pass_mark_out_of_range" => (
+            "The pass mark is a percentage, from 0 to 100.",
+            "La note de passage est un pourcentage, de 0 à 100.",
+        ),
+        "lesson_order_gaps" => (
+            "Lessons and quizzes are numbered 1, 2, 3… without gaps or repeats.",
+            "Les leçons et les quiz sont numérotés 1, 2, 3… sans trou ni doublon.",
+        ),
+        "quiz_after_unknown_lesson" => (
+            "The quiz follows a lesson the course does not have.",
+            "Le quiz suit une leçon que le cours ne contient pas.",
+        ),
+        "course_audience_incomplete" => (
+            "This audience needs its group, its reputation or its badge.",
+            "Ce public doit préciser son groupe, sa réputation ou son badge.",
+        ),
+        "prerequisites_unmet" => (
+            "This course requires a valid certificate from its prerequisite courses first.",
+            "Ce cours exige d'abord un certificat valide des cours prérequis.",
+        ),
+        "course_not_open_to_you" => (
+            "This course is reserved for a group's members, a reputation or a badge you do not have.",
+            "Ce cours est réservé aux membres d'un groupe, à une réputation ou à un badge que vous n'avez pas.",
+        ),
+        "not_enrolled" => (
+            "Enrol in the course first.",
+            "Inscrivez-vous d'abord au cours.",
+        ),
+        "quiz_attempts_exhausted" => (
+            "You have used every attempt this quiz allows.",
+            "Vous avez épuisé toutes les tentatives que ce quiz autorise.",
+        ),
+        "quiz_cooling_down" => (
+            "Your last attempt failed: the next one may start once the waiting time ends (see details.until).",
+            "Votre dernière tentative a échoué : la suivante pourra commencer à la fin du délai d'attente (voir details.until).",
+        ),
+        "attempt_already_submitted" => (
+            "This attempt was already submitted; start a new one.",
+            "Cette tentative a déjà été soumise ; commencez-en une nouvelle.",
+        ),
+        "answer_invalid" => (
+            "An answer does not fit its question (a choice from another question, several choices for a single choice question, or no number for a numeric one).",
+            "Une réponse ne correspond pas à sa question (un choix d'une autre question, plusieurs choix pour une question à choix unique, ou pas de nombre pour une question numérique).",
+        ),
         _ => return None,
     })
 }

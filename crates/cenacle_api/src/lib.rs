@@ -26,7 +26,7 @@ use rate_limit::Limits;
 use routes::{
     account, admin, approval, auctions, champions, community, email, engagement, federation,
     groups, instance, media, membership, moderation, notifications, onboarding, posts, queue,
-    removals, reports, shop,
+    removals, reports, shop, training,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -81,6 +81,7 @@ impl AppState {
         (name = "moderation", description = "Moderation: the public moderation log"),
         (name = "notifications", description = "What a member is told about, and how they want to hear it"),
         (name = "onboarding", description = "The welcome, the onboarding journey and the triggered e-mails"),
+        (name = "training", description = "The training space: courses, lessons, quizzes, progress and certificates"),
         (name = "federation", description = "Finding and following people and groups across the fediverse"),
         (name = "operations", description = "Probes, metrics and this document"),
     )
@@ -170,6 +171,16 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(onboarding::update_step, onboarding::delete_step))
         .routes(routes!(onboarding::mine))
         .routes(routes!(onboarding::dismiss_welcome))
+        .routes(routes!(training::list_courses, training::create_course))
+        .routes(routes!(training::get_course))
+        .routes(routes!(training::publish_course))
+        .routes(routes!(training::enrol))
+        .routes(routes!(training::my_progress))
+        .routes(routes!(training::statistics))
+        .routes(routes!(training::lesson_done))
+        .routes(routes!(training::start_attempt))
+        .routes(routes!(training::submit_attempt))
+        .routes(routes!(training::verify_certificate))
         .routes(routes!(posts::feed))
         .routes(routes!(posts::search))
         .routes(routes!(membership::members))

@@ -241,7 +241,8 @@ pub struct ShopSettings {
     /// Anti-sniping: a bid this many minutes before an auction's end extends it by as many
     /// (the default of new auctions; 0: never extended).
     pub auction_extension_minutes: u32,
-    /// How often ended auctions are settled and expired addresses erased.
+    /// How often ended auctions are settled, expired addresses erased and expired
+    /// certificates' unlocked memberships taken back.
     pub settle_interval_seconds: u64,
 }
 

@@ -81,6 +81,10 @@ pub enum CoreError {
         field: &'static str,
         error: cenacle_domain::onboarding::TemplateError,
     },
+    /// The training space refuses a course, an enrolment or a quiz attempt (its rules are in
+    /// `cenacle_domain::training`).
+    #[error("training: {}", .0.code())]
+    Training(cenacle_domain::training::TrainingRefusal),
     #[error(transparent)]
     Database(#[from] DbError),
     #[error("internal error: {0}")]

@@ -35,6 +35,7 @@ pub mod schema;
 pub mod shop;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod training;
 
 pub use error::{ConstraintViolation, DbError};
 pub use pool::{connect_pool, ping, run_migrations, Conn, DbConn, DbPool, PoolStats, PoolStatus};

@@ -27,6 +27,7 @@ pub mod reports;
 pub mod role;
 pub mod sentiment;
 pub mod shop;
+pub mod training;
 
 pub use account::{
     decide_registration, is_webfinger_name, validate_email, validate_group_name,

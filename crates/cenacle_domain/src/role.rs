@@ -44,6 +44,9 @@ pub enum Permission {
     ManageRewards,
     /// Edit the welcome, the onboarding steps and the triggered e-mail rules.
     ManageOnboarding,
+    /// Write courses, their lessons and quizzes, and read their statistics (the trainers:
+    /// staff, whose answers are official, and community managers).
+    ManageTraining,
 }
 
 impl Role {
@@ -83,10 +86,12 @@ impl Role {
                         | ManageOnboarding
                         | ReadCommunityInsights
                         | ManageRewards
+                        | ManageTraining
                 )
             }
             Role::Moderator => matches!(permission, ListAccounts | BanPeople),
-            Role::Staff | Role::Member => false,
+            Role::Staff => permission == ManageTraining,
+            Role::Member => false,
         }
     }
 }
@@ -149,6 +154,10 @@ mod tests {
             assert!(!Role::Member.allows(p));
             assert!(!Role::Staff.allows(p));
         }
+        // Staff are the trainers: they write courses, and nothing else of the instance's.
+        assert!(Role::Staff.allows(Permission::ManageTraining));
+        assert!(!Role::Member.allows(Permission::ManageTraining));
+        assert!(Role::CommunityManager.allows(Permission::ManageTraining));
         assert!(Role::CommunityManager.allows(Permission::ApproveRegistrations));
         assert!(
             Role::CommunityManager.allows(Permission::ManageGroups),

@@ -5,7 +5,8 @@ use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{
-    admin, auctions, bounties, digests, notifications, orders, Context, ScopedFutureExt,
+    admin, auctions, bounties, certificates, digests, notifications, orders, Context,
+    ScopedFutureExt,
 };
 use std::net::SocketAddr;
 use tokio::{
@@ -62,8 +63,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
-    // Auctions that ended are settled (winner charged, order created, holds released) and
-    // delivery addresses past their retention erased, as bounties are (SKIP LOCKED claims).
+    // Auctions that ended are settled (winner charged, order created, holds released),
+    // delivery addresses past their retention erased, and the group memberships of expired
+    // certificates taken back, as bounties are (SKIP LOCKED claims).
     let auction_settler = {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
@@ -93,6 +95,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                             .await;
                         if let Err(err) = erased {
                             tracing::error!(error = %err, "erasing delivery addresses failed");
+                        }
+                        // Expired certificates give back the group membership they unlocked
+                        // (claimed with SKIP LOCKED, a hundred a transaction).
+                        for _ in 0..100 {
+                            let swept = ctx
+                                .transaction(|conn| {
+                                    certificates::expire_unlocks(conn, chrono::Utc::now()).scope_boxed()
+                                })
+                                .await;
+                            match swept {
+                                Ok(0) => break,
+                                Ok(_) => {}
+                                Err(err) => {
+                                    tracing::error!(error = %err, "expiring certificates failed");
+                                    break;
+                                }
+                            }
                         }
                     }
                     _ = stop.changed() => break,

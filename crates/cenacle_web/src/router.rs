@@ -4,9 +4,9 @@
 
 use crate::{
     pages::{
-        account, admin, approval, auctions, badges, bounty, champions, composer, contests, email,
-        feed, groups, join_requests, leaderboard, notifications, onboarding_admin, person, post,
-        proposals, reports, search, shop, votes, welcome, widgets,
+        account, admin, approval, auctions, badges, bounty, certificates, champions, composer,
+        contests, courses, email, feed, groups, join_requests, leaderboard, notifications,
+        onboarding_admin, person, post, proposals, reports, search, shop, votes, welcome, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -125,6 +125,19 @@ pub fn router(state: AppState) -> Router {
         .route("/auctions/{id}/live", get(auctions::live))
         .route("/auctions/{id}/bid", post_route(auctions::bid))
         .route("/auctions/{id}/cancel", post_route(auctions::cancel))
+        .route("/certificates/{code}", get(certificates::show))
+        .route("/courses", get(courses::list))
+        .route("/courses/{id}", get(courses::show))
+        .route("/courses/{id}/enrol", post_route(courses::enrol))
+        .route("/courses/{id}/statistics", get(courses::statistics))
+        .route(
+            "/courses/{course}/quizzes/{quiz}/start",
+            post_route(courses::start),
+        )
+        .route("/lessons/{id}", get(courses::lesson))
+        .route("/lessons/{id}/done", post_route(courses::lesson_done))
+        .route("/attempts/{id}", get(courses::attempt))
+        .route("/attempts/{id}/submit", post_route(courses::submit))
         .route("/contests", get(contests::list).post(contests::open))
         .route("/contests/{id}", get(contests::show))
         .route("/contests/{id}/close", post_route(contests::close))

@@ -19,4 +19,5 @@ pub mod queue;
 pub mod removals;
 pub mod reports;
 pub mod shop;
+pub mod training;
 pub mod views;

@@ -1,0 +1,167 @@
+//! Certificates: passing every quiz of a course issues one (re-taking the final quiz renews
+//! it), awards the course's badge and, while valid, the membership of the group the course
+//! unlocks. Anyone may verify one by its code. Expiry takes the unlocked membership back
+//! through a periodic sweep (`expire_unlocks`), not at each membership check: a member
+//! keeps the group until the next sweep (seconds, `shop.settle_interval_seconds`).
+
+use crate::{Conn, Context, CoreError};
+use cenacle_db::{
+    actors, content,
+    training::{self as store, CertificateRow, CourseRow, QuizRow},
+};
+use cenacle_domain::training::{expiry, is_valid};
+use chrono::{DateTime, Utc};
+
+/// A certificate as its verification page shows it.
+#[derive(Debug, Clone)]
+pub struct Certificate {
+    pub code: String,
+    pub course_id: i64,
+    pub course_title_fr: String,
+    pub course_title_en: String,
+    pub username: String,
+    pub display_name: Option<String>,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub valid: bool,
+    /// The page anyone can open: `{public base}/certificates/{code}`.
+    pub url: String,
+}
+
+pub(crate) async fn certificate_view(
+    conn: &mut Conn,
+    ctx: &Context,
+    row: CertificateRow,
+) -> Result<Certificate, CoreError> {
+    let course = store::course(conn, row.course_id)
+        .await?
+        .ok_or(CoreError::NotFound("course"))?;
+    let person = actors::person_by_id(conn, row.person_id)
+        .await?
+        .ok_or(CoreError::NotFound("person"))?;
+    Ok(Certificate {
+        url: format!(
+            "{}/certificates/{}",
+            ctx.settings.public_base().trim_end_matches('/'),
+            row.code
+        ),
+        code: row.code,
+        course_id: course.id,
+        course_title_fr: course.title_fr,
+        course_title_en: course.title_en,
+        username: person.username,
+        display_name: person.display_name,
+        issued_at: row.issued_at,
+        expires_at: row.expires_at,
+        valid: is_valid(row.expires_at, Utc::now()),
+    })
+}
+
+/// Anyone verifies a certificate by its code (expired ones show as such).
+pub async fn verify(conn: &mut Conn, ctx: &Context, code: &str) -> Result<Certificate, CoreError> {
+    let row = store::certificate_by_code(conn, code)
+        .await?
+        .ok_or(CoreError::NotFound("certificate"))?;
+    certificate_view(conn, ctx, row).await
+}
+
+fn new_code() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 12];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// After a passed attempt at `quiz`: issues the certificate when every quiz of the course has
+/// been passed, or renews it when a certified member passes the final quiz again.
+pub(crate) async fn after_pass(
+    conn: &mut Conn,
+    ctx: &Context,
+    quiz: &QuizRow,
+    person_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<Certificate>, CoreError> {
+    let course = store::course(conn, quiz.course_id)
+        .await?
+        .ok_or(CoreError::NotFound("course"))?;
+    let quizzes = store::quizzes(conn, course.id).await?;
+    let existing = store::certificate(conn, course.id, person_id).await?;
+    let earned = match &existing {
+        Some(_) => quizzes.last().is_some_and(|last| last.id == quiz.id),
+        None => {
+            let attempts = store::attempts(conn, course.id, person_id).await?;
+            quizzes.iter().all(|q| {
+                attempts
+                    .iter()
+                    .any(|a| a.quiz_id == q.id && a.passed == Some(true))
+            })
+        }
+    };
+    if !earned {
+        return Ok(None);
+    }
+    let row = store::issue_certificate(
+        conn,
+        course.id,
+        person_id,
+        &new_code(),
+        now,
+        expiry(now, course.validity_days),
+    )
+    .await?;
+    crate::notifications::award_badge(
+        conn,
+        course.badge_id,
+        person_id,
+        None,
+        Some(&course.title_en),
+    )
+    .await?;
+    unlock(conn, &course, &row).await?;
+    Ok(Some(certificate_view(conn, ctx, row).await?))
+}
+
+/// Makes the holder a member of the group the course unlocks, remembering that the
+/// certificate did it (someone already a member keeps their membership whatever happens to
+/// the certificate).
+async fn unlock(
+    conn: &mut Conn,
+    course: &CourseRow,
+    row: &CertificateRow,
+) -> Result<(), CoreError> {
+    let Some(group) = course.unlock_group_id else {
+        return Ok(());
+    };
+    if row.granted_group.is_some() {
+        return Ok(());
+    }
+    if content::membership_role(conn, group, row.person_id)
+        .await?
+        .is_some()
+    {
+        return Ok(());
+    }
+    content::set_membership(conn, group, row.person_id, "member").await?;
+    store::set_granted_group(conn, row.id, Some(group)).await?;
+    Ok(())
+}
+
+/// The sweep: takes back the memberships that expired certificates gave (a member promoted
+/// since, to moderator or owner, keeps their place). Returns how many certificates it
+/// handled; run it until it returns 0.
+pub async fn expire_unlocks(conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, CoreError> {
+    let expired = store::expired_grants(conn, now, 100).await?;
+    for row in &expired {
+        if let Some(group) = row.granted_group {
+            if content::membership_role(conn, group, row.person_id)
+                .await?
+                .as_deref()
+                == Some("member")
+            {
+                content::remove_membership(conn, group, row.person_id).await?;
+            }
+        }
+        store::set_granted_group(conn, row.id, None).await?;
+    }
+    Ok(expired.len())
+}

@@ -1,0 +1,11 @@
+DROP TABLE certificate;
+DROP TABLE quiz_answer;
+DROP TABLE quiz_attempt;
+DROP TABLE lesson_done;
+DROP TABLE course_enrolment;
+DROP TABLE quiz_choice;
+DROP TABLE quiz_question;
+DROP TABLE quiz;
+DROP TABLE lesson;
+DROP TABLE course_prerequisite;
+DROP TABLE course;
