@@ -144,6 +144,25 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    // A certificate opens a group only with its moderators' consent: tina may not make a
+    // course unlock the experts' group (and so let herself in) until she moderates it.
+    let (status, body) = alpha
+        .post("/api/v1/courses", Some(&tina), course("sneaky"))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("forbidden")),
+        "{body}"
+    );
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/groups/experts/members/tina",
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
 
     // Bad input: each refused with its code, nothing saved.
     let (status, body) = alpha
@@ -235,6 +254,13 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         .await;
     assert_eq!(status, 200);
     assert_no_answers("the course page", &shown);
+    // The outline only: lessons are read by the course's learners.
+    assert_eq!(shown["lessons"][0]["title_en"], "Install", "{shown}");
+    assert_eq!(shown["lessons"][0]["body_en"], "", "{shown}");
+    assert!(
+        !shown.to_string().contains("Download **then** install"),
+        "{shown}"
+    );
     let (status, body) = alpha
         .post(
             &format!("/api/v1/courses/{advanced_id}/enrol"),
@@ -270,6 +296,13 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         )
         .await;
     assert_eq!(status, 204);
+    let (_, read) = alpha
+        .get(&format!("/api/v1/courses/{basics_id}"), Some(&marie))
+        .await;
+    assert_eq!(
+        read["lessons"][0]["body_en"], "Download **then** install.",
+        "{read}"
+    );
     for (_, lesson) in &lessons {
         let (status, _) = alpha
             .post(
@@ -684,6 +717,53 @@ async fn the_attempts_limit_and_the_audience_hold() {
     assert_eq!(
         (status, body["error"]["code"].as_str()),
         (403, Some("course_not_open_to_you"))
+    );
+    // A course for a group's members: paul enrols as a member, leaves the group, and may no
+    // longer start its quiz.
+    alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "club", "title": "Club"}),
+        )
+        .await;
+    let mut members_only = course("members_only");
+    members_only["audience"] = json!("group");
+    members_only["audience_group"] = json!("club");
+    let (status, members_only) = alpha
+        .post("/api/v1/courses", Some(&admin), members_only)
+        .await;
+    assert_eq!(status, 201, "{members_only}");
+    let (status, body) = alpha
+        .post("/api/v1/groups/club/join", Some(&paul), json!({}))
+        .await;
+    assert!(status < 300, "{body}");
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/courses/{}/enrol", members_only["id"]),
+            Some(&paul),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = alpha
+        .post("/api/v1/groups/club/leave", Some(&paul), json!({}))
+        .await;
+    assert!(status < 300, "{body}");
+    let (status, body) = alpha
+        .post(
+            &format!(
+                "/api/v1/quizzes/{}/attempts",
+                members_only["quizzes"][0]["id"]
+            ),
+            Some(&paul),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("course_not_open_to_you")),
+        "{body}"
     );
     let mut draft = course("draft");
     draft["published"] = json!(false);

@@ -1294,6 +1294,27 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     assert_eq!(reward["price"], 55, "{reward}");
     assert_eq!(reward["stock"], 4, "{reward}");
     b.close().await;
+
+    // A member sees the shop, the lot and the contests, and none of the managers' forms.
+    alpha.member("bea").await;
+    let m = Browser::start("en").await;
+    sign_in(&m, &alpha, "bea").await;
+    m.goto(&alpha.url("/shop")).await;
+    m.find(&format!("form[action='/shop/rewards/{mug}/redeem']"))
+        .await;
+    m.wait_count("form[action$='/edit'], form[action$='/restock']", 0)
+        .await;
+    m.goto(&alpha.url(&format!("/auctions/{auction}"))).await;
+    m.find(&format!("form[action='/auctions/{auction}/bid']"))
+        .await;
+    m.wait_count("form[action$='/cancel']", 0).await;
+    m.goto(&alpha.url("/auctions")).await;
+    m.find("main h1").await;
+    m.wait_count("form[action='/auctions']", 0).await;
+    m.goto(&alpha.url("/contests")).await;
+    m.find("main h1").await;
+    m.wait_count("form[action='/contests']", 0).await;
+    m.close().await;
 }
 
 #[tokio::test]

@@ -131,30 +131,14 @@ async fn account_of(conn: &mut Conn, person_id: i64) -> Result<Account, CoreErro
 }
 
 /// Follows a verification link: the address it was sent to is verified (if it is still the
-/// account's), and a newcomer gets the welcome mail they were owed.
-pub async fn verify_email(
-    conn: &mut Conn,
-    ctx: &Context,
-    token: &str,
-) -> Result<Account, CoreError> {
+/// account's).
+pub async fn verify_email(conn: &mut Conn, token: &str) -> Result<Account, CoreError> {
     let stored = spend(conn, VERIFY, token).await?;
     let address = stored.email.as_deref().unwrap_or_default();
     if !store::mark_email_verified(conn, stored.person_id, address).await? {
         return Err(CoreError::TokenInvalid);
     }
-    address_verified(conn, ctx, stored.person_id).await
-}
-
-/// The account once an address of theirs is verified: the welcome mail, if the newcomer is
-/// still owed it, goes now.
-async fn address_verified(
-    conn: &mut Conn,
-    ctx: &Context,
-    person_id: i64,
-) -> Result<Account, CoreError> {
-    let account = account_of(conn, person_id).await?;
-    crate::welcome::mail_welcome_if_owed(conn, ctx, &account).await?;
-    Ok(account)
+    account_of(conn, stored.person_id).await
 }
 
 /// "I forgot my password": mails a single-use reset link if `email` is an account's address,
@@ -215,7 +199,6 @@ pub async fn password_reset_account(conn: &mut Conn, token: &str) -> Result<Acco
 /// to counts as verified.
 pub async fn reset_password(
     conn: &mut Conn,
-    ctx: &Context,
     token: &str,
     password_hash: &str,
 ) -> Result<Account, CoreError> {
@@ -228,7 +211,7 @@ pub async fn reset_password(
     if let Some(address) = &stored.email {
         store::mark_email_verified(conn, stored.person_id, address).await?;
     }
-    address_verified(conn, ctx, stored.person_id).await
+    account_of(conn, stored.person_id).await
 }
 
 /// Asks to change the account's address to `new_email`: a confirmation link goes to the new
@@ -300,11 +283,7 @@ pub async fn request_email_change(
 }
 
 /// Follows a new address's confirmation link: it becomes the account's (verified) address.
-pub async fn confirm_email_change(
-    conn: &mut Conn,
-    ctx: &Context,
-    token: &str,
-) -> Result<Account, CoreError> {
+pub async fn confirm_email_change(conn: &mut Conn, token: &str) -> Result<Account, CoreError> {
     let stored = spend(conn, CHANGE, token).await?;
     let address = stored.email.as_deref().ok_or(CoreError::TokenInvalid)?;
     if store::email_taken(conn, address, stored.person_id).await? {
@@ -313,5 +292,5 @@ pub async fn confirm_email_change(
     store::change_email(conn, stored.person_id, address).await?;
     // Links sent to the old address (verification, password reset) work no more.
     end_links(conn, stored.person_id).await?;
-    address_verified(conn, ctx, stored.person_id).await
+    account_of(conn, stored.person_id).await
 }

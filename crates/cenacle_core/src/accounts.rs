@@ -215,12 +215,7 @@ fn ensure_may_log_in(account: &Account) -> Result<(), CoreError> {
     }
 }
 
-/// Who is calling, as proven by a bearer token.
-#[derive(Debug, Clone)]
-pub struct Session {
-    pub account: Account,
-    pub token_id: i64,
-}
+pub use crate::caller::Session;
 
 /// The session a bearer token proves (the daily visit is recorded by the caller, see
 /// `rewards::record_visit`).

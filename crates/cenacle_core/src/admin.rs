@@ -9,13 +9,7 @@ use cenacle_db::accounts::{self as store, Account};
 use cenacle_domain::{AccountStatus, Permission, Role, ValidationError};
 use chrono::{Duration, Utc};
 
-pub fn require(session: &Session, permission: Permission) -> Result<(), CoreError> {
-    if session.account.role.allows(permission) {
-        Ok(())
-    } else {
-        Err(CoreError::Forbidden(permission))
-    }
-}
+pub use crate::caller::require;
 
 /// Accounts after `after_id` in creation order, one more than `limit` asked for so that the
 /// caller knows whether another page exists.

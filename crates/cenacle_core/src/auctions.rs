@@ -8,7 +8,7 @@
 //! exactly a serial history. Every hold and release is a `points_hold` row (see
 //! `cenacle_db::auctions::record_hold`), checked by `cenacle admin audit`.
 
-use crate::{accounts::Session, admin::require, Caller, Conn, Context, CoreError};
+use crate::{accounts::Session, caller::require, Caller, Conn, Context, CoreError};
 use cenacle_db::{
     auctions::{self as store, Auction, Bid, NewAuction},
     engagement as ledger,

@@ -1,7 +1,7 @@
 //! Badges given by hand (honorific ones such as Superuser or Staff), revoked with a reason,
 //! and worn as a title. Automatic badges are awarded in `rewards`.
 
-use crate::{accounts::Session, admin::require, people, Caller, Conn, Context, CoreError};
+use crate::{accounts::Session, caller::require, people, Caller, Conn, Context, CoreError};
 use cenacle_db::badges::{self as store, Badge};
 use cenacle_domain::{
     champions::{ChampionRefusal, CHAMPION_BADGE},

@@ -1,7 +1,16 @@
 //! Who is acting.
 
-use crate::accounts::Session;
-use cenacle_domain::Role;
+use crate::CoreError;
+use cenacle_db::accounts::Account;
+use cenacle_domain::{Permission, Role};
+
+/// Who is calling, as proven by a bearer token (see `accounts::authenticate`). Here, beside
+/// [`Caller`], so that the use cases that take one need not import the accounts module.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub account: Account,
+    pub token_id: i64,
+}
 
 /// A local account (with its instance role) or a remote person whose activity reached our
 /// inbox (no instance role here: their own server decides what they may do there). Every use
@@ -32,5 +41,14 @@ impl From<&Session> for Caller {
             person_id: session.account.person_id,
             instance_role: Some(session.account.role),
         }
+    }
+}
+
+/// The session's role allows `permission`, or the refusal naming it.
+pub fn require(session: &Session, permission: Permission) -> Result<(), CoreError> {
+    if session.account.role.allows(permission) {
+        Ok(())
+    } else {
+        Err(CoreError::Forbidden(permission))
     }
 }

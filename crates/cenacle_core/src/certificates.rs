@@ -153,6 +153,14 @@ pub async fn expire_unlocks(conn: &mut Conn, now: DateTime<Utc>) -> Result<usize
     let expired = store::expired_grants(conn, now, 100).await?;
     for row in &expired {
         if let Some(group) = row.granted_group {
+            // Another valid certificate unlocks the same group: the membership is its now.
+            if let Some(other) =
+                store::other_valid_unlock(conn, row.person_id, group, row.id, now).await?
+            {
+                store::set_granted_group(conn, other, Some(group)).await?;
+                store::set_granted_group(conn, row.id, None).await?;
+                continue;
+            }
             if content::membership_role(conn, group, row.person_id)
                 .await?
                 .as_deref()

@@ -11,8 +11,8 @@
 use crate::{
     access::post_for,
     accounts::Session,
-    admin::require,
     answers,
+    caller::require,
     federation::record_event,
     groups::{self, PreparedGroup},
     identity, people, Caller, Conn, Context, CoreError,

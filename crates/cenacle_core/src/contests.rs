@@ -2,7 +2,7 @@
 //! winners and pays their prizes and badge.
 
 use crate::{
-    access::require_readable, accounts::Session, admin::require, rewards, Caller, Conn, CoreError,
+    access::require_readable, accounts::Session, caller::require, rewards, Caller, Conn, CoreError,
 };
 use cenacle_db::{
     actors, badges,

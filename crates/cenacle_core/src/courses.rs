@@ -5,7 +5,7 @@
 
 use crate::{
     accounts::Session,
-    admin::require,
+    caller::require,
     groups::{insert_group, prepare_group, PreparedGroup},
     Caller, Conn, Context, CoreError,
 };
@@ -237,7 +237,17 @@ pub async fn create_course(
         _ => None,
     };
     let unlock_group_id = match &input.unlock_group {
-        Some(name) => Some(local_group_id(conn, name).await?),
+        Some(name) => {
+            let group = local_group_id(conn, name).await?;
+            // A certificate opens a group its moderators agreed to: writing a course must
+            // not be a way into a private group for its trainer (who may pass their own quiz).
+            if !session.account.role.allows(Permission::ManageGroups)
+                && !crate::access::is_group_moderator(conn, group, owner).await?
+            {
+                return Err(CoreError::NotAllowed("unlock_group"));
+            }
+            Some(group)
+        }
         None => None,
     };
     for &required in &input.prerequisites {
@@ -342,8 +352,13 @@ pub struct Course {
     pub row: CourseRow,
     pub discussion_group: String,
     pub unlock_group: Option<String>,
+    /// The lessons; their bodies only for those who may read them ([`Course::readable`]),
+    /// empty for others, who see the outline.
     pub lessons: Vec<LessonRow>,
     pub quizzes: Vec<QuizRow>,
+    /// Whether the caller reads the lessons: enrolled (which took the audience and the
+    /// prerequisites), the owner or a trainer.
+    pub readable: bool,
 }
 
 /// Whether the caller writes courses (and so sees drafts).
@@ -384,7 +399,14 @@ pub async fn course(
         Some(g) => actors::group_by_id(conn, g).await?.map(|g| g.name),
         None => None,
     };
-    let lessons = store::lessons(conn, id).await?;
+    let readable = reads_lessons(conn, caller, &row).await?;
+    let mut lessons = store::lessons(conn, id).await?;
+    if !readable {
+        for lesson in &mut lessons {
+            lesson.body_fr.clear();
+            lesson.body_en.clear();
+        }
+    }
     let quizzes = store::quizzes(conn, id).await?;
     Ok(Course {
         row,
@@ -392,7 +414,26 @@ pub async fn course(
         unlock_group,
         lessons,
         quizzes,
+        readable,
     })
+}
+
+/// Whether `caller` reads the course's lessons: content members get only here, so only its
+/// learners (enrolment checked the audience and the prerequisites), its owner and trainers.
+async fn reads_lessons(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    course: &CourseRow,
+) -> Result<bool, CoreError> {
+    let Some(caller) = caller else {
+        return Ok(false);
+    };
+    if is_trainer(Some(caller)) || caller.person_id == course.owner_id {
+        return Ok(true);
+    }
+    Ok(store::enrolled_at(conn, course.id, caller.person_id)
+        .await?
+        .is_some())
 }
 
 /// The courses the caller may see (published ones; drafts to trainers and owners).
@@ -419,7 +460,7 @@ pub async fn set_published(
 }
 
 /// Whether the member is in the course's audience (its trainers always are).
-async fn in_audience(
+pub(crate) async fn in_audience(
     conn: &mut Conn,
     caller: &Caller,
     course: &CourseRow,
@@ -470,12 +511,14 @@ pub async fn enrol(
             return Err(TrainingRefusal::PrerequisitesUnmet.into());
         }
     }
-    store::enrol(conn, id, caller.person_id).await?;
+    let newly = store::enrol(conn, id, caller.person_id).await?;
     // Learners talk in the course's group: a restricted course's group is private, so its
-    // learners are let in here (nobody else can be, short of a moderator's invitation).
-    if content::membership_role(conn, course.discussion_group_id, caller.person_id)
-        .await?
-        .is_none()
+    // learners are let in here (nobody else can be, short of a moderator's invitation) —
+    // once: enrolling again does not bring back a learner its moderators removed.
+    if newly
+        && content::membership_role(conn, course.discussion_group_id, caller.person_id)
+            .await?
+            .is_none()
     {
         content::set_membership(conn, course.discussion_group_id, caller.person_id, "member")
             .await?;
@@ -511,7 +554,10 @@ pub async fn lesson(
     let lesson = store::lesson(conn, id)
         .await?
         .ok_or(CoreError::NotFound("lesson"))?;
-    visible_course(conn, caller, lesson.course_id).await?;
+    let course = visible_course(conn, caller, lesson.course_id).await?;
+    if !reads_lessons(conn, caller, &course).await? {
+        return Err(TrainingRefusal::NotEnrolled.into());
+    }
     Ok(lesson)
 }
 

@@ -97,13 +97,7 @@ async fn send_one(
             .collect(),
         new_answers: new_answers
             .iter()
-            .map(|p| {
-                let line = match language {
-                    Language::Fr => format!("« {} » : {} nouvelle(s) réponse(s)", p.title, p.n),
-                    Language::En => format!("“{}”: {} new answer(s)", p.title, p.n),
-                };
-                (line, post_link(p))
-            })
+            .map(|p| (new_answers_line(language, &p.title, p.n), post_link(p)))
             .collect(),
         unanswered: unanswered
             .iter()
@@ -111,13 +105,7 @@ async fn send_one(
             .collect(),
         top_ideas: top_ideas
             .iter()
-            .map(|p| {
-                let line = match language {
-                    Language::Fr => format!("« {} » ({} j'aime)", p.title, p.n),
-                    Language::En => format!("“{}” ({} likes)", p.title, p.n),
-                };
-                (line, post_link(p))
-            })
+            .map(|p| (likes_line(language, &p.title, p.n), post_link(p)))
             .collect(),
     };
     let content = write(account.language);
@@ -134,6 +122,26 @@ async fn send_one(
         digest_mail(language, instance, &account.username, cadence, &content)
     })
     .await
+}
+
+/// "“Title”: 2 new answers", with the plural of the language (French counts 0 and 1 as
+/// singular) and its typography (non-breaking spaces inside guillemets and before the colon).
+fn new_answers_line(language: Language, title: &str, n: i64) -> String {
+    match language {
+        Language::Fr if n > 1 => format!("«\u{a0}{title}\u{a0}»\u{a0}: {n} nouvelles réponses"),
+        Language::Fr => format!("«\u{a0}{title}\u{a0}»\u{a0}: {n} nouvelle réponse"),
+        Language::En if n == 1 => format!("“{title}”: 1 new answer"),
+        Language::En => format!("“{title}”: {n} new answers"),
+    }
+}
+
+/// "“Idea” (3 likes)"; French's « j’aime » does not take the plural.
+fn likes_line(language: Language, title: &str, n: i64) -> String {
+    match language {
+        Language::Fr => format!("«\u{a0}{title}\u{a0}» ({n}\u{a0}j’aime)"),
+        Language::En if n == 1 => format!("“{title}” (1 like)"),
+        Language::En => format!("“{title}” ({n} likes)"),
+    }
 }
 
 /// The member's local time, in minutes from UTC (None: the instance's default).
@@ -155,4 +163,29 @@ pub async fn set_utc_offset(
         .into());
     }
     Ok(store::set_utc_offset(conn, person, minutes).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digest_lines_say_one_or_many_in_each_language() {
+        assert_eq!(new_answers_line(Language::En, "T", 1), "“T”: 1 new answer");
+        assert_eq!(new_answers_line(Language::En, "T", 2), "“T”: 2 new answers");
+        assert_eq!(
+            new_answers_line(Language::Fr, "T", 1),
+            "«\u{a0}T\u{a0}»\u{a0}: 1 nouvelle réponse"
+        );
+        assert_eq!(
+            new_answers_line(Language::Fr, "T", 3),
+            "«\u{a0}T\u{a0}»\u{a0}: 3 nouvelles réponses"
+        );
+        assert_eq!(likes_line(Language::En, "I", 1), "“I” (1 like)");
+        assert_eq!(likes_line(Language::En, "I", 4), "“I” (4 likes)");
+        assert_eq!(
+            likes_line(Language::Fr, "I", 4),
+            "«\u{a0}I\u{a0}» (4\u{a0}j’aime)"
+        );
+    }
 }

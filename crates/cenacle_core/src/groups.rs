@@ -4,7 +4,7 @@
 use crate::{
     access::{may_read, readable_local_group, Reader},
     accounts::Session,
-    admin::require,
+    caller::require,
     federation::record_event,
     identity,
     notifications::{self, Notice},

@@ -3,7 +3,7 @@
 //! from rollups that the content's own statements keep (`cenacle_db::insights`); the rules
 //! are `cenacle_domain::{influence, mood}` (docs/influence.md).
 
-use crate::{access::Reader, admin::require, Conn, CoreError};
+use crate::{access::Reader, caller::require, Conn, CoreError};
 use cenacle_db::{
     actors::Group,
     insights::{self as store, MemberSums, ScoredContribution, StatsSums, TopicRows},

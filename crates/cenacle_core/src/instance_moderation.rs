@@ -11,7 +11,7 @@
 //!   cancelled. Unblocking restores none of it: its people follow again if they wish.
 
 use crate::moderation_log::{self, NewModAction};
-use crate::{accounts::Session, admin::require, federation, Conn, Context, CoreError};
+use crate::{accounts::Session, caller::require, federation, Conn, Context, CoreError};
 use cenacle_db::{
     accounts as account_store, actors,
     instance_moderation::{self as store, InstanceBan},

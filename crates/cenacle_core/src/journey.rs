@@ -3,7 +3,7 @@
 //! computed from facts, and each step's points paid once through the points ledger (source
 //! key per step and member: doing it again, or undoing and redoing, never pays twice).
 
-use crate::{accounts::Session, admin::require, Conn, CoreError};
+use crate::{accounts::Session, caller::require, Conn, CoreError};
 use cenacle_db::{
     engagement::{self as ledger, Content, NewPoints},
     onboarding::{self as store, JourneyFacts, StepRow, StepValues},

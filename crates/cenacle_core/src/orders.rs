@@ -2,7 +2,7 @@
 //! managers take (approved → shipped → delivered; or refused / cancelled, which gives the
 //! points back by a ledger row offsetting the debit and the unit back to the stock).
 
-use crate::{accounts::Session, admin::require, Caller, Conn, Context, CoreError};
+use crate::{accounts::Session, caller::require, Caller, Conn, Context, CoreError};
 use cenacle_db::{
     auctions as auction_store, engagement as ledger,
     shop::{self as store, MonthPoints, Order, PendingCount, Reward, StockMove, StockReason},

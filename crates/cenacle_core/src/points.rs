@@ -1,7 +1,7 @@
 //! Reward points: balances, history, and the grants and corrections of community managers.
 //! Points are earned by contributions in `rewards`.
 
-use crate::{accounts::Session, admin::require, idempotency, Conn, CoreError};
+use crate::{accounts::Session, caller::require, idempotency, Conn, CoreError};
 use cenacle_db::{
     engagement::{self as ledger, LedgerDifference, PointsEntry, ReputationEvent},
     shop::PointsStanding,

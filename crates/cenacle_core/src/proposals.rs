@@ -4,7 +4,7 @@
 
 use crate::{
     accounts::Session,
-    admin::require,
+    caller::require,
     groups::{insert_group, prepare_group, PreparedGroup},
     rewards, Caller, Conn, Context, CoreError,
 };

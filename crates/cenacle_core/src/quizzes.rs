@@ -98,6 +98,12 @@ pub async fn start_attempt(
     if !store::lock_enrolment(conn, quiz.course_id, caller.person_id).await? {
         return Err(TrainingRefusal::NotEnrolled.into());
     }
+    // The audience is the course's today: a member who left its group or lost its badge
+    // since enrolling is not certified for it.
+    let course = visible_course(conn, Some(caller), quiz.course_id).await?;
+    if !crate::courses::in_audience(conn, caller, &course).await? {
+        return Err(TrainingRefusal::NotInAudience.into());
+    }
     let attempt = match store::open_attempt(conn, quiz_id, caller.person_id).await? {
         Some(open) => open,
         None => {

@@ -7,7 +7,7 @@
 //! row (`order:<id>`), and the balance's CHECKs refuse a debit it does not cover, holds
 //! included, should anything slip past the rule.
 
-use crate::{accounts::Session, admin::require, people, Caller, Conn, Context, CoreError};
+use crate::{accounts::Session, caller::require, people, Caller, Conn, Context, CoreError};
 use cenacle_db::{
     badges as badge_store, engagement as ledger,
     shop::{self as store, NewOrder, NewReward, Order, Reward, RewardEdit, StockMove, StockReason},

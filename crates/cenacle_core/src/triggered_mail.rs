@@ -6,7 +6,7 @@
 
 use crate::{
     accounts::Session,
-    admin::require,
+    caller::require,
     mail::{enqueue_mail, link_base},
     Conn, Context, CoreError,
 };

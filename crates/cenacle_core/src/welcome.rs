@@ -4,8 +4,7 @@
 //! (a real post, through the posts use case, so it federates like any other).
 
 use crate::{
-    accounts::Session,
-    admin::require,
+    caller::{require, Session},
     mail::{enqueue_mail, link_base},
     posts::{self, PostInput},
     Caller, Conn, Context, CoreError,

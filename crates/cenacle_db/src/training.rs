@@ -451,19 +451,20 @@ pub async fn choices(
     .await?)
 }
 
+/// Enrols the member; whether they were not enrolled before.
 pub async fn enrol(
     conn: &mut AsyncPgConnection,
     course_id: i64,
     person_id: i64,
-) -> Result<(), DbError> {
-    diesel::sql_query(
+) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
         "INSERT INTO course_enrolment (course_id, person_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
     )
     .bind::<BigInt, _>(course_id)
     .bind::<BigInt, _>(person_id)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?
+        == 1)
 }
 
 /// Whether `person_id` is enrolled, locking their enrolment: starting and submitting the
@@ -785,6 +786,36 @@ pub async fn set_granted_group(
         .execute(conn)
         .await?;
     Ok(())
+}
+
+/// Another certificate of `person_id`, still valid at `now`, whose course unlocks `group_id`
+/// too: the membership an expiring certificate granted passes to it instead of ending.
+pub async fn other_valid_unlock(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    group_id: i64,
+    except_certificate: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let found: Option<Found> = diesel::sql_query(
+        "SELECT c.id FROM certificate c JOIN course k ON k.id = c.course_id \
+         WHERE c.person_id = $1 AND k.unlock_group_id = $2 AND c.id <> $3 \
+           AND (c.expires_at IS NULL OR c.expires_at > $4) \
+         ORDER BY c.expires_at DESC NULLS FIRST LIMIT 1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(except_certificate)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.map(|f| f.id))
 }
 
 /// Expired certificates whose unlocked membership is still held, claimed (SKIP LOCKED, so

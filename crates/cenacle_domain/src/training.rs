@@ -193,7 +193,8 @@ pub fn is_correct(
     match (kind, answer) {
         (_, None) => Ok(false),
         (QuestionKind::Numeric, Some(Answer::Number(n))) => {
-            Ok(numeric_answer.is_some_and(|a| (a - n).abs() <= tolerance.abs()))
+            // A hair of slack for binary fractions: 2.6 is within 2.5 ± 0.1 as a person reads it.
+            Ok(numeric_answer.is_some_and(|a| (a - n).abs() <= tolerance.abs() + 1e-9))
         }
         (QuestionKind::Single | QuestionKind::Multiple, Some(Answer::Choices(chosen))) => {
             let mut chosen = chosen.clone();
@@ -279,6 +280,23 @@ pub fn is_valid(expires_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_at_the_edge_of_the_tolerance_is_right() {
+        let right = |n: f64| {
+            is_correct(
+                QuestionKind::Numeric,
+                &[],
+                Some(2.5),
+                0.1,
+                Some(&Answer::Number(n)),
+            )
+            .unwrap()
+        };
+        assert!(right(2.6));
+        assert!(right(2.4));
+        assert!(!right(2.61));
+    }
 
     #[test]
     fn lesson_order_must_be_one_to_n() {

@@ -13,7 +13,7 @@ use axum::{extract::State, http::StatusCode, Json};
 use cenacle_core::{
     account_mail,
     accounts::{self, Session},
-    mail, ScopedFutureExt,
+    mail, welcome, ScopedFutureExt,
 };
 use cenacle_domain::mail::MailKind;
 use serde::{Deserialize, Serialize};
@@ -97,8 +97,14 @@ pub async fn reset_password(state: &AppState, token: &str, password: &str) -> Ap
     };
     // Checked and hashed with no connection held; the token is checked again when spent.
     let hash = accounts::prepare_password(&account.username, password).await?;
-    ctx.transaction(|conn| account_mail::reset_password(conn, ctx, token, &hash).scope_boxed())
-        .await?;
+    ctx.transaction(|conn| {
+        async move {
+            let account = account_mail::reset_password(conn, token, &hash).await?;
+            welcome::mail_welcome_if_owed(conn, ctx, &account).await
+        }
+        .scope_boxed()
+    })
+    .await?;
     Ok(())
 }
 
@@ -120,13 +126,24 @@ pub async fn reset(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Spends a verification token; the newcomer gets the welcome mail they were owed while their
+/// address was unverified (the welcome goes only to verified addresses), in the same
+/// transaction. The three ways an address is proven — this, an address change's confirmation
+/// and a password reset — each do.
 pub async fn verify_email(
     state: &AppState,
     token: &str,
 ) -> ApiResult<cenacle_core::model::Account> {
     let ctx = &state.ctx;
     Ok(ctx
-        .transaction(|conn| account_mail::verify_email(conn, ctx, token).scope_boxed())
+        .transaction(|conn| {
+            async move {
+                let account = account_mail::verify_email(conn, token).await?;
+                welcome::mail_welcome_if_owed(conn, ctx, &account).await?;
+                Ok(account)
+            }
+            .scope_boxed()
+        })
         .await?)
 }
 
@@ -222,7 +239,14 @@ pub async fn confirm_email(
 ) -> ApiResult<cenacle_core::model::Account> {
     let ctx = &state.ctx;
     Ok(ctx
-        .transaction(|conn| account_mail::confirm_email_change(conn, ctx, token).scope_boxed())
+        .transaction(|conn| {
+            async move {
+                let account = account_mail::confirm_email_change(conn, token).await?;
+                welcome::mail_welcome_if_owed(conn, ctx, &account).await?;
+                Ok(account)
+            }
+            .scope_boxed()
+        })
         .await?)
 }
 
