@@ -932,3 +932,133 @@ async fn a_learner_takes_a_course_in_the_browser() {
     key_page(&b, "course-statistics-en").await;
     b.close().await;
 }
+
+/// Enrols `token` in course `id` and passes its quiz `quiz` at the first attempt.
+async fn pass_course(alpha: &Instance, token: &str, id: i64, quiz: i64) {
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/courses/{id}/enrol"),
+            Some(token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (status, attempt) = alpha
+        .post(
+            &format!("/api/v1/quizzes/{quiz}/attempts"),
+            Some(token),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{attempt}");
+    let (status, result) = alpha
+        .post(
+            &format!("/api/v1/attempts/{}/submit", attempt["attempt_id"]),
+            Some(token),
+            answers(&attempt, true),
+        )
+        .await;
+    assert_eq!(
+        (status, result["passed"].as_bool()),
+        (200, Some(true)),
+        "{result}"
+    );
+}
+
+async fn in_experts(alpha: &Instance, username: &str) -> i64 {
+    number(
+        &mut connect(alpha).await,
+        &format!(
+            "SELECT count(*) FROM group_membership m JOIN community_group g ON g.id = m.group_id \
+             JOIN person p ON p.id = m.person_id WHERE g.name = 'experts' AND p.username = {}",
+            lit(username)
+        ),
+    )
+    .await
+}
+
+/// Makes the certificates of `course` expired.
+async fn expire(alpha: &Instance, course: i64) {
+    let mut db = connect(alpha).await;
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE certificate SET expires_at = now() - interval '1 second' \
+             WHERE course_id = {course}"
+        )),
+        &mut db,
+    )
+    .await
+    .unwrap();
+}
+
+/// How many certificates of `course` hold the membership they unlocked.
+async fn granted_by(alpha: &Instance, course: i64) -> i64 {
+    number(
+        &mut connect(alpha).await,
+        &format!(
+            "SELECT count(*) FROM certificate WHERE course_id = {course} \
+             AND granted_group IS NOT NULL"
+        ),
+    )
+    .await
+}
+
+/// Two courses unlock the same group: when the certificate that let the member in expires,
+/// the other, still valid, keeps them in; when that one expires too, the membership goes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_membership_two_certificates_open_lasts_as_long_as_one_is_valid() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.set_env("CENACLE_SHOP__SETTLE_INTERVAL_SECONDS", "1");
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "experts", "title": "Experts", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut ids = Vec::new();
+    for name in ["first_course", "second_course"] {
+        let mut written = course(name);
+        written["quizzes"][0]["cool_down_seconds"] = json!(0);
+        let (status, body) = alpha.post("/api/v1/courses", Some(&admin), written).await;
+        assert_eq!(status, 201, "{body}");
+        ids.push((
+            body["id"].as_i64().unwrap(),
+            body["quizzes"][0]["id"].as_i64().unwrap(),
+        ));
+    }
+    let nina = alpha.member("nina").await;
+    for &(id, quiz) in &ids {
+        pass_course(&alpha, &nina, id, quiz).await;
+    }
+    assert_eq!(post_in_experts(&alpha, &nina, "Membre ?").await, 201);
+
+    let (first, second) = (ids[0].0, ids[1].0);
+    let a = &alpha;
+    assert_eq!(
+        granted_by(a, first).await,
+        1,
+        "the first certificate let her in"
+    );
+    expire(a, first).await;
+    eventually("the grant to pass on", DEADLINE, || async move {
+        (granted_by(a, first).await == 0 && granted_by(a, second).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        in_experts(a, "nina").await,
+        1,
+        "still in: the second certificate is valid"
+    );
+    expire(a, second).await;
+    eventually("the membership to go", DEADLINE, || async move {
+        (in_experts(a, "nina").await == 0).then_some(())
+    })
+    .await;
+    assert_ne!(post_in_experts(&alpha, &nina, "Expiré ?").await, 201);
+}
