@@ -18,23 +18,8 @@ use serde_json::json;
 #[tokio::test]
 async fn a_newcomer_is_welcomed_and_named_in_the_welcome_group_only_if_they_agree() {
     let (t, admin) = setup().await;
-    let cm = t.with_role("camille", Role::CommunityManager).await;
-    let set = t
-        .request(
-            Method::PUT,
-            "/api/v1/admin/onboarding/welcome",
-            Some(&cm),
-            Some(json!({
-                "message_fr": "Bienvenue parmi nous !",
-                "message_en": "Welcome among us!",
-                "manager": "camille",
-                "group": "open",
-                "post_in_group": true
-            })),
-        )
-        .await;
-    assert_eq!(set.status, StatusCode::OK, "{}", set.json);
-    assert_eq!(set.json["manager"]["username"], "camille");
+    let set = set_up_welcome(&t).await;
+    assert_eq!(set["manager"]["username"], "camille");
     // Only admins and community managers edit it; the introducer must be one of them.
     let member = t.member("someone").await;
     let refused = t
@@ -179,8 +164,8 @@ async fn a_rule_template_with_an_unknown_variable_is_refused_naming_it() {
 }
 
 /// The community manager's welcome, introduced by camille, greeting newcomers who agree in the
-/// `open` group.
-async fn set_up_welcome(t: &TestApp) {
+/// `open` group. Returns the welcome as saved.
+async fn set_up_welcome(t: &TestApp) -> serde_json::Value {
     let cm = t.with_role("camille", Role::CommunityManager).await;
     let set = t
         .request(
@@ -197,6 +182,7 @@ async fn set_up_welcome(t: &TestApp) {
         )
         .await;
     assert_eq!(set.status, StatusCode::OK, "{}", set.json);
+    set.json
 }
 
 #[derive(QueryableByName)]

@@ -4,7 +4,7 @@
 //! certificate (`certificates`).
 
 use crate::{certificates, courses::visible_course, Caller, Conn, Context, CoreError};
-use cenacle_db::training::{self as store, AttemptRow, ChoiceRow, QuestionRow, QuizRow};
+use cenacle_db::training::{self as store, AttemptRow, ChoiceRow, CourseRow, QuestionRow, QuizRow};
 use cenacle_domain::training::{
     is_correct, may_start_attempt, passed, score_percent, shuffle, Answer, QuestionKind,
     TrainingRefusal,
@@ -65,12 +65,17 @@ fn shown(seed: i64, questions: Vec<QuestionRow>, choices: &[ChoiceRow]) -> Vec<Q
     shown
 }
 
-async fn quiz_of(conn: &mut Conn, caller: &Caller, quiz_id: i64) -> Result<QuizRow, CoreError> {
+/// The quiz and the course it belongs to, if the caller may see that course.
+async fn quiz_of(
+    conn: &mut Conn,
+    caller: &Caller,
+    quiz_id: i64,
+) -> Result<(QuizRow, CourseRow), CoreError> {
     let quiz = store::quiz(conn, quiz_id)
         .await?
         .ok_or(CoreError::NotFound("quiz"))?;
-    visible_course(conn, Some(caller), quiz.course_id).await?;
-    Ok(quiz)
+    let course = visible_course(conn, Some(caller), quiz.course_id).await?;
+    Ok((quiz, course))
 }
 
 /// When the attempts of this cycle began: a certified member's renewal counts its attempts
@@ -93,14 +98,13 @@ pub async fn start_attempt(
     quiz_id: i64,
     now: DateTime<Utc>,
 ) -> Result<OpenAttempt, CoreError> {
-    let quiz = quiz_of(conn, caller, quiz_id).await?;
+    let (quiz, course) = quiz_of(conn, caller, quiz_id).await?;
     // One member's starts and submissions in a course take turns (see lock_enrolment).
     if !store::lock_enrolment(conn, quiz.course_id, caller.person_id).await? {
         return Err(TrainingRefusal::NotEnrolled.into());
     }
     // The audience is the course's today: a member who left its group or lost its badge
     // since enrolling is not certified for it.
-    let course = visible_course(conn, Some(caller), quiz.course_id).await?;
     if !crate::courses::in_audience(conn, caller, &course).await? {
         return Err(TrainingRefusal::NotInAudience.into());
     }
@@ -164,7 +168,7 @@ pub async fn submit_attempt(
         .await?
         .filter(|a| a.person_id == caller.person_id)
         .ok_or(CoreError::NotFound("attempt"))?;
-    let quiz = quiz_of(conn, caller, attempt.quiz_id).await?;
+    let (quiz, _) = quiz_of(conn, caller, attempt.quiz_id).await?;
     if !store::lock_enrolment(conn, quiz.course_id, caller.person_id).await? {
         return Err(TrainingRefusal::NotEnrolled.into());
     }
@@ -261,7 +265,7 @@ pub async fn attempt(
         .await?
         .filter(|a| a.person_id == caller.person_id)
         .ok_or(CoreError::NotFound("attempt"))?;
-    let quiz = quiz_of(conn, caller, attempt.quiz_id).await?;
+    let (quiz, _) = quiz_of(conn, caller, attempt.quiz_id).await?;
     let questions = store::questions(conn, quiz.id).await?;
     let choices = store::choices(conn, quiz.id).await?;
     let result = if attempt.submitted_at.is_some() {

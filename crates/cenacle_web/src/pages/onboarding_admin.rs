@@ -370,12 +370,32 @@ fn number<N: std::str::FromStr>(text: &str, field: &'static str) -> Result<N, Co
     })
 }
 
-/// The row a form edits (`None`: the form adds one). A broken hidden id is the whole form's
-/// refusal (no field of the form shows it).
-fn row_id(id: &str) -> Result<Option<i64>, CoreError> {
-    match id.trim() {
-        "" => Ok(None),
-        id => number(id, "").map(Some),
+/// What a row's form asks: the steps and the triggered e-mails share one shape (a hidden id,
+/// empty to add a row; a "delete" button beside "save").
+enum RowEdit<I> {
+    Create(I),
+    Update(i64, I),
+    Delete(i64),
+}
+
+impl<I> RowEdit<I> {
+    /// Reads the form's id and action; the input is read only when the row is kept, so that a
+    /// half-typed row can still be deleted. A broken hidden id is the whole form's refusal (no
+    /// field of the form shows it).
+    fn of(
+        id: &str,
+        action: &str,
+        input: impl FnOnce() -> Result<I, CoreError>,
+    ) -> Result<Self, CoreError> {
+        let id = match id.trim() {
+            "" => None,
+            id => Some(number(id, "")?),
+        };
+        Ok(match (id, action) {
+            (Some(id), "delete") => RowEdit::Delete(id),
+            (Some(id), _) => RowEdit::Update(id, input()?),
+            (None, _) => RowEdit::Create(input()?),
+        })
     }
 }
 
@@ -439,29 +459,30 @@ pub async fn save_step(
         Ok(session) => session,
         Err(refused) => return *refused,
     };
-    let f = &form;
+    let edit = RowEdit::of(&form.id, &form.action, || {
+        Ok(StepInput {
+            kind: form.kind.clone(),
+            target: number(&form.target, "target")?,
+            points: number(&form.points, "points")?,
+            position: match form.position.trim() {
+                "" => 0,
+                p => number(p, "position")?,
+            },
+        })
+    });
     let done = state
         .ctx
         .transaction(|conn| {
             async move {
-                let id = row_id(&f.id)?;
-                if let (Some(id), "delete") = (id, f.action.as_str()) {
-                    return journey::delete_step(conn, session, id).await;
+                match edit? {
+                    RowEdit::Delete(id) => journey::delete_step(conn, session, id).await,
+                    RowEdit::Update(id, input) => journey::update_step(conn, session, id, &input)
+                        .await
+                        .map(drop),
+                    RowEdit::Create(input) => {
+                        journey::create_step(conn, session, &input).await.map(drop)
+                    }
                 }
-                let input = StepInput {
-                    kind: f.kind.clone(),
-                    target: number(&f.target, "target")?,
-                    points: number(&f.points, "points")?,
-                    position: match f.position.trim() {
-                        "" => 0,
-                        p => number(p, "position")?,
-                    },
-                };
-                match id {
-                    Some(id) => journey::update_step(conn, session, id, &input).await,
-                    None => journey::create_step(conn, session, &input).await,
-                }
-                .map(drop)
             }
             .scope_boxed()
         })
@@ -482,30 +503,33 @@ pub async fn save_rule(
         Ok(session) => session,
         Err(refused) => return *refused,
     };
-    let f = &form;
+    let edit = RowEdit::of(&form.id, &form.action, || {
+        Ok(RuleInput {
+            trigger: form.trigger.clone(),
+            delay_days: number(&form.delay_days, "delay_days")?,
+            stop_condition: form.stop_condition.clone(),
+            subject_fr: form.subject_fr.clone(),
+            body_fr: form.body_fr.clone(),
+            subject_en: form.subject_en.clone(),
+            body_en: form.body_en.clone(),
+            enabled: form.enabled.is_some(),
+        })
+    });
     let done = state
         .ctx
         .transaction(|conn| {
             async move {
-                let id = row_id(&f.id)?;
-                if let (Some(id), "delete") = (id, f.action.as_str()) {
-                    return triggered_mail::delete_rule(conn, session, id).await;
+                match edit? {
+                    RowEdit::Delete(id) => triggered_mail::delete_rule(conn, session, id).await,
+                    RowEdit::Update(id, input) => {
+                        triggered_mail::update_rule(conn, session, id, &input)
+                            .await
+                            .map(drop)
+                    }
+                    RowEdit::Create(input) => triggered_mail::create_rule(conn, session, &input)
+                        .await
+                        .map(drop),
                 }
-                let input = RuleInput {
-                    trigger: f.trigger.clone(),
-                    delay_days: number(&f.delay_days, "delay_days")?,
-                    stop_condition: f.stop_condition.clone(),
-                    subject_fr: f.subject_fr.clone(),
-                    body_fr: f.body_fr.clone(),
-                    subject_en: f.subject_en.clone(),
-                    body_en: f.body_en.clone(),
-                    enabled: f.enabled.is_some(),
-                };
-                match id {
-                    Some(id) => triggered_mail::update_rule(conn, session, id, &input).await,
-                    None => triggered_mail::create_rule(conn, session, &input).await,
-                }
-                .map(drop)
             }
             .scope_boxed()
         })
