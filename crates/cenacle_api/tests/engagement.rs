@@ -4,7 +4,9 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use cenacle_domain::Role;
-use common::engagement::{badges_of, grant, points, reputation, setup, setup_with, vote};
+use common::engagement::{
+    badges_of, grant, journey_pays_nothing, points, reputation, setup, setup_with, vote,
+};
 use common::TestApp;
 use serde_json::{json, Value};
 
@@ -96,6 +98,7 @@ async fn likes_are_capped_per_day() {
 #[tokio::test]
 async fn accepting_pays_the_answerer_and_the_acceptor_and_unaccepting_reverses_both() {
     let (t, _) = setup().await;
+    journey_pays_nothing(&t).await;
     let asker = t.member("asker").await;
     let answerer = t.member("answerer").await;
     let (qid, aid) = question_and_answer(&t, &asker, &answerer).await;
@@ -133,6 +136,7 @@ async fn accepting_pays_the_answerer_and_the_acceptor_and_unaccepting_reverses_b
 #[tokio::test]
 async fn points_are_earned_once_per_cause_and_corrections_cannot_go_negative() {
     let (t, admin) = setup().await;
+    journey_pays_nothing(&t).await;
     let marie = t.member("marie").await;
     let pierre = t.member("pierre").await;
     // A signed-in day is worth a point, once a day.

@@ -9,7 +9,9 @@ use axum::{
     http::{Method, Request, StatusCode},
 };
 use cenacle_domain::Role;
-use common::engagement::{badges_of, grant, points, reputation, setup, setup_with, vote};
+use common::engagement::{
+    badges_of, grant, journey_pays_nothing, points, reputation, setup, setup_with, vote,
+};
 use common::{Reply, TestApp};
 use serde_json::{json, Value};
 
@@ -143,6 +145,7 @@ async fn a_moderator_accepting_their_own_answer_gains_no_rank_and_no_badge() {
 #[tokio::test]
 async fn an_accepted_answer_deleted_takes_its_rewards_with_it() {
     let (t, admin) = setup().await;
+    journey_pays_nothing(&t).await;
     let asker = t.member("asker").await;
     let answerer = t.member("answerer").await;
     let asker_start = standing(&t, &asker).await;
@@ -181,6 +184,7 @@ async fn an_accepted_answer_deleted_takes_its_rewards_with_it() {
 #[tokio::test]
 async fn a_deleted_post_takes_back_everything_it_earned_and_reposting_it_pays_nothing() {
     let (t, _) = setup().await;
+    journey_pays_nothing(&t).await;
     let marie = t.member("marie").await;
     let pierre = t.member("pierre").await;
     let marie_start = standing(&t, &marie).await;

@@ -8,7 +8,7 @@ mod common;
 use axum::http::{Method, StatusCode};
 use cenacle_domain::{RegistrationMode, Role};
 use common::{
-    engagement::{points, setup, setup_with},
+    engagement::{setup, setup_with},
     TestApp,
 };
 use diesel::{sql_types::BigInt, sql_types::Text, QueryableByName};
@@ -83,21 +83,38 @@ async fn a_newcomer_is_welcomed_and_named_in_the_welcome_group_only_if_they_agre
     assert!(before.json["welcome"].is_null());
 }
 
+/// The ledger rows that paid `kind`'s journey step to `token`'s member.
+async fn step_payments(t: &TestApp, token: &str, kind: &str) -> Vec<i64> {
+    let mine = t.get("/api/v1/account/points?limit=100", Some(token)).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.json);
+    mine.json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["reason"] == format!("onboarding: {kind}"))
+        .map(|row| row["delta"].as_i64().unwrap())
+        .collect()
+}
+
+async fn step(t: &TestApp, token: &str, kind: &str) -> serde_json::Value {
+    let mine = t.get("/api/v1/onboarding", Some(token)).await;
+    mine.json["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["kind"] == kind)
+        .cloned()
+        .unwrap()
+}
+
 #[tokio::test]
 async fn a_journey_step_pays_its_points_once() {
     let (t, _admin) = setup().await;
     let newbie = t.member("newbie").await;
-    let mine = t.get("/api/v1/onboarding", Some(&newbie)).await;
-    let post_idea = mine.json["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["kind"] == "post_idea")
-        .cloned()
-        .unwrap();
+    let post_idea = step(&t, &newbie, "post_idea").await;
     assert_eq!(post_idea["done"], false);
     let reward = post_idea["points"].as_i64().unwrap();
-    let before = points(&t, &newbie).await;
+    assert!(reward > 0);
     let idea = t
         .post(
             "/api/v1/groups/open/posts",
@@ -106,22 +123,111 @@ async fn a_journey_step_pays_its_points_once() {
         )
         .await;
     assert_eq!(idea.status, StatusCode::CREATED, "{}", idea.json);
-    let earned_by_posting = points(&t, &newbie).await - before;
+    // Paid by the post itself: a member who never opens their journey is paid too.
+    assert_eq!(step_payments(&t, &newbie, "post_idea").await, vec![reward]);
+    // Reading the journey, deleting the idea and posting another pay nothing more.
     for _ in 0..2 {
-        let mine = t.get("/api/v1/onboarding", Some(&newbie)).await;
-        let step = mine.json["steps"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|s| s["kind"] == "post_idea")
-            .cloned()
-            .unwrap();
-        assert_eq!(step["done"], true);
+        assert_eq!(step(&t, &newbie, "post_idea").await["done"], true);
     }
+    let id = idea.json["post"]["id"].as_i64().unwrap();
+    let gone = t
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{id}"),
+            Some(&newbie),
+            None,
+        )
+        .await;
+    assert!(gone.status.is_success(), "{}", gone.json);
+    let again = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&newbie),
+            json!({"kind": "idea", "title": "Une autre idée"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CREATED, "{}", again.json);
+    assert_eq!(step(&t, &newbie, "post_idea").await["done"], true);
+    assert_eq!(step_payments(&t, &newbie, "post_idea").await, vec![reward]);
+}
+
+#[tokio::test]
+async fn the_like_step_pays_at_the_third_like_and_the_profile_step_when_complete() {
+    let (t, _admin) = setup().await;
+    let author = t.member("author").await;
+    let newbie = t.member("newbie").await;
+    let mut ids = Vec::new();
+    for title in ["Un", "Deux", "Trois"] {
+        let post = t
+            .post(
+                "/api/v1/groups/open/posts",
+                Some(&author),
+                json!({"kind": "note", "title": title}),
+            )
+            .await;
+        assert_eq!(post.status, StatusCode::CREATED, "{}", post.json);
+        ids.push(post.json["post"]["id"].as_i64().unwrap());
+    }
+    let like = |id: i64| {
+        let t = &t;
+        let newbie = &newbie;
+        async move {
+            let r = t
+                .request(
+                    Method::PUT,
+                    &format!("/api/v1/posts/{id}/vote"),
+                    Some(newbie),
+                    Some(json!({"vote": "like"})),
+                )
+                .await;
+            assert!(r.status.is_success(), "{}", r.json);
+        }
+    };
+    like(ids[0]).await;
+    like(ids[1]).await;
+    // Read before the step is done (reading a finished step would pay it too).
+    let reward = step(&t, &newbie, "like_contributions").await["points"]
+        .as_i64()
+        .unwrap();
+    assert!(step_payments(&t, &newbie, "like_contributions")
+        .await
+        .is_empty());
+    like(ids[2]).await;
     assert_eq!(
-        points(&t, &newbie).await - before,
-        earned_by_posting + reward,
-        "the step paid once"
+        step_payments(&t, &newbie, "like_contributions").await,
+        vec![reward]
+    );
+
+    // Half a profile pays nothing; the whole one pays once.
+    let profile = |body: serde_json::Value| {
+        let t = &t;
+        let newbie = &newbie;
+        async move {
+            let r = t
+                .request(
+                    Method::PATCH,
+                    "/api/v1/account/me",
+                    Some(newbie),
+                    Some(body),
+                )
+                .await;
+            assert!(r.status.is_success(), "{}", r.json);
+        }
+    };
+    profile(json!({"display_name": "Nina"})).await;
+    assert!(step_payments(&t, &newbie, "complete_profile")
+        .await
+        .is_empty());
+    profile(json!({
+        "display_name": "Nina",
+        "bio": "Barista",
+        "avatar_url": "https://example.org/nina.png"
+    }))
+    .await;
+    profile(json!({"bio": "Barista, Lyon"})).await;
+    assert_eq!(
+        step_payments(&t, &newbie, "complete_profile").await.len(),
+        1
     );
 }
 

@@ -1,6 +1,6 @@
 //! Registering, logging in and out, and a member's own profile.
 
-use crate::{account_mail, identity};
+use crate::{account_mail, identity, journey};
 use crate::{
     hash_password,
     secrets::{new_secret, secret_hash},
@@ -11,9 +11,9 @@ use cenacle_config::Settings;
 use cenacle_db::accounts::{self as store, Account, NewAccount, PersonProfileChange};
 use cenacle_db::actors::LocalIdentity;
 use cenacle_domain::{
-    decide_registration, validate_email, validate_password, validate_profile, validate_username,
-    AccountStatus, Language, ProfileChange, RegistrationDecision, RegistrationRefusal, Role,
-    ValidationError,
+    decide_registration, onboarding::StepKind, validate_email, validate_password, validate_profile,
+    validate_username, AccountStatus, Language, ProfileChange, RegistrationDecision,
+    RegistrationRefusal, Role, ValidationError,
 };
 use chrono::{Duration, Utc};
 
@@ -263,6 +263,7 @@ pub async fn update_profile(
         expertise_tags: change.expertise_tags,
     };
     store::update_profile(conn, person_id, &stored, change.language).await?;
+    journey::pay_finished_steps(conn, person_id, StepKind::CompleteProfile).await?;
     store::find_by_id(conn, person_id)
         .await?
         .ok_or(CoreError::NotFound("account"))

@@ -6,7 +6,7 @@ use crate::{
     accounts::Session,
     caller::require,
     federation::record_event,
-    identity,
+    identity, journey,
     notifications::{self, Notice},
     who_moderates::require_group_moderator,
     Caller, Conn, Context, CoreError,
@@ -18,8 +18,8 @@ use cenacle_db::{
     groups::{self as store, GroupChange},
 };
 use cenacle_domain::{
-    champions::ChampionRefusal, content::Visibility, notifications::Kind, validate_group_name,
-    validate_group_text, Permission, ValidationError,
+    champions::ChampionRefusal, content::Visibility, notifications::Kind, onboarding::StepKind,
+    validate_group_name, validate_group_text, Permission, ValidationError,
 };
 
 /// A validated group with its identity. Keys are made before any transaction opens (RSA key
@@ -266,6 +266,7 @@ pub async fn join_group(
         || store::take_invitation(conn, group.id, caller.person_id).await?
     {
         content::set_membership(conn, group.id, caller.person_id, "member").await?;
+        journey::pay_finished_steps(conn, caller.person_id, StepKind::JoinGroup).await?;
         return Ok(true);
     }
     store::request_to_join(conn, group.id, caller.person_id, message).await?;
@@ -312,6 +313,7 @@ pub async fn decide_join_request(
     }
     if approve {
         content::set_membership(conn, group.id, person_id, "member").await?;
+        journey::pay_finished_steps(conn, person_id, StepKind::JoinGroup).await?;
     }
     let mut notice = Notice::new(Kind::JoinRequest, person_id, Some(caller.person_id))
         .detail(if approve { "approved" } else { "declined" });

@@ -3,7 +3,10 @@
 //! computed from facts, and each step's points paid once through the points ledger (source
 //! key per step and member: doing it again, or undoing and redoing, never pays twice).
 
-use crate::{accounts::Session, caller::require, Conn, CoreError};
+use crate::{
+    caller::{require, Session},
+    Conn, CoreError,
+};
 use cenacle_db::{
     engagement::{self as ledger, Content, NewPoints},
     onboarding::{self as store, JourneyFacts, StepRow, StepValues},
@@ -98,8 +101,10 @@ fn count(kind: StepKind, facts: &JourneyFacts) -> i64 {
     }
 }
 
-/// The member's journey, step by step, measured now; steps newly done pay their points here
-/// (once per step and member, ever: the ledger's source key).
+/// The member's journey, step by step, measured now. Steps are paid by the actions that
+/// finish them ([`pay_finished_steps`]); paying here too settles steps finished before the
+/// step existed or by a path that does not pay (once per step and member, ever: the ledger's
+/// source key).
 pub async fn my_progress(
     conn: &mut Conn,
     session: &Session,
@@ -150,5 +155,25 @@ async fn pay(
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Pays the steps of `kind` that `person_id` has just finished, in the transaction of the
+/// action that finished them (a post, an answer, a like, a join, a profile saved), so that a
+/// member is paid whether or not they ever open their journey. Cheap when nothing is owed
+/// (one indexed query, and none of the counting for remote people or steps already paid).
+pub(crate) async fn pay_finished_steps(
+    conn: &mut Conn,
+    person_id: i64,
+    kind: StepKind,
+) -> Result<(), CoreError> {
+    let owed = store::unpaid_steps(conn, person_id, kind.as_str()).await?;
+    if owed.is_empty() {
+        return Ok(());
+    }
+    let n = count(kind, &store::journey_facts(conn, person_id).await?);
+    for step in owed.iter().filter(|s| step_done(n, s.target)) {
+        pay(conn, person_id, step, kind).await?;
+    }
     Ok(())
 }

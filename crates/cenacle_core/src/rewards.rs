@@ -2,7 +2,7 @@
 //! cases on their connection, inside their transaction, so an effect is recorded if and only if
 //! its cause is.
 
-use crate::{Caller, Conn, Context, CoreError};
+use crate::{journey, Caller, Conn, Context, CoreError};
 use cenacle_db::{
     actors::{self, Group},
     badges,
@@ -17,6 +17,7 @@ use cenacle_domain::{
         self, acceptance_rewards, points_earned, reputation_delta, same_content, vote_counts,
         PointCause, ReputationCause,
     },
+    onboarding::StepKind,
     Role,
 };
 use chrono::{NaiveDate, Utc};
@@ -516,6 +517,14 @@ pub async fn on_post(
         },
     };
     pay(conn, ctx, &payment).await?;
+    let step = match post.kind.as_str() {
+        "idea" => Some(StepKind::PostIdea),
+        "question" => Some(StepKind::AskQuestion),
+        _ => None,
+    };
+    if let Some(step) = step {
+        journey::pay_finished_steps(conn, author.person_id, step).await?;
+    }
     evaluate_badges(conn, author.person_id, BadgeTrigger::Posted).await
 }
 
@@ -537,7 +546,8 @@ pub async fn on_reply(
             comment_id: Some(comment.id),
         },
     };
-    pay(conn, ctx, &payment).await
+    pay(conn, ctx, &payment).await?;
+    journey::pay_finished_steps(conn, author.person_id, StepKind::AnswerQuestion).await
 }
 
 /// Content that went away (deleted, removed by a moderator, and any future way out of its

@@ -16,6 +16,7 @@ use cenacle_domain::{
     content::{PostKind, Vote},
     engagement::vote_counts,
     notifications::Kind,
+    onboarding::StepKind,
     ValidationError,
 };
 
@@ -133,6 +134,10 @@ pub(crate) async fn vote_on(
     let before =
         store::cast_vote(conn, caller.person_id, target, value, activity_id, weight).await?;
     rewards::on_vote(conn, ctx, caller, subject, before, value, weight).await?;
+    if value == Some(Vote::Like.value()) {
+        crate::journey::pay_finished_steps(conn, caller.person_id, StepKind::LikeContributions)
+            .await?;
+    }
     if value == Some(Vote::Like.value()) && before != value {
         let author = subject
             .comment

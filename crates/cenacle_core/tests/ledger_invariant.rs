@@ -251,6 +251,8 @@ impl Stage {
             ctx: Context::new(db.pool.clone(), settings),
             db,
         };
+        // The model below knows the reward rules, not the onboarding journey's one-off pay.
+        world.journey_pays_nothing().await;
         // The group's owner (who may create groups) moderates it: kept out of the sequences,
         // whose members are plain.
         let owner: Session = world.member("owner", Role::CommunityManager).await;

@@ -154,6 +154,7 @@ async fn restore_post(w: &World, s: &Scene) {
 #[tokio::test]
 async fn removing_an_answer_takes_back_what_it_earned_and_restoring_gives_it_back() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     let people = s.people();
 
@@ -194,6 +195,7 @@ async fn removing_an_answer_takes_back_what_it_earned_and_restoring_gives_it_bac
 #[tokio::test]
 async fn an_acceptance_withdrawn_while_removed_is_not_given_back_on_restore() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     remove(&w, &s).await;
     let (marie, question) = (&s.marie, s.question);
@@ -213,6 +215,7 @@ async fn an_acceptance_withdrawn_while_removed_is_not_given_back_on_restore() {
 #[tokio::test]
 async fn a_removed_question_takes_no_reply_nor_acceptance_until_restored() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     remove_post(&w, &s).await;
     // (Others cannot even read it; its moderators can, and still may not reply.)
@@ -261,6 +264,7 @@ async fn a_removed_question_takes_no_reply_nor_acceptance_until_restored() {
 #[tokio::test]
 async fn a_like_withdrawn_while_removed_is_not_given_back_on_restore() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     remove(&w, &s).await;
     // Jean takes his like back while the answer is hidden (a remote Undo{Like} arriving then
@@ -287,6 +291,7 @@ async fn a_like_withdrawn_while_removed_is_not_given_back_on_restore() {
 #[tokio::test]
 async fn removing_a_question_takes_back_its_thread_and_restoring_gives_it_back() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     let people = s.people();
     for _ in 0..3 {
@@ -314,6 +319,7 @@ async fn removing_a_question_takes_back_its_thread_and_restoring_gives_it_back()
 #[tokio::test]
 async fn a_group_ban_removing_content_takes_back_what_it_earned() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     let terms = BanTerms {
         reason: "spam".into(),
@@ -336,6 +342,7 @@ async fn a_group_ban_removing_content_takes_back_what_it_earned() {
 #[tokio::test]
 async fn an_instance_ban_removing_content_takes_back_what_it_earned() {
     let w = World::new().await;
+    w.journey_pays_nothing().await;
     let s = scene(&w).await;
     let request = BanRequest {
         person: "paul".into(),

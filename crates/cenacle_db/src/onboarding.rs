@@ -200,6 +200,29 @@ pub async fn steps(conn: &mut AsyncPgConnection) -> Result<Vec<StepRow>, DbError
     .await?)
 }
 
+/// The steps of `kind` that pay points and that `person_id`, one of our members, has not been
+/// paid yet (the ledger's live key `onboarding:{step}:{person}`; see `core::journey`). Empty for
+/// remote people, so that their activity arriving by the inbox costs one indexed look-up.
+pub async fn unpaid_steps(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    kind: &str,
+) -> Result<Vec<StepRow>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {STEP_COLUMNS} FROM onboarding_step s \
+         WHERE s.kind = $2 AND s.points > 0 \
+           AND EXISTS (SELECT 1 FROM person p WHERE p.id = $1 AND p.local) \
+           AND NOT EXISTS (SELECT 1 FROM points_ledger l \
+                 WHERE l.source_key = 'onboarding:' || s.id || ':' || $1 \
+                   AND l.reverses IS NULL AND (NOT l.reversed OR l.once)) \
+         ORDER BY s.position, s.id"
+    ))
+    .bind::<BigInt, _>(person_id)
+    .bind::<Text, _>(kind)
+    .load(conn)
+    .await?)
+}
+
 pub async fn insert_step(
     conn: &mut AsyncPgConnection,
     v: &StepValues<'_>,

@@ -30,6 +30,19 @@ pub async fn setup_with(tweak: impl FnOnce(&mut cenacle_config::Settings)) -> (T
     (t, admin)
 }
 
+/// Sets every onboarding step's points to nothing, as a community manager may: the seeded
+/// journey pays a member's first answer, idea, join, likes and profile on top of the reward
+/// rules, and the tests calling this count those rules' points exactly.
+#[allow(dead_code)] // Not every test binary counts points.
+pub async fn journey_pays_nothing(t: &TestApp) {
+    use diesel_async::RunQueryDsl;
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query("UPDATE onboarding_step SET points = 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+}
+
 pub async fn reputation(t: &TestApp, token: &str) -> i64 {
     t.get("/api/v1/account/reputation", Some(token)).await.json["reputation"]
         .as_i64()
