@@ -1,0 +1,77 @@
+//! The courses the instance writes for itself (the getting-started course): whether it was
+//! written once already, and which course row it is.
+
+use crate::DbError;
+use diesel::{
+    sql_types::{BigInt, Text},
+    OptionalExtension, QueryableByName,
+};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+#[derive(QueryableByName)]
+struct Name {
+    #[diesel(sql_type = Text)]
+    #[allow(dead_code)]
+    name: String,
+}
+
+/// Whether `name` was seeded already (a read before the slow preparation; the claim below
+/// decides).
+pub async fn seeded(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, DbError> {
+    Ok(
+        diesel::sql_query("SELECT name FROM instance_seed WHERE name = $1")
+            .bind::<Text, _>(name)
+            .get_result::<Name>(conn)
+            .await
+            .optional()?
+            .is_some(),
+    )
+}
+
+/// Claims `name` for the caller's transaction: true once in the instance's life. A second
+/// server starting at the same moment waits on the row and then gets false.
+pub async fn claim_seed(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, DbError> {
+    Ok(diesel::sql_query(
+        "INSERT INTO instance_seed (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING name",
+    )
+    .bind::<Text, _>(name)
+    .get_result::<Name>(conn)
+    .await
+    .optional()?
+    .is_some())
+}
+
+/// Records which built-in course `course_id` is.
+pub async fn mark_builtin(
+    conn: &mut AsyncPgConnection,
+    course_id: i64,
+    key: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE course SET builtin = $2 WHERE id = $1")
+        .bind::<BigInt, _>(course_id)
+        .bind::<Text, _>(key)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// The built-in course `key`, if it exists (a community manager may have deleted it).
+pub async fn builtin_course(
+    conn: &mut AsyncPgConnection,
+    key: &str,
+) -> Result<Option<i64>, DbError> {
+    Ok(
+        diesel::sql_query("SELECT id FROM course WHERE builtin = $1")
+            .bind::<Text, _>(key)
+            .get_result::<Id>(conn)
+            .await
+            .optional()?
+            .map(|r| r.id),
+    )
+}
