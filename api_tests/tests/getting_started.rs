@@ -6,8 +6,9 @@
 //! API and on the question's page (FR/EN), a learner's is not, nor a trainer's elsewhere.
 
 use cenacle_api_tests::{
+    browser::Browser,
     database::{connect, number},
-    Hosts, Instance,
+    Hosts, Instance, PASSWORD,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -364,4 +365,79 @@ async fn a_trainers_answer_in_a_course_group_is_marked_a_learners_is_not() {
         (Some(false), Some(true)),
         "{other}"
     );
+}
+
+/// In the browser, in French: a newcomer's journey leads to the getting-started course, and
+/// on a question in its discussion group the trainer's answer carries its marker.
+#[tokio::test]
+async fn a_newcomer_finds_the_course_from_her_journey_and_sees_the_trainers_answer() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let tina = alpha.member("tina").await;
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/admin/accounts/tina/role",
+            Some(&admin),
+            Some(json!({"role": "staff"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let marie = alpha.member("marie").await;
+    let course = listed_course(&alpha, &marie).await.unwrap();
+    let id = course["id"].as_i64().unwrap();
+    let (_, shown) = alpha.get(&format!("/api/v1/courses/{id}"), None).await;
+    let group = shown["discussion_group"].as_str().unwrap().to_owned();
+    let (status, question) = alpha
+        .post(
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(&marie),
+            json!({"kind": "question", "title": "Où trouver de l'aide ?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{question}");
+    let question = question["post"]["id"].as_i64().unwrap();
+    let (status, answer) = alpha
+        .post(
+            &format!("/api/v1/posts/{question}/comments"),
+            Some(&tina),
+            json!({"body": "Ici même, dans ce groupe."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+
+    let b = Browser::start("fr").await;
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", "lea").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "lea");
+    b.goto(&alpha.url("/welcome")).await;
+    let step = "#step-finish_getting_started a";
+    assert_eq!(b.text(step).await, "Terminez le cours « Bien démarrer »");
+    key_page(&b, "welcome-getting-started-fr").await;
+    b.click(step).await;
+    b.wait_path("the course's page", |p| p == format!("/courses/{id}"))
+        .await;
+    assert_eq!(b.text("h1").await, "Bien démarrer dans la communauté");
+    b.find("#enrol").await;
+
+    b.goto(&alpha.url(&format!("/posts/{question}"))).await;
+    assert_eq!(
+        b.text(&format!("#answer-{} .marker.trainer", answer["id"]))
+            .await,
+        "Réponse d'un formateur"
+    );
+    key_page(&b, "trainer-answer-fr").await;
+    b.close().await;
+}
+
+/// Screenshot of a key page, and no serious or critical accessibility violation on it.
+async fn key_page(b: &Browser, name: &str) {
+    b.screenshot(name).await;
+    let violations = b.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "{name}: {violations:#?}");
 }

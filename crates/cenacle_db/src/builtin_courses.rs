@@ -3,7 +3,7 @@
 
 use crate::DbError;
 use diesel::{
-    sql_types::{BigInt, Text},
+    sql_types::{BigInt, Bool, Text},
     OptionalExtension, QueryableByName,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -15,36 +15,32 @@ struct Id {
 }
 
 #[derive(QueryableByName)]
-struct Name {
-    #[diesel(sql_type = Text)]
-    #[allow(dead_code)]
-    name: String,
+struct Found {
+    #[diesel(sql_type = Bool)]
+    found: bool,
 }
 
 /// Whether `name` was seeded already (a read before the slow preparation; the claim below
 /// decides).
 pub async fn seeded(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, DbError> {
-    Ok(
-        diesel::sql_query("SELECT name FROM instance_seed WHERE name = $1")
+    let row: Found =
+        diesel::sql_query("SELECT EXISTS (SELECT 1 FROM instance_seed WHERE name = $1) AS found")
             .bind::<Text, _>(name)
-            .get_result::<Name>(conn)
-            .await
-            .optional()?
-            .is_some(),
-    )
+            .get_result(conn)
+            .await?;
+    Ok(row.found)
 }
 
 /// Claims `name` for the caller's transaction: true once in the instance's life. A second
 /// server starting at the same moment waits on the row and then gets false.
 pub async fn claim_seed(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, DbError> {
-    Ok(diesel::sql_query(
-        "INSERT INTO instance_seed (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING name",
+    let inserted = diesel::sql_query(
+        "INSERT INTO instance_seed (name) VALUES ($1) ON CONFLICT (name) DO NOTHING",
     )
     .bind::<Text, _>(name)
-    .get_result::<Name>(conn)
-    .await
-    .optional()?
-    .is_some())
+    .execute(conn)
+    .await?;
+    Ok(inserted == 1)
 }
 
 /// Records which built-in course `course_id` is.
