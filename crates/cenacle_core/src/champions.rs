@@ -119,7 +119,7 @@ pub async fn publish_charter(
             "Champions",
             "L'espace privé des champions · The champions' private space",
         );
-        groups::insert_group(conn, &group, by).await?;
+        groups::insert_group(conn, &group, Some(by)).await?;
     }
     let charter = store::publish_charter(conn, text_en.trim(), text_fr.trim(), by).await?;
     let detail = format!(

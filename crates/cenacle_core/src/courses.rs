@@ -186,6 +186,15 @@ pub async fn prepare_course(
     input: CourseInput,
 ) -> Result<PreparedCourse, CoreError> {
     require(session, Permission::ManageTraining)?;
+    prepare_checked(ctx, input).await
+}
+
+/// Checks a course and prepares its discussion group, for a trainer or for the instance
+/// itself (the built-in courses, `getting_started`).
+pub(crate) async fn prepare_checked(
+    ctx: &Context,
+    input: CourseInput,
+) -> Result<PreparedCourse, CoreError> {
     check_course(&input)?;
     let visibility = if input.audience == "everyone" {
         Visibility::Public
@@ -255,6 +264,31 @@ pub async fn create_course(
             .await?
             .ok_or(CoreError::NotFound("prerequisite course"))?;
     }
+    let id = write_course(
+        conn,
+        prepared,
+        Some(owner),
+        audience_group_id,
+        audience_badge_id,
+        unlock_group_id,
+    )
+    .await?;
+    let caller = Caller::from(session);
+    course(conn, Some(&caller), id).await
+}
+
+/// Writes a checked course whose references are resolved (and allowed): its discussion
+/// group, its badge, the course, its prerequisites, lessons, quizzes, questions and choices.
+/// `owner` is `None` for a course the instance owns.
+pub(crate) async fn write_course(
+    conn: &mut Conn,
+    prepared: &PreparedCourse,
+    owner: Option<i64>,
+    audience_group_id: Option<i64>,
+    audience_badge_id: Option<i64>,
+    unlock_group_id: Option<i64>,
+) -> Result<i64, CoreError> {
+    let input = &prepared.input;
     let group = insert_group(conn, &prepared.group, owner).await?;
     let badge_id = store::insert_badge(
         conn,
@@ -341,8 +375,7 @@ pub async fn create_course(
             }
         }
     }
-    let caller = Caller::from(session);
-    course(conn, Some(&caller), id).await
+    Ok(id)
 }
 
 /// A course as anyone allowed to see it reads it: its lessons and its quizzes' settings,
@@ -368,6 +401,11 @@ fn is_trainer(caller: Option<&Caller>) -> bool {
         .is_some_and(|r| r.allows(Permission::ManageTraining))
 }
 
+/// Whether the caller owns the course (nobody owns the instance's own courses).
+fn is_owner(caller: &Caller, course: &CourseRow) -> bool {
+    course.owner_id == Some(caller.person_id)
+}
+
 /// A course the caller may see: a published one, or a draft to its owner and trainers (404
 /// to others, as for a missing one).
 pub(crate) async fn visible_course(
@@ -378,7 +416,7 @@ pub(crate) async fn visible_course(
     let row = store::course(conn, id)
         .await?
         .ok_or(CoreError::NotFound("course"))?;
-    if row.published || is_trainer(caller) || caller.is_some_and(|c| c.person_id == row.owner_id) {
+    if row.published || is_trainer(caller) || caller.is_some_and(|c| is_owner(c, &row)) {
         Ok(row)
     } else {
         Err(CoreError::NotFound("course"))
@@ -428,7 +466,7 @@ async fn reads_lessons(
     let Some(caller) = caller else {
         return Ok(false);
     };
-    if is_trainer(Some(caller)) || caller.person_id == course.owner_id {
+    if is_trainer(Some(caller)) || is_owner(caller, course) {
         return Ok(true);
     }
     Ok(store::enrolled_at(conn, course.id, caller.person_id)
@@ -465,7 +503,7 @@ pub(crate) async fn in_audience(
     caller: &Caller,
     course: &CourseRow,
 ) -> Result<bool, CoreError> {
-    if is_trainer(Some(caller)) || caller.person_id == course.owner_id {
+    if is_trainer(Some(caller)) || is_owner(caller, course) {
         return Ok(true);
     }
     Ok(match course.audience.as_str() {

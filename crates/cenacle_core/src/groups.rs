@@ -81,16 +81,17 @@ pub async fn create_group(
     prepared: &PreparedGroup,
 ) -> Result<Group, CoreError> {
     require(session, Permission::ManageGroups)?;
-    insert_group(conn, prepared, session.account.person_id).await
+    insert_group(conn, prepared, Some(session.account.person_id)).await
 }
 
 /// Inserts the group with `owner` as its owner. A local-only group gets no owner membership:
 /// its members are exactly the programme's active champions (`owner` is only recorded as
-/// who made it).
+/// who made it). A group the instance makes for itself (`None`) has no owner: the
+/// instance's community managers look after it.
 pub(crate) async fn insert_group(
     conn: &mut Conn,
     g: &PreparedGroup,
-    owner: i64,
+    owner: Option<i64>,
 ) -> Result<Group, CoreError> {
     let followers_url = format!("{}/followers", g.identity.ap_id);
     let group = actors::insert_local_group(
@@ -108,7 +109,7 @@ pub(crate) async fn insert_group(
         },
     )
     .await?;
-    if !g.local_only {
+    if let Some(owner) = owner.filter(|_| !g.local_only) {
         content::set_membership(conn, group.id, owner, "owner").await?;
     }
     Ok(group)

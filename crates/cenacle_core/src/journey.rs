@@ -98,6 +98,7 @@ fn count(kind: StepKind, facts: &JourneyFacts) -> i64 {
         StepKind::PostIdea => facts.ideas,
         StepKind::AskQuestion => facts.questions,
         StepKind::LikeContributions => facts.likes_given,
+        StepKind::FinishGettingStarted => i64::from(facts.getting_started),
     }
 }
 

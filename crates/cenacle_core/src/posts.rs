@@ -1,5 +1,7 @@
 //! Posts (questions, ideas, notes): create, read, list, edit, delete, lock and pin.
 
+use std::collections::HashSet;
+
 use crate::{
     access::{self, forbid, post_for, readable_post, visibility},
     federation::record_event,
@@ -158,6 +160,9 @@ pub struct PostDetail {
     /// Accepted answer first, then oldest first.
     pub comments: Vec<Comment>,
     pub attachments: Vec<Attachment>,
+    /// The comments written as trainers in a course's discussion group (marked as trainers'
+    /// answers).
+    pub trainer_comments: HashSet<i64>,
 }
 
 pub async fn get_post(
@@ -180,11 +185,19 @@ pub async fn get_post(
         comments.sort_by_key(|c| (c.id != accepted, c.id));
     }
     let attachments = media::attachments(conn, post.id).await?;
+    let authors: Vec<i64> = comments.iter().map(|c| c.author_id).collect();
+    let trainers = crate::trainer_answers::trainers_among(conn, &found.group, &authors).await?;
+    let trainer_comments = comments
+        .iter()
+        .filter(|c| trainers.contains(&c.author_id))
+        .map(|c| c.id)
+        .collect();
     Ok(PostDetail {
         post,
         group: found.group,
         comments,
         attachments,
+        trainer_comments,
     })
 }
 

@@ -145,7 +145,7 @@ async fn create_from_proposal(
     prepared: &PreparedGroup,
     decided_by: Option<i64>,
 ) -> Result<Proposal, CoreError> {
-    let group = insert_group(conn, prepared, proposal.proposer_id).await?;
+    let group = insert_group(conn, prepared, Some(proposal.proposer_id)).await?;
     for backer in store::backers(conn, proposal.id).await? {
         if backer != proposal.proposer_id {
             store::invite(conn, group.id, backer, Some(proposal.proposer_id)).await?;

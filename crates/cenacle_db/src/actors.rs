@@ -226,7 +226,7 @@ pub struct NewLocalGroup<'a> {
     pub identity: &'a LocalIdentity,
     pub followers_url: &'a str,
     pub instance_host: &'a str,
-    pub created_by: i64,
+    pub created_by: Option<i64>,
     pub visibility: &'a str,
     pub local_only: bool,
 }

@@ -11,6 +11,7 @@ pub mod approval;
 pub mod auctions;
 pub mod badges;
 pub mod bounties;
+pub mod builtin_courses;
 pub mod champions;
 pub mod content;
 pub mod digests;

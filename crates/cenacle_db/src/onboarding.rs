@@ -283,6 +283,9 @@ pub struct JourneyFacts {
     pub questions: i64,
     #[diesel(sql_type = BigInt)]
     pub likes_given: i64,
+    /// Holds the built-in getting-started course's certificate.
+    #[diesel(sql_type = Bool)]
+    pub getting_started: bool,
 }
 
 pub async fn journey_facts(
@@ -301,7 +304,9 @@ pub async fn journey_facts(
               AND deleted_at IS NULL AND removed_at IS NULL) AS ideas, \
            (SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'question' \
               AND deleted_at IS NULL AND removed_at IS NULL) AS questions, \
-           (SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0) AS likes_given \
+           (SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0) AS likes_given, \
+           EXISTS (SELECT 1 FROM certificate t JOIN course c ON c.id = t.course_id \
+              WHERE t.person_id = $1 AND c.builtin = 'getting_started') AS getting_started \
          FROM person p WHERE p.id = $1",
     )
     .bind::<BigInt, _>(person_id)

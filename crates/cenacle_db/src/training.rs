@@ -23,8 +23,9 @@ pub struct CourseRow {
     pub summary_en: String,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub cover_media_id: Option<i64>,
-    #[diesel(sql_type = BigInt)]
-    pub owner_id: i64,
+    /// `None`: the instance's own course (the built-in getting-started one).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub owner_id: Option<i64>,
     #[diesel(sql_type = Bool)]
     pub published: bool,
     #[diesel(sql_type = Text)]
@@ -60,7 +61,7 @@ pub struct NewCourse<'a> {
     pub summary_fr: &'a str,
     pub summary_en: &'a str,
     pub cover_media_id: Option<i64>,
-    pub owner_id: i64,
+    pub owner_id: Option<i64>,
     pub published: bool,
     pub audience: &'a str,
     pub audience_group_id: Option<i64>,
@@ -117,7 +118,7 @@ pub async fn insert_course(
     .bind::<Text, _>(c.summary_fr)
     .bind::<Text, _>(c.summary_en)
     .bind::<Nullable<BigInt>, _>(c.cover_media_id)
-    .bind::<BigInt, _>(c.owner_id)
+    .bind::<Nullable<BigInt>, _>(c.owner_id)
     .bind::<Bool, _>(c.published)
     .bind::<Text, _>(c.audience)
     .bind::<Nullable<BigInt>, _>(c.audience_group_id)
@@ -169,6 +170,27 @@ pub async fn course(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Cour
     .get_result(conn)
     .await
     .optional()?)
+}
+
+/// The owner of the course whose discussion group is `group_id` (`Some(None)`: the
+/// instance's own course), or `None` when the group is no course's.
+pub async fn discussion_course_owner(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<Option<Option<i64>>, DbError> {
+    #[derive(QueryableByName)]
+    struct Owner {
+        #[diesel(sql_type = Nullable<BigInt>)]
+        owner_id: Option<i64>,
+    }
+    Ok(
+        diesel::sql_query("SELECT owner_id FROM course WHERE discussion_group_id = $1")
+            .bind::<BigInt, _>(group_id)
+            .get_result::<Owner>(conn)
+            .await
+            .optional()?
+            .map(|o| o.owner_id),
+    )
 }
 
 /// Published courses, and the drafts `viewer` owns (every draft when `all_drafts`).

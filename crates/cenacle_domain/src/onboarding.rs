@@ -145,16 +145,19 @@ pub enum StepKind {
     AskQuestion,
     /// Likes given to posts or comments.
     LikeContributions,
+    /// The built-in getting-started course's certificate received.
+    FinishGettingStarted,
 }
 
 impl StepKind {
-    pub const ALL: [StepKind; 6] = [
+    pub const ALL: [StepKind; 7] = [
         StepKind::CompleteProfile,
         StepKind::JoinGroup,
         StepKind::AnswerQuestion,
         StepKind::PostIdea,
         StepKind::AskQuestion,
         StepKind::LikeContributions,
+        StepKind::FinishGettingStarted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -165,6 +168,7 @@ impl StepKind {
             StepKind::PostIdea => "post_idea",
             StepKind::AskQuestion => "ask_question",
             StepKind::LikeContributions => "like_contributions",
+            StepKind::FinishGettingStarted => "finish_getting_started",
         }
     }
 

@@ -5,8 +5,8 @@ use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{
-    admin, auctions, bounties, certificates, digests, notifications, orders, Context,
-    ScopedFutureExt,
+    admin, auctions, bounties, certificates, digests, getting_started, notifications, orders,
+    Context, ScopedFutureExt,
 };
 use std::net::SocketAddr;
 use tokio::{
@@ -31,6 +31,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             settings.public_base()
         );
         println!("or run: cenacle admin create-user --username admin --role admin");
+    }
+
+    // The built-in getting-started course, written at the instance's first start only (see
+    // `getting_started`). A failure is logged, not fatal: the next start tries again.
+    match getting_started::ensure_getting_started(&ctx).await {
+        Ok(Some(id)) => tracing::info!(course = id, "wrote the getting-started course"),
+        Ok(None) => {}
+        Err(err) => tracing::error!(error = %err, "writing the getting-started course failed"),
     }
 
     let (stop_tx, stop_rx) = watch::channel(false);

@@ -280,8 +280,8 @@ pub async fn set_welcome(
 #[derive(Serialize, ToSchema)]
 pub struct StepView {
     pub id: i64,
-    /// complete_profile, join_group, answer_question, post_idea, ask_question or
-    /// like_contributions.
+    /// complete_profile, join_group, answer_question, post_idea, ask_question,
+    /// like_contributions or finish_getting_started.
     pub kind: String,
     pub target: i32,
     pub points: i64,

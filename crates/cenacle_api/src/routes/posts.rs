@@ -19,7 +19,7 @@ use cenacle_core::{
     model::{Attachment, Author, Comment, Post, PostFilter, SearchQuery, VoteTarget},
     moderation, people, post_views,
     posts::{self, PostChange, PostInput},
-    votes, Caller, Conn, CoreError, ScopedFutureExt,
+    trainer_answers, votes, Caller, Conn, CoreError, ScopedFutureExt,
 };
 use cenacle_domain::{
     content::{IdeaStatus, PostKind, Vote},
@@ -107,6 +107,9 @@ pub struct CommentView {
     pub accepted: bool,
     /// Written by staff: shown as the official answer.
     pub official: bool,
+    /// Written by the course's owner or a trainer in a course's discussion group: shown as a
+    /// trainer's answer.
+    pub trainer: bool,
     pub created_at: DateTime<Utc>,
     /// Removed by a moderator: shown only to the group's moderators and the author.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,12 +201,14 @@ pub(crate) fn post_view(post: Post, group: &str, authors: &Authors, local_host: 
 fn comment_view(
     c: Comment,
     accepted: Option<i64>,
+    trainer: bool,
     authors: &Authors,
     local_host: &str,
 ) -> CommentView {
     let author = authors.view(c.author_id, local_host);
     CommentView {
         official: author.staff,
+        trainer,
         author,
         accepted: accepted == Some(c.id),
         id: c.id,
@@ -252,7 +257,10 @@ pub(crate) async fn detail(
         comments: d
             .comments
             .into_iter()
-            .map(|c| comment_view(c, accepted, &authors, &host))
+            .map(|c| {
+                let trainer = d.trainer_comments.contains(&c.id);
+                comment_view(c, accepted, trainer, &authors, &host)
+            })
             .collect(),
         post: post_view(d.post, &d.group.name, &authors, &host),
     })
@@ -523,21 +531,28 @@ pub async fn comment(
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
     let caller = Caller::from(&session);
     let (ctx, caller, req) = (&state.ctx, &caller, &req);
-    let (created, authors) = ctx
+    let (created, authors, trainer) = ctx
         .transaction(|conn| {
             async move {
                 let created =
                     comments::add_comment(conn, ctx, caller, id, req.parent_id, &req.body, None)
                         .await?;
                 let authors = Authors::load(conn, &[created.author_id]).await?;
-                Ok((created, authors))
+                let trainer = trainer_answers::written_as_trainer(conn, &created).await?;
+                Ok((created, authors, trainer))
             }
             .scope_boxed()
         })
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(comment_view(created, None, &authors, &local_host(&state))),
+        Json(comment_view(
+            created,
+            None,
+            trainer,
+            &authors,
+            &local_host(&state),
+        )),
     ))
 }
 
@@ -1025,13 +1040,14 @@ pub async fn edit_comment(
 ) -> ApiResult<Json<CommentView>> {
     let caller = Caller::from(&session);
     let (caller, body) = (&caller, &req.body);
-    let (edited, authors) = state
+    let (edited, authors, trainer) = state
         .ctx
         .transaction(|conn| {
             async move {
                 let edited = comments::edit_comment(conn, caller, id, body).await?;
                 let authors = Authors::load(conn, &[edited.author_id]).await?;
-                Ok((edited, authors))
+                let trainer = trainer_answers::written_as_trainer(conn, &edited).await?;
+                Ok((edited, authors, trainer))
             }
             .scope_boxed()
         })
@@ -1039,6 +1055,7 @@ pub async fn edit_comment(
     Ok(Json(comment_view(
         edited,
         None,
+        trainer,
         &authors,
         &local_host(&state),
     )))

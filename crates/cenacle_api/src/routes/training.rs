@@ -279,7 +279,8 @@ impl From<&QuizRow> for QuizView {
 pub struct CourseView {
     #[serde(flatten)]
     pub course: CourseSummary,
-    pub owner_id: i64,
+    /// None for a course the instance itself owns (the built-in getting-started course).
+    pub owner_id: Option<i64>,
     /// The course's discussion group (its name).
     pub discussion_group: String,
     /// The group a valid certificate makes its holder a member of.

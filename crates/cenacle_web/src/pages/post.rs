@@ -38,6 +38,8 @@ pub struct AnswerView {
     my_vote: MyVote,
     accepted: bool,
     official: bool,
+    /// Written as a trainer in a course's discussion group.
+    trainer: bool,
     /// Removed by a moderator (shown to moderators and its author only): the reason.
     removed: Option<String>,
 }
@@ -250,6 +252,7 @@ pub(crate) fn post_page(
             official: authors
                 .get(&c.author_id)
                 .is_some_and(|a| a.role.as_deref() == Some("staff")),
+            trainer: detail.trainer_comments.contains(&c.id),
             removed: c
                 .removed_at
                 .map(|_| c.removal_reason.clone().unwrap_or_default()),

@@ -16,7 +16,8 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_apub::objects::content::markdown_to_html;
-use cenacle_core::{journey, welcome, ScopedFutureExt};
+use cenacle_core::{getting_started, journey, welcome, ScopedFutureExt};
+use cenacle_domain::onboarding::StepKind;
 
 /// The welcome, ready to show.
 pub struct WelcomeBox {
@@ -34,6 +35,8 @@ pub struct StepLine {
     target: i32,
     done: bool,
     points: i64,
+    /// Where to do it (the getting-started course's page).
+    link: Option<String>,
 }
 
 #[derive(Template)]
@@ -58,12 +61,13 @@ pub async fn show(State(state): State<AppState>, v: Visitor) -> Response {
             async move {
                 let w = welcome::my_welcome(conn, session).await?;
                 let steps = journey::my_progress(conn, session).await?;
-                Ok((w, steps))
+                let course = getting_started::getting_started_course(conn).await?;
+                Ok((w, steps, course))
             }
             .scope_boxed()
         })
         .await;
-    let (w, steps) = match read {
+    let (w, steps, course) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
@@ -87,6 +91,10 @@ pub async fn show(State(state): State<AppState>, v: Visitor) -> Response {
             target: s.target,
             done: s.done,
             points: s.points,
+            link: match (s.kind, course) {
+                (StepKind::FinishGettingStarted, Some(id)) => Some(format!("/courses/{id}")),
+                _ => None,
+            },
         })
         .collect();
     page(
