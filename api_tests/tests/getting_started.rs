@@ -169,7 +169,13 @@ async fn a_newcomer_finishes_the_getting_started_course_and_the_journey_step_is_
     assert_eq!(result["passed"], true, "{result}");
     assert!(result["certificate"]["code"].is_string(), "{result}");
 
-    // The step is done; its points are paid once, however often the journey is read.
+    // The certificate's transaction paid the step, before the journey is read; then it is
+    // done, and paid once however often the journey is read.
+    let step_rows = format!(
+        "SELECT count(*) FROM points_ledger WHERE person_id = {nina_id} \
+         AND reason = 'onboarding: finish_getting_started'"
+    );
+    assert_eq!(number(&mut db, &step_rows).await, 1);
     for _ in 0..2 {
         assert_eq!(course_step(&alpha, &nina).await["done"], true);
     }

@@ -4,12 +4,15 @@
 //! through a periodic sweep (`expire_unlocks`), not at each membership check: a member
 //! keeps the group until the next sweep (seconds, `shop.settle_interval_seconds`).
 
-use crate::{Conn, Context, CoreError};
+use crate::{journey, Conn, Context, CoreError};
 use cenacle_db::{
     actors, content,
     training::{self as store, CertificateRow, CourseRow, QuizRow},
 };
-use cenacle_domain::training::{expiry, is_valid};
+use cenacle_domain::{
+    onboarding::StepKind,
+    training::{expiry, is_valid},
+};
 use chrono::{DateTime, Utc};
 
 /// A certificate as its verification page shows it.
@@ -118,6 +121,8 @@ pub(crate) async fn after_pass(
     )
     .await?;
     unlock(conn, &course, &row).await?;
+    // The built-in getting-started course finishes a journey step: paid with the certificate.
+    journey::pay_finished_steps(conn, person_id, StepKind::FinishGettingStarted).await?;
     Ok(Some(certificate_view(conn, ctx, row).await?))
 }
 

@@ -7,7 +7,7 @@ use crate::{
     accounts::Session,
     caller::require,
     groups::{insert_group, prepare_group, PreparedGroup},
-    Caller, Conn, Context, CoreError,
+    journey, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors, badges, content, engagement,
@@ -17,6 +17,7 @@ use cenacle_db::{
 };
 use cenacle_domain::{
     content::Visibility,
+    onboarding::StepKind,
     training::{
         check_order, check_pass_mark, check_question, is_valid, QuestionKind, TrainingRefusal,
     },
@@ -560,6 +561,7 @@ pub async fn enrol(
     {
         content::set_membership(conn, course.discussion_group_id, caller.person_id, "member")
             .await?;
+        journey::pay_finished_steps(conn, caller.person_id, StepKind::JoinGroup).await?;
     }
     Ok(())
 }
