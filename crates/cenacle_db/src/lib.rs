@@ -13,6 +13,7 @@ pub mod badges;
 pub mod bounties;
 pub mod champions;
 pub mod content;
+pub mod course_authoring;
 pub mod digests;
 pub mod embedded;
 pub mod engagement;
