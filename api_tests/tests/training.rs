@@ -1607,6 +1607,30 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     b.wait_count("#edit-questions > li", 1).await;
     assert!(b.text("#edit-question-1").await.contains("bonne réponse"));
     key_page(&b, "quiz-editor-fr").await;
+    // The question rewritten on its own page: its right answer still required.
+    click_and_wait(&b, "#edit-question-link-1").await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#label-fr-1').value")
+            .await,
+        "Deux"
+    );
+    b.fill("#prompt-fr", "Combien de vérifications ?").await;
+    b.click("#correct-1").await;
+    click_and_wait(&b, "#question-save").await;
+    assert!(
+        b.text("#choices-error")
+            .await
+            .starts_with("Chaque quiz a besoin"),
+        "beside the choices"
+    );
+    b.click("#correct-1").await;
+    click_and_wait(&b, "#question-save").await;
+    assert!(
+        b.text("#edit-question-1")
+            .await
+            .starts_with("Combien de vérifications ?"),
+        "rewritten"
+    );
     click_and_wait(&b, "#back-to-course").await;
     key_page(&b, "course-editor-fr").await;
     click_and_wait(&b, "#course-publish").await;

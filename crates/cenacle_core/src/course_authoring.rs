@@ -554,6 +554,18 @@ pub async fn delete_question(
     Ok(edit::delete_question(conn, quiz, question_id).await?)
 }
 
+/// The quiz a question belongs to, for its trainer's editor.
+pub async fn quiz_of_question(
+    conn: &mut Conn,
+    session: &Session,
+    question_id: i64,
+) -> Result<i64, CoreError> {
+    require(session, Permission::ManageTraining)?;
+    edit::question_quiz(conn, question_id)
+        .await?
+        .ok_or(CoreError::NotFound("question"))
+}
+
 /// A quiz as its trainer edits it: with its questions' answers.
 #[derive(Debug, Clone)]
 pub struct QuizDraft {

@@ -179,6 +179,10 @@ pub fn router(state: AppState) -> Router {
             "/quizzes/{quiz}/questions/{id}/delete",
             post_route(course_authoring::delete_question),
         )
+        .route(
+            "/questions/{id}/edit",
+            get(course_authoring::question_form).post(course_authoring::save_question),
+        )
         .route("/courses/{id}/enrol", post_route(courses::enrol))
         .route("/courses/{id}/statistics", get(courses::statistics))
         .route(

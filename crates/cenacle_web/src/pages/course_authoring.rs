@@ -23,6 +23,7 @@ use cenacle_core::{
     accounts::Session,
     course_authoring::{self as authoring, CourseEditInput, QuizSettingsInput},
     courses::{self, ChoiceInput, CourseInput, LessonInput, QuestionInput},
+    model::{ChoiceRow, QuestionRow},
     CoreError, ScopedFutureExt,
 };
 use cenacle_domain::Language;
@@ -922,6 +923,29 @@ impl QuestionFields {
         }
     }
 
+    /// A saved question, to rewrite it (with a blank row or more to add choices).
+    fn of(question: &QuestionRow, choices: &[ChoiceRow]) -> QuestionFields {
+        let mut rows: Vec<(String, String, bool)> = choices
+            .iter()
+            .map(|c| (c.label_fr.clone(), c.label_en.clone(), c.correct))
+            .collect();
+        let wanted = (rows.len() + 1).max(CHOICE_ROWS);
+        rows.resize(wanted, (String::new(), String::new(), false));
+        QuestionFields {
+            kind: question.kind.clone(),
+            prompt_fr: question.prompt_fr.clone(),
+            prompt_en: question.prompt_en.clone(),
+            explanation_fr: question.explanation_fr.clone(),
+            explanation_en: question.explanation_en.clone(),
+            numeric_answer: question
+                .numeric_answer
+                .map(|a| a.to_string())
+                .unwrap_or_default(),
+            numeric_tolerance: question.numeric_tolerance.to_string(),
+            choices: rows,
+        }
+    }
+
     /// The form's fields: `label_fr_N`, `label_en_N` and `correct` (repeated, N) per row.
     fn read(fields: &[(String, String)]) -> QuestionFields {
         let one = |k: &str| {
@@ -931,6 +955,12 @@ impl QuestionFields {
                 .map(|(_, v)| v.clone())
                 .unwrap_or_default()
         };
+        // As many rows as the form showed (at least the new question's).
+        let rows = fields
+            .iter()
+            .filter(|(k, _)| k.starts_with("label_fr_"))
+            .count()
+            .max(CHOICE_ROWS);
         let correct: Vec<&str> = fields
             .iter()
             .filter(|(k, _)| k == "correct")
@@ -944,7 +974,7 @@ impl QuestionFields {
             explanation_en: one("explanation_en"),
             numeric_answer: one("numeric_answer"),
             numeric_tolerance: one("numeric_tolerance"),
-            choices: (1..=CHOICE_ROWS)
+            choices: (1..=rows)
                 .map(|n| {
                     (
                         one(&format!("label_fr_{n}")),
@@ -1028,18 +1058,31 @@ struct QuizEditPage {
     saved: bool,
 }
 
+/// A question's refusal beside its field: a numeric question's missing answer is its number,
+/// not a choice.
+fn question_refused(
+    e: CoreError,
+    v: &Visitor,
+    typed: &QuestionFields,
+) -> Result<FieldRefusal, Box<Response>> {
+    let mut r = refused(e, v)?;
+    if r.field == "choices" && typed.kind == "numeric" {
+        r.field = "numeric_answer".into();
+    }
+    Ok(r)
+}
+
+/// The kinds of question, in the visitor's words, `chosen` selected.
+fn kinds(c: &Chrome, chosen: &str) -> Vec<(&'static str, String, bool)> {
+    ["single", "multiple", "numeric"]
+        .into_iter()
+        .map(|k| (k, c.t.t(&format!("question-kind-{k}")), k == chosen))
+        .collect()
+}
+
 impl QuizEditPage {
     fn kinds(&self) -> Vec<(&'static str, String, bool)> {
-        ["single", "multiple", "numeric"]
-            .into_iter()
-            .map(|k| {
-                (
-                    k,
-                    self.c.t.t(&format!("question-kind-{k}")),
-                    k == self.question.kind,
-                )
-            })
-            .collect()
+        kinds(&self.c, &self.question.kind)
     }
 
     fn after(&self, position: &i32) -> bool {
@@ -1213,12 +1256,8 @@ pub async fn add_question(
         .await;
     match added {
         Ok(_) => see_other(&format!("{here}#questions"), vec![]),
-        Err(e) => match refused(e, &v) {
-            Ok(mut r) => {
-                // A numeric question's answer is its number, not a choice.
-                if r.field == "choices" && typed.kind == "numeric" {
-                    r.field = "numeric_answer".into();
-                }
+        Err(e) => match question_refused(e, &v, &typed) {
+            Ok(r) => {
                 quiz_again(&state, &v, session, id, r.status, |p| {
                     p.question_refusal = r;
                     p.question = typed;
@@ -1285,6 +1324,118 @@ pub async fn delete_quiz(
                 })
                 .await
             }
+            Err(page) => *page,
+        },
+    }
+}
+
+#[derive(Template)]
+#[template(path = "question_edit.html")]
+struct QuestionEditPage {
+    c: Chrome,
+    id: i64,
+    quiz: i64,
+    question: QuestionFields,
+    question_refusal: FieldRefusal,
+}
+
+impl QuestionEditPage {
+    fn kinds(&self) -> Vec<(&'static str, String, bool)> {
+        kinds(&self.c, &self.question.kind)
+    }
+}
+
+/// A question's own editor, filled with it as saved.
+pub async fn question_form(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+) -> Response {
+    let session = match reader(&v, &format!("/questions/{id}/edit")) {
+        Ok(s) => s,
+        Err(to) => return *to,
+    };
+    let read = async {
+        let mut conn = state.ctx.conn().await?;
+        let quiz = authoring::quiz_of_question(&mut conn, session, id).await?;
+        authoring::quiz_draft(&mut conn, session, quiz).await
+    }
+    .await;
+    let draft = match read {
+        Ok(d) => d,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let Some((question, choices)) = draft.questions.iter().find(|(q, _)| q.id == id) else {
+        return PageError::from_core(CoreError::NotFound("question"), &v).into_response();
+    };
+    page(
+        &v,
+        StatusCode::OK,
+        &QuestionEditPage {
+            c: Chrome::of(&v, &format!("/questions/{id}/edit")),
+            id,
+            quiz: draft.quiz.id,
+            question: QuestionFields::of(question, choices),
+            question_refusal: FieldRefusal::default(),
+        },
+    )
+}
+
+/// Rewrites a question (a draft's, of a quiz nobody attempted); back to its quiz, or the
+/// same form with the refusal beside its field.
+pub async fn save_question(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Response {
+    let here = format!("/questions/{id}/edit");
+    let csrf = fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let session = match trainer(&v, &here, &csrf) {
+        Ok(s) => s,
+        Err(to) => return *to,
+    };
+    let typed = QuestionFields::read(&fields);
+    let shown = |question: QuestionFields, refusal: FieldRefusal, quiz: i64| {
+        let status = refusal.status;
+        page(
+            &v,
+            status,
+            &QuestionEditPage {
+                c: Chrome::of(&v, &here),
+                id,
+                quiz,
+                question,
+                question_refusal: refusal,
+            },
+        )
+    };
+    let quiz = async {
+        let mut conn = state.ctx.conn().await?;
+        authoring::quiz_of_question(&mut conn, session, id).await
+    }
+    .await;
+    let quiz = match quiz {
+        Ok(q) => q,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let input = match typed.input(&v) {
+        Ok(i) => i,
+        Err(r) => return shown(typed, r, quiz),
+    };
+    let input = &input;
+    let saved = state
+        .ctx
+        .transaction(|conn| authoring::edit_question(conn, session, id, input).scope_boxed())
+        .await;
+    match saved {
+        Ok(()) => see_other(&format!("/quizzes/{quiz}/edit#questions"), vec![]),
+        Err(e) => match question_refused(e, &v, &typed) {
+            Ok(r) => shown(typed, r, quiz),
             Err(page) => *page,
         },
     }
