@@ -6,7 +6,7 @@
 //! in no response before submission; the attempts limit holds.
 
 use cenacle_api_tests::{
-    browser::Browser,
+    browser::{Browser, TINY_PNG},
     database::{connect, lit, number},
     eventually, Hosts, Instance, PASSWORD,
 };
@@ -1066,4 +1066,620 @@ async fn a_membership_two_certificates_open_lasts_as_long_as_one_is_valid() {
     })
     .await;
     assert_ne!(post_in_experts(&alpha, &nina, "Expiré ?").await, 201);
+}
+
+/// The error code of a refused call.
+fn code(body: &Value) -> Option<&str> {
+    body["error"]["code"].as_str()
+}
+
+/// The course's lessons' English titles in order, and its quizzes' `after_lesson`.
+async fn outline(alpha: &Instance, token: &str, id: i64) -> (Vec<String>, Vec<Value>) {
+    let (status, course) = alpha
+        .get(&format!("/api/v1/courses/{id}"), Some(token))
+        .await;
+    assert_eq!(status, 200, "{course}");
+    let lessons = course["lessons"].as_array().unwrap();
+    for (i, l) in lessons.iter().enumerate() {
+        assert_eq!(l["position"], i as i64 + 1, "no gap: {course}");
+    }
+    (
+        lessons
+            .iter()
+            .map(|l| l["title_en"].as_str().unwrap().to_owned())
+            .collect(),
+        course["quizzes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|q| q["after_lesson"].clone())
+            .collect(),
+    )
+}
+
+/// A trainer writes a course bit by bit: a draft with its texts, lessons added, reordered
+/// (no gaps; the quiz placed after a lesson moves with it) and deleted, a quiz and its
+/// questions added under the creation's rules (nothing saved on a refusal); publishing waits
+/// for a lesson and for every quiz's questions; a published course's quizzes, and a quiz
+/// learners attempted, keep their questions (the attempt keeps its score); a member may
+/// change nothing and reads no answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trainer_edits_a_course_and_the_rules_hold() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let paul = alpha.member("paul").await;
+    let call = |method: Method, path: String, token: &str, body: Value| {
+        let alpha = &alpha;
+        let token = token.to_owned();
+        async move { alpha.call(method, &path, Some(&token), Some(body)).await }
+    };
+
+    // A draft with only its texts.
+    let (status, draft) = alpha
+        .post(
+            "/api/v1/courses",
+            Some(&admin),
+            json!({"title_fr": "Rédiger", "title_en": "Writing", "group_name": "rediger"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{draft}");
+    let id = draft["id"].as_i64().unwrap();
+    assert_eq!(draft["published"], false);
+    let publish = |published: bool| {
+        call(
+            Method::POST,
+            format!("/api/v1/courses/{id}/publish"),
+            &admin,
+            json!({ "published": published }),
+        )
+    };
+    let (status, body) = publish(true).await;
+    assert_eq!((status, code(&body)), (409, Some("course_without_lessons")));
+
+    // A member changes nothing.
+    let lesson = |title: &str, minutes: i32| json!({"title_fr": title, "title_en": title, "body_en": "**x**", "minutes": minutes});
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            format!("/api/v1/courses/{id}"),
+            json!({"title_fr": "x", "title_en": "x"}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/courses/{id}/lessons"),
+            lesson("x", 5),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/courses/{id}/quizzes"),
+            json!({"title_fr": "q", "title_en": "q", "pass_mark": 50}),
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/courses/{id}/publish"),
+            json!({"published": true}),
+        ),
+    ] {
+        let (status, body) = call(method, path.clone(), &paul, body).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+
+    // Lessons: added at the end; a bad one refused.
+    let mut lesson_ids = Vec::new();
+    for title in ["A", "B", "C"] {
+        let (status, body) = call(
+            Method::POST,
+            format!("/api/v1/courses/{id}/lessons"),
+            &admin,
+            lesson(title, 5),
+        )
+        .await;
+        assert_eq!(status, 201, "{body}");
+        lesson_ids.push(body["id"].as_i64().unwrap());
+    }
+    let (status, body) = call(
+        Method::POST,
+        format!("/api/v1/courses/{id}/lessons"),
+        &admin,
+        lesson("D", 0),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (422, Some("lessons.minutes")),
+        "{body}"
+    );
+
+    // A quiz: the creation's rules; placed after lesson B.
+    let quiz_body = |pass_mark: i32, after: i32| {
+        json!({"title_fr": "Contrôle", "title_en": "Check", "pass_mark": pass_mark,
+               "after_lesson": after})
+    };
+    let (status, body) = call(
+        Method::POST,
+        format!("/api/v1/courses/{id}/quizzes"),
+        &admin,
+        quiz_body(101, 2),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (422, Some("pass_mark_out_of_range")));
+    let (status, body) = call(
+        Method::POST,
+        format!("/api/v1/courses/{id}/quizzes"),
+        &admin,
+        quiz_body(50, 9),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (422, Some("quiz_after_unknown_lesson"))
+    );
+    let (status, quiz) = call(
+        Method::POST,
+        format!("/api/v1/courses/{id}/quizzes"),
+        &admin,
+        quiz_body(50, 2),
+    )
+    .await;
+    assert_eq!(status, 201, "{quiz}");
+    let quiz_id = quiz["id"].as_i64().unwrap();
+    let (status, body) = publish(true).await;
+    assert_eq!((status, code(&body)), (409, Some("quiz_without_questions")));
+
+    // Questions: refused as at creation, and nothing is saved half-way.
+    let questions = format!("/api/v1/quizzes/{quiz_id}/questions");
+    let single = |right: bool| {
+        json!({"kind": "single", "prompt_fr": "Quoi ?", "prompt_en": "What?",
+               "explanation_en": "EXPLANATION",
+               "choices": [{"label_fr": "Oui", "label_en": "Right", "correct": right},
+                           {"label_fr": "Non", "label_en": "Wrong"}]})
+    };
+    let mut two_right = single(true);
+    two_right["choices"][1]["correct"] = json!(true);
+    let no_number = json!({"kind": "numeric", "prompt_fr": "Combien ?", "prompt_en": "How many?"});
+    for (body, expected) in [
+        (single(false), "quiz_without_correct_answer"),
+        (two_right, "single_choice_with_several_answers"),
+        (no_number, "quiz_without_correct_answer"),
+    ] {
+        let (status, refused) = call(Method::POST, questions.clone(), &admin, body).await;
+        assert_eq!((status, code(&refused)), (422, Some(expected)), "{refused}");
+    }
+    let (_, read) = alpha.get(&questions, Some(&admin)).await;
+    assert_eq!(read["questions"], json!([]), "nothing saved: {read}");
+    let (status, body) = call(Method::POST, questions.clone(), &admin, single(true)).await;
+    assert_eq!(status, 201, "{body}");
+    let question_id = body["id"].as_i64().unwrap();
+    let (status, body) = call(
+        Method::POST,
+        questions.clone(),
+        &admin,
+        json!({"kind": "numeric", "prompt_fr": "Combien ?", "prompt_en": "How many?",
+               "numeric_answer": 42, "numeric_tolerance": 0.5}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    // A question rewritten: its choices are replaced.
+    let mut rewritten = single(true);
+    rewritten["choices"][0]["label_en"] = json!("Right!");
+    let (status, body) = call(
+        Method::PUT,
+        format!("/api/v1/questions/{question_id}"),
+        &admin,
+        rewritten,
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+    let (_, read) = alpha.get(&questions, Some(&admin)).await;
+    assert_eq!(read["questions"][0]["choices"][0]["label_en"], "Right!");
+    assert_eq!(read["questions"][0]["choices"].as_array().unwrap().len(), 2);
+    assert_eq!(read["questions"][1]["numeric_answer"], 42.0);
+    // The answers are the trainers'.
+    let (status, _) = alpha.get(&questions, Some(&paul)).await;
+    assert_eq!(status, 403);
+
+    // Reorder: every lesson once; the quiz after B follows B.
+    let order = format!("/api/v1/courses/{id}/lessons/order");
+    let (status, body) = call(
+        Method::PUT,
+        order.clone(),
+        &admin,
+        json!({"lessons": [lesson_ids[2], lesson_ids[0]]}),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (422, Some("lesson_order_gaps")));
+    let (status, body) = call(
+        Method::PUT,
+        order.clone(),
+        &admin,
+        json!({"lessons": [lesson_ids[2], lesson_ids[0], lesson_ids[1]]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        outline(&alpha, &admin, id).await,
+        (vec!["C".into(), "A".into(), "B".into()], vec![json!(3)])
+    );
+    // Delete C: no gap, the quiz still after B.
+    let (status, _) = call(
+        Method::DELETE,
+        format!("/api/v1/lessons/{}", lesson_ids[2]),
+        &admin,
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(
+        outline(&alpha, &admin, id).await,
+        (vec!["A".into(), "B".into()], vec![json!(2)])
+    );
+    // A lesson edited; the course's texts edited; its discussion group stays public.
+    let (status, body) = call(
+        Method::PUT,
+        format!("/api/v1/lessons/{}", lesson_ids[0]),
+        &admin,
+        lesson("A2", 7),
+    )
+    .await;
+    assert_eq!((status, body["minutes"].as_i64()), (200, Some(7)), "{body}");
+    let (status, body) = call(
+        Method::PATCH,
+        format!("/api/v1/courses/{id}"),
+        &admin,
+        json!({"title_fr": "Bien rédiger", "title_en": "Writing well", "validity_days": 30}),
+    )
+    .await;
+    assert_eq!(
+        (
+            status,
+            body["title_fr"].as_str(),
+            body["validity_days"].as_i64()
+        ),
+        (200, Some("Bien rédiger"), Some(30)),
+        "{body}"
+    );
+    let (status, body) = call(
+        Method::PATCH,
+        format!("/api/v1/courses/{id}"),
+        &admin,
+        json!({"title_fr": "x", "title_en": "x", "audience": "reputation",
+               "audience_reputation": 10}),
+    )
+    .await;
+    assert_eq!(
+        (status, code(&body)),
+        (409, Some("course_audience_visibility_locked"))
+    );
+    let (status, body) = call(
+        Method::PATCH,
+        format!("/api/v1/courses/{id}"),
+        &admin,
+        json!({"title_fr": "", "title_en": "x"}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (422, Some("title_fr"))
+    );
+
+    // Published: the quiz's questions are fixed, its settings not.
+    let (status, body) = publish(true).await;
+    assert_eq!(status, 204, "{body}");
+    let (status, body) = call(Method::POST, questions.clone(), &admin, single(true)).await;
+    assert_eq!((status, code(&body)), (409, Some("course_not_draft")));
+    let (status, body) = call(
+        Method::POST,
+        format!("/api/v1/courses/{id}/quizzes"),
+        &admin,
+        quiz_body(50, 1),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (409, Some("course_not_draft")));
+
+    // Paul attempts the quiz; withdrawn, the course's quiz still keeps its questions.
+    let (status, _) = alpha
+        .post(
+            &format!("/api/v1/courses/{id}/enrol"),
+            Some(&paul),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204);
+    let (_, attempt) = alpha
+        .post(
+            &format!("/api/v1/quizzes/{quiz_id}/attempts"),
+            Some(&paul),
+            json!({}),
+        )
+        .await;
+    let attempt_id = attempt["attempt_id"].as_i64().unwrap();
+    let mut given = Vec::new();
+    for q in attempt["questions"].as_array().unwrap() {
+        let qid = q["id"].as_i64().unwrap();
+        given.push(match q["kind"].as_str().unwrap() {
+            "numeric" => json!({"question_id": qid, "number": 42}),
+            _ => {
+                let right = q["choices"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|c| c["label_en"] == "Right!")
+                    .unwrap()["id"]
+                    .clone();
+                json!({"question_id": qid, "choices": [right]})
+            }
+        });
+    }
+    let (status, result) = alpha
+        .post(
+            &format!("/api/v1/attempts/{attempt_id}/submit"),
+            Some(&paul),
+            json!({ "answers": given }),
+        )
+        .await;
+    assert_eq!(status, 200, "{result}");
+    let (status, body) = call(
+        Method::PUT,
+        format!("/api/v1/quizzes/{quiz_id}"),
+        &admin,
+        quiz_body(60, 2),
+    )
+    .await;
+    assert_eq!(
+        (status, body["pass_mark"].as_i64()),
+        (200, Some(60)),
+        "{body}"
+    );
+    let (status, _) = publish(false).await;
+    assert_eq!(status, 204);
+    for (method, path, body) in [
+        (Method::POST, questions.clone(), single(true)),
+        (
+            Method::PUT,
+            format!("/api/v1/questions/{question_id}"),
+            single(true),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/questions/{question_id}"),
+            json!(null),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/quizzes/{quiz_id}"),
+            json!(null),
+        ),
+    ] {
+        let (status, body) = call(method, path.clone(), &admin, body).await;
+        assert_eq!(
+            (status, code(&body)),
+            (409, Some("course_has_attempts")),
+            "{path}"
+        );
+    }
+    let (_, read) = alpha.get(&questions, Some(&admin)).await;
+    assert_eq!(read["attempted"], true);
+    assert_eq!(read["questions"].as_array().unwrap().len(), 2);
+    // Paul's attempt keeps its score and pass.
+    publish(true).await;
+    let (_, progress) = alpha
+        .get(&format!("/api/v1/courses/{id}/progress"), Some(&paul))
+        .await;
+    assert_eq!(
+        (
+            progress["attempts"][0]["score"].as_i64(),
+            progress["attempts"][0]["passed"].as_bool()
+        ),
+        (Some(100), Some(true)),
+        "{progress}"
+    );
+    // A published course keeps its last lesson.
+    let (status, _) = call(
+        Method::DELETE,
+        format!("/api/v1/lessons/{}", lesson_ids[1]),
+        &admin,
+        json!(null),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (status, body) = call(
+        Method::DELETE,
+        format!("/api/v1/lessons/{}", lesson_ids[0]),
+        &admin,
+        json!(null),
+    )
+    .await;
+    assert_eq!((status, code(&body)), (409, Some("course_without_lessons")));
+    // The quiz that followed the deleted lesson B now follows A, the only one left.
+    assert_eq!(
+        outline(&alpha, &admin, id).await,
+        (vec!["A2".into()], vec![json!(1)])
+    );
+}
+
+/// A trainer writes a course in French through the pages — a draft with its texts, a cover
+/// image, a lesson (previewed), a quiz and its question (a pass mark over 100 and a
+/// question without a right answer refused beside their fields), publishing refused while
+/// the course has no lesson — and publishes it; a member then sees it with its cover, and
+/// none of the trainer's forms.
+#[tokio::test]
+async fn a_trainer_writes_a_course_in_the_browser() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+
+    // Tina signs up in French and is made staff (a trainer).
+    let b = Browser::start("fr").await;
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", "tina").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "tina");
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/admin/accounts/tina/role",
+            Some(&admin),
+            Some(json!({"role": "staff"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    b.goto(&alpha.url("/courses")).await;
+    click_and_wait(&b, "#new-course").await;
+    b.fill("#title-fr", "Sécurité au quotidien").await;
+    b.fill("#title-en", "Everyday safety").await;
+    b.fill("#summary-fr", "Les bons gestes.").await;
+    b.fill("#group-name", "securite").await;
+    click_and_wait(&b, "#course-create").await;
+    let editor = b.path().await;
+    assert!(editor.ends_with("/edit"), "{editor}");
+    assert_eq!(
+        b.text("#course-state").await,
+        "Brouillon : seuls les formateurs le voient."
+    );
+
+    // Publishing waits for a lesson.
+    click_and_wait(&b, "#course-publish").await;
+    assert_eq!(
+        b.text("#publish-refused").await,
+        "Un cours a besoin d'au moins une leçon pour être publié."
+    );
+
+    // The cover image, its alt text the course's title.
+    let dir = tempfile::tempdir().unwrap();
+    let cover = dir.path().join("cover.png");
+    std::fs::write(&cover, TINY_PNG).unwrap();
+    b.attach("#cover", &cover).await;
+    click_and_wait(&b, "#course-save").await;
+    b.find("#course-saved").await;
+    assert_eq!(b.image_width("#course-cover").await, 1, "the cover loads");
+
+    // A lesson, its Markdown previewed then saved.
+    b.fill("#lesson-title-fr", "Les gestes").await;
+    b.fill("#lesson-title-en", "The moves").await;
+    click_and_wait(&b, "#lesson-add").await;
+    b.fill("#body-fr", "Toujours **vérifier** deux fois.").await;
+    b.fill("#body-en", "Always **check** twice.").await;
+    click_and_wait(&b, "#lesson-preview").await;
+    assert_eq!(b.text("#preview-fr strong").await, "vérifier");
+    key_page(&b, "lesson-editor-fr").await;
+    click_and_wait(&b, "#lesson-save").await;
+    b.find("#lesson-saved").await;
+    click_and_wait(&b, "#back-to-course").await;
+    b.wait_count("#edit-lessons li", 1).await;
+
+    // A quiz: a pass mark over 100 is refused beside its field, what was typed kept.
+    b.fill("#quiz-title-fr", "Contrôle").await;
+    b.fill("#quiz-title-en", "Check").await;
+    b.fill("#quiz-pass-mark", "150").await;
+    click_and_wait(&b, "#quiz-add").await;
+    assert_eq!(
+        b.text("#quiz-pass-mark-error").await,
+        "La note de passage est un pourcentage, de 0 à 100."
+    );
+    assert_eq!(
+        b.js_value("return document.querySelector('#quiz-title-fr').value")
+            .await,
+        "Contrôle"
+    );
+    b.fill("#quiz-pass-mark", "100").await;
+    click_and_wait(&b, "#quiz-add").await;
+    b.find("#no-questions").await;
+
+    // A question without a right answer is refused beside its choices; then with one.
+    b.fill("#prompt-fr", "Combien de fois vérifier ?").await;
+    b.fill("#prompt-en", "How many times to check?").await;
+    b.fill("#label-fr-1", "Deux").await;
+    b.fill("#label-en-1", "Twice").await;
+    b.fill("#label-fr-2", "Jamais").await;
+    b.fill("#label-en-2", "Never").await;
+    b.fill("#explanation-fr", "Deux fois, comme dit la leçon.")
+        .await;
+    click_and_wait(&b, "#question-add").await;
+    assert!(
+        b.text("#choices-error")
+            .await
+            .starts_with("Chaque quiz a besoin"),
+        "beside the choices"
+    );
+    b.click("#correct-1").await;
+    click_and_wait(&b, "#question-add").await;
+    b.wait_count("#edit-questions > li", 1).await;
+    assert!(b.text("#edit-question-1").await.contains("bonne réponse"));
+    key_page(&b, "quiz-editor-fr").await;
+    // The question rewritten on its own page: its right answer still required.
+    click_and_wait(&b, "#edit-question-link-1").await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#label-fr-1').value")
+            .await,
+        "Deux"
+    );
+    b.fill("#prompt-fr", "Combien de vérifications ?").await;
+    b.click("#correct-1").await;
+    click_and_wait(&b, "#question-save").await;
+    assert!(
+        b.text("#choices-error")
+            .await
+            .starts_with("Chaque quiz a besoin"),
+        "beside the choices"
+    );
+    b.click("#correct-1").await;
+    click_and_wait(&b, "#question-save").await;
+    assert!(
+        b.text("#edit-question-1")
+            .await
+            .starts_with("Combien de vérifications ?"),
+        "rewritten"
+    );
+    click_and_wait(&b, "#back-to-course").await;
+    key_page(&b, "course-editor-fr").await;
+    click_and_wait(&b, "#course-publish").await;
+    assert_eq!(
+        b.text("#course-state").await,
+        "Publié : les membres le voient."
+    );
+    let course_path = editor.trim_end_matches("/edit").to_owned();
+    b.close().await;
+
+    // A member sees the course with its cover, and no trainer's form.
+    let b = Browser::start("fr").await;
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", "mia").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "mia");
+    b.goto(&alpha.url("/courses")).await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#courses img').alt")
+            .await,
+        "Sécurité au quotidien"
+    );
+    assert_eq!(b.image_width("#courses img").await, 1, "the cover loads");
+    assert!(
+        !b.source().await.contains("/courses/new"),
+        "no new course link"
+    );
+    click_and_wait(&b, &format!("#courses a[href='{course_path}']")).await;
+    assert_eq!(b.text("h1").await, "Sécurité au quotidien");
+    assert!(!b.source().await.contains("/edit"), "no editor link");
+    click_and_wait(&b, "#enrol").await;
+    assert_eq!(b.text("#lesson-1 a").await, "Les gestes");
+    for path in [editor.clone(), "/courses/new".to_owned()] {
+        b.goto(&alpha.url(&path)).await;
+        assert_eq!(
+            b.text(".notice").await,
+            "Vous n'avez pas le droit de faire cela.",
+            "{path}"
+        );
+        assert!(
+            !b.source().await.contains("name=\"title_fr\""),
+            "{path}: no form"
+        );
+    }
+    b.close().await;
 }

@@ -143,6 +143,11 @@ pub const ALL_CODES: &[&str] = &[
     "quiz_cooling_down",
     "attempt_already_submitted",
     "answer_invalid",
+    "course_without_lessons",
+    "quiz_without_questions",
+    "course_not_draft",
+    "course_has_attempts",
+    "course_audience_visibility_locked",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.

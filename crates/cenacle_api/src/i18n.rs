@@ -488,6 +488,26 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "An answer does not fit its question (a choice from another question, several choices for a single choice question, or no number for a numeric one).",
             "Une réponse ne correspond pas à sa question (un choix d'une autre question, plusieurs choix pour une question à choix unique, ou pas de nombre pour une question numérique).",
         ),
+        "course_without_lessons" => (
+            "A course needs at least one lesson to be published.",
+            "Un cours a besoin d'au moins une leçon pour être publié.",
+        ),
+        "quiz_without_questions" => (
+            "Every quiz needs at least one question before the course is published.",
+            "Chaque quiz a besoin d'au moins une question avant que le cours soit publié.",
+        ),
+        "course_not_draft" => (
+            "Learners see this course: withdraw it (make it a draft) before changing its quizzes.",
+            "Des apprenants voient ce cours : retirez-le (repassez-le en brouillon) avant de modifier ses quiz.",
+        ),
+        "course_has_attempts" => (
+            "Learners have already attempted this quiz: its questions and answers can no longer change (add a new quiz instead).",
+            "Des apprenants ont déjà tenté ce quiz : ses questions et ses réponses ne peuvent plus changer (ajoutez plutôt un nouveau quiz).",
+        ),
+        "course_audience_visibility_locked" => (
+            "This audience would make the course's discussion group public or private: keep a restricted audience restricted, or an open one open.",
+            "Ce public rendrait le groupe de discussion du cours public ou privé : gardez restreint un public restreint, ou ouvert un public ouvert.",
+        ),
         _ => return None,
     })
 }

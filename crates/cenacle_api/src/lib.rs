@@ -24,9 +24,9 @@ use error::ApiError;
 use ops::Metrics;
 use rate_limit::Limits;
 use routes::{
-    account, admin, approval, auctions, champions, community, email, engagement, federation,
-    groups, instance, media, membership, moderation, notifications, onboarding, posts, queue,
-    removals, reports, shop, training,
+    account, admin, approval, auctions, champions, community, course_authoring, email, engagement,
+    federation, groups, instance, media, membership, moderation, notifications, onboarding, posts,
+    queue, removals, reports, shop, training,
 };
 use std::sync::Arc;
 use tower_http::{
@@ -172,7 +172,26 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(onboarding::mine))
         .routes(routes!(onboarding::dismiss_welcome))
         .routes(routes!(training::list_courses, training::create_course))
-        .routes(routes!(training::get_course))
+        .routes(routes!(training::get_course, course_authoring::edit_course))
+        .routes(routes!(course_authoring::add_lesson))
+        .routes(routes!(course_authoring::reorder_lessons))
+        .routes(routes!(
+            course_authoring::edit_lesson,
+            course_authoring::delete_lesson
+        ))
+        .routes(routes!(course_authoring::add_quiz))
+        .routes(routes!(
+            course_authoring::edit_quiz,
+            course_authoring::delete_quiz
+        ))
+        .routes(routes!(
+            course_authoring::quiz_questions,
+            course_authoring::add_question
+        ))
+        .routes(routes!(
+            course_authoring::edit_question,
+            course_authoring::delete_question
+        ))
         .routes(routes!(training::publish_course))
         .routes(routes!(training::enrol))
         .routes(routes!(training::my_progress))

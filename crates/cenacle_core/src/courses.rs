@@ -98,7 +98,7 @@ pub struct CourseInput {
     pub quizzes: Vec<QuizInput>,
 }
 
-fn invalid(field: &'static str, code: &'static str) -> CoreError {
+pub(crate) fn invalid(field: &'static str, code: &'static str) -> CoreError {
     ValidationError { field, code }.into()
 }
 
@@ -109,21 +109,78 @@ fn required_text(field: &'static str, text: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
-/// Everything that can be checked before anything is written: an invalid course is refused
-/// whole, with the first problem's code.
-pub fn check_course(input: &CourseInput) -> Result<(), CoreError> {
-    required_text("title_fr", &input.title_fr)?;
-    required_text("title_en", &input.title_en)?;
-    let complete = match input.audience.as_str() {
+/// An audience names its value: a group, a reputation or a badge.
+pub(crate) fn check_audience(
+    audience: &str,
+    group: bool,
+    reputation: bool,
+    badge: bool,
+) -> Result<(), CoreError> {
+    let complete = match audience {
         "everyone" => true,
-        "group" => input.audience_group.is_some(),
-        "reputation" => input.audience_reputation.is_some(),
-        "badge" => input.audience_badge.is_some(),
+        "group" => group,
+        "reputation" => reputation,
+        "badge" => badge,
         _ => return Err(invalid("audience", "unknown_audience")),
     };
     if !complete {
         return Err(TrainingRefusal::AudienceIncomplete.into());
     }
+    Ok(())
+}
+
+pub(crate) fn check_lesson(lesson: &LessonInput) -> Result<(), CoreError> {
+    required_text("lessons.title_fr", &lesson.title_fr)?;
+    required_text("lessons.title_en", &lesson.title_en)?;
+    if !(1..=1440).contains(&lesson.minutes) {
+        return Err(invalid("lessons.minutes", "out_of_range"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_quiz_settings(
+    title_fr: &str,
+    title_en: &str,
+    pass_mark: i32,
+    max_attempts: Option<i32>,
+    cool_down_seconds: i32,
+) -> Result<(), CoreError> {
+    required_text("quizzes.title_fr", title_fr)?;
+    required_text("quizzes.title_en", title_en)?;
+    check_pass_mark(pass_mark)?;
+    if max_attempts.is_some_and(|m| m < 1) {
+        return Err(invalid("quizzes.max_attempts", "out_of_range"));
+    }
+    if !(0..=365 * 86_400).contains(&cool_down_seconds) {
+        return Err(invalid("quizzes.cool_down_seconds", "out_of_range"));
+    }
+    Ok(())
+}
+
+pub(crate) fn check_question_input(question: &QuestionInput) -> Result<(), CoreError> {
+    let kind = QuestionKind::parse(&question.kind)
+        .ok_or_else(|| invalid("questions.kind", "unknown_kind"))?;
+    required_text("questions.prompt_fr", &question.prompt_fr)?;
+    required_text("questions.prompt_en", &question.prompt_en)?;
+    let flags: Vec<bool> = question.choices.iter().map(|c| c.correct).collect();
+    check_question(kind, &flags, question.numeric_answer)?;
+    if !question.numeric_tolerance.is_finite() {
+        return Err(invalid("questions.numeric_tolerance", "out_of_range"));
+    }
+    Ok(())
+}
+
+/// Everything that can be checked before anything is written: an invalid course is refused
+/// whole, with the first problem's code.
+pub fn check_course(input: &CourseInput) -> Result<(), CoreError> {
+    required_text("title_fr", &input.title_fr)?;
+    required_text("title_en", &input.title_en)?;
+    check_audience(
+        &input.audience,
+        input.audience_group.is_some(),
+        input.audience_reputation.is_some(),
+        input.audience_badge.is_some(),
+    )?;
     if input
         .validity_days
         .is_some_and(|d| !(1..=3650).contains(&d))
@@ -133,40 +190,33 @@ pub fn check_course(input: &CourseInput) -> Result<(), CoreError> {
     let lesson_positions: Vec<i32> = input.lessons.iter().map(|l| l.position).collect();
     check_order(&lesson_positions)?;
     for lesson in &input.lessons {
-        required_text("lessons.title_fr", &lesson.title_fr)?;
-        required_text("lessons.title_en", &lesson.title_en)?;
-        if !(1..=1440).contains(&lesson.minutes) {
-            return Err(invalid("lessons.minutes", "out_of_range"));
-        }
+        check_lesson(lesson)?;
+    }
+    // A course written whole and published at once obeys the rule of publishing.
+    if input.published && input.lessons.is_empty() {
+        return Err(TrainingRefusal::CourseWithoutLessons.into());
     }
     let quiz_positions: Vec<i32> = input.quizzes.iter().map(|q| q.position).collect();
     check_order(&quiz_positions)?;
     for quiz in &input.quizzes {
-        required_text("quizzes.title_fr", &quiz.title_fr)?;
-        required_text("quizzes.title_en", &quiz.title_en)?;
-        check_pass_mark(quiz.pass_mark)?;
+        check_quiz_settings(
+            &quiz.title_fr,
+            &quiz.title_en,
+            quiz.pass_mark,
+            quiz.max_attempts,
+            quiz.cool_down_seconds,
+        )?;
         if quiz
             .after_lesson
             .is_some_and(|p| !lesson_positions.contains(&p))
         {
             return Err(TrainingRefusal::QuizAfterUnknownLesson.into());
         }
-        if quiz.max_attempts.is_some_and(|m| m < 1) {
-            return Err(invalid("quizzes.max_attempts", "out_of_range"));
-        }
-        if !(0..=365 * 86_400).contains(&quiz.cool_down_seconds) {
-            return Err(invalid("quizzes.cool_down_seconds", "out_of_range"));
-        }
         if quiz.questions.is_empty() {
             return Err(TrainingRefusal::QuizWithoutCorrectAnswer.into());
         }
         for question in &quiz.questions {
-            let kind = QuestionKind::parse(&question.kind)
-                .ok_or_else(|| invalid("questions.kind", "unknown_kind"))?;
-            required_text("questions.prompt_fr", &question.prompt_fr)?;
-            required_text("questions.prompt_en", &question.prompt_en)?;
-            let flags: Vec<bool> = question.choices.iter().map(|c| c.correct).collect();
-            check_question(kind, &flags, question.numeric_answer)?;
+            check_question_input(question)?;
         }
     }
     Ok(())
@@ -222,6 +272,29 @@ async fn local_group_id(conn: &mut Conn, name: &str) -> Result<i64, CoreError> {
     Ok(group.id)
 }
 
+/// The ids of an audience's group and badge (the one the audience names).
+pub(crate) async fn resolve_audience(
+    conn: &mut Conn,
+    audience: &str,
+    group: Option<&str>,
+    badge: Option<&str>,
+) -> Result<(Option<i64>, Option<i64>), CoreError> {
+    let group_id = match group {
+        Some(name) if audience == "group" => Some(local_group_id(conn, name).await?),
+        _ => None,
+    };
+    let badge_id = match badge {
+        Some(slug) if audience == "badge" => Some(
+            badges::badge_by_slug(conn, slug)
+                .await?
+                .ok_or(CoreError::NotFound("badge"))?
+                .id,
+        ),
+        _ => None,
+    };
+    Ok((group_id, badge_id))
+}
+
 /// Writes the course, its badge, its discussion group (owned by the trainer), its lessons,
 /// quizzes, questions and choices, all in the caller's transaction: a refusal anywhere
 /// leaves nothing behind.
@@ -233,19 +306,13 @@ pub async fn create_course(
     require(session, Permission::ManageTraining)?;
     let input = &prepared.input;
     let owner = session.account.person_id;
-    let audience_group_id = match &input.audience_group {
-        Some(name) if input.audience == "group" => Some(local_group_id(conn, name).await?),
-        _ => None,
-    };
-    let audience_badge_id = match &input.audience_badge {
-        Some(slug) if input.audience == "badge" => Some(
-            badges::badge_by_slug(conn, slug)
-                .await?
-                .ok_or(CoreError::NotFound("badge"))?
-                .id,
-        ),
-        _ => None,
-    };
+    let (audience_group_id, audience_badge_id) = resolve_audience(
+        conn,
+        &input.audience,
+        input.audience_group.as_deref(),
+        input.audience_badge.as_deref(),
+    )
+    .await?;
     let unlock_group_id = match &input.unlock_group {
         Some(name) => {
             let group = local_group_id(conn, name).await?;
@@ -484,7 +551,28 @@ pub async fn courses(
     Ok(store::courses(conn, viewer, is_trainer(caller)).await?)
 }
 
-/// The course's owner or a trainer publishes (or withdraws) a course.
+/// The cover image's file of each course that has one, as (course id, file name): pages
+/// show it under `/media/`.
+pub async fn cover_files(
+    conn: &mut Conn,
+    rows: &[CourseRow],
+) -> Result<Vec<(i64, String)>, CoreError> {
+    let ids: Vec<i64> = rows.iter().filter_map(|c| c.cover_media_id).collect();
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let files = cenacle_db::media::media_by_ids(conn, &ids).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|c| {
+            let media = files.iter().find(|m| Some(m.id) == c.cover_media_id)?;
+            Some((c.id, media.file_name.clone()))
+        })
+        .collect())
+}
+
+/// The course's owner or a trainer publishes (or withdraws) a course. A course is published
+/// with at least one lesson and no quiz without questions (a draft is written bit by bit).
 pub async fn set_published(
     conn: &mut Conn,
     session: &Session,
@@ -492,9 +580,20 @@ pub async fn set_published(
     published: bool,
 ) -> Result<(), CoreError> {
     require(session, Permission::ManageTraining)?;
-    store::course(conn, id)
+    // Locked: a lesson deleted or a quiz added while this checks cannot slip past it.
+    cenacle_db::course_authoring::lock_course(conn, id)
         .await?
         .ok_or(CoreError::NotFound("course"))?;
+    if published {
+        if store::lessons(conn, id).await?.is_empty() {
+            return Err(TrainingRefusal::CourseWithoutLessons.into());
+        }
+        for quiz in store::quizzes(conn, id).await? {
+            if store::questions(conn, quiz.id).await?.is_empty() {
+                return Err(TrainingRefusal::QuizWithoutQuestions.into());
+            }
+        }
+    }
     Ok(store::set_published(conn, id, published).await?)
 }
 
@@ -756,5 +855,14 @@ mod tests {
         let mut audience = course();
         audience.audience = "badge".into();
         assert_eq!(refusal(&audience), Some("course_audience_incomplete"));
+        let mut empty = course();
+        empty.lessons.clear();
+        empty.quizzes.clear();
+        assert_eq!(refusal(&empty), Some("course_without_lessons"));
+        empty.published = false;
+        assert_eq!(refusal(&empty), None, "a draft is written bit by bit");
+        let mut tolerance = course();
+        tolerance.quizzes[0].questions[0].numeric_tolerance = f64::NAN;
+        assert_eq!(refusal(&tolerance), Some("out_of_range"));
     }
 }

@@ -27,6 +27,7 @@ pub mod champions;
 pub mod comments;
 pub mod contests;
 mod context;
+pub mod course_authoring;
 pub mod courses;
 pub mod digests;
 mod error;

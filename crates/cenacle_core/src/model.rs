@@ -15,6 +15,6 @@ pub use cenacle_db::{
     groups::Proposal,
     media::{Attachment, Media},
     shop::{MonthPoints, Order, PendingCount, PointsStanding, Reward},
-    training::{AttemptRow, CourseRow, QuizRow},
+    training::{AttemptRow, ChoiceRow, CourseRow, LessonRow, QuestionRow, QuizRow},
     ConstraintViolation, DbError, PoolStats, PoolStatus,
 };

@@ -103,6 +103,9 @@ pub async fn start_attempt(
     if !store::lock_enrolment(conn, quiz.course_id, caller.person_id).await? {
         return Err(TrainingRefusal::NotEnrolled.into());
     }
+    // Read under a shared lock: the quiz's questions cannot change between this check and
+    // the attempt's insert (see `course_authoring`, which refuses once an attempt exists).
+    cenacle_db::course_authoring::share_course(conn, quiz.course_id).await?;
     // The audience is the course's today: a member who left its group or lost its badge
     // since enrolling is not certified for it.
     if !crate::courses::in_audience(conn, caller, &course).await? {

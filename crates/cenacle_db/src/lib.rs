@@ -14,6 +14,7 @@ pub mod bounties;
 pub mod builtin_courses;
 pub mod champions;
 pub mod content;
+pub mod course_authoring;
 pub mod digests;
 pub mod embedded;
 pub mod engagement;

@@ -44,6 +44,22 @@ pub enum TrainingRefusal {
     /// question, or no number for a numeric one.
     #[error("answer_invalid")]
     AnswerInvalid,
+    /// Publishing a course with no lesson.
+    #[error("course_without_lessons")]
+    CourseWithoutLessons,
+    /// Publishing a course with a quiz that has no question yet.
+    #[error("quiz_without_questions")]
+    QuizWithoutQuestions,
+    /// A quiz's questions (or the quiz itself) changed while learners see the course: the
+    /// trainer withdraws it first.
+    #[error("course_not_draft")]
+    CourseNotDraft,
+    /// A quiz's questions (or the quiz itself) changed after learners attempted it.
+    #[error("course_has_attempts")]
+    CourseHasAttempts,
+    /// An audience change that would turn the discussion group public or private.
+    #[error("course_audience_visibility_locked")]
+    AudienceVisibilityLocked,
 }
 
 /// The HTTP family a refusal belongs to.
@@ -55,7 +71,7 @@ pub enum TrainingStatus {
 }
 
 impl TrainingRefusal {
-    pub const CODES: [&'static str; 13] = [
+    pub const CODES: [&'static str; 18] = [
         "quiz_without_correct_answer",
         "single_choice_with_several_answers",
         "pass_mark_out_of_range",
@@ -69,6 +85,11 @@ impl TrainingRefusal {
         "quiz_cooling_down",
         "attempt_already_submitted",
         "answer_invalid",
+        "course_without_lessons",
+        "quiz_without_questions",
+        "course_not_draft",
+        "course_has_attempts",
+        "course_audience_visibility_locked",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -87,6 +108,11 @@ impl TrainingRefusal {
             CoolingDown { .. } => "quiz_cooling_down",
             AlreadySubmitted => "attempt_already_submitted",
             AnswerInvalid => "answer_invalid",
+            CourseWithoutLessons => "course_without_lessons",
+            QuizWithoutQuestions => "quiz_without_questions",
+            CourseNotDraft => "course_not_draft",
+            CourseHasAttempts => "course_has_attempts",
+            AudienceVisibilityLocked => "course_audience_visibility_locked",
         }
     }
 
@@ -101,7 +127,14 @@ impl TrainingRefusal {
             | AudienceIncomplete
             | AnswerInvalid => TrainingStatus::Invalid,
             PrerequisitesUnmet | NotInAudience | NotEnrolled => TrainingStatus::Forbidden,
-            AttemptsExhausted | CoolingDown { .. } | AlreadySubmitted => TrainingStatus::Conflict,
+            AttemptsExhausted
+            | CoolingDown { .. }
+            | AlreadySubmitted
+            | CourseWithoutLessons
+            | QuizWithoutQuestions
+            | CourseNotDraft
+            | CourseHasAttempts
+            | AudienceVisibilityLocked => TrainingStatus::Conflict,
         }
     }
 }

@@ -5,8 +5,9 @@
 use crate::{
     pages::{
         account, admin, approval, auctions, badges, bounty, certificates, champions, composer,
-        contests, courses, email, feed, groups, join_requests, leaderboard, notifications,
-        onboarding_admin, person, post, proposals, reports, search, shop, votes, welcome, widgets,
+        contests, course_authoring, courses, email, feed, groups, join_requests, leaderboard,
+        notifications, onboarding_admin, person, post, proposals, reports, search, shop, votes,
+        welcome, widgets,
     },
     render::PageError,
     session::Visitor,
@@ -127,7 +128,61 @@ pub fn router(state: AppState) -> Router {
         .route("/auctions/{id}/cancel", post_route(auctions::cancel))
         .route("/certificates/{code}", get(certificates::show))
         .route("/courses", get(courses::list))
+        .route(
+            "/courses/new",
+            get(course_authoring::new_form).post(course_authoring::create),
+        )
         .route("/courses/{id}", get(courses::show))
+        .route(
+            "/courses/{id}/edit",
+            get(course_authoring::edit_form)
+                .post(course_authoring::save)
+                // The editor carries the cover image.
+                .layer(DefaultBodyLimit::max(
+                    state.ctx.settings.media.max_image_bytes + 1024 * 1024,
+                )),
+        )
+        .route(
+            "/courses/{id}/publish",
+            post_route(course_authoring::publish),
+        )
+        .route(
+            "/courses/{id}/lessons",
+            post_route(course_authoring::add_lesson),
+        )
+        .route(
+            "/courses/{id}/quizzes",
+            post_route(course_authoring::add_quiz),
+        )
+        .route(
+            "/lessons/{id}/edit",
+            get(course_authoring::lesson_form).post(course_authoring::save_lesson),
+        )
+        .route("/lessons/{id}/up", post_route(course_authoring::lesson_up))
+        .route(
+            "/lessons/{id}/delete",
+            post_route(course_authoring::delete_lesson),
+        )
+        .route(
+            "/quizzes/{id}/edit",
+            get(course_authoring::quiz_form).post(course_authoring::save_quiz),
+        )
+        .route(
+            "/quizzes/{id}/delete",
+            post_route(course_authoring::delete_quiz),
+        )
+        .route(
+            "/quizzes/{id}/questions",
+            post_route(course_authoring::add_question),
+        )
+        .route(
+            "/quizzes/{quiz}/questions/{id}/delete",
+            post_route(course_authoring::delete_question),
+        )
+        .route(
+            "/questions/{id}/edit",
+            get(course_authoring::question_form).post(course_authoring::save_question),
+        )
         .route("/courses/{id}/enrol", post_route(courses::enrol))
         .route("/courses/{id}/statistics", get(courses::statistics))
         .route(

@@ -4,6 +4,7 @@ pub mod approval;
 pub mod auctions;
 pub mod champions;
 pub mod community;
+pub mod course_authoring;
 pub mod email;
 pub mod engagement;
 pub mod federation;

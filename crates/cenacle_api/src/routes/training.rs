@@ -14,7 +14,7 @@ use axum::{
     http::StatusCode,
     Json,
 };
-use cenacle_core::model::{AttemptRow, CourseRow, QuizRow};
+use cenacle_core::model::{AttemptRow, CourseRow, LessonRow, QuizRow};
 use cenacle_core::{
     certificates::{self, Certificate},
     courses::{
@@ -130,7 +130,30 @@ pub struct CourseRequest {
     pub quizzes: Vec<QuizRequest>,
 }
 
-fn everyone() -> String {
+impl From<QuestionRequest> for QuestionInput {
+    fn from(x: QuestionRequest) -> Self {
+        QuestionInput {
+            kind: x.kind,
+            prompt_fr: x.prompt_fr,
+            prompt_en: x.prompt_en,
+            explanation_fr: x.explanation_fr,
+            explanation_en: x.explanation_en,
+            numeric_answer: x.numeric_answer,
+            numeric_tolerance: x.numeric_tolerance,
+            choices: x
+                .choices
+                .into_iter()
+                .map(|c| ChoiceInput {
+                    label_fr: c.label_fr,
+                    label_en: c.label_en,
+                    correct: c.correct,
+                })
+                .collect(),
+        }
+    }
+}
+
+pub(crate) fn everyone() -> String {
     "everyone".into()
 }
 
@@ -174,28 +197,7 @@ impl From<CourseRequest> for CourseInput {
                     pass_mark: q.pass_mark,
                     max_attempts: q.max_attempts,
                     cool_down_seconds: q.cool_down_seconds,
-                    questions: q
-                        .questions
-                        .into_iter()
-                        .map(|x| QuestionInput {
-                            kind: x.kind,
-                            prompt_fr: x.prompt_fr,
-                            prompt_en: x.prompt_en,
-                            explanation_fr: x.explanation_fr,
-                            explanation_en: x.explanation_en,
-                            numeric_answer: x.numeric_answer,
-                            numeric_tolerance: x.numeric_tolerance,
-                            choices: x
-                                .choices
-                                .into_iter()
-                                .map(|c| ChoiceInput {
-                                    label_fr: c.label_fr,
-                                    label_en: c.label_en,
-                                    correct: c.correct,
-                                })
-                                .collect(),
-                        })
-                        .collect(),
+                    questions: q.questions.into_iter().map(QuestionInput::from).collect(),
                 })
                 .collect(),
         }
@@ -245,6 +247,20 @@ pub struct LessonView {
     pub body_fr: String,
     pub body_en: String,
     pub minutes: i32,
+}
+
+impl From<LessonRow> for LessonView {
+    fn from(l: LessonRow) -> Self {
+        LessonView {
+            id: l.id,
+            position: l.position,
+            title_fr: l.title_fr,
+            title_en: l.title_en,
+            body_fr: l.body_fr,
+            body_en: l.body_en,
+            minutes: l.minutes,
+        }
+    }
 }
 
 /// A quiz's settings (its questions come with an attempt, without their answers).
@@ -298,19 +314,7 @@ impl From<Course> for CourseView {
             discussion_group: c.discussion_group,
             unlock_group: c.unlock_group,
             badge_id: c.row.badge_id,
-            lessons: c
-                .lessons
-                .into_iter()
-                .map(|l| LessonView {
-                    id: l.id,
-                    position: l.position,
-                    title_fr: l.title_fr,
-                    title_en: l.title_en,
-                    body_fr: l.body_fr,
-                    body_en: l.body_en,
-                    minutes: l.minutes,
-                })
-                .collect(),
+            lessons: c.lessons.into_iter().map(LessonView::from).collect(),
             quizzes: c.quizzes.iter().map(QuizView::from).collect(),
         }
     }

@@ -66,6 +66,10 @@ pub struct CourseLine {
     id: i64,
     title: String,
     summary: String,
+    /// The cover image's address; its alt text is the title.
+    cover: Option<String>,
+    /// A draft (trainers see theirs in the list).
+    draft: bool,
 }
 
 #[derive(Template)]
@@ -73,17 +77,35 @@ pub struct CourseLine {
 struct CoursesPage {
     c: Chrome,
     courses: Vec<CourseLine>,
+    /// Whether the visitor writes courses: the way to a new one shows.
+    trainer: bool,
+}
+
+/// Whether the visitor writes courses (the core checks again on every action).
+fn is_trainer(v: &Visitor) -> bool {
+    v.session
+        .as_ref()
+        .is_some_and(|s| s.account.role.allows(Permission::ManageTraining))
+}
+
+fn cover_of(covers: &[(i64, String)], course: i64) -> Option<String> {
+    covers
+        .iter()
+        .find(|(c, _)| *c == course)
+        .map(|(_, file)| format!("/media/{file}"))
 }
 
 pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
     let caller = v.caller();
     let found = async {
         let mut conn = state.ctx.conn().await?;
-        courses::courses(&mut conn, caller.as_ref()).await
+        let rows = courses::courses(&mut conn, caller.as_ref()).await?;
+        let covers = courses::cover_files(&mut conn, &rows).await?;
+        Ok::<_, CoreError>((rows, covers))
     }
     .await;
-    let rows = match found {
-        Ok(rows) => rows,
+    let (rows, covers) = match found {
+        Ok(found) => found,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
     page(
@@ -97,8 +119,11 @@ pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
                     id: c.id,
                     title: pick(v.words, &c.title_fr, &c.title_en),
                     summary: pick(v.words, &c.summary_fr, &c.summary_en),
+                    cover: cover_of(&covers, c.id),
+                    draft: !c.published,
                 })
                 .collect(),
+            trainer: is_trainer(&v),
         },
     )
 }
@@ -127,6 +152,8 @@ struct CoursePage {
     id: i64,
     title: String,
     summary: String,
+    cover: Option<String>,
+    draft: bool,
     group: String,
     signed_in: bool,
     enrolled: bool,
@@ -154,10 +181,11 @@ async fn course_page(
             Some(c) => Some(courses::progress(&mut conn, &state.ctx, c, id).await?),
             None => None,
         };
-        Ok::<_, CoreError>((course, progress))
+        let covers = courses::cover_files(&mut conn, std::slice::from_ref(&course.row)).await?;
+        Ok::<_, CoreError>((course, progress, covers))
     }
     .await;
-    let (course, progress) = match read {
+    let (course, progress, covers) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
@@ -174,6 +202,8 @@ async fn course_page(
             id,
             title: pick(v.words, &course.row.title_fr, &course.row.title_en),
             summary: pick(v.words, &course.row.summary_fr, &course.row.summary_en),
+            cover: cover_of(&covers, id),
+            draft: !course.row.published,
             group: course.discussion_group.clone(),
             signed_in: caller.is_some(),
             enrolled: progress.as_ref().is_some_and(|p| p.enrolled_at.is_some()),
@@ -210,10 +240,7 @@ async fn course_page(
             certificate: progress
                 .and_then(|p| p.certificate)
                 .map(|c| (format!("/certificates/{}", c.code), c.valid)),
-            trainer: v
-                .session
-                .as_ref()
-                .is_some_and(|s| s.account.role.allows(Permission::ManageTraining)),
+            trainer: is_trainer(v),
             refused,
         },
     )

@@ -10,6 +10,7 @@ pub mod certificates;
 pub mod champions;
 pub mod composer;
 pub mod contests;
+pub mod course_authoring;
 pub mod courses;
 pub mod email;
 pub mod feed;
