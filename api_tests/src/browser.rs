@@ -206,6 +206,22 @@ impl Browser {
         self.client.source().await.unwrap()
     }
 
+    /// A key page: its screenshot, and no serious or critical accessibility violation on it.
+    pub async fn key_page(&self, name: &str) {
+        self.screenshot(name).await;
+        let violations = self.serious_accessibility_violations().await;
+        assert!(violations.is_empty(), "{name}: {violations:#?}");
+    }
+
+    /// Clicks `css` (a form's button whose answer is a new page) and waits until that page
+    /// replaced this one: reading the old page's fields would race the navigation.
+    pub async fn click_and_wait_reload(&self, css: &str) {
+        self.js_value("document.body.dataset.before = 'click'; return null")
+            .await;
+        self.click(css).await;
+        self.wait_count("body[data-before]", 0).await;
+    }
+
     /// Saves what the browser shows as `docs/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) {
         let png = self.client.screenshot().await.unwrap();

@@ -790,21 +790,6 @@ async fn the_attempts_limit_and_the_audience_hold() {
     );
 }
 
-/// Clicks `css` and waits until the page it leads to replaced this one.
-async fn click_and_wait(b: &Browser, css: &str) {
-    b.js_value("document.body.dataset.before = 'click'; return null")
-        .await;
-    b.click(css).await;
-    b.wait_count("body[data-before]", 0).await;
-}
-
-/// Screenshot of a key page, and no serious or critical accessibility violation on it.
-async fn key_page(b: &Browser, name: &str) {
-    b.screenshot(name).await;
-    let violations = b.serious_accessibility_violations().await;
-    assert!(violations.is_empty(), "{name}: {violations:#?}");
-}
-
 /// The learner's path in the browser, in French: the courses, enrolling, the lessons, a
 /// failed quiz with its explanations, a passed one, and the certificate's page.
 #[tokio::test]
@@ -836,20 +821,22 @@ async fn a_learner_takes_a_course_in_the_browser() {
 
     b.goto(&alpha.url("/courses")).await;
     assert_eq!(b.text("h1").await, "Cours");
-    click_and_wait(&b, &format!("#courses a[href='/courses/{id}']")).await;
+    b.click_and_wait_reload(&format!("#courses a[href='/courses/{id}']"))
+        .await;
     assert_eq!(b.text("h1").await, "Les bases du produit");
-    click_and_wait(&b, "#enrol").await;
+    b.click_and_wait_reload("#enrol").await;
     assert_eq!(
         b.text("#lessons-progress").await,
         "Leçons terminées : 0 / 2"
     );
-    key_page(&b, "course-fr").await;
+    b.key_page("course-fr").await;
     assert!(
         !b.source().await.contains("course-statistics"),
         "for trainers only"
     );
     for position in [1, 2] {
-        click_and_wait(&b, &format!("#lesson-{position} a")).await;
+        b.click_and_wait_reload(&format!("#lesson-{position} a"))
+            .await;
         if position == 1 {
             assert_eq!(
                 b.text("#lesson-body strong").await,
@@ -857,7 +844,7 @@ async fn a_learner_takes_a_course_in_the_browser() {
                 "Markdown rendered"
             );
         }
-        click_and_wait(&b, "#lesson-done").await;
+        b.click_and_wait_reload("#lesson-done").await;
     }
     assert_eq!(
         b.text("#lessons-progress").await,
@@ -865,17 +852,17 @@ async fn a_learner_takes_a_course_in_the_browser() {
     );
 
     // The quiz form: questions and choices, never the answers.
-    click_and_wait(&b, "#quizzes form button").await;
+    b.click_and_wait_reload("#quizzes form button").await;
     b.find("#quiz-form").await;
     let source = b.source().await;
     for secret in ["EXPLICATION", "correct"] {
         assert!(!source.contains(secret), "the form shows {secret}");
     }
-    key_page(&b, "quiz-form-fr").await;
+    b.key_page("quiz-form-fr").await;
     b.click("input[data-label='Rien']").await;
     b.click("input[data-label='A']").await;
     b.fill("#quiz-form input[inputmode=decimal]", "99").await;
-    click_and_wait(&b, "#quiz-submit").await;
+    b.click_and_wait_reload("#quiz-submit").await;
     let result = b.text("#attempt-result").await;
     assert!(
         result.starts_with("Votre note : 0 %") && result.ends_with("non réussi"),
@@ -885,28 +872,28 @@ async fn a_learner_takes_a_course_in_the_browser() {
         b.source().await.contains("EXPLICATION-DEUX"),
         "explained after"
     );
-    key_page(&b, "quiz-result-fr").await;
+    b.key_page("quiz-result-fr").await;
 
     // Again (no cool-down here), right this time: the certificate.
     b.goto(&alpha.url(&format!("/courses/{id}"))).await;
-    click_and_wait(&b, "#quizzes form button").await;
+    b.click_and_wait_reload("#quizzes form button").await;
     b.click("input[data-label='Télécharger']").await;
     b.click("input[data-label='A']").await;
     b.click("input[data-label='B']").await;
     b.fill("#quiz-form input[inputmode=decimal]", "15").await;
-    click_and_wait(&b, "#quiz-submit").await;
+    b.click_and_wait_reload("#quiz-submit").await;
     let result = b.text("#attempt-result").await;
     assert!(
         result.starts_with("Votre note : 100 %") && !result.contains("non réussi"),
         "{result}"
     );
-    click_and_wait(&b, "#attempt-certificate").await;
+    b.click_and_wait_reload("#attempt-certificate").await;
     assert_eq!(b.text("#certificate-holder").await, "lea");
     assert_eq!(
         b.text("#certificate-state").await,
         "Ce certificat est valide."
     );
-    key_page(&b, "certificate-fr").await;
+    b.key_page("certificate-fr").await;
     b.goto(&alpha.url(&format!("/courses/{id}/statistics")))
         .await;
     assert!(
@@ -924,7 +911,7 @@ async fn a_learner_takes_a_course_in_the_browser() {
     b.click("form.stack button[type=submit]").await;
     b.wait_text(".me", "admin").await;
     b.goto(&alpha.url(&format!("/courses/{id}"))).await;
-    click_and_wait(&b, "#course-statistics").await;
+    b.click_and_wait_reload("#course-statistics").await;
     assert_eq!(
         (
             b.text("#stats-enrolled").await,
@@ -934,7 +921,7 @@ async fn a_learner_takes_a_course_in_the_browser() {
         ("1".to_owned(), "1".to_owned(), "1".to_owned())
     );
     b.wait_count("#hardest-questions tbody tr", 3).await;
-    key_page(&b, "course-statistics-en").await;
+    b.key_page("course-statistics-en").await;
     b.close().await;
 }
 
@@ -1530,12 +1517,12 @@ async fn a_trainer_writes_a_course_in_the_browser() {
         .await;
     assert_eq!(status, 200, "{body}");
     b.goto(&alpha.url("/courses")).await;
-    click_and_wait(&b, "#new-course").await;
+    b.click_and_wait_reload("#new-course").await;
     b.fill("#title-fr", "Sécurité au quotidien").await;
     b.fill("#title-en", "Everyday safety").await;
     b.fill("#summary-fr", "Les bons gestes.").await;
     b.fill("#group-name", "securite").await;
-    click_and_wait(&b, "#course-create").await;
+    b.click_and_wait_reload("#course-create").await;
     let editor = b.path().await;
     assert!(editor.ends_with("/edit"), "{editor}");
     assert_eq!(
@@ -1544,7 +1531,7 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     );
 
     // Publishing waits for a lesson.
-    click_and_wait(&b, "#course-publish").await;
+    b.click_and_wait_reload("#course-publish").await;
     assert_eq!(
         b.text("#publish-refused").await,
         "Un cours a besoin d'au moins une leçon pour être publié."
@@ -1555,29 +1542,29 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     let cover = dir.path().join("cover.png");
     std::fs::write(&cover, TINY_PNG).unwrap();
     b.attach("#cover", &cover).await;
-    click_and_wait(&b, "#course-save").await;
+    b.click_and_wait_reload("#course-save").await;
     b.find("#course-saved").await;
     assert_eq!(b.image_width("#course-cover").await, 1, "the cover loads");
 
     // A lesson, its Markdown previewed then saved.
     b.fill("#lesson-title-fr", "Les gestes").await;
     b.fill("#lesson-title-en", "The moves").await;
-    click_and_wait(&b, "#lesson-add").await;
+    b.click_and_wait_reload("#lesson-add").await;
     b.fill("#body-fr", "Toujours **vérifier** deux fois.").await;
     b.fill("#body-en", "Always **check** twice.").await;
-    click_and_wait(&b, "#lesson-preview").await;
+    b.click_and_wait_reload("#lesson-preview").await;
     assert_eq!(b.text("#preview-fr strong").await, "vérifier");
-    key_page(&b, "lesson-editor-fr").await;
-    click_and_wait(&b, "#lesson-save").await;
+    b.key_page("lesson-editor-fr").await;
+    b.click_and_wait_reload("#lesson-save").await;
     b.find("#lesson-saved").await;
-    click_and_wait(&b, "#back-to-course").await;
+    b.click_and_wait_reload("#back-to-course").await;
     b.wait_count("#edit-lessons li", 1).await;
 
     // A quiz: a pass mark over 100 is refused beside its field, what was typed kept.
     b.fill("#quiz-title-fr", "Contrôle").await;
     b.fill("#quiz-title-en", "Check").await;
     b.fill("#quiz-pass-mark", "150").await;
-    click_and_wait(&b, "#quiz-add").await;
+    b.click_and_wait_reload("#quiz-add").await;
     assert_eq!(
         b.text("#quiz-pass-mark-error").await,
         "La note de passage est un pourcentage, de 0 à 100."
@@ -1588,7 +1575,7 @@ async fn a_trainer_writes_a_course_in_the_browser() {
         "Contrôle"
     );
     b.fill("#quiz-pass-mark", "100").await;
-    click_and_wait(&b, "#quiz-add").await;
+    b.click_and_wait_reload("#quiz-add").await;
     b.find("#no-questions").await;
 
     // A question without a right answer is refused beside its choices; then with one.
@@ -1600,7 +1587,7 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     b.fill("#label-en-2", "Never").await;
     b.fill("#explanation-fr", "Deux fois, comme dit la leçon.")
         .await;
-    click_and_wait(&b, "#question-add").await;
+    b.click_and_wait_reload("#question-add").await;
     assert!(
         b.text("#choices-error")
             .await
@@ -1608,12 +1595,12 @@ async fn a_trainer_writes_a_course_in_the_browser() {
         "beside the choices"
     );
     b.click("#correct-1").await;
-    click_and_wait(&b, "#question-add").await;
+    b.click_and_wait_reload("#question-add").await;
     b.wait_count("#edit-questions > li", 1).await;
     assert!(b.text("#edit-question-1").await.contains("bonne réponse"));
-    key_page(&b, "quiz-editor-fr").await;
+    b.key_page("quiz-editor-fr").await;
     // The question rewritten on its own page: its right answer still required.
-    click_and_wait(&b, "#edit-question-link-1").await;
+    b.click_and_wait_reload("#edit-question-link-1").await;
     assert_eq!(
         b.js_value("return document.querySelector('#label-fr-1').value")
             .await,
@@ -1621,7 +1608,7 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     );
     b.fill("#prompt-fr", "Combien de vérifications ?").await;
     b.click("#correct-1").await;
-    click_and_wait(&b, "#question-save").await;
+    b.click_and_wait_reload("#question-save").await;
     assert!(
         b.text("#choices-error")
             .await
@@ -1629,16 +1616,16 @@ async fn a_trainer_writes_a_course_in_the_browser() {
         "beside the choices"
     );
     b.click("#correct-1").await;
-    click_and_wait(&b, "#question-save").await;
+    b.click_and_wait_reload("#question-save").await;
     assert!(
         b.text("#edit-question-1")
             .await
             .starts_with("Combien de vérifications ?"),
         "rewritten"
     );
-    click_and_wait(&b, "#back-to-course").await;
-    key_page(&b, "course-editor-fr").await;
-    click_and_wait(&b, "#course-publish").await;
+    b.click_and_wait_reload("#back-to-course").await;
+    b.key_page("course-editor-fr").await;
+    b.click_and_wait_reload("#course-publish").await;
     assert_eq!(
         b.text("#course-state").await,
         "Publié : les membres le voient."
@@ -1664,10 +1651,11 @@ async fn a_trainer_writes_a_course_in_the_browser() {
         !b.source().await.contains("/courses/new"),
         "no new course link"
     );
-    click_and_wait(&b, &format!("#courses a[href='{course_path}']")).await;
+    b.click_and_wait_reload(&format!("#courses a[href='{course_path}']"))
+        .await;
     assert_eq!(b.text("h1").await, "Sécurité au quotidien");
     assert!(!b.source().await.contains("/edit"), "no editor link");
-    click_and_wait(&b, "#enrol").await;
+    b.click_and_wait_reload("#enrol").await;
     assert_eq!(b.text("#lesson-1 a").await, "Les gestes");
     for path in [editor.clone(), "/courses/new".to_owned()] {
         b.goto(&alpha.url(&path)).await;

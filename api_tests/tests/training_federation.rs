@@ -159,6 +159,22 @@ async fn a_public_courses_group_federates_and_a_restricted_ones_does_not() {
     )
     .await;
     let club_group = follow(&beta, &marie, &club_handle).await;
+    // Alpha received that Follow and holds it for approval (were the group public, it would
+    // be accepted here already, and the checks below would fail).
+    let mut alpha_db = connect(&alpha).await;
+    let club_follows = format!(
+        "SELECT count(*) FROM follow WHERE target_ap_id = {} AND state = 'pending'",
+        lit(&club_group)
+    );
+    eventually(
+        "alpha: the restricted group's follow, pending",
+        DEADLINE,
+        || async {
+            let mut db = connect(&alpha).await;
+            (number(&mut db, &club_follows).await == 1).then_some(())
+        },
+    )
+    .await;
 
     // Lea posts in the restricted course's group first, then in the public one.
     let secret = post_question(&alpha, &lea, "club_course", "Question réservée au club").await;
@@ -179,7 +195,6 @@ async fn a_public_courses_group_federates_and_a_restricted_ones_does_not() {
         follow_of(&beta, &marie, &club_group).await.unwrap()["state"],
         "pending"
     );
-    let mut alpha_db = connect(&alpha).await;
     assert_eq!(
         number(
             &mut alpha_db,

@@ -35,28 +35,12 @@ async fn sign_up(b: &Browser, alpha: &Instance, username: &str) {
     assert_eq!(b.text(".me").await, username, "signed in after signing up");
 }
 
-/// Screenshot of a key page, and no serious or critical accessibility violation on it.
-async fn key_page(b: &Browser, name: &str) {
-    b.screenshot(name).await;
-    let violations = b.serious_accessibility_violations().await;
-    assert!(violations.is_empty(), "{name}: {violations:#?}");
-}
-
 async fn sign_in(b: &Browser, alpha: &Instance, username: &str) {
     b.goto(&alpha.url("/signin")).await;
     b.fill("#username", username).await;
     b.fill("#password", PASSWORD).await;
     b.click("form.stack button[type=submit]").await;
     b.wait_text(".me", username).await;
-}
-
-/// Clicks `css` (a form's button whose answer is a page at the same path) and waits until
-/// that new page replaced this one: reading the old page's fields would race the navigation.
-async fn click_and_wait_reload(b: &Browser, css: &str) {
-    b.js_value("document.body.dataset.before = 'click'; return null")
-        .await;
-    b.click(css).await;
-    b.wait_count("body[data-before]", 0).await;
 }
 
 async fn sign_out(b: &Browser) {
@@ -71,7 +55,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
 
     // Alice signs up, joins the group and asks.
     sign_up(&b, &alpha, "alice").await;
-    key_page(&b, "groups-en").await;
+    b.key_page("groups-en").await;
     b.click("a[href='/groups/support']").await;
     b.click("form[action='/groups/support/join'] button").await;
     b.click("a[href='/groups/support/ask']").await;
@@ -83,7 +67,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     std::fs::write(&photo, TINY_PNG).unwrap();
     b.attach("#image", &photo).await;
     b.fill("#description", "The router, its light red").await;
-    key_page(&b, "composer-en").await;
+    b.key_page("composer-en").await;
     // The preview shows the Markdown as it will read and the image attached, the text kept.
     b.click("button[value=preview]").await;
     b.find("#preview-heading").await;
@@ -102,7 +86,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
             .as_deref(),
         Some("How do I reset the router?")
     );
-    key_page(&b, "composer-preview-en").await;
+    b.key_page("composer-preview-en").await;
     // A second preview keeps the image attached once, with no new file chosen.
     b.click("button[value=preview]").await;
     b.wait_count(".attached img", 1).await;
@@ -183,14 +167,14 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     let text = first.text().await.unwrap();
     assert!(text.contains("Accepted answer"), "{text}");
     assert!(text.contains("Hold the reset button"), "{text}");
-    key_page(&b, "question-en").await;
+    b.key_page("question-en").await;
 
     // Bob's profile counts the accepted answer; reward points show on one's own profile only.
     b.goto(&alpha.url("/people/bob")).await;
     let figures = b.text(".figures").await;
     assert!(figures.contains("Accepted answers\n1"), "{figures}");
     assert!(!figures.contains("Reward points"), "{figures}");
-    key_page(&b, "profile-en").await;
+    b.key_page("profile-en").await;
     b.click("header a.me").await;
     b.wait_path("my profile", |p| p == "/people/alice").await;
     assert!(b.text(".figures").await.contains("Reward points"));
@@ -202,7 +186,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     let first = b.text(".board tbody tr:first-child").await;
     assert!(first.starts_with("1 bob"), "{first}");
     assert!(b.text(".board tr.mine").await.contains("alice"));
-    key_page(&b, "leaderboard-en").await;
+    b.key_page("leaderboard-en").await;
     b.close().await;
 
     // The same pages in French, for a browser that asks for French.
@@ -212,7 +196,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     assert_eq!(marker, "✔ Réponse acceptée");
     assert_eq!(fr.text("#answers-heading").await, "2 réponses");
     assert!(fr.source().await.contains("<html lang=\"fr\">"));
-    key_page(&fr, "question-fr").await;
+    fr.key_page("question-fr").await;
     fr.goto(&alpha.url("/groups")).await;
     assert_eq!(fr.text("h1").await, "Groupes");
     // The home page of someone not signed in: everything the instance shows to all.
@@ -222,7 +206,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         fr.text(&format!(".posts li a[href='{question}']")).await,
         "How do I reset the router?"
     );
-    key_page(&fr, "feed-fr").await;
+    fr.key_page("feed-fr").await;
     // Search, through its form.
     fr.click("a[href='/search']").await;
     fr.fill("#q", "router").await;
@@ -232,12 +216,12 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         fr.text(".posts li a[href^='/posts/']").await,
         "How do I reset the router?"
     );
-    key_page(&fr, "search-fr").await;
+    fr.key_page("search-fr").await;
     // The leaderboard, and a widget asked in French.
     fr.goto(&alpha.url("/leaderboard?period=month")).await;
     assert_eq!(fr.text("h1").await, "Classement");
     assert_eq!(fr.text(".sorts [aria-current]").await, "Ce mois-ci");
-    key_page(&fr, "leaderboard-fr").await;
+    fr.key_page("leaderboard-fr").await;
     fr.goto(&alpha.url("/widgets/answers?lang=fr")).await;
     assert_eq!(fr.text("h1").await, "Dernières réponses de la communauté");
     assert!(fr
@@ -245,9 +229,9 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
         .await
         .contains("Réponse acceptée"));
     fr.goto(&alpha.url("/signin")).await;
-    key_page(&fr, "sign-in-fr").await;
+    fr.key_page("sign-in-fr").await;
     fr.goto(&alpha.url("/groups/support")).await;
-    key_page(&fr, "group-fr").await;
+    fr.key_page("group-fr").await;
     fr.goto(&alpha.url("/nowhere")).await;
     assert_eq!(fr.text("h1").await, "Page introuvable");
     fr.close().await;
@@ -402,7 +386,7 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
         b.text("#title + p#form-error").await,
         "This field cannot be empty."
     );
-    key_page(&b, "composer-error-en").await;
+    b.key_page("composer-error-en").await;
     assert_eq!(
         b.find("#body")
             .await
@@ -489,7 +473,7 @@ async fn a_moderator_moves_an_idea_along_the_board() {
         .await
         .contains("Dark mode for the app"));
     assert!(!b.text("#col-submitted + ol").await.contains("Dark mode"));
-    key_page(&b, "idea-board-en").await;
+    b.key_page("idea-board-en").await;
     b.close().await;
 }
 
@@ -537,7 +521,7 @@ async fn a_member_follows_a_group_of_another_server_by_its_handle() {
         .await;
     assert_eq!(page, format!("/groups/support@{}", alpha.host));
     assert_eq!(b.text("h1").await, "Support");
-    key_page(&b, "remote-group-en").await;
+    b.key_page("remote-group-en").await;
     b.close().await;
 }
 
@@ -576,7 +560,7 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     }
     b.goto(&alpha.url("/groups/coffre")).await;
     assert_eq!(b.text("h1").await, "Coffre", "the card is shown");
-    key_page(&b, "private-group-card-en").await;
+    b.key_page("private-group-card-en").await;
     b.click("form[action='/groups/coffre/join'] button").await;
     b.find(".notice").await;
 
@@ -589,7 +573,7 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     b.goto(&alpha.url("/groups/coffre")).await;
     b.click("a[href='/groups/coffre/requests']").await;
     b.find(".requests li a[href='/people/dave']").await;
-    key_page(&b, "join-requests-en").await;
+    b.key_page("join-requests-en").await;
     b.click(".requests li button[value=approve]").await;
     b.find(".empty").await;
     sign_out(&b).await;
@@ -645,7 +629,7 @@ async fn a_moderator_removes_an_answer_and_restores_it() {
         "Removed by a moderator: Advertising",
     )
     .await;
-    key_page(&b, "removed-answer-en").await;
+    b.key_page("removed-answer-en").await;
     assert_eq!(answers_seen_by_all().await, 0, "hidden from everyone else");
     let (_, log) = alpha
         .get("/api/v1/groups/support/moderation-log", None)
@@ -744,7 +728,7 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
     b.wait_text("article form[data-vote] .score", "1").await;
     b.click(like).await;
     b.wait_text("article form[data-vote] .score", "0").await;
-    key_page(&b, "votes-en").await;
+    b.key_page("votes-en").await;
     sign_out(&b).await;
 
     // The admin (exempt from the reputation gate) offers 50 of her points; they are held at
@@ -794,7 +778,7 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
         50,
         "the points are held at once"
     );
-    key_page(&b, "bounty-en").await;
+    b.key_page("bounty-en").await;
     let carol_before = points(carol.clone()).await["balance"].as_i64().unwrap();
     b.click(&format!(
         "#answer-{answer} form[action$='/bounty/award'] button"
@@ -826,10 +810,11 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
     sign_in(&b, &alpha, "admin").await;
     b.click("header a[href='/admin/accounts']").await;
     b.find("#account-bob").await;
-    key_page(&b, "admin-accounts-en").await;
+    b.key_page("admin-accounts-en").await;
     let role = b.find("#role-bob").await;
     role.select_by_value("moderator").await.unwrap();
-    click_and_wait_reload(&b, "#account-bob form[action$='/role'] button").await;
+    b.click_and_wait_reload("#account-bob form[action$='/role'] button")
+        .await;
     b.wait_path("the accounts again", |p| p.starts_with("/admin/accounts"))
         .await;
     let (_, me) = alpha
@@ -857,11 +842,8 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
         .await;
     b.find("#instance-spam\\.test .state").await;
     b.fill("#weight-spam\\.test", "0.5").await;
-    click_and_wait_reload(
-        &b,
-        "#instance-spam\\.test form input[value=weight] ~ button",
-    )
-    .await;
+    b.click_and_wait_reload("#instance-spam\\.test form input[value=weight] ~ button")
+        .await;
     b.wait_path("the instances again", |p| p.starts_with("/admin/instances"))
         .await;
     assert_eq!(
@@ -873,7 +855,7 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
             .as_deref(),
         Some("0.5")
     );
-    key_page(&b, "admin-instances-en").await;
+    b.key_page("admin-instances-en").await;
     b.close().await;
 }
 
@@ -924,7 +906,7 @@ async fn a_member_redeems_rewards_in_the_shop_and_sees_her_orders_and_code() {
     b.click("header a[href='/shop']").await;
     b.find(&format!("#reward-{mug}")).await;
     let before = b.text("#balance").await;
-    key_page(&b, "shop-en").await;
+    b.key_page("shop-en").await;
     // The mug, delivered to her address.
     b.fill(&format!("#address-{mug}"), "1 rue de la Paix, Paris")
         .await;
@@ -939,7 +921,7 @@ async fn a_member_redeems_rewards_in_the_shop_and_sees_her_orders_and_code() {
     b.wait_path("her orders", |p| p.starts_with("/shop/orders"))
         .await;
     assert_eq!(b.text(".orders .code").await, "BOOK-123");
-    key_page(&b, "shop-orders-en").await;
+    b.key_page("shop-orders-en").await;
     // A second mug is more than what is left of her points: refused beside it, the address
     // kept, nothing taken.
     b.goto(&alpha.url("/shop")).await;
@@ -1000,7 +982,7 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
     b.click(&format!("#answer-{answer} a[href^='/report']"))
         .await;
     b.find("input[name=reason][value=spam]").await;
-    key_page(&b, "report-form-en").await;
+    b.key_page("report-form-en").await;
     // A reason is required: the browser keeps the form until one is chosen; the server
     // refuses a forged one and keeps what she typed.
     b.fill("#report-text", "<b>sells</b> chargers").await;
@@ -1035,7 +1017,7 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
         b.source().await.contains("&lt;b&gt;sells&lt;/b&gt;"),
         "the reporter's words as text"
     );
-    key_page(&b, "reports-queue-en").await;
+    b.key_page("reports-queue-en").await;
     b.fill(
         ".reports input[name=note]",
         "Advertising removed, seller banned",
@@ -1076,7 +1058,7 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
     );
     b.click("a[hreflang=fr]").await;
     b.wait_text(".report-status", "traité").await;
-    key_page(&b, "my-reports-fr").await;
+    b.key_page("my-reports-fr").await;
 
     // Nobody else may open the group's queue.
     b.goto(&alpha.url("/groups/support/reports?status=resolved"))
@@ -1104,7 +1086,8 @@ async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the
     b.find(".empty").await;
     b.click("input[name=enabled]").await;
     b.fill("#first-posts", "2").await;
-    click_and_wait_reload(&b, "form[action$='/pending/settings'] button").await;
+    b.click_and_wait_reload("form[action$='/pending/settings'] button")
+        .await;
     b.wait_path("the queue again", |p| p == "/groups/support/pending")
         .await;
     assert_eq!(
@@ -1134,7 +1117,7 @@ async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the
     // Both wait in the queue; the first is approved, the second rejected with a reason.
     b.goto(&alpha.url("/groups/support/pending")).await;
     b.wait_count(".reports > li", 2).await;
-    key_page(&b, "approval-queue-en").await;
+    b.key_page("approval-queue-en").await;
     b.click(&format!("#pending-{} button[value=approve]", ids[0]))
         .await;
     b.wait_count(".reports > li", 1).await;
@@ -1190,7 +1173,7 @@ async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
     b.fill("#proposal-purpose", "Sorties du dimanche").await;
     b.click("form[action='/proposals'] button").await;
     b.wait_text(".backing", "1 backer / 2").await;
-    key_page(&b, "proposals-en").await;
+    b.key_page("proposals-en").await;
     sign_out(&b).await;
 
     // Alice backs it: the group opens, she is invited, its title links to it.
@@ -1272,7 +1255,7 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     );
     // Edits the reward's name and price.
     b.click(&format!("#reward-{mug} details summary")).await;
-    key_page(&b, "shop-manager-en").await;
+    b.key_page("shop-manager-en").await;
     b.fill(&format!("#name-en-{mug}"), "Big brand mug").await;
     b.fill(&format!("#price-{mug}"), "55").await;
     b.click(&format!("form[action='/shop/rewards/{mug}/edit'] button"))
@@ -1356,7 +1339,7 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
         .await;
     let reply = b.text(".notifications li:first-child").await;
     assert!(reply.starts_with("bob replied to Which cable?"), "{reply}");
-    key_page(&b, "notifications-en").await;
+    b.key_page("notifications-en").await;
     b.click(".notifications li:first-child form button").await;
     b.wait_text("#unread-count", "1").await;
     b.click("#mark-all-read").await;
@@ -1372,7 +1355,7 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
     // Her local time, which her digests go by: UTC+01:00.
     b.js_value("document.querySelector('#utc-offset').value = '60'")
         .await;
-    key_page(&b, "account-en").await;
+    b.key_page("account-en").await;
     b.click("#save-preferences").await;
     b.wait_path("the saved preferences", |p| {
         p == "/account/notifications?saved=1"
@@ -1483,7 +1466,7 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
             p.starts_with("/auctions/") && p[10..].chars().all(|c| c.is_ascii_digit())
         })
         .await;
-    key_page(&manager, "auction-manager-en").await;
+    manager.key_page("auction-manager-en").await;
     let (_, reward) = alpha
         .get(&format!("/api/v1/shop/rewards/{seat}"), None)
         .await;
@@ -1497,7 +1480,7 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
     sign_in(&bea, &alpha, "bea").await;
     bea.goto(&alpha.url(&lot_path)).await;
     bea.fill("#amount", "10").await;
-    click_and_wait_reload(&bea, "#bid-form button").await;
+    bea.click_and_wait_reload("#bid-form button").await;
     bea.wait_count("#you-lead:not([hidden])", 1).await;
     bea.wait_text("#leading", "10 points").await;
 
@@ -1513,7 +1496,7 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
     carl.js_value("document.getElementById('amount').removeAttribute('min'); return null")
         .await;
     carl.fill("#amount", "10").await;
-    click_and_wait_reload(&carl, "#bid-form button").await;
+    carl.click_and_wait_reload("#bid-form button").await;
     carl.find("#bid-refused").await;
     assert_eq!(
         carl.find("#amount")
@@ -1525,12 +1508,12 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
         Some("10")
     );
     carl.fill("#amount", "15").await;
-    click_and_wait_reload(&carl, "#bid-form button").await;
+    carl.click_and_wait_reload("#bid-form button").await;
     carl.wait_count("#you-lead:not([hidden])", 1).await;
     // His page in French (his account's language was English).
     carl.click("a[hreflang='fr']").await;
     carl.wait_text("#lot-status", "en cours").await;
-    key_page(&carl, "auction-fr").await;
+    carl.key_page("auction-fr").await;
 
     // Bea's page, not reloaded, shows she was outbid; her points are free again.
     bea.wait_text("#leading", "15 points").await;
@@ -1545,7 +1528,9 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
 
     // The manager cancels: Carl's points and the seat go back.
     manager.goto(&alpha.url(&lot_path)).await;
-    click_and_wait_reload(&manager, "form[action$='/cancel'] button").await;
+    manager
+        .click_and_wait_reload("form[action$='/cancel'] button")
+        .await;
     manager.wait_text("#lot-status", "cancelled").await;
     let (_, reward) = alpha
         .get(&format!("/api/v1/shop/rewards/{seat}"), None)
@@ -1591,14 +1576,14 @@ async fn a_member_answers_her_champion_invitation_accepts_the_charter_and_leaves
         .await;
     assert_eq!(b.text("#champion-title").await, "Support champion");
     assert!(b.source().await.contains("href=\"/groups/support\""));
-    key_page(&b, "champion-invited-en").await;
-    click_and_wait_reload(&b, "#accept-invitation").await;
+    b.key_page("champion-invited-en").await;
+    b.click_and_wait_reload("#accept-invitation").await;
 
     // The charter: Markdown rendered, raw markup kept as text; accepting it makes her active.
     assert_eq!(b.text("#charter strong").await, "kind");
     assert!(b.text("#charter .body").await.contains("<b>helpful</b>"));
-    key_page(&b, "champion-charter-en").await;
-    click_and_wait_reload(&b, "#accept-charter").await;
+    b.key_page("champion-charter-en").await;
+    b.click_and_wait_reload("#accept-charter").await;
     b.wait_text("#champion-status", "You are a champion. Thank you!")
         .await;
     let (_, me) = alpha
@@ -1617,13 +1602,13 @@ async fn a_member_answers_her_champion_invitation_accepts_the_charter_and_leaves
     assert!(status == 200 || status == 201, "{status} {body}");
     b.goto(&alpha.url("/champions/me")).await;
     assert_eq!(b.text("#charter strong").await, "patient");
-    click_and_wait_reload(&b, "#accept-charter").await;
+    b.click_and_wait_reload("#accept-charter").await;
     b.wait_count("#charter", 0).await;
 
     // She leaves, saying why; the page keeps her reason.
     b.click("details.manage summary").await;
     b.fill("#leave-reason", "Less time this year").await;
-    click_and_wait_reload(&b, "#leave-programme").await;
+    b.click_and_wait_reload("#leave-programme").await;
     b.wait_text("#exit-reason", "Reason: Less time this year")
         .await;
     let (_, me) = alpha
@@ -1657,7 +1642,9 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     )
     .await;
     manager.fill("#contest-groups", "nosuchgroup").await;
-    click_and_wait_reload(&manager, "form[action='/contests'] button").await;
+    manager
+        .click_and_wait_reload("form[action='/contests'] button")
+        .await;
     manager.find("#contest-refused").await;
     assert_eq!(
         manager
@@ -1722,13 +1709,15 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     )
     .await;
     b.wait_count("#contest-board tr.mine", 1).await;
-    key_page(&b, "contest-en").await;
+    b.key_page("contest-en").await;
 
     // Closed with a prize for the first rank: Carl is paid, once, and the board is frozen.
     let (_, before) = alpha.get("/api/v1/account/points", Some(&carl)).await;
     manager.goto(&alpha.url(&contest_path)).await;
     manager.fill("#prize-1", "25").await;
-    click_and_wait_reload(&manager, "form[action$='/close'] button").await;
+    manager
+        .click_and_wait_reload("form[action$='/close'] button")
+        .await;
     manager.wait_text("#contest-state", "closed").await;
     manager.wait_count("form[action$='/close']", 0).await;
     let (_, after) = alpha.get("/api/v1/account/points", Some(&carl)).await;
@@ -1762,14 +1751,14 @@ async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges
     b.goto(&alpha.url("/admin/accounts")).await;
     b.click("a[href='/admin/badges']").await;
     b.find("#badge-staff").await;
-    key_page(&b, "admin-badges-en").await;
+    b.key_page("admin-badges-en").await;
     // The champion badge follows the programme: not offered here.
     b.wait_count("#badge-slug option[value=superuser]", 0).await;
 
     b.fill("#badge-handle", "bea").await;
     b.js_value("document.getElementById('badge-slug').value = 'staff'; return null")
         .await;
-    click_and_wait_reload(&b, "#badge-award").await;
+    b.click_and_wait_reload("#badge-award").await;
     b.find("#badge-done").await;
     assert!(badges_of_bea().await.contains(&"staff".to_owned()));
 
@@ -1777,7 +1766,7 @@ async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges
     b.fill("#badge-handle", "bea").await;
     b.js_value("document.getElementById('badge-slug').value = 'staff'; return null")
         .await;
-    click_and_wait_reload(&b, "#badge-revoke").await;
+    b.click_and_wait_reload("#badge-revoke").await;
     b.find("#badge-refused").await;
     assert_eq!(
         b.find("#badge-handle")
@@ -1790,7 +1779,7 @@ async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges
     );
     assert!(badges_of_bea().await.contains(&"staff".to_owned()));
     b.fill("#badge-reason", "Left the company").await;
-    click_and_wait_reload(&b, "#badge-revoke").await;
+    b.click_and_wait_reload("#badge-revoke").await;
     b.find("#badge-done").await;
     assert!(!badges_of_bea().await.contains(&"staff".to_owned()));
 
@@ -1798,7 +1787,7 @@ async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges
     b.js_value("document.getElementById('badge-slug').value = 'staff'; return null")
         .await;
     b.fill("#badge-reason", "Came back").await;
-    click_and_wait_reload(&b, "#badge-restore").await;
+    b.click_and_wait_reload("#badge-restore").await;
     b.find("#badge-done").await;
     assert!(badges_of_bea().await.contains(&"staff".to_owned()));
     b.close().await;
@@ -1872,9 +1861,10 @@ async fn a_moderator_elsewhere_resolves_a_forwarded_report_from_her_own_instance
         forwarded["id"]
     ))
     .await;
-    key_page(&b, "reports-elsewhere-en").await;
+    b.key_page("reports-elsewhere-en").await;
     b.fill(".reports input[name=note]", "Doublon fermé").await;
-    click_and_wait_reload(&b, ".reports button[value=resolve]").await;
+    b.click_and_wait_reload(".reports button[value=resolve]")
+        .await;
     b.wait_text(".empty", "No report.").await;
     cenacle_api_tests::eventually("alpha's copy resolved", deadline, || async {
         let (_, page) = alpha
@@ -1925,7 +1915,7 @@ async fn a_newcomer_reads_the_welcome_follows_her_first_steps_and_hides_it() {
     assert_eq!(b.text("#welcome-panel strong").await, "home");
     assert_eq!(b.text("#welcome-panel .introducer a").await, "admin");
     b.wait_count("#step-join_group.is-done", 0).await;
-    key_page(&b, "welcome-en").await;
+    b.key_page("welcome-en").await;
 
     // A step done anywhere (here through the API) shows done on the page.
     let newcomer = alpha.login("newcomer").await;
@@ -1936,7 +1926,7 @@ async fn a_newcomer_reads_the_welcome_follows_her_first_steps_and_hides_it() {
     b.goto(&alpha.url("/welcome")).await;
     b.find("#step-join_group.is-done").await;
 
-    click_and_wait_reload(&b, "#dismiss-welcome").await;
+    b.click_and_wait_reload("#dismiss-welcome").await;
     b.wait_count("#welcome-panel", 0).await;
     b.find("#step-join_group.is-done").await;
     b.close().await;
@@ -1969,13 +1959,13 @@ async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_pa
     b.fill("#welcome-en", "Welcome **home**!").await;
     b.fill("#welcome-manager", "camille").await;
     b.fill("#welcome-group", "nowhere").await;
-    click_and_wait_reload(&b, "#welcome-save").await;
+    b.click_and_wait_reload("#welcome-save").await;
     b.find("#welcome-group[aria-invalid=true]").await;
     b.find("#welcome-group-error").await;
     let kept = b.find("#welcome-en").await.prop("value").await.unwrap();
     assert_eq!(kept.as_deref(), Some("Welcome **home**!"));
     b.fill("#welcome-group", "support").await;
-    click_and_wait_reload(&b, "#welcome-save").await;
+    b.click_and_wait_reload("#welcome-save").await;
     b.wait_count("#welcome-group-error", 0).await;
     let (_, welcome) = alpha
         .get("/api/v1/admin/onboarding/welcome", Some(&admin))
@@ -1998,11 +1988,13 @@ async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_pa
     b.js_value("document.getElementById('step-new-kind').value = 'ask_question'; return null")
         .await;
     b.fill("#step-new-target", "two").await;
-    click_and_wait_reload(&b, "#step-new button[value=save]").await;
+    b.click_and_wait_reload("#step-new button[value=save]")
+        .await;
     b.find("#step-new-target[aria-invalid=true]").await;
     assert_eq!(steps().await.len(), before, "nothing saved");
     b.fill("#step-new-target", "2").await;
-    click_and_wait_reload(&b, "#step-new button[value=save]").await;
+    b.click_and_wait_reload("#step-new button[value=save]")
+        .await;
     b.wait_count("#step-new-target[aria-invalid=true]", 0).await;
     assert_eq!(steps().await.len(), before + 1);
 
@@ -2013,15 +2005,17 @@ async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_pa
     b.fill("#rule-new-body-fr", "Bonjour {{name}} !").await;
     b.fill("#rule-new-subject-en", "Welcome").await;
     b.fill("#rule-new-body-en", "Hello {{nom}}!").await;
-    click_and_wait_reload(&b, "#rule-new button[value=save]").await;
+    b.click_and_wait_reload("#rule-new button[value=save]")
+        .await;
     b.find("#rule-new-body-en[aria-invalid=true]").await;
     assert!(
         b.text("#rule-body-en-error").await.contains("{{nom}}"),
         "the unknown variable is named"
     );
-    key_page(&b, "admin-onboarding-en").await;
+    b.key_page("admin-onboarding-en").await;
     b.fill("#rule-new-body-en", "Hello {{name}}!").await;
-    click_and_wait_reload(&b, "#rule-new button[value=save]").await;
+    b.click_and_wait_reload("#rule-new button[value=save]")
+        .await;
     b.wait_count("#rule-new-body-en[aria-invalid=true]", 0)
         .await;
     let (_, rules) = alpha

@@ -147,6 +147,7 @@ async fn unlock(
         return Ok(());
     }
     content::set_membership(conn, group, row.person_id, "member").await?;
+    journey::pay_finished_steps(conn, row.person_id, StepKind::JoinGroup).await?;
     store::set_granted_group(conn, row.id, Some(group)).await?;
     Ok(())
 }

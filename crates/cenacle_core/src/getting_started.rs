@@ -8,56 +8,72 @@
 //! federated actor whose key pair and URLs (from the public URL) only the server makes. The
 //! instance writes it once in its life (`instance_seed`, claimed in the writing
 //! transaction): restarts, and two servers starting together, leave exactly one; a
-//! community manager may edit, unpublish or delete it like any course and it stays so.
+//! community manager may edit or unpublish it like any course and it stays so.
 
 use crate::{
     courses::{
-        prepare_checked, write_course, ChoiceInput, CourseInput, LessonInput, QuestionInput,
-        QuizInput,
+        prepare_checked, write_course, ChoiceInput, CourseInput, LessonInput, PreparedCourse,
+        QuestionInput, QuizInput,
     },
-    Context, CoreError, ScopedFutureExt,
+    Conn, Context, CoreError,
 };
 use cenacle_db::{actors, builtin_courses as store};
 
 /// The key of the built-in course (`course.builtin`) and of its seed.
-pub const GETTING_STARTED: &str = "getting_started";
+pub use cenacle_db::builtin_courses::GETTING_STARTED;
 
-/// Writes the getting-started course if this instance never did; returns its id when it
-/// was written now.
-pub async fn ensure_getting_started(ctx: &Context) -> Result<Option<i64>, CoreError> {
-    let group_name = {
-        let mut conn = ctx.conn().await?;
-        if store::seeded(&mut conn, GETTING_STARTED).await? {
-            return Ok(None);
-        }
-        free_group_name(&mut conn).await?
-    };
-    // The group's key pair is made before the transaction opens (it is slow).
-    let prepared = prepare_checked(ctx, course(&group_name)).await?;
-    ctx.transaction(|conn| {
-        async move {
-            if !store::claim_seed(conn, GETTING_STARTED).await? {
-                return Ok(None);
-            }
-            let id = write_course(conn, &prepared, None, None, None, None).await?;
-            store::mark_builtin(conn, id, GETTING_STARTED).await?;
-            Ok(Some(id))
-        }
-        .scope_boxed()
-    })
-    .await
+/// The getting-started course ready to be written: its discussion group's key pair is made
+/// before any transaction opens (it is slow work that must not hold a connection).
+pub struct PreparedGettingStarted(PreparedCourse);
+
+/// The name the course's discussion group will take, or `None` when this instance already
+/// wrote the course once (a withdrawn or deleted course is not written again). The server
+/// asks at every start: `prepare_getting_started`, then `write_getting_started` in one
+/// transaction.
+pub async fn getting_started_owed(conn: &mut Conn) -> Result<Option<String>, CoreError> {
+    if store::seeded(conn, GETTING_STARTED).await? {
+        return Ok(None);
+    }
+    Ok(Some(free_group_name(conn).await?))
 }
 
-/// The built-in course's id, if it still exists.
-pub async fn getting_started_course(conn: &mut crate::Conn) -> Result<Option<i64>, CoreError> {
+pub async fn prepare_getting_started(
+    ctx: &Context,
+    group_name: &str,
+) -> Result<PreparedGettingStarted, CoreError> {
+    Ok(PreparedGettingStarted(
+        prepare_checked(ctx, course(group_name)).await?,
+    ))
+}
+
+/// Writes the course, with its seed claimed in the same transaction: of several servers
+/// starting at once on one database, one writes it and the others get `None`.
+pub async fn write_getting_started(
+    conn: &mut Conn,
+    prepared: &PreparedGettingStarted,
+) -> Result<Option<i64>, CoreError> {
+    if !store::claim_seed(conn, GETTING_STARTED).await? {
+        return Ok(None);
+    }
+    let id = write_course(conn, &prepared.0, None, None, None, None).await?;
+    store::mark_builtin(conn, id, GETTING_STARTED).await?;
+    Ok(Some(id))
+}
+
+/// The built-in course's id, if it still exists and is published.
+pub async fn getting_started_course(conn: &mut Conn) -> Result<Option<i64>, CoreError> {
     Ok(store::builtin_course(conn, GETTING_STARTED).await?)
 }
 
-/// `getting_started`, or a free variant on an instance whose members already took the name.
-async fn free_group_name(conn: &mut crate::Conn) -> Result<String, CoreError> {
+/// `getting_started`, or a free variant on an instance whose groups or members already took
+/// the name (people and groups share one name space: a member called `getting_started` would
+/// otherwise make the seeding fail at every start).
+async fn free_group_name(conn: &mut Conn) -> Result<String, CoreError> {
     for suffix in ["", "_course", "_2", "_3", "_4", "_5"] {
         let name = format!("{GETTING_STARTED}{suffix}");
-        if actors::local_group_by_name(conn, &name).await?.is_none() {
+        if actors::local_group_by_name(conn, &name).await?.is_none()
+            && actors::local_person_by_name(conn, &name).await?.is_none()
+        {
             return Ok(name);
         }
     }
@@ -107,7 +123,7 @@ pub fn course(group_name: &str) -> CourseInput {
         title_fr: "Bien démarrer dans la communauté".into(),
         title_en: "Getting started in the community".into(),
         summary_fr: "Poser une question, répondre, accepter une réponse, aimer, suivre un \
-                     groupe, gagner des points et des badges, trouver de l'aide : l'essentiel \
+                     groupe, gagner des points et des badges, trouver de l’aide : l’essentiel \
                      en quelques minutes."
             .into(),
         summary_en: "Asking a question, answering, accepting an answer, liking, following a \
@@ -132,9 +148,9 @@ pub fn course(group_name: &str) -> CourseInput {
                     "Tout se passe dans les **groupes**. Ouvrez le groupe qui correspond à \
                      votre sujet, puis écrivez une publication de type **question**.\n\n\
                      - Un titre court qui dit ce que vous cherchez.\n\
-                     - Le détail : ce que vous avez essayé, ce qui s'est passé.\n\
+                     - Le détail : ce que vous avez essayé, ce qui s’est passé.\n\
                      - Quelques étiquettes, pour que les bonnes personnes la trouvent.\n\n\
-                     Vous êtes prévenu dès que quelqu'un répond.",
+                     Une notification vous attend dès que quelqu’un répond.",
                     "Everything happens in **groups**. Open the group that matches your \
                      topic, then write a post of the **question** kind.\n\n\
                      - A short title that says what you are looking for.\n\
@@ -150,15 +166,15 @@ pub fn course(group_name: &str) -> CourseInput {
                 (
                     "Sous une question, écrivez votre **réponse** : ce que vous savez, avec \
                      un exemple si possible.\n\n\
-                     Quand une réponse a résolu votre problème, **acceptez-la** : c'est \
-                     l'auteur de la question qui le fait (ou, à défaut, un modérateur). La réponse acceptée est montrée en \
+                     Quand une réponse a résolu votre problème, **acceptez-la** : c’est \
+                     l’auteur de la question qui le fait (ou, à défaut, un modérateur). La réponse acceptée est montrée en \
                      premier et la question est marquée résolue, ce qui aide toutes celles \
                      et ceux qui auront la même question.",
                     "Under a question, write your **answer**: what you know, with an \
                      example if you can.\n\n\
                      When an answer solved your problem, **accept it**: the question's \
                      author does it (or else a moderator). The accepted answer is shown first and the question is \
-                     marked answered, which helps everyone who will have the same question.",
+                     marked solved, which helps everyone who will have the same question.",
                 ),
                 3,
             ),
@@ -166,16 +182,16 @@ pub fn course(group_name: &str) -> CourseInput {
                 3,
                 ("Aimer et suivre un groupe", "Liking and following a group"),
                 (
-                    "**Aimez** les questions, idées et réponses utiles : c'est un merci \
+                    "**Aimez** les questions, idées et réponses utiles : c’est un merci \
                      rapide, et cela fait remonter les meilleures contributions.\n\n\
                      **Rejoignez** (suivez) les groupes qui vous intéressent : leurs \
-                     publications arrivent dans votre fil et vos résumés par e-mail. Les \
-                     groupes d'autres serveurs se suivent aussi, par leur adresse \
+                     publications arrivent dans votre fil. Les \
+                     groupes d’autres serveurs se suivent aussi, par leur adresse \
                      `!nom@serveur`.",
                     "**Like** useful questions, ideas and answers: it is a quick thank-you, \
                      and it brings the best contributions up.\n\n\
                      **Join** (follow) the groups you care about: their posts reach your \
-                     feed and your e-mail digests. Groups on other servers can be followed \
+                     feed. Groups on other servers can be followed \
                      too, by their `!name@server` address.",
                 ),
                 2,
@@ -185,18 +201,18 @@ pub fn course(group_name: &str) -> CourseInput {
                 ("Points, badges et aide", "Points, badges and help"),
                 (
                     "Vos contributions vous rapportent des **points** et de la réputation : \
-                     une réponse acceptée, des mentions « j'aime » reçues, les étapes de \
-                     votre parcours d'accueil. Les **badges** récompensent des étapes, comme \
+                     une réponse acceptée, des mentions « j’aime » reçues, les étapes de \
+                     votre parcours d’accueil. Les **badges** récompensent des étapes, comme \
                      celle de terminer ce cours.\n\n\
-                     **Besoin d'aide ?** Posez votre question dans le groupe de discussion \
-                     de ce cours : les formateurs et les autres membres y répondent. Votre \
-                     page d'accueil rappelle aussi vos premiers pas.",
+                     **Besoin d’aide ?** Posez votre question dans le groupe de discussion \
+                     de ce cours : les formateurs et les autres membres y répondent. La page \
+                     « Bien démarrer » rappelle aussi vos premiers pas.",
                     "Your contributions earn you **points** and reputation: an accepted \
                      answer, likes received, the steps of your welcome journey. **Badges** \
                      reward milestones, such as finishing this course.\n\n\
                      **Need help?** Ask your question in this course's discussion group: \
-                     trainers and other members answer there. Your welcome page also \
-                     reminds you of your first steps.",
+                     trainers and other members answer there. The “Getting started” \
+                     page also reminds you of your first steps.",
                 ),
                 2,
             ),
@@ -216,13 +232,13 @@ pub fn course(group_name: &str) -> CourseInput {
                         "Who accepts an answer to a question?",
                     ),
                     (
-                        "L'auteur de la question choisit la réponse qui l'a aidé.",
+                        "L’auteur de la question choisit la réponse qui l’a aidé.",
                         "The question's author picks the answer that helped them.",
                     ),
                     [
-                        ("L'auteur de la question", "The question's author"),
-                        ("N'importe quel membre", "Any member"),
-                        ("Personne, c'est automatique", "Nobody, it is automatic"),
+                        ("L’auteur de la question", "The question's author"),
+                        ("N’importe quel membre", "Any member"),
+                        ("Personne, c’est automatique", "Nobody, it is automatic"),
                     ],
                 ),
                 question(
@@ -236,16 +252,16 @@ pub fn course(group_name: &str) -> CourseInput {
                     ),
                     [
                         (
-                            "Ses publications dans mon fil",
-                            "Its posts in my feed",
+                            "Ses publications dans votre fil",
+                            "Its posts in your feed",
                         ),
-                        ("Des points à chaque visite", "Points at every visit"),
+                        ("La modération du groupe", "Moderating the group"),
                         ("Le droit de supprimer ses messages", "The right to delete its posts"),
                     ],
                 ),
                 question(
                     (
-                        "Où demander de l'aide pour utiliser la communauté ?",
+                        "Où demander de l’aide pour utiliser la communauté ?",
                         "Where do you ask for help using the community?",
                     ),
                     (

@@ -111,6 +111,7 @@ pub(crate) async fn insert_group(
     .await?;
     if let Some(owner) = owner.filter(|_| !g.local_only) {
         content::set_membership(conn, group.id, owner, "owner").await?;
+        journey::pay_finished_steps(conn, owner, StepKind::JoinGroup).await?;
     }
     Ok(group)
 }

@@ -8,8 +8,9 @@ use crate::{
     Conn, CoreError,
 };
 use cenacle_db::{
+    builtin_courses,
     engagement::{self as ledger, Content, NewPoints},
-    onboarding::{self as store, JourneyFacts, StepRow, StepValues},
+    onboarding::{self as store, StepRow, StepValues},
 };
 use cenacle_domain::{
     onboarding::{step_done, StepKind, MAX_STEP_POINTS, MAX_STEP_TARGET},
@@ -90,18 +91,6 @@ pub struct StepProgress {
     pub points: i64,
 }
 
-fn count(kind: StepKind, facts: &JourneyFacts) -> i64 {
-    match kind {
-        StepKind::CompleteProfile => i64::from(facts.profile_complete),
-        StepKind::JoinGroup => facts.groups_joined,
-        StepKind::AnswerQuestion => facts.answers,
-        StepKind::PostIdea => facts.ideas,
-        StepKind::AskQuestion => facts.questions,
-        StepKind::LikeContributions => facts.likes_given,
-        StepKind::FinishGettingStarted => i64::from(facts.getting_started),
-    }
-}
-
 /// The member's journey, step by step, measured now. Steps are paid by the actions that
 /// finish them ([`pay_finished_steps`]); paying here too settles steps finished before the
 /// step existed or by a path that does not pay (once per step and member, ever: the ledger's
@@ -111,15 +100,30 @@ pub async fn my_progress(
     session: &Session,
 ) -> Result<Vec<StepProgress>, CoreError> {
     let person_id = session.account.person_id;
-    let facts = store::journey_facts(conn, person_id).await?;
+    let counts = store::step_counts(conn, person_id).await?;
+    // A step nobody can finish is not shown: the getting-started course withdrawn or gone.
+    let course_open = builtin_courses::builtin_course(conn, builtin_courses::GETTING_STARTED)
+        .await?
+        .is_some();
     let mut progress = Vec::new();
+    let mut locked = false;
     for step in store::steps(conn).await? {
         let Some(kind) = StepKind::parse(&step.kind) else {
             continue;
         };
-        let n = count(kind, &facts);
+        if kind == StepKind::FinishGettingStarted && !course_open {
+            continue;
+        }
+        let n = counts
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n);
         let done = step_done(n, step.target);
         if done && step.points > 0 {
+            if !locked {
+                ledger::lock_points(conn, person_id).await?;
+                locked = true;
+            }
             pay(conn, person_id, &step, kind).await?;
         }
         progress.push(StepProgress {
@@ -172,8 +176,16 @@ pub(crate) async fn pay_finished_steps(
     if owed.is_empty() {
         return Ok(());
     }
-    let n = count(kind, &store::journey_facts(conn, person_id).await?);
-    for step in owed.iter().filter(|s| step_done(n, s.target)) {
+    let n = store::step_count(conn, person_id, kind).await?;
+    let finished: Vec<&StepRow> = owed.iter().filter(|s| step_done(n, s.target)).collect();
+    if finished.is_empty() {
+        return Ok(());
+    }
+    // The member's points row first, as every points writer takes it (`rewards::lock_people`,
+    // the journey page): paying takes the step's ledger key and then this row, and two
+    // payers taking them in opposite orders would deadlock.
+    ledger::lock_points(conn, person_id).await?;
+    for step in finished {
         pay(conn, person_id, step, kind).await?;
     }
     Ok(())

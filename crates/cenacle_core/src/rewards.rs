@@ -495,7 +495,8 @@ fn content_key(author: i64, thread: Option<i64>, parts: &[&str]) -> String {
     }
 }
 
-/// A new post by `author`: points and badges for our members.
+/// A new post by `author`: points, the journey step it may finish, and badges, for our
+/// members.
 pub async fn on_post(
     conn: &mut Conn,
     ctx: &Context,
@@ -547,7 +548,10 @@ pub async fn on_reply(
         },
     };
     pay(conn, ctx, &payment).await?;
-    journey::pay_finished_steps(conn, author.person_id, StepKind::AnswerQuestion).await
+    if author.is_local() {
+        journey::pay_finished_steps(conn, author.person_id, StepKind::AnswerQuestion).await?;
+    }
+    Ok(())
 }
 
 /// Content that went away (deleted, removed by a moderator, and any future way out of its

@@ -3,6 +3,7 @@
 use crate::{
     access::{self, forbid, post_for},
     federation::record_event,
+    journey,
     notifications::{self, Notice},
     rewards::{self, VoteSubject},
     Caller, Conn, Context, CoreError,
@@ -134,9 +135,10 @@ pub(crate) async fn vote_on(
     let before =
         store::cast_vote(conn, caller.person_id, target, value, activity_id, weight).await?;
     rewards::on_vote(conn, ctx, caller, subject, before, value, weight).await?;
-    if value == Some(Vote::Like.value()) {
-        crate::journey::pay_finished_steps(conn, caller.person_id, StepKind::LikeContributions)
-            .await?;
+    // Only a new like of one of our members may finish the journey's step: a remote like
+    // from the inbox, or the same vote again, costs no query.
+    if caller.is_local() && value == Some(Vote::Like.value()) && before != value {
+        journey::pay_finished_steps(conn, caller.person_id, StepKind::LikeContributions).await?;
     }
     if value == Some(Vote::Like.value()) && before != value {
         let author = subject

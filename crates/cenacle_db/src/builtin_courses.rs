@@ -57,13 +57,17 @@ pub async fn mark_builtin(
     Ok(())
 }
 
-/// The built-in course `key`, if it exists (a community manager may have deleted it).
+/// The built-in getting-started course's key (`course.builtin`).
+pub const GETTING_STARTED: &str = "getting_started";
+
+/// The built-in course `key`, if it exists and is published (a community manager may have
+/// withdrawn or deleted it: then nobody is sent to it).
 pub async fn builtin_course(
     conn: &mut AsyncPgConnection,
     key: &str,
 ) -> Result<Option<i64>, DbError> {
     Ok(
-        diesel::sql_query("SELECT id FROM course WHERE builtin = $1")
+        diesel::sql_query("SELECT id FROM course WHERE builtin = $1 AND published")
             .bind::<Text, _>(key)
             .get_result::<Id>(conn)
             .await

@@ -1,7 +1,8 @@
 //! The welcome settings and panels, the onboarding journey's steps and the facts that measure
 //! them, and the triggered e-mail rules with the one query that says whom a rule mails now.
 
-use crate::DbError;
+use crate::{prepared::PrepareOnce, DbError};
+use cenacle_domain::onboarding::StepKind;
 use chrono::{DateTime, Utc};
 use diesel::{
     sql_types::{BigInt, Bool, Int4, Nullable, Text, Timestamptz},
@@ -219,6 +220,7 @@ pub async fn unpaid_steps(
     ))
     .bind::<BigInt, _>(person_id)
     .bind::<Text, _>(kind)
+    .prepared()
     .load(conn)
     .await?)
 }
@@ -268,50 +270,93 @@ pub async fn delete_step(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, 
     )
 }
 
-/// The facts the journey's steps count, for one member.
-#[derive(Debug, Clone, Default, QueryableByName)]
-pub struct JourneyFacts {
-    #[diesel(sql_type = Bool)]
-    pub profile_complete: bool,
-    #[diesel(sql_type = BigInt)]
-    pub groups_joined: i64,
-    #[diesel(sql_type = BigInt)]
-    pub answers: i64,
-    #[diesel(sql_type = BigInt)]
-    pub ideas: i64,
-    #[diesel(sql_type = BigInt)]
-    pub questions: i64,
-    #[diesel(sql_type = BigInt)]
-    pub likes_given: i64,
-    /// Holds the built-in getting-started course's certificate.
-    #[diesel(sql_type = Bool)]
-    pub getting_started: bool,
+/// What a step of `kind` counts for the member `$1`, as one scalar subquery. A post or comment
+/// counts while it is up (not deleted, removed, or held for or refused at approval); a like
+/// counts where the rewards count it (not on one's own content, not with a weight of 0).
+fn step_count_sql(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::CompleteProfile => {
+            "(SELECT CASE WHEN coalesce(p.display_name, '') <> '' AND coalesce(p.bio, '') <> '' \
+                AND coalesce(p.avatar_url, '') <> '' THEN 1::int8 ELSE 0::int8 END \
+                FROM person p WHERE p.id = $1)"
+        }
+        StepKind::JoinGroup => "(SELECT count(*) FROM group_membership WHERE person_id = $1)",
+        StepKind::AnswerQuestion => {
+            "(SELECT count(*) FROM comment c JOIN post q ON q.id = c.post_id \
+                WHERE c.author_id = $1 AND c.deleted_at IS NULL AND c.removed_at IS NULL \
+                  AND q.kind = 'question' AND q.author_id <> $1)"
+        }
+        StepKind::PostIdea => {
+            "(SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'idea' \
+                AND deleted_at IS NULL AND removed_at IS NULL AND approval IS NULL)"
+        }
+        StepKind::AskQuestion => {
+            "(SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'question' \
+                AND deleted_at IS NULL AND removed_at IS NULL AND approval IS NULL)"
+        }
+        StepKind::LikeContributions => {
+            "(SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0 AND counted)"
+        }
+        StepKind::FinishGettingStarted => {
+            "(SELECT count(*) FROM certificate t JOIN course c ON c.id = t.course_id \
+                WHERE t.person_id = $1 AND c.builtin = 'getting_started')"
+        }
+    }
 }
 
-pub async fn journey_facts(
+#[derive(QueryableByName)]
+struct Counted {
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// What every step kind counts for one member (for the journey page), in one query.
+pub async fn step_counts(
     conn: &mut AsyncPgConnection,
     person_id: i64,
-) -> Result<JourneyFacts, DbError> {
-    Ok(diesel::sql_query(
-        "SELECT \
-           (coalesce(p.display_name, '') <> '' AND coalesce(p.bio, '') <> '' \
-              AND coalesce(p.avatar_url, '') <> '') AS profile_complete, \
-           (SELECT count(*) FROM group_membership WHERE person_id = $1) AS groups_joined, \
-           (SELECT count(*) FROM comment c JOIN post q ON q.id = c.post_id \
-              WHERE c.author_id = $1 AND c.deleted_at IS NULL AND c.removed_at IS NULL \
-                AND q.kind = 'question' AND q.author_id <> $1) AS answers, \
-           (SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'idea' \
-              AND deleted_at IS NULL AND removed_at IS NULL) AS ideas, \
-           (SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'question' \
-              AND deleted_at IS NULL AND removed_at IS NULL) AS questions, \
-           (SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0) AS likes_given, \
-           EXISTS (SELECT 1 FROM certificate t JOIN course c ON c.id = t.course_id \
-              WHERE t.person_id = $1 AND c.builtin = 'getting_started') AS getting_started \
-         FROM person p WHERE p.id = $1",
-    )
-    .bind::<BigInt, _>(person_id)
-    .get_result(conn)
-    .await?)
+) -> Result<Vec<(StepKind, i64)>, DbError> {
+    let sql = StepKind::ALL
+        .iter()
+        .map(|k| {
+            format!(
+                "SELECT '{}' AS kind, {} AS n",
+                k.as_str(),
+                step_count_sql(*k)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ");
+    let rows: Vec<Counted> = diesel::sql_query(sql)
+        .bind::<BigInt, _>(person_id)
+        .load(conn)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| StepKind::parse(&r.kind).map(|k| (k, r.n)))
+        .collect())
+}
+
+#[derive(QueryableByName)]
+struct Count {
+    #[diesel(sql_type = BigInt)]
+    n: i64,
+}
+
+/// What a step of `kind` counts for one member: only that step's subquery, for the actions
+/// that may finish it (a comment need not count likes and memberships).
+pub async fn step_count(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    kind: StepKind,
+) -> Result<i64, DbError> {
+    let row: Count = diesel::sql_query(format!("SELECT {} AS n", step_count_sql(kind)))
+        .bind::<BigInt, _>(person_id)
+        .prepared()
+        .get_result(conn)
+        .await?;
+    Ok(row.n)
 }
 
 #[derive(Debug, Clone, QueryableByName)]

@@ -35,7 +35,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
 
     // The built-in getting-started course, written at the instance's first start only (see
     // `getting_started`). A failure is logged, not fatal: the next start tries again.
-    match getting_started::ensure_getting_started(&ctx).await {
+    match ensure_getting_started(&ctx).await {
         Ok(Some(id)) => tracing::info!(course = id, "wrote the getting-started course"),
         Ok(None) => {}
         Err(err) => tracing::error!(error = %err, "writing the getting-started course failed"),
@@ -322,4 +322,20 @@ async fn shutdown_signal() {
         _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
         _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
     }
+}
+
+/// Writes the built-in getting-started course if this instance never did (see
+/// `cenacle_core::getting_started`): the check on one connection, the slow key pair with none
+/// held, the writing in one transaction.
+async fn ensure_getting_started(ctx: &Context) -> Result<Option<i64>, cenacle_core::CoreError> {
+    let owed = {
+        let mut conn = ctx.conn().await?;
+        getting_started::getting_started_owed(&mut conn).await?
+    };
+    let Some(group_name) = owed else {
+        return Ok(None);
+    };
+    let prepared = getting_started::prepare_getting_started(ctx, &group_name).await?;
+    ctx.transaction(|conn| getting_started::write_getting_started(conn, &prepared).scope_boxed())
+        .await
 }

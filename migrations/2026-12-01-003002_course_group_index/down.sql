@@ -1,0 +1,1 @@
+DROP INDEX course_discussion_group_idx;
