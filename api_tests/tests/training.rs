@@ -1683,3 +1683,121 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     }
     b.close().await;
 }
+
+/// Prerequisites a learner can meet: an edit that would make two courses require each
+/// other (directly or through a third) is refused, and so is a new prerequisite that is a
+/// draft; a draft's quiz cannot be attempted (its questions would be frozen before learners
+/// ever saw them). Each refusal saves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prerequisites_stay_reachable_and_drafts_are_not_attempted() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let write = |group: &str, published: bool, prerequisites: Vec<i64>| {
+        let mut body = course(group);
+        body["published"] = json!(published);
+        body["unlock_group"] = Value::Null;
+        body["prerequisites"] = json!(prerequisites);
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (status, body) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_i64().unwrap()
+        }
+    };
+    let basics = write("cycle_basics", true, vec![]).await;
+    let middle = write("cycle_middle", true, vec![basics]).await;
+    let advanced = write("cycle_advanced", true, vec![middle]).await;
+    let (status, draft) = alpha
+        .post("/api/v1/courses", Some(&admin), {
+            let mut body = course("cycle_draft");
+            body["published"] = json!(false);
+            body["unlock_group"] = Value::Null;
+            body
+        })
+        .await;
+    assert_eq!(status, 201, "{draft}");
+    let draft_id = draft["id"].as_i64().unwrap();
+    let patch = |id: i64, prerequisites: Vec<i64>| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            alpha
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/courses/{id}"),
+                    Some(&admin),
+                    Some(json!({"title_fr": "Changé", "title_en": "Changed",
+                                "prerequisites": prerequisites})),
+                )
+                .await
+        }
+    };
+    let prerequisites_of = |id: i64| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (_, read) = alpha
+                .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+                .await;
+            (read["title_en"].clone(), read["prerequisites"].clone())
+        }
+    };
+
+    // basics → advanced → middle → basics: a loop, directly or not.
+    let (status, body) = patch(basics, vec![advanced]).await;
+    assert_eq!((status, code(&body)), (422, Some("prerequisite_cycle")));
+    let (status, body) = patch(middle, vec![advanced]).await;
+    assert_eq!((status, code(&body)), (422, Some("prerequisite_cycle")));
+    assert_eq!(
+        prerequisites_of(basics).await,
+        (json!("Product basics"), json!([]))
+    );
+    // A draft prerequisite: refused, whether alone or beside a published one.
+    let (status, body) = patch(advanced, vec![middle, draft_id]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (422, Some("prerequisite_not_published")),
+        "{body}"
+    );
+    assert_eq!(
+        prerequisites_of(advanced).await,
+        (json!("Product basics"), json!([middle]))
+    );
+    // What is allowed still is: a longer chain without a loop.
+    let (status, body) = patch(advanced, vec![middle, basics]).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The trainer enrols in the draft; its quiz cannot be started, and stays open to edits.
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/courses/{draft_id}/enrol"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let quiz_id = draft["quizzes"][0]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/quizzes/{quiz_id}/attempts"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (409, Some("course_is_draft")),
+        "{body}"
+    );
+    let (_, read) = alpha
+        .get(
+            &format!("/api/v1/quizzes/{quiz_id}/questions"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(read["attempted"], false, "{read}");
+}

@@ -149,9 +149,17 @@ pub async fn edit_course(
         if required == id {
             return Err(invalid("prerequisites", "self"));
         }
-        store::course(conn, required)
+        let found = store::course(conn, required)
             .await?
             .ok_or(CoreError::NotFound("prerequisite course"))?;
+        // Only a new one: a prerequisite withdrawn since it was chosen does not stop its
+        // dependants' trainers from editing their texts.
+        if !found.published && !course.prerequisites.contains(&required) {
+            return Err(TrainingRefusal::PrerequisiteNotPublished.into());
+        }
+    }
+    if edit::prerequisites_reach(conn, id, &input.prerequisites).await? {
+        return Err(TrainingRefusal::PrerequisiteCycle.into());
     }
     let (audience_group_id, audience_badge_id) = resolve_audience(
         conn,
