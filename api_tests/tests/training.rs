@@ -1800,4 +1800,26 @@ async fn prerequisites_stay_reachable_and_drafts_are_not_attempted() {
         )
         .await;
     assert_eq!(read["attempted"], false, "{read}");
+
+    // A negative tolerance is refused on its field, not read as a positive one.
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/quizzes/{quiz_id}/questions"),
+            Some(&admin),
+            json!({"kind": "numeric", "prompt_fr": "Combien ?", "prompt_en": "How many?",
+                   "numeric_answer": 3, "numeric_tolerance": -0.5}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (422, Some("questions.numeric_tolerance")),
+        "{body}"
+    );
+    let (_, after) = alpha
+        .get(
+            &format!("/api/v1/quizzes/{quiz_id}/questions"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(after["questions"], read["questions"], "nothing saved");
 }
