@@ -1280,6 +1280,55 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     // The answers are the trainers'.
     let (status, _) = alpha.get(&questions, Some(&paul)).await;
     assert_eq!(status, 403);
+    // Nor does a member change the lessons, their order, the quiz or its questions.
+    let before = (outline(&alpha, &admin, id).await, read.clone());
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("/api/v1/lessons/{}", lesson_ids[0]),
+            lesson("x", 5),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/lessons/{}", lesson_ids[0]),
+            json!(null),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/courses/{id}/lessons/order"),
+            json!({"lessons": [lesson_ids[2], lesson_ids[1], lesson_ids[0]]}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/quizzes/{quiz_id}"),
+            quiz_body(10, 1),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/quizzes/{quiz_id}"),
+            json!(null),
+        ),
+        (Method::POST, questions.clone(), single(true)),
+        (
+            Method::PUT,
+            format!("/api/v1/questions/{question_id}"),
+            single(true),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/questions/{question_id}"),
+            json!(null),
+        ),
+    ] {
+        let (status, body) = call(method, path.clone(), &paul, body).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let (_, read) = alpha.get(&questions, Some(&admin)).await;
+    assert_eq!(
+        (outline(&alpha, &admin, id).await, read),
+        before,
+        "a member changed nothing"
+    );
 
     // Reorder: every lesson once; the quiz after B follows B.
     let order = format!("/api/v1/courses/{id}/lessons/order");
@@ -1463,6 +1512,14 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     let (_, read) = alpha.get(&questions, Some(&admin)).await;
     assert_eq!(read["attempted"], true);
     assert_eq!(read["questions"].as_array().unwrap().len(), 2);
+    // The refused rewrite left the question's old choices in place.
+    let labels: Vec<&str> = read["questions"][0]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label_en"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Right!", "Wrong"], "{read}");
     // Paul's attempt keeps its score and pass.
     publish(true).await;
     let (_, progress) = alpha
