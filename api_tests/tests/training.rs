@@ -1880,3 +1880,92 @@ async fn prerequisites_stay_reachable_and_drafts_are_not_attempted() {
         .await;
     assert_eq!(after["questions"], read["questions"], "nothing saved");
 }
+
+/// A lesson deleted while another trainer reorders the course: the delete waits for the
+/// reorder and then reads where the lesson is now, so the quiz placed after another lesson
+/// stays after it (it followed the lesson's old place before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lesson_deleted_during_a_reorder_keeps_the_quizzes_in_place() {
+    use diesel_async::RunQueryDsl;
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let mut body = course("race_course");
+    body["published"] = json!(false);
+    body["unlock_group"] = Value::Null;
+    body["lessons"] = json!(["A", "B", "C"]
+        .iter()
+        .enumerate()
+        .map(
+            |(i, t)| json!({"position": i + 1, "title_fr": t, "title_en": t,
+                              "body_en": "x", "minutes": 5})
+        )
+        .collect::<Vec<_>>());
+    let (status, written) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+    assert_eq!(status, 201, "{written}");
+    let id = written["id"].as_i64().unwrap();
+    let quiz_id = written["quizzes"][0]["id"].as_i64().unwrap();
+    let lesson = |title: &str| {
+        written["lessons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["title_en"] == title)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (b, c) = (lesson("B"), lesson("C"));
+    // The quiz follows C.
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/quizzes/{quiz_id}"),
+            Some(&admin),
+            Some(json!({"title_fr": "Q", "title_en": "Q", "pass_mark": 50, "after_lesson": 3})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Another trainer holds the course while reordering it A, C, B (the quiz moves with C).
+    let mut held = connect(&alpha).await;
+    diesel::sql_query("BEGIN").execute(&mut held).await.unwrap();
+    diesel::sql_query(format!("SELECT id FROM course WHERE id = {id} FOR UPDATE"))
+        .execute(&mut held)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/lessons/{b}");
+    let delete = alpha.call(Method::DELETE, &path, Some(&admin), None);
+    let reorder = async {
+        eventually("the delete waits for the course", DEADLINE, || async {
+            let waiting = number(
+                &mut connect(&alpha).await,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%FOR UPDATE%'",
+            )
+            .await;
+            (waiting > 0).then_some(())
+        })
+        .await;
+        for sql in [
+            format!("UPDATE lesson SET position = -position WHERE course_id = {id}"),
+            format!(
+                "UPDATE lesson SET position = CASE id WHEN {c} THEN 2 WHEN {b} THEN 3 ELSE 1 END \
+                 WHERE course_id = {id}"
+            ),
+            format!("UPDATE quiz SET after_lesson = 2 WHERE course_id = {id}"),
+            "COMMIT".to_owned(),
+        ] {
+            diesel::sql_query(sql).execute(&mut held).await.unwrap();
+        }
+    };
+    let ((status, body), ()) = tokio::join!(delete, reorder);
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(
+        outline(&alpha, &admin, id).await,
+        (vec!["A".into(), "C".into()], vec![json!(2)]),
+        "the quiz still follows C"
+    );
+}
