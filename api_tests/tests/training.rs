@@ -1267,6 +1267,55 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     // The answers are the trainers'.
     let (status, _) = alpha.get(&questions, Some(&paul)).await;
     assert_eq!(status, 403);
+    // Nor does a member change the lessons, their order, the quiz or its questions.
+    let before = (outline(&alpha, &admin, id).await, read.clone());
+    for (method, path, body) in [
+        (
+            Method::PUT,
+            format!("/api/v1/lessons/{}", lesson_ids[0]),
+            lesson("x", 5),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/lessons/{}", lesson_ids[0]),
+            json!(null),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/courses/{id}/lessons/order"),
+            json!({"lessons": [lesson_ids[2], lesson_ids[1], lesson_ids[0]]}),
+        ),
+        (
+            Method::PUT,
+            format!("/api/v1/quizzes/{quiz_id}"),
+            quiz_body(10, 1),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/quizzes/{quiz_id}"),
+            json!(null),
+        ),
+        (Method::POST, questions.clone(), single(true)),
+        (
+            Method::PUT,
+            format!("/api/v1/questions/{question_id}"),
+            single(true),
+        ),
+        (
+            Method::DELETE,
+            format!("/api/v1/questions/{question_id}"),
+            json!(null),
+        ),
+    ] {
+        let (status, body) = call(method, path.clone(), &paul, body).await;
+        assert_eq!(status, 403, "{path}: {body}");
+    }
+    let (_, read) = alpha.get(&questions, Some(&admin)).await;
+    assert_eq!(
+        (outline(&alpha, &admin, id).await, read),
+        before,
+        "a member changed nothing"
+    );
 
     // Reorder: every lesson once; the quiz after B follows B.
     let order = format!("/api/v1/courses/{id}/lessons/order");
@@ -1450,6 +1499,14 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     let (_, read) = alpha.get(&questions, Some(&admin)).await;
     assert_eq!(read["attempted"], true);
     assert_eq!(read["questions"].as_array().unwrap().len(), 2);
+    // The refused rewrite left the question's old choices in place.
+    let labels: Vec<&str> = read["questions"][0]["choices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["label_en"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["Right!", "Wrong"], "{read}");
     // Paul's attempt keeps its score and pass.
     publish(true).await;
     let (_, progress) = alpha
@@ -1670,4 +1727,233 @@ async fn a_trainer_writes_a_course_in_the_browser() {
         );
     }
     b.close().await;
+}
+
+/// Prerequisites a learner can meet: an edit that would make two courses require each
+/// other (directly or through a third) is refused, and so is a new prerequisite that is a
+/// draft; a draft's quiz cannot be attempted (its questions would be frozen before learners
+/// ever saw them). Each refusal saves nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prerequisites_stay_reachable_and_drafts_are_not_attempted() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let write = |group: &str, published: bool, prerequisites: Vec<i64>| {
+        let mut body = course(group);
+        body["published"] = json!(published);
+        body["unlock_group"] = Value::Null;
+        body["prerequisites"] = json!(prerequisites);
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (status, body) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_i64().unwrap()
+        }
+    };
+    let basics = write("cycle_basics", true, vec![]).await;
+    let middle = write("cycle_middle", true, vec![basics]).await;
+    let advanced = write("cycle_advanced", true, vec![middle]).await;
+    let (status, draft) = alpha
+        .post("/api/v1/courses", Some(&admin), {
+            let mut body = course("cycle_draft");
+            body["published"] = json!(false);
+            body["unlock_group"] = Value::Null;
+            body
+        })
+        .await;
+    assert_eq!(status, 201, "{draft}");
+    let draft_id = draft["id"].as_i64().unwrap();
+    let patch = |id: i64, prerequisites: Vec<i64>| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            alpha
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/courses/{id}"),
+                    Some(&admin),
+                    Some(json!({"title_fr": "Changé", "title_en": "Changed",
+                                "prerequisites": prerequisites})),
+                )
+                .await
+        }
+    };
+    let prerequisites_of = |id: i64| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (_, read) = alpha
+                .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+                .await;
+            (read["title_en"].clone(), read["prerequisites"].clone())
+        }
+    };
+
+    // basics → advanced → middle → basics: a loop, directly or not.
+    let (status, body) = patch(basics, vec![advanced]).await;
+    assert_eq!((status, code(&body)), (422, Some("prerequisite_cycle")));
+    let (status, body) = patch(middle, vec![advanced]).await;
+    assert_eq!((status, code(&body)), (422, Some("prerequisite_cycle")));
+    assert_eq!(
+        prerequisites_of(basics).await,
+        (json!("Product basics"), json!([]))
+    );
+    // A draft prerequisite: refused, whether alone or beside a published one.
+    let (status, body) = patch(advanced, vec![middle, draft_id]).await;
+    assert_eq!(
+        (status, code(&body)),
+        (422, Some("prerequisite_not_published")),
+        "{body}"
+    );
+    assert_eq!(
+        prerequisites_of(advanced).await,
+        (json!("Product basics"), json!([middle]))
+    );
+    // What is allowed still is: a longer chain without a loop.
+    let (status, body) = patch(advanced, vec![middle, basics]).await;
+    assert_eq!(status, 200, "{body}");
+
+    // The trainer enrols in the draft; its quiz cannot be started, and stays open to edits.
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/courses/{draft_id}/enrol"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let quiz_id = draft["quizzes"][0]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/quizzes/{quiz_id}/attempts"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (409, Some("course_is_draft")),
+        "{body}"
+    );
+    let (_, read) = alpha
+        .get(
+            &format!("/api/v1/quizzes/{quiz_id}/questions"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(read["attempted"], false, "{read}");
+
+    // A negative tolerance is refused on its field, not read as a positive one.
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/quizzes/{quiz_id}/questions"),
+            Some(&admin),
+            json!({"kind": "numeric", "prompt_fr": "Combien ?", "prompt_en": "How many?",
+                   "numeric_answer": 3, "numeric_tolerance": -0.5}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["details"]["field"].as_str()),
+        (422, Some("questions.numeric_tolerance")),
+        "{body}"
+    );
+    let (_, after) = alpha
+        .get(
+            &format!("/api/v1/quizzes/{quiz_id}/questions"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(after["questions"], read["questions"], "nothing saved");
+}
+
+/// A lesson deleted while another trainer reorders the course: the delete waits for the
+/// reorder and then reads where the lesson is now, so the quiz placed after another lesson
+/// stays after it (it followed the lesson's old place before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lesson_deleted_during_a_reorder_keeps_the_quizzes_in_place() {
+    use diesel_async::RunQueryDsl;
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let mut body = course("race_course");
+    body["published"] = json!(false);
+    body["unlock_group"] = Value::Null;
+    body["lessons"] = json!(["A", "B", "C"]
+        .iter()
+        .enumerate()
+        .map(
+            |(i, t)| json!({"position": i + 1, "title_fr": t, "title_en": t,
+                              "body_en": "x", "minutes": 5})
+        )
+        .collect::<Vec<_>>());
+    let (status, written) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+    assert_eq!(status, 201, "{written}");
+    let id = written["id"].as_i64().unwrap();
+    let quiz_id = written["quizzes"][0]["id"].as_i64().unwrap();
+    let lesson = |title: &str| {
+        written["lessons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["title_en"] == title)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (b, c) = (lesson("B"), lesson("C"));
+    // The quiz follows C.
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/quizzes/{quiz_id}"),
+            Some(&admin),
+            Some(json!({"title_fr": "Q", "title_en": "Q", "pass_mark": 50, "after_lesson": 3})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Another trainer holds the course while reordering it A, C, B (the quiz moves with C).
+    let mut held = connect(&alpha).await;
+    diesel::sql_query("BEGIN").execute(&mut held).await.unwrap();
+    diesel::sql_query(format!("SELECT id FROM course WHERE id = {id} FOR UPDATE"))
+        .execute(&mut held)
+        .await
+        .unwrap();
+    let path = format!("/api/v1/lessons/{b}");
+    let delete = alpha.call(Method::DELETE, &path, Some(&admin), None);
+    let reorder = async {
+        eventually("the delete waits for the course", DEADLINE, || async {
+            let waiting = number(
+                &mut connect(&alpha).await,
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+                 AND query LIKE '%FOR UPDATE%'",
+            )
+            .await;
+            (waiting > 0).then_some(())
+        })
+        .await;
+        for sql in [
+            format!("UPDATE lesson SET position = -position WHERE course_id = {id}"),
+            format!(
+                "UPDATE lesson SET position = CASE id WHEN {c} THEN 2 WHEN {b} THEN 3 ELSE 1 END \
+                 WHERE course_id = {id}"
+            ),
+            format!("UPDATE quiz SET after_lesson = 2 WHERE course_id = {id}"),
+            "COMMIT".to_owned(),
+        ] {
+            diesel::sql_query(sql).execute(&mut held).await.unwrap();
+        }
+    };
+    let ((status, body), ()) = tokio::join!(delete, reorder);
+    assert_eq!(status, 204, "{body}");
+    assert_eq!(
+        outline(&alpha, &admin, id).await,
+        (vec!["A".into(), "C".into()], vec![json!(2)]),
+        "the quiz still follows C"
+    );
 }

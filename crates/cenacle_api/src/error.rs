@@ -148,6 +148,9 @@ pub const ALL_CODES: &[&str] = &[
     "course_not_draft",
     "course_has_attempts",
     "course_audience_visibility_locked",
+    "prerequisite_cycle",
+    "prerequisite_not_published",
+    "course_is_draft",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.

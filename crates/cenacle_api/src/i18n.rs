@@ -508,6 +508,18 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This audience would make the course's discussion group public or private: keep a restricted audience restricted, or an open one open.",
             "Ce public rendrait le groupe de discussion du cours public ou privé : gardez restreint un public restreint, ou ouvert un public ouvert.",
         ),
+        "prerequisite_cycle" => (
+            "These prerequisites would, through one another, require this course itself: nobody could ever enrol. Remove one of the loop.",
+            "Ces prérequis exigeraient, de l'un à l'autre, ce cours lui-même : personne ne pourrait jamais s'inscrire. Retirez-en un de la boucle.",
+        ),
+        "prerequisite_not_published" => (
+            "A prerequisite must be a published course: learners cannot complete a draft.",
+            "Un prérequis doit être un cours publié : les apprenants ne peuvent pas terminer un brouillon.",
+        ),
+        "course_is_draft" => (
+            "This course is a draft: its quizzes can be taken once it is published.",
+            "Ce cours est un brouillon : ses quiz pourront être passés une fois qu'il sera publié.",
+        ),
         _ => return None,
     })
 }

@@ -23,7 +23,7 @@ use crate::{
     accounts::Session,
     caller::require,
     courses::{
-        check_audience, check_lesson, check_question_input, check_quiz_settings, invalid,
+        check_course_texts, check_lesson, check_question_input, check_quiz_settings, invalid,
         resolve_audience, ChoiceInput, LessonInput, QuestionInput,
     },
     Caller, Conn, CoreError,
@@ -71,6 +71,26 @@ async fn authored(conn: &mut Conn, session: &Session, id: i64) -> Result<CourseR
         .ok_or(CoreError::NotFound("course"))
 }
 
+/// The lesson and its course (locked), if the session writes courses. The lesson is read
+/// again once the course is locked: a position read before would be stale after a
+/// concurrent reorder or delete, which the lock made wait.
+async fn authored_lesson(
+    conn: &mut Conn,
+    session: &Session,
+    lesson_id: i64,
+) -> Result<(CourseRow, store::LessonRow), CoreError> {
+    require(session, Permission::ManageTraining)?;
+    let course_id = store::lesson(conn, lesson_id)
+        .await?
+        .ok_or(CoreError::NotFound("lesson"))?
+        .course_id;
+    let course = authored(conn, session, course_id).await?;
+    let lesson = store::lesson(conn, lesson_id)
+        .await?
+        .ok_or(CoreError::NotFound("lesson"))?;
+    Ok((course, lesson))
+}
+
 /// The quiz and its course (locked), if the session writes courses.
 async fn authored_quiz(
     conn: &mut Conn,
@@ -78,10 +98,15 @@ async fn authored_quiz(
     quiz_id: i64,
 ) -> Result<(CourseRow, QuizRow), CoreError> {
     require(session, Permission::ManageTraining)?;
+    let course_id = store::quiz(conn, quiz_id)
+        .await?
+        .ok_or(CoreError::NotFound("quiz"))?
+        .course_id;
+    let course = authored(conn, session, course_id).await?;
+    // Read again under the lock: a concurrent delete has ended by now.
     let quiz = store::quiz(conn, quiz_id)
         .await?
         .ok_or(CoreError::NotFound("quiz"))?;
-    let course = authored(conn, session, quiz.course_id).await?;
     Ok((course, quiz))
 }
 
@@ -109,24 +134,16 @@ pub async fn edit_course(
     input: &CourseEditInput,
 ) -> Result<CourseRow, CoreError> {
     let course = authored(conn, session, id).await?;
-    check_audience(
+    check_course_texts(
+        (&input.title_fr, &input.title_en),
         &input.audience,
-        input.audience_group.is_some(),
-        input.audience_reputation.is_some(),
-        input.audience_badge.is_some(),
+        (
+            input.audience_group.is_some(),
+            input.audience_reputation.is_some(),
+            input.audience_badge.is_some(),
+        ),
+        input.validity_days,
     )?;
-    if input.title_fr.trim().is_empty() {
-        return Err(invalid("title_fr", "empty"));
-    }
-    if input.title_en.trim().is_empty() {
-        return Err(invalid("title_en", "empty"));
-    }
-    if input
-        .validity_days
-        .is_some_and(|d| !(1..=3650).contains(&d))
-    {
-        return Err(invalid("validity_days", "out_of_range"));
-    }
     // The discussion group was made public or private for the audience; turning one into
     // the other would publish (or strand) what its members wrote. Kept as written.
     if (input.audience == "everyone") != (course.audience == "everyone") {
@@ -149,9 +166,17 @@ pub async fn edit_course(
         if required == id {
             return Err(invalid("prerequisites", "self"));
         }
-        store::course(conn, required)
+        let found = store::course(conn, required)
             .await?
             .ok_or(CoreError::NotFound("prerequisite course"))?;
+        // Only a new one: a prerequisite withdrawn since it was chosen does not stop its
+        // dependants' trainers from editing their texts.
+        if !found.published && !course.prerequisites.contains(&required) {
+            return Err(TrainingRefusal::PrerequisiteNotPublished.into());
+        }
+    }
+    if edit::prerequisites_reach(conn, id, &input.prerequisites).await? {
+        return Err(TrainingRefusal::PrerequisiteCycle.into());
     }
     let (audience_group_id, audience_badge_id) = resolve_audience(
         conn,
@@ -258,11 +283,7 @@ pub async fn edit_lesson(
     lesson_id: i64,
     lesson: &LessonInput,
 ) -> Result<store::LessonRow, CoreError> {
-    require(session, Permission::ManageTraining)?;
-    let found = store::lesson(conn, lesson_id)
-        .await?
-        .ok_or(CoreError::NotFound("lesson"))?;
-    authored(conn, session, found.course_id).await?;
+    authored_lesson(conn, session, lesson_id).await?;
     check_lesson(lesson)?;
     edit::update_lesson(
         conn,
@@ -314,11 +335,7 @@ pub async fn delete_lesson(
     session: &Session,
     lesson_id: i64,
 ) -> Result<i64, CoreError> {
-    require(session, Permission::ManageTraining)?;
-    let found = store::lesson(conn, lesson_id)
-        .await?
-        .ok_or(CoreError::NotFound("lesson"))?;
-    let course = authored(conn, session, found.course_id).await?;
+    let (course, found) = authored_lesson(conn, session, lesson_id).await?;
     let lessons = store::lessons(conn, course.id).await?;
     if course.published && lessons.len() <= 1 {
         return Err(TrainingRefusal::CourseWithoutLessons.into());
@@ -356,10 +373,7 @@ pub async fn move_lesson_up(
     session: &Session,
     lesson_id: i64,
 ) -> Result<i64, CoreError> {
-    require(session, Permission::ManageTraining)?;
-    let found = store::lesson(conn, lesson_id)
-        .await?
-        .ok_or(CoreError::NotFound("lesson"))?;
+    let (_, found) = authored_lesson(conn, session, lesson_id).await?;
     let mut ids: Vec<i64> = store::lessons(conn, found.course_id)
         .await?
         .iter()
@@ -501,7 +515,7 @@ pub async fn add_question(
             prompt: (question.prompt_fr.trim(), question.prompt_en.trim()),
             explanation: (&question.explanation_fr, &question.explanation_en),
             numeric_answer: question.numeric_answer,
-            numeric_tolerance: question.numeric_tolerance.abs(),
+            numeric_tolerance: question.numeric_tolerance,
         },
     )
     .await?;
@@ -519,6 +533,11 @@ async fn authored_question(
         .await?
         .ok_or(CoreError::NotFound("question"))?;
     let (course, _) = authored_quiz(conn, session, quiz).await?;
+    // Read again under the lock: a question deleted meanwhile is not found (rather than
+    // its rewrite failing on the choices' foreign key).
+    edit::question_quiz(conn, question_id)
+        .await?
+        .ok_or(CoreError::NotFound("question"))?;
     Ok((course, quiz))
 }
 
@@ -538,7 +557,7 @@ pub async fn edit_question(
         &question.kind,
         (question.prompt_fr.trim(), question.prompt_en.trim()),
         (&question.explanation_fr, &question.explanation_en),
-        (question.numeric_answer, question.numeric_tolerance.abs()),
+        (question.numeric_answer, question.numeric_tolerance),
     )
     .await?;
     insert_choices(conn, question_id, &question.choices).await

@@ -164,8 +164,31 @@ pub(crate) fn check_question_input(question: &QuestionInput) -> Result<(), CoreE
     required_text("questions.prompt_en", &question.prompt_en)?;
     let flags: Vec<bool> = question.choices.iter().map(|c| c.correct).collect();
     check_question(kind, &flags, question.numeric_answer)?;
-    if !question.numeric_tolerance.is_finite() {
+    // A negative tolerance is a typo, not a wider one: refused rather than guessed.
+    if !question.numeric_tolerance.is_finite() || question.numeric_tolerance < 0.0 {
         return Err(invalid("questions.numeric_tolerance", "out_of_range"));
+    }
+    Ok(())
+}
+
+/// What a course is without its lessons and quizzes, checked alike when it is written whole
+/// and when its trainer edits it: its titles, its audience (with its value) and validity.
+pub(crate) fn check_course_texts(
+    title: (&str, &str),
+    audience: &str,
+    audience_given: (bool, bool, bool),
+    validity_days: Option<i32>,
+) -> Result<(), CoreError> {
+    required_text("title_fr", title.0)?;
+    required_text("title_en", title.1)?;
+    check_audience(
+        audience,
+        audience_given.0,
+        audience_given.1,
+        audience_given.2,
+    )?;
+    if validity_days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(invalid("validity_days", "out_of_range"));
     }
     Ok(())
 }
@@ -173,20 +196,16 @@ pub(crate) fn check_question_input(question: &QuestionInput) -> Result<(), CoreE
 /// Everything that can be checked before anything is written: an invalid course is refused
 /// whole, with the first problem's code.
 pub fn check_course(input: &CourseInput) -> Result<(), CoreError> {
-    required_text("title_fr", &input.title_fr)?;
-    required_text("title_en", &input.title_en)?;
-    check_audience(
+    check_course_texts(
+        (&input.title_fr, &input.title_en),
         &input.audience,
-        input.audience_group.is_some(),
-        input.audience_reputation.is_some(),
-        input.audience_badge.is_some(),
+        (
+            input.audience_group.is_some(),
+            input.audience_reputation.is_some(),
+            input.audience_badge.is_some(),
+        ),
+        input.validity_days,
     )?;
-    if input
-        .validity_days
-        .is_some_and(|d| !(1..=3650).contains(&d))
-    {
-        return Err(invalid("validity_days", "out_of_range"));
-    }
     let lesson_positions: Vec<i32> = input.lessons.iter().map(|l| l.position).collect();
     check_order(&lesson_positions)?;
     for lesson in &input.lessons {
@@ -427,7 +446,7 @@ pub(crate) async fn write_course(
                     prompt: (question.prompt_fr.trim(), question.prompt_en.trim()),
                     explanation: (&question.explanation_fr, &question.explanation_en),
                     numeric_answer: question.numeric_answer,
-                    numeric_tolerance: question.numeric_tolerance.abs(),
+                    numeric_tolerance: question.numeric_tolerance,
                 },
             )
             .await?;

@@ -106,6 +106,14 @@ pub async fn start_attempt(
     // Read under a shared lock: the quiz's questions cannot change between this check and
     // the attempt's insert (see `course_authoring`, which refuses once an attempt exists).
     cenacle_db::course_authoring::share_course(conn, quiz.course_id).await?;
+    // A draft's quiz is its trainer's to rewrite: an attempt would freeze its questions
+    // (`course_has_attempts`) before learners ever saw them. Read again under the lock.
+    let published = store::course(conn, quiz.course_id)
+        .await?
+        .is_some_and(|c| c.published);
+    if !published {
+        return Err(TrainingRefusal::CourseIsDraft.into());
+    }
     // The audience is the course's today: a member who left its group or lost its badge
     // since enrolling is not certified for it.
     if !crate::courses::in_audience(conn, caller, &course).await? {

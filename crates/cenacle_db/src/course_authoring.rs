@@ -90,6 +90,37 @@ pub async fn clear_prerequisites(conn: &mut AsyncPgConnection, id: i64) -> Resul
     Ok(())
 }
 
+/// Whether requiring `required` would make `course_id` require itself: one of them is the
+/// course, or reaches it through the prerequisites already saved. Takes a transaction-wide
+/// lock first, so that two trainers making two courses require each other at the same time
+/// run one after the other (the second then sees the first's link).
+pub async fn prerequisites_reach(
+    conn: &mut AsyncPgConnection,
+    course_id: i64,
+    required: &[i64],
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        found: bool,
+    }
+    diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext('course_prerequisite'))")
+        .execute(conn)
+        .await?;
+    let row: Found = diesel::sql_query(
+        "WITH RECURSIVE reach(id) AS ( \
+           SELECT unnest($2::bigint[]) \
+           UNION \
+           SELECT p.required_id FROM course_prerequisite p JOIN reach r ON p.course_id = r.id \
+         ) SELECT EXISTS (SELECT 1 FROM reach WHERE id = $1) AS found",
+    )
+    .bind::<BigInt, _>(course_id)
+    .bind::<Array<BigInt>, _>(required)
+    .get_result(conn)
+    .await?;
+    Ok(row.found)
+}
+
 pub async fn update_lesson(
     conn: &mut AsyncPgConnection,
     id: i64,

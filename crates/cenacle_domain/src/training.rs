@@ -60,6 +60,17 @@ pub enum TrainingRefusal {
     /// An audience change that would turn the discussion group public or private.
     #[error("course_audience_visibility_locked")]
     AudienceVisibilityLocked,
+    /// Prerequisites that would, through one another, require the course itself: nobody
+    /// could ever enrol in any course of the loop.
+    #[error("prerequisite_cycle")]
+    PrerequisiteCycle,
+    /// A new prerequisite that learners cannot see (a draft): nobody could meet it.
+    #[error("prerequisite_not_published")]
+    PrerequisiteNotPublished,
+    /// A quiz attempt in a draft: it would freeze the quiz's questions before learners
+    /// ever see them.
+    #[error("course_is_draft")]
+    CourseIsDraft,
 }
 
 /// The HTTP family a refusal belongs to.
@@ -71,7 +82,7 @@ pub enum TrainingStatus {
 }
 
 impl TrainingRefusal {
-    pub const CODES: [&'static str; 18] = [
+    pub const CODES: [&'static str; 21] = [
         "quiz_without_correct_answer",
         "single_choice_with_several_answers",
         "pass_mark_out_of_range",
@@ -90,6 +101,9 @@ impl TrainingRefusal {
         "course_not_draft",
         "course_has_attempts",
         "course_audience_visibility_locked",
+        "prerequisite_cycle",
+        "prerequisite_not_published",
+        "course_is_draft",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -113,6 +127,9 @@ impl TrainingRefusal {
             CourseNotDraft => "course_not_draft",
             CourseHasAttempts => "course_has_attempts",
             AudienceVisibilityLocked => "course_audience_visibility_locked",
+            PrerequisiteCycle => "prerequisite_cycle",
+            PrerequisiteNotPublished => "prerequisite_not_published",
+            CourseIsDraft => "course_is_draft",
         }
     }
 
@@ -125,7 +142,9 @@ impl TrainingRefusal {
             | LessonOrderGaps
             | QuizAfterUnknownLesson
             | AudienceIncomplete
-            | AnswerInvalid => TrainingStatus::Invalid,
+            | AnswerInvalid
+            | PrerequisiteCycle
+            | PrerequisiteNotPublished => TrainingStatus::Invalid,
             PrerequisitesUnmet | NotInAudience | NotEnrolled => TrainingStatus::Forbidden,
             AttemptsExhausted
             | CoolingDown { .. }
@@ -134,7 +153,8 @@ impl TrainingRefusal {
             | QuizWithoutQuestions
             | CourseNotDraft
             | CourseHasAttempts
-            | AudienceVisibilityLocked => TrainingStatus::Conflict,
+            | AudienceVisibilityLocked
+            | CourseIsDraft => TrainingStatus::Conflict,
         }
     }
 }
