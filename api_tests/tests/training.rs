@@ -1815,6 +1815,20 @@ async fn prerequisites_stay_reachable_and_drafts_are_not_attempted() {
     // What is allowed still is: a longer chain without a loop.
     let (status, body) = patch(advanced, vec![middle, basics]).await;
     assert_eq!(status, 200, "{body}");
+    // A new course may not require a draft either; nothing of it is written.
+    let mut needs_draft = course("needs_draft");
+    needs_draft["unlock_group"] = Value::Null;
+    needs_draft["prerequisites"] = json!([draft_id]);
+    let (status, body) = alpha
+        .post("/api/v1/courses", Some(&admin), needs_draft)
+        .await;
+    assert_eq!(
+        (status, code(&body)),
+        (422, Some("prerequisite_not_published")),
+        "{body}"
+    );
+    let (status, _) = alpha.get("/api/v1/groups/needs_draft", None).await;
+    assert_eq!(status, 404);
 
     // The trainer enrols in the draft; its quiz cannot be started, and stays open to edits.
     let (status, body) = alpha

@@ -152,6 +152,46 @@ async fn a_journey_step_pays_its_points_once() {
 }
 
 #[tokio::test]
+async fn an_idea_held_for_approval_finishes_its_step_only_when_approved() {
+    let (t, admin) = setup().await;
+    let held = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/open/approval",
+            Some(&admin),
+            Some(json!({"enabled": true, "first_posts": 1})),
+        )
+        .await;
+    assert_eq!(held.status, StatusCode::OK, "{}", held.json);
+    let newbie = t.member("newbie").await;
+    let idea = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&newbie),
+            json!({"kind": "idea", "title": "Une idée en attente"}),
+        )
+        .await;
+    assert_eq!(idea.status, StatusCode::CREATED, "{}", idea.json);
+    assert_eq!(idea.json["post"]["approval"], "pending", "{}", idea.json);
+    // Waiting: not done, unpaid — even when the journey is read.
+    assert_eq!(step(&t, &newbie, "post_idea").await["done"], false);
+    assert!(step_payments(&t, &newbie, "post_idea").await.is_empty());
+    let id = idea.json["post"]["id"].as_i64().unwrap();
+    let approved = t
+        .request(
+            Method::POST,
+            &format!("/api/v1/posts/{id}/approve"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.json);
+    // Approved: paid by the approval, before the journey is read.
+    assert_eq!(step_payments(&t, &newbie, "post_idea").await.len(), 1);
+    assert_eq!(step(&t, &newbie, "post_idea").await["done"], true);
+}
+
+#[tokio::test]
 async fn the_like_step_pays_at_the_third_like_and_the_profile_step_when_complete() {
     let (t, _admin) = setup().await;
     let author = t.member("author").await;

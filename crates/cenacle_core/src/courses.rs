@@ -347,9 +347,13 @@ pub async fn create_course(
         None => None,
     };
     for &required in &input.prerequisites {
-        store::course(conn, required)
+        let found = store::course(conn, required)
             .await?
             .ok_or(CoreError::NotFound("prerequisite course"))?;
+        // A draft cannot be passed: a course requiring one could not be enrolled in.
+        if !found.published {
+            return Err(TrainingRefusal::PrerequisiteNotPublished.into());
+        }
     }
     let id = write_course(
         conn,
