@@ -46,6 +46,16 @@ fn trainer<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Bo
     })
 }
 
+/// The CSRF token of a form read as its list of fields (the question forms, whose choices
+/// repeat their names).
+fn csrf_of(fields: &[(String, String)]) -> String {
+    fields
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default()
+}
+
 /// The signed-in session of a page's reader, or the way to sign in.
 fn reader<'a>(v: &'a Visitor, here: &str) -> Result<&'a Session, Box<Response>> {
     super::signed_in(v, here).map_err(|r| Box::new(r.into_response()))?;
@@ -677,33 +687,28 @@ pub async fn add_quiz(
         Ok(s) => s,
         Err(to) => return *to,
     };
-    let settings = match quiz_settings(&v, &form) {
-        Ok(s) => s,
-        Err(r) => {
-            return editor_again(&state, &v, session, id, r.status, |p| {
+    // A refusal, whether the form's or the core's, shows beside its field.
+    let added = match quiz_settings(&v, &form) {
+        Ok(settings) => {
+            let settings = &settings;
+            state
+                .ctx
+                .transaction(|conn| authoring::add_quiz(conn, session, id, settings).scope_boxed())
+                .await
+                .map_err(|e| refused(e, &v))
+        }
+        Err(r) => Err(Ok(r)),
+    };
+    match added {
+        Ok(row) => see_other(&format!("/quizzes/{}/edit", row.id), vec![]),
+        Err(Ok(r)) => {
+            editor_again(&state, &v, session, id, r.status, |p| {
                 p.quiz_refusal = r;
                 p.quiz_form = form;
             })
             .await
         }
-    };
-    let settings = &settings;
-    let added = state
-        .ctx
-        .transaction(|conn| authoring::add_quiz(conn, session, id, settings).scope_boxed())
-        .await;
-    match added {
-        Ok(row) => see_other(&format!("/quizzes/{}/edit", row.id), vec![]),
-        Err(e) => match refused(e, &v) {
-            Ok(r) => {
-                editor_again(&state, &v, session, id, r.status, |p| {
-                    p.quiz_refusal = r;
-                    p.quiz_form = form;
-                })
-                .await
-            }
-            Err(page) => *page,
-        },
+        Err(Err(page)) => *page,
     }
 }
 
@@ -1192,33 +1197,27 @@ pub async fn save_quiz(
         Ok(s) => s,
         Err(to) => return *to,
     };
-    let settings = match quiz_settings(&v, &form) {
-        Ok(s) => s,
-        Err(r) => {
-            return quiz_again(&state, &v, session, id, r.status, |p| {
+    let saved = match quiz_settings(&v, &form) {
+        Ok(settings) => {
+            let settings = &settings;
+            state
+                .ctx
+                .transaction(|conn| authoring::edit_quiz(conn, session, id, settings).scope_boxed())
+                .await
+                .map_err(|e| refused(e, &v))
+        }
+        Err(r) => Err(Ok(r)),
+    };
+    match saved {
+        Ok(_) => see_other(&format!("{here}?saved=1"), vec![]),
+        Err(Ok(r)) => {
+            quiz_again(&state, &v, session, id, r.status, |p| {
                 p.settings_refusal = r;
                 p.settings = form;
             })
             .await
         }
-    };
-    let settings = &settings;
-    let saved = state
-        .ctx
-        .transaction(|conn| authoring::edit_quiz(conn, session, id, settings).scope_boxed())
-        .await;
-    match saved {
-        Ok(_) => see_other(&format!("{here}?saved=1"), vec![]),
-        Err(e) => match refused(e, &v) {
-            Ok(r) => {
-                quiz_again(&state, &v, session, id, r.status, |p| {
-                    p.settings_refusal = r;
-                    p.settings = form;
-                })
-                .await
-            }
-            Err(page) => *page,
-        },
+        Err(Err(page)) => *page,
     }
 }
 
@@ -1230,43 +1229,32 @@ pub async fn add_question(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let here = format!("/quizzes/{id}/edit");
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let session = match trainer(&v, &here, &csrf) {
+    let session = match trainer(&v, &here, &csrf_of(&fields)) {
         Ok(s) => s,
         Err(to) => return *to,
     };
     let typed = QuestionFields::read(&fields);
-    let input = match typed.input(&v) {
-        Ok(i) => i,
-        Err(r) => {
-            return quiz_again(&state, &v, session, id, r.status, |p| {
+    let added = match typed.input(&v) {
+        Ok(input) => {
+            let input = &input;
+            state
+                .ctx
+                .transaction(|conn| authoring::add_question(conn, session, id, input).scope_boxed())
+                .await
+                .map_err(|e| question_refused(e, &v, &typed))
+        }
+        Err(r) => Err(Ok(r)),
+    };
+    match added {
+        Ok(_) => see_other(&format!("{here}#questions"), vec![]),
+        Err(Ok(r)) => {
+            quiz_again(&state, &v, session, id, r.status, |p| {
                 p.question_refusal = r;
                 p.question = typed;
             })
             .await
         }
-    };
-    let input = &input;
-    let added = state
-        .ctx
-        .transaction(|conn| authoring::add_question(conn, session, id, input).scope_boxed())
-        .await;
-    match added {
-        Ok(_) => see_other(&format!("{here}#questions"), vec![]),
-        Err(e) => match question_refused(e, &v, &typed) {
-            Ok(r) => {
-                quiz_again(&state, &v, session, id, r.status, |p| {
-                    p.question_refusal = r;
-                    p.question = typed;
-                })
-                .await
-            }
-            Err(page) => *page,
-        },
+        Err(Err(page)) => *page,
     }
 }
 
@@ -1391,12 +1379,7 @@ pub async fn save_question(
     Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
     let here = format!("/questions/{id}/edit");
-    let csrf = fields
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let session = match trainer(&v, &here, &csrf) {
+    let session = match trainer(&v, &here, &csrf_of(&fields)) {
         Ok(s) => s,
         Err(to) => return *to,
     };
