@@ -284,7 +284,8 @@ fn step_count_sql(kind: StepKind) -> &'static str {
         StepKind::AnswerQuestion => {
             "(SELECT count(*) FROM comment c JOIN post q ON q.id = c.post_id \
                 WHERE c.author_id = $1 AND c.deleted_at IS NULL AND c.removed_at IS NULL \
-                  AND q.kind = 'question' AND q.author_id <> $1)"
+                  AND q.kind = 'question' AND q.author_id <> $1 \
+                  AND q.deleted_at IS NULL AND q.removed_at IS NULL AND q.approval IS NULL)"
         }
         StepKind::PostIdea => {
             "(SELECT count(*) FROM post WHERE author_id = $1 AND kind = 'idea' \
