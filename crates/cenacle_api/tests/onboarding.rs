@@ -271,6 +271,73 @@ async fn the_like_step_pays_at_the_third_like_and_the_profile_step_when_complete
     );
 }
 
+/// Several actions finishing one step at once (joins of eight groups, with journey reads that
+/// settle steps too, all in flight together) pay the step once, and the balance stays the
+/// sum of its ledger. Each payer locks the member's points row, then takes the step's ledger
+/// key; a payer that checked "unpaid" before another committed must not pay a second time.
+#[tokio::test]
+async fn actions_racing_to_finish_one_step_pay_it_once() {
+    let (t, admin) = setup().await;
+    let newbie = t.member("newbie").await;
+    let reward = step(&t, &newbie, "join_group").await["points"]
+        .as_i64()
+        .unwrap();
+    assert!(reward > 0);
+    let names: Vec<String> = (0..8).map(|i| format!("club{i}")).collect();
+    for name in &names {
+        let made = t
+            .post(
+                "/api/v1/groups",
+                Some(&admin),
+                json!({"name": name, "title": name}),
+            )
+            .await;
+        assert_eq!(made.status, StatusCode::CREATED, "{}", made.json);
+    }
+    let joins = names.iter().map(|name| {
+        let (t, newbie) = (&t, &newbie);
+        async move {
+            let joined = t
+                .post(
+                    &format!("/api/v1/groups/{name}/join"),
+                    Some(newbie),
+                    json!({}),
+                )
+                .await;
+            assert!(joined.status.is_success(), "{}", joined.json);
+        }
+    });
+    let reads = (0..4).map(|_| {
+        let (t, newbie) = (&t, &newbie);
+        async move {
+            let read = t.get("/api/v1/onboarding", Some(newbie)).await;
+            assert_eq!(read.status, StatusCode::OK, "{}", read.json);
+        }
+    });
+    futures::future::join(
+        futures::future::join_all(joins),
+        futures::future::join_all(reads),
+    )
+    .await;
+
+    assert_eq!(step_payments(&t, &newbie, "join_group").await, vec![reward]);
+    let mine = t
+        .get("/api/v1/account/points?limit=100", Some(&newbie))
+        .await;
+    let ledger: i64 = mine.json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["delta"].as_i64().unwrap())
+        .sum();
+    assert_eq!(
+        mine.json["balance"].as_i64().unwrap(),
+        ledger,
+        "{}",
+        mine.json
+    );
+}
+
 #[tokio::test]
 async fn a_rule_template_with_an_unknown_variable_is_refused_naming_it() {
     let (t, _admin) = setup().await;
