@@ -1426,8 +1426,8 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
         assert_eq!(status, 200, "{body}");
     }
 
-    // The community manager puts the seat up; an end in the past comes back refused, the
-    // starting price she typed kept.
+    // The community manager puts the seat up; an end in the past comes back refused under
+    // its field (marked for screen readers), the starting price she typed kept.
     let manager = Browser::start("en").await;
     sign_in(&manager, &alpha, "admin").await;
     manager.goto(&alpha.url("/auctions")).await;
@@ -1442,8 +1442,13 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
     )
     .await;
     manager.fill("#starting-price", "10").await;
+    manager.fill("#extension", "3").await;
     manager.click("form[action='/auctions'] button").await;
-    manager.find("#put-up-refused").await;
+    manager.find("#ends-at-error").await;
+    manager
+        .find("#ends-at[aria-invalid=true][aria-describedby=ends-at-error]")
+        .await;
+    manager.wait_count("#put-up-refused", 0).await;
     assert_eq!(
         manager
             .find("#starting-price")
@@ -1467,6 +1472,9 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
         })
         .await;
     manager.key_page("auction-manager-en").await;
+    // The extension she typed in minutes, kept across the refusal, is the lot's.
+    let (_, lot) = alpha.get(&format!("/api/v1{lot_path}"), None).await;
+    assert_eq!(lot["auction"]["extension_seconds"], 180, "{lot}");
     let (_, reward) = alpha
         .get(&format!("/api/v1/shop/rewards/{seat}"), None)
         .await;
@@ -1656,6 +1664,14 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
             .as_deref(),
         Some("November helpers")
     );
+    // An end before the start comes back under the end's field, the causes ticked kept.
+    manager.click("#cause-answer_accepted").await;
+    set_time(
+        &manager,
+        "#contest-starts",
+        chrono::Utc::now() + chrono::Duration::days(2),
+    )
+    .await;
     set_time(
         &manager,
         "#contest-ends",
@@ -1663,6 +1679,27 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     )
     .await;
     manager.fill("#contest-groups", "support").await;
+    manager
+        .click_and_wait_reload("form[action='/contests'] button")
+        .await;
+    manager
+        .find("#contest-ends[aria-invalid=true][aria-describedby=contest-ends-error]")
+        .await;
+    manager.find("#contest-ends-error").await;
+    manager.wait_count("#contest-refused", 0).await;
+    manager
+        .wait_count("#cause-answer_accepted:checked", 1)
+        .await;
+    manager.wait_count("#contest-causes input:checked", 1).await;
+    manager
+        .js_value("document.getElementById('contest-starts').value = ''; return null")
+        .await;
+    set_time(
+        &manager,
+        "#contest-ends",
+        chrono::Utc::now() + chrono::Duration::days(1),
+    )
+    .await;
     manager.click("form[action='/contests'] button").await;
     let contest_path = manager
         .wait_path("the contest's page", |p| {
@@ -1671,6 +1708,13 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
         .await;
     manager.find("#contest-state").await;
     assert_eq!(manager.text("#contest-state").await, "running");
+    // It counts what she ticked, and says so.
+    assert_eq!(
+        manager.text("#contest-counts").await,
+        "Counts: Answers accepted"
+    );
+    let (_, contest) = alpha.get(&format!("/api/v1{contest_path}"), None).await;
+    assert_eq!(contest["causes"], json!(["answer_accepted"]), "{contest}");
 
     // Carl's answer to Bea's question is accepted: he leads the live board.
     let (_, body) = alpha
@@ -1711,10 +1755,18 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     b.wait_count("#contest-board tr.mine", 1).await;
     b.key_page("contest-en").await;
 
-    // Closed with a prize for the first rank: Carl is paid, once, and the board is frozen.
+    // Closed with a prize and a badge for the first rank: Carl is paid, once, wears the
+    // badge, and the board is frozen.
     let (_, before) = alpha.get("/api/v1/account/points", Some(&carl)).await;
     manager.goto(&alpha.url(&contest_path)).await;
+    // The champions programme's badge is not the manager's to give.
+    manager
+        .wait_count("#contest-badge option[value=superuser]", 0)
+        .await;
     manager.fill("#prize-1", "25").await;
+    manager
+        .js_value("document.getElementById('contest-badge').value = 'staff'; return null")
+        .await;
     manager
         .click_and_wait_reload("form[action$='/close'] button")
         .await;
@@ -1725,6 +1777,15 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
         after["balance"].as_i64().unwrap() - before["balance"].as_i64().unwrap(),
         25,
         "{before} → {after}"
+    );
+    let (_, profile) = alpha.get("/api/v1/people/carl", None).await;
+    assert!(
+        profile["badges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b["slug"] == "staff"),
+        "{profile}"
     );
     for b in [manager, b] {
         b.close().await;

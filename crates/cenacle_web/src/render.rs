@@ -35,14 +35,8 @@ impl Chrome {
     pub fn of(v: &Visitor, here: &str) -> Chrome {
         Chrome {
             user: v.username().map(str::to_owned),
-            admin: v.session.as_ref().is_some_and(|s| {
-                let role = s.account.role;
-                role.allows(Permission::ListAccounts) || role.allows(Permission::BlockInstances)
-            }),
-            onboarding: v
-                .session
-                .as_ref()
-                .is_some_and(|s| s.account.role.allows(Permission::ManageOnboarding)),
+            admin: v.may(Permission::ListAccounts) || v.may(Permission::BlockInstances),
+            onboarding: v.may(Permission::ManageOnboarding),
             csrf: v.csrf.clone(),
             unread: v.unread,
             ..Chrome::anonymous(v.words, v.instance.clone(), here)

@@ -13,7 +13,7 @@ use axum::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cenacle_api::{extract::session_of_token, AppState};
 use cenacle_core::{accounts::Session, Caller};
-use cenacle_domain::Language;
+use cenacle_domain::{Language, Permission};
 use rand::RngCore;
 
 pub const SESSION_COOKIE: &str = "cenacle_session";
@@ -52,6 +52,14 @@ pub struct Visitor {
 impl Visitor {
     pub fn caller(&self) -> Option<Caller> {
         self.session.as_ref().map(Caller::from)
+    }
+
+    /// Whether the visitor is signed in with a role that allows `permission` (what a page
+    /// offers; the core checks again on every action).
+    pub fn may(&self, permission: Permission) -> bool {
+        self.session
+            .as_ref()
+            .is_some_and(|s| s.account.role.allows(permission))
     }
 
     pub fn username(&self) -> Option<&str> {

@@ -725,6 +725,8 @@ pub struct ContestView {
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub closed: bool,
+    /// The reputation causes it counts (empty: every cause).
+    pub causes: Vec<String>,
     /// Live while open; the frozen winners once closed.
     pub board: Vec<LeaderboardEntry>,
 }
@@ -744,6 +746,7 @@ async fn contest_view(
         starts_at: contest.starts_at,
         ends_at: contest.ends_at,
         closed: contest.closed_at.is_some(),
+        causes: contest.causes,
         board: board.iter().map(|r| entry(r, &people, &host)).collect(),
     })
 }

@@ -8,7 +8,10 @@ use super::{
     shop::{field, form_time, in_language, manager_session, manages},
 };
 use crate::{
-    render::{after_action, fixable_refusal, page, see_other, Chrome, PageError},
+    render::{
+        after_action, field_refusal, fixable_refusal, page, see_other, Chrome, FieldRefusal,
+        PageError,
+    },
     session::Visitor,
 };
 use askama::Template;
@@ -124,6 +127,9 @@ pub struct PutUpForm {
     csrf: String,
     #[serde(default)]
     reward_id: String,
+    /// Blank: now.
+    #[serde(default)]
+    starts_at: String,
     #[serde(default)]
     ends_at: String,
     #[serde(default)]
@@ -132,6 +138,9 @@ pub struct PutUpForm {
     min_increment: String,
     #[serde(default)]
     reserve: String,
+    /// Minutes (people think in minutes; the core takes seconds). Blank: the instance's.
+    #[serde(default)]
+    extension_minutes: String,
 }
 
 #[derive(Template)]
@@ -142,7 +151,7 @@ struct AuctionsPage {
     /// For community managers: the rewards they can put up, their form and its refusal.
     rewards: Option<Vec<RewardOption>>,
     form: PutUpForm,
-    refused: Option<String>,
+    refusal: FieldRefusal,
 }
 
 async fn auctions_page(
@@ -150,7 +159,7 @@ async fn auctions_page(
     v: &Visitor,
     status: StatusCode,
     form: PutUpForm,
-    refused: Option<String>,
+    refusal: FieldRefusal,
 ) -> Response {
     let read = async {
         let mut conn = state.ctx.conn().await?;
@@ -182,14 +191,21 @@ async fn auctions_page(
             lots: lots.iter().map(|a| lot_card(v, a, &names)).collect(),
             rewards,
             form,
-            refused,
+            refusal,
         },
     )
 }
 
 /// The running lots (open to visitors: bidding asks to sign in).
 pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
-    auctions_page(&state, &v, StatusCode::OK, PutUpForm::default(), None).await
+    auctions_page(
+        &state,
+        &v,
+        StatusCode::OK,
+        PutUpForm::default(),
+        FieldRefusal::default(),
+    )
+    .await
 }
 
 impl PutUpForm {
@@ -203,7 +219,7 @@ impl PutUpForm {
         };
         Ok(AuctionInput {
             reward_id: required("reward_id", field("reward_id", &self.reward_id, number)?)?,
-            starts_at: None,
+            starts_at: field("starts_at", &self.starts_at, form_time)?,
             ends_at: field("ends_at", &self.ends_at, form_time)?.ok_or(CoreError::Validation(
                 ValidationError {
                     field: "ends_at",
@@ -216,7 +232,10 @@ impl PutUpForm {
             )?,
             min_increment: field("min_increment", &self.min_increment, number)?.unwrap_or(1),
             reserve: field("reserve", &self.reserve, number)?,
-            extension_seconds: None,
+            // The core's field, so that its refusal lands under this input too.
+            extension_seconds: field("extension_seconds", &self.extension_minutes, |t| {
+                t.parse::<i32>().ok()?.checked_mul(60)
+            })?,
         })
     }
 }
@@ -243,8 +262,8 @@ pub async fn put_up(
     };
     match created {
         Ok(auction) => see_other(&format!("/auctions/{}", auction.id), vec![]),
-        Err(e) => match fixable_refusal(e, &v) {
-            Ok((status, why)) => auctions_page(&state, &v, status, form, Some(why)).await,
+        Err(e) => match field_refusal(e, &v) {
+            Ok(refusal) => auctions_page(&state, &v, refusal.status, form, refusal).await,
             Err(page) => *page,
         },
     }

@@ -61,12 +61,6 @@ struct BadgesPage {
     refused: Option<String>,
 }
 
-fn runs_badges(v: &Visitor) -> bool {
-    v.session
-        .as_ref()
-        .is_some_and(|s| s.account.role.allows(Permission::ManageGroups))
-}
-
 async fn badges_page(
     state: &AppState,
     v: &Visitor,
@@ -77,7 +71,7 @@ async fn badges_page(
     if let Err(to_sign_in) = signed_in(v, HERE) {
         return to_sign_in.into_response();
     }
-    if !runs_badges(v) {
+    if !v.may(Permission::ManageGroups) {
         return PageError::from_core(CoreError::NotAllowed("manage_groups"), v).into_response();
     }
     let read = async {

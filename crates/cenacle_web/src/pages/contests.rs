@@ -3,10 +3,10 @@
 
 use super::{
     leaderboard::{board_line, BoardLine},
-    shop::{field, form_time, manager_session},
+    shop::{field, form_time, in_language, manager_session},
 };
 use crate::{
-    render::{fixable_refusal, page, see_other, Chrome, PageError},
+    render::{field_refusal, page, see_other, Chrome, FieldRefusal, PageError},
     session::Visitor,
 };
 use askama::Template;
@@ -17,8 +17,10 @@ use axum::{
     Form,
 };
 use cenacle_api::AppState;
-use cenacle_core::{accounts::Session, contests, people, CoreError, ScopedFutureExt};
-use cenacle_domain::{Permission, ValidationError};
+use cenacle_core::{accounts::Session, badges, contests, people, CoreError, ScopedFutureExt};
+use cenacle_domain::{
+    champions::CHAMPION_BADGE, engagement::ReputationCause, Permission, ValidationError,
+};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
@@ -34,9 +36,26 @@ pub struct ContestLine {
 
 /// Whether the visitor runs contests (opens and closes them).
 fn runs_contests(v: &Visitor) -> bool {
-    v.session
-        .as_ref()
-        .is_some_and(|s| s.account.role.allows(Permission::ManageGroups))
+    v.may(Permission::ManageGroups)
+}
+
+/// A reputation cause a contest may count, as its box on the form and its name on the page.
+pub struct CauseBox {
+    value: &'static str,
+    label: String,
+    checked: bool,
+}
+
+/// Every cause, ticked when `chosen` names it.
+fn cause_boxes(v: &Visitor, chosen: &[String]) -> Vec<CauseBox> {
+    ReputationCause::ALL
+        .iter()
+        .map(|c| CauseBox {
+            value: c.as_str(),
+            label: v.words.t(&format!("cause-{}", c.as_str())),
+            checked: chosen.iter().any(|x| x == c.as_str()),
+        })
+        .collect()
 }
 
 fn period(v: &Visitor, from: &DateTime<Utc>, to: &DateTime<Utc>) -> String {
@@ -44,19 +63,36 @@ fn period(v: &Visitor, from: &DateTime<Utc>, to: &DateTime<Utc>) -> String {
 }
 
 /// What a community manager typed to open a contest, kept when it is refused.
-#[derive(Default, Deserialize)]
+#[derive(Default)]
 pub struct OpenForm {
-    #[serde(default)]
     csrf: String,
-    #[serde(default)]
     title: String,
-    #[serde(default)]
     starts_at: String,
-    #[serde(default)]
     ends_at: String,
     /// Group names, separated by commas or spaces (blank: every group).
-    #[serde(default)]
     groups: String,
+    /// The reputation causes ticked (none: every cause).
+    causes: Vec<String>,
+}
+
+impl OpenForm {
+    /// The form's fields as sent: one `causes` per ticked box, so read as pairs (a struct
+    /// would keep only one of them).
+    fn from_fields(fields: Vec<(String, String)>) -> OpenForm {
+        let mut form = OpenForm::default();
+        for (name, value) in fields {
+            match name.as_str() {
+                "csrf" => form.csrf = value,
+                "title" => form.title = value,
+                "starts_at" => form.starts_at = value,
+                "ends_at" => form.ends_at = value,
+                "groups" => form.groups = value,
+                "causes" => form.causes.push(value),
+                _ => {}
+            }
+        }
+        form
+    }
 }
 
 #[derive(Template)]
@@ -65,8 +101,9 @@ struct ContestsPage {
     c: Chrome,
     contests: Vec<ContestLine>,
     manager: bool,
+    causes: Vec<CauseBox>,
     form: OpenForm,
-    refused: Option<String>,
+    refusal: FieldRefusal,
 }
 
 async fn contests_page(
@@ -74,7 +111,7 @@ async fn contests_page(
     v: &Visitor,
     status: StatusCode,
     form: OpenForm,
-    refused: Option<String>,
+    refusal: FieldRefusal,
 ) -> Response {
     let caller = v.caller();
     let read = async {
@@ -101,14 +138,22 @@ async fn contests_page(
                 })
                 .collect(),
             manager: runs_contests(v),
+            causes: cause_boxes(v, &form.causes),
             form,
-            refused,
+            refusal,
         },
     )
 }
 
 pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
-    contests_page(&state, &v, StatusCode::OK, OpenForm::default(), None).await
+    contests_page(
+        &state,
+        &v,
+        StatusCode::OK,
+        OpenForm::default(),
+        FieldRefusal::default(),
+    )
+    .await
 }
 
 /// The signed-in manager behind a form (contests need the group managers' right).
@@ -126,8 +171,9 @@ fn manager<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Bo
 pub async fn open(
     State(state): State<AppState>,
     v: Visitor,
-    Form(form): Form<OpenForm>,
+    Form(fields): Form<Vec<(String, String)>>,
 ) -> Response {
+    let form = OpenForm::from_fields(fields);
     let session = match manager(&v, "/contests", &form.csrf) {
         Ok(s) => s,
         Err(refused) => return *refused,
@@ -144,12 +190,14 @@ pub async fn open(
         .collect();
     let opened = match times {
         Ok((starts_at, Some(ends_at))) => {
-            let (title, groups) = (&form.title, &groups);
+            let (title, groups, causes) = (&form.title, &groups, &form.causes);
             state
                 .ctx
                 .transaction(|conn| {
-                    contests::create_contest(conn, session, title, starts_at, ends_at, groups, &[])
-                        .scope_boxed()
+                    contests::create_contest(
+                        conn, session, title, starts_at, ends_at, groups, causes,
+                    )
+                    .scope_boxed()
                 })
                 .await
         }
@@ -162,8 +210,8 @@ pub async fn open(
     };
     match opened {
         Ok(contest) => see_other(&format!("/contests/{}", contest.id), vec![]),
-        Err(e) => match fixable_refusal(e, &v) {
-            Ok((status, why)) => contests_page(&state, &v, status, form, Some(why)).await,
+        Err(e) => match field_refusal(e, &v) {
+            Ok(refusal) => contests_page(&state, &v, refusal.status, form, refusal).await,
             Err(page) => *page,
         },
     }
@@ -178,10 +226,15 @@ struct ContestPage {
     period: String,
     closed: bool,
     lines: Vec<BoardLine>,
+    /// The reputation causes it counts, by name (empty: every cause).
+    counted: Vec<String>,
     manager: bool,
-    /// The prize fields, rank 1 first, as typed.
-    prizes: Vec<String>,
-    refused: Option<String>,
+    /// The badges a manager may give the winners (slug, name): every one but the
+    /// champions programme's.
+    badges: Vec<(String, String)>,
+    /// The close form as typed.
+    form: CloseForm,
+    refusal: FieldRefusal,
 }
 
 async fn contest_page(
@@ -189,19 +242,24 @@ async fn contest_page(
     v: &Visitor,
     id: i64,
     status: StatusCode,
-    prizes: Vec<String>,
-    refused: Option<String>,
+    form: CloseForm,
+    refusal: FieldRefusal,
 ) -> Response {
     let caller = v.caller();
+    let manager = runs_contests(v);
     let read = async {
         let mut conn = state.ctx.conn().await?;
         let (contest, board) = contests::contest(&mut conn, caller.as_ref(), id).await?;
         let ids: Vec<i64> = board.iter().map(|r| r.person_id).collect();
         let authors = people::authors(&mut conn, &ids).await?;
-        Ok::<_, CoreError>((contest, board, authors))
+        let badges = match manager && contest.closed_at.is_none() {
+            true => badges::catalogue(&mut conn).await?,
+            false => Vec::new(),
+        };
+        Ok::<_, CoreError>((contest, board, authors, badges))
     }
     .await;
-    let (contest, board, authors) = match read {
+    let (contest, board, authors, badges) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
@@ -219,17 +277,38 @@ async fn contest_page(
                 .iter()
                 .map(|row| board_line(row, &authors, viewer, v.words))
                 .collect(),
-            manager: runs_contests(v),
-            prizes,
-            refused,
+            counted: cause_boxes(v, &contest.causes)
+                .into_iter()
+                .filter(|c| c.checked)
+                .map(|c| c.label)
+                .collect(),
+            manager,
+            badges: badges
+                .into_iter()
+                .filter(|b| b.slug != CHAMPION_BADGE)
+                .map(|b| {
+                    let name = in_language(v.words, b.name_en, b.name_fr);
+                    (b.slug, name)
+                })
+                .collect(),
+            form,
+            refusal,
         },
     )
 }
 
 /// A contest's board: live while it runs, its winners once closed.
 pub async fn show(State(state): State<AppState>, v: Visitor, Path(id): Path<i64>) -> Response {
-    let blank = vec![String::new(); PRIZE_RANKS];
-    contest_page(&state, &v, id, StatusCode::OK, blank, None).await
+    let blank = CloseForm::default();
+    contest_page(
+        &state,
+        &v,
+        id,
+        StatusCode::OK,
+        blank,
+        FieldRefusal::default(),
+    )
+    .await
 }
 
 /// Ranks a close form offers a prize for (the API takes more).
@@ -250,6 +329,9 @@ pub struct CloseForm {
     prize_4: String,
     #[serde(default)]
     prize_5: String,
+    /// A badge's slug for every winner (blank: none).
+    #[serde(default)]
+    badge: String,
 }
 
 impl CloseForm {
@@ -276,9 +358,13 @@ impl CloseForm {
             .collect()
     }
 
-    /// The fields as typed, to show them again after a refusal.
+    /// The prize fields, rank 1 first, as typed (shown again after a refusal).
     fn typed(&self) -> Vec<String> {
         self.fields().iter().map(|f| f.to_string()).collect()
+    }
+
+    fn badge(&self) -> Option<&str> {
+        Some(self.badge.trim()).filter(|b| !b.is_empty())
     }
 }
 
@@ -296,11 +382,11 @@ pub async fn close(
     };
     let closed = match form.prizes() {
         Ok(prizes) => {
-            let prizes = &prizes;
+            let (prizes, badge) = (&prizes, form.badge());
             state
                 .ctx
                 .transaction(|conn| {
-                    contests::close_contest(conn, session, id, prizes, None).scope_boxed()
+                    contests::close_contest(conn, session, id, prizes, badge).scope_boxed()
                 })
                 .await
         }
@@ -308,10 +394,8 @@ pub async fn close(
     };
     match closed {
         Ok(_) => see_other(&here, vec![]),
-        Err(e) => match fixable_refusal(e, &v) {
-            Ok((status, why)) => {
-                contest_page(&state, &v, id, status, form.typed(), Some(why)).await
-            }
+        Err(e) => match field_refusal(e, &v) {
+            Ok(refusal) => contest_page(&state, &v, id, refusal.status, form, refusal).await,
             Err(page) => *page,
         },
     }

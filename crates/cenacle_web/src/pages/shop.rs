@@ -99,9 +99,7 @@ struct ShopPage {
 
 /// Whether the signed-in visitor keeps the catalogue.
 pub(super) fn manages(v: &Visitor) -> bool {
-    v.session
-        .as_ref()
-        .is_some_and(|s| s.account.role.allows(Permission::ManageRewards))
+    v.may(Permission::ManageRewards)
 }
 
 pub(super) fn in_language(t: Words, en: String, fr: String) -> String {
