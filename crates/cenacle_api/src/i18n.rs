@@ -33,7 +33,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         "internal_error" => INTERNAL,
         "post_not_published" => (
             "This post is waiting for a moderator's approval (or was rejected): approve it first.",
-            "Cette publication attend l'approbation d'un modérateur (ou a été refusée) : approuvez-la d'abord.",
+            "Cette publication attend l'approbation d'un modérateur (ou a été refusée) : approuvez-la d'abord.",
         ),
         "moderation_reason_too_long" => (
             "The reason is too long (2,000 characters at most).",
@@ -49,7 +49,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "unknown_notification_delivery" => (
             "Unknown delivery: use in_app, email_immediate, email_daily, email_weekly or off.",
-            "Mode de réception inconnu : utilisez in_app, email_immediate, email_daily, email_weekly ou off.",
+            "Mode de réception inconnu : utilisez in_app, email_immediate, email_daily, email_weekly ou off.",
         ),
         "utc_offset_out_of_range" => (
             "The local time must be from UTC-12:00 to UTC+14:00 (-720 to 840 minutes).",
@@ -73,7 +73,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "reward_stock_unlimited" => (
             "This reward's stock is unlimited: there is nothing to restock.",
-            "Le stock de cette récompense est illimité : il n'y a rien à réapprovisionner.",
+            "Le stock de cette récompense est illimité : il n'y a rien à réapprovisionner.",
         ),
         "insufficient_points" => (
             "You do not have enough points available (your balance less what your bids hold).",
@@ -110,11 +110,11 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "bid_too_low" => (
             "The bid is below the minimum: the starting price, or the leading bid plus the increment.",
-            "L'offre est sous le minimum : le prix de départ, ou l'offre en tête plus l'incrément.",
+            "L'offre est sous le minimum : le prix de départ, ou l'offre en tête plus l'incrément.",
         ),
         "already_highest_bidder" => (
             "You already lead this auction: you cannot outbid yourself.",
-            "Vous êtes déjà en tête de cette enchère : vous ne pouvez pas surenchérir sur vous-même.",
+            "Vous êtes déjà en tête de cette enchère : vous ne pouvez pas surenchérir sur vous-même.",
         ),
         "cannot_ban_moderator" => (
             "A moderator of the group cannot be banned from it.",
@@ -126,7 +126,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "moderation_not_through_group" => (
             "This group is on another server: its moderators act there, and their actions reach us through the group.",
-            "Ce groupe est sur un autre serveur : ses modérateurs agissent là-bas, et leurs actions nous parviennent par le groupe.",
+            "Ce groupe est sur un autre serveur : ses modérateurs agissent là-bas, et leurs actions nous parviennent par le groupe.",
         ),
         "content_outside_group" => (
             "This content belongs to another group than the one you moderate.",
@@ -158,7 +158,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "champion_charter_outdated" => (
             "This is not the current version of the charter; read and accept the current one.",
-            "Ce n'est pas la version en vigueur de la charte ; lisez et acceptez la version actuelle.",
+            "Ce n'est pas la version en vigueur de la charte ; lisez et acceptez la version actuelle.",
         ),
         "champion_objective_negative" => (
             "An objective's target cannot be negative.",
@@ -178,7 +178,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "champion_tools_charter_not_accepted" => (
             "A new charter version was published: accept it to use champion tools again.",
-            "Une nouvelle version de la charte a été publiée : acceptez-la pour retrouver les outils des champions.",
+            "Une nouvelle version de la charte a été publiée : acceptez-la pour retrouver les outils des champions.",
         ),
         "champion_tools_not_their_group" => (
             "You are not a champion of this group.",
@@ -186,7 +186,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "champion_reason_required" => (
             "Give a reason: it is recorded and shown to the member.",
-            "Donnez une raison : elle est enregistrée et montrée au membre.",
+            "Donnez une raison : elle est enregistrée et montrée au membre.",
         ),
         "champion_person_pending" => (
             "An account still awaiting approval cannot be nominated as a champion.",
@@ -194,11 +194,11 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "group_programme_only" => (
             "Membership of the champions group follows the champions programme: it cannot be joined, left, asked for, invited to or changed by hand.",
-            "L'appartenance au groupe des champions suit le programme des champions : on ne peut pas y entrer, en sortir, la demander, y inviter ni la modifier à la main.",
+            "L'appartenance au groupe des champions suit le programme des champions : on ne peut pas y entrer, en sortir, la demander, y inviter ni la modifier à la main.",
         ),
         "badge_programme_only" => (
             "The champion badge comes with the champions programme: it cannot be awarded, revoked or restored by hand.",
-            "Le badge de champion vient avec le programme des champions : il ne peut pas être attribué, retiré ni rétabli à la main.",
+            "Le badge de champion vient avec le programme des champions : il ne peut pas être attribué, retiré ni rétabli à la main.",
         ),
         "champion_move_visibility" => (
             "A post moves only between groups with the same visibility.",
@@ -210,11 +210,11 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "champion_group_name_taken" => (
             "A group named \"champions\" already exists: rename it before the programme can make its champions group.",
-            "Un groupe nommé « champions » existe déjà : renommez-le pour que le programme puisse créer son groupe des champions.",
+            "Un groupe nommé « champions » existe déjà : renommez-le pour que le programme puisse créer son groupe des champions.",
         ),
         "owner_cannot_leave" => (
             "The owner cannot leave the group; hand it over first.",
-            "Le propriétaire ne peut pas quitter le groupe ; transmettez-le d'abord.",
+            "Le propriétaire ne peut pas quitter le groupe ; transmettez-le d'abord.",
         ),
         "group_exists" => (
             "A group with this name already exists.",
@@ -238,11 +238,11 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "bounty_ended" => (
             "This bounty has ended: it is settled by the best-answer rule, not awarded by hand.",
-            "Cette prime est terminée : la règle de la meilleure réponse la départage, elle ne s'attribue plus à la main.",
+            "Cette prime est terminée : la règle de la meilleure réponse la départage, elle ne s'attribue plus à la main.",
         ),
         "question_closed" => (
             "This question is closed (answered or locked): no bounty can be offered on it.",
-            "Cette question est close (résolue ou verrouillée) : on ne peut plus y offrir de prime.",
+            "Cette question est close (résolue ou verrouillée) : on ne peut plus y offrir de prime.",
         ),
         "badge_held" => (
             "This person already holds this badge.",
@@ -274,7 +274,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "unauthenticated" => (
             "Authentication required: send a valid bearer token.",
-            "Authentification requise : envoyez un jeton valide.",
+            "Authentification requise : envoyez un jeton valide.",
         ),
         "account_pending_approval" => (
             "Your account is waiting for a moderator's approval.",
@@ -283,23 +283,23 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         "account_suspended" => ("This account is suspended.", "Ce compte est suspendu."),
         "email_not_verified" => (
             "Confirm your e-mail address first: follow the link we mailed you (or ask for a new one).",
-            "Confirmez d'abord votre adresse e-mail : suivez le lien envoyé (ou demandez-en un nouveau).",
+            "Confirmez d'abord votre adresse e-mail : suivez le lien envoyé (ou demandez-en un nouveau).",
         ),
         "token_invalid" => (
             "This link is not valid: check that it was copied whole.",
-            "Ce lien n'est pas valide : vérifiez qu'il a été copié en entier.",
+            "Ce lien n'est pas valide : vérifiez qu'il a été copié en entier.",
         ),
         "token_used" => (
             "This link was already used; ask for a new one if needed.",
-            "Ce lien a déjà servi ; demandez-en un nouveau si besoin.",
+            "Ce lien a déjà servi ; demandez-en un nouveau si besoin.",
         ),
         "token_expired" => (
             "This link has expired; ask for a new one.",
-            "Ce lien a expiré ; demandez-en un nouveau.",
+            "Ce lien a expiré ; demandez-en un nouveau.",
         ),
         "unsubscribe_link_invalid" => (
             "This unsubscribe link is not valid; nothing was changed.",
-            "Ce lien de désinscription n'est pas valide ; rien n'a été modifié.",
+            "Ce lien de désinscription n'est pas valide ; rien n'a été modifié.",
         ),
         "email_disabled" => (
             "This instance does not send e-mail.",
@@ -414,7 +414,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "rate_limited" => (
             "Too many attempts; try again later.",
-            "Trop de tentatives ; réessayez plus tard.",
+            "Trop de tentatives ; réessayez plus tard.",
         ),
         "database_unavailable" => (
             "The database is not reachable.",
@@ -422,15 +422,15 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "database_busy" => (
             "The server is busy; try again in a moment.",
-            "Le serveur est occupé ; réessayez dans un instant.",
+            "Le serveur est occupé ; réessayez dans un instant.",
         ),
         "database_conflict" => (
             "A concurrent request got in the way; nothing was changed, try again.",
-            "Une requête simultanée a interféré ; rien n'a été modifié, réessayez.",
+            "Une requête simultanée a interféré ; rien n'a été modifié, réessayez.",
         ),
         "unknown_template_variable" => (
             "The template uses an unknown variable (see details.variable); allowed: {{name}}, {{instance}}, {{days}}, {{link}}.",
-            "Le modèle utilise une variable inconnue (voir details.variable) ; permises : {{name}}, {{instance}}, {{days}}, {{link}}.",
+            "Le modèle utilise une variable inconnue (voir details.variable) ; permises : {{name}}, {{instance}}, {{days}}, {{link}}.",
         ),
         "template_unclosed_variable" => (
             "The template opens a variable with {{ and never closes it with }}.",
@@ -478,11 +478,11 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "quiz_cooling_down" => (
             "Your last attempt failed: the next one may start once the waiting time ends (see details.until).",
-            "Votre dernière tentative a échoué : la suivante pourra commencer à la fin du délai d'attente (voir details.until).",
+            "Votre dernière tentative a échoué : la suivante pourra commencer à la fin du délai d'attente (voir details.until).",
         ),
         "attempt_already_submitted" => (
             "This attempt was already submitted; start a new one.",
-            "Cette tentative a déjà été soumise ; commencez-en une nouvelle.",
+            "Cette tentative a déjà été soumise ; commencez-en une nouvelle.",
         ),
         "answer_invalid" => (
             "An answer does not fit its question (a choice from another question, several choices for a single choice question, or no number for a numeric one).",
@@ -498,27 +498,27 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "course_not_draft" => (
             "Learners see this course: withdraw it (make it a draft) before changing its quizzes.",
-            "Des apprenants voient ce cours : retirez-le (repassez-le en brouillon) avant de modifier ses quiz.",
+            "Des apprenants voient ce cours : retirez-le (repassez-le en brouillon) avant de modifier ses quiz.",
         ),
         "course_has_attempts" => (
             "Learners have already attempted this quiz: its questions and answers can no longer change (add a new quiz instead).",
-            "Des apprenants ont déjà tenté ce quiz : ses questions et ses réponses ne peuvent plus changer (ajoutez plutôt un nouveau quiz).",
+            "Des apprenants ont déjà tenté ce quiz : ses questions et ses réponses ne peuvent plus changer (ajoutez plutôt un nouveau quiz).",
         ),
         "course_audience_visibility_locked" => (
             "This audience would make the course's discussion group public or private: keep a restricted audience restricted, or an open one open.",
-            "Ce public rendrait le groupe de discussion du cours public ou privé : gardez restreint un public restreint, ou ouvert un public ouvert.",
+            "Ce public rendrait le groupe de discussion du cours public ou privé : gardez restreint un public restreint, ou ouvert un public ouvert.",
         ),
         "prerequisite_cycle" => (
             "These prerequisites would, through one another, require this course itself: nobody could ever enrol. Remove one of the loop.",
-            "Ces prérequis exigeraient, de l'un à l'autre, ce cours lui-même : personne ne pourrait jamais s'inscrire. Retirez-en un de la boucle.",
+            "Ces prérequis exigeraient, de l'un à l'autre, ce cours lui-même : personne ne pourrait jamais s'inscrire. Retirez-en un de la boucle.",
         ),
         "prerequisite_not_published" => (
             "A prerequisite must be a published course: learners cannot complete a draft.",
-            "Un prérequis doit être un cours publié : les apprenants ne peuvent pas terminer un brouillon.",
+            "Un prérequis doit être un cours publié : les apprenants ne peuvent pas terminer un brouillon.",
         ),
         "course_is_draft" => (
             "This course is a draft: its quizzes can be taken once it is published.",
-            "Ce cours est un brouillon : ses quiz pourront être passés une fois qu'il sera publié.",
+            "Ce cours est un brouillon : ses quiz pourront être passés une fois qu'il sera publié.",
         ),
         _ => return None,
     })
@@ -533,6 +533,19 @@ mod tests {
         for code in crate::error::ALL_CODES {
             let (en, fr) = lookup(code).unwrap_or_else(|| panic!("no message for {code}"));
             assert_ne!(en, fr, "{code} is not translated");
+        }
+    }
+
+    /// French puts a non-breaking space before `: ; ? ! »` and after `«`: with a plain one, a
+    /// line can break before the colon or leave a guillemet alone at a line's start.
+    #[test]
+    fn french_messages_keep_their_punctuation_on_the_line() {
+        for code in crate::error::ALL_CODES {
+            let (_, fr) = lookup(code).unwrap();
+            assert!(
+                cenacle_domain::typography::french_spacing_faults(fr).is_empty(),
+                "{code}: {fr:?}"
+            );
         }
     }
 }

@@ -191,7 +191,7 @@ pub async fn greet_newcomer(
         Language::Fr => (
             format!("Bienvenue à @{} !", account.username),
             format!(
-                "Toute la communauté souhaite la bienvenue à @{} sur {instance}. N'hésitez pas à vous présenter !",
+                "Toute la communauté souhaite la bienvenue à @{} sur {instance}. N'hésitez pas à vous présenter !",
                 account.username
             ),
         ),

@@ -28,6 +28,7 @@ pub mod role;
 pub mod sentiment;
 pub mod shop;
 pub mod training;
+pub mod typography;
 
 pub use account::{
     decide_registration, is_webfinger_name, validate_email, validate_group_name,

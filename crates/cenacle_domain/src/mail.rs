@@ -199,7 +199,7 @@ pub fn password_reset(
                     "Le lien ci-dessous ne sert qu'une fois et expire le {}.",
                     when(expires, language)
                 ),
-                "Si ce n'était pas vous, ignorez ce message : votre mot de passe ne change pas."
+                "Si ce n'était pas vous, ignorez ce message : votre mot de passe ne change pas."
                     .to_owned(),
             ],
             "Choisir un nouveau mot de passe",

@@ -27,7 +27,7 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
     let fr = language == Language::Fr;
     let actor = n.actor.unwrap_or(if fr { "Quelqu'un" } else { "Someone" });
     let about = |fr_none: &str, en_none: &str| match (n.title, fr) {
-        (Some(t), true) => format!("« {t} »"),
+        (Some(t), true) => format!("« {t} »"),
         (Some(t), false) => format!("“{t}”"),
         (None, true) => fr_none.to_owned(),
         (None, false) => en_none.to_owned(),
@@ -65,14 +65,14 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             about("", "a discussion")
         ),
         (Kind::IdeaStatus, true) => format!(
-            "L'idée {} a maintenant le statut « {detail} ».",
+            "L'idée {} a maintenant le statut « {detail} ».",
             about("que vous suivez", "")
         ),
         (Kind::IdeaStatus, false) => {
             format!("The idea {} is now “{detail}”.", about("", "you follow"))
         }
         (Kind::BadgeAwarded, true) => {
-            format!("Vous avez reçu le badge « {} ».", n.badge.unwrap_or("?"))
+            format!("Vous avez reçu le badge « {} ».", n.badge.unwrap_or("?"))
         }
         (Kind::BadgeAwarded, false) => {
             format!("You were awarded the badge “{}”.", n.badge.unwrap_or("?"))
@@ -111,7 +111,7 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             about("", "your contribution")
         ),
         (Kind::AcceptReminder, true) => format!(
-            "Votre question {} a des réponses : acceptez celle qui vous a aidé.",
+            "Votre question {} a des réponses : acceptez celle qui vous a aidé.",
             about("", "")
         ),
         (Kind::AcceptReminder, false) => format!(
@@ -189,7 +189,7 @@ mod tests {
         );
         assert_eq!(
             what_happened(Language::Fr, &reply()),
-            "bob a répondu à « How to <brew>? »."
+            "bob a répondu à « How to <brew>? »."
         );
         let hidden = NoticeText {
             title: None,

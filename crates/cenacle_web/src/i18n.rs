@@ -142,10 +142,20 @@ mod tests {
     }
 
     #[test]
+    fn french_words_keep_their_punctuation_on_the_line() {
+        let faults: Vec<&str> = FR
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter(|l| !cenacle_domain::typography::french_spacing_faults(l).is_empty())
+            .collect();
+        assert!(faults.is_empty(), "plain spaces in French: {faults:#?}");
+    }
+
+    #[test]
     fn field_errors_say_what_is_wrong() {
         assert_eq!(
             Words(Language::Fr).invalid("too_long"),
-            "Trop long : raccourcissez-le."
+            "Trop long\u{a0}: raccourcissez-le."
         );
         assert_eq!(
             Words(Language::En).invalid("no_such_code"),
