@@ -1653,7 +1653,22 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     manager
         .click_and_wait_reload("form[action='/contests'] button")
         .await;
-    manager.find("#contest-refused").await;
+    manager
+        .find("#contest-groups[aria-invalid=true][aria-describedby=contest-groups-error]")
+        .await;
+    assert_eq!(
+        manager.text("#contest-groups-error").await,
+        "No group of this instance has this name."
+    );
+    // The page opens on the field at fault.
+    assert_eq!(
+        manager
+            .js_value("return document.activeElement.id")
+            .await
+            .as_str(),
+        Some("contest-groups")
+    );
+    manager.key_page("contests-refused-en").await;
     assert_eq!(
         manager
             .find("#contest-title")
@@ -1711,7 +1726,7 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
     // It counts what she ticked, and says so.
     assert_eq!(
         manager.text("#contest-counts").await,
-        "Counts: Answers accepted"
+        "What counts: Answers accepted"
     );
     let (_, contest) = alpha.get(&format!("/api/v1{contest_path}"), None).await;
     assert_eq!(contest["causes"], json!(["answer_accepted"]), "{contest}");

@@ -279,9 +279,11 @@ async fn the_like_step_pays_at_the_third_like_and_the_profile_step_when_complete
 async fn actions_racing_to_finish_one_step_pay_it_once() {
     let (t, admin) = setup().await;
     let newbie = t.member("newbie").await;
-    let reward = step(&t, &newbie, "join_group").await["points"]
-        .as_i64()
-        .unwrap();
+    // Not done before the race (else nothing would race to pay it).
+    let join_group = step(&t, &newbie, "join_group").await;
+    assert_eq!(join_group["done"], false, "{join_group}");
+    assert!(step_payments(&t, &newbie, "join_group").await.is_empty());
+    let reward = join_group["points"].as_i64().unwrap();
     assert!(reward > 0);
     let names: Vec<String> = (0..8).map(|i| format!("club{i}")).collect();
     for name in &names {

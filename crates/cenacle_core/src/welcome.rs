@@ -189,7 +189,7 @@ pub async fn greet_newcomer(
     let instance = &ctx.settings.server.instance_name;
     let (title, body) = match account.language {
         Language::Fr => (
-            format!("Bienvenue à @{} !", account.username),
+            format!("Bienvenue à @{} !", account.username),
             format!(
                 "Toute la communauté souhaite la bienvenue à @{} sur {instance}. N'hésitez pas à vous présenter !",
                 account.username
@@ -292,7 +292,7 @@ fn welcome_mail(
     match language {
         Language::Fr => {
             if paragraphs.is_empty() {
-                paragraphs.push(format!("Bienvenue sur {instance} !"));
+                paragraphs.push(format!("Bienvenue sur {instance} !"));
             }
             if let Some(name) = signer {
                 paragraphs.push(format!("— {name}, pour toute la communauté"));

@@ -87,7 +87,7 @@ pub async fn insert_badge(
     }
     let row: Id = diesel::sql_query(
         "INSERT INTO badge (slug, tier, name_en, name_fr, description_en, description_fr, honorific) \
-         VALUES ($1, 'silver', $2, $3, 'Certified: ' || $2, 'Certifié : ' || $3, FALSE) RETURNING id",
+         VALUES ($1, 'silver', $2, $3, 'Certified: ' || $2, 'Certifié : ' || $3, FALSE) RETURNING id",
     )
     .bind::<Text, _>(slug)
     .bind::<Text, _>(name_en)

@@ -96,7 +96,7 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             }
         ),
         (Kind::Moderation, true) => format!(
-            "Décision de la modération sur {} : {}.",
+            "Décision de la modération sur {} : {}.",
             about("votre contribution", ""),
             match detail {
                 "removed" => "retiré",
@@ -178,6 +178,30 @@ mod tests {
             group: Some("coffee"),
             badge: None,
             detail: None,
+        }
+    }
+
+    /// Every kind's French sentence, with and without a title, keeps its punctuation on the
+    /// line (see `crate::typography`).
+    #[test]
+    fn every_french_sentence_is_well_spaced() {
+        for kind in Kind::ALL {
+            for title in [Some("Café"), None] {
+                let text = what_happened(
+                    Language::Fr,
+                    &NoticeText {
+                        kind,
+                        title,
+                        badge: Some("Pilier"),
+                        detail: Some("done"),
+                        ..reply()
+                    },
+                );
+                assert!(
+                    crate::typography::french_spacing_faults(&text).is_empty(),
+                    "{kind:?}: {text:?}"
+                );
+            }
         }
     }
 

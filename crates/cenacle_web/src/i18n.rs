@@ -141,6 +141,17 @@ mod tests {
         assert!(same.len() < 3, "untranslated: {same:?}");
     }
 
+    /// Keys built at run time (a contest's causes) are in both catalogues: `t` would show a
+    /// missing one as its bare key.
+    #[test]
+    fn every_reputation_cause_has_its_words() {
+        let (en, fr) = (keys(EN), keys(FR));
+        for cause in cenacle_domain::engagement::ReputationCause::ALL {
+            let key = format!("cause-{}", cause.as_str());
+            assert!(en.contains(&key) && fr.contains(&key), "{key}");
+        }
+    }
+
     #[test]
     fn french_words_keep_their_punctuation_on_the_line() {
         let faults: Vec<&str> = FR

@@ -195,13 +195,13 @@ fn why(limiting: Limiting, replies: u32, accepted: u32) -> String {
             "Very active, little of it trusted: {accepted} of {replies} answers accepted, few likes per reply."
         ),
         (Limiting::Credibility, true) => format!(
-            "Très actif, mais peu suivi : {accepted} réponses acceptées sur {replies}, peu de mentions j'aime par réponse."
+            "Très actif, mais peu suivi : {accepted} réponses acceptées sur {replies}, peu de mentions j'aime par réponse."
         ),
         (Limiting::Bandwidth, false) => {
             "Trusted, but reaches few people: posts rarely, answers few.".to_owned()
         }
         (Limiting::Bandwidth, true) => {
-            "Écouté, mais touche peu de monde : publie rarement, répond à peu de personnes."
+            "Écouté, mais touche peu de monde : publie rarement, répond à peu de personnes."
                 .to_owned()
         }
         (Limiting::Balanced, false) => "Trusted and present.".to_owned(),

@@ -210,6 +210,15 @@ pub async fn open(
     };
     match opened {
         Ok(contest) => see_other(&format!("/contests/{}", contest.id), vec![]),
+        // A name in the groups field that is none of ours: said under that field.
+        Err(CoreError::NotFound("group")) => {
+            let refusal = FieldRefusal {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                field: "groups".into(),
+                why: v.words.invalid("unknown_group"),
+            };
+            contests_page(&state, &v, refusal.status, form, refusal).await
+        }
         Err(e) => match field_refusal(e, &v) {
             Ok(refusal) => contests_page(&state, &v, refusal.status, form, refusal).await,
             Err(page) => *page,
