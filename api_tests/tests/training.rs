@@ -487,6 +487,10 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         1
     );
     assert_eq!(post_in_experts(&alpha, &marie, "Après ?").await, 201);
+    assert_eq!(
+        profile_badges(&alpha, "marie").await,
+        ["course-product_basics"]
+    );
     // The prerequisite is met.
     let (status, _) = alpha
         .post(
@@ -564,6 +568,28 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     )
     .await;
     assert_ne!(post_in_experts(&alpha, &marie, "Expiré ?").await, 201);
+    // The same sweep took the badge back, as a revocation: her profile no longer shows it.
+    eventually(
+        "the expired certificate's badge to go",
+        DEADLINE,
+        || async move {
+            profile_badges(instance, "marie")
+                .await
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM badge_award a JOIN badge b ON b.id = a.badge_id \
+             WHERE b.slug = 'course-product_basics' AND a.revoked_at IS NOT NULL \
+               AND a.revoke_reason = 'certificate expired'"
+        )
+        .await,
+        1
+    );
     let (_, verified) = alpha
         .get(&format!("/api/v1/certificates/{code}"), None)
         .await;
@@ -620,6 +646,24 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     assert_eq!(status, 403);
     assert_eq!(result["certificate"]["valid"], true);
     assert_eq!(post_in_experts(&alpha, &marie, "Renouvelé ?").await, 201);
+    // The renewal gave the badge back.
+    assert_eq!(
+        profile_badges(&alpha, "marie").await,
+        ["course-product_basics"]
+    );
+}
+
+/// The course badges someone's public profile shows (their posts may earn others).
+async fn profile_badges(alpha: &Instance, username: &str) -> Vec<String> {
+    let (status, profile) = alpha.get(&format!("/api/v1/people/{username}"), None).await;
+    assert_eq!(status, 200, "{profile}");
+    profile["badges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["slug"].as_str().unwrap().to_owned())
+        .filter(|slug| slug.starts_with("course-"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -739,10 +739,13 @@ pub struct CertificateRow {
     pub expires_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub granted_group: Option<i64>,
+    /// The badge award this certificate made, which its expiry revokes.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub granted_badge_award: Option<i64>,
 }
 
 const CERTIFICATE_COLUMNS: &str =
-    "id, code, course_id, person_id, issued_at, expires_at, granted_group";
+    "id, code, course_id, person_id, issued_at, expires_at, granted_group, granted_badge_award";
 
 pub async fn certificate(
     conn: &mut AsyncPgConnection,
@@ -810,6 +813,44 @@ pub async fn set_granted_group(
     Ok(())
 }
 
+pub async fn set_granted_badge_award(
+    conn: &mut AsyncPgConnection,
+    certificate_id: i64,
+    award_id: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE certificate SET granted_badge_award = $2 WHERE id = $1")
+        .bind::<BigInt, _>(certificate_id)
+        .bind::<Nullable<BigInt>, _>(award_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Another certificate of `person_id`, still valid at `now`, whose course awards `badge_id`
+/// too: the badge an expiring certificate awarded passes to it instead of being revoked.
+pub async fn other_valid_badge_grant(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    badge_id: i64,
+    except_certificate: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbError> {
+    let found: Option<Id> = diesel::sql_query(
+        "SELECT c.id FROM certificate c JOIN course k ON k.id = c.course_id \
+         WHERE c.person_id = $1 AND k.badge_id = $2 AND c.id <> $3 \
+           AND (c.expires_at IS NULL OR c.expires_at > $4) \
+         ORDER BY c.expires_at DESC NULLS FIRST LIMIT 1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<BigInt, _>(badge_id)
+    .bind::<BigInt, _>(except_certificate)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.map(|f| f.id))
+}
+
 /// Another certificate of `person_id`, still valid at `now`, whose course unlocks `group_id`
 /// too: the membership an expiring certificate granted passes to it instead of ending.
 pub async fn other_valid_unlock(
@@ -840,8 +881,8 @@ pub async fn other_valid_unlock(
     Ok(found.map(|f| f.id))
 }
 
-/// Expired certificates whose unlocked membership is still held, claimed (SKIP LOCKED, so
-/// that several servers sweep side by side) a batch at a time.
+/// Expired certificates whose unlocked membership or awarded badge is still held, claimed
+/// (SKIP LOCKED, so that several servers sweep side by side) a batch at a time.
 pub async fn expired_grants(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -849,7 +890,8 @@ pub async fn expired_grants(
 ) -> Result<Vec<CertificateRow>, DbError> {
     Ok(diesel::sql_query(format!(
         "SELECT {CERTIFICATE_COLUMNS} FROM certificate \
-         WHERE granted_group IS NOT NULL AND expires_at <= $1 \
+         WHERE (granted_group IS NOT NULL OR granted_badge_award IS NOT NULL) \
+           AND expires_at <= $1 \
          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
     ))
     .bind::<Timestamptz, _>(now)
