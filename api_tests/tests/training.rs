@@ -416,7 +416,7 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         wait > chrono::Duration::minutes(55) && wait <= chrono::Duration::minutes(60),
         "{wait}"
     );
-    // An hour passes (the failed attempt moved back in the database: its clock decides).
+    // An hour passes (the failed attempt moved back in the database).
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(format!(
             "UPDATE quiz_attempt SET submitted_at = submitted_at - interval '61 minutes', \

@@ -132,7 +132,8 @@ pub async fn start_attempt(
                 Duration::seconds(i64::from(quiz.cool_down_seconds)),
                 now,
             )?;
-            store::insert_attempt(conn, quiz_id, caller.person_id, rand::random::<i64>()).await?
+            store::insert_attempt(conn, quiz_id, caller.person_id, rand::random::<i64>(), now)
+                .await?
         }
     };
     let questions = store::questions(conn, quiz_id).await?;
@@ -241,7 +242,7 @@ pub async fn submit_attempt(
     let right = results.iter().filter(|r| r.correct).count();
     let score = score_percent(right, results.len());
     let passed = passed(score, quiz.pass_mark);
-    let attempt = store::submit_attempt(conn, attempt_id, score, passed)
+    let attempt = store::submit_attempt(conn, attempt_id, score, passed, now)
         .await?
         .ok_or(TrainingRefusal::AlreadySubmitted)?;
     let certificate = if passed {

@@ -12,8 +12,11 @@ use cenacle_core::{
     quizzes::{self, AttemptResult, OpenAttempt},
     Caller, CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{training::Answer, Role};
-use chrono::{DateTime, Duration, Utc};
+use cenacle_domain::{
+    training::{Answer, TrainingRefusal},
+    Role,
+};
+use chrono::{DateTime, Duration, DurationRound, Utc};
 use common::World;
 use diesel_async::RunQueryDsl;
 
@@ -319,4 +322,49 @@ async fn a_badge_two_certificates_award_lasts_as_long_as_one_is_valid() {
     // Both expired: gone.
     sweep(&w, t0 + Duration::days(60) + Duration::seconds(1)).await;
     assert!(held(&w, marie.person_id).await.is_empty());
+}
+
+/// The database keeps microseconds: a time read back from it compares with this.
+fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::microseconds(1)).unwrap()
+}
+
+/// The cool-down's end, or the refusal's absence.
+async fn cooling_until(
+    w: &World,
+    learner: &Caller,
+    quiz: i64,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match start(w, learner, quiz, now).await {
+        Ok(_) => None,
+        Err(CoreError::Training(TrainingRefusal::CoolingDown { until })) => Some(until),
+        Err(other) => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_cool_down_is_reckoned_on_the_clock_that_wrote_the_attempt() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (course, quizzes, _) = create(&w, &trainer, course_input("clock", 1, 30)).await;
+    // The application's clock, three days ahead of the database's: every training action
+    // takes its `now`, and the attempt's times are written from it.
+    let t = Utc::now() + Duration::days(3);
+    enrol(&w, &marie, course, t).await;
+    let open = start(&w, &marie, quizzes[0], t).await.unwrap();
+    assert_eq!(open.attempt.started_at, stored(t));
+    let failed = submit(&w, &marie, &open, false, t).await;
+    assert_eq!(failed.attempt.submitted_at, Some(stored(t)));
+    // Ten minutes later on that clock the cool-down holds, until an hour after the failure.
+    assert_eq!(
+        cooling_until(&w, &marie, quizzes[0], t + Duration::minutes(10)).await,
+        Some(stored(t) + Duration::hours(1))
+    );
+    assert_eq!(
+        cooling_until(&w, &marie, quizzes[0], t + Duration::minutes(61)).await,
+        None
+    );
 }

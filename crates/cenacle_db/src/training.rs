@@ -608,19 +608,23 @@ pub async fn open_attempt(
     .optional()?)
 }
 
+/// Opens an attempt started at `started_at`: the caller's clock, the one the cool-down and
+/// the certificate's cycle are reckoned on (never the database's `now()`).
 pub async fn insert_attempt(
     conn: &mut AsyncPgConnection,
     quiz_id: i64,
     person_id: i64,
     seed: i64,
+    started_at: DateTime<Utc>,
 ) -> Result<AttemptRow, DbError> {
     Ok(diesel::sql_query(format!(
-        "INSERT INTO quiz_attempt (quiz_id, person_id, seed) VALUES ($1, $2, $3) \
+        "INSERT INTO quiz_attempt (quiz_id, person_id, seed, started_at) VALUES ($1, $2, $3, $4) \
          RETURNING {ATTEMPT_COLUMNS}"
     ))
     .bind::<BigInt, _>(quiz_id)
     .bind::<BigInt, _>(person_id)
     .bind::<BigInt, _>(seed)
+    .bind::<Timestamptz, _>(started_at)
     .get_result(conn)
     .await?)
 }
@@ -686,21 +690,24 @@ pub async fn insert_answer(
     Ok(())
 }
 
-/// Closes an attempt still open (`None` when another request submitted it first: the row is
-/// updated once, whatever the interleaving).
+/// Closes an attempt still open at `submitted_at`, the caller's clock as for its start
+/// (`None` when another request submitted it first: the row is updated once, whatever the
+/// interleaving).
 pub async fn submit_attempt(
     conn: &mut AsyncPgConnection,
     id: i64,
     score: i32,
     passed: bool,
+    submitted_at: DateTime<Utc>,
 ) -> Result<Option<AttemptRow>, DbError> {
     Ok(diesel::sql_query(format!(
-        "UPDATE quiz_attempt SET submitted_at = now(), score = $2, passed = $3 \
+        "UPDATE quiz_attempt SET submitted_at = $4, score = $2, passed = $3 \
          WHERE id = $1 AND submitted_at IS NULL RETURNING {ATTEMPT_COLUMNS}"
     ))
     .bind::<BigInt, _>(id)
     .bind::<Int4, _>(score)
     .bind::<Bool, _>(passed)
+    .bind::<Timestamptz, _>(submitted_at)
     .get_result(conn)
     .await
     .optional()?)
