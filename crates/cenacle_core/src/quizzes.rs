@@ -79,7 +79,7 @@ async fn quiz_of(
 }
 
 /// When the attempts of this cycle began: a certified member's renewal counts its attempts
-/// afresh from the certificate's issue.
+/// afresh from the certificate's issue (those submitted since, whenever they were started).
 async fn cycle_start(
     conn: &mut Conn,
     course_id: i64,

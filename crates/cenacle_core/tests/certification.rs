@@ -368,3 +368,31 @@ async fn the_cool_down_is_reckoned_on_the_clock_that_wrote_the_attempt() {
         None
     );
 }
+
+#[tokio::test]
+async fn an_attempt_left_open_at_certification_counts_in_the_next_cycle() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (course, quizzes, _) = create(&w, &trainer, course_input("cycle", 2, 30)).await;
+    let (first, last) = (quizzes[0], quizzes[1]);
+    let t = Utc::now();
+    enrol(&w, &marie, course, t).await;
+    assert!(take(&w, &marie, first, true, t).await.certificate.is_none());
+    // Another go at the first quiz, left open while the final quiz certifies her.
+    let open = start(&w, &marie, first, t + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(take(&w, &marie, last, true, t + Duration::minutes(2))
+        .await
+        .certificate
+        .is_some());
+    // Submitted after the certificate, it is an attempt of the new cycle: its failure holds
+    // the next one back like any other.
+    submit(&w, &marie, &open, false, t + Duration::minutes(3)).await;
+    assert_eq!(
+        cooling_until(&w, &marie, first, t + Duration::minutes(4)).await,
+        Some(stored(t + Duration::minutes(3)) + Duration::hours(1))
+    );
+}

@@ -639,8 +639,10 @@ pub async fn attempt(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Att
     .optional()?)
 }
 
-/// The attempts of this cycle (since `since`, the current certificate's issue, or ever):
-/// how many were submitted, and when the latest failed one was.
+/// The attempts of this cycle (submitted after `since`, the current certificate's issue, or
+/// ever): how many were submitted, and when the latest failed one was. An attempt belongs to
+/// the cycle it was submitted in: one started before the certificate and submitted after is
+/// the new cycle's (the certifying attempt itself was submitted at the issue, not after).
 pub async fn attempt_cycle(
     conn: &mut AsyncPgConnection,
     quiz_id: i64,
@@ -658,7 +660,7 @@ pub async fn attempt_cycle(
         "SELECT count(*) AS submitted, \
            max(submitted_at) FILTER (WHERE NOT passed) AS last_failed \
          FROM quiz_attempt WHERE quiz_id = $1 AND person_id = $2 AND submitted_at IS NOT NULL \
-           AND ($3::timestamptz IS NULL OR started_at > $3)",
+           AND ($3::timestamptz IS NULL OR submitted_at > $3)",
     )
     .bind::<BigInt, _>(quiz_id)
     .bind::<BigInt, _>(person_id)
