@@ -118,8 +118,8 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     let mut hosts = Hosts::default();
     hosts.add("alpha");
     let mut alpha = Instance::new("alpha", &hosts);
-    // The sweep that takes back expired certificates' memberships runs every second.
-    alpha.set_env("CENACLE_SHOP__SETTLE_INTERVAL_SECONDS", "1");
+    // The sweep that takes back expired certificates' badges and memberships runs every second.
+    alpha.set_env("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "1");
     alpha.start();
     let admin = alpha.admin().await;
     let mut db = connect(&alpha).await;
@@ -1046,7 +1046,7 @@ async fn a_membership_two_certificates_open_lasts_as_long_as_one_is_valid() {
     let mut hosts = Hosts::default();
     hosts.add("alpha");
     let mut alpha = Instance::new("alpha", &hosts);
-    alpha.set_env("CENACLE_SHOP__SETTLE_INTERVAL_SECONDS", "1");
+    alpha.set_env("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "1");
     alpha.start();
     let admin = alpha.admin().await;
     let (status, body) = alpha

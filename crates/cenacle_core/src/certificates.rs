@@ -2,7 +2,7 @@
 //! it) and, while valid, gives the course's badge and the membership of the group the course
 //! unlocks. Anyone may verify one by its code. Expiry takes the badge and the unlocked
 //! membership back through a periodic sweep (`expire_unlocks`), not at each check: a member
-//! keeps them until the next sweep (seconds, `shop.settle_interval_seconds`).
+//! keeps them until the next sweep (every `training.expiry_interval_seconds`).
 
 use crate::{journey, Conn, Context, CoreError};
 use cenacle_db::{
