@@ -899,7 +899,14 @@ async fn a_learner_takes_a_course_in_the_browser() {
     b.click_and_wait_reload("#quizzes form button").await;
     b.find("#quiz-form").await;
     let source = b.source().await;
-    for secret in ["EXPLICATION", "correct"] {
+    for secret in [
+        "EXPLICATION",
+        "EXPLANATION",
+        "correct",
+        "numeric_answer",
+        "tolerance",
+        "✓",
+    ] {
         assert!(!source.contains(secret), "the form shows {secret}");
     }
     b.key_page("quiz-form-fr").await;
@@ -925,6 +932,19 @@ async fn a_learner_takes_a_course_in_the_browser() {
     b.click("input[data-label='A']").await;
     b.click("input[data-label='B']").await;
     b.fill("#quiz-form input[inputmode=decimal]", "15").await;
+    // The server reads each question's kind itself: a form saying the numeric question is a
+    // single choice one (its number then read as a choice, refused) changes nothing.
+    b.js_value(
+        "for (const input of document.querySelectorAll('#quiz-form input[inputmode=decimal]')) {
+           const id = input.name.slice(1);
+           for (const h of document.querySelectorAll(`#quiz-form input[name=\"kind${id}\"]`)) h.remove();
+           const forged = document.createElement('input');
+           forged.type = 'hidden'; forged.name = 'kind' + id; forged.value = 'single';
+           input.form.appendChild(forged);
+         }
+         return true;",
+    )
+    .await;
     b.click_and_wait_reload("#quiz-submit").await;
     let result = b.text("#attempt-result").await;
     assert!(

@@ -258,6 +258,45 @@ pub async fn submit_attempt(
     })
 }
 
+/// Submits answers as the quiz form posts them: `(question, value)` pairs, a choice's id (one
+/// pair per choice ticked) or the number typed. Each value is read by its question's kind as
+/// stored: nothing the form says about a question is trusted. A value naming no question of
+/// the quiz is kept as a choice, for `submit_attempt` to refuse.
+pub async fn submit_form(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    attempt_id: i64,
+    fields: &[(i64, String)],
+    now: DateTime<Utc>,
+) -> Result<AttemptResult, CoreError> {
+    let attempt = store::attempt(conn, attempt_id)
+        .await?
+        .filter(|a| a.person_id == caller.person_id)
+        .ok_or(CoreError::NotFound("attempt"))?;
+    let questions = store::questions(conn, attempt.quiz_id).await?;
+    let mut answers: Vec<(i64, Answer)> = Vec::new();
+    for (question, value) in fields {
+        let numeric = questions.iter().any(|q| {
+            q.id == *question && QuestionKind::parse(&q.kind) == Some(QuestionKind::Numeric)
+        });
+        if numeric {
+            if let Ok(n) = value.trim().replace(',', ".").parse::<f64>() {
+                answers.push((*question, Answer::Number(n)));
+            }
+            continue;
+        }
+        let Ok(choice) = value.trim().parse::<i64>() else {
+            continue;
+        };
+        match answers.iter_mut().find(|(q, _)| q == question) {
+            Some((_, Answer::Choices(chosen))) => chosen.push(choice),
+            _ => answers.push((*question, Answer::Choices(vec![choice]))),
+        }
+    }
+    submit_attempt(conn, ctx, caller, attempt_id, &answers, now).await
+}
+
 /// An attempt as its learner finds it again: its questions in the attempt's order (never
 /// with answers), and once submitted its result (the answers and explanations).
 #[derive(Debug, Clone)]
