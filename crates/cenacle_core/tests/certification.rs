@@ -9,10 +9,13 @@ use cenacle_core::{
     accounts::Session,
     badges, certificates,
     courses::{self, ChoiceInput, CourseInput, LessonInput, QuestionInput, QuizInput},
+    getting_started,
     quizzes::{self, AttemptResult, OpenAttempt},
     Caller, CoreError, ScopedFutureExt,
 };
+use cenacle_db::{onboarding, training};
 use cenacle_domain::{
+    onboarding::StepKind,
     training::{Answer, TrainingRefusal},
     Role,
 };
@@ -395,4 +398,55 @@ async fn an_attempt_left_open_at_certification_counts_in_the_next_cycle() {
         cooling_until(&w, &marie, first, t + Duration::minutes(4)).await,
         Some(stored(t + Duration::minutes(3)) + Duration::hours(1))
     );
+}
+
+#[tokio::test]
+async fn the_getting_started_step_counts_a_certificate_in_force_only() {
+    let w = World::new().await;
+    // The built-in course, as a server writes it at its first start.
+    let group = {
+        let mut conn = w.ctx.conn().await.unwrap();
+        getting_started::getting_started_owed(&mut conn)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let prepared = getting_started::prepare_getting_started(&w.ctx, &group)
+        .await
+        .unwrap();
+    let course = w
+        .ctx
+        .transaction(|conn| getting_started::write_getting_started(conn, &prepared).scope_boxed())
+        .await
+        .unwrap()
+        .unwrap();
+    let marie = w.member("marie", Role::Member).await.account.person_id;
+    let mut conn = w.ctx.conn().await.unwrap();
+    let now = Utc::now();
+    // A certificate of it that expired (issued when the course had a validity): not done.
+    training::issue_certificate(
+        &mut conn,
+        course,
+        marie,
+        "expired-getting-started",
+        now - Duration::days(40),
+        Some(now - Duration::days(10)),
+    )
+    .await
+    .unwrap();
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
+    assert_eq!(finished.await.unwrap(), 0);
+    // Renewed, in force: done.
+    training::issue_certificate(
+        &mut conn,
+        course,
+        marie,
+        "unused",
+        now,
+        Some(now + Duration::days(30)),
+    )
+    .await
+    .unwrap();
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
+    assert_eq!(finished.await.unwrap(), 1);
 }
