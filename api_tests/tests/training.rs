@@ -118,8 +118,8 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     let mut hosts = Hosts::default();
     hosts.add("alpha");
     let mut alpha = Instance::new("alpha", &hosts);
-    // The sweep that takes back expired certificates' memberships runs every second.
-    alpha.set_env("CENACLE_SHOP__SETTLE_INTERVAL_SECONDS", "1");
+    // The sweep that takes back expired certificates' badges and memberships runs every second.
+    alpha.set_env("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "1");
     alpha.start();
     let admin = alpha.admin().await;
     let mut db = connect(&alpha).await;
@@ -416,7 +416,7 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         wait > chrono::Duration::minutes(55) && wait <= chrono::Duration::minutes(60),
         "{wait}"
     );
-    // An hour passes (the failed attempt moved back in the database: its clock decides).
+    // An hour passes (the failed attempt moved back in the database).
     diesel_async::RunQueryDsl::execute(
         diesel::sql_query(format!(
             "UPDATE quiz_attempt SET submitted_at = submitted_at - interval '61 minutes', \
@@ -487,6 +487,10 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
         1
     );
     assert_eq!(post_in_experts(&alpha, &marie, "Après ?").await, 201);
+    assert_eq!(
+        profile_badges(&alpha, "marie").await,
+        ["course-product_basics"]
+    );
     // The prerequisite is met.
     let (status, _) = alpha
         .post(
@@ -564,6 +568,28 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     )
     .await;
     assert_ne!(post_in_experts(&alpha, &marie, "Expiré ?").await, 201);
+    // The same sweep took the badge back, as a revocation: her profile no longer shows it.
+    eventually(
+        "the expired certificate's badge to go",
+        DEADLINE,
+        || async move {
+            profile_badges(instance, "marie")
+                .await
+                .is_empty()
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM badge_award a JOIN badge b ON b.id = a.badge_id \
+             WHERE b.slug = 'course-product_basics' AND a.revoked_at IS NOT NULL \
+               AND a.revoke_reason = 'certificate expired'"
+        )
+        .await,
+        1
+    );
     let (_, verified) = alpha
         .get(&format!("/api/v1/certificates/{code}"), None)
         .await;
@@ -620,6 +646,24 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     assert_eq!(status, 403);
     assert_eq!(result["certificate"]["valid"], true);
     assert_eq!(post_in_experts(&alpha, &marie, "Renouvelé ?").await, 201);
+    // The renewal gave the badge back.
+    assert_eq!(
+        profile_badges(&alpha, "marie").await,
+        ["course-product_basics"]
+    );
+}
+
+/// The course badges someone's public profile shows (their posts may earn others).
+async fn profile_badges(alpha: &Instance, username: &str) -> Vec<String> {
+    let (status, profile) = alpha.get(&format!("/api/v1/people/{username}"), None).await;
+    assert_eq!(status, 200, "{profile}");
+    profile["badges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["slug"].as_str().unwrap().to_owned())
+        .filter(|slug| slug.starts_with("course-"))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -855,7 +899,14 @@ async fn a_learner_takes_a_course_in_the_browser() {
     b.click_and_wait_reload("#quizzes form button").await;
     b.find("#quiz-form").await;
     let source = b.source().await;
-    for secret in ["EXPLICATION", "correct"] {
+    for secret in [
+        "EXPLICATION",
+        "EXPLANATION",
+        "correct",
+        "numeric_answer",
+        "tolerance",
+        "✓",
+    ] {
         assert!(!source.contains(secret), "the form shows {secret}");
     }
     b.key_page("quiz-form-fr").await;
@@ -881,6 +932,19 @@ async fn a_learner_takes_a_course_in_the_browser() {
     b.click("input[data-label='A']").await;
     b.click("input[data-label='B']").await;
     b.fill("#quiz-form input[inputmode=decimal]", "15").await;
+    // The server reads each question's kind itself: a form saying the numeric question is a
+    // single choice one (its number then read as a choice, refused) changes nothing.
+    b.js_value(
+        "for (const input of document.querySelectorAll('#quiz-form input[inputmode=decimal]')) {
+           const id = input.name.slice(1);
+           for (const h of document.querySelectorAll(`#quiz-form input[name=\"kind${id}\"]`)) h.remove();
+           const forged = document.createElement('input');
+           forged.type = 'hidden'; forged.name = 'kind' + id; forged.value = 'single';
+           input.form.appendChild(forged);
+         }
+         return true;",
+    )
+    .await;
     b.click_and_wait_reload("#quiz-submit").await;
     let result = b.text("#attempt-result").await;
     assert!(
@@ -1002,7 +1066,7 @@ async fn a_membership_two_certificates_open_lasts_as_long_as_one_is_valid() {
     let mut hosts = Hosts::default();
     hosts.add("alpha");
     let mut alpha = Instance::new("alpha", &hosts);
-    alpha.set_env("CENACLE_SHOP__SETTLE_INTERVAL_SECONDS", "1");
+    alpha.set_env("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "1");
     alpha.start();
     let admin = alpha.admin().await;
     let (status, body) = alpha

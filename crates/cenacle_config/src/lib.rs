@@ -22,6 +22,7 @@ pub struct Settings {
     pub moderation: ModerationSettings,
     pub engagement: EngagementSettings,
     pub shop: ShopSettings,
+    pub training: TrainingSettings,
     pub notifications: NotificationSettings,
     pub media: MediaSettings,
     pub limits: LimitSettings,
@@ -241,9 +242,16 @@ pub struct ShopSettings {
     /// Anti-sniping: a bid this many minutes before an auction's end extends it by as many
     /// (the default of new auctions; 0: never extended).
     pub auction_extension_minutes: u32,
-    /// How often ended auctions are settled, expired addresses erased and expired
-    /// certificates' unlocked memberships taken back.
+    /// How often ended auctions are settled and expired addresses erased.
     pub settle_interval_seconds: u64,
+}
+
+/// The training space's courses and certificates.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingSettings {
+    /// How often expired certificates' badges and unlocked memberships are taken back.
+    pub expiry_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -540,6 +548,12 @@ impl Settings {
         if !(1..=3_600).contains(&self.shop.settle_interval_seconds) {
             return bad("shop.settle_interval_seconds", "must be from 1 to 3600");
         }
+        if !(1..=86_400).contains(&self.training.expiry_interval_seconds) {
+            return bad(
+                "training.expiry_interval_seconds",
+                "must be from 1 to 86400",
+            );
+        }
         if !(1..=8_760).contains(&self.notifications.accept_reminder_after_hours) {
             return bad(
                 "notifications.accept_reminder_after_hours",
@@ -834,6 +848,25 @@ mod tests {
         assert_eq!(s.server.bind.port(), 8700);
         assert!(s.uses_embedded_database());
         assert_eq!(s.accounts.registration_mode, RegistrationMode::Open);
+        assert_eq!(s.training.expiry_interval_seconds, 300);
+    }
+
+    #[test]
+    fn the_certificate_expiry_sweep_has_its_own_interval() {
+        let s = Settings::load(
+            None,
+            env(&[("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "1")]),
+        )
+        .unwrap();
+        assert_eq!(s.training.expiry_interval_seconds, 1);
+        assert_eq!(s.shop.settle_interval_seconds, 15);
+        let err = Settings::load(
+            None,
+            env(&[("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "0")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("training.expiry_interval_seconds"), "{err}");
     }
 
     #[test]

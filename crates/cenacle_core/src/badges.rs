@@ -76,7 +76,7 @@ pub async fn revoke_badge(
         conn,
         badge.id,
         person,
-        session.account.person_id,
+        Some(session.account.person_id),
         reason.trim(),
     )
     .await?

@@ -1,12 +1,12 @@
 //! Certificates: passing every quiz of a course issues one (re-taking the final quiz renews
-//! it), awards the course's badge and, while valid, the membership of the group the course
-//! unlocks. Anyone may verify one by its code. Expiry takes the unlocked membership back
-//! through a periodic sweep (`expire_unlocks`), not at each membership check: a member
-//! keeps the group until the next sweep (seconds, `shop.settle_interval_seconds`).
+//! it) and, while valid, gives the course's badge and the membership of the group the course
+//! unlocks. Anyone may verify one by its code. Expiry takes the badge and the unlocked
+//! membership back through a periodic sweep (`expire_unlocks`), not at each check: a member
+//! keeps them until the next sweep (every `training.expiry_interval_seconds`).
 
 use crate::{journey, Conn, Context, CoreError};
 use cenacle_db::{
-    actors, content,
+    actors, badges, content,
     training::{self as store, CertificateRow, CourseRow, QuizRow},
 };
 use cenacle_domain::{
@@ -112,18 +112,36 @@ pub(crate) async fn after_pass(
         expiry(now, course.validity_days),
     )
     .await?;
-    crate::notifications::award_badge(
-        conn,
-        course.badge_id,
-        person_id,
-        None,
-        Some(&course.title_en),
-    )
-    .await?;
+    grant_badge(conn, &course, &row).await?;
     unlock(conn, &course, &row).await?;
     // The built-in getting-started course finishes a journey step: paid with the certificate.
     journey::pay_finished_steps(conn, person_id, StepKind::FinishGettingStarted).await?;
     Ok(Some(certificate_view(conn, ctx, row).await?))
+}
+
+/// Awards the course's badge, remembering the award when this certificate made it: someone
+/// holding the badge already (from a manager, or from a certificate renewed before the sweep
+/// came) keeps that award as it is. A renewal after expiry awards the badge again: it is an
+/// explicit re-award, not the automatic rule that a revocation keeps away (`rewards`).
+async fn grant_badge(
+    conn: &mut Conn,
+    course: &CourseRow,
+    row: &CertificateRow,
+) -> Result<(), CoreError> {
+    if !crate::notifications::award_badge(
+        conn,
+        course.badge_id,
+        row.person_id,
+        None,
+        Some(&course.title_en),
+    )
+    .await?
+    {
+        return Ok(());
+    }
+    let award = badges::live_award(conn, course.badge_id, row.person_id).await?;
+    store::set_granted_badge_award(conn, row.id, award).await?;
+    Ok(())
 }
 
 /// Makes the holder a member of the group the course unlocks, remembering that the
@@ -152,30 +170,72 @@ async fn unlock(
     Ok(())
 }
 
-/// The sweep: takes back the memberships that expired certificates gave (a member promoted
-/// since, to moderator or owner, keeps their place). Returns how many certificates it
-/// handled; run it until it returns 0.
+/// The sweep: takes back the badges and the memberships that expired certificates gave (a
+/// member promoted since, to moderator or owner, keeps their place). Returns how many
+/// certificates it handled; run it until it returns 0.
 pub async fn expire_unlocks(conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, CoreError> {
     let expired = store::expired_grants(conn, now, 100).await?;
     for row in &expired {
         if let Some(group) = row.granted_group {
-            // Another valid certificate unlocks the same group: the membership is its now.
-            if let Some(other) =
-                store::other_valid_unlock(conn, row.person_id, group, row.id, now).await?
-            {
-                store::set_granted_group(conn, other, Some(group)).await?;
-                store::set_granted_group(conn, row.id, None).await?;
-                continue;
-            }
-            if content::membership_role(conn, group, row.person_id)
-                .await?
-                .as_deref()
-                == Some("member")
-            {
-                content::remove_membership(conn, group, row.person_id).await?;
-            }
+            take_back_membership(conn, row, group, now).await?;
         }
-        store::set_granted_group(conn, row.id, None).await?;
+        if let Some(award) = row.granted_badge_award {
+            take_back_badge(conn, row, award, now).await?;
+        }
     }
     Ok(expired.len())
 }
+
+async fn take_back_membership(
+    conn: &mut Conn,
+    row: &CertificateRow,
+    group: i64,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    // Another valid certificate unlocks the same group: the membership is its now.
+    if let Some(other) = store::other_valid_unlock(conn, row.person_id, group, row.id, now).await? {
+        store::set_granted_group(conn, other, Some(group)).await?;
+    } else if content::membership_role(conn, group, row.person_id)
+        .await?
+        .as_deref()
+        == Some("member")
+    {
+        content::remove_membership(conn, group, row.person_id).await?;
+    }
+    store::set_granted_group(conn, row.id, None).await?;
+    Ok(())
+}
+
+/// Revokes the badge award the certificate made, as a manager's revocation does (kept in the
+/// badge's history, with its reason, and off as a title), unless another certificate still
+/// valid awards the same badge: the award is that one's now. An award revoked or replaced
+/// since (a manager's hand) is not this certificate's to touch.
+async fn take_back_badge(
+    conn: &mut Conn,
+    row: &CertificateRow,
+    award: i64,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
+    let course = store::course(conn, row.course_id)
+        .await?
+        .ok_or(CoreError::NotFound("course"))?;
+    if let Some(other) =
+        store::other_valid_badge_grant(conn, row.person_id, course.badge_id, row.id, now).await?
+    {
+        store::set_granted_badge_award(conn, other, Some(award)).await?;
+    } else if badges::live_award(conn, course.badge_id, row.person_id).await? == Some(award) {
+        badges::revoke(
+            conn,
+            course.badge_id,
+            row.person_id,
+            None,
+            CERTIFICATE_EXPIRED,
+        )
+        .await?;
+    }
+    store::set_granted_badge_award(conn, row.id, None).await?;
+    Ok(())
+}
+
+/// The reason a badge's history gives when a certificate's expiry revoked it.
+pub const CERTIFICATE_EXPIRED: &str = "certificate expired";

@@ -79,7 +79,7 @@ async fn quiz_of(
 }
 
 /// When the attempts of this cycle began: a certified member's renewal counts its attempts
-/// afresh from the certificate's issue.
+/// afresh from the certificate's issue (those submitted since, whenever they were started).
 async fn cycle_start(
     conn: &mut Conn,
     course_id: i64,
@@ -132,7 +132,8 @@ pub async fn start_attempt(
                 Duration::seconds(i64::from(quiz.cool_down_seconds)),
                 now,
             )?;
-            store::insert_attempt(conn, quiz_id, caller.person_id, rand::random::<i64>()).await?
+            store::insert_attempt(conn, quiz_id, caller.person_id, rand::random::<i64>(), now)
+                .await?
         }
     };
     let questions = store::questions(conn, quiz_id).await?;
@@ -241,7 +242,7 @@ pub async fn submit_attempt(
     let right = results.iter().filter(|r| r.correct).count();
     let score = score_percent(right, results.len());
     let passed = passed(score, quiz.pass_mark);
-    let attempt = store::submit_attempt(conn, attempt_id, score, passed)
+    let attempt = store::submit_attempt(conn, attempt_id, score, passed, now)
         .await?
         .ok_or(TrainingRefusal::AlreadySubmitted)?;
     let certificate = if passed {
@@ -255,6 +256,45 @@ pub async fn submit_attempt(
         questions: results,
         certificate,
     })
+}
+
+/// Submits answers as the quiz form posts them: `(question, value)` pairs, a choice's id (one
+/// pair per choice ticked) or the number typed. Each value is read by its question's kind as
+/// stored: nothing the form says about a question is trusted. A value naming no question of
+/// the quiz is kept as a choice, for `submit_attempt` to refuse.
+pub async fn submit_form(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    attempt_id: i64,
+    fields: &[(i64, String)],
+    now: DateTime<Utc>,
+) -> Result<AttemptResult, CoreError> {
+    let attempt = store::attempt(conn, attempt_id)
+        .await?
+        .filter(|a| a.person_id == caller.person_id)
+        .ok_or(CoreError::NotFound("attempt"))?;
+    let questions = store::questions(conn, attempt.quiz_id).await?;
+    let mut answers: Vec<(i64, Answer)> = Vec::new();
+    for (question, value) in fields {
+        let numeric = questions.iter().any(|q| {
+            q.id == *question && QuestionKind::parse(&q.kind) == Some(QuestionKind::Numeric)
+        });
+        if numeric {
+            if let Ok(n) = value.trim().replace(',', ".").parse::<f64>() {
+                answers.push((*question, Answer::Number(n)));
+            }
+            continue;
+        }
+        let Ok(choice) = value.trim().parse::<i64>() else {
+            continue;
+        };
+        match answers.iter_mut().find(|(q, _)| q == question) {
+            Some((_, Answer::Choices(chosen))) => chosen.push(choice),
+            _ => answers.push((*question, Answer::Choices(vec![choice]))),
+        }
+    }
+    submit_attempt(conn, ctx, caller, attempt_id, &answers, now).await
 }
 
 /// An attempt as its learner finds it again: its questions in the attempt's order (never

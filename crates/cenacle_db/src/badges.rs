@@ -62,12 +62,29 @@ pub async fn award(
     Ok(n == 1)
 }
 
-/// Revokes a held badge (and takes it off as a title); false when not held.
+/// The award by which the person holds this badge now, if they do.
+pub async fn live_award(
+    conn: &mut AsyncPgConnection,
+    badge_id: i64,
+    person_id: i64,
+) -> Result<Option<i64>, DbError> {
+    Ok(badge_award::table
+        .filter(badge_award::badge_id.eq(badge_id))
+        .filter(badge_award::person_id.eq(person_id))
+        .filter(badge_award::revoked_at.is_null())
+        .select(badge_award::id)
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Revokes a held badge (and takes it off as a title); false when not held. `by` is `None`
+/// when no one did it by hand (a certificate's expiry).
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
     badge_id: i64,
     person_id: i64,
-    by: i64,
+    by: Option<i64>,
     reason: &str,
 ) -> Result<bool, DbError> {
     let n = diesel::update(

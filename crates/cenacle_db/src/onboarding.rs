@@ -298,9 +298,11 @@ fn step_count_sql(kind: StepKind) -> &'static str {
         StepKind::LikeContributions => {
             "(SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0 AND counted)"
         }
+        // A certificate in force: an expired one finished the course once, not now.
         StepKind::FinishGettingStarted => {
             "(SELECT count(*) FROM certificate t JOIN course c ON c.id = t.course_id \
-                WHERE t.person_id = $1 AND c.builtin = 'getting_started')"
+                WHERE t.person_id = $1 AND c.builtin = 'getting_started' \
+                  AND (t.expires_at IS NULL OR t.expires_at > now()))"
         }
     }
 }

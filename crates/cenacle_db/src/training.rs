@@ -608,19 +608,23 @@ pub async fn open_attempt(
     .optional()?)
 }
 
+/// Opens an attempt started at `started_at`: the caller's clock, the one the cool-down and
+/// the certificate's cycle are reckoned on (never the database's `now()`).
 pub async fn insert_attempt(
     conn: &mut AsyncPgConnection,
     quiz_id: i64,
     person_id: i64,
     seed: i64,
+    started_at: DateTime<Utc>,
 ) -> Result<AttemptRow, DbError> {
     Ok(diesel::sql_query(format!(
-        "INSERT INTO quiz_attempt (quiz_id, person_id, seed) VALUES ($1, $2, $3) \
+        "INSERT INTO quiz_attempt (quiz_id, person_id, seed, started_at) VALUES ($1, $2, $3, $4) \
          RETURNING {ATTEMPT_COLUMNS}"
     ))
     .bind::<BigInt, _>(quiz_id)
     .bind::<BigInt, _>(person_id)
     .bind::<BigInt, _>(seed)
+    .bind::<Timestamptz, _>(started_at)
     .get_result(conn)
     .await?)
 }
@@ -635,8 +639,10 @@ pub async fn attempt(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Att
     .optional()?)
 }
 
-/// The attempts of this cycle (since `since`, the current certificate's issue, or ever):
-/// how many were submitted, and when the latest failed one was.
+/// The attempts of this cycle (submitted after `since`, the current certificate's issue, or
+/// ever): how many were submitted, and when the latest failed one was. An attempt belongs to
+/// the cycle it was submitted in: one started before the certificate and submitted after is
+/// the new cycle's (the certifying attempt itself was submitted at the issue, not after).
 pub async fn attempt_cycle(
     conn: &mut AsyncPgConnection,
     quiz_id: i64,
@@ -654,7 +660,7 @@ pub async fn attempt_cycle(
         "SELECT count(*) AS submitted, \
            max(submitted_at) FILTER (WHERE NOT passed) AS last_failed \
          FROM quiz_attempt WHERE quiz_id = $1 AND person_id = $2 AND submitted_at IS NOT NULL \
-           AND ($3::timestamptz IS NULL OR started_at > $3)",
+           AND ($3::timestamptz IS NULL OR submitted_at > $3)",
     )
     .bind::<BigInt, _>(quiz_id)
     .bind::<BigInt, _>(person_id)
@@ -686,21 +692,24 @@ pub async fn insert_answer(
     Ok(())
 }
 
-/// Closes an attempt still open (`None` when another request submitted it first: the row is
-/// updated once, whatever the interleaving).
+/// Closes an attempt still open at `submitted_at`, the caller's clock as for its start
+/// (`None` when another request submitted it first: the row is updated once, whatever the
+/// interleaving).
 pub async fn submit_attempt(
     conn: &mut AsyncPgConnection,
     id: i64,
     score: i32,
     passed: bool,
+    submitted_at: DateTime<Utc>,
 ) -> Result<Option<AttemptRow>, DbError> {
     Ok(diesel::sql_query(format!(
-        "UPDATE quiz_attempt SET submitted_at = now(), score = $2, passed = $3 \
+        "UPDATE quiz_attempt SET submitted_at = $4, score = $2, passed = $3 \
          WHERE id = $1 AND submitted_at IS NULL RETURNING {ATTEMPT_COLUMNS}"
     ))
     .bind::<BigInt, _>(id)
     .bind::<Int4, _>(score)
     .bind::<Bool, _>(passed)
+    .bind::<Timestamptz, _>(submitted_at)
     .get_result(conn)
     .await
     .optional()?)
@@ -739,10 +748,13 @@ pub struct CertificateRow {
     pub expires_at: Option<DateTime<Utc>>,
     #[diesel(sql_type = Nullable<BigInt>)]
     pub granted_group: Option<i64>,
+    /// The badge award this certificate made, which its expiry revokes.
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub granted_badge_award: Option<i64>,
 }
 
 const CERTIFICATE_COLUMNS: &str =
-    "id, code, course_id, person_id, issued_at, expires_at, granted_group";
+    "id, code, course_id, person_id, issued_at, expires_at, granted_group, granted_badge_award";
 
 pub async fn certificate(
     conn: &mut AsyncPgConnection,
@@ -810,6 +822,44 @@ pub async fn set_granted_group(
     Ok(())
 }
 
+pub async fn set_granted_badge_award(
+    conn: &mut AsyncPgConnection,
+    certificate_id: i64,
+    award_id: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE certificate SET granted_badge_award = $2 WHERE id = $1")
+        .bind::<BigInt, _>(certificate_id)
+        .bind::<Nullable<BigInt>, _>(award_id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Another certificate of `person_id`, still valid at `now`, whose course awards `badge_id`
+/// too: the badge an expiring certificate awarded passes to it instead of being revoked.
+pub async fn other_valid_badge_grant(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    badge_id: i64,
+    except_certificate: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbError> {
+    let found: Option<Id> = diesel::sql_query(
+        "SELECT c.id FROM certificate c JOIN course k ON k.id = c.course_id \
+         WHERE c.person_id = $1 AND k.badge_id = $2 AND c.id <> $3 \
+           AND (c.expires_at IS NULL OR c.expires_at > $4) \
+         ORDER BY c.expires_at DESC NULLS FIRST LIMIT 1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<BigInt, _>(badge_id)
+    .bind::<BigInt, _>(except_certificate)
+    .bind::<Timestamptz, _>(now)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(found.map(|f| f.id))
+}
+
 /// Another certificate of `person_id`, still valid at `now`, whose course unlocks `group_id`
 /// too: the membership an expiring certificate granted passes to it instead of ending.
 pub async fn other_valid_unlock(
@@ -840,8 +890,8 @@ pub async fn other_valid_unlock(
     Ok(found.map(|f| f.id))
 }
 
-/// Expired certificates whose unlocked membership is still held, claimed (SKIP LOCKED, so
-/// that several servers sweep side by side) a batch at a time.
+/// Expired certificates whose unlocked membership or awarded badge is still held, claimed
+/// (SKIP LOCKED, so that several servers sweep side by side) a batch at a time.
 pub async fn expired_grants(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
@@ -849,7 +899,8 @@ pub async fn expired_grants(
 ) -> Result<Vec<CertificateRow>, DbError> {
     Ok(diesel::sql_query(format!(
         "SELECT {CERTIFICATE_COLUMNS} FROM certificate \
-         WHERE granted_group IS NOT NULL AND expires_at <= $1 \
+         WHERE (granted_group IS NOT NULL OR granted_badge_award IS NOT NULL) \
+           AND expires_at <= $1 \
          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
     ))
     .bind::<Timestamptz, _>(now)

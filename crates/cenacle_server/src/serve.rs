@@ -71,9 +71,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
-    // Auctions that ended are settled (winner charged, order created, holds released),
-    // delivery addresses past their retention erased, and the group memberships of expired
-    // certificates taken back, as bounties are (SKIP LOCKED claims).
+    // Auctions that ended are settled (winner charged, order created, holds released) and
+    // delivery addresses past their retention erased, as bounties are (SKIP LOCKED claims).
     let auction_settler = {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
@@ -104,8 +103,25 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                         if let Err(err) = erased {
                             tracing::error!(error = %err, "erasing delivery addresses failed");
                         }
-                        // Expired certificates give back the group membership they unlocked
-                        // (claimed with SKIP LOCKED, a hundred a transaction).
+                    }
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
+    // Expired certificates give back the badge they awarded and the group membership they
+    // unlocked, on their own beat (claimed with SKIP LOCKED, a hundred a transaction, so
+    // several servers may sweep side by side).
+    let certificate_sweeper = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        let every = std::time::Duration::from_secs(settings.training.expiry_interval_seconds);
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
                         for _ in 0..100 {
                             let swept = ctx
                                 .transaction(|conn| {
@@ -220,6 +236,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     let _ = settler.await;
     let _ = auction_settler.await;
+    let _ = certificate_sweeper.await;
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }

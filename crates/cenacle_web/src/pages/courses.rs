@@ -23,7 +23,7 @@ use cenacle_core::{
     quizzes::{self, AttemptState},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{training::Answer, Language, Permission};
+use cenacle_domain::{Language, Permission};
 use chrono::Utc;
 
 /// The French or the English of a pair, as the visitor reads.
@@ -495,36 +495,20 @@ pub async fn submit(
         Ok(c) => c,
         Err(refused) => return refused.into_response(),
     };
-    // The form says which kind each question is (`kind{id}`): numbers for numeric ones.
-    let numeric: Vec<i64> = fields
+    // Each question's values, read by the core by the question's kind as stored (the form
+    // says nothing about kinds the server would trust).
+    let answers: Vec<(i64, String)> = fields
         .iter()
-        .filter(|(k, v)| k.starts_with("kind") && v == "numeric")
-        .filter_map(|(k, _)| k[4..].parse().ok())
+        .filter_map(|(key, value)| {
+            let question = key.strip_prefix('q')?.parse::<i64>().ok()?;
+            Some((question, value.clone()))
+        })
         .collect();
-    let mut answers: Vec<(i64, Answer)> = Vec::new();
-    for (key, value) in &fields {
-        let Some(question) = key.strip_prefix('q').and_then(|q| q.parse::<i64>().ok()) else {
-            continue;
-        };
-        if numeric.contains(&question) {
-            if let Ok(n) = value.trim().replace(',', ".").parse::<f64>() {
-                answers.push((question, Answer::Number(n)));
-            }
-            continue;
-        }
-        let Ok(choice) = value.parse::<i64>() else {
-            continue;
-        };
-        match answers.iter_mut().find(|(q, _)| *q == question) {
-            Some((_, Answer::Choices(chosen))) => chosen.push(choice),
-            _ => answers.push((question, Answer::Choices(vec![choice]))),
-        }
-    }
     let (caller, answers, ctx) = (&caller, &answers, &state.ctx);
     let submitted = state
         .ctx
         .transaction(|conn| {
-            quizzes::submit_attempt(conn, ctx, caller, id, answers, Utc::now()).scope_boxed()
+            quizzes::submit_form(conn, ctx, caller, id, answers, Utc::now()).scope_boxed()
         })
         .await;
     match submitted {

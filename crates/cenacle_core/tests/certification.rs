@@ -1,0 +1,452 @@
+//! Certification cycles at the application's clock (the `now` every training action takes):
+//! expiry takes back the badge a certificate gave and a renewal gives it again; the quiz
+//! cool-down is reckoned on the clock that wrote the attempt times; an attempt left open
+//! when the certificate was issued counts in the next cycle.
+
+mod common;
+
+use cenacle_core::{
+    accounts::Session,
+    badges, certificates,
+    courses::{self, ChoiceInput, CourseInput, LessonInput, QuestionInput, QuizInput},
+    getting_started,
+    quizzes::{self, AttemptResult, OpenAttempt},
+    Caller, CoreError, ScopedFutureExt,
+};
+use cenacle_db::{onboarding, training};
+use cenacle_domain::{
+    onboarding::StepKind,
+    training::{Answer, TrainingRefusal},
+    Role,
+};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use common::World;
+use diesel_async::RunQueryDsl;
+
+const HOUR: i32 = 3600;
+
+/// A course of `quizzes` quizzes (one question each: "right" or "wrong"), valid `days` days.
+fn course_input(group_name: &str, quizzes: i32, days: i32) -> CourseInput {
+    CourseInput {
+        title_fr: format!("Cours {group_name}"),
+        title_en: format!("Course {group_name}"),
+        summary_fr: String::new(),
+        summary_en: String::new(),
+        cover_media_id: None,
+        published: true,
+        audience: "everyone".into(),
+        audience_group: None,
+        audience_reputation: None,
+        audience_badge: None,
+        validity_days: Some(days),
+        unlock_group: None,
+        prerequisites: vec![],
+        group_name: group_name.into(),
+        lessons: vec![LessonInput {
+            position: 1,
+            title_fr: "Leçon".into(),
+            title_en: "Lesson".into(),
+            body_fr: String::new(),
+            body_en: String::new(),
+            minutes: 5,
+        }],
+        quizzes: (1..=quizzes)
+            .map(|position| QuizInput {
+                position,
+                after_lesson: None,
+                title_fr: format!("Quiz {position}"),
+                title_en: format!("Quiz {position}"),
+                pass_mark: 100,
+                max_attempts: Some(5),
+                cool_down_seconds: HOUR,
+                questions: vec![QuestionInput {
+                    kind: "single".into(),
+                    prompt_fr: "Laquelle ?".into(),
+                    prompt_en: "Which?".into(),
+                    explanation_fr: String::new(),
+                    explanation_en: String::new(),
+                    numeric_answer: None,
+                    numeric_tolerance: 0.0,
+                    choices: vec![
+                        ChoiceInput {
+                            label_fr: "juste".into(),
+                            label_en: "right".into(),
+                            correct: true,
+                        },
+                        ChoiceInput {
+                            label_fr: "faux".into(),
+                            label_en: "wrong".into(),
+                            correct: false,
+                        },
+                    ],
+                }],
+            })
+            .collect(),
+    }
+}
+
+/// The course written by `trainer`: its id, its quizzes' ids in order, its badge's slug.
+async fn create(w: &World, trainer: &Session, input: CourseInput) -> (i64, Vec<i64>, String) {
+    let slug = format!("course-{}", input.group_name);
+    let prepared = courses::prepare_course(&w.ctx, trainer, input)
+        .await
+        .unwrap();
+    let course = w
+        .act(|conn, _| {
+            async move { courses::create_course(conn, trainer, &prepared).await }.scope_boxed()
+        })
+        .await
+        .unwrap();
+    (
+        course.row.id,
+        course.quizzes.iter().map(|q| q.id).collect(),
+        slug,
+    )
+}
+
+async fn enrol(w: &World, learner: &Caller, course: i64, now: DateTime<Utc>) {
+    w.act(|conn, _| async move { courses::enrol(conn, learner, course, now).await }.scope_boxed())
+        .await
+        .unwrap();
+}
+
+async fn start(
+    w: &World,
+    learner: &Caller,
+    quiz: i64,
+    now: DateTime<Utc>,
+) -> Result<OpenAttempt, CoreError> {
+    w.act(|conn, _| {
+        async move { quizzes::start_attempt(conn, learner, quiz, now).await }.scope_boxed()
+    })
+    .await
+}
+
+/// Submits the open attempt, answering "right" or "wrong".
+async fn submit(
+    w: &World,
+    learner: &Caller,
+    open: &OpenAttempt,
+    right: bool,
+    now: DateTime<Utc>,
+) -> AttemptResult {
+    let label = if right { "right" } else { "wrong" };
+    let answers: Vec<(i64, Answer)> = open
+        .questions
+        .iter()
+        .map(|q| {
+            let choice = q.choices.iter().find(|c| c.label_en == label).unwrap();
+            (q.id, Answer::Choices(vec![choice.id]))
+        })
+        .collect();
+    let id = open.attempt.id;
+    w.act(|conn, ctx| {
+        async move { quizzes::submit_attempt(conn, ctx, learner, id, &answers, now).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+/// Starts an attempt and submits it at once.
+async fn take(
+    w: &World,
+    learner: &Caller,
+    quiz: i64,
+    right: bool,
+    now: DateTime<Utc>,
+) -> AttemptResult {
+    let open = start(w, learner, quiz, now).await.unwrap();
+    submit(w, learner, &open, right, now).await
+}
+
+/// Runs the expiry sweep at `now` until it has nothing left (a few rounds at most: a
+/// certificate it handled is not found again).
+async fn sweep(w: &World, now: DateTime<Utc>) {
+    for _ in 0..5 {
+        let handled = w
+            .act(|conn, _| {
+                async move { certificates::expire_unlocks(conn, now).await }.scope_boxed()
+            })
+            .await
+            .unwrap();
+        if handled == 0 {
+            return;
+        }
+    }
+    panic!("the sweep finds the same certificates again and again");
+}
+
+async fn held(w: &World, person: i64) -> Vec<String> {
+    let mut conn = w.ctx.conn().await.unwrap();
+    cenacle_db::badges::held(&mut conn, person)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(b, _)| b.slug)
+        .collect()
+}
+
+async fn title(w: &World, person: i64) -> Option<String> {
+    let mut conn = w.ctx.conn().await.unwrap();
+    cenacle_db::badges::title(&mut conn, person)
+        .await
+        .unwrap()
+        .map(|b| b.slug)
+}
+
+/// The badge's history for the person: (revoked, revoked by someone, reason) per award.
+async fn history(w: &World, person: i64, slug: &str) -> Vec<(bool, bool, Option<String>)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        revoked: bool,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        by_someone: bool,
+        #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+        revoke_reason: Option<String>,
+    }
+    let mut conn = w.ctx.conn().await.unwrap();
+    diesel::sql_query(
+        "SELECT a.revoked_at IS NOT NULL AS revoked, a.revoked_by IS NOT NULL AS by_someone, \
+           a.revoke_reason FROM badge_award a JOIN badge b ON b.id = a.badge_id \
+         WHERE a.person_id = $1 AND b.slug = $2 ORDER BY a.id",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(person)
+    .bind::<diesel::sql_types::Text, _>(slug)
+    .load::<Row>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| (r.revoked, r.by_someone, r.revoke_reason))
+    .collect()
+}
+
+#[tokio::test]
+async fn an_expired_certificate_takes_its_badge_back_and_a_renewal_gives_it_again() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let manager = w.member("manon", Role::CommunityManager).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let paul_session = w.member("paul", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let paul = Caller::from(&paul_session);
+    let (course, quizzes, slug) = create(&w, &trainer, course_input("basics", 1, 30)).await;
+    let quiz = quizzes[0];
+    let t0 = Utc::now();
+
+    // Marie is certified, holds the badge and wears it as her title.
+    enrol(&w, &marie, course, t0).await;
+    let result = take(&w, &marie, quiz, true, t0).await;
+    assert!(result.certificate.is_some());
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+    let wear = slug.clone();
+    w.act(|conn, _| {
+        async move { badges::set_title(conn, &marie, Some(&wear)).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+
+    // Paul had the badge from a manager's hand before he was certified: that award is not
+    // the certificate's, and outlives it.
+    let (paul_id, paul_slug) = (paul.person_id, slug.clone());
+    w.act(|conn, _| {
+        async move { badges::award_badge(conn, &manager, paul_id, &paul_slug, None).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+    enrol(&w, &paul, course, t0).await;
+    assert!(take(&w, &paul, quiz, true, t0).await.certificate.is_some());
+
+    // Still valid the day before: nothing changes.
+    sweep(&w, t0 + Duration::days(29)).await;
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+
+    // Expired: the sweep revokes it as a revocation by hand would (history, reason, title),
+    // by no one.
+    let expired = t0 + Duration::days(30) + Duration::seconds(1);
+    sweep(&w, expired).await;
+    assert!(held(&w, marie.person_id).await.is_empty());
+    assert_eq!(title(&w, marie.person_id).await, None);
+    assert_eq!(
+        history(&w, marie.person_id, &slug).await,
+        [(
+            true,
+            false,
+            Some(certificates::CERTIFICATE_EXPIRED.to_owned())
+        )]
+    );
+    assert_eq!(held(&w, paul.person_id).await, [slug.as_str()]);
+
+    // Renewal (re-taking the final quiz) is an explicit re-award: the badge comes back.
+    let renewed = t0 + Duration::days(31);
+    assert!(take(&w, &marie, quiz, true, renewed)
+        .await
+        .certificate
+        .is_some());
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+    // ...and the renewed certificate takes it back at its own expiry.
+    sweep(&w, renewed + Duration::days(29)).await;
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+    sweep(&w, renewed + Duration::days(30) + Duration::seconds(1)).await;
+    assert!(held(&w, marie.person_id).await.is_empty());
+    assert_eq!(history(&w, marie.person_id, &slug).await.len(), 2);
+}
+
+#[tokio::test]
+async fn a_badge_two_certificates_award_lasts_as_long_as_one_is_valid() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (short, short_quizzes, slug) = create(&w, &trainer, course_input("short", 1, 30)).await;
+    let (long, long_quizzes, _) = create(&w, &trainer, course_input("long", 1, 60)).await;
+    // Both courses award the same badge.
+    {
+        let mut conn = w.ctx.conn().await.unwrap();
+        diesel::sql_query(format!(
+            "UPDATE course SET badge_id = (SELECT badge_id FROM course WHERE id = {short}) \
+             WHERE id = {long}"
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    let t0 = Utc::now();
+    for (course, quiz) in [(short, short_quizzes[0]), (long, long_quizzes[0])] {
+        enrol(&w, &marie, course, t0).await;
+        assert!(take(&w, &marie, quiz, true, t0).await.certificate.is_some());
+    }
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+    // The short one expires: the long one still awards the badge.
+    sweep(&w, t0 + Duration::days(30) + Duration::seconds(1)).await;
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+    // Both expired: gone.
+    sweep(&w, t0 + Duration::days(60) + Duration::seconds(1)).await;
+    assert!(held(&w, marie.person_id).await.is_empty());
+}
+
+/// The database keeps microseconds: a time read back from it compares with this.
+fn stored(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::microseconds(1)).unwrap()
+}
+
+/// The cool-down's end, or the refusal's absence.
+async fn cooling_until(
+    w: &World,
+    learner: &Caller,
+    quiz: i64,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match start(w, learner, quiz, now).await {
+        Ok(_) => None,
+        Err(CoreError::Training(TrainingRefusal::CoolingDown { until })) => Some(until),
+        Err(other) => panic!("{other}"),
+    }
+}
+
+#[tokio::test]
+async fn the_cool_down_is_reckoned_on_the_clock_that_wrote_the_attempt() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (course, quizzes, _) = create(&w, &trainer, course_input("clock", 1, 30)).await;
+    // The application's clock, three days ahead of the database's: every training action
+    // takes its `now`, and the attempt's times are written from it.
+    let t = Utc::now() + Duration::days(3);
+    enrol(&w, &marie, course, t).await;
+    let open = start(&w, &marie, quizzes[0], t).await.unwrap();
+    assert_eq!(open.attempt.started_at, stored(t));
+    let failed = submit(&w, &marie, &open, false, t).await;
+    assert_eq!(failed.attempt.submitted_at, Some(stored(t)));
+    // Ten minutes later on that clock the cool-down holds, until an hour after the failure.
+    assert_eq!(
+        cooling_until(&w, &marie, quizzes[0], t + Duration::minutes(10)).await,
+        Some(stored(t) + Duration::hours(1))
+    );
+    assert_eq!(
+        cooling_until(&w, &marie, quizzes[0], t + Duration::minutes(61)).await,
+        None
+    );
+}
+
+#[tokio::test]
+async fn an_attempt_left_open_at_certification_counts_in_the_next_cycle() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (course, quizzes, _) = create(&w, &trainer, course_input("cycle", 2, 30)).await;
+    let (first, last) = (quizzes[0], quizzes[1]);
+    let t = Utc::now();
+    enrol(&w, &marie, course, t).await;
+    assert!(take(&w, &marie, first, true, t).await.certificate.is_none());
+    // Another go at the first quiz, left open while the final quiz certifies her.
+    let open = start(&w, &marie, first, t + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert!(take(&w, &marie, last, true, t + Duration::minutes(2))
+        .await
+        .certificate
+        .is_some());
+    // Submitted after the certificate, it is an attempt of the new cycle: its failure holds
+    // the next one back like any other.
+    submit(&w, &marie, &open, false, t + Duration::minutes(3)).await;
+    assert_eq!(
+        cooling_until(&w, &marie, first, t + Duration::minutes(4)).await,
+        Some(stored(t + Duration::minutes(3)) + Duration::hours(1))
+    );
+}
+
+#[tokio::test]
+async fn the_getting_started_step_counts_a_certificate_in_force_only() {
+    let w = World::new().await;
+    // The built-in course, as a server writes it at its first start.
+    let group = {
+        let mut conn = w.ctx.conn().await.unwrap();
+        getting_started::getting_started_owed(&mut conn)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let prepared = getting_started::prepare_getting_started(&w.ctx, &group)
+        .await
+        .unwrap();
+    let course = w
+        .ctx
+        .transaction(|conn| getting_started::write_getting_started(conn, &prepared).scope_boxed())
+        .await
+        .unwrap()
+        .unwrap();
+    let marie = w.member("marie", Role::Member).await.account.person_id;
+    let mut conn = w.ctx.conn().await.unwrap();
+    let now = Utc::now();
+    // A certificate of it that expired (issued when the course had a validity): not done.
+    training::issue_certificate(
+        &mut conn,
+        course,
+        marie,
+        "expired-getting-started",
+        now - Duration::days(40),
+        Some(now - Duration::days(10)),
+    )
+    .await
+    .unwrap();
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
+    assert_eq!(finished.await.unwrap(), 0);
+    // Renewed, in force: done.
+    training::issue_certificate(
+        &mut conn,
+        course,
+        marie,
+        "unused",
+        now,
+        Some(now + Duration::days(30)),
+    )
+    .await
+    .unwrap();
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
+    assert_eq!(finished.await.unwrap(), 1);
+}
