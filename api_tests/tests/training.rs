@@ -1544,6 +1544,133 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     );
 }
 
+/// Uploads a tiny PNG as `token`'s; answers its media id.
+async fn upload_png(hosts: &Hosts, alpha: &Instance, token: &str) -> i64 {
+    let response = hosts
+        .client()
+        .post(alpha.url("/api/v1/media"))
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(TINY_PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_i64().unwrap()
+}
+
+/// A course's PATCH changes what it names and nothing else: a field left out stays, `null`
+/// clears a nullable one (and is refused for a title), `[]` clears the prerequisites; a bad
+/// value is refused on its field with nothing saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_course_patch_changes_only_the_fields_it_names() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let mut basics = course("patch_basics");
+    basics["unlock_group"] = Value::Null;
+    let (status, basics) = alpha.post("/api/v1/courses", Some(&admin), basics).await;
+    assert_eq!(status, 201, "{basics}");
+    let basics = basics["id"].as_i64().unwrap();
+    let cover = upload_png(&hosts, &alpha, &admin).await;
+    let mut body = course("patch_course");
+    body["unlock_group"] = Value::Null;
+    body["cover_media_id"] = json!(cover);
+    body["prerequisites"] = json!([basics]);
+    let (status, written) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+    assert_eq!(status, 201, "{written}");
+    let id = written["id"].as_i64().unwrap();
+    let patch = |change: Value| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            alpha
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/courses/{id}"),
+                    Some(&admin),
+                    Some(change),
+                )
+                .await
+        }
+    };
+    let read = || {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (status, course) = alpha
+                .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+                .await;
+            assert_eq!(status, 200, "{course}");
+            [
+                "title_fr",
+                "title_en",
+                "summary_fr",
+                "summary_en",
+                "cover_media_id",
+                "validity_days",
+                "prerequisites",
+            ]
+            .map(|k| course[k].clone())
+        }
+    };
+    let mut expected = [
+        json!("Les bases du produit"),
+        json!("Product basics"),
+        json!("Pour bien commencer."),
+        json!("To start well."),
+        json!(cover),
+        json!(30),
+        json!([basics]),
+    ];
+    assert_eq!(read().await, expected);
+
+    // Only the English title: the rest stays.
+    let (status, body) = patch(json!({"title_en": "Renamed"})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[1] = json!("Renamed");
+    assert_eq!(read().await, expected);
+
+    // `null` clears the cover, and only it; then the validity.
+    let (status, body) = patch(json!({"cover_media_id": null})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[4] = Value::Null;
+    assert_eq!(read().await, expected);
+    let (status, body) = patch(json!({"validity_days": null, "summary_en": "New summary"})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[5] = Value::Null;
+    expected[3] = json!("New summary");
+    assert_eq!(read().await, expected);
+
+    // Bad values are refused on their field, nothing saved; a title is never null.
+    for (change, field) in [
+        (json!({"title_en": "", "summary_fr": "x"}), Some("title_en")),
+        (
+            json!({"validity_days": 0, "title_fr": "x"}),
+            Some("validity_days"),
+        ),
+    ] {
+        let (status, body) = patch(change).await;
+        assert_eq!(
+            (status, body["error"]["details"]["field"].as_str()),
+            (422, field),
+            "{body}"
+        );
+    }
+    let (status, body) = patch(json!({"title_fr": null})).await;
+    assert_eq!((status, code(&body)), (422, Some("invalid_body")), "{body}");
+    assert_eq!(read().await, expected, "nothing saved");
+
+    // `[]` clears the prerequisites.
+    let (status, body) = patch(json!({"prerequisites": []})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[6] = json!([]);
+    assert_eq!(read().await, expected);
+}
+
 /// A trainer writes a course in French through the pages — a draft with its texts, a cover
 /// image, a lesson (previewed), a quiz and its question (a pass mark over 100 and a
 /// question without a right answer refused beside their fields), publishing refused while

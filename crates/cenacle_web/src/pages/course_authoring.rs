@@ -502,24 +502,22 @@ pub async fn save(
     let Ok(audience_reputation) = optional::<i64>(&typed.audience_reputation) else {
         return again(not_a_number(&v, "audience_reputation"), typed).await;
     };
-    let current = async {
+    // A member is told before an upload is stored for nothing.
+    let may_edit = async {
         let mut conn = state.ctx.conn().await?;
         authoring::course_for_editing(&mut conn, session, id).await
     }
     .await;
-    let current = match current {
-        Ok(c) => c.course,
-        Err(e) => return PageError::from_core(e, &v).into_response(),
-    };
-    let mut cover = current.row.cover_media_id;
-    if fields.contains_key("remove_cover") {
-        cover = None;
+    if let Err(e) = may_edit {
+        return PageError::from_core(e, &v).into_response();
     }
+    // The cover changes only when one is sent or removed: the form does not carry it.
+    let mut cover = fields.contains_key("remove_cover").then_some(None);
     if let Some((content_type, bytes)) = upload {
         let caller = cenacle_core::Caller::from(session);
         let alt = typed.title_fr.trim().to_owned();
         match store_upload(&state, &caller, &content_type, bytes, Some(&alt)).await {
-            Ok(stored) => cover = Some(stored.id),
+            Ok(stored) => cover = Some(Some(stored.id)),
             Err(e) => {
                 let refusal = match refused(e, &v) {
                     Ok(mut r) => {
@@ -533,22 +531,23 @@ pub async fn save(
         }
     }
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    // The form shows every other field: each is sent as it stands (empty clears).
     let input = CourseEditInput {
-        title_fr: typed.title_fr.clone(),
-        title_en: typed.title_en.clone(),
-        summary_fr: typed.summary_fr.clone(),
-        summary_en: typed.summary_en.clone(),
+        title_fr: Some(typed.title_fr.clone()),
+        title_en: Some(typed.title_en.clone()),
+        summary_fr: Some(typed.summary_fr.clone()),
+        summary_en: Some(typed.summary_en.clone()),
         cover_media_id: cover,
-        audience: if typed.audience.is_empty() {
+        audience: Some(if typed.audience.is_empty() {
             "everyone".into()
         } else {
             typed.audience.clone()
-        },
-        audience_group: text(&typed.audience_group),
-        audience_reputation,
-        audience_badge: text(&typed.audience_badge),
-        validity_days,
-        prerequisites: current.row.prerequisites.clone(),
+        }),
+        audience_group: Some(text(&typed.audience_group)),
+        audience_reputation: Some(audience_reputation),
+        audience_badge: Some(text(&typed.audience_badge)),
+        validity_days: Some(validity_days),
+        prerequisites: None,
     };
     let input = &input;
     let saved = state
