@@ -252,12 +252,20 @@ pub async fn edit_course(
 }
 
 /// A course's new prerequisites: other courses, published (unless already required), that
-/// do not lead back to it.
+/// do not lead back to it; none for the getting-started course.
 async fn check_prerequisites(
     conn: &mut Conn,
     course: &CourseRow,
     prerequisites: &[i64],
 ) -> Result<(), CoreError> {
+    if !prerequisites.is_empty()
+        && cenacle_db::builtin_courses::builtin_key(conn, course.id)
+            .await?
+            .as_deref()
+            == Some(crate::getting_started::GETTING_STARTED)
+    {
+        return Err(TrainingRefusal::BuiltinCoursePrerequisites.into());
+    }
     for &required in prerequisites {
         if required == course.id {
             return Err(invalid("prerequisites", "self"));

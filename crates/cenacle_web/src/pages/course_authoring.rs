@@ -85,7 +85,9 @@ fn refused(e: CoreError, v: &Visitor) -> Result<FieldRefusal, Box<Response>> {
             Some("quiz_without_correct_answer") | Some("single_choice_with_several_answers") => {
                 "choices"
             }
-            Some("prerequisite_cycle") | Some("prerequisite_not_published") => "prerequisites",
+            Some("prerequisite_cycle")
+            | Some("prerequisite_not_published")
+            | Some("builtin_course_prerequisites") => "prerequisites",
             _ => "",
         }
         .to_owned();
