@@ -1856,6 +1856,102 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     b.close().await;
 }
 
+/// A trainer ticks a prerequisite on the course's page and saves: the API shows it; a tick
+/// that would close a loop is refused under the field, the box kept ticked, nothing saved.
+#[tokio::test]
+async fn a_trainer_sets_prerequisites_on_the_course_page() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let write = |group: &str| {
+        let mut body = course(group);
+        body["unlock_group"] = Value::Null;
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (status, body) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_i64().unwrap()
+        }
+    };
+    let (basics, advanced) = (write("page_basics").await, write("page_advanced").await);
+    let prerequisites_of = |id: i64| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (_, read) = alpha
+                .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+                .await;
+            read["prerequisites"].clone()
+        }
+    };
+
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", "tina").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "tina");
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/admin/accounts/tina/role",
+            Some(&admin),
+            Some(json!({"role": "staff"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Advanced requires basics, ticked on its page.
+    b.goto(&alpha.url(&format!("/courses/{advanced}/edit")))
+        .await;
+    let basics_box = format!("#prerequisite-{basics}");
+    assert_eq!(
+        b.js_value(&format!(
+            "return String(document.querySelector('{basics_box}').checked)"
+        ))
+        .await,
+        "false"
+    );
+    b.click(&basics_box).await;
+    b.click_and_wait_reload("#course-save").await;
+    b.find("#course-saved").await;
+    assert_eq!(prerequisites_of(advanced).await, json!([basics]));
+    assert_eq!(
+        b.js_value(&format!(
+            "return String(document.querySelector('{basics_box}').checked)"
+        ))
+        .await,
+        "true",
+        "shown ticked"
+    );
+
+    // Basics requiring advanced would close a loop: refused under the field.
+    b.goto(&alpha.url(&format!("/courses/{basics}/edit"))).await;
+    let advanced_box = format!("#prerequisite-{advanced}");
+    b.click(&advanced_box).await;
+    b.click_and_wait_reload("#course-save").await;
+    assert!(
+        b.text("#prerequisites-error")
+            .await
+            .starts_with("These prerequisites would"),
+        "under the field"
+    );
+    assert_eq!(
+        b.js_value(&format!(
+            "return String(document.querySelector('{advanced_box}').checked)"
+        ))
+        .await,
+        "true",
+        "the tick kept"
+    );
+    b.key_page("course-editor-prerequisite-refused-en").await;
+    assert_eq!(prerequisites_of(basics).await, json!([]), "nothing saved");
+    b.close().await;
+}
+
 /// Prerequisites a learner can meet: an edit that would make two courses require each
 /// other (directly or through a third) is refused, and so is a new prerequisite that is a
 /// draft; a draft's quiz cannot be attempted (its questions would be frozen before learners
