@@ -452,3 +452,73 @@ async fn a_newcomer_finds_the_course_from_her_journey_and_sees_the_trainers_answ
     b.key_page("trainer-answer-fr").await;
     b.close().await;
 }
+
+/// The getting-started course requires no other course: its journey step would wait on
+/// them. A manager's edit giving it one is refused with its code, and saves nothing (not
+/// even the other fields it changed); other edits still go through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_getting_started_course_is_given_no_prerequisites() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let builtin = listed_course(&alpha, &admin)
+        .await
+        .expect("the getting-started course");
+    let id = builtin["id"].as_i64().unwrap();
+    let (status, other) = alpha
+        .post(
+            "/api/v1/courses",
+            Some(&admin),
+            json!({"title_fr": "Avancé", "title_en": "Advanced", "group_name": "advanced",
+                   "published": true,
+                   "lessons": [{"position": 1, "title_fr": "Un", "title_en": "One",
+                                "body_en": "x", "minutes": 5}]}),
+        )
+        .await;
+    assert_eq!(status, 201, "{other}");
+    let other = other["id"].as_i64().unwrap();
+    let patch = |change: Value| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            alpha
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/courses/{id}"),
+                    Some(&admin),
+                    Some(change),
+                )
+                .await
+        }
+    };
+    let (status, body) = patch(json!({"title_en": "Changed", "prerequisites": [other]})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("builtin_course_prerequisites")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("getting-started"),
+        "{body}"
+    );
+    let (_, shown) = alpha
+        .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+        .await;
+    assert_eq!(
+        (&shown["prerequisites"], &shown["title_en"]),
+        (&json!([]), &json!("Getting started in the community")),
+        "nothing saved: {shown}"
+    );
+    // Its other fields, and an empty list, stay editable.
+    let (status, body) = patch(json!({"title_en": "Changed", "prerequisites": []})).await;
+    assert_eq!(
+        (status, &body["title_en"]),
+        (200, &json!("Changed")),
+        "{body}"
+    );
+}

@@ -1608,6 +1608,133 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     );
 }
 
+/// Uploads a tiny PNG as `token`'s; answers its media id.
+async fn upload_png(hosts: &Hosts, alpha: &Instance, token: &str) -> i64 {
+    let response = hosts
+        .client()
+        .post(alpha.url("/api/v1/media"))
+        .bearer_auth(token)
+        .header("content-type", "image/png")
+        .body(TINY_PNG.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let body: Value = response.json().await.unwrap();
+    body["id"].as_i64().unwrap()
+}
+
+/// A course's PATCH changes what it names and nothing else: a field left out stays, `null`
+/// clears a nullable one (and is refused for a title), `[]` clears the prerequisites; a bad
+/// value is refused on its field with nothing saved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_course_patch_changes_only_the_fields_it_names() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let mut basics = course("patch_basics");
+    basics["unlock_group"] = Value::Null;
+    let (status, basics) = alpha.post("/api/v1/courses", Some(&admin), basics).await;
+    assert_eq!(status, 201, "{basics}");
+    let basics = basics["id"].as_i64().unwrap();
+    let cover = upload_png(&hosts, &alpha, &admin).await;
+    let mut body = course("patch_course");
+    body["unlock_group"] = Value::Null;
+    body["cover_media_id"] = json!(cover);
+    body["prerequisites"] = json!([basics]);
+    let (status, written) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+    assert_eq!(status, 201, "{written}");
+    let id = written["id"].as_i64().unwrap();
+    let patch = |change: Value| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            alpha
+                .call(
+                    Method::PATCH,
+                    &format!("/api/v1/courses/{id}"),
+                    Some(&admin),
+                    Some(change),
+                )
+                .await
+        }
+    };
+    let read = || {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (status, course) = alpha
+                .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+                .await;
+            assert_eq!(status, 200, "{course}");
+            [
+                "title_fr",
+                "title_en",
+                "summary_fr",
+                "summary_en",
+                "cover_media_id",
+                "validity_days",
+                "prerequisites",
+            ]
+            .map(|k| course[k].clone())
+        }
+    };
+    let mut expected = [
+        json!("Les bases du produit"),
+        json!("Product basics"),
+        json!("Pour bien commencer."),
+        json!("To start well."),
+        json!(cover),
+        json!(30),
+        json!([basics]),
+    ];
+    assert_eq!(read().await, expected);
+
+    // Only the English title: the rest stays.
+    let (status, body) = patch(json!({"title_en": "Renamed"})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[1] = json!("Renamed");
+    assert_eq!(read().await, expected);
+
+    // `null` clears the cover, and only it; then the validity.
+    let (status, body) = patch(json!({"cover_media_id": null})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[4] = Value::Null;
+    assert_eq!(read().await, expected);
+    let (status, body) = patch(json!({"validity_days": null, "summary_en": "New summary"})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[5] = Value::Null;
+    expected[3] = json!("New summary");
+    assert_eq!(read().await, expected);
+
+    // Bad values are refused on their field, nothing saved; a title is never null.
+    for (change, field) in [
+        (json!({"title_en": "", "summary_fr": "x"}), Some("title_en")),
+        (
+            json!({"validity_days": 0, "title_fr": "x"}),
+            Some("validity_days"),
+        ),
+    ] {
+        let (status, body) = patch(change).await;
+        assert_eq!(
+            (status, body["error"]["details"]["field"].as_str()),
+            (422, field),
+            "{body}"
+        );
+    }
+    let (status, body) = patch(json!({"title_fr": null})).await;
+    assert_eq!((status, code(&body)), (422, Some("invalid_body")), "{body}");
+    assert_eq!(read().await, expected, "nothing saved");
+
+    // `[]` clears the prerequisites.
+    let (status, body) = patch(json!({"prerequisites": []})).await;
+    assert_eq!(status, 200, "{body}");
+    expected[6] = json!([]);
+    assert_eq!(read().await, expected);
+}
+
 /// A trainer writes a course in French through the pages — a draft with its texts, a cover
 /// image, a lesson (previewed), a quiz and its question (a pass mark over 100 and a
 /// question without a right answer refused beside their fields), publishing refused while
@@ -1790,6 +1917,102 @@ async fn a_trainer_writes_a_course_in_the_browser() {
             "{path}: no form"
         );
     }
+    b.close().await;
+}
+
+/// A trainer ticks a prerequisite on the course's page and saves: the API shows it; a tick
+/// that would close a loop is refused under the field, the box kept ticked, nothing saved.
+#[tokio::test]
+async fn a_trainer_sets_prerequisites_on_the_course_page() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let write = |group: &str| {
+        let mut body = course(group);
+        body["unlock_group"] = Value::Null;
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (status, body) = alpha.post("/api/v1/courses", Some(&admin), body).await;
+            assert_eq!(status, 201, "{body}");
+            body["id"].as_i64().unwrap()
+        }
+    };
+    let (basics, advanced) = (write("page_basics").await, write("page_advanced").await);
+    let prerequisites_of = |id: i64| {
+        let alpha = &alpha;
+        let admin = admin.clone();
+        async move {
+            let (_, read) = alpha
+                .get(&format!("/api/v1/courses/{id}"), Some(&admin))
+                .await;
+            read["prerequisites"].clone()
+        }
+    };
+
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url("/signup")).await;
+    b.fill("#username", "tina").await;
+    b.fill("#password", PASSWORD).await;
+    b.click("form.stack button[type=submit]").await;
+    assert_eq!(b.text(".me").await, "tina");
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/admin/accounts/tina/role",
+            Some(&admin),
+            Some(json!({"role": "staff"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Advanced requires basics, ticked on its page.
+    b.goto(&alpha.url(&format!("/courses/{advanced}/edit")))
+        .await;
+    let basics_box = format!("#prerequisite-{basics}");
+    assert_eq!(
+        b.js_value(&format!(
+            "return String(document.querySelector('{basics_box}').checked)"
+        ))
+        .await,
+        "false"
+    );
+    b.click(&basics_box).await;
+    b.click_and_wait_reload("#course-save").await;
+    b.find("#course-saved").await;
+    assert_eq!(prerequisites_of(advanced).await, json!([basics]));
+    assert_eq!(
+        b.js_value(&format!(
+            "return String(document.querySelector('{basics_box}').checked)"
+        ))
+        .await,
+        "true",
+        "shown ticked"
+    );
+
+    // Basics requiring advanced would close a loop: refused under the field.
+    b.goto(&alpha.url(&format!("/courses/{basics}/edit"))).await;
+    let advanced_box = format!("#prerequisite-{advanced}");
+    b.click(&advanced_box).await;
+    b.click_and_wait_reload("#course-save").await;
+    assert!(
+        b.text("#prerequisites-error")
+            .await
+            .starts_with("These prerequisites would"),
+        "under the field"
+    );
+    assert_eq!(
+        b.js_value(&format!(
+            "return String(document.querySelector('{advanced_box}').checked)"
+        ))
+        .await,
+        "true",
+        "the tick kept"
+    );
+    b.key_page("course-editor-prerequisite-refused-en").await;
+    assert_eq!(prerequisites_of(basics).await, json!([]), "nothing saved");
     b.close().await;
 }
 

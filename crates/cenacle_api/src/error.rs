@@ -151,6 +151,7 @@ pub const ALL_CODES: &[&str] = &[
     "prerequisite_cycle",
     "prerequisite_not_published",
     "course_is_draft",
+    "builtin_course_prerequisites",
 ];
 
 /// The JSON shape of every error, for the OpenAPI document.

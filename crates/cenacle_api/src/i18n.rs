@@ -520,6 +520,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This course is a draft: its quizzes can be taken once it is published.",
             "Ce cours est un brouillon : ses quiz pourront être passés une fois qu'il sera publié.",
         ),
+        "builtin_course_prerequisites" => (
+            "The getting-started course cannot require other courses: newcomers take it first, as a step of their onboarding.",
+            "Le cours de prise en main ne peut pas exiger d'autres cours : les nouveaux venus le suivent en premier, comme une étape de leur accueil.",
+        ),
         _ => return None,
     })
 }

@@ -34,22 +34,65 @@ use cenacle_db::{
 };
 use cenacle_domain::{training::TrainingRefusal, Permission};
 
-/// A course's texts and settings as the trainer edits them (the discussion group, badge and
-/// unlocked group stay as written).
-#[derive(Debug, Clone)]
+/// A change to a course's texts and settings (the discussion group, badge and unlocked group
+/// stay as written): `None` leaves a field as it is; for a nullable one, `Some(None)` clears
+/// it. The change is merged into the course read under its lock, so two trainers editing
+/// different fields at once both keep theirs.
+#[derive(Debug, Clone, Default)]
 pub struct CourseEditInput {
-    pub title_fr: String,
-    pub title_en: String,
-    pub summary_fr: String,
-    pub summary_en: String,
+    pub title_fr: Option<String>,
+    pub title_en: Option<String>,
+    pub summary_fr: Option<String>,
+    pub summary_en: Option<String>,
     /// One of the trainer's own uploads (another's id is refused as not found).
-    pub cover_media_id: Option<i64>,
-    pub audience: String,
-    pub audience_group: Option<String>,
-    pub audience_reputation: Option<i64>,
-    pub audience_badge: Option<String>,
-    pub validity_days: Option<i32>,
-    pub prerequisites: Vec<i64>,
+    pub cover_media_id: Option<Option<i64>>,
+    pub audience: Option<String>,
+    pub audience_group: Option<Option<String>>,
+    pub audience_reputation: Option<Option<i64>>,
+    pub audience_badge: Option<Option<String>>,
+    pub validity_days: Option<Option<i32>>,
+    /// The whole new list (`Some(vec![])` clears it).
+    pub prerequisites: Option<Vec<i64>>,
+}
+
+/// A course's texts and settings whole: the edit merged into what the course holds.
+struct CourseSettings {
+    title_fr: String,
+    title_en: String,
+    summary_fr: String,
+    summary_en: String,
+    cover_media_id: Option<i64>,
+    audience: String,
+    audience_group: Option<String>,
+    audience_reputation: Option<i64>,
+    audience_badge: Option<String>,
+    validity_days: Option<i32>,
+}
+
+impl CourseSettings {
+    /// `change` over the course as it is (its audience's group and badge by name).
+    fn merged(
+        change: &CourseEditInput,
+        course: &CourseRow,
+        (audience_group, audience_badge): (Option<String>, Option<String>),
+    ) -> Self {
+        let or =
+            |given: &Option<String>, held: &str| given.clone().unwrap_or_else(|| held.to_owned());
+        CourseSettings {
+            title_fr: or(&change.title_fr, &course.title_fr),
+            title_en: or(&change.title_en, &course.title_en),
+            summary_fr: or(&change.summary_fr, &course.summary_fr),
+            summary_en: or(&change.summary_en, &course.summary_en),
+            cover_media_id: change.cover_media_id.unwrap_or(course.cover_media_id),
+            audience: or(&change.audience, &course.audience),
+            audience_group: change.audience_group.clone().unwrap_or(audience_group),
+            audience_reputation: change
+                .audience_reputation
+                .unwrap_or(course.audience_reputation),
+            audience_badge: change.audience_badge.clone().unwrap_or(audience_badge),
+            validity_days: change.validity_days.unwrap_or(course.validity_days),
+        }
+    }
 }
 
 /// A quiz's settings: everything but its questions.
@@ -127,13 +170,16 @@ async fn may_restructure(
     Ok(())
 }
 
+/// Edits a course's texts and settings: what `change` leaves out stays as it is.
 pub async fn edit_course(
     conn: &mut Conn,
     session: &Session,
     id: i64,
-    input: &CourseEditInput,
+    change: &CourseEditInput,
 ) -> Result<CourseRow, CoreError> {
     let course = authored(conn, session, id).await?;
+    let held = audience_names(conn, &course).await?;
+    let input = CourseSettings::merged(change, &course, held);
     check_course_texts(
         (&input.title_fr, &input.title_en),
         &input.audience,
@@ -162,21 +208,8 @@ pub async fn edit_course(
             return Err(invalid("cover_media_id", "unsupported_type"));
         }
     }
-    for &required in &input.prerequisites {
-        if required == id {
-            return Err(invalid("prerequisites", "self"));
-        }
-        let found = store::course(conn, required)
-            .await?
-            .ok_or(CoreError::NotFound("prerequisite course"))?;
-        // Only a new one: a prerequisite withdrawn since it was chosen does not stop its
-        // dependants' trainers from editing their texts.
-        if !found.published && !course.prerequisites.contains(&required) {
-            return Err(TrainingRefusal::PrerequisiteNotPublished.into());
-        }
-    }
-    if edit::prerequisites_reach(conn, id, &input.prerequisites).await? {
-        return Err(TrainingRefusal::PrerequisiteCycle.into());
+    if let Some(prerequisites) = &change.prerequisites {
+        check_prerequisites(conn, &course, prerequisites).await?;
     }
     let (audience_group_id, audience_badge_id) = resolve_audience(
         conn,
@@ -204,16 +237,74 @@ pub async fn edit_course(
         },
     )
     .await?;
-    edit::clear_prerequisites(conn, id).await?;
-    let mut prerequisites = input.prerequisites.clone();
-    prerequisites.sort_unstable();
-    prerequisites.dedup();
-    for required in prerequisites {
-        store::insert_prerequisite(conn, id, required).await?;
+    if let Some(given) = &change.prerequisites {
+        edit::clear_prerequisites(conn, id).await?;
+        let mut prerequisites = given.clone();
+        prerequisites.sort_unstable();
+        prerequisites.dedup();
+        for required in prerequisites {
+            store::insert_prerequisite(conn, id, required).await?;
+        }
     }
     store::course(conn, id)
         .await?
         .ok_or(CoreError::NotFound("course"))
+}
+
+/// A course's new prerequisites: other courses, published (unless already required), that
+/// do not lead back to it; none for the getting-started course.
+async fn check_prerequisites(
+    conn: &mut Conn,
+    course: &CourseRow,
+    prerequisites: &[i64],
+) -> Result<(), CoreError> {
+    if !prerequisites.is_empty()
+        && cenacle_db::builtin_courses::builtin_key(conn, course.id)
+            .await?
+            .as_deref()
+            == Some(crate::getting_started::GETTING_STARTED)
+    {
+        return Err(TrainingRefusal::BuiltinCoursePrerequisites.into());
+    }
+    for &required in prerequisites {
+        if required == course.id {
+            return Err(invalid("prerequisites", "self"));
+        }
+        let found = store::course(conn, required)
+            .await?
+            .ok_or(CoreError::NotFound("prerequisite course"))?;
+        // Only a new one: a prerequisite withdrawn since it was chosen does not stop its
+        // dependants' trainers from editing their texts.
+        if !found.published && !course.prerequisites.contains(&required) {
+            return Err(TrainingRefusal::PrerequisiteNotPublished.into());
+        }
+    }
+    if edit::prerequisites_reach(conn, course.id, prerequisites).await? {
+        return Err(TrainingRefusal::PrerequisiteCycle.into());
+    }
+    Ok(())
+}
+
+/// The names of the course's audience group and badge, as the trainer types them.
+async fn audience_names(
+    conn: &mut Conn,
+    course: &CourseRow,
+) -> Result<(Option<String>, Option<String>), CoreError> {
+    let group = match course.audience_group_id {
+        Some(g) => cenacle_db::actors::group_by_id(conn, g)
+            .await?
+            .map(|g| g.name),
+        None => None,
+    };
+    let badge = match course.audience_badge_id {
+        Some(b) => cenacle_db::badges::catalogue(conn)
+            .await?
+            .into_iter()
+            .find(|badge| badge.id == b)
+            .map(|badge| badge.slug),
+        None => None,
+    };
+    Ok((group, badge))
 }
 
 /// A course as its trainer edits it: a draft included, lessons with their bodies, and its
@@ -231,20 +322,7 @@ pub async fn course_for_editing(
 ) -> Result<CourseDraft, CoreError> {
     require(session, Permission::ManageTraining)?;
     let course = crate::courses::course(conn, Some(&Caller::from(session)), id).await?;
-    let audience_group = match course.row.audience_group_id {
-        Some(g) => cenacle_db::actors::group_by_id(conn, g)
-            .await?
-            .map(|g| g.name),
-        None => None,
-    };
-    let audience_badge = match course.row.audience_badge_id {
-        Some(b) => cenacle_db::badges::catalogue(conn)
-            .await?
-            .into_iter()
-            .find(|badge| badge.id == b)
-            .map(|badge| badge.slug),
-        None => None,
-    };
+    let (audience_group, audience_badge) = audience_names(conn, &course.row).await?;
     Ok(CourseDraft {
         course,
         audience_group,

@@ -71,6 +71,10 @@ pub enum TrainingRefusal {
     /// ever see them.
     #[error("course_is_draft")]
     CourseIsDraft,
+    /// Prerequisites for the built-in getting-started course: the onboarding journey's step
+    /// would wait on other courses first, and a newcomer could not finish it.
+    #[error("builtin_course_prerequisites")]
+    BuiltinCoursePrerequisites,
 }
 
 /// The HTTP family a refusal belongs to.
@@ -82,7 +86,7 @@ pub enum TrainingStatus {
 }
 
 impl TrainingRefusal {
-    pub const CODES: [&'static str; 21] = [
+    pub const CODES: [&'static str; 22] = [
         "quiz_without_correct_answer",
         "single_choice_with_several_answers",
         "pass_mark_out_of_range",
@@ -104,6 +108,7 @@ impl TrainingRefusal {
         "prerequisite_cycle",
         "prerequisite_not_published",
         "course_is_draft",
+        "builtin_course_prerequisites",
     ];
 
     pub fn code(&self) -> &'static str {
@@ -130,6 +135,7 @@ impl TrainingRefusal {
             PrerequisiteCycle => "prerequisite_cycle",
             PrerequisiteNotPublished => "prerequisite_not_published",
             CourseIsDraft => "course_is_draft",
+            BuiltinCoursePrerequisites => "builtin_course_prerequisites",
         }
     }
 
@@ -154,7 +160,8 @@ impl TrainingRefusal {
             | CourseNotDraft
             | CourseHasAttempts
             | AudienceVisibilityLocked
-            | CourseIsDraft => TrainingStatus::Conflict,
+            | CourseIsDraft
+            | BuiltinCoursePrerequisites => TrainingStatus::Conflict,
         }
     }
 }

@@ -9,7 +9,7 @@
 use crate::{
     error::{ApiResult, ErrorBody},
     extract::{ApiJson, Auth},
-    routes::training::{everyone, CourseSummary, LessonView, QuestionRequest, QuizView},
+    routes::training::{CourseSummary, LessonView, QuestionRequest, QuizView},
     AppState,
 };
 use axum::{
@@ -22,34 +22,69 @@ use cenacle_core::{
     courses::LessonInput,
     ScopedFutureExt,
 };
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 
-/// A course's texts and settings, all given (what is left out is cleared).
+/// A change to a course's texts and settings: a field left out stays as it is; `null`
+/// clears a nullable one (the cover, the audience's group, reputation or badge, the
+/// validity) and is refused for the others (`invalid_body`).
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CourseEditRequest {
-    pub title_fr: String,
-    pub title_en: String,
-    #[serde(default)]
-    pub summary_fr: String,
-    #[serde(default)]
-    pub summary_en: String,
-    /// One of your uploads (`POST /api/v1/media`); none: no cover.
-    pub cover_media_id: Option<i64>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
+    pub title_fr: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
+    pub title_en: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
+    pub summary_fr: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
+    pub summary_en: Option<String>,
+    /// One of your uploads (`POST /api/v1/media`); `null`: no cover.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub cover_media_id: Option<Option<i64>>,
     /// As when writing the course; a change between everyone and a restricted audience is
     /// refused (`course_audience_visibility_locked`): the discussion group stays as it is.
-    #[serde(default = "everyone")]
-    pub audience: String,
-    pub audience_group: Option<String>,
-    pub audience_reputation: Option<i64>,
-    pub audience_badge: Option<String>,
-    pub validity_days: Option<i32>,
-    #[serde(default)]
-    pub prerequisites: Vec<i64>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
+    pub audience: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub audience_group: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i64>)]
+    pub audience_reputation: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub audience_badge: Option<Option<String>>,
+    /// Days a certificate stays valid; `null`: forever.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>)]
+    pub validity_days: Option<Option<i32>>,
+    /// The whole new list of required courses; `[]` clears it.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(nullable = false)]
+    pub prerequisites: Option<Vec<i64>>,
 }
 
-/// Edit a course's texts, audience, prerequisites, cover and validity.
+/// A field that, when present, holds a value (`null` is refused).
+fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// A field that, when present, holds a value or `null` (cleared): told apart from absent.
+fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// Change a course's texts, audience, prerequisites, cover and validity: only the fields
+/// given (`null` clears a nullable one).
 #[utoipa::path(patch, path = "/api/v1/courses/{id}", tag = "training", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = CourseEditRequest,
     responses((status = 200, body = CourseSummary), (status = 403, body = ErrorBody),
@@ -61,7 +96,7 @@ pub async fn edit_course(
     Path(id): Path<i64>,
     ApiJson(req): ApiJson<CourseEditRequest>,
 ) -> ApiResult<Json<CourseSummary>> {
-    let input = CourseEditInput {
+    let change = CourseEditInput {
         title_fr: req.title_fr,
         title_en: req.title_en,
         summary_fr: req.summary_fr,
@@ -74,10 +109,10 @@ pub async fn edit_course(
         validity_days: req.validity_days,
         prerequisites: req.prerequisites,
     };
-    let (session, input) = (&session, &input);
+    let (session, change) = (&session, &change);
     let row = state
         .ctx
-        .transaction(|conn| authoring::edit_course(conn, session, id, input).scope_boxed())
+        .transaction(|conn| authoring::edit_course(conn, session, id, change).scope_boxed())
         .await?;
     Ok(Json(CourseSummary::from(&row)))
 }

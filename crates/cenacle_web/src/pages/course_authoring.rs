@@ -85,7 +85,9 @@ fn refused(e: CoreError, v: &Visitor) -> Result<FieldRefusal, Box<Response>> {
             Some("quiz_without_correct_answer") | Some("single_choice_with_several_answers") => {
                 "choices"
             }
-            Some("prerequisite_cycle") | Some("prerequisite_not_published") => "prerequisites",
+            Some("prerequisite_cycle")
+            | Some("prerequisite_not_published")
+            | Some("builtin_course_prerequisites") => "prerequisites",
             _ => "",
         }
         .to_owned();
@@ -235,6 +237,8 @@ pub struct CourseFields {
     audience_reputation: String,
     audience_badge: String,
     validity_days: String,
+    /// The required courses' ids, as ticked.
+    prerequisites: Vec<i64>,
 }
 
 /// The lesson or quiz being added, kept after a refusal.
@@ -280,6 +284,9 @@ struct CourseEditPage {
     published: bool,
     cover: Option<String>,
     fields: CourseFields,
+    /// The courses this one may require, as (id, title): the other published ones, and those
+    /// it requires already.
+    requirable: Vec<(i64, String)>,
     lessons: Vec<LessonItem>,
     quizzes: Vec<QuizItem>,
     course_refusal: FieldRefusal,
@@ -305,6 +312,14 @@ impl CourseEditPage {
             })
             .collect()
     }
+
+    /// The courses it may require, as (id, title, ticked).
+    fn prerequisite_choices(&self) -> Vec<(i64, &str, bool)> {
+        self.requirable
+            .iter()
+            .map(|(id, title)| (*id, title.as_str(), self.fields.prerequisites.contains(id)))
+            .collect()
+    }
 }
 
 /// What the editor shows, the refusals and kept fields set by the caller.
@@ -325,6 +340,13 @@ async fn editor(
     let row = &course.row;
     let audience_group = draft.audience_group.clone().unwrap_or_default();
     let audience_badge = draft.audience_badge.clone().unwrap_or_default();
+    let caller = cenacle_core::Caller::from(session);
+    let requirable = courses::courses(&mut conn, Some(&caller))
+        .await?
+        .into_iter()
+        .filter(|c| c.id != id && (c.published || row.prerequisites.contains(&c.id)))
+        .map(|c| (c.id, pick(v, &c.title_fr, &c.title_en)))
+        .collect();
     Ok(CourseEditPage {
         c: Chrome::of(v, &format!("/courses/{id}/edit")),
         id,
@@ -344,7 +366,9 @@ async fn editor(
                 .unwrap_or_default(),
             audience_badge,
             validity_days: row.validity_days.map(|d| d.to_string()).unwrap_or_default(),
+            prerequisites: row.prerequisites.clone(),
         },
+        requirable,
         lessons: course
             .lessons
             .iter()
@@ -421,17 +445,34 @@ pub async fn edit_form(
     .await
 }
 
-/// The editor's multipart form: its text fields, and the cover image if one was chosen.
-async fn read_course_form(
-    mut multipart: Multipart,
-) -> (HashMap<String, String>, Option<(String, Vec<u8>)>, bool) {
-    let mut fields = HashMap::new();
-    let mut upload = None;
+/// The editor's multipart form as read.
+struct CourseForm {
+    fields: HashMap<String, String>,
+    /// The ticked prerequisites (a name repeated once per box).
+    prerequisites: Vec<String>,
+    /// The cover image, if one was chosen, with its declared type.
+    upload: Option<(String, Vec<u8>)>,
+    /// Whether the whole form was read (not cut short by a file too large).
+    complete: bool,
+}
+
+/// The editor's multipart form: its text fields, its ticked prerequisites, and the cover
+/// image if one was chosen.
+async fn read_course_form(mut multipart: Multipart) -> CourseForm {
+    let mut form = CourseForm {
+        fields: HashMap::new(),
+        prerequisites: Vec::new(),
+        upload: None,
+        complete: false,
+    };
     loop {
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
-            Ok(None) => return (fields, upload, true),
-            Err(_) => return (fields, upload, false),
+            Ok(None) => {
+                form.complete = true;
+                return form;
+            }
+            Err(_) => return form,
         };
         let name = field.name().unwrap_or_default().to_owned();
         if name == "cover" {
@@ -439,31 +480,37 @@ async fn read_course_form(
             let content_type = field.content_type().unwrap_or_default().to_owned();
             match field.bytes().await {
                 Ok(bytes) if has_file && !bytes.is_empty() => {
-                    upload = Some((content_type, bytes.to_vec()))
+                    form.upload = Some((content_type, bytes.to_vec()))
                 }
                 Ok(_) => {}
-                Err(_) => return (fields, upload, false),
+                Err(_) => return form,
             }
             continue;
         }
         match field.text().await {
+            Ok(value) if name == "prerequisites" => form.prerequisites.push(value),
             Ok(value) => {
-                fields.insert(name, value);
+                form.fields.insert(name, value);
             }
-            Err(_) => return (fields, upload, false),
+            Err(_) => return form,
         }
     }
 }
 
-/// Saves the course's texts, audience, validity and cover (an image sent replaces it; the
-/// cover's alt text is the course's title).
+/// Saves the course's texts, audience, validity, prerequisites and cover (an image sent
+/// replaces it; the cover's alt text is the course's title).
 pub async fn save(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<i64>,
     multipart: Multipart,
 ) -> Response {
-    let (fields, upload, complete) = read_course_form(multipart).await;
+    let CourseForm {
+        fields,
+        prerequisites,
+        upload,
+        complete,
+    } = read_course_form(multipart).await;
     let here = format!("/courses/{id}/edit");
     let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let session = match trainer(&v, &here, &field("csrf")) {
@@ -480,6 +527,11 @@ pub async fn save(
         audience_reputation: field("audience_reputation"),
         audience_badge: field("audience_badge"),
         validity_days: field("validity_days"),
+        // The boxes' values are the pages' own ids: one that is not a number is dropped.
+        prerequisites: prerequisites
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
     };
     let again = |refusal: FieldRefusal, typed: CourseFields| {
         let status = refusal.status;
@@ -502,24 +554,22 @@ pub async fn save(
     let Ok(audience_reputation) = optional::<i64>(&typed.audience_reputation) else {
         return again(not_a_number(&v, "audience_reputation"), typed).await;
     };
-    let current = async {
+    // A member is told before an upload is stored for nothing.
+    let may_edit = async {
         let mut conn = state.ctx.conn().await?;
         authoring::course_for_editing(&mut conn, session, id).await
     }
     .await;
-    let current = match current {
-        Ok(c) => c.course,
-        Err(e) => return PageError::from_core(e, &v).into_response(),
-    };
-    let mut cover = current.row.cover_media_id;
-    if fields.contains_key("remove_cover") {
-        cover = None;
+    if let Err(e) = may_edit {
+        return PageError::from_core(e, &v).into_response();
     }
+    // The cover changes only when one is sent or removed: the form does not carry it.
+    let mut cover = fields.contains_key("remove_cover").then_some(None);
     if let Some((content_type, bytes)) = upload {
         let caller = cenacle_core::Caller::from(session);
         let alt = typed.title_fr.trim().to_owned();
         match store_upload(&state, &caller, &content_type, bytes, Some(&alt)).await {
-            Ok(stored) => cover = Some(stored.id),
+            Ok(stored) => cover = Some(Some(stored.id)),
             Err(e) => {
                 let refusal = match refused(e, &v) {
                     Ok(mut r) => {
@@ -533,22 +583,23 @@ pub async fn save(
         }
     }
     let text = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    // The form shows every other field: each is sent as it stands (empty clears).
     let input = CourseEditInput {
-        title_fr: typed.title_fr.clone(),
-        title_en: typed.title_en.clone(),
-        summary_fr: typed.summary_fr.clone(),
-        summary_en: typed.summary_en.clone(),
+        title_fr: Some(typed.title_fr.clone()),
+        title_en: Some(typed.title_en.clone()),
+        summary_fr: Some(typed.summary_fr.clone()),
+        summary_en: Some(typed.summary_en.clone()),
         cover_media_id: cover,
-        audience: if typed.audience.is_empty() {
+        audience: Some(if typed.audience.is_empty() {
             "everyone".into()
         } else {
             typed.audience.clone()
-        },
-        audience_group: text(&typed.audience_group),
-        audience_reputation,
-        audience_badge: text(&typed.audience_badge),
-        validity_days,
-        prerequisites: current.row.prerequisites.clone(),
+        }),
+        audience_group: Some(text(&typed.audience_group)),
+        audience_reputation: Some(audience_reputation),
+        audience_badge: Some(text(&typed.audience_badge)),
+        validity_days: Some(validity_days),
+        prerequisites: Some(typed.prerequisites.clone()),
     };
     let input = &input;
     let saved = state
