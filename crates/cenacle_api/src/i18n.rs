@@ -522,7 +522,7 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
         ),
         "builtin_course_prerequisites" => (
             "The getting-started course cannot require other courses: newcomers take it first, as a step of their onboarding.",
-            "Le cours de prise en main ne peut pas exiger d'autres cours : les nouveaux venus le suivent en premier, comme une étape de leur accueil.",
+            "Le cours de prise en main ne peut pas exiger d'autres cours : les nouveaux venus le suivent en premier, comme une étape de leur accueil.",
         ),
         _ => return None,
     })

@@ -848,7 +848,7 @@ mod tests {
         assert_eq!(s.server.bind.port(), 8700);
         assert!(s.uses_embedded_database());
         assert_eq!(s.accounts.registration_mode, RegistrationMode::Open);
-        assert_eq!(s.training.expiry_interval_seconds, 300);
+        assert_eq!(s.training.expiry_interval_seconds, 60);
     }
 
     #[test]

@@ -121,13 +121,23 @@ pub(crate) async fn after_pass(
 
 /// Awards the course's badge, remembering the award when this certificate made it: someone
 /// holding the badge already (from a manager, or from a certificate renewed before the sweep
-/// came) keeps that award as it is. A renewal after expiry awards the badge again: it is an
-/// explicit re-award, not the automatic rule that a revocation keeps away (`rewards`).
+/// came) keeps that award as it is. A renewal after expiry awards the badge again (the
+/// expiry took it, the renewal gives it back); a badge a manager revoked stays revoked until
+/// a manager restores it, as for every badge (re-taking a quiz must not undo a revocation for
+/// cheating).
 async fn grant_badge(
     conn: &mut Conn,
     course: &CourseRow,
     row: &CertificateRow,
 ) -> Result<(), CoreError> {
+    if let Some((by, reason)) =
+        badges::last_revocation(conn, course.badge_id, row.person_id).await?
+    {
+        let by_expiry = by.is_none() && reason.as_deref() == Some(CERTIFICATE_EXPIRED);
+        if !by_expiry {
+            return Ok(());
+        }
+    }
     if !crate::notifications::award_badge(
         conn,
         course.badge_id,

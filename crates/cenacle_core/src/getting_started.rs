@@ -2,7 +2,7 @@
 //! itself, in French and English — ask, answer, accept, like, follow a group, earn points and
 //! badges, find help — with a short quiz and its badge, open to everyone and owned by the
 //! instance (no owner: no member's departure can take it away). The onboarding journey's
-//! `finish_getting_started` step is done once its certificate is issued.
+//! `finish_getting_started` step is done while its certificate is in force (paid once, when it is issued).
 //!
 //! Written by the server at start rather than by a migration: its discussion group is a
 //! federated actor whose key pair and URLs (from the public URL) only the server makes. The

@@ -261,7 +261,9 @@ pub async fn submit_attempt(
 /// Submits answers as the quiz form posts them: `(question, value)` pairs, a choice's id (one
 /// pair per choice ticked) or the number typed. Each value is read by its question's kind as
 /// stored: nothing the form says about a question is trusted. A value naming no question of
-/// the quiz is kept as a choice, for `submit_attempt` to refuse.
+/// the quiz is kept as a choice, for `submit_attempt` to refuse. A blank number is no answer;
+/// text that is not a number (or not a finite one) is refused (`answer_invalid`) before
+/// anything is written, so that a typo does not use up the attempt.
 pub async fn submit_form(
     conn: &mut Conn,
     ctx: &Context,
@@ -281,13 +283,18 @@ pub async fn submit_form(
             q.id == *question && QuestionKind::parse(&q.kind) == Some(QuestionKind::Numeric)
         });
         if numeric {
-            if let Ok(n) = value.trim().replace(',', ".").parse::<f64>() {
-                answers.push((*question, Answer::Number(n)));
+            let typed = value.trim();
+            if typed.is_empty() {
+                continue;
+            }
+            match typed.replace(',', ".").parse::<f64>() {
+                Ok(n) if n.is_finite() => answers.push((*question, Answer::Number(n))),
+                _ => return Err(TrainingRefusal::AnswerInvalid.into()),
             }
             continue;
         }
         let Ok(choice) = value.trim().parse::<i64>() else {
-            continue;
+            return Err(TrainingRefusal::AnswerInvalid.into());
         };
         match answers.iter_mut().find(|(q, _)| q == question) {
             Some((_, Answer::Choices(chosen))) => chosen.push(choice),

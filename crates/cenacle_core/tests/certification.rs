@@ -450,3 +450,80 @@ async fn the_getting_started_step_counts_a_certificate_in_force_only() {
     let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
     assert_eq!(finished.await.unwrap(), 1);
 }
+
+/// A course badge a manager revoked (say, for cheating) stays revoked: neither the expiry nor
+/// re-taking the final quiz gives it back; only a manager's restoration would.
+#[tokio::test]
+async fn a_badge_a_manager_revoked_is_not_given_back_by_a_renewal() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let manager = w.member("manon", Role::CommunityManager).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (course, quizzes, slug) = create(&w, &trainer, course_input("basics", 1, 30)).await;
+    let t0 = Utc::now();
+    enrol(&w, &marie, course, t0).await;
+    assert!(take(&w, &marie, quizzes[0], true, t0)
+        .await
+        .certificate
+        .is_some());
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+
+    let (marie_id, revoked_slug) = (marie.person_id, slug.clone());
+    w.act(|conn, _| {
+        async move {
+            badges::revoke_badge(conn, &manager, marie_id, &revoked_slug, "copied answers").await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert!(held(&w, marie.person_id).await.is_empty());
+
+    sweep(&w, t0 + Duration::days(30) + Duration::seconds(1)).await;
+    let renewed = t0 + Duration::days(31);
+    assert!(take(&w, &marie, quizzes[0], true, renewed)
+        .await
+        .certificate
+        .is_some());
+    assert!(held(&w, marie.person_id).await.is_empty());
+    // One award in the history, revoked by the manager with her reason.
+    assert_eq!(
+        history(&w, marie.person_id, &slug).await,
+        [(true, true, Some("copied answers".to_owned()))]
+    );
+}
+
+/// A form value that is no answer (text where a choice's id or a number goes) is refused
+/// before anything is written: the attempt stays open, and the learner answers again.
+#[tokio::test]
+async fn a_garbled_form_answer_is_refused_and_the_attempt_stays_open() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie_session = w.member("marie", Role::Member).await;
+    let marie = Caller::from(&marie_session);
+    let (course, quizzes, _) = create(&w, &trainer, course_input("basics", 1, 30)).await;
+    let t0 = Utc::now();
+    enrol(&w, &marie, course, t0).await;
+    let open = start(&w, &marie, quizzes[0], t0).await.unwrap();
+    let question = open.questions[0].id;
+    let id = open.attempt.id;
+    let (learner, garbled) = (&marie, vec![(question, "the second one".to_owned())]);
+    let refused = w
+        .act(|conn, ctx| {
+            let garbled = &garbled;
+            async move { quizzes::submit_form(conn, ctx, learner, id, garbled, t0).await }
+                .scope_boxed()
+        })
+        .await;
+    match refused {
+        Err(CoreError::Training(refusal)) => assert_eq!(refusal.code(), "answer_invalid"),
+        Err(other) => panic!("refused for another reason: {other:?}"),
+        Ok(result) => panic!("a garbled answer was scored: {:?}", result.attempt.score),
+    }
+    // Still open: the right answer now certifies.
+    assert!(submit(&w, &marie, &open, true, t0)
+        .await
+        .certificate
+        .is_some());
+}

@@ -163,6 +163,31 @@ pub async fn was_revoked(
     Ok(revoked > 0 && live == 0)
 }
 
+/// How the person's last award of this badge was revoked (who, why), when it was and they
+/// hold no other: None when they hold it or never had it.
+pub async fn last_revocation(
+    conn: &mut AsyncPgConnection,
+    badge_id: i64,
+    person_id: i64,
+) -> Result<Option<(Option<i64>, Option<String>)>, DbError> {
+    let last: Option<(Option<DateTime<Utc>>, Option<i64>, Option<String>)> = badge_award::table
+        .filter(badge_award::badge_id.eq(badge_id))
+        .filter(badge_award::person_id.eq(person_id))
+        .order((badge_award::created_at.desc(), badge_award::id.desc()))
+        .select((
+            badge_award::revoked_at,
+            badge_award::revoked_by,
+            badge_award::revoke_reason,
+        ))
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(match last {
+        Some((Some(_), by, reason)) => Some((by, reason)),
+        _ => None,
+    })
+}
+
 pub async fn set_title(
     conn: &mut AsyncPgConnection,
     person_id: i64,
