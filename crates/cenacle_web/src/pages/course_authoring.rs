@@ -341,12 +341,23 @@ async fn editor(
     let audience_group = draft.audience_group.clone().unwrap_or_default();
     let audience_badge = draft.audience_badge.clone().unwrap_or_default();
     let caller = cenacle_core::Caller::from(session);
-    let requirable = courses::courses(&mut conn, Some(&caller))
+    let mut requirable: Vec<(i64, String)> = courses::courses(&mut conn, Some(&caller))
         .await?
         .into_iter()
         .filter(|c| c.id != id && (c.published || row.prerequisites.contains(&c.id)))
         .map(|c| (c.id, pick(v, &c.title_fr, &c.title_en)))
         .collect();
+    // The list is the newest courses only: a prerequisite older than them still gets its box
+    // (ticked), or saving the page for any other change would drop it.
+    for &required in &row.prerequisites {
+        if !requirable.iter().any(|(c, _)| *c == required) {
+            let course = courses::course(&mut conn, Some(&caller), required).await?;
+            requirable.push((
+                required,
+                pick(v, &course.row.title_fr, &course.row.title_en),
+            ));
+        }
+    }
     Ok(CourseEditPage {
         c: Chrome::of(v, &format!("/courses/{id}/edit")),
         id,
