@@ -170,7 +170,9 @@ pub async fn last_revocation(
     badge_id: i64,
     person_id: i64,
 ) -> Result<Option<(Option<i64>, Option<String>)>, DbError> {
-    let last: Option<(Option<DateTime<Utc>>, Option<i64>, Option<String>)> = badge_award::table
+    /// An award's end: when, by whom, why (all None while it is live).
+    type AwardEnd = (Option<DateTime<Utc>>, Option<i64>, Option<String>);
+    let last: Option<AwardEnd> = badge_award::table
         .filter(badge_award::badge_id.eq(badge_id))
         .filter(badge_award::person_id.eq(person_id))
         .order((badge_award::created_at.desc(), badge_award::id.desc()))
