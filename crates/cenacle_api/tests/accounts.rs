@@ -615,7 +615,7 @@ async fn errors_speak_french_when_asked() {
     let fr = t.send(request).await;
     assert_eq!(
         fr.json["error"]["message"],
-        "Authentification requise : envoyez un jeton valide."
+        "Authentification requise\u{a0}: envoyez un jeton valide."
     );
     let en = t.get("/api/v1/account/me", None).await;
     assert_eq!(
