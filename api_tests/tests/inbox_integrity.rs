@@ -346,20 +346,28 @@ fn sign_burst(
     burst
 }
 
-/// Whether alpha answers `path` with 200 within a second.
-async fn answers_within_a_second(alpha: &Instance, path: &str) -> Result<(), String> {
+/// How long a reader waits before calling the server frozen. The defect this guards against
+/// left every request unanswered for as long as the burst lasted (10 s and more); how fast the
+/// API answers under load is a benchmark's business (`scripts/bench-federation`), not a test's:
+/// a tight bound here only measures how busy the CI machine is.
+const FROZEN_AFTER: Duration = Duration::from_secs(5);
+
+/// Whether alpha answers `path` with 200 before it would count as frozen.
+async fn answers_unfrozen(alpha: &Instance, path: &str) -> Result<(), String> {
     let started = Instant::now();
     let result = alpha
         .http
         .get(alpha.url(path))
-        .timeout(Duration::from_secs(1))
+        .timeout(FROZEN_AFTER)
         .send()
         .await;
     let took = started.elapsed();
     match result {
-        Ok(r) if r.status() == 200 && took <= Duration::from_secs(1) => Ok(()),
+        Ok(r) if r.status() == 200 && took <= FROZEN_AFTER => Ok(()),
         Ok(r) => Err(format!("{} after {took:?}", r.status())),
-        Err(_) => Err(format!("no answer within 1 s (gave up after {took:?})")),
+        Err(_) => Err(format!(
+            "no answer within {FROZEN_AFTER:?} (gave up after {took:?})"
+        )),
     }
 }
 
@@ -381,7 +389,7 @@ async fn read_while(alpha: &Instance, path: &str, running: &AtomicBool) -> Reade
     };
     while running.load(Ordering::Relaxed) {
         report.probes += 1;
-        if let Err(failure) = answers_within_a_second(alpha, path).await {
+        if let Err(failure) = answers_unfrozen(alpha, path).await {
             report.failures.push(failure);
         }
         let idle = number(&mut watcher, IDLE_IN_TRANSACTION).await;
@@ -481,8 +489,8 @@ async fn applied_exactly_once(
 /// 256 signed activities at once to alpha's shared inbox — 192 Likes of three questions and
 /// three answers by local members, 64 replies — while alpha runs with a pool of 16 database
 /// connections and relays to a follower. Every POST must be answered (2xx, or 503 with
-/// `Retry-After`) before the sender's 30 s timeout, the API must keep answering within a
-/// second, no connection may stay idle in a transaction, and every accepted Like must have
+/// `Retry-After`) before the sender's 30 s timeout, the API must keep answering (within
+/// `FROZEN_AFTER`), no connection may stay idle in a transaction, and every accepted Like must have
 /// been applied exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_256_signed_posts_never_freezes_the_server() {
@@ -585,7 +593,7 @@ async fn a_burst_of_256_signed_posts_never_freezes_the_server() {
     verdicts.check(
         reader.failures.is_empty(),
         format!(
-            "GET {group_page} answered 200 within 1 s during the burst: {} of {} did not {:?}",
+            "GET {group_page} answered 200 within {FROZEN_AFTER:?} during the burst: {} of {} did not {:?}",
             reader.failures.len(),
             reader.probes,
             reader.failures.iter().take(3).collect::<Vec<_>>()
@@ -603,7 +611,7 @@ async fn a_burst_of_256_signed_posts_never_freezes_the_server() {
         idle.is_ok(),
         format!("no connection left idle in transaction: {idle:?}"),
     );
-    let recovered = settle(DEADLINE, || answers_within_a_second(&alpha, group_page)).await;
+    let recovered = settle(DEADLINE, || answers_unfrozen(&alpha, group_page)).await;
     verdicts.check(
         recovered.is_ok(),
         format!("GET {group_page} answers after the burst: {recovered:?}"),

@@ -40,7 +40,7 @@ pub async fn award_badge(
     require(session, Permission::ManageGroups)?;
     require_manual(slug)?;
     let badge = badge(conn, slug).await?;
-    if !crate::notifications::award_badge(
+    if crate::notifications::award_badge(
         conn,
         badge.id,
         person,
@@ -48,6 +48,7 @@ pub async fn award_badge(
         reason,
     )
     .await?
+    .is_none()
     {
         return Err(CoreError::Conflict("badge_held"));
     }
@@ -76,7 +77,7 @@ pub async fn revoke_badge(
         conn,
         badge.id,
         person,
-        Some(session.account.person_id),
+        store::Revoker::Manager(session.account.person_id),
         reason.trim(),
     )
     .await?
@@ -106,7 +107,10 @@ pub async fn restore_badge(
         .into());
     }
     let badge = badge(conn, slug).await?;
-    if !store::was_revoked(conn, badge.id, person).await? {
+    if store::last_revocation(conn, badge.id, person)
+        .await?
+        .is_none()
+    {
         if store::held(conn, person)
             .await?
             .iter()
@@ -117,7 +121,7 @@ pub async fn restore_badge(
         return Err(CoreError::NotFound("revoked badge"));
     }
     // A new award, by the manager: the revocation stays in the history.
-    if !crate::notifications::award_badge(
+    if crate::notifications::award_badge(
         conn,
         badge.id,
         person,
@@ -125,6 +129,7 @@ pub async fn restore_badge(
         Some(reason.trim()),
     )
     .await?
+    .is_none()
     {
         return Err(CoreError::Conflict("badge_held"));
     }

@@ -7,7 +7,7 @@
 use crate::{journey, Conn, Context, CoreError};
 use cenacle_db::{
     actors, badges, content,
-    training::{self as store, CertificateRow, CourseRow, QuizRow},
+    training::{self as store, CertificateRow, CourseRow, Grant, QuizRow},
 };
 use cenacle_domain::{
     onboarding::StepKind,
@@ -130,27 +130,22 @@ async fn grant_badge(
     course: &CourseRow,
     row: &CertificateRow,
 ) -> Result<(), CoreError> {
-    if let Some((by, reason)) =
-        badges::last_revocation(conn, course.badge_id, row.person_id).await?
+    if badges::last_revocation(conn, course.badge_id, row.person_id).await?
+        == Some(badges::Revoked::ByHand)
     {
-        let by_expiry = by.is_none() && reason.as_deref() == Some(CERTIFICATE_EXPIRED);
-        if !by_expiry {
-            return Ok(());
-        }
+        return Ok(());
     }
-    if !crate::notifications::award_badge(
+    let award = crate::notifications::award_badge(
         conn,
         course.badge_id,
         row.person_id,
         None,
         Some(&course.title_en),
     )
-    .await?
-    {
-        return Ok(());
+    .await?;
+    if award.is_some() {
+        store::set_granted(conn, row.id, Grant::BadgeAward, award).await?;
     }
-    let award = badges::live_award(conn, course.badge_id, row.person_id).await?;
-    store::set_granted_badge_award(conn, row.id, award).await?;
     Ok(())
 }
 
@@ -176,7 +171,7 @@ async fn unlock(
     }
     content::set_membership(conn, group, row.person_id, "member").await?;
     journey::pay_finished_steps(conn, row.person_id, StepKind::JoinGroup).await?;
-    store::set_granted_group(conn, row.id, Some(group)).await?;
+    store::set_granted(conn, row.id, Grant::UnlockedGroup, Some(group)).await?;
     Ok(())
 }
 
@@ -185,12 +180,13 @@ async fn unlock(
 /// certificates it handled; run it until it returns 0.
 pub async fn expire_unlocks(conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, CoreError> {
     let expired = store::expired_grants(conn, now, 100).await?;
-    for row in &expired {
+    for grant in &expired {
+        let row = &grant.certificate;
         if let Some(group) = row.granted_group {
             take_back_membership(conn, row, group, now).await?;
         }
         if let Some(award) = row.granted_badge_award {
-            take_back_badge(conn, row, award, now).await?;
+            take_back_badge(conn, row, (grant.badge_id, award), now).await?;
         }
     }
     Ok(expired.len())
@@ -203,8 +199,9 @@ async fn take_back_membership(
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
     // Another valid certificate unlocks the same group: the membership is its now.
-    if let Some(other) = store::other_valid_unlock(conn, row.person_id, group, row.id, now).await? {
-        store::set_granted_group(conn, other, Some(group)).await?;
+    let grant = (Grant::UnlockedGroup, group);
+    if let Some(other) = store::other_valid_grant(conn, row.person_id, grant, row.id, now).await? {
+        store::set_granted(conn, other, Grant::UnlockedGroup, Some(group)).await?;
     } else if content::membership_role(conn, group, row.person_id)
         .await?
         .as_deref()
@@ -212,7 +209,7 @@ async fn take_back_membership(
     {
         content::remove_membership(conn, group, row.person_id).await?;
     }
-    store::set_granted_group(conn, row.id, None).await?;
+    store::set_granted(conn, row.id, Grant::UnlockedGroup, None).await?;
     Ok(())
 }
 
@@ -223,27 +220,23 @@ async fn take_back_membership(
 async fn take_back_badge(
     conn: &mut Conn,
     row: &CertificateRow,
-    award: i64,
+    (badge_id, award): (i64, i64),
     now: DateTime<Utc>,
 ) -> Result<(), CoreError> {
-    let course = store::course(conn, row.course_id)
-        .await?
-        .ok_or(CoreError::NotFound("course"))?;
-    if let Some(other) =
-        store::other_valid_badge_grant(conn, row.person_id, course.badge_id, row.id, now).await?
-    {
-        store::set_granted_badge_award(conn, other, Some(award)).await?;
-    } else if badges::live_award(conn, course.badge_id, row.person_id).await? == Some(award) {
+    let grant = (Grant::BadgeAward, badge_id);
+    if let Some(other) = store::other_valid_grant(conn, row.person_id, grant, row.id, now).await? {
+        store::set_granted(conn, other, Grant::BadgeAward, Some(award)).await?;
+    } else if badges::live_award(conn, badge_id, row.person_id).await? == Some(award) {
         badges::revoke(
             conn,
-            course.badge_id,
+            badge_id,
             row.person_id,
-            None,
+            badges::Revoker::CertificateExpiry,
             CERTIFICATE_EXPIRED,
         )
         .await?;
     }
-    store::set_granted_badge_award(conn, row.id, None).await?;
+    store::set_granted(conn, row.id, Grant::BadgeAward, None).await?;
     Ok(())
 }
 

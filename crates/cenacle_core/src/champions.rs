@@ -450,7 +450,14 @@ async fn end_term(
     store::end(conn, person_id, reason).await?;
     let recorded = reason.unwrap_or(exit.action());
     if let Some(badge) = badge_store::badge_by_slug(conn, CHAMPION_BADGE).await? {
-        badge_store::revoke(conn, badge.id, person_id, Some(by), recorded).await?;
+        badge_store::revoke(
+            conn,
+            badge.id,
+            person_id,
+            badge_store::Revoker::Manager(by),
+            recorded,
+        )
+        .await?;
     }
     if let Some(group) = store::local_only_group(conn).await? {
         content::remove_membership(conn, group.id, person_id).await?;

@@ -55,6 +55,37 @@ pub struct CourseEditInput {
     pub prerequisites: Option<Vec<i64>>,
 }
 
+/// An audience's group or badge: the one the course holds (by id), or one the change names.
+#[derive(Debug, Clone, PartialEq)]
+enum Chosen {
+    Held(i64),
+    Named(String),
+}
+
+impl Chosen {
+    /// The course's own, unless the change names another (`Some(None)` clears it).
+    fn merged(given: &Option<Option<String>>, held: Option<i64>) -> Option<Chosen> {
+        match given {
+            Some(named) => named.clone().map(Chosen::Named),
+            None => held.map(Chosen::Held),
+        }
+    }
+
+    fn name(chosen: &Option<Chosen>) -> Option<&str> {
+        match chosen {
+            Some(Chosen::Named(name)) => Some(name),
+            _ => None,
+        }
+    }
+
+    fn id(chosen: &Option<Chosen>) -> Option<i64> {
+        match chosen {
+            Some(Chosen::Held(id)) => Some(*id),
+            _ => None,
+        }
+    }
+}
+
 /// A course's texts and settings whole: the edit merged into what the course holds.
 struct CourseSettings {
     title_fr: String,
@@ -63,19 +94,16 @@ struct CourseSettings {
     summary_en: String,
     cover_media_id: Option<i64>,
     audience: String,
-    audience_group: Option<String>,
+    audience_group: Option<Chosen>,
     audience_reputation: Option<i64>,
-    audience_badge: Option<String>,
+    audience_badge: Option<Chosen>,
     validity_days: Option<i32>,
 }
 
 impl CourseSettings {
-    /// `change` over the course as it is (its audience's group and badge by name).
-    fn merged(
-        change: &CourseEditInput,
-        course: &CourseRow,
-        (audience_group, audience_badge): (Option<String>, Option<String>),
-    ) -> Self {
+    /// `change` over the course as it is. The audience's group and badge it keeps stay ids: a
+    /// group renamed or a badge's slug changed since does not make the edit fail.
+    fn merged(change: &CourseEditInput, course: &CourseRow) -> Self {
         let or =
             |given: &Option<String>, held: &str| given.clone().unwrap_or_else(|| held.to_owned());
         CourseSettings {
@@ -85,11 +113,11 @@ impl CourseSettings {
             summary_en: or(&change.summary_en, &course.summary_en),
             cover_media_id: change.cover_media_id.unwrap_or(course.cover_media_id),
             audience: or(&change.audience, &course.audience),
-            audience_group: change.audience_group.clone().unwrap_or(audience_group),
+            audience_group: Chosen::merged(&change.audience_group, course.audience_group_id),
             audience_reputation: change
                 .audience_reputation
                 .unwrap_or(course.audience_reputation),
-            audience_badge: change.audience_badge.clone().unwrap_or(audience_badge),
+            audience_badge: Chosen::merged(&change.audience_badge, course.audience_badge_id),
             validity_days: change.validity_days.unwrap_or(course.validity_days),
         }
     }
@@ -178,8 +206,7 @@ pub async fn edit_course(
     change: &CourseEditInput,
 ) -> Result<CourseRow, CoreError> {
     let course = authored(conn, session, id).await?;
-    let held = audience_names(conn, &course).await?;
-    let input = CourseSettings::merged(change, &course, held);
+    let input = CourseSettings::merged(change, &course);
     check_course_texts(
         (&input.title_fr, &input.title_en),
         &input.audience,
@@ -211,13 +238,21 @@ pub async fn edit_course(
     if let Some(prerequisites) = &change.prerequisites {
         check_prerequisites(conn, &course, prerequisites).await?;
     }
-    let (audience_group_id, audience_badge_id) = resolve_audience(
+    // Names given are looked up; ids kept are the course's own. Only the audience's kind keeps
+    // its group or badge (switching to "everyone" drops them, as writing the course does).
+    let (named_group, named_badge) = resolve_audience(
         conn,
         &input.audience,
-        input.audience_group.as_deref(),
-        input.audience_badge.as_deref(),
+        Chosen::name(&input.audience_group),
+        Chosen::name(&input.audience_badge),
     )
     .await?;
+    let audience_group_id = named_group
+        .or(Chosen::id(&input.audience_group))
+        .filter(|_| input.audience == "group");
+    let audience_badge_id = named_badge
+        .or(Chosen::id(&input.audience_badge))
+        .filter(|_| input.audience == "badge");
     edit::update_course(
         conn,
         id,
@@ -297,10 +332,8 @@ async fn audience_names(
         None => None,
     };
     let badge = match course.audience_badge_id {
-        Some(b) => cenacle_db::badges::catalogue(conn)
+        Some(b) => cenacle_db::badges::badge_by_id(conn, b)
             .await?
-            .into_iter()
-            .find(|badge| badge.id == b)
             .map(|badge| badge.slug),
         None => None,
     };

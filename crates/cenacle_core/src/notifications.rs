@@ -220,19 +220,19 @@ pub(crate) async fn idea_status_changed(
 }
 
 /// Awards a badge (`by` a manager, or None: a rule or a programme) and tells its new holder:
-/// every award goes through here. Whether it was awarded (false: held already).
+/// every award goes through here. The new award, `None` when the person held the badge.
 pub(crate) async fn award_badge(
     conn: &mut Conn,
     badge_id: i64,
     person: i64,
     by: Option<i64>,
     reason: Option<&str>,
-) -> Result<bool, CoreError> {
-    if !cenacle_db::badges::award(conn, badge_id, person, by, reason).await? {
-        return Ok(false);
-    }
+) -> Result<Option<i64>, CoreError> {
+    let Some(award) = cenacle_db::badges::award(conn, badge_id, person, by, reason).await? else {
+        return Ok(None);
+    };
     let mut notice = Notice::new(Kind::BadgeAwarded, person, by);
     notice.badge_id = Some(badge_id);
     notify(conn, notice).await?;
-    Ok(true)
+    Ok(Some(award))
 }

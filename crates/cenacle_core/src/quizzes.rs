@@ -176,6 +176,46 @@ pub async fn submit_attempt(
     answers: &[(i64, Answer)],
     now: DateTime<Utc>,
 ) -> Result<AttemptResult, CoreError> {
+    submit(
+        conn,
+        ctx,
+        caller,
+        attempt_id,
+        Submission::Answers(answers),
+        now,
+    )
+    .await
+}
+
+/// Submits answers as the quiz form posts them: `(question, value)` pairs, a choice's id (one
+/// pair per choice ticked) or the number typed. Each value is read by its question's kind as
+/// stored (`read_form`): nothing the form says about a question is trusted.
+pub async fn submit_form(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    attempt_id: i64,
+    fields: &[(i64, String)],
+    now: DateTime<Utc>,
+) -> Result<AttemptResult, CoreError> {
+    submit(conn, ctx, caller, attempt_id, Submission::Form(fields), now).await
+}
+
+/// What a learner sends: answers already typed (the API's JSON), or the quiz form's raw pairs,
+/// read once the quiz's questions are loaded for scoring.
+enum Submission<'a> {
+    Answers(&'a [(i64, Answer)]),
+    Form(&'a [(i64, String)]),
+}
+
+async fn submit(
+    conn: &mut Conn,
+    ctx: &Context,
+    caller: &Caller,
+    attempt_id: i64,
+    submission: Submission<'_>,
+    now: DateTime<Utc>,
+) -> Result<AttemptResult, CoreError> {
     let attempt = store::attempt(conn, attempt_id)
         .await?
         .filter(|a| a.person_id == caller.person_id)
@@ -198,6 +238,14 @@ pub async fn submit_attempt(
     }
     let questions = store::questions(conn, quiz.id).await?;
     let choices = store::choices(conn, quiz.id).await?;
+    let read;
+    let answers = match submission {
+        Submission::Answers(answers) => answers,
+        Submission::Form(fields) => {
+            read = read_form(&questions, fields)?;
+            &read[..]
+        }
+    };
     if answers
         .iter()
         .any(|(q, _)| !questions.iter().any(|question| question.id == *q))
@@ -258,25 +306,15 @@ pub async fn submit_attempt(
     })
 }
 
-/// Submits answers as the quiz form posts them: `(question, value)` pairs, a choice's id (one
-/// pair per choice ticked) or the number typed. Each value is read by its question's kind as
-/// stored: nothing the form says about a question is trusted. A value naming no question of
-/// the quiz is kept as a choice, for `submit_attempt` to refuse. A blank number is no answer;
-/// text that is not a number (or not a finite one) is refused (`answer_invalid`) before
-/// anything is written, so that a typo does not use up the attempt.
-pub async fn submit_form(
-    conn: &mut Conn,
-    ctx: &Context,
-    caller: &Caller,
-    attempt_id: i64,
+/// The quiz form's `(question, value)` pairs as answers, each value read by its question's
+/// kind as stored. A value naming no question of the quiz is kept as a choice, for `submit` to
+/// refuse. A blank number is no answer; text that is not a number (or not a finite one) is
+/// refused (`answer_invalid`) before anything is written, so that a typo does not use up the
+/// attempt.
+fn read_form(
+    questions: &[QuestionRow],
     fields: &[(i64, String)],
-    now: DateTime<Utc>,
-) -> Result<AttemptResult, CoreError> {
-    let attempt = store::attempt(conn, attempt_id)
-        .await?
-        .filter(|a| a.person_id == caller.person_id)
-        .ok_or(CoreError::NotFound("attempt"))?;
-    let questions = store::questions(conn, attempt.quiz_id).await?;
+) -> Result<Vec<(i64, Answer)>, TrainingRefusal> {
     let mut answers: Vec<(i64, Answer)> = Vec::new();
     for (question, value) in fields {
         let numeric = questions.iter().any(|q| {
@@ -289,19 +327,19 @@ pub async fn submit_form(
             }
             match typed.replace(',', ".").parse::<f64>() {
                 Ok(n) if n.is_finite() => answers.push((*question, Answer::Number(n))),
-                _ => return Err(TrainingRefusal::AnswerInvalid.into()),
+                _ => return Err(TrainingRefusal::AnswerInvalid),
             }
             continue;
         }
         let Ok(choice) = value.trim().parse::<i64>() else {
-            return Err(TrainingRefusal::AnswerInvalid.into());
+            return Err(TrainingRefusal::AnswerInvalid);
         };
         match answers.iter_mut().find(|(q, _)| q == question) {
             Some((_, Answer::Choices(chosen))) => chosen.push(choice),
             _ => answers.push((*question, Answer::Choices(vec![choice]))),
         }
     }
-    submit_attempt(conn, ctx, caller, attempt_id, &answers, now).await
+    Ok(answers)
 }
 
 /// An attempt as its learner finds it again: its questions in the attempt's order (never

@@ -41,15 +41,25 @@ pub async fn badge_by_slug(
         .optional()?)
 }
 
-/// Awards a badge unless the person holds it already; returns whether it was new.
+pub async fn badge_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option<Badge>, DbError> {
+    Ok(badge::table
+        .find(id)
+        .select(Badge::as_select())
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Awards a badge unless the person holds it already; returns the new award, `None` when they
+/// held it.
 pub async fn award(
     conn: &mut AsyncPgConnection,
     badge_id: i64,
     person_id: i64,
     by: Option<i64>,
     reason: Option<&str>,
-) -> Result<bool, DbError> {
-    let n = diesel::insert_into(badge_award::table)
+) -> Result<Option<i64>, DbError> {
+    Ok(diesel::insert_into(badge_award::table)
         .values((
             badge_award::badge_id.eq(badge_id),
             badge_award::person_id.eq(person_id),
@@ -57,9 +67,10 @@ pub async fn award(
             badge_award::reason.eq(reason),
         ))
         .on_conflict_do_nothing()
-        .execute(conn)
-        .await?;
-    Ok(n == 1)
+        .returning(badge_award::id)
+        .get_result(conn)
+        .await
+        .optional()?)
 }
 
 /// The award by which the person holds this badge now, if they do.
@@ -78,13 +89,28 @@ pub async fn live_award(
         .optional()?)
 }
 
-/// Revokes a held badge (and takes it off as a title); false when not held. `by` is `None`
-/// when no one did it by hand (a certificate's expiry).
+/// Who ends an award: a manager, by hand, or a certificate's expiry (no one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoker {
+    Manager(i64),
+    CertificateExpiry,
+}
+
+/// How a person's last award of a badge ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// By a manager (or by a programme a manager ended).
+    ByHand,
+    /// By the expiry of the certificate that awarded it.
+    OnExpiry,
+}
+
+/// Revokes a held badge (and takes it off as a title); false when not held.
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
     badge_id: i64,
     person_id: i64,
-    by: Option<i64>,
+    by: Revoker,
     reason: &str,
 ) -> Result<bool, DbError> {
     let n = diesel::update(
@@ -95,7 +121,11 @@ pub async fn revoke(
     )
     .set((
         badge_award::revoked_at.eq(diesel::dsl::now),
-        badge_award::revoked_by.eq(by),
+        badge_award::revoked_by.eq(match by {
+            Revoker::Manager(manager) => Some(manager),
+            Revoker::CertificateExpiry => None,
+        }),
+        badge_award::revoked_on_expiry.eq(by == Revoker::CertificateExpiry),
         badge_award::revoke_reason.eq(reason),
     ))
     .execute(conn)
@@ -141,51 +171,28 @@ pub async fn ever_awarded(
         .await?)
 }
 
-/// Whether the person had this badge revoked (and does not hold it now).
-pub async fn was_revoked(
-    conn: &mut AsyncPgConnection,
-    badge_id: i64,
-    person_id: i64,
-) -> Result<bool, DbError> {
-    let (revoked, live): (i64, i64) = badge_award::table
-        .filter(badge_award::badge_id.eq(badge_id))
-        .filter(badge_award::person_id.eq(person_id))
-        .select((
-            diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "count(*) FILTER (WHERE revoked_at IS NOT NULL)",
-            ),
-            diesel::dsl::sql::<diesel::sql_types::BigInt>(
-                "count(*) FILTER (WHERE revoked_at IS NULL)",
-            ),
-        ))
-        .first(conn)
-        .await?;
-    Ok(revoked > 0 && live == 0)
-}
-
-/// How the person's last award of this badge was revoked (who, why), when it was and they
-/// hold no other: None when they hold it or never had it.
+/// How the person's last award of this badge ended, when it was revoked and they hold no
+/// other: None when they hold it or never had it. (An award is made only while none is held,
+/// so a live award is always the last.)
 pub async fn last_revocation(
     conn: &mut AsyncPgConnection,
     badge_id: i64,
     person_id: i64,
-) -> Result<Option<(Option<i64>, Option<String>)>, DbError> {
-    /// An award's end: when, by whom, why (all None while it is live).
-    type AwardEnd = (Option<DateTime<Utc>>, Option<i64>, Option<String>);
-    let last: Option<AwardEnd> = badge_award::table
+) -> Result<Option<Revoked>, DbError> {
+    let last: Option<(bool, bool)> = badge_award::table
         .filter(badge_award::badge_id.eq(badge_id))
         .filter(badge_award::person_id.eq(person_id))
         .order((badge_award::created_at.desc(), badge_award::id.desc()))
         .select((
-            badge_award::revoked_at,
-            badge_award::revoked_by,
-            badge_award::revoke_reason,
+            badge_award::revoked_at.is_not_null(),
+            badge_award::revoked_on_expiry,
         ))
         .first(conn)
         .await
         .optional()?;
     Ok(match last {
-        Some((Some(_), by, reason)) => Some((by, reason)),
+        Some((true, true)) => Some(Revoked::OnExpiry),
+        Some((true, false)) => Some(Revoked::ByHand),
         _ => None,
     })
 }

@@ -476,6 +476,7 @@ diesel::table! {
         revoked_at -> Nullable<Timestamptz>,
         revoked_by -> Nullable<Int8>,
         revoke_reason -> Nullable<Text>,
+        revoked_on_expiry -> Bool,
     }
 }
 

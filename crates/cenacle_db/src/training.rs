@@ -809,85 +809,86 @@ pub async fn issue_certificate(
     .await?)
 }
 
-pub async fn set_granted_group(
-    conn: &mut AsyncPgConnection,
-    certificate_id: i64,
-    group_id: Option<i64>,
-) -> Result<(), DbError> {
-    diesel::sql_query("UPDATE certificate SET granted_group = $2 WHERE id = $1")
-        .bind::<BigInt, _>(certificate_id)
-        .bind::<Nullable<BigInt>, _>(group_id)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// What a certificate grants while valid, and remembers granting so that its expiry takes
+/// back that and nothing else: the course's badge (the award it made) or the membership of
+/// the group the course unlocks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    BadgeAward,
+    UnlockedGroup,
 }
 
-pub async fn set_granted_badge_award(
-    conn: &mut AsyncPgConnection,
-    certificate_id: i64,
-    award_id: Option<i64>,
-) -> Result<(), DbError> {
-    diesel::sql_query("UPDATE certificate SET granted_badge_award = $2 WHERE id = $1")
-        .bind::<BigInt, _>(certificate_id)
-        .bind::<Nullable<BigInt>, _>(award_id)
-        .execute(conn)
-        .await?;
-    Ok(())
-}
-
-/// Another certificate of `person_id`, still valid at `now`, whose course awards `badge_id`
-/// too: the badge an expiring certificate awarded passes to it instead of being revoked.
-pub async fn other_valid_badge_grant(
-    conn: &mut AsyncPgConnection,
-    person_id: i64,
-    badge_id: i64,
-    except_certificate: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<i64>, DbError> {
-    let found: Option<Id> = diesel::sql_query(
-        "SELECT c.id FROM certificate c JOIN course k ON k.id = c.course_id \
-         WHERE c.person_id = $1 AND k.badge_id = $2 AND c.id <> $3 \
-           AND (c.expires_at IS NULL OR c.expires_at > $4) \
-         ORDER BY c.expires_at DESC NULLS FIRST LIMIT 1",
-    )
-    .bind::<BigInt, _>(person_id)
-    .bind::<BigInt, _>(badge_id)
-    .bind::<BigInt, _>(except_certificate)
-    .bind::<Timestamptz, _>(now)
-    .get_result(conn)
-    .await
-    .optional()?;
-    Ok(found.map(|f| f.id))
-}
-
-/// Another certificate of `person_id`, still valid at `now`, whose course unlocks `group_id`
-/// too: the membership an expiring certificate granted passes to it instead of ending.
-pub async fn other_valid_unlock(
-    conn: &mut AsyncPgConnection,
-    person_id: i64,
-    group_id: i64,
-    except_certificate: i64,
-    now: DateTime<Utc>,
-) -> Result<Option<i64>, DbError> {
-    #[derive(QueryableByName)]
-    struct Found {
-        #[diesel(sql_type = BigInt)]
-        id: i64,
+impl Grant {
+    /// The certificate's column remembering the grant.
+    fn remembered_in(self) -> &'static str {
+        match self {
+            Grant::BadgeAward => "granted_badge_award",
+            Grant::UnlockedGroup => "granted_group",
+        }
     }
-    let found: Option<Found> = diesel::sql_query(
+
+    /// The course's column naming what it grants (the badge, the group).
+    fn granted_by(self) -> &'static str {
+        match self {
+            Grant::BadgeAward => "badge_id",
+            Grant::UnlockedGroup => "unlock_group_id",
+        }
+    }
+}
+
+/// Remembers (or forgets, with `None`) what the certificate granted: the award's id, the
+/// group's.
+pub async fn set_granted(
+    conn: &mut AsyncPgConnection,
+    certificate_id: i64,
+    grant: Grant,
+    granted: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "UPDATE certificate SET {} = $2 WHERE id = $1",
+        grant.remembered_in()
+    ))
+    .bind::<BigInt, _>(certificate_id)
+    .bind::<Nullable<BigInt>, _>(granted)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Another certificate of `person_id`, still valid at `now`, whose course grants `what` (the
+/// badge's id, the group's) too: what an expiring certificate granted passes to it instead of
+/// being taken back.
+pub async fn other_valid_grant(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    (grant, what): (Grant, i64),
+    except_certificate: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<i64>, DbError> {
+    let found: Option<Id> = diesel::sql_query(format!(
         "SELECT c.id FROM certificate c JOIN course k ON k.id = c.course_id \
-         WHERE c.person_id = $1 AND k.unlock_group_id = $2 AND c.id <> $3 \
+         WHERE c.person_id = $1 AND k.{} = $2 AND c.id <> $3 \
            AND (c.expires_at IS NULL OR c.expires_at > $4) \
          ORDER BY c.expires_at DESC NULLS FIRST LIMIT 1",
-    )
+        grant.granted_by()
+    ))
     .bind::<BigInt, _>(person_id)
-    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(what)
     .bind::<BigInt, _>(except_certificate)
     .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await
     .optional()?;
     Ok(found.map(|f| f.id))
+}
+
+/// An expired certificate still granting something, with its course's badge.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ExpiredGrant {
+    #[diesel(embed)]
+    pub certificate: CertificateRow,
+    #[diesel(sql_type = BigInt)]
+    pub badge_id: i64,
 }
 
 /// Expired certificates whose unlocked membership or awarded badge is still held, claimed
@@ -896,9 +897,11 @@ pub async fn expired_grants(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<CertificateRow>, DbError> {
+) -> Result<Vec<ExpiredGrant>, DbError> {
     Ok(diesel::sql_query(format!(
-        "SELECT {CERTIFICATE_COLUMNS} FROM certificate \
+        "SELECT {CERTIFICATE_COLUMNS}, \
+           (SELECT badge_id FROM course WHERE course.id = certificate.course_id) AS badge_id \
+         FROM certificate \
          WHERE (granted_group IS NOT NULL OR granted_badge_award IS NOT NULL) \
            AND expires_at <= $1 \
          ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"

@@ -26,7 +26,7 @@ use cenacle_core::{
     model::{ChoiceRow, QuestionRow},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::Language;
+use cenacle_domain::{Language, Permission};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -566,12 +566,7 @@ pub async fn save(
         return again(not_a_number(&v, "audience_reputation"), typed).await;
     };
     // A member is told before an upload is stored for nothing.
-    let may_edit = async {
-        let mut conn = state.ctx.conn().await?;
-        authoring::course_for_editing(&mut conn, session, id).await
-    }
-    .await;
-    if let Err(e) = may_edit {
+    if let Err(e) = cenacle_core::caller::require(session, Permission::ManageTraining) {
         return PageError::from_core(e, &v).into_response();
     }
     // The cover changes only when one is sent or removed: the form does not carry it.

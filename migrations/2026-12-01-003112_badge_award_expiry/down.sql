@@ -1,0 +1,1 @@
+ALTER TABLE badge_award DROP COLUMN revoked_on_expiry;
