@@ -2,7 +2,7 @@
 //! `chromedriver`, for the web pages' tests. Test host names (`alpha.test`…) resolve to
 //! loopback inside the browser too. Screenshots go to `docs/screenshots/` (not tracked).
 
-use crate::free_port;
+use crate::{free_port, Instance, PASSWORD};
 use fantoccini::{elements::Element, Client, ClientBuilder, Locator};
 use serde_json::json;
 use std::{
@@ -25,6 +25,28 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// Signs up on `instance`'s page (with the tests' password) and checks she is signed in.
+    pub async fn sign_up(&self, instance: &Instance, username: &str) {
+        self.goto(&instance.url("/signup")).await;
+        self.fill("#username", username).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form.stack button[type=submit]").await;
+        assert_eq!(
+            self.text(".me").await,
+            username,
+            "signed in after signing up"
+        );
+    }
+
+    /// Signs in on `instance`'s page (with the tests' password).
+    pub async fn sign_in(&self, instance: &Instance, username: &str) {
+        self.goto(&instance.url("/signin")).await;
+        self.fill("#username", username).await;
+        self.fill("#password", PASSWORD).await;
+        self.click("form.stack button[type=submit]").await;
+        self.wait_text(".me", username).await;
+    }
+
     /// A fresh browser (empty profile, no cookies) whose `Accept-Language` is `language`.
     pub async fn start(language: &str) -> Browser {
         assert!(

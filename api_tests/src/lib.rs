@@ -339,6 +339,24 @@ impl Instance {
             .await
     }
 
+    pub async fn patch(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        self.call(reqwest::Method::PATCH, path, token, Some(body))
+            .await
+    }
+
+    /// Gives a local account a role (`staff`, `community_manager`…), as the admin.
+    pub async fn set_role(&self, admin: &str, username: &str, role: &str) {
+        let (status, body) = self
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/admin/accounts/{username}/role"),
+                Some(admin),
+                Some(json!({ "role": role })),
+            )
+            .await;
+        assert_eq!(status, 200, "{username} made {role}: {body}");
+    }
+
     /// Creates the first admin with the printed setup token; returns a token.
     pub async fn admin(&self) -> String {
         let setup_token = self.setup_token.clone().expect("a setup token was printed");

@@ -8,9 +8,8 @@
 use cenacle_api_tests::{
     browser::Browser,
     database::{connect, number},
-    Hosts, Instance, PASSWORD,
+    Hosts, Instance,
 };
-use reqwest::Method;
 use serde_json::{json, Value};
 
 const BUILTIN: &str = "SELECT count(*) FROM course WHERE builtin = 'getting_started'";
@@ -254,15 +253,7 @@ async fn a_trainers_answer_in_a_course_group_is_marked_a_learners_is_not() {
     alpha.start();
     let admin = alpha.admin().await;
     let tina = alpha.member("tina").await;
-    let (status, body) = alpha
-        .call(
-            Method::PUT,
-            "/api/v1/admin/accounts/tina/role",
-            Some(&admin),
-            Some(json!({"role": "staff"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    alpha.set_role(&admin, "tina", "staff").await;
     let marie = alpha.member("marie").await;
     let paul = alpha.member("paul").await;
 
@@ -395,15 +386,7 @@ async fn a_newcomer_finds_the_course_from_her_journey_and_sees_the_trainers_answ
     alpha.start();
     let admin = alpha.admin().await;
     let tina = alpha.member("tina").await;
-    let (status, body) = alpha
-        .call(
-            Method::PUT,
-            "/api/v1/admin/accounts/tina/role",
-            Some(&admin),
-            Some(json!({"role": "staff"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    alpha.set_role(&admin, "tina", "staff").await;
     let marie = alpha.member("marie").await;
     let course = listed_course(&alpha, &marie).await.unwrap();
     let id = course["id"].as_i64().unwrap();
@@ -428,11 +411,7 @@ async fn a_newcomer_finds_the_course_from_her_journey_and_sees_the_trainers_answ
     assert_eq!(status, 201, "{answer}");
 
     let b = Browser::start("fr").await;
-    b.goto(&alpha.url("/signup")).await;
-    b.fill("#username", "lea").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, "lea");
+    b.sign_up(&alpha, "lea").await;
     b.goto(&alpha.url("/welcome")).await;
     let step = "#step-finish_getting_started a";
     assert_eq!(b.text(step).await, "Terminez le cours « Bien démarrer »");
@@ -479,20 +458,8 @@ async fn the_getting_started_course_is_given_no_prerequisites() {
         .await;
     assert_eq!(status, 201, "{other}");
     let other = other["id"].as_i64().unwrap();
-    let patch = |change: Value| {
-        let alpha = &alpha;
-        let admin = admin.clone();
-        async move {
-            alpha
-                .call(
-                    Method::PATCH,
-                    &format!("/api/v1/courses/{id}"),
-                    Some(&admin),
-                    Some(change),
-                )
-                .await
-        }
-    };
+    let course = format!("/api/v1/courses/{id}");
+    let patch = |change: Value| alpha.patch(&course, Some(&admin), change);
     let (status, body) = patch(json!({"title_en": "Changed", "prerequisites": [other]})).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
@@ -521,4 +488,26 @@ async fn the_getting_started_course_is_given_no_prerequisites() {
         (200, &json!("Changed")),
         "{body}"
     );
+
+    // Its page says so instead of offering boxes it would refuse, and saves as before.
+    let b = Browser::start("en").await;
+    b.sign_in(&alpha, "admin").await;
+    b.goto(&alpha.url(&format!("/courses/{id}/edit"))).await;
+    assert!(
+        b.text("#prerequisites-builtin")
+            .await
+            .starts_with("The getting-started course requires no other course"),
+        "explained on the page"
+    );
+    b.wait_count("#prerequisites input", 0).await;
+    b.fill("#title-en", "Changed on its page").await;
+    b.click_and_wait_reload("#course-save").await;
+    b.find("#course-saved").await;
+    let (_, shown) = alpha.get(&course, Some(&admin)).await;
+    assert_eq!(
+        (&shown["title_en"], &shown["prerequisites"]),
+        (&json!("Changed on its page"), &json!([])),
+        "{shown}"
+    );
+    b.close().await;
 }

@@ -8,7 +8,7 @@
 use cenacle_api_tests::{
     browser::{Browser, TINY_PNG},
     database::{connect, lit, number},
-    eventually, Hosts, Instance, PASSWORD,
+    eventually, Hosts, Instance,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -135,15 +135,7 @@ async fn a_member_learns_fails_waits_passes_and_is_certified_until_expiry() {
     assert_eq!(status, 201, "{body}");
     let tina = alpha.member("tina").await;
     let marie = alpha.member("marie").await;
-    let (status, body) = alpha
-        .call(
-            Method::PUT,
-            "/api/v1/admin/accounts/tina/role",
-            Some(&admin),
-            Some(json!({"role": "staff"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    alpha.set_role(&admin, "tina", "staff").await;
     // A certificate opens a group only with its moderators' consent: tina may not make a
     // course unlock the experts' group (and so let herself in) until she moderates it.
     let (status, body) = alpha
@@ -857,11 +849,7 @@ async fn a_learner_takes_a_course_in_the_browser() {
     let id = body["id"].as_i64().unwrap();
 
     let b = Browser::start("fr").await;
-    b.goto(&alpha.url("/signup")).await;
-    b.fill("#username", "lea").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, "lea");
+    b.sign_up(&alpha, "lea").await;
 
     b.goto(&alpha.url("/courses")).await;
     assert_eq!(b.text("h1").await, "Cours");
@@ -969,11 +957,7 @@ async fn a_learner_takes_a_course_in_the_browser() {
 
     // The trainer reads the course's statistics from its page.
     let b = Browser::start("en").await;
-    b.goto(&alpha.url("/signin")).await;
-    b.fill("#username", "admin").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    b.wait_text(".me", "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url(&format!("/courses/{id}"))).await;
     b.click_and_wait_reload("#course-statistics").await;
     assert_eq!(
@@ -1647,20 +1631,8 @@ async fn a_course_patch_changes_only_the_fields_it_names() {
     let (status, written) = alpha.post("/api/v1/courses", Some(&admin), body).await;
     assert_eq!(status, 201, "{written}");
     let id = written["id"].as_i64().unwrap();
-    let patch = |change: Value| {
-        let alpha = &alpha;
-        let admin = admin.clone();
-        async move {
-            alpha
-                .call(
-                    Method::PATCH,
-                    &format!("/api/v1/courses/{id}"),
-                    Some(&admin),
-                    Some(change),
-                )
-                .await
-        }
-    };
+    let course = format!("/api/v1/courses/{id}");
+    let patch = |change: Value| alpha.patch(&course, Some(&admin), change);
     let read = || {
         let alpha = &alpha;
         let admin = admin.clone();
@@ -1750,20 +1722,8 @@ async fn a_trainer_writes_a_course_in_the_browser() {
 
     // Tina signs up in French and is made staff (a trainer).
     let b = Browser::start("fr").await;
-    b.goto(&alpha.url("/signup")).await;
-    b.fill("#username", "tina").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, "tina");
-    let (status, body) = alpha
-        .call(
-            Method::PUT,
-            "/api/v1/admin/accounts/tina/role",
-            Some(&admin),
-            Some(json!({"role": "staff"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    b.sign_up(&alpha, "tina").await;
+    alpha.set_role(&admin, "tina", "staff").await;
     b.goto(&alpha.url("/courses")).await;
     b.click_and_wait_reload("#new-course").await;
     b.fill("#title-fr", "Sécurité au quotidien").await;
@@ -1883,11 +1843,7 @@ async fn a_trainer_writes_a_course_in_the_browser() {
 
     // A member sees the course with its cover, and no trainer's form.
     let b = Browser::start("fr").await;
-    b.goto(&alpha.url("/signup")).await;
-    b.fill("#username", "mia").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, "mia");
+    b.sign_up(&alpha, "mia").await;
     b.goto(&alpha.url("/courses")).await;
     assert_eq!(
         b.js_value("return document.querySelector('#courses img').alt")
@@ -1953,20 +1909,8 @@ async fn a_trainer_sets_prerequisites_on_the_course_page() {
     };
 
     let b = Browser::start("en").await;
-    b.goto(&alpha.url("/signup")).await;
-    b.fill("#username", "tina").await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, "tina");
-    let (status, body) = alpha
-        .call(
-            Method::PUT,
-            "/api/v1/admin/accounts/tina/role",
-            Some(&admin),
-            Some(json!({"role": "staff"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    b.sign_up(&alpha, "tina").await;
+    alpha.set_role(&admin, "tina", "staff").await;
 
     // Advanced requires basics, ticked on its page.
     b.goto(&alpha.url(&format!("/courses/{advanced}/edit")))
@@ -2011,6 +1955,18 @@ async fn a_trainer_sets_prerequisites_on_the_course_page() {
         "true",
         "the tick kept"
     );
+    // The first box (not the fieldset) is marked invalid, described by the error and focused.
+    assert_eq!(
+        b.js_value(
+            "const first = document.querySelector('#prerequisites input'); \
+             return [first.getAttribute('aria-invalid'), first.getAttribute('aria-describedby'), \
+                     String(document.activeElement === first), \
+                     String(document.querySelector('#prerequisites').hasAttribute('aria-invalid'))] \
+                    .join(' ')"
+        )
+        .await,
+        "true prerequisites-error true false"
+    );
     b.key_page("course-editor-prerequisite-refused-en").await;
     assert_eq!(prerequisites_of(basics).await, json!([]), "nothing saved");
     b.close().await;
@@ -2054,17 +2010,12 @@ async fn prerequisites_stay_reachable_and_drafts_are_not_attempted() {
     assert_eq!(status, 201, "{draft}");
     let draft_id = draft["id"].as_i64().unwrap();
     let patch = |id: i64, prerequisites: Vec<i64>| {
-        let alpha = &alpha;
-        let admin = admin.clone();
+        let (alpha, admin) = (&alpha, &admin);
         async move {
+            let change = json!({"title_fr": "Changé", "title_en": "Changed",
+                                "prerequisites": prerequisites});
             alpha
-                .call(
-                    Method::PATCH,
-                    &format!("/api/v1/courses/{id}"),
-                    Some(&admin),
-                    Some(json!({"title_fr": "Changé", "title_en": "Changed",
-                                "prerequisites": prerequisites})),
-                )
+                .patch(&format!("/api/v1/courses/{id}"), Some(admin), change)
                 .await
         }
     };

@@ -27,22 +27,6 @@ async fn instance_with_group() -> (Hosts, Instance) {
     (hosts, alpha)
 }
 
-async fn sign_up(b: &Browser, alpha: &Instance, username: &str) {
-    b.goto(&alpha.url("/signup")).await;
-    b.fill("#username", username).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    assert_eq!(b.text(".me").await, username, "signed in after signing up");
-}
-
-async fn sign_in(b: &Browser, alpha: &Instance, username: &str) {
-    b.goto(&alpha.url("/signin")).await;
-    b.fill("#username", username).await;
-    b.fill("#password", PASSWORD).await;
-    b.click("form.stack button[type=submit]").await;
-    b.wait_text(".me", username).await;
-}
-
 async fn sign_out(b: &Browser) {
     b.click("header form button").await;
     b.find("a[href='/signin']").await;
@@ -54,7 +38,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     let b = Browser::start("en").await;
 
     // Alice signs up, joins the group and asks.
-    sign_up(&b, &alpha, "alice").await;
+    b.sign_up(&alpha, "alice").await;
     b.key_page("groups-en").await;
     b.click("a[href='/groups/support']").await;
     b.click("form[action='/groups/support/join'] button").await;
@@ -132,7 +116,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     sign_out(&b).await;
 
     // Bob answers twice.
-    sign_up(&b, &alpha, "bob").await;
+    b.sign_up(&alpha, "bob").await;
     b.goto(&alpha.url(&question)).await;
     for (n, answer) in [
         "Try turning it off and on again.",
@@ -148,7 +132,7 @@ async fn a_question_is_asked_answered_and_accepted_in_the_browser() {
     sign_out(&b).await;
 
     // Alice accepts the second, later answer.
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     b.goto(&alpha.url(&question)).await;
     assert_eq!(b.text("#answers-heading").await, "2 answers");
     let first = b.text(".answers > li:first-child .body").await;
@@ -363,7 +347,7 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
 
     // A session that ends while the page is open (here: every session of the member revoked
     // from elsewhere): the composer sends to sign-in, then back to the composer.
-    sign_in(&b, &alpha, "mallory").await;
+    b.sign_in(&alpha, "mallory").await;
     let (status, body) = alpha
         .post("/api/v1/account/logout-all", Some(&token), json!({}))
         .await;
@@ -433,7 +417,7 @@ async fn a_moderator_moves_an_idea_along_the_board() {
 
     let b = Browser::start("en").await;
     // A member sees the status but cannot change it.
-    sign_in(&b, &alpha, "carol").await;
+    b.sign_in(&alpha, "carol").await;
     b.goto(&alpha.url(&idea)).await;
     assert_eq!(b.text("#idea-status").await, "Submitted");
     assert!(
@@ -443,7 +427,7 @@ async fn a_moderator_moves_an_idea_along_the_board() {
     sign_out(&b).await;
 
     // The admin (who moderates every group) moves it to planned, in progress, then done.
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     for (to, label, comment) in [
         ("planned", "Planned", "For the spring release"),
         ("in_progress", "In progress", ""),
@@ -497,7 +481,7 @@ async fn a_member_follows_a_group_of_another_server_by_its_handle() {
     assert_eq!(status, 201, "{body}");
 
     let b = Browser::start("en").await;
-    sign_up(&b, &beta, "bob").await;
+    b.sign_up(&beta, "bob").await;
     b.goto(&beta.url("/groups")).await;
     // A handle that leads nowhere: the same page, the error, what was typed kept.
     b.fill("#target", "!nothing@alpha.test").await;
@@ -552,7 +536,7 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     let post = format!("/posts/{}", body["post"]["id"]);
 
     let b = Browser::start("en").await;
-    sign_up(&b, &alpha, "dave").await;
+    b.sign_up(&alpha, "dave").await;
     for page in ["/groups/coffre", "/groups/coffre/ideas", "/", "/all", &post] {
         b.goto(&alpha.url(page)).await;
         b.find("h1").await;
@@ -569,7 +553,7 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     assert_eq!(b.text("h1").await, "Page not found", "not for Dave");
     assert!(!b.source().await.contains("request-"), "not for Dave");
     sign_out(&b).await;
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url("/groups/coffre")).await;
     b.click("a[href='/groups/coffre/requests']").await;
     b.find(".requests li a[href='/people/dave']").await;
@@ -577,7 +561,7 @@ async fn a_private_group_shows_its_card_only_until_a_moderator_lets_one_in() {
     b.click(".requests li button[value=approve]").await;
     b.find(".empty").await;
     sign_out(&b).await;
-    sign_in(&b, &alpha, "dave").await;
+    b.sign_in(&alpha, "dave").await;
     b.goto(&alpha.url("/groups/coffre")).await;
     assert_eq!(
         b.text(".posts li a[href^='/posts/']").await,
@@ -619,7 +603,7 @@ async fn a_moderator_removes_an_answer_and_restores_it() {
     assert_eq!(answers_seen_by_all().await, 1);
 
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url(&format!("/posts/{id}"))).await;
     b.fill(".answer .removal input[name=reason]", "Advertising")
         .await;
@@ -681,7 +665,7 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
     // Carol likes the question: the score changes in place (the page is not reloaded: a mark
     // left on it survives), the button shows pressed; pressing again withdraws the like.
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "carol").await;
+    b.sign_in(&alpha, "carol").await;
     b.goto(&alpha.url(&format!("/posts/{question}"))).await;
     b.js_value("window.notReloaded = true; return true").await;
     let like = "article form[data-vote] button[value=like]";
@@ -741,7 +725,7 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url(&format!("/posts/{question}"))).await;
     let points = |token: String| {
         let alpha = &alpha;
@@ -797,7 +781,7 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
     let b = Browser::start("en").await;
 
     // A member has no administration menu, and the pages refuse him.
-    sign_in(&b, &alpha, "bob").await;
+    b.sign_in(&alpha, "bob").await;
     assert!(!b.source().await.contains("href=\"/admin/accounts\""));
     b.goto(&alpha.url("/admin/accounts")).await;
     assert_eq!(
@@ -807,7 +791,7 @@ async fn an_admin_changes_a_role_and_blocks_and_weighs_an_instance_from_the_page
     sign_out(&b).await;
 
     // The admin makes Bob a moderator.
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.click("header a[href='/admin/accounts']").await;
     b.find("#account-bob").await;
     b.key_page("admin-accounts-en").await;
@@ -902,7 +886,7 @@ async fn a_member_redeems_rewards_in_the_shop_and_sees_her_orders_and_code() {
     assert_eq!(status, 200, "{body}");
 
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "bea").await;
+    b.sign_in(&alpha, "bea").await;
     b.click("header a[href='/shop']").await;
     b.find(&format!("#reward-{mug}")).await;
     let before = b.text("#balance").await;
@@ -977,7 +961,7 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
 
     // Alice reports the answer from the question page, in her words.
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     b.goto(&alpha.url(&format!("/posts/{id}"))).await;
     b.click(&format!("#answer-{answer} a[href^='/report']"))
         .await;
@@ -1005,7 +989,7 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
 
     // The group's moderator finds it in the group's queue, markup shown as text, and
     // resolves it with a note and a ban.
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url("/groups/support")).await;
     b.click("a[href='/groups/support/reports']").await;
     b.find(&format!(
@@ -1049,7 +1033,7 @@ async fn a_member_reports_an_answer_and_a_moderator_resolves_it_with_a_ban() {
     sign_out(&b).await;
 
     // Alice sees the outcome, in French once she switches.
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     b.goto(&alpha.url("/reports/mine")).await;
     assert_eq!(b.text(".report-status").await, "resolved");
     assert_eq!(
@@ -1080,7 +1064,7 @@ async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the
 
     // The moderator holds every member's first two posts.
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url("/groups/support")).await;
     b.click("a[href='/groups/support/pending']").await;
     b.find(".empty").await;
@@ -1130,7 +1114,7 @@ async fn a_moderator_holds_newcomers_posts_and_approves_or_rejects_them_from_the
     sign_out(&b).await;
 
     // Alice sees why her second post is not published.
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     b.goto(&alpha.url(&format!("/posts/{}", ids[1]))).await;
     assert_eq!(
         b.text(".marker.pending").await,
@@ -1152,7 +1136,7 @@ async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
     // The community manager proposes (a newcomer lacks the reputation: refused beside the
     // form, what she typed kept).
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     b.goto(&alpha.url("/groups")).await;
     b.click("a[href='/proposals']").await;
     b.find(".empty").await;
@@ -1166,7 +1150,7 @@ async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
         "cyclisme"
     );
     sign_out(&b).await;
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url("/proposals")).await;
     b.fill("#proposal-name", "cyclisme").await;
     b.fill("#proposal-title", "Cyclisme").await;
@@ -1177,7 +1161,7 @@ async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
     sign_out(&b).await;
 
     // Alice backs it: the group opens, she is invited, its title links to it.
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     b.goto(&alpha.url("/proposals")).await;
     b.click("form[action$='/back'] button").await;
     b.wait_text(".proposal-status", "open now").await;
@@ -1231,7 +1215,7 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     assert_eq!(status, 201, "{body}");
 
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url("/shop")).await;
     assert!(
         b.text("#held").await.contains("37"),
@@ -1281,7 +1265,7 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     // A member sees the shop, the lot and the contests, and none of the managers' forms.
     alpha.member("bea").await;
     let m = Browser::start("en").await;
-    sign_in(&m, &alpha, "bea").await;
+    m.sign_in(&alpha, "bea").await;
     m.goto(&alpha.url("/shop")).await;
     m.find(&format!("form[action='/shop/rewards/{mug}/redeem']"))
         .await;
@@ -1331,7 +1315,7 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
     answer().await;
 
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "alice").await;
+    b.sign_in(&alpha, "alice").await;
     // Her first-question badge and Bob's answer.
     b.wait_text("#unread-count", "2").await;
     b.click("#nav-notifications").await;
@@ -1429,7 +1413,7 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
     // The community manager puts the seat up; an end in the past comes back refused under
     // its field (marked for screen readers), the starting price she typed kept.
     let manager = Browser::start("en").await;
-    sign_in(&manager, &alpha, "admin").await;
+    manager.sign_in(&alpha, "admin").await;
     manager.goto(&alpha.url("/auctions")).await;
     assert_eq!(
         manager.find("#reward").await.prop("value").await.unwrap(),
@@ -1485,7 +1469,7 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
 
     // Bea bids the starting price and leads.
     let bea = Browser::start("en").await;
-    sign_in(&bea, &alpha, "bea").await;
+    bea.sign_in(&alpha, "bea").await;
     bea.goto(&alpha.url(&lot_path)).await;
     bea.fill("#amount", "10").await;
     bea.click_and_wait_reload("#bid-form button").await;
@@ -1498,7 +1482,7 @@ async fn members_outbid_each_other_live_and_a_community_manager_runs_the_lot_fro
 
     // Carl, in French: the same amount is refused beside the form, his amount kept; more wins.
     let carl = Browser::start("fr").await;
-    sign_in(&carl, &alpha, "carl").await;
+    carl.sign_in(&alpha, "carl").await;
     carl.goto(&alpha.url(&lot_path)).await;
     // Past the browser's own check (a page older than the last bid): the server refuses.
     carl.js_value("document.getElementById('amount').removeAttribute('min'); return null")
@@ -1577,7 +1561,7 @@ async fn a_member_answers_her_champion_invitation_accepts_the_charter_and_leaves
     assert!(status == 200 || status == 201, "{status} {body}");
 
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "bea").await;
+    b.sign_in(&alpha, "bea").await;
     b.goto(&alpha.url("/account")).await;
     b.click("a[href='/champions/me']").await;
     b.wait_path("her programme page", |p| p == "/champions/me")
@@ -1639,7 +1623,7 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
 
     // The manager opens it from the page; an unknown group comes back refused, her title kept.
     let manager = Browser::start("en").await;
-    sign_in(&manager, &alpha, "admin").await;
+    manager.sign_in(&alpha, "admin").await;
     manager.goto(&alpha.url("/leaderboard")).await;
     manager.click("a[href='/contests']").await;
     manager.fill("#contest-title", "November helpers").await;
@@ -1759,7 +1743,7 @@ async fn a_community_manager_runs_a_contest_its_board_lives_and_closing_pays_the
         .await;
     assert_eq!(status, 200, "{body}");
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "carl").await;
+    b.sign_in(&alpha, "carl").await;
     b.goto(&alpha.url("/contests")).await;
     b.click(&format!("a[href='{contest_path}']")).await;
     b.wait_text(
@@ -1823,7 +1807,7 @@ async fn a_community_manager_awards_revokes_and_restores_a_badge_from_the_badges
             .unwrap_or_default()
     };
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "admin").await;
+    b.sign_in(&alpha, "admin").await;
     b.goto(&alpha.url("/admin/accounts")).await;
     b.click("a[href='/admin/badges']").await;
     b.find("#badge-staff").await;
@@ -1924,12 +1908,12 @@ async fn a_moderator_elsewhere_resolves_a_forwarded_report_from_her_own_instance
     .await;
 
     let b = Browser::start("en").await;
-    sign_in(&b, &beta, "paul").await;
+    b.sign_in(&beta, "paul").await;
     b.goto(&beta.url("/moderation/reports/elsewhere")).await;
     b.wait_text(".empty", "No report.").await;
     sign_out(&b).await;
 
-    sign_in(&b, &beta, "marie").await;
+    b.sign_in(&beta, "marie").await;
     b.goto(&beta.url("/reports/mine")).await;
     b.click("a[href='/moderation/reports/elsewhere']").await;
     b.find(&format!(
@@ -1985,7 +1969,7 @@ async fn a_newcomer_reads_the_welcome_follows_her_first_steps_and_hides_it() {
     assert_eq!(status, 200, "{body}");
 
     let b = Browser::start("en").await;
-    sign_up(&b, &alpha, "newcomer").await;
+    b.sign_up(&alpha, "newcomer").await;
     b.click("#nav-welcome").await;
     b.wait_path("the welcome", |p| p == "/welcome").await;
     assert_eq!(b.text("#welcome-panel strong").await, "home");
@@ -2016,17 +2000,9 @@ async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_pa
     let (_hosts, alpha) = instance_with_group().await;
     let admin = alpha.login("admin").await;
     alpha.member("camille").await;
-    let (status, body) = alpha
-        .call(
-            reqwest::Method::PUT,
-            "/api/v1/admin/accounts/camille/role",
-            Some(&admin),
-            Some(json!({"role": "community_manager"})),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    alpha.set_role(&admin, "camille", "community_manager").await;
     let b = Browser::start("en").await;
-    sign_in(&b, &alpha, "camille").await;
+    b.sign_in(&alpha, "camille").await;
     b.click("#nav-onboarding").await;
     b.wait_path("the onboarding page", |p| p == "/admin/onboarding")
         .await;
@@ -2114,7 +2090,7 @@ async fn a_community_manager_runs_the_welcome_and_journey_from_the_onboarding_pa
     // A member sees neither the way in nor the forms.
     alpha.member("bea").await;
     let m = Browser::start("en").await;
-    sign_in(&m, &alpha, "bea").await;
+    m.sign_in(&alpha, "bea").await;
     m.wait_count("#nav-onboarding", 0).await;
     m.goto(&alpha.url("/admin/onboarding")).await;
     m.find("p.notice[role=alert]").await;

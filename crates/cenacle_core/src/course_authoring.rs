@@ -294,10 +294,7 @@ async fn check_prerequisites(
     prerequisites: &[i64],
 ) -> Result<(), CoreError> {
     if !prerequisites.is_empty()
-        && cenacle_db::builtin_courses::builtin_key(conn, course.id)
-            .await?
-            .as_deref()
-            == Some(crate::getting_started::GETTING_STARTED)
+        && course.builtin.as_deref() == Some(crate::getting_started::GETTING_STARTED)
     {
         return Err(TrainingRefusal::BuiltinCoursePrerequisites.into());
     }

@@ -574,6 +574,14 @@ pub async fn courses(
     Ok(store::courses(conn, viewer, is_trainer(caller)).await?)
 }
 
+/// The titles of the courses `ids`: a list naming courses beyond those it loaded whole.
+pub async fn course_titles(
+    conn: &mut Conn,
+    ids: &[i64],
+) -> Result<Vec<store::CourseTitles>, CoreError> {
+    Ok(store::course_titles(conn, ids).await?)
+}
+
 /// The cover image's file of each course that has one, as (course id, file name): pages
 /// show it under `/media/`.
 pub async fn cover_files(

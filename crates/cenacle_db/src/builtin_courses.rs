@@ -75,24 +75,3 @@ pub async fn builtin_course(
             .map(|r| r.id),
     )
 }
-
-#[derive(QueryableByName)]
-struct Key {
-    #[diesel(sql_type = diesel::sql_types::Nullable<Text>)]
-    builtin: Option<String>,
-}
-
-/// Which built-in course `course_id` is, if it is one (published or not).
-pub async fn builtin_key(
-    conn: &mut AsyncPgConnection,
-    course_id: i64,
-) -> Result<Option<String>, DbError> {
-    Ok(
-        diesel::sql_query("SELECT builtin FROM course WHERE id = $1")
-            .bind::<BigInt, _>(course_id)
-            .get_result::<Key>(conn)
-            .await
-            .optional()?
-            .and_then(|k| k.builtin),
-    )
-}

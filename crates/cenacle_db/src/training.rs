@@ -46,12 +46,15 @@ pub struct CourseRow {
     pub discussion_group_id: i64,
     #[diesel(sql_type = Array<BigInt>)]
     pub prerequisites: Vec<i64>,
+    /// Which built-in course this is (`getting-started`), if it is one.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub builtin: Option<String>,
 }
 
 const COURSE_COLUMNS: &str = "c.id, c.title_fr, c.title_en, c.summary_fr, c.summary_en, \
     c.cover_media_id, c.owner_id, c.published, c.audience, c.audience_group_id, \
     c.audience_reputation, c.audience_badge_id, c.validity_days, c.badge_id, \
-    c.unlock_group_id, c.discussion_group_id, \
+    c.unlock_group_id, c.discussion_group_id, c.builtin, \
     ARRAY(SELECT required_id FROM course_prerequisite p WHERE p.course_id = c.id \
           ORDER BY required_id) AS prerequisites";
 
@@ -205,6 +208,30 @@ pub async fn courses(
     ))
     .bind::<BigInt, _>(viewer)
     .bind::<Bool, _>(all_drafts)
+    .load(conn)
+    .await?)
+}
+
+/// A course's titles, for lists that name courses.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct CourseTitles {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub title_fr: String,
+    #[diesel(sql_type = Text)]
+    pub title_en: String,
+}
+
+/// The titles of the courses `ids` (those that exist), in one query.
+pub async fn course_titles(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<Vec<CourseTitles>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT id, title_fr, title_en FROM course WHERE id = ANY($1) ORDER BY id",
+    )
+    .bind::<Array<BigInt>, _>(ids)
     .load(conn)
     .await?)
 }

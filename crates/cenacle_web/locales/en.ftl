@@ -629,6 +629,7 @@ course-validity-days = Certificate validity, in days (empty: no limit)
 course-cover = Cover image
 course-prerequisites = Prerequisites: courses to be certified in first
 course-prerequisites-none = No other published course to require.
+course-prerequisites-builtin = The getting-started course requires no other course: the journey step leading to it would wait on them.
 course-cover-remove = Remove the cover
 course-save = Save
 course-no-lessons = No lesson yet.

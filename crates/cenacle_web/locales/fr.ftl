@@ -629,6 +629,7 @@ course-validity-days = Validité du certificat, en jours (vide : sans limite)
 course-cover = Image de couverture
 course-prerequisites = Prérequis : cours dont il faut d'abord obtenir le certificat
 course-prerequisites-none = Aucun autre cours publié à exiger.
+course-prerequisites-builtin = Le cours de prise en main n’exige aucun autre cours : l’étape du parcours qui y mène les attendrait.
 course-cover-remove = Retirer la couverture
 course-save = Enregistrer
 course-no-lessons = Aucune leçon pour l'instant.

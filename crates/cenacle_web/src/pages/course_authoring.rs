@@ -282,6 +282,8 @@ struct CourseEditPage {
     id: i64,
     title: String,
     published: bool,
+    /// A built-in course: it requires no other.
+    builtin: bool,
     cover: Option<String>,
     fields: CourseFields,
     /// The courses this one may require, as (id, title): the other published ones, and those
@@ -322,6 +324,36 @@ impl CourseEditPage {
     }
 }
 
+/// The courses `row` may require, as (id, title): the newest published ones, and those it
+/// requires already. The list is the newest courses only: a prerequisite older than them
+/// still gets its box (ticked), or saving the page for any other change would drop it.
+async fn requirable(
+    conn: &mut cenacle_core::Conn,
+    v: &Visitor,
+    session: &Session,
+    row: &cenacle_core::model::CourseRow,
+) -> Result<Vec<(i64, String)>, CoreError> {
+    let caller = cenacle_core::Caller::from(session);
+    let mut requirable: Vec<(i64, String)> = courses::courses(conn, Some(&caller))
+        .await?
+        .into_iter()
+        .filter(|c| c.id != row.id && (c.published || row.prerequisites.contains(&c.id)))
+        .map(|c| (c.id, pick(v, &c.title_fr, &c.title_en)))
+        .collect();
+    let older: Vec<i64> = row
+        .prerequisites
+        .iter()
+        .copied()
+        .filter(|required| !requirable.iter().any(|(c, _)| c == required))
+        .collect();
+    if !older.is_empty() {
+        for course in courses::course_titles(conn, &older).await? {
+            requirable.push((course.id, pick(v, &course.title_fr, &course.title_en)));
+        }
+    }
+    Ok(requirable)
+}
+
 /// What the editor shows, the refusals and kept fields set by the caller.
 async fn editor(
     state: &AppState,
@@ -340,29 +372,18 @@ async fn editor(
     let row = &course.row;
     let audience_group = draft.audience_group.clone().unwrap_or_default();
     let audience_badge = draft.audience_badge.clone().unwrap_or_default();
-    let caller = cenacle_core::Caller::from(session);
-    let mut requirable: Vec<(i64, String)> = courses::courses(&mut conn, Some(&caller))
-        .await?
-        .into_iter()
-        .filter(|c| c.id != id && (c.published || row.prerequisites.contains(&c.id)))
-        .map(|c| (c.id, pick(v, &c.title_fr, &c.title_en)))
-        .collect();
-    // The list is the newest courses only: a prerequisite older than them still gets its box
-    // (ticked), or saving the page for any other change would drop it.
-    for &required in &row.prerequisites {
-        if !requirable.iter().any(|(c, _)| *c == required) {
-            let course = courses::course(&mut conn, Some(&caller), required).await?;
-            requirable.push((
-                required,
-                pick(v, &course.row.title_fr, &course.row.title_en),
-            ));
-        }
-    }
+    let requirable = if row.builtin.is_some() {
+        // A built-in course requires nothing (`builtin_course_prerequisites`): no boxes.
+        Vec::new()
+    } else {
+        requirable(&mut conn, v, session, row).await?
+    };
     Ok(CourseEditPage {
         c: Chrome::of(v, &format!("/courses/{id}/edit")),
         id,
         title: pick(v, &row.title_fr, &row.title_en),
         published: row.published,
+        builtin: row.builtin.is_some(),
         cover,
         fields: CourseFields {
             title_fr: row.title_fr.clone(),
