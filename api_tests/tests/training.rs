@@ -1103,6 +1103,88 @@ async fn a_membership_two_certificates_open_lasts_as_long_as_one_is_valid() {
     assert_ne!(post_in_experts(&alpha, &nina, "Expiré ?").await, 201);
 }
 
+/// The sweep takes back each expired certificate's grants in its own transaction: one it
+/// cannot take back (here a trigger refuses the update, as a broken row would) is logged and
+/// tried again at the next beat, and holds back no one else's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_the_sweep_cannot_take_back_holds_back_no_other() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.set_env("CENACLE_TRAINING__EXPIRY_INTERVAL_SECONDS", "1");
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "experts", "title": "Experts", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (status, body) = alpha
+        .post("/api/v1/courses", Some(&admin), course("sweep_course"))
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let (id, quiz) = (
+        body["id"].as_i64().unwrap(),
+        body["quizzes"][0]["id"].as_i64().unwrap(),
+    );
+    // Nina is certified first: her certificate comes first in the sweep's order.
+    for name in ["nina", "omar"] {
+        let token = alpha.member(name).await;
+        pass_course(&alpha, &token, id, quiz).await;
+        assert_eq!(in_experts(&alpha, name).await, 1, "{name} let in");
+    }
+    let mut db = connect(&alpha).await;
+    let nina = number(&mut db, "SELECT id FROM person WHERE username = 'nina'").await;
+    let poison = [
+        "CREATE FUNCTION refuse_grant_change() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'this certificate cannot be changed'; END $$"
+            .to_owned(),
+        format!(
+            "CREATE TRIGGER refuse_grant_change BEFORE UPDATE ON certificate FOR EACH ROW \
+             WHEN (OLD.person_id = {nina} AND NEW.granted_group IS DISTINCT FROM OLD.granted_group) \
+             EXECUTE FUNCTION refuse_grant_change()"
+        ),
+    ];
+    for statement in &poison {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut db)
+            .await
+            .unwrap();
+    }
+
+    expire(&alpha, id).await;
+    let a = &alpha;
+    eventually("omar's membership to go", DEADLINE, || async move {
+        (in_experts(a, "omar").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(
+        in_experts(a, "nina").await,
+        1,
+        "nina's could not be taken back"
+    );
+    eventually("the failure to be logged", DEADLINE, || async move {
+        a.log()
+            .contains("taking back an expired certificate's badge and membership failed")
+            .then_some(())
+    })
+    .await;
+
+    // Mended, it is taken back at a next beat.
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("DROP TRIGGER refuse_grant_change ON certificate"),
+        &mut db,
+    )
+    .await
+    .unwrap();
+    eventually("nina's membership to go", DEADLINE, || async move {
+        (in_experts(a, "nina").await == 0).then_some(())
+    })
+    .await;
+}
+
 /// The error code of a refused call.
 fn code(body: &Value) -> Option<&str> {
     body["error"]["code"].as_str()

@@ -1,7 +1,7 @@
 //! Certificates: passing every quiz of a course issues one (re-taking the final quiz renews
 //! it) and, while valid, gives the course's badge and the membership of the group the course
 //! unlocks. Anyone may verify one by its code. Expiry takes the badge and the unlocked
-//! membership back through a periodic sweep (`expire_unlocks`), not at each check: a member
+//! membership back through a periodic sweep (`expire_certificate`), not at each check: a member
 //! keeps them until the next sweep (every `training.expiry_interval_seconds`).
 
 use crate::{journey, Conn, Context, CoreError};
@@ -175,21 +175,37 @@ async fn unlock(
     Ok(())
 }
 
-/// The sweep: takes back the badges and the memberships that expired certificates gave (a
-/// member promoted since, to moderator or owner, keeps their place). Returns how many
-/// certificates it handled; run it until it returns 0.
-pub async fn expire_unlocks(conn: &mut Conn, now: DateTime<Utc>) -> Result<usize, CoreError> {
-    let expired = store::expired_grants(conn, now, 100).await?;
-    for grant in &expired {
-        let row = &grant.certificate;
-        if let Some(group) = row.granted_group {
-            take_back_membership(conn, row, group, now).await?;
-        }
-        if let Some(award) = row.granted_badge_award {
-            take_back_badge(conn, row, (grant.badge_id, award), now).await?;
-        }
+/// The sweep's next expired certificates still granting something, after `after` (the id the
+/// sweep reached), a hundred at a time: each is then handled by [`expire_certificate`] in its
+/// own transaction.
+pub async fn expired_certificates(
+    conn: &mut Conn,
+    now: DateTime<Utc>,
+    after: i64,
+) -> Result<Vec<i64>, CoreError> {
+    Ok(store::expired_grant_ids(conn, now, after, 100).await?)
+}
+
+/// Takes back the badge and the membership an expired certificate gave (a member promoted
+/// since, to moderator or owner, keeps their place). One certificate per transaction: one
+/// that fails is rolled back alone, and the sweep goes on with the others. False when there
+/// was nothing (left) to take back, or another server's sweep holds it.
+pub async fn expire_certificate(
+    conn: &mut Conn,
+    certificate_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    let Some(grant) = store::claim_expired_grant(conn, certificate_id, now).await? else {
+        return Ok(false);
+    };
+    let row = &grant.certificate;
+    if let Some(group) = row.granted_group {
+        take_back_membership(conn, row, group, now).await?;
     }
-    Ok(expired.len())
+    if let Some(award) = row.granted_badge_award {
+        take_back_badge(conn, row, (grant.badge_id, award), now).await?;
+    }
+    Ok(true)
 }
 
 async fn take_back_membership(

@@ -918,25 +918,50 @@ pub struct ExpiredGrant {
     pub badge_id: i64,
 }
 
-/// Expired certificates whose unlocked membership or awarded badge is still held, claimed
-/// (SKIP LOCKED, so that several servers sweep side by side) a batch at a time.
-pub async fn expired_grants(
+/// Expired certificates whose unlocked membership or awarded badge is still held, after
+/// `after` (an id: the sweep's cursor), read without a lock: each is claimed on its own by
+/// [`claim_expired_grant`].
+pub async fn expired_grant_ids(
     conn: &mut AsyncPgConnection,
     now: DateTime<Utc>,
+    after: i64,
     limit: i64,
-) -> Result<Vec<ExpiredGrant>, DbError> {
+) -> Result<Vec<i64>, DbError> {
+    let found: Vec<Id> = diesel::sql_query(
+        "SELECT id FROM certificate \
+         WHERE (granted_group IS NOT NULL OR granted_badge_award IS NOT NULL) \
+           AND expires_at <= $1 AND id > $2 \
+         ORDER BY id LIMIT $3",
+    )
+    .bind::<Timestamptz, _>(now)
+    .bind::<BigInt, _>(after)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(found.into_iter().map(|f| f.id).collect())
+}
+
+/// The certificate, with its course's badge, if it still is expired and granting something,
+/// claimed (SKIP LOCKED, so that several servers sweep side by side: one another holds is
+/// theirs).
+pub async fn claim_expired_grant(
+    conn: &mut AsyncPgConnection,
+    certificate_id: i64,
+    now: DateTime<Utc>,
+) -> Result<Option<ExpiredGrant>, DbError> {
     Ok(diesel::sql_query(format!(
         "SELECT {CERTIFICATE_COLUMNS}, \
            (SELECT badge_id FROM course WHERE course.id = certificate.course_id) AS badge_id \
          FROM certificate \
-         WHERE (granted_group IS NOT NULL OR granted_badge_award IS NOT NULL) \
-           AND expires_at <= $1 \
-         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED"
+         WHERE id = $1 AND (granted_group IS NOT NULL OR granted_badge_award IS NOT NULL) \
+           AND expires_at <= $2 \
+         FOR UPDATE SKIP LOCKED"
     ))
+    .bind::<BigInt, _>(certificate_id)
     .bind::<Timestamptz, _>(now)
-    .bind::<BigInt, _>(limit)
-    .load(conn)
-    .await?)
+    .get_result(conn)
+    .await
+    .optional()?)
 }
 
 #[derive(Debug, Clone, QueryableByName)]

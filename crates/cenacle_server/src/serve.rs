@@ -111,8 +111,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
 
     // Expired certificates give back the badge they awarded and the group membership they
-    // unlocked, on their own beat (claimed with SKIP LOCKED, a hundred a transaction, so
-    // several servers may sweep side by side).
+    // unlocked, on their own beat: one certificate per transaction (claimed with SKIP LOCKED,
+    // so several servers may sweep side by side), so that one that fails is logged and left
+    // for the next beat without holding back the others.
     let certificate_sweeper = {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
@@ -121,23 +122,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(every);
             loop {
                 tokio::select! {
-                    _ = tick.tick() => {
-                        for _ in 0..100 {
-                            let swept = ctx
-                                .transaction(|conn| {
-                                    certificates::expire_unlocks(conn, chrono::Utc::now()).scope_boxed()
-                                })
-                                .await;
-                            match swept {
-                                Ok(0) => break,
-                                Ok(_) => {}
-                                Err(err) => {
-                                    tracing::error!(error = %err, "expiring certificates failed");
-                                    break;
-                                }
-                            }
-                        }
-                    }
+                    _ = tick.tick() => sweep_certificates(&ctx, chrono::Utc::now()).await,
                     _ = stop.changed() => break,
                 }
             }
@@ -355,4 +340,35 @@ async fn ensure_getting_started(ctx: &Context) -> Result<Option<i64>, cenacle_co
     let prepared = getting_started::prepare_getting_started(ctx, &group_name).await?;
     ctx.transaction(|conn| getting_started::write_getting_started(conn, &prepared).scope_boxed())
         .await
+}
+
+/// One pass of the certificate sweep (see `certificate_sweeper`).
+async fn sweep_certificates(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
+    let mut after = 0;
+    loop {
+        let next = ctx
+            .transaction(|conn| certificates::expired_certificates(conn, now, after).scope_boxed())
+            .await;
+        let ids = match next {
+            Ok(ids) if !ids.is_empty() => ids,
+            Ok(_) => return,
+            Err(err) => {
+                tracing::error!(error = %err, "listing expired certificates failed");
+                return;
+            }
+        };
+        for &id in &ids {
+            let expired = ctx
+                .transaction(|conn| certificates::expire_certificate(conn, id, now).scope_boxed())
+                .await;
+            if let Err(err) = expired {
+                tracing::error!(
+                    certificate = id,
+                    error = %err,
+                    "taking back an expired certificate's badge and membership failed"
+                );
+            }
+        }
+        after = ids[ids.len() - 1];
+    }
 }
