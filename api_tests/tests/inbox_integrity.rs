@@ -347,9 +347,9 @@ fn sign_burst(
 }
 
 /// How long a reader waits before calling the server frozen. The defect this guards against
-/// left every request unanswered for as long as the burst lasted (10 s and more); how fast the
-/// API answers under load is a benchmark's business (`scripts/bench-federation`), not a test's:
-/// a tight bound here only measures how busy the CI machine is.
+/// left every request unanswered for as long as the burst lasted (10 s and more). How fast the
+/// API answers under load is a benchmark's measure, not a test's: a tight bound here measured
+/// how busy the CI machine was (one GET in 32 at 1.04 s failed a run).
 const FROZEN_AFTER: Duration = Duration::from_secs(5);
 
 /// Whether alpha answers `path` with 200 before it would count as frozen.
@@ -363,7 +363,7 @@ async fn answers_unfrozen(alpha: &Instance, path: &str) -> Result<(), String> {
         .await;
     let took = started.elapsed();
     match result {
-        Ok(r) if r.status() == 200 && took <= FROZEN_AFTER => Ok(()),
+        Ok(r) if r.status() == 200 => Ok(()),
         Ok(r) => Err(format!("{} after {took:?}", r.status())),
         Err(_) => Err(format!(
             "no answer within {FROZEN_AFTER:?} (gave up after {took:?})"

@@ -1713,8 +1713,8 @@ async fn a_course_patch_changes_only_the_fields_it_names() {
     let (status, written) = alpha.post("/api/v1/courses", Some(&admin), body).await;
     assert_eq!(status, 201, "{written}");
     let id = written["id"].as_i64().unwrap();
-    let course = format!("/api/v1/courses/{id}");
-    let patch = |change: Value| alpha.patch(&course, Some(&admin), change);
+    let this = format!("/api/v1/courses/{id}");
+    let patch = |change: Value| alpha.patch(&this, Some(&admin), change);
     let read = || {
         let alpha = &alpha;
         let admin = admin.clone();
@@ -1787,6 +1787,62 @@ async fn a_course_patch_changes_only_the_fields_it_names() {
     assert_eq!(status, 200, "{body}");
     expected[6] = json!([]);
     assert_eq!(read().await, expected);
+
+    // A course for a group's members keeps its group through an edit that does not name it;
+    // switched to a badge's holders, it holds the badge and no group any more.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "patch_team", "title": "Team", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let mut for_team = course("patch_team_course");
+    for_team["unlock_group"] = Value::Null;
+    for_team["audience"] = json!("group");
+    for_team["audience_group"] = json!("patch_team");
+    let (status, for_team) = alpha.post("/api/v1/courses", Some(&admin), for_team).await;
+    assert_eq!(status, 201, "{for_team}");
+    let team_course = for_team["id"].as_i64().unwrap();
+    let audience = || async {
+        let (group, badge) = (
+            "(SELECT g.name FROM community_group g WHERE g.id = c.audience_group_id)",
+            "(SELECT b.slug FROM badge b WHERE b.id = c.audience_badge_id)",
+        );
+        let row = number(
+            &mut connect(&alpha).await,
+            &format!(
+                "SELECT count(*) FROM course c WHERE c.id = {team_course} \
+                 AND {group} IS NOT DISTINCT FROM 'patch_team' AND c.audience = 'group'"
+            ),
+        )
+        .await;
+        let switched = number(
+            &mut connect(&alpha).await,
+            &format!(
+                "SELECT count(*) FROM course c WHERE c.id = {team_course} \
+                 AND c.audience_group_id IS NULL AND {badge} = 'staff' AND c.audience = 'badge'"
+            ),
+        )
+        .await;
+        (row, switched)
+    };
+    let team = format!("/api/v1/courses/{team_course}");
+    let (status, body) = alpha
+        .patch(&team, Some(&admin), json!({"title_en": "For the team"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(audience().await, (1, 0), "the group kept");
+    let (status, body) = alpha
+        .patch(
+            &team,
+            Some(&admin),
+            json!({"audience": "badge", "audience_badge": "staff"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(audience().await, (0, 1), "the badge's holders, no group");
 }
 
 /// A trainer writes a course in French through the pages — a draft with its texts, a cover

@@ -56,7 +56,7 @@ pub struct CourseEditInput {
 }
 
 /// An audience's group or badge: the one the course holds (by id), or one the change names.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 enum Chosen {
     Held(i64),
     Named(String),
@@ -101,8 +101,8 @@ struct CourseSettings {
 }
 
 impl CourseSettings {
-    /// `change` over the course as it is. The audience's group and badge it keeps stay ids: a
-    /// group renamed or a badge's slug changed since does not make the edit fail.
+    /// `change` over the course as it is. The audience's group and badge it keeps stay ids:
+    /// an edit of the title need not look them up again by name.
     fn merged(change: &CourseEditInput, course: &CourseRow) -> Self {
         let or =
             |given: &Option<String>, held: &str| given.clone().unwrap_or_else(|| held.to_owned());
@@ -293,9 +293,8 @@ async fn check_prerequisites(
     course: &CourseRow,
     prerequisites: &[i64],
 ) -> Result<(), CoreError> {
-    if !prerequisites.is_empty()
-        && course.builtin.as_deref() == Some(crate::getting_started::GETTING_STARTED)
-    {
+    // A built-in course is the end of a journey step, which would wait on its prerequisites.
+    if !prerequisites.is_empty() && course.builtin.is_some() {
         return Err(TrainingRefusal::BuiltinCoursePrerequisites.into());
     }
     for &required in prerequisites {

@@ -574,11 +574,14 @@ pub async fn courses(
     Ok(store::courses(conn, viewer, is_trainer(caller)).await?)
 }
 
-/// The titles of the courses `ids`: a list naming courses beyond those it loaded whole.
+/// The titles of the courses `ids`, drafts included: for a trainer's page naming courses
+/// beyond those it loaded whole.
 pub async fn course_titles(
     conn: &mut Conn,
+    session: &Session,
     ids: &[i64],
 ) -> Result<Vec<store::CourseTitles>, CoreError> {
+    require(session, Permission::ManageTraining)?;
     Ok(store::course_titles(conn, ids).await?)
 }
 

@@ -99,7 +99,8 @@ pub enum Revoker {
 /// How a person's last award of a badge ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Revoked {
-    /// By a manager (or by a programme a manager ended).
+    /// By anything but a certificate's expiry: a manager, a programme ending (the champions
+    /// badge), a revoker whose account is gone since.
     ByHand,
     /// By the expiry of the certificate that awarded it.
     OnExpiry,
@@ -182,7 +183,8 @@ pub async fn last_revocation(
     let last: Option<(bool, bool)> = badge_award::table
         .filter(badge_award::badge_id.eq(badge_id))
         .filter(badge_award::person_id.eq(person_id))
-        .order((badge_award::created_at.desc(), badge_award::id.desc()))
+        // By id, not by `created_at` (a transaction's start): the newest award is the last.
+        .order(badge_award::id.desc())
         .select((
             badge_award::revoked_at.is_not_null(),
             badge_award::revoked_on_expiry,

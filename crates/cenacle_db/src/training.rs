@@ -46,7 +46,7 @@ pub struct CourseRow {
     pub discussion_group_id: i64,
     #[diesel(sql_type = Array<BigInt>)]
     pub prerequisites: Vec<i64>,
-    /// Which built-in course this is (`getting-started`), if it is one.
+    /// Which built-in course this is (`getting_started`), if it is one.
     #[diesel(sql_type = Nullable<Text>)]
     pub builtin: Option<String>,
 }

@@ -75,6 +75,16 @@ impl Words {
             .into_owned()
     }
 
+    /// The message `key` naming what it applies to (`Move up: Lesson 2`), for a control's
+    /// accessible name: French puts a no-break space before the colon, English none.
+    pub fn about(&self, key: &str, what: &str) -> String {
+        let colon = match self.0 {
+            Language::Fr => "\u{a0}:",
+            Language::En => ":",
+        };
+        format!("{}{colon} {what}", self.t(key))
+    }
+
     pub fn code(&self) -> &'static str {
         self.0.as_str()
     }
@@ -150,6 +160,18 @@ mod tests {
             let key = format!("cause-{}", cause.as_str());
             assert!(en.contains(&key) && fr.contains(&key), "{key}");
         }
+    }
+
+    #[test]
+    fn a_control_named_after_its_object_follows_each_languages_typography() {
+        let fr = Words(Language::Fr).about("question-delete", "Combien\u{a0}?");
+        assert!(
+            cenacle_domain::typography::french_spacing_faults(&fr).is_empty(),
+            "{fr:?}"
+        );
+        assert!(fr.contains("\u{a0}: Combien"), "{fr:?}");
+        let en = Words(Language::En).about("question-delete", "How many?");
+        assert!(en.ends_with(": How many?") && !en.contains(" :"), "{en:?}");
     }
 
     #[test]

@@ -327,7 +327,7 @@ impl CourseEditPage {
 /// The courses `row` may require, as (id, title): the newest published ones, and those it
 /// requires already. The list is the newest courses only: a prerequisite older than them
 /// still gets its box (ticked), or saving the page for any other change would drop it.
-async fn requirable(
+async fn requirable_courses(
     conn: &mut cenacle_core::Conn,
     v: &Visitor,
     session: &Session,
@@ -347,7 +347,7 @@ async fn requirable(
         .filter(|required| !requirable.iter().any(|(c, _)| c == required))
         .collect();
     if !older.is_empty() {
-        for course in courses::course_titles(conn, &older).await? {
+        for course in courses::course_titles(conn, session, &older).await? {
             requirable.push((course.id, pick(v, &course.title_fr, &course.title_en)));
         }
     }
@@ -376,7 +376,7 @@ async fn editor(
         // A built-in course requires nothing (`builtin_course_prerequisites`): no boxes.
         Vec::new()
     } else {
-        requirable(&mut conn, v, session, row).await?
+        requirable_courses(&mut conn, v, session, row).await?
     };
     Ok(CourseEditPage {
         c: Chrome::of(v, &format!("/courses/{id}/edit")),
