@@ -123,7 +123,7 @@ pub fn course(group_name: &str) -> CourseInput {
         title_fr: "Bien démarrer dans la communauté".into(),
         title_en: "Getting started in the community".into(),
         summary_fr: "Poser une question, répondre, accepter une réponse, aimer, suivre un \
-                     groupe, gagner des points et des badges, trouver de l’aide : l’essentiel \
+                     groupe, gagner des points et des badges, trouver de l’aide : l’essentiel \
                      en quelques minutes."
             .into(),
         summary_en: "Asking a question, answering, accepting an answer, liking, following a \
@@ -148,7 +148,7 @@ pub fn course(group_name: &str) -> CourseInput {
                     "Tout se passe dans les **groupes**. Ouvrez le groupe qui correspond à \
                      votre sujet, puis écrivez une publication de type **question**.\n\n\
                      - Un titre court qui dit ce que vous cherchez.\n\
-                     - Le détail : ce que vous avez essayé, ce qui s’est passé.\n\
+                     - Le détail : ce que vous avez essayé, ce qui s’est passé.\n\
                      - Quelques étiquettes, pour que les bonnes personnes la trouvent.\n\n\
                      Une notification vous attend dès que quelqu’un répond.",
                     "Everything happens in **groups**. Open the group that matches your \
@@ -164,9 +164,9 @@ pub fn course(group_name: &str) -> CourseInput {
                 2,
                 ("Répondre et accepter une réponse", "Answering and accepting an answer"),
                 (
-                    "Sous une question, écrivez votre **réponse** : ce que vous savez, avec \
+                    "Sous une question, écrivez votre **réponse** : ce que vous savez, avec \
                      un exemple si possible.\n\n\
-                     Quand une réponse a résolu votre problème, **acceptez-la** : c’est \
+                     Quand une réponse a résolu votre problème, **acceptez-la** : c’est \
                      l’auteur de la question qui le fait (ou, à défaut, un modérateur). La réponse acceptée est montrée en \
                      premier et la question est marquée résolue, ce qui aide toutes celles \
                      et ceux qui auront la même question.",
@@ -182,9 +182,9 @@ pub fn course(group_name: &str) -> CourseInput {
                 3,
                 ("Aimer et suivre un groupe", "Liking and following a group"),
                 (
-                    "**Aimez** les questions, idées et réponses utiles : c’est un merci \
+                    "**Aimez** les questions, idées et réponses utiles : c’est un merci \
                      rapide, et cela fait remonter les meilleures contributions.\n\n\
-                     **Rejoignez** (suivez) les groupes qui vous intéressent : leurs \
+                     **Rejoignez** (suivez) les groupes qui vous intéressent : leurs \
                      publications arrivent dans votre fil. Les \
                      groupes d’autres serveurs se suivent aussi, par leur adresse \
                      `!nom@serveur`.",
@@ -200,13 +200,13 @@ pub fn course(group_name: &str) -> CourseInput {
                 4,
                 ("Points, badges et aide", "Points, badges and help"),
                 (
-                    "Vos contributions vous rapportent des **points** et de la réputation : \
-                     une réponse acceptée, des mentions « j’aime » reçues, les étapes de \
+                    "Vos contributions vous rapportent des **points** et de la réputation : \
+                     une réponse acceptée, des mentions « j’aime » reçues, les étapes de \
                      votre parcours d’accueil. Les **badges** récompensent des étapes, comme \
                      celle de terminer ce cours.\n\n\
-                     **Besoin d’aide ?** Posez votre question dans le groupe de discussion \
-                     de ce cours : les formateurs et les autres membres y répondent. La page \
-                     « Bien démarrer » rappelle aussi vos premiers pas.",
+                     **Besoin d’aide ?** Posez votre question dans le groupe de discussion \
+                     de ce cours : les formateurs et les autres membres y répondent. La page \
+                     « Bien démarrer » rappelle aussi vos premiers pas.",
                     "Your contributions earn you **points** and reputation: an accepted \
                      answer, likes received, the steps of your welcome journey. **Badges** \
                      reward milestones, such as finishing this course.\n\n\
@@ -228,7 +228,7 @@ pub fn course(group_name: &str) -> CourseInput {
             questions: vec![
                 question(
                     (
-                        "Qui accepte une réponse à une question ?",
+                        "Qui accepte une réponse à une question ?",
                         "Who accepts an answer to a question?",
                     ),
                     (
@@ -243,7 +243,7 @@ pub fn course(group_name: &str) -> CourseInput {
                 ),
                 question(
                     (
-                        "Que vous apporte le fait de rejoindre un groupe ?",
+                        "Que vous apporte le fait de rejoindre un groupe ?",
                         "What does joining a group give you?",
                     ),
                     (
@@ -261,7 +261,7 @@ pub fn course(group_name: &str) -> CourseInput {
                 ),
                 question(
                     (
-                        "Où demander de l’aide pour utiliser la communauté ?",
+                        "Où demander de l’aide pour utiliser la communauté ?",
                         "Where do you ask for help using the community?",
                     ),
                     (
@@ -296,5 +296,28 @@ mod tests {
         for q in &course.quizzes[0].questions {
             assert_eq!(q.choices.iter().filter(|c| c.correct).count(), 1);
         }
+    }
+
+    /// Every French text of the course keeps its punctuation on the line (a no-break space
+    /// before `: ; ? ! »` and after `«`), as the pages' own words do.
+    #[test]
+    fn the_built_in_courses_french_keeps_its_punctuation_on_the_line() {
+        let course = course(GETTING_STARTED);
+        let mut texts = vec![&course.title_fr, &course.summary_fr];
+        for lesson in &course.lessons {
+            texts.extend([&lesson.title_fr, &lesson.body_fr]);
+        }
+        for quiz in &course.quizzes {
+            texts.push(&quiz.title_fr);
+            for q in &quiz.questions {
+                texts.extend([&q.prompt_fr, &q.explanation_fr]);
+                texts.extend(q.choices.iter().map(|c| &c.label_fr));
+            }
+        }
+        let faulty: Vec<&String> = texts
+            .into_iter()
+            .filter(|t| !cenacle_domain::typography::french_spacing_faults(t).is_empty())
+            .collect();
+        assert!(faulty.is_empty(), "{faulty:#?}");
     }
 }
