@@ -115,7 +115,7 @@ pub(crate) async fn after_pass(
     grant_badge(conn, &course, &row).await?;
     unlock(conn, &course, &row).await?;
     // The built-in getting-started course finishes a journey step: paid with the certificate.
-    journey::pay_finished_steps(conn, person_id, StepKind::FinishGettingStarted).await?;
+    journey::pay_finished_steps_at(conn, person_id, StepKind::FinishGettingStarted, now).await?;
     Ok(Some(certificate_view(conn, ctx, row).await?))
 }
 

@@ -574,15 +574,22 @@ pub async fn courses(
     Ok(store::courses(conn, viewer, is_trainer(caller)).await?)
 }
 
-/// The titles of the courses `ids`, drafts included: for a trainer's page naming courses
-/// beyond those it loaded whole.
-pub async fn course_titles(
+/// How many published courses a course's editor offers as prerequisites (the newest; those
+/// it requires already are always offered too).
+pub const REQUIRABLE_COURSES: i64 = 200;
+
+/// The courses `course` may require, titles only, for its editor (trainers only): the newest
+/// published ones and those it requires already.
+pub async fn requirable_courses(
     conn: &mut Conn,
     session: &Session,
-    ids: &[i64],
+    course: &CourseRow,
 ) -> Result<Vec<store::CourseTitles>, CoreError> {
     require(session, Permission::ManageTraining)?;
-    Ok(store::course_titles(conn, ids).await?)
+    Ok(
+        store::requirable_courses(conn, course.id, &course.prerequisites, REQUIRABLE_COURSES)
+            .await?,
+    )
 }
 
 /// The cover image's file of each course that has one, as (course id, file name): pages

@@ -16,6 +16,7 @@ use cenacle_domain::{
     onboarding::{step_done, StepKind, MAX_STEP_POINTS, MAX_STEP_TARGET},
     Permission, ValidationError,
 };
+use chrono::{DateTime, Utc};
 
 pub use cenacle_db::onboarding::StepRow as Step;
 
@@ -91,16 +92,17 @@ pub struct StepProgress {
     pub points: i64,
 }
 
-/// The member's journey, step by step, measured now. Steps are paid by the actions that
+/// The member's journey, step by step, measured at `now` (the caller's clock). Steps are paid by the actions that
 /// finish them ([`pay_finished_steps`]); paying here too settles steps finished before the
 /// step existed or by a path that does not pay (once per step and member, ever: the ledger's
 /// source key).
 pub async fn my_progress(
     conn: &mut Conn,
     session: &Session,
+    now: DateTime<Utc>,
 ) -> Result<Vec<StepProgress>, CoreError> {
     let person_id = session.account.person_id;
-    let counts = store::step_counts(conn, person_id).await?;
+    let counts = store::step_counts(conn, person_id, now).await?;
     // A step nobody can finish is not shown: the getting-started course withdrawn or gone.
     let course_open = builtin_courses::builtin_course(conn, builtin_courses::GETTING_STARTED)
         .await?
@@ -167,16 +169,29 @@ async fn pay(
 /// action that finished them (a post, an answer, a like, a join, a profile saved), so that a
 /// member is paid whether or not they ever open their journey. Cheap when nothing is owed
 /// (one indexed query, and none of the counting for remote people or steps already paid).
+/// For the steps that count no time; a certificate's step is paid at the issuer's clock
+/// ([`pay_finished_steps_at`]).
 pub(crate) async fn pay_finished_steps(
     conn: &mut Conn,
     person_id: i64,
     kind: StepKind,
 ) -> Result<(), CoreError> {
+    pay_finished_steps_at(conn, person_id, kind, Utc::now()).await
+}
+
+/// [`pay_finished_steps`] counting at `now`, the clock of the action that finished the step
+/// (a certificate issued at `now` is in force at `now`, whatever the database's clock says).
+pub(crate) async fn pay_finished_steps_at(
+    conn: &mut Conn,
+    person_id: i64,
+    kind: StepKind,
+    now: DateTime<Utc>,
+) -> Result<(), CoreError> {
     let owed = store::unpaid_steps(conn, person_id, kind.as_str()).await?;
     if owed.is_empty() {
         return Ok(());
     }
-    let n = store::step_count(conn, person_id, kind).await?;
+    let n = store::step_count(conn, person_id, kind, now).await?;
     let finished: Vec<&StepRow> = owed.iter().filter(|s| step_done(n, s.target)).collect();
     if finished.is_empty() {
         return Ok(());

@@ -443,7 +443,7 @@ async fn the_getting_started_step_counts_a_certificate_in_force_only() {
     )
     .await
     .unwrap();
-    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted, now);
     assert_eq!(finished.await.unwrap(), 0);
     // Renewed, in force: done.
     training::issue_certificate(
@@ -456,8 +456,21 @@ async fn the_getting_started_step_counts_a_certificate_in_force_only() {
     )
     .await
     .unwrap();
-    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted);
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted, now);
     assert_eq!(finished.await.unwrap(), 1);
+    // On the caller's clock, a minute after the renewal expired, it is not in force any more,
+    // though the database's own clock still sees it in force: the count follows the caller's
+    // clock, the one that issued the certificate and sweeps it.
+    let later = now + Duration::days(30) + Duration::minutes(1);
+    let finished = onboarding::step_count(&mut conn, marie, StepKind::FinishGettingStarted, later);
+    assert_eq!(finished.await.unwrap(), 0);
+    let counts = onboarding::step_counts(&mut conn, marie, later)
+        .await
+        .unwrap();
+    assert!(
+        counts.contains(&(StepKind::FinishGettingStarted, 0)),
+        "{counts:?}"
+    );
 }
 
 /// A course badge a manager revoked (say, for cheating) stays revoked: neither the expiry nor
@@ -535,4 +548,53 @@ async fn a_garbled_form_answer_is_refused_and_the_attempt_stays_open() {
         .await
         .certificate
         .is_some());
+}
+
+/// A course's editor offers the newest published courses as prerequisites, and always those it
+/// requires already, however old and even withdrawn: saving the page for another change must
+/// not drop a prerequisite the list did not reach.
+#[tokio::test]
+async fn a_course_editor_keeps_offering_a_prerequisite_older_than_the_newest() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let old = create(&w, &trainer, course_input("old", 1, 30)).await.0;
+    let middle = create(&w, &trainer, course_input("middle", 1, 30)).await.0;
+    let withdrawn = create(&w, &trainer, course_input("withdrawn", 1, 30))
+        .await
+        .0;
+    let newer = create(&w, &trainer, course_input("newer", 1, 30)).await.0;
+    let newest = create(&w, &trainer, course_input("newest", 1, 30)).await.0;
+    let mut input = course_input("advanced", 1, 30);
+    input.prerequisites = vec![old, withdrawn];
+    let advanced = create(&w, &trainer, input).await.0;
+    let mut conn = w.ctx.conn().await.unwrap();
+    training::set_published(&mut conn, withdrawn, false)
+        .await
+        .unwrap();
+    let required = [old, withdrawn];
+    let offered = training::requirable_courses(&mut conn, advanced, &required, 2);
+    let offered: Vec<i64> = offered.await.unwrap().iter().map(|c| c.id).collect();
+    // The two newest published (not the course itself), then what it requires already.
+    assert_eq!(offered, vec![newest, newer, withdrawn, old]);
+    let offered = training::requirable_courses(&mut conn, advanced, &required, 200);
+    let offered: Vec<i64> = offered.await.unwrap().iter().map(|c| c.id).collect();
+    // With room for all: every published course, the withdrawn one only as a requirement.
+    assert_eq!(offered, vec![newest, newer, withdrawn, middle, old]);
+    let row = training::course(&mut conn, advanced)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.prerequisites, vec![old, withdrawn]);
+    let titles = courses::requirable_courses(&mut conn, &trainer, &row)
+        .await
+        .unwrap();
+    assert!(titles
+        .iter()
+        .any(|c| c.id == middle && c.title_en == "Course middle"));
+    let learner = w.member("marie", Role::Member).await;
+    let refused = courses::requirable_courses(&mut conn, &learner, &row).await;
+    assert!(
+        matches!(refused, Err(CoreError::Forbidden(_))),
+        "{refused:?}"
+    );
 }

@@ -270,7 +270,8 @@ pub async fn delete_step(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, 
     )
 }
 
-/// What a step of `kind` counts for the member `$1`, as one scalar subquery. A post or comment
+/// What a step of `kind` counts for the member `$1` at the caller's clock `$2`, as one scalar
+/// subquery. A post or comment
 /// counts while it is up (not deleted, removed, or held for or refused at approval); a like
 /// counts where the rewards count it (not on one's own content, not with a weight of 0).
 fn step_count_sql(kind: StepKind) -> &'static str {
@@ -298,11 +299,12 @@ fn step_count_sql(kind: StepKind) -> &'static str {
         StepKind::LikeContributions => {
             "(SELECT count(*) FROM vote WHERE person_id = $1 AND value > 0 AND counted)"
         }
-        // A certificate in force: an expired one finished the course once, not now.
+        // A certificate in force at the caller's clock (the one that issued and sweeps
+        // certificates, not the database's): an expired one finished the course once, not now.
         StepKind::FinishGettingStarted => {
             "(SELECT count(*) FROM certificate t JOIN course c ON c.id = t.course_id \
                 WHERE t.person_id = $1 AND c.builtin = 'getting_started' \
-                  AND (t.expires_at IS NULL OR t.expires_at > now()))"
+                  AND (t.expires_at IS NULL OR t.expires_at > $2))"
         }
     }
 }
@@ -315,10 +317,11 @@ struct Counted {
     n: i64,
 }
 
-/// What every step kind counts for one member (for the journey page), in one query.
+/// What every step kind counts for one member at `now` (for the journey page), in one query.
 pub async fn step_counts(
     conn: &mut AsyncPgConnection,
     person_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Vec<(StepKind, i64)>, DbError> {
     let sql = StepKind::ALL
         .iter()
@@ -333,6 +336,7 @@ pub async fn step_counts(
         .join(" UNION ALL ");
     let rows: Vec<Counted> = diesel::sql_query(sql)
         .bind::<BigInt, _>(person_id)
+        .bind::<Timestamptz, _>(now)
         .load(conn)
         .await?;
     Ok(rows
@@ -347,15 +351,17 @@ struct Count {
     n: i64,
 }
 
-/// What a step of `kind` counts for one member: only that step's subquery, for the actions
-/// that may finish it (a comment need not count likes and memberships).
+/// What a step of `kind` counts for one member at `now`: only that step's subquery, for the
+/// actions that may finish it (a comment need not count likes and memberships).
 pub async fn step_count(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     kind: StepKind,
+    now: DateTime<Utc>,
 ) -> Result<i64, DbError> {
     let row: Count = diesel::sql_query(format!("SELECT {} AS n", step_count_sql(kind)))
         .bind::<BigInt, _>(person_id)
+        .bind::<Timestamptz, _>(now)
         .prepared()
         .get_result(conn)
         .await?;

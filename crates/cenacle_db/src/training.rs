@@ -223,15 +223,24 @@ pub struct CourseTitles {
     pub title_en: String,
 }
 
-/// The titles of the courses `ids` (those that exist), in one query.
-pub async fn course_titles(
+/// The courses the course `course_id` may require, titles only, in one query: the `newest`
+/// latest published courses, and always those it requires already (`required`), published or
+/// not and however old, so that saving its editor never drops a prerequisite it did not show.
+pub async fn requirable_courses(
     conn: &mut AsyncPgConnection,
-    ids: &[i64],
+    course_id: i64,
+    required: &[i64],
+    newest: i64,
 ) -> Result<Vec<CourseTitles>, DbError> {
     Ok(diesel::sql_query(
-        "SELECT id, title_fr, title_en FROM course WHERE id = ANY($1) ORDER BY id",
+        "SELECT id, title_fr, title_en FROM course \
+         WHERE id <> $1 AND (id = ANY($2) OR id IN (\
+             SELECT id FROM course WHERE published AND id <> $1 ORDER BY id DESC LIMIT $3)) \
+         ORDER BY id DESC",
     )
-    .bind::<Array<BigInt>, _>(ids)
+    .bind::<BigInt, _>(course_id)
+    .bind::<Array<BigInt>, _>(required)
+    .bind::<BigInt, _>(newest)
     .load(conn)
     .await?)
 }

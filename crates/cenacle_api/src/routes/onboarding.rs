@@ -419,7 +419,7 @@ pub async fn mine(
         .transaction(|conn| {
             async move {
                 let welcome = welcome::my_welcome(conn, session).await?;
-                let steps = journey::my_progress(conn, session).await?;
+                let steps = journey::my_progress(conn, session, Utc::now()).await?;
                 Ok((welcome, steps))
             }
             .scope_boxed()

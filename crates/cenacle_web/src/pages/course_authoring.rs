@@ -333,25 +333,11 @@ async fn requirable_courses(
     session: &Session,
     row: &cenacle_core::model::CourseRow,
 ) -> Result<Vec<(i64, String)>, CoreError> {
-    let caller = cenacle_core::Caller::from(session);
-    let mut requirable: Vec<(i64, String)> = courses::courses(conn, Some(&caller))
+    Ok(courses::requirable_courses(conn, session, row)
         .await?
         .into_iter()
-        .filter(|c| c.id != row.id && (c.published || row.prerequisites.contains(&c.id)))
         .map(|c| (c.id, pick(v, &c.title_fr, &c.title_en)))
-        .collect();
-    let older: Vec<i64> = row
-        .prerequisites
-        .iter()
-        .copied()
-        .filter(|required| !requirable.iter().any(|(c, _)| c == required))
-        .collect();
-    if !older.is_empty() {
-        for course in courses::course_titles(conn, session, &older).await? {
-            requirable.push((course.id, pick(v, &course.title_fr, &course.title_en)));
-        }
-    }
-    Ok(requirable)
+        .collect())
 }
 
 /// What the editor shows, the refusals and kept fields set by the caller.

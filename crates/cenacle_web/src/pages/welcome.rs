@@ -60,7 +60,7 @@ pub async fn show(State(state): State<AppState>, v: Visitor) -> Response {
         .transaction(|conn| {
             async move {
                 let w = welcome::my_welcome(conn, session).await?;
-                let steps = journey::my_progress(conn, session).await?;
+                let steps = journey::my_progress(conn, session, chrono::Utc::now()).await?;
                 let course = getting_started::getting_started_course(conn).await?;
                 Ok((w, steps, course))
             }
