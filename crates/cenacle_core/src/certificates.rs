@@ -14,6 +14,7 @@ use cenacle_domain::{
     training::{expiry, is_valid},
 };
 use chrono::{DateTime, Utc};
+use std::future::Future;
 
 /// A certificate as its verification page shows it.
 #[derive(Debug, Clone)]
@@ -175,15 +176,72 @@ async fn unlock(
     Ok(())
 }
 
+/// How many expired certificates the sweep lists at a time.
+pub const SWEEP_PAGE: i64 = 100;
+
 /// The sweep's next expired certificates still granting something, after `after` (the id the
-/// sweep reached), a hundred at a time: each is then handled by [`expire_certificate`] in its
-/// own transaction.
+/// sweep reached), `page` at a time: each is then handled by [`expire_certificate`] in its own
+/// transaction.
 pub async fn expired_certificates(
     conn: &mut Conn,
     now: DateTime<Utc>,
     after: i64,
+    page: i64,
 ) -> Result<Vec<i64>, CoreError> {
-    Ok(store::expired_grant_ids(conn, now, after, 100).await?)
+    Ok(store::expired_grant_ids(conn, now, after, page).await?)
+}
+
+/// What one pass of the sweep did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Swept {
+    /// Certificates whose grants were taken back.
+    pub taken_back: usize,
+    /// Certificates that could not be taken back (each logged): left for the next pass.
+    pub failed: Vec<i64>,
+}
+
+/// One pass of the expiry sweep over every expired certificate still granting something, by
+/// id, `page` at a time. The caller runs the transactions (core opens none): `list(after,
+/// page)` lists the next page ([`expired_certificates`], outside any transaction) and
+/// `expire(id)` takes one certificate back in its own transaction ([`expire_certificate`]).
+/// One that fails is logged and left for the next pass: it holds back no other, and the
+/// cursor moves past it so that it cannot loop. An error listing ends the pass.
+pub async fn sweep_expired_certificates<L, LF, X, XF>(
+    page: i64,
+    mut list: L,
+    mut expire: X,
+) -> Result<Swept, CoreError>
+where
+    L: FnMut(i64, i64) -> LF,
+    LF: Future<Output = Result<Vec<i64>, CoreError>>,
+    X: FnMut(i64) -> XF,
+    XF: Future<Output = Result<bool, CoreError>>,
+{
+    let mut swept = Swept::default();
+    let mut after = 0;
+    loop {
+        let ids = list(after, page).await?;
+        for &id in &ids {
+            match expire(id).await {
+                Ok(true) => swept.taken_back += 1,
+                // Nothing left to take back, or another server's sweep holds it.
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::error!(
+                        certificate = id,
+                        error = %err,
+                        "taking back an expired certificate's badge and membership failed"
+                    );
+                    swept.failed.push(id);
+                }
+            }
+        }
+        // A short page is the last one: no need to ask for an empty one.
+        match ids.last() {
+            Some(&last) if ids.len() as i64 >= page => after = last,
+            _ => return Ok(swept),
+        }
+    }
 }
 
 /// Takes back the badge and the membership an expired certificate gave (a member promoted

@@ -160,16 +160,45 @@ async fn take(
     submit(w, learner, &open, right, now).await
 }
 
-/// Runs the expiry sweep at `now` as the server does: the expired certificates listed, each
-/// taken back in its own transaction.
+/// One pass of the expiry sweep at `now`, `page` certificates listed at a time, as the server
+/// runs it (listing on a plain connection, each certificate in its own transaction), except
+/// that taking back the certificates in `failing` fails. Returns the pass's account and how
+/// many pages it listed.
+async fn sweep_pass(
+    w: &World,
+    now: DateTime<Utc>,
+    page: i64,
+    failing: &[i64],
+) -> (certificates::Swept, usize) {
+    let mut listed = 0;
+    let swept = certificates::sweep_expired_certificates(
+        page,
+        |after, page| {
+            listed += 1;
+            async move {
+                let mut conn = w.ctx.conn().await?;
+                certificates::expired_certificates(&mut conn, now, after, page).await
+            }
+        },
+        |id| async move {
+            if failing.contains(&id) {
+                return Err(CoreError::Conflict("this certificate cannot be taken back"));
+            }
+            w.act(|conn, _| {
+                async move { certificates::expire_certificate(conn, id, now).await }.scope_boxed()
+            })
+            .await
+        },
+    )
+    .await
+    .unwrap();
+    (swept, listed)
+}
+
+/// Runs the expiry sweep at `now` as the server does, and checks it left nothing behind.
 async fn sweep(w: &World, now: DateTime<Utc>) {
-    for id in expired(w, now).await {
-        w.act(|conn, _| {
-            async move { certificates::expire_certificate(conn, id, now).await }.scope_boxed()
-        })
-        .await
-        .unwrap();
-    }
+    let (swept, _) = sweep_pass(w, now, certificates::SWEEP_PAGE, &[]).await;
+    assert!(swept.failed.is_empty());
     assert_eq!(
         expired(w, now).await,
         Vec::<i64>::new(),
@@ -179,11 +208,10 @@ async fn sweep(w: &World, now: DateTime<Utc>) {
 
 /// The certificates the sweep would take grants back from at `now`.
 async fn expired(w: &World, now: DateTime<Utc>) -> Vec<i64> {
-    w.act(|conn, _| {
-        async move { certificates::expired_certificates(conn, now, 0).await }.scope_boxed()
-    })
-    .await
-    .unwrap()
+    let mut conn = w.ctx.conn().await.unwrap();
+    certificates::expired_certificates(&mut conn, now, 0, certificates::SWEEP_PAGE)
+        .await
+        .unwrap()
 }
 
 async fn held(w: &World, person: i64) -> Vec<String> {
@@ -597,4 +625,48 @@ async fn a_course_editor_keeps_offering_a_prerequisite_older_than_the_newest() {
         matches!(refused, Err(CoreError::Forbidden(_))),
         "{refused:?}"
     );
+}
+
+/// The sweep reads expired certificates a page at a time: it reaches those past the first page,
+/// stops after a short page, and one certificate that cannot be taken back holds back neither
+/// its page nor the next ones (it is left, alone, for the next pass).
+#[tokio::test]
+async fn the_sweep_crosses_pages_and_one_failure_holds_back_no_other() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let (course, quizzes, slug) = create(&w, &trainer, course_input("paged", 1, 30)).await;
+    let t0 = Utc::now();
+    let mut people = Vec::new();
+    for name in ["ana", "bob", "cyd", "dee", "eve"] {
+        let learner = Caller::from(&w.member(name, Role::Member).await);
+        enrol(&w, &learner, course, t0).await;
+        assert!(take(&w, &learner, quizzes[0], true, t0)
+            .await
+            .certificate
+            .is_some());
+        people.push(learner.person_id);
+    }
+    let after_expiry = t0 + Duration::days(30) + Duration::seconds(1);
+    let certificates = expired(&w, after_expiry).await;
+    assert_eq!(certificates.len(), 5);
+    // Pages of two: [1 2] [3 4] [5], the second certificate failing.
+    let stuck = certificates[1];
+    let (swept, listed) = sweep_pass(&w, after_expiry, 2, &[stuck]).await;
+    assert_eq!(swept.taken_back, 4);
+    assert_eq!(swept.failed, vec![stuck]);
+    assert_eq!(listed, 3, "a short page ends the pass");
+    for (i, person) in people.iter().enumerate() {
+        let holds = held(&w, *person).await;
+        if i == 1 {
+            assert_eq!(holds, [slug.as_str()], "the failed one is left as it was");
+        } else {
+            assert!(holds.is_empty(), "member {i} still holds {holds:?}");
+        }
+    }
+    // The next pass takes back the one left, alone; a full last page asks for one more, empty.
+    assert_eq!(expired(&w, after_expiry).await, vec![stuck]);
+    let (swept, listed) = sweep_pass(&w, after_expiry, 1, &[]).await;
+    assert_eq!((swept.taken_back, swept.failed.len(), listed), (1, 0, 2));
+    assert!(held(&w, people[1]).await.is_empty());
+    assert!(expired(&w, after_expiry).await.is_empty());
 }

@@ -342,33 +342,29 @@ async fn ensure_getting_started(ctx: &Context) -> Result<Option<i64>, cenacle_co
         .await
 }
 
-/// One pass of the certificate sweep (see `certificate_sweeper`).
+/// One pass of the certificate sweep (see `certificate_sweeper`): the listing on a plain
+/// connection, each certificate in its own transaction.
 async fn sweep_certificates(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
-    let mut after = 0;
-    loop {
-        let next = ctx
-            .transaction(|conn| certificates::expired_certificates(conn, now, after).scope_boxed())
-            .await;
-        let ids = match next {
-            Ok(ids) if !ids.is_empty() => ids,
-            Ok(_) => return,
-            Err(err) => {
-                tracing::error!(error = %err, "listing expired certificates failed");
-                return;
-            }
-        };
-        for &id in &ids {
-            let expired = ctx
-                .transaction(|conn| certificates::expire_certificate(conn, id, now).scope_boxed())
-                .await;
-            if let Err(err) = expired {
-                tracing::error!(
-                    certificate = id,
-                    error = %err,
-                    "taking back an expired certificate's badge and membership failed"
-                );
-            }
-        }
-        after = ids[ids.len() - 1];
+    let swept = certificates::sweep_expired_certificates(
+        certificates::SWEEP_PAGE,
+        |after, page| async move {
+            let mut conn = ctx.conn().await?;
+            certificates::expired_certificates(&mut conn, now, after, page).await
+        },
+        |id| {
+            ctx.transaction(move |conn| {
+                certificates::expire_certificate(conn, id, now).scope_boxed()
+            })
+        },
+    )
+    .await;
+    match swept {
+        Ok(swept) if swept.taken_back > 0 || !swept.failed.is_empty() => tracing::info!(
+            taken_back = swept.taken_back,
+            failed = swept.failed.len(),
+            "certificate sweep"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "listing expired certificates failed"),
     }
 }
