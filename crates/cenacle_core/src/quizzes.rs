@@ -5,6 +5,7 @@
 
 use crate::{certificates, courses::visible_course, Caller, Conn, Context, CoreError};
 use cenacle_db::training::{self as store, AttemptRow, ChoiceRow, CourseRow, QuestionRow, QuizRow};
+use cenacle_domain::numbers::parse_number;
 use cenacle_domain::training::{
     is_correct, may_start_attempt, passed, score_percent, shuffle, Answer, QuestionKind,
     TrainingRefusal,
@@ -325,8 +326,8 @@ fn read_form(
             if typed.is_empty() {
                 continue;
             }
-            match typed.replace(',', ".").parse::<f64>() {
-                Ok(n) if n.is_finite() => answers.push((*question, Answer::Number(n))),
+            match parse_number::<f64>(typed) {
+                Some(n) if n.is_finite() => answers.push((*question, Answer::Number(n))),
                 _ => return Err(TrainingRefusal::AnswerInvalid),
             }
             continue;

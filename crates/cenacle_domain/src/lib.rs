@@ -21,6 +21,7 @@ pub mod moderators;
 pub mod mood;
 pub mod notification_mail;
 pub mod notifications;
+pub mod numbers;
 pub mod onboarding;
 pub mod origin;
 pub mod reports;

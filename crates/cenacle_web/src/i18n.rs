@@ -39,6 +39,14 @@ fn load(tag: &str, source: &str) -> Bundle {
 pub struct Words(pub Language);
 
 impl Words {
+    /// The French or the English of a pair of texts written in both, as the reader reads.
+    pub fn pick<T>(&self, fr: T, en: T) -> T {
+        match self.0 {
+            Language::Fr => fr,
+            Language::En => en,
+        }
+    }
+
     /// The message `key`; the key itself if the catalogue lacks it (a test checks none does).
     pub fn t(&self, key: &str) -> String {
         self.format(key, None)

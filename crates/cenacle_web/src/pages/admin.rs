@@ -16,7 +16,7 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_core::{accounts::Session, admin, instance_moderation, CoreError, ScopedFutureExt};
-use cenacle_domain::{AccountStatus, Role};
+use cenacle_domain::{numbers::parse_number, AccountStatus, Role};
 use serde::Deserialize;
 
 /// Accounts and instances a page lists (a community has thousands of members at most on
@@ -272,12 +272,7 @@ pub async fn change_instance(
     let (ctx, host_ref) = (&state.ctx, host.as_str());
     let action = form.action.as_str();
     // Not a number: out of range, as the use case says of any weight it refuses.
-    let weight = form
-        .weight
-        .trim()
-        .replace(',', ".")
-        .parse::<f64>()
-        .unwrap_or(-1.0);
+    let weight = parse_number::<f64>(&form.weight).unwrap_or(-1.0);
     let changed = ctx
         .transaction(|conn| {
             async move {

@@ -5,7 +5,7 @@
 
 use super::{
     acting,
-    shop::{field, form_time, in_language, manager_session, manages},
+    shop::{field, form_time, manager_session, manages},
 };
 use crate::{
     render::{
@@ -107,8 +107,8 @@ async fn reward_names(
             (
                 r.id,
                 (
-                    in_language(v.words, r.name_en, r.name_fr),
-                    in_language(v.words, r.description_en, r.description_fr),
+                    v.words.pick(r.name_fr, r.name_en),
+                    v.words.pick(r.description_fr, r.description_en),
                 ),
             )
         })

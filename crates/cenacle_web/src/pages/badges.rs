@@ -1,7 +1,7 @@
 //! Badges for community managers: the catalogue (how each is earned, which are given by
 //! hand) and one form to award, revoke or restore a member's badge, with its reason.
 
-use super::{shop::in_language, signed_in};
+use super::signed_in;
 use crate::{
     render::{fixable_refusal, page, Chrome, PageError},
     session::Visitor,
@@ -98,8 +98,8 @@ async fn badges_page(
                 .map(|b| BadgeLine {
                     programme_only: b.slug == CHAMPION_BADGE,
                     slug: b.slug,
-                    name: in_language(t, b.name_en, b.name_fr),
-                    description: in_language(t, b.description_en, b.description_fr),
+                    name: t.pick(b.name_fr, b.name_en),
+                    description: t.pick(b.description_fr, b.description_en),
                     tier: b.tier,
                     honorific: b.honorific,
                 })

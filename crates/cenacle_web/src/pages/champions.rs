@@ -2,7 +2,7 @@
 //! accept (again when a new version comes), the groups and this month's objectives of an
 //! active champion, leaving the programme, and why one left.
 
-use super::{acting, shop::in_language, signed_in};
+use super::{acting, signed_in};
 use crate::{
     render::{after_action, page, Chrome, PageError},
     session::Visitor,
@@ -71,12 +71,9 @@ pub async fn mine(State(state): State<AppState>, v: Visitor) -> Response {
         .map_or_else(|| "none".to_owned(), |m| m.row.status.clone());
     let tools_suspended = mine.as_ref().is_some_and(|m| m.tools_suspended);
     let charter_asked = status == "pending_charter" || tools_suspended;
-    let charter = charter.filter(|_| charter_asked).map(|c| {
-        (
-            c.version,
-            markdown_to_html(&in_language(t, c.text_en, c.text_fr)),
-        )
-    });
+    let charter = charter
+        .filter(|_| charter_asked)
+        .map(|c| (c.version, markdown_to_html(&t.pick(c.text_fr, c.text_en))));
     let (title, groups, objectives, renewal_due, exit_reason) = match mine {
         None => (None, vec![], vec![], None, None),
         Some(m) => (

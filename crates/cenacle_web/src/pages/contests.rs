@@ -3,7 +3,7 @@
 
 use super::{
     leaderboard::{board_line, BoardLine},
-    shop::{field, form_time, in_language, manager_session},
+    shop::{field, form_time, manager_session},
 };
 use crate::{
     render::{field_refusal, page, see_other, Chrome, FieldRefusal, PageError},
@@ -296,7 +296,7 @@ async fn contest_page(
                 .into_iter()
                 .filter(|b| b.slug != CHAMPION_BADGE)
                 .map(|b| {
-                    let name = in_language(v.words, b.name_en, b.name_fr);
+                    let name = v.words.pick(b.name_fr, b.name_en);
                     (b.slug, name)
                 })
                 .collect(),

@@ -26,17 +26,9 @@ use cenacle_core::{
     model::{ChoiceRow, QuestionRow},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{Language, Permission};
+use cenacle_domain::{numbers::parse_number, Permission};
 use serde::Deserialize;
 use std::collections::HashMap;
-
-/// The French or the English of a pair, as the visitor reads.
-fn pick(v: &Visitor, fr: &str, en: &str) -> String {
-    match v.words.0 {
-        Language::Fr => fr.to_owned(),
-        Language::En => en.to_owned(),
-    }
-}
 
 /// The signed-in session of a form whose token matches, or the answer to give instead.
 fn trainer<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Box<Response>> {
@@ -106,11 +98,10 @@ fn not_a_number(v: &Visitor, field: &str) -> FieldRefusal {
 
 /// An optional number: empty is none.
 fn optional<T: std::str::FromStr>(text: &str) -> Result<Option<T>, ()> {
-    let text = text.trim().replace(',', ".");
-    if text.is_empty() {
+    if text.trim().is_empty() {
         return Ok(None);
     }
-    text.parse().map(Some).map_err(|_| ())
+    parse_number(text).map(Some).ok_or(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -336,7 +327,7 @@ async fn requirable_courses(
     Ok(courses::requirable_courses(conn, session, row)
         .await?
         .into_iter()
-        .map(|c| (c.id, pick(v, &c.title_fr, &c.title_en)))
+        .map(|c| (c.id, v.words.pick(&c.title_fr, &c.title_en).to_owned()))
         .collect())
 }
 
@@ -367,7 +358,7 @@ async fn editor(
     Ok(CourseEditPage {
         c: Chrome::of(v, &format!("/courses/{id}/edit")),
         id,
-        title: pick(v, &row.title_fr, &row.title_en),
+        title: v.words.pick(&row.title_fr, &row.title_en).to_owned(),
         published: row.published,
         builtin: row.builtin.is_some(),
         cover,
@@ -393,7 +384,7 @@ async fn editor(
             .map(|l| LessonItem {
                 id: l.id,
                 position: l.position,
-                title: pick(v, &l.title_fr, &l.title_en),
+                title: v.words.pick(&l.title_fr, &l.title_en).to_owned(),
                 minutes: l.minutes,
             })
             .collect(),
@@ -402,7 +393,7 @@ async fn editor(
             .iter()
             .map(|q| QuizItem {
                 id: q.id,
-                title: pick(v, &q.title_fr, &q.title_en),
+                title: v.words.pick(&q.title_fr, &q.title_en).to_owned(),
                 pass_mark: q.pass_mark,
             })
             .collect(),
@@ -1174,7 +1165,10 @@ async fn quiz_page(
         c: Chrome::of(v, &format!("/quizzes/{id}/edit")),
         id,
         course: draft.course.id,
-        course_title: pick(v, &draft.course.title_fr, &draft.course.title_en),
+        course_title: v
+            .words
+            .pick(&draft.course.title_fr, &draft.course.title_en)
+            .to_owned(),
         published: draft.course.published,
         attempted: draft.attempted,
         settings: AddForm {
@@ -1188,7 +1182,12 @@ async fn quiz_page(
         },
         lessons: lessons
             .iter()
-            .map(|l| (l.position, pick(v, &l.title_fr, &l.title_en)))
+            .map(|l| {
+                (
+                    l.position,
+                    v.words.pick(&l.title_fr, &l.title_en).to_owned(),
+                )
+            })
             .collect(),
         settings_refusal: FieldRefusal::default(),
         questions: draft
@@ -1198,12 +1197,15 @@ async fn quiz_page(
                 id: q.id,
                 position: q.position,
                 kind: v.words.t(&format!("question-kind-{}", q.kind)),
-                prompt: pick(v, &q.prompt_fr, &q.prompt_en),
-                explanation: pick(v, &q.explanation_fr, &q.explanation_en),
+                prompt: v.words.pick(&q.prompt_fr, &q.prompt_en).to_owned(),
+                explanation: v
+                    .words
+                    .pick(&q.explanation_fr, &q.explanation_en)
+                    .to_owned(),
                 choices: choices
                     .iter()
                     .map(|c| ChoiceShown {
-                        label: pick(v, &c.label_fr, &c.label_en),
+                        label: v.words.pick(&c.label_fr, &c.label_en).to_owned(),
                         correct: c.correct,
                     })
                     .collect(),

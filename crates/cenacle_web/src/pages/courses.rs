@@ -5,7 +5,6 @@
 
 use super::{acting, signed_in, CsrfOnly};
 use crate::{
-    i18n::Words,
     render::{page, see_other, Chrome, PageError},
     session::Visitor,
 };
@@ -23,16 +22,8 @@ use cenacle_core::{
     quizzes::{self, AttemptState},
     CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{Language, Permission};
+use cenacle_domain::Permission;
 use chrono::Utc;
-
-/// The French or the English of a pair, as the visitor reads.
-fn pick(words: Words, fr: &str, en: &str) -> String {
-    match words.0 {
-        Language::Fr => fr.to_owned(),
-        Language::En => en.to_owned(),
-    }
-}
 
 /// A refusal the learner can act on (a 4xx: prerequisites, cool-down, attempts used up…)
 /// in their words, to show beside the form; anything else as the error page.
@@ -117,8 +108,8 @@ pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
                 .iter()
                 .map(|c| CourseLine {
                     id: c.id,
-                    title: pick(v.words, &c.title_fr, &c.title_en),
-                    summary: pick(v.words, &c.summary_fr, &c.summary_en),
+                    title: v.words.pick(&c.title_fr, &c.title_en).to_owned(),
+                    summary: v.words.pick(&c.summary_fr, &c.summary_en).to_owned(),
                     cover: cover_of(&covers, c.id),
                     draft: !c.published,
                 })
@@ -200,8 +191,14 @@ async fn course_page(
         &CoursePage {
             c: Chrome::of(v, &format!("/courses/{id}")),
             id,
-            title: pick(v.words, &course.row.title_fr, &course.row.title_en),
-            summary: pick(v.words, &course.row.summary_fr, &course.row.summary_en),
+            title: v
+                .words
+                .pick(&course.row.title_fr, &course.row.title_en)
+                .to_owned(),
+            summary: v
+                .words
+                .pick(&course.row.summary_fr, &course.row.summary_en)
+                .to_owned(),
             cover: cover_of(&covers, id),
             draft: !course.row.published,
             group: course.discussion_group.clone(),
@@ -214,7 +211,7 @@ async fn course_page(
                 .map(|l| LessonLine {
                     id: l.id,
                     position: l.position,
-                    title: pick(v.words, &l.title_fr, &l.title_en),
+                    title: v.words.pick(&l.title_fr, &l.title_en).to_owned(),
                     minutes: l.minutes,
                     done: done(l.id),
                 })
@@ -224,7 +221,7 @@ async fn course_page(
                 .iter()
                 .map(|q| QuizLine {
                     id: q.id,
-                    title: pick(v.words, &q.title_fr, &q.title_en),
+                    title: v.words.pick(&q.title_fr, &q.title_en).to_owned(),
                     pass_mark: q.pass_mark,
                     passed: progress
                         .as_ref()
@@ -305,9 +302,9 @@ pub async fn lesson(State(state): State<AppState>, v: Visitor, Path(id): Path<i6
             c: Chrome::of(&v, &format!("/lessons/{id}")),
             id,
             course: lesson.course_id,
-            title: pick(v.words, &lesson.title_fr, &lesson.title_en),
+            title: v.words.pick(&lesson.title_fr, &lesson.title_en).to_owned(),
             minutes: lesson.minutes,
-            body_html: markdown_to_html(&pick(v.words, &lesson.body_fr, &lesson.body_en)),
+            body_html: markdown_to_html(&v.words.pick(&lesson.body_fr, &lesson.body_en).to_owned()),
             signed_in: caller.is_some(),
         },
     )
@@ -432,19 +429,23 @@ async fn attempt_page(
             QuestionLine {
                 id: q.id,
                 kind: q.kind.clone(),
-                prompt: pick(v.words, &q.prompt_fr, &q.prompt_en),
+                prompt: v.words.pick(&q.prompt_fr, &q.prompt_en).to_owned(),
                 choices: q
                     .choices
                     .iter()
                     .map(|c| ChoiceLine {
                         id: c.id,
-                        label: pick(v.words, &c.label_fr, &c.label_en),
+                        label: v.words.pick(&c.label_fr, &c.label_en).to_owned(),
                         right: outcome.is_some_and(|o| o.correct_choices.contains(&c.id)),
                     })
                     .collect(),
                 correct: outcome.is_some_and(|o| o.correct),
                 explanation: outcome
-                    .map(|o| pick(v.words, &o.explanation_fr, &o.explanation_en))
+                    .map(|o| {
+                        v.words
+                            .pick(&o.explanation_fr, &o.explanation_en)
+                            .to_owned()
+                    })
                     .unwrap_or_default(),
                 numeric_answer: outcome.and_then(|o| o.numeric_answer),
             }
@@ -457,7 +458,7 @@ async fn attempt_page(
             c: Chrome::of(v, &format!("/attempts/{id}")),
             id,
             course: quiz.course_id,
-            title: pick(v.words, &quiz.title_fr, &quiz.title_en),
+            title: v.words.pick(&quiz.title_fr, &quiz.title_en).to_owned(),
             questions,
             result: done.map(|d| {
                 (
@@ -570,7 +571,10 @@ pub async fn statistics(
         &StatisticsPage {
             c: Chrome::of(&v, &here),
             id,
-            title: pick(v.words, &course.row.title_fr, &course.row.title_en),
+            title: v
+                .words
+                .pick(&course.row.title_fr, &course.row.title_en)
+                .to_owned(),
             enrolled: stats.counts.enrolled,
             finished_lessons: stats.counts.finished_lessons,
             certified: stats.counts.certified,
@@ -579,7 +583,7 @@ pub async fn statistics(
                 .hardest
                 .iter()
                 .map(|q| HardQuestion {
-                    prompt: pick(v.words, &q.prompt_fr, &q.prompt_en),
+                    prompt: v.words.pick(&q.prompt_fr, &q.prompt_en).to_owned(),
                     answers: q.answers,
                     wrong: q.wrong,
                 })

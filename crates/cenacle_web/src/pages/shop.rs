@@ -3,7 +3,6 @@
 
 use super::{acting, signed_in};
 use crate::{
-    i18n::Words,
     render::{after_action, fixable_refusal, page, see_other, Chrome, PageError},
     session::Visitor,
 };
@@ -21,7 +20,7 @@ use cenacle_core::{
     shop::{self, RewardTermsInput},
     Caller, CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{Language, Permission, ValidationError};
+use cenacle_domain::{Permission, ValidationError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -102,14 +101,6 @@ pub(super) fn manages(v: &Visitor) -> bool {
     v.may(Permission::ManageRewards)
 }
 
-pub(super) fn in_language(t: Words, en: String, fr: String) -> String {
-    if t.0 == Language::Fr {
-        fr
-    } else {
-        en
-    }
-}
-
 async fn shop_page(
     state: &AppState,
     v: &Visitor,
@@ -151,8 +142,8 @@ async fn shop_page(
                     };
                     RewardCard {
                         id: r.id,
-                        name: in_language(t, r.name_en, r.name_fr),
-                        description: in_language(t, r.description_en, r.description_fr),
+                        name: t.pick(r.name_fr, r.name_en),
+                        description: t.pick(r.description_fr, r.description_en),
                         price: t.count("bounty-points", r.price),
                         stock: match left {
                             Some(0) => t.t("shop-out-of-stock"),
@@ -410,7 +401,7 @@ pub async fn my_orders(State(state): State<AppState>, v: Visitor) -> Response {
     let t = v.words;
     let names: HashMap<i64, String> = rewards
         .into_iter()
-        .map(|r| (r.id, in_language(t, r.name_en, r.name_fr)))
+        .map(|r| (r.id, t.pick(r.name_fr, r.name_en)))
         .collect();
     page(
         &v,
