@@ -889,13 +889,7 @@ async fn a_learner_takes_a_course_in_the_browser() {
     b.click_and_wait_reload("#quizzes form button").await;
     b.find("#quiz-form").await;
     let source = b.source().await;
-    for secret in [
-        "EXPLICATION",
-        "correct",
-        "numeric_answer",
-        "tolerance",
-        "✓",
-    ] {
+    for secret in ["EXPLICATION", "correct", "numeric_answer", "tolerance", "✓"] {
         assert!(!source.contains(secret), "the form shows {secret}");
     }
     // The same form in English (the visitor's explicit choice of language, for one request):
@@ -911,7 +905,10 @@ async fn a_learner_takes_a_course_in_the_browser() {
         .await;
     let english = english.as_str().unwrap();
     assert!(english.contains("How many minutes?"), "{english}");
-    assert!(!english.contains("EXPLANATION"), "the English form shows an explanation");
+    assert!(
+        !english.contains("EXPLANATION"),
+        "the English form shows an explanation"
+    );
     b.key_page("quiz-form-fr").await;
     b.click("input[data-label='Rien']").await;
     b.click("input[data-label='A']").await;

@@ -7,6 +7,7 @@ use cenacle_domain::{
     champions::{ChampionRefusal, CHAMPION_BADGE},
     Permission, ValidationError,
 };
+use chrono::Utc;
 
 /// Refuses changes by hand to the champion badge: it follows the champions programme
 /// (activation awards it, exit revokes it), so a manager's award, revocation, restoration or
@@ -79,6 +80,7 @@ pub async fn revoke_badge(
         person,
         store::Revoker::Manager(session.account.person_id),
         reason.trim(),
+        Utc::now(),
     )
     .await?
     {

@@ -307,6 +307,7 @@ async fn take_back_badge(
             row.person_id,
             badges::Revoker::CertificateExpiry,
             CERTIFICATE_EXPIRED,
+            now,
         )
         .await?;
     }

@@ -456,6 +456,7 @@ async fn end_term(
             person_id,
             badge_store::Revoker::Manager(by),
             recorded,
+            Utc::now(),
         )
         .await?;
     }

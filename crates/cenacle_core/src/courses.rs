@@ -800,17 +800,19 @@ pub struct Statistics {
     pub hardest: Vec<store::QuestionStats>,
 }
 
+/// The statistics of course `id`, certificates counted valid at `now`.
 pub async fn statistics(
     conn: &mut Conn,
     session: &Session,
     id: i64,
+    now: DateTime<Utc>,
 ) -> Result<Statistics, CoreError> {
     require(session, Permission::ManageTraining)?;
     store::course(conn, id)
         .await?
         .ok_or(CoreError::NotFound("course"))?;
     Ok(Statistics {
-        counts: store::course_counts(conn, id).await?,
+        counts: store::course_counts(conn, id, now).await?,
         hardest: store::hardest_questions(conn, id, 10).await?,
     })
 }

@@ -670,3 +670,56 @@ async fn the_sweep_crosses_pages_and_one_failure_holds_back_no_other() {
     assert!(held(&w, people[1]).await.is_empty());
     assert!(expired(&w, after_expiry).await.is_empty());
 }
+
+/// Expiry is decided on the application's clock, and so is everything said about it: the
+/// sweep dates the badge's revocation at its own `now`, and a trainer's statistics count the
+/// certificates valid at the caller's `now` (the database's clock is a month behind here).
+#[tokio::test]
+async fn expiry_is_dated_and_counted_on_the_application_clock() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let (course, quizzes, slug) = create(&w, &trainer, course_input("clock", 1, 30)).await;
+    let t0 = Utc::now();
+    enrol(&w, &marie, course, t0).await;
+    assert!(take(&w, &marie, quizzes[0], true, t0)
+        .await
+        .certificate
+        .is_some());
+    let valid_at = |now| {
+        let (w, trainer) = (&w, &trainer);
+        async move {
+            let mut conn = w.ctx.conn().await.unwrap();
+            let stats = courses::statistics(&mut conn, trainer, course, now);
+            stats.await.unwrap().counts.valid_certificates
+        }
+    };
+    assert_eq!(valid_at(t0).await, 1);
+    let after_expiry = t0 + Duration::days(30) + Duration::seconds(1);
+    assert_eq!(
+        valid_at(after_expiry).await,
+        0,
+        "expired on the caller's clock"
+    );
+    sweep(&w, after_expiry).await;
+    let mut conn = w.ctx.conn().await.unwrap();
+    let revoked: Vec<DateTime<Utc>> = diesel::sql_query(
+        "SELECT a.revoked_at FROM badge_award a JOIN badge b ON b.id = a.badge_id \
+         WHERE a.person_id = $1 AND b.slug = $2",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(marie.person_id)
+    .bind::<diesel::sql_types::Text, _>(&slug)
+    .load::<RevokedAt>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.revoked_at)
+    .collect();
+    assert_eq!(revoked, vec![stored(after_expiry)]);
+}
+
+#[derive(diesel::QueryableByName)]
+struct RevokedAt {
+    #[diesel(sql_type = diesel::sql_types::Timestamptz)]
+    revoked_at: DateTime<Utc>,
+}

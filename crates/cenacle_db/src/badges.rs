@@ -106,13 +106,15 @@ pub enum Revoked {
     OnExpiry,
 }
 
-/// Revokes a held badge (and takes it off as a title); false when not held.
+/// Revokes a held badge at `at`, the caller's clock (and takes it off as a title); false when
+/// not held.
 pub async fn revoke(
     conn: &mut AsyncPgConnection,
     badge_id: i64,
     person_id: i64,
     by: Revoker,
     reason: &str,
+    at: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let n = diesel::update(
         badge_award::table
@@ -121,7 +123,7 @@ pub async fn revoke(
             .filter(badge_award::revoked_at.is_null()),
     )
     .set((
-        badge_award::revoked_at.eq(diesel::dsl::now),
+        badge_award::revoked_at.eq(at),
         badge_award::revoked_by.eq(match by {
             Revoker::Manager(manager) => Some(manager),
             Revoker::CertificateExpiry => None,

@@ -987,22 +987,25 @@ pub struct CourseCounts {
     pub finished_lessons: i64,
 }
 
+/// A course's counts, certificates valid at `now` (the clock expiry is decided on).
 pub async fn course_counts(
     conn: &mut AsyncPgConnection,
     course_id: i64,
+    now: DateTime<Utc>,
 ) -> Result<CourseCounts, DbError> {
     Ok(diesel::sql_query(
         "SELECT \
            (SELECT count(*) FROM course_enrolment WHERE course_id = $1) AS enrolled, \
            (SELECT count(*) FROM certificate WHERE course_id = $1) AS certified, \
            (SELECT count(*) FROM certificate WHERE course_id = $1 \
-              AND (expires_at IS NULL OR expires_at > now())) AS valid_certificates, \
+              AND (expires_at IS NULL OR expires_at > $2)) AS valid_certificates, \
            (SELECT count(*) FROM course_enrolment e WHERE e.course_id = $1 \
               AND (SELECT count(*) FROM lesson_done d JOIN lesson l ON l.id = d.lesson_id \
                    WHERE l.course_id = $1 AND d.person_id = e.person_id) \
                   = (SELECT count(*) FROM lesson WHERE course_id = $1)) AS finished_lessons",
     )
     .bind::<BigInt, _>(course_id)
+    .bind::<Timestamptz, _>(now)
     .get_result(conn)
     .await?)
 }

@@ -740,7 +740,7 @@ pub async fn statistics(
     Path(id): Path<i64>,
 ) -> ApiResult<Json<StatisticsView>> {
     let mut conn = state.ctx.conn().await?;
-    let stats = courses::statistics(&mut conn, &session, id).await?;
+    let stats = courses::statistics(&mut conn, &session, id, Utc::now()).await?;
     Ok(Json(StatisticsView {
         enrolled: stats.counts.enrolled,
         finished_lessons: stats.counts.finished_lessons,

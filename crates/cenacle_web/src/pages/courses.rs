@@ -556,7 +556,7 @@ pub async fn statistics(
     let caller = v.caller();
     let read = async {
         let mut conn = state.ctx.conn().await?;
-        let stats = courses::statistics(&mut conn, session, id).await?;
+        let stats = courses::statistics(&mut conn, session, id, Utc::now()).await?;
         let course = courses::course(&mut conn, caller.as_ref(), id).await?;
         Ok::<_, CoreError>((stats, course))
     }
