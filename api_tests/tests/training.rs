@@ -888,12 +888,8 @@ async fn a_learner_takes_a_course_in_the_browser() {
     // The quiz form: questions and choices, never the answers.
     b.click_and_wait_reload("#quizzes form button").await;
     b.find("#quiz-form").await;
-    let source = b.source().await;
-    for secret in ["EXPLICATION", "correct", "numeric_answer", "tolerance", "✓"] {
-        assert!(!source.contains(secret), "the form shows {secret}");
-    }
-    // The same form in English (the visitor's explicit choice of language, for one request):
-    // its questions in English, and still no explanation.
+    // The same form in English too (the visitor's explicit choice of language, for one
+    // request): neither shows an answer or an explanation, in either language.
     let english = b
         .js_async(
             "document.cookie = 'cenacle_lang=en; path=/';
@@ -903,12 +899,25 @@ async fn a_learner_takes_a_course_in_the_browser() {
              });",
         )
         .await;
-    let english = english.as_str().unwrap();
+    let english = english.as_str().unwrap().to_owned();
     assert!(english.contains("How many minutes?"), "{english}");
-    assert!(
-        !english.contains("EXPLANATION"),
-        "the English form shows an explanation"
-    );
+    let french = b.source().await;
+    assert!(french.contains("Combien de minutes"), "{french}");
+    for (language, source) in [("French", &french), ("English", &english)] {
+        for secret in [
+            "EXPLICATION",
+            "EXPLANATION",
+            "correct",
+            "numeric_answer",
+            "tolerance",
+            "✓",
+        ] {
+            assert!(
+                !source.contains(secret),
+                "the {language} form shows {secret}"
+            );
+        }
+    }
     b.key_page("quiz-form-fr").await;
     b.click("input[data-label='Rien']").await;
     b.click("input[data-label='A']").await;

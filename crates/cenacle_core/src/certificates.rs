@@ -198,6 +198,8 @@ pub struct Swept {
     pub taken_back: usize,
     /// Certificates that could not be taken back (each logged): left for the next pass.
     pub failed: Vec<i64>,
+    /// Listing the next page failed (logged): the pass ended there, what it did still stands.
+    pub listing_failed: bool,
 }
 
 /// One pass of the expiry sweep over every expired certificate still granting something, by
@@ -205,22 +207,31 @@ pub struct Swept {
 /// page)` lists the next page ([`expired_certificates`], outside any transaction) and
 /// `expire(id)` takes one certificate back in its own transaction ([`expire_certificate`]).
 /// One that fails is logged and left for the next pass: it holds back no other, and the
-/// cursor moves past it so that it cannot loop. An error listing ends the pass.
+/// cursor moves past it so that it cannot loop. An error listing ends the pass (the next one
+/// starts over); what the pass did before is reported all the same. `page` is at least 1.
 pub async fn sweep_expired_certificates<L, LF, X, XF>(
     page: i64,
     mut list: L,
     mut expire: X,
-) -> Result<Swept, CoreError>
+) -> Swept
 where
     L: FnMut(i64, i64) -> LF,
     LF: Future<Output = Result<Vec<i64>, CoreError>>,
     X: FnMut(i64) -> XF,
     XF: Future<Output = Result<bool, CoreError>>,
 {
+    assert!(page > 0, "a sweep page holds at least one certificate");
     let mut swept = Swept::default();
     let mut after = 0;
     loop {
-        let ids = list(after, page).await?;
+        let ids = match list(after, page).await {
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::error!(error = %err, after, "listing expired certificates failed");
+                swept.listing_failed = true;
+                return swept;
+            }
+        };
         for &id in &ids {
             match expire(id).await {
                 Ok(true) => swept.taken_back += 1,
@@ -239,7 +250,7 @@ where
         // A short page is the last one: no need to ask for an empty one.
         match ids.last() {
             Some(&last) if ids.len() as i64 >= page => after = last,
-            _ => return Ok(swept),
+            _ => return swept,
         }
     }
 }

@@ -447,7 +447,9 @@ async fn end_term(
     ) {
         return Err(ChampionRefusal::NotActive.into());
     }
-    store::end(conn, person_id, reason).await?;
+    // One time for the exit and the badge it takes back.
+    let now = Utc::now();
+    store::end(conn, person_id, reason, now).await?;
     let recorded = reason.unwrap_or(exit.action());
     if let Some(badge) = badge_store::badge_by_slug(conn, CHAMPION_BADGE).await? {
         badge_store::revoke(
@@ -456,7 +458,7 @@ async fn end_term(
             person_id,
             badge_store::Revoker::Manager(by),
             recorded,
-            Utc::now(),
+            now,
         )
         .await?;
     }

@@ -574,8 +574,9 @@ pub async fn courses(
     Ok(store::courses(conn, viewer, is_trainer(caller)).await?)
 }
 
-/// How many published courses a course's editor offers as prerequisites (the newest; those
-/// it requires already are always offered too).
+/// How many published courses a course's editor offers as prerequisites (the last created;
+/// those it requires already are always offered too). An older course is added as a
+/// prerequisite through the API, which takes any course id.
 pub const REQUIRABLE_COURSES: i64 = 200;
 
 /// The courses `course` may require, titles only, for its editor (trainers only): the newest

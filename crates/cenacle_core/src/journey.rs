@@ -92,10 +92,10 @@ pub struct StepProgress {
     pub points: i64,
 }
 
-/// The member's journey, step by step, measured at `now` (the caller's clock). Steps are paid by the actions that
-/// finish them ([`pay_finished_steps`]); paying here too settles steps finished before the
-/// step existed or by a path that does not pay (once per step and member, ever: the ledger's
-/// source key).
+/// The member's journey, step by step, measured at `now` (the caller's clock). Steps are paid
+/// by the actions that finish them ([`pay_finished_steps`]); paying here too settles steps
+/// finished before the step existed or by a path that does not pay (once per step and member,
+/// ever: the ledger's source key).
 pub async fn my_progress(
     conn: &mut Conn,
     session: &Session,

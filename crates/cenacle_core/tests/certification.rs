@@ -190,8 +190,8 @@ async fn sweep_pass(
             .await
         },
     )
-    .await
-    .unwrap();
+    .await;
+    assert!(!swept.listing_failed);
     (swept, listed)
 }
 
@@ -649,15 +649,17 @@ async fn the_sweep_crosses_pages_and_one_failure_holds_back_no_other() {
     let after_expiry = t0 + Duration::days(30) + Duration::seconds(1);
     let certificates = expired(&w, after_expiry).await;
     assert_eq!(certificates.len(), 5);
-    // Pages of two: [1 2] [3 4] [5], the second certificate failing.
+    // Pages of two: [1 2] [3 4] [5], the second certificate (bob's: certified second)
+    // failing.
     let stuck = certificates[1];
     let (swept, listed) = sweep_pass(&w, after_expiry, 2, &[stuck]).await;
     assert_eq!(swept.taken_back, 4);
     assert_eq!(swept.failed, vec![stuck]);
     assert_eq!(listed, 3, "a short page ends the pass");
+    let stuck_person = people[1];
     for (i, person) in people.iter().enumerate() {
         let holds = held(&w, *person).await;
-        if i == 1 {
+        if *person == stuck_person {
             assert_eq!(holds, [slug.as_str()], "the failed one is left as it was");
         } else {
             assert!(holds.is_empty(), "member {i} still holds {holds:?}");
@@ -667,13 +669,13 @@ async fn the_sweep_crosses_pages_and_one_failure_holds_back_no_other() {
     assert_eq!(expired(&w, after_expiry).await, vec![stuck]);
     let (swept, listed) = sweep_pass(&w, after_expiry, 1, &[]).await;
     assert_eq!((swept.taken_back, swept.failed.len(), listed), (1, 0, 2));
-    assert!(held(&w, people[1]).await.is_empty());
+    assert!(held(&w, stuck_person).await.is_empty());
     assert!(expired(&w, after_expiry).await.is_empty());
 }
 
 /// Expiry is decided on the application's clock, and so is everything said about it: the
 /// sweep dates the badge's revocation at its own `now`, and a trainer's statistics count the
-/// certificates valid at the caller's `now` (the database's clock is a month behind here).
+/// certificates valid at the caller's `now` (here a month ahead of the database's clock).
 #[tokio::test]
 async fn expiry_is_dated_and_counted_on_the_application_clock() {
     let w = World::new().await;
@@ -722,4 +724,47 @@ async fn expiry_is_dated_and_counted_on_the_application_clock() {
 struct RevokedAt {
     #[diesel(sql_type = diesel::sql_types::Timestamptz)]
     revoked_at: DateTime<Utc>,
+}
+
+/// The getting-started step is paid at the clock of the quiz that finished the course: the
+/// certificate it issued is in force at that moment, whatever the database's clock says (here
+/// the quiz's clock is forty days behind it, so the certificate, valid thirty days, has
+/// expired on the database's clock).
+#[tokio::test]
+async fn the_getting_started_step_is_paid_at_the_clock_that_issued_the_certificate() {
+    let w = World::new().await;
+    let trainer = w.member("tina", Role::Staff).await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let (course, quizzes, _) = create(&w, &trainer, course_input("starter", 1, 30)).await;
+    let mut conn = w.ctx.conn().await.unwrap();
+    // This course stands for the built-in one.
+    diesel::sql_query(format!(
+        "UPDATE course SET builtin = 'getting_started' WHERE id = {course}"
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let then = Utc::now() - Duration::days(40);
+    enrol(&w, &marie, course, then).await;
+    assert!(take(&w, &marie, quizzes[0], true, then)
+        .await
+        .certificate
+        .is_some());
+    let paid: Vec<Paid> = diesel::sql_query(
+        "SELECT l.delta FROM points_ledger l JOIN onboarding_step s \
+           ON l.source_key = 'onboarding:' || s.id || ':' || $1 \
+         WHERE s.kind = 'finish_getting_started'",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(marie.person_id)
+    .load(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(paid.len(), 1, "the step is paid once, with the certificate");
+    assert!(paid[0].delta > 0);
+}
+
+#[derive(diesel::QueryableByName)]
+struct Paid {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    delta: i64,
 }

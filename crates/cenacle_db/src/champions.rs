@@ -255,25 +255,29 @@ pub async fn set_renewal_due(
     Ok(())
 }
 
-/// The term ends: status `exited` with its reason, the open term closed, the groups they
-/// championed let go (their tools go with them).
+/// The term ends at `at` (the caller's clock, the one that dates the badge's revocation):
+/// status `exited` with its reason, the open term closed, the groups they championed let go
+/// (their tools go with them).
 pub async fn end(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     reason: Option<&str>,
+    at: DateTime<Utc>,
 ) -> Result<(), DbError> {
     diesel::sql_query(
-        "UPDATE champion SET status = 'exited', exit_reason = $2, exited_at = now() \
+        "UPDATE champion SET status = 'exited', exit_reason = $2, exited_at = $3 \
          WHERE person_id = $1",
     )
     .bind::<BigInt, _>(person_id)
     .bind::<diesel::sql_types::Nullable<Text>, _>(reason)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
     .execute(conn)
     .await?;
     diesel::sql_query(
-        "UPDATE champion_term SET ended_at = now() WHERE person_id = $1 AND ended_at IS NULL",
+        "UPDATE champion_term SET ended_at = $2 WHERE person_id = $1 AND ended_at IS NULL",
     )
     .bind::<BigInt, _>(person_id)
+    .bind::<diesel::sql_types::Timestamptz, _>(at)
     .execute(conn)
     .await?;
     set_groups(conn, person_id, &[]).await

@@ -271,9 +271,9 @@ pub async fn delete_step(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, 
 }
 
 /// What a step of `kind` counts for the member `$1` at the caller's clock `$2`, as one scalar
-/// subquery. A post or comment
-/// counts while it is up (not deleted, removed, or held for or refused at approval); a like
-/// counts where the rewards count it (not on one's own content, not with a weight of 0).
+/// subquery. A post or comment counts while it is up (not deleted, removed, or held for or
+/// refused at approval); a like counts where the rewards count it (not on one's own content,
+/// not with a weight of 0).
 fn step_count_sql(kind: StepKind) -> &'static str {
     match kind {
         StepKind::CompleteProfile => {

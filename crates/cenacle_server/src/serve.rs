@@ -358,13 +358,12 @@ async fn sweep_certificates(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
         },
     )
     .await;
-    match swept {
-        Ok(swept) if swept.taken_back > 0 || !swept.failed.is_empty() => tracing::info!(
+    if swept.taken_back > 0 || !swept.failed.is_empty() || swept.listing_failed {
+        tracing::info!(
             taken_back = swept.taken_back,
             failed = swept.failed.len(),
+            listing_failed = swept.listing_failed,
             "certificate sweep"
-        ),
-        Ok(_) => {}
-        Err(err) => tracing::error!(error = %err, "listing expired certificates failed"),
+        );
     }
 }

@@ -13,7 +13,6 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_core::certificates;
-use cenacle_domain::Language;
 
 #[derive(Template)]
 #[template(path = "certificate.html")]
@@ -36,10 +35,10 @@ pub async fn show(State(state): State<AppState>, v: Visitor, Path(code): Path<St
         Ok(cert) => cert,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
-    let course = match v.words.0 {
-        Language::Fr => cert.course_title_fr.clone(),
-        Language::En => cert.course_title_en.clone(),
-    };
+    let course = v
+        .words
+        .pick(&cert.course_title_fr, &cert.course_title_en)
+        .clone();
     page(
         &v,
         StatusCode::OK,

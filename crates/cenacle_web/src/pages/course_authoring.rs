@@ -327,7 +327,7 @@ async fn requirable_courses(
     Ok(courses::requirable_courses(conn, session, row)
         .await?
         .into_iter()
-        .map(|c| (c.id, v.words.pick(&c.title_fr, &c.title_en).to_owned()))
+        .map(|c| (c.id, v.words.pick(c.title_fr, c.title_en)))
         .collect())
 }
 

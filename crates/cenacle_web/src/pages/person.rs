@@ -13,7 +13,6 @@ use axum::{
 };
 use cenacle_api::AppState;
 use cenacle_core::{identity, people, points, CoreError};
-use cenacle_domain::Language;
 
 #[derive(Template)]
 #[template(path = "person.html")]
@@ -59,7 +58,6 @@ pub async fn show(
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
     let t = v.words;
-    let fr = t.0 == Language::Fr;
     let person = profile.person;
     let report_person = may_report.then_some(person.id);
     let host = person
@@ -67,11 +65,7 @@ pub async fn show(
         .clone()
         .unwrap_or_else(|| identity::local_host(&state.ctx.settings));
     let badge = |b: cenacle_core::model::Badge| {
-        if fr {
-            (b.name_fr, b.description_fr)
-        } else {
-            (b.name_en, b.description_en)
-        }
+        t.pick((b.name_fr, b.description_fr), (b.name_en, b.description_en))
     };
     page(
         &v,
@@ -88,7 +82,7 @@ pub async fn show(
             reputation: t.number(profile.reputation),
             rank: profile
                 .rank
-                .map(|r| if fr { r.name_fr } else { r.name_en })
+                .map(|r| t.pick(r.name_fr, r.name_en))
                 .unwrap_or_default(),
             accepted: t.number(profile.contributions.accepted_answers),
             likes: t.number(profile.contributions.likes_received),

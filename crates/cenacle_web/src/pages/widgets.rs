@@ -308,7 +308,6 @@ pub async fn card(
         return refused;
     }
     let t = words(&headers, &q);
-    let fr = t.0 == Language::Fr;
     let found = async {
         let mut conn = state.ctx.conn().await?;
         let person = people::person_by_handle(&mut conn, &state.ctx, &name).await?;
@@ -336,7 +335,7 @@ pub async fn card(
             profile: format!("{base}/people/{}", person.username),
             rank: profile
                 .rank
-                .map(|r| if fr { r.name_fr } else { r.name_en })
+                .map(|r| t.pick(r.name_fr, r.name_en))
                 .unwrap_or_default(),
             reputation: t.number(profile.reputation),
             badges: profile
@@ -344,7 +343,7 @@ pub async fn card(
                 .into_iter()
                 .rev()
                 .take(CARD_BADGES)
-                .map(|b| if fr { b.name_fr } else { b.name_en })
+                .map(|b| t.pick(b.name_fr, b.name_en))
                 .collect(),
             t,
             base,
