@@ -9,6 +9,9 @@
 //!     starts; `BENCH_CONCURRENCY` requests in flight. Afterwards alpha's database must hold
 //!     exactly what was accepted (votes, reputation events) and the follower must have
 //!     received every relay, or the benchmark panics: it cannot measure an ignored path.
+//!     Meanwhile one reader asks alpha's API for the group every 50 ms, one request at a time,
+//!     and its latencies are reported (p50 / p99 / max): what a member waits for while peers
+//!     deliver.
 //!     Knobs: `BENCH_PEOPLE` (1000), `BENCH_POSTS` (50), `BENCH_WARM_ROUNDS` (likes per
 //!     person in the warm phase, 2), `BENCH_CONCURRENCY` (32), `BENCH_POOL_SIZE` (alpha's
 //!     `database.pool_size`; its default when unset).
@@ -27,7 +30,7 @@ use serde_json::json;
 use std::{
     collections::{BTreeMap, HashSet},
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -39,6 +42,8 @@ fn fanout() -> usize {
 }
 /// The group of the inbox benchmark (the fan-out uses another one, `bench`).
 const LIKES_GROUP: &str = "likes";
+/// How often the reader asks alpha's API during an inbox phase.
+const READ_EVERY: Duration = Duration::from_millis(50);
 /// PostgreSQL 15 flushes an idle backend's statistics at most 10 s after its last transaction
 /// (`PGSTAT_IDLE_INTERVAL`): wait that long before reading `pg_stat_database`.
 const STATS_FLUSH: Duration = Duration::from_secs(11);
@@ -263,12 +268,54 @@ struct Phase {
     answered_secs: f64,
     /// From the first request until the follower had received the relay of every accepted Like.
     relayed_secs: f64,
+    /// The API reads made while the Likes were being sent.
+    reads: Reads,
     pg: PgCounters,
     /// The tables touched, per table.
     tables: TableStats,
     /// CPU used from the first request until the last relay arrived.
     cpu: CpuTimes,
     db: DbCheck,
+}
+
+/// A reader's requests to the API during a phase: latencies in ms of those answered 200, and
+/// how many got another answer (or none).
+#[derive(Default)]
+struct Reads {
+    latencies_ms: Vec<f64>,
+    failed: usize,
+}
+
+impl Reads {
+    fn record(&mut self, status: u16, took: Duration) {
+        if status == 200 {
+            self.latencies_ms.push(took.as_secs_f64() * 1000.0);
+        } else {
+            self.failed += 1;
+        }
+    }
+
+    /// The latency at quantile `q` (0..=1), nearest rank.
+    fn quantile(&self, q: f64) -> f64 {
+        let mut sorted = self.latencies_ms.clone();
+        sorted.sort_by(f64::total_cmp);
+        if sorted.is_empty() {
+            return f64::NAN;
+        }
+        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+        sorted[rank - 1]
+    }
+
+    fn text(&self) -> String {
+        format!(
+            "{} reads, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} not answered 200",
+            self.latencies_ms.len(),
+            self.quantile(0.5),
+            self.quantile(0.99),
+            self.quantile(1.0),
+            self.failed
+        )
+    }
 }
 
 impl Phase {
@@ -321,6 +368,11 @@ impl Phase {
             self.answered_per_sec(),
             self.relayed_secs,
             self.relayed_per_sec()
+        );
+        println!(
+            "  API during the burst (GET /api/v1/groups/{LIKES_GROUP}, one every {} ms at most): {}",
+            READ_EVERY.as_millis(),
+            self.reads.text()
         );
         println!(
             "  PostgreSQL per accepted Like: {:.1} commits, {:.2} rollbacks, {:.0} rows returned, {:.0} rows fetched, {:.1} inserted, {:.1} updated, {:.1} deleted",
@@ -422,6 +474,11 @@ impl InboxResult {
             self.warm.answered_per_sec(),
             self.warm.relayed_per_sec()
         );
+        println!(
+            "API during the bursts: cold {}; warm {}",
+            self.cold.reads.text(),
+            self.warm.reads.text()
+        );
     }
 }
 
@@ -521,6 +578,7 @@ async fn inbox_benchmark(
         .expect("the embedded database's socket is in the data dir")
         .to_owned();
     let env = PhaseEnv {
+        alpha,
         sender: &people_server,
         follower: &follower,
         concurrency: s.concurrency,
@@ -600,6 +658,8 @@ struct Outcome {
 
 /// What every phase runs against.
 struct PhaseEnv<'a> {
+    /// The instance under load: the reader's API requests go to it.
+    alpha: &'a Instance,
     sender: &'a Arc<FakeServer>,
     follower: &'a FakeServer,
     concurrency: usize,
@@ -614,6 +674,7 @@ async fn run_phase(
     accepted_so_far: &mut i64,
 ) -> Phase {
     let PhaseEnv {
+        alpha,
         sender,
         follower,
         concurrency,
@@ -655,11 +716,34 @@ async fn run_phase(
             outcomes
         }));
     }
-    let mut outcomes = Vec::with_capacity(requests.len());
-    for worker in workers {
-        outcomes.extend(worker.await.expect("sender"));
-    }
-    let answered_secs = started.elapsed().as_secs_f64();
+    // While the senders run, a member reads the group through the API, one request at a
+    // time: how long they wait is what a burst costs the instance's own users.
+    let senders_done = AtomicBool::new(false);
+    let collect = async {
+        let mut outcomes = Vec::with_capacity(requests.len());
+        for worker in workers {
+            outcomes.extend(worker.await.expect("sender"));
+        }
+        senders_done.store(true, Ordering::Relaxed);
+        (outcomes, started.elapsed().as_secs_f64())
+    };
+    let read = async {
+        let mut reads = Reads::default();
+        // Paced like a member browsing: a reader asking back to back would itself be a load
+        // (hundreds of requests a second) and cut the inbox's throughput being measured.
+        let mut pace = tokio::time::interval(READ_EVERY);
+        pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        while !senders_done.load(Ordering::Relaxed) {
+            pace.tick().await;
+            let asked = Instant::now();
+            let (status, _) = alpha
+                .get(&format!("/api/v1/groups/{LIKES_GROUP}"), None)
+                .await;
+            reads.record(status, asked.elapsed());
+        }
+        reads
+    };
+    let ((outcomes, answered_secs), reads) = tokio::join!(collect, read);
 
     let mut accepted_ids = HashSet::new();
     let mut refused = BTreeMap::new();
@@ -728,6 +812,7 @@ async fn run_phase(
         samples,
         answered_secs,
         relayed_secs,
+        reads,
         pg,
         tables,
         cpu,
