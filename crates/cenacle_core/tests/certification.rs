@@ -160,6 +160,13 @@ async fn take(
     submit(w, learner, &open, right, now).await
 }
 
+/// Enrols `learner` in `course` and passes its one quiz at `now`: certified.
+async fn certify(w: &World, learner: &Caller, course: i64, quiz: i64, now: DateTime<Utc>) {
+    enrol(w, learner, course, now).await;
+    let result = take(w, learner, quiz, true, now).await;
+    assert!(result.certificate.is_some(), "certified");
+}
+
 /// One pass of the expiry sweep at `now`, `page` certificates listed at a time, as the server
 /// runs it (listing on a plain connection, each certificate in its own transaction), except
 /// that taking back the certificates in `failing` fails. Returns the pass's account and how
@@ -293,8 +300,7 @@ async fn an_expired_certificate_takes_its_badge_back_and_a_renewal_gives_it_agai
     })
     .await
     .unwrap();
-    enrol(&w, &paul, course, t0).await;
-    assert!(take(&w, &paul, quiz, true, t0).await.certificate.is_some());
+    certify(&w, &paul, course, quiz, t0).await;
 
     // Still valid the day before: nothing changes.
     sweep(&w, t0 + Duration::days(29)).await;
@@ -352,8 +358,7 @@ async fn a_badge_two_certificates_award_lasts_as_long_as_one_is_valid() {
     }
     let t0 = Utc::now();
     for (course, quiz) in [(short, short_quizzes[0]), (long, long_quizzes[0])] {
-        enrol(&w, &marie, course, t0).await;
-        assert!(take(&w, &marie, quiz, true, t0).await.certificate.is_some());
+        certify(&w, &marie, course, quiz, t0).await;
     }
     assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
     // The short one expires: the long one still awards the badge.
@@ -512,11 +517,7 @@ async fn a_badge_a_manager_revoked_is_not_given_back_by_a_renewal() {
     let marie = Caller::from(&marie_session);
     let (course, quizzes, slug) = create(&w, &trainer, course_input("basics", 1, 30)).await;
     let t0 = Utc::now();
-    enrol(&w, &marie, course, t0).await;
-    assert!(take(&w, &marie, quizzes[0], true, t0)
-        .await
-        .certificate
-        .is_some());
+    certify(&w, &marie, course, quizzes[0], t0).await;
     assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
 
     let (marie_id, revoked_slug) = (marie.person_id, slug.clone());
@@ -639,11 +640,7 @@ async fn the_sweep_crosses_pages_and_one_failure_holds_back_no_other() {
     let mut people = Vec::new();
     for name in ["ana", "bob", "cyd", "dee", "eve"] {
         let learner = Caller::from(&w.member(name, Role::Member).await);
-        enrol(&w, &learner, course, t0).await;
-        assert!(take(&w, &learner, quizzes[0], true, t0)
-            .await
-            .certificate
-            .is_some());
+        certify(&w, &learner, course, quizzes[0], t0).await;
         people.push(learner.person_id);
     }
     let after_expiry = t0 + Duration::days(30) + Duration::seconds(1);
@@ -683,11 +680,7 @@ async fn expiry_is_dated_and_counted_on_the_application_clock() {
     let marie = Caller::from(&w.member("marie", Role::Member).await);
     let (course, quizzes, slug) = create(&w, &trainer, course_input("clock", 1, 30)).await;
     let t0 = Utc::now();
-    enrol(&w, &marie, course, t0).await;
-    assert!(take(&w, &marie, quizzes[0], true, t0)
-        .await
-        .certificate
-        .is_some());
+    certify(&w, &marie, course, quizzes[0], t0).await;
     let valid_at = |now| {
         let (w, trainer) = (&w, &trainer);
         async move {
@@ -745,11 +738,7 @@ async fn the_getting_started_step_is_paid_at_the_clock_that_issued_the_certifica
     .await
     .unwrap();
     let then = Utc::now() - Duration::days(40);
-    enrol(&w, &marie, course, then).await;
-    assert!(take(&w, &marie, quizzes[0], true, then)
-        .await
-        .certificate
-        .is_some());
+    certify(&w, &marie, course, quizzes[0], then).await;
     let paid: Vec<Paid> = diesel::sql_query(
         "SELECT l.delta FROM points_ledger l JOIN onboarding_step s \
            ON l.source_key = 'onboarding:' || s.id || ':' || $1 \
