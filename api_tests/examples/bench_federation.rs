@@ -282,37 +282,34 @@ struct Phase {
 /// how many got another answer (or none).
 #[derive(Default)]
 struct Reads {
+    /// Every read's latency, answered 200 or not (a slow error is waited for too).
     latencies_ms: Vec<f64>,
     failed: usize,
 }
 
 impl Reads {
     fn record(&mut self, status: u16, took: Duration) {
-        if status == 200 {
-            self.latencies_ms.push(took.as_secs_f64() * 1000.0);
-        } else {
+        self.latencies_ms.push(took.as_secs_f64() * 1000.0);
+        if status != 200 {
             self.failed += 1;
         }
     }
 
-    /// The latency at quantile `q` (0..=1), nearest rank.
-    fn quantile(&self, q: f64) -> f64 {
+    fn text(&self) -> String {
+        if self.latencies_ms.is_empty() {
+            return "no reads".into();
+        }
         let mut sorted = self.latencies_ms.clone();
         sorted.sort_by(f64::total_cmp);
-        if sorted.is_empty() {
-            return f64::NAN;
-        }
-        let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-        sorted[rank - 1]
-    }
-
-    fn text(&self) -> String {
+        // Nearest rank: the smallest latency at least `q` of the reads did not exceed.
+        let at =
+            |q: f64| sorted[((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
         format!(
             "{} reads, p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms, {} not answered 200",
-            self.latencies_ms.len(),
-            self.quantile(0.5),
-            self.quantile(0.99),
-            self.quantile(1.0),
+            sorted.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0),
             self.failed
         )
     }
@@ -733,8 +730,12 @@ async fn run_phase(
         // (hundreds of requests a second) and cut the inbox's throughput being measured.
         let mut pace = tokio::time::interval(READ_EVERY);
         pace.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        while !senders_done.load(Ordering::Relaxed) {
+        loop {
             pace.tick().await;
+            // Checked after the wait: a read once the senders are done is not of the burst.
+            if senders_done.load(Ordering::Relaxed) {
+                break;
+            }
             let asked = Instant::now();
             let (status, _) = alpha
                 .get(&format!("/api/v1/groups/{LIKES_GROUP}"), None)

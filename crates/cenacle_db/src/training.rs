@@ -224,8 +224,9 @@ pub struct CourseTitles {
 }
 
 /// The courses the course `course_id` may require, titles only, in one query: the `newest`
-/// published courses (the last created: highest ids), and always those it requires already (`required`), published or
-/// not and however old, so that saving its editor never drops a prerequisite it did not show.
+/// published courses (the last created: highest ids), and always those it requires already
+/// (`required`), published or not and however old, so that saving its editor never drops a
+/// prerequisite it did not show.
 pub async fn requirable_courses(
     conn: &mut AsyncPgConnection,
     course_id: i64,
