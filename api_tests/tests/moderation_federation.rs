@@ -196,6 +196,33 @@ async fn a_report_from_gamma_reaches_alphas_moderators_and_its_outcome_comes_bac
     assert!(open
         .iter()
         .any(|r| r["text"] == "encore de la pub" && r["status"] == "open"));
+    // alpha dismisses it: pierre sees it dismissed, not resolved (the Resolve says which), and
+    // so does beta's copy.
+    let (status, dismissed) = alpha
+        .post(
+            &format!("/api/v1/reports/{}/dismiss", named["id"]),
+            Some(&admin),
+            json!({"note": "Rien à redire"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{dismissed}");
+    let mine = eventually("the dismissal on gamma", DEADLINE, || async {
+        let mine = reports(&gamma, &pierre, "/api/v1/reports/mine").await;
+        mine.into_iter()
+            .find(|r| r["text"] == "encore de la pub" && r["status"] != "open")
+    })
+    .await;
+    assert_eq!(mine["status"], "dismissed", "{mine}");
+    let note = mine["resolution_note"].as_str().unwrap();
+    assert!(
+        note.contains(&alpha.host) && note.contains("Rien à redire"),
+        "{note}"
+    );
+    eventually("beta's copy dismissed", DEADLINE, || async {
+        let closed = reports(&beta, &beta_admin, "/api/v1/reports?status=dismissed").await;
+        closed.into_iter().find(|r| r["text"] == "encore de la pub")
+    })
+    .await;
     // alpha's log shows the resolution.
     let (_, log) = alpha
         .get("/api/v1/groups/entraide/moderation-log", None)

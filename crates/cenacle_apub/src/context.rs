@@ -21,6 +21,7 @@ pub fn context() -> Value {
             "postKind": "cenacle:postKind",
             "ideaStatus": "cenacle:ideaStatus",
             "accepted": "cenacle:accepted",
+            "outcome": "cenacle:outcome",
             "acceptedAnswer": {"@id": "sc:acceptedAnswer", "@type": "@id"},
             "sensitive": "as:sensitive",
             "CommunityPostTag": "lemmy:CommunityPostTag",

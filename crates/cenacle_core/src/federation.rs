@@ -195,7 +195,8 @@ pub async fn follower_inboxes(conn: &mut Conn, target: &str) -> Result<Vec<Strin
 
 /// Up to `limit` deliveries due now, claimed under a lease so that other workers skip them;
 /// no instance ever has more than `federation.delivery_per_host` leased at once, across all
-/// workers (run it in a transaction of its own: the per-host locks last until it commits).
+/// workers (run it in a transaction of its own: the host rows it locks stay locked until it
+/// commits).
 pub async fn claim_deliveries(
     conn: &mut Conn,
     ctx: &Context,
@@ -203,9 +204,7 @@ pub async fn claim_deliveries(
     lease_seconds: f64,
 ) -> Result<Vec<ClaimedDelivery>, CoreError> {
     let per_host = ctx.settings.federation.delivery_per_host.max(1) as i64;
-    // Enough due rows looked at to find `limit` hosts even when several have a backlog.
-    let scan = (limit * per_host).clamp(64, 2048);
-    Ok(store::claim_deliveries(conn, limit, lease_seconds, per_host, scan).await?)
+    Ok(store::claim_deliveries(conn, limit, lease_seconds, per_host).await?)
 }
 
 /// The delivery arrived (or was refused for good): it leaves the queue; a success also tells

@@ -599,6 +599,14 @@ pub struct ResolvedFlag<'a> {
     pub receiver: Option<&'a str>,
 }
 
+/// How a moderator elsewhere closed a report: resolved (they acted) or dismissed, with their
+/// note for the reporter.
+#[derive(Clone, Copy)]
+pub struct RemoteOutcome<'a> {
+    pub status: ReportStatus,
+    pub note: Option<&'a str>,
+}
+
 /// A moderator elsewhere (`resolver`) resolved a report we sent (`flag`), or one their group
 /// forwarded to us, with an optional note: the reporter here sees it resolved, and the
 /// forwarded copy leaves our queue. Lemmy's `Resolve` carries a new Flag (its
@@ -617,7 +625,7 @@ pub async fn receive_resolution(
     resolver: &cenacle_db::actors::PersonActor,
     flag: &ResolvedFlag<'_>,
     reporting_actor: &str,
-    note: Option<&str>,
+    outcome: RemoteOutcome<'_>,
     announced_by: Option<&Group>,
 ) -> Result<Result<Vec<Report>, &'static str>, CoreError> {
     let reports = match store::report_by_ap_id(conn, flag.flag_id).await? {
@@ -627,7 +635,7 @@ pub async fn receive_resolution(
     let mut refused = "unknown_report";
     let mut closed = Vec::new();
     for report in &reports {
-        match resolve_one(conn, resolver, report, note, announced_by).await? {
+        match resolve_one(conn, resolver, report, outcome, announced_by).await? {
             Ok(()) => closed.push(by_id(conn, report.id).await?),
             Err(why) => refused = why,
         }
@@ -676,7 +684,7 @@ async fn resolve_one(
     conn: &mut Conn,
     resolver: &cenacle_db::actors::PersonActor,
     report: &Report,
-    note: Option<&str>,
+    outcome: RemoteOutcome<'_>,
     announced_by: Option<&Group>,
 ) -> Result<Result<(), &'static str>, CoreError> {
     // A report about content in a group of ours is our group's to close: by one of its
@@ -692,7 +700,7 @@ async fn resolve_one(
             announced_by: None,
         };
         return match crate::who_moderates::authorize(conn, &group, group.id, who).await {
-            Ok(()) if !resolver.local => close_resolved(conn, resolver, report, note).await,
+            Ok(()) if !resolver.local => close_resolved(conn, resolver, report, outcome).await,
             Ok(()) | Err(CoreError::NotAllowed(_)) => Ok(Err("resolver_may_not_resolve")),
             Err(e) => Err(e),
         };
@@ -731,7 +739,7 @@ async fn resolve_one(
     if !allowed || resolver.local {
         return Ok(Err("resolver_may_not_resolve"));
     }
-    close_resolved(conn, resolver, report, note).await
+    close_resolved(conn, resolver, report, outcome).await
 }
 
 /// The group of ours whose content `report` is about, if any.
@@ -744,31 +752,29 @@ async fn ours_about_content(conn: &mut Conn, report: &Report) -> Result<Option<G
     }
 }
 
-/// Closes `report` as resolved by `resolver` elsewhere, with their note, and logs it.
+/// Closes `report` as `resolver` elsewhere closed it (resolved or dismissed), with their
+/// note, and logs it.
 async fn close_resolved(
     conn: &mut Conn,
     resolver: &cenacle_db::actors::PersonActor,
     report: &Report,
-    note: Option<&str>,
+    outcome: RemoteOutcome<'_>,
 ) -> Result<Result<(), &'static str>, CoreError> {
     let from = resolver.instance_host.as_deref().unwrap_or_default();
-    let note = match note.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(note) => format!("resolved on {from}: {note}"),
-        None => format!("resolved on {from}"),
+    let (status, action) = match outcome.status {
+        ReportStatus::Dismissed => (ReportStatus::Dismissed, ModAction::DismissReport),
+        _ => (ReportStatus::Resolved, ModAction::ResolveReport),
+    };
+    let what = status.as_str();
+    let note = match outcome.note.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(note) => format!("{what} on {from}: {note}"),
+        None => format!("{what} on {from}"),
     };
     let note = check_reason(&note)?;
-    if !store::close_report(
-        conn,
-        report.id,
-        ReportStatus::Resolved.as_str(),
-        &note,
-        resolver.id,
-    )
-    .await?
-    {
+    if !store::close_report(conn, report.id, what, &note, resolver.id).await? {
         return Ok(Err("report_closed"));
     }
-    log_closed(conn, report, resolver.id, ModAction::ResolveReport, note).await?;
+    log_closed(conn, report, resolver.id, action, note).await?;
     Ok(Ok(()))
 }
 

@@ -334,7 +334,9 @@ pub async fn record_instance_alive(
 /// Several instances answered (a batch of deliveries arrived): alive, in one statement. For
 /// those that were dead, everything waiting (parked, in backoff, or queued while they were
 /// dead) is due now, all at the same time, so that it is claimed in the order it was queued
-/// (equal due times go by id); rows in flight keep their lease.
+/// (equal due times go by id); rows in flight keep their lease. A revived instance is woken
+/// for the claim (`delivery_wake`) whatever its rows' due times were: rows queued while it was
+/// dying may already be past due, and moving them to now does not make them due sooner.
 pub async fn record_instances_alive(
     conn: &mut AsyncPgConnection,
     hosts: &[String],
@@ -349,7 +351,8 @@ pub async fn record_instances_alive(
            INSERT INTO instance (host, last_success_at) SELECT h, now() FROM unnest($1::text[]) AS h \
            ON CONFLICT (host) DO UPDATE SET last_success_at = now(), failing_since = NULL, \
              dead = false, next_probe_at = NULL, probe_failures = 0 \
-           RETURNING host) \
+           RETURNING host), \
+         woken AS (INSERT INTO delivery_wake (host, due) SELECT host, now() FROM revived) \
          UPDATE delivery SET next_attempt_at = now(), attempts = 0 \
          WHERE host IN (SELECT host FROM revived) \
            AND (locked_until IS NULL OR locked_until < now()) \
@@ -388,7 +391,7 @@ pub async fn expire_parked_deliveries(
     max_age_days: i32,
     limit: i64,
 ) -> Result<usize, DbError> {
-    Ok(diesel::sql_query(
+    let given_up = diesel::sql_query(
         "DELETE FROM delivery WHERE id IN \
          (SELECT d.id FROM delivery d JOIN instance i ON i.host = d.host \
           WHERE d.next_attempt_at = 'infinity' AND i.dead \
@@ -397,7 +400,17 @@ pub async fn expire_parked_deliveries(
     .bind::<Int4, _>(max_age_days)
     .bind::<BigInt, _>(limit)
     .execute(conn)
-    .await?)
+    .await?;
+    // A dead host left with nothing to send leaves the claim's host list too (its row waits at
+    // 'infinity', where no claim looks; a row queued for it meanwhile writes a wake that puts
+    // the host back).
+    diesel::sql_query(
+        "DELETE FROM delivery_host h WHERE h.next_due = 'infinity' \
+           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.host = h.host)",
+    )
+    .execute(conn)
+    .await?;
+    Ok(given_up)
 }
 
 /// A delivery failed; marks the instance dead when it has been failing since before
@@ -992,22 +1005,29 @@ pub struct ClaimedDelivery {
     pub host_blocked: bool,
 }
 
-/// Advisory lock namespace of the per-host claim ("cenD").
-const HOST_LOCK_SPACE: i32 = 0x6365_6e44;
+/// How many wake-log rows one claim folds into `delivery_host` (the rest wait for the next).
+const WAKE_FOLD: i64 = 10_000;
 
 /// Claims up to `limit` due deliveries under a lease of `lease_seconds`, never letting any
 /// host have more than `per_host` leased rows in all — whichever worker process holds them:
-/// the database decides. Two statements, in the caller's transaction:
+/// the database decides. Four statements, in the caller's transaction, none of which reads a
+/// host's queue beyond what it may send now:
 ///
-/// 1. candidate hosts: those of the first `scan` due, unleased rows (oldest first) whose host
-///    is neither at its cap nor dead, each locked with a transaction-scoped advisory lock
-///    (hosts another worker is claiming at this moment are skipped, not waited for, and the
-///    next ones tried: two workers claiming together share the hosts instead of one of them
+/// 0. the wake log (rows that became claimable sooner: new, retried, released, revived) is
+///    folded into `delivery_host`, hosts in name order so that two claims never deadlock. This
+///    is the one step that may wait: for a host row another claim holds, until that claim
+///    commits (a few milliseconds). The wait is what keeps a wake from being folded while that
+///    claim recomputes the host from a snapshot without the woken row;
+/// 1. candidate hosts from `delivery_host`: due, not at their cap, earliest first, each row
+///    locked `FOR UPDATE SKIP LOCKED` (hosts another worker is claiming at this moment are
+///    skipped, not waited for: two workers claiming together share the hosts instead of one
 ///    coming back empty);
-/// 2. for each locked host, as many of its oldest due rows as its cap leaves room for,
-///    counting the leases every worker has committed (a new snapshot, taken after the lock),
-///    then round-robin across hosts (every host's first row before any host's second) up to
-///    `limit`: a big backlog cannot starve small hosts.
+/// 2. for each locked host that is not dead, as many of its oldest due rows as its cap leaves
+///    room for, counting the leases every worker has committed (a new snapshot, taken after
+///    the lock), then round-robin across hosts (every host's first row before any host's
+///    second) up to `limit`: a big backlog cannot starve small hosts;
+/// 3. each locked host's `next_due` recomputed from its rows (the host row goes when it has
+///    none left; a row being queued meanwhile has its wake row in the log, so nothing is lost).
 ///
 /// Rows come back oldest first (equal due times in queue order).
 pub async fn claim_deliveries(
@@ -1015,29 +1035,35 @@ pub async fn claim_deliveries(
     limit: i64,
     lease_seconds: f64,
     per_host: i64,
-    scan: i64,
 ) -> Result<Vec<ClaimedDelivery>, DbError> {
     #[derive(QueryableByName)]
     struct Host {
         #[diesel(sql_type = Text)]
         host: String,
     }
+    diesel::sql_query(
+        "WITH woken AS ( \
+           DELETE FROM delivery_wake WHERE id IN ( \
+             SELECT id FROM delivery_wake ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+           RETURNING host, due) \
+         INSERT INTO delivery_host (host, next_due) \
+         SELECT host, min(due) FROM woken GROUP BY host ORDER BY host \
+         ON CONFLICT (host) DO UPDATE SET next_due = excluded.next_due \
+         WHERE delivery_host.next_due > excluded.next_due",
+    )
+    .bind::<BigInt, _>(WAKE_FOLD)
+    .prepared()
+    .execute(conn)
+    .await?;
     let hosts: Vec<String> = diesel::sql_query(
-        "SELECT h.host FROM ( \
-           SELECT c.host, min(c.next_attempt_at) AS due FROM ( \
-             SELECT d.host, d.next_attempt_at FROM delivery d \
-             WHERE d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now()) \
-               AND d.host <> ALL (ARRAY(SELECT l.host FROM delivery l WHERE l.locked_until > now() \
-                                        GROUP BY l.host HAVING count(*) >= $2)) \
-               AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead) \
-             ORDER BY d.next_attempt_at LIMIT $3) c \
-           GROUP BY c.host ORDER BY due) h \
-         WHERE pg_try_advisory_xact_lock($4, hashtext(h.host)) LIMIT $1",
+        "SELECT h.host FROM delivery_host h \
+         WHERE h.next_due <= now() \
+           AND (SELECT count(*) FROM delivery l \
+                WHERE l.host = h.host AND l.locked_until > now()) < $2 \
+         ORDER BY h.next_due, h.host LIMIT $1 FOR UPDATE SKIP LOCKED",
     )
     .bind::<BigInt, _>(limit)
     .bind::<BigInt, _>(per_host)
-    .bind::<BigInt, _>(scan)
-    .bind::<Int4, _>(HOST_LOCK_SPACE)
     .prepared()
     .load::<Host>(conn)
     .await?
@@ -1047,11 +1073,12 @@ pub async fn claim_deliveries(
     if hosts.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(diesel::sql_query(
+    let claimed = diesel::sql_query(
         "WITH room AS ( \
            SELECT h.host, GREATEST($4 - (SELECT count(*) FROM delivery l \
                                          WHERE l.host = h.host AND l.locked_until > now()), 0) AS free \
-           FROM unnest($3::text[]) AS h(host)), \
+           FROM unnest($3::text[]) AS h(host) \
+           WHERE NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = h.host AND i.dead)), \
          pick AS ( \
            SELECT p.id, p.rn FROM room CROSS JOIN LATERAL ( \
              SELECT x.id, row_number() OVER (ORDER BY x.next_attempt_at, x.id) AS rn FROM ( \
@@ -1062,7 +1089,7 @@ pub async fn claim_deliveries(
          chosen AS (SELECT id FROM pick ORDER BY rn, id LIMIT $1), \
          claimed AS ( \
            UPDATE delivery d SET locked_until = now() + $2 * interval '1 second', attempts = d.attempts + 1 \
-           FROM chosen WHERE d.id = chosen.id \
+           WHERE d.id = ANY (ARRAY(SELECT id FROM chosen)) \
            RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id, d.next_attempt_at) \
          SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body, \
                 EXISTS (SELECT 1 FROM instance i WHERE i.host = c.host AND i.blocked) AS host_blocked \
@@ -1075,7 +1102,28 @@ pub async fn claim_deliveries(
     .bind::<BigInt, _>(per_host)
     .prepared()
     .load(conn)
-    .await?)
+    .await?;
+    // A dead host waits for the wake its revival writes (`record_instances_alive`).
+    diesel::sql_query(
+        "WITH due AS ( \
+           SELECT h.host, \
+             CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = h.host AND i.dead) \
+                  THEN 'infinity'::timestamptz END AS parked, \
+             LEAST((SELECT d.next_attempt_at FROM delivery d \
+                    WHERE d.host = h.host AND (d.locked_until IS NULL OR d.locked_until <= now()) \
+                    ORDER BY d.next_attempt_at, d.id LIMIT 1), \
+                   (SELECT min(delivery_claimable_at(d.next_attempt_at, d.locked_until)) FROM delivery d \
+                    WHERE d.host = h.host AND d.locked_until > now())) AS at \
+           FROM unnest($1::text[]) AS h(host)), \
+         emptied AS (DELETE FROM delivery_host x USING due WHERE x.host = due.host AND due.at IS NULL) \
+         UPDATE delivery_host x SET next_due = COALESCE(due.parked, due.at) \
+         FROM due WHERE x.host = due.host AND due.at IS NOT NULL",
+    )
+    .bind::<Array<Text>, _>(&hosts)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(claimed)
 }
 
 /// Gives claimed deliveries back (their worker could not send them: a task that panicked):
@@ -1188,7 +1236,9 @@ pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbE
 
 /// When a worker next has something to do without being told: a delivery falling due (a
 /// leased one when its lease runs out: its worker may be gone), an outbox event's retry.
-/// Parked deliveries wait for their instance's probe (see [`next_probe_at`]).
+/// Parked deliveries wait for their instance's probe (see [`next_probe_at`]). (The first
+/// due row is read as `ORDER BY … LIMIT 1`, not `min()`: with the dead-instance check in the
+/// same query PostgreSQL cannot turn `min()` into an index lookup, and read the whole queue.)
 pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
     #[derive(QueryableByName)]
     struct Due {
@@ -1197,9 +1247,10 @@ pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime
     }
     Ok(diesel::sql_query(
         "SELECT LEAST( \
-           (SELECT min(next_attempt_at) FROM delivery d \
-            WHERE locked_until IS NULL AND next_attempt_at < 'infinity' \
-              AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead)), \
+           (SELECT d.next_attempt_at FROM delivery d \
+            WHERE d.locked_until IS NULL AND d.next_attempt_at < 'infinity' \
+              AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead) \
+            ORDER BY d.next_attempt_at LIMIT 1), \
            (SELECT min(GREATEST(locked_until, next_attempt_at)) FROM delivery \
             WHERE locked_until IS NOT NULL AND next_attempt_at < 'infinity'), \
            (SELECT min(next_attempt_at) FROM outbox_event WHERE failed_at IS NULL)) AS at",

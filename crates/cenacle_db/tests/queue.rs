@@ -13,7 +13,7 @@ use diesel_async::AsyncConnection;
 async fn claim(pool: &DbPool, limit: i64, per_host: i64) -> Vec<ClaimedDelivery> {
     let mut conn = pool.get().await.unwrap();
     conn.transaction::<_, DbError, _>(async move |c| {
-        federation::claim_deliveries(c, limit, 60.0, per_host, 1000).await
+        federation::claim_deliveries(c, limit, 60.0, per_host).await
     })
     .await
     .unwrap()
@@ -90,8 +90,8 @@ async fn concurrent_workers_claim_disjoint_rows() {
     );
     drop(conn);
     // Two workers at once, again and again until nothing is left. A claim may come back short
-    // (the other worker committed its hosts between this claim's two statements: those rows
-    // are leased by then): what must hold is that no row is ever handed out twice.
+    // (the other worker held some hosts when this one picked, or leased their rows before
+    // this one counted): what must hold is that no row is ever handed out twice.
     let mut ids: Vec<i64> = Vec::new();
     for _ in 0..40 {
         let (a, b) = tokio::join!(claim(&db.pool, 25, 8), claim(&db.pool, 25, 8));
@@ -157,6 +157,74 @@ async fn one_claim_gives_no_host_more_than_its_cap_and_serves_small_hosts_too() 
     }
     let claimed = claim(&db.pool, 5, 8).await;
     assert_eq!(per_host(&claimed, "big.example"), 1, "{claimed:?}");
+}
+
+/// Rows of `delivery` this transaction has read so far (sequential scans' rows plus rows
+/// fetched through indexes), from PostgreSQL's own per-transaction counters.
+async fn delivery_rows_read(c: &mut diesel_async::AsyncPgConnection) -> i64 {
+    use diesel::{sql_types::BigInt, QueryableByName};
+    use diesel_async::RunQueryDsl;
+    #[derive(QueryableByName)]
+    struct Read {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT pg_stat_get_xact_tuples_returned('delivery'::regclass) \
+              + pg_stat_get_xact_tuples_fetched('delivery'::regclass) AS n",
+    )
+    .get_result::<Read>(c)
+    .await
+    .unwrap()
+    .n
+}
+
+/// Seen on the inbox benchmark: one follower instance at its cap with a backlog made every
+/// claim read that whole backlog (346 rows per Like) before it found the hosts it could serve.
+/// A claim reads what it can send, not what waits behind a full host.
+#[tokio::test]
+async fn a_claim_does_not_read_the_backlog_of_a_host_at_its_cap() {
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    // 5,000 waiting for one host (one activity to as many inboxes: queued in one statement),
+    // with the statistics autovacuum would have gathered by then, so that the planner sees a
+    // table of that size.
+    diesel::sql_query(
+        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    VALUES ('https://a.example/act/big', 's', '{}') RETURNING id) \
+         INSERT INTO delivery (activity_id, inbox_url, host) \
+         SELECT a.id, 'https://big.example/u/' || n || '/inbox', 'big.example' \
+         FROM a, generate_series(1, 5000) AS n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query("ANALYZE delivery")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(per_host(&claim(&db.pool, 64, 8).await, "big.example"), 8);
+    for i in 0..3 {
+        backlog(&db.pool, &format!("small{i}.example"), 1).await;
+    }
+    let (claimed, read) = conn
+        .transaction::<_, DbError, _>(async move |c| {
+            let before = delivery_rows_read(c).await;
+            let claimed = federation::claim_deliveries(c, 64, 60.0, 8).await?;
+            Ok((claimed, delivery_rows_read(c).await - before))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.len(),
+        3,
+        "the three small hosts, none of the capped one"
+    );
+    assert!(
+        read < 100,
+        "a claim read {read} delivery rows with 5,000 waiting behind a capped host"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -322,6 +390,70 @@ async fn a_retried_row_waits_for_its_time_and_a_dead_instance_keeps_its_queue_pa
         activities,
         ["https://a.example/act/3", "https://a.example/act/4"]
     );
+}
+
+/// The claim keeps its own list of hosts with work (`delivery_host`): every way a row becomes
+/// claimable again must reach it. A row queued while its instance was being declared dead
+/// (its enqueue did not see the flag, so the row was not parked) is claimed once the instance
+/// is back; a retry due before its lease ends, and a lease that runs out, are claimed too.
+#[tokio::test]
+async fn every_way_back_to_due_reaches_the_claim() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    backlog(&db.pool, "b.example", 1).await;
+    // Dead, its queue not parked: the enqueue raced the transaction that declared it dead.
+    let probe_at = Utc::now() + Duration::minutes(10);
+    let past = Utc::now() - Duration::hours(48);
+    federation::record_instance_failure(&mut conn, "b.example", past, probe_at)
+        .await
+        .unwrap();
+    assert!(federation::record_instance_failure(
+        &mut conn,
+        "b.example",
+        Utc::now() + Duration::seconds(1),
+        probe_at
+    )
+    .await
+    .unwrap());
+    assert!(
+        claim(&db.pool, 10, 8).await.is_empty(),
+        "nothing to the dead"
+    );
+    federation::record_instance_alive(&mut conn, "b.example")
+        .await
+        .unwrap();
+    let claimed = claim(&db.pool, 10, 8).await;
+    assert_eq!(claimed.len(), 1, "claimed once the instance is back");
+
+    // Retried sooner than its lease would have run out: due at the retry's time.
+    federation::retry_delivery_at(&mut conn, claimed[0].id, Utc::now(), "HTTP 503")
+        .await
+        .unwrap();
+    // This time under a one-second lease, as if its worker then died.
+    let claimed = conn
+        .transaction::<_, DbError, _>(async move |c| {
+            federation::claim_deliveries(c, 10, 1.0, 8).await
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        claimed.len(),
+        1,
+        "the retry, claimed before its old lease ended"
+    );
+    assert!(claim(&db.pool, 10, 8).await.is_empty(), "leased");
+    // Nothing writes a wake when a lease runs out: the claim's own bound (the lease's end)
+    // brings the row back.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let again = loop {
+        let again = claim(&db.pool, 10, 8).await;
+        if !again.is_empty() || std::time::Instant::now() > deadline {
+            break again;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    assert_eq!(again.len(), 1, "a lease that ran out gives the row back");
+    assert_eq!(again[0].id, claimed[0].id);
 }
 
 #[tokio::test]

@@ -18,6 +18,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
 
+/// The `outcome` of a dismissed report's `Resolve`.
+pub const DISMISSED: &str = "dismissed";
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Flag {
@@ -86,9 +89,23 @@ pub struct Resolve {
         skip_serializing_if = "Option::is_none"
     )]
     pub summary: Option<String>,
+    /// `dismissed` when the moderator found nothing to act on (ours: `cenacle:outcome`).
+    /// Absent, the report was resolved: Lemmy knows no other outcome, sends none and ignores
+    /// this one, so a dismissal it receives closes its report as resolved.
+    #[serde(
+        default,
+        deserialize_with = "deserialize_opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub outcome: Option<String>,
 }
 
 impl Resolve {
+    /// Whether the moderator dismissed the report (rather than acting on it).
+    pub fn dismissed(&self) -> bool {
+        self.outcome.as_deref() == Some(DISMISSED)
+    }
+
     /// The id of the Flag it resolves.
     pub fn flag_id(&self) -> Option<&str> {
         match &self.object {

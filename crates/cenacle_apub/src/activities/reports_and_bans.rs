@@ -9,10 +9,10 @@ use cenacle_core::{
     actors, group_bans, identity,
     inbound::Outcome,
     model::{Group, PersonActor},
-    reports::{self, IncomingFlag, ResolvedFlag},
+    reports::{self, IncomingFlag, RemoteOutcome, ResolvedFlag},
     Conn, CoreError,
 };
-use cenacle_domain::origin::Forgery;
+use cenacle_domain::{origin::Forgery, reports::ReportStatus};
 use url::Url;
 
 /// The person a Block bans (fetched when unknown, before the transaction).
@@ -125,7 +125,14 @@ pub async fn apply_resolve(
         resolver,
         &resolved_flag,
         &reporting_actor,
-        resolve.summary.as_deref(),
+        RemoteOutcome {
+            status: if resolve.dismissed() {
+                ReportStatus::Dismissed
+            } else {
+                ReportStatus::Resolved
+            },
+            note: resolve.summary.as_deref(),
+        },
         announced_by,
     )
     .await?;

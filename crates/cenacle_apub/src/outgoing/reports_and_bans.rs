@@ -6,7 +6,7 @@
 
 use super::relay;
 use crate::{
-    activities::flag::ResolveType,
+    activities::flag::{ResolveType, DISMISSED},
     activities::{
         block::{new_block_id, UndoBlock},
         BlockUser, Flag, Resolve,
@@ -24,7 +24,7 @@ use cenacle_core::{
     reports::{self, Report},
     Conn,
 };
-use cenacle_domain::reports::outgoing_reason;
+use cenacle_domain::reports::{outgoing_reason, ReportStatus};
 use url::Url;
 
 fn url(s: &str) -> Result<Url, ApubError> {
@@ -145,6 +145,7 @@ pub async fn report_closed(
         audience: flag.audience.clone(),
         summary: report.resolution_note.clone().filter(|n| !n.is_empty()),
         object: serde_json::to_value(&flag).map_err(ApubError::internal)?,
+        outcome: (report.status == ReportStatus::Dismissed.as_str()).then(|| DISMISSED.into()),
     };
     let reporter_inbox = report
         .reporter_inbox
