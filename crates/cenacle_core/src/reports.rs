@@ -477,15 +477,7 @@ pub async fn close(
         _ => ModAction::ResolveReport,
     };
     log_closed(conn, &report, caller.person_id, action, note).await?;
-    // The reporter hears the outcome (a remote one from their own server, through the
-    // federated resolution). Only when the report is about content: the post's group decides
-    // who may be told about it.
-    if let (Some(post_id), Some(group_id)) = (report.target_post_id, report.group_id) {
-        let notice = Notice::new(Kind::Moderation, report.reporter_id, Some(caller.person_id))
-            .about(group_id, post_id, report.target_comment_id)
-            .detail(status.as_str());
-        notifications::notify(conn, notice).await?;
-    }
+    tell_reporter(conn, &report, caller.person_id, status).await?;
     record_event(conn, caller, OutboxEvent::ReportClosed(report.id)).await?;
     by_id(conn, report.id).await
 }
@@ -775,7 +767,26 @@ async fn close_resolved(
         return Ok(Err("report_closed"));
     }
     log_closed(conn, report, resolver.id, action, note).await?;
+    tell_reporter(conn, report, resolver.id, status).await?;
     Ok(Ok(()))
+}
+
+/// The reporter hears the outcome (a remote one from their own server, through the federated
+/// resolution: notifications reach our own members only). Only when the report is about
+/// content: the post's group decides who may be told about it.
+async fn tell_reporter(
+    conn: &mut Conn,
+    report: &Report,
+    by: i64,
+    status: ReportStatus,
+) -> Result<(), CoreError> {
+    if let (Some(post_id), Some(group_id)) = (report.target_post_id, report.group_id) {
+        let notice = Notice::new(Kind::Moderation, report.reporter_id, Some(by))
+            .about(group_id, post_id, report.target_comment_id)
+            .detail(status.as_str());
+        notifications::notify(conn, notice).await?;
+    }
+    Ok(())
 }
 
 /// The moderation log's entry for a report closed by `by`.

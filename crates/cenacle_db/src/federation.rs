@@ -402,11 +402,13 @@ pub async fn expire_parked_deliveries(
     .execute(conn)
     .await?;
     // A dead host left with nothing to send leaves the claim's host list too (its row waits at
-    // 'infinity', where no claim looks; a row queued for it meanwhile writes a wake that puts
-    // the host back).
+    // 'infinity', where no claim looks; the wake its revival writes puts it back). Hosts in
+    // name order, skipping those a claim holds: the order the claim's fold locks them in.
     diesel::sql_query(
-        "DELETE FROM delivery_host h WHERE h.next_due = 'infinity' \
-           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.host = h.host)",
+        "DELETE FROM delivery_host h WHERE h.host IN ( \
+           SELECT x.host FROM delivery_host x WHERE x.next_due = 'infinity' \
+             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.host = x.host) \
+           ORDER BY x.host FOR UPDATE SKIP LOCKED)",
     )
     .execute(conn)
     .await?;
@@ -1140,16 +1142,23 @@ pub async fn release_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Re
 }
 
 /// Delivered (or given up on), several at once: the rows go; each activity goes with its last
-/// delivery. (The deleted rows are not yet invisible to the rest of the statement, hence the
-/// exclusion.)
+/// delivery, and each host with its last row (else its `delivery_host` row would fall due at the
+/// lease's end, empty, and take a claim's slot from hosts with work). (The deleted rows are not
+/// yet invisible to the rest of the statement, hence the exclusions.) A host row a claim holds
+/// is left to that claim, which recomputes it; a row queued meanwhile for a host removed here
+/// brings it back through its wake.
 pub async fn finish_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
     diesel::sql_query(
-        "WITH gone AS (DELETE FROM delivery WHERE id = ANY($1) RETURNING activity_id) \
-         DELETE FROM outgoing_activity a WHERE a.id IN (SELECT activity_id FROM gone) \
-           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = a.id AND d.id <> ALL($1))",
+        "WITH gone AS (DELETE FROM delivery WHERE id = ANY($1) RETURNING activity_id, host), \
+         sent AS (DELETE FROM outgoing_activity a WHERE a.id IN (SELECT activity_id FROM gone) \
+           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = a.id AND d.id <> ALL($1))) \
+         DELETE FROM delivery_host h WHERE h.host IN ( \
+           SELECT x.host FROM delivery_host x WHERE x.host IN (SELECT host FROM gone) \
+             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.host = x.host AND d.id <> ALL($1)) \
+           ORDER BY x.host FOR UPDATE SKIP LOCKED)",
     )
     .bind::<Array<BigInt>, _>(ids)
     .prepared()
@@ -1158,18 +1167,9 @@ pub async fn finish_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Res
     Ok(())
 }
 
-/// Delivered (or given up on): the row goes; the activity goes with its last delivery.
+/// Delivered (or given up on): as [`finish_deliveries`], for one.
 pub async fn finish_delivery(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
-    diesel::sql_query(
-        "WITH gone AS (DELETE FROM delivery WHERE id = $1 RETURNING activity_id) \
-         DELETE FROM outgoing_activity a USING gone \
-         WHERE a.id = gone.activity_id AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = gone.activity_id AND d.id <> $1)",
-    )
-    .bind::<BigInt, _>(id)
-    .prepared()
-    .execute(conn)
-    .await?;
-    Ok(())
+    finish_deliveries(conn, &[id]).await
 }
 
 pub async fn retry_delivery_at(
