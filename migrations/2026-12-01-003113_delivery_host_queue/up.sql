@@ -7,8 +7,10 @@
 -- bound promised recomputes it. What makes a row claimable sooner (a new row, a retry, a
 -- release) is written by the triggers below to `delivery_wake`, an append-only log that takes
 -- no lock a sender or an inbox waits on (an instance coming back to life writes its wake
--- itself); the next claim folds it into `delivery_host`. A wake row of a transaction not yet committed stays in the log until it is,
--- so a claim recomputing a host while a new row for it is being queued cannot lose that row.
+-- itself); the next claim folds it into `delivery_host`. A wake row of a transaction not yet
+-- committed stays in the log until it is, so a claim recomputing a host while a new row for it
+-- is being queued cannot lose that row. A host leaves `delivery_host` with its last row.
+
 -- A host's queue in claim order, the id breaking ties, so that "its oldest N" is read from the
 -- index and stops after N, even where the planner believes one host holds every row (true of
 -- a backlog to one big instance: the plan it then chose sorted the whole table).
