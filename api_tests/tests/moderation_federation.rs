@@ -1,9 +1,9 @@
 //! Reports and bans across alpha, beta and gamma (the group lives on alpha; beta and gamma
 //! follow it): a report filed on gamma reaches alpha's moderators (with the reporter's
 //! instance, and their name only when they share it) and the comment author's instance; its
-//! resolution on alpha comes back to the reporter on gamma. A ban on alpha of gamma's member,
-//! with their content removed, removes their posts on alpha and on beta's copy, and stops
-//! their next post.
+//! resolution on alpha comes back to the reporter on gamma, who is notified of it. A ban on
+//! alpha of gamma's member, with their content removed, removes their posts on alpha and on
+//! beta's copy, and stops their next post.
 
 use cenacle_api_tests::{
     authoring::Content,
@@ -72,6 +72,16 @@ async fn reports(instance: &Instance, token: &str, path: &str) -> Vec<Value> {
     let (status, page) = instance.get(path, Some(token)).await;
     assert_eq!(status, 200, "{page}");
     page["items"].as_array().cloned().unwrap_or_default()
+}
+
+/// The notifications `instance` shows the member of `token` of their reports closed `detail`
+/// (resolved or dismissed), as they read them.
+async fn report_outcomes(instance: &Instance, token: &str, detail: &str) -> Vec<Value> {
+    reports(instance, token, "/api/v1/notifications")
+        .await
+        .into_iter()
+        .filter(|n| n["kind"] == "moderation" && n["detail"] == detail)
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -184,6 +194,13 @@ async fn a_report_from_gamma_reaches_alphas_moderators_and_its_outcome_comes_bac
         note.contains(&alpha.host) && note.contains("Réponse retirée"),
         "{note}"
     );
+    // pierre is told (the notice and the status are written together on gamma): by alpha's
+    // moderator, about the answer he reported, in gamma's copy of the thread.
+    let told = report_outcomes(&gamma, &pierre, "resolved").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["actor"], format!("admin@{}", alpha.host));
+    assert_eq!(told[0]["post_id"], on_gamma);
+    assert_eq!(told[0]["comment_id"], comment);
     // beta, the author's instance, holds it too (sent by gamma, forwarded by alpha's group):
     // the group's resolution closes its copy as well.
     eventually("beta's copy resolved", DEADLINE, || async {
@@ -218,6 +235,10 @@ async fn a_report_from_gamma_reaches_alphas_moderators_and_its_outcome_comes_bac
         note.contains(&alpha.host) && note.contains("Rien à redire"),
         "{note}"
     );
+    let told = report_outcomes(&gamma, &pierre, "dismissed").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["comment_id"], comment);
+    assert_eq!(report_outcomes(&gamma, &pierre, "resolved").await.len(), 1);
     eventually("beta's copy dismissed", DEADLINE, || async {
         let closed = reports(&beta, &beta_admin, "/api/v1/reports?status=dismissed").await;
         closed.into_iter().find(|r| r["text"] == "encore de la pub")

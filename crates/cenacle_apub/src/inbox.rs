@@ -237,9 +237,9 @@ fn is_transient(e: &activitypub_federation::error::Error) -> bool {
 /// The `type` label of the inbox metrics: the types we know, else "other" (the label comes
 /// from what anyone may send, so its values must stay few).
 fn metric_label(kind: &str) -> &str {
-    const KNOWN: [&str; 15] = [
+    const KNOWN: [&str; 16] = [
         "Follow", "Accept", "Reject", "Undo", "Create", "Update", "Delete", "Like", "Dislike",
-        "Announce", "Flag", "Block", "Lock", "Add", "Remove",
+        "Announce", "Flag", "Resolve", "Block", "Lock", "Add", "Remove",
     ];
     KNOWN
         .iter()
@@ -456,6 +456,7 @@ mod tests {
     #[test]
     fn metric_labels_stay_few() {
         assert_eq!(metric_label("Like"), "Like");
+        assert_eq!(metric_label("Resolve"), "Resolve", "a report's resolution");
         assert_eq!(metric_label("<script>1</script>"), "other");
     }
     use cenacle_domain::{origin::Forgery, ValidationError};

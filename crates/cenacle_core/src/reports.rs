@@ -418,12 +418,16 @@ pub async fn close(
     note: &str,
     ban: Option<&BanTerms>,
 ) -> Result<Report, CoreError> {
-    if status == ReportStatus::Open {
-        return Err(CoreError::Validation(cenacle_domain::ValidationError {
-            field: "status",
-            code: "invalid",
-        }));
-    }
+    let dismissed = match status {
+        ReportStatus::Resolved => false,
+        ReportStatus::Dismissed => true,
+        ReportStatus::Open => {
+            return Err(CoreError::Validation(cenacle_domain::ValidationError {
+                field: "status",
+                code: "invalid",
+            }))
+        }
+    };
     let report = by_id(conn, report_id).await?;
     let group = match report.group_id {
         Some(group_id) if report.group_local == Some(true) => {
@@ -458,7 +462,7 @@ pub async fn close(
     };
     // Resolved with an action: the reported person banned from the group of ours.
     if let Some(terms) = ban {
-        let Some(group) = group.filter(|_| status == ReportStatus::Resolved) else {
+        let Some(group) = group.filter(|_| !dismissed) else {
             return Err(CoreError::Validation(cenacle_domain::ValidationError {
                 field: "ban",
                 code: "needs_a_group_of_ours",
@@ -467,17 +471,11 @@ pub async fn close(
         group_bans::ban_in(conn, caller, &group, report.target_person_id, terms).await?;
     }
     let note = check_reason(note)?;
-    if !store::close_report(conn, report.id, status.as_str(), &note, caller.person_id).await? {
+    if !settle(conn, &report, caller.person_id, dismissed, note).await? {
         return Err(CoreError::ModerationRefused(
             ModerationRefusal::ReportClosed,
         ));
     }
-    let action = match status {
-        ReportStatus::Dismissed => ModAction::DismissReport,
-        _ => ModAction::ResolveReport,
-    };
-    log_closed(conn, &report, caller.person_id, action, note).await?;
-    tell_reporter(conn, &report, caller.person_id, status).await?;
     record_event(conn, caller, OutboxEvent::ReportClosed(report.id)).await?;
     by_id(conn, report.id).await
 }
@@ -591,11 +589,11 @@ pub struct ResolvedFlag<'a> {
     pub receiver: Option<&'a str>,
 }
 
-/// How a moderator elsewhere closed a report: resolved (they acted) or dismissed, with their
-/// note for the reporter.
+/// How a moderator elsewhere closed a report, with their note for the reporter.
 #[derive(Clone, Copy)]
 pub struct RemoteOutcome<'a> {
-    pub status: ReportStatus,
+    /// They found nothing to act on; else they resolved it (they acted).
+    pub dismissed: bool,
     pub note: Option<&'a str>,
 }
 
@@ -753,34 +751,59 @@ async fn close_resolved(
     outcome: RemoteOutcome<'_>,
 ) -> Result<Result<(), &'static str>, CoreError> {
     let from = resolver.instance_host.as_deref().unwrap_or_default();
-    let (status, action) = match outcome.status {
-        ReportStatus::Dismissed => (ReportStatus::Dismissed, ModAction::DismissReport),
-        _ => (ReportStatus::Resolved, ModAction::ResolveReport),
-    };
-    let what = status.as_str();
+    let what = closing(outcome.dismissed).0.as_str();
     let note = match outcome.note.map(str::trim).filter(|n| !n.is_empty()) {
         Some(note) => format!("{what} on {from}: {note}"),
         None => format!("{what} on {from}"),
     };
     let note = check_reason(&note)?;
-    if !store::close_report(conn, report.id, what, &note, resolver.id).await? {
-        return Ok(Err("report_closed"));
+    Ok(
+        if settle(conn, report, resolver.id, outcome.dismissed, note).await? {
+            Ok(())
+        } else {
+            Err("report_closed")
+        },
+    )
+}
+
+/// The status of a report closed dismissed (else resolved), and the moderation log's action.
+fn closing(dismissed: bool) -> (ReportStatus, ModAction) {
+    if dismissed {
+        (ReportStatus::Dismissed, ModAction::DismissReport)
+    } else {
+        (ReportStatus::Resolved, ModAction::ResolveReport)
     }
-    log_closed(conn, report, resolver.id, action, note).await?;
-    tell_reporter(conn, report, resolver.id, status).await?;
-    Ok(Ok(()))
+}
+
+/// Closes `report` as `by` decided (here or elsewhere), with their note: logs it and tells
+/// the reporter. False, and nothing done, when it was closed already.
+async fn settle(
+    conn: &mut Conn,
+    report: &Report,
+    by: i64,
+    dismissed: bool,
+    note: String,
+) -> Result<bool, CoreError> {
+    let (status, action) = closing(dismissed);
+    if !store::close_report(conn, report.id, status.as_str(), &note, by).await? {
+        return Ok(false);
+    }
+    log_closed(conn, report, by, action, note).await?;
+    tell_reporter(conn, report, by, status).await?;
+    Ok(true)
 }
 
 /// The reporter hears the outcome (a remote one from their own server, through the federated
-/// resolution: notifications reach our own members only). Only when the report is about
-/// content: the post's group decides who may be told about it.
+/// resolution: notifications reach our own members only), about the post reported or the
+/// thread of the comment reported. Only when the report is about content: the post's group
+/// decides who may be told about it, and a notification names a post, not a person.
 async fn tell_reporter(
     conn: &mut Conn,
     report: &Report,
     by: i64,
     status: ReportStatus,
 ) -> Result<(), CoreError> {
-    if let (Some(post_id), Some(group_id)) = (report.target_post_id, report.group_id) {
+    if let (Some(post_id), Some(group_id)) = (report.thread_post_id, report.group_id) {
         let notice = Notice::new(Kind::Moderation, report.reporter_id, Some(by))
             .about(group_id, post_id, report.target_comment_id)
             .detail(status.as_str());

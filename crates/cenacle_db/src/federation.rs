@@ -401,17 +401,8 @@ pub async fn expire_parked_deliveries(
     .bind::<BigInt, _>(limit)
     .execute(conn)
     .await?;
-    // A dead host left with nothing to send leaves the claim's host list too (its row waits at
-    // 'infinity', where no claim looks; the wake its revival writes puts it back). Hosts in
-    // name order, skipping those a claim holds: the order the claim's fold locks them in.
-    diesel::sql_query(
-        "DELETE FROM delivery_host h WHERE h.host IN ( \
-           SELECT x.host FROM delivery_host x WHERE x.next_due = 'infinity' \
-             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.host = x.host) \
-           ORDER BY x.host FOR UPDATE SKIP LOCKED)",
-    )
-    .execute(conn)
-    .await?;
+    // A dead host left with nothing to send leaves the claim's host list with its last row
+    // (trigger `delivery_host_emptied`); the wake its revival writes would put it back.
     Ok(given_up)
 }
 
@@ -1028,8 +1019,10 @@ const WAKE_FOLD: i64 = 10_000;
 ///    room for, counting the leases every worker has committed (a new snapshot, taken after
 ///    the lock), then round-robin across hosts (every host's first row before any host's
 ///    second) up to `limit`: a big backlog cannot starve small hosts;
-/// 3. each locked host's `next_due` recomputed from its rows (the host row goes when it has
-///    none left; a row being queued meanwhile has its wake row in the log, so nothing is lost).
+/// 3. each locked host's `next_due` recomputed from its rows. The host row goes when it has
+///    none left: its last row's delete (trigger `delivery_host_emptied`) skips host rows a
+///    claim holds, and leaves them to this step. A row being queued meanwhile has its wake row
+///    in the log, so nothing is lost.
 ///
 /// Rows come back oldest first (equal due times in queue order).
 pub async fn claim_deliveries(
@@ -1141,24 +1134,19 @@ pub async fn release_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Re
     Ok(())
 }
 
-/// Delivered (or given up on), several at once: the rows go; each activity goes with its last
-/// delivery, and each host with its last row (else its `delivery_host` row would fall due at the
-/// lease's end, empty, and take a claim's slot from hosts with work). (The deleted rows are not
-/// yet invisible to the rest of the statement, hence the exclusions.) A host row a claim holds
-/// is left to that claim, which recomputes it; a row queued meanwhile for a host removed here
-/// brings it back through its wake.
+/// Delivered (or given up on), several at once: the rows go, and each activity with its last
+/// delivery (the deleted rows are not yet invisible to the rest of the statement, hence the
+/// exclusion). Each host leaves the claim's host list with its last row (trigger
+/// `delivery_host_emptied`): else its `delivery_host` row would fall due at the lease's end,
+/// empty, and take a claim's slot from hosts with work.
 pub async fn finish_deliveries(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<(), DbError> {
     if ids.is_empty() {
         return Ok(());
     }
     diesel::sql_query(
-        "WITH gone AS (DELETE FROM delivery WHERE id = ANY($1) RETURNING activity_id, host), \
-         sent AS (DELETE FROM outgoing_activity a WHERE a.id IN (SELECT activity_id FROM gone) \
-           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = a.id AND d.id <> ALL($1))) \
-         DELETE FROM delivery_host h WHERE h.host IN ( \
-           SELECT x.host FROM delivery_host x WHERE x.host IN (SELECT host FROM gone) \
-             AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.host = x.host AND d.id <> ALL($1)) \
-           ORDER BY x.host FOR UPDATE SKIP LOCKED)",
+        "WITH gone AS (DELETE FROM delivery WHERE id = ANY($1) RETURNING activity_id) \
+         DELETE FROM outgoing_activity a WHERE a.id IN (SELECT activity_id FROM gone) \
+           AND NOT EXISTS (SELECT 1 FROM delivery d WHERE d.activity_id = a.id AND d.id <> ALL($1))",
     )
     .bind::<Array<BigInt>, _>(ids)
     .prepared()

@@ -226,7 +226,8 @@ pub async fn drop_follows_with(conn: &mut AsyncPgConnection, host: &str) -> Resu
 }
 
 /// A blocked instance: everything queued for it is cancelled (a lease in flight finishes
-/// on its own and finds its row gone). Returns the deliveries cancelled.
+/// on its own and finds its row gone; the host leaves the claim's host list with its last row,
+/// by trigger). Returns the deliveries cancelled.
 pub async fn cancel_deliveries_to(
     conn: &mut AsyncPgConnection,
     host: &str,

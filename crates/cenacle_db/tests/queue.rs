@@ -108,20 +108,30 @@ async fn concurrent_workers_claim_disjoint_rows() {
     assert!(claim(&db.pool, 10, 8).await.is_empty());
 }
 
+/// Queues one activity to one host.
+async fn queue_one(c: &mut diesel_async::AsyncPgConnection, ap_id: &str, host: &str) {
+    federation::enqueue_activity(
+        c,
+        ap_id,
+        "s",
+        "{}",
+        &targets(&[(&format!("https://{host}/inbox"), host)]),
+        None,
+    )
+    .await
+    .unwrap();
+}
+
 /// Queues `count` activities to one host.
 async fn backlog(pool: &DbPool, host: &str, count: usize) {
     let mut conn = pool.get().await.unwrap();
     for i in 0..count {
-        federation::enqueue_activity(
+        queue_one(
             &mut conn,
             &format!("https://a.example/act/{host}/{i}"),
-            "s",
-            "{}",
-            &targets(&[(&format!("https://{host}/inbox"), host)]),
-            None,
+            host,
         )
-        .await
-        .unwrap();
+        .await;
     }
 }
 
@@ -488,6 +498,76 @@ async fn hosts_with_everything_sent_take_no_slot_from_hosts_with_work() {
         next.iter().map(|d| d.host.as_str()).collect::<Vec<_>>(),
         ["new.example"],
         "the one slot goes to the host with work"
+    );
+}
+
+/// Found by review: a blocked instance's queue is cancelled by a delete of its own, which
+/// left the host in the claim's host list; its empty row then took a claim's slot ahead of
+/// hosts with work. Every way a host's last row goes takes the host along.
+#[tokio::test]
+async fn a_blocked_instances_cancelled_queue_takes_no_slot_from_hosts_with_work() {
+    let db = fresh_database().await;
+    backlog(&db.pool, "blocked.example", 2).await;
+    backlog(&db.pool, "other.example", 1).await;
+    // A claim that picks no host still folds the wakes: both hosts are listed.
+    assert!(claim(&db.pool, 0, 8).await.is_empty());
+    let mut conn = db.pool.get().await.unwrap();
+    assert_eq!(
+        cenacle_db::instance_moderation::cancel_deliveries_to(&mut conn, "blocked.example")
+            .await
+            .unwrap(),
+        2
+    );
+    let next = claim(&db.pool, 1, 8).await;
+    assert_eq!(
+        next.iter().map(|d| d.host.as_str()).collect::<Vec<_>>(),
+        ["other.example"],
+        "the one slot goes to the host with work"
+    );
+}
+
+/// The claim recomputes each host it picked from a snapshot; a row queued for that host
+/// meanwhile — committed after that snapshot, or begun before the claim and committed after
+/// it — must still be claimed (its wake outlives the recompute), not wait for the lease the
+/// claim saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_queued_while_its_host_is_being_claimed_is_not_lost() {
+    let db = fresh_database().await;
+    backlog(&db.pool, "b.example", 1).await;
+    // Queued and committed while the claim's transaction is still open, after its recompute.
+    let pool = db.pool.clone();
+    let mut conn = db.pool.get().await.unwrap();
+    let first = conn
+        .transaction::<_, DbError, _>(async move |c| {
+            let claimed = federation::claim_deliveries(c, 10, 60.0, 8).await?;
+            let mut other = pool.get().await.unwrap();
+            queue_one(&mut other, "https://a.example/act/during", "b.example").await;
+            Ok(claimed)
+        })
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    let second = claim(&db.pool, 10, 8).await;
+    assert_eq!(second.len(), 1, "the row queued during the claim");
+    // Begun before a claim and committed after it: the claim sees neither the row nor its wake.
+    let pool = db.pool.clone();
+    let mut conn = db.pool.get().await.unwrap();
+    let during = conn
+        .transaction::<_, DbError, _>(async move |c| {
+            queue_one(c, "https://a.example/act/late", "b.example").await;
+            Ok(claim(&pool, 10, 8).await)
+        })
+        .await
+        .unwrap();
+    assert!(during.is_empty(), "not yet committed");
+    let third = claim(&db.pool, 10, 8).await;
+    assert_eq!(
+        third
+            .iter()
+            .map(|d| d.activity_ap_id.as_str())
+            .collect::<Vec<_>>(),
+        ["https://a.example/act/late"],
+        "claimed at once, not at the end of the leases the claim saw"
     );
 }
 

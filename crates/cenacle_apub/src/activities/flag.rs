@@ -14,12 +14,10 @@
 
 use crate::vocabulary::{deserialize_audience, deserialize_id, deserialize_opt_string};
 use activitypub_federation::kinds::activity::FlagType;
+use cenacle_domain::reports::ReportStatus;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use url::Url;
-
-/// The `outcome` of a dismissed report's `Resolve`.
-pub const DISMISSED: &str = "dismissed";
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -101,9 +99,15 @@ pub struct Resolve {
 }
 
 impl Resolve {
+    /// The `outcome` of the `Resolve` of a report closed as `status`: the status's own name
+    /// when dismissed, none when resolved (what Lemmy sends).
+    pub fn outcome_of(status: ReportStatus) -> Option<String> {
+        (status == ReportStatus::Dismissed).then(|| status.as_str().to_owned())
+    }
+
     /// Whether the moderator dismissed the report (rather than acting on it).
     pub fn dismissed(&self) -> bool {
-        self.outcome.as_deref() == Some(DISMISSED)
+        self.outcome.as_deref().and_then(ReportStatus::parse) == Some(ReportStatus::Dismissed)
     }
 
     /// The id of the Flag it resolves.
@@ -156,6 +160,30 @@ mod tests {
         assert_eq!(
             resolve.flag_id(),
             Some("http://ds9.lemmy.ml/activities/flag/98b0933f")
+        );
+        // Lemmy's, with no outcome, resolves.
+        assert!(!resolve.dismissed());
+    }
+
+    #[test]
+    fn the_outcome_sent_is_the_outcome_read() {
+        for (status, dismissed) in [
+            (ReportStatus::Resolved, false),
+            (ReportStatus::Dismissed, true),
+        ] {
+            let outcome = Resolve::outcome_of(status);
+            let resolve: Resolve = serde_json::from_value(json!({
+                "type": "Resolve", "id": "https://a.example/activities/resolve/1",
+                "actor": "https://a.example/u/admin", "object": "https://b.example/flag/1",
+                "outcome": outcome,
+            }))
+            .unwrap();
+            assert_eq!(resolve.dismissed(), dismissed, "{status:?}");
+        }
+        assert_eq!(
+            Resolve::outcome_of(ReportStatus::Dismissed).as_deref(),
+            Some("dismissed"),
+            "the name other Cénacles read"
         );
     }
 }

@@ -12,7 +12,7 @@ use cenacle_core::{
     reports::{self, IncomingFlag, RemoteOutcome, ResolvedFlag},
     Conn, CoreError,
 };
-use cenacle_domain::{origin::Forgery, reports::ReportStatus};
+use cenacle_domain::origin::Forgery;
 use url::Url;
 
 /// The person a Block bans (fetched when unknown, before the transaction).
@@ -126,11 +126,7 @@ pub async fn apply_resolve(
         &resolved_flag,
         &reporting_actor,
         RemoteOutcome {
-            status: if resolve.dismissed() {
-                ReportStatus::Dismissed
-            } else {
-                ReportStatus::Resolved
-            },
+            dismissed: resolve.dismissed(),
             note: resolve.summary.as_deref(),
         },
         announced_by,

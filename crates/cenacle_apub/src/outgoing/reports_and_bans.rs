@@ -6,7 +6,7 @@
 
 use super::relay;
 use crate::{
-    activities::flag::{ResolveType, DISMISSED},
+    activities::flag::ResolveType,
     activities::{
         block::{new_block_id, UndoBlock},
         BlockUser, Flag, Resolve,
@@ -145,7 +145,7 @@ pub async fn report_closed(
         audience: flag.audience.clone(),
         summary: report.resolution_note.clone().filter(|n| !n.is_empty()),
         object: serde_json::to_value(&flag).map_err(ApubError::internal)?,
-        outcome: (report.status == ReportStatus::Dismissed.as_str()).then(|| DISMISSED.into()),
+        outcome: ReportStatus::parse(&report.status).and_then(Resolve::outcome_of),
     };
     let reporter_inbox = report
         .reporter_inbox
