@@ -533,6 +533,50 @@ async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verifie
     assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
 }
 
+/// Mail off (the default): the marks that would mail notifications used to stay forever — to
+/// be mailed all at once, news months old, the day mail was turned on. The clean-up takes
+/// them off (the notifications stay in the app), and does nothing while mail is on.
+#[tokio::test]
+async fn with_mail_off_notification_mail_marks_are_forgotten() {
+    let forget = async |t: &TestApp| {
+        t.ctx
+            .transaction(|conn| {
+                notification_mails::forget_marks_while_mail_is_off(conn, &t.ctx, 1).scope_boxed()
+            })
+            .await
+            .unwrap()
+    };
+    let marked = "SELECT count(*) AS n FROM notification WHERE mail_due IS NOT NULL";
+    let answered = async |t: &TestApp| {
+        let asker = t.member("asker").await;
+        let answerer = t.member("answerer").await;
+        for title in ["Which kettle?", "Which teapot?"] {
+            let q = ask(t, &asker, "question", title).await;
+            reply(t, &answerer, q, None).await;
+        }
+        asker
+    };
+
+    let (t, _) = setup().await;
+    let asker = answered(&t).await;
+    assert_eq!(
+        count(&t, marked).await,
+        2,
+        "replies are mailed at once by default"
+    );
+    // A batch at a time.
+    assert_eq!(forget(&t).await, 1);
+    assert_eq!(forget(&t).await, 1);
+    assert_eq!(forget(&t).await, 0);
+    assert_eq!(count(&t, marked).await, 0);
+    assert_eq!(inbox(&t, &asker).await.len(), 2, "still in the app");
+
+    let (t, _) = common::engagement::setup_with(|s| s.email.enabled = true).await;
+    answered(&t).await;
+    assert_eq!(forget(&t).await, 0, "mail on: the mail worker's to clear");
+    assert_eq!(count(&t, marked).await, 2);
+}
+
 /// A suspended member is not mailed about the community they may not enter (their
 /// notifications stay in the app); once reinstated, they are mailed again.
 #[tokio::test]

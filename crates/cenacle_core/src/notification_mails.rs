@@ -35,6 +35,20 @@ pub async fn mail_immediate_notifications(
     Ok(due.len())
 }
 
+/// Mail is off: takes the mail marks off up to `limit` notifications (they stay in the app);
+/// how many. Nobody would mail them, and they would pile up, to be mailed all at once — news
+/// months old — the day mail is turned on. Does nothing while mail is on.
+pub async fn forget_marks_while_mail_is_off(
+    conn: &mut Conn,
+    ctx: &Context,
+    limit: i64,
+) -> Result<usize, CoreError> {
+    if ctx.settings.email.enabled {
+        return Ok(0);
+    }
+    Ok(store::forget_mail_marks(conn, limit).await?)
+}
+
 /// What a stored notification says, for its text.
 pub(crate) fn notice_text(n: &store::NotificationRow) -> Option<NoticeText<'_>> {
     Some(NoticeText {

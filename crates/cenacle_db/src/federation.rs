@@ -1007,7 +1007,11 @@ const WAKE_FOLD: i64 = 10_000;
 /// host's queue beyond what it may send now:
 ///
 /// 0. the wake log (rows that became claimable sooner: new, retried, released, revived) is
-///    folded into `delivery_host`, hosts in name order so that two claims never deadlock. This
+///    folded into `delivery_host`, hosts in name order so that two claims never deadlock, but
+///    for hosts left with no rows (a wake commits with its row: when the fold sees the wake
+///    and not the row, the row is gone — a blocked instance's cancelled queue; asked per host
+///    in the queue's index order, so that PostgreSQL reads one index entry, not the table,
+///    even when its statistics say one host holds every row). This
 ///    is the one step that may wait: for a host row another claim holds, until that claim
 ///    commits (a few milliseconds). The wait is what keeps a wake from being folded while that
 ///    claim recomputes the host from a snapshot without the woken row;
@@ -1042,7 +1046,10 @@ pub async fn claim_deliveries(
              SELECT id FROM delivery_wake ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) \
            RETURNING host, due) \
          INSERT INTO delivery_host (host, next_due) \
-         SELECT host, min(due) FROM woken GROUP BY host ORDER BY host \
+         SELECT w.host, min(w.due) FROM woken w \
+         WHERE (SELECT 1 FROM delivery d WHERE d.host = w.host \
+                ORDER BY d.next_attempt_at, d.id LIMIT 1) IS NOT NULL \
+         GROUP BY w.host ORDER BY w.host \
          ON CONFLICT (host) DO UPDATE SET next_due = excluded.next_due \
          WHERE delivery_host.next_due > excluded.next_due",
     )

@@ -196,6 +196,19 @@ pub async fn clear_mail_due(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result
     Ok(())
 }
 
+/// Takes the mail mark off up to `limit` notifications, oldest first (skipping those a mail
+/// worker holds); how many.
+pub async fn forget_mail_marks(conn: &mut AsyncPgConnection, limit: i64) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE notification SET mail_due = NULL WHERE id = ANY (ARRAY( \
+           SELECT id FROM notification WHERE mail_due IS NOT NULL \
+           ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED))",
+    )
+    .bind::<BigInt, _>(limit)
+    .execute(conn)
+    .await?)
+}
+
 /// The recipient's notifications, newest first, with ids below `before`.
 pub async fn list(
     conn: &mut AsyncPgConnection,

@@ -503,27 +503,35 @@ async fn hosts_with_everything_sent_take_no_slot_from_hosts_with_work() {
 
 /// Found by review: a blocked instance's queue is cancelled by a delete of its own, which
 /// left the host in the claim's host list; its empty row then took a claim's slot ahead of
-/// hosts with work. Every way a host's last row goes takes the host along.
+/// hosts with work. Cancelled after a claim has listed the host (its delete takes the host
+/// along) or before (the claim no longer lists a host whose rows are gone), it takes none.
 #[tokio::test]
 async fn a_blocked_instances_cancelled_queue_takes_no_slot_from_hosts_with_work() {
     let db = fresh_database().await;
-    backlog(&db.pool, "blocked.example", 2).await;
-    backlog(&db.pool, "other.example", 1).await;
-    // A claim that picks no host still folds the wakes: both hosts are listed.
-    assert!(claim(&db.pool, 0, 8).await.is_empty());
     let mut conn = db.pool.get().await.unwrap();
-    assert_eq!(
-        cenacle_db::instance_moderation::cancel_deliveries_to(&mut conn, "blocked.example")
-            .await
-            .unwrap(),
-        2
-    );
-    let next = claim(&db.pool, 1, 8).await;
-    assert_eq!(
-        next.iter().map(|d| d.host.as_str()).collect::<Vec<_>>(),
-        ["other.example"],
-        "the one slot goes to the host with work"
-    );
+    for (listed_first, blocked, other) in [
+        (false, "blocked-early.example", "other-a.example"),
+        (true, "blocked-late.example", "other-b.example"),
+    ] {
+        backlog(&db.pool, blocked, 2).await;
+        backlog(&db.pool, other, 1).await;
+        if listed_first {
+            // A claim that picks no host still folds the wakes: both hosts are listed.
+            assert!(claim(&db.pool, 0, 8).await.is_empty());
+        }
+        assert_eq!(
+            cenacle_db::instance_moderation::cancel_deliveries_to(&mut conn, blocked)
+                .await
+                .unwrap(),
+            2
+        );
+        let next = claim(&db.pool, 1, 8).await;
+        assert_eq!(
+            next.iter().map(|d| d.host.as_str()).collect::<Vec<_>>(),
+            [other],
+            "the one slot goes to the host with work (listed first: {listed_first})"
+        );
+    }
 }
 
 /// The claim recomputes each host it picked from a snapshot; a row queued for that host
@@ -534,22 +542,29 @@ async fn a_blocked_instances_cancelled_queue_takes_no_slot_from_hosts_with_work(
 async fn a_row_queued_while_its_host_is_being_claimed_is_not_lost() {
     let db = fresh_database().await;
     backlog(&db.pool, "b.example", 1).await;
-    // Queued and committed while the claim's transaction is still open, after its recompute.
+    // Queued and committed while the claim's transaction is still open, after its recompute
+    // (bounded: were queueing to wait for the claim's locks, this would hang, not fail).
     let pool = db.pool.clone();
     let mut conn = db.pool.get().await.unwrap();
-    let first = conn
-        .transaction::<_, DbError, _>(async move |c| {
+    let first = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        conn.transaction::<_, DbError, _>(async move |c| {
             let claimed = federation::claim_deliveries(c, 10, 60.0, 8).await?;
             let mut other = pool.get().await.unwrap();
             queue_one(&mut other, "https://a.example/act/during", "b.example").await;
             Ok(claimed)
-        })
-        .await
-        .unwrap();
+        }),
+    )
+    .await
+    .expect("queueing does not wait for a claim")
+    .unwrap();
     assert_eq!(first.len(), 1);
     let second = claim(&db.pool, 10, 8).await;
     assert_eq!(second.len(), 1, "the row queued during the claim");
-    // Begun before a claim and committed after it: the claim sees neither the row nor its wake.
+    // Begun before a claim and committed after it, while that claim picks the host (for a
+    // row already due) and recomputes it from a snapshot without the new row or its wake.
+    let mut due = db.pool.get().await.unwrap();
+    queue_one(&mut due, "https://a.example/act/due", "b.example").await;
     let pool = db.pool.clone();
     let mut conn = db.pool.get().await.unwrap();
     let during = conn
@@ -559,13 +574,16 @@ async fn a_row_queued_while_its_host_is_being_claimed_is_not_lost() {
         })
         .await
         .unwrap();
-    assert!(during.is_empty(), "not yet committed");
-    let third = claim(&db.pool, 10, 8).await;
+    let ids = |claimed: &[ClaimedDelivery]| -> Vec<String> {
+        claimed.iter().map(|d| d.activity_ap_id.clone()).collect()
+    };
     assert_eq!(
-        third
-            .iter()
-            .map(|d| d.activity_ap_id.as_str())
-            .collect::<Vec<_>>(),
+        ids(&during),
+        ["https://a.example/act/due"],
+        "the late row, not yet committed, is not seen"
+    );
+    assert_eq!(
+        ids(&claim(&db.pool, 10, 8).await),
         ["https://a.example/act/late"],
         "claimed at once, not at the end of the leases the claim saw"
     );

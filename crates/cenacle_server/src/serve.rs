@@ -5,8 +5,8 @@ use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{
-    admin, auctions, bounties, certificates, digests, getting_started, notifications, orders,
-    Context, ScopedFutureExt,
+    admin, auctions, bounties, certificates, digests, getting_started, notification_mails,
+    notifications, orders, Context, ScopedFutureExt,
 };
 use std::net::SocketAddr;
 use tokio::{
@@ -168,26 +168,27 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     };
 
     // Daily and weekly digests, at each member's local hour (a period is claimed under a row
-    // lock, so several servers may run this side by side).
+    // lock, so several servers may run this side by side); with mail off, the marks that would
+    // have mailed notifications are cleared instead (see `forget_mail_marks`).
     let digests = {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
         let every = std::time::Duration::from_secs(settings.email.digest_interval_seconds);
         let enabled = settings.email.enabled;
         tokio::spawn(async move {
-            // No mail, no digests: the task ends at once.
-            if !enabled {
-                return;
-            }
             let mut tick = tokio::time::interval(every);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {
-                        let sent = ctx
-                            .transaction(|conn| digests::send_digests_now(conn, &ctx).scope_boxed())
-                            .await;
-                        if let Err(err) = sent {
-                            tracing::error!(error = %err, "sending digests failed");
+                        if enabled {
+                            let sent = ctx
+                                .transaction(|conn| digests::send_digests_now(conn, &ctx).scope_boxed())
+                                .await;
+                            if let Err(err) = sent {
+                                tracing::error!(error = %err, "sending digests failed");
+                            }
+                        } else {
+                            forget_mail_marks(&ctx).await;
                         }
                     }
                     _ = stop.changed() => break,
@@ -365,5 +366,25 @@ async fn sweep_certificates(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
             listing_failed = swept.listing_failed,
             "certificate sweep"
         );
+    }
+}
+
+/// Mail is off: the marks of notifications set to be mailed go, a batch per transaction.
+async fn forget_mail_marks(ctx: &Context) {
+    const BATCH: i64 = 1000;
+    loop {
+        let forgotten = ctx
+            .transaction(|conn| {
+                notification_mails::forget_marks_while_mail_is_off(conn, ctx, BATCH).scope_boxed()
+            })
+            .await;
+        match forgotten {
+            Ok(n) if n as i64 == BATCH => continue,
+            Ok(_) => break,
+            Err(err) => {
+                tracing::error!(error = %err, "clearing notification mail marks failed");
+                break;
+            }
+        }
     }
 }
