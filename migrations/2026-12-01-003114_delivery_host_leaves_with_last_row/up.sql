@@ -5,13 +5,15 @@
 -- statement trigger covers every delete, now and later.
 --
 -- Lock first, then look: the host rows that seem empty are locked (in name order, the order
--- the claim's fold locks them in; those a claim holds are skipped and left to that claim's
--- recompute), and only then, in a new snapshot, is each checked for rows again. Checking in
+-- the claim's fold locks them in; those a claim holds are skipped, and may stay listed until a
+-- later claim finds them empty: one empty pick), and only then, in a new snapshot, is each
+-- checked for rows again. Checking in
 -- the snapshot taken before the lock could miss a row queued, and its wake folded by a claim
 -- that has since committed, just before the lock was granted: that row would be left with no
 -- host entry and no wake, never claimed. After the lock, a row committed earlier is seen, and
 -- the wake of a later one is folded after this transaction commits (the fold waits for the
--- lock), bringing the host back.
+-- lock), bringing the host back. (Reproduced by review with a pause forced inside the trigger
+-- on a scratch cluster; no test here forces that interleaving.)
 --
 -- The hosts are looked up by key (`= ANY (ARRAY(…))`): a transition table has no statistics,
 -- and with `IN (…)` the planner read all of `delivery_host` (ten thousand rows after a
@@ -42,7 +44,7 @@ CREATE TRIGGER delivery_host_emptied AFTER DELETE ON delivery
 -- updated by each claim, deleted with its last delivery): thousands of dead rows in seconds,
 -- which the claim's index scans step over until a vacuum removes them (consecutive
 -- 10,000-host fan-outs seconds apart slowed from 2.6 s to 4.5 s; a VACUUM brought them back
--- to 2.4 s: docs/benchmarks.md). Vacuum them by a fixed count of dead rows rather than a
+-- to 2.4–2.5 s: docs/benchmarks.md). Vacuum them by a fixed count of dead rows rather than a
 -- share of a table that is often near empty. What this gains was not measured: autovacuum
 -- looks at most once a minute, so it cannot help within a burst seconds apart.
 ALTER TABLE delivery_host SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 2000);

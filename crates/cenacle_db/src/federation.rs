@@ -1025,7 +1025,7 @@ const WAKE_FOLD: i64 = 10_000;
 ///    second) up to `limit`: a big backlog cannot starve small hosts;
 /// 3. each locked host's `next_due` recomputed from its rows. The host row goes when it has
 ///    none left: its last row's delete (trigger `delivery_host_emptied`) skips host rows a
-///    claim holds, and leaves them to this step. A row being queued meanwhile has its wake row
+///    claim holds, which this step (or a later claim's: one empty pick) removes. A row being queued meanwhile has its wake row
 ///    in the log, so nothing is lost.
 ///
 /// Rows come back oldest first (equal due times in queue order).
