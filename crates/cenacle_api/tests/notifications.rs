@@ -533,6 +533,35 @@ async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verifie
     assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
 }
 
+/// Where the instance hides moderators' names, the notice of a removal names nobody (the
+/// author is the likeliest to harass the moderator); where it shows them, it names them.
+#[tokio::test]
+async fn a_removal_notice_names_the_moderator_only_where_names_are_shown() {
+    for shown in [true, false] {
+        let (t, admin) =
+            common::engagement::setup_with(|s| s.moderation.show_moderator_names = shown).await;
+        let asker = t.member("asker").await;
+        let answerer = t.member("answerer").await;
+        let q = ask(&t, &asker, "question", "Which kettle?").await;
+        let a = reply(&t, &answerer, q, None).await;
+        let removed = t
+            .post(
+                &format!("/api/v1/comments/{a}/removal"),
+                Some(&admin),
+                json!({"reason": "hors sujet"}),
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+        let n = &inbox(&t, &answerer).await[0];
+        assert_eq!(n["kind"], "moderation", "{n}");
+        assert_eq!(
+            n["actor"].is_null(),
+            !shown,
+            "names shown: {shown}, notice: {n}"
+        );
+    }
+}
+
 /// Mail off (the default): the marks that would mail notifications used to stay forever — to
 /// be mailed all at once, news months old, the day mail was turned on. The clean-up takes
 /// them off (the notifications stay in the app), and does nothing while mail is on.

@@ -102,16 +102,30 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
 }
 
 /// The caller's notifications, newest first: those with ids below `before` (None: from the
-/// newest), unread ones only if asked.
+/// newest), unread ones only if asked. Where the instance hides moderators' names
+/// (`moderation.show_moderator_names`), a moderation decision names nobody: least of all to
+/// the person it concerns, who is the likeliest to harass the moderator who took it (read
+/// here, not at writing, so that turning the setting on hides earlier notices too).
 pub async fn list(
     conn: &mut Conn,
+    ctx: &Context,
     caller: &Caller,
     unread_only: bool,
     before: Option<i64>,
     limit: i64,
 ) -> Result<Vec<NotificationRow>, CoreError> {
     let before = before.unwrap_or(i64::MAX);
-    Ok(store::list(conn, caller.person_id, unread_only, before, limit).await?)
+    let mut rows = store::list(conn, caller.person_id, unread_only, before, limit).await?;
+    if !ctx.settings.moderation.show_moderator_names {
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.kind == Kind::Moderation.as_str())
+        {
+            row.actor = None;
+            row.actor_count = 0;
+        }
+    }
+    Ok(rows)
 }
 
 pub async fn unread_count(conn: &mut Conn, caller: &Caller) -> Result<i64, CoreError> {

@@ -48,7 +48,7 @@ async fn report_and_close(
 /// The notifications of `who` about their reports' outcomes, newest first.
 async fn outcomes(w: &World, who: &Caller) -> Vec<Notification> {
     let mut conn = w.ctx.conn().await.unwrap();
-    let all = notifications::list(&mut conn, who, false, None, 100)
+    let all = notifications::list(&mut conn, &w.ctx, who, false, None, 100)
         .await
         .unwrap();
     all.into_iter()

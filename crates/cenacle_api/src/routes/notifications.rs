@@ -31,7 +31,8 @@ pub struct NotificationView {
     /// accept_reminder.
     pub kind: String,
     /// The latest person who acted (`name`, or `name@host` for someone elsewhere); null when
-    /// the instance itself tells (a reminder).
+    /// the instance itself tells (a reminder), and for a moderation decision where the
+    /// instance hides moderators' names (`moderation.show_moderator_names`).
     pub actor: Option<String>,
     /// How many people acted: likes are grouped ("N people liked it") while unread.
     pub actor_count: i64,
@@ -98,7 +99,7 @@ pub async fn list(
     let limit = page.limit()?;
     let before = Some(page.after_id()?).filter(|id| *id > 0);
     let mut conn = state.ctx.conn().await?;
-    let rows = cases::list(&mut conn, &caller, q.unread, before, limit + 1).await?;
+    let rows = cases::list(&mut conn, &state.ctx, &caller, q.unread, before, limit + 1).await?;
     Ok(Json(Page::from_rows(
         rows,
         limit,

@@ -105,7 +105,7 @@ pub async fn show(
     let unread_only = q.unread.is_some();
     let read = async {
         let mut conn = state.ctx.conn().await?;
-        cases::list(&mut conn, &caller, unread_only, None, 100).await
+        cases::list(&mut conn, &state.ctx, &caller, unread_only, None, 100).await
     }
     .await;
     let rows = match read {
