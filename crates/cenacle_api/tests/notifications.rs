@@ -39,6 +39,18 @@ async fn reply(t: &TestApp, token: &str, post: i64, parent: Option<i64>) -> i64 
 
 /// The member's notifications, newest first, leaving out badges (a first question earns one,
 /// and most tests are about something else).
+/// A moderator removes a comment, with a reason.
+async fn remove_comment(t: &TestApp, moderator: &str, comment: i64) {
+    let removed = t
+        .post(
+            &format!("/api/v1/comments/{comment}/removal"),
+            Some(moderator),
+            json!({"reason": "hors sujet"}),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+}
+
 async fn inbox(t: &TestApp, token: &str) -> Vec<Value> {
     let mut list = inbox_all(t, token).await;
     list.retain(|n| n["kind"] != "badge_awarded");
@@ -285,14 +297,7 @@ async fn acceptance_idea_status_badges_moderation_and_join_decisions_notify() {
     }
     assert!(inbox(&t, &manager).await.is_empty());
     // A removal is told to the author.
-    let removed = t
-        .post(
-            &format!("/api/v1/comments/{a}/removal"),
-            Some(&admin),
-            json!({"reason": "hors sujet"}),
-        )
-        .await;
-    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    remove_comment(&t, &admin, a).await;
     let n = &inbox(&t, &answerer).await[0];
     assert_eq!(
         (n["kind"].as_str(), n["detail"].as_str()),
@@ -544,14 +549,7 @@ async fn a_removal_notice_names_the_moderator_only_where_names_are_shown() {
         let answerer = t.member("answerer").await;
         let q = ask(&t, &asker, "question", "Which kettle?").await;
         let a = reply(&t, &answerer, q, None).await;
-        let removed = t
-            .post(
-                &format!("/api/v1/comments/{a}/removal"),
-                Some(&admin),
-                json!({"reason": "hors sujet"}),
-            )
-            .await;
-        assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+        remove_comment(&t, &admin, a).await;
         let n = &inbox(&t, &answerer).await[0];
         assert_eq!(n["kind"], "moderation", "{n}");
         assert_eq!(
