@@ -31,6 +31,10 @@ class Lab:
     def __enter__(self):
         env = {k: v for k, v in os.environ.items() if not k.startswith("CENACLE_") and k != "DATABASE_URL"}
         env["CENACLE_SERVER__PUBLIC_URL"] = self.base
+        # Benchmarks register and sign in many members from one address: the per-address
+        # limits that guard a real instance would refuse them (429) before the run starts.
+        env["CENACLE_LIMITS__REGISTER_PER_IP"] = "1000000"
+        env["CENACLE_LIMITS__LOGIN_PER_IP"] = "1000000"
         self.log = open(os.path.join(self.data.name, "server.log"), "w")
         self.proc = subprocess.Popen(
             [self.binary, "--data-dir", self.data.name, "serve", "--bind", f"127.0.0.1:{self.port}"],

@@ -249,6 +249,40 @@ async fn a_report_from_gamma_reaches_alphas_moderators_and_its_outcome_comes_bac
         .get("/api/v1/groups/entraide/moderation-log", None)
         .await;
     assert!(log.to_string().contains("resolve_report"), "{log}");
+
+    // pierre reports marie herself: her server (beta) has it, and its admin acts on it. The
+    // outcome comes back to gamma, where pierre is told, naming marie.
+    let (status, filed) = gamma
+        .post(
+            "/api/v1/reports",
+            Some(&pierre),
+            json!({"person": format!("marie@{}", beta.host), "reason": "spam", "text": "elle spamme"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let on_beta = eventually("the report of marie on beta", DEADLINE, || async {
+        let queue = reports(&beta, &beta_admin, "/api/v1/reports").await;
+        queue.into_iter().find(|r| r["text"] == "elle spamme")
+    })
+    .await;
+    let (status, resolved) = beta
+        .post(
+            &format!("/api/v1/reports/{}/resolve", on_beta["id"]),
+            Some(&beta_admin),
+            json!({"note": "Avertie"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{resolved}");
+    let told = eventually("the outcome about marie on gamma", DEADLINE, || async {
+        report_outcomes(&gamma, &pierre, "resolved")
+            .await
+            .into_iter()
+            .find(|n| !n["person"].is_null())
+    })
+    .await;
+    assert_eq!(told["person"], format!("marie@{}", beta.host), "{told}");
+    assert_eq!(told["actor"], format!("admin@{}", beta.host), "{told}");
+    assert!(told["post_id"].is_null(), "{told}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1173,7 +1173,7 @@ async fn members_propose_a_group_back_it_and_it_opens_at_the_threshold() {
 }
 
 #[tokio::test]
-async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_hold() {
+async fn a_community_manager_edits_restocks_and_writes_off_a_reward_and_sees_what_her_bids_hold() {
     let (_hosts, alpha) = instance_with_group().await;
     let admin = alpha.login("admin").await;
     let (status, body) = alpha
@@ -1255,11 +1255,71 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     .await;
     b.wait_text(&format!("#reward-{mug} .stock"), "4 left")
         .await;
+    // Writes off more than the free units (the lot holds a fifth): refused under the field,
+    // what she typed kept.
+    b.click(&format!("#adjust-{mug} summary")).await;
+    b.fill(&format!("#adjust-delta-{mug}"), "-5").await;
+    b.find(&format!("#adjust-reason-{mug}"))
+        .await
+        .select_by_value("lost")
+        .await
+        .unwrap();
+    b.fill(&format!("#adjust-note-{mug}"), "Lost in the move")
+        .await;
+    let adjust = format!("form[action='/shop/rewards/{mug}/stock-adjustments'] button");
+    b.click_and_wait_reload(&adjust).await;
+    assert!(
+        b.text(&format!("#adjust-delta-{mug}-error"))
+            .await
+            .contains("promised to open orders or auction lots"),
+        "{}",
+        b.text(&format!("#adjust-delta-{mug}-error")).await
+    );
+    let typed = b
+        .js_value(&format!(
+            "return ['delta', 'reason', 'note'].map(f => \
+             document.getElementById('adjust-' + f + '-{mug}').value)"
+        ))
+        .await;
+    assert_eq!(typed, json!(["-5", "lost", "Lost in the move"]));
+    b.key_page("shop-stock-adjustment-en").await;
+    // Two broke in transit: written off, and listed with why and by whom.
+    b.fill(&format!("#adjust-delta-{mug}"), "-2").await;
+    b.find(&format!("#adjust-reason-{mug}"))
+        .await
+        .select_by_value("damaged")
+        .await
+        .unwrap();
+    b.fill(&format!("#adjust-note-{mug}"), "Broken in transit")
+        .await;
+    b.click_and_wait_reload(&adjust).await;
+    b.wait_text(&format!("#reward-{mug} .stock"), "2 left")
+        .await;
+    let latest = b.text(&format!("#adjustments-{mug} li:first-child")).await;
+    for words in ["-2", "damaged", "Broken in transit", "admin"] {
+        assert!(latest.contains(words), "{latest}");
+    }
+    assert!(
+        b.text(&format!("#adjustments-{mug} li:nth-child(2)"))
+            .await
+            .contains("+3 · restocked"),
+        "{}",
+        b.text(&format!("#adjustments-{mug}")).await
+    );
     let (_, reward) = alpha
         .get(&format!("/api/v1/shop/rewards/{mug}"), None)
         .await;
     assert_eq!(reward["price"], 55, "{reward}");
-    assert_eq!(reward["stock"], 4, "{reward}");
+    assert_eq!(reward["stock"], 2, "{reward}");
+    let (status, history) = alpha
+        .get(
+            &format!("/api/v1/shop/rewards/{mug}/stock-adjustments"),
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["items"][0]["reason"], "damaged", "{history}");
+    assert_eq!(history["items"].as_array().unwrap().len(), 2, "{history}");
     b.close().await;
 
     // A member sees the shop, the lot and the contests, and none of the managers' forms.
@@ -1269,8 +1329,12 @@ async fn a_community_manager_edits_and_restocks_a_reward_and_sees_what_her_bids_
     m.goto(&alpha.url("/shop")).await;
     m.find(&format!("form[action='/shop/rewards/{mug}/redeem']"))
         .await;
-    m.wait_count("form[action$='/edit'], form[action$='/restock']", 0)
-        .await;
+    m.wait_count(
+        "form[action$='/edit'], form[action$='/restock'], \
+         form[action$='/stock-adjustments'], .stock-history",
+        0,
+    )
+    .await;
     m.goto(&alpha.url(&format!("/auctions/{auction}"))).await;
     m.find(&format!("form[action='/auctions/{auction}/bid']"))
         .await;
@@ -1336,10 +1400,42 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
     b.click("a[href='/account/notifications']").await;
     b.js_value("document.querySelector('#pref-reply').value = 'off'")
         .await;
-    // Her local time, which her digests go by: UTC+01:00.
-    b.js_value("document.querySelector('#utc-offset').value = '60'")
-        .await;
     b.key_page("account-en").await;
+    // A zone PostgreSQL does not know (a forged option: the list offers only real ones) is
+    // refused under its field, the form kept as typed, nothing saved.
+    b.js_value(
+        "const s = document.querySelector('#time-zone'); \
+         s.add(new Option('Atlantis', 'Europe/Atlantis')); s.value = 'Europe/Atlantis'",
+    )
+    .await;
+    b.click_and_wait_reload("#save-preferences").await;
+    b.find("#time-zone[aria-invalid=true][aria-describedby=time-zone-error]")
+        .await;
+    let why = b.text("#time-zone-error").await;
+    assert!(why.contains("Unknown time zone"), "{why}");
+    let violations = b.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "the refused form: {violations:#?}");
+    assert_eq!(
+        b.js_value("return document.querySelector('#time-zone').value")
+            .await,
+        "Europe/Atlantis"
+    );
+    assert_eq!(
+        b.js_value("return document.querySelector('#pref-reply').value")
+            .await,
+        "off",
+        "kept as typed"
+    );
+    let (_, prefs) = alpha
+        .get("/api/v1/notifications/preferences", Some(&alice))
+        .await;
+    assert_ne!(
+        prefs["preferences"]["reply"], "off",
+        "nothing saved: {prefs}"
+    );
+    // Her time zone, which her digests go by, summer time included.
+    b.js_value("document.querySelector('#time-zone').value = 'Europe/Paris'")
+        .await;
     b.click("#save-preferences").await;
     b.wait_path("the saved preferences", |p| {
         p == "/account/notifications?saved=1"
@@ -1351,19 +1447,46 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
         "off"
     );
     assert_eq!(
-        b.js_value("return document.querySelector('#utc-offset').value")
+        b.js_value("return document.querySelector('#time-zone').value")
             .await,
-        "60"
+        "Europe/Paris"
     );
     let (_, prefs) = alpha
         .get("/api/v1/notifications/preferences", Some(&alice))
         .await;
-    assert_eq!(prefs["utc_offset_minutes"], 60, "{prefs}");
+    assert_eq!(prefs["time_zone"], "Europe/Paris", "{prefs}");
     answer().await;
     let (_, count) = alpha
         .get("/api/v1/notifications/unread-count", Some(&alice))
         .await;
     assert_eq!(count["unread"], 0, "replies are off");
+
+    // She reports Bob himself; the admin acts on it: the notice names him, linking his profile.
+    let (status, filed) = alpha
+        .post(
+            "/api/v1/reports",
+            Some(&alice),
+            json!({"person": "bob", "reason": "spam", "text": "He sells cables"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{filed}");
+    let admin = alpha.login("admin").await;
+    let (status, closed) = alpha
+        .post(
+            &format!("/api/v1/reports/{}/resolve", filed["id"]),
+            Some(&admin),
+            json!({"note": "Warned"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{closed}");
+    b.goto(&alpha.url("/notifications")).await;
+    let outcome = b.text(".notifications li:first-child").await;
+    assert!(
+        outcome.starts_with("admin acted on your report about bob"),
+        "{outcome}"
+    );
+    b.find(".notifications li:first-child a[href='/people/bob']")
+        .await;
 
     b.close().await;
 }

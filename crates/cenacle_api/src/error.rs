@@ -118,6 +118,8 @@ pub const ALL_CODES: &[&str] = &[
     "bid_too_low",
     "already_highest_bidder",
     "reward_stock_unlimited",
+    "stock_below_reserved",
+    "stock_below_zero",
     "email_not_verified",
     "token_invalid",
     "token_used",
@@ -127,7 +129,7 @@ pub const ALL_CODES: &[&str] = &[
     "unknown_mail_kind",
     "unknown_notification_kind",
     "unknown_notification_delivery",
-    "utc_offset_out_of_range",
+    "unknown_time_zone",
     "unknown_template_variable",
     "template_unclosed_variable",
     "quiz_without_correct_answer",
@@ -256,13 +258,13 @@ impl From<CoreError> for ApiError {
         }
         match err {
             // A notification preference names its own mistake (a kind or a delivery), as does
-            // a local time out of range.
+            // a time zone PostgreSQL does not know.
             Validation(v)
                 if matches!(
                     v.code,
                     "unknown_notification_kind"
                         | "unknown_notification_delivery"
-                        | "utc_offset_out_of_range"
+                        | "unknown_time_zone"
                 ) =>
             {
                 Self::new(StatusCode::UNPROCESSABLE_ENTITY, v.code)
@@ -527,6 +529,21 @@ mod tests {
             assert_eq!(
                 answer(CoreError::Champion(refusal)),
                 (status, refusal.code(), None)
+            );
+        }
+    }
+
+    #[test]
+    fn every_shop_refusal_has_a_listed_code() {
+        use cenacle_domain::shop::ShopRefusal;
+        for refusal in ShopRefusal::ALL {
+            assert!(ALL_CODES.contains(&refusal.code()), "{}", refusal.code());
+        }
+        // A write-off the stock cannot give is the state's conflict, not a malformed request.
+        for refusal in [ShopRefusal::StockBelowReserved, ShopRefusal::StockBelowZero] {
+            assert_eq!(
+                answer(CoreError::Shop(refusal)),
+                (StatusCode::CONFLICT, refusal.code(), None)
             );
         }
     }

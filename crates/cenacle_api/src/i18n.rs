@@ -51,9 +51,9 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Unknown delivery: use in_app, email_immediate, email_daily, email_weekly or off.",
             "Mode de réception inconnu : utilisez in_app, email_immediate, email_daily, email_weekly ou off.",
         ),
-        "utc_offset_out_of_range" => (
-            "The local time must be from UTC-12:00 to UTC+14:00 (-720 to 840 minutes).",
-            "L'heure locale doit être comprise entre UTC-12:00 et UTC+14:00 (-720 à 840 minutes).",
+        "unknown_time_zone" => (
+            "Unknown time zone: give a name such as Europe/Paris or America/Montreal, spelled as in the time-zone database, or UTC.",
+            "Fuseau horaire inconnu : indiquez un nom comme Europe/Paris ou America/Montreal, écrit comme dans la base des fuseaux horaires, ou UTC.",
         ),
         "unknown_report_reason" => (
             "This reason is not one the group offers for reports.",
@@ -72,8 +72,16 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Cette récompense est épuisée (plus aucune unité ni aucun code à vendre ou à mettre aux enchères).",
         ),
         "reward_stock_unlimited" => (
-            "This reward's stock is unlimited: there is nothing to restock.",
-            "Le stock de cette récompense est illimité : il n'y a rien à réapprovisionner.",
+            "This reward's stock is unlimited: there is nothing to restock or adjust.",
+            "Le stock de cette récompense est illimité : il n'y a rien à réapprovisionner ni à ajuster.",
+        ),
+        "stock_below_reserved" => (
+            "This write-off is more than the units free: the others are promised to open orders or auction lots. Refuse or cancel those first, or write off fewer.",
+            "Cette sortie de stock dépasse les unités libres : les autres sont promises à des commandes en cours ou à des lots aux enchères. Refusez ou annulez-les d'abord, ou sortez-en moins.",
+        ),
+        "stock_below_zero" => (
+            "This write-off is more than the units in stock: the stock cannot go below zero.",
+            "Cette sortie de stock dépasse les unités en stock : le stock ne peut pas descendre sous zéro.",
         ),
         "insufficient_points" => (
             "You do not have enough points available (your balance less what your bids hold).",

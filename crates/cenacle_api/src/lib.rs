@@ -246,6 +246,7 @@ fn documented_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(shop::list_rewards, shop::create_reward))
         .routes(routes!(shop::get_reward, shop::edit_reward))
         .routes(routes!(shop::restock))
+        .routes(routes!(shop::adjust_stock, shop::stock_adjustments))
         .routes(routes!(shop::add_codes))
         .routes(routes!(shop::redeem))
         .routes(routes!(shop::my_orders))

@@ -225,6 +225,8 @@ async fn the_openapi_document_covers_every_route() {
         ("get", "/api/v1/shop/rewards/{id}"),
         ("put", "/api/v1/shop/rewards/{id}"),
         ("post", "/api/v1/shop/rewards/{id}/restock"),
+        ("post", "/api/v1/shop/rewards/{id}/stock-adjustments"),
+        ("get", "/api/v1/shop/rewards/{id}/stock-adjustments"),
         ("post", "/api/v1/shop/rewards/{id}/codes"),
         ("post", "/api/v1/shop/rewards/{id}/redeem"),
         ("get", "/api/v1/shop/orders"),

@@ -254,6 +254,24 @@ async fn reasons_are_the_groups_own_and_reports_reach_its_moderators_only() {
     let admin = t.with_role("admin", Role::Admin).await;
     let instance = t.get("/api/v1/reports", Some(&admin)).await;
     assert_eq!(instance.json["items"][0]["target_kind"], "person");
+    // Dismissed: alice is told, naming bob (not a post).
+    let id = &instance.json["items"][0]["id"];
+    let reply = t
+        .post(
+            &format!("/api/v1/reports/{id}/dismiss"),
+            Some(&admin),
+            json!({"note": "Rien à redire"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+    let told = t.get("/api/v1/notifications", Some(&alice)).await;
+    let told = &told.json["items"][0];
+    assert_eq!(
+        (&told["kind"], &told["detail"], &told["person"]),
+        (&json!("moderation"), &json!("dismissed"), &json!("bob")),
+        "{told}"
+    );
+    assert!(told["post_id"].is_null(), "{told}");
 }
 
 #[tokio::test]

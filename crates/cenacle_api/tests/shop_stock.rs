@@ -1,8 +1,9 @@
 //! The shop's stock, exact as its points: an auction lot reserves its unit (or code) when put
 //! up and hands it to the winner or back to the shelf; every stock change is a ledger row the
-//! audit adds up; community managers edit and restock rewards (and only they may: every
-//! manager-only route answers a plain member 403); members see their held and available
-//! points.
+//! audit adds up; community managers edit, restock and adjust rewards' stock by hand with a
+//! reason — write-offs never taking units promised to orders, even racing redemptions — (and
+//! only they may: every manager-only route answers a plain member 403); members see their held
+//! and available points.
 
 mod common;
 
@@ -14,6 +15,7 @@ use common::engagement::{grant, points, setup};
 use common::{Reply, TestApp};
 use diesel::sql_types::BigInt;
 use diesel_async::RunQueryDsl;
+use futures::FutureExt;
 use serde_json::{json, Value};
 
 #[derive(diesel::QueryableByName)]
@@ -604,6 +606,16 @@ fn manager_routes(reward: i64, order: i64, auction: i64) -> Vec<(Method, String,
             format!("/api/v1/shop/rewards/{reward}/codes"),
             json!({"codes": ["Z"]}),
         ),
+        (
+            Method::POST,
+            format!("/api/v1/shop/rewards/{reward}/stock-adjustments"),
+            json!({"delta": -1, "reason": "lost"}),
+        ),
+        (
+            Method::GET,
+            format!("/api/v1/shop/rewards/{reward}/stock-adjustments"),
+            Value::Null,
+        ),
         (Method::GET, "/api/v1/shop/fulfilment".into(), Value::Null),
         (
             Method::POST,
@@ -695,4 +707,440 @@ async fn every_manager_only_shop_route_refuses_a_member_and_serves_a_manager() {
             r.json
         );
     }
+}
+
+async fn adjust(t: &TestApp, token: &str, reward: i64, body: Value) -> Reply {
+    retried(
+        t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{reward}/stock-adjustments"),
+        token,
+        body,
+    )
+    .await
+}
+
+/// The stock report's CSV, as a community manager downloads it.
+async fn stock_report(t: &TestApp, token: &str) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let request = axum::http::Request::get("/api/v1/shop/reports/stock")
+        .header("authorization", format!("Bearer {token}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = t.app.clone().oneshot(request).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let body = response.into_body().collect().await.unwrap().to_bytes();
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// Rows of the stock ledger that are adjustments, for one reward.
+async fn adjustment_rows(t: &TestApp, reward: i64) -> i64 {
+    count(
+        t,
+        &format!(
+            "SELECT count(*) AS n FROM stock_movement WHERE reward_id = {reward} \
+             AND reason = 'adjustment'"
+        ),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_community_manager_writes_units_off_and_adds_units_received_each_a_ledger_row() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 1_000).await;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 5}),
+    )
+    .await;
+
+    // Two mugs broke in the cupboard: written off, with why.
+    let r = adjust(
+        &t,
+        &cm,
+        mug,
+        json!({"delta": -2, "reason": "damaged", "note": "Broken in the cupboard"}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(r.json["adjustment"]["delta"], json!(-2));
+    assert_eq!(r.json["adjustment"]["reason"], json!("damaged"));
+    assert_eq!(
+        r.json["adjustment"]["note"],
+        json!("Broken in the cupboard")
+    );
+    assert_eq!(r.json["adjustment"]["by"], json!("claire"));
+    assert_eq!(r.json["reward"]["stock"], json!(3));
+    assert_eq!(stock(&t, mug).await, json!(3));
+    // The ledger row names the manager, the change and the reason.
+    assert_eq!(
+        count(
+            &t,
+            &format!(
+                "SELECT count(*) AS n FROM stock_movement m JOIN person p ON p.id = m.created_by \
+                 WHERE m.reward_id = {mug} AND m.pool = 'stock' AND m.reason = 'adjustment' \
+                 AND m.delta = -2 AND m.adjustment_reason = 'damaged' \
+                 AND m.note = 'Broken in the cupboard' AND p.username = 'claire'"
+            )
+        )
+        .await,
+        1
+    );
+    // A member's redemption still finds the units left.
+    let order = retried(
+        &t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{mug}/redeem"),
+        &marie,
+        json!({"address": "1 rue de la Paix"}),
+    )
+    .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    assert_eq!(stock(&t, mug).await, json!(2));
+
+    // A box came in: added, with a note; a restock is listed beside the adjustments.
+    let r = adjust(
+        &t,
+        &cm,
+        mug,
+        json!({"delta": 4, "reason": "received", "note": "  Second batch  "}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(r.json["adjustment"]["note"], json!("Second batch"));
+    assert_eq!(r.json["reward"]["stock"], json!(6));
+    let r = t
+        .post(
+            &format!("/api/v1/shop/rewards/{mug}/restock"),
+            Some(&cm),
+            json!({"quantity": 1}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    // A count put right, with no note.
+    let r = adjust(&t, &cm, mug, json!({"delta": -1, "reason": "correction"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(r.json["adjustment"]["note"], Value::Null);
+    assert_eq!(stock(&t, mug).await, json!(6));
+
+    // The history, newest first, a page at a time.
+    let path = format!("/api/v1/shop/rewards/{mug}/stock-adjustments");
+    let all = t.get(&path, Some(&cm)).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.json);
+    let changes: Vec<(i64, &str)> = all.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["delta"].as_i64().unwrap(), a["reason"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        changes,
+        vec![
+            (-1, "correction"),
+            (1, "restock"),
+            (4, "received"),
+            (-2, "damaged")
+        ]
+    );
+    assert_eq!(all.json["next_cursor"], Value::Null);
+    let first = t.get(&format!("{path}?limit=3"), Some(&cm)).await;
+    assert_eq!(first.json["items"].as_array().unwrap().len(), 3);
+    let cursor = first.json["next_cursor"].as_str().unwrap().to_owned();
+    let rest = t
+        .get(&format!("{path}?limit=3&cursor={cursor}"), Some(&cm))
+        .await;
+    assert_eq!(rest.status, StatusCode::OK, "{}", rest.json);
+    assert_eq!(rest.json["items"][0]["reason"], json!("damaged"));
+    assert_eq!(rest.json["items"].as_array().unwrap().len(), 1);
+    assert_eq!(rest.json["next_cursor"], Value::Null);
+
+    // The stock report says what the shelf holds.
+    let csv = stock_report(&t, &cm).await;
+    let line = format!("\r\n{mug},Mug,physical,6,0,true\r\n");
+    assert!(csv.contains(&line), "{csv}");
+
+    // A member may neither adjust nor read the history: 403, nothing changed.
+    let r = adjust(&t, &marie, mug, json!({"delta": -1, "reason": "lost"})).await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::FORBIDDEN, "forbidden"),
+        "{}",
+        r.json
+    );
+    let r = t.get(&path, Some(&marie)).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.json);
+    assert_eq!(stock(&t, mug).await, json!(6));
+    assert_eq!(adjustment_rows(&t, mug).await, 3);
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+
+    // A write-off with no row saying so is caught by the audit.
+    sql(
+        &t,
+        &format!(
+            "DELETE FROM stock_movement WHERE reward_id = {mug} AND adjustment_reason = 'damaged'"
+        ),
+    )
+    .await;
+    assert_eq!(audit(&t).await, vec!["reward_stock".to_owned()]);
+}
+
+#[tokio::test]
+async fn a_write_off_of_promised_or_missing_units_is_refused_and_changes_nothing() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 1_000).await;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 3}),
+    )
+    .await;
+    // Three on the shelf: one promised to Marie's order, one to an auction lot, one free.
+    let order = retried(
+        &t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{mug}/redeem"),
+        &marie,
+        json!({"address": "1 rue de la Paix"}),
+    )
+    .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    let order = order.json["id"].as_i64().unwrap();
+    let lot = t
+        .post("/api/v1/auctions", Some(&cm), auction_body(mug))
+        .await;
+    assert_eq!(lot.status, StatusCode::CREATED, "{}", lot.json);
+    assert_eq!(stock(&t, mug).await, json!(1));
+
+    let refused = |body: Value, status: StatusCode, code: &'static str| {
+        let (t, cm) = (&t, &cm);
+        async move {
+            let r = adjust(t, cm, mug, body.clone()).await;
+            assert_eq!((r.status, r.code()), (status, code), "{body}: {}", r.json);
+            r
+        }
+    };
+    // Past the free unit, into the promised ones; past all there are.
+    refused(
+        json!({"delta": -2, "reason": "damaged"}),
+        StatusCode::CONFLICT,
+        "stock_below_reserved",
+    )
+    .await;
+    refused(
+        json!({"delta": -3, "reason": "lost"}),
+        StatusCode::CONFLICT,
+        "stock_below_reserved",
+    )
+    .await;
+    refused(
+        json!({"delta": -4, "reason": "given_away"}),
+        StatusCode::CONFLICT,
+        "stock_below_zero",
+    )
+    .await;
+    // Requests that say nothing sensible: named by their field.
+    for (body, field) in [
+        (json!({"delta": -1, "reason": "stolen"}), "reason"),
+        (json!({"delta": 0, "reason": "correction"}), "delta"),
+        (json!({"delta": 1, "reason": "damaged"}), "delta"),
+        (json!({"delta": -1, "reason": "received"}), "delta"),
+        (
+            json!({"delta": -1_000_001, "reason": "correction"}),
+            "delta",
+        ),
+        (
+            json!({"delta": -1, "reason": "lost", "note": "x".repeat(501)}),
+            "note",
+        ),
+    ] {
+        let r = refused(body, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+        assert_eq!(
+            r.json["error"]["details"]["field"],
+            json!(field),
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(stock(&t, mug).await, json!(1));
+    assert_eq!(adjustment_rows(&t, mug).await, 0);
+
+    // The free unit may go; then nothing more, until the order is refused and its unit is back.
+    let r = adjust(&t, &cm, mug, json!({"delta": -1, "reason": "given_away"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(stock(&t, mug).await, json!(0));
+    refused(
+        json!({"delta": -1, "reason": "lost"}),
+        StatusCode::CONFLICT,
+        "stock_below_reserved",
+    )
+    .await;
+    let r = t
+        .post(
+            &format!("/api/v1/shop/orders/{order}/status"),
+            Some(&cm),
+            json!({"status": "refused"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let r = adjust(&t, &cm, mug, json!({"delta": -1, "reason": "lost"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    assert_eq!(stock(&t, mug).await, json!(0));
+    assert_eq!(adjustment_rows(&t, mug).await, 2);
+
+    // An unlimited reward has no stock to adjust; an unknown one is not found.
+    let thanks = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Thanks", "name_fr": "Merci", "kind": "physical", "price": 10}),
+    )
+    .await;
+    for delta in [-1, 1] {
+        let reason = if delta < 0 { "lost" } else { "received" };
+        let r = adjust(&t, &cm, thanks, json!({"delta": delta, "reason": reason})).await;
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "reward_stock_unlimited"),
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(stock(&t, thanks).await, Value::Null);
+    assert_eq!(adjustment_rows(&t, thanks).await, 0);
+    let r = adjust(&t, &cm, 999_999, json!({"delta": 1, "reason": "received"})).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.json);
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn redemptions_racing_write_offs_never_sell_a_written_off_unit() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let mut members = Vec::new();
+    for i in 0..10 {
+        let name = format!("member{i}");
+        members.push(t.member(&name).await);
+        grant(&t, &admin, &name, 1_000).await;
+    }
+    const STOCK: i64 = 20;
+    let mug = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 10,
+               "stock": STOCK}),
+    )
+    .await;
+    // 16 redemptions and 8 write-offs of two, all at once, for 20 units: 32 asked, so the last
+    // units go to whichever side takes the reward's lock first — yet neither side alone can
+    // empty the shelf, so both always get some, whatever order the requests reach the lock in.
+    // A write-off every third request, so that both kinds queue together.
+    let path = format!("/api/v1/shop/rewards/{mug}/redeem");
+    let mut buyers = members.iter().cycle();
+    let racers = (0..24).map(|i| {
+        if i % 3 == 1 {
+            adjust(&t, &cm, mug, json!({"delta": -2, "reason": "damaged"}))
+                .map(|r| (true, r))
+                .boxed_local()
+        } else {
+            let token = buyers.next().unwrap();
+            retried(
+                &t,
+                Method::POST,
+                &path,
+                token,
+                json!({"address": "1 rue de la Paix"}),
+            )
+            .map(|r| (false, r))
+            .boxed_local()
+        }
+    });
+    let replies = futures::future::join_all(racers.collect::<Vec<_>>()).await;
+    let (written_off, redeemed): (Vec<_>, Vec<_>) =
+        replies.into_iter().partition(|(write_off, _)| *write_off);
+    let redeemed: Vec<Reply> = redeemed.into_iter().map(|(_, r)| r).collect();
+    let written_off: Vec<Reply> = written_off.into_iter().map(|(_, r)| r).collect();
+    assert_eq!((redeemed.len(), written_off.len()), (16, 8));
+
+    let orders = redeemed
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count() as i64;
+    for r in redeemed.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "out_of_stock"),
+            "{}",
+            r.json
+        );
+    }
+    let mut units_written_off = 0;
+    for r in &written_off {
+        if r.status == StatusCode::CREATED {
+            units_written_off += 2;
+        } else {
+            assert!(
+                r.status == StatusCode::CONFLICT
+                    && ["stock_below_reserved", "stock_below_zero"].contains(&r.code()),
+                "{}",
+                r.json
+            );
+        }
+    }
+    // Every unit is accounted for once: sold, written off or still on the shelf.
+    let left = count(
+        &t,
+        &format!("SELECT stock AS n FROM reward WHERE id = {mug}"),
+    )
+    .await;
+    // Demand exceeded the shelf: emptied, but for a unit too few for a write-off of two.
+    assert!((0..=1).contains(&left), "{left} left");
+    assert_eq!(
+        left + orders + units_written_off,
+        STOCK,
+        "{left} + {orders} + {units_written_off}"
+    );
+    assert!(
+        orders > 0 && units_written_off > 0,
+        "both sides got some: {orders} orders, {units_written_off} written off; {:?}",
+        redeemed
+            .iter()
+            .map(|r| r.status.as_u16())
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        count(
+            &t,
+            &format!("SELECT count(*) AS n FROM reward_order WHERE reward_id = {mug}")
+        )
+        .await,
+        orders
+    );
+    assert_eq!(
+        count(
+            &t,
+            &format!(
+                "SELECT COALESCE(-SUM(delta), 0)::bigint AS n FROM stock_movement \
+                 WHERE reward_id = {mug} AND reason = 'adjustment'"
+            )
+        )
+        .await,
+        units_written_off
+    );
+    // Every order paid exactly its price.
+    assert_eq!(
+        count(
+            &t,
+            "SELECT COALESCE(-SUM(delta), 0)::bigint AS n FROM points_ledger \
+             WHERE reason = 'reward_redeemed'"
+        )
+        .await,
+        orders * 10
+    );
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
 }

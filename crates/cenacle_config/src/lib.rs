@@ -56,8 +56,10 @@ pub struct EmailSettings {
     pub timeout_seconds: u64,
     /// The local hour at which digests are sent.
     pub digest_hour: u32,
-    /// The local time of members who set none, in minutes from UTC.
-    pub default_utc_offset_minutes: i32,
+    /// The time zone of members who set none: an IANA name (`Europe/Paris`, `UTC`). Its
+    /// shape is checked here; whether PostgreSQL knows it, when the server starts (the
+    /// configuration is read before any database is reached).
+    pub default_time_zone: String,
     /// How often the server looks for members owed a digest.
     pub digest_interval_seconds: u64,
 }
@@ -656,10 +658,10 @@ impl Settings {
         if email.digest_hour > 23 {
             return bad("email.digest_hour", "must be from 0 to 23");
         }
-        if !cenacle_domain::digest::valid_utc_offset(email.default_utc_offset_minutes) {
+        if !cenacle_domain::digest::valid_time_zone_name(&email.default_time_zone) {
             return bad(
-                "email.default_utc_offset_minutes",
-                "must be from -720 to 840 (minutes from UTC)",
+                "email.default_time_zone",
+                "must be a time-zone name such as \"Europe/Paris\" or \"UTC\"",
             );
         }
         if !(10..=86_400).contains(&email.digest_interval_seconds) {
@@ -1182,6 +1184,16 @@ mod tests {
             key_of(&[("CENACLE_EMAIL__BASE_URL", "ftp://x")]),
             "email.base_url"
         );
+        // A name's shape here; whether PostgreSQL knows it, when the server starts.
+        for zone in ["", "+01:00", "../Europe/Paris", "localtime"] {
+            assert_eq!(
+                key_of(&[("CENACLE_EMAIL__DEFAULT_TIME_ZONE", zone)]),
+                "email.default_time_zone",
+                "{zone:?}"
+            );
+        }
+        let paris = ("CENACLE_EMAIL__DEFAULT_TIME_ZONE", "Europe/Paris");
+        assert!(Settings::load(None, env(&[paris])).is_ok());
         assert!(Settings::load(None, env(&[on, from])).is_ok());
     }
 }

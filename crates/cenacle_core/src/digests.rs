@@ -4,6 +4,11 @@
 //! the unanswered questions matching their tags and the top ideas of the period. Run by the
 //! server's periodic task with its clock (tests pass their own).
 //!
+//! Local time is in the member's time zone (an IANA name, or the instance's
+//! `email.default_time_zone`), read with PostgreSQL's tz database rather than a bundled one:
+//! the server already carries it, and the database it runs on is the one that knows which
+//! names exist. So a local 08:00 stays 08:00 through summer time.
+//!
 //! Each member's period is claimed under a row lock before anything is queued, in the caller's
 //! transaction: a second run in the same period, at once or on another server, sends nothing.
 //! A member seen for the first time starts from the current period (no digest yet: nothing
@@ -12,7 +17,7 @@
 use crate::{
     mail::{enqueue_mail, link_base},
     notification_mails::{notice_link, notice_text},
-    Conn, Context, CoreError,
+    notifications, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     accounts as account_store,
@@ -20,9 +25,13 @@ use cenacle_db::{
     notifications as notification_store,
 };
 use cenacle_domain::{
-    digest::{digest_mail, latest_slot, valid_utc_offset, Cadence, DigestContent},
+    digest::{
+        digest_mail, latest_local_slot, offered_time_zone, valid_time_zone_name, Cadence,
+        DigestContent,
+    },
     mail::MailKind,
     notification_mail::what_happened,
+    notifications::{Delivery, Kind},
     Language, ValidationError,
 };
 use chrono::{DateTime, Utc};
@@ -39,19 +48,41 @@ pub async fn send_due_digests(
     now: DateTime<Utc>,
 ) -> Result<usize, CoreError> {
     let settings = &ctx.settings.email;
+    let forgotten = store::forgotten_time_zones(conn).await?;
+    if !forgotten.is_empty() {
+        tracing::warn!(
+            zones = ?forgotten,
+            "members' time zones PostgreSQL no longer knows: their digests go by email.default_time_zone"
+        );
+    }
     let mut sent = 0;
     for cadence in Cadence::ALL {
         let mut after = 0;
         loop {
-            let page = store::subscribers(conn, cadence.delivery(), after, PAGE).await?;
+            let page = store::subscribers(
+                conn,
+                cadence.delivery(),
+                after,
+                PAGE,
+                now,
+                &settings.default_time_zone,
+                &forgotten,
+            )
+            .await?;
             let Some(last) = page.last() else { break };
             after = last.person_id;
             for member in page {
-                let offset = member
-                    .utc_offset_minutes
-                    .unwrap_or(settings.default_utc_offset_minutes);
-                let slot = latest_slot(now, offset, settings.digest_hour, cadence);
-                let claim = store::claim(conn, member.person_id, cadence.as_str(), slot).await?;
+                // On the member's wall clock; the claim makes the slot an instant in their
+                // zone, with that day's offset.
+                let slot = latest_local_slot(member.local_now, settings.digest_hour, cadence);
+                let claim = store::claim(
+                    conn,
+                    member.person_id,
+                    cadence.as_str(),
+                    slot,
+                    &member.time_zone,
+                )
+                .await?;
                 if let Claim::Owed { since } = claim {
                     if send_one(conn, ctx, member.person_id, cadence, since).await? {
                         sent += 1;
@@ -144,25 +175,87 @@ fn likes_line(language: Language, title: &str, n: i64) -> String {
     }
 }
 
-/// The member's local time, in minutes from UTC (None: the instance's default).
-pub async fn utc_offset(conn: &mut Conn, person: i64) -> Result<Option<i32>, CoreError> {
-    Ok(store::utc_offset(conn, person).await?)
+/// What the account page and the API show of a member's notification settings: each kind's
+/// delivery, and the time zone their digests go by (None: the instance's default).
+#[derive(Debug, Clone)]
+pub struct NotificationSettings {
+    pub preferences: Vec<(Kind, Delivery)>,
+    pub time_zone: Option<String>,
 }
 
-/// Sets the member's local time (None: back to the instance's default).
-pub async fn set_utc_offset(
+/// The caller's notification settings.
+pub async fn settings(conn: &mut Conn, caller: &Caller) -> Result<NotificationSettings, CoreError> {
+    Ok(NotificationSettings {
+        preferences: notifications::preferences(conn, caller).await?,
+        time_zone: store::time_zone(conn, caller.person_id).await?,
+    })
+}
+
+/// Saves the caller's notification settings, from the API and the account page alike: the
+/// kinds' deliveries given (the others unchanged) and, when `time_zone` is given, their time
+/// zone (`Some(None)`: back to the instance's default). A zone must be one PostgreSQL knows,
+/// spelled as it does (`unknown_time_zone` otherwise); nothing is stored unless all is valid
+/// (the caller's transaction is rolled back on a refusal). Returns the settings saved.
+pub async fn save_settings(
     conn: &mut Conn,
-    person: i64,
-    minutes: Option<i32>,
-) -> Result<(), CoreError> {
-    if minutes.is_some_and(|m| !valid_utc_offset(m)) {
-        return Err(ValidationError {
-            field: "utc_offset_minutes",
-            code: "utc_offset_out_of_range",
+    caller: &Caller,
+    changes: &[(String, String)],
+    time_zone: Option<Option<&str>>,
+) -> Result<NotificationSettings, CoreError> {
+    if let Some(zone) = time_zone {
+        if let Some(name) = zone {
+            if !time_zone_known(conn, name).await? {
+                return Err(ValidationError {
+                    field: "time_zone",
+                    code: "unknown_time_zone",
+                }
+                .into());
+            }
         }
-        .into());
+        store::set_time_zone(conn, caller.person_id, zone).await?;
     }
-    Ok(store::set_utc_offset(conn, person, minutes).await?)
+    notifications::set_preferences(conn, caller, changes).await?;
+    settings(conn, caller).await
+}
+
+/// Whether `name` is a zone a member or the instance may choose: of a zone name's shape,
+/// and known to PostgreSQL's tz database under exactly that spelling.
+async fn time_zone_known(conn: &mut Conn, name: &str) -> Result<bool, CoreError> {
+    Ok(valid_time_zone_name(name) && store::time_zone_known(conn, name).await?)
+}
+
+/// The zones the account page offers, sorted: the geographic `Area/City` names and `UTC`
+/// (see [`offered_time_zone`]), and `current` (a member's carried-over `Etc/GMT-1`, or a
+/// refused name kept as typed) wherever it is not among them.
+pub async fn time_zone_choices(
+    conn: &mut Conn,
+    current: Option<&str>,
+) -> Result<Vec<String>, CoreError> {
+    let mut names: Vec<String> = store::time_zone_names(conn)
+        .await?
+        .into_iter()
+        .filter(|n| offered_time_zone(n))
+        .collect();
+    if let Some(current) = current.filter(|c| !names.iter().any(|n| n == c)) {
+        names.push(current.to_owned());
+        names.sort();
+    }
+    Ok(names)
+}
+
+/// Refuses an `email.default_time_zone` PostgreSQL does not know, naming the key: run when the
+/// server starts (the configuration is read before a database is reached), so that a typo
+/// stops it rather than every member's digest failing later.
+pub async fn check_default_time_zone(conn: &mut Conn, ctx: &Context) -> Result<(), String> {
+    let name = &ctx.settings.email.default_time_zone;
+    match time_zone_known(conn, name).await {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(format!(
+            "email.default_time_zone: PostgreSQL knows no time zone named `{name}` \
+             (a name such as \"Europe/Paris\" or \"UTC\"; `SELECT name FROM pg_timezone_names` lists them)"
+        )),
+        Err(e) => Err(format!("email.default_time_zone: could not check `{name}`: {e}")),
+    }
 }
 
 #[cfg(test)]

@@ -64,6 +64,7 @@ pub mod rewards;
 mod secrets;
 pub mod shop;
 pub mod status;
+pub mod stock;
 pub mod trainer_answers;
 pub mod triggered_mail;
 pub mod votes;

@@ -14,7 +14,7 @@ pub use cenacle_db::{
     federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
     groups::Proposal,
     media::{Attachment, Media},
-    shop::{MonthPoints, Order, PendingCount, PointsStanding, Reward},
+    shop::{MonthPoints, Order, PendingCount, PointsStanding, Reward, StockAdjustment},
     training::{AttemptRow, ChoiceRow, CourseRow, LessonRow, QuestionRow, QuizRow},
     ConstraintViolation, DbError, PoolStats, PoolStatus,
 };

@@ -58,20 +58,22 @@ pub(crate) fn notice_text(n: &store::NotificationRow) -> Option<NoticeText<'_>> 
         title: n.post_title.as_deref(),
         group: n.group_name.as_deref(),
         badge: n.badge.as_deref(),
+        person: n.person_display_name.as_deref().or(n.person.as_deref()),
         detail: n.detail.as_deref(),
     })
 }
 
 /// Where a notification's link leads on our web pages: the post (at the comment), else the
-/// group, else the notifications page.
+/// group, else the person's profile, else the notifications page.
 pub(crate) fn notice_link(ctx: &Context, n: &store::NotificationRow) -> String {
     let base = link_base(ctx);
-    match (n.post_id, n.post_title.is_some(), &n.group_name) {
-        (Some(post), true, _) => match n.comment_id {
+    match (n.post_id, n.post_title.is_some(), &n.group_name, &n.person) {
+        (Some(post), true, _, _) => match n.comment_id {
             Some(c) => format!("{base}/posts/{post}#answer-{c}"),
             None => format!("{base}/posts/{post}"),
         },
-        (None, _, Some(group)) => format!("{base}/groups/{group}"),
+        (None, _, Some(group), _) => format!("{base}/groups/{group}"),
+        (None, _, None, Some(person)) => format!("{base}/people/{person}"),
         _ => format!("{base}/notifications"),
     }
 }

@@ -24,6 +24,8 @@ pub struct Notice<'a> {
     /// The group of the content (its privacy is checked), or the group a join request was for.
     pub group_id: Option<i64>,
     pub badge_id: Option<i64>,
+    /// The person it is about (a report about them), not the one who acted.
+    pub person_id: Option<i64>,
     pub detail: Option<&'a str>,
 }
 
@@ -37,6 +39,7 @@ impl<'a> Notice<'a> {
             comment_id: None,
             group_id: None,
             badge_id: None,
+            person_id: None,
             detail: None,
         }
     }
@@ -46,6 +49,12 @@ impl<'a> Notice<'a> {
         self.group_id = Some(group_id);
         self.post_id = Some(post_id);
         self.comment_id = comment_id;
+        self
+    }
+
+    /// About a person, whom anyone may look up: no group's privacy applies.
+    pub fn about_person(mut self, person_id: i64) -> Self {
+        self.person_id = Some(person_id);
         self
     }
 
@@ -93,6 +102,7 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
         comment_id: notice.comment_id,
         group_id: notice.group_id,
         badge_id: notice.badge_id,
+        person_id: notice.person_id,
         detail: notice.detail,
         // Marked in this transaction: the mail worker (at once) or the digest job mails it
         // once this commits, and never if it does not (see `notification_mails`).
@@ -105,7 +115,8 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
 /// newest), unread ones only if asked. Where the instance hides moderators' names
 /// (`moderation.show_moderator_names`), a moderation decision names nobody: least of all to
 /// the person it concerns, who is the likeliest to harass the moderator who took it (read
-/// here, not at writing, so that turning the setting on hides earlier notices too).
+/// here, not at writing, so that turning the setting on hides earlier notices too). The person
+/// a closed report was about stays named: the reporter named them.
 pub async fn list(
     conn: &mut Conn,
     ctx: &Context,

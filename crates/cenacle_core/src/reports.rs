@@ -795,20 +795,26 @@ async fn settle(
 
 /// The reporter hears the outcome (a remote one from their own server, through the federated
 /// resolution: notifications reach our own members only), about the post reported or the
-/// thread of the comment reported. Only when the report is about content: the post's group
-/// decides who may be told about it, and a notification names a post, not a person.
+/// thread of the comment reported — the post's group decides who may be told about it — or,
+/// for a report about a person, about that person.
 async fn tell_reporter(
     conn: &mut Conn,
     report: &Report,
     by: i64,
     status: ReportStatus,
 ) -> Result<(), CoreError> {
-    if let (Some(post_id), Some(group_id)) = (report.thread_post_id, report.group_id) {
-        let notice = Notice::new(Kind::Moderation, report.reporter_id, Some(by))
-            .about(group_id, post_id, report.target_comment_id)
-            .detail(status.as_str());
-        notifications::notify(conn, notice).await?;
-    }
+    let notice =
+        Notice::new(Kind::Moderation, report.reporter_id, Some(by)).detail(status.as_str());
+    let notice = match (report.thread_post_id, report.group_id) {
+        (Some(post_id), Some(group_id)) => {
+            notice.about(group_id, post_id, report.target_comment_id)
+        }
+        // About a person (or about content deleted since: its author, whom the report names
+        // too). The group it was filed in, if any, is left out: the notice leads to the
+        // person, and a group would take their place on the page and in the mail.
+        _ => notice.about_person(report.target_person_id),
+    };
+    notifications::notify(conn, notice).await?;
     Ok(())
 }
 

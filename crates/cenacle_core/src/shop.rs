@@ -57,7 +57,8 @@ const CODE_MAX: usize = 200;
 pub(crate) const ADDRESS_MAX: usize = 1_000;
 
 /// What a community manager may change of a reward once created: its names, descriptions,
-/// price, window and limits (its stock moves only by restocks and orders, each a ledger row).
+/// price, window and limits (its stock moves only by restocks, adjustments and orders, each a
+/// ledger row).
 #[derive(Debug, Clone, Default)]
 pub struct RewardTermsInput {
     pub name_en: String,
@@ -226,12 +227,7 @@ pub async fn restock(
     if !(1..=RESTOCK_MAX).contains(&quantity) {
         return Err(invalid("quantity", "out_of_range"));
     }
-    let reward = store::reward_for_update(conn, reward_id)
-        .await?
-        .ok_or(CoreError::NotFound("reward"))?;
-    if reward.stock.is_none() {
-        return Err(ShopRefusal::StockUnlimited.into());
-    }
+    limited_stock_for_update(conn, reward_id).await?;
     store::move_stock(
         conn,
         &StockMove {
@@ -245,6 +241,20 @@ pub async fn restock(
     )
     .await?;
     self::reward(conn, reward_id).await
+}
+
+/// Locks a reward's row for a change of its stock by hand (the lock every redemption, lot and
+/// refund of it takes first) and returns its stock: 404 when there is no such reward, 409
+/// `reward_stock_unlimited` when it has no stock to change.
+pub(crate) async fn limited_stock_for_update(
+    conn: &mut Conn,
+    reward_id: i64,
+) -> Result<i64, CoreError> {
+    store::reward_for_update(conn, reward_id)
+        .await?
+        .ok_or(CoreError::NotFound("reward"))?
+        .stock
+        .ok_or(ShopRefusal::StockUnlimited.into())
 }
 
 /// Adds codes to a digital reward's pool (blank lines skipped, duplicates ignored). Returns how

@@ -106,6 +106,9 @@ pub async fn auction(
     id: i64,
     lock: bool,
 ) -> Result<Option<Auction>, DbError> {
+    // Locked first, then read by a statement of its own: its snapshot, taken once the lock is
+    // granted, sees the bid that the previous holder made lead. (`FOR UPDATE OF a` in the read
+    // itself would wait for the lock and still return the leading bid of its older snapshot.)
     if lock {
         diesel::sql_query("SELECT id FROM auction WHERE id = $1 FOR UPDATE")
             .bind::<BigInt, _>(id)
@@ -116,6 +119,7 @@ pub async fn auction(
     Ok(
         diesel::sql_query(format!("{AUCTION_SELECT} WHERE a.id = $1"))
             .bind::<BigInt, _>(id)
+            .prepared()
             .get_result(conn)
             .await
             .optional()?,
@@ -202,37 +206,30 @@ pub struct Bid {
     pub created_at: DateTime<Utc>,
 }
 
-/// A new leading bid (the previous one must be marked outbid first: one leads at a time).
-pub async fn insert_bid(
+/// A new leading bid and the hold of its amount (an escrow row, the cached `held` moved), in one
+/// statement. The previous leader must be released first ([`close_bid`]): one bid leads at a
+/// time. The bidder's balance row must exist and be locked (`engagement::lock_points`).
+pub async fn insert_leading_bid(
     conn: &mut AsyncPgConnection,
     auction_id: i64,
     person_id: i64,
     amount: i64,
 ) -> Result<Bid, DbError> {
-    Ok(diesel::sql_query(
-        "INSERT INTO bid (auction_id, person_id, amount, status) VALUES ($1, $2, $3, 'leading') \
-         RETURNING id, auction_id, person_id, amount, status, created_at",
-    )
+    Ok(diesel::sql_query(format!(
+        "WITH b AS (INSERT INTO bid (auction_id, person_id, amount, status) \
+                    VALUES ($1, $2, $3, 'leading') \
+                    RETURNING id, auction_id, person_id, amount, status, created_at), \
+              h AS (INSERT INTO points_hold (person_id, bid_id, delta, reason) \
+                    SELECT person_id, id, amount, 'bid' FROM b RETURNING person_id, delta), \
+              m AS ({MOVE_HELD}) \
+         SELECT * FROM b"
+    ))
     .bind::<BigInt, _>(auction_id)
     .bind::<BigInt, _>(person_id)
     .bind::<BigInt, _>(amount)
     .prepared()
     .get_result(conn)
     .await?)
-}
-
-pub async fn set_bid_status(
-    conn: &mut AsyncPgConnection,
-    bid_id: i64,
-    status: &str,
-) -> Result<(), DbError> {
-    diesel::sql_query("UPDATE bid SET status = $2 WHERE id = $1")
-        .bind::<BigInt, _>(bid_id)
-        .bind::<Text, _>(status)
-        .prepared()
-        .execute(conn)
-        .await?;
-    Ok(())
 }
 
 /// An auction's bids, newest first.
@@ -247,27 +244,34 @@ pub async fn bids(conn: &mut AsyncPgConnection, auction_id: i64) -> Result<Vec<B
     .await?)
 }
 
-/// Writes an escrow row (a hold, positive; a release, negative) and moves the cached `held`,
-/// in one statement. A hold clears `may_owe`, so that the balance's CHECK refuses a hold it
-/// does not cover (`points_balance_covers_holds`); a release leaves it as it was. The person's
-/// balance row must exist and be locked (`engagement::lock_points`).
-pub async fn record_hold(
+/// Moves the cached `held` by the escrow rows of `h` (person, delta). A hold clears `may_owe`,
+/// so that the balance's CHECK refuses a hold it does not cover (`points_balance_covers_holds`);
+/// a release leaves it as it was.
+const MOVE_HELD: &str = "UPDATE points_balance b SET held = b.held + h.delta, \
+    may_owe = CASE WHEN h.delta > 0 THEN FALSE ELSE b.may_owe END \
+    FROM h WHERE b.person_id = h.person_id";
+
+/// Ends a bid's hold: the bid takes `status` (outbid, lost, cancelled, won) and its `held`
+/// amount is released by an escrow row with `reason`, the cached `held` moved — in one
+/// statement. The bidder's balance row must exist and be locked (`engagement::lock_points`).
+pub async fn close_bid(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     bid_id: i64,
-    delta: i64,
+    held: i64,
+    status: &str,
     reason: &str,
 ) -> Result<(), DbError> {
-    diesel::sql_query(
-        "WITH h AS (INSERT INTO points_hold (person_id, bid_id, delta, reason) \
-                    VALUES ($1, $2, $3, $4) RETURNING person_id, delta) \
-         UPDATE points_balance b SET held = b.held + h.delta, \
-                may_owe = CASE WHEN h.delta > 0 THEN FALSE ELSE b.may_owe END \
-         FROM h WHERE b.person_id = h.person_id",
-    )
+    diesel::sql_query(format!(
+        "WITH s AS (UPDATE bid SET status = $4 WHERE id = $2), \
+              h AS (INSERT INTO points_hold (person_id, bid_id, delta, reason) \
+                    VALUES ($1, $2, -$3::bigint, $5) RETURNING person_id, delta) \
+         {MOVE_HELD}"
+    ))
     .bind::<BigInt, _>(person_id)
     .bind::<BigInt, _>(bid_id)
-    .bind::<BigInt, _>(delta)
+    .bind::<BigInt, _>(held)
+    .bind::<Text, _>(status)
     .bind::<Text, _>(reason)
     .prepared()
     .execute(conn)

@@ -1,47 +1,82 @@
-//! Digests: who may be owed one, the claim on a period, and what goes in it. Plain SQL over
-//! the tables of migration `2026-11-30-002402_digests`.
+//! Digests: who may be owed one, the claim on a period, and what goes in it; members' time
+//! zones, by PostgreSQL's tz database (`pg_timezone_names`, `AT TIME ZONE`), which the
+//! server already carries. Plain SQL over the tables of migrations
+//! `2026-11-30-002402_digests` and `2026-12-01-003117_digest_time_zone`.
 
 use crate::DbError;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Integer, Nullable, Text, Timestamptz},
+    sql_types::{Array, BigInt, Bool, Text, Timestamp, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-/// A member who set some kind to a digest's delivery.
+/// A member who set some kind to a digest's delivery, with the time zone their digests go by
+/// and what their clock shows at the run's `now`.
 #[derive(QueryableByName, Debug)]
 pub struct Subscriber {
     #[diesel(sql_type = BigInt)]
     pub person_id: i64,
-    #[diesel(sql_type = Nullable<Integer>)]
-    pub utc_offset_minutes: Option<i32>,
+    /// Theirs, or the instance's default.
+    #[diesel(sql_type = Text)]
+    pub time_zone: String,
+    /// `now` on their wall clock, by PostgreSQL's tz database (summer time included).
+    #[diesel(sql_type = Timestamp)]
+    pub local_now: NaiveDateTime,
 }
 
 /// Active local members with a verified address who set a kind to `delivery`
-/// (`email_daily`/`email_weekly`), by id from `after`, at most `limit`.
+/// (`email_daily`/`email_weekly`), by id from `after`, at most `limit`; their local time at
+/// `now`, in their zone, or in `default_zone` if they set none or theirs is `forgotten`.
 pub async fn subscribers(
     conn: &mut AsyncPgConnection,
     delivery: &str,
     after: i64,
     limit: i64,
+    now: DateTime<Utc>,
+    default_zone: &str,
+    forgotten: &[String],
 ) -> Result<Vec<Subscriber>, DbError> {
     Ok(diesel::sql_query(
-        "SELECT u.person_id, u.utc_offset_minutes FROM local_user u \
-         WHERE u.status = 'active' AND u.email_verified_at IS NOT NULL AND u.person_id > $2 \
-           AND EXISTS (SELECT 1 FROM notification_preference np \
-                       WHERE np.person_id = u.person_id AND np.delivery = $1) \
-         ORDER BY u.person_id LIMIT $3",
+        "SELECT s.person_id, s.time_zone, $4 AT TIME ZONE s.time_zone AS local_now \
+         FROM (SELECT u.person_id, \
+                      CASE WHEN u.time_zone IS NULL OR u.time_zone = ANY($6) THEN $5 \
+                           ELSE u.time_zone END AS time_zone \
+               FROM local_user u \
+               WHERE u.status = 'active' AND u.email_verified_at IS NOT NULL AND u.person_id > $2 \
+                 AND EXISTS (SELECT 1 FROM notification_preference np \
+                             WHERE np.person_id = u.person_id AND np.delivery = $1) \
+               ORDER BY u.person_id LIMIT $3) s \
+         ORDER BY s.person_id",
     )
     .bind::<Text, _>(delivery)
     .bind::<BigInt, _>(after)
     .bind::<BigInt, _>(limit)
+    .bind::<Timestamptz, _>(now)
+    .bind::<Text, _>(default_zone)
+    .bind::<Array<Text>, _>(forgotten)
     .load(conn)
     .await?)
 }
 
+/// The zones members chose that PostgreSQL no longer knows: a tz database upgrade may drop
+/// an old alias (Debian moved `US/Eastern` and the like to `tzdata-legacy`), and one such
+/// name in a query's `AT TIME ZONE` would fail every member's digest. One look at the tz
+/// database per run (reading it takes tens of milliseconds), not one per page of members.
+pub async fn forgotten_time_zones(conn: &mut AsyncPgConnection) -> Result<Vec<String>, DbError> {
+    let rows: Vec<ZoneName> = diesel::sql_query(
+        "SELECT DISTINCT time_zone AS name FROM local_user \
+         WHERE time_zone IS NOT NULL AND time_zone NOT IN (SELECT name FROM pg_timezone_names)",
+    )
+    .load(conn)
+    .await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
+}
+
 #[derive(QueryableByName)]
 struct SlotRow {
+    #[diesel(sql_type = Timestamptz)]
+    previous: DateTime<Utc>,
     #[diesel(sql_type = Timestamptz)]
     slot: DateTime<Utc>,
 }
@@ -57,44 +92,52 @@ pub enum Claim {
     Owed { since: DateTime<Utc> },
 }
 
-/// Claims the member's `cadence` digest of the period starting at `slot` (row-locked: a second
-/// run, here or elsewhere, waits and then finds it handled).
+/// Claims the member's `cadence` digest of the period starting at `local_slot` on their wall
+/// clock in `time_zone` (row-locked: a second run, here or elsewhere, waits and then finds it
+/// handled). The slot becomes an instant here, by PostgreSQL's tz database with the offset
+/// of that day, so a local 08:00 is 07:00 UTC in a Paris January and 06:00 UTC in its July;
+/// a local time a clock change skips or repeats gets PostgreSQL's one reading of it.
 pub async fn claim(
     conn: &mut AsyncPgConnection,
     person: i64,
     cadence: &str,
-    slot: DateTime<Utc>,
+    local_slot: NaiveDateTime,
+    time_zone: &str,
 ) -> Result<Claim, DbError> {
     let inserted = diesel::sql_query(
-        "INSERT INTO digest_sent (person_id, cadence, slot) VALUES ($1, $2, $3) \
+        "INSERT INTO digest_sent (person_id, cadence, slot) VALUES ($1, $2, $3 AT TIME ZONE $4) \
          ON CONFLICT (person_id, cadence) DO NOTHING",
     )
     .bind::<BigInt, _>(person)
     .bind::<Text, _>(cadence)
-    .bind::<Timestamptz, _>(slot)
+    .bind::<Timestamp, _>(local_slot)
+    .bind::<Text, _>(time_zone)
     .execute(conn)
     .await?;
     if inserted > 0 {
         return Ok(Claim::FirstSeen);
     }
-    let previous: SlotRow = diesel::sql_query(
-        "SELECT slot FROM digest_sent WHERE person_id = $1 AND cadence = $2 FOR UPDATE",
+    let found: SlotRow = diesel::sql_query(
+        "SELECT slot AS previous, $3 AT TIME ZONE $4 AS slot FROM digest_sent \
+         WHERE person_id = $1 AND cadence = $2 FOR UPDATE",
     )
     .bind::<BigInt, _>(person)
     .bind::<Text, _>(cadence)
+    .bind::<Timestamp, _>(local_slot)
+    .bind::<Text, _>(time_zone)
     .get_result(conn)
     .await?;
-    if previous.slot >= slot {
+    if found.previous >= found.slot {
         return Ok(Claim::Handled);
     }
     diesel::sql_query("UPDATE digest_sent SET slot = $3 WHERE person_id = $1 AND cadence = $2")
         .bind::<BigInt, _>(person)
         .bind::<Text, _>(cadence)
-        .bind::<Timestamptz, _>(slot)
+        .bind::<Timestamptz, _>(found.slot)
         .execute(conn)
         .await?;
     Ok(Claim::Owed {
-        since: previous.slot,
+        since: found.previous,
     })
 }
 
@@ -179,27 +222,64 @@ pub async fn top_ideas(
     .await?)
 }
 
-/// The member's UTC offset (None: not set).
-pub async fn utc_offset(conn: &mut AsyncPgConnection, person: i64) -> Result<Option<i32>, DbError> {
+/// The member's time zone (None: not set, the instance's default).
+pub async fn time_zone(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+) -> Result<Option<String>, DbError> {
     use crate::schema::local_user::dsl as u;
     Ok(u::local_user
         .filter(u::person_id.eq(person))
-        .select(u::utc_offset_minutes)
-        .first::<Option<i32>>(conn)
+        .select(u::time_zone)
+        .first::<Option<String>>(conn)
         .await
         .optional()?
         .flatten())
 }
 
-pub async fn set_utc_offset(
+/// Stores the member's time zone as given (the caller checked it is one PostgreSQL knows).
+pub async fn set_time_zone(
     conn: &mut AsyncPgConnection,
     person: i64,
-    minutes: Option<i32>,
+    zone: Option<&str>,
 ) -> Result<(), DbError> {
     use crate::schema::local_user::dsl as u;
     diesel::update(u::local_user.filter(u::person_id.eq(person)))
-        .set(u::utc_offset_minutes.eq(minutes))
+        .set(u::time_zone.eq(zone))
         .execute(conn)
         .await?;
     Ok(())
+}
+
+#[derive(QueryableByName)]
+struct Known {
+    #[diesel(sql_type = Bool)]
+    known: bool,
+}
+
+/// Whether PostgreSQL's tz database has a zone of exactly this name (its spelling, not
+/// `AT TIME ZONE`'s case-blind reading, so the stored name is the canonical one).
+pub async fn time_zone_known(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, DbError> {
+    let row: Known = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known",
+    )
+    .bind::<Text, _>(name)
+    .get_result(conn)
+    .await?;
+    Ok(row.known)
+}
+
+#[derive(QueryableByName)]
+struct ZoneName {
+    #[diesel(sql_type = Text)]
+    name: String,
+}
+
+/// Every zone name PostgreSQL's tz database has, sorted.
+pub async fn time_zone_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>, DbError> {
+    let rows: Vec<ZoneName> =
+        diesel::sql_query("SELECT name FROM pg_timezone_names ORDER BY name COLLATE \"C\"")
+            .load(conn)
+            .await?;
+    Ok(rows.into_iter().map(|r| r.name).collect())
 }

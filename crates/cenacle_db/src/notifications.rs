@@ -54,6 +54,8 @@ pub struct NewNotification<'a> {
     pub comment_id: Option<i64>,
     pub group_id: Option<i64>,
     pub badge_id: Option<i64>,
+    /// The person it is about (a report about them), not the one who acted.
+    pub person_id: Option<i64>,
     pub detail: Option<&'a str>,
     /// When it is to be mailed (`immediate`, `daily`, `weekly`), None: not mailed.
     pub mail_due: Option<&'a str>,
@@ -82,9 +84,9 @@ pub async fn insert(
     let sql = format!(
         "INSERT INTO notification \
            (recipient_id, kind, actor_id, actor_ids, post_id, comment_id, group_id, badge_id, detail, \
-            mail_due) \
+            mail_due, person_id) \
          VALUES ($1, $2, $3, CASE WHEN $3 IS NULL THEN '{{}}'::bigint[] ELSE ARRAY[$3] END, \
-           $4, $5, $6, $7, $8, $9) {conflict}"
+           $4, $5, $6, $7, $8, $9, $10) {conflict}"
     );
     let n = diesel::sql_query(sql)
         .bind::<BigInt, _>(new.recipient_id)
@@ -96,6 +98,7 @@ pub async fn insert(
         .bind::<Nullable<BigInt>, _>(new.badge_id)
         .bind::<Nullable<Text>, _>(new.detail)
         .bind::<Nullable<Text>, _>(new.mail_due)
+        .bind::<Nullable<BigInt>, _>(new.person_id)
         .execute(conn)
         .await?;
     Ok(n > 0)
@@ -127,6 +130,11 @@ pub struct NotificationRow {
     pub group_name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub badge: Option<String>,
+    /// The person it is about (a report about them): `name` or `name@host`.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub person: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub person_display_name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub detail: Option<String>,
     #[diesel(sql_type = Timestamptz)]
@@ -145,10 +153,12 @@ const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
        cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
        CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
            WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
-       n.comment_id, g.name AS group_name, b.slug AS badge, n.detail, n.created_at, \
-       n.updated_at, n.read_at \
+       n.comment_id, g.name AS group_name, b.slug AS badge, \
+       CASE WHEN s.local THEN s.username ELSE s.username || '@' || s.instance_host END AS person, \
+       s.display_name AS person_display_name, n.detail, n.created_at, n.updated_at, n.read_at \
      FROM notification n \
      LEFT JOIN person a ON a.id = n.actor_id \
+     LEFT JOIN person s ON s.id = n.person_id \
      LEFT JOIN post p ON p.id = n.post_id \
      LEFT JOIN community_group g ON g.id = coalesce(p.group_id, n.group_id) \
      LEFT JOIN badge b ON b.id = n.badge_id";

@@ -36,7 +36,7 @@ diesel::table! {
         registration_reason -> Nullable<Text>,
         created_at -> Timestamptz,
         email_verified_at -> Nullable<Timestamptz>,
-        utc_offset_minutes -> Nullable<Int4>,
+        time_zone -> Nullable<Text>,
     }
 }
 

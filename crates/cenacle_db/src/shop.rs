@@ -170,7 +170,7 @@ pub async fn rewards(
 }
 
 /// What a community manager may change of a reward after creating it (its stock moves only
-/// by restocks and orders, each a ledger row).
+/// by restocks, adjustments and orders, each a ledger row).
 pub struct RewardEdit<'a> {
     pub name_en: &'a str,
     pub name_fr: &'a str,
@@ -228,6 +228,9 @@ pub enum StockReason {
     AuctionReleased,
     /// Codes uploaded to a digital reward's pool.
     CodesAdded,
+    /// A community manager adjusted the stock by hand, with a reason (see
+    /// [`record_adjustment`]).
+    Adjustment,
 }
 
 impl StockReason {
@@ -239,6 +242,7 @@ impl StockReason {
             StockReason::AuctionReserved => "auction_reserved",
             StockReason::AuctionReleased => "auction_released",
             StockReason::CodesAdded => "codes_added",
+            StockReason::Adjustment => "adjustment",
         }
     }
 }
@@ -406,6 +410,164 @@ pub async fn move_stock(conn: &mut AsyncPgConnection, m: &StockMove) -> Result<b
     .execute(conn)
     .await?
         == 1)
+}
+
+// ---- stock changed by hand ----
+
+/// A change of a reward's stock made by hand, as its history lists it: an adjustment, or a
+/// restock (the older way to add units, listed beside them).
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+pub struct StockAdjustment {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub reward_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub delta: i64,
+    /// The adjustment's reason (`damaged`, `lost`, `given_away`, `received`, `correction`),
+    /// or `restock`.
+    #[diesel(sql_type = Text)]
+    pub reason: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub note: Option<String>,
+    /// Who made it (None once their person is gone).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub by_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub by_username: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+}
+
+const ADJUSTMENT_COLUMNS: &str = "m.id, m.reward_id, m.delta, \
+    COALESCE(m.adjustment_reason, m.reason) AS reason, m.note, m.created_by AS by_id, \
+    p.username AS by_username, m.created_at";
+
+/// The movements a history of changes by hand lists (`stock_movement_manual_idx`).
+const MANUAL: &str = "m.reason IN ('restock', 'adjustment')";
+
+/// An adjustment to record.
+pub struct NewAdjustment<'a> {
+    pub reward_id: i64,
+    /// Negative: written off; positive: added.
+    pub delta: i64,
+    /// One of the adjustment reasons (`cenacle_domain::shop::AdjustmentReason`).
+    pub reason: &'a str,
+    pub note: Option<&'a str>,
+    pub by: i64,
+}
+
+/// Adjusts a limited reward's stock by hand, with its ledger row, in one statement. Guarded:
+/// the stock never goes below zero whatever the caller read (the caller decides under the
+/// reward's row lock; this guard and the stock's CHECK are the backstop). Returns the
+/// adjustment, or None when the guard refused it (or the reward is unlimited or gone).
+pub async fn record_adjustment(
+    conn: &mut AsyncPgConnection,
+    a: &NewAdjustment<'_>,
+) -> Result<Option<StockAdjustment>, DbError> {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let id: Option<Id> = diesel::sql_query(
+        "WITH r AS (UPDATE reward SET stock = stock + $2 \
+                    WHERE id = $1 AND stock IS NOT NULL AND stock + $2 >= 0 RETURNING id) \
+         INSERT INTO stock_movement (reward_id, pool, delta, reason, adjustment_reason, note, created_by) \
+         SELECT id, 'stock', $2, $6, $3, $4, $5 FROM r \
+         RETURNING id",
+    )
+    .bind::<BigInt, _>(a.reward_id)
+    .bind::<BigInt, _>(a.delta)
+    .bind::<Text, _>(a.reason)
+    .bind::<Nullable<Text>, _>(a.note)
+    .bind::<BigInt, _>(a.by)
+    .bind::<Text, _>(StockReason::Adjustment.as_str())
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?;
+    match id {
+        Some(id) => stock_adjustment(conn, id.id).await,
+        None => Ok(None),
+    }
+}
+
+pub async fn stock_adjustment(
+    conn: &mut AsyncPgConnection,
+    id: i64,
+) -> Result<Option<StockAdjustment>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {ADJUSTMENT_COLUMNS} FROM stock_movement m LEFT JOIN person p ON p.id = m.created_by \
+         WHERE m.id = $1 AND {MANUAL}"
+    ))
+    .bind::<BigInt, _>(id)
+    .get_result(conn)
+    .await
+    .optional()?)
+}
+
+/// A reward's changes by hand, newest first: up to `limit` of those before `before` (all when
+/// None).
+pub async fn stock_adjustments(
+    conn: &mut AsyncPgConnection,
+    reward_id: i64,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<StockAdjustment>, DbError> {
+    Ok(diesel::sql_query(format!(
+        "SELECT {ADJUSTMENT_COLUMNS} FROM stock_movement m LEFT JOIN person p ON p.id = m.created_by \
+         WHERE m.reward_id = $1 AND {MANUAL} AND ($2::bigint IS NULL OR m.id < $2) \
+         ORDER BY m.id DESC LIMIT $3"
+    ))
+    .bind::<BigInt, _>(reward_id)
+    .bind::<Nullable<BigInt>, _>(before)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// The last `per_reward` changes by hand of each of `reward_ids`, newest first within each.
+pub async fn recent_stock_adjustments(
+    conn: &mut AsyncPgConnection,
+    reward_ids: &[i64],
+    per_reward: i64,
+) -> Result<Vec<StockAdjustment>, DbError> {
+    use diesel::sql_types::Array;
+    Ok(diesel::sql_query(format!(
+        "SELECT {ADJUSTMENT_COLUMNS} FROM unnest($1::bigint[]) AS w(reward_id) \
+         CROSS JOIN LATERAL (SELECT * FROM stock_movement m WHERE m.reward_id = w.reward_id \
+                             AND {MANUAL} ORDER BY m.id DESC LIMIT $2) m \
+         LEFT JOIN person p ON p.id = m.created_by \
+         ORDER BY m.reward_id, m.id DESC"
+    ))
+    .bind::<Array<BigInt>, _>(reward_ids)
+    .bind::<BigInt, _>(per_reward)
+    .load(conn)
+    .await?)
+}
+
+/// Units of a reward on hand but promised, so no longer in its stock: those of its open orders
+/// (requested or approved: not shipped yet; an auction's order only when its lot took a unit)
+/// and of its open auction lots that reserved one.
+pub async fn units_reserved(conn: &mut AsyncPgConnection, reward_id: i64) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Reserved {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let reserved: Reserved = diesel::sql_query(
+        "SELECT (SELECT count(*) FROM reward_order o LEFT JOIN auction a ON a.id = o.auction_id \
+                 WHERE o.reward_id = $1 AND o.status IN ('requested', 'approved') \
+                   AND (o.auction_id IS NULL OR a.lot_reserved)) \
+              + (SELECT count(*) FROM auction a \
+                 WHERE a.reward_id = $1 AND a.status = 'open' AND a.lot_reserved) AS n",
+    )
+    .bind::<BigInt, _>(reward_id)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    Ok(reserved.n)
 }
 
 /// A member's points: their balance, what leading bids hold of it, and what their open

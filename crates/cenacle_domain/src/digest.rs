@@ -1,11 +1,11 @@
 //! Digests: when a member's daily or weekly summary falls due (at an hour of their local
-//! time), and its FR/EN text.
+//! time, in their time zone), which time-zone names may be chosen, and its FR/EN text.
 
 use crate::{
     mail::{escape_html, greeting, MailContent},
     Language,
 };
-use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
+use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};
 
 /// How often a member wants their summary.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,31 +35,69 @@ impl Cadence {
     }
 }
 
-/// The latest moment at or before `now` when a digest of `cadence` was due for a member
-/// `utc_offset_minutes` from UTC: `hour`:00 of their local day (a Monday for a weekly one).
-/// A digest is owed when this moment is later than the one the last digest was sent for.
-pub fn latest_slot(
-    now: DateTime<Utc>,
-    utc_offset_minutes: i32,
-    hour: u32,
-    cadence: Cadence,
-) -> DateTime<Utc> {
-    let offset = Duration::minutes(i64::from(utc_offset_minutes));
-    let local = (now + offset).naive_utc();
+/// The latest moment at or before `local_now` when a digest of `cadence` was due, on the
+/// member's own clock: `hour`:00 of their local day (a Monday for a weekly one). Wall-clock
+/// times in, wall-clock time out: which instant that is depends on the member's time zone
+/// *on that day* (summer or winter), which PostgreSQL's tz database tells (see
+/// `cenacle_db::digests::claim`); applying the offset of `now` to a slot on the other side of
+/// a clock change would move it by an hour and owe a second digest the night clocks go back.
+/// A digest is owed when this slot is later than the one the last digest was sent for.
+pub fn latest_local_slot(local_now: NaiveDateTime, hour: u32, cadence: Cadence) -> NaiveDateTime {
     let at = NaiveTime::from_hms_opt(hour.min(23), 0, 0).unwrap_or_default();
-    let mut slot = local.date().and_time(at);
-    if slot > local {
+    let mut slot = local_now.date().and_time(at);
+    if slot > local_now {
         slot -= Duration::days(1);
     }
     if cadence == Cadence::Weekly {
         slot -= Duration::days(i64::from(slot.weekday().num_days_from_monday()));
     }
-    slot.and_utc() - offset
+    slot
 }
 
-/// A UTC offset a member may set, in minutes (UTC−12:00 to UTC+14:00).
-pub fn valid_utc_offset(minutes: i32) -> bool {
-    (-720..=840).contains(&minutes)
+/// The time zone of members who set none and of an instance that names none.
+pub const UTC: &str = "UTC";
+
+/// Whether `name` has the shape of a time-zone name a member or the instance may choose
+/// (`Europe/Paris`, `America/Argentina/Buenos_Aires`, `Etc/GMT-1`, `UTC`): checked before the
+/// name reaches PostgreSQL, which alone tells whether it knows it (`pg_timezone_names`). Left
+/// out: the tz database's non-zones (`localtime`, the server's own zone; `posixrules`;
+/// `Factory`) and its `posix/`/`right/` copies, which would only be other spellings.
+pub fn valid_time_zone_name(name: &str) -> bool {
+    let shaped = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .split('/')
+            .all(|part| !part.is_empty() && !part.starts_with('.'))
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
+    let odd = matches!(name, "localtime" | "posixrules" | "Factory")
+        || name.starts_with("posix/")
+        || name.starts_with("right/");
+    shaped && !odd
+}
+
+/// Whether a zone PostgreSQL knows is offered in the account page's list: `UTC` and the
+/// geographic `Area/City` names, so that a member picks a place (whose summer time follows),
+/// not an offset (`Etc/GMT-1`) nor one of the old country aliases (`US/Eastern`, `Japan`).
+/// Any valid name is still accepted (the API, a carried-over `Etc/GMT-1`).
+pub fn offered_time_zone(name: &str) -> bool {
+    const AREAS: [&str; 10] = [
+        "Africa",
+        "America",
+        "Antarctica",
+        "Arctic",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    ];
+    let by_place = name
+        .split_once('/')
+        .is_some_and(|(area, _)| AREAS.contains(&area));
+    name == UTC || (by_place && valid_time_zone_name(name))
 }
 
 /// What a digest holds, each line already written in the member's language; each section's
@@ -165,40 +203,104 @@ pub fn digest_mail(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::TimeZone;
 
-    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, m, d, h, min, 0).unwrap()
+    fn at(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+        chrono::NaiveDate::from_ymd_opt(y, m, d)
+            .and_then(|day| day.and_hms_opt(h, min, 0))
+            .unwrap()
     }
 
     #[test]
     fn the_daily_slot_is_the_latest_local_hour_passed() {
-        // 2026-12-02 07:30 UTC, a member at UTC+1: 08:30 local, so today's 08:00 (07:00 UTC).
+        // 08:30 local: today's 08:00.
         assert_eq!(
-            latest_slot(at(2026, 12, 2, 7, 30), 60, 8, Cadence::Daily),
-            at(2026, 12, 2, 7, 0)
+            latest_local_slot(at(2026, 12, 2, 8, 30), 8, Cadence::Daily),
+            at(2026, 12, 2, 8, 0)
         );
-        // A member at UTC−5: 02:30 local, so yesterday's 08:00 (13:00 UTC yesterday).
+        // 08:00 sharp is due; 07:59 is still yesterday's.
         assert_eq!(
-            latest_slot(at(2026, 12, 2, 7, 30), -300, 8, Cadence::Daily),
-            at(2026, 12, 1, 13, 0)
+            latest_local_slot(at(2026, 12, 2, 8, 0), 8, Cadence::Daily),
+            at(2026, 12, 2, 8, 0)
+        );
+        assert_eq!(
+            latest_local_slot(at(2026, 12, 2, 7, 59), 8, Cadence::Daily),
+            at(2026, 12, 1, 8, 0)
+        );
+        // Over a month's end.
+        assert_eq!(
+            latest_local_slot(at(2027, 3, 1, 2, 30), 8, Cadence::Daily),
+            at(2027, 2, 28, 8, 0)
         );
     }
 
     #[test]
     fn the_weekly_slot_is_on_a_monday() {
-        // Wednesday 2026-12-02: the Monday before, 2026-11-30 08:00 UTC.
-        let slot = latest_slot(at(2026, 12, 2, 10, 0), 0, 8, Cadence::Weekly);
+        // Wednesday 2026-12-02: the Monday before.
+        let slot = latest_local_slot(at(2026, 12, 2, 10, 0), 8, Cadence::Weekly);
         assert_eq!(slot, at(2026, 11, 30, 8, 0));
         // Monday 07:00, before the hour: the Monday before.
-        let slot = latest_slot(at(2026, 11, 30, 7, 0), 0, 8, Cadence::Weekly);
+        let slot = latest_local_slot(at(2026, 11, 30, 7, 0), 8, Cadence::Weekly);
         assert_eq!(slot, at(2026, 11, 23, 8, 0));
     }
 
     #[test]
-    fn offsets_are_bounded() {
-        assert!(valid_utc_offset(-720) && valid_utc_offset(840) && valid_utc_offset(0));
-        assert!(!valid_utc_offset(841) && !valid_utc_offset(-721));
+    fn the_slot_is_on_the_wall_clock_whatever_the_season() {
+        // The night the clocks go back in Paris (2030-10-27, 03:00 CEST → 02:00 CET): at
+        // 02:30 local the latest slot is still Saturday's 08:00, the one already handled.
+        // An offset fed in (the old `latest_slot(now, offset, …)`) could only name that
+        // Saturday 08:00 at today's offset, an hour after the instant it was handled at.
+        assert_eq!(
+            latest_local_slot(at(2030, 10, 27, 2, 30), 8, Cadence::Daily),
+            at(2030, 10, 26, 8, 0)
+        );
+        assert_eq!(
+            latest_local_slot(at(2030, 7, 15, 8, 0), 8, Cadence::Daily),
+            at(2030, 7, 15, 8, 0)
+        );
+    }
+
+    #[test]
+    fn time_zone_names_are_checked_for_shape_and_offered_by_place() {
+        for good in [
+            "Europe/Paris",
+            "America/Montreal",
+            "America/Argentina/Buenos_Aires",
+            "Etc/GMT-1",
+            "Etc/GMT+10",
+            "UTC",
+            "America/Port-au-Prince",
+        ] {
+            assert!(valid_time_zone_name(good), "{good}");
+        }
+        for bad in [
+            "",
+            "localtime",
+            "posixrules",
+            "Factory",
+            "posix/Europe/Paris",
+            "right/UTC",
+            "../etc/passwd",
+            "Europe/../Paris",
+            "/Europe/Paris",
+            "Europe//Paris",
+            "Europe/Paris ",
+            "Europe/Paris'; --",
+            &"A".repeat(65),
+        ] {
+            assert!(!valid_time_zone_name(bad), "{bad:?}");
+        }
+        for offered in ["Europe/Paris", "America/Argentina/Buenos_Aires", "UTC"] {
+            assert!(offered_time_zone(offered), "{offered}");
+        }
+        for not_offered in [
+            "Etc/GMT-1",
+            "US/Eastern",
+            "Japan",
+            "EST5EDT",
+            "posix/Europe/Paris",
+        ] {
+            assert!(!offered_time_zone(not_offered), "{not_offered}");
+        }
     }
 
     #[test]

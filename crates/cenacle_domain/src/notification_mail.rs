@@ -19,6 +19,8 @@ pub struct NoticeText<'a> {
     pub title: Option<&'a str>,
     pub group: Option<&'a str>,
     pub badge: Option<&'a str>,
+    /// The person it is about (a report about them), by name.
+    pub person: Option<&'a str>,
     pub detail: Option<&'a str>,
 }
 
@@ -33,6 +35,9 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
         (None, false) => en_none.to_owned(),
     };
     let detail = n.detail.unwrap_or("");
+    if let (Kind::Moderation, Some(person)) = (n.kind, n.person) {
+        return person_report_outcome(fr, person, detail);
+    }
     match (n.kind, fr) {
         (Kind::Reply, true) => format!("{actor} a répondu à {}.", about("votre message", "")),
         (Kind::Reply, false) => format!("{actor} replied to {}.", about("", "your post")),
@@ -121,6 +126,22 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
     }
 }
 
+/// The outcome of a report about `person`: nothing of the reporter's was judged, their report
+/// was (`detail`: resolved or dismissed).
+fn person_report_outcome(fr: bool, person: &str, detail: &str) -> String {
+    let dismissed = detail == "dismissed";
+    match (fr, dismissed) {
+        (true, true) => {
+            format!("Votre signalement concernant {person} a été classé par la modération.")
+        }
+        (true, false) => {
+            format!("Votre signalement concernant {person} a été traité par la modération.")
+        }
+        (false, true) => format!("A moderator dismissed your report about {person}."),
+        (false, false) => format!("A moderator acted on your report about {person}."),
+    }
+}
+
 fn footer(instance: &str, language: Language) -> String {
     match language {
         Language::Fr => {
@@ -177,6 +198,7 @@ mod tests {
             title: Some("How to <brew>?"),
             group: Some("coffee"),
             badge: None,
+            person: None,
             detail: None,
         }
     }
@@ -223,6 +245,30 @@ mod tests {
             what_happened(Language::En, &hidden),
             "bob replied to your post."
         );
+    }
+
+    #[test]
+    fn a_reports_outcome_names_the_person_reported() {
+        let about = |detail| NoticeText {
+            kind: Kind::Moderation,
+            title: None,
+            person: Some("Paul Vendeur"),
+            detail: Some(detail),
+            ..reply()
+        };
+        assert_eq!(
+            what_happened(Language::En, &about("resolved")),
+            "A moderator acted on your report about Paul Vendeur."
+        );
+        assert_eq!(
+            what_happened(Language::Fr, &about("dismissed")),
+            "Votre signalement concernant Paul Vendeur a été classé par la modération."
+        );
+        assert!(crate::typography::french_spacing_faults(&what_happened(
+            Language::Fr,
+            &about("resolved")
+        ))
+        .is_empty());
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The gift shop's rules: when a member may redeem a reward (its window, their eligibility,
-//! their limits, the stock, their available points) and how an order moves through
-//! fulfilment. Pure: the caller reads the facts (under the reward's row lock) and asks here.
+//! their limits, the stock, their available points), how an order moves through fulfilment,
+//! and how far a community manager may adjust a stock by hand. Pure: the caller reads the facts
+//! (under the reward's row lock) and asks here.
 
+use crate::ValidationError;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
 
 /// Why a redemption, a bid or a fulfilment step is refused: a stable code for the API (with
@@ -22,8 +24,13 @@ pub enum ShopRefusal {
     AuctionClosed,
     BidTooLow,
     AlreadyHighestBidder,
-    /// A restock of a reward whose stock is unlimited.
+    /// A restock or adjustment of a reward whose stock is unlimited.
     StockUnlimited,
+    /// A write-off of more units than are free: some of those on hand are promised to open
+    /// orders or auction lots (refuse or cancel those first).
+    StockBelowReserved,
+    /// A write-off of more units than there are, promised ones included.
+    StockBelowZero,
 }
 
 /// How the API answers a refusal.
@@ -51,6 +58,8 @@ impl ShopRefusal {
             BidTooLow => "bid_too_low",
             AlreadyHighestBidder => "already_highest_bidder",
             StockUnlimited => "reward_stock_unlimited",
+            StockBelowReserved => "stock_below_reserved",
+            StockBelowZero => "stock_below_zero",
         }
     }
 
@@ -63,7 +72,7 @@ impl ShopRefusal {
         }
     }
 
-    pub const ALL: [ShopRefusal; 13] = [
+    pub const ALL: [ShopRefusal; 15] = [
         ShopRefusal::OutOfStock,
         ShopRefusal::InsufficientPoints,
         ShopRefusal::RedemptionLimitReached,
@@ -77,6 +86,8 @@ impl ShopRefusal {
         ShopRefusal::BidTooLow,
         ShopRefusal::AlreadyHighestBidder,
         ShopRefusal::StockUnlimited,
+        ShopRefusal::StockBelowReserved,
+        ShopRefusal::StockBelowZero,
     ];
 }
 
@@ -200,6 +211,100 @@ pub fn check_redemption(terms: &RewardTerms, facts: &RedemptionFacts) -> Result<
         return Err(ShopRefusal::AddressRequired);
     }
     Ok(())
+}
+
+/// Why a community manager adjusts a reward's stock by hand: the short list a write-off or an
+/// arrival is recorded under (free text goes beside it, in the note).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdjustmentReason {
+    Damaged,
+    Lost,
+    /// Handed out for free (at an event, to a partner).
+    GivenAway,
+    /// Units that came in.
+    Received,
+    /// A count put right, either way.
+    Correction,
+}
+
+impl AdjustmentReason {
+    pub const ALL: [AdjustmentReason; 5] = [
+        AdjustmentReason::Damaged,
+        AdjustmentReason::Lost,
+        AdjustmentReason::GivenAway,
+        AdjustmentReason::Received,
+        AdjustmentReason::Correction,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdjustmentReason::Damaged => "damaged",
+            AdjustmentReason::Lost => "lost",
+            AdjustmentReason::GivenAway => "given_away",
+            AdjustmentReason::Received => "received",
+            AdjustmentReason::Correction => "correction",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<AdjustmentReason> {
+        Self::ALL.into_iter().find(|r| r.as_str() == s)
+    }
+
+    /// Whether `delta` goes the way this reason says: a unit damaged, lost or given away
+    /// leaves the stock, a unit received enters it; a correction goes either way.
+    pub fn allows(self, delta: i64) -> bool {
+        match self {
+            AdjustmentReason::Damaged | AdjustmentReason::Lost | AdjustmentReason::GivenAway => {
+                delta < 0
+            }
+            AdjustmentReason::Received => delta > 0,
+            AdjustmentReason::Correction => delta != 0,
+        }
+    }
+}
+
+/// Most units one adjustment moves, either way.
+pub const ADJUSTMENT_MAX: i64 = 1_000_000;
+
+/// Checks an adjustment's request on its own: a known reason, a change of 1 to
+/// [`ADJUSTMENT_MAX`] units going the way the reason says. Returns the reason.
+pub fn check_adjustment(reason: &str, delta: i64) -> Result<AdjustmentReason, ValidationError> {
+    let reason = AdjustmentReason::parse(reason).ok_or(ValidationError {
+        field: "reason",
+        code: "unknown",
+    })?;
+    if delta == 0 || delta.unsigned_abs() > ADJUSTMENT_MAX.unsigned_abs() {
+        return Err(ValidationError {
+            field: "delta",
+            code: "out_of_range",
+        });
+    }
+    if !reason.allows(delta) {
+        return Err(ValidationError {
+            field: "delta",
+            code: if delta > 0 {
+                "write_off_positive"
+            } else {
+                "received_negative"
+            },
+        });
+    }
+    Ok(reason)
+}
+
+/// Decides an adjustment of a limited reward's stock (read under its row lock): `stock` is the
+/// units free to sell, `reserved` those on hand but promised to open orders and auction lots
+/// (already out of `stock`). A write-off may take only free units — the promised ones are
+/// someone's — and never more than there are. Returns the stock after.
+pub fn stock_after_adjustment(stock: i64, reserved: i64, delta: i64) -> Result<i64, ShopRefusal> {
+    let after = stock + delta;
+    if after >= 0 {
+        Ok(after)
+    } else if after + reserved >= 0 {
+        Err(ShopRefusal::StockBelowReserved)
+    } else {
+        Err(ShopRefusal::StockBelowZero)
+    }
 }
 
 /// Where an order is in its fulfilment.
@@ -462,6 +567,66 @@ mod tests {
         for s in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn an_adjustment_goes_the_way_its_reason_says_and_never_eats_promised_units() {
+        assert_eq!(
+            check_adjustment("damaged", -2),
+            Ok(AdjustmentReason::Damaged)
+        );
+        assert_eq!(
+            check_adjustment("received", 5),
+            Ok(AdjustmentReason::Received)
+        );
+        assert_eq!(
+            check_adjustment("correction", -1),
+            Ok(AdjustmentReason::Correction)
+        );
+        assert_eq!(
+            check_adjustment("correction", 1),
+            Ok(AdjustmentReason::Correction)
+        );
+        let code = |r: Result<AdjustmentReason, ValidationError>| r.map_err(|e| (e.field, e.code));
+        assert_eq!(
+            code(check_adjustment("stolen", -1)),
+            Err(("reason", "unknown"))
+        );
+        assert_eq!(
+            code(check_adjustment("lost", 0)),
+            Err(("delta", "out_of_range"))
+        );
+        assert_eq!(
+            code(check_adjustment("correction", -ADJUSTMENT_MAX - 1)),
+            Err(("delta", "out_of_range"))
+        );
+        assert_eq!(
+            code(check_adjustment("given_away", 3)),
+            Err(("delta", "write_off_positive"))
+        );
+        assert_eq!(
+            code(check_adjustment("received", -3)),
+            Err(("delta", "received_negative"))
+        );
+        for r in AdjustmentReason::ALL {
+            assert_eq!(AdjustmentReason::parse(r.as_str()), Some(r));
+        }
+
+        // 3 free, 2 promised: 3 may go, the 4th is promised, the 6th does not exist.
+        assert_eq!(stock_after_adjustment(3, 2, -3), Ok(0));
+        assert_eq!(stock_after_adjustment(3, 2, 4), Ok(7));
+        assert_eq!(
+            stock_after_adjustment(3, 2, -4),
+            Err(ShopRefusal::StockBelowReserved)
+        );
+        assert_eq!(
+            stock_after_adjustment(3, 2, -6),
+            Err(ShopRefusal::StockBelowZero)
+        );
+        assert_eq!(
+            stock_after_adjustment(0, 0, -1),
+            Err(ShopRefusal::StockBelowZero)
+        );
     }
 
     #[test]

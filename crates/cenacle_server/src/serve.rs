@@ -17,6 +17,16 @@ use tokio::{
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let db = Database::open(&settings, false).await?;
     let ctx = Context::new(db.pool.clone(), settings.clone());
+    // Only PostgreSQL knows which time-zone names exist (the configuration was read before
+    // it was reached): a default it does not know stops the start, naming the key.
+    let zone_checked = match ctx.conn().await {
+        Ok(mut conn) => digests::check_default_time_zone(&mut conn, &ctx).await,
+        Err(e) => Err(e.to_string()),
+    };
+    if let Err(why) = zone_checked {
+        db.close().await?;
+        anyhow::bail!(why);
+    }
     let federation = Federation::start(ctx.clone()).await?;
 
     let setup_token = ctx

@@ -424,3 +424,52 @@ fn a_data_dir_that_cannot_be_made_absolute_stops_naming_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("server.data_dir"), "{stderr}");
 }
+
+/// Only PostgreSQL knows which time-zone names exist, and the configuration is read before it
+/// is reached: a well-shaped default it does not know passes `config check` but stops `serve`,
+/// naming the key and the name, with the embedded cluster stopped behind it.
+#[test]
+fn an_unknown_default_time_zone_stops_the_server_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    // A folder the `postgres` account may enter when run as root (see the relative data dir
+    // test): the cluster stays inside it.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let zone = ("CENACLE_EMAIL__DEFAULT_TIME_ZONE", "Europe/Atlantis");
+    run_ok(
+        cenacle(dir.path())
+            .env(zone.0, zone.1)
+            .args(["config", "check"]),
+    );
+    let mut child = cenacle(dir.path())
+        .env(zone.0, zone.1)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the server started with an unknown default time zone");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success());
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(
+        stderr.contains("email.default_time_zone") && stderr.contains("Europe/Atlantis"),
+        "{stderr}"
+    );
+    wait_until("the embedded PostgreSQL to stop", || {
+        postgres_processes_for(dir.path()).is_empty()
+    });
+}

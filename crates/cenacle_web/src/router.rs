@@ -120,6 +120,10 @@ pub fn router(state: AppState) -> Router {
         .route("/shop/rewards/{id}/redeem", post_route(shop::redeem))
         .route("/shop/rewards/{id}/edit", post_route(shop::edit_reward))
         .route("/shop/rewards/{id}/restock", post_route(shop::restock))
+        .route(
+            "/shop/rewards/{id}/stock-adjustments",
+            post_route(shop::adjust_stock),
+        )
         .route("/shop/orders", get(shop::my_orders))
         .route("/auctions", get(auctions::list).post(auctions::put_up))
         .route("/auctions/{id}", get(auctions::show))

@@ -77,7 +77,8 @@ fn given<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<
 }
 
 /// A field that, when present, holds a value or `null` (cleared): told apart from absent.
-fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+/// (Also the notification preferences' `time_zone`.)
+pub(crate) fn nullable<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

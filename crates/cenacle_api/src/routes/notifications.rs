@@ -18,7 +18,6 @@ use cenacle_core::{
     notifications::{self as cases, Notification},
     Caller, ScopedFutureExt,
 };
-use cenacle_domain::notifications::{Delivery, Kind};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -43,6 +42,11 @@ pub struct NotificationView {
     pub group: Option<String>,
     /// The badge's slug (badge_awarded).
     pub badge: Option<String>,
+    /// The person it is about (`name`, or `name@host` for someone elsewhere): the person a
+    /// closed report was about (moderation). Never the moderator, whom `actor` names.
+    pub person: Option<String>,
+    /// That person's display name, when they have one.
+    pub person_display_name: Option<String>,
     /// What changed: an idea's new status, approved/declined, removed/restored,
     /// resolved/dismissed.
     pub detail: Option<String>,
@@ -64,6 +68,8 @@ impl From<Notification> for NotificationView {
             comment_id: n.comment_id,
             group: n.group_name,
             badge: n.badge,
+            person: n.person,
+            person_display_name: n.person_display_name,
             detail: n.detail,
             created_at: n.created_at,
             updated_at: n.updated_at,
@@ -166,23 +172,40 @@ pub async fn mark_all_read(
 }
 
 /// Kind → delivery (in_app, email_immediate, email_daily, email_weekly or off), for every kind,
-/// and the local time the digests are sent by.
-#[derive(Serialize, Deserialize, ToSchema)]
+/// and the time zone the digests are sent by.
+#[derive(Serialize, ToSchema)]
 pub struct Preferences {
     pub preferences: BTreeMap<String, String>,
-    /// The member's local time, in minutes from UTC (-720 to 840): digests go at
-    /// `email.digest_hour` of it. Null: the instance's default. Left out of a PUT: unchanged.
-    #[serde(default)]
-    pub utc_offset_minutes: Option<i32>,
+    /// The member's time zone, an IANA name (`Europe/Paris`, `America/Montreal`, `UTC`):
+    /// digests go at `email.digest_hour` of its local time, summer time followed. Null: the
+    /// instance's default (`email.default_time_zone`).
+    pub time_zone: Option<String>,
 }
 
-fn view(list: Vec<(Kind, Delivery)>, utc_offset_minutes: Option<i32>) -> Preferences {
-    Preferences {
-        preferences: list
-            .into_iter()
-            .map(|(k, d)| (k.as_str().to_owned(), d.as_str().to_owned()))
-            .collect(),
-        utc_offset_minutes,
+/// What to change: the kinds given (the others stay as they are) and, when given, the time
+/// zone.
+#[derive(Deserialize, ToSchema)]
+pub struct PreferencesUpdate {
+    #[serde(default)]
+    pub preferences: BTreeMap<String, String>,
+    /// An IANA time-zone name PostgreSQL knows, spelled as it does (`Europe/Paris`); an
+    /// unknown one is refused (422 `unknown_time_zone`) and nothing is changed. `null`: back
+    /// to the instance's default. Left out: unchanged.
+    #[serde(default, deserialize_with = "super::course_authoring::nullable")]
+    #[schema(value_type = Option<String>)]
+    pub time_zone: Option<Option<String>>,
+}
+
+impl From<digests::NotificationSettings> for Preferences {
+    fn from(settings: digests::NotificationSettings) -> Self {
+        Preferences {
+            preferences: settings
+                .preferences
+                .into_iter()
+                .map(|(k, d)| (k.as_str().to_owned(), d.as_str().to_owned()))
+                .collect(),
+            time_zone: settings.time_zone,
+        }
     }
 }
 
@@ -194,37 +217,28 @@ pub async fn preferences(
 ) -> ApiResult<Json<Preferences>> {
     let caller = Caller::from(&session);
     let mut conn = state.ctx.conn().await?;
-    let list = cases::preferences(&mut conn, &caller).await?;
-    let offset = digests::utc_offset(&mut conn, caller.person_id).await?;
-    Ok(Json(view(list, offset)))
+    let settings = digests::settings(&mut conn, &caller).await?;
+    Ok(Json(settings.into()))
 }
 
-/// Sets the delivery of the kinds given (the others stay as they are). `off` stops that kind
-/// being created at all; the e-mail values also keep it in the app.
+/// Sets the delivery of the kinds given (the others stay as they are) and the time zone if
+/// given. `off` stops that kind being created at all; the e-mail values also keep it in the
+/// app.
 #[utoipa::path(put, path = "/api/v1/notifications/preferences", tag = "notifications", security(("bearer" = [])),
-    request_body = Preferences,
+    request_body = PreferencesUpdate,
     responses((status = 200, body = Preferences), (status = 422, body = ErrorBody)))]
 pub async fn set_preferences(
     State(state): State<AppState>,
     Auth(session): Auth,
-    ApiJson(req): ApiJson<Preferences>,
+    ApiJson(req): ApiJson<PreferencesUpdate>,
 ) -> ApiResult<Json<Preferences>> {
     let caller = Caller::from(&session);
     let changes: Vec<(String, String)> = req.preferences.into_iter().collect();
-    let (caller, changes, offset) = (&caller, &changes, req.utc_offset_minutes);
-    let (saved, offset) = state
+    let zone = req.time_zone.as_ref().map(|z| z.as_deref());
+    let (caller, changes) = (&caller, &changes);
+    let saved = state
         .ctx
-        .transaction(|conn| {
-            async move {
-                if offset.is_some() {
-                    digests::set_utc_offset(conn, caller.person_id, offset).await?;
-                }
-                let saved = cases::set_preferences(conn, caller, changes).await?;
-                let offset = digests::utc_offset(conn, caller.person_id).await?;
-                Ok::<_, cenacle_core::CoreError>((saved, offset))
-            }
-            .scope_boxed()
-        })
+        .transaction(|conn| digests::save_settings(conn, caller, changes, zone).scope_boxed())
         .await?;
-    Ok(Json(view(saved, offset)))
+    Ok(Json(saved.into()))
 }

@@ -3,8 +3,10 @@
 
 use crate::{
     error::{ApiResult, ErrorBody},
-    extract::{ApiJson, Auth},
-    i18n, AppState,
+    extract::{ApiJson, ApiQuery, Auth},
+    i18n,
+    pagination::{Page, PageQuery},
+    AppState,
 };
 use axum::{
     extract::{Path, State},
@@ -13,9 +15,10 @@ use axum::{
     Json,
 };
 use cenacle_core::{
-    model::{Order, Reward},
+    model::{Order, Reward, StockAdjustment},
     orders::{self, Report},
     shop::{self, RewardInput, RewardTermsInput},
+    stock::{self, AdjustmentInput},
     Caller, ScopedFutureExt,
 };
 use cenacle_domain::Language;
@@ -219,7 +222,7 @@ pub struct RewardEditRequest {
 
 /// Rewrite a reward's names, descriptions, price, window and limits (community managers).
 /// Every field is replaced: an omitted limit or window bound is removed. The stock moves only
-/// by `/restock` and orders.
+/// by `/restock`, `/stock-adjustments` and orders.
 #[utoipa::path(put, path = "/api/v1/shop/rewards/{id}", tag = "shop", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RewardEditRequest,
     responses((status = 200, body = RewardView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -272,6 +275,117 @@ pub async fn restock(
         .transaction(|conn| shop::restock(conn, session, id, req.quantity).scope_boxed())
         .await?;
     Ok(Json(reward_view(reward)))
+}
+
+/// A change of a reward's stock made by hand.
+#[derive(Serialize, ToSchema)]
+pub struct StockAdjustmentView {
+    pub id: i64,
+    pub reward_id: i64,
+    /// Negative: units written off; positive: units added.
+    pub delta: i64,
+    /// `damaged`, `lost`, `given_away`, `received` or `correction`; `restock` for units added
+    /// by `/restock`.
+    pub reason: String,
+    pub note: Option<String>,
+    /// The username of the community manager who made it (null once their account is gone).
+    pub by: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+fn adjustment_view(a: StockAdjustment) -> StockAdjustmentView {
+    StockAdjustmentView {
+        id: a.id,
+        reward_id: a.reward_id,
+        delta: a.delta,
+        reason: a.reason,
+        note: a.note,
+        by: a.by_username,
+        created_at: a.created_at,
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StockAdjustmentRequest {
+    /// Units, 1 to 1 000 000 either way: negative to write off (`damaged`, `lost`,
+    /// `given_away`), positive for `received`, either for a `correction`.
+    pub delta: i64,
+    /// `damaged`, `lost`, `given_away`, `received` or `correction`.
+    pub reason: String,
+    /// Free text, up to 500 characters.
+    pub note: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct StockAdjusted {
+    pub adjustment: StockAdjustmentView,
+    /// The reward with its stock after the adjustment.
+    pub reward: RewardView,
+}
+
+/// Adjust a limited reward's stock by hand, with a reason (community managers): units written
+/// off (damaged, lost, given away), received, or a count corrected — a row in the stock ledger.
+/// Refused, nothing changed: 409 `stock_below_reserved` (more than the free units: the others
+/// are promised to open orders or auction lots), `stock_below_zero` (more than there are),
+/// `reward_stock_unlimited`; 422 `validation_failed` for an unknown reason, a change of 0 or
+/// past a million, or one going against its reason.
+#[utoipa::path(post, path = "/api/v1/shop/rewards/{id}/stock-adjustments", tag = "shop", security(("bearer" = [])),
+    params(("id" = i64, Path)), request_body = StockAdjustmentRequest,
+    responses((status = 201, body = StockAdjusted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiJson(req): ApiJson<StockAdjustmentRequest>,
+) -> ApiResult<(StatusCode, Json<StockAdjusted>)> {
+    let input = AdjustmentInput {
+        delta: req.delta,
+        reason: req.reason,
+        note: req.note,
+    };
+    let (session, input) = (&session, &input);
+    let (adjustment, reward) = state
+        .ctx
+        .transaction(|conn| {
+            async move {
+                let adjustment = stock::adjust_stock(conn, session, id, input).await?;
+                Ok((adjustment, shop::reward(conn, id).await?))
+            }
+            .scope_boxed()
+        })
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(StockAdjusted {
+            adjustment: adjustment_view(adjustment),
+            reward: reward_view(reward),
+        }),
+    ))
+}
+
+/// A reward's changes of stock by hand (adjustments and restocks), newest first (community
+/// managers).
+#[utoipa::path(get, path = "/api/v1/shop/rewards/{id}/stock-adjustments", tag = "shop", security(("bearer" = [])),
+    params(("id" = i64, Path), PageQuery),
+    responses((status = 200, body = Page<StockAdjustmentView>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn stock_adjustments(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<StockAdjustmentView>>> {
+    let limit = page.limit()?;
+    // Newest first: the cursor names the last change seen, the page goes on before it.
+    let before = Some(page.after_id()?).filter(|id| *id > 0);
+    let mut conn = state.ctx.conn().await?;
+    let rows = stock::adjustments(&mut conn, &session, id, before, limit + 1).await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |a| a.id,
+        adjustment_view,
+    )))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -4,7 +4,7 @@
 use super::{acting, signed_in, CsrfOnly};
 use crate::{
     i18n::Words,
-    render::{after_action, page, Chrome, PageError},
+    render::{after_action, field_refusal, page, see_other, Chrome, FieldRefusal, PageError},
     session::Visitor,
 };
 use askama::Template;
@@ -30,11 +30,15 @@ pub struct Line {
     unread: bool,
     /// Who acted (a link to them), empty for the instance.
     actor: String,
+    /// Who acted, unnamed: "a moderator" where the instance hides moderators' names (else
+    /// the sentence would start with its verb); empty otherwise.
+    unnamed_actor: String,
     /// What happened, after the actor's name.
     what: String,
-    /// Where to go: the post (and answer), the group; empty when nothing to show.
+    /// Where to go: the post (and answer), the group, the person's profile; empty when
+    /// nothing to show.
     href: String,
-    /// The post's title, the group's name or the badge.
+    /// The post's title, the group's name, the badge or the person's name.
     object: String,
     when: String,
 }
@@ -50,27 +54,41 @@ fn line(t: Words, n: Notification) -> Line {
             t.t(&format!("status-{detail}"))
         ),
         Some(Kind::JoinRequest) => t.t(&format!("notif-join-{detail}")),
+        Some(Kind::Moderation) if n.person.is_some() => {
+            t.t(&format!("notif-moderation-person-{detail}"))
+        }
         Some(Kind::Moderation) => t.t(&format!("notif-moderation-{detail}")),
         Some(k) => t.t(&format!("notif-{}", k.as_str().replace('_', "-"))),
         None => n.kind.clone(),
     };
-    let (href, object) = match (n.post_id, &n.post_title, &n.badge, &n.group_name) {
-        (Some(_), None, _, _) => (String::new(), t.t("notif-hidden-post")),
-        (Some(post), Some(title), _, _) => {
+    let (href, object) = match (n.post_id, &n.post_title, &n.badge, &n.group_name, &n.person) {
+        (Some(_), None, ..) => (String::new(), t.t("notif-hidden-post")),
+        (Some(post), Some(title), ..) => {
             let anchor = n
                 .comment_id
                 .map(|c| format!("#answer-{c}"))
                 .unwrap_or_default();
             (format!("/posts/{post}{anchor}"), title.clone())
         }
-        (None, _, Some(badge), _) => (String::new(), badge.clone()),
-        (None, _, None, Some(group)) => (format!("/groups/{group}"), group.clone()),
+        (None, _, Some(badge), ..) => (String::new(), badge.clone()),
+        (None, _, None, Some(group), _) => (format!("/groups/{group}"), group.clone()),
+        (None, _, None, None, Some(person)) => (
+            format!("/people/{person}"),
+            n.person_display_name
+                .clone()
+                .unwrap_or_else(|| person.clone()),
+        ),
         _ => (String::new(), String::new()),
+    };
+    let unnamed_actor = match (kind, &n.actor) {
+        (Some(Kind::Moderation), None) => t.t("notif-a-moderator"),
+        _ => String::new(),
     };
     Line {
         id: n.id,
         unread: n.read_at.is_none(),
         actor: n.actor.unwrap_or_default(),
+        unnamed_actor,
         what,
         href,
         object,
@@ -175,25 +193,18 @@ struct AccountPage {
     c: Chrome,
     choices: Vec<Choice>,
     saved: bool,
-    /// The member's local time in minutes from UTC (None: the instance's).
-    utc_offset: Option<i32>,
-    /// Every offset one may choose, by quarter hours: (minutes, "UTC+01:00", selected).
-    offsets: Vec<(i32, String, bool)>,
+    /// Whether the instance's default is chosen (no zone of the member's own).
+    default_zone: bool,
+    /// The default option's words, naming the instance's zone.
+    default_label: String,
+    /// Every zone offered: (name, label, selected).
+    zones: Vec<(String, String, bool)>,
+    /// Why the form was refused, under the field at fault.
+    refusal: FieldRefusal,
 }
 
-/// The form field of the local time.
-const OFFSET_FIELD: &str = "utc_offset_minutes";
-
-fn offsets(chosen: Option<i32>) -> Vec<(i32, String, bool)> {
-    (-720..=840)
-        .step_by(15)
-        .map(|m: i32| {
-            let sign = if m < 0 { '-' } else { '+' };
-            let label = format!("UTC{sign}{:02}:{:02}", m.abs() / 60, m.abs() % 60);
-            (m, label, chosen == Some(m))
-        })
-        .collect()
-}
+/// The form field of the time zone, as the API names it (a refusal names it too).
+const ZONE_FIELD: &str = "time_zone";
 
 #[derive(Deserialize, Default)]
 pub struct AccountQuery {
@@ -201,56 +212,103 @@ pub struct AccountQuery {
     saved: Option<String>,
 }
 
+/// A refused form as the member sent it: its deliveries by kind and, if the form had the
+/// field, its zone (`Some(None)`: the instance's default).
+struct Typed {
+    changes: Vec<(String, String)>,
+    zone: Option<Option<String>>,
+    refusal: FieldRefusal,
+}
+
 pub async fn account(
     State(state): State<AppState>,
     v: Visitor,
     Query(q): Query<AccountQuery>,
 ) -> Response {
+    account_page(&state, &v, StatusCode::OK, q.saved.is_some(), None).await
+}
+
+/// The account page: the saved settings, or a refused form as typed with its refusal.
+async fn account_page(
+    state: &AppState,
+    v: &Visitor,
+    status: StatusCode,
+    saved: bool,
+    typed: Option<Typed>,
+) -> Response {
     let here = "/account/notifications";
-    let caller = match signed_in(&v, here) {
+    let caller = match signed_in(v, here) {
         Ok(c) => c,
         Err(redirect) => return redirect.into_response(),
     };
+    let typed_zone = typed.as_ref().and_then(|t| t.zone.clone());
     let read = async {
         let mut conn = state.ctx.conn().await?;
-        let prefs = cases::preferences(&mut conn, &caller).await?;
-        let offset = digests::utc_offset(&mut conn, caller.person_id).await?;
-        Ok::<_, cenacle_core::CoreError>((prefs, offset))
+        let settings = digests::settings(&mut conn, &caller).await?;
+        let zone = typed_zone.unwrap_or_else(|| settings.time_zone.clone());
+        let zones = digests::time_zone_choices(&mut conn, zone.as_deref()).await?;
+        Ok::<_, cenacle_core::CoreError>((settings.preferences, zone, zones))
     }
     .await;
-    let (prefs, utc_offset) = match read {
+    let (prefs, zone, zones) = match read {
         Ok(p) => p,
-        Err(e) => return PageError::from_core(e, &v).into_response(),
+        Err(e) => return PageError::from_core(e, v).into_response(),
+    };
+    let (changes, refusal) = match typed {
+        Some(t) => (t.changes, t.refusal),
+        None => (vec![], FieldRefusal::default()),
     };
     let t = v.words;
     let choices = prefs
         .into_iter()
-        .map(|(kind, chosen)| Choice {
-            kind: kind.as_str(),
-            label: t.t(&format!("kind-{}", kind.as_str().replace('_', "-"))),
-            options: Delivery::ALL
-                .into_iter()
-                .map(|d| {
-                    let label = t.t(&format!("delivery-{}", d.as_str().replace('_', "-")));
-                    (d.as_str(), label, d == chosen)
-                })
-                .collect(),
+        .map(|(kind, saved)| {
+            // A refused form keeps what was chosen, where it names a delivery.
+            let chosen = changes
+                .iter()
+                .find(|(k, _)| k == kind.as_str())
+                .and_then(|(_, d)| d.parse::<Delivery>().ok())
+                .unwrap_or(saved);
+            Choice {
+                kind: kind.as_str(),
+                label: t.t(&format!("kind-{}", kind.as_str().replace('_', "-"))),
+                options: Delivery::ALL
+                    .into_iter()
+                    .map(|d| {
+                        let label = t.t(&format!("delivery-{}", d.as_str().replace('_', "-")));
+                        (d.as_str(), label, d == chosen)
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    let zones = zones
+        .into_iter()
+        .map(|name| {
+            let selected = zone.as_deref() == Some(name.as_str());
+            (name.clone(), name.replace('_', " "), selected)
         })
         .collect();
     page(
-        &v,
-        StatusCode::OK,
+        v,
+        status,
         &AccountPage {
-            c: Chrome::of(&v, here),
+            c: Chrome::of(v, here),
             choices,
-            saved: q.saved.is_some(),
-            utc_offset,
-            offsets: offsets(utc_offset),
+            saved,
+            default_zone: zone.is_none(),
+            default_label: t.about(
+                "time-zone-default",
+                &state.ctx.settings.email.default_time_zone,
+            ),
+            zones,
+            refusal,
         },
     )
 }
 
-/// The preferences form: the CSRF token and one field per kind (its name → a delivery).
+/// The preferences form: the CSRF token, one field per kind (its name → a delivery) and the
+/// time zone ("": the instance's default). Saved by the same use case as the API's; a
+/// refusal brings the form back as typed, the reason under its field.
 pub async fn save_preferences(
     State(state): State<AppState>,
     v: Visitor,
@@ -262,28 +320,79 @@ pub async fn save_preferences(
         Ok(c) => c,
         Err(refused) => return refused.into_response(),
     };
-    // "": the instance's default; a number: minutes from UTC (checked by the use case).
-    let offset = match form.remove(OFFSET_FIELD).as_deref().map(str::trim) {
-        None => None,
-        Some("") => Some(None),
-        Some(text) => match text.parse::<i32>() {
-            Ok(minutes) => Some(Some(minutes)),
-            Err(_) => Some(Some(i32::MAX)),
-        },
-    };
+    // Left out: unchanged (a form without the field); "": the instance's default.
+    let zone: Option<Option<String>> = form
+        .remove(ZONE_FIELD)
+        .map(|z| Some(z.trim().to_owned()).filter(|z| !z.is_empty()));
     let changes: Vec<(String, String)> = form.into_iter().collect();
-    let (caller, changes) = (&caller, &changes);
+    let (caller, changes, zone_ref) = (&caller, &changes, zone.as_ref().map(|z| z.as_deref()));
     let saved = state
         .ctx
-        .transaction(|conn| {
-            async move {
-                if let Some(minutes) = offset {
-                    digests::set_utc_offset(conn, caller.person_id, minutes).await?;
-                }
-                cases::set_preferences(conn, caller, changes).await
-            }
-            .scope_boxed()
-        })
+        .transaction(|conn| digests::save_settings(conn, caller, changes, zone_ref).scope_boxed())
         .await;
-    after_action(saved.map(|_| ()), &v, "/account/notifications?saved=1")
+    match saved {
+        Ok(_) => see_other("/account/notifications?saved=1", vec![]),
+        Err(e) => match field_refusal(e, &v) {
+            Ok(refusal) => {
+                let typed = Typed {
+                    changes: changes.clone(),
+                    zone,
+                    refusal,
+                };
+                let status = typed.refusal.status;
+                account_page(&state, &v, status, false, Some(typed)).await
+            }
+            Err(page) => *page,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cenacle_domain::Language;
+
+    /// A report about a person, dismissed by a moderator the instance does not name.
+    fn person_report_dismissed() -> Notification {
+        let at = chrono::Utc::now();
+        Notification {
+            id: 1,
+            recipient_id: 2,
+            kind: "moderation".into(),
+            actor: None,
+            actor_count: 0,
+            post_id: None,
+            post_title: None,
+            comment_id: None,
+            group_name: None,
+            badge: None,
+            person: Some("paul@other.example".into()),
+            person_display_name: Some("Paul Vendeur".into()),
+            detail: Some("dismissed".into()),
+            created_at: at,
+            updated_at: at,
+            read_at: None,
+        }
+    }
+
+    /// The line names the person reported and links their profile; the moderator, hidden,
+    /// is "a moderator" (the sentence keeps its subject), in both languages.
+    #[test]
+    fn a_person_reports_outcome_names_the_person_and_no_moderator() {
+        let en = line(Words(Language::En), person_report_dismissed());
+        assert_eq!(
+            (en.unnamed_actor.as_str(), en.what.as_str()),
+            ("A moderator", "dismissed your report about")
+        );
+        assert_eq!(
+            (en.href.as_str(), en.object.as_str()),
+            ("/people/paul@other.example", "Paul Vendeur")
+        );
+        assert!(en.actor.is_empty());
+        let fr = line(Words(Language::Fr), person_report_dismissed());
+        assert_eq!(
+            (fr.unnamed_actor.as_str(), fr.what.as_str()),
+            ("La modération", "a classé votre signalement concernant")
+        );
+    }
 }

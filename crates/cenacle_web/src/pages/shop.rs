@@ -1,9 +1,15 @@
 //! The gift shop for members: the rewards their points buy, redeeming one (with a delivery
-//! address for a physical reward), and their orders with their fulfilment and codes.
+//! address for a physical reward), and their orders with their fulfilment and codes. Community
+//! managers keep the catalogue from the same page: a reward's terms, its restocks, and its
+//! stock adjusted by hand with a reason (write-offs, units received, corrections), with the
+//! recent changes listed under each limited reward.
 
 use super::{acting, signed_in};
 use crate::{
-    render::{after_action, fixable_refusal, page, see_other, Chrome, PageError},
+    render::{
+        after_action, field_refusal, fixable_refusal, page, see_other, Chrome, FieldRefusal,
+        PageError,
+    },
     session::Visitor,
 };
 use askama::Template;
@@ -16,11 +22,13 @@ use axum::{
 use cenacle_api::AppState;
 use cenacle_core::{
     accounts::Session,
+    model::StockAdjustment,
     orders, points,
     shop::{self, RewardTermsInput},
+    stock::{self, AdjustmentInput},
     Caller, CoreError, ScopedFutureExt,
 };
-use cenacle_domain::{Permission, ValidationError};
+use cenacle_domain::{shop::AdjustmentReason, Permission, ValidationError};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -40,6 +48,73 @@ pub struct RewardCard {
     terms: Option<TermsForm>,
     /// Whether it has a stock to restock (not unlimited).
     limited: bool,
+    /// For community managers, a limited reward's form to adjust its stock by hand and its
+    /// recent changes.
+    adjust: Option<AdjustCard>,
+}
+
+/// A limited reward's stock adjustment, as a community manager sees it.
+pub struct AdjustCard {
+    /// What the form holds: empty, or what was typed when it was refused.
+    form: AdjustFormInput,
+    refusal: FieldRefusal,
+    /// The reasons to choose from: (value, words).
+    reasons: Vec<(&'static str, String)>,
+    /// The last changes by hand, newest first.
+    history: Vec<AdjustmentLine>,
+    ids: AdjustIds,
+}
+
+/// The ids of an adjustment form's fields (one form per reward on the page).
+pub struct AdjustIds {
+    delta: String,
+    reason: String,
+    note: String,
+}
+
+impl AdjustIds {
+    fn of(reward: i64) -> AdjustIds {
+        AdjustIds {
+            delta: format!("adjust-delta-{reward}"),
+            reason: format!("adjust-reason-{reward}"),
+            note: format!("adjust-note-{reward}"),
+        }
+    }
+}
+
+impl AdjustCard {
+    /// Whether the form's reason is `value` (the select keeps what was chosen).
+    fn chose(&self, value: &str) -> bool {
+        self.form.reason == value
+    }
+}
+
+/// One change of stock by hand, in words.
+pub struct AdjustmentLine {
+    at: String,
+    /// Signed: "-2", "+4".
+    change: String,
+    reason: String,
+    note: Option<String>,
+    by: String,
+}
+
+/// How many past changes each reward's card lists.
+const RECENT_ADJUSTMENTS: i64 = 5;
+
+fn adjustment_line(v: &Visitor, a: StockAdjustment) -> AdjustmentLine {
+    let t = v.words;
+    AdjustmentLine {
+        at: t.date(&a.created_at),
+        change: if a.delta > 0 {
+            format!("+{}", t.number(a.delta))
+        } else {
+            t.number(a.delta)
+        },
+        reason: t.t(&format!("shop-adjust-reason-{}", a.reason)),
+        note: a.note,
+        by: a.by_username.unwrap_or_else(|| "—".to_owned()),
+    }
 }
 
 /// A reward's editable terms, as the form's fields hold them (times in UTC, to the minute).
@@ -101,26 +176,68 @@ pub(super) fn manages(v: &Visitor) -> bool {
     v.may(Permission::ManageRewards)
 }
 
+/// A form of the page that was just refused, to show again with why.
+enum Refused {
+    None,
+    /// A redemption: the reward, why, and the address typed.
+    Redeem(i64, String, String),
+    /// A stock adjustment: the reward, what was typed, and why.
+    Adjust(i64, AdjustFormInput, FieldRefusal),
+}
+
 async fn shop_page(
     state: &AppState,
     v: &Visitor,
     caller: &Caller,
     status: StatusCode,
-    refused: Option<(i64, String, String)>,
+    refused: Refused,
 ) -> Response {
+    let manager = manages(v);
     let read = async {
         let mut conn = state.ctx.conn().await?;
         let rewards = shop::catalogue(&mut conn, true).await?;
         let standing = points::standing(&mut conn, caller.person_id).await?;
-        Ok::<_, CoreError>((rewards, standing))
+        let history = match v.session.as_ref().filter(|_| manager) {
+            Some(session) => {
+                let limited: Vec<i64> = rewards
+                    .iter()
+                    .filter(|r| r.stock.is_some())
+                    .map(|r| r.id)
+                    .collect();
+                stock::recent_adjustments(&mut conn, session, &limited, RECENT_ADJUSTMENTS).await?
+            }
+            None => Vec::new(),
+        };
+        Ok::<_, CoreError>((rewards, standing, history))
     }
     .await;
-    let (rewards, standing) = match read {
+    let (rewards, standing, history) = match read {
         Ok(found) => found,
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
     let t = v.words;
-    let manager = manages(v);
+    let (redeem_refused, adjust_refused) = match refused {
+        Refused::None => (None, None),
+        Refused::Redeem(id, why, address) => (Some((id, why, address)), None),
+        Refused::Adjust(id, form, refusal) => (None, Some((id, form, refusal))),
+    };
+    let reasons: Vec<(&'static str, String)> = AdjustmentReason::ALL
+        .iter()
+        .map(|r| {
+            (
+                r.as_str(),
+                t.t(&format!("shop-adjust-reason-{}", r.as_str())),
+            )
+        })
+        .collect();
+    // Each reward's changes, newest first as read.
+    let mut history_of: HashMap<i64, Vec<AdjustmentLine>> = HashMap::new();
+    for a in history {
+        history_of
+            .entry(a.reward_id)
+            .or_default()
+            .push(adjustment_line(v, a));
+    }
     page(
         v,
         status,
@@ -133,6 +250,20 @@ async fn shop_page(
                 .into_iter()
                 .map(|r| {
                     let terms = manager.then(|| TermsForm::of(&r));
+                    let adjust = (manager && r.stock.is_some()).then(|| {
+                        let (form, refusal) = adjust_refused
+                            .as_ref()
+                            .filter(|(id, _, _)| *id == r.id)
+                            .map(|(_, form, refusal)| (form.clone(), refusal.clone()))
+                            .unwrap_or_default();
+                        AdjustCard {
+                            form,
+                            refusal,
+                            reasons: reasons.clone(),
+                            history: history_of.remove(&r.id).unwrap_or_default(),
+                            ids: AdjustIds::of(r.id),
+                        }
+                    });
                     let digital = r.kind == "digital";
                     let left = match r.stock {
                         Some(n) if digital => Some(n.min(r.free_codes)),
@@ -154,7 +285,8 @@ async fn shop_page(
                         physical: !digital,
                         limited: r.stock.is_some(),
                         terms,
-                        refused: refused
+                        adjust,
+                        refused: redeem_refused
                             .as_ref()
                             .filter(|(id, _, _)| *id == r.id)
                             .map(|(_, why, address)| (why.clone(), address.clone())),
@@ -167,7 +299,7 @@ async fn shop_page(
 
 pub async fn catalogue(State(state): State<AppState>, v: Visitor) -> Response {
     match signed_in(&v, "/shop") {
-        Ok(caller) => shop_page(&state, &v, &caller, StatusCode::OK, None).await,
+        Ok(caller) => shop_page(&state, &v, &caller, StatusCode::OK, Refused::None).await,
         Err(redirect) => redirect.into_response(),
     }
 }
@@ -201,7 +333,8 @@ pub async fn redeem(
         Ok(order) => see_other(&format!("/shop/orders#order-{}", order.id), vec![]),
         Err(e) => match fixable_refusal(e, &v) {
             Ok((status, why)) => {
-                shop_page(&state, &v, &caller, status, Some((id, why, form.address))).await
+                let refused = Refused::Redeem(id, why, form.address);
+                shop_page(&state, &v, &caller, status, refused).await
             }
             Err(page) => *page,
         },
@@ -364,6 +497,68 @@ pub async fn restock(
         Err(e) => Err(e),
     };
     after_action(restocked, &v, &format!("/shop#reward-{id}"))
+}
+
+/// A stock adjustment's form, as typed.
+#[derive(Deserialize, Default, Clone)]
+pub struct AdjustFormInput {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    delta: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    note: String,
+}
+
+/// A community manager adjusts a limited reward's stock by hand, with a reason (a row in the
+/// stock ledger). A refusal comes back under the field at fault on that reward's card, with
+/// what was typed kept.
+pub async fn adjust_stock(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<AdjustFormInput>,
+) -> Response {
+    let session = match manager_session(&v, "/shop", &form.csrf) {
+        Ok(s) => s,
+        Err(refused) => return *refused,
+    };
+    let adjusted = match field("delta", &form.delta, |t| t.parse::<i64>().ok()) {
+        Ok(delta) => {
+            let input = AdjustmentInput {
+                // Blank: no change, refused as out of range by the use case.
+                delta: delta.unwrap_or(0),
+                reason: form.reason.clone(),
+                note: Some(form.note.clone()),
+            };
+            let input = &input;
+            state
+                .ctx
+                .transaction(|conn| stock::adjust_stock(conn, session, id, input).scope_boxed())
+                .await
+                .map(drop)
+        }
+        Err(e) => Err(e),
+    };
+    match adjusted {
+        Ok(()) => see_other(&format!("/shop#reward-{id}"), vec![]),
+        Err(e) => match field_refusal(e, &v) {
+            Ok(mut refusal) => {
+                // The stock's refusals (units promised, none left, unlimited) name no field:
+                // they are about the number of units typed.
+                if refusal.field.is_empty() {
+                    refusal.field = "delta".to_owned();
+                }
+                let caller = Caller::from(session);
+                let status = refusal.status;
+                let refused = Refused::Adjust(id, form, refusal);
+                shop_page(&state, &v, &caller, status, refused).await
+            }
+            Err(page) => *page,
+        },
+    }
 }
 
 pub struct OrderLine {

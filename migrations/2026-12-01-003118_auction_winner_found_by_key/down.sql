@@ -1,0 +1,1 @@
+DROP INDEX bid_one_winner;
