@@ -7,7 +7,7 @@ use cenacle_core::ScopedFutureExt;
 use cenacle_domain::Role;
 use common::engagement::{badges_of, grant, points, setup};
 use common::{Reply, TestApp};
-use diesel::sql_types::{BigInt, Bool};
+use diesel::sql_types::Bool;
 use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 
@@ -66,30 +66,6 @@ async fn award(t: &TestApp, token: &str, qid: i64, comment_id: i64) -> Reply {
     .await
 }
 
-/// Runs one statement on the test database (time passing, a remote person arriving).
-async fn sql(t: &TestApp, statement: &str) {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(statement)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(t: &TestApp, query: &str) -> i64 {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(query)
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .n
-}
-
 /// As the settling task runs it: one transaction per pass.
 async fn settle(t: &TestApp) -> usize {
     t.ctx
@@ -100,32 +76,26 @@ async fn settle(t: &TestApp) -> usize {
 
 /// A person of another instance who answered `qid`; returns (person id, answer id).
 async fn remote_answer(t: &TestApp, qid: i64, username: &str) -> (i64, i64) {
-    sql(
-        t,
-        &format!(
-            "INSERT INTO person (username, local, ap_id, instance_host) \
+    t.sql(&format!(
+        "INSERT INTO person (username, local, ap_id, instance_host) \
              VALUES ('{username}', false, 'https://remote.example/u/{username}', 'remote.example')"
-        ),
-    )
+    ))
     .await;
-    let person = count(
-        t,
-        &format!("SELECT id AS n FROM person WHERE username = '{username}' AND NOT local"),
-    )
-    .await;
-    sql(
-        t,
-        &format!(
-            "INSERT INTO comment (post_id, author_id, body, depth, ap_id, local, language) \
+    let person = t
+        .count(&format!(
+            "SELECT id AS n FROM person WHERE username = '{username}' AND NOT local"
+        ))
+        .await;
+    t.sql(&format!(
+        "INSERT INTO comment (post_id, author_id, body, depth, ap_id, local, language) \
              VALUES ({qid}, {person}, 'R', 0, 'https://remote.example/c/{username}', false, 'en')"
-        ),
-    )
+    ))
     .await;
-    let comment = count(
-        t,
-        &format!("SELECT id AS n FROM comment WHERE author_id = {person}"),
-    )
-    .await;
+    let comment = t
+        .count(&format!(
+            "SELECT id AS n FROM comment WHERE author_id = {person}"
+        ))
+        .await;
     (person, comment)
 }
 
@@ -148,7 +118,7 @@ async fn when_the_sponsors_own_answer_scores_best_the_next_qualifying_one_wins()
     }
     like(&t, &fans[0], theirs).await;
     let other_before = points(&t, &other).await;
-    sql(&t, "UPDATE bounty SET ends_at = now()").await;
+    t.sql("UPDATE bounty SET ends_at = now()").await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
@@ -177,7 +147,7 @@ async fn self_likes_do_not_make_an_answer_qualify() {
     let aid = answer(&t, qid, &answerer).await;
     // Liking one's own answer counts for nothing.
     like(&t, &answerer, aid).await;
-    sql(&t, "UPDATE bounty SET ends_at = now()").await;
+    t.sql("UPDATE bounty SET ends_at = now()").await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
@@ -203,7 +173,7 @@ async fn nobody_awards_a_bounty_after_its_end() {
     let aid = answer(&t, qid, &answerer).await;
     let before = points(&t, &answerer).await;
     // The end has passed; the settler has not run yet.
-    sql(&t, "UPDATE bounty SET ends_at = now()").await;
+    t.sql("UPDATE bounty SET ends_at = now()").await;
     let late = award(&t, &sponsor, qid, aid).await;
     assert_eq!(
         (late.status, late.code()),
@@ -248,11 +218,8 @@ async fn a_remote_winner_gets_the_badge_and_no_points() {
     );
     let (eve, eve_answer) = remote_answer(&t, qid2, "eve").await;
     like(&t, &fan, eve_answer).await;
-    sql(
-        &t,
-        "UPDATE bounty SET ends_at = now() WHERE status = 'open'",
-    )
-    .await;
+    t.sql("UPDATE bounty SET ends_at = now() WHERE status = 'open'")
+        .await;
     assert_eq!(settle(&t).await, 1);
     let settled = t.get(&format!("/api/v1/posts/{qid2}/bounty"), None).await;
     assert_eq!(
@@ -265,9 +232,7 @@ async fn a_remote_winner_gets_the_badge_and_no_points() {
     );
     assert_eq!(badges_of(&t, "eve@remote.example").await, ["bounty_won"]);
     assert_eq!(
-        count(
-            &t,
-            &format!(
+        t.count(&format!(
                 "SELECT (SELECT count(*) FROM points_ledger WHERE person_id IN ({bob}, {eve})) \
                       + (SELECT count(*) FROM points_balance WHERE person_id IN ({bob}, {eve})) AS n"
             )
@@ -319,14 +284,12 @@ async fn a_hundred_concurrent_offers_from_a_balance_covering_five_make_five_boun
     assert_eq!(created, 5, "exactly the five the balance covers");
     assert_eq!(points(&t, &sponsor).await, 0, "never below zero");
     assert_eq!(
-        count(&t, "SELECT count(*) AS n FROM bounty").await,
+        t.count("SELECT count(*) AS n FROM bounty").await,
         5,
         "a refused offer leaves no bounty"
     );
     assert_eq!(
-        count(
-            &t,
-            "SELECT count(*) AS n FROM points_balance b WHERE b.balance <> \
+        t.count("SELECT count(*) AS n FROM points_balance b WHERE b.balance <> \
                (SELECT COALESCE(SUM(l.delta), 0) FROM points_ledger l WHERE l.person_id = b.person_id)"
         )
         .await,
@@ -399,7 +362,7 @@ async fn bad_bounty_offers_are_refused_with_a_code_and_write_nothing() {
         on_locked.json
     );
     assert_eq!(points(&t, &sponsor).await, before, "nothing spent");
-    assert_eq!(count(&t, "SELECT count(*) AS n FROM bounty").await, 0);
+    assert_eq!(t.count("SELECT count(*) AS n FROM bounty").await, 0);
 }
 
 #[tokio::test]
@@ -429,9 +392,7 @@ async fn contest_prizes_go_to_our_members_and_a_remote_winner_gets_the_badge() {
     like(&t, &fan, aid).await;
     // bob, of another instance, earned more in the group (as relayed likes pay him).
     let (bob, _) = remote_answer(&t, qid, "bob").await;
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "INSERT INTO reputation_event (person_id, delta, cause, source_key, group_id) \
              SELECT {bob}, 30, 'answer_liked', 'test:bob', id FROM community_group WHERE name = 'open'"
         ),
@@ -462,10 +423,9 @@ async fn contest_prizes_go_to_our_members_and_a_remote_winner_gets_the_badge() {
     assert_eq!(points(&t, &ana).await, ana_before + 50, "second prize");
     assert_eq!(badges_of(&t, "bob@remote.example").await, ["staff"]);
     assert_eq!(
-        count(
-            &t,
-            &format!("SELECT count(*) AS n FROM points_ledger WHERE person_id = {bob}")
-        )
+        t.count(&format!(
+            "SELECT count(*) AS n FROM points_ledger WHERE person_id = {bob}"
+        ))
         .await,
         0,
         "no points for a person of another instance"
@@ -527,17 +487,13 @@ async fn the_rollups_follow_the_ledger_in_its_own_transactions() {
     assert!(rollups_match_the_ledger(&t).await, "after its reversal");
     like(&t, &fan, aid).await;
     // Whatever writes the ledger — an update moving events, a deletion — moves the rollups.
-    sql(
-        &t,
+    t.sql(
         "UPDATE reputation_event SET created_at = created_at - interval '40 days' WHERE delta > 0",
     )
     .await;
     assert!(rollups_match_the_ledger(&t).await, "after moving events");
-    sql(
-        &t,
-        "DELETE FROM reputation_event WHERE cause = 'answer_liked'",
-    )
-    .await;
+    t.sql("DELETE FROM reputation_event WHERE cause = 'answer_liked'")
+        .await;
     assert!(rollups_match_the_ledger(&t).await, "after deleting events");
     // A transaction that fails leaves them as they were.
     let failed = t
@@ -581,9 +537,7 @@ async fn boards_cover_calendar_weeks_months_and_years_with_my_position() {
     let ana = t.member("ana").await;
     let ben = t.member("ben").await;
     // Earnings on chosen days, written to the ledger as the application writes them.
-    sql(
-        &t,
-        "INSERT INTO reputation_event (person_id, delta, cause, source_key, created_at) \
+    t.sql("INSERT INTO reputation_event (person_id, delta, cause, source_key, created_at) \
          SELECT p.id, e.delta, 'answer_liked', 'test:' || p.username || e.at, e.at::timestamptz \
          FROM person p JOIN (VALUES \
              ('ana', 10, '2025-12-31 23:00Z'), ('ana', 10, '2026-01-01 01:00Z'), \

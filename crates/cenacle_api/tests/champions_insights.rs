@@ -29,14 +29,6 @@ const NEGATIVE: [&str; 4] = [
     "Horrible release, it crashes all the time.",
 ];
 
-async fn sql(t: &TestApp, statement: &str) {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(statement)
-        .execute(&mut conn)
-        .await
-        .unwrap_or_else(|e| panic!("{e}: {statement}"));
-}
-
 /// Runs `statement` with the moods of the seeded texts bound as $1 (neutral), $2 (positive).
 async fn sql_scored(t: &TestApp, statement: &str) {
     let mut conn = t.db.pool.get().await.unwrap();
@@ -79,8 +71,7 @@ async fn community() -> Community {
     let _eve = t.member("eve").await;
     let _bob = t.member("bob").await;
     let hana = t.member("hana").await;
-    sql(
-        &t,
+    t.sql(
         "INSERT INTO person (username, local, ap_id, instance_host) \
          SELECT 'm' || i, false, 'https://seed.example/u/' || i, 'seed.example' \
          FROM generate_series(1, 197) AS i",
@@ -91,9 +82,7 @@ async fn community() -> Community {
         "(SELECT array_agg(id ORDER BY id) FROM person WHERE instance_host = 'seed.example')";
     let tags = format!("ARRAY['{}']", TAGS.join("','"));
     // 600 questions by seeded members, one tag each, 2 to 89 days old.
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "INSERT INTO post (group_id, author_id, kind, title, body, language, tags, ap_id, local, created_at) \
              SELECT {group}, ({people})[1 + (g * 37) % 197], 'question', 'Q' || g, 'How do I fix this?', 'en', \
                     ARRAY[({tags})[1 + g % 5]], 'https://seed.example/q/' || g, false, \
@@ -116,22 +105,18 @@ async fn community() -> Community {
         ),
     )
     .await;
-    sql(
-        &t,
+    t.sql(
         "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id \
          FROM (SELECT post_id, min(id) AS id FROM comment GROUP BY post_id) c \
          WHERE c.post_id = p.id AND p.ap_id LIKE 'https://seed.example/q/%' AND p.id % 10 < 3",
     )
     .await;
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO vote (person_id, comment_id, value) \
+    t.sql(&format!(
+        "INSERT INTO vote (person_id, comment_id, value) \
              SELECT l.liker, c.id, 1 FROM comment c \
              CROSS JOIN LATERAL (SELECT ({people})[1 + (c.id * 31) % 197] AS liker) l \
              WHERE l.liker <> c.author_id"
-        ),
-    )
+    ))
     .await;
 
     // The expert: 10 answers on printer questions, 8 accepted, each liked by 3 people; one more
@@ -147,37 +132,27 @@ async fn community() -> Community {
         ),
     )
     .await;
-    sql(
-        &t,
-        &format!(
-            "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id FROM comment c \
+    t.sql(&format!(
+        "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id FROM comment c \
              WHERE c.post_id = p.id AND c.author_id = {eve} \
                AND c.id IN (SELECT id FROM comment WHERE author_id = {eve} ORDER BY id LIMIT 8)"
-        ),
-    )
+    ))
     .await;
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO vote (person_id, comment_id, value) \
+    t.sql(&format!(
+        "INSERT INTO vote (person_id, comment_id, value) \
              SELECT ({people})[1 + (c.id * 7 + k * 11) % 197], c.id, 1 \
              FROM comment c CROSS JOIN generate_series(1, 3) AS k WHERE c.author_id = {eve} \
              ON CONFLICT DO NOTHING"
-        ),
-    )
+    ))
     .await;
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "INSERT INTO post (group_id, author_id, kind, title, body, language, tags, ap_id, local, created_at) \
              VALUES ({group}, ({people})[1], 'question', 'Old', 'Old question', 'en', ARRAY['printers'], \
                      'https://seed.example/old', false, now() - interval '120 days')"
         ),
     )
     .await;
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "INSERT INTO comment (post_id, author_id, body, depth, ap_id, local, created_at) \
              SELECT id, {eve}, 'Old answer', 0, 'https://seed.example/eve/old', true, now() - interval '119 days' \
              FROM post WHERE ap_id = 'https://seed.example/old'"
@@ -197,23 +172,18 @@ async fn community() -> Community {
         ),
     )
     .await;
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id FROM comment c \
              WHERE c.post_id = p.id AND c.id IN (SELECT id FROM comment WHERE author_id = {bob} \
                AND post_id NOT IN (SELECT post_id FROM comment WHERE author_id = {eve}) ORDER BY id LIMIT 2)"
         ),
     )
     .await;
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO vote (person_id, comment_id, value) \
+    t.sql(&format!(
+        "INSERT INTO vote (person_id, comment_id, value) \
              SELECT ({people})[1 + c.id % 197], c.id, 1 FROM comment c WHERE c.author_id = {bob} \
              ORDER BY c.id LIMIT 5"
-        ),
-    )
+    ))
     .await;
 
     // The helpful member: cheerful answers to 60 network questions more than 35 days old, half
@@ -231,23 +201,17 @@ async fn community() -> Community {
         ),
     )
     .await;
-    sql(
-        &t,
-        &format!(
-            "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id FROM comment c \
+    t.sql(&format!(
+        "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id FROM comment c \
              WHERE c.post_id = p.id AND c.author_id = {hana_id} AND c.id % 2 = 0"
-        ),
-    )
+    ))
     .await;
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO vote (person_id, comment_id, value) \
+    t.sql(&format!(
+        "INSERT INTO vote (person_id, comment_id, value) \
              SELECT ({people})[1 + (c.id * 3 + k * 29) % 197], c.id, 1 \
              FROM comment c CROSS JOIN generate_series(1, 2) AS k WHERE c.author_id = {hana_id} \
              ON CONFLICT DO NOTHING"
-        ),
-    )
+    ))
     .await;
     let today = Utc::now().date_naive();
     Community {
@@ -597,8 +561,8 @@ async fn a_view_counts_once_per_viewer_and_day_and_robots_not_at_all() {
     )
     .await;
     assert_eq!(anonymous, 2);
-    sql(&t, "UPDATE post_view SET day = day - 1").await;
-    sql(&t, "UPDATE view_salt SET day = day - 1").await;
+    t.sql("UPDATE post_view SET day = day - 1").await;
+    t.sql("UPDATE view_salt SET day = day - 1").await;
     read_post(&t, id, Some(&reader), Some(firefox), [192, 0, 2, 10]).await;
     assert_eq!(id_of(&t, "SELECT count(*) AS id FROM post_view").await, 1);
     assert_eq!(id_of(&t, "SELECT count(*) AS id FROM view_salt").await, 1);
@@ -612,8 +576,8 @@ async fn a_view_counts_once_per_viewer_and_day_and_robots_not_at_all() {
     );
 
     // On a day nobody reads, the hourly upkeep forgets the day before all the same.
-    sql(&t, "UPDATE post_view SET day = day - 1").await;
-    sql(&t, "UPDATE view_salt SET day = day - 1").await;
+    t.sql("UPDATE post_view SET day = day - 1").await;
+    t.sql("UPDATE view_salt SET day = day - 1").await;
     let mut conn = t.db.pool.get().await.unwrap();
     let forgotten = cenacle_core::post_views::forget_past_days(&mut conn, 100)
         .await

@@ -856,26 +856,15 @@ async fn received_by(t: &TestApp, host: &str) -> Vec<String> {
 
 /// Outbox events (waiting to become activities) about a group, its posts or comments.
 async fn outbox_events_in(t: &TestApp, group: &str) -> i64 {
-    use diesel::{sql_types::BigInt, sql_types::Text, QueryableByName};
-    use diesel_async::RunQueryDsl;
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = t.ctx.conn().await.unwrap();
-    let count: Count = diesel::sql_query(
+    t.count_with(
         "SELECT count(*) AS n FROM outbox_event e JOIN community_group g ON g.name = $1 \
          WHERE (e.kind LIKE 'group%' AND e.subject_id = g.id) \
             OR (e.kind LIKE 'post%' AND e.subject_id IN (SELECT id FROM post WHERE group_id = g.id)) \
             OR (e.kind LIKE 'comment%' AND e.subject_id IN (SELECT c.id FROM comment c \
                 JOIN post p ON p.id = c.post_id WHERE p.group_id = g.id))",
+        &[group],
     )
-    .bind::<Text, _>(group)
-    .get_result(&mut *conn)
     .await
-    .unwrap();
-    count.n
 }
 
 #[tokio::test]

@@ -44,22 +44,6 @@ async fn titles(t: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-async fn sql_count(t: &TestApp, sql: &str) -> i64 {
-    use diesel::{sql_types::BigInt, QueryableByName};
-    use diesel_async::RunQueryDsl;
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = t.ctx.conn().await.unwrap();
-    diesel::sql_query(sql)
-        .get_result::<N>(&mut conn)
-        .await
-        .unwrap()
-        .n
-}
-
 /// marie's threads in the members' statistics.
 const THREADS_OF_MARIE: &str =
     "SELECT coalesce(sum(threads), 0)::bigint AS n FROM member_stats_day m \
@@ -104,7 +88,7 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         json!({"enabled": true, "first_posts": 1, "min_reputation": 0})
     );
 
-    let outbox_before = sql_count(&t, "SELECT count(*) AS n FROM outbox_event").await;
+    let outbox_before = t.count("SELECT count(*) AS n FROM outbox_event").await;
     // (Read first: the day's visit is paid on the first request.)
     let marie_points = points(&t, &marie).await;
     let paul_points = points(&t, &paul).await;
@@ -140,9 +124,9 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         .is_empty());
     assert!(titles(&t, "/api/v1/feed", Some(&admin)).await.is_empty());
     assert_eq!(points(&t, &marie).await, marie_points);
-    assert_eq!(sql_count(&t, THREADS_OF_MARIE).await, 0);
+    assert_eq!(t.count(THREADS_OF_MARIE).await, 0);
     assert_eq!(
-        sql_count(&t, "SELECT count(*) AS n FROM outbox_event").await,
+        t.count("SELECT count(*) AS n FROM outbox_event").await,
         outbox_before
     );
     let r = t
@@ -187,11 +171,9 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         ["Première question"]
     );
     assert!(points(&t, &marie).await > marie_points);
-    assert_eq!(sql_count(&t, THREADS_OF_MARIE).await, 1);
+    assert_eq!(t.count(THREADS_OF_MARIE).await, 1);
     assert_eq!(
-        sql_count(
-            &t,
-            &format!("SELECT count(*) AS n FROM outbox_event WHERE kind = 'post_approved' AND subject_id = {id}")
+        t.count(&format!("SELECT count(*) AS n FROM outbox_event WHERE kind = 'post_approved' AND subject_id = {id}")
         )
         .await,
         1
@@ -362,7 +344,7 @@ async fn low_reputation_waits_and_a_limited_instances_people_always_wait() {
     };
     assert!(remote_post("libre").await.approval.is_none());
     // The instance is known now (its person was stored).
-    sql_count(&t, "WITH x AS (INSERT INTO instance (host) VALUES ('lemmy.example') ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM x").await;
+    t.count("WITH x AS (INSERT INTO instance (host) VALUES ('lemmy.example') ON CONFLICT DO NOTHING RETURNING 1) SELECT count(*) AS n FROM x").await;
     let r = t
         .request(
             Method::PUT,
@@ -481,9 +463,7 @@ async fn a_banned_member_cannot_act_or_log_in_until_the_ban_is_lifted() {
         listed.json
     );
     assert_eq!(
-        sql_count(
-            &t,
-            &format!(
+        t.count(&format!(
                 "SELECT count(*) AS n FROM post WHERE id = {} AND removed_at IS NOT NULL AND removal_reason = 'spam'",
                 earlier["id"]
             )
@@ -528,9 +508,7 @@ async fn a_block_drops_follows_with_the_instance_and_cancels_its_deliveries() {
     group(&t, &admin, "entraide").await;
     let base = t.ctx.settings.public_base();
     // Two followers of our group on bad.example, one elsewhere; a delivery queued to each.
-    sql_count(
-        &t,
-        &format!(
+    t.count(&format!(
             "WITH x AS (INSERT INTO follow (target_ap_id, follower_ap_id, follower_inbox, state, follow_activity_id) VALUES \
              ('{base}/g/entraide', 'https://Bad.Example/u/a', 'https://bad.example/u/a/inbox', 'accepted', 'https://bad.example/f/1'), \
              ('{base}/g/entraide', 'https://bad.example/u/b', 'https://bad.example/u/b/inbox', 'accepted', 'https://bad.example/f/2'), \
@@ -573,7 +551,7 @@ async fn a_block_drops_follows_with_the_instance_and_cancels_its_deliveries() {
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["follows_dropped"], 2, "{}", r.json);
     assert_eq!(r.json["deliveries_cancelled"], 1, "{}", r.json);
-    assert_eq!(sql_count(&t, "SELECT count(*) AS n FROM follow").await, 1);
+    assert_eq!(t.count("SELECT count(*) AS n FROM follow").await, 1);
     let log = t.get("/api/v1/instance/moderation-log", None).await;
     assert_eq!(
         log.json["items"][0]["action"], "block_instance",
@@ -582,11 +560,8 @@ async fn a_block_drops_follows_with_the_instance_and_cancels_its_deliveries() {
     );
     assert_eq!(log.json["items"][0]["target_instance"], "bad.example");
     assert_eq!(
-        sql_count(
-            &t,
-            "SELECT count(*) AS n FROM delivery WHERE host = 'good.example'"
-        )
-        .await,
+        t.count("SELECT count(*) AS n FROM delivery WHERE host = 'good.example'")
+            .await,
         1
     );
     let r = t
@@ -654,8 +629,7 @@ async fn a_token_issued_before_a_ban_is_refused_once_the_ban_exists() {
         StatusCode::OK
     );
     // The ban as a concurrent transaction would leave it: recorded, the token not revoked.
-    sql_count(
-        &t,
+    t.count(
         "WITH b AS (INSERT INTO instance_ban (person_id, reason) \
            SELECT id, 'spam' FROM person WHERE username = 'marie' RETURNING 1) \
          SELECT count(*)::bigint AS n FROM b",

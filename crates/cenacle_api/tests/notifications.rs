@@ -10,8 +10,6 @@ use cenacle_domain::Role;
 use chrono::{Duration, Utc};
 use common::engagement::{setup, vote};
 use common::TestApp;
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
 
 async fn ask(t: &TestApp, token: &str, kind: &str, title: &str) -> i64 {
@@ -445,29 +443,6 @@ async fn the_accept_reminder_fires_once_after_the_delay_and_not_once_accepted() 
     assert_eq!(reminders().await.len(), 1);
 }
 
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(t: &TestApp, query: &str) -> i64 {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(query)
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .n
-}
-
-async fn sql(t: &TestApp, statement: &str) {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(statement)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
-
 /// What the mail worker does first on each pass.
 async fn mail_pass(t: &TestApp) -> usize {
     t.ctx
@@ -485,13 +460,10 @@ async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verifie
     let answerer = t.member("answerer").await;
     let fans: Vec<String> = members(&t, &["ana", "ben", "cleo"]).await;
     for (name, verified) in [("answerer", "now()"), ("asker", "NULL")] {
-        sql(
-            &t,
-            &format!(
-                "UPDATE local_user SET email = '{name}@example.org', email_verified_at = {verified} \
+        t.sql(&format!(
+            "UPDATE local_user SET email = '{name}@example.org', email_verified_at = {verified} \
                  WHERE person_id = (SELECT id FROM person WHERE username = '{name}')"
-            ),
-        )
+        ))
         .await;
     }
     let set = t
@@ -511,31 +483,27 @@ async fn likes_set_to_mail_are_mailed_once_per_grouped_row_and_only_to_a_verifie
     }
     // The asker's reply notification (default: at once) and one grouped like row are due.
     assert_eq!(
-        count(
-            &t,
-            "SELECT count(*) AS n FROM notification WHERE mail_due = 'immediate'"
-        )
-        .await,
+        t.count("SELECT count(*) AS n FROM notification WHERE mail_due = 'immediate'")
+            .await,
         2
     );
     assert_eq!(mail_pass(&t).await, 2);
     assert_eq!(mail_pass(&t).await, 0, "each notification is mailed once");
     // Three likes, one mail; the asker's address is not verified: no mail to it.
     assert_eq!(
-        count(
-            &t,
+        t.count(
             "SELECT count(*) AS n FROM mail_queue WHERE to_address = 'answerer@example.org' \
                    AND kind = 'notifications' AND subject LIKE '%3 people liked%'"
         )
         .await,
         1
     );
-    assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
+    assert_eq!(t.count("SELECT count(*) AS n FROM mail_queue").await, 1);
     // A fourth like on the same unread row mails nothing more.
     let dan = t.member("dan").await;
     vote(&t, &dan, &path, json!("like")).await;
     assert_eq!(mail_pass(&t).await, 0);
-    assert_eq!(count(&t, "SELECT count(*) AS n FROM mail_queue").await, 1);
+    assert_eq!(t.count("SELECT count(*) AS n FROM mail_queue").await, 1);
 }
 
 /// Where the instance hides moderators' names, the notice of a removal names nobody (the
@@ -587,7 +555,7 @@ async fn with_mail_off_notification_mail_marks_are_forgotten() {
     let (t, _) = setup().await;
     let asker = answered(&t).await;
     assert_eq!(
-        count(&t, marked).await,
+        t.count(marked).await,
         2,
         "replies are mailed at once by default"
     );
@@ -595,13 +563,13 @@ async fn with_mail_off_notification_mail_marks_are_forgotten() {
     assert_eq!(forget(&t).await, 1);
     assert_eq!(forget(&t).await, 1);
     assert_eq!(forget(&t).await, 0);
-    assert_eq!(count(&t, marked).await, 0);
+    assert_eq!(t.count(marked).await, 0);
     assert_eq!(inbox(&t, &asker).await.len(), 2, "still in the app");
 
     let (t, _) = common::engagement::setup_with(|s| s.email.enabled = true).await;
     answered(&t).await;
     assert_eq!(forget(&t).await, 0, "mail on: the mail worker's to clear");
-    assert_eq!(count(&t, marked).await, 2);
+    assert_eq!(t.count(marked).await, 2);
 }
 
 /// A suspended member is not mailed about the community they may not enter (their
@@ -614,9 +582,7 @@ async fn a_suspended_member_gets_no_notification_mail() {
     let set_status = |status: &'static str| {
         let t = &t;
         async move {
-            sql(
-                t,
-                &format!(
+            t.sql(&format!(
                     "UPDATE local_user SET email = 'asker@example.org', email_verified_at = now(), \
                      status = '{status}' WHERE person_id = (SELECT id FROM person WHERE username = 'asker')"
                 ),
@@ -629,11 +595,11 @@ async fn a_suspended_member_gets_no_notification_mail() {
     reply(&t, &answerer, q, None).await;
     mail_pass(&t).await;
     let to_asker = "SELECT count(*) AS n FROM mail_queue WHERE to_address = 'asker@example.org'";
-    assert_eq!(count(&t, to_asker).await, 0, "suspended: no mail");
+    assert_eq!(t.count(to_asker).await, 0, "suspended: no mail");
     set_status("active").await;
     reply(&t, &answerer, q, None).await;
     mail_pass(&t).await;
-    assert_eq!(count(&t, to_asker).await, 1, "reinstated: mailed again");
+    assert_eq!(t.count(to_asker).await, 1, "reinstated: mailed again");
 }
 
 /// Digests at the member's local hour (clock injected): a member first seen starts from the
@@ -651,13 +617,10 @@ async fn digests_go_at_the_local_hour_once_per_period() {
     let mut askers = Vec::new();
     for name in ["ana", "ben"] {
         let token = t.member(name).await;
-        sql(
-            &t,
-            &format!(
-                "UPDATE local_user SET email = '{name}@example.org', email_verified_at = now() \
+        t.sql(&format!(
+            "UPDATE local_user SET email = '{name}@example.org', email_verified_at = now() \
                  WHERE person_id = (SELECT id FROM person WHERE username = '{name}')"
-            ),
-        )
+        ))
         .await;
         let set = t
             .request(
@@ -687,9 +650,7 @@ async fn digests_go_at_the_local_hour_once_per_period() {
             .unwrap()
     };
     let digests_to = async |name: &str| {
-        count(
-            &t,
-            &format!("SELECT count(*) AS n FROM mail_queue WHERE kind = 'digest' AND to_address = '{name}@example.org'"),
+        t.count(&format!("SELECT count(*) AS n FROM mail_queue WHERE kind = 'digest' AND to_address = '{name}@example.org'"),
         )
         .await
     };
@@ -707,11 +668,8 @@ async fn digests_go_at_the_local_hour_once_per_period() {
         reply(&t, &carl, q, None).await;
     }
     assert_eq!(
-        count(
-            &t,
-            "SELECT count(*) AS n FROM notification WHERE mail_due = 'daily'"
-        )
-        .await,
+        t.count("SELECT count(*) AS n FROM notification WHERE mail_due = 'daily'")
+            .await,
         2
     );
     // 17:00 UTC is 07:00 for Ben: not yet; Ana's 08:00 of the day was handled already.
@@ -727,9 +685,7 @@ async fn digests_go_at_the_local_hour_once_per_period() {
         "a second run the same period sends nothing"
     );
     assert_eq!((digests_to("ben").await, digests_to("ana").await), (1, 1));
-    let mail = count(
-        &t,
-        "SELECT count(*) AS n FROM mail_queue WHERE kind = 'digest' AND to_address = 'ana@example.org' \
+    let mail = t.count("SELECT count(*) AS n FROM mail_queue WHERE kind = 'digest' AND to_address = 'ana@example.org' \
          AND subject LIKE 'Your daily summary%' AND text_body LIKE '%carl replied to “Digest me?”%' \
          AND text_body LIKE '%/unsubscribe?%k=digest%'",
     )
@@ -739,11 +695,8 @@ async fn digests_go_at_the_local_hour_once_per_period() {
         "the digest tells the reply and carries its unsubscribe link"
     );
     assert_eq!(
-        count(
-            &t,
-            "SELECT count(*) AS n FROM notification WHERE mail_due IS NOT NULL"
-        )
-        .await,
+        t.count("SELECT count(*) AS n FROM notification WHERE mail_due IS NOT NULL")
+            .await,
         0
     );
     // Nothing new: the next day's digests are empty, so not sent.

@@ -11,7 +11,7 @@ use common::{
     engagement::{setup, setup_with},
     TestApp,
 };
-use diesel::{sql_types::BigInt, sql_types::Text, QueryableByName};
+use diesel::{sql_types::Text, QueryableByName};
 use diesel_async::RunQueryDsl;
 use serde_json::json;
 
@@ -400,23 +400,13 @@ async fn set_up_welcome(t: &TestApp) -> serde_json::Value {
     set.json
 }
 
-#[derive(QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
 /// How many welcome mails were queued to `address`.
 async fn welcome_mails(t: &TestApp, address: &str) -> i64 {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(
+    t.count_with(
         "SELECT count(*) AS n FROM mail_queue WHERE kind = 'onboarding' AND to_address = $1",
+        &[address],
     )
-    .bind::<Text, _>(address)
-    .get_result::<Count>(&mut conn)
     .await
-    .unwrap()
-    .n
 }
 
 /// The token of the last mail of `kind` queued to `address` (its link's `token=` value).

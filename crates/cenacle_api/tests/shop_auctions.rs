@@ -13,42 +13,14 @@ use cenacle_domain::{
 use chrono::{DateTime, Duration, Utc};
 use common::engagement::{grant, points, setup};
 use common::{Reply, TestApp};
-use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
 use serde_json::{json, Value};
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(t: &TestApp, query: &str) -> i64 {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(query)
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .n
-}
-
-async fn sql(t: &TestApp, statement: &str) {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(statement)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
 
 /// What auctions hold of `username`'s points.
 async fn held(t: &TestApp, username: &str) -> i64 {
-    count(
-        t,
-        &format!(
-            "SELECT COALESCE((SELECT b.held FROM points_balance b JOIN person p ON p.id = b.person_id \
+    t.count(&format!(
+        "SELECT COALESCE((SELECT b.held FROM points_balance b JOIN person p ON p.id = b.person_id \
              WHERE p.username = '{username}' AND p.local), 0) AS n"
-        ),
-    )
+    ))
     .await
 }
 
@@ -198,14 +170,11 @@ async fn a_hundred_members_redeeming_the_last_unit_make_one_order_and_ninety_nin
     }
     assert_eq!(total, 100 * 150 - 100, "exactly the price taken, once");
     assert_eq!(
-        count(
-            &t,
-            &format!("SELECT stock AS n FROM reward WHERE id = {mug}")
-        )
-        .await,
+        t.count(&format!("SELECT stock AS n FROM reward WHERE id = {mug}"))
+            .await,
         0
     );
-    assert_eq!(count(&t, "SELECT count(*) AS n FROM reward_order").await, 1);
+    assert_eq!(t.count("SELECT count(*) AS n FROM reward_order").await, 1);
     audit_is_clean(&t).await;
 }
 
@@ -303,18 +272,13 @@ async fn a_hundred_concurrent_bids_end_as_their_serial_replay_with_every_loser_r
     assert_eq!(detail.json["auction"]["leading_amount"], json!(top));
     assert_eq!(detail.json["auction"]["leading_bidder_id"], json!(leader));
     // Only the leader's points are held; every loser's are released, balances untouched.
-    let holders = count(
-        &t,
-        "SELECT count(*) AS n FROM points_balance WHERE held > 0",
-    )
-    .await;
+    let holders = t
+        .count("SELECT count(*) AS n FROM points_balance WHERE held > 0")
+        .await;
     assert_eq!(holders, 1);
     assert_eq!(
-        count(
-            &t,
-            "SELECT COALESCE(SUM(held), 0)::bigint AS n FROM points_balance"
-        )
-        .await,
+        t.count("SELECT COALESCE(SUM(held), 0)::bigint AS n FROM points_balance")
+            .await,
         top
     );
     for token in &tokens {
@@ -323,36 +287,30 @@ async fn a_hundred_concurrent_bids_end_as_their_serial_replay_with_every_loser_r
     audit_is_clean(&t).await;
 
     // At the end the leader pays exactly their bid and gets an order.
-    sql(
-        &t,
-        &format!("UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"),
-    )
+    t.sql(&format!(
+        "UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"
+    ))
     .await;
     assert_eq!(settle(&t).await, 1);
     let after = t.get(&format!("/api/v1/auctions/{auction}"), None).await;
     assert_eq!(after.json["auction"]["status"], "won");
     assert_eq!(after.json["auction"]["winner_id"], json!(leader));
     assert_eq!(
-        count(
-            &t,
-            "SELECT COALESCE(SUM(held), 0)::bigint AS n FROM points_balance"
-        )
-        .await,
+        t.count("SELECT COALESCE(SUM(held), 0)::bigint AS n FROM points_balance")
+            .await,
         0
     );
     assert_eq!(
-        count(
-            &t,
-            &format!("SELECT balance AS n FROM points_balance WHERE person_id = {leader}")
-        )
+        t.count(&format!(
+            "SELECT balance AS n FROM points_balance WHERE person_id = {leader}"
+        ))
         .await,
         1000 - top
     );
     assert_eq!(
-        count(
-            &t,
-            &format!("SELECT count(*) AS n FROM reward_order WHERE person_id = {leader} AND price = {top}")
-        )
+        t.count(&format!(
+            "SELECT count(*) AS n FROM reward_order WHERE person_id = {leader} AND price = {top}"
+        ))
         .await,
         1
     );
@@ -401,19 +359,17 @@ async fn a_bid_thirty_seconds_before_the_end_extends_it_and_the_last_highest_win
         "outside the window: no extension"
     );
     // Brought back to 30 s before the end: Ana's answer extends again and she leads.
-    sql(
-        &t,
-        &format!("UPDATE auction SET ends_at = now() + interval '30 seconds' WHERE id = {auction}"),
-    )
+    t.sql(&format!(
+        "UPDATE auction SET ends_at = now() + interval '30 seconds' WHERE id = {auction}"
+    ))
     .await;
     let third = bid(&t, &ana, auction, 25).await;
     assert_eq!(third.status, StatusCode::CREATED, "{}", third.json);
     assert!(ends_at(&third) > Utc::now() + Duration::seconds(140));
     assert_eq!(held(&t, "ben").await, 0, "outbid: released at once");
-    sql(
-        &t,
-        &format!("UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"),
-    )
+    t.sql(&format!(
+        "UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"
+    ))
     .await;
     settle(&t).await;
     let done = t.get(&format!("/api/v1/auctions/{auction}"), None).await;
@@ -450,10 +406,9 @@ async fn a_refused_order_and_a_cancelled_auction_give_back_exactly_what_was_take
     assert_eq!(refused.status, StatusCode::OK, "{}", refused.json);
     assert_eq!(points(&t, &marie).await, 300, "refunded exactly");
     assert_eq!(
-        count(
-            &t,
-            &format!("SELECT stock AS n FROM reward WHERE id = {hoodie}")
-        )
+        t.count(&format!(
+            "SELECT stock AS n FROM reward WHERE id = {hoodie}"
+        ))
         .await,
         3,
         "unit released"
@@ -527,10 +482,9 @@ async fn bad_bids_and_redemptions_are_refused_with_clear_codes_and_nothing_held_
     );
     assert_eq!(held(&t, "ana").await, 20);
     assert_eq!(held(&t, "ben").await, 0);
-    sql(
-        &t,
-        &format!("UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"),
-    )
+    t.sql(&format!(
+        "UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"
+    ))
     .await;
     let late = bid(&t, &ben, auction, 50).await;
     assert_eq!(
@@ -587,7 +541,7 @@ async fn bad_bids_and_redemptions_are_refused_with_clear_codes_and_nothing_held_
         "only the one accepted redemption"
     );
     assert_eq!(
-        count(&t, "SELECT count(*) AS n FROM reward_order").await,
+        t.count("SELECT count(*) AS n FROM reward_order").await,
         1,
         "no order for a refusal"
     );
@@ -650,10 +604,9 @@ async fn a_winner_gives_an_address_that_is_erased_after_delivery_and_its_retenti
     let seat = new_reward(&t, &cm, lot("Seat")).await;
     let auction = new_auction(&t, &cm, seat, json!({})).await;
     assert_eq!(bid(&t, &ana, auction, 40).await.status, StatusCode::CREATED);
-    sql(
-        &t,
-        &format!("UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"),
-    )
+    t.sql(&format!(
+        "UPDATE auction SET ends_at = now() - interval '1 second' WHERE id = {auction}"
+    ))
     .await;
     settle(&t).await;
     let mine = t.get("/api/v1/shop/orders", Some(&ana)).await;
@@ -689,9 +642,7 @@ async fn a_winner_gives_an_address_that_is_erased_after_delivery_and_its_retenti
     let kept = t.get("/api/v1/shop/orders", Some(&ana)).await;
     assert_eq!(kept.json[0]["delivery_address"], "2 quai Voltaire");
     assert_eq!(kept.json[0]["tracking_note"], "colissimo 42");
-    sql(
-        &t,
-        &format!("UPDATE reward_order SET address_erase_after = now() - interval '1 second' WHERE id = {order}"),
+    t.sql(&format!("UPDATE reward_order SET address_erase_after = now() - interval '1 second' WHERE id = {order}"),
     )
     .await;
     let erased = t
@@ -720,9 +671,9 @@ async fn the_audit_finds_a_hold_without_a_live_bid_and_a_balance_below_its_holds
     audit_is_clean(&t).await;
     // Ana's outbid bid made to hold again, behind the rules' back (its release row removed,
     // the cached total kept in step): a hold without a live bid.
-    sql(&t, "DELETE FROM points_hold WHERE reason = 'outbid'").await;
-    sql(
-        &t,
+    t.sql("DELETE FROM points_hold WHERE reason = 'outbid'")
+        .await;
+    t.sql(
         "UPDATE points_balance b SET held = 30 FROM person p \
          WHERE p.id = b.person_id AND p.username = 'ana'",
     )
@@ -736,8 +687,7 @@ async fn the_audit_finds_a_hold_without_a_live_bid_and_a_balance_below_its_holds
     assert_eq!(totals.len(), 1, "{differences:?}");
     assert!(totals[0].starts_with("hold_of_bid_"), "{differences:?}");
     // A balance below what it holds (only a reversal could do that; forced here).
-    sql(
-        &t,
+    t.sql(
         "UPDATE points_balance b SET balance = 10, may_owe = TRUE FROM person p \
          WHERE p.id = b.person_id AND p.username = 'ben'",
     )
@@ -751,23 +701,6 @@ async fn the_audit_finds_a_hold_without_a_live_bid_and_a_balance_below_its_holds
         differences.iter().any(|d| d.total == "balance_below_holds"),
         "{differences:?}"
     );
-}
-
-/// Rows of `bid` this transaction has read so far, from PostgreSQL's per-transaction counters:
-/// rows read by sequential scans and fetched by bitmap scans, plus the entries read through each
-/// of the table's indexes.
-async fn bid_rows_read(
-    conn: &mut diesel_async::AsyncPgConnection,
-) -> Result<i64, diesel::result::Error> {
-    Ok(diesel::sql_query(
-        "SELECT pg_stat_get_xact_tuples_returned('bid'::regclass) \
-              + pg_stat_get_xact_tuples_fetched('bid'::regclass) \
-              + (SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(indexrelid)), 0) \
-                 FROM pg_index WHERE indrelid = 'bid'::regclass)::bigint AS n",
-    )
-    .get_result::<Count>(conn)
-    .await?
-    .n)
 }
 
 /// Seen on the auction benchmark: accepted bids per second fell as a hot auction's history
@@ -784,23 +717,18 @@ async fn a_bid_does_not_read_the_auctions_whole_history() {
     let auction = new_auction(&t, &cm, seat, json!({})).await;
     // 5,000 bids outbid long ago (their holds released: none kept here), then Ana leading,
     // with the statistics autovacuum would have gathered by then.
-    sql(
-        &t,
-        &format!(
-            "INSERT INTO bid (auction_id, person_id, amount, status) \
+    t.sql(&format!(
+        "INSERT INTO bid (auction_id, person_id, amount, status) \
              SELECT {auction}, p.id, n, 'outbid' FROM generate_series(1, 5000) AS n, person p \
              WHERE p.username = 'ben' AND p.local"
-        ),
-    )
+    ))
     .await;
     let first = bid(&t, &ana, auction, 6_000).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
-    sql(&t, "ANALYZE bid").await;
-    let ben_id = count(
-        &t,
-        "SELECT id AS n FROM person WHERE username = 'ben' AND local",
-    )
-    .await;
+    t.sql("ANALYZE bid").await;
+    let ben_id = t
+        .count("SELECT id AS n FROM person WHERE username = 'ben' AND local")
+        .await;
     let caller = cenacle_core::Caller {
         person_id: ben_id,
         instance_role: Some(Role::Member),
@@ -811,7 +739,7 @@ async fn a_bid_does_not_read_the_auctions_whole_history() {
             async move {
                 cenacle_core::auctions::bid(conn, &caller, auction, 6_001).await?;
                 Ok::<_, cenacle_core::CoreError>(
-                    bid_rows_read(conn)
+                    cenacle_db::testing::rows_read(conn, "bid")
                         .await
                         .map_err(cenacle_db::DbError::from)?,
                 )

@@ -134,3 +134,30 @@ fn remove_leftovers() {
         }
     }
 }
+
+/// Rows of `table` this transaction has read so far, from PostgreSQL's own per-transaction
+/// counters: rows read by sequential scans and fetched by bitmap scans (the table's counters),
+/// plus the entries read through each of its indexes (counted on the index, not the table).
+/// What a test asserts to show a statement reads by key, not a whole history: a count of rows
+/// does not depend on the machine's speed, as a timing would.
+pub async fn rows_read(
+    conn: &mut AsyncPgConnection,
+    table: &str,
+) -> Result<i64, diesel::result::Error> {
+    use diesel::{sql_types::BigInt, sql_types::Text, QueryableByName};
+    #[derive(QueryableByName)]
+    struct Read {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    Ok(diesel::sql_query(
+        "SELECT pg_stat_get_xact_tuples_returned($1::regclass) \
+              + pg_stat_get_xact_tuples_fetched($1::regclass) \
+              + (SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(indexrelid)), 0) \
+                 FROM pg_index WHERE indrelid = $1::regclass)::bigint AS n",
+    )
+    .bind::<Text, _>(table)
+    .get_result::<Read>(conn)
+    .await?
+    .n)
+}

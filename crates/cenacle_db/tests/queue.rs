@@ -2,7 +2,7 @@
 
 use cenacle_db::{
     federation::{self, ClaimedDelivery},
-    testing::fresh_database,
+    testing::{fresh_database, rows_read},
     DbError, DbPool,
 };
 use chrono::{Duration, Utc};
@@ -169,29 +169,6 @@ async fn one_claim_gives_no_host_more_than_its_cap_and_serves_small_hosts_too() 
     assert_eq!(per_host(&claimed, "big.example"), 1, "{claimed:?}");
 }
 
-/// Rows of `delivery` this transaction has read so far, from PostgreSQL's own per-transaction
-/// counters: rows read by sequential scans and fetched by bitmap scans (the table's counters),
-/// plus the entries read through each of its indexes (counted on the index, not the table).
-async fn delivery_rows_read(c: &mut diesel_async::AsyncPgConnection) -> i64 {
-    use diesel::{sql_types::BigInt, QueryableByName};
-    use diesel_async::RunQueryDsl;
-    #[derive(QueryableByName)]
-    struct Read {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    diesel::sql_query(
-        "SELECT pg_stat_get_xact_tuples_returned('delivery'::regclass) \
-              + pg_stat_get_xact_tuples_fetched('delivery'::regclass) \
-              + (SELECT COALESCE(sum(pg_stat_get_xact_tuples_returned(indexrelid)), 0) \
-                 FROM pg_index WHERE indrelid = 'delivery'::regclass)::bigint AS n",
-    )
-    .get_result::<Read>(c)
-    .await
-    .unwrap()
-    .n
-}
-
 /// Seen on the inbox benchmark: one follower instance at its cap with a backlog made every
 /// claim read that whole backlog (346 rows per Like) before it found the hosts it could serve.
 /// A claim reads what it can send, not what waits behind a full host.
@@ -223,9 +200,9 @@ async fn a_claim_does_not_read_the_backlog_of_a_host_at_its_cap() {
     }
     let (claimed, read) = conn
         .transaction::<_, DbError, _>(async move |c| {
-            let before = delivery_rows_read(c).await;
+            let before = rows_read(c, "delivery").await.unwrap();
             let claimed = federation::claim_deliveries(c, 64, 60.0, 8).await?;
-            Ok((claimed, delivery_rows_read(c).await - before))
+            Ok((claimed, rows_read(c, "delivery").await.unwrap() - before))
         })
         .await
         .unwrap();

@@ -136,6 +136,43 @@ impl TestApp {
         }
     }
 
+    /// A number the API does not show, read by SQL (the query names it `n`), with `texts`
+    /// bound as $1, $2, ...: what a test checks in tables (ledgers, queues) behind the API.
+    pub async fn count_with(&self, query: &str, texts: &[&str]) -> i64 {
+        use diesel::{pg::Pg, sql_types::BigInt, sql_types::Text, QueryableByName};
+        use diesel_async::RunQueryDsl;
+        #[derive(QueryableByName)]
+        struct Count {
+            #[diesel(sql_type = BigInt)]
+            n: i64,
+        }
+        let mut conn = self.db.pool.get().await.unwrap();
+        let mut statement = diesel::sql_query(query).into_boxed::<Pg>();
+        for text in texts {
+            statement = statement.bind::<Text, _>(text.to_string());
+        }
+        statement
+            .get_result::<Count>(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {query}"))
+            .n
+    }
+
+    /// [`Self::count_with`] without parameters.
+    pub async fn count(&self, query: &str) -> i64 {
+        self.count_with(query, &[]).await
+    }
+
+    /// Runs `statement` as is: a test's setup the API has no call for (back-dating, ...).
+    pub async fn sql(&self, statement: &str) {
+        use diesel_async::RunQueryDsl;
+        let mut conn = self.db.pool.get().await.unwrap();
+        diesel::sql_query(statement)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{e}: {statement}"));
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         self.request(Method::GET, path, token, None).await
     }
@@ -163,8 +200,12 @@ impl TestApp {
     }
 
     /// Registers `username` and returns a fresh token.
+    ///
+    /// A 503 is retried ([`patiently`]): a test that needs a hundred members is about what it
+    /// tests, not about the machine's load. Tests of registration's own answers call
+    /// [`Self::register`].
     pub async fn member(&self, username: &str) -> String {
-        let reply = self.register(username).await;
+        let reply = patiently(|| self.register(username)).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
         self.token(username).await
     }
@@ -215,8 +256,26 @@ impl TestApp {
     }
 
     pub async fn token(&self, username: &str) -> String {
-        let reply = self.login(username, PASSWORD).await;
+        let reply = patiently(|| self.login(username, PASSWORD)).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
         reply.json["token"].as_str().unwrap().to_owned()
+    }
+}
+
+/// Sends a request again while the instance answers 503 (no database connection free in time,
+/// as on a machine loaded by parallel test binaries), after a short back-off, until a deadline:
+/// what a client does with a `Retry-After`.
+async fn patiently<F, Fut>(send: F) -> Reply
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Reply>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let reply = send().await;
+        if reply.status != StatusCode::SERVICE_UNAVAILABLE || std::time::Instant::now() > deadline {
+            return reply;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
