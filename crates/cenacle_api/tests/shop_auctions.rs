@@ -325,6 +325,17 @@ fn ends_at(r: &Reply) -> DateTime<Utc> {
         .unwrap()
 }
 
+/// A bid answers with the auction as it stands after it, built from what the bid knows rather
+/// than read again: it must be what a fresh read shows (leader, current amount, end, counts).
+async fn answers_as_a_fresh_read(t: &TestApp, reply: &Reply, auction: i64) {
+    let fresh = t.get(&format!("/api/v1/auctions/{auction}"), None).await;
+    assert_eq!(fresh.status, StatusCode::OK, "{}", fresh.json);
+    assert_eq!(
+        reply.json["auction"], fresh.json["auction"],
+        "the bid's answer differs from a fresh read"
+    );
+}
+
 #[tokio::test]
 async fn a_bid_thirty_seconds_before_the_end_extends_it_and_the_last_highest_wins() {
     let (t, admin) = setup().await;
@@ -343,6 +354,7 @@ async fn a_bid_thirty_seconds_before_the_end_extends_it_and_the_last_highest_win
     .await;
     let first = bid(&t, &ana, auction, 10).await;
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.json);
+    answers_as_a_fresh_read(&t, &first, auction).await;
     let extended = ends_at(&first);
     // (The database keeps microseconds.)
     assert!(
@@ -353,6 +365,7 @@ async fn a_bid_thirty_seconds_before_the_end_extends_it_and_the_last_highest_win
         "extended by the window: {end} → {extended}"
     );
     let second = bid(&t, &ben, auction, 20).await;
+    answers_as_a_fresh_read(&t, &second, auction).await;
     assert_eq!(
         ends_at(&second),
         extended,
@@ -365,6 +378,7 @@ async fn a_bid_thirty_seconds_before_the_end_extends_it_and_the_last_highest_win
     .await;
     let third = bid(&t, &ana, auction, 25).await;
     assert_eq!(third.status, StatusCode::CREATED, "{}", third.json);
+    answers_as_a_fresh_read(&t, &third, auction).await;
     assert!(ends_at(&third) > Utc::now() + Duration::seconds(140));
     assert_eq!(held(&t, "ben").await, 0, "outbid: released at once");
     t.sql(&format!(
