@@ -1186,6 +1186,17 @@ async fn a_community_manager_edits_restocks_and_writes_off_a_reward_and_sees_wha
         .await;
     assert_eq!(status, 201, "{body}");
     let mug = body["id"].as_i64().unwrap();
+    // A digital reward, capped at ten sold: its units are its codes, no stock to count by hand.
+    let (status, body) = alpha
+        .post(
+            "/api/v1/shop/rewards",
+            Some(&admin),
+            json!({"name_en": "Router e-book", "name_fr": "Livre numérique", "kind": "digital",
+                   "price": 30, "stock": 10}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let ebook = body["id"].as_i64().unwrap();
     let (status, body) = alpha
         .post(
             "/api/v1/admin/points",
@@ -1237,6 +1248,17 @@ async fn a_community_manager_edits_restocks_and_writes_off_a_reward_and_sees_wha
         "{}",
         b.text("#available").await
     );
+    // The e-book offers no stock adjustment (nor its history).
+    b.find(&format!("#reward-{ebook}")).await;
+    b.wait_count(
+        &format!(
+            "#adjust-{ebook}, form[action='/shop/rewards/{ebook}/stock-adjustments'], \
+             #adjustments-title-{ebook}"
+        ),
+        0,
+    )
+    .await;
+    b.find(&format!("#adjust-{mug}")).await;
     // Edits the reward's name and price.
     b.click(&format!("#reward-{mug} details summary")).await;
     b.key_page("shop-manager-en").await;

@@ -120,6 +120,7 @@ pub const ALL_CODES: &[&str] = &[
     "reward_stock_unlimited",
     "stock_below_reserved",
     "stock_below_zero",
+    "reward_not_stocked",
     "email_not_verified",
     "token_invalid",
     "token_used",
@@ -546,6 +547,11 @@ mod tests {
                 (StatusCode::CONFLICT, refusal.code(), None)
             );
         }
+        // A digital reward is never stocked by hand: the request's fault, whatever the state.
+        assert_eq!(
+            answer(CoreError::Shop(ShopRefusal::RewardNotStocked)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "reward_not_stocked", None)
+        );
     }
 
     #[test]

@@ -80,8 +80,12 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Cette sortie de stock dépasse les unités libres : les autres sont promises à des commandes en cours ou à des lots aux enchères. Refusez ou annulez-les d'abord, ou sortez-en moins.",
         ),
         "stock_below_zero" => (
-            "This write-off is more than the units in stock: the stock cannot go below zero.",
-            "Cette sortie de stock dépasse les unités en stock : le stock ne peut pas descendre sous zéro.",
+            "This would leave fewer than zero units in stock: there are not that many, even counting those promised to open orders or auction lots. Write off at most the units left in stock.",
+            "Cela laisserait moins de zéro unité en stock : il n'y en a pas autant, même en comptant celles promises à des commandes en cours ou à des lots aux enchères. Sortez-en au plus les unités restant en stock.",
+        ),
+        "reward_not_stocked" => (
+            "A digital reward has no stock to adjust by hand: its units are its codes. Add codes to it instead.",
+            "Une récompense numérique n'a pas de stock à ajuster à la main : ses unités sont ses codes. Ajoutez-lui plutôt des codes.",
         ),
         "insufficient_points" => (
             "You do not have enough points available (your balance less what your bids hold).",

@@ -8,15 +8,17 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use cenacle_core::ScopedFutureExt;
-use cenacle_domain::Role;
+use cenacle_core::{accounts::Session, stock::AdjustmentInput, ScopedFutureExt};
+use cenacle_domain::{shop::ShopRefusal, Role};
 use chrono::{Duration, Utc};
 use common::engagement::{grant, points, setup};
 use common::{Reply, TestApp};
+use diesel::connection::InstrumentationEvent;
 use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use futures::FutureExt;
 use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
 
 #[derive(diesel::QueryableByName)]
 struct Count {
@@ -79,6 +81,17 @@ async fn new_reward(t: &TestApp, cm: &str, body: Value) -> i64 {
     r.json["id"].as_i64().unwrap()
 }
 
+/// A physical reward ("Mug", 100 points) with `units` in stock, put in the shop by `cm`.
+async fn stocked_mug(t: &TestApp, cm: &str, units: i64) -> i64 {
+    new_reward(
+        t,
+        cm,
+        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100,
+               "stock": units}),
+    )
+    .await
+}
+
 fn auction_body(reward: i64) -> Value {
     json!({
         "reward_id": reward,
@@ -122,12 +135,7 @@ async fn an_auction_lot_reserves_its_unit_and_hands_it_to_the_winner_or_back_to_
     let cm = t.with_role("claire", Role::CommunityManager).await;
     let marie = t.member("marie").await;
     grant(&t, &admin, "marie", 500).await;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 2}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, 2).await;
 
     // Put up: one unit leaves the shelf at once.
     let first = t
@@ -339,12 +347,7 @@ async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one
     let cm = t.with_role("claire", Role::CommunityManager).await;
     let marie = t.member("marie").await;
     grant(&t, &admin, "marie", 1_000).await;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 3}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, 3).await;
     let key = new_reward(
         &t,
         &cm,
@@ -461,12 +464,7 @@ async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one
 async fn a_community_manager_edits_and_restocks_a_reward() {
     let (t, _) = setup().await;
     let cm = t.with_role("claire", Role::CommunityManager).await;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 1}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, 1).await;
     let from = Utc::now() - Duration::days(1);
     let until = Utc::now() + Duration::days(30);
     let r = t
@@ -583,8 +581,10 @@ async fn members_see_their_balance_what_bids_hold_and_what_is_available() {
     assert_eq!(mine.json["available"], json!(180));
 }
 
-/// Every route only community managers may use, with a body that would pass validation.
-fn manager_routes(reward: i64, order: i64, auction: i64) -> Vec<(Method, String, Value)> {
+/// Every route only community managers may use, with a body that would pass validation: most
+/// on `reward` (a digital one), the stock adjustments on `mug` (only a physical reward has a
+/// stock counted by hand).
+fn manager_routes(reward: i64, mug: i64, order: i64, auction: i64) -> Vec<(Method, String, Value)> {
     vec![
         (
             Method::POST,
@@ -608,12 +608,12 @@ fn manager_routes(reward: i64, order: i64, auction: i64) -> Vec<(Method, String,
         ),
         (
             Method::POST,
-            format!("/api/v1/shop/rewards/{reward}/stock-adjustments"),
+            format!("/api/v1/shop/rewards/{mug}/stock-adjustments"),
             json!({"delta": -1, "reason": "lost"}),
         ),
         (
             Method::GET,
-            format!("/api/v1/shop/rewards/{reward}/stock-adjustments"),
+            format!("/api/v1/shop/rewards/{mug}/stock-adjustments"),
             Value::Null,
         ),
         (Method::GET, "/api/v1/shop/fulfilment".into(), Value::Null),
@@ -668,12 +668,7 @@ async fn every_manager_only_shop_route_refuses_a_member_and_serves_a_manager() {
         json!({"codes": ["K1", "K2", "K3"]}),
     )
     .await;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 10, "stock": 5}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, 5).await;
     let order = t
         .post(
             &format!("/api/v1/shop/rewards/{mug}/redeem"),
@@ -688,7 +683,7 @@ async fn every_manager_only_shop_route_refuses_a_member_and_serves_a_manager() {
         .await;
     let auction = auction.json["id"].as_i64().unwrap();
 
-    for (method, path, body) in manager_routes(key, order, auction) {
+    for (method, path, body) in manager_routes(key, mug, order, auction) {
         let body = (!body.is_null()).then_some(body);
         let r = t
             .request(method.clone(), &path, Some(&marie), body.clone())
@@ -752,12 +747,7 @@ async fn a_community_manager_writes_units_off_and_adds_units_received_each_a_led
     let cm = t.with_role("claire", Role::CommunityManager).await;
     let marie = t.member("marie").await;
     grant(&t, &admin, "marie", 1_000).await;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 5}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, 5).await;
 
     // Two mugs broke in the cupboard: written off, with why.
     let r = adjust(
@@ -895,12 +885,7 @@ async fn a_write_off_of_promised_or_missing_units_is_refused_and_changes_nothing
     let cm = t.with_role("claire", Role::CommunityManager).await;
     let marie = t.member("marie").await;
     grant(&t, &admin, "marie", 1_000).await;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100, "stock": 3}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, 3).await;
     // Three on the shelf: one promised to Marie's order, one to an auction lot, one free.
     let order = retried(
         &t,
@@ -1018,6 +1003,199 @@ async fn a_write_off_of_promised_or_missing_units_is_refused_and_changes_nothing
     assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
 }
 
+/// An adjustment in the language `language` asks for (`Accept-Language`), for its messages.
+async fn adjust_in(t: &TestApp, language: &str, token: &str, reward: i64, body: Value) -> Reply {
+    let request =
+        axum::http::Request::post(format!("/api/v1/shop/rewards/{reward}/stock-adjustments"))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", "application/json")
+            .header("accept-language", language)
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap();
+    t.send(request).await
+}
+
+#[tokio::test]
+async fn a_digital_reward_has_no_stock_to_adjust_by_hand() {
+    let (t, _) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    // Codes are a digital reward's units (uploaded, handed out): one capped at five sold, one
+    // with its codes only.
+    let capped = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "Key", "name_fr": "Clé", "kind": "digital", "price": 10, "stock": 5}),
+    )
+    .await;
+    let codes_only = new_reward(
+        &t,
+        &cm,
+        json!({"name_en": "E-book", "name_fr": "Livre", "kind": "digital", "price": 10}),
+    )
+    .await;
+    for reward in [capped, codes_only] {
+        let r = t
+            .post(
+                &format!("/api/v1/shop/rewards/{reward}/codes"),
+                Some(&cm),
+                json!({"codes": [format!("A-{reward}"), format!("B-{reward}")]}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+        for body in [
+            json!({"delta": -1, "reason": "lost"}),
+            json!({"delta": 2, "reason": "received"}),
+            json!({"delta": -1, "reason": "correction"}),
+        ] {
+            let r = adjust(&t, &cm, reward, body.clone()).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (StatusCode::UNPROCESSABLE_ENTITY, "reward_not_stocked"),
+                "{reward} {body}: {}",
+                r.json
+            );
+        }
+        assert_eq!(adjustment_rows(&t, reward).await, 0);
+        assert_eq!(free_codes(&t, reward).await, 2);
+    }
+    assert_eq!(stock(&t, capped).await, json!(5));
+    assert_eq!(stock(&t, codes_only).await, Value::Null);
+    // Said in words, in English and French.
+    let body = json!({"delta": -1, "reason": "lost"});
+    let en = adjust_in(&t, "en", &cm, capped, body.clone()).await;
+    let fr = adjust_in(&t, "fr", &cm, capped, body).await;
+    let message = |r: &Reply| r.json["error"]["message"].as_str().unwrap_or("").to_owned();
+    assert!(message(&en).contains("digital reward"), "{}", en.json);
+    assert!(message(&fr).contains("récompense numérique"), "{}", fr.json);
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
+#[tokio::test]
+async fn a_write_off_past_every_unit_says_plainly_what_happened_and_what_to_do() {
+    let (t, _) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let mug = stocked_mug(&t, &cm, 2).await;
+    let body = json!({"delta": -3, "reason": "lost"});
+    let en = adjust_in(&t, "en", &cm, mug, body.clone()).await;
+    let fr = adjust_in(&t, "fr", &cm, mug, body).await;
+    for r in [&en, &fr] {
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "stock_below_zero"),
+            "{}",
+            r.json
+        );
+    }
+    assert_eq!(
+        en.json["error"]["message"],
+        json!(
+            "This would leave fewer than zero units in stock: there are not that many, even \
+             counting those promised to open orders or auction lots. Write off at most the \
+             units left in stock."
+        )
+    );
+    assert_eq!(
+        fr.json["error"]["message"],
+        json!(
+            "Cela laisserait moins de zéro unité en stock\u{a0}: il n'y en a pas autant, même \
+             en comptant celles promises à des commandes en cours ou à des lots aux enchères. \
+             Sortez-en au plus les unités restant en stock."
+        )
+    );
+    assert_eq!(stock(&t, mug).await, json!(2));
+}
+
+/// An adjustment made on `conn` in its own transaction, as the API's route makes it.
+async fn adjust_on(
+    conn: &mut AsyncPgConnection,
+    session: &Session,
+    reward: i64,
+    delta: i64,
+    reason: &str,
+) -> Result<(), cenacle_core::CoreError> {
+    let input = AdjustmentInput {
+        delta,
+        reason: reason.to_owned(),
+        note: None,
+    };
+    let input = &input;
+    conn.transaction::<_, cenacle_core::CoreError, _>(async move |conn| {
+        cenacle_core::stock::adjust_stock(conn, session, reward, input)
+            .await
+            .map(drop)
+    })
+    .await
+}
+
+/// The units promised to open orders and lots are counted only when a write-off goes past the
+/// free ones (to tell "promised" from "not there"): an adjustment the stock covers, under the
+/// same row lock, reads neither orders nor lots.
+#[tokio::test]
+async fn only_a_write_off_past_the_free_units_counts_what_orders_and_lots_hold() {
+    let (t, admin) = setup().await;
+    let cm = t.with_role("claire", Role::CommunityManager).await;
+    let marie = t.member("marie").await;
+    grant(&t, &admin, "marie", 1_000).await;
+    let mug = stocked_mug(&t, &cm, 4).await;
+    let order = retried(
+        &t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{mug}/redeem"),
+        &marie,
+        json!({"address": "1 rue de la Paix"}),
+    )
+    .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    // Three free, one promised.
+    let mut conn = AsyncPgConnection::establish(&t.db.url).await.unwrap();
+    let session = cenacle_core::accounts::authenticate(&mut conn, &cm)
+        .await
+        .unwrap();
+    let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = statements.clone();
+    conn.set_instrumentation(move |event: InstrumentationEvent<'_>| {
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            seen.lock().unwrap().push(query.to_string());
+        }
+    });
+    let reads_promised = |statements: &[String]| {
+        statements
+            .iter()
+            .any(|q| q.contains("reward_order") || q.contains("FROM auction"))
+    };
+    // Within the free units, either way: no count of the promised ones.
+    adjust_on(&mut conn, &session, mug, -2, "damaged")
+        .await
+        .unwrap();
+    adjust_on(&mut conn, &session, mug, 1, "received")
+        .await
+        .unwrap();
+    let covered = std::mem::take(&mut *statements.lock().unwrap());
+    assert!(
+        covered.iter().any(|q| q.contains("FOR UPDATE")),
+        "the reward's row is locked: {covered:#?}"
+    );
+    assert!(!reads_promised(&covered), "{covered:#?}");
+    // Past them: counted, to say which refusal it is.
+    for (delta, refusal) in [
+        (-3, ShopRefusal::StockBelowReserved),
+        (-4, ShopRefusal::StockBelowZero),
+    ] {
+        let e = adjust_on(&mut conn, &session, mug, delta, "lost")
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(e, cenacle_core::CoreError::Shop(r) if r == refusal),
+            "{delta}: {e:?}"
+        );
+        let past = std::mem::take(&mut *statements.lock().unwrap());
+        assert!(reads_promised(&past), "{delta}: {past:#?}");
+    }
+    assert_eq!(stock(&t, mug).await, json!(2));
+    assert_eq!(adjustment_rows(&t, mug).await, 2);
+    assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn redemptions_racing_write_offs_never_sell_a_written_off_unit() {
     let (t, admin) = setup().await;
@@ -1029,13 +1207,7 @@ async fn redemptions_racing_write_offs_never_sell_a_written_off_unit() {
         grant(&t, &admin, &name, 1_000).await;
     }
     const STOCK: i64 = 20;
-    let mug = new_reward(
-        &t,
-        &cm,
-        json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 10,
-               "stock": STOCK}),
-    )
-    .await;
+    let mug = stocked_mug(&t, &cm, STOCK).await;
     // 16 redemptions and 8 write-offs of two, all at once, for 20 units: 32 asked, so the last
     // units go to whichever side takes the reward's lock first — yet neither side alone can
     // empty the shelf, so both always get some, whatever order the requests reach the lock in.
@@ -1140,7 +1312,7 @@ async fn redemptions_racing_write_offs_never_sell_a_written_off_unit() {
              WHERE reason = 'reward_redeemed'"
         )
         .await,
-        orders * 10
+        orders * 100
     );
     assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
 }

@@ -7,11 +7,14 @@
 //! takes first: it and a redemption apply one after the other, and a write-off can take only
 //! units still free — never one an order or a lot already holds (those left the stock when
 //! taken).
+//!
+//! Only a physical reward's stock is adjusted by hand: a digital reward's units are its codes
+//! (uploaded, and handed out with its orders), and its stock, if any, a cap on how many sell.
 
 use crate::{accounts::Session, caller::require, Conn, CoreError};
 use cenacle_db::shop::{self as store, NewAdjustment, StockAdjustment};
 use cenacle_domain::{
-    shop::{check_adjustment, stock_after_adjustment, ShopRefusal},
+    shop::{check_adjustment, stock_after_adjustment, write_off_refusal, ShopRefusal},
     Permission, ValidationError,
 };
 
@@ -29,11 +32,12 @@ pub struct AdjustmentInput {
     pub note: Option<String>,
 }
 
-/// Adjusts a limited reward's stock (community managers and admins, as for editing rewards),
-/// in the caller's transaction. Refused, nothing changed: 422 for a reason not on the list, a
-/// change of 0 or beyond a million, or one going against its reason (a "damaged" unit gained);
-/// 409 `reward_stock_unlimited`, `stock_below_reserved` (more than the free units: the rest are
-/// promised to open orders or lots) or `stock_below_zero` (more than there are).
+/// Adjusts a limited physical reward's stock (community managers and admins, as for editing
+/// rewards), in the caller's transaction. Refused, nothing changed: 422 for a reason not on the
+/// list, a change of 0 or beyond a million, or one going against its reason (a "damaged" unit
+/// gained), and 422 `reward_not_stocked` for a digital reward; 409 `reward_stock_unlimited`,
+/// `stock_below_reserved` (more than the free units: the rest are promised to open orders or
+/// lots) or `stock_below_zero` (more than there are).
 pub async fn adjust_stock(
     conn: &mut Conn,
     session: &Session,
@@ -54,10 +58,21 @@ pub async fn adjust_stock(
         }
         .into());
     }
-    let stock = crate::shop::limited_stock_for_update(conn, reward_id).await?;
-    // Read under the lock too: no redemption, lot or refund of this reward moves meanwhile.
-    let reserved = store::units_reserved(conn, reward_id).await?;
-    stock_after_adjustment(stock, reserved, input.delta)?;
+    // The lock every redemption, lot and refund of this reward takes first: none of them moves
+    // its stock or its promised units until this transaction ends.
+    let reward = store::reward_for_update(conn, reward_id)
+        .await?
+        .ok_or(CoreError::NotFound("reward"))?;
+    if reward.kind == "digital" {
+        return Err(ShopRefusal::RewardNotStocked.into());
+    }
+    let stock = reward.stock.ok_or(ShopRefusal::StockUnlimited)?;
+    if stock_after_adjustment(stock, input.delta).is_none() {
+        // Past the free units: what open orders and lots hold (read under the same lock) tells
+        // a write-off of promised units from one of units that do not exist.
+        let reserved = store::units_reserved(conn, reward_id).await?;
+        return Err(write_off_refusal(stock, reserved, input.delta).into());
+    }
     store::record_adjustment(
         conn,
         &NewAdjustment {

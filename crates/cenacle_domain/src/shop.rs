@@ -31,6 +31,9 @@ pub enum ShopRefusal {
     StockBelowReserved,
     /// A write-off of more units than there are, promised ones included.
     StockBelowZero,
+    /// A stock adjustment of a digital reward: its units are its codes (uploaded, handed out),
+    /// not a count kept by hand.
+    RewardNotStocked,
 }
 
 /// How the API answers a refusal.
@@ -60,6 +63,7 @@ impl ShopRefusal {
             StockUnlimited => "reward_stock_unlimited",
             StockBelowReserved => "stock_below_reserved",
             StockBelowZero => "stock_below_zero",
+            RewardNotStocked => "reward_not_stocked",
         }
     }
 
@@ -67,12 +71,12 @@ impl ShopRefusal {
         use ShopRefusal::*;
         match self {
             RewardNotEligible => RefusalStatus::Forbidden,
-            AddressRequired | BidTooLow => RefusalStatus::Invalid,
+            AddressRequired | BidTooLow | RewardNotStocked => RefusalStatus::Invalid,
             _ => RefusalStatus::Conflict,
         }
     }
 
-    pub const ALL: [ShopRefusal; 15] = [
+    pub const ALL: [ShopRefusal; 16] = [
         ShopRefusal::OutOfStock,
         ShopRefusal::InsufficientPoints,
         ShopRefusal::RedemptionLimitReached,
@@ -88,6 +92,7 @@ impl ShopRefusal {
         ShopRefusal::StockUnlimited,
         ShopRefusal::StockBelowReserved,
         ShopRefusal::StockBelowZero,
+        ShopRefusal::RewardNotStocked,
     ];
 }
 
@@ -293,17 +298,21 @@ pub fn check_adjustment(reason: &str, delta: i64) -> Result<AdjustmentReason, Va
 }
 
 /// Decides an adjustment of a limited reward's stock (read under its row lock): `stock` is the
-/// units free to sell, `reserved` those on hand but promised to open orders and auction lots
-/// (already out of `stock`). A write-off may take only free units — the promised ones are
-/// someone's — and never more than there are. Returns the stock after.
-pub fn stock_after_adjustment(stock: i64, reserved: i64, delta: i64) -> Result<i64, ShopRefusal> {
-    let after = stock + delta;
-    if after >= 0 {
-        Ok(after)
-    } else if after + reserved >= 0 {
-        Err(ShopRefusal::StockBelowReserved)
+/// units free to sell; those on hand but promised to open orders and auction lots are already
+/// out of it. A write-off may take only free units — the promised ones are someone's. Returns
+/// the stock after, or `None` when the write-off goes past the free units: then
+/// [`write_off_refusal`] says why, from the promised units (counted only then).
+pub fn stock_after_adjustment(stock: i64, delta: i64) -> Option<i64> {
+    Some(stock + delta).filter(|after| *after >= 0)
+}
+
+/// Why a write-off past the `stock` free units is refused, given the units `reserved` for open
+/// orders and lots: it takes promised units, or more units than there are at all.
+pub fn write_off_refusal(stock: i64, reserved: i64, delta: i64) -> ShopRefusal {
+    if stock + reserved + delta >= 0 {
+        ShopRefusal::StockBelowReserved
     } else {
-        Err(ShopRefusal::StockBelowZero)
+        ShopRefusal::StockBelowZero
     }
 }
 
@@ -612,21 +621,15 @@ mod tests {
             assert_eq!(AdjustmentReason::parse(r.as_str()), Some(r));
         }
 
-        // 3 free, 2 promised: 3 may go, the 4th is promised, the 6th does not exist.
-        assert_eq!(stock_after_adjustment(3, 2, -3), Ok(0));
-        assert_eq!(stock_after_adjustment(3, 2, 4), Ok(7));
-        assert_eq!(
-            stock_after_adjustment(3, 2, -4),
-            Err(ShopRefusal::StockBelowReserved)
-        );
-        assert_eq!(
-            stock_after_adjustment(3, 2, -6),
-            Err(ShopRefusal::StockBelowZero)
-        );
-        assert_eq!(
-            stock_after_adjustment(0, 0, -1),
-            Err(ShopRefusal::StockBelowZero)
-        );
+        // 3 free, 2 promised: 3 may go, the 4th and 5th are promised, the 6th does not exist.
+        assert_eq!(stock_after_adjustment(3, -3), Some(0));
+        assert_eq!(stock_after_adjustment(3, 4), Some(7));
+        assert_eq!(stock_after_adjustment(3, -4), None);
+        assert_eq!(write_off_refusal(3, 2, -4), ShopRefusal::StockBelowReserved);
+        assert_eq!(write_off_refusal(3, 2, -5), ShopRefusal::StockBelowReserved);
+        assert_eq!(write_off_refusal(3, 2, -6), ShopRefusal::StockBelowZero);
+        assert_eq!(stock_after_adjustment(0, -1), None);
+        assert_eq!(write_off_refusal(0, 0, -1), ShopRefusal::StockBelowZero);
     }
 
     #[test]

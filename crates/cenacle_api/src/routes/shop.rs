@@ -324,12 +324,13 @@ pub struct StockAdjusted {
     pub reward: RewardView,
 }
 
-/// Adjust a limited reward's stock by hand, with a reason (community managers): units written
-/// off (damaged, lost, given away), received, or a count corrected — a row in the stock ledger.
-/// Refused, nothing changed: 409 `stock_below_reserved` (more than the free units: the others
-/// are promised to open orders or auction lots), `stock_below_zero` (more than there are),
-/// `reward_stock_unlimited`; 422 `validation_failed` for an unknown reason, a change of 0 or
-/// past a million, or one going against its reason.
+/// Adjust a limited physical reward's stock by hand, with a reason (community managers): units
+/// written off (damaged, lost, given away), received, or a count corrected — a row in the stock
+/// ledger. Refused, nothing changed: 409 `stock_below_reserved` (more than the free units: the
+/// others are promised to open orders or auction lots), `stock_below_zero` (more than there
+/// are), `reward_stock_unlimited`; 422 `reward_not_stocked` for a digital reward (its units are
+/// its codes), `validation_failed` for an unknown reason, a change of 0 or past a million, or
+/// one going against its reason.
 #[utoipa::path(post, path = "/api/v1/shop/rewards/{id}/stock-adjustments", tag = "shop", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = StockAdjustmentRequest,
     responses((status = 201, body = StockAdjusted), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -26,7 +26,7 @@ use cenacle_core::{
     orders, points,
     shop::{self, RewardTermsInput},
     stock::{self, AdjustmentInput},
-    Caller, CoreError, ScopedFutureExt,
+    Caller, Conn, CoreError, ScopedBoxFuture, ScopedFutureExt,
 };
 use cenacle_domain::{shop::AdjustmentReason, Permission, ValidationError};
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -48,12 +48,12 @@ pub struct RewardCard {
     terms: Option<TermsForm>,
     /// Whether it has a stock to restock (not unlimited).
     limited: bool,
-    /// For community managers, a limited reward's form to adjust its stock by hand and its
-    /// recent changes.
+    /// For community managers, a limited physical reward's form to adjust its stock by hand
+    /// and its recent changes (a digital reward's units are its codes: none).
     adjust: Option<AdjustCard>,
 }
 
-/// A limited reward's stock adjustment, as a community manager sees it.
+/// A limited physical reward's stock adjustment, as a community manager sees it.
 pub struct AdjustCard {
     /// What the form holds: empty, or what was typed when it was refused.
     form: AdjustFormInput,
@@ -171,6 +171,12 @@ struct ShopPage {
     rewards: Vec<RewardCard>,
 }
 
+/// Whether a reward's stock is adjusted by hand: a limited physical one (a digital reward's
+/// units are its codes; the use case refuses it too).
+fn stocked_by_hand(r: &cenacle_core::model::Reward) -> bool {
+    r.kind == "physical" && r.stock.is_some()
+}
+
 /// Whether the signed-in visitor keeps the catalogue.
 pub(super) fn manages(v: &Visitor) -> bool {
     v.may(Permission::ManageRewards)
@@ -199,12 +205,12 @@ async fn shop_page(
         let standing = points::standing(&mut conn, caller.person_id).await?;
         let history = match v.session.as_ref().filter(|_| manager) {
             Some(session) => {
-                let limited: Vec<i64> = rewards
+                let stocked: Vec<i64> = rewards
                     .iter()
-                    .filter(|r| r.stock.is_some())
+                    .filter(|r| stocked_by_hand(r))
                     .map(|r| r.id)
                     .collect();
-                stock::recent_adjustments(&mut conn, session, &limited, RECENT_ADJUSTMENTS).await?
+                stock::recent_adjustments(&mut conn, session, &stocked, RECENT_ADJUSTMENTS).await?
             }
             None => Vec::new(),
         };
@@ -250,7 +256,7 @@ async fn shop_page(
                 .into_iter()
                 .map(|r| {
                     let terms = manager.then(|| TermsForm::of(&r));
-                    let adjust = (manager && r.stock.is_some()).then(|| {
+                    let adjust = (manager && stocked_by_hand(&r)).then(|| {
                         let (form, refusal) = adjust_refused
                             .as_ref()
                             .filter(|(id, _, _)| *id == r.id)
@@ -463,7 +469,7 @@ pub async fn edit_reward(
         }
         Err(e) => Err(e),
     };
-    after_action(edited, &v, &format!("/shop#reward-{id}"))
+    after_action(edited, &v, &reward_card(id))
 }
 
 #[derive(Deserialize)]
@@ -472,6 +478,34 @@ pub struct RestockForm {
     csrf: String,
     #[serde(default)]
     quantity: String,
+}
+
+/// The skeleton of the stock forms: the form's number of units `name` read (blank: 0, which
+/// the use cases refuse as out of range; not a number: refused naming the field), then
+/// `change` run with it in one transaction.
+async fn change_units<'a, R, F>(
+    state: &AppState,
+    name: &'static str,
+    text: &str,
+    change: F,
+) -> Result<(), CoreError>
+where
+    F: for<'r> FnOnce(&'r mut Conn, i64) -> ScopedBoxFuture<'a, 'r, Result<R, CoreError>>
+        + Send
+        + 'a,
+    R: Send + 'a,
+{
+    let units = field(name, text, |t| t.parse::<i64>().ok())?.unwrap_or(0);
+    state
+        .ctx
+        .transaction(move |conn| change(conn, units))
+        .await
+        .map(drop)
+}
+
+/// Where a reward's forms (terms, restock, adjustment) go back to: its card.
+fn reward_card(id: i64) -> String {
+    format!("/shop#reward-{id}")
 }
 
 /// A community manager adds units to a reward's stock (a row in the stock ledger).
@@ -485,18 +519,11 @@ pub async fn restock(
         Ok(s) => s,
         Err(refused) => return *refused,
     };
-    let restocked = match field("quantity", &form.quantity, |t| t.parse::<i64>().ok()) {
-        Ok(quantity) => {
-            let quantity = quantity.unwrap_or(0);
-            state
-                .ctx
-                .transaction(|conn| shop::restock(conn, session, id, quantity).scope_boxed())
-                .await
-                .map(drop)
-        }
-        Err(e) => Err(e),
-    };
-    after_action(restocked, &v, &format!("/shop#reward-{id}"))
+    let restocked = change_units(&state, "quantity", &form.quantity, |conn, quantity| {
+        shop::restock(conn, session, id, quantity).scope_boxed()
+    })
+    .await;
+    after_action(restocked, &v, &reward_card(id))
 }
 
 /// A stock adjustment's form, as typed.
@@ -525,25 +552,21 @@ pub async fn adjust_stock(
         Ok(s) => s,
         Err(refused) => return *refused,
     };
-    let adjusted = match field("delta", &form.delta, |t| t.parse::<i64>().ok()) {
-        Ok(delta) => {
+    let (reason, note) = (&form.reason, &form.note);
+    let adjusted = change_units(&state, "delta", &form.delta, |conn, delta| {
+        async move {
             let input = AdjustmentInput {
-                // Blank: no change, refused as out of range by the use case.
-                delta: delta.unwrap_or(0),
-                reason: form.reason.clone(),
-                note: Some(form.note.clone()),
+                delta,
+                reason: reason.clone(),
+                note: Some(note.clone()),
             };
-            let input = &input;
-            state
-                .ctx
-                .transaction(|conn| stock::adjust_stock(conn, session, id, input).scope_boxed())
-                .await
-                .map(drop)
+            stock::adjust_stock(conn, session, id, &input).await
         }
-        Err(e) => Err(e),
-    };
+        .scope_boxed()
+    })
+    .await;
     match adjusted {
-        Ok(()) => see_other(&format!("/shop#reward-{id}"), vec![]),
+        Ok(()) => see_other(&reward_card(id), vec![]),
         Err(e) => match field_refusal(e, &v) {
             Ok(mut refusal) => {
                 // The stock's refusals (units promised, none left, unlimited) name no field:
