@@ -1,5 +1,6 @@
 -- Back to a fixed offset: each zone's offset at the moment of the rollback (exact for the
--- carried-over `UTC`, `Etc/GMT∓h` and fixed-offset zones; for a zone with summer time, the
+-- carried-over `UTC`, `Etc/GMT∓h` and zones that keep their offset all year; for a zone with
+-- summer time, a carried-over `America/St_Johns` or `Pacific/Chatham` among them, the
 -- season's), bounded as the old column was.
 ALTER TABLE local_user ADD COLUMN utc_offset_minutes integer
     CONSTRAINT local_user_utc_offset CHECK (utc_offset_minutes BETWEEN -720 AND 840);

@@ -31,7 +31,25 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     pub web: WebSettings,
     pub email: EmailSettings,
+    /// Deprecated keys the configuration still had, read or ignored: logged once logging is
+    /// set up ([`Settings::warn_deprecated_keys`]); never serialised.
+    #[serde(skip)]
+    deprecations: Vec<Deprecation>,
 }
+
+/// A deprecated key found in the configuration (file or environment), and what was done
+/// with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deprecation {
+    /// Its dotted name.
+    pub key: &'static str,
+    /// What the operator is told, naming the key that replaces it.
+    pub message: String,
+}
+
+/// Removed in favour of `email.default_time_zone`; read once, as deprecated (see
+/// [`read_deprecated_keys`]).
+const OLD_OFFSET_KEY: &str = "default_utc_offset_minutes";
 
 /// Sending e-mail through an SMTP server (see `[email]` in config/defaults.toml).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -321,6 +339,19 @@ pub enum ConfigError {
 }
 
 impl Settings {
+    /// The deprecated keys the configuration had, and what was done with each.
+    pub fn deprecations(&self) -> &[Deprecation] {
+        &self.deprecations
+    }
+
+    /// Logs a warning for each deprecated key: called once logging is set up, which the
+    /// configuration's own `log` section decides (so not while it is read).
+    pub fn warn_deprecated_keys(&self) {
+        for d in &self.deprecations {
+            tracing::warn!(key = d.key, "{}", d.message);
+        }
+    }
+
     /// How many inbox activities may be processed at once: the configured number, or half the
     /// pool (at least one), so that a burst of deliveries never takes every connection.
     pub fn inbox_concurrency(&self) -> usize {
@@ -351,15 +382,23 @@ impl Settings {
         overrides: impl FnOnce(&mut Settings),
     ) -> Result<Settings, ConfigError> {
         let mut tree = parse_toml("config/defaults.toml", DEFAULTS_TOML)?;
+        // Whether the file or the environment names the zone (the defaults always do).
+        let mut zone_set = false;
         if let Some(path) = file {
             let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
                 path: path.to_owned(),
                 source,
             })?;
-            merge(&mut tree, parse_toml(&path.display().to_string(), &text)?);
+            let file_tree = parse_toml(&path.display().to_string(), &text)?;
+            zone_set |= sets_email_key(&file_tree, "default_time_zone");
+            merge(&mut tree, file_tree);
         }
-        merge(&mut tree, env_overrides(env)?);
+        let env_tree = env_overrides(env)?;
+        zone_set |= sets_email_key(&env_tree, "default_time_zone");
+        merge(&mut tree, env_tree);
+        let deprecations = read_deprecated_keys(&mut tree, zone_set)?;
         let mut settings = Self::from_tree(tree)?;
+        settings.deprecations = deprecations;
         overrides(&mut settings);
         settings.make_paths_absolute(std::env::current_dir)?;
         settings.check()?;
@@ -742,6 +781,72 @@ impl Settings {
         }
         toml::to_string_pretty(&shown).expect("settings serialise")
     }
+}
+
+/// Whether `tree` (a file's or the environment's) has `email.<key>`.
+fn sets_email_key(tree: &toml::Table, key: &str) -> bool {
+    tree.get("email")
+        .and_then(toml::Value::as_table)
+        .is_some_and(|email| email.contains_key(key))
+}
+
+/// Takes the removed `email.default_utc_offset_minutes` out of the merged tree, so that an
+/// instance upgraded with its old configuration still starts. When neither the file nor the
+/// environment names `email.default_time_zone` (`zone_set`), the offset becomes the zone that
+/// keeps it, as migration `2026-12-01-003117_digest_time_zone` carried members' offsets over
+/// (same table: [`cenacle_domain::digest::zone_of_utc_offset`]), or is refused, naming the
+/// key, when no one zone does; otherwise it is ignored. Either way the operator is told to
+/// replace it.
+fn read_deprecated_keys(
+    tree: &mut toml::Table,
+    zone_set: bool,
+) -> Result<Vec<Deprecation>, ConfigError> {
+    const KEY: &str = "email.default_utc_offset_minutes";
+    let Some(toml::Value::Table(email)) = tree.get_mut("email") else {
+        return Ok(vec![]);
+    };
+    let Some(old) = email.remove(OLD_OFFSET_KEY) else {
+        return Ok(vec![]);
+    };
+    if zone_set {
+        let zone = email
+            .get("default_time_zone")
+            .and_then(toml::Value::as_str)
+            .unwrap_or_default();
+        return Ok(vec![Deprecation {
+            key: KEY,
+            message: format!(
+                "configuration key `{KEY}` is deprecated and ignored: `email.default_time_zone` \
+                 (\"{zone}\") is set; remove `{KEY}`"
+            ),
+        }]);
+    }
+    let refuse = |message: String| ConfigError::Key {
+        key: KEY.into(),
+        message,
+    };
+    let minutes = old
+        .as_integer()
+        .and_then(|m| i32::try_from(m).ok())
+        .ok_or_else(|| {
+            refuse(format!(
+                "deprecated, and `{old}` is not a whole number of minutes: replace it with \
+                 email.default_time_zone (a time-zone name such as \"Europe/Paris\")"
+            ))
+        })?;
+    let zone = cenacle_domain::digest::zone_of_utc_offset(minutes).ok_or_else(|| {
+        refuse(format!(
+            "deprecated, and no one time zone keeps an offset of {minutes} minutes: replace it \
+             with email.default_time_zone (a time-zone name such as \"Europe/Paris\")"
+        ))
+    })?;
+    let message = format!(
+        "configuration key `{KEY}` is deprecated: its {minutes} minutes are read as \
+         `email.default_time_zone` = \"{zone}\"; replace `{KEY}` with `email.default_time_zone` \
+         (your city, such as \"Europe/Paris\", follows summer time)"
+    );
+    email.insert("default_time_zone".into(), toml::Value::String(zone));
+    Ok(vec![Deprecation { key: KEY, message }])
 }
 
 fn parse_toml(path: &str, text: &str) -> Result<toml::Table, ConfigError> {
@@ -1195,5 +1300,158 @@ mod tests {
         let paris = ("CENACLE_EMAIL__DEFAULT_TIME_ZONE", "Europe/Paris");
         assert!(Settings::load(None, env(&[paris])).is_ok());
         assert!(Settings::load(None, env(&[on, from])).is_ok());
+    }
+
+    /// An instance upgraded with its old configuration still starts: the removed
+    /// `email.default_utc_offset_minutes` is read once as the zone that keeps that offset,
+    /// from the file or the environment alike.
+    #[test]
+    fn the_old_offset_key_is_read_as_the_zone_keeping_that_offset() {
+        for (minutes, zone) in [
+            ("0", "UTC"),
+            ("60", "Etc/GMT-1"),
+            ("-300", "Etc/GMT+5"),
+            ("840", "Etc/GMT-14"),
+            ("210", "Asia/Tehran"),
+            ("-210", "America/St_Johns"),
+            ("330", "Asia/Kolkata"),
+        ] {
+            let f = file(&format!(
+                "[email]\ndigest_hour = 7\ndefault_utc_offset_minutes = {minutes}\n"
+            ));
+            let s = Settings::load(Some(f.path()), []).unwrap();
+            assert_eq!(s.email.default_time_zone, zone, "file: {minutes}");
+            assert_eq!(s.email.digest_hour, 7);
+            let s = Settings::load(
+                None,
+                env(&[("CENACLE_EMAIL__DEFAULT_UTC_OFFSET_MINUTES", minutes)]),
+            )
+            .unwrap();
+            assert_eq!(s.email.default_time_zone, zone, "environment: {minutes}");
+            // `config check` shows what is in force, under the new key only.
+            let shown = s.to_masked_toml();
+            assert!(!shown.contains("default_utc_offset_minutes"), "{shown}");
+            assert!(
+                shown.contains(&format!("default_time_zone = \"{zone}\"")),
+                "{shown}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_old_offset_key_is_reported_as_deprecated_naming_both_keys() {
+        let f = file("[email]\ndefault_utc_offset_minutes = 60\n");
+        let s = Settings::load(Some(f.path()), []).unwrap();
+        let [notice] = s.deprecations() else {
+            panic!("one notice expected: {:?}", s.deprecations());
+        };
+        assert_eq!(notice.key, "email.default_utc_offset_minutes");
+        assert!(
+            notice.message.contains("email.default_utc_offset_minutes")
+                && notice.message.contains("email.default_time_zone")
+                && notice.message.contains("Etc/GMT-1"),
+            "{}",
+            notice.message
+        );
+        assert!(Settings::defaults().deprecations().is_empty());
+        let f = file("[email]\ndefault_time_zone = \"Europe/Paris\"\n");
+        assert!(Settings::load(Some(f.path()), [])
+            .unwrap()
+            .deprecations()
+            .is_empty());
+    }
+
+    /// Set alongside `default_time_zone` (in the file, the environment, or one in each), the
+    /// old key is ignored, and the warning says so.
+    #[test]
+    fn with_both_keys_the_time_zone_wins_and_the_old_key_is_ignored() {
+        let both = file(
+            "[email]\ndefault_time_zone = \"Europe/Paris\"\ndefault_utc_offset_minutes = 60\n",
+        );
+        let old_only = file("[email]\ndefault_utc_offset_minutes = 60\n");
+        let zone_only = file("[email]\ndefault_time_zone = \"Europe/Paris\"\n");
+        let zone_env = ("CENACLE_EMAIL__DEFAULT_TIME_ZONE", "Europe/Paris");
+        let old_env = ("CENACLE_EMAIL__DEFAULT_UTC_OFFSET_MINUTES", "60");
+        for (what, f, vars) in [
+            ("both in the file", Some(&both), vec![]),
+            ("both in the environment", None, vec![zone_env, old_env]),
+            (
+                "old in the file, zone in the environment",
+                Some(&old_only),
+                vec![zone_env],
+            ),
+            (
+                "zone in the file, old in the environment",
+                Some(&zone_only),
+                vec![old_env],
+            ),
+        ] {
+            let s = Settings::load(f.map(|f| f.path()), env(&vars)).unwrap();
+            assert_eq!(s.email.default_time_zone, "Europe/Paris", "{what}");
+            let [notice] = s.deprecations() else {
+                panic!("{what}: one notice expected: {:?}", s.deprecations());
+            };
+            assert!(
+                notice.message.contains("ignored")
+                    && notice.message.contains("email.default_utc_offset_minutes")
+                    && notice.message.contains("email.default_time_zone"),
+                "{what}: {}",
+                notice.message
+            );
+        }
+    }
+
+    #[test]
+    fn an_old_offset_no_one_zone_keeps_is_refused_naming_the_key() {
+        for bad in ["90", "630", "7", "900", "-780", "\"60\"", "1.5"] {
+            let f = file(&format!("[email]\ndefault_utc_offset_minutes = {bad}\n"));
+            match Settings::load(Some(f.path()), []) {
+                Err(ConfigError::Key { key, message }) => {
+                    assert_eq!(key, "email.default_utc_offset_minutes", "{bad}");
+                    assert!(
+                        message.contains("email.default_time_zone"),
+                        "{bad}: {message}"
+                    );
+                }
+                other => panic!("{bad}: expected a refusal, got {other:?}"),
+            }
+        }
+        // Ignored when the zone is set: nothing to read it as.
+        let f = file("[email]\ndefault_time_zone = \"UTC\"\ndefault_utc_offset_minutes = 90\n");
+        assert!(Settings::load(Some(f.path()), []).is_ok());
+    }
+
+    /// The notices are logged once the program's logging is set up (the configuration is
+    /// read before: its `log` section says how), as warnings naming both keys.
+    #[test]
+    fn deprecated_keys_are_logged_as_warnings() {
+        #[derive(Clone, Default)]
+        struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl Write for Captured {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let f = file("[email]\ndefault_utc_offset_minutes = -300\n");
+        let s = Settings::load(Some(f.path()), []).unwrap();
+        tracing::subscriber::with_default(subscriber, || s.warn_deprecated_keys());
+        let logged = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(logged.contains("WARN"), "{logged}");
+        assert!(
+            logged.contains("email.default_utc_offset_minutes")
+                && logged.contains("email.default_time_zone")
+                && logged.contains("Etc/GMT+5"),
+            "{logged}"
+        );
     }
 }

@@ -20,6 +20,8 @@ pub struct Context {
     pub(crate) visits: Arc<Mutex<HashMap<i64, chrono::NaiveDate>>>,
     /// What this process knows of other instances (see `federation::known_block`).
     pub(crate) hosts: Arc<HostCache>,
+    /// The time-zone names PostgreSQL knows, read once (see `digests::known_time_zones`).
+    pub(crate) time_zones: Arc<tokio::sync::OnceCell<Arc<Vec<String>>>>,
 }
 
 impl Context {
@@ -29,6 +31,7 @@ impl Context {
             settings: Arc::new(settings),
             visits: Default::default(),
             hosts: Default::default(),
+            time_zones: Default::default(),
         }
     }
 

@@ -35,6 +35,7 @@ use cenacle_domain::{
     Language, ValidationError,
 };
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
 
 /// Members handled per query page.
 const PAGE: i64 = 200;
@@ -198,13 +199,14 @@ pub async fn settings(conn: &mut Conn, caller: &Caller) -> Result<NotificationSe
 /// (the caller's transaction is rolled back on a refusal). Returns the settings saved.
 pub async fn save_settings(
     conn: &mut Conn,
+    ctx: &Context,
     caller: &Caller,
     changes: &[(String, String)],
     time_zone: Option<Option<&str>>,
 ) -> Result<NotificationSettings, CoreError> {
     if let Some(zone) = time_zone {
         if let Some(name) = zone {
-            if !time_zone_known(conn, name).await? {
+            if !time_zone_known(conn, ctx, name).await? {
                 return Err(ValidationError {
                     field: "time_zone",
                     code: "unknown_time_zone",
@@ -218,10 +220,35 @@ pub async fn save_settings(
     settings(conn, caller).await
 }
 
+/// Every zone name PostgreSQL's tz database has, sorted, read from `pg_timezone_names` the
+/// first time they are needed (when the server starts, by [`check_default_time_zone`]) and
+/// then kept in the context for the life of the process: a read costs about 40 ms, which
+/// the account page and each save of the preferences paid. PostgreSQL's tz data does not
+/// change while the server runs (it comes with PostgreSQL or the system's tzdata package,
+/// whose upgrade is followed by a restart); should a zone disappear all the same, the digest
+/// run still asks PostgreSQL ([`store::forgotten_time_zones`]) before naming one in a query.
+async fn known_time_zones(conn: &mut Conn, ctx: &Context) -> Result<Arc<Vec<String>>, CoreError> {
+    let names = ctx
+        .time_zones
+        .get_or_try_init(|| async {
+            let mut names = store::time_zone_names(conn).await?;
+            // Rust's order, whatever the query's: the lookups below search it.
+            names.sort_unstable();
+            Ok::<_, CoreError>(Arc::new(names))
+        })
+        .await?;
+    Ok(Arc::clone(names))
+}
+
 /// Whether `name` is a zone a member or the instance may choose: of a zone name's shape,
-/// and known to PostgreSQL's tz database under exactly that spelling.
-async fn time_zone_known(conn: &mut Conn, name: &str) -> Result<bool, CoreError> {
-    Ok(valid_time_zone_name(name) && store::time_zone_known(conn, name).await?)
+/// and known to PostgreSQL's tz database under exactly that spelling (its spelling, not
+/// `AT TIME ZONE`'s case-blind reading, so the stored name is the canonical one).
+async fn time_zone_known(conn: &mut Conn, ctx: &Context, name: &str) -> Result<bool, CoreError> {
+    if !valid_time_zone_name(name) {
+        return Ok(false);
+    }
+    let names = known_time_zones(conn, ctx).await?;
+    Ok(names.binary_search_by(|n| n.as_str().cmp(name)).is_ok())
 }
 
 /// The zones the account page offers, sorted: the geographic `Area/City` names and `UTC`
@@ -229,12 +256,14 @@ async fn time_zone_known(conn: &mut Conn, name: &str) -> Result<bool, CoreError>
 /// refused name kept as typed) wherever it is not among them.
 pub async fn time_zone_choices(
     conn: &mut Conn,
+    ctx: &Context,
     current: Option<&str>,
 ) -> Result<Vec<String>, CoreError> {
-    let mut names: Vec<String> = store::time_zone_names(conn)
+    let mut names: Vec<String> = known_time_zones(conn, ctx)
         .await?
-        .into_iter()
+        .iter()
         .filter(|n| offered_time_zone(n))
+        .cloned()
         .collect();
     if let Some(current) = current.filter(|c| !names.iter().any(|n| n == c)) {
         names.push(current.to_owned());
@@ -248,7 +277,7 @@ pub async fn time_zone_choices(
 /// stops it rather than every member's digest failing later.
 pub async fn check_default_time_zone(conn: &mut Conn, ctx: &Context) -> Result<(), String> {
     let name = &ctx.settings.email.default_time_zone;
-    match time_zone_known(conn, name).await {
+    match time_zone_known(conn, ctx, name).await {
         Ok(true) => Ok(()),
         Ok(false) => Err(format!(
             "email.default_time_zone: PostgreSQL knows no time zone named `{name}` \

@@ -7,7 +7,7 @@ use crate::DbError;
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Array, BigInt, Bool, Text, Timestamp, Timestamptz},
+    sql_types::{Array, BigInt, Text, Timestamp, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -252,30 +252,13 @@ pub async fn set_time_zone(
 }
 
 #[derive(QueryableByName)]
-struct Known {
-    #[diesel(sql_type = Bool)]
-    known: bool,
-}
-
-/// Whether PostgreSQL's tz database has a zone of exactly this name (its spelling, not
-/// `AT TIME ZONE`'s case-blind reading, so the stored name is the canonical one).
-pub async fn time_zone_known(conn: &mut AsyncPgConnection, name: &str) -> Result<bool, DbError> {
-    let row: Known = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = $1) AS known",
-    )
-    .bind::<Text, _>(name)
-    .get_result(conn)
-    .await?;
-    Ok(row.known)
-}
-
-#[derive(QueryableByName)]
 struct ZoneName {
     #[diesel(sql_type = Text)]
     name: String,
 }
 
-/// Every zone name PostgreSQL's tz database has, sorted.
+/// Every zone name PostgreSQL's tz database has, sorted. A read costs tens of milliseconds:
+/// `cenacle_core::digests` keeps what it read for the life of the process.
 pub async fn time_zone_names(conn: &mut AsyncPgConnection) -> Result<Vec<String>, DbError> {
     let rows: Vec<ZoneName> =
         diesel::sql_query("SELECT name FROM pg_timezone_names ORDER BY name COLLATE \"C\"")

@@ -57,6 +57,54 @@ pub fn latest_local_slot(local_now: NaiveDateTime, hour: u32, cadence: Cadence) 
 /// The time zone of members who set none and of an instance that names none.
 pub const UTC: &str = "UTC";
 
+/// The half- and quarter-hour offsets (minutes east of UTC) that name one place: kept all
+/// year there (several places keeping the same clock all year are as good as one: `+05:30` is
+/// Kolkata's and Colombo's), or used part of the year by that place alone, whose clock —
+/// summer time included — is what someone who chose the offset lives by. Left out: `+10:30`,
+/// Lord Howe's winter but South Australia's summer (two places). The same table as the `CASE`
+/// of migration `2026-12-01-003117_digest_time_zone` (`cenacle_db`'s `time_zones` test checks
+/// that they agree).
+const OFFSET_PLACES: [(i32, &str); 12] = [
+    (-570, "Pacific/Marquesas"),
+    (-210, "America/St_Johns"),
+    // Newfoundland's summer time.
+    (-150, "America/St_Johns"),
+    // Iran has kept +03:30 all year since 2022.
+    (210, "Asia/Tehran"),
+    (270, "Asia/Kabul"),
+    (330, "Asia/Kolkata"),
+    (345, "Asia/Kathmandu"),
+    (390, "Asia/Yangon"),
+    (525, "Australia/Eucla"),
+    // Darwin's all year (Adelaide's only in winter).
+    (570, "Australia/Darwin"),
+    (765, "Pacific/Chatham"),
+    // Chatham's summer time.
+    (825, "Pacific/Chatham"),
+];
+
+/// The zone a fixed offset of the old settings (minutes east of UTC, −720 to +840: a member's
+/// `utc_offset_minutes`, the instance's `email.default_utc_offset_minutes`) carries over to:
+/// 0 → `UTC`; whole hours → `Etc/GMT∓h`, which keeps that offset all year (POSIX signs are
+/// inverted: UTC+01:00 is `Etc/GMT-1`); the offsets of [`OFFSET_PLACES`] → their place. None
+/// for any other: no one zone keeps it.
+pub fn zone_of_utc_offset(minutes: i32) -> Option<String> {
+    if !(-720..=840).contains(&minutes) {
+        return None;
+    }
+    if minutes == 0 {
+        return Some(UTC.to_owned());
+    }
+    if minutes % 60 == 0 {
+        let sign = if minutes > 0 { '-' } else { '+' };
+        return Some(format!("Etc/GMT{sign}{}", minutes.abs() / 60));
+    }
+    OFFSET_PLACES
+        .iter()
+        .find(|(m, _)| *m == minutes)
+        .map(|(_, zone)| (*zone).to_owned())
+}
+
 /// Whether `name` has the shape of a time-zone name a member or the instance may choose
 /// (`Europe/Paris`, `America/Argentina/Buenos_Aires`, `Etc/GMT-1`, `UTC`): checked before the
 /// name reaches PostgreSQL, which alone tells whether it knows it (`pg_timezone_names`). Left
@@ -301,6 +349,32 @@ mod tests {
         ] {
             assert!(!offered_time_zone(not_offered), "{not_offered}");
         }
+    }
+
+    #[test]
+    fn old_offsets_carry_over_to_the_zone_that_keeps_them() {
+        for (minutes, zone) in [
+            (0, Some("UTC")),
+            (60, Some("Etc/GMT-1")),
+            (-300, Some("Etc/GMT+5")),
+            (840, Some("Etc/GMT-14")),
+            (-720, Some("Etc/GMT+12")),
+            (210, Some("Asia/Tehran")),
+            (-210, Some("America/St_Johns")),
+            (-150, Some("America/St_Johns")),
+            (330, Some("Asia/Kolkata")),
+            (825, Some("Pacific/Chatham")),
+            (630, None),
+            (90, None),
+            (7, None),
+            (900, None),
+            (-780, None),
+        ] {
+            assert_eq!(zone_of_utc_offset(minutes).as_deref(), zone, "{minutes}");
+        }
+        assert!(OFFSET_PLACES
+            .iter()
+            .all(|(m, z)| m % 60 != 0 && valid_time_zone_name(z)));
     }
 
     #[test]

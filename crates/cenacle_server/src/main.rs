@@ -18,6 +18,8 @@ fn main() -> ExitCode {
         }
     };
     init_logging(&settings);
+    // Found while the configuration was read, before its `log` section set logging up.
+    settings.warn_deprecated_keys();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -76,6 +76,37 @@ fn config_check_prints_the_effective_configuration_with_secrets_masked() {
     assert!(stdout.contains("bind = \"127.0.0.1:8700\""));
 }
 
+/// A configuration from before time-zone names, with the removed
+/// `email.default_utc_offset_minutes`, is still accepted: read as the zone keeping the offset,
+/// with a warning in the log (set up after the configuration is read) naming both keys.
+#[test]
+fn the_removed_offset_key_is_read_with_a_warning_naming_both_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("old.toml");
+    std::fs::write(&file, "[email]\ndefault_utc_offset_minutes = 60\n").unwrap();
+    let out = cenacle(dir.path())
+        .env_remove("RUST_LOG")
+        .arg("--config")
+        .arg(&file)
+        .args(["config", "check"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("default_time_zone = \"Etc/GMT-1\""),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("default_utc_offset_minutes"), "{stdout}");
+    assert!(
+        stderr.contains("WARN")
+            && stderr.contains("email.default_utc_offset_minutes")
+            && stderr.contains("email.default_time_zone"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn every_subcommand_has_help() {
     for args in [

@@ -183,8 +183,10 @@ pub struct Preferences {
 }
 
 /// What to change: the kinds given (the others stay as they are) and, when given, the time
-/// zone.
+/// zone. Any other field (the removed `utc_offset_minutes` among them) is refused, 422
+/// `invalid_body` naming it, rather than ignored with nothing changed.
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PreferencesUpdate {
     #[serde(default)]
     pub preferences: BTreeMap<String, String>,
@@ -235,10 +237,9 @@ pub async fn set_preferences(
     let caller = Caller::from(&session);
     let changes: Vec<(String, String)> = req.preferences.into_iter().collect();
     let zone = req.time_zone.as_ref().map(|z| z.as_deref());
-    let (caller, changes) = (&caller, &changes);
-    let saved = state
-        .ctx
-        .transaction(|conn| digests::save_settings(conn, caller, changes, zone).scope_boxed())
+    let (ctx, caller, changes) = (&state.ctx, &caller, &changes);
+    let saved = ctx
+        .transaction(|conn| digests::save_settings(conn, ctx, caller, changes, zone).scope_boxed())
         .await?;
     Ok(Json(saved.into()))
 }

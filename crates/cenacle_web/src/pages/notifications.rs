@@ -246,7 +246,7 @@ async fn account_page(
         let mut conn = state.ctx.conn().await?;
         let settings = digests::settings(&mut conn, &caller).await?;
         let zone = typed_zone.unwrap_or_else(|| settings.time_zone.clone());
-        let zones = digests::time_zone_choices(&mut conn, zone.as_deref()).await?;
+        let zones = digests::time_zone_choices(&mut conn, &state.ctx, zone.as_deref()).await?;
         Ok::<_, cenacle_core::CoreError>((settings.preferences, zone, zones))
     }
     .await;
@@ -325,10 +325,12 @@ pub async fn save_preferences(
         .remove(ZONE_FIELD)
         .map(|z| Some(z.trim().to_owned()).filter(|z| !z.is_empty()));
     let changes: Vec<(String, String)> = form.into_iter().collect();
-    let (caller, changes, zone_ref) = (&caller, &changes, zone.as_ref().map(|z| z.as_deref()));
-    let saved = state
-        .ctx
-        .transaction(|conn| digests::save_settings(conn, caller, changes, zone_ref).scope_boxed())
+    let (ctx, caller, changes) = (&state.ctx, &caller, &changes);
+    let zone_ref = zone.as_ref().map(|z| z.as_deref());
+    let saved = ctx
+        .transaction(|conn| {
+            digests::save_settings(conn, ctx, caller, changes, zone_ref).scope_boxed()
+        })
         .await;
     match saved {
         Ok(_) => see_other("/account/notifications?saved=1", vec![]),
