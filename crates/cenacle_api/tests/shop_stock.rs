@@ -14,34 +14,10 @@ use chrono::{Duration, Utc};
 use common::engagement::{grant, points, setup};
 use common::{Reply, TestApp};
 use diesel::connection::InstrumentationEvent;
-use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection};
 use futures::FutureExt;
 use serde_json::{json, Value};
 use std::sync::{Arc, Mutex};
-
-#[derive(diesel::QueryableByName)]
-struct Count {
-    #[diesel(sql_type = BigInt)]
-    n: i64,
-}
-
-async fn count(t: &TestApp, query: &str) -> i64 {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(query)
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .n
-}
-
-async fn sql(t: &TestApp, statement: &str) {
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query(statement)
-        .execute(&mut conn)
-        .await
-        .unwrap();
-}
 
 async fn audit(t: &TestApp) -> Vec<String> {
     let differences = t
@@ -119,13 +95,10 @@ async fn free_codes(t: &TestApp, reward: i64) -> i64 {
 }
 
 async fn end_now(t: &TestApp, auction: i64) {
-    sql(
-        t,
-        &format!(
-            "UPDATE auction SET ends_at = now() - interval '1 second', \
+    t.sql(&format!(
+        "UPDATE auction SET ends_at = now() - interval '1 second', \
              starts_at = now() - interval '2 hours' WHERE id = {auction}"
-        ),
-    )
+    ))
     .await;
 }
 
@@ -280,9 +253,7 @@ async fn a_digital_lot_reserves_a_code_that_goes_to_exactly_the_winners_order() 
     assert_eq!(orders[0]["code"], json!("ONLY-ONE"));
     assert_eq!(orders[0]["status"], json!("delivered"));
     assert_eq!(
-        count(
-            &t,
-            "SELECT count(*) AS n FROM reward_code WHERE code = 'ONLY-ONE' AND order_id IS NOT NULL"
+        t.count("SELECT count(*) AS n FROM reward_code WHERE code = 'ONLY-ONE' AND order_id IS NOT NULL"
         )
         .await,
         1
@@ -424,7 +395,7 @@ async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one
         (key, "'order'", 1),
     ] {
         assert_eq!(
-            count(&t, &format!("{}({reason})", reasons(reward))).await,
+            t.count(&format!("{}({reason})", reasons(reward))).await,
             n,
             "{reason} of {reward}"
         );
@@ -434,25 +405,19 @@ async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one
     assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
 
     // Someone edits a movement behind the ledger's back: the audit names the reward.
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "UPDATE stock_movement SET delta = delta + 1 WHERE reward_id = {mug} AND reason = 'restock'"
         ),
     )
     .await;
     assert_eq!(audit(&t).await, vec!["reward_stock".to_owned()]);
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "UPDATE stock_movement SET delta = delta - 1 WHERE reward_id = {mug} AND reason = 'restock'"
         ),
     )
     .await;
     // A code handed out with no row saying so.
-    sql(
-        &t,
-        &format!(
+    t.sql(&format!(
             "DELETE FROM stock_movement WHERE reward_id = {key} AND reason = 'order' AND pool = 'codes'"
         ),
     )
@@ -731,13 +696,10 @@ async fn stock_report(t: &TestApp, token: &str) -> String {
 
 /// Rows of the stock ledger that are adjustments, for one reward.
 async fn adjustment_rows(t: &TestApp, reward: i64) -> i64 {
-    count(
-        t,
-        &format!(
-            "SELECT count(*) AS n FROM stock_movement WHERE reward_id = {reward} \
+    t.count(&format!(
+        "SELECT count(*) AS n FROM stock_movement WHERE reward_id = {reward} \
              AND reason = 'adjustment'"
-        ),
-    )
+    ))
     .await
 }
 
@@ -769,15 +731,12 @@ async fn a_community_manager_writes_units_off_and_adds_units_received_each_a_led
     assert_eq!(stock(&t, mug).await, json!(3));
     // The ledger row names the manager, the change and the reason.
     assert_eq!(
-        count(
-            &t,
-            &format!(
-                "SELECT count(*) AS n FROM stock_movement m JOIN person p ON p.id = m.created_by \
+        t.count(&format!(
+            "SELECT count(*) AS n FROM stock_movement m JOIN person p ON p.id = m.created_by \
                  WHERE m.reward_id = {mug} AND m.pool = 'stock' AND m.reason = 'adjustment' \
                  AND m.delta = -2 AND m.adjustment_reason = 'damaged' \
                  AND m.note = 'Broken in the cupboard' AND p.username = 'claire'"
-            )
-        )
+        ))
         .await,
         1
     );
@@ -869,12 +828,9 @@ async fn a_community_manager_writes_units_off_and_adds_units_received_each_a_led
     assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
 
     // A write-off with no row saying so is caught by the audit.
-    sql(
-        &t,
-        &format!(
-            "DELETE FROM stock_movement WHERE reward_id = {mug} AND adjustment_reason = 'damaged'"
-        ),
-    )
+    t.sql(&format!(
+        "DELETE FROM stock_movement WHERE reward_id = {mug} AND adjustment_reason = 'damaged'"
+    ))
     .await;
     assert_eq!(audit(&t).await, vec!["reward_stock".to_owned()]);
 }
@@ -1265,11 +1221,9 @@ async fn redemptions_racing_write_offs_never_sell_a_written_off_unit() {
         }
     }
     // Every unit is accounted for once: sold, written off or still on the shelf.
-    let left = count(
-        &t,
-        &format!("SELECT stock AS n FROM reward WHERE id = {mug}"),
-    )
-    .await;
+    let left = t
+        .count(&format!("SELECT stock AS n FROM reward WHERE id = {mug}"))
+        .await;
     // Demand exceeded the shelf: emptied, but for a unit too few for a write-off of two.
     assert!((0..=1).contains(&left), "{left} left");
     assert_eq!(
@@ -1286,28 +1240,23 @@ async fn redemptions_racing_write_offs_never_sell_a_written_off_unit() {
             .collect::<Vec<_>>()
     );
     assert_eq!(
-        count(
-            &t,
-            &format!("SELECT count(*) AS n FROM reward_order WHERE reward_id = {mug}")
-        )
+        t.count(&format!(
+            "SELECT count(*) AS n FROM reward_order WHERE reward_id = {mug}"
+        ))
         .await,
         orders
     );
     assert_eq!(
-        count(
-            &t,
-            &format!(
-                "SELECT COALESCE(-SUM(delta), 0)::bigint AS n FROM stock_movement \
+        t.count(&format!(
+            "SELECT COALESCE(-SUM(delta), 0)::bigint AS n FROM stock_movement \
                  WHERE reward_id = {mug} AND reason = 'adjustment'"
-            )
-        )
+        ))
         .await,
         units_written_off
     );
     // Every order paid exactly its price.
     assert_eq!(
-        count(
-            &t,
+        t.count(
             "SELECT COALESCE(-SUM(delta), 0)::bigint AS n FROM points_ledger \
              WHERE reason = 'reward_redeemed'"
         )
