@@ -1186,7 +1186,8 @@ async fn a_community_manager_edits_restocks_and_writes_off_a_reward_and_sees_wha
         .await;
     assert_eq!(status, 201, "{body}");
     let mug = body["id"].as_i64().unwrap();
-    // A digital reward, capped at ten sold: its units are its codes, no stock to count by hand.
+    // A digital reward, capped at ten sold: its units are its codes, none counted by hand; only
+    // its cap is corrected.
     let (status, body) = alpha
         .post(
             "/api/v1/shop/rewards",
@@ -1248,15 +1249,14 @@ async fn a_community_manager_edits_restocks_and_writes_off_a_reward_and_sees_wha
         "{}",
         b.text("#available").await
     );
-    // The e-book offers no stock adjustment (nor its history).
-    b.find(&format!("#reward-{ebook}")).await;
-    b.wait_count(
-        &format!(
-            "#adjust-{ebook}, form[action='/shop/rewards/{ebook}/stock-adjustments'], \
-             #adjustments-title-{ebook}"
-        ),
-        0,
-    )
+    // The e-book's adjustment offers a correction of its cap only (nothing of it is damaged,
+    // lost, given away or received), and shows its history.
+    b.find(&format!("#adjustments-title-{ebook}")).await;
+    b.wait_count(&format!("#adjust-{ebook} select[name=reason] option"), 1)
+        .await;
+    b.find(&format!(
+        "#adjust-{ebook} select[name=reason] option[value=correction]"
+    ))
     .await;
     b.find(&format!("#adjust-{mug}")).await;
     // Edits the reward's name and price.

@@ -80,12 +80,12 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Cette sortie de stock dépasse les unités libres : les autres sont promises à des commandes en cours ou à des lots aux enchères. Refusez ou annulez-les d'abord, ou sortez-en moins.",
         ),
         "stock_below_zero" => (
-            "This would leave fewer than zero units in stock: there are not that many, even counting those promised to open orders or auction lots. Write off at most the units left in stock.",
-            "Cela laisserait moins de zéro unité en stock : il n'y en a pas autant, même en comptant celles promises à des commandes en cours ou à des lots aux enchères. Sortez-en au plus les unités restant en stock.",
+            "This write-off is more than all the units on hand, even counting those promised to open orders or auction lots. Write off at most the units still in stock.",
+            "Le stock passerait sous zéro : il n'y a pas autant d'unités, même en comptant celles promises à des commandes en cours ou à des lots aux enchères. Ne sortez pas plus d'unités qu'il n'en reste en stock.",
         ),
         "reward_not_stocked" => (
-            "A digital reward has no stock to adjust by hand: its units are its codes. Add codes to it instead.",
-            "Une récompense numérique n'a pas de stock à ajuster à la main : ses unités sont ses codes. Ajoutez-lui plutôt des codes.",
+            "A digital reward's units are its codes: none is damaged, lost, given away or received by hand. Add codes to sell more; its stock, if set, is a cap on sales that a correction changes.",
+            "Les unités d'une récompense numérique sont ses codes : aucune n'est abîmée, perdue, offerte ou reçue à la main. Ajoutez des codes pour en vendre plus ; son stock, s'il est fixé, plafonne les ventes et se change par une correction.",
         ),
         "insufficient_points" => (
             "You do not have enough points available (your balance less what your bids hold).",

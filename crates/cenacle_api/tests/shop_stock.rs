@@ -971,12 +971,14 @@ async fn adjust_in(t: &TestApp, language: &str, token: &str, reward: i64, body: 
     t.send(request).await
 }
 
+/// A digital reward's units are its codes: none of them is damaged, lost, given away or
+/// received by hand (refused, 422, nothing written, codes untouched). Its stock, when it has
+/// one, is a cap on how many sell: a correction puts it right, either way, as a ledger row.
 #[tokio::test]
-async fn a_digital_reward_has_no_stock_to_adjust_by_hand() {
+async fn a_digital_rewards_units_are_its_codes_and_only_its_cap_is_corrected() {
     let (t, _) = setup().await;
     let cm = t.with_role("claire", Role::CommunityManager).await;
-    // Codes are a digital reward's units (uploaded, handed out): one capped at five sold, one
-    // with its codes only.
+    // One capped at five sold, one with its codes only.
     let capped = new_reward(
         &t,
         &cm,
@@ -1000,8 +1002,9 @@ async fn a_digital_reward_has_no_stock_to_adjust_by_hand() {
         assert_eq!(r.status, StatusCode::OK, "{}", r.json);
         for body in [
             json!({"delta": -1, "reason": "lost"}),
+            json!({"delta": -1, "reason": "damaged"}),
+            json!({"delta": -1, "reason": "given_away"}),
             json!({"delta": 2, "reason": "received"}),
-            json!({"delta": -1, "reason": "correction"}),
         ] {
             let r = adjust(&t, &cm, reward, body.clone()).await;
             assert_eq!(
@@ -1014,8 +1017,6 @@ async fn a_digital_reward_has_no_stock_to_adjust_by_hand() {
         assert_eq!(adjustment_rows(&t, reward).await, 0);
         assert_eq!(free_codes(&t, reward).await, 2);
     }
-    assert_eq!(stock(&t, capped).await, json!(5));
-    assert_eq!(stock(&t, codes_only).await, Value::Null);
     // Said in words, in English and French.
     let body = json!({"delta": -1, "reason": "lost"});
     let en = adjust_in(&t, "en", &cm, capped, body.clone()).await;
@@ -1023,6 +1024,36 @@ async fn a_digital_reward_has_no_stock_to_adjust_by_hand() {
     let message = |r: &Reply| r.json["error"]["message"].as_str().unwrap_or("").to_owned();
     assert!(message(&en).contains("digital reward"), "{}", en.json);
     assert!(message(&fr).contains("récompense numérique"), "{}", fr.json);
+
+    // The cap, corrected down and up: ledger rows, codes untouched.
+    for (delta, after) in [(-2, 3), (4, 7)] {
+        let r = adjust(
+            &t,
+            &cm,
+            capped,
+            json!({"delta": delta, "reason": "correction", "note": "cap"}),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{delta}: {}", r.json);
+        assert_eq!(stock(&t, capped).await, json!(after));
+    }
+    assert_eq!(adjustment_rows(&t, capped).await, 2);
+    assert_eq!(free_codes(&t, capped).await, 2);
+    // No cap, nothing to correct: as for any reward of unlimited stock.
+    let r = adjust(
+        &t,
+        &cm,
+        codes_only,
+        json!({"delta": -1, "reason": "correction"}),
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.code()),
+        (StatusCode::CONFLICT, "reward_stock_unlimited"),
+        "{}",
+        r.json
+    );
+    assert_eq!(stock(&t, codes_only).await, Value::Null);
     assert!(audit(&t).await.is_empty(), "{:?}", audit(&t).await);
 }
 
@@ -1045,17 +1076,16 @@ async fn a_write_off_past_every_unit_says_plainly_what_happened_and_what_to_do()
     assert_eq!(
         en.json["error"]["message"],
         json!(
-            "This would leave fewer than zero units in stock: there are not that many, even \
-             counting those promised to open orders or auction lots. Write off at most the \
-             units left in stock."
+            "This write-off is more than all the units on hand, even counting those promised \
+             to open orders or auction lots. Write off at most the units still in stock."
         )
     );
     assert_eq!(
         fr.json["error"]["message"],
         json!(
-            "Cela laisserait moins de zéro unité en stock\u{a0}: il n'y en a pas autant, même \
-             en comptant celles promises à des commandes en cours ou à des lots aux enchères. \
-             Sortez-en au plus les unités restant en stock."
+            "Le stock passerait sous zéro\u{a0}: il n'y a pas autant d'unités, même en comptant \
+             celles promises à des commandes en cours ou à des lots aux enchères. Ne sortez pas \
+             plus d'unités qu'il n'en reste en stock."
         )
     );
     assert_eq!(stock(&t, mug).await, json!(2));
@@ -1114,11 +1144,10 @@ async fn only_a_write_off_past_the_free_units_counts_what_orders_and_lots_hold()
             seen.lock().unwrap().push(query.to_string());
         }
     });
-    let reads_promised = |statements: &[String]| {
-        statements
-            .iter()
-            .any(|q| q.contains("reward_order") || q.contains("FROM auction"))
-    };
+    // The count is marked in its SQL (`cenacle_db::shop::units_reserved`); the row lock is
+    // the reward's `FOR UPDATE` (or the weaker `FOR NO KEY UPDATE`, were it ever enough).
+    let counts_promised = |q: &String| q.contains("/* units_reserved */");
+    let locks = |q: &String| q.contains("FOR UPDATE") || q.contains("FOR NO KEY UPDATE");
     // Within the free units, either way: no count of the promised ones.
     adjust_on(&mut conn, &session, mug, -2, "damaged")
         .await
@@ -1128,10 +1157,10 @@ async fn only_a_write_off_past_the_free_units_counts_what_orders_and_lots_hold()
         .unwrap();
     let covered = std::mem::take(&mut *statements.lock().unwrap());
     assert!(
-        covered.iter().any(|q| q.contains("FOR UPDATE")),
+        covered.iter().any(locks),
         "the reward's row is locked: {covered:#?}"
     );
-    assert!(!reads_promised(&covered), "{covered:#?}");
+    assert!(!covered.iter().any(counts_promised), "{covered:#?}");
     // Past them: counted, to say which refusal it is.
     for (delta, refusal) in [
         (-3, ShopRefusal::StockBelowReserved),
@@ -1145,7 +1174,14 @@ async fn only_a_write_off_past_the_free_units_counts_what_orders_and_lots_hold()
             "{delta}: {e:?}"
         );
         let past = std::mem::take(&mut *statements.lock().unwrap());
-        assert!(reads_promised(&past), "{delta}: {past:#?}");
+        let (lock, count) = (
+            past.iter().position(locks),
+            past.iter().position(counts_promised),
+        );
+        assert!(
+            matches!((lock, count), (Some(l), Some(c)) if l < c),
+            "{delta}: counted under the lock: {past:#?}"
+        );
     }
     assert_eq!(stock(&t, mug).await, json!(2));
     assert_eq!(adjustment_rows(&t, mug).await, 2);

@@ -8,13 +8,13 @@
 //! units still free — never one an order or a lot already holds (those left the stock when
 //! taken).
 //!
-//! Only a physical reward's stock is adjusted by hand: a digital reward's units are its codes
-//! (uploaded, and handed out with its orders), and its stock, if any, a cap on how many sell.
+//! A digital reward's units are its codes (uploaded, and handed out with its orders); its
+//! stock, if any, is a cap on how many sell, which only a correction changes.
 
 use crate::{accounts::Session, caller::require, Conn, CoreError};
 use cenacle_db::shop::{self as store, NewAdjustment, StockAdjustment};
 use cenacle_domain::{
-    shop::{check_adjustment, stock_after_adjustment, write_off_refusal, ShopRefusal},
+    shop::{check_adjustment, within_free_units, write_off_refusal, ShopRefusal},
     Permission, ValidationError,
 };
 
@@ -32,10 +32,11 @@ pub struct AdjustmentInput {
     pub note: Option<String>,
 }
 
-/// Adjusts a limited physical reward's stock (community managers and admins, as for editing
-/// rewards), in the caller's transaction. Refused, nothing changed: 422 for a reason not on the
-/// list, a change of 0 or beyond a million, or one going against its reason (a "damaged" unit
-/// gained), and 422 `reward_not_stocked` for a digital reward; 409 `reward_stock_unlimited`,
+/// Adjusts a limited reward's stock (community managers and admins, as for editing rewards),
+/// in the caller's transaction. Refused, nothing changed: 422 for a reason not on the list, a
+/// change of 0 or beyond a million, or one going against its reason (a "damaged" unit gained),
+/// and 422 `reward_not_stocked` for a digital reward's units damaged, lost, given away or
+/// received (its units are its codes; a correction changes its cap); 409 `reward_stock_unlimited`,
 /// `stock_below_reserved` (more than the free units: the rest are promised to open orders or
 /// lots) or `stock_below_zero` (more than there are).
 pub async fn adjust_stock(
@@ -59,15 +60,16 @@ pub async fn adjust_stock(
         .into());
     }
     // The lock every redemption, lot and refund of this reward takes first: none of them moves
-    // its stock or its promised units until this transaction ends.
+    // its stock until this transaction ends. (A shipment can still turn a promised unit into a
+    // sent one meanwhile: that only changes which refusal a write-off past the free units gets.)
     let reward = store::reward_for_update(conn, reward_id)
         .await?
         .ok_or(CoreError::NotFound("reward"))?;
-    if reward.kind == "digital" {
+    if !reason.applies_to(&reward.kind) {
         return Err(ShopRefusal::RewardNotStocked.into());
     }
     let stock = reward.stock.ok_or(ShopRefusal::StockUnlimited)?;
-    if stock_after_adjustment(stock, input.delta).is_none() {
+    if !within_free_units(stock, input.delta) {
         // Past the free units: what open orders and lots hold (read under the same lock) tells
         // a write-off of promised units from one of units that do not exist.
         let reserved = store::units_reserved(conn, reward_id).await?;

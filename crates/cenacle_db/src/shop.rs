@@ -557,7 +557,9 @@ pub async fn units_reserved(conn: &mut AsyncPgConnection, reward_id: i64) -> Res
         n: i64,
     }
     let reserved: Reserved = diesel::sql_query(
-        "SELECT (SELECT count(*) FROM reward_order o LEFT JOIN auction a ON a.id = o.auction_id \
+        // The marker names this statement in the logs and to the test that checks when it runs.
+        "/* units_reserved */ \
+         SELECT (SELECT count(*) FROM reward_order o LEFT JOIN auction a ON a.id = o.auction_id \
                  WHERE o.reward_id = $1 AND o.status IN ('requested', 'approved') \
                    AND (o.auction_id IS NULL OR a.lot_reserved)) \
               + (SELECT count(*) FROM auction a \

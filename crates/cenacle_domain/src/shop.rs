@@ -255,6 +255,14 @@ impl AdjustmentReason {
         Self::ALL.into_iter().find(|r| r.as_str() == s)
     }
 
+    /// Whether this reason applies to a reward of `kind`. A digital reward's units are its
+    /// codes (uploaded, handed out with its orders): nothing of it is damaged, lost, given away
+    /// or received, and its stock, if any, is only a cap on how many sell — which a correction
+    /// puts right, either way.
+    pub fn applies_to(self, kind: &str) -> bool {
+        kind != "digital" || self == AdjustmentReason::Correction
+    }
+
     /// Whether `delta` goes the way this reason says: a unit damaged, lost or given away
     /// leaves the stock, a unit received enters it; a correction goes either way.
     pub fn allows(self, delta: i64) -> bool {
@@ -299,16 +307,20 @@ pub fn check_adjustment(reason: &str, delta: i64) -> Result<AdjustmentReason, Va
 
 /// Decides an adjustment of a limited reward's stock (read under its row lock): `stock` is the
 /// units free to sell; those on hand but promised to open orders and auction lots are already
-/// out of it. A write-off may take only free units — the promised ones are someone's. Returns
-/// the stock after, or `None` when the write-off goes past the free units: then
-/// [`write_off_refusal`] says why, from the promised units (counted only then).
-pub fn stock_after_adjustment(stock: i64, delta: i64) -> Option<i64> {
-    Some(stock + delta).filter(|after| *after >= 0)
+/// out of it. A write-off may take only free units — the promised ones are someone's. When it
+/// would go past them, [`write_off_refusal`] says why, from the promised units (counted only
+/// then).
+pub fn within_free_units(stock: i64, delta: i64) -> bool {
+    stock + delta >= 0
 }
 
 /// Why a write-off past the `stock` free units is refused, given the units `reserved` for open
 /// orders and lots: it takes promised units, or more units than there are at all.
 pub fn write_off_refusal(stock: i64, reserved: i64, delta: i64) -> ShopRefusal {
+    debug_assert!(
+        !within_free_units(stock, delta),
+        "not a refusal: {stock} {delta}"
+    );
     if stock + reserved + delta >= 0 {
         ShopRefusal::StockBelowReserved
     } else {
@@ -622,13 +634,13 @@ mod tests {
         }
 
         // 3 free, 2 promised: 3 may go, the 4th and 5th are promised, the 6th does not exist.
-        assert_eq!(stock_after_adjustment(3, -3), Some(0));
-        assert_eq!(stock_after_adjustment(3, 4), Some(7));
-        assert_eq!(stock_after_adjustment(3, -4), None);
+        assert!(within_free_units(3, -3));
+        assert!(within_free_units(3, 4));
+        assert!(!within_free_units(3, -4));
         assert_eq!(write_off_refusal(3, 2, -4), ShopRefusal::StockBelowReserved);
         assert_eq!(write_off_refusal(3, 2, -5), ShopRefusal::StockBelowReserved);
         assert_eq!(write_off_refusal(3, 2, -6), ShopRefusal::StockBelowZero);
-        assert_eq!(stock_after_adjustment(0, -1), None);
+        assert!(!within_free_units(0, -1));
         assert_eq!(write_off_refusal(0, 0, -1), ShopRefusal::StockBelowZero);
     }
 

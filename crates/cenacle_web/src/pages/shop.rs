@@ -171,10 +171,10 @@ struct ShopPage {
     rewards: Vec<RewardCard>,
 }
 
-/// Whether a reward's stock is adjusted by hand: a limited physical one (a digital reward's
-/// units are its codes; the use case refuses it too).
+/// Whether a reward's stock is adjusted by hand: any limited one (a digital reward's only by a
+/// correction of its cap: see `reasons_for`).
 fn stocked_by_hand(r: &cenacle_core::model::Reward) -> bool {
-    r.kind == "physical" && r.stock.is_some()
+    r.stock.is_some()
 }
 
 /// Whether the signed-in visitor keeps the catalogue.
@@ -227,14 +227,9 @@ async fn shop_page(
         Refused::Redeem(id, why, address) => (Some((id, why, address)), None),
         Refused::Adjust(id, form, refusal) => (None, Some((id, form, refusal))),
     };
-    let reasons: Vec<(&'static str, String)> = AdjustmentReason::ALL
+    let reasons: Vec<(AdjustmentReason, String)> = AdjustmentReason::ALL
         .iter()
-        .map(|r| {
-            (
-                r.as_str(),
-                t.t(&format!("shop-adjust-reason-{}", r.as_str())),
-            )
-        })
+        .map(|r| (*r, t.t(&format!("shop-adjust-reason-{}", r.as_str()))))
         .collect();
     // Each reward's changes, newest first as read.
     let mut history_of: HashMap<i64, Vec<AdjustmentLine>> = HashMap::new();
@@ -265,7 +260,11 @@ async fn shop_page(
                         AdjustCard {
                             form,
                             refusal,
-                            reasons: reasons.clone(),
+                            reasons: reasons
+                                .iter()
+                                .filter(|(reason, _)| reason.applies_to(&r.kind))
+                                .map(|(reason, label)| (reason.as_str(), label.clone()))
+                                .collect(),
                             history: history_of.remove(&r.id).unwrap_or_default(),
                             ids: AdjustIds::of(r.id),
                         }
