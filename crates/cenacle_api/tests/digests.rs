@@ -374,3 +374,26 @@ async fn the_zone_names_are_read_once_and_then_kept() {
         .await
         .unwrap();
 }
+
+/// A read of the zone names that finds none (here, `pg_timezone_names` shadowed by an empty
+/// view before anything filled the list) is an error, not a list kept for the life of the
+/// process: once PostgreSQL answers again, the full list is read and kept.
+#[tokio::test]
+async fn an_empty_read_of_the_zone_names_is_not_kept() {
+    let t = TestApp::new().await;
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query("CREATE TEMPORARY VIEW pg_timezone_names AS SELECT ''::text AS name LIMIT 0")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let empty = digests::time_zone_choices(&mut conn, &t.ctx, None).await;
+    assert!(empty.is_err(), "{empty:?}");
+    diesel::sql_query("DROP VIEW pg_temp.pg_timezone_names")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let read = digests::time_zone_choices(&mut conn, &t.ctx, None)
+        .await
+        .unwrap();
+    assert!(read.iter().any(|z| z == "Europe/Paris"), "{read:?}");
+}

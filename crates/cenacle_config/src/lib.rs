@@ -47,7 +47,7 @@ pub struct Deprecation {
     pub message: String,
 }
 
-/// Removed in favour of `email.default_time_zone`; read once, as deprecated (see
+/// Removed in favour of `email.default_time_zone`; still read at each start, as deprecated (see
 /// [`read_deprecated_keys`]).
 const OLD_OFFSET_KEY: &str = "default_utc_offset_minutes";
 
@@ -840,10 +840,18 @@ fn read_deprecated_keys(
              with email.default_time_zone (a time-zone name such as \"Europe/Paris\")"
         ))
     })?;
+    // Whole hours and the offsets some place keeps all year map to a zone that never changes;
+    // the few offsets one place uses only part of the year (Newfoundland, Chatham) map to that
+    // place, whose other season then comes too: said, as the operator did not ask for it.
+    let seasons = if zone.starts_with("Etc/") || zone == "UTC" {
+        ""
+    } else {
+        " (that place's clock, summer and winter)"
+    };
     let message = format!(
         "configuration key `{KEY}` is deprecated: its {minutes} minutes are read as \
-         `email.default_time_zone` = \"{zone}\"; replace `{KEY}` with `email.default_time_zone` \
-         (your city, such as \"Europe/Paris\", follows summer time)"
+         `email.default_time_zone` = \"{zone}\"{seasons}; replace `{KEY}` with \
+         `email.default_time_zone` (your city, such as \"Europe/Paris\", follows summer time)"
     );
     email.insert("default_time_zone".into(), toml::Value::String(zone));
     Ok(vec![Deprecation { key: KEY, message }])

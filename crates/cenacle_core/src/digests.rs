@@ -223,15 +223,23 @@ pub async fn save_settings(
 /// Every zone name PostgreSQL's tz database has, sorted, read from `pg_timezone_names` the
 /// first time they are needed (when the server starts, by [`check_default_time_zone`]) and
 /// then kept in the context for the life of the process: a read costs about 40 ms, which
-/// the account page and each save of the preferences paid. PostgreSQL's tz data does not
-/// change while the server runs (it comes with PostgreSQL or the system's tzdata package,
-/// whose upgrade is followed by a restart); should a zone disappear all the same, the digest
-/// run still asks PostgreSQL ([`store::forgotten_time_zones`]) before naming one in a query.
+/// the account page and each save of the preferences paid. What this costs: a zone a tzdata
+/// upgrade adds while the server runs (PostgreSQL built on the system's tzdata sees it at
+/// once) can be chosen only after the server's next start. tzdata keeps a renamed zone's old
+/// name as an alias, so a kept name does not go stale; should one disappear all the same,
+/// the digest run still asks PostgreSQL ([`store::forgotten_time_zones`]) before naming one
+/// in a query. An empty read is an error, not a list to keep: a server whose PostgreSQL
+/// answered no zone at all would otherwise refuse every member's zone until its restart.
 async fn known_time_zones(conn: &mut Conn, ctx: &Context) -> Result<Arc<Vec<String>>, CoreError> {
     let names = ctx
         .time_zones
         .get_or_try_init(|| async {
             let mut names = store::time_zone_names(conn).await?;
+            if names.is_empty() {
+                return Err(CoreError::Internal(
+                    "pg_timezone_names listed no time zone".into(),
+                ));
+            }
             // Rust's order, whatever the query's: the lookups below search it.
             names.sort_unstable();
             Ok::<_, CoreError>(Arc::new(names))
