@@ -792,8 +792,8 @@ fn sets_email_key(tree: &toml::Table, key: &str) -> bool {
 
 /// Takes the removed `email.default_utc_offset_minutes` out of the merged tree, so that an
 /// instance upgraded with its old configuration still starts. When neither the file nor the
-/// environment names `email.default_time_zone` (`zone_set`), the offset becomes the zone that
-/// keeps it, as migration `2026-12-01-003117_digest_time_zone` carried members' offsets over
+/// environment names `email.default_time_zone` (`zone_set`), the offset becomes the zone of
+/// the place whose clock it is, as migration `2026-12-01-003117_digest_time_zone` carried members' offsets over
 /// (same table: [`cenacle_domain::digest::zone_of_utc_offset`]), or is refused, naming the
 /// key, when no one zone does; otherwise it is ignored. Either way the operator is told to
 /// replace it.
@@ -1311,8 +1311,8 @@ mod tests {
     }
 
     /// An instance upgraded with its old configuration still starts: the removed
-    /// `email.default_utc_offset_minutes` is read once as the zone that keeps that offset,
-    /// from the file or the environment alike.
+    /// `email.default_utc_offset_minutes` is read, at each start, as the zone of the place
+    /// whose clock that offset is, from the file or the environment alike.
     #[test]
     fn the_old_offset_key_is_read_as_the_zone_keeping_that_offset() {
         for (minutes, zone) in [
