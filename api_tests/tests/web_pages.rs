@@ -398,6 +398,60 @@ async fn forms_need_their_token_and_members_markup_stays_text() {
     assert!(page.text().await.unwrap().contains("Page not found"));
 }
 
+/// A group's page lists everything, or one kind of post: its notes in one list, say — the
+/// kind kept when the sort changes, and said in French too.
+#[tokio::test]
+async fn a_group_page_lists_one_kind_of_post_at_a_time() {
+    let (_hosts, alpha) = instance_with_group().await;
+    let admin = alpha.login("admin").await;
+    for (kind, title) in [
+        ("question", "How do I reset the router?"),
+        ("idea", "A router with two antennas"),
+        ("note", "Opening hours over the holidays"),
+        ("note", "The new firmware is out"),
+    ] {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/groups/support/posts",
+                Some(&admin),
+                json!({"kind": kind, "title": title}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url("/groups/support")).await;
+    b.wait_count("ol.posts li", 4).await;
+    b.click("nav.kinds a[href='?sort=new&kind=note']").await;
+    b.wait_count("ol.posts li", 2).await;
+    let listed = b.text("ol.posts").await;
+    assert!(
+        listed.contains("Opening hours") && listed.contains("firmware"),
+        "{listed}"
+    );
+    assert_eq!(
+        b.text("nav.kinds a[aria-current=page]").await.trim(),
+        "Notes"
+    );
+    b.key_page("group-notes-en").await;
+    // Another sort keeps the kind.
+    b.click("nav.sorts a[href='?sort=top&kind=note']").await;
+    b.find("nav.kinds a[href='?sort=top&kind=note'][aria-current=page]")
+        .await;
+    b.wait_count("ol.posts li", 2).await;
+    // Everything again.
+    b.click("nav.kinds a[href='?sort=top']").await;
+    b.wait_count("ol.posts li", 4).await;
+
+    let fr = Browser::start("fr").await;
+    fr.goto(&alpha.url("/groups/support?kind=idea")).await;
+    fr.wait_count("ol.posts li", 1).await;
+    assert_eq!(
+        fr.text("nav.kinds a[aria-current=page]").await.trim(),
+        "Les idées"
+    );
+}
+
 #[tokio::test]
 async fn a_moderator_moves_an_idea_along_the_board() {
     let (_hosts, alpha) = instance_with_group().await;

@@ -139,8 +139,10 @@ struct GroupPage {
     sealed: bool,
     /// The visitor just asked to join.
     requested: bool,
-    /// (key, label, whether it is the current sort)
-    sorts: Vec<(&'static str, String, bool)>,
+    /// (link, label, whether it is the current sort)
+    sorts: Vec<(String, String, bool)>,
+    /// (link, label, whether it is the kind shown): everything, or one kind of post.
+    kinds: Vec<(String, String, bool)>,
     posts: Vec<PostLine>,
 }
 
@@ -148,12 +150,17 @@ struct GroupPage {
 pub struct SortQuery {
     #[serde(default)]
     sort: Option<String>,
+    /// One kind of post only (`question`, `idea`, `note`): a group's notes, say, in one list.
+    #[serde(default)]
+    kind: Option<String>,
     /// Set after a request to join a private group.
     #[serde(default)]
     requested: Option<String>,
 }
 
 const SORTS: [&str; 3] = ["new", "top", "active"];
+/// The kinds a group page lists one at a time (none chosen: all of them).
+const KINDS: [&str; 3] = ["question", "idea", "note"];
 
 pub async fn group_page(
     State(state): State<AppState>,
@@ -165,6 +172,8 @@ pub async fn group_page(
         .sort
         .filter(|s| SORTS.contains(&s.as_str()))
         .unwrap_or_else(|| "new".into());
+    // An unknown kind lists everything, as an unknown sort lists the newest.
+    let kind = q.kind.filter(|k| KINDS.contains(&k.as_str()));
     let caller = v.caller();
     let read = async {
         let mut conn = state.ctx.conn().await?;
@@ -184,6 +193,7 @@ pub async fn group_page(
         let moderates = group.local && actor.as_ref().is_some_and(can_moderate);
         let filter = PostFilter {
             sort: sort.clone(),
+            kind: kind.clone(),
             limit: PAGE_SIZE,
             ..Default::default()
         };
@@ -208,9 +218,25 @@ pub async fn group_page(
             moderates,
             sealed: !readable,
             requested: q.requested.is_some(),
+            // Each sort keeps the kind chosen, each kind the sort.
             sorts: SORTS
                 .iter()
-                .map(|s| (*s, t.t(&format!("sort-{s}")), *s == sort))
+                .map(|s| {
+                    let href = match &kind {
+                        Some(k) => format!("?sort={s}&kind={k}"),
+                        None => format!("?sort={s}"),
+                    };
+                    (href, t.t(&format!("sort-{s}")), *s == sort)
+                })
+                .collect(),
+            kinds: std::iter::once((format!("?sort={sort}"), t.t("kinds-all"), kind.is_none()))
+                .chain(KINDS.iter().map(|k| {
+                    (
+                        format!("?sort={sort}&kind={k}"),
+                        t.t(&format!("kinds-{k}")),
+                        kind.as_deref() == Some(*k),
+                    )
+                }))
                 .collect(),
             posts: posts.into_iter().map(|p| post_line(p, None, t)).collect(),
         },
