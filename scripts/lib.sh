@@ -45,6 +45,12 @@ ensure_browser() {
 # The mail tests start a real SMTP server: scripts/smtp-sink, on Python's aiosmtpd (Debian's
 # package, for the system Python; or from PyPI for another python3 on PATH).
 ensure_smtp_sink() {
+  # The sink that requires a login offers STARTTLS with a certificate made by `openssl`.
+  if ! command -v openssl >/dev/null 2>&1; then
+    echo "==> installing openssl for the mail tests (apt-get)"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq openssl >/dev/null
+  fi
   if python3 -c 'import aiosmtpd' 2>/dev/null || /usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null; then
     return 0
   fi

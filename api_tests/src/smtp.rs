@@ -1,6 +1,7 @@
 //! A real SMTP server for the tests: `scripts/smtp-sink` (Python's aiosmtpd) on a loopback
 //! port, writing each message it accepts to a folder as JSON. Stopped and started again on the
-//! same port, it plays a mail server that is down for a while.
+//! same port, it plays a mail server that is down for a while. Made with
+//! [`SmtpSink::with_login`], it plays a provider that requires a login (STARTTLS, then AUTH).
 
 use serde_json::Value;
 use std::{
@@ -15,6 +16,8 @@ pub struct SmtpSink {
     pub port: u16,
     folder: tempfile::TempDir,
     child: Option<Child>,
+    /// `user:password` the sink requires, if any.
+    login: Option<String>,
 }
 
 /// A Python that has aiosmtpd (`scripts/lib.sh`'s `ensure_smtp_sink` installs it). The tests
@@ -47,7 +50,23 @@ impl SmtpSink {
             port: crate::free_port(),
             folder: tempfile::tempdir().unwrap(),
             child: None,
+            login: None,
         }
+    }
+
+    /// A sink on a free port, not started yet, that takes mail only after a login as `user`
+    /// with `password` (others are refused with 535) over STARTTLS: an instance trusts its
+    /// self-signed certificate through `SSL_CERT_FILE` = [`SmtpSink::certificate`].
+    pub fn with_login(user: &str, password: &str) -> SmtpSink {
+        let mut sink = SmtpSink::new();
+        sink.login = Some(format!("{user}:{password}"));
+        sink
+    }
+
+    /// The certificate a sink [`with_login`](SmtpSink::with_login) presents, once it was
+    /// started (kept across restarts).
+    pub fn certificate(&self) -> PathBuf {
+        self.folder.path().join(".tls-cert.pem")
     }
 
     /// A sink on a free port, listening.
@@ -64,6 +83,7 @@ impl SmtpSink {
             .arg(script())
             .arg(self.port.to_string())
             .arg(self.folder.path())
+            .args(self.login.iter())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .spawn()

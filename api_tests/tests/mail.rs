@@ -365,19 +365,21 @@ async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
 
 #[tokio::test]
 async fn mails_wait_for_a_mail_server_that_is_down_and_arrive_once() {
-    // The server is down from the start.
+    // The server is down from the start. One attempt per mail: an outage counted against the
+    // mails would park them at once.
     let mut sink = SmtpSink::new();
-    let (_hosts, mut alpha) = mail_instance("alpha", &sink, &[]);
+    let (_hosts, mut alpha) =
+        mail_instance("alpha", &sink, &[("CENACLE_EMAIL__MAX_ATTEMPTS", "1")]);
     let mut db = connect(&alpha).await;
     let people = ["dora", "eve", "finn"];
     for name in people {
         register(&alpha, name, &format!("{name}@example.org"), "en").await;
     }
-    // Queued and retried (with backoff), none lost.
-    eventually("three mails failing at least twice", DEADLINE, || async {
+    // Queued, tried again after growing pauses (one error each), none parked or counted.
+    eventually("three mails waiting out two pauses", DEADLINE, || async {
         let mut db = connect(&alpha).await;
-        (number(&mut db, "SELECT count(*) FROM mail_queue WHERE attempts >= 2 AND last_error IS NOT NULL AND parked_at IS NULL").await == 3)
-            .then_some(())
+        let waiting = number(&mut db, "SELECT count(*) FROM mail_queue WHERE attempts = 0 AND last_error LIKE 'not sent, no working SMTP session%' AND parked_at IS NULL").await;
+        (waiting == 3 && alpha.log().matches("sending paused").count() >= 2).then_some(())
     })
     .await;
     // A restart loses nothing.
@@ -407,6 +409,99 @@ async fn mails_wait_for_a_mail_server_that_is_down_and_arrive_once() {
     ids.sort_unstable();
     ids.dedup();
     assert_eq!(ids.len(), 3);
+}
+
+#[tokio::test]
+async fn mails_refused_for_a_wrong_smtp_password_stay_queued_until_it_is_mended() {
+    let mut sink = SmtpSink::with_login("cenacle", "the right one");
+    sink.start();
+    let certificate = sink.certificate().display().to_string();
+    // One attempt per mail: a refusal counted against the mail would park it at once.
+    let (_hosts, mut alpha) = mail_instance(
+        "alpha",
+        &sink,
+        &[
+            ("CENACLE_EMAIL__TLS", "starttls"),
+            ("CENACLE_EMAIL__USERNAME", "cenacle"),
+            ("CENACLE_EMAIL__PASSWORD", "a wrong one"),
+            ("CENACLE_EMAIL__MAX_ATTEMPTS", "1"),
+            ("SSL_CERT_FILE", &certificate),
+        ],
+    );
+    let people = ["gail", "hugo"];
+    for name in people {
+        register(&alpha, name, &format!("{name}@example.org"), "en").await;
+    }
+    eventually("the worker to meet the login refusal", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        (number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE last_error LIKE '%(535)%'",
+        )
+        .await
+            >= 1)
+            .then_some(())
+    })
+    .await;
+    let mut db = connect(&alpha).await;
+    let parked = "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL";
+    assert_eq!(number(&mut db, parked).await, 0, "{}", alpha.log());
+    // The worker tries again after a pause, still without counting the refusals as attempts;
+    // each pause is one error naming the settings to check.
+    eventually("a second pause", DEADLINE, || async {
+        (alpha.log().matches("`email.password`").count() >= 2).then_some(())
+    })
+    .await;
+    assert_eq!(number(&mut db, parked).await, 0);
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE attempts > 1"
+        )
+        .await,
+        0
+    );
+    assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 2);
+    assert!(
+        !alpha.log().contains("a wrong one"),
+        "the password stays out of the log"
+    );
+    drop(db);
+
+    // The password mended, every mail goes, once.
+    alpha.stop();
+    alpha.set_env("CENACLE_EMAIL__PASSWORD", "the right one");
+    alpha.start();
+    for name in people {
+        sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE)
+            .await;
+    }
+    eventually("the queue to empty", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
+    })
+    .await;
+    assert_eq!(sink.messages().len(), 2, "each mail arrives once");
+}
+
+/// A mailbox refused for itself (550) while the session works parks that one mail, at its
+/// first try, and holds up nobody else's.
+#[tokio::test]
+async fn a_mail_refused_for_itself_is_parked_and_the_others_go() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    register(&alpha, "ivy", "ivy@refused.example", "en").await;
+    register(&alpha, "jon", "jon@example.org", "en").await;
+    sink.wait_for("jon@example.org", 1, DEADLINE).await;
+    eventually("ivy's mails parked, nothing else queued", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let parked = number(&mut db, "SELECT count(*) FROM mail_queue WHERE to_address = 'ivy@refused.example' AND parked_at IS NOT NULL AND attempts = 1 AND last_error LIKE '%550%'").await;
+        let queued = number(&mut db, "SELECT count(*) FROM mail_queue").await;
+        (parked >= 1 && queued == parked).then_some(())
+    })
+    .await;
+    assert!(!alpha.log().contains("sending paused"), "{}", alpha.log());
+    assert!(sink.to("ivy@refused.example").is_empty());
 }
 
 #[tokio::test]

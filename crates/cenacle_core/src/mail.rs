@@ -219,8 +219,8 @@ pub async fn mail_sent(conn: &mut Conn, id: i64) -> Result<(), CoreError> {
     Ok(store::mail_sent(conn, id).await?)
 }
 
-/// Records a failed attempt. `permanent`: the server refused the mail for good (a 5xx), so it
-/// is parked at once. Returns when it is tried again (`None`: parked).
+/// Records a failed attempt. `permanent`: the server refused the mail itself for good (see
+/// `cenacle_domain::mail::smtp_refusal`), so it is parked at once. Returns when it is tried again (`None`: parked).
 pub async fn mail_failed(
     conn: &mut Conn,
     ctx: &Context,
@@ -242,6 +242,17 @@ pub async fn mail_failed(
         .map(|delay| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
     store::mail_failed(conn, mail.id, retry_at, error).await?;
     Ok(retry_at)
+}
+
+/// The instance could not hold a session with its SMTP server: the claimed mails go back to
+/// the queue with their claim's attempt not counted, `error` saying why they wait.
+pub async fn release_mails(
+    conn: &mut Conn,
+    mails: &[ClaimedMail],
+    error: &str,
+) -> Result<(), CoreError> {
+    let leases: Vec<_> = mails.iter().map(|m| (m.id, m.locked_until)).collect();
+    Ok(store::release_mails(conn, &leases, error).await?)
 }
 
 /// When the next queued mail falls due, if any.

@@ -60,6 +60,9 @@ pub struct ClaimedMail {
     /// Attempts including this one.
     #[diesel(sql_type = Int4)]
     pub attempts: i32,
+    /// The lease's end: the mail is this worker's while the row still holds it.
+    #[diesel(sql_type = Timestamptz)]
+    pub locked_until: DateTime<Utc>,
 }
 
 /// Leases up to `limit` due mails (oldest first) for `lease_seconds`; rows other workers
@@ -79,7 +82,7 @@ pub async fn claim_mails(
            attempts = m.attempts + 1 \
          FROM chosen WHERE m.id = chosen.id \
          RETURNING m.id, m.kind, m.to_address, m.subject, m.text_body, m.html_body, \
-           m.unsubscribe_url, m.message_id, m.attempts",
+           m.unsubscribe_url, m.message_id, m.attempts, m.locked_until",
     )
     .bind::<BigInt, _>(limit)
     .bind::<Double, _>(lease_seconds)
@@ -111,6 +114,30 @@ pub async fn mail_failed(
     )
     .bind::<BigInt, _>(id)
     .bind::<Nullable<Timestamptz>, _>(retry_at)
+    .bind::<Text, _>(error)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Hands claimed mails back, their claim's attempt not counted, due as they were, with
+/// `error` as their `last_error` (why they wait). Only mails still under this worker's lease
+/// (`leases`: id and lease end, as claimed): one whose lease ran out may be another worker's
+/// by now, and taking back its attempt or its lock could have it sent twice.
+pub async fn release_mails(
+    conn: &mut AsyncPgConnection,
+    leases: &[(i64, DateTime<Utc>)],
+    error: &str,
+) -> Result<(), DbError> {
+    let (ids, ends): (Vec<i64>, Vec<DateTime<Utc>>) = leases.iter().copied().unzip();
+    diesel::sql_query(
+        "UPDATE mail_queue m SET locked_until = NULL, attempts = GREATEST(m.attempts - 1, 0), \
+           last_error = $3 \
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS ours(id, locked_until) \
+         WHERE m.id = ours.id AND m.locked_until = ours.locked_until AND m.parked_at IS NULL",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+    .bind::<diesel::sql_types::Array<Timestamptz>, _>(&ends)
     .bind::<Text, _>(error)
     .execute(conn)
     .await?;

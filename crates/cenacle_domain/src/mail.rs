@@ -321,10 +321,93 @@ pub fn token_state(
     }
 }
 
+/// What the mail worker does after the SMTP server did not take a mail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpRefusal {
+    /// The refusal is about the mail itself (its address, its content): parked, kept for an
+    /// admin, never tried again.
+    ParkMail,
+    /// A passing trouble with this mail (a full mailbox for now, a greylisting): the mail is
+    /// tried again later, the attempt counted toward `email.max_attempts`.
+    RetryMail,
+    /// The instance cannot hold a session with its SMTP server (unreachable, TLS failing, its
+    /// login refused), so every mail would meet the same failure: the mail stays queued
+    /// without the attempt counted, and the worker stops sending for a while.
+    PauseSending,
+}
+
+/// How to treat a mail the SMTP server did not take, by the server's reply code (`None`: no
+/// reply at all, as when the server cannot be reached or TLS fails) and by whether a fresh
+/// session (connect, TLS, login, NOOP) works right after.
+///
+/// The code alone cannot tell: a login refusal (535) is a 5xx like a mailbox's refusal, a
+/// 504 may answer our session's command or one mail's odd address. Blaming the mail for a
+/// session problem would park every queued mail at its first tries (a wrong `email.password`
+/// would lose them all); blaming the session for one mail's problem would hold that mail, and
+/// those behind it, forever. So a mail is blamed only when the session works.
+pub fn smtp_refusal(reply_code: Option<u16>, session_works: bool) -> SmtpRefusal {
+    match reply_code {
+        _ if !session_works => SmtpRefusal::PauseSending,
+        Some(500..=599) => SmtpRefusal::ParkMail,
+        _ => SmtpRefusal::RetryMail,
+    }
+}
+
+/// The longest the mail worker pauses after a session refusal.
+const MAX_SENDING_PAUSE_SECS: f64 = 15.0 * 60.0;
+
+/// How long the mail worker stops sending after its `pauses_before + 1`th session failure in
+/// a row: `first_delay_secs`, doubling, at most a quarter of an hour (a provider back up or a
+/// rotated password working again is noticed soon; a mended setting at the next start).
+pub fn sending_pause(pauses_before: u32, first_delay_secs: f64) -> std::time::Duration {
+    let secs = first_delay_secs * 2f64.powi(pauses_before.min(30) as i32);
+    std::time::Duration::from_secs_f64(secs.min(MAX_SENDING_PAUSE_SECS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use chrono::Duration;
+
+    #[test]
+    fn a_session_that_does_not_work_pauses_sending_whatever_the_mail_met() {
+        for code in [
+            None,
+            Some(421),
+            Some(454),
+            Some(504),
+            Some(530),
+            Some(535),
+            Some(554),
+        ] {
+            assert_eq!(
+                smtp_refusal(code, false),
+                SmtpRefusal::PauseSending,
+                "{code:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn with_a_working_session_a_permanent_refusal_parks_the_mail_and_others_retry_it() {
+        for code in [500, 501, 504, 535, 550, 552, 553, 554] {
+            assert_eq!(
+                smtp_refusal(Some(code), true),
+                SmtpRefusal::ParkMail,
+                "{code}"
+            );
+        }
+        for code in [Some(421), Some(450), Some(451), Some(452), None] {
+            assert_eq!(smtp_refusal(code, true), SmtpRefusal::RetryMail, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn sending_pauses_double_up_to_a_quarter_of_an_hour() {
+        assert_eq!(sending_pause(0, 60.0).as_secs(), 60);
+        assert_eq!(sending_pause(1, 60.0).as_secs(), 120);
+        assert_eq!(sending_pause(40, 60.0).as_secs(), 900);
+    }
 
     #[test]
     fn kinds_round_trip_and_only_account_mails_are_transactional() {

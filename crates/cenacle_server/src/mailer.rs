@@ -2,8 +2,13 @@
 //! rules. Rows are claimed under a lease (`FOR UPDATE SKIP LOCKED`: any number of workers, in
 //! `cenacle serve` and `cenacle deliver` processes, share the queue), retried with backoff
 //! when the server does not take them, parked after `email.max_attempts` or a permanent
-//! refusal, and leave the queue once the server accepted them. An idle worker sleeps until a
-//! NOTIFY (a mail queued) or the next retry.
+//! refusal of the mail itself, and leave the queue once the server accepted them. An idle
+//! worker sleeps until a NOTIFY (a mail queued) or the next retry.
+//!
+//! A mail is blamed for a failure only if a fresh session works right after it: when the
+//! instance cannot hold a session at all (server unreachable, TLS failing, a wrong
+//! `email.password`), every mail would meet the same failure, so the worker hands its batch
+//! back with no attempt counted and pauses (doubling) instead of parking the queue.
 //!
 //! A mail is sent twice only if this process dies between the server's acceptance and the row's
 //! removal (or the database stays unreachable for the whole lease): its Message-ID is the same
@@ -12,6 +17,7 @@
 use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
 use cenacle_core::{mail, notification_mails, Context, ScopedFutureExt};
+use cenacle_domain::mail::{sending_pause, smtp_refusal, SmtpRefusal};
 use lettre::{
     message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
     transport::smtp::authentication::Credentials,
@@ -67,6 +73,8 @@ impl Mailer {
             wake.clone(),
         ));
         tracing::info!("mail worker started");
+        // Pauses since a session last worked.
+        let mut pauses_in_a_row = 0;
         while !*shutdown.borrow() {
             // Notifications to mail at once become queued mails first (their NOTIFY wakes
             // this loop too), then go out with the rest.
@@ -92,8 +100,31 @@ impl Mailer {
                     Vec::new()
                 });
             let full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
-            for queued in claimed {
-                self.send(queued).await;
+            let mut pause = None;
+            for (index, queued) in claimed.iter().enumerate() {
+                match self.send(queued).await {
+                    Sent::Accepted | Sent::Failed => pauses_in_a_row = 0,
+                    Sent::NoSession(error) => {
+                        let wait = sending_pause(
+                            pauses_in_a_row,
+                            self.ctx.settings.email.retry_first_delay_seconds,
+                        );
+                        pauses_in_a_row += 1;
+                        self.hand_back(&claimed[index..], &error, wait).await;
+                        pause = Some(wait);
+                        break;
+                    }
+                }
+            }
+            if let Some(wait) = pause {
+                // New mails (a NOTIFY) would meet the same failure: only the pause's end or
+                // a shutdown wakes the worker. The pause is this worker's alone: the mails
+                // stay due, so a restart with mended settings sends them at once.
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shutdown.changed() => {}
+                }
+                continue;
             }
             if full {
                 continue;
@@ -124,22 +155,35 @@ impl Mailer {
         }
     }
 
-    async fn send(&self, queued: mail::ClaimedMail) {
-        let outcome = match self.message(&queued) {
+    async fn send(&self, queued: &mail::ClaimedMail) -> Sent {
+        let outcome = match self.message(queued) {
             // An address the server could never take: parked at once.
-            Err(err) => Err((format!("cannot build the message: {err}"), true)),
+            Err(err) => Err((
+                format!("cannot build the message: {err}"),
+                SmtpRefusal::ParkMail,
+            )),
             Ok(message) => match self.transport.send(message).await {
                 Ok(_) => Ok(()),
-                Err(err) => Err((err.to_string(), err.is_permanent())),
+                Err(err) => {
+                    // Connect, TLS, login and NOOP again: does the session work at all?
+                    let session_works = matches!(self.transport.test_connection().await, Ok(true));
+                    let code = err.status().map(u16::from);
+                    Err((err.to_string(), smtp_refusal(code, session_works)))
+                }
             },
         };
         match outcome {
-            Ok(()) => self.record_sent(&queued).await,
-            Err((error, permanent)) => {
+            Ok(()) => {
+                self.record_sent(queued).await;
+                Sent::Accepted
+            }
+            Err((error, SmtpRefusal::PauseSending)) => Sent::NoSession(error),
+            Err((error, refusal)) => {
+                let permanent = refusal == SmtpRefusal::ParkMail;
                 let ctx = &self.ctx;
                 let recorded = ctx
                     .transaction(|conn| {
-                        mail::mail_failed(conn, ctx, &queued, &error, permanent).scope_boxed()
+                        mail::mail_failed(conn, ctx, queued, &error, permanent).scope_boxed()
                     })
                     .await;
                 match recorded {
@@ -153,7 +197,31 @@ impl Mailer {
                         tracing::error!(mail = queued.id, error = %err, "recording a mail failure failed; its lease will expire")
                     }
                 }
+                Sent::Failed
             }
+        }
+    }
+
+    /// No session with the SMTP server while the first of `mails` was being sent: they all go
+    /// back to the queue, and the worker waits `wait`. Logged once for the batch, as an error:
+    /// mail stops until the server comes back or an admin mends the settings.
+    async fn hand_back(&self, mails: &[mail::ClaimedMail], error: &str, wait: Duration) {
+        tracing::error!(
+            mail = mails[0].id,
+            %error,
+            pause_seconds = wait.as_secs_f64(),
+            "no working session with the SMTP server (unreachable, or refusing TLS or this \
+             instance's login): check `email.host`, `email.port`, `email.tls`, \
+             `email.username` and `email.password`; mails stay queued, sending paused"
+        );
+        let error = format!("not sent, no working SMTP session: {error}");
+        let released = self
+            .ctx
+            .transaction(|conn| mail::release_mails(conn, mails, &error).scope_boxed())
+            .await;
+        if let Err(err) = released {
+            // Their lease runs out and they are claimed again: one attempt counted each.
+            tracing::warn!(error = %err, "handing mails back failed; their lease will expire");
         }
     }
 
@@ -208,6 +276,15 @@ impl Mailer {
             queued.html_body.clone(),
         ))?)
     }
+}
+
+/// How one mail's send went, for the worker's loop.
+enum Sent {
+    Accepted,
+    /// Recorded: retried later or parked.
+    Failed,
+    /// Handed back: no session with the server (its error); the worker pauses.
+    NoSession(String),
 }
 
 fn transport(settings: &EmailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
