@@ -391,17 +391,7 @@ async fn mails_wait_for_a_mail_server_that_is_down_and_arrive_once() {
     assert_eq!(number(&mut db, "SELECT count(*) FROM mail_queue").await, 3);
 
     sink.start();
-    for name in people {
-        sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE)
-            .await;
-    }
-    eventually("the queue to empty", DEADLINE, || async {
-        let mut db = connect(&alpha).await;
-        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
-    })
-    .await;
-    let messages = sink.messages();
-    assert_eq!(messages.len(), 3, "each mail arrives once");
+    let messages = each_mail_arrives_once(&alpha, &sink, &people).await;
     let mut ids: Vec<&str> = messages
         .iter()
         .map(|m| m["headers"]["message-id"].as_str().unwrap())
@@ -472,16 +462,24 @@ async fn mails_refused_for_a_wrong_smtp_password_stay_queued_until_it_is_mended(
     alpha.stop();
     alpha.set_env("CENACLE_EMAIL__PASSWORD", "the right one");
     alpha.start();
+    each_mail_arrives_once(&alpha, &sink, &people).await;
+}
+
+/// Waits for one mail to each of `people` (at example.org) and for the queue to empty; then
+/// the sink holds exactly those mails. Returns them.
+async fn each_mail_arrives_once(alpha: &Instance, sink: &SmtpSink, people: &[&str]) -> Vec<Value> {
     for name in people {
         sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE)
             .await;
     }
     eventually("the queue to empty", DEADLINE, || async {
-        let mut db = connect(&alpha).await;
+        let mut db = connect(alpha).await;
         (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
     })
     .await;
-    assert_eq!(sink.messages().len(), 2, "each mail arrives once");
+    let messages = sink.messages();
+    assert_eq!(messages.len(), people.len(), "each mail arrives once");
+    messages
 }
 
 /// A mailbox refused for itself (550) while the session works parks that one mail, at its

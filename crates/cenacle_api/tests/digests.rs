@@ -91,6 +91,11 @@ impl ParisReader {
             .unwrap()
     }
 
+    /// The digest task's run at `now` queues `digests` digests (`why` says what the hour is).
+    async fn expect(&self, now: DateTime<Utc>, digests: usize, why: &str) {
+        assert_eq!(self.run(now).await, digests, "{why}");
+    }
+
     async fn digests_mailed(&self) -> i64 {
         self.t
             .count(
@@ -110,58 +115,64 @@ async fn a_paris_member_gets_the_eight_o_clock_digest_at_eight_in_winter_and_sum
     let ana = ParisReader::new(8).await;
 
     // Winter (CET, UTC+1).
-    assert_eq!(
-        ana.run(utc(2030, 1, 14, 12, 0)).await,
-        0,
-        "first seen: the period starts"
-    );
+    ana.expect(utc(2030, 1, 14, 12, 0), 0, "first seen: the period starts")
+        .await;
     ana.new_reply().await;
-    assert_eq!(
-        ana.run(utc(2030, 1, 15, 6, 0)).await,
+    ana.expect(
+        utc(2030, 1, 15, 6, 0),
         0,
-        "06:00 UTC is 07:00 in Paris in January: not yet"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 1, 15, 7, 0)).await,
+        "06:00 UTC is 07:00 in Paris in January: not yet",
+    )
+    .await;
+    ana.expect(
+        utc(2030, 1, 15, 7, 0),
         1,
-        "07:00 UTC is 08:00 in Paris in January"
-    );
+        "07:00 UTC is 08:00 in Paris in January",
+    )
+    .await;
 
     // Summer (CEST, UTC+2): the day before's period is claimed first (nothing pending, so
     // nothing sent), then the 15th's.
-    assert_eq!(ana.run(utc(2030, 7, 14, 12, 0)).await, 0);
+    ana.expect(
+        utc(2030, 7, 14, 12, 0),
+        0,
+        "the day before: nothing pending",
+    )
+    .await;
     ana.new_reply().await;
-    assert_eq!(
-        ana.run(utc(2030, 7, 15, 5, 0)).await,
+    ana.expect(
+        utc(2030, 7, 15, 5, 0),
         0,
-        "05:00 UTC is 07:00 in Paris in July: not yet"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 7, 15, 6, 0)).await,
+        "05:00 UTC is 07:00 in Paris in July: not yet",
+    )
+    .await;
+    ana.expect(
+        utc(2030, 7, 15, 6, 0),
         1,
-        "06:00 UTC is 08:00 in Paris in July"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 7, 15, 7, 0)).await,
-        0,
-        "the period was handled"
-    );
+        "06:00 UTC is 08:00 in Paris in July",
+    )
+    .await;
+    ana.expect(utc(2030, 7, 15, 7, 0), 0, "the period was handled")
+        .await;
 
     // The clocks go back on Sunday 2030-10-27 at 01:00 UTC: at 01:30 UTC (02:30 CET) the
     // period of Saturday's 08:00 CEST (06:00 UTC) is still the latest one, handled already.
-    assert_eq!(ana.run(utc(2030, 10, 26, 12, 0)).await, 0);
+    ana.expect(
+        utc(2030, 10, 26, 12, 0),
+        0,
+        "the day before: nothing pending",
+    )
+    .await;
     ana.new_reply().await;
-    assert_eq!(
-        ana.run(utc(2030, 10, 27, 1, 30)).await,
+    ana.expect(
+        utc(2030, 10, 27, 1, 30),
         0,
-        "no extra digest the night the clocks go back"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 10, 27, 6, 0)).await,
-        0,
-        "07:00 CET: not yet"
-    );
-    assert_eq!(ana.run(utc(2030, 10, 27, 7, 0)).await, 1, "08:00 CET");
+        "no extra digest the night the clocks go back",
+    )
+    .await;
+    ana.expect(utc(2030, 10, 27, 6, 0), 0, "07:00 CET: not yet")
+        .await;
+    ana.expect(utc(2030, 10, 27, 7, 0), 1, "08:00 CET").await;
 
     assert_eq!(ana.digests_mailed().await, 3);
 }
@@ -173,38 +184,36 @@ async fn a_paris_member_gets_the_eight_o_clock_digest_at_eight_in_winter_and_sum
 #[tokio::test]
 async fn the_night_the_clocks_skip_the_digest_hour_sends_one_digest_after_it() {
     let ana = ParisReader::new(2).await;
-    assert_eq!(
-        ana.run(utc(2030, 3, 30, 12, 0)).await,
-        0,
-        "the period starts"
-    );
+    ana.expect(utc(2030, 3, 30, 12, 0), 0, "the period starts")
+        .await;
     ana.new_reply().await;
-    assert_eq!(
-        ana.run(utc(2030, 3, 31, 0, 30)).await,
+    ana.expect(
+        utc(2030, 3, 31, 0, 30),
         0,
-        "00:30 UTC is 01:30 CET: before the hour"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 3, 31, 1, 0)).await,
+        "00:30 UTC is 01:30 CET: before the hour",
+    )
+    .await;
+    ana.expect(
+        utc(2030, 3, 31, 1, 0),
         1,
-        "01:00 UTC is 03:00 CEST: the skipped 02:00 has passed"
-    );
+        "01:00 UTC is 03:00 CEST: the skipped 02:00 has passed",
+    )
+    .await;
     ana.new_reply().await;
-    assert_eq!(
-        ana.run(utc(2030, 3, 31, 1, 30)).await,
+    ana.expect(utc(2030, 3, 31, 1, 30), 0, "that day's period was handled")
+        .await;
+    ana.expect(
+        utc(2030, 3, 31, 23, 30),
         0,
-        "that day's period was handled"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 3, 31, 23, 30)).await,
-        0,
-        "23:30 UTC is 01:30 CEST on Monday: not yet"
-    );
-    assert_eq!(
-        ana.run(utc(2030, 4, 1, 0, 0)).await,
+        "23:30 UTC is 01:30 CEST on Monday: not yet",
+    )
+    .await;
+    ana.expect(
+        utc(2030, 4, 1, 0, 0),
         1,
-        "00:00 UTC is 02:00 CEST on Monday"
-    );
+        "00:00 UTC is 02:00 CEST on Monday",
+    )
+    .await;
     assert_eq!(ana.digests_mailed().await, 2);
 }
 

@@ -68,6 +68,20 @@ async fn stocked_mug(t: &TestApp, cm: &str, units: i64) -> i64 {
     .await
 }
 
+/// `member` redeems one `mug` (shipped to an address); returns the order's id.
+async fn redeem_a_mug(t: &TestApp, member: &str, mug: i64) -> i64 {
+    let order = retried(
+        t,
+        Method::POST,
+        &format!("/api/v1/shop/rewards/{mug}/redeem"),
+        member,
+        json!({"address": "1 rue de la Paix"}),
+    )
+    .await;
+    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    order.json["id"].as_i64().unwrap()
+}
+
 fn auction_body(reward: i64) -> Value {
     json!({
         "reward_id": reward,
@@ -336,16 +350,7 @@ async fn every_stock_change_is_a_ledger_row_and_the_audit_catches_a_tampered_one
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.json);
     assert_eq!(r.json["stock"], json!(5));
-    let order = retried(
-        &t,
-        Method::POST,
-        &format!("/api/v1/shop/rewards/{mug}/redeem"),
-        &marie,
-        json!({"address": "1 rue de la Paix"}),
-    )
-    .await;
-    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
-    let order = order.json["id"].as_i64().unwrap();
+    let order = redeem_a_mug(&t, &marie, mug).await;
     let r = t
         .post(
             &format!("/api/v1/shop/orders/{order}/status"),
@@ -741,15 +746,7 @@ async fn a_community_manager_writes_units_off_and_adds_units_received_each_a_led
         1
     );
     // A member's redemption still finds the units left.
-    let order = retried(
-        &t,
-        Method::POST,
-        &format!("/api/v1/shop/rewards/{mug}/redeem"),
-        &marie,
-        json!({"address": "1 rue de la Paix"}),
-    )
-    .await;
-    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    redeem_a_mug(&t, &marie, mug).await;
     assert_eq!(stock(&t, mug).await, json!(2));
 
     // A box came in: added, with a note; a restock is listed beside the adjustments.
@@ -843,16 +840,7 @@ async fn a_write_off_of_promised_or_missing_units_is_refused_and_changes_nothing
     grant(&t, &admin, "marie", 1_000).await;
     let mug = stocked_mug(&t, &cm, 3).await;
     // Three on the shelf: one promised to Marie's order, one to an auction lot, one free.
-    let order = retried(
-        &t,
-        Method::POST,
-        &format!("/api/v1/shop/rewards/{mug}/redeem"),
-        &marie,
-        json!({"address": "1 rue de la Paix"}),
-    )
-    .await;
-    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
-    let order = order.json["id"].as_i64().unwrap();
+    let order = redeem_a_mug(&t, &marie, mug).await;
     let lot = t
         .post("/api/v1/auctions", Some(&cm), auction_body(mug))
         .await;
@@ -1123,15 +1111,7 @@ async fn only_a_write_off_past_the_free_units_counts_what_orders_and_lots_hold()
     let marie = t.member("marie").await;
     grant(&t, &admin, "marie", 1_000).await;
     let mug = stocked_mug(&t, &cm, 4).await;
-    let order = retried(
-        &t,
-        Method::POST,
-        &format!("/api/v1/shop/rewards/{mug}/redeem"),
-        &marie,
-        json!({"address": "1 rue de la Paix"}),
-    )
-    .await;
-    assert_eq!(order.status, StatusCode::CREATED, "{}", order.json);
+    redeem_a_mug(&t, &marie, mug).await;
     // Three free, one promised.
     let mut conn = AsyncPgConnection::establish(&t.db.url).await.unwrap();
     let session = cenacle_core::accounts::authenticate(&mut conn, &cm)
