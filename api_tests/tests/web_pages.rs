@@ -1331,6 +1331,30 @@ async fn a_community_manager_edits_restocks_and_writes_off_a_reward_and_sees_wha
     .await;
     b.wait_text(&format!("#reward-{mug} .stock"), "4 left")
         .await;
+    // More than one restock takes (typed where the browser does not check the bounds):
+    // refused under the field, on the shop page, with what she typed; nothing restocked.
+    b.js_value(&format!(
+        "document.getElementById('restock-{mug}').removeAttribute('max'); return null"
+    ))
+    .await;
+    b.click(&format!("#reward-{mug} details summary")).await;
+    b.fill(&format!("#restock-{mug}"), "2000000").await;
+    b.click_and_wait_reload(&format!(
+        "form[action='/shop/rewards/{mug}/restock'] button"
+    ))
+    .await;
+    let why = b.text(&format!("#restock-{mug}-error")).await;
+    assert!(!why.trim().is_empty(), "{}", b.source().await);
+    assert_eq!(
+        b.js_value(&format!(
+            "return document.getElementById('restock-{mug}').value"
+        ))
+        .await,
+        json!("2000000")
+    );
+    b.find(&format!("#restock-{mug}[aria-invalid=true]")).await;
+    b.wait_text(&format!("#reward-{mug} .stock"), "4 left")
+        .await;
     // Writes off more than the free units (the lot holds a fifth): refused under the field,
     // what she typed kept.
     b.click(&format!("#adjust-{mug} summary")).await;

@@ -48,6 +48,8 @@ pub struct RewardCard {
     terms: Option<TermsForm>,
     /// Whether it has a stock to restock (not unlimited).
     limited: bool,
+    /// Its restock form: what was typed and why it was refused (empty: a blank form).
+    restock: (String, FieldRefusal),
     /// For community managers, a limited physical reward's form to adjust its stock by hand
     /// and its recent changes (a digital reward's units are its codes: none).
     adjust: Option<AdjustCard>,
@@ -189,6 +191,8 @@ enum Refused {
     Redeem(i64, String, String),
     /// A stock adjustment: the reward, what was typed, and why.
     Adjust(i64, AdjustFormInput, FieldRefusal),
+    /// A restock: the reward, the quantity typed, and why.
+    Restock(i64, String, FieldRefusal),
 }
 
 async fn shop_page(
@@ -222,10 +226,11 @@ async fn shop_page(
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
     let t = v.words;
-    let (redeem_refused, adjust_refused) = match refused {
-        Refused::None => (None, None),
-        Refused::Redeem(id, why, address) => (Some((id, why, address)), None),
-        Refused::Adjust(id, form, refusal) => (None, Some((id, form, refusal))),
+    let (redeem_refused, adjust_refused, restock_refused) = match refused {
+        Refused::None => (None, None, None),
+        Refused::Redeem(id, why, address) => (Some((id, why, address)), None, None),
+        Refused::Adjust(id, form, refusal) => (None, Some((id, form, refusal)), None),
+        Refused::Restock(id, typed, refusal) => (None, None, Some((id, typed, refusal))),
     };
     let reasons: Vec<(AdjustmentReason, String)> = AdjustmentReason::ALL
         .iter()
@@ -289,6 +294,11 @@ async fn shop_page(
                         available: left != Some(0),
                         physical: !digital,
                         limited: r.stock.is_some(),
+                        restock: restock_refused
+                            .as_ref()
+                            .filter(|(id, _, _)| *id == r.id)
+                            .map(|(_, typed, refusal)| (typed.clone(), refusal.clone()))
+                            .unwrap_or_default(),
                         terms,
                         adjust,
                         refused: redeem_refused
@@ -522,7 +532,37 @@ pub async fn restock(
         shop::restock(conn, session, id, quantity).scope_boxed()
     })
     .await;
-    after_action(restocked, &v, &reward_card(id))
+    match restocked {
+        Ok(()) => see_other(&reward_card(id), vec![]),
+        Err(e) => {
+            let typed = form.quantity;
+            let refused = |refusal| Refused::Restock(id, typed, refusal);
+            stock_form_refused(&state, &v, session, e, "quantity", refused).await
+        }
+    }
+}
+
+/// A stock form's refusal, shown again on the whole shop page under the reward's form with
+/// what was typed. The stock's refusals (units promised, none left, unlimited) name no field:
+/// they are about the number typed, `units_field`.
+async fn stock_form_refused(
+    state: &AppState,
+    v: &Visitor,
+    session: &Session,
+    e: CoreError,
+    units_field: &str,
+    refused: impl FnOnce(FieldRefusal) -> Refused,
+) -> Response {
+    match field_refusal(e, v) {
+        Ok(mut refusal) => {
+            if refusal.field.is_empty() {
+                refusal.field = units_field.to_owned();
+            }
+            let status = refusal.status;
+            shop_page(state, v, &Caller::from(session), status, refused(refusal)).await
+        }
+        Err(page) => *page,
+    }
 }
 
 /// A stock adjustment's form, as typed.
@@ -566,20 +606,10 @@ pub async fn adjust_stock(
     .await;
     match adjusted {
         Ok(()) => see_other(&reward_card(id), vec![]),
-        Err(e) => match field_refusal(e, &v) {
-            Ok(mut refusal) => {
-                // The stock's refusals (units promised, none left, unlimited) name no field:
-                // they are about the number of units typed.
-                if refusal.field.is_empty() {
-                    refusal.field = "delta".to_owned();
-                }
-                let caller = Caller::from(session);
-                let status = refusal.status;
-                let refused = Refused::Adjust(id, form, refusal);
-                shop_page(&state, &v, &caller, status, refused).await
-            }
-            Err(page) => *page,
-        },
+        Err(e) => {
+            let refused = |refusal| Refused::Adjust(id, form, refusal);
+            stock_form_refused(&state, &v, session, e, "delta", refused).await
+        }
     }
 }
 
