@@ -826,6 +826,21 @@ async fn votes_change_in_place_and_a_bounty_is_offered_and_awarded_from_the_page
     let carol_after = points(carol.clone()).await["balance"].as_i64().unwrap();
     assert_eq!(carol_after - carol_before, 50, "the bounty paid the answer");
     b.close().await;
+
+    // Carol is told, with the points, and led to her answer.
+    let c = Browser::start("en").await;
+    c.sign_in(&alpha, "carol").await;
+    c.goto(&alpha.url("/notifications")).await;
+    let told = c.text(".notifications li:first-child").await;
+    assert!(
+        told.starts_with("admin awarded you their bounty (50 points) on Wi-Fi drops at night"),
+        "{told}"
+    );
+    c.find(&format!(
+        ".notifications li:first-child a[href='/posts/{question}#answer-{answer}']"
+    ))
+    .await;
+    c.close().await;
 }
 
 #[tokio::test]

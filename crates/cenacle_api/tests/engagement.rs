@@ -424,6 +424,15 @@ async fn leaderboards_rank_densely_and_show_my_position() {
     );
 }
 
+/// The member's notifications of one kind, newest first.
+async fn notifications_of_kind(t: &TestApp, token: &str, kind: &str) -> Vec<Value> {
+    let r = t.get("/api/v1/notifications", Some(token)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
+    let mut items = r.json["items"].as_array().unwrap().clone();
+    items.retain(|n| n["kind"] == kind);
+    items
+}
+
 #[tokio::test]
 async fn a_bounty_is_held_in_escrow_and_awarded_once() {
     let (t, admin) = setup().await;
@@ -493,6 +502,18 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
         (Some("awarded"), Some(200))
     );
     assert_eq!(points(&t, &answerer).await, answerer_before + 200);
+    // The winner is told who awarded it, on which answer, and how much.
+    let told = notifications_of_kind(&t, &answerer, "bounty_won").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        (
+            told[0]["actor"].as_str(),
+            told[0]["post_id"].as_i64(),
+            told[0]["comment_id"].as_i64(),
+            told[0]["detail"].as_str()
+        ),
+        (Some("claire"), Some(qid), Some(aid), Some("200"))
+    );
     let again = t
         .request(
             Method::PUT,
@@ -587,6 +608,17 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
         "no answer posted during the bounty scored: nothing is paid"
     );
     assert_eq!(points(&t, &good).await, good_before + 150);
+    // Told by the instance (the bounty ran out), once: the empty one told nobody.
+    let told = notifications_of_kind(&t, &good, "bounty_won").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(
+        (
+            told[0]["actor"].as_str(),
+            told[0]["comment_id"].as_i64(),
+            told[0]["detail"].as_str()
+        ),
+        (None, late.json["id"].as_i64(), Some("150"))
+    );
     assert_eq!(
         points(&t, &manager).await,
         sponsor_before,
@@ -821,6 +853,22 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
     assert!(closed.json["closed"].as_bool().unwrap());
     assert_eq!(points(&t, &ana).await, before + 100);
+    // Each winner is told their place and the contest; nobody else is.
+    for (who, place) in [(&ana, "1"), (&ben, "2")] {
+        let told = notifications_of_kind(&t, who, "contest_result").await;
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(
+            (
+                told[0]["contest_id"].as_i64(),
+                told[0]["contest_title"].as_str(),
+                told[0]["detail"].as_str()
+            ),
+            (Some(id), Some("Concours de novembre"), Some(place))
+        );
+    }
+    assert!(notifications_of_kind(&t, &fan, "contest_result")
+        .await
+        .is_empty());
     assert!(t.get("/api/v1/people/ben", None).await.json["badges"]
         .as_array()
         .unwrap()

@@ -7,12 +7,16 @@
 //! the same — were it returned, awarding a friendly remote account would make every bounty
 //! free to post.
 
-use crate::{access::readable_post, rewards, Caller, Conn, Context, CoreError};
+use crate::{
+    access::readable_post,
+    notifications::{notify, Notice},
+    rewards, Caller, Conn, Context, CoreError,
+};
 use cenacle_db::{
     bounties as settle, content as store,
     engagement::{self as ledger, Bounty},
 };
-use cenacle_domain::ValidationError;
+use cenacle_domain::{notifications::Kind, ValidationError};
 use chrono::{Duration, Utc};
 
 /// Bounds of a bounty, in points.
@@ -154,7 +158,8 @@ struct Winner {
 
 /// Closes a bounty won by `winner`: `amount` points to them if they are one of our members
 /// (ledger row and balance in this transaction), the `bounty_won` badge to them wherever they
-/// are.
+/// are, and a notification to tell them (from the sponsor who awarded it, or from the
+/// instance when the bounty ran out).
 async fn pay_winner(
     conn: &mut Conn,
     bounty: &Bounty,
@@ -176,6 +181,14 @@ async fn pay_winner(
         .await?;
     }
     settle::award_badge_once(conn, "bounty_won", winner.person_id).await?;
+    if let Some(post) = store::post_by_id(conn, bounty.post_id).await? {
+        let by = (status == "awarded").then_some(bounty.sponsor_id);
+        let paid_text = paid.to_string();
+        let notice = Notice::new(Kind::BountyWon, winner.person_id, by)
+            .about(post.group_id, post.id, Some(winner.comment_id))
+            .detail(&paid_text);
+        notify(conn, notice).await?;
+    }
     Ok(ledger::close_bounty(
         conn,
         bounty.id,

@@ -2,13 +2,19 @@
 //! winners and pays their prizes and badge.
 
 use crate::{
-    access::require_readable, accounts::Session, caller::require, rewards, Caller, Conn, CoreError,
+    access::require_readable,
+    accounts::Session,
+    caller::require,
+    notifications::{notify, Notice},
+    rewards, Caller, Conn, CoreError,
 };
 use cenacle_db::{
     actors, badges,
     engagement::{self as ledger, Contest, LeaderboardRow},
 };
-use cenacle_domain::{engagement::ReputationCause, Permission, ValidationError};
+use cenacle_domain::{
+    engagement::ReputationCause, notifications::Kind, Permission, ValidationError,
+};
 use chrono::{DateTime, Utc};
 
 /// A community manager opens a contest over a period, some local groups by name (none: all)
@@ -133,6 +139,10 @@ pub async fn close_contest(
             )
             .await?;
         }
+        let place = row.rank.to_string();
+        let mut notice = Notice::new(Kind::ContestResult, row.person_id, Some(by)).detail(&place);
+        notice.contest_id = Some(contest.id);
+        notify(conn, notice).await?;
         if let Some(badge) = &badge {
             crate::notifications::award_badge(
                 conn,

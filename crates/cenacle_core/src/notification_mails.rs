@@ -59,14 +59,18 @@ pub(crate) fn notice_text(n: &store::NotificationRow) -> Option<NoticeText<'_>> 
         group: n.group_name.as_deref(),
         badge: n.badge.as_deref(),
         person: n.person_display_name.as_deref().or(n.person.as_deref()),
+        contest: n.contest_title.as_deref(),
         detail: n.detail.as_deref(),
     })
 }
 
 /// Where a notification's link leads on our web pages: the post (at the comment), else the
-/// group, else the person's profile, else the notifications page.
+/// group, else the contest, else the person's profile, else the notifications page.
 pub(crate) fn notice_link(ctx: &Context, n: &store::NotificationRow) -> String {
     let base = link_base(ctx);
+    if let (None, Some(contest)) = (n.post_id, n.contest_id) {
+        return format!("{base}/contests/{contest}");
+    }
     match (n.post_id, n.post_title.is_some(), &n.group_name, &n.person) {
         (Some(post), true, _, _) => match n.comment_id {
             Some(c) => format!("{base}/posts/{post}#answer-{c}"),

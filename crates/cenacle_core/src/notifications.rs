@@ -26,6 +26,8 @@ pub struct Notice<'a> {
     pub badge_id: Option<i64>,
     /// The person it is about (a report about them), not the one who acted.
     pub person_id: Option<i64>,
+    /// The contest whose result it tells.
+    pub contest_id: Option<i64>,
     pub detail: Option<&'a str>,
 }
 
@@ -40,6 +42,7 @@ impl<'a> Notice<'a> {
             group_id: None,
             badge_id: None,
             person_id: None,
+            contest_id: None,
             detail: None,
         }
     }
@@ -103,6 +106,7 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
         group_id: notice.group_id,
         badge_id: notice.badge_id,
         person_id: notice.person_id,
+        contest_id: notice.contest_id,
         detail: notice.detail,
         // Marked in this transaction: the mail worker (at once) or the digest job mails it
         // once this commits, and never if it does not (see `notification_mails`).

@@ -56,6 +56,8 @@ pub struct NewNotification<'a> {
     pub badge_id: Option<i64>,
     /// The person it is about (a report about them), not the one who acted.
     pub person_id: Option<i64>,
+    /// The contest whose result it tells.
+    pub contest_id: Option<i64>,
     pub detail: Option<&'a str>,
     /// When it is to be mailed (`immediate`, `daily`, `weekly`), None: not mailed.
     pub mail_due: Option<&'a str>,
@@ -84,9 +86,9 @@ pub async fn insert(
     let sql = format!(
         "INSERT INTO notification \
            (recipient_id, kind, actor_id, actor_ids, post_id, comment_id, group_id, badge_id, detail, \
-            mail_due, person_id) \
+            mail_due, person_id, contest_id) \
          VALUES ($1, $2, $3, CASE WHEN $3 IS NULL THEN '{{}}'::bigint[] ELSE ARRAY[$3] END, \
-           $4, $5, $6, $7, $8, $9, $10) {conflict}"
+           $4, $5, $6, $7, $8, $9, $10, $11) {conflict}"
     );
     let n = diesel::sql_query(sql)
         .bind::<BigInt, _>(new.recipient_id)
@@ -99,6 +101,7 @@ pub async fn insert(
         .bind::<Nullable<Text>, _>(new.detail)
         .bind::<Nullable<Text>, _>(new.mail_due)
         .bind::<Nullable<BigInt>, _>(new.person_id)
+        .bind::<Nullable<BigInt>, _>(new.contest_id)
         .execute(conn)
         .await?;
     Ok(n > 0)
@@ -135,6 +138,10 @@ pub struct NotificationRow {
     pub person: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub person_display_name: Option<String>,
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub contest_id: Option<i64>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub contest_title: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub detail: Option<String>,
     #[diesel(sql_type = Timestamptz)]
@@ -155,13 +162,15 @@ const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
            WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
        n.comment_id, g.name AS group_name, b.slug AS badge, \
        CASE WHEN s.local THEN s.username ELSE s.username || '@' || s.instance_host END AS person, \
-       s.display_name AS person_display_name, n.detail, n.created_at, n.updated_at, n.read_at \
+       s.display_name AS person_display_name, n.contest_id, c.title AS contest_title, n.detail, \
+       n.created_at, n.updated_at, n.read_at \
      FROM notification n \
      LEFT JOIN person a ON a.id = n.actor_id \
      LEFT JOIN person s ON s.id = n.person_id \
      LEFT JOIN post p ON p.id = n.post_id \
      LEFT JOIN community_group g ON g.id = coalesce(p.group_id, n.group_id) \
-     LEFT JOIN badge b ON b.id = n.badge_id";
+     LEFT JOIN badge b ON b.id = n.badge_id \
+     LEFT JOIN contest c ON c.id = n.contest_id";
 
 /// Up to `limit` notifications to mail at once, oldest first, locked for this transaction
 /// (another worker skips them): the caller mails them and clears their mark before it commits.

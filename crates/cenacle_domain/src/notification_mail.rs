@@ -21,6 +21,8 @@ pub struct NoticeText<'a> {
     pub badge: Option<&'a str>,
     /// The person it is about (a report about them), by name.
     pub person: Option<&'a str>,
+    /// The contest whose result it tells, by title.
+    pub contest: Option<&'a str>,
     pub detail: Option<&'a str>,
 }
 
@@ -115,6 +117,26 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             "A moderator's decision on {}: {detail}.",
             about("", "your contribution")
         ),
+        // The detail: the points paid (none to a member of another instance).
+        (Kind::BountyWon, true) => format!(
+            "Votre réponse à {} a remporté la prime{}.",
+            about("une question", ""),
+            points_won(fr, detail)
+        ),
+        (Kind::BountyWon, false) => format!(
+            "Your answer to {} won the bounty{}.",
+            about("", "a question"),
+            points_won(fr, detail)
+        ),
+        // The detail: the place.
+        (Kind::ContestResult, true) => format!(
+            "Vous finissez à la place n° {detail} du concours « {} ».",
+            n.contest.unwrap_or("?")
+        ),
+        (Kind::ContestResult, false) => format!(
+            "You placed #{detail} in the contest “{}”.",
+            n.contest.unwrap_or("?")
+        ),
         (Kind::AcceptReminder, true) => format!(
             "Votre question {} a des réponses : acceptez celle qui vous a aidé.",
             about("", "")
@@ -123,6 +145,15 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             "Your question {} has answers: accept the one that helped you.",
             about("", "")
         ),
+    }
+}
+
+/// ", 50 points" when `points` (a detail) is a positive number, nothing otherwise.
+fn points_won(fr: bool, points: &str) -> String {
+    match points.parse::<i64>() {
+        Ok(n) if n > 0 && fr => format!(" : {n} points"),
+        Ok(n) if n > 0 => format!(": {n} points"),
+        _ => String::new(),
     }
 }
 
@@ -199,6 +230,7 @@ mod tests {
             group: Some("coffee"),
             badge: None,
             person: None,
+            contest: None,
             detail: None,
         }
     }

@@ -24,10 +24,14 @@ pub enum Kind {
     Moderation,
     /// My question has answers and none accepted for a while.
     AcceptReminder,
+    /// My answer won a bounty (awarded by its sponsor, or half of it when it ran out).
+    BountyWon,
+    /// A contest closed with me among its winners.
+    ContestResult,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; 10] = [
         Kind::Reply,
         Kind::AnswerAccepted,
         Kind::Like,
@@ -36,6 +40,8 @@ impl Kind {
         Kind::JoinRequest,
         Kind::Moderation,
         Kind::AcceptReminder,
+        Kind::BountyWon,
+        Kind::ContestResult,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +54,8 @@ impl Kind {
             Kind::JoinRequest => "join_request",
             Kind::Moderation => "moderation",
             Kind::AcceptReminder => "accept_reminder",
+            Kind::BountyWon => "bounty_won",
+            Kind::ContestResult => "contest_result",
         }
     }
 
@@ -59,14 +67,18 @@ impl Kind {
 
     /// The delivery of a kind the member never set. What is addressed to them alone and
     /// rare (a reply to them, their answer accepted, a join request's decision, a moderator's
-    /// decision on their content or report) is mailed at once: that is what brings them back.
+    /// decision on their content or report, a bounty or a contest won) is mailed at once: that
+    /// is what brings them back.
     /// Frequent or self-paced news (likes, idea statuses, badges, the accept reminder) stays
     /// in the app unless they ask.
     pub fn default_delivery(self) -> Delivery {
         match self {
-            Kind::Reply | Kind::AnswerAccepted | Kind::JoinRequest | Kind::Moderation => {
-                Delivery::EmailImmediate
-            }
+            Kind::Reply
+            | Kind::AnswerAccepted
+            | Kind::JoinRequest
+            | Kind::Moderation
+            | Kind::BountyWon
+            | Kind::ContestResult => Delivery::EmailImmediate,
             Kind::Like | Kind::IdeaStatus | Kind::BadgeAwarded | Kind::AcceptReminder => {
                 Delivery::InApp
             }

@@ -545,6 +545,15 @@ notif-moderation-person-resolved = acted on your report about
 notif-moderation-person-dismissed = dismissed your report about
 notif-a-moderator = A moderator
 notif-accept-reminder = Your question has answers, none accepted yet: accept the one that helped.
+notif-bounty-awarded = { $count ->
+    [one] awarded you their bounty (1 point) on
+   *[other] awarded you their bounty ({ $count } points) on
+}
+notif-bounty-won = { $count ->
+    [one] Your answer won the bounty (1 point) on
+   *[other] Your answer won the bounty ({ $count } points) on
+}
+notif-contest-result = You placed #{ $count } in the contest
 notif-hidden-post = a post you can no longer see
 account-title = My account
 preferences-title = Notification preferences
@@ -560,6 +569,8 @@ kind-badge-awarded = Badges awarded to me
 kind-join-request = Decisions on my requests to join a group
 kind-moderation = Moderation of my contributions and reports
 kind-accept-reminder = Reminders to accept an answer
+kind-bounty-won = Bounties my answers won
+kind-contest-result = My results in contests
 delivery-in-app = In the app only
 delivery-email-immediate = By e-mail at once, and in the app
 delivery-email-daily = In the daily e-mail digest, and in the app

@@ -545,6 +545,15 @@ notif-moderation-person-resolved = a donné suite à votre signalement concernan
 notif-moderation-person-dismissed = a classé votre signalement concernant
 notif-a-moderator = La modération
 notif-accept-reminder = Votre question a des réponses, aucune acceptée : acceptez celle qui vous a aidé.
+notif-bounty-awarded = { $count ->
+    [one] vous a attribué sa prime ({ $count } point) sur
+   *[other] vous a attribué sa prime ({ $count } points) sur
+}
+notif-bounty-won = { $count ->
+    [one] Votre réponse a remporté la prime ({ $count } point) sur
+   *[other] Votre réponse a remporté la prime ({ $count } points) sur
+}
+notif-contest-result = Vous finissez à la place n° { $count } du concours
 notif-hidden-post = une publication que vous ne pouvez plus voir
 account-title = Mon compte
 preferences-title = Préférences de notification
@@ -560,6 +569,8 @@ kind-badge-awarded = Badges qui me sont décernés
 kind-join-request = Décisions sur mes demandes d'adhésion à un groupe
 kind-moderation = Modération de mes contributions et signalements
 kind-accept-reminder = Rappels d'accepter une réponse
+kind-bounty-won = Primes remportées par mes réponses
+kind-contest-result = Mes résultats aux concours
 delivery-in-app = Dans l'application seulement
 delivery-email-immediate = Par courriel tout de suite, et dans l'application
 delivery-email-daily = Dans le résumé quotidien par courriel, et dans l'application

@@ -26,8 +26,8 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Serialize, ToSchema)]
 pub struct NotificationView {
     pub id: i64,
-    /// reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation or
-    /// accept_reminder.
+    /// reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation,
+    /// accept_reminder, bounty_won or contest_result.
     pub kind: String,
     /// The latest person who acted (`name`, or `name@host` for someone elsewhere); null when
     /// the instance itself tells (a reminder), and for a moderation decision where the
@@ -47,8 +47,12 @@ pub struct NotificationView {
     pub person: Option<String>,
     /// That person's display name, when they have one.
     pub person_display_name: Option<String>,
+    /// The contest whose result it tells (contest_result), and its title.
+    pub contest_id: Option<i64>,
+    pub contest_title: Option<String>,
     /// What changed: an idea's new status, approved/declined, removed/restored,
-    /// resolved/dismissed.
+    /// resolved/dismissed; the points a bounty paid (bounty_won); the place in a contest
+    /// (contest_result).
     pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Last change (a grouped notification grows).
@@ -70,6 +74,8 @@ impl From<Notification> for NotificationView {
             badge: n.badge,
             person: n.person,
             person_display_name: n.person_display_name,
+            contest_id: n.contest_id,
+            contest_title: n.contest_title,
             detail: n.detail,
             created_at: n.created_at,
             updated_at: n.updated_at,

@@ -58,10 +58,25 @@ fn line(t: Words, n: Notification) -> Line {
             t.t(&format!("notif-moderation-person-{detail}"))
         }
         Some(Kind::Moderation) => t.t(&format!("notif-moderation-{detail}")),
+        // The points paid; awarded by its sponsor (named), or won when it ran out.
+        Some(Kind::BountyWon) => {
+            let points = detail.parse().unwrap_or(0);
+            match n.actor {
+                Some(_) => t.count("notif-bounty-awarded", points),
+                None => t.count("notif-bounty-won", points),
+            }
+        }
+        // The place: the member's own result, whoever closed the contest.
+        Some(Kind::ContestResult) => t.count("notif-contest-result", detail.parse().unwrap_or(0)),
         Some(k) => t.t(&format!("notif-{}", k.as_str().replace('_', "-"))),
         None => n.kind.clone(),
     };
+    let contest = n.contest_id.zip(n.contest_title.clone());
     let (href, object) = match (n.post_id, &n.post_title, &n.badge, &n.group_name, &n.person) {
+        (None, ..) if contest.is_some() => {
+            let (id, title) = contest.unwrap_or_default();
+            (format!("/contests/{id}"), title)
+        }
         (Some(_), None, ..) => (String::new(), t.t("notif-hidden-post")),
         (Some(post), Some(title), ..) => {
             let anchor = n
@@ -84,10 +99,15 @@ fn line(t: Words, n: Notification) -> Line {
         (Some(Kind::Moderation), None) => t.t("notif-a-moderator"),
         _ => String::new(),
     };
+    // A contest's result is the member's own: not told as the closing manager's act.
+    let actor = match kind {
+        Some(Kind::ContestResult) => None,
+        _ => n.actor,
+    };
     Line {
         id: n.id,
         unread: n.read_at.is_none(),
-        actor: n.actor.unwrap_or_default(),
+        actor: actor.unwrap_or_default(),
         unnamed_actor,
         what,
         href,
@@ -370,6 +390,8 @@ mod tests {
             badge: None,
             person: Some("paul@other.example".into()),
             person_display_name: Some("Paul Vendeur".into()),
+            contest_id: None,
+            contest_title: None,
             detail: Some("dismissed".into()),
             created_at: at,
             updated_at: at,
@@ -396,5 +418,56 @@ mod tests {
             (fr.unnamed_actor.as_str(), fr.what.as_str()),
             ("La modération", "a classé votre signalement concernant")
         );
+    }
+
+    /// A contest's result is the member's own place, linked to the contest, not the act of
+    /// the manager who closed it.
+    #[test]
+    fn a_contest_result_tells_the_place_and_links_the_contest() {
+        let result = || Notification {
+            kind: "contest_result".into(),
+            actor: Some("claire".into()),
+            actor_count: 1,
+            person: None,
+            person_display_name: None,
+            contest_id: Some(7),
+            contest_title: Some("Concours de novembre".into()),
+            detail: Some("2".into()),
+            ..person_report_dismissed()
+        };
+        let en = line(Words(Language::En), result());
+        assert!(en.actor.is_empty());
+        assert_eq!(en.what, "You placed #2 in the contest");
+        assert_eq!(
+            (en.href.as_str(), en.object.as_str()),
+            ("/contests/7", "Concours de novembre")
+        );
+        let fr = line(Words(Language::Fr), result());
+        assert_eq!(fr.what, "Vous finissez à la place n°\u{a0}2 du concours");
+    }
+
+    /// A bounty won says how many points, awarded by its sponsor (named) or won at its end.
+    #[test]
+    fn a_bounty_won_says_the_points_and_who_awarded_it() {
+        let won = |actor: Option<&str>| Notification {
+            kind: "bounty_won".into(),
+            actor: actor.map(Into::into),
+            actor_count: 1,
+            person: None,
+            person_display_name: None,
+            post_id: Some(3),
+            post_title: Some("Which grinder?".into()),
+            comment_id: Some(9),
+            detail: Some("200".into()),
+            ..person_report_dismissed()
+        };
+        let awarded = line(Words(Language::En), won(Some("claire")));
+        assert_eq!(
+            (awarded.actor.as_str(), awarded.what.as_str()),
+            ("claire", "awarded you their bounty (200 points) on")
+        );
+        assert_eq!(awarded.href, "/posts/3#answer-9");
+        let ran_out = line(Words(Language::En), won(None));
+        assert_eq!(ran_out.what, "Your answer won the bounty (200 points) on");
     }
 }
