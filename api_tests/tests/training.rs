@@ -2001,6 +2001,127 @@ async fn a_trainer_writes_a_course_in_the_browser() {
     b.close().await;
 }
 
+/// A trainer adds an image to a lesson from its editor, in English: chosen without alt text,
+/// or not an image, it is refused under its field with the text typed kept and nothing
+/// saved; with its alt text, it is stored and appended to the lesson's texts, and the lesson
+/// shows it from the media store.
+#[tokio::test]
+async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    // Small enough for a file too large to be written in a test.
+    alpha.set_env("CENACLE_MEDIA__MAX_IMAGE_BYTES", "1000");
+    alpha.start();
+    let admin = alpha.admin().await;
+
+    let b = Browser::start("en").await;
+    b.sign_up(&alpha, "theo").await;
+    alpha.set_role(&admin, "theo", "staff").await;
+    b.goto(&alpha.url("/courses")).await;
+    b.click_and_wait_reload("#new-course").await;
+    b.fill("#title-fr", "Premiers pas").await;
+    b.fill("#title-en", "First steps").await;
+    b.fill("#summary-en", "Finding your way.").await;
+    b.fill("#group-name", "firststeps").await;
+    b.click_and_wait_reload("#course-create").await;
+    b.fill("#lesson-title-fr", "Le tableau de bord").await;
+    b.fill("#lesson-title-en", "The dashboard").await;
+    b.click_and_wait_reload("#lesson-add").await;
+    let editor = b.path().await;
+    assert!(
+        editor.starts_with("/lessons/") && editor.ends_with("/edit"),
+        "{editor}"
+    );
+    let lesson_path = editor.trim_end_matches("/edit").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    let png = dir.path().join("button.png");
+    std::fs::write(&png, TINY_PNG).unwrap();
+    let text = dir.path().join("notes.txt");
+    std::fs::write(&text, "not an image").unwrap();
+    let large = dir.path().join("large.png");
+    std::fs::write(&large, [TINY_PNG, &[0; 2000]].concat()).unwrap();
+    let value = |css: &str| format!("return document.querySelector('{css}').value");
+    let body = "Press the **red** button.";
+
+    // An image without its alt text is refused under that field; the text is kept.
+    b.fill("#body-en", body).await;
+    b.attach("#image", &png).await;
+    b.click_and_wait_reload("#lesson-save").await;
+    assert_eq!(
+        b.text("#image-alt-error").await,
+        "Describe the image for those who cannot see it: a description is required with an \
+         image."
+    );
+    assert_eq!(b.js_value(&value("#body-en")).await, body);
+    assert_eq!(b.js_value(&value("#title-en")).await, "The dashboard");
+    b.key_page("lesson-image-refused-en").await;
+
+    // A file that is no image, or one too large, is refused under the file field: the alt
+    // text and the text are kept, and nothing is saved.
+    b.fill("#image-alt", "The red button, top left").await;
+    for (file, why) in [
+        (&text, "Send a PNG, JPEG, GIF or WebP image."),
+        (&large, "This file is too large."),
+    ] {
+        b.attach("#image", file).await;
+        b.click_and_wait_reload("#lesson-save").await;
+        assert_eq!(b.text("#image-error").await, why);
+        assert_eq!(b.js_value(&value("#body-en")).await, body);
+        assert_eq!(
+            b.js_value(&value("#image-alt")).await,
+            "The red button, top left"
+        );
+    }
+    b.goto(&alpha.url(&lesson_path)).await;
+    assert_eq!(b.text("#lesson-body").await, "", "nothing saved");
+
+    // With its alt text, the image is stored and appended to the text.
+    b.goto(&alpha.url(&editor)).await;
+    b.fill("#body-en", body).await;
+    b.attach("#image", &png).await;
+    b.fill("#image-alt", "The red button, top left").await;
+    b.click_and_wait_reload("#lesson-save").await;
+    b.find("#lesson-saved").await;
+    let saved = b.js_value(&value("#body-en")).await;
+    let saved = saved.as_str().unwrap();
+    assert!(
+        saved.starts_with(&format!("{body}\n\n![The red button, top left](/media/")),
+        "{saved}"
+    );
+    let french = b.js_value(&value("#body-fr")).await;
+    assert!(
+        french
+            .as_str()
+            .unwrap()
+            .starts_with("![The red button, top left](/media/"),
+        "{french}"
+    );
+
+    // The lesson shows it, from the media store.
+    b.goto(&alpha.url(&lesson_path)).await;
+    assert_eq!(b.text("#lesson-body strong").await, "red");
+    let src = b
+        .js_value("return document.querySelector('#lesson-body img').getAttribute('src')")
+        .await;
+    let src = src.as_str().unwrap().to_owned();
+    assert!(src.starts_with("/media/"), "{src}");
+    assert_eq!(
+        b.js_value("return document.querySelector('#lesson-body img').alt")
+            .await,
+        "The red button, top left"
+    );
+    assert_eq!(
+        b.image_width("#lesson-body img").await,
+        1,
+        "the image loads"
+    );
+    let response = hosts.client().get(alpha.url(&src)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{src}");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), TINY_PNG);
+    b.close().await;
+}
+
 /// A trainer ticks a prerequisite on the course's page and saves: the API shows it; a tick
 /// that would close a loop is refused under the field, the box kept ticked, nothing saved.
 #[tokio::test]

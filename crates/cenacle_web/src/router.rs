@@ -160,7 +160,12 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/lessons/{id}/edit",
-            get(course_authoring::lesson_form).post(course_authoring::save_lesson),
+            get(course_authoring::lesson_form)
+                .post(course_authoring::save_lesson)
+                // The editor carries an image for the lesson's text.
+                .layer(DefaultBodyLimit::max(
+                    state.ctx.settings.media.max_image_bytes + 1024 * 1024,
+                )),
         )
         .route("/lessons/{id}/up", post_route(course_authoring::lesson_up))
         .route(

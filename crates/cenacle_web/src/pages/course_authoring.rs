@@ -1,9 +1,10 @@
 //! The training space for trainers: a new course (a draft with its texts), a course's editor
 //! (texts, audience, validity, cover image, publish or withdraw, its lessons and quizzes), a
-//! lesson's editor (Markdown with a preview that works without JavaScript) and a quiz's
-//! editor (its settings, its questions with their answers). Every rule is the core's
-//! (`cenacle_core::course_authoring`); a refusal comes back beside the field at fault with
-//! what was typed kept. Members get the 403 page: the core checks `ManageTraining`.
+//! lesson's editor (Markdown with a preview that works without JavaScript, and an image to
+//! append from the media store) and a quiz's editor (its settings, its questions with their
+//! answers). Every rule is the core's (`cenacle_core::course_authoring`); a refusal comes
+//! back beside the field at fault with what was typed kept. Members get the 403 page: the
+//! core checks `ManageTraining`.
 
 use super::acting;
 use crate::{
@@ -454,20 +455,20 @@ pub async fn edit_form(
     .await
 }
 
-/// The editor's multipart form as read.
+/// An editor's multipart form as read (the course's, the lesson's).
 struct CourseForm {
     fields: HashMap<String, String>,
     /// The ticked prerequisites (a name repeated once per box).
     prerequisites: Vec<String>,
-    /// The cover image, if one was chosen, with its declared type.
+    /// The image (cover, or the lesson's), if one was chosen, with its declared type.
     upload: Option<(String, Vec<u8>)>,
     /// Whether the whole form was read (not cut short by a file too large).
     complete: bool,
 }
 
-/// The editor's multipart form: its text fields, its ticked prerequisites, and the cover
-/// image if one was chosen.
-async fn read_course_form(mut multipart: Multipart) -> CourseForm {
+/// An editor's multipart form: its text fields, its ticked prerequisites, and the image of
+/// the file field `file_field` if one was chosen.
+async fn read_course_form(mut multipart: Multipart, file_field: &str) -> CourseForm {
     let mut form = CourseForm {
         fields: HashMap::new(),
         prerequisites: Vec::new(),
@@ -484,7 +485,7 @@ async fn read_course_form(mut multipart: Multipart) -> CourseForm {
             Err(_) => return form,
         };
         let name = field.name().unwrap_or_default().to_owned();
-        if name == "cover" {
+        if name == file_field {
             let has_file = field.file_name().is_some_and(|n| !n.is_empty());
             let content_type = field.content_type().unwrap_or_default().to_owned();
             match field.bytes().await {
@@ -519,7 +520,7 @@ pub async fn save(
         prerequisites,
         upload,
         complete,
-    } = read_course_form(multipart).await;
+    } = read_course_form(multipart, "cover").await;
     let here = format!("/courses/{id}/edit");
     let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
     let session = match trainer(&v, &here, &field("csrf")) {
@@ -786,6 +787,9 @@ pub struct LessonForm {
     minutes: String,
     #[serde(default)]
     action: String,
+    /// The alt text of the image chosen with the form.
+    #[serde(default)]
+    image_alt: String,
 }
 
 #[derive(Template)]
@@ -850,13 +854,59 @@ pub async fn lesson_form(
     }
 }
 
-/// Saves the lesson, or shows its preview with everything typed kept.
+/// `alt` as Markdown image text: the characters Markdown reads inside it escaped (a `]`
+/// would end it, a `*` start emphasis, a `&` an entity), line breaks as spaces.
+fn markdown_alt(alt: &str) -> String {
+    let mut escaped = String::with_capacity(alt.len());
+    for ch in alt.trim().chars() {
+        match ch {
+            '\r' | '\n' => escaped.push(' '),
+            c if "\\[]*_`!<>&~|".contains(c) => {
+                escaped.push('\\');
+                escaped.push(c);
+            }
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
+/// `body` with the Markdown image `line` appended as its own paragraph.
+fn with_image(body: &str, line: &str) -> String {
+    let kept = body.trim_end();
+    if kept.is_empty() {
+        line.to_owned()
+    } else {
+        format!("{kept}\n\n{line}")
+    }
+}
+
+/// Saves the lesson, or shows its preview with everything typed kept. An image chosen with
+/// the form (its alt text required) is stored as the course's cover is, and appended to both
+/// texts as a Markdown image; a refused image saves nothing and keeps what was typed.
 pub async fn save_lesson(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<LessonForm>,
+    multipart: Multipart,
 ) -> Response {
+    let CourseForm {
+        fields,
+        upload,
+        complete,
+        ..
+    } = read_course_form(multipart, "image").await;
+    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let mut form = LessonForm {
+        csrf: field("csrf"),
+        title_fr: field("title_fr"),
+        title_en: field("title_en"),
+        body_fr: field("body_fr"),
+        body_en: field("body_en"),
+        minutes: field("minutes"),
+        action: field("action"),
+        image_alt: field("image_alt"),
+    };
     let here = format!("/lessons/{id}/edit");
     let session = match trainer(&v, &here, &form.csrf) {
         Ok(s) => s,
@@ -866,8 +916,84 @@ pub async fn save_lesson(
         Ok(s) => s,
         Err(e) => return PageError::from_core(e, &v).into_response(),
     };
+    let again = |mut shown: LessonEditPage, refusal: FieldRefusal, form: LessonForm| {
+        let status = refusal.status;
+        shown.refusal = refusal;
+        shown.form = form;
+        page(&v, status, &shown)
+    };
+    if !complete {
+        let refusal = FieldRefusal {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            field: "image".into(),
+            why: v.words.invalid("file_too_large"),
+        };
+        return again(shown, refusal, form);
+    }
+    if upload.is_some() && form.image_alt.trim().is_empty() {
+        let refusal = FieldRefusal {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            field: "image_alt".into(),
+            why: v.words.t("lesson-image-alt-required"),
+        };
+        return again(shown, refusal, form);
+    }
+    let preview = form.action == "preview";
     let minutes = optional::<i32>(&form.minutes);
-    if form.action == "preview" {
+    // A lesson that cannot be saved is told before an image is stored for nothing.
+    if !preview && !matches!(minutes, Ok(Some(_))) {
+        return again(shown, not_a_number(&v, "minutes"), form);
+    }
+    if let Some((content_type, bytes)) = upload {
+        // A Markdown image shows no video: the field takes the images the cover takes.
+        if content_type
+            .trim()
+            .to_ascii_lowercase()
+            .starts_with("video/")
+        {
+            let refusal = FieldRefusal {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                field: "image".into(),
+                why: v.words.invalid("unsupported_type"),
+            };
+            return again(shown, refusal, form);
+        }
+        let caller = cenacle_core::Caller::from(session);
+        let alt = form.image_alt.trim().to_owned();
+        match store_upload(&state, &caller, &content_type, bytes, Some(&alt)).await {
+            Ok(stored) => {
+                // From here the image is in the texts: a later refusal keeps it there.
+                let line = format!("![{}](/media/{})", markdown_alt(&alt), stored.file_name);
+                form.body_fr = with_image(&form.body_fr, &line);
+                form.body_en = with_image(&form.body_en, &line);
+                form.image_alt.clear();
+            }
+            Err(CoreError::TooLarge(_)) => {
+                let refusal = FieldRefusal {
+                    status: StatusCode::PAYLOAD_TOO_LARGE,
+                    field: "image".into(),
+                    why: v.words.invalid("file_too_large"),
+                };
+                return again(shown, refusal, form);
+            }
+            Err(e) => {
+                let refusal = match refused(e, &v) {
+                    Ok(mut r) => {
+                        r.field = if r.field == "description" {
+                            "image_alt"
+                        } else {
+                            "image"
+                        }
+                        .into();
+                        r
+                    }
+                    Err(page) => return *page,
+                };
+                return again(shown, refusal, form);
+            }
+        }
+    }
+    if preview {
         shown.preview = Some((
             markdown_to_html(&form.body_fr),
             markdown_to_html(&form.body_en),
@@ -876,9 +1002,7 @@ pub async fn save_lesson(
         return page(&v, StatusCode::OK, &shown);
     }
     let Ok(Some(minutes)) = minutes else {
-        shown.refusal = not_a_number(&v, "minutes");
-        shown.form = form;
-        return page(&v, StatusCode::UNPROCESSABLE_ENTITY, &shown);
+        return again(shown, not_a_number(&v, "minutes"), form);
     };
     let lesson = LessonInput {
         position: 0,
@@ -896,12 +1020,7 @@ pub async fn save_lesson(
     match saved {
         Ok(_) => see_other(&format!("{here}?saved=1"), vec![]),
         Err(e) => match refused(e, &v) {
-            Ok(r) => {
-                let status = r.status;
-                shown.refusal = r;
-                shown.form = form;
-                page(&v, status, &shown)
-            }
+            Ok(r) => again(shown, r, form),
             Err(page) => *page,
         },
     }
@@ -1488,5 +1607,25 @@ pub async fn save_question(
             Ok(r) => shown(typed, r, quiz),
             Err(page) => *page,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The image appended to a lesson renders as one, its alt text exactly as typed (the
+    /// Markdown in it escaped), in a paragraph of its own after the text.
+    #[test]
+    fn an_appended_image_renders_with_its_alt_text() {
+        let alt = "A *red* [button] & <b>\\ ! `x`";
+        let line = format!("![{}](/media/abc.png)", markdown_alt(alt));
+        let html = markdown_to_html(&with_image("Some **text**.\r\n\r\n", &line));
+        assert_eq!(
+            html,
+            "<p>Some <strong>text</strong>.</p>\n<p><img src=\"/media/abc.png\" \
+             alt=\"A *red* [button] &amp; &lt;b&gt;\\ ! `x`\" /></p>\n"
+        );
+        assert_eq!(with_image("", "![a](/media/b.png)"), "![a](/media/b.png)");
     }
 }
