@@ -24,11 +24,16 @@ async fn ask(t: &TestApp, token: &str, kind: &str, title: &str) -> i64 {
 }
 
 async fn reply(t: &TestApp, token: &str, post: i64, parent: Option<i64>) -> i64 {
+    comment(t, token, post, parent, "Une réponse").await
+}
+
+/// A comment on `post` (under `parent`, if any) with `body`; its id.
+async fn comment(t: &TestApp, token: &str, post: i64, parent: Option<i64>, body: &str) -> i64 {
     let r = t
         .post(
             &format!("/api/v1/posts/{post}/comments"),
             Some(token),
-            json!({"body": "Une réponse", "parent_id": parent}),
+            json!({"body": body, "parent_id": parent}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
@@ -185,7 +190,7 @@ async fn a_preference_off_stops_that_kind_only() {
     // Replies are mailed at once unless one says otherwise; likes stay in the app.
     assert_eq!(prefs.json["preferences"]["reply"], "email_immediate");
     assert_eq!(prefs.json["preferences"]["like"], "in_app");
-    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 10);
+    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 11);
     assert_eq!(prefs.json["preferences"]["bounty_won"], "email_immediate");
     let set = t
         .request(
@@ -394,6 +399,92 @@ async fn private_content_is_not_told_to_someone_outside_its_group() {
     );
     // Its author, a member, still hears.
     assert_eq!(inbox(&t, &admin).await[0]["kind"], "idea_status");
+}
+
+/// `@name` (or `@name@our-host`) in a post or a comment tells that member, once, linking
+/// the text; an e-mail address, one's own name, a name on another instance or someone outside
+/// a private group tell nobody; the person a reply already told is not told twice.
+#[tokio::test]
+async fn a_mention_tells_the_member_named_and_nobody_else() {
+    let (t, admin) = setup().await;
+    let ana = t.member("ana").await;
+    let bob = t.member("bob").await;
+    let carol = t.member("carol").await;
+    let dan = t.member("dan").await;
+    let mentions = |token: String| {
+        let t = &t;
+        async move {
+            let mut told = inbox(t, &token).await;
+            told.retain(|n| n["kind"] == "mention");
+            told
+        }
+    };
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&ana),
+            json!({"kind": "question", "title": "Which grinder, @bob?",
+                   "body": "cc @Carol@localhost:8700, @ana, @eve@elsewhere.example and dan@example.org"}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::CREATED, "{}", q.json);
+    let q = q.json["post"]["id"].as_i64().unwrap();
+    for who in [&bob, &carol] {
+        let told = mentions(who.clone()).await;
+        assert_eq!(told.len(), 1, "{told:?}");
+        assert_eq!(
+            (
+                told[0]["actor"].as_str(),
+                told[0]["post_id"].as_i64(),
+                told[0]["comment_id"].as_i64()
+            ),
+            (Some("ana"), Some(q), None)
+        );
+    }
+    assert!(
+        mentions(ana.clone()).await.is_empty(),
+        "not of one's own text"
+    );
+    assert!(
+        mentions(dan.clone()).await.is_empty(),
+        "an address is no mention"
+    );
+
+    // Bob answers, naming Ana (told of the reply, once) and Carol (told of the mention).
+    let answer = comment(&t, &bob, q, None, "@ana try the burr one; @carol has it").await;
+    let ana_told = inbox(&t, &ana).await;
+    assert_eq!(
+        ana_told
+            .iter()
+            .filter(|n| n["comment_id"] == answer)
+            .count(),
+        1,
+        "{ana_told:?}"
+    );
+    assert_eq!(ana_told[0]["kind"], "reply");
+    let carol_told = mentions(carol.clone()).await;
+    assert_eq!(carol_told.len(), 2, "{carol_told:?}");
+    assert_eq!(carol_told[0]["comment_id"], answer);
+
+    // A private group's text tells no one outside it.
+    t.post(
+        "/api/v1/groups",
+        Some(&admin),
+        json!({"name": "secret", "title": "Secret", "visibility": "private"}),
+    )
+    .await;
+    let hidden = t
+        .post(
+            "/api/v1/groups/secret/posts",
+            Some(&admin),
+            json!({"kind": "note", "title": "Ask @dan about it"}),
+        )
+        .await;
+    assert_eq!(hidden.status, StatusCode::CREATED, "{}", hidden.json);
+    assert!(
+        mentions(dan.clone()).await.is_empty(),
+        "dan is not in the group"
+    );
 }
 
 #[tokio::test]

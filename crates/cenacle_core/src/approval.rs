@@ -190,6 +190,8 @@ pub async fn approve(
     .await?;
     let author = author_of(conn, &post).await?;
     crate::rewards::on_post(conn, ctx, &author, &post).await?;
+    // Held, it told nobody: the people it mentions hear of it now it is published.
+    crate::notifications::notify_post_mentions(conn, ctx, &post).await?;
     // Recorded for remote authors too: the group relays their activity (see the delivery
     // side's handling of this event).
     fed_store::insert_outbox_event(

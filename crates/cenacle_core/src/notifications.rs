@@ -5,9 +5,12 @@
 //! This module sits at the bottom with `caller`: the content, reward and group use cases call
 //! [`notify`]; it calls none of them.
 
-use crate::{Caller, Conn, Context, CoreError};
+use crate::{identity::local_host, Caller, Conn, Context, CoreError};
 use cenacle_db::notifications::{self as store, NewNotification, NotificationRow};
-use cenacle_domain::notifications::{may_notify, Audience, Delivery, Kind};
+use cenacle_domain::{
+    mentions::mentioned_usernames,
+    notifications::{may_notify, Audience, Delivery, Kind},
+};
 use chrono::{DateTime, Duration, Utc};
 
 pub use cenacle_db::notifications::NotificationRow as Notification;
@@ -224,6 +227,44 @@ pub async fn send_accept_reminders(
 pub async fn send_due_accept_reminders(conn: &mut Conn, ctx: &Context) -> Result<usize, CoreError> {
     let hours = ctx.settings.notifications.accept_reminder_after_hours;
     send_accept_reminders(conn, Utc::now(), Duration::hours(i64::from(hours)), 500).await
+}
+
+/// Tells the members `text` mentions (`@name`, or `@name@our-host`: see
+/// [`mentioned_usernames`]) that `by` mentioned them in a post (and comment) of `group_id`,
+/// except `already_told` (the person a reply's notice went to: one notice is enough). The
+/// usual rules apply: nobody is told of their own text, nor of a private group's content
+/// outside it.
+pub(crate) async fn notify_mentions(
+    conn: &mut Conn,
+    ctx: &Context,
+    by: i64,
+    (group_id, post_id, comment_id): (i64, i64, Option<i64>),
+    text: &str,
+    already_told: Option<i64>,
+) -> Result<(), CoreError> {
+    for name in mentioned_usernames(text, &local_host(&ctx.settings)) {
+        let Some(person) = cenacle_db::actors::local_person_by_name(conn, &name).await? else {
+            continue;
+        };
+        if Some(person.id) == already_told {
+            continue;
+        }
+        let notice =
+            Notice::new(Kind::Mention, person.id, Some(by)).about(group_id, post_id, comment_id);
+        notify(conn, notice).await?;
+    }
+    Ok(())
+}
+
+/// Tells the members a newly published post mentions, in its title or its text.
+pub(crate) async fn notify_post_mentions(
+    conn: &mut Conn,
+    ctx: &Context,
+    post: &cenacle_db::content::Post,
+) -> Result<(), CoreError> {
+    let text = format!("{}\n{}", post.title, post.body);
+    let at = (post.group_id, post.id, None);
+    notify_mentions(conn, ctx, post.author_id, at, &text, None).await
 }
 
 /// An idea's new status, told to its author and to our members who like it.

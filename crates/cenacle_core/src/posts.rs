@@ -107,6 +107,7 @@ pub async fn create_post(
         return crate::approval::hold(conn, &post).await;
     }
     rewards::on_post(conn, ctx, caller, &post).await?;
+    crate::notifications::notify_post_mentions(conn, ctx, &post).await?;
     record_event(conn, caller, OutboxEvent::PostCreated(post.id)).await?;
     Ok(post)
 }

@@ -16,6 +16,7 @@ pub mod influence;
 pub mod insights;
 pub mod instance_lists;
 pub mod mail;
+pub mod mentions;
 pub mod moderation;
 pub mod moderators;
 pub mod mood;

@@ -137,6 +137,13 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             "You placed #{detail} in the contest “{}”.",
             n.contest.unwrap_or("?")
         ),
+        (Kind::Mention, true) => format!(
+            "{actor} vous a mentionné dans {}.",
+            about("une discussion", "")
+        ),
+        (Kind::Mention, false) => {
+            format!("{actor} mentioned you in {}.", about("", "a discussion"))
+        }
         (Kind::AcceptReminder, true) => format!(
             "Votre question {} a des réponses : acceptez celle qui vous a aidé.",
             about("", "")

@@ -28,10 +28,12 @@ pub enum Kind {
     BountyWon,
     /// A contest closed with me among its winners.
     ContestResult,
+    /// Someone mentioned me (`@me`) in a post or comment.
+    Mention,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Reply,
         Kind::AnswerAccepted,
         Kind::Like,
@@ -42,6 +44,7 @@ impl Kind {
         Kind::AcceptReminder,
         Kind::BountyWon,
         Kind::ContestResult,
+        Kind::Mention,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -56,6 +59,7 @@ impl Kind {
             Kind::AcceptReminder => "accept_reminder",
             Kind::BountyWon => "bounty_won",
             Kind::ContestResult => "contest_result",
+            Kind::Mention => "mention",
         }
     }
 
@@ -67,8 +71,8 @@ impl Kind {
 
     /// The delivery of a kind the member never set. What is addressed to them alone and
     /// rare (a reply to them, their answer accepted, a join request's decision, a moderator's
-    /// decision on their content or report, a bounty or a contest won) is mailed at once: that
-    /// is what brings them back.
+    /// decision on their content or report, a bounty or a contest won, a mention) is mailed at
+    /// once: that is what brings them back.
     /// Frequent or self-paced news (likes, idea statuses, badges, the accept reminder) stays
     /// in the app unless they ask.
     pub fn default_delivery(self) -> Delivery {
@@ -78,7 +82,8 @@ impl Kind {
             | Kind::JoinRequest
             | Kind::Moderation
             | Kind::BountyWon
-            | Kind::ContestResult => Delivery::EmailImmediate,
+            | Kind::ContestResult
+            | Kind::Mention => Delivery::EmailImmediate,
             Kind::Like | Kind::IdeaStatus | Kind::BadgeAwarded | Kind::AcceptReminder => {
                 Delivery::InApp
             }

@@ -554,6 +554,7 @@ notif-bounty-won = { $count ->
    *[other] Your answer won the bounty ({ $count } points) on
 }
 notif-contest-result = You placed #{ $count } in the contest
+notif-mention = mentioned you in
 notif-hidden-post = a post you can no longer see
 account-title = My account
 preferences-title = Notification preferences
@@ -571,6 +572,7 @@ kind-moderation = Moderation of my contributions and reports
 kind-accept-reminder = Reminders to accept an answer
 kind-bounty-won = Bounties my answers won
 kind-contest-result = My results in contests
+kind-mention = Mentions of me (@my name)
 delivery-in-app = In the app only
 delivery-email-immediate = By e-mail at once, and in the app
 delivery-email-daily = In the daily e-mail digest, and in the app

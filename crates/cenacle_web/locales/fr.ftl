@@ -554,6 +554,7 @@ notif-bounty-won = { $count ->
    *[other] Votre réponse a remporté la prime ({ $count } points) sur
 }
 notif-contest-result = Vous finissez à la place n° { $count } du concours
+notif-mention = vous a mentionné dans
 notif-hidden-post = une publication que vous ne pouvez plus voir
 account-title = Mon compte
 preferences-title = Préférences de notification
@@ -571,6 +572,7 @@ kind-moderation = Modération de mes contributions et signalements
 kind-accept-reminder = Rappels d'accepter une réponse
 kind-bounty-won = Primes remportées par mes réponses
 kind-contest-result = Mes résultats aux concours
+kind-mention = Mentions de mon nom (@mon nom)
 delivery-in-app = Dans l'application seulement
 delivery-email-immediate = Par courriel tout de suite, et dans l'application
 delivery-email-daily = Dans le résumé quotidien par courriel, et dans l'application

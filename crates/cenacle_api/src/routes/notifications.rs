@@ -27,7 +27,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct NotificationView {
     pub id: i64,
     /// reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation,
-    /// accept_reminder, bounty_won or contest_result.
+    /// accept_reminder, bounty_won, contest_result or mention.
     pub kind: String,
     /// The latest person who acted (`name`, or `name@host` for someone elsewhere); null when
     /// the instance itself tells (a reminder), and for a moderation decision where the

@@ -470,4 +470,30 @@ mod tests {
         let ran_out = line(Words(Language::En), won(None));
         assert_eq!(ran_out.what, "Your answer won the bounty (200 points) on");
     }
+
+    #[test]
+    fn a_mention_names_who_wrote_it_and_links_the_text() {
+        let mention = || Notification {
+            kind: "mention".into(),
+            actor: Some("ana".into()),
+            actor_count: 1,
+            person: None,
+            person_display_name: None,
+            post_id: Some(3),
+            post_title: Some("Which grinder?".into()),
+            comment_id: Some(9),
+            detail: None,
+            ..person_report_dismissed()
+        };
+        let en = line(Words(Language::En), mention());
+        assert_eq!(
+            (en.actor.as_str(), en.what.as_str()),
+            ("ana", "mentioned you in")
+        );
+        assert_eq!(en.href, "/posts/3#answer-9");
+        assert_eq!(
+            line(Words(Language::Fr), mention()).what,
+            "vous a mentionné dans"
+        );
+    }
 }
