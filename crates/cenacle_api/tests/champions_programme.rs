@@ -517,6 +517,28 @@ async fn every_step_of_the_lifecycle_is_in_the_audit_trail() {
         .map(|e| e["action"].as_str().unwrap().to_owned())
         .collect();
     assert_eq!(bob, ["nominated", "invited", "invitation_declined"]);
+
+    // The steps a manager took for them are told to them, oldest last; their own are not.
+    let told = |token: String| {
+        let t = &p.t;
+        async move {
+            let r = t.get("/api/v1/notifications", Some(&token)).await;
+            let items = r.json["items"].as_array().unwrap().clone();
+            items
+                .iter()
+                .filter(|n| n["kind"] == "champion")
+                .map(|n| {
+                    assert_eq!(n["actor"], "manon", "{n}");
+                    n["detail"].as_str().unwrap().to_owned()
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        told(p.alice.clone()).await,
+        ["renewed", "charter_published", "invited"]
+    );
+    assert_eq!(told(p.bob.clone()).await, ["invited"]);
 }
 
 #[tokio::test]

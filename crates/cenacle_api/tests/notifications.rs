@@ -190,7 +190,7 @@ async fn a_preference_off_stops_that_kind_only() {
     // Replies are mailed at once unless one says otherwise; likes stay in the app.
     assert_eq!(prefs.json["preferences"]["reply"], "email_immediate");
     assert_eq!(prefs.json["preferences"]["like"], "in_app");
-    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 11);
+    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 12);
     assert_eq!(prefs.json["preferences"]["bounty_won"], "email_immediate");
     let set = t
         .request(

@@ -15,7 +15,9 @@ use crate::{
     caller::require,
     federation::record_event,
     groups::{self, PreparedGroup},
-    identity, people, Caller, Conn, Context, CoreError,
+    identity,
+    notifications::{self, notify},
+    people, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors, badges as badge_store,
@@ -28,6 +30,7 @@ use cenacle_domain::{
         check_charter_version, home_may_vouch, may_move, may_nominate, may_use_tools, next_renewal,
         require_reason, validate_objective, ChampionRefusal, ChampionStatus,
     },
+    notifications::Kind,
     Permission, ValidationError,
 };
 use chrono::{DateTime, Months, NaiveDate, Utc};
@@ -48,6 +51,18 @@ fn status_of(row: Option<&ChampionRow>) -> Option<ChampionStatus> {
     row.and_then(|r| r.status.parse().ok())
 }
 
+/// The programme's steps its member is told of (a notification, mailed at once by default):
+/// those a community manager takes for them. The rest are the member's own acts, or notes
+/// (nomination, objectives) the invitation or the programme page already shows.
+const STEPS_TOLD: [&str; 5] = [
+    "invited",
+    "charter_published",
+    "renewed",
+    "removed",
+    "lapsed",
+];
+
+/// Records a step in the person's audit trail and, for a step they are told of, tells them.
 async fn audit(
     conn: &mut Conn,
     person_id: i64,
@@ -56,7 +71,13 @@ async fn audit(
     reason: Option<&str>,
     detail: Option<&str>,
 ) -> Result<(), CoreError> {
-    Ok(store::record_audit(conn, person_id, Some(actor_id), action, reason, detail).await?)
+    store::record_audit(conn, person_id, Some(actor_id), action, reason, detail).await?;
+    if STEPS_TOLD.contains(&action) {
+        let notice =
+            notifications::Notice::new(Kind::Champion, person_id, Some(actor_id)).detail(action);
+        notify(conn, notice).await?;
+    }
+    Ok(())
 }
 
 async fn row_for_update(conn: &mut Conn, person_id: i64) -> Result<Option<ChampionRow>, CoreError> {

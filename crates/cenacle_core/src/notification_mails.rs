@@ -71,6 +71,9 @@ pub(crate) fn notice_link(ctx: &Context, n: &store::NotificationRow) -> String {
     if let (None, Some(contest)) = (n.post_id, n.contest_id) {
         return format!("{base}/contests/{contest}");
     }
+    if n.kind == Kind::Champion.as_str() {
+        return format!("{base}/champions/me");
+    }
     match (n.post_id, n.post_title.is_some(), &n.group_name, &n.person) {
         (Some(post), true, _, _) => match n.comment_id {
             Some(c) => format!("{base}/posts/{post}#answer-{c}"),

@@ -144,6 +144,25 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
         (Kind::Mention, false) => {
             format!("{actor} mentioned you in {}.", about("", "a discussion"))
         }
+        // The detail: the step (see `cenacle_core::champions`).
+        (Kind::Champion, true) => match detail {
+            "invited" => format!("{actor} vous invite à rejoindre le programme des champions."),
+            "charter_published" => format!(
+                "{actor} a publié une nouvelle charte des champions : acceptez-la pour garder vos outils."
+            ),
+            "renewed" => format!("{actor} a renouvelé votre mandat de champion."),
+            "lapsed" => format!("{actor} n’a pas renouvelé votre mandat de champion."),
+            _ => format!("{actor} a mis fin à votre mandat de champion."),
+        },
+        (Kind::Champion, false) => match detail {
+            "invited" => format!("{actor} invited you to join the champions programme."),
+            "charter_published" => format!(
+                "{actor} published a new champions' charter: accept it to keep your tools."
+            ),
+            "renewed" => format!("{actor} renewed your term as a champion."),
+            "lapsed" => format!("{actor} did not renew your term as a champion."),
+            _ => format!("{actor} ended your term as a champion."),
+        },
         (Kind::AcceptReminder, true) => format!(
             "Votre question {} a des réponses : acceptez celle qui vous a aidé.",
             about("", "")

@@ -30,10 +30,13 @@ pub enum Kind {
     ContestResult,
     /// Someone mentioned me (`@me`) in a post or comment.
     Mention,
+    /// A community manager took a step of the champions programme for me: invited me,
+    /// published a charter I must accept, renewed, removed or did not renew me.
+    Champion,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Reply,
         Kind::AnswerAccepted,
         Kind::Like,
@@ -45,6 +48,7 @@ impl Kind {
         Kind::BountyWon,
         Kind::ContestResult,
         Kind::Mention,
+        Kind::Champion,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +64,7 @@ impl Kind {
             Kind::BountyWon => "bounty_won",
             Kind::ContestResult => "contest_result",
             Kind::Mention => "mention",
+            Kind::Champion => "champion",
         }
     }
 
@@ -71,8 +76,8 @@ impl Kind {
 
     /// The delivery of a kind the member never set. What is addressed to them alone and
     /// rare (a reply to them, their answer accepted, a join request's decision, a moderator's
-    /// decision on their content or report, a bounty or a contest won, a mention) is mailed at
-    /// once: that is what brings them back.
+    /// decision on their content or report, a bounty or a contest won, a mention, a step of
+    /// the champions programme) is mailed at once: that is what brings them back.
     /// Frequent or self-paced news (likes, idea statuses, badges, the accept reminder) stays
     /// in the app unless they ask.
     pub fn default_delivery(self) -> Delivery {
@@ -83,7 +88,8 @@ impl Kind {
             | Kind::Moderation
             | Kind::BountyWon
             | Kind::ContestResult
-            | Kind::Mention => Delivery::EmailImmediate,
+            | Kind::Mention
+            | Kind::Champion => Delivery::EmailImmediate,
             Kind::Like | Kind::IdeaStatus | Kind::BadgeAwarded | Kind::AcceptReminder => {
                 Delivery::InApp
             }

@@ -27,7 +27,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct NotificationView {
     pub id: i64,
     /// reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation,
-    /// accept_reminder, bounty_won, contest_result or mention.
+    /// accept_reminder, bounty_won, contest_result, mention or champion.
     pub kind: String,
     /// The latest person who acted (`name`, or `name@host` for someone elsewhere); null when
     /// the instance itself tells (a reminder), and for a moderation decision where the
@@ -52,7 +52,8 @@ pub struct NotificationView {
     pub contest_title: Option<String>,
     /// What changed: an idea's new status, approved/declined, removed/restored,
     /// resolved/dismissed; the points a bounty paid (bounty_won); the place in a contest
-    /// (contest_result).
+    /// (contest_result); the programme's step (champion: invited, charter_published, renewed,
+    /// removed, lapsed).
     pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Last change (a grouped notification grows).

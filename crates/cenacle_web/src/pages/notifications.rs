@@ -66,6 +66,7 @@ fn line(t: Words, n: Notification) -> Line {
                 None => t.count("notif-bounty-won", points),
             }
         }
+        Some(Kind::Champion) => t.t(&format!("notif-champion-{}", detail.replace('_', "-"))),
         // The place: the member's own result, whoever closed the contest.
         Some(Kind::ContestResult) => t.count("notif-contest-result", detail.parse().unwrap_or(0)),
         Some(k) => t.t(&format!("notif-{}", k.as_str().replace('_', "-"))),
@@ -73,6 +74,9 @@ fn line(t: Words, n: Notification) -> Line {
     };
     let contest = n.contest_id.zip(n.contest_title.clone());
     let (href, object) = match (n.post_id, &n.post_title, &n.badge, &n.group_name, &n.person) {
+        _ if kind == Some(Kind::Champion) => {
+            ("/champions/me".to_owned(), t.t("notif-champion-programme"))
+        }
         (None, ..) if contest.is_some() => {
             let (id, title) = contest.unwrap_or_default();
             (format!("/contests/{id}"), title)
@@ -469,6 +473,30 @@ mod tests {
         assert_eq!(awarded.href, "/posts/3#answer-9");
         let ran_out = line(Words(Language::En), won(None));
         assert_eq!(ran_out.what, "Your answer won the bounty (200 points) on");
+    }
+
+    #[test]
+    fn a_champion_step_links_the_programme_page() {
+        let step = Notification {
+            kind: "champion".into(),
+            actor: Some("manon".into()),
+            actor_count: 1,
+            person: None,
+            person_display_name: None,
+            detail: Some("charter_published".into()),
+            ..person_report_dismissed()
+        };
+        let en = line(Words(Language::En), step.clone());
+        assert_eq!(
+            (en.what.as_str(), en.href.as_str(), en.object.as_str()),
+            (
+                "published a new charter (accept it to keep your tools) of",
+                "/champions/me",
+                "the champions programme"
+            )
+        );
+        let fr = line(Words(Language::Fr), step);
+        assert_eq!(fr.object, "le programme des champions");
     }
 
     #[test]
