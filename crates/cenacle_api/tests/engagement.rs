@@ -433,6 +433,66 @@ async fn notifications_of_kind(t: &TestApp, token: &str, kind: &str) -> Vec<Valu
     items
 }
 
+/// A winner who may not read every group a contest covers (one of them private) is told
+/// their place, not the contest's title: the contest's page is closed to them too.
+#[tokio::test]
+async fn a_contest_over_a_private_group_keeps_its_title_from_a_winner_outside_it() {
+    let (t, admin) = setup().await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let secret = t
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "secret", "title": "Secret", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(secret.status, StatusCode::CREATED, "{}", secret.json);
+    let now = chrono::Utc::now();
+    let created = t
+        .post(
+            "/api/v1/contests",
+            Some(&manager),
+            json!({
+                "title": "Projet Lune : concours interne",
+                "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+                "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+                "groups": ["open", "secret"],
+                "causes": ["answer_liked"],
+            }),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
+    let id = created.json["id"].as_i64().unwrap();
+    let fan = t.member("fan").await;
+    let ana = t.member("ana").await;
+    let (_, aid) = question_and_answer(&t, &fan, &ana).await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+    let closed = t
+        .post(
+            &format!("/api/v1/contests/{id}/close"),
+            Some(&manager),
+            json!({"prizes": [10]}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
+    let told = notifications_of_kind(&t, &ana, "contest_result").await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["detail"], "1");
+    assert_eq!(told[0]["contest_title"], Value::Null, "{told:?}");
+    let page = t.get(&format!("/api/v1/contests/{id}"), Some(&ana)).await;
+    assert_eq!(
+        page.status,
+        StatusCode::NOT_FOUND,
+        "the page is closed to her too"
+    );
+}
+
 #[tokio::test]
 async fn a_bounty_is_held_in_escrow_and_awarded_once() {
     let (t, admin) = setup().await;

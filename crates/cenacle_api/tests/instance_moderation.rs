@@ -26,11 +26,18 @@ async fn post(t: &TestApp, token: &str, group: &str, title: &str) -> Value {
         .post(
             &format!("/api/v1/groups/{group}/posts"),
             Some(token),
-            json!({"kind": "question", "title": title, "body": "Détails"}),
+            json!({"kind": "question", "title": title, "body": "Détails (cc @paul)"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
     r.json["post"].clone()
+}
+
+/// How many mentions the member was told of.
+async fn mentions_of(t: &TestApp, token: &str) -> usize {
+    let r = t.get("/api/v1/notifications", Some(token)).await;
+    let items = r.json["items"].as_array().unwrap().clone();
+    items.iter().filter(|n| n["kind"] == "mention").count()
 }
 
 async fn titles(t: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
@@ -123,6 +130,11 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         .await
         .is_empty());
     assert!(titles(&t, "/api/v1/feed", Some(&admin)).await.is_empty());
+    assert_eq!(
+        mentions_of(&t, &paul).await,
+        0,
+        "a held post tells nobody yet"
+    );
     assert_eq!(points(&t, &marie).await, marie_points);
     assert_eq!(t.count(THREADS_OF_MARIE).await, 0);
     assert_eq!(
@@ -171,6 +183,11 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         ["Première question"]
     );
     assert!(points(&t, &marie).await > marie_points);
+    assert_eq!(
+        mentions_of(&t, &paul).await,
+        1,
+        "published, it tells whom it names"
+    );
     assert_eq!(t.count(THREADS_OF_MARIE).await, 1);
     assert_eq!(
         t.count(&format!("SELECT count(*) AS n FROM outbox_event WHERE kind = 'post_approved' AND subject_id = {id}")

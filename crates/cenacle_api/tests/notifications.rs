@@ -411,6 +411,8 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
     let bob = t.member("bob").await;
     let carol = t.member("carol").await;
     let dan = t.member("dan").await;
+    // A namesake of someone on another instance.
+    let eve = t.member("eve").await;
     let mentions = |token: String| {
         let t = &t;
         async move {
@@ -448,6 +450,10 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
     assert!(
         mentions(dan.clone()).await.is_empty(),
         "an address is no mention"
+    );
+    assert!(
+        mentions(eve.clone()).await.is_empty(),
+        "eve@elsewhere is someone else"
     );
 
     // Bob answers, naming Ana (told of the reply, once) and Carol (told of the mention).

@@ -82,8 +82,8 @@ pub async fn add_comment(
     );
     notifications::notify(conn, notice).await?;
     let at = (post.group_id, post.id, Some(comment.id));
-    let body = &comment.body;
-    notifications::notify_mentions(conn, ctx, caller.person_id, at, body, Some(replied_to)).await?;
+    let text = (comment.body.as_str(), comment.local);
+    notifications::notify_mentions(conn, ctx, caller.person_id, at, text, Some(replied_to)).await?;
     record_event(conn, caller, OutboxEvent::CommentCreated(comment.id)).await?;
     Ok(comment)
 }

@@ -140,7 +140,8 @@ pub async fn close_contest(
             .await?;
         }
         let place = row.rank.to_string();
-        let mut notice = Notice::new(Kind::ContestResult, row.person_id, Some(by)).detail(&place);
+        // Told by the instance: a manager who places in the contest they close hears too.
+        let mut notice = Notice::new(Kind::ContestResult, row.person_id, None).detail(&place);
         notice.contest_id = Some(contest.id);
         notify(conn, notice).await?;
         if let Some(badge) = &badge {

@@ -8,7 +8,7 @@
 use crate::{identity::local_host, Caller, Conn, Context, CoreError};
 use cenacle_db::notifications::{self as store, NewNotification, NotificationRow};
 use cenacle_domain::{
-    mentions::mentioned_usernames,
+    mentions::{mentioned_usernames, BareNames},
     notifications::{may_notify, Audience, Delivery, Kind},
 };
 use chrono::{DateTime, Duration, Utc};
@@ -230,7 +230,8 @@ pub async fn send_due_accept_reminders(conn: &mut Conn, ctx: &Context) -> Result
 }
 
 /// Tells the members `text` mentions (`@name`, or `@name@our-host`: see
-/// [`mentioned_usernames`]) that `by` mentioned them in a post (and comment) of `group_id`,
+/// [`mentioned_usernames`]; only the latter in a text `local` is false for, written
+/// elsewhere) that `by` mentioned them in a post (and comment) of `group_id`,
 /// except `already_told` (the person a reply's notice went to: one notice is enough). The
 /// usual rules apply: nobody is told of their own text, nor of a private group's content
 /// outside it.
@@ -239,10 +240,15 @@ pub(crate) async fn notify_mentions(
     ctx: &Context,
     by: i64,
     (group_id, post_id, comment_id): (i64, i64, Option<i64>),
-    text: &str,
+    (text, local): (&str, bool),
     already_told: Option<i64>,
 ) -> Result<(), CoreError> {
-    for name in mentioned_usernames(text, &local_host(&ctx.settings)) {
+    let bare = if local {
+        BareNames::Ours
+    } else {
+        BareNames::Theirs
+    };
+    for name in mentioned_usernames(text, &local_host(&ctx.settings), bare) {
         let Some(person) = cenacle_db::actors::local_person_by_name(conn, &name).await? else {
             continue;
         };
@@ -264,7 +270,7 @@ pub(crate) async fn notify_post_mentions(
 ) -> Result<(), CoreError> {
     let text = format!("{}\n{}", post.title, post.body);
     let at = (post.group_id, post.id, None);
-    notify_mentions(conn, ctx, post.author_id, at, &text, None).await
+    notify_mentions(conn, ctx, post.author_id, at, (&text, post.local), None).await
 }
 
 /// An idea's new status, told to its author and to our members who like it.

@@ -154,7 +154,8 @@ pub struct NotificationRow {
 
 /// A notification as its recipient reads it (`n`): a post's title is shown only while its
 /// group is readable by the recipient, so someone who left a private group is not shown (nor
-/// mailed) what was written there since.
+/// mailed) what was written there since; a contest's title only while they may read every
+/// group it covers (as the contest's page).
 const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
        CASE WHEN a.local THEN a.username ELSE a.username || '@' || a.instance_host END AS actor, \
        cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
@@ -162,7 +163,11 @@ const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
            WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
        n.comment_id, g.name AS group_name, b.slug AS badge, \
        CASE WHEN s.local THEN s.username ELSE s.username || '@' || s.instance_host END AS person, \
-       s.display_name AS person_display_name, n.contest_id, c.title AS contest_title, n.detail, \
+       s.display_name AS person_display_name, n.contest_id, \
+       CASE WHEN NOT EXISTS (SELECT 1 FROM community_group cg WHERE cg.id = ANY (c.group_ids) \
+           AND cg.visibility = 'private' AND NOT EXISTS (SELECT 1 FROM group_membership cm \
+             WHERE cm.group_id = cg.id AND cm.person_id = n.recipient_id)) \
+         THEN c.title END AS contest_title, n.detail, \
        n.created_at, n.updated_at, n.read_at \
      FROM notification n \
      LEFT JOIN person a ON a.id = n.actor_id \

@@ -344,10 +344,13 @@ pub enum SmtpRefusal {
 /// 504 may answer our session's command or one mail's odd address. Blaming the mail for a
 /// session problem would park every queued mail at its first tries (a wrong `email.password`
 /// would lose them all); blaming the session for one mail's problem would hold that mail, and
-/// those behind it, forever. So a mail is blamed only when the session works.
+/// those behind it, forever. So a mail is blamed only when the session works — except for
+/// 530 "authentication required": a session without `email.username` works up to NOOP, yet
+/// the server takes no mail without a login.
 pub fn smtp_refusal(reply_code: Option<u16>, session_works: bool) -> SmtpRefusal {
     match reply_code {
         _ if !session_works => SmtpRefusal::PauseSending,
+        Some(530) => SmtpRefusal::PauseSending,
         Some(500..=599) => SmtpRefusal::ParkMail,
         _ => SmtpRefusal::RetryMail,
     }
@@ -386,6 +389,11 @@ mod tests {
                 "{code:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_login_required_pauses_sending_even_when_a_session_without_one_works() {
+        assert_eq!(smtp_refusal(Some(530), true), SmtpRefusal::PauseSending);
     }
 
     #[test]

@@ -1,23 +1,59 @@
 //! Who a text mentions: `@name` for one of our members, or `@name@host` with this instance's
 //! host (as Lemmy writes a mention in Markdown: `[@name@host](https://host/u/name)`).
+//!
+//! Only where a person writes one: at the start of the text, after a space or an opening
+//! bracket — not inside a word, an address, a URL (`https://host/@name`) or code.
 
 /// At most this many people are told of one text's mentions: a text naming the whole
 /// community is a broadcast, not a mention, and must not become a way to mail everyone.
 pub const MENTIONS_MAX: usize = 10;
 
+/// Whose name a mention without a host stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BareNames {
+    /// Text written here: `@name` is one of our members.
+    Ours,
+    /// Text from another instance: `@name` is someone there (Mastodon's HTML mentions lose
+    /// their host when made plain text), so only `@name@our-host` is ours.
+    Theirs,
+}
+
 /// The usernames `text` mentions on this instance (`our_host`: `host` or `host:port`), each
 /// once, in the order written, at most [`MENTIONS_MAX`]. An `@` inside a word (an e-mail
-/// address, `name@host` without its leading `@`) mentions nobody, nor does a mention of
-/// someone on another instance.
-pub fn mentioned_usernames(text: &str, our_host: &str) -> Vec<String> {
+/// address, a URL), inside code (`` `…` `` or a fenced block), or a mention of someone on
+/// another instance mentions nobody here.
+pub fn mentioned_usernames(text: &str, our_host: &str, bare: BareNames) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    let mut fenced = false;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        // Outside inline code: the even pieces between backticks.
+        for (i, piece) in line.split('`').enumerate() {
+            if i % 2 == 0 {
+                mentions_in(piece, our_host, bare, &mut names);
+            }
+        }
+    }
+    names
+}
+
+fn mentions_in(text: &str, our_host: &str, bare: BareNames, names: &mut Vec<String>) {
     let bytes = text.as_bytes();
     let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let host_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':');
-    let mut names: Vec<String> = Vec::new();
     let mut i = 0;
     while i < bytes.len() && names.len() < MENTIONS_MAX {
         let starts_mention = bytes[i] == b'@'
-            && (i == 0 || !(name_byte(bytes[i - 1]) || matches!(bytes[i - 1], b'.' | b'-' | b'@')));
+            && (i == 0
+                || bytes[i - 1].is_ascii_whitespace()
+                || matches!(bytes[i - 1], b'(' | b'['));
         if !starts_mention {
             i += 1;
             continue;
@@ -29,7 +65,7 @@ pub fn mentioned_usernames(text: &str, our_host: &str) -> Vec<String> {
         }
         let name = text[start..end].to_ascii_lowercase();
         let mut next = end;
-        let mut ours = true;
+        let mut ours = bare == BareNames::Ours;
         if end < bytes.len() && bytes[end] == b'@' {
             let mut host_end = end + 1;
             while host_end < bytes.len() && host_byte(bytes[host_end]) {
@@ -45,7 +81,6 @@ pub fn mentioned_usernames(text: &str, our_host: &str) -> Vec<String> {
         }
         i = next.max(i + 1);
     }
-    names
 }
 
 #[cfg(test)]
@@ -54,41 +89,60 @@ mod tests {
 
     const HOST: &str = "community.example";
 
+    fn ours(text: &str) -> Vec<String> {
+        mentioned_usernames(text, HOST, BareNames::Ours)
+    }
+
     #[test]
     fn local_mentions_with_or_without_our_host_are_found_once_in_order() {
         assert_eq!(
-            mentioned_usernames(
-                "@Ana, what do you think? cc @ben@community.example. And @ana again.",
-                HOST
-            ),
+            ours("@Ana, what do you think? cc @ben@community.example. And @ana again."),
             vec!["ana", "ben"]
         );
         assert_eq!(
-            mentioned_usernames(
-                "[@ana@community.example](https://community.example/u/ana)",
-                HOST
-            ),
+            ours("[@ana@community.example](https://community.example/u/ana)"),
             vec!["ana"],
             "Lemmy's Markdown mention"
         );
         assert_eq!(
-            mentioned_usernames("ask @ana@localhost:8700: she knows", "localhost:8700"),
+            mentioned_usernames(
+                "ask @ana@localhost:8700: she knows",
+                "localhost:8700",
+                BareNames::Ours
+            ),
             vec!["ana"]
         );
+        assert_eq!(ours("(@ana)\n@ben"), vec!["ana", "ben"]);
     }
 
     #[test]
-    fn addresses_other_instances_and_short_names_mention_nobody() {
-        assert!(mentioned_usernames("write to ana@community.example", HOST).is_empty());
-        assert!(mentioned_usernames("@ana@mastodon.social said so", HOST).is_empty());
-        assert!(mentioned_usernames("@ and @a and @@ana", HOST).is_empty());
-        assert!(mentioned_usernames("x.@ana", HOST).is_empty());
+    fn addresses_urls_code_other_instances_and_short_names_mention_nobody() {
+        for text in [
+            "write to ana@community.example",
+            "@ana@mastodon.social said so",
+            "@ and @a and @@ana",
+            "x.@ana",
+            "see https://mastodon.social/@ana and [her](https://host/@ana)",
+            "use `@ana` in the template",
+            "```\n@ana in a fenced block\n```",
+        ] {
+            assert!(ours(text).is_empty(), "{text}");
+        }
+        assert_eq!(ours("```\n@ana\n```\nthen @ben"), vec!["ben"]);
+    }
+
+    /// From another instance, `@name` is someone there: only our host makes it ours.
+    #[test]
+    fn in_a_remote_text_only_a_mention_with_our_host_is_ours() {
+        let theirs = |text| mentioned_usernames(text, HOST, BareNames::Theirs);
+        assert!(theirs("thanks @ana").is_empty());
+        assert_eq!(theirs("thanks @ana@community.example"), vec!["ana"]);
     }
 
     #[test]
     fn at_most_ten_people_are_mentioned() {
         let text: String = (0..30).map(|n| format!("@member{n} ")).collect();
-        let names = mentioned_usernames(&text, HOST);
+        let names = ours(&text);
         assert_eq!(names.len(), MENTIONS_MAX);
         assert_eq!(names[0], "member0");
     }

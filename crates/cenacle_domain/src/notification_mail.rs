@@ -129,14 +129,14 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             points_won(fr, detail)
         ),
         // The detail: the place.
-        (Kind::ContestResult, true) => format!(
-            "Vous finissez à la place n° {detail} du concours « {} ».",
-            n.contest.unwrap_or("?")
-        ),
-        (Kind::ContestResult, false) => format!(
-            "You placed #{detail} in the contest “{}”.",
-            n.contest.unwrap_or("?")
-        ),
+        (Kind::ContestResult, true) => match n.contest {
+            Some(title) => format!("Vous finissez à la place n° {detail} du concours « {title} »."),
+            None => format!("Vous finissez à la place n° {detail} d’un concours."),
+        },
+        (Kind::ContestResult, false) => match n.contest {
+            Some(title) => format!("You placed #{detail} in the contest “{title}”."),
+            None => format!("You placed #{detail} in a contest."),
+        },
         (Kind::Mention, true) => format!(
             "{actor} vous a mentionné dans {}.",
             about("une discussion", "")

@@ -33,6 +33,7 @@ kinds-question = Questions
 kinds-idea = Ideas
 kinds-note = Notes
 no-posts = Nothing here yet: be the first to ask.
+no-posts-of-kind = Nothing of this kind in this group yet.
 pinned = Pinned
 solved = Solved
 field-kind = Kind

@@ -33,6 +33,7 @@ kinds-question = Les questions
 kinds-idea = Les idées
 kinds-note = Les notes
 no-posts = Rien pour l’instant : soyez le premier à demander.
+no-posts-of-kind = Rien de ce genre dans ce groupe pour l’instant.
 pinned = Épinglé
 solved = Résolu
 field-kind = Type

@@ -143,6 +143,8 @@ struct GroupPage {
     sorts: Vec<(String, String, bool)>,
     /// (link, label, whether it is the kind shown): everything, or one kind of post.
     kinds: Vec<(String, String, bool)>,
+    /// One kind is shown (none of it: "nothing of this kind", not "be the first to ask").
+    one_kind: bool,
     posts: Vec<PostLine>,
 }
 
@@ -229,6 +231,7 @@ pub async fn group_page(
                     (href, t.t(&format!("sort-{s}")), *s == sort)
                 })
                 .collect(),
+            one_kind: kind.is_some(),
             kinds: std::iter::once((format!("?sort={sort}"), t.t("kinds-all"), kind.is_none()))
                 .chain(KINDS.iter().map(|k| {
                     (
