@@ -4,17 +4,13 @@
 use crate::{
     access::{forbid, post_for, visibility},
     federation::record_event,
-    notifications::{self, Notice},
-    rewards, Caller, Conn, Context, CoreError,
+    notifications, rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     content::{self as store, Comment, NewComment, Post},
     federation::OutboxEvent,
 };
-use cenacle_domain::{
-    content::{can_edit, can_post, validate_comment},
-    notifications::Kind,
-};
+use cenacle_domain::content::{can_edit, can_post, validate_comment};
 
 /// A comment, or an answer when it is top-level under a question; by a member here or
 /// (`remote_ap_id` given) by a remote person whose Create reached the group's inbox.
@@ -75,15 +71,7 @@ pub async fn add_comment(
         comment = store::set_comment_ap_id(conn, comment.id, &ap_id).await?;
     }
     rewards::on_reply(conn, ctx, caller, &comment).await?;
-    let notice = Notice::new(Kind::Reply, replied_to, Some(caller.person_id)).about(
-        post.group_id,
-        post.id,
-        Some(comment.id),
-    );
-    notifications::notify(conn, notice).await?;
-    let at = (post.group_id, post.id, Some(comment.id));
-    let text = (comment.body.as_str(), comment.local);
-    notifications::notify_mentions(conn, ctx, caller.person_id, at, text, Some(replied_to)).await?;
+    notifications::notify_reply(conn, ctx, &post, &comment, replied_to).await?;
     record_event(conn, caller, OutboxEvent::CommentCreated(comment.id)).await?;
     Ok(comment)
 }

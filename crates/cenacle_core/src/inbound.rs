@@ -433,6 +433,7 @@ fn announced_actor(group: &Group, actor: &PersonActor, author_id: i64) -> Announ
 /// checked down to the root.
 pub async fn announced_create(
     conn: &mut Conn,
+    ctx: &Context,
     group: &Group,
     actor: &PersonActor,
     object: &IncomingObject,
@@ -463,7 +464,27 @@ pub async fn announced_create(
         return Ok(Outcome::Ignored("already_known"));
     }
     mirror_object(conn, group, actor, object).await?;
+    tell_of_mirrored(conn, ctx, &object.ap_id).await?;
     Ok(Outcome::Applied)
+}
+
+/// A new post or reply from a group elsewhere tells our members as one written here would
+/// (whom a reply answers, whom a text mentions) — not the ancestors fetched with it, which
+/// are old news.
+async fn tell_of_mirrored(conn: &mut Conn, ctx: &Context, ap_id: &str) -> Result<(), CoreError> {
+    let Some(stored) = find_object(conn, ap_id).await? else {
+        return Ok(());
+    };
+    let Some(comment) = &stored.comment else {
+        return crate::notifications::notify_post_mentions(conn, ctx, &stored.post).await;
+    };
+    let replied_to = match comment.parent_id {
+        Some(parent) => store::comment_by_id(conn, parent)
+            .await?
+            .map_or(stored.post.author_id, |c| c.author_id),
+        None => stored.post.author_id,
+    };
+    crate::notifications::notify_reply(conn, ctx, &stored.post, comment, replied_to).await
 }
 
 /// A post announced by `group` must be addressed to it (the group or its followers).

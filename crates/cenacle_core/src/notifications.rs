@@ -262,6 +262,24 @@ pub(crate) async fn notify_mentions(
     Ok(())
 }
 
+/// A new reply (`comment` on `post`) tells whom it answers (`replied_to`: the post's or the
+/// parent comment's author) and the members it mentions: the same for a reply written here,
+/// received in one of our groups, or mirrored from a group elsewhere.
+pub(crate) async fn notify_reply(
+    conn: &mut Conn,
+    ctx: &Context,
+    post: &cenacle_db::content::Post,
+    comment: &cenacle_db::content::Comment,
+    replied_to: i64,
+) -> Result<(), CoreError> {
+    let at = (post.group_id, post.id, Some(comment.id));
+    let notice =
+        Notice::new(Kind::Reply, replied_to, Some(comment.author_id)).about(at.0, at.1, at.2);
+    notify(conn, notice).await?;
+    let text = (comment.body.as_str(), comment.local);
+    notify_mentions(conn, ctx, comment.author_id, at, text, Some(replied_to)).await
+}
+
 /// Tells the members a newly published post mentions, in its title or its text.
 pub(crate) async fn notify_post_mentions(
     conn: &mut Conn,

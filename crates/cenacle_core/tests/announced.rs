@@ -25,9 +25,9 @@ async fn mirrored_post(
     kind: PostKind,
 ) -> cenacle_core::model::Post {
     let object = page(author, id, &group.ap_id, kind, "Traits");
-    w.act(|conn, _| {
+    w.act(|conn, ctx| {
         let object = &object;
-        async move { inbound::announced_create(conn, group, author, object, &[]).await }
+        async move { inbound::announced_create(conn, ctx, group, author, object, &[]).await }
             .scope_boxed()
     })
     .await
@@ -82,9 +82,9 @@ async fn a_reply_addressed_only_to_people_is_mirrored_through_what_it_replies_to
         author.ap_id.clone().unwrap(),
     ];
     let outcome = w
-        .act(|conn, _| {
+        .act(|conn, ctx| {
             let (rust, replier, note) = (&rust, &replier, &note);
-            async move { inbound::announced_create(conn, rust, replier, note, &[]).await }
+            async move { inbound::announced_create(conn, ctx, rust, replier, note, &[]).await }
                 .scope_boxed()
         })
         .await
@@ -117,10 +117,10 @@ async fn a_reply_cannot_pull_another_groups_post_into_the_announcing_group() {
         "Tiens",
     );
     let result = w
-        .act(|conn, _| {
+        .act(|conn, ctx| {
             let (g1, g1_member, note) = (&g1, &g1_member, &note);
             let parents = [(root.clone(), g2_member.clone())];
-            async move { inbound::announced_create(conn, g1, g1_member, note, &parents).await }
+            async move { inbound::announced_create(conn, ctx, g1, g1_member, note, &parents).await }
                 .scope_boxed()
         })
         .await;
@@ -230,9 +230,9 @@ async fn an_author_does_not_move_their_own_idea_nor_clear_an_acceptance_we_canno
         &rust.ap_id,
         "Ainsi",
     );
-    w.act(|conn, _| {
+    w.act(|conn, ctx| {
         let (rust, answerer, answer) = (&rust, &answerer, &answer);
-        async move { inbound::announced_create(conn, rust, answerer, answer, &[]).await }
+        async move { inbound::announced_create(conn, ctx, rust, answerer, answer, &[]).await }
             .scope_boxed()
     })
     .await
@@ -344,4 +344,66 @@ async fn nothing_is_stored_for_a_relay_with_nobody_to_deliver_to() {
         .unwrap();
     assert_eq!(queued, 0);
     assert_eq!(w.count("outgoing_activity").await, 0);
+}
+
+/// A reply announced by a group elsewhere tells our member it answers, and the member it
+/// mentions with our host, as a reply written here would; a bare `@name` from there is
+/// someone there, not our namesake.
+#[tokio::test]
+async fn a_reply_from_a_group_elsewhere_tells_our_members_as_a_local_one_would() {
+    let w = World::new().await;
+    let rust = w.remote_group(OTHER, "rust").await;
+    let rita = w.remote_person(OTHER, "rita").await;
+    let ana = Caller::from(&w.member("ana", Role::Member).await);
+    let ben = Caller::from(&w.member("ben", Role::Member).await);
+    let carl = Caller::from(&w.member("carl", Role::Member).await);
+    let post = mirrored_post(
+        &w,
+        &rust,
+        &rita,
+        "https://other.example/p/1",
+        PostKind::Question,
+    )
+    .await;
+    let answer = w.answer(&ana, &post, "Try the nightly build").await;
+    let host = cenacle_core::identity::local_host(&w.ctx.settings);
+    let note = reply(
+        &rita,
+        "https://other.example/c/2",
+        &answer.ap_id,
+        &rust.ap_id,
+        &format!("Thanks! @ben@{host} should see this; @carl knows too"),
+    );
+    let outcome = w
+        .act(|conn, ctx| {
+            let (rust, rita, note) = (&rust, &rita, &note);
+            async move { inbound::announced_create(conn, ctx, rust, rita, note, &[]).await }
+                .scope_boxed()
+        })
+        .await
+        .unwrap();
+    assert!(matches!(outcome, Outcome::Applied), "{outcome:?}");
+    let told = |caller: Caller| {
+        let w = &w;
+        async move {
+            w.act(|conn, ctx| {
+                async move {
+                    cenacle_core::notifications::list(conn, ctx, &caller, false, None, 10).await
+                }
+                .scope_boxed()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|n| (n.kind, n.actor))
+            .collect::<Vec<_>>()
+        }
+    };
+    let rita_handle = Some("rita@other.example".to_owned());
+    assert_eq!(told(ana).await, [("reply".to_owned(), rita_handle.clone())]);
+    assert_eq!(told(ben).await, [("mention".to_owned(), rita_handle)]);
+    assert!(
+        told(carl).await.is_empty(),
+        "a bare @carl from there is theirs"
+    );
 }

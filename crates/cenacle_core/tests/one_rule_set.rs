@@ -337,9 +337,9 @@ async fn a_group_elsewhere_changes_only_its_own_content_and_never_our_words() {
         PostKind::Idea,
         "Traits",
     );
-    w.act(|conn, _| {
+    w.act(|conn, ctx| {
         let (theirs, author, idea) = (&theirs, &author, &idea);
-        async move { inbound::announced_create(conn, theirs, author, idea, &[]).await }
+        async move { inbound::announced_create(conn, ctx, theirs, author, idea, &[]).await }
             .scope_boxed()
     })
     .await

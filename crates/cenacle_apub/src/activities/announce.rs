@@ -313,7 +313,8 @@ impl PreparedAnnounce {
                 let object = activity.incoming();
                 match activity.kind {
                     CreateOrUpdateType::Create => {
-                        inbound::announced_create(conn, group, actor, &object, &self.parents).await
+                        inbound::announced_create(conn, ctx, group, actor, &object, &self.parents)
+                            .await
                     }
                     CreateOrUpdateType::Update => {
                         inbound::announced_update(conn, ctx, group, actor, &object).await
