@@ -424,6 +424,30 @@ async fn leaderboards_rank_densely_and_show_my_position() {
     );
 }
 
+/// A contest over `groups` counting liked answers, open from a minute ago for a week.
+fn contest_body(title: &str, groups: &[&str]) -> Value {
+    let now = chrono::Utc::now();
+    json!({
+        "title": title,
+        "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
+        "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
+        "groups": groups,
+        "causes": ["answer_liked"],
+    })
+}
+
+/// `answerer` answers a question of `fan` in the open group, and `fan` likes the answer.
+async fn liked_answer(t: &TestApp, fan: &str, answerer: &str) {
+    let (_, aid) = question_and_answer(t, fan, answerer).await;
+    vote(
+        t,
+        fan,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+}
+
 /// The member's notifications of one kind, newest first.
 async fn notifications_of_kind(t: &TestApp, token: &str, kind: &str) -> Vec<Value> {
     let r = t.get("/api/v1/notifications", Some(token)).await;
@@ -447,32 +471,13 @@ async fn a_contest_over_a_private_group_keeps_its_title_from_a_winner_outside_it
         )
         .await;
     assert_eq!(secret.status, StatusCode::CREATED, "{}", secret.json);
-    let now = chrono::Utc::now();
-    let created = t
-        .post(
-            "/api/v1/contests",
-            Some(&manager),
-            json!({
-                "title": "Projet Lune : concours interne",
-                "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-                "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
-                "groups": ["open", "secret"],
-                "causes": ["answer_liked"],
-            }),
-        )
-        .await;
+    let body = contest_body("Projet Lune : concours interne", &["open", "secret"]);
+    let created = t.post("/api/v1/contests", Some(&manager), body).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.json);
     let id = created.json["id"].as_i64().unwrap();
     let fan = t.member("fan").await;
     let ana = t.member("ana").await;
-    let (_, aid) = question_and_answer(&t, &fan, &ana).await;
-    vote(
-        &t,
-        &fan,
-        &format!("/api/v1/comments/{aid}/vote"),
-        json!("like"),
-    )
-    .await;
+    liked_answer(&t, &fan, &ana).await;
     let closed = t
         .post(
             &format!("/api/v1/contests/{id}/close"),
@@ -824,14 +829,7 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
         json!({"name": "other", "title": "Other"}),
     )
     .await;
-    let now = chrono::Utc::now();
-    let body = json!({
-        "title": "Concours de novembre",
-        "starts_at": (now - chrono::Duration::minutes(1)).to_rfc3339(),
-        "ends_at": (now + chrono::Duration::days(7)).to_rfc3339(),
-        "groups": ["open"],
-        "causes": ["answer_liked"],
-    });
+    let body = contest_body("Concours de novembre", &["open"]);
     assert_eq!(
         t.post(
             "/api/v1/contests",
@@ -851,14 +849,7 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
     let ben = t.member("ben").await;
     for (who, n) in [(&ana, 2), (&ben, 1)] {
         for _ in 0..n {
-            let (_, aid) = question_and_answer(&t, &fan, who).await;
-            vote(
-                &t,
-                &fan,
-                &format!("/api/v1/comments/{aid}/vote"),
-                json!("like"),
-            )
-            .await;
+            liked_answer(&t, &fan, who).await;
         }
     }
     // Outside the contest's group: does not count.

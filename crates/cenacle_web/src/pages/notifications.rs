@@ -403,6 +403,19 @@ mod tests {
         }
     }
 
+    /// A notification of `kind` by `actor` with `detail`, about nothing yet.
+    fn of_kind(kind: &str, actor: Option<&str>, detail: Option<&str>) -> Notification {
+        Notification {
+            kind: kind.into(),
+            actor: actor.map(Into::into),
+            actor_count: 1,
+            person: None,
+            person_display_name: None,
+            detail: detail.map(Into::into),
+            ..person_report_dismissed()
+        }
+    }
+
     /// The line names the person reported and links their profile; the moderator, hidden,
     /// is "a moderator" (the sentence keeps its subject), in both languages.
     #[test]
@@ -429,15 +442,9 @@ mod tests {
     #[test]
     fn a_contest_result_tells_the_place_and_links_the_contest() {
         let result = || Notification {
-            kind: "contest_result".into(),
-            actor: Some("claire".into()),
-            actor_count: 1,
-            person: None,
-            person_display_name: None,
             contest_id: Some(7),
             contest_title: Some("Concours de novembre".into()),
-            detail: Some("2".into()),
-            ..person_report_dismissed()
+            ..of_kind("contest_result", Some("claire"), Some("2"))
         };
         let en = line(Words(Language::En), result());
         assert!(en.actor.is_empty());
@@ -454,16 +461,10 @@ mod tests {
     #[test]
     fn a_bounty_won_says_the_points_and_who_awarded_it() {
         let won = |actor: Option<&str>| Notification {
-            kind: "bounty_won".into(),
-            actor: actor.map(Into::into),
-            actor_count: 1,
-            person: None,
-            person_display_name: None,
             post_id: Some(3),
             post_title: Some("Which grinder?".into()),
             comment_id: Some(9),
-            detail: Some("200".into()),
-            ..person_report_dismissed()
+            ..of_kind("bounty_won", actor, Some("200"))
         };
         let awarded = line(Words(Language::En), won(Some("claire")));
         assert_eq!(
@@ -477,15 +478,7 @@ mod tests {
 
     #[test]
     fn a_champion_step_links_the_programme_page() {
-        let step = Notification {
-            kind: "champion".into(),
-            actor: Some("manon".into()),
-            actor_count: 1,
-            person: None,
-            person_display_name: None,
-            detail: Some("charter_published".into()),
-            ..person_report_dismissed()
-        };
+        let step = of_kind("champion", Some("manon"), Some("charter_published"));
         let en = line(Words(Language::En), step.clone());
         assert_eq!(
             (en.what.as_str(), en.href.as_str(), en.object.as_str()),
@@ -502,16 +495,10 @@ mod tests {
     #[test]
     fn a_mention_names_who_wrote_it_and_links_the_text() {
         let mention = || Notification {
-            kind: "mention".into(),
-            actor: Some("ana".into()),
-            actor_count: 1,
-            person: None,
-            person_display_name: None,
             post_id: Some(3),
             post_title: Some("Which grinder?".into()),
             comment_id: Some(9),
-            detail: None,
-            ..person_report_dismissed()
+            ..of_kind("mention", Some("ana"), None)
         };
         let en = line(Words(Language::En), mention());
         assert_eq!(
