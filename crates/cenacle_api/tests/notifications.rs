@@ -472,6 +472,40 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
     assert_eq!(carol_told.len(), 2, "{carol_told:?}");
     assert_eq!(carol_told[0]["comment_id"], answer);
 
+    // An edit tells the names it adds, not those it keeps.
+    let edited = t
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/posts/{q}"),
+            Some(&ana),
+            Some(json!({"title": "Which grinder, @bob? And you, @dan?"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    assert_eq!(mentions(dan.clone()).await.len(), 1);
+    assert_eq!(
+        mentions(bob.clone()).await.len(),
+        1,
+        "bob was named already"
+    );
+    let edited = t
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/comments/{answer}"),
+            Some(&bob),
+            Some(json!({"body": "@ana try the burr one; @carol has it, @dan too"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    let dan_told = mentions(dan.clone()).await;
+    assert_eq!(dan_told.len(), 2, "{dan_told:?}");
+    assert_eq!(dan_told[0]["comment_id"], answer);
+    assert_eq!(
+        mentions(carol.clone()).await.len(),
+        2,
+        "carol was named already"
+    );
+
     // A private group's text tells no one outside it.
     t.post(
         "/api/v1/groups",
@@ -487,8 +521,9 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
         )
         .await;
     assert_eq!(hidden.status, StatusCode::CREATED, "{}", hidden.json);
-    assert!(
-        mentions(dan.clone()).await.is_empty(),
+    assert_eq!(
+        mentions(dan.clone()).await.len(),
+        2,
         "dan is not in the group"
     );
 }

@@ -80,6 +80,7 @@ pub async fn add_comment(
 /// nothing.
 pub async fn edit_comment(
     conn: &mut Conn,
+    ctx: &Context,
     caller: &Caller,
     comment_id: i64,
     body: &str,
@@ -91,6 +92,9 @@ pub async fn edit_comment(
         return Ok(comment);
     }
     let edited = store::edit_comment(conn, comment.id, body).await?;
+    let at = (post.group_id, post.id, Some(comment.id));
+    let texts = (comment.body.as_str(), body, comment.local);
+    notifications::notify_added_mentions(conn, ctx, caller.person_id, at, texts).await?;
     record_event(conn, caller, OutboxEvent::CommentUpdated(comment.id)).await?;
     Ok(edited)
 }

@@ -275,7 +275,7 @@ pub async fn update(
         .flatten();
     match &stored.comment {
         Some(comment) => {
-            comments::edit_comment(conn, &caller, comment.id, &object.body).await?;
+            comments::edit_comment(conn, ctx, &caller, comment.id, &object.body).await?;
         }
         None => {
             let post = &stored.post;

@@ -229,26 +229,29 @@ pub async fn send_due_accept_reminders(conn: &mut Conn, ctx: &Context) -> Result
     send_accept_reminders(conn, Utc::now(), Duration::hours(i64::from(hours)), 500).await
 }
 
-/// Tells the members `text` mentions (`@name`, or `@name@our-host`: see
-/// [`mentioned_usernames`]; only the latter in a text `local` is false for, written
-/// elsewhere) that `by` mentioned them in a post (and comment) of `group_id`,
-/// except `already_told` (the person a reply's notice went to: one notice is enough). The
-/// usual rules apply: nobody is told of their own text, nor of a private group's content
-/// outside it.
-pub(crate) async fn notify_mentions(
-    conn: &mut Conn,
-    ctx: &Context,
-    by: i64,
-    (group_id, post_id, comment_id): (i64, i64, Option<i64>),
-    (text, local): (&str, bool),
-    already_told: Option<i64>,
-) -> Result<(), CoreError> {
+/// The members `text` mentions (`@name`, or `@name@our-host`: see [`mentioned_usernames`];
+/// only the latter in a text `local` is false for, written elsewhere).
+fn mentioned_in(ctx: &Context, (text, local): (&str, bool)) -> Vec<String> {
     let bare = if local {
         BareNames::Ours
     } else {
         BareNames::Theirs
     };
-    for name in mentioned_usernames(text, &local_host(&ctx.settings), bare) {
+    mentioned_usernames(text, &local_host(&ctx.settings), bare)
+}
+
+/// Tells the members named in `names` that `by` mentioned them in a post (and comment) of
+/// `group_id`, except `already_told` (the person a reply's notice went to: one notice is
+/// enough). The usual rules apply: nobody is told of their own text, nor of a private
+/// group's content outside it.
+async fn tell_mentioned(
+    conn: &mut Conn,
+    by: i64,
+    (group_id, post_id, comment_id): (i64, i64, Option<i64>),
+    names: Vec<String>,
+    already_told: Option<i64>,
+) -> Result<(), CoreError> {
+    for name in names {
         let Some(person) = cenacle_db::actors::local_person_by_name(conn, &name).await? else {
             continue;
         };
@@ -260,6 +263,21 @@ pub(crate) async fn notify_mentions(
         notify(conn, notice).await?;
     }
     Ok(())
+}
+
+/// An edit by `by` tells only the members its new text mentions and its old one did not:
+/// a name added is news, a name kept is not told twice.
+pub(crate) async fn notify_added_mentions(
+    conn: &mut Conn,
+    ctx: &Context,
+    by: i64,
+    at: (i64, i64, Option<i64>),
+    (old, new, local): (&str, &str, bool),
+) -> Result<(), CoreError> {
+    let before = mentioned_in(ctx, (old, local));
+    let mut added = mentioned_in(ctx, (new, local));
+    added.retain(|name| !before.contains(name));
+    tell_mentioned(conn, by, at, added, None).await
 }
 
 /// A new reply (`comment` on `post`) tells whom it answers (`replied_to`: the post's or the
@@ -276,8 +294,8 @@ pub(crate) async fn notify_reply(
     let notice =
         Notice::new(Kind::Reply, replied_to, Some(comment.author_id)).about(at.0, at.1, at.2);
     notify(conn, notice).await?;
-    let text = (comment.body.as_str(), comment.local);
-    notify_mentions(conn, ctx, comment.author_id, at, text, Some(replied_to)).await
+    let names = mentioned_in(ctx, (&comment.body, comment.local));
+    tell_mentioned(conn, comment.author_id, at, names, Some(replied_to)).await
 }
 
 /// Tells the members a newly published post mentions, in its title or its text.
@@ -286,9 +304,20 @@ pub(crate) async fn notify_post_mentions(
     ctx: &Context,
     post: &cenacle_db::content::Post,
 ) -> Result<(), CoreError> {
-    let text = format!("{}\n{}", post.title, post.body);
-    let at = (post.group_id, post.id, None);
-    notify_mentions(conn, ctx, post.author_id, at, (&text, post.local), None).await
+    let names = mentioned_in(ctx, (&post_text(post), post.local));
+    tell_mentioned(
+        conn,
+        post.author_id,
+        (post.group_id, post.id, None),
+        names,
+        None,
+    )
+    .await
+}
+
+/// What of a post may mention someone: its title and its text.
+pub(crate) fn post_text(post: &cenacle_db::content::Post) -> String {
+    format!("{}\n{}", post.title, post.body)
 }
 
 /// An idea's new status, told to its author and to our members who like it.

@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use crate::{
     access::{self, forbid, post_for, readable_post, visibility},
     federation::record_event,
-    idempotency, rewards, Caller, Conn, Context, CoreError,
+    idempotency, notifications, rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors::Group,
@@ -107,7 +107,7 @@ pub async fn create_post(
         return crate::approval::hold(conn, &post).await;
     }
     rewards::on_post(conn, ctx, caller, &post).await?;
-    crate::notifications::notify_post_mentions(conn, ctx, &post).await?;
+    notifications::notify_post_mentions(conn, ctx, &post).await?;
     record_event(conn, caller, OutboxEvent::PostCreated(post.id)).await?;
     Ok(post)
 }
@@ -253,6 +253,16 @@ pub async fn edit_post(
     }
     let edited =
         store::edit_post(conn, &post, caller.person_id, title.trim(), &body, &tags).await?;
+    // A held post tells nobody yet: its approval tells whom it names then.
+    if post.approval.is_none() {
+        let (old, new) = (
+            notifications::post_text(&post),
+            notifications::post_text(&edited),
+        );
+        let at = (post.group_id, post.id, None);
+        let texts = (old.as_str(), new.as_str(), post.local);
+        notifications::notify_added_mentions(conn, ctx, caller.person_id, at, texts).await?;
+    }
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
     Ok(edited)
 }

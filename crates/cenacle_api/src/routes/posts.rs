@@ -1039,12 +1039,11 @@ pub async fn edit_comment(
     ApiJson(req): ApiJson<EditCommentRequest>,
 ) -> ApiResult<Json<CommentView>> {
     let caller = Caller::from(&session);
-    let (caller, body) = (&caller, &req.body);
-    let (edited, authors, trainer) = state
-        .ctx
+    let (caller, body, ctx) = (&caller, &req.body, &state.ctx);
+    let (edited, authors, trainer) = ctx
         .transaction(|conn| {
             async move {
-                let edited = comments::edit_comment(conn, caller, id, body).await?;
+                let edited = comments::edit_comment(conn, ctx, caller, id, body).await?;
                 let authors = Authors::load(conn, &[edited.author_id]).await?;
                 let trainer = trainer_answers::written_as_trainer(conn, &edited).await?;
                 Ok((edited, authors, trainer))
