@@ -505,6 +505,23 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
         2,
         "carol was named already"
     );
+    // Named out and back in: not news twice.
+    for body in [
+        "@ana try the burr one",
+        "@ana try the burr one; @carol and @dan have it",
+    ] {
+        let edited = t
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/comments/{answer}"),
+                Some(&bob),
+                Some(json!({ "body": body })),
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    }
+    assert_eq!(mentions(dan.clone()).await.len(), 2);
+    assert_eq!(mentions(carol.clone()).await.len(), 2);
 
     // A private group's text tells no one outside it.
     t.post(

@@ -241,21 +241,21 @@ fn mentioned_in(ctx: &Context, (text, local): (&str, bool)) -> Vec<String> {
 }
 
 /// Tells the members named in `names` that `by` mentioned them in a post (and comment) of
-/// `group_id`, except `already_told` (the person a reply's notice went to: one notice is
-/// enough). The usual rules apply: nobody is told of their own text, nor of a private
-/// group's content outside it.
+/// `group_id`, unless that text already told them (the reply's notice went to them, or an
+/// earlier version named them: a name edited out and back in is not news twice). The usual
+/// rules apply: nobody is told of their own text, nor of a private group's content outside
+/// it.
 async fn tell_mentioned(
     conn: &mut Conn,
     by: i64,
     (group_id, post_id, comment_id): (i64, i64, Option<i64>),
     names: Vec<String>,
-    already_told: Option<i64>,
 ) -> Result<(), CoreError> {
     for name in names {
         let Some(person) = cenacle_db::actors::local_person_by_name(conn, &name).await? else {
             continue;
         };
-        if Some(person.id) == already_told {
+        if store::told_of(conn, person.id, post_id, comment_id).await? {
             continue;
         }
         let notice =
@@ -277,7 +277,7 @@ pub(crate) async fn notify_added_mentions(
     let before = mentioned_in(ctx, (old, local));
     let mut added = mentioned_in(ctx, (new, local));
     added.retain(|name| !before.contains(name));
-    tell_mentioned(conn, by, at, added, None).await
+    tell_mentioned(conn, by, at, added).await
 }
 
 /// A new reply (`comment` on `post`) tells whom it answers (`replied_to`: the post's or the
@@ -295,7 +295,7 @@ pub(crate) async fn notify_reply(
         Notice::new(Kind::Reply, replied_to, Some(comment.author_id)).about(at.0, at.1, at.2);
     notify(conn, notice).await?;
     let names = mentioned_in(ctx, (&comment.body, comment.local));
-    tell_mentioned(conn, comment.author_id, at, names, Some(replied_to)).await
+    tell_mentioned(conn, comment.author_id, at, names).await
 }
 
 /// Tells the members a newly published post mentions, in its title or its text.
@@ -305,14 +305,7 @@ pub(crate) async fn notify_post_mentions(
     post: &cenacle_db::content::Post,
 ) -> Result<(), CoreError> {
     let names = mentioned_in(ctx, (&post_text(post), post.local));
-    tell_mentioned(
-        conn,
-        post.author_id,
-        (post.group_id, post.id, None),
-        names,
-        None,
-    )
-    .await
+    tell_mentioned(conn, post.author_id, (post.group_id, post.id, None), names).await
 }
 
 /// What of a post may mention someone: its title and its text.

@@ -107,6 +107,31 @@ pub async fn insert(
     Ok(n > 0)
 }
 
+/// Whether `recipient` was told of this post (or this comment of it) already, by a reply's
+/// notice or a mention.
+pub async fn told_of(
+    conn: &mut AsyncPgConnection,
+    recipient: i64,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Told {
+        #[diesel(sql_type = Bool)]
+        told: bool,
+    }
+    let row: Told = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM notification WHERE recipient_id = $1 AND post_id = $2 \
+           AND comment_id IS NOT DISTINCT FROM $3 AND kind IN ('reply', 'mention')) AS told",
+    )
+    .bind::<BigInt, _>(recipient)
+    .bind::<BigInt, _>(post_id)
+    .bind::<Nullable<BigInt>, _>(comment_id)
+    .get_result(conn)
+    .await?;
+    Ok(row.told)
+}
+
 /// A notification as its recipient reads it.
 #[derive(QueryableByName, Debug, Clone)]
 pub struct NotificationRow {
