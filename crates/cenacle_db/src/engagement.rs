@@ -1249,7 +1249,8 @@ pub struct LedgerDifference {
 /// the floor of 1 applies only to the reputation shown), live likes received (weighted, in
 /// thousandths: the sum of the events' likes), today's capped earnings, and the escrow of
 /// auctions: points held (the sum of their hold rows), no balance below what it holds
-/// (`balance_below_holds`: the balance, then the holds), and every bid holding exactly its
+/// (`balance_below_holds`: the balance, then the holds; a debt holding nothing is allowed —
+/// owed, and repaid by later earnings — as `points_balance_covers_holds` allows it), and every bid holding exactly its
 /// amount while it leads an open auction and nothing otherwise (`hold_of_bid_<id>`: what it
 /// holds, then what it should); and the shop's stock: every limited reward's stock equals its
 /// initial stock plus its `stock_movement` rows (`reward_stock`), and its free codes the sum
@@ -1292,7 +1293,7 @@ pub async fn ledger_differences(
            FROM points_balance b \
            UNION ALL \
            SELECT 'balance_below_holds', b.person_id, b.balance, b.held \
-           FROM points_balance b WHERE b.balance < b.held \
+           FROM points_balance b WHERE b.held > 0 AND b.balance < b.held \
            UNION ALL \
            SELECT 'hold_of_bid_' || d.id, d.person_id, \
                   COALESCE((SELECT SUM(h.delta) FROM points_hold h WHERE h.bid_id = d.id), 0)::bigint, \
