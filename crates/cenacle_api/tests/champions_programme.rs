@@ -413,8 +413,29 @@ async fn exit_removes_the_private_group_at_once_and_keeps_the_champions_posts() 
     ok(&kept);
     assert!(kept.json.to_string().contains(SECRET));
     ok(&t.get(&format!("/api/v1/posts/{public}"), None).await);
+    // She was told, as Bob is when his term lapses at its review.
+    assert_eq!(latest_champion_step(t, &p.alice).await, "removed");
+    p.champion("bob", &p.bob, &["rust"]).await;
+    ok(&t
+        .post(
+            "/api/v1/champions/people/bob/lapse",
+            Some(&p.cm),
+            json!({"reason": "Une année bien remplie"}),
+        )
+        .await);
+    assert_eq!(latest_champion_step(t, &p.bob).await, "lapsed");
     // And she can be nominated again later.
     ok(&p.nominate("alice", &["rust"]).await);
+}
+
+/// The latest step of the programme the member was told of.
+async fn latest_champion_step(t: &TestApp, token: &str) -> String {
+    let r = t.get("/api/v1/notifications", Some(token)).await;
+    let items = r.json["items"].as_array().unwrap().clone();
+    let step = items.iter().find(|n| n["kind"] == "champion");
+    step.and_then(|n| n["detail"].as_str())
+        .unwrap_or("none")
+        .to_owned()
 }
 
 #[tokio::test]

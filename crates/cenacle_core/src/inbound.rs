@@ -13,7 +13,7 @@
 //! activity's id. The remote actors involved were fetched and stored before it opened.
 
 use crate::{
-    access, answers, comments, ideas,
+    access, answers, comments, ideas, notifications,
     posts::{self, PostChange, PostInput},
     rewards, votes, Caller, Conn, Context, CoreError,
 };
@@ -463,28 +463,34 @@ pub async fn announced_create(
     if find_object(conn, &object.ap_id).await?.is_some() {
         return Ok(Outcome::Ignored("already_known"));
     }
-    mirror_object(conn, group, actor, object).await?;
-    tell_of_mirrored(conn, ctx, &object.ap_id).await?;
+    let mirrored = mirror_object(conn, group, actor, object).await?;
+    tell_of_mirrored(conn, ctx, mirrored).await?;
     Ok(Outcome::Applied)
 }
 
 /// A new post or reply from a group elsewhere tells our members as one written here would
 /// (whom a reply answers, whom a text mentions) — not the ancestors fetched with it, which
 /// are old news.
-async fn tell_of_mirrored(conn: &mut Conn, ctx: &Context, ap_id: &str) -> Result<(), CoreError> {
-    let Some(stored) = find_object(conn, ap_id).await? else {
-        return Ok(());
-    };
-    let Some(comment) = &stored.comment else {
-        return crate::notifications::notify_post_mentions(conn, ctx, &stored.post).await;
-    };
-    let replied_to = match comment.parent_id {
-        Some(parent) => store::comment_by_id(conn, parent)
-            .await?
-            .map_or(stored.post.author_id, |c| c.author_id),
-        None => stored.post.author_id,
-    };
-    crate::notifications::notify_reply(conn, ctx, &stored.post, comment, replied_to).await
+async fn tell_of_mirrored(conn: &mut Conn, ctx: &Context, m: Mirrored) -> Result<(), CoreError> {
+    match m {
+        Mirrored::Post(post) => notifications::notify_post_mentions(conn, ctx, &post).await,
+        Mirrored::Reply {
+            post,
+            comment,
+            replied_to,
+        } => notifications::notify_reply(conn, ctx, &post, &comment, replied_to).await,
+    }
+}
+
+/// What [`mirror_object`] stored.
+enum Mirrored {
+    Post(Post),
+    /// A reply, and the author of what it answers.
+    Reply {
+        post: Post,
+        comment: Box<Comment>,
+        replied_to: i64,
+    },
 }
 
 /// A post announced by `group` must be addressed to it (the group or its followers).
@@ -506,7 +512,7 @@ async fn mirror_object(
     group: &Group,
     author: &PersonActor,
     object: &IncomingObject,
-) -> Result<(), CoreError> {
+) -> Result<Mirrored, CoreError> {
     match &object.in_reply_to {
         None => {
             let tags = posts::normalise_tags(object.tags.clone());
@@ -537,6 +543,7 @@ async fn mirror_object(
             )
             .await?;
             media::attach_remote(conn, post.id, &object.attachments).await?;
+            Ok(Mirrored::Post(post))
         }
         Some(parent) => {
             validate_comment(&object.body)?;
@@ -546,11 +553,11 @@ async fn mirror_object(
             if parent.group.id != group.id {
                 return Err(forged(Forgery::NotTheGroupsContent));
             }
-            let (parent_id, depth) = match &parent.comment {
-                Some(c) => (Some(c.id), c.depth + 1),
-                None => (None, 0),
+            let (parent_id, depth, replied_to) = match &parent.comment {
+                Some(c) => (Some(c.id), c.depth + 1, c.author_id),
+                None => (None, 0, parent.post.author_id),
             };
-            store::insert_comment(
+            let comment = store::insert_comment(
                 conn,
                 &NewComment {
                     post_id: parent.post.id,
@@ -563,9 +570,13 @@ async fn mirror_object(
                 },
             )
             .await?;
+            Ok(Mirrored::Reply {
+                post: parent.post,
+                comment: Box::new(comment),
+                replied_to,
+            })
         }
     }
-    Ok(())
 }
 
 /// The facts of a stored object the origin rules of an Announce weigh.
@@ -599,6 +610,10 @@ pub async fn announced_update(
             validate_comment(&object.body)?;
             if comment.body != object.body {
                 store::edit_comment(conn, comment.id, &object.body).await?;
+                let post = &stored.post;
+                let at = (post.group_id, post.id, Some(comment.id));
+                let texts = (comment.body.as_str(), object.body.as_str(), comment.local);
+                notifications::notify_added_mentions(conn, ctx, actor.id, at, texts).await?;
             }
         }
         Some(_) => {}
@@ -611,7 +626,7 @@ pub async fn announced_update(
                     || object.body != post.body
                     || tags != post.tags
                 {
-                    store::edit_post(
+                    let edited = store::edit_post(
                         conn,
                         post,
                         actor.id,
@@ -620,6 +635,13 @@ pub async fn announced_update(
                         &tags,
                     )
                     .await?;
+                    let (old, new) = (
+                        notifications::post_text(post),
+                        notifications::post_text(&edited),
+                    );
+                    let at = (post.group_id, post.id, None);
+                    let texts = (old.as_str(), new.as_str(), post.local);
+                    notifications::notify_added_mentions(conn, ctx, actor.id, at, texts).await?;
                 }
             }
             if let Some(state) = &object.state {

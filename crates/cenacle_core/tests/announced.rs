@@ -406,4 +406,18 @@ async fn a_reply_from_a_group_elsewhere_tells_our_members_as_a_local_one_would()
         told(carl).await.is_empty(),
         "a bare @carl from there is theirs"
     );
+    // Rita's edit names carl with our host: he is told of the name it adds, once.
+    let mut edited = note.clone();
+    edited.body = format!("Thanks! @ben@{host} should see this; @carl@{host} knows too");
+    for _ in 0..2 {
+        w.act(|conn, ctx| {
+            let (rust, rita, edited) = (&rust, &rita, &edited);
+            async move { inbound::announced_update(conn, ctx, rust, rita, edited).await }
+                .scope_boxed()
+        })
+        .await
+        .unwrap();
+    }
+    assert_eq!(told(carl).await.len(), 1);
+    assert_eq!(told(ben).await.len(), 1, "ben was named already");
 }
