@@ -430,12 +430,9 @@ async fn exit_removes_the_private_group_at_once_and_keeps_the_champions_posts() 
 
 /// The latest step of the programme the member was told of.
 async fn latest_champion_step(t: &TestApp, token: &str) -> String {
-    let r = t.get("/api/v1/notifications", Some(token)).await;
-    let items = r.json["items"].as_array().unwrap().clone();
-    let step = items.iter().find(|n| n["kind"] == "champion");
-    step.and_then(|n| n["detail"].as_str())
-        .unwrap_or("none")
-        .to_owned()
+    let steps = t.notifications_of_kind(token, "champion").await;
+    let step = steps.first().and_then(|n| n["detail"].as_str());
+    step.unwrap_or("none").to_owned()
 }
 
 #[tokio::test]
@@ -543,11 +540,9 @@ async fn every_step_of_the_lifecycle_is_in_the_audit_trail() {
     let told = |token: String| {
         let t = &p.t;
         async move {
-            let r = t.get("/api/v1/notifications", Some(&token)).await;
-            let items = r.json["items"].as_array().unwrap().clone();
-            items
+            t.notifications_of_kind(&token, "champion")
+                .await
                 .iter()
-                .filter(|n| n["kind"] == "champion")
                 .map(|n| {
                     assert_eq!(n["actor"], "manon", "{n}");
                     n["detail"].as_str().unwrap().to_owned()

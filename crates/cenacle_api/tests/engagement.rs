@@ -448,15 +448,6 @@ async fn liked_answer(t: &TestApp, fan: &str, answerer: &str) {
     .await;
 }
 
-/// The member's notifications of one kind, newest first.
-async fn notifications_of_kind(t: &TestApp, token: &str, kind: &str) -> Vec<Value> {
-    let r = t.get("/api/v1/notifications", Some(token)).await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.json);
-    let mut items = r.json["items"].as_array().unwrap().clone();
-    items.retain(|n| n["kind"] == kind);
-    items
-}
-
 /// A winner who may not read every group a contest covers (one of them private) is told
 /// their place, not the contest's title: the contest's page is closed to them too.
 #[tokio::test]
@@ -486,7 +477,7 @@ async fn a_contest_over_a_private_group_keeps_its_title_from_a_winner_outside_it
         )
         .await;
     assert_eq!(closed.status, StatusCode::OK, "{}", closed.json);
-    let told = notifications_of_kind(&t, &ana, "contest_result").await;
+    let told = t.notifications_of_kind(&ana, "contest_result").await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["detail"], "1");
     assert_eq!(told[0]["contest_title"], Value::Null, "{told:?}");
@@ -568,7 +559,7 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
     );
     assert_eq!(points(&t, &answerer).await, answerer_before + 200);
     // The winner is told who awarded it, on which answer, and how much.
-    let told = notifications_of_kind(&t, &answerer, "bounty_won").await;
+    let told = t.notifications_of_kind(&answerer, "bounty_won").await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(
         (
@@ -674,7 +665,7 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
     );
     assert_eq!(points(&t, &good).await, good_before + 150);
     // Told by the instance (the bounty ran out), once: the empty one told nobody.
-    let told = notifications_of_kind(&t, &good, "bounty_won").await;
+    let told = t.notifications_of_kind(&good, "bounty_won").await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(
         (
@@ -906,7 +897,7 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
     assert_eq!(points(&t, &ana).await, before + 100);
     // Each winner is told their place and the contest; nobody else is.
     for (who, place) in [(&ana, "1"), (&ben, "2")] {
-        let told = notifications_of_kind(&t, who, "contest_result").await;
+        let told = t.notifications_of_kind(who, "contest_result").await;
         assert_eq!(told.len(), 1, "{told:?}");
         assert_eq!(
             (
@@ -917,7 +908,8 @@ async fn a_contest_ranks_its_groups_and_causes_and_freezes_its_winners() {
             (Some(id), Some("Concours de novembre"), Some(place))
         );
     }
-    assert!(notifications_of_kind(&t, &fan, "contest_result")
+    assert!(t
+        .notifications_of_kind(&fan, "contest_result")
         .await
         .is_empty());
     assert!(t.get("/api/v1/people/ben", None).await.json["badges"]

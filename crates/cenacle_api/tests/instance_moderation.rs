@@ -33,13 +33,6 @@ async fn post(t: &TestApp, token: &str, group: &str, title: &str) -> Value {
     r.json["post"].clone()
 }
 
-/// How many mentions the member was told of.
-async fn mentions_of(t: &TestApp, token: &str) -> usize {
-    let r = t.get("/api/v1/notifications", Some(token)).await;
-    let items = r.json["items"].as_array().unwrap().clone();
-    items.iter().filter(|n| n["kind"] == "mention").count()
-}
-
 async fn titles(t: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
     let r = t.get(path, token).await;
     assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.json);
@@ -131,7 +124,7 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
         .is_empty());
     assert!(titles(&t, "/api/v1/feed", Some(&admin)).await.is_empty());
     assert_eq!(
-        mentions_of(&t, &paul).await,
+        t.notifications_of_kind(&paul, "mention").await.len(),
         0,
         "a held post tells nobody yet"
     );
@@ -184,7 +177,7 @@ async fn first_posts_wait_for_a_moderator_unseen_uncounted_and_unfederated() {
     );
     assert!(points(&t, &marie).await > marie_points);
     assert_eq!(
-        mentions_of(&t, &paul).await,
+        t.notifications_of_kind(&paul, "mention").await.len(),
         1,
         "published, it tells whom it names"
     );

@@ -415,11 +415,7 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
     let eve = t.member("eve").await;
     let mentions = |token: String| {
         let t = &t;
-        async move {
-            let mut told = inbox(t, &token).await;
-            told.retain(|n| n["kind"] == "mention");
-            told
-        }
+        async move { t.notifications_of_kind(&token, "mention").await }
     };
     let q = t
         .post(

@@ -158,6 +158,15 @@ impl TestApp {
             .n
     }
 
+    /// The member's notifications of one kind, newest first.
+    pub async fn notifications_of_kind(&self, token: &str, kind: &str) -> Vec<Value> {
+        let r = self.get("/api/v1/notifications", Some(token)).await;
+        assert_eq!(r.status, axum::http::StatusCode::OK, "{}", r.json);
+        let mut items = r.json["items"].as_array().unwrap().clone();
+        items.retain(|n| n["kind"] == kind);
+        items
+    }
+
     /// [`Self::count_with`] without parameters.
     pub async fn count(&self, query: &str) -> i64 {
         self.count_with(query, &[]).await
