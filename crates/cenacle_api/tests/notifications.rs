@@ -541,6 +541,53 @@ async fn a_mention_tells_the_member_named_and_nobody_else() {
     );
 }
 
+/// One text tells at most ten members, however often it is edited: each version may name
+/// ten, so without a count per text an author could page ten new members with every edit.
+/// A reply is another text, with its own ten.
+#[tokio::test]
+async fn a_text_tells_at_most_ten_members_over_all_its_edits() {
+    let (t, _) = setup().await;
+    let ana = t.member("ana").await;
+    let mut named = Vec::new();
+    for i in 0..12 {
+        named.push(t.member(&format!("member{i}")).await);
+    }
+    let names = |range: std::ops::Range<usize>| {
+        range
+            .map(|i| format!("@member{i}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&ana),
+            json!({"kind": "question", "title": "Who knows?", "body": names(0..10)}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::CREATED, "{}", q.json);
+    let q = q.json["post"]["id"].as_i64().unwrap();
+    let edited = t
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/posts/{q}"),
+            Some(&ana),
+            Some(json!({ "body": names(10..12) })),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    let mut told = Vec::new();
+    for token in &named {
+        told.push(t.notifications_of_kind(token, "mention").await.len());
+    }
+    assert_eq!(told, [vec![1; 10], vec![0; 2]].concat());
+    // A reply naming member10 is a new text: they hear of it.
+    let answer = comment(&t, &ana, q, None, "@member10 surely").await;
+    let m10 = t.notifications_of_kind(&named[10], "mention").await;
+    assert_eq!(m10.len(), 1, "{m10:?}");
+    assert_eq!(m10[0]["comment_id"], answer);
+}
+
 #[tokio::test]
 async fn the_accept_reminder_fires_once_after_the_delay_and_not_once_accepted() {
     let (t, _) = setup().await;

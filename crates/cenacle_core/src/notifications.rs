@@ -8,7 +8,7 @@
 use crate::{identity::local_host, Caller, Conn, Context, CoreError};
 use cenacle_db::notifications::{self as store, NewNotification, NotificationRow};
 use cenacle_domain::{
-    mentions::{mentioned_usernames, BareNames},
+    mentions::{mentioned_usernames, BareNames, MENTIONS_MAX},
     notifications::{may_notify, Audience, Delivery, Kind},
 };
 use chrono::{DateTime, Duration, Utc};
@@ -245,13 +245,25 @@ fn mentioned_in(ctx: &Context, (text, local): (&str, bool)) -> Vec<String> {
 /// earlier version named them: a name edited out and back in is not news twice). The usual
 /// rules apply: nobody is told of their own text, nor of a private group's content outside
 /// it.
+///
+/// One text tells at most [`MENTIONS_MAX`] members over all its versions: each version names
+/// at most that many, but without a count per text ten edits naming ten new members each
+/// would page a hundred.
 async fn tell_mentioned(
     conn: &mut Conn,
     by: i64,
     (group_id, post_id, comment_id): (i64, i64, Option<i64>),
     names: Vec<String>,
 ) -> Result<(), CoreError> {
+    if names.is_empty() {
+        return Ok(());
+    }
+    let told = store::mentions_told(conn, post_id, comment_id).await?;
+    let mut left = (MENTIONS_MAX as i64 - told).max(0);
     for name in names {
+        if left == 0 {
+            break;
+        }
         let Some(person) = cenacle_db::actors::local_person_by_name(conn, &name).await? else {
             continue;
         };
@@ -260,7 +272,9 @@ async fn tell_mentioned(
         }
         let notice =
             Notice::new(Kind::Mention, person.id, Some(by)).about(group_id, post_id, comment_id);
-        notify(conn, notice).await?;
+        if notify(conn, notice).await? {
+            left -= 1;
+        }
     }
     Ok(())
 }

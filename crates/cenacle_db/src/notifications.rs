@@ -107,6 +107,29 @@ pub async fn insert(
     Ok(n > 0)
 }
 
+/// How many members this post (or this comment of it) has told of a mention, over all its
+/// versions.
+pub async fn mentions_told(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Told {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let row: Told = diesel::sql_query(
+        "SELECT count(*) AS n FROM notification WHERE post_id = $1 \
+           AND comment_id IS NOT DISTINCT FROM $2 AND kind = 'mention'",
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<Nullable<BigInt>, _>(comment_id)
+    .get_result(conn)
+    .await?;
+    Ok(row.n)
+}
+
 /// Whether `recipient` was told of this post (or this comment of it) already, by a reply's
 /// notice or a mention.
 pub async fn told_of(
