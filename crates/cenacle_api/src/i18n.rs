@@ -44,8 +44,8 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "La date de fin doit être dans le futur.",
         ),
         "unknown_notification_kind" => (
-            "Unknown notification kind (reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation, accept_reminder, bounty_won, contest_result, mention, champion).",
-            "Type de notification inconnu (reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation, accept_reminder, bounty_won, contest_result, mention, champion).",
+            "Unknown notification kind (reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation, accept_reminder, bounty_won, contest_result, mention, champion, rank_reached).",
+            "Type de notification inconnu (reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation, accept_reminder, bounty_won, contest_result, mention, champion, rank_reached).",
         ),
         "unknown_notification_delivery" => (
             "Unknown delivery: use in_app, email_immediate, email_daily, email_weekly or off.",

@@ -5,7 +5,7 @@
 mod common;
 
 use axum::http::{Method, StatusCode};
-use cenacle_core::{notification_mails, notifications, ScopedFutureExt};
+use cenacle_core::{notification_mails, notifications, ranks_reached, ScopedFutureExt};
 use cenacle_domain::Role;
 use chrono::{Duration, Utc};
 use common::engagement::{setup, vote};
@@ -190,7 +190,7 @@ async fn a_preference_off_stops_that_kind_only() {
     // Replies are mailed at once unless one says otherwise; likes stay in the app.
     assert_eq!(prefs.json["preferences"]["reply"], "email_immediate");
     assert_eq!(prefs.json["preferences"]["like"], "in_app");
-    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 12);
+    assert_eq!(prefs.json["preferences"].as_object().unwrap().len(), 13);
     assert_eq!(prefs.json["preferences"]["bounty_won"], "email_immediate");
     let set = t
         .request(
@@ -586,6 +586,77 @@ async fn a_text_tells_at_most_ten_members_over_all_its_edits() {
     let m10 = t.notifications_of_kind(&named[10], "mention").await;
     assert_eq!(m10.len(), 1, "{m10:?}");
     assert_eq!(m10[0]["comment_id"], answer);
+}
+
+/// A member who reaches a higher rank is told once, by the periodic job, in their language;
+/// a rank lost and reached again is not news twice; members already ranked when the server
+/// was upgraded are not congratulated on old news.
+#[tokio::test]
+async fn reaching_a_higher_rank_is_told_once() {
+    use cenacle_domain::engagement::RankTier;
+    let tier = |min_score, en: &str, fr: &str| RankTier {
+        min_score,
+        name_en: en.into(),
+        name_fr: fr.into(),
+    };
+    let (t, _) = common::engagement::setup_with(|s| {
+        s.engagement.ranks = vec![
+            tier(0, "Newcomer", "Nouveau venu"),
+            tier(3, "Contributor", "Contributeur"),
+            tier(10, "Regular", "Habitué"),
+        ];
+    })
+    .await;
+    let ana = t.member("ana").await;
+    let fans = [t.member("bea").await, t.member("carl").await];
+    let look = async || {
+        t.ctx
+            .transaction(|conn| ranks_reached::tell_ranks_reached(conn, &t.ctx, 500).scope_boxed())
+            .await
+            .unwrap()
+    };
+    let ranks = async || t.notifications_of_kind(&ana, "rank_reached").await;
+
+    // One thread: score 1, still a newcomer.
+    let first = ask(&t, &ana, "question", "Première").await;
+    assert_eq!(look().await, 0);
+    // Three threads: score 3, a contributor; told once, however often the job runs.
+    ask(&t, &ana, "question", "Deuxième").await;
+    ask(&t, &ana, "question", "Troisième").await;
+    assert_eq!(look().await, 1);
+    assert_eq!(look().await, 0);
+    let told = ranks().await;
+    assert_eq!(told.len(), 1, "{told:?}");
+    assert_eq!(told[0]["detail"], "Contributor\nContributeur");
+    assert!(told[0]["actor"].is_null(), "the instance tells");
+
+    // A like (4 a like): score 7, no new rank. Taken back (3) and given again (7): the
+    // contributor rank was lost and regained, not news.
+    let path = format!("/api/v1/posts/{first}/vote");
+    vote(&t, &fans[0], &path, json!("like")).await;
+    vote(&t, &fans[0], &path, Value::Null).await;
+    vote(&t, &fans[0], &path, json!("like")).await;
+    assert_eq!(look().await, 0);
+    // A second like: 11, a regular.
+    vote(&t, &fans[1], &path, json!("like")).await;
+    assert_eq!(look().await, 1);
+    let told = ranks().await;
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0]["detail"], "Regular\nHabitué");
+
+    // A member already ranked when the server was upgraded (the migration leaves NULL):
+    // their rank is recorded, not told.
+    let old_hand = t.member("dora").await;
+    for title in ["Un", "Deux", "Trois", "Quatre"] {
+        ask(&t, &old_hand, "question", title).await;
+    }
+    t.sql("UPDATE reputation SET rank_told = NULL WHERE person_id = (SELECT id FROM person WHERE username = 'dora')")
+        .await;
+    assert_eq!(look().await, 0);
+    assert!(t
+        .notifications_of_kind(&old_hand, "rank_reached")
+        .await
+        .is_empty());
 }
 
 #[tokio::test]

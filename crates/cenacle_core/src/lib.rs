@@ -59,6 +59,7 @@ pub mod posts;
 pub mod proposals;
 pub mod published;
 pub mod quizzes;
+pub mod ranks_reached;
 pub mod reports;
 pub mod rewards;
 mod secrets;

@@ -2,7 +2,7 @@
 //! cases on their connection, inside their transaction, so an effect is recorded if and only if
 //! its cause is.
 
-use crate::{journey, Caller, Conn, Context, CoreError};
+use crate::{journey, ranks_reached::mark_rank_due, Caller, Conn, Context, CoreError};
 use cenacle_db::{
     actors::{self, Group},
     badges,
@@ -478,6 +478,7 @@ pub async fn on_accept(
     };
     pay(conn, ctx, &payment).await?;
     if answer.local {
+        mark_rank_due(conn, answer.author_id).await?;
         evaluate_badges(conn, answer.author_id, BadgeTrigger::AnswerAccepted).await?;
     }
     Ok(())
@@ -526,6 +527,7 @@ pub async fn on_post(
     if let Some(step) = step {
         journey::pay_finished_steps(conn, author.person_id, step).await?;
     }
+    mark_rank_due(conn, author.person_id).await?;
     evaluate_badges(conn, author.person_id, BadgeTrigger::Posted).await
 }
 
@@ -550,6 +552,7 @@ pub async fn on_reply(
     pay(conn, ctx, &payment).await?;
     if author.is_local() {
         journey::pay_finished_steps(conn, author.person_id, StepKind::AnswerQuestion).await?;
+        mark_rank_due(conn, author.person_id).await?;
     }
     Ok(())
 }

@@ -52,6 +52,64 @@ pub async fn lock_reputation(
     Ok(locked().get_result(conn).await?)
 }
 
+// ---- ranks reached ----
+
+/// Marks `person`'s rank to be looked at by the next [`ranks_due`] (something that raises its
+/// score happened). A like marks it in the statement that counts it (`record_reputation`).
+pub async fn mark_rank_due(conn: &mut AsyncPgConnection, person_id: i64) -> Result<(), DbError> {
+    diesel::sql_query(
+        "INSERT INTO reputation (person_id, rank_due) VALUES ($1, TRUE) \
+         ON CONFLICT (person_id) DO UPDATE SET rank_due = TRUE WHERE NOT reputation.rank_due",
+    )
+    .bind::<BigInt, _>(person_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// A person whose rank is to be looked at.
+#[derive(QueryableByName, Debug, Clone, Copy)]
+pub struct RankDue {
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    /// The threshold of the highest rank they were told of; None: never looked at (see the
+    /// migration `rank_reached`).
+    #[diesel(sql_type = Nullable<BigInt>)]
+    pub rank_told: Option<i64>,
+    #[diesel(sql_type = Bool)]
+    pub local: bool,
+}
+
+/// At most `limit` people whose rank is due, their rows locked for this transaction and
+/// skipped by another server's job looking at the same time.
+pub async fn ranks_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<RankDue>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT r.person_id, r.rank_told, p.local FROM reputation r JOIN person p ON p.id = r.person_id \
+         WHERE r.rank_due ORDER BY r.person_id LIMIT $1 FOR UPDATE OF r SKIP LOCKED",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// `person`'s rank was looked at: `told` is the threshold of the highest rank they know of
+/// (None: left as it was, for people of other servers who are never told).
+pub async fn rank_looked_at(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    told: Option<i64>,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE reputation SET rank_due = FALSE, rank_told = COALESCE($2, rank_told) \
+         WHERE person_id = $1",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Nullable<BigInt>, _>(told)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A person's reputation as shown and gated on: the exact sum of their events (from 1), never
 /// below the floor (see `cenacle_domain::engagement::shown_reputation`).
 pub async fn reputation_of(conn: &mut AsyncPgConnection, person_id: i64) -> Result<i64, DbError> {
@@ -110,7 +168,8 @@ pub async fn record_reputation(
                                WHEN capped_day > {TODAY} THEN capped_today \
                                ELSE ev.delta END, \
            capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
-           likes_received_milli = likes_received_milli + ev.likes_milli \
+           likes_received_milli = likes_received_milli + ev.likes_milli, \
+           rank_due = rank_due OR ev.likes_milli > 0 \
          FROM ev WHERE person_id = $1 \
          RETURNING score, CASE WHEN capped_day = {TODAY} THEN capped_today ELSE 0 END AS capped_today, \
            likes_received_milli AS likes_milli"

@@ -376,6 +376,8 @@ diesel::table! {
         capped_day -> Nullable<Date>,
         capped_today -> Int8,
         likes_received_milli -> Int8,
+        rank_told -> Nullable<Int8>,
+        rank_due -> Bool,
     }
 }
 

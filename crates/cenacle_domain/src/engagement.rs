@@ -357,6 +357,21 @@ pub fn default_ranks() -> Vec<RankTier> {
     .collect()
 }
 
+/// A rank reached, as a notification's detail: both its names, so that the notice reads in
+/// whichever language its reader chooses, and still does after the ranks are renamed.
+pub fn rank_reached_detail(tier: &RankTier) -> String {
+    format!("{}\n{}", tier.name_en, tier.name_fr)
+}
+
+/// The rank's name in `language` from a [`rank_reached_detail`].
+pub fn rank_reached_name(detail: &str, language: crate::Language) -> &str {
+    let (en, fr) = detail.split_once('\n').unwrap_or((detail, detail));
+    match language {
+        crate::Language::Fr => fr,
+        crate::Language::En => en,
+    }
+}
+
 /// The highest tier whose threshold the score reaches.
 pub fn rank_for(score: i64, tiers: &[RankTier]) -> Option<&RankTier> {
     tiers
@@ -510,6 +525,14 @@ mod tests {
     fn accepting_ones_own_answer_rewards_nobody() {
         assert!(acceptance_rewards(1, 2));
         assert!(!acceptance_rewards(7, 7));
+    }
+
+    #[test]
+    fn a_rank_reached_reads_in_either_language() {
+        let tiers = default_ranks();
+        let detail = rank_reached_detail(&tiers[2]);
+        assert_eq!(rank_reached_name(&detail, crate::Language::En), "Regular");
+        assert_eq!(rank_reached_name(&detail, crate::Language::Fr), "Habitué");
     }
 
     #[test]

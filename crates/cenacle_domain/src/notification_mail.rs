@@ -2,6 +2,7 @@
 //! sent at once and the digests), and the mail around it.
 
 use crate::{
+    engagement::rank_reached_name,
     mail::{greeting, MailContent},
     notifications::Kind,
     Language,
@@ -163,6 +164,15 @@ pub fn what_happened(language: Language, n: &NoticeText<'_>) -> String {
             "lapsed" => format!("{actor} did not renew your term as a champion."),
             _ => format!("{actor} ended your term as a champion."),
         },
+        // The detail: both names of the rank (see `engagement::rank_reached_detail`).
+        (Kind::RankReached, true) => format!(
+            "Vous avez atteint le rang « {} ». Merci pour vos contributions !",
+            rank_reached_name(detail, language)
+        ),
+        (Kind::RankReached, false) => format!(
+            "You reached the rank “{}”. Thank you for your contributions!",
+            rank_reached_name(detail, language)
+        ),
         (Kind::AcceptReminder, true) => format!(
             "Votre question {} a des réponses : acceptez celle qui vous a aidé.",
             about("", "")
@@ -327,6 +337,24 @@ mod tests {
             &about("resolved")
         ))
         .is_empty());
+    }
+
+    #[test]
+    fn a_rank_reached_is_named_in_the_readers_language() {
+        let rank = NoticeText {
+            kind: Kind::RankReached,
+            actor: None,
+            title: None,
+            detail: Some("Regular\nHabitué"),
+            ..reply()
+        };
+        assert_eq!(
+            what_happened(Language::En, &rank),
+            "You reached the rank “Regular”. Thank you for your contributions!"
+        );
+        let fr = what_happened(Language::Fr, &rank);
+        assert!(fr.contains("«\u{a0}Habitué\u{a0}»"), "{fr}");
+        assert!(crate::typography::french_spacing_faults(&fr).is_empty());
     }
 
     #[test]

@@ -33,10 +33,12 @@ pub enum Kind {
     /// A community manager took a step of the champions programme for me: invited me,
     /// published a charter I must accept, renewed, removed or did not renew me.
     Champion,
+    /// I reached a higher rank (told once per rank, never of a rank lost).
+    RankReached,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Reply,
         Kind::AnswerAccepted,
         Kind::Like,
@@ -49,6 +51,7 @@ impl Kind {
         Kind::ContestResult,
         Kind::Mention,
         Kind::Champion,
+        Kind::RankReached,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -65,6 +68,7 @@ impl Kind {
             Kind::ContestResult => "contest_result",
             Kind::Mention => "mention",
             Kind::Champion => "champion",
+            Kind::RankReached => "rank_reached",
         }
     }
 
@@ -78,8 +82,8 @@ impl Kind {
     /// rare (a reply to them, their answer accepted, a join request's decision, a moderator's
     /// decision on their content or report, a bounty or a contest won, a mention, a step of
     /// the champions programme) is mailed at once: that is what brings them back.
-    /// Frequent or self-paced news (likes, idea statuses, badges, the accept reminder) stays
-    /// in the app unless they ask.
+    /// Frequent or self-paced news (likes, idea statuses, badges, ranks, the accept reminder)
+    /// stays in the app unless they ask.
     pub fn default_delivery(self) -> Delivery {
         match self {
             Kind::Reply
@@ -90,9 +94,11 @@ impl Kind {
             | Kind::ContestResult
             | Kind::Mention
             | Kind::Champion => Delivery::EmailImmediate,
-            Kind::Like | Kind::IdeaStatus | Kind::BadgeAwarded | Kind::AcceptReminder => {
-                Delivery::InApp
-            }
+            Kind::Like
+            | Kind::IdeaStatus
+            | Kind::BadgeAwarded
+            | Kind::AcceptReminder
+            | Kind::RankReached => Delivery::InApp,
         }
     }
 }

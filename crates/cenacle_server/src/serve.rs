@@ -6,7 +6,7 @@ use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{
     admin, auctions, bounties, certificates, digests, getting_started, notification_mails,
-    notifications, orders, Context, ScopedFutureExt,
+    notifications, orders, ranks_reached, Context, ScopedFutureExt,
 };
 use std::net::SocketAddr;
 use tokio::{
@@ -59,7 +59,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     });
 
     // Bounties that ran out are settled every minute (safe with several servers: rows are
-    // claimed with SKIP LOCKED and paid once per key).
+    // claimed with SKIP LOCKED and paid once per key); on the same beat, members who reached
+    // a higher rank are told (their marks claimed with SKIP LOCKED too).
     let settler = {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
@@ -73,6 +74,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                             .await;
                         if let Err(err) = settled {
                             tracing::error!(error = %err, "settling bounties failed");
+                        }
+                        let ranks = ctx
+                            .transaction(|conn| {
+                                ranks_reached::tell_ranks_reached(conn, &ctx, 500).scope_boxed()
+                            })
+                            .await;
+                        if let Err(err) = ranks {
+                            tracing::error!(error = %err, "telling ranks reached failed");
                         }
                     }
                     _ = stop.changed() => break,

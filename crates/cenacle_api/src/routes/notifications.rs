@@ -27,7 +27,7 @@ use utoipa::{IntoParams, ToSchema};
 pub struct NotificationView {
     pub id: i64,
     /// reply, answer_accepted, like, idea_status, badge_awarded, join_request, moderation,
-    /// accept_reminder, bounty_won, contest_result, mention or champion.
+    /// accept_reminder, bounty_won, contest_result, mention, champion or rank_reached.
     pub kind: String,
     /// The latest person who acted (`name`, or `name@host` for someone elsewhere); null when
     /// the instance itself tells (a reminder), and for a moderation decision where the
@@ -53,7 +53,8 @@ pub struct NotificationView {
     /// What changed: an idea's new status, approved/declined, removed/restored,
     /// resolved/dismissed; the points a bounty paid (bounty_won); the place in a contest
     /// (contest_result); the programme's step (champion: invited, charter_published, renewed,
-    /// removed, lapsed).
+    /// removed, lapsed); the rank reached (rank_reached: its English name, a line break, its
+    /// French name).
     pub detail: Option<String>,
     pub created_at: DateTime<Utc>,
     /// Last change (a grouped notification grows).

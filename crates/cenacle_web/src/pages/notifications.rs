@@ -20,7 +20,10 @@ use cenacle_core::{
     notifications::{self as cases, Notification},
     ScopedFutureExt,
 };
-use cenacle_domain::notifications::{Delivery, Kind};
+use cenacle_domain::{
+    engagement::rank_reached_name,
+    notifications::{Delivery, Kind},
+};
 use serde::Deserialize;
 use std::collections::HashMap;
 
@@ -76,6 +79,10 @@ fn line(t: Words, n: Notification) -> Line {
     let (href, object) = match (n.post_id, &n.post_title, &n.badge, &n.group_name, &n.person) {
         _ if kind == Some(Kind::Champion) => {
             ("/champions/me".to_owned(), t.t("notif-champion-programme"))
+        }
+        // The rank, in the reader's language (both names are kept: see `rank_reached_detail`).
+        _ if kind == Some(Kind::RankReached) => {
+            (String::new(), rank_reached_name(detail, t.0).to_owned())
         }
         (None, ..) if contest.is_some() => {
             let (id, title) = contest.unwrap_or_default();
@@ -490,6 +497,29 @@ mod tests {
         );
         let fr = line(Words(Language::Fr), step);
         assert_eq!(fr.object, "le programme des champions");
+    }
+
+    #[test]
+    fn a_rank_reached_is_named_in_the_readers_language() {
+        let rank = Notification {
+            kind: "rank_reached".into(),
+            actor: None,
+            actor_count: 0,
+            person: None,
+            person_display_name: None,
+            detail: Some("Regular\nHabitué".into()),
+            ..person_report_dismissed()
+        };
+        let en = line(Words(Language::En), rank.clone());
+        assert_eq!(
+            (en.actor.as_str(), en.what.as_str(), en.object.as_str()),
+            ("", "You reached the rank", "Regular")
+        );
+        let fr = line(Words(Language::Fr), rank);
+        assert_eq!(
+            (fr.what.as_str(), fr.object.as_str()),
+            ("Vous avez atteint le rang", "Habitué")
+        );
     }
 
     #[test]
