@@ -194,6 +194,11 @@ fn ordered_collection(
 }
 
 /// A `Collection` that publishes only its size (followers, following).
+/// This instance's host (`host` or `host:port`), as in the handles of its members.
+fn our_host(data: &FedRequest) -> String {
+    cenacle_core::identity::local_host(&data.ctx.settings)
+}
+
 fn counted_collection(data: &FedRequest, path: &str, total: i64) -> Result<ApJson, ApubError> {
     document(InlineCollection::<Value> {
         kind: "Collection",
@@ -265,8 +270,10 @@ async fn group_featured(
     let mut pages = Vec::new();
     for post in published::featured(&mut conn, &group.row).await? {
         pages.push(
-            serde_json::to_value(crate::objects::content::page(&mut conn, &post).await?)
-                .unwrap_or_default(),
+            serde_json::to_value(
+                crate::objects::content::page(&mut conn, &our_host(&data), &post).await?,
+            )
+            .unwrap_or_default(),
         );
     }
     ordered_collection(&data, &format!("/g/{name}/featured"), pages)
@@ -287,7 +294,7 @@ async fn post_object(
             let Some((post, _)) = published::published_post(&mut conn, id, reader).await? else {
                 return Ok(None);
             };
-            let page = crate::objects::content::page(&mut conn, &post).await?;
+            let page = crate::objects::content::page(&mut conn, &our_host(data), &post).await?;
             Ok(Some((post, page)))
         })
         .await?;
@@ -315,7 +322,7 @@ async fn comment_object(
             else {
                 return Ok(None);
             };
-            let note = crate::objects::content::note(&mut conn, &comment).await?;
+            let note = crate::objects::content::note(&mut conn, &our_host(data), &comment).await?;
             Ok(Some((comment, post, note)))
         })
         .await?;

@@ -8,10 +8,32 @@ use crate::{
     Conn, CoreError,
 };
 use cenacle_db::{
-    actors::{self, Group},
+    actors::{self, Group, PersonActor},
     content::{self as store, Author, Comment, Post},
     media::{self, Attachment},
 };
+use cenacle_domain::mentions::{mentioned_handles, BareNames};
+
+/// The people a text of ours mentions whom we know — our members, and people of other servers
+/// we have met (a handle never seen is not looked up over the network while publishing) — at
+/// most [`MENTIONS_MAX`](cenacle_domain::mentions::MENTIONS_MAX), in the order written: whom
+/// its `Page` or `Note` tags, so that their servers tell them, and whom a public group's new
+/// text is also sent to.
+pub async fn mentioned_people(
+    conn: &mut Conn,
+    our_host: &str,
+    text: &str,
+) -> Result<Vec<PersonActor>, CoreError> {
+    let mut people = Vec::new();
+    for handle in mentioned_handles(text, our_host, BareNames::Ours) {
+        let person = match &handle.host {
+            None => actors::local_person_by_name(conn, &handle.name).await?,
+            Some(host) => actors::remote_person_by_handle(conn, &handle.name, host).await?,
+        };
+        people.extend(person.filter(|p| p.ap_id.is_some()));
+    }
+    Ok(people)
+}
 
 /// The group of a post of ours, if `reader` may read it.
 async fn readable_group(

@@ -69,16 +69,30 @@ pub async fn person_by_handle(
 ) -> Result<Option<PersonActor>, DbError> {
     let handle = handle.trim_start_matches('@');
     match handle.split_once('@') {
-        Some((name, host)) if !host.eq_ignore_ascii_case(local_host) => Ok(person::table
-            .filter(person::username.eq(name))
-            .filter(person::instance_host.eq(host.to_ascii_lowercase()))
-            .select(PersonActor::as_select())
-            .first(conn)
-            .await
-            .optional()?),
+        Some((name, host)) if !host.eq_ignore_ascii_case(local_host) => {
+            remote_person_by_handle(conn, name, host).await
+        }
         Some((name, _)) => local_person_by_name(conn, name).await,
         None => local_person_by_name(conn, handle).await,
     }
+}
+
+/// A person of another server we know, by `name` on `host` (`host` or `host:port`), the name
+/// compared without case.
+pub async fn remote_person_by_handle(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    host: &str,
+) -> Result<Option<PersonActor>, DbError> {
+    diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+    Ok(person::table
+        .filter(person::local.eq(false))
+        .filter(person::instance_host.eq(host.to_ascii_lowercase()))
+        .filter(lower(person::username).eq(name.to_lowercase()))
+        .select(PersonActor::as_select())
+        .first(conn)
+        .await
+        .optional()?)
 }
 
 pub async fn local_person_by_name(

@@ -18,12 +18,42 @@ pub enum BareNames {
     Theirs,
 }
 
+/// Someone a text mentions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Handle {
+    /// Lower-cased.
+    pub name: String,
+    /// None: one of our members; else the host they are on (`host` or `host:port`,
+    /// lower-cased).
+    pub host: Option<String>,
+}
+
 /// The usernames `text` mentions on this instance (`our_host`: `host` or `host:port`), each
 /// once, in the order written, at most [`MENTIONS_MAX`]. An `@` inside a word (an e-mail
 /// address, a URL), inside code (`` `…` `` or a fenced block), or a mention of someone on
 /// another instance mentions nobody here.
 pub fn mentioned_usernames(text: &str, our_host: &str, bare: BareNames) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+    scan(text, our_host, bare, |h| h.host.is_none())
+        .into_iter()
+        .map(|h| h.name)
+        .collect()
+}
+
+/// Everyone `text` mentions, here or on another instance (`@name@host`), found as
+/// [`mentioned_usernames`] finds ours: each once, in the order written, at most
+/// [`MENTIONS_MAX`]. What a post sent to other servers tags, so that theirs are told too.
+pub fn mentioned_handles(text: &str, our_host: &str, bare: BareNames) -> Vec<Handle> {
+    scan(text, our_host, bare, |_| true)
+}
+
+/// The handles of `text` that `keep` keeps, outside code, at most [`MENTIONS_MAX`].
+fn scan(
+    text: &str,
+    our_host: &str,
+    bare: BareNames,
+    keep: impl Fn(&Handle) -> bool,
+) -> Vec<Handle> {
+    let mut found: Vec<Handle> = Vec::new();
     let mut fenced = false;
     for line in text.lines() {
         let trimmed = line.trim_start();
@@ -37,19 +67,25 @@ pub fn mentioned_usernames(text: &str, our_host: &str, bare: BareNames) -> Vec<S
         // Outside inline code: the even pieces between backticks.
         for (i, piece) in line.split('`').enumerate() {
             if i % 2 == 0 {
-                mentions_in(piece, our_host, bare, &mut names);
+                mentions_in(piece, our_host, bare, &keep, &mut found);
             }
         }
     }
-    names
+    found
 }
 
-fn mentions_in(text: &str, our_host: &str, bare: BareNames, names: &mut Vec<String>) {
+fn mentions_in(
+    text: &str,
+    our_host: &str,
+    bare: BareNames,
+    keep: &impl Fn(&Handle) -> bool,
+    found: &mut Vec<Handle>,
+) {
     let bytes = text.as_bytes();
     let name_byte = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
     let host_byte = |b: u8| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':');
     let mut i = 0;
-    while i < bytes.len() && names.len() < MENTIONS_MAX {
+    while i < bytes.len() && found.len() < MENTIONS_MAX {
         let starts_mention = bytes[i] == b'@'
             && (i == 0
                 || bytes[i - 1].is_ascii_whitespace()
@@ -65,19 +101,30 @@ fn mentions_in(text: &str, our_host: &str, bare: BareNames, names: &mut Vec<Stri
         }
         let name = text[start..end].to_ascii_lowercase();
         let mut next = end;
-        let mut ours = bare == BareNames::Ours;
+        let mut host = match bare {
+            BareNames::Ours => None,
+            // Someone on the writer's instance, which we cannot name: nobody we can tag.
+            BareNames::Theirs => Some(String::new()),
+        };
         if end < bytes.len() && bytes[end] == b'@' {
             let mut host_end = end + 1;
             while host_end < bytes.len() && host_byte(bytes[host_end]) {
                 host_end += 1;
             }
             // A sentence's full stop or colon after the host is not part of it.
-            let host = text[end + 1..host_end].trim_end_matches(['.', ':', '-']);
-            ours = host.eq_ignore_ascii_case(our_host);
+            let written = text[end + 1..host_end].trim_end_matches(['.', ':', '-']);
+            host = (!written.eq_ignore_ascii_case(our_host)).then(|| written.to_ascii_lowercase());
             next = host_end;
         }
-        if ours && name.len() >= 3 && !names.contains(&name) {
-            names.push(name);
+        // Our usernames have three characters at least; a host is a name with a dot or a
+        // port (not `@ana@` nor `@ana@x`).
+        let named = match &host {
+            None => name.len() >= 3,
+            Some(h) => !name.is_empty() && (h.contains('.') || h.contains(':')),
+        };
+        let handle = Handle { name, host };
+        if named && keep(&handle) && !found.contains(&handle) {
+            found.push(handle);
         }
         i = next.max(i + 1);
     }
@@ -137,6 +184,34 @@ mod tests {
         let theirs = |text| mentioned_usernames(text, HOST, BareNames::Theirs);
         assert!(theirs("thanks @ana").is_empty());
         assert_eq!(theirs("thanks @ana@community.example"), vec!["ana"]);
+    }
+
+    #[test]
+    fn people_on_other_instances_are_mentioned_with_their_host() {
+        let handle = |name: &str, host: Option<&str>| Handle {
+            name: name.into(),
+            host: host.map(Into::into),
+        };
+        assert_eq!(
+            mentioned_handles(
+                "@Ana and @Bob@Mastodon.Social: ask @li@lemmy.test:8080 (not `@eve@x.org`)",
+                HOST,
+                BareNames::Ours
+            ),
+            vec![
+                handle("ana", None),
+                handle("bob", Some("mastodon.social")),
+                handle("li", Some("lemmy.test:8080"))
+            ]
+        );
+        // From another instance, a bare name is someone there we cannot name.
+        assert_eq!(
+            mentioned_handles("@zoe and @ana@community.example", HOST, BareNames::Theirs),
+            vec![handle("ana", None)]
+        );
+        assert!(
+            mentioned_handles("mail ana@mastodon.social or @x@y", HOST, BareNames::Ours).is_empty()
+        );
     }
 
     #[test]

@@ -320,11 +320,40 @@ fn attachment_objects(attachments: Vec<Attachment>, base: &str) -> Vec<serde_jso
         .collect()
 }
 
-/// The `Page` of a post.
-pub async fn page(conn: &mut Conn, post: &Post) -> Result<ContentJson, ApubError> {
+/// Tags the people a text of ours names (see `published::mentioned_people`) whom `tag` does
+/// not mention already, so that their servers tell them (Mastodon, Lemmy and Misskey notify
+/// from a `Mention` tag naming their member). In a public group they are also put in `cc`,
+/// as Mastodon addresses the people a post mentions; a private group's text goes to its
+/// members' servers only, so it addresses no one else.
+async fn tag_mentioned(
+    conn: &mut Conn,
+    (our_host, text): (&str, &str),
+    group: &Group,
+    tag: &mut Vec<serde_json::Value>,
+    cc: &mut Vec<Url>,
+) -> Result<(), ApubError> {
+    for person in published::mentioned_people(conn, our_host, text).await? {
+        let Some(href) = person.ap_id else {
+            continue;
+        };
+        if tag.iter().any(|t| t["href"] == href.as_str()) {
+            continue;
+        }
+        let host = person.instance_host.as_deref().unwrap_or(our_host);
+        let name = format!("@{}@{host}", person.username);
+        tag.push(serde_json::json!({"type": "Mention", "href": href, "name": name}));
+        if group.visibility != "private" {
+            cc.extend(Url::parse(&href).ok());
+        }
+    }
+    Ok(())
+}
+
+/// The `Page` of a post of ours (`our_host`: this instance's, as in handles).
+pub async fn page(conn: &mut Conn, our_host: &str, post: &Post) -> Result<ContentJson, ApubError> {
     let facts = published::page_facts(conn, post).await?;
     let group = &facts.group;
-    let (to, cc) = audience_of(group);
+    let (to, mut cc) = audience_of(group);
     let group_id = url(&group.ap_id)?;
     // Hashtags, then the state others can display: answered, or the idea's status.
     let mut tag: Vec<serde_json::Value> = post
@@ -342,6 +371,8 @@ pub async fn page(conn: &mut Conn, post: &Post) -> Result<ContentJson, ApubError
     {
         tag.push(crate::objects::group::post_tag(&group_id, status.tag()));
     }
+    let text = format!("{}\n{}", post.title, post.body);
+    tag_mentioned(conn, (our_host, &text), group, &mut tag, &mut cc).await?;
     let author = facts
         .author_ap_id
         .ok_or_else(|| ApubError::Internal(format!("person {} has no id", post.author_id)))?;
@@ -373,11 +404,15 @@ pub async fn page(conn: &mut Conn, post: &Post) -> Result<ContentJson, ApubError
     })
 }
 
-/// The `Note` of a comment or answer.
-pub async fn note(conn: &mut Conn, comment: &Comment) -> Result<ContentJson, ApubError> {
+/// The `Note` of a comment or answer of ours (`our_host`: this instance's, as in handles).
+pub async fn note(
+    conn: &mut Conn,
+    our_host: &str,
+    comment: &Comment,
+) -> Result<ContentJson, ApubError> {
     let facts = published::note_facts(conn, comment).await?;
     let group = &facts.group;
-    let (to, cc) = audience_of(group);
+    let (to, mut cc) = audience_of(group);
     let author = facts
         .author_ap_id
         .ok_or_else(|| ApubError::Internal(format!("person {} has no id", comment.author_id)))?;
@@ -394,6 +429,7 @@ pub async fn note(conn: &mut Conn, comment: &Comment) -> Result<ContentJson, Apu
             tag.push(serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}));
         }
     }
+    tag_mentioned(conn, (our_host, &comment.body), group, &mut tag, &mut cc).await?;
     Ok(ContentJson {
         kind: ContentKind::Note,
         id: url(&comment.ap_id)?,

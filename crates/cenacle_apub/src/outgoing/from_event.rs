@@ -182,12 +182,13 @@ pub async fn send_for_event(
     else {
         return Ok(());
     };
+    let our_host = cenacle_core::identity::local_host(&data.ctx.settings);
     let (activity, group, new_post) = match event {
         OutboxEvent::PostCreated(id) | OutboxEvent::PostUpdated(id) => {
             let Some(post) = published::post_by_id(conn, id).await? else {
                 return Ok(());
             };
-            let object = content::page(conn, &post).await?;
+            let object = content::page(conn, &our_host, &post).await?;
             let group = group_of(conn, post.group_id).await?;
             let created = matches!(event, OutboxEvent::PostCreated(_));
             let kind = if created {
@@ -202,7 +203,7 @@ pub async fn send_for_event(
             let Some(comment) = published::comment_by_id(conn, id).await? else {
                 return Ok(());
             };
-            let object = content::note(conn, &comment).await?;
+            let object = content::note(conn, &our_host, &comment).await?;
             let post = published::post_by_id(conn, comment.post_id)
                 .await?
                 .ok_or(ApubError::NotFound)?;
@@ -269,6 +270,18 @@ pub async fn send_for_event(
             }
         }
     };
+    // A new text in a public group also goes to the people of other servers it mentions, the
+    // author replied to included: their servers tell them (Mastodon notifies only of what it
+    // receives), whether or not they follow the group.
+    let created = matches!(
+        event,
+        OutboxEvent::PostCreated(_) | OutboxEvent::CommentCreated(_)
+    );
+    let mentioned = match created && group.visibility != "private" {
+        true => mentioned_inboxes(conn, &activity, &group).await?,
+        false => vec![],
+    };
+    let id = Url::parse(activity["id"].as_str().unwrap_or_default()).map_err(ApubError::internal);
     if group.local {
         // Our group announces its member's activity to the instances that follow it.
         let full = to_value(&with_context(&activity))?;
@@ -276,20 +289,45 @@ pub async fn send_for_event(
         if let Some(post) = new_post {
             announce_page(conn, data, &group, &post).await?;
         }
+        if !mentioned.is_empty() {
+            send(conn, data, &id?, &actor_url, &activity, mentioned).await?;
+        }
     } else {
-        let id =
-            Url::parse(activity["id"].as_str().unwrap_or_default()).map_err(ApubError::internal)?;
-        send(
-            conn,
-            data,
-            &id,
-            &actor_url,
-            &activity,
-            [group.inbox_url.clone()],
-        )
-        .await?;
+        let inboxes = std::iter::once(group.inbox_url.clone()).chain(mentioned);
+        send(conn, data, &id?, &actor_url, &activity, inboxes).await?;
     }
     Ok(())
+}
+
+/// The inboxes of the people of other servers that `activity`'s object mentions (its
+/// `Mention` tags, the group's aside): each server's shared inbox where it has one.
+async fn mentioned_inboxes(
+    conn: &mut Conn,
+    activity: &Value,
+    group: &Group,
+) -> Result<Vec<String>, ApubError> {
+    let tags = match &activity["object"]["tag"] {
+        Value::Array(tags) => tags.clone(),
+        Value::Null => vec![],
+        one => vec![one.clone()],
+    };
+    let mut inboxes = Vec::new();
+    for tag in &tags {
+        let Some(href) = tag["href"].as_str().filter(|_| tag["type"] == "Mention") else {
+            continue;
+        };
+        if href == group.ap_id {
+            continue;
+        }
+        let Some(person) = actors::person_by_ap_id(conn, href).await? else {
+            continue;
+        };
+        if person.local {
+            continue;
+        }
+        inboxes.extend(person.shared_inbox_url.or(person.inbox_url));
+    }
+    Ok(inboxes)
 }
 
 /// A remote member's approved post in a group of ours: the group relays the activity it

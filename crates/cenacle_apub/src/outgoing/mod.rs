@@ -58,7 +58,8 @@ pub async fn announce_page(
     group: &Group,
     post: &Post,
 ) -> Result<(), CoreError> {
-    let page = content::page(conn, post).await?;
+    let our_host = cenacle_core::identity::local_host(&data.ctx.settings);
+    let page = content::page(conn, &our_host, post).await?;
     relay(
         conn,
         data,

@@ -1,0 +1,123 @@
+//! A text that mentions someone on another server tags them and is sent to their inbox, so
+//! that their server tells them (Mastodon notifies only of what it receives, from a `Mention`
+//! tag naming its member), whether or not they follow the group; a private group's text goes
+//! to no one outside it (issue 16).
+
+use cenacle_api_tests::{
+    database::{self, lit},
+    eventually,
+    peer::{FakePeer, Signing},
+    Hosts, Instance,
+};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let peer_port = hosts.add("masto");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    for (name, visibility) in [("rust", "public"), ("secret", "private")] {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/groups",
+                Some(&admin),
+                json!({"name": name, "title": name, "visibility": visibility}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    // Alpha meets the peer's member by their request to join the private group: pending, so
+    // they follow no group here.
+    let peer = FakePeer::start("masto.test", peer_port).await;
+    let client = hosts.client();
+    let secret_id = alpha.url("/g/secret");
+    assert_eq!(
+        peer.post(
+            &client,
+            &alpha.url("/g/secret/inbox"),
+            &peer.follow(&secret_id),
+            Signing::Valid
+        )
+        .await,
+        202
+    );
+    let handle = format!("@mallory@masto.test:{peer_port}");
+    let post = async |group: &str, title: &str| {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/groups/{group}/posts"),
+                Some(&admin),
+                json!({"kind": "question", "title": title, "body": format!("{handle}, une idée ?")}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        body["post"]["ap_id"].as_str().unwrap().to_owned()
+    };
+    let hidden = post("secret", "Entre nous").await;
+    let public = post("rust", "Pour tous").await;
+
+    let create = eventually(
+        "the Create sent to the person mentioned",
+        Duration::from_secs(30),
+        || async {
+            peer.received()
+                .into_iter()
+                .find(|a| a["type"] == "Create" && a["object"]["id"] == public.as_str())
+        },
+    )
+    .await;
+    let object = &create["object"];
+    let mention = object["tag"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["type"] == "Mention" && t["href"] == peer.actor_id.as_str())
+        .cloned();
+    assert_eq!(
+        mention.map(|m| m["name"].clone()),
+        Some(Value::String(handle.clone())),
+        "{object}"
+    );
+    let cc: Vec<&str> = object["cc"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(cc.contains(&peer.actor_id.as_str()), "{object}");
+    // The Page served to anyone who fetches it says the same.
+    let page: Value = client
+        .get(&public)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(page["tag"].to_string().contains(&peer.actor_id), "{page}");
+
+    // The private group's post, written first, was queued for no one on the peer's server.
+    let mut db = database::connect(&alpha).await;
+    let queued = database::number(
+        &mut db,
+        &format!(
+            "SELECT count(*) FROM delivery d JOIN outgoing_activity a ON a.id = d.activity_id \
+             WHERE a.body LIKE '%' || {} || '%'",
+            lit(&hidden)
+        ),
+    )
+    .await;
+    assert_eq!(queued, 0);
+    assert!(
+        !peer
+            .received()
+            .iter()
+            .any(|a| a.to_string().contains(&hidden)),
+        "nothing of the private group's post reached the peer"
+    );
+}

@@ -1,0 +1,1 @@
+DROP INDEX person_remote_handle_idx;
