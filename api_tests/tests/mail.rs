@@ -67,7 +67,17 @@ async fn verified_member(
     username: &str,
     email: &str,
 ) -> String {
-    register(instance, username, email, "en").await;
+    verified_member_in(instance, sink, (username, email), "en").await
+}
+
+/// [`verified_member`], who reads in `language`.
+async fn verified_member_in(
+    instance: &Instance,
+    sink: &SmtpSink,
+    (username, email): (&str, &str),
+    language: &str,
+) -> String {
+    register(instance, username, email, language).await;
     let mails = sink.wait_for(email, 1, DEADLINE).await;
     let token = token_of(&link(
         &mails[0],
@@ -948,4 +958,39 @@ async fn a_reply_is_mailed_with_an_unsubscribe_link_and_none_after_unsubscribing
         "still notified in the app"
     );
     assert_eq!(sink.to_except_welcome("hugo@example.org").len(), 3);
+}
+
+/// A mention, mailed at once by default, reaches the member named in their language, linking
+/// the text that names them.
+#[tokio::test]
+async fn a_mention_is_mailed_at_once_in_the_members_language() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "coffee", "title": "Coffee"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    verified_member_in(&alpha, &sink, ("lea", "lea@example.org"), "fr").await;
+    let writer = alpha.member("writer").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/coffee/posts",
+            Some(&writer),
+            json!({"kind": "note", "title": "Moulins", "body": "Qu'en pense @lea ?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let post = body["post"]["id"].as_i64().unwrap();
+    let mails = sink.wait_for("lea@example.org", 2, DEADLINE).await;
+    let subject = mails[1]["headers"]["subject"].as_str().unwrap();
+    assert!(
+        subject.contains("writer vous a mentionné dans") && subject.contains("Moulins"),
+        "{subject}"
+    );
+    link(&mails[1], &format!("{}/posts/{post}", alpha.base));
 }
