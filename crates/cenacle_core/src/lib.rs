@@ -46,6 +46,7 @@ pub mod journey;
 pub mod leaderboards;
 pub mod mail;
 pub mod media;
+pub mod media_sweep;
 pub mod model;
 pub mod moderation;
 pub mod moderation_log;

@@ -5,7 +5,10 @@ use crate::{
     DbError,
 };
 use chrono::{DateTime, Utc};
-use diesel::prelude::*;
+use diesel::{
+    prelude::*,
+    sql_types::{BigInt, Text, Timestamptz},
+};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -169,4 +172,58 @@ pub async fn attachments(
             _ => None,
         })
         .collect())
+}
+
+/// Deletes up to `limit` uploads made before `uploaded_before` that nothing refers to, and
+/// returns their file names (the caller removes the files once this transaction commits).
+///
+/// What refers to an upload: a post's attachment, a post's or comment's text (`media_embed`),
+/// a reward's image, a course's cover, and its `/media/<file>` URL written where no trigger
+/// records it: a lesson's text, the welcome message, the champions' charter, a person's or a
+/// group's avatar or banner. Those texts are few (or, for avatars, short), so they are
+/// searched for each candidate rather than indexed.
+///
+/// Candidates are locked `FOR UPDATE SKIP LOCKED`: two servers sweeping one database take
+/// different rows, and one that a transaction is attaching at this moment (its foreign key
+/// holds a lock on the row) is left for the next pass.
+pub async fn delete_orphan_media(
+    conn: &mut AsyncPgConnection,
+    uploaded_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Deleted {
+        #[diesel(sql_type = Text)]
+        file_name: String,
+    }
+    let deleted: Vec<Deleted> = diesel::sql_query(
+        "WITH written (body) AS MATERIALIZED ( \
+           SELECT body FROM ( \
+             SELECT body_fr AS body FROM lesson UNION ALL SELECT body_en FROM lesson \
+             UNION ALL SELECT welcome_fr FROM onboarding_settings \
+             UNION ALL SELECT welcome_en FROM onboarding_settings \
+             UNION ALL SELECT text_fr FROM champion_charter \
+             UNION ALL SELECT text_en FROM champion_charter \
+             UNION ALL SELECT avatar_url FROM person \
+             UNION ALL SELECT avatar_url FROM community_group \
+             UNION ALL SELECT banner_url FROM community_group) texts \
+           WHERE position('/media/' IN body) > 0) \
+         DELETE FROM media WHERE id IN ( \
+           SELECT m.id FROM media m \
+           WHERE m.created_at < $1 \
+             AND NOT EXISTS (SELECT 1 FROM post_attachment a WHERE a.media_id = m.id) \
+             AND NOT EXISTS (SELECT 1 FROM media_embed e WHERE e.media_id = m.id) \
+             AND NOT EXISTS (SELECT 1 FROM reward r WHERE r.image_media_id = m.id) \
+             AND NOT EXISTS (SELECT 1 FROM course c WHERE c.cover_media_id = m.id) \
+             AND NOT EXISTS (SELECT 1 FROM written w \
+                             WHERE position('/media/' || m.file_name IN w.body) > 0) \
+           ORDER BY m.id LIMIT $2 \
+           FOR UPDATE OF m SKIP LOCKED) \
+         RETURNING file_name",
+    )
+    .bind::<Timestamptz, _>(uploaded_before)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    Ok(deleted.into_iter().map(|d| d.file_name).collect())
 }

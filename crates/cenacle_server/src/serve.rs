@@ -5,8 +5,8 @@ use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{
-    admin, auctions, bounties, certificates, digests, getting_started, notification_mails,
-    notifications, orders, ranks_reached, Context, ScopedFutureExt,
+    admin, auctions, bounties, certificates, digests, getting_started, media_sweep,
+    notification_mails, notifications, orders, ranks_reached, Context, ScopedFutureExt,
 };
 use std::net::SocketAddr;
 use tokio::{
@@ -216,6 +216,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
+    // Uploads nothing refers to (previewed for a post or lesson never written) go, with their
+    // files, once a day old: a batch per transaction, claimed with SKIP LOCKED, so several
+    // servers may sweep side by side.
+    let media_sweeper = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(MEDIA_SWEEP_EVERY);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => sweep_orphan_media(&ctx).await,
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
     let app = app(state, &federation);
@@ -242,6 +259,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = settler.await;
     let _ = auction_settler.await;
     let _ = certificate_sweeper.await;
+    let _ = media_sweeper.await;
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }
@@ -385,6 +403,31 @@ async fn sweep_certificates(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
             listing_failed = swept.listing_failed,
             "certificate sweep"
         );
+    }
+}
+
+/// How often orphan uploads are swept: hourly is plenty next to their day of grace. Not a
+/// setting, as the grace is not (see `media_sweep::GRACE`).
+const MEDIA_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// One pass of the orphan-upload sweep (see `media_sweeper`): each batch in its own
+/// transaction, its files removed once it has committed.
+async fn sweep_orphan_media(ctx: &Context) {
+    let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
+    let swept = media_sweep::sweep_orphan_uploads(ctx, media_sweep::BATCH, |batch| {
+        ctx.transaction(move |conn| {
+            media_sweep::forget_orphan_uploads(conn, uploaded_before, batch).scope_boxed()
+        })
+    })
+    .await;
+    match swept {
+        Ok(swept) if swept.forgotten > 0 => tracing::info!(
+            forgotten = swept.forgotten,
+            files_kept = swept.files_kept,
+            "orphan uploads swept"
+        ),
+        Ok(_) => {}
+        Err(err) => tracing::error!(error = %err, "sweeping orphan uploads failed"),
     }
 }
 

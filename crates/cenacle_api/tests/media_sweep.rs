@@ -1,0 +1,311 @@
+//! The sweep of orphan uploads: an upload nothing refers to goes (row and file) once older
+//! than the grace period; a younger one, and one that anything refers to — a post's
+//! attachment, a post's or comment's text, a reward's image, a course's cover, a lesson's
+//! text, the welcome message, the champions' charter, an avatar or a banner — stays. Rows
+//! another transaction holds are skipped, not waited for.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_core::{
+    media_sweep::{self, MediaSwept},
+    ScopedFutureExt,
+};
+use cenacle_domain::Role;
+use common::TestApp;
+use diesel_async::{AsyncConnection, RunQueryDsl};
+use serde_json::json;
+use std::path::PathBuf;
+
+struct Fixture {
+    t: TestApp,
+    /// Where the instance stores its uploads (kept alive with the fixture).
+    _data: tempfile::TempDir,
+    media: PathBuf,
+    /// A community manager: may post, run the shop and write courses.
+    manager: String,
+}
+
+async fn fixture() -> Fixture {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let t = TestApp::with(move |s| s.server.data_dir = dir).await;
+    let manager = t.with_role("manager", Role::CommunityManager).await;
+    let group = t
+        .post(
+            "/api/v1/groups",
+            Some(&manager),
+            json!({"name": "open", "title": "Open", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.json);
+    Fixture {
+        media: data.path().join("media"),
+        _data: data,
+        t,
+        manager,
+    }
+}
+
+/// An upload of `token`'s: its id and file name.
+async fn upload(t: &TestApp, token: &str) -> (i64, String) {
+    let mut png = vec![0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A];
+    png.resize(64, 0);
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/media")
+        .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(axum::http::header::CONTENT_TYPE, "image/png")
+        .body(axum::body::Body::from(png))
+        .unwrap();
+    let r = t.send(request).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.json);
+    let url = r.json["url"].as_str().unwrap();
+    let file = url.rsplit('/').next().unwrap().to_owned();
+    (r.json["id"].as_i64().unwrap(), file)
+}
+
+/// An upload of `token`'s, made longer ago than the grace period.
+async fn old_upload(t: &TestApp, token: &str) -> (i64, String) {
+    let (id, file) = upload(t, token).await;
+    t.sql(&format!(
+        "UPDATE media SET created_at = now() - interval '25 hours' WHERE id = {id}"
+    ))
+    .await;
+    (id, file)
+}
+
+/// One pass of the sweep, `batch` uploads per transaction, as the server runs it.
+async fn sweep_in(t: &TestApp, batch: i64) -> MediaSwept {
+    let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
+    media_sweep::sweep_orphan_uploads(&t.ctx, batch, |batch| {
+        t.ctx.transaction(move |conn| {
+            media_sweep::forget_orphan_uploads(conn, uploaded_before, batch).scope_boxed()
+        })
+    })
+    .await
+    .unwrap()
+}
+
+async fn sweep(t: &TestApp) -> MediaSwept {
+    sweep_in(t, media_sweep::BATCH).await
+}
+
+impl Fixture {
+    /// Whether the upload is still there: its row, and its file on disk (never one without
+    /// the other).
+    async fn kept(&self, id: i64) -> bool {
+        let mut conn = self.t.db.pool.get().await.unwrap();
+        let rows = cenacle_db::media::media_by_ids(&mut conn, &[id])
+            .await
+            .unwrap();
+        rows.iter().any(|m| self.on_disk(&m.file_name))
+    }
+
+    fn on_disk(&self, file: &str) -> bool {
+        self.media.join(file).exists()
+    }
+}
+
+#[tokio::test]
+async fn an_old_upload_nothing_refers_to_goes_with_its_file_and_a_young_one_stays() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let (old, old_file) = old_upload(t, &marie).await;
+    let (young, _) = upload(t, &marie).await;
+    // A file already gone from the disk is no reason to keep its row.
+    let (lost, lost_file) = old_upload(t, &marie).await;
+    std::fs::remove_file(f.media.join(&lost_file)).unwrap();
+    assert!(f.kept(old).await && f.kept(young).await);
+
+    let swept = sweep(t).await;
+
+    assert_eq!(
+        swept,
+        MediaSwept {
+            forgotten: 2,
+            files_kept: 0
+        }
+    );
+    assert!(!f.kept(old).await);
+    assert!(!f.on_disk(&old_file), "the old upload's file is removed");
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count(*) AS n FROM media WHERE id IN ({old}, {lost})"
+        ))
+        .await,
+        0
+    );
+    assert!(f.kept(young).await, "an author may still be writing");
+    // Nothing left to sweep.
+    assert_eq!(sweep(t).await, MediaSwept::default());
+}
+
+#[tokio::test]
+async fn an_old_upload_anything_refers_to_stays() {
+    let f = fixture().await;
+    let t = &f.t;
+    let cm = &f.manager;
+    let mut kept = vec![];
+
+    // Attached to a post.
+    let (attached, _) = old_upload(t, cm).await;
+    let post = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(cm),
+            json!({"kind": "note", "title": "Photo", "attachments": [attached]}),
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::CREATED, "{}", post.json);
+    kept.push(("post attachment", attached));
+
+    // Written into a post's text, and into a comment's (media_embed, kept by triggers).
+    let (in_post, file) = old_upload(t, cm).await;
+    let post = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(cm),
+            json!({"kind": "note", "title": "Plan", "body": format!("Voici : ![plan](/media/{file})")}),
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::CREATED, "{}", post.json);
+    kept.push(("image in a post's text", in_post));
+    let (in_comment, file) = old_upload(t, cm).await;
+    let comment = t
+        .post(
+            &format!("/api/v1/posts/{}/comments", post.json["post"]["id"]),
+            Some(cm),
+            json!({"body": format!("![détail](http://localhost:8700/media/{file})")}),
+        )
+        .await;
+    assert_eq!(comment.status, StatusCode::CREATED, "{}", comment.json);
+    kept.push(("image in a comment's text", in_comment));
+
+    // A reward's image.
+    let (reward_image, _) = old_upload(t, cm).await;
+    let reward = t
+        .post(
+            "/api/v1/shop/rewards",
+            Some(cm),
+            json!({"name_en": "Mug", "name_fr": "Tasse", "kind": "physical", "price": 100,
+                   "image_media_id": reward_image}),
+        )
+        .await;
+    assert_eq!(reward.status, StatusCode::CREATED, "{}", reward.json);
+    kept.push(("reward image", reward_image));
+
+    // A course's cover, and an image in one of its lessons.
+    let (cover, _) = old_upload(t, cm).await;
+    let (in_lesson, file) = old_upload(t, cm).await;
+    let course = t
+        .post(
+            "/api/v1/courses",
+            Some(cm),
+            json!({"title_fr": "Bases", "title_en": "Basics", "cover_media_id": cover,
+                   "group_name": "basics",
+                   "lessons": [{"position": 1, "title_fr": "Un", "title_en": "One",
+                                "body_fr": format!("![schéma](/media/{file})"),
+                                "body_en": format!("![diagram](/media/{file})"), "minutes": 5}]}),
+        )
+        .await;
+    assert_eq!(course.status, StatusCode::CREATED, "{}", course.json);
+    kept.push(("course cover", cover));
+    kept.push(("image in a lesson's text", in_lesson));
+
+    // URLs written where no trigger follows them.
+    let (in_welcome, file) = old_upload(t, cm).await;
+    t.sql(&format!(
+        "UPDATE onboarding_settings SET welcome_en = 'Hello ![us](/media/{file})'"
+    ))
+    .await;
+    kept.push(("image in the welcome message", in_welcome));
+    let (in_charter, file) = old_upload(t, cm).await;
+    t.sql(&format!(
+        "INSERT INTO champion_charter (version, text_en, text_fr) \
+         VALUES (1, 'Be kind', 'Soyez bienveillants ![](/media/{file})')"
+    ))
+    .await;
+    kept.push(("image in the champions' charter", in_charter));
+    let (avatar, file) = old_upload(t, cm).await;
+    let profile = t
+        .request(
+            Method::PATCH,
+            "/api/v1/account/me",
+            Some(cm),
+            Some(json!({"avatar_url": format!("http://localhost:8700/media/{file}")})),
+        )
+        .await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.json);
+    kept.push(("person avatar", avatar));
+    let (banner, file) = old_upload(t, cm).await;
+    t.sql(&format!(
+        "UPDATE community_group SET banner_url = 'http://localhost:8700/media/{file}' \
+         WHERE name = 'open'"
+    ))
+    .await;
+    kept.push(("group banner", banner));
+
+    // The control: swept in the same pass.
+    let (orphan, _) = old_upload(t, cm).await;
+
+    let swept = sweep(t).await;
+
+    assert_eq!(swept.forgotten, 1, "only the orphan goes");
+    assert!(!f.kept(orphan).await);
+    for (reference, id) in kept {
+        assert!(f.kept(id).await, "an upload used as {reference} was swept");
+    }
+}
+
+#[tokio::test]
+async fn the_sweep_goes_batch_by_batch_until_none_is_left() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let mut orphans = vec![];
+    for _ in 0..5 {
+        orphans.push(old_upload(t, &marie).await.0);
+    }
+
+    let swept = sweep_in(t, 2).await;
+
+    assert_eq!(swept.forgotten, 5);
+    for id in orphans {
+        assert!(!f.kept(id).await);
+    }
+}
+
+#[tokio::test]
+async fn an_upload_another_transaction_holds_is_skipped_not_waited_for() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let (held, _) = old_upload(t, &marie).await;
+    let (free, _) = old_upload(t, &marie).await;
+
+    // A transaction attaching the upload holds its row (a foreign key's check locks it so)
+    // while another server sweeps.
+    let mut conn = t.db.pool.get().await.unwrap();
+    let swept = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            diesel::sql_query(format!(
+                "SELECT id FROM media WHERE id = {held} FOR KEY SHARE"
+            ))
+            .execute(conn)
+            .await?;
+            // A sweep that waited for the lock would wait for this very transaction forever.
+            let bounded = tokio::time::timeout(std::time::Duration::from_secs(30), sweep(t));
+            Ok(bounded.await.expect("the sweep waited for a held row"))
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(swept.forgotten, 1);
+    assert!(f.kept(held).await);
+    assert!(!f.kept(free).await);
+    // Released, it is swept on the next pass.
+    assert_eq!(sweep(t).await.forgotten, 1);
+    assert!(!f.kept(held).await);
+}

@@ -1,0 +1,1 @@
+DROP INDEX post_attachment_media_idx;
