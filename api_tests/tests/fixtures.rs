@@ -105,6 +105,22 @@ async fn lemmy_and_mastodon_shaped_posts_and_replies_are_accepted_and_shown() {
         .as_str()
         .unwrap()
         .contains("Merci d'avance"));
+    // Its picture keeps its alt text (Mastodon's `name`): in the API and on the page.
+    let alt = "Une cafetière italienne sur le feu";
+    let (_, detail) = alpha
+        .get(&format!("/api/v1/posts/{}", mastodon_post["id"]), None)
+        .await;
+    assert_eq!(detail["attachments"][0]["description"], alt, "{detail}");
+    let page = alpha
+        .http
+        .get(alpha.url(&format!("/posts/{}", mastodon_post["id"])))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains(&format!("alt=\"{alt}\"")), "{page}");
 
     // A Mastodon reply to one of our posts is a comment (its `tag` is a single object).
     let (_, ours) = alpha

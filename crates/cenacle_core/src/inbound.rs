@@ -45,7 +45,7 @@ pub struct IncomingObject {
     /// Markdown.
     pub body: String,
     pub tags: Vec<String>,
-    pub attachments: Vec<(String, Option<String>)>,
+    pub attachments: Vec<cenacle_db::media::RemoteAttachment>,
     /// The group's state of a post, when the sender states it (Cénacle peers do): an idea's
     /// status, a question's accepted answer.
     pub state: Option<GroupState>,

@@ -13,7 +13,7 @@ pub use cenacle_db::{
     engagement::{Bounty, Contest, LeaderboardRow, LedgerDifference, PointsEntry, ReputationEvent},
     federation::{ClaimedDelivery, FollowRow, InstanceState, OutboxEvent, QueueStats, QueuedEvent},
     groups::Proposal,
-    media::{Attachment, Media},
+    media::{Attachment, Media, RemoteAttachment},
     shop::{MonthPoints, Order, PendingCount, PointsStanding, Reward, StockAdjustment},
     training::{AttemptRow, ChoiceRow, CourseRow, LessonRow, QuestionRow, QuizRow},
     ConstraintViolation, DbError, PoolStats, PoolStatus,

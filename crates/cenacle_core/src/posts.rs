@@ -30,7 +30,7 @@ pub struct PostInput {
     /// Uploads of the author (`POST /api/v1/media`), in order.
     pub attachments: Vec<i64>,
     /// A remote post's attachments: (URL, media type).
-    pub remote_attachments: Vec<(String, Option<String>)>,
+    pub remote_attachments: Vec<media::RemoteAttachment>,
 }
 
 pub(crate) fn normalise_tags(tags: Vec<String>) -> Vec<String> {

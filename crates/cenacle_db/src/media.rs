@@ -94,14 +94,20 @@ pub async fn groups_of_media(
         .await?)
 }
 
-/// An attachment as shown: a local file (name and type) or a remote URL.
+/// An attachment as shown: a local file (name and type) or a remote one.
 #[derive(Debug, Clone)]
 pub enum Attachment {
     Local(Media),
-    Remote {
-        url: String,
-        media_type: Option<String>,
-    },
+    Remote(RemoteAttachment),
+}
+
+/// An attachment of a remote post, by URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteAttachment {
+    pub url: String,
+    pub media_type: Option<String>,
+    /// Alt text, as its author's server sent it.
+    pub description: Option<String>,
 }
 
 /// Attaches uploads to a post, in order, in the caller's transaction.
@@ -127,15 +133,16 @@ pub async fn attach(
 pub async fn attach_remote(
     conn: &mut AsyncPgConnection,
     post_id: i64,
-    items: &[(String, Option<String>)],
+    items: &[RemoteAttachment],
 ) -> Result<(), DbError> {
-    for (position, (url, media_type)) in items.iter().enumerate() {
+    for (position, item) in items.iter().enumerate() {
         diesel::insert_into(post_attachment::table)
             .values((
                 post_attachment::post_id.eq(post_id),
                 post_attachment::position.eq(position as i32),
-                post_attachment::url.eq(url),
-                post_attachment::media_type.eq(media_type),
+                post_attachment::url.eq(&item.url),
+                post_attachment::media_type.eq(&item.media_type),
+                post_attachment::description.eq(&item.description),
             ))
             .on_conflict_do_nothing()
             .execute(conn)
@@ -148,13 +155,15 @@ pub async fn attachments(
     conn: &mut AsyncPgConnection,
     post_id: i64,
 ) -> Result<Vec<Attachment>, DbError> {
-    let rows: Vec<(Option<i64>, Option<String>, Option<String>)> = post_attachment::table
+    type Row = (Option<i64>, Option<String>, Option<String>, Option<String>);
+    let rows: Vec<Row> = post_attachment::table
         .filter(post_attachment::post_id.eq(post_id))
         .order(post_attachment::position.asc())
         .select((
             post_attachment::media_id,
             post_attachment::url,
             post_attachment::media_type,
+            post_attachment::description,
         ))
         .load(conn)
         .await?;
@@ -162,15 +171,21 @@ pub async fn attachments(
     let local = media_by_ids(conn, &ids).await?;
     Ok(rows
         .into_iter()
-        .filter_map(|(media_id, url, media_type)| match (media_id, url) {
-            (Some(id), _) => local
-                .iter()
-                .find(|m| m.id == id)
-                .cloned()
-                .map(Attachment::Local),
-            (None, Some(url)) => Some(Attachment::Remote { url, media_type }),
-            _ => None,
-        })
+        .filter_map(
+            |(media_id, url, media_type, description)| match (media_id, url) {
+                (Some(id), _) => local
+                    .iter()
+                    .find(|m| m.id == id)
+                    .cloned()
+                    .map(Attachment::Local),
+                (None, Some(url)) => Some(Attachment::Remote(RemoteAttachment {
+                    url,
+                    media_type,
+                    description,
+                })),
+                _ => None,
+            },
+        )
         .collect())
 }
 

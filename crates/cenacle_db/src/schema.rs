@@ -366,6 +366,7 @@ diesel::table! {
         media_id -> Nullable<Int8>,
         url -> Nullable<Text>,
         media_type -> Nullable<Text>,
+        description -> Nullable<Text>,
     }
 }
 

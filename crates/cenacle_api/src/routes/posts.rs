@@ -120,6 +120,8 @@ pub struct CommentView {
 pub struct AttachmentView {
     pub url: String,
     pub media_type: Option<String>,
+    /// Alt text: what the image or video shows, for those who cannot see it.
+    pub description: Option<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -250,8 +252,13 @@ pub(crate) async fn detail(
                 Attachment::Local(m) => AttachmentView {
                     url: format!("{base}/media/{}", m.file_name),
                     media_type: Some(m.content_type),
+                    description: m.description,
                 },
-                Attachment::Remote { url, media_type } => AttachmentView { url, media_type },
+                Attachment::Remote(a) => AttachmentView {
+                    url: a.url,
+                    media_type: a.media_type,
+                    description: a.description,
+                },
             })
             .collect(),
         comments: d

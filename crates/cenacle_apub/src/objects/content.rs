@@ -8,7 +8,8 @@ use crate::{
 };
 use cenacle_core::{
     inbound::{GroupState, IncomingObject},
-    model::{Attachment, Comment, Group, Post},
+    media::MAX_DESCRIPTION_CHARS,
+    model::{Attachment, Comment, Group, Post, RemoteAttachment},
     published, Conn,
 };
 use cenacle_domain::content::{IdeaStatus, PostKind, BODY_MAX, TAGS_MAX, TITLE_MAX};
@@ -114,8 +115,9 @@ impl ContentJson {
         }
     }
 
-    /// Attachments as (URL, media type), in order.
-    pub fn attachments(&self) -> Vec<(String, Option<String>)> {
+    /// Attachments by URL, with their media type and alt text (`name`, where Mastodon and
+    /// Lemmy put it), in order.
+    pub fn attachments(&self) -> Vec<RemoteAttachment> {
         self.attachment
             .iter()
             .filter_map(|a| {
@@ -131,12 +133,14 @@ impl ContentJson {
                     }),
                     _ => a.get("href").and_then(|h| h.as_str()).map(str::to_owned),
                 }?;
-                url.starts_with("http").then_some((
+                let text = |key: &str| a.get(key).and_then(|v| v.as_str()).map(str::trim);
+                url.starts_with("http").then(|| RemoteAttachment {
                     url,
-                    a.get("mediaType")
-                        .and_then(|m| m.as_str())
-                        .map(str::to_owned),
-                ))
+                    media_type: text("mediaType").map(str::to_owned),
+                    description: text("name")
+                        .filter(|d| !d.is_empty())
+                        .map(|d| truncate(d, MAX_DESCRIPTION_CHARS)),
+                })
             })
             .take(cenacle_core::posts::ATTACHMENTS_MAX)
             .collect()
@@ -315,7 +319,13 @@ fn attachment_objects(attachments: Vec<Attachment>, base: &str) -> Vec<serde_jso
                 }
                 object
             }
-            Attachment::Remote { url, media_type } => serde_json::json!({"type": "Document", "url": url, "mediaType": media_type}),
+            Attachment::Remote(a) => {
+                let mut object = serde_json::json!({"type": "Document", "url": a.url, "mediaType": a.media_type});
+                if let Some(description) = a.description {
+                    object["name"] = description.into();
+                }
+                object
+            }
         })
         .collect()
 }
@@ -469,16 +479,20 @@ fn truncate(text: &str, max: usize) -> String {
 
 impl ContentJson {
     /// The text, or for a message with only pictures (Mastodon), links to them.
-    fn body_with(&self, attachments: &[(String, Option<String>)]) -> String {
+    fn body_with(&self, attachments: &[RemoteAttachment]) -> String {
         let text = self.markdown();
         if !text.trim().is_empty() {
             return text;
         }
         attachments
             .iter()
-            .map(|(url, media_type)| match media_type {
-                Some(t) if t.starts_with("image/") => format!("![]({url})"),
-                _ => format!("<{url}>"),
+            .map(|a| match &a.media_type {
+                Some(t) if t.starts_with("image/") => {
+                    // Brackets would end the Markdown image's alt text early.
+                    let alt = a.description.as_deref().unwrap_or_default();
+                    format!("![{}]({})", alt.replace(['[', ']'], ""), a.url)
+                }
+                _ => format!("<{}>", a.url),
             })
             .collect::<Vec<_>>()
             .join("\n\n")
@@ -559,6 +573,40 @@ mod tests {
         assert_eq!(incoming.tags.len(), TAGS_MAX);
         assert_eq!(truncate("abcdef", 4), "abc…");
         assert_eq!(truncate("abc", 4), "abc");
+    }
+
+    #[test]
+    fn an_attachments_alt_text_is_kept_bounded_and_sent_on() {
+        let long = "x".repeat(MAX_DESCRIPTION_CHARS + 10);
+        let note: ContentJson = serde_json::from_value(serde_json::json!({
+            "type": "Note", "id": "https://m.example/s/2", "attributedTo": "https://m.example/u/a",
+            "inReplyTo": "https://c.example/p/1", "content": "",
+            "attachment": [
+                {"type": "Document", "mediaType": "image/png", "url": "https://m.example/1.png", "name": " A red [vintage] bicycle "},
+                {"type": "Document", "mediaType": "image/png", "url": "https://m.example/2.png", "name": long},
+                {"type": "Document", "mediaType": "image/png", "url": "https://m.example/3.png", "name": ""},
+            ],
+        }))
+        .unwrap();
+        let got = note.attachments();
+        assert_eq!(
+            got[0].description.as_deref(),
+            Some("A red [vintage] bicycle")
+        );
+        assert_eq!(
+            got[1].description.as_ref().map(|d| d.chars().count()),
+            Some(MAX_DESCRIPTION_CHARS)
+        );
+        assert_eq!(got[2].description, None);
+        // A picture-only reply shows the picture with its alt text.
+        assert!(note
+            .incoming(&[], &[])
+            .body
+            .starts_with("![A red vintage bicycle](https://m.example/1.png)"));
+        // Relayed on as Mastodon and Lemmy read it.
+        let sent = attachment_objects(vec![Attachment::Remote(got[0].clone())], "");
+        assert_eq!(sent[0]["name"], "A red [vintage] bicycle");
+        assert_eq!(sent[0]["type"], "Document");
     }
 
     #[test]

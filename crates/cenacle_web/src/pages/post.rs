@@ -223,10 +223,10 @@ pub(crate) fn post_page(
                 m.description.unwrap_or_default(),
                 m.content_type.starts_with("video/"),
             ),
-            Attachment::Remote { url, media_type } => (
-                url,
-                String::new(),
-                media_type.is_some_and(|t| t.starts_with("video/")),
+            Attachment::Remote(a) => (
+                a.url,
+                a.description.unwrap_or_default(),
+                a.media_type.is_some_and(|t| t.starts_with("video/")),
             ),
         })
         .collect();

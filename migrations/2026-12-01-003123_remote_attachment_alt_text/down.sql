@@ -1,0 +1,1 @@
+ALTER TABLE post_attachment DROP COLUMN description;
