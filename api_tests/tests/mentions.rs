@@ -1,7 +1,7 @@
 //! A text that mentions someone on another server tags them and is sent to their inbox, so
 //! that their server tells them (Mastodon notifies only of what it receives, from a `Mention`
-//! tag naming its member), whether or not they follow the group; a private group's text goes
-//! to no one outside it (issue 16).
+//! tag naming its member), whether or not they follow the group; a private group's text tags
+//! no one, lest a member's server tell a non-member, and goes to no one outside it (issue 16).
 
 use cenacle_api_tests::{
     database::{self, lit},
@@ -30,8 +30,8 @@ async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
             .await;
         assert_eq!(status, 201, "{body}");
     }
-    // Alpha meets the peer's member by their request to join the private group: pending, so
-    // they follow no group here.
+    // The peer's member joins the private group (a follow its moderator approves) and follows
+    // no public group here.
     let peer = FakePeer::start("masto.test", peer_port).await;
     let client = hosts.client();
     let secret_id = alpha.url("/g/secret");
@@ -45,6 +45,18 @@ async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
         .await,
         202
     );
+    // Its approval, as the group's moderators would give it: the follow accepted.
+    let mut db = database::connect(&alpha).await;
+    let accepted = diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE follow SET state = 'accepted' WHERE target_ap_id = {}",
+            lit(&secret_id)
+        )),
+        &mut db,
+    )
+    .await
+    .unwrap();
+    assert_eq!(accepted, 1);
     let handle = format!("@mallory@masto.test:{peer_port}");
     let post = async |group: &str, title: &str| {
         let (status, body) = alpha
@@ -101,23 +113,28 @@ async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
         .unwrap();
     assert!(page["tag"].to_string().contains(&peer.actor_id), "{page}");
 
-    // The private group's post, written first, was queued for no one on the peer's server.
-    let mut db = database::connect(&alpha).await;
-    let queued = database::number(
+    // The private group's post reaches its member's server through the group only, and
+    // tags no one: that server would tell whomever it names there, member or not.
+    let announced = eventually(
+        "the private group's Announce to its member's server",
+        Duration::from_secs(30),
+        || async {
+            peer.received()
+                .into_iter()
+                .find(|a| a["type"] == "Announce" && a["object"]["object"]["id"] == hidden.as_str())
+        },
+    )
+    .await;
+    let page = &announced["object"]["object"];
+    assert!(!page.to_string().contains(&peer.actor_id), "{page}");
+    let direct = database::number(
         &mut db,
         &format!(
-            "SELECT count(*) FROM delivery d JOIN outgoing_activity a ON a.id = d.activity_id \
-             WHERE a.body LIKE '%' || {} || '%'",
+            "SELECT count(*) FROM outgoing_activity WHERE body::jsonb ->> 'type' = 'Create' \
+             AND body::jsonb -> 'object' ->> 'id' = {}",
             lit(&hidden)
         ),
     )
     .await;
-    assert_eq!(queued, 0);
-    assert!(
-        !peer
-            .received()
-            .iter()
-            .any(|a| a.to_string().contains(&hidden)),
-        "nothing of the private group's post reached the peer"
-    );
+    assert_eq!(direct, 0, "no Create of it sent to anyone directly");
 }

@@ -9,6 +9,11 @@
 -- from now on start at 0, the first rank's usual threshold: reaching the next one is news.
 ALTER TABLE reputation ADD COLUMN rank_told bigint;
 ALTER TABLE reputation ALTER COLUMN rank_told SET DEFAULT 0;
+-- Members here before the upgrade whose row was never made (it is made at their first
+-- reputation event) are members already ranked too.
+INSERT INTO reputation (person_id, rank_told)
+SELECT p.id, NULL FROM person p
+WHERE p.local AND NOT EXISTS (SELECT 1 FROM reputation r WHERE r.person_id = p.id);
 ALTER TABLE reputation ADD COLUMN rank_due boolean NOT NULL DEFAULT FALSE;
 CREATE INDEX reputation_rank_due_idx ON reputation (person_id) WHERE rank_due;
 

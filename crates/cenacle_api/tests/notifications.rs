@@ -589,8 +589,8 @@ async fn a_text_tells_at_most_ten_members_over_all_its_edits() {
 }
 
 /// A member who reaches a higher rank is told once, by the periodic job, in their language;
-/// a rank lost and reached again is not news twice; members already ranked when the server
-/// was upgraded are not congratulated on old news.
+/// a rank lost and reached again is not news twice; a removed post restored counts again;
+/// members already ranked when the server was upgraded are not congratulated on old news.
 #[tokio::test]
 async fn reaching_a_higher_rank_is_told_once() {
     use cenacle_domain::engagement::RankTier;
@@ -599,30 +599,31 @@ async fn reaching_a_higher_rank_is_told_once() {
         name_en: en.into(),
         name_fr: fr.into(),
     };
-    let (t, _) = common::engagement::setup_with(|s| {
+    let (t, admin) = common::engagement::setup_with(|s| {
         s.engagement.ranks = vec![
             tier(0, "Newcomer", "Nouveau venu"),
-            tier(3, "Contributor", "Contributeur"),
+            tier(5, "Contributor", "Contributeur"),
             tier(10, "Regular", "Habitué"),
+            tier(12, "Expert", "Expert"),
         ];
     })
     .await;
     let ana = t.member("ana").await;
     let fans = [t.member("bea").await, t.member("carl").await];
     let look = async || {
-        t.ctx
-            .transaction(|conn| ranks_reached::tell_ranks_reached(conn, &t.ctx, 500).scope_boxed())
+        ranks_reached::tell_ranks_reached(&t.ctx, 500)
             .await
             .unwrap()
     };
     let ranks = async || t.notifications_of_kind(&ana, "rank_reached").await;
 
-    // One thread: score 1, still a newcomer.
+    // Two threads: score 2, still a newcomer.
     let first = ask(&t, &ana, "question", "Première").await;
-    assert_eq!(look().await, 0);
-    // Three threads: score 3, a contributor; told once, however often the job runs.
     ask(&t, &ana, "question", "Deuxième").await;
-    ask(&t, &ana, "question", "Troisième").await;
+    assert_eq!(look().await, 0);
+    // A like (4 a like): 6, a contributor; told once, however often the job runs.
+    let path = format!("/api/v1/posts/{first}/vote");
+    vote(&t, &fans[0], &path, json!("like")).await;
     assert_eq!(look().await, 1);
     assert_eq!(look().await, 0);
     let told = ranks().await;
@@ -630,24 +631,49 @@ async fn reaching_a_higher_rank_is_told_once() {
     assert_eq!(told[0]["detail"], "Contributor\nContributeur");
     assert!(told[0]["actor"].is_null(), "the instance tells");
 
-    // A like (4 a like): score 7, no new rank. Taken back (3) and given again (7): the
-    // contributor rank was lost and regained, not news.
-    let path = format!("/api/v1/posts/{first}/vote");
-    vote(&t, &fans[0], &path, json!("like")).await;
+    // Taken back (2: the rank is lost) and given again (6): not news twice.
     vote(&t, &fans[0], &path, Value::Null).await;
+    assert_eq!(look().await, 0);
     vote(&t, &fans[0], &path, json!("like")).await;
     assert_eq!(look().await, 0);
-    // A second like: 11, a regular.
+    // A second like: 10, a regular.
     vote(&t, &fans[1], &path, json!("like")).await;
     assert_eq!(look().await, 1);
     let told = ranks().await;
     assert_eq!(told.len(), 2, "{told:?}");
     assert_eq!(told[0]["detail"], "Regular\nHabitué");
 
+    // A third thread removed by a moderator (10), then restored: 11, no rank yet; a fourth
+    // removed and restored: 12, an expert, told when the restore brings it back.
+    for title in ["Troisième", "Quatrième"] {
+        let post = ask(&t, &ana, "question", title).await;
+        let removed = t
+            .request(
+                Method::POST,
+                &format!("/api/v1/posts/{post}/removal"),
+                Some(&admin),
+                Some(json!({"reason": "hors sujet"})),
+            )
+            .await;
+        assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+        look().await;
+        let restored = t
+            .request(
+                Method::DELETE,
+                &format!("/api/v1/posts/{post}/removal"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
+    }
+    assert_eq!(look().await, 1);
+    assert_eq!(ranks().await[0]["detail"], "Expert\nExpert");
+
     // A member already ranked when the server was upgraded (the migration leaves NULL):
     // their rank is recorded, not told.
     let old_hand = t.member("dora").await;
-    for title in ["Un", "Deux", "Trois", "Quatre"] {
+    for title in ["Un", "Deux", "Trois", "Quatre", "Cinq"] {
         ask(&t, &old_hand, "question", title).await;
     }
     t.sql("UPDATE reputation SET rank_told = NULL WHERE person_id = (SELECT id FROM person WHERE username = 'dora')")

@@ -14,18 +14,24 @@ use cenacle_db::{
 };
 use cenacle_domain::mentions::{mentioned_handles, BareNames};
 
-/// The people a text of ours mentions whom we know — our members, and people of other servers
-/// we have met (a handle never seen is not looked up over the network while publishing) — at
-/// most [`MENTIONS_MAX`](cenacle_domain::mentions::MENTIONS_MAX), in the order written: whom
-/// its `Page` or `Note` tags, so that their servers tell them, and whom a public group's new
-/// text is also sent to.
+/// The people a text mentions whom we know — our members, and people of other servers we have
+/// met (a handle never seen is not looked up over the network while publishing) — at most
+/// [`MENTIONS_MAX`](cenacle_domain::mentions::MENTIONS_MAX), in the order written: whom its
+/// `Page` or `Note` tags, so that their servers tell them, and whom a public group's new text
+/// is also sent to. `local`: the text was written here (else a bare `@name` is someone on its
+/// author's server, whom we cannot name).
 pub async fn mentioned_people(
     conn: &mut Conn,
-    our_host: &str,
+    (our_host, local): (&str, bool),
     text: &str,
 ) -> Result<Vec<PersonActor>, CoreError> {
+    let bare = if local {
+        BareNames::Ours
+    } else {
+        BareNames::Theirs
+    };
     let mut people = Vec::new();
-    for handle in mentioned_handles(text, our_host, BareNames::Ours) {
+    for handle in mentioned_handles(text, our_host, bare) {
         let person = match &handle.host {
             None => actors::local_person_by_name(conn, &handle.name).await?,
             Some(host) => actors::remote_person_by_handle(conn, &handle.name, host).await?,

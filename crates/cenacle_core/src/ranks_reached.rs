@@ -4,54 +4,79 @@
 //!
 //! The rank is computed from counts (see `people::rank_of`), too dear to count on every like
 //! the inbox receives; what can raise it marks the member instead (`mark_rank_due`: a post, a
-//! reply, an accepted answer; a like marks it in the statement that counts it), and the
-//! periodic job here looks at the marked ones.
+//! reply, an accepted answer, a restore; a like marks it in the statement that counts it),
+//! and the periodic job here looks at the marked ones.
 
 use crate::{
     notifications::{notify, Notice},
-    people, Conn, Context, CoreError,
+    people, Conn, Context, CoreError, ScopedFutureExt,
 };
 use cenacle_db::engagement as ledger;
 use cenacle_domain::{engagement::rank_reached_detail, notifications::Kind};
 
-/// Marks a local `person`'s rank to be looked at by the next [`tell_ranks_reached`].
+/// Marks a local `person`'s rank to be looked at by the next [`tell_ranks_reached`]. Locks
+/// their reputation row: call it where the order of locks allows (see `rewards::lock_people`).
 pub(crate) async fn mark_rank_due(conn: &mut Conn, person: i64) -> Result<(), CoreError> {
     Ok(ledger::mark_rank_due(conn, person).await?)
 }
 
 /// Looks at the rank of at most `limit` marked people and tells those who reached a higher
-/// one than they were told of. Several servers may run it side by side: the rows are claimed
-/// with SKIP LOCKED. How many were told.
-pub async fn tell_ranks_reached(
-    conn: &mut Conn,
-    ctx: &Context,
-    limit: i64,
-) -> Result<usize, CoreError> {
+/// one than they were told of; how many were told. Each person in a transaction of their own,
+/// so that a like or a post of theirs waits at most for their own count, never for a batch;
+/// several servers may run it side by side (a mark is claimed with SKIP LOCKED). A person
+/// whose look fails is logged and unmarked, so that they do not fail every later run.
+pub async fn tell_ranks_reached(ctx: &Context, limit: i64) -> Result<usize, CoreError> {
+    let due = ctx
+        .transaction(|conn| async move { Ok(ledger::ranks_due(conn, limit).await?) }.scope_boxed())
+        .await?;
     let mut told = 0;
-    for due in ledger::ranks_due(conn, limit).await? {
-        // People of other servers are marked by the likes they receive here; their rank is
-        // their home's business.
-        let rank = match due.local {
-            true => people::rank_of(conn, ctx, due.person_id).await?.1,
-            false => None,
-        };
-        let Some(rank) = rank else {
-            ledger::rank_looked_at(conn, due.person_id, None).await?;
-            continue;
-        };
-        // None: never looked at, on a server upgraded with members in it: their current
-        // rank is recorded without a word (old news).
-        if due.rank_told.is_some_and(|was| rank.min_score > was) {
-            let detail = rank_reached_detail(&rank);
-            let notice = Notice::new(Kind::RankReached, due.person_id, None).detail(&detail);
-            if notify(conn, notice).await? {
-                told += 1;
+    for person in due {
+        let looked = ctx
+            .transaction(|conn| look_at_rank(conn, ctx, person).scope_boxed())
+            .await;
+        match looked {
+            Ok(true) => told += 1,
+            Ok(false) => {}
+            Err(err) => {
+                tracing::warn!(person, error = %err, "looking at a rank failed; mark dropped");
+                ctx.transaction(|conn| {
+                    async move { Ok(ledger::rank_looked_at(conn, person, None).await?) }
+                        .scope_boxed()
+                })
+                .await?;
             }
         }
-        let highest = due
-            .rank_told
-            .map_or(rank.min_score, |was| was.max(rank.min_score));
-        ledger::rank_looked_at(conn, due.person_id, Some(highest)).await?;
     }
+    Ok(told)
+}
+
+/// One marked person: whether they were told of a new rank.
+async fn look_at_rank(conn: &mut Conn, ctx: &Context, person: i64) -> Result<bool, CoreError> {
+    let Some(due) = ledger::claim_rank_due(conn, person).await? else {
+        // Looked at meanwhile, or being looked at by another server.
+        return Ok(false);
+    };
+    // People of other servers are marked by the likes they receive here; their rank is their
+    // home's business.
+    let rank = match due.local {
+        true => people::rank_of(conn, ctx, person).await?.1,
+        false => None,
+    };
+    let Some(rank) = rank else {
+        ledger::rank_looked_at(conn, person, None).await?;
+        return Ok(false);
+    };
+    // None: never looked at, on a server upgraded with members in it: their current rank is
+    // recorded without a word (old news).
+    let mut told = false;
+    if due.rank_told.is_some_and(|was| rank.min_score > was) {
+        let detail = rank_reached_detail(&rank);
+        let notice = Notice::new(Kind::RankReached, person, None).detail(&detail);
+        told = notify(conn, notice).await?;
+    }
+    let highest = due
+        .rank_told
+        .map_or(rank.min_score, |was| was.max(rank.min_score));
+    ledger::rank_looked_at(conn, person, Some(highest)).await?;
     Ok(told)
 }

@@ -518,6 +518,9 @@ pub async fn on_post(
             comment_id: None,
         },
     };
+    // Before `pay`: the reputation row is locked before the points row, as every writer
+    // locks them (see `lock_people`); the other order could deadlock with a like.
+    mark_rank_due(conn, author.person_id).await?;
     pay(conn, ctx, &payment).await?;
     let step = match post.kind.as_str() {
         "idea" => Some(StepKind::PostIdea),
@@ -527,7 +530,6 @@ pub async fn on_post(
     if let Some(step) = step {
         journey::pay_finished_steps(conn, author.person_id, step).await?;
     }
-    mark_rank_due(conn, author.person_id).await?;
     evaluate_badges(conn, author.person_id, BadgeTrigger::Posted).await
 }
 
@@ -549,10 +551,13 @@ pub async fn on_reply(
             comment_id: Some(comment.id),
         },
     };
+    if author.is_local() {
+        // Before `pay`, in the order of every writer (see `on_post`).
+        mark_rank_due(conn, author.person_id).await?;
+    }
     pay(conn, ctx, &payment).await?;
     if author.is_local() {
         journey::pay_finished_steps(conn, author.person_id, StepKind::AnswerQuestion).await?;
-        mark_rank_due(conn, author.person_id).await?;
     }
     Ok(())
 }
@@ -631,6 +636,10 @@ pub async fn on_content_restored(conn: &mut Conn, restored: Gone) -> Result<(), 
         .chain(points.iter().map(|r| (r.person_id, true)))
         .collect();
     lock_people(conn, &people).await?;
+    // What comes back counts for its author's rank again (their rows are locked already).
+    for (person, _) in people.iter().filter(|(_, points)| *points) {
+        mark_rank_due(conn, *person).await?;
+    }
     for row in reputation {
         ledger::reinstate_reputation(conn, row.id).await?;
     }

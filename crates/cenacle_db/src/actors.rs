@@ -86,7 +86,8 @@ pub async fn remote_person_by_handle(
 ) -> Result<Option<PersonActor>, DbError> {
     diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
     Ok(person::table
-        .filter(person::local.eq(false))
+        // Not a bound `false`: the index is partial (`WHERE NOT local`).
+        .filter(diesel::dsl::not(person::local))
         .filter(person::instance_host.eq(host.to_ascii_lowercase()))
         .filter(lower(person::username).eq(name.to_lowercase()))
         .select(PersonActor::as_select())

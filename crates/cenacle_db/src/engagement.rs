@@ -80,16 +80,37 @@ pub struct RankDue {
     pub local: bool,
 }
 
-/// At most `limit` people whose rank is due, their rows locked for this transaction and
-/// skipped by another server's job looking at the same time.
-pub async fn ranks_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<RankDue>, DbError> {
-    Ok(diesel::sql_query(
-        "SELECT r.person_id, r.rank_told, p.local FROM reputation r JOIN person p ON p.id = r.person_id \
-         WHERE r.rank_due ORDER BY r.person_id LIMIT $1 FOR UPDATE OF r SKIP LOCKED",
+/// At most `limit` people whose rank is due, read without locking: each is claimed in its
+/// own transaction by [`claim_rank_due`].
+pub async fn ranks_due(conn: &mut AsyncPgConnection, limit: i64) -> Result<Vec<i64>, DbError> {
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = BigInt)]
+        person_id: i64,
+    }
+    let due: Vec<Due> = diesel::sql_query(
+        "SELECT person_id FROM reputation WHERE rank_due ORDER BY person_id LIMIT $1",
     )
     .bind::<BigInt, _>(limit)
     .load(conn)
-    .await?)
+    .await?;
+    Ok(due.into_iter().map(|d| d.person_id).collect())
+}
+
+/// `person`'s rank mark, locked for this transaction, if it is still due and no other
+/// server's job holds it.
+pub async fn claim_rank_due(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<RankDue>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT r.person_id, r.rank_told, p.local FROM reputation r JOIN person p ON p.id = r.person_id \
+         WHERE r.person_id = $1 AND r.rank_due FOR UPDATE OF r SKIP LOCKED",
+    )
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await
+    .optional()?)
 }
 
 /// `person`'s rank was looked at: `told` is the threshold of the highest rank they know of
@@ -792,7 +813,8 @@ pub async fn reinstate_reputation(
                                WHEN capped_day > {TODAY} THEN capped_today \
                                ELSE ev.delta END, \
            capped_day = CASE WHEN ev.capped THEN GREATEST(capped_day, {TODAY}) ELSE capped_day END, \
-           likes_received_milli = likes_received_milli + ev.likes_milli \
+           likes_received_milli = likes_received_milli + ev.likes_milli, \
+           rank_due = rank_due OR ev.likes_milli > 0 \
          FROM ev WHERE reputation.person_id = ev.person_id"
     ))
     .bind::<BigInt, _>(reversal_id)

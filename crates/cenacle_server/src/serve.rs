@@ -75,11 +75,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                         if let Err(err) = settled {
                             tracing::error!(error = %err, "settling bounties failed");
                         }
-                        let ranks = ctx
-                            .transaction(|conn| {
-                                ranks_reached::tell_ranks_reached(conn, &ctx, 500).scope_boxed()
-                            })
-                            .await;
+                        let ranks = ranks_reached::tell_ranks_reached(&ctx, 500).await;
                         if let Err(err) = ranks {
                             tracing::error!(error = %err, "telling ranks reached failed");
                         }

@@ -330,19 +330,23 @@ fn attachment_objects(attachments: Vec<Attachment>, base: &str) -> Vec<serde_jso
         .collect()
 }
 
-/// Tags the people a text of ours names (see `published::mentioned_people`) whom `tag` does
-/// not mention already, so that their servers tell them (Mastodon, Lemmy and Misskey notify
-/// from a `Mention` tag naming their member). In a public group they are also put in `cc`,
-/// as Mastodon addresses the people a post mentions; a private group's text goes to its
-/// members' servers only, so it addresses no one else.
+/// Tags the people a text names (see `published::mentioned_people`; `local`: written here,
+/// else a bare `@name` is someone on its author's server) whom `tag` does not mention
+/// already, so that their servers tell them (Mastodon, Lemmy and Misskey notify from a
+/// `Mention` tag naming their member), and puts them in `cc`, as Mastodon addresses the
+/// people a post mentions. Not in a private group: a member's server would tell the people
+/// it names, members or not (and Mastodon lets them read what mentions them).
 async fn tag_mentioned(
     conn: &mut Conn,
-    (our_host, text): (&str, &str),
+    (our_host, text, local): (&str, &str, bool),
     group: &Group,
     tag: &mut Vec<serde_json::Value>,
     cc: &mut Vec<Url>,
 ) -> Result<(), ApubError> {
-    for person in published::mentioned_people(conn, our_host, text).await? {
+    if group.visibility == "private" {
+        return Ok(());
+    }
+    for person in published::mentioned_people(conn, (our_host, local), text).await? {
         let Some(href) = person.ap_id else {
             continue;
         };
@@ -352,14 +356,12 @@ async fn tag_mentioned(
         let host = person.instance_host.as_deref().unwrap_or(our_host);
         let name = format!("@{}@{host}", person.username);
         tag.push(serde_json::json!({"type": "Mention", "href": href, "name": name}));
-        if group.visibility != "private" {
-            cc.extend(Url::parse(&href).ok());
-        }
+        cc.extend(Url::parse(&href).ok());
     }
     Ok(())
 }
 
-/// The `Page` of a post of ours (`our_host`: this instance's, as in handles).
+/// The `Page` of a post (`our_host`: this instance's, as in handles).
 pub async fn page(conn: &mut Conn, our_host: &str, post: &Post) -> Result<ContentJson, ApubError> {
     let facts = published::page_facts(conn, post).await?;
     let group = &facts.group;
@@ -382,7 +384,14 @@ pub async fn page(conn: &mut Conn, our_host: &str, post: &Post) -> Result<Conten
         tag.push(crate::objects::group::post_tag(&group_id, status.tag()));
     }
     let text = format!("{}\n{}", post.title, post.body);
-    tag_mentioned(conn, (our_host, &text), group, &mut tag, &mut cc).await?;
+    tag_mentioned(
+        conn,
+        (our_host, &text, post.local),
+        group,
+        &mut tag,
+        &mut cc,
+    )
+    .await?;
     let author = facts
         .author_ap_id
         .ok_or_else(|| ApubError::Internal(format!("person {} has no id", post.author_id)))?;
@@ -439,7 +448,8 @@ pub async fn note(
             tag.push(serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}));
         }
     }
-    tag_mentioned(conn, (our_host, &comment.body), group, &mut tag, &mut cc).await?;
+    let text = (our_host, comment.body.as_str(), comment.local);
+    tag_mentioned(conn, text, group, &mut tag, &mut cc).await?;
     Ok(ContentJson {
         kind: ContentKind::Note,
         id: url(&comment.ap_id)?,

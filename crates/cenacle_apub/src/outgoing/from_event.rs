@@ -293,7 +293,13 @@ pub async fn send_for_event(
             send(conn, data, &id?, &actor_url, &activity, mentioned).await?;
         }
     } else {
-        let inboxes = std::iter::once(group.inbox_url.clone()).chain(mentioned);
+        // The group's own server gets it at the group's inbox only (FEP-1b12), not a second
+        // time at a mentioned person's shared inbox there.
+        let group_host = cenacle_domain::origin::authority(&group.inbox_url).to_owned();
+        let elsewhere = mentioned
+            .into_iter()
+            .filter(|inbox| cenacle_domain::origin::authority(inbox) != group_host);
+        let inboxes = std::iter::once(group.inbox_url.clone()).chain(elsewhere);
         send(conn, data, &id?, &actor_url, &activity, inboxes).await?;
     }
     Ok(())

@@ -1,0 +1,1 @@
+DROP INDEX notification_mention_text_idx;
