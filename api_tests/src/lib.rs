@@ -424,6 +424,19 @@ impl Drop for Instance {
     }
 }
 
+/// The ActivityPub document at `url`, fetched unsigned as another server's reader would.
+pub async fn activity_json(client: &reqwest::Client, url: &str) -> Value {
+    client
+        .get(url)
+        .header("Accept", "application/activity+json")
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: not JSON: {e}"))
+}
+
 /// Waits until `check` returns `Some`, polling, or panics after `timeout` naming `what`.
 pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
 where

@@ -864,16 +864,7 @@ async fn the_pages_of_mailed_links_need_their_form_token_and_work() {
 #[tokio::test]
 async fn a_reply_is_mailed_with_an_unsubscribe_link_and_none_after_unsubscribing() {
     let sink = SmtpSink::started();
-    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
-    let admin = alpha.admin().await;
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups",
-            Some(&admin),
-            json!({"name": "coffee", "title": "Coffee"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (_hosts, alpha) = with_coffee_group(&sink).await;
     let asker = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
     let neighbour = alpha.member("neighbour").await;
     let (status, body) = alpha
@@ -960,12 +951,9 @@ async fn a_reply_is_mailed_with_an_unsubscribe_link_and_none_after_unsubscribing
     assert_eq!(sink.to_except_welcome("hugo@example.org").len(), 3);
 }
 
-/// A mention, mailed at once by default, reaches the member named in their language, linking
-/// the text that names them.
-#[tokio::test]
-async fn a_mention_is_mailed_at_once_in_the_members_language() {
-    let sink = SmtpSink::started();
-    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+/// A mailing instance with a public group, `coffee`.
+async fn with_coffee_group(sink: &SmtpSink) -> (Hosts, Instance) {
+    let (hosts, alpha) = mail_instance("alpha", sink, &[]);
     let admin = alpha.admin().await;
     let (status, body) = alpha
         .post(
@@ -975,6 +963,15 @@ async fn a_mention_is_mailed_at_once_in_the_members_language() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    (hosts, alpha)
+}
+
+/// A mention, mailed at once by default, reaches the member named in their language, linking
+/// the text that names them.
+#[tokio::test]
+async fn a_mention_is_mailed_at_once_in_the_members_language() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = with_coffee_group(&sink).await;
     verified_member_in(&alpha, &sink, ("lea", "lea@example.org"), "fr").await;
     let writer = alpha.member("writer").await;
     let (status, body) = alpha

@@ -4,6 +4,7 @@
 //! no one, lest a member's server tell a non-member, and goes to no one outside it (issue 16).
 
 use cenacle_api_tests::{
+    activity_json,
     database::{self, lit},
     eventually,
     peer::{FakePeer, Signing},
@@ -102,15 +103,7 @@ async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
         .collect();
     assert!(cc.contains(&peer.actor_id.as_str()), "{object}");
     // The Page served to anyone who fetches it says the same.
-    let page: Value = client
-        .get(&public)
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let page = activity_json(&client, &public).await;
     assert!(page["tag"].to_string().contains(&peer.actor_id), "{page}");
 
     // The private group's post reaches its member's server through the group only, and

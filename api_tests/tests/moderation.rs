@@ -1,7 +1,7 @@
 //! Moderators across federated groups: a moderator on one instance acting on another
 //! instance's group, Lemmy-shaped moderation activities, and forged ones.
 
-use cenacle_api_tests::{eventually, fake_server::FakeServer, Hosts, Instance};
+use cenacle_api_tests::{activity_json, eventually, fake_server::FakeServer, Hosts, Instance};
 use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -103,16 +103,7 @@ async fn a_moderator_on_beta_removes_restores_and_locks_gammas_post_in_alphas_gr
         )
         .await;
     assert_eq!(status, 204, "{body}");
-    let moderators: Value = alpha
-        .http
-        .get(alpha.url("/g/entraide/moderators"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let moderators = activity_json(&alpha.http, &alpha.url("/g/entraide/moderators")).await;
     let marie_id = format!("{}/u/marie", beta.host);
     assert!(
         moderators["orderedItems"]

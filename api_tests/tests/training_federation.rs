@@ -5,6 +5,7 @@
 //! posted in it reaches beta.
 
 use cenacle_api_tests::{
+    activity_json,
     database::{connect, lit, number},
     eventually, Hosts, Instance,
 };
@@ -247,15 +248,6 @@ async fn a_public_courses_group_federates_and_a_restricted_ones_does_not() {
         );
     }
     // The group itself says it approves its followers (none was).
-    let actor: Value = alpha
-        .http
-        .get(alpha.url("/g/club_course"))
-        .header("Accept", "application/activity+json")
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actor = activity_json(&alpha.http, &alpha.url("/g/club_course")).await;
     assert_eq!(actor["manuallyApprovesFollowers"], true, "{actor}");
 }
