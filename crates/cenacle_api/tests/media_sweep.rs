@@ -309,3 +309,34 @@ async fn an_upload_another_transaction_holds_is_skipped_not_waited_for() {
     assert_eq!(sweep(t).await.forgotten, 1);
     assert!(!f.kept(held).await);
 }
+
+/// An upload of someone else's pasted into a post (which `media_embed`, recording the
+/// writer's own uploads only, does not see) stays; one older than the sweep's window is never
+/// swept (once attached and replaced, it may still be shown by servers that link to it).
+#[tokio::test]
+async fn an_upload_pasted_by_another_member_stays_and_old_ones_are_left_alone() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let (pasted, pasted_file) = old_upload(t, &marie).await;
+    let (orphan, _) = old_upload(t, &marie).await;
+    let (ancient, _) = upload(t, &marie).await;
+    t.sql(&format!(
+        "UPDATE media SET created_at = now() - interval '{} days' WHERE id = {ancient}",
+        cenacle_db::media::SWEEP_WINDOW_DAYS + 1
+    ))
+    .await;
+    let body = format!("Voyez ![ceci](/media/{pasted_file})");
+    let post = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(&f.manager),
+            json!({"kind": "note", "title": "Repris", "body": body}),
+        )
+        .await;
+    assert_eq!(post.status, StatusCode::CREATED, "{}", post.json);
+    assert_eq!(sweep(t).await.forgotten, 1);
+    assert!(f.kept(pasted).await, "shown in another member's post");
+    assert!(f.kept(ancient).await, "older than the window");
+    assert!(!f.kept(orphan).await);
+}

@@ -189,55 +189,84 @@ pub async fn attachments(
         .collect())
 }
 
-/// Deletes up to `limit` uploads made before `uploaded_before` that nothing refers to, and
-/// returns their file names (the caller removes the files once this transaction commits).
+/// How far back the sweep looks: an upload abandoned in a draft is found in its first days,
+/// and only texts written since the oldest upload it looks at can name one (each checked
+/// once an hour, so this bounds the texts it reads). Older uploads are never swept: what
+/// was once attached and replaced may still be shown by servers that link rather than copy.
+pub const SWEEP_WINDOW_DAYS: i32 = 30;
+
+/// Deletes up to `limit` uploads made before `uploaded_before` (and in the
+/// [`SWEEP_WINDOW_DAYS`] before it) that nothing refers to, and returns their file names (the
+/// caller removes the files once this transaction commits).
 ///
 /// What refers to an upload: a post's attachment, a post's or comment's text (`media_embed`),
 /// a reward's image, a course's cover, and its `/media/<file>` URL written where no trigger
-/// records it: a lesson's text, the welcome message, the champions' charter, a person's or a
-/// group's avatar or banner. Those texts are few (or, for avatars, short), so they are
-/// searched for each candidate rather than indexed.
+/// records it — a lesson's text, the welcome message, the champions' charter, a person's or
+/// a group's avatar or banner, and a post, comment or earlier version written in the window
+/// (`media_embed` records only the writer's own uploads). The names in those texts are
+/// pulled out once per batch and compared as a set.
 ///
-/// Candidates are locked `FOR UPDATE SKIP LOCKED`: two servers sweeping one database take
-/// different rows, and one that a transaction is attaching at this moment (its foreign key
-/// holds a lock on the row) is left for the next pass.
+/// Two statements: the first locks the candidates `FOR UPDATE SKIP LOCKED` (two servers
+/// sweeping one database take different rows, and one a transaction is attaching right now
+/// is skipped); the second deletes those that are still unreferenced, checked again on a
+/// snapshot taken after the locks, so that an attachment committed in between keeps its
+/// upload (and any attaching later waits on the lock, then fails cleanly as not found).
 pub async fn delete_orphan_media(
     conn: &mut AsyncPgConnection,
     uploaded_before: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<String>, DbError> {
     #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    #[derive(QueryableByName)]
     struct Deleted {
         #[diesel(sql_type = Text)]
         file_name: String,
     }
-    let deleted: Vec<Deleted> = diesel::sql_query(
-        "WITH written (body) AS MATERIALIZED ( \
-           SELECT body FROM ( \
+    let unreferenced = format!(
+        "m.created_at < $1 AND m.created_at >= $1 - interval '{SWEEP_WINDOW_DAYS} days' \
+         AND NOT EXISTS (SELECT 1 FROM post_attachment a WHERE a.media_id = m.id) \
+         AND NOT EXISTS (SELECT 1 FROM media_embed e WHERE e.media_id = m.id) \
+         AND NOT EXISTS (SELECT 1 FROM reward r WHERE r.image_media_id = m.id) \
+         AND NOT EXISTS (SELECT 1 FROM course c WHERE c.cover_media_id = m.id) \
+         AND m.file_name NOT IN ( \
+           SELECT (regexp_matches(body, '/media/([A-Za-z0-9_.-]+)', 'g'))[1] FROM ( \
              SELECT body_fr AS body FROM lesson UNION ALL SELECT body_en FROM lesson \
              UNION ALL SELECT welcome_fr FROM onboarding_settings \
              UNION ALL SELECT welcome_en FROM onboarding_settings \
              UNION ALL SELECT text_fr FROM champion_charter \
              UNION ALL SELECT text_en FROM champion_charter \
-             UNION ALL SELECT avatar_url FROM person \
-             UNION ALL SELECT avatar_url FROM community_group \
-             UNION ALL SELECT banner_url FROM community_group) texts \
-           WHERE position('/media/' IN body) > 0) \
-         DELETE FROM media WHERE id IN ( \
-           SELECT m.id FROM media m \
-           WHERE m.created_at < $1 \
-             AND NOT EXISTS (SELECT 1 FROM post_attachment a WHERE a.media_id = m.id) \
-             AND NOT EXISTS (SELECT 1 FROM media_embed e WHERE e.media_id = m.id) \
-             AND NOT EXISTS (SELECT 1 FROM reward r WHERE r.image_media_id = m.id) \
-             AND NOT EXISTS (SELECT 1 FROM course c WHERE c.cover_media_id = m.id) \
-             AND NOT EXISTS (SELECT 1 FROM written w \
-                             WHERE position('/media/' || m.file_name IN w.body) > 0) \
-           ORDER BY m.id LIMIT $2 \
-           FOR UPDATE OF m SKIP LOCKED) \
-         RETURNING file_name",
-    )
+             UNION ALL SELECT avatar_url FROM person WHERE local \
+             UNION ALL SELECT avatar_url FROM community_group WHERE local \
+             UNION ALL SELECT banner_url FROM community_group WHERE local \
+             UNION ALL SELECT body FROM post \
+               WHERE updated_at >= $1 - interval '{SWEEP_WINDOW_DAYS} days' AND local \
+             UNION ALL SELECT body FROM comment \
+               WHERE updated_at >= $1 - interval '{SWEEP_WINDOW_DAYS} days' AND local \
+             UNION ALL SELECT body FROM post_edit \
+               WHERE edited_at >= $1 - interval '{SWEEP_WINDOW_DAYS} days') texts \
+           WHERE position('/media/' IN body) > 0)"
+    );
+    let locked: Vec<Locked> = diesel::sql_query(format!(
+        "SELECT m.id FROM media m WHERE {unreferenced} ORDER BY m.id LIMIT $2 \
+         FOR UPDATE OF m SKIP LOCKED"
+    ))
     .bind::<Timestamptz, _>(uploaded_before)
     .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?;
+    if locked.is_empty() {
+        return Ok(vec![]);
+    }
+    let ids: Vec<i64> = locked.into_iter().map(|l| l.id).collect();
+    let deleted: Vec<Deleted> = diesel::sql_query(format!(
+        "DELETE FROM media m WHERE m.id = ANY($2) AND {unreferenced} RETURNING m.file_name"
+    ))
+    .bind::<Timestamptz, _>(uploaded_before)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
     .load(conn)
     .await?;
     Ok(deleted.into_iter().map(|d| d.file_name).collect())

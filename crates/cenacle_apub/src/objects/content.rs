@@ -498,9 +498,12 @@ impl ContentJson {
             .iter()
             .map(|a| match &a.media_type {
                 Some(t) if t.starts_with("image/") => {
-                    // Brackets would end the Markdown image's alt text early.
+                    // Brackets, a backslash or a blank line would end the Markdown image's
+                    // alt text early.
                     let alt = a.description.as_deref().unwrap_or_default();
-                    format!("![{}]({})", alt.replace(['[', ']'], ""), a.url)
+                    let alt = alt.replace(['[', ']', '\\'], "");
+                    let alt = alt.split_whitespace().collect::<Vec<_>>().join(" ");
+                    format!("![{alt}]({})", a.url)
                 }
                 _ => format!("<{}>", a.url),
             })
@@ -592,7 +595,7 @@ mod tests {
             "type": "Note", "id": "https://m.example/s/2", "attributedTo": "https://m.example/u/a",
             "inReplyTo": "https://c.example/p/1", "content": "",
             "attachment": [
-                {"type": "Document", "mediaType": "image/png", "url": "https://m.example/1.png", "name": " A red [vintage] bicycle "},
+                {"type": "Document", "mediaType": "image/png", "url": "https://m.example/1.png", "name": " A red [vintage]\\ bicycle\n\n "},
                 {"type": "Document", "mediaType": "image/png", "url": "https://m.example/2.png", "name": long},
                 {"type": "Document", "mediaType": "image/png", "url": "https://m.example/3.png", "name": ""},
             ],
@@ -601,7 +604,7 @@ mod tests {
         let got = note.attachments();
         assert_eq!(
             got[0].description.as_deref(),
-            Some("A red [vintage] bicycle")
+            Some("A red [vintage]\\ bicycle")
         );
         assert_eq!(
             got[1].description.as_ref().map(|d| d.chars().count()),
@@ -615,7 +618,7 @@ mod tests {
             .starts_with("![A red vintage bicycle](https://m.example/1.png)"));
         // Relayed on as Mastodon and Lemmy read it.
         let sent = attachment_objects(vec![Attachment::Remote(got[0].clone())], "");
-        assert_eq!(sent[0]["name"], "A red [vintage] bicycle");
+        assert_eq!(sent[0]["name"], "A red [vintage]\\ bicycle");
         assert_eq!(sent[0]["type"], "Document");
     }
 
