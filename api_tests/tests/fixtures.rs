@@ -121,6 +121,31 @@ async fn lemmy_and_mastodon_shaped_posts_and_replies_are_accepted_and_shown() {
         .await
         .unwrap();
     assert!(page.contains(&format!("alt=\"{alt}\"")), "{page}");
+    // Its author fixes the alt text: the edit's attachments replace the old ones.
+    let mut edited = toot["object"].clone();
+    edited["attachment"][0]["name"] = json!("Une cafetière italienne, le café qui monte");
+    let update = json!({
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Update",
+        "id": format!("{}#updates/1", toot["object"]["id"].as_str().unwrap()),
+        "actor": toot["actor"],
+        "to": toot["to"],
+        "cc": toot["cc"],
+        "object": edited,
+    });
+    assert_eq!(
+        peer.post(&client, &alpha.url("/inbox"), &update, Signing::Valid)
+            .await,
+        202
+    );
+    let (_, detail) = alpha
+        .get(&format!("/api/v1/posts/{}", mastodon_post["id"]), None)
+        .await;
+    assert_eq!(
+        detail["attachments"][0]["description"], "Une cafetière italienne, le café qui monte",
+        "{detail}"
+    );
+    assert_eq!(detail["attachments"].as_array().unwrap().len(), 1);
 
     // A Mastodon reply to one of our posts is a comment (its `tag` is a single object).
     let (_, ours) = alpha

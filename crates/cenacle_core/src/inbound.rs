@@ -285,6 +285,9 @@ pub async fn update(
                 tags: Some(object.tags.clone()),
             };
             posts::edit_post(conn, ctx, &caller, post.id, change).await?;
+            if !post.local {
+                media::replace_remote_attachments(conn, post.id, &object.attachments).await?;
+            }
             if let Some(state) = &object.state {
                 apply_state_as(conn, ctx, &caller, post, state).await?;
             }
@@ -643,6 +646,7 @@ pub async fn announced_update(
                     let texts = (old.as_str(), new.as_str(), post.local);
                     notifications::notify_added_mentions(conn, ctx, actor.id, at, texts).await?;
                 }
+                media::replace_remote_attachments(conn, post.id, &object.attachments).await?;
             }
             if let Some(state) = &object.state {
                 mirror_state(conn, ctx, group, actor, post, state, scope).await?;

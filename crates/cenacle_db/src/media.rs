@@ -151,6 +151,23 @@ pub async fn attach_remote(
     Ok(())
 }
 
+/// A remote post's attachments as its author's server now says them: an edit may add, drop or
+/// describe them (Mastodon lets an author fix an image's alt text).
+pub async fn replace_remote_attachments(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    items: &[RemoteAttachment],
+) -> Result<(), DbError> {
+    diesel::delete(
+        post_attachment::table
+            .filter(post_attachment::post_id.eq(post_id))
+            .filter(post_attachment::media_id.is_null()),
+    )
+    .execute(conn)
+    .await?;
+    attach_remote(conn, post_id, items).await
+}
+
 pub async fn attachments(
     conn: &mut AsyncPgConnection,
     post_id: i64,
