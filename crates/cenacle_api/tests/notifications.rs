@@ -610,8 +610,22 @@ async fn reaching_a_higher_rank_is_told_once() {
     .await;
     let ana = t.member("ana").await;
     let fans = [t.member("bea").await, t.member("carl").await];
+    // The job as the server runs it: each marked person in a transaction of its own.
     let look = async || {
-        ranks_reached::tell_ranks_reached(&t.ctx, 500)
+        let ctx = &t.ctx;
+        let due = ctx
+            .transaction(|conn| ranks_reached::ranks_due(conn, 500).scope_boxed())
+            .await
+            .unwrap();
+        let look_at = |person| {
+            ctx.transaction(move |conn| {
+                ranks_reached::tell_rank_reached(conn, ctx, person).scope_boxed()
+            })
+        };
+        let drop_mark = |person| {
+            ctx.transaction(move |conn| ranks_reached::drop_rank_mark(conn, person).scope_boxed())
+        };
+        ranks_reached::tell_ranks_reached(due, look_at, drop_mark)
             .await
             .unwrap()
     };

@@ -29,7 +29,7 @@ pub struct PostInput {
     pub language: Option<Language>,
     /// Uploads of the author (`POST /api/v1/media`), in order.
     pub attachments: Vec<i64>,
-    /// A remote post's attachments: (URL, media type).
+    /// A remote post's attachments, by URL.
     pub remote_attachments: Vec<media::RemoteAttachment>,
 }
 

@@ -9,49 +9,67 @@
 
 use crate::{
     notifications::{notify, Notice},
-    people, Conn, Context, CoreError, ScopedFutureExt,
+    people, Conn, Context, CoreError,
 };
 use cenacle_db::engagement as ledger;
 use cenacle_domain::{engagement::rank_reached_detail, notifications::Kind};
+use std::future::Future;
 
-/// Marks a local `person`'s rank to be looked at by the next [`tell_ranks_reached`]. Locks
+/// Marks a local `person`'s rank to be looked at by the next run of [`tell_ranks_reached`]. Locks
 /// their reputation row: call it where the order of locks allows (see `rewards::lock_people`).
 pub(crate) async fn mark_rank_due(conn: &mut Conn, person: i64) -> Result<(), CoreError> {
     Ok(ledger::mark_rank_due(conn, person).await?)
 }
 
-/// Looks at the rank of at most `limit` marked people and tells those who reached a higher
-/// one than they were told of; how many were told. Each person in a transaction of their own,
+/// At most `limit` people whose rank is marked to be looked at, read without locking: each is
+/// then claimed by [`tell_rank_reached`] in a transaction of its own.
+pub async fn ranks_due(conn: &mut Conn, limit: i64) -> Result<Vec<i64>, CoreError> {
+    Ok(ledger::ranks_due(conn, limit).await?)
+}
+
+/// Drops `person`'s mark without a look: after a look that failed, so that it does not fail
+/// every later run (their next contribution marks them again; nothing was recorded as told).
+pub async fn drop_rank_mark(conn: &mut Conn, person: i64) -> Result<(), CoreError> {
+    Ok(ledger::rank_looked_at(conn, person, None).await?)
+}
+
+/// The job: looks at each of `due` with `look` ([`tell_rank_reached`] in its own transaction,
 /// so that a like or a post of theirs waits at most for their own count, never for a batch;
-/// several servers may run it side by side (a mark is claimed with SKIP LOCKED). A person
-/// whose look fails is logged and unmarked, so that they do not fail every later run.
-pub async fn tell_ranks_reached(ctx: &Context, limit: i64) -> Result<usize, CoreError> {
-    let due = ctx
-        .transaction(|conn| async move { Ok(ledger::ranks_due(conn, limit).await?) }.scope_boxed())
-        .await?;
+/// several servers may run it side by side, a mark being claimed with SKIP LOCKED), and
+/// drops the mark of one whose look fails (logged). How many were told. The caller runs the
+/// transactions (core opens none).
+pub async fn tell_ranks_reached<L, LF, D, DF>(
+    due: Vec<i64>,
+    mut look: L,
+    mut drop_mark: D,
+) -> Result<usize, CoreError>
+where
+    L: FnMut(i64) -> LF,
+    LF: Future<Output = Result<bool, CoreError>>,
+    D: FnMut(i64) -> DF,
+    DF: Future<Output = Result<(), CoreError>>,
+{
     let mut told = 0;
     for person in due {
-        let looked = ctx
-            .transaction(|conn| look_at_rank(conn, ctx, person).scope_boxed())
-            .await;
-        match looked {
+        match look(person).await {
             Ok(true) => told += 1,
             Ok(false) => {}
             Err(err) => {
                 tracing::warn!(person, error = %err, "looking at a rank failed; mark dropped");
-                ctx.transaction(|conn| {
-                    async move { Ok(ledger::rank_looked_at(conn, person, None).await?) }
-                        .scope_boxed()
-                })
-                .await?;
+                drop_mark(person).await?;
             }
         }
     }
     Ok(told)
 }
 
-/// One marked person: whether they were told of a new rank.
-async fn look_at_rank(conn: &mut Conn, ctx: &Context, person: i64) -> Result<bool, CoreError> {
+/// One marked person, claimed: whether they were told of a new rank (nothing when their mark
+/// was looked at meanwhile, or another server holds it).
+pub async fn tell_rank_reached(
+    conn: &mut Conn,
+    ctx: &Context,
+    person: i64,
+) -> Result<bool, CoreError> {
     let Some(due) = ledger::claim_rank_due(conn, person).await? else {
         // Looked at meanwhile, or being looked at by another server.
         return Ok(false);

@@ -75,7 +75,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                         if let Err(err) = settled {
                             tracing::error!(error = %err, "settling bounties failed");
                         }
-                        let ranks = ranks_reached::tell_ranks_reached(&ctx, 500).await;
+                        let ranks = tell_ranks_reached(&ctx).await;
                         if let Err(err) = ranks {
                             tracing::error!(error = %err, "telling ranks reached failed");
                         }
@@ -400,6 +400,26 @@ async fn sweep_certificates(ctx: &Context, now: chrono::DateTime<chrono::Utc>) {
             "certificate sweep"
         );
     }
+}
+
+/// One run of the ranks-reached job: at most 500 marked people, each looked at in its own
+/// transaction (see `ranks_reached::tell_ranks_reached`).
+async fn tell_ranks_reached(ctx: &Context) -> Result<usize, cenacle_core::CoreError> {
+    let due = ctx
+        .transaction(|conn| ranks_reached::ranks_due(conn, 500).scope_boxed())
+        .await?;
+    ranks_reached::tell_ranks_reached(
+        due,
+        |person| {
+            ctx.transaction(move |conn| {
+                ranks_reached::tell_rank_reached(conn, ctx, person).scope_boxed()
+            })
+        },
+        |person| {
+            ctx.transaction(move |conn| ranks_reached::drop_rank_mark(conn, person).scope_boxed())
+        },
+    )
+    .await
 }
 
 /// How often orphan uploads are swept: hourly is plenty next to their day of grace. Not a
