@@ -161,8 +161,23 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap()
     }
 
+    /// Clicks `css`. A page still being replaced (after a form sent just before) can drop
+    /// the element between finding and clicking it: it is then found again on the new page,
+    /// until the deadline.
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let deadline = Instant::now() + WAIT;
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(fantoccini::error::CmdError::Standard(e))
+                    if e.error == fantoccini::error::ErrorStatus::StaleElementReference
+                        && Instant::now() < deadline =>
+                {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("clicking `{css}`: {e}"),
+            }
+        }
     }
 
     /// Waits until `css` matches exactly `n` elements (a list after an addition).
