@@ -219,7 +219,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         let ctx = ctx.clone();
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(MEDIA_SWEEP_EVERY);
+            // First pass an hour after start, not at it: the sweep reads every recent text,
+            // and a rolling restart of several servers would otherwise run it once per server.
+            let first = tokio::time::Instant::now() + MEDIA_SWEEP_EVERY;
+            let mut tick = tokio::time::interval_at(first, MEDIA_SWEEP_EVERY);
             loop {
                 tokio::select! {
                     _ = tick.tick() => sweep_orphan_media(&ctx).await,
