@@ -2016,23 +2016,7 @@ async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
     let admin = alpha.admin().await;
 
     let b = Browser::start("en").await;
-    b.sign_up(&alpha, "theo").await;
-    alpha.set_role(&admin, "theo", "staff").await;
-    b.goto(&alpha.url("/courses")).await;
-    b.click_and_wait_reload("#new-course").await;
-    b.fill("#title-fr", "Premiers pas").await;
-    b.fill("#title-en", "First steps").await;
-    b.fill("#summary-en", "Finding your way.").await;
-    b.fill("#group-name", "firststeps").await;
-    b.click_and_wait_reload("#course-create").await;
-    b.fill("#lesson-title-fr", "Le tableau de bord").await;
-    b.fill("#lesson-title-en", "The dashboard").await;
-    b.click_and_wait_reload("#lesson-add").await;
-    let editor = b.path().await;
-    assert!(
-        editor.starts_with("/lessons/") && editor.ends_with("/edit"),
-        "{editor}"
-    );
+    let editor = new_lesson_in_the_browser(&b, &alpha, &admin, "theo").await;
     let lesson_path = editor.trim_end_matches("/edit").to_owned();
     let dir = tempfile::tempdir().unwrap();
     let png = dir.path().join("button.png");
@@ -2044,14 +2028,29 @@ async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
     let value = |css: &str| format!("return document.querySelector('{css}').value");
     let body = "Press the **red** button.";
 
-    // An image without its alt text is refused under that field; the text is kept.
+    // An image without its alt text in either language is refused under the missing field;
+    // the text is kept.
     b.fill("#body-en", body).await;
     b.attach("#image", &png).await;
     b.click_and_wait_reload("#lesson-save").await;
     assert_eq!(
-        b.text("#image-alt-error").await,
-        "Describe the image for those who cannot see it: a description is required with an \
-         image."
+        b.text("#image-alt-fr-error").await,
+        "Describe the image or video for those who cannot see it: a description is required \
+         with it."
+    );
+    b.fill("#image-alt-fr", "Le bouton rouge, en haut à gauche")
+        .await;
+    b.attach("#image", &png).await;
+    b.click_and_wait_reload("#lesson-save").await;
+    assert_eq!(
+        b.js_value(&value("#image-alt-fr")).await,
+        "Le bouton rouge, en haut à gauche",
+        "kept"
+    );
+    assert_eq!(
+        b.text("#image-alt-en-error").await,
+        "Describe the image or video for those who cannot see it: a description is required \
+         with it."
     );
     assert_eq!(b.js_value(&value("#body-en")).await, body);
     assert_eq!(b.js_value(&value("#title-en")).await, "The dashboard");
@@ -2059,9 +2058,12 @@ async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
 
     // A file that is no image, or one too large, is refused under the file field: the alt
     // text and the text are kept, and nothing is saved.
-    b.fill("#image-alt", "The red button, top left").await;
+    b.fill("#image-alt-en", "The red button, top left").await;
     for (file, why) in [
-        (&text, "Send a PNG, JPEG, GIF or WebP image."),
+        (
+            &text,
+            "Send a PNG, JPEG, GIF or WebP image, or an MP4 or WebM video.",
+        ),
         (&large, "This file is too large."),
     ] {
         b.attach("#image", file).await;
@@ -2069,18 +2071,35 @@ async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
         assert_eq!(b.text("#image-error").await, why);
         assert_eq!(b.js_value(&value("#body-en")).await, body);
         assert_eq!(
-            b.js_value(&value("#image-alt")).await,
+            b.js_value(&value("#image-alt-en")).await,
             "The red button, top left"
         );
     }
     b.goto(&alpha.url(&lesson_path)).await;
     assert_eq!(b.text("#lesson-body").await, "", "nothing saved");
 
-    // With its alt text, the image is stored and appended to the text.
+    // Previewed with its alt text, the image is stored, appended to the texts and shown in
+    // the preview; saving the previewed form keeps it.
     b.goto(&alpha.url(&editor)).await;
     b.fill("#body-en", body).await;
     b.attach("#image", &png).await;
-    b.fill("#image-alt", "The red button, top left").await;
+    b.fill("#image-alt-fr", "Le bouton rouge, en haut à gauche")
+        .await;
+    b.fill("#image-alt-en", "The red button, top left").await;
+    b.click_and_wait_reload("#lesson-preview").await;
+    assert_eq!(
+        b.js_value("return document.querySelector('#preview-en img').alt")
+            .await,
+        "The red button, top left"
+    );
+    assert_eq!(b.image_width("#preview-en img").await, 1, "the image loads");
+    assert_eq!(b.text("#preview-en strong").await, "red");
+    assert_eq!(
+        b.js_value("return document.querySelector('#preview-fr img').alt")
+            .await,
+        "Le bouton rouge, en haut à gauche",
+        "each text's readers get the description in its language"
+    );
     b.click_and_wait_reload("#lesson-save").await;
     b.find("#lesson-saved").await;
     let saved = b.js_value(&value("#body-en")).await;
@@ -2094,7 +2113,7 @@ async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
         french
             .as_str()
             .unwrap()
-            .starts_with("![The red button, top left](/media/"),
+            .starts_with("![Le bouton rouge, en haut à gauche](/media/"),
         "{french}"
     );
 
@@ -2454,4 +2473,117 @@ async fn a_lesson_deleted_during_a_reorder_keeps_the_quizzes_in_place() {
         (vec!["A".into(), "C".into()], vec![json!(2)]),
         "the quiz still follows C"
     );
+}
+
+/// A trainer signs up in `b`, is made staff, writes a course and adds a lesson to it: the
+/// lesson's editor is open, its path returned.
+async fn new_lesson_in_the_browser(
+    b: &Browser,
+    alpha: &Instance,
+    admin: &str,
+    trainer: &str,
+) -> String {
+    b.sign_up(alpha, trainer).await;
+    alpha.set_role(admin, trainer, "staff").await;
+    b.goto(&alpha.url("/courses")).await;
+    b.click_and_wait_reload("#new-course").await;
+    b.fill("#title-fr", "Premiers pas").await;
+    b.fill("#title-en", "First steps").await;
+    b.fill("#summary-en", "Finding your way.").await;
+    b.fill("#group-name", &format!("{trainer}steps")).await;
+    b.click_and_wait_reload("#course-create").await;
+    b.fill("#lesson-title-fr", "Le tableau de bord").await;
+    b.fill("#lesson-title-en", "The dashboard").await;
+    b.click_and_wait_reload("#lesson-add").await;
+    let editor = b.path().await;
+    assert!(
+        editor.starts_with("/lessons/") && editor.ends_with("/edit"),
+        "{editor}"
+    );
+    editor
+}
+
+/// A trainer adds a video to a lesson: its preview and the learner's lesson page show a
+/// player (the browser's controls, the alt text as its name) for the stored file; a video
+/// over the video limit is refused under the field with the texts kept.
+#[tokio::test]
+async fn a_trainer_adds_a_video_to_a_lesson_in_the_browser() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.set_env("CENACLE_MEDIA__MAX_VIDEO_BYTES", "6000");
+    alpha.start();
+    let admin = alpha.admin().await;
+    let b = Browser::start("fr").await;
+    let editor = new_lesson_in_the_browser(&b, &alpha, &admin, "vera").await;
+    let lesson_path = editor.trim_end_matches("/edit").to_owned();
+    let dir = tempfile::tempdir().unwrap();
+    // What the upload sniffs as MP4 (an `ftyp` box); no player decodes it, which is not what
+    // this test is about: the page, the player and the stored file are.
+    let mut mp4 = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    mp4.resize(5000, 0);
+    let video = dir.path().join("tour.mp4");
+    std::fs::write(&video, &mp4).unwrap();
+    let mut too_long = mp4.clone();
+    too_long.resize(7000, 0);
+    let large = dir.path().join("long.mp4");
+    std::fs::write(&large, &too_long).unwrap();
+    let value = |css: &str| format!("return document.querySelector('{css}').value");
+    let body = "Regardez la **visite**.";
+    let alt = "Visite du tableau de bord, sans son";
+
+    b.fill("#body-fr", body).await;
+    b.fill("#image-alt-fr", alt).await;
+    b.fill("#image-alt-en", "Dashboard tour, without sound")
+        .await;
+    b.attach("#image", &large).await;
+    b.click_and_wait_reload("#lesson-save").await;
+    assert_eq!(
+        b.text("#image-error").await,
+        "Ce fichier est trop volumineux."
+    );
+    assert_eq!(b.js_value(&value("#body-fr")).await, body);
+
+    b.attach("#image", &video).await;
+    b.click_and_wait_reload("#lesson-preview").await;
+    let player = |css: &'static str| {
+        let b = &b;
+        async move {
+            b.js_value(&format!(
+                "const v = document.querySelector('{css} video'); \
+                 return v && [v.getAttribute('src'), v.controls, v.getAttribute('aria-label'), \
+                 v.textContent, document.querySelectorAll('{css} img').length]"
+            ))
+            .await
+        }
+    };
+    let previewed = player("#preview-fr").await;
+    assert_eq!(previewed[1], true, "{previewed}");
+    assert_eq!(previewed[2], alt, "{previewed}");
+    assert_eq!(previewed[3], alt, "{previewed}");
+    assert_eq!(previewed[4], 0, "no broken image: {previewed}");
+    let src = previewed[0].as_str().unwrap().to_owned();
+    assert!(src.starts_with("/media/") && src.ends_with(".mp4"), "{src}");
+    let english = player("#preview-en").await;
+    assert_eq!(english[0], src.as_str(), "both texts: {english}");
+    assert_eq!(english[2], "Dashboard tour, without sound", "{english}");
+    b.click_and_wait_reload("#lesson-save").await;
+    b.find("#lesson-saved").await;
+
+    // The learner's page plays it from the media store.
+    b.goto(&alpha.url(&lesson_path)).await;
+    assert_eq!(b.text("#lesson-body strong").await, "visite");
+    let shown = player("#lesson-body").await;
+    assert_eq!(shown[0], src.as_str(), "{shown}");
+    assert_eq!(shown[1], true, "{shown}");
+    let response = hosts.client().get(alpha.url(&src)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{src}");
+    assert_eq!(response.headers()["content-type"], "video/mp4");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), mp4.as_slice());
+    assert!(
+        b.serious_accessibility_violations().await.is_empty(),
+        "{:?}",
+        b.serious_accessibility_violations().await
+    );
+    b.close().await;
 }

@@ -322,8 +322,9 @@ pub(crate) async fn notify_post_mentions(
     tell_mentioned(conn, post.author_id, (post.group_id, post.id, None), names).await
 }
 
-/// What of a post may mention someone: its title and its text.
-pub(crate) fn post_text(post: &cenacle_db::content::Post) -> String {
+/// What of a post may mention someone: its title and its text (the federated `Page` tags
+/// the people this names, as the notifications tell them).
+pub fn post_text(post: &cenacle_db::content::Post) -> String {
     format!("{}\n{}", post.title, post.body)
 }
 

@@ -162,9 +162,15 @@ pub fn router(state: AppState) -> Router {
             "/lessons/{id}/edit",
             get(course_authoring::lesson_form)
                 .post(course_authoring::save_lesson)
-                // The editor carries an image for the lesson's text.
+                // The editor carries an image or a video for the lesson's text.
                 .layer(DefaultBodyLimit::max(
-                    state.ctx.settings.media.max_image_bytes + 1024 * 1024,
+                    state
+                        .ctx
+                        .settings
+                        .media
+                        .max_image_bytes
+                        .max(state.ctx.settings.media.max_video_bytes)
+                        + 1024 * 1024,
                 )),
         )
         .route("/lessons/{id}/up", post_route(course_authoring::lesson_up))

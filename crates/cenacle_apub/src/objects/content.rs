@@ -192,42 +192,107 @@ impl ContentJson {
 /// shown as text, never passed through: what we send must not carry markup members did not
 /// write as Markdown.
 pub fn markdown_to_html(markdown: &str) -> String {
-    use pulldown_cmark::{Event, Options, Parser, Tag};
+    render_markdown(markdown, false)
+}
+
+/// Markdown as our own pages show it: as [`markdown_to_html`], except that an image whose
+/// target is one of our uploaded videos (`/media/<file>.mp4` or `.webm`, as the lesson editor
+/// writes it) plays as a video, its alt text as its accessible name and fallback. Federated
+/// `content` keeps [`markdown_to_html`]: Mastodon and Lemmy strip `<video>` from what they
+/// receive, and send videos as attachments.
+pub fn markdown_to_page_html(markdown: &str) -> String {
+    render_markdown(markdown, true)
+}
+
+fn render_markdown(markdown: &str, play_videos: bool) -> String {
+    use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd};
     let parser = Parser::new_ext(
         markdown,
         Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES,
-    )
-    .map(|event| match event {
-        Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
-        // A link or image to `javascript:` (or any scheme but the web's and mail's) would run
-        // or fetch what the writer chose in the reader's page: kept as text-less `#`.
-        Event::Start(Tag::Link {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Link {
-            link_type,
-            dest_url: safe_url(dest_url),
-            title,
-            id,
-        }),
-        Event::Start(Tag::Image {
-            link_type,
-            dest_url,
-            title,
-            id,
-        }) => Event::Start(Tag::Image {
-            link_type,
-            dest_url: safe_url(dest_url),
-            title,
-            id,
-        }),
-        other => other,
-    });
+    );
+    let mut events = Vec::new();
+    // Inside a video's image: its target and the alt text read so far.
+    let mut video: Option<(String, String)> = None;
+    for event in parser {
+        if let Some((_, alt)) = video.as_mut() {
+            match event {
+                Event::End(TagEnd::Image) => {
+                    let (url, alt) = video.take().unwrap_or_default();
+                    events.push(Event::InlineHtml(video_player(&url, &alt).into()));
+                }
+                // Raw HTML in the alt text is its text too: escaped with the rest.
+                Event::Text(text)
+                | Event::Code(text)
+                | Event::InlineHtml(text)
+                | Event::Html(text) => alt.push_str(&text),
+                Event::SoftBreak | Event::HardBreak => alt.push(' '),
+                _ => {}
+            }
+            continue;
+        }
+        events.push(match event {
+            Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
+            Event::Start(Tag::Image { dest_url, .. })
+                if play_videos && is_uploaded_video(&dest_url) =>
+            {
+                video = Some((dest_url.to_string(), String::new()));
+                continue;
+            }
+            // A link or image to `javascript:` (or any scheme but the web's and mail's) would
+            // run or fetch what the writer chose in the reader's page: kept as text-less `#`.
+            Event::Start(Tag::Link {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Link {
+                link_type,
+                dest_url: safe_url(dest_url),
+                title,
+                id,
+            }),
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => Event::Start(Tag::Image {
+                link_type,
+                dest_url: safe_url(dest_url),
+                title,
+                id,
+            }),
+            other => other,
+        });
+    }
     let mut html = String::new();
-    pulldown_cmark::html::push_html(&mut html, parser);
+    pulldown_cmark::html::push_html(&mut html, events.into_iter());
     html
+}
+
+/// One of our uploads that is a video: `/media/<file>` with a video's extension (the upload
+/// names its file by the type it sniffed), nothing after it.
+fn is_uploaded_video(url: &str) -> bool {
+    url.strip_prefix("/media/").is_some_and(|file| {
+        let file = file.to_ascii_lowercase();
+        !file.contains(['/', '\\', '?', '#']) && (file.ends_with(".mp4") || file.ends_with(".webm"))
+    })
+}
+
+/// The player for an uploaded video: the browser's own controls, nothing fetched but its
+/// length until the reader plays it; the alt text names it and is shown where video is not.
+fn video_player(url: &str, alt: &str) -> String {
+    use cenacle_domain::mail::escape_html;
+    let alt = escape_html(alt.trim());
+    let label = if alt.is_empty() {
+        String::new()
+    } else {
+        format!(" aria-label=\"{alt}\"")
+    };
+    format!(
+        "<video src=\"{}\" controls preload=\"metadata\"{label}>{alt}</video>",
+        escape_html(url)
+    )
 }
 
 /// A link target members may write: relative, or http(s) or mailto; anything else becomes `#`.
@@ -383,7 +448,7 @@ pub async fn page(conn: &mut Conn, our_host: &str, post: &Post) -> Result<Conten
     {
         tag.push(crate::objects::group::post_tag(&group_id, status.tag()));
     }
-    let text = format!("{}\n{}", post.title, post.body);
+    let text = cenacle_core::notifications::post_text(post);
     tag_mentioned(
         conn,
         (our_host, &text, post.local),
@@ -553,6 +618,35 @@ impl ContentJson {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn our_pages_play_uploaded_videos_and_nothing_else() {
+        let html = markdown_to_page_html(
+            "Watch:\n\n![The *new* filter <fitted>](/media/AbC.mp4)\n\n![A photo](/media/x.png) \
+             ![elsewhere](https://example.com/v.mp4) ![tricky](/media/../v.mp4)",
+        );
+        assert!(
+            html.contains(
+                r#"<video src="/media/AbC.mp4" controls preload="metadata" aria-label="The new filter &lt;fitted&gt;">The new filter &lt;fitted&gt;</video>"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<img src="/media/x.png" alt="A photo""#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"<img src="https://example.com/v.mp4""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<img src="/media/../v.mp4""#), "{html}");
+        assert_eq!(html.matches("<video").count(), 1, "{html}");
+        // What federates stays an image: other servers strip `<video>` from content.
+        assert!(!markdown_to_html("![v](/media/AbC.webm)").contains("<video"));
+        assert!(markdown_to_page_html("![v](/media/AbC.WEBM)").contains("<video"));
+        // Raw HTML around it is still text.
+        assert!(!markdown_to_page_html("<video src=x onerror=alert(1)>").contains("<video"));
+    }
 
     #[test]
     fn markdown_keeps_raw_html_and_script_links_out() {

@@ -15,7 +15,7 @@ use axum::{
     Form,
 };
 use cenacle_api::AppState;
-use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_apub::objects::content::markdown_to_page_html;
 use cenacle_core::{approval, groups, people, CoreError, ScopedFutureExt};
 use serde::Deserialize;
 
@@ -59,7 +59,7 @@ pub async fn queue(
             let author = people::person_by_id(&mut conn, post.author_id).await?;
             pending.push(Pending {
                 id: post.id,
-                body_html: markdown_to_html(&post.body),
+                body_html: markdown_to_page_html(&post.body),
                 title: post.title,
                 author: match author.instance_host {
                     Some(host) => format!("{}@{host}", author.username),

@@ -19,7 +19,7 @@ use axum::{
     Form,
 };
 use cenacle_api::{routes::media::store_upload, AppState};
-use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_apub::objects::content::markdown_to_page_html;
 use cenacle_core::{
     accounts::Session,
     course_authoring::{self as authoring, CourseEditInput, QuizSettingsInput},
@@ -787,9 +787,11 @@ pub struct LessonForm {
     minutes: String,
     #[serde(default)]
     action: String,
-    /// The alt text of the image chosen with the form.
+    /// The alt text of the image or video chosen with the form, for each text's readers.
     #[serde(default)]
-    image_alt: String,
+    image_alt_fr: String,
+    #[serde(default)]
+    image_alt_en: String,
 }
 
 #[derive(Template)]
@@ -881,9 +883,10 @@ fn with_image(body: &str, line: &str) -> String {
     }
 }
 
-/// Saves the lesson, or shows its preview with everything typed kept. An image chosen with
-/// the form (its alt text required) is stored as the course's cover is, and appended to both
-/// texts as a Markdown image; a refused image saves nothing and keeps what was typed.
+/// Saves the lesson, or shows its preview with everything typed kept. An image or a video
+/// chosen with the form (its alt text required) is stored as the course's cover is, and
+/// appended to both texts as a Markdown image (a video plays where lessons are shown); a
+/// refused file saves nothing and keeps what was typed.
 pub async fn save_lesson(
     State(state): State<AppState>,
     v: Visitor,
@@ -905,7 +908,8 @@ pub async fn save_lesson(
         body_en: field("body_en"),
         minutes: field("minutes"),
         action: field("action"),
-        image_alt: field("image_alt"),
+        image_alt_fr: field("image_alt_fr"),
+        image_alt_en: field("image_alt_en"),
     };
     let here = format!("/lessons/{id}/edit");
     let session = match trainer(&v, &here, &form.csrf) {
@@ -930,11 +934,25 @@ pub async fn save_lesson(
         };
         return again(shown, refusal, form);
     }
-    if upload.is_some() && form.image_alt.trim().is_empty() {
+    // Each text's readers get the description in its language.
+    let alts = [
+        ("image_alt_fr", form.image_alt_fr.trim()),
+        ("image_alt_en", form.image_alt_en.trim()),
+    ];
+    let missing = alts.iter().find(|(_, alt)| alt.is_empty());
+    let too_long = alts
+        .iter()
+        .find(|(_, alt)| alt.chars().count() > cenacle_core::media::MAX_DESCRIPTION_CHARS);
+    let alt_refusal = match (upload.is_some(), missing, too_long) {
+        (true, Some((field, _)), _) => Some((*field, v.words.t("lesson-image-alt-required"))),
+        (true, None, Some((field, _))) => Some((*field, v.words.invalid("too_long"))),
+        _ => None,
+    };
+    if let Some((field, why)) = alt_refusal {
         let refusal = FieldRefusal {
             status: StatusCode::UNPROCESSABLE_ENTITY,
-            field: "image_alt".into(),
-            why: v.words.t("lesson-image-alt-required"),
+            field: field.into(),
+            why,
         };
         return again(shown, refusal, form);
     }
@@ -945,28 +963,22 @@ pub async fn save_lesson(
         return again(shown, not_a_number(&v, "minutes"), form);
     }
     if let Some((content_type, bytes)) = upload {
-        // A Markdown image shows no video: the field takes the images the cover takes.
-        if content_type
-            .trim()
-            .to_ascii_lowercase()
-            .starts_with("video/")
-        {
-            let refusal = FieldRefusal {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                field: "image".into(),
-                why: v.words.invalid("unsupported_type"),
-            };
-            return again(shown, refusal, form);
-        }
         let caller = cenacle_core::Caller::from(session);
-        let alt = form.image_alt.trim().to_owned();
-        match store_upload(&state, &caller, &content_type, bytes, Some(&alt)).await {
+        // The upload keeps the description in the trainer's language (it is read only here).
+        let (alt_fr, alt_en) = (form.image_alt_fr.trim(), form.image_alt_en.trim());
+        let (alt_field, alt) = v
+            .words
+            .pick(("image_alt_fr", alt_fr), ("image_alt_en", alt_en));
+        let stored = store_upload(&state, &caller, &content_type, bytes, Some(alt)).await;
+        match stored {
             Ok(stored) => {
-                // From here the image is in the texts: a later refusal keeps it there.
-                let line = format!("![{}](/media/{})", markdown_alt(&alt), stored.file_name);
-                form.body_fr = with_image(&form.body_fr, &line);
-                form.body_en = with_image(&form.body_en, &line);
-                form.image_alt.clear();
+                // From here the file is in the texts: a later refusal keeps it there.
+                let line =
+                    |alt: &str| format!("![{}](/media/{})", markdown_alt(alt), stored.file_name);
+                form.body_fr = with_image(&form.body_fr, &line(alt_fr));
+                form.body_en = with_image(&form.body_en, &line(alt_en));
+                form.image_alt_fr.clear();
+                form.image_alt_en.clear();
             }
             Err(CoreError::TooLarge(_)) => {
                 let refusal = FieldRefusal {
@@ -976,11 +988,20 @@ pub async fn save_lesson(
                 };
                 return again(shown, refusal, form);
             }
+            // The shared message names images only; this field takes videos too.
+            Err(CoreError::Validation(e)) if e.code == "unsupported_type" => {
+                let refusal = FieldRefusal {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    field: "image".into(),
+                    why: v.words.t("lesson-media-unsupported"),
+                };
+                return again(shown, refusal, form);
+            }
             Err(e) => {
                 let refusal = match refused(e, &v) {
                     Ok(mut r) => {
                         r.field = if r.field == "description" {
-                            "image_alt"
+                            alt_field
                         } else {
                             "image"
                         }
@@ -995,8 +1016,8 @@ pub async fn save_lesson(
     }
     if preview {
         shown.preview = Some((
-            markdown_to_html(&form.body_fr),
-            markdown_to_html(&form.body_en),
+            markdown_to_page_html(&form.body_fr),
+            markdown_to_page_html(&form.body_en),
         ));
         shown.form = form;
         return page(&v, StatusCode::OK, &shown);
@@ -1620,7 +1641,7 @@ mod tests {
     fn an_appended_image_renders_with_its_alt_text() {
         let alt = "A *red* [button] & <b>\\ ! `x`";
         let line = format!("![{}](/media/abc.png)", markdown_alt(alt));
-        let html = markdown_to_html(&with_image("Some **text**.\r\n\r\n", &line));
+        let html = markdown_to_page_html(&with_image("Some **text**.\r\n\r\n", &line));
         assert_eq!(
             html,
             "<p>Some <strong>text</strong>.</p>\n<p><img src=\"/media/abc.png\" \

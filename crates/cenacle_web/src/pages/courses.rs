@@ -16,7 +16,7 @@ use axum::{
     Form,
 };
 use cenacle_api::{error::ApiError, AppState};
-use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_apub::objects::content::markdown_to_page_html;
 use cenacle_core::{
     courses,
     quizzes::{self, AttemptState},
@@ -304,7 +304,7 @@ pub async fn lesson(State(state): State<AppState>, v: Visitor, Path(id): Path<i6
             course: lesson.course_id,
             title: v.words.pick(&lesson.title_fr, &lesson.title_en).to_owned(),
             minutes: lesson.minutes,
-            body_html: markdown_to_html(v.words.pick(&lesson.body_fr, &lesson.body_en)),
+            body_html: markdown_to_page_html(v.words.pick(&lesson.body_fr, &lesson.body_en)),
             signed_in: caller.is_some(),
         },
     )
