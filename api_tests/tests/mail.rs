@@ -476,6 +476,65 @@ async fn mails_refused_for_a_wrong_smtp_password_stay_queued_until_it_is_mended(
     each_mail_arrives_once(&alpha, &sink, &people).await;
 }
 
+/// A hand-back the database refuses (here a trigger, as a connection lost mid-way would) is
+/// tried again until it works: the mail goes back with no attempt counted, not held until its
+/// lease (minutes) runs out and then counted an attempt for a failure that was not its own.
+#[tokio::test]
+async fn a_hand_back_the_database_refuses_is_tried_again() {
+    // The mail server is down: the worker hands its mail back.
+    let mut sink = SmtpSink::new();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let mut db = connect(&alpha).await;
+    let poison = [
+        "CREATE FUNCTION refuse_hand_back() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'the hand-back cannot be recorded'; END $$",
+        // A release: the lock dropped and the attempt taken back.
+        "CREATE TRIGGER refuse_hand_back BEFORE UPDATE ON mail_queue FOR EACH ROW \
+         WHEN (OLD.locked_until IS NOT NULL AND NEW.locked_until IS NULL \
+               AND NEW.attempts < OLD.attempts) \
+         EXECUTE FUNCTION refuse_hand_back()",
+    ];
+    for statement in poison {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut db)
+            .await
+            .unwrap();
+    }
+    register(&alpha, "kim", "kim@example.org", "en").await;
+    let a = &alpha;
+    eventually("the hand-back to fail", DEADLINE, || async move {
+        a.log().contains("handing mails back failed").then_some(())
+    })
+    .await;
+    // Meanwhile the mail stays claimed, its attempt counted.
+    let claimed = "SELECT count(*) FROM mail_queue WHERE to_address = 'kim@example.org' \
+                   AND attempts = 1 AND locked_until > now()";
+    assert_eq!(number(&mut db, claimed).await, 1, "{}", alpha.log());
+
+    // The database mended, the next try hands it back.
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("DROP TRIGGER refuse_hand_back ON mail_queue"),
+        &mut db,
+    )
+    .await
+    .unwrap();
+    eventually("the mail handed back", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let back = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE to_address = 'kim@example.org' \
+             AND attempts = 0 AND locked_until IS NULL \
+             AND last_error LIKE 'not sent, no working SMTP session%'",
+        )
+        .await;
+        (back == 1).then_some(())
+    })
+    .await;
+
+    // The mail server back, the mail goes, once.
+    sink.start();
+    each_mail_arrives_once(&alpha, &sink, &["kim"]).await;
+}
+
 /// Waits for one mail to each of `people` (at example.org) and for the queue to empty; then
 /// the sink holds exactly those mails. Returns them.
 async fn each_mail_arrives_once(alpha: &Instance, sink: &SmtpSink, people: &[&str]) -> Vec<Value> {

@@ -1,10 +1,12 @@
 //! A Lemmy member's reply, delivered signed to the group's inbox, notifies the asker exactly
-//! as a reply written here does: same kind, same fields (issue 16).
+//! as a reply written here does: same kind, same fields (issue 16). A member who reaches a
+//! rank reads it on her notifications page, in her language, in a real browser.
 
 use cenacle_api_tests::{
+    browser::Browser,
     eventually,
     peer::{FakePeer, Signing},
-    Hosts, Instance,
+    Hosts, Instance, PASSWORD,
 };
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -141,4 +143,102 @@ async fn a_lemmy_reply_notifies_the_asker_as_a_local_reply_does() {
         202
     );
     assert_eq!(replies(&alpha, &asker).await.len(), 2);
+}
+
+/// Ranks low enough for two questions to reach the second.
+const RANKS: &str = "[{ min_score = 0, name_en = \"Newcomer\", name_fr = \"Nouveau venu\" }, \
+                      { min_score = 2, name_en = \"Regular\", name_fr = \"Habitué\" }]";
+
+/// The job that tells ranks reached runs on the server's settler beat, once a minute from its
+/// start (not configurable): the beat, and a margin for a loaded machine.
+const RANK_BEAT_DEADLINE: Duration = Duration::from_secs(150);
+
+/// Each member reads the rank she reached on her notifications page, in her own language
+/// (her account's, not her browser's), named in it and only in it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_reads_the_rank_she_reached_in_her_language_in_the_browser() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.set_env("CENACLE_ENGAGEMENT__RANKS", RANKS);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "cafe", "title": "Café"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // (member, her language, her browser's language, what her page must say, the other name)
+    let members = [
+        ("ana", "en", "fr", "You reached the rank Regular", "Habitué"),
+        (
+            "bruno",
+            "fr",
+            "en",
+            "Vous avez atteint le rang Habitué",
+            "Regular",
+        ),
+    ];
+    let mut tokens = Vec::new();
+    for (name, language, ..) in members {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/account/register",
+                None,
+                json!({"username": name, "password": PASSWORD, "language": language}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        let token = alpha.login(name).await;
+        // Two questions: a score of 2, the second rank.
+        for title in ["Quel moulin ?", "Quelle mouture ?"] {
+            let (status, body) = alpha
+                .post(
+                    "/api/v1/groups/cafe/posts",
+                    Some(&token),
+                    json!({"kind": "question", "title": format!("{title} ({name})")}),
+                )
+                .await;
+            assert_eq!(status, 201, "{body}");
+        }
+        tokens.push(token);
+    }
+
+    // The settler's next beat tells each of them, once.
+    let mut told = Vec::new();
+    for token in &tokens {
+        let notice = eventually(
+            "the rank reached to be told",
+            RANK_BEAT_DEADLINE,
+            || async {
+                let (_, body) = alpha.get("/api/v1/notifications", Some(token)).await;
+                let ranks: Vec<Value> = body["items"]
+                    .as_array()?
+                    .iter()
+                    .filter(|n| n["kind"] == "rank_reached")
+                    .cloned()
+                    .collect();
+                (!ranks.is_empty()).then_some(ranks)
+            },
+        )
+        .await;
+        assert_eq!(notice.len(), 1, "{notice:?}");
+        assert_eq!(notice[0]["detail"], "Regular\nHabitué");
+        told.push(notice[0]["id"].as_i64().unwrap());
+    }
+
+    for ((name, _, browser_language, expected, other_name), id) in members.into_iter().zip(told) {
+        let b = Browser::start(browser_language).await;
+        b.sign_in(&alpha, name).await;
+        b.click("#nav-notifications").await;
+        b.wait_path("the notifications", |p| p == "/notifications")
+            .await;
+        let line = b.text(&format!("#notification-{id}")).await;
+        assert!(line.starts_with(expected), "{name} reads: {line}");
+        assert!(!line.contains(other_name), "{name} reads: {line}");
+        b.close().await;
+    }
 }

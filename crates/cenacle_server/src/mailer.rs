@@ -31,7 +31,8 @@ use tokio::sync::{watch, Notify};
 const BATCH: i64 = 8;
 /// The longest an idle worker sleeps without a NOTIFY.
 const MAX_IDLE: Duration = Duration::from_secs(30);
-/// Between two tries at recording a sent mail, while the database is unreachable.
+/// Between two tries at recording a sent mail (or handing mails back), while the database is
+/// unreachable.
 const RECORD_RETRY: Duration = Duration::from_millis(500);
 
 pub struct Mailer {
@@ -215,13 +216,28 @@ impl Mailer {
              `email.username` and `email.password`; mails stay queued, sending paused"
         );
         let error = format!("not sent, no working SMTP session: {error}");
-        let released = self
-            .ctx
-            .transaction(|conn| mail::release_mails(conn, mails, &error).scope_boxed())
-            .await;
-        if let Err(err) = released {
-            // Their lease runs out and they are claimed again: one attempt counted each.
-            tracing::warn!(error = %err, "handing mails back failed; their lease will expire");
+        // Tried until it works or a lease's length has passed: a lease left to run out would
+        // count each mail an attempt for a failure that was not its own (and hold it back
+        // that long). A try after the lease ended is harmless: a mail another worker claimed
+        // since is not under this lease, and the release leaves it alone.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(self.lease_seconds);
+        loop {
+            match self
+                .ctx
+                .transaction(|conn| mail::release_mails(conn, mails, &error).scope_boxed())
+                .await
+            {
+                Ok(()) => return,
+                Err(err) if tokio::time::Instant::now() < deadline => {
+                    tracing::warn!(mail = mails[0].id, error = %err, "handing mails back failed; trying again");
+                    tokio::time::sleep(RECORD_RETRY).await;
+                }
+                Err(err) => {
+                    // Their lease ran out: they are claimed again, one attempt counted each.
+                    tracing::error!(mail = mails[0].id, error = %err, "handing mails back failed; their lease expired");
+                    return;
+                }
+            }
         }
     }
 
