@@ -2035,8 +2035,8 @@ async fn a_trainer_adds_an_image_to_a_lesson_in_the_browser() {
     b.click_and_wait_reload("#lesson-save").await;
     assert_eq!(
         b.text("#image-alt-fr-error").await,
-        "Describe the image or video for those who cannot see it: a description is required \
-         with it."
+        "Describe the image or video for those who cannot see it, in French here and in English \
+         below: both descriptions are required with it."
     );
     b.fill("#image-alt-fr", "Le bouton rouge, en haut à gauche")
         .await;

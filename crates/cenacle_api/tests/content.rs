@@ -935,6 +935,86 @@ async fn upload(t: &TestApp, token: &str, content_type: &str, bytes: Vec<u8>) ->
     t.send(request).await
 }
 
+/// A video is served in parts when a player asks for them (`Range`): it seeks, and Safari
+/// plays no video otherwise; a range beyond the file is refused with 416.
+#[tokio::test]
+async fn a_stored_video_is_served_in_the_parts_a_player_asks_for() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let f = fixture_with(move |s| s.server.data_dir = dir).await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let mut video = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    video.extend((0..10_000u32).map(|i| (i % 251) as u8));
+    let stored = upload(t, &marie, "video/mp4", video.clone()).await;
+    assert_eq!(stored.status, StatusCode::CREATED, "{}", stored.json);
+    let url = stored.json["url"].as_str().unwrap();
+    let path = url.trim_start_matches("http://localhost:8700").to_owned();
+    let fetch = |range: Option<&'static str>| {
+        let path = path.clone();
+        async move {
+            let mut request = axum::http::Request::get(&path);
+            if let Some(range) = range {
+                request = request.header(axum::http::header::RANGE, range);
+            }
+            let response = tower::ServiceExt::oneshot(
+                t.app.clone(),
+                request.body(axum::body::Body::empty()).unwrap(),
+            )
+            .await
+            .unwrap();
+            let status = response.status();
+            let header = |name: &str| {
+                response
+                    .headers()
+                    .get(name)
+                    .map(|v| v.to_str().unwrap().to_owned())
+            };
+            let (accept, content_range) = (header("accept-ranges"), header("content-range"));
+            let body = http_body_util::BodyExt::collect(response.into_body())
+                .await
+                .unwrap()
+                .to_bytes();
+            (status, accept, content_range, body.to_vec())
+        }
+    };
+    let total = video.len();
+    let whole = fetch(None).await;
+    assert_eq!(
+        (whole.0, whole.1.as_deref(), whole.3.len()),
+        (StatusCode::OK, Some("bytes"), total)
+    );
+    let (status, _, range, body) = fetch(Some("bytes=100-199")).await;
+    assert_eq!(status, StatusCode::PARTIAL_CONTENT);
+    assert_eq!(range, Some(format!("bytes 100-199/{total}")));
+    assert_eq!(body, video[100..200]);
+    let (status, _, range, body) = fetch(Some("bytes=-16")).await;
+    assert_eq!(
+        (status, range),
+        (
+            StatusCode::PARTIAL_CONTENT,
+            Some(format!("bytes {}-{}/{total}", total - 16, total - 1))
+        )
+    );
+    assert_eq!(body, video[total - 16..]);
+    let (status, _, _, body) = fetch(Some("bytes=9000-")).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::PARTIAL_CONTENT, video[9000..].to_vec())
+    );
+    let (status, _, range, _) = fetch(Some("bytes=50000-")).await;
+    assert_eq!(
+        (status, range),
+        (
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            Some(format!("bytes */{total}"))
+        )
+    );
+    // Several ranges at once are not served in parts: the whole file.
+    let (status, _, _, body) = fetch(Some("bytes=0-1,5-9")).await;
+    assert_eq!((status, body.len()), (StatusCode::OK, total));
+}
+
 #[tokio::test]
 async fn media_uploads_are_checked_stored_attached_and_served() {
     let data = tempfile::tempdir().unwrap();

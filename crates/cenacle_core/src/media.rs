@@ -180,11 +180,68 @@ pub async fn readable(
 
 /// A stored file's bytes (read after the connection is given back).
 pub async fn read_file(ctx: &Context, media: &Media) -> Result<Vec<u8>, CoreError> {
+    match read_file_part(ctx, media, None).await? {
+        FilePart::Whole(bytes) => Ok(bytes),
+        _ => Err(CoreError::Internal("a whole file read in part".into())),
+    }
+}
+
+/// What of a stored file is served.
+pub enum FilePart {
+    Whole(Vec<u8>),
+    /// Bytes `start..=end` of a file of `total`.
+    Part {
+        bytes: Vec<u8>,
+        start: u64,
+        end: u64,
+        total: u64,
+    },
+    /// The range asked is beyond the file's `total` bytes.
+    Unsatisfiable {
+        total: u64,
+    },
+}
+
+/// The part of a stored file a `Range` header asks for (all of it without one; see
+/// `cenacle_domain::byte_range`), read after the connection is given back.
+pub async fn read_file_part(
+    ctx: &Context,
+    media: &Media,
+    range: Option<&str>,
+) -> Result<FilePart, CoreError> {
+    use cenacle_domain::byte_range::{asked, Asked};
+    use std::io::{Read, Seek, SeekFrom};
     let path = media_dir(ctx).join(&media.file_name);
-    tokio::task::spawn_blocking(move || std::fs::read(path))
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .map_err(|_| CoreError::NotFound("media"))
+    let range = range.map(str::to_owned);
+    tokio::task::spawn_blocking(move || -> std::io::Result<FilePart> {
+        let Some(range) = range else {
+            return Ok(FilePart::Whole(std::fs::read(&path)?));
+        };
+        let mut file = std::fs::File::open(&path)?;
+        let total = file.metadata()?.len();
+        match asked(&range, total) {
+            Asked::Whole => {
+                let mut bytes = Vec::with_capacity(total as usize);
+                file.read_to_end(&mut bytes)?;
+                Ok(FilePart::Whole(bytes))
+            }
+            Asked::Unsatisfiable => Ok(FilePart::Unsatisfiable { total }),
+            Asked::Part { start, end } => {
+                file.seek(SeekFrom::Start(start))?;
+                let mut bytes = vec![0; (end - start + 1) as usize];
+                file.read_exact(&mut bytes)?;
+                Ok(FilePart::Part {
+                    bytes,
+                    start,
+                    end,
+                    total,
+                })
+            }
+        }
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))?
+    .map_err(|_| CoreError::NotFound("media"))
 }
 
 #[cfg(test)]

@@ -114,12 +114,16 @@ async fn readable(
 /// by shared caches either (it may yet become a private post's).
 #[utoipa::path(get, path = "/media/{file}", tag = "posts",
     params(("file" = String, Path)),
-    responses((status = 200, description = "the file"), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "the file"),
+        (status = 206, description = "the one byte range asked (`Range: bytes=…`), at most 8 MiB"),
+        (status = 404, body = ErrorBody),
+        (status = 416, description = "a range beyond the file")))]
 pub async fn serve(
     State(state): State<AppState>,
     MaybeAuth(session): MaybeAuth,
     proof: FetchProof,
     Path(file): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // The connection is given back before the file is read, and before a signature is checked.
     let found = match session.as_ref().map(Caller::from) {
@@ -135,10 +139,38 @@ pub async fn serve(
                 .await?
         }
     };
-    let bytes = media::read_file(&state.ctx, &found.media).await?;
+    let range = headers.get(header::RANGE).and_then(|r| r.to_str().ok());
+    let part = media::read_file_part(&state.ctx, &found.media, range).await?;
     let content_type = found.media.content_type;
-    let mut response = bytes.into_response();
+    let mut response = match part {
+        media::FilePart::Whole(bytes) => bytes.into_response(),
+        media::FilePart::Part {
+            bytes,
+            start,
+            end,
+            total,
+        } => {
+            let range = format!("bytes {start}-{end}/{total}");
+            let mut response = (StatusCode::PARTIAL_CONTENT, bytes).into_response();
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&range).map_err(|e| CoreError::Internal(e.to_string()))?,
+            );
+            response
+        }
+        media::FilePart::Unsatisfiable { total } => {
+            let range = format!("bytes */{total}");
+            let mut response = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_RANGE,
+                HeaderValue::from_str(&range).map_err(|e| CoreError::Internal(e.to_string()))?,
+            );
+            return Ok(response);
+        }
+    };
     let headers = response.headers_mut();
+    // Players seek (and Safari plays video at all) by asking for parts.
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
     headers.insert(
         header::CONTENT_TYPE,
         HeaderValue::from_str(&content_type)

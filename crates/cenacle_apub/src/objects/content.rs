@@ -213,9 +213,14 @@ fn render_markdown(markdown: &str, play_videos: bool) -> String {
     let mut events = Vec::new();
     // Inside a video's image: its target and the alt text read so far.
     let mut video: Option<(String, String)> = None;
+    // Images inside the video's alt text (whose ends are not the video's), and links open:
+    // a player inside a link would be one control inside another.
+    let (mut nested_images, mut links) = (0usize, 0usize);
     for event in parser {
         if let Some((_, alt)) = video.as_mut() {
             match event {
+                Event::Start(Tag::Image { .. }) => nested_images += 1,
+                Event::End(TagEnd::Image) if nested_images > 0 => nested_images -= 1,
                 Event::End(TagEnd::Image) => {
                     let (url, alt) = video.take().unwrap_or_default();
                     events.push(Event::InlineHtml(video_player(&url, &alt).into()));
@@ -233,7 +238,7 @@ fn render_markdown(markdown: &str, play_videos: bool) -> String {
         events.push(match event {
             Event::Html(html) | Event::InlineHtml(html) => Event::Text(html),
             Event::Start(Tag::Image { dest_url, .. })
-                if play_videos && is_uploaded_video(&dest_url) =>
+                if play_videos && links == 0 && is_uploaded_video(&dest_url) =>
             {
                 video = Some((dest_url.to_string(), String::new()));
                 continue;
@@ -245,12 +250,19 @@ fn render_markdown(markdown: &str, play_videos: bool) -> String {
                 dest_url,
                 title,
                 id,
-            }) => Event::Start(Tag::Link {
-                link_type,
-                dest_url: safe_url(dest_url),
-                title,
-                id,
-            }),
+            }) => {
+                links += 1;
+                Event::Start(Tag::Link {
+                    link_type,
+                    dest_url: safe_url(dest_url),
+                    title,
+                    id,
+                })
+            }
+            Event::End(TagEnd::Link) => {
+                links = links.saturating_sub(1);
+                Event::End(TagEnd::Link)
+            }
             Event::Start(Tag::Image {
                 link_type,
                 dest_url,
@@ -279,8 +291,9 @@ fn is_uploaded_video(url: &str) -> bool {
     })
 }
 
-/// The player for an uploaded video: the browser's own controls, nothing fetched but its
-/// length until the reader plays it; the alt text names it and is shown where video is not.
+/// The player for an uploaded video: the browser's own controls, only the file's first part
+/// fetched until the reader plays it (`/media` serves byte ranges); the alt text names it and
+/// is shown where video is not.
 fn video_player(url: &str, alt: &str) -> String {
     use cenacle_domain::mail::escape_html;
     let alt = escape_html(alt.trim());
@@ -644,8 +657,20 @@ mod tests {
         // What federates stays an image: other servers strip `<video>` from content.
         assert!(!markdown_to_html("![v](/media/AbC.webm)").contains("<video"));
         assert!(markdown_to_page_html("![v](/media/AbC.WEBM)").contains("<video"));
-        // Raw HTML around it is still text.
+        // Raw HTML around it is still text; quotes stay inside the attribute.
         assert!(!markdown_to_page_html("<video src=x onerror=alert(1)>").contains("<video"));
+        assert!(
+            markdown_to_page_html(r#"![say "hi" 'there'](/media/q.mp4)"#)
+                .contains(r#"aria-label="say &quot;hi&quot; &#39;there&#39;""#)
+        );
+        // An image inside the alt text ends with it, not the video's; no player in a link.
+        let nested = markdown_to_page_html("![a ![b](/x.png) c](/media/v.mp4) after");
+        assert!(
+            nested.contains(r#"aria-label="a b c">a b c</video> after"#),
+            "{nested}"
+        );
+        let linked = markdown_to_page_html("[![v](/media/a.mp4)](/elsewhere)");
+        assert!(!linked.contains("<video"), "{linked}");
     }
 
     #[test]

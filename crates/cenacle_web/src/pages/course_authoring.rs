@@ -939,13 +939,15 @@ pub async fn save_lesson(
         ("image_alt_fr", form.image_alt_fr.trim()),
         ("image_alt_en", form.image_alt_en.trim()),
     ];
-    let missing = alts.iter().find(|(_, alt)| alt.is_empty());
+    let missing: Vec<_> = alts.iter().filter(|(_, alt)| alt.is_empty()).collect();
     let too_long = alts
         .iter()
         .find(|(_, alt)| alt.chars().count() > cenacle_core::media::MAX_DESCRIPTION_CHARS);
-    let alt_refusal = match (upload.is_some(), missing, too_long) {
-        (true, Some((field, _)), _) => Some((*field, v.words.t("lesson-image-alt-required"))),
-        (true, None, Some((field, _))) => Some((*field, v.words.invalid("too_long"))),
+    let alt_refusal = match (upload.is_some(), missing.as_slice(), too_long) {
+        // Both told at once: the file is chosen again for each refusal.
+        (true, [_, _], _) => Some(("image_alt_fr", v.words.t("lesson-image-alts-required"))),
+        (true, [(field, _)], _) => Some((*field, v.words.t("lesson-image-alt-required"))),
+        (true, [], Some((field, _))) => Some((*field, v.words.invalid("too_long"))),
         _ => None,
     };
     if let Some((field, why)) = alt_refusal {
