@@ -1,9 +1,9 @@
 //! A fake fediverse peer for hand-made requests: it serves one Person with a key the test
-//! holds, records what is delivered to its inbox, and signs whatever the test wants to send —
-//! correctly or not.
+//! holds (found by WebFinger too), records what is delivered to its inbox, and signs whatever
+//! the test wants to send — correctly or not.
 
 use axum::{
-    extract::State,
+    extract::{Query, State},
     http::{header, StatusCode},
     response::IntoResponse,
     routing::{get, post},
@@ -12,7 +12,11 @@ use axum::{
 use cenacle_apub::signatures::{digest_header, sign_request, SigningKey};
 use serde_json::{json, Value};
 use std::{
-    sync::{Arc, Mutex},
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicUsize, Ordering},
+        Arc, Mutex,
+    },
     time::SystemTime,
 };
 use url::Url;
@@ -26,6 +30,8 @@ pub struct FakePeer {
     wrong_public: String,
     actor: Arc<Mutex<Value>>,
     pub received: Arc<Mutex<Vec<Value>>>,
+    /// WebFinger queries received, whoever they asked for.
+    webfinger_queries: Arc<AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -33,11 +39,15 @@ pub struct FakePeer {
 struct PeerState {
     actor: Arc<Mutex<Value>>,
     received: Arc<Mutex<Vec<Value>>>,
+    /// The one account WebFinger knows: `acct:mallory@<host>:<port>`.
+    account: String,
+    webfinger_queries: Arc<AtomicUsize>,
 }
 
 impl FakePeer {
-    /// Serves `http://<host>:<port>/actor` (the host must resolve to loopback for the
-    /// instances, i.e. be in their `federation.hosts`).
+    /// Serves `http://<host>:<port>/actor`, found by WebFinger as `mallory@<host>:<port>`
+    /// (the host must resolve to loopback for the instances, i.e. be in their
+    /// `federation.hosts`).
     pub async fn start(host: &str, port: u16) -> FakePeer {
         let base = format!("http://{host}:{port}");
         let actor_id = format!("{base}/actor");
@@ -55,13 +65,17 @@ impl FakePeer {
         });
         let received = Arc::new(Mutex::new(Vec::new()));
         let actor = Arc::new(Mutex::new(actor));
+        let webfinger_queries = Arc::new(AtomicUsize::new(0));
         let state = PeerState {
             actor: actor.clone(),
             received: received.clone(),
+            account: format!("acct:mallory@{host}:{port}"),
+            webfinger_queries: webfinger_queries.clone(),
         };
         let app = Router::new()
             .route("/actor", get(serve_actor))
             .route("/inbox", post(receive))
+            .route("/.well-known/webfinger", get(webfinger))
             .with_state(state);
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
             .await
@@ -76,8 +90,14 @@ impl FakePeer {
             actor,
             actor_id,
             received,
+            webfinger_queries,
             server,
         }
+    }
+
+    /// How many WebFinger queries this peer has answered (or refused).
+    pub fn webfinger_queries(&self) -> usize {
+        self.webfinger_queries.load(Ordering::SeqCst)
     }
 
     /// A Follow of `target` by this peer, with a fresh id.
@@ -171,6 +191,31 @@ async fn serve_actor(State(state): State<PeerState>) -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/activity+json")],
         serde_json::to_string(&*state.actor.lock().unwrap()).unwrap(),
     )
+}
+
+/// The actor for its own account (the subject as asked, as servers answer), 404 for anyone
+/// else.
+async fn webfinger(
+    State(state): State<PeerState>,
+    Query(query): Query<HashMap<String, String>>,
+) -> axum::response::Response {
+    state.webfinger_queries.fetch_add(1, Ordering::SeqCst);
+    let Some(resource) = query
+        .get("resource")
+        .filter(|r| r.eq_ignore_ascii_case(&state.account))
+    else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let actor_id = state.actor.lock().unwrap()["id"].clone();
+    let answer = json!({
+        "subject": resource,
+        "links": [{"rel": "self", "type": "application/activity+json", "href": actor_id}],
+    });
+    (
+        [(header::CONTENT_TYPE, "application/jrd+json")],
+        answer.to_string(),
+    )
+        .into_response()
 }
 
 async fn receive(State(state): State<PeerState>, body: String) -> StatusCode {

@@ -12,6 +12,7 @@ use axum::{
     http::{HeaderMap, StatusCode},
     Json,
 };
+use cenacle_apub::mentions::{meet_mentioned, WrittenIn};
 use cenacle_core::{
     answers, comments, feeds,
     feeds::{FeedOptions, FeedScope, FeedSort},
@@ -303,6 +304,8 @@ pub async fn create(
     ApiJson(req): ApiJson<NewPostRequest>,
 ) -> ApiResult<(StatusCode, Json<PostDetailView>)> {
     let caller = Caller::from(&session);
+    let texts = [req.title.as_str(), &req.body];
+    meet_mentioned(&state.federation, &texts, WrittenIn::GroupNamed(&name)).await;
     let input = PostInput {
         kind: req.kind,
         title: req.title,
@@ -449,6 +452,8 @@ pub async fn edit(
     ApiJson(req): ApiJson<EditPostRequest>,
 ) -> ApiResult<Json<PostDetailView>> {
     let caller = Caller::from(&session);
+    let texts = [req.title.as_deref(), req.body.as_deref()].map(Option::unwrap_or_default);
+    meet_mentioned(&state.federation, &texts, WrittenIn::Post(id)).await;
     let change = PostChange {
         title: req.title,
         body: req.body,
@@ -537,6 +542,7 @@ pub async fn comment(
     ApiJson(req): ApiJson<NewCommentRequest>,
 ) -> ApiResult<(StatusCode, Json<CommentView>)> {
     let caller = Caller::from(&session);
+    meet_mentioned(&state.federation, &[&req.body], WrittenIn::Post(id)).await;
     let (ctx, caller, req) = (&state.ctx, &caller, &req);
     let (created, authors, trainer) = ctx
         .transaction(|conn| {
@@ -1046,6 +1052,7 @@ pub async fn edit_comment(
     ApiJson(req): ApiJson<EditCommentRequest>,
 ) -> ApiResult<Json<CommentView>> {
     let caller = Caller::from(&session);
+    meet_mentioned(&state.federation, &[&req.body], WrittenIn::Comment(id)).await;
     let (caller, body, ctx) = (&caller, &req.body, &state.ctx);
     let (edited, authors, trainer) = ctx
         .transaction(|conn| {

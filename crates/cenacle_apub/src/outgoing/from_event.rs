@@ -270,14 +270,25 @@ pub async fn send_for_event(
             }
         }
     };
-    // A new text in a public group also goes to the people of other servers it mentions, the
-    // author replied to included: their servers tell them (Mastodon notifies only of what it
-    // receives), whether or not they follow the group.
-    let created = matches!(
-        event,
-        OutboxEvent::PostCreated(_) | OutboxEvent::CommentCreated(_)
-    );
-    let mentioned = match created && group.visibility != "private" {
+    // A text in a public group, new or edited, also goes to the people of other servers it
+    // mentions, the author replied to included: their servers tell them (Mastodon notifies
+    // only of what it receives), whether or not they follow the group. An edit goes to them
+    // all, as Mastodon sends its own: one named only in the edit has not seen the text
+    // (Mastodon and Lemmy take an `Update` of a text they lack as its creation), and the
+    // others' servers update their copy (Mastodon, though, ignores the `Update` of a text it
+    // lacks once the text is over a day old). Only the author's own: an `Update` sent by a
+    // moderator (an idea's status, a move) changes no words, and Mastodon would take the
+    // text it lacks as the moderator's.
+    let by_author = activity["actor"] == activity["object"]["attributedTo"];
+    let text = by_author
+        && matches!(
+            event,
+            OutboxEvent::PostCreated(_)
+                | OutboxEvent::CommentCreated(_)
+                | OutboxEvent::PostUpdated(_)
+                | OutboxEvent::CommentUpdated(_)
+        );
+    let mentioned = match text && group.visibility != "private" {
         true => mentioned_inboxes(conn, &activity, &group).await?,
         false => vec![],
     };

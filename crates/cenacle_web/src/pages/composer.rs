@@ -14,7 +14,8 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use cenacle_api::{routes::media::store_upload, AppState};
-use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_apub::mentions::{meet_mentioned, WrittenIn};
+use cenacle_apub::objects::content::markdown_to_page_html;
 use cenacle_core::{
     groups, media,
     model::Group,
@@ -282,6 +283,8 @@ pub async fn ask(
     // A form shown by this server carries its key; one without (or with a forged one) still
     // publishes, without the protection.
     let once = Some(form.once.as_str()).filter(|k| is_form_key(k));
+    let texts = [form.title.as_str(), &form.body];
+    meet_mentioned(&state.federation, &texts, WrittenIn::Group(&group)).await;
     let (ctx, caller_ref, name_ref) = (&state.ctx, &caller, &name);
     let created = ctx
         .transaction(|conn| {
@@ -361,7 +364,7 @@ async fn shown(
         Ok(list) => list,
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
-    let preview_html = preview.then(|| markdown_to_html(&form.body));
+    let preview_html = preview.then(|| markdown_to_page_html(&form.body));
     let mut shown = ask_page(v, group, form);
     // Only the caller's own uploads come back: an id typed into the form by hand is dropped.
     shown.form.attachments = images.iter().map(|m| m.id).collect();

@@ -14,7 +14,8 @@ use axum::{
     Form,
 };
 use cenacle_api::AppState;
-use cenacle_apub::objects::content::markdown_to_html;
+use cenacle_apub::mentions::{meet_mentioned, WrittenIn};
+use cenacle_apub::objects::content::markdown_to_page_html;
 use cenacle_core::{
     access, answers, bounties, comments, ideas,
     model::{Attachment, Bounty},
@@ -237,7 +238,7 @@ pub(crate) fn post_page(
         .filter(|c| c.parent_id.is_none())
         .map(|c| AnswerView {
             id: c.id,
-            body_html: markdown_to_html(&c.body),
+            body_html: markdown_to_page_html(&c.body),
             author: name_of(authors, c.author_id),
             author_link: profile_of(authors, c.author_id),
             when: t.date(&c.created_at),
@@ -274,7 +275,7 @@ pub(crate) fn post_page(
         author: name_of(authors, post.author_id),
         author_link: profile_of(authors, post.author_id),
         when: t.date(&post.created_at),
-        body_html: markdown_to_html(&post.body),
+        body_html: markdown_to_page_html(&post.body),
         points: post.likes - post.dislikes,
         my_vote: MyVote(extras.votes.as_ref().and_then(|v| v.post)),
         dislikes: detail.group.dislikes_enabled,
@@ -359,6 +360,7 @@ pub async fn answer(
         Ok(c) => c,
         Err(refused) => return refused.into_response(),
     };
+    meet_mentioned(&state.federation, &[&form.body], WrittenIn::Post(id)).await;
     let (ctx, caller, body) = (&state.ctx, &caller, &form.body);
     let added = ctx
         .transaction(|conn| {

@@ -1,0 +1,143 @@
+//! People of other servers a member names (`@name@host`) whom this instance has not met yet:
+//! looked up with WebFinger while publishing, before the text is stored, as Mastodon does.
+//! A `Page` or `Note` tags, and a public group's text reaches, only people stored here
+//! (`published::mentioned_people`), so without this a first mention would reach no one.
+//!
+//! Looking someone up tells their server that someone here named them: never for a private
+//! group's text, which tags no one (see `objects::content::tag_mentioned`).
+
+use crate::{http_client::REQUEST_TIMEOUT, objects::person::ApubPerson, Federation};
+use activitypub_federation::{fetch::webfinger::webfinger_resolve_actor, traits::Object};
+use cenacle_core::{access, groups, identity, model::Group, people, published, Context, CoreError};
+use cenacle_domain::{
+    content::Visibility,
+    mentions::{mentioned_handles, BareNames},
+};
+
+/// Where a member's text is published: what tells whether its group is private.
+#[derive(Clone, Copy)]
+pub enum WrittenIn<'a> {
+    /// A group already read.
+    Group(&'a Group),
+    /// A group by name, or by `name@host` for one elsewhere, as a member posts in it.
+    GroupNamed(&'a str),
+    /// A comment or an answer on this post, or an edit of the post.
+    Post(i64),
+    /// An edit of this comment.
+    Comment(i64),
+}
+
+/// Meets the people of other servers that `texts` (a text's parts, as its `Page` or `Note`
+/// reads them: a post's title, then its body) name and this instance has not stored, so that
+/// the text about to be stored tags them. Written here: a bare `@name` is one of our members.
+///
+/// Call it before the transaction that stores the text: it fetches, and a fetch must not hold
+/// a pooled connection. It never fails: someone who cannot be found (unknown, a group, a host
+/// refused, down or too slow) is left out, logged, and the text is published all the same.
+/// Those looked up are looked up together; it waits for them one fetch timeout at most (one
+/// still looking then finishes on its own and is tagged next time). A text that names no one
+/// elsewhere costs nothing: no query, no fetch.
+pub async fn meet_mentioned(fed: &Federation, texts: &[&str], written_in: WrittenIn<'_>) {
+    let data = fed.data();
+    let our_host = identity::local_host(&data.ctx.settings);
+    let elsewhere: Vec<String> = mentioned_handles(&texts.join("\n"), &our_host, BareNames::Ours)
+        .into_iter()
+        .filter_map(|h| Some(format!("{}@{}", h.name, h.host?)))
+        .collect();
+    if elsewhere.is_empty() {
+        return;
+    }
+    let strangers = match strangers(&data.ctx, elsewhere, written_in).await {
+        Ok(strangers) => strangers,
+        Err(e) => {
+            tracing::warn!(error = %e, "people named in a text not looked up");
+            return;
+        }
+    };
+    if strangers.is_empty() {
+        return;
+    }
+    // Each in a task of its own: one the deadline leaves behind is not cut off in the middle
+    // of storing the person (a transaction), and a lookup that panics fails alone.
+    let lookups = strangers
+        .into_iter()
+        .map(|handle| tokio::spawn(meet(fed.clone(), handle)));
+    match tokio::time::timeout(REQUEST_TIMEOUT, futures::future::join_all(lookups)).await {
+        Ok(done) => {
+            for e in done.into_iter().filter_map(Result::err) {
+                tracing::info!(error = %e, "the lookup of a person named in a text failed");
+            }
+        }
+        Err(_) => tracing::info!("people named in a text still looked up: published without them"),
+    }
+}
+
+/// Of `handles` (`name@host`), those of people not stored here; none for a text that will tag
+/// no one. Read with one connection, given back before anything is fetched.
+async fn strangers(
+    ctx: &Context,
+    handles: Vec<String>,
+    written_in: WrittenIn<'_>,
+) -> Result<Vec<String>, CoreError> {
+    let mut conn = ctx.conn().await?;
+    let mut strangers = Vec::new();
+    for handle in handles {
+        match people::person_by_handle(&mut conn, ctx, &handle).await {
+            Ok(_) => {}
+            Err(CoreError::NotFound(_)) => strangers.push(handle),
+            Err(e) => return Err(e),
+        }
+    }
+    // Read only when someone is to be looked up: most mentions name people met already.
+    if strangers.is_empty() || !tags_people(&mut conn, ctx, written_in).await? {
+        return Ok(Vec::new());
+    }
+    Ok(strangers)
+}
+
+/// Whether the text's group tags the people it names: not a private one. A group or post not
+/// found tags no one (the text will not be published there).
+async fn tags_people(
+    conn: &mut cenacle_core::Conn,
+    ctx: &Context,
+    written_in: WrittenIn<'_>,
+) -> Result<bool, CoreError> {
+    let group = match written_in {
+        WrittenIn::Group(group) => return Ok(access::visibility(group) != Visibility::Private),
+        WrittenIn::GroupNamed(name) => {
+            match groups::group_by_name_or_handle(conn, ctx, name).await {
+                Err(CoreError::NotFound(_)) => None,
+                found => Some(found?),
+            }
+        }
+        WrittenIn::Post(id) => group_of_post(conn, id).await?,
+        WrittenIn::Comment(id) => match published::comment_by_id(conn, id).await? {
+            Some(comment) => group_of_post(conn, comment.post_id).await?,
+            None => None,
+        },
+    };
+    Ok(group.is_some_and(|g| access::visibility(&g) != Visibility::Private))
+}
+
+async fn group_of_post(
+    conn: &mut cenacle_core::Conn,
+    post_id: i64,
+) -> Result<Option<Group>, CoreError> {
+    // A post waiting for approval is not found: it is published, and tags, later.
+    match published::post_by_id(conn, post_id).await? {
+        Some(post) => cenacle_core::actors::group_by_id(conn, post.group_id).await,
+        None => Ok(None),
+    }
+}
+
+/// Looks `handle` (`name@host`) up with WebFinger and stores the person it names (through
+/// [`ApubPerson`]'s `from_json`); a group or anything else found is left out.
+async fn meet(fed: Federation, handle: String) {
+    let data = fed.data();
+    match webfinger_resolve_actor::<_, ApubPerson>(&handle, &data).await {
+        Ok(person) => tracing::debug!(%handle, id = %person.id(), "met a person named in a text"),
+        Err(e) => {
+            tracing::info!(%handle, error = %e, "a person named in a text not found: not tagged")
+        }
+    }
+}
