@@ -1050,3 +1050,55 @@ async fn a_mention_is_mailed_at_once_in_the_members_language() {
     );
     link(&mails[1], &format!("{}/posts/{post}", alpha.base));
 }
+
+/// A server refusing the instance's own sender (553 at `MAIL FROM`, while the session works)
+/// would refuse every mail: that is the configuration's fault, not the mail's. The mail stays
+/// queued with no attempt counted, the error names `email.from`, and once it is mended the
+/// mail goes.
+#[tokio::test]
+async fn mails_refused_for_the_instances_sender_stay_queued_until_email_from_is_mended() {
+    let sink = SmtpSink::started();
+    // One attempt per mail: a refusal counted against the mail would park it at once.
+    let (_hosts, mut alpha) = mail_instance(
+        "alpha",
+        &sink,
+        &[
+            ("CENACLE_EMAIL__FROM", "Cénacle <club@unlisted.example>"),
+            ("CENACLE_EMAIL__MAX_ATTEMPTS", "1"),
+        ],
+    );
+    register(&alpha, "lena", "lena@example.org", "en").await;
+    let held = "SELECT count(*) FROM mail_queue WHERE to_address = 'lena@example.org' \
+                AND parked_at IS NULL AND attempts = 0 AND locked_until IS NULL \
+                AND last_error LIKE 'not sent, the SMTP server refuses `email.from` \
+                (club@unlisted.example) as sender:%553%'";
+    let parked = "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL";
+    // Two pauses: the mail was tried again, and still neither parked nor counted.
+    eventually(
+        "the mail held back twice for `email.from`",
+        DEADLINE,
+        || async {
+            let mut db = connect(&alpha).await;
+            assert_eq!(number(&mut db, parked).await, 0, "{}", alpha.log());
+            let log = alpha.log();
+            let errors = log
+                .matches("the SMTP server refuses `email.from` (club@unlisted.example) as sender")
+                .count();
+            (number(&mut db, held).await == 1 && errors >= 2).then_some(())
+        },
+    )
+    .await;
+    assert!(sink.messages().is_empty());
+    assert!(
+        !alpha.log().contains("`email.password`"),
+        "the session is not blamed: {}",
+        alpha.log()
+    );
+
+    // `email.from` mended, the mail goes, once, from the new address.
+    alpha.stop();
+    alpha.set_env("CENACLE_EMAIL__FROM", "Cénacle <club@example.org>");
+    alpha.start();
+    let messages = each_mail_arrives_once(&alpha, &sink, &["lena"]).await;
+    assert_eq!(messages[0]["mail_from"], "club@example.org");
+}

@@ -334,6 +334,10 @@ pub enum SmtpRefusal {
     /// login refused), so every mail would meet the same failure: the mail stays queued
     /// without the attempt counted, and the worker stops sending for a while.
     PauseSending,
+    /// The server refuses the instance's own sender address (`email.from`): every mail would
+    /// meet the same refusal, so it is treated as [`SmtpRefusal::PauseSending`] (nothing
+    /// parked or counted), with an error that names `email.from` as the setting to mend.
+    SenderRefused,
 }
 
 /// How to treat a mail the SMTP server did not take, by the server's reply code (`None`: no
@@ -353,6 +357,27 @@ pub fn smtp_refusal(reply_code: Option<u16>, session_works: bool) -> SmtpRefusal
         Some(530) => SmtpRefusal::PauseSending,
         Some(500..=599) => SmtpRefusal::ParkMail,
         _ => SmtpRefusal::RetryMail,
+    }
+}
+
+/// Whether a refusal calls for asking the server, on a session of its own, whether it takes
+/// the instance's sender (`MAIL FROM:<email.from>`) before the mail is blamed: only a mail
+/// about to be parked. A server refusing our sender answers the envelope's first command with
+/// a 5xx (553 "sender address rejected", 554 "relay access denied") while the session works,
+/// and nothing in the reply tells it from a refusal of the mail's recipient or content.
+pub fn sender_probe_needed(refusal: SmtpRefusal) -> bool {
+    refusal == SmtpRefusal::ParkMail
+}
+
+/// The refusal once the sender probe is done: `sender_reply` is the server's reply code to
+/// `MAIL FROM:<email.from>` on a fresh session (`None`: the probe got no reply to it, as when
+/// it could not connect or log in). A permanent refusal there (any 5xx, 530 included) is the
+/// configuration's fault, not the mail's; an accepted sender (or no answer) leaves the mail
+/// blamed: its recipient or its content was refused.
+pub fn refusal_after_sender_probe(refusal: SmtpRefusal, sender_reply: Option<u16>) -> SmtpRefusal {
+    match (refusal, sender_reply) {
+        (SmtpRefusal::ParkMail, Some(500..=599)) => SmtpRefusal::SenderRefused,
+        _ => refusal,
     }
 }
 
@@ -407,6 +432,44 @@ mod tests {
         }
         for code in [Some(421), Some(450), Some(451), Some(452), None] {
             assert_eq!(smtp_refusal(code, true), SmtpRefusal::RetryMail, "{code:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_mail_about_to_be_parked_probes_the_sender() {
+        assert!(sender_probe_needed(SmtpRefusal::ParkMail));
+        for refusal in [
+            SmtpRefusal::RetryMail,
+            SmtpRefusal::PauseSending,
+            SmtpRefusal::SenderRefused,
+        ] {
+            assert!(!sender_probe_needed(refusal), "{refusal:?}");
+        }
+    }
+
+    #[test]
+    fn a_refused_sender_is_the_configurations_fault_not_the_mails() {
+        for code in [500, 501, 530, 550, 553, 554] {
+            assert_eq!(
+                refusal_after_sender_probe(SmtpRefusal::ParkMail, Some(code)),
+                SmtpRefusal::SenderRefused,
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_accepted_or_unanswered_sender_probe_leaves_the_mail_blamed() {
+        for reply in [Some(250), Some(421), Some(451), None] {
+            assert_eq!(
+                refusal_after_sender_probe(SmtpRefusal::ParkMail, reply),
+                SmtpRefusal::ParkMail,
+                "{reply:?}"
+            );
+        }
+        // Only a parking is ever changed.
+        for refusal in [SmtpRefusal::RetryMail, SmtpRefusal::PauseSending] {
+            assert_eq!(refusal_after_sender_probe(refusal, Some(553)), refusal);
         }
     }
 

@@ -10,6 +10,12 @@
 //! `email.password`), every mail would meet the same failure, so the worker hands its batch
 //! back with no attempt counted and pauses (doubling) instead of parking the queue.
 //!
+//! Nor is a mail blamed for a refusal of the instance's own sender: before a mail refused with
+//! a 5xx is parked, a session of its own asks the server whether it takes `email.from`
+//! (`MAIL FROM`, then `RSET`, no mail sent). If it does not (553 "sender address rejected",
+//! 554 "relay access denied"), every mail would meet that refusal: the batch goes back
+//! uncounted and sending pauses as above, with an error naming `email.from`.
+//!
 //! A mail is sent twice only if this process dies between the server's acceptance and the row's
 //! removal (or the database stays unreachable for the whole lease): its Message-ID is the same
 //! both times, so a receiver can tell.
@@ -17,10 +23,17 @@
 use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
 use cenacle_core::{mail, notification_mails, Context, ScopedFutureExt};
-use cenacle_domain::mail::{sending_pause, smtp_refusal, SmtpRefusal};
+use cenacle_domain::mail::{
+    refusal_after_sender_probe, sender_probe_needed, sending_pause, smtp_refusal, SmtpRefusal,
+};
 use lettre::{
     message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
-    transport::smtp::authentication::Credentials,
+    transport::smtp::{
+        authentication::{Credentials, DEFAULT_MECHANISMS},
+        client::{AsyncSmtpConnection, TlsParameters},
+        commands::{Mail, Rset},
+        extension::ClientId,
+    },
     AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
 use std::{sync::Arc, time::Duration};
@@ -105,13 +118,13 @@ impl Mailer {
             for (index, queued) in claimed.iter().enumerate() {
                 match self.send(queued).await {
                     Sent::Accepted | Sent::Failed => pauses_in_a_row = 0,
-                    Sent::NoSession(error) => {
+                    Sent::HandBack(halt, error) => {
                         let wait = sending_pause(
                             pauses_in_a_row,
                             self.ctx.settings.email.retry_first_delay_seconds,
                         );
                         pauses_in_a_row += 1;
-                        self.hand_back(&claimed[index..], &error, wait).await;
+                        self.hand_back(&claimed[index..], halt, &error, wait).await;
                         pause = Some(wait);
                         break;
                     }
@@ -169,7 +182,20 @@ impl Mailer {
                     // Connect, TLS, login and NOOP again: does the session work at all?
                     let session_works = matches!(self.transport.test_connection().await, Ok(true));
                     let code = err.status().map(u16::from);
-                    Err((err.to_string(), smtp_refusal(code, session_works)))
+                    let refusal = smtp_refusal(code, session_works);
+                    if sender_probe_needed(refusal) {
+                        // Before the mail is blamed: is it our sender the server refuses?
+                        let probe = self.sender_refusal().await;
+                        let reply = probe.as_ref().map(|(code, _)| *code);
+                        match (refusal_after_sender_probe(refusal, reply), probe) {
+                            (SmtpRefusal::SenderRefused, Some((_, reply))) => {
+                                Err((reply, SmtpRefusal::SenderRefused))
+                            }
+                            (refusal, _) => Err((err.to_string(), refusal)),
+                        }
+                    } else {
+                        Err((err.to_string(), refusal))
+                    }
                 }
             },
         };
@@ -178,7 +204,8 @@ impl Mailer {
                 self.record_sent(queued).await;
                 Sent::Accepted
             }
-            Err((error, SmtpRefusal::PauseSending)) => Sent::NoSession(error),
+            Err((error, SmtpRefusal::PauseSending)) => Sent::HandBack(Halt::NoSession, error),
+            Err((error, SmtpRefusal::SenderRefused)) => Sent::HandBack(Halt::SenderRefused, error),
             Err((error, refusal)) => {
                 let permanent = refusal == SmtpRefusal::ParkMail;
                 let ctx = &self.ctx;
@@ -203,19 +230,98 @@ impl Mailer {
         }
     }
 
-    /// No session with the SMTP server while the first of `mails` was being sent: they all go
-    /// back to the queue, and the worker waits `wait`. Logged once for the batch, as an error:
-    /// mail stops until the server comes back or an admin mends the settings.
-    async fn hand_back(&self, mails: &[mail::ClaimedMail], error: &str, wait: Duration) {
-        tracing::error!(
-            mail = mails[0].id,
-            %error,
-            pause_seconds = wait.as_secs_f64(),
-            "no working session with the SMTP server (unreachable, or refusing TLS or this \
-             instance's login): check `email.host`, `email.port`, `email.tls`, \
-             `email.username` and `email.password`; mails stay queued, sending paused"
-        );
-        let error = format!("not sent, no working SMTP session: {error}");
+    /// Asks the SMTP server, on a session of its own opened as the transport opens its own
+    /// (TLS, login), whether it takes `email.from` as sender: `MAIL FROM`, then `RSET` and
+    /// `QUIT`, no mail sent. Returns its refusal (reply code, error) if it refused; `None` if
+    /// it took the sender or the probe got no answer (it could not connect or log in, or ran
+    /// past `email.timeout_seconds`).
+    async fn sender_refusal(&self) -> Option<(u16, String)> {
+        type SmtpResult<T> = Result<T, lettre::transport::smtp::Error>;
+        let settings = &self.ctx.settings.email;
+        let timeout = Duration::from_secs(settings.timeout_seconds);
+        let probe = async {
+            let hello = ClientId::default();
+            let tls = || TlsParameters::new(settings.host.clone());
+            let wrapper = match settings.tls {
+                SmtpTls::Tls => Some(tls()?),
+                SmtpTls::None | SmtpTls::Starttls => None,
+            };
+            let mut conn = AsyncSmtpConnection::connect_tokio1(
+                (settings.host.as_str(), settings.port),
+                Some(timeout),
+                &hello,
+                wrapper,
+                None,
+            )
+            .await?;
+            if settings.tls == SmtpTls::Starttls {
+                conn.starttls(tls()?, &hello).await?;
+            }
+            if !settings.username.is_empty() {
+                let credentials =
+                    Credentials::new(settings.username.clone(), settings.password.0.clone());
+                conn.auth(DEFAULT_MECHANISMS, &credentials).await?;
+            }
+            let reply = conn
+                .command(Mail::new(Some(self.from.email.clone()), vec![]))
+                .await;
+            let _ = conn.command(Rset).await;
+            let _ = conn.quit().await;
+            SmtpResult::Ok(reply)
+        };
+        match tokio::time::timeout(timeout, probe).await {
+            Ok(Ok(Ok(_))) => None,
+            Ok(Ok(Err(refusal))) => refusal
+                .status()
+                .map(|code| (u16::from(code), refusal.to_string())),
+            Ok(Err(err)) => {
+                tracing::warn!(error = %err, "asking the SMTP server whether it takes `email.from` failed");
+                None
+            }
+            Err(_) => {
+                tracing::warn!("asking the SMTP server whether it takes `email.from` timed out");
+                None
+            }
+        }
+    }
+
+    /// The first of `mails` could not be sent for a fault of the instance's (`halt`): they all
+    /// go back to the queue, and the worker waits `wait`. Logged once for the batch, as an
+    /// error: mail stops until the server comes back or an admin mends the settings.
+    async fn hand_back(
+        &self,
+        mails: &[mail::ClaimedMail],
+        halt: Halt,
+        error: &str,
+        wait: Duration,
+    ) {
+        let error = match halt {
+            Halt::NoSession => {
+                tracing::error!(
+                    mail = mails[0].id,
+                    %error,
+                    pause_seconds = wait.as_secs_f64(),
+                    "no working session with the SMTP server (unreachable, or refusing TLS or \
+                     this instance's login): check `email.host`, `email.port`, `email.tls`, \
+                     `email.username` and `email.password`; mails stay queued, sending paused"
+                );
+                format!("not sent, no working SMTP session: {error}")
+            }
+            Halt::SenderRefused => {
+                let from = &self.from.email;
+                tracing::error!(
+                    mail = mails[0].id,
+                    %error,
+                    pause_seconds = wait.as_secs_f64(),
+                    "the SMTP server refuses `email.from` ({from}) as sender: set `email.from` \
+                     to an address the server lets this instance (`email.username`) send from; \
+                     mails stay queued, sending paused"
+                );
+                format!(
+                    "not sent, the SMTP server refuses `email.from` ({from}) as sender: {error}"
+                )
+            }
+        };
         // Tried until it works or a lease's length has passed: a lease left to run out would
         // count each mail an attempt for a failure that was not its own (and hold it back
         // that long). A try after the lease ended is harmless: a mail another worker claimed
@@ -299,8 +405,17 @@ enum Sent {
     Accepted,
     /// Recorded: retried later or parked.
     Failed,
-    /// Handed back: no session with the server (its error); the worker pauses.
-    NoSession(String),
+    /// Handed back, for a fault of the instance's (the error met); the worker pauses.
+    HandBack(Halt, String),
+}
+
+/// Why the worker stops sending for a while.
+#[derive(Clone, Copy)]
+enum Halt {
+    /// No session with the server: unreachable, or refusing TLS or the login.
+    NoSession,
+    /// The server refuses `email.from` as sender.
+    SenderRefused,
 }
 
 fn transport(settings: &EmailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
