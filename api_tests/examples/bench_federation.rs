@@ -121,6 +121,9 @@ async fn main() {
         alpha.set_env("CENACLE_DATABASE__POOL_SIZE", &size.to_string());
     }
     alpha.start();
+    if statement_profile() {
+        load_pg_stat_statements(&mut alpha).await;
+    }
     let rss_after_start = alpha.rss_mib().unwrap_or(f64::NAN);
     println!("memory: {rss_after_start:.1} MiB resident after start");
     let admin = alpha.admin().await;
@@ -680,6 +683,9 @@ async fn run_phase(
         db_url,
         data_dir,
     } = *env;
+    if statement_profile() {
+        sql(db_url, "SELECT pg_stat_statements_reset()::text").await;
+    }
     let pg_before = pg_counters(db_url).await;
     let tables_before = table_counters(db_url).await;
     let cpu_before = cpu_times(data_dir);
@@ -815,6 +821,9 @@ async fn run_phase(
     let pg = pg_counters(db_url).await.minus(&pg_before);
     let tables = table_delta(&table_counters(db_url).await, &tables_before);
 
+    if statement_profile() {
+        print_statement_profile(name, db_url, accepted).await;
+    }
     *accepted_so_far += accepted as i64;
     let db = check_database(name, db_url, *accepted_so_far, relayed(follower)).await;
     // Our checks' statistics must be flushed before the next phase's first reading.
@@ -1046,6 +1055,89 @@ fn table_delta(after: &TableStats, before: &TableStats) -> TableStats {
         })
         .filter(|(_, d)| !d.is_zero())
         .collect()
+}
+
+/// `BENCH_PG_STATEMENTS=1`: per phase, the statements alpha's PostgreSQL spent its time on
+/// (`pg_stat_statements`), per accepted Like. Off by default: the module costs a little on
+/// every statement, and loading it restarts alpha once.
+fn statement_profile() -> bool {
+    std::env::var("BENCH_PG_STATEMENTS").is_ok_and(|v| v == "1")
+}
+
+/// One text value from `query` on alpha's database.
+async fn sql(db_url: &str, query: &str) -> Option<String> {
+    use diesel_async::RunQueryDsl;
+    let mut conn = AsyncPgConnection::establish(db_url)
+        .await
+        .expect("alpha's database");
+    diesel::select(diesel::dsl::sql::<
+        diesel::sql_types::Nullable<diesel::sql_types::Text>,
+    >(&format!("({query})")))
+    .get_result(&mut conn)
+    .await
+    .unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+/// The module must be preloaded: set it for alpha's embedded cluster and restart alpha (its
+/// cluster restarts with it).
+async fn load_pg_stat_statements(alpha: &mut Instance) {
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = AsyncPgConnection::establish(&alpha.database_url())
+        .await
+        .expect("alpha's database");
+    // One statement per call: several in one string run as one transaction block, which
+    // ALTER SYSTEM refuses.
+    conn.batch_execute("ALTER SYSTEM SET shared_preload_libraries = 'pg_stat_statements'")
+        .await
+        .expect("ALTER SYSTEM");
+    drop(conn);
+    alpha.stop();
+    alpha.start();
+    let mut conn = AsyncPgConnection::establish(&alpha.database_url())
+        .await
+        .expect("alpha's database");
+    // Statements run by triggers and functions too (the delivery queue's), once the module is
+    // loaded and its settings known.
+    for statement in [
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements",
+        "ALTER SYSTEM SET pg_stat_statements.track = 'all'",
+        "SELECT pg_reload_conf()",
+    ] {
+        conn.batch_execute(statement).await.expect(statement);
+    }
+}
+
+/// The phase's top statements by total execution time, per accepted Like.
+async fn print_statement_profile(phase: &str, db_url: &str, accepted: usize) {
+    let per = accepted.max(1) as f64;
+    let rows = sql(
+        db_url,
+        "SELECT string_agg(concat_ws(chr(31), calls, round(total_exec_time::numeric, 3), rows, \
+         shared_blks_hit + shared_blks_read, regexp_replace(left(query, 160), '\\s+', ' ', 'g')), \
+         chr(30) ORDER BY total_exec_time DESC) FROM (SELECT * FROM pg_stat_statements \
+         ORDER BY total_exec_time DESC LIMIT 25) top",
+    )
+    .await
+    .unwrap_or_default();
+    let total = sql(
+        db_url,
+        "SELECT concat_ws(',', sum(calls), round(sum(total_exec_time)::numeric, 1)) FROM pg_stat_statements",
+    )
+    .await
+    .unwrap_or_default();
+    println!("  statements of {phase} (pg_stat_statements; all: calls, ms = {total}); per accepted Like: calls, exec ms, rows, buffers");
+    for row in rows.split('\u{1e}').filter(|r| !r.is_empty()) {
+        let f: Vec<&str> = row.split('\u{1f}').collect();
+        let num = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        println!(
+            "    {:6.2} {:7.3} {:7.1} {:8.1}  {}",
+            num(0) / per,
+            num(1) / per,
+            num(2) / per,
+            num(3) / per,
+            f.get(4).unwrap_or(&"")
+        );
+    }
 }
 
 async fn pg_counters(db_url: &str) -> PgCounters {

@@ -1,15 +1,18 @@
 //! A fake fediverse peer for hand-made requests: it serves one Person with a key the test
-//! holds (found by WebFinger too), records what is delivered to its inbox, and signs whatever
-//! the test wants to send — correctly or not.
+//! holds (found by WebFinger too), records what is delivered to its inbox (and can check how
+//! it was signed), and signs whatever the test wants to send — correctly or not.
 
 use axum::{
+    body::Bytes,
     extract::{Query, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, StatusCode},
     response::IntoResponse,
     routing::{get, post},
     Router,
 };
-use cenacle_apub::signatures::{digest_header, sign_request, SigningKey};
+use cenacle_apub::signatures::{
+    digest_header, digest_matches, key_owner, parse_signature, sign_request, verify, SigningKey,
+};
 use serde_json::{json, Value};
 use std::{
     collections::HashMap,
@@ -30,6 +33,8 @@ pub struct FakePeer {
     wrong_public: String,
     actor: Arc<Mutex<Value>>,
     pub received: Arc<Mutex<Vec<Value>>>,
+    /// The same deliveries as they came: headers and body.
+    deliveries: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
     /// WebFinger queries received, whoever they asked for.
     webfinger_queries: Arc<AtomicUsize>,
     server: tokio::task::JoinHandle<()>,
@@ -39,6 +44,7 @@ pub struct FakePeer {
 struct PeerState {
     actor: Arc<Mutex<Value>>,
     received: Arc<Mutex<Vec<Value>>>,
+    deliveries: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
     /// The one account WebFinger knows: `acct:mallory@<host>:<port>`.
     account: String,
     webfinger_queries: Arc<AtomicUsize>,
@@ -64,11 +70,13 @@ impl FakePeer {
             "publicKey": {"id": format!("{actor_id}#main-key"), "owner": actor_id, "publicKeyPem": public},
         });
         let received = Arc::new(Mutex::new(Vec::new()));
+        let deliveries = Arc::new(Mutex::new(Vec::new()));
         let actor = Arc::new(Mutex::new(actor));
         let webfinger_queries = Arc::new(AtomicUsize::new(0));
         let state = PeerState {
             actor: actor.clone(),
             received: received.clone(),
+            deliveries: deliveries.clone(),
             account: format!("acct:mallory@{host}:{port}"),
             webfinger_queries: webfinger_queries.clone(),
         };
@@ -90,6 +98,7 @@ impl FakePeer {
             actor,
             actor_id,
             received,
+            deliveries,
             webfinger_queries,
             server,
         }
@@ -160,6 +169,41 @@ impl FakePeer {
     pub fn received(&self) -> Vec<Value> {
         self.received.lock().unwrap().clone()
     }
+
+    /// Checks how the activity `activity_id` was delivered here: signed (draft-cavage, checked
+    /// as our inbox checks it) by `signer` with the key `public_key_pem`, over a `Digest` of
+    /// the body it came with.
+    pub fn check_signature(
+        &self,
+        activity_id: &str,
+        signer: &str,
+        public_key_pem: &str,
+    ) -> Result<(), String> {
+        let deliveries = self.deliveries.lock().unwrap();
+        let (headers, body) = deliveries
+            .iter()
+            .find(|(_, body)| {
+                serde_json::from_slice::<Value>(body).is_ok_and(|a| a["id"] == activity_id)
+            })
+            .ok_or_else(|| format!("{activity_id} was not delivered here"))?;
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let params = header("signature")
+            .as_deref()
+            .and_then(parse_signature)
+            .ok_or("no Signature header")?;
+        if key_owner(&params.key_id) != signer {
+            return Err(format!("signed with {}, not by {signer}", params.key_id));
+        }
+        if !header("digest").is_some_and(|digest| digest_matches(&digest, body)) {
+            return Err("no Digest of the body".into());
+        }
+        verify(&params, "POST", "/inbox", header, public_key_pem)
+    }
 }
 
 impl Drop for FakePeer {
@@ -218,9 +262,10 @@ async fn webfinger(
         .into_response()
 }
 
-async fn receive(State(state): State<PeerState>, body: String) -> StatusCode {
-    if let Ok(value) = serde_json::from_str(&body) {
+async fn receive(State(state): State<PeerState>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    if let Ok(value) = serde_json::from_slice(&body) {
         state.received.lock().unwrap().push(value);
     }
+    state.deliveries.lock().unwrap().push((headers, body));
     StatusCode::ACCEPTED
 }

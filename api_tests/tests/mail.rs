@@ -476,6 +476,24 @@ async fn mails_refused_for_a_wrong_smtp_password_stay_queued_until_it_is_mended(
     each_mail_arrives_once(&alpha, &sink, &people).await;
 }
 
+/// Makes the database refuse every hand-back (a release: the lock dropped and the attempt
+/// taken back), as a connection lost mid-way would. Dropping the trigger lets them through.
+async fn refuse_hand_backs(db: &mut diesel_async::AsyncPgConnection) {
+    let poison = [
+        "CREATE FUNCTION refuse_hand_back() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'the hand-back cannot be recorded'; END $$",
+        "CREATE TRIGGER refuse_hand_back BEFORE UPDATE ON mail_queue FOR EACH ROW \
+         WHEN (OLD.locked_until IS NOT NULL AND NEW.locked_until IS NULL \
+               AND NEW.attempts < OLD.attempts) \
+         EXECUTE FUNCTION refuse_hand_back()",
+    ];
+    for statement in poison {
+        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), db)
+            .await
+            .unwrap();
+    }
+}
+
 /// A hand-back the database refuses (here a trigger, as a connection lost mid-way would) is
 /// tried again until it works: the mail goes back with no attempt counted, not held until its
 /// lease (minutes) runs out and then counted an attempt for a failure that was not its own.
@@ -485,20 +503,7 @@ async fn a_hand_back_the_database_refuses_is_tried_again() {
     let mut sink = SmtpSink::new();
     let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
     let mut db = connect(&alpha).await;
-    let poison = [
-        "CREATE FUNCTION refuse_hand_back() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'the hand-back cannot be recorded'; END $$",
-        // A release: the lock dropped and the attempt taken back.
-        "CREATE TRIGGER refuse_hand_back BEFORE UPDATE ON mail_queue FOR EACH ROW \
-         WHEN (OLD.locked_until IS NOT NULL AND NEW.locked_until IS NULL \
-               AND NEW.attempts < OLD.attempts) \
-         EXECUTE FUNCTION refuse_hand_back()",
-    ];
-    for statement in poison {
-        diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), &mut db)
-            .await
-            .unwrap();
-    }
+    refuse_hand_backs(&mut db).await;
     register(&alpha, "kim", "kim@example.org", "en").await;
     let a = &alpha;
     eventually("the hand-back to fail", DEADLINE, || async move {
@@ -1057,22 +1062,49 @@ async fn a_mention_is_mailed_at_once_in_the_members_language() {
 /// mail goes.
 #[tokio::test]
 async fn mails_refused_for_the_instances_sender_stay_queued_until_email_from_is_mended() {
+    // The sender refused at `MAIL FROM`, no login.
     let sink = SmtpSink::started();
+    sender_refusal_holds_the_queue(&sink, &[], "club@unlisted.example").await;
+}
+
+/// As Postfix refuses a sender its login may not use (`reject_sender_login_mismatch`): only at
+/// the first `RCPT TO`, on a session with STARTTLS and a login, which the probe must open as
+/// the transport does.
+#[tokio::test]
+async fn a_sender_refused_at_its_first_recipient_after_a_login_holds_the_queue_too() {
+    let mut sink = SmtpSink::with_login("cenacle", "the right one");
+    sink.start();
+    let certificate = sink.certificate().display().to_string();
+    let login = [
+        ("CENACLE_EMAIL__TLS", "starttls"),
+        ("CENACLE_EMAIL__USERNAME", "cenacle"),
+        ("CENACLE_EMAIL__PASSWORD", "the right one"),
+        ("SSL_CERT_FILE", certificate.as_str()),
+    ];
+    sender_refusal_holds_the_queue(&sink, &login, "club@late.example").await;
+}
+
+/// With `email.from` set to `from`, which the sink refuses: a new member's mail is held back
+/// (neither parked nor counted) at least twice, with an error naming `email.from`; once it is
+/// mended, the mail goes, once, from the new address.
+async fn sender_refusal_holds_the_queue(sink: &SmtpSink, env: &[(&str, &str)], from: &str) {
+    let display_from = format!("Cénacle <{from}>");
     // One attempt per mail: a refusal counted against the mail would park it at once.
-    let (_hosts, mut alpha) = mail_instance(
-        "alpha",
-        &sink,
-        &[
-            ("CENACLE_EMAIL__FROM", "Cénacle <club@unlisted.example>"),
-            ("CENACLE_EMAIL__MAX_ATTEMPTS", "1"),
-        ],
-    );
+    let mut settings = vec![
+        ("CENACLE_EMAIL__FROM", display_from.as_str()),
+        ("CENACLE_EMAIL__MAX_ATTEMPTS", "1"),
+    ];
+    settings.extend_from_slice(env);
+    let (_hosts, mut alpha) = mail_instance("alpha", sink, &settings);
     register(&alpha, "lena", "lena@example.org", "en").await;
-    let held = "SELECT count(*) FROM mail_queue WHERE to_address = 'lena@example.org' \
-                AND parked_at IS NULL AND attempts = 0 AND locked_until IS NULL \
-                AND last_error LIKE 'not sent, the SMTP server refuses `email.from` \
-                (club@unlisted.example) as sender:%553%'";
+    let held = format!(
+        "SELECT count(*) FROM mail_queue WHERE to_address = 'lena@example.org' \
+         AND parked_at IS NULL AND attempts = 0 AND locked_until IS NULL \
+         AND last_error LIKE 'not sent, the SMTP server refuses `email.from` \
+         ({from}) as sender:%553%'"
+    );
     let parked = "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL";
+    let named = format!("the SMTP server refuses `email.from` ({from}) as sender");
     // Two pauses: the mail was tried again, and still neither parked nor counted.
     eventually(
         "the mail held back twice for `email.from`",
@@ -1080,11 +1112,8 @@ async fn mails_refused_for_the_instances_sender_stay_queued_until_email_from_is_
         || async {
             let mut db = connect(&alpha).await;
             assert_eq!(number(&mut db, parked).await, 0, "{}", alpha.log());
-            let log = alpha.log();
-            let errors = log
-                .matches("the SMTP server refuses `email.from` (club@unlisted.example) as sender")
-                .count();
-            (number(&mut db, held).await == 1 && errors >= 2).then_some(())
+            let errors = alpha.log().matches(&named).count();
+            (number(&mut db, &held).await == 1 && errors >= 2).then_some(())
         },
     )
     .await;
@@ -1099,6 +1128,36 @@ async fn mails_refused_for_the_instances_sender_stay_queued_until_email_from_is_
     alpha.stop();
     alpha.set_env("CENACLE_EMAIL__FROM", "Cénacle <club@example.org>");
     alpha.start();
-    let messages = each_mail_arrives_once(&alpha, &sink, &["lena"]).await;
+    let messages = each_mail_arrives_once(&alpha, sink, &["lena"]).await;
     assert_eq!(messages[0]["mail_from"], "club@example.org");
+}
+
+/// A shutdown is not held up by a hand-back the database keeps refusing: the worker tries once
+/// more and stops, where it used to try until the mail's lease ran out (here 400 s: eight
+/// sends of `email.timeout_seconds` 10, each with its test and probe, and a margin), past the
+/// 60 s `stop` gives a process to exit.
+#[tokio::test]
+async fn a_shutdown_is_not_held_up_by_a_hand_back_the_database_refuses() {
+    // The mail server is down: the worker hands its mail back.
+    let sink = SmtpSink::new();
+    let (_hosts, mut alpha) = mail_instance("alpha", &sink, &[]);
+    refuse_hand_backs(&mut connect(&alpha).await).await;
+    register(&alpha, "lena", "lena@example.org", "en").await;
+    let a = &alpha;
+    eventually("the hand-back to fail", DEADLINE, || async move {
+        a.log()
+            .contains("handing mails back failed; trying again")
+            .then_some(())
+    })
+    .await;
+
+    // Panics if the process has not exited within 60 s.
+    alpha.stop();
+    let log = alpha.log();
+    let given_up = log
+        .lines()
+        .find(|line| line.contains("handing mails back failed; they go back when their lease"))
+        .unwrap_or_else(|| panic!("no end to the hand-back's tries:\n{log}"));
+    assert!(given_up.contains("shutting_down=true"), "{given_up}");
+    assert!(log.contains("mail worker stopped"), "{log}");
 }

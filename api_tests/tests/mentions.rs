@@ -2,6 +2,7 @@
 //! that their server tells them (Mastodon notifies only of what it receives, from a `Mention`
 //! tag naming its member), whether or not they follow the group; a private group's text tags
 //! no one, lest a member's server tell a non-member, and goes to no one outside it (issue 16).
+//! When the text goes (deleted, removed), so does their server's copy.
 
 use cenacle_api_tests::{
     activity_json,
@@ -10,46 +11,19 @@ use cenacle_api_tests::{
     peer::{FakePeer, Signing},
     Hosts, Instance,
 };
+use diesel_async::AsyncPgConnection;
+use reqwest::Method;
 use serde_json::{json, Value};
 use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
-    let mut hosts = Hosts::default();
-    hosts.add("alpha");
-    let peer_port = hosts.add("masto");
-    let mut alpha = Instance::new("alpha", &hosts);
-    alpha.start();
-    let admin = alpha.admin().await;
-    let peer =
-        public_and_private_groups_and_a_member_elsewhere(&alpha, &admin, &hosts, peer_port).await;
-    let client = hosts.client();
-    let mut db = database::connect(&alpha).await;
-    let handle = format!("@mallory@masto.test:{peer_port}");
-    let post = async |group: &str, title: &str| {
-        let (status, body) = alpha
-            .post(
-                &format!("/api/v1/groups/{group}/posts"),
-                Some(&admin),
-                json!({"kind": "question", "title": title, "body": format!("{handle}, une idée ?")}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        body["post"]["ap_id"].as_str().unwrap().to_owned()
-    };
-    let hidden = post("secret", "Entre nous").await;
-    let public = post("rust", "Pour tous").await;
+    let (hosts, alpha, admin, peer, handle) = a_private_groups_member_elsewhere().await;
+    let body = format!("{handle}, une idée ?");
+    let (_, hidden) = post(&alpha, &admin, "secret", "Entre nous", &body).await;
+    let (_, public) = post(&alpha, &admin, "rust", "Pour tous", &body).await;
 
-    let create = eventually(
-        "the Create sent to the person mentioned",
-        Duration::from_secs(30),
-        || async {
-            peer.received()
-                .into_iter()
-                .find(|a| a["type"] == "Create" && a["object"]["id"] == public.as_str())
-        },
-    )
-    .await;
+    let create = received(&peer, "Create", &public).await;
     let object = &create["object"];
     let mention = object["tag"]
         .as_array()
@@ -70,33 +44,14 @@ async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
         .collect();
     assert!(cc.contains(&peer.actor_id.as_str()), "{object}");
     // The Page served to anyone who fetches it says the same.
-    let page = activity_json(&client, &public).await;
+    let page = activity_json(&hosts.client(), &public).await;
     assert!(page["tag"].to_string().contains(&peer.actor_id), "{page}");
 
     // The private group's post reaches its member's server through the group only, and
     // tags no one: that server would tell whomever it names there, member or not.
-    let announced = eventually(
-        "the private group's Announce to its member's server",
-        Duration::from_secs(30),
-        || async {
-            peer.received()
-                .into_iter()
-                .find(|a| a["type"] == "Announce" && a["object"]["object"]["id"] == hidden.as_str())
-        },
-    )
-    .await;
+    let announced = only_announced(&alpha, &peer, "Create", &hidden).await;
     let page = &announced["object"]["object"];
     assert!(!page.to_string().contains(&peer.actor_id), "{page}");
-    let direct = database::number(
-        &mut db,
-        &format!(
-            "SELECT count(*) FROM outgoing_activity WHERE body::jsonb ->> 'type' = 'Create' \
-             AND body::jsonb -> 'object' ->> 'id' = {}",
-            lit(&hidden)
-        ),
-    )
-    .await;
-    assert_eq!(direct, 0, "no Create of it sent to anyone directly");
 }
 
 /// An edit that names someone elsewhere for the first time is sent to their inbox: their
@@ -104,46 +59,12 @@ async fn a_mention_of_someone_elsewhere_tags_them_and_reaches_their_inbox() {
 /// its creation) and would not tell them otherwise.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_edit_that_names_someone_elsewhere_reaches_their_inbox() {
-    let mut hosts = Hosts::default();
-    hosts.add("alpha");
-    let peer_port = hosts.add("masto");
-    let mut alpha = Instance::new("alpha", &hosts);
-    alpha.start();
-    let admin = alpha.admin().await;
-    let peer =
-        public_and_private_groups_and_a_member_elsewhere(&alpha, &admin, &hosts, peer_port).await;
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups/rust/posts",
-            Some(&admin),
-            json!({"kind": "question", "title": "Pour tous", "body": "Une idée ?"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (id, ap_id) = (
-        body["post"]["id"].as_i64().unwrap(),
-        body["post"]["ap_id"].as_str().unwrap().to_owned(),
-    );
-    let handle = format!("@mallory@masto.test:{peer_port}");
-    let (status, body) = alpha
-        .patch(
-            &format!("/api/v1/posts/{id}"),
-            Some(&admin),
-            json!({"body": format!("Une idée, {handle} ?")}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let (_hosts, alpha, admin, peer, handle) = a_private_groups_member_elsewhere().await;
+    let named = format!("Une idée, {handle} ?");
+    let (id, ap_id) = post(&alpha, &admin, "rust", "Pour tous", "Une idée ?").await;
+    edit_post(&alpha, &admin, id, &named).await;
 
-    let update = eventually(
-        "the Update sent to the person the edit names",
-        Duration::from_secs(30),
-        || async {
-            peer.received()
-                .into_iter()
-                .find(|a| a["type"] == "Update" && a["object"]["id"] == ap_id.as_str())
-        },
-    )
-    .await;
+    let update = received(&peer, "Update", &ap_id).await;
     let tags = update["object"]["tag"].to_string();
     assert!(tags.contains(&peer.actor_id), "{update}");
     assert!(
@@ -155,231 +76,108 @@ async fn an_edit_that_names_someone_elsewhere_reaches_their_inbox() {
     );
 
     // In the private group, the edit reaches its member's server through the group only.
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups/secret/posts",
-            Some(&admin),
-            json!({"kind": "question", "title": "Entre nous", "body": "Une idée ?"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (id, hidden) = (
-        body["post"]["id"].as_i64().unwrap(),
-        body["post"]["ap_id"].as_str().unwrap().to_owned(),
-    );
-    let (status, body) = alpha
-        .patch(
-            &format!("/api/v1/posts/{id}"),
-            Some(&admin),
-            json!({"body": format!("Une idée, {handle} ?")}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    eventually(
-        "the private group's Announce of the edit",
-        Duration::from_secs(30),
-        || async {
-            peer.received().into_iter().find(|a| {
-                a["type"] == "Announce"
-                    && a["object"]["type"] == "Update"
-                    && a["object"]["object"]["id"] == hidden.as_str()
-            })
-        },
-    )
-    .await;
-    let mut db = database::connect(&alpha).await;
-    let direct = database::number(
-        &mut db,
-        &format!(
-            "SELECT count(*) FROM outgoing_activity WHERE body::jsonb ->> 'type' = 'Update' \
-             AND body::jsonb -> 'object' ->> 'id' = {}",
-            lit(&hidden)
-        ),
-    )
-    .await;
-    assert_eq!(direct, 0, "no Update of it sent to anyone directly");
+    let (id, hidden) = post(&alpha, &admin, "secret", "Entre nous", "Une idée ?").await;
+    edit_post(&alpha, &admin, id, &named).await;
+    only_announced(&alpha, &peer, "Update", &hidden).await;
 }
 
-/// A public group `rust` and a private group `secret` on `alpha`, and a member of a server
-/// elsewhere (`masto.test`) whom alpha has met: they joined `secret` (a follow its moderators
-/// approve) and follow no public group.
-async fn public_and_private_groups_and_a_member_elsewhere(
-    alpha: &Instance,
-    admin: &str,
-    hosts: &Hosts,
-    peer_port: u16,
-) -> FakePeer {
-    for (name, visibility) in [("rust", "public"), ("secret", "private")] {
-        let (status, body) = alpha
-            .post(
-                "/api/v1/groups",
-                Some(admin),
-                json!({"name": name, "title": name, "visibility": visibility}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
+/// A text that reached someone elsewhere because it named them leaves their server when it
+/// goes: its author's `Delete` of a comment and of a post, and a moderator's removal (a
+/// `Delete` with a `summary`, which Lemmy applies) and its restore, reach their inbox too,
+/// signed by whoever acted — not only the group's followers. The stored text decides who:
+/// the `Delete` carries only the text's id.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_or_removed_text_leaves_the_servers_of_the_people_it_names() {
+    let mut hosts = hosts();
+    let (peer, handle) = stranger(&mut hosts, "masto").await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let marie = alpha.member("marie").await;
+    let (status, body) = alpha
+        .post("/api/v1/groups/rust/join", Some(&marie), json!({}))
+        .await;
+    assert!((200..300).contains(&status), "{status} {body}");
+    let client = hosts.client();
+    let text = format!("{handle}, une idée ?");
+
+    let (post_id, post_ap_id) = post(&alpha, &marie, "rust", "Pour tous", &text).await;
+    received(&peer, "Create", &post_ap_id).await;
+    let (comment_id, comment_ap_id) =
+        comment(&alpha, &marie, post_id, &format!("{handle} saura")).await;
+    received(&peer, "Create", &comment_ap_id).await;
+
+    // The author deletes the comment, then the post.
+    for (path, ap_id) in [
+        (format!("/api/v1/comments/{comment_id}"), &comment_ap_id),
+        (format!("/api/v1/posts/{post_id}"), &post_ap_id),
+    ] {
+        let (status, body) = alpha.call(Method::DELETE, &path, Some(&marie), None).await;
+        assert_eq!(status, 204, "{path}: {body}");
+        let delete = received(&peer, "Delete", ap_id).await;
+        assert!(delete.get("summary").is_none(), "{delete}");
+        signed_by_its_actor(&client, &peer, &delete).await;
     }
-    let peer = FakePeer::start("masto.test", peer_port).await;
-    let secret_id = alpha.url("/g/secret");
-    assert_eq!(
-        peer.post(
-            &hosts.client(),
-            &alpha.url("/g/secret/inbox"),
-            &peer.follow(&secret_id),
-            Signing::Valid
-        )
-        .await,
-        202
-    );
-    // Its approval, as the group's moderators would give it: the follow accepted.
-    let mut db = database::connect(alpha).await;
-    let accepted = diesel_async::RunQueryDsl::execute(
-        diesel::sql_query(format!(
-            "UPDATE follow SET state = 'accepted' WHERE target_ap_id = {}",
-            lit(&secret_id)
-        )),
-        &mut db,
-    )
-    .await
-    .unwrap();
-    assert_eq!(accepted, 1);
-    peer
+
+    // A moderator removes another, then restores it.
+    let (removed_id, removed) = post(&alpha, &marie, "rust", "Hors sujet", &text).await;
+    received(&peer, "Create", &removed).await;
+    let removal = format!("/api/v1/posts/{removed_id}/removal");
+    let (status, body) = alpha
+        .post(&removal, Some(&admin), json!({"reason": "Hors sujet"}))
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let delete = received(&peer, "Delete", &removed).await;
+    assert_eq!(delete["summary"], "Hors sujet", "{delete}");
+    assert_eq!(delete["actor"], alpha.url("/u/admin"), "{delete}");
+    signed_by_its_actor(&client, &peer, &delete).await;
+    let (status, _) = alpha
+        .call(Method::DELETE, &removal, Some(&admin), None)
+        .await;
+    assert_eq!(status, 204);
+    let undo = received_where(&peer, "the Undo of the removal", |a| {
+        a["type"] == "Undo"
+            && a["object"]["type"] == "Delete"
+            && a["object"]["object"] == removed.as_str()
+    })
+    .await;
+    signed_by_its_actor(&client, &peer, &undo).await;
 }
 
 // Issue 16, continued: someone this instance has never met, named in what a member writes
 // here, is looked up with WebFinger before the text is stored, so that it tags and reaches
 // them — except in a private group, whose text tags no one and looks no one up.
 
-/// Groups (`(name, visibility)`) on `alpha`, made by its admin.
-async fn groups(alpha: &Instance, admin: &str, groups: &[(&str, &str)]) {
-    for (name, visibility) in groups {
-        let (status, body) = alpha
-            .post(
-                "/api/v1/groups",
-                Some(admin),
-                json!({"name": name, "title": name, "visibility": visibility}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-    }
-}
-
-/// A fake server `<name>.test` of the tests' hosts, and how its member is named.
-async fn stranger(hosts: &mut Hosts, name: &str) -> (FakePeer, String) {
-    let port = hosts.add(name);
-    let peer = FakePeer::start(&format!("{name}.test"), port).await;
-    (peer, format!("@mallory@{name}.test:{port}"))
-}
-
-/// How many people with this actor id `alpha` stores (0 or 1).
-async fn stored(db: &mut diesel_async::AsyncPgConnection, actor_id: &str) -> i64 {
-    database::number(
-        db,
-        &format!(
-            "SELECT count(*) FROM person WHERE ap_id = {}",
-            lit(actor_id)
-        ),
-    )
-    .await
-}
-
-/// The activity of type `kind` about `object_id` that `peer` received, once it has.
-async fn received(peer: &FakePeer, kind: &str, object_id: &str) -> Value {
-    eventually(
-        &format!("the {kind} of {object_id} at {}", peer.actor_id),
-        Duration::from_secs(30),
-        || async {
-            peer.received()
-                .into_iter()
-                .find(|a| a["type"] == kind && a["object"]["id"] == object_id)
-        },
-    )
-    .await
-}
-
-/// Whether `object` has a `Mention` tag of `actor_id`.
-fn tags(object: &Value, actor_id: &str) -> bool {
-    object["tag"].as_array().is_some_and(|t| {
-        t.iter()
-            .any(|t| t["type"] == "Mention" && t["href"] == actor_id)
-    })
-}
-
 /// Each way a member writes through the API — a post, its edit, a comment, its edit — names
 /// someone alpha has never met (they follow nothing here): alpha finds them by WebFinger,
 /// stores them, and what it sends tags them and reaches their inbox.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn someone_never_met_named_through_the_api_is_found_tagged_and_reached() {
-    let mut hosts = Hosts::default();
-    hosts.add("alpha");
+    let mut hosts = hosts();
     let (in_post, post_handle) = stranger(&mut hosts, "masto").await;
     let (in_post_edit, post_edit_handle) = stranger(&mut hosts, "lemmy").await;
     let (in_comment, comment_handle) = stranger(&mut hosts, "piefed").await;
     let (in_comment_edit, comment_edit_handle) = stranger(&mut hosts, "misskey").await;
-    let mut alpha = Instance::new("alpha", &hosts);
-    alpha.start();
-    let admin = alpha.admin().await;
-    groups(&alpha, &admin, &[("rust", "public")]).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
     let mut db = database::connect(&alpha).await;
     let peers = [&in_post, &in_post_edit, &in_comment, &in_comment_edit];
     for peer in peers {
         assert_eq!(stored(&mut db, &peer.actor_id).await, 0, "never met");
     }
 
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups/rust/posts",
-            Some(&admin),
-            json!({"kind": "question", "title": "Pour tous", "body": format!("{post_handle}, une idée ?")}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (post_id, post_ap_id) = (
-        body["post"]["id"].as_i64().unwrap(),
-        body["post"]["ap_id"].as_str().unwrap().to_owned(),
-    );
-    let create = received(&in_post, "Create", &post_ap_id).await;
-    assert!(tags(&create["object"], &in_post.actor_id), "{create}");
+    let text = format!("{post_handle}, une idée ?");
+    let (post_id, post_ap_id) = post(&alpha, &admin, "rust", "Pour tous", &text).await;
+    received_tagging(&in_post, "Create", &post_ap_id).await;
 
-    let (status, body) = alpha
-        .patch(
-            &format!("/api/v1/posts/{post_id}"),
-            Some(&admin),
-            json!({"body": format!("{post_handle}, {post_edit_handle} : une idée ?")}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let update = received(&in_post_edit, "Update", &post_ap_id).await;
-    assert!(tags(&update["object"], &in_post_edit.actor_id), "{update}");
+    let text = format!("{post_handle}, {post_edit_handle} : une idée ?");
+    edit_post(&alpha, &admin, post_id, &text).await;
+    received_tagging(&in_post_edit, "Update", &post_ap_id).await;
 
-    let (status, body) = alpha
-        .post(
-            &format!("/api/v1/posts/{post_id}/comments"),
-            Some(&admin),
-            json!({"body": format!("{comment_handle} saura")}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let (comment_id, comment_ap_id) = (
-        body["id"].as_i64().unwrap(),
-        body["ap_id"].as_str().unwrap().to_owned(),
-    );
-    let create = received(&in_comment, "Create", &comment_ap_id).await;
-    assert!(tags(&create["object"], &in_comment.actor_id), "{create}");
+    let text = format!("{comment_handle} saura");
+    let (comment_id, comment_ap_id) = comment(&alpha, &admin, post_id, &text).await;
+    received_tagging(&in_comment, "Create", &comment_ap_id).await;
 
-    let (status, body) = alpha
-        .patch(
-            &format!("/api/v1/comments/{comment_id}"),
-            Some(&admin),
-            json!({"body": format!("{comment_handle} ou {comment_edit_handle} sauront")}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
-    let update = received(&in_comment_edit, "Update", &comment_ap_id).await;
-    assert!(
-        tags(&update["object"], &in_comment_edit.actor_id),
-        "{update}"
-    );
+    let text = format!("{comment_handle} ou {comment_edit_handle} sauront");
+    edit_comment(&alpha, &admin, comment_id, &text).await;
+    received_tagging(&in_comment_edit, "Update", &comment_ap_id).await;
 
     // Each found once, and kept: a second mention looks no one up.
     for peer in peers {
@@ -397,14 +195,10 @@ async fn someone_never_met_named_through_the_api_is_found_tagged_and_reached() {
 /// someone alpha has never met, and what alpha sends tags and reaches them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn someone_never_met_named_in_the_web_composer_or_an_answer_is_found_and_reached() {
-    let mut hosts = Hosts::default();
-    hosts.add("alpha");
+    let mut hosts = hosts();
     let (in_question, question_handle) = stranger(&mut hosts, "masto").await;
     let (in_answer, answer_handle) = stranger(&mut hosts, "lemmy").await;
-    let mut alpha = Instance::new("alpha", &hosts);
-    alpha.start();
-    let admin = alpha.admin().await;
-    groups(&alpha, &admin, &[("support", "public")]).await;
+    let (alpha, _admin) = alpha_with_groups(&hosts, &[("support", "public")]).await;
 
     let b = cenacle_api_tests::browser::Browser::start("en").await;
     b.sign_up(&alpha, "alice").await;
@@ -419,23 +213,15 @@ async fn someone_never_met_named_in_the_web_composer_or_an_answer_is_found_and_r
         .wait_path("the question's page", |p| p.starts_with("/posts/"))
         .await;
     let question_ap_id = alpha.url(&question.replace("/posts/", "/p/"));
-    let create = received(&in_question, "Create", &question_ap_id).await;
-    assert!(tags(&create["object"], &in_question.actor_id), "{create}");
+    received_tagging(&in_question, "Create", &question_ap_id).await;
 
     b.fill("#answer-body", &format!("Or {answer_handle}."))
         .await;
     b.click("form[action$='/answers'] button").await;
     b.wait_count(".answers > li", 1).await;
-    let create = eventually(
-        "the answer's Create at the person it names",
-        Duration::from_secs(30),
-        || async {
-            in_answer
-                .received()
-                .into_iter()
-                .find(|a| a["type"] == "Create" && a["object"]["type"] == "Note")
-        },
-    )
+    let create = received_where(&in_answer, "the answer's Create", |a| {
+        a["type"] == "Create" && a["object"]["type"] == "Note"
+    })
     .await;
     assert!(tags(&create["object"], &in_answer.actor_id), "{create}");
     b.close().await;
@@ -446,26 +232,14 @@ async fn someone_never_met_named_in_the_web_composer_or_an_answer_is_found_and_r
 /// and still tags and reaches the one who could be found.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_name_that_cannot_be_found_does_not_keep_a_text_from_being_published() {
-    let mut hosts = Hosts::default();
-    hosts.add("alpha");
+    let mut hosts = hosts();
     // Nothing listens there: every connection is refused.
     let silent_port = hosts.add("ghost");
     let (peer, handle) = stranger(&mut hosts, "masto").await;
-    let mut alpha = Instance::new("alpha", &hosts);
-    alpha.start();
-    let admin = alpha.admin().await;
-    groups(&alpha, &admin, &[("rust", "public")]).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
     let unknown = handle.replace("@mallory@", "@nobody@");
     let text = format!("@casper@ghost.test:{silent_port}, {unknown} et {handle} : une idée ?");
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups/rust/posts",
-            Some(&admin),
-            json!({"kind": "question", "title": "Pour tous", "body": text}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let ap_id = body["post"]["ap_id"].as_str().unwrap().to_owned();
+    let (_, ap_id) = post(&alpha, &admin, "rust", "Pour tous", &text).await;
     let create = received(&peer, "Create", &ap_id).await;
     let mentioned: Vec<&Value> = create["object"]["tag"]
         .as_array()
@@ -491,36 +265,12 @@ async fn a_name_that_cannot_be_found_does_not_keep_a_text_from_being_published()
 /// in a public group's text is looked up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_groups_text_looks_no_one_up() {
-    let mut hosts = Hosts::default();
-    hosts.add("alpha");
+    let mut hosts = hosts();
     let (peer, handle) = stranger(&mut hosts, "masto").await;
-    let mut alpha = Instance::new("alpha", &hosts);
-    alpha.start();
-    let admin = alpha.admin().await;
-    groups(&alpha, &admin, &[("rust", "public"), ("secret", "private")]).await;
-    let post = async |group: &str| {
-        let (status, body) = alpha
-            .post(
-                &format!("/api/v1/groups/{group}/posts"),
-                Some(&admin),
-                json!({"kind": "question", "title": "Une idée ?", "body": format!("{handle} ?")}),
-            )
-            .await;
-        assert_eq!(status, 201, "{body}");
-        (
-            body["post"]["id"].as_i64().unwrap(),
-            body["post"]["ap_id"].as_str().unwrap().to_owned(),
-        )
-    };
-    let (hidden, _) = post("secret").await;
-    let (status, body) = alpha
-        .post(
-            &format!("/api/v1/posts/{hidden}/comments"),
-            Some(&admin),
-            json!({"body": format!("{handle} saura")}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
+    let (alpha, admin) = alpha_with_groups(&hosts, PUBLIC_AND_PRIVATE).await;
+    let text = format!("{handle} ?");
+    let (hidden, _) = post(&alpha, &admin, "secret", "Une idée ?", &text).await;
+    comment(&alpha, &admin, hidden, &format!("{handle} saura")).await;
     // The lookups are over when the text is stored: nothing is looking now.
     assert_eq!(
         peer.webfinger_queries(),
@@ -530,13 +280,225 @@ async fn a_private_groups_text_looks_no_one_up() {
     let mut db = database::connect(&alpha).await;
     assert_eq!(stored(&mut db, &peer.actor_id).await, 0, "no one stored");
 
-    let (_, public) = post("rust").await;
+    let (_, public) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     assert_eq!(
         peer.webfinger_queries(),
         1,
         "looked up for the public group"
     );
     assert_eq!(stored(&mut db, &peer.actor_id).await, 1);
-    let create = received(&peer, "Create", &public).await;
-    assert!(tags(&create["object"], &peer.actor_id), "{create}");
+    received_tagging(&peer, "Create", &public).await;
+}
+
+// ---- helpers ----
+
+/// A public group `rust` and a private group `secret`.
+const PUBLIC_AND_PRIVATE: &[(&str, &str)] = &[("rust", "public"), ("secret", "private")];
+
+/// The tests' hosts, `alpha.test` among them.
+fn hosts() -> Hosts {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts
+}
+
+/// `alpha` started, with its admin's token and groups (`(name, visibility)`) made by them.
+async fn alpha_with_groups(hosts: &Hosts, groups: &[(&str, &str)]) -> (Instance, String) {
+    let mut alpha = Instance::new("alpha", hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    for (name, visibility) in groups {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/groups",
+                Some(&admin),
+                json!({"name": name, "title": name, "visibility": visibility}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    (alpha, admin)
+}
+
+/// A fake server `<name>.test` of the tests' hosts, and how its member is named.
+async fn stranger(hosts: &mut Hosts, name: &str) -> (FakePeer, String) {
+    let port = hosts.add(name);
+    let peer = FakePeer::start(&format!("{name}.test"), port).await;
+    (peer, format!("@mallory@{name}.test:{port}"))
+}
+
+/// `alpha` with a public group `rust` and a private group `secret`, its admin's token, and a
+/// member of a server elsewhere (`masto.test`, with how they are named) whom alpha has met:
+/// they joined `secret` (a follow its moderators approve) and follow no public group.
+async fn a_private_groups_member_elsewhere() -> (Hosts, Instance, String, FakePeer, String) {
+    let mut hosts = hosts();
+    let (peer, handle) = stranger(&mut hosts, "masto").await;
+    let (alpha, admin) = alpha_with_groups(&hosts, PUBLIC_AND_PRIVATE).await;
+    let secret_id = alpha.url("/g/secret");
+    assert_eq!(
+        peer.post(
+            &hosts.client(),
+            &alpha.url("/g/secret/inbox"),
+            &peer.follow(&secret_id),
+            Signing::Valid
+        )
+        .await,
+        202
+    );
+    // Its approval, as the group's moderators would give it: the follow accepted.
+    let mut db = database::connect(&alpha).await;
+    let accepted = diesel_async::RunQueryDsl::execute(
+        diesel::sql_query(format!(
+            "UPDATE follow SET state = 'accepted' WHERE target_ap_id = {}",
+            lit(&secret_id)
+        )),
+        &mut db,
+    )
+    .await
+    .unwrap();
+    assert_eq!(accepted, 1);
+    (hosts, alpha, admin, peer, handle)
+}
+
+/// A question by `token` in `group`: its id and ActivityPub id.
+async fn post(
+    alpha: &Instance,
+    token: &str,
+    group: &str,
+    title: &str,
+    body: &str,
+) -> (i64, String) {
+    let (status, answer) = alpha
+        .post(
+            &format!("/api/v1/groups/{group}/posts"),
+            Some(token),
+            json!({"kind": "question", "title": title, "body": body}),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    let post = &answer["post"];
+    (
+        post["id"].as_i64().unwrap(),
+        post["ap_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A comment by `token` on the post `post_id`: its id and ActivityPub id.
+async fn comment(alpha: &Instance, token: &str, post_id: i64, body: &str) -> (i64, String) {
+    let (status, answer) = alpha
+        .post(
+            &format!("/api/v1/posts/{post_id}/comments"),
+            Some(token),
+            json!({ "body": body }),
+        )
+        .await;
+    assert_eq!(status, 201, "{answer}");
+    (
+        answer["id"].as_i64().unwrap(),
+        answer["ap_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+async fn edit_post(alpha: &Instance, token: &str, id: i64, body: &str) {
+    edit(alpha, token, &format!("/api/v1/posts/{id}"), body).await;
+}
+
+async fn edit_comment(alpha: &Instance, token: &str, id: i64, body: &str) {
+    edit(alpha, token, &format!("/api/v1/comments/{id}"), body).await;
+}
+
+/// Its author's new `body` of the post or comment at `path`.
+async fn edit(alpha: &Instance, token: &str, path: &str, body: &str) {
+    let (status, answer) = alpha
+        .patch(path, Some(token), json!({ "body": body }))
+        .await;
+    assert_eq!(status, 200, "{path}: {answer}");
+}
+
+/// How many people with this actor id `alpha` stores (0 or 1).
+async fn stored(db: &mut AsyncPgConnection, actor_id: &str) -> i64 {
+    database::number(
+        db,
+        &format!(
+            "SELECT count(*) FROM person WHERE ap_id = {}",
+            lit(actor_id)
+        ),
+    )
+    .await
+}
+
+/// The first activity `peer` received that `matches`, once it has (`what` names it).
+async fn received_where(peer: &FakePeer, what: &str, matches: impl Fn(&Value) -> bool) -> Value {
+    eventually(
+        &format!("{what} at {}", peer.actor_id),
+        Duration::from_secs(30),
+        || async { peer.received().into_iter().find(|a| matches(a)) },
+    )
+    .await
+}
+
+/// The activity of type `kind` about `object_id` (embedded, or only its id as in a
+/// `Delete`) that `peer` received, once it has.
+async fn received(peer: &FakePeer, kind: &str, object_id: &str) -> Value {
+    received_where(peer, &format!("the {kind} of {object_id}"), |a| {
+        a["type"] == kind && (a["object"]["id"] == object_id || a["object"] == object_id)
+    })
+    .await
+}
+
+/// A group's `Announce` of the activity of type `kind` about `object_id` that `peer`
+/// received, once it has; alpha sent that activity to no one but through the group.
+async fn only_announced(alpha: &Instance, peer: &FakePeer, kind: &str, object_id: &str) -> Value {
+    let announce = received_where(
+        peer,
+        &format!("the Announce of the {kind} of {object_id}"),
+        |a| {
+            a["type"] == "Announce"
+                && a["object"]["type"] == kind
+                && a["object"]["object"]["id"] == object_id
+        },
+    )
+    .await;
+    let mut db = database::connect(alpha).await;
+    let direct = database::number(
+        &mut db,
+        &format!(
+            "SELECT count(*) FROM outgoing_activity WHERE body::jsonb ->> 'type' = {} \
+             AND body::jsonb -> 'object' ->> 'id' = {}",
+            lit(kind),
+            lit(object_id)
+        ),
+    )
+    .await;
+    assert_eq!(
+        direct, 0,
+        "no {kind} of {object_id} sent to anyone directly"
+    );
+    announce
+}
+
+/// Asserts that `activity` came to `peer` signed by its `actor`, with the key that actor
+/// serves.
+async fn signed_by_its_actor(client: &reqwest::Client, peer: &FakePeer, activity: &Value) {
+    let actor = activity["actor"].as_str().unwrap();
+    let document = activity_json(client, actor).await;
+    let key = document["publicKey"]["publicKeyPem"].as_str().unwrap();
+    let id = activity["id"].as_str().unwrap();
+    if let Err(why) = peer.check_signature(id, actor, key) {
+        panic!("{id} at {}: {why}", peer.actor_id);
+    }
+}
+
+/// Waits for the `kind` of `object_id` at `peer`, and asserts that it tags `peer`'s member.
+async fn received_tagging(peer: &FakePeer, kind: &str, object_id: &str) {
+    let activity = received(peer, kind, object_id).await;
+    assert!(tags(&activity["object"], &peer.actor_id), "{activity}");
+}
+
+/// Whether `object` has a `Mention` tag of `actor_id`.
+fn tags(object: &Value, actor_id: &str) -> bool {
+    object["tag"].as_array().is_some_and(|t| {
+        t.iter()
+            .any(|t| t["type"] == "Mention" && t["href"] == actor_id)
+    })
 }

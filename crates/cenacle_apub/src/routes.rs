@@ -27,7 +27,7 @@ use cenacle_core::{
     identity::{self, urls},
     published,
 };
-use cenacle_domain::{INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME};
+use cenacle_domain::{mail::escape_html, INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;
@@ -108,21 +108,14 @@ fn negotiate(headers: &HeaderMap, json: ApJson, title: &str, summary: &str) -> R
         "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{0}</title></head>\
          <body><h1>{0}</h1><p>{1}</p><p lang=\"en\">Follow from your fediverse account. / \
          <span lang=\"fr\">Suivez depuis votre compte du fédivers.</span></p></body></html>",
-        html_escape(title),
-        html_escape(summary)
+        escape_html(title),
+        escape_html(summary)
     );
     let mut response = Html(page).into_response();
     response
         .headers_mut()
         .insert(header::VARY, HeaderValue::from_static("Accept"));
     response
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 async fn person(

@@ -178,14 +178,6 @@ pub async fn readable(
     Ok(ServedMedia { media, sealed })
 }
 
-/// A stored file's bytes (read after the connection is given back).
-pub async fn read_file(ctx: &Context, media: &Media) -> Result<Vec<u8>, CoreError> {
-    match read_file_part(ctx, media, None).await? {
-        FilePart::Whole(bytes) => Ok(bytes),
-        _ => Err(CoreError::Internal("a whole file read in part".into())),
-    }
-}
-
 /// What of a stored file is served.
 pub enum FilePart {
     Whole(Vec<u8>),

@@ -361,22 +361,29 @@ pub fn smtp_refusal(reply_code: Option<u16>, session_works: bool) -> SmtpRefusal
 }
 
 /// Whether a refusal calls for asking the server, on a session of its own, whether it takes
-/// the instance's sender (`MAIL FROM:<email.from>`) before the mail is blamed: only a mail
-/// about to be parked. A server refusing our sender answers the envelope's first command with
-/// a 5xx (553 "sender address rejected", 554 "relay access denied") while the session works,
-/// and nothing in the reply tells it from a refusal of the mail's recipient or content.
+/// the instance's sender before the mail is blamed: only a mail about to be parked. A server
+/// refusing our sender answers `MAIL FROM` or, more often, the first `RCPT TO` (Postfix delays
+/// its sender checks to it) with a 5xx (553 "sender address rejected: not owned by user",
+/// 554 "relay access denied") while the session works, and nothing in the reply tells it from
+/// a refusal of the mail's recipient or content. (A server refusing the sender only after
+/// `DATA`, as Microsoft 365's "SendAsDenied", is not told apart: its mails are parked.)
 pub fn sender_probe_needed(refusal: SmtpRefusal) -> bool {
     refusal == SmtpRefusal::ParkMail
 }
 
-/// The refusal once the sender probe is done: `sender_reply` is the server's reply code to
-/// `MAIL FROM:<email.from>` on a fresh session (`None`: the probe got no reply to it, as when
-/// it could not connect or log in). A permanent refusal there (any 5xx, 530 included) is the
-/// configuration's fault, not the mail's; an accepted sender (or no answer) leaves the mail
-/// blamed: its recipient or its content was refused.
+/// The refusal once the sender probe is done: `sender_reply` is the server's last reply code
+/// to `MAIL FROM:<email.from>` and `RCPT TO:<postmaster@its domain>` on a fresh session
+/// (`None`: the probe got no reply, as when it could not connect or log in).
+/// - A permanent refusal there is the configuration's fault, not the mail's: 530 (a login
+///   required) is the session's, any other 5xx the sender's.
+/// - An accepted sender leaves the mail blamed: its recipient or its content was refused.
+/// - No answer proves nothing either way: the mail is tried again (an attempt counted) rather
+///   than parked on a guess.
 pub fn refusal_after_sender_probe(refusal: SmtpRefusal, sender_reply: Option<u16>) -> SmtpRefusal {
     match (refusal, sender_reply) {
+        (SmtpRefusal::ParkMail, Some(530)) => SmtpRefusal::PauseSending,
         (SmtpRefusal::ParkMail, Some(500..=599)) => SmtpRefusal::SenderRefused,
+        (SmtpRefusal::ParkMail, None) => SmtpRefusal::RetryMail,
         _ => refusal,
     }
 }
@@ -449,7 +456,7 @@ mod tests {
 
     #[test]
     fn a_refused_sender_is_the_configurations_fault_not_the_mails() {
-        for code in [500, 501, 530, 550, 553, 554] {
+        for code in [500, 501, 550, 553, 554] {
             assert_eq!(
                 refusal_after_sender_probe(SmtpRefusal::ParkMail, Some(code)),
                 SmtpRefusal::SenderRefused,
@@ -459,8 +466,24 @@ mod tests {
     }
 
     #[test]
-    fn an_accepted_or_unanswered_sender_probe_leaves_the_mail_blamed() {
-        for reply in [Some(250), Some(421), Some(451), None] {
+    fn a_login_required_by_the_probe_is_the_sessions_fault() {
+        assert_eq!(
+            refusal_after_sender_probe(SmtpRefusal::ParkMail, Some(530)),
+            SmtpRefusal::PauseSending
+        );
+    }
+
+    #[test]
+    fn an_unanswered_sender_probe_retries_the_mail_instead_of_parking_it() {
+        assert_eq!(
+            refusal_after_sender_probe(SmtpRefusal::ParkMail, None),
+            SmtpRefusal::RetryMail
+        );
+    }
+
+    #[test]
+    fn an_accepted_sender_probe_leaves_the_mail_blamed() {
+        for reply in [Some(250), Some(421), Some(451)] {
             assert_eq!(
                 refusal_after_sender_probe(SmtpRefusal::ParkMail, reply),
                 SmtpRefusal::ParkMail,

@@ -12,13 +12,14 @@
 //!
 //! Nor is a mail blamed for a refusal of the instance's own sender: before a mail refused with
 //! a 5xx is parked, a session of its own asks the server whether it takes `email.from`
-//! (`MAIL FROM`, then `RSET`, no mail sent). If it does not (553 "sender address rejected",
-//! 554 "relay access denied"), every mail would meet that refusal: the batch goes back
-//! uncounted and sending pauses as above, with an error naming `email.from`.
+//! (`MAIL FROM`, `RCPT TO` the sender domain's postmaster, then `RSET`, no mail sent). If it
+//! does not (553 "sender address rejected", 554 "relay access denied"), every mail would meet
+//! that refusal: the batch goes back uncounted and sending pauses as above, with an error
+//! naming `email.from`. A probe that gets no answer parks nothing: the mail is tried again.
 //!
 //! A mail is sent twice only if this process dies between the server's acceptance and the row's
-//! removal (or the database stays unreachable for the whole lease): its Message-ID is the same
-//! both times, so a receiver can tell.
+//! removal (or the database stays unreachable for the whole lease, or until a shutdown): its
+//! Message-ID is the same both times, so a receiver can tell.
 
 use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
@@ -31,13 +32,16 @@ use lettre::{
     transport::smtp::{
         authentication::{Credentials, DEFAULT_MECHANISMS},
         client::{AsyncSmtpConnection, TlsParameters},
-        commands::{Mail, Rset},
+        commands::{Mail, Rcpt, Rset},
         extension::ClientId,
     },
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
 };
-use std::{sync::Arc, time::Duration};
-use tokio::sync::{watch, Notify};
+use std::{fmt::Display, future::Future, sync::Arc, time::Duration};
+use tokio::{
+    sync::{watch, Notify},
+    time::Instant,
+};
 
 /// Mails claimed at once, sent one after the other on this worker: a batch's lease covers
 /// them all (a crashed worker's batch waits that long before another worker takes it).
@@ -47,6 +51,10 @@ const MAX_IDLE: Duration = Duration::from_secs(30);
 /// Between two tries at recording a sent mail (or handing mails back), while the database is
 /// unreachable.
 const RECORD_RETRY: Duration = Duration::from_millis(500);
+/// While such tries keep failing, the shortest time between two warnings: the first failure
+/// is logged at once, the next ones only now and then, with their count, so that a database
+/// down for minutes does not fill the log.
+const RECORD_WARN_EVERY: Duration = Duration::from_secs(10);
 
 pub struct Mailer {
     ctx: Context,
@@ -69,7 +77,9 @@ impl Mailer {
             )
         })?;
         let transport = transport(&settings)?;
-        let lease_seconds = (settings.timeout_seconds as f64 * 3.0 + 10.0) * BATCH as f64;
+        // A refused mail costs up to three sessions (the send, the session test, the sender
+        // probe; each bounded by `email.timeout_seconds`): room for four, and 10 s more.
+        let lease_seconds = (settings.timeout_seconds as f64 * 4.0 + 10.0) * BATCH as f64;
         Ok(Mailer {
             ctx,
             database_url,
@@ -116,7 +126,7 @@ impl Mailer {
             let full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
             let mut pause = None;
             for (index, queued) in claimed.iter().enumerate() {
-                match self.send(queued).await {
+                match self.send(queued, &shutdown).await {
                     Sent::Accepted | Sent::Failed => pauses_in_a_row = 0,
                     Sent::HandBack(halt, error) => {
                         let wait = sending_pause(
@@ -124,7 +134,8 @@ impl Mailer {
                             self.ctx.settings.email.retry_first_delay_seconds,
                         );
                         pauses_in_a_row += 1;
-                        self.hand_back(&claimed[index..], halt, &error, wait).await;
+                        self.hand_back(&claimed[index..], halt, &error, wait, &shutdown)
+                            .await;
                         pause = Some(wait);
                         break;
                     }
@@ -169,7 +180,8 @@ impl Mailer {
         }
     }
 
-    async fn send(&self, queued: &mail::ClaimedMail) -> Sent {
+    /// Sends `queued` and records how it went; `shutdown` cuts short the recording's tries.
+    async fn send(&self, queued: &mail::ClaimedMail, shutdown: &watch::Receiver<bool>) -> Sent {
         let outcome = match self.message(queued) {
             // An address the server could never take: parked at once.
             Err(err) => Err((
@@ -185,7 +197,7 @@ impl Mailer {
                     let refusal = smtp_refusal(code, session_works);
                     if sender_probe_needed(refusal) {
                         // Before the mail is blamed: is it our sender the server refuses?
-                        let probe = self.sender_refusal().await;
+                        let probe = self.sender_probe().await;
                         let reply = probe.as_ref().map(|(code, _)| *code);
                         match (refusal_after_sender_probe(refusal, reply), probe) {
                             (SmtpRefusal::SenderRefused, Some((_, reply))) => {
@@ -201,7 +213,7 @@ impl Mailer {
         };
         match outcome {
             Ok(()) => {
-                self.record_sent(queued).await;
+                self.record_sent(queued, shutdown).await;
                 Sent::Accepted
             }
             Err((error, SmtpRefusal::PauseSending)) => Sent::HandBack(Halt::NoSession, error),
@@ -231,12 +243,11 @@ impl Mailer {
     }
 
     /// Asks the SMTP server, on a session of its own opened as the transport opens its own
-    /// (TLS, login), whether it takes `email.from` as sender: `MAIL FROM`, then `RSET` and
-    /// `QUIT`, no mail sent. Returns its refusal (reply code, error) if it refused; `None` if
-    /// it took the sender or the probe got no answer (it could not connect or log in, or ran
-    /// past `email.timeout_seconds`).
-    async fn sender_refusal(&self) -> Option<(u16, String)> {
-        type SmtpResult<T> = Result<T, lettre::transport::smtp::Error>;
+    /// (TLS, login), whether it takes `email.from` as sender: `MAIL FROM`, `RCPT TO` the
+    /// sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. Returns the server's
+    /// last reply (code; its error if it refused), or `None` if the probe got no answer (it
+    /// could not connect or log in, or ran past `email.timeout_seconds`).
+    async fn sender_probe(&self) -> Option<(u16, String)> {
         let settings = &self.ctx.settings.email;
         let timeout = Duration::from_secs(settings.timeout_seconds);
         let probe = async {
@@ -262,18 +273,29 @@ impl Mailer {
                     Credentials::new(settings.username.clone(), settings.password.0.clone());
                 conn.auth(DEFAULT_MECHANISMS, &credentials).await?;
             }
-            let reply = conn
+            // Many servers judge the sender only at the first recipient (Postfix delays its
+            // sender checks to `RCPT TO` by default): ask for the sender's own postmaster,
+            // whom every domain must accept (RFC 5321, 4.5.1).
+            let postmaster = Address::new("postmaster", self.from.email.domain())?;
+            let mut reply = conn
                 .command(Mail::new(Some(self.from.email.clone()), vec![]))
                 .await;
+            if reply.is_ok() {
+                reply = conn.command(Rcpt::new(postmaster, vec![])).await;
+            }
             let _ = conn.command(Rset).await;
             let _ = conn.quit().await;
-            SmtpResult::Ok(reply)
+            Ok::<_, anyhow::Error>(reply)
         };
         match tokio::time::timeout(timeout, probe).await {
-            Ok(Ok(Ok(_))) => None,
-            Ok(Ok(Err(refusal))) => refusal
-                .status()
-                .map(|code| (u16::from(code), refusal.to_string())),
+            Ok(Ok(Ok(accepted))) => Some((accepted.code().into(), String::new())),
+            Ok(Ok(Err(refusal))) => match refusal.status() {
+                Some(code) => Some((u16::from(code), refusal.to_string())),
+                None => {
+                    tracing::warn!(error = %refusal, "asking the SMTP server whether it takes `email.from` failed");
+                    None
+                }
+            },
             Ok(Err(err)) => {
                 tracing::warn!(error = %err, "asking the SMTP server whether it takes `email.from` failed");
                 None
@@ -294,6 +316,7 @@ impl Mailer {
         halt: Halt,
         error: &str,
         wait: Duration,
+        shutdown: &watch::Receiver<bool>,
     ) {
         let error = match halt {
             Halt::NoSession => {
@@ -322,54 +345,94 @@ impl Mailer {
                 )
             }
         };
-        // Tried until it works or a lease's length has passed: a lease left to run out would
-        // count each mail an attempt for a failure that was not its own (and hold it back
-        // that long). A try after the lease ended is harmless: a mail another worker claimed
-        // since is not under this lease, and the release leaves it alone.
-        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(self.lease_seconds);
-        loop {
-            match self
-                .ctx
-                .transaction(|conn| mail::release_mails(conn, mails, &error).scope_boxed())
-                .await
-            {
-                Ok(()) => return,
-                Err(err) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(mail = mails[0].id, error = %err, "handing mails back failed; trying again");
-                    tokio::time::sleep(RECORD_RETRY).await;
-                }
-                Err(err) => {
-                    // Their lease ran out: they are claimed again, one attempt counted each.
-                    tracing::error!(mail = mails[0].id, error = %err, "handing mails back failed; their lease expired");
-                    return;
-                }
-            }
+        // Tried until it works: a lease left to run out would count each mail an attempt for
+        // a failure that was not its own (and hold it back that long). A try after the lease
+        // ended is harmless: a mail another worker claimed since is not under this lease, and
+        // the release leaves it alone.
+        let error = error.as_str();
+        self.until_lease_ends(
+            shutdown,
+            mails[0].id,
+            "handing mails back",
+            "they go back when their lease expires, an attempt counted each",
+            || {
+                self.ctx
+                    .transaction(move |conn| mail::release_mails(conn, mails, error).scope_boxed())
+            },
+        )
+        .await;
+    }
+
+    /// The server took the mail: it leaves the queue. Tried until it works (see
+    /// [`Self::until_lease_ends`]); after the lease another worker could send it again.
+    async fn record_sent(&self, queued: &mail::ClaimedMail, shutdown: &watch::Receiver<bool>) {
+        let id = queued.id;
+        let recorded = self
+            .until_lease_ends(
+                shutdown,
+                id,
+                "recording a sent mail",
+                "it may be sent again",
+                || {
+                    self.ctx
+                        .transaction(move |conn| mail::mail_sent(conn, id).scope_boxed())
+                },
+            )
+            .await;
+        if recorded {
+            tracing::info!(mail = id, kind = %queued.kind, "mail sent");
         }
     }
 
-    /// The server took the mail: it leaves the queue. Tried until it works or the lease
-    /// ends (after which another worker could send it again).
-    async fn record_sent(&self, queued: &mail::ClaimedMail) {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs_f64(self.lease_seconds);
+    /// Runs `op` (what `what` names, for the mails from `mail` on) until it works, while the
+    /// database refuses it: at most a lease's length, for after that the mails are no longer
+    /// this worker's, and not past a shutdown, which would otherwise wait that long (minutes)
+    /// for a database that may never come back. Once `shutdown` turns true, one last try is
+    /// made at once; if it fails too, the work is dropped, with an error saying what follows
+    /// (`given_up`), as at the lease's end. Returns whether `op` worked.
+    async fn until_lease_ends<Op, Fut, E>(
+        &self,
+        shutdown: &watch::Receiver<bool>,
+        mail: i64,
+        what: &str,
+        given_up: &str,
+        mut op: Op,
+    ) -> bool
+    where
+        Op: FnMut() -> Fut,
+        Fut: Future<Output = Result<(), E>>,
+        E: Display,
+    {
+        // A clone of its own, to wait on: `run` still sees the change on its receiver.
+        let mut shutdown = shutdown.clone();
+        let deadline = Instant::now() + Duration::from_secs_f64(self.lease_seconds);
+        let mut failures: u32 = 0;
+        let mut warned_at: Option<Instant> = None;
+        let mut last_try = false;
         loop {
-            let id = queued.id;
-            match self
-                .ctx
-                .transaction(|conn| mail::mail_sent(conn, id).scope_boxed())
-                .await
-            {
-                Ok(()) => {
-                    tracing::info!(mail = id, kind = %queued.kind, "mail sent");
-                    return;
-                }
-                Err(err) if tokio::time::Instant::now() < deadline => {
-                    tracing::warn!(mail = id, error = %err, "recording a sent mail failed; trying again");
-                    tokio::time::sleep(RECORD_RETRY).await;
-                }
-                Err(err) => {
-                    tracing::error!(mail = id, error = %err, "recording a sent mail failed; it may be sent again");
-                    return;
-                }
+            let err = match op().await {
+                Ok(()) => return true,
+                Err(err) => err,
+            };
+            failures += 1;
+            let now = Instant::now();
+            if last_try || now >= deadline {
+                tracing::error!(
+                    mail,
+                    error = %err,
+                    failures,
+                    shutting_down = last_try,
+                    "{what} failed; {given_up}"
+                );
+                return false;
+            }
+            if warned_at.is_none_or(|at| now - at >= RECORD_WARN_EVERY) {
+                tracing::warn!(mail, error = %err, failures, "{what} failed; trying again");
+                warned_at = Some(now);
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(RECORD_RETRY) => {}
+                _ = shutdown_signalled(&mut shutdown) => last_try = true,
             }
         }
     }
@@ -416,6 +479,14 @@ enum Halt {
     NoSession,
     /// The server refuses `email.from` as sender.
     SenderRefused,
+}
+
+/// Returns once `shutdown` is true (at once if it already is). If its sender is gone, no
+/// shutdown can come any more: it never returns, so that it cannot end a wait early.
+async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
+    if shutdown.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 fn transport(settings: &EmailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {

@@ -270,26 +270,15 @@ pub async fn send_for_event(
             }
         }
     };
-    // A text in a public group, new or edited, also goes to the people of other servers it
-    // mentions, the author replied to included: their servers tell them (Mastodon notifies
-    // only of what it receives), whether or not they follow the group. An edit goes to them
-    // all, as Mastodon sends its own: one named only in the edit has not seen the text
-    // (Mastodon and Lemmy take an `Update` of a text they lack as its creation), and the
-    // others' servers update their copy (Mastodon, though, ignores the `Update` of a text it
-    // lacks once the text is over a day old). Only the author's own: an `Update` sent by a
-    // moderator (an idea's status, a move) changes no words, and Mastodon would take the
-    // text it lacks as the moderator's.
-    let by_author = activity["actor"] == activity["object"]["attributedTo"];
-    let text = by_author
-        && matches!(
-            event,
-            OutboxEvent::PostCreated(_)
-                | OutboxEvent::CommentCreated(_)
-                | OutboxEvent::PostUpdated(_)
-                | OutboxEvent::CommentUpdated(_)
-        );
-    let mentioned = match text && group.visibility != "private" {
-        true => mentioned_inboxes(conn, &activity, &group).await?,
+    // A text in a public group, new, edited, deleted, removed or restored, also goes to the
+    // people of other servers it mentions, the author replied to included (see
+    // [`mention_tags`]): their servers tell them (Mastodon notifies only of what it
+    // receives), whether or not they follow the group, and must drop their copy when it goes.
+    let mentioned = match group.visibility != "private" {
+        true => {
+            let tags = mention_tags(conn, &our_host, event, &activity).await?;
+            mentioned_inboxes(conn, &tags, &group).await?
+        }
         false => vec![],
     };
     let id = Url::parse(activity["id"].as_str().unwrap_or_default()).map_err(ApubError::internal);
@@ -316,20 +305,65 @@ pub async fn send_for_event(
     Ok(())
 }
 
-/// The inboxes of the people of other servers that `activity`'s object mentions (its
-/// `Mention` tags, the group's aside): each server's shared inbox where it has one.
+/// The `tag` of the text `activity` is about, whose mentions also get it; `Null` when no one
+/// else should. A new or edited text's is the one sent. An edit goes to everyone it names, as
+/// Mastodon sends its own: one named only in the edit has not seen the text (Mastodon and
+/// Lemmy take an `Update` of a text they lack as its creation), and the others' servers update
+/// their copy (Mastodon, though, ignores the `Update` of a text it lacks once the text is over
+/// a day old). Only the author's own: an `Update` sent by a moderator (an idea's status, a
+/// move) changes no words, and Mastodon would take the text it lacks as the moderator's.
+///
+/// A `Delete` (the author's or a moderator's), a removal or its restore carries only the
+/// text's id: the mentions are those of the stored text (a deleted or removed row keeps its
+/// words), tagged as its `Page` or `Note` is, so that the servers the text went to are the
+/// ones told it went. Mastodon deletes its copy on its author's `Delete` only; Lemmy also on
+/// a moderator's, and restores it on the `Undo`.
+async fn mention_tags(
+    conn: &mut Conn,
+    our_host: &str,
+    event: OutboxEvent,
+    activity: &Value,
+) -> Result<Value, ApubError> {
+    use OutboxEvent as E;
+    let object = match event {
+        E::PostCreated(_) | E::PostUpdated(_) | E::CommentCreated(_) | E::CommentUpdated(_) => {
+            let by_author = activity["actor"] == activity["object"]["attributedTo"];
+            return Ok(match by_author {
+                true => activity["object"]["tag"].clone(),
+                false => Value::Null,
+            });
+        }
+        E::PostDeleted(id) | E::PostRemoved(id) | E::PostRestored(id) => {
+            match published::post_by_id(conn, id).await? {
+                Some(post) => content::page(conn, our_host, &post).await?,
+                None => return Ok(Value::Null),
+            }
+        }
+        E::CommentDeleted(id) | E::CommentRemoved(id) | E::CommentRestored(id) => {
+            match published::comment_by_id(conn, id).await? {
+                Some(comment) => content::note(conn, our_host, &comment).await?,
+                None => return Ok(Value::Null),
+            }
+        }
+        _ => return Ok(Value::Null),
+    };
+    Ok(to_value(&object)?["tag"].take())
+}
+
+/// The inboxes of the people of other servers whom `tags` (a text's `tag`, one value or
+/// many) mention, the group's aside: each server's shared inbox where it has one.
 async fn mentioned_inboxes(
     conn: &mut Conn,
-    activity: &Value,
+    tags: &Value,
     group: &Group,
 ) -> Result<Vec<String>, ApubError> {
-    let tags = match &activity["object"]["tag"] {
-        Value::Array(tags) => tags.clone(),
-        Value::Null => vec![],
-        one => vec![one.clone()],
+    let tags = match tags {
+        Value::Array(tags) => tags.as_slice(),
+        Value::Null => &[],
+        one => std::slice::from_ref(one),
     };
     let mut inboxes = Vec::new();
-    for tag in &tags {
+    for tag in tags {
         let Some(href) = tag["href"].as_str().filter(|_| tag["type"] == "Mention") else {
             continue;
         };
