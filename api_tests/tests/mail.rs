@@ -561,8 +561,21 @@ async fn each_mail_arrives_once(alpha: &Instance, sink: &SmtpSink, people: &[&st
 /// first try, and holds up nobody else's.
 #[tokio::test]
 async fn a_mail_refused_for_itself_is_parked_and_the_others_go() {
+    a_refused_mailbox_is_parked("noreply@example.org").await;
+}
+
+/// The same when the server also refuses the sender domain's postmaster (a relay that does not
+/// serve that domain): that is not the sender refused, and one mistyped address must not hold
+/// the whole queue.
+#[tokio::test]
+async fn a_refused_mailbox_is_parked_even_where_the_senders_postmaster_is_refused() {
+    a_refused_mailbox_is_parked("club@refused.example").await;
+}
+
+async fn a_refused_mailbox_is_parked(from: &str) {
     let sink = SmtpSink::started();
-    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let from = format!("Cénacle <{from}>");
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[("CENACLE_EMAIL__FROM", &from)]);
     register(&alpha, "ivy", "ivy@refused.example", "en").await;
     register(&alpha, "jon", "jon@example.org", "en").await;
     sink.wait_for("jon@example.org", 1, DEADLINE).await;

@@ -363,27 +363,61 @@ pub fn smtp_refusal(reply_code: Option<u16>, session_works: bool) -> SmtpRefusal
 /// Whether a refusal calls for asking the server, on a session of its own, whether it takes
 /// the instance's sender before the mail is blamed: only a mail about to be parked. A server
 /// refusing our sender answers `MAIL FROM` or, more often, the first `RCPT TO` (Postfix delays
-/// its sender checks to it) with a 5xx (553 "sender address rejected: not owned by user",
-/// 554 "relay access denied") while the session works, and nothing in the reply tells it from
-/// a refusal of the mail's recipient or content. (A server refusing the sender only after
+/// its sender checks to it) with a 5xx (553 "sender address rejected: not owned by user")
+/// while the session works, and nothing in the reply's code tells it from a refusal of the
+/// mail's recipient or content. (A server refusing the sender only after
 /// `DATA`, as Microsoft 365's "SendAsDenied", is not told apart: its mails are parked.)
 pub fn sender_probe_needed(refusal: SmtpRefusal) -> bool {
     refusal == SmtpRefusal::ParkMail
 }
 
-/// The refusal once the sender probe is done: `sender_reply` is the server's last reply code
-/// to `MAIL FROM:<email.from>` and `RCPT TO:<postmaster@its domain>` on a fresh session
-/// (`None`: the probe got no reply, as when it could not connect or log in).
-/// - A permanent refusal there is the configuration's fault, not the mail's: 530 (a login
-///   required) is the session's, any other 5xx the sender's.
-/// - An accepted sender leaves the mail blamed: its recipient or its content was refused.
-/// - No answer proves nothing either way: the mail is tried again (an attempt counted) rather
-///   than parked on a guess.
-pub fn refusal_after_sender_probe(refusal: SmtpRefusal, sender_reply: Option<u16>) -> SmtpRefusal {
-    match (refusal, sender_reply) {
-        (SmtpRefusal::ParkMail, Some(530)) => SmtpRefusal::PauseSending,
-        (SmtpRefusal::ParkMail, Some(500..=599)) => SmtpRefusal::SenderRefused,
-        (SmtpRefusal::ParkMail, None) => SmtpRefusal::RetryMail,
+/// What the sender probe heard, on a fresh session: `MAIL FROM:<email.from>`, then (if taken)
+/// `RCPT TO:<postmaster@its domain>`. Replies are the server's code and its whole error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderProbe {
+    /// Both taken.
+    Accepted,
+    /// `MAIL FROM` refused.
+    FromRefused { code: u16, text: String },
+    /// `RCPT TO` the postmaster refused (Postfix, by default, judges the sender only there).
+    PostmasterRefused { code: u16, text: String },
+    /// No reply: it could not connect or log in, or ran out of time.
+    NoAnswer,
+}
+
+/// The refusal once the sender probe is done (`mail_reply`: the error text of the mail's own
+/// refusal). Only a mail about to be parked is judged again:
+/// - a 5xx to `MAIL FROM` (530 aside) is the configuration's fault: the sender is refused;
+/// - a 5xx to the postmaster counts as the sender's only when it is plainly about the sender
+///   (it says "sender", or is word for word the mail's own refusal, which then did not depend
+///   on the recipient). A server may refuse the postmaster for reasons of its own (relaying
+///   to a domain it does not serve, a domain without MX): blaming the sender then would hold
+///   the whole queue behind one mistyped address, so the mail is parked as before;
+/// - 530 (a login required) is the session's fault;
+/// - a 4xx, or no answer, proves nothing: the mail is tried again (an attempt counted) rather
+///   than parked on a guess;
+/// - a sender taken leaves the mail blamed: its recipient or its content was refused.
+pub fn refusal_after_sender_probe(
+    refusal: SmtpRefusal,
+    probe: &SenderProbe,
+    mail_reply: &str,
+) -> SmtpRefusal {
+    if refusal != SmtpRefusal::ParkMail {
+        return refusal;
+    }
+    let (code, about_sender) = match probe {
+        SenderProbe::Accepted => return refusal,
+        SenderProbe::NoAnswer => return SmtpRefusal::RetryMail,
+        SenderProbe::FromRefused { code, .. } => (*code, true),
+        SenderProbe::PostmasterRefused { code, text } => (
+            *code,
+            text == mail_reply || text.to_ascii_lowercase().contains("sender"),
+        ),
+    };
+    match code {
+        530 => SmtpRefusal::PauseSending,
+        400..=499 => SmtpRefusal::RetryMail,
+        500..=599 if about_sender => SmtpRefusal::SenderRefused,
         _ => refusal,
     }
 }
@@ -454,45 +488,112 @@ mod tests {
         }
     }
 
+    fn from_refused(code: u16) -> SenderProbe {
+        SenderProbe::FromRefused {
+            code,
+            text: format!("permanent error ({code}): no"),
+        }
+    }
+
+    fn postmaster_refused(code: u16, text: &str) -> SenderProbe {
+        SenderProbe::PostmasterRefused {
+            code,
+            text: text.to_owned(),
+        }
+    }
+
+    const MAILS_OWN: &str = "permanent error (550): 5.1.1 <ivy@refused.example>: no such user";
+
     #[test]
     fn a_refused_sender_is_the_configurations_fault_not_the_mails() {
         for code in [500, 501, 550, 553, 554] {
             assert_eq!(
-                refusal_after_sender_probe(SmtpRefusal::ParkMail, Some(code)),
+                refusal_after_sender_probe(SmtpRefusal::ParkMail, &from_refused(code), MAILS_OWN),
                 SmtpRefusal::SenderRefused,
                 "{code}"
             );
         }
+        // Postfix's login mismatch, at the postmaster's RCPT TO.
+        let mismatch = "permanent error (553): 5.7.1 <club@late.example>: Sender address \
+                        rejected: not owned by user";
+        for mail_reply in [MAILS_OWN, mismatch] {
+            assert_eq!(
+                refusal_after_sender_probe(
+                    SmtpRefusal::ParkMail,
+                    &postmaster_refused(553, mismatch),
+                    mail_reply
+                ),
+                SmtpRefusal::SenderRefused
+            );
+        }
+        // Word for word the mail's own refusal: it did not depend on the recipient.
+        let policy = "permanent error (554): 5.7.1 Service unavailable";
+        assert_eq!(
+            refusal_after_sender_probe(
+                SmtpRefusal::ParkMail,
+                &postmaster_refused(554, policy),
+                policy
+            ),
+            SmtpRefusal::SenderRefused
+        );
+    }
+
+    /// One mistyped address must not hold the whole queue: a server that refuses the
+    /// postmaster for reasons of its own (here: relaying) leaves the mail parked.
+    #[test]
+    fn a_postmaster_refused_for_other_reasons_leaves_the_mail_parked() {
+        let relay = "permanent error (554): 5.7.1 <postmaster@example.org>: Relay access denied";
+        assert_eq!(
+            refusal_after_sender_probe(
+                SmtpRefusal::ParkMail,
+                &postmaster_refused(554, relay),
+                MAILS_OWN
+            ),
+            SmtpRefusal::ParkMail
+        );
     }
 
     #[test]
     fn a_login_required_by_the_probe_is_the_sessions_fault() {
-        assert_eq!(
-            refusal_after_sender_probe(SmtpRefusal::ParkMail, Some(530)),
-            SmtpRefusal::PauseSending
-        );
+        for probe in [
+            from_refused(530),
+            postmaster_refused(530, "5.7.0 Authentication required"),
+        ] {
+            assert_eq!(
+                refusal_after_sender_probe(SmtpRefusal::ParkMail, &probe, MAILS_OWN),
+                SmtpRefusal::PauseSending
+            );
+        }
     }
 
     #[test]
-    fn an_unanswered_sender_probe_retries_the_mail_instead_of_parking_it() {
-        assert_eq!(
-            refusal_after_sender_probe(SmtpRefusal::ParkMail, None),
-            SmtpRefusal::RetryMail
-        );
+    fn an_unanswered_or_deferred_sender_probe_retries_the_mail_instead_of_parking_it() {
+        for probe in [
+            SenderProbe::NoAnswer,
+            from_refused(421),
+            postmaster_refused(450, "4.1.8 Sender address rejected: try later"),
+            from_refused(451),
+        ] {
+            assert_eq!(
+                refusal_after_sender_probe(SmtpRefusal::ParkMail, &probe, MAILS_OWN),
+                SmtpRefusal::RetryMail,
+                "{probe:?}"
+            );
+        }
     }
 
     #[test]
     fn an_accepted_sender_probe_leaves_the_mail_blamed() {
-        for reply in [Some(250), Some(421), Some(451)] {
-            assert_eq!(
-                refusal_after_sender_probe(SmtpRefusal::ParkMail, reply),
-                SmtpRefusal::ParkMail,
-                "{reply:?}"
-            );
-        }
+        assert_eq!(
+            refusal_after_sender_probe(SmtpRefusal::ParkMail, &SenderProbe::Accepted, MAILS_OWN),
+            SmtpRefusal::ParkMail
+        );
         // Only a parking is ever changed.
         for refusal in [SmtpRefusal::RetryMail, SmtpRefusal::PauseSending] {
-            assert_eq!(refusal_after_sender_probe(refusal, Some(553)), refusal);
+            assert_eq!(
+                refusal_after_sender_probe(refusal, &from_refused(553), MAILS_OWN),
+                refusal
+            );
         }
     }
 

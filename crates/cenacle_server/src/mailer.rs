@@ -13,9 +13,10 @@
 //! Nor is a mail blamed for a refusal of the instance's own sender: before a mail refused with
 //! a 5xx is parked, a session of its own asks the server whether it takes `email.from`
 //! (`MAIL FROM`, `RCPT TO` the sender domain's postmaster, then `RSET`, no mail sent). If it
-//! does not (553 "sender address rejected", 554 "relay access denied"), every mail would meet
-//! that refusal: the batch goes back uncounted and sending pauses as above, with an error
-//! naming `email.from`. A probe that gets no answer parks nothing: the mail is tried again.
+//! plainly refuses our sender (553 "sender address rejected: not owned by user"), every mail
+//! would meet that refusal: the batch goes back uncounted and sending pauses as above, with an
+//! error naming `email.from`. A probe that gets no answer or a 4xx parks nothing: the mail is
+//! tried again (`cenacle_domain::mail::refusal_after_sender_probe` holds the rules).
 //!
 //! A mail is sent twice only if this process dies between the server's acceptance and the row's
 //! removal (or the database stays unreachable for the whole lease, or until a shutdown): its
@@ -25,7 +26,8 @@ use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
 use cenacle_core::{mail, notification_mails, Context, ScopedFutureExt};
 use cenacle_domain::mail::{
-    refusal_after_sender_probe, sender_probe_needed, sending_pause, smtp_refusal, SmtpRefusal,
+    refusal_after_sender_probe, sender_probe_needed, sending_pause, smtp_refusal, SenderProbe,
+    SmtpRefusal,
 };
 use lettre::{
     message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
@@ -197,13 +199,20 @@ impl Mailer {
                     let refusal = smtp_refusal(code, session_works);
                     if sender_probe_needed(refusal) {
                         // Before the mail is blamed: is it our sender the server refuses?
+                        let mail_reply = err.to_string();
                         let probe = self.sender_probe().await;
-                        let reply = probe.as_ref().map(|(code, _)| *code);
-                        match (refusal_after_sender_probe(refusal, reply), probe) {
-                            (SmtpRefusal::SenderRefused, Some((_, reply))) => {
-                                Err((reply, SmtpRefusal::SenderRefused))
-                            }
-                            (refusal, _) => Err((err.to_string(), refusal)),
+                        match (
+                            refusal_after_sender_probe(refusal, &probe, &mail_reply),
+                            probe,
+                        ) {
+                            // The error the admin reads is the probe's: what the server
+                            // says of our sender, or of our login.
+                            (
+                                found @ (SmtpRefusal::SenderRefused | SmtpRefusal::PauseSending),
+                                SenderProbe::FromRefused { text, .. }
+                                | SenderProbe::PostmasterRefused { text, .. },
+                            ) => Err((text, found)),
+                            (refusal, _) => Err((mail_reply, refusal)),
                         }
                     } else {
                         Err((err.to_string(), refusal))
@@ -244,10 +253,9 @@ impl Mailer {
 
     /// Asks the SMTP server, on a session of its own opened as the transport opens its own
     /// (TLS, login), whether it takes `email.from` as sender: `MAIL FROM`, `RCPT TO` the
-    /// sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. Returns the server's
-    /// last reply (code; its error if it refused), or `None` if the probe got no answer (it
-    /// could not connect or log in, or ran past `email.timeout_seconds`).
-    async fn sender_probe(&self) -> Option<(u16, String)> {
+    /// sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. What it heard is
+    /// judged by `refusal_after_sender_probe`.
+    async fn sender_probe(&self) -> SenderProbe {
         let settings = &self.ctx.settings.email;
         let timeout = Duration::from_secs(settings.timeout_seconds);
         let probe = async {
@@ -274,36 +282,39 @@ impl Mailer {
                 conn.auth(DEFAULT_MECHANISMS, &credentials).await?;
             }
             // Many servers judge the sender only at the first recipient (Postfix delays its
-            // sender checks to `RCPT TO` by default): ask for the sender's own postmaster,
-            // whom every domain must accept (RFC 5321, 4.5.1).
+            // sender checks to `RCPT TO` by default): ask for the sender domain's postmaster,
+            // an address every domain must take (RFC 5321, 4.5.1), though a relay may still
+            // refuse it for reasons of its own (judged then by what it says).
             let postmaster = Address::new("postmaster", self.from.email.domain())?;
-            let mut reply = conn
+            let from = conn
                 .command(Mail::new(Some(self.from.email.clone()), vec![]))
                 .await;
-            if reply.is_ok() {
-                reply = conn.command(Rcpt::new(postmaster, vec![])).await;
-            }
+            let reply = match from {
+                Ok(_) => (true, conn.command(Rcpt::new(postmaster, vec![])).await),
+                refused => (false, refused),
+            };
             let _ = conn.command(Rset).await;
             let _ = conn.quit().await;
             Ok::<_, anyhow::Error>(reply)
         };
+        let failed = |error: &dyn Display| {
+            tracing::warn!(%error, "asking the SMTP server whether it takes `email.from` failed");
+            SenderProbe::NoAnswer
+        };
         match tokio::time::timeout(timeout, probe).await {
-            Ok(Ok(Ok(accepted))) => Some((accepted.code().into(), String::new())),
-            Ok(Ok(Err(refusal))) => match refusal.status() {
-                Some(code) => Some((u16::from(code), refusal.to_string())),
-                None => {
-                    tracing::warn!(error = %refusal, "asking the SMTP server whether it takes `email.from` failed");
-                    None
+            Ok(Ok((_, Ok(_)))) => SenderProbe::Accepted,
+            Ok(Ok((at_postmaster, Err(refusal)))) => match refusal.status() {
+                Some(code) => {
+                    let (code, text) = (u16::from(code), refusal.to_string());
+                    match at_postmaster {
+                        true => SenderProbe::PostmasterRefused { code, text },
+                        false => SenderProbe::FromRefused { code, text },
+                    }
                 }
+                None => failed(&refusal),
             },
-            Ok(Err(err)) => {
-                tracing::warn!(error = %err, "asking the SMTP server whether it takes `email.from` failed");
-                None
-            }
-            Err(_) => {
-                tracing::warn!("asking the SMTP server whether it takes `email.from` timed out");
-                None
-            }
+            Ok(Err(err)) => failed(&err),
+            Err(_) => failed(&"timed out"),
         }
     }
 

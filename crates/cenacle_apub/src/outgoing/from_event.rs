@@ -276,7 +276,15 @@ pub async fn send_for_event(
     // receives), whether or not they follow the group, and must drop their copy when it goes.
     let mentioned = match group.visibility != "private" {
         true => {
-            let tags = mention_tags(conn, &our_host, event, &activity).await?;
+            // The mentioned are told besides: a text that cannot be tagged again must not stop
+            // the activity reaching the group's followers.
+            let tags = match mention_tags(conn, &our_host, event, &activity).await {
+                Ok(tags) => tags,
+                Err(error) => {
+                    tracing::warn!(%error, "the people a text names not found: not told");
+                    Value::Null
+                }
+            };
             mentioned_inboxes(conn, &tags, &group).await?
         }
         false => vec![],
