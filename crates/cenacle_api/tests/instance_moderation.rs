@@ -46,7 +46,7 @@ async fn titles(t: &TestApp, path: &str, token: Option<&str>) -> Vec<String> {
 
 /// marie's threads in the members' statistics.
 const THREADS_OF_MARIE: &str =
-    "SELECT coalesce(sum(threads), 0)::bigint AS n FROM member_stats_day m \
+    "SELECT coalesce(sum(threads), 0)::bigint AS n FROM member_stats_rows m \
      JOIN person p ON p.id = m.person_id WHERE p.username = 'marie' AND m.tag = ''";
 
 #[tokio::test]

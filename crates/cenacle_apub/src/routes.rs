@@ -27,7 +27,7 @@ use cenacle_core::{
     identity::{self, urls},
     published,
 };
-use cenacle_domain::{mail::escape_html, INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME};
+use cenacle_domain::{html::escape_html, INSTANCE_ACTOR_NAME, REPORTING_ACTOR_NAME};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use url::Url;

@@ -301,3 +301,11 @@ pub async fn negative_leaders(
 fn day_number(day: NaiveDate) -> i64 {
     i64::from(day.num_days_from_ce()) - 719_163
 }
+
+/// Folds up to `batch` of the statistics changes that actions appended (one row each, shared
+/// with no other transaction, so that likes and views of one author never queue on a common
+/// row) into the day rows; how many it took. Readers see folded and unfolded changes alike, so
+/// how often this runs changes no figure, only how many rows the readers add up.
+pub async fn fold_statistics(conn: &mut Conn, batch: i32) -> Result<i64, CoreError> {
+    Ok(store::fold_pending_stats(conn, batch).await?)
+}

@@ -10,7 +10,8 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cenacle_db::{accounts as account_store, mail as store};
 use cenacle_domain::{
     delivery::retry_delay,
-    mail::{escape_html, MailContent, MailKind},
+    html::escape_html,
+    mail::{MailContent, MailKind},
     AccountStatus, Language,
 };
 use chrono::{DateTime, Utc};

@@ -139,14 +139,7 @@ pub async fn note_facts(conn: &mut Conn, comment: &Comment) -> Result<NoteFacts,
     let group = actors::group_by_id(conn, post.group_id)
         .await?
         .ok_or(CoreError::NotFound("group"))?;
-    let parent = match comment.parent_id {
-        Some(id) => store::comment_by_id(conn, id).await?,
-        None => None,
-    };
-    let (in_reply_to, replied_to) = match &parent {
-        Some(p) => (p.ap_id.clone(), p.author_id),
-        None => (post.ap_id.clone(), post.author_id),
-    };
+    let (in_reply_to, replied_to) = answered(conn, comment, &post).await?;
     let author_ap_id = author(conn, comment.author_id).await?.and_then(|a| a.ap_id);
     let replied_to_author = author(conn, replied_to).await?;
     Ok(NoteFacts {
@@ -156,6 +149,36 @@ pub async fn note_facts(conn: &mut Conn, comment: &Comment) -> Result<NoteFacts,
         in_reply_to,
         replied_to_author,
     })
+}
+
+/// What `comment` answers (its parent comment, else `post`, its post): that text's id and
+/// its author's row id.
+async fn answered(
+    conn: &mut Conn,
+    comment: &Comment,
+    post: &Post,
+) -> Result<(String, i64), CoreError> {
+    let parent = match comment.parent_id {
+        Some(id) => store::comment_by_id(conn, id).await?,
+        None => None,
+    };
+    Ok(match parent {
+        Some(p) => (p.ap_id, p.author_id),
+        None => (post.ap_id.clone(), post.author_id),
+    })
+}
+
+/// Who wrote what `comment` answers, as its `Note` mentions them ([`note_facts`]), without
+/// the rest of the note.
+pub async fn replied_to_author(
+    conn: &mut Conn,
+    comment: &Comment,
+) -> Result<Option<Author>, CoreError> {
+    let post = store::post_by_id(conn, comment.post_id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
+    let (_, replied_to) = answered(conn, comment, &post).await?;
+    author(conn, replied_to).await
 }
 
 async fn author(conn: &mut Conn, id: i64) -> Result<Option<Author>, CoreError> {

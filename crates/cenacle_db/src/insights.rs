@@ -1,6 +1,7 @@
 //! Member statistics, read from the rollups that triggers keep in the statements that write
-//! the content (migration `2026-11-30-000801_member_stats`): `member_stats_day` per member,
-//! group, tag ('' for the whole group) and UTC day; `topic_stats_day` the answers accepted per
+//! the content (migration `2026-11-30-000801_member_stats`): `member_stats_rows` per member,
+//! group, tag ('' for the whole group) and UTC day (the folded `member_stats_day` rows and the
+//! changes appended since, migration `2026-12-02-003125_member_stats_pending`); `topic_stats_day` the answers accepted per
 //! topic and day; `post_view` the day's viewers of each post. Also the scored contributions
 //! that mood trends read.
 
@@ -86,7 +87,7 @@ pub async fn member_weeks(
 ) -> Result<(Vec<WeekSums>, i64), DbError> {
     let weeks = diesel::sql_query(format!(
         "SELECT date_trunc('week', day::timestamp)::date AS week, {SUMS} \
-         FROM member_stats_day WHERE person_id = $5 AND {TOPIC_DAYS} GROUP BY 1 ORDER BY 1"
+         FROM member_stats_rows WHERE person_id = $5 AND {TOPIC_DAYS} GROUP BY 1 ORDER BY 1"
     ))
     .bind::<Text, _>(&topic.tag)
     .bind::<Date, _>(from)
@@ -102,7 +103,7 @@ pub async fn member_weeks(
         n: i64,
     }
     let helped: Count = diesel::sql_query(format!(
-        "SELECT count(DISTINCT h) AS n FROM member_stats_day, unnest(helped) AS h \
+        "SELECT count(DISTINCT h) AS n FROM member_stats_rows, unnest(helped) AS h \
          WHERE person_id = $5 AND {TOPIC_DAYS}"
     ))
     .bind::<Text, _>(&topic.tag)
@@ -114,6 +115,21 @@ pub async fn member_weeks(
     .get_result(conn)
     .await?;
     Ok((weeks, helped.n))
+}
+
+/// Folds up to `batch` of the statistics changes appended by the actions since the last fold
+/// into the day rows (SKIP LOCKED: several servers may fold side by side); how many it took.
+pub async fn fold_pending_stats(conn: &mut AsyncPgConnection, batch: i32) -> Result<i64, DbError> {
+    #[derive(QueryableByName)]
+    struct Folded {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        n: i32,
+    }
+    let folded: Folded = diesel::sql_query("SELECT member_stats_fold($1) AS n")
+        .bind::<diesel::sql_types::Integer, _>(batch)
+        .get_result(conn)
+        .await?;
+    Ok(folded.n.into())
 }
 
 /// The answers accepted in a topic over [from, to), all members together.
@@ -154,7 +170,7 @@ pub async fn tag_known(
         known: bool,
     }
     let found: Found = diesel::sql_query(format!(
-        "SELECT EXISTS (SELECT 1 FROM member_stats_day WHERE tag = $1 \
+        "SELECT EXISTS (SELECT 1 FROM member_stats_rows WHERE tag = $1 \
              AND (group_id = $2 OR ($2::bigint IS NULL AND group_id IN {OPEN_GROUPS}))) AS known"
     ))
     .bind::<Text, _>(tag)
@@ -186,7 +202,7 @@ pub async fn topic_members(
     to: NaiveDate,
 ) -> Result<Vec<MemberSums>, DbError> {
     Ok(diesel::sql_query(format!(
-        "WITH rows AS MATERIALIZED (SELECT * FROM member_stats_day WHERE {TOPIC_DAYS}), \
+        "WITH rows AS MATERIALIZED (SELECT * FROM member_stats_rows WHERE {TOPIC_DAYS}), \
               sums AS (SELECT person_id, {SUMS} FROM rows GROUP BY person_id HAVING SUM(replies) > 0), \
               helped AS (SELECT person_id, count(DISTINCT h) AS helped \
                          FROM rows, unnest(rows.helped) AS h GROUP BY person_id) \

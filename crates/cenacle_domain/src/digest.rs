@@ -2,7 +2,8 @@
 //! time, in their time zone), which time-zone names may be chosen, and its FR/EN text.
 
 use crate::{
-    mail::{escape_html, greeting, MailContent},
+    html::escape_html,
+    mail::{greeting, MailContent},
     Language,
 };
 use chrono::{Datelike, Duration, NaiveDateTime, NaiveTime};

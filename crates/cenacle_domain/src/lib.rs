@@ -13,6 +13,7 @@ pub mod delivery;
 pub mod digest;
 pub mod engagement;
 pub mod group_bans;
+pub mod html;
 pub mod influence;
 pub mod insights;
 pub mod instance_lists;

@@ -1,7 +1,7 @@
 //! Mails: their kinds (which ones a member may refuse) and the FR/EN templates of the account
 //! mails, rendered as plain text and HTML.
 
-use crate::Language;
+use crate::{html::escape_html, Language};
 use chrono::{DateTime, Utc};
 
 /// What a mail is about. Transactional kinds (the account's own safety) cannot be refused;
@@ -106,21 +106,6 @@ impl MailContent {
             html,
         }
     }
-}
-
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 fn when(at: DateTime<Utc>, language: Language) -> String {
@@ -504,95 +489,157 @@ mod tests {
 
     const MAILS_OWN: &str = "permanent error (550): 5.1.1 <ivy@refused.example>: no such user";
 
+    /// Each case: its name, the refusal the mail met, what the probe heard, the mail's own
+    /// reply text, and the refusal once judged.
     #[test]
-    fn a_refused_sender_is_the_configurations_fault_not_the_mails() {
-        for code in [500, 501, 550, 553, 554] {
-            assert_eq!(
-                refusal_after_sender_probe(SmtpRefusal::ParkMail, &from_refused(code), MAILS_OWN),
-                SmtpRefusal::SenderRefused,
-                "{code}"
-            );
-        }
+    fn the_sender_probe_blames_the_sender_only_when_it_shows_the_sender_refused() {
+        use SmtpRefusal::{ParkMail, PauseSending, RetryMail, SenderRefused};
         // Postfix's login mismatch, at the postmaster's RCPT TO.
         let mismatch = "permanent error (553): 5.7.1 <club@late.example>: Sender address \
                         rejected: not owned by user";
-        for mail_reply in [MAILS_OWN, mismatch] {
-            assert_eq!(
-                refusal_after_sender_probe(
-                    SmtpRefusal::ParkMail,
-                    &postmaster_refused(553, mismatch),
-                    mail_reply
-                ),
-                SmtpRefusal::SenderRefused
-            );
-        }
-        // Word for word the mail's own refusal: it did not depend on the recipient.
         let policy = "permanent error (554): 5.7.1 Service unavailable";
-        assert_eq!(
-            refusal_after_sender_probe(
-                SmtpRefusal::ParkMail,
-                &postmaster_refused(554, policy),
-                policy
-            ),
-            SmtpRefusal::SenderRefused
-        );
-    }
-
-    /// One mistyped address must not hold the whole queue: a server that refuses the
-    /// postmaster for reasons of its own (here: relaying) leaves the mail parked.
-    #[test]
-    fn a_postmaster_refused_for_other_reasons_leaves_the_mail_parked() {
         let relay = "permanent error (554): 5.7.1 <postmaster@example.org>: Relay access denied";
-        assert_eq!(
-            refusal_after_sender_probe(
-                SmtpRefusal::ParkMail,
-                &postmaster_refused(554, relay),
-                MAILS_OWN
+        let cases = [
+            // A refused sender is the configuration's fault, not the mail's.
+            (
+                "MAIL FROM refused 500",
+                ParkMail,
+                from_refused(500),
+                MAILS_OWN,
+                SenderRefused,
             ),
-            SmtpRefusal::ParkMail
-        );
-    }
-
-    #[test]
-    fn a_login_required_by_the_probe_is_the_sessions_fault() {
-        for probe in [
-            from_refused(530),
-            postmaster_refused(530, "5.7.0 Authentication required"),
-        ] {
+            (
+                "MAIL FROM refused 501",
+                ParkMail,
+                from_refused(501),
+                MAILS_OWN,
+                SenderRefused,
+            ),
+            (
+                "MAIL FROM refused 550",
+                ParkMail,
+                from_refused(550),
+                MAILS_OWN,
+                SenderRefused,
+            ),
+            (
+                "MAIL FROM refused 553",
+                ParkMail,
+                from_refused(553),
+                MAILS_OWN,
+                SenderRefused,
+            ),
+            (
+                "MAIL FROM refused 554",
+                ParkMail,
+                from_refused(554),
+                MAILS_OWN,
+                SenderRefused,
+            ),
+            (
+                "postmaster refused: sender mismatch, mail refused otherwise",
+                ParkMail,
+                postmaster_refused(553, mismatch),
+                MAILS_OWN,
+                SenderRefused,
+            ),
+            (
+                "postmaster refused: sender mismatch, mail refused alike",
+                ParkMail,
+                postmaster_refused(553, mismatch),
+                mismatch,
+                SenderRefused,
+            ),
+            // Word for word the mail's own refusal: it did not depend on the recipient.
+            (
+                "postmaster refused word for word as the mail",
+                ParkMail,
+                postmaster_refused(554, policy),
+                policy,
+                SenderRefused,
+            ),
+            // One mistyped address must not hold the whole queue: a server that refuses the
+            // postmaster for reasons of its own (here: relaying) leaves the mail parked.
+            (
+                "postmaster refused for other reasons",
+                ParkMail,
+                postmaster_refused(554, relay),
+                MAILS_OWN,
+                ParkMail,
+            ),
+            // A login required by the probe is the session's fault.
+            (
+                "MAIL FROM refused 530",
+                ParkMail,
+                from_refused(530),
+                MAILS_OWN,
+                PauseSending,
+            ),
+            (
+                "postmaster refused 530",
+                ParkMail,
+                postmaster_refused(530, "5.7.0 Authentication required"),
+                MAILS_OWN,
+                PauseSending,
+            ),
+            // Unanswered or deferred: the mail is tried again instead of parked.
+            (
+                "no answer",
+                ParkMail,
+                SenderProbe::NoAnswer,
+                MAILS_OWN,
+                RetryMail,
+            ),
+            (
+                "MAIL FROM deferred 421",
+                ParkMail,
+                from_refused(421),
+                MAILS_OWN,
+                RetryMail,
+            ),
+            (
+                "postmaster deferred 450",
+                ParkMail,
+                postmaster_refused(450, "4.1.8 Sender address rejected: try later"),
+                MAILS_OWN,
+                RetryMail,
+            ),
+            (
+                "MAIL FROM deferred 451",
+                ParkMail,
+                from_refused(451),
+                MAILS_OWN,
+                RetryMail,
+            ),
+            // An accepted sender leaves the mail blamed.
+            (
+                "accepted",
+                ParkMail,
+                SenderProbe::Accepted,
+                MAILS_OWN,
+                ParkMail,
+            ),
+            // Only a parking is ever changed.
+            (
+                "a retry stays",
+                RetryMail,
+                from_refused(553),
+                MAILS_OWN,
+                RetryMail,
+            ),
+            (
+                "a pause stays",
+                PauseSending,
+                from_refused(553),
+                MAILS_OWN,
+                PauseSending,
+            ),
+        ];
+        for (case, refusal, probe, mail_reply, expected) in cases {
             assert_eq!(
-                refusal_after_sender_probe(SmtpRefusal::ParkMail, &probe, MAILS_OWN),
-                SmtpRefusal::PauseSending
-            );
-        }
-    }
-
-    #[test]
-    fn an_unanswered_or_deferred_sender_probe_retries_the_mail_instead_of_parking_it() {
-        for probe in [
-            SenderProbe::NoAnswer,
-            from_refused(421),
-            postmaster_refused(450, "4.1.8 Sender address rejected: try later"),
-            from_refused(451),
-        ] {
-            assert_eq!(
-                refusal_after_sender_probe(SmtpRefusal::ParkMail, &probe, MAILS_OWN),
-                SmtpRefusal::RetryMail,
-                "{probe:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn an_accepted_sender_probe_leaves_the_mail_blamed() {
-        assert_eq!(
-            refusal_after_sender_probe(SmtpRefusal::ParkMail, &SenderProbe::Accepted, MAILS_OWN),
-            SmtpRefusal::ParkMail
-        );
-        // Only a parking is ever changed.
-        for refusal in [SmtpRefusal::RetryMail, SmtpRefusal::PauseSending] {
-            assert_eq!(
-                refusal_after_sender_probe(refusal, &from_refused(553), MAILS_OWN),
-                refusal
+                refusal_after_sender_probe(refusal, &probe, mail_reply),
+                expected,
+                "{case}"
             );
         }
     }

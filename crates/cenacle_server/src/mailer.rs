@@ -33,7 +33,7 @@ use lettre::{
     message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
     transport::smtp::{
         authentication::{Credentials, DEFAULT_MECHANISMS},
-        client::{AsyncSmtpConnection, TlsParameters},
+        client::{AsyncSmtpConnection, Tls, TlsParameters},
         commands::{Mail, Rcpt, Rset},
         extension::ClientId,
     },
@@ -252,18 +252,18 @@ impl Mailer {
     }
 
     /// Asks the SMTP server, on a session of its own opened as the transport opens its own
-    /// (TLS, login), whether it takes `email.from` as sender: `MAIL FROM`, `RCPT TO` the
-    /// sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. What it heard is
-    /// judged by `refusal_after_sender_probe`.
+    /// (TLS, login: [`session_setup`]), whether it takes `email.from` as sender: `MAIL FROM`,
+    /// `RCPT TO` the sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. What it
+    /// heard is judged by `refusal_after_sender_probe`.
     async fn sender_probe(&self) -> SenderProbe {
         let settings = &self.ctx.settings.email;
         let timeout = Duration::from_secs(settings.timeout_seconds);
         let probe = async {
             let hello = ClientId::default();
-            let tls = || TlsParameters::new(settings.host.clone());
-            let wrapper = match settings.tls {
-                SmtpTls::Tls => Some(tls()?),
-                SmtpTls::None | SmtpTls::Starttls => None,
+            let (tls, credentials) = session_setup(settings)?;
+            let wrapper = match &tls {
+                Tls::Wrapper(parameters) => Some(parameters.clone()),
+                Tls::None | Tls::Opportunistic(_) | Tls::Required(_) => None,
             };
             let mut conn = AsyncSmtpConnection::connect_tokio1(
                 (settings.host.as_str(), settings.port),
@@ -273,12 +273,14 @@ impl Mailer {
                 None,
             )
             .await?;
-            if settings.tls == SmtpTls::Starttls {
-                conn.starttls(tls()?, &hello).await?;
+            match tls {
+                Tls::Required(parameters) => conn.starttls(parameters, &hello).await?,
+                Tls::Opportunistic(parameters) if conn.can_starttls() => {
+                    conn.starttls(parameters, &hello).await?
+                }
+                Tls::None | Tls::Opportunistic(_) | Tls::Wrapper(_) => {}
             }
-            if !settings.username.is_empty() {
-                let credentials =
-                    Credentials::new(settings.username.clone(), settings.password.0.clone());
+            if let Some(credentials) = credentials {
                 conn.auth(DEFAULT_MECHANISMS, &credentials).await?;
             }
             // Many servers judge the sender only at the first recipient (Postfix delays its
@@ -501,21 +503,32 @@ async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
 }
 
 fn transport(settings: &EmailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    type Smtp = AsyncSmtpTransport<Tokio1Executor>;
-    let host = settings.host.as_str();
-    let bad_host = |err| anyhow::anyhow!("configuration key `email.host`: `{host}`: {err}");
-    let mut builder = match settings.tls {
-        SmtpTls::None => Smtp::builder_dangerous(host),
-        SmtpTls::Starttls => Smtp::starttls_relay(host).map_err(bad_host)?,
-        SmtpTls::Tls => Smtp::relay(host).map_err(bad_host)?,
-    }
-    .port(settings.port)
-    .timeout(Some(Duration::from_secs(settings.timeout_seconds)));
-    if !settings.username.is_empty() {
-        builder = builder.credentials(Credentials::new(
-            settings.username.clone(),
-            settings.password.0.clone(),
-        ));
+    let (tls, credentials) = session_setup(settings)?;
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+        .port(settings.port)
+        .timeout(Some(Duration::from_secs(settings.timeout_seconds)))
+        .tls(tls);
+    if let Some(credentials) = credentials {
+        builder = builder.credentials(credentials);
     }
     Ok(builder.build())
+}
+
+/// How a session with the SMTP server is secured and logged into, the transport's and the
+/// sender probe's alike: TLS from the start, `STARTTLS` required or none (`email.tls`, the
+/// certificate checked against `email.host`), and the login, if `email.username` is set.
+fn session_setup(settings: &EmailSettings) -> anyhow::Result<(Tls, Option<Credentials>)> {
+    let host = settings.host.as_str();
+    let parameters = || {
+        TlsParameters::new(host.to_owned())
+            .map_err(|err| anyhow::anyhow!("configuration key `email.host`: `{host}`: {err}"))
+    };
+    let tls = match settings.tls {
+        SmtpTls::None => Tls::None,
+        SmtpTls::Starttls => Tls::Required(parameters()?),
+        SmtpTls::Tls => Tls::Wrapper(parameters()?),
+    };
+    let credentials = (!settings.username.is_empty())
+        .then(|| Credentials::new(settings.username.clone(), settings.password.0.clone()));
+    Ok((tls, credentials))
 }

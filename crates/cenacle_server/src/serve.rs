@@ -5,7 +5,7 @@ use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
 use cenacle_core::{
-    admin, auctions, bounties, certificates, digests, getting_started, media_sweep,
+    admin, auctions, bounties, certificates, digests, getting_started, insights, media_sweep,
     notification_mails, notifications, orders, ranks_reached, Context, ScopedFutureExt,
 };
 use std::net::SocketAddr;
@@ -232,6 +232,22 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         })
     };
 
+    // The statistics changes that actions append are folded into the day rows every few
+    // seconds (batches claimed with SKIP LOCKED: several servers may fold side by side).
+    let statistics_folder = {
+        let ctx = ctx.clone();
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(STATISTICS_FOLD_EVERY);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => fold_statistics(&ctx).await,
+                    _ = stop.changed() => break,
+                }
+            }
+        })
+    };
+
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
     let app = app(state, &federation);
@@ -259,6 +275,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = auction_settler.await;
     let _ = certificate_sweeper.await;
     let _ = media_sweeper.await;
+    let _ = statistics_folder.await;
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }
@@ -428,6 +445,32 @@ async fn tell_ranks_reached(ctx: &Context) -> Result<usize, cenacle_core::CoreEr
 /// How often orphan uploads are swept: hourly is plenty next to their day of grace. Not a
 /// setting, as the grace is not (see `media_sweep::GRACE`).
 const MEDIA_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How often the appended statistics changes are folded: often enough that readers add up a
+/// few thousand rows at most (each like or view appends one), rarely enough to cost nothing.
+const STATISTICS_FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// Changes folded per transaction: a fold's lock on the day rows lasts one batch.
+const STATISTICS_FOLD_BATCH: i32 = 5_000;
+
+/// Folds every statistics change appended so far, a batch per transaction; a failure is
+/// logged and left for the next beat (nothing is lost: the changes stay appended).
+async fn fold_statistics(ctx: &Context) {
+    loop {
+        let folded = ctx
+            .transaction(|conn| {
+                insights::fold_statistics(conn, STATISTICS_FOLD_BATCH).scope_boxed()
+            })
+            .await;
+        match folded {
+            Ok(n) if n == i64::from(STATISTICS_FOLD_BATCH) => {}
+            Ok(_) => return,
+            Err(err) => {
+                tracing::error!(error = %err, "folding the statistics failed");
+                return;
+            }
+        }
+    }
+}
 
 /// One pass of the orphan-upload sweep (see `media_sweeper`): each batch in its own
 /// transaction, its files removed once it has committed.

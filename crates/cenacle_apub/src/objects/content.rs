@@ -9,7 +9,7 @@ use crate::{
 use cenacle_core::{
     inbound::{GroupState, IncomingObject},
     media::MAX_DESCRIPTION_CHARS,
-    model::{Attachment, Comment, Group, Post, RemoteAttachment},
+    model::{Attachment, Author, Comment, Group, Post, RemoteAttachment},
     published, Conn,
 };
 use cenacle_domain::content::{IdeaStatus, PostKind, BODY_MAX, TAGS_MAX, TITLE_MAX};
@@ -295,7 +295,7 @@ fn is_uploaded_video(url: &str) -> bool {
 /// fetched until the reader plays it (`/media` serves byte ranges); the alt text names it and
 /// is shown where video is not.
 fn video_player(url: &str, alt: &str) -> String {
-    use cenacle_domain::mail::escape_html;
+    use cenacle_domain::html::escape_html;
     let alt = escape_html(alt.trim());
     let label = if alt.is_empty() {
         String::new()
@@ -414,7 +414,7 @@ fn attachment_objects(attachments: Vec<Attachment>, base: &str) -> Vec<serde_jso
 /// `Mention` tag naming their member), and puts them in `cc`, as Mastodon addresses the
 /// people a post mentions. Not in a private group: a member's server would tell the people
 /// it names, members or not (and Mastodon lets them read what mentions them).
-async fn tag_mentioned(
+pub(crate) async fn tag_mentioned(
     conn: &mut Conn,
     (our_host, text, local): (&str, &str, bool),
     group: &Group,
@@ -501,6 +501,26 @@ pub async fn page(conn: &mut Conn, our_host: &str, post: &Post) -> Result<Conten
     })
 }
 
+/// The `Mention` tags a comment's `Note` starts with: the group and the author replied to, so
+/// that Mastodon users who reply keep the group in their addressing (INTEROP.md).
+pub(crate) fn reply_mentions(
+    group: &Group,
+    replied_to_author: Option<Author>,
+) -> Vec<serde_json::Value> {
+    let mut tag = vec![
+        serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
+    ];
+    if let Some(a) = replied_to_author {
+        let host = a
+            .instance_host
+            .unwrap_or_else(|| group.instance_host.clone());
+        if let Some(href) = a.ap_id {
+            tag.push(serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}));
+        }
+    }
+    tag
+}
+
 /// The `Note` of a comment or answer of ours (`our_host`: this instance's, as in handles).
 pub async fn note(
     conn: &mut Conn,
@@ -513,19 +533,7 @@ pub async fn note(
     let author = facts
         .author_ap_id
         .ok_or_else(|| ApubError::Internal(format!("person {} has no id", comment.author_id)))?;
-    // The group and the author replied to, so that Mastodon users who reply keep the group
-    // in their addressing (INTEROP.md).
-    let mut tag = vec![
-        serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
-    ];
-    if let Some(a) = facts.replied_to_author {
-        let host = a
-            .instance_host
-            .unwrap_or_else(|| group.instance_host.clone());
-        if let Some(href) = a.ap_id {
-            tag.push(serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}));
-        }
-    }
+    let mut tag = reply_mentions(group, facts.replied_to_author);
     let text = (our_host, comment.body.as_str(), comment.local);
     tag_mentioned(conn, text, group, &mut tag, &mut cc).await?;
     Ok(ContentJson {

@@ -278,7 +278,7 @@ pub async fn send_for_event(
         true => {
             // The mentioned are told besides: a text that cannot be tagged again must not stop
             // the activity reaching the group's followers.
-            let tags = match mention_tags(conn, &our_host, event, &activity).await {
+            let tags = match mention_tags(conn, &our_host, event, &activity, &group).await {
                 Ok(tags) => tags,
                 Err(error) => {
                     tracing::warn!(%error, "the people a text names not found: not told");
@@ -323,17 +323,18 @@ pub async fn send_for_event(
 ///
 /// A `Delete` (the author's or a moderator's), a removal or its restore carries only the
 /// text's id: the mentions are those of the stored text (a deleted or removed row keeps its
-/// words), tagged as its `Page` or `Note` is, so that the servers the text went to are the
-/// ones told it went. Mastodon deletes its copy on its author's `Delete` only; Lemmy also on
-/// a moderator's, and restores it on the `Undo`.
+/// words), tagged as its `Page` or `Note` tags them (without building it), so that the servers
+/// the text went to are the ones told it went. Mastodon deletes its copy on its author's
+/// `Delete` only; Lemmy also on a moderator's, and restores it on the `Undo`.
 async fn mention_tags(
     conn: &mut Conn,
     our_host: &str,
     event: OutboxEvent,
     activity: &Value,
+    group: &Group,
 ) -> Result<Value, ApubError> {
     use OutboxEvent as E;
-    let object = match event {
+    let (text, local, mut tag) = match event {
         E::PostCreated(_) | E::PostUpdated(_) | E::CommentCreated(_) | E::CommentUpdated(_) => {
             let by_author = activity["actor"] == activity["object"]["attributedTo"];
             return Ok(match by_author {
@@ -342,20 +343,25 @@ async fn mention_tags(
             });
         }
         E::PostDeleted(id) | E::PostRemoved(id) | E::PostRestored(id) => {
-            match published::post_by_id(conn, id).await? {
-                Some(post) => content::page(conn, our_host, &post).await?,
-                None => return Ok(Value::Null),
-            }
+            let Some(post) = published::post_by_id(conn, id).await? else {
+                return Ok(Value::Null);
+            };
+            let text = cenacle_core::notifications::post_text(&post);
+            (text, post.local, vec![])
         }
         E::CommentDeleted(id) | E::CommentRemoved(id) | E::CommentRestored(id) => {
-            match published::comment_by_id(conn, id).await? {
-                Some(comment) => content::note(conn, our_host, &comment).await?,
-                None => return Ok(Value::Null),
-            }
+            let Some(comment) = published::comment_by_id(conn, id).await? else {
+                return Ok(Value::Null);
+            };
+            let replied_to = published::replied_to_author(conn, &comment).await?;
+            let tag = content::reply_mentions(group, replied_to);
+            (comment.body, comment.local, tag)
         }
         _ => return Ok(Value::Null),
     };
-    Ok(to_value(&object)?["tag"].take())
+    let mut cc = vec![];
+    content::tag_mentioned(conn, (our_host, &text, local), group, &mut tag, &mut cc).await?;
+    Ok(Value::Array(tag))
 }
 
 /// The inboxes of the people of other servers whom `tags` (a text's `tag`, one value or
