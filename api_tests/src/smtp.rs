@@ -112,6 +112,16 @@ impl SmtpSink {
         }
     }
 
+    /// How many sessions it has left hanging after a message's data (a Subject starting
+    /// with "Stall", see `scripts/smtp-sink`).
+    pub fn stalls(&self) -> usize {
+        std::fs::read_dir(self.folder.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().starts_with(".stalled-"))
+            .count()
+    }
+
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Value> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.folder.path())

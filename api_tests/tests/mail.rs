@@ -1174,3 +1174,134 @@ async fn a_shutdown_is_not_held_up_by_a_hand_back_the_database_refuses() {
     assert!(given_up.contains("shutting_down=true"), "{given_up}");
     assert!(log.contains("mail worker stopped"), "{log}");
 }
+
+/// People registered (their verification mails received, the queue empty), by row id.
+async fn registered(alpha: &Instance, sink: &SmtpSink, names: &[&str]) -> Vec<i64> {
+    let mut ids = Vec::new();
+    for name in names {
+        let address = format!("{name}@example.org");
+        register(alpha, name, &address, "en").await;
+        sink.wait_for(&address, 1, DEADLINE).await;
+        let mut db = connect(alpha).await;
+        let query = format!("SELECT id FROM person WHERE username = '{name}'");
+        ids.push(number(&mut db, &query).await);
+    }
+    eventually("the queue to empty", DEADLINE, || async {
+        let mut db = connect(alpha).await;
+        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
+    })
+    .await;
+    ids
+}
+
+/// Queues one mail per (person, subject), in one transaction: the worker claims them in one
+/// batch, in this order. A subject starting with "Stall" hangs the sink's session.
+async fn queue_in_one_batch(ctx: &Context, mails: &[(i64, &str)]) {
+    ctx.transaction(|conn| {
+        async move {
+            for (person_id, subject) in mails {
+                let content =
+                    |_| MailContent::compose((*subject).into(), "Hello,", &[], None, "alpha");
+                mail::enqueue_mail(conn, ctx, *person_id, MailKind::PasswordReset, content).await?;
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+/// A server that stops answering mid-session (no reply after a message's data) costs that
+/// mail an attempt after `email.timeout_seconds`, and the mails behind it go: lettre's own
+/// timeout bounds the connection only, and the worker used to wait for that reply for ever,
+/// every mail of the instance with it.
+#[tokio::test]
+async fn a_session_that_stalls_costs_its_mail_an_attempt_not_the_whole_queue() {
+    let sink = SmtpSink::started();
+    let env = [("CENACLE_EMAIL__TIMEOUT_SECONDS", "2")];
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &env);
+    let people = registered(&alpha, &sink, &["lena", "paul"]).await;
+    let ctx = core_context(&alpha, &sink);
+    queue_in_one_batch(&ctx, &[(people[0], "Stalled"), (people[1], "Bonjour")]).await;
+
+    let mails = sink.wait_for("paul@example.org", 2, DEADLINE).await;
+    assert_eq!(mails[1]["headers"]["subject"], "Bonjour");
+    eventually("lena's mail retried later", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let query = "SELECT count(*) FROM mail_queue WHERE to_address = 'lena@example.org' \
+                     AND attempts >= 1 AND parked_at IS NULL AND last_error LIKE \
+                     'the SMTP server did not finish the session within 2 s%'";
+        (number(&mut db, query).await == 1).then_some(())
+    })
+    .await;
+    assert!(sink.stalls() >= 1);
+    assert!(!alpha.log().contains("sending paused"), "{}", alpha.log());
+}
+
+/// A stop asked for while a batch is being sent sends nothing more: the mail in flight ends
+/// (here its session runs out of time), the rest of the batch goes back to the queue unsent,
+/// and the next start sends it, once. It used to be sent after the stop, when a database
+/// going down too could not record it, and then again after the restart.
+#[tokio::test]
+async fn a_stop_mid_batch_sends_the_rest_at_the_next_start_not_after_the_stop() {
+    let sink = SmtpSink::started();
+    let env = [("CENACLE_EMAIL__TIMEOUT_SECONDS", "10")];
+    let (_hosts, mut alpha) = mail_instance("alpha", &sink, &env);
+    let people = registered(&alpha, &sink, &["lena", "paul", "marie"]).await;
+    let ctx = core_context(&alpha, &sink);
+    let batch = [
+        (people[0], "Stalled"),
+        (people[1], "Bonjour"),
+        (people[2], "Bonjour"),
+    ];
+    queue_in_one_batch(&ctx, &batch).await;
+    eventually(
+        "the batch's first mail to be in flight",
+        DEADLINE,
+        || async { (sink.stalls() == 1).then_some(()) },
+    )
+    .await;
+    drop(ctx);
+
+    // Panics if the process has not exited within 60 s.
+    alpha.stop();
+    let log = alpha.log();
+    for name in ["paul", "marie"] {
+        let address = format!("{name}@example.org");
+        assert_eq!(
+            sink.to(&address).len(),
+            1,
+            "only {name}'s verification:\n{log}"
+        );
+    }
+    let handed_back = log
+        .lines()
+        .find(|line| line.contains("stopping: mails not sent yet go back to the queue"))
+        .unwrap_or_else(|| panic!("the rest of the batch not handed back:\n{log}"));
+    assert!(handed_back.contains("mails=2"), "{handed_back}");
+
+    alpha.start();
+    for name in ["paul", "marie"] {
+        let address = format!("{name}@example.org");
+        let mails = sink.wait_for(&address, 2, DEADLINE).await;
+        assert_eq!(mails[1]["headers"]["subject"], "Bonjour");
+    }
+    let unsent = "SELECT count(*) FROM mail_queue WHERE to_address <> 'lena@example.org'";
+    eventually(
+        "paul's and marie's mails to leave the queue",
+        DEADLINE,
+        || async {
+            let mut db = connect(&alpha).await;
+            (number(&mut db, unsent).await == 0).then_some(())
+        },
+    )
+    .await;
+    for name in ["paul", "marie"] {
+        assert_eq!(
+            sink.to(&format!("{name}@example.org")).len(),
+            2,
+            "sent once"
+        );
+    }
+}

@@ -1,3 +1,5 @@
+-- No change appended after the fold's snapshot is dropped with the table.
+LOCK TABLE member_stats_pending IN SHARE ROW EXCLUSIVE MODE;
 SELECT member_stats_fold(2147483647);
 DROP VIEW member_stats_rows;
 DROP FUNCTION member_stats_fold(INT);

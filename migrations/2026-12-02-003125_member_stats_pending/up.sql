@@ -17,7 +17,9 @@ CREATE TABLE member_stats_pending (
     id               BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     person_id        BIGINT NOT NULL,
     group_id         BIGINT NOT NULL,
-    tags             TEXT[] NOT NULL,
+    -- No NULL tag: the fold could never write it (member_stats_day.tag is NOT NULL), and
+    -- would fail on that change for ever; refused here, in the action, as it was before.
+    tags             TEXT[] NOT NULL CHECK (array_position(tags, NULL) IS NULL),
     day              DATE NOT NULL,
     threads          INT NOT NULL,
     ideas            INT NOT NULL,

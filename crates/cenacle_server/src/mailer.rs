@@ -91,7 +91,8 @@ impl Mailer {
         })
     }
 
-    /// Runs until `shutdown` turns true (the mail being sent is finished first).
+    /// Runs until `shutdown` turns true (the mail being sent is finished first, within one
+    /// session's time; the rest of its batch goes back to the queue).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(mail::wake_on_new_mails(
@@ -128,6 +129,16 @@ impl Mailer {
             let full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
             let mut pause = None;
             for (index, queued) in claimed.iter().enumerate() {
+                // A stop asked for mid-batch sends nothing more: the rest goes back to the
+                // queue, uncounted and due at once (the next start sends it). Sent now, with
+                // the database perhaps going down too, a mail whose sending could not be
+                // recorded would be sent again after the restart.
+                if *shutdown.borrow() {
+                    let rest = &claimed[index..];
+                    self.hand_back(rest, Halt::ShuttingDown, "", Duration::ZERO, &shutdown)
+                        .await;
+                    break;
+                }
                 match self.send(queued, &shutdown).await {
                     Sent::Accepted | Sent::Failed => pauses_in_a_row = 0,
                     Sent::HandBack(halt, error) => {
@@ -190,35 +201,51 @@ impl Mailer {
                 format!("cannot build the message: {err}"),
                 SmtpRefusal::ParkMail,
             )),
-            Ok(message) => match self.transport.send(message).await {
-                Ok(_) => Ok(()),
-                Err(err) => {
-                    // Connect, TLS, login and NOOP again: does the session work at all?
-                    let session_works = matches!(self.transport.test_connection().await, Ok(true));
-                    let code = err.status().map(u16::from);
-                    let refusal = smtp_refusal(code, session_works);
-                    if sender_probe_needed(refusal) {
-                        // Before the mail is blamed: is it our sender the server refuses?
-                        let mail_reply = err.to_string();
-                        let probe = self.sender_probe().await;
-                        match (
-                            refusal_after_sender_probe(refusal, &probe, &mail_reply),
-                            probe,
-                        ) {
-                            // The error the admin reads is the probe's: what the server
-                            // says of our sender, or of our login.
-                            (
-                                found @ (SmtpRefusal::SenderRefused | SmtpRefusal::PauseSending),
-                                SenderProbe::FromRefused { text, .. }
-                                | SenderProbe::PostmasterRefused { text, .. },
-                            ) => Err((text, found)),
-                            (refusal, _) => Err((mail_reply, refusal)),
+            // lettre's own timeout bounds the connection only: a server that stalls later
+            // (after `DATA`, say) would hold the send, the batch's lease and a shutdown for
+            // ever. The whole session gets `email.timeout_seconds`; one that runs out is
+            // judged as a session without a reply (the mail may have arrived: it may be sent
+            // again, as SMTP allows).
+            Ok(message) => {
+                match tokio::time::timeout(self.session_time(), self.transport.send(message)).await
+                {
+                    Ok(Ok(_)) => Ok(()),
+                    Err(_) => {
+                        let error = format!(
+                        "the SMTP server did not finish the session within {} s (email.timeout_seconds)",
+                        self.session_time().as_secs()
+                    );
+                        Err((error, smtp_refusal(None, self.session_works().await)))
+                    }
+                    Ok(Err(err)) => {
+                        // Connect, TLS, login and NOOP again: does the session work at all?
+                        let session_works = self.session_works().await;
+                        let code = err.status().map(u16::from);
+                        let refusal = smtp_refusal(code, session_works);
+                        if sender_probe_needed(refusal) {
+                            // Before the mail is blamed: is it our sender the server refuses?
+                            let mail_reply = err.to_string();
+                            let probe = self.sender_probe().await;
+                            match (
+                                refusal_after_sender_probe(refusal, &probe, &mail_reply),
+                                probe,
+                            ) {
+                                // The error the admin reads is the probe's: what the server
+                                // says of our sender, or of our login.
+                                (
+                                    found
+                                    @ (SmtpRefusal::SenderRefused | SmtpRefusal::PauseSending),
+                                    SenderProbe::FromRefused { text, .. }
+                                    | SenderProbe::PostmasterRefused { text, .. },
+                                ) => Err((text, found)),
+                                (refusal, _) => Err((mail_reply, refusal)),
+                            }
+                        } else {
+                            Err((err.to_string(), refusal))
                         }
-                    } else {
-                        Err((err.to_string(), refusal))
                     }
                 }
-            },
+            }
         };
         match outcome {
             Ok(()) => {
@@ -251,13 +278,24 @@ impl Mailer {
         }
     }
 
+    /// How long one session with the SMTP server may take, whole (`email.timeout_seconds`).
+    fn session_time(&self) -> Duration {
+        Duration::from_secs(self.ctx.settings.email.timeout_seconds)
+    }
+
+    /// Whether a fresh session (connect, TLS, login, NOOP) works, within one session's time.
+    async fn session_works(&self) -> bool {
+        let tested = tokio::time::timeout(self.session_time(), self.transport.test_connection());
+        matches!(tested.await, Ok(Ok(true)))
+    }
+
     /// Asks the SMTP server, on a session of its own opened as the transport opens its own
     /// (TLS, login: [`session_setup`]), whether it takes `email.from` as sender: `MAIL FROM`,
     /// `RCPT TO` the sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. What it
     /// heard is judged by `refusal_after_sender_probe`.
     async fn sender_probe(&self) -> SenderProbe {
         let settings = &self.ctx.settings.email;
-        let timeout = Duration::from_secs(settings.timeout_seconds);
+        let timeout = self.session_time();
         let probe = async {
             let hello = ClientId::default();
             let (tls, credentials) = session_setup(settings)?;
@@ -273,12 +311,9 @@ impl Mailer {
                 None,
             )
             .await?;
-            match tls {
-                Tls::Required(parameters) => conn.starttls(parameters, &hello).await?,
-                Tls::Opportunistic(parameters) if conn.can_starttls() => {
-                    conn.starttls(parameters, &hello).await?
-                }
-                Tls::None | Tls::Opportunistic(_) | Tls::Wrapper(_) => {}
+            // (`session_setup` never makes an opportunistic TLS: required or none.)
+            if let Tls::Required(parameters) = tls {
+                conn.starttls(parameters, &hello).await?;
             }
             if let Some(credentials) = credentials {
                 conn.auth(DEFAULT_MECHANISMS, &credentials).await?;
@@ -320,9 +355,10 @@ impl Mailer {
         }
     }
 
-    /// The first of `mails` could not be sent for a fault of the instance's (`halt`): they all
-    /// go back to the queue, and the worker waits `wait`. Logged once for the batch, as an
-    /// error: mail stops until the server comes back or an admin mends the settings.
+    /// The first of `mails` could not be sent for a fault of the instance's, or the worker is
+    /// stopping (`halt`): they all go back to the queue, uncounted, and the worker waits `wait`
+    /// (the caller's). Logged once for the batch: as an error for a fault (mail stops until the
+    /// server comes back or an admin mends the settings), as information for a stop.
     async fn hand_back(
         &self,
         mails: &[mail::ClaimedMail],
@@ -332,6 +368,14 @@ impl Mailer {
         shutdown: &watch::Receiver<bool>,
     ) {
         let error = match halt {
+            Halt::ShuttingDown => {
+                tracing::info!(
+                    mail = mails[0].id,
+                    mails = mails.len(),
+                    "stopping: mails not sent yet go back to the queue"
+                );
+                "not sent yet when the server stopped: sent at its next start".to_owned()
+            }
             Halt::NoSession => {
                 tracing::error!(
                     mail = mails[0].id,
@@ -488,6 +532,8 @@ enum Sent {
 /// Why the worker stops sending for a while.
 #[derive(Clone, Copy)]
 enum Halt {
+    /// Not a fault: the worker is stopping before their turn.
+    ShuttingDown,
     /// No session with the server: unreachable, or refusing TLS or the login.
     NoSession,
     /// The server refuses `email.from` as sender.

@@ -241,7 +241,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
             let mut tick = tokio::time::interval(STATISTICS_FOLD_EVERY);
             loop {
                 tokio::select! {
-                    _ = tick.tick() => fold_statistics(&ctx).await,
+                    _ = tick.tick() => fold_statistics(&ctx, &stop).await,
                     _ = stop.changed() => break,
                 }
             }
@@ -452,10 +452,11 @@ const STATISTICS_FOLD_EVERY: std::time::Duration = std::time::Duration::from_sec
 /// Changes folded per transaction: a fold's lock on the day rows lasts one batch.
 const STATISTICS_FOLD_BATCH: i32 = 5_000;
 
-/// Folds every statistics change appended so far, a batch per transaction; a failure is
-/// logged and left for the next beat (nothing is lost: the changes stay appended).
-async fn fold_statistics(ctx: &Context) {
-    loop {
+/// Folds every statistics change appended so far, a batch per transaction, until a stop is
+/// asked for; a failure is logged and left for the next beat (nothing is lost: the changes
+/// stay appended, and readers count them meanwhile).
+async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
+    while !*stop.borrow() {
         let folded = ctx
             .transaction(|conn| {
                 insights::fold_statistics(conn, STATISTICS_FOLD_BATCH).scope_boxed()
