@@ -25,7 +25,7 @@ async fn claim(t: &TestApp, lease_seconds: f64) -> Vec<mail::ClaimedMail> {
 /// A hand-back as a worker makes it (no SMTP session): in a transaction of its own.
 async fn release(t: &TestApp, mails: &[mail::ClaimedMail], error: &str) {
     t.ctx
-        .transaction(|conn| mail::release_mails(conn, mails, error).scope_boxed())
+        .transaction(|conn| mail::release_mails(conn, mails, Some(error)).scope_boxed())
         .await
         .unwrap()
 }

@@ -245,12 +245,13 @@ pub async fn mail_failed(
     Ok(retry_at)
 }
 
-/// The instance could not hold a session with its SMTP server: the claimed mails go back to
-/// the queue with their claim's attempt not counted, `error` saying why they wait.
+/// The instance could not hold a session with its SMTP server, or its worker is stopping: the
+/// claimed mails go back to the queue with their claim's attempt not counted, `error` saying
+/// why they wait (`None`: their last error stays).
 pub async fn release_mails(
     conn: &mut Conn,
     mails: &[ClaimedMail],
-    error: &str,
+    error: Option<&str>,
 ) -> Result<(), CoreError> {
     let leases: Vec<_> = mails.iter().map(|m| (m.id, m.locked_until)).collect();
     Ok(store::release_mails(conn, &leases, error).await?)

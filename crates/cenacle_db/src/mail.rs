@@ -121,24 +121,25 @@ pub async fn mail_failed(
 }
 
 /// Hands claimed mails back, their claim's attempt not counted, due as they were, with
-/// `error` as their `last_error` (why they wait). Only mails still under this worker's lease
-/// (`leases`: id and lease end, as claimed): one whose lease ran out may be another worker's
-/// by now, and taking back its attempt or its lock could have it sent twice.
+/// `error` as their `last_error` (why they wait; `None` keeps the last one). Only mails still
+/// under this worker's lease (`leases`: id and lease end, as claimed): one whose lease ran out
+/// may be another worker's by now, and taking back its attempt or its lock could have it sent
+/// twice.
 pub async fn release_mails(
     conn: &mut AsyncPgConnection,
     leases: &[(i64, DateTime<Utc>)],
-    error: &str,
+    error: Option<&str>,
 ) -> Result<(), DbError> {
     let (ids, ends): (Vec<i64>, Vec<DateTime<Utc>>) = leases.iter().copied().unzip();
     diesel::sql_query(
         "UPDATE mail_queue m SET locked_until = NULL, attempts = GREATEST(m.attempts - 1, 0), \
-           last_error = $3 \
+           last_error = COALESCE($3, m.last_error) \
          FROM unnest($1::bigint[], $2::timestamptz[]) AS ours(id, locked_until) \
          WHERE m.id = ours.id AND m.locked_until = ours.locked_until AND m.parked_at IS NULL",
     )
     .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
     .bind::<diesel::sql_types::Array<Timestamptz>, _>(&ends)
-    .bind::<Text, _>(error)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(error)
     .execute(conn)
     .await?;
     Ok(())

@@ -19,7 +19,9 @@
 //! tried again (`cenacle_domain::mail::refusal_after_sender_probe` holds the rules).
 //!
 //! A mail is sent twice only if this process dies between the server's acceptance and the row's
-//! removal (or the database stays unreachable for the whole lease, or until a shutdown): its
+//! removal (or the database stays unreachable for the whole lease, or until a shutdown), or if
+//! the session runs out of `email.timeout_seconds` after the server took the data (a server
+//! slow to answer the data or the `QUIT` that lettre waits for within the session): its
 //! Message-ID is the same both times, so a receiver can tell.
 
 use anyhow::Context as _;
@@ -91,8 +93,9 @@ impl Mailer {
         })
     }
 
-    /// Runs until `shutdown` turns true (the mail being sent is finished first, within one
-    /// session's time; the rest of its batch goes back to the queue).
+    /// Runs until `shutdown` turns true (the mail being sent is finished first: its session,
+    /// and after a failure the session test and sender probe, each within
+    /// `email.timeout_seconds`; the rest of its batch goes back to the queue, uncounted).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(mail::wake_on_new_mails(
@@ -153,6 +156,9 @@ impl Mailer {
                         break;
                     }
                 }
+            }
+            if *shutdown.borrow() {
+                break;
             }
             if let Some(wait) = pause {
                 // New mails (a NOTIFY) would meet the same failure: only the pause's end or
@@ -374,7 +380,8 @@ impl Mailer {
                     mails = mails.len(),
                     "stopping: mails not sent yet go back to the queue"
                 );
-                "not sent yet when the server stopped: sent at its next start".to_owned()
+                // Not an error: the mail's last one, if any, stays what the admin reads.
+                None
             }
             Halt::NoSession => {
                 tracing::error!(
@@ -385,7 +392,7 @@ impl Mailer {
                      this instance's login): check `email.host`, `email.port`, `email.tls`, \
                      `email.username` and `email.password`; mails stay queued, sending paused"
                 );
-                format!("not sent, no working SMTP session: {error}")
+                Some(format!("not sent, no working SMTP session: {error}"))
             }
             Halt::SenderRefused => {
                 let from = &self.from.email;
@@ -397,16 +404,16 @@ impl Mailer {
                      to an address the server lets this instance (`email.username`) send from; \
                      mails stay queued, sending paused"
                 );
-                format!(
+                Some(format!(
                     "not sent, the SMTP server refuses `email.from` ({from}) as sender: {error}"
-                )
+                ))
             }
         };
         // Tried until it works: a lease left to run out would count each mail an attempt for
         // a failure that was not its own (and hold it back that long). A try after the lease
         // ended is harmless: a mail another worker claimed since is not under this lease, and
         // the release leaves it alone.
-        let error = error.as_str();
+        let error = error.as_deref();
         self.until_lease_ends(
             shutdown,
             mails[0].id,
