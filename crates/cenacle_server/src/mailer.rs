@@ -213,42 +213,17 @@ impl Mailer {
             // judged as a session without a reply (the mail may have arrived: it may be sent
             // again, as SMTP allows).
             Ok(message) => {
-                match tokio::time::timeout(self.session_time(), self.transport.send(message)).await
-                {
+                let sent = tokio::time::timeout(self.session_time(), self.transport.send(message));
+                match sent.await {
                     Ok(Ok(_)) => Ok(()),
+                    Ok(Err(err)) => Err(self.judge_refusal(&err).await),
                     Err(_) => {
+                        let secs = self.session_time().as_secs();
                         let error = format!(
-                        "the SMTP server did not finish the session within {} s (email.timeout_seconds)",
-                        self.session_time().as_secs()
-                    );
+                            "the SMTP server did not finish the session within {secs} s \
+                             (email.timeout_seconds)"
+                        );
                         Err((error, smtp_refusal(None, self.session_works().await)))
-                    }
-                    Ok(Err(err)) => {
-                        // Connect, TLS, login and NOOP again: does the session work at all?
-                        let session_works = self.session_works().await;
-                        let code = err.status().map(u16::from);
-                        let refusal = smtp_refusal(code, session_works);
-                        if sender_probe_needed(refusal) {
-                            // Before the mail is blamed: is it our sender the server refuses?
-                            let mail_reply = err.to_string();
-                            let probe = self.sender_probe().await;
-                            match (
-                                refusal_after_sender_probe(refusal, &probe, &mail_reply),
-                                probe,
-                            ) {
-                                // The error the admin reads is the probe's: what the server
-                                // says of our sender, or of our login.
-                                (
-                                    found
-                                    @ (SmtpRefusal::SenderRefused | SmtpRefusal::PauseSending),
-                                    SenderProbe::FromRefused { text, .. }
-                                    | SenderProbe::PostmasterRefused { text, .. },
-                                ) => Err((text, found)),
-                                (refusal, _) => Err((mail_reply, refusal)),
-                            }
-                        } else {
-                            Err((err.to_string(), refusal))
-                        }
                     }
                 }
             }
@@ -281,6 +256,34 @@ impl Mailer {
                 }
                 Sent::Failed
             }
+        }
+    }
+
+    /// What a refused or failed send means (`SmtpRefusal`), and the error the admin reads: a
+    /// fresh session tells a session problem from the mail's, and before a mail is parked for
+    /// a 5xx, the sender probe tells a refusal of our sender from one of the mail.
+    async fn judge_refusal(&self, err: &lettre::transport::smtp::Error) -> (String, SmtpRefusal) {
+        // Connect, TLS, login and NOOP again: does the session work at all?
+        let session_works = self.session_works().await;
+        let code = err.status().map(u16::from);
+        let refusal = smtp_refusal(code, session_works);
+        if !sender_probe_needed(refusal) {
+            return (err.to_string(), refusal);
+        }
+        // Before the mail is blamed: is it our sender the server refuses?
+        let mail_reply = err.to_string();
+        let probe = self.sender_probe().await;
+        match (
+            refusal_after_sender_probe(refusal, &probe, &mail_reply),
+            probe,
+        ) {
+            // The error the admin reads is the probe's: what the server says of our sender,
+            // or of our login.
+            (
+                found @ (SmtpRefusal::SenderRefused | SmtpRefusal::PauseSending),
+                SenderProbe::FromRefused { text, .. } | SenderProbe::PostmasterRefused { text, .. },
+            ) => (text, found),
+            (refusal, _) => (mail_reply, refusal),
         }
     }
 
