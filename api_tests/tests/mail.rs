@@ -264,11 +264,7 @@ async fn a_password_reset_link_works_once_expires_and_reveals_no_address() {
         .starts_with("Reset your password"));
     // Nothing was queued for the unknown address: the queue empties with carol's mails
     // (the row of an arrived mail goes just after the server accepted it).
-    eventually("the queue to empty", DEADLINE, || async {
-        let mut db = connect(&alpha).await;
-        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
-    })
-    .await;
+    queue_empties(&alpha).await;
     assert!(sink.to("nobody@example.org").is_empty());
     // Only the token's hash is stored.
     let token = token_of(&link(reset, &format!("{}/password/reset?", alpha.base)));
@@ -540,6 +536,15 @@ async fn a_hand_back_the_database_refuses_is_tried_again() {
     each_mail_arrives_once(&alpha, &sink, &["kim"]).await;
 }
 
+/// Waits until every queued mail has left the queue (sent, or its row removed).
+async fn queue_empties(alpha: &Instance) {
+    eventually("the queue to empty", DEADLINE, || async {
+        let mut db = connect(alpha).await;
+        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
+    })
+    .await;
+}
+
 /// Waits for one mail to each of `people` (at example.org) and for the queue to empty; then
 /// the sink holds exactly those mails. Returns them.
 async fn each_mail_arrives_once(alpha: &Instance, sink: &SmtpSink, people: &[&str]) -> Vec<Value> {
@@ -547,11 +552,7 @@ async fn each_mail_arrives_once(alpha: &Instance, sink: &SmtpSink, people: &[&st
         sink.wait_for(&format!("{name}@example.org"), 1, DEADLINE)
             .await;
     }
-    eventually("the queue to empty", DEADLINE, || async {
-        let mut db = connect(alpha).await;
-        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
-    })
-    .await;
+    queue_empties(alpha).await;
     let messages = sink.messages();
     assert_eq!(messages.len(), people.len(), "each mail arrives once");
     messages
@@ -1186,11 +1187,7 @@ async fn registered(alpha: &Instance, sink: &SmtpSink, names: &[&str]) -> Vec<i6
         let query = format!("SELECT id FROM person WHERE username = '{name}'");
         ids.push(number(&mut db, &query).await);
     }
-    eventually("the queue to empty", DEADLINE, || async {
-        let mut db = connect(alpha).await;
-        (number(&mut db, "SELECT count(*) FROM mail_queue").await == 0).then_some(())
-    })
-    .await;
+    queue_empties(alpha).await;
     ids
 }
 

@@ -6,11 +6,7 @@
 mod common;
 
 use cenacle_core::{
-    comments, insights,
-    model::{Group, Post, VoteTarget},
-    post_views,
-    posts::{self, PostInput},
-    votes, Caller, CoreError, ScopedFutureExt,
+    comments, insights, model::VoteTarget, post_views, votes, Caller, CoreError, ScopedFutureExt,
 };
 use cenacle_db::insights::{self as store, TopicRows, WeekSums};
 use cenacle_domain::{
@@ -98,33 +94,9 @@ async fn a_view_of_an_authors_post_does_not_wait_for_a_like_of_their_other_post_
     );
 
     // Both count, once each.
-    let weeks = marie_weeks(&w, marie.person_id).await;
+    let (weeks, _) = figures_in(&w, marie.person_id, "").await;
     assert_eq!(sum(&weeks, |s| s.sums.views), 1);
     assert_eq!(sum(&weeks, |s| s.sums.likes as i64), 1);
-}
-
-/// marie's weeks over the last week and the next (today's rows, whichever way stored), and
-/// the people she helped.
-async fn marie_weeks(w: &World, person_id: i64) -> Vec<WeekSums> {
-    marie_figures(w, person_id).await.0
-}
-
-async fn marie_figures(w: &World, person_id: i64) -> (Vec<WeekSums>, i64) {
-    let today = Utc::now().date_naive();
-    let topic = TopicRows {
-        tag: String::new(),
-        group_id: None,
-    };
-    let mut conn = w.ctx.conn().await.unwrap();
-    store::member_weeks(
-        &mut conn,
-        person_id,
-        &topic,
-        today - Duration::days(7),
-        today + Duration::days(7),
-    )
-    .await
-    .unwrap()
 }
 
 fn sum(weeks: &[WeekSums], field: impl Fn(&WeekSums) -> i64) -> i64 {
@@ -178,7 +150,7 @@ async fn folding_the_appended_changes_changes_no_figure_and_two_folds_never_coun
     .await
     .unwrap();
 
-    let before = marie_figures(&w, marie.person_id).await;
+    let before = figures_in(&w, marie.person_id, "").await;
     assert_eq!(sum(&before.0, |s| s.sums.ideas), 1);
     assert_eq!(sum(&before.0, |s| s.sums.replies), 1);
     assert_eq!(sum(&before.0, |s| s.sums.likes as i64), 3);
@@ -214,29 +186,14 @@ async fn folding_the_appended_changes_changes_no_figure_and_two_folds_never_coun
     assert_eq!(w.count("member_stats_pending").await, 0);
     assert!(w.count("member_stats_day").await > 0);
 
-    assert_eq!(marie_figures(&w, marie.person_id).await, before);
+    assert_eq!(figures_in(&w, marie.person_id, "").await, before);
     // Nothing left: a fold with nothing to do takes nothing and changes nothing.
     assert_eq!(fold(&w).await, 0);
-    assert_eq!(marie_figures(&w, marie.person_id).await, before);
+    assert_eq!(figures_in(&w, marie.person_id, "").await, before);
 }
 
-async fn tagged_question(w: &World, author: &Caller, group: &Group, title: &str) -> Post {
-    let input = PostInput {
-        kind: PostKind::Question,
-        title: title.into(),
-        body: "Le corps".into(),
-        tags: vec!["aide".into()],
-        language: None,
-        attachments: vec![],
-        remote_attachments: vec![],
-    };
-    w.act(|conn, ctx| {
-        async move { posts::create_post(conn, ctx, author, group, input, None).await }.scope_boxed()
-    })
-    .await
-    .unwrap()
-}
-
+/// A member's weeks in `tag` ('' for the whole group) over the last week and the next
+/// (today's rows, folded or not), and the people they helped.
 async fn figures_in(w: &World, person_id: i64, tag: &str) -> (Vec<WeekSums>, i64) {
     let today = Utc::now().date_naive();
     let topic = TopicRows {
@@ -266,12 +223,16 @@ async fn a_fold_adds_to_the_day_rows_an_earlier_fold_wrote() {
     let marie = Caller::from(&w.member("marie", Role::Member).await);
     let paul = Caller::from(&w.member("paul", Role::Member).await);
     let anna = Caller::from(&w.member("anna", Role::Member).await);
-    let first = tagged_question(&w, &paul, &group, "Q1 ?").await;
+    let first = w
+        .post_tagged(&paul, &group, PostKind::Question, "Q1 ?", &["aide"])
+        .await;
     let answer = w.answer(&marie, &first, "Voici").await;
     assert!(fold(&w).await > 0);
     assert_eq!(w.count("member_stats_pending").await, 0);
 
-    let second = tagged_question(&w, &anna, &group, "Q2 ?").await;
+    let second = w
+        .post_tagged(&anna, &group, PostKind::Question, "Q2 ?", &["aide"])
+        .await;
     w.answer(&marie, &second, "Voilà").await;
     w.act(|conn, ctx| {
         let marie = &marie;

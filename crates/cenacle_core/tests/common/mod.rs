@@ -132,11 +132,23 @@ impl World {
     }
 
     pub async fn post(&self, author: &Caller, group: &Group, kind: PostKind, title: &str) -> Post {
+        self.post_tagged(author, group, kind, title, &[]).await
+    }
+
+    /// [`Self::post`] carrying `tags`.
+    pub async fn post_tagged(
+        &self,
+        author: &Caller,
+        group: &Group,
+        kind: PostKind,
+        title: &str,
+        tags: &[&str],
+    ) -> Post {
         let input = PostInput {
             kind,
             title: title.into(),
             body: "Le corps".into(),
-            tags: vec![],
+            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
             language: None,
             attachments: vec![],
             remote_attachments: vec![],
