@@ -473,21 +473,81 @@ async fn mails_refused_for_a_wrong_smtp_password_stay_queued_until_it_is_mended(
 }
 
 /// Makes the database refuse every hand-back (a release: the lock dropped and the attempt
-/// taken back), as a connection lost mid-way would. Dropping the trigger lets them through.
+/// taken back), as a connection lost mid-way would. `mend_updates` lets them through.
 async fn refuse_hand_backs(db: &mut diesel_async::AsyncPgConnection) {
+    refuse_updates(
+        db,
+        "OLD.locked_until IS NOT NULL AND NEW.locked_until IS NULL \
+         AND NEW.attempts < OLD.attempts",
+    )
+    .await
+}
+
+/// Makes the database refuse the updates of queued mails that `when` (a trigger's condition on
+/// `OLD` and `NEW`) selects, as a connection lost mid-way would.
+async fn refuse_updates(db: &mut diesel_async::AsyncPgConnection, when: &str) {
     let poison = [
-        "CREATE FUNCTION refuse_hand_back() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'the hand-back cannot be recorded'; END $$",
-        "CREATE TRIGGER refuse_hand_back BEFORE UPDATE ON mail_queue FOR EACH ROW \
-         WHEN (OLD.locked_until IS NOT NULL AND NEW.locked_until IS NULL \
-               AND NEW.attempts < OLD.attempts) \
-         EXECUTE FUNCTION refuse_hand_back()",
+        "CREATE FUNCTION refuse_update() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'the update cannot be recorded'; END $$"
+            .to_owned(),
+        format!(
+            "CREATE TRIGGER refuse_update BEFORE UPDATE ON mail_queue FOR EACH ROW \
+             WHEN ({when}) EXECUTE FUNCTION refuse_update()"
+        ),
     ];
     for statement in poison {
         diesel_async::RunQueryDsl::execute(diesel::sql_query(statement), db)
             .await
             .unwrap();
     }
+}
+
+/// Lets through what `refuse_updates` refused.
+async fn mend_updates(db: &mut diesel_async::AsyncPgConnection) {
+    diesel_async::RunQueryDsl::execute(
+        diesel::sql_query("DROP TRIGGER refuse_update ON mail_queue"),
+        db,
+    )
+    .await
+    .unwrap();
+}
+
+/// A mail's failure the database refuses to record (here its parking) is tried again until it
+/// works: the mail is parked, as its refusal says. It used to be tried once and then left to
+/// its lease's end, when it was claimed and sent again, an attempt counted, instead of parked.
+#[tokio::test]
+async fn a_failure_the_database_refuses_to_record_is_tried_again() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let mut db = connect(&alpha).await;
+    refuse_updates(
+        &mut db,
+        "OLD.parked_at IS NULL AND NEW.parked_at IS NOT NULL",
+    )
+    .await;
+    register(&alpha, "kim", "kim@refused.example", "en").await;
+    let a = &alpha;
+    eventually("recording the failure to fail", DEADLINE, || async move {
+        a.log()
+            .contains("recording a mail failure failed; trying again")
+            .then_some(())
+    })
+    .await;
+
+    mend_updates(&mut db).await;
+    eventually("the mail parked", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let parked = "SELECT count(*) FROM mail_queue WHERE to_address = 'kim@refused.example' \
+                      AND parked_at IS NOT NULL AND attempts = 1 \
+                      AND last_error LIKE '%No such mailbox here%'";
+        (number(&mut db, parked).await == 1).then_some(())
+    })
+    .await;
+    assert!(
+        alpha.log().contains("mail not sent; parked"),
+        "{}",
+        alpha.log()
+    );
 }
 
 /// A hand-back the database refuses (here a trigger, as a connection lost mid-way would) is
@@ -512,12 +572,7 @@ async fn a_hand_back_the_database_refuses_is_tried_again() {
     assert_eq!(number(&mut db, claimed).await, 1, "{}", alpha.log());
 
     // The database mended, the next try hands it back.
-    diesel_async::RunQueryDsl::execute(
-        diesel::sql_query("DROP TRIGGER refuse_hand_back ON mail_queue"),
-        &mut db,
-    )
-    .await
-    .unwrap();
+    mend_updates(&mut db).await;
     eventually("the mail handed back", DEADLINE, || async {
         let mut db = connect(&alpha).await;
         let back = number(
@@ -1147,9 +1202,9 @@ async fn sender_refusal_holds_the_queue(sink: &SmtpSink, env: &[(&str, &str)], f
 }
 
 /// A shutdown is not held up by a hand-back the database keeps refusing: the worker tries once
-/// more and stops, where it used to try until the mail's lease ran out (here 400 s: eight
-/// sends of `email.timeout_seconds` 10, each with its test and probe, and a margin), past the
-/// 60 s `stop` gives a process to exit.
+/// more and stops, where it used to try until the mail's lease ran out (here over 20 minutes:
+/// two mails at their worst, each with the default 10 minutes' wait for its data's reply),
+/// past the 60 s `stop` gives a process to exit.
 #[tokio::test]
 async fn a_shutdown_is_not_held_up_by_a_hand_back_the_database_refuses() {
     // The mail server is down: the worker hands its mail back.
@@ -1210,13 +1265,16 @@ async fn queue_in_one_batch(ctx: &Context, mails: &[(i64, &str)]) {
 }
 
 /// A server that stops answering mid-session (no reply after a message's data) costs that
-/// mail an attempt after `email.timeout_seconds`, and the mails behind it go: lettre's own
-/// timeout bounds the connection only, and the worker used to wait for that reply for ever,
-/// every mail of the instance with it.
+/// mail an attempt once `email.data_reply_timeout_seconds` ran out, and the mails behind it
+/// go: lettre's own timeout bounds the connection only, and the worker used to wait for that
+/// reply for ever, every mail of the instance with it.
 #[tokio::test]
 async fn a_session_that_stalls_costs_its_mail_an_attempt_not_the_whole_queue() {
     let sink = SmtpSink::started();
-    let env = [("CENACLE_EMAIL__TIMEOUT_SECONDS", "2")];
+    let env = [
+        ("CENACLE_EMAIL__TIMEOUT_SECONDS", "2"),
+        ("CENACLE_EMAIL__DATA_REPLY_TIMEOUT_SECONDS", "2"),
+    ];
     let (_hosts, alpha) = mail_instance("alpha", &sink, &env);
     let people = registered(&alpha, &sink, &["lena", "paul"]).await;
     let ctx = core_context(&alpha, &sink);
@@ -1228,12 +1286,68 @@ async fn a_session_that_stalls_costs_its_mail_an_attempt_not_the_whole_queue() {
         let mut db = connect(&alpha).await;
         let query = "SELECT count(*) FROM mail_queue WHERE to_address = 'lena@example.org' \
                      AND attempts >= 1 AND parked_at IS NULL AND last_error LIKE \
-                     'the SMTP server did not finish the session within 2 s%'";
+                     'the SMTP server did not answer the mail''s data within 2 s%'";
         (number(&mut db, query).await == 1).then_some(())
     })
     .await;
     assert!(sink.stalls() >= 1);
     assert!(!alpha.log().contains("sending paused"), "{}", alpha.log());
+}
+
+/// A server that stops answering before a mail's data ends (here at its recipient) has not
+/// got the mail: it costs the mail an attempt after `email.timeout_seconds`, to be sent again
+/// later, without the wait for a data's reply (ten minutes here) spent on it.
+#[tokio::test]
+async fn a_session_that_stalls_before_the_data_ends_costs_an_attempt_after_the_session_time() {
+    let sink = SmtpSink::started();
+    let env = [("CENACLE_EMAIL__TIMEOUT_SECONDS", "2")];
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &env);
+    register(&alpha, "lena", "lena@silent.example", "en").await;
+    eventually("lena's mail retried later", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let query = "SELECT count(*) FROM mail_queue WHERE to_address = 'lena@silent.example' \
+                     AND attempts >= 1 AND parked_at IS NULL AND last_error LIKE \
+                     'the SMTP server did not take the mail''s data within 2 s%'";
+        (number(&mut db, query).await == 1).then_some(())
+    })
+    .await;
+    assert!(!alpha.log().contains("sending paused"), "{}", alpha.log());
+}
+
+/// A server slow to answer a mail's data (it has the mail: a reply after 5 s, past
+/// `email.timeout_seconds`), or to answer the `QUIT` after it took one, gets each mail once,
+/// and the mails leave the queue. The worker used to bound the whole session, `QUIT`
+/// included, by `email.timeout_seconds`: both mails counted as unsent and went again, at
+/// every retry.
+#[tokio::test]
+async fn a_server_slow_to_answer_the_data_or_the_quit_gets_each_mail_once() {
+    let sink = SmtpSink::started();
+    let env = [
+        ("CENACLE_EMAIL__TIMEOUT_SECONDS", "2"),
+        ("CENACLE_EMAIL__DATA_REPLY_TIMEOUT_SECONDS", "30"),
+    ];
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &env);
+    let people = registered(&alpha, &sink, &["lena", "paul", "marie"]).await;
+    let ctx = core_context(&alpha, &sink);
+    let batch = [
+        (people[0], "Late reply"),
+        (people[1], "Slow quit"),
+        (people[2], "Bonjour"),
+    ];
+    queue_in_one_batch(&ctx, &batch).await;
+
+    queue_empties(&alpha).await;
+    for (name, subject) in [
+        ("lena", "Late reply"),
+        ("paul", "Slow quit"),
+        ("marie", "Bonjour"),
+    ] {
+        let mails = sink.to(&format!("{name}@example.org"));
+        let subjects: Vec<_> = mails.iter().map(|m| &m["headers"]["subject"]).collect();
+        assert_eq!(mails.len(), 2, "{name}: {subjects:?}\n{}", alpha.log());
+        assert_eq!(mails[1]["headers"]["subject"], subject);
+    }
+    assert!(!alpha.log().contains("mail not sent"), "{}", alpha.log());
 }
 
 /// A stop asked for while a batch is being sent sends nothing more: the mail in flight ends
@@ -1277,7 +1391,20 @@ async fn a_stop_mid_batch_sends_the_rest_at_the_next_start_not_after_the_stop() 
         .find(|line| line.contains("stopping: mails not sent yet go back to the queue"))
         .unwrap_or_else(|| panic!("the rest of the batch not handed back:\n{log}"));
     assert!(handed_back.contains("mails=2"), "{handed_back}");
+    // Handed back as they were: no attempt counted, no error, no lease, due at once (seen on
+    // a start with mail off, whose worker does not take them).
+    alpha.set_env("CENACLE_EMAIL__ENABLED", "false");
+    alpha.start();
+    let mut db = connect(&alpha).await;
+    let as_queued = "SELECT count(*) FROM mail_queue WHERE to_address IN \
+                     ('paul@example.org', 'marie@example.org') AND attempts = 0 \
+                     AND last_error IS NULL AND locked_until IS NULL \
+                     AND next_attempt_at <= now() AND parked_at IS NULL";
+    assert_eq!(number(&mut db, as_queued).await, 2, "{log}");
+    drop(db);
+    alpha.stop();
 
+    alpha.set_env("CENACLE_EMAIL__ENABLED", "true");
     alpha.start();
     for name in ["paul", "marie"] {
         let address = format!("{name}@example.org");

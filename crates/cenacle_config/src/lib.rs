@@ -72,6 +72,10 @@ pub struct EmailSettings {
     pub max_attempts: u32,
     pub retry_first_delay_seconds: f64,
     pub timeout_seconds: u64,
+    /// How long the worker waits for the SMTP server's reply to a mail's data, once all of it
+    /// is sent: the server may have taken the mail by then, so a wait cut short may send it
+    /// twice (RFC 5321 4.5.3.2.6 gives this reply 10 minutes).
+    pub data_reply_timeout_seconds: u64,
     /// The local hour at which digests are sent.
     pub digest_hour: u32,
     /// The time zone of members who set none: an IANA name (`Europe/Paris`, `UTC`). Its
@@ -737,6 +741,9 @@ impl Settings {
         }
         if !(1..=300).contains(&email.timeout_seconds) {
             return bad("email.timeout_seconds", "must be from 1 to 300");
+        }
+        if !(1..=3_600).contains(&email.data_reply_timeout_seconds) {
+            return bad("email.data_reply_timeout_seconds", "must be from 1 to 3600");
         }
         Ok(())
     }

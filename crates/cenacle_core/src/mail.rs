@@ -241,7 +241,7 @@ pub async fn mail_failed(
         })
         .flatten()
         .map(|delay| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
-    store::mail_failed(conn, mail.id, retry_at, error).await?;
+    store::mail_failed(conn, mail.id, mail.locked_until, retry_at, error).await?;
     Ok(retry_at)
 }
 

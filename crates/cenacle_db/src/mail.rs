@@ -100,9 +100,13 @@ pub async fn mail_sent(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbEr
 }
 
 /// A failed attempt: tried again at `retry_at`, or parked (kept, not tried again) when `None`.
+/// Only while the mail is still under the lease it was claimed with (`lease`): a record that
+/// comes after the lease ran out must not undo another worker's claim (nor park the mail it
+/// is sending); it then changes nothing.
 pub async fn mail_failed(
     conn: &mut AsyncPgConnection,
     id: i64,
+    lease: DateTime<Utc>,
     retry_at: Option<DateTime<Utc>>,
     error: &str,
 ) -> Result<(), DbError> {
@@ -110,11 +114,12 @@ pub async fn mail_failed(
         "UPDATE mail_queue SET locked_until = NULL, last_error = $3, \
            next_attempt_at = COALESCE($2, next_attempt_at), \
            parked_at = CASE WHEN $2 IS NULL THEN now() END \
-         WHERE id = $1",
+         WHERE id = $1 AND locked_until = $4",
     )
     .bind::<BigInt, _>(id)
     .bind::<Nullable<Timestamptz>, _>(retry_at)
     .bind::<Text, _>(error)
+    .bind::<Timestamptz, _>(lease)
     .execute(conn)
     .await?;
     Ok(())

@@ -18,11 +18,20 @@
 //! error naming `email.from`. A probe that gets no answer or a 4xx parks nothing: the mail is
 //! tried again (`cenacle_domain::mail::refusal_after_sender_probe` holds the rules).
 //!
+//! The worker holds each session itself (lettre's connection, not its transport), for one
+//! line matters: the end of the mail's data. Before it, the server has nothing: the session is
+//! bounded by `email.timeout_seconds` and a server that stalls there costs the mail an attempt,
+//! to be sent again. After it, the server may have taken the mail: its reply is waited for
+//! `email.data_reply_timeout_seconds` (RFC 5321's 10 minutes by default), and once it says
+//! yes the mail leaves the queue at once, the `QUIT` not waited for. A claimed batch's lease
+//! covers two mails at their worst (every wait run out): before each mail, the worker checks
+//! that the lease still covers one, and hands the rest back otherwise, so that no mail is sent
+//! after its lease ended (when another worker may have claimed it).
+//!
 //! A mail is sent twice only if this process dies between the server's acceptance and the row's
-//! removal (or the database stays unreachable for the whole lease, or until a shutdown), or if
-//! the session runs out of `email.timeout_seconds` after the server took the data (a server
-//! slow to answer the data or the `QUIT` that lettre waits for within the session): its
-//! Message-ID is the same both times, so a receiver can tell.
+//! removal (or the database stays unreachable until the lease ends, or until a shutdown), or if
+//! the server does not answer the end of its data in time (or before a stop), or drops the
+//! connection instead: its Message-ID is the same both times, so a receiver can tell.
 
 use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
@@ -32,40 +41,51 @@ use cenacle_domain::mail::{
     SmtpRefusal,
 };
 use lettre::{
+    address::Envelope,
     message::{header::HeaderName, header::HeaderValue, Mailbox, MultiPart},
     transport::smtp::{
         authentication::{Credentials, DEFAULT_MECHANISMS},
         client::{AsyncSmtpConnection, Tls, TlsParameters},
-        commands::{Mail, Rcpt, Rset},
-        extension::ClientId,
+        commands::{Data, Mail, Rcpt, Rset},
+        extension::{ClientId, Extension, MailBodyParameter, MailParameter},
     },
-    Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Address, Message,
 };
-use std::{fmt::Display, future::Future, sync::Arc, time::Duration};
+use std::{
+    fmt::Display,
+    future::Future,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 use tokio::{
     sync::{watch, Notify},
     time::Instant,
 };
 
-/// Mails claimed at once, sent one after the other on this worker: a batch's lease covers
-/// them all (a crashed worker's batch waits that long before another worker takes it).
+/// Mails claimed at once, sent one after the other on this worker, under one lease (which
+/// covers two mails at their worst: the rest goes back if it could end during a mail).
 const BATCH: i64 = 8;
 /// The longest an idle worker sleeps without a NOTIFY.
 const MAX_IDLE: Duration = Duration::from_secs(30);
-/// Between two tries at recording a sent mail (or handing mails back), while the database is
-/// unreachable.
+/// Between two tries at recording a mail sent or failed (or handing mails back), while the
+/// database is unreachable.
 const RECORD_RETRY: Duration = Duration::from_millis(500);
 /// While such tries keep failing, the shortest time between two warnings: the first failure
 /// is logged at once, the next ones only now and then, with their count, so that a database
 /// down for minutes does not fill the log.
 const RECORD_WARN_EVERY: Duration = Duration::from_secs(10);
+/// The most a session's `QUIT` (or the sender probe's `RSET`) is given once its answers are
+/// in, on a task of its own.
+const QUIT_GRACE: Duration = Duration::from_secs(2);
 
 pub struct Mailer {
     ctx: Context,
     database_url: String,
-    transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// How every session is secured and logged into (`email.tls`, `email.username`).
+    tls: Tls,
+    credentials: Option<Credentials>,
     from: Mailbox,
-    /// How long a claimed mail stays this worker's: a batch's sends with their timeouts.
+    /// How long a claimed mail stays this worker's: two mails at their worst.
     lease_seconds: f64,
 }
 
@@ -80,14 +100,15 @@ impl Mailer {
                 settings.from
             )
         })?;
-        let transport = transport(&settings)?;
-        // A refused mail costs up to three sessions (the send, the session test, the sender
-        // probe; each bounded by `email.timeout_seconds`): room for four, and 10 s more.
-        let lease_seconds = (settings.timeout_seconds as f64 * 4.0 + 10.0) * BATCH as f64;
+        let (tls, credentials) = session_setup(&settings)?;
+        // Not all of a batch's worst: the lease is checked before each mail (`run`), and a
+        // crashed worker's mails wait for it to end before another worker sends them.
+        let lease_seconds = 2.0 * one_mail_at_worst(&settings).as_secs_f64();
         Ok(Mailer {
             ctx,
             database_url,
-            transport,
+            tls,
+            credentials,
             from,
             lease_seconds,
         })
@@ -95,7 +116,8 @@ impl Mailer {
 
     /// Runs until `shutdown` turns true (the mail being sent is finished first: its session,
     /// and after a failure the session test and sender probe, each within
-    /// `email.timeout_seconds`; the rest of its batch goes back to the queue, uncounted).
+    /// `email.timeout_seconds`, or the reply to its data, which a stop waits for one such time
+    /// more; the rest of its batch goes back to the queue, uncounted).
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let wake = Arc::new(Notify::new());
         let listener = tokio::spawn(mail::wake_on_new_mails(
@@ -119,6 +141,8 @@ impl Mailer {
                     tracing::error!(error = %err, "mailing notifications failed");
                     0
                 });
+            // Measured from before the claim: the lease, set by the database, ends later.
+            let lease_ends = Instant::now() + Duration::from_secs_f64(self.lease_seconds);
             let claimed = self
                 .ctx
                 .transaction(|conn| {
@@ -129,20 +153,42 @@ impl Mailer {
                     tracing::error!(error = %err, "claiming mails failed");
                     Vec::new()
                 });
-            let full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
+            let mut full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
             let mut pause = None;
             for (index, queued) in claimed.iter().enumerate() {
                 // A stop asked for mid-batch sends nothing more: the rest goes back to the
                 // queue, uncounted and due at once (the next start sends it). Sent now, with
                 // the database perhaps going down too, a mail whose sending could not be
                 // recorded would be sent again after the restart.
+                let rest = &claimed[index..];
                 if *shutdown.borrow() {
-                    let rest = &claimed[index..];
-                    self.hand_back(rest, Halt::ShuttingDown, "", Duration::ZERO, &shutdown)
-                        .await;
+                    self.hand_back(
+                        rest,
+                        Halt::ShuttingDown,
+                        "",
+                        Duration::ZERO,
+                        &shutdown,
+                        lease_ends,
+                    )
+                    .await;
                     break;
                 }
-                match self.send(queued, &shutdown).await {
+                // A mail sent after its lease ended may be sent by another worker too: the rest
+                // goes back, due at once, and is claimed again under a new lease.
+                if Instant::now() + one_mail_at_worst(&self.ctx.settings.email) > lease_ends {
+                    self.hand_back(
+                        rest,
+                        Halt::LeaseEnding,
+                        "",
+                        Duration::ZERO,
+                        &shutdown,
+                        lease_ends,
+                    )
+                    .await;
+                    full = true;
+                    break;
+                }
+                match self.send(queued, &shutdown, lease_ends).await {
                     Sent::Accepted | Sent::Failed => pauses_in_a_row = 0,
                     Sent::HandBack(halt, error) => {
                         let wait = sending_pause(
@@ -150,7 +196,7 @@ impl Mailer {
                             self.ctx.settings.email.retry_first_delay_seconds,
                         );
                         pauses_in_a_row += 1;
-                        self.hand_back(&claimed[index..], halt, &error, wait, &shutdown)
+                        self.hand_back(rest, halt, &error, wait, &shutdown, lease_ends)
                             .await;
                         pause = Some(wait);
                         break;
@@ -199,38 +245,48 @@ impl Mailer {
         }
     }
 
-    /// Sends `queued` and records how it went; `shutdown` cuts short the recording's tries.
-    async fn send(&self, queued: &mail::ClaimedMail, shutdown: &watch::Receiver<bool>) -> Sent {
+    /// Sends `queued` and records how it went; `shutdown` cuts short the recording's tries
+    /// and the wait for the data's reply.
+    async fn send(
+        &self,
+        queued: &mail::ClaimedMail,
+        shutdown: &watch::Receiver<bool>,
+        lease_ends: Instant,
+    ) -> Sent {
         let outcome = match self.message(queued) {
             // An address the server could never take: parked at once.
             Err(err) => Err((
                 format!("cannot build the message: {err}"),
                 SmtpRefusal::ParkMail,
             )),
-            // lettre's own timeout bounds the connection only: a server that stalls later
-            // (after `DATA`, say) would hold the send, the batch's lease and a shutdown for
-            // ever. The whole session gets `email.timeout_seconds`; one that runs out is
-            // judged as a session without a reply (the mail may have arrived: it may be sent
-            // again, as SMTP allows).
-            Ok(message) => {
-                let sent = tokio::time::timeout(self.session_time(), self.transport.send(message));
-                match sent.await {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(err)) => Err(self.judge_refusal(&err).await),
-                    Err(_) => {
-                        let secs = self.session_time().as_secs();
-                        let error = format!(
-                            "the SMTP server did not finish the session within {secs} s \
-                             (email.timeout_seconds)"
-                        );
-                        Err((error, smtp_refusal(None, self.session_works().await)))
-                    }
+            Ok(message) => match self.deliver(&message, shutdown).await {
+                Delivered::Accepted => Ok(()),
+                Delivered::Refused(refusal) => Err(self.judge_refusal(refusal).await),
+                Delivered::TimedOut => {
+                    let secs = self.session_time().as_secs();
+                    let error = format!(
+                        "the SMTP server did not take the mail's data within {secs} s \
+                         (email.timeout_seconds)"
+                    );
+                    Err((error, smtp_refusal(None, self.session_works().await)))
                 }
-            }
+                Delivered::Unanswered { stopping } => {
+                    let secs = self.ctx.settings.email.data_reply_timeout_seconds;
+                    let waited = match stopping {
+                        false => format!("within {secs} s (email.data_reply_timeout_seconds)"),
+                        true => "before this instance stopped".to_owned(),
+                    };
+                    let error = format!(
+                        "the SMTP server did not answer the mail's data {waited}: it may have \
+                         the mail, which is sent again with the same Message-ID"
+                    );
+                    Err((error, smtp_refusal(None, self.session_works().await)))
+                }
+            },
         };
         match outcome {
             Ok(()) => {
-                self.record_sent(queued, shutdown).await;
+                self.record_sent(queued, shutdown, lease_ends).await;
                 Sent::Accepted
             }
             Err((error, SmtpRefusal::PauseSending)) => Sent::HandBack(Halt::NoSession, error),
@@ -238,21 +294,31 @@ impl Mailer {
             Err((error, refusal)) => {
                 let permanent = refusal == SmtpRefusal::ParkMail;
                 let ctx = &self.ctx;
-                let recorded = ctx
-                    .transaction(|conn| {
-                        mail::mail_failed(conn, ctx, queued, &error, permanent).scope_boxed()
-                    })
+                // Tried until it works, as a sent mail's record is: a failure left to the
+                // lease's end would be retried then, not after its backoff, nor parked.
+                let recorded = self
+                    .until_lease_ends(
+                        shutdown,
+                        lease_ends,
+                        queued.id,
+                        "recording a mail failure",
+                        "it is tried again when its lease expires",
+                        || {
+                            let error = &error;
+                            ctx.transaction(move |conn| {
+                                mail::mail_failed(conn, ctx, queued, error, permanent).scope_boxed()
+                            })
+                        },
+                    )
                     .await;
                 match recorded {
-                    Ok(Some(at)) => {
+                    Some(Some(at)) => {
                         tracing::warn!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, retry_at = %at, "mail not sent; will retry")
                     }
-                    Ok(None) => {
+                    Some(None) => {
                         tracing::error!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, "mail not sent; parked")
                     }
-                    Err(err) => {
-                        tracing::error!(mail = queued.id, error = %err, "recording a mail failure failed; its lease will expire")
-                    }
+                    None => {}
                 }
                 Sent::Failed
             }
@@ -262,16 +328,18 @@ impl Mailer {
     /// What a refused or failed send means (`SmtpRefusal`), and the error the admin reads: a
     /// fresh session tells a session problem from the mail's, and before a mail is parked for
     /// a 5xx, the sender probe tells a refusal of our sender from one of the mail.
-    async fn judge_refusal(&self, err: &lettre::transport::smtp::Error) -> (String, SmtpRefusal) {
+    async fn judge_refusal(&self, refusal: SessionFailure) -> (String, SmtpRefusal) {
         // Connect, TLS, login and NOOP again: does the session work at all?
         let session_works = self.session_works().await;
-        let code = err.status().map(u16::from);
+        let SessionFailure {
+            code,
+            text: mail_reply,
+        } = refusal;
         let refusal = smtp_refusal(code, session_works);
         if !sender_probe_needed(refusal) {
-            return (err.to_string(), refusal);
+            return (mail_reply, refusal);
         }
         // Before the mail is blamed: is it our sender the server refuses?
-        let mail_reply = err.to_string();
         let probe = self.sender_probe().await;
         match (
             refusal_after_sender_probe(refusal, &probe, &mail_reply),
@@ -287,46 +355,129 @@ impl Mailer {
         }
     }
 
-    /// How long one session with the SMTP server may take, whole (`email.timeout_seconds`).
+    /// How long a session with the SMTP server may take, up to the end of a mail's data
+    /// (`email.timeout_seconds`).
     fn session_time(&self) -> Duration {
         Duration::from_secs(self.ctx.settings.email.timeout_seconds)
     }
 
-    /// Whether a fresh session (connect, TLS, login, NOOP) works, within one session's time.
-    async fn session_works(&self) -> bool {
-        let tested = tokio::time::timeout(self.session_time(), self.transport.test_connection());
-        matches!(tested.await, Ok(Ok(true)))
+    /// Opens a session: connects, secures it and logs in as `email.tls` and `email.username`
+    /// say (lettre's connection timeout bounds the connection only: callers bound the rest).
+    async fn open_session(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+        let settings = &self.ctx.settings.email;
+        let hello = ClientId::default();
+        let wrapper = match &self.tls {
+            Tls::Wrapper(parameters) => Some(parameters.clone()),
+            Tls::None | Tls::Opportunistic(_) | Tls::Required(_) => None,
+        };
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            (settings.host.as_str(), settings.port),
+            Some(self.session_time()),
+            &hello,
+            wrapper,
+            None,
+        )
+        .await?;
+        // (`session_setup` never makes an opportunistic TLS: required or none.)
+        if let Tls::Required(parameters) = &self.tls {
+            conn.starttls(parameters.clone(), &hello).await?;
+        }
+        if let Some(credentials) = &self.credentials {
+            conn.auth(DEFAULT_MECHANISMS, credentials).await?;
+        }
+        Ok(conn)
     }
 
-    /// Asks the SMTP server, on a session of its own opened as the transport opens its own
-    /// (TLS, login: [`session_setup`]), whether it takes `email.from` as sender: `MAIL FROM`,
-    /// `RCPT TO` the sender domain's postmaster, then `RSET` and `QUIT`, no mail sent. What it
-    /// heard is judged by `refusal_after_sender_probe`.
+    /// Hands `message` to the SMTP server on a session of its own. Up to the end of its data
+    /// the session gets `email.timeout_seconds`; from then on the server may have the mail,
+    /// and its reply gets `email.data_reply_timeout_seconds` from the data's end (a stop cuts
+    /// that wait to one session time). Once the server took the mail, its `QUIT` is left to a
+    /// task of its own: a server slow to answer it must not make the mail count as unsent.
+    async fn deliver(&self, message: &Message, shutdown: &watch::Receiver<bool>) -> Delivered {
+        let envelope = message.envelope();
+        let data = message.formatted();
+        let data_ended = OnceLock::new();
+        let exchange = async {
+            let mut conn = self.open_session().await?;
+            let parameters = mail_parameters(&conn, envelope, &data)?;
+            conn.command(Mail::new(envelope.from().cloned(), parameters))
+                .await?;
+            for to in envelope.to() {
+                conn.command(Rcpt::new(to.clone(), vec![])).await?;
+            }
+            conn.command(Data).await?;
+            let data = DataThenEnd {
+                data: Some(&data),
+                ended_at: &data_ended,
+            };
+            conn.message_iter(data).await?;
+            Ok::<_, SessionFailure>(conn)
+        };
+        let mut exchange = std::pin::pin!(exchange);
+        let ended = match tokio::time::timeout(self.session_time(), exchange.as_mut()).await {
+            Ok(ended) => ended,
+            Err(_) => {
+                let Some(&ended_at) = data_ended.get() else {
+                    return Delivered::TimedOut;
+                };
+                let reply_time =
+                    Duration::from_secs(self.ctx.settings.email.data_reply_timeout_seconds);
+                let mut stop = shutdown.clone();
+                let stop_waits = async {
+                    shutdown_signalled(&mut stop).await;
+                    tokio::time::sleep(self.session_time()).await;
+                };
+                tokio::select! {
+                    ended = tokio::time::timeout_at(ended_at + reply_time, exchange.as_mut()) => {
+                        match ended {
+                            Ok(ended) => ended,
+                            Err(_) => return Delivered::Unanswered { stopping: false },
+                        }
+                    }
+                    _ = stop_waits => return Delivered::Unanswered { stopping: true },
+                }
+            }
+        };
+        match ended {
+            Ok(conn) => {
+                self.quit_in_background(conn);
+                Delivered::Accepted
+            }
+            Err(failure) => Delivered::Refused(failure),
+        }
+    }
+
+    /// Ends a session whose answers are in: `QUIT` on a task of its own, given a short grace
+    /// (a server slow to answer it must not hold what was heard, nor keep connections open
+    /// while mails go on).
+    fn quit_in_background(&self, mut conn: AsyncSmtpConnection) {
+        let grace = self.session_time().min(QUIT_GRACE);
+        tokio::spawn(async move {
+            let _ = tokio::time::timeout(grace, conn.quit()).await;
+        });
+    }
+
+    /// Whether a fresh session (connect, TLS, login, NOOP) works, within one session's time.
+    async fn session_works(&self) -> bool {
+        let test = async {
+            let mut conn = self.open_session().await.ok()?;
+            let works = conn.test_connected().await;
+            self.quit_in_background(conn);
+            Some(works)
+        };
+        matches!(
+            tokio::time::timeout(self.session_time(), test).await,
+            Ok(Some(true))
+        )
+    }
+
+    /// Asks the SMTP server, on a session of its own, whether it takes `email.from` as
+    /// sender: `MAIL FROM`, `RCPT TO` the sender domain's postmaster, then `RSET` and `QUIT`,
+    /// no mail sent. What it heard is judged by `refusal_after_sender_probe`.
     async fn sender_probe(&self) -> SenderProbe {
-        let settings = &self.ctx.settings.email;
         let timeout = self.session_time();
         let probe = async {
-            let hello = ClientId::default();
-            let (tls, credentials) = session_setup(settings)?;
-            let wrapper = match &tls {
-                Tls::Wrapper(parameters) => Some(parameters.clone()),
-                Tls::None | Tls::Opportunistic(_) | Tls::Required(_) => None,
-            };
-            let mut conn = AsyncSmtpConnection::connect_tokio1(
-                (settings.host.as_str(), settings.port),
-                Some(timeout),
-                &hello,
-                wrapper,
-                None,
-            )
-            .await?;
-            // (`session_setup` never makes an opportunistic TLS: required or none.)
-            if let Tls::Required(parameters) = tls {
-                conn.starttls(parameters, &hello).await?;
-            }
-            if let Some(credentials) = credentials {
-                conn.auth(DEFAULT_MECHANISMS, &credentials).await?;
-            }
+            let mut conn = self.open_session().await?;
             // Many servers judge the sender only at the first recipient (Postfix delays its
             // sender checks to `RCPT TO` by default): ask for the sender domain's postmaster,
             // an address every domain must take (RFC 5321, 4.5.1), though a relay may still
@@ -339,8 +490,11 @@ impl Mailer {
                 Ok(_) => (true, conn.command(Rcpt::new(postmaster, vec![])).await),
                 refused => (false, refused),
             };
-            let _ = conn.command(Rset).await;
-            let _ = conn.quit().await;
+            // What was heard is the answer: `RSET` and `QUIT` are not waited for.
+            tokio::spawn(async move {
+                let _ = tokio::time::timeout(QUIT_GRACE, conn.command(Rset)).await;
+                let _ = tokio::time::timeout(QUIT_GRACE, conn.quit()).await;
+            });
             Ok::<_, anyhow::Error>(reply)
         };
         let failed = |error: &dyn Display| {
@@ -375,6 +529,7 @@ impl Mailer {
         error: &str,
         wait: Duration,
         shutdown: &watch::Receiver<bool>,
+        lease_ends: Instant,
     ) {
         let error = match halt {
             Halt::ShuttingDown => {
@@ -384,6 +539,15 @@ impl Mailer {
                     "stopping: mails not sent yet go back to the queue"
                 );
                 // Not an error: the mail's last one, if any, stays what the admin reads.
+                None
+            }
+            Halt::LeaseEnding => {
+                tracing::info!(
+                    mail = mails[0].id,
+                    mails = mails.len(),
+                    "the batch's lease would end during the next mail: mails not sent yet go \
+                     back to the queue, to be claimed again"
+                );
                 None
             }
             Halt::NoSession => {
@@ -419,6 +583,7 @@ impl Mailer {
         let error = error.as_deref();
         self.until_lease_ends(
             shutdown,
+            lease_ends,
             mails[0].id,
             "handing mails back",
             "they go back when their lease expires, an attempt counted each",
@@ -432,11 +597,17 @@ impl Mailer {
 
     /// The server took the mail: it leaves the queue. Tried until it works (see
     /// [`Self::until_lease_ends`]); after the lease another worker could send it again.
-    async fn record_sent(&self, queued: &mail::ClaimedMail, shutdown: &watch::Receiver<bool>) {
+    async fn record_sent(
+        &self,
+        queued: &mail::ClaimedMail,
+        shutdown: &watch::Receiver<bool>,
+        lease_ends: Instant,
+    ) {
         let id = queued.id;
         let recorded = self
             .until_lease_ends(
                 shutdown,
+                lease_ends,
                 id,
                 "recording a sent mail",
                 "it may be sent again",
@@ -446,44 +617,44 @@ impl Mailer {
                 },
             )
             .await;
-        if recorded {
+        if recorded.is_some() {
             tracing::info!(mail = id, kind = %queued.kind, "mail sent");
         }
     }
 
     /// Runs `op` (what `what` names, for the mails from `mail` on) until it works, while the
-    /// database refuses it: at most a lease's length, for after that the mails are no longer
-    /// this worker's, and not past a shutdown, which would otherwise wait that long (minutes)
+    /// database refuses it: not past the batch's lease (`lease_ends`), for after that the mails
+    /// are no longer this worker's, and not past a shutdown, which would otherwise wait that long (minutes)
     /// for a database that may never come back. Once `shutdown` turns true, one last try is
     /// made at once; if it fails too, the work is dropped, with an error saying what follows
-    /// (`given_up`), as at the lease's end. Returns whether `op` worked.
-    async fn until_lease_ends<Op, Fut, E>(
+    /// (`given_up`), as at the lease's end. Returns what `op` gave, if it worked.
+    async fn until_lease_ends<Op, Fut, T, E>(
         &self,
         shutdown: &watch::Receiver<bool>,
+        lease_ends: Instant,
         mail: i64,
         what: &str,
         given_up: &str,
         mut op: Op,
-    ) -> bool
+    ) -> Option<T>
     where
         Op: FnMut() -> Fut,
-        Fut: Future<Output = Result<(), E>>,
+        Fut: Future<Output = Result<T, E>>,
         E: Display,
     {
         // A clone of its own, to wait on: `run` still sees the change on its receiver.
         let mut shutdown = shutdown.clone();
-        let deadline = Instant::now() + Duration::from_secs_f64(self.lease_seconds);
         let mut failures: u32 = 0;
         let mut warned_at: Option<Instant> = None;
         let mut last_try = false;
         loop {
             let err = match op().await {
-                Ok(()) => return true,
+                Ok(done) => return Some(done),
                 Err(err) => err,
             };
             failures += 1;
             let now = Instant::now();
-            if last_try || now >= deadline {
+            if last_try || now >= lease_ends {
                 tracing::error!(
                     mail,
                     error = %err,
@@ -491,7 +662,7 @@ impl Mailer {
                     shutting_down = last_try,
                     "{what} failed; {given_up}"
                 );
-                return false;
+                return None;
             }
             if warned_at.is_none_or(|at| now - at >= RECORD_WARN_EVERY) {
                 tracing::warn!(mail, error = %err, failures, "{what} failed; trying again");
@@ -544,6 +715,8 @@ enum Sent {
 enum Halt {
     /// Not a fault: the worker is stopping before their turn.
     ShuttingDown,
+    /// Not a fault: the batch's lease could end while the next mail is sent.
+    LeaseEnding,
     /// No session with the server: unreachable, or refusing TLS or the login.
     NoSession,
     /// The server refuses `email.from` as sender.
@@ -558,16 +731,88 @@ async fn shutdown_signalled(shutdown: &mut watch::Receiver<bool>) {
     }
 }
 
-fn transport(settings: &EmailSettings) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-    let (tls, credentials) = session_setup(settings)?;
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
-        .port(settings.port)
-        .timeout(Some(Duration::from_secs(settings.timeout_seconds)))
-        .tls(tls);
-    if let Some(credentials) = credentials {
-        builder = builder.credentials(credentials);
+/// What one session did with a mail.
+enum Delivered {
+    /// The server took it.
+    Accepted,
+    /// The server refused it, or the session failed (before or after the data).
+    Refused(SessionFailure),
+    /// The session ran out of `email.timeout_seconds` before the whole mail was sent: the
+    /// server does not have it.
+    TimedOut,
+    /// All of it was sent, and no reply came (within `email.data_reply_timeout_seconds`, or
+    /// before a stop): the server may have it.
+    Unanswered { stopping: bool },
+}
+
+/// A session's failure: the server's reply code, if it sent one, and what to tell the admin.
+struct SessionFailure {
+    code: Option<u16>,
+    text: String,
+}
+
+impl From<lettre::transport::smtp::Error> for SessionFailure {
+    fn from(err: lettre::transport::smtp::Error) -> Self {
+        SessionFailure {
+            code: err.status().map(u16::from),
+            text: err.to_string(),
+        }
     }
-    Ok(builder.build())
+}
+
+/// The mail's data for lettre's `message_iter`, which sends the data's end (`.`) once this
+/// runs dry (after the data was written): `ended_at` is set then, when the server may start
+/// to have the mail.
+struct DataThenEnd<'a> {
+    data: Option<&'a [u8]>,
+    ended_at: &'a OnceLock<Instant>,
+}
+
+impl<'a> Iterator for DataThenEnd<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let part = self.data.take();
+        if part.is_none() {
+            let _ = self.ended_at.set(Instant::now());
+        }
+        part
+    }
+}
+
+/// The `MAIL FROM` parameters a mail needs, as lettre's own send asks for them: SMTPUTF8 for
+/// addresses beyond ASCII and 8BITMIME for such data, refused if the server lacks them.
+fn mail_parameters(
+    conn: &AsyncSmtpConnection,
+    envelope: &Envelope,
+    data: &[u8],
+) -> Result<Vec<MailParameter>, SessionFailure> {
+    let lacks = |what: &str| SessionFailure {
+        code: None,
+        text: format!("the SMTP server does not support {what}, which this mail needs"),
+    };
+    let server = conn.server_info();
+    let mut parameters = Vec::new();
+    let mut addresses = envelope.from().into_iter().chain(envelope.to());
+    if addresses.any(|address| !AsRef::<str>::as_ref(address).is_ascii()) {
+        if !server.supports_feature(Extension::SmtpUtfEight) {
+            return Err(lacks("SMTPUTF8 (addresses beyond ASCII)"));
+        }
+        parameters.push(MailParameter::SmtpUtfEight);
+    }
+    if !data.is_ascii() {
+        if !server.supports_feature(Extension::EightBitMime) {
+            return Err(lacks("8BITMIME (text beyond ASCII)"));
+        }
+        parameters.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    Ok(parameters)
+}
+
+/// The longest one mail can hold the worker: its session up to the data's end, the wait for
+/// the reply, after a failure the session test and the sender probe, and 10 s to record it.
+fn one_mail_at_worst(settings: &EmailSettings) -> Duration {
+    Duration::from_secs(settings.timeout_seconds * 3 + settings.data_reply_timeout_seconds + 10)
 }
 
 /// How a session with the SMTP server is secured and logged into, the transport's and the
