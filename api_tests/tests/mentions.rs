@@ -260,6 +260,26 @@ async fn a_name_that_cannot_be_found_does_not_keep_a_text_from_being_published()
     assert_eq!(people_elsewhere, 1, "only mallory stored");
 }
 
+/// A name that could not be found is not asked for again at each text: a member posting it
+/// over and over (any member can: the lookup comes before the check that they may publish)
+/// made this server ask the other server each time. Someone who can be found still is.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_not_found_is_not_asked_for_again_at_each_text() {
+    let mut hosts = hosts();
+    let (peer, handle) = stranger(&mut hosts, "masto").await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let unknown = handle.replace("@mallory@", "@nobody@");
+    for n in 0..3 {
+        let text = format!("{unknown} ? ({n})");
+        post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    }
+    assert_eq!(peer.webfinger_queries(), 1, "nobody asked for once");
+
+    let (_, found) = post(&alpha, &admin, "rust", "Une idée ?", &format!("{handle} ?")).await;
+    assert_eq!(peer.webfinger_queries(), 2, "mallory asked for");
+    received_tagging(&peer, "Create", &found).await;
+}
+
 /// A private group's text naming someone alpha has never met looks no one up — the query
 /// alone would tell their server that someone named them — and stores no one; the same name
 /// in a public group's text is looked up.

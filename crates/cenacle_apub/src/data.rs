@@ -18,6 +18,8 @@ pub struct FedData {
     pub instance_keys: Arc<(String, String)>,
     /// The HTTP client for deliveries (same resolver and address checks as fetches).
     pub client: reqwest::Client,
+    /// The instance-wide bounds on looking up the people members name.
+    pub mention_lookups: Arc<crate::mentions::MentionLookups>,
 }
 
 /// The federation side's share of the database pool (`federation.inbox_connections`, by

@@ -26,6 +26,7 @@ impl Federation {
             db: db.clone(),
             instance_keys: Arc::new(instance_keys),
             client: client.clone(),
+            mention_lookups: Arc::default(),
         };
         let instance_actor = objects::instance::InstanceActor::new(&fed);
         let config = FederationConfig::builder()
