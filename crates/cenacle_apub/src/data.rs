@@ -19,7 +19,7 @@ pub struct FedData {
     /// The HTTP client for deliveries (same resolver and address checks as fetches).
     pub client: reqwest::Client,
     /// The instance-wide bounds on looking up the people members name.
-    pub mention_lookups: Arc<crate::mentions::MentionLookups>,
+    pub mention_lookups: Arc<crate::mention_lookups::MentionLookups>,
 }
 
 /// The federation side's share of the database pool (`federation.inbox_connections`, by

@@ -23,6 +23,7 @@ mod error;
 pub mod follows;
 pub mod http_client;
 pub mod inbox;
+pub mod mention_lookups;
 pub mod mentions;
 pub mod objects;
 pub mod outgoing;

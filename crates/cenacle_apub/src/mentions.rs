@@ -8,7 +8,8 @@
 //!
 //! The lookups run before the use case that stores the text (a fetch must not hold a pooled
 //! connection), so before it checks that the member may publish there: any signed-in member
-//! can make this server ask others. [`MentionLookups`] bounds what that costs, instance-wide:
+//! can make this server ask others. [`MentionLookups`](crate::mention_lookups::MentionLookups)
+//! bounds what that costs, instance-wide:
 //! a few lookups at once, and a name that could not be found is not asked for again for ten
 //! minutes.
 
@@ -19,61 +20,7 @@ use cenacle_domain::{
     content::Visibility,
     mentions::{mentioned_handles, BareNames},
 };
-use std::{
-    collections::HashMap,
-    sync::Mutex,
-    time::{Duration, Instant},
-};
-use tokio::sync::Semaphore;
-
-/// Lookups of named people running at once, instance-wide; the others wait their turn, within
-/// the publishing text's one fetch timeout.
-const LOOKUPS_AT_ONCE: usize = 8;
-/// How long a name that could not be found is not asked for again: long enough that a text
-/// posted over and over does not ask each time, short enough that someone who has just
-/// signed up elsewhere is found soon.
-const FAILURE_REMEMBERED: Duration = Duration::from_secs(600);
-/// Names remembered as not found, at most: the memory a flood of made-up names can take.
-const FAILURES_KEPT: usize = 10_000;
-
-/// The instance-wide bounds on looking up the people members name (see the module's note).
-pub struct MentionLookups {
-    at_once: Semaphore,
-    /// Names (lower case) that could not be found, and when.
-    not_found: Mutex<HashMap<String, Instant>>,
-}
-
-impl Default for MentionLookups {
-    fn default() -> Self {
-        MentionLookups {
-            at_once: Semaphore::new(LOOKUPS_AT_ONCE),
-            not_found: Mutex::default(),
-        }
-    }
-}
-
-impl MentionLookups {
-    /// Whether `handle` could not be found less than [`FAILURE_REMEMBERED`] before `now`.
-    fn recently_not_found(&self, handle: &str, now: Instant) -> bool {
-        let not_found = self.not_found.lock().unwrap_or_else(|e| e.into_inner());
-        not_found
-            .get(&handle.to_lowercase())
-            .is_some_and(|at| now.duration_since(*at) < FAILURE_REMEMBERED)
-    }
-
-    /// Remembers that `handle` could not be found at `now`. When [`FAILURES_KEPT`] names are
-    /// remembered, the expired ones go; if none has, this one is not remembered (it is asked
-    /// for again next time: the bound on lookups at once still holds).
-    fn not_found(&self, handle: &str, now: Instant) {
-        let mut not_found = self.not_found.lock().unwrap_or_else(|e| e.into_inner());
-        if not_found.len() >= FAILURES_KEPT {
-            not_found.retain(|_, at| now.duration_since(*at) < FAILURE_REMEMBERED);
-        }
-        if not_found.len() < FAILURES_KEPT {
-            not_found.insert(handle.to_lowercase(), now);
-        }
-    }
-}
+use std::time::Instant;
 
 /// Where a member's text is published: what tells whether its group is private.
 #[derive(Clone, Copy)]
@@ -210,40 +157,5 @@ async fn meet(fed: Federation, handle: String) {
             lookups.not_found(&handle, Instant::now());
             tracing::info!(%handle, error = %e, "a person named in a text not found: not tagged")
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_name_not_found_is_remembered_for_ten_minutes_whatever_its_case() {
-        let lookups = MentionLookups::default();
-        let start = Instant::now();
-        assert!(!lookups.recently_not_found("nobody@elsewhere.example", start));
-        lookups.not_found("Nobody@Elsewhere.example", start);
-        let later = |seconds| start + Duration::from_secs(seconds);
-        assert!(lookups.recently_not_found("nobody@elsewhere.example", later(599)));
-        assert!(!lookups.recently_not_found("nobody@elsewhere.example", later(600)));
-        assert!(!lookups.recently_not_found("somebody@elsewhere.example", later(1)));
-    }
-
-    #[test]
-    fn a_full_memory_makes_room_from_expired_names_only() {
-        let lookups = MentionLookups::default();
-        let start = Instant::now();
-        for n in 0..FAILURES_KEPT {
-            lookups.not_found(&format!("n{n}@elsewhere.example"), start);
-        }
-        let soon = start + Duration::from_secs(1);
-        lookups.not_found("late@elsewhere.example", soon);
-        assert!(!lookups.recently_not_found("late@elsewhere.example", soon));
-        assert!(lookups.recently_not_found("n0@elsewhere.example", soon));
-
-        let expired = start + FAILURE_REMEMBERED;
-        lookups.not_found("late@elsewhere.example", expired);
-        assert!(lookups.recently_not_found("late@elsewhere.example", expired));
-        assert_eq!(lookups.not_found.lock().unwrap().len(), 1);
     }
 }
