@@ -105,6 +105,16 @@ impl Fixture {
     fn on_disk(&self, file: &str) -> bool {
         self.media.join(file).exists()
     }
+
+    /// Writes `name` in the media folder (unless it is there) and dates it `when`.
+    fn written_at(&self, name: &str, when: std::time::SystemTime) {
+        let path = self.media.join(name);
+        if !path.exists() {
+            std::fs::write(&path, b"x").unwrap();
+        }
+        let file = std::fs::File::options().write(true).open(&path).unwrap();
+        file.set_modified(when).unwrap();
+    }
 }
 
 #[tokio::test]
@@ -339,4 +349,62 @@ async fn an_upload_pasted_by_another_member_stays_and_old_ones_are_left_alone() 
     assert!(f.kept(pasted).await, "shown in another member's post");
     assert!(f.kept(ancient).await, "older than the window");
     assert!(!f.kept(orphan).await);
+}
+
+/// A file of the media directory that no upload row names (an upload whose record was refused
+/// or never made, a crash's `.part` temporary) goes once older than the grace period; a
+/// younger one, an old one whose upload is recorded, and one whose name is not an upload's,
+/// stay. Such files used to stay for ever, taking disk space nothing would serve or free.
+#[tokio::test]
+async fn files_without_an_upload_row_go_once_old_and_recorded_ones_stay() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let (recorded, recorded_file) = upload(t, &marie).await;
+    let now = std::time::SystemTime::now();
+    let long_ago = now - std::time::Duration::from_secs(25 * 3600);
+    let stray = "0123456789abcdef0123456789abcdef.png";
+    let half = ".fedcba9876543210fedcba9876543210.mp4.part";
+    let fresh = "00000000000000000000000000000000.png";
+    f.written_at(stray, long_ago);
+    f.written_at(half, long_ago);
+    f.written_at(fresh, now);
+    f.written_at("notes.txt", long_ago);
+    f.written_at(&recorded_file, long_ago);
+
+    // A chunk of one file: each looked up on its own.
+    let removed = media_sweep::remove_rowless_files(&t.ctx, now, 1)
+        .await
+        .unwrap();
+
+    assert_eq!(removed, 2);
+    assert!(!f.on_disk(stray) && !f.on_disk(half));
+    assert!(f.on_disk(fresh), "its upload may be being recorded");
+    assert!(
+        f.on_disk("notes.txt"),
+        "not an upload's: not ours to remove"
+    );
+    assert!(f.kept(recorded).await, "a recorded upload's file stays");
+}
+
+/// A media folder that the database mostly does not know (the wrong database, or a dump not
+/// loaded yet) loses nothing: the pass stops with an error instead of removing every file.
+#[tokio::test]
+async fn a_folder_the_database_does_not_know_loses_nothing() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    upload(t, &marie).await;
+    let now = std::time::SystemTime::now();
+    let long_ago = now - std::time::Duration::from_secs(25 * 3600);
+    let strays: Vec<String> = (0..30).map(|n| format!("{n:032x}.png")).collect();
+    for stray in &strays {
+        f.written_at(stray, long_ago);
+    }
+
+    let refused = media_sweep::remove_rowless_files(&t.ctx, now, media_sweep::FILES_CHUNK).await;
+
+    let error = refused.expect_err("most old files have no row").to_string();
+    assert!(error.contains("none removed"), "{error}");
+    assert!(strays.iter().all(|stray| f.on_disk(stray)));
 }

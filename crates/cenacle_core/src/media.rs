@@ -75,6 +75,7 @@ pub async fn store_file(
     if bytes.len() > limit {
         return Err(CoreError::TooLarge(limit));
     }
+    // The shape `is_stored_file_name` knows.
     let file_name = format!("{}.{extension}", crate::identity::random_id());
     let dir = media_dir(ctx);
     let size = bytes.len() as i64;
@@ -92,6 +93,25 @@ pub async fn store_file(
         content_type,
         size,
     })
+}
+
+/// Whether `name` is one [`store_file`] writes: a random id (32 hexadecimal digits) and an
+/// extension, or its temporary (`.` before, `.part` after). The sweep of files without a row
+/// touches nothing else.
+pub fn is_stored_file_name(name: &str) -> bool {
+    let stored = name
+        .strip_prefix('.')
+        .and_then(|n| n.strip_suffix(".part"))
+        .unwrap_or(name);
+    let Some((id, extension)) = stored.split_once('.') else {
+        return false;
+    };
+    id.len() == 32
+        && id.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && (1..=5).contains(&extension.len())
+        && extension
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
 }
 
 /// The longest description (alt text) an upload may carry: Mastodon's limit, so a description
@@ -239,6 +259,26 @@ pub async fn read_file_part(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_file_names_are_told_from_others() {
+        let id = "0123456789abcdef0123456789abcdef";
+        assert!(is_stored_file_name(&format!("{id}.png")));
+        assert!(is_stored_file_name(&format!("{id}.webm")));
+        assert!(is_stored_file_name(&format!(".{id}.mp4.part")));
+        for other in [
+            "stray.png".to_owned(),
+            id.to_owned(),
+            format!("{id}.PNG"),
+            format!("{id}.png.part"),
+            format!(".{id}.png"),
+            format!("{}.png", &id[1..]),
+            format!("{}.png", id.to_uppercase()),
+            "../x.png".to_owned(),
+        ] {
+            assert!(!is_stored_file_name(&other), "{other}");
+        }
+    }
 
     #[test]
     fn types_are_recognised_by_their_bytes() {

@@ -4,10 +4,18 @@
 //! author then leaves, or the save is refused, its row and file stayed forever. The sweep
 //! forgets the uploads nothing refers to (see [`cenacle_db::media::delete_orphan_media`] for
 //! what refers to one) once they are older than [`GRACE`], then removes their files.
+//!
+//! It also removes the files no upload row names ([`remove_rowless_files`]): an upload's file
+//! is written before its row is recorded, so a refused record or a process stopped in between
+//! leaves one, as does a crash mid-write (its `.part` temporary) or a swept upload's file
+//! whose removal failed. Nothing would ever serve or remove them.
 
-use crate::{media::media_dir, Conn, Context, CoreError};
+use crate::{
+    media::{is_stored_file_name, media_dir},
+    Conn, Context, CoreError,
+};
 use chrono::{DateTime, Duration, Utc};
-use std::{future::Future, path::Path};
+use std::{collections::HashSet, future::Future, path::Path, time::SystemTime};
 
 /// How old an upload nothing refers to must be before it is swept: an author may still be
 /// writing the post or lesson it was previewed in. A constant rather than a setting: the
@@ -17,6 +25,10 @@ pub const GRACE: Duration = Duration::hours(24);
 
 /// How many uploads one transaction forgets: the rows stay locked until it commits.
 pub const BATCH: i64 = 500;
+
+/// How many old files are looked up at once (one query): the directory is read in chunks
+/// of this many names, so that one of millions is never read into memory at once.
+pub const FILES_CHUNK: usize = 5_000;
 
 /// In the caller's transaction: forgets up to `limit` uploads made before `uploaded_before`
 /// that nothing refers to, and returns their file names, to be removed by [`remove_files`]
@@ -64,6 +76,114 @@ where
     }
 }
 
+/// Removes the files of the media directory that no upload row names (see the module's
+/// note), once older than [`GRACE`] at `now` (by then an upload's row has long been recorded
+/// or refused), reading the directory `chunk` names at a time; returns how many were removed.
+///
+/// Only names shaped as uploads are stored are touched, and a chunk of old files that this
+/// database mostly does not know stops the pass, removing nothing: the folder then belongs to
+/// another database (a wrong `DATABASE_URL`, a restored or not yet loaded dump), whose files
+/// must not all go. An error is returned then, for the admin to read.
+pub async fn remove_rowless_files(
+    ctx: &Context,
+    now: SystemTime,
+    chunk: usize,
+) -> Result<usize, CoreError> {
+    assert!(chunk > 0, "a chunk holds at least one file");
+    let written_before = now - GRACE.to_std().unwrap_or_default();
+    let dir = media_dir(ctx);
+    // The directory is read on a blocking thread, a chunk ahead of the lookups.
+    let (tx, mut rx) = tokio::sync::mpsc::channel(1);
+    let reader = tokio::task::spawn_blocking(move || old_files(&dir, written_before, chunk, tx));
+    let mut removed = 0;
+    while let Some(old) = rx.recv().await {
+        // A connection per chunk: none is held while the directory is read.
+        let mut conn = ctx.conn().await?;
+        let recorded: HashSet<String> = cenacle_db::media::recorded_file_names(&mut conn, &old)
+            .await?
+            .into_iter()
+            .collect();
+        let any_recorded = !recorded.is_empty() || cenacle_db::media::any_upload(&mut conn).await?;
+        drop(conn);
+        let rowless: Vec<String> = old
+            .iter()
+            .filter(|f| !recorded.contains(*f))
+            .cloned()
+            .collect();
+        if !rowless_files_look_ours(old.len(), rowless.len(), any_recorded) {
+            return Err(CoreError::Internal(format!(
+                "{} of {} old files of the media folder have no upload row: this database does \
+                 not look like the folder's own (restore them together); none removed",
+                rowless.len(),
+                old.len()
+            )));
+        }
+        removed += rowless.len() - remove_files(ctx, rowless).await;
+    }
+    match reader.await {
+        Ok(Ok(())) => {}
+        // No media directory yet: nothing was ever uploaded.
+        Ok(Err(err)) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "reading the media directory failed"),
+        Err(err) => tracing::error!(error = %err, "reading the media directory failed"),
+    }
+    if removed > 0 {
+        tracing::info!(removed, "media files without an upload row removed");
+    }
+    Ok(removed)
+}
+
+/// Whether `rowless` of `old` files without an upload row can be this database's strays: not
+/// if it records no upload at all, nor if most of a chunk of 20 or more has no row (a few
+/// crashed or refused uploads never come near that; another database's folder does).
+fn rowless_files_look_ours(old: usize, rowless: usize, any_upload_recorded: bool) -> bool {
+    rowless == 0 || (any_upload_recorded && (old < 20 || rowless * 2 <= old))
+}
+
+/// Sends the names of the upload files in `dir` last written before `written_before`, `chunk`
+/// at a time; stops early if the receiver is gone. A file gone meanwhile (an upload's
+/// temporary renamed, a swept upload's file removed) is passed over, as is one that cannot be
+/// read (logged): one entry never stops the pass.
+fn old_files(
+    dir: &Path,
+    written_before: SystemTime,
+    chunk: usize,
+    tx: tokio::sync::mpsc::Sender<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut old = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let looked = entry.and_then(|entry| {
+            let metadata = entry.metadata()?;
+            let written = metadata.modified()?;
+            Ok((
+                entry.file_name(),
+                metadata.is_file() && written < written_before,
+            ))
+        });
+        let name = match looked {
+            Ok((name, true)) => name,
+            Ok((_, false)) => continue,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(err) => {
+                tracing::warn!(error = %err, "a media file could not be looked at: passed over");
+                continue;
+            }
+        };
+        // Only what `store_file` writes: anything else was put there by someone else.
+        let Some(name) = name.into_string().ok().filter(|n| is_stored_file_name(n)) else {
+            continue;
+        };
+        old.push(name);
+        if old.len() == chunk && tx.blocking_send(std::mem::take(&mut old)).is_err() {
+            return Ok(());
+        }
+    }
+    if !old.is_empty() {
+        let _ = tx.blocking_send(old);
+    }
+    Ok(())
+}
+
 /// Removes forgotten uploads' files from the media directory, and returns how many could not
 /// be (each logged). A file already gone is fine: removing it is what was wanted.
 pub async fn remove_files(ctx: &Context, file_names: Vec<String>) -> usize {
@@ -104,6 +224,19 @@ fn remove_file(dir: &Path, name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strays_are_removed_only_from_a_folder_the_database_knows() {
+        assert!(rowless_files_look_ours(100, 0, true));
+        assert!(rowless_files_look_ours(100, 50, true));
+        assert!(!rowless_files_look_ours(100, 51, true));
+        // Too few to judge by share: a small instance's strays go.
+        assert!(rowless_files_look_ours(19, 19, true));
+        assert!(!rowless_files_look_ours(20, 11, true));
+        // A database without one upload is not the folder's.
+        assert!(!rowless_files_look_ours(3, 3, false));
+        assert!(rowless_files_look_ours(3, 0, false));
+    }
 
     #[test]
     fn only_bare_names_in_the_directory_are_removed() {

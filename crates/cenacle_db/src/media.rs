@@ -288,3 +288,29 @@ pub async fn delete_orphan_media(
     .await?;
     Ok(deleted.into_iter().map(|d| d.file_name).collect())
 }
+
+/// Of `file_names`, those an upload row names.
+pub async fn recorded_file_names(
+    conn: &mut AsyncPgConnection,
+    file_names: &[String],
+) -> Result<Vec<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = Text)]
+        file_name: String,
+    }
+    let recorded: Vec<Recorded> =
+        diesel::sql_query("SELECT file_name FROM media WHERE file_name = ANY($1)")
+            .bind::<diesel::sql_types::Array<Text>, _>(file_names)
+            .load(conn)
+            .await?;
+    Ok(recorded.into_iter().map(|r| r.file_name).collect())
+}
+
+/// Whether any upload is recorded.
+pub async fn any_upload(conn: &mut AsyncPgConnection) -> Result<bool, DbError> {
+    use diesel::dsl::{exists, select};
+    Ok(select(exists(media::table.select(media::id)))
+        .get_result(conn)
+        .await?)
+}
