@@ -19,6 +19,14 @@ pub async fn number(conn: &mut AsyncPgConnection, query: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{query}: {e}"))
 }
 
+/// Runs a statement that returns no rows (a lock, an insert, a trigger).
+pub async fn execute(conn: &mut AsyncPgConnection, statement: &str) {
+    diesel::sql_query(statement)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{statement}: {e}"));
+}
+
 /// An SQL string literal.
 pub fn lit(s: &str) -> String {
     format!("'{}'", s.replace('\'', "''"))

@@ -4,7 +4,7 @@
 //! the instance's database.
 
 use cenacle_api_tests::{
-    database::{connect, number},
+    database::{connect, execute, number},
     eventually,
     sink::Sink,
     Hosts, Instance,
@@ -15,13 +15,6 @@ use std::time::{Duration, Instant};
 
 /// Correctness deadlines, generous for a loaded 2-core machine.
 const DEADLINE: Duration = Duration::from_secs(60);
-
-async fn execute(conn: &mut AsyncPgConnection, query: &str) {
-    diesel::sql_query(query)
-        .execute(conn)
-        .await
-        .unwrap_or_else(|e| panic!("{query}: {e}"));
-}
 
 /// Queues, straight in the database and in one statement, one activity per id (signed by
 /// `signer`, a local actor) to `inbox`, in order (its NOTIFY wakes the workers).

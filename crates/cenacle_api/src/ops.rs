@@ -9,8 +9,8 @@ use axum::{
     Json,
 };
 use prometheus::{
-    Counter, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Counter, Encoder, Gauge, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use rand::RngCore;
 use serde::Serialize;
@@ -29,6 +29,14 @@ pub struct Metrics {
     latency: HistogramVec,
     pool: IntGaugeVec,
     pool_waits: PoolWaits,
+    statistics: StatisticsBacklog,
+}
+
+/// The statistics changes waiting for the server's fold (issue 9), read at each scrape.
+#[derive(Clone)]
+struct StatisticsBacklog {
+    pending: IntGauge,
+    oldest_seconds: Gauge,
 }
 
 /// The pool's cumulative wait counters, copied from its atomics at each scrape.
@@ -119,12 +127,31 @@ impl Metrics {
         registry
             .register(Box::new(pool_waits.timeouts.clone()))
             .unwrap();
+        let statistics = StatisticsBacklog {
+            pending: IntGauge::new(
+                "cenacle_statistics_pending",
+                "Statistics changes appended by actions and not yet folded into the day rows",
+            )
+            .unwrap(),
+            oldest_seconds: Gauge::new(
+                "cenacle_statistics_oldest_pending_seconds",
+                "Age of the oldest statistics change not yet folded (0 when none waits)",
+            )
+            .unwrap(),
+        };
+        registry
+            .register(Box::new(statistics.pending.clone()))
+            .unwrap();
+        registry
+            .register(Box::new(statistics.oldest_seconds.clone()))
+            .unwrap();
         Self {
             registry,
             requests,
             latency,
             pool,
             pool_waits,
+            statistics,
         }
     }
 }
@@ -248,6 +275,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     state.metrics.pool_waits.sync(pool.stats());
     if let Ok(mut conn) = state.ctx.conn().await {
         let _ = cenacle_apub::delivery::refresh_queue_metrics(&mut conn).await;
+        match cenacle_core::insights::pending_statistics(&mut conn).await {
+            Ok(backlog) => {
+                let statistics = &state.metrics.statistics;
+                statistics.pending.set(backlog.pending);
+                statistics.oldest_seconds.set(backlog.oldest_seconds);
+            }
+            // The gauges keep their last values: said once per scrape, not hidden.
+            Err(err) => tracing::warn!(error = %err, "reading the statistics backlog failed"),
+        }
     }
     let mut families = state.metrics.registry.gather();
     // Federation metrics (inbox outcomes, deliveries, queue) live in the default registry.

@@ -6,6 +6,7 @@ use axum::{
     body::Body,
     http::{Method, Request, StatusCode},
 };
+use cenacle_core::ScopedFutureExt;
 use common::TestApp;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -39,23 +40,7 @@ async fn metrics_count_requests_by_route_template_and_status() {
     t.register("marie").await;
     t.login("marie", "wrong password!").await;
     t.get("/api/v1/account/me", None).await;
-    let response = t
-        .metrics
-        .clone()
-        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    let text = String::from_utf8(
-        response
-            .into_body()
-            .collect()
-            .await
-            .unwrap()
-            .to_bytes()
-            .to_vec(),
-    )
-    .unwrap();
+    let text = scrape(&t).await;
     assert!(text.contains(r#"cenacle_http_requests_total{method="POST",route="/api/v1/account/register",status="201"} 1"#), "{text}");
     assert!(text.contains(
         r#"cenacle_http_requests_total{method="POST",route="/api/v1/account/login",status="401"} 1"#
@@ -73,6 +58,86 @@ async fn metrics_count_requests_by_route_template_and_status() {
     assert!(checkouts >= 3, "{checkouts}");
     assert!(text.contains("cenacle_db_pool_wait_seconds_total "));
     assert!(text.contains("cenacle_db_pool_timeouts_total 0"));
+}
+
+/// What the metrics listener answers, as text.
+async fn scrape(t: &TestApp) -> String {
+    let response = t
+        .metrics
+        .clone()
+        .oneshot(Request::get("/metrics").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    String::from_utf8(
+        response
+            .into_body()
+            .collect()
+            .await
+            .unwrap()
+            .to_bytes()
+            .to_vec(),
+    )
+    .unwrap()
+}
+
+/// The value of an unlabelled sample in a scrape.
+fn sample(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+        .parse()
+        .unwrap()
+}
+
+/// Issue 9: the statistics changes that wait for the server's fold (none runs in this test
+/// app) are counted on `/metrics`, with the age of the oldest: a fold that stopped shows as
+/// both growing.
+#[tokio::test]
+async fn metrics_count_the_statistics_changes_waiting_for_the_fold() {
+    let t = TestApp::new().await;
+    let text = scrape(&t).await;
+    assert!(
+        text.contains("# HELP cenacle_statistics_pending "),
+        "{text}"
+    );
+    assert!(
+        text.contains("# TYPE cenacle_statistics_pending gauge"),
+        "{text}"
+    );
+    assert!(text.contains("# HELP cenacle_statistics_oldest_pending_seconds "));
+    assert_eq!(sample(&text, "cenacle_statistics_pending"), 0.0);
+    assert_eq!(
+        sample(&text, "cenacle_statistics_oldest_pending_seconds"),
+        0.0
+    );
+
+    // Two changes, one appended a minute and a half ago (of nobody: the fold drops them,
+    // which is all the last check needs).
+    for appended in ["now() - interval '90 seconds'", "now()"] {
+        t.sql(&format!(
+            "INSERT INTO member_stats_pending (person_id, group_id, tags, day, threads, ideas, \
+             replies, accepted, likes, views, first_replies, first_reply_secs, helped, appended_at) \
+             VALUES (1, 1, '{{}}', current_date, 0, 0, 0, 0, 1, 0, 0, 0, NULL, {appended})"
+        ))
+        .await;
+    }
+    let text = scrape(&t).await;
+    assert_eq!(sample(&text, "cenacle_statistics_pending"), 2.0);
+    let oldest = sample(&text, "cenacle_statistics_oldest_pending_seconds");
+    assert!((90.0..3600.0).contains(&oldest), "{oldest}");
+
+    // Folded, they are no longer waiting.
+    t.ctx
+        .transaction(|conn| cenacle_core::insights::fold_statistics(conn, 100).scope_boxed())
+        .await
+        .unwrap();
+    let text = scrape(&t).await;
+    assert_eq!(sample(&text, "cenacle_statistics_pending"), 0.0);
+    assert_eq!(
+        sample(&text, "cenacle_statistics_oldest_pending_seconds"),
+        0.0
+    );
 }
 
 /// Metrics tell about the instance's traffic and queues: they are served on their own address

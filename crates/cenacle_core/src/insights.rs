@@ -6,7 +6,7 @@
 use crate::{access::Reader, caller::require, Conn, CoreError};
 use cenacle_db::{
     actors::Group,
-    insights::{self as store, MemberSums, ScoredContribution, StatsSums, TopicRows},
+    insights::{self as store, MemberSums, PendingStats, ScoredContribution, StatsSums, TopicRows},
 };
 use cenacle_domain::{
     influence::{self, Candidate, TopicActivity, TopicNorms},
@@ -308,4 +308,11 @@ fn day_number(day: NaiveDate) -> i64 {
 /// how often this runs changes no figure, only how many rows the readers add up.
 pub async fn fold_statistics(conn: &mut Conn, batch: i32) -> Result<i64, CoreError> {
     Ok(store::fold_pending_stats(conn, batch).await?)
+}
+
+/// How many statistics changes wait for [`fold_statistics`], and the age of the oldest: what
+/// tells an operator that the fold stopped or falls behind (readers still see exact figures,
+/// only slower).
+pub async fn pending_statistics(conn: &mut Conn) -> Result<PendingStats, CoreError> {
+    Ok(store::pending_stats(conn).await?)
 }

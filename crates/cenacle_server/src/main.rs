@@ -3,6 +3,7 @@
 mod cli;
 mod database;
 mod mailer;
+mod periodic;
 mod serve;
 
 use clap::Parser;

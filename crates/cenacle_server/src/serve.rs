@@ -1,6 +1,10 @@
 //! `cenacle serve` and `cenacle deliver`.
 
-use crate::{database::Database, mailer::Mailer};
+use crate::{
+    database::Database,
+    mailer::Mailer,
+    periodic::{spawn_every, FirstRun},
+};
 use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
 use cenacle_config::Settings;
@@ -8,7 +12,7 @@ use cenacle_core::{
     admin, auctions, bounties, certificates, digests, getting_started, insights, media_sweep,
     notification_mails, notifications, orders, ranks_reached, Context, ScopedFutureExt,
 };
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 use tokio::{
     signal::unix::{signal, SignalKind},
     sync::watch,
@@ -61,192 +65,145 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     // Bounties that ran out are settled every minute (safe with several servers: rows are
     // claimed with SKIP LOCKED and paid once per key); on the same beat, members who reached
     // a higher rank are told (their marks claimed with SKIP LOCKED too).
-    let settler = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(std::time::Duration::from_secs(60));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let settled = ctx
-                            .transaction(|conn| bounties::settle_expired_bounties(conn).scope_boxed())
-                            .await;
-                        if let Err(err) = settled {
-                            tracing::error!(error = %err, "settling bounties failed");
-                        }
-                        let ranks = tell_ranks_reached(&ctx).await;
-                        if let Err(err) = ranks {
-                            tracing::error!(error = %err, "telling ranks reached failed");
-                        }
-                    }
-                    _ = stop.changed() => break,
-                }
+    let settler = spawn_every(
+        Duration::from_secs(60),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        ctx.clone(),
+        |ctx| async move {
+            let settled = ctx
+                .transaction(|conn| bounties::settle_expired_bounties(conn).scope_boxed())
+                .await;
+            if let Err(err) = settled {
+                tracing::error!(error = %err, "settling bounties failed");
             }
-        })
-    };
+            let ranks = tell_ranks_reached(&ctx).await;
+            if let Err(err) = ranks {
+                tracing::error!(error = %err, "telling ranks reached failed");
+            }
+        },
+    );
 
     // Auctions that ended are settled (winner charged, order created, holds released) and
     // delivery addresses past their retention erased, as bounties are (SKIP LOCKED claims).
-    let auction_settler = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        let every = std::time::Duration::from_secs(settings.shop.settle_interval_seconds);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        // One auction per transaction (see settle_ended_auctions), at most
-                        // a hundred a tick.
-                        for _ in 0..100 {
-                            let settled = ctx
-                                .transaction(|conn| auctions::settle_ended_auctions(conn).scope_boxed())
-                                .await;
-                            match settled {
-                                Ok(0) => break,
-                                Ok(_) => {}
-                                Err(err) => {
-                                    tracing::error!(error = %err, "settling auctions failed");
-                                    break;
-                                }
-                            }
-                        }
-                        let erased = ctx
-                            .transaction(|conn| orders::erase_expired_addresses(conn).scope_boxed())
-                            .await;
-                        if let Err(err) = erased {
-                            tracing::error!(error = %err, "erasing delivery addresses failed");
-                        }
+    let auction_settler = spawn_every(
+        Duration::from_secs(settings.shop.settle_interval_seconds),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        ctx.clone(),
+        |ctx| async move {
+            // One auction per transaction (see settle_ended_auctions), at most a hundred a
+            // tick.
+            for _ in 0..100 {
+                let settled = ctx
+                    .transaction(|conn| auctions::settle_ended_auctions(conn).scope_boxed())
+                    .await;
+                match settled {
+                    Ok(0) => break,
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::error!(error = %err, "settling auctions failed");
+                        break;
                     }
-                    _ = stop.changed() => break,
                 }
             }
-        })
-    };
+            let erased = ctx
+                .transaction(|conn| orders::erase_expired_addresses(conn).scope_boxed())
+                .await;
+            if let Err(err) = erased {
+                tracing::error!(error = %err, "erasing delivery addresses failed");
+            }
+        },
+    );
 
     // Expired certificates give back the badge they awarded and the group membership they
     // unlocked, on their own beat: one certificate per transaction (claimed with SKIP LOCKED,
     // so several servers may sweep side by side), so that one that fails is logged and left
     // for the next beat without holding back the others.
-    let certificate_sweeper = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        let every = std::time::Duration::from_secs(settings.training.expiry_interval_seconds);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => sweep_certificates(&ctx, chrono::Utc::now()).await,
-                    _ = stop.changed() => break,
-                }
-            }
-        })
-    };
+    let certificate_sweeper = spawn_every(
+        Duration::from_secs(settings.training.expiry_interval_seconds),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        ctx.clone(),
+        |ctx| async move { sweep_certificates(&ctx, chrono::Utc::now()).await },
+    );
 
     // Askers are reminded to accept an answer (once per question: a unique index, so several
     // servers may run this side by side); the triggered onboarding e-mails go out on the same beat.
-    let reminder = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        let every =
-            std::time::Duration::from_secs(settings.notifications.reminder_interval_seconds);
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        let sent = ctx
-                            .transaction(|conn| {
-                                notifications::send_due_accept_reminders(conn, &ctx).scope_boxed()
-                            })
-                            .await;
-                        if let Err(err) = sent {
-                            tracing::error!(error = %err, "sending accept reminders failed");
-                        }
-                        // The onboarding journey's triggered e-mails, on the same beat (each
-                        // member once per rule: a unique row, so servers may run side by side).
-                        let mailed = ctx
-                            .transaction(|conn| {
-                                cenacle_core::triggered_mail::run_rules(conn, &ctx, chrono::Utc::now())
-                                    .scope_boxed()
-                            })
-                            .await;
-                        if let Err(err) = mailed {
-                            tracing::error!(error = %err, "sending triggered onboarding mails failed");
-                        }
-                    }
-                    _ = stop.changed() => break,
-                }
+    let reminder = spawn_every(
+        Duration::from_secs(settings.notifications.reminder_interval_seconds),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        ctx.clone(),
+        |ctx| async move {
+            let sent = ctx
+                .transaction(|conn| {
+                    notifications::send_due_accept_reminders(conn, &ctx).scope_boxed()
+                })
+                .await;
+            if let Err(err) = sent {
+                tracing::error!(error = %err, "sending accept reminders failed");
             }
-        })
-    };
+            // The onboarding journey's triggered e-mails, on the same beat (each member once
+            // per rule: a unique row, so servers may run side by side).
+            let mailed = ctx
+                .transaction(|conn| {
+                    cenacle_core::triggered_mail::run_rules(conn, &ctx, chrono::Utc::now())
+                        .scope_boxed()
+                })
+                .await;
+            if let Err(err) = mailed {
+                tracing::error!(error = %err, "sending triggered onboarding mails failed");
+            }
+        },
+    );
 
     // Daily and weekly digests, at each member's local hour (a period is claimed under a row
     // lock, so several servers may run this side by side); with mail off, the marks that would
     // have mailed notifications are cleared instead (see `forget_mail_marks`).
-    let digests = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        let every = std::time::Duration::from_secs(settings.email.digest_interval_seconds);
-        let enabled = settings.email.enabled;
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(every);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if enabled {
-                            let sent = ctx
-                                .transaction(|conn| digests::send_digests_now(conn, &ctx).scope_boxed())
-                                .await;
-                            if let Err(err) = sent {
-                                tracing::error!(error = %err, "sending digests failed");
-                            }
-                        } else {
-                            forget_mail_marks(&ctx).await;
-                        }
-                    }
-                    _ = stop.changed() => break,
+    let mail_enabled = settings.email.enabled;
+    let digests = spawn_every(
+        Duration::from_secs(settings.email.digest_interval_seconds),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        ctx.clone(),
+        move |ctx| async move {
+            if mail_enabled {
+                let sent = ctx
+                    .transaction(|conn| digests::send_digests_now(conn, &ctx).scope_boxed())
+                    .await;
+                if let Err(err) = sent {
+                    tracing::error!(error = %err, "sending digests failed");
                 }
+            } else {
+                forget_mail_marks(&ctx).await;
             }
-        })
-    };
+        },
+    );
 
     // Uploads nothing refers to (previewed for a post or lesson never written) go, with their
     // files, once a day old: a batch per transaction, claimed with SKIP LOCKED, so several
-    // servers may sweep side by side.
-    let media_sweeper = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            // First pass an hour after start, not at it: the sweep reads every recent text,
-            // and a rolling restart of several servers would otherwise run it once per server.
-            let first = tokio::time::Instant::now() + MEDIA_SWEEP_EVERY;
-            let mut tick = tokio::time::interval_at(first, MEDIA_SWEEP_EVERY);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => sweep_orphan_media(&ctx).await,
-                    _ = stop.changed() => break,
-                }
-            }
-        })
-    };
+    // servers may sweep side by side. The first pass comes an hour after start, not at it:
+    // the sweep reads every recent text, and a rolling restart of several servers would
+    // otherwise run it once per server.
+    let media_sweeper = spawn_every(
+        MEDIA_SWEEP_EVERY,
+        FirstRun::AfterOnePeriod,
+        stop_rx.clone(),
+        ctx.clone(),
+        |ctx| async move { sweep_orphan_media(&ctx).await },
+    );
 
     // The statistics changes that actions append are folded into the day rows every few
-    // seconds (batches claimed with SKIP LOCKED: several servers may fold side by side).
-    let statistics_folder = {
-        let ctx = ctx.clone();
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(STATISTICS_FOLD_EVERY);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => fold_statistics(&ctx, &stop).await,
-                    _ = stop.changed() => break,
-                }
-            }
-        })
-    };
+    // seconds (batches claimed with SKIP LOCKED: several servers may fold side by side). A
+    // fold goes batch after batch until it has caught up, so it watches the stop itself.
+    let statistics_folder = spawn_every(
+        STATISTICS_FOLD_EVERY,
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        (ctx.clone(), stop_rx.clone()),
+        |(ctx, stop)| async move { fold_statistics(&ctx, &stop).await },
+    );
 
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
@@ -444,11 +401,11 @@ async fn tell_ranks_reached(ctx: &Context) -> Result<usize, cenacle_core::CoreEr
 
 /// How often orphan uploads are swept: hourly is plenty next to their day of grace. Not a
 /// setting, as the grace is not (see `media_sweep::GRACE`).
-const MEDIA_SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+const MEDIA_SWEEP_EVERY: Duration = Duration::from_secs(3600);
 
 /// How often the appended statistics changes are folded: often enough that readers add up a
 /// few thousand rows at most (each like or view appends one), rarely enough to cost nothing.
-const STATISTICS_FOLD_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+const STATISTICS_FOLD_EVERY: Duration = Duration::from_secs(5);
 /// Changes folded per transaction: a fold's lock on the day rows lasts one batch.
 const STATISTICS_FOLD_BATCH: i32 = 5_000;
 
@@ -474,7 +431,7 @@ async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
 }
 
 /// One pass of the orphan-upload sweep (see `media_sweeper`): each batch in its own
-/// transaction, its files removed once it has committed.
+/// transaction, its files removed once it has committed; then the files no upload names.
 async fn sweep_orphan_media(ctx: &Context) {
     let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
     let swept = media_sweep::sweep_orphan_uploads(ctx, media_sweep::BATCH, |batch| {
@@ -491,6 +448,11 @@ async fn sweep_orphan_media(ctx: &Context) {
         ),
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "sweeping orphan uploads failed"),
+    }
+    // Then the files no upload names.
+    let now = std::time::SystemTime::now();
+    if let Err(err) = media_sweep::remove_rowless_files(ctx, now, media_sweep::FILES_CHUNK).await {
+        tracing::error!(error = %err, "removing media files without an upload row failed");
     }
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE member_stats_pending DROP COLUMN appended_at;
