@@ -355,12 +355,14 @@ async fn an_upload_pasted_by_another_member_stays_and_old_ones_are_left_alone() 
 /// or never made, a crash's `.part` temporary) goes once older than the grace period; a
 /// younger one, an old one whose upload is recorded, and one whose name is not an upload's,
 /// stay. Such files used to stay for ever, taking disk space nothing would serve or free.
+/// However many there are: members make them (an upload refused after its file is written),
+/// and must not be able to stop the sweep by outnumbering the uploads.
 #[tokio::test]
 async fn files_without_an_upload_row_go_once_old_and_recorded_ones_stay() {
     let f = fixture().await;
     let t = &f.t;
     let marie = t.member("marie").await;
-    let (recorded, recorded_file) = upload(t, &marie).await;
+    let (recorded, recorded_file) = old_upload(t, &marie).await;
     let now = std::time::SystemTime::now();
     let long_ago = now - std::time::Duration::from_secs(25 * 3600);
     let stray = "0123456789abcdef0123456789abcdef.png";
@@ -371,14 +373,19 @@ async fn files_without_an_upload_row_go_once_old_and_recorded_ones_stay() {
     f.written_at(fresh, now);
     f.written_at("notes.txt", long_ago);
     f.written_at(&recorded_file, long_ago);
+    let many: Vec<String> = (1..=30).map(|n| format!("{n:032x}.png")).collect();
+    for stray in &many {
+        f.written_at(stray, long_ago);
+    }
 
     // A chunk of one file: each looked up on its own.
     let removed = media_sweep::remove_rowless_files(&t.ctx, now, 1)
         .await
         .unwrap();
 
-    assert_eq!(removed, 2);
+    assert_eq!(removed, 32);
     assert!(!f.on_disk(stray) && !f.on_disk(half));
+    assert!(many.iter().all(|stray| !f.on_disk(stray)));
     assert!(f.on_disk(fresh), "its upload may be being recorded");
     assert!(
         f.on_disk("notes.txt"),
@@ -387,24 +394,29 @@ async fn files_without_an_upload_row_go_once_old_and_recorded_ones_stay() {
     assert!(f.kept(recorded).await, "a recorded upload's file stays");
 }
 
-/// A media folder that the database mostly does not know (the wrong database, or a dump not
-/// loaded yet) loses nothing: the pass stops with an error instead of removing every file.
+/// A media folder that is not the database's (a wrong database, or a dump not loaded yet:
+/// the uploads it records are not in the folder) loses nothing: the pass stops with an error
+/// instead of removing every file the database does not name.
 #[tokio::test]
 async fn a_folder_the_database_does_not_know_loses_nothing() {
     let f = fixture().await;
     let t = &f.t;
     let marie = t.member("marie").await;
-    upload(t, &marie).await;
+    let (_, elsewhere) = old_upload(t, &marie).await;
+    std::fs::remove_file(f.media.join(&elsewhere)).unwrap();
     let now = std::time::SystemTime::now();
     let long_ago = now - std::time::Duration::from_secs(25 * 3600);
-    let strays: Vec<String> = (0..30).map(|n| format!("{n:032x}.png")).collect();
+    let strays: Vec<String> = (1..=3).map(|n| format!("{n:032x}.png")).collect();
     for stray in &strays {
         f.written_at(stray, long_ago);
     }
 
     let refused = media_sweep::remove_rowless_files(&t.ctx, now, media_sweep::FILES_CHUNK).await;
 
-    let error = refused.expect_err("most old files have no row").to_string();
-    assert!(error.contains("none removed"), "{error}");
+    let error = refused.expect_err("not this database's folder").to_string();
+    assert!(
+        error.contains("files without an upload row are left"),
+        "{error}"
+    );
     assert!(strays.iter().all(|stray| f.on_disk(stray)));
 }

@@ -7,12 +7,14 @@ use std::{
     sync::Mutex,
     time::{Duration, Instant},
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
-/// Lookups of named people running at once, instance-wide; the others wait their turn, within
-/// the publishing text's one fetch timeout.
+/// Lookups of named people running at once, instance-wide; the others wait their turn, but no
+/// longer than their text waits for them (then they give up: a flood of texts cannot queue
+/// lookups without end).
 const LOOKUPS_AT_ONCE: usize = 8;
-/// How long a name that could not be found is not asked for again: long enough that a text
+/// How long a name that could not be looked up (not found, or its server down or too slow)
+/// is not asked for again: long enough that a text
 /// posted over and over does not ask each time, short enough that someone who has just
 /// signed up elsewhere is found soon.
 const FAILURE_REMEMBERED: Duration = Duration::from_secs(600);
@@ -22,7 +24,7 @@ const FAILURES_KEPT: usize = 10_000;
 /// A few lookups at once, and a name that could not be found not asked for again for ten
 /// minutes.
 pub struct MentionLookups {
-    pub(crate) at_once: Semaphore,
+    at_once: Semaphore,
     /// Names (lower case) that could not be found, and when.
     not_found: Mutex<HashMap<String, Instant>>,
 }
@@ -37,6 +39,15 @@ impl Default for MentionLookups {
 }
 
 impl MentionLookups {
+    /// Waits for a turn to look someone up, `patience` at most (`None`: none came).
+    pub(crate) async fn turn(&self, patience: Duration) -> Option<SemaphorePermit<'_>> {
+        match tokio::time::timeout(patience, self.at_once.acquire()).await {
+            Ok(Ok(permit)) => Some(permit),
+            // Closed (never) or out of patience.
+            Ok(Err(_)) | Err(_) => None,
+        }
+    }
+
     /// Whether `handle` could not be found less than [`FAILURE_REMEMBERED`] before `now`.
     pub(crate) fn recently_not_found(&self, handle: &str, now: Instant) -> bool {
         let not_found = self.not_found.lock().unwrap_or_else(|e| e.into_inner());
@@ -48,7 +59,7 @@ impl MentionLookups {
     /// Remembers that `handle` could not be found at `now`. When [`FAILURES_KEPT`] names are
     /// remembered, the expired ones go; if none has, this one is not remembered (it is asked
     /// for again next time: the bound on lookups at once still holds).
-    pub(crate) fn not_found(&self, handle: &str, now: Instant) {
+    pub(crate) fn remember_not_found(&self, handle: &str, now: Instant) {
         let mut not_found = self.not_found.lock().unwrap_or_else(|e| e.into_inner());
         if not_found.len() >= FAILURES_KEPT {
             not_found.retain(|_, at| now.duration_since(*at) < FAILURE_REMEMBERED);
@@ -68,11 +79,24 @@ mod tests {
         let lookups = MentionLookups::default();
         let start = Instant::now();
         assert!(!lookups.recently_not_found("nobody@elsewhere.example", start));
-        lookups.not_found("Nobody@Elsewhere.example", start);
+        lookups.remember_not_found("Nobody@Elsewhere.example", start);
         let later = |seconds| start + Duration::from_secs(seconds);
         assert!(lookups.recently_not_found("nobody@elsewhere.example", later(599)));
         assert!(!lookups.recently_not_found("nobody@elsewhere.example", later(600)));
         assert!(!lookups.recently_not_found("somebody@elsewhere.example", later(1)));
+    }
+
+    #[tokio::test]
+    async fn no_turn_comes_while_every_lookup_is_taken_and_one_comes_when_one_ends() {
+        let lookups = MentionLookups::default();
+        let patience = Duration::from_millis(20);
+        let mut taken = Vec::new();
+        for _ in 0..LOOKUPS_AT_ONCE {
+            taken.push(lookups.turn(patience).await.expect("a free turn"));
+        }
+        assert!(lookups.turn(patience).await.is_none());
+        taken.pop();
+        assert!(lookups.turn(patience).await.is_some());
     }
 
     #[test]
@@ -80,15 +104,15 @@ mod tests {
         let lookups = MentionLookups::default();
         let start = Instant::now();
         for n in 0..FAILURES_KEPT {
-            lookups.not_found(&format!("n{n}@elsewhere.example"), start);
+            lookups.remember_not_found(&format!("n{n}@elsewhere.example"), start);
         }
         let soon = start + Duration::from_secs(1);
-        lookups.not_found("late@elsewhere.example", soon);
+        lookups.remember_not_found("late@elsewhere.example", soon);
         assert!(!lookups.recently_not_found("late@elsewhere.example", soon));
         assert!(lookups.recently_not_found("n0@elsewhere.example", soon));
 
         let expired = start + FAILURE_REMEMBERED;
-        lookups.not_found("late@elsewhere.example", expired);
+        lookups.remember_not_found("late@elsewhere.example", expired);
         assert!(lookups.recently_not_found("late@elsewhere.example", expired));
         assert_eq!(lookups.not_found.lock().unwrap().len(), 1);
     }

@@ -9,9 +9,8 @@
 //! The lookups run before the use case that stores the text (a fetch must not hold a pooled
 //! connection), so before it checks that the member may publish there: any signed-in member
 //! can make this server ask others. [`MentionLookups`](crate::mention_lookups::MentionLookups)
-//! bounds what that costs, instance-wide:
-//! a few lookups at once, and a name that could not be found is not asked for again for ten
-//! minutes.
+//! bounds what that costs, instance-wide: a few lookups at once, none waiting longer than its
+//! text, and a name that could not be looked up is not asked for again for ten minutes.
 
 use crate::{http_client::REQUEST_TIMEOUT, objects::person::ApubPerson, Federation};
 use activitypub_federation::{fetch::webfinger::webfinger_resolve_actor, traits::Object};
@@ -147,14 +146,20 @@ async fn meet(fed: Federation, handle: String) {
         tracing::debug!(%handle, "a person named in a text was not found lately: not tagged");
         return;
     }
-    // Never closed: it only fails once closed.
-    let Ok(_turn) = lookups.at_once.acquire().await else {
+    // No longer than the text waits for its lookups: one that gives up is not remembered (it
+    // was not asked), and one text's name is asked for again by the next.
+    let Some(_turn) = lookups.turn(REQUEST_TIMEOUT).await else {
+        tracing::info!(%handle, "a person named in a text not looked up: too many lookups");
         return;
     };
+    // Again: a lookup of the same name may have failed while this one waited its turn.
+    if lookups.recently_not_found(&handle, Instant::now()) {
+        return;
+    }
     match webfinger_resolve_actor::<_, ApubPerson>(&handle, &data).await {
         Ok(person) => tracing::debug!(%handle, id = %person.id(), "met a person named in a text"),
         Err(e) => {
-            lookups.not_found(&handle, Instant::now());
+            lookups.remember_not_found(&handle, Instant::now());
             tracing::info!(%handle, error = %e, "a person named in a text not found: not tagged")
         }
     }

@@ -80,10 +80,10 @@ where
 /// note), once older than [`GRACE`] at `now` (by then an upload's row has long been recorded
 /// or refused), reading the directory `chunk` names at a time; returns how many were removed.
 ///
-/// Only names shaped as uploads are stored are touched, and a chunk of old files that this
-/// database mostly does not know stops the pass, removing nothing: the folder then belongs to
-/// another database (a wrong `DATABASE_URL`, a restored or not yet loaded dump), whose files
-/// must not all go. An error is returned then, for the admin to read.
+/// Only names shaped as uploads are stored are touched, and nothing is removed from a folder
+/// this database does not look like the owner of ([`folder_is_the_databases`]): it then
+/// belongs to another database (a wrong `DATABASE_URL`, a restored or not yet loaded dump),
+/// whose files must not all go. An error is returned then, for the admin to read.
 pub async fn remove_rowless_files(
     ctx: &Context,
     now: SystemTime,
@@ -92,6 +92,30 @@ pub async fn remove_rowless_files(
     assert!(chunk > 0, "a chunk holds at least one file");
     let written_before = now - GRACE.to_std().unwrap_or_default();
     let dir = media_dir(ctx);
+    let sample = {
+        let mut conn = ctx.conn().await?;
+        let uploaded_before = DateTime::<Utc>::from(written_before);
+        cenacle_db::media::old_upload_file_names(&mut conn, uploaded_before, OWNER_SAMPLE).await?
+    };
+    let sampled = sample.len();
+    let present = {
+        let dir = dir.clone();
+        let present = move || sample.iter().filter(|f| dir.join(f).exists()).count();
+        tokio::task::spawn_blocking(present)
+            .await
+            .map_err(|e| CoreError::Internal(e.to_string()))?
+    };
+    if !folder_is_the_databases(sampled, present) {
+        if sampled == 0 {
+            // A new instance: no day-old upload to judge the folder by, and no strays worth it.
+            return Ok(0);
+        }
+        return Err(CoreError::Internal(format!(
+            "of {sampled} old uploads this database records, {present} have their file in the \
+             media folder: the folder does not look like this database's (restore them \
+             together); files without an upload row are left"
+        )));
+    }
     // The directory is read on a blocking thread, a chunk ahead of the lookups.
     let (tx, mut rx) = tokio::sync::mpsc::channel(1);
     let reader = tokio::task::spawn_blocking(move || old_files(&dir, written_before, chunk, tx));
@@ -103,21 +127,8 @@ pub async fn remove_rowless_files(
             .await?
             .into_iter()
             .collect();
-        let any_recorded = !recorded.is_empty() || cenacle_db::media::any_upload(&mut conn).await?;
         drop(conn);
-        let rowless: Vec<String> = old
-            .iter()
-            .filter(|f| !recorded.contains(*f))
-            .cloned()
-            .collect();
-        if !rowless_files_look_ours(old.len(), rowless.len(), any_recorded) {
-            return Err(CoreError::Internal(format!(
-                "{} of {} old files of the media folder have no upload row: this database does \
-                 not look like the folder's own (restore them together); none removed",
-                rowless.len(),
-                old.len()
-            )));
-        }
+        let rowless: Vec<String> = old.into_iter().filter(|f| !recorded.contains(f)).collect();
         removed += rowless.len() - remove_files(ctx, rowless).await;
     }
     match reader.await {
@@ -133,11 +144,16 @@ pub async fn remove_rowless_files(
     Ok(removed)
 }
 
-/// Whether `rowless` of `old` files without an upload row can be this database's strays: not
-/// if it records no upload at all, nor if most of a chunk of 20 or more has no row (a few
-/// crashed or refused uploads never come near that; another database's folder does).
-fn rowless_files_look_ours(old: usize, rowless: usize, any_upload_recorded: bool) -> bool {
-    rowless == 0 || (any_upload_recorded && (old < 20 || rowless * 2 <= old))
+/// How many of the database's old uploads are looked for in the folder before anything is
+/// removed from it.
+const OWNER_SAMPLE: i64 = 20;
+
+/// Whether the media folder is the database's, judged by `present` of the `sampled` latest
+/// old uploads it records having their file there: what members do (uploads refused or cut
+/// off leave files without rows) cannot change that, while another database's uploads are not
+/// in this folder. A database that records no old upload has nothing to judge by.
+fn folder_is_the_databases(sampled: usize, present: usize) -> bool {
+    sampled > 0 && present * 2 > sampled
 }
 
 /// Sends the names of the upload files in `dir` last written before `written_before`, `chunk`
@@ -184,8 +200,8 @@ fn old_files(
     Ok(())
 }
 
-/// Removes forgotten uploads' files from the media directory, and returns how many could not
-/// be (each logged). A file already gone is fine: removing it is what was wanted.
+/// Removes files from the media directory (forgotten uploads', or files no upload names), and
+/// returns how many could not be (each logged). A file already gone is fine: removing it is what was wanted.
 pub async fn remove_files(ctx: &Context, file_names: Vec<String>) -> usize {
     let dir = media_dir(ctx);
     let removal = tokio::task::spawn_blocking(move || {
@@ -196,7 +212,7 @@ pub async fn remove_files(ctx: &Context, file_names: Vec<String>) -> usize {
     })
     .await;
     removal.unwrap_or_else(|err| {
-        tracing::error!(error = %err, "removing swept uploads' files failed");
+        tracing::error!(error = %err, "removing swept media files failed");
         0
     })
 }
@@ -207,7 +223,7 @@ fn remove_file(dir: &Path, name: &str) -> bool {
     if Path::new(name).file_name() != Some(name.as_ref()) {
         tracing::error!(
             file = name,
-            "a swept upload's name is not a file name: kept"
+            "a swept media file's name is not a file name: kept"
         );
         return false;
     }
@@ -215,7 +231,7 @@ fn remove_file(dir: &Path, name: &str) -> bool {
         Ok(()) => true,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => true,
         Err(err) => {
-            tracing::warn!(file = name, error = %err, "removing a swept upload's file failed");
+            tracing::warn!(file = name, error = %err, "removing a swept media file failed");
             false
         }
     }
@@ -226,16 +242,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn strays_are_removed_only_from_a_folder_the_database_knows() {
-        assert!(rowless_files_look_ours(100, 0, true));
-        assert!(rowless_files_look_ours(100, 50, true));
-        assert!(!rowless_files_look_ours(100, 51, true));
-        // Too few to judge by share: a small instance's strays go.
-        assert!(rowless_files_look_ours(19, 19, true));
-        assert!(!rowless_files_look_ours(20, 11, true));
-        // A database without one upload is not the folder's.
-        assert!(!rowless_files_look_ours(3, 3, false));
-        assert!(rowless_files_look_ours(3, 0, false));
+    fn the_folder_is_the_databases_when_most_of_its_old_uploads_are_there() {
+        assert!(folder_is_the_databases(20, 20));
+        assert!(folder_is_the_databases(20, 11));
+        assert!(!folder_is_the_databases(20, 10));
+        assert!(folder_is_the_databases(1, 1));
+        assert!(!folder_is_the_databases(1, 0));
+        // Nothing to judge by.
+        assert!(!folder_is_the_databases(0, 0));
     }
 
     #[test]

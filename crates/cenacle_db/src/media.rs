@@ -307,10 +307,18 @@ pub async fn recorded_file_names(
     Ok(recorded.into_iter().map(|r| r.file_name).collect())
 }
 
-/// Whether any upload is recorded.
-pub async fn any_upload(conn: &mut AsyncPgConnection) -> Result<bool, DbError> {
-    use diesel::dsl::{exists, select};
-    Ok(select(exists(media::table.select(media::id)))
-        .get_result(conn)
+/// The file names of up to `limit` uploads made before `uploaded_before`, the latest first.
+pub async fn old_upload_file_names(
+    conn: &mut AsyncPgConnection,
+    uploaded_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<String>, DbError> {
+    Ok(media::table
+        .filter(media::created_at.lt(uploaded_before))
+        // The primary key's order, walked from the newest: no index on the date needed.
+        .order(media::id.desc())
+        .select(media::file_name)
+        .limit(limit)
+        .load(conn)
         .await?)
 }
