@@ -379,7 +379,8 @@ async fn files_without_an_upload_row_go_once_old_and_recorded_ones_stay() {
     }
 
     // A chunk of one file: each looked up on its own.
-    let removed = media_sweep::remove_rowless_files(&t.ctx, now, 1)
+    let mut conn = t.ctx.conn().await.unwrap();
+    let removed = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, 1)
         .await
         .unwrap();
 
@@ -411,7 +412,9 @@ async fn a_folder_the_database_does_not_know_loses_nothing() {
         f.written_at(stray, long_ago);
     }
 
-    let refused = media_sweep::remove_rowless_files(&t.ctx, now, media_sweep::FILES_CHUNK).await;
+    let mut conn = t.ctx.conn().await.unwrap();
+    let chunk = media_sweep::FILES_CHUNK;
+    let refused = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, chunk).await;
 
     let error = refused.expect_err("not this database's folder").to_string();
     assert!(

@@ -85,6 +85,7 @@ where
 /// belongs to another database (a wrong `DATABASE_URL`, a restored or not yet loaded dump),
 /// whose files must not all go. An error is returned then, for the admin to read.
 pub async fn remove_rowless_files(
+    conn: &mut Conn,
     ctx: &Context,
     now: SystemTime,
     chunk: usize,
@@ -93,9 +94,8 @@ pub async fn remove_rowless_files(
     let written_before = now - GRACE.to_std().unwrap_or_default();
     let dir = media_dir(ctx);
     let sample = {
-        let mut conn = ctx.conn().await?;
         let uploaded_before = DateTime::<Utc>::from(written_before);
-        cenacle_db::media::old_upload_file_names(&mut conn, uploaded_before, OWNER_SAMPLE).await?
+        cenacle_db::media::old_upload_file_names(conn, uploaded_before, OWNER_SAMPLE).await?
     };
     let sampled = sample.len();
     let present = {
@@ -121,13 +121,10 @@ pub async fn remove_rowless_files(
     let reader = tokio::task::spawn_blocking(move || old_files(&dir, written_before, chunk, tx));
     let mut removed = 0;
     while let Some(old) = rx.recv().await {
-        // A connection per chunk: none is held while the directory is read.
-        let mut conn = ctx.conn().await?;
-        let recorded: HashSet<String> = cenacle_db::media::recorded_file_names(&mut conn, &old)
+        let recorded: HashSet<String> = cenacle_db::media::recorded_file_names(conn, &old)
             .await?
             .into_iter()
             .collect();
-        drop(conn);
         let rowless: Vec<String> = old.into_iter().filter(|f| !recorded.contains(f)).collect();
         removed += rowless.len() - remove_files(ctx, rowless).await;
     }

@@ -449,9 +449,14 @@ async fn sweep_orphan_media(ctx: &Context) {
         Ok(_) => {}
         Err(err) => tracing::error!(error = %err, "sweeping orphan uploads failed"),
     }
-    // Then the files no upload names.
+    // Then the files no upload names: read on one connection, no transaction (each lookup
+    // stands alone; a file is removed only once no row names it).
     let now = std::time::SystemTime::now();
-    if let Err(err) = media_sweep::remove_rowless_files(ctx, now, media_sweep::FILES_CHUNK).await {
+    let removed = async {
+        let mut conn = ctx.conn().await?;
+        media_sweep::remove_rowless_files(&mut conn, ctx, now, media_sweep::FILES_CHUNK).await
+    };
+    if let Err(err) = removed.await {
         tracing::error!(error = %err, "removing media files without an upload row failed");
     }
 }
