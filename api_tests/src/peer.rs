@@ -45,7 +45,7 @@ struct PeerState {
     actor: Arc<Mutex<Value>>,
     received: Arc<Mutex<Vec<Value>>>,
     deliveries: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
-    /// The one account WebFinger knows: `acct:mallory@<host>:<port>`.
+    /// The one account WebFinger knows: `acct:<username>@<host>:<port>`.
     account: String,
     webfinger_queries: Arc<AtomicUsize>,
 }
@@ -55,6 +55,12 @@ impl FakePeer {
     /// (the host must resolve to loopback for the instances, i.e. be in their
     /// `federation.hosts`).
     pub async fn start(host: &str, port: u16) -> FakePeer {
+        Self::start_as(host, port, "mallory").await
+    }
+
+    /// The same peer, its member named `username` (WebFinger answers with that spelling,
+    /// whatever the query's case, as Mastodon does).
+    pub async fn start_as(host: &str, port: u16, username: &str) -> FakePeer {
         let base = format!("http://{host}:{port}");
         let actor_id = format!("{base}/actor");
         let (public, private) = cenacle_core::identity::generate_keypair().await.unwrap();
@@ -64,7 +70,7 @@ impl FakePeer {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "type": "Person",
             "id": actor_id,
-            "preferredUsername": "mallory",
+            "preferredUsername": username,
             "inbox": format!("{base}/inbox"),
             "outbox": format!("{base}/outbox"),
             "publicKey": {"id": format!("{actor_id}#main-key"), "owner": actor_id, "publicKeyPem": public},
@@ -77,7 +83,7 @@ impl FakePeer {
             actor: actor.clone(),
             received: received.clone(),
             deliveries: deliveries.clone(),
-            account: format!("acct:mallory@{host}:{port}"),
+            account: format!("acct:{username}@{host}:{port}"),
             webfinger_queries: webfinger_queries.clone(),
         };
         let app = Router::new()
@@ -244,15 +250,16 @@ async fn webfinger(
     Query(query): Query<HashMap<String, String>>,
 ) -> axum::response::Response {
     state.webfinger_queries.fetch_add(1, Ordering::SeqCst);
-    let Some(resource) = query
+    if !query
         .get("resource")
-        .filter(|r| r.eq_ignore_ascii_case(&state.account))
-    else {
+        .is_some_and(|r| r.eq_ignore_ascii_case(&state.account))
+    {
         return StatusCode::NOT_FOUND.into_response();
     };
     let actor_id = state.actor.lock().unwrap()["id"].clone();
+    // The account's own spelling, whatever the query's case, as Mastodon answers.
     let answer = json!({
-        "subject": resource,
+        "subject": state.account,
         "links": [{"rel": "self", "type": "application/activity+json", "href": actor_id}],
     });
     (

@@ -93,6 +93,18 @@ async fn beta_and_gamma_follow_a_group_on_alpha_and_receive_its_updates_even_aft
     let marie = beta.member("marie").await;
     assert_eq!(follow(&beta, &marie, &handle).await, group_id);
     wait_follow(&beta, &marie, &group_id, "state", "accepted").await;
+    // Handles are compared without case: written with capitals, the same group (alpha
+    // answers the WebFinger query with its own spelling; the federation library's lookup
+    // asserted they were the same, and crashed).
+    let shouted = handle.to_uppercase();
+    let (status, found) = beta
+        .get(
+            &format!("/api/v1/resolve?q={}", urlencode(&shouted)),
+            Some(&marie),
+        )
+        .await;
+    assert_eq!(status, 200, "resolve {shouted}: {found}");
+    assert!(found.to_string().contains(&group_id), "{found}");
     // gamma likewise, by URL this time.
     let pierre = gamma.member("pierre").await;
     assert_eq!(follow(&gamma, &pierre, &group_id).await, group_id);

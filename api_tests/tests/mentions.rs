@@ -260,6 +260,25 @@ async fn a_name_that_cannot_be_found_does_not_keep_a_text_from_being_published()
     assert_eq!(people_elsewhere, 1, "only mallory stored");
 }
 
+/// Someone whose server spells their name with capitals (`Mallory`, as Mastodon keeps
+/// `Gargron`) is named in any case (`@mallory@…`, `@MALLORY@…`): their server answers the
+/// query for `acct:mallory@…` with its own spelling, and they are found, tagged and reached
+/// all the same. The federation library's lookup asserted that the answer's spelling was the
+/// one asked: it crashed, and no one was tagged.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_whose_name_has_capitals_is_found_tagged_and_reached() {
+    let mut hosts = hosts();
+    let port = hosts.add("masto");
+    let peer = FakePeer::start_as("masto.test", port, "Mallory").await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let text = format!("@MALLORY@Masto.test:{port} ?");
+    let (_, ap_id) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &ap_id).await;
+    assert_eq!(peer.webfinger_queries(), 1);
+    let mut db = database::connect(&alpha).await;
+    assert_eq!(stored(&mut db, &peer.actor_id).await, 1);
+}
+
 /// A name that could not be found is not asked for again at each text: a member posting it
 /// over and over (any member can: the lookup comes before the check that they may publish)
 /// made this server ask the other server each time. Someone who can be found still is.

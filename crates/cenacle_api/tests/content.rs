@@ -1105,6 +1105,69 @@ async fn media_uploads_are_checked_stored_attached_and_served() {
     assert_eq!(page.json["attachment"][0]["url"], url);
 }
 
+/// The files in the media folder, temporaries (`.….part`) included, sorted.
+fn media_files(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+/// An upload's description (alt text) is checked before its file is written: one too long is
+/// refused (422, field `description`) and leaves nothing in the media folder; one within the
+/// limit is kept, trimmed.
+#[tokio::test]
+async fn an_upload_with_a_too_long_description_is_refused_before_its_file_is_written() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_owned();
+    let f = fixture_with(move |s| s.server.data_dir = dir).await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let upload_described = |description: String| {
+        let request = axum::http::Request::builder()
+            .method(Method::POST)
+            .uri(format!("/api/v1/media?description={description}"))
+            .header(axum::http::header::AUTHORIZATION, format!("Bearer {marie}"))
+            .header(axum::http::header::CONTENT_TYPE, "image/png")
+            .body(axum::body::Body::from(png(100)))
+            .unwrap();
+        t.send(request)
+    };
+    let longest = "x".repeat(cenacle_core::media::MAX_DESCRIPTION_CHARS);
+    let kept = upload_described(format!("%20{longest}%20")).await;
+    assert_eq!(kept.status, StatusCode::CREATED, "{}", kept.json);
+    assert_eq!(kept.json["description"].as_str(), Some(longest.as_str()));
+    let media = data.path().join("media");
+    let before = media_files(&media);
+    assert_eq!(before.len(), 1, "{before:?}");
+
+    let too_long = "x".repeat(cenacle_core::media::MAX_DESCRIPTION_CHARS + 1);
+    let refused = upload_described(too_long).await;
+    assert_eq!(
+        (
+            refused.status,
+            refused.json["error"]["code"].as_str(),
+            refused.json["error"]["details"]["field"].as_str(),
+            refused.json["error"]["details"]["reason"].as_str(),
+        ),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("validation_failed"),
+            Some("description"),
+            Some("too_long")
+        ),
+        "{}",
+        refused.json
+    );
+    assert_eq!(
+        media_files(&media),
+        before,
+        "a refused upload left a file in the media folder"
+    );
+}
+
 #[tokio::test]
 async fn comments_are_edited_and_deleted_by_their_authors_and_moderators() {
     let f = fixture().await;

@@ -6,7 +6,7 @@ use crate::{
     queue, ApubError, Federation,
 };
 use activitypub_federation::{
-    fetch::{object_id::ObjectId, webfinger::webfinger_resolve_actor},
+    fetch::object_id::ObjectId,
     traits::{Actor, Object},
 };
 use cenacle_core::{
@@ -73,6 +73,8 @@ pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubErro
         .ok_or_else(|| ApubError::Malformed("expected name@host or a URL".into()))?;
     if host.eq_ignore_ascii_case(&cenacle_core::identity::local_host(&data.ctx.settings)) {
         let base = data.base();
+        // Our names are lower-case, whatever capitals a member writes.
+        let name = &name.to_ascii_lowercase();
         let (group_id, person_id) = (urls::group(&base, name), urls::person(&base, name));
         let mut conn = data.db.conn().await?;
         let group = actors::group_by_ap_id(&mut conn, &group_id).await?;
@@ -84,11 +86,18 @@ pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubErro
             (None, None) => Err(ApubError::NotFound),
         };
     }
-    Ok(
-        webfinger_resolve_actor::<_, ApubActor>(&format!("{name}@{host}"), &data)
-            .await?
-            .into(),
+    Ok(crate::webfinger_lookup::find_by_handle::<ApubActor>(
+        &format!("{name}@{host}"),
+        // Lemmy's way: `!name@host` a community, `@name@host` a person.
+        match query.chars().next() {
+            Some('!') => Some("Group"),
+            Some('@') => Some("Person"),
+            _ => None,
+        },
+        &data,
     )
+    .await?
+    .into())
 }
 
 /// The caller follows `target`. Remote: a pending follow and a Follow activity, committed

@@ -33,6 +33,7 @@ mod setup;
 pub mod signatures;
 pub mod signed_fetch;
 pub mod vocabulary;
+pub mod webfinger_lookup;
 
 pub use data::{FedConn, FedData, FedDb, FedRequest};
 pub use error::ApubError;

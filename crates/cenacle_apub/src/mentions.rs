@@ -10,10 +10,12 @@
 //! connection), so before it checks that the member may publish there: any signed-in member
 //! can make this server ask others. [`MentionLookups`](crate::mention_lookups::MentionLookups)
 //! bounds what that costs, instance-wide: a few lookups at once, none waiting longer than its
-//! text, and a name that could not be looked up is not asked for again for ten minutes.
+//! text, and a name its server could not give (unknown, down, refused) is not asked for again
+//! for ten minutes; a lookup our own database failed is.
 
+use crate::webfinger_lookup::{find_by_handle, LookupFailure};
 use crate::{http_client::REQUEST_TIMEOUT, objects::person::ApubPerson, Federation};
-use activitypub_federation::{fetch::webfinger::webfinger_resolve_actor, traits::Object};
+use activitypub_federation::traits::Object;
 use cenacle_core::{access, groups, identity, model::Group, people, published, Context, CoreError};
 use cenacle_domain::{
     content::Visibility,
@@ -156,9 +158,13 @@ async fn meet(fed: Federation, handle: String) {
     if lookups.recently_not_found(&handle, Instant::now()) {
         return;
     }
-    match webfinger_resolve_actor::<_, ApubPerson>(&handle, &data).await {
+    match find_by_handle::<ApubPerson>(&handle, Some("Person"), &data).await {
         Ok(person) => tracing::debug!(%handle, id = %person.id(), "met a person named in a text"),
-        Err(e) => {
+        // Our own failure says nothing about the name: the next text asks again.
+        Err(LookupFailure::Ours(e)) => {
+            tracing::warn!(%handle, error = %e, "a person named in a text not looked up: not tagged")
+        }
+        Err(LookupFailure::Peer(e)) => {
             lookups.remember_not_found(&handle, Instant::now());
             tracing::info!(%handle, error = %e, "a person named in a text not found: not tagged")
         }

@@ -448,7 +448,8 @@ async fn webfinger(
             if !host.eq_ignore_ascii_case(&local_host) {
                 return Err(ApubError::NotFound);
             }
-            name.trim_start_matches(['!', '@']).to_owned()
+            // Our names are lower-case; other servers ask as their members write them.
+            name.trim_start_matches(['!', '@']).to_ascii_lowercase()
         }
         None if query.resource == urls::instance_actor(&base) => INSTANCE_ACTOR_NAME.to_owned(),
         None if query.resource == urls::reporting_actor(&base) => REPORTING_ACTOR_NAME.to_owned(),

@@ -45,7 +45,9 @@ pub struct StoredFile {
 
 /// Checks an upload's type against its bytes and its size against the limits, and writes it
 /// under a random name (atomically: a temporary file renamed). Slow work, done before the
-/// caller's transaction; [`record_upload`] then records it.
+/// caller's transaction; [`record_upload`] then records it. Whatever else could refuse the
+/// upload (its description: [`checked_description`]) is checked before this: a file written
+/// for an upload then refused stays until the sweep, a day later.
 pub async fn store_file(
     ctx: &Context,
     declared_type: &str,
@@ -118,14 +120,10 @@ pub fn is_stored_file_name(name: &str) -> bool {
 /// written here is never cut where it is read.
 pub const MAX_DESCRIPTION_CHARS: usize = 1500;
 
-/// Records a stored upload as the caller's, with its description (alt text) if one was
-/// written.
-pub async fn record_upload(
-    conn: &mut Conn,
-    caller: &Caller,
-    file: &StoredFile,
-    description: Option<&str>,
-) -> Result<Media, CoreError> {
+/// An upload's description (alt text) as it is kept: trimmed, none when blank, refused
+/// (`description`, `too_long`) beyond [`MAX_DESCRIPTION_CHARS`]. Checked before the file is
+/// stored (see [`store_file`]), so that a refused upload leaves no file behind.
+pub fn checked_description(description: Option<&str>) -> Result<Option<&str>, CoreError> {
     let description = description.map(str::trim).filter(|d| !d.is_empty());
     if description.is_some_and(|d| d.chars().count() > MAX_DESCRIPTION_CHARS) {
         return Err(CoreError::Validation(ValidationError {
@@ -133,6 +131,18 @@ pub async fn record_upload(
             code: "too_long",
         }));
     }
+    Ok(description)
+}
+
+/// Records a stored upload as the caller's, with its description (alt text) if one was
+/// written (see [`checked_description`]).
+pub async fn record_upload(
+    conn: &mut Conn,
+    caller: &Caller,
+    file: &StoredFile,
+    description: Option<&str>,
+) -> Result<Media, CoreError> {
+    let description = checked_description(description)?;
     Ok(store::insert_media(
         conn,
         &file.file_name,
@@ -278,6 +288,26 @@ mod tests {
         ] {
             assert!(!is_stored_file_name(&other), "{other}");
         }
+    }
+
+    #[test]
+    fn descriptions_are_trimmed_and_bounded() {
+        assert_eq!(checked_description(None).unwrap(), None);
+        assert_eq!(checked_description(Some("  ")).unwrap(), None);
+        assert_eq!(checked_description(Some(" a cat ")).unwrap(), Some("a cat"));
+        let longest = "é".repeat(MAX_DESCRIPTION_CHARS);
+        assert_eq!(
+            checked_description(Some(&longest)).unwrap(),
+            Some(longest.as_str())
+        );
+        let too_long = "é".repeat(MAX_DESCRIPTION_CHARS + 1);
+        assert!(matches!(
+            checked_description(Some(&too_long)),
+            Err(CoreError::Validation(ValidationError {
+                field: "description",
+                code: "too_long"
+            }))
+        ));
     }
 
     #[test]

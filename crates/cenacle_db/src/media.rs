@@ -294,17 +294,11 @@ pub async fn recorded_file_names(
     conn: &mut AsyncPgConnection,
     file_names: &[String],
 ) -> Result<Vec<String>, DbError> {
-    #[derive(QueryableByName)]
-    struct Recorded {
-        #[diesel(sql_type = Text)]
-        file_name: String,
-    }
-    let recorded: Vec<Recorded> =
-        diesel::sql_query("SELECT file_name FROM media WHERE file_name = ANY($1)")
-            .bind::<diesel::sql_types::Array<Text>, _>(file_names)
-            .load(conn)
-            .await?;
-    Ok(recorded.into_iter().map(|r| r.file_name).collect())
+    Ok(media::table
+        .filter(media::file_name.eq_any(file_names))
+        .select(media::file_name)
+        .load(conn)
+        .await?)
 }
 
 /// The file names of up to `limit` uploads made before `uploaded_before`, the latest first.

@@ -1,6 +1,7 @@
 //! The server's background jobs that run on a beat until shutdown.
 
-use std::{future::Future, time::Duration};
+use cenacle_core::{Conn, Context, CoreError, ScopedBoxFuture};
+use std::{fmt::Display, future::Future, time::Duration};
 use tokio::{sync::watch, task::JoinHandle, time::Instant};
 
 /// When a job's first run comes.
@@ -42,6 +43,25 @@ where
             }
         }
     })
+}
+
+/// Runs one step of a job, `action`, in its own transaction and logs its failure (see
+/// `log_failure`): a failed step is left for the next beat without holding back the job's
+/// other steps.
+pub async fn run_logged<'a, R, F>(ctx: &Context, what: &str, action: F)
+where
+    F: for<'r> FnOnce(&'r mut Conn) -> ScopedBoxFuture<'a, 'r, Result<R, CoreError>> + Send + 'a,
+    R: Send + 'a,
+{
+    log_failure(what, ctx.transaction(action).await);
+}
+
+/// Logs a job step's failure as an error, "`what` failed" (`what` names the step: "settling
+/// bounties"); a success says nothing.
+pub fn log_failure<T, E: Display>(what: &str, result: Result<T, E>) {
+    if let Err(err) = result {
+        tracing::error!(error = %err, "{what} failed");
+    }
 }
 
 #[cfg(test)]

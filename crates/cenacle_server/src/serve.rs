@@ -3,7 +3,7 @@
 use crate::{
     database::Database,
     mailer::Mailer,
-    periodic::{spawn_every, FirstRun},
+    periodic::{log_failure, run_logged, spawn_every, FirstRun},
 };
 use cenacle_api::{router, with_layers, AppState};
 use cenacle_apub::{delivery::DeliveryWorker, Federation};
@@ -71,16 +71,11 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         stop_rx.clone(),
         ctx.clone(),
         |ctx| async move {
-            let settled = ctx
-                .transaction(|conn| bounties::settle_expired_bounties(conn).scope_boxed())
-                .await;
-            if let Err(err) = settled {
-                tracing::error!(error = %err, "settling bounties failed");
-            }
-            let ranks = tell_ranks_reached(&ctx).await;
-            if let Err(err) = ranks {
-                tracing::error!(error = %err, "telling ranks reached failed");
-            }
+            run_logged(&ctx, "settling bounties", |conn| {
+                bounties::settle_expired_bounties(conn).scope_boxed()
+            })
+            .await;
+            log_failure("telling ranks reached", tell_ranks_reached(&ctx).await);
         },
     );
 
@@ -107,12 +102,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
                     }
                 }
             }
-            let erased = ctx
-                .transaction(|conn| orders::erase_expired_addresses(conn).scope_boxed())
-                .await;
-            if let Err(err) = erased {
-                tracing::error!(error = %err, "erasing delivery addresses failed");
-            }
+            run_logged(&ctx, "erasing delivery addresses", |conn| {
+                orders::erase_expired_addresses(conn).scope_boxed()
+            })
+            .await;
         },
     );
 
@@ -136,25 +129,17 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         stop_rx.clone(),
         ctx.clone(),
         |ctx| async move {
-            let sent = ctx
-                .transaction(|conn| {
-                    notifications::send_due_accept_reminders(conn, &ctx).scope_boxed()
-                })
-                .await;
-            if let Err(err) = sent {
-                tracing::error!(error = %err, "sending accept reminders failed");
-            }
+            run_logged(&ctx, "sending accept reminders", |conn| {
+                notifications::send_due_accept_reminders(conn, &ctx).scope_boxed()
+            })
+            .await;
             // The onboarding journey's triggered e-mails, on the same beat (each member once
             // per rule: a unique row, so servers may run side by side).
-            let mailed = ctx
-                .transaction(|conn| {
-                    cenacle_core::triggered_mail::run_rules(conn, &ctx, chrono::Utc::now())
-                        .scope_boxed()
-                })
-                .await;
-            if let Err(err) = mailed {
-                tracing::error!(error = %err, "sending triggered onboarding mails failed");
-            }
+            run_logged(&ctx, "sending triggered onboarding mails", |conn| {
+                cenacle_core::triggered_mail::run_rules(conn, &ctx, chrono::Utc::now())
+                    .scope_boxed()
+            })
+            .await;
         },
     );
 
@@ -169,12 +154,10 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         ctx.clone(),
         move |ctx| async move {
             if mail_enabled {
-                let sent = ctx
-                    .transaction(|conn| digests::send_digests_now(conn, &ctx).scope_boxed())
-                    .await;
-                if let Err(err) = sent {
-                    tracing::error!(error = %err, "sending digests failed");
-                }
+                run_logged(&ctx, "sending digests", |conn| {
+                    digests::send_digests_now(conn, &ctx).scope_boxed()
+                })
+                .await;
             } else {
                 forget_mail_marks(&ctx).await;
             }
@@ -456,9 +439,7 @@ async fn sweep_orphan_media(ctx: &Context) {
         let mut conn = ctx.conn().await?;
         media_sweep::remove_rowless_files(&mut conn, ctx, now, media_sweep::FILES_CHUNK).await
     };
-    if let Err(err) = removed.await {
-        tracing::error!(error = %err, "removing media files without an upload row failed");
-    }
+    log_failure("removing media files without an upload row", removed.await);
 }
 
 /// Mail is off: the marks of notifications set to be mailed go, a batch per transaction.

@@ -34,9 +34,10 @@ pub struct UploadQuery {
     pub description: Option<String>,
 }
 
-/// Stores an upload and records it as the caller's: the file checked and written before the
-/// transaction that records it (slow disk work holds no connection). Shared by the API and the
-/// web composer.
+/// Stores an upload and records it as the caller's: the description checked first (a refused
+/// upload writes no file), then the file checked and written before the transaction that
+/// records it (slow disk work holds no connection). Shared by the API, the web composer and
+/// course authoring.
 pub async fn store_upload(
     state: &AppState,
     caller: &Caller,
@@ -44,6 +45,7 @@ pub async fn store_upload(
     bytes: Vec<u8>,
     description: Option<&str>,
 ) -> Result<cenacle_core::model::Media, CoreError> {
+    let description = media::checked_description(description)?;
     let file = media::store_file(&state.ctx, declared_type, bytes).await?;
     state
         .ctx

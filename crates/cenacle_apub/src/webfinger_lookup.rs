@@ -1,0 +1,450 @@
+//! Finds a person or a group of another server by its handle (`name@host`) with WebFinger
+//! (RFC 7033): as a member names someone (`@name@host`) or follows a group elsewhere.
+//!
+//! Ours rather than the federation library's `webfinger_resolve_actor`, for three reasons:
+//! - that one asserts (in debug builds) that the answer's subject is the asked resource byte
+//!   for byte, and Mastodon answers a query for `acct:Alice@host` with the account's own
+//!   spelling, `acct:alice@host`: naming someone with other capitals crashed the lookup.
+//!   Handles are compared without case here, as the servers compare them;
+//! - it reads any status as an answer (a 404 page became a parse error, "remote unavailable"
+//!   rather than "not found");
+//! - a failure here says whose it is: the peer's (no such account, not an actor of the kind
+//!   sought, down, too slow, refused by our rules), worth remembering for a while, or ours
+//!   (the database could not check or store), which says nothing about the name.
+//!
+//! Each query (the first, and the one redirect followed) is checked as the library checks a
+//! fetch: https outside the loopback test mode, no port outside it, a domain as host, the
+//! blocklist; then it goes through the federation client (the address checks of
+//! `http_client`). Its answer is bounded, and at most [`LINKS_TRIED`] of its links are
+//! followed. The actor a link names is then fetched as any other (its own id, its checks,
+//! the library's fetch limit). The WebFinger queries themselves are not signed (no server we
+//! federate with asks for it) and not counted against that limit (two at most).
+//!
+//! The answer's subject is only a sanity check (the server answers for the name asked); it
+//! may name another host (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN` split). Nothing ties the
+//! actor found to the asked host: a server may point at an actor elsewhere, which is then
+//! known, shown and tagged as what it is (its own id and host, `name@its host`), never under
+//! the handle asked.
+
+use crate::{
+    http_client::{is_refused_address, BlocklistVerifier, BUSY_VERIFYING, FAILED_VERIFYING},
+    ApubError, FedData,
+};
+use activitypub_federation::fetch::webfinger::WebfingerLink;
+use activitypub_federation::{
+    config::{Data, UrlVerifier},
+    error::Error as FedError,
+    fetch::{
+        object_id::ObjectId,
+        webfinger::{WebFingerError, Webfinger},
+    },
+    traits::{Actor, Object},
+};
+use cenacle_core::{model::DbError, CoreError};
+use reqwest::{header, StatusCode};
+use url::Url;
+
+/// The largest WebFinger answer read: Mastodon's are under 2 KB.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// The most links of an answer followed: Lemmy's has two (the person, the community), the
+/// others one. Each costs a database read and maybe a fetch.
+const LINKS_TRIED: usize = 3;
+
+/// The `properties` key by which Lemmy and Cénacle say what a link's actor is.
+const ACTOR_TYPE: &str = "https://www.w3.org/ns/activitystreams#type";
+
+/// Why a handle could not be looked up, and whose failure it is.
+#[derive(Debug)]
+pub enum LookupFailure {
+    /// The peer's: no such account, an answer we cannot use, the peer down or too slow, or
+    /// refused by our rules (blocked instance, address not allowed). Asking again at once
+    /// would most likely fail the same way.
+    Peer(ApubError),
+    /// Ours: the database failed or was too busy to check the instance or store the actor.
+    /// Nothing was learnt about the name.
+    Ours(ApubError),
+}
+
+impl From<LookupFailure> for ApubError {
+    fn from(failure: LookupFailure) -> Self {
+        match failure {
+            LookupFailure::Peer(e) | LookupFailure::Ours(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for LookupFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LookupFailure::Peer(e) => write!(f, "{e}"),
+            LookupFailure::Ours(e) => write!(f, "ours: {e}"),
+        }
+    }
+}
+
+/// The actor of kind `Kind` that `handle` (`name@host`, a leading `@` allowed) names on its
+/// server, fetched and stored as [`ObjectId::dereference`] does (known ones are read back).
+/// Where a server answers with several actors (Lemmy: a person and a community of the same
+/// name), the one whose type is `prefers` (`"Group"`, `"Person"`) comes first, else the last
+/// given (Lemmy puts its community last for that reason).
+pub async fn find_by_handle<Kind>(
+    handle: &str,
+    prefers: Option<&str>,
+    data: &Data<FedData>,
+) -> Result<Kind, LookupFailure>
+where
+    Kind: Object<DataType = FedData, Error = ApubError> + Actor + Send + Sync + 'static,
+    for<'de> <Kind as Object>::Kind: serde::Deserialize<'de>,
+{
+    let loopback_only = data
+        .ctx
+        .settings
+        .federation
+        .allow_insecure_loopback_federation;
+    let (name, host) = split_handle(handle, loopback_only).ok_or_else(|| {
+        LookupFailure::Peer(ApubError::Malformed(format!(
+            "{handle}: expected name@host, host a domain name"
+        )))
+    })?;
+    let resource = format!("acct:{name}@{host}");
+    let answer = ask(data, &host, &resource, loopback_only).await?;
+    if !names_the_same_account(&answer.subject, name) {
+        // A 502 to the API, not a 400: the member asked well, the server answered wrong.
+        return Err(LookupFailure::Peer(ApubError::Federation(FedError::Other(
+            format!(
+                "{host} answered for {} when asked for {resource}",
+                answer.subject
+            ),
+        ))));
+    }
+    let mut last = ApubError::Federation(WebFingerError::NoValidLink.into());
+    for href in actor_links(&answer, prefers) {
+        match ObjectId::<Kind>::from(href).dereference(data).await {
+            Ok(actor) => return Ok(actor),
+            Err(e) if is_ours(&e) => return Err(LookupFailure::Ours(e)),
+            Err(e @ ApubError::Federation(FedError::RequestLimit)) => {
+                return Err(LookupFailure::Peer(e))
+            }
+            Err(e) => {
+                tracing::debug!(%handle, error = %e, "an actor link of a WebFinger answer failed");
+                last = e;
+            }
+        }
+    }
+    Err(LookupFailure::Peer(last))
+}
+
+/// `name` and the lower-cased host of `handle`, or `None` if it is not one: a host is a
+/// domain name (with a port only in the loopback test mode), nothing that would change the
+/// URL asked (a path, a query, credentials).
+fn split_handle(handle: &str, loopback_only: bool) -> Option<(&str, String)> {
+    let (name, host) = handle.trim_start_matches('@').rsplit_once('@')?;
+    let host = host.to_ascii_lowercase();
+    let host_chars = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':');
+    if name.is_empty()
+        || name.contains(['@', '/', '?', '#'])
+        || name.chars().any(char::is_whitespace)
+        || host.is_empty()
+        || !host.chars().all(host_chars)
+        // `blocked.example.` is `blocked.example`: refused rather than checked as another.
+        || host.split(':').next().is_some_and(|h| h.ends_with('.'))
+        || (!loopback_only && host.contains(':'))
+    {
+        return None;
+    }
+    Some((name, host))
+}
+
+/// Whether a WebFinger subject (`acct:name@host`) names the account asked for. Its host may
+/// differ: a server whose handles live on another domain than its own (Mastodon's
+/// `LOCAL_DOMAIN` and `WEB_DOMAIN`) answers with the handles' domain.
+fn names_the_same_account(subject: &str, name: &str) -> bool {
+    subject
+        .strip_prefix("acct:")
+        .and_then(|account| account.trim_start_matches('@').rsplit_once('@'))
+        .is_some_and(|(subject_name, _)| subject_name.eq_ignore_ascii_case(name))
+}
+
+/// The ActivityPub documents the answer links to as its subject (`rel: self`, an
+/// `application/…` type; every server we federate with gives its actor so), at most
+/// [`LINKS_TRIED`]: those of type `prefers` first, then the others, last first.
+fn actor_links(answer: &Webfinger, prefers: Option<&str>) -> Vec<Url> {
+    let mut links: Vec<&WebfingerLink> = answer
+        .links
+        .iter()
+        .filter(|link| link.rel.as_deref() == Some("self"))
+        .filter(|link| {
+            link.kind
+                .as_deref()
+                .is_some_and(|kind| kind.starts_with("application/"))
+        })
+        .filter(|link| link.href.is_some())
+        .collect();
+    links.reverse();
+    let preferred = |link: &&WebfingerLink| {
+        prefers.is_some_and(|kind| {
+            link.properties
+                .iter()
+                .any(|(key, value)| key.as_str() == ACTOR_TYPE && value == kind)
+        })
+    };
+    // A stable sort: the preferred keep their order, ahead of the rest.
+    links.sort_by_key(|link| !preferred(link));
+    links
+        .into_iter()
+        .filter_map(|link| link.href.clone())
+        .take(LINKS_TRIED)
+        .collect()
+}
+
+/// Asks `host`'s WebFinger about `resource`, following one redirect.
+async fn ask(
+    data: &Data<FedData>,
+    host: &str,
+    resource: &str,
+    loopback_only: bool,
+) -> Result<Webfinger, LookupFailure> {
+    let scheme = if loopback_only { "http" } else { "https" };
+    let mut url = Url::parse(&format!("{scheme}://{host}/.well-known/webfinger"))
+        .map_err(|e| LookupFailure::Peer(ApubError::Federation(e.into())))?;
+    url.query_pairs_mut().append_pair("resource", resource);
+    let mut redirected = false;
+    loop {
+        let answer = get_checked(data, &url, loopback_only).await?;
+        let location = answer
+            .status()
+            .is_redirection()
+            .then(|| answer.headers().get(header::LOCATION))
+            .flatten()
+            .and_then(|location| location.to_str().ok())
+            .and_then(|location| url.join(location).ok());
+        match location {
+            Some(next) if !redirected => {
+                url = next;
+                redirected = true;
+            }
+            _ => return read_answer(answer).await,
+        }
+    }
+}
+
+/// One GET of a WebFinger URL, once the library's URL rules, the blocklist and the address
+/// rules allow it.
+async fn get_checked(
+    data: &Data<FedData>,
+    url: &Url,
+    loopback_only: bool,
+) -> Result<reqwest::Response, LookupFailure> {
+    if let Err(why) = check_url(url, loopback_only) {
+        return Err(LookupFailure::Peer(ApubError::Federation(
+            FedError::UrlVerificationError(why),
+        )));
+    }
+    if let Err(e) = BlocklistVerifier::new(data.db.clone()).verify(url).await {
+        let ours = matches!(e, FedError::UrlVerificationError(why) if why == BUSY_VERIFYING || why == FAILED_VERIFYING);
+        let e = ApubError::Federation(e);
+        return Err(if ours {
+            LookupFailure::Ours(e)
+        } else {
+            LookupFailure::Peer(e)
+        });
+    }
+    data.client
+        .get(url.as_str())
+        .header(header::ACCEPT, "application/jrd+json, application/json")
+        .send()
+        .await
+        .map_err(|e| {
+            if !is_refused_address(&e) {
+                tracing::debug!(%url, error = %e, "a WebFinger query failed");
+            }
+            LookupFailure::Peer(ApubError::Federation(e.into()))
+        })
+}
+
+/// What the library checks of a URL before it fetches it (`verify_url_valid`), the blocklist
+/// aside: https and no port outside the loopback test mode, and no host with a trailing dot
+/// (another name to the blocklist for the same host). An IP literal is `check_peer_url`'s.
+fn check_url(url: &Url, loopback_only: bool) -> Result<(), &'static str> {
+    match url.scheme() {
+        "https" => {}
+        "http" if loopback_only => {}
+        _ => return Err("only https is followed outside the loopback test mode"),
+    }
+    if !loopback_only && url.port().is_some() {
+        return Err("no explicit port outside the loopback test mode");
+    }
+    if url.domain().is_some_and(|domain| domain.ends_with('.')) {
+        return Err("a host ending with a dot");
+    }
+    Ok(())
+}
+
+/// The answer's JRD: a 404 or a 410 is "no such account"; another failure status, a body
+/// over [`MAX_ANSWER_BYTES`] or one that is not a JRD, an answer we cannot use.
+async fn read_answer(mut answer: reqwest::Response) -> Result<Webfinger, LookupFailure> {
+    let peer = |e: FedError| LookupFailure::Peer(ApubError::Federation(e));
+    if matches!(answer.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
+        return Err(LookupFailure::Peer(ApubError::NotFound));
+    }
+    if let Err(e) = answer.error_for_status_ref() {
+        return Err(peer(e.into()));
+    }
+    let url = answer.url().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = answer.chunk().await.map_err(|e| peer(e.into()))? {
+        if body.len() + chunk.len() > MAX_ANSWER_BYTES {
+            return Err(peer(FedError::ResponseBodyLimit));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&body).map_err(|e| {
+        let start = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+        peer(FedError::ParseFetchedObject(e, url, start))
+    })
+}
+
+/// Whether a failure to fetch or store the linked actor is ours (the database unreachable or
+/// too busy), not the peer's. A query the database refuses counts as the peer's: its data
+/// may be what made it fail (a NUL in a name), and it must not be asked for at each text.
+fn is_ours(e: &ApubError) -> bool {
+    match e {
+        ApubError::Core(CoreError::Database(DbError::Pool(_) | DbError::PoolTimeout)) => true,
+        ApubError::Federation(FedError::UrlVerificationError(why)) => {
+            *why == BUSY_VERIFYING || *why == FAILED_VERIFYING
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_handle_is_a_name_and_a_lower_cased_host() {
+        assert_eq!(
+            split_handle("@Alice@Social.Example", false),
+            Some(("Alice", "social.example".to_owned()))
+        );
+        assert_eq!(
+            split_handle("alice@127.0.0.1:8080", true),
+            Some(("alice", "127.0.0.1:8080".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_handle_that_would_change_the_url_asked_is_refused() {
+        for handle in [
+            "alice",
+            "@alice@",
+            "@alice",
+            "alice@example.org/path",
+            "alice@example.org?x=1",
+            "alice@example.org#frag",
+            "alice@blocked.example.",
+            "alice@blocked.example.:8080",
+            "al ice@example.org",
+            "a/b@example.org",
+        ] {
+            assert_eq!(split_handle(handle, true), None, "{handle}");
+        }
+        // A port only in the loopback test mode.
+        assert_eq!(split_handle("alice@example.org:8443", false), None);
+    }
+
+    #[test]
+    fn the_subject_names_the_account_without_case_and_maybe_on_another_domain() {
+        assert!(names_the_same_account("acct:alice@example.org", "Alice"));
+        assert!(names_the_same_account("acct:ALICE@example.org", "alice"));
+        assert!(names_the_same_account(
+            "acct:alice@social.example.org",
+            "alice"
+        ));
+        assert!(!names_the_same_account("acct:mallory@example.org", "alice"));
+        assert!(!names_the_same_account(
+            "https://example.org/users/alice",
+            "alice"
+        ));
+    }
+
+    #[test]
+    fn only_the_subjects_own_activitypub_documents_are_followed() {
+        let answer: Webfinger = serde_json::from_value(serde_json::json!({
+            "subject": "acct:alice@example.org",
+            "links": [
+                {"rel": "http://webfinger.net/rel/profile-page", "type": "text/html",
+                 "href": "https://example.org/@alice"},
+                {"rel": "http://webfinger.net/rel/avatar", "type": "application/octet-stream",
+                 "href": "https://example.org/avatar.png"},
+                {"rel": "self", "type": "application/activity+json",
+                 "href": "https://example.org/users/alice"},
+                {"rel": "self", "type": "text/html", "href": "https://example.org/alice.html"},
+            ]
+        }))
+        .unwrap();
+        assert_eq!(
+            actor_links(&answer, None),
+            vec![Url::parse("https://example.org/users/alice").unwrap()]
+        );
+    }
+
+    /// Lemmy answers for a person and a community of the same name, the community last.
+    #[test]
+    fn the_preferred_kind_comes_first_else_the_last_link() {
+        let link = |href: &str, kind: &str| {
+            serde_json::json!({"rel": "self", "type": "application/activity+json", "href": href,
+                "properties": {ACTOR_TYPE: kind}})
+        };
+        let answer: Webfinger = serde_json::from_value(serde_json::json!({
+            "subject": "acct:rust@lemmy.example",
+            "links": [link("https://lemmy.example/u/rust", "Person"),
+                      link("https://lemmy.example/c/rust", "Group")]
+        }))
+        .unwrap();
+        let first = |prefers| actor_links(&answer, prefers)[0].to_string();
+        assert_eq!(first(Some("Person")), "https://lemmy.example/u/rust");
+        assert_eq!(first(Some("Group")), "https://lemmy.example/c/rust");
+        assert_eq!(first(None), "https://lemmy.example/c/rust");
+    }
+
+    #[test]
+    fn a_few_links_at_most_are_followed() {
+        let links: Vec<_> = (0..1000)
+            .map(|n| {
+                serde_json::json!({"rel": "self", "type": "application/activity+json",
+                "href": format!("https://example.org/users/{n}")})
+            })
+            .collect();
+        let answer: Webfinger = serde_json::from_value(
+            serde_json::json!({"subject": "acct:a@example.org", "links": links}),
+        )
+        .unwrap();
+        assert_eq!(actor_links(&answer, None).len(), LINKS_TRIED);
+    }
+
+    #[test]
+    fn a_url_the_library_would_not_fetch_is_not_asked() {
+        let url = |u: &str| Url::parse(u).unwrap();
+        assert!(check_url(&url("https://example.org/.well-known/webfinger"), false).is_ok());
+        assert!(check_url(&url("http://example.org/.well-known/webfinger"), false).is_err());
+        assert!(check_url(&url("https://example.org:6379/x"), false).is_err());
+        assert!(check_url(&url("https://blocked.example./x"), false).is_err());
+        assert!(check_url(&url("http://alpha.test:8080/x"), true).is_ok());
+        assert!(check_url(&url("ftp://example.org/x"), true).is_err());
+    }
+
+    #[test]
+    fn only_an_unreachable_or_busy_database_is_our_failure() {
+        let database = |e| ApubError::Core(CoreError::Database(e));
+        assert!(is_ours(&database(DbError::PoolTimeout)));
+        assert!(is_ours(&database(DbError::Pool("down".into()))));
+        let busy = FedError::UrlVerificationError(BUSY_VERIFYING);
+        assert!(is_ours(&ApubError::Federation(busy)));
+        // Refused for what the peer sent: theirs.
+        assert!(!is_ours(&database(DbError::Corrupt("a NUL".into()))));
+        assert!(!is_ours(&ApubError::NotFound));
+        assert!(!is_ours(&ApubError::Malformed("no".into())));
+    }
+}
