@@ -11,6 +11,7 @@ use cenacle_api_tests::{
     database::{self, lit},
     eventually,
     fake_server::FakeServer,
+    peer::FakePeer,
     Hosts, Instance,
 };
 use serde_json::{json, Value};
@@ -268,4 +269,47 @@ async fn an_actor_whose_endpoints_are_not_on_its_host_is_refused_and_nothing_goe
         failures.len(),
         failures.join("\n- ")
     );
+}
+
+/// A handle elsewhere is looked up by WebFinger's rules, through the API: someone the other
+/// server does not know is "not found" (a 404, not "remote unavailable": its 404 page is an
+/// answer), someone it knows is found, and a handle that would name the host another way (a
+/// trailing dot: another name to the blocklist) is refused before anything is asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_elsewhere_is_found_not_found_or_refused_by_webfingers_rules() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let port = hosts.add("masto");
+    let peer = FakePeer::start("masto.test", port).await;
+    let (alpha, admin, _) = alpha_with_group(&hosts, "jardin").await;
+    let resolve = |handle: String| {
+        let (alpha, admin) = (&alpha, &admin);
+        async move {
+            let query = handle.replace('@', "%40").replace(':', "%3A");
+            alpha
+                .get(&format!("/api/v1/resolve?q={query}"), Some(admin))
+                .await
+        }
+    };
+
+    let (status, body) = resolve(format!("@nobody@masto.test:{port}")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (404, &json!("not_found")),
+        "{body}"
+    );
+    assert_eq!(peer.webfinger_queries(), 1);
+
+    let (status, body) = resolve(format!("@mallory@masto.test:{port}")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.to_string().contains(&peer.actor_id), "{body}");
+    assert_eq!(peer.webfinger_queries(), 2);
+
+    let (status, body) = resolve(format!("@mallory@masto.test.:{port}")).await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (400, &json!("invalid_query")),
+        "{body}"
+    );
+    assert_eq!(peer.webfinger_queries(), 2, "nothing asked");
 }

@@ -88,12 +88,10 @@ pub async fn resolve(fed: &Federation, query: &str) -> Result<Resolved, ApubErro
     }
     Ok(crate::webfinger_lookup::find_by_handle::<ApubActor>(
         &format!("{name}@{host}"),
-        // Lemmy's way: `!name@host` a community, `@name@host` a person.
-        match query.chars().next() {
-            Some('!') => Some("Group"),
-            Some('@') => Some("Person"),
-            _ => None,
-        },
+        // Lemmy's way: `!name@host` is a community. Otherwise the last link, as the
+        // federation library chose: Lemmy's community, for the group-follow form where
+        // members write `@name@host` too.
+        prefers_group.then_some("Group"),
         &data,
     )
     .await?

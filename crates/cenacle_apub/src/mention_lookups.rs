@@ -13,8 +13,8 @@ use tokio::sync::{Semaphore, SemaphorePermit};
 /// longer than their text waits for them (then they give up: a flood of texts cannot queue
 /// lookups without end).
 const LOOKUPS_AT_ONCE: usize = 8;
-/// How long a name that could not be looked up (not found, or its server down or too slow)
-/// is not asked for again: long enough that a text
+/// How long a name its server could not give (not found, the server down, too slow or
+/// refused; not our own database failing) is not asked for again: long enough that a text
 /// posted over and over does not ask each time, short enough that someone who has just
 /// signed up elsewhere is found soon.
 const FAILURE_REMEMBERED: Duration = Duration::from_secs(600);

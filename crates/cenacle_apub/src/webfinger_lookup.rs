@@ -136,8 +136,8 @@ where
 }
 
 /// `name` and the lower-cased host of `handle`, or `None` if it is not one: a host is a
-/// domain name (with a port only in the loopback test mode), nothing that would change the
-/// URL asked (a path, a query, credentials).
+/// domain name (an IPv4 address or a port only in the loopback test mode; no IPv6 literal),
+/// nothing that would change the URL asked (a path, a query, credentials).
 fn split_handle(handle: &str, loopback_only: bool) -> Option<(&str, String)> {
     let (name, host) = handle.trim_start_matches('@').rsplit_once('@')?;
     let host = host.to_ascii_lowercase();
@@ -148,8 +148,10 @@ fn split_handle(handle: &str, loopback_only: bool) -> Option<(&str, String)> {
         || host.is_empty()
         || !host.chars().all(host_chars)
         // `blocked.example.` is `blocked.example`: refused rather than checked as another.
-        || host.split(':').next().is_some_and(|h| h.ends_with('.'))
-        || (!loopback_only && host.contains(':'))
+        || host.split(':').next().is_some_and(|h| h.is_empty() || h.ends_with('.'))
+        || host.matches(':').count() > 1
+        // Outside the loopback test mode a peer is a domain name, not an address.
+        || (!loopback_only && (host.contains(':') || host.parse::<std::net::IpAddr>().is_ok()))
     {
         return None;
     }
@@ -182,6 +184,9 @@ fn actor_links(answer: &Webfinger, prefers: Option<&str>) -> Vec<Url> {
         .filter(|link| link.href.is_some())
         .collect();
     links.reverse();
+    // Pleroma gives its actor twice (activity+json, ld+json): fetched once.
+    let mut seen = std::collections::HashSet::new();
+    links.retain(|link| seen.insert(link.href.clone()));
     let preferred = |link: &&WebfingerLink| {
         prefers.is_some_and(|kind| {
             link.properties
@@ -242,12 +247,15 @@ async fn get_checked(
         )));
     }
     if let Err(e) = BlocklistVerifier::new(data.db.clone()).verify(url).await {
-        let ours = matches!(e, FedError::UrlVerificationError(why) if why == BUSY_VERIFYING || why == FAILED_VERIFYING);
-        let e = ApubError::Federation(e);
-        return Err(if ours {
-            LookupFailure::Ours(e)
-        } else {
-            LookupFailure::Peer(e)
+        return Err(match e {
+            // Ours, said as the API says it: 503 and "come back shortly", or a 500.
+            FedError::UrlVerificationError(BUSY_VERIFYING) => {
+                LookupFailure::Ours(ApubError::Core(CoreError::Database(DbError::PoolTimeout)))
+            }
+            FedError::UrlVerificationError(FAILED_VERIFYING) => {
+                LookupFailure::Ours(ApubError::Internal(FAILED_VERIFYING.to_owned()))
+            }
+            e => LookupFailure::Peer(ApubError::Federation(e)),
         });
     }
     data.client
@@ -350,8 +358,12 @@ mod tests {
         ] {
             assert_eq!(split_handle(handle, true), None, "{handle}");
         }
-        // A port only in the loopback test mode.
+        // A port, or an address as host, only in the loopback test mode.
         assert_eq!(split_handle("alice@example.org:8443", false), None);
+        assert_eq!(split_handle("alice@203.0.113.7", false), None);
+        for handle in ["alice@:80", "alice@h:1:2"] {
+            assert_eq!(split_handle(handle, true), None, "{handle}");
+        }
     }
 
     #[test]
@@ -422,6 +434,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(actor_links(&answer, None).len(), LINKS_TRIED);
+    }
+
+    /// Pleroma gives its actor as activity+json and as ld+json: one fetch.
+    #[test]
+    fn an_actor_linked_twice_is_fetched_once() {
+        let link = |kind: &str| serde_json::json!({"rel": "self", "type": kind, "href": "https://example.org/users/a"});
+        let answer: Webfinger = serde_json::from_value(serde_json::json!({
+            "subject": "acct:a@example.org",
+            "links": [link("application/activity+json"), link("application/ld+json")]
+        }))
+        .unwrap();
+        assert_eq!(actor_links(&answer, None).len(), 1);
     }
 
     #[test]
