@@ -925,9 +925,20 @@ fn png(size: usize) -> Vec<u8> {
 }
 
 async fn upload(t: &TestApp, token: &str, content_type: &str, bytes: Vec<u8>) -> common::Reply {
+    upload_to(t, "/api/v1/media", token, content_type, bytes).await
+}
+
+/// An upload to `uri` (`/api/v1/media`, with its query).
+async fn upload_to(
+    t: &TestApp,
+    uri: &str,
+    token: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> common::Reply {
     let request = axum::http::Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/media")
+        .uri(uri)
         .header(axum::http::header::AUTHORIZATION, format!("Bearer {token}"))
         .header(axum::http::header::CONTENT_TYPE, content_type)
         .body(axum::body::Body::from(bytes))
@@ -1126,14 +1137,9 @@ async fn an_upload_with_a_too_long_description_is_refused_before_its_file_is_wri
     let t = &f.t;
     let marie = t.member("marie").await;
     let upload_described = |description: String| {
-        let request = axum::http::Request::builder()
-            .method(Method::POST)
-            .uri(format!("/api/v1/media?description={description}"))
-            .header(axum::http::header::AUTHORIZATION, format!("Bearer {marie}"))
-            .header(axum::http::header::CONTENT_TYPE, "image/png")
-            .body(axum::body::Body::from(png(100)))
-            .unwrap();
-        t.send(request)
+        let uri = format!("/api/v1/media?description={description}");
+        let marie = &marie;
+        async move { upload_to(t, &uri, marie, "image/png", png(100)).await }
     };
     let longest = "x".repeat(cenacle_core::media::MAX_DESCRIPTION_CHARS);
     let kept = upload_described(format!("%20{longest}%20")).await;

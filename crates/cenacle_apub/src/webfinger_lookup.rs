@@ -74,15 +74,6 @@ impl From<LookupFailure> for ApubError {
     }
 }
 
-impl std::fmt::Display for LookupFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            LookupFailure::Peer(e) => write!(f, "{e}"),
-            LookupFailure::Ours(e) => write!(f, "ours: {e}"),
-        }
-    }
-}
-
 /// The actor of kind `Kind` that `handle` (`name@host`, a leading `@` allowed) names on its
 /// server, fetched and stored as [`ObjectId::dereference`] does (known ones are read back).
 /// Where a server answers with several actors (Lemmy: a person and a community of the same
