@@ -45,8 +45,11 @@ struct PeerState {
     actor: Arc<Mutex<Value>>,
     received: Arc<Mutex<Vec<Value>>>,
     deliveries: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
-    /// The one account WebFinger knows: `acct:<username>@<host>:<port>`.
+    /// The one account WebFinger knows, as it names it: `acct:<username>@<host>:<port>`.
     account: String,
+    /// Other resources it answers for with `account` (the account at the actor's host, where
+    /// handles name another host).
+    aliases: Vec<String>,
     webfinger_queries: Arc<AtomicUsize>,
 }
 
@@ -61,6 +64,23 @@ impl FakePeer {
     /// The same peer, its member named `username` (WebFinger answers with that spelling,
     /// whatever the query's case, as Mastodon does).
     pub async fn start_as(host: &str, port: u16, username: &str) -> FakePeer {
+        Self::start_with(host, port, username, None).await
+    }
+
+    /// The same peer whose handles name another host (`handle_host`, `host:port`), as
+    /// Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`: asked for `acct:<username>@<host>:<port>`
+    /// (or the handle itself), WebFinger answers with `acct:<username>@<handle_host>`. The
+    /// handle's host answers too, with a [`WebFingerPointer`] the test starts.
+    pub async fn start_split(host: &str, port: u16, username: &str, handle_host: &str) -> FakePeer {
+        Self::start_with(host, port, username, Some(handle_host)).await
+    }
+
+    async fn start_with(
+        host: &str,
+        port: u16,
+        username: &str,
+        handle_host: Option<&str>,
+    ) -> FakePeer {
         let base = format!("http://{host}:{port}");
         let actor_id = format!("{base}/actor");
         let (public, private) = cenacle_core::identity::generate_keypair().await.unwrap();
@@ -83,7 +103,14 @@ impl FakePeer {
             actor: actor.clone(),
             received: received.clone(),
             deliveries: deliveries.clone(),
-            account: format!("acct:{username}@{host}:{port}"),
+            account: format!(
+                "acct:{username}@{}",
+                handle_host.unwrap_or(&format!("{host}:{port}"))
+            ),
+            aliases: handle_host
+                .map(|_| format!("acct:{username}@{host}:{port}"))
+                .into_iter()
+                .collect(),
             webfinger_queries: webfinger_queries.clone(),
         };
         let app = Router::new()
@@ -250,10 +277,10 @@ async fn webfinger(
     Query(query): Query<HashMap<String, String>>,
 ) -> axum::response::Response {
     state.webfinger_queries.fetch_add(1, Ordering::SeqCst);
-    if !query
-        .get("resource")
-        .is_some_and(|r| r.eq_ignore_ascii_case(&state.account))
-    {
+    if !query.get("resource").is_some_and(|r| {
+        r.eq_ignore_ascii_case(&state.account)
+            || state.aliases.iter().any(|a| r.eq_ignore_ascii_case(a))
+    }) {
         return StatusCode::NOT_FOUND.into_response();
     };
     let actor_id = state.actor.lock().unwrap()["id"].clone();
@@ -275,4 +302,68 @@ async fn receive(State(state): State<PeerState>, headers: HeaderMap, body: Bytes
     }
     state.deliveries.lock().unwrap().push((headers, body));
     StatusCode::ACCEPTED
+}
+
+/// A server that only answers WebFinger: `acct:<username>@<host>:<port>` is the actor
+/// `actor_id`, wherever that is. The handle's host of a [`FakePeer::start_split`], or a server
+/// that claims someone else's actor as its own.
+pub struct WebFingerPointer {
+    queries: Arc<AtomicUsize>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl WebFingerPointer {
+    pub async fn start(host: &str, port: u16, username: &str, actor_id: &str) -> WebFingerPointer {
+        let queries = Arc::new(AtomicUsize::new(0));
+        let state = PeerState {
+            actor: Arc::new(Mutex::new(json!({ "id": actor_id }))),
+            received: Default::default(),
+            deliveries: Default::default(),
+            account: format!("acct:{username}@{host}:{port}"),
+            aliases: Vec::new(),
+            webfinger_queries: queries.clone(),
+        };
+        let app = Router::new()
+            .route("/.well-known/webfinger", get(webfinger))
+            .with_state(state);
+        Self::serve(port, app, queries).await
+    }
+
+    /// A server on `port` whose WebFinger sends every query on to `to` (`http://host:port`), as Mastodon
+    /// asks of a `LOCAL_DOMAIN` whose accounts its `WEB_DOMAIN` serves (a 301).
+    pub async fn start_redirecting(port: u16, to: &str) -> WebFingerPointer {
+        let queries = Arc::new(AtomicUsize::new(0));
+        let (counted, to) = (queries.clone(), to.to_owned());
+        let redirect = move |axum::extract::RawQuery(query): axum::extract::RawQuery| async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            let location = format!("{to}/.well-known/webfinger?{}", query.unwrap_or_default());
+            (
+                StatusCode::MOVED_PERMANENTLY,
+                [(header::LOCATION, location)],
+            )
+        };
+        let app = Router::new().route("/.well-known/webfinger", get(redirect));
+        Self::serve(port, app, queries).await
+    }
+
+    async fn serve(port: u16, app: Router, queries: Arc<AtomicUsize>) -> Self {
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        WebFingerPointer { queries, server }
+    }
+
+    /// How many WebFinger queries it has answered (or refused).
+    pub fn queries(&self) -> usize {
+        self.queries.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for WebFingerPointer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }

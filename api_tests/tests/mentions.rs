@@ -8,7 +8,7 @@ use cenacle_api_tests::{
     activity_json,
     database::{self, lit},
     eventually,
-    peer::{FakePeer, Signing},
+    peer::{FakePeer, Signing, WebFingerPointer},
     Hosts, Instance,
 };
 use diesel_async::AsyncPgConnection;
@@ -140,6 +140,69 @@ async fn a_deleted_or_removed_text_leaves_the_servers_of_the_people_it_names() {
     })
     .await;
     signed_by_its_actor(&client, &peer, &undo).await;
+}
+
+/// A private group's text that names someone elsewhere went to no one outside the group, and
+/// neither does its `Delete`: the stored text names them, but telling their server that the
+/// text went would tell it the text existed. The same name in a public group's text, deleted
+/// too, does bring them its `Delete` (the control: the person is known and reachable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_groups_delete_is_not_sent_to_the_people_its_text_names() {
+    let mut hosts = hosts();
+    let (peer, handle) = stranger(&mut hosts, "masto").await;
+    let (alpha, admin) = alpha_with_groups(&hosts, PUBLIC_AND_PRIVATE).await;
+    let text = format!("{handle}, une idée ?");
+    // A private group's text looks no one up: the public group's makes them known first.
+    let (public_id, public) = post(&alpha, &admin, "rust", "Pour tous", &text).await;
+    received_tagging(&peer, "Create", &public).await;
+    let mut db = database::connect(&alpha).await;
+    assert_eq!(stored(&mut db, &peer.actor_id).await, 1, "known now");
+
+    let (hidden_id, hidden) = post(&alpha, &admin, "secret", "Entre nous", &text).await;
+    for id in [hidden_id, public_id] {
+        let path = format!("/api/v1/posts/{id}");
+        let (status, body) = alpha.call(Method::DELETE, &path, Some(&admin), None).await;
+        assert_eq!(status, 204, "{path}: {body}");
+    }
+    let delete = received(&peer, "Delete", &public).await;
+    assert_eq!(delete["actor"], alpha.url("/u/admin"), "{delete}");
+
+    // The public Delete arriving does not prove the private one never will: deliveries to one
+    // server run up to `federation.delivery_per_host` (8) at once, outbox events are taken in
+    // batches that may be retried one by one, and a failed delivery comes back later. So the
+    // test waits instead for all that the private post caused to be done: its outbox events
+    // taken (the transaction that takes an event queues its deliveries: gone from
+    // `outbox_event` means queued in `delivery`), and nothing left queued for the peer's
+    // server (a delivery leaves the queue once the peer answered — the fake peer records it
+    // first — or after days parked: a retried or parked one keeps the wait going, and the
+    // test fails on the deadline rather than pass). One statement: one snapshot.
+    let inbox_prefix = peer.actor_id.trim_end_matches("/actor");
+    let settled = format!(
+        "SELECT (SELECT count(*) FROM outbox_event \
+                 WHERE subject_id = {hidden_id} AND kind IN ('post_created', 'post_deleted')) \
+              + (SELECT count(*) FROM delivery WHERE starts_with(inbox_url, {}))",
+        lit(inbox_prefix)
+    );
+    eventually(
+        "the private post's events taken and the peer's deliveries done",
+        Duration::from_secs(30),
+        || async {
+            let mut db = database::connect(&alpha).await;
+            (database::number(&mut db, &settled).await == 0).then_some(())
+        },
+    )
+    .await;
+    let about_hidden: Vec<(Value, Value)> = peer
+        .received()
+        .into_iter()
+        .filter(|a| a.to_string().contains(&format!("\"{hidden}\"")))
+        .map(|a| (a["type"].clone(), a["id"].clone()))
+        .collect();
+    assert!(
+        about_hidden.is_empty(),
+        "the private post reached {}: {about_hidden:?}",
+        peer.actor_id
+    );
 }
 
 // Issue 16, continued: someone this instance has never met, named in what a member writes
@@ -329,6 +392,174 @@ async fn a_private_groups_text_looks_no_one_up() {
     received_tagging(&peer, "Create", &public).await;
 }
 
+/// Someone whose handle names another host than their actor's (Mastodon's `LOCAL_DOMAIN` /
+/// `WEB_DOMAIN`: `@alice@masto.test`, actor at `social.masto.test`) is tagged under that
+/// handle, and not looked up again at each text, once both servers confirm it; a third
+/// server pointing its own handle at the same actor is not believed. Before, they were stored
+/// under their actor's host only: texts naming `@alice@masto.test` were sent tagging
+/// `@alice@social.masto.test`, and each looked them up again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn someone_whose_handle_names_another_host_is_tagged_under_it_once_both_hosts_agree() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let liar_port = hosts.add("liar");
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let liar = WebFingerPointer::start("liar.test", liar_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let handle = format!("@alice@{handle_host}");
+
+    for n in 0..2 {
+        let text = format!("{handle} ? ({n})");
+        let (_, ap_id) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+        let create = received(&peer, "Create", &ap_id).await;
+        let mention = create["object"]["tag"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["type"] == "Mention" && t["href"] == peer.actor_id.as_str())
+            .cloned();
+        assert_eq!(
+            mention.map(|m| m["name"].clone()),
+            Some(json!(handle)),
+            "tagged under the handle written: {create}"
+        );
+    }
+    assert_eq!(
+        (handles.queries(), peer.webfinger_queries()),
+        (1, 1),
+        "asked once at the handle's host, confirmed once at the actor's"
+    );
+    let (status, profile) = alpha
+        .get(&format!("/api/v1/people/alice@{handle_host}"), Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{profile}");
+    assert_eq!(profile["handle"], json!(format!("alice@{handle_host}")));
+
+    // Another server says its `alice` is the same actor; the actor's server says otherwise.
+    let lie = format!("@alice@liar.test:{liar_port}");
+    for n in 0..2 {
+        post(
+            &alpha,
+            &admin,
+            "rust",
+            "Une idée ?",
+            &format!("{lie} ? ({n})"),
+        )
+        .await;
+    }
+    assert_eq!(
+        liar.queries(),
+        1,
+        "a handle naming someone else not asked again"
+    );
+    assert_eq!(peer.webfinger_queries(), 2, "the actor's host asked once");
+    let mut db = database::connect(&alpha).await;
+    let named_by = named_by_handle_host(&mut db, &peer.actor_id, &handle_host).await;
+    assert_eq!(named_by, 1, "still named by the handle both servers gave");
+}
+
+/// The same person where the handle's host sends WebFinger on to the actor's host (a 301, as
+/// Mastodon's documentation asks of a `LOCAL_DOMAIN`): the redirect is followed (the
+/// actor's host answers for the handle), then the actor's host is asked by its own name for
+/// the account, and names the handle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_whose_host_redirects_webfinger_to_the_actors_host_is_tagged_under_it() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let web = peer.actor_id.trim_end_matches("/actor").to_owned();
+    let redirects = WebFingerPointer::start_redirecting(handle_port, &web).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let handle = format!("@alice@{handle_host}");
+
+    let (_, ap_id) = post(&alpha, &admin, "rust", "Une idée ?", &format!("{handle} ?")).await;
+    let create = received(&peer, "Create", &ap_id).await;
+    assert!(tags(&create["object"], &peer.actor_id), "{create}");
+    assert_eq!((redirects.queries(), peer.webfinger_queries()), (1, 2));
+    let mut db = database::connect(&alpha).await;
+    let named_by = named_by_handle_host(&mut db, &peer.actor_id, &handle_host).await;
+    assert_eq!(named_by, 1, "named by the handle's host");
+}
+
+/// Named by their actor's host (`@alice@social.masto.test`), whose WebFinger answers with
+/// the handle it gives them (`alice@masto.test`): that host is asked, links the handle to the
+/// same actor, and texts naming either handle tag them. An impostor whose WebFinger claims
+/// the same handle for its own actor is not believed (the handle's host links the real one):
+/// it stays `alice@impostor.test`, and the real one keeps the handle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn naming_someone_by_their_actors_host_finds_the_handle_both_hosts_give_them() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let web_port = port_of(&peer.actor_id.replace("/actor", ""));
+    let impostor_port = hosts.add("impostor");
+    let impostor =
+        FakePeer::start_split("impostor.test", impostor_port, "alice", &handle_host).await;
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+
+    let by_actors_host = format!("@alice@social.masto.test:{web_port}");
+    let (_, first) = post(
+        &alpha,
+        &admin,
+        "rust",
+        "Une idée ?",
+        &format!("{by_actors_host} ?"),
+    )
+    .await;
+    received_tagging(&peer, "Create", &first).await;
+    assert_eq!(
+        (peer.webfinger_queries(), handles.queries()),
+        (1, 1),
+        "asked, then confirmed"
+    );
+    assert_eq!(
+        named_by_handle_host(&mut db, &peer.actor_id, &handle_host).await,
+        1
+    );
+
+    let (_, second) = post(
+        &alpha,
+        &admin,
+        "rust",
+        "Une idée ?",
+        &format!("@alice@{handle_host} ?"),
+    )
+    .await;
+    received_tagging(&peer, "Create", &second).await;
+    assert_eq!(
+        (peer.webfinger_queries(), handles.queries()),
+        (1, 1),
+        "known: not asked again"
+    );
+
+    let by_impostor = format!("@alice@impostor.test:{impostor_port}");
+    let (_, third) = post(
+        &alpha,
+        &admin,
+        "rust",
+        "Une idée ?",
+        &format!("{by_impostor} ?"),
+    )
+    .await;
+    received_tagging(&impostor, "Create", &third).await;
+    assert_eq!(
+        handles.queries(),
+        2,
+        "the handle's host asked about the impostor"
+    );
+    assert_eq!(
+        named_by_handle_host(&mut db, &impostor.actor_id, &handle_host).await,
+        0
+    );
+    assert_eq!(
+        named_by_handle_host(&mut db, &peer.actor_id, &handle_host).await,
+        1
+    );
+}
+
 // ---- helpers ----
 
 /// A public group `rust` and a private group `secret`.
@@ -452,6 +683,35 @@ async fn edit(alpha: &Instance, token: &str, path: &str, body: &str) {
         .patch(path, Some(token), json!({ "body": body }))
         .await;
     assert_eq!(status, 200, "{path}: {answer}");
+}
+
+/// A member `alice` of a server whose handles name another host (Mastodon's split domain):
+/// her actor at `social.masto.test`, and the handles' host, `masto.test:<port>` (no server
+/// there yet: the test starts the one it needs).
+async fn split_domain_peer(hosts: &mut Hosts) -> (FakePeer, String) {
+    let handle_host = format!("masto.test:{}", hosts.add("masto"));
+    let web_port = hosts.add("social.masto");
+    let peer = FakePeer::start_split("social.masto.test", web_port, "alice", &handle_host).await;
+    (peer, handle_host)
+}
+
+/// The port of `host:port` (or of a URL ending so).
+fn port_of(host: &str) -> u16 {
+    host.rsplit_once(':').unwrap().1.parse().unwrap()
+}
+
+/// Whether `alpha` names the person with this actor id by `handle_host` (0 or 1).
+async fn named_by_handle_host(
+    db: &mut AsyncPgConnection,
+    actor_id: &str,
+    handle_host: &str,
+) -> i64 {
+    let query = format!(
+        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {}",
+        lit(actor_id),
+        lit(handle_host)
+    );
+    database::number(db, &query).await
 }
 
 /// How many people with this actor id `alpha` stores (0 or 1).

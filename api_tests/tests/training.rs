@@ -2587,3 +2587,103 @@ async fn a_trainer_adds_a_video_to_a_lesson_in_the_browser() {
     );
     b.close().await;
 }
+
+/// A member's post and answer whose Markdown embeds one of our uploaded videos as an image
+/// (`![description](/media/<file>.mp4)`, as the lesson editor writes it) play it on the
+/// post's page, as a lesson's page does: the browser's controls for the stored file, the
+/// description as the player's accessible name and as the text shown where video is not, and
+/// no broken image in its place.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_video_embedded_in_a_post_plays_on_its_page_in_the_browser() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "support", "title": "Support", "visibility": "public"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // What the upload sniffs as MP4 (an `ftyp` box), as in the lesson's test above.
+    let mut mp4 = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    mp4.resize(5000, 0);
+    let response = hosts
+        .client()
+        .post(alpha.url("/api/v1/media"))
+        .bearer_auth(&admin)
+        .header("content-type", "video/mp4")
+        .body(mp4.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 201);
+    let uploaded: Value = response.json().await.unwrap();
+    let src = uploaded["url"]
+        .as_str()
+        .unwrap()
+        .trim_start_matches(&alpha.url(""))
+        .to_owned();
+    assert!(src.starts_with("/media/") && src.ends_with(".mp4"), "{src}");
+    let alt = "The new filter, step by step";
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/support/posts",
+            Some(&admin),
+            json!({"kind": "question", "title": "How to filter?",
+                   "body": format!("Like **this**:\n\n![{alt}]({src})\n\nRight?")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let post_id = body["post"]["id"].as_i64().unwrap();
+    let answer_alt = "The filter, in short";
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{post_id}/comments"),
+            Some(&admin),
+            json!({"body": format!("Or ![{answer_alt}]({src})")}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    let b = Browser::start("en").await;
+    b.goto(&alpha.url(&format!("/posts/{post_id}"))).await;
+    assert_eq!(b.text("article.post > .body strong").await, "this");
+    let player = |css: &'static str| {
+        let b = &b;
+        async move {
+            b.js_value(&format!(
+                "const v = document.querySelector('{css} video'); \
+                 return v && [v.getAttribute('src'), v.controls, v.getAttribute('aria-label'), \
+                 v.textContent, document.querySelectorAll('{css} img').length, \
+                 document.querySelectorAll('{css} video').length]"
+            ))
+            .await
+        }
+    };
+    let shown = player("article.post > .body").await;
+    assert_eq!(shown[0], src.as_str(), "a player of the file: {shown}");
+    assert_eq!(shown[1], true, "the browser's controls: {shown}");
+    assert_eq!(shown[2], alt, "its accessible name: {shown}");
+    assert_eq!(shown[3], alt, "its fallback text: {shown}");
+    assert_eq!(shown[4], 0, "no broken image: {shown}");
+    assert_eq!(shown[5], 1, "{shown}");
+    b.wait_count(".answers > li", 1).await;
+    let answered = player(".answers > li .body").await;
+    assert_eq!(answered[0], src.as_str(), "{answered}");
+    assert_eq!(answered[1], true, "{answered}");
+    assert_eq!(answered[2], answer_alt, "{answered}");
+    assert_eq!(answered[3], answer_alt, "{answered}");
+    assert_eq!(answered[4], 0, "{answered}");
+    // The player's file is the stored one.
+    let response = hosts.client().get(alpha.url(&src)).send().await.unwrap();
+    assert_eq!(response.status().as_u16(), 200, "{src}");
+    assert_eq!(response.headers()["content-type"], "video/mp4");
+    assert_eq!(response.bytes().await.unwrap().as_ref(), mp4.as_slice());
+    let violations = b.serious_accessibility_violations().await;
+    assert!(violations.is_empty(), "{violations:?}");
+    b.close().await;
+}

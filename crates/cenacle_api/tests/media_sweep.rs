@@ -75,10 +75,24 @@ async fn old_upload(t: &TestApp, token: &str) -> (i64, String) {
     (id, file)
 }
 
+/// `n` uploads of a day ago by `token` that nothing refers to: their ids.
+async fn old_uploads(t: &TestApp, token: &str, n: usize) -> Vec<i64> {
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        ids.push(old_upload(t, token).await.0);
+    }
+    ids
+}
+
 /// One pass of the sweep, `batch` uploads per transaction, as the server runs it.
 async fn sweep_in(t: &TestApp, batch: i64) -> MediaSwept {
+    sweep_until(t, batch, || false).await
+}
+
+/// The same, asking `stopped()` before each batch as the server does.
+async fn sweep_until(t: &TestApp, batch: i64, stopped: impl Fn() -> bool) -> MediaSwept {
     let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
-    media_sweep::sweep_orphan_uploads(&t.ctx, batch, |batch| {
+    media_sweep::sweep_orphan_uploads(&t.ctx, batch, stopped, |batch| {
         t.ctx.transaction(move |conn| {
             media_sweep::forget_orphan_uploads(conn, uploaded_before, batch).scope_boxed()
         })
@@ -269,15 +283,60 @@ async fn an_old_upload_anything_refers_to_stays() {
     }
 }
 
+/// A stop asked for mid-pass ends it between two batches of uploads, and between two chunks
+/// of files without a row: a server stopping did not wait for a pass over a long backlog
+/// (tens of thousands of files at a chunk of 5,000 lookups each). What is left goes next pass.
+#[tokio::test]
+async fn a_stop_ends_a_pass_between_two_batches_and_between_two_chunks_of_files() {
+    let f = fixture().await;
+    let t = &f.t;
+    let marie = t.member("marie").await;
+    let orphans = old_uploads(t, &marie, 5).await;
+    // The stop comes while the first batch is swept: asked before each batch, it is seen
+    // before the second.
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop_after_one = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1;
+
+    let swept = sweep_until(t, 2, stop_after_one).await;
+
+    assert_eq!(swept.forgotten, 2, "one batch, then the stop");
+    let mut kept = 0;
+    for id in &orphans {
+        kept += usize::from(f.kept(*id).await);
+    }
+    assert_eq!(kept, 3, "the rest left for the next pass");
+    assert_eq!(
+        sweep_in(t, 2).await.forgotten,
+        3,
+        "and the next pass takes it"
+    );
+
+    let now = std::time::SystemTime::now();
+    let long_ago = now - std::time::Duration::from_secs(25 * 3600);
+    let strays: Vec<String> = (1..=4).map(|n| format!("{n:032x}.png")).collect();
+    for stray in &strays {
+        f.written_at(stray, long_ago);
+    }
+    // The folder is judged by the old uploads it records (those above are swept): one more,
+    // its file left young so that the only old files are the strays.
+    old_upload(t, &marie).await;
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let stop_after_one = || asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst) >= 1;
+    let mut conn = t.ctx.conn().await.unwrap();
+    let removed = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, 1, stop_after_one)
+        .await
+        .unwrap();
+    assert_eq!(removed, 1, "one chunk of one file, then the stop");
+    let left = strays.iter().filter(|stray| f.on_disk(stray)).count();
+    assert_eq!(left, 3);
+}
+
 #[tokio::test]
 async fn the_sweep_goes_batch_by_batch_until_none_is_left() {
     let f = fixture().await;
     let t = &f.t;
     let marie = t.member("marie").await;
-    let mut orphans = vec![];
-    for _ in 0..5 {
-        orphans.push(old_upload(t, &marie).await.0);
-    }
+    let orphans = old_uploads(t, &marie, 5).await;
 
     let swept = sweep_in(t, 2).await;
 
@@ -380,7 +439,7 @@ async fn files_without_an_upload_row_go_once_old_and_recorded_ones_stay() {
 
     // A chunk of one file: each looked up on its own.
     let mut conn = t.ctx.conn().await.unwrap();
-    let removed = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, 1)
+    let removed = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, 1, || false)
         .await
         .unwrap();
 
@@ -414,7 +473,7 @@ async fn a_folder_the_database_does_not_know_loses_nothing() {
 
     let mut conn = t.ctx.conn().await.unwrap();
     let chunk = media_sweep::FILES_CHUNK;
-    let refused = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, chunk).await;
+    let refused = media_sweep::remove_rowless_files(&mut conn, &t.ctx, now, chunk, || false).await;
 
     let error = refused.expect_err("not this database's folder").to_string();
     assert!(

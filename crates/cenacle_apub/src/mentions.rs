@@ -139,6 +139,18 @@ async fn group_of_post(
     }
 }
 
+/// Whether `handle` (`name@host`) names `person` as texts name them (their actor's host, or
+/// the host their handle was confirmed at).
+fn named_by(person: &ApubPerson, handle: &str) -> bool {
+    let row = &person.row;
+    handle.rsplit_once('@').is_some_and(|(name, host)| {
+        // Without case, as `remote_person_by_handle` compares names (not only ASCII).
+        name.to_lowercase() == row.username.to_lowercase()
+            && [row.instance_host.as_deref(), row.handle_host.as_deref()]
+                .contains(&Some(host.to_ascii_lowercase().as_str()))
+    })
+}
+
 /// Looks `handle` (`name@host`) up with WebFinger and stores the person it names (through
 /// [`ApubPerson`]'s `from_json`); a group or anything else found is left out.
 async fn meet(fed: Federation, handle: String) {
@@ -159,7 +171,15 @@ async fn meet(fed: Federation, handle: String) {
         return;
     }
     match find_by_handle::<ApubPerson>(&handle, Some("Person"), &data).await {
-        Ok(person) => tracing::debug!(%handle, id = %person.id(), "met a person named in a text"),
+        Ok(person) if named_by(&person, &handle) => {
+            tracing::debug!(%handle, id = %person.id(), "met a person named in a text")
+        }
+        // Their server points at an actor of another host that does not confirm the handle:
+        // known as what they are, not under this name, which each text would look up again.
+        Ok(person) => {
+            lookups.remember_not_found(&handle, Instant::now());
+            tracing::info!(%handle, id = %person.id(), "a handle names someone known by another: not tagged")
+        }
         // Our own failure says nothing about the name: the next text asks again.
         Err(LookupFailure::Ours(e)) => {
             tracing::warn!(%handle, error = %e, "a person named in a text not looked up: not tagged")

@@ -21,13 +21,21 @@
 //! federate with asks for it) and not counted against that limit (two at most).
 //!
 //! The answer's subject is only a sanity check (the server answers for the name asked); it
-//! may name another host (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN` split). Nothing ties the
-//! actor found to the asked host: a server may point at an actor elsewhere, which is then
-//! known, shown and tagged as what it is (its own id and host, `name@its host`), never under
-//! the handle asked.
+//! may name another host. A person's handle may name another host than their actor's
+//! (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`: `alice@example.org`, actor at
+//! `social.example.org`). Any server may point at any actor, so the handle's host is believed
+//! only once both servers say so, as Mastodon checks: the handle's host links the handle to
+//! the actor, and the actor's host names the handle as the account's (one more query, only
+//! for such people). Then the person is stored under that host too (`person.handle_host`):
+//! texts naming `@alice@example.org` tag them, without looking them up again. Unconfirmed, the
+//! actor is known, shown and tagged as what it is (its own id and host, `name@its host`),
+//! never under the handle asked.
 
 use crate::{
-    http_client::{is_refused_address, BlocklistVerifier, BUSY_VERIFYING, FAILED_VERIFYING},
+    http_client::{
+        host_of, is_refused_address, BlocklistVerifier, BUSY_VERIFYING, FAILED_VERIFYING,
+    },
+    objects::{person::ApubPerson, ApubActor},
     ApubError, FedData,
 };
 use activitypub_federation::fetch::webfinger::WebfingerLink;
@@ -40,7 +48,10 @@ use activitypub_federation::{
     },
     traits::{Actor, Object},
 };
-use cenacle_core::{model::DbError, CoreError};
+use cenacle_core::{
+    model::{DbError, PersonActor},
+    people, CoreError, ScopedFutureExt,
+};
 use reqwest::{header, StatusCode};
 use url::Url;
 
@@ -74,6 +85,26 @@ impl From<LookupFailure> for ApubError {
     }
 }
 
+/// What a handle may name: an actor, a person among them. Only a person's handle may name
+/// another host than their actor's (Mastodon's split); groups are named by their own host (as
+/// Lemmy, NodeBB and Cénacle name them).
+pub trait FoundByHandle {
+    /// The stored person this actor is, if it is one.
+    fn person(&mut self) -> Option<&mut PersonActor>;
+}
+
+impl FoundByHandle for ApubPerson {
+    fn person(&mut self) -> Option<&mut PersonActor> {
+        Some(&mut self.row)
+    }
+}
+
+impl FoundByHandle for ApubActor {
+    fn person(&mut self) -> Option<&mut PersonActor> {
+        self.as_mut().left().map(|person| &mut person.row)
+    }
+}
+
 /// The actor of kind `Kind` that `handle` (`name@host`, a leading `@` allowed) names on its
 /// server, fetched and stored as [`ObjectId::dereference`] does (known ones are read back).
 /// Where a server answers with several actors (Lemmy: a person and a community of the same
@@ -85,7 +116,12 @@ pub async fn find_by_handle<Kind>(
     data: &Data<FedData>,
 ) -> Result<Kind, LookupFailure>
 where
-    Kind: Object<DataType = FedData, Error = ApubError> + Actor + Send + Sync + 'static,
+    Kind: Object<DataType = FedData, Error = ApubError>
+        + Actor
+        + FoundByHandle
+        + Send
+        + Sync
+        + 'static,
     for<'de> <Kind as Object>::Kind: serde::Deserialize<'de>,
 {
     let loopback_only = data
@@ -112,7 +148,17 @@ where
     let mut last = ApubError::Federation(WebFingerError::NoValidLink.into());
     for href in actor_links(&answer, prefers) {
         match ObjectId::<Kind>::from(href).dereference(data).await {
-            Ok(actor) => return Ok(actor),
+            Ok(mut actor) => {
+                if let Some(person) = actor.person() {
+                    let asked = Asked {
+                        name,
+                        host: &host,
+                        subject: &answer.subject,
+                    };
+                    remember_handle_host(data, person, asked, loopback_only).await?;
+                }
+                return Ok(actor);
+            }
             Err(e) if is_ours(&e) => return Err(LookupFailure::Ours(e)),
             Err(e @ ApubError::Federation(FedError::RequestLimit)) => {
                 return Err(LookupFailure::Peer(e))
@@ -124,6 +170,109 @@ where
         }
     }
     Err(LookupFailure::Peer(last))
+}
+
+/// A handle asked for and the subject its server answered with.
+#[derive(Clone, Copy)]
+struct Asked<'a> {
+    name: &'a str,
+    host: &'a str,
+    subject: &'a str,
+}
+
+/// What both servers say of the host a person's handle names.
+#[derive(Debug, PartialEq)]
+enum HandleHost {
+    /// Their actor's host: the handle names no other.
+    ActorsHost,
+    /// Another host, confirmed both ways.
+    Elsewhere(String),
+    /// Another host claimed, not confirmed (the other server says otherwise, or could not be
+    /// asked): what is stored stays.
+    Unconfirmed,
+}
+
+/// Stores the host `person`'s handle names them under, when both servers agree on one that
+/// changed, and says it in `person`. A failure to store, or to check the other server's
+/// address against the blocklist, is ours; the other server's, leaves what is stored.
+async fn remember_handle_host(
+    data: &Data<FedData>,
+    person: &mut PersonActor,
+    asked: Asked<'_>,
+    loopback_only: bool,
+) -> Result<(), LookupFailure> {
+    let Some(actor_id) = person.ap_id.as_deref().and_then(|id| Url::parse(id).ok()) else {
+        return Ok(());
+    };
+    let handle_host = match handle_host(data, asked, &actor_id, loopback_only).await? {
+        HandleHost::ActorsHost => None,
+        HandleHost::Elsewhere(host) => Some(host),
+        HandleHost::Unconfirmed => return Ok(()),
+    };
+    if person.handle_host == handle_host {
+        return Ok(());
+    }
+    let (person_id, stored) = (person.id, handle_host.clone());
+    data.db
+        .transaction(|conn| {
+            async move { people::set_handle_host(conn, person_id, stored.as_deref()).await }
+                .scope_boxed()
+        })
+        .await
+        .map_err(|e| LookupFailure::Ours(e.into()))?;
+    person.handle_host = handle_host;
+    Ok(())
+}
+
+/// The host a person's handle names, from the answer to `asked` that led to their actor
+/// `actor_id`, with one more query when the answer and the actor are on different hosts; the
+/// server asked must name `name@claimed host` as the account and link it to the actor:
+/// - asked at another host than the actor's (the handle's host linked to the actor), their
+///   own server, asked for `name@actor's host`, has the last word;
+/// - asked at the actor's host, which answered with a subject on another host (the handle it
+///   gives its account), that host is asked for it.
+async fn handle_host(
+    data: &Data<FedData>,
+    asked: Asked<'_>,
+    actor_id: &Url,
+    loopback_only: bool,
+) -> Result<HandleHost, LookupFailure> {
+    let actor_host = host_of(actor_id);
+    let (claimed, ask_host) = if asked.host != actor_host {
+        (asked.host.to_owned(), actor_host.clone())
+    } else {
+        match subject_account(asked.subject, loopback_only) {
+            Some((_, subject_host)) if subject_host != actor_host => {
+                (subject_host.clone(), subject_host)
+            }
+            Some(_) => return Ok(HandleHost::ActorsHost),
+            None => return Ok(HandleHost::Unconfirmed),
+        }
+    };
+    let resource = format!("acct:{}@{ask_host}", asked.name);
+    let answer = match ask(data, &ask_host, &resource, loopback_only).await {
+        Ok(answer) => answer,
+        // Our database could not check the address: nothing learnt of the peer.
+        Err(ours @ LookupFailure::Ours(_)) => return Err(ours),
+        Err(LookupFailure::Peer(e)) => {
+            tracing::debug!(%actor_id, %claimed, error = %e, "a handle's host not confirmed");
+            return Ok(HandleHost::Unconfirmed);
+        }
+    };
+    let names_claimed = subject_account(&answer.subject, loopback_only)
+        .is_some_and(|(name, host)| name.eq_ignore_ascii_case(asked.name) && host == claimed);
+    if names_claimed && actor_links(&answer, None).contains(actor_id) {
+        Ok(HandleHost::Elsewhere(claimed))
+    } else {
+        tracing::debug!(%actor_id, %claimed, "a handle's host not confirmed by the other server");
+        Ok(HandleHost::Unconfirmed)
+    }
+}
+
+/// The name and lower-cased host of a WebFinger subject (`acct:name@host`), the host by the
+/// rules of a handle's.
+fn subject_account(subject: &str, loopback_only: bool) -> Option<(&str, String)> {
+    split_handle(subject.strip_prefix("acct:")?, loopback_only)
 }
 
 /// `name` and the lower-cased host of `handle`, or `None` if it is not one: a host is a
@@ -304,12 +453,13 @@ async fn read_answer(mut answer: reqwest::Response) -> Result<Webfinger, LookupF
     })
 }
 
-/// Whether a failure to fetch or store the linked actor is ours (the database unreachable or
-/// too busy), not the peer's. A query the database refuses counts as the peer's: its data
-/// may be what made it fail (a NUL in a name), and it must not be asked for at each text.
+/// Whether a failure to fetch or store the linked actor is ours (the database unreachable,
+/// too busy, or its connection lost mid-query), not the peer's. A query the database refuses
+/// counts as the peer's: its data may be what made it fail (a NUL in a name), and it must not
+/// be asked for at each text.
 fn is_ours(e: &ApubError) -> bool {
     match e {
-        ApubError::Core(CoreError::Database(DbError::Pool(_) | DbError::PoolTimeout)) => true,
+        ApubError::Core(CoreError::Database(e)) => e.is_unavailable(),
         ApubError::Federation(FedError::UrlVerificationError(why)) => {
             *why == BUSY_VERIFYING || *why == FAILED_VERIFYING
         }
@@ -451,8 +601,10 @@ mod tests {
     }
 
     #[test]
-    fn only_an_unreachable_or_busy_database_is_our_failure() {
+    fn only_an_unavailable_database_is_our_failure() {
         let database = |e| ApubError::Core(CoreError::Database(e));
+        // What `DbError::is_unavailable` says is the database's (a lost connection too: its
+        // own tests) is ours.
         assert!(is_ours(&database(DbError::PoolTimeout)));
         assert!(is_ours(&database(DbError::Pool("down".into()))));
         let busy = FedError::UrlVerificationError(BUSY_VERIFYING);

@@ -50,13 +50,16 @@ pub struct MediaSwept {
     pub files_kept: usize,
 }
 
-/// One pass of the sweep, `batch` uploads at a time until a short batch. The caller runs the
-/// transactions (core opens none): `forget(batch)` runs [`forget_orphan_uploads`] in its own
-/// transaction and returns once it has committed; the batch's files are removed after that.
-/// An error ends the pass (the next one starts over); what it did before stands.
+/// One pass of the sweep, `batch` uploads at a time until a short batch, or until
+/// `stopped()` (asked before each batch: a server stopping does not wait for a pass over a
+/// long backlog; the next pass takes it up). The caller runs the transactions (core opens
+/// none): `forget(batch)` runs [`forget_orphan_uploads`] in its own transaction and returns
+/// once it has committed; the batch's files are removed after that. An error ends the pass
+/// (the next one starts over); what it did before stands.
 pub async fn sweep_orphan_uploads<F, FF>(
     ctx: &Context,
     batch: i64,
+    stopped: impl Fn() -> bool,
     mut forget: F,
 ) -> Result<MediaSwept, CoreError>
 where
@@ -65,20 +68,22 @@ where
 {
     assert!(batch > 0, "a sweep batch holds at least one upload");
     let mut swept = MediaSwept::default();
-    loop {
+    while !stopped() {
         let forgotten = forget(batch).await?;
         swept.forgotten += forgotten.len();
         let short = (forgotten.len() as i64) < batch;
         swept.files_kept += remove_files(ctx, forgotten).await;
         if short {
-            return Ok(swept);
+            break;
         }
     }
+    Ok(swept)
 }
 
 /// Removes the files of the media directory that no upload row names (see the module's
 /// note), once older than [`GRACE`] at `now` (by then an upload's row has long been recorded
-/// or refused), reading the directory `chunk` names at a time; returns how many were removed.
+/// or refused), reading the directory `chunk` names at a time, until `stopped()` (asked
+/// before each chunk); returns how many were removed.
 ///
 /// Only names shaped as uploads are stored are touched, and nothing is removed from a folder
 /// this database does not look like the owner of ([`folder_is_the_databases`]): it then
@@ -89,6 +94,7 @@ pub async fn remove_rowless_files(
     ctx: &Context,
     now: SystemTime,
     chunk: usize,
+    stopped: impl Fn() -> bool,
 ) -> Result<usize, CoreError> {
     assert!(chunk > 0, "a chunk holds at least one file");
     let written_before = now - GRACE.to_std().unwrap_or_default();
@@ -121,6 +127,11 @@ pub async fn remove_rowless_files(
     let reader = tokio::task::spawn_blocking(move || old_files(&dir, written_before, chunk, tx));
     let mut removed = 0;
     while let Some(old) = rx.recv().await {
+        if stopped() {
+            // The reader stops at its next chunk, once it finds no one listening.
+            drop(rx);
+            break;
+        }
         let recorded: HashSet<String> = cenacle_db::media::recorded_file_names(conn, &old)
             .await?
             .into_iter()
@@ -165,6 +176,10 @@ fn old_files(
 ) -> std::io::Result<()> {
     let mut old = Vec::new();
     for entry in std::fs::read_dir(dir)? {
+        // The pass stopped: no need to read a large folder to its end before finding out.
+        if tx.is_closed() {
+            return Ok(());
+        }
         let looked = entry.and_then(|entry| {
             let metadata = entry.metadata()?;
             let written = metadata.modified()?;

@@ -29,6 +29,18 @@ pub async fn person_by_handle(
         .ok_or(CoreError::NotFound("person"))
 }
 
+/// Names a person of another server by the host their handle names (`alice@example.org`
+/// for an actor at `social.example.org`), once both servers confirmed it; `None`: by their
+/// actor's host. Texts naming that handle then tag them. Two statements: call it inside the
+/// caller's transaction.
+pub async fn set_handle_host(
+    conn: &mut Conn,
+    person_id: i64,
+    host: Option<&str>,
+) -> Result<(), CoreError> {
+    Ok(actors::set_handle_host(conn, person_id, host).await?)
+}
+
 /// A person by id.
 pub async fn person_by_id(conn: &mut Conn, id: i64) -> Result<PersonActor, CoreError> {
     actors::person_by_id(conn, id)

@@ -33,8 +33,22 @@ pub struct PersonActor {
     pub public_key_pem: Option<String>,
     pub private_key_pem: Option<String>,
     pub instance_host: Option<String>,
+    /// For a person of another server whose handle names another host than their actor's
+    /// (`alice@example.org`, actor at `social.example.org`): that host, once both servers
+    /// confirmed it (`cenacle_apub::webfinger_lookup`). `None`: named by `instance_host`.
+    pub handle_host: Option<String>,
     pub last_refreshed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
+}
+
+impl PersonActor {
+    /// The host of their handle (`name@host`) as people write it: the confirmed handle host,
+    /// else their actor's; `None` for our members.
+    pub fn handle_host(&self) -> Option<&str> {
+        self.handle_host
+            .as_deref()
+            .or(self.instance_host.as_deref())
+    }
 }
 
 pub async fn person_by_ap_id(
@@ -77,23 +91,68 @@ pub async fn person_by_handle(
     }
 }
 
-/// A person of another server we know, by `name` on `host` (`host` or `host:port`), the name
-/// compared without case.
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// A person of another server we know, by `name` on `host` (`host` or `host:port`, their
+/// actor's host or their confirmed handle host), the name compared without case. An actor of
+/// that host comes first: its server answers for its own, whatever another once confirmed.
 pub async fn remote_person_by_handle(
     conn: &mut AsyncPgConnection,
     name: &str,
     host: &str,
 ) -> Result<Option<PersonActor>, DbError> {
-    diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+    use diesel::PgExpressionMethods;
+    let host = host.to_ascii_lowercase();
     Ok(person::table
-        // Not a bound `false`: the index is partial (`WHERE NOT local`).
+        // Not a bound `false`: the indexes are partial (`WHERE NOT local`).
         .filter(diesel::dsl::not(person::local))
-        .filter(person::instance_host.eq(host.to_ascii_lowercase()))
+        .filter(
+            person::instance_host
+                .eq(&host)
+                .or(person::handle_host.eq(&host)),
+        )
         .filter(lower(person::username).eq(name.to_lowercase()))
+        .order((
+            person::instance_host.is_not_distinct_from(&host).desc(),
+            person::id,
+        ))
         .select(PersonActor::as_select())
         .first(conn)
         .await
         .optional()?)
+}
+
+/// Names the person of another server `person_id` by `host` (their handle's host, another
+/// than their actor's; `None`: by their actor's host). No one else of their name keeps the
+/// handle they are now named by: a handle names one person.
+pub async fn set_handle_host(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    host: Option<&str>,
+) -> Result<(), DbError> {
+    let (username, instance_host): (String, Option<String>) = person::table
+        .find(person_id)
+        .filter(diesel::dsl::not(person::local))
+        .select((person::username, person::instance_host))
+        .first(conn)
+        .await?;
+    if let Some(named_by) = host.or(instance_host.as_deref()) {
+        diesel::update(
+            person::table
+                .filter(diesel::dsl::not(person::local))
+                .filter(person::handle_host.eq(named_by))
+                .filter(lower(person::username).eq(lower(&username)))
+                .filter(person::id.ne(person_id)),
+        )
+        .set(person::handle_host.eq(None::<String>))
+        .execute(conn)
+        .await?;
+    }
+    diesel::update(person::table.find(person_id))
+        .set(person::handle_host.eq(host))
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 pub async fn local_person_by_name(

@@ -1042,7 +1042,9 @@ pub struct Author {
     pub username: String,
     pub display_name: Option<String>,
     pub local: bool,
-    pub instance_host: Option<String>,
+    /// For an author of another server, the host of their handle as people write it: their
+    /// confirmed handle host (`PersonActor::handle_host`), else their actor's.
+    pub handle_host: Option<String>,
     pub ap_id: Option<String>,
     /// The instance role of a local author ("staff" marks official answers).
     pub role: Option<String>,
@@ -1058,7 +1060,9 @@ pub async fn authors(conn: &mut AsyncPgConnection, ids: &[i64]) -> Result<Vec<Au
             person::username,
             person::display_name,
             person::local,
-            person::instance_host,
+            diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+                "COALESCE(person.handle_host, person.instance_host)",
+            ),
             person::ap_id,
             local_user::role.nullable(),
         ))

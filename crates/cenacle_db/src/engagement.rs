@@ -1394,7 +1394,7 @@ pub async fn ledger_differences(
            FROM reward r) \
          SELECT total, person_id, handle, cached, ledger FROM ( \
            SELECT t.total, t.person_id, \
-                  p.username || CASE WHEN p.local THEN '' ELSE '@' || COALESCE(p.instance_host, '?') END AS handle, \
+                  p.username || CASE WHEN p.local THEN '' ELSE '@' || COALESCE(p.handle_host, p.instance_host, '?') END AS handle, \
                   t.cached, t.ledger, 0 AS part, t.person_id AS sort \
            FROM totals t JOIN person p ON p.id = t.person_id \
            WHERE t.cached <> t.ledger \

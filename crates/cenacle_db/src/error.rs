@@ -59,6 +59,37 @@ impl DbError {
             _ => false,
         }
     }
+
+    /// Whether the database failed, not the query: no connection (none free in time, none
+    /// could be opened, or the one held was lost: its server process ended, its socket
+    /// closed, a statement cancelled by a timeout, a standby that cannot write), or a
+    /// transaction given up because of another ([`DbError::is_transient_conflict`]). Such a
+    /// failure says nothing about what was asked: asked again, it may well succeed. Messages
+    /// are matched in PostgreSQL's English text, as for deadlocks.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            DbError::Pool(_) | DbError::PoolTimeout => true,
+            DbError::Query(DieselError::BrokenTransactionManager) => true,
+            DbError::Query(DieselError::DatabaseError(
+                DatabaseErrorKind::UnableToSendCommand
+                | DatabaseErrorKind::ClosedConnection
+                | DatabaseErrorKind::ReadOnlyTransaction,
+                _,
+            )) => true,
+            DbError::Query(DieselError::DatabaseError(DatabaseErrorKind::Unknown, info))
+                if [
+                    "terminating connection",
+                    "canceling statement due to",
+                    "the database system is",
+                ]
+                .iter()
+                .any(|start| info.message().starts_with(start)) =>
+            {
+                true
+            }
+            e => e.is_transient_conflict(),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -70,6 +101,47 @@ mod tests {
             kind,
             Box::new(message.to_owned()),
         ))
+    }
+
+    #[test]
+    fn a_lost_connection_is_the_database_unavailable_and_a_refused_query_is_not() {
+        let lost = [
+            database(DatabaseErrorKind::UnableToSendCommand, "connection closed"),
+            database(
+                DatabaseErrorKind::ClosedConnection,
+                "server closed the connection",
+            ),
+            database(
+                DatabaseErrorKind::Unknown,
+                "terminating connection due to administrator command",
+            ),
+            database(
+                DatabaseErrorKind::Unknown,
+                "canceling statement due to statement timeout",
+            ),
+            database(
+                DatabaseErrorKind::Unknown,
+                "the database system is shutting down",
+            ),
+            database(DatabaseErrorKind::Unknown, "deadlock detected"),
+            DbError::PoolTimeout,
+            DbError::Pool("connection refused".into()),
+        ];
+        for e in lost {
+            assert!(e.is_unavailable(), "{e}");
+        }
+        let refused = [
+            database(
+                DatabaseErrorKind::Unknown,
+                "invalid byte sequence for encoding \"UTF8\": 0x00",
+            ),
+            database(DatabaseErrorKind::UniqueViolation, "duplicate key value"),
+            DbError::Query(DieselError::NotFound),
+            DbError::Corrupt("a state not known".into()),
+        ];
+        for e in refused {
+            assert!(!e.is_unavailable(), "{e}");
+        }
     }
 
     #[test]

@@ -71,8 +71,8 @@ pub struct LoggedAction {
 }
 
 const LOGGED_ACTION: &str = "SELECT a.id, g.name AS group_name, a.action, \
-       CASE WHEN m.local THEN m.username ELSE m.username || '@' || m.instance_host END AS moderator, \
-       CASE WHEN t.local THEN t.username ELSE t.username || '@' || t.instance_host END AS target_person, \
+       CASE WHEN m.local THEN m.username ELSE m.username || '@' || COALESCE(m.handle_host, m.instance_host) END AS moderator, \
+       CASE WHEN t.local THEN t.username ELSE t.username || '@' || COALESCE(t.handle_host, t.instance_host) END AS target_person, \
        a.target_post_id, CASE WHEN p.approval IS NULL THEN p.title END AS target_post_title, \
        a.target_comment_id, a.target_instance, \
        a.reason, a.expires_at, a.created_at \

@@ -211,12 +211,12 @@ pub struct NotificationRow {
 /// mailed) what was written there since; a contest's title only while they may read every
 /// group it covers (as the contest's page).
 const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
-       CASE WHEN a.local THEN a.username ELSE a.username || '@' || a.instance_host END AS actor, \
+       CASE WHEN a.local THEN a.username ELSE a.username || '@' || COALESCE(a.handle_host, a.instance_host) END AS actor, \
        cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
        CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
            WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
        n.comment_id, g.name AS group_name, b.slug AS badge, \
-       CASE WHEN s.local THEN s.username ELSE s.username || '@' || s.instance_host END AS person, \
+       CASE WHEN s.local THEN s.username ELSE s.username || '@' || COALESCE(s.handle_host, s.instance_host) END AS person, \
        s.display_name AS person_display_name, n.contest_id, \
        CASE WHEN NOT EXISTS (SELECT 1 FROM community_group cg WHERE cg.id = ANY (c.group_ids) \
            AND cg.visibility = 'private' AND NOT EXISTS (SELECT 1 FROM group_membership cm \

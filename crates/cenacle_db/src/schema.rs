@@ -22,6 +22,7 @@ diesel::table! {
         home_reputation -> Nullable<Int8>,
         home_rank -> Nullable<Text>,
         title_badge_id -> Nullable<Int8>,
+        handle_host -> Nullable<Text>,
     }
 }
 

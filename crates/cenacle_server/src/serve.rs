@@ -173,8 +173,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         MEDIA_SWEEP_EVERY,
         FirstRun::AfterOnePeriod,
         stop_rx.clone(),
-        ctx.clone(),
-        |ctx| async move { sweep_orphan_media(&ctx).await },
+        (ctx.clone(), stop_rx.clone()),
+        |(ctx, stop)| async move { sweep_orphan_media(&ctx, &stop).await },
     );
 
     // The statistics changes that actions append are folded into the day rows every few
@@ -415,9 +415,11 @@ async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
 
 /// One pass of the orphan-upload sweep (see `media_sweeper`): each batch in its own
 /// transaction, its files removed once it has committed; then the files no upload names.
-async fn sweep_orphan_media(ctx: &Context) {
+/// A stop ends it between two batches or two chunks of files: the next pass goes on.
+async fn sweep_orphan_media(ctx: &Context, stop: &watch::Receiver<bool>) {
     let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
-    let swept = media_sweep::sweep_orphan_uploads(ctx, media_sweep::BATCH, |batch| {
+    let stopped = || *stop.borrow();
+    let swept = media_sweep::sweep_orphan_uploads(ctx, media_sweep::BATCH, stopped, |batch| {
         ctx.transaction(move |conn| {
             media_sweep::forget_orphan_uploads(conn, uploaded_before, batch).scope_boxed()
         })
@@ -434,10 +436,14 @@ async fn sweep_orphan_media(ctx: &Context) {
     }
     // Then the files no upload names: read on one connection, no transaction (each lookup
     // stands alone; a file is removed only once no row names it).
+    if stopped() {
+        return;
+    }
     let now = std::time::SystemTime::now();
     let removed = async {
         let mut conn = ctx.conn().await?;
-        media_sweep::remove_rowless_files(&mut conn, ctx, now, media_sweep::FILES_CHUNK).await
+        let chunk = media_sweep::FILES_CHUNK;
+        media_sweep::remove_rowless_files(&mut conn, ctx, now, chunk, stopped).await
     };
     log_failure("removing media files without an upload row", removed.await);
 }

@@ -288,7 +288,7 @@ async fn handles(
             let handle = format!(
                 "{}@{}",
                 a.username,
-                a.instance_host.as_deref().unwrap_or(&host)
+                a.handle_host.as_deref().unwrap_or(&host)
             );
             (id, (handle, a.display_name))
         })

@@ -282,7 +282,7 @@ fn entry(r: &LeaderboardRow, people: &HashMap<i64, Author>, local_host: &str) ->
                 format!(
                     "{}@{}",
                     p.username,
-                    p.instance_host.as_deref().unwrap_or(local_host)
+                    p.handle_host.as_deref().unwrap_or(local_host)
                 )
             })
             .unwrap_or_default(),
@@ -447,8 +447,8 @@ pub async fn person(
     drop(conn);
     let person = profile.person;
     let host = person
-        .instance_host
-        .clone()
+        .handle_host()
+        .map(str::to_owned)
         .unwrap_or_else(|| identity::local_host(&state.ctx.settings));
     Ok(Json(PersonView {
         handle: format!("{}@{host}", person.username),

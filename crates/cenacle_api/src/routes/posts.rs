@@ -148,7 +148,7 @@ impl Authors {
                 handle: format!(
                     "{}@{}",
                     a.username,
-                    a.instance_host.as_deref().unwrap_or(local_host)
+                    a.handle_host.as_deref().unwrap_or(local_host)
                 ),
                 username: a.username.clone(),
                 display_name: a.display_name.clone(),

@@ -425,16 +425,17 @@ pub(crate) async fn tag_mentioned(
         return Ok(());
     }
     for person in published::mentioned_people(conn, (our_host, local), text).await? {
-        let Some(href) = person.ap_id else {
+        let Some(href) = person.ap_id.as_deref() else {
             continue;
         };
-        if tag.iter().any(|t| t["href"] == href.as_str()) {
+        if tag.iter().any(|t| t["href"] == href) {
             continue;
         }
-        let host = person.instance_host.as_deref().unwrap_or(our_host);
+        // As their server names them: `@alice@example.org` for an actor at another host.
+        let host = person.handle_host().unwrap_or(our_host);
         let name = format!("@{}@{host}", person.username);
         tag.push(serde_json::json!({"type": "Mention", "href": href, "name": name}));
-        cc.extend(Url::parse(&href).ok());
+        cc.extend(Url::parse(href).ok());
     }
     Ok(())
 }
@@ -511,9 +512,7 @@ pub(crate) fn reply_mentions(
         serde_json::json!({"type": "Mention", "href": group.ap_id, "name": format!("@{}@{}", group.name, group.instance_host)}),
     ];
     if let Some(a) = replied_to_author {
-        let host = a
-            .instance_host
-            .unwrap_or_else(|| group.instance_host.clone());
+        let host = a.handle_host.unwrap_or_else(|| group.instance_host.clone());
         if let Some(href) = a.ap_id {
             tag.push(serde_json::json!({"type": "Mention", "href": href, "name": format!("@{}@{host}", a.username)}));
         }

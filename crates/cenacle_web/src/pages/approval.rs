@@ -61,7 +61,7 @@ pub async fn queue(
                 id: post.id,
                 body_html: markdown_to_page_html(&post.body),
                 title: post.title,
-                author: match author.instance_host {
+                author: match author.handle_host() {
                     Some(host) => format!("{}@{host}", author.username),
                     None => author.username,
                 },

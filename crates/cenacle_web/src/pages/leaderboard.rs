@@ -55,7 +55,7 @@ pub(super) fn board_line(
 ) -> BoardLine {
     let (name, link) = match authors.get(&row.person_id) {
         Some(a) => {
-            let handle = match &a.instance_host {
+            let handle = match &a.handle_host {
                 Some(host) if !a.local => format!("{}@{host}", a.username),
                 _ => a.username.clone(),
             };

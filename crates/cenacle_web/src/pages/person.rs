@@ -61,8 +61,8 @@ pub async fn show(
     let person = profile.person;
     let report_person = may_report.then_some(person.id);
     let host = person
-        .instance_host
-        .clone()
+        .handle_host()
+        .map(str::to_owned)
         .unwrap_or_else(|| identity::local_host(&state.ctx.settings));
     let badge = |b: cenacle_core::model::Badge| {
         t.pick((b.name_fr, b.description_fr), (b.name_en, b.description_en))

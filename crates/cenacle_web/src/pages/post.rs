@@ -142,7 +142,7 @@ impl MyVote {
 /// The profile page of an author: `/people/name`, or `/people/name@host` for a remote one.
 fn profile_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> String {
     match authors.get(&id) {
-        Some(a) => match &a.instance_host {
+        Some(a) => match &a.handle_host {
             Some(host) if !a.local => format!("/people/{}@{host}", a.username),
             _ => format!("/people/{}", a.username),
         },
@@ -154,7 +154,7 @@ fn name_of(authors: &HashMap<i64, cenacle_core::model::Author>, id: i64) -> Stri
     match authors.get(&id) {
         Some(a) => {
             let name = a.display_name.clone().unwrap_or_else(|| a.username.clone());
-            match &a.instance_host {
+            match &a.handle_host {
                 Some(host) if !a.local => format!("{name} ({}@{host})", a.username),
                 _ => name,
             }
