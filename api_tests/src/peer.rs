@@ -270,8 +270,8 @@ async fn serve_actor(State(state): State<PeerState>) -> impl IntoResponse {
     )
 }
 
-/// The actor for its own account (the subject as asked, as servers answer), 404 for anyone
-/// else.
+/// The actor for its own account (named as the account's handle, whatever the query's case
+/// or alias, as servers answer), 404 for anyone else.
 async fn webfinger(
     State(state): State<PeerState>,
     Query(query): Query<HashMap<String, String>>,

@@ -457,6 +457,19 @@ async fn someone_whose_handle_names_another_host_is_tagged_under_it_once_both_ho
     let mut db = database::connect(&alpha).await;
     let named_by = named_by_handle_host(&mut db, &peer.actor_id, &handle_host).await;
     assert_eq!(named_by, 1, "still named by the handle both servers gave");
+
+    // Resolved through the API (asked again, and confirmed again), shown by that handle.
+    let query = handle.replace('@', "%40").replace(':', "%3A");
+    let (status, resolved) = alpha
+        .get(&format!("/api/v1/resolve?q={query}"), Some(&admin))
+        .await;
+    assert_eq!(status, 200, "{resolved}");
+    assert!(
+        resolved
+            .to_string()
+            .contains(&format!("\"alice@{handle_host}\"")),
+        "{resolved}"
+    );
 }
 
 /// The same person where the handle's host sends WebFinger on to the actor's host (a 301, as

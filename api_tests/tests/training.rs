@@ -1663,18 +1663,29 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
 
 /// Uploads a tiny PNG as `token`'s; answers its media id.
 async fn upload_png(hosts: &Hosts, alpha: &Instance, token: &str) -> i64 {
+    let body = upload(hosts, alpha, token, "image/png", TINY_PNG.to_vec()).await;
+    body["id"].as_i64().unwrap()
+}
+
+/// Uploads `bytes` of `content_type` as `token`'s; answers the upload as the API gives it.
+async fn upload(
+    hosts: &Hosts,
+    alpha: &Instance,
+    token: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+) -> Value {
     let response = hosts
         .client()
         .post(alpha.url("/api/v1/media"))
         .bearer_auth(token)
-        .header("content-type", "image/png")
-        .body(TINY_PNG.to_vec())
+        .header("content-type", content_type)
+        .body(bytes)
         .send()
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 201);
-    let body: Value = response.json().await.unwrap();
-    body["id"].as_i64().unwrap()
+    response.json().await.unwrap()
 }
 
 /// A course's PATCH changes what it names and nothing else: a field left out stays, `null`
@@ -2611,17 +2622,7 @@ async fn a_video_embedded_in_a_post_plays_on_its_page_in_the_browser() {
     // What the upload sniffs as MP4 (an `ftyp` box), as in the lesson's test above.
     let mut mp4 = b"\x00\x00\x00\x18ftypmp42".to_vec();
     mp4.resize(5000, 0);
-    let response = hosts
-        .client()
-        .post(alpha.url("/api/v1/media"))
-        .bearer_auth(&admin)
-        .header("content-type", "video/mp4")
-        .body(mp4.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 201);
-    let uploaded: Value = response.json().await.unwrap();
+    let uploaded = upload(&hosts, &alpha, &admin, "video/mp4", mp4.clone()).await;
     let src = uploaded["url"]
         .as_str()
         .unwrap()

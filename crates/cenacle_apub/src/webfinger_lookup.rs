@@ -12,13 +12,14 @@
 //!   sought, down, too slow, refused by our rules), worth remembering for a while, or ours
 //!   (the database could not check or store), which says nothing about the name.
 //!
-//! Each query (the first, and the one redirect followed) is checked as the library checks a
+//! Each query (the first, the one redirect it may follow, and the one that confirms a
+//! handle's host, below) is checked as the library checks a
 //! fetch: https outside the loopback test mode, no port outside it, a domain as host, the
 //! blocklist; then it goes through the federation client (the address checks of
 //! `http_client`). Its answer is bounded, and at most [`LINKS_TRIED`] of its links are
 //! followed. The actor a link names is then fetched as any other (its own id, its checks,
 //! the library's fetch limit). The WebFinger queries themselves are not signed (no server we
-//! federate with asks for it) and not counted against that limit (two at most).
+//! federate with asks for it) and not counted against that limit (four at most).
 //!
 //! The answer's subject is only a sanity check (the server answers for the name asked); it
 //! may name another host. A person's handle may name another host than their actor's
@@ -201,7 +202,11 @@ async fn remember_handle_host(
     asked: Asked<'_>,
     loopback_only: bool,
 ) -> Result<(), LookupFailure> {
-    let Some(actor_id) = person.ap_id.as_deref().and_then(|id| Url::parse(id).ok()) else {
+    // Only the name both servers spoke of is stored (a person whose actor gives another name
+    // is known by that name, at their actor's host), and our members are named by our host.
+    let same_name = asked.name.to_lowercase() == person.username.to_lowercase();
+    let actor_id = person.ap_id.as_deref().and_then(|id| Url::parse(id).ok());
+    let Some(actor_id) = actor_id.filter(|_| same_name && !person.local) else {
         return Ok(());
     };
     let handle_host = match handle_host(data, asked, &actor_id, loopback_only).await? {
@@ -259,10 +264,16 @@ async fn handle_host(
             return Ok(HandleHost::Unconfirmed);
         }
     };
-    let names_claimed = subject_account(&answer.subject, loopback_only)
-        .is_some_and(|(name, host)| name.eq_ignore_ascii_case(asked.name) && host == claimed);
-    if names_claimed && actor_links(&answer, None).contains(actor_id) {
+    let named = subject_account(&answer.subject, loopback_only)
+        .filter(|(name, _)| name.eq_ignore_ascii_case(asked.name))
+        .map(|(_, host)| host);
+    let links_actor = actor_links(&answer, None).contains(actor_id);
+    if links_actor && named.as_deref() == Some(claimed.as_str()) {
         Ok(HandleHost::Elsewhere(claimed))
+    } else if links_actor && named.as_deref() == Some(actor_host.as_str()) {
+        // Their own server now names them by its own host: a handle host stored before
+        // (the handle's domain changed hands, or its setup) goes.
+        Ok(HandleHost::ActorsHost)
     } else {
         tracing::debug!(%actor_id, %claimed, "a handle's host not confirmed by the other server");
         Ok(HandleHost::Unconfirmed)

@@ -31,7 +31,7 @@ pub async fn person_by_handle(
 
 /// Names a person of another server by the host their handle names (`alice@example.org`
 /// for an actor at `social.example.org`), once both servers confirmed it; `None`: by their
-/// actor's host. Texts naming that handle then tag them. Two statements: call it inside the
+/// actor's host. Texts naming that handle then tag them. Several statements: call it inside the
 /// caller's transaction.
 pub async fn set_handle_host(
     conn: &mut Conn,

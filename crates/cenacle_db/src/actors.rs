@@ -227,6 +227,11 @@ pub async fn upsert_remote_person(
     let refreshed = (
         person::last_refreshed_at.eq(diesel::dsl::now),
         person::updated_at.eq(diesel::dsl::now),
+        // A handle host was confirmed for a name: renamed, they are named by their actor's
+        // host until it is confirmed again (and the new name cannot take another's handle).
+        person::handle_host.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
+            "CASE WHEN lower(person.username) = lower(excluded.username) THEN person.handle_host END",
+        )),
     );
     Ok(diesel::insert_into(person::table)
         .values((p, person::local.eq(false)))

@@ -186,3 +186,84 @@ async fn pooled_connections_speak_the_c_locale() {
         .unwrap();
     assert_eq!(setting.lc_messages, "C");
 }
+
+/// A person of another server named by a confirmed handle host (`alice@masto.example`, actor
+/// at `social.masto.example`) is found by either host; refreshed under the same name (any
+/// case) they keep it; renamed, they lose it (no server confirmed the new name there, and it
+/// could otherwise take another person's handle: one handle names one person); a second
+/// person confirmed for the same handle takes it from the first.
+#[tokio::test]
+async fn a_handle_host_names_one_person_and_goes_when_they_are_renamed() {
+    use cenacle_db::actors::{self, RemotePerson};
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let remote = |ap_id: &str, username: &str| RemotePerson {
+        ap_id: ap_id.to_owned(),
+        username: username.to_owned(),
+        display_name: None,
+        bio: None,
+        avatar_url: None,
+        inbox_url: format!("{ap_id}/inbox"),
+        shared_inbox_url: None,
+        public_key_pem: "key".to_owned(),
+        instance_host: "social.masto.example".to_owned(),
+    };
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &remote(alice_id, "alice"))
+        .await
+        .unwrap();
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let by = |host: &'static str| {
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            actors::remote_person_by_handle(&mut conn, "ALICE", host)
+                .await
+                .unwrap()
+                .map(|p| p.ap_id.unwrap())
+        }
+    };
+    assert_eq!(by("masto.example").await.as_deref(), Some(alice_id));
+    assert_eq!(by("social.masto.example").await.as_deref(), Some(alice_id));
+
+    actors::upsert_remote_person(&mut conn, &remote(alice_id, "Alice"))
+        .await
+        .unwrap();
+    assert_eq!(
+        by("masto.example").await.as_deref(),
+        Some(alice_id),
+        "same name"
+    );
+
+    let other_id = "https://social.masto.example/users/alice2";
+    let other = actors::upsert_remote_person(&mut conn, &remote(other_id, "alice"))
+        .await
+        .unwrap();
+    actors::set_handle_host(&mut conn, other.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let holders: Vec<Option<String>> = {
+        use cenacle_db::schema::person::dsl::*;
+        use diesel::prelude::*;
+        use diesel_async::RunQueryDsl;
+        person
+            .filter(ap_id.eq_any([alice_id, other_id]))
+            .order(id)
+            .select(handle_host)
+            .load(&mut conn)
+            .await
+            .unwrap()
+    };
+    assert_eq!(holders, [None, Some("masto.example".to_owned())], "taken");
+
+    let renamed = actors::upsert_remote_person(&mut conn, &remote(other_id, "alicia"))
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed.handle_host, None,
+        "renamed: the handle was another name's"
+    );
+    assert_eq!(by("masto.example").await, None);
+}

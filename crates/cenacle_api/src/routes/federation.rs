@@ -42,8 +42,8 @@ async fn view(state: &AppState, caller: &Caller, resolved: Resolved) -> ApiResul
         Resolved::Person(p) => {
             let row = p.row;
             let host = row
-                .instance_host
-                .clone()
+                .handle_host()
+                .map(str::to_owned)
                 .unwrap_or_else(|| cenacle_core::identity::local_host(&state.ctx.settings));
             ResolvedView::Person(PersonSummary {
                 ap_id: row.ap_id.clone().unwrap_or_default(),
