@@ -1661,6 +1661,26 @@ async fn a_trainer_edits_a_course_and_the_rules_hold() {
     );
 }
 
+/// What the upload sniffs as MP4 (an `ftyp` box); no player decodes it, which is not what the
+/// video tests are about: the page, the player and the stored file are.
+fn fake_mp4() -> Vec<u8> {
+    let mut mp4 = b"\x00\x00\x00\x18ftypmp42".to_vec();
+    mp4.resize(5000, 0);
+    mp4
+}
+
+/// The first `<video>` under `css` on the page, as `[src, controls, aria-label, text, images
+/// under css, videos under css]`; `null` if there is none.
+async fn video_player(b: &Browser, css: &str) -> Value {
+    b.js_value(&format!(
+        "const v = document.querySelector('{css} video'); \
+         return v && [v.getAttribute('src'), v.controls, v.getAttribute('aria-label'), \
+         v.textContent, document.querySelectorAll('{css} img').length, \
+         document.querySelectorAll('{css} video').length]"
+    ))
+    .await
+}
+
 /// Uploads a tiny PNG as `token`'s; answers its media id.
 async fn upload_png(hosts: &Hosts, alpha: &Instance, token: &str) -> i64 {
     let body = upload(hosts, alpha, token, "image/png", TINY_PNG.to_vec()).await;
@@ -2529,10 +2549,7 @@ async fn a_trainer_adds_a_video_to_a_lesson_in_the_browser() {
     let editor = new_lesson_in_the_browser(&b, &alpha, &admin, "vera").await;
     let lesson_path = editor.trim_end_matches("/edit").to_owned();
     let dir = tempfile::tempdir().unwrap();
-    // What the upload sniffs as MP4 (an `ftyp` box); no player decodes it, which is not what
-    // this test is about: the page, the player and the stored file are.
-    let mut mp4 = b"\x00\x00\x00\x18ftypmp42".to_vec();
-    mp4.resize(5000, 0);
+    let mp4 = fake_mp4();
     let video = dir.path().join("tour.mp4");
     std::fs::write(&video, &mp4).unwrap();
     let mut too_long = mp4.clone();
@@ -2557,17 +2574,7 @@ async fn a_trainer_adds_a_video_to_a_lesson_in_the_browser() {
 
     b.attach("#image", &video).await;
     b.click_and_wait_reload("#lesson-preview").await;
-    let player = |css: &'static str| {
-        let b = &b;
-        async move {
-            b.js_value(&format!(
-                "const v = document.querySelector('{css} video'); \
-                 return v && [v.getAttribute('src'), v.controls, v.getAttribute('aria-label'), \
-                 v.textContent, document.querySelectorAll('{css} img').length]"
-            ))
-            .await
-        }
-    };
+    let player = |css: &'static str| video_player(&b, css);
     let previewed = player("#preview-fr").await;
     assert_eq!(previewed[1], true, "{previewed}");
     assert_eq!(previewed[2], alt, "{previewed}");
@@ -2619,9 +2626,7 @@ async fn a_video_embedded_in_a_post_plays_on_its_page_in_the_browser() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
-    // What the upload sniffs as MP4 (an `ftyp` box), as in the lesson's test above.
-    let mut mp4 = b"\x00\x00\x00\x18ftypmp42".to_vec();
-    mp4.resize(5000, 0);
+    let mp4 = fake_mp4();
     let uploaded = upload(&hosts, &alpha, &admin, "video/mp4", mp4.clone()).await;
     let src = uploaded["url"]
         .as_str()
@@ -2653,18 +2658,7 @@ async fn a_video_embedded_in_a_post_plays_on_its_page_in_the_browser() {
     let b = Browser::start("en").await;
     b.goto(&alpha.url(&format!("/posts/{post_id}"))).await;
     assert_eq!(b.text("article.post > .body strong").await, "this");
-    let player = |css: &'static str| {
-        let b = &b;
-        async move {
-            b.js_value(&format!(
-                "const v = document.querySelector('{css} video'); \
-                 return v && [v.getAttribute('src'), v.controls, v.getAttribute('aria-label'), \
-                 v.textContent, document.querySelectorAll('{css} img').length, \
-                 document.querySelectorAll('{css} video').length]"
-            ))
-            .await
-        }
-    };
+    let player = |css: &'static str| video_player(&b, css);
     let shown = player("article.post > .body").await;
     assert_eq!(shown[0], src.as_str(), "a player of the file: {shown}");
     assert_eq!(shown[1], true, "the browser's controls: {shown}");
