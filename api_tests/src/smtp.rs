@@ -122,6 +122,22 @@ impl SmtpSink {
             .count()
     }
 
+    /// Makes it refuse every message after its data with `reply` (one line, code first: the
+    /// sink appends a queue id of its own), or (`None`) take them again; at once, while it
+    /// runs.
+    pub fn refuse_data(&self, reply: Option<&str>) {
+        let path = self.folder.path().join(".refuse-data");
+        match reply {
+            Some(reply) => {
+                // Whole or not at all: the sink reads it at each message.
+                let partial = self.folder.path().join(".refuse-data.new");
+                std::fs::write(&partial, reply).unwrap();
+                std::fs::rename(&partial, &path).unwrap();
+            }
+            None => std::fs::remove_file(&path).unwrap(),
+        }
+    }
+
     /// Every message received so far, oldest first.
     pub fn messages(&self) -> Vec<Value> {
         let mut names: Vec<PathBuf> = std::fs::read_dir(self.folder.path())

@@ -1,11 +1,15 @@
 //! Instance moderation and the approval queue across real instances (issue 13, items 4 and
 //! 6): a group on alpha holds the first post of beta's member until a moderator approves it
 //! (gamma, which follows the group, gets nothing before); a person banned on alpha is
-//! ignored; a blocked instance loses its follows and what was queued for it.
+//! ignored; a blocked instance loses its follows and what was queued for it, and so do the
+//! people whose handle names it though their actor is served from another host.
 
 use cenacle_api_tests::{
     database::{self, lit},
-    eventually, Hosts, Instance,
+    eventually,
+    fake_server::FakeServer,
+    peer::{FakePeer, Signing},
+    Hosts, Instance,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -328,4 +332,216 @@ async fn an_instance_ban_with_removal_removes_the_copies_elsewhere() {
     )
     .await;
     assert!(!has_post(&beta, &marie, &handle, spam["ap_id"].as_str().unwrap()).await);
+}
+
+/// A person whose confirmed handle names another host than their actor's (Mastodon's split
+/// domain: `alice@brand.test`, actor served from `social.brand.test`) is that host's people:
+/// blocking `brand.test` drops her follow, uncounts her likes and refuses what she sends,
+/// though her actor's own host is not blocked; unblocking lets her in again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_the_host_a_handle_names_blocks_the_person_it_names() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let peer_port = hosts.add("social.brand");
+    let other_port = hosts.add("other");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let question = ask(&alpha, &admin, "entraide", "Une question").await;
+    let question_id = question["ap_id"].as_str().unwrap().to_owned();
+    let (_, group) = alpha.get("/api/v1/groups/entraide", None).await;
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let peer = FakePeer::start("social.brand.test", peer_port).await;
+    let (client, inbox) = (hosts.client(), alpha.url("/inbox"));
+    let like = |n: u32, object: &str| json!({"type": "Like", "id": format!("{}/likes/{n}", peer.actor_id), "actor": peer.actor_id, "object": object});
+
+    // She follows the group and likes the question, as anyone may.
+    let follow = peer.follow(&group_id);
+    assert_eq!(
+        peer.post(&client, &inbox, &follow, Signing::Valid).await,
+        202
+    );
+    assert_eq!(
+        peer.post(&client, &inbox, &like(1, &question_id), Signing::Valid)
+            .await,
+        202
+    );
+    assert_eq!(followers(&alpha, "entraide").await, 1);
+    let likes = format!(
+        "SELECT likes::bigint FROM post WHERE ap_id = {}",
+        lit(&question_id)
+    );
+    assert_eq!(count(&alpha, &likes).await, 1);
+
+    // Her handle was confirmed at brand.test (the WebFinger confirmation is the mentions
+    // tests' concern; here its stored result).
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "UPDATE person SET handle_host = 'brand.test' WHERE ap_id = {}",
+            lit(&peer.actor_id)
+        ),
+    )
+    .await;
+
+    let block = |blocked: bool| {
+        let (alpha, admin) = (&alpha, &admin);
+        async move {
+            let (status, body) = alpha
+                .call(
+                    Method::PUT,
+                    "/api/v1/admin/instances/brand.test/block",
+                    Some(admin),
+                    Some(json!({"blocked": blocked})),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+            body
+        }
+    };
+    let effects = block(true).await;
+    assert_eq!(effects["follows_dropped"], 1, "{effects}");
+    assert_eq!(followers(&alpha, "entraide").await, 0);
+    assert_eq!(count(&alpha, &likes).await, 0, "her like no longer counts");
+    // What she sends now is refused as her instance's would be, from her actor's host too.
+    let answer = json!({
+        "type": "Follow", "id": format!("{}/follows/again", peer.actor_id),
+        "actor": peer.actor_id, "object": group_id,
+    });
+    assert_eq!(
+        peer.post(&client, &inbox, &answer, Signing::Valid).await,
+        403
+    );
+    assert_eq!(
+        peer.post(&client, &inbox, &like(2, &question_id), Signing::Valid)
+            .await,
+        403
+    );
+    assert_eq!(followers(&alpha, "entraide").await, 0);
+
+    // A text naming her is not sent to her; one naming someone else is (once it reached
+    // them and alpha's queue is empty, nothing for her is left to come).
+    let other = FakePeer::start_as("other.test", other_port, "olga").await;
+    assert_eq!(
+        other
+            .post(
+                &client,
+                &inbox,
+                &json!({"type": "Like", "id": format!("{}/likes/1", other.actor_id), "actor": other.actor_id, "object": question_id}),
+                Signing::Valid,
+            )
+            .await,
+        202
+    );
+    let text = format!("@mallory@brand.test et @olga@other.test:{other_port}, une idée ?");
+    let post = ask(&alpha, &admin, "entraide", &text).await;
+    let created = |peer: &FakePeer| {
+        peer.received()
+            .iter()
+            .any(|a| a["type"] == "Create" && a["object"]["id"] == post["ap_id"])
+    };
+    eventually("olga to be told of the text", DEADLINE, || async {
+        created(&other).then_some(())
+    })
+    .await;
+    eventually("alpha's queue to empty", DEADLINE, || async {
+        (alpha.metric("cenacle_delivery_queue_depth").await == 0.0).then_some(())
+    })
+    .await;
+    assert!(
+        !created(&peer),
+        "a text reached a blocked instance's person"
+    );
+
+    // Unblocked, she is let in again (nothing is restored: she follows anew).
+    block(false).await;
+    assert_eq!(
+        peer.post(&client, &inbox, &answer, Signing::Valid).await,
+        202
+    );
+    assert_eq!(followers(&alpha, "entraide").await, 1);
+}
+
+/// Limiting the host a handle names holds the posts of the people it names, though that host
+/// never talked to us (their actors are served from another): it is known through them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limiting_the_host_a_handle_names_holds_the_posts_of_the_person_it_names() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let crowd_port = hosts.add("social.brand");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let (_, group) = alpha.get("/api/v1/groups/entraide", None).await;
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let crowd = FakeServer::start_at("social.brand.test", crowd_port, hosts.client()).await;
+    let alice = crowd.add_person("alice").await;
+    let inbox = alpha.url("/inbox");
+    let limit = |limited: bool| {
+        let (alpha, admin) = (&alpha, &admin);
+        async move {
+            alpha
+                .call(
+                    Method::PUT,
+                    "/api/v1/admin/instances/brand.test/limit",
+                    Some(admin),
+                    Some(json!({"limited": limited})),
+                )
+                .await
+        }
+    };
+    let publish = |n: u32| {
+        let page = crowd.page(
+            &alice,
+            &format!("/pages/{n}"),
+            &group_id,
+            &format!("Question {n}"),
+        );
+        crowd.publish(&page);
+        (
+            page["id"].as_str().unwrap().to_owned(),
+            crowd.create(&alice, &page),
+        )
+    };
+    let pending = || async {
+        let (_, page) = alpha
+            .get("/api/v1/groups/entraide/pending", Some(&admin))
+            .await;
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["ap_id"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+
+    // Her first post is published at once: nothing is limited.
+    let (first, create) = publish(1);
+    let answer = crowd.send(&alice, &inbox, &create).await.unwrap();
+    assert!(answer.is_success(), "{answer:?}");
+    assert!(has_post(&alpha, &admin, "entraide", &first).await);
+    // No instance brand.test is known yet, nor anyone named by it.
+    let (status, body) = limit(true).await;
+    assert_eq!(status, 404, "{body}");
+
+    // Her handle was confirmed at brand.test (the mentions tests' concern; here its result).
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "UPDATE person SET handle_host = 'brand.test' WHERE ap_id = {}",
+            lit(&alice.id)
+        ),
+    )
+    .await;
+    let (status, body) = limit(true).await;
+    assert_eq!(status, 200, "{body}");
+    let (second, create) = publish(2);
+    let answer = crowd.send(&alice, &inbox, &create).await.unwrap();
+    assert!(answer.is_success(), "{answer:?}");
+    assert_eq!(pending().await, vec![second.clone()]);
+    assert!(!has_post(&alpha, &admin, "entraide", &second).await);
 }

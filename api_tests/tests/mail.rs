@@ -1201,6 +1201,123 @@ async fn sender_refusal_holds_the_queue(sink: &SmtpSink, env: &[(&str, &str)], f
     assert_eq!(messages[0]["mail_from"], "club@example.org");
 }
 
+/// Microsoft 365's refusal, after the data, of a sender the login may not send as.
+const SEND_AS_DENIED: &str = "554 5.2.252 SendAsDenied; cenacle@example.org not allowed to \
+    send as noreply@example.org; STOREDRV.Submission.Exception:SendAsDeniedException; Failed \
+    to process message due to a permanent exception";
+
+/// A relay's refusal, after the data, of a From its DMARC policy does not let it send; no word
+/// of it says it is about the sender.
+const DMARC_REFUSED: &str = "550 5.7.26 Unauthenticated email from example.org is not \
+    accepted due to domain's DMARC policy";
+
+/// A server refusing our sender only after the data (it takes the probe's `MAIL FROM` and
+/// `RCPT TO`), saying so: each mail used to be parked, one after the other, the whole queue
+/// lost to a wrong `email.from`. The mails stay queued, uncounted, none ever parked.
+#[tokio::test]
+async fn a_sender_refused_after_the_data_in_so_many_words_holds_the_queue_at_once() {
+    data_refusal_holds_the_queue(SEND_AS_DENIED, 0).await;
+}
+
+/// The same refusal saying nothing of the sender: each mail is the mail's at first (parked),
+/// but the same reply to three different recipients in a row is the sender's: the two mails
+/// parked for it go back to the queue, their attempt not counted, and none is parked again.
+#[tokio::test]
+async fn the_same_refusal_after_the_data_of_three_mails_holds_the_queue_and_unparks_them() {
+    data_refusal_holds_the_queue(DMARC_REFUSED, 2).await;
+}
+
+/// With the sink refusing every mail's data with `reply`: three newcomers' mails end up held
+/// back (neither parked nor counted), twice, with an error naming `email.from`, after
+/// `parked_first` of them were parked and put back; once the sink takes mail again, each goes,
+/// once.
+async fn data_refusal_holds_the_queue(reply: &str, parked_first: usize) {
+    let sink = SmtpSink::started();
+    sink.refuse_data(Some(reply));
+    // One attempt per mail: a refusal counted against the mail would park it for good.
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[("CENACLE_EMAIL__MAX_ATTEMPTS", "1")]);
+    let people = ["lena", "paul", "marie"];
+    for name in people {
+        register(&alpha, name, &format!("{name}@example.org"), "en").await;
+    }
+    let code = &reply[..3];
+    let held = format!(
+        "SELECT count(*) FROM mail_queue WHERE parked_at IS NULL AND attempts = 0 \
+         AND locked_until IS NULL AND last_error LIKE 'not sent, the SMTP server refuses \
+         `email.from` (noreply@example.org) as sender: permanent error ({code})%'"
+    );
+    let named = "the SMTP server refuses `email.from` (noreply@example.org) as sender";
+    // Two pauses: the mails were tried again, and held back again.
+    eventually("the three mails held back twice", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let errors = alpha.log().matches(named).count();
+        (number(&mut db, &held).await == 3 && errors >= 2).then_some(())
+    })
+    .await;
+    let log = alpha.log();
+    let mut db = connect(&alpha).await;
+    let parked = "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL";
+    assert_eq!(number(&mut db, parked).await, 0, "{log}");
+    // Parked only before the refusal was found to be the sender's, never after.
+    assert_eq!(
+        log.matches("mail not sent; parked").count(),
+        parked_first,
+        "{log}"
+    );
+    assert_eq!(
+        log.contains("mails parked for the same refusal go back to the queue"),
+        parked_first > 0,
+        "{log}"
+    );
+    assert!(sink.messages().is_empty());
+    drop(db);
+
+    // The server takes our sender again (its admin mended it): every mail goes, once.
+    sink.refuse_data(None);
+    each_mail_arrives_once(&alpha, &sink, &people).await;
+}
+
+/// One content refusal after the data, or two in a row, among mails the server takes, are the
+/// mails' own: they are parked, at their first try, and hold up nobody (a mail taken between
+/// ends a run of refusals: the third one is not counted with the first two).
+#[tokio::test]
+async fn mails_refused_after_their_data_among_mails_taken_are_parked() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let people = registered(&alpha, &sink, &["lena", "marie", "paul", "olga"]).await;
+    let ctx = core_context(&alpha, &sink);
+    let batch = [
+        (people[0], "Spam, one"),
+        (people[1], "Spam, two"),
+        (people[2], "Bonjour"),
+        (people[3], "Spam, three"),
+    ];
+    queue_in_one_batch(&ctx, &batch).await;
+
+    let mails = sink.wait_for("paul@example.org", 2, DEADLINE).await;
+    assert_eq!(mails[1]["headers"]["subject"], "Bonjour");
+    eventually("the three refused mails parked", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let parked = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE to_address IN ('lena@example.org', \
+             'marie@example.org', 'olga@example.org') AND parked_at IS NOT NULL \
+             AND attempts = 1 AND last_error LIKE 'permanent error (554): 5.7.1 Message \
+             rejected as spam%'",
+        )
+        .await;
+        let queued = number(&mut db, "SELECT count(*) FROM mail_queue").await;
+        (parked == 3 && queued == 3).then_some(())
+    })
+    .await;
+    let log = alpha.log();
+    assert!(!log.contains("sending paused"), "{log}");
+    assert!(!log.contains("go back to the queue"), "{log}");
+    for name in ["lena", "marie", "olga"] {
+        assert_eq!(sink.to(&format!("{name}@example.org")).len(), 1, "{name}");
+    }
+}
+
 /// A shutdown is not held up by a hand-back the database keeps refusing: the worker tries once
 /// more and stops, where it used to try until the mail's lease ran out (here over 20 minutes:
 /// two mails at their worst, each with the default 10 minutes' wait for its data's reply),

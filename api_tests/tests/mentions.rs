@@ -573,6 +573,107 @@ async fn naming_someone_by_their_actors_host_finds_the_handle_both_hosts_give_th
     );
 }
 
+/// A confirmed handle host is believed for a while, then asked again: a text naming
+/// `@alice@masto.test` soon after her confirmation asks no one; once that confirmation is
+/// over a week old, the next text looks the handle up again. The handle's host now gives
+/// `alice` to another actor, whose server confirms it: the text tags the new actor, not the
+/// old one, and the handle moves. Later still the handle's host knows no `alice` at all: the
+/// handle goes, and the next text tags no one. Before, a handle host once confirmed was
+/// believed for ever, and texts kept tagging and reaching the old actor.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_host_confirmed_long_ago_is_asked_again_and_follows_the_handle() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let successor_port = hosts.add("new.masto");
+    let successor =
+        FakePeer::start_split("new.masto.test", successor_port, "alice", &handle_host).await;
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let text = format!("@alice@{handle_host} ?");
+
+    for n in 0..2 {
+        let (_, ap_id) = post(&alpha, &admin, "rust", &format!("Une idée ({n})"), &text).await;
+        received_tagging(&peer, "Create", &ap_id).await;
+    }
+    assert_eq!(
+        (handles.queries(), peer.webfinger_queries()),
+        (1, 1),
+        "confirmed once; not due, not asked again"
+    );
+
+    confirmed_long_ago(&mut db, &peer.actor_id).await;
+    let handles = restart_handles_host(handles, handle_port, "alice", &successor.actor_id).await;
+    let (_, moved) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&successor, "Create", &moved).await;
+    assert_eq!(
+        (handles.queries(), successor.webfinger_queries()),
+        (1, 1),
+        "asked again, confirmed by the new actor's server"
+    );
+    let page = activity_json(&hosts.client(), &moved).await;
+    assert!(!tags(&page, &peer.actor_id), "the old actor tagged: {page}");
+    assert_eq!(
+        named_by_handle_host(&mut db, &peer.actor_id, &handle_host).await,
+        0
+    );
+    assert_eq!(
+        named_by_handle_host(&mut db, &successor.actor_id, &handle_host).await,
+        1
+    );
+
+    confirmed_long_ago(&mut db, &successor.actor_id).await;
+    let handles = restart_handles_host(handles, handle_port, "bob", &successor.actor_id).await;
+    let (_, gone) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    assert_eq!(handles.queries(), 1, "asked again");
+    let page = activity_json(&hosts.client(), &gone).await;
+    assert!(!tags(&page, &successor.actor_id), "{page}");
+    assert_eq!(
+        named_by_handle_host(&mut db, &successor.actor_id, &handle_host).await,
+        0,
+        "the handle goes when its host knows no such account"
+    );
+}
+
+/// A confirmed handle host due for a re-check whose server cannot be asked (down) is kept:
+/// the text tags and reaches the person as before, the old date stays, and the handle is not
+/// asked for again at the next text (the failure is remembered ten minutes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_host_whose_server_cannot_be_asked_again_is_kept() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let text = format!("@alice@{handle_host} ?");
+    let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &first).await;
+
+    confirmed_long_ago(&mut db, &peer.actor_id).await;
+    stop_handles_host(handles, handle_port).await;
+    let (_, unasked) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &unasked).await;
+    let still_old = format!(
+        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {} \
+         AND handle_host_confirmed_at < now() - interval '7 days'",
+        lit(&peer.actor_id),
+        lit(&handle_host)
+    );
+    assert_eq!(
+        database::number(&mut db, &still_old).await,
+        1,
+        "kept, not renewed"
+    );
+
+    // Up again, and giving the handle to no one: not asked before the failure is forgotten.
+    let handles = WebFingerPointer::start("masto.test", handle_port, "bob", &peer.actor_id).await;
+    let (_, again) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &again).await;
+    assert_eq!(handles.queries(), 0, "not asked again at each text");
+}
+
 // ---- helpers ----
 
 /// A public group `rust` and a private group `secret`.
@@ -725,6 +826,44 @@ async fn named_by_handle_host(
         lit(handle_host)
     );
     database::number(db, &query).await
+}
+
+/// Dates the confirmation of the handle host of the person with this actor id eight days
+/// back: due for a re-check.
+async fn confirmed_long_ago(db: &mut AsyncPgConnection, actor_id: &str) {
+    let statement = format!(
+        "UPDATE person SET handle_host_confirmed_at = now() - interval '8 days' \
+         WHERE ap_id = {} AND handle_host IS NOT NULL",
+        lit(actor_id)
+    );
+    database::execute(db, &statement).await;
+}
+
+/// Stops the handle's host `handles`, once its port is free again (its connections closed).
+async fn stop_handles_host(handles: WebFingerPointer, port: u16) {
+    drop(handles);
+    eventually(
+        "the handle's host stopped",
+        Duration::from_secs(10),
+        || async {
+            std::net::TcpListener::bind(("127.0.0.1", port))
+                .ok()
+                .map(drop)
+        },
+    )
+    .await;
+}
+
+/// The handle's host `handles` started again on its port, its `username` now the actor
+/// `actor_id`.
+async fn restart_handles_host(
+    handles: WebFingerPointer,
+    port: u16,
+    username: &str,
+    actor_id: &str,
+) -> WebFingerPointer {
+    stop_handles_host(handles, port).await;
+    WebFingerPointer::start("masto.test", port, username, actor_id).await
 }
 
 /// How many people with this actor id `alpha` stores (0 or 1).

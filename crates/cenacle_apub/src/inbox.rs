@@ -334,6 +334,7 @@ async fn check_and_apply(
         .map(|p| p.as_str())
         .unwrap_or("/");
     let actor = verified_signer(&data, &envelope.actor, &params, parts, path).await?;
+    refuse_blocked_handle_host(&data, &actor).await?;
     // Signed by its actor: now its claims are the actor's, and a false one is forged.
     check_object_on_actor_host(envelope.id.as_str(), envelope.actor.as_str())
         .map_err(|rule| Answer::Forged(rule.rule()))?;
@@ -403,6 +404,31 @@ async fn check_and_apply(
 
 /// The actor, once its key verifies the signature: from our store, or fetched. A failure
 /// refetches the actor once (it may have rotated its key) before refusing.
+/// A person whose confirmed handle names a blocked instance is that instance's, wherever their
+/// actor is served from (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`: `alice@example.org`, actor
+/// at `social.example.org`): an admin who blocks `example.org` blocks its people, as Mastodon
+/// reads a domain block by the account's domain. Asked once the signer is known (its stored
+/// row says the host its handle was confirmed at).
+async fn refuse_blocked_handle_host(data: &FedRequest, actor: &ApubActor) -> Result<(), Answer> {
+    let Some(handle_host) = actor
+        .as_ref()
+        .left()
+        .and_then(|p| p.row.handle_host.as_deref())
+    else {
+        return Ok(());
+    };
+    if crate::http_client::is_blocked(&data.db, handle_host)
+        .await
+        .map_err(Answer::from_error)?
+    {
+        return Err(Answer::Refused(
+            StatusCode::FORBIDDEN,
+            format!("instance {handle_host} blocked"),
+        ));
+    }
+    Ok(())
+}
+
 async fn verified_signer(
     data: &FedRequest,
     actor_id: &Url,

@@ -12,15 +12,29 @@
 //! bounds what that costs, instance-wide: a few lookups at once, none waiting longer than its
 //! text, and a name its server could not give (unknown, down, refused) is not asked for again
 //! for ten minutes; a lookup our own database failed is.
+//!
+//! Someone stored under a split-domain handle (`alice@example.org`, actor at
+//! `social.example.org`: `person.handle_host`) is named by it on the word two servers gave at
+//! one time. Once that is
+//! [`HANDLE_HOST_BELIEVED_FOR`](crate::webfinger_lookup::HANDLE_HOST_BELIEVED_FOR) old, a text
+//! naming the handle looks it up again, as it would a stranger's, and waits for it the same
+//! way: what the servers now say decides whom the text tags (`webfinger_lookup` dates the
+//! handle anew, moves it to another actor, or takes it back). A server that could not be
+//! asked leaves the person tagged as before, and is not asked again for ten minutes.
 
-use crate::webfinger_lookup::{find_by_handle, LookupFailure};
+use crate::webfinger_lookup::{find_by_handle, handle_host_due, LookupFailure};
 use crate::{http_client::REQUEST_TIMEOUT, objects::person::ApubPerson, Federation};
 use activitypub_federation::traits::Object;
-use cenacle_core::{access, groups, identity, model::Group, people, published, Context, CoreError};
+use cenacle_core::{
+    access, groups, identity,
+    model::{Group, PersonActor},
+    people, published, Context, CoreError,
+};
 use cenacle_domain::{
     content::Visibility,
     mentions::{mentioned_handles, BareNames},
 };
+use chrono::{DateTime, Utc};
 use std::time::Instant;
 
 /// Where a member's text is published: what tells whether its group is private.
@@ -37,8 +51,9 @@ pub enum WrittenIn<'a> {
 }
 
 /// Meets the people of other servers that `texts` (a text's parts, as its `Page` or `Note`
-/// reads them: a post's title, then its body) name and this instance has not stored, so that
-/// the text about to be stored tags them. Written here: a bare `@name` is one of our members.
+/// reads them: a post's title, then its body) name and this instance has not stored (or
+/// stored under a handle host due for a re-check), so that the text about to be stored tags
+/// them. Written here: a bare `@name` is one of our members.
 ///
 /// Call it before the transaction that stores the text: it fetches, and a fetch must not hold
 /// a pooled connection. It never fails: someone who cannot be found (unknown, a group, a host
@@ -81,8 +96,9 @@ pub async fn meet_mentioned(fed: &Federation, texts: &[&str], written_in: Writte
     }
 }
 
-/// Of `handles` (`name@host`), those of people not stored here; none for a text that will tag
-/// no one. Read with one connection, given back before anything is fetched.
+/// Of `handles` (`name@host`), those of people not stored here, and of people stored under
+/// that handle's host whose confirmation is due; none for a text that will tag no one. Read
+/// with one connection, given back before anything is fetched.
 async fn strangers(
     ctx: &Context,
     handles: Vec<String>,
@@ -90,8 +106,10 @@ async fn strangers(
 ) -> Result<Vec<String>, CoreError> {
     let mut conn = ctx.conn().await?;
     let mut strangers = Vec::new();
+    let now = Utc::now();
     for handle in handles {
         match people::person_by_handle(&mut conn, ctx, &handle).await {
+            Ok(person) if confirmation_due(&person, &handle, now) => strangers.push(handle),
             Ok(_) => {}
             Err(CoreError::NotFound(_)) => strangers.push(handle),
             Err(e) => return Err(e),
@@ -142,13 +160,18 @@ async fn group_of_post(
 /// Whether `handle` (`name@host`) names `person` as texts name them (their actor's host, or
 /// the host their handle was confirmed at).
 fn named_by(person: &ApubPerson, handle: &str) -> bool {
-    let row = &person.row;
-    handle.rsplit_once('@').is_some_and(|(name, host)| {
-        // Without case, as `remote_person_by_handle` compares names (not only ASCII).
-        name.to_lowercase() == row.username.to_lowercase()
-            && [row.instance_host.as_deref(), row.handle_host.as_deref()]
-                .contains(&Some(host.to_ascii_lowercase().as_str()))
-    })
+    handle
+        .rsplit_once('@')
+        .is_some_and(|(name, host)| crate::webfinger_lookup::named_by(&person.row, name, host))
+}
+
+/// Whether `person`, found by `handle` (`name@host`), is named by it only through a handle
+/// host whose confirmation is due: `host` is not their actor's.
+fn confirmation_due(person: &PersonActor, handle: &str, now: DateTime<Utc>) -> bool {
+    let host = handle
+        .rsplit_once('@')
+        .map(|(_, host)| host.to_ascii_lowercase());
+    host.is_some() && person.instance_host != host && handle_host_due(person, now)
 }
 
 /// Looks `handle` (`name@host`) up with WebFinger and stores the person it names (through
@@ -171,11 +194,20 @@ async fn meet(fed: Federation, handle: String) {
         return;
     }
     match find_by_handle::<ApubPerson>(&handle, Some("Person"), &data).await {
+        // Found under the handle host stored, which could not be confirmed again (the other
+        // server down or too slow): tagged as before, and not asked again at each text.
+        Ok(person)
+            if named_by(&person, &handle) && confirmation_due(&person.row, &handle, Utc::now()) =>
+        {
+            lookups.remember_not_found(&handle, Instant::now());
+            tracing::info!(%handle, id = %person.id(), "a handle's host not confirmed again: tagged as before")
+        }
         Ok(person) if named_by(&person, &handle) => {
             tracing::debug!(%handle, id = %person.id(), "met a person named in a text")
         }
-        // Their server points at an actor of another host that does not confirm the handle:
-        // known as what they are, not under this name, which each text would look up again.
+        // Their server points at an actor of another host that does not confirm the handle
+        // (and whoever held it here no longer does): known as what they are, not under this
+        // name, which each text would look up again.
         Ok(person) => {
             lookups.remember_not_found(&handle, Instant::now());
             tracing::info!(%handle, id = %person.id(), "a handle names someone known by another: not tagged")

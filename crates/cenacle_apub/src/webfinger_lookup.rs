@@ -27,10 +27,17 @@
 //! `social.example.org`). Any server may point at any actor, so the handle's host is believed
 //! only once both servers say so, as Mastodon checks: the handle's host links the handle to
 //! the actor, and the actor's host names the handle as the account's (one more query, only
-//! for such people). Then the person is stored under that host too (`person.handle_host`):
-//! texts naming `@alice@example.org` tag them, without looking them up again. Unconfirmed, the
-//! actor is known, shown and tagged as what it is (its own id and host, `name@its host`),
-//! never under the handle asked.
+//! for such people). Then the person is stored under that host too (`person.handle_host`),
+//! with the date: texts naming `@alice@example.org` tag them without looking them up again,
+//! until that confirmation is [`HANDLE_HOST_BELIEVED_FOR`] old (then `mentions` asks again).
+//! Unconfirmed, the actor is known, shown and tagged as what it is (its own id and host,
+//! `name@its host`), never under the handle asked.
+//!
+//! A handle's domain may give the name to someone else, or drop the split: any lookup of a
+//! handle that learns so takes the handle from whoever held it here — the handle's server
+//! knows no such account (404, 410) or links another actor, or the actor's server names
+//! another handle. Confirmed again, the same host is dated anew. A server that could not be
+//! asked (down, too slow, an answer we cannot use) changes nothing stored.
 
 use crate::{
     http_client::{
@@ -53,6 +60,7 @@ use cenacle_core::{
     model::{DbError, PersonActor},
     people, CoreError, ScopedFutureExt,
 };
+use chrono::{DateTime, Utc};
 use reqwest::{header, StatusCode};
 use url::Url;
 
@@ -65,6 +73,13 @@ const LINKS_TRIED: usize = 3;
 
 /// The `properties` key by which Lemmy and Cénacle say what a link's actor is.
 const ACTOR_TYPE: &str = "https://www.w3.org/ns/activitystreams#type";
+
+/// How long a confirmed handle host is believed before a text naming the handle looks it up
+/// again: until then a domain that gave the name to someone else, or dropped the split, still
+/// has our texts tag and reach the old actor. Mastodon refreshes a remote account after a day;
+/// a week here, as a re-check costs a text two WebFinger queries (and its wait for them) and
+/// handles seldom change hands, while most people are named far more often than weekly.
+pub const HANDLE_HOST_BELIEVED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
 
 /// Why a handle could not be looked up, and whose failure it is.
 #[derive(Debug)]
@@ -106,11 +121,35 @@ impl FoundByHandle for ApubActor {
     }
 }
 
+/// Whether `person`'s handle host is due for a re-check: confirmed longer than
+/// [`HANDLE_HOST_BELIEVED_FOR`] before `now`, or before the date was kept. Never for someone
+/// named by their actor's host (there is nothing to confirm).
+pub fn handle_host_due(person: &PersonActor, now: DateTime<Utc>) -> bool {
+    person.handle_host.is_some()
+        && person
+            .handle_host_confirmed_at
+            .is_none_or(|confirmed| now - confirmed >= HANDLE_HOST_BELIEVED_FOR)
+}
+
+/// Whether `person` is named `name@host` here (the name without case, as
+/// `remote_person_by_handle` compares names, not only ASCII): `host` is their actor's host or
+/// their confirmed handle host.
+pub fn named_by(person: &PersonActor, name: &str, host: &str) -> bool {
+    name.to_lowercase() == person.username.to_lowercase()
+        && [
+            person.instance_host.as_deref(),
+            person.handle_host.as_deref(),
+        ]
+        .contains(&Some(host.to_ascii_lowercase().as_str()))
+}
+
 /// The actor of kind `Kind` that `handle` (`name@host`, a leading `@` allowed) names on its
 /// server, fetched and stored as [`ObjectId::dereference`] does (known ones are read back).
 /// Where a server answers with several actors (Lemmy: a person and a community of the same
 /// name), the one whose type is `prefers` (`"Group"`, `"Person"`) comes first, else the last
-/// given (Lemmy puts its community last for that reason).
+/// given (Lemmy puts its community last for that reason). Whoever held the handle here as
+/// their handle host loses it if its server knows no such account or gives it to another
+/// person.
 pub async fn find_by_handle<Kind>(
     handle: &str,
     prefers: Option<&str>,
@@ -136,7 +175,13 @@ where
         )))
     })?;
     let resource = format!("acct:{name}@{host}");
-    let answer = ask(data, &host, &resource, loopback_only).await?;
+    let answer = match ask(data, &host, &resource, loopback_only).await {
+        Err(LookupFailure::Peer(ApubError::NotFound)) => {
+            forget_handle(data, name, &host).await?;
+            return Err(LookupFailure::Peer(ApubError::NotFound));
+        }
+        answer => answer?,
+    };
     if !names_the_same_account(&answer.subject, name) {
         // A 502 to the API, not a 400: the member asked well, the server answered wrong.
         return Err(LookupFailure::Peer(ApubError::Federation(FedError::Other(
@@ -150,6 +195,7 @@ where
     for href in actor_links(&answer, prefers) {
         match ObjectId::<Kind>::from(href).dereference(data).await {
             Ok(mut actor) => {
+                // A group found says nothing of a person of the same name.
                 if let Some(person) = actor.person() {
                     let asked = Asked {
                         name,
@@ -157,6 +203,11 @@ where
                         subject: &answer.subject,
                     };
                     remember_handle_host(data, person, asked, loopback_only).await?;
+                    // The handle's server gives it to someone not named by it here (their
+                    // actor's server did not confirm it): whoever was, no longer is.
+                    if !named_by(person, name, &host) {
+                        forget_handle(data, name, &host).await?;
+                    }
                 }
                 return Ok(actor);
             }
@@ -188,13 +239,17 @@ enum HandleHost {
     ActorsHost,
     /// Another host, confirmed both ways.
     Elsewhere(String),
-    /// Another host claimed, not confirmed (the other server says otherwise, or could not be
-    /// asked): what is stored stays.
+    /// Another host claimed, which the other server denies: it knows no such account, or
+    /// names or links another. Stored for them, it goes.
+    Denied(String),
+    /// Another host claimed, which the other server could not be asked about (down, too slow,
+    /// an answer we cannot use), or no host we could read: what is stored stays.
     Unconfirmed,
 }
 
 /// Stores the host `person`'s handle names them under, when both servers agree on one that
-/// changed, and says it in `person`. A failure to store, or to check the other server's
+/// changed (or confirm again one whose date is due), and says it in `person`; takes it back
+/// when the other server denies it. A failure to store, or to check the other server's
 /// address against the blocklist, is ours; the other server's, leaves what is stored.
 async fn remember_handle_host(
     data: &Data<FedData>,
@@ -212,9 +267,13 @@ async fn remember_handle_host(
     let handle_host = match handle_host(data, asked, &actor_id, loopback_only).await? {
         HandleHost::ActorsHost => None,
         HandleHost::Elsewhere(host) => Some(host),
-        HandleHost::Unconfirmed => return Ok(()),
+        HandleHost::Denied(host) if person.handle_host.as_ref() == Some(&host) => None,
+        // Denied another host than theirs (a server claiming someone else's actor), or not
+        // asked: what is stored stays as it was, its date too.
+        HandleHost::Denied(_) | HandleHost::Unconfirmed => return Ok(()),
     };
-    if person.handle_host == handle_host {
+    // Confirmed as stored: written again only to renew a date that is due, not at each lookup.
+    if person.handle_host == handle_host && !handle_host_due(person, Utc::now()) {
         return Ok(());
     }
     let (person_id, stored) = (person.id, handle_host.clone());
@@ -225,13 +284,38 @@ async fn remember_handle_host(
         })
         .await
         .map_err(|e| LookupFailure::Ours(e.into()))?;
+    person.handle_host_confirmed_at = handle_host.is_some().then(Utc::now);
     person.handle_host = handle_host;
     Ok(())
 }
 
+/// Takes `name@host` from whoever is named by it here as their handle host: the server of
+/// `host` has just said it names no one, or someone else. (One of that name whose actor is at
+/// `host` would be found first, and is left alone: found first, they are who texts tag.)
+async fn forget_handle(data: &Data<FedData>, name: &str, host: &str) -> Result<(), LookupFailure> {
+    let (ctx, handle) = (&data.ctx, format!("{name}@{host}"));
+    data.db
+        .transaction(|conn| {
+            async move {
+                match people::person_by_handle(conn, ctx, &handle).await {
+                    Ok(holder) if holder.handle_host.as_deref() == Some(host) => {
+                        tracing::info!(%handle, id = ?holder.ap_id, "a handle taken back");
+                        people::set_handle_host(conn, holder.id, None).await
+                    }
+                    Ok(_) | Err(CoreError::NotFound(_)) => Ok(()),
+                    Err(e) => Err(e),
+                }
+            }
+            .scope_boxed()
+        })
+        .await
+        .map_err(|e| LookupFailure::Ours(e.into()))
+}
+
 /// The host a person's handle names, from the answer to `asked` that led to their actor
 /// `actor_id`, with one more query when the answer and the actor are on different hosts; the
-/// server asked must name `name@claimed host` as the account and link it to the actor:
+/// server asked must name `name@claimed host` as the account and link it to the actor (else it
+/// denies the claimed host; a server that could not be asked confirms nothing):
 /// - asked at another host than the actor's (the handle's host linked to the actor), their
 ///   own server, asked for `name@actor's host`, has the last word;
 /// - asked at the actor's host, which answered with a subject on another host (the handle it
@@ -259,6 +343,10 @@ async fn handle_host(
         Ok(answer) => answer,
         // Our database could not check the address: nothing learnt of the peer.
         Err(ours @ LookupFailure::Ours(_)) => return Err(ours),
+        Err(LookupFailure::Peer(ApubError::NotFound)) => {
+            tracing::debug!(%actor_id, %claimed, "a handle's host denied: no such account");
+            return Ok(HandleHost::Denied(claimed));
+        }
         Err(LookupFailure::Peer(e)) => {
             tracing::debug!(%actor_id, %claimed, error = %e, "a handle's host not confirmed");
             return Ok(HandleHost::Unconfirmed);
@@ -275,8 +363,8 @@ async fn handle_host(
         // (the handle's domain changed hands, or its setup) goes.
         Ok(HandleHost::ActorsHost)
     } else {
-        tracing::debug!(%actor_id, %claimed, "a handle's host not confirmed by the other server");
-        Ok(HandleHost::Unconfirmed)
+        tracing::debug!(%actor_id, %claimed, "a handle's host denied by the other server");
+        Ok(HandleHost::Denied(claimed))
     }
 }
 
@@ -609,6 +697,57 @@ mod tests {
         assert!(check_url(&url("https://blocked.example./x"), false).is_err());
         assert!(check_url(&url("http://alpha.test:8080/x"), true).is_ok());
         assert!(check_url(&url("ftp://example.org/x"), true).is_err());
+    }
+
+    /// `alice`, actor at `social.example.org`, maybe named by `handle_host` since `confirmed_at`.
+    fn alice(handle_host: Option<&str>, confirmed_at: Option<DateTime<Utc>>) -> PersonActor {
+        let now = Utc::now();
+        PersonActor {
+            id: 1,
+            username: "Alice".into(),
+            display_name: None,
+            bio: None,
+            avatar_url: None,
+            local: false,
+            ap_id: Some("https://social.example.org/users/alice".into()),
+            inbox_url: None,
+            shared_inbox_url: None,
+            public_key_pem: None,
+            private_key_pem: None,
+            instance_host: Some("social.example.org".into()),
+            handle_host: handle_host.map(str::to_owned),
+            handle_host_confirmed_at: confirmed_at,
+            last_refreshed_at: now,
+            created_at: now,
+        }
+    }
+
+    #[test]
+    fn a_handle_host_is_due_once_its_confirmation_is_old_or_undated() {
+        let now = Utc::now();
+        let confirmed = |ago| alice(Some("example.org"), Some(now - ago));
+        assert!(!handle_host_due(
+            &confirmed(chrono::TimeDelta::days(6)),
+            now
+        ));
+        assert!(handle_host_due(&confirmed(HANDLE_HOST_BELIEVED_FOR), now));
+        assert!(
+            handle_host_due(&alice(Some("example.org"), None), now),
+            "undated"
+        );
+        assert!(
+            !handle_host_due(&alice(None, None), now),
+            "nothing to confirm"
+        );
+    }
+
+    #[test]
+    fn a_person_is_named_by_their_actors_host_or_their_handle_host() {
+        let alice = alice(Some("example.org"), Some(Utc::now()));
+        assert!(named_by(&alice, "alice", "Example.org"));
+        assert!(named_by(&alice, "ALICE", "social.example.org"));
+        assert!(!named_by(&alice, "alice", "other.example"));
+        assert!(!named_by(&alice, "bob", "example.org"));
     }
 
     #[test]

@@ -60,6 +60,24 @@ pub async fn set_settings(
     Ok(settings)
 }
 
+/// Whether a person of another server belongs to a limited instance: the one serving their
+/// actor, or the one their confirmed handle names (`alice@example.org`, actor at
+/// `social.example.org`: limiting `example.org` limits her).
+async fn person_instance_limited(conn: &mut Conn, person_id: i64) -> Result<bool, CoreError> {
+    let Some(person) = actors::person_by_id(conn, person_id).await? else {
+        return Ok(false);
+    };
+    for host in [person.instance_host, person.handle_host]
+        .into_iter()
+        .flatten()
+    {
+        if instance_moderation::actor_instance_limited(conn, &host.to_ascii_lowercase()).await? {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
 /// Whether `caller`'s new post in `group` waits for approval. Only our groups hold posts:
 /// a group elsewhere decides on its own server.
 pub(crate) async fn must_wait(
@@ -73,16 +91,7 @@ pub(crate) async fn must_wait(
     let actor = access::actor_in(conn, group, caller).await?;
     let instance_limited = match caller.is_local() {
         true => false,
-        false => match actors::person_by_id(conn, caller.person_id)
-            .await?
-            .and_then(|p| p.instance_host)
-        {
-            Some(host) => {
-                instance_moderation::actor_instance_limited(conn, &host.to_ascii_lowercase())
-                    .await?
-            }
-            None => false,
-        },
+        false => person_instance_limited(conn, caller.person_id).await?,
     };
     let settings = to_domain(store::settings(conn, group.id).await?);
     if !settings.enabled && !instance_limited {

@@ -9,6 +9,12 @@
 //! - A blocked instance: its actors' follows of ours are dropped (our groups stop relaying to
 //!   it), our members' follows of its actors end, and every delivery queued for it is
 //!   cancelled. Unblocking restores none of it: its people follow again if they wish.
+//! - An instance's people are those its server serves and those whose confirmed handle names
+//!   it (`person.handle_host`: `alice@example.org` whose actor is at `social.example.org`, as
+//!   Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN` allow): blocking or limiting `example.org`
+//!   reaches them too — their activities are refused, their follows dropped, their votes
+//!   uncounted, their posts held. What is queued for their actor's host is cancelled only
+//!   when that host is blocked too (a queued delivery names a host, not a person).
 
 use crate::moderation_log::{self, NewModAction};
 use crate::{accounts::Session, caller::require, federation, Conn, Context, CoreError};

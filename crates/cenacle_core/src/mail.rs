@@ -17,7 +17,7 @@ use cenacle_domain::{
 use chrono::{DateTime, Utc};
 use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
 
-pub use cenacle_db::mail::ClaimedMail;
+pub use cenacle_db::mail::{ClaimedMail, FailureRecorded, ParkedMail};
 
 /// Queues a mail of `kind` to the local account `person_id`, in the caller's transaction
 /// (it is sent only if that commits). `compose` writes it in the member's language. Returns
@@ -221,14 +221,15 @@ pub async fn mail_sent(conn: &mut Conn, id: i64) -> Result<(), CoreError> {
 }
 
 /// Records a failed attempt. `permanent`: the server refused the mail itself for good (see
-/// `cenacle_domain::mail::smtp_refusal`), so it is parked at once. Returns when it is tried again (`None`: parked).
+/// `cenacle_domain::mail::smtp_refusal`), so it is parked at once; so is a mail at its
+/// `email.max_attempts`th attempt.
 pub async fn mail_failed(
     conn: &mut Conn,
     ctx: &Context,
     mail: &ClaimedMail,
     error: &str,
     permanent: bool,
-) -> Result<Option<DateTime<Utc>>, CoreError> {
+) -> Result<FailureRecorded, CoreError> {
     let settings = &ctx.settings.email;
     let attempts = mail.attempts.max(0) as u32;
     let retry_at = (!permanent && attempts < settings.max_attempts)
@@ -241,8 +242,7 @@ pub async fn mail_failed(
         })
         .flatten()
         .map(|delay| Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
-    store::mail_failed(conn, mail.id, mail.locked_until, retry_at, error).await?;
-    Ok(retry_at)
+    Ok(store::mail_failed(conn, mail.id, mail.locked_until, retry_at, error).await?)
 }
 
 /// The instance could not hold a session with its SMTP server, or its worker is stopping: the
@@ -255,6 +255,22 @@ pub async fn release_mails(
 ) -> Result<(), CoreError> {
     let leases: Vec<_> = mails.iter().map(|m| (m.id, m.locked_until)).collect();
     Ok(store::release_mails(conn, &leases, error).await?)
+}
+
+/// Mails this worker parked go back to the queue, the attempt that parked them not counted,
+/// `error` saying why (`None`: their last error stays; see `cenacle_db::mail::unpark_mails`):
+/// their refusal turned out to be the instance's sender's, not theirs. Returns how many went
+/// back. Run in the transaction that hands the rest of the batch back, so that both or
+/// neither happen.
+pub async fn unpark_mails(
+    conn: &mut Conn,
+    parked: &[ParkedMail],
+    error: Option<&str>,
+) -> Result<usize, CoreError> {
+    if parked.is_empty() {
+        return Ok(0);
+    }
+    Ok(store::unpark_mails(conn, parked, error).await?)
 }
 
 /// When the next queued mail falls due, if any.

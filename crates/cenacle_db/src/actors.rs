@@ -37,6 +37,9 @@ pub struct PersonActor {
     /// (`alice@example.org`, actor at `social.example.org`): that host, once both servers
     /// confirmed it (`cenacle_apub::webfinger_lookup`). `None`: named by `instance_host`.
     pub handle_host: Option<String>,
+    /// When both servers last confirmed `handle_host` (`None` with one: confirmed before this
+    /// date was kept). Texts naming the handle look it up again once this is old.
+    pub handle_host_confirmed_at: Option<DateTime<Utc>>,
     pub last_refreshed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
@@ -123,8 +126,9 @@ pub async fn remote_person_by_handle(
 }
 
 /// Names the person of another server `person_id` by `host` (their handle's host, another
-/// than their actor's; `None`: by their actor's host). No one else of their name keeps the
-/// handle they are now named by: a handle names one person.
+/// than their actor's, both servers having just confirmed it: dated now, so that a confirmation
+/// of the same host again renews it; `None`: by their actor's host). No one else of their name
+/// keeps the handle they are now named by: a handle names one person.
 pub async fn set_handle_host(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -144,15 +148,38 @@ pub async fn set_handle_host(
                 .filter(lower(person::username).eq(lower(&username)))
                 .filter(person::id.ne(person_id)),
         )
-        .set(person::handle_host.eq(None::<String>))
+        .set(no_handle_host())
         .execute(conn)
         .await?;
     }
-    diesel::update(person::table.find(person_id))
-        .set(person::handle_host.eq(host))
-        .execute(conn)
-        .await?;
+    let this_person = diesel::update(person::table.find(person_id));
+    match host {
+        Some(host) => {
+            this_person
+                .set((
+                    person::handle_host.eq(host),
+                    person::handle_host_confirmed_at.eq(diesel::dsl::now),
+                ))
+                .execute(conn)
+                .await?
+        }
+        None => this_person.set(no_handle_host()).execute(conn).await?,
+    };
     Ok(())
+}
+
+/// The changes that name a person by their actor's host again.
+type NoHandleHost = (
+    diesel::dsl::Eq<person::handle_host, Option<String>>,
+    diesel::dsl::Eq<person::handle_host_confirmed_at, Option<DateTime<Utc>>>,
+);
+
+/// No handle host, and so no date it was confirmed at.
+fn no_handle_host() -> NoHandleHost {
+    (
+        person::handle_host.eq(None),
+        person::handle_host_confirmed_at.eq(None),
+    )
 }
 
 pub async fn local_person_by_name(
@@ -231,6 +258,12 @@ pub async fn upsert_remote_person(
         // host until it is confirmed again (and the new name cannot take another's handle).
         person::handle_host.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
             "CASE WHEN lower(person.username) = lower(excluded.username) THEN person.handle_host END",
+        )),
+        person::handle_host_confirmed_at.eq(diesel::dsl::sql::<
+            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
+        >(
+            "CASE WHEN lower(person.username) = lower(excluded.username) \
+             THEN person.handle_host_confirmed_at END",
         )),
     );
     Ok(diesel::insert_into(person::table)

@@ -956,8 +956,9 @@ async fn move_vote_counters(
     Ok(())
 }
 
-/// The votes of the people of `host` that still count, from now on counted no more (the
-/// instance was blocked): (voter, target) of each.
+/// The votes of the people of `host` (served from it, or whose confirmed handle names it)
+/// that still count, from now on counted no more (the instance was blocked): (voter, target)
+/// of each.
 pub async fn uncount_votes_of_host(
     conn: &mut AsyncPgConnection,
     host: &str,
@@ -978,7 +979,7 @@ pub async fn uncount_votes_of_host(
         diesel::sql_query(format!(
             "SELECT t.id FROM {table} t WHERE t.id IN \
                (SELECT v.{column} FROM vote v JOIN person p ON p.id = v.person_id \
-                WHERE NOT p.local AND p.instance_host = $1 AND v.counted AND v.{column} IS NOT NULL) \
+                WHERE NOT p.local AND (p.instance_host = $1 OR p.handle_host = $1) AND v.counted AND v.{column} IS NOT NULL) \
              ORDER BY t.id FOR UPDATE OF t"
         ))
         .bind::<diesel::sql_types::Text, _>(host)
@@ -988,7 +989,7 @@ pub async fn uncount_votes_of_host(
     // They leave the shown counts too (see `cast_vote`), in the same statement.
     let rows: Vec<Uncounted> = diesel::sql_query(
         "WITH u AS (UPDATE vote v SET counted = FALSE, weight = 0 FROM person p \
-                    WHERE p.id = v.person_id AND NOT p.local AND p.instance_host = $1 AND v.counted \
+                    WHERE p.id = v.person_id AND NOT p.local AND (p.instance_host = $1 OR p.handle_host = $1) AND v.counted \
                     RETURNING v.person_id, v.post_id, v.comment_id, v.value), \
               posts AS (UPDATE post t SET likes = t.likes - x.l, dislikes = t.dislikes - x.d \
                         FROM (SELECT post_id, count(*) FILTER (WHERE value = 1)::int AS l, \

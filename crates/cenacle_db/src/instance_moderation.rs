@@ -188,17 +188,38 @@ pub async fn set_allowed(
     Ok(())
 }
 
-/// Limits a known instance; false when we never heard of it.
+/// Limits a known instance: one we heard from, or one that people's confirmed handles name
+/// (`person.handle_host`: it may never have talked to us, its people's actors being served
+/// from another host); false when we know of none.
 pub async fn set_limited(
     conn: &mut AsyncPgConnection,
     host: &str,
     limited: bool,
 ) -> Result<bool, DbError> {
-    Ok(diesel::update(instance::table.find(host))
+    use crate::schema::person;
+    let known = diesel::update(instance::table.find(host))
         .set(instance::limited.eq(limited))
         .execute(conn)
         .await?
-        == 1)
+        == 1;
+    if known {
+        return Ok(true);
+    }
+    let named_by_handles: bool = diesel::select(diesel::dsl::exists(
+        person::table.filter(person::handle_host.eq(host)),
+    ))
+    .get_result(conn)
+    .await?;
+    if named_by_handles {
+        diesel::insert_into(instance::table)
+            .values((instance::host.eq(host), instance::limited.eq(limited)))
+            .on_conflict(instance::host)
+            .do_update()
+            .set(instance::limited.eq(limited))
+            .execute(conn)
+            .await?;
+    }
+    Ok(named_by_handles)
 }
 
 /// Whether an instance (a host) is limited.
@@ -214,10 +235,14 @@ const HOST_OF_FOLLOWER: &str = "lower(split_part(split_part(follower_ap_id, '://
 const HOST_OF_TARGET: &str = "lower(split_part(split_part(target_ap_id, '://', 2), '/', 1))";
 
 /// A blocked instance: its actors stop following ours, and our members' follows of its
-/// actors end (nothing flows either way any more). Returns the follows dropped.
+/// actors end (nothing flows either way any more). Its actors are those served from it and
+/// the people whose confirmed handle names it (`person.handle_host`: their actor may be
+/// served from another host). Returns the follows dropped.
 pub async fn drop_follows_with(conn: &mut AsyncPgConnection, host: &str) -> Result<usize, DbError> {
     Ok(diesel::sql_query(format!(
-        "DELETE FROM follow WHERE {HOST_OF_FOLLOWER} = $1 OR {HOST_OF_TARGET} = $1"
+        "DELETE FROM follow WHERE {HOST_OF_FOLLOWER} = $1 OR {HOST_OF_TARGET} = $1 \
+           OR follower_ap_id IN (SELECT ap_id FROM person WHERE handle_host = $1) \
+           OR target_ap_id IN (SELECT ap_id FROM person WHERE handle_host = $1)"
     ))
     .bind::<Text, _>(host)
     .prepared()

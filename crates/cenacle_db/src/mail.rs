@@ -99,6 +99,26 @@ pub async fn mail_sent(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbEr
     Ok(())
 }
 
+/// A mail parked by a worker, as its parking left it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParkedMail {
+    pub id: i64,
+    /// When it was parked: [`unpark_mails`] puts it back only while it is still so parked.
+    pub parked_at: DateTime<Utc>,
+}
+
+/// What a failed attempt's record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureRecorded {
+    /// Tried again at `at`.
+    Retried {
+        at: DateTime<Utc>,
+    },
+    Parked(ParkedMail),
+    /// The mail was no longer under the lease it was claimed with: nothing changed.
+    LeaseLost,
+}
+
 /// A failed attempt: tried again at `retry_at`, or parked (kept, not tried again) when `None`.
 /// Only while the mail is still under the lease it was claimed with (`lease`): a record that
 /// comes after the lease ran out must not undo another worker's claim (nor park the mail it
@@ -109,20 +129,65 @@ pub async fn mail_failed(
     lease: DateTime<Utc>,
     retry_at: Option<DateTime<Utc>>,
     error: &str,
-) -> Result<(), DbError> {
-    diesel::sql_query(
+) -> Result<FailureRecorded, DbError> {
+    #[derive(QueryableByName)]
+    struct Recorded {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        parked_at: Option<DateTime<Utc>>,
+        #[diesel(sql_type = Timestamptz)]
+        next_attempt_at: DateTime<Utc>,
+    }
+    let recorded = diesel::sql_query(
         "UPDATE mail_queue SET locked_until = NULL, last_error = $3, \
            next_attempt_at = COALESCE($2, next_attempt_at), \
            parked_at = CASE WHEN $2 IS NULL THEN now() END \
-         WHERE id = $1 AND locked_until = $4",
+         WHERE id = $1 AND locked_until = $4 RETURNING parked_at, next_attempt_at",
     )
     .bind::<BigInt, _>(id)
     .bind::<Nullable<Timestamptz>, _>(retry_at)
     .bind::<Text, _>(error)
     .bind::<Timestamptz, _>(lease)
+    .get_result::<Recorded>(conn)
+    .await
+    .optional()?;
+    Ok(match recorded {
+        None => FailureRecorded::LeaseLost,
+        Some(Recorded {
+            parked_at: None,
+            next_attempt_at,
+        }) => FailureRecorded::Retried {
+            at: next_attempt_at,
+        },
+        Some(Recorded {
+            parked_at: Some(parked_at),
+            ..
+        }) => FailureRecorded::Parked(ParkedMail { id, parked_at }),
+    })
+}
+
+/// Puts parked mails back in the queue, as the hand-back of a claim does: the attempt that
+/// parked them not counted, due as they were, `error` as their `last_error` (`None` keeps the
+/// last one). Only mails still
+/// parked as `parked` says: one an admin dealt with since (put back, or parked again after
+/// another try) is left as it is. Returns how many went back.
+pub async fn unpark_mails(
+    conn: &mut AsyncPgConnection,
+    parked: &[ParkedMail],
+    error: Option<&str>,
+) -> Result<usize, DbError> {
+    let (ids, parked_at): (Vec<i64>, Vec<DateTime<Utc>>) =
+        parked.iter().map(|mail| (mail.id, mail.parked_at)).unzip();
+    Ok(diesel::sql_query(
+        "UPDATE mail_queue m SET parked_at = NULL, attempts = GREATEST(m.attempts - 1, 0), \
+           last_error = COALESCE($3, m.last_error) \
+         FROM unnest($1::bigint[], $2::timestamptz[]) AS ours(id, parked_at) \
+         WHERE m.id = ours.id AND m.parked_at = ours.parked_at AND m.locked_until IS NULL",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(&ids)
+    .bind::<diesel::sql_types::Array<Timestamptz>, _>(&parked_at)
+    .bind::<Nullable<Text>, _>(error)
     .execute(conn)
-    .await?;
-    Ok(())
+    .await?)
 }
 
 /// Hands claimed mails back, their claim's attempt not counted, due as they were, with

@@ -23,6 +23,7 @@ diesel::table! {
         home_rank -> Nullable<Text>,
         title_badge_id -> Nullable<Int8>,
         handle_host -> Nullable<Text>,
+        handle_host_confirmed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -267,3 +267,103 @@ async fn a_handle_host_names_one_person_and_goes_when_they_are_renamed() {
     );
     assert_eq!(by("masto.example").await, None);
 }
+
+/// A handle host is dated when both servers confirm it, dated anew when they confirm it
+/// again (texts naming the handle look it up once that date is old), and undated when it
+/// goes: cleared, taken by another person, or lost to a rename.
+#[tokio::test]
+async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
+    use cenacle_db::actors::{self, RemotePerson};
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let remote = |ap_id: &str, username: &str| RemotePerson {
+        ap_id: ap_id.to_owned(),
+        username: username.to_owned(),
+        display_name: None,
+        bio: None,
+        avatar_url: None,
+        inbox_url: format!("{ap_id}/inbox"),
+        shared_inbox_url: None,
+        public_key_pem: "key".to_owned(),
+        instance_host: "social.masto.example".to_owned(),
+    };
+    let alice = actors::upsert_remote_person(
+        &mut conn,
+        &remote("https://social.masto.example/users/alice", "alice"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        alice.handle_host_confirmed_at, None,
+        "named by its actor's host"
+    );
+    let confirmed_at = |id: i64| {
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            let person = actors::person_by_id(&mut conn, id).await.unwrap().unwrap();
+            person.handle_host_confirmed_at
+        }
+    };
+
+    let before = Utc::now() - Duration::minutes(1);
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let first = confirmed_at(alice.id).await.expect("dated");
+    assert!(first > before, "dated now: {first}");
+
+    diesel::sql_query(format!(
+        "UPDATE person SET handle_host_confirmed_at = now() - interval '8 days' WHERE id = {}",
+        alice.id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let again = confirmed_at(alice.id).await.expect("dated");
+    assert!(again > before, "confirmed again: dated anew ({again})");
+
+    // Refreshed under the same name, the date stays; cleared, it goes.
+    let refreshed = actors::upsert_remote_person(
+        &mut conn,
+        &remote("https://social.masto.example/users/alice", "Alice"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refreshed.handle_host_confirmed_at, Some(again));
+    actors::set_handle_host(&mut conn, alice.id, None)
+        .await
+        .unwrap();
+    assert_eq!(confirmed_at(alice.id).await, None, "cleared");
+
+    // Taken by another, or lost to a rename: undated with it.
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let other = actors::upsert_remote_person(
+        &mut conn,
+        &remote("https://social.masto.example/users/alice2", "alice"),
+    )
+    .await
+    .unwrap();
+    actors::set_handle_host(&mut conn, other.id, Some("masto.example"))
+        .await
+        .unwrap();
+    assert_eq!(confirmed_at(alice.id).await, None, "taken by another");
+    assert!(confirmed_at(other.id).await.is_some());
+    let renamed = actors::upsert_remote_person(
+        &mut conn,
+        &remote("https://social.masto.example/users/alice2", "alicia"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (renamed.handle_host, renamed.handle_host_confirmed_at),
+        (None, None),
+        "renamed"
+    );
+}

@@ -350,10 +350,200 @@ pub fn smtp_refusal(reply_code: Option<u16>, session_works: bool) -> SmtpRefusal
 /// refusing our sender answers `MAIL FROM` or, more often, the first `RCPT TO` (Postfix delays
 /// its sender checks to it) with a 5xx (553 "sender address rejected: not owned by user")
 /// while the session works, and nothing in the reply's code tells it from a refusal of the
-/// mail's recipient or content. (A server refusing the sender only after
-/// `DATA`, as Microsoft 365's "SendAsDenied", is not told apart: its mails are parked.)
+/// mail's recipient or content. A server refusing the sender only after `DATA` (Microsoft
+/// 365's "SendAsDenied", a relay checking the From's SPF or DMARC alignment) takes the probe's
+/// `MAIL FROM` and `RCPT TO`: such a refusal is told apart by its words
+/// ([`refuses_sending_as_our_sender`]) or by its repetition ([`DataRefusals`]).
 pub fn sender_probe_needed(refusal: SmtpRefusal) -> bool {
     refusal == SmtpRefusal::ParkMail
+}
+
+/// Words with which a server refuses the instance's login the use of its sender address
+/// (lowercase): Microsoft 365's "554 5.2.252 SendAsDenied; … not allowed to send as …" after
+/// the data, its "550 5.7.60 … does not have permissions to send as this sender".
+const SEND_AS_REFUSALS: [&str; 4] = [
+    "sendasdenied",
+    "not allowed to send as",
+    "permission to send as",
+    "permissions to send as",
+];
+
+/// Whether a mail's refusal (its reply text) says that the server does not let the instance
+/// send as its sender address: then every mail meets it, whatever its recipient or content
+/// (all carry the same sender, in the envelope and in `From`), and the refusal is the
+/// sender's at its first mail. Only these words count, not "sender" alone: "the recipient
+/// has blocked the sender" or "sender's message looks like spam" are about one recipient or
+/// one mail, and blaming our sender for them would hold the whole queue behind one of them.
+pub fn refuses_sending_as_our_sender(reply: &str) -> bool {
+    let reply = reply.to_ascii_lowercase();
+    SEND_AS_REFUSALS.iter().any(|words| reply.contains(words))
+}
+
+/// How many mails to different recipients, refused one after the other after their data with
+/// the same reply, make that reply the sender's (see [`DataRefusals`]). Up to one less are
+/// parked before it is noticed (and are put back then); more would lose more mails to a wrong
+/// setting, fewer would make two members' bad mails hold the queue.
+pub const SAME_DATA_REFUSALS_FOR_SENDER: usize = 3;
+
+/// A server's reply with what changes from mail to mail masked, for telling whether mails met
+/// "the same" refusal: the code, then the reply's words, lowercase, where each word holding a
+/// digit or an `@` (addresses, queue ids, host names, diagnostic data, a timestamp) becomes
+/// `#` (one `#` for a run of them). An enhanced status code (RFC 3463, `5.2.252`) is kept: it
+/// is the refusal's reason, not a detail of the mail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplyPattern(String);
+
+impl ReplyPattern {
+    pub fn of(code: u16, reply: &str) -> ReplyPattern {
+        let mut pattern = code.to_string();
+        let mut masking = false;
+        for word in reply.split_whitespace() {
+            let kept = match enhanced_status(word) {
+                Some(status) => Some(status),
+                None if word.contains(|c: char| c.is_ascii_digit() || c == '@') => None,
+                None => Some(word),
+            };
+            match kept {
+                Some(word) => {
+                    pattern.push(' ');
+                    pattern.push_str(&word.to_lowercase());
+                }
+                None if !masking => pattern.push_str(" #"),
+                None => {}
+            }
+            masking = kept.is_none();
+        }
+        ReplyPattern(pattern)
+    }
+}
+
+/// The enhanced status code `word` is (RFC 3463: class 2, 4 or 5, then subject and detail, as
+/// `5.7.1`), punctuation around it aside.
+fn enhanced_status(word: &str) -> Option<&str> {
+    let status = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+    let mut parts = status.split('.');
+    let class = parts.next()?;
+    let numbers = [parts.next()?, parts.next()?];
+    let numeric =
+        |part: &str| (1..=3).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit());
+    (matches!(class, "2" | "4" | "5")
+        && numbers.iter().all(|part| numeric(part))
+        && parts.next().is_none())
+    .then_some(status)
+}
+
+/// Whether a refusal is plainly about its recipient: it names the recipient's address, or its
+/// enhanced status code is one of the recipient's (RFC 3463: X.1.x, the addresses, but X.1.7
+/// and X.1.8, the sender's; X.2.1 to X.2.4, the mailbox disabled, full, the mail too large for
+/// it, a list failing). Such refusals are the recipient's however many follow: three mistyped
+/// addresses in a row (a wave of bogus sign-ups) must not hold the queue.
+fn about_its_recipient(reply: &str, recipient: &str) -> bool {
+    if reply
+        .to_ascii_lowercase()
+        .contains(&recipient.to_ascii_lowercase())
+    {
+        return true;
+    }
+    let Some(status) = reply.split_whitespace().find_map(enhanced_status) else {
+        return false;
+    };
+    let mut parts = status.split('.').skip(1);
+    match (parts.next(), parts.next()) {
+        (Some("1"), Some(detail)) => !matches!(detail, "7" | "8"),
+        (Some("2"), Some(detail)) => matches!(detail, "1" | "2" | "3" | "4"),
+        _ => false,
+    }
+}
+
+/// The mail worker's memory of the mails refused after their data, to tell a server that
+/// refuses our sender only there (Microsoft 365's "SendAsDenied" after the data, a relay
+/// checking the From's SPF or DMARC alignment: the sender probe's `MAIL FROM` and `RCPT TO`
+/// are taken) from one bad mail. Each such refusal, on its own, is the mail's (parked), but
+/// when the same reply ([`ReplyPattern`]) refuses [`SAME_DATA_REFUSALS_FOR_SENDER`] mails to
+/// different recipients in a row, it is the sender's: the last one is judged
+/// [`SmtpRefusal::SenderRefused`], and the mails parked for that reply (`M`: what the worker
+/// needs to put them back) are handed back to be queued again. From then on the same reply is
+/// the sender's at its first mail, until a mail goes through.
+///
+/// "In a row": a mail the server takes, or one refused after its data otherwise, ends the run
+/// (a refusal about its recipient too, see `about_its_recipient`); mails refused before
+/// their data (the sender probe judges those) or tried again later leave it as it is. The
+/// same recipient's mails count once: one member's mailbox refusing everything is theirs.
+#[derive(Debug)]
+pub struct DataRefusals<M> {
+    /// The reply of the run, if any.
+    reply: Option<ReplyPattern>,
+    /// Whether the run already was judged the sender's.
+    senders: bool,
+    /// The mails parked for `reply`, with their recipients (lowercase).
+    parked: Vec<(String, M)>,
+}
+
+impl<M> Default for DataRefusals<M> {
+    fn default() -> Self {
+        DataRefusals {
+            reply: None,
+            senders: false,
+            parked: Vec::new(),
+        }
+    }
+}
+
+impl<M> DataRefusals<M> {
+    /// A mail went through: the sender is taken, the run ends (what it parked stays parked).
+    pub fn accepted(&mut self) {
+        *self = DataRefusals::default();
+    }
+
+    /// The refusal of a mail to `recipient` the server refused after its data with `code` and
+    /// `reply`, judged `refusal` so far (only [`SmtpRefusal::ParkMail`] is judged again).
+    /// Turned into [`SmtpRefusal::SenderRefused`], it comes with the mails parked for the same
+    /// reply, to put back in the queue. Call [`DataRefusals::parked`] once the mail is parked.
+    pub fn judge(
+        &mut self,
+        refusal: SmtpRefusal,
+        code: u16,
+        reply: &str,
+        recipient: &str,
+    ) -> (SmtpRefusal, Vec<M>) {
+        if refusal != SmtpRefusal::ParkMail {
+            return (refusal, Vec::new());
+        }
+        // A refusal about its recipient starts no run: nothing is counted for it.
+        let pattern =
+            (!about_its_recipient(reply, recipient)).then(|| ReplyPattern::of(code, reply));
+        if pattern.is_none() || self.reply != pattern {
+            *self = DataRefusals {
+                reply: pattern,
+                ..DataRefusals::default()
+            };
+            return (refusal, Vec::new());
+        }
+        if !self.senders {
+            let recipient = recipient.to_ascii_lowercase();
+            let mut recipients: Vec<&str> = self.parked.iter().map(|(to, _)| to.as_str()).collect();
+            recipients.push(&recipient);
+            recipients.sort_unstable();
+            recipients.dedup();
+            if recipients.len() < SAME_DATA_REFUSALS_FOR_SENDER {
+                return (refusal, Vec::new());
+            }
+            self.senders = true;
+        }
+        let parked = std::mem::take(&mut self.parked);
+        (
+            SmtpRefusal::SenderRefused,
+            parked.into_iter().map(|(_, mail)| mail).collect(),
+        )
+    }
+
+    /// The mail to `recipient` just judged [`SmtpRefusal::ParkMail`] by
+    /// [`DataRefusals::judge`] was parked, as `mail`.
+    pub fn parked(&mut self, recipient: &str, mail: M) {
+        if self.reply.is_some() {
+            self.parked.push((recipient.to_ascii_lowercase(), mail));
+        }
+    }
 }
 
 /// What the sender probe heard, on a fresh session: `MAIL FROM:<email.from>`, then (if taken)
@@ -642,6 +832,272 @@ mod tests {
                 "{case}"
             );
         }
+    }
+
+    /// Microsoft 365's refusal after the data of a mail sent as an address the login may not
+    /// use, as lettre words it; its diagnostic data and host names change from mail to mail.
+    fn send_as_denied(diagnostic: &str, host: &str) -> String {
+        format!(
+            "permanent error (554): 5.2.252 SendAsDenied; club@example.org not allowed to send \
+             as noreply@example.org; STOREDRV.Submission.Exception:SendAsDeniedException; \
+             Failed to process message due to a permanent exception with message \
+             [BeginDiagnosticData]Cannot submit message. {diagnostic} \
+             [EndDiagnosticData] [Hostname={host}]"
+        )
+    }
+
+    #[test]
+    fn a_reply_pattern_masks_what_changes_from_mail_to_mail_but_keeps_the_reason() {
+        let one = send_as_denied(
+            "0.35250:0A00C184, 1.36674:0A000000, 1.61250:00000000",
+            "DB8PR04MB6825.eurprd04.prod.outlook.com",
+        );
+        let other = send_as_denied(
+            "0.35250:0A00C185, 1.36674:0A000000",
+            "AM0PR10MB2980.EURPRD10.PROD.OUTLOOK.COM",
+        );
+        assert_eq!(ReplyPattern::of(554, &one), ReplyPattern::of(554, &other));
+        // Queue ids and addresses.
+        let dmarc = |id: &str, to: &str| {
+            format!(
+                "permanent error (550): 5.7.26 Unauthenticated email from example.org is not \
+                 accepted due to domain's DMARC policy ({to}) {id} - gsmtp"
+            )
+        };
+        assert_eq!(
+            ReplyPattern::of(550, &dmarc("a1b2c3.45", "<ann@mail.example>")),
+            ReplyPattern::of(550, &dmarc("9f8e7d.12", "<bob@other.example>")),
+        );
+        // Another code, another enhanced status code or other words: another reply.
+        assert_ne!(ReplyPattern::of(550, &one), ReplyPattern::of(554, &one));
+        assert_ne!(
+            ReplyPattern::of(550, "permanent error (550): 5.7.1 Message refused"),
+            ReplyPattern::of(550, "permanent error (550): 5.7.23 Message refused"),
+        );
+        assert_ne!(
+            ReplyPattern::of(554, "permanent error (554): 5.7.1 Spam detected"),
+            ReplyPattern::of(554, "permanent error (554): 5.7.1 Virus detected"),
+        );
+        assert_eq!(
+            ReplyPattern::of(554, "5.7.1  Spam \t detected, id 12 34"),
+            ReplyPattern::of(554, "5.7.1 spam detected, id 99"),
+        );
+    }
+
+    #[test]
+    fn only_a_refusal_to_send_as_our_sender_is_the_senders_by_its_words() {
+        for reply in [
+            send_as_denied(
+                "0.35250:0A00C184",
+                "DB8PR04MB6825.eurprd04.prod.outlook.com",
+            ),
+            "permanent error (550): 5.7.60 SMTP; Client does not have permissions to send as \
+             this sender"
+                .to_owned(),
+        ] {
+            assert!(refuses_sending_as_our_sender(&reply), "{reply}");
+        }
+        for reply in [
+            "permanent error (550): 5.7.1 The recipient has blocked the sender",
+            "permanent error (554): 5.7.1 Message from this sender looks like spam",
+            "permanent error (550): 5.1.1 <ivy@refused.example>: No such mailbox here",
+            "permanent error (554): 5.6.0 Message content rejected, sent as attachment",
+        ] {
+            assert!(!refuses_sending_as_our_sender(reply), "{reply}");
+        }
+    }
+
+    const DMARC: &str = "permanent error (550): 5.7.26 Unauthenticated email from example.org \
+                         is not accepted due to domain's DMARC policy";
+
+    /// The refusals after their data, in order: (recipient, reply with a queue id of its own).
+    /// Each one the rule leaves to park is parked (as the mail's recipient); returns what each
+    /// was judged and the mails handed back with it.
+    fn judge_run(
+        refusals: &mut DataRefusals<String>,
+        mails: &[(&str, &str)],
+    ) -> Vec<(SmtpRefusal, Vec<String>)> {
+        mails
+            .iter()
+            .enumerate()
+            .map(|(index, (to, reply))| {
+                let reply = with_queue_id(reply, index);
+                let judged = refusals.judge(SmtpRefusal::ParkMail, 550, &reply, to);
+                if judged.0 == SmtpRefusal::ParkMail {
+                    refusals.parked(to, format!("{index}:{to}"));
+                }
+                judged
+            })
+            .collect()
+    }
+
+    /// `reply` as a server words it for its `n`th mail: ending with a queue id of its own.
+    fn with_queue_id(reply: &str, n: usize) -> String {
+        format!("{reply} {n}a{n}f - queue")
+    }
+
+    fn parked() -> (SmtpRefusal, Vec<String>) {
+        (SmtpRefusal::ParkMail, Vec::new())
+    }
+
+    #[test]
+    fn the_same_reply_after_the_data_to_three_recipients_in_a_row_is_the_senders() {
+        let mut refusals = DataRefusals::default();
+        let run = judge_run(
+            &mut refusals,
+            &[
+                ("ann@a.example", DMARC),
+                ("Bob@b.example", DMARC),
+                ("cy@c.example", DMARC),
+            ],
+        );
+        assert_eq!(run[..2], [parked(), parked()]);
+        // The third is not parked, and the two parked go back to the queue.
+        assert_eq!(
+            run[2],
+            (
+                SmtpRefusal::SenderRefused,
+                vec!["0:ann@a.example".to_owned(), "1:Bob@b.example".to_owned()]
+            )
+        );
+        // From then on the reply is the sender's at its first mail (nothing parked before).
+        let again = refusals.judge(
+            SmtpRefusal::ParkMail,
+            550,
+            &with_queue_id(DMARC, 7),
+            "dan@d.example",
+        );
+        assert_eq!(again, (SmtpRefusal::SenderRefused, Vec::new()));
+        // Until a mail goes through: the next one is the mail's again.
+        refusals.accepted();
+        assert_eq!(
+            judge_run(&mut refusals, &[("dan@d.example", DMARC)]),
+            [parked()]
+        );
+    }
+
+    #[test]
+    fn a_recipients_mails_count_once_and_all_of_the_run_go_back() {
+        let mut refusals = DataRefusals::default();
+        let run = judge_run(
+            &mut refusals,
+            &[
+                ("ann@a.example", DMARC),
+                ("ANN@a.example", DMARC),
+                ("ann@a.example", DMARC),
+                ("bob@b.example", DMARC),
+                ("cy@c.example", DMARC),
+            ],
+        );
+        assert_eq!(run[..4], [parked(), parked(), parked(), parked()]);
+        assert_eq!(run[4].0, SmtpRefusal::SenderRefused);
+        assert_eq!(run[4].1.len(), 4, "{:?}", run[4].1);
+    }
+
+    #[test]
+    fn a_mail_taken_or_refused_otherwise_between_them_ends_the_run() {
+        let spam = "permanent error (554): 5.7.1 Message rejected as spam";
+        let mut refusals = DataRefusals::default();
+        judge_run(
+            &mut refusals,
+            &[("ann@a.example", DMARC), ("bob@b.example", DMARC)],
+        );
+        refusals.accepted();
+        assert_eq!(
+            judge_run(&mut refusals, &[("cy@c.example", DMARC)]),
+            [parked()]
+        );
+
+        let mut refusals = DataRefusals::default();
+        let run = judge_run(
+            &mut refusals,
+            &[
+                ("ann@a.example", DMARC),
+                ("bob@b.example", DMARC),
+                ("cy@c.example", spam),
+                ("dan@d.example", DMARC),
+                ("eve@e.example", DMARC),
+            ],
+        );
+        assert!(run.iter().all(|judged| *judged == parked()), "{run:?}");
+    }
+
+    #[test]
+    fn a_mail_tried_again_or_not_parked_leaves_the_run_as_it_is() {
+        let mut refusals = DataRefusals::default();
+        judge_run(&mut refusals, &[("ann@a.example", DMARC)]);
+        // Refused before the data, or deferred: not judged here, nothing changes.
+        let deferred = refusals.judge(
+            SmtpRefusal::RetryMail,
+            550,
+            &with_queue_id(DMARC, 8),
+            "bob@b.example",
+        );
+        assert_eq!(deferred, (SmtpRefusal::RetryMail, Vec::new()));
+        // Judged to park, but its parking not recorded (its lease ran out): not counted.
+        let unrecorded = refusals.judge(
+            SmtpRefusal::ParkMail,
+            550,
+            &with_queue_id(DMARC, 9),
+            "cy@c.example",
+        );
+        assert_eq!(unrecorded, parked());
+        let run = judge_run(
+            &mut refusals,
+            &[("dan@d.example", DMARC), ("eve@e.example", DMARC)],
+        );
+        assert_eq!(run[0], parked());
+        assert_eq!(
+            run[1],
+            (
+                SmtpRefusal::SenderRefused,
+                vec!["0:ann@a.example".to_owned(), "0:dan@d.example".to_owned()]
+            )
+        );
+    }
+
+    #[test]
+    fn refusals_about_their_recipients_are_never_the_senders() {
+        for reply in [
+            // Named (the masked replies would be the same).
+            "permanent error (550): <{to}>: recipient rejected",
+            // Unnamed, but the enhanced status code is the recipient's.
+            "permanent error (550): 5.1.1 User unknown",
+            "permanent error (550): 5.1.10 RESOLVER.ADR.RecipientNotFound; not found",
+            "permanent error (552): 5.2.2 Mailbox full",
+        ] {
+            let mut refusals = DataRefusals::default();
+            let mails: Vec<(String, String)> = [
+                "ann@a.example",
+                "bob@b.example",
+                "cy@c.example",
+                "dan@d.example",
+            ]
+            .iter()
+            .map(|to| ((*to).to_owned(), reply.replace("{to}", to)))
+            .collect();
+            let mails: Vec<(&str, &str)> = mails
+                .iter()
+                .map(|(to, r)| (to.as_str(), r.as_str()))
+                .collect();
+            let run = judge_run(&mut refusals, &mails);
+            assert!(
+                run.iter().all(|judged| *judged == parked()),
+                "{reply}: {run:?}"
+            );
+        }
+        // The sender's own address statuses (X.1.7, X.1.8) do count.
+        let mut refusals = DataRefusals::default();
+        let bad_sender = "permanent error (553): 5.1.8 Sender domain does not resolve";
+        let run = judge_run(
+            &mut refusals,
+            &[
+                ("ann@a.example", bad_sender),
+                ("bob@b.example", bad_sender),
+                ("cy@c.example", bad_sender),
+            ],
+        );
+        assert_eq!(run[2].0, SmtpRefusal::SenderRefused);
     }
 
     #[test]

@@ -18,6 +18,16 @@
 //! error naming `email.from`. A probe that gets no answer or a 4xx parks nothing: the mail is
 //! tried again (`cenacle_domain::mail::refusal_after_sender_probe` holds the rules).
 //!
+//! A server may take our sender at `MAIL FROM` and refuse it only after the mail's data
+//! (Microsoft 365's "554 5.2.252 SendAsDenied", a relay checking the From's SPF or DMARC
+//! alignment): the probe cannot see it. A reply that says the login may not send as our
+//! sender is the sender's at once; any other refusal of the data is the mail's (parked) until
+//! the same reply refused the data of mails to three different recipients in a row
+//! (`cenacle_domain::mail::DataRefusals`). Then it is the sender's, as above, and the mails
+//! this worker parked for it go back to the queue, their attempt not counted, in the
+//! transaction that hands the batch back: a wrong `email.from` parks at most two mails, for a
+//! moment, rather than the whole queue one mail after another.
+//!
 //! The worker holds each session itself (lettre's connection, not its transport), for one
 //! line matters: the end of the mail's data. Before it, the server has nothing: the session is
 //! bounded by `email.timeout_seconds` and a server that stalls there costs the mail an attempt,
@@ -37,8 +47,8 @@ use anyhow::Context as _;
 use cenacle_config::{EmailSettings, SmtpTls};
 use cenacle_core::{mail, notification_mails, Context, ScopedFutureExt};
 use cenacle_domain::mail::{
-    refusal_after_sender_probe, sender_probe_needed, sending_pause, smtp_refusal, SenderProbe,
-    SmtpRefusal,
+    refusal_after_sender_probe, refuses_sending_as_our_sender, sender_probe_needed, sending_pause,
+    smtp_refusal, DataRefusals, SenderProbe, SmtpRefusal, SAME_DATA_REFUSALS_FOR_SENDER,
 };
 use lettre::{
     address::Envelope,
@@ -127,6 +137,8 @@ impl Mailer {
         tracing::info!("mail worker started");
         // Pauses since a session last worked.
         let mut pauses_in_a_row = 0;
+        // The mails refused after their data, which may turn out to be our sender's refusal.
+        let mut data_refusals = DataRefusals::default();
         while !*shutdown.borrow() {
             // Notifications to mail at once become queued mails first (their NOTIFY wakes
             // this loop too), then go out with the rest.
@@ -164,8 +176,7 @@ impl Mailer {
                 if *shutdown.borrow() {
                     self.hand_back(
                         rest,
-                        Halt::ShuttingDown,
-                        "",
+                        HandBack::stop(Halt::ShuttingDown),
                         Duration::ZERO,
                         &shutdown,
                         lease_ends,
@@ -178,8 +189,7 @@ impl Mailer {
                 if Instant::now() + one_mail_at_worst(&self.ctx.settings.email) > lease_ends {
                     self.hand_back(
                         rest,
-                        Halt::LeaseEnding,
-                        "",
+                        HandBack::stop(Halt::LeaseEnding),
                         Duration::ZERO,
                         &shutdown,
                         lease_ends,
@@ -188,15 +198,18 @@ impl Mailer {
                     full = true;
                     break;
                 }
-                match self.send(queued, &shutdown, lease_ends).await {
+                match self
+                    .send(queued, &mut data_refusals, &shutdown, lease_ends)
+                    .await
+                {
                     Sent::Accepted | Sent::Failed => pauses_in_a_row = 0,
-                    Sent::HandBack(halt, error) => {
+                    Sent::HandBack(hand_back) => {
                         let wait = sending_pause(
                             pauses_in_a_row,
                             self.ctx.settings.email.retry_first_delay_seconds,
                         );
                         pauses_in_a_row += 1;
-                        self.hand_back(rest, halt, &error, wait, &shutdown, lease_ends)
+                        self.hand_back(rest, hand_back, wait, &shutdown, lease_ends)
                             .await;
                         pause = Some(wait);
                         break;
@@ -245,30 +258,35 @@ impl Mailer {
         }
     }
 
-    /// Sends `queued` and records how it went; `shutdown` cuts short the recording's tries
-    /// and the wait for the data's reply.
+    /// Sends `queued` and records how it went (`data_refusals`: the mails refused after their
+    /// data so far); `shutdown` cuts short the recording's tries and the wait for the data's
+    /// reply.
     async fn send(
         &self,
         queued: &mail::ClaimedMail,
+        data_refusals: &mut DataRefusals<mail::ParkedMail>,
         shutdown: &watch::Receiver<bool>,
         lease_ends: Instant,
     ) -> Sent {
         let outcome = match self.message(queued) {
             // An address the server could never take: parked at once.
-            Err(err) => Err((
+            Err(err) => Err(Judged::plain(
                 format!("cannot build the message: {err}"),
                 SmtpRefusal::ParkMail,
             )),
             Ok(message) => match self.deliver(&message, shutdown).await {
                 Delivered::Accepted => Ok(()),
-                Delivered::Refused(refusal) => Err(self.judge_refusal(refusal).await),
+                Delivered::Refused(refusal) => Err(self
+                    .judge_refusal(refusal, &queued.to_address, data_refusals)
+                    .await),
                 Delivered::TimedOut => {
                     let secs = self.session_time().as_secs();
                     let error = format!(
                         "the SMTP server did not take the mail's data within {secs} s \
                          (email.timeout_seconds)"
                     );
-                    Err((error, smtp_refusal(None, self.session_works().await)))
+                    let refusal = smtp_refusal(None, self.session_works().await);
+                    Err(Judged::plain(error, refusal))
                 }
                 Delivered::Unanswered { stopping } => {
                     let secs = self.ctx.settings.email.data_reply_timeout_seconds;
@@ -280,18 +298,37 @@ impl Mailer {
                         "the SMTP server did not answer the mail's data {waited}: it may have \
                          the mail, which is sent again with the same Message-ID"
                     );
-                    Err((error, smtp_refusal(None, self.session_works().await)))
+                    let refusal = smtp_refusal(None, self.session_works().await);
+                    Err(Judged::plain(error, refusal))
                 }
             },
         };
-        match outcome {
+        let judged = match outcome {
             Ok(()) => {
+                data_refusals.accepted();
                 self.record_sent(queued, shutdown, lease_ends).await;
-                Sent::Accepted
+                return Sent::Accepted;
             }
-            Err((error, SmtpRefusal::PauseSending)) => Sent::HandBack(Halt::NoSession, error),
-            Err((error, SmtpRefusal::SenderRefused)) => Sent::HandBack(Halt::SenderRefused, error),
-            Err((error, refusal)) => {
+            Err(judged) => judged,
+        };
+        let Judged {
+            refusal,
+            error,
+            refused_data,
+            unpark,
+        } = judged;
+        match refusal {
+            SmtpRefusal::PauseSending => Sent::HandBack(HandBack {
+                halt: Halt::NoSession,
+                error,
+                unpark,
+            }),
+            SmtpRefusal::SenderRefused => Sent::HandBack(HandBack {
+                halt: Halt::SenderRefused,
+                error,
+                unpark,
+            }),
+            SmtpRefusal::ParkMail | SmtpRefusal::RetryMail => {
                 let permanent = refusal == SmtpRefusal::ParkMail;
                 let ctx = &self.ctx;
                 // Tried until it works, as a sent mail's record is: a failure left to the
@@ -312,11 +349,17 @@ impl Mailer {
                     )
                     .await;
                 match recorded {
-                    Some(Some(at)) => {
+                    Some(mail::FailureRecorded::Retried { at }) => {
                         tracing::warn!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, retry_at = %at, "mail not sent; will retry")
                     }
-                    Some(None) => {
-                        tracing::error!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, "mail not sent; parked")
+                    Some(mail::FailureRecorded::Parked(parked)) => {
+                        tracing::error!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, "mail not sent; parked");
+                        if refused_data {
+                            data_refusals.parked(&queued.to_address, parked);
+                        }
+                    }
+                    Some(mail::FailureRecorded::LeaseLost) => {
+                        tracing::warn!(mail = queued.id, kind = %queued.kind, %error, "mail not sent; its lease ran out before the failure was recorded, so it stays another worker's to send")
                     }
                     None => {}
                 }
@@ -325,23 +368,35 @@ impl Mailer {
         }
     }
 
-    /// What a refused or failed send means (`SmtpRefusal`), and the error the admin reads: a
-    /// fresh session tells a session problem from the mail's, and before a mail is parked for
-    /// a 5xx, the sender probe tells a refusal of our sender from one of the mail.
-    async fn judge_refusal(&self, refusal: SessionFailure) -> (String, SmtpRefusal) {
+    /// What a refused or failed send of a mail to `recipient` means, and the error the admin
+    /// reads: a fresh session tells a session problem from the mail's; before a mail is
+    /// parked for a 5xx, the reply's words and the sender probe tell a refusal of our sender
+    /// from one of the mail, and a refusal of its data is weighed with those before it
+    /// (`data_refusals`).
+    async fn judge_refusal(
+        &self,
+        refusal: SessionFailure,
+        recipient: &str,
+        data_refusals: &mut DataRefusals<mail::ParkedMail>,
+    ) -> Judged {
         // Connect, TLS, login and NOOP again: does the session work at all?
         let session_works = self.session_works().await;
         let SessionFailure {
             code,
             text: mail_reply,
+            after_data,
         } = refusal;
         let refusal = smtp_refusal(code, session_works);
         if !sender_probe_needed(refusal) {
-            return (mail_reply, refusal);
+            return Judged::plain(mail_reply, refusal);
+        }
+        // The server says it: every mail, all from the same sender, would meet this refusal.
+        if refuses_sending_as_our_sender(&mail_reply) {
+            return Judged::plain(mail_reply, SmtpRefusal::SenderRefused);
         }
         // Before the mail is blamed: is it our sender the server refuses?
         let probe = self.sender_probe().await;
-        match (
+        let refusal = match (
             refusal_after_sender_probe(refusal, &probe, &mail_reply),
             probe,
         ) {
@@ -350,8 +405,27 @@ impl Mailer {
             (
                 found @ (SmtpRefusal::SenderRefused | SmtpRefusal::PauseSending),
                 SenderProbe::FromRefused { text, .. } | SenderProbe::PostmasterRefused { text, .. },
-            ) => (text, found),
-            (refusal, _) => (mail_reply, refusal),
+            ) => return Judged::plain(text, found),
+            (refusal, _) => refusal,
+        };
+        let (Some(code), true) = (code, after_data) else {
+            return Judged::plain(mail_reply, refusal);
+        };
+        // The probe's sender taken, its data refused: the mail's, unless the same refusal
+        // met mails to other recipients just before.
+        let (refusal, unpark) = data_refusals.judge(refusal, code, &mail_reply, recipient);
+        let error = match refusal {
+            SmtpRefusal::SenderRefused => format!(
+                "{mail_reply} (the same refusal after the data of \
+                 {SAME_DATA_REFUSALS_FOR_SENDER} mails to different recipients in a row)"
+            ),
+            _ => mail_reply,
+        };
+        Judged {
+            refusal,
+            error,
+            refused_data: true,
+            unpark,
         }
     }
 
@@ -443,7 +517,10 @@ impl Mailer {
                 self.quit_in_background(conn);
                 Delivered::Accepted
             }
-            Err(failure) => Delivered::Refused(failure),
+            Err(failure) => Delivered::Refused(SessionFailure {
+                after_data: data_ended.get().is_some(),
+                ..failure
+            }),
         }
     }
 
@@ -520,13 +597,18 @@ impl Mailer {
 
     /// The first of `mails` could not be sent for a fault of the instance's, or the worker is
     /// stopping (`halt`): they all go back to the queue, uncounted, and the worker waits `wait`
-    /// (the caller's). Logged once for the batch: as an error for a fault (mail stops until the
-    /// server comes back or an admin mends the settings), as information for a stop.
+    /// (the caller's). So do the mails this worker parked for what turned out to be the same
+    /// fault (`unpark`), in the same transaction. Logged once for the batch: as an error for a
+    /// fault (mail stops until the server comes back or an admin mends the settings), as
+    /// information for a stop.
     async fn hand_back(
         &self,
         mails: &[mail::ClaimedMail],
-        halt: Halt,
-        error: &str,
+        HandBack {
+            halt,
+            error,
+            unpark,
+        }: HandBack,
         wait: Duration,
         shutdown: &watch::Receiver<bool>,
         lease_ends: Instant,
@@ -580,19 +662,34 @@ impl Mailer {
         // a failure that was not its own (and hold it back that long). A try after the lease
         // ended is harmless: a mail another worker claimed since is not under this lease, and
         // the release leaves it alone.
-        let error = error.as_deref();
-        self.until_lease_ends(
-            shutdown,
-            lease_ends,
-            mails[0].id,
-            "handing mails back",
-            "they go back when their lease expires, an attempt counted each",
-            || {
-                self.ctx
-                    .transaction(move |conn| mail::release_mails(conn, mails, error).scope_boxed())
-            },
-        )
-        .await;
+        let (error, unpark) = (error.as_deref(), unpark.as_slice());
+        let unparked = self
+            .until_lease_ends(
+                shutdown,
+                lease_ends,
+                mails[0].id,
+                "handing mails back",
+                "they go back when their lease expires, an attempt counted each (and the \
+                 mails parked for the same refusal stay parked)",
+                || {
+                    self.ctx.transaction(move |conn| {
+                        async move {
+                            mail::release_mails(conn, mails, error).await?;
+                            mail::unpark_mails(conn, unpark, error).await
+                        }
+                        .scope_boxed()
+                    })
+                },
+            )
+            .await;
+        if let Some(unparked @ 1..) = unparked {
+            tracing::warn!(
+                mails = unparked,
+                ids = ?unpark.iter().map(|parked| parked.id).collect::<Vec<_>>(),
+                "mails parked for the same refusal go back to the queue, their attempt not \
+                 counted"
+            );
+        }
     }
 
     /// The server took the mail: it leaves the queue. Tried until it works (see
@@ -706,8 +803,53 @@ enum Sent {
     Accepted,
     /// Recorded: retried later or parked.
     Failed,
-    /// Handed back, for a fault of the instance's (the error met); the worker pauses.
-    HandBack(Halt, String),
+    /// Handed back, for a fault of the instance's; the worker pauses.
+    HandBack(HandBack),
+}
+
+/// Why the worker hands the rest of its batch back.
+struct HandBack {
+    halt: Halt,
+    /// The error met (none for a stop).
+    error: String,
+    /// The mails this worker parked for what turned out to be the same fault: back to the
+    /// queue too.
+    unpark: Vec<mail::ParkedMail>,
+}
+
+impl HandBack {
+    /// Not a fault: nothing met, nothing to unpark.
+    fn stop(halt: Halt) -> HandBack {
+        HandBack {
+            halt,
+            error: String::new(),
+            unpark: Vec::new(),
+        }
+    }
+}
+
+/// What a mail's failure was judged to be.
+struct Judged {
+    refusal: SmtpRefusal,
+    /// What the admin reads.
+    error: String,
+    /// Whether the server refused the mail's data: its parking then counts toward a refusal of
+    /// our sender there (`DataRefusals`).
+    refused_data: bool,
+    /// Mails parked for the same refusal, now judged our sender's: back to the queue.
+    unpark: Vec<mail::ParkedMail>,
+}
+
+impl Judged {
+    /// A failure that is not a refusal of the mail's data.
+    fn plain(error: String, refusal: SmtpRefusal) -> Judged {
+        Judged {
+            refusal,
+            error,
+            refused_data: false,
+            unpark: Vec::new(),
+        }
+    }
 }
 
 /// Why the worker stops sending for a while.
@@ -745,10 +887,12 @@ enum Delivered {
     Unanswered { stopping: bool },
 }
 
-/// A session's failure: the server's reply code, if it sent one, and what to tell the admin.
+/// A session's failure: the server's reply code, if it sent one, what to tell the admin, and
+/// whether it came after the mail's data was all sent (the reply to its end).
 struct SessionFailure {
     code: Option<u16>,
     text: String,
+    after_data: bool,
 }
 
 impl From<lettre::transport::smtp::Error> for SessionFailure {
@@ -756,6 +900,7 @@ impl From<lettre::transport::smtp::Error> for SessionFailure {
         SessionFailure {
             code: err.status().map(u16::from),
             text: err.to_string(),
+            after_data: false,
         }
     }
 }
@@ -790,6 +935,7 @@ fn mail_parameters(
     let lacks = |what: &str| SessionFailure {
         code: None,
         text: format!("the SMTP server does not support {what}, which this mail needs"),
+        after_data: false,
     };
     let server = conn.server_info();
     let mut parameters = Vec::new();

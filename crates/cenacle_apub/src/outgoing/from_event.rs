@@ -285,7 +285,7 @@ pub async fn send_for_event(
                     Value::Null
                 }
             };
-            mentioned_inboxes(conn, &tags, &group).await?
+            mentioned_inboxes(conn, &data.ctx, &tags, &group).await?
         }
         false => vec![],
     };
@@ -365,9 +365,12 @@ async fn mention_tags(
 }
 
 /// The inboxes of the people of other servers whom `tags` (a text's `tag`, one value or
-/// many) mention, the group's aside: each server's shared inbox where it has one.
+/// many) mention, the group's aside: each server's shared inbox where it has one. Not the
+/// people whose handle names a blocked instance (their actor's host, if blocked too, is
+/// skipped when the deliveries are queued).
 async fn mentioned_inboxes(
     conn: &mut Conn,
+    ctx: &cenacle_core::Context,
     tags: &Value,
     group: &Group,
 ) -> Result<Vec<String>, ApubError> {
@@ -389,6 +392,11 @@ async fn mentioned_inboxes(
         };
         if person.local {
             continue;
+        }
+        if let Some(handle_host) = person.handle_host.as_deref() {
+            if federation::is_blocked(conn, ctx, handle_host).await? {
+                continue;
+            }
         }
         inboxes.extend(person.shared_inbox_url.or(person.inbox_url));
     }

@@ -1,0 +1,11 @@
+-- Issue 16: a split-domain handle host (`person.handle_host`, migration
+-- 2026-12-03-003128) was believed for ever once confirmed: if the handle's domain later gave
+-- the name to someone else, or dropped the split, texts naming the handle kept tagging, and
+-- reaching, the old actor. The date of the last confirmation lets a text naming the handle
+-- look it up again once it is old (`cenacle_apub::mentions`).
+--
+-- No backfill: NULL beside a handle host means "confirmed before this date was kept", and is
+-- due for a re-check at once. Stamping those rows with now() would claim a confirmation this
+-- migration never saw and put off their first re-check by a whole period; leaving them due
+-- costs one more WebFinger query pair per such person, at the next text naming them.
+ALTER TABLE person ADD COLUMN handle_host_confirmed_at TIMESTAMPTZ;
