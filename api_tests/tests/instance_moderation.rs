@@ -380,7 +380,8 @@ async fn blocking_the_host_a_handle_names_blocks_the_person_it_names() {
     database::execute(
         &mut conn,
         &format!(
-            "UPDATE person SET handle_host = 'brand.test' WHERE ap_id = {}",
+            "UPDATE person SET handle_host = 'brand.test', handle_host_confirmed_at = now() \
+             WHERE ap_id = {}",
             lit(&peer.actor_id)
         ),
     )
@@ -405,21 +406,26 @@ async fn blocking_the_host_a_handle_names_blocks_the_person_it_names() {
     assert_eq!(effects["follows_dropped"], 1, "{effects}");
     assert_eq!(followers(&alpha, "entraide").await, 0);
     assert_eq!(count(&alpha, &likes).await, 0, "her like no longer counts");
-    // What she sends now is refused as her instance's would be, from her actor's host too.
-    let answer = json!({
+    // What she sends now, from her actor's host that is not blocked, is acknowledged and
+    // ignored as a banned person's is (her server does not retry it), and changes nothing.
+    let again = json!({
         "type": "Follow", "id": format!("{}/follows/again", peer.actor_id),
         "actor": peer.actor_id, "object": group_id,
     });
+    let ignored = "cenacle_inbox_ignored_total{reason=\"blocked_instance\"}";
+    assert_eq!(alpha.metric(ignored).await, 0.0);
     assert_eq!(
-        peer.post(&client, &inbox, &answer, Signing::Valid).await,
-        403
+        peer.post(&client, &inbox, &again, Signing::Valid).await,
+        202
     );
     assert_eq!(
         peer.post(&client, &inbox, &like(2, &question_id), Signing::Valid)
             .await,
-        403
+        202
     );
+    assert_eq!(alpha.metric(ignored).await, 2.0);
     assert_eq!(followers(&alpha, "entraide").await, 0);
+    assert_eq!(count(&alpha, &likes).await, 0);
 
     // A text naming her is not sent to her; one naming someone else is (once it reached
     // them and alpha's queue is empty, nothing for her is left to come).
@@ -442,10 +448,20 @@ async fn blocking_the_host_a_handle_names_blocks_the_person_it_names() {
             .iter()
             .any(|a| a["type"] == "Create" && a["object"]["id"] == post["ap_id"])
     };
-    eventually("olga to be told of the text", DEADLINE, || async {
-        created(&other).then_some(())
+    let told = eventually("olga to be told of the text", DEADLINE, || async {
+        other
+            .received()
+            .into_iter()
+            .find(|a| a["type"] == "Create" && a["object"]["id"] == post["ap_id"])
     })
     .await;
+    // She is named in it (tagged as her server names her), so only the block keeps it from her.
+    let tags = told["object"]["tag"].as_array().unwrap();
+    assert!(
+        tags.iter()
+            .any(|t| t["href"] == peer.actor_id.as_str() && t["name"] == "@mallory@brand.test"),
+        "{told}"
+    );
     eventually("alpha's queue to empty", DEADLINE, || async {
         (alpha.metric("cenacle_delivery_queue_depth").await == 0.0).then_some(())
     })
@@ -458,7 +474,7 @@ async fn blocking_the_host_a_handle_names_blocks_the_person_it_names() {
     // Unblocked, she is let in again (nothing is restored: she follows anew).
     block(false).await;
     assert_eq!(
-        peer.post(&client, &inbox, &answer, Signing::Valid).await,
+        peer.post(&client, &inbox, &again, Signing::Valid).await,
         202
     );
     assert_eq!(followers(&alpha, "entraide").await, 1);

@@ -1318,6 +1318,47 @@ async fn mails_refused_after_their_data_among_mails_taken_are_parked() {
     }
 }
 
+/// Three mails refused for their content after their data, with the same reply, look like a
+/// refusal of our sender: sending pauses and they go back to the queue. But the judgement
+/// must meet a mail it did not rest on: the fourth mail, tried before them after the pause,
+/// is taken, which disproves it, and the three are parked then. (They used to be retried
+/// first after each pause, judged the sender's again, and hold the fourth for ever.)
+#[tokio::test]
+async fn a_refusal_judged_the_senders_is_disproven_by_a_mail_taken() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let people = registered(&alpha, &sink, &["lena", "marie", "olga", "paul"]).await;
+    let ctx = core_context(&alpha, &sink);
+    let batch = [
+        (people[0], "Spam, one"),
+        (people[1], "Spam, two"),
+        (people[2], "Spam, three"),
+        (people[3], "Bonjour"),
+    ];
+    queue_in_one_batch(&ctx, &batch).await;
+
+    let mails = sink.wait_for("paul@example.org", 2, DEADLINE).await;
+    assert_eq!(mails[1]["headers"]["subject"], "Bonjour");
+    eventually("the three refused mails parked", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let parked = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE to_address IN ('lena@example.org', \
+             'marie@example.org', 'olga@example.org') AND parked_at IS NOT NULL \
+             AND attempts = 1 AND last_error LIKE 'permanent error (554): 5.7.1 Message \
+             rejected as spam%'",
+        )
+        .await;
+        let queued = number(&mut db, "SELECT count(*) FROM mail_queue").await;
+        (parked == 3 && queued == 3).then_some(())
+    })
+    .await;
+    let log = alpha.log();
+    // It was judged the sender's once (the pause), then disproven.
+    assert_eq!(log.matches("sending paused").count(), 1, "{log}");
+    assert!(log.contains("go back to the queue"), "{log}");
+}
+
 /// A shutdown is not held up by a hand-back the database keeps refusing: the worker tries once
 /// more and stops, where it used to try until the mail's lease ran out (here over 20 minutes:
 /// two mails at their worst, each with the default 10 minutes' wait for its data's reply),

@@ -334,7 +334,12 @@ async fn check_and_apply(
         .map(|p| p.as_str())
         .unwrap_or("/");
     let actor = verified_signer(&data, &envelope.actor, &params, parts, path).await?;
-    refuse_blocked_handle_host(&data, &actor).await?;
+    // The host the signer's confirmed handle names, when not their actor's (checked in the
+    // transaction below, with the bans).
+    let signer_handle_host = actor
+        .as_ref()
+        .left()
+        .and_then(|p| p.row.handle_host.clone());
     // Signed by its actor: now its claims are the actor's, and a false one is forged.
     check_object_on_actor_host(envelope.id.as_str(), envelope.actor.as_str())
         .map_err(|rule| Answer::Forged(rule.rule()))?;
@@ -359,6 +364,7 @@ async fn check_and_apply(
         })
         .flatten();
     let announced_actor = &announced_actor;
+    let signer_handle_host = &signer_handle_host;
     let received = data
         .db
         .transaction(|conn| {
@@ -369,10 +375,23 @@ async fn check_and_apply(
                     tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
                     return Ok(Received::Ignored("banned_from_instance"));
                 }
+                // The people of a blocked instance include those its handles name, their
+                // actor served from elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
+                // The signer's own host was checked before; read here, as the bans are.
+                let ctx = &data.ctx;
+                let handle_host = signer_handle_host.as_deref();
+                if let Some(host) = instance_moderation::blocked_host(conn, ctx, handle_host).await? {
+                    tracing::info!(actor = %actor_id, %host, "activity of a person whose handle names a blocked instance");
+                    return Ok(Received::Ignored("blocked_instance"));
+                }
                 if let Some(inner) = announced_actor {
                     if let Some(ban) = instance_moderation::actor_ban(conn, inner).await? {
                         tracing::info!(actor = %inner, group = %actor_id, reason = %ban.reason, "announced activity of a person banned from this instance");
                         return Ok(Received::Ignored("banned_from_instance"));
+                    }
+                    if let Some(host) = instance_moderation::blocked_instance_of(conn, ctx, inner).await? {
+                        tracing::info!(actor = %inner, group = %actor_id, %host, "announced activity of a person of a blocked instance");
+                        return Ok(Received::Ignored("blocked_instance"));
                     }
                 }
                 if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {
@@ -404,31 +423,6 @@ async fn check_and_apply(
 
 /// The actor, once its key verifies the signature: from our store, or fetched. A failure
 /// refetches the actor once (it may have rotated its key) before refusing.
-/// A person whose confirmed handle names a blocked instance is that instance's, wherever their
-/// actor is served from (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`: `alice@example.org`, actor
-/// at `social.example.org`): an admin who blocks `example.org` blocks its people, as Mastodon
-/// reads a domain block by the account's domain. Asked once the signer is known (its stored
-/// row says the host its handle was confirmed at).
-async fn refuse_blocked_handle_host(data: &FedRequest, actor: &ApubActor) -> Result<(), Answer> {
-    let Some(handle_host) = actor
-        .as_ref()
-        .left()
-        .and_then(|p| p.row.handle_host.as_deref())
-    else {
-        return Ok(());
-    };
-    if crate::http_client::is_blocked(&data.db, handle_host)
-        .await
-        .map_err(Answer::from_error)?
-    {
-        return Err(Answer::Refused(
-            StatusCode::FORBIDDEN,
-            format!("instance {handle_host} blocked"),
-        ));
-    }
-    Ok(())
-}
-
 async fn verified_signer(
     data: &FedRequest,
     actor_id: &Url,

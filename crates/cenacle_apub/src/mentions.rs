@@ -180,7 +180,7 @@ async fn meet(fed: Federation, handle: String) {
     let data = fed.data();
     let lookups = &data.mention_lookups;
     if lookups.recently_not_found(&handle, Instant::now()) {
-        tracing::debug!(%handle, "a person named in a text was not found lately: not tagged");
+        tracing::debug!(%handle, "a person named in a text was not found lately: not asked again (tagged only if met before)");
         return;
     }
     // No longer than the text waits for its lookups: one that gives up is not remembered (it
@@ -218,7 +218,7 @@ async fn meet(fed: Federation, handle: String) {
         }
         Err(LookupFailure::Peer(e)) => {
             lookups.remember_not_found(&handle, Instant::now());
-            tracing::info!(%handle, error = %e, "a person named in a text not found: not tagged")
+            tracing::info!(%handle, error = %e, "a person named in a text not found: tagged only if met before")
         }
     }
 }

@@ -203,9 +203,10 @@ where
                         subject: &answer.subject,
                     };
                     remember_handle_host(data, person, asked, loopback_only).await?;
-                    // The handle's server gives it to someone not named by it here (their
-                    // actor's server did not confirm it): whoever was, no longer is.
-                    if !named_by(person, name, &host) {
+                    // The handle's server gives it to someone who does not hold it as their
+                    // handle host (their actor's server did not confirm it, or they are
+                    // served from the handle's own host): whoever held it, no longer does.
+                    if person.handle_host.as_deref() != Some(host.as_str()) {
                         forget_handle(data, name, &host).await?;
                     }
                 }
@@ -289,27 +290,21 @@ async fn remember_handle_host(
     Ok(())
 }
 
-/// Takes `name@host` from whoever is named by it here as their handle host: the server of
-/// `host` has just said it names no one, or someone else. (One of that name whose actor is at
-/// `host` would be found first, and is left alone: found first, they are who texts tag.)
+/// Takes `name@host` from whoever holds it here as their handle host: the server of `host`
+/// has just said it names no one, or someone else (one guarded statement: a confirmation
+/// racing with it keeps what it confirmed).
 async fn forget_handle(data: &Data<FedData>, name: &str, host: &str) -> Result<(), LookupFailure> {
-    let (ctx, handle) = (&data.ctx, format!("{name}@{host}"));
-    data.db
+    let taken = data
+        .db
         .transaction(|conn| {
-            async move {
-                match people::person_by_handle(conn, ctx, &handle).await {
-                    Ok(holder) if holder.handle_host.as_deref() == Some(host) => {
-                        tracing::info!(%handle, id = ?holder.ap_id, "a handle taken back");
-                        people::set_handle_host(conn, holder.id, None).await
-                    }
-                    Ok(_) | Err(CoreError::NotFound(_)) => Ok(()),
-                    Err(e) => Err(e),
-                }
-            }
-            .scope_boxed()
+            async move { people::take_handle_host(conn, name, host).await }.scope_boxed()
         })
         .await
-        .map_err(|e| LookupFailure::Ours(e.into()))
+        .map_err(|e| LookupFailure::Ours(e.into()))?;
+    if taken {
+        tracing::info!(handle = %format!("{name}@{host}"), "a handle taken back");
+    }
+    Ok(())
 }
 
 /// The host a person's handle names, from the answer to `asked` that led to their actor

@@ -359,15 +359,6 @@ pub fn known_block(ctx: &Context, host: &str) -> Option<bool> {
     ctx.hosts.blocked(host)
 }
 
-/// Whether `host` is blocked (by configuration, by an admin, or outside the allow list): as
-/// this process read it lately, else read now.
-pub async fn is_blocked(conn: &mut Conn, ctx: &Context, host: &str) -> Result<bool, CoreError> {
-    match known_block(ctx, host) {
-        Some(blocked) => Ok(blocked),
-        None => Ok(instance_state(conn, ctx, host).await?.blocked),
-    }
-}
-
 /// Blocked by configuration or by an admin, and whether it is dead.
 pub async fn instance_state(
     conn: &mut Conn,

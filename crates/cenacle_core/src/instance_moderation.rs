@@ -12,9 +12,12 @@
 //! - An instance's people are those its server serves and those whose confirmed handle names
 //!   it (`person.handle_host`: `alice@example.org` whose actor is at `social.example.org`, as
 //!   Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN` allow): blocking or limiting `example.org`
-//!   reaches them too — their activities are refused, their follows dropped, their votes
-//!   uncounted, their posts held. What is queued for their actor's host is cancelled only
-//!   when that host is blocked too (a queued delivery names a host, not a person).
+//!   reaches them too: what they send, or a group relays of theirs, is acknowledged and
+//!   ignored; their follows are dropped and their votes uncounted (a block); their posts are
+//!   held (a limit). Only people whose handle was confirmed (before the block: the handle's
+//!   host, blocked, is not asked again) are known as its people. What is queued for their
+//!   actor's host is cancelled only when that host is blocked too (a queued delivery names a
+//!   host, not a person).
 
 use crate::moderation_log::{self, NewModAction};
 use crate::{accounts::Session, caller::require, federation, Conn, Context, CoreError};
@@ -185,6 +188,48 @@ pub async fn actor_ban(
     actor_ap_id: &str,
 ) -> Result<Option<InstanceBan>, CoreError> {
     Ok(store::active_ban_by_ap_id(conn, actor_ap_id).await?)
+}
+
+/// Which of `hosts` is blocked, by configuration or by an admin, read in the caller's
+/// transaction (a block and an activity racing cannot both win). Allow-list mode is not asked
+/// here: it keeps out the hosts we talk to, which are checked before; a handle's host is never
+/// talked to on its people's behalf, and an admin who allowed the server of a person's actor
+/// did not mean to keep them out for the domain their handle names.
+pub async fn blocked_host<'h>(
+    conn: &mut Conn,
+    ctx: &Context,
+    hosts: impl IntoIterator<Item = &'h str>,
+) -> Result<Option<String>, CoreError> {
+    for host in hosts {
+        let host = host.to_ascii_lowercase();
+        let configured = &ctx.settings.federation.blocked_instances;
+        if cenacle_domain::instance_lists::names(configured, &host)
+            || cenacle_db::federation::instance_state(conn, &host)
+                .await?
+                .blocked
+        {
+            return Ok(Some(host));
+        }
+    }
+    Ok(None)
+}
+
+/// The blocked instance the person of another server `actor_ap_id` belongs to, if any: the
+/// one serving their actor or the one their confirmed handle names (see [`blocked_host`]).
+/// Not a person stored here: none.
+pub async fn blocked_instance_of(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor_ap_id: &str,
+) -> Result<Option<String>, CoreError> {
+    let Some(person) = actors::person_by_ap_id(conn, actor_ap_id)
+        .await?
+        .filter(|p| !p.local)
+    else {
+        return Ok(None);
+    };
+    let hosts = [person.instance_host, person.handle_host];
+    blocked_host(conn, ctx, hosts.iter().flatten().map(String::as_str)).await
 }
 
 /// Allows or disallows an instance for allow-list mode (admins). Applies at once in this

@@ -41,6 +41,12 @@ pub async fn set_handle_host(
     Ok(actors::set_handle_host(conn, person_id, host).await?)
 }
 
+/// Takes the handle `name@host` from whoever of the people of other servers holds it as their
+/// handle host: its server names no one, or someone else, by it. Whether someone held it.
+pub async fn take_handle_host(conn: &mut Conn, name: &str, host: &str) -> Result<bool, CoreError> {
+    Ok(actors::take_handle_host(conn, name, host, None).await? > 0)
+}
+
 /// A person by id.
 pub async fn person_by_id(conn: &mut Conn, id: i64) -> Result<PersonActor, CoreError> {
     actors::person_by_id(conn, id)

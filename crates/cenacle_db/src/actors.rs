@@ -141,16 +141,7 @@ pub async fn set_handle_host(
         .first(conn)
         .await?;
     if let Some(named_by) = host.or(instance_host.as_deref()) {
-        diesel::update(
-            person::table
-                .filter(diesel::dsl::not(person::local))
-                .filter(person::handle_host.eq(named_by))
-                .filter(lower(person::username).eq(lower(&username)))
-                .filter(person::id.ne(person_id)),
-        )
-        .set(no_handle_host())
-        .execute(conn)
-        .await?;
+        take_handle_host(conn, &username, named_by, Some(person_id)).await?;
     }
     let this_person = diesel::update(person::table.find(person_id));
     match host {
@@ -166,6 +157,29 @@ pub async fn set_handle_host(
         None => this_person.set(no_handle_host()).execute(conn).await?,
     };
     Ok(())
+}
+
+/// Whoever of the people of other servers named `name` holds `host` as their handle host
+/// (but `except`) holds it no more: one guarded statement, so that a confirmation of another
+/// host racing with it is not undone. Returns how many lost it (0 or 1: a handle names one
+/// person, by unique index).
+pub async fn take_handle_host(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    host: &str,
+    except: Option<i64>,
+) -> Result<usize, DbError> {
+    Ok(diesel::update(
+        person::table
+            .filter(diesel::dsl::not(person::local))
+            .filter(person::handle_host.eq(host))
+            .filter(lower(person::username).eq(lower(name)))
+            // No one is id 0 (ids start at 1).
+            .filter(person::id.ne(except.unwrap_or(0))),
+    )
+    .set(no_handle_host())
+    .execute(conn)
+    .await?)
 }
 
 /// The changes that name a person by their actor's host again.

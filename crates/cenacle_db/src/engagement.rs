@@ -352,7 +352,8 @@ pub async fn reputation_history(
 }
 
 /// What decides how much a person's votes count: their instance's weight (1.0 for local
-/// people and instances without one) and whether it is blocked.
+/// people and instances without one) and whether it is blocked (the instance serving their
+/// actor, or the one their confirmed handle names).
 #[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
 pub struct VoterStanding {
     #[diesel(sql_type = diesel::sql_types::Double)]
@@ -371,8 +372,10 @@ pub async fn voter_standing(
     person_id: i64,
 ) -> Result<VoterStanding, DbError> {
     let found: Option<VoterStanding> = diesel::sql_query(
-        "SELECT COALESCE(i.reputation_weight, 1.0) AS weight, COALESCE(i.blocked, FALSE) AS blocked \
-         FROM person p LEFT JOIN instance i ON NOT p.local AND i.host = p.instance_host WHERE p.id = $1",
+        "SELECT COALESCE(i.reputation_weight, 1.0) AS weight, \
+                COALESCE(i.blocked, FALSE) OR COALESCE(h.blocked, FALSE) AS blocked \
+         FROM person p LEFT JOIN instance i ON NOT p.local AND i.host = p.instance_host \
+           LEFT JOIN instance h ON NOT p.local AND h.host = p.handle_host WHERE p.id = $1",
     )
     .bind::<BigInt, _>(person_id)
     .prepared()

@@ -206,7 +206,10 @@ pub async fn set_limited(
         return Ok(true);
     }
     let named_by_handles: bool = diesel::select(diesel::dsl::exists(
-        person::table.filter(person::handle_host.eq(host)),
+        // Not a bound `false`: the index is partial (`WHERE NOT local`).
+        person::table
+            .filter(diesel::dsl::not(person::local))
+            .filter(person::handle_host.eq(host)),
     ))
     .get_result(conn)
     .await?;
@@ -241,8 +244,8 @@ const HOST_OF_TARGET: &str = "lower(split_part(split_part(target_ap_id, '://', 2
 pub async fn drop_follows_with(conn: &mut AsyncPgConnection, host: &str) -> Result<usize, DbError> {
     Ok(diesel::sql_query(format!(
         "DELETE FROM follow WHERE {HOST_OF_FOLLOWER} = $1 OR {HOST_OF_TARGET} = $1 \
-           OR follower_ap_id IN (SELECT ap_id FROM person WHERE handle_host = $1) \
-           OR target_ap_id IN (SELECT ap_id FROM person WHERE handle_host = $1)"
+           OR follower_ap_id IN (SELECT ap_id FROM person WHERE NOT local AND handle_host = $1) \
+           OR target_ap_id IN (SELECT ap_id FROM person WHERE NOT local AND handle_host = $1)"
     ))
     .bind::<Text, _>(host)
     .prepared()

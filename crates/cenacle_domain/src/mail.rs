@@ -381,8 +381,9 @@ pub fn refuses_sending_as_our_sender(reply: &str) -> bool {
 
 /// How many mails to different recipients, refused one after the other after their data with
 /// the same reply, make that reply the sender's (see [`DataRefusals`]). Up to one less are
-/// parked before it is noticed (and are put back then); more would lose more mails to a wrong
-/// setting, fewer would make two members' bad mails hold the queue.
+/// parked before it is noticed (and are put back then, by the worker that parked them); more
+/// would lose more mails to a wrong setting, fewer would make two members' bad mails pause
+/// the queue until another mail goes through.
 pub const SAME_DATA_REFUSALS_FOR_SENDER: usize = 3;
 
 /// A server's reply with what changes from mail to mail masked, for telling whether mails met
@@ -469,79 +470,124 @@ fn about_its_recipient(reply: &str, recipient: &str) -> bool {
 /// (a refusal about its recipient too, see `about_its_recipient`); mails refused before
 /// their data (the sender probe judges those) or tried again later leave it as it is. The
 /// same recipient's mails count once: one member's mailbox refusing everything is theirs.
+///
+/// A judgement by repetition is a guess, so it must meet a mail it did not rest on: the mails
+/// it held back ([`DataRefusals::held_back`]) are tried after any other the worker claims, and
+/// a mail taken disproves it — the reply is then the mail's again, for good (in this worker),
+/// and the held mails are parked at their next refusal. Without that, three mails refused for
+/// their content (one spammy digest) would be retried first after each pause, judged the
+/// sender's again, and hold every other mail behind them for ever.
 #[derive(Debug)]
 pub struct DataRefusals<M> {
     /// The reply of the run, if any.
     reply: Option<ReplyPattern>,
     /// Whether the run already was judged the sender's.
-    senders: bool,
-    /// The mails parked for `reply`, with their recipients (lowercase).
-    parked: Vec<(String, M)>,
+    judged_senders: bool,
+    /// The mails parked for `reply`: their recipients (lowercase), ids, and what the worker
+    /// needs to put them back.
+    parked: Vec<(String, i64, M)>,
+    /// The mails (ids) a judgement of the sender's rests on: tried last.
+    held: Vec<i64>,
+    /// Replies once judged the sender's, then disproven by a mail taken (the latest few).
+    disproven: Vec<ReplyPattern>,
 }
+
+/// How many disproven replies a worker remembers: a few kinds of content refusal.
+const DISPROVEN_KEPT: usize = 16;
 
 impl<M> Default for DataRefusals<M> {
     fn default() -> Self {
         DataRefusals {
             reply: None,
-            senders: false,
+            judged_senders: false,
             parked: Vec::new(),
+            held: Vec::new(),
+            disproven: Vec::new(),
         }
     }
 }
 
 impl<M> DataRefusals<M> {
-    /// A mail went through: the sender is taken, the run ends (what it parked stays parked).
+    /// A mail went through: the sender is taken, the run ends (what it parked stays parked),
+    /// and a reply judged the sender's is disproven.
     pub fn accepted(&mut self) {
-        *self = DataRefusals::default();
+        let disproven = self.judged_senders.then(|| self.reply.take()).flatten();
+        self.new_run(None);
+        if let Some(reply) = disproven {
+            if self.disproven.len() == DISPROVEN_KEPT {
+                self.disproven.remove(0);
+            }
+            self.disproven.push(reply);
+        }
     }
 
-    /// The refusal of a mail to `recipient` the server refused after its data with `code` and
-    /// `reply`, judged `refusal` so far (only [`SmtpRefusal::ParkMail`] is judged again).
-    /// Turned into [`SmtpRefusal::SenderRefused`], it comes with the mails parked for the same
-    /// reply, to put back in the queue. Call [`DataRefusals::parked`] once the mail is parked.
+    /// Whether the mail `mail_id` is held back by a judgement of the sender's: to be tried
+    /// after the others claimed with it.
+    pub fn held_back(&self, mail_id: i64) -> bool {
+        self.held.contains(&mail_id)
+    }
+
+    /// A new run (of `reply`, or none): only what was disproven is kept.
+    fn new_run(&mut self, reply: Option<ReplyPattern>) {
+        let disproven = std::mem::take(&mut self.disproven);
+        *self = DataRefusals {
+            reply,
+            disproven,
+            ..DataRefusals::default()
+        };
+    }
+
+    /// The refusal of the mail `mail_id` to `recipient` the server refused after its data with
+    /// `code` and `reply`, judged `refusal` so far (only [`SmtpRefusal::ParkMail`] is judged
+    /// again). Turned into [`SmtpRefusal::SenderRefused`], it comes with the mails parked for
+    /// the same reply, to put back in the queue. Call [`DataRefusals::record_parked`] once a
+    /// mail judged [`SmtpRefusal::ParkMail`] here is parked.
     pub fn judge(
         &mut self,
         refusal: SmtpRefusal,
-        code: u16,
-        reply: &str,
+        (code, reply): (u16, &str),
         recipient: &str,
+        mail_id: i64,
     ) -> (SmtpRefusal, Vec<M>) {
         if refusal != SmtpRefusal::ParkMail {
             return (refusal, Vec::new());
         }
-        // A refusal about its recipient starts no run: nothing is counted for it.
-        let pattern =
-            (!about_its_recipient(reply, recipient)).then(|| ReplyPattern::of(code, reply));
+        // A refusal about its recipient, or one disproven already, starts no run: nothing is
+        // counted for it.
+        let pattern = (!about_its_recipient(reply, recipient))
+            .then(|| ReplyPattern::of(code, reply))
+            .filter(|pattern| !self.disproven.contains(pattern));
         if pattern.is_none() || self.reply != pattern {
-            *self = DataRefusals {
-                reply: pattern,
-                ..DataRefusals::default()
-            };
+            self.new_run(pattern);
             return (refusal, Vec::new());
         }
-        if !self.senders {
+        if !self.judged_senders {
             let recipient = recipient.to_ascii_lowercase();
-            let mut recipients: Vec<&str> = self.parked.iter().map(|(to, _)| to.as_str()).collect();
+            let mut recipients: Vec<&str> =
+                self.parked.iter().map(|(to, ..)| to.as_str()).collect();
             recipients.push(&recipient);
             recipients.sort_unstable();
             recipients.dedup();
             if recipients.len() < SAME_DATA_REFUSALS_FOR_SENDER {
                 return (refusal, Vec::new());
             }
-            self.senders = true;
+            self.judged_senders = true;
         }
         let parked = std::mem::take(&mut self.parked);
+        self.held.push(mail_id);
+        self.held.extend(parked.iter().map(|(_, id, _)| *id));
         (
             SmtpRefusal::SenderRefused,
-            parked.into_iter().map(|(_, mail)| mail).collect(),
+            parked.into_iter().map(|(.., mail)| mail).collect(),
         )
     }
 
-    /// The mail to `recipient` just judged [`SmtpRefusal::ParkMail`] by
-    /// [`DataRefusals::judge`] was parked, as `mail`.
-    pub fn parked(&mut self, recipient: &str, mail: M) {
+    /// The mail `mail_id` to `recipient`, just judged [`SmtpRefusal::ParkMail`] by
+    /// [`DataRefusals::judge`], was parked, as `mail`.
+    pub fn record_parked(&mut self, recipient: &str, mail_id: i64, mail: M) {
         if self.reply.is_some() {
-            self.parked.push((recipient.to_ascii_lowercase(), mail));
+            self.parked
+                .push((recipient.to_ascii_lowercase(), mail_id, mail));
         }
     }
 }
@@ -922,9 +968,10 @@ mod tests {
             .enumerate()
             .map(|(index, (to, reply))| {
                 let reply = with_queue_id(reply, index);
-                let judged = refusals.judge(SmtpRefusal::ParkMail, 550, &reply, to);
+                let id = index as i64;
+                let judged = refusals.judge(SmtpRefusal::ParkMail, (550, &reply), to, id);
                 if judged.0 == SmtpRefusal::ParkMail {
-                    refusals.parked(to, format!("{index}:{to}"));
+                    refusals.record_parked(to, id, format!("{index}:{to}"));
                 }
                 judged
             })
@@ -963,17 +1010,28 @@ mod tests {
         // From then on the reply is the sender's at its first mail (nothing parked before).
         let again = refusals.judge(
             SmtpRefusal::ParkMail,
-            550,
-            &with_queue_id(DMARC, 7),
+            (550, &with_queue_id(DMARC, 7)),
             "dan@d.example",
+            7,
         );
         assert_eq!(again, (SmtpRefusal::SenderRefused, Vec::new()));
-        // Until a mail goes through: the next one is the mail's again.
+        // The mails it rests on are tried after any other.
+        assert!([0, 1, 2, 7].iter().all(|id| refusals.held_back(*id)));
+        assert!(!refusals.held_back(3));
+        // Until a mail goes through, which disproves it: the reply is the mail's again, for
+        // good, and nothing is held back any more.
         refusals.accepted();
-        assert_eq!(
-            judge_run(&mut refusals, &[("dan@d.example", DMARC)]),
-            [parked()]
+        assert!(!refusals.held_back(0));
+        let run = judge_run(
+            &mut refusals,
+            &[
+                ("dan@d.example", DMARC),
+                ("eve@e.example", DMARC),
+                ("fay@f.example", DMARC),
+                ("gus@g.example", DMARC),
+            ],
         );
+        assert!(run.iter().all(|judged| *judged == parked()), "{run:?}");
     }
 
     #[test]
@@ -1029,17 +1087,17 @@ mod tests {
         // Refused before the data, or deferred: not judged here, nothing changes.
         let deferred = refusals.judge(
             SmtpRefusal::RetryMail,
-            550,
-            &with_queue_id(DMARC, 8),
+            (550, &with_queue_id(DMARC, 8)),
             "bob@b.example",
+            8,
         );
         assert_eq!(deferred, (SmtpRefusal::RetryMail, Vec::new()));
         // Judged to park, but its parking not recorded (its lease ran out): not counted.
         let unrecorded = refusals.judge(
             SmtpRefusal::ParkMail,
-            550,
-            &with_queue_id(DMARC, 9),
+            (550, &with_queue_id(DMARC, 9)),
             "cy@c.example",
+            9,
         );
         assert_eq!(unrecorded, parked());
         let run = judge_run(

@@ -25,8 +25,12 @@
 //! the same reply refused the data of mails to three different recipients in a row
 //! (`cenacle_domain::mail::DataRefusals`). Then it is the sender's, as above, and the mails
 //! this worker parked for it go back to the queue, their attempt not counted, in the
-//! transaction that hands the batch back: a wrong `email.from` parks at most two mails, for a
-//! moment, rather than the whole queue one mail after another.
+//! transaction that hands the batch back: a wrong `email.from` parks two mails (per worker)
+//! for a moment, rather than the whole queue one mail after another. The judgement is a
+//! guess, so the mails it rests on are tried after any other: a mail taken disproves it, and
+//! they are parked then (three mails refused for the same content must not hold the rest).
+//! It lives in the worker's memory: a restart between the first parked mail and the third
+//! leaves the first ones parked.
 //!
 //! The worker holds each session itself (lettre's connection, not its transport), for one
 //! line matters: the end of the mail's data. Before it, the server has nothing: the session is
@@ -165,6 +169,10 @@ impl Mailer {
                     tracing::error!(error = %err, "claiming mails failed");
                     Vec::new()
                 });
+            // The mails a judgement of our sender rests on go last: another mail taken
+            // disproves it (see `DataRefusals`), where they would meet it again first.
+            let mut claimed = claimed;
+            claimed.sort_by_key(|queued| data_refusals.held_back(queued.id));
             let mut full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
             let mut pause = None;
             for (index, queued) in claimed.iter().enumerate() {
@@ -276,9 +284,9 @@ impl Mailer {
             )),
             Ok(message) => match self.deliver(&message, shutdown).await {
                 Delivered::Accepted => Ok(()),
-                Delivered::Refused(refusal) => Err(self
-                    .judge_refusal(refusal, &queued.to_address, data_refusals)
-                    .await),
+                Delivered::Refused(refusal) => {
+                    Err(self.judge_refusal(refusal, queued, data_refusals).await)
+                }
                 Delivered::TimedOut => {
                     let secs = self.session_time().as_secs();
                     let error = format!(
@@ -355,7 +363,7 @@ impl Mailer {
                     Some(mail::FailureRecorded::Parked(parked)) => {
                         tracing::error!(mail = queued.id, kind = %queued.kind, attempts = queued.attempts, %error, "mail not sent; parked");
                         if refused_data {
-                            data_refusals.parked(&queued.to_address, parked);
+                            data_refusals.record_parked(&queued.to_address, queued.id, parked);
                         }
                     }
                     Some(mail::FailureRecorded::LeaseLost) => {
@@ -368,7 +376,7 @@ impl Mailer {
         }
     }
 
-    /// What a refused or failed send of a mail to `recipient` means, and the error the admin
+    /// What a refused or failed send of `queued` means, and the error the admin
     /// reads: a fresh session tells a session problem from the mail's; before a mail is
     /// parked for a 5xx, the reply's words and the sender probe tell a refusal of our sender
     /// from one of the mail, and a refusal of its data is weighed with those before it
@@ -376,7 +384,7 @@ impl Mailer {
     async fn judge_refusal(
         &self,
         refusal: SessionFailure,
-        recipient: &str,
+        queued: &mail::ClaimedMail,
         data_refusals: &mut DataRefusals<mail::ParkedMail>,
     ) -> Judged {
         // Connect, TLS, login and NOOP again: does the session work at all?
@@ -413,7 +421,9 @@ impl Mailer {
         };
         // The probe's sender taken, its data refused: the mail's, unless the same refusal
         // met mails to other recipients just before.
-        let (refusal, unpark) = data_refusals.judge(refusal, code, &mail_reply, recipient);
+        let recipient = &queued.to_address;
+        let (refusal, unpark) =
+            data_refusals.judge(refusal, (code, &mail_reply), recipient, queued.id);
         let error = match refusal {
             SmtpRefusal::SenderRefused => format!(
                 "{mail_reply} (the same refusal after the data of \
@@ -424,7 +434,9 @@ impl Mailer {
         Judged {
             refusal,
             error,
-            refused_data: true,
+            // Only a mail the run judged the mail's counts toward it once parked (one tried
+            // again, parked at its last attempt, was not judged by it).
+            refused_data: refusal == SmtpRefusal::ParkMail,
             unpark,
         }
     }

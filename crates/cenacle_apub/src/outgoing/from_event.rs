@@ -19,7 +19,7 @@ use activitypub_federation::{
     traits::Object,
 };
 use cenacle_core::{
-    actors, approval, federation,
+    actors, approval, federation, instance_moderation,
     model::{Group, OutboxEvent, QueuedEvent, VoteTarget},
     people, published, Conn, ScopedFutureExt,
 };
@@ -393,10 +393,12 @@ async fn mentioned_inboxes(
         if person.local {
             continue;
         }
-        if let Some(handle_host) = person.handle_host.as_deref() {
-            if federation::is_blocked(conn, ctx, handle_host).await? {
-                continue;
-            }
+        let handle_host = person.handle_host.as_deref();
+        if instance_moderation::blocked_host(conn, ctx, handle_host)
+            .await?
+            .is_some()
+        {
+            continue;
         }
         inboxes.extend(person.shared_inbox_url.or(person.inbox_url));
     }
