@@ -1282,35 +1282,13 @@ async fn data_refusal_holds_the_queue(reply: &str, parked_first: usize) {
 /// ends a run of refusals: the third one is not counted with the first two).
 #[tokio::test]
 async fn mails_refused_after_their_data_among_mails_taken_are_parked() {
-    let sink = SmtpSink::started();
-    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
-    let people = registered(&alpha, &sink, &["lena", "marie", "paul", "olga"]).await;
-    let ctx = core_context(&alpha, &sink);
-    let batch = [
-        (people[0], "Spam, one"),
-        (people[1], "Spam, two"),
-        (people[2], "Bonjour"),
-        (people[3], "Spam, three"),
-    ];
-    queue_in_one_batch(&ctx, &batch).await;
-
-    let mails = sink.wait_for("paul@example.org", 2, DEADLINE).await;
-    assert_eq!(mails[1]["headers"]["subject"], "Bonjour");
-    eventually("the three refused mails parked", DEADLINE, || async {
-        let mut db = connect(&alpha).await;
-        let parked = number(
-            &mut db,
-            "SELECT count(*) FROM mail_queue WHERE to_address IN ('lena@example.org', \
-             'marie@example.org', 'olga@example.org') AND parked_at IS NOT NULL \
-             AND attempts = 1 AND last_error LIKE 'permanent error (554): 5.7.1 Message \
-             rejected as spam%'",
-        )
-        .await;
-        let queued = number(&mut db, "SELECT count(*) FROM mail_queue").await;
-        (parked == 3 && queued == 3).then_some(())
-    })
+    let (sink, log) = spam_parked_and_bonjour_sent([
+        ("lena", "Spam, one"),
+        ("marie", "Spam, two"),
+        ("paul", "Bonjour"),
+        ("olga", "Spam, three"),
+    ])
     .await;
-    let log = alpha.log();
     assert!(!log.contains("sending paused"), "{log}");
     assert!(!log.contains("go back to the queue"), "{log}");
     for name in ["lena", "marie", "olga"] {
@@ -1325,17 +1303,33 @@ async fn mails_refused_after_their_data_among_mails_taken_are_parked() {
 /// first after each pause, judged the sender's again, and hold the fourth for ever.)
 #[tokio::test]
 async fn a_refusal_judged_the_senders_is_disproven_by_a_mail_taken() {
+    let (_sink, log) = spam_parked_and_bonjour_sent([
+        ("lena", "Spam, one"),
+        ("marie", "Spam, two"),
+        ("olga", "Spam, three"),
+        ("paul", "Bonjour"),
+    ])
+    .await;
+    // It was judged the sender's once (the pause), then disproven.
+    assert_eq!(log.matches("sending paused").count(), 1, "{log}");
+    assert!(log.contains("go back to the queue"), "{log}");
+}
+
+/// Queues each (person, subject) of `batch` in one batch, the people registered first (paul's
+/// mail is "Bonjour", the others' the sink refuses as spam); waits until paul's arrives and
+/// the other three are parked at their first try for that refusal, nothing else queued.
+/// Returns the sink and the instance's log.
+async fn spam_parked_and_bonjour_sent(batch: [(&str, &str); 4]) -> (SmtpSink, String) {
     let sink = SmtpSink::started();
     let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
-    let people = registered(&alpha, &sink, &["lena", "marie", "olga", "paul"]).await;
+    let people = registered(&alpha, &sink, &batch.map(|(name, _)| name)).await;
     let ctx = core_context(&alpha, &sink);
-    let batch = [
-        (people[0], "Spam, one"),
-        (people[1], "Spam, two"),
-        (people[2], "Spam, three"),
-        (people[3], "Bonjour"),
-    ];
-    queue_in_one_batch(&ctx, &batch).await;
+    let mails: Vec<(i64, &str)> = people
+        .iter()
+        .zip(batch)
+        .map(|(person, (_, subject))| (*person, subject))
+        .collect();
+    queue_in_one_batch(&ctx, &mails).await;
 
     let mails = sink.wait_for("paul@example.org", 2, DEADLINE).await;
     assert_eq!(mails[1]["headers"]["subject"], "Bonjour");
@@ -1354,9 +1348,7 @@ async fn a_refusal_judged_the_senders_is_disproven_by_a_mail_taken() {
     })
     .await;
     let log = alpha.log();
-    // It was judged the sender's once (the pause), then disproven.
-    assert_eq!(log.matches("sending paused").count(), 1, "{log}");
-    assert!(log.contains("go back to the queue"), "{log}");
+    (sink, log)
 }
 
 /// A shutdown is not held up by a hand-back the database keeps refusing: the worker tries once
