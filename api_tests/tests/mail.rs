@@ -1312,7 +1312,10 @@ async fn a_refusal_judged_the_senders_is_disproven_by_a_mail_taken() {
     .await;
     // It was judged the sender's once (the pause), then disproven.
     assert_eq!(log.matches("sending paused").count(), 1, "{log}");
-    assert!(log.contains("go back to the queue"), "{log}");
+    assert!(
+        log.contains("mails parked for the same refusal go back to the queue"),
+        "{log}"
+    );
 }
 
 /// Queues each (person, subject) of `batch` in one batch, the people registered first (paul's

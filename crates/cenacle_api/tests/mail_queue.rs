@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 /// One claim as a worker makes it: in a transaction of its own.
 async fn claim(t: &TestApp, lease_seconds: f64) -> Vec<mail::ClaimedMail> {
     t.ctx
-        .transaction(|conn| mail::claim_mails(conn, 8, lease_seconds).scope_boxed())
+        .transaction(|conn| mail::claim_mails(conn, 8, lease_seconds, &[]).scope_boxed())
         .await
         .unwrap()
 }

@@ -206,13 +206,15 @@ pub async fn set_mail_preference(
 
 // ---- the workers' side ----
 
-/// Leases up to `limit` due mails for `lease_seconds` (run in a transaction of its own).
+/// Leases up to `limit` due mails for `lease_seconds`, `tried_last` after any other (run in a
+/// transaction of its own).
 pub async fn claim_mails(
     conn: &mut Conn,
     limit: i64,
     lease_seconds: f64,
+    tried_last: &[i64],
 ) -> Result<Vec<ClaimedMail>, CoreError> {
-    Ok(store::claim_mails(conn, limit, lease_seconds).await?)
+    Ok(store::claim_mails(conn, limit, lease_seconds, tried_last).await?)
 }
 
 /// The SMTP server accepted the mail.

@@ -65,19 +65,20 @@ pub struct ClaimedMail {
     pub locked_until: DateTime<Utc>,
 }
 
-/// Leases up to `limit` due mails (oldest first) for `lease_seconds`; rows other workers
-/// are claiming are skipped, not waited for.
+/// Leases up to `limit` due mails (oldest first, but `tried_last` after any other) for
+/// `lease_seconds`; rows other workers are claiming are skipped, not waited for.
 pub async fn claim_mails(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease_seconds: f64,
+    tried_last: &[i64],
 ) -> Result<Vec<ClaimedMail>, DbError> {
     Ok(diesel::sql_query(
         "WITH chosen AS ( \
            SELECT id FROM mail_queue \
            WHERE parked_at IS NULL AND next_attempt_at <= now() \
              AND (locked_until IS NULL OR locked_until < now()) \
-           ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+           ORDER BY id = ANY($3), next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
          UPDATE mail_queue m SET locked_until = now() + $2 * interval '1 second', \
            attempts = m.attempts + 1 \
          FROM chosen WHERE m.id = chosen.id \
@@ -86,6 +87,7 @@ pub async fn claim_mails(
     )
     .bind::<BigInt, _>(limit)
     .bind::<Double, _>(lease_seconds)
+    .bind::<diesel::sql_types::Array<BigInt>, _>(tried_last)
     .load(conn)
     .await?)
 }

@@ -472,11 +472,14 @@ fn about_its_recipient(reply: &str, recipient: &str) -> bool {
 /// same recipient's mails count once: one member's mailbox refusing everything is theirs.
 ///
 /// A judgement by repetition is a guess, so it must meet a mail it did not rest on: the mails
-/// it held back ([`DataRefusals::held_back`]) are tried after any other the worker claims, and
-/// a mail taken disproves it — the reply is then the mail's again, for good (in this worker),
-/// and the held mails are parked at their next refusal. Without that, three mails refused for
-/// their content (one spammy digest) would be retried first after each pause, judged the
-/// sender's again, and hold every other mail behind them for ever.
+/// it held back ([`DataRefusals::held`]) are claimed after any other due mail, and a mail
+/// taken disproves it for them — they are parked at their next refusal, uncounted toward any
+/// run, while other mails meeting the same reply may start a run of their own (a relay that
+/// takes mail to some domains and refuses our sender for others). Without that, three mails
+/// refused for their content (one spammy digest) would be retried first after each pause,
+/// judged the sender's again, and hold every other mail behind them for ever. (Each other
+/// mail meeting the same reply while it stands is held too, one per pause: a digest refused
+/// to many members pauses sending once per member before a mail of another kind is tried.)
 #[derive(Debug)]
 pub struct DataRefusals<M> {
     /// The reply of the run, if any.
@@ -488,12 +491,12 @@ pub struct DataRefusals<M> {
     parked: Vec<(String, i64, M)>,
     /// The mails (ids) a judgement of the sender's rests on: tried last.
     held: Vec<i64>,
-    /// Replies once judged the sender's, then disproven by a mail taken (the latest few).
-    disproven: Vec<ReplyPattern>,
+    /// Mails a judgement of the sender's rested on, disproven by a mail taken (the latest).
+    disproven: Vec<i64>,
 }
 
-/// How many disproven replies a worker remembers: a few kinds of content refusal.
-const DISPROVEN_KEPT: usize = 16;
+/// How many mails of disproven judgements a worker remembers (a few runs' worth).
+const DISPROVEN_KEPT: usize = 64;
 
 impl<M> Default for DataRefusals<M> {
     fn default() -> Self {
@@ -509,22 +512,19 @@ impl<M> Default for DataRefusals<M> {
 
 impl<M> DataRefusals<M> {
     /// A mail went through: the sender is taken, the run ends (what it parked stays parked),
-    /// and a reply judged the sender's is disproven.
+    /// and the mails a judgement of the sender's rested on are its no more.
     pub fn accepted(&mut self) {
-        let disproven = self.judged_senders.then(|| self.reply.take()).flatten();
+        let held = std::mem::take(&mut self.held);
         self.new_run(None);
-        if let Some(reply) = disproven {
-            if self.disproven.len() == DISPROVEN_KEPT {
-                self.disproven.remove(0);
-            }
-            self.disproven.push(reply);
-        }
+        self.disproven.extend(held);
+        let excess = self.disproven.len().saturating_sub(DISPROVEN_KEPT);
+        self.disproven.drain(..excess);
     }
 
-    /// Whether the mail `mail_id` is held back by a judgement of the sender's: to be tried
-    /// after the others claimed with it.
-    pub fn held_back(&self, mail_id: i64) -> bool {
-        self.held.contains(&mail_id)
+    /// The mails (ids) held back by a judgement of the sender's: to be claimed after any other
+    /// due mail.
+    pub fn held(&self) -> &[i64] {
+        &self.held
     }
 
     /// A new run (of `reply`, or none): only what was disproven is kept.
@@ -549,14 +549,13 @@ impl<M> DataRefusals<M> {
         recipient: &str,
         mail_id: i64,
     ) -> (SmtpRefusal, Vec<M>) {
-        if refusal != SmtpRefusal::ParkMail {
+        // A mail a disproven judgement rested on is the mail's: parked, the run left alone.
+        if refusal != SmtpRefusal::ParkMail || self.disproven.contains(&mail_id) {
             return (refusal, Vec::new());
         }
-        // A refusal about its recipient, or one disproven already, starts no run: nothing is
-        // counted for it.
-        let pattern = (!about_its_recipient(reply, recipient))
-            .then(|| ReplyPattern::of(code, reply))
-            .filter(|pattern| !self.disproven.contains(pattern));
+        // A refusal about its recipient starts no run: nothing is counted for it.
+        let pattern =
+            (!about_its_recipient(reply, recipient)).then(|| ReplyPattern::of(code, reply));
         if pattern.is_none() || self.reply != pattern {
             self.new_run(pattern);
             return (refusal, Vec::new());
@@ -574,8 +573,11 @@ impl<M> DataRefusals<M> {
             self.judged_senders = true;
         }
         let parked = std::mem::take(&mut self.parked);
-        self.held.push(mail_id);
-        self.held.extend(parked.iter().map(|(_, id, _)| *id));
+        for id in std::iter::once(mail_id).chain(parked.iter().map(|(_, id, _)| *id)) {
+            if !self.held.contains(&id) {
+                self.held.push(id);
+            }
+        }
         (
             SmtpRefusal::SenderRefused,
             parked.into_iter().map(|(.., mail)| mail).collect(),
@@ -963,10 +965,20 @@ mod tests {
         refusals: &mut DataRefusals<String>,
         mails: &[(&str, &str)],
     ) -> Vec<(SmtpRefusal, Vec<String>)> {
+        judge_run_from(refusals, 0, mails)
+    }
+
+    /// As [`judge_run`], the mails' ids counted from `first_id`.
+    fn judge_run_from(
+        refusals: &mut DataRefusals<String>,
+        first_id: usize,
+        mails: &[(&str, &str)],
+    ) -> Vec<(SmtpRefusal, Vec<String>)> {
         mails
             .iter()
             .enumerate()
             .map(|(index, (to, reply))| {
+                let index = first_id + index;
                 let reply = with_queue_id(reply, index);
                 let id = index as i64;
                 let judged = refusals.judge(SmtpRefusal::ParkMail, (550, &reply), to, id);
@@ -1015,23 +1027,32 @@ mod tests {
             7,
         );
         assert_eq!(again, (SmtpRefusal::SenderRefused, Vec::new()));
-        // The mails it rests on are tried after any other.
-        assert!([0, 1, 2, 7].iter().all(|id| refusals.held_back(*id)));
-        assert!(!refusals.held_back(3));
-        // Until a mail goes through, which disproves it: the reply is the mail's again, for
-        // good, and nothing is held back any more.
+        // The mails it rests on are tried after any other (each once).
+        assert_eq!(refusals.held(), [2, 0, 1, 7]);
+        // Until a mail goes through, which disproves it for them: nothing is held back any
+        // more, and they are parked at their next refusal, counted toward no run.
         refusals.accepted();
-        assert!(!refusals.held_back(0));
-        let run = judge_run(
+        assert!(refusals.held().is_empty());
+        assert_eq!(
+            judge_run(&mut refusals, &[("ann@a.example", DMARC)]),
+            [parked()]
+        );
+        for (id, to) in [(1, "Bob@b.example"), (2, "cy@c.example")] {
+            let again = refusals.judge(SmtpRefusal::ParkMail, (550, DMARC), to, id);
+            assert_eq!(again, parked());
+        }
+        // Other mails meeting the same reply may still show it is the sender's (a relay that
+        // takes mail to some domains only).
+        let run = judge_run_from(
             &mut refusals,
+            10,
             &[
                 ("dan@d.example", DMARC),
                 ("eve@e.example", DMARC),
                 ("fay@f.example", DMARC),
-                ("gus@g.example", DMARC),
             ],
         );
-        assert!(run.iter().all(|judged| *judged == parked()), "{run:?}");
+        assert_eq!(run[2].0, SmtpRefusal::SenderRefused, "{run:?}");
     }
 
     #[test]

@@ -27,8 +27,9 @@
 //! this worker parked for it go back to the queue, their attempt not counted, in the
 //! transaction that hands the batch back: a wrong `email.from` parks two mails (per worker)
 //! for a moment, rather than the whole queue one mail after another. The judgement is a
-//! guess, so the mails it rests on are tried after any other: a mail taken disproves it, and
-//! they are parked then (three mails refused for the same content must not hold the rest).
+//! guess, so the mails it rests on are claimed after any other due mail: a mail taken
+//! disproves it, and they are parked then (three mails refused for the same content must not
+//! hold the rest).
 //! It lives in the worker's memory: a restart between the first parked mail and the third
 //! leaves the first ones parked.
 //!
@@ -162,17 +163,16 @@ impl Mailer {
             let claimed = self
                 .ctx
                 .transaction(|conn| {
-                    mail::claim_mails(conn, BATCH, self.lease_seconds).scope_boxed()
+                    // The mails a judgement of our sender rests on go last: another mail taken
+                    // disproves it (see `DataRefusals`), where they would meet it again first.
+                    let held = data_refusals.held();
+                    mail::claim_mails(conn, BATCH, self.lease_seconds, held).scope_boxed()
                 })
                 .await
                 .unwrap_or_else(|err| {
                     tracing::error!(error = %err, "claiming mails failed");
                     Vec::new()
                 });
-            // The mails a judgement of our sender rests on go last: another mail taken
-            // disproves it (see `DataRefusals`), where they would meet it again first.
-            let mut claimed = claimed;
-            claimed.sort_by_key(|queued| data_refusals.held_back(queued.id));
             let mut full = claimed.len() as i64 == BATCH || notices as i64 == BATCH;
             let mut pause = None;
             for (index, queued) in claimed.iter().enumerate() {
