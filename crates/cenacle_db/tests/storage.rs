@@ -194,20 +194,10 @@ async fn pooled_connections_speak_the_c_locale() {
 /// person confirmed for the same handle takes it from the first.
 #[tokio::test]
 async fn a_handle_host_names_one_person_and_goes_when_they_are_renamed() {
-    use cenacle_db::actors::{self, RemotePerson};
+    use cenacle_db::actors;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let remote = |ap_id: &str, username: &str| RemotePerson {
-        ap_id: ap_id.to_owned(),
-        username: username.to_owned(),
-        display_name: None,
-        bio: None,
-        avatar_url: None,
-        inbox_url: format!("{ap_id}/inbox"),
-        shared_inbox_url: None,
-        public_key_pem: "key".to_owned(),
-        instance_host: "social.masto.example".to_owned(),
-    };
+    let remote = split_domain_person;
     let alice_id = "https://social.masto.example/users/alice";
     let alice = actors::upsert_remote_person(&mut conn, &remote(alice_id, "alice"))
         .await
@@ -273,21 +263,11 @@ async fn a_handle_host_names_one_person_and_goes_when_they_are_renamed() {
 /// goes: cleared, taken by another person, or lost to a rename.
 #[tokio::test]
 async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
-    use cenacle_db::actors::{self, RemotePerson};
+    use cenacle_db::actors;
     use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let remote = |ap_id: &str, username: &str| RemotePerson {
-        ap_id: ap_id.to_owned(),
-        username: username.to_owned(),
-        display_name: None,
-        bio: None,
-        avatar_url: None,
-        inbox_url: format!("{ap_id}/inbox"),
-        shared_inbox_url: None,
-        public_key_pem: "key".to_owned(),
-        instance_host: "social.masto.example".to_owned(),
-    };
+    let remote = split_domain_person;
     let alice = actors::upsert_remote_person(
         &mut conn,
         &remote("https://social.masto.example/users/alice", "alice"),
@@ -366,4 +346,19 @@ async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
         (None, None),
         "renamed"
     );
+}
+
+/// A person of a split-domain server (actor at `social.masto.example`), as fetched.
+fn split_domain_person(ap_id: &str, username: &str) -> cenacle_db::actors::RemotePerson {
+    cenacle_db::actors::RemotePerson {
+        ap_id: ap_id.to_owned(),
+        username: username.to_owned(),
+        display_name: None,
+        bio: None,
+        avatar_url: None,
+        inbox_url: format!("{ap_id}/inbox"),
+        shared_inbox_url: None,
+        public_key_pem: "key".to_owned(),
+        instance_host: "social.masto.example".to_owned(),
+    }
 }
