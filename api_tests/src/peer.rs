@@ -37,6 +37,8 @@ pub struct FakePeer {
     deliveries: Arc<Mutex<Vec<(HeaderMap, Bytes)>>>,
     /// WebFinger queries received, whoever they asked for.
     webfinger_queries: Arc<AtomicUsize>,
+    /// Held for writing by [`FakePeer::hold_webfinger`]: WebFinger answers wait for it.
+    webfinger_gate: Arc<tokio::sync::RwLock<()>>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -51,6 +53,7 @@ struct PeerState {
     /// handles name another host).
     aliases: Vec<String>,
     webfinger_queries: Arc<AtomicUsize>,
+    webfinger_gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 impl FakePeer {
@@ -99,6 +102,7 @@ impl FakePeer {
         let deliveries = Arc::new(Mutex::new(Vec::new()));
         let actor = Arc::new(Mutex::new(actor));
         let webfinger_queries = Arc::new(AtomicUsize::new(0));
+        let webfinger_gate = Arc::default();
         let state = PeerState {
             actor: actor.clone(),
             received: received.clone(),
@@ -112,6 +116,7 @@ impl FakePeer {
                 .into_iter()
                 .collect(),
             webfinger_queries: webfinger_queries.clone(),
+            webfinger_gate: Arc::clone(&webfinger_gate),
         };
         let app = Router::new()
             .route("/actor", get(serve_actor))
@@ -133,6 +138,7 @@ impl FakePeer {
             received,
             deliveries,
             webfinger_queries,
+            webfinger_gate,
             server,
         }
     }
@@ -140,6 +146,12 @@ impl FakePeer {
     /// How many WebFinger queries this peer has answered (or refused).
     pub fn webfinger_queries(&self) -> usize {
         self.webfinger_queries.load(Ordering::SeqCst)
+    }
+
+    /// Holds WebFinger answers until the guard is dropped (queries are counted as they come):
+    /// a lookup this server has started stays running meanwhile.
+    pub async fn hold_webfinger(&self) -> tokio::sync::OwnedRwLockWriteGuard<()> {
+        Arc::clone(&self.webfinger_gate).write_owned().await
     }
 
     /// A Follow of `target` by this peer, with a fresh id.
@@ -277,6 +289,7 @@ async fn webfinger(
     Query(query): Query<HashMap<String, String>>,
 ) -> axum::response::Response {
     state.webfinger_queries.fetch_add(1, Ordering::SeqCst);
+    let _open = state.webfinger_gate.read().await;
     if !query.get("resource").is_some_and(|r| {
         r.eq_ignore_ascii_case(&state.account)
             || state.aliases.iter().any(|a| r.eq_ignore_ascii_case(a))
@@ -322,6 +335,7 @@ impl WebFingerPointer {
             account: format!("acct:{username}@{host}:{port}"),
             aliases: Vec::new(),
             webfinger_queries: queries.clone(),
+            webfinger_gate: Arc::default(),
         };
         let app = Router::new()
             .route("/.well-known/webfinger", get(webfinger))

@@ -362,6 +362,52 @@ async fn a_name_not_found_is_not_asked_for_again_at_each_text() {
     received_tagging(&peer, "Create", &found).await;
 }
 
+/// Two texts naming the same stranger at the same time share one lookup: the second waits for
+/// the first's (held at their server's WebFinger meanwhile) and is tagged with whom it found.
+/// Each text started its own, so a burst of texts naming one person (or one handle due for a
+/// re-check) asked their server once per text, up to eight at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn texts_naming_the_same_stranger_at_once_share_one_lookup() {
+    let mut hosts = hosts();
+    let (peer, handle) = stranger(&mut hosts, "masto").await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let wait = Duration::from_secs(8);
+
+    let (first_text, second_text) = (format!("{handle} ?"), format!("{handle} !"));
+    let held = peer.hold_webfinger().await;
+    let first = post(&alpha, &admin, "rust", "Une idée ?", &first_text);
+    let second = async {
+        eventually("the first text's lookup to ask", wait, || async {
+            (peer.webfinger_queries() == 1).then_some(())
+        })
+        .await;
+        let second = post(&alpha, &admin, "rust", "Une autre ?", &second_text);
+        let answer_when_second_waits = async {
+            eventually(
+                "the second text to wait for the first's lookup",
+                wait,
+                || async {
+                    assert_eq!(peer.webfinger_queries(), 1, "the second text asked again");
+                    alpha
+                        .log()
+                        .contains("is being looked up already")
+                        .then_some(())
+                },
+            )
+            .await;
+            drop(held);
+        };
+        tokio::join!(second, answer_when_second_waits).0
+    };
+    let ((_, first), (_, second)) = tokio::join!(first, second);
+
+    assert_eq!(peer.webfinger_queries(), 1, "mallory asked for once");
+    received_tagging(&peer, "Create", &first).await;
+    received_tagging(&peer, "Create", &second).await;
+    let mut db = database::connect(&alpha).await;
+    assert_eq!(stored(&mut db, &peer.actor_id).await, 1);
+}
+
 /// A private group's text naming someone alpha has never met looks no one up — the query
 /// alone would tell their server that someone named them — and stores no one; the same name
 /// in a public group's text is looked up.

@@ -1,13 +1,14 @@
 //! The instance-wide bounds on looking up the people members name (`mentions`): the lookups
 //! run before the use case that stores the text checks that its member may publish there, so
 //! any signed-in member can make this server ask others; this bounds what that costs.
+//! Texts naming the same person at the same time share one lookup.
 
 use std::{
     collections::HashMap,
     sync::Mutex,
     time::{Duration, Instant},
 };
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{watch, Semaphore, SemaphorePermit};
 
 /// Lookups of named people running at once, instance-wide; the others wait their turn, but no
 /// longer than their text waits for them (then they give up: a flood of texts cannot queue
@@ -21,12 +22,15 @@ const FAILURE_REMEMBERED: Duration = Duration::from_secs(600);
 /// Names remembered as not found, at most: the memory a flood of made-up names can take.
 const FAILURES_KEPT: usize = 10_000;
 
-/// A few lookups at once, and a name that could not be found not asked for again for ten
-/// minutes.
+/// A few lookups at once, one per name, and a name that could not be found not asked for
+/// again for ten minutes.
 pub struct MentionLookups {
     at_once: Semaphore,
     /// Names (lower case) that could not be found, and when.
     not_found: Mutex<HashMap<String, Instant>>,
+    /// Names (lower case) being looked up: each with what tells the texts waiting for that
+    /// lookup that it has ended (its sender goes when it does).
+    in_flight: Mutex<HashMap<String, watch::Receiver<()>>>,
 }
 
 impl Default for MentionLookups {
@@ -34,7 +38,48 @@ impl Default for MentionLookups {
         MentionLookups {
             at_once: Semaphore::new(LOOKUPS_AT_ONCE),
             not_found: Mutex::default(),
+            in_flight: Mutex::default(),
         }
+    }
+}
+
+/// Who looks a name up: the first text naming it, or one naming it while that lookup runs.
+pub(crate) enum Lookup<'a> {
+    /// This text looks the name up; others naming it meanwhile wait for it until this ends.
+    Leads(Leading<'a>),
+    /// Another text is looking the name up: [`Lookup::ended`] waits for it.
+    Joins(watch::Receiver<()>),
+}
+
+impl Lookup<'_> {
+    /// Waits until the lookup this text joined has ended (at once for one it leads).
+    pub(crate) async fn ended(self) {
+        if let Lookup::Joins(mut ended) = self {
+            // Errs when the leading lookup's sender goes: that is its end; nothing is sent.
+            while ended.changed().await.is_ok() {}
+        }
+    }
+}
+
+/// A lookup of a name this text leads: while it lives, texts naming the same person wait for
+/// it rather than ask the other server again (issue 16: concurrent texts naming one due
+/// handle each started a lookup, up to the instance's eight at once for one name).
+pub(crate) struct Leading<'a> {
+    lookups: &'a MentionLookups,
+    name: String,
+    /// Dropped with this: the texts waiting learn that the lookup has ended.
+    _ends: watch::Sender<()>,
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        // Only this lookup put its name there, and no other can while it runs.
+        let mut in_flight = self
+            .lookups
+            .in_flight
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        in_flight.remove(&self.name);
     }
 }
 
@@ -46,6 +91,23 @@ impl MentionLookups {
             // Closed (never) or out of patience.
             Ok(Err(_)) | Err(_) => None,
         }
+    }
+
+    /// Leads the lookup of `handle`, or joins the one running: one lookup per name at a time,
+    /// whatever its case.
+    pub(crate) fn lead_or_join(&self, handle: &str) -> Lookup<'_> {
+        let name = handle.to_lowercase();
+        let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(running) = in_flight.get(&name) {
+            return Lookup::Joins(running.clone());
+        }
+        let (ends, ended) = watch::channel(());
+        in_flight.insert(name.clone(), ended);
+        Lookup::Leads(Leading {
+            lookups: self,
+            name,
+            _ends: ends,
+        })
     }
 
     /// Whether `handle` could not be found less than [`FAILURE_REMEMBERED`] before `now`.
@@ -97,6 +159,37 @@ mod tests {
         assert!(lookups.turn(patience).await.is_none());
         taken.pop();
         assert!(lookups.turn(patience).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_name_looked_up_is_looked_up_once_at_a_time_whatever_its_case() {
+        let lookups = MentionLookups::default();
+        let leading = lookups.lead_or_join("mallory@elsewhere.example");
+        assert!(matches!(leading, Lookup::Leads(_)));
+        let joined = lookups.lead_or_join("Mallory@Elsewhere.example");
+        assert!(matches!(joined, Lookup::Joins(_)));
+        let other = lookups.lead_or_join("nobody@elsewhere.example");
+        assert!(
+            matches!(other, Lookup::Leads(_)),
+            "another name is looked up at once"
+        );
+
+        let mut waiting = Box::pin(joined.ended());
+        assert!(
+            futures::FutureExt::now_or_never(&mut waiting).is_none(),
+            "waits while the lookup runs"
+        );
+        drop(leading);
+        tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("the joined text learns the lookup has ended");
+        assert!(
+            matches!(
+                lookups.lead_or_join("mallory@elsewhere.example"),
+                Lookup::Leads(_)
+            ),
+            "once ended, the next text looks the name up again"
+        );
     }
 
     #[test]

@@ -10,8 +10,9 @@
 //! connection), so before it checks that the member may publish there: any signed-in member
 //! can make this server ask others. [`MentionLookups`](crate::mention_lookups::MentionLookups)
 //! bounds what that costs, instance-wide: a few lookups at once, none waiting longer than its
-//! text, and a name its server could not give (unknown, down, refused) is not asked for again
-//! for ten minutes; a lookup our own database failed is.
+//! text, texts naming the same person at the same time share one lookup, and a name its
+//! server could not give (unknown, down, refused) is not asked for again for ten minutes; a
+//! lookup our own database failed is.
 //!
 //! Someone stored under a split-domain handle (`alice@example.org`, actor at
 //! `social.example.org`: `person.handle_host`) is named by it on the word two servers gave at
@@ -22,6 +23,7 @@
 //! handle anew, moves it to another actor, or takes it back). A server that could not be
 //! asked leaves the person tagged as before, and is not asked again for ten minutes.
 
+use crate::mention_lookups::Lookup;
 use crate::webfinger_lookup::{find_by_handle, handle_host_due, LookupFailure};
 use crate::{http_client::REQUEST_TIMEOUT, objects::person::ApubPerson, Federation};
 use activitypub_federation::traits::Object;
@@ -183,6 +185,16 @@ async fn meet(fed: Federation, handle: String) {
         tracing::debug!(%handle, "a person named in a text was not found lately: not asked again (tagged only if met before)");
         return;
     }
+    // Another text naming them is looking them up: this one waits for that lookup (its text
+    // is tagged with whoever it stores) rather than ask their server again.
+    let _leading = match lookups.lead_or_join(&handle) {
+        Lookup::Leads(leading) => leading,
+        joined => {
+            tracing::debug!(%handle, "a person named in a text is being looked up already: waiting for that lookup");
+            joined.ended().await;
+            return;
+        }
+    };
     // No longer than the text waits for its lookups: one that gives up is not remembered (it
     // was not asked), and one text's name is asked for again by the next.
     let Some(_turn) = lookups.turn(REQUEST_TIMEOUT).await else {
