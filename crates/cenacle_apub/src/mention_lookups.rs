@@ -29,8 +29,9 @@ pub struct MentionLookups {
     /// Names (lower case) that could not be found, and when.
     not_found: Mutex<HashMap<String, Instant>>,
     /// Names (lower case) being looked up: each with what tells the texts waiting for that
-    /// lookup that it has ended (its sender goes when it does).
-    in_flight: Mutex<HashMap<String, watch::Receiver<()>>>,
+    /// lookup whether it asked, and that it has ended (its sender goes when it does). One per
+    /// lookup task running, gone with it: bounded by those tasks, which cost more.
+    in_flight: Mutex<HashMap<String, watch::Receiver<bool>>>,
 }
 
 impl Default for MentionLookups {
@@ -47,17 +48,22 @@ impl Default for MentionLookups {
 pub(crate) enum Lookup<'a> {
     /// This text looks the name up; others naming it meanwhile wait for it until this ends.
     Leads(Leading<'a>),
-    /// Another text is looking the name up: [`Lookup::ended`] waits for it.
-    Joins(watch::Receiver<()>),
+    /// Another text is looking the name up: [`Joined::ended`] waits for it.
+    Joins(Joined),
 }
 
-impl Lookup<'_> {
-    /// Waits until the lookup this text joined has ended (at once for one it leads).
-    pub(crate) async fn ended(self) {
-        if let Lookup::Joins(mut ended) = self {
-            // Errs when the leading lookup's sender goes: that is its end; nothing is sent.
-            while ended.changed().await.is_ok() {}
-        }
+/// A lookup another text leads, which this one waits for.
+pub(crate) struct Joined(watch::Receiver<bool>);
+
+impl Joined {
+    /// Waits until the lookup joined has ended: whether it asked the name's server (`false`:
+    /// it got no turn, and this text may try for one itself).
+    pub(crate) async fn ended(mut self) -> bool {
+        // Errs once the leading lookup's sender has gone: its end. What it said last is
+        // whether it asked.
+        while self.0.changed().await.is_ok() {}
+        let asked = *self.0.borrow();
+        asked
     }
 }
 
@@ -67,8 +73,15 @@ impl Lookup<'_> {
 pub(crate) struct Leading<'a> {
     lookups: &'a MentionLookups,
     name: String,
-    /// Dropped with this: the texts waiting learn that the lookup has ended.
-    _ends: watch::Sender<()>,
+    /// Says that this lookup asks; dropped with it, telling the texts waiting that it ended.
+    ends: watch::Sender<bool>,
+}
+
+impl Leading<'_> {
+    /// This lookup has its turn and asks: the texts waiting for it need not.
+    pub(crate) fn asks(&self) {
+        self.ends.send_replace(true);
+    }
 }
 
 impl Drop for Leading<'_> {
@@ -99,14 +112,14 @@ impl MentionLookups {
         let name = handle.to_lowercase();
         let mut in_flight = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(running) = in_flight.get(&name) {
-            return Lookup::Joins(running.clone());
+            return Lookup::Joins(Joined(running.clone()));
         }
-        let (ends, ended) = watch::channel(());
+        let (ends, ended) = watch::channel(false);
         in_flight.insert(name.clone(), ended);
         Lookup::Leads(Leading {
             lookups: self,
             name,
-            _ends: ends,
+            ends,
         })
     }
 
@@ -164,10 +177,12 @@ mod tests {
     #[tokio::test]
     async fn a_name_looked_up_is_looked_up_once_at_a_time_whatever_its_case() {
         let lookups = MentionLookups::default();
-        let leading = lookups.lead_or_join("mallory@elsewhere.example");
-        assert!(matches!(leading, Lookup::Leads(_)));
-        let joined = lookups.lead_or_join("Mallory@Elsewhere.example");
-        assert!(matches!(joined, Lookup::Joins(_)));
+        let Lookup::Leads(leading) = lookups.lead_or_join("mallory@elsewhere.example") else {
+            panic!("the first text leads");
+        };
+        let Lookup::Joins(joined) = lookups.lead_or_join("Mallory@Elsewhere.example") else {
+            panic!("a second text joins, whatever the name's case");
+        };
         let other = lookups.lead_or_join("nobody@elsewhere.example");
         assert!(
             matches!(other, Lookup::Leads(_)),
@@ -179,16 +194,27 @@ mod tests {
             futures::FutureExt::now_or_never(&mut waiting).is_none(),
             "waits while the lookup runs"
         );
+        leading.asks();
+        assert!(
+            futures::FutureExt::now_or_never(&mut waiting).is_none(),
+            "and while it asks: what it stores tags the waiting text"
+        );
         drop(leading);
-        tokio::time::timeout(Duration::from_secs(5), waiting)
+        let asked = tokio::time::timeout(Duration::from_secs(5), waiting)
             .await
             .expect("the joined text learns the lookup has ended");
+        assert!(asked, "and that it asked");
+
+        let Lookup::Leads(no_turn) = lookups.lead_or_join("mallory@elsewhere.example") else {
+            panic!("once ended, the next text looks the name up again");
+        };
+        let Lookup::Joins(joined) = lookups.lead_or_join("mallory@elsewhere.example") else {
+            panic!("a second text joins");
+        };
+        drop(no_turn);
         assert!(
-            matches!(
-                lookups.lead_or_join("mallory@elsewhere.example"),
-                Lookup::Leads(_)
-            ),
-            "once ended, the next text looks the name up again"
+            !joined.ended().await,
+            "a lookup that got no turn tells its waiters it did not ask"
         );
     }
 

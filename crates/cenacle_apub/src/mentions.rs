@@ -176,6 +176,17 @@ fn confirmation_due(person: &PersonActor, handle: &str, now: DateTime<Utc>) -> b
     host.is_some() && person.instance_host != host && handle_host_due(person, now)
 }
 
+/// Whether `handle` names someone stored and not due for a re-check: another text's lookup
+/// met them after this text read who it names. A failure to read says no (the lookup runs).
+async fn met_meanwhile(ctx: &Context, handle: &str) -> bool {
+    let Ok(mut conn) = ctx.conn().await else {
+        return false;
+    };
+    people::person_by_handle(&mut conn, ctx, handle)
+        .await
+        .is_ok_and(|person| !confirmation_due(&person, handle, Utc::now()))
+}
+
 /// Looks `handle` (`name@host`) up with WebFinger and stores the person it names (through
 /// [`ApubPerson`]'s `from_json`); a group or anything else found is left out.
 async fn meet(fed: Federation, handle: String) {
@@ -186,13 +197,17 @@ async fn meet(fed: Federation, handle: String) {
         return;
     }
     // Another text naming them is looking them up: this one waits for that lookup (its text
-    // is tagged with whoever it stores) rather than ask their server again.
-    let _leading = match lookups.lead_or_join(&handle) {
-        Lookup::Leads(leading) => leading,
-        joined => {
-            tracing::debug!(%handle, "a person named in a text is being looked up already: waiting for that lookup");
-            joined.ended().await;
-            return;
+    // is tagged with whoever it stores) rather than ask their server again; if that one got
+    // no turn, this one tries for one.
+    let leading = loop {
+        match lookups.lead_or_join(&handle) {
+            Lookup::Leads(leading) => break leading,
+            Lookup::Joins(joined) => {
+                tracing::debug!(%handle, "a person named in a text is being looked up already: waiting for that lookup");
+                if joined.ended().await {
+                    return;
+                }
+            }
         }
     };
     // No longer than the text waits for its lookups: one that gives up is not remembered (it
@@ -201,8 +216,12 @@ async fn meet(fed: Federation, handle: String) {
         tracing::info!(%handle, "a person named in a text not looked up: too many lookups");
         return;
     };
-    // Again: a lookup of the same name may have failed while this one waited its turn.
-    if lookups.recently_not_found(&handle, Instant::now()) {
+    leading.asks();
+    // Again: a lookup of the same name may have failed, or stored them, while this one waited
+    // its turn (or just before it led).
+    if lookups.recently_not_found(&handle, Instant::now())
+        || met_meanwhile(&data.ctx, &handle).await
+    {
         return;
     }
     match find_by_handle::<ApubPerson>(&handle, Some("Person"), &data).await {
