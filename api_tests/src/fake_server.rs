@@ -206,6 +206,8 @@ struct Shared {
     /// GoToSocial's strictness: see [`FakeServer::check_signers_as_gotosocial`].
     check_signers: AtomicBool,
     signer_checks: Mutex<Vec<SignerCheck>>,
+    /// The paths of the GETs received (WebFinger included), in order.
+    fetched: Mutex<Vec<String>>,
     /// For the signer checks' fetches (resolves every test host name).
     client: reqwest::Client,
 }
@@ -256,6 +258,7 @@ impl FakeServer {
             patches: RwLock::default(),
             check_signers: AtomicBool::new(false),
             signer_checks: Mutex::default(),
+            fetched: Mutex::default(),
             client: client.clone(),
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
@@ -429,6 +432,12 @@ impl FakeServer {
             .filter(|d| pred(&d.activity))
             .map(|d| d.activity.clone())
             .collect()
+    }
+
+    /// The paths of every GET received so far (actors, objects, WebFinger): what was fetched
+    /// from this server.
+    pub fn fetched(&self) -> Vec<String> {
+        self.shared.fetched.lock().unwrap().clone()
     }
 
     pub fn clear_deliveries(&self) {
@@ -659,6 +668,9 @@ impl FakeServer {
 async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
+    if parts.method == Method::GET {
+        shared.fetched.lock().unwrap().push(path.clone());
+    }
     match parts.method {
         Method::POST if path == "/inbox" || path.ends_with("/inbox") => {
             let Ok(bytes) = to_bytes(body, MAX_BODY).await else {

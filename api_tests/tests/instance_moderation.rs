@@ -7,7 +7,7 @@
 use cenacle_api_tests::{
     database::{self, lit},
     eventually,
-    fake_server::FakeServer,
+    fake_server::{FakeActor, FakeServer},
     peer::{FakePeer, Signing},
     Hosts, Instance,
 };
@@ -560,4 +560,368 @@ async fn limiting_the_host_a_handle_names_holds_the_posts_of_the_person_it_names
     assert!(answer.is_success(), "{answer:?}");
     assert_eq!(pending().await, vec![second.clone()]);
     assert!(!has_post(&alpha, &admin, "entraide", &second).await);
+}
+
+/// `token`'s member follows the group `group` of the fake server, which accepts.
+async fn follow_fake(alpha: &Instance, token: &str, server: &FakeServer, group: &FakeActor) {
+    let (status, found) = alpha
+        .get(
+            &format!("/api/v1/resolve?q={}", enc(&group.id)),
+            Some(token),
+        )
+        .await;
+    assert_eq!(status, 200, "{found}");
+    let (status, body) = alpha
+        .post("/api/v1/follows", Some(token), json!({"target": group.id}))
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let follow = eventually("the Follow", DEADLINE, || async {
+        server
+            .received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
+            .pop()
+    })
+    .await;
+    let answer = server
+        .send(group, &alpha.url("/inbox"), &server.accept(group, &follow))
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    eventually("the follow accepted", DEADLINE, || async {
+        let (_, follows) = alpha.get("/api/v1/follows", Some(token)).await;
+        follows
+            .as_array()?
+            .iter()
+            .any(|f| f["target"] == group.id.as_str() && f["state"] == "accepted")
+            .then_some(())
+    })
+    .await;
+}
+
+/// What a person's server sends through a group (the group relays each as its `Announce`):
+/// a post, a comment on `question`, and a like of `question`.
+struct Relayed {
+    post: String,
+    comment: String,
+    announces: [Value; 3],
+}
+
+fn relayed(
+    group_server: &FakeServer,
+    group: &FakeActor,
+    server: &FakeServer,
+    author: &FakeActor,
+    question: &str,
+    n: u32,
+) -> Relayed {
+    let page = server.page(author, &format!("/post/{n}"), &group.id, "Achetez");
+    let note = server.note(
+        author,
+        &format!("/comment/{n}"),
+        question,
+        &group.id,
+        "Des montres ici",
+    );
+    server.publish(&page);
+    server.publish(&note);
+    let inner = [
+        server.create(author, &page),
+        server.create(author, &note),
+        server.like(author, question, Some(&group.id)),
+    ];
+    Relayed {
+        post: page["id"].as_str().unwrap().to_owned(),
+        comment: note["id"].as_str().unwrap().to_owned(),
+        announces: inner.map(|a| group_server.announce(group, &a)),
+    }
+}
+
+/// The group relays them; each status answered.
+async fn relay(
+    alpha: &Instance,
+    server: &FakeServer,
+    group: &FakeActor,
+    what: &Relayed,
+) -> Vec<u16> {
+    let mut statuses = Vec::new();
+    for announce in &what.announces {
+        let answer = server
+            .send(group, &alpha.url("/inbox"), announce)
+            .await
+            .unwrap();
+        statuses.push(answer.status);
+    }
+    statuses
+}
+
+const IGNORED_BLOCKED: &str = "cenacle_inbox_ignored_total{reason=\"blocked_instance\"}";
+
+fn stored(table: &str, ap_id: &str) -> String {
+    format!("SELECT count(*) FROM {table} WHERE ap_id = {}", lit(ap_id))
+}
+
+fn likes_of(ap_id: &str) -> String {
+    format!(
+        "SELECT likes::bigint FROM post WHERE ap_id = {}",
+        lit(ap_id)
+    )
+}
+
+/// A group elsewhere that our member follows relays (FEP-1b12 `Announce`) a post, a comment
+/// and a like by a person of an instance our admin blocked: each is acknowledged (202, so the
+/// group does not retry) and ignored, nothing stored or counted. A person of that instance we
+/// never met is ignored the same way without anything fetched from it. The same relays of a
+/// person of an instance not blocked are applied.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_relaying_a_blocked_instances_people_changes_nothing() {
+    let mut hosts = Hosts::default();
+    for name in ["alpha", "lemmy", "evil"] {
+        hosts.add(name);
+    }
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let evil = FakeServer::start(&hosts, "evil").await;
+    let main = lemmy.add_group("main").await;
+    let lemmy_people = lemmy.add_people(&["ann", "bob"]).await;
+    let (ann, bob) = (&lemmy_people[0], &lemmy_people[1]);
+    let people = evil.add_people(&["mallory", "nobody"]).await;
+    let (mallory, nobody) = (&people[0], &people[1]);
+    let admin = alpha.admin().await;
+    let lucie = alpha.member("lucie").await;
+    follow_fake(&alpha, &lucie, &lemmy, &main).await;
+
+    // ann asks a question; mallory posts, before the block: both are mirrored (and mallory is
+    // known here from then on).
+    let question = lemmy.page(ann, "/post/question", &main.id, "Une question");
+    lemmy.publish(&question);
+    let asked = lemmy.announce(&main, &lemmy.create(ann, &question));
+    let answer = lemmy
+        .send(&main, &alpha.url("/inbox"), &asked)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let question = question["id"].as_str().unwrap().to_owned();
+    let before = relayed(&lemmy, &main, &evil, mallory, &question, 1);
+    let answer = lemmy
+        .send(&main, &alpha.url("/inbox"), &before.announces[0])
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(count(&alpha, &stored("post", &question)).await, 1);
+    assert_eq!(count(&alpha, &stored("post", &before.post)).await, 1);
+
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/admin/instances/{}/block", enc(&evil.host)),
+            Some(&admin),
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // mallory's post, comment and like, relayed: acknowledged, ignored, nothing changed.
+    let after = relayed(&lemmy, &main, &evil, mallory, &question, 2);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 0.0);
+    assert_eq!(relay(&alpha, &lemmy, &main, &after).await, [202, 202, 202]);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 3.0);
+    assert_eq!(count(&alpha, &stored("post", &after.post)).await, 0);
+    assert_eq!(count(&alpha, &stored("comment", &after.comment)).await, 0);
+    assert_eq!(count(&alpha, &likes_of(&question)).await, 0);
+
+    // Someone of the blocked instance we never met: acknowledged and ignored too, and nobody
+    // there is asked who they are (nor anything else).
+    let fetched = evil.fetched().len();
+    let unknown = relayed(&lemmy, &main, &evil, nobody, &question, 3);
+    let answer = lemmy
+        .send(&main, &alpha.url("/inbox"), &unknown.announces[0])
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 4.0);
+    assert_eq!(count(&alpha, &stored("post", &unknown.post)).await, 0);
+    assert_eq!(count(&alpha, &stored("person", &nobody.id)).await, 0);
+    assert_eq!(evil.fetched()[fetched..], [] as [String; 0]);
+
+    // The same relays of bob, whose instance is not blocked, are applied.
+    let control = relayed(&lemmy, &main, &lemmy, bob, &question, 4);
+    assert_eq!(
+        relay(&alpha, &lemmy, &main, &control).await,
+        [202, 202, 202]
+    );
+    assert_eq!(count(&alpha, &stored("post", &control.post)).await, 1);
+    assert_eq!(count(&alpha, &stored("comment", &control.comment)).await, 1);
+    assert_eq!(count(&alpha, &likes_of(&question)).await, 1);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 4.0);
+}
+
+/// The same through a group for a person whose confirmed handle names a blocked instance,
+/// their actor served from a host that is not blocked: the group's relays of their post,
+/// comment and like are acknowledged and ignored (read in the transaction, as bans are).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_relaying_a_person_whose_handle_names_a_blocked_instance_changes_nothing() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("lemmy");
+    let crowd_port = hosts.add("social.brand");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let crowd = FakeServer::start_at("social.brand.test", crowd_port, hosts.client()).await;
+    let main = lemmy.add_group("main").await;
+    let ann = lemmy.add_person("ann").await;
+    let alice = crowd.add_person("alice").await;
+    let admin = alpha.admin().await;
+    let lucie = alpha.member("lucie").await;
+    follow_fake(&alpha, &lucie, &lemmy, &main).await;
+    let question = lemmy.page(&ann, "/post/question", &main.id, "Une question");
+    lemmy.publish(&question);
+    let asked = lemmy.announce(&main, &lemmy.create(&ann, &question));
+    let answer = lemmy
+        .send(&main, &alpha.url("/inbox"), &asked)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    let question = question["id"].as_str().unwrap().to_owned();
+
+    // alice posts before the block, so that she is known here, her handle confirmed at
+    // brand.test (the mentions tests' concern; here its stored result).
+    let before = relayed(&lemmy, &main, &crowd, &alice, &question, 1);
+    assert_eq!(relay(&alpha, &lemmy, &main, &before).await, [202, 202, 202]);
+    assert_eq!(count(&alpha, &stored("post", &before.post)).await, 1);
+    assert_eq!(count(&alpha, &likes_of(&question)).await, 1);
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "UPDATE person SET handle_host = 'brand.test', handle_host_confirmed_at = now() \
+             WHERE ap_id = {}",
+            lit(&alice.id)
+        ),
+    )
+    .await;
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            "/api/v1/admin/instances/brand.test/block",
+            Some(&admin),
+            Some(json!({"blocked": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(count(&alpha, &likes_of(&question)).await, 0, "{body}");
+
+    let after = relayed(&lemmy, &main, &crowd, &alice, &question, 2);
+    assert_eq!(relay(&alpha, &lemmy, &main, &after).await, [202, 202, 202]);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 3.0);
+    assert_eq!(count(&alpha, &stored("post", &after.post)).await, 0);
+    assert_eq!(count(&alpha, &stored("comment", &after.comment)).await, 0);
+    assert_eq!(count(&alpha, &likes_of(&question)).await, 0);
+}
+
+/// Allow-list mode keeps out the hosts we talk to, not the hosts handles name: a person whose
+/// actor is served from an allowed host is let in though their confirmed handle names a host
+/// not on the list (which only names people; we never talk to it on their behalf). A person
+/// of a host not allowed is refused (the mode is on).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn allow_list_mode_applies_to_actor_hosts_not_to_the_hosts_handles_name() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let peer_port = hosts.add("social.brand");
+    let other_port = hosts.add("other");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.set_env("CENACLE_FEDERATION__ALLOW_LIST_ONLY", "true");
+    alpha.start();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let question = ask(&alpha, &admin, "entraide", "Une question").await;
+    let question_id = question["ap_id"].as_str().unwrap().to_owned();
+    let (_, group) = alpha.get("/api/v1/groups/entraide", None).await;
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let peer = FakePeer::start("social.brand.test", peer_port).await;
+    let stranger = FakePeer::start("other.test", other_port).await;
+    let (client, inbox) = (hosts.client(), alpha.url("/inbox"));
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/admin/instances/social.brand.test%3A{peer_port}/allow"),
+            Some(&admin),
+            Some(json!({"allowed": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    // Not allowed: refused.
+    assert_eq!(
+        stranger
+            .post(&client, &inbox, &stranger.follow(&group_id), Signing::Valid)
+            .await,
+        403
+    );
+    // Allowed: let in. Her handle is then confirmed at brand.test, not on the list.
+    let like = json!({"type": "Like", "id": format!("{}/likes/1", peer.actor_id), "actor": peer.actor_id, "object": question_id});
+    assert_eq!(peer.post(&client, &inbox, &like, Signing::Valid).await, 202);
+    assert_eq!(count(&alpha, &likes_of(&question_id)).await, 1);
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "UPDATE person SET handle_host = 'brand.test', handle_host_confirmed_at = now() \
+             WHERE ap_id = {}",
+            lit(&peer.actor_id)
+        ),
+    )
+    .await;
+    assert_eq!(
+        peer.post(&client, &inbox, &peer.follow(&group_id), Signing::Valid)
+            .await,
+        202
+    );
+    assert_eq!(followers(&alpha, "entraide").await, 1);
+    assert_eq!(count(&alpha, &likes_of(&question_id)).await, 1);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 0.0);
+}
+
+/// A block stops the very next activity, of any kind, though the process that receives it
+/// read the instance's verdict ("not blocked") a moment before: the block is read again in
+/// the transaction that would apply it. Here the block is written as another process of the
+/// instance writes it (an admin's request served by another `cenacle serve` on the same
+/// database): this one's memory of the verdict is its own, kept a few seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_block_written_meanwhile_stops_the_next_activity() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let peer_port = hosts.add("peer");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let question = ask(&alpha, &admin, "entraide", "Une question").await;
+    let question_id = question["ap_id"].as_str().unwrap().to_owned();
+    let (_, group) = alpha.get("/api/v1/groups/entraide", None).await;
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let peer = FakePeer::start("peer.test", peer_port).await;
+    let (client, inbox) = (hosts.client(), alpha.url("/inbox"));
+
+    // alpha reads peer.test's verdict (not blocked) for this Like, and remembers it.
+    let like = json!({"type": "Like", "id": format!("{}/likes/1", peer.actor_id), "actor": peer.actor_id, "object": question_id});
+    assert_eq!(peer.post(&client, &inbox, &like, Signing::Valid).await, 202);
+    assert_eq!(count(&alpha, &likes_of(&question_id)).await, 1);
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO instance (host, blocked) VALUES ({0}, true) \
+             ON CONFLICT (host) DO UPDATE SET blocked = true",
+            lit(&format!("peer.test:{peer_port}"))
+        ),
+    )
+    .await;
+    // At once: refused as the check before the fetches refuses a blocked instance.
+    assert_eq!(
+        peer.post(&client, &inbox, &peer.follow(&group_id), Signing::Valid)
+            .await,
+        403
+    );
+    assert_eq!(followers(&alpha, "entraide").await, 0);
 }

@@ -31,7 +31,10 @@ use axum::{
     Json,
 };
 use cenacle_core::{
-    actors, approval, federation, inbound::Outcome, instance_moderation, CoreError, ScopedFutureExt,
+    actors, approval, federation,
+    inbound::Outcome,
+    instance_moderation::{self, SenderBlocked},
+    CoreError, ScopedFutureExt,
 };
 use cenacle_domain::origin::check_object_on_actor_host;
 use prometheus::{IntCounter, IntCounterVec, Opts};
@@ -79,13 +82,15 @@ static DUPLICATES: LazyLock<IntCounter> = LazyLock::new(|| {
 });
 
 /// What became of a received activity.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 enum Received {
     Applied,
     /// Seen before (same id): acknowledged, nothing done.
     Duplicate,
     /// Acknowledged, nothing to do or refused by our community rules: why.
     Ignored(&'static str),
+    /// The sender's instance (its host) was found blocked in the transaction.
+    Blocked(String),
 }
 
 /// What we answer to one POST.
@@ -268,6 +273,10 @@ async fn receive(fed: &Federation, parts: &Parts, body: &[u8]) -> (String, Answe
         Ok(Received::Applied) => Answer::Applied,
         Ok(Received::Duplicate) => Answer::Duplicate,
         Ok(Received::Ignored(reason)) => Answer::Ignored(reason),
+        // As the check before the fetches answers: the same block, read later.
+        Ok(Received::Blocked(host)) => {
+            Answer::Refused(StatusCode::FORBIDDEN, format!("instance {host} blocked"))
+        }
         Err(answer) => answer,
     };
     (kind, answer)
@@ -365,6 +374,7 @@ async fn check_and_apply(
         .flatten();
     let announced_actor = &announced_actor;
     let signer_handle_host = &signer_handle_host;
+    let host = host.as_str();
     let received = data
         .db
         .transaction(|conn| {
@@ -375,14 +385,22 @@ async fn check_and_apply(
                     tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
                     return Ok(Received::Ignored("banned_from_instance"));
                 }
-                // The people of a blocked instance include those its handles name, their
-                // actor served from elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
-                // The signer's own host was checked before; read here, as the bans are.
+                // The signer's host again, read here as the bans are: the check before the
+                // fetches used a verdict this process may have read seconds ago, so a block
+                // committed since would let this activity in, whatever its kind. And the
+                // people of a blocked instance include those its handles name, their actor
+                // served from elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
                 let ctx = &data.ctx;
                 let handle_host = signer_handle_host.as_deref();
-                if let Some(host) = instance_moderation::blocked_host(conn, ctx, handle_host).await? {
-                    tracing::info!(actor = %actor_id, %host, "activity of a person whose handle names a blocked instance");
-                    return Ok(Received::Ignored("blocked_instance"));
+                match instance_moderation::sender_blocked(conn, ctx, host, handle_host).await? {
+                    Some(SenderBlocked::ActorHost(host)) => {
+                        return Ok(Received::Blocked(host));
+                    }
+                    Some(SenderBlocked::HandleHost(host)) => {
+                        tracing::info!(actor = %actor_id, %host, "activity of a person whose handle names a blocked instance");
+                        return Ok(Received::Ignored("blocked_instance"));
+                    }
+                    None => {}
                 }
                 if let Some(inner) = announced_actor {
                     if let Some(ban) = instance_moderation::actor_ban(conn, inner).await? {
@@ -417,7 +435,7 @@ async fn check_and_apply(
         })
         .await
         .map_err(|e| Answer::from_error(e.into()))?;
-    crate::http_client::note_alive(&data.db, &host).await;
+    crate::http_client::note_alive(&data.db, host).await;
     Ok(received)
 }
 

@@ -232,6 +232,60 @@ pub async fn blocked_instance_of(
     blocked_host(conn, ctx, hosts.iter().flatten().map(String::as_str)).await
 }
 
+/// Why the sender of an incoming activity is kept out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SenderBlocked {
+    /// The host serving their actor is blocked, or outside the allow-list: we do not talk
+    /// with it (the inbox refuses, 403).
+    ActorHost(String),
+    /// The host their confirmed handle names is blocked, though their actor's is not: they
+    /// are that instance's people (acknowledged and ignored).
+    HandleHost(String),
+}
+
+/// Whether the sender of an incoming activity is kept out, read in the caller's transaction:
+/// the inbox's earlier check of the actor's host may be seconds old (each process remembers a
+/// verdict a few seconds) and the actor's fetch may run between it and the transaction, so a
+/// block committed meanwhile would otherwise let one more activity of any kind in. One read
+/// for both hosts. Allow-list mode applies to the actor's host only (see [`blocked_host`]).
+pub async fn sender_blocked(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor_host: &str,
+    handle_host: Option<&str>,
+) -> Result<Option<SenderBlocked>, CoreError> {
+    use cenacle_domain::instance_lists::{names, outside_allow_list};
+    let actor_host = actor_host.to_ascii_lowercase();
+    let handle_host = handle_host.map(str::to_ascii_lowercase);
+    let hosts: Vec<&str> = std::iter::once(actor_host.as_str())
+        .chain(handle_host.as_deref())
+        .collect();
+    let verdicts = store::verdicts(conn, &hosts).await?;
+    let verdict = |host: &str| verdicts.iter().find(|v| v.host == host);
+    let federation = &ctx.settings.federation;
+    let blocked = |host: &str| {
+        names(&federation.blocked_instances, host) || verdict(host).is_some_and(|v| v.blocked)
+    };
+    let actor_out = blocked(&actor_host)
+        || (federation.allow_list_only
+            && outside_allow_list(
+                &federation.allowed_instances,
+                actor_host == crate::identity::local_host(&ctx.settings),
+                &actor_host,
+                verdict(&actor_host).is_some_and(|v| v.allowed),
+            ));
+    if actor_out {
+        // This process remembers it, so that the next activity from there stops at the
+        // inbox's first check, before any fetch. (A verdict of "not blocked" is not
+        // remembered: a block written here meanwhile must not be overwritten.)
+        ctx.hosts.set_blocked(&actor_host, true);
+        return Ok(Some(SenderBlocked::ActorHost(actor_host)));
+    }
+    Ok(handle_host
+        .filter(|host| blocked(host))
+        .map(SenderBlocked::HandleHost))
+}
+
 /// Allows or disallows an instance for allow-list mode (admins). Applies at once in this
 /// process; other processes read it within seconds.
 pub async fn set_allowed(

@@ -173,6 +173,26 @@ pub async fn instance_flags(
         .optional()?)
 }
 
+/// How an admin treats each of `hosts` that we know, in one read (hosts we never heard of are
+/// left out: nothing was decided about them).
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct HostVerdict {
+    pub host: String,
+    pub blocked: bool,
+    pub allowed: bool,
+}
+
+pub async fn verdicts(
+    conn: &mut AsyncPgConnection,
+    hosts: &[&str],
+) -> Result<Vec<HostVerdict>, DbError> {
+    Ok(instance::table
+        .filter(instance::host.eq_any(hosts))
+        .select((instance::host, instance::blocked, instance::allowed))
+        .load::<HostVerdict>(conn)
+        .await?)
+}
+
 pub async fn set_allowed(
     conn: &mut AsyncPgConnection,
     host: &str,

@@ -197,6 +197,15 @@ impl Announce {
                 return Ok(Err("group_not_followed"));
             }
         }
+        // A person of a blocked instance (or, in allow-list mode, of one not allowed): the
+        // group relays what it accepted, but we neither fetch from that instance nor apply
+        // it. Acknowledged, so that the group does not retry; a person we know is checked
+        // again in the transaction, with the host their handle names.
+        let inner_host = crate::http_client::host_of(inner_actor);
+        if crate::http_client::is_blocked(&data.db, &inner_host).await? {
+            tracing::info!(actor = %inner_actor, group = %group.ap_id, host = %inner_host, "announced activity of a person of a blocked instance");
+            return Ok(Err("blocked_instance"));
+        }
         let actor = person(data, inner_actor).await?;
         let inner_id = inner_id.clone();
         let asked = match &announced {
