@@ -1,8 +1,10 @@
 //! E-mail through a real SMTP server (aiosmtpd, started by the test) and a real `cenacle
 //! serve`: address verification, password reset, address change, the queue when the mail
-//! server is down, and the signed one-click unsubscribe links.
+//! server is down, the signed one-click unsubscribe links, and an admin putting parked mails
+//! back in line (through the API and the page).
 
 use cenacle_api_tests::{
+    browser::Browser,
     database::{connect, number},
     eventually,
     smtp::{link, token as token_of, SmtpSink},
@@ -1581,4 +1583,183 @@ async fn a_stop_mid_batch_sends_the_rest_at_the_next_start_not_after_the_stop() 
             "sent once"
         );
     }
+}
+
+/// What the sink answers every mail's data while a test wants mails parked: a permanent
+/// refusal, which the worker takes for the mails' own while fewer than three in a row meet it.
+const POLICY_REFUSED: &str = "554 5.7.1 Rejected by local policy";
+
+/// Queues a password reset to each of `people` while the sink refuses every mail's data;
+/// returns once each is parked (at its first try, nothing else queued). The sink is left
+/// refusing.
+async fn parked_mails_to(alpha: &Instance, sink: &SmtpSink, people: &[i64]) {
+    sink.refuse_data(Some(POLICY_REFUSED));
+    let ctx = core_context(alpha, sink);
+    let mails: Vec<(i64, &str)> = people.iter().map(|p| (*p, "Your reset link")).collect();
+    queue_in_one_batch(&ctx, &mails).await;
+    let expected = people.len() as i64;
+    eventually("the mails parked", DEADLINE, || async {
+        let mut db = connect(alpha).await;
+        let parked = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL AND attempts = 1 \
+             AND last_error LIKE 'permanent error (554)%'",
+        )
+        .await;
+        let queued = number(&mut db, "SELECT count(*) FROM mail_queue").await;
+        (parked == expected && queued == expected).then_some(())
+    })
+    .await;
+}
+
+/// Mails the SMTP server refused for good are parked; once it takes mail again, an admin
+/// lists them (to whom, what, why; never their bodies, which carry the reset link) and puts
+/// one back in line by id, the other with "retry all": each is sent, once, and the list is
+/// empty. A member may do none of it; a mail not parked (waiting, or sent) cannot be retried.
+#[tokio::test]
+async fn an_admin_retries_parked_mails_once_the_mail_server_takes_them() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let admin = alpha.admin().await;
+    let member = alpha.member("bob").await;
+    let people = registered(&alpha, &sink, &["lena", "marie"]).await;
+    parked_mails_to(&alpha, &sink, &people).await;
+
+    let parked = "/api/v1/admin/mail/parked";
+    let (status, page) = alpha.get(&format!("{parked}?limit=1"), Some(&admin)).await;
+    assert_eq!(status, 200, "{page}");
+    let lena = &page["items"][0];
+    let mut fields: Vec<_> = lena.as_object().unwrap().keys().cloned().collect();
+    fields.sort();
+    assert_eq!(
+        fields,
+        [
+            "attempts",
+            "created_at",
+            "id",
+            "kind",
+            "last_error",
+            "parked_at",
+            "subject",
+            "to_address"
+        ],
+        "no body: {lena}"
+    );
+    assert_eq!(lena["to_address"], "lena@example.org");
+    assert_eq!(lena["kind"], "password_reset");
+    assert_eq!(lena["subject"], "Your reset link");
+    assert_eq!(lena["attempts"], 1);
+    assert!(
+        lena["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("Rejected by local policy"),
+        "{lena}"
+    );
+    // Paged by id, as the outbox's failures are.
+    let cursor = page["next_cursor"].as_str().expect("a second page");
+    let (_, next) = alpha
+        .get(&format!("{parked}?limit=1&cursor={cursor}"), Some(&admin))
+        .await;
+    assert_eq!(
+        next["items"][0]["to_address"], "marie@example.org",
+        "{next}"
+    );
+    assert!(next["next_cursor"].is_null(), "{next}");
+
+    // A member sees none of it and retries nothing.
+    let lena_id = lena["id"].as_i64().unwrap();
+    let retry_lena = format!("{parked}/{lena_id}/retry");
+    let retry_all = format!("{parked}/retry");
+    for (status, body) in [
+        alpha.get(parked, Some(&member)).await,
+        alpha.post(&retry_lena, Some(&member), json!({})).await,
+        alpha.post(&retry_all, Some(&member), json!({})).await,
+    ] {
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (403, Some("forbidden")),
+            "{body}"
+        );
+    }
+
+    // The server takes mail again: the admin puts lena's back, and it is sent.
+    sink.refuse_data(None);
+    let (status, body) = alpha.post(&retry_lena, Some(&admin), json!({})).await;
+    assert_eq!(status, 204, "{body}");
+    // Back in line, it is no longer parked: a second retry is refused, whether it is still
+    // waiting or already sent.
+    let (status, body) = alpha.post(&retry_lena, Some(&admin), json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("mail_not_parked")),
+        "{body}"
+    );
+    let mails = sink.wait_for("lena@example.org", 2, DEADLINE).await;
+    assert_eq!(mails[1]["headers"]["subject"], "Your reset link");
+
+    // "Retry all" to another domain puts back nothing; to every domain, marie's.
+    let (status, body) = alpha
+        .post(&retry_all, Some(&admin), json!({"domain": "other.example"}))
+        .await;
+    assert_eq!((status, &body["retried"]), (200, &json!(0)), "{body}");
+    let (status, body) = alpha
+        .post(
+            &retry_all,
+            Some(&admin),
+            json!({"domain": "marie@example.org"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("validation_failed")),
+        "{body}"
+    );
+    let (status, body) = alpha.post(&retry_all, Some(&admin), json!({})).await;
+    assert_eq!((status, &body["retried"]), (200, &json!(1)), "{body}");
+    sink.wait_for("marie@example.org", 2, DEADLINE).await;
+
+    queue_empties(&alpha).await;
+    let (_, page) = alpha.get(parked, Some(&admin)).await;
+    assert_eq!(page["items"], json!([]), "{page}");
+    let (status, body) = alpha.post(&retry_lena, Some(&admin), json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("mail_not_parked")),
+        "{body}"
+    );
+    // Each arrived once: the verification mail, then the reset.
+    for name in ["lena", "marie"] {
+        assert_eq!(sink.to(&format!("{name}@example.org")).len(), 2, "{name}");
+    }
+}
+
+/// The admin's page of parked mails, in a real browser: the mail is listed with its error;
+/// "Retry" puts it back in line, it leaves the list and is sent.
+#[tokio::test]
+async fn an_admin_retries_a_parked_mail_from_the_page() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    alpha.admin().await;
+    let people = registered(&alpha, &sink, &["lena"]).await;
+    parked_mails_to(&alpha, &sink, &people).await;
+    sink.refuse_data(None);
+
+    let b = Browser::start("en").await;
+    b.sign_in(&alpha, "admin").await;
+    b.click("header a[href='/admin/accounts']").await;
+    b.click("nav a[href='/admin/mail']").await;
+    let row = b.find("tr[id^='mail-']").await;
+    let text = row.text().await.unwrap();
+    assert!(text.contains("lena@example.org"), "{text}");
+    assert!(text.contains("Rejected by local policy"), "{text}");
+    b.key_page("admin-mail-en").await;
+
+    b.click_and_wait_reload("tr[id^='mail-'] form button").await;
+    b.wait_path("the parked mails again", |p| p == "/admin/mail")
+        .await;
+    b.find("#no-parked-mail").await;
+    b.wait_count("tr[id^='mail-']", 0).await;
+    sink.wait_for("lena@example.org", 2, DEADLINE).await;
+    b.close().await;
 }

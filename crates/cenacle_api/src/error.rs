@@ -50,6 +50,7 @@ pub const ALL_CODES: &[&str] = &[
     "already_exists",
     "last_admin",
     "not_pending",
+    "mail_not_parked",
     "validation_failed",
     "constraint_violated",
     "invalid_reference",
@@ -403,7 +404,7 @@ fn conflict_code(code: &'static str) -> &'static str {
         "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
         | "proposal_closed" | "bounty_running" | "bounty_ended" | "question_closed"
         | "badge_held" | "contest_closed" | "post_not_pending" | "not_banned"
-        | "post_not_published" | "email_taken" => code,
+        | "post_not_published" | "email_taken" | "mail_not_parked" => code,
         _ => "already_exists",
     }
 }

@@ -362,6 +362,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "No failed outbox event has this id.",
             "Aucun événement sortant en échec ne porte cet identifiant.",
         ),
+        "mail_not_parked" => (
+            "No parked mail has this id: it was sent, or is already waiting to be sent again.",
+            "Aucun courriel en échec ne porte cet identifiant : il a été envoyé, ou attend déjà d'être renvoyé.",
+        ),
         "route_not_found" => (
             "There is no such endpoint.",
             "Ce point d'accès n'existe pas.",

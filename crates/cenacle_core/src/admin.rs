@@ -5,11 +5,15 @@ use crate::{
     secrets::{new_secret, secret_hash},
     Conn, Context, CoreError,
 };
-use cenacle_db::accounts::{self as store, Account};
+use cenacle_db::{
+    accounts::{self as store, Account},
+    mail::{self as mail_store, RetryParked},
+};
 use cenacle_domain::{AccountStatus, Permission, Role, ValidationError};
 use chrono::{Duration, Utc};
 
 pub use crate::caller::require;
+pub use cenacle_db::mail::ParkedMailView;
 
 /// Accounts after `after_id` in creation order, one more than `limit` asked for so that the
 /// caller knows whether another page exists.
@@ -166,4 +170,53 @@ pub async fn retry_outbox_event(
     } else {
         Err(CoreError::NotFound("outbox_event"))
     }
+}
+
+/// Mails parked after their last attempt or a permanent refusal, after `after_id`, oldest
+/// first (admins): to whom, what, and the SMTP server's last word; never their bodies.
+pub async fn parked_mails(
+    conn: &mut Conn,
+    session: &Session,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ParkedMailView>, CoreError> {
+    require(session, Permission::ManageMailQueue)?;
+    Ok(mail_store::parked_mails(conn, after_id, limit).await?)
+}
+
+/// Puts a parked mail back in line, due now with its attempts reset (admins), once what made
+/// it fail is mended. `mail_not_parked` when no parked mail has this id: a mail that was sent
+/// has left the queue, so "sent" and "never existed" cannot be told apart, and both mean
+/// there is nothing to retry.
+pub async fn retry_parked_mail(
+    conn: &mut Conn,
+    session: &Session,
+    id: i64,
+) -> Result<(), CoreError> {
+    require(session, Permission::ManageMailQueue)?;
+    match mail_store::retry_parked_mails(conn, RetryParked::One(id)).await? {
+        0 => Err(CoreError::Conflict("mail_not_parked")),
+        _ => Ok(()),
+    }
+}
+
+/// Puts every parked mail to a recipient at `domain` back in line (all of them when `None`:
+/// a mended relay or DNS record concerns every mail), in one statement; returns how many.
+pub async fn retry_parked_mails(
+    conn: &mut Conn,
+    session: &Session,
+    domain: Option<&str>,
+) -> Result<usize, CoreError> {
+    require(session, Permission::ManageMailQueue)?;
+    let domain = domain.map(str::trim).filter(|d| !d.is_empty());
+    // A domain is what follows the `@`: anything else would match nothing, silently.
+    if domain.is_some_and(|d| d.contains(|c: char| c == '@' || c.is_whitespace()) || d.len() > 253)
+    {
+        return Err(ValidationError {
+            field: "domain",
+            code: "invalid",
+        }
+        .into());
+    }
+    Ok(mail_store::retry_parked_mails(conn, RetryParked::ToDomain(domain)).await?)
 }

@@ -192,6 +192,83 @@ pub async fn unpark_mails(
     .await?)
 }
 
+/// A parked mail as an admin sees it: who it is for and why it was given up on, never its
+/// bodies (they may carry a token or a sign-in link).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct ParkedMailView {
+    #[diesel(sql_type = BigInt)]
+    pub id: i64,
+    #[diesel(sql_type = Text)]
+    pub kind: String,
+    #[diesel(sql_type = Text)]
+    pub to_address: String,
+    #[diesel(sql_type = Text)]
+    pub subject: String,
+    #[diesel(sql_type = Int4)]
+    pub attempts: i32,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub last_error: Option<String>,
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
+    #[diesel(sql_type = Timestamptz)]
+    pub parked_at: DateTime<Utc>,
+}
+
+/// Parked mails after `after_id`, oldest first, at most `limit`.
+pub async fn parked_mails(
+    conn: &mut AsyncPgConnection,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<ParkedMailView>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT id, kind, to_address, subject, attempts, last_error, created_at, parked_at \
+         FROM mail_queue WHERE parked_at IS NOT NULL AND id > $1 ORDER BY id LIMIT $2",
+    )
+    .bind::<BigInt, _>(after_id)
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
+}
+
+/// Puts parked mails back in line, due now with their attempts reset (an admin mended what
+/// made them fail): the one `id`, or every one to a recipient at `domain` (any domain when
+/// `None`; compared without case). `last_error` stays, for whoever looks at the mail again.
+/// Returns how many went back; the mail workers are woken when some did (at commit).
+pub async fn retry_parked_mails(
+    conn: &mut AsyncPgConnection,
+    which: RetryParked<'_>,
+) -> Result<usize, DbError> {
+    let (id, domain) = match which {
+        RetryParked::One(id) => (Some(id), None),
+        RetryParked::ToDomain(domain) => (None, domain.map(str::to_lowercase)),
+    };
+    let n = diesel::sql_query(
+        "UPDATE mail_queue SET parked_at = NULL, attempts = 0, next_attempt_at = now() \
+         WHERE parked_at IS NOT NULL AND ($1::bigint IS NULL OR id = $1) \
+           AND ($2::text IS NULL OR lower(substring(to_address FROM '@([^@]*)$')) = $2)",
+    )
+    .bind::<Nullable<BigInt>, _>(id)
+    .bind::<Nullable<Text>, _>(domain)
+    .execute(conn)
+    .await?;
+    if n > 0 {
+        // The queue's trigger NOTIFYs on inserts only: without this an idle worker would
+        // find the mails only at its next wake-up (up to half a minute later).
+        diesel::sql_query("SELECT pg_notify('cenacle_mail', '')")
+            .execute(conn)
+            .await?;
+    }
+    Ok(n)
+}
+
+/// Which parked mails [`retry_parked_mails`] puts back.
+#[derive(Debug, Clone, Copy)]
+pub enum RetryParked<'a> {
+    One(i64),
+    /// Those to this recipient domain, or all.
+    ToDomain(Option<&'a str>),
+}
+
 /// Hands claimed mails back, their claim's attempt not counted, due as they were, with
 /// `error` as their `last_error` (why they wait; `None` keeps the last one). Only mails still
 /// under this worker's lease (`leases`: id and lease end, as claimed): one whose lease ran out

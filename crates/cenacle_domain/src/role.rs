@@ -35,6 +35,9 @@ pub enum Permission {
     BanPeople,
     /// See the federation queue's failures (parked outbox events) and put them back in line.
     ManageFederation,
+    /// See the mail queue's parked mails (their recipients' addresses and the SMTP server's
+    /// refusals) and put them back in line.
+    ManageMailQueue,
     /// Run the champions programme: nominate, publish the charter, set objectives, renew,
     /// remove, broadcast to champions, read the programme's dashboard.
     RunChampionProgramme,
@@ -146,6 +149,7 @@ mod tests {
             Permission::BlockInstances,
             Permission::BanPeople,
             Permission::ManageFederation,
+            Permission::ManageMailQueue,
             Permission::RunChampionProgramme,
             Permission::ReadCommunityInsights,
             Permission::ManageRewards,
@@ -174,6 +178,10 @@ mod tests {
         assert!(!Role::Staff.allows(Permission::ReadCommunityInsights));
         assert!(!Role::CommunityManager.allows(Permission::ManageFederation));
         assert!(!Role::Moderator.allows(Permission::ManageFederation));
+        // Parked mails show members' addresses: the instance's admins only.
+        assert!(Role::Admin.allows(Permission::ManageMailQueue));
+        assert!(!Role::CommunityManager.allows(Permission::ManageMailQueue));
+        assert!(!Role::Moderator.allows(Permission::ManageMailQueue));
         assert!(!Role::Moderator.allows(Permission::CreateInvites));
         assert!(Role::CommunityManager.allows(Permission::RunChampionProgramme));
         assert!(Role::Admin.allows(Permission::RunChampionProgramme));

@@ -208,6 +208,25 @@ admin-unreachable = unreachable
 admin-invite = Make an invitation
 admin-invite-made = Give this code to the person you invite (it is shown only now):
 admin-invite-expires = valid until
+admin-mail = Parked mails
+admin-mail-intro = Mails the SMTP server refused for good, or that failed at every attempt, wait here and are not tried again. Once the cause is mended (the mail relay's settings, a DNS record, the recipient's mailbox), put them back in line: each is tried again at once, its attempts counted anew.
+admin-mail-none = No parked mail.
+admin-mail-to = Recipient
+admin-mail-what = Mail
+admin-mail-error = Last error
+admin-mail-parked = Parked
+admin-mail-attempts = { $count ->
+    [one] { $count } attempt
+   *[other] { $count } attempts
+}
+admin-mail-retry = Retry
+admin-mail-domain = Only to recipients at (a domain, optional)
+admin-mail-retry-all = Retry all
+admin-mail-retried = { $count ->
+    [one] { $count } mail put back in line.
+   *[other] { $count } mails put back in line.
+}
+admin-mail-more = Only the oldest are listed here; "Retry all" puts back every parked mail.
 
 # Gift shop
 nav-shop = Shop

@@ -208,6 +208,25 @@ admin-unreachable = injoignable
 admin-invite = Créer une invitation
 admin-invite-made = Donnez ce code à la personne invitée (il n’est affiché qu’une fois) :
 admin-invite-expires = valable jusqu’au
+admin-mail = Courriels en échec
+admin-mail-intro = Les courriels que le serveur SMTP a refusés pour de bon, ou qui ont échoué à chaque tentative, attendent ici et ne sont plus réessayés. Une fois la cause réparée (les réglages du relais de courriel, un enregistrement DNS, la boîte du destinataire), remettez-les dans la file : chacun est réessayé aussitôt, ses tentatives comptées à nouveau.
+admin-mail-none = Aucun courriel en échec.
+admin-mail-to = Destinataire
+admin-mail-what = Courriel
+admin-mail-error = Dernière erreur
+admin-mail-parked = Mis de côté le
+admin-mail-attempts = { $count ->
+    [one] { $count } tentative
+   *[other] { $count } tentatives
+}
+admin-mail-retry = Réessayer
+admin-mail-domain = Seulement vers les destinataires du domaine (facultatif)
+admin-mail-retry-all = Tout réessayer
+admin-mail-retried = { $count ->
+    [one] { $count } courriel remis dans la file.
+   *[other] { $count } courriels remis dans la file.
+}
+admin-mail-more = Seuls les plus anciens sont listés ici ; « Tout réessayer » remet dans la file tous les courriels en échec.
 
 # Boutique
 nav-shop = Boutique

@@ -249,6 +249,12 @@ pub fn router(state: AppState) -> Router {
             "/admin/instances",
             get(admin::instances).post(admin::change_instance),
         )
+        .route("/admin/mail", get(admin::parked_mails))
+        .route("/admin/mail/retry", post_route(admin::retry_parked_mails))
+        .route(
+            "/admin/mail/{id}/retry",
+            post_route(admin::retry_parked_mail),
+        )
         .route("/widgets/answers", get(widgets::answers))
         .route("/widgets/ask", get(widgets::ask))
         .route("/widgets/people/{name}/card", get(widgets::card))

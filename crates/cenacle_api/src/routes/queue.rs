@@ -1,11 +1,13 @@
-//! `/api/v1/admin/federation/outbox/failed`: what the federation queue gave up on, for admins.
-//! An outbox event (one of our members' actions to send) that keeps failing is parked after
-//! its last attempt, so that it never holds back the others; admins see it here, with its
-//! error, and can put it back in line once the cause is mended.
+//! `/api/v1/admin/federation/outbox/failed` and `/api/v1/admin/mail/parked`: what the
+//! federation and mail queues gave up on, for admins. An outbox event (one of our members'
+//! actions to send) that keeps failing is parked after its last attempt, so that it never
+//! holds back the others; so is a mail after `email.max_attempts`, or at once when the SMTP
+//! server refuses it for good. Admins see them here, with their error, and can put them back
+//! in line once the cause (a relay's settings, a DNS record) is mended.
 
 use crate::{
     error::{ApiError, ApiResult, ErrorBody},
-    extract::{ApiQuery, Auth},
+    extract::{ApiJson, ApiQuery, Auth},
     pagination::{Page, PageQuery},
     AppState,
 };
@@ -16,7 +18,7 @@ use axum::{
 };
 use cenacle_core::{admin, CoreError, ScopedFutureExt};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 #[derive(Serialize, ToSchema)]
@@ -82,4 +84,98 @@ pub async fn retry_event(
         )),
         Err(other) => Err(other.into()),
     }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ParkedMailView {
+    pub id: i64,
+    /// Which kind of mail, e.g. `verify_email`, `password_reset`, `notifications`.
+    pub kind: String,
+    /// The recipient's address (the bodies are never shown: they may carry a token).
+    pub to_address: String,
+    pub subject: String,
+    pub attempts: i32,
+    /// The SMTP server's last refusal, or why the attempt failed.
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub parked_at: DateTime<Utc>,
+}
+
+/// Mails parked after their last attempt or a permanent refusal, oldest first (admins only).
+#[utoipa::path(get, path = "/api/v1/admin/mail/parked", tag = "admin", security(("bearer" = [])),
+    params(PageQuery),
+    responses((status = 200, body = Page<ParkedMailView>), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn parked_mails(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiQuery(page): ApiQuery<PageQuery>,
+) -> ApiResult<Json<Page<ParkedMailView>>> {
+    let limit = page.limit()?;
+    let mut conn = state.ctx.conn().await?;
+    let rows = admin::parked_mails(&mut conn, &session, page.after_id()?, limit + 1).await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        limit,
+        |m| m.id,
+        |m| ParkedMailView {
+            id: m.id,
+            kind: m.kind,
+            to_address: m.to_address,
+            subject: m.subject,
+            attempts: m.attempts,
+            last_error: m.last_error,
+            created_at: m.created_at,
+            parked_at: m.parked_at,
+        },
+    )))
+}
+
+/// Put a parked mail back in line, due now with its attempts reset (admins only). 409
+/// `mail_not_parked` when no parked mail has this id (it was sent, or is already queued).
+#[utoipa::path(post, path = "/api/v1/admin/mail/parked/{id}/retry", tag = "admin", security(("bearer" = [])),
+    params(("id" = i64, Path)),
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn retry_mail(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    Path(id): Path<i64>,
+) -> ApiResult<StatusCode> {
+    state
+        .ctx
+        .transaction(|conn| admin::retry_parked_mail(conn, &session, id).scope_boxed())
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RetryMails {
+    /// Only mails to recipients at this domain (e.g. `example.org`, without case); every
+    /// parked mail when absent.
+    #[serde(default)]
+    pub domain: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RetriedMails {
+    /// How many parked mails went back in line.
+    pub retried: usize,
+}
+
+/// Put every parked mail (or those to one recipient domain) back in line, due now with their
+/// attempts reset (admins only).
+#[utoipa::path(post, path = "/api/v1/admin/mail/parked/retry", tag = "admin", security(("bearer" = [])),
+    request_body = RetryMails,
+    responses((status = 200, body = RetriedMails), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn retry_mails(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+    ApiJson(req): ApiJson<RetryMails>,
+) -> ApiResult<Json<RetriedMails>> {
+    let domain = req.domain.as_deref();
+    let retried = state
+        .ctx
+        .transaction(|conn| admin::retry_parked_mails(conn, &session, domain).scope_boxed())
+        .await?;
+    Ok(Json(RetriedMails { retried }))
 }

@@ -1,8 +1,9 @@
-//! The administration pages: accounts (roles, registrations waiting for approval) and the
-//! other instances (block, limit, how much their votes weigh). The use cases check the
-//! caller's role; these pages only show what each one may change.
+//! The administration pages: accounts (roles, registrations waiting for approval), the
+//! other instances (block, limit, how much their votes weigh) and the mails the queue parked
+//! (put back in line once the cause is mended). The use cases check the caller's role; these
+//! pages only show what each one may change.
 
-use super::{acting, signed_in};
+use super::{acting, signed_in, Refused};
 use crate::{
     render::{after_action, page, Chrome, PageError},
     session::Visitor,
@@ -33,6 +34,13 @@ fn session_of<'a>(v: &'a Visitor, here: &str) -> Result<&'a Session, Box<Respons
                 .into_response(),
         )
     })
+}
+
+/// The session behind an admin's form, its CSRF token checked; otherwise the answer to give
+/// instead (see [`acting`]).
+fn acting_session<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Refused> {
+    acting(v, here, csrf)?;
+    Ok(v.session.as_ref().expect("acting found a session"))
 }
 
 pub struct AccountLine {
@@ -151,12 +159,9 @@ pub async fn approve(
     Form(form): Form<super::CsrfOnly>,
 ) -> Response {
     let here = "/admin/accounts?pending=1";
-    let session = match acting(&v, here, &form.csrf) {
-        Ok(_) => v.session.as_ref(),
+    let session = match acting_session(&v, here, &form.csrf) {
+        Ok(session) => session,
         Err(refused) => return refused.into_response(),
-    };
-    let Some(session) = session else {
-        unreachable!("acting found a session")
     };
     let ctx = &state.ctx;
     let approved = ctx
@@ -174,11 +179,9 @@ pub async fn invite(
     v: Visitor,
     Form(form): Form<super::CsrfOnly>,
 ) -> Response {
-    if let Err(refused) = acting(&v, "/admin/accounts", &form.csrf) {
-        return refused.into_response();
-    }
-    let Some(session) = v.session.as_ref() else {
-        unreachable!("acting found a session")
+    let session = match acting_session(&v, "/admin/accounts", &form.csrf) {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
     };
     let ctx = &state.ctx;
     let issued = ctx
@@ -262,11 +265,9 @@ pub async fn change_instance(
     Form(form): Form<InstanceForm>,
 ) -> Response {
     let here = "/admin/instances";
-    if let Err(refused) = acting(&v, here, &form.csrf) {
-        return refused.into_response();
-    }
-    let Some(session) = v.session.as_ref() else {
-        unreachable!("acting found a session")
+    let session = match acting_session(&v, here, &form.csrf) {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
     };
     let host = form.host.trim().to_ascii_lowercase();
     let (ctx, host_ref) = (&state.ctx, host.as_str());
@@ -296,4 +297,126 @@ pub async fn change_instance(
         })
         .await;
     after_action(changed, &v, &format!("{here}#instance-{host}"))
+}
+
+pub struct ParkedMailLine {
+    id: i64,
+    kind: String,
+    to_address: String,
+    subject: String,
+    /// How many attempts it had, in words.
+    attempts: String,
+    last_error: String,
+    parked_at: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin_mail.html")]
+struct ParkedMailsPage {
+    c: Chrome,
+    mails: Vec<ParkedMailLine>,
+    /// More are parked than the page lists (retrying all puts every one back).
+    more: bool,
+    /// What the last "retry all" did, said in words.
+    retried: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct ParkedMailsQuery {
+    #[serde(default)]
+    retried: Option<i64>,
+}
+
+const PARKED_MAILS: &str = "/admin/mail";
+
+pub async fn parked_mails(
+    State(state): State<AppState>,
+    v: Visitor,
+    Query(q): Query<ParkedMailsQuery>,
+) -> Response {
+    let session = match session_of(&v, PARKED_MAILS) {
+        Ok(s) => s,
+        Err(redirect) => return *redirect,
+    };
+    let listed = async {
+        let mut conn = state.ctx.conn().await?;
+        admin::parked_mails(&mut conn, session, 0, LISTED + 1).await
+    }
+    .await;
+    let mut list = match listed {
+        Ok(list) => list,
+        Err(e) => return PageError::from_core(e, &v).into_response(),
+    };
+    let more = list.len() as i64 > LISTED;
+    list.truncate(LISTED as usize);
+    let t = v.words;
+    page(
+        &v,
+        StatusCode::OK,
+        &ParkedMailsPage {
+            c: Chrome::of(&v, PARKED_MAILS),
+            more,
+            retried: q.retried.map(|n| t.count("admin-mail-retried", n)),
+            mails: list
+                .into_iter()
+                .map(|m| ParkedMailLine {
+                    id: m.id,
+                    kind: m.kind,
+                    to_address: m.to_address,
+                    subject: m.subject,
+                    attempts: t.count("admin-mail-attempts", m.attempts.into()),
+                    last_error: m.last_error.unwrap_or_default(),
+                    parked_at: t.date(&m.parked_at),
+                })
+                .collect(),
+        },
+    )
+}
+
+/// Puts one parked mail back in line, through the same use case as the API.
+pub async fn retry_parked_mail(
+    State(state): State<AppState>,
+    v: Visitor,
+    Path(id): Path<i64>,
+    Form(form): Form<super::CsrfOnly>,
+) -> Response {
+    let session = match acting_session(&v, PARKED_MAILS, &form.csrf) {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
+    };
+    let retried = state
+        .ctx
+        .transaction(|conn| admin::retry_parked_mail(conn, session, id).scope_boxed())
+        .await;
+    after_action(retried, &v, PARKED_MAILS)
+}
+
+#[derive(Deserialize)]
+pub struct RetryAllForm {
+    #[serde(default)]
+    csrf: String,
+    /// Only mails to this recipient domain; all when empty.
+    #[serde(default)]
+    domain: String,
+}
+
+/// Puts every parked mail (or those to one domain) back in line, then says how many went.
+pub async fn retry_parked_mails(
+    State(state): State<AppState>,
+    v: Visitor,
+    Form(form): Form<RetryAllForm>,
+) -> Response {
+    let session = match acting_session(&v, PARKED_MAILS, &form.csrf) {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
+    };
+    let domain = Some(form.domain.as_str());
+    let retried = state
+        .ctx
+        .transaction(|conn| admin::retry_parked_mails(conn, session, domain).scope_boxed())
+        .await;
+    match retried {
+        Ok(n) => after_action(Ok(()), &v, &format!("{PARKED_MAILS}?retried={n}")),
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
 }
