@@ -743,6 +743,27 @@ async fn a_group_relaying_a_blocked_instances_people_changes_nothing() {
     assert_eq!(count(&alpha, &stored("person", &nobody.id)).await, 0);
     assert_eq!(evil.fetched()[fetched..], [] as [String; 0]);
 
+    // bob, whose instance is not blocked, answers a comment of mallory's alpha never stored:
+    // its parent is not fetched from the blocked instance, and the reply is acknowledged and
+    // ignored (it was refused as malformed, 400).
+    let parent = evil.note(mallory, "/comment/parent", &question, &main.id, "Montres");
+    evil.publish(&parent);
+    let parent = parent["id"].as_str().unwrap();
+    let reply = lemmy.note(bob, "/comment/reply", parent, &main.id, "Non merci");
+    lemmy.publish(&reply);
+    let relayed_reply = lemmy.announce(&main, &lemmy.create(bob, &reply));
+    let answer = lemmy
+        .send(&main, &alpha.url("/inbox"), &relayed_reply)
+        .await
+        .unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 5.0);
+    assert_eq!(
+        count(&alpha, &stored("comment", &reply["id"].as_str().unwrap())).await,
+        0
+    );
+    assert_eq!(evil.fetched()[fetched..], [] as [String; 0]);
+
     // The same relays of bob, whose instance is not blocked, are applied.
     let control = relayed(&lemmy, &main, &lemmy, bob, &question, 4);
     assert_eq!(
@@ -752,7 +773,7 @@ async fn a_group_relaying_a_blocked_instances_people_changes_nothing() {
     assert_eq!(count(&alpha, &stored("post", &control.post)).await, 1);
     assert_eq!(count(&alpha, &stored("comment", &control.comment)).await, 1);
     assert_eq!(count(&alpha, &likes_of(&question)).await, 1);
-    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 4.0);
+    assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 5.0);
 }
 
 /// The same through a group for a person whose confirmed handle names a blocked instance,
@@ -903,7 +924,8 @@ async fn a_block_written_meanwhile_stops_the_next_activity() {
     let peer = FakePeer::start("peer.test", peer_port).await;
     let (client, inbox) = (hosts.client(), alpha.url("/inbox"));
 
-    // alpha reads peer.test's verdict (not blocked) for this Like, and remembers it.
+    // alpha reads peer.test's verdict (not blocked) for this Like, and remembers it (5 s).
+    let remembered_at = std::time::Instant::now();
     let like = json!({"type": "Like", "id": format!("{}/likes/1", peer.actor_id), "actor": peer.actor_id, "object": question_id});
     assert_eq!(peer.post(&client, &inbox, &like, Signing::Valid).await, 202);
     assert_eq!(count(&alpha, &likes_of(&question_id)).await, 1);
@@ -924,4 +946,16 @@ async fn a_block_written_meanwhile_stops_the_next_activity() {
         403
     );
     assert_eq!(followers(&alpha, "entraide").await, 0);
+    // Refused by the transaction's read, not by a fresh read before it: unless this machine
+    // was so slow that alpha's verdict had expired (then there is nothing to prove here).
+    if remembered_at.elapsed() < std::time::Duration::from_secs(4) {
+        assert!(
+            alpha
+                .log()
+                .contains("activity of an instance found blocked in its transaction"),
+            "the Follow was stopped before its transaction"
+        );
+    } else {
+        eprintln!("the remembered verdict may have expired: the transaction's read not shown");
+    }
 }

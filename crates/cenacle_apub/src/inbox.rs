@@ -135,6 +135,11 @@ impl Answer {
                 e => Answer::Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             },
             ApubError::NotFound => Answer::Ignored("not_found"),
+            // What the activity needs (a parent, a ban's target, an announced person) is on
+            // a blocked instance, and was not fetched: our rule, not the sender's fault.
+            ApubError::Federation(e) if crate::http_client::refused_as_blocked(&e) => {
+                Answer::Ignored("blocked_instance")
+            }
             // A fetch made for the activity failed: unusable as sent, unless the other
             // server is only slow or down, which is worth a retry.
             ApubError::Federation(e) if is_transient(&e) => Answer::Overloaded,
@@ -379,21 +384,17 @@ async fn check_and_apply(
         .db
         .transaction(|conn| {
             async move {
-                // A person banned from this instance: nothing of theirs is applied (read in
-                // this transaction, so a ban and an activity racing cannot both win).
-                if let Some(ban) = instance_moderation::actor_ban(conn, actor_id.as_str()).await? {
-                    tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
-                    return Ok(Received::Ignored("banned_from_instance"));
-                }
-                // The signer's host again, read here as the bans are: the check before the
-                // fetches used a verdict this process may have read seconds ago, so a block
-                // committed since would let this activity in, whatever its kind. And the
-                // people of a blocked instance include those its handles name, their actor
-                // served from elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
+                // The signer's host again, read here: the check before the fetches used a
+                // verdict this process may have read seconds ago, so a block committed since
+                // would let this activity in, whatever its kind. First, so that a blocked
+                // host is answered alike however old that verdict was. And the people of a
+                // blocked instance include those its handles name, their actor served from
+                // elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
                 let ctx = &data.ctx;
                 let handle_host = signer_handle_host.as_deref();
                 match instance_moderation::sender_blocked(conn, ctx, host, handle_host).await? {
                     Some(SenderBlocked::ActorHost(host)) => {
+                        tracing::info!(actor = %actor_id, %host, "activity of an instance found blocked in its transaction");
                         return Ok(Received::Blocked(host));
                     }
                     Some(SenderBlocked::HandleHost(host)) => {
@@ -401,6 +402,12 @@ async fn check_and_apply(
                         return Ok(Received::Ignored("blocked_instance"));
                     }
                     None => {}
+                }
+                // A person banned from this instance: nothing of theirs is applied (read in
+                // this transaction, as the blocks are).
+                if let Some(ban) = instance_moderation::actor_ban(conn, actor_id.as_str()).await? {
+                    tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
+                    return Ok(Received::Ignored("banned_from_instance"));
                 }
                 if let Some(inner) = announced_actor {
                     if let Some(ban) = instance_moderation::actor_ban(conn, inner).await? {
@@ -435,7 +442,10 @@ async fn check_and_apply(
         })
         .await
         .map_err(|e| Answer::from_error(e.into()))?;
-    crate::http_client::note_alive(&data.db, host).await;
+    // A host found blocked is not one we keep count of.
+    if !matches!(received, Received::Blocked(_)) {
+        crate::http_client::note_alive(&data.db, host).await;
+    }
     Ok(received)
 }
 
@@ -466,6 +476,10 @@ async fn verified_signer(
                 }
                 // Fetched, and refused by our rules: not a signature problem.
                 e @ ApubError::RefusedActor(_) => Answer::Refused(e.status(), e.to_string()),
+                // Its instance blocked since the check before: refused as that check does.
+                ApubError::Federation(e) if crate::http_client::refused_as_blocked(&e) => {
+                    Answer::Refused(StatusCode::FORBIDDEN, "instance blocked".to_owned())
+                }
                 e => unauthorized(&format!("the signer cannot be fetched: {e}")),
             })
     };

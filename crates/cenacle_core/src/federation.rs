@@ -367,30 +367,36 @@ pub async fn instance_state(
 ) -> Result<InstanceState, CoreError> {
     let host = host.to_ascii_lowercase();
     let mut state = store::instance_state(conn, &host).await?;
-    state.blocked |= instance_lists::names(&ctx.settings.federation.blocked_instances, &host);
-    // In allow-list mode, an instance not listed is treated as blocked.
-    state.blocked |= outside_allow_list(conn, ctx, &host).await?;
+    // Read only in allow-list mode, once per instance at most every few seconds (the verdict
+    // is remembered).
+    let allowed_by_admin = ctx.settings.federation.allow_list_only
+        && cenacle_db::instance_moderation::instance_flags(conn, &host)
+            .await?
+            .is_some_and(|f| f.allowed);
+    state.blocked = kept_out(ctx, &host, state.blocked, allowed_by_admin);
     ctx.hosts.set_blocked(&host, state.blocked);
     Ok(state)
 }
 
-/// Whether allow-list mode keeps `host` out: on, and neither configured nor allowed by an
-/// admin. Our own host is never kept out.
-async fn outside_allow_list(conn: &mut Conn, ctx: &Context, host: &str) -> Result<bool, CoreError> {
+/// Whether we keep `host` out, given what an admin decided of it: blocked by configuration or
+/// by an admin, or, in allow-list mode, neither configured nor allowed by an admin (our own
+/// host never is).
+pub(crate) fn kept_out(
+    ctx: &Context,
+    host: &str,
+    blocked_by_admin: bool,
+    allowed_by_admin: bool,
+) -> bool {
     let settings = &ctx.settings.federation;
-    if !settings.allow_list_only {
-        return Ok(false);
-    }
-    // Read once per instance at most every few seconds (the caller caches the verdict).
-    let allowed_by_admin = cenacle_db::instance_moderation::instance_flags(conn, host)
-        .await?
-        .is_some_and(|f| f.allowed);
-    Ok(instance_lists::outside_allow_list(
-        &settings.allowed_instances,
-        host == identity::local_host(&ctx.settings),
-        host,
-        allowed_by_admin,
-    ))
+    blocked_by_admin
+        || instance_lists::names(&settings.blocked_instances, host)
+        || (settings.allow_list_only
+            && instance_lists::outside_allow_list(
+                &settings.allowed_instances,
+                host == identity::local_host(&ctx.settings),
+                host,
+                allowed_by_admin,
+            ))
 }
 
 /// Whether `host` talking to us should be recorded (at most once a minute per instance).

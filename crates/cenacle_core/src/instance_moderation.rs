@@ -191,7 +191,9 @@ pub async fn actor_ban(
 }
 
 /// Which of `hosts` is blocked, by configuration or by an admin, read in the caller's
-/// transaction (a block and an activity racing cannot both win). Allow-list mode is not asked
+/// transaction: a block committed before that read is seen, whatever this process remembers
+/// (one committed after it, while the activity's transaction runs, is not: the block drops
+/// the follows it finds, not one committed after it). Allow-list mode is not asked
 /// here: it keeps out the hosts we talk to, which are checked before; a handle's host is never
 /// talked to on its people's behalf, and an admin who allowed the server of a person's actor
 /// did not mean to keep them out for the domain their handle names.
@@ -254,7 +256,7 @@ pub async fn sender_blocked(
     actor_host: &str,
     handle_host: Option<&str>,
 ) -> Result<Option<SenderBlocked>, CoreError> {
-    use cenacle_domain::instance_lists::{names, outside_allow_list};
+    use cenacle_domain::instance_lists::names;
     let actor_host = actor_host.to_ascii_lowercase();
     let handle_host = handle_host.map(str::to_ascii_lowercase);
     let hosts: Vec<&str> = std::iter::once(actor_host.as_str())
@@ -262,25 +264,22 @@ pub async fn sender_blocked(
         .collect();
     let verdicts = store::verdicts(conn, &hosts).await?;
     let verdict = |host: &str| verdicts.iter().find(|v| v.host == host);
-    let federation = &ctx.settings.federation;
-    let blocked = |host: &str| {
-        names(&federation.blocked_instances, host) || verdict(host).is_some_and(|v| v.blocked)
-    };
-    let actor_out = blocked(&actor_host)
-        || (federation.allow_list_only
-            && outside_allow_list(
-                &federation.allowed_instances,
-                actor_host == crate::identity::local_host(&ctx.settings),
-                &actor_host,
-                verdict(&actor_host).is_some_and(|v| v.allowed),
-            ));
+    let actor_out = crate::federation::kept_out(
+        ctx,
+        &actor_host,
+        verdict(&actor_host).is_some_and(|v| v.blocked),
+        verdict(&actor_host).is_some_and(|v| v.allowed),
+    );
+    // Not remembered by this process either way: a transaction's read may be older than an
+    // unblock (or a block) another request has just written here, and must not overwrite it.
     if actor_out {
-        // This process remembers it, so that the next activity from there stops at the
-        // inbox's first check, before any fetch. (A verdict of "not blocked" is not
-        // remembered: a block written here meanwhile must not be overwritten.)
-        ctx.hosts.set_blocked(&actor_host, true);
         return Ok(Some(SenderBlocked::ActorHost(actor_host)));
     }
+    // A handle's host: blocked only, the allow-list not asked (see [`blocked_host`]).
+    let blocked = |host: &str| {
+        names(&ctx.settings.federation.blocked_instances, host)
+            || verdict(host).is_some_and(|v| v.blocked)
+    };
     Ok(handle_host
         .filter(|host| blocked(host))
         .map(SenderBlocked::HandleHost))
