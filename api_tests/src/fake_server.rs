@@ -231,6 +231,41 @@ impl Drop for FakeServer {
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 impl FakeServer {
+    /// `token`'s member of `alpha` follows `group` of this server, which accepts: once
+    /// alpha shows the follow accepted.
+    pub async fn accept_follow_of(&self, alpha: &crate::Instance, token: &str, group: &FakeActor) {
+        const DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
+        let found = format!(
+            "/api/v1/resolve?q={}",
+            group.id.replace('@', "%40").replace(':', "%3A")
+        );
+        let (status, found) = alpha.get(&found, Some(token)).await;
+        assert_eq!(status, 200, "{found}");
+        let (status, body) = alpha
+            .post("/api/v1/follows", Some(token), json!({"target": group.id}))
+            .await;
+        assert_eq!(status, 202, "{body}");
+        let follow = crate::eventually("the Follow", DEADLINE, || async {
+            self.received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
+                .pop()
+        })
+        .await;
+        let answer = self
+            .send(group, &alpha.url("/inbox"), &self.accept(group, &follow))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 202, "{}", answer.body);
+        crate::eventually("the follow accepted", DEADLINE, || async {
+            let (_, follows) = alpha.get("/api/v1/follows", Some(token)).await;
+            follows
+                .as_array()?
+                .iter()
+                .any(|f| f["target"] == group.id.as_str() && f["state"] == "accepted")
+                .then_some(())
+        })
+        .await;
+    }
+
     /// Serves `http://<name>.test:<port>`; `<name>` must have been added to `hosts` (before
     /// the instances start, so that they resolve it). Requests go out through a client that
     /// resolves every name of `hosts`.

@@ -562,41 +562,6 @@ async fn limiting_the_host_a_handle_names_holds_the_posts_of_the_person_it_names
     assert!(!has_post(&alpha, &admin, "entraide", &second).await);
 }
 
-/// `token`'s member follows the group `group` of the fake server, which accepts.
-async fn follow_fake(alpha: &Instance, token: &str, server: &FakeServer, group: &FakeActor) {
-    let (status, found) = alpha
-        .get(
-            &format!("/api/v1/resolve?q={}", enc(&group.id)),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 200, "{found}");
-    let (status, body) = alpha
-        .post("/api/v1/follows", Some(token), json!({"target": group.id}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let follow = eventually("the Follow", DEADLINE, || async {
-        server
-            .received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
-            .pop()
-    })
-    .await;
-    let answer = server
-        .send(group, &alpha.url("/inbox"), &server.accept(group, &follow))
-        .await
-        .unwrap();
-    assert_eq!(answer.status, 202, "{}", answer.body);
-    eventually("the follow accepted", DEADLINE, || async {
-        let (_, follows) = alpha.get("/api/v1/follows", Some(token)).await;
-        follows
-            .as_array()?
-            .iter()
-            .any(|f| f["target"] == group.id.as_str() && f["state"] == "accepted")
-            .then_some(())
-    })
-    .await;
-}
-
 /// What a person's server sends through a group (the group relays each as its `Announce`):
 /// a post, a comment on `question`, and a like of `question`.
 struct Relayed {
@@ -688,7 +653,7 @@ async fn a_group_relaying_a_blocked_instances_people_changes_nothing() {
     let (mallory, nobody) = (&people[0], &people[1]);
     let admin = alpha.admin().await;
     let lucie = alpha.member("lucie").await;
-    follow_fake(&alpha, &lucie, &lemmy, &main).await;
+    lemmy.accept_follow_of(&alpha, &lucie, &main).await;
 
     // ann asks a question; mallory posts, before the block: both are mirrored (and mallory is
     // known here from then on).
@@ -794,7 +759,7 @@ async fn a_group_relaying_a_person_whose_handle_names_a_blocked_instance_changes
     let alice = crowd.add_person("alice").await;
     let admin = alpha.admin().await;
     let lucie = alpha.member("lucie").await;
-    follow_fake(&alpha, &lucie, &lemmy, &main).await;
+    lemmy.accept_follow_of(&alpha, &lucie, &main).await;
     let question = lemmy.page(&ann, "/post/question", &main.id, "Une question");
     lemmy.publish(&question);
     let asked = lemmy.announce(&main, &lemmy.create(&ann, &question));

@@ -570,41 +570,6 @@ async fn lemmys_resolve_with_its_own_flag_id_closes_our_report() {
     assert_eq!(count(&alpha, open).await, 0);
 }
 
-/// `token`'s member follows `group` on the fake server `server`, which accepts.
-async fn follow_fake(alpha: &Instance, token: &str, server: &FakeServer, group: &FakeActor) {
-    let (status, found) = alpha
-        .get(
-            &format!("/api/v1/resolve?q={}", enc(&group.id)),
-            Some(token),
-        )
-        .await;
-    assert_eq!(status, 200, "{found}");
-    let (status, body) = alpha
-        .post("/api/v1/follows", Some(token), json!({"target": group.id}))
-        .await;
-    assert_eq!(status, 202, "{body}");
-    let follow = eventually("the Follow", DEADLINE, || async {
-        server
-            .received_where(|a| a["type"] == "Follow" && a["object"] == group.id.as_str())
-            .pop()
-    })
-    .await;
-    let answer = server
-        .send(group, &alpha.url("/inbox"), &server.accept(group, &follow))
-        .await
-        .unwrap();
-    assert_eq!(answer.status, 202, "{}", answer.body);
-    eventually("the follow accepted", DEADLINE, || async {
-        let (_, follows) = alpha.get("/api/v1/follows", Some(token)).await;
-        follows
-            .as_array()?
-            .iter()
-            .any(|f| f["target"] == group.id.as_str() && f["state"] == "accepted")
-            .then_some(())
-    })
-    .await;
-}
-
 /// `server` sends `activity` signed by `actor` to alpha's shared inbox: acknowledged.
 async fn deliver(alpha: &Instance, server: &FakeServer, actor: &FakeActor, activity: Value) {
     let answer = server
@@ -654,9 +619,9 @@ async fn forged_resolutions_of_reports_change_nothing() {
     let mallory = evil.add_person("mallory").await;
     evil.set_moderators(&fake, &[&mallory]);
     let lucie = alpha.member("lucie").await;
-    follow_fake(&alpha, &lucie, &lemmy, main).await;
-    follow_fake(&alpha, &lucie, &lemmy, other).await;
-    follow_fake(&alpha, &lucie, &evil, &fake).await;
+    lemmy.accept_follow_of(&alpha, &lucie, main).await;
+    lemmy.accept_follow_of(&alpha, &lucie, other).await;
+    evil.accept_follow_of(&alpha, &lucie, &fake).await;
 
     // main names lucie (who follows it) its moderator; spammer posts there.
     let mut add = fixture(
