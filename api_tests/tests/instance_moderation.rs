@@ -724,7 +724,7 @@ async fn a_group_relaying_a_blocked_instances_people_changes_nothing() {
     assert_eq!(answer.status, 202, "{}", answer.body);
     assert_eq!(alpha.metric(IGNORED_BLOCKED).await, 5.0);
     assert_eq!(
-        count(&alpha, &stored("comment", &reply["id"].as_str().unwrap())).await,
+        count(&alpha, &stored("comment", reply["id"].as_str().unwrap())).await,
         0
     );
     assert_eq!(evil.fetched()[fetched..], [] as [String; 0]);

@@ -1687,12 +1687,12 @@ async fn an_admin_retries_parked_mails_once_the_mail_server_takes_them() {
     sink.refuse_data(None);
     let (status, body) = alpha.post(&retry_lena, Some(&admin), json!({})).await;
     assert_eq!(status, 204, "{body}");
-    // Back in line, it is no longer parked: a second retry is refused, whether it is still
-    // waiting or already sent.
+    // Back in line, it is no longer parked: a second retry finds no such parked mail (404, as
+    // the outbox's), whether it is still waiting or already sent.
     let (status, body) = alpha.post(&retry_lena, Some(&admin), json!({})).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (409, Some("mail_not_parked")),
+        (404, Some("mail_not_parked")),
         "{body}"
     );
     let mails = sink.wait_for("lena@example.org", 2, DEADLINE).await;
@@ -1715,8 +1715,23 @@ async fn an_admin_retries_parked_mails_once_the_mail_server_takes_them() {
         (422, Some("validation_failed")),
         "{body}"
     );
+    // An empty or blank domain is a mistake, not "all": only a missing one means all.
+    for blank in ["", "  "] {
+        let (status, body) = alpha
+            .post(&retry_all, Some(&admin), json!({"domain": blank}))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (422, Some("validation_failed")),
+            "{body}"
+        );
+    }
     let (status, body) = alpha.post(&retry_all, Some(&admin), json!({})).await;
-    assert_eq!((status, &body["retried"]), (200, &json!(1)), "{body}");
+    assert_eq!(
+        (status, &body["retried"], &body["dropped"]),
+        (200, &json!(1), &json!(0)),
+        "{body}"
+    );
     sink.wait_for("marie@example.org", 2, DEADLINE).await;
 
     queue_empties(&alpha).await;
@@ -1725,7 +1740,7 @@ async fn an_admin_retries_parked_mails_once_the_mail_server_takes_them() {
     let (status, body) = alpha.post(&retry_lena, Some(&admin), json!({})).await;
     assert_eq!(
         (status, body["error"]["code"].as_str()),
-        (409, Some("mail_not_parked")),
+        (404, Some("mail_not_parked")),
         "{body}"
     );
     // Each arrived once: the verification mail, then the reset.
@@ -1762,4 +1777,84 @@ async fn an_admin_retries_a_parked_mail_from_the_page() {
     b.wait_count("tr[id^='mail-']", 0).await;
     sink.wait_for("lena@example.org", 2, DEADLINE).await;
     b.close().await;
+}
+
+/// A parked notification whose member has since refused notifications is not what "retry all"
+/// should send weeks later: it is deleted, counted as dropped, and nothing arrives; retrying
+/// it by id then finds nothing. A mail one cannot refuse, parked beside it, still goes.
+#[tokio::test]
+async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let admin = alpha.admin().await;
+    let session = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let (_, me) = alpha.get("/api/v1/account/me", Some(&session)).await;
+    let person_id = me["id"].as_i64().unwrap();
+    queue_empties(&alpha).await;
+    let before = sink.to_except_welcome("hugo@example.org").len();
+
+    // A notification and a password reset, both refused for good by the mail server.
+    sink.refuse_data(Some(POLICY_REFUSED));
+    let ctx = core_context(&alpha, &sink);
+    assert!(queue_notification(&ctx, person_id).await);
+    queue_in_one_batch(&ctx, &[(person_id, "Your reset link")]).await;
+    eventually("both mails parked", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let parked = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL",
+        )
+        .await;
+        (parked == 2).then_some(())
+    })
+    .await;
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    let notification_id = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "notifications")
+        .expect("the notification is listed")["id"]
+        .as_i64()
+        .unwrap();
+
+    // The member refuses notifications meanwhile.
+    let response = alpha
+        .http
+        .put(alpha.url("/api/v1/account/email/preferences"))
+        .bearer_auth(&session)
+        .json(&json!([{"kind": "notifications", "receive": false}]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+
+    sink.refuse_data(None);
+    let (status, body) = alpha
+        .post("/api/v1/admin/mail/parked/retry", Some(&admin), json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["retried"], &body["dropped"]),
+        (200, &json!(1), &json!(1)),
+        "{body}"
+    );
+    // The reset arrives; once the queue is empty, the notification was never sent.
+    sink.wait_for("hugo@example.org", before + 1, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    let received = sink.to_except_welcome("hugo@example.org");
+    assert_eq!(received.len(), before + 1, "only the reset");
+    assert_eq!(received[before]["headers"]["subject"], "Your reset link");
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/admin/mail/parked/{notification_id}/retry"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("mail_not_parked")),
+        "deleted, not parked: {body}"
+    );
 }

@@ -51,6 +51,7 @@ pub const ALL_CODES: &[&str] = &[
     "last_admin",
     "not_pending",
     "mail_not_parked",
+    "mail_no_longer_wanted",
     "validation_failed",
     "constraint_violated",
     "invalid_reference",
@@ -285,6 +286,9 @@ impl From<CoreError> for ApiError {
             BadUnsubscribeLink => Self::new(StatusCode::FORBIDDEN, "unsubscribe_link_invalid"),
             BannedFromInstance => Self::new(StatusCode::FORBIDDEN, "banned_from_instance"),
             NotFound("instance") => Self::new(StatusCode::NOT_FOUND, "unknown_instance"),
+            // As the outbox's `outbox_event_not_parked`: sent, already back in line, or never
+            // there, there is no such mail to retry.
+            NotFound("parked_mail") => Self::new(StatusCode::NOT_FOUND, "mail_not_parked"),
             Forbidden(permission) => Self::new(StatusCode::FORBIDDEN, "forbidden")
                 .with_details(json!({ "permission": format!("{permission:?}") })),
             // The moderators' rule names its refusal (cenacle_domain::moderators).
@@ -371,6 +375,9 @@ impl From<cenacle_apub::ApubError> for ApiError {
             A::Malformed(problem) => ApiError::new(StatusCode::BAD_REQUEST, "invalid_query")
                 .with_details(json!({ "problem": problem })),
             A::Blocked(_) => ApiError::new(StatusCode::FORBIDDEN, "instance_blocked"),
+            A::Federation(e) if cenacle_apub::http_client::refused_as_blocked(&e) => {
+                ApiError::new(StatusCode::FORBIDDEN, "instance_blocked")
+            }
             A::Federation(activitypub_federation_error) => {
                 // A remote server did not answer as expected: not our client's fault, not ours.
                 tracing::info!(error = %activitypub_federation_error, "remote lookup failed");
@@ -401,10 +408,21 @@ fn training_refusal(refusal: &cenacle_domain::training::TrainingRefusal) -> ApiE
 
 fn conflict_code(code: &'static str) -> &'static str {
     match code {
-        "last_admin" | "not_pending" | "owner_cannot_leave" | "group_exists"
-        | "proposal_closed" | "bounty_running" | "bounty_ended" | "question_closed"
-        | "badge_held" | "contest_closed" | "post_not_pending" | "not_banned"
-        | "post_not_published" | "email_taken" | "mail_not_parked" => code,
+        "last_admin"
+        | "not_pending"
+        | "owner_cannot_leave"
+        | "group_exists"
+        | "proposal_closed"
+        | "bounty_running"
+        | "bounty_ended"
+        | "question_closed"
+        | "badge_held"
+        | "contest_closed"
+        | "post_not_pending"
+        | "not_banned"
+        | "post_not_published"
+        | "email_taken"
+        | "mail_no_longer_wanted" => code,
         _ => "already_exists",
     }
 }

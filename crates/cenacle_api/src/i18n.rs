@@ -366,6 +366,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "No parked mail has this id: it was sent, or is already waiting to be sent again.",
             "Aucun courriel en échec ne porte cet identifiant : il a été envoyé, ou attend déjà d'être renvoyé.",
         ),
+        "mail_no_longer_wanted" => (
+            "This mail is no longer wanted (its recipient refused this kind of mail, was suspended or changed address): it was deleted, not sent.",
+            "Ce courriel n'est plus souhaité (son destinataire a refusé ce type de courriel, a été suspendu ou a changé d'adresse) : il a été supprimé, pas envoyé.",
+        ),
         "route_not_found" => (
             "There is no such endpoint.",
             "Ce point d'accès n'existe pas.",

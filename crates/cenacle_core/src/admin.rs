@@ -7,13 +7,13 @@ use crate::{
 };
 use cenacle_db::{
     accounts::{self as store, Account},
-    mail::{self as mail_store, RetryParked},
+    mail::{self as mail_store, RetryParked, StillWanted},
 };
-use cenacle_domain::{AccountStatus, Permission, Role, ValidationError};
+use cenacle_domain::{mail::MailKind, AccountStatus, Permission, Role, ValidationError};
 use chrono::{Duration, Utc};
 
 pub use crate::caller::require;
-pub use cenacle_db::mail::ParkedMailView;
+pub use cenacle_db::mail::{ParkedMailView, RetryOutcome};
 
 /// Accounts after `after_id` in creation order, one more than `limit` asked for so that the
 /// caller knows whether another page exists.
@@ -184,31 +184,97 @@ pub async fn parked_mails(
     Ok(mail_store::parked_mails(conn, after_id, limit).await?)
 }
 
+/// The queue-time rules of [`crate::mail::enqueue_mail`] and the account mails, by kind, for
+/// the store to check a parked mail against before putting it back.
+struct KindRules {
+    always_sent: Vec<&'static str>,
+    to_any_address: [&'static str; 2],
+}
+
+impl KindRules {
+    fn new() -> KindRules {
+        KindRules {
+            always_sent: MailKind::ALL
+                .into_iter()
+                .filter(|k| k.is_transactional())
+                .map(MailKind::as_str)
+                .collect(),
+            // The confirmation goes to the new address (not the account's until confirmed),
+            // the notice of the request to the old one (not the account's any more once
+            // confirmed): both are still the right recipient.
+            to_any_address: [
+                MailKind::ConfirmNewEmail.as_str(),
+                MailKind::EmailChanged.as_str(),
+            ],
+        }
+    }
+
+    fn for_store(&self) -> StillWanted<'_> {
+        StillWanted {
+            always_sent: &self.always_sent,
+            to_any_address: &self.to_any_address,
+        }
+    }
+}
+
+/// What happened to the one parked mail an admin asked to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailRetry {
+    /// Back in line.
+    Retried,
+    /// Deleted instead: the rules it was queued under would not queue it now (its member
+    /// refused its kind, was suspended, or changed address). Callers answer
+    /// `mail_no_longer_wanted` once the transaction is committed (an error would undo the
+    /// deletion).
+    Dropped,
+}
+
 /// Puts a parked mail back in line, due now with its attempts reset (admins), once what made
-/// it fail is mended. `mail_not_parked` when no parked mail has this id: a mail that was sent
-/// has left the queue, so "sent" and "never existed" cannot be told apart, and both mean
-/// there is nothing to retry.
+/// it fail is mended; or deletes it when it is no longer wanted (see
+/// [`mail_store::retry_parked_mails`]). `NotFound("parked_mail")` (`mail_not_parked`) when no
+/// parked mail has this id: a mail that was sent has left the queue, so "sent" and "never
+/// existed" cannot be told apart, and both mean there is nothing to retry.
 pub async fn retry_parked_mail(
     conn: &mut Conn,
     session: &Session,
     id: i64,
-) -> Result<(), CoreError> {
+) -> Result<MailRetry, CoreError> {
     require(session, Permission::ManageMailQueue)?;
-    match mail_store::retry_parked_mails(conn, RetryParked::One(id)).await? {
-        0 => Err(CoreError::Conflict("mail_not_parked")),
-        _ => Ok(()),
+    let rules = KindRules::new();
+    let outcome =
+        mail_store::retry_parked_mails(conn, RetryParked::One(id), &rules.for_store()).await?;
+    tracing::info!(
+        admin = session.account.person_id,
+        mail = id,
+        retried = outcome.retried,
+        dropped = outcome.dropped,
+        "an admin retried a parked mail"
+    );
+    match outcome {
+        RetryOutcome { retried: 1, .. } => Ok(MailRetry::Retried),
+        RetryOutcome { dropped: 1, .. } => Ok(MailRetry::Dropped),
+        _ => Err(CoreError::NotFound("parked_mail")),
     }
 }
 
 /// Puts every parked mail to a recipient at `domain` back in line (all of them when `None`:
-/// a mended relay or DNS record concerns every mail), in one statement; returns how many.
+/// a mended relay or DNS record concerns every mail), in one statement, and deletes those no
+/// longer wanted; returns how many of each. An empty or blank domain is refused, not taken
+/// for "all": only its absence means all.
 pub async fn retry_parked_mails(
     conn: &mut Conn,
     session: &Session,
     domain: Option<&str>,
-) -> Result<usize, CoreError> {
+) -> Result<RetryOutcome, CoreError> {
     require(session, Permission::ManageMailQueue)?;
-    let domain = domain.map(str::trim).filter(|d| !d.is_empty());
+    let domain = domain.map(str::trim);
+    if domain.is_some_and(str::is_empty) {
+        return Err(ValidationError {
+            field: "domain",
+            code: "empty",
+        }
+        .into());
+    }
     // A domain is what follows the `@`: anything else would match nothing, silently.
     if domain.is_some_and(|d| d.contains(|c: char| c == '@' || c.is_whitespace()) || d.len() > 253)
     {
@@ -218,5 +284,16 @@ pub async fn retry_parked_mails(
         }
         .into());
     }
-    Ok(mail_store::retry_parked_mails(conn, RetryParked::ToDomain(domain)).await?)
+    let rules = KindRules::new();
+    let outcome =
+        mail_store::retry_parked_mails(conn, RetryParked::ToDomain(domain), &rules.for_store())
+            .await?;
+    tracing::info!(
+        admin = session.account.person_id,
+        domain = domain.unwrap_or("*"),
+        retried = outcome.retried,
+        dropped = outcome.dropped,
+        "an admin retried parked mails"
+    );
+    Ok(outcome)
 }

@@ -4,7 +4,7 @@
 use crate::DbError;
 use chrono::{DateTime, Utc};
 use diesel::{
-    sql_types::{BigInt, Bool, Double, Int4, Nullable, Text, Timestamptz},
+    sql_types::{Array, BigInt, Bool, Double, Int4, Nullable, Text, Timestamptz},
     OptionalExtension, QueryableByName,
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -233,32 +233,95 @@ pub async fn parked_mails(
 /// Puts parked mails back in line, due now with their attempts reset (an admin mended what
 /// made them fail): the one `id`, or every one to a recipient at `domain` (any domain when
 /// `None`; compared without case). `last_error` stays, for whoever looks at the mail again.
-/// Returns how many went back; the mail workers are woken when some did (at commit).
+///
+/// Only mails still wanted go back, by the rules a mail is queued under (see `rules`): a
+/// mail parked for weeks must not reach a member who has since refused its kind, been
+/// suspended or changed address. The others are deleted in the same statement: nothing
+/// would ever send them, and their bodies may carry a token.
+///
+/// The mail workers are woken when some went back (at commit).
 pub async fn retry_parked_mails(
     conn: &mut AsyncPgConnection,
     which: RetryParked<'_>,
-) -> Result<usize, DbError> {
+    rules: &StillWanted<'_>,
+) -> Result<RetryOutcome, DbError> {
+    #[derive(QueryableByName)]
+    struct Counts {
+        #[diesel(sql_type = BigInt)]
+        retried: i64,
+        #[diesel(sql_type = BigInt)]
+        dropped: i64,
+    }
     let (id, domain) = match which {
         RetryParked::One(id) => (Some(id), None),
-        RetryParked::ToDomain(domain) => (None, domain.map(str::to_lowercase)),
+        RetryParked::ToDomain(domain) => (None, domain),
     };
-    let n = diesel::sql_query(
-        "UPDATE mail_queue SET parked_at = NULL, attempts = 0, next_attempt_at = now() \
-         WHERE parked_at IS NOT NULL AND ($1::bigint IS NULL OR id = $1) \
-           AND ($2::text IS NULL OR lower(substring(to_address FROM '@([^@]*)$')) = $2)",
+    // `wanted` is the queue-time rule of `cenacle_core::mail::enqueue_mail`: a mail to nobody's
+    // account, or of a kind always sent, or to an active, verified member who did not refuse
+    // its kind; and to the account's address as it stands (kinds sent to another address
+    // aside). A mail whose member has no account any more is not wanted (COALESCE: the outer
+    // join's NULLs). Rows are locked first (FOR UPDATE OF q) so that the two counts tell what
+    // happened to each one exactly.
+    let counts: Counts = diesel::sql_query(
+        "WITH chosen AS ( \
+           SELECT q.id, q.person_id IS NULL OR COALESCE( \
+               (q.kind = ANY($3) OR (u.status = 'active' AND u.email_verified_at IS NOT NULL \
+                  AND NOT EXISTS (SELECT 1 FROM email_opt_out o \
+                                  WHERE o.person_id = q.person_id AND o.kind = q.kind))) \
+               AND (q.kind = ANY($4) OR lower(q.to_address) = lower(u.email)), \
+               false) AS wanted \
+           FROM mail_queue q LEFT JOIN local_user u ON u.person_id = q.person_id \
+           WHERE q.parked_at IS NOT NULL AND ($1::bigint IS NULL OR q.id = $1) \
+             AND ($2::text IS NULL \
+                  OR lower(substring(q.to_address FROM '@([^@]*)$')) = lower($2)) \
+           FOR UPDATE OF q), \
+         retried AS ( \
+           UPDATE mail_queue m SET parked_at = NULL, attempts = 0, next_attempt_at = now() \
+           FROM chosen WHERE m.id = chosen.id AND chosen.wanted RETURNING m.id), \
+         dropped AS ( \
+           DELETE FROM mail_queue m USING chosen WHERE m.id = chosen.id AND NOT chosen.wanted \
+           RETURNING m.id) \
+         SELECT (SELECT count(*) FROM retried) AS retried, \
+                (SELECT count(*) FROM dropped) AS dropped",
     )
     .bind::<Nullable<BigInt>, _>(id)
     .bind::<Nullable<Text>, _>(domain)
-    .execute(conn)
+    .bind::<Array<Text>, _>(rules.always_sent)
+    .bind::<Array<Text>, _>(rules.to_any_address)
+    .get_result(conn)
     .await?;
-    if n > 0 {
+    let outcome = RetryOutcome {
+        retried: counts.retried as usize,
+        dropped: counts.dropped as usize,
+    };
+    if outcome.retried > 0 {
         // The queue's trigger NOTIFYs on inserts only: without this an idle worker would
         // find the mails only at its next wake-up (up to half a minute later).
         diesel::sql_query("SELECT pg_notify('cenacle_mail', '')")
             .execute(conn)
             .await?;
     }
-    Ok(n)
+    Ok(outcome)
+}
+
+/// The kinds of mail whose rules differ, named by the caller (the kinds are the domain's, not
+/// the store's to know).
+#[derive(Debug, Clone, Copy)]
+pub struct StillWanted<'a> {
+    /// Sent whatever the member's status and preferences (they protect the account).
+    pub always_sent: &'a [&'a str],
+    /// Sent to an address that need not be the account's (a new address being confirmed,
+    /// the old one told of the change).
+    pub to_any_address: &'a [&'a str],
+}
+
+/// What [`retry_parked_mails`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RetryOutcome {
+    /// Mails put back in line.
+    pub retried: usize,
+    /// Mails deleted: no longer wanted (see [`retry_parked_mails`]).
+    pub dropped: usize,
 }
 
 /// Which parked mails [`retry_parked_mails`] puts back.

@@ -130,28 +130,37 @@ pub async fn parked_mails(
     )))
 }
 
-/// Put a parked mail back in line, due now with its attempts reset (admins only). 409
-/// `mail_not_parked` when no parked mail has this id (it was sent, or is already queued).
+/// Put a parked mail back in line, due now with its attempts reset (admins only). 404
+/// `mail_not_parked` when no parked mail has this id (it was sent, is already queued, or
+/// never existed). 409 `mail_no_longer_wanted` when the mail was deleted instead of put back:
+/// the rules it was queued under would not queue it now (its recipient refused its kind, was
+/// suspended or changed address); a second retry answers 404.
 #[utoipa::path(post, path = "/api/v1/admin/mail/parked/{id}/retry", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn retry_mail(
     State(state): State<AppState>,
     Auth(session): Auth,
     Path(id): Path<i64>,
 ) -> ApiResult<StatusCode> {
-    state
+    let retry = state
         .ctx
         .transaction(|conn| admin::retry_parked_mail(conn, &session, id).scope_boxed())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    match retry {
+        admin::MailRetry::Retried => Ok(StatusCode::NO_CONTENT),
+        // Refused only now, the deletion committed: an error inside the transaction would
+        // have undone it.
+        admin::MailRetry::Dropped => Err(CoreError::Conflict("mail_no_longer_wanted").into()),
+    }
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RetryMails {
     /// Only mails to recipients at this domain (e.g. `example.org`, without case); every
-    /// parked mail when absent.
+    /// parked mail when absent. An empty or blank domain is refused (422
+    /// `validation_failed`), never taken for "all".
     #[serde(default)]
     pub domain: Option<String>,
 }
@@ -160,10 +169,14 @@ pub struct RetryMails {
 pub struct RetriedMails {
     /// How many parked mails went back in line.
     pub retried: usize,
+    /// How many parked mails were deleted instead, no longer wanted: the rules they were
+    /// queued under would not queue them now (their recipient refused their kind, was
+    /// suspended or changed address).
+    pub dropped: usize,
 }
 
 /// Put every parked mail (or those to one recipient domain) back in line, due now with their
-/// attempts reset (admins only).
+/// attempts reset, and delete those no longer wanted (admins only).
 #[utoipa::path(post, path = "/api/v1/admin/mail/parked/retry", tag = "admin", security(("bearer" = [])),
     request_body = RetryMails,
     responses((status = 200, body = RetriedMails), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -173,9 +186,12 @@ pub async fn retry_mails(
     ApiJson(req): ApiJson<RetryMails>,
 ) -> ApiResult<Json<RetriedMails>> {
     let domain = req.domain.as_deref();
-    let retried = state
+    let outcome = state
         .ctx
         .transaction(|conn| admin::retry_parked_mails(conn, &session, domain).scope_boxed())
         .await?;
-    Ok(Json(RetriedMails { retried }))
+    Ok(Json(RetriedMails {
+        retried: outcome.retried,
+        dropped: outcome.dropped,
+    }))
 }

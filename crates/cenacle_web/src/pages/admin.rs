@@ -3,9 +3,9 @@
 //! (put back in line once the cause is mended). The use cases check the caller's role; these
 //! pages only show what each one may change.
 
-use super::{acting, signed_in, Refused};
+use super::{acting_session, signed_in};
 use crate::{
-    render::{after_action, page, Chrome, PageError},
+    render::{after_action, field_refusal, page, Chrome, FieldRefusal, PageError},
     session::Visitor,
 };
 use askama::Template;
@@ -34,13 +34,6 @@ fn session_of<'a>(v: &'a Visitor, here: &str) -> Result<&'a Session, Box<Respons
                 .into_response(),
         )
     })
-}
-
-/// The session behind an admin's form, its CSRF token checked; otherwise the answer to give
-/// instead (see [`acting`]).
-fn acting_session<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Refused> {
-    acting(v, here, csrf)?;
-    Ok(v.session.as_ref().expect("acting found a session"))
 }
 
 pub struct AccountLine {
@@ -134,13 +127,13 @@ pub async fn set_role(
     Form(form): Form<RoleForm>,
 ) -> Response {
     let here = "/admin/accounts";
-    if let Err(refused) = acting(&v, here, &form.csrf) {
-        return refused.into_response();
-    }
+    let session = match acting_session(&v, here, &form.csrf) {
+        Ok(session) => Some(session),
+        Err(refused) => return refused.into_response(),
+    };
     let Ok(role) = form.role.parse::<Role>() else {
         return PageError::bad_request(&v).into_response();
     };
-    let session = v.session.as_ref();
     let changed = state
         .ctx
         .transaction(|conn| admin::set_role(conn, session, &username, role).scope_boxed())
@@ -317,14 +310,40 @@ struct ParkedMailsPage {
     mails: Vec<ParkedMailLine>,
     /// More are parked than the page lists (retrying all puts every one back).
     more: bool,
-    /// What the last "retry all" did, said in words.
-    retried: Option<String>,
+    /// What the last retry did, said in words.
+    notice: Option<String>,
+    /// The domain as typed, shown again beside its refusal.
+    domain: String,
+    refusal: FieldRefusal,
 }
 
+/// What the last retry did, carried by the redirect back to the list.
 #[derive(Deserialize)]
 pub struct ParkedMailsQuery {
     #[serde(default)]
     retried: Option<i64>,
+    #[serde(default)]
+    dropped: Option<i64>,
+    /// The mail asked for was no longer parked (sent, or put back by another click).
+    #[serde(default)]
+    gone: bool,
+}
+
+impl ParkedMailsQuery {
+    fn notice(&self, t: &crate::i18n::Words) -> Option<String> {
+        if self.gone {
+            return Some(t.t("admin-mail-gone"));
+        }
+        let retried = self.retried.map(|n| t.count("admin-mail-retried", n));
+        let dropped = self
+            .dropped
+            .filter(|n| *n > 0)
+            .map(|n| t.count("admin-mail-dropped", n));
+        match (retried, dropped) {
+            (Some(r), Some(d)) => Some(format!("{r} {d}")),
+            (r, d) => r.or(d),
+        }
+    }
 }
 
 const PARKED_MAILS: &str = "/admin/mail";
@@ -334,7 +353,28 @@ pub async fn parked_mails(
     v: Visitor,
     Query(q): Query<ParkedMailsQuery>,
 ) -> Response {
-    let session = match session_of(&v, PARKED_MAILS) {
+    let notice = q.notice(&v.words);
+    parked_mails_page(
+        &state,
+        &v,
+        StatusCode::OK,
+        notice,
+        String::new(),
+        FieldRefusal::default(),
+    )
+    .await
+}
+
+/// The list of parked mails, with a notice of the last retry or a refusal of the form.
+async fn parked_mails_page(
+    state: &AppState,
+    v: &Visitor,
+    status: StatusCode,
+    notice: Option<String>,
+    domain: String,
+    refusal: FieldRefusal,
+) -> Response {
+    let session = match session_of(v, PARKED_MAILS) {
         Ok(s) => s,
         Err(redirect) => return *redirect,
     };
@@ -345,18 +385,20 @@ pub async fn parked_mails(
     .await;
     let mut list = match listed {
         Ok(list) => list,
-        Err(e) => return PageError::from_core(e, &v).into_response(),
+        Err(e) => return PageError::from_core(e, v).into_response(),
     };
     let more = list.len() as i64 > LISTED;
     list.truncate(LISTED as usize);
     let t = v.words;
     page(
-        &v,
-        StatusCode::OK,
+        v,
+        status,
         &ParkedMailsPage {
-            c: Chrome::of(&v, PARKED_MAILS),
+            c: Chrome::of(v, PARKED_MAILS),
             more,
-            retried: q.retried.map(|n| t.count("admin-mail-retried", n)),
+            notice,
+            domain,
+            refusal,
             mails: list
                 .into_iter()
                 .map(|m| ParkedMailLine {
@@ -373,7 +415,9 @@ pub async fn parked_mails(
     )
 }
 
-/// Puts one parked mail back in line, through the same use case as the API.
+/// Puts one parked mail back in line, through the same use case as the API. A mail no longer
+/// parked (a second click, or sent meanwhile) or no longer wanted (deleted instead) lands
+/// back on the list with a notice: there is nothing left for the admin to do about it.
 pub async fn retry_parked_mail(
     State(state): State<AppState>,
     v: Visitor,
@@ -388,19 +432,29 @@ pub async fn retry_parked_mail(
         .ctx
         .transaction(|conn| admin::retry_parked_mail(conn, session, id).scope_boxed())
         .await;
-    after_action(retried, &v, PARKED_MAILS)
+    match retried {
+        Ok(admin::MailRetry::Retried) => after_action(Ok(()), &v, PARKED_MAILS),
+        Ok(admin::MailRetry::Dropped) => {
+            after_action(Ok(()), &v, &format!("{PARKED_MAILS}?dropped=1"))
+        }
+        Err(CoreError::NotFound("parked_mail")) => {
+            after_action(Ok(()), &v, &format!("{PARKED_MAILS}?gone=true"))
+        }
+        Err(e) => PageError::from_core(e, &v).into_response(),
+    }
 }
 
 #[derive(Deserialize)]
 pub struct RetryAllForm {
     #[serde(default)]
     csrf: String,
-    /// Only mails to this recipient domain; all when empty.
+    /// Only mails to this recipient domain; all when left empty.
     #[serde(default)]
     domain: String,
 }
 
-/// Puts every parked mail (or those to one domain) back in line, then says how many went.
+/// Puts every parked mail (or those to one domain) back in line, then says how many went and
+/// how many were deleted, no longer wanted. A domain refused is said beside its field.
 pub async fn retry_parked_mails(
     State(state): State<AppState>,
     v: Visitor,
@@ -410,13 +464,24 @@ pub async fn retry_parked_mails(
         Ok(session) => session,
         Err(refused) => return refused.into_response(),
     };
-    let domain = Some(form.domain.as_str());
+    // The form's empty field is how a browser says "no domain": all of them. (The use case
+    // refuses an empty domain, which from the API is a mistake, not a wish for all.)
+    let domain = Some(form.domain.trim()).filter(|d| !d.is_empty());
     let retried = state
         .ctx
         .transaction(|conn| admin::retry_parked_mails(conn, session, domain).scope_boxed())
         .await;
     match retried {
-        Ok(n) => after_action(Ok(()), &v, &format!("{PARKED_MAILS}?retried={n}")),
-        Err(e) => PageError::from_core(e, &v).into_response(),
+        Ok(n) => after_action(
+            Ok(()),
+            &v,
+            &format!("{PARKED_MAILS}?retried={}&dropped={}", n.retried, n.dropped),
+        ),
+        Err(e) => match field_refusal(e, &v) {
+            Ok(refusal) => {
+                parked_mails_page(&state, &v, refusal.status, None, form.domain, refusal).await
+            }
+            Err(page) => *page,
+        },
     }
 }

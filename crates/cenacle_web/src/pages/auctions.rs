@@ -4,8 +4,8 @@
 //! putting a reward up and cancelling a lot.
 
 use super::{
-    acting,
-    shop::{field, form_time, manager_session, manages},
+    acting, acting_session,
+    shop::{field, form_time, manages},
 };
 use crate::{
     render::{
@@ -246,9 +246,9 @@ pub async fn put_up(
     v: Visitor,
     Form(form): Form<PutUpForm>,
 ) -> Response {
-    let session = match manager_session(&v, "/auctions", &form.csrf) {
+    let session = match acting_session(&v, "/auctions", &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(refused) => return refused.into_response(),
     };
     let created = match form.input() {
         Ok(input) => {
@@ -406,9 +406,9 @@ pub async fn cancel(
     Form(form): Form<CancelForm>,
 ) -> Response {
     let here = format!("/auctions/{id}");
-    let session = match manager_session(&v, &here, &form.csrf) {
+    let session = match acting_session(&v, &here, &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(refused) => return refused.into_response(),
     };
     let cancelled = state
         .ctx

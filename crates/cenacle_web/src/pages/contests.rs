@@ -2,8 +2,9 @@
 //! winners once closed), and for community managers opening one and closing it with prizes.
 
 use super::{
+    acting_session,
     leaderboard::{board_line, BoardLine},
-    shop::{field, form_time, manager_session},
+    shop::{field, form_time},
 };
 use crate::{
     render::{field_refusal, page, see_other, Chrome, FieldRefusal, PageError},
@@ -158,7 +159,7 @@ pub async fn list(State(state): State<AppState>, v: Visitor) -> Response {
 
 /// The signed-in manager behind a form (contests need the group managers' right).
 fn manager<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Box<Response>> {
-    let session = manager_session(v, here, csrf)?;
+    let session = acting_session(v, here, csrf).map_err(|r| Box::new(r.into_response()))?;
     if !session.account.role.allows(Permission::ManageGroups) {
         return Err(Box::new(
             PageError::from_core(CoreError::NotAllowed("manage_groups"), v).into_response(),

@@ -1,7 +1,7 @@
 //! The groups: their directory, a group's page with its posts, joining, and the idea board.
 
 use super::{
-    acting,
+    acting, acting_session,
     post_list::{post_line, PostLine},
     CsrfOnly,
 };
@@ -102,11 +102,9 @@ pub async fn follow(
     v: Visitor,
     Form(form): Form<FollowForm>,
 ) -> Response {
-    if let Err(refused) = acting(&v, "/groups", &form.csrf) {
-        return refused.into_response();
-    }
-    let Some(session) = &v.session else {
-        unreachable!("acting found a session")
+    let session = match acting_session(&v, "/groups", &form.csrf) {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
     };
     match cenacle_apub::follows::follow(&state.federation, session, form.target.trim()).await {
         Ok((cenacle_apub::follows::Resolved::Group(group), _)) => {

@@ -32,27 +32,38 @@ pub mod widgets;
 
 use crate::{render::see_other, session::Visitor};
 use axum::response::{IntoResponse, Response};
-use cenacle_core::Caller;
+use cenacle_core::{accounts::Session, Caller};
 
 /// The signed-in caller, or a redirect to the sign-in page that comes back to `here` (saying
 /// the session expired when the browser's cookie no longer proves one).
 pub fn signed_in(v: &Visitor, here: &str) -> Result<Caller, SignInFirst> {
-    v.caller().ok_or_else(|| {
-        let expired = if v.session_expired { "&expired=1" } else { "" };
-        SignInFirst(format!("/signin?next={}{expired}", encode_path(here)))
-    })
+    v.caller().ok_or_else(|| sign_in_first(v, here))
+}
+
+fn sign_in_first(v: &Visitor, here: &str) -> SignInFirst {
+    let expired = if v.session_expired { "&expired=1" } else { "" };
+    SignInFirst(format!("/signin?next={}{expired}", encode_path(here)))
 }
 
 /// The signed-in caller of a form whose CSRF token matches this browser's; otherwise the
 /// answer to give instead (to the sign-in page and back to `here`, or the 403 page).
 pub fn acting(v: &Visitor, here: &str, csrf: &str) -> Result<Caller, Refused> {
-    let caller = signed_in(v, here).map_err(|r| Refused(Box::new(r.into_response())))?;
+    acting_session(v, here, csrf).map(Caller::from)
+}
+
+/// [`acting`], as the session itself (what the use cases that check a role take).
+pub fn acting_session<'a>(v: &'a Visitor, here: &str, csrf: &str) -> Result<&'a Session, Refused> {
+    // A caller comes only from a session: taking the session here leaves no "signed in
+    // without one" case for each handler to answer.
+    let Some(session) = v.session.as_ref() else {
+        return Err(Refused(Box::new(sign_in_first(v, here).into_response())));
+    };
     if !v.csrf_matches(csrf) {
         return Err(Refused(Box::new(
             crate::render::PageError::csrf(v).into_response(),
         )));
     }
-    Ok(caller)
+    Ok(session)
 }
 
 /// What a form's handler answers when [`acting`] refuses.

@@ -4,7 +4,7 @@
 //! stock adjusted by hand with a reason (write-offs, units received, corrections), with the
 //! recent changes listed under each limited reward.
 
-use super::{acting, signed_in};
+use super::{acting, acting_session, signed_in};
 use crate::{
     render::{
         after_action, field_refusal, fixable_refusal, page, see_other, Chrome, FieldRefusal,
@@ -440,22 +440,6 @@ impl TermsFormInput {
     }
 }
 
-/// The signed-in session behind a community manager's form, or the answer to give instead.
-pub(super) fn manager_session<'a>(
-    v: &'a Visitor,
-    here: &str,
-    csrf: &str,
-) -> Result<&'a Session, Box<Response>> {
-    acting(v, here, csrf).map_err(|refused| Box::new(refused.into_response()))?;
-    v.session.as_ref().ok_or_else(|| {
-        Box::new(
-            PageError::not_found(v.words, v.instance.clone())
-                .for_visitor(v)
-                .into_response(),
-        )
-    })
-}
-
 /// A community manager rewrites a reward's names, descriptions, price, window and limits.
 pub async fn edit_reward(
     State(state): State<AppState>,
@@ -463,9 +447,9 @@ pub async fn edit_reward(
     Path(id): Path<i64>,
     Form(form): Form<TermsFormInput>,
 ) -> Response {
-    let session = match manager_session(&v, "/shop", &form.csrf) {
+    let session = match acting_session(&v, "/shop", &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(refused) => return refused.into_response(),
     };
     let edited = match form.terms() {
         Ok(input) => {
@@ -524,9 +508,9 @@ pub async fn restock(
     Path(id): Path<i64>,
     Form(form): Form<RestockForm>,
 ) -> Response {
-    let session = match manager_session(&v, "/shop", &form.csrf) {
+    let session = match acting_session(&v, "/shop", &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(refused) => return refused.into_response(),
     };
     let restocked = change_units(&state, "quantity", &form.quantity, |conn, quantity| {
         shop::restock(conn, session, id, quantity).scope_boxed()
@@ -587,9 +571,9 @@ pub async fn adjust_stock(
     Path(id): Path<i64>,
     Form(form): Form<AdjustFormInput>,
 ) -> Response {
-    let session = match manager_session(&v, "/shop", &form.csrf) {
+    let session = match acting_session(&v, "/shop", &form.csrf) {
         Ok(s) => s,
-        Err(refused) => return *refused,
+        Err(refused) => return refused.into_response(),
     };
     let (reason, note) = (&form.reason, &form.note);
     let adjusted = change_units(&state, "delta", &form.delta, |conn, delta| {

@@ -2,7 +2,7 @@
 //! and the member's progress in the onboarding journey — the same use cases as
 //! `GET /api/v1/onboarding`.
 
-use super::{acting, signed_in, CsrfOnly};
+use super::{acting_session, signed_in, CsrfOnly};
 use crate::{
     render::{after_action, page, Chrome, PageError},
     session::Visitor,
@@ -114,11 +114,9 @@ pub async fn dismiss(
     Form(form): Form<CsrfOnly>,
 ) -> Response {
     let here = "/welcome";
-    if let Err(refused) = acting(&v, here, &form.csrf) {
-        return refused.into_response();
-    }
-    let Some(session) = v.session.as_ref() else {
-        return PageError::from_core(cenacle_core::CoreError::Unauthenticated, &v).into_response();
+    let session = match acting_session(&v, here, &form.csrf) {
+        Ok(session) => session,
+        Err(refused) => return refused.into_response(),
     };
     let done = state
         .ctx
