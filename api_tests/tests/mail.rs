@@ -5,7 +5,7 @@
 
 use cenacle_api_tests::{
     browser::Browser,
-    database::{connect, number},
+    database::{connect, execute, number},
     eventually,
     smtp::{link, token as token_of, SmtpSink},
     Hosts, Instance, PASSWORD,
@@ -1402,14 +1402,16 @@ async fn registered(alpha: &Instance, sink: &SmtpSink, names: &[&str]) -> Vec<i6
 }
 
 /// Queues one mail per (person, subject), in one transaction: the worker claims them in one
-/// batch, in this order. A subject starting with "Stall" hangs the sink's session.
+/// batch, in this order. A subject starting with "Stall" hangs the sink's session. Of a kind
+/// sent whatever the member's preferences and carrying no link (a notice of an address
+/// change), so that an admin's retry puts it back as it is.
 async fn queue_in_one_batch(ctx: &Context, mails: &[(i64, &str)]) {
     ctx.transaction(|conn| {
         async move {
             for (person_id, subject) in mails {
                 let content =
                     |_| MailContent::compose((*subject).into(), "Hello,", &[], None, "alpha");
-                mail::enqueue_mail(conn, ctx, *person_id, MailKind::PasswordReset, content).await?;
+                mail::enqueue_mail(conn, ctx, *person_id, MailKind::EmailChanged, content).await?;
             }
             Ok(())
         }
@@ -1646,7 +1648,7 @@ async fn an_admin_retries_parked_mails_once_the_mail_server_takes_them() {
         "no body: {lena}"
     );
     assert_eq!(lena["to_address"], "lena@example.org");
-    assert_eq!(lena["kind"], "password_reset");
+    assert_eq!(lena["kind"], "email_changed");
     assert_eq!(lena["subject"], "Your reset link");
     assert_eq!(lena["attempts"], 1);
     assert!(
@@ -1781,32 +1783,54 @@ async fn an_admin_retries_a_parked_mail_from_the_page() {
 
 /// A parked notification whose member has since refused notifications is not what "retry all"
 /// should send weeks later: it is deleted, counted as dropped, and nothing arrives; retrying
-/// it by id then finds nothing. A mail one cannot refuse, parked beside it, still goes.
+/// it by id then finds nothing. Nor is a reset whose link has expired meanwhile. A mail one
+/// cannot refuse, its link live, parked beside them, still goes.
 #[tokio::test]
 async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
     let sink = SmtpSink::started();
     let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
     let admin = alpha.admin().await;
     let session = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    verified_member(&alpha, &sink, "iris", "iris@example.org").await;
     let (_, me) = alpha.get("/api/v1/account/me", Some(&session)).await;
     let person_id = me["id"].as_i64().unwrap();
     queue_empties(&alpha).await;
     let before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
 
-    // A notification and a password reset, both refused for good by the mail server.
+    // A notification to hugo and a password reset to each, all refused for good by the mail
+    // server (two recipients: not judged a refusal of our sender).
     sink.refuse_data(Some(POLICY_REFUSED));
     let ctx = core_context(&alpha, &sink);
     assert!(queue_notification(&ctx, person_id).await);
-    queue_in_one_batch(&ctx, &[(person_id, "Your reset link")]).await;
-    eventually("both mails parked", DEADLINE, || async {
+    for address in ["hugo@example.org", "iris@example.org"] {
+        let (status, _) = alpha
+            .post(
+                "/api/v1/account/password/forgot",
+                None,
+                json!({ "email": address }),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+    eventually("the three mails parked", DEADLINE, || async {
         let mut db = connect(&alpha).await;
         let parked = number(
             &mut db,
             "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL",
         )
         .await;
-        (parked == 2).then_some(())
+        (parked == 3).then_some(())
     })
+    .await;
+    // iris's link expires meanwhile (an hour, while the mail waits parked): sent now, it
+    // would lead nowhere.
+    let mut db = connect(&alpha).await;
+    execute(
+        &mut db,
+        "UPDATE account_token SET expires_at = now() - interval '1 minute' \
+         WHERE person_id = (SELECT person_id FROM local_user WHERE email = 'iris@example.org')",
+    )
     .await;
     let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
     let notification_id = page["items"]
@@ -1835,16 +1859,23 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
         .await;
     assert_eq!(
         (status, &body["retried"], &body["dropped"]),
-        (200, &json!(1), &json!(1)),
+        (200, &json!(1), &json!(2)),
         "{body}"
     );
-    // The reset arrives; once the queue is empty, the notification was never sent.
+    // hugo's reset arrives; once the queue is empty, his notification and iris's dead link
+    // were never sent.
     sink.wait_for("hugo@example.org", before + 1, DEADLINE)
         .await;
     queue_empties(&alpha).await;
     let received = sink.to_except_welcome("hugo@example.org");
     assert_eq!(received.len(), before + 1, "only the reset");
-    assert_eq!(received[before]["headers"]["subject"], "Your reset link");
+    let subject = received[before]["headers"]["subject"].as_str().unwrap();
+    assert!(subject.starts_with("Reset your password"), "{subject}");
+    assert_eq!(
+        sink.to_except_welcome("iris@example.org").len(),
+        iris_before,
+        "no dead link"
+    );
     let (status, body) = alpha
         .post(
             &format!("/api/v1/admin/mail/parked/{notification_id}/retry"),

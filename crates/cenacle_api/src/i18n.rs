@@ -363,12 +363,12 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Aucun événement sortant en échec ne porte cet identifiant.",
         ),
         "mail_not_parked" => (
-            "No parked mail has this id: it was sent, or is already waiting to be sent again.",
-            "Aucun courriel en échec ne porte cet identifiant : il a été envoyé, ou attend déjà d'être renvoyé.",
+            "No parked mail has this id: it was sent, is already waiting to be sent again, or was deleted as no longer wanted.",
+            "Aucun courriel en échec ne porte cet identifiant : il a été envoyé, attend déjà d'être renvoyé, ou a été supprimé comme n'étant plus souhaité.",
         ),
         "mail_no_longer_wanted" => (
-            "This mail is no longer wanted (its recipient refused this kind of mail, was suspended or changed address): it was deleted, not sent.",
-            "Ce courriel n'est plus souhaité (son destinataire a refusé ce type de courriel, a été suspendu ou a changé d'adresse) : il a été supprimé, pas envoyé.",
+            "This mail is no longer wanted (its recipient refused this kind of mail, was suspended or changed address, or its link has expired): it was deleted, not sent.",
+            "Ce courriel n'est plus souhaité (son destinataire a refusé ce type de courriel, a été suspendu ou a changé d'adresse, ou son lien a expiré) : il a été supprimé, pas envoyé.",
         ),
         "route_not_found" => (
             "There is no such endpoint.",

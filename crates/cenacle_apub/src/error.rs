@@ -32,6 +32,16 @@ pub enum ApubError {
 /// Seconds a peer should wait before retrying when we are overloaded.
 pub const RETRY_AFTER_SECS: u64 = 2;
 
+/// Why a URL was not fetched: its instance is blocked (or outside the allow-list); set by
+/// the fetches' blocklist check (`http_client::BlocklistVerifier`).
+pub(crate) const BLOCKED_INSTANCE: &str = "the instance is blocked";
+
+/// Whether a fetch was refused because its instance is blocked: the inbox acknowledges and
+/// ignores the activity that needed it, the API says the instance is blocked.
+pub fn refused_as_blocked(e: &activitypub_federation::error::Error) -> bool {
+    matches!(e, activitypub_federation::error::Error::UrlVerificationError(why) if *why == BLOCKED_INSTANCE)
+}
+
 impl ApubError {
     pub fn status(&self) -> StatusCode {
         use activitypub_federation::error::Error as F;
@@ -40,6 +50,8 @@ impl ApubError {
             ApubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApubError::Blocked(_) | ApubError::RefusedActor(_) => StatusCode::FORBIDDEN,
             ApubError::NotFound => StatusCode::NOT_FOUND,
+            // A fetch refused because its instance is blocked: our rule, as `Blocked`.
+            ApubError::Federation(e) if refused_as_blocked(e) => StatusCode::FORBIDDEN,
             ApubError::Federation(e) => match e {
                 F::ActivityBodyDigestInvalid | F::ActivitySignatureInvalid | F::Other(_) => {
                     StatusCode::UNAUTHORIZED

@@ -288,8 +288,8 @@ pub struct BlocklistVerifier {
 /// Why a URL could not be checked when the database was too busy to say whether its instance
 /// is blocked (see `is_transient` in the inbox).
 pub const BUSY_VERIFYING: &str = "the database is too busy to check the instance";
-/// Why a URL was not fetched: its instance is blocked (or outside the allow-list).
-const BLOCKED_INSTANCE: &str = "the instance is blocked";
+pub use crate::error::refused_as_blocked;
+use crate::error::BLOCKED_INSTANCE;
 /// Why a URL could not be checked when reading the blocklist failed: our fault (500), not
 /// the peer's.
 pub const FAILED_VERIFYING: &str = "the instance could not be checked";
@@ -328,12 +328,6 @@ impl UrlVerifier for BlocklistVerifier {
         }
         Ok(())
     }
-}
-
-/// Whether a fetch was refused because its instance is blocked: the inbox acknowledges and
-/// ignores the activity that needed it, the API says the instance is blocked.
-pub fn refused_as_blocked(e: &FedError) -> bool {
-    matches!(e, FedError::UrlVerificationError(why) if *why == BLOCKED_INSTANCE)
 }
 
 /// Whether an instance is blocked, by configuration (with or without port) or by an admin

@@ -21,6 +21,14 @@ const VERIFY: &str = "verify_email";
 const RESET: &str = "reset_password";
 const CHANGE: &str = "change_email";
 
+/// The mails carrying a link, and the purpose of its token (a parked one is worth sending
+/// again only while such a token is live: `admin::retry_parked_mails`).
+pub(crate) const LINKS: [(MailKind, &str); 3] = [
+    (MailKind::VerifyEmail, VERIFY),
+    (MailKind::PasswordReset, RESET),
+    (MailKind::ConfirmNewEmail, CHANGE),
+];
+
 /// Mails a verification link for the account's address (registration, or asked again).
 pub async fn send_verification(
     conn: &mut Conn,

@@ -1,5 +1,6 @@
 //! Instance administration: accounts list, roles, approvals, invitations, first-admin setup.
 
+use crate::account_mail::LINKS;
 use crate::{
     accounts::{PreparedAccount, Session},
     secrets::{new_secret, secret_hash},
@@ -189,6 +190,8 @@ pub async fn parked_mails(
 struct KindRules {
     always_sent: Vec<&'static str>,
     to_any_address: [&'static str; 2],
+    link_kinds: Vec<&'static str>,
+    link_purposes: Vec<&'static str>,
 }
 
 impl KindRules {
@@ -206,6 +209,8 @@ impl KindRules {
                 MailKind::ConfirmNewEmail.as_str(),
                 MailKind::EmailChanged.as_str(),
             ],
+            link_kinds: LINKS.iter().map(|(kind, _)| kind.as_str()).collect(),
+            link_purposes: LINKS.iter().map(|(_, purpose)| *purpose).collect(),
         }
     }
 
@@ -213,6 +218,8 @@ impl KindRules {
         StillWanted {
             always_sent: &self.always_sent,
             to_any_address: &self.to_any_address,
+            link_kinds: &self.link_kinds,
+            link_purposes: &self.link_purposes,
         }
     }
 }

@@ -256,16 +256,25 @@ pub async fn retry_parked_mails(
         RetryParked::One(id) => (Some(id), None),
         RetryParked::ToDomain(domain) => (None, domain),
     };
-    // `wanted` is the queue-time rule of `cenacle_core::mail::enqueue_mail`: a mail to nobody's
-    // account, or of a kind always sent, or to an active, verified member who did not refuse
-    // its kind; and to the account's address as it stands (kinds sent to another address
-    // aside). A mail whose member has no account any more is not wanted (COALESCE: the outer
-    // join's NULLs). Rows are locked first (FOR UPDATE OF q) so that the two counts tell what
-    // happened to each one exactly.
+    // `wanted` is the queue-time rule of `cenacle_core::mail::enqueue_mail` and the account
+    // mails: a mail to nobody's account, or of a kind always sent, or to an active, verified
+    // member who did not refuse its kind; and to the account's address as it stands (kinds
+    // sent to another address aside); and, for a mail carrying a link, a member not suspended
+    // with a link of that purpose to that address still live (a reset parked for hours has
+    // expired, a verification is spent once the address is verified). A mail whose member has
+    // no account any more is not wanted. Preferences decided before queuing (a notification
+    // kind's e-mail switch, a digest's cadence) are not asked again. Rows are locked first
+    // (FOR UPDATE OF q) so that the two counts tell what happened to each one exactly.
     let counts: Counts = diesel::sql_query(
         "WITH chosen AS ( \
            SELECT q.id, q.person_id IS NULL OR COALESCE( \
-               (q.kind = ANY($3) OR (u.status = 'active' AND u.email_verified_at IS NOT NULL \
+               u.person_id IS NOT NULL \
+               AND NOT EXISTS (SELECT 1 FROM unnest($5::text[], $6::text[]) AS l(kind, purpose) \
+                  WHERE l.kind = q.kind AND (u.status = 'suspended' OR NOT EXISTS ( \
+                    SELECT 1 FROM account_token t WHERE t.person_id = q.person_id \
+                      AND t.purpose = l.purpose AND t.used_at IS NULL AND t.expires_at > now() \
+                      AND lower(t.email) = lower(q.to_address)))) \
+               AND (q.kind = ANY($3) OR (u.status = 'active' AND u.email_verified_at IS NOT NULL \
                   AND NOT EXISTS (SELECT 1 FROM email_opt_out o \
                                   WHERE o.person_id = q.person_id AND o.kind = q.kind))) \
                AND (q.kind = ANY($4) OR lower(q.to_address) = lower(u.email)), \
@@ -288,6 +297,8 @@ pub async fn retry_parked_mails(
     .bind::<Nullable<Text>, _>(domain)
     .bind::<Array<Text>, _>(rules.always_sent)
     .bind::<Array<Text>, _>(rules.to_any_address)
+    .bind::<Array<Text>, _>(rules.link_kinds)
+    .bind::<Array<Text>, _>(rules.link_purposes)
     .get_result(conn)
     .await?;
     let outcome = RetryOutcome {
@@ -313,6 +324,10 @@ pub struct StillWanted<'a> {
     /// Sent to an address that need not be the account's (a new address being confirmed,
     /// the old one told of the change).
     pub to_any_address: &'a [&'a str],
+    /// Kinds carrying a single-use link, and (at the same place) the purpose of its token:
+    /// useless once no such token to that address is live.
+    pub link_kinds: &'a [&'a str],
+    pub link_purposes: &'a [&'a str],
 }
 
 /// What [`retry_parked_mails`] did.

@@ -21,6 +21,8 @@ const RULES: StillWanted<'static> = StillWanted {
         "email_changed",
     ],
     to_any_address: &["confirm_new_email", "email_changed"],
+    link_kinds: &["verify_email", "password_reset", "confirm_new_email"],
+    link_purposes: &["verify_email", "reset_password", "change_email"],
 };
 
 /// How many went back, none dropped.

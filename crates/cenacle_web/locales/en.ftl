@@ -230,8 +230,8 @@ admin-mail-dropped = { $count ->
     [one] { $count } mail no longer wanted was deleted, not sent: its recipient refused this kind of mail, was suspended or changed address.
    *[other] { $count } mails no longer wanted were deleted, not sent: their recipients refused this kind of mail, were suspended or changed address.
 }
-admin-mail-gone = This mail is no longer parked: it was sent, or is already back in line.
-admin-mail-more = Only the oldest are listed here; "Retry all" puts back every parked mail.
+admin-mail-gone = This mail is no longer parked: it was sent, is already back in line, or was deleted as no longer wanted.
+admin-mail-more = Only the oldest are listed here; "Retry all" puts back every parked mail still wanted, and deletes the others.
 
 # Gift shop
 nav-shop = Shop

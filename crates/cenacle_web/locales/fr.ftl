@@ -230,8 +230,8 @@ admin-mail-dropped = { $count ->
     [one] { $count } courriel qui n’est plus souhaité a été supprimé, pas envoyé : son destinataire a refusé ce type de courriel, a été suspendu ou a changé d’adresse.
    *[other] { $count } courriels qui ne sont plus souhaités ont été supprimés, pas envoyés : leurs destinataires ont refusé ce type de courriel, ont été suspendus ou ont changé d’adresse.
 }
-admin-mail-gone = Ce courriel n’est plus en échec : il a été envoyé, ou attend déjà d’être renvoyé.
-admin-mail-more = Seuls les plus anciens sont listés ici ; « Tout réessayer » remet dans la file tous les courriels en échec.
+admin-mail-gone = Ce courriel n’est plus en échec : il a été envoyé, attend déjà d’être renvoyé, ou a été supprimé comme n’étant plus souhaité.
+admin-mail-more = Seuls les plus anciens sont listés ici ; « Tout réessayer » remet dans la file tous les courriels en échec encore souhaités, et supprime les autres.
 
 # Boutique
 nav-shop = Boutique
