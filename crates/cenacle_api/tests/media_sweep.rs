@@ -379,6 +379,57 @@ async fn an_upload_another_transaction_holds_is_skipped_not_waited_for() {
     assert!(!f.kept(held).await);
 }
 
+/// An upload named by a text being saved where no trigger records it (here the welcome
+/// message, through its use case): the sweep running meanwhile does not see the text (not
+/// committed yet), so the save holds the upload and the sweep skips it; once the text is
+/// committed, the next sweep reads it and keeps the upload. Before, that sweep forgot the
+/// upload, and the committed welcome message showed a broken image.
+#[tokio::test]
+async fn an_upload_named_by_a_text_being_saved_is_not_swept_under_it() {
+    let f = fixture().await;
+    let t = &f.t;
+    let cm = &f.manager;
+    let (named, file) = old_upload(t, cm).await;
+
+    let mut conn = t.db.pool.get().await.unwrap();
+    let session = cenacle_core::accounts::authenticate(&mut conn, cm)
+        .await
+        .unwrap();
+    let input = cenacle_core::welcome::WelcomeInput {
+        message_fr: format!("Bienvenue ![nous](/media/{file})"),
+        message_en: "Welcome".into(),
+        manager: None,
+        group: None,
+        post_in_group: false,
+    };
+    let (session, input) = (&session, &input);
+    let swept_meanwhile = t
+        .ctx
+        .transaction(|conn| {
+            async move {
+                cenacle_core::welcome::set_welcome(conn, session, input).await?;
+                // Another server's sweep, while the welcome message is not committed yet.
+                Ok(
+                    tokio::time::timeout(std::time::Duration::from_secs(30), sweep(t))
+                        .await
+                        .expect("the sweep waited for the text being saved"),
+                )
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(
+        swept_meanwhile.forgotten, 0,
+        "the sweep forgot an upload named by a text being saved"
+    );
+    assert!(f.kept(named).await);
+    // Committed, the text itself keeps it.
+    assert_eq!(sweep(t).await.forgotten, 0);
+    assert!(f.kept(named).await);
+}
+
 /// An upload of someone else's pasted into a post (which `media_embed`, recording the
 /// writer's own uploads only, does not see) stays; one older than the sweep's window is never
 /// swept (once attached and replaced, it may still be shown by servers that link to it).

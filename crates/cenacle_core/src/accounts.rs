@@ -262,6 +262,9 @@ pub async fn update_profile(
         avatar_url: change.avatar_url,
         expertise_tags: change.expertise_tags,
     };
+    if let Some(avatar) = &stored.avatar_url {
+        crate::media::hold_uploads_named_in(conn, &[avatar]).await?;
+    }
     store::update_profile(conn, person_id, &stored, change.language).await?;
     journey::pay_finished_steps(conn, person_id, StepKind::CompleteProfile).await?;
     store::find_by_id(conn, person_id)

@@ -142,6 +142,7 @@ pub async fn publish_charter(
         );
         groups::insert_group(conn, &group, Some(by)).await?;
     }
+    crate::media::hold_uploads_named_in(conn, &[text_en, text_fr]).await?;
     let charter = store::publish_charter(conn, text_en.trim(), text_fr.trim(), by).await?;
     let detail = format!(
         "charter version {}: tools suspended until accepted",

@@ -65,6 +65,10 @@ pub async fn add_comment(
             .unwrap_or_else(|| format!("urn:uuid:{}", crate::identity::random_id())),
         local: remote_ap_id.is_none(),
     };
+    if remote_ap_id.is_none() {
+        // Another member's upload pasted in: `media_embed` records only the writer's own.
+        crate::media::hold_uploads_named_in(conn, &[&new.body]).await?;
+    }
     let mut comment = store::insert_comment(conn, &new).await?;
     if remote_ap_id.is_none() {
         let ap_id = format!("{}/c/{}", ctx.settings.public_base(), comment.id);
@@ -90,6 +94,10 @@ pub async fn edit_comment(
     crate::group_bans::refuse_if_banned(conn, post.group_id, caller.person_id).await?;
     if comment.body == body {
         return Ok(comment);
+    }
+    if caller.is_local() {
+        // Another member's upload pasted in: `media_embed` records only the writer's own.
+        crate::media::hold_uploads_named_in(conn, &[body]).await?;
     }
     let edited = store::edit_comment(conn, comment.id, body).await?;
     let at = (post.group_id, post.id, Some(comment.id));

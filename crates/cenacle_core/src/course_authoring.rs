@@ -369,6 +369,7 @@ pub async fn add_lesson(
     authored(conn, session, course_id).await?;
     check_lesson(lesson)?;
     let position = store::lessons(conn, course_id).await?.len() as i32 + 1;
+    crate::media::hold_uploads_named_in(conn, &[&lesson.body_fr, &lesson.body_en]).await?;
     let id = store::insert_lesson(
         conn,
         course_id,
@@ -392,6 +393,7 @@ pub async fn edit_lesson(
 ) -> Result<store::LessonRow, CoreError> {
     authored_lesson(conn, session, lesson_id).await?;
     check_lesson(lesson)?;
+    crate::media::hold_uploads_named_in(conn, &[&lesson.body_fr, &lesson.body_en]).await?;
     edit::update_lesson(
         conn,
         lesson_id,

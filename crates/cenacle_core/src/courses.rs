@@ -415,6 +415,7 @@ pub(crate) async fn write_course(
         store::insert_prerequisite(conn, id, required).await?;
     }
     for l in &input.lessons {
+        crate::media::hold_uploads_named_in(conn, &[&l.body_fr, &l.body_en]).await?;
         store::insert_lesson(
             conn,
             id,

@@ -219,6 +219,9 @@ pub async fn update_group(
         dislikes_enabled: change.dislikes_enabled,
         archived_at: change.archived.map(|a| a.then(chrono::Utc::now)),
     };
+    let images = [&db_change.avatar_url, &db_change.banner_url];
+    let named: Vec<&str> = images.into_iter().flatten().map(String::as_str).collect();
+    crate::media::hold_uploads_named_in(conn, &named).await?;
     let updated = store::update_group(conn, group.id, &db_change).await?;
     record_event(conn, caller, OutboxEvent::GroupUpdated(group.id)).await?;
     Ok(updated)

@@ -134,6 +134,14 @@ pub fn checked_description(description: Option<&str>) -> Result<Option<&str>, Co
     Ok(description)
 }
 
+/// In the caller's transaction, before it writes `texts` where no trigger records what they
+/// name (a lesson, the welcome message, the charter, an avatar or banner URL): holds the
+/// uploads they name until it commits, so that the orphan sweep cannot forget one of them
+/// meanwhile (see [`cenacle_db::media::hold_uploads_named_in`]).
+pub async fn hold_uploads_named_in(conn: &mut Conn, texts: &[&str]) -> Result<(), CoreError> {
+    Ok(store::hold_uploads_named_in(conn, texts).await?)
+}
+
 /// Records a stored upload as the caller's, with its description (alt text) if one was
 /// written (see [`checked_description`]).
 pub async fn record_upload(

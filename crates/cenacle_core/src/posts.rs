@@ -95,6 +95,10 @@ pub async fn create_post(
             .unwrap_or_else(|| format!("urn:uuid:{}", crate::identity::random_id())),
         local: remote_ap_id.is_none(),
     };
+    if remote_ap_id.is_none() {
+        // Another member's upload pasted in: `media_embed` records only the writer's own.
+        crate::media::hold_uploads_named_in(conn, &[&new.body]).await?;
+    }
     let mut post = store::insert_post(conn, &new).await?;
     if remote_ap_id.is_none() {
         let ap_id = format!("{}/p/{}", ctx.settings.public_base(), post.id);
@@ -250,6 +254,10 @@ pub async fn edit_post(
     validate_post(&title, &body, &tags)?;
     if title.trim() == post.title && body == post.body && tags == post.tags {
         return Ok(post);
+    }
+    if caller.is_local() {
+        // Another member's upload pasted in: `media_embed` records only the writer's own.
+        crate::media::hold_uploads_named_in(conn, &[&body]).await?;
     }
     let edited =
         store::edit_post(conn, &post, caller.person_id, title.trim(), &body, &tags).await?;

@@ -135,6 +135,7 @@ pub async fn set_welcome(
             return Err(invalid("manager", "required"));
         }
     }
+    crate::media::hold_uploads_named_in(conn, &[&input.message_fr, &input.message_en]).await?;
     store::set_welcome_settings(
         conn,
         &WelcomeSettings {

@@ -206,6 +206,40 @@ pub async fn attachments(
         .collect())
 }
 
+/// An upload named in a text (a lesson, the welcome message, the charter, an avatar's URL):
+/// its `/media/<file>` URL, the file name captured. One pattern for the sweep that reads those
+/// texts and for the writers that hold what they name ([`hold_uploads_named_in`]).
+const NAMED_UPLOAD: &str = "/media/([A-Za-z0-9_.-]+)";
+
+/// Holds, until the transaction ends, the uploads that `texts` name by URL: a text that no
+/// trigger records (see [`delete_orphan_media`]) is seen by the sweep only once committed, so
+/// while it is being written the sweep could forget an upload it names; share-locked, the
+/// upload is skipped by a sweep running meanwhile (`SKIP LOCKED`) and checked again by the
+/// next one, which reads the committed text. As a foreign key's check holds an attachment's.
+/// A text naming no upload costs no query.
+pub async fn hold_uploads_named_in(
+    conn: &mut AsyncPgConnection,
+    texts: &[&str],
+) -> Result<(), DbError> {
+    let texts: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|t| t.contains("/media/"))
+        .collect();
+    if texts.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(format!(
+        "SELECT count(*) FROM (SELECT m.id FROM media m WHERE m.file_name IN ( \
+           SELECT (regexp_matches(t, '{NAMED_UPLOAD}', 'g'))[1] FROM unnest($1::text[]) AS t) \
+         FOR KEY SHARE OF m) AS held"
+    ))
+    .bind::<diesel::sql_types::Array<Text>, _>(&texts)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// How far back the sweep looks: an upload abandoned in a draft is found in its first days,
 /// and only texts written since the oldest upload it looks at can name one (each checked
 /// once an hour, so this bounds the texts it reads). Older uploads are never swept: what
@@ -227,7 +261,11 @@ pub const SWEEP_WINDOW_DAYS: i32 = 30;
 /// sweeping one database take different rows, and one a transaction is attaching right now
 /// is skipped); the second deletes those that are still unreferenced, checked again on a
 /// snapshot taken after the locks, so that an attachment committed in between keeps its
-/// upload (and any attaching later waits on the lock, then fails cleanly as not found).
+/// upload (and any attaching later waits on the lock, then fails cleanly as not found). A
+/// text no trigger records is written holding the uploads it names
+/// ([`hold_uploads_named_in`]), so those are skipped too until it commits. Left: a text saved
+/// in the instant after this sweep locked an upload it names waits, then keeps a name whose
+/// upload is gone (as a URL pasted to an upload deleted long ago does).
 pub async fn delete_orphan_media(
     conn: &mut AsyncPgConnection,
     uploaded_before: DateTime<Utc>,
@@ -250,7 +288,7 @@ pub async fn delete_orphan_media(
          AND NOT EXISTS (SELECT 1 FROM reward r WHERE r.image_media_id = m.id) \
          AND NOT EXISTS (SELECT 1 FROM course c WHERE c.cover_media_id = m.id) \
          AND m.file_name NOT IN ( \
-           SELECT (regexp_matches(body, '/media/([A-Za-z0-9_.-]+)', 'g'))[1] FROM ( \
+           SELECT (regexp_matches(body, '{NAMED_UPLOAD}', 'g'))[1] FROM ( \
              SELECT body_fr AS body FROM lesson UNION ALL SELECT body_en FROM lesson \
              UNION ALL SELECT welcome_fr FROM onboarding_settings \
              UNION ALL SELECT welcome_en FROM onboarding_settings \
