@@ -8,8 +8,8 @@ use cenacle_api_tests::{
     database::{self, lit},
     eventually,
     fake_server::{FakeActor, FakeServer},
-    peer::{FakePeer, Signing},
-    Hosts, Instance,
+    peer::{FakePeer, Signing, WebFingerPointer},
+    Hosts, Instance, PASSWORD,
 };
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -256,6 +256,67 @@ async fn count(instance: &Instance, query: &str) -> i64 {
     database::number(&mut conn, query).await
 }
 
+/// The person with this actor id had their handle confirmed at `handle_host` (the WebFinger
+/// confirmation is the mentions tests' concern; here its stored result).
+async fn confirm_handle_host(alpha: &Instance, actor_id: &str, handle_host: &str) {
+    let mut conn = database::connect(alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "UPDATE person SET handle_host = {}, handle_host_confirmed_at = now() \
+             WHERE ap_id = {}",
+            lit(handle_host),
+            lit(actor_id)
+        ),
+    )
+    .await;
+}
+
+/// An admin of `alpha` blocks (or unblocks) `host`; what the block undid.
+async fn set_blocked(alpha: &Instance, admin: &str, host: &str, blocked: bool) -> Value {
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!("/api/v1/admin/instances/{}/block", enc(host)),
+            Some(admin),
+            Some(json!({"blocked": blocked})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// `host` is dead to `alpha` and not probed: what alpha queues for it from now on is parked,
+/// kept in the queue unsent, until the host talks to alpha again (which revives it).
+async fn park_deliveries_to(alpha: &Instance, host: &str) {
+    let mut conn = database::connect(alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO instance (host, dead) VALUES ({0}, true) \
+             ON CONFLICT (host) DO UPDATE SET dead = true, next_probe_at = NULL",
+            lit(host)
+        ),
+    )
+    .await;
+}
+
+/// The deliveries alpha has queued to `inbox`.
+fn queued_to(inbox: &str) -> String {
+    format!(
+        "SELECT count(*) FROM delivery WHERE inbox_url = {}",
+        lit(inbox)
+    )
+}
+
+/// The follows alpha knows of, either way, with the actor `actor_id`.
+fn follows_with(actor_id: &str) -> String {
+    format!(
+        "SELECT count(*) FROM follow WHERE follower_ap_id = {0} OR target_ap_id = {0}",
+        lit(actor_id)
+    )
+}
+
 /// An instance ban of alpha's own member, with their content removed, reaches the instances
 /// that hold copies of it: the removals leave as a moderator's do (a `Delete` with the ban's
 /// reason, announced by the group), so beta's copies of the member's post and comment are
@@ -325,6 +386,32 @@ async fn an_instance_ban_with_removal_removes_the_copies_elsewhere() {
         )
         .await;
     assert_eq!(status, 201, "{body}");
+    // vendeur's session ended with the ban: he cannot post any more, nor log in again
+    // (the login says why).
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/entraide/posts",
+            Some(&vendeur),
+            json!({"kind": "question", "title": "Encore des montres", "body": "…"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthenticated")),
+        "{body}"
+    );
+    let (status, body) = alpha
+        .post(
+            "/api/v1/account/login",
+            None,
+            json!({"username": "vendeur", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("banned_from_instance")),
+        "{body}"
+    );
     eventually(
         "beta's copies removed with the reason",
         DEADLINE,
@@ -376,16 +463,7 @@ async fn blocking_the_host_a_handle_names_blocks_the_person_it_names() {
 
     // Her handle was confirmed at brand.test (the WebFinger confirmation is the mentions
     // tests' concern; here its stored result).
-    let mut conn = database::connect(&alpha).await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "UPDATE person SET handle_host = 'brand.test', handle_host_confirmed_at = now() \
-             WHERE ap_id = {}",
-            lit(&peer.actor_id)
-        ),
-    )
-    .await;
+    confirm_handle_host(&alpha, &peer.actor_id, "brand.test").await;
 
     let block = |blocked: bool| {
         let (alpha, admin) = (&alpha, &admin);
@@ -544,15 +622,7 @@ async fn limiting_the_host_a_handle_names_holds_the_posts_of_the_person_it_names
     assert_eq!(status, 404, "{body}");
 
     // Her handle was confirmed at brand.test (the mentions tests' concern; here its result).
-    let mut conn = database::connect(&alpha).await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "UPDATE person SET handle_host = 'brand.test' WHERE ap_id = {}",
-            lit(&alice.id)
-        ),
-    )
-    .await;
+    confirm_handle_host(&alpha, &alice.id, "brand.test").await;
     let (status, body) = limit(true).await;
     assert_eq!(status, 200, "{body}");
     let (second, create) = publish(2);
@@ -776,16 +846,7 @@ async fn a_group_relaying_a_person_whose_handle_names_a_blocked_instance_changes
     assert_eq!(relay(&alpha, &lemmy, &main, &before).await, [202, 202, 202]);
     assert_eq!(count(&alpha, &stored("post", &before.post)).await, 1);
     assert_eq!(count(&alpha, &likes_of(&question)).await, 1);
-    let mut conn = database::connect(&alpha).await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "UPDATE person SET handle_host = 'brand.test', handle_host_confirmed_at = now() \
-             WHERE ap_id = {}",
-            lit(&alice.id)
-        ),
-    )
-    .await;
+    confirm_handle_host(&alpha, &alice.id, "brand.test").await;
     let (status, body) = alpha
         .call(
             Method::PUT,
@@ -848,16 +909,7 @@ async fn allow_list_mode_applies_to_actor_hosts_not_to_the_hosts_handles_name() 
     let like = json!({"type": "Like", "id": format!("{}/likes/1", peer.actor_id), "actor": peer.actor_id, "object": question_id});
     assert_eq!(peer.post(&client, &inbox, &like, Signing::Valid).await, 202);
     assert_eq!(count(&alpha, &likes_of(&question_id)).await, 1);
-    let mut conn = database::connect(&alpha).await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "UPDATE person SET handle_host = 'brand.test', handle_host_confirmed_at = now() \
-             WHERE ap_id = {}",
-            lit(&peer.actor_id)
-        ),
-    )
-    .await;
+    confirm_handle_host(&alpha, &peer.actor_id, "brand.test").await;
     assert_eq!(
         peer.post(&client, &inbox, &peer.follow(&group_id), Signing::Valid)
             .await,
@@ -922,5 +974,316 @@ async fn a_block_written_meanwhile_stops_the_next_activity() {
         );
     } else {
         eprintln!("the remembered verdict may have expired: the transaction's read not shown");
+    }
+}
+
+/// Blocking the host a person's handle names cancels what is queued to their own inbox,
+/// though their actor's host (not blocked) serves it: a Follow of her by our member would
+/// otherwise leave once that host is back. What is queued to that host's shared inbox, and to
+/// the inbox of someone else there, stays and leaves: they are not that instance's people.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocking_the_host_a_handle_names_cancels_what_is_queued_to_their_own_inbox_only() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let crowd_port = hosts.add("social.brand");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let crowd = FakeServer::start_at("social.brand.test", crowd_port, hosts.client()).await;
+    let people = crowd.add_people(&["alice", "bob"]).await;
+    let (alice, bob) = (&people[0], &people[1]);
+    let admin = alpha.admin().await;
+    let lucie = alpha.member("lucie").await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let question = ask(&alpha, &admin, "entraide", "Une question").await;
+    let question_id = question["ap_id"].as_str().unwrap().to_owned();
+    for person in [alice, bob] {
+        let (status, body) = alpha
+            .get(
+                &format!("/api/v1/resolve?q={}", enc(&person.id)),
+                Some(&lucie),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    confirm_handle_host(&alpha, &alice.id, "brand.test").await;
+
+    // Queued while their server is down (parked): lucie's follows of both, and a text naming
+    // bob (to their server's shared inbox).
+    park_deliveries_to(&alpha, &crowd.host).await;
+    for person in [alice, bob] {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/follows",
+                Some(&lucie),
+                json!({"target": person.id}),
+            )
+            .await;
+        assert_eq!(status, 202, "{body}");
+    }
+    let text = format!("@bob@{}, une idée ?", crowd.host);
+    let post = ask(&alpha, &admin, "entraide", &text).await;
+    let shared_inbox = crowd.url("/inbox");
+    // The text leaves through the outbox, a moment after it is stored.
+    eventually("the text queued to the shared inbox", DEADLINE, || async {
+        (count(&alpha, &queued_to(&shared_inbox)).await == 1).then_some(())
+    })
+    .await;
+    for inbox in [&alice.inbox, &bob.inbox] {
+        assert_eq!(count(&alpha, &queued_to(inbox)).await, 1, "{inbox}");
+    }
+
+    let effects = set_blocked(&alpha, &admin, "brand.test", true).await;
+    assert_eq!(effects["follows_dropped"], 1, "{effects}");
+    assert_eq!(effects["deliveries_cancelled"], 1, "{effects}");
+    assert_eq!(count(&alpha, &queued_to(&alice.inbox)).await, 0);
+    assert_eq!(count(&alpha, &queued_to(&bob.inbox)).await, 1);
+    assert_eq!(count(&alpha, &queued_to(&shared_inbox)).await, 1);
+
+    // Their server talks again (bob likes the question): what is left leaves, and only that.
+    let like = crowd.like(bob, &question_id, None);
+    let answer = crowd.send(bob, &alpha.url("/inbox"), &like).await.unwrap();
+    assert_eq!(answer.status, 202, "{}", answer.body);
+    eventually("alpha's queue to empty", DEADLINE, || async {
+        (count(&alpha, "SELECT count(*) FROM delivery").await == 0).then_some(())
+    })
+    .await;
+    let delivered = crowd.deliveries();
+    let at = |path: &str, kind: &str| {
+        delivered
+            .iter()
+            .filter(|d| d.path == path && d.activity["type"] == kind)
+            .count()
+    };
+    assert_eq!(at("/u/bob/inbox", "Follow"), 1, "{delivered:?}");
+    assert_eq!(at("/inbox", "Create"), 1, "{delivered:?}");
+    assert!(
+        delivered.iter().all(|d| d.path != "/u/alice/inbox"),
+        "a delivery reached the person of a blocked instance: {delivered:?}"
+    );
+    assert!(delivered
+        .iter()
+        .any(|d| d.activity["object"]["id"] == post["ap_id"]));
+}
+
+/// A handle met after the block: alice's handle naming the blocked `brand.test` is confirmed
+/// by queries asked before the block (her actor's server answers only once the block is in),
+/// so the block's sweep did not know her. Storing the handle undoes what the block would
+/// have: her follow of our group, our member's follow of her, and what is queued to her inbox.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_confirmed_after_its_host_was_blocked_ends_the_persons_follows_and_deliveries() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    let handle_host = format!("brand.test:{}", hosts.add("brand"));
+    let actor_port = hosts.add("social.brand");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let peer = FakePeer::start_split("social.brand.test", actor_port, "alice", &handle_host).await;
+    let handle_port: u16 = handle_host.rsplit_once(':').unwrap().1.parse().unwrap();
+    let _handles =
+        WebFingerPointer::start("brand.test", handle_port, "alice", &peer.actor_id).await;
+    let admin = alpha.admin().await;
+    let lucie = alpha.member("lucie").await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let (_, group) = alpha.get("/api/v1/groups/entraide", None).await;
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let (client, inbox) = (hosts.client(), alpha.url("/inbox"));
+
+    // She follows the group (its Accept delivered); her server goes down; lucie follows her
+    // (the Follow parked in the queue).
+    assert_eq!(
+        peer.post(&client, &inbox, &peer.follow(&group_id), Signing::Valid)
+            .await,
+        202
+    );
+    eventually("alpha's queue to empty", DEADLINE, || async {
+        (count(&alpha, "SELECT count(*) FROM delivery").await == 0).then_some(())
+    })
+    .await;
+    park_deliveries_to(&alpha, &format!("social.brand.test:{actor_port}")).await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/follows",
+            Some(&lucie),
+            json!({"target": peer.actor_id}),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let her_inbox = format!("http://social.brand.test:{actor_port}/inbox");
+    assert_eq!(count(&alpha, &queued_to(&her_inbox)).await, 1);
+    assert_eq!(count(&alpha, &follows_with(&peer.actor_id)).await, 2);
+
+    // Someone looks her handle up: the handle's host links her actor, and her actor's host is
+    // asked to confirm it, which answers only once the block is in.
+    let held = peer.hold_webfinger().await;
+    let resolve = format!(
+        "/api/v1/resolve?q={}",
+        enc(&format!("@alice@{handle_host}"))
+    );
+    let lookup = alpha.get(&resolve, Some(&admin));
+    let block_while_held = async {
+        eventually("the confirmation to be asked", DEADLINE, || async {
+            (peer.webfinger_queries() == 1).then_some(())
+        })
+        .await;
+        let effects = set_blocked(&alpha, &admin, &handle_host, true).await;
+        drop(held);
+        effects
+    };
+    let (_, effects) = tokio::join!(lookup, block_while_held);
+    assert_eq!(
+        effects["follows_dropped"], 0,
+        "not known as hers yet: {effects}"
+    );
+    let named_by = format!(
+        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {}",
+        lit(&peer.actor_id),
+        lit(&handle_host)
+    );
+    assert_eq!(count(&alpha, &named_by).await, 1, "the handle was stored");
+
+    assert_eq!(count(&alpha, &follows_with(&peer.actor_id)).await, 0);
+    assert_eq!(count(&alpha, &queued_to(&her_inbox)).await, 0);
+    assert_eq!(followers(&alpha, "entraide").await, 0);
+}
+
+/// An instance-wide ban of a person of another server, with their content removed: their
+/// post and comment here are removed with the ban's reason, their next Create and Like are
+/// acknowledged (202) and ignored, nothing stored or counted; once the ban is lifted, their
+/// next ones are applied again. A ban ending in the past is refused (422, its code) and bans
+/// no one. The instance's moderation log shows the ban, with its reason, and its lifting.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_ban_of_a_remote_person_removes_their_content_and_ignores_them_until_lifted() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("remote");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let remote = FakeServer::start(&hosts, "remote").await;
+    let pat = remote.add_person("pat").await;
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let (_, group) = alpha.get("/api/v1/groups/entraide", None).await;
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let question = ask(&alpha, &admin, "entraide", "Une question").await;
+    let question_id = question["ap_id"].as_str().unwrap().to_owned();
+    let inbox = alpha.url("/inbox");
+    let send = |activity: Value| {
+        let (remote, pat, inbox) = (&remote, &pat, &inbox);
+        async move {
+            let answer = remote.send(pat, inbox, &activity).await.unwrap();
+            answer.status
+        }
+    };
+    let post_by_pat = |n: u32| {
+        let page = remote.page(&pat, &format!("/p/{n}"), &group_id, &format!("Montres {n}"));
+        remote.publish(&page);
+        (
+            page["id"].as_str().unwrap().to_owned(),
+            remote.create(&pat, &page),
+        )
+    };
+
+    // Before the ban: pat's post and comment are stored.
+    let (post, create) = post_by_pat(1);
+    assert_eq!(send(create).await, 202);
+    let note = remote.note(&pat, "/c/1", &question_id, &group_id, "Des montres ici");
+    remote.publish(&note);
+    let comment = note["id"].as_str().unwrap().to_owned();
+    assert_eq!(send(remote.create(&pat, &note)).await, 202);
+    assert_eq!(count(&alpha, &stored("post", &post)).await, 1);
+    assert_eq!(count(&alpha, &stored("comment", &comment)).await, 1);
+
+    let ban = |expires_at: &str| {
+        let (alpha, admin, pat) = (&alpha, &admin, &pat);
+        let body = json!({"person": pat.id, "reason": "vente forcée", "remove_content": true,
+                          "expires_at": expires_at});
+        async move { alpha.post("/api/v1/admin/bans", Some(admin), body).await }
+    };
+    // An expiry in the past: refused with its code, nobody banned, nothing removed.
+    let (status, body) = ban("2020-01-01T00:00:00Z").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (422, Some("moderation_expiry_in_past")),
+        "{body}"
+    );
+    let (_, bans) = alpha.get("/api/v1/admin/bans", Some(&admin)).await;
+    assert_eq!(bans["items"], json!([]), "{bans}");
+    let removed = |table: &str, ap_id: &str| {
+        format!(
+            "SELECT count(*) FROM {table} WHERE ap_id = {} AND removed_at IS NOT NULL \
+             AND removal_reason = {}",
+            lit(ap_id),
+            lit("vente forcée")
+        )
+    };
+    assert_eq!(count(&alpha, &removed("post", &post)).await, 0);
+
+    // Banned, with content removal: both removed with the reason.
+    let (status, body) = ban("2999-01-01T00:00:00Z").await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(count(&alpha, &removed("post", &post)).await, 1);
+    assert_eq!(count(&alpha, &removed("comment", &comment)).await, 1);
+    assert!(!has_post(&alpha, &admin, "entraide", &post).await);
+
+    // What pat sends now is acknowledged and ignored: nothing stored, nothing counted.
+    let ignored = "cenacle_inbox_ignored_total{reason=\"banned_from_instance\"}";
+    let ignored_before = alpha.metric(ignored).await;
+    let (during, create) = post_by_pat(2);
+    assert_eq!(send(create).await, 202);
+    assert_eq!(
+        send(remote.like(&pat, &question_id, Some(&group_id))).await,
+        202
+    );
+    assert_eq!(alpha.metric(ignored).await, ignored_before + 2.0);
+    assert_eq!(count(&alpha, &stored("post", &during)).await, 0);
+    assert_eq!(count(&alpha, &likes_of(&question_id)).await, 0);
+
+    // Lifted: the same again is applied.
+    let (status, body) = alpha
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/admin/bans?person={}", enc(&pat.id)),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let (after, create) = post_by_pat(3);
+    assert_eq!(send(create).await, 202);
+    assert_eq!(
+        send(remote.like(&pat, &question_id, Some(&group_id))).await,
+        202
+    );
+    assert_eq!(count(&alpha, &stored("post", &after)).await, 1);
+    assert_eq!(count(&alpha, &likes_of(&question_id)).await, 1);
+    assert_eq!(alpha.metric(ignored).await, ignored_before + 2.0);
+
+    // The log: the ban with its reason and expiry, then its lifting, both naming pat.
+    let (status, log) = alpha.get("/api/v1/instance/moderation-log", None).await;
+    assert_eq!(status, 200, "{log}");
+    let entries: Vec<&Value> = log["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| {
+            e["action"]
+                .as_str()
+                .is_some_and(|a| a.ends_with("ban_from_instance"))
+        })
+        .collect();
+    let target = format!("pat@{}", remote.host);
+    assert_eq!(entries.len(), 2, "{log}");
+    assert_eq!(entries[0]["action"], "unban_from_instance", "{log}");
+    assert_eq!(entries[1]["action"], "ban_from_instance", "{log}");
+    assert_eq!(entries[1]["reason"], "vente forcée", "{log}");
+    assert!(
+        entries[1]["expires_at"]
+            .as_str()
+            .unwrap()
+            .starts_with("2999-01-01"),
+        "{log}"
+    );
+    for entry in entries {
+        assert_eq!(entry["target_person"], target.as_str(), "{log}");
     }
 }

@@ -57,6 +57,7 @@ use activitypub_federation::{
     traits::{Actor, Object},
 };
 use cenacle_core::{
+    instance_moderation,
     model::{DbError, PersonActor},
     people, CoreError, ScopedFutureExt,
 };
@@ -277,14 +278,28 @@ async fn remember_handle_host(
     if person.handle_host == handle_host && !handle_host_due(person, Utc::now()) {
         return Ok(());
     }
-    let (person_id, stored) = (person.id, handle_host.clone());
-    data.db
+    // A handle naming a blocked instance, confirmed only now (by queries asked before its
+    // block, or by a process that did not know of it yet): the person loses, with the store,
+    // what the block took from the people it found (`handle_host_confirmed`).
+    let (person_id, stored, ctx) = (person.id, handle_host.clone(), &data.ctx);
+    let undone = data
+        .db
         .transaction(|conn| {
-            async move { people::set_handle_host(conn, person_id, stored.as_deref()).await }
-                .scope_boxed()
+            async move {
+                instance_moderation::handle_host_confirmed(conn, ctx, person_id, stored.as_deref())
+                    .await
+            }
+            .scope_boxed()
         })
         .await
         .map_err(|e| LookupFailure::Ours(e.into()))?;
+    if undone != Default::default() {
+        tracing::info!(
+            actor = ?person.ap_id, handle_host = ?handle_host, follows_dropped = undone.follows_dropped,
+            deliveries_cancelled = undone.deliveries_cancelled,
+            "a handle naming a blocked instance confirmed: its person's follows and deliveries undone"
+        );
+    }
     person.handle_host_confirmed_at = handle_host.is_some().then(Utc::now);
     person.handle_host = handle_host;
     Ok(())

@@ -16,8 +16,10 @@
 //!   ignored; their follows are dropped and their votes uncounted (a block); their posts are
 //!   held (a limit). Only people whose handle was confirmed (before the block: the handle's
 //!   host, blocked, is not asked again) are known as its people. What is queued for their
-//!   actor's host is cancelled only when that host is blocked too (a queued delivery names a
-//!   host, not a person).
+//!   own inbox (one no other actor of ours delivers to) is cancelled too; a shared inbox on
+//!   their actor's host is left alone unless that host is blocked as well. A handle confirmed
+//!   after its host was blocked ends that person's follows and deliveries the same way
+//!   ([`handle_host_confirmed`]).
 
 use crate::moderation_log::{self, NewModAction};
 use crate::{accounts::Session, caller::require, federation, Conn, Context, CoreError};
@@ -191,9 +193,13 @@ pub async fn actor_ban(
 }
 
 /// Which of `hosts` is blocked, by configuration or by an admin, read in the caller's
-/// transaction: a block committed before that read is seen, whatever this process remembers
-/// (one committed after it, while the activity's transaction runs, is not: the block drops
-/// the follows it finds, not one committed after it). Allow-list mode is not asked
+/// transaction: a block committed before that read is seen, whatever this process remembers.
+/// It takes no lock: one committed after the read, while the caller's transaction runs, is
+/// not seen unless the caller held the verdicts first, as the inbox does before it writes
+/// anything ([`sender_blocked`], [`blocked_instance_of`]). The outgoing path calls this after
+/// its writes, where waiting for a block (which rewrites reputation rows) could deadlock; a
+/// delivery it queues for a host blocked meanwhile is dropped by the worker, which reads the
+/// host's block before sending. Allow-list mode is not asked
 /// here: it keeps out the hosts we talk to, which are checked before; a handle's host is never
 /// talked to on its people's behalf, and an admin who allowed the server of a person's actor
 /// did not mean to keep them out for the domain their handle names.
@@ -231,7 +237,10 @@ pub async fn blocked_instance_of(
         return Ok(None);
     };
     let hosts = [person.instance_host, person.handle_host];
-    blocked_host(conn, ctx, hosts.iter().flatten().map(String::as_str)).await
+    let hosts: Vec<&str> = hosts.iter().flatten().map(String::as_str).collect();
+    // As the sender's (see [`sender_blocked`]): a block committing meanwhile waits for us.
+    cenacle_db::federation::hold_verdicts_for_reading(conn, &hosts).await?;
+    blocked_host(conn, ctx, hosts).await
 }
 
 /// Why the sender of an incoming activity is kept out.
@@ -262,6 +271,9 @@ pub async fn sender_blocked(
     let hosts: Vec<&str> = std::iter::once(actor_host.as_str())
         .chain(handle_host.as_deref())
         .collect();
+    // Held until the transaction ends: a block of either host committing meanwhile waits for
+    // this activity to commit first, so its sweep finds what this one applies.
+    cenacle_db::federation::hold_verdicts_for_reading(conn, &hosts).await?;
     let verdicts = store::verdicts(conn, &hosts).await?;
     let verdict = |host: &str| verdicts.iter().find(|v| v.host == host);
     let actor_out = crate::federation::kept_out(
@@ -296,6 +308,8 @@ pub async fn set_allowed(
 ) -> Result<String, CoreError> {
     require(session, Permission::BlockInstances)?;
     let host = normalise_host(host)?;
+    // First, holding nothing else: waits for the activities that read this host's verdict.
+    cenacle_db::federation::hold_verdict_for_change(conn, &host).await?;
     store::set_allowed(conn, &host, allowed).await?;
     // Allowing is logged; taking an instance off the list is logged as a block (in
     // allow-list mode that is what it does).
@@ -359,7 +373,9 @@ pub struct BlockEffects {
 }
 
 /// What blocking `host` undoes, in the block's transaction: follows both ways, and the
-/// deliveries queued for it.
+/// deliveries queued for it, or to the personal inbox of a person whose handle names it
+/// (their actor's host, not blocked, keeps what goes to its shared inbox). A person whose
+/// handle is confirmed to name it after the block loses the same ([`handle_host_confirmed`]).
 pub(crate) async fn on_blocked(conn: &mut Conn, host: &str) -> Result<BlockEffects, CoreError> {
     Ok(BlockEffects {
         follows_dropped: store::drop_follows_with(conn, host).await?,
@@ -382,6 +398,10 @@ pub async fn set_blocked(
 ) -> Result<BlockEffects, CoreError> {
     require(session, Permission::BlockInstances)?;
     let host = cenacle_domain::approval::normalise_host(host)?;
+    // First, holding nothing else: the activities that read this host's verdict before the
+    // block commit first, so that the sweep below (follows, deliveries) finds what they
+    // applied; those that read it after wait for the block and see it.
+    cenacle_db::federation::hold_verdict_for_change(conn, &host).await?;
     cenacle_db::federation::set_blocked(conn, &host, blocked).await?;
     let action = if blocked {
         cenacle_domain::moderation::ModAction::BlockInstance
@@ -411,4 +431,31 @@ pub async fn known_instances(
 ) -> Result<Vec<KnownInstance>, CoreError> {
     require(session, Permission::BlockInstances)?;
     Ok(store::known_instances(conn, limit).await?)
+}
+
+/// Stores the host `person_id`'s confirmed handle names (`None`: their actor's host), in the
+/// caller's transaction, as [`crate::people::set_handle_host`] does; when that host is
+/// blocked, the person is found to be a blocked instance's only now (a block drops what it
+/// finds: a handle confirmed after it, by queries asked before it or by a process that did not
+/// know of it yet), so what the block would have undone of theirs is undone now: their follows
+/// both ways, and what is queued to their personal inbox (the same rule as [`on_blocked`]).
+/// The host's verdict is held for reading first, holding nothing else: a block committing
+/// meanwhile either finds the handle stored, or is seen here.
+pub async fn handle_host_confirmed(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: i64,
+    host: Option<&str>,
+) -> Result<BlockEffects, CoreError> {
+    if let Some(host) = host {
+        cenacle_db::federation::hold_verdicts_for_reading(conn, &[host]).await?;
+    }
+    crate::people::set_handle_host(conn, person_id, host).await?;
+    if blocked_host(conn, ctx, host).await?.is_none() {
+        return Ok(BlockEffects::default());
+    }
+    Ok(BlockEffects {
+        follows_dropped: store::drop_follows_of_person(conn, person_id).await?,
+        deliveries_cancelled: store::cancel_personal_deliveries_of(conn, person_id).await?,
+    })
 }

@@ -308,6 +308,53 @@ pub async fn instance_state(
         .unwrap_or_default())
 }
 
+/// The advisory lock over what an admin decided about one host (its block and allow-list
+/// verdicts): the class, then `hashtext(host)` as the object (two hosts sharing a hash only
+/// wait for each other more often).
+const VERDICT_LOCK: &str = "hashtext('instance_verdict'), hashtext(lower(host))";
+
+/// Holds, until the transaction ends, the verdicts on `hosts` for reading: shared, so readers
+/// never wait for each other, only for a transaction changing one of them
+/// ([`hold_verdict_for_change`]). Taken before the verdicts are read (in a statement of its
+/// own: a statement's snapshot is taken when it starts), so that a transaction that found a
+/// host not blocked commits before a block of it does its sweep (follows dropped, deliveries
+/// cancelled) and one that reads after the block waits for it and sees it. Without it, READ
+/// COMMITTED lets an activity read "not blocked", the block commit and sweep, and the
+/// activity then commit a follow or a delivery the sweep never saw. In memory only: no row is
+/// written, so the inbox's hottest path takes no row lock on its sender's instance.
+pub async fn hold_verdicts_for_reading(
+    conn: &mut AsyncPgConnection,
+    hosts: &[&str],
+) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "SELECT count(pg_advisory_xact_lock_shared({VERDICT_LOCK})) \
+           FROM (SELECT DISTINCT lower(h) AS host FROM unnest($1::text[]) AS h) AS hosts"
+    ))
+    .bind::<Array<Text>, _>(hosts)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Holds, until the transaction ends, the verdicts on `host` for a change: waits for the
+/// transactions reading them to end, and makes those that start reading wait for this one
+/// (see [`hold_verdicts_for_reading`]). Taken first in the transaction that changes them, so
+/// that it waits holding nothing else.
+pub async fn hold_verdict_for_change(
+    conn: &mut AsyncPgConnection,
+    host: &str,
+) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "SELECT pg_advisory_xact_lock({VERDICT_LOCK}) FROM (SELECT $1::text AS host) AS h"
+    ))
+    .bind::<Text, _>(host)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 pub async fn set_blocked(
     conn: &mut AsyncPgConnection,
     host: &str,

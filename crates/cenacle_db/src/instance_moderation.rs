@@ -257,15 +257,49 @@ pub async fn actor_instance_limited(
 const HOST_OF_FOLLOWER: &str = "lower(split_part(split_part(follower_ap_id, '://', 2), '/', 1))";
 const HOST_OF_TARGET: &str = "lower(split_part(split_part(target_ap_id, '://', 2), '/', 1))";
 
+/// The people of other servers whose confirmed handle names the host `$1` (`person.handle_host`:
+/// their actor may be served from another host), as rows `id, ap_id, inbox_url`.
+const NAMED_BY_HANDLE_HOST: &str =
+    "SELECT id, ap_id, inbox_url FROM person WHERE NOT local AND handle_host = $1";
+/// One person of another server, by id (`$1`), as [`NAMED_BY_HANDLE_HOST`] gives them.
+const ONE_REMOTE_PERSON: &str =
+    "SELECT id, ap_id, inbox_url FROM person WHERE NOT local AND id = $1";
+
+/// The follows, either way, of the people `people` selects (see [`NAMED_BY_HANDLE_HOST`]).
+fn follows_of(people: &str) -> String {
+    format!(
+        "follower_ap_id IN (SELECT ap_id FROM ({people}) p) \
+         OR target_ap_id IN (SELECT ap_id FROM ({people}) p)"
+    )
+}
+
+/// The ids of the deliveries queued to the personal inbox of the people `people` selects (see
+/// [`NAMED_BY_HANDLE_HOST`]): the inbox of theirs that `Follow`s, `Accept`s and `Undo`s go to
+/// (`person.inbox_url`; texts that name them go to their server's shared inbox). Only an inbox
+/// that is theirs alone: not anyone's shared inbox, nor the inbox of anyone else or of a group
+/// (a server may give every actor one inbox), as those serve people whose instance is not
+/// blocked. Found by the host index (a queued delivery's host is its inbox's authority, as
+/// `enqueue_to_followers` computes it); rows in flight are found too and finish on their own.
+fn personal_deliveries(people: &str) -> String {
+    format!(
+        "SELECT d.id FROM ({people}) p JOIN delivery d ON d.inbox_url = p.inbox_url \
+           AND d.host = lower(substring(p.inbox_url \
+                          FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) \
+         WHERE NOT EXISTS (SELECT 1 FROM person o WHERE o.shared_inbox_url = d.inbox_url) \
+           AND NOT EXISTS (SELECT 1 FROM person o WHERE o.inbox_url = d.inbox_url AND o.id <> p.id) \
+           AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.inbox_url = d.inbox_url) \
+           AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.shared_inbox_url = d.inbox_url)"
+    )
+}
+
 /// A blocked instance: its actors stop following ours, and our members' follows of its
 /// actors end (nothing flows either way any more). Its actors are those served from it and
 /// the people whose confirmed handle names it (`person.handle_host`: their actor may be
 /// served from another host). Returns the follows dropped.
 pub async fn drop_follows_with(conn: &mut AsyncPgConnection, host: &str) -> Result<usize, DbError> {
     Ok(diesel::sql_query(format!(
-        "DELETE FROM follow WHERE {HOST_OF_FOLLOWER} = $1 OR {HOST_OF_TARGET} = $1 \
-           OR follower_ap_id IN (SELECT ap_id FROM person WHERE NOT local AND handle_host = $1) \
-           OR target_ap_id IN (SELECT ap_id FROM person WHERE NOT local AND handle_host = $1)"
+        "DELETE FROM follow WHERE {HOST_OF_FOLLOWER} = $1 OR {HOST_OF_TARGET} = $1 OR {}",
+        follows_of(NAMED_BY_HANDLE_HOST)
     ))
     .bind::<Text, _>(host)
     .prepared()
@@ -273,18 +307,58 @@ pub async fn drop_follows_with(conn: &mut AsyncPgConnection, host: &str) -> Resu
     .await?)
 }
 
-/// A blocked instance: everything queued for it is cancelled (a lease in flight finishes
-/// on its own and finds its row gone; the host leaves the claim's host list with its last row,
-/// by trigger). Returns the deliveries cancelled.
+/// One person of another server is found to be a blocked instance's (their handle, naming it,
+/// was confirmed after the block): their follows both ways end, as [`drop_follows_with`] ends
+/// those of the people it finds. Returns the follows dropped.
+pub async fn drop_follows_of_person(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(format!(
+        "DELETE FROM follow WHERE {}",
+        follows_of(ONE_REMOTE_PERSON)
+    ))
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
+/// A blocked instance: everything queued for it is cancelled, and what is queued to the
+/// personal inbox of the people whose confirmed handle names it, their actor served from
+/// another host (not what goes to that host's shared inbox: its other people are not
+/// blocked). A lease in flight finishes on its own and finds its row gone; the host leaves the
+/// claim's host list with its last row, by trigger. Returns the deliveries cancelled.
 pub async fn cancel_deliveries_to(
     conn: &mut AsyncPgConnection,
     host: &str,
 ) -> Result<usize, DbError> {
-    Ok(diesel::sql_query("DELETE FROM delivery WHERE host = $1")
-        .bind::<Text, _>(host)
-        .prepared()
-        .execute(conn)
-        .await?)
+    Ok(diesel::sql_query(format!(
+        "DELETE FROM delivery WHERE id IN (SELECT id FROM delivery WHERE host = $1 \
+                                           UNION {})",
+        personal_deliveries(NAMED_BY_HANDLE_HOST)
+    ))
+    .bind::<Text, _>(host)
+    .prepared()
+    .execute(conn)
+    .await?)
+}
+
+/// One person of another server is found to be a blocked instance's: what is queued to their
+/// personal inbox is cancelled, as [`cancel_deliveries_to`] cancels it for the people it
+/// finds. Returns the deliveries cancelled.
+pub async fn cancel_personal_deliveries_of(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(format!(
+        "DELETE FROM delivery WHERE id IN ({})",
+        personal_deliveries(ONE_REMOTE_PERSON)
+    ))
+    .bind::<BigInt, _>(person_id)
+    .prepared()
+    .execute(conn)
+    .await?)
 }
 
 /// A known instance as its admins' page lists it.
