@@ -1862,6 +1862,22 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
         (200, &json!(1), &json!(2)),
         "{body}"
     );
+    // Which were dropped, by id and kind, oldest first: never their addresses.
+    let iris_reset = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["to_address"] == "iris@example.org")
+        .expect("iris's reset is listed")["id"]
+        .as_i64()
+        .unwrap();
+    let mut expected = vec![
+        json!({"id": notification_id, "kind": "notifications"}),
+        json!({"id": iris_reset, "kind": "password_reset"}),
+    ];
+    expected.sort_by_key(|m| m["id"].as_i64());
+    assert_eq!(body["dropped_mails"], json!(expected), "{body}");
+    assert!(!body.to_string().contains("@example.org"), "{body}");
     // hugo's reset arrives; once the queue is empty, his notification and iris's dead link
     // were never sent.
     sink.wait_for("hugo@example.org", before + 1, DEADLINE)
@@ -1888,4 +1904,169 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
         (404, Some("mail_not_parked")),
         "deleted, not parked: {body}"
     );
+}
+
+/// Retried by id, a parked mail no longer wanted is refused with 409 `mail_no_longer_wanted`,
+/// and deleted all the same: the list no longer shows it, a second retry finds nothing, and
+/// it never arrives. Here a password reset whose member was suspended since it was parked: its
+/// link must not let them back in. Another member's parked reset, retried, still arrives.
+#[tokio::test]
+async fn a_single_retry_of_a_mail_no_longer_wanted_is_refused_and_the_mail_deleted() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let admin = alpha.admin().await;
+    verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    queue_empties(&alpha).await;
+    let before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+
+    sink.refuse_data(Some(POLICY_REFUSED));
+    for address in ["hugo@example.org", "iris@example.org"] {
+        let (status, _) = alpha
+            .post(
+                "/api/v1/account/password/forgot",
+                None,
+                json!({ "email": address }),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+    eventually("the two resets parked", DEADLINE, || async {
+        let mut db = connect(&alpha).await;
+        let parked = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL",
+        )
+        .await;
+        (parked == 2).then_some(())
+    })
+    .await;
+    let parked = "/api/v1/admin/mail/parked";
+    let (_, page) = alpha.get(parked, Some(&admin)).await;
+    let id_to = |address: &str| {
+        page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["to_address"] == address)
+            .unwrap_or_else(|| panic!("{address} listed: {page}"))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (hugo_reset, iris_reset) = (id_to("hugo@example.org"), id_to("iris@example.org"));
+
+    // hugo is suspended meanwhile.
+    let mut db = connect(&alpha).await;
+    execute(
+        &mut db,
+        "UPDATE local_user SET status = 'suspended' WHERE email = 'hugo@example.org'",
+    )
+    .await;
+
+    sink.refuse_data(None);
+    let retry_hugo = format!("{parked}/{hugo_reset}/retry");
+    let (status, body) = alpha.post(&retry_hugo, Some(&admin), json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("mail_no_longer_wanted")),
+        "{body}"
+    );
+    let (_, page) = alpha.get(parked, Some(&admin)).await;
+    let listed: Vec<i64> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(listed, [iris_reset], "hugo's reset is gone: {page}");
+    let (status, body) = alpha.post(&retry_hugo, Some(&admin), json!({})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (404, Some("mail_not_parked")),
+        "deleted, not parked: {body}"
+    );
+
+    let (status, body) = alpha
+        .post(
+            &format!("{parked}/{iris_reset}/retry"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    sink.wait_for("iris@example.org", iris_before + 1, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    assert_eq!(
+        sink.to_except_welcome("hugo@example.org").len(),
+        before,
+        "no reset to a suspended member"
+    );
+}
+
+/// The French page of parked mails, paged like the API: the first page lists the oldest 200,
+/// a "Page suivante" link carries the cursor to the rest. A domain refused by "Tout
+/// réessayer" is said beside the field even when the list emptied meanwhile (the mails were
+/// sent, or retried by another admin): the form is not hidden with its error.
+#[tokio::test]
+async fn the_french_page_of_parked_mails_pages_and_keeps_a_refusal_when_emptied() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    alpha.admin().await;
+    // 201 mails parked after a refusal, to nobody's account (the worker never sees them).
+    let mut db = connect(&alpha).await;
+    execute(
+        &mut db,
+        "INSERT INTO mail_queue (kind, to_address, subject, text_body, html_body, message_id, \
+           attempts, parked_at, last_error) \
+         SELECT 'password_reset', 'm' || n || '@example.org', 'Réinitialisation', 'x', 'x', \
+           '<m' || n || '@example.org>', 1, now(), '554 5.7.1 Rejected by local policy' \
+         FROM generate_series(1, 201) AS n ORDER BY n",
+    )
+    .await;
+    // The admin reads French: signed-in pages speak the account's language.
+    execute(
+        &mut db,
+        "UPDATE local_user SET language = 'fr' \
+         WHERE person_id = (SELECT id FROM person WHERE username = 'admin' AND local)",
+    )
+    .await;
+
+    let b = Browser::start("fr").await;
+    b.sign_in(&alpha, "admin").await;
+    b.goto(&alpha.url("/admin/mail")).await;
+    b.wait_count("tr[id^='mail-']", 200).await;
+    assert!(
+        b.text("tr[id^='mail-']").await.contains("m1@example.org"),
+        "the oldest first"
+    );
+    let next = b.find("#next-parked-mails").await;
+    assert_eq!(next.text().await.unwrap(), "Page suivante");
+    b.key_page("admin-mail-fr").await;
+    b.click_and_wait_reload("#next-parked-mails").await;
+    b.wait_count("tr[id^='mail-']", 1).await;
+    let row = b.text("tr[id^='mail-']").await;
+    assert!(row.contains("m201@example.org"), "{row}");
+    b.wait_count("#next-parked-mails", 0).await;
+
+    // The mails leave the queue meanwhile; the admin, still on the page, asks for a domain
+    // that is not one.
+    execute(&mut db, "DELETE FROM mail_queue").await;
+    b.fill("#retry-domain", "m1@example.org").await;
+    b.click_and_wait_reload("#retry-all button").await;
+    b.find("#no-parked-mail").await;
+    let error = b.text("#retry-domain-error").await;
+    assert!(!error.trim().is_empty(), "the refusal is said");
+    assert_eq!(
+        b.find("#retry-domain")
+            .await
+            .prop("value")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("m1@example.org"),
+        "what was typed is shown again"
+    );
+    b.close().await;
 }

@@ -1,6 +1,7 @@
 //! Instance administration: accounts list, roles, approvals, invitations, first-admin setup.
 
 use crate::account_mail::LINKS;
+use crate::notifications::mailed_at_once_table;
 use crate::{
     accounts::{PreparedAccount, Session},
     secrets::{new_secret, secret_hash},
@@ -10,11 +11,13 @@ use cenacle_db::{
     accounts::{self as store, Account},
     mail::{self as mail_store, RetryParked, StillWanted},
 };
-use cenacle_domain::{mail::MailKind, AccountStatus, Permission, Role, ValidationError};
+use cenacle_domain::{
+    digest::Cadence, mail::MailKind, AccountStatus, Permission, Role, ValidationError,
+};
 use chrono::{Duration, Utc};
 
 pub use crate::caller::require;
-pub use cenacle_db::mail::{ParkedMailView, RetryOutcome};
+pub use cenacle_db::mail::{DroppedMail, ParkedMailView, RetryOutcome};
 
 /// Accounts after `after_id` in creation order, one more than `limit` asked for so that the
 /// caller knows whether another page exists.
@@ -192,10 +195,15 @@ struct KindRules {
     to_any_address: [&'static str; 2],
     link_kinds: Vec<&'static str>,
     link_purposes: Vec<&'static str>,
+    at_once_kinds: Vec<&'static str>,
+    at_once_preferences: Vec<Option<&'static str>>,
+    digest_cadences: Vec<&'static str>,
+    digest_deliveries: Vec<&'static str>,
 }
 
 impl KindRules {
     fn new() -> KindRules {
+        let (at_once_kinds, at_once_preferences) = mailed_at_once_table().into_iter().unzip();
         KindRules {
             always_sent: MailKind::ALL
                 .into_iter()
@@ -211,6 +219,14 @@ impl KindRules {
             ],
             link_kinds: LINKS.iter().map(|(kind, _)| kind.as_str()).collect(),
             link_purposes: LINKS.iter().map(|(_, purpose)| *purpose).collect(),
+            // `notifications::notify`'s own rule, as a table: what it would mark to be mailed
+            // at once today.
+            at_once_kinds,
+            at_once_preferences,
+            // Who the digest run sends each cadence to (`Cadence::delivery`; the condition
+            // itself is the store's `digests::subscribed`).
+            digest_cadences: Cadence::ALL.into_iter().map(Cadence::as_str).collect(),
+            digest_deliveries: Cadence::ALL.into_iter().map(Cadence::delivery).collect(),
         }
     }
 
@@ -220,6 +236,12 @@ impl KindRules {
             to_any_address: &self.to_any_address,
             link_kinds: &self.link_kinds,
             link_purposes: &self.link_purposes,
+            notification_kind: MailKind::Notifications.as_str(),
+            at_once_kinds: &self.at_once_kinds,
+            at_once_preferences: &self.at_once_preferences,
+            digest_kind: MailKind::Digest.as_str(),
+            digest_cadences: &self.digest_cadences,
+            digest_deliveries: &self.digest_deliveries,
         }
     }
 }
@@ -255,6 +277,7 @@ pub async fn retry_parked_mail(
         mail = id,
         retried = outcome.retried,
         dropped = outcome.dropped,
+        dropped_mails = ?dropped_for_log(&outcome),
         "an admin retried a parked mail"
     );
     match outcome {
@@ -264,10 +287,19 @@ pub async fn retry_parked_mail(
     }
 }
 
+/// The mails a retry dropped as the logs keep them: `id:kind`, never an address.
+fn dropped_for_log(outcome: &RetryOutcome) -> Vec<String> {
+    outcome
+        .dropped_mails
+        .iter()
+        .map(|m| format!("{}:{}", m.id, m.kind))
+        .collect()
+}
+
 /// Puts every parked mail to a recipient at `domain` back in line (all of them when `None`:
 /// a mended relay or DNS record concerns every mail), in one statement, and deletes those no
-/// longer wanted; returns how many of each. An empty or blank domain is refused, not taken
-/// for "all": only its absence means all.
+/// longer wanted; returns how many of each, and which were deleted. An empty or blank domain
+/// is refused, not taken for "all": only its absence means all.
 pub async fn retry_parked_mails(
     conn: &mut Conn,
     session: &Session,
@@ -295,11 +327,13 @@ pub async fn retry_parked_mails(
     let outcome =
         mail_store::retry_parked_mails(conn, RetryParked::ToDomain(domain), &rules.for_store())
             .await?;
+    // Which were dropped, by id and kind (never their addresses: the logs outlive them).
     tracing::info!(
         admin = session.account.person_id,
         domain = domain.unwrap_or("*"),
         retried = outcome.retried,
         dropped = outcome.dropped,
+        dropped_mails = ?dropped_for_log(&outcome),
         "an admin retried parked mails"
     );
     Ok(outcome)

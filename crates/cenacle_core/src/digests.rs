@@ -15,7 +15,7 @@
 //! tells when their last one would have been). Empty digests are not sent.
 
 use crate::{
-    mail::{enqueue_mail, link_base},
+    mail::{enqueue_mail_about, link_base},
     notification_mails::{notice_link, notice_text},
     notifications, Caller, Conn, Context, CoreError,
 };
@@ -145,7 +145,10 @@ async fn send_one(
         return Ok(false);
     }
     let instance = &ctx.settings.server.instance_name;
-    enqueue_mail(conn, ctx, person, MailKind::Digest, |language| {
+    // Its cadence named: an admin's retry of it parked asks whether the member still gets
+    // digests of this cadence.
+    let topic = Some(cadence.as_str());
+    enqueue_mail_about(conn, ctx, person, MailKind::Digest, topic, |language| {
         let content = if language == account.language {
             content
         } else {

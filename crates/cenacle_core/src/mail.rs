@@ -33,6 +33,20 @@ pub async fn enqueue_mail(
     kind: MailKind,
     compose: impl FnOnce(Language) -> MailContent,
 ) -> Result<bool, CoreError> {
+    enqueue_mail_about(conn, ctx, person_id, kind, None, compose).await
+}
+
+/// [`enqueue_mail`] of a mail that a preference of the member decided, naming what it is
+/// about (`topic`: a notification mail's notification kind, a digest's cadence), so that an
+/// admin's retry of it parked asks that preference again (`admin::retry_parked_mails`).
+pub(crate) async fn enqueue_mail_about(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: i64,
+    kind: MailKind,
+    topic: Option<&str>,
+    compose: impl FnOnce(Language) -> MailContent,
+) -> Result<bool, CoreError> {
     if !ctx.settings.email.enabled {
         return Ok(false);
     }
@@ -52,7 +66,7 @@ pub async fn enqueue_mail(
         return Ok(false);
     }
     let content = compose(account.language);
-    queue_to(
+    queue_to_about(
         conn,
         ctx,
         Some(person_id),
@@ -60,6 +74,7 @@ pub async fn enqueue_mail(
         kind,
         content,
         account.language,
+        topic,
     )
     .await?;
     Ok(true)
@@ -73,8 +88,22 @@ pub(crate) async fn queue_to(
     person_id: Option<i64>,
     address: &str,
     kind: MailKind,
+    content: MailContent,
+    language: Language,
+) -> Result<(), CoreError> {
+    queue_to_about(conn, ctx, person_id, address, kind, content, language, None).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn queue_to_about(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: Option<i64>,
+    address: &str,
+    kind: MailKind,
     mut content: MailContent,
     language: Language,
+    topic: Option<&str>,
 ) -> Result<(), CoreError> {
     if !ctx.settings.email.enabled {
         return Ok(());
@@ -118,6 +147,7 @@ pub(crate) async fn queue_to(
             html_body: &content.html,
             unsubscribe_url: unsubscribe_url.as_deref(),
             message_id: &message_id,
+            topic,
         },
     )
     .await?;

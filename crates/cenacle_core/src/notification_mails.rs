@@ -5,7 +5,7 @@
 //! once, and only if it was committed.
 
 use crate::{
-    mail::{enqueue_mail, link_base},
+    mail::{enqueue_mail_about, link_base},
     Conn, Context, CoreError,
 };
 use cenacle_db::{accounts as account_store, notifications as store};
@@ -98,11 +98,14 @@ async fn queue_one(
     };
     let link = notice_link(ctx, n);
     let instance = &ctx.settings.server.instance_name;
-    enqueue_mail(
+    // Its notification kind named: an admin's retry of it parked asks the member's
+    // preference for that kind again.
+    enqueue_mail_about(
         conn,
         ctx,
         n.recipient_id,
         MailKind::Notifications,
+        Some(&n.kind),
         |language| notification_mail(language, instance, &account.username, &text, &link),
     )
     .await?;

@@ -70,6 +70,37 @@ impl<'a> Notice<'a> {
     }
 }
 
+/// How a member hears of `kind` given the preference they stored for it (`None`: none set):
+/// that preference, else the kind's default.
+pub(crate) fn delivery_of(kind: Kind, stored: Option<&str>) -> Delivery {
+    stored
+        .and_then(|d| d.parse().ok())
+        .unwrap_or(kind.default_delivery())
+}
+
+/// Whether a notification of `kind` is mailed at once to a member who stored `stored` for it
+/// (`None`: nothing): what [`notify`] marks, and the worker mails
+/// (`notification_mails::mail_immediate_notifications`).
+pub(crate) fn mailed_at_once(kind: Kind, stored: Option<&str>) -> bool {
+    delivery_of(kind, stored).mail_cadence() == Delivery::EmailImmediate.mail_cadence()
+}
+
+/// Every (kind, stored preference) under which [`mailed_at_once`] holds, over every kind and
+/// every preference one may store (or none): [`mailed_at_once`] as a table, for the store to
+/// ask of a parked notification mail (`admin::retry_parked_mails`) without a second copy of
+/// the rule.
+pub(crate) fn mailed_at_once_table() -> Vec<(&'static str, Option<&'static str>)> {
+    Kind::ALL
+        .into_iter()
+        .flat_map(|kind| {
+            std::iter::once(None)
+                .chain(Delivery::ALL.into_iter().map(|d| Some(d.as_str())))
+                .filter(move |stored| mailed_at_once(kind, *stored))
+                .map(move |stored| (kind.as_str(), stored))
+        })
+        .collect()
+}
+
 /// Tells the recipient, unless the rules say not to (their own action, a remote person, a
 /// private group's content and they are not in it) or they turned the kind off. Whether a
 /// notification was written (or a grouped one grew). A kind they hear of by e-mail is marked
@@ -86,11 +117,7 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
     else {
         return Ok(false);
     };
-    let delivery: Delivery = facts
-        .delivery
-        .as_deref()
-        .and_then(|d| d.parse().ok())
-        .unwrap_or(notice.kind.default_delivery());
+    let delivery = delivery_of(notice.kind, facts.delivery.as_deref());
     let audience = Audience {
         recipient_local: facts.local,
         recipient_is_actor: false,
@@ -173,12 +200,8 @@ pub async fn preferences(
     Ok(Kind::ALL
         .into_iter()
         .map(|kind| {
-            let delivery = set
-                .iter()
-                .find(|(k, _)| k == kind.as_str())
-                .and_then(|(_, d)| d.parse().ok())
-                .unwrap_or(kind.default_delivery());
-            (kind, delivery)
+            let stored = set.iter().find(|(k, _)| k == kind.as_str());
+            (kind, delivery_of(kind, stored.map(|(_, d)| d.as_str())))
         })
         .collect())
 }
@@ -366,4 +389,36 @@ pub(crate) async fn award_badge(
     notice.badge_id = Some(badge_id);
     notify(conn, notice).await?;
     Ok(Some(award))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_table_of_mails_at_once_is_the_rule_notify_marks_by() {
+        let table = mailed_at_once_table();
+        // A reply is mailed at once by default and when so set; not once set otherwise.
+        assert!(table.contains(&("reply", None)));
+        assert!(table.contains(&("reply", Some("email_immediate"))));
+        assert!(!table.contains(&("reply", Some("in_app"))));
+        assert!(!table.contains(&("reply", Some("email_daily"))));
+        // A like only when so set.
+        assert!(!table.contains(&("like", None)));
+        assert!(table.contains(&("like", Some("email_immediate"))));
+        for kind in Kind::ALL {
+            for stored in [
+                None,
+                Some("email_immediate"),
+                Some("off"),
+                Some("email_weekly"),
+            ] {
+                assert_eq!(
+                    table.contains(&(kind.as_str(), stored)),
+                    delivery_of(kind, stored).mail_cadence() == Some("immediate"),
+                    "{kind:?} {stored:?}"
+                );
+            }
+        }
+    }
 }

@@ -25,6 +25,17 @@ pub struct Subscriber {
     pub local_now: NaiveDateTime,
 }
 
+/// Whether the member `person` gets the digest that notification kinds set to `delivery`
+/// (`email_daily`, `email_weekly`) fill: some kind of theirs is set so. An SQL condition over
+/// the two SQL expressions given: the one rule of who is sent a digest ([`subscribers`]) and
+/// of whether a parked digest is still wanted (`mail::retry_parked_mails`).
+pub(crate) fn subscribed(person: &str, delivery: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM notification_preference np \
+                 WHERE np.person_id = {person} AND np.delivery = {delivery})"
+    )
+}
+
 /// Active local members with a verified address who set a kind to `delivery`
 /// (`email_daily`/`email_weekly`), by id from `after`, at most `limit`; their local time at
 /// `now`, in their zone, or in `default_zone` if they set none or theirs is `forgotten`.
@@ -37,18 +48,18 @@ pub async fn subscribers(
     default_zone: &str,
     forgotten: &[String],
 ) -> Result<Vec<Subscriber>, DbError> {
-    Ok(diesel::sql_query(
+    Ok(diesel::sql_query(format!(
         "SELECT s.person_id, s.time_zone, $4 AT TIME ZONE s.time_zone AS local_now \
          FROM (SELECT u.person_id, \
                       CASE WHEN u.time_zone IS NULL OR u.time_zone = ANY($6) THEN $5 \
                            ELSE u.time_zone END AS time_zone \
                FROM local_user u \
                WHERE u.status = 'active' AND u.email_verified_at IS NOT NULL AND u.person_id > $2 \
-                 AND EXISTS (SELECT 1 FROM notification_preference np \
-                             WHERE np.person_id = u.person_id AND np.delivery = $1) \
+                 AND {subscribed} \
                ORDER BY u.person_id LIMIT $3) s \
          ORDER BY s.person_id",
-    )
+        subscribed = subscribed("u.person_id", "$1"),
+    ))
     .bind::<Text, _>(delivery)
     .bind::<BigInt, _>(after)
     .bind::<BigInt, _>(limit)

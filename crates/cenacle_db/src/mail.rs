@@ -18,12 +18,16 @@ pub struct NewMail<'a> {
     pub html_body: &'a str,
     pub unsubscribe_url: Option<&'a str>,
     pub message_id: &'a str,
+    /// What, within its kind, the mail is about where a preference of the member decides
+    /// whether it is sent (a notification mail's notification kind, a digest's cadence): asked
+    /// again when an admin retries it parked ([`retry_parked_mails`]).
+    pub topic: Option<&'a str>,
 }
 
 pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Result<(), DbError> {
     diesel::sql_query(
         "INSERT INTO mail_queue (person_id, kind, to_address, subject, text_body, html_body, \
-           unsubscribe_url, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+           unsubscribe_url, message_id, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind::<Nullable<BigInt>, _>(mail.person_id)
     .bind::<Text, _>(mail.kind)
@@ -33,6 +37,7 @@ pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Re
     .bind::<Text, _>(mail.html_body)
     .bind::<Nullable<Text>, _>(mail.unsubscribe_url)
     .bind::<Text, _>(mail.message_id)
+    .bind::<Nullable<Text>, _>(mail.topic)
     .execute(conn)
     .await?;
     Ok(())
@@ -249,8 +254,10 @@ pub async fn retry_parked_mails(
     struct Counts {
         #[diesel(sql_type = BigInt)]
         retried: i64,
-        #[diesel(sql_type = BigInt)]
-        dropped: i64,
+        #[diesel(sql_type = Array<BigInt>)]
+        dropped_ids: Vec<i64>,
+        #[diesel(sql_type = Array<Text>)]
+        dropped_kinds: Vec<String>,
     }
     let (id, domain) = match which {
         RetryParked::One(id) => (Some(id), None),
@@ -262,10 +269,15 @@ pub async fn retry_parked_mails(
     // sent to another address aside); and, for a mail carrying a link, a member not suspended
     // with a link of that purpose to that address still live (a reset parked for hours has
     // expired, a verification is spent once the address is verified). A mail whose member has
-    // no account any more is not wanted. Preferences decided before queuing (a notification
-    // kind's e-mail switch, a digest's cadence) are not asked again. Rows are locked first
-    // (FOR UPDATE OF q) so that the two counts tell what happened to each one exactly.
-    let counts: Counts = diesel::sql_query(
+    // no account any more is not wanted. The preference that decided the mail is asked again
+    // where the mail names what it is about (`topic`): a notification mail is wanted only
+    // while the member's preference for its notification kind (as stored, or none) is one the
+    // caller says mails it at once; a digest only while the member still gets digests of its
+    // cadence, by the very condition the digest run picks its members with
+    // (`digests::subscribed`). Mails queued before `topic` existed are not asked. Rows are
+    // locked first (FOR UPDATE OF q) so that the outcome tells what happened to each one
+    // exactly.
+    let sql = format!(
         "WITH chosen AS ( \
            SELECT q.id, q.person_id IS NULL OR COALESCE( \
                u.person_id IS NOT NULL \
@@ -277,7 +289,15 @@ pub async fn retry_parked_mails(
                AND (q.kind = ANY($3) OR (u.status = 'active' AND u.email_verified_at IS NOT NULL \
                   AND NOT EXISTS (SELECT 1 FROM email_opt_out o \
                                   WHERE o.person_id = q.person_id AND o.kind = q.kind))) \
-               AND (q.kind = ANY($4) OR lower(q.to_address) = lower(u.email)), \
+               AND (q.kind = ANY($4) OR lower(q.to_address) = lower(u.email)) \
+               AND (q.topic IS NULL OR q.kind <> $7 OR EXISTS ( \
+                  SELECT 1 FROM unnest($8::text[], $9::text[]) AS r(kind, delivery) \
+                  WHERE r.kind = q.topic AND r.delivery IS NOT DISTINCT FROM ( \
+                    SELECT np.delivery FROM notification_preference np \
+                    WHERE np.person_id = q.person_id AND np.kind = q.topic))) \
+               AND (q.topic IS NULL OR q.kind <> $10 OR EXISTS ( \
+                  SELECT 1 FROM unnest($11::text[], $12::text[]) AS c(cadence, delivery) \
+                  WHERE c.cadence = q.topic AND {digest_subscribed})), \
                false) AS wanted \
            FROM mail_queue q LEFT JOIN local_user u ON u.person_id = q.person_id \
            WHERE q.parked_at IS NOT NULL AND ($1::bigint IS NULL OR q.id = $1) \
@@ -289,21 +309,37 @@ pub async fn retry_parked_mails(
            FROM chosen WHERE m.id = chosen.id AND chosen.wanted RETURNING m.id), \
          dropped AS ( \
            DELETE FROM mail_queue m USING chosen WHERE m.id = chosen.id AND NOT chosen.wanted \
-           RETURNING m.id) \
+           RETURNING m.id, m.kind) \
          SELECT (SELECT count(*) FROM retried) AS retried, \
-                (SELECT count(*) FROM dropped) AS dropped",
-    )
-    .bind::<Nullable<BigInt>, _>(id)
-    .bind::<Nullable<Text>, _>(domain)
-    .bind::<Array<Text>, _>(rules.always_sent)
-    .bind::<Array<Text>, _>(rules.to_any_address)
-    .bind::<Array<Text>, _>(rules.link_kinds)
-    .bind::<Array<Text>, _>(rules.link_purposes)
-    .get_result(conn)
-    .await?;
+           COALESCE((SELECT array_agg(id ORDER BY id) FROM dropped), '{{}}') AS dropped_ids, \
+           COALESCE((SELECT array_agg(kind ORDER BY id) FROM dropped), '{{}}') AS dropped_kinds",
+        digest_subscribed = crate::digests::subscribed("q.person_id", "c.delivery"),
+    );
+    let counts: Counts = diesel::sql_query(sql)
+        .bind::<Nullable<BigInt>, _>(id)
+        .bind::<Nullable<Text>, _>(domain)
+        .bind::<Array<Text>, _>(rules.always_sent)
+        .bind::<Array<Text>, _>(rules.to_any_address)
+        .bind::<Array<Text>, _>(rules.link_kinds)
+        .bind::<Array<Text>, _>(rules.link_purposes)
+        .bind::<Text, _>(rules.notification_kind)
+        .bind::<Array<Text>, _>(rules.at_once_kinds)
+        .bind::<Array<Nullable<Text>>, _>(rules.at_once_preferences)
+        .bind::<Text, _>(rules.digest_kind)
+        .bind::<Array<Text>, _>(rules.digest_cadences)
+        .bind::<Array<Text>, _>(rules.digest_deliveries)
+        .get_result(conn)
+        .await?;
+    let dropped_mails: Vec<DroppedMail> = counts
+        .dropped_ids
+        .into_iter()
+        .zip(counts.dropped_kinds)
+        .map(|(id, kind)| DroppedMail { id, kind })
+        .collect();
     let outcome = RetryOutcome {
         retried: counts.retried as usize,
-        dropped: counts.dropped as usize,
+        dropped: dropped_mails.len(),
+        dropped_mails,
     };
     if outcome.retried > 0 {
         // The queue's trigger NOTIFYs on inserts only: without this an idle worker would
@@ -328,15 +364,40 @@ pub struct StillWanted<'a> {
     /// useless once no such token to that address is live.
     pub link_kinds: &'a [&'a str],
     pub link_purposes: &'a [&'a str],
+    /// The kind of the notification mails, whose `topic` is the notification kind.
+    pub notification_kind: &'a str,
+    /// The notification kinds (`at_once_kinds`) and, at the same place, the stored preference
+    /// for it (`None`: the member set none) under which a notification of that kind is mailed
+    /// at once: a parked notification mail whose member's preference for its kind is not
+    /// listed with it is no longer wanted.
+    pub at_once_kinds: &'a [&'a str],
+    pub at_once_preferences: &'a [Option<&'a str>],
+    /// The kind of the digests, whose `topic` is the cadence.
+    pub digest_kind: &'a str,
+    /// The cadences and, at the same place, the notification delivery that puts a kind in
+    /// that digest (`email_daily`…): a parked digest whose member has no kind so set any more
+    /// is no longer wanted.
+    pub digest_cadences: &'a [&'a str],
+    pub digest_deliveries: &'a [&'a str],
 }
 
 /// What [`retry_parked_mails`] did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RetryOutcome {
     /// Mails put back in line.
     pub retried: usize,
     /// Mails deleted: no longer wanted (see [`retry_parked_mails`]).
     pub dropped: usize,
+    /// Which, by id (oldest first): what an admin may be told and the logs may keep (never
+    /// their addresses or bodies).
+    pub dropped_mails: Vec<DroppedMail>,
+}
+
+/// A parked mail [`retry_parked_mails`] deleted, no longer wanted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroppedMail {
+    pub id: i64,
+    pub kind: String,
 }
 
 /// Which parked mails [`retry_parked_mails`] puts back.

@@ -2,15 +2,18 @@
 //! admin's retry of parked mails may and may not undo of each other.
 
 use cenacle_db::{
-    mail::{self, FailureRecorded, NewMail, ParkedMail, RetryOutcome, RetryParked, StillWanted},
+    mail::{
+        self, DroppedMail, FailureRecorded, NewMail, ParkedMail, RetryOutcome, RetryParked,
+        StillWanted,
+    },
     testing::fresh_database,
 };
 use chrono::{DateTime, Utc};
 use diesel::{
-    sql_types::{Int4, Nullable, Text, Timestamptz},
+    sql_types::{BigInt, Int4, Nullable, Text, Timestamptz},
     QueryableByName,
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 
 /// The kinds' rules as the core names them (these mails have no person: all are wanted).
 const RULES: StillWanted<'static> = StillWanted {
@@ -23,6 +26,21 @@ const RULES: StillWanted<'static> = StillWanted {
     to_any_address: &["confirm_new_email", "email_changed"],
     link_kinds: &["verify_email", "password_reset", "confirm_new_email"],
     link_purposes: &["verify_email", "reset_password", "change_email"],
+    notification_kind: "notifications",
+    // As `cenacle_core::notifications::mailed_at_once_table` names them, for the kinds these
+    // tests use: a reply is mailed at once unless set otherwise, a mention too, a like only
+    // when so set.
+    at_once_kinds: &["reply", "reply", "mention", "mention", "like"],
+    at_once_preferences: &[
+        None,
+        Some("email_immediate"),
+        None,
+        Some("email_immediate"),
+        Some("email_immediate"),
+    ],
+    digest_kind: "digest",
+    digest_cadences: &["daily", "weekly"],
+    digest_deliveries: &["email_daily", "email_weekly"],
 };
 
 /// How many went back, none dropped.
@@ -30,6 +48,7 @@ fn retried(n: usize) -> RetryOutcome {
     RetryOutcome {
         retried: n,
         dropped: 0,
+        dropped_mails: vec![],
     }
 }
 
@@ -63,6 +82,7 @@ async fn queue(conn: &mut AsyncPgConnection, to: &str) {
             html_body: "<p>token</p>",
             unsubscribe_url: None,
             message_id: "<test@example.org>",
+            topic: None,
         },
     )
     .await
@@ -178,4 +198,197 @@ async fn retrying_parked_mails_by_domain_or_all_puts_back_only_parked_ones() {
         retried(0),
         "a mail already back in line is not parked"
     );
+}
+
+/// An active member with a verified address `{name}@example.org`; their person id.
+async fn member(conn: &mut AsyncPgConnection, name: &str) -> i64 {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    diesel::sql_query(format!(
+        "WITH p AS (INSERT INTO person (username, local) VALUES ('{name}', true) RETURNING id) \
+         INSERT INTO local_user (person_id, password_hash, email, email_verified_at) \
+         SELECT id, 'x', '{name}@example.org', now() FROM p RETURNING person_id AS id"
+    ))
+    .get_result::<Id>(conn)
+    .await
+    .unwrap()
+    .id
+}
+
+/// Queues a mail of `kind` about `topic` to the member's address and parks it at once (as a
+/// worker would after a permanent refusal); its id.
+async fn parked(conn: &mut AsyncPgConnection, person: i64, kind: &str, topic: Option<&str>) -> i64 {
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let address: String = {
+        #[derive(QueryableByName)]
+        struct Address {
+            #[diesel(sql_type = Text)]
+            email: String,
+        }
+        diesel::sql_query("SELECT email FROM local_user WHERE person_id = $1")
+            .bind::<BigInt, _>(person)
+            .get_result::<Address>(conn)
+            .await
+            .unwrap()
+            .email
+    };
+    mail::insert_mail(
+        conn,
+        &NewMail {
+            person_id: Some(person),
+            kind,
+            to_address: &address,
+            subject: "Subject",
+            text_body: "body",
+            html_body: "<p>body</p>",
+            unsubscribe_url: None,
+            message_id: "<test@example.org>",
+            topic,
+        },
+    )
+    .await
+    .unwrap();
+    diesel::sql_query(
+        "UPDATE mail_queue SET parked_at = now(), attempts = 1, last_error = '554 refused' \
+         WHERE id = (SELECT max(id) FROM mail_queue) RETURNING id",
+    )
+    .get_result::<Id>(conn)
+    .await
+    .unwrap()
+    .id
+}
+
+fn dropped(mails: &[(i64, &str)]) -> Vec<DroppedMail> {
+    mails
+        .iter()
+        .map(|(id, kind)| DroppedMail {
+            id: *id,
+            kind: (*kind).to_owned(),
+        })
+        .collect()
+}
+
+/// A password reset parked while its link is live goes back; one to a member suspended since
+/// is deleted instead (a suspended account is not to be let back in by a link mailed weeks
+/// later), said by id and kind, and gone from the list of parked mails.
+#[tokio::test]
+async fn a_parked_reset_of_a_member_suspended_since_is_dropped_on_retry() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let ana = member(&mut conn, "ana").await;
+    let ben = member(&mut conn, "ben").await;
+    conn.batch_execute(
+        "INSERT INTO account_token (person_id, purpose, token_hash, email, expires_at) \
+         SELECT person_id, 'reset_password', convert_to(email, 'UTF8'), email, \
+           now() + interval '1 hour' FROM local_user",
+    )
+    .await
+    .unwrap();
+    let ana_reset = parked(&mut conn, ana, "password_reset", None).await;
+    let ben_reset = parked(&mut conn, ben, "password_reset", None).await;
+
+    conn.batch_execute(&format!(
+        "UPDATE local_user SET status = 'suspended' WHERE person_id = {ben}"
+    ))
+    .await
+    .unwrap();
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::One(ben_reset), &RULES)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 0,
+            dropped: 1,
+            dropped_mails: dropped(&[(ben_reset, "password_reset")]),
+        }
+    );
+    let listed: Vec<i64> = mail::parked_mails(&mut conn, 0, 10)
+        .await
+        .unwrap()
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(
+        listed,
+        [ana_reset],
+        "ben's reset is gone, ana's still parked"
+    );
+    // ana is not suspended: her reset goes back.
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::One(ana_reset), &RULES)
+        .await
+        .unwrap();
+    assert_eq!(outcome, retried(1));
+}
+
+/// The preference that decided a mail is asked again when it is retried parked: a
+/// notification whose kind the member no longer has mailed at once, or a digest of a cadence
+/// they no longer get (no kind set to it any more), is deleted; those still wanted (by
+/// default, or as set), and mails queued before their topic was kept, go back. The outcome
+/// names the deleted ones by id and kind, oldest first.
+#[tokio::test]
+async fn retrying_asks_again_the_preference_that_decided_a_notification_or_a_digest() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    // Mailed at once when queued: a reply and a mention (by default), a like (as set); in
+    // the daily and the weekly digests (as set).
+    conn.batch_execute(&format!(
+        "INSERT INTO notification_preference (person_id, kind, delivery) VALUES \
+           ({cleo}, 'like', 'email_immediate'), ({cleo}, 'badge_awarded', 'email_daily'), \
+           ({cleo}, 'idea_status', 'email_weekly')"
+    ))
+    .await
+    .unwrap();
+    let reply = parked(&mut conn, cleo, "notifications", Some("reply")).await;
+    let mention = parked(&mut conn, cleo, "notifications", Some("mention")).await;
+    let like = parked(&mut conn, cleo, "notifications", Some("like")).await;
+    let unnamed = parked(&mut conn, cleo, "notifications", None).await;
+    let daily = parked(&mut conn, cleo, "digest", Some("daily")).await;
+    let weekly = parked(&mut conn, cleo, "digest", Some("weekly")).await;
+
+    // Meanwhile cleo hears of mentions in the app only, and gets no daily digest any more
+    // (the one kind in it moved to the app).
+    conn.batch_execute(&format!(
+        "INSERT INTO notification_preference (person_id, kind, delivery) VALUES \
+           ({cleo}, 'mention', 'in_app'); \
+         UPDATE notification_preference SET delivery = 'in_app' \
+           WHERE person_id = {cleo} AND kind = 'badge_awarded'"
+    ))
+    .await
+    .unwrap();
+
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::ToDomain(None), &RULES)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 4,
+            dropped: 2,
+            dropped_mails: dropped(&[(mention, "notifications"), (daily, "digest")]),
+        }
+    );
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+    }
+    let waiting: Vec<i64> = diesel::sql_query(
+        "SELECT id FROM mail_queue WHERE parked_at IS NULL AND attempts = 0 ORDER BY id",
+    )
+    .load::<Id>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    assert_eq!(waiting, [reply, like, unnamed, weekly]);
 }

@@ -231,7 +231,9 @@ admin-mail-dropped = { $count ->
    *[other] { $count } mails no longer wanted were deleted, not sent: their recipients refused this kind of mail, were suspended or changed address.
 }
 admin-mail-gone = This mail is no longer parked: it was sent, is already back in line, or was deleted as no longer wanted.
-admin-mail-more = Only the oldest are listed here; "Retry all" puts back every parked mail still wanted, and deletes the others.
+admin-mail-more = More mails are parked than this page lists; "Retry all" puts back every parked mail still wanted, not only this page's, and deletes the others.
+admin-mail-pages = Pages of parked mails
+admin-mail-next = Next page
 
 # Gift shop
 nav-shop = Shop

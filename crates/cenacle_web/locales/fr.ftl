@@ -231,7 +231,9 @@ admin-mail-dropped = { $count ->
    *[other] { $count } courriels qui ne sont plus souhaités ont été supprimés, pas envoyés : leurs destinataires ont refusé ce type de courriel, ont été suspendus ou ont changé d’adresse.
 }
 admin-mail-gone = Ce courriel n’est plus en échec : il a été envoyé, attend déjà d’être renvoyé, ou a été supprimé comme n’étant plus souhaité.
-admin-mail-more = Seuls les plus anciens sont listés ici ; « Tout réessayer » remet dans la file tous les courriels en échec encore souhaités, et supprime les autres.
+admin-mail-more = D’autres courriels en échec suivent ; « Tout réessayer » remet dans la file tous les courriels en échec encore souhaités, pas seulement ceux de cette page, et supprime les autres.
+admin-mail-pages = Pages des courriels en échec
+admin-mail-next = Page suivante
 
 # Boutique
 nav-shop = Boutique

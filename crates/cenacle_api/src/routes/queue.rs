@@ -133,8 +133,9 @@ pub async fn parked_mails(
 /// Put a parked mail back in line, due now with its attempts reset (admins only). 404
 /// `mail_not_parked` when no parked mail has this id (it was sent, is already queued, or
 /// never existed). 409 `mail_no_longer_wanted` when the mail was deleted instead of put back:
-/// the rules it was queued under would not queue it now (its recipient refused its kind, was
-/// suspended or changed address); a second retry answers 404.
+/// the rules it was queued under would not queue it now (its recipient refused its kind or,
+/// for a notification or a digest, no longer has it mailed, was suspended or changed
+/// address); a second retry answers 404.
 #[utoipa::path(post, path = "/api/v1/admin/mail/parked/{id}/retry", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -170,13 +171,26 @@ pub struct RetriedMails {
     /// How many parked mails went back in line.
     pub retried: usize,
     /// How many parked mails were deleted instead, no longer wanted: the rules they were
-    /// queued under would not queue them now (their recipient refused their kind, was
-    /// suspended or changed address).
+    /// queued under would not queue them now (their recipient refused their kind or, for a
+    /// notification or a digest, no longer has it mailed, was suspended or changed address).
     pub dropped: usize,
+    /// Which were deleted, oldest first (as many as `dropped`): their ids and kinds only,
+    /// never their addresses or bodies.
+    pub dropped_mails: Vec<DroppedMailView>,
+}
+
+/// A parked mail a retry deleted, no longer wanted.
+#[derive(Serialize, ToSchema)]
+pub struct DroppedMailView {
+    /// The id it had in the list of parked mails.
+    pub id: i64,
+    /// Which kind of mail, e.g. `notifications`, `digest`, `password_reset`.
+    pub kind: String,
 }
 
 /// Put every parked mail (or those to one recipient domain) back in line, due now with their
-/// attempts reset, and delete those no longer wanted (admins only).
+/// attempts reset, and delete those no longer wanted (admins only), saying which by id and
+/// kind.
 #[utoipa::path(post, path = "/api/v1/admin/mail/parked/retry", tag = "admin", security(("bearer" = [])),
     request_body = RetryMails,
     responses((status = 200, body = RetriedMails), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -193,5 +207,13 @@ pub async fn retry_mails(
     Ok(Json(RetriedMails {
         retried: outcome.retried,
         dropped: outcome.dropped,
+        dropped_mails: outcome
+            .dropped_mails
+            .into_iter()
+            .map(|m| DroppedMailView {
+                id: m.id,
+                kind: m.kind,
+            })
+            .collect(),
     }))
 }

@@ -308,8 +308,9 @@ pub struct ParkedMailLine {
 struct ParkedMailsPage {
     c: Chrome,
     mails: Vec<ParkedMailLine>,
-    /// More are parked than the page lists (retrying all puts every one back).
-    more: bool,
+    /// More are parked than the page lists: the cursor of the next page, the last id listed
+    /// (retrying all puts every one back, not only this page's).
+    next: Option<i64>,
     /// What the last retry did, said in words.
     notice: Option<String>,
     /// The domain as typed, shown again beside its refusal.
@@ -327,6 +328,9 @@ pub struct ParkedMailsQuery {
     /// The mail asked for was no longer parked (sent, or put back by another click).
     #[serde(default)]
     gone: bool,
+    /// The page after this id (keyset paging, as the API's cursor): the first when absent.
+    #[serde(default)]
+    after: Option<i64>,
 }
 
 impl ParkedMailsQuery {
@@ -359,18 +363,21 @@ pub async fn parked_mails(
         &v,
         StatusCode::OK,
         notice,
+        q.after.unwrap_or(0),
         String::new(),
         FieldRefusal::default(),
     )
     .await
 }
 
-/// The list of parked mails, with a notice of the last retry or a refusal of the form.
+/// The list of parked mails after the id `after`, with a notice of the last retry or a
+/// refusal of the form.
 async fn parked_mails_page(
     state: &AppState,
     v: &Visitor,
     status: StatusCode,
     notice: Option<String>,
+    after: i64,
     domain: String,
     refusal: FieldRefusal,
 ) -> Response {
@@ -380,7 +387,7 @@ async fn parked_mails_page(
     };
     let listed = async {
         let mut conn = state.ctx.conn().await?;
-        admin::parked_mails(&mut conn, session, 0, LISTED + 1).await
+        admin::parked_mails(&mut conn, session, after, LISTED + 1).await
     }
     .await;
     let mut list = match listed {
@@ -389,13 +396,14 @@ async fn parked_mails_page(
     };
     let more = list.len() as i64 > LISTED;
     list.truncate(LISTED as usize);
+    let next = list.last().map(|m| m.id).filter(|_| more);
     let t = v.words;
     page(
         v,
         status,
         &ParkedMailsPage {
             c: Chrome::of(v, PARKED_MAILS),
-            more,
+            next,
             notice,
             domain,
             refusal,
@@ -479,7 +487,7 @@ pub async fn retry_parked_mails(
         ),
         Err(e) => match field_refusal(e, &v) {
             Ok(refusal) => {
-                parked_mails_page(&state, &v, refusal.status, None, form.domain, refusal).await
+                parked_mails_page(&state, &v, refusal.status, None, 0, form.domain, refusal).await
             }
             Err(page) => *page,
         },
