@@ -430,6 +430,136 @@ async fn an_upload_named_by_a_text_being_saved_is_not_swept_under_it() {
     assert!(f.kept(named).await);
 }
 
+/// Sessions of this test's database waiting on a lock now.
+async fn lock_waiters(t: &TestApp) -> i64 {
+    t.count(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .await
+}
+
+/// The other order: the sweep locks an upload first, a text naming it is saved meanwhile
+/// (its hold waits on the sweep's lock), and the sweep, which cannot see the uncommitted text,
+/// deletes the upload and commits. The save is refused (`media`, `media_gone`) and nothing is
+/// saved. Before, the hold skipped the deleted row in silence and the welcome message was
+/// committed naming a file that no longer exists. A name that never was an upload here is not
+/// refused.
+#[tokio::test]
+async fn a_text_naming_an_upload_the_sweep_deletes_under_its_hold_is_refused() {
+    let f = fixture().await;
+    let t = &f.t;
+    let cm = &f.manager;
+    let (named, file) = old_upload(t, cm).await;
+
+    let mut conn = t.db.pool.get().await.unwrap();
+    let session = cenacle_core::accounts::authenticate(&mut conn, cm)
+        .await
+        .unwrap();
+    drop(conn);
+    let input = cenacle_core::welcome::WelcomeInput {
+        message_fr: format!("Bienvenue ![nous](/media/{file})"),
+        message_en: "Welcome".into(),
+        manager: None,
+        group: None,
+        post_in_group: false,
+    };
+    let (session, input) = (&session, &input);
+    let locked = tokio::sync::Notify::new();
+    let saved_done = std::sync::atomic::AtomicBool::new(false);
+    let mut sweeper = t.db.pool.get().await.unwrap();
+
+    // The sweep's transaction: its locking statement run by hand on the upload, then (the
+    // saver seen waiting on it) the sweep itself, which deletes what it finds unreferenced.
+    let sweeping = sweeper.transaction::<_, diesel::result::Error, _>(async |conn| {
+        diesel::sql_query(format!(
+            "SELECT id FROM media WHERE id = {named} FOR UPDATE SKIP LOCKED"
+        ))
+        .execute(conn)
+        .await?;
+        locked.notify_one();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while lock_waiters(t).await < 1 {
+            assert!(
+                !std::sync::atomic::AtomicBool::load(
+                    &saved_done,
+                    std::sync::atomic::Ordering::SeqCst
+                ),
+                "the save did not wait for the sweep's lock"
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the save never waited"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
+        Ok(
+            cenacle_db::media::delete_orphan_media(conn, uploaded_before, media_sweep::BATCH)
+                .await
+                .unwrap(),
+        )
+    });
+    let saving = async {
+        locked.notified().await;
+        let saved = t
+            .ctx
+            .transaction(|conn| {
+                async move { cenacle_core::welcome::set_welcome(conn, session, input).await }
+                    .scope_boxed()
+            })
+            .await;
+        saved_done.store(true, std::sync::atomic::Ordering::SeqCst);
+        saved
+    };
+    let (swept, saved) = tokio::join!(sweeping, saving);
+
+    assert_eq!(swept.unwrap(), vec![file.clone()], "the sweep deleted it");
+    let error = saved.expect_err("a welcome message naming a deleted upload was saved");
+    assert!(
+        matches!(
+            error,
+            cenacle_core::CoreError::Validation(cenacle_domain::ValidationError {
+                field: "media",
+                code: "media_gone"
+            })
+        ),
+        "{error:?}"
+    );
+    let answer = cenacle_api::error::ApiError::from(error);
+    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer.code, "validation_failed");
+    assert_eq!(
+        answer.details,
+        Some(json!({"field": "media", "reason": "media_gone"}))
+    );
+    assert_eq!(
+        t.count_with(
+            "SELECT count(*) AS n FROM onboarding_settings WHERE welcome_fr LIKE $1",
+            &[&format!("%{file}%")],
+        )
+        .await,
+        0,
+        "nothing of the refused save was kept"
+    );
+
+    // A name no upload ever had (a typo, a file of another server's) is not refused.
+    let input = cenacle_core::welcome::WelcomeInput {
+        message_fr: format!(
+            "Bienvenue ![nous](/media/{file}) ![eux](https://ailleurs.example/media/x.png)"
+        ),
+        ..input.clone()
+    };
+    let input = &input;
+    t.ctx
+        .transaction(|conn| {
+            async move { cenacle_core::welcome::set_welcome(conn, session, input).await }
+                .scope_boxed()
+        })
+        .await
+        .expect("names that were never uploads here are not refused");
+}
+
 /// An upload of someone else's pasted into a post (which `media_embed`, recording the
 /// writer's own uploads only, does not see) stays; one older than the sweep's window is never
 /// swept (once attached and replaced, it may still be shown by servers that link to it).

@@ -138,8 +138,22 @@ pub fn checked_description(description: Option<&str>) -> Result<Option<&str>, Co
 /// name (a lesson, the welcome message, the charter, an avatar or banner URL): holds the
 /// uploads they name until it commits, so that the orphan sweep cannot forget one of them
 /// meanwhile (see [`cenacle_db::media::hold_uploads_named_in`]).
+///
+/// Refused (`media`, `media_gone`: 422 `validation_failed`) when a sweep that had locked
+/// one of those uploads first deleted it while this waited: it was unused until now and is
+/// gone for good, so the text would show a broken image; the writer must upload it again.
+/// A name that was never an upload here (a remote URL, a typo) is not refused.
 pub async fn hold_uploads_named_in(conn: &mut Conn, texts: &[&str]) -> Result<(), CoreError> {
-    Ok(store::hold_uploads_named_in(conn, texts).await?)
+    let gone = store::hold_uploads_named_in(conn, texts).await?;
+    if !gone.is_empty() {
+        // The error names no file (a field and a code are all it carries): the log does.
+        tracing::info!(files = ?gone, "a text being saved named uploads the sweep removed");
+        return Err(CoreError::Validation(ValidationError {
+            field: "media",
+            code: "media_gone",
+        }));
+    }
+    Ok(())
 }
 
 /// Records a stored upload as the caller's, with its description (alt text) if one was

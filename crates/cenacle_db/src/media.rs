@@ -217,27 +217,49 @@ const NAMED_UPLOAD: &str = "/media/([A-Za-z0-9_.-]+)";
 /// upload is skipped by a sweep running meanwhile (`SKIP LOCKED`) and checked again by the
 /// next one, which reads the committed text. As a foreign key's check holds an attachment's.
 /// A text naming no upload costs no query.
+///
+/// Returns the names of the uploads that existed when the statement began but were deleted
+/// while it waited for their lock: a sweep that had already locked one (before this hold)
+/// deletes it without seeing the uncommitted text, and under READ COMMITTED the lock then
+/// skips the deleted row silently. Such an upload is gone for good: the caller must not save
+/// a text naming it. A name no upload had when the statement began (a remote URL, a typo, an
+/// upload deleted long ago) is not returned: nothing was taken from under the writer.
 pub async fn hold_uploads_named_in(
     conn: &mut AsyncPgConnection,
     texts: &[&str],
-) -> Result<(), DbError> {
+) -> Result<Vec<String>, DbError> {
+    #[derive(QueryableByName)]
+    struct Gone {
+        #[diesel(sql_type = Text)]
+        file_name: String,
+    }
     let texts: Vec<&str> = texts
         .iter()
         .copied()
         .filter(|t| t.contains("/media/"))
         .collect();
     if texts.is_empty() {
-        return Ok(());
+        return Ok(vec![]);
     }
-    diesel::sql_query(format!(
-        "SELECT count(*) FROM (SELECT m.id FROM media m WHERE m.file_name IN ( \
-           SELECT (regexp_matches(t, '{NAMED_UPLOAD}', 'g'))[1] FROM unnest($1::text[]) AS t) \
-         FOR KEY SHARE OF m) AS held"
+    // One statement, one snapshot: the outer scan sees the uploads as they were when it
+    // began, whatever the lock waited for; `held` is what the lock actually took. ARRAY()
+    // reads `held` to its end, so every named upload is locked (a NOT IN could stop at the
+    // first match); when nothing is seen there is nothing to lock either.
+    let gone: Vec<Gone> = diesel::sql_query(format!(
+        "WITH named AS ( \
+           SELECT (regexp_matches(t, '{NAMED_UPLOAD}', 'g'))[1] AS file_name \
+           FROM unnest($1::text[]) AS t), \
+         held AS ( \
+           SELECT m.file_name FROM media m WHERE m.file_name IN (SELECT file_name FROM named) \
+           FOR KEY SHARE OF m) \
+         SELECT m.file_name FROM media m \
+         WHERE m.file_name IN (SELECT file_name FROM named) \
+           AND m.file_name <> ALL (ARRAY(SELECT file_name FROM held))"
     ))
     .bind::<diesel::sql_types::Array<Text>, _>(&texts)
-    .execute(conn)
+    .load(conn)
     .await?;
-    Ok(())
+    Ok(gone.into_iter().map(|g| g.file_name).collect())
 }
 
 /// How far back the sweep looks: an upload abandoned in a draft is found in its first days,
@@ -263,9 +285,10 @@ pub const SWEEP_WINDOW_DAYS: i32 = 30;
 /// snapshot taken after the locks, so that an attachment committed in between keeps its
 /// upload (and any attaching later waits on the lock, then fails cleanly as not found). A
 /// text no trigger records is written holding the uploads it names
-/// ([`hold_uploads_named_in`]), so those are skipped too until it commits. Left: a text saved
-/// in the instant after this sweep locked an upload it names waits, then keeps a name whose
-/// upload is gone (as a URL pasted to an upload deleted long ago does).
+/// ([`hold_uploads_named_in`]), so those are skipped too until it commits. A text saved after
+/// this sweep locked an upload it names (any time until this transaction commits: the
+/// second statement reads every recent text) waits for the lock, and finds the upload gone:
+/// the hold reports it, and the save is refused rather than left naming a missing file.
 pub async fn delete_orphan_media(
     conn: &mut AsyncPgConnection,
     uploaded_before: DateTime<Utc>,
