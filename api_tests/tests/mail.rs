@@ -10,8 +10,15 @@ use cenacle_api_tests::{
     smtp::{link, token as token_of, SmtpSink},
     Hosts, Instance, PASSWORD,
 };
-use cenacle_core::{mail, Context, ScopedFutureExt};
-use cenacle_domain::mail::{MailContent, MailKind};
+use cenacle_core::{
+    digests,
+    mail::{self, MailTopic},
+    Context, ScopedFutureExt,
+};
+use cenacle_domain::{
+    mail::{MailContent, MailKind},
+    notifications::Kind,
+};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -764,9 +771,11 @@ fn core_context(instance: &Instance, sink: &SmtpSink) -> Context {
     Context::new(pool, settings)
 }
 
+/// Queues a notification mail of a reply (mailed at once by default) to `person_id`.
 async fn queue_notification(ctx: &Context, person_id: i64) -> bool {
     ctx.transaction(|conn| {
-        mail::enqueue_mail(conn, ctx, person_id, MailKind::Notifications, |_| {
+        let topic = MailTopic::Notification(Kind::Reply);
+        mail::enqueue_mail_about(conn, ctx, person_id, topic, |_| {
             MailContent::compose(
                 "Someone answered".into(),
                 "Hello,",
@@ -1614,6 +1623,52 @@ async fn parked_mails_to(alpha: &Instance, sink: &SmtpSink, people: &[i64]) {
     .await;
 }
 
+/// Asks a password reset for each address, as anyone may (202 whether or not it is known).
+async fn ask_resets(alpha: &Instance, addresses: &[&str]) {
+    for address in addresses {
+        let (status, _) = alpha
+            .post(
+                "/api/v1/account/password/forgot",
+                None,
+                json!({ "email": address }),
+            )
+            .await;
+        assert_eq!(status, 202);
+    }
+}
+
+/// Returns once `count` mails are parked.
+async fn parked_count_reaches(alpha: &Instance, count: i64) {
+    eventually(&format!("{count} mails parked"), DEADLINE, || async {
+        let mut db = connect(alpha).await;
+        let parked = number(
+            &mut db,
+            "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL",
+        )
+        .await;
+        (parked == count).then_some(())
+    })
+    .await;
+}
+
+/// The id of the parked mail of `page` (the API's list) that `is` picks: `what` names it for
+/// the failure message.
+fn parked_id(page: &Value, what: &str, is: impl Fn(&Value) -> bool) -> i64 {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| is(m))
+        .unwrap_or_else(|| panic!("{what} listed: {page}"))["id"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The id of the parked mail of `page` to `address`.
+fn parked_id_to(page: &Value, address: &str) -> i64 {
+    parked_id(page, address, |m| m["to_address"] == address)
+}
+
 /// Mails the SMTP server refused for good are parked; once it takes mail again, an admin
 /// lists them (to whom, what, why; never their bodies, which carry the reset link) and puts
 /// one back in line by id, the other with "retry all": each is sent, once, and the list is
@@ -1803,26 +1858,8 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
     sink.refuse_data(Some(POLICY_REFUSED));
     let ctx = core_context(&alpha, &sink);
     assert!(queue_notification(&ctx, person_id).await);
-    for address in ["hugo@example.org", "iris@example.org"] {
-        let (status, _) = alpha
-            .post(
-                "/api/v1/account/password/forgot",
-                None,
-                json!({ "email": address }),
-            )
-            .await;
-        assert_eq!(status, 202);
-    }
-    eventually("the three mails parked", DEADLINE, || async {
-        let mut db = connect(&alpha).await;
-        let parked = number(
-            &mut db,
-            "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL",
-        )
-        .await;
-        (parked == 3).then_some(())
-    })
-    .await;
+    ask_resets(&alpha, &["hugo@example.org", "iris@example.org"]).await;
+    parked_count_reaches(&alpha, 3).await;
     // iris's link expires meanwhile (an hour, while the mail waits parked): sent now, it
     // would lead nowhere.
     let mut db = connect(&alpha).await;
@@ -1833,14 +1870,7 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
     )
     .await;
     let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
-    let notification_id = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["kind"] == "notifications")
-        .expect("the notification is listed")["id"]
-        .as_i64()
-        .unwrap();
+    let notification_id = parked_id(&page, "the notification", |m| m["kind"] == "notifications");
 
     // The member refuses notifications meanwhile.
     let response = alpha
@@ -1863,14 +1893,7 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
         "{body}"
     );
     // Which were dropped, by id and kind, oldest first: never their addresses.
-    let iris_reset = page["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["to_address"] == "iris@example.org")
-        .expect("iris's reset is listed")["id"]
-        .as_i64()
-        .unwrap();
+    let iris_reset = parked_id_to(&page, "iris@example.org");
     let mut expected = vec![
         json!({"id": notification_id, "kind": "notifications"}),
         json!({"id": iris_reset, "kind": "password_reset"}),
@@ -1906,6 +1929,149 @@ async fn retrying_drops_a_parked_mail_its_member_no_longer_wants() {
     );
 }
 
+/// Sets `token`'s member's delivery of notification kinds (`{"reply": "off"}`…) through the
+/// API.
+async fn set_deliveries(alpha: &Instance, token: &str, deliveries: Value) {
+    let response = alpha
+        .http
+        .put(alpha.url("/api/v1/notifications/preferences"))
+        .bearer_auth(token)
+        .json(&json!({ "preferences": deliveries }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+}
+
+/// A notification mailed at once and a digest, both queued by the real paths (the mail worker
+/// turning a reply's notification into a mail, the digest run), are parked; their members then
+/// change the preference that decided them (replies off, replies no longer in the daily
+/// digest, so no daily digest at all), and "retry all" deletes both, naming them; neither
+/// arrives. A mention to the same member, whose kind he still has mailed at once, goes: what
+/// is asked again is the preference of the mail's own notification kind, which only the
+/// topic stored with the mail tells.
+#[tokio::test]
+async fn retrying_drops_a_parked_notification_and_digest_whose_preference_changed() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = with_coffee_group(&sink).await;
+    let admin = alpha.login("admin").await;
+    let hugo = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let iris = verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    // Without an address: only hugo and iris are mailed (two recipients: refusals of their
+    // mails are not judged a refusal of our sender).
+    let neighbour = alpha.member("neighbour").await;
+    set_deliveries(&alpha, &iris, json!({"reply": "email_daily"})).await;
+    let mut questions = Vec::new();
+    for (asker, title) in [(&hugo, "Which grinder?"), (&iris, "Which beans?")] {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/groups/coffee/posts",
+                Some(asker),
+                json!({"kind": "question", "title": title}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        questions.push(body["post"]["id"].as_i64().unwrap());
+    }
+    queue_empties(&alpha).await;
+    let hugo_before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+
+    sink.refuse_data(Some(POLICY_REFUSED));
+    // Replies to both: hugo's mailed at once, iris's kept for her daily digest; and a note
+    // mentioning hugo, mailed at once.
+    for question in &questions {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/posts/{question}/comments"),
+                Some(&neighbour),
+                json!({"body": "A burr grinder."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/coffee/posts",
+            Some(&neighbour),
+            json!({"kind": "note", "title": "Roasts", "body": "What does @hugo think?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    // The digest run, by the clock of days to come: the first run may only start iris's
+    // period (first seen), the next one owes her the digest.
+    let ctx = core_context(&alpha, &sink);
+    let mut digests_queued = 0;
+    for days in 1..=3 {
+        let now = chrono::Utc::now() + chrono::Duration::days(days);
+        digests_queued += ctx
+            .transaction(|conn| digests::send_due_digests(conn, &ctx, now).scope_boxed())
+            .await
+            .unwrap();
+        if digests_queued > 0 {
+            break;
+        }
+    }
+    assert_eq!(digests_queued, 1, "iris's daily digest");
+    parked_count_reaches(&alpha, 3).await;
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    let subject_has = |text: &'static str| {
+        move |m: &Value| m["subject"].as_str().unwrap_or_default().contains(text)
+    };
+    let reply = parked_id(&page, "hugo's reply", subject_has("replied to"));
+    let mention = parked_id(&page, "hugo's mention", subject_has("mentioned you"));
+    let digest = parked_id(&page, "iris's digest", |m| m["kind"] == "digest");
+
+    // hugo turns replies off (mentions still mailed at once); iris hears of replies in the
+    // app only, so no kind of hers fills a daily digest any more.
+    set_deliveries(&alpha, &hugo, json!({"reply": "off"})).await;
+    set_deliveries(&alpha, &iris, json!({"reply": "in_app"})).await;
+
+    sink.refuse_data(None);
+    let (status, body) = alpha
+        .post("/api/v1/admin/mail/parked/retry", Some(&admin), json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["retried"], &body["dropped"]),
+        (200, &json!(1), &json!(2)),
+        "the mention back in line, the reply and the digest deleted: {body}"
+    );
+    let mut expected = vec![
+        json!({"id": reply, "kind": "notifications"}),
+        json!({"id": digest, "kind": "digest"}),
+    ];
+    expected.sort_by_key(|m| m["id"].as_i64());
+    assert_eq!(body["dropped_mails"], json!(expected), "{body}");
+    assert_eq!(body["dropped_mails_truncated"], false, "{body}");
+
+    let mails = sink
+        .wait_for("hugo@example.org", hugo_before + 1, DEADLINE)
+        .await;
+    let subject = mails[hugo_before]["headers"]["subject"].as_str().unwrap();
+    assert!(subject.contains("mentioned you"), "{subject}");
+    queue_empties(&alpha).await;
+    assert_eq!(
+        sink.to_except_welcome("hugo@example.org").len(),
+        hugo_before + 1,
+        "only the mention"
+    );
+    assert_eq!(
+        sink.to_except_welcome("iris@example.org").len(),
+        iris_before,
+        "no digest"
+    );
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    assert_eq!(page["items"], json!([]), "{page}");
+    let (status, _) = alpha
+        .post(
+            &format!("/api/v1/admin/mail/parked/{mention}/retry"),
+            Some(&admin),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 404, "sent, no longer parked");
+}
+
 /// Retried by id, a parked mail no longer wanted is refused with 409 `mail_no_longer_wanted`,
 /// and deleted all the same: the list no longer shows it, a second retry finds nothing, and
 /// it never arrives. Here a password reset whose member was suspended since it was parked: its
@@ -1922,39 +2088,14 @@ async fn a_single_retry_of_a_mail_no_longer_wanted_is_refused_and_the_mail_delet
     let iris_before = sink.to_except_welcome("iris@example.org").len();
 
     sink.refuse_data(Some(POLICY_REFUSED));
-    for address in ["hugo@example.org", "iris@example.org"] {
-        let (status, _) = alpha
-            .post(
-                "/api/v1/account/password/forgot",
-                None,
-                json!({ "email": address }),
-            )
-            .await;
-        assert_eq!(status, 202);
-    }
-    eventually("the two resets parked", DEADLINE, || async {
-        let mut db = connect(&alpha).await;
-        let parked = number(
-            &mut db,
-            "SELECT count(*) FROM mail_queue WHERE parked_at IS NOT NULL",
-        )
-        .await;
-        (parked == 2).then_some(())
-    })
-    .await;
+    ask_resets(&alpha, &["hugo@example.org", "iris@example.org"]).await;
+    parked_count_reaches(&alpha, 2).await;
     let parked = "/api/v1/admin/mail/parked";
     let (_, page) = alpha.get(parked, Some(&admin)).await;
-    let id_to = |address: &str| {
-        page["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["to_address"] == address)
-            .unwrap_or_else(|| panic!("{address} listed: {page}"))["id"]
-            .as_i64()
-            .unwrap()
-    };
-    let (hugo_reset, iris_reset) = (id_to("hugo@example.org"), id_to("iris@example.org"));
+    let (hugo_reset, iris_reset) = (
+        parked_id_to(&page, "hugo@example.org"),
+        parked_id_to(&page, "iris@example.org"),
+    );
 
     // hugo is suspended meanwhile.
     let mut db = connect(&alpha).await;
@@ -2006,7 +2147,8 @@ async fn a_single_retry_of_a_mail_no_longer_wanted_is_refused_and_the_mail_delet
 }
 
 /// The French page of parked mails, paged like the API: the first page lists the oldest 200,
-/// a "Page suivante" link carries the cursor to the rest. A domain refused by "Tout
+/// a "Page suivante" link carries the cursor to the rest, a "Première page" link leads back,
+/// and "Réessayer" comes back to the page it was clicked on. A domain refused by "Tout
 /// réessayer" is said beside the field even when the list emptied meanwhile (the mails were
 /// sent, or retried by another admin): the form is not hidden with its error.
 #[tokio::test]
@@ -2049,6 +2191,19 @@ async fn the_french_page_of_parked_mails_pages_and_keeps_a_refusal_when_emptied(
     let row = b.text("tr[id^='mail-']").await;
     assert!(row.contains("m201@example.org"), "{row}");
     b.wait_count("#next-parked-mails", 0).await;
+    // Page 2 leads back to the first; its "Réessayer" comes back to page 2, now past the end
+    // (its one mail back in line), which still leads back to the first.
+    assert_eq!(b.text("#first-parked-mails").await, "Première page");
+    let page_two = b.path().await;
+    assert!(page_two.starts_with("/admin/mail?after="), "{page_two}");
+    b.click_and_wait_reload("tr[id^='mail-'] form button").await;
+    b.wait_path("page 2 again", |p| p == page_two).await;
+    b.find("#no-parked-mail").await;
+    assert_eq!(b.text("#first-parked-mails").await, "Première page");
+    // A cursor that is not one (an edited link) is the first page, not an error.
+    b.goto(&alpha.url("/admin/mail?after=deux")).await;
+    b.wait_count("tr[id^='mail-']", 200).await;
+    b.wait_count("#first-parked-mails", 0).await;
 
     // The mails leave the queue meanwhile; the admin, still on the page, asks for a domain
     // that is not one.

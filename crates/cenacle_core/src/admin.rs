@@ -188,6 +188,11 @@ pub async fn parked_mails(
     Ok(mail_store::parked_mails(conn, after_id, limit).await?)
 }
 
+/// How many of the mails a retry deleted it names (by id and kind) to the admin and in the
+/// log line, oldest first; the count is always whole. A retry of thousands of mails no longer
+/// wanted must not answer, nor log, thousands of rows.
+pub const DROPPED_NAMED_AT_MOST: usize = 100;
+
 /// The queue-time rules of [`crate::mail::enqueue_mail`] and the account mails, by kind, for
 /// the store to check a parked mail against before putting it back.
 struct KindRules {
@@ -252,7 +257,8 @@ pub enum MailRetry {
     /// Back in line.
     Retried,
     /// Deleted instead: the rules it was queued under would not queue it now (its member
-    /// refused its kind, was suspended, or changed address). Callers answer
+    /// refused its kind or, for a notification or a digest, no longer has it mailed; was
+    /// suspended or changed address; its link expired or was spent). Callers answer
     /// `mail_no_longer_wanted` once the transaction is committed (an error would undo the
     /// deletion).
     Dropped,
@@ -269,9 +275,7 @@ pub async fn retry_parked_mail(
     id: i64,
 ) -> Result<MailRetry, CoreError> {
     require(session, Permission::ManageMailQueue)?;
-    let rules = KindRules::new();
-    let outcome =
-        mail_store::retry_parked_mails(conn, RetryParked::One(id), &rules.for_store()).await?;
+    let outcome = retry(conn, RetryParked::One(id)).await?;
     tracing::info!(
         admin = session.account.person_id,
         mail = id,
@@ -285,6 +289,14 @@ pub async fn retry_parked_mail(
         RetryOutcome { dropped: 1, .. } => Ok(MailRetry::Dropped),
         _ => Err(CoreError::NotFound("parked_mail")),
     }
+}
+
+/// The store's retry of `which`, under the kinds' rules, naming at most
+/// [`DROPPED_NAMED_AT_MOST`] of the mails it deletes.
+async fn retry(conn: &mut Conn, which: RetryParked<'_>) -> Result<RetryOutcome, CoreError> {
+    let rules = KindRules::new();
+    let named = DROPPED_NAMED_AT_MOST as i64;
+    Ok(mail_store::retry_parked_mails(conn, which, &rules.for_store(), named).await?)
 }
 
 /// The mails a retry dropped as the logs keep them: `id:kind`, never an address.
@@ -323,18 +335,55 @@ pub async fn retry_parked_mails(
         }
         .into());
     }
-    let rules = KindRules::new();
-    let outcome =
-        mail_store::retry_parked_mails(conn, RetryParked::ToDomain(domain), &rules.for_store())
-            .await?;
-    // Which were dropped, by id and kind (never their addresses: the logs outlive them).
+    let outcome = retry(conn, RetryParked::ToDomain(domain)).await?;
+    // Which were dropped, by id and kind (never their addresses: the logs outlive them), the
+    // first `DROPPED_NAMED_AT_MOST` only.
     tracing::info!(
         admin = session.account.person_id,
         domain = domain.unwrap_or("*"),
         retried = outcome.retried,
         dropped = outcome.dropped,
         dropped_mails = ?dropped_for_log(&outcome),
+        dropped_mails_truncated = outcome.dropped_mails_truncated(),
         "an admin retried parked mails"
     );
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rules handed to the store pair each notification kind with its preference and
+    /// each cadence with its delivery, place by place: pairs shifted or swapped would ask a
+    /// parked mail another preference than the one that decided it.
+    #[test]
+    fn the_store_is_handed_the_rules_in_pairs() {
+        let rules = KindRules::new();
+        let store = rules.for_store();
+        let at_once: Vec<_> = store
+            .at_once_kinds
+            .iter()
+            .zip(store.at_once_preferences)
+            .map(|(kind, stored)| (*kind, *stored))
+            .collect();
+        assert!(at_once.contains(&("reply", None)));
+        assert!(at_once.contains(&("like", Some("email_immediate"))));
+        assert!(!at_once.contains(&("like", None)));
+        assert!(!at_once.contains(&("reply", Some("email_daily"))));
+        let digests: Vec<_> = store
+            .digest_cadences
+            .iter()
+            .zip(store.digest_deliveries)
+            .map(|(cadence, delivery)| (*cadence, *delivery))
+            .collect();
+        assert_eq!(
+            digests,
+            [("daily", "email_daily"), ("weekly", "email_weekly")]
+        );
+        assert_eq!(
+            (store.notification_kind, store.digest_kind),
+            ("notifications", "digest")
+        );
+    }
 }

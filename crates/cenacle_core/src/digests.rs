@@ -15,7 +15,7 @@
 //! tells when their last one would have been). Empty digests are not sent.
 
 use crate::{
-    mail::{enqueue_mail_about, link_base},
+    mail::{enqueue_mail_about, link_base, MailTopic},
     notification_mails::{notice_link, notice_text},
     notifications, Caller, Conn, Context, CoreError,
 };
@@ -29,7 +29,6 @@ use cenacle_domain::{
         digest_mail, latest_local_slot, offered_time_zone, valid_time_zone_name, Cadence,
         DigestContent,
     },
-    mail::MailKind,
     notification_mail::what_happened,
     notifications::{Delivery, Kind},
     Language, ValidationError,
@@ -147,8 +146,8 @@ async fn send_one(
     let instance = &ctx.settings.server.instance_name;
     // Its cadence named: an admin's retry of it parked asks whether the member still gets
     // digests of this cadence.
-    let topic = Some(cadence.as_str());
-    enqueue_mail_about(conn, ctx, person, MailKind::Digest, topic, |language| {
+    let topic = MailTopic::Digest(cadence);
+    enqueue_mail_about(conn, ctx, person, topic, |language| {
         let content = if language == account.language {
             content
         } else {

@@ -10,14 +10,58 @@ use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cenacle_db::{accounts as account_store, mail as store};
 use cenacle_domain::{
     delivery::retry_delay,
+    digest::Cadence,
     html::escape_html,
     mail::{MailContent, MailKind},
+    notifications::Kind,
     AccountStatus, Language,
 };
 use chrono::{DateTime, Utc};
 use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
 
 pub use cenacle_db::mail::{ClaimedMail, FailureRecorded, ParkedMail};
+
+/// What, within its kind, a mail decided by a preference of its member is about: the
+/// notification kind of a notification mail (mailed at once as the member set it), the
+/// cadence of a digest. Stored with the mail (`mail_queue.topic`) so that an admin's retry of
+/// it parked asks that preference again (`admin::retry_parked_mails`): a notification mail
+/// or a digest cannot be queued without it (see [`enqueue_mail`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailTopic {
+    Notification(Kind),
+    Digest(Cadence),
+}
+
+impl MailTopic {
+    /// The kind of mail it is.
+    pub fn kind(self) -> MailKind {
+        match self {
+            MailTopic::Notification(_) => MailKind::Notifications,
+            MailTopic::Digest(_) => MailKind::Digest,
+        }
+    }
+
+    /// The stored word (`mail_queue.topic`): the notification kind's name, the cadence's.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MailTopic::Notification(kind) => kind.as_str(),
+            MailTopic::Digest(cadence) => cadence.as_str(),
+        }
+    }
+}
+
+/// Refuses a kind whose mails carry a [`MailTopic`] (notifications, digests) on a path that
+/// has none: queued without it, the mail's preference could not be asked again on retry, and
+/// a mail its member no longer wants would be sent weeks later.
+fn without_topic(kind: MailKind) -> Result<(), CoreError> {
+    if matches!(kind, MailKind::Notifications | MailKind::Digest) {
+        return Err(CoreError::Internal(format!(
+            "a mail of kind {} is queued with its topic (enqueue_mail_about)",
+            kind.as_str()
+        )));
+    }
+    Ok(())
+}
 
 /// Queues a mail of `kind` to the local account `person_id`, in the caller's transaction
 /// (it is sent only if that commits). `compose` writes it in the member's language. Returns
@@ -26,6 +70,8 @@ pub use cenacle_db::mail::{ClaimedMail, FailureRecorded, ParkedMail};
 /// active member (suspended, waiting for approval).
 ///
 /// Kinds one may refuse get a `List-Unsubscribe` header and an unsubscribe link at the end.
+/// A notification mail or a digest is refused here (an internal error): those are queued by
+/// [`enqueue_mail_about`], with what decided them.
 pub async fn enqueue_mail(
     conn: &mut Conn,
     ctx: &Context,
@@ -33,13 +79,25 @@ pub async fn enqueue_mail(
     kind: MailKind,
     compose: impl FnOnce(Language) -> MailContent,
 ) -> Result<bool, CoreError> {
-    enqueue_mail_about(conn, ctx, person_id, kind, None, compose).await
+    without_topic(kind)?;
+    enqueue(conn, ctx, person_id, kind, None, compose).await
 }
 
-/// [`enqueue_mail`] of a mail that a preference of the member decided, naming what it is
-/// about (`topic`: a notification mail's notification kind, a digest's cadence), so that an
-/// admin's retry of it parked asks that preference again (`admin::retry_parked_mails`).
-pub(crate) async fn enqueue_mail_about(
+/// [`enqueue_mail`] of a mail that a preference of the member decided (a notification mail,
+/// a digest), naming what it is about, so that an admin's retry of it parked asks that
+/// preference again (`admin::retry_parked_mails`).
+pub async fn enqueue_mail_about(
+    conn: &mut Conn,
+    ctx: &Context,
+    person_id: i64,
+    topic: MailTopic,
+    compose: impl FnOnce(Language) -> MailContent,
+) -> Result<bool, CoreError> {
+    let kind = topic.kind();
+    enqueue(conn, ctx, person_id, kind, Some(topic.as_str()), compose).await
+}
+
+async fn enqueue(
     conn: &mut Conn,
     ctx: &Context,
     person_id: i64,
@@ -81,7 +139,7 @@ pub(crate) async fn enqueue_mail_about(
 }
 
 /// Queues a mail to `address` (which may not be the account's yet: a new address being
-/// confirmed).
+/// confirmed). Not a notification mail nor a digest (see [`enqueue_mail`]).
 pub(crate) async fn queue_to(
     conn: &mut Conn,
     ctx: &Context,
@@ -91,6 +149,7 @@ pub(crate) async fn queue_to(
     content: MailContent,
     language: Language,
 ) -> Result<(), CoreError> {
+    without_topic(kind)?;
     queue_to_about(conn, ctx, person_id, address, kind, content, language, None).await
 }
 
@@ -327,5 +386,20 @@ mod tests {
         assert_ne!(a, sign(b"other", 1, "digest").unwrap());
         assert_ne!(a, sign(b"secret", 2, "digest").unwrap());
         assert_ne!(a, sign(b"secret", 1, "notifications").unwrap());
+    }
+
+    #[test]
+    fn the_kinds_a_topic_names_are_refused_without_one() {
+        for topic in [
+            MailTopic::Notification(Kind::Reply),
+            MailTopic::Digest(Cadence::Weekly),
+        ] {
+            assert!(without_topic(topic.kind()).is_err(), "{topic:?}");
+        }
+        assert_eq!(MailTopic::Notification(Kind::Mention).as_str(), "mention");
+        assert_eq!(MailTopic::Digest(Cadence::Daily).as_str(), "daily");
+        for kind in [MailKind::Onboarding, MailKind::PasswordReset] {
+            assert!(without_topic(kind).is_ok(), "{kind:?}");
+        }
     }
 }

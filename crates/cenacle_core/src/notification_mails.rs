@@ -5,12 +5,11 @@
 //! once, and only if it was committed.
 
 use crate::{
-    mail::{enqueue_mail_about, link_base},
+    mail::{enqueue_mail_about, link_base, MailTopic},
     Conn, Context, CoreError,
 };
 use cenacle_db::{accounts as account_store, notifications as store};
 use cenacle_domain::{
-    mail::MailKind,
     notification_mail::{notification_mail, NoticeText},
     notifications::Kind,
 };
@@ -104,8 +103,7 @@ async fn queue_one(
         conn,
         ctx,
         n.recipient_id,
-        MailKind::Notifications,
-        Some(&n.kind),
+        MailTopic::Notification(text.kind),
         |language| notification_mail(language, instance, &account.username, &text, &link),
     )
     .await?;

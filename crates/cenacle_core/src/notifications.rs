@@ -8,6 +8,7 @@
 use crate::{identity::local_host, Caller, Conn, Context, CoreError};
 use cenacle_db::notifications::{self as store, NewNotification, NotificationRow};
 use cenacle_domain::{
+    digest::Cadence,
     mentions::{mentioned_usernames, BareNames, MENTIONS_MAX},
     notifications::{may_notify, Audience, Delivery, Kind},
 };
@@ -85,6 +86,22 @@ pub(crate) fn mailed_at_once(kind: Kind, stored: Option<&str>) -> bool {
     delivery_of(kind, stored).mail_cadence() == Delivery::EmailImmediate.mail_cadence()
 }
 
+/// What [`notify`] marks a notification of `kind` with (`notification.mail_due`) for a member
+/// who stored `stored` for it: `immediate` where [`mailed_at_once`] holds (the one rule an
+/// admin's retry of a parked notification mail asks again, so that the two cannot drift),
+/// else the cadence of the digest its delivery puts it in (`Cadence::delivery`, which the
+/// retry of a parked digest asks too), else nothing.
+pub(crate) fn mail_due(kind: Kind, stored: Option<&str>) -> Option<&'static str> {
+    if mailed_at_once(kind, stored) {
+        return Delivery::EmailImmediate.mail_cadence();
+    }
+    let delivery = delivery_of(kind, stored);
+    Cadence::ALL
+        .into_iter()
+        .find(|cadence| cadence.delivery() == delivery.as_str())
+        .map(Cadence::as_str)
+}
+
 /// Every (kind, stored preference) under which [`mailed_at_once`] holds, over every kind and
 /// every preference one may store (or none): [`mailed_at_once`] as a table, for the store to
 /// ask of a parked notification mail (`admin::retry_parked_mails`) without a second copy of
@@ -117,7 +134,8 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
     else {
         return Ok(false);
     };
-    let delivery = delivery_of(notice.kind, facts.delivery.as_deref());
+    let stored = facts.delivery.as_deref();
+    let delivery = delivery_of(notice.kind, stored);
     let audience = Audience {
         recipient_local: facts.local,
         recipient_is_actor: false,
@@ -140,7 +158,7 @@ pub async fn notify(conn: &mut Conn, notice: Notice<'_>) -> Result<bool, CoreErr
         detail: notice.detail,
         // Marked in this transaction: the mail worker (at once) or the digest job mails it
         // once this commits, and never if it does not (see `notification_mails`).
-        mail_due: delivery.mail_cadence(),
+        mail_due: mail_due(notice.kind, stored),
     };
     Ok(store::insert(conn, &new, notice.kind.grouped()).await?)
 }
@@ -395,30 +413,82 @@ pub(crate) async fn award_badge(
 mod tests {
     use super::*;
 
+    /// The table, written out by hand from `Kind::default_delivery`'s documented defaults:
+    /// the kinds mailed at once when the member set nothing (no preference stored), and every
+    /// kind once set to `email_immediate`; no other preference. A change of a default, or of
+    /// the rule, must show here (and in the copy `cenacle_db`'s `tests/mail_queue.rs` keeps of
+    /// the rows it uses, see below).
     #[test]
-    fn the_table_of_mails_at_once_is_the_rule_notify_marks_by() {
-        let table = mailed_at_once_table();
-        // A reply is mailed at once by default and when so set; not once set otherwise.
-        assert!(table.contains(&("reply", None)));
-        assert!(table.contains(&("reply", Some("email_immediate"))));
-        assert!(!table.contains(&("reply", Some("in_app"))));
-        assert!(!table.contains(&("reply", Some("email_daily"))));
-        // A like only when so set.
-        assert!(!table.contains(&("like", None)));
-        assert!(table.contains(&("like", Some("email_immediate"))));
-        for kind in Kind::ALL {
-            for stored in [
-                None,
-                Some("email_immediate"),
-                Some("off"),
-                Some("email_weekly"),
-            ] {
-                assert_eq!(
-                    table.contains(&(kind.as_str(), stored)),
-                    delivery_of(kind, stored).mail_cadence() == Some("immediate"),
-                    "{kind:?} {stored:?}"
-                );
-            }
+    fn the_table_of_mails_at_once_is_the_defaults_and_the_immediate_setting() {
+        let at_once_by_default = [
+            "reply",
+            "answer_accepted",
+            "join_request",
+            "moderation",
+            "bounty_won",
+            "contest_result",
+            "mention",
+            "champion",
+        ];
+        let in_app_by_default = [
+            "like",
+            "idea_status",
+            "badge_awarded",
+            "accept_reminder",
+            "rank_reached",
+        ];
+        let mut expected: Vec<(&str, Option<&str>)> = at_once_by_default
+            .iter()
+            .flat_map(|kind| [(*kind, None), (*kind, Some("email_immediate"))])
+            .chain(
+                in_app_by_default
+                    .iter()
+                    .map(|kind| (*kind, Some("email_immediate"))),
+            )
+            .collect();
+        expected.sort();
+        let mut table = mailed_at_once_table();
+        table.sort();
+        assert_eq!(table, expected);
+    }
+
+    /// The rows `cenacle_db`'s `tests/mail_queue.rs` copies into its `RULES` (it cannot call
+    /// this crate): the table's rows for its kinds, exactly, so that the copy cannot silently
+    /// state another rule.
+    #[test]
+    fn the_rows_the_store_tests_copy_are_the_tables() {
+        let mut copied: [(&str, Option<&str>); 5] = [
+            ("reply", None),
+            ("reply", Some("email_immediate")),
+            ("mention", None),
+            ("mention", Some("email_immediate")),
+            ("like", Some("email_immediate")),
+        ];
+        let mut table: Vec<_> = mailed_at_once_table()
+            .into_iter()
+            .filter(|(kind, _)| ["reply", "mention", "like"].contains(kind))
+            .collect();
+        table.sort();
+        copied.sort();
+        assert_eq!(table, copied);
+    }
+
+    /// What `notify` marks, by hand: at once by default or as set, in the digest of the
+    /// cadence set, else nothing (in the app only, or off).
+    #[test]
+    fn notify_marks_by_the_rule_at_once_then_the_digests_cadence() {
+        for (kind, stored, due) in [
+            (Kind::Reply, None, Some("immediate")),
+            (Kind::Reply, Some("email_immediate"), Some("immediate")),
+            (Kind::Reply, Some("email_daily"), Some("daily")),
+            (Kind::Reply, Some("in_app"), None),
+            (Kind::Reply, Some("off"), None),
+            (Kind::Like, None, None),
+            (Kind::Like, Some("email_immediate"), Some("immediate")),
+            (Kind::Like, Some("email_weekly"), Some("weekly")),
+            (Kind::Like, Some("not a delivery"), None),
+        ] {
+            assert_eq!(mail_due(kind, stored), due, "{kind:?} {stored:?}");
         }
     }
 }

@@ -244,16 +244,22 @@ pub async fn parked_mails(
 /// suspended or changed address. The others are deleted in the same statement: nothing
 /// would ever send them, and their bodies may carry a token.
 ///
+/// The deleted mails are counted, and named (by id and kind) up to the first `name_at_most`:
+/// a retry of thousands must not carry thousands of rows back to a page or a log line.
+///
 /// The mail workers are woken when some went back (at commit).
 pub async fn retry_parked_mails(
     conn: &mut AsyncPgConnection,
     which: RetryParked<'_>,
     rules: &StillWanted<'_>,
+    name_at_most: i64,
 ) -> Result<RetryOutcome, DbError> {
     #[derive(QueryableByName)]
     struct Counts {
         #[diesel(sql_type = BigInt)]
         retried: i64,
+        #[diesel(sql_type = BigInt)]
+        dropped: i64,
         #[diesel(sql_type = Array<BigInt>)]
         dropped_ids: Vec<i64>,
         #[diesel(sql_type = Array<Text>)]
@@ -309,10 +315,12 @@ pub async fn retry_parked_mails(
            FROM chosen WHERE m.id = chosen.id AND chosen.wanted RETURNING m.id), \
          dropped AS ( \
            DELETE FROM mail_queue m USING chosen WHERE m.id = chosen.id AND NOT chosen.wanted \
-           RETURNING m.id, m.kind) \
+           RETURNING m.id, m.kind), \
+         named AS (SELECT id, kind FROM dropped ORDER BY id LIMIT $13) \
          SELECT (SELECT count(*) FROM retried) AS retried, \
-           COALESCE((SELECT array_agg(id ORDER BY id) FROM dropped), '{{}}') AS dropped_ids, \
-           COALESCE((SELECT array_agg(kind ORDER BY id) FROM dropped), '{{}}') AS dropped_kinds",
+           (SELECT count(*) FROM dropped) AS dropped, \
+           COALESCE((SELECT array_agg(id ORDER BY id) FROM named), '{{}}') AS dropped_ids, \
+           COALESCE((SELECT array_agg(kind ORDER BY id) FROM named), '{{}}') AS dropped_kinds",
         digest_subscribed = crate::digests::subscribed("q.person_id", "c.delivery"),
     );
     let counts: Counts = diesel::sql_query(sql)
@@ -328,6 +336,7 @@ pub async fn retry_parked_mails(
         .bind::<Text, _>(rules.digest_kind)
         .bind::<Array<Text>, _>(rules.digest_cadences)
         .bind::<Array<Text>, _>(rules.digest_deliveries)
+        .bind::<BigInt, _>(name_at_most)
         .get_result(conn)
         .await?;
     let dropped_mails: Vec<DroppedMail> = counts
@@ -338,7 +347,7 @@ pub async fn retry_parked_mails(
         .collect();
     let outcome = RetryOutcome {
         retried: counts.retried as usize,
-        dropped: dropped_mails.len(),
+        dropped: counts.dropped as usize,
         dropped_mails,
     };
     if outcome.retried > 0 {
@@ -388,9 +397,16 @@ pub struct RetryOutcome {
     pub retried: usize,
     /// Mails deleted: no longer wanted (see [`retry_parked_mails`]).
     pub dropped: usize,
-    /// Which, by id (oldest first): what an admin may be told and the logs may keep (never
-    /// their addresses or bodies).
+    /// Which, by id (oldest first), the first of them only (see [`retry_parked_mails`]):
+    /// what an admin may be told and the logs may keep (never their addresses or bodies).
     pub dropped_mails: Vec<DroppedMail>,
+}
+
+impl RetryOutcome {
+    /// Some deleted mails are not named in `dropped_mails`: more were deleted than it lists.
+    pub fn dropped_mails_truncated(&self) -> bool {
+        self.dropped > self.dropped_mails.len()
+    }
 }
 
 /// A parked mail [`retry_parked_mails`] deleted, no longer wanted.

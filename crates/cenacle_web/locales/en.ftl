@@ -227,13 +227,14 @@ admin-mail-retried = { $count ->
    *[other] { $count } mails put back in line.
 }
 admin-mail-dropped = { $count ->
-    [one] { $count } mail no longer wanted was deleted, not sent: its recipient refused this kind of mail, was suspended or changed address.
-   *[other] { $count } mails no longer wanted were deleted, not sent: their recipients refused this kind of mail, were suspended or changed address.
+    [one] { $count } mail no longer wanted was deleted, not sent: its recipient refused this kind of mail or changed their notification or digest preferences, was suspended or changed address, or its link expired.
+   *[other] { $count } mails no longer wanted were deleted, not sent: their recipients refused this kind of mail or changed their notification or digest preferences, were suspended or changed address, or their links expired.
 }
 admin-mail-gone = This mail is no longer parked: it was sent, is already back in line, or was deleted as no longer wanted.
 admin-mail-more = More mails are parked than this page lists; "Retry all" puts back every parked mail still wanted, not only this page's, and deletes the others.
 admin-mail-pages = Pages of parked mails
 admin-mail-next = Next page
+admin-mail-first = First page
 
 # Gift shop
 nav-shop = Shop

@@ -227,13 +227,14 @@ admin-mail-retried = { $count ->
    *[other] { $count } courriels remis dans la file.
 }
 admin-mail-dropped = { $count ->
-    [one] { $count } courriel qui n’est plus souhaité a été supprimé, pas envoyé : son destinataire a refusé ce type de courriel, a été suspendu ou a changé d’adresse.
-   *[other] { $count } courriels qui ne sont plus souhaités ont été supprimés, pas envoyés : leurs destinataires ont refusé ce type de courriel, ont été suspendus ou ont changé d’adresse.
+    [one] { $count } courriel qui n’est plus souhaité a été supprimé, pas envoyé : son destinataire a refusé ce type de courriel ou changé ses préférences de notifications ou de résumés, a été suspendu ou a changé d’adresse, ou son lien a expiré.
+   *[other] { $count } courriels qui ne sont plus souhaités ont été supprimés, pas envoyés : leurs destinataires ont refusé ce type de courriel ou changé leurs préférences de notifications ou de résumés, ont été suspendus ou ont changé d’adresse, ou leurs liens ont expiré.
 }
 admin-mail-gone = Ce courriel n’est plus en échec : il a été envoyé, attend déjà d’être renvoyé, ou a été supprimé comme n’étant plus souhaité.
 admin-mail-more = D’autres courriels en échec suivent ; « Tout réessayer » remet dans la file tous les courriels en échec encore souhaités, pas seulement ceux de cette page, et supprime les autres.
 admin-mail-pages = Pages des courriels en échec
 admin-mail-next = Page suivante
+admin-mail-first = Première page
 
 # Boutique
 nav-shop = Boutique

@@ -174,9 +174,12 @@ pub struct RetriedMails {
     /// queued under would not queue them now (their recipient refused their kind or, for a
     /// notification or a digest, no longer has it mailed, was suspended or changed address).
     pub dropped: usize,
-    /// Which were deleted, oldest first (as many as `dropped`): their ids and kinds only,
-    /// never their addresses or bodies.
+    /// Which were deleted, oldest first: their ids and kinds only, never their addresses or
+    /// bodies. The first 100 at most; `dropped` counts them all.
     pub dropped_mails: Vec<DroppedMailView>,
+    /// More were deleted than `dropped_mails` lists (more than 100): `dropped` is the whole
+    /// count.
+    pub dropped_mails_truncated: bool,
 }
 
 /// A parked mail a retry deleted, no longer wanted.
@@ -189,8 +192,8 @@ pub struct DroppedMailView {
 }
 
 /// Put every parked mail (or those to one recipient domain) back in line, due now with their
-/// attempts reset, and delete those no longer wanted (admins only), saying which by id and
-/// kind.
+/// attempts reset, and delete those no longer wanted (admins only), saying how many and which
+/// (the first 100) by id and kind.
 #[utoipa::path(post, path = "/api/v1/admin/mail/parked/retry", tag = "admin", security(("bearer" = [])),
     request_body = RetryMails,
     responses((status = 200, body = RetriedMails), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -207,6 +210,7 @@ pub async fn retry_mails(
     Ok(Json(RetriedMails {
         retried: outcome.retried,
         dropped: outcome.dropped,
+        dropped_mails_truncated: outcome.dropped_mails_truncated(),
         dropped_mails: outcome
             .dropped_mails
             .into_iter()

@@ -15,7 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     Form,
 };
-use cenacle_api::AppState;
+use cenacle_api::{pagination::Page, AppState};
 use cenacle_core::{accounts::Session, admin, instance_moderation, CoreError, ScopedFutureExt};
 use cenacle_domain::{numbers::parse_number, AccountStatus, Role};
 use serde::Deserialize;
@@ -311,6 +311,9 @@ struct ParkedMailsPage {
     /// More are parked than the page lists: the cursor of the next page, the last id listed
     /// (retrying all puts every one back, not only this page's).
     next: Option<i64>,
+    /// This page's cursor (0: the first page), carried by the retry forms so that the admin
+    /// lands back on the page they were reading.
+    after: i64,
     /// What the last retry did, said in words.
     notice: Option<String>,
     /// The domain as typed, shown again beside its refusal.
@@ -329,8 +332,34 @@ pub struct ParkedMailsQuery {
     #[serde(default)]
     gone: bool,
     /// The page after this id (keyset paging, as the API's cursor): the first when absent.
+    /// Read as text (see [`page_after`]).
     #[serde(default)]
-    after: Option<i64>,
+    after: Option<String>,
+}
+
+/// The cursor of a page of parked mails, as a link or a form carried it: anything but a
+/// positive id (an edited or truncated link) is the first page, not a bare "400" in English.
+fn page_after(after: Option<&str>) -> i64 {
+    after
+        .and_then(|a| a.trim().parse::<i64>().ok())
+        .filter(|id| *id > 0)
+        .unwrap_or(0)
+}
+
+/// The list at the page after `after` (the first when 0), `notice` (query pairs, possibly
+/// none) saying what the last retry did.
+fn parked_mails_at(after: i64, notice: &str) -> String {
+    let page = (after > 0).then(|| format!("after={after}"));
+    let query: Vec<&str> = page
+        .as_deref()
+        .into_iter()
+        .chain(Some(notice).filter(|n| !n.is_empty()))
+        .collect();
+    if query.is_empty() {
+        PARKED_MAILS.to_owned()
+    } else {
+        format!("{PARKED_MAILS}?{}", query.join("&"))
+    }
 }
 
 impl ParkedMailsQuery {
@@ -363,7 +392,7 @@ pub async fn parked_mails(
         &v,
         StatusCode::OK,
         notice,
-        q.after.unwrap_or(0),
+        page_after(q.after.as_deref()),
         String::new(),
         FieldRefusal::default(),
     )
@@ -390,13 +419,16 @@ async fn parked_mails_page(
         admin::parked_mails(&mut conn, session, after, LISTED + 1).await
     }
     .await;
-    let mut list = match listed {
-        Ok(list) => list,
+    let listed = match listed {
+        Ok(list) => Page::from_rows(list, LISTED, |m| m.id, |m| m),
         Err(e) => return PageError::from_core(e, v).into_response(),
     };
-    let more = list.len() as i64 > LISTED;
-    list.truncate(LISTED as usize);
-    let next = list.last().map(|m| m.id).filter(|_| more);
+    // The API's cursor is opaque; the page's is the last id listed, when more follow.
+    let next = listed
+        .next_cursor
+        .as_ref()
+        .and(listed.items.last())
+        .map(|m| m.id);
     let t = v.words;
     page(
         v,
@@ -404,10 +436,12 @@ async fn parked_mails_page(
         &ParkedMailsPage {
             c: Chrome::of(v, PARKED_MAILS),
             next,
+            after,
             notice,
             domain,
             refusal,
-            mails: list
+            mails: listed
+                .items
                 .into_iter()
                 .map(|m| ParkedMailLine {
                     id: m.id,
@@ -423,14 +457,25 @@ async fn parked_mails_page(
     )
 }
 
+/// The form of a parked mail's "Retry".
+#[derive(Deserialize)]
+pub struct RetryOneForm {
+    #[serde(default)]
+    csrf: String,
+    /// The page it was on (see [`page_after`]).
+    #[serde(default)]
+    after: Option<String>,
+}
+
 /// Puts one parked mail back in line, through the same use case as the API. A mail no longer
 /// parked (a second click, or sent meanwhile) or no longer wanted (deleted instead) lands
-/// back on the list with a notice: there is nothing left for the admin to do about it.
+/// back on the list with a notice: there is nothing left for the admin to do about it. Back
+/// on the page it was on: an admin working through page 3 stays there.
 pub async fn retry_parked_mail(
     State(state): State<AppState>,
     v: Visitor,
     Path(id): Path<i64>,
-    Form(form): Form<super::CsrfOnly>,
+    Form(form): Form<RetryOneForm>,
 ) -> Response {
     let session = match acting_session(&v, PARKED_MAILS, &form.csrf) {
         Ok(session) => session,
@@ -440,13 +485,14 @@ pub async fn retry_parked_mail(
         .ctx
         .transaction(|conn| admin::retry_parked_mail(conn, session, id).scope_boxed())
         .await;
+    let after = page_after(form.after.as_deref());
     match retried {
-        Ok(admin::MailRetry::Retried) => after_action(Ok(()), &v, PARKED_MAILS),
+        Ok(admin::MailRetry::Retried) => after_action(Ok(()), &v, &parked_mails_at(after, "")),
         Ok(admin::MailRetry::Dropped) => {
-            after_action(Ok(()), &v, &format!("{PARKED_MAILS}?dropped=1"))
+            after_action(Ok(()), &v, &parked_mails_at(after, "dropped=1"))
         }
         Err(CoreError::NotFound("parked_mail")) => {
-            after_action(Ok(()), &v, &format!("{PARKED_MAILS}?gone=true"))
+            after_action(Ok(()), &v, &parked_mails_at(after, "gone=true"))
         }
         Err(e) => PageError::from_core(e, &v).into_response(),
     }
@@ -459,6 +505,9 @@ pub struct RetryAllForm {
     /// Only mails to this recipient domain; all when left empty.
     #[serde(default)]
     domain: String,
+    /// The page it was sent from (see [`page_after`]), shown again with a refusal.
+    #[serde(default)]
+    after: Option<String>,
 }
 
 /// Puts every parked mail (or those to one domain) back in line, then says how many went and
@@ -480,6 +529,7 @@ pub async fn retry_parked_mails(
         .transaction(|conn| admin::retry_parked_mails(conn, session, domain).scope_boxed())
         .await;
     match retried {
+        // Back to the first page: every page's mails moved (back in line, or deleted).
         Ok(n) => after_action(
             Ok(()),
             &v,
@@ -487,7 +537,17 @@ pub async fn retry_parked_mails(
         ),
         Err(e) => match field_refusal(e, &v) {
             Ok(refusal) => {
-                parked_mails_page(&state, &v, refusal.status, None, 0, form.domain, refusal).await
+                let after = page_after(form.after.as_deref());
+                parked_mails_page(
+                    &state,
+                    &v,
+                    refusal.status,
+                    None,
+                    after,
+                    form.domain,
+                    refusal,
+                )
+                .await
             }
             Err(page) => *page,
         },
