@@ -1039,6 +1039,32 @@ async fn blocking_the_host_a_handle_names_cancels_what_is_queued_to_their_own_in
     assert_eq!(count(&alpha, &queued_to(&bob.inbox)).await, 1);
     assert_eq!(count(&alpha, &queued_to(&shared_inbox)).await, 1);
 
+    // From now on our members' follows of her are refused, nothing stored or queued.
+    let (status, body) = alpha
+        .post("/api/v1/follows", Some(&lucie), json!({"target": alice.id}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (403, Some("instance_blocked")),
+        "{body}"
+    );
+    assert_eq!(count(&alpha, &follows_with(&alice.id)).await, 0);
+    assert_eq!(count(&alpha, &queued_to(&alice.inbox)).await, 0);
+    // Queued to her inbox after the block all the same (what the outgoing path checked
+    // without waiting for the block, a moment before it): the worker does not send it.
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
+             SELECT activity_id, {}, host, next_attempt_at FROM delivery WHERE inbox_url = {}",
+            lit(&alice.inbox),
+            lit(&bob.inbox)
+        ),
+    )
+    .await;
+    drop(conn);
+
     // Their server talks again (bob likes the question): what is left leaves, and only that.
     let like = crowd.like(bob, &question_id, None);
     let answer = crowd.send(bob, &alpha.url("/inbox"), &like).await.unwrap();
@@ -1068,7 +1094,8 @@ async fn blocking_the_host_a_handle_names_cancels_what_is_queued_to_their_own_in
 /// A handle met after the block: alice's handle naming the blocked `brand.test` is confirmed
 /// by queries asked before the block (her actor's server answers only once the block is in),
 /// so the block's sweep did not know her. Storing the handle undoes what the block would
-/// have: her follow of our group, our member's follow of her, and what is queued to her inbox.
+/// have: her follow of our group, our member's follow of her, and what is queued to her inbox;
+/// not what a bystander on her actor's server (named by it) has.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_confirmed_after_its_host_was_blocked_ends_the_persons_follows_and_deliveries() {
     let mut hosts = Hosts::default();
@@ -1111,6 +1138,46 @@ async fn a_handle_confirmed_after_its_host_was_blocked_ends_the_persons_follows_
     let her_inbox = format!("http://social.brand.test:{actor_port}/inbox");
     assert_eq!(count(&alpha, &queued_to(&her_inbox)).await, 1);
     assert_eq!(count(&alpha, &follows_with(&peer.actor_id)).await, 2);
+    // A bystander on her actor's server, named by it (no handle elsewhere): bob follows the
+    // group, and something is queued to his own inbox, as for her.
+    let bob = format!("http://social.brand.test:{actor_port}/bob");
+    let bobs_inbox = format!("{bob}/inbox");
+    let mut conn = database::connect(&alpha).await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO person (username, local, ap_id, inbox_url, public_key_pem, instance_host) \
+             SELECT 'bob', false, {bob}, {inbox}, public_key_pem, instance_host \
+             FROM person WHERE ap_id = {alice}",
+            bob = lit(&bob),
+            inbox = lit(&bobs_inbox),
+            alice = lit(&peer.actor_id)
+        ),
+    )
+    .await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO follow (target_ap_id, follower_ap_id, follower_inbox, state, follow_activity_id) \
+             SELECT target_ap_id, {bob}, {inbox}, state, {bob} || '/follows/1' \
+             FROM follow WHERE follower_ap_id = {alice}",
+            bob = lit(&bob),
+            inbox = lit(&bobs_inbox),
+            alice = lit(&peer.actor_id)
+        ),
+    )
+    .await;
+    database::execute(
+        &mut conn,
+        &format!(
+            "INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
+             SELECT activity_id, {}, host, next_attempt_at FROM delivery WHERE inbox_url = {}",
+            lit(&bobs_inbox),
+            lit(&her_inbox)
+        ),
+    )
+    .await;
+    drop(conn);
 
     // Someone looks her handle up: the handle's host links her actor, and her actor's host is
     // asked to confirm it, which answers only once the block is in.
@@ -1143,7 +1210,10 @@ async fn a_handle_confirmed_after_its_host_was_blocked_ends_the_persons_follows_
 
     assert_eq!(count(&alpha, &follows_with(&peer.actor_id)).await, 0);
     assert_eq!(count(&alpha, &queued_to(&her_inbox)).await, 0);
-    assert_eq!(followers(&alpha, "entraide").await, 0);
+    // The bystander keeps his.
+    assert_eq!(count(&alpha, &follows_with(&bob)).await, 1);
+    assert_eq!(count(&alpha, &queued_to(&bobs_inbox)).await, 1);
+    assert_eq!(followers(&alpha, "entraide").await, 1);
 }
 
 /// An instance-wide ban of a person of another server, with their content removed: their

@@ -256,7 +256,7 @@ impl From<CoreError> for ApiError {
     fn from(err: CoreError) -> Self {
         use CoreError::*;
         if err.is_overloaded() {
-            tracing::warn!("no database connection free in time");
+            tracing::warn!(error = %err, "the database is busy: asked the client to retry");
             return Self::database_busy();
         }
         match err {
@@ -467,7 +467,7 @@ fn from_database_error(err: &DbError) -> ApiError {
                 .with_details(json!({ "constraint": name }))
         }
         None => match err {
-            DbError::PoolTimeout => ApiError::database_busy(),
+            DbError::PoolTimeout | DbError::LockBusy => ApiError::database_busy(),
             // Rolled back by the database because of a concurrent request: nothing was written,
             // and the same request retried should go through.
             _ if err.is_transient_conflict() => {
@@ -519,6 +519,8 @@ mod tests {
             Some("2".to_owned()),
         );
         assert_eq!(answer(CoreError::Database(DbError::PoolTimeout)), busy);
+        // A lock held past its bounded wait (a block being written): retry shortly.
+        assert_eq!(answer(CoreError::Database(DbError::LockBusy)), busy);
         // Through the federation layer's error too.
         assert_eq!(
             answer(cenacle_apub::ApubError::Core(CoreError::Database(

@@ -624,9 +624,12 @@ impl DeliveryWorker {
 
     /// One signed POST; the HTTP status, or why there was none.
     async fn send(&self, d: &ClaimedDelivery, keep_alive: bool) -> Result<u16, String> {
-        // The database's block was read with the claim; the configured one is in memory.
+        // The database's block was read with the claim (of the inbox's host, and of the
+        // instance a handle names, for an inbox that is its people's alone); the configured
+        // one is in memory.
         let settings = &self.fed.config.ctx.settings;
-        if d.host_blocked || blocked_by_configuration(settings, &d.host) {
+        if d.host_blocked || d.personal_inbox_blocked || blocked_by_configuration(settings, &d.host)
+        {
             return Ok(403);
         }
         // Allow-list mode: an instance not listed gets nothing (read at most every few

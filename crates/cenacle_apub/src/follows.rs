@@ -10,8 +10,8 @@ use activitypub_federation::{
     traits::{Actor, Object},
 };
 use cenacle_core::{
-    accounts::Session, actors, federation, identity::urls, model::FollowRow, CoreError,
-    ScopedFutureExt,
+    accounts::Session, actors, federation, identity::urls, instance_moderation, model::FollowRow,
+    CoreError, ScopedFutureExt,
 };
 use either::Either;
 use url::Url;
@@ -111,13 +111,29 @@ pub async fn follow(
     let me = local_actor(fed, session).await?;
     let follow = Follow::new(&data, me.id(), target.id());
     let local = target.is_local();
+    let remote_person = !local && matches!(target, Resolved::Person(_));
     let inbox = target.inbox();
     let target_id = target.id().clone();
     let data = &data;
-    let state = data
+    let followed = data
         .db
         .transaction(|conn| {
             async move {
+                // A person of a blocked instance (by their actor's host, or the host their
+                // confirmed handle names) is not followed: read here, holding their handle
+                // host and its verdict, so that a block or a confirmation committing meanwhile
+                // finds this follow and drops it, or is seen and refuses it. The resolution
+                // above may have just confirmed their handle (dropping their follows): this
+                // check comes after it.
+                if remote_person {
+                    let ctx = &data.ctx;
+                    if let Some(host) =
+                        instance_moderation::blocked_instance_of(conn, ctx, target_id.as_str())
+                            .await?
+                    {
+                        return Ok(Err(host));
+                    }
+                }
                 let state = federation::follow(
                     conn,
                     &me.row,
@@ -137,11 +153,13 @@ pub async fn follow(
                     )
                     .await?;
                 }
-                Ok(state)
+                Ok(Ok(state))
             }
             .scope_boxed()
         })
         .await?;
+    // The API answers 403 `instance_blocked`, as for a fetch refused for a blocked host.
+    let state = followed.map_err(ApubError::Blocked)?;
     Ok((target, state.to_owned()))
 }
 

@@ -348,12 +348,10 @@ async fn check_and_apply(
         .map(|p| p.as_str())
         .unwrap_or("/");
     let actor = verified_signer(&data, &envelope.actor, &params, parts, path).await?;
-    // The host the signer's confirmed handle names, when not their actor's (checked in the
-    // transaction below, with the bans).
-    let signer_handle_host = actor
-        .as_ref()
-        .left()
-        .and_then(|p| p.row.handle_host.clone());
+    // A person signed it: the host their confirmed handle names is read in the transaction
+    // below (the one their fetched actor carries may predate a confirmation that it names a
+    // blocked instance, committed meanwhile).
+    let signer_person = actor.is_left();
     // Signed by its actor: now its claims are the actor's, and a false one is forged.
     check_object_on_actor_host(envelope.id.as_str(), envelope.actor.as_str())
         .map_err(|rule| Answer::Forged(rule.rule()))?;
@@ -378,7 +376,6 @@ async fn check_and_apply(
         })
         .flatten();
     let announced_actor = &announced_actor;
-    let signer_handle_host = &signer_handle_host;
     let host = host.as_str();
     let received = data
         .db
@@ -391,8 +388,8 @@ async fn check_and_apply(
                 // blocked instance include those its handles name, their actor served from
                 // elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
                 let ctx = &data.ctx;
-                let handle_host = signer_handle_host.as_deref();
-                match instance_moderation::sender_blocked(conn, ctx, host, handle_host).await? {
+                let signer = signer_person.then_some(actor_id.as_str());
+                match instance_moderation::sender_blocked(conn, ctx, host, signer).await? {
                     Some(SenderBlocked::ActorHost(host)) => {
                         tracing::info!(actor = %actor_id, %host, "activity of an instance found blocked in its transaction");
                         return Ok(Received::Blocked(host));
@@ -535,6 +532,12 @@ mod tests {
             status_of(CoreError::Database(
                 cenacle_core::model::DbError::PoolTimeout
             )),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // A block of the sender's instance being written past the verdict's bounded wait:
+        // nothing recorded, the peer sends it again (`Retry-After`, set for every 503).
+        assert_eq!(
+            status_of(CoreError::Database(cenacle_core::model::DbError::LockBusy)),
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(

@@ -92,9 +92,14 @@ pub enum CoreError {
 }
 
 impl CoreError {
-    /// The database had no connection free in time: the server is busy, come back shortly.
+    /// The database had no connection free in time, or a lock stayed held beyond its bounded
+    /// wait (an admin's block of the instance being read): the server is busy, come back
+    /// shortly. Nothing was written.
     pub fn is_overloaded(&self) -> bool {
-        matches!(self, CoreError::Database(DbError::PoolTimeout))
+        matches!(
+            self,
+            CoreError::Database(DbError::PoolTimeout | DbError::LockBusy)
+        )
     }
 }
 

@@ -11,15 +11,20 @@
 //!   cancelled. Unblocking restores none of it: its people follow again if they wish.
 //! - An instance's people are those its server serves and those whose confirmed handle names
 //!   it (`person.handle_host`: `alice@example.org` whose actor is at `social.example.org`, as
-//!   Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN` allow): blocking or limiting `example.org`
-//!   reaches them too: what they send, or a group relays of theirs, is acknowledged and
-//!   ignored; their follows are dropped and their votes uncounted (a block); their posts are
-//!   held (a limit). Only people whose handle was confirmed (before the block: the handle's
-//!   host, blocked, is not asked again) are known as its people. What is queued for their
-//!   own inbox (one no other actor of ours delivers to) is cancelled too; a shared inbox on
-//!   their actor's host is left alone unless that host is blocked as well. A handle confirmed
-//!   after its host was blocked ends that person's follows and deliveries the same way
-//!   ([`handle_host_confirmed`]).
+//!   Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN` allow). Blocking `example.org` reaches them too:
+//!   what they send, or a group relays of theirs, is acknowledged and ignored; their follows
+//!   both ways are dropped and their votes uncounted; from then on our members' follows of
+//!   them are refused (403 `instance_blocked`) and a text naming them is not sent on their
+//!   account. Limiting it holds their posts. Only people whose handle was confirmed are known
+//!   as its people (a blocked host is not asked to confirm one).
+//! - What is queued for such a person's own inbox is cancelled at the block, and, when the
+//!   block is an admin's (stored), dropped unsent by the delivery worker if queued after it:
+//!   an inbox that only blocked people use (no other person or group stored here has it as
+//!   their inbox or their shared inbox: a server may give everyone one inbox). A shared inbox
+//!   on their actor's host is left alone unless that host is blocked as well.
+//! - A handle confirmed to name a blocked host after its block (the block's sweep did not know
+//!   it) undoes for that person what the block would have: their follows both ways, what is
+//!   queued to their own inbox, what their votes counted ([`handle_host_confirmed`]).
 
 use crate::moderation_log::{self, NewModAction};
 use crate::{accounts::Session, caller::require, federation, Conn, Context, CoreError};
@@ -195,11 +200,13 @@ pub async fn actor_ban(
 /// Which of `hosts` is blocked, by configuration or by an admin, read in the caller's
 /// transaction: a block committed before that read is seen, whatever this process remembers.
 /// It takes no lock: one committed after the read, while the caller's transaction runs, is
-/// not seen unless the caller held the verdicts first, as the inbox does before it writes
-/// anything ([`sender_blocked`], [`blocked_instance_of`]). The outgoing path calls this after
-/// its writes, where waiting for a block (which rewrites reputation rows) could deadlock; a
-/// delivery it queues for a host blocked meanwhile is dropped by the worker, which reads the
-/// host's block before sending. Allow-list mode is not asked
+/// not seen unless the caller held the verdicts first, as the inbox and a member's follow do
+/// before they write anything ([`sender_blocked`], [`blocked_instance_of`]). The outgoing path
+/// calls this after its writes, where waiting for a block (which rewrites reputation rows)
+/// could deadlock; a delivery it queues meanwhile is dropped by the worker, which reads with
+/// its claim whether the inbox's host is blocked, and whether the inbox is the personal inbox
+/// of people whose handle names a blocked host (theirs alone, as a block's sweep decides;
+/// a shared inbox on their actor's host is sent to). Allow-list mode is not asked
 /// here: it keeps out the hosts we talk to, which are checked before; a handle's host is never
 /// talked to on its people's behalf, and an admin who allowed the server of a person's actor
 /// did not mean to keep them out for the domain their handle names.
@@ -224,23 +231,37 @@ pub async fn blocked_host<'h>(
 
 /// The blocked instance the person of another server `actor_ap_id` belongs to, if any: the
 /// one serving their actor or the one their confirmed handle names (see [`blocked_host`]).
-/// Not a person stored here: none.
+/// Not a person stored here: none. Their handle host and its verdict are held for reading
+/// first ([`held_remote_person`]): a block, or a confirmation that their handle names a
+/// blocked host, committing meanwhile waits for the caller's transaction, whose follow or
+/// activity its sweep then finds; one committed before is seen.
 pub async fn blocked_instance_of(
     conn: &mut Conn,
     ctx: &Context,
     actor_ap_id: &str,
 ) -> Result<Option<String>, CoreError> {
-    let Some(person) = actors::person_by_ap_id(conn, actor_ap_id)
-        .await?
-        .filter(|p| !p.local)
-    else {
+    let Some(person) = held_remote_person(conn, actor_ap_id).await? else {
         return Ok(None);
     };
     let hosts = [person.instance_host, person.handle_host];
     let hosts: Vec<&str> = hosts.iter().flatten().map(String::as_str).collect();
-    // As the sender's (see [`sender_blocked`]): a block committing meanwhile waits for us.
     cenacle_db::federation::hold_verdicts_for_reading(conn, &hosts).await?;
     blocked_host(conn, ctx, hosts).await
+}
+
+/// The person of another server `actor_ap_id`, read once their handle host is held for
+/// reading until the transaction ends (against [`handle_host_confirmed`]), so that the host
+/// their handle names is the one committed last; None when no such person is stored. The
+/// hold first, then the read, in statements of their own (each statement reads what was
+/// committed when it starts). Waits a bounded time: past it, [`CoreError::is_overloaded`].
+async fn held_remote_person(
+    conn: &mut Conn,
+    actor_ap_id: &str,
+) -> Result<Option<cenacle_db::actors::PersonActor>, CoreError> {
+    cenacle_db::federation::hold_handle_host_for_reading(conn, actor_ap_id).await?;
+    Ok(actors::person_by_ap_id(conn, actor_ap_id)
+        .await?
+        .filter(|p| !p.local))
 }
 
 /// Why the sender of an incoming activity is kept out.
@@ -257,17 +278,28 @@ pub enum SenderBlocked {
 /// Whether the sender of an incoming activity is kept out, read in the caller's transaction:
 /// the inbox's earlier check of the actor's host may be seconds old (each process remembers a
 /// verdict a few seconds) and the actor's fetch may run between it and the transaction, so a
-/// block committed meanwhile would otherwise let one more activity of any kind in. One read
-/// for both hosts. Allow-list mode applies to the actor's host only (see [`blocked_host`]).
+/// block committed meanwhile would otherwise let one more activity of any kind in. `signer`:
+/// the actor id of a person (None for a group), whose confirmed handle host is read here,
+/// held as [`blocked_instance_of`] holds it (the one their fetched actor carried may be older
+/// than a confirmation that it names a blocked host). One read of the verdicts for both hosts.
+/// Allow-list mode applies to the actor's host only (see [`blocked_host`]). The holds wait a
+/// bounded time (a block being written): past it, [`CoreError::is_overloaded`], which the
+/// inbox answers with a 503 and `Retry-After`, nothing recorded.
 pub async fn sender_blocked(
     conn: &mut Conn,
     ctx: &Context,
     actor_host: &str,
-    handle_host: Option<&str>,
+    signer: Option<&str>,
 ) -> Result<Option<SenderBlocked>, CoreError> {
     use cenacle_domain::instance_lists::names;
     let actor_host = actor_host.to_ascii_lowercase();
-    let handle_host = handle_host.map(str::to_ascii_lowercase);
+    let handle_host = match signer {
+        Some(signer) => held_remote_person(conn, signer)
+            .await?
+            .and_then(|p| p.handle_host),
+        None => None,
+    };
+    let handle_host = handle_host.map(|h| h.to_ascii_lowercase());
     let hosts: Vec<&str> = std::iter::once(actor_host.as_str())
         .chain(handle_host.as_deref())
         .collect();
@@ -438,15 +470,22 @@ pub async fn known_instances(
 /// blocked, the person is found to be a blocked instance's only now (a block drops what it
 /// finds: a handle confirmed after it, by queries asked before it or by a process that did not
 /// know of it yet), so what the block would have undone of theirs is undone now: their follows
-/// both ways, and what is queued to their personal inbox (the same rule as [`on_blocked`]).
-/// The host's verdict is held for reading first, holding nothing else: a block committing
-/// meanwhile either finds the handle stored, or is seen here.
+/// both ways, what is queued to their personal inbox (the same rule as [`on_blocked`]), and
+/// what their votes counted ([`crate::rewards::on_person_blocked`]). From then on, their
+/// activities are ignored and our members' follows of them refused ([`sender_blocked`],
+/// [`blocked_instance_of`]).
+///
+/// Holds first, holding nothing else: the person's handle host for a change (the activities
+/// and follows that read it before commit first, and those that read it after wait and see
+/// the new host), then the host's verdict for reading (a block committing meanwhile either
+/// finds the handle stored, or is seen here) — the order the readers take them in.
 pub async fn handle_host_confirmed(
     conn: &mut Conn,
     ctx: &Context,
     person_id: i64,
     host: Option<&str>,
 ) -> Result<BlockEffects, CoreError> {
+    cenacle_db::federation::hold_handle_host_for_change(conn, person_id).await?;
     if let Some(host) = host {
         cenacle_db::federation::hold_verdicts_for_reading(conn, &[host]).await?;
     }
@@ -454,6 +493,7 @@ pub async fn handle_host_confirmed(
     if blocked_host(conn, ctx, host).await?.is_none() {
         return Ok(BlockEffects::default());
     }
+    crate::rewards::on_person_blocked(conn, person_id).await?;
     Ok(BlockEffects {
         follows_dropped: store::drop_follows_of_person(conn, person_id).await?,
         deliveries_cancelled: store::cancel_personal_deliveries_of(conn, person_id).await?,

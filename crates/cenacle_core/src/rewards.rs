@@ -652,7 +652,18 @@ pub async fn on_content_restored(conn: &mut Conn, restored: Gone) -> Result<(), 
 /// An instance blocked: the votes its people cast before count no more, anywhere — what they
 /// earned anyone is taken back, and they leave the scores.
 pub async fn on_instance_blocked(conn: &mut Conn, host: &str) -> Result<(), CoreError> {
-    let votes = store::uncount_votes_of_host(conn, host).await?;
+    uncount_votes(conn, store::BlockedVoters::OfHost(host)).await
+}
+
+/// A person of another server found to be a blocked instance's after its block (their handle,
+/// naming it, confirmed only then): their votes count no more, as [`on_instance_blocked`] would
+/// have uncounted them had it known them.
+pub async fn on_person_blocked(conn: &mut Conn, person_id: i64) -> Result<(), CoreError> {
+    uncount_votes(conn, store::BlockedVoters::Person(person_id)).await
+}
+
+async fn uncount_votes(conn: &mut Conn, whose: store::BlockedVoters<'_>) -> Result<(), CoreError> {
+    let votes = store::uncount_votes_of(conn, whose).await?;
     let keys: Vec<String> = votes
         .iter()
         .flat_map(|(voter, target)| VoteKeys::new(*target, *voter).all())

@@ -162,3 +162,339 @@ async fn an_activity_reading_its_host_while_a_block_commits_waits_and_sees_it() 
         "the activity read its host before the block committed, and let itself in"
     );
 }
+
+/// A reader of a host's verdict waits a bounded time for a change of it: an admin's block may
+/// take long (it takes back every vote of the instance's people), and every activity of its
+/// people, each holding a share of the federation's connections, would wait all that time.
+/// Past the bound, the reader gives up with an error the inbox answers 503 + `Retry-After`.
+#[tokio::test]
+async fn a_reader_gives_up_retryably_while_a_block_holds_the_verdict_past_the_bound() {
+    use cenacle_db::federation::{hold_verdict_for_change, READ_LOCK_WAIT};
+    let w = World::new().await;
+    let (held_tx, held_rx) = oneshot::channel::<()>();
+    let (release_tx, release_rx) = oneshot::channel::<()>();
+
+    // A block being written, on a connection of its own, for longer than the bound.
+    let block = async {
+        w.act(|conn, _| {
+            async move {
+                hold_verdict_for_change(conn, "other.example").await?;
+                held_tx.send(()).unwrap();
+                release_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let activity = async {
+        held_rx.await.unwrap();
+        let started = tokio::time::Instant::now();
+        let read = tokio::time::timeout(
+            READ_LOCK_WAIT * 5,
+            w.act(|conn, ctx| {
+                async move {
+                    instance_moderation::sender_blocked(conn, ctx, "other.example", None).await
+                }
+                .scope_boxed()
+            }),
+        )
+        .await;
+        let waited = started.elapsed();
+        release_tx.send(()).unwrap();
+        (read, waited)
+    };
+    let ((), (read, waited)) = tokio::join!(block, activity);
+
+    let read = read.expect("the reader waited for the block past five times the bound");
+    let err = read.expect_err("the reader got a verdict while the block held it");
+    assert!(err.is_overloaded(), "not answered as retryable: {err}");
+    assert!(
+        waited >= READ_LOCK_WAIT,
+        "gave up before the bound: {waited:?}"
+    );
+}
+
+/// A person's Follow of our group, applied by the inbox, and the confirmation that their
+/// handle names a blocked instance, in two transactions at once: the inbox read their handle
+/// host (none yet) in its transaction, so the confirmation waits for the follow to commit and
+/// drops it. Before, the inbox used the handle host its fetched actor carried, and nothing
+/// held it: the confirmation committed first, dropping nothing, and the follow was kept.
+#[tokio::test]
+async fn a_handle_confirmed_while_an_activity_of_its_person_applies_drops_what_it_applied() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let alice = w.remote_person(OTHER, "alice").await;
+    block(&w, &admin, "brand.example").await;
+    let (read_tx, read_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let activity = async {
+        let (alice, group) = (&alice, &group);
+        w.act(|conn, ctx| {
+            async move {
+                let signer = alice.ap_id.as_deref();
+                let blocked =
+                    instance_moderation::sender_blocked(conn, ctx, "other.example", signer).await?;
+                assert_eq!(blocked, None, "her handle names no blocked host yet");
+                read_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                let follow = "https://other.example/f/1";
+                federation::receive_follow(conn, alice, &group.ap_id, follow)
+                    .await
+                    .map(|_| ())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let confirmation = async {
+        read_rx.await.unwrap();
+        let alice = alice.id;
+        w.act(|conn, ctx| {
+            async move {
+                instance_moderation::handle_host_confirmed(conn, ctx, alice, Some("brand.example"))
+                    .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || someone_waits_on_a_verdict(&w)).await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), effects, waited) = tokio::join!(activity, confirmation, release);
+
+    assert!(waited, "the confirmation did not wait for the activity");
+    assert_eq!(
+        effects.follows_dropped, 1,
+        "the confirmation must find the follow the activity applied"
+    );
+    let mut conn = w.ctx.conn().await.unwrap();
+    let followers = federation::count_followers(&mut conn, &group.ap_id)
+        .await
+        .unwrap();
+    assert_eq!(followers, 0, "a blocked instance's person still follows");
+}
+
+async fn block(w: &World, admin: &cenacle_core::accounts::Session, host: &str) {
+    w.act(|conn, ctx| {
+        async move { instance_moderation::set_blocked(conn, ctx, admin, host, true).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+async fn execute(w: &World, sql: &str) {
+    use diesel_async::SimpleAsyncConnection;
+    let mut conn = w.ctx.conn().await.unwrap();
+    conn.batch_execute(sql).await.unwrap();
+}
+
+/// Queues one activity to each of `inboxes` (all on other.example), as the outbox does.
+async fn queue(w: &World, activity: &str, inboxes: &[&str]) {
+    let targets: Vec<(String, String)> = inboxes
+        .iter()
+        .map(|i| ((*i).to_owned(), "other.example".to_owned()))
+        .collect();
+    let queued = w
+        .act(|conn, _| {
+            async move {
+                Ok(cenacle_db::federation::enqueue_activity(
+                    conn,
+                    activity,
+                    "http://localhost:8700/u/root",
+                    "{}",
+                    &targets,
+                    None,
+                )
+                .await?)
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    assert_eq!(queued, inboxes.len());
+}
+
+async fn queued_to(w: &World, inbox: &str) -> i64 {
+    w.count(&format!("delivery WHERE inbox_url = '{inbox}'"))
+        .await
+}
+
+/// What a block of the host people's handles name cancels of what is queued to their own
+/// inbox, and what the delivery worker's claim refuses of what is queued there after it: an
+/// inbox only blocked people use — their own, even when it is also their shared inbox; one
+/// that several of them share — and not an inbox another person, or a group, uses too.
+#[tokio::test]
+async fn the_inboxes_of_blocked_people_alone_are_cancelled_and_refused_and_shared_ones_are_not() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let base = OTHER;
+    let people = ["alice", "carol", "dora", "erin", "frank", "gina"];
+    for name in people {
+        w.remote_person(base, name).await;
+    }
+    w.remote_group(base, "jardin").await;
+    let (alice, shared_by_two, erins, ginas) = (
+        format!("{base}/u/alice/inbox"),
+        format!("{base}/two/inbox"),
+        format!("{base}/u/erin/inbox"),
+        format!("{base}/c/jardin/inbox"),
+    );
+    // Everyone but frank is named by a handle at brand.example. Alice's server gives her own
+    // inbox as her shared inbox too; carol and dora share one inbox; frank (not blocked) has
+    // erin's inbox as his; gina has the group's.
+    execute(
+        &w,
+        &format!(
+            "UPDATE person SET handle_host = 'brand.example' \
+               WHERE username IN ('alice', 'carol', 'dora', 'erin', 'gina'); \
+             UPDATE person SET shared_inbox_url = inbox_url WHERE username = 'alice'; \
+             UPDATE person SET inbox_url = '{shared_by_two}' WHERE username IN ('carol', 'dora'); \
+             UPDATE person SET inbox_url = '{erins}' WHERE username = 'frank'; \
+             UPDATE person SET inbox_url = '{ginas}' WHERE username = 'gina'"
+        ),
+    )
+    .await;
+    let inboxes = [
+        alice.as_str(),
+        shared_by_two.as_str(),
+        erins.as_str(),
+        ginas.as_str(),
+    ];
+    queue(&w, "http://localhost:8700/a/1", &inboxes).await;
+
+    let admin = &admin;
+    let effects = w
+        .act(|conn, ctx| {
+            async move {
+                instance_moderation::set_blocked(conn, ctx, admin, "brand.example", true).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(effects.deliveries_cancelled, 2, "{effects:?}");
+    assert_eq!(queued_to(&w, &alice).await, 0, "her own inbox");
+    assert_eq!(
+        queued_to(&w, &shared_by_two).await,
+        0,
+        "blocked people's alone"
+    );
+    assert_eq!(queued_to(&w, &erins).await, 1, "frank's inbox too");
+    assert_eq!(queued_to(&w, &ginas).await, 1, "a group's inbox too");
+
+    // Queued after the block (a mention or a follow racing with it): the claim says which
+    // the worker must not send.
+    queue(&w, "http://localhost:8700/a/2", &inboxes).await;
+    let claimed = w
+        .act(|conn, _| {
+            async move { Ok(cenacle_db::federation::claim_deliveries(conn, 100, 60.0, 100).await?) }
+                .scope_boxed()
+        })
+        .await
+        .unwrap();
+    let refused = |inbox: &str| {
+        claimed
+            .iter()
+            .filter(|d| d.inbox_url == inbox)
+            .map(|d| d.personal_inbox_blocked)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(refused(&alice), [true]);
+    assert_eq!(refused(&shared_by_two), [true]);
+    assert_eq!(refused(&erins), [false, false]);
+    assert_eq!(refused(&ginas), [false, false]);
+}
+
+/// A handle confirmed to name a blocked host after the block undoes for its person what the
+/// block would have — their follow, what is queued to their own inbox, what their like
+/// counted — and nothing of a bystander's on the same server.
+#[tokio::test]
+async fn a_handle_confirmed_after_the_block_undoes_its_persons_follows_deliveries_and_votes() {
+    use cenacle_core::{model::VoteTarget, votes, Caller};
+    use cenacle_domain::content::{PostKind, Vote};
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let question = w.post(&marie, &group, PostKind::Question, "Q ?").await;
+    let rep0 = w.reputation(marie.person_id).await;
+    let alice = w.remote_person(OTHER, "alice").await;
+    let bob = w.remote_person(OTHER, "bob").await;
+    for (n, person) in [&alice, &bob].into_iter().enumerate() {
+        let (group, voter) = (&group, Caller::remote(person.id));
+        let follow = format!("https://other.example/f/{n}");
+        let question = question.id;
+        w.act(|conn, ctx| {
+            async move {
+                federation::receive_follow(conn, person, &group.ap_id, &follow).await?;
+                let target = VoteTarget::Post(question);
+                votes::vote(conn, ctx, &voter, target, Some(Vote::Like), None).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    }
+    let (alices, bobs) = (
+        format!("{OTHER}/u/alice/inbox"),
+        format!("{OTHER}/u/bob/inbox"),
+    );
+    queue(
+        &w,
+        "http://localhost:8700/a/1",
+        &[alices.as_str(), bobs.as_str()],
+    )
+    .await;
+    let liked = w.reputation(marie.person_id).await;
+    assert!(liked > rep0);
+    block(&w, &admin, "brand.example").await;
+
+    let alice_id = alice.id;
+    let effects = w
+        .act(|conn, ctx| {
+            async move {
+                instance_moderation::handle_host_confirmed(
+                    conn,
+                    ctx,
+                    alice_id,
+                    Some("brand.example"),
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(effects.follows_dropped, 1, "{effects:?}");
+    assert_eq!(effects.deliveries_cancelled, 1, "{effects:?}");
+    assert_eq!(queued_to(&w, &alices).await, 0);
+    assert_eq!(queued_to(&w, &bobs).await, 1, "the bystander's delivery");
+    let mut conn = w.ctx.conn().await.unwrap();
+    let followers = federation::count_followers(&mut conn, &group.ap_id)
+        .await
+        .unwrap();
+    assert_eq!(followers, 1, "the bystander's follow");
+    drop(conn);
+    assert_eq!(
+        w.post_now(question.id).await.likes,
+        1,
+        "only bob's like counts"
+    );
+    assert_eq!(
+        w.reputation(marie.person_id).await - rep0,
+        (liked - rep0) / 2,
+        "what alice's like earned is taken back, bob's is not"
+    );
+}

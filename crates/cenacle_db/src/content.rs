@@ -956,12 +956,55 @@ async fn move_vote_counters(
     Ok(())
 }
 
-/// The votes of the people of `host` (served from it, or whose confirmed handle names it)
-/// that still count, from now on counted no more (the instance was blocked): (voter, target)
-/// of each.
-pub async fn uncount_votes_of_host(
+/// Whose votes a block uncounts.
+#[derive(Debug, Clone, Copy)]
+pub enum BlockedVoters<'a> {
+    /// The people of a host: served from it, or whose confirmed handle names it.
+    OfHost(&'a str),
+    /// One person of another server, found to be a blocked instance's after its block (their
+    /// handle, naming it, confirmed only then).
+    Person(i64),
+}
+
+impl BlockedVoters<'_> {
+    /// SQL over the voter `p` (a person row), its one parameter `$1`.
+    fn voters(&self) -> &'static str {
+        match self {
+            BlockedVoters::OfHost(_) => {
+                "NOT p.local AND (p.instance_host = $1 OR p.handle_host = $1)"
+            }
+            BlockedVoters::Person(_) => "NOT p.local AND p.id = $1",
+        }
+    }
+
+    /// `query` with this one parameter bound, run.
+    async fn execute(self, conn: &mut AsyncPgConnection, query: String) -> Result<usize, DbError> {
+        use diesel::sql_types::{BigInt, Text};
+        let query = diesel::sql_query(query);
+        Ok(match self {
+            BlockedVoters::OfHost(host) => query.bind::<Text, _>(host).execute(conn).await?,
+            BlockedVoters::Person(id) => query.bind::<BigInt, _>(id).execute(conn).await?,
+        })
+    }
+
+    async fn load<U>(self, conn: &mut AsyncPgConnection, query: String) -> Result<Vec<U>, DbError>
+    where
+        U: diesel::deserialize::QueryableByName<diesel::pg::Pg> + Send + 'static,
+    {
+        use diesel::sql_types::{BigInt, Text};
+        let query = diesel::sql_query(query);
+        Ok(match self {
+            BlockedVoters::OfHost(host) => query.bind::<Text, _>(host).load(conn).await?,
+            BlockedVoters::Person(id) => query.bind::<BigInt, _>(id).load(conn).await?,
+        })
+    }
+}
+
+/// The votes of `whose` that still count, from now on counted no more (their instance was
+/// blocked): (voter, target) of each.
+pub async fn uncount_votes_of(
     conn: &mut AsyncPgConnection,
-    host: &str,
+    whose: BlockedVoters<'_>,
 ) -> Result<Vec<(i64, VoteTarget)>, DbError> {
     #[derive(QueryableByName)]
     struct Uncounted {
@@ -972,24 +1015,23 @@ pub async fn uncount_votes_of_host(
         #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::BigInt>)]
         comment_id: Option<i64>,
     }
+    let voters = whose.voters();
     // The counters first, in id order, then the votes: the order `cast_vote` takes them in
     // (its target's counter, then its vote row), so a vote from this host arriving during the
     // block waits instead of deadlocking with it.
     for (table, column) in [("post", "post_id"), ("comment", "comment_id")] {
-        diesel::sql_query(format!(
+        let query = format!(
             "SELECT t.id FROM {table} t WHERE t.id IN \
                (SELECT v.{column} FROM vote v JOIN person p ON p.id = v.person_id \
-                WHERE NOT p.local AND (p.instance_host = $1 OR p.handle_host = $1) AND v.counted AND v.{column} IS NOT NULL) \
+                WHERE {voters} AND v.counted AND v.{column} IS NOT NULL) \
              ORDER BY t.id FOR UPDATE OF t"
-        ))
-        .bind::<diesel::sql_types::Text, _>(host)
-        .execute(conn)
-        .await?;
+        );
+        whose.execute(conn, query).await?;
     }
     // They leave the shown counts too (see `cast_vote`), in the same statement.
-    let rows: Vec<Uncounted> = diesel::sql_query(
+    let query = format!(
         "WITH u AS (UPDATE vote v SET counted = FALSE, weight = 0 FROM person p \
-                    WHERE p.id = v.person_id AND NOT p.local AND (p.instance_host = $1 OR p.handle_host = $1) AND v.counted \
+                    WHERE p.id = v.person_id AND {voters} AND v.counted \
                     RETURNING v.person_id, v.post_id, v.comment_id, v.value), \
               posts AS (UPDATE post t SET likes = t.likes - x.l, dislikes = t.dislikes - x.d \
                         FROM (SELECT post_id, count(*) FILTER (WHERE value = 1)::int AS l, \
@@ -1001,11 +1043,9 @@ pub async fn uncount_votes_of_host(
                                         count(*) FILTER (WHERE value = -1)::int AS d \
                                  FROM u WHERE comment_id IS NOT NULL GROUP BY comment_id) x \
                            WHERE t.id = x.comment_id) \
-         SELECT person_id, post_id, comment_id FROM u",
-    )
-    .bind::<diesel::sql_types::Text, _>(host)
-    .load(conn)
-    .await?;
+         SELECT person_id, post_id, comment_id FROM u"
+    );
+    let rows: Vec<Uncounted> = whose.load(conn, query).await?;
     Ok(rows
         .into_iter()
         .filter_map(|r| match (r.post_id, r.comment_id) {

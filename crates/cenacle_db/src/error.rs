@@ -10,6 +10,12 @@ pub enum DbError {
     /// the client should come back shortly.
     #[error("no database connection free within the configured wait")]
     PoolTimeout,
+    /// A lock another transaction held for longer than the bounded wait of the statement that
+    /// asked for it (a reader of an instance's verdicts while an admin's block of it runs):
+    /// the transaction is given up, nothing written, and the same request may be retried
+    /// shortly.
+    #[error("a lock stayed held by another transaction beyond the bounded wait")]
+    LockBusy,
     #[error("database query: {0}")]
     Query(#[from] DieselError),
     #[error("stored data is not valid: {0}")]
@@ -68,7 +74,7 @@ impl DbError {
     /// are matched in PostgreSQL's English text, as for deadlocks.
     pub fn is_unavailable(&self) -> bool {
         match self {
-            DbError::Pool(_) | DbError::PoolTimeout => true,
+            DbError::Pool(_) | DbError::PoolTimeout | DbError::LockBusy => true,
             DbError::Query(DieselError::BrokenTransactionManager) => true,
             DbError::Query(DieselError::DatabaseError(
                 DatabaseErrorKind::UnableToSendCommand
@@ -125,6 +131,7 @@ mod tests {
             ),
             database(DatabaseErrorKind::Unknown, "deadlock detected"),
             DbError::PoolTimeout,
+            DbError::LockBusy,
             DbError::Pool("connection refused".into()),
         ];
         for e in lost {

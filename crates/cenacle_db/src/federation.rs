@@ -310,27 +310,135 @@ pub async fn instance_state(
 
 /// The advisory lock over what an admin decided about one host (its block and allow-list
 /// verdicts): the class, then `hashtext(host)` as the object (two hosts sharing a hash only
-/// wait for each other more often).
-const VERDICT_LOCK: &str = "hashtext('instance_verdict'), hashtext(lower(host))";
+/// wait for each other more often); SQL over the host `k`.
+const VERDICT_LOCK: &str = "hashtext('instance_verdict'), hashtext(lower(k))";
+
+/// The longest a reader waits for a transaction changing what it reads under an advisory lock
+/// (an admin's block of an instance, which may take back many votes; a person's handle being
+/// confirmed): every activity of that instance's people waits meanwhile, each holding a share
+/// of the federation's connections, so an unbounded wait would soon make every inbox answer
+/// 503. Past it, the reader gives up with [`DbError::LockBusy`] (a 503 with `Retry-After` to a
+/// peer: its activity is not recorded, it sends it again).
+pub const READ_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Takes, until the transaction ends, the shared advisory locks `lock(k)` for the distinct
+/// keys `k` of `keys` (`lock` is SQL over `k`, a text): at once when no one holds or waits for
+/// them exclusively, else waiting at most [`READ_LOCK_WAIT`].
+async fn hold_shared_bounded(
+    conn: &mut AsyncPgConnection,
+    lock: &str,
+    keys: &[&str],
+) -> Result<(), DbError> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = Bool)]
+        held: bool,
+    }
+    let distinct = "(SELECT DISTINCT k FROM unnest($1::text[]) AS k) AS keys";
+    // Every key is tried (an aggregate reads every row); those taken stay held.
+    let held: Held = diesel::sql_query(format!(
+        "SELECT coalesce(bool_and(pg_try_advisory_xact_lock_shared({lock})), true) AS held \
+           FROM {distinct}"
+    ))
+    .bind::<Array<Text>, _>(keys)
+    .prepared()
+    .get_result(conn)
+    .await?;
+    if held.held {
+        return Ok(());
+    }
+    // The wait is bounded for this one statement: `lock_timeout` is set for the transaction,
+    // then put back as it was, so that the caller's later statements wait as they would have.
+    #[derive(QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+    let before: Setting = diesel::sql_query("SELECT current_setting('lock_timeout') AS value")
+        .prepared()
+        .get_result(conn)
+        .await?;
+    diesel::sql_query("SELECT set_config('lock_timeout', $1, true)")
+        .bind::<Text, _>(READ_LOCK_WAIT.as_millis().to_string())
+        .prepared()
+        .execute(conn)
+        .await?;
+    let waited = diesel::sql_query(format!(
+        "SELECT count(pg_advisory_xact_lock_shared({lock})) FROM {distinct}"
+    ))
+    .bind::<Array<Text>, _>(keys)
+    .prepared()
+    .execute(conn)
+    .await;
+    match waited {
+        Ok(_) => {}
+        // The transaction is aborted: nothing to put back, the caller's rollback ends it.
+        Err(diesel::result::Error::DatabaseError(_, info))
+            if info
+                .message()
+                .starts_with("canceling statement due to lock timeout") =>
+        {
+            return Err(DbError::LockBusy)
+        }
+        Err(e) => return Err(e.into()),
+    }
+    diesel::sql_query("SELECT set_config('lock_timeout', $1, true)")
+        .bind::<Text, _>(before.value)
+        .prepared()
+        .execute(conn)
+        .await?;
+    Ok(())
+}
 
 /// Holds, until the transaction ends, the verdicts on `hosts` for reading: shared, so readers
 /// never wait for each other, only for a transaction changing one of them
-/// ([`hold_verdict_for_change`]). Taken before the verdicts are read (in a statement of its
-/// own: a statement's snapshot is taken when it starts), so that a transaction that found a
-/// host not blocked commits before a block of it does its sweep (follows dropped, deliveries
-/// cancelled) and one that reads after the block waits for it and sees it. Without it, READ
-/// COMMITTED lets an activity read "not blocked", the block commit and sweep, and the
-/// activity then commit a follow or a delivery the sweep never saw. In memory only: no row is
-/// written, so the inbox's hottest path takes no row lock on its sender's instance.
+/// ([`hold_verdict_for_change`]), and that for [`READ_LOCK_WAIT`] at most. Taken before the
+/// verdicts are read (in a statement of its own: a statement's snapshot is taken when it
+/// starts), so that a transaction that found a host not blocked commits before a block of it
+/// does its sweep (follows dropped, deliveries cancelled) and one that reads after the block
+/// waits for it and sees it. Without it, READ COMMITTED lets an activity read "not blocked",
+/// the block commit and sweep, and the activity then commit a follow or a delivery the sweep
+/// never saw. In memory only: no row is written, so the inbox's hottest path takes no row
+/// lock on its sender's instance.
 pub async fn hold_verdicts_for_reading(
     conn: &mut AsyncPgConnection,
     hosts: &[&str],
 ) -> Result<(), DbError> {
+    hold_shared_bounded(conn, VERDICT_LOCK, hosts).await
+}
+
+/// The advisory lock over the host a person's confirmed handle names (`person.handle_host`),
+/// by their actor id.
+const HANDLE_LOCK_OF_K: &str = "hashtext('person_handle_host'), hashtext(k)";
+
+/// Holds, until the transaction ends, the handle host of the person `actor_id` for reading:
+/// shared, as [`hold_verdicts_for_reading`] (bounded the same way), against
+/// [`hold_handle_host_for_change`]. Taken before their handle host is read, and before the
+/// verdicts on it: an activity (or a follow) that read the handle naming no blocked host
+/// commits before a confirmation that it names one drops their follows, and one that reads
+/// after waits for the confirmation and sees it. An advisory lock rather than `FOR SHARE` on
+/// their row: two activities of one person that both update their row (a profile `Update`)
+/// would each wait for the other's row lock, a deadlock; and the lock writes nothing.
+pub async fn hold_handle_host_for_reading(
+    conn: &mut AsyncPgConnection,
+    actor_id: &str,
+) -> Result<(), DbError> {
+    hold_shared_bounded(conn, HANDLE_LOCK_OF_K, &[actor_id]).await
+}
+
+/// Holds, until the transaction ends, the handle host of the person `person_id` for a change
+/// (see [`hold_handle_host_for_reading`]); a person with no actor id (none of another server)
+/// takes nothing. Taken first in the transaction that confirms a handle, before the verdict
+/// on its host, as the readers take them.
+pub async fn hold_handle_host_for_change(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<(), DbError> {
     diesel::sql_query(format!(
-        "SELECT count(pg_advisory_xact_lock_shared({VERDICT_LOCK})) \
-           FROM (SELECT DISTINCT lower(h) AS host FROM unnest($1::text[]) AS h) AS hosts"
+        "SELECT pg_advisory_xact_lock({HANDLE_LOCK_OF_K}) \
+           FROM (SELECT ap_id AS k FROM person WHERE id = $1 AND ap_id IS NOT NULL) AS p"
     ))
-    .bind::<Array<Text>, _>(hosts)
+    .bind::<BigInt, _>(person_id)
     .prepared()
     .execute(conn)
     .await?;
@@ -346,7 +454,7 @@ pub async fn hold_verdict_for_change(
     host: &str,
 ) -> Result<(), DbError> {
     diesel::sql_query(format!(
-        "SELECT pg_advisory_xact_lock({VERDICT_LOCK}) FROM (SELECT $1::text AS host) AS h"
+        "SELECT pg_advisory_xact_lock({VERDICT_LOCK}) FROM (SELECT $1::text AS k) AS h"
     ))
     .bind::<Text, _>(host)
     .prepared()
@@ -1043,6 +1151,13 @@ pub struct ClaimedDelivery {
     /// thousands of hosts costs no query per delivery).
     #[diesel(sql_type = Bool)]
     pub host_blocked: bool,
+    /// Its inbox is the personal inbox of people whose confirmed handle names an instance
+    /// blocked in the database, theirs alone (the rule of a block's sweep,
+    /// `instance_moderation::inbox_of_blocked_people_only`), read with the claim: what was
+    /// queued for them after the sweep (a follow or a mention racing with the block, a handle
+    /// confirmed later) is not sent either.
+    #[diesel(sql_type = Bool)]
+    pub personal_inbox_blocked: bool,
 }
 
 /// How many wake-log rows one claim folds into `delivery_host` (the rest wait for the next).
@@ -1122,7 +1237,19 @@ pub async fn claim_deliveries(
     if hosts.is_empty() {
         return Ok(Vec::new());
     }
-    let claimed = diesel::sql_query(
+    // The blocked people's inboxes are read once (an uncorrelated `IN`, hashed: the few people
+    // of blocked handle hosts, found by their index); only a delivery to one of them is then
+    // checked for other actors using it.
+    let personal_inbox_blocked = format!(
+        "CASE WHEN c.inbox_url IN (SELECT b.inbox_url FROM ({blocked}) b) THEN {only} \
+              ELSE false END AS personal_inbox_blocked",
+        blocked = crate::instance_moderation::NAMED_BY_BLOCKED_HOSTS,
+        only = crate::instance_moderation::inbox_of_blocked_people_only(
+            "c.inbox_url",
+            crate::instance_moderation::NAMED_BY_BLOCKED_HOSTS
+        ),
+    );
+    let claimed = diesel::sql_query(format!(
         "WITH room AS ( \
            SELECT h.host, GREATEST($4 - (SELECT count(*) FROM delivery l \
                                          WHERE l.host = h.host AND l.locked_until > now()), 0) AS free \
@@ -1141,10 +1268,11 @@ pub async fn claim_deliveries(
            WHERE d.id = ANY (ARRAY(SELECT id FROM chosen)) \
            RETURNING d.id, d.inbox_url, d.host, d.attempts, d.activity_id, d.next_attempt_at) \
          SELECT c.id, c.inbox_url, c.host, c.attempts, a.ap_id AS activity_ap_id, a.signer_ap_id, a.body, \
-                EXISTS (SELECT 1 FROM instance i WHERE i.host = c.host AND i.blocked) AS host_blocked \
+                EXISTS (SELECT 1 FROM instance i WHERE i.host = c.host AND i.blocked) AS host_blocked, \
+                {personal_inbox_blocked} \
          FROM claimed c JOIN outgoing_activity a ON a.id = c.activity_id \
          ORDER BY c.next_attempt_at, c.id",
-    )
+    ))
     .bind::<BigInt, _>(limit)
     .bind::<Double, _>(lease_seconds)
     .bind::<Array<Text>, _>(&hosts)

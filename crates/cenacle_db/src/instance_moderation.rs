@@ -273,22 +273,43 @@ fn follows_of(people: &str) -> String {
     )
 }
 
+/// The people of other servers whose confirmed handle names a host an admin blocked (in the
+/// database), as [`NAMED_BY_HANDLE_HOST`] gives them. Few: a blocked host's handles are not
+/// confirmed any more (it is not asked), so only those confirmed before its block are here.
+pub(crate) const NAMED_BY_BLOCKED_HOSTS: &str = "SELECT p.id, p.ap_id, p.inbox_url FROM person p \
+     JOIN instance i ON i.host = p.handle_host AND i.blocked WHERE NOT p.local";
+
+/// SQL: whether the inbox `inbox` (an SQL expression) is the blocked people's alone, the
+/// people `people` selects (rows with an `id`) and [`NAMED_BY_BLOCKED_HOSTS`]: no other actor
+/// stored here (a person, a group) has it as their inbox or their shared inbox. A server may
+/// give every actor one inbox, or give a person the shared inbox as their own: what goes
+/// there serves people whose instance is not blocked, unless all who use it are.
+pub(crate) fn inbox_of_blocked_people_only(inbox: &str, people: &str) -> String {
+    let blocked = format!(
+        "SELECT b.id FROM ({people}) b UNION ALL SELECT b.id FROM ({NAMED_BY_BLOCKED_HOSTS}) b"
+    );
+    format!(
+        "NOT EXISTS (SELECT 1 FROM person o WHERE o.inbox_url = {inbox} AND o.id NOT IN ({blocked})) \
+         AND NOT EXISTS (SELECT 1 FROM person o \
+                         WHERE o.shared_inbox_url = {inbox} AND o.id NOT IN ({blocked})) \
+         AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.inbox_url = {inbox}) \
+         AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.shared_inbox_url = {inbox})"
+    )
+}
+
 /// The ids of the deliveries queued to the personal inbox of the people `people` selects (see
 /// [`NAMED_BY_HANDLE_HOST`]): the inbox of theirs that `Follow`s, `Accept`s and `Undo`s go to
 /// (`person.inbox_url`; texts that name them go to their server's shared inbox). Only an inbox
-/// that is theirs alone: not anyone's shared inbox, nor the inbox of anyone else or of a group
-/// (a server may give every actor one inbox), as those serve people whose instance is not
-/// blocked. Found by the host index (a queued delivery's host is its inbox's authority, as
-/// `enqueue_to_followers` computes it); rows in flight are found too and finish on their own.
+/// that blocked people alone use ([`inbox_of_blocked_people_only`]). Found by the host index
+/// (a queued delivery's host is its inbox's authority, as `enqueue_to_followers` computes it);
+/// rows in flight are found too and finish on their own.
 fn personal_deliveries(people: &str) -> String {
     format!(
         "SELECT d.id FROM ({people}) p JOIN delivery d ON d.inbox_url = p.inbox_url \
            AND d.host = lower(substring(p.inbox_url \
                           FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) \
-         WHERE NOT EXISTS (SELECT 1 FROM person o WHERE o.shared_inbox_url = d.inbox_url) \
-           AND NOT EXISTS (SELECT 1 FROM person o WHERE o.inbox_url = d.inbox_url AND o.id <> p.id) \
-           AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.inbox_url = d.inbox_url) \
-           AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.shared_inbox_url = d.inbox_url)"
+         WHERE {}",
+        inbox_of_blocked_people_only("d.inbox_url", people)
     )
 }
 
