@@ -52,6 +52,7 @@ attached-images = Attached images
 invalid-file_too_large = This file is too large.
 invalid-unsupported_type = Send a PNG, JPEG, GIF or WebP image.
 invalid-type_mismatch = This file is not the kind of image its name says.
+invalid-media_gone = An image this text shows was removed as unused while you were writing: upload it again.
 publish = Publish
 accepted-answer = Accepted answer
 official-answer = Official answer

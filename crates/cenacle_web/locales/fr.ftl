@@ -52,6 +52,7 @@ attached-images = Images jointes
 invalid-file_too_large = Ce fichier est trop volumineux.
 invalid-unsupported_type = Envoyez une image PNG, JPEG, GIF ou WebP.
 invalid-type_mismatch = Ce fichier n’est pas le type d’image que son nom indique.
+invalid-media_gone = Une image de ce texte a été supprimée, inutilisée, pendant que vous écriviez : envoyez-la de nouveau.
 publish = Publier
 accepted-answer = Réponse acceptée
 official-answer = Réponse officielle

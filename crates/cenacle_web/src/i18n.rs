@@ -55,12 +55,16 @@ impl Words {
     /// What is wrong with a field, by the rule's code (`too_long`, `empty`…); a general
     /// message for a code the catalogue does not explain.
     pub fn invalid(&self, code: &str) -> String {
-        let key = format!("invalid-{code}");
-        if bundle(self.0).has_message(&key) {
-            self.t(&key)
+        if self.explains(code) {
+            self.t(&format!("invalid-{code}"))
         } else {
             self.t("invalid-field")
         }
+    }
+
+    /// Whether the catalogue explains the rule `code` in words of its own.
+    pub fn explains(&self, code: &str) -> bool {
+        bundle(self.0).has_message(&format!("invalid-{code}"))
     }
 
     /// The message `key` for a count: `$count` is a number, so the catalogue can choose the

@@ -219,11 +219,24 @@ impl PageError {
     }
 
     pub fn from_core(e: CoreError, v: &Visitor) -> PageError {
-        PageError {
+        // A refused value whose rule the catalogue explains says it (an image the text named
+        // was removed meanwhile: upload it again), not only the API's "a field is not valid":
+        // a page without a place for that field's error has only this message to show.
+        let explained = match &e {
+            CoreError::Validation(invalid) if v.words.explains(invalid.code) => {
+                Some(v.words.invalid(invalid.code))
+            }
+            _ => None,
+        };
+        let mut page = PageError {
             instance: v.instance.clone(),
             ..PageError::from_api(ApiError::from(e), v.words)
         }
-        .for_visitor(v)
+        .for_visitor(v);
+        if let Some(message) = explained {
+            page.message = message;
+        }
+        page
     }
 
     /// The error as `v` sees it: their menu around it.
@@ -310,5 +323,47 @@ mod tests {
         ] {
             assert_eq!(local_path(bad), "/", "{bad}");
         }
+    }
+
+    fn visitor(words: Words) -> Visitor {
+        Visitor {
+            session: None,
+            words,
+            csrf: String::new(),
+            new_csrf_cookie: None,
+            secure: false,
+            session_expired: false,
+            instance: "Cénacle".into(),
+            unread: 0,
+        }
+    }
+
+    /// A page with no place for the refused field (the welcome message's, a course's) has
+    /// only its error page to say why: the rule's own words when the catalogue has them, the
+    /// general 422 message otherwise.
+    #[test]
+    fn an_error_page_says_the_refused_rule_in_the_readers_language() {
+        use cenacle_domain::{Language, ValidationError};
+        let gone = || {
+            CoreError::Validation(ValidationError {
+                field: "media",
+                code: "media_gone",
+            })
+        };
+        let fr = PageError::from_core(gone(), &visitor(Words(Language::Fr)));
+        assert_eq!(fr.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            fr.message.contains("envoyez-la de nouveau"),
+            "{}",
+            fr.message
+        );
+        let en = PageError::from_core(gone(), &visitor(Words(Language::En)));
+        assert!(en.message.contains("upload it again"), "{}", en.message);
+        let unexplained = CoreError::Validation(ValidationError {
+            field: "x",
+            code: "no_such_rule",
+        });
+        let general = PageError::from_core(unexplained, &visitor(Words(Language::En)));
+        assert_eq!(general.message, "A field is not valid.");
     }
 }

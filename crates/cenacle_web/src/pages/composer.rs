@@ -324,6 +324,17 @@ fn is_form_key(key: &str) -> bool {
 }
 
 /// The form again, 422, with `code`'s message next to `field`.
+/// The fields `ask.html` shows an error beside; "" is the form's head.
+const FIELDS_WITH_ERRORS: [&str; 7] = [
+    "",
+    "attachments",
+    "title",
+    "body",
+    "tags",
+    "description",
+    "image",
+];
+
 async fn again(
     state: &AppState,
     v: &Visitor,
@@ -332,6 +343,13 @@ async fn again(
     field: &str,
     code: &str,
 ) -> Response {
+    // A field the form has no place for (`media`: an image the body named, removed
+    // meanwhile) is said at the form's head, not lost.
+    let field = if FIELDS_WITH_ERRORS.contains(&field) {
+        field
+    } else {
+        ""
+    };
     let error = Some((field.to_owned(), v.words.invalid(code)));
     shown(
         state,
