@@ -216,6 +216,293 @@ async fn a_reader_gives_up_retryably_while_a_block_holds_the_verdict_past_the_bo
     );
 }
 
+/// Holds the verdict on `host` for a change, in a transaction of its own (an admin's block
+/// being written): says so on `held`, and keeps it until `release` fires.
+async fn change_held<'a>(
+    w: &'a World,
+    host: &'a str,
+    held: oneshot::Sender<()>,
+    release: oneshot::Receiver<()>,
+) {
+    w.act(|conn, _| {
+        async move {
+            cenacle_db::federation::hold_verdict_for_change(conn, host).await?;
+            held.send(()).unwrap();
+            release.await.unwrap();
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+/// The connection's `lock_timeout`, as `SHOW` says it.
+async fn lock_timeout(conn: &mut cenacle_core::Conn) -> String {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Setting {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        value: String,
+    }
+    diesel::sql_query("SELECT current_setting('lock_timeout') AS value")
+        .get_result::<Setting>(conn)
+        .await
+        .unwrap()
+        .value
+}
+
+async fn set_local_lock_timeout(conn: &mut cenacle_core::Conn, value: &str) {
+    use diesel_async::SimpleAsyncConnection;
+    conn.batch_execute(&format!("SET LOCAL lock_timeout = '{value}'"))
+        .await
+        .unwrap();
+}
+
+fn is_lock_busy(e: &cenacle_core::CoreError) -> bool {
+    matches!(
+        e,
+        cenacle_core::CoreError::Database(cenacle_core::model::DbError::LockBusy)
+    )
+}
+
+/// A bounded wait that ends with the lock held leaves the caller's `lock_timeout` as it was:
+/// the bound applies to the hold alone, not to the caller's later statements.
+#[tokio::test]
+async fn a_bounded_wait_that_gets_the_lock_puts_the_callers_lock_timeout_back() {
+    use cenacle_db::federation::hold_verdicts_for_reading;
+    let w = World::new().await;
+    let (held_tx, held_rx) = oneshot::channel::<()>();
+    let (release_tx, release_rx) = oneshot::channel::<()>();
+
+    let block = change_held(&w, "other.example", held_tx, release_rx);
+    let reader = async {
+        held_rx.await.unwrap();
+        w.act(|conn, _| {
+            async move {
+                set_local_lock_timeout(conn, "7s").await;
+                hold_verdicts_for_reading(conn, &["other.example"]).await?;
+                Ok(lock_timeout(conn).await)
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || someone_waits_on_a_verdict(&w)).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        release_tx.send(()).unwrap();
+        waited
+    };
+    let ((), read, waited) = tokio::join!(block, reader, release);
+
+    assert!(waited, "the reader did not wait for the block");
+    let setting = read.expect("the reader gave up though the block ended within the bound");
+    assert_eq!(setting, "7s", "the caller's lock_timeout was not put back");
+}
+
+/// A hold over a free host and one a block keeps past the bound: the free one is taken at
+/// once, the other waited for once, and the reader gives up after about the bound with
+/// `LockBusy`, its transaction still usable and its `lock_timeout` as it was (the end of the
+/// wait is caught by its SQLSTATE, in whatever language the server speaks).
+#[tokio::test]
+async fn a_hold_over_a_free_host_and_a_held_one_gives_up_after_the_bound_in_a_usable_transaction() {
+    use cenacle_db::federation::{hold_verdicts_for_reading, READ_LOCK_WAIT};
+    let w = World::new().await;
+    let (held_tx, held_rx) = oneshot::channel::<()>();
+    let (release_tx, release_rx) = oneshot::channel::<()>();
+
+    let block = change_held(&w, "third.example", held_tx, release_rx);
+    let reader = async {
+        held_rx.await.unwrap();
+        let started = tokio::time::Instant::now();
+        let read = w
+            .act(|conn, _| {
+                async move {
+                    set_local_lock_timeout(conn, "7s").await;
+                    let hosts = ["other.example", "third.example"];
+                    let held = hold_verdicts_for_reading(conn, &hosts).await;
+                    let waited = started.elapsed();
+                    // Still usable: a statement after the refusal runs.
+                    Ok((held, waited, lock_timeout(conn).await))
+                }
+                .scope_boxed()
+            })
+            .await;
+        release_tx.send(()).unwrap();
+        read
+    };
+    let ((), read) = tokio::join!(block, reader);
+
+    let (held, waited, setting) = read.expect("the transaction failed after the refusal");
+    let err = held.expect_err("the reader got the verdicts while the block held one");
+    assert!(
+        matches!(err, cenacle_core::model::DbError::LockBusy),
+        "not LockBusy: {err}"
+    );
+    assert!(
+        waited >= READ_LOCK_WAIT,
+        "gave up before the bound: {waited:?}"
+    );
+    assert!(
+        waited < READ_LOCK_WAIT * 3 / 2,
+        "waited well past the bound: {waited:?}"
+    );
+    assert_eq!(setting, "7s", "the caller's lock_timeout was not put back");
+}
+
+/// Two hosts each held by a block: the first one waited for is released shortly before the
+/// bound, the other is kept. The bound is on the whole hold: the reader gives up at about
+/// the bound, not the bound again after the first wait (as a `lock_timeout` per lock would).
+#[tokio::test]
+async fn a_hold_over_two_held_hosts_waits_the_bound_in_all_not_for_each() {
+    use cenacle_db::federation::{hold_verdicts_for_reading, READ_LOCK_WAIT};
+    let w = World::new().await;
+    let (held_a_tx, held_a_rx) = oneshot::channel::<()>();
+    let (release_a_tx, release_a_rx) = oneshot::channel::<()>();
+    let (held_b_tx, held_b_rx) = oneshot::channel::<()>();
+    let (release_b_tx, release_b_rx) = oneshot::channel::<()>();
+    let (started_tx, started_rx) = oneshot::channel::<tokio::time::Instant>();
+    let (done_tx, done_rx) = oneshot::channel::<()>();
+
+    let block_a = change_held(&w, "other.example", held_a_tx, release_a_rx);
+    let block_b = change_held(&w, "third.example", held_b_tx, release_b_rx);
+    let reader = async {
+        held_a_rx.await.unwrap();
+        held_b_rx.await.unwrap();
+        let started = tokio::time::Instant::now();
+        started_tx.send(started).unwrap();
+        let read = w
+            .act(|conn, _| {
+                async move {
+                    let hosts = ["other.example", "third.example"];
+                    Ok(hold_verdicts_for_reading(conn, &hosts).await?)
+                }
+                .scope_boxed()
+            })
+            .await;
+        let waited = started.elapsed();
+        done_tx.send(()).unwrap();
+        (read, waited)
+    };
+    // Releases the block the reader waits for first at 80% of the bound, the other once the
+    // reader is done.
+    let release = async {
+        let started = started_rx.await.unwrap();
+        let waited_for = |host: &'static str| {
+            let w = &w;
+            async move {
+                w.count(&format!(
+                    "pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                       AND classid = hashtext('instance_verdict')::oid \
+                       AND objid = hashtext('{host}')::oid AND objsubid = 2"
+                ))
+                .await
+                    > 0
+            }
+        };
+        let mut first = None;
+        let end = started + Duration::from_secs(10);
+        while first.is_none() && tokio::time::Instant::now() < end {
+            if waited_for("other.example").await {
+                first = Some("other.example");
+            } else if waited_for("third.example").await {
+                first = Some("third.example");
+            } else {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+        tokio::time::sleep_until(started + READ_LOCK_WAIT * 4 / 5).await;
+        let (first_tx, other_tx) = match first {
+            Some("third.example") => (release_b_tx, release_a_tx),
+            _ => (release_a_tx, release_b_tx),
+        };
+        first_tx.send(()).unwrap();
+        done_rx.await.unwrap();
+        other_tx.send(()).unwrap();
+        first
+    };
+    let ((), (), (read, waited), first) = tokio::join!(block_a, block_b, reader, release);
+
+    assert!(first.is_some(), "the reader waited for neither block");
+    let err = read.expect_err("the reader got the verdicts while a block held one");
+    assert!(is_lock_busy(&err), "not LockBusy: {err}");
+    assert!(
+        waited >= READ_LOCK_WAIT,
+        "gave up before the bound: {waited:?}"
+    );
+    assert!(
+        waited < READ_LOCK_WAIT * 3 / 2,
+        "waited the bound for each lock, not in all: {waited:?}"
+    );
+}
+
+/// The confirmation of a person's handle (a follow's or a mention's WebFinger lookup, on a
+/// request path) waits for the activities reading their handle host at most the bound: past
+/// it, a retryable error (503), not a request hanging for as long as a reader lasts.
+#[tokio::test]
+async fn a_handle_confirmation_gives_up_retryably_while_a_reader_holds_the_handle_past_the_bound() {
+    use cenacle_db::federation::{hold_handle_host_for_reading, READ_LOCK_WAIT};
+    let w = World::new().await;
+    let alice = w.remote_person(OTHER, "alice").await;
+    let (held_tx, held_rx) = oneshot::channel::<()>();
+    let (release_tx, release_rx) = oneshot::channel::<()>();
+
+    let actor_id = alice.ap_id.clone().unwrap();
+    let reader = async {
+        let actor_id = actor_id.as_str();
+        w.act(|conn, _| {
+            async move {
+                hold_handle_host_for_reading(conn, actor_id).await?;
+                held_tx.send(()).unwrap();
+                release_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let confirmation = async {
+        held_rx.await.unwrap();
+        let started = tokio::time::Instant::now();
+        let alice = alice.id;
+        let confirmed = tokio::time::timeout(
+            READ_LOCK_WAIT * 5,
+            w.act(|conn, ctx| {
+                async move {
+                    instance_moderation::handle_host_confirmed(
+                        conn,
+                        ctx,
+                        alice,
+                        Some("brand.example"),
+                    )
+                    .await
+                }
+                .scope_boxed()
+            }),
+        )
+        .await;
+        let waited = started.elapsed();
+        release_tx.send(()).unwrap();
+        (confirmed, waited)
+    };
+    let ((), (confirmed, waited)) = tokio::join!(reader, confirmation);
+
+    let confirmed = confirmed.expect("the confirmation waited past five times the bound");
+    let err = confirmed.expect_err("confirmed while a reader held the handle host");
+    assert!(is_lock_busy(&err), "not LockBusy: {err}");
+    assert!(err.is_overloaded(), "not answered as retryable: {err}");
+    assert!(
+        waited >= READ_LOCK_WAIT,
+        "gave up before the bound: {waited:?}"
+    );
+    assert!(
+        waited < READ_LOCK_WAIT * 3 / 2,
+        "waited well past the bound: {waited:?}"
+    );
+}
+
 /// A person's Follow of our group, applied by the inbox, and the confirmation that their
 /// handle names a blocked instance, in two transactions at once: the inbox read their handle
 /// host (none yet) in its transaction, so the confirmation waits for the follow to commit and

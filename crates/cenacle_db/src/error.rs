@@ -10,10 +10,10 @@ pub enum DbError {
     /// the client should come back shortly.
     #[error("no database connection free within the configured wait")]
     PoolTimeout,
-    /// A lock another transaction held for longer than the bounded wait of the statement that
-    /// asked for it (a reader of an instance's verdicts while an admin's block of it runs):
-    /// the transaction is given up, nothing written, and the same request may be retried
-    /// shortly.
+    /// A lock another transaction held for longer than the bounded wait of the call that
+    /// asked for it (a reader of an instance's verdicts while an admin's block of it runs;
+    /// see `federation::READ_LOCK_WAIT`): the transaction is given up (the caller rolls it
+    /// back), nothing written, and the same request may be retried shortly.
     #[error("a lock stayed held by another transaction beyond the bounded wait")]
     LockBusy,
     #[error("database query: {0}")]

@@ -308,93 +308,88 @@ pub async fn instance_state(
         .unwrap_or_default())
 }
 
-/// The advisory lock over what an admin decided about one host (its block and allow-list
-/// verdicts): the class, then `hashtext(host)` as the object (two hosts sharing a hash only
-/// wait for each other more often); SQL over the host `k`.
-const VERDICT_LOCK: &str = "hashtext('instance_verdict'), hashtext(lower(k))";
+/// An advisory lock, in SQL over a key `k` (a text): its class, and the object for `k`.
+struct AdvisoryLock {
+    class: &'static str,
+    object: &'static str,
+}
 
-/// The longest a reader waits for a transaction changing what it reads under an advisory lock
-/// (an admin's block of an instance, which may take back many votes; a person's handle being
+/// The advisory lock over what an admin decided about one host (its block and allow-list
+/// verdicts): the object is `hashtext(host)` (two hosts sharing a hash only wait for each
+/// other more often).
+const VERDICT_LOCK: AdvisoryLock = AdvisoryLock {
+    class: "hashtext('instance_verdict')",
+    object: "hashtext(lower(k))",
+};
+
+/// The longest a transaction waits, in all, for the advisory locks of one bounded hold
+/// ([`hold_verdicts_for_reading`], [`hold_handle_host_for_reading`],
+/// [`hold_handle_host_for_change`]), however many keys it holds: a bound on the whole call,
+/// not on each lock waited for. A reader waits for a transaction changing what it reads (an
+/// admin's block of an instance, which may take back many votes; a person's handle being
 /// confirmed): every activity of that instance's people waits meanwhile, each holding a share
 /// of the federation's connections, so an unbounded wait would soon make every inbox answer
-/// 503. Past it, the reader gives up with [`DbError::LockBusy`] (a 503 with `Retry-After` to a
-/// peer: its activity is not recorded, it sends it again).
+/// 503. Past it, the caller gives up with [`DbError::LockBusy`] (a 503 with `Retry-After` to
+/// a peer: its activity is not recorded, it sends it again; to the API, "come back shortly").
 pub const READ_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Takes, until the transaction ends, the shared advisory locks `lock(k)` for the distinct
-/// keys `k` of `keys` (`lock` is SQL over `k`, a text): at once when no one holds or waits for
-/// them exclusively, else waiting at most [`READ_LOCK_WAIT`].
+/// The statement taking, until the transaction ends, the advisory locks `lock` of the keys
+/// `k` the relation `keys` (SQL over `$1`) yields, shared or `exclusive`, waiting at most
+/// `$2` milliseconds for all of them (the SQL function `advisory_xact_lock_within`, which
+/// recognises the end of the wait by its SQLSTATE, whatever the server's language, and puts
+/// the caller's `lock_timeout` back); `held` says whether they were all taken.
+fn bounded_hold(lock: &AdvisoryLock, keys: &str, exclusive: bool) -> String {
+    let AdvisoryLock { class, object } = lock;
+    format!(
+        "SELECT advisory_xact_lock_within({class}, ARRAY(SELECT {object} FROM {keys}), \
+           {exclusive}, $2 * interval '1 millisecond') AS held"
+    )
+}
+
+/// Whether [`bounded_hold`] held its locks in time.
+#[derive(QueryableByName)]
+struct Held {
+    #[diesel(sql_type = Bool)]
+    held: bool,
+}
+
+impl Held {
+    fn or_busy(self) -> Result<(), DbError> {
+        if self.held {
+            Ok(())
+        } else {
+            Err(DbError::LockBusy)
+        }
+    }
+}
+
+/// [`READ_LOCK_WAIT`] in milliseconds, as [`bounded_hold`] takes it.
+fn lock_wait_ms() -> i64 {
+    i64::try_from(READ_LOCK_WAIT.as_millis()).unwrap_or(i64::MAX)
+}
+
+/// Takes, until the transaction ends, the shared advisory locks `lock` of the distinct keys
+/// of `keys`: at once when no one holds or waits for them exclusively, else waiting at most
+/// [`READ_LOCK_WAIT`] in all; past it, [`DbError::LockBusy`].
 async fn hold_shared_bounded(
     conn: &mut AsyncPgConnection,
-    lock: &str,
+    lock: &AdvisoryLock,
     keys: &[&str],
 ) -> Result<(), DbError> {
-    #[derive(QueryableByName)]
-    struct Held {
-        #[diesel(sql_type = Bool)]
-        held: bool,
-    }
-    let distinct = "(SELECT DISTINCT k FROM unnest($1::text[]) AS k) AS keys";
-    // Every key is tried (an aggregate reads every row); those taken stay held.
-    let held: Held = diesel::sql_query(format!(
-        "SELECT coalesce(bool_and(pg_try_advisory_xact_lock_shared({lock})), true) AS held \
-           FROM {distinct}"
-    ))
-    .bind::<Array<Text>, _>(keys)
-    .prepared()
-    .get_result(conn)
-    .await?;
-    if held.held {
-        return Ok(());
-    }
-    // The wait is bounded for this one statement: `lock_timeout` is set for the transaction,
-    // then put back as it was, so that the caller's later statements wait as they would have.
-    #[derive(QueryableByName)]
-    struct Setting {
-        #[diesel(sql_type = Text)]
-        value: String,
-    }
-    let before: Setting = diesel::sql_query("SELECT current_setting('lock_timeout') AS value")
+    diesel::sql_query(bounded_hold(lock, "unnest($1::text[]) AS k", false))
+        .bind::<Array<Text>, _>(keys)
+        .bind::<BigInt, _>(lock_wait_ms())
         .prepared()
-        .get_result(conn)
-        .await?;
-    diesel::sql_query("SELECT set_config('lock_timeout', $1, true)")
-        .bind::<Text, _>(READ_LOCK_WAIT.as_millis().to_string())
-        .prepared()
-        .execute(conn)
-        .await?;
-    let waited = diesel::sql_query(format!(
-        "SELECT count(pg_advisory_xact_lock_shared({lock})) FROM {distinct}"
-    ))
-    .bind::<Array<Text>, _>(keys)
-    .prepared()
-    .execute(conn)
-    .await;
-    match waited {
-        Ok(_) => {}
-        // The transaction is aborted: nothing to put back, the caller's rollback ends it.
-        Err(diesel::result::Error::DatabaseError(_, info))
-            if info
-                .message()
-                .starts_with("canceling statement due to lock timeout") =>
-        {
-            return Err(DbError::LockBusy)
-        }
-        Err(e) => return Err(e.into()),
-    }
-    diesel::sql_query("SELECT set_config('lock_timeout', $1, true)")
-        .bind::<Text, _>(before.value)
-        .prepared()
-        .execute(conn)
-        .await?;
-    Ok(())
+        .get_result::<Held>(conn)
+        .await?
+        .or_busy()
 }
 
 /// Holds, until the transaction ends, the verdicts on `hosts` for reading: shared, so readers
 /// never wait for each other, only for a transaction changing one of them
-/// ([`hold_verdict_for_change`]), and that for [`READ_LOCK_WAIT`] at most. Taken before the
-/// verdicts are read (in a statement of its own: a statement's snapshot is taken when it
-/// starts), so that a transaction that found a host not blocked commits before a block of it
+/// ([`hold_verdict_for_change`]), and that for [`READ_LOCK_WAIT`] at most, all hosts
+/// together. Taken before the verdicts are read (in a statement of its own: a statement's
+/// snapshot is taken when it starts), so that a transaction that found a host not blocked commits before a block of it
 /// does its sweep (follows dropped, deliveries cancelled) and one that reads after the block
 /// waits for it and sees it. Without it, READ COMMITTED lets an activity read "not blocked",
 /// the block commit and sweep, and the activity then commit a follow or a delivery the sweep
@@ -404,12 +399,15 @@ pub async fn hold_verdicts_for_reading(
     conn: &mut AsyncPgConnection,
     hosts: &[&str],
 ) -> Result<(), DbError> {
-    hold_shared_bounded(conn, VERDICT_LOCK, hosts).await
+    hold_shared_bounded(conn, &VERDICT_LOCK, hosts).await
 }
 
 /// The advisory lock over the host a person's confirmed handle names (`person.handle_host`),
 /// by their actor id.
-const HANDLE_LOCK_OF_K: &str = "hashtext('person_handle_host'), hashtext(k)";
+const HANDLE_LOCK: AdvisoryLock = AdvisoryLock {
+    class: "hashtext('person_handle_host')",
+    object: "hashtext(k)",
+};
 
 /// Holds, until the transaction ends, the handle host of the person `actor_id` for reading:
 /// shared, as [`hold_verdicts_for_reading`] (bounded the same way), against
@@ -423,26 +421,27 @@ pub async fn hold_handle_host_for_reading(
     conn: &mut AsyncPgConnection,
     actor_id: &str,
 ) -> Result<(), DbError> {
-    hold_shared_bounded(conn, HANDLE_LOCK_OF_K, &[actor_id]).await
+    hold_shared_bounded(conn, &HANDLE_LOCK, &[actor_id]).await
 }
 
 /// Holds, until the transaction ends, the handle host of the person `person_id` for a change
 /// (see [`hold_handle_host_for_reading`]); a person with no actor id (none of another server)
 /// takes nothing. Taken first in the transaction that confirms a handle, before the verdict
-/// on its host, as the readers take them.
+/// on its host, as the readers take them. It runs on request paths (a follow's or a mention's
+/// WebFinger lookup), so it waits for the readers at most [`READ_LOCK_WAIT`]; past it,
+/// [`DbError::LockBusy`] (the API's 503).
 pub async fn hold_handle_host_for_change(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
-    diesel::sql_query(format!(
-        "SELECT pg_advisory_xact_lock({HANDLE_LOCK_OF_K}) \
-           FROM (SELECT ap_id AS k FROM person WHERE id = $1 AND ap_id IS NOT NULL) AS p"
-    ))
-    .bind::<BigInt, _>(person_id)
-    .prepared()
-    .execute(conn)
-    .await?;
-    Ok(())
+    let person = "(SELECT ap_id AS k FROM person WHERE id = $1 AND ap_id IS NOT NULL) AS p";
+    diesel::sql_query(bounded_hold(&HANDLE_LOCK, person, true))
+        .bind::<BigInt, _>(person_id)
+        .bind::<BigInt, _>(lock_wait_ms())
+        .prepared()
+        .get_result::<Held>(conn)
+        .await?
+        .or_busy()
 }
 
 /// Holds, until the transaction ends, the verdicts on `host` for a change: waits for the
@@ -453,8 +452,9 @@ pub async fn hold_verdict_for_change(
     conn: &mut AsyncPgConnection,
     host: &str,
 ) -> Result<(), DbError> {
+    let AdvisoryLock { class, object } = VERDICT_LOCK;
     diesel::sql_query(format!(
-        "SELECT pg_advisory_xact_lock({VERDICT_LOCK}) FROM (SELECT $1::text AS k) AS h"
+        "SELECT pg_advisory_xact_lock({class}, {object}) FROM (SELECT $1::text AS k) AS h"
     ))
     .bind::<Text, _>(host)
     .prepared()
@@ -1153,7 +1153,7 @@ pub struct ClaimedDelivery {
     pub host_blocked: bool,
     /// Its inbox is the personal inbox of people whose confirmed handle names an instance
     /// blocked in the database, theirs alone (the rule of a block's sweep,
-    /// `instance_moderation::inbox_of_blocked_people_only`), read with the claim: what was
+    /// `instance_moderation::inboxes_of_blocked_people_only`), read with the claim: what was
     /// queued for them after the sweep (a follow or a mention racing with the block, a handle
     /// confirmed later) is not sent either.
     #[diesel(sql_type = Bool)]
@@ -1237,15 +1237,12 @@ pub async fn claim_deliveries(
     if hosts.is_empty() {
         return Ok(Vec::new());
     }
-    // The blocked people's inboxes are read once (an uncorrelated `IN`, hashed: the few people
-    // of blocked handle hosts, found by their index); only a delivery to one of them is then
-    // checked for other actors using it.
+    // The inboxes blocked people alone use are computed once per claim (an uncorrelated `IN`,
+    // hashed: the few people of blocked handle hosts, found by their index, each inbox looked
+    // up in the actors' inbox indexes), not per claimed row.
     let personal_inbox_blocked = format!(
-        "CASE WHEN c.inbox_url IN (SELECT b.inbox_url FROM ({blocked}) b) THEN {only} \
-              ELSE false END AS personal_inbox_blocked",
-        blocked = crate::instance_moderation::NAMED_BY_BLOCKED_HOSTS,
-        only = crate::instance_moderation::inbox_of_blocked_people_only(
-            "c.inbox_url",
+        "c.inbox_url IN ({only}) AS personal_inbox_blocked",
+        only = crate::instance_moderation::inboxes_of_blocked_people_only(
             crate::instance_moderation::NAMED_BY_BLOCKED_HOSTS
         ),
     );

@@ -279,28 +279,34 @@ fn follows_of(people: &str) -> String {
 pub(crate) const NAMED_BY_BLOCKED_HOSTS: &str = "SELECT p.id, p.ap_id, p.inbox_url FROM person p \
      JOIN instance i ON i.host = p.handle_host AND i.blocked WHERE NOT p.local";
 
-/// SQL: whether the inbox `inbox` (an SQL expression) is the blocked people's alone, the
-/// people `people` selects (rows with an `id`) and [`NAMED_BY_BLOCKED_HOSTS`]: no other actor
-/// stored here (a person, a group) has it as their inbox or their shared inbox. A server may
-/// give every actor one inbox, or give a person the shared inbox as their own: what goes
-/// there serves people whose instance is not blocked, unless all who use it are.
-pub(crate) fn inbox_of_blocked_people_only(inbox: &str, people: &str) -> String {
+/// SQL: the inboxes that blocked people alone use, a set computed once (uncorrelated: an
+/// `IN` tests against it): the personal inboxes of the people `people` selects (rows with an
+/// `id` and an `inbox_url`), but for those another actor stored here (a person, a group) has as
+/// their inbox or their shared inbox — another person being anyone but the people `people`
+/// selects and [`NAMED_BY_BLOCKED_HOSTS`]. A server may give every actor one inbox, or give a
+/// person the shared inbox as their own: what goes there serves people whose instance is not
+/// blocked, unless all who use it are. Each candidate (few: the blocked people's own) is
+/// looked up in the actors' inbox indexes, never a scan of `person` or `community_group`.
+pub(crate) fn inboxes_of_blocked_people_only(people: &str) -> String {
     let blocked = format!(
         "SELECT b.id FROM ({people}) b UNION ALL SELECT b.id FROM ({NAMED_BY_BLOCKED_HOSTS}) b"
     );
     format!(
-        "NOT EXISTS (SELECT 1 FROM person o WHERE o.inbox_url = {inbox} AND o.id NOT IN ({blocked})) \
-         AND NOT EXISTS (SELECT 1 FROM person o \
-                         WHERE o.shared_inbox_url = {inbox} AND o.id NOT IN ({blocked})) \
-         AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.inbox_url = {inbox}) \
-         AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.shared_inbox_url = {inbox})"
+        "SELECT u.inbox_url FROM (SELECT DISTINCT b.inbox_url FROM ({people}) b \
+                                   WHERE b.inbox_url IS NOT NULL) u \
+         WHERE NOT EXISTS (SELECT 1 FROM person o WHERE o.inbox_url = u.inbox_url \
+                             AND o.id NOT IN ({blocked})) \
+           AND NOT EXISTS (SELECT 1 FROM person o WHERE o.shared_inbox_url = u.inbox_url \
+                             AND o.id NOT IN ({blocked})) \
+           AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.inbox_url = u.inbox_url) \
+           AND NOT EXISTS (SELECT 1 FROM community_group g WHERE g.shared_inbox_url = u.inbox_url)"
     )
 }
 
 /// The ids of the deliveries queued to the personal inbox of the people `people` selects (see
 /// [`NAMED_BY_HANDLE_HOST`]): the inbox of theirs that `Follow`s, `Accept`s and `Undo`s go to
 /// (`person.inbox_url`; texts that name them go to their server's shared inbox). Only an inbox
-/// that blocked people alone use ([`inbox_of_blocked_people_only`]). Found by the host index
+/// that blocked people alone use ([`inboxes_of_blocked_people_only`]). Found by the host index
 /// (a queued delivery's host is its inbox's authority, as `enqueue_to_followers` computes it);
 /// rows in flight are found too and finish on their own.
 fn personal_deliveries(people: &str) -> String {
@@ -308,8 +314,8 @@ fn personal_deliveries(people: &str) -> String {
         "SELECT d.id FROM ({people}) p JOIN delivery d ON d.inbox_url = p.inbox_url \
            AND d.host = lower(substring(p.inbox_url \
                           FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) \
-         WHERE {}",
-        inbox_of_blocked_people_only("d.inbox_url", people)
+         WHERE d.inbox_url IN ({})",
+        inboxes_of_blocked_people_only(people)
     )
 }
 

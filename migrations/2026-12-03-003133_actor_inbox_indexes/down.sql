@@ -1,0 +1,4 @@
+DROP INDEX community_group_shared_inbox_url_idx;
+DROP INDEX community_group_inbox_url_idx;
+DROP INDEX person_shared_inbox_url_idx;
+DROP INDEX person_inbox_url_idx;
