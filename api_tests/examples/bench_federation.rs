@@ -1008,20 +1008,13 @@ impl TableCounters {
 type TableStats = BTreeMap<String, TableCounters>;
 
 async fn table_counters(db_url: &str) -> TableStats {
-    use diesel_async::RunQueryDsl;
-    let mut conn = AsyncPgConnection::establish(db_url)
-        .await
-        .expect("alpha's database");
-    let text: Option<String> = diesel::select(diesel::dsl::sql::<
-        diesel::sql_types::Nullable<diesel::sql_types::Text>,
-    >(
-        "(SELECT string_agg(concat_ws(',', relname, seq_scan, seq_tup_read, \
+    let text = sql(
+        db_url,
+        "SELECT string_agg(concat_ws(',', relname, seq_scan, seq_tup_read, \
          coalesce(idx_scan, 0), coalesce(idx_tup_fetch, 0), n_tup_ins, n_tup_upd, n_tup_del), ';') \
-         FROM pg_stat_user_tables)",
-    ))
-    .get_result(&mut conn)
-    .await
-    .expect("pg_stat_user_tables");
+         FROM pg_stat_user_tables",
+    )
+    .await;
     text.unwrap_or_default()
         .split(';')
         .filter_map(|row| {
@@ -1141,18 +1134,14 @@ async fn print_statement_profile(phase: &str, db_url: &str, accepted: usize) {
 }
 
 async fn pg_counters(db_url: &str) -> PgCounters {
-    use diesel_async::RunQueryDsl;
-    let mut conn = AsyncPgConnection::establish(db_url)
-        .await
-        .expect("alpha's database");
-    let text: String = diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
-        "(SELECT concat_ws(',', xact_commit, xact_rollback, tup_returned, tup_fetched, \
+    let text = sql(
+        db_url,
+        "SELECT concat_ws(',', xact_commit, xact_rollback, tup_returned, tup_fetched, \
          tup_inserted, tup_updated, tup_deleted) FROM pg_stat_database \
-         WHERE datname = current_database())",
-    ))
-    .get_result(&mut conn)
+         WHERE datname = current_database()",
+    )
     .await
-    .expect("pg_stat_database");
+    .expect("alpha's database in pg_stat_database");
     let v: Vec<i64> = text.split(',').map(|n| n.parse().unwrap()).collect();
     PgCounters {
         xact_commit: v[0],
