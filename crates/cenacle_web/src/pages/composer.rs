@@ -323,7 +323,6 @@ fn is_form_key(key: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// The form again, 422, with `code`'s message next to `field`.
 /// The fields `ask.html` shows an error beside; "" is the form's head.
 const FIELDS_WITH_ERRORS: [&str; 7] = [
     "",
@@ -335,6 +334,7 @@ const FIELDS_WITH_ERRORS: [&str; 7] = [
     "image",
 ];
 
+/// The form again, 422, with `code`'s message next to `field`.
 async fn again(
     state: &AppState,
     v: &Visitor,
