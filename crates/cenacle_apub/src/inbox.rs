@@ -33,7 +33,7 @@ use axum::{
 use cenacle_core::{
     actors, approval, federation,
     inbound::Outcome,
-    instance_moderation::{self, SenderBlocked},
+    instance_moderation::{self, KeptOut, SenderBlocked},
     CoreError, ScopedFutureExt,
 };
 use cenacle_domain::origin::check_object_on_actor_host;
@@ -386,34 +386,40 @@ async fn check_and_apply(
                 // would let this activity in, whatever its kind. First, so that a blocked
                 // host is answered alike however old that verdict was. And the people of a
                 // blocked instance include those its handles name, their actor served from
-                // elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`).
+                // elsewhere (Mastodon's `LOCAL_DOMAIN` / `WEB_DOMAIN`). Then the bans of the
+                // signer and of the person a group's Announce carries.
                 let ctx = &data.ctx;
                 let signer = signer_person.then_some(actor_id.as_str());
-                match instance_moderation::sender_blocked(conn, ctx, host, signer).await? {
-                    Some(SenderBlocked::ActorHost(host)) => {
+                let kept_out = instance_moderation::activity_kept_out(
+                    conn,
+                    ctx,
+                    host,
+                    actor_id.as_str(),
+                    signer,
+                    announced_actor.as_deref(),
+                )
+                .await?;
+                match kept_out {
+                    None => {}
+                    Some(KeptOut::Sender(SenderBlocked::ActorHost(host))) => {
                         tracing::info!(actor = %actor_id, %host, "activity of an instance found blocked in its transaction");
                         return Ok(Received::Blocked(host));
                     }
-                    Some(SenderBlocked::HandleHost(host)) => {
+                    Some(KeptOut::Sender(SenderBlocked::HandleHost(host))) => {
                         tracing::info!(actor = %actor_id, %host, "activity of a person whose handle names a blocked instance");
                         return Ok(Received::Ignored("blocked_instance"));
                     }
-                    None => {}
-                }
-                // A person banned from this instance: nothing of theirs is applied (read in
-                // this transaction, as the blocks are).
-                if let Some(ban) = instance_moderation::actor_ban(conn, actor_id.as_str()).await? {
-                    tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
-                    return Ok(Received::Ignored("banned_from_instance"));
-                }
-                if let Some(inner) = announced_actor {
-                    if let Some(ban) = instance_moderation::actor_ban(conn, inner).await? {
-                        tracing::info!(actor = %inner, group = %actor_id, reason = %ban.reason, "announced activity of a person banned from this instance");
+                    Some(KeptOut::SenderBanned(ban)) => {
+                        tracing::info!(actor = %actor_id, reason = %ban.reason, "activity of a person banned from this instance");
                         return Ok(Received::Ignored("banned_from_instance"));
                     }
-                    if let Some(host) = instance_moderation::blocked_instance_of(conn, ctx, inner).await? {
-                        tracing::info!(actor = %inner, group = %actor_id, %host, "announced activity of a person of a blocked instance");
+                    Some(KeptOut::AnnouncedBlocked(host)) => {
+                        tracing::info!(actor = %announced_actor.as_deref().unwrap_or_default(), group = %actor_id, %host, "announced activity of a person of a blocked instance");
                         return Ok(Received::Ignored("blocked_instance"));
+                    }
+                    Some(KeptOut::AnnouncedBanned(ban)) => {
+                        tracing::info!(actor = %announced_actor.as_deref().unwrap_or_default(), group = %actor_id, reason = %ban.reason, "announced activity of a person banned from this instance");
+                        return Ok(Received::Ignored("banned_from_instance"));
                     }
                 }
                 if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {

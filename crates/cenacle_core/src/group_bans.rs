@@ -97,6 +97,10 @@ pub(crate) async fn apply_ban(
 ) -> Result<(), CoreError> {
     moderation::check_expiry(terms.expires_at, Utc::now())?;
     let reason = moderation::check_reason(&terms.reason)?;
+    // Before anything is written: an activity of theirs in this group that read "not banned"
+    // commits first, and the removal below finds what it applied; one that reads after waits
+    // and sees the ban (a person of ours takes nothing; see the instance ban).
+    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     if is_group_moderator(conn, group.id, person_id).await? {
         return Err(refused(ModerationRefusal::CannotBanModerator));
     }

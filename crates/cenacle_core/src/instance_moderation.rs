@@ -68,7 +68,10 @@ async fn find_person(conn: &mut Conn, person: &str) -> Result<(i64, bool), CoreE
 }
 
 /// Bans a person from the whole instance (a second ban replaces the first). Admins cannot be
-/// banned: they would lock the instance out of its own administration.
+/// banned: they would lock the instance out of its own administration. A person of another
+/// server is banned once the activities of theirs that read "not banned" have committed,
+/// waiting for them a bounded time (see `hold_person_standing_for_change`; past it, the
+/// API's 503 and nothing written).
 pub async fn ban(
     conn: &mut Conn,
     session: &Session,
@@ -78,6 +81,10 @@ pub async fn ban(
     check_expiry(request.expires_at, Utc::now())?;
     let reason = check_reason(&request.reason)?;
     let (person_id, local) = find_person(conn, &request.person).await?;
+    // First, holding nothing else: waits for the activities of theirs being applied (they
+    // read "not banned" before this commits), so that the removal below finds what they
+    // apply; those read after wait for this ban and see it. A person of ours takes nothing.
+    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     if local {
         let account = account_store::find_by_id(conn, person_id).await?;
         if account.is_some_and(|a| a.role == Role::Admin) || person_id == session.account.person_id
@@ -189,11 +196,11 @@ pub async fn bans(
 }
 
 /// The ban in force on the actor of an incoming activity, if any: the inbox acknowledges and
-/// ignores everything they send.
-pub async fn actor_ban(
-    conn: &mut Conn,
-    actor_ap_id: &str,
-) -> Result<Option<InstanceBan>, CoreError> {
+/// ignores everything they send. Read after their standing is held for the transaction
+/// ([`activity_kept_out`] asks [`sender_blocked`], or [`blocked_instance_of`] for an
+/// announced actor, first): a ban committing between this read and the caller's commit would
+/// otherwise miss, in its removal, what the caller applies.
+async fn actor_ban(conn: &mut Conn, actor_ap_id: &str) -> Result<Option<InstanceBan>, CoreError> {
     Ok(store::active_ban_by_ap_id(conn, actor_ap_id).await?)
 }
 
@@ -249,16 +256,17 @@ pub async fn blocked_instance_of(
     blocked_host(conn, ctx, hosts).await
 }
 
-/// The person of another server `actor_ap_id`, read once their handle host is held for
-/// reading until the transaction ends (against [`handle_host_confirmed`]), so that the host
-/// their handle names is the one committed last; None when no such person is stored. The
+/// The person of another server `actor_ap_id`, read once their standing (handle host, bans)
+/// is held for reading until the transaction ends (against [`handle_host_confirmed`] and the
+/// bans), so that the host their handle names is the one committed last, and a ban read later
+/// in the transaction too; None when no such person is stored. The
 /// hold first, then the read, in statements of their own (each statement reads what was
 /// committed when it starts). Waits a bounded time: past it, [`CoreError::is_overloaded`].
 async fn held_remote_person(
     conn: &mut Conn,
     actor_ap_id: &str,
 ) -> Result<Option<cenacle_db::actors::PersonActor>, CoreError> {
-    cenacle_db::federation::hold_handle_host_for_reading(conn, actor_ap_id).await?;
+    cenacle_db::federation::hold_person_standing_for_reading(conn, actor_ap_id).await?;
     Ok(actors::person_by_ap_id(conn, actor_ap_id)
         .await?
         .filter(|p| !p.local))
@@ -327,6 +335,50 @@ pub async fn sender_blocked(
     Ok(handle_host
         .filter(|host| blocked(host))
         .map(SenderBlocked::HandleHost))
+}
+
+/// Why an incoming activity is kept out, decided in its transaction before anything of it
+/// is applied ([`activity_kept_out`]).
+#[derive(Debug, Clone)]
+pub enum KeptOut {
+    /// The signer is kept out by an instance verdict (see [`SenderBlocked`]).
+    Sender(SenderBlocked),
+    /// The signer is banned from this instance.
+    SenderBanned(InstanceBan),
+    /// The person whose activity a group's `Announce` carries belongs to a blocked instance.
+    AnnouncedBlocked(String),
+    /// The person whose activity a group's `Announce` carries is banned from this instance.
+    AnnouncedBanned(InstanceBan),
+}
+
+/// Whether an incoming activity is kept out, asked first in the inbox's transaction:
+/// `actor_host` and `actor_id` its signer's, `signer` the signer when a person (whose handle
+/// host is held and read, see [`sender_blocked`]), `announced` the actor of the activity a
+/// group's `Announce` carries. Each person's standing is held before their ban is read, so
+/// that a ban with removal committing meanwhile waits for the activity and removes what it
+/// applies, and an activity that reads after the ban sees it.
+pub async fn activity_kept_out(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor_host: &str,
+    actor_id: &str,
+    signer: Option<&str>,
+    announced: Option<&str>,
+) -> Result<Option<KeptOut>, CoreError> {
+    if let Some(blocked) = sender_blocked(conn, ctx, actor_host, signer).await? {
+        return Ok(Some(KeptOut::Sender(blocked)));
+    }
+    if let Some(ban) = actor_ban(conn, actor_id).await? {
+        return Ok(Some(KeptOut::SenderBanned(ban)));
+    }
+    let Some(inner) = announced else {
+        return Ok(None);
+    };
+    // Holds the inner actor's standing before their ban is read.
+    if let Some(host) = blocked_instance_of(conn, ctx, inner).await? {
+        return Ok(Some(KeptOut::AnnouncedBlocked(host)));
+    }
+    Ok(actor_ban(conn, inner).await?.map(KeptOut::AnnouncedBanned))
 }
 
 /// Allows or disallows an instance for allow-list mode (admins). Applies at once in this
@@ -485,7 +537,7 @@ pub async fn handle_host_confirmed(
     person_id: i64,
     host: Option<&str>,
 ) -> Result<BlockEffects, CoreError> {
-    cenacle_db::federation::hold_handle_host_for_change(conn, person_id).await?;
+    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     if let Some(host) = host {
         cenacle_db::federation::hold_verdicts_for_reading(conn, &[host]).await?;
     }

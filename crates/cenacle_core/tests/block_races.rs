@@ -8,7 +8,12 @@ mod common;
 
 use std::time::Duration;
 
-use cenacle_core::{federation, instance_moderation, ScopedFutureExt};
+use cenacle_core::{
+    federation, group_bans,
+    inbound::{self, Outcome},
+    instance_moderation, Caller, ScopedFutureExt,
+};
+use cenacle_domain::content::PostKind;
 use cenacle_domain::Role;
 use common::{World, OTHER};
 use tokio::sync::oneshot;
@@ -439,7 +444,7 @@ async fn a_hold_over_two_held_hosts_waits_the_bound_in_all_not_for_each() {
 /// it, a retryable error (503), not a request hanging for as long as a reader lasts.
 #[tokio::test]
 async fn a_handle_confirmation_gives_up_retryably_while_a_reader_holds_the_handle_past_the_bound() {
-    use cenacle_db::federation::{hold_handle_host_for_reading, READ_LOCK_WAIT};
+    use cenacle_db::federation::{hold_person_standing_for_reading, READ_LOCK_WAIT};
     let w = World::new().await;
     let alice = w.remote_person(OTHER, "alice").await;
     let (held_tx, held_rx) = oneshot::channel::<()>();
@@ -450,7 +455,7 @@ async fn a_handle_confirmation_gives_up_retryably_while_a_reader_holds_the_handl
         let actor_id = actor_id.as_str();
         w.act(|conn, _| {
             async move {
-                hold_handle_host_for_reading(conn, actor_id).await?;
+                hold_person_standing_for_reading(conn, actor_id).await?;
                 held_tx.send(()).unwrap();
                 release_rx.await.unwrap();
                 Ok(())
@@ -774,4 +779,142 @@ async fn a_handle_confirmed_after_the_block_undoes_its_persons_follows_deliverie
         (liked - rep0) / 2,
         "what alice's like earned is taken back, bob's is not"
     );
+}
+
+/// The two bans that remove a person's content: from the whole instance, or from one group.
+#[derive(Clone, Copy)]
+enum BanWithRemoval {
+    Instance,
+    Group,
+}
+
+/// How a person's activity reaches the inbox.
+#[derive(Clone, Copy)]
+enum Via {
+    /// Sent and signed by them.
+    Signed,
+    /// Carried by a group's `Announce`, signed by the group.
+    Announced,
+}
+
+/// A person's post, applied by the inbox, and a ban with removal of their content, in two
+/// transactions at once: the inbox read their standing ("not banned") and wrote the post, but
+/// has not committed yet. The ban waits for it and removes the post. Before, nothing held the
+/// person's standing: the ban committed first, its removal not seeing the uncommitted post,
+/// and the post committed after it stayed, live, from a person banned with their content.
+async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let bob = w.remote_person(OTHER, "bob").await;
+    let (applied_tx, applied_rx) = oneshot::channel::<i64>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let activity = async {
+        let (bob, group) = (&bob, &group);
+        w.act(|conn, ctx| {
+            async move {
+                let bob_id = bob.ap_id.as_deref().unwrap();
+                // Signed by bob, or by a group of another server announcing it.
+                let (signer_id, signer, announced) = match via {
+                    Via::Signed => (bob_id, Some(bob_id), None),
+                    Via::Announced => ("https://other.example/c/club", None, Some(bob_id)),
+                };
+                let kept_out = instance_moderation::activity_kept_out(
+                    conn,
+                    ctx,
+                    "other.example",
+                    signer_id,
+                    signer,
+                    announced,
+                )
+                .await?;
+                assert!(kept_out.is_none(), "bob is not banned yet: {kept_out:?}");
+                let page = common::page(
+                    bob,
+                    "https://other.example/p/1",
+                    &group.ap_id,
+                    PostKind::Question,
+                    "Avant le ban",
+                );
+                let applied = inbound::create(conn, ctx, bob, &page).await?;
+                let Outcome::AppliedInOurGroup {
+                    new_post: Some(post),
+                    ..
+                } = applied
+                else {
+                    panic!("bob's post was not applied: {applied:?}");
+                };
+                applied_tx.send(post.id).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        let post = applied_rx.await.unwrap();
+        let (admin, group, bob) = (&admin, &group, &bob);
+        w.act(|conn, _| {
+            async move {
+                match kind {
+                    BanWithRemoval::Instance => {
+                        let request = instance_moderation::BanRequest {
+                            person: bob.ap_id.clone().unwrap(),
+                            reason: "Spam".into(),
+                            expires_at: None,
+                            remove_content: true,
+                        };
+                        instance_moderation::ban(conn, admin, &request).await?;
+                    }
+                    BanWithRemoval::Group => {
+                        let terms = group_bans::BanTerms {
+                            reason: "Spam".into(),
+                            expires_at: None,
+                            remove_data: true,
+                        };
+                        let caller = Caller::from(admin);
+                        group_bans::ban(conn, &caller, &group.name, bob.id, &terms).await?;
+                    }
+                }
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+        post
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || someone_waits_on_a_verdict(&w)).await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), post, waited) = tokio::join!(activity, ban, release);
+
+    assert!(
+        w.post_now(post).await.removed_at.is_some(),
+        "the post a banned person's activity applied is still up after a ban with removal"
+    );
+    assert!(
+        waited,
+        "the ban did not wait for the activity of its person"
+    );
+}
+
+#[tokio::test]
+async fn an_instance_ban_with_removal_waits_for_an_activity_of_its_person_and_removes_its_post() {
+    ban_races_a_post(BanWithRemoval::Instance, Via::Signed).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_an_activity_of_its_person_and_removes_its_post() {
+    ban_races_a_post(BanWithRemoval::Group, Via::Signed).await;
+}
+
+#[tokio::test]
+async fn an_instance_ban_with_removal_waits_for_an_announced_activity_of_its_person() {
+    ban_races_a_post(BanWithRemoval::Instance, Via::Announced).await;
 }

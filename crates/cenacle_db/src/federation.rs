@@ -323,8 +323,8 @@ const VERDICT_LOCK: AdvisoryLock = AdvisoryLock {
 };
 
 /// The longest a transaction waits, in all, for the advisory locks of one bounded hold
-/// ([`hold_verdicts_for_reading`], [`hold_handle_host_for_reading`],
-/// [`hold_handle_host_for_change`]), however many keys it holds: a bound on the whole call,
+/// ([`hold_verdicts_for_reading`], [`hold_person_standing_for_reading`],
+/// [`hold_person_standing_for_change`]), however many keys it holds: a bound on the whole call,
 /// not on each lock waited for. A reader waits for a transaction changing what it reads (an
 /// admin's block of an instance, which may take back many votes; a person's handle being
 /// confirmed): every activity of that instance's people waits meanwhile, each holding a share
@@ -402,40 +402,45 @@ pub async fn hold_verdicts_for_reading(
     hold_shared_bounded(conn, &VERDICT_LOCK, hosts).await
 }
 
-/// The advisory lock over the host a person's confirmed handle names (`person.handle_host`),
-/// by their actor id.
-const HANDLE_LOCK: AdvisoryLock = AdvisoryLock {
+/// The advisory lock over a person's standing here, by their actor id: the host their
+/// confirmed handle names (`person.handle_host`) and an instance or group ban of them. Its
+/// class keeps the name it was given for handles alone: servers of an earlier release,
+/// running beside this one in a rolling deploy, take the same lock.
+const STANDING_LOCK: AdvisoryLock = AdvisoryLock {
     class: "hashtext('person_handle_host')",
     object: "hashtext(k)",
 };
 
-/// Holds, until the transaction ends, the handle host of the person `actor_id` for reading:
-/// shared, as [`hold_verdicts_for_reading`] (bounded the same way), against
-/// [`hold_handle_host_for_change`]. Taken before their handle host is read, and before the
-/// verdicts on it: an activity (or a follow) that read the handle naming no blocked host
-/// commits before a confirmation that it names one drops their follows, and one that reads
-/// after waits for the confirmation and sees it. An advisory lock rather than `FOR SHARE` on
-/// their row: two activities of one person that both update their row (a profile `Update`)
-/// would each wait for the other's row lock, a deadlock; and the lock writes nothing.
-pub async fn hold_handle_host_for_reading(
+/// Holds, until the transaction ends, the standing of the person `actor_id` for reading
+/// (their handle host, their bans): shared, as [`hold_verdicts_for_reading`] (bounded the same
+/// way), against [`hold_person_standing_for_change`]. Taken before their handle host or a ban
+/// of them is read, and before the verdicts on that host: an activity (or a follow) that read
+/// "not banned", or a handle naming no blocked host, commits before a ban (with its removal of
+/// their content) or a confirmation that the handle names a blocked host (dropping their
+/// follows), which then finds what it applied; one that reads after waits and sees it. An
+/// advisory lock rather than `FOR SHARE` on their row: two activities of one person that both
+/// update their row (a profile `Update`) would each wait for the other's row lock, a deadlock;
+/// and the lock writes nothing.
+pub async fn hold_person_standing_for_reading(
     conn: &mut AsyncPgConnection,
     actor_id: &str,
 ) -> Result<(), DbError> {
-    hold_shared_bounded(conn, &HANDLE_LOCK, &[actor_id]).await
+    hold_shared_bounded(conn, &STANDING_LOCK, &[actor_id]).await
 }
 
-/// Holds, until the transaction ends, the handle host of the person `person_id` for a change
-/// (see [`hold_handle_host_for_reading`]); a person with no actor id (none of another server)
-/// takes nothing. Taken first in the transaction that confirms a handle, before the verdict
-/// on its host, as the readers take them. It runs on request paths (a follow's or a mention's
-/// WebFinger lookup), so it waits for the readers at most [`READ_LOCK_WAIT`]; past it,
-/// [`DbError::LockBusy`] (the API's 503).
-pub async fn hold_handle_host_for_change(
+/// Holds, until the transaction ends, the standing of the person `person_id` for a change
+/// (see [`hold_person_standing_for_reading`]); a person with no actor id (none of another
+/// server) takes nothing. Taken first in the transactions that change it (a handle confirmed,
+/// an instance or group ban), before anything else they hold (the verdict on a handle's host
+/// comes after, as the readers take them). These run on request paths (a follow's or a
+/// mention's WebFinger lookup, a moderator's ban), so they wait for the readers at most
+/// [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503).
+pub async fn hold_person_standing_for_change(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
     let person = "(SELECT ap_id AS k FROM person WHERE id = $1 AND ap_id IS NOT NULL) AS p";
-    diesel::sql_query(bounded_hold(&HANDLE_LOCK, person, true))
+    diesel::sql_query(bounded_hold(&STANDING_LOCK, person, true))
         .bind::<BigInt, _>(person_id)
         .bind::<BigInt, _>(lock_wait_ms())
         .prepared()
