@@ -322,10 +322,12 @@ const VERDICT_LOCK: AdvisoryLock = AdvisoryLock {
     object: "hashtext(lower(k))",
 };
 
-/// The longest a transaction waits, in all, for the advisory locks of one bounded hold
+/// The longest a transaction waits, in all, for the advisory locks of its bounded holds
 /// ([`hold_verdicts_for_reading`], [`hold_person_standing_for_reading`],
-/// [`hold_person_standing_for_change`]), however many keys it holds: a bound on the whole call,
-/// not on each lock waited for. A reader waits for a transaction changing what it reads (an
+/// [`hold_person_standing_for_change`]), however many keys and calls: a bound on the whole
+/// transaction, counted from its first bounded hold, not on each lock or call (the inbox holds
+/// its signer's standing, then the verdicts on their hosts, and the same again for the person
+/// a group's `Announce` carries). A reader waits for a transaction changing what it reads (an
 /// admin's block of an instance, which may take back many votes; a person's handle being
 /// confirmed): every activity of that instance's people waits meanwhile, each holding a share
 /// of the federation's connections, so an unbounded wait would soon make every inbox answer
@@ -335,14 +337,15 @@ pub const READ_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2
 
 /// The statement taking, until the transaction ends, the advisory locks `lock` of the keys
 /// `k` the relation `keys` (SQL over `$1`) yields, shared or `exclusive`, waiting at most
-/// `$2` milliseconds for all of them (the SQL function `advisory_xact_lock_within`, which
+/// what is left of `$2` milliseconds since the transaction's first bounded hold (the SQL
+/// function `advisory_xact_lock_within_transaction`, over `advisory_xact_lock_within`, which
 /// recognises the end of the wait by its SQLSTATE, whatever the server's language, and puts
 /// the caller's `lock_timeout` back); `held` says whether they were all taken.
 fn bounded_hold(lock: &AdvisoryLock, keys: &str, exclusive: bool) -> String {
     let AdvisoryLock { class, object } = lock;
     format!(
-        "SELECT advisory_xact_lock_within({class}, ARRAY(SELECT {object} FROM {keys}), \
-           {exclusive}, $2 * interval '1 millisecond') AS held"
+        "SELECT advisory_xact_lock_within_transaction({class}, \
+           ARRAY(SELECT {object} FROM {keys}), {exclusive}, $2 * interval '1 millisecond') AS held"
     )
 }
 
