@@ -301,6 +301,44 @@ async fn park_deliveries_to(alpha: &Instance, host: &str) {
     .await;
 }
 
+/// A bystander `bystander` (an actor id) on the server of `person` (theirs), known to alpha
+/// as `person` is: the same key and instance, a follow of what `person` follows, and what is
+/// queued to `person_inbox` queued to its own inbox as well. Its username is the actor id's
+/// last segment, its inbox `{bystander}/inbox`, which this returns.
+async fn add_bystander_like(
+    alpha: &Instance,
+    bystander: &str,
+    person: &str,
+    person_inbox: &str,
+) -> String {
+    let inbox = format!("{bystander}/inbox");
+    let username = bystander.rsplit('/').next().unwrap_or(bystander);
+    let (bystander, inbox_lit, person) = (lit(bystander), lit(&inbox), lit(person));
+    let mut conn = database::connect(alpha).await;
+    for statement in [
+        format!(
+            "INSERT INTO person (username, local, ap_id, inbox_url, public_key_pem, instance_host) \
+             SELECT {username}, false, {bystander}, {inbox_lit}, public_key_pem, instance_host \
+             FROM person WHERE ap_id = {person}",
+            username = lit(username)
+        ),
+        format!(
+            "INSERT INTO follow (target_ap_id, follower_ap_id, follower_inbox, state, follow_activity_id) \
+             SELECT target_ap_id, {bystander}, {inbox_lit}, state, {bystander} || '/follows/1' \
+             FROM follow WHERE follower_ap_id = {person}"
+        ),
+        format!(
+            "INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
+             SELECT activity_id, {inbox_lit}, host, next_attempt_at FROM delivery \
+             WHERE inbox_url = {}",
+            lit(person_inbox)
+        ),
+    ] {
+        database::execute(&mut conn, &statement).await;
+    }
+    inbox
+}
+
 /// The deliveries alpha has queued to `inbox`.
 fn queued_to(inbox: &str) -> String {
     format!(
@@ -1141,43 +1179,7 @@ async fn a_handle_confirmed_after_its_host_was_blocked_ends_the_persons_follows_
     // A bystander on her actor's server, named by it (no handle elsewhere): bob follows the
     // group, and something is queued to his own inbox, as for her.
     let bob = format!("http://social.brand.test:{actor_port}/bob");
-    let bobs_inbox = format!("{bob}/inbox");
-    let mut conn = database::connect(&alpha).await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "INSERT INTO person (username, local, ap_id, inbox_url, public_key_pem, instance_host) \
-             SELECT 'bob', false, {bob}, {inbox}, public_key_pem, instance_host \
-             FROM person WHERE ap_id = {alice}",
-            bob = lit(&bob),
-            inbox = lit(&bobs_inbox),
-            alice = lit(&peer.actor_id)
-        ),
-    )
-    .await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "INSERT INTO follow (target_ap_id, follower_ap_id, follower_inbox, state, follow_activity_id) \
-             SELECT target_ap_id, {bob}, {inbox}, state, {bob} || '/follows/1' \
-             FROM follow WHERE follower_ap_id = {alice}",
-            bob = lit(&bob),
-            inbox = lit(&bobs_inbox),
-            alice = lit(&peer.actor_id)
-        ),
-    )
-    .await;
-    database::execute(
-        &mut conn,
-        &format!(
-            "INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
-             SELECT activity_id, {}, host, next_attempt_at FROM delivery WHERE inbox_url = {}",
-            lit(&bobs_inbox),
-            lit(&her_inbox)
-        ),
-    )
-    .await;
-    drop(conn);
+    let bobs_inbox = add_bystander_like(&alpha, &bob, &peer.actor_id, &her_inbox).await;
 
     // Someone looks her handle up: the handle's host links her actor, and her actor's host is
     // asked to confirm it, which answers only once the block is in.

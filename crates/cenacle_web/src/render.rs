@@ -191,6 +191,41 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// The refused rules (`invalid-<code>` in the catalogue) whose words an error page may show
+/// alone: they name what they are about (the file, the image, the password, the e-mail
+/// address, the end and the start, the account, the group…). The others lean on the field
+/// they are shown under ("Too many.", "This field cannot be empty.", "This name is
+/// reserved." where a form has several names, "Use only lowercase letters…"): an error page
+/// says the general message for them instead.
+///
+/// A list here rather than naming the field on the page (the rules' fields are the API's
+/// names, `expertise_tags`, `limit_per_member`, with no words of their own to show) or a
+/// second `page-invalid-*` family in the catalogue (a copy of the same words to keep in step
+/// in both languages): one text per rule, and a rule left out gets the general message, which
+/// is vaguer but never wrong. The catalogues' comment above `invalid-field` points here.
+const STANDALONE_RULES: &[&str] = &[
+    "file_too_large",
+    "unsupported_type",
+    "type_mismatch",
+    "media_gone",
+    "same_as_username",
+    "too_simple",
+    "invalid_email",
+    "write_off_positive",
+    "received_negative",
+    "not_after_start",
+    "before_start",
+    "already_published",
+    "email_required",
+    "unknown_account",
+    "unknown_group",
+    "unknown_cause",
+    "not_a_community_manager",
+    "unknown_trigger",
+    "unknown_stop_condition",
+    "unknown_step_kind",
+];
+
 /// An error shown as a page in the visitor's language, with the API's status for it.
 pub struct PageError {
     pub status: StatusCode,
@@ -219,11 +254,13 @@ impl PageError {
     }
 
     pub fn from_core(e: CoreError, v: &Visitor) -> PageError {
-        // A refused value whose rule the catalogue explains says it (an image the text named
+        // A refused value whose rule's words stand alone says them (an image the text named
         // was removed meanwhile: upload it again), not only the API's "a field is not valid":
-        // a page without a place for that field's error has only this message to show.
+        // a page without a place for that field's error has only this message to show. The
+        // words of a field-bound rule ("Too many.") would say less than the general message.
         let explained = match &e {
-            CoreError::Validation(invalid) if v.words.explains(invalid.code) => {
+            // (Each of them is in both catalogues: a test below sees to it.)
+            CoreError::Validation(invalid) if STANDALONE_RULES.contains(&invalid.code) => {
                 Some(v.words.invalid(invalid.code))
             }
             _ => None,
@@ -365,5 +402,31 @@ mod tests {
         });
         let general = PageError::from_core(unexplained, &visitor(Words(Language::En)));
         assert_eq!(general.message, "A field is not valid.");
+        // A rule whose words need their field beside them ("Too many.": of what?) says the
+        // general message, which at least says a field of the form is at fault.
+        for (language, expected) in [
+            (Language::En, "A field is not valid."),
+            (Language::Fr, "Un champ n'est pas valide."),
+        ] {
+            let too_many = CoreError::Validation(ValidationError {
+                field: "expertise_tags",
+                code: "too_many",
+            });
+            let page = PageError::from_core(too_many, &visitor(Words(language)));
+            assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+            assert_eq!(page.message, expected, "{language:?}");
+        }
+    }
+
+    /// Every rule an error page may show alone has its words in both languages (a code
+    /// misspelt in the list would quietly fall back to the general message).
+    #[test]
+    fn the_rules_that_stand_alone_are_in_both_catalogues() {
+        use cenacle_domain::Language;
+        for code in STANDALONE_RULES {
+            for language in [Language::Fr, Language::En] {
+                assert!(Words(language).explains(code), "{code} in {language:?}");
+            }
+        }
     }
 }
