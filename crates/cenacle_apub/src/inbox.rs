@@ -131,7 +131,9 @@ impl Answer {
                     StatusCode::BAD_REQUEST,
                     format!("invalid {}: {}", v.field, v.code),
                 ),
-                e if e.is_overloaded() => Answer::Overloaded,
+                // Busy, or rolled back for a concurrent transaction (a deadlock PostgreSQL
+                // broke): nothing recorded, the peer sends it again — not our fault to report.
+                e if e.is_overloaded() || e.is_transient_conflict() => Answer::Overloaded,
                 e => Answer::Refused(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
             },
             ApubError::NotFound => Answer::Ignored("not_found"),
@@ -369,12 +371,7 @@ async fn check_and_apply(
     let data = &data;
     let (id, actor_id, raw) = (&envelope.id, &envelope.actor, &raw);
     // Whose activity a group's Announce carries: a person banned here is filtered there too.
-    let announced_actor = (envelope.kind == "Announce")
-        .then(|| match &raw["object"]["actor"] {
-            serde_json::Value::String(id) => Some(id.clone()),
-            actor => actor["id"].as_str().map(str::to_owned),
-        })
-        .flatten();
+    let announced_actor = announced_actor(&envelope.kind, raw);
     let announced_actor = &announced_actor;
     let host = host.as_str();
     let received = data
@@ -500,9 +497,41 @@ async fn verified_signer(
     Ok(actor)
 }
 
+/// The actor of the activity an `Announce` carries, read as a URL, as the announced activity
+/// is applied and people are stored (host in lower case, no default port): the raw text could
+/// name them otherwise and miss their ban. None for another kind, or no readable actor.
+fn announced_actor(kind: &str, raw: &serde_json::Value) -> Option<String> {
+    if kind != "Announce" {
+        return None;
+    }
+    let id = match &raw["object"]["actor"] {
+        serde_json::Value::String(id) => Some(id.as_str()),
+        actor => actor["id"].as_str(),
+    }?;
+    Url::parse(id).ok().map(String::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A hostile group writing a banned person's id otherwise (host in capitals, the default
+    /// port) still names the person stored here, whose ban is then read.
+    #[test]
+    fn an_announced_actor_is_read_as_the_url_people_are_stored_under() {
+        let raw = serde_json::json!({"object": {"actor": "https://OTHER.example:443/u/bob"}});
+        assert_eq!(
+            announced_actor("Announce", &raw).as_deref(),
+            Some("https://other.example/u/bob")
+        );
+        let embedded =
+            serde_json::json!({"object": {"actor": {"id": "https://other.example/u/bob"}}});
+        assert_eq!(
+            announced_actor("Announce", &embedded).as_deref(),
+            Some("https://other.example/u/bob")
+        );
+        assert_eq!(announced_actor("Like", &raw), None);
+    }
 
     fn status_of(err: CoreError) -> StatusCode {
         Answer::from_error(ApubError::Core(err)).status()

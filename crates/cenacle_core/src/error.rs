@@ -101,10 +101,40 @@ impl CoreError {
             CoreError::Database(DbError::PoolTimeout | DbError::LockBusy)
         )
     }
+
+    /// PostgreSQL gave up on the transaction because of a concurrent one (a deadlock it broke,
+    /// a serialization failure): rolled back, nothing written, and the same request asked
+    /// again may well succeed. Writers lock in one order so that it is rare; where two
+    /// activities can still lock in opposite orders (two moderators' bans of each other, each
+    /// holding its sender's standing), this says the peer should send again.
+    pub fn is_transient_conflict(&self) -> bool {
+        matches!(self, CoreError::Database(e) if e.is_transient_conflict())
+    }
 }
 
 impl From<diesel::result::Error> for CoreError {
     fn from(err: diesel::result::Error) -> Self {
         CoreError::Database(DbError::Query(err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use diesel::result::{DatabaseErrorKind, Error as DieselError};
+
+    fn database(kind: DatabaseErrorKind, message: &str) -> CoreError {
+        CoreError::Database(DbError::Query(DieselError::DatabaseError(
+            kind,
+            Box::new(message.to_owned()),
+        )))
+    }
+
+    #[test]
+    fn a_deadlock_or_a_serialization_failure_is_a_transient_conflict() {
+        assert!(database(DatabaseErrorKind::Unknown, "deadlock detected").is_transient_conflict());
+        assert!(database(DatabaseErrorKind::SerializationFailure, "x").is_transient_conflict());
+        assert!(!database(DatabaseErrorKind::UniqueViolation, "x").is_transient_conflict());
+        assert!(!CoreError::Internal("deadlock detected".into()).is_transient_conflict());
     }
 }

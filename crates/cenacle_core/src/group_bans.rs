@@ -97,16 +97,20 @@ pub(crate) async fn apply_ban(
 ) -> Result<(), CoreError> {
     moderation::check_expiry(terms.expires_at, Utc::now())?;
     let reason = moderation::check_reason(&terms.reason)?;
-    // Before anything is written: an activity of theirs in this group that read "not banned"
-    // commits first, and the removal below finds what it applied; one that reads after waits
-    // and sees the ban (a person of ours takes nothing; see the instance ban).
-    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     if is_group_moderator(conn, group.id, person_id).await? {
         return Err(refused(ModerationRefusal::CannotBanModerator));
     }
     actors::person_by_id(conn, person_id)
         .await?
         .ok_or(CoreError::NotFound("person"))?;
+    // Before anything is written (and after the refusals, which need not wait): an activity
+    // of theirs in this group that read "not banned" commits first, and the removal below
+    // finds what it applied; one that reads after waits and sees the ban. A person of ours
+    // takes nothing: their API requests are not held (see the instance ban). From the inbox
+    // (a remote moderator's `Block`), the transaction already holds its sender's standing:
+    // two moderators banning each other at once can deadlock, which PostgreSQL breaks and the
+    // inbox answers 503, for the peer to send again.
+    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     store::upsert_ban(
         conn,
         &NewBan {

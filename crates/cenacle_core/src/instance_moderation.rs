@@ -83,7 +83,9 @@ pub async fn ban(
     let (person_id, local) = find_person(conn, &request.person).await?;
     // First, holding nothing else: waits for the activities of theirs being applied (they
     // read "not banned" before this commits), so that the removal below finds what they
-    // apply; those read after wait for this ban and see it. A person of ours takes nothing.
+    // apply; those read after wait for this ban and see it. A person of ours takes nothing:
+    // their API requests read the ban when they authenticate and are not held, so one already
+    // past that check may still commit after the ban (not closed yet).
     cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     if local {
         let account = account_store::find_by_id(conn, person_id).await?;
@@ -238,7 +240,7 @@ pub async fn blocked_host<'h>(
 
 /// The blocked instance the person of another server `actor_ap_id` belongs to, if any: the
 /// one serving their actor or the one their confirmed handle names (see [`blocked_host`]).
-/// Not a person stored here: none. Their handle host and its verdict are held for reading
+/// Not a person stored here: none. Their standing and its verdicts are held for reading
 /// first ([`held_remote_person`]): a block, or a confirmation that their handle names a
 /// blocked host, committing meanwhile waits for the caller's transaction, whose follow or
 /// activity its sweep then finds; one committed before is seen.
@@ -527,7 +529,7 @@ pub async fn known_instances(
 /// activities are ignored and our members' follows of them refused ([`sender_blocked`],
 /// [`blocked_instance_of`]).
 ///
-/// Holds first, holding nothing else: the person's handle host for a change (the activities
+/// Holds first, holding nothing else: the person's standing for a change (the activities
 /// and follows that read it before commit first, and those that read it after wait and see
 /// the new host), then the host's verdict for reading (a block committing meanwhile either
 /// finds the handle stored, or is seen here) — the order the readers take them in.

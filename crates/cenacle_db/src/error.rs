@@ -10,8 +10,9 @@ pub enum DbError {
     /// the client should come back shortly.
     #[error("no database connection free within the configured wait")]
     PoolTimeout,
-    /// A lock another transaction held for longer than the bounded wait of the call that
-    /// asked for it (a reader of an instance's verdicts while an admin's block of it runs;
+    /// A lock another transaction held for longer than what was left of its transaction's
+    /// bounded wait (a reader of an instance's verdicts while an admin's block of it runs, of a
+    /// person's standing while a ban of them runs;
     /// see `federation::READ_LOCK_WAIT`): the transaction is given up (the caller rolls it
     /// back), nothing written, and the same request may be retried shortly.
     #[error("a lock stayed held by another transaction beyond the bounded wait")]

@@ -373,7 +373,7 @@ fn lock_wait_ms() -> i64 {
 
 /// Takes, until the transaction ends, the shared advisory locks `lock` of the distinct keys
 /// of `keys`: at once when no one holds or waits for them exclusively, else waiting at most
-/// [`READ_LOCK_WAIT`] in all; past it, [`DbError::LockBusy`].
+/// what is left of the transaction's [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`].
 async fn hold_shared_bounded(
     conn: &mut AsyncPgConnection,
     lock: &AdvisoryLock,
