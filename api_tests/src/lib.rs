@@ -300,6 +300,11 @@ impl Instance {
         )
     }
 
+    /// This process's data folder (`--data-dir`): its media folder is `media/` in it.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data.path()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(self.data.path().join("server.log")).unwrap_or_default()
     }

@@ -91,7 +91,7 @@ async fn sweep_in(t: &TestApp, batch: i64) -> MediaSwept {
 
 /// The same, asking `stopped()` before each batch as the server does.
 async fn sweep_until(t: &TestApp, batch: i64, stopped: impl Fn() -> bool) -> MediaSwept {
-    let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
+    let uploaded_before = chrono::Utc::now() - media_sweep::grace(&t.ctx);
     media_sweep::sweep_orphan_uploads(&t.ctx, batch, stopped, |batch| {
         t.ctx.transaction(move |conn| {
             media_sweep::forget_orphan_uploads(conn, uploaded_before, batch).scope_boxed()
@@ -379,6 +379,18 @@ async fn an_upload_another_transaction_holds_is_skipped_not_waited_for() {
     assert!(!f.kept(held).await);
 }
 
+/// The welcome message a community manager saves naming the upload `file` (in its French
+/// text: no trigger records what it names).
+fn welcome_naming(file: &str) -> cenacle_core::welcome::WelcomeInput {
+    cenacle_core::welcome::WelcomeInput {
+        message_fr: format!("Bienvenue ![nous](/media/{file})"),
+        message_en: "Welcome".into(),
+        manager: None,
+        group: None,
+        post_in_group: false,
+    }
+}
+
 /// An upload named by a text being saved where no trigger records it (here the welcome
 /// message, through its use case): the sweep running meanwhile does not see the text (not
 /// committed yet), so the save holds the upload and the sweep skips it; once the text is
@@ -395,13 +407,7 @@ async fn an_upload_named_by_a_text_being_saved_is_not_swept_under_it() {
     let session = cenacle_core::accounts::authenticate(&mut conn, cm)
         .await
         .unwrap();
-    let input = cenacle_core::welcome::WelcomeInput {
-        message_fr: format!("Bienvenue ![nous](/media/{file})"),
-        message_en: "Welcome".into(),
-        manager: None,
-        group: None,
-        post_in_group: false,
-    };
+    let input = welcome_naming(&file);
     let (session, input) = (&session, &input);
     let swept_meanwhile = t
         .ctx
@@ -457,13 +463,7 @@ async fn a_text_naming_an_upload_the_sweep_deletes_under_its_hold_is_refused() {
         .await
         .unwrap();
     drop(conn);
-    let input = cenacle_core::welcome::WelcomeInput {
-        message_fr: format!("Bienvenue ![nous](/media/{file})"),
-        message_en: "Welcome".into(),
-        manager: None,
-        group: None,
-        post_in_group: false,
-    };
+    let input = welcome_naming(&file);
     let (session, input) = (&session, &input);
     let locked = tokio::sync::Notify::new();
     let saved_done = std::sync::atomic::AtomicBool::new(false);
@@ -493,7 +493,7 @@ async fn a_text_naming_an_upload_the_sweep_deletes_under_its_hold_is_refused() {
             );
             tokio::time::sleep(std::time::Duration::from_millis(10)).await;
         }
-        let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
+        let uploaded_before = chrono::Utc::now() - media_sweep::grace(&t.ctx);
         Ok(
             cenacle_db::media::delete_orphan_media(conn, uploaded_before, media_sweep::BATCH)
                 .await

@@ -293,7 +293,43 @@ pub struct NotificationSettings {
 pub struct MediaSettings {
     pub max_image_bytes: usize,
     pub max_video_bytes: usize,
+    /// How often uploads nothing refers to, and files of the media folder no upload names,
+    /// are swept; the first pass comes one period after the start.
+    pub sweep_interval_seconds: u64,
+    /// How old such an upload or file must be before it is swept (see
+    /// [`MIN_SWEEP_GRACE_SECONDS`]).
+    pub sweep_grace_seconds: u64,
 }
+
+impl MediaSettings {
+    /// The beat of the orphan-upload sweep.
+    pub fn sweep_interval(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.sweep_interval_seconds)
+    }
+
+    /// How old an upload nothing refers to, or a file no upload names, must be to be swept.
+    pub fn sweep_grace(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.sweep_grace_seconds)
+    }
+}
+
+/// The shortest `media.sweep_grace_seconds` of an instance on the network: an hour. The grace
+/// is the time an author has between previewing an image in the composer or the lesson editor
+/// (which stores it at once) and saving the text that names it; a sweep before that deletes
+/// the image under an author still writing, whose save is then refused (`media_gone`). An hour
+/// is the least a long answer or lesson may take. Only the local-testing mode
+/// (`federation.allow_insecure_loopback_federation`, itself only for a loopback public URL),
+/// where the author is a test, goes down to [`MIN_TEST_SWEEP_GRACE_SECONDS`].
+pub const MIN_SWEEP_GRACE_SECONDS: u64 = 3_600;
+
+/// The shortest grace in the local-testing mode: a second, not none. An upload's file is
+/// written before its row is recorded, and the sweep removes the old files no row names: with
+/// no grace at all, it could remove a file whose row is being recorded.
+pub const MIN_TEST_SWEEP_GRACE_SECONDS: u64 = 1;
+
+/// The longest grace: thirty days, more than any draft is kept open; and what stays longer
+/// unreferenced is no draft's. (A bound also keeps `now - grace` a date.)
+pub const MAX_SWEEP_GRACE_SECONDS: u64 = 30 * 86_400;
 
 /// The hard ceiling of an upload's body, whatever the configuration says.
 pub const MEDIA_BODY_CAP: usize = 512 * 1024 * 1024;
@@ -575,6 +611,7 @@ impl Settings {
         {
             return bad("media.max_video_bytes", "must be at most 512 MiB");
         }
+        self.check_media_sweep()?;
         if self.groups.proposal_threshold == 0 {
             return bad("groups.proposal_threshold", "must be at least 1");
         }
@@ -655,6 +692,51 @@ impl Settings {
             return bad("limits.rate_window_seconds", "must be at least 1");
         }
         self.check_email()
+    }
+
+    /// The orphan-upload sweep's beat and grace.
+    fn check_media_sweep(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, message: String| {
+            Err(ConfigError::Key {
+                key: key.into(),
+                message,
+            })
+        };
+        // 0 would be a beat that never waits. At most a day: the first pass comes one period
+        // after the start (a rolling restart of several servers must not run it once per
+        // server), so with a longer one, restarts as often as that would never sweep.
+        if !(1..=86_400).contains(&self.media.sweep_interval_seconds) {
+            return bad(
+                "media.sweep_interval_seconds",
+                "must be from 1 to 86400 (a day)".into(),
+            );
+        }
+        let testing = self.federation.allow_insecure_loopback_federation;
+        let floor = if testing {
+            MIN_TEST_SWEEP_GRACE_SECONDS
+        } else {
+            MIN_SWEEP_GRACE_SECONDS
+        };
+        let grace = self.media.sweep_grace_seconds;
+        if grace > MAX_SWEEP_GRACE_SECONDS {
+            return bad(
+                "media.sweep_grace_seconds",
+                format!("must be at most {MAX_SWEEP_GRACE_SECONDS} (30 days)"),
+            );
+        }
+        if grace < floor {
+            let why = if testing {
+                "an upload's file is written before its row is recorded"
+            } else {
+                "an author may still be writing the post or lesson an upload was previewed in; \
+                 shorter is only for local testing (federation.allow_insecure_loopback_federation)"
+            };
+            return bad(
+                "media.sweep_grace_seconds",
+                format!("must be at least {floor}: {why}"),
+            );
+        }
+        Ok(())
     }
 
     fn check_email(&self) -> Result<(), ConfigError> {
@@ -989,6 +1071,87 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("training.expiry_interval_seconds"), "{err}");
+    }
+
+    /// The orphan-upload sweep's beat and grace: an hour and a day unless set; an operator may
+    /// keep drafts' images longer; nonsense, and a grace that would delete images under an
+    /// author still writing, are refused naming the key (seconds only in the local-testing
+    /// mode, and never none).
+    #[test]
+    fn the_media_sweep_beat_and_grace_are_settings_with_floors() {
+        let s = Settings::defaults();
+        assert_eq!(
+            s.media.sweep_interval(),
+            std::time::Duration::from_secs(3_600)
+        );
+        assert_eq!(
+            s.media.sweep_grace(),
+            std::time::Duration::from_secs(86_400)
+        );
+        let s = Settings::load(
+            None,
+            env(&[
+                ("CENACLE_MEDIA__SWEEP_INTERVAL_SECONDS", "7200"),
+                ("CENACLE_MEDIA__SWEEP_GRACE_SECONDS", "604800"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.media.sweep_interval_seconds, 7_200);
+        assert_eq!(s.media.sweep_grace_seconds, 604_800);
+        let testing = (
+            "CENACLE_FEDERATION__ALLOW_INSECURE_LOOPBACK_FEDERATION",
+            "true",
+        );
+        let s = Settings::load(
+            None,
+            env(&[
+                testing,
+                ("CENACLE_MEDIA__SWEEP_INTERVAL_SECONDS", "1"),
+                ("CENACLE_MEDIA__SWEEP_GRACE_SECONDS", "2"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(s.media.sweep_grace_seconds, 2);
+
+        let refusal = |vars: &[(&str, &str)]| match Settings::load(None, env(vars)) {
+            Err(ConfigError::Key { key, message }) => (key, message),
+            other => panic!("{vars:?}: expected a refusal, got {other:?}"),
+        };
+        let interval = "media.sweep_interval_seconds";
+        let grace = "media.sweep_grace_seconds";
+        for (vars, key) in [
+            (
+                vec![("CENACLE_MEDIA__SWEEP_INTERVAL_SECONDS", "0")],
+                interval,
+            ),
+            (
+                vec![("CENACLE_MEDIA__SWEEP_INTERVAL_SECONDS", "86401")],
+                interval,
+            ),
+            (
+                vec![("CENACLE_MEDIA__SWEEP_INTERVAL_SECONDS", "-1")],
+                interval,
+            ),
+            (vec![("CENACLE_MEDIA__SWEEP_GRACE_SECONDS", "soon")], grace),
+            (
+                vec![("CENACLE_MEDIA__SWEEP_GRACE_SECONDS", "2592001")],
+                grace,
+            ),
+            (
+                vec![testing, ("CENACLE_MEDIA__SWEEP_GRACE_SECONDS", "0")],
+                grace,
+            ),
+        ] {
+            assert_eq!(refusal(&vars).0, key, "{vars:?}");
+        }
+        // Below an hour on the network: the message says why, and what allows it.
+        let (key, message) = refusal(&[("CENACLE_MEDIA__SWEEP_GRACE_SECONDS", "60")]);
+        assert_eq!(key, grace);
+        assert!(
+            message.contains("at least 3600")
+                && message.contains("federation.allow_insecure_loopback_federation"),
+            "{message}"
+        );
     }
 
     #[test]

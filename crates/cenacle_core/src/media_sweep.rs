@@ -3,7 +3,7 @@
 //! The composer and the lesson editor store an image as soon as it is previewed; when the
 //! author then leaves, or the save is refused, its row and file stayed forever. The sweep
 //! forgets the uploads nothing refers to (see [`cenacle_db::media::delete_orphan_media`] for
-//! what refers to one) once they are older than [`GRACE`], then removes their files.
+//! what refers to one) once they are older than the [`grace`], then removes their files.
 //!
 //! It also removes the files no upload row names ([`remove_rowless_files`]): an upload's file
 //! is written before its row is recorded, so a refused record or a process stopped in between
@@ -17,11 +17,15 @@ use crate::{
 use chrono::{DateTime, Duration, Utc};
 use std::{collections::HashSet, future::Future, path::Path, time::SystemTime};
 
-/// How old an upload nothing refers to must be before it is swept: an author may still be
-/// writing the post or lesson it was previewed in. A constant rather than a setting: the
-/// settings live in `cenacle_config`, which this sweep does not own, and a day is generous
-/// for any draft while still bounding the waste.
-pub const GRACE: Duration = Duration::hours(24);
+/// How old an upload nothing refers to (or a file no upload names) must be before it is
+/// swept: an author may still be writing the post or lesson it was previewed in. The setting
+/// `media.sweep_grace_seconds`: a day by default, generous for any draft while still bounding
+/// the waste; an operator may keep drafts' images longer, tests wait seconds (its bounds, and
+/// why, are `cenacle_config`'s).
+pub fn grace(ctx: &Context) -> Duration {
+    // The configuration bounds it to 30 days, far inside a `Duration`.
+    Duration::from_std(ctx.settings.media.sweep_grace()).unwrap_or(Duration::days(30))
+}
 
 /// How many uploads one transaction forgets: the rows stay locked until it commits.
 pub const BATCH: i64 = 500;
@@ -81,9 +85,9 @@ where
 }
 
 /// Removes the files of the media directory that no upload row names (see the module's
-/// note), once older than [`GRACE`] at `now` (by then an upload's row has long been recorded
-/// or refused), reading the directory `chunk` names at a time, until `stopped()` (asked
-/// before each chunk); returns how many were removed.
+/// note), once older than the [`grace`] at `now` (by then an upload's row has long been
+/// recorded or refused), reading the directory `chunk` names at a time, until `stopped()`
+/// (asked before each chunk); returns how many were removed.
 ///
 /// Only names shaped as uploads are stored are touched, and nothing is removed from a folder
 /// this database does not look like the owner of ([`folder_is_the_databases`]): it then
@@ -97,7 +101,10 @@ pub async fn remove_rowless_files(
     stopped: impl Fn() -> bool,
 ) -> Result<usize, CoreError> {
     assert!(chunk > 0, "a chunk holds at least one file");
-    let written_before = now - GRACE.to_std().unwrap_or_default();
+    // (A grace reaching before 1970 spares every file.)
+    let written_before = now
+        .checked_sub(ctx.settings.media.sweep_grace())
+        .unwrap_or(SystemTime::UNIX_EPOCH);
     let dir = media_dir(ctx);
     let sample = {
         let uploaded_before = DateTime::<Utc>::from(written_before);

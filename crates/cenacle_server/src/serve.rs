@@ -165,12 +165,13 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     );
 
     // Uploads nothing refers to (previewed for a post or lesson never written) go, with their
-    // files, once a day old: a batch per transaction, claimed with SKIP LOCKED, so several
-    // servers may sweep side by side. The first pass comes an hour after start, not at it:
-    // the sweep reads every recent text, and a rolling restart of several servers would
-    // otherwise run it once per server.
+    // files, once older than `media.sweep_grace_seconds` (a day): a batch per transaction,
+    // claimed with SKIP LOCKED, so several servers may sweep side by side. The first pass
+    // comes one period (`media.sweep_interval_seconds`, an hour) after start, not at it: the
+    // sweep reads every recent text, and a rolling restart of several servers would otherwise
+    // run it once per server.
     let media_sweeper = spawn_every(
-        MEDIA_SWEEP_EVERY,
+        settings.media.sweep_interval(),
         FirstRun::AfterOnePeriod,
         stop_rx.clone(),
         (ctx.clone(), stop_rx.clone()),
@@ -382,10 +383,6 @@ async fn tell_ranks_reached(ctx: &Context) -> Result<usize, cenacle_core::CoreEr
     .await
 }
 
-/// How often orphan uploads are swept: hourly is plenty next to their day of grace. Not a
-/// setting, as the grace is not (see `media_sweep::GRACE`).
-const MEDIA_SWEEP_EVERY: Duration = Duration::from_secs(3600);
-
 /// How often the appended statistics changes are folded: often enough that readers add up a
 /// few thousand rows at most (each like or view appends one), rarely enough to cost nothing.
 const STATISTICS_FOLD_EVERY: Duration = Duration::from_secs(5);
@@ -417,7 +414,7 @@ async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
 /// transaction, its files removed once it has committed; then the files no upload names.
 /// A stop ends it between two batches or two chunks of files: the next pass goes on.
 async fn sweep_orphan_media(ctx: &Context, stop: &watch::Receiver<bool>) {
-    let uploaded_before = chrono::Utc::now() - media_sweep::GRACE;
+    let uploaded_before = chrono::Utc::now() - media_sweep::grace(ctx);
     let stopped = || *stop.borrow();
     let swept = media_sweep::sweep_orphan_uploads(ctx, media_sweep::BATCH, stopped, |batch| {
         ctx.transaction(move |conn| {
