@@ -771,19 +771,41 @@ fn core_context(instance: &Instance, sink: &SmtpSink) -> Context {
     Context::new(pool, settings)
 }
 
-/// Queues a notification mail of a reply (mailed at once by default) to `person_id`.
+/// Queues a notification mail of a reply (mailed at once by default) to `person_id`, about
+/// a notification of a reply written for it, about no post (nothing of it can be taken down
+/// or hidden).
 async fn queue_notification(ctx: &Context, person_id: i64) -> bool {
     ctx.transaction(|conn| {
-        let topic = MailTopic::Notification(Kind::Reply);
-        mail::enqueue_mail_about(conn, ctx, person_id, topic, |_| {
-            MailContent::compose(
-                "Someone answered".into(),
-                "Hello,",
-                &["Your question has an answer.".into()],
-                None,
-                "alpha",
+        async move {
+            #[derive(diesel::QueryableByName)]
+            struct Id {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                id: i64,
+            }
+            let notification: Id = diesel_async::RunQueryDsl::get_result(
+                diesel::sql_query(
+                    "INSERT INTO notification (recipient_id, kind) VALUES ($1, 'reply') \
+                     RETURNING id",
+                )
+                .bind::<diesel::sql_types::BigInt, _>(person_id),
+                conn,
             )
-        })
+            .await?;
+            let topic = MailTopic::Notification {
+                kind: Kind::Reply,
+                notification_id: notification.id,
+            };
+            mail::enqueue_mail_about(conn, ctx, person_id, topic, |_| {
+                MailContent::compose(
+                    "Someone answered".into(),
+                    "Hello,",
+                    &["Your question has an answer.".into()],
+                    None,
+                    "alpha",
+                )
+            })
+            .await
+        }
         .scope_boxed()
     })
     .await
@@ -2070,6 +2092,229 @@ async fn retrying_drops_a_parked_notification_and_digest_whose_preference_change
         )
         .await;
     assert_eq!(status, 404, "sent, no longer parked");
+}
+
+/// A notification mail quotes what it tells of (its post's title, in its subject): parked,
+/// then retried, it must not reach its member once that is no longer theirs to read. hugo's
+/// reply in a private group he has since left, iris's reply since deleted by its author and
+/// her mention in a note since deleted, all queued by the real paths and parked, are deleted
+/// by "retry all", named; none arrives, and the private group's title reaches nobody. hugo's
+/// reply in the public group goes, and so does the notice that his comment was removed: its
+/// comment was removed before that mail was queued (that is its news), not since.
+#[tokio::test]
+async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_group_left() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = with_coffee_group(&sink).await;
+    let admin = alpha.login("admin").await;
+    let hugo = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let iris = verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    // Without an address: only hugo and iris are mailed (two recipients: refusals of their
+    // mails are not judged a refusal of our sender).
+    let neighbour = alpha.member("neighbour").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "vault", "title": "Vault", "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    for (name, token) in [("hugo", &hugo), ("neighbour", &neighbour)] {
+        let (status, body) = alpha
+            .post(
+                "/api/v1/groups/vault/invitations",
+                Some(&admin),
+                json!({"handle": name}),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        let (status, body) = alpha
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/groups/vault/join",
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!((status, &body["status"]), (200, &json!("member")), "{body}");
+    }
+    let ask = |asker: &str, group: &str, title: &str| {
+        let (asker, path, title) = (
+            asker.to_owned(),
+            format!("/api/v1/groups/{group}/posts"),
+            title.to_owned(),
+        );
+        let alpha = &alpha;
+        async move {
+            let body = json!({"kind": "question", "title": title});
+            let (status, body) = alpha.post(&path, Some(&asker), body).await;
+            assert_eq!(status, 201, "{body}");
+            body["post"]["id"].as_i64().unwrap()
+        }
+    };
+    let secret = ask(&hugo, "vault", "The secret roadmap?").await;
+    let grinder = ask(&hugo, "coffee", "Which grinder?").await;
+    let beans = ask(&iris, "coffee", "Which beans?").await;
+    // hugo's own word on his question (it tells nobody), to be removed by a moderator.
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/posts/{grinder}/comments"),
+            Some(&hugo),
+            json!({"body": "Mine is broken."}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let hugos_comment = body["id"].as_i64().unwrap();
+    queue_empties(&alpha).await;
+    let hugo_before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+
+    sink.refuse_data(Some(POLICY_REFUSED));
+    // Replies to the three questions, mailed at once (hugo's two, iris's one); a note
+    // mentioning iris; the removal of hugo's comment, told to him.
+    let mut replies = Vec::new();
+    for question in [secret, grinder, beans] {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/posts/{question}/comments"),
+                Some(&neighbour),
+                json!({"body": "A burr grinder."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+        replies.push(body["id"].as_i64().unwrap());
+    }
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups/coffee/posts",
+            Some(&neighbour),
+            json!({"kind": "note", "title": "Roasts", "body": "What does @iris think?"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let note = body["post"]["id"].as_i64().unwrap();
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/comments/{hugos_comment}/removal"),
+            Some(&admin),
+            json!({"reason": "Off topic"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    parked_count_reaches(&alpha, 5).await;
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    let to_about = |to: &'static str, text: &'static str| {
+        move |m: &Value| {
+            m["to_address"] == to && m["subject"].as_str().unwrap_or_default().contains(text)
+        }
+    };
+    let in_vault = parked_id(
+        &page,
+        "hugo's reply in the vault",
+        to_about("hugo@example.org", "The secret roadmap?"),
+    );
+    let on_grinder = parked_id(
+        &page,
+        "hugo's reply on the grinder",
+        to_about("hugo@example.org", "replied to “Which grinder?”"),
+    );
+    let removal = parked_id(
+        &page,
+        "hugo's removal notice",
+        to_about("hugo@example.org", "decision"),
+    );
+    let on_beans = parked_id(
+        &page,
+        "iris's reply on the beans",
+        to_about("iris@example.org", "Which beans?"),
+    );
+    let mention = parked_id(
+        &page,
+        "iris's mention",
+        to_about("iris@example.org", "mentioned you"),
+    );
+
+    // hugo leaves the private group; neighbour deletes his reply to iris and his note.
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/groups/vault/leave",
+            Some(&hugo),
+            None,
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    for path in [
+        format!("/api/v1/comments/{}", replies[2]),
+        format!("/api/v1/posts/{note}"),
+    ] {
+        let (status, body) = alpha
+            .call(reqwest::Method::DELETE, &path, Some(&neighbour), None)
+            .await;
+        assert_eq!(status, 204, "{path}: {body}");
+    }
+
+    sink.refuse_data(None);
+    let (status, body) = alpha
+        .post("/api/v1/admin/mail/parked/retry", Some(&admin), json!({}))
+        .await;
+    assert_eq!(
+        (status, &body["retried"], &body["dropped"]),
+        (200, &json!(2), &json!(3)),
+        "the grinder's reply and the removal notice back in line; the rest deleted: {body}"
+    );
+    let mut expected: Vec<Value> = [in_vault, on_beans, mention]
+        .into_iter()
+        .map(|id| json!({"id": id, "kind": "notifications"}))
+        .collect();
+    expected.sort_by_key(|m| m["id"].as_i64());
+    assert_eq!(body["dropped_mails"], json!(expected), "{body}");
+
+    let mails = sink
+        .wait_for("hugo@example.org", hugo_before + 2, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    let received = sink.to_except_welcome("hugo@example.org");
+    assert_eq!(received.len(), hugo_before + 2, "the two still wanted");
+    let mut subjects: Vec<&str> = mails[hugo_before..]
+        .iter()
+        .map(|m| m["headers"]["subject"].as_str().unwrap())
+        .collect();
+    subjects.sort();
+    assert!(
+        subjects[0].contains("decision on “Which grinder?”")
+            && subjects[1].contains("replied to “Which grinder?”"),
+        "{subjects:?}"
+    );
+    assert_eq!(
+        sink.to_except_welcome("iris@example.org").len(),
+        iris_before,
+        "nothing of deleted content"
+    );
+    let quotes_the_vault = |m: &Value| {
+        [&m["headers"]["subject"], &m["text"]].iter().any(|field| {
+            field
+                .as_str()
+                .unwrap_or_default()
+                .contains("secret roadmap")
+        })
+    };
+    assert!(
+        !sink.messages().iter().any(quotes_the_vault),
+        "the private group's title reached nobody"
+    );
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    assert_eq!(page["items"], json!([]), "{page}");
+    for id in [on_grinder, removal] {
+        let (status, _) = alpha
+            .post(
+                &format!("/api/v1/admin/mail/parked/{id}/retry"),
+                Some(&admin),
+                json!({}),
+            )
+            .await;
+        assert_eq!(status, 404, "sent, no longer parked");
+    }
 }
 
 /// Retried by id, a parked mail no longer wanted is refused with 409 `mail_no_longer_wanted`,

@@ -367,8 +367,8 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Aucun courriel en échec ne porte cet identifiant : il a été envoyé, attend déjà d'être renvoyé, ou a été supprimé comme n'étant plus souhaité.",
         ),
         "mail_no_longer_wanted" => (
-            "This mail is no longer wanted (its recipient refused this kind of mail, was suspended or changed address, or its link has expired): it was deleted, not sent.",
-            "Ce courriel n'est plus souhaité (son destinataire a refusé ce type de courriel, a été suspendu ou a changé d'adresse, ou son lien a expiré) : il a été supprimé, pas envoyé.",
+            "This mail is no longer wanted (its recipient refused this kind of mail or changed their notification or digest preferences, was suspended, changed address or left the private group it speaks of; or what it speaks of was deleted or removed, its link expired, or its triggered e-mail was disabled, deleted or stopped by its condition): it was deleted, not sent.",
+            "Ce courriel n'est plus souhaité (son destinataire a refusé ce type de courriel ou changé ses préférences de notifications ou de résumés, a été suspendu, a changé d'adresse ou a quitté le groupe privé dont il parle ; ou ce dont il parle a été supprimé ou retiré, son lien a expiré, ou son courriel déclenché a été désactivé, supprimé ou arrêté par sa condition) : il a été supprimé, pas envoyé.",
         ),
         "route_not_found" => (
             "There is no such endpoint.",

@@ -258,7 +258,9 @@ pub enum MailRetry {
     Retried,
     /// Deleted instead: the rules it was queued under would not queue it now (its member
     /// refused its kind or, for a notification or a digest, no longer has it mailed; was
-    /// suspended or changed address; its link expired or was spent). Callers answer
+    /// suspended or changed address; its link expired or was spent; what its notification
+    /// tells of was taken down since, or is in a private group the member left; its
+    /// onboarding rule was disabled or deleted, or its stop condition met). Callers answer
     /// `mail_no_longer_wanted` once the transaction is committed (an error would undo the
     /// deletion).
     Dropped,

@@ -21,38 +21,49 @@ use openssl::{hash::MessageDigest, pkey::PKey, sign::Signer};
 
 pub use cenacle_db::mail::{ClaimedMail, FailureRecorded, ParkedMail};
 
-/// What, within its kind, a mail decided by a preference of its member is about: the
-/// notification kind of a notification mail (mailed at once as the member set it), the
-/// cadence of a digest. Stored with the mail (`mail_queue.topic`) so that an admin's retry of
-/// it parked asks that preference again (`admin::retry_parked_mails`): a notification mail
-/// or a digest cannot be queued without it (see [`enqueue_mail`]).
+/// What a mail is about, where that may stop it being wanted before it is sent: the
+/// notification of a notification mail (mailed at once as the member set its kind), the
+/// cadence of a digest, the onboarding rule of a triggered mail. Stored with the mail
+/// (`mail_queue.topic`, `notification_id`, `onboarding_rule_id`) so that an admin's retry of
+/// it parked asks again what decided it (`admin::retry_parked_mails`): a notification mail or
+/// a digest cannot be queued without it (see [`enqueue_mail`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailTopic {
-    Notification(Kind),
+    /// The member's preference for `kind` is asked again, and whether the notification still
+    /// shows them what it is about (taken down since, or in a private group they left).
+    Notification { kind: Kind, notification_id: i64 },
+    /// Whether the member still gets digests of this cadence is asked again.
     Digest(Cadence),
+    /// Whether the rule (`onboarding_rule.id`) is still enabled, and its stop condition, are
+    /// asked again.
+    OnboardingRule(i64),
 }
 
 impl MailTopic {
     /// The kind of mail it is.
     pub fn kind(self) -> MailKind {
         match self {
-            MailTopic::Notification(_) => MailKind::Notifications,
+            MailTopic::Notification { .. } => MailKind::Notifications,
             MailTopic::Digest(_) => MailKind::Digest,
+            MailTopic::OnboardingRule(_) => MailKind::Onboarding,
         }
     }
 
-    /// The stored word (`mail_queue.topic`): the notification kind's name, the cadence's.
-    pub fn as_str(self) -> &'static str {
+    /// The stored word (`mail_queue.topic`): the notification kind's name, the cadence's;
+    /// none for a triggered mail (its rule is named by id).
+    pub fn word(self) -> Option<&'static str> {
         match self {
-            MailTopic::Notification(kind) => kind.as_str(),
-            MailTopic::Digest(cadence) => cadence.as_str(),
+            MailTopic::Notification { kind, .. } => Some(kind.as_str()),
+            MailTopic::Digest(cadence) => Some(cadence.as_str()),
+            MailTopic::OnboardingRule(_) => None,
         }
     }
 }
 
 /// Refuses a kind whose mails carry a [`MailTopic`] (notifications, digests) on a path that
 /// has none: queued without it, the mail's preference could not be asked again on retry, and
-/// a mail its member no longer wants would be sent weeks later.
+/// a mail its member no longer wants would be sent weeks later. (Onboarding mails may go
+/// without: the welcome is no rule's.)
 fn without_topic(kind: MailKind) -> Result<(), CoreError> {
     if matches!(kind, MailKind::Notifications | MailKind::Digest) {
         return Err(CoreError::Internal(format!(
@@ -83,9 +94,10 @@ pub async fn enqueue_mail(
     enqueue(conn, ctx, person_id, kind, None, compose).await
 }
 
-/// [`enqueue_mail`] of a mail that a preference of the member decided (a notification mail,
-/// a digest), naming what it is about, so that an admin's retry of it parked asks that
-/// preference again (`admin::retry_parked_mails`).
+/// [`enqueue_mail`] of a mail that a preference of the member, a notification or an
+/// onboarding rule decided (a notification mail, a digest, a triggered mail), naming what it
+/// is about, so that an admin's retry of it parked asks again what decided it
+/// (`admin::retry_parked_mails`).
 pub async fn enqueue_mail_about(
     conn: &mut Conn,
     ctx: &Context,
@@ -94,7 +106,7 @@ pub async fn enqueue_mail_about(
     compose: impl FnOnce(Language) -> MailContent,
 ) -> Result<bool, CoreError> {
     let kind = topic.kind();
-    enqueue(conn, ctx, person_id, kind, Some(topic.as_str()), compose).await
+    enqueue(conn, ctx, person_id, kind, Some(topic), compose).await
 }
 
 async fn enqueue(
@@ -102,7 +114,7 @@ async fn enqueue(
     ctx: &Context,
     person_id: i64,
     kind: MailKind,
-    topic: Option<&str>,
+    topic: Option<MailTopic>,
     compose: impl FnOnce(Language) -> MailContent,
 ) -> Result<bool, CoreError> {
     if !ctx.settings.email.enabled {
@@ -162,7 +174,7 @@ async fn queue_to_about(
     kind: MailKind,
     mut content: MailContent,
     language: Language,
-    topic: Option<&str>,
+    topic: Option<MailTopic>,
 ) -> Result<(), CoreError> {
     if !ctx.settings.email.enabled {
         return Ok(());
@@ -206,7 +218,17 @@ async fn queue_to_about(
             html_body: &content.html,
             unsubscribe_url: unsubscribe_url.as_deref(),
             message_id: &message_id,
-            topic,
+            topic: topic.and_then(MailTopic::word),
+            notification_id: match topic {
+                Some(MailTopic::Notification {
+                    notification_id, ..
+                }) => Some(notification_id),
+                _ => None,
+            },
+            onboarding_rule_id: match topic {
+                Some(MailTopic::OnboardingRule(rule)) => Some(rule),
+                _ => None,
+            },
         },
     )
     .await?;
@@ -390,14 +412,17 @@ mod tests {
 
     #[test]
     fn the_kinds_a_topic_names_are_refused_without_one() {
-        for topic in [
-            MailTopic::Notification(Kind::Reply),
-            MailTopic::Digest(Cadence::Weekly),
-        ] {
+        let reply = MailTopic::Notification {
+            kind: Kind::Reply,
+            notification_id: 1,
+        };
+        for topic in [reply, MailTopic::Digest(Cadence::Weekly)] {
             assert!(without_topic(topic.kind()).is_err(), "{topic:?}");
         }
-        assert_eq!(MailTopic::Notification(Kind::Mention).as_str(), "mention");
-        assert_eq!(MailTopic::Digest(Cadence::Daily).as_str(), "daily");
+        assert_eq!(reply.word(), Some("reply"));
+        assert_eq!(MailTopic::Digest(Cadence::Daily).word(), Some("daily"));
+        assert_eq!(MailTopic::OnboardingRule(7).word(), None);
+        assert_eq!(MailTopic::OnboardingRule(7).kind(), MailKind::Onboarding);
         for kind in [MailKind::Onboarding, MailKind::PasswordReset] {
             assert!(without_topic(kind).is_ok(), "{kind:?}");
         }

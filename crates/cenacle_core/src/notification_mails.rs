@@ -97,13 +97,17 @@ async fn queue_one(
     };
     let link = notice_link(ctx, n);
     let instance = &ctx.settings.server.instance_name;
-    // Its notification kind named: an admin's retry of it parked asks the member's
-    // preference for that kind again.
+    // Its notification named, and its kind: an admin's retry of it parked asks the member's
+    // preference for that kind again, and whether the notification still shows them what
+    // this mail quotes.
     enqueue_mail_about(
         conn,
         ctx,
         n.recipient_id,
-        MailTopic::Notification(text.kind),
+        MailTopic::Notification {
+            kind: text.kind,
+            notification_id: n.id,
+        },
         |language| notification_mail(language, instance, &account.username, &text, &link),
     )
     .await?;

@@ -7,12 +7,12 @@
 use crate::{
     accounts::Session,
     caller::require,
-    mail::{enqueue_mail, link_base},
+    mail::{enqueue_mail_about, link_base, MailTopic},
     Conn, Context, CoreError,
 };
 use cenacle_db::onboarding::{self as store, RuleRecipient, RuleRow, RuleValues};
 use cenacle_domain::{
-    mail::{MailContent, MailKind},
+    mail::MailContent,
     onboarding::{validate_template, RuleTrigger, StopCondition, MAX_DELAY_DAYS},
     Language, Permission, ValidationError,
 };
@@ -226,7 +226,10 @@ pub async fn run_rules(
                 continue;
             }
             let content = mail.content;
-            enqueue_mail(conn, ctx, mail.person_id, MailKind::Onboarding, |_| content).await?;
+            // Its rule named: an admin's retry of it parked asks whether the rule is still
+            // enabled and whether its stop condition spares the member now.
+            let topic = MailTopic::OnboardingRule(rule.id);
+            enqueue_mail_about(conn, ctx, mail.person_id, topic, |_| content).await?;
             reached += 1;
         }
     }

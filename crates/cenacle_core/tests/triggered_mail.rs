@@ -7,11 +7,18 @@ mod common;
 use cenacle_config::Settings;
 use cenacle_core::{
     accounts::{self, PreparedAccount, Session},
+    admin::{self, DroppedMail, RetryOutcome},
+    mail::{self, FailureRecorded},
     triggered_mail::{self, RuleInput},
     Caller, Context, CoreError, ScopedFutureExt,
 };
 use cenacle_db::testing::fresh_database;
-use cenacle_domain::{content::PostKind, onboarding::TemplateError, Role};
+use cenacle_domain::{
+    content::PostKind,
+    mail::{MailContent, MailKind},
+    onboarding::TemplateError,
+    Role,
+};
 use chrono::{Duration, Utc};
 use common::World;
 
@@ -221,4 +228,186 @@ async fn a_template_with_an_unknown_variable_is_refused_naming_it() {
         .await
         .unwrap_err();
     assert!(matches!(err, CoreError::Forbidden(_)), "{err:?}");
+}
+
+/// The queued mails (id, to whom, subject), oldest first, and whether each is parked.
+async fn queued(w: &World) -> Vec<(i64, String, String, bool)> {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Queued {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        to_address: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        subject: String,
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        parked: bool,
+    }
+    let mut conn = w.ctx.conn().await.unwrap();
+    diesel::sql_query(
+        "SELECT id, to_address, subject, parked_at IS NOT NULL AS parked FROM mail_queue \
+         ORDER BY id",
+    )
+    .load::<Queued>(&mut conn)
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|q| (q.id, q.to_address, q.subject, q.parked))
+    .collect()
+}
+
+/// A triggered mail parked (the mail server refused it for good) is asked again, when an admin
+/// retries it, what its rule would say now: the rule still there, still enabled, its stop
+/// condition not met by the member since. Three rules mail two quiet newcomers; all six mails
+/// are parked. Then one newcomer answers a question (the rules stop at a contribution), a
+/// rule is disabled, another deleted: "retry all" deletes their five mails, naming them, and
+/// puts back the one mail still due (the quiet newcomer's, by the rule left as it was), and
+/// a welcome of the same kind parked beside them, which no rule sent (nothing to ask).
+#[tokio::test]
+async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_or_stopped() {
+    let w = world_with_mail().await;
+    // Without addresses: no rule mails them.
+    let manager = w.member("camille", Role::CommunityManager).await;
+    let admin = w.member("root", Role::Admin).await;
+    member_with_address(&w, "quiet", Role::Member).await;
+    let tardy = member_with_address(&w, "tardy", Role::Member).await;
+    let group = w.group(&manager, "entraide").await;
+    let question = w
+        .post(
+            &Caller::from(&manager),
+            &group,
+            PostKind::Question,
+            "Comment faire ?",
+        )
+        .await;
+    let mut rules = Vec::new();
+    for name in ["kept", "disabled", "deleted"] {
+        let mut input = no_contribution_rule();
+        input.subject_fr = format!("Rule {name}");
+        input.subject_en = format!("Rule {name}");
+        let rule = w
+            .act(|conn, _| {
+                let (manager, input) = (&manager, &input);
+                async move { triggered_mail::create_rule(conn, manager, input).await }.scope_boxed()
+            })
+            .await
+            .unwrap();
+        rules.push((rule, input));
+    }
+    let later = Utc::now() + Duration::days(3) + Duration::minutes(1);
+    let reached = w
+        .act(|conn, ctx| {
+            async move { triggered_mail::run_rules(conn, ctx, later).await }.scope_boxed()
+        })
+        .await
+        .unwrap();
+    assert_eq!(reached, 6, "each rule mails both newcomers");
+    // A welcome to tardy: an onboarding mail too, but no rule's.
+    let welcome = w
+        .act(|conn, ctx| {
+            let person = tardy.account.person_id;
+            async move {
+                mail::enqueue_mail(conn, ctx, person, MailKind::Onboarding, |_| {
+                    MailContent::compose("Welcome".into(), "Hello,", &[], None, "Cénacle")
+                })
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    assert!(welcome);
+
+    // The worker tries them all; the mail server refuses each for good: parked.
+    let claimed = w
+        .act(|conn, _| async move { mail::claim_mails(conn, 20, 60.0, &[]).await }.scope_boxed())
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 7);
+    for m in &claimed {
+        let recorded = w
+            .act(|conn, ctx| {
+                async move { mail::mail_failed(conn, ctx, m, "554 refused", true).await }
+                    .scope_boxed()
+            })
+            .await
+            .unwrap();
+        assert!(
+            matches!(recorded, FailureRecorded::Parked(_)),
+            "{recorded:?}"
+        );
+    }
+    let parked = queued(&w).await;
+    assert!(parked.iter().all(|(.., parked)| *parked), "{parked:?}");
+    let id_of = |to: &str, subject: &str| {
+        parked
+            .iter()
+            .find(|(_, a, s, _)| a == &format!("{to}@example.org") && s == subject)
+            .unwrap_or_else(|| panic!("{subject} to {to}: {parked:?}"))
+            .0
+    };
+
+    // Meanwhile tardy answers a question (the rules' stop condition), the manager disables
+    // one rule and deletes another.
+    w.answer(&Caller::from(&tardy), &question, "Comme ceci")
+        .await;
+    let (disabled, input) = &rules[1];
+    let mut off = input.clone();
+    off.enabled = false;
+    w.act(|conn, _| {
+        let (manager, off, id) = (&manager, &off, disabled.id);
+        async move { triggered_mail::update_rule(conn, manager, id, off).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+    w.act(|conn, _| {
+        let (manager, id) = (&manager, rules[2].0.id);
+        async move { triggered_mail::delete_rule(conn, manager, id).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+
+    let outcome = w
+        .act(|conn, _| {
+            let admin = &admin;
+            async move { admin::retry_parked_mails(conn, admin, None).await }.scope_boxed()
+        })
+        .await
+        .unwrap();
+    let mut dropped: Vec<DroppedMail> = [
+        ("tardy", "Rule kept"),
+        ("quiet", "Rule disabled"),
+        ("tardy", "Rule disabled"),
+        ("quiet", "Rule deleted"),
+        ("tardy", "Rule deleted"),
+    ]
+    .into_iter()
+    .map(|(to, subject)| DroppedMail {
+        id: id_of(to, subject),
+        kind: "onboarding".into(),
+    })
+    .collect();
+    dropped.sort_by_key(|m| m.id);
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 2,
+            dropped: 5,
+            dropped_mails: dropped,
+        }
+    );
+    let left: Vec<(String, String, bool)> = queued(&w)
+        .await
+        .into_iter()
+        .map(|(_, to, subject, parked)| (to, subject, parked))
+        .collect();
+    assert_eq!(
+        left,
+        [
+            ("quiet@example.org".into(), "Rule kept".into(), false),
+            ("tardy@example.org".into(), "Welcome".into(), false),
+        ],
+        "back in line: the mail still due, and the welcome"
+    );
 }

@@ -22,12 +22,19 @@ pub struct NewMail<'a> {
     /// whether it is sent (a notification mail's notification kind, a digest's cadence): asked
     /// again when an admin retries it parked ([`retry_parked_mails`]).
     pub topic: Option<&'a str>,
+    /// The notification a notification mail tells of: whether what it is about is still up
+    /// and readable by its member is asked again on retry ([`retry_parked_mails`]).
+    pub notification_id: Option<i64>,
+    /// The onboarding rule that sent a triggered mail: whether it is still enabled, and its
+    /// stop condition, are asked again on retry ([`retry_parked_mails`]).
+    pub onboarding_rule_id: Option<i64>,
 }
 
 pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Result<(), DbError> {
     diesel::sql_query(
         "INSERT INTO mail_queue (person_id, kind, to_address, subject, text_body, html_body, \
-           unsubscribe_url, message_id, topic) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+           unsubscribe_url, message_id, topic, notification_id, onboarding_rule_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind::<Nullable<BigInt>, _>(mail.person_id)
     .bind::<Text, _>(mail.kind)
@@ -38,6 +45,8 @@ pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Re
     .bind::<Nullable<Text>, _>(mail.unsubscribe_url)
     .bind::<Text, _>(mail.message_id)
     .bind::<Nullable<Text>, _>(mail.topic)
+    .bind::<Nullable<BigInt>, _>(mail.notification_id)
+    .bind::<Nullable<BigInt>, _>(mail.onboarding_rule_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -241,8 +250,10 @@ pub async fn parked_mails(
 ///
 /// Only mails still wanted go back, by the rules a mail is queued under (see `rules`): a
 /// mail parked for weeks must not reach a member who has since refused its kind, been
-/// suspended or changed address. The others are deleted in the same statement: nothing
-/// would ever send them, and their bodies may carry a token.
+/// suspended or changed address; nor quote to them a post since taken down or in a private
+/// group they have since left; nor nag them by an onboarding rule since disabled or deleted,
+/// or whose stop condition they have since met. The others are deleted in the same
+/// statement: nothing would ever send them, and their bodies may carry a token.
 ///
 /// The deleted mails are counted, and named (by id and kind) up to the first `name_at_most`:
 /// a retry of thousands must not carry thousands of rows back to a page or a log line.
@@ -280,9 +291,20 @@ pub async fn retry_parked_mails(
     // while the member's preference for its notification kind (as stored, or none) is one the
     // caller says mails it at once; a digest only while the member still gets digests of its
     // cadence, by the very condition the digest run picks its members with
-    // (`digests::subscribed`). Mails queued before `topic` existed are not asked. Rows are
-    // locked first (FOR UPDATE OF q) so that the outcome tells what happened to each one
-    // exactly.
+    // (`digests::subscribed`). Mails queued before `topic` existed are not asked.
+    //
+    // What the mail tells of is asked again too, where the mail names it. A notification
+    // mail (`notification_id`) quoted a post's title (or a contest's) that its member could
+    // read: it is wanted only while the notification, as its member reads it now (the very
+    // query that rendered the mail, `notifications::ROW_SELECT`), still shows those titles
+    // (leaving a private group, or being removed from it, hides them; a notification gone
+    // shows nothing), and while neither its post nor its comment was deleted or removed after the
+    // mail was queued (a notice of a removal, queued after it, still goes). A triggered mail
+    // (`onboarding_rule_id`) is wanted only while its rule exists, is enabled and its stop
+    // condition does not spare the member, by the condition the rule picks its members with
+    // (`onboarding::spared_by_stop_condition`). Mails queued before these columns existed are
+    // not asked. Rows are locked first (FOR UPDATE OF q) so that the outcome tells what
+    // happened to each one exactly.
     let sql = format!(
         "WITH chosen AS ( \
            SELECT q.id, q.person_id IS NULL OR COALESCE( \
@@ -303,7 +325,18 @@ pub async fn retry_parked_mails(
                     WHERE np.person_id = q.person_id AND np.kind = q.topic))) \
                AND (q.topic IS NULL OR q.kind <> $10 OR EXISTS ( \
                   SELECT 1 FROM unnest($11::text[], $12::text[]) AS c(cadence, delivery) \
-                  WHERE c.cadence = q.topic AND {digest_subscribed})), \
+                  WHERE c.cadence = q.topic AND {digest_subscribed})) \
+               AND (q.notification_id IS NULL OR EXISTS ( \
+                  SELECT 1 FROM ({notification_as_read}) n WHERE n.id = q.notification_id \
+                    AND (n.post_id IS NULL OR n.post_title IS NOT NULL) \
+                    AND (n.contest_id IS NULL OR n.contest_title IS NOT NULL) \
+                    AND NOT EXISTS (SELECT 1 FROM post p WHERE p.id = n.post_id \
+                      AND (p.deleted_at > q.created_at OR p.removed_at > q.created_at)) \
+                    AND NOT EXISTS (SELECT 1 FROM comment c WHERE c.id = n.comment_id \
+                      AND (c.deleted_at > q.created_at OR c.removed_at > q.created_at)))) \
+               AND (q.onboarding_rule_id IS NULL OR EXISTS ( \
+                  SELECT 1 FROM onboarding_rule r WHERE r.id = q.onboarding_rule_id \
+                    AND r.enabled AND NOT {spared_by_stop})), \
                false) AS wanted \
            FROM mail_queue q LEFT JOIN local_user u ON u.person_id = q.person_id \
            WHERE q.parked_at IS NOT NULL AND ($1::bigint IS NULL OR q.id = $1) \
@@ -322,6 +355,8 @@ pub async fn retry_parked_mails(
            COALESCE((SELECT array_agg(id ORDER BY id) FROM named), '{{}}') AS dropped_ids, \
            COALESCE((SELECT array_agg(kind ORDER BY id) FROM named), '{{}}') AS dropped_kinds",
         digest_subscribed = crate::digests::subscribed("q.person_id", "c.delivery"),
+        notification_as_read = crate::notifications::ROW_SELECT,
+        spared_by_stop = crate::onboarding::spared_by_stop_condition("r", "q.person_id"),
     );
     let counts: Counts = diesel::sql_query(sql)
         .bind::<Nullable<BigInt>, _>(id)

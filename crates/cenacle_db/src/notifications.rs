@@ -209,8 +209,9 @@ pub struct NotificationRow {
 /// A notification as its recipient reads it (`n`): a post's title is shown only while its
 /// group is readable by the recipient, so someone who left a private group is not shown (nor
 /// mailed) what was written there since; a contest's title only while they may read every
-/// group it covers (as the contest's page).
-const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
+/// group it covers (as the contest's page). An admin's retry of a parked notification mail
+/// reads its notification so again (`mail::retry_parked_mails`).
+pub(crate) const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
        CASE WHEN a.local THEN a.username ELSE a.username || '@' || COALESCE(a.handle_host, a.instance_host) END AS actor, \
        cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
        CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \

@@ -492,6 +492,19 @@ pub struct RuleRecipient {
     pub since: DateTime<Utc>,
 }
 
+/// Whether the stop condition of the rule `rule` (an SQL alias of an `onboarding_rule` row)
+/// spares the member `person` (an SQL expression of their id): `has_contributed` spares
+/// whoever has a post or comment not deleted. An SQL condition: the one rule of whom a rule
+/// does not mail ([`rule_recipients`]) and of whether a triggered mail parked is still wanted
+/// (`mail::retry_parked_mails`).
+pub(crate) fn spared_by_stop_condition(rule: &str, person: &str) -> String {
+    format!(
+        "({rule}.stop_condition = 'has_contributed' AND ( \
+           EXISTS (SELECT 1 FROM post WHERE author_id = {person} AND deleted_at IS NULL) \
+           OR EXISTS (SELECT 1 FROM comment WHERE author_id = {person} AND deleted_at IS NULL)))"
+    )
+}
+
 /// Whom rule `rule_id` mails at `now`: active local members with a verified address who did
 /// not turn onboarding mails off (the mail queue's own rules, so nobody is counted as reached
 /// whom no mail reaches), whose trigger has held for the rule's delay — for the newcomers'
@@ -503,7 +516,7 @@ pub async fn rule_recipients(
     rule_id: i64,
     now: DateTime<Utc>,
 ) -> Result<Vec<RuleRecipient>, DbError> {
-    Ok(diesel::sql_query(
+    Ok(diesel::sql_query(format!(
         "SELECT u.person_id, p.username, p.display_name, u.language, t.since \
          FROM onboarding_rule r \
          CROSS JOIN local_user u \
@@ -527,11 +540,10 @@ pub async fn rule_recipients(
                 OR t.since > $2 - (r.delay_days + 30) * interval '1 day') \
            AND NOT EXISTS (SELECT 1 FROM onboarding_rule_sent s \
                            WHERE s.rule_id = r.id AND s.person_id = u.person_id) \
-           AND (r.stop_condition <> 'has_contributed' OR NOT ( \
-                EXISTS (SELECT 1 FROM post WHERE author_id = u.person_id AND deleted_at IS NULL) \
-                OR EXISTS (SELECT 1 FROM comment WHERE author_id = u.person_id AND deleted_at IS NULL))) \
+           AND NOT {spared} \
          ORDER BY u.person_id",
-    )
+        spared = spared_by_stop_condition("r", "u.person_id"),
+    ))
     .bind::<BigInt, _>(rule_id)
     .bind::<Timestamptz, _>(now)
     .load(conn)

@@ -95,6 +95,8 @@ async fn queue(conn: &mut AsyncPgConnection, to: &str) {
             unsubscribe_url: None,
             message_id: "<test@example.org>",
             topic: None,
+            notification_id: None,
+            onboarding_rule_id: None,
         },
     )
     .await
@@ -253,6 +255,8 @@ async fn parked(conn: &mut AsyncPgConnection, person: i64, kind: &str, topic: Op
             unsubscribe_url: None,
             message_id: "<test@example.org>",
             topic,
+            notification_id: None,
+            onboarding_rule_id: None,
         },
     )
     .await

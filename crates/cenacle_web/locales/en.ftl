@@ -113,6 +113,8 @@ follow-remote = Follow a group on another server
 follow-handle = Its address (!name@server, name@server or its URL)
 follow = Follow
 follow-failed = This address leads to no group we could reach. Check it and try again.
+# invalid-<code>: what is wrong with a form field, shown under it. An error page (no field beside it)
+# shows only the texts that name their subject (render.rs, STANDALONE_RULES): keep those so.
 invalid-field = This field is not valid.
 invalid-empty = This field cannot be empty.
 invalid-too_long = Too long: please shorten it.
@@ -228,8 +230,8 @@ admin-mail-retried = { $count ->
    *[other] { $count } mails put back in line.
 }
 admin-mail-dropped = { $count ->
-    [one] { $count } mail no longer wanted was deleted, not sent: its recipient refused this kind of mail or changed their notification or digest preferences, was suspended or changed address, or its link expired.
-   *[other] { $count } mails no longer wanted were deleted, not sent: their recipients refused this kind of mail or changed their notification or digest preferences, were suspended or changed address, or their links expired.
+    [one] { $count } mail no longer wanted was deleted, not sent: its recipient refused this kind of mail or changed their notification or digest preferences, was suspended, changed address or left the private group it speaks of; or what it speaks of was deleted or removed, its link expired, or its triggered e-mail was disabled, deleted or stopped by its condition.
+   *[other] { $count } mails no longer wanted were deleted, not sent: their recipients refused this kind of mail or changed their notification or digest preferences, were suspended, changed address or left the private group they speak of; or what they speak of was deleted or removed, their links expired, or their triggered e-mails were disabled, deleted or stopped by their condition.
 }
 admin-mail-gone = This mail is no longer parked: it was sent, is already back in line, or was deleted as no longer wanted.
 admin-mail-more = More mails are parked than this page lists; "Retry all" puts back every parked mail still wanted, not only this page's, and deletes the others.

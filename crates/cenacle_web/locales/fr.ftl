@@ -113,6 +113,8 @@ follow-remote = Suivre un groupe d’un autre serveur
 follow-handle = Son adresse (!nom@serveur, nom@serveur ou son URL)
 follow = Suivre
 follow-failed = Cette adresse ne mène à aucun groupe joignable. Vérifiez-la et réessayez.
+# invalid-<code> : ce qui ne va pas dans un champ, affiché sous lui. Une page d’erreur (sans le champ)
+# ne montre que les textes qui nomment leur objet (render.rs, STANDALONE_RULES) : gardez-les ainsi.
 invalid-field = Ce champ n’est pas valide.
 invalid-empty = Ce champ ne peut pas être vide.
 invalid-too_long = Trop long : raccourcissez-le.
@@ -228,8 +230,8 @@ admin-mail-retried = { $count ->
    *[other] { $count } courriels remis dans la file.
 }
 admin-mail-dropped = { $count ->
-    [one] { $count } courriel qui n’est plus souhaité a été supprimé, pas envoyé : son destinataire a refusé ce type de courriel ou changé ses préférences de notifications ou de résumés, a été suspendu ou a changé d’adresse, ou son lien a expiré.
-   *[other] { $count } courriels qui ne sont plus souhaités ont été supprimés, pas envoyés : leurs destinataires ont refusé ce type de courriel ou changé leurs préférences de notifications ou de résumés, ont été suspendus ou ont changé d’adresse, ou leurs liens ont expiré.
+    [one] { $count } courriel qui n’est plus souhaité a été supprimé, pas envoyé : son destinataire a refusé ce type de courriel ou changé ses préférences de notifications ou de résumés, a été suspendu, a changé d’adresse ou a quitté le groupe privé dont il parle ; ou ce dont il parle a été supprimé ou retiré, son lien a expiré, ou son courriel déclenché a été désactivé, supprimé ou arrêté par sa condition.
+   *[other] { $count } courriels qui ne sont plus souhaités ont été supprimés, pas envoyés : leurs destinataires ont refusé ce type de courriel ou changé leurs préférences de notifications ou de résumés, ont été suspendus, ont changé d’adresse ou ont quitté le groupe privé dont ils parlent ; ou ce dont ils parlent a été supprimé ou retiré, leurs liens ont expiré, ou leurs courriels déclenchés ont été désactivés, supprimés ou arrêtés par leur condition.
 }
 admin-mail-gone = Ce courriel n’est plus en échec : il a été envoyé, attend déjà d’être renvoyé, ou a été supprimé comme n’étant plus souhaité.
 admin-mail-more = D’autres courriels en échec suivent ; « Tout réessayer » remet dans la file tous les courriels en échec encore souhaités, pas seulement ceux de cette page, et supprime les autres.

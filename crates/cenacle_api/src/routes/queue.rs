@@ -135,7 +135,9 @@ pub async fn parked_mails(
 /// never existed). 409 `mail_no_longer_wanted` when the mail was deleted instead of put back:
 /// the rules it was queued under would not queue it now (its recipient refused its kind or,
 /// for a notification or a digest, no longer has it mailed, was suspended or changed
-/// address); a second retry answers 404.
+/// address; what its notification tells of was taken down since or is in a private group
+/// the recipient left; its onboarding rule was disabled or deleted, or its stop condition
+/// met); a second retry answers 404.
 #[utoipa::path(post, path = "/api/v1/admin/mail/parked/{id}/retry", tag = "admin", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 204), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -172,7 +174,10 @@ pub struct RetriedMails {
     pub retried: usize,
     /// How many parked mails were deleted instead, no longer wanted: the rules they were
     /// queued under would not queue them now (their recipient refused their kind or, for a
-    /// notification or a digest, no longer has it mailed, was suspended or changed address).
+    /// notification or a digest, no longer has it mailed, was suspended or changed address;
+    /// what their notification tells of was taken down since or is in a private group the
+    /// recipient left; their onboarding rule was disabled or deleted, or its stop condition
+    /// met).
     pub dropped: usize,
     /// Which were deleted, oldest first: their ids and kinds only, never their addresses or
     /// bodies. The first 100 at most; `dropped` counts them all.

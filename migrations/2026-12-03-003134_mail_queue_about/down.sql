@@ -1,0 +1,1 @@
+ALTER TABLE mail_queue DROP COLUMN notification_id, DROP COLUMN onboarding_rule_id;
