@@ -298,8 +298,11 @@ pub async fn retry_parked_mails(
     // read: it is wanted only while the notification, as its member reads it now (the very
     // query that rendered the mail, `notifications::ROW_SELECT`), still shows those titles
     // (leaving a private group, or being removed from it, hides them; a notification gone
-    // shows nothing), and while neither its post nor its comment was deleted or removed after the
-    // mail was queued (a notice of a removal, queued after it, still goes). A triggered mail
+    // shows nothing; a mail queued without a title, its member already gone, goes too), and
+    // while neither its post nor its comment was deleted or removed after the news it tells
+    // (the notification's time, not the mail's: the worker queues it later, and content
+    // taken down in between would otherwise pass; a notice of a removal, written with it,
+    // still goes). The notification must be its recipient's. A triggered mail
     // (`onboarding_rule_id`) is wanted only while its rule exists, is enabled and its stop
     // condition does not spare the member, by the condition the rule picks its members with
     // (`onboarding::spared_by_stop_condition`). Mails queued before these columns existed are
@@ -328,12 +331,13 @@ pub async fn retry_parked_mails(
                   WHERE c.cadence = q.topic AND {digest_subscribed})) \
                AND (q.notification_id IS NULL OR EXISTS ( \
                   SELECT 1 FROM ({notification_as_read}) n WHERE n.id = q.notification_id \
+                    AND n.recipient_id = q.person_id \
                     AND (n.post_id IS NULL OR n.post_title IS NOT NULL) \
                     AND (n.contest_id IS NULL OR n.contest_title IS NOT NULL) \
                     AND NOT EXISTS (SELECT 1 FROM post p WHERE p.id = n.post_id \
-                      AND (p.deleted_at > q.created_at OR p.removed_at > q.created_at)) \
+                      AND (p.deleted_at > n.created_at OR p.removed_at > n.created_at)) \
                     AND NOT EXISTS (SELECT 1 FROM comment c WHERE c.id = n.comment_id \
-                      AND (c.deleted_at > q.created_at OR c.removed_at > q.created_at)))) \
+                      AND (c.deleted_at > n.created_at OR c.removed_at > n.created_at)))) \
                AND (q.onboarding_rule_id IS NULL OR EXISTS ( \
                   SELECT 1 FROM onboarding_rule r WHERE r.id = q.onboarding_rule_id \
                     AND r.enabled AND NOT {spared_by_stop})), \
