@@ -91,7 +91,10 @@ async fn a_block_waits_for_an_activity_that_read_its_host_and_sweeps_what_it_app
     };
     // Lets the activity apply its follow once the block is either done or waiting for it.
     let release = async {
-        let waited = within(Duration::from_secs(10), || someone_waits_on_an_advisory_lock(&w)).await;
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
         go_tx.send(()).unwrap();
         waited
     };
@@ -149,7 +152,10 @@ async fn an_activity_reading_its_host_while_a_block_commits_waits_and_sees_it() 
         .unwrap()
     };
     let release = async {
-        let waited = within(Duration::from_secs(10), || someone_waits_on_an_advisory_lock(&w)).await;
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
         commit_tx.send(()).unwrap();
         waited
     };
@@ -305,7 +311,10 @@ async fn a_bounded_wait_that_gets_the_lock_puts_the_callers_lock_timeout_back() 
         .await
     };
     let release = async {
-        let waited = within(Duration::from_secs(10), || someone_waits_on_an_advisory_lock(&w)).await;
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         release_tx.send(()).unwrap();
         waited
@@ -576,7 +585,10 @@ async fn a_handle_confirmed_while_an_activity_of_its_person_applies_drops_what_i
         .unwrap()
     };
     let release = async {
-        let waited = within(Duration::from_secs(10), || someone_waits_on_an_advisory_lock(&w)).await;
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
         go_tx.send(()).unwrap();
         waited
     };
@@ -917,7 +929,10 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
         post
     };
     let release = async {
-        let waited = within(Duration::from_secs(10), || someone_waits_on_an_advisory_lock(&w)).await;
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
         go_tx.send(()).unwrap();
         waited
     };
