@@ -537,6 +537,45 @@ mod tests {
         Answer::from_error(ApubError::Core(err)).status()
     }
 
+    /// A transaction PostgreSQL rolled back for a concurrent one — a deadlock it broke (two
+    /// moderators banning each other through the inbox: `block_races` in cenacle_core makes
+    /// one and checks it is read as such), or a serialization failure — is answered 503 with
+    /// `Retry-After`: nothing was recorded, and the same activity sent again may well go
+    /// through. Another database failure stays ours to report: 500.
+    #[test]
+    fn a_transaction_broken_by_a_concurrent_one_asks_the_peer_to_send_again() {
+        use cenacle_core::model::DbError;
+        use diesel::result::{DatabaseErrorKind, Error};
+        let failed = |kind, message: &str| {
+            let info = Box::new(message.to_owned());
+            CoreError::Database(DbError::Query(Error::DatabaseError(kind, info)))
+        };
+        // PostgreSQL's words (every pooled connection speaks English); the driver reports a
+        // deadlock (40P01) with no kind of its own.
+        let broken = [
+            failed(DatabaseErrorKind::Unknown, "deadlock detected"),
+            failed(
+                DatabaseErrorKind::SerializationFailure,
+                "could not serialize access due to concurrent update",
+            ),
+        ];
+        for err in broken {
+            let why = err.to_string();
+            let response = respond("Block", Answer::from_error(ApubError::Core(err)));
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "{why}");
+            let retry_after = response.headers().get(header::RETRY_AFTER);
+            assert_eq!(
+                retry_after.and_then(|v| v.to_str().ok()),
+                Some(RETRY_AFTER_SECS.to_string().as_str()),
+                "{why}"
+            );
+        }
+        assert_eq!(
+            status_of(failed(DatabaseErrorKind::UniqueViolation, "duplicate key")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
     #[test]
     fn metric_labels_stay_few() {
         assert_eq!(metric_label("Like"), "Like");

@@ -105,8 +105,8 @@ pub(crate) async fn apply_ban(
         .ok_or(CoreError::NotFound("person"))?;
     // Before anything is written (and after the refusals, which need not wait): an activity
     // of theirs in this group that read "not banned" commits first, and the removal below
-    // finds what it applied; one that reads after waits and sees the ban. A person of ours
-    // takes nothing: their API requests are not held (see the instance ban). From the inbox
+    // finds what it applied; one that reads after waits and sees the ban (a person of ours:
+    // their writes hold it too, see `refuse_if_banned`). From the inbox
     // (a remote moderator's `Block`), the transaction already holds its sender's standing:
     // two moderators banning each other at once can deadlock, which PostgreSQL breaks and the
     // inbox answers 503, for the peer to send again.
@@ -212,12 +212,32 @@ pub async fn banned(
         .filter(|b| b.lifted_at.is_none() && group_bans::in_force(b.expires_at, Utc::now())))
 }
 
-/// Refuses a banned person (`banned_from_group`): the post and comment use cases ask here.
+/// Refuses a banned caller: from the group (`banned_from_group`), and a member of ours from
+/// the instance too (`banned_from_instance`). The post, comment and vote use cases ask here,
+/// before they write.
+///
+/// A member of ours has their standing held first (shared, bounded), as the inbox holds a
+/// remote person's before it reads their bans (`instance_moderation::activity_kept_out`, which
+/// also reads their instance ban): a ban with removal of their content waits for this write
+/// if it read "not banned", and removes what it wrote; one that reads after waits for the ban
+/// and sees it. Their session was checked against an instance ban when the request began, but
+/// a ban committed since (its removal not seeing this uncommitted write) would otherwise leave
+/// the write up.
 pub async fn refuse_if_banned(
     conn: &mut Conn,
     group_id: i64,
-    person_id: i64,
+    caller: &Caller,
 ) -> Result<(), CoreError> {
+    let person_id = caller.person_id;
+    if caller.is_local() {
+        cenacle_db::federation::hold_local_person_standing_for_reading(conn, person_id).await?;
+        if cenacle_db::instance_moderation::active_ban(conn, person_id)
+            .await?
+            .is_some()
+        {
+            return Err(CoreError::BannedFromInstance);
+        }
+    }
     match banned(conn, group_id, person_id).await? {
         Some(_) => Err(refused(ModerationRefusal::BannedFromGroup)),
         None => Ok(()),

@@ -458,6 +458,9 @@ pub async fn announced_create(
             check_addressed(group, parent)?;
         }
     }
+    if let Some(refused) = parent_kept_out(conn, ctx, group, parents).await? {
+        return Ok(Outcome::Ignored(refused));
+    }
     for (parent, author) in parents {
         if find_object(conn, &parent.ap_id).await?.is_none() {
             mirror_object(conn, group, author, parent).await?;
@@ -469,6 +472,44 @@ pub async fn announced_create(
     let mirrored = mirror_object(conn, group, actor, object).await?;
     tell_of_mirrored(conn, ctx, mirrored).await?;
     Ok(Outcome::Applied)
+}
+
+/// Why a reply whose replied-to objects were fetched with it is not mirrored, if one of their
+/// authors is kept out: the rule the inbox applies to the person whose activity the Announce
+/// carries ([`instance_moderation::person_kept_out`]: their standing held, then the verdicts
+/// on their hosts, then their instance ban), asked for each author in this transaction before
+/// anything is stored, so that a ban with removal committing meanwhile waits for it and
+/// removes the parent stored. (No group ban: what a group elsewhere relays is that group's to
+/// moderate, and its replies' authors are not asked for one either.)
+///
+/// What is kept out is neither that parent, nor the reply under it, nor the ancestors fetched
+/// above it: the reply answers words we do not show, and hung elsewhere in the thread it would
+/// read as an answer to something else; the ancestors were fetched only to hold the reply,
+/// and will come with whatever else replies to them. The same as when the parent's instance
+/// is blocked before the fetch (the Announce is acknowledged, nothing applied). Logged here
+/// with the parent and its author; the inbox logs and counts the reason.
+async fn parent_kept_out(
+    conn: &mut Conn,
+    ctx: &Context,
+    group: &Group,
+    parents: &[(IncomingObject, PersonActor)],
+) -> Result<Option<&'static str>, CoreError> {
+    use crate::instance_moderation::{person_kept_out, PersonKeptOut};
+    for (parent, author) in parents {
+        let author = actor_id(author)?;
+        match person_kept_out(conn, ctx, author).await? {
+            None => {}
+            Some(PersonKeptOut::BlockedInstance(host)) => {
+                tracing::info!(parent = %parent.ap_id, author, group = %group.ap_id, %host, "reply to an object of a person of a blocked instance: not mirrored");
+                return Ok(Some("reply_to_blocked_instance"));
+            }
+            Some(PersonKeptOut::Banned(ban)) => {
+                tracing::info!(parent = %parent.ap_id, author, group = %group.ap_id, reason = %ban.reason, "reply to an object of a person banned from this instance: not mirrored");
+                return Ok(Some("reply_to_banned_person"));
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// A new post or reply from a group elsewhere tells our members as one written here would

@@ -68,8 +68,8 @@ async fn find_person(conn: &mut Conn, person: &str) -> Result<(i64, bool), CoreE
 }
 
 /// Bans a person from the whole instance (a second ban replaces the first). Admins cannot be
-/// banned: they would lock the instance out of its own administration. A person of another
-/// server is banned once the activities of theirs that read "not banned" have committed,
+/// banned: they would lock the instance out of its own administration. A person (ours or of
+/// another server) is banned once their writes that read "not banned" have committed,
 /// waiting for them a bounded time (see `hold_person_standing_for_change`; past it, the
 /// API's 503 and nothing written).
 pub async fn ban(
@@ -81,12 +81,7 @@ pub async fn ban(
     check_expiry(request.expires_at, Utc::now())?;
     let reason = check_reason(&request.reason)?;
     let (person_id, local) = find_person(conn, &request.person).await?;
-    // First, holding nothing else: waits for the activities of theirs being applied (they
-    // read "not banned" before this commits), so that the removal below finds what they
-    // apply; those read after wait for this ban and see it. A person of ours takes nothing:
-    // their API requests read the ban when they authenticate and are not held, so one already
-    // past that check may still commit after the ban (not closed yet).
-    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
+    // The refusal first: it need not wait for the person's writes.
     if local {
         let account = account_store::find_by_id(conn, person_id).await?;
         if account.is_some_and(|a| a.role == Role::Admin) || person_id == session.account.person_id
@@ -94,6 +89,11 @@ pub async fn ban(
             return Err(CoreError::NotAllowed("ban_admin"));
         }
     }
+    // Then, holding nothing else: waits for the activities of theirs being applied (they
+    // read "not banned" before this commits), so that the removal below finds what they
+    // apply; those read after wait for this ban and see it. A person of ours the same: their
+    // writes in a group hold their standing and read the ban (`group_bans::refuse_if_banned`).
+    cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     store::upsert_ban(
         conn,
         person_id,
@@ -376,11 +376,44 @@ pub async fn activity_kept_out(
     let Some(inner) = announced else {
         return Ok(None);
     };
-    // Holds the inner actor's standing before their ban is read.
-    if let Some(host) = blocked_instance_of(conn, ctx, inner).await? {
-        return Ok(Some(KeptOut::AnnouncedBlocked(host)));
+    Ok(person_kept_out(conn, ctx, inner)
+        .await?
+        .map(|out| match out {
+            PersonKeptOut::BlockedInstance(host) => KeptOut::AnnouncedBlocked(host),
+            PersonKeptOut::Banned(ban) => KeptOut::AnnouncedBanned(ban),
+        }))
+}
+
+/// Why a person whose content a group elsewhere relays is kept out ([`person_kept_out`]).
+#[derive(Debug, Clone)]
+pub enum PersonKeptOut {
+    /// They belong to a blocked instance: the one serving their actor, or the one their
+    /// confirmed handle names (see [`blocked_instance_of`]).
+    BlockedInstance(String),
+    /// They are banned from this instance.
+    Banned(InstanceBan),
+}
+
+/// Whether the person `actor_ap_id`, whose content a group elsewhere relays (the actor of
+/// the activity its `Announce` carries, or the author of a replied-to object fetched for a
+/// relayed reply), is kept out: their standing is held for reading until the transaction
+/// ends, then the verdicts on their hosts are held and read, then their instance ban is read.
+/// Asked in the caller's transaction before anything of theirs is stored, so that a ban with
+/// removal (or a block) committing meanwhile waits for the caller and removes (or sweeps)
+/// what it stores, and one committed before is seen. One rule for both: the inbox's
+/// [`activity_kept_out`] and `inbound::announced_create`'s parents.
+pub async fn person_kept_out(
+    conn: &mut Conn,
+    ctx: &Context,
+    actor_ap_id: &str,
+) -> Result<Option<PersonKeptOut>, CoreError> {
+    // Holds their standing before their ban is read.
+    if let Some(host) = blocked_instance_of(conn, ctx, actor_ap_id).await? {
+        return Ok(Some(PersonKeptOut::BlockedInstance(host)));
     }
-    Ok(actor_ban(conn, inner).await?.map(KeptOut::AnnouncedBanned))
+    Ok(actor_ban(conn, actor_ap_id)
+        .await?
+        .map(PersonKeptOut::Banned))
 }
 
 /// Allows or disallows an instance for allow-list mode (admins). Applies at once in this

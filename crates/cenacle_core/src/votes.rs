@@ -101,7 +101,7 @@ pub(crate) async fn vote_on(
 ) -> Result<Option<Vote>, CoreError> {
     // A person banned from the group casts no vote there (withdrawing one stays possible).
     if choice.is_some() {
-        crate::group_bans::refuse_if_banned(conn, subject.post.group_id, caller.person_id).await?;
+        crate::group_bans::refuse_if_banned(conn, subject.post.group_id, caller).await?;
     }
     // Read again under a share lock that the deletion waits for (the subject may have been
     // loaded before a deletion committed): content that is gone took its rewards with it, and

@@ -421,3 +421,145 @@ async fn a_reply_from_a_group_elsewhere_tells_our_members_as_a_local_one_would()
     assert_eq!(told(carl).await.len(), 1);
     assert_eq!(told(ben).await.len(), 1, "ben was named already");
 }
+
+/// `group` announces `replier`'s reply to the last of `parents` (fetched with it, root first,
+/// as the inbox passes them).
+async fn announce_reply_under(
+    w: &World,
+    group: &cenacle_core::model::Group,
+    replier: &cenacle_core::model::PersonActor,
+    reply: &cenacle_core::inbound::IncomingObject,
+    parents: &[(
+        cenacle_core::inbound::IncomingObject,
+        cenacle_core::model::PersonActor,
+    )],
+) -> Outcome {
+    w.act(|conn, ctx| {
+        async move { inbound::announced_create(conn, ctx, group, replier, reply, parents).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+/// A reply a group elsewhere relays, to a post we lack by a person banned from this instance:
+/// the post, fetched with it, is not stored (its author is kept out as the inbox keeps out
+/// the reply's own author), nor the reply under it; the Announce is acknowledged with the
+/// reason. Once the ban is lifted, the same reply and post are mirrored. Before, only the
+/// reply's author was checked: the banned person's post was stored with it.
+#[tokio::test]
+async fn a_relayed_reply_to_a_banned_persons_post_is_not_mirrored_nor_that_post() {
+    use cenacle_core::instance_moderation::{self, BanRequest};
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let rust = w.remote_group(OTHER, "rust").await;
+    let rita = w.remote_person(OTHER, "rita").await;
+    let ann = w.remote_person(OTHER, "ann").await;
+    let rita_id = rita.ap_id.clone().unwrap();
+    w.act(|conn, _| {
+        let (admin, rita_id) = (&admin, rita_id.clone());
+        async move {
+            let request = BanRequest {
+                person: rita_id,
+                reason: "Spam".into(),
+                expires_at: None,
+                remove_content: true,
+            };
+            instance_moderation::ban(conn, admin, &request).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    let root = page(
+        &rita,
+        "https://other.example/p/1",
+        &rust.ap_id,
+        PostKind::Question,
+        "Achetez",
+    );
+    let note = reply(
+        &ann,
+        "https://other.example/c/1",
+        &root.ap_id,
+        &rust.ap_id,
+        "Non merci",
+    );
+    let parents = [(root, rita)];
+
+    let outcome = announce_reply_under(&w, &rust, &ann, &note, &parents).await;
+
+    assert!(
+        matches!(outcome, Outcome::Ignored("reply_to_banned_person")),
+        "{outcome:?}"
+    );
+    assert_eq!(
+        w.count("post").await,
+        0,
+        "the banned person's post is stored"
+    );
+    assert_eq!(w.count("comment").await, 0, "the reply under it is stored");
+
+    w.act(|conn, _| {
+        let (admin, rita_id) = (&admin, rita_id.as_str());
+        async move { instance_moderation::unban(conn, admin, rita_id).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+    let outcome = announce_reply_under(&w, &rust, &ann, &note, &parents).await;
+    assert!(matches!(outcome, Outcome::Applied), "{outcome:?}");
+    assert_eq!((w.count("post").await, w.count("comment").await), (1, 1));
+}
+
+/// A reply relayed under a comment we lack by a person of a blocked instance (itself under a
+/// post we lack, by someone not kept out): nothing of the chain is stored — not the blocked
+/// instance's comment, not the reply under it, not the post fetched above it only to hold it.
+#[tokio::test]
+async fn a_relayed_reply_under_a_blocked_instances_comment_stores_nothing_of_its_chain() {
+    use cenacle_core::instance_moderation;
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let rust = w.remote_group(OTHER, "rust").await;
+    let ann = w.remote_person(OTHER, "ann").await;
+    let sam = w.remote_person(THIRD, "sam").await;
+    w.act(|conn, ctx| {
+        let admin = &admin;
+        async move {
+            instance_moderation::set_blocked(conn, ctx, admin, "third.example", true).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    let root = page(
+        &ann,
+        "https://other.example/p/1",
+        &rust.ap_id,
+        PostKind::Question,
+        "Une question",
+    );
+    let sams = reply(
+        &sam,
+        "https://third.example/c/1",
+        &root.ap_id,
+        &rust.ap_id,
+        "Achetez",
+    );
+    let note = reply(
+        &ann,
+        "https://other.example/c/2",
+        &sams.ap_id,
+        &rust.ap_id,
+        "Non merci",
+    );
+    let parents = [(root, ann.clone()), (sams, sam)];
+
+    let outcome = announce_reply_under(&w, &rust, &ann, &note, &parents).await;
+
+    assert!(
+        matches!(outcome, Outcome::Ignored("reply_to_blocked_instance")),
+        "{outcome:?}"
+    );
+    assert_eq!(w.count("post").await, 0, "the post above is stored");
+    assert_eq!(w.count("comment").await, 0);
+}

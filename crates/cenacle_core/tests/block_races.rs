@@ -829,25 +829,115 @@ enum BanWithRemoval {
     Group,
 }
 
-/// How a person's activity reaches the inbox.
+/// How a person's post reaches us.
 #[derive(Clone, Copy)]
 enum Via {
-    /// Sent and signed by them.
+    /// An activity sent and signed by them.
     Signed,
-    /// Carried by a group's `Announce`, signed by the group.
+    /// An activity carried by a group's `Announce`, signed by the group.
     Announced,
+    /// Written by a member of ours, through the use case the API and the pages call.
+    Ours,
 }
 
-/// A person's post, applied by the inbox, and a ban with removal of their content, in two
-/// transactions at once: the inbox read their standing ("not banned") and wrote the post, but
-/// has not committed yet. The ban waits for it and removes the post. Before, nothing held the
-/// person's standing: the ban committed first, its removal not seeing the uncommitted post,
-/// and the post committed after it stayed, live, from a person banned with their content.
+/// The person a ban races: one of another server, or a member of ours.
+enum Banned {
+    Remote(Box<cenacle_core::model::PersonActor>),
+    Ours(Caller),
+}
+
+impl Banned {
+    fn person_id(&self) -> i64 {
+        match self {
+            Banned::Remote(person) => person.id,
+            Banned::Ours(caller) => caller.person_id,
+        }
+    }
+
+    /// How an admin names them to ban them from the instance.
+    fn named(&self) -> String {
+        match self {
+            Banned::Remote(person) => person.ap_id.clone().unwrap(),
+            Banned::Ours(_) => "bob".into(),
+        }
+    }
+}
+
+/// Bob's post in `group`, applied (not committed) in the transaction `conn`, as it reaches us
+/// `via`; their standing is read first, "not banned", as the inbox or the use case reads it.
+async fn write_post(
+    conn: &mut cenacle_core::Conn,
+    ctx: &cenacle_core::Context,
+    bob: &Banned,
+    group: &cenacle_core::model::Group,
+    via: Via,
+) -> Result<i64, cenacle_core::CoreError> {
+    let bob = match (bob, via) {
+        (Banned::Ours(caller), _) => {
+            let input = cenacle_core::posts::PostInput {
+                kind: PostKind::Question,
+                title: "Avant le ban".into(),
+                body: "Le corps".into(),
+                tags: vec![],
+                language: None,
+                attachments: vec![],
+                remote_attachments: vec![],
+            };
+            let post = cenacle_core::posts::create_post(conn, ctx, caller, group, input, None);
+            return Ok(post.await?.id);
+        }
+        (Banned::Remote(bob), _) => bob,
+    };
+    let bob_id = bob.ap_id.as_deref().unwrap();
+    // Signed by bob, or by a group of another server announcing it.
+    let (signer_id, signer, announced) = match via {
+        Via::Announced => ("https://other.example/c/club", None, Some(bob_id)),
+        Via::Signed | Via::Ours => (bob_id, Some(bob_id), None),
+    };
+    let kept_out = instance_moderation::activity_kept_out(
+        conn,
+        ctx,
+        "other.example",
+        signer_id,
+        signer,
+        announced,
+    )
+    .await?;
+    assert!(kept_out.is_none(), "bob is not banned yet: {kept_out:?}");
+    let page = common::page(
+        bob,
+        "https://other.example/p/1",
+        &group.ap_id,
+        PostKind::Question,
+        "Avant le ban",
+    );
+    let applied = inbound::create(conn, ctx, bob, &page).await?;
+    let Outcome::AppliedInOurGroup {
+        new_post: Some(post),
+        ..
+    } = applied
+    else {
+        panic!("bob's post was not applied: {applied:?}");
+    };
+    Ok(post.id)
+}
+
+/// A person's post, applied by the inbox or written by the API's use case, and a ban with
+/// removal of their content, in two transactions at once: the post's transaction read their
+/// standing ("not banned") and wrote the post, but has not committed yet. The ban waits for
+/// it and removes the post. Before, nothing held the person's standing: the ban committed
+/// first, its removal not seeing the uncommitted post, and the post committed after it
+/// stayed, live, from a person banned with their content.
 async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
     let w = World::new().await;
     let admin = w.member("root", Role::Admin).await;
     let group = w.group(&admin, "agora").await;
-    let bob = w.remote_person(OTHER, "bob").await;
+    let bob = match via {
+        Via::Ours => Banned::Ours(Caller::from(&w.member("bob", Role::Member).await)),
+        Via::Signed | Via::Announced => {
+            Banned::Remote(Box::new(w.remote_person(OTHER, "bob").await))
+        }
+    };
     let (applied_tx, applied_rx) = oneshot::channel::<i64>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
 
@@ -855,38 +945,8 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
         let (bob, group) = (&bob, &group);
         w.act(|conn, ctx| {
             async move {
-                let bob_id = bob.ap_id.as_deref().unwrap();
-                // Signed by bob, or by a group of another server announcing it.
-                let (signer_id, signer, announced) = match via {
-                    Via::Signed => (bob_id, Some(bob_id), None),
-                    Via::Announced => ("https://other.example/c/club", None, Some(bob_id)),
-                };
-                let kept_out = instance_moderation::activity_kept_out(
-                    conn,
-                    ctx,
-                    "other.example",
-                    signer_id,
-                    signer,
-                    announced,
-                )
-                .await?;
-                assert!(kept_out.is_none(), "bob is not banned yet: {kept_out:?}");
-                let page = common::page(
-                    bob,
-                    "https://other.example/p/1",
-                    &group.ap_id,
-                    PostKind::Question,
-                    "Avant le ban",
-                );
-                let applied = inbound::create(conn, ctx, bob, &page).await?;
-                let Outcome::AppliedInOurGroup {
-                    new_post: Some(post),
-                    ..
-                } = applied
-                else {
-                    panic!("bob's post was not applied: {applied:?}");
-                };
-                applied_tx.send(post.id).unwrap();
+                let post = write_post(conn, ctx, bob, group, via).await?;
+                applied_tx.send(post).unwrap();
                 go_rx.await.unwrap();
                 Ok(())
             }
@@ -903,7 +963,7 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
                 match kind {
                     BanWithRemoval::Instance => {
                         let request = instance_moderation::BanRequest {
-                            person: bob.ap_id.clone().unwrap(),
+                            person: bob.named(),
                             reason: "Spam".into(),
                             expires_at: None,
                             remove_content: true,
@@ -917,7 +977,8 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
                             remove_data: true,
                         };
                         let caller = Caller::from(admin);
-                        group_bans::ban(conn, &caller, &group.name, bob.id, &terms).await?;
+                        let bob = bob.person_id();
+                        group_bans::ban(conn, &caller, &group.name, bob, &terms).await?;
                     }
                 }
                 Ok(())
@@ -961,4 +1022,338 @@ async fn a_group_ban_with_removal_waits_for_an_activity_of_its_person_and_remove
 #[tokio::test]
 async fn an_instance_ban_with_removal_waits_for_an_announced_activity_of_its_person() {
     ban_races_a_post(BanWithRemoval::Instance, Via::Announced).await;
+}
+
+#[tokio::test]
+async fn an_instance_ban_with_removal_waits_for_a_post_of_a_member_of_ours_and_removes_it() {
+    ban_races_a_post(BanWithRemoval::Instance, Via::Ours).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_a_post_of_a_member_of_ours_and_removes_it() {
+    ban_races_a_post(BanWithRemoval::Group, Via::Ours).await;
+}
+
+/// The other order: a member of ours whose request authenticated before their instance ban
+/// committed writes after it. Their session was good when the request began, so only the use
+/// case's own read of the ban refuses the post.
+#[tokio::test]
+async fn a_post_of_a_member_of_ours_after_their_instance_ban_is_refused() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let bob = Banned::Ours(Caller::from(&w.member("bob", Role::Member).await));
+    let request = instance_moderation::BanRequest {
+        person: bob.named(),
+        reason: "Spam".into(),
+        expires_at: None,
+        remove_content: true,
+    };
+    let admin = &admin;
+    w.act(|conn, _| {
+        async move { instance_moderation::ban(conn, admin, &request).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+
+    let (bob, group) = (&bob, &group);
+    let written = w
+        .act(|conn, ctx| {
+            async move { write_post(conn, ctx, bob, group, Via::Ours).await }.scope_boxed()
+        })
+        .await;
+    assert!(
+        matches!(written, Err(cenacle_core::CoreError::BannedFromInstance)),
+        "a member banned from the instance wrote: {written:?}"
+    );
+}
+
+/// A remote person listed as a moderator of our group `group` (owned by `owner`), as a
+/// moderator of ours names them.
+async fn remote_moderator(
+    w: &World,
+    owner: &cenacle_core::accounts::Session,
+    group: &cenacle_core::model::Group,
+    name: &str,
+) -> cenacle_core::model::PersonActor {
+    use cenacle_domain::content::GroupRole;
+    let moderator = w.remote_person(OTHER, name).await;
+    let (owner, id) = (Caller::from(owner), moderator.id);
+    w.act(|conn, _| {
+        async move {
+            cenacle_core::moderation::set_member_role(
+                conn,
+                &owner,
+                &group.name,
+                id,
+                GroupRole::Moderator,
+            )
+            .await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    moderator
+}
+
+/// The inbox's transaction of `moderator`'s `Block` (with removal) of `person_id` from our
+/// group `group`, as `activities::reports_and_bans::apply_block` applies it: the signer's
+/// standing and bans read first (`activity_kept_out`), then the ban through the use case.
+/// `between`, if any: the first is told once the signer's standing is held, and the ban waits
+/// for the second before it starts.
+async fn inbound_ban(
+    conn: &mut cenacle_core::Conn,
+    ctx: &cenacle_core::Context,
+    moderator: &cenacle_core::model::PersonActor,
+    group: &cenacle_core::model::Group,
+    person_id: i64,
+    between: Option<(oneshot::Sender<()>, oneshot::Receiver<()>)>,
+) -> Result<Result<(), &'static str>, cenacle_core::CoreError> {
+    let signer = moderator.ap_id.as_deref().unwrap();
+    let kept_out = instance_moderation::activity_kept_out(
+        conn,
+        ctx,
+        "other.example",
+        signer,
+        Some(signer),
+        None,
+    )
+    .await?;
+    assert!(
+        kept_out.is_none(),
+        "the moderator is kept out: {kept_out:?}"
+    );
+    if let Some((held, go)) = between {
+        held.send(()).unwrap();
+        go.await.unwrap();
+    }
+    let terms = group_bans::BanTerms {
+        reason: "Spam".into(),
+        expires_at: None,
+        remove_data: true,
+    };
+    let block = format!("{signer}/block/{person_id}");
+    group_bans::receive_block(conn, moderator, group, person_id, &terms, &block).await
+}
+
+/// A remote moderator's `Block` of bob with removal, arriving at our inbox, and bob's post,
+/// applied by the inbox, in two transactions at once: bob's read "not banned" and wrote the
+/// post, uncommitted. The inbound ban, its signer's standing already held, waits for bob's
+/// transaction and removes the post.
+#[tokio::test]
+async fn an_inbound_group_ban_with_removal_waits_for_an_activity_of_its_person_and_removes_its_post(
+) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let moderator = remote_moderator(&w, &admin, &group, "mod").await;
+    let bob = Banned::Remote(w.remote_person(OTHER, "bob").await.into());
+    let (applied_tx, applied_rx) = oneshot::channel::<i64>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let activity = async {
+        let (bob, group) = (&bob, &group);
+        w.act(|conn, ctx| {
+            async move {
+                let post = write_post(conn, ctx, bob, group, Via::Signed).await?;
+                applied_tx.send(post).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        let post = applied_rx.await.unwrap();
+        let (moderator, group, bob) = (&moderator, &group, bob.person_id());
+        let applied = w
+            .act(|conn, ctx| {
+                async move { inbound_ban(conn, ctx, moderator, group, bob, None).await }
+                    .scope_boxed()
+            })
+            .await
+            .unwrap();
+        (post, applied)
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), (post, applied), waited) = tokio::join!(activity, ban, release);
+
+    assert_eq!(
+        applied,
+        Ok(()),
+        "the listed moderator's ban was not applied"
+    );
+    assert!(
+        w.post_now(post).await.removed_at.is_some(),
+        "the post a banned person's activity applied is still up after an inbound ban with removal"
+    );
+    assert!(
+        waited,
+        "the inbound ban did not wait for the activity of its person"
+    );
+}
+
+/// Two remote moderators, each of one group of ours, ban each other from their group at
+/// once, each `Block` through the inbox: each transaction holds its signer's standing, then
+/// waits to change the other's. A real deadlock: PostgreSQL breaks it, rolling one back with
+/// an error read as a transient conflict (`CoreError::is_transient_conflict`, which the inbox
+/// answers 503 with `Retry-After`, for the peer to send again), and the other ban goes through.
+#[tokio::test]
+async fn two_moderators_banning_each_other_through_the_inbox_deadlock_retryably() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let forum = w.group(&admin, "forum").await;
+    let ana = remote_moderator(&w, &admin, &agora, "ana").await;
+    let max = remote_moderator(&w, &admin, &forum, "max").await;
+    let (ana_held_tx, ana_held_rx) = oneshot::channel::<()>();
+    let (max_held_tx, max_held_rx) = oneshot::channel::<()>();
+    let (ana_go_tx, ana_go_rx) = oneshot::channel::<()>();
+    let (max_go_tx, max_go_rx) = oneshot::channel::<()>();
+
+    let ban = |moderator, group, person_id, held_go| {
+        let w = &w;
+        async move {
+            w.act(|conn, ctx| {
+                async move { inbound_ban(conn, ctx, moderator, group, person_id, held_go).await }
+                    .scope_boxed()
+            })
+            .await
+        }
+    };
+    // Ana bans max from agora, max bans ana from forum; neither asks for the other's standing
+    // before both hold their own.
+    let ana_bans_max = ban(&ana, &agora, max.id, Some((ana_held_tx, ana_go_rx)));
+    let max_bans_ana = ban(&max, &forum, ana.id, Some((max_held_tx, max_go_rx)));
+    let both_held = async {
+        ana_held_rx.await.unwrap();
+        max_held_rx.await.unwrap();
+        ana_go_tx.send(()).unwrap();
+        max_go_tx.send(()).unwrap();
+    };
+    let (by_ana, by_max, ()) = tokio::join!(ana_bans_max, max_bans_ana, both_held);
+
+    let (applied, broken) = match (by_ana, by_max) {
+        (Ok(applied), Err(broken)) | (Err(broken), Ok(applied)) => (applied, broken),
+        other => panic!("not one ban applied and one broken: {other:?}"),
+    };
+    assert_eq!(applied, Ok(()), "the ban left standing was refused");
+    assert!(
+        broken.is_transient_conflict(),
+        "the broken ban is not answered as retryable: {broken}"
+    );
+    assert_eq!(
+        w.count("group_ban").await,
+        1,
+        "the broken ban wrote something"
+    );
+}
+
+/// Bob's post, relayed by a group elsewhere under ann's reply (fetched with it: we lacked it),
+/// and an instance ban of bob with removal, in two transactions at once: the relay's
+/// transaction read bob's standing ("not banned") and stored his post, uncommitted. The ban
+/// waits for it and removes the post. Before, only the reply's author was held and read: the
+/// ban committed first, its removal not seeing bob's post, which then stayed up.
+#[tokio::test]
+async fn an_instance_ban_with_removal_waits_for_a_relayed_reply_storing_its_persons_post() {
+    use common::{page, reply};
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let club = w.remote_group(OTHER, "club").await;
+    let bob = w.remote_person(OTHER, "bob").await;
+    let ann = w.remote_person(OTHER, "ann").await;
+    let root = page(
+        &bob,
+        "https://other.example/p/1",
+        &club.ap_id,
+        PostKind::Question,
+        "Avant le ban",
+    );
+    let note = reply(
+        &ann,
+        "https://other.example/c/1",
+        &root.ap_id,
+        &club.ap_id,
+        "Réponse",
+    );
+    let (applied_tx, applied_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let relay = async {
+        let (club, ann, note) = (&club, &ann, &note);
+        let parents = [(root.clone(), bob.clone())];
+        w.act(|conn, ctx| {
+            async move {
+                let announced = ann.ap_id.as_deref();
+                let kept_out = instance_moderation::activity_kept_out(
+                    conn,
+                    ctx,
+                    "other.example",
+                    &club.ap_id,
+                    None,
+                    announced,
+                )
+                .await?;
+                assert!(kept_out.is_none(), "ann is not banned: {kept_out:?}");
+                let outcome =
+                    inbound::announced_create(conn, ctx, club, ann, note, &parents).await?;
+                assert!(matches!(outcome, Outcome::Applied), "{outcome:?}");
+                applied_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        applied_rx.await.unwrap();
+        let (admin, bob) = (&admin, &bob);
+        w.act(|conn, _| {
+            async move {
+                let request = instance_moderation::BanRequest {
+                    person: bob.ap_id.clone().unwrap(),
+                    reason: "Spam".into(),
+                    expires_at: None,
+                    remove_content: true,
+                };
+                instance_moderation::ban(conn, admin, &request).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), _, waited) = tokio::join!(relay, ban, release);
+
+    let bobs_post_up = format!("post WHERE ap_id = '{}' AND removed_at IS NULL", root.ap_id);
+    assert_eq!(w.count("post").await, 1, "bob's post was not stored");
+    assert_eq!(
+        w.count(&bobs_post_up).await,
+        0,
+        "the post a relayed reply stored is still up after its author's ban with removal"
+    );
+    assert!(
+        waited,
+        "the ban did not wait for the relay storing its person's post"
+    );
 }

@@ -431,19 +431,45 @@ pub async fn hold_person_standing_for_reading(
     hold_shared_bounded(conn, &STANDING_LOCK, &[actor_id]).await
 }
 
+/// The key of the standing lock of the person `$1` (by row id): their actor id for a person
+/// of another server (the key [`hold_person_standing_for_reading`] takes from an activity's
+/// signer), `local:<id>` for one of ours, who has none (actor ids are URLs: no clash).
+const PERSON_STANDING_KEY: &str =
+    "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE id = $1) AS p";
+
 /// Holds, until the transaction ends, the standing of the person `person_id` for a change
-/// (see [`hold_person_standing_for_reading`]); a person with no actor id (none of another
-/// server) takes nothing. Taken first in the transactions that change it (a handle confirmed,
-/// an instance or group ban), before anything else they hold (the verdict on a handle's host
-/// comes after, as the readers take them). These run on request paths (a follow's or a
-/// mention's WebFinger lookup, a moderator's ban), so they wait for the readers at most
-/// [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503).
+/// (see [`hold_person_standing_for_reading`] and, for a person of ours,
+/// [`hold_local_person_standing_for_reading`]). Taken first in the transactions that change
+/// it (a handle confirmed, an instance or group ban), before anything else they hold (the
+/// verdict on a handle's host comes after, as the readers take them). These run on request
+/// paths (a follow's or a mention's WebFinger lookup, a moderator's ban), so they wait for
+/// the readers at most [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503).
 pub async fn hold_person_standing_for_change(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
-    let person = "(SELECT ap_id AS k FROM person WHERE id = $1 AND ap_id IS NOT NULL) AS p";
-    diesel::sql_query(bounded_hold(&STANDING_LOCK, person, true))
+    hold_person_standing(conn, person_id, true).await
+}
+
+/// Holds, until the transaction ends, the standing of our own member `person_id` for
+/// reading, as the inbox does for a person of another server: taken by their requests that
+/// write in a group (a post, a comment, an edit, a vote) before their bans are read, so that
+/// a ban with removal of their content waits for a write that read "not banned" and then
+/// finds what it wrote. Without it, a request past its ban check could commit after the ban
+/// and its post stay up.
+pub async fn hold_local_person_standing_for_reading(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<(), DbError> {
+    hold_person_standing(conn, person_id, false).await
+}
+
+async fn hold_person_standing(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    exclusive: bool,
+) -> Result<(), DbError> {
+    diesel::sql_query(bounded_hold(&STANDING_LOCK, PERSON_STANDING_KEY, exclusive))
         .bind::<BigInt, _>(person_id)
         .bind::<BigInt, _>(lock_wait_ms())
         .prepared()

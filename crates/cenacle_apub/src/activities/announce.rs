@@ -153,7 +153,11 @@ pub struct PreparedAnnounce {
     group: Group,
     announced: Announced,
     actor: PersonActor,
-    /// For a reply: the replied-to objects we lacked, root first, with their authors.
+    /// For a reply: the replied-to objects we lacked, root first, with their authors. Only the
+    /// reply's author is the inbox's announced actor: each of these authors is asked the same
+    /// keep-out rule in the transaction, before their object is stored (a banned person's, or
+    /// a blocked instance's, is not mirrored, nor the reply under it: see
+    /// `inbound::announced_create`).
     parents: Vec<(IncomingObject, PersonActor)>,
     /// For a ban or its lifting: the person banned.
     banned: Option<PersonActor>,
@@ -249,7 +253,8 @@ impl Announce {
 }
 
 /// The replied-to objects we do not have, fetched from their origin with their authors,
-/// root first.
+/// root first. Whether their authors are kept out is read in the transaction, not here: a
+/// ban committed between this fetch and the transaction must be seen, or wait for it.
 async fn missing_parents(
     data: &Data<FedData>,
     mut next: Option<Url>,
