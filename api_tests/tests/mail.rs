@@ -1965,6 +1965,119 @@ async fn set_deliveries(alpha: &Instance, token: &str, deliveries: Value) {
     assert_eq!(response.status(), 200);
 }
 
+/// The digest run as the server's periodic task runs it, by the clock `now`: how many digests
+/// it queued.
+async fn run_digests(ctx: &Context, now: chrono::DateTime<chrono::Utc>) -> usize {
+    ctx.transaction(|conn| digests::send_due_digests(conn, ctx, now).scope_boxed())
+        .await
+        .unwrap()
+}
+
+/// `token`'s member joins `group` (`leave`: leaves it).
+async fn join_or_leave(alpha: &Instance, token: &str, group: &str, leave: bool) {
+    let action = if leave { "leave" } else { "join" };
+    let (status, body) = alpha
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/groups/{group}/{action}"),
+            Some(token),
+            None,
+        )
+        .await;
+    let expected = if leave { 204 } else { 200 };
+    assert_eq!(status, expected, "{action} {group}: {body}");
+}
+
+/// The admin creates the private group `name`, invites each of `members` (username, session)
+/// and each joins it.
+async fn private_group(alpha: &Instance, admin: &str, name: &str, members: &[(&str, &str)]) {
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(admin),
+            json!({"name": name, "title": name, "visibility": "private"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    for (username, token) in members {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/groups/{name}/invitations"),
+                Some(admin),
+                json!({ "handle": username }),
+            )
+            .await;
+        assert_eq!(status, 204, "{body}");
+        join_or_leave(alpha, token, name, false).await;
+    }
+}
+
+/// `token`'s member posts `post` (its kind, title, body…) in `group`; its id.
+async fn post_in(alpha: &Instance, token: &str, group: &str, post: Value) -> i64 {
+    let (status, body) = alpha
+        .post(&format!("/api/v1/groups/{group}/posts"), Some(token), post)
+        .await;
+    assert_eq!(status, 201, "{body}");
+    body["post"]["id"].as_i64().unwrap()
+}
+
+/// `token`'s member asks the question `title` in `group`; its id.
+async fn ask(alpha: &Instance, token: &str, group: &str, title: &str) -> i64 {
+    post_in(
+        alpha,
+        token,
+        group,
+        json!({"kind": "question", "title": title}),
+    )
+    .await
+}
+
+/// A moderator (here the admin) removes the post or comment at `path` (`posts/1`…).
+async fn remove(alpha: &Instance, admin: &str, path: &str) {
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/{path}/removal"),
+            Some(admin),
+            json!({"reason": "Off topic"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{path}: {body}");
+}
+
+/// "Retry all" by the admin: its answer, once a 200.
+async fn retry_all(alpha: &Instance, admin: &str) -> Value {
+    let (status, body) = alpha
+        .post("/api/v1/admin/mail/parked/retry", Some(admin), json!({}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// The addresses of the mails received whose subject or text quotes `text`.
+fn quoting(sink: &SmtpSink, text: &str) -> Vec<String> {
+    sink.messages()
+        .iter()
+        .filter(|m| {
+            [&m["headers"]["subject"], &m["text"]]
+                .iter()
+                .any(|field| field.as_str().unwrap_or_default().contains(text))
+        })
+        .flat_map(|m| m["rcpt_tos"].as_array().cloned().unwrap_or_default())
+        .map(|to| to.as_str().unwrap_or_default().to_owned())
+        .collect()
+}
+
+/// Whether the parked or waiting mail `id`'s text quotes `text` (what the admin's list does not
+/// show).
+async fn queued_mail_quotes(alpha: &Instance, id: i64, text: &str) -> bool {
+    let mut db = connect(alpha).await;
+    let query = format!(
+        "SELECT count(*) FROM mail_queue WHERE id = {id} AND strpos(text_body, '{}') > 0",
+        text.replace('\'', "''")
+    );
+    number(&mut db, &query).await == 1
+}
+
 /// A notification mailed at once and a digest, both queued by the real paths (the mail worker
 /// turning a reply's notification into a mail, the digest run), are parked; their members then
 /// change the preference that decided them (replies off, replies no longer in the daily
@@ -2026,10 +2139,7 @@ async fn retrying_drops_a_parked_notification_and_digest_whose_preference_change
     let mut digests_queued = 0;
     for days in 1..=3 {
         let now = chrono::Utc::now() + chrono::Duration::days(days);
-        digests_queued += ctx
-            .transaction(|conn| digests::send_due_digests(conn, &ctx, now).scope_boxed())
-            .await
-            .unwrap();
+        digests_queued += run_digests(&ctx, now).await;
         if digests_queued > 0 {
             break;
         }
@@ -2096,11 +2206,13 @@ async fn retrying_drops_a_parked_notification_and_digest_whose_preference_change
 
 /// A notification mail quotes what it tells of (its post's title, in its subject): parked,
 /// then retried, it must not reach its member once that is no longer theirs to read. hugo's
-/// reply in a private group he has since left, iris's reply since deleted by its author and
-/// her mention in a note since deleted, all queued by the real paths and parked, are deleted
-/// by "retry all", named; none arrives, and the private group's title reaches nobody. hugo's
-/// reply in the public group goes, and so does the notice that his comment was removed: its
-/// comment was removed before that mail was queued (that is its news), not since.
+/// reply in a private group he has since left, iris's reply since deleted by its author, her
+/// mention in a note since deleted and hugo's mention in a note a moderator removed since,
+/// all queued by the real paths and parked, are deleted by "retry all", named; none arrives,
+/// and the private group's title reaches nobody outside it. iris's reply in the same private
+/// group goes: she stayed in it. hugo's reply in the public group goes, and so does the notice
+/// that his comment was removed: its comment was removed before that mail was queued (that is
+/// its news), not since.
 #[tokio::test]
 async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_group_left() {
     let sink = SmtpSink::started();
@@ -2111,50 +2223,16 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
     // Without an address: only hugo and iris are mailed (two recipients: refusals of their
     // mails are not judged a refusal of our sender).
     let neighbour = alpha.member("neighbour").await;
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups",
-            Some(&admin),
-            json!({"name": "vault", "title": "Vault", "visibility": "private"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    for (name, token) in [("hugo", &hugo), ("neighbour", &neighbour)] {
-        let (status, body) = alpha
-            .post(
-                "/api/v1/groups/vault/invitations",
-                Some(&admin),
-                json!({"handle": name}),
-            )
-            .await;
-        assert_eq!(status, 204, "{body}");
-        let (status, body) = alpha
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/groups/vault/join",
-                Some(token),
-                None,
-            )
-            .await;
-        assert_eq!((status, &body["status"]), (200, &json!("member")), "{body}");
-    }
-    let ask = |asker: &str, group: &str, title: &str| {
-        let (asker, path, title) = (
-            asker.to_owned(),
-            format!("/api/v1/groups/{group}/posts"),
-            title.to_owned(),
-        );
-        let alpha = &alpha;
-        async move {
-            let body = json!({"kind": "question", "title": title});
-            let (status, body) = alpha.post(&path, Some(&asker), body).await;
-            assert_eq!(status, 201, "{body}");
-            body["post"]["id"].as_i64().unwrap()
-        }
-    };
-    let secret = ask(&hugo, "vault", "The secret roadmap?").await;
-    let grinder = ask(&hugo, "coffee", "Which grinder?").await;
-    let beans = ask(&iris, "coffee", "Which beans?").await;
+    let members = [
+        ("hugo", &*hugo),
+        ("iris", &*iris),
+        ("neighbour", &*neighbour),
+    ];
+    private_group(&alpha, &admin, "vault", &members).await;
+    let secret = ask(&alpha, &hugo, "vault", "The secret roadmap?").await;
+    let key = ask(&alpha, &iris, "vault", "Who keeps the key?").await;
+    let grinder = ask(&alpha, &hugo, "coffee", "Which grinder?").await;
+    let beans = ask(&alpha, &iris, "coffee", "Which beans?").await;
     // hugo's own word on his question (it tells nobody), to be removed by a moderator.
     let (status, body) = alpha
         .post(
@@ -2170,10 +2248,10 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
     let iris_before = sink.to_except_welcome("iris@example.org").len();
 
     sink.refuse_data(Some(POLICY_REFUSED));
-    // Replies to the three questions, mailed at once (hugo's two, iris's one); a note
-    // mentioning iris; the removal of hugo's comment, told to him.
+    // Replies to the four questions, mailed at once (hugo's two, iris's two); a note
+    // mentioning iris and one mentioning hugo; the removal of hugo's comment, told to him.
     let mut replies = Vec::new();
-    for question in [secret, grinder, beans] {
+    for question in [secret, key, grinder, beans] {
         let (status, body) = alpha
             .post(
                 &format!("/api/v1/posts/{question}/comments"),
@@ -2184,24 +2262,16 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
         assert_eq!(status, 201, "{body}");
         replies.push(body["id"].as_i64().unwrap());
     }
-    let (status, body) = alpha
-        .post(
-            "/api/v1/groups/coffee/posts",
-            Some(&neighbour),
-            json!({"kind": "note", "title": "Roasts", "body": "What does @iris think?"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{body}");
-    let note = body["post"]["id"].as_i64().unwrap();
-    let (status, body) = alpha
-        .post(
-            &format!("/api/v1/comments/{hugos_comment}/removal"),
-            Some(&admin),
-            json!({"reason": "Off topic"}),
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
-    parked_count_reaches(&alpha, 5).await;
+    let mut notes = Vec::new();
+    for (title, body) in [
+        ("Roasts", "What does @iris think?"),
+        ("Brews", "What does @hugo think?"),
+    ] {
+        let note = json!({"kind": "note", "title": title, "body": body});
+        notes.push(post_in(&alpha, &neighbour, "coffee", note).await);
+    }
+    remove(&alpha, &admin, &format!("comments/{hugos_comment}")).await;
+    parked_count_reaches(&alpha, 7).await;
     let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
     let to_about = |to: &'static str, text: &'static str| {
         move |m: &Value| {
@@ -2212,6 +2282,11 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
         &page,
         "hugo's reply in the vault",
         to_about("hugo@example.org", "The secret roadmap?"),
+    );
+    let on_key = parked_id(
+        &page,
+        "iris's reply in the vault",
+        to_about("iris@example.org", "replied to “Who keeps the key?”"),
     );
     let on_grinder = parked_id(
         &page,
@@ -2228,42 +2303,40 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
         "iris's reply on the beans",
         to_about("iris@example.org", "Which beans?"),
     );
-    let mention = parked_id(
+    let iris_mention = parked_id(
         &page,
         "iris's mention",
         to_about("iris@example.org", "mentioned you"),
     );
+    let hugo_mention = parked_id(
+        &page,
+        "hugo's mention",
+        to_about("hugo@example.org", "mentioned you"),
+    );
 
-    // hugo leaves the private group; neighbour deletes his reply to iris and his note.
-    let (status, body) = alpha
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/groups/vault/leave",
-            Some(&hugo),
-            None,
-        )
-        .await;
-    assert_eq!(status, 204, "{body}");
+    // hugo leaves the private group (iris stays); neighbour deletes his reply to iris's
+    // question on the beans and his note naming her; a moderator removes his note naming hugo.
+    join_or_leave(&alpha, &hugo, "vault", true).await;
     for path in [
-        format!("/api/v1/comments/{}", replies[2]),
-        format!("/api/v1/posts/{note}"),
+        format!("/api/v1/comments/{}", replies[3]),
+        format!("/api/v1/posts/{}", notes[0]),
     ] {
         let (status, body) = alpha
             .call(reqwest::Method::DELETE, &path, Some(&neighbour), None)
             .await;
         assert_eq!(status, 204, "{path}: {body}");
     }
+    remove(&alpha, &admin, &format!("posts/{}", notes[1])).await;
 
     sink.refuse_data(None);
-    let (status, body) = alpha
-        .post("/api/v1/admin/mail/parked/retry", Some(&admin), json!({}))
-        .await;
+    let body = retry_all(&alpha, &admin).await;
     assert_eq!(
-        (status, &body["retried"], &body["dropped"]),
-        (200, &json!(2), &json!(3)),
-        "the grinder's reply and the removal notice back in line; the rest deleted: {body}"
+        (&body["retried"], &body["dropped"]),
+        (&json!(3), &json!(4)),
+        "the grinder's reply, the removal notice and iris's reply in the vault back in line; \
+         the rest deleted: {body}"
     );
-    let mut expected: Vec<Value> = [in_vault, on_beans, mention]
+    let mut expected: Vec<Value> = [in_vault, on_beans, iris_mention, hugo_mention]
         .into_iter()
         .map(|id| json!({"id": id, "kind": "notifications"}))
         .collect();
@@ -2272,6 +2345,9 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
 
     let mails = sink
         .wait_for("hugo@example.org", hugo_before + 2, DEADLINE)
+        .await;
+    let iris_mails = sink
+        .wait_for("iris@example.org", iris_before + 1, DEADLINE)
         .await;
     queue_empties(&alpha).await;
     let received = sink.to_except_welcome("hugo@example.org");
@@ -2288,24 +2364,24 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
     );
     assert_eq!(
         sink.to_except_welcome("iris@example.org").len(),
-        iris_before,
-        "nothing of deleted content"
+        iris_before + 1,
+        "her reply in the vault, nothing of deleted content"
     );
-    let quotes_the_vault = |m: &Value| {
-        [&m["headers"]["subject"], &m["text"]].iter().any(|field| {
-            field
-                .as_str()
-                .unwrap_or_default()
-                .contains("secret roadmap")
-        })
-    };
+    let subject = iris_mails[iris_before]["headers"]["subject"]
+        .as_str()
+        .unwrap();
     assert!(
-        !sink.messages().iter().any(quotes_the_vault),
-        "the private group's title reached nobody"
+        subject.contains("replied to “Who keeps the key?”"),
+        "{subject}"
+    );
+    assert_eq!(
+        quoting(&sink, "secret roadmap"),
+        Vec::<String>::new(),
+        "the title of the group hugo left reached nobody"
     );
     let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
     assert_eq!(page["items"], json!([]), "{page}");
-    for id in [on_grinder, removal] {
+    for id in [on_grinder, removal, on_key] {
         let (status, _) = alpha
             .post(
                 &format!("/api/v1/admin/mail/parked/{id}/retry"),
@@ -2315,6 +2391,152 @@ async fn retrying_drops_a_parked_notification_about_content_taken_down_or_a_grou
             .await;
         assert_eq!(status, 404, "sent, no longer parked");
     }
+}
+
+/// A digest quotes the titles of posts in its member's groups: parked, then retried, it must
+/// not reach its member once one of them is no longer theirs to read. hugo's and iris's daily
+/// digests, queued by the real digest run, both quote a question asked in a private group
+/// they are in; both are parked. hugo then leaves the group: "retry all" deletes his digest,
+/// named, and puts back iris's, who stayed; hers arrives with the title, nothing reaches him.
+#[tokio::test]
+async fn retrying_drops_a_parked_digest_quoting_a_private_group_its_member_left() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &[]);
+    let admin = alpha.admin().await;
+    let hugo = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let iris = verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    // Without an address: only hugo and iris are mailed (two recipients: refusals of their
+    // mails are not judged a refusal of our sender).
+    let neighbour = alpha.member("neighbour").await;
+    let members = [
+        ("hugo", &*hugo),
+        ("iris", &*iris),
+        ("neighbour", &*neighbour),
+    ];
+    private_group(&alpha, &admin, "vault", &members).await;
+    for token in [&hugo, &iris] {
+        set_deliveries(&alpha, token, json!({"reply": "email_daily"})).await;
+    }
+    // Their periods start now: what is asked from here on is tomorrow's digest's news.
+    let ctx = core_context(&alpha, &sink);
+    let now = chrono::Utc::now();
+    assert_eq!(run_digests(&ctx, now).await, 0, "first seen");
+    ask(&alpha, &neighbour, "vault", "The secret roadmap?").await;
+    queue_empties(&alpha).await;
+    let hugo_before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+
+    sink.refuse_data(Some(POLICY_REFUSED));
+    let tomorrow = now + chrono::Duration::days(1);
+    assert_eq!(run_digests(&ctx, tomorrow).await, 2, "hugo's and iris's");
+    parked_count_reaches(&alpha, 2).await;
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    let hugos = parked_id_to(&page, "hugo@example.org");
+    let iris_digest = parked_id_to(&page, "iris@example.org");
+    for id in [hugos, iris_digest] {
+        assert!(queued_mail_quotes(&alpha, id, "The secret roadmap?").await);
+    }
+
+    join_or_leave(&alpha, &hugo, "vault", true).await;
+    sink.refuse_data(None);
+    let body = retry_all(&alpha, &admin).await;
+    assert_eq!(
+        (&body["retried"], &body["dropped"], &body["dropped_mails"]),
+        (
+            &json!(1),
+            &json!(1),
+            &json!([{"id": hugos, "kind": "digest"}])
+        ),
+        "iris's digest back in line, hugo's deleted: {body}"
+    );
+    let mails = sink
+        .wait_for("iris@example.org", iris_before + 1, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    let subject = mails[iris_before]["headers"]["subject"].as_str().unwrap();
+    assert!(subject.starts_with("Your daily summary on "), "{subject}");
+    assert_eq!(
+        quoting(&sink, "The secret roadmap?"),
+        ["iris@example.org"],
+        "the title reached iris, who stayed, and nobody else"
+    );
+    assert_eq!(
+        sink.to_except_welcome("hugo@example.org").len(),
+        hugo_before,
+        "no digest to hugo"
+    );
+}
+
+/// A digest quoting a post that a moderator removed after the digest was queued is deleted on
+/// retry; one telling of a post removed before it was queued (its member's own post: the
+/// notice of its removal is the news) goes. hugo's daily digest quotes a question of a
+/// group he is in, iris's the removal of her question; both are parked; a moderator then
+/// removes hugo's question: "retry all" deletes his digest, named, and iris's arrives.
+#[tokio::test]
+async fn retrying_drops_a_parked_digest_quoting_a_post_removed_since() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = with_coffee_group(&sink).await;
+    let admin = alpha.login("admin").await;
+    let hugo = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let iris = verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    let neighbour = alpha.member("neighbour").await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "tea", "title": "Tea"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    join_or_leave(&alpha, &hugo, "tea", false).await;
+    set_deliveries(&alpha, &hugo, json!({"reply": "email_daily"})).await;
+    set_deliveries(&alpha, &iris, json!({"moderation": "email_daily"})).await;
+    let ctx = core_context(&alpha, &sink);
+    let now = chrono::Utc::now();
+    assert_eq!(run_digests(&ctx, now).await, 0, "first seen");
+    let kettle = ask(&alpha, &neighbour, "tea", "Which kettle?").await;
+    let stale = ask(&alpha, &iris, "coffee", "Stale beans?").await;
+    remove(&alpha, &admin, &format!("posts/{stale}")).await;
+    queue_empties(&alpha).await;
+    let hugo_before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+
+    sink.refuse_data(Some(POLICY_REFUSED));
+    let tomorrow = now + chrono::Duration::days(1);
+    assert_eq!(run_digests(&ctx, tomorrow).await, 2, "hugo's and iris's");
+    parked_count_reaches(&alpha, 2).await;
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
+    let hugos = parked_id_to(&page, "hugo@example.org");
+    let iris_digest = parked_id_to(&page, "iris@example.org");
+    assert!(queued_mail_quotes(&alpha, hugos, "Which kettle?").await);
+    assert!(queued_mail_quotes(&alpha, iris_digest, "Stale beans?").await);
+
+    remove(&alpha, &admin, &format!("posts/{kettle}")).await;
+    sink.refuse_data(None);
+    let body = retry_all(&alpha, &admin).await;
+    assert_eq!(
+        (&body["retried"], &body["dropped"], &body["dropped_mails"]),
+        (
+            &json!(1),
+            &json!(1),
+            &json!([{"id": hugos, "kind": "digest"}])
+        ),
+        "iris's digest back in line, hugo's deleted: {body}"
+    );
+    sink.wait_for("iris@example.org", iris_before + 1, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    assert_eq!(quoting(&sink, "Stale beans?"), ["iris@example.org"]);
+    assert_eq!(
+        quoting(&sink, "Which kettle?"),
+        Vec::<String>::new(),
+        "the removed question reached nobody"
+    );
+    assert_eq!(
+        sink.to_except_welcome("hugo@example.org").len(),
+        hugo_before,
+        "no digest to hugo"
+    );
 }
 
 /// Retried by id, a parked mail no longer wanted is refused with 409 `mail_no_longer_wanted`,

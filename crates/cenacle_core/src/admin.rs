@@ -204,6 +204,7 @@ struct KindRules {
     at_once_preferences: Vec<Option<&'static str>>,
     digest_cadences: Vec<&'static str>,
     digest_deliveries: Vec<&'static str>,
+    digest_periods: Vec<i64>,
 }
 
 impl KindRules {
@@ -232,6 +233,10 @@ impl KindRules {
             // itself is the store's `digests::subscribed`).
             digest_cadences: Cadence::ALL.into_iter().map(Cadence::as_str).collect(),
             digest_deliveries: Cadence::ALL.into_iter().map(Cadence::delivery).collect(),
+            digest_periods: Cadence::ALL
+                .into_iter()
+                .map(|c| digest_period(c).num_seconds())
+                .collect(),
         }
     }
 
@@ -247,7 +252,17 @@ impl KindRules {
             digest_kind: MailKind::Digest.as_str(),
             digest_cadences: &self.digest_cadences,
             digest_deliveries: &self.digest_deliveries,
+            digest_periods: &self.digest_periods,
         }
+    }
+}
+
+/// How long a parked digest of `cadence` is still worth sending: until the next one of its
+/// cadence is due (the store's `retry_parked_mails` says why an older one is dropped).
+fn digest_period(cadence: Cadence) -> Duration {
+    match cadence {
+        Cadence::Daily => Duration::days(1),
+        Cadence::Weekly => Duration::days(7),
     }
 }
 
@@ -259,8 +274,9 @@ pub enum MailRetry {
     /// Deleted instead: the rules it was queued under would not queue it now (its member
     /// refused its kind or, for a notification or a digest, no longer has it mailed; was
     /// suspended or changed address; its link expired or was spent; what its notification
-    /// tells of was taken down since, or is in a private group the member left; its
-    /// onboarding rule was disabled or deleted, or its stop condition met). Callers answer
+    /// or digest tells of was taken down since, or is in a private group the member left; a
+    /// digest older than its cadence's period; its onboarding rule was disabled or deleted,
+    /// or its stop condition met). Callers answer
     /// `mail_no_longer_wanted` once the transaction is committed (an error would undo the
     /// deletion).
     Dropped,
@@ -383,6 +399,13 @@ mod tests {
             digests,
             [("daily", "email_daily"), ("weekly", "email_weekly")]
         );
+        let periods: Vec<_> = store
+            .digest_cadences
+            .iter()
+            .zip(store.digest_periods)
+            .map(|(cadence, period)| (*cadence, *period))
+            .collect();
+        assert_eq!(periods, [("daily", 86_400), ("weekly", 7 * 86_400)]);
         assert_eq!(
             (store.notification_kind, store.digest_kind),
             ("notifications", "digest")

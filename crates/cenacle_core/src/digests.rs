@@ -144,9 +144,16 @@ async fn send_one(
         return Ok(false);
     }
     let instance = &ctx.settings.server.instance_name;
-    // Its cadence named: an admin's retry of it parked asks whether the member still gets
-    // digests of this cadence.
-    let topic = MailTopic::Digest(cadence);
+    // Its cadence named, and what it quotes: an admin's retry of it parked asks whether the
+    // member still gets digests of this cadence, whether this one is still this period's, and
+    // whether every post it quotes is still theirs to read and still up (a private group
+    // left, a post removed by a moderator since: its title must not be mailed days later).
+    let (posts, comments) = quoted(&notices, [&new_answers, &unanswered, &top_ideas]);
+    let topic = MailTopic::Digest {
+        cadence,
+        posts: &posts,
+        comments: &comments,
+    };
     enqueue_mail_about(conn, ctx, person, topic, |language| {
         let content = if language == account.language {
             content
@@ -156,6 +163,36 @@ async fn send_one(
         digest_mail(language, instance, &account.username, cadence, &content)
     })
     .await
+}
+
+/// What a digest of `notices` and the `sections`' posts quotes, each once: the posts whose
+/// titles its lines show (every section's, and those its notifications show: a notification
+/// whose post's title its member may not read shows none), and the comments its
+/// notifications tell of (a reply, a mention in a comment), whose text it does not quote but
+/// whose taking down a notification mail is dropped for, as the digest must be.
+fn quoted(
+    notices: &[notification_store::NotificationRow],
+    sections: [&[DigestPost]; 3],
+) -> (Vec<i64>, Vec<i64>) {
+    let told: Vec<_> = notices
+        .iter()
+        .filter(|n| notice_text(n).is_some())
+        .collect();
+    let mut posts: Vec<i64> = sections
+        .iter()
+        .flat_map(|section| section.iter().map(|p| p.id))
+        .chain(
+            told.iter()
+                .filter(|n| n.post_title.is_some())
+                .filter_map(|n| n.post_id),
+        )
+        .collect();
+    let mut comments: Vec<i64> = told.iter().filter_map(|n| n.comment_id).collect();
+    for ids in [&mut posts, &mut comments] {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    (posts, comments)
 }
 
 /// "“Title”: 2 new answers", with the plural of the language (French counts 0 and 1 as

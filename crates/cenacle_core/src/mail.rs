@@ -23,28 +23,36 @@ pub use cenacle_db::mail::{ClaimedMail, FailureRecorded, ParkedMail};
 
 /// What a mail is about, where that may stop it being wanted before it is sent: the
 /// notification of a notification mail (mailed at once as the member set its kind), the
-/// cadence of a digest, the onboarding rule of a triggered mail. Stored with the mail
-/// (`mail_queue.topic`, `notification_id`, `onboarding_rule_id`) so that an admin's retry of
-/// it parked asks again what decided it (`admin::retry_parked_mails`): a notification mail or
-/// a digest cannot be queued without it (see [`enqueue_mail`]).
+/// cadence of a digest and what it quotes, the onboarding rule of a triggered mail. Stored
+/// with the mail (`mail_queue.topic`, `notification_id`, `onboarding_rule_id`,
+/// `quoted_post_ids`, `quoted_comment_ids`) so that an admin's retry of it parked asks again
+/// what decided it (`admin::retry_parked_mails`): a notification mail or a digest cannot be
+/// queued without it (see [`enqueue_mail`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MailTopic {
+pub enum MailTopic<'a> {
     /// The member's preference for `kind` is asked again, and whether the notification still
     /// shows them what it is about (taken down since, or in a private group they left).
     Notification { kind: Kind, notification_id: i64 },
-    /// Whether the member still gets digests of this cadence is asked again.
-    Digest(Cadence),
+    /// Whether the member still gets digests of this cadence is asked again, whether the
+    /// digest is younger than the cadence's period, and whether each post whose title it
+    /// quotes (`posts`) is still theirs to read and neither it nor a comment the digest tells
+    /// of (`comments`) was taken down since.
+    Digest {
+        cadence: Cadence,
+        posts: &'a [i64],
+        comments: &'a [i64],
+    },
     /// Whether the rule (`onboarding_rule.id`) is still enabled, and its stop condition, are
     /// asked again.
     OnboardingRule(i64),
 }
 
-impl MailTopic {
+impl MailTopic<'_> {
     /// The kind of mail it is.
     pub fn kind(self) -> MailKind {
         match self {
             MailTopic::Notification { .. } => MailKind::Notifications,
-            MailTopic::Digest(_) => MailKind::Digest,
+            MailTopic::Digest { .. } => MailKind::Digest,
             MailTopic::OnboardingRule(_) => MailKind::Onboarding,
         }
     }
@@ -54,7 +62,7 @@ impl MailTopic {
     pub fn word(self) -> Option<&'static str> {
         match self {
             MailTopic::Notification { kind, .. } => Some(kind.as_str()),
-            MailTopic::Digest(cadence) => Some(cadence.as_str()),
+            MailTopic::Digest { cadence, .. } => Some(cadence.as_str()),
             MailTopic::OnboardingRule(_) => None,
         }
     }
@@ -102,7 +110,7 @@ pub async fn enqueue_mail_about(
     conn: &mut Conn,
     ctx: &Context,
     person_id: i64,
-    topic: MailTopic,
+    topic: MailTopic<'_>,
     compose: impl FnOnce(Language) -> MailContent,
 ) -> Result<bool, CoreError> {
     let kind = topic.kind();
@@ -114,7 +122,7 @@ async fn enqueue(
     ctx: &Context,
     person_id: i64,
     kind: MailKind,
-    topic: Option<MailTopic>,
+    topic: Option<MailTopic<'_>>,
     compose: impl FnOnce(Language) -> MailContent,
 ) -> Result<bool, CoreError> {
     if !ctx.settings.email.enabled {
@@ -174,7 +182,7 @@ async fn queue_to_about(
     kind: MailKind,
     mut content: MailContent,
     language: Language,
-    topic: Option<MailTopic>,
+    topic: Option<MailTopic<'_>>,
 ) -> Result<(), CoreError> {
     if !ctx.settings.email.enabled {
         return Ok(());
@@ -227,6 +235,14 @@ async fn queue_to_about(
             },
             onboarding_rule_id: match topic {
                 Some(MailTopic::OnboardingRule(rule)) => Some(rule),
+                _ => None,
+            },
+            quoted_post_ids: match topic {
+                Some(MailTopic::Digest { posts, .. }) => Some(posts),
+                _ => None,
+            },
+            quoted_comment_ids: match topic {
+                Some(MailTopic::Digest { comments, .. }) => Some(comments),
                 _ => None,
             },
         },
@@ -416,11 +432,16 @@ mod tests {
             kind: Kind::Reply,
             notification_id: 1,
         };
-        for topic in [reply, MailTopic::Digest(Cadence::Weekly)] {
+        let weekly = MailTopic::Digest {
+            cadence: Cadence::Weekly,
+            posts: &[1],
+            comments: &[],
+        };
+        for topic in [reply, weekly] {
             assert!(without_topic(topic.kind()).is_err(), "{topic:?}");
         }
         assert_eq!(reply.word(), Some("reply"));
-        assert_eq!(MailTopic::Digest(Cadence::Daily).word(), Some("daily"));
+        assert_eq!(weekly.word(), Some("weekly"));
         assert_eq!(MailTopic::OnboardingRule(7).word(), None);
         assert_eq!(MailTopic::OnboardingRule(7).kind(), MailKind::Onboarding);
         for kind in [MailKind::Onboarding, MailKind::PasswordReset] {

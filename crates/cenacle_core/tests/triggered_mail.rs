@@ -259,11 +259,13 @@ async fn queued(w: &World) -> Vec<(i64, String, String, bool)> {
 
 /// A triggered mail parked (the mail server refused it for good) is asked again, when an admin
 /// retries it, what its rule would say now: the rule still there, still enabled, its stop
-/// condition not met by the member since. Three rules mail two quiet newcomers; all six mails
-/// are parked. Then one newcomer answers a question (the rules stop at a contribution), a
-/// rule is disabled, another deleted: "retry all" deletes their five mails, naming them, and
-/// puts back the one mail still due (the quiet newcomer's, by the rule left as it was), and
-/// a welcome of the same kind parked beside them, which no rule sent (nothing to ask).
+/// condition not met by the member since. Four rules mail two quiet newcomers; all eight
+/// mails are parked. Then one newcomer answers a question (three rules stop at a
+/// contribution; the fourth, whose stop condition is `none`, does not), a rule is disabled,
+/// another deleted: "retry all" deletes their five mails, naming them, and puts back the
+/// mails still due (the quiet newcomer's by the rule left as it was, both newcomers' by the
+/// rule that never stops: a contribution spares nobody from it), and a welcome of the same
+/// kind parked beside them, which no rule sent (nothing to ask).
 #[tokio::test]
 async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_or_stopped() {
     let w = world_with_mail().await;
@@ -282,10 +284,13 @@ async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_
         )
         .await;
     let mut rules = Vec::new();
-    for name in ["kept", "disabled", "deleted"] {
+    for name in ["kept", "disabled", "deleted", "unstoppable"] {
         let mut input = no_contribution_rule();
         input.subject_fr = format!("Rule {name}");
         input.subject_en = format!("Rule {name}");
+        if name == "unstoppable" {
+            input.stop_condition = "none".into();
+        }
         let rule = w
             .act(|conn, _| {
                 let (manager, input) = (&manager, &input);
@@ -302,7 +307,7 @@ async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_
         })
         .await
         .unwrap();
-    assert_eq!(reached, 6, "each rule mails both newcomers");
+    assert_eq!(reached, 8, "each rule mails both newcomers");
     // A welcome to tardy: an onboarding mail too, but no rule's.
     let welcome = w
         .act(|conn, ctx| {
@@ -324,7 +329,7 @@ async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_
         .act(|conn, _| async move { mail::claim_mails(conn, 20, 60.0, &[]).await }.scope_boxed())
         .await
         .unwrap();
-    assert_eq!(claimed.len(), 7);
+    assert_eq!(claimed.len(), 9);
     for m in &claimed {
         let recorded = w
             .act(|conn, ctx| {
@@ -348,8 +353,8 @@ async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_
             .0
     };
 
-    // Meanwhile tardy answers a question (the rules' stop condition), the manager disables
-    // one rule and deletes another.
+    // Meanwhile tardy answers a question (the stop condition of all rules but the
+    // unstoppable one), the manager disables one rule and deletes another.
     w.answer(&Caller::from(&tardy), &question, "Comme ceci")
         .await;
     let (disabled, input) = &rules[1];
@@ -392,7 +397,7 @@ async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_
     assert_eq!(
         outcome,
         RetryOutcome {
-            retried: 2,
+            retried: 4,
             dropped: 5,
             dropped_mails: dropped,
         }
@@ -406,8 +411,10 @@ async fn retrying_drops_a_parked_triggered_mail_whose_rule_was_disabled_deleted_
         left,
         [
             ("quiet@example.org".into(), "Rule kept".into(), false),
+            ("quiet@example.org".into(), "Rule unstoppable".into(), false),
+            ("tardy@example.org".into(), "Rule unstoppable".into(), false),
             ("tardy@example.org".into(), "Welcome".into(), false),
         ],
-        "back in line: the mail still due, and the welcome"
+        "back in line: the mails still due, and the welcome"
     );
 }

@@ -28,13 +28,20 @@ pub struct NewMail<'a> {
     /// The onboarding rule that sent a triggered mail: whether it is still enabled, and its
     /// stop condition, are asked again on retry ([`retry_parked_mails`]).
     pub onboarding_rule_id: Option<i64>,
+    /// The posts whose titles a digest quotes, and the comments its notifications tell of
+    /// (empty: none): whether its member may still read those posts, and whether any of them
+    /// was taken down since, are asked on retry ([`retry_parked_mails`]). `None` for other
+    /// mails.
+    pub quoted_post_ids: Option<&'a [i64]>,
+    pub quoted_comment_ids: Option<&'a [i64]>,
 }
 
 pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Result<(), DbError> {
     diesel::sql_query(
         "INSERT INTO mail_queue (person_id, kind, to_address, subject, text_body, html_body, \
-           unsubscribe_url, message_id, topic, notification_id, onboarding_rule_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+           unsubscribe_url, message_id, topic, notification_id, onboarding_rule_id, \
+           quoted_post_ids, quoted_comment_ids) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind::<Nullable<BigInt>, _>(mail.person_id)
     .bind::<Text, _>(mail.kind)
@@ -47,6 +54,8 @@ pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Re
     .bind::<Nullable<Text>, _>(mail.topic)
     .bind::<Nullable<BigInt>, _>(mail.notification_id)
     .bind::<Nullable<BigInt>, _>(mail.onboarding_rule_id)
+    .bind::<Nullable<Array<BigInt>>, _>(mail.quoted_post_ids)
+    .bind::<Nullable<Array<BigInt>>, _>(mail.quoted_comment_ids)
     .execute(conn)
     .await?;
     Ok(())
@@ -251,9 +260,10 @@ pub async fn parked_mails(
 /// Only mails still wanted go back, by the rules a mail is queued under (see `rules`): a
 /// mail parked for weeks must not reach a member who has since refused its kind, been
 /// suspended or changed address; nor quote to them a post since taken down or in a private
-/// group they have since left; nor nag them by an onboarding rule since disabled or deleted,
-/// or whose stop condition they have since met. The others are deleted in the same
-/// statement: nothing would ever send them, and their bodies may carry a token.
+/// group they have since left (a notification mail, a digest); nor hand them a digest older
+/// than its cadence's period, behind the next one; nor nag them by an onboarding rule since
+/// disabled or deleted, or whose stop condition they have since met. The others are deleted
+/// in the same statement: nothing would ever send them, and their bodies may carry a token.
 ///
 /// The deleted mails are counted, and named (by id and kind) up to the first `name_at_most`:
 /// a retry of thousands must not carry thousands of rows back to a page or a log line.
@@ -293,6 +303,16 @@ pub async fn retry_parked_mails(
     // cadence, by the very condition the digest run picks its members with
     // (`digests::subscribed`). Mails queued before `topic` existed are not asked.
     //
+    // A digest is also wanted only while younger than its cadence's period (a daily one a day,
+    // a weekly one seven days, as the caller says), measured from its queueing. Older, the next
+    // digest of that cadence is due or already sent: this one would arrive beside or after it,
+    // telling as this period's news what is a period old, and a member reading "your daily
+    // summary" twice, out of order, learns to ignore both. Dropping it costs them no news: the
+    // notifications it gathered are still on their notifications page (the digest took only
+    // their mail mark), and its other lines are the groups' content, still there to read. The
+    // next digest does not repeat it (it covers the period since), so what is given up is a
+    // late reminder of what they can still read, not the news itself.
+    //
     // What the mail tells of is asked again too, where the mail names it. A notification
     // mail (`notification_id`) quoted a post's title (or a contest's) that its member could
     // read: it is wanted only while the notification, as its member reads it now (the very
@@ -302,12 +322,19 @@ pub async fn retry_parked_mails(
     // while neither its post nor its comment was deleted or removed after the news it tells
     // (the notification's time, not the mail's: the worker queues it later, and content
     // taken down in between would otherwise pass; a notice of a removal, written with it,
-    // still goes). The notification must be its recipient's. A triggered mail
-    // (`onboarding_rule_id`) is wanted only while its rule exists, is enabled and its stop
-    // condition does not spare the member, by the condition the rule picks its members with
-    // (`onboarding::spared_by_stop_condition`). Mails queued before these columns existed are
-    // not asked. Rows are locked first (FOR UPDATE OF q) so that the outcome tells what
-    // happened to each one exactly.
+    // still goes). The notification must be its recipient's. A digest (`quoted_post_ids`,
+    // `quoted_comment_ids`) quoted the titles of posts its member could read, and told of
+    // comments: it is wanted only while every one of those posts and comments still exists,
+    // each post's group lets the member read it now, by the rule that shows a notification's
+    // post title (`notifications::group_readable_by`: a private group's posts to its members
+    // only), and none of them was deleted or removed after the digest was queued (it was
+    // written from what stood then: a notice of a removal it carries still goes). One line
+    // gone spoils the whole digest (its bodies are written once, not line by line). A
+    // triggered mail (`onboarding_rule_id`) is wanted only while its rule exists, is enabled
+    // and its stop condition does not spare the member, by the condition the rule picks its
+    // members with (`onboarding::spared_by_stop_condition`). Mails queued before these
+    // columns existed are not asked. Rows are locked first (FOR UPDATE OF q) so that the
+    // outcome tells what happened to each one exactly.
     let sql = format!(
         "WITH chosen AS ( \
            SELECT q.id, q.person_id IS NULL OR COALESCE( \
@@ -327,8 +354,21 @@ pub async fn retry_parked_mails(
                     SELECT np.delivery FROM notification_preference np \
                     WHERE np.person_id = q.person_id AND np.kind = q.topic))) \
                AND (q.topic IS NULL OR q.kind <> $10 OR EXISTS ( \
-                  SELECT 1 FROM unnest($11::text[], $12::text[]) AS c(cadence, delivery) \
-                  WHERE c.cadence = q.topic AND {digest_subscribed})) \
+                  SELECT 1 FROM unnest($11::text[], $12::text[], $13::bigint[]) \
+                    AS c(cadence, delivery, period) \
+                  WHERE c.cadence = q.topic AND {digest_subscribed} \
+                    AND q.created_at > now() - c.period * interval '1 second')) \
+               AND (q.quoted_post_ids IS NULL OR NOT EXISTS ( \
+                  SELECT 1 FROM unnest(q.quoted_post_ids) AS quoted(id) WHERE NOT EXISTS ( \
+                    SELECT 1 FROM post p JOIN community_group g ON g.id = p.group_id \
+                    WHERE p.id = quoted.id AND {group_readable} \
+                      AND (p.deleted_at IS NULL OR p.deleted_at <= q.created_at) \
+                      AND (p.removed_at IS NULL OR p.removed_at <= q.created_at)))) \
+               AND (q.quoted_comment_ids IS NULL OR NOT EXISTS ( \
+                  SELECT 1 FROM unnest(q.quoted_comment_ids) AS quoted(id) WHERE NOT EXISTS ( \
+                    SELECT 1 FROM comment c WHERE c.id = quoted.id \
+                      AND (c.deleted_at IS NULL OR c.deleted_at <= q.created_at) \
+                      AND (c.removed_at IS NULL OR c.removed_at <= q.created_at)))) \
                AND (q.notification_id IS NULL OR EXISTS ( \
                   SELECT 1 FROM ({notification_as_read}) n WHERE n.id = q.notification_id \
                     AND n.recipient_id = q.person_id \
@@ -353,13 +393,14 @@ pub async fn retry_parked_mails(
          dropped AS ( \
            DELETE FROM mail_queue m USING chosen WHERE m.id = chosen.id AND NOT chosen.wanted \
            RETURNING m.id, m.kind), \
-         named AS (SELECT id, kind FROM dropped ORDER BY id LIMIT $13) \
+         named AS (SELECT id, kind FROM dropped ORDER BY id LIMIT $14) \
          SELECT (SELECT count(*) FROM retried) AS retried, \
            (SELECT count(*) FROM dropped) AS dropped, \
            COALESCE((SELECT array_agg(id ORDER BY id) FROM named), '{{}}') AS dropped_ids, \
            COALESCE((SELECT array_agg(kind ORDER BY id) FROM named), '{{}}') AS dropped_kinds",
         digest_subscribed = crate::digests::subscribed("q.person_id", "c.delivery"),
         notification_as_read = crate::notifications::ROW_SELECT,
+        group_readable = crate::notifications::group_readable_by!("g", "q.person_id"),
         spared_by_stop = crate::onboarding::spared_by_stop_condition("r", "q.person_id"),
     );
     let counts: Counts = diesel::sql_query(sql)
@@ -375,6 +416,7 @@ pub async fn retry_parked_mails(
         .bind::<Text, _>(rules.digest_kind)
         .bind::<Array<Text>, _>(rules.digest_cadences)
         .bind::<Array<Text>, _>(rules.digest_deliveries)
+        .bind::<Array<BigInt>, _>(rules.digest_periods)
         .bind::<BigInt, _>(name_at_most)
         .get_result(conn)
         .await?;
@@ -423,10 +465,12 @@ pub struct StillWanted<'a> {
     /// The kind of the digests, whose `topic` is the cadence.
     pub digest_kind: &'a str,
     /// The cadences and, at the same place, the notification delivery that puts a kind in
-    /// that digest (`email_daily`…): a parked digest whose member has no kind so set any more
-    /// is no longer wanted.
+    /// that digest (`email_daily`…) and the cadence's period in seconds: a parked digest whose
+    /// member has no kind so set any more, or older than its cadence's period, is no longer
+    /// wanted.
     pub digest_cadences: &'a [&'a str],
     pub digest_deliveries: &'a [&'a str],
+    pub digest_periods: &'a [i64],
 }
 
 /// What [`retry_parked_mails`] did.

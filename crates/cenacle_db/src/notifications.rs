@@ -206,16 +206,40 @@ pub struct NotificationRow {
     pub read_at: Option<DateTime<Utc>>,
 }
 
+/// Whether the group `$group` (an SQL alias of a `community_group` row) lets the person
+/// `$person` (an SQL expression of their id) read its posts' titles: a private group only its
+/// members. An SQL condition, not true when no group row was found: the one rule of a
+/// notification showing a post's title ([`ROW_SELECT`]) and of a parked digest still quoting
+/// one (`mail::retry_parked_mails`). A macro, not a function, so that `ROW_SELECT` stays a
+/// constant.
+macro_rules! group_readable_by {
+    ($group:literal, $person:literal) => {
+        concat!(
+            "(",
+            $group,
+            ".visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
+             WHERE m.group_id = ",
+            $group,
+            ".id AND m.person_id = ",
+            $person,
+            "))"
+        )
+    };
+}
+pub(crate) use group_readable_by;
+
 /// A notification as its recipient reads it (`n`): a post's title is shown only while its
 /// group is readable by the recipient, so someone who left a private group is not shown (nor
 /// mailed) what was written there since; a contest's title only while they may read every
 /// group it covers (as the contest's page). An admin's retry of a parked notification mail
 /// reads its notification so again (`mail::retry_parked_mails`).
-pub(crate) const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
+pub(crate) const ROW_SELECT: &str = concat!(
+    "SELECT n.id, n.recipient_id, n.kind, \
        CASE WHEN a.local THEN a.username ELSE a.username || '@' || COALESCE(a.handle_host, a.instance_host) END AS actor, \
        cardinality(n.actor_ids)::bigint AS actor_count, n.post_id, \
-       CASE WHEN g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
-           WHERE m.group_id = g.id AND m.person_id = n.recipient_id) THEN p.title END AS post_title, \
+       CASE WHEN ",
+    group_readable_by!("g", "n.recipient_id"),
+    " THEN p.title END AS post_title, \
        n.comment_id, g.name AS group_name, b.slug AS badge, \
        CASE WHEN s.local THEN s.username ELSE s.username || '@' || COALESCE(s.handle_host, s.instance_host) END AS person, \
        s.display_name AS person_display_name, n.contest_id, \
@@ -230,7 +254,8 @@ pub(crate) const ROW_SELECT: &str = "SELECT n.id, n.recipient_id, n.kind, \
      LEFT JOIN post p ON p.id = n.post_id \
      LEFT JOIN community_group g ON g.id = coalesce(p.group_id, n.group_id) \
      LEFT JOIN badge b ON b.id = n.badge_id \
-     LEFT JOIN contest c ON c.id = n.contest_id";
+     LEFT JOIN contest c ON c.id = n.contest_id"
+);
 
 /// Up to `limit` notifications to mail at once, oldest first, locked for this transaction
 /// (another worker skips them): the caller mails them and clears their mark before it commits.

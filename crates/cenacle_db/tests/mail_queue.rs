@@ -43,6 +43,8 @@ const RULES: StillWanted<'static> = StillWanted {
     digest_kind: "digest",
     digest_cadences: &["daily", "weekly"],
     digest_deliveries: &["email_daily", "email_weekly"],
+    // A day and a week, in seconds (`cenacle_core::admin`'s `digest_period`).
+    digest_periods: &[86_400, 604_800],
 };
 
 /// How many deleted mails a retry names, as the core asks.
@@ -97,6 +99,8 @@ async fn queue(conn: &mut AsyncPgConnection, to: &str) {
             topic: None,
             notification_id: None,
             onboarding_rule_id: None,
+            quoted_post_ids: None,
+            quoted_comment_ids: None,
         },
     )
     .await
@@ -230,6 +234,18 @@ async fn member(conn: &mut AsyncPgConnection, name: &str) -> i64 {
 /// Queues a mail of `kind` about `topic` to the member's address and parks it at once (as a
 /// worker would after a permanent refusal); its id.
 async fn parked(conn: &mut AsyncPgConnection, person: i64, kind: &str, topic: Option<&str>) -> i64 {
+    parked_quoting(conn, person, kind, topic, None).await
+}
+
+/// [`parked`], a digest quoting the posts and comments `quoted` names (`None`: queued before
+/// digests named them).
+async fn parked_quoting(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+    kind: &str,
+    topic: Option<&str>,
+    quoted: Option<(&[i64], &[i64])>,
+) -> i64 {
     let address: String = {
         #[derive(QueryableByName)]
         struct Address {
@@ -257,6 +273,8 @@ async fn parked(conn: &mut AsyncPgConnection, person: i64, kind: &str, topic: Op
             topic,
             notification_id: None,
             onboarding_rule_id: None,
+            quoted_post_ids: quoted.map(|(posts, _)| posts),
+            quoted_comment_ids: quoted.map(|(_, comments)| comments),
         },
     )
     .await
@@ -392,6 +410,102 @@ async fn retrying_asks_again_the_preference_that_decided_a_notification_or_a_dig
     .map(|r| r.id)
     .collect();
     assert_eq!(waiting, [reply, like, unnamed, weekly]);
+}
+
+/// The member `person` gets both digests (a kind set to each cadence).
+async fn gets_both_digests(conn: &mut AsyncPgConnection, person: i64) {
+    conn.batch_execute(&format!(
+        "INSERT INTO notification_preference (person_id, kind, delivery) VALUES \
+           ({person}, 'badge_awarded', 'email_daily'), ({person}, 'idea_status', 'email_weekly')"
+    ))
+    .await
+    .unwrap();
+}
+
+/// The ids of the mails waiting (not parked), oldest first.
+async fn waiting(conn: &mut AsyncPgConnection) -> Vec<i64> {
+    diesel::sql_query("SELECT id FROM mail_queue WHERE parked_at IS NULL ORDER BY id")
+        .load::<Id>(conn)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+}
+
+/// A parked digest older than its cadence's period is deleted on retry (the next digest of
+/// that cadence is due by then): a daily one a day and an hour old, a weekly one eight days
+/// old; a daily one 23 hours old and a weekly one six days old go back, as does a digest
+/// queued before its cadence was kept (its period unknown). The members' subscription is the
+/// same for all: only their age decides.
+#[tokio::test]
+async fn retrying_drops_a_parked_digest_older_than_its_cadence() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    gets_both_digests(&mut conn, cleo).await;
+    let mut digests = Vec::new();
+    for (cadence, age) in [
+        (Some("daily"), "23 hours"),
+        (Some("daily"), "25 hours"),
+        (Some("weekly"), "6 days"),
+        (Some("weekly"), "8 days"),
+        (None, "8 days"),
+    ] {
+        let id = parked(&mut conn, cleo, "digest", cadence).await;
+        conn.batch_execute(&format!(
+            "UPDATE mail_queue SET created_at = now() - interval '{age}' WHERE id = {id}"
+        ))
+        .await
+        .unwrap();
+        digests.push(id);
+    }
+
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::ToDomain(None), &RULES, NAMED)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 3,
+            dropped: 2,
+            dropped_mails: dropped(&[(digests[1], "digest"), (digests[3], "digest")]),
+        }
+    );
+    assert_eq!(
+        waiting(&mut conn).await,
+        [digests[0], digests[2], digests[4]]
+    );
+}
+
+/// What a digest quotes is asked only where it was recorded: a digest quoting a post or a
+/// comment that no longer exists is deleted on retry; one that quotes none (an empty list: a
+/// digest of badges) goes back, as does one queued before digests named what they quote.
+#[tokio::test]
+async fn retrying_drops_a_parked_digest_quoting_content_gone_and_asks_no_older_one() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    gets_both_digests(&mut conn, cleo).await;
+    let daily = Some("daily");
+    let no_post = parked_quoting(&mut conn, cleo, "digest", daily, Some((&[i64::MAX], &[]))).await;
+    let no_comment =
+        parked_quoting(&mut conn, cleo, "digest", daily, Some((&[], &[i64::MAX]))).await;
+    let quoting_none = parked_quoting(&mut conn, cleo, "digest", daily, Some((&[], &[]))).await;
+    let unasked = parked_quoting(&mut conn, cleo, "digest", daily, None).await;
+
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::ToDomain(None), &RULES, NAMED)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 2,
+            dropped: 2,
+            dropped_mails: dropped(&[(no_post, "digest"), (no_comment, "digest")]),
+        }
+    );
+    assert_eq!(waiting(&mut conn).await, [quoting_none, unasked]);
 }
 
 /// A retry deleting more mails than it may name counts them all and names the oldest only,

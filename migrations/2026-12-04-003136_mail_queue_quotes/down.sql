@@ -1,0 +1,1 @@
+ALTER TABLE mail_queue DROP COLUMN quoted_post_ids, DROP COLUMN quoted_comment_ids;
