@@ -100,6 +100,8 @@ pub(crate) async fn vote_on(
     activity_id: Option<&str>,
 ) -> Result<Option<Vote>, CoreError> {
     // A person banned from the group casts no vote there (withdrawing one stays possible).
+    // For a member of ours this holds their standing too, though no removal takes votes back:
+    // one rule for every write, and a vote that read "not banned" commits before the ban.
     if choice.is_some() {
         crate::group_bans::refuse_if_banned(conn, subject.post.group_id, caller).await?;
     }

@@ -449,28 +449,14 @@ async fn announce_reply_under(
 /// reply's author was checked: the banned person's post was stored with it.
 #[tokio::test]
 async fn a_relayed_reply_to_a_banned_persons_post_is_not_mirrored_nor_that_post() {
-    use cenacle_core::instance_moderation::{self, BanRequest};
+    use cenacle_core::instance_moderation;
     let w = World::new().await;
     let admin = w.member("root", Role::Admin).await;
     let rust = w.remote_group(OTHER, "rust").await;
     let rita = w.remote_person(OTHER, "rita").await;
     let ann = w.remote_person(OTHER, "ann").await;
     let rita_id = rita.ap_id.clone().unwrap();
-    w.act(|conn, _| {
-        let (admin, rita_id) = (&admin, rita_id.clone());
-        async move {
-            let request = BanRequest {
-                person: rita_id,
-                reason: "Spam".into(),
-                expires_at: None,
-                remove_content: true,
-            };
-            instance_moderation::ban(conn, admin, &request).await
-        }
-        .scope_boxed()
-    })
-    .await
-    .unwrap();
+    w.ban_from_instance(&admin, &rita_id).await;
     let root = page(
         &rita,
         "https://other.example/p/1",

@@ -827,6 +827,9 @@ async fn a_handle_confirmed_after_the_block_undoes_its_persons_follows_deliverie
 enum BanWithRemoval {
     Instance,
     Group,
+    /// A group ban a remote moderator of the group sends, a `Block` through our inbox: its
+    /// signer's standing already held when it waits for the banned person's.
+    InboundGroup,
 }
 
 /// How a person's post reaches us.
@@ -873,7 +876,7 @@ async fn write_post(
     via: Via,
 ) -> Result<i64, cenacle_core::CoreError> {
     let bob = match (bob, via) {
-        (Banned::Ours(caller), _) => {
+        (Banned::Ours(caller), Via::Ours) => {
             let input = cenacle_core::posts::PostInput {
                 kind: PostKind::Question,
                 title: "Avant le ban".into(),
@@ -886,13 +889,14 @@ async fn write_post(
             let post = cenacle_core::posts::create_post(conn, ctx, caller, group, input, None);
             return Ok(post.await?.id);
         }
-        (Banned::Remote(bob), _) => bob,
+        (Banned::Remote(bob), Via::Signed | Via::Announced) => bob,
+        _ => unreachable!("a member of ours writes through the use case, others through the inbox"),
     };
     let bob_id = bob.ap_id.as_deref().unwrap();
     // Signed by bob, or by a group of another server announcing it.
     let (signer_id, signer, announced) = match via {
         Via::Announced => ("https://other.example/c/club", None, Some(bob_id)),
-        Via::Signed | Via::Ours => (bob_id, Some(bob_id), None),
+        _ => (bob_id, Some(bob_id), None),
     };
     let kept_out = instance_moderation::activity_kept_out(
         conn,
@@ -938,6 +942,10 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
             Banned::Remote(Box::new(w.remote_person(OTHER, "bob").await))
         }
     };
+    let moderator = match kind {
+        BanWithRemoval::InboundGroup => Some(remote_moderator(&w, &admin, &group, "mod").await),
+        BanWithRemoval::Instance | BanWithRemoval::Group => None,
+    };
     let (applied_tx, applied_rx) = oneshot::channel::<i64>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
 
@@ -957,20 +965,14 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
     };
     let ban = async {
         let post = applied_rx.await.unwrap();
-        let (admin, group, bob) = (&admin, &group, &bob);
-        w.act(|conn, _| {
-            async move {
-                match kind {
-                    BanWithRemoval::Instance => {
-                        let request = instance_moderation::BanRequest {
-                            person: bob.named(),
-                            reason: "Spam".into(),
-                            expires_at: None,
-                            remove_content: true,
-                        };
-                        instance_moderation::ban(conn, admin, &request).await?;
-                    }
-                    BanWithRemoval::Group => {
+        match kind {
+            BanWithRemoval::Instance => {
+                w.ban_from_instance(&admin, &bob.named()).await;
+            }
+            BanWithRemoval::Group => {
+                let (admin, group, bob) = (&admin, &group, &bob);
+                w.act(|conn, _| {
+                    async move {
                         let terms = group_bans::BanTerms {
                             reason: "Spam".into(),
                             expires_at: None,
@@ -978,15 +980,30 @@ async fn ban_races_a_post(kind: BanWithRemoval, via: Via) {
                         };
                         let caller = Caller::from(admin);
                         let bob = bob.person_id();
-                        group_bans::ban(conn, &caller, &group.name, bob, &terms).await?;
+                        group_bans::ban(conn, &caller, &group.name, bob, &terms).await
                     }
-                }
-                Ok(())
+                    .scope_boxed()
+                })
+                .await
+                .unwrap();
             }
-            .scope_boxed()
-        })
-        .await
-        .unwrap();
+            BanWithRemoval::InboundGroup => {
+                let (moderator, group) = (moderator.as_ref().unwrap(), &group);
+                let bob = bob.person_id();
+                let applied = w
+                    .act(|conn, ctx| {
+                        async move { inbound_ban(conn, ctx, moderator, group, bob, None).await }
+                            .scope_boxed()
+                    })
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    applied,
+                    Ok(()),
+                    "the listed moderator's ban was not applied"
+                );
+            }
+        }
         post
     };
     let release = async {
@@ -1043,18 +1060,7 @@ async fn a_post_of_a_member_of_ours_after_their_instance_ban_is_refused() {
     let admin = w.member("root", Role::Admin).await;
     let group = w.group(&admin, "agora").await;
     let bob = Banned::Ours(Caller::from(&w.member("bob", Role::Member).await));
-    let request = instance_moderation::BanRequest {
-        person: bob.named(),
-        reason: "Spam".into(),
-        expires_at: None,
-        remove_content: true,
-    };
-    let admin = &admin;
-    w.act(|conn, _| {
-        async move { instance_moderation::ban(conn, admin, &request).await }.scope_boxed()
-    })
-    .await
-    .unwrap();
+    w.ban_from_instance(&admin, &bob.named()).await;
 
     let (bob, group) = (&bob, &group);
     let written = w
@@ -1144,63 +1150,7 @@ async fn inbound_ban(
 #[tokio::test]
 async fn an_inbound_group_ban_with_removal_waits_for_an_activity_of_its_person_and_removes_its_post(
 ) {
-    let w = World::new().await;
-    let admin = w.member("root", Role::Admin).await;
-    let group = w.group(&admin, "agora").await;
-    let moderator = remote_moderator(&w, &admin, &group, "mod").await;
-    let bob = Banned::Remote(w.remote_person(OTHER, "bob").await.into());
-    let (applied_tx, applied_rx) = oneshot::channel::<i64>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-
-    let activity = async {
-        let (bob, group) = (&bob, &group);
-        w.act(|conn, ctx| {
-            async move {
-                let post = write_post(conn, ctx, bob, group, Via::Signed).await?;
-                applied_tx.send(post).unwrap();
-                go_rx.await.unwrap();
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
-    let ban = async {
-        let post = applied_rx.await.unwrap();
-        let (moderator, group, bob) = (&moderator, &group, bob.person_id());
-        let applied = w
-            .act(|conn, ctx| {
-                async move { inbound_ban(conn, ctx, moderator, group, bob, None).await }
-                    .scope_boxed()
-            })
-            .await
-            .unwrap();
-        (post, applied)
-    };
-    let release = async {
-        let waited = within(Duration::from_secs(10), || {
-            someone_waits_on_an_advisory_lock(&w)
-        })
-        .await;
-        go_tx.send(()).unwrap();
-        waited
-    };
-    let ((), (post, applied), waited) = tokio::join!(activity, ban, release);
-
-    assert_eq!(
-        applied,
-        Ok(()),
-        "the listed moderator's ban was not applied"
-    );
-    assert!(
-        w.post_now(post).await.removed_at.is_some(),
-        "the post a banned person's activity applied is still up after an inbound ban with removal"
-    );
-    assert!(
-        waited,
-        "the inbound ban did not wait for the activity of its person"
-    );
+    ban_races_a_post(BanWithRemoval::InboundGroup, Via::Signed).await;
 }
 
 /// Two remote moderators, each of one group of ours, ban each other from their group at
@@ -1319,21 +1269,8 @@ async fn an_instance_ban_with_removal_waits_for_a_relayed_reply_storing_its_pers
     };
     let ban = async {
         applied_rx.await.unwrap();
-        let (admin, bob) = (&admin, &bob);
-        w.act(|conn, _| {
-            async move {
-                let request = instance_moderation::BanRequest {
-                    person: bob.ap_id.clone().unwrap(),
-                    reason: "Spam".into(),
-                    expires_at: None,
-                    remove_content: true,
-                };
-                instance_moderation::ban(conn, admin, &request).await
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
+        w.ban_from_instance(&admin, bob.ap_id.as_deref().unwrap())
+            .await
     };
     let release = async {
         let waited = within(Duration::from_secs(10), || {

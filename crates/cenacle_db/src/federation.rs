@@ -405,7 +405,8 @@ pub async fn hold_verdicts_for_reading(
     hold_shared_bounded(conn, &VERDICT_LOCK, hosts).await
 }
 
-/// The advisory lock over a person's standing here, by their actor id: the host their
+/// The advisory lock over a person's standing here, by their actor id (`local:<id>` for a
+/// member of ours, see [`PERSON_STANDING_KEY`]): the host their
 /// confirmed handle names (`person.handle_host`) and an instance or group ban of them. Its
 /// class keeps the name it was given for handles alone: servers of an earlier release,
 /// running beside this one in a rolling deploy, take the same lock.
@@ -433,7 +434,8 @@ pub async fn hold_person_standing_for_reading(
 
 /// The key of the standing lock of the person `$1` (by row id): their actor id for a person
 /// of another server (the key [`hold_person_standing_for_reading`] takes from an activity's
-/// signer), `local:<id>` for one of ours, who has none (actor ids are URLs: no clash).
+/// signer), `local:<id>` for one of ours, who has none (actor ids are URLs, so no key is both;
+/// two keys may still share a 32-bit hash, which costs only a bounded spurious wait).
 const PERSON_STANDING_KEY: &str =
     "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE id = $1) AS p";
 

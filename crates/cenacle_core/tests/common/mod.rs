@@ -187,6 +187,28 @@ impl World {
             .unwrap()
     }
 
+    /// Bans `person` (a user name here, or an actor id) from the instance with removal of
+    /// their content, as `admin`, in a transaction of its own.
+    pub async fn ban_from_instance(
+        &self,
+        admin: &Session,
+        person: &str,
+    ) -> cenacle_core::instance_moderation::Ban {
+        let request = cenacle_core::instance_moderation::BanRequest {
+            person: person.into(),
+            reason: "Spam".into(),
+            expires_at: None,
+            remove_content: true,
+        };
+        let request = &request;
+        self.act(|conn, _| {
+            async move { cenacle_core::instance_moderation::ban(conn, admin, request).await }
+                .scope_boxed()
+        })
+        .await
+        .unwrap()
+    }
+
     pub async fn reputation(&self, person_id: i64) -> i64 {
         let mut conn = self.ctx.conn().await.unwrap();
         cenacle_core::points::reputation_history(&mut conn, person_id, i64::MAX, 1)
