@@ -36,6 +36,7 @@ pub const ALL_CODES: &[&str] = &[
     "unknown_instance",
     "post_not_pending",
     "not_banned",
+    "author_banned",
     "forbidden",
     "registrations_closed",
     "invite_required",

@@ -337,6 +337,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "This person is not banned.",
             "Cette personne n'est pas bannie.",
         ),
+        "author_banned" => (
+            "The author of this post is banned from this group or from the instance: it cannot be published or moved here.",
+            "L'auteur de cette publication est banni de ce groupe ou de l'instance : elle ne peut pas y être publiée ni déplacée.",
+        ),
         "forbidden" => (
             "You are not allowed to do this.",
             "Vous n'avez pas le droit de faire cela.",

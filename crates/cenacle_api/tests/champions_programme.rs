@@ -11,7 +11,10 @@ use axum::{
 };
 use cenacle_core::ScopedFutureExt;
 use cenacle_domain::Role;
-use common::{Reply, TestApp};
+use common::{
+    engagement::{journey_pays_nothing, points},
+    Reply, TestApp,
+};
 use serde_json::{json, Value};
 
 const BASE: &str = "http://localhost:8700";
@@ -1394,4 +1397,201 @@ async fn a_members_group_named_champions_is_not_taken_over() {
         t.get("/api/v1/champions/charter", Some(&cm)).await.status,
         StatusCode::NOT_FOUND
     );
+}
+
+/// A move writes the post in the new group in its author's name: refused (409
+/// `author_banned`) while the author is banned from that group or from the instance, and
+/// nothing moves; a champion banned from a group has no tools there (403 `banned_from_group`),
+/// neither to move a post into it or out of it nor to pin one in it, and its questions are not
+/// listed among theirs.
+#[tokio::test]
+async fn a_post_is_not_moved_into_a_group_its_author_or_the_champion_is_banned_from() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    p.champion("alice", &p.alice, &["rust", "python"]).await;
+    let post = p.post_in(&p.bob, "rust", "question", "Lifetimes?").await;
+    let group_of = || async move {
+        t.get(&format!("/api/v1/posts/{post}"), None).await.json["post"]["group"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let cm = p.cm.as_str();
+    let group_ban = |group: &'static str, person: &'static str, method: Method| {
+        let path = format!("/api/v1/groups/{group}/bans/{person}");
+        let body = (method == Method::PUT).then(|| json!({"reason": "spam"}));
+        async move {
+            let reply = t.request(method, &path, Some(cm), body).await;
+            ok(&reply);
+        }
+    };
+
+    // bob is banned from python: his post stays in rust.
+    group_ban("python", "bob", Method::PUT).await;
+    refused(
+        &p.tool(&p.alice, post, "move", json!({"group": "python"}))
+            .await,
+        StatusCode::CONFLICT,
+        "author_banned",
+    );
+    assert_eq!(group_of().await, "rust");
+    // Lifted: it moves, and back.
+    group_ban("python", "bob", Method::DELETE).await;
+    ok(&p
+        .tool(&p.alice, post, "move", json!({"group": "python"}))
+        .await);
+    assert_eq!(group_of().await, "python");
+    ok(&p
+        .tool(&p.alice, post, "move", json!({"group": "rust"}))
+        .await);
+    assert_eq!(group_of().await, "rust");
+
+    // bob is banned from the instance (his post left up): it moves nowhere either.
+    let reply = t
+        .post(
+            "/api/v1/admin/bans",
+            Some(&p.cm),
+            json!({"person": "bob", "reason": "spam"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    refused(
+        &p.tool(&p.alice, post, "move", json!({"group": "python"}))
+            .await,
+        StatusCode::CONFLICT,
+        "author_banned",
+    );
+    assert_eq!(group_of().await, "rust");
+    let reply = t
+        .request(
+            Method::DELETE,
+            "/api/v1/admin/bans?person=bob",
+            Some(&p.cm),
+            None,
+        )
+        .await;
+    assert!(reply.status.is_success(), "{}", reply.json);
+
+    // alice herself is banned from python: no move into it, no pin in it.
+    let in_python = p
+        .post_in(&p.carol, "python", "question", "Decorators?")
+        .await;
+    group_ban("python", "alice", Method::PUT).await;
+    refused(
+        &p.tool(&p.alice, post, "move", json!({"group": "python"}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "banned_from_group",
+    );
+    assert_eq!(group_of().await, "rust");
+    refused(
+        &p.tool(&p.alice, in_python, "pin", json!({"pinned": true}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "banned_from_group",
+    );
+    // Her tools in rust are hers still.
+    ok(&p.tool(&p.alice, post, "pin", json!({"pinned": true})).await);
+    // Her questions are rust's, not python's; lifted, python's are hers again.
+    let questions = || async {
+        let reply = t
+            .get("/api/v1/champions/tools/questions", Some(&p.alice))
+            .await;
+        ok(&reply);
+        let ids = reply.json.as_array().unwrap().iter();
+        ids.map(|q| q["id"].as_i64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(questions().await, [post]);
+    group_ban("python", "alice", Method::DELETE).await;
+    assert_eq!(questions().await, [in_python, post]);
+
+    // Banned from rust, the group the post is in, she moves nothing out of it either.
+    group_ban("rust", "alice", Method::PUT).await;
+    refused(
+        &p.tool(&p.alice, post, "move", json!({"group": "python"}))
+            .await,
+        StatusCode::FORBIDDEN,
+        "banned_from_group",
+    );
+    assert_eq!(group_of().await, "rust");
+    // No move reached the audit trail but the two that happened.
+    let moves = p
+        .audit("alice")
+        .await
+        .iter()
+        .filter(|e| e["action"] == "tool_move")
+        .count();
+    assert_eq!(moves, 2);
+}
+
+/// A move takes a post's comments along, but not those of people banned from the destination
+/// with removal of their content: removed with the move, with their ban's reason, and what
+/// they earned taken back, as the ban did for what they wrote there. A ban without removal
+/// leaves its person's comment up. A post a moderator removed is not moved (403, action
+/// `post_removed`, as for a reply to it).
+#[tokio::test]
+async fn a_move_removes_the_comments_of_people_banned_from_the_destination_with_removal() {
+    let p = Programme::new().await;
+    let t = &p.t;
+    // The onboarding journey's points (a first answer's) stay, whatever becomes of it.
+    journey_pays_nothing(t).await;
+    p.champion("alice", &p.alice, &["rust", "python"]).await;
+    let dave = t.member("dave").await;
+    let post = p.post_in(&p.bob, "rust", "question", "Borrowck?").await;
+    let carol_before = points(t, &p.carol).await;
+    let by_carol = p.answer(&p.carol, post, "Read the book.").await;
+    let carol_paid = points(t, &p.carol).await;
+    let by_dave = p.answer(&dave, post, "Ask the compiler.").await;
+    for (person, body) in [
+        ("carol", json!({"reason": "spam", "remove_data": true})),
+        ("dave", json!({"reason": "rude"})),
+    ] {
+        let path = format!("/api/v1/groups/python/bans/{person}");
+        ok(&t.request(Method::PUT, &path, Some(&p.cm), Some(body)).await);
+    }
+
+    ok(&p
+        .tool(&p.alice, post, "move", json!({"group": "python"}))
+        .await);
+    let seen = t.get(&format!("/api/v1/posts/{post}"), Some(&p.cm)).await;
+    ok(&seen);
+    assert_eq!(seen.json["post"]["group"], "python");
+    let removal = |id: i64| {
+        let comments = seen.json["comments"].as_array().unwrap();
+        let comment = comments.iter().find(|c| c["id"] == id).unwrap();
+        comment["removal"]["reason"].clone()
+    };
+    assert_eq!(removal(by_carol), "spam", "{}", seen.json);
+    assert_eq!(removal(by_dave), Value::Null, "{}", seen.json);
+    assert!(carol_paid > carol_before, "an answer earns points");
+    assert_eq!(
+        points(t, &p.carol).await,
+        carol_before,
+        "what carol's comment earned ({carol_before} to {carol_paid}) is not taken back"
+    );
+    let public = t.get(&format!("/api/v1/posts/{post}"), None).await;
+    let shown: Vec<_> = public.json["comments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(shown, [by_dave]);
+
+    // Alice's own post, removed by a moderator: it stays where it is.
+    let hers = p.post_in(&p.alice, "rust", "question", "Pinning?").await;
+    ok(&t
+        .post(
+            &format!("/api/v1/posts/{hers}/removal"),
+            Some(&p.cm),
+            json!({"reason": "Doublon"}),
+        )
+        .await);
+    let reply = p
+        .tool(&p.alice, hers, "move", json!({"group": "python"}))
+        .await;
+    refused(&reply, StatusCode::FORBIDDEN, "forbidden");
+    assert_eq!(reply.json["error"]["details"]["action"], "post_removed");
+    let seen = t.get(&format!("/api/v1/posts/{hers}"), Some(&p.cm)).await;
+    assert_eq!(seen.json["post"]["group"], "rust");
 }

@@ -178,6 +178,16 @@ async fn author_of(conn: &mut Conn, post: &Post) -> Result<Caller, CoreError> {
 /// Approves a pending post: published now, as if just posted — it counts (points, badges)
 /// and federates (our member's Create, or the remote member's own activity relayed by the
 /// group).
+///
+/// Refused while its author is banned from the group or from the instance (409
+/// `author_banned`: publishing it would write in their name where they may not), and once
+/// the post was removed (403, `post_removed`: a ban with removal takes down held posts too,
+/// and so may a moderator). The author's standing is held from the moment their bans are
+/// read to the commit (see `group_bans::refuse_if_author_banned`): a ban with removal
+/// committing meanwhile waits for the approval and then takes the published post down. What
+/// the hold does not cover, a moderator's removal of this one post committing between the
+/// read above and the decision, is caught by the decision itself, which reads the removal
+/// again under the row's lock and leaves the post unpublished.
 pub async fn approve(
     conn: &mut Conn,
     ctx: &crate::Context,
@@ -185,9 +195,21 @@ pub async fn approve(
     post_id: i64,
 ) -> Result<Post, CoreError> {
     let (post, group) = pending_for_moderator(conn, caller, post_id).await?;
-    let post = store::decide(conn, post.id, None)
-        .await?
-        .ok_or(CoreError::Conflict("post_not_pending"))?;
+    crate::group_bans::refuse_if_author_banned(conn, group.id, post.author_id).await?;
+    if post.removed_at.is_some() {
+        return Err(forbid("post_removed"));
+    }
+    let Some(post) = store::decide(conn, post.id, None).await? else {
+        // Decided meanwhile, or removed since it was read.
+        let removed = cenacle_db::content::post_by_id(conn, post.id)
+            .await?
+            .is_some_and(|p| p.removed_at.is_some() && p.approval.as_deref() == Some(PENDING));
+        return Err(if removed {
+            forbid("post_removed")
+        } else {
+            CoreError::Conflict("post_not_pending")
+        });
+    };
     log_decision(
         conn,
         caller,

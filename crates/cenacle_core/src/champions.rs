@@ -674,7 +674,10 @@ pub async fn priority_queue(
 // ---- champion tools ----
 
 /// Refuses champion tools to anyone but an active champion who accepted the current charter,
-/// acting in a group they champion (`group_id`; None: no particular group).
+/// acting in a group they champion (`group_id`; None: no particular group) and are not banned
+/// from (nor from the instance): a ban takes the tools in the group with the right to write
+/// there (`banned_from_group`, `banned_from_instance`, as for their own posts), and their
+/// standing is held as for those (`group_bans::refuse_if_banned`).
 async fn require_tools(
     conn: &mut Conn,
     caller: &Caller,
@@ -694,6 +697,9 @@ async fn require_tools(
         current_version(conn).await?,
         theirs,
     )?;
+    if let Some(id) = group_id {
+        crate::group_bans::refuse_if_banned(conn, id, caller).await?;
+    }
     Ok(())
 }
 
@@ -759,6 +765,18 @@ pub async fn tool_pin(
 /// for. The post's reputation follows it. Other servers learn of it through the usual
 /// `Update` of the post (the PostUpdated event): its copies there keep their old group, whose
 /// followers already had it, and the new group's remote followers are not sent it.
+///
+/// A move writes the post in the new group in its author's name: refused while the author is
+/// banned from that group or from the instance (`author_banned`), under their standing's hold
+/// (see `group_bans::refuse_if_author_banned`), so that a ban with removal racing the move
+/// finds the post in the group once it is moved and takes it down. The champion must not be
+/// banned from either group themself (`require_tools`). A post a moderator removed stays
+/// where it is (403, `post_removed`, as for a reply to it; read again under the row's lock).
+///
+/// The comments on it written by people banned from the new group with removal of their
+/// content are removed with the move, with their ban's reason, as that ban removed what they
+/// wrote there. (Their standing is not held: a commenter's ban with removal committing while
+/// the move is in flight may miss their comment, which a moderator then removes by hand.)
 pub async fn tool_move(
     conn: &mut Conn,
     caller: &Caller,
@@ -773,7 +791,21 @@ pub async fn tool_move(
         return Err(ChampionRefusal::MoveAcrossVisibility.into());
     }
     may_move(&from.visibility, &target.visibility)?;
-    store::move_post(conn, post.id, target.id).await?;
+    crate::group_bans::refuse_if_author_banned(conn, target.id, post.author_id).await?;
+    if post.removed_at.is_some() || !store::move_post(conn, post.id, target.id).await? {
+        return Err(crate::access::forbid("post_removed"));
+    }
+    // After the move: what the comments earned follows them into the group, and is taken back
+    // there.
+    let comments = store::remove_comments_of_banned(conn, post.id, target.id).await?;
+    if !comments.is_empty() {
+        let removed = cenacle_db::reports::RemovedContent {
+            posts: vec![],
+            comments,
+        };
+        let gone = crate::group_bans::removed_items(&removed);
+        crate::rewards::on_content_removed(conn, &gone).await?;
+    }
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;
     let detail = format!("post {post_id}: moved to {to_group}");
     tool_used(conn, caller, "tool_move", &detail).await?;

@@ -212,34 +212,80 @@ pub async fn banned(
         .filter(|b| b.lifted_at.is_none() && group_bans::in_force(b.expires_at, Utc::now())))
 }
 
-/// Refuses a banned caller: from the group (`banned_from_group`), and a member of ours from
-/// the instance too (`banned_from_instance`). The post, comment and vote use cases ask here,
-/// before they write.
+/// Where a ban of a person in force reaches them: the whole instance, or one group.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BanScope {
+    Instance,
+    Group,
+}
+
+/// The ban in force of `person_id` (of ours or of another server) that keeps them from
+/// writing in `group_id`: from the instance (read first), else from the group.
 ///
-/// A member of ours has their standing held first (shared, bounded), as the inbox holds a
-/// remote person's before it reads their bans (`instance_moderation::activity_kept_out`, which
-/// also reads their instance ban): a ban with removal of their content waits for this write
-/// if it read "not banned", and removes what it wrote; one that reads after waits for the ban
-/// and sees it. Their session was checked against an instance ban when the request began, but
-/// a ban committed since (its removal not seeing this uncommitted write) would otherwise leave
-/// the write up.
+/// Their standing is held first (shared, bounded; the key is their actor id for a person of
+/// another server, as the inbox takes it, `local:<id>` for one of ours), as the inbox holds a
+/// remote signer's before it reads their bans (`instance_moderation::activity_kept_out`): a
+/// ban with removal of their content that read "not banned" waits for the caller's write to
+/// commit, and then finds what it wrote; one that reads after waits for the ban and sees it.
+async fn ban_in_force(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<Option<BanScope>, CoreError> {
+    cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, person_id).await?;
+    if cenacle_db::instance_moderation::active_ban(conn, person_id)
+        .await?
+        .is_some()
+    {
+        return Ok(Some(BanScope::Instance));
+    }
+    Ok(banned(conn, group_id, person_id)
+        .await?
+        .map(|_| BanScope::Group))
+}
+
+/// Refuses a banned caller: from the group (`banned_from_group`), and a member of ours from
+/// the instance too (`banned_from_instance`). The post, comment, vote and rating use cases ask
+/// here before they write, and the champions' tools before they act in a group.
+///
+/// A member of ours has their standing held first ([`ban_in_force`]). Their session was
+/// checked against an instance ban when the request began, but a ban committed since (its
+/// removal not seeing this uncommitted write) would otherwise leave the write up. A person
+/// of another server acts through the inbox, which held their standing and read their
+/// instance ban before (`instance_moderation::activity_kept_out`): their group ban alone is
+/// read here.
 pub async fn refuse_if_banned(
     conn: &mut Conn,
     group_id: i64,
     caller: &Caller,
 ) -> Result<(), CoreError> {
     let person_id = caller.person_id;
-    if caller.is_local() {
-        cenacle_db::federation::hold_local_person_standing_for_reading(conn, person_id).await?;
-        if cenacle_db::instance_moderation::active_ban(conn, person_id)
+    let ban = match caller.is_local() {
+        true => ban_in_force(conn, group_id, person_id).await?,
+        false => banned(conn, group_id, person_id)
             .await?
-            .is_some()
-        {
-            return Err(CoreError::BannedFromInstance);
-        }
+            .map(|_| BanScope::Group),
+    };
+    match ban {
+        Some(BanScope::Instance) => Err(CoreError::BannedFromInstance),
+        Some(BanScope::Group) => Err(refused(ModerationRefusal::BannedFromGroup)),
+        None => Ok(()),
     }
-    match banned(conn, group_id, person_id).await? {
-        Some(_) => Err(refused(ModerationRefusal::BannedFromGroup)),
+}
+
+/// Refuses to put `author_id`'s post in the group `group_id` on their behalf — a moderator's
+/// approval of their held post, a champion's move of it into another group — while they are
+/// banned from the group or from the instance (`author_banned`), whoever they are: what they
+/// may not write there, nobody writes there for them. Their standing is held as for their
+/// own writes ([`ban_in_force`]): a ban with removal racing the write finds the post in the
+/// group once it commits (a moved post is not in the group the removal reads until then).
+pub(crate) async fn refuse_if_author_banned(
+    conn: &mut Conn,
+    group_id: i64,
+    author_id: i64,
+) -> Result<(), CoreError> {
+    match ban_in_force(conn, group_id, author_id).await? {
+        Some(_) => Err(refused(ModerationRefusal::AuthorBanned)),
         None => Ok(()),
     }
 }

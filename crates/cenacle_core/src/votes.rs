@@ -195,6 +195,8 @@ pub async fn counts(conn: &mut Conn, target: VoteTarget) -> Result<(i32, i32), C
 }
 
 /// 1–5 stars on an idea or a note (`None` withdraws the rating). Returns (average, count).
+/// A person banned from the group (or a member of ours banned from the instance) rates
+/// nothing there, as they vote nothing (see [`vote_on`]); withdrawing a rating stays possible.
 pub async fn rate_post(
     conn: &mut Conn,
     caller: &Caller,
@@ -215,6 +217,9 @@ pub async fn rate_post(
             code: "questions_are_not_rated",
         }
         .into());
+    }
+    if stars.is_some() {
+        crate::group_bans::refuse_if_banned(conn, post.group_id, caller).await?;
     }
     let (sum, count) =
         store::rate_post(conn, post.id, caller.person_id, stars.map(i16::from)).await?;

@@ -915,15 +915,15 @@ async fn write_post(
         PostKind::Question,
         "Avant le ban",
     );
-    let applied = inbound::create(conn, ctx, bob, &page).await?;
-    let Outcome::AppliedInOurGroup {
-        new_post: Some(post),
-        ..
-    } = applied
-    else {
-        panic!("bob's post was not applied: {applied:?}");
-    };
-    Ok(post.id)
+    match inbound::create(conn, ctx, bob, &page).await? {
+        Outcome::AppliedInOurGroup {
+            new_post: Some(post),
+            ..
+        } => Ok(post.id),
+        // Stored, waiting for a moderator (the group holds new posts).
+        Outcome::HeldForApproval { post_id } => Ok(post_id),
+        applied => panic!("bob's post was not applied: {applied:?}"),
+    }
 }
 
 /// A person's post, applied by the inbox or written by the API's use case, and a ban with
@@ -1293,4 +1293,336 @@ async fn an_instance_ban_with_removal_waits_for_a_relayed_reply_storing_its_pers
         waited,
         "the ban did not wait for the relay storing its person's post"
     );
+}
+
+/// `admin` (who owns `group`) bans `person_id` from it with removal of their content, in a
+/// transaction of its own.
+async fn ban_from_group_with_removal(
+    w: &World,
+    admin: &cenacle_core::accounts::Session,
+    group: &cenacle_core::model::Group,
+    person_id: i64,
+) {
+    w.act(|conn, _| {
+        async move {
+            let terms = group_bans::BanTerms {
+                reason: "Spam".into(),
+                expires_at: None,
+                remove_data: true,
+            };
+            let caller = Caller::from(admin);
+            group_bans::ban(conn, &caller, &group.name, person_id, &terms).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+/// The post as stored now, held or not (`World::post_now` reads published ones).
+async fn stored(w: &World, id: i64) -> cenacle_core::model::Post {
+    let mut conn = w.ctx.conn().await.unwrap();
+    cenacle_db::content::post_by_id(&mut conn, id)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Bob, as `via` has him write: a member of ours, or a person of another server.
+async fn bob_via(w: &World, via: Via) -> Banned {
+    match via {
+        Via::Ours => Banned::Ours(Caller::from(&w.member("bob", Role::Member).await)),
+        Via::Signed | Via::Announced => {
+            Banned::Remote(Box::new(w.remote_person(OTHER, "bob").await))
+        }
+    }
+}
+
+/// Bob's post in `group`, committed (its transaction of its own), as it reaches us `via`.
+async fn bobs_post(w: &World, bob: &Banned, group: &cenacle_core::model::Group, via: Via) -> i64 {
+    w.act(|conn, ctx| async move { write_post(conn, ctx, bob, group, via).await }.scope_boxed())
+        .await
+        .unwrap()
+}
+
+/// A member of ours, `name`, made an active champion of `groups` who accepted the current
+/// charter (written as the programme leaves it: the lifecycle is not what is raced here).
+async fn champion(w: &World, name: &str, groups: &[&cenacle_core::model::Group]) -> Caller {
+    let caller = Caller::from(&w.member(name, Role::Member).await);
+    let id = caller.person_id;
+    let mut sql = format!(
+        "INSERT INTO champion_charter (version, text_en, text_fr) \
+           SELECT COALESCE(MAX(version), 0) + 1, 'Charter', 'Charte' FROM champion_charter; \
+         INSERT INTO champion (person_id, status, charter_version, charter_accepted_at, \
+             active_since) \
+           SELECT {id}, 'active', MAX(version), now(), now() FROM champion_charter;"
+    );
+    for group in groups {
+        sql.push_str(&format!(
+            " INSERT INTO champion_group (person_id, group_id) VALUES ({id}, {});",
+            group.id
+        ));
+    }
+    execute(w, &sql).await;
+    caller
+}
+
+/// A champion's move of bob's post from agora into forum, and bob's ban from forum with
+/// removal of his content, in two transactions at once: the move read bob's standing ("not
+/// banned" from forum) and moved the post, uncommitted. The ban waits for the move and then
+/// finds the post in forum and removes it. Without the hold of bob's standing in the move,
+/// the ban's removal, reading forum before the move committed, missed the post (still in
+/// agora for it), and the post committed into forum after the ban stayed up there.
+async fn ban_races_a_move(via: Via) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let forum = w.group(&admin, "forum").await;
+    let bob = bob_via(&w, via).await;
+    let post = bobs_post(&w, &bob, &agora, via).await;
+    let ann = champion(&w, "ann", &[&agora, &forum]).await;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let mover = async {
+        let ann = &ann;
+        w.act(|conn, _| {
+            async move {
+                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
+                assert_eq!(moved.group_id, forum.id);
+                moved_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        moved_rx.await.unwrap();
+        ban_from_group_with_removal(&w, &admin, &forum, bob.person_id()).await;
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), (), waited) = tokio::join!(mover, ban, release);
+
+    let now = w.post_now(post).await;
+    assert_eq!(now.group_id, forum.id, "the move did not commit");
+    assert!(
+        now.removed_at.is_some(),
+        "the post moved into forum is up there after its author's ban with removal from it"
+    );
+    assert!(
+        waited,
+        "the ban did not wait for the move of its person's post"
+    );
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_a_move_of_its_persons_post_into_the_group() {
+    ban_races_a_move(Via::Ours).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_a_move_of_a_remote_persons_post_into_the_group() {
+    ban_races_a_move(Via::Signed).await;
+}
+
+/// A moderator's approval of bob's held post, and bob's ban from the group with removal of
+/// his content, in two transactions at once: the approval read bob's standing ("not banned")
+/// and published the post, uncommitted. The ban waits for the approval (on bob's standing,
+/// held by the approval until it commits) and then takes the published post down.
+async fn ban_races_an_approval(via: Via) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    execute(
+        &w,
+        &format!(
+            "INSERT INTO group_approval (group_id, enabled, first_posts, min_reputation) \
+             VALUES ({}, true, 1, 0)",
+            agora.id
+        ),
+    )
+    .await;
+    let bob = bob_via(&w, via).await;
+    let post = bobs_post(&w, &bob, &agora, via).await;
+    assert_eq!(stored(&w, post).await.approval.as_deref(), Some("pending"));
+    let (approved_tx, approved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let moderator = Caller::from(&admin);
+    let approval = async {
+        let moderator = &moderator;
+        w.act(|conn, ctx| {
+            async move {
+                let approved = cenacle_core::approval::approve(conn, ctx, moderator, post).await?;
+                assert_eq!(approved.approval, None);
+                approved_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        approved_rx.await.unwrap();
+        ban_from_group_with_removal(&w, &admin, &agora, bob.person_id()).await;
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), (), waited) = tokio::join!(approval, ban, release);
+
+    let now = stored(&w, post).await;
+    assert_eq!(now.approval, None, "the approval did not commit");
+    assert!(
+        now.removed_at.is_some(),
+        "the post approved is up after its author's ban with removal"
+    );
+    assert!(
+        waited,
+        "the ban did not wait for the approval of its person's post"
+    );
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_an_approval_of_its_persons_post_and_removes_it() {
+    ban_races_an_approval(Via::Ours).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_an_approval_of_a_remote_persons_post() {
+    ban_races_an_approval(Via::Signed).await;
+}
+
+/// A write in bob's name on his behalf.
+#[derive(Clone, Copy, Debug)]
+enum OnBehalf {
+    /// A moderator's approval of his held post in agora.
+    Approval,
+    /// A champion's move of his post from agora into forum.
+    Move,
+}
+
+/// The other order: bob's ban (without removal: it takes nothing down) from the group the
+/// write puts his post in is being written, uncommitted, when a moderator approves his held
+/// post or a champion moves his post there. The write waits for the ban, sees it and is
+/// refused (`author_banned`): nothing is published or moved. Without the hold of bob's
+/// standing, the write read "not banned" and committed, the post published or moved into a
+/// group bob was banned from, the ban (having no removal to do) never taking it down.
+async fn a_write_on_behalf_waits_for_a_ban_being_written(write: OnBehalf) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let forum = w.group(&admin, "forum").await;
+    let target = match write {
+        OnBehalf::Approval => {
+            let enabled = "INSERT INTO group_approval (group_id, enabled, first_posts, \
+                           min_reputation) VALUES";
+            execute(&w, &format!("{enabled} ({}, true, 1, 0)", agora.id)).await;
+            &agora
+        }
+        OnBehalf::Move => &forum,
+    };
+    let bob = bob_via(&w, Via::Ours).await;
+    let post = bobs_post(&w, &bob, &agora, Via::Ours).await;
+    let ann = champion(&w, "ann", &[&agora, &forum]).await;
+    let (banned_tx, banned_rx) = oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = oneshot::channel::<()>();
+
+    let ban = async {
+        let (admin, bob) = (&admin, bob.person_id());
+        w.act(|conn, _| {
+            async move {
+                let terms = group_bans::BanTerms {
+                    reason: "Spam".into(),
+                    expires_at: None,
+                    remove_data: false,
+                };
+                let caller = Caller::from(admin);
+                group_bans::ban(conn, &caller, &target.name, bob, &terms).await?;
+                banned_tx.send(()).unwrap();
+                commit_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let writer = async {
+        banned_rx.await.unwrap();
+        let (moderator, ann) = (Caller::from(&admin), &ann);
+        w.act(|conn, ctx| {
+            async move {
+                match write {
+                    OnBehalf::Approval => {
+                        cenacle_core::approval::approve(conn, ctx, &moderator, post).await
+                    }
+                    OnBehalf::Move => {
+                        cenacle_core::champions::tool_move(conn, ann, post, "forum").await
+                    }
+                }
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
+        commit_tx.send(()).unwrap();
+        waited
+    };
+    let ((), written, waited) = tokio::join!(ban, writer, release);
+
+    assert!(
+        matches!(
+            written,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                cenacle_domain::reports::ModerationRefusal::AuthorBanned
+            ))
+        ),
+        "{write:?} in the name of a person whose ban was being written: {written:?}"
+    );
+    let now = stored(&w, post).await;
+    assert_eq!(
+        (now.group_id, now.approval.as_deref()),
+        (
+            agora.id,
+            matches!(write, OnBehalf::Approval).then_some("pending")
+        ),
+        "the post was published or moved"
+    );
+    assert!(
+        waited,
+        "the {write:?} did not wait for the ban being written"
+    );
+}
+
+#[tokio::test]
+async fn an_approval_while_its_authors_ban_is_written_waits_and_is_refused() {
+    a_write_on_behalf_waits_for_a_ban_being_written(OnBehalf::Approval).await;
+}
+
+#[tokio::test]
+async fn a_move_while_its_authors_ban_from_the_destination_is_written_waits_and_is_refused() {
+    a_write_on_behalf_waits_for_a_ban_being_written(OnBehalf::Move).await;
 }

@@ -81,8 +81,10 @@ pub async fn hold(conn: &mut AsyncPgConnection, post_id: i64) -> Result<Post, Db
 }
 
 /// Decides a pending post: `None` publishes it, `Some(reason)` rejects it. Returns the post
-/// as decided, or None when it was not pending (decided before, or never held); the row is
-/// locked, so two moderators deciding at once decide once.
+/// as decided, or None when it was not pending (decided before, or never held) or, to publish
+/// it, when it was removed (by a moderator, or a ban with removal of its author's content);
+/// the row is locked, so two moderators deciding at once decide once, and a removal
+/// committing meanwhile is seen (the condition is read again once the row's lock is had).
 pub async fn decide(
     conn: &mut AsyncPgConnection,
     post_id: i64,
@@ -104,7 +106,7 @@ pub async fn decide(
                 .await
         }
         None => {
-            diesel::update(pending)
+            diesel::update(pending.filter(post::removed_at.is_null()))
                 .set((
                     post::approval.eq(None::<String>),
                     // Published now: it sorts and counts as a new post.
@@ -119,7 +121,9 @@ pub async fn decide(
     Ok(decided.optional()?)
 }
 
-/// A group's pending posts after `after_id`, oldest first.
+/// A group's pending posts after `after_id`, oldest first. A removed one (by a moderator, or
+/// a ban with removal of its author's content) waits for nobody: it is listed again if it is
+/// restored.
 pub async fn pending_posts(
     conn: &mut AsyncPgConnection,
     group_id: i64,
@@ -130,6 +134,7 @@ pub async fn pending_posts(
         .filter(post::group_id.eq(group_id))
         .filter(post::approval.eq("pending"))
         .filter(post::deleted_at.is_null())
+        .filter(post::removed_at.is_null())
         .filter(post::id.gt(after_id))
         .order(post::id.asc())
         .limit(limit)

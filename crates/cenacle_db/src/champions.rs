@@ -534,7 +534,8 @@ const QUESTION_COLUMNS: &str = "SELECT q.id, g.name AS group_name, q.title, a.us
        AND q.approval IS NULL";
 
 /// Unanswered questions (no accepted answer) of the groups a person champions, newest first:
-/// champions see new questions first.
+/// champions see new questions first. Not those of a group they are banned from (a ban in
+/// force: their tools are refused there).
 pub async fn new_questions_for(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -544,6 +545,9 @@ pub async fn new_questions_for(
     Ok(diesel::sql_query(format!(
         "{QUESTION_COLUMNS} AND q.group_id IN \
            (SELECT group_id FROM champion_group WHERE person_id = $1) \
+         AND NOT EXISTS (SELECT 1 FROM group_ban b WHERE b.group_id = q.group_id \
+           AND b.person_id = $1 AND b.lifted_at IS NULL \
+           AND (b.expires_at IS NULL OR b.expires_at > now())) \
          AND (g.visibility <> 'private' OR EXISTS (SELECT 1 FROM group_membership m \
            WHERE m.group_id = g.id AND m.person_id = $1)) \
          ORDER BY q.created_at DESC, q.id DESC LIMIT $2"
@@ -604,17 +608,24 @@ pub async fn solutions_share(
     .await?)
 }
 
-/// Moves a post to another group (its comments follow it).
+/// Moves a post to another group (its comments follow it), unless it was removed by a
+/// moderator (false: nothing moved). The removal is read under the row's lock, so one
+/// committing meanwhile is seen.
 pub async fn move_post(
     conn: &mut AsyncPgConnection,
     post_id: i64,
     group_id: i64,
-) -> Result<(), DbError> {
-    diesel::sql_query("UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1")
-        .bind::<BigInt, _>(post_id)
-        .bind::<BigInt, _>(group_id)
-        .execute(conn)
-        .await?;
+) -> Result<bool, DbError> {
+    let moved = diesel::sql_query(
+        "UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1 AND removed_at IS NULL",
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<BigInt, _>(group_id)
+    .execute(conn)
+    .await?;
+    if moved == 0 {
+        return Ok(false);
+    }
     // The reputation earned by the post and its comments follows it; the rollup triggers
     // (migration 000502) move the group leaderboards' totals with the rows.
     diesel::sql_query(
@@ -625,7 +636,35 @@ pub async fn move_post(
     .bind::<BigInt, _>(group_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(true)
+}
+
+/// Removes the comments on `post_id` whose authors are banned from `group_id` with removal of
+/// their content (a ban in force: not lifted, not expired), each with its ban's reason, as
+/// the ban removed what they wrote there (`reports::remove_content_of`): a post moved into
+/// the group does not bring them back. Locked `FOR UPDATE` as that removal locks them. What
+/// it removed, for the rewards.
+pub async fn remove_comments_of_banned(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    group_id: i64,
+) -> Result<Vec<crate::reports::RemovedItem>, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE comment c SET removed_at = now(), removal_reason = b.reason \
+         FROM group_ban b \
+         WHERE c.id IN (SELECT c2.id FROM comment c2 JOIN group_ban b2 \
+                          ON b2.group_id = $2 AND b2.person_id = c2.author_id \
+                        WHERE c2.post_id = $1 AND c2.removed_at IS NULL AND b2.remove_data \
+                          AND b2.lifted_at IS NULL \
+                          AND (b2.expires_at IS NULL OR b2.expires_at > now()) \
+                        ORDER BY c2.id FOR UPDATE OF c2) \
+           AND b.group_id = $2 AND b.person_id = c.author_id \
+         RETURNING c.post_id, c.id AS comment_id",
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<BigInt, _>(group_id)
+    .load(conn)
+    .await?)
 }
 
 /// A local account's status (`active`, `suspended`...), None for people without one.

@@ -440,10 +440,10 @@ const PERSON_STANDING_KEY: &str =
     "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE id = $1) AS p";
 
 /// Holds, until the transaction ends, the standing of the person `person_id` for a change
-/// (see [`hold_person_standing_for_reading`] and, for a person of ours,
-/// [`hold_local_person_standing_for_reading`]). Taken first in the transactions that change
-/// it (a handle confirmed, an instance or group ban), before anything else they hold (the
-/// verdict on a handle's host comes after, as the readers take them). These run on request
+/// (see [`hold_person_standing_for_reading`] and [`hold_person_standing_for_reading_by_id`]).
+/// Taken first in the transactions that change it (a handle confirmed, an instance or group
+/// ban), before anything else they hold (the verdict on a handle's host comes after, as the
+/// readers take them). These run on request
 /// paths (a follow's or a mention's WebFinger lookup, a moderator's ban), so they wait for
 /// the readers at most [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503).
 pub async fn hold_person_standing_for_change(
@@ -453,13 +453,16 @@ pub async fn hold_person_standing_for_change(
     hold_person_standing(conn, person_id, true).await
 }
 
-/// Holds, until the transaction ends, the standing of our own member `person_id` for
-/// reading, as the inbox does for a person of another server: taken by their requests that
-/// write in a group (a post, a comment, an edit, a vote) before their bans are read, so that
-/// a ban with removal of their content waits for a write that read "not banned" and then
-/// finds what it wrote. Without it, a request past its ban check could commit after the ban
-/// and its post stay up.
-pub async fn hold_local_person_standing_for_reading(
+/// Holds, until the transaction ends, the standing of the person `person_id` (by row id: of
+/// ours or of another server, under the key of [`PERSON_STANDING_KEY`]) for reading, as the
+/// inbox does by actor id ([`hold_person_standing_for_reading`]) for the signer of an
+/// activity. Taken before their bans are read by our members' requests that write in a group
+/// (a post, a comment, an edit, a vote), and by the writes made in someone's name on their
+/// behalf (a moderator's approval of their held post, a champion's move of it), whoever they
+/// are: a ban with removal of their content then waits for a write that read "not banned"
+/// and finds what it wrote. Without it, a write past its ban check could commit after the
+/// ban and its post stay up.
+pub async fn hold_person_standing_for_reading_by_id(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {

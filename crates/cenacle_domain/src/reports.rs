@@ -69,15 +69,20 @@ pub enum ModerationRefusal {
     CannotBanModerator,
     /// There is no ban in force to lift.
     NotBanned,
+    /// A post cannot be put in a group on its author's behalf (a moderator's approval of their
+    /// held post, a champion's move of it) while they are banned from the group or from the
+    /// instance.
+    AuthorBanned,
 }
 
 impl ModerationRefusal {
-    pub const ALL: [ModerationRefusal; 5] = [
+    pub const ALL: [ModerationRefusal; 6] = [
         ModerationRefusal::UnknownReportReason,
         ModerationRefusal::ReportClosed,
         ModerationRefusal::BannedFromGroup,
         ModerationRefusal::CannotBanModerator,
         ModerationRefusal::NotBanned,
+        ModerationRefusal::AuthorBanned,
     ];
 
     pub fn code(self) -> &'static str {
@@ -87,6 +92,7 @@ impl ModerationRefusal {
             ModerationRefusal::BannedFromGroup => "banned_from_group",
             ModerationRefusal::CannotBanModerator => "cannot_ban_moderator",
             ModerationRefusal::NotBanned => "not_banned",
+            ModerationRefusal::AuthorBanned => "author_banned",
         }
     }
 
@@ -94,7 +100,9 @@ impl ModerationRefusal {
     pub fn status(self) -> u16 {
         match self {
             ModerationRefusal::UnknownReportReason => 422,
-            ModerationRefusal::ReportClosed | ModerationRefusal::NotBanned => 409,
+            ModerationRefusal::ReportClosed
+            | ModerationRefusal::NotBanned
+            | ModerationRefusal::AuthorBanned => 409,
             ModerationRefusal::BannedFromGroup | ModerationRefusal::CannotBanModerator => 403,
         }
     }

@@ -125,7 +125,8 @@ pub async fn pending(
 }
 
 /// Approve a post waiting for approval (a moderator of its group): it is published now, as if
-/// just posted — it federates and counts.
+/// just posted — it federates and counts. Refused while its author is banned from the group or
+/// the instance (409 `author_banned`), and once it was removed (403).
 #[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]

@@ -826,11 +826,12 @@ pub async fn tool_pin(
     use_tool(&state, &session, id, Tool::Pin(req.pinned)).await
 }
 
-/// Move a post between two groups you champion.
+/// Move a post between two groups you champion (409 `author_banned` when its author is banned
+/// from the destination or from the instance).
 #[utoipa::path(post, path = "/api/v1/champions/tools/posts/{id}/move", tag = "champions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     request_body = MoveRequest,
-    responses((status = 200, body = ToolResultView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ToolResultView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn tool_move(
     State(state): State<AppState>,
     Auth(session): Auth,

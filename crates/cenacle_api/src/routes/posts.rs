@@ -72,7 +72,9 @@ pub struct PostView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// Only its author and the group's moderators see these: `pending` (waits for a
-    /// moderator's approval) or `rejected`; absent once published.
+    /// moderator's approval) or `rejected`; absent once published, and while a held post is
+    /// removed (it waits for nobody then: `removal` says why; restored, it is `pending`
+    /// again).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
     /// Why it was rejected.
@@ -196,7 +198,10 @@ pub(crate) fn post_view(post: Post, group: &str, authors: &Authors, local_host: 
         removal: removal_view(post.removed_at, post.removal_reason.clone()),
         created_at: post.created_at,
         updated_at: post.updated_at,
-        approval: post.approval,
+        // A removed held post is shown removed, not waiting (the queue no longer lists it).
+        approval: post
+            .approval
+            .filter(|a| post.removed_at.is_none() || a != cenacle_core::approval::PENDING),
         approval_reason: post.approval_reason,
     }
 }
@@ -849,7 +854,7 @@ pub struct RatingView {
 /// Rate an idea or a note from 1 to 5 stars (one rating per person; null withdraws it).
 #[utoipa::path(put, path = "/api/v1/posts/{id}/rating", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RatingRequest,
-    responses((status = 200, body = RatingView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = RatingView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn rate(
     State(state): State<AppState>,
     Auth(session): Auth,

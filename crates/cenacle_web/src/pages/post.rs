@@ -81,6 +81,30 @@ pub(crate) struct PostPage {
     /// Not published: waiting for a moderator's approval, or rejected (and why); only its
     /// author and the moderators see such a page.
     approval: Option<String>,
+    /// Removed by a moderator (or by a ban with removal), shown to the moderators and its
+    /// author only, as an answer's removal is: the reason.
+    removed: Option<String>,
+}
+
+/// What a post's page says of its standing: (its approval note, its removal's reason). A held
+/// post that was removed waits for nobody (the queue no longer lists it): its author is told
+/// it was removed, not that it waits; a rejection is told as such, removed or not.
+fn standing_notes(
+    t: Words,
+    approval: Option<&str>,
+    approval_reason: Option<&str>,
+    removal_reason: Option<&str>,
+) -> (Option<String>, Option<String>) {
+    let approval = match (approval, removal_reason) {
+        (None, _) | (Some("pending"), Some(_)) => None,
+        (Some("pending"), None) => Some(t.t("post-pending")),
+        (Some(_), _) => Some(format!(
+            "{} {}",
+            t.t("post-rejected"),
+            approval_reason.unwrap_or_default()
+        )),
+    };
+    (approval, removal_reason.map(str::to_owned))
 }
 
 /// What a member typed in the question page's forms, shown again with the error next to the
@@ -266,6 +290,13 @@ pub(crate) fn post_page(
         .as_ref()
         .is_some_and(|a| can_accept_answer(a, is_author));
     let may_change_status = extras.actor.as_ref().is_some_and(can_change_idea_status);
+    let (approval, removed) = standing_notes(
+        t,
+        post.approval.as_deref(),
+        post.approval_reason.as_deref(),
+        post.removed_at
+            .map(|_| post.removal_reason.as_deref().unwrap_or_default()),
+    );
     PostPage {
         c: Chrome::of(v, &format!("/posts/{}", post.id)),
         id: post.id,
@@ -317,15 +348,8 @@ pub(crate) fn post_page(
             .filter(|s| **s != IdeaStatus::Duplicate)
             .map(|s| (s.as_str(), status_label(s.as_str())))
             .collect(),
-        approval: match (post.approval.as_deref(), &post.approval_reason) {
-            (None, _) => None,
-            (Some("pending"), _) => Some(t.t("post-pending")),
-            (Some(_), reason) => Some(format!(
-                "{} {}",
-                t.t("post-rejected"),
-                reason.as_deref().unwrap_or_default()
-            )),
-        },
+        approval,
+        removed,
         title: post.title,
         typed,
     }
@@ -517,5 +541,36 @@ async fn change_removal(
     match changed {
         Ok(()) => see_other(&format!("{back}#answer-{id}"), vec![]),
         Err(e) => PageError::from_core(e, &v).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cenacle_domain::Language;
+
+    /// A held post removed (by a moderator, or a ban with removal) is shown removed to its
+    /// author, with the reason, and not as waiting; rejected, it is shown rejected.
+    #[test]
+    fn a_removed_held_post_is_shown_removed_not_pending() {
+        let en = Words(Language::En);
+        let pending = standing_notes(en, Some("pending"), None, None);
+        assert_eq!(pending, (Some(en.t("post-pending")), None));
+        assert_eq!(
+            standing_notes(en, Some("pending"), None, Some("Spam")),
+            (None, Some("Spam".to_owned()))
+        );
+        let (rejected, removed) = standing_notes(en, Some("rejected"), Some("Twice"), Some("Spam"));
+        assert_eq!(
+            rejected.as_deref(),
+            Some("Not published by the moderators: Twice")
+        );
+        assert_eq!(removed.as_deref(), Some("Spam"));
+        // Published and removed: the removal alone.
+        assert_eq!(
+            standing_notes(en, None, None, Some("")),
+            (None, Some(String::new()))
+        );
+        assert_eq!(standing_notes(en, None, None, None), (None, None));
     }
 }
