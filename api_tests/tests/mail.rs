@@ -2429,10 +2429,8 @@ async fn retrying_drops_a_parked_digest_quoting_a_private_group_its_member_left(
     sink.refuse_data(Some(POLICY_REFUSED));
     let tomorrow = now + chrono::Duration::days(1);
     assert_eq!(run_digests(&ctx, tomorrow).await, 2, "hugo's and iris's");
-    parked_count_reaches(&alpha, 2).await;
-    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
-    let hugos = parked_id_to(&page, "hugo@example.org");
-    let iris_digest = parked_id_to(&page, "iris@example.org");
+    let to = ["hugo@example.org", "iris@example.org"];
+    let [hugos, iris_digest] = parked_to(&alpha, &admin, to).await;
     for id in [hugos, iris_digest] {
         assert!(queued_mail_quotes(&alpha, id, "The secret roadmap?").await);
     }
@@ -2504,10 +2502,8 @@ async fn retrying_drops_a_parked_digest_quoting_a_post_removed_since() {
     sink.refuse_data(Some(POLICY_REFUSED));
     let tomorrow = now + chrono::Duration::days(1);
     assert_eq!(run_digests(&ctx, tomorrow).await, 2, "hugo's and iris's");
-    parked_count_reaches(&alpha, 2).await;
-    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(&admin)).await;
-    let hugos = parked_id_to(&page, "hugo@example.org");
-    let iris_digest = parked_id_to(&page, "iris@example.org");
+    let to = ["hugo@example.org", "iris@example.org"];
+    let [hugos, iris_digest] = parked_to(&alpha, &admin, to).await;
     assert!(queued_mail_quotes(&alpha, hugos, "Which kettle?").await);
     assert!(queued_mail_quotes(&alpha, iris_digest, "Stale beans?").await);
 
@@ -2537,6 +2533,300 @@ async fn retrying_drops_a_parked_digest_quoting_a_post_removed_since() {
         hugo_before,
         "no digest to hugo"
     );
+}
+
+/// Noon UTC `days` days from now: a digest run by a clock of days to come, at an hour its
+/// digests are due whatever the time the test runs. The server's own digest task goes by the
+/// wall clock: once these runs have moved the members' periods into the future it finds their
+/// digests handled, and can neither send one nor take its period, even across
+/// `email.digest_hour`.
+fn noon_in(days: i64) -> chrono::DateTime<chrono::Utc> {
+    (chrono::Utc::now() + chrono::Duration::days(days))
+        .date_naive()
+        .and_hms_opt(12, 0, 0)
+        .unwrap()
+        .and_utc()
+}
+
+/// The parked mails' ids to `addresses`, once as many are parked: each the only one to its
+/// address.
+async fn parked_to<const N: usize>(
+    alpha: &Instance,
+    admin: &str,
+    addresses: [&str; N],
+) -> [i64; N] {
+    parked_count_reaches(alpha, N as i64).await;
+    let (_, page) = alpha.get("/api/v1/admin/mail/parked", Some(admin)).await;
+    addresses.map(|address| parked_id_to(&page, address))
+}
+
+/// A digest's notices are asked again on retry as the notification mails they stand for are:
+/// by their notifications, as their member reads them now. First hugo's and jade's daily
+/// digests tell of their place in a contest over the private group vault (its title, not a
+/// post's); both are parked; hugo then leaves the vault: "retry all" deletes his digest,
+/// named, and jade's, who stayed, arrives: the contest's title reaches her only. Then iris's
+/// questions and one of jade's get replies; a moderator removes one of iris's after its reply
+/// and before the digest run (after the news): her digest does not tell of it (no mail quotes
+/// content taken down since its notification, when first queued as when retried), only of
+/// the reply to her other question. Both digests are parked; a moderator then removes that
+/// other question too: "retry all" deletes iris's and jade's arrives; neither of iris's
+/// titles reached anyone. Two digests parked at a time: refusals of two recipients' mails are
+/// not judged a refusal of our sender.
+#[tokio::test]
+async fn retrying_asks_a_parked_digests_notices_as_their_notification_mails_are_asked() {
+    let sink = SmtpSink::started();
+    let (_hosts, alpha) = with_coffee_group(&sink).await;
+    let admin = alpha.login("admin").await;
+    let hugo = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let iris = verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    let jade = verified_member(&alpha, &sink, "jade", "jade@example.org").await;
+    // Without an address: only hugo, iris and jade are mailed.
+    let neighbour = alpha.member("neighbour").await;
+    let members = [
+        ("hugo", &*hugo),
+        ("jade", &*jade),
+        ("neighbour", &*neighbour),
+    ];
+    private_group(&alpha, &admin, "vault", &members).await;
+    set_deliveries(&alpha, &hugo, json!({"contest_result": "email_daily"})).await;
+    let jade_deliveries = json!({"contest_result": "email_daily", "reply": "email_daily"});
+    set_deliveries(&alpha, &jade, jade_deliveries).await;
+    // iris hears of moderators' decisions in the app only: the removal of her question is
+    // not mailed.
+    let iris_deliveries = json!({"reply": "email_daily", "moderation": "in_app"});
+    set_deliveries(&alpha, &iris, iris_deliveries).await;
+    // Their periods start at the first run: what happens from here on is the next digest's.
+    let ctx = core_context(&alpha, &sink);
+    assert_eq!(
+        run_digests(&ctx, noon_in(2)).await,
+        0,
+        "nothing to tell yet"
+    );
+
+    let now = chrono::Utc::now();
+    let (status, body) = alpha
+        .post(
+            "/api/v1/contests",
+            Some(&admin),
+            json!({
+                "title": "Vault cup",
+                "starts_at": now - chrono::Duration::hours(1),
+                "ends_at": now + chrono::Duration::days(1),
+                "groups": ["vault"],
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let contest = body["id"].as_i64().unwrap();
+    // hugo and jade each ask in the vault and get a like: they tie for the first place.
+    let mut questions = Vec::new();
+    for (token, title) in [(&hugo, "Which safe?"), (&jade, "Which lock?")] {
+        let question = ask(&alpha, token, "vault", title).await;
+        let (status, body) = alpha
+            .call(
+                reqwest::Method::PUT,
+                &format!("/api/v1/posts/{question}/vote"),
+                Some(&neighbour),
+                Some(json!({"vote": "like"})),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        questions.push(question);
+    }
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1/contests/{contest}/close"),
+            Some(&admin),
+            json!({"prizes": [10]}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    queue_empties(&alpha).await;
+    let hugo_before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+    let jade_before = sink.to_except_welcome("jade@example.org").len();
+
+    sink.refuse_data(Some(POLICY_REFUSED));
+    assert_eq!(run_digests(&ctx, noon_in(3)).await, 2, "hugo's and jade's");
+    let to = ["hugo@example.org", "jade@example.org"];
+    let [hugos, jades] = parked_to(&alpha, &admin, to).await;
+    for id in [hugos, jades] {
+        assert!(queued_mail_quotes(&alpha, id, "Vault cup").await);
+    }
+    join_or_leave(&alpha, &hugo, "vault", true).await;
+    sink.refuse_data(None);
+    let body = retry_all(&alpha, &admin).await;
+    assert_eq!(
+        (&body["retried"], &body["dropped"], &body["dropped_mails"]),
+        (
+            &json!(1),
+            &json!(1),
+            &json!([{"id": hugos, "kind": "digest"}])
+        ),
+        "jade's digest back in line, hugo's deleted: {body}"
+    );
+    sink.wait_for("jade@example.org", jade_before + 1, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    assert_eq!(
+        quoting(&sink, "Vault cup"),
+        ["jade@example.org"],
+        "the contest's title reached jade, who stayed in the vault, and nobody else"
+    );
+
+    let stale = ask(&alpha, &iris, "coffee", "Stale beans?").await;
+    let fresh = ask(&alpha, &iris, "coffee", "Fresh beans?").await;
+    for question in [stale, fresh, questions[1]] {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/posts/{question}/comments"),
+                Some(&neighbour),
+                json!({"body": "Freeze them."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    remove(&alpha, &admin, &format!("posts/{stale}")).await;
+    queue_empties(&alpha).await;
+    sink.refuse_data(Some(POLICY_REFUSED));
+    assert_eq!(run_digests(&ctx, noon_in(4)).await, 2, "iris's and jade's");
+    let to = ["iris@example.org", "jade@example.org"];
+    let [iris_digest, jades] = parked_to(&alpha, &admin, to).await;
+    assert!(
+        !queued_mail_quotes(&alpha, iris_digest, "Stale beans?").await,
+        "the reply to the question removed since is not told"
+    );
+    assert!(queued_mail_quotes(&alpha, iris_digest, "Fresh beans?").await);
+    assert!(queued_mail_quotes(&alpha, jades, "Which lock?").await);
+    remove(&alpha, &admin, &format!("posts/{fresh}")).await;
+    sink.refuse_data(None);
+    let body = retry_all(&alpha, &admin).await;
+    assert_eq!(
+        (&body["retried"], &body["dropped"], &body["dropped_mails"]),
+        (
+            &json!(1),
+            &json!(1),
+            &json!([{"id": iris_digest, "kind": "digest"}])
+        ),
+        "jade's digest back in line, iris's deleted: {body}"
+    );
+    sink.wait_for("jade@example.org", jade_before + 2, DEADLINE)
+        .await;
+    queue_empties(&alpha).await;
+    for title in ["Stale beans?", "Fresh beans?"] {
+        assert_eq!(
+            quoting(&sink, title),
+            Vec::<String>::new(),
+            "the removed question {title} reached nobody"
+        );
+    }
+    for (address, before) in [
+        ("hugo@example.org", hugo_before),
+        ("iris@example.org", iris_before),
+    ] {
+        let received = sink.to_except_welcome(address).len();
+        assert_eq!(received, before, "no digest to {address}");
+    }
+}
+
+/// A notification mailed at once is queued by the mail worker on its next pass, after the
+/// notification was written: what it tells of, taken down in between, is not mailed (as a
+/// retry of the mail would not send it). Here the worker is held up by a server stalling on
+/// another mail while hugo's and iris's questions get replies and a moderator removes hugo's:
+/// once the worker is free, iris's reply is mailed and hugo's is not, and the removed
+/// question's title reaches nobody; hugo still finds the reply in the app.
+#[tokio::test]
+async fn a_notification_whose_post_was_removed_before_the_worker_mailed_it_is_not_mailed() {
+    let sink = SmtpSink::started();
+    // The stall holds the worker up to these 10 s; the stalled mail waits an hour after it.
+    let env = [
+        ("CENACLE_EMAIL__TIMEOUT_SECONDS", "10"),
+        ("CENACLE_EMAIL__DATA_REPLY_TIMEOUT_SECONDS", "10"),
+        ("CENACLE_EMAIL__RETRY_FIRST_DELAY_SECONDS", "3600"),
+    ];
+    let (_hosts, alpha) = mail_instance("alpha", &sink, &env);
+    let admin = alpha.admin().await;
+    let (status, body) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "coffee", "title": "Coffee"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    let hugo = verified_member(&alpha, &sink, "hugo", "hugo@example.org").await;
+    let iris = verified_member(&alpha, &sink, "iris", "iris@example.org").await;
+    // The removal of his question is told to hugo in the app only: no mail names it.
+    set_deliveries(&alpha, &hugo, json!({"moderation": "in_app"})).await;
+    let neighbour = alpha.member("neighbour").await;
+    let grinder = ask(&alpha, &hugo, "coffee", "Which grinder?").await;
+    let beans = ask(&alpha, &iris, "coffee", "Which beans?").await;
+    let lena = registered(&alpha, &sink, &["lena"]).await;
+    let hugo_before = sink.to_except_welcome("hugo@example.org").len();
+    let iris_before = sink.to_except_welcome("iris@example.org").len();
+
+    let ctx = core_context(&alpha, &sink);
+    queue_in_one_batch(&ctx, &[(lena[0], "Stalled")]).await;
+    eventually("the worker to be held up", DEADLINE, || async {
+        (sink.stalls() == 1).then_some(())
+    })
+    .await;
+    for question in [grinder, beans] {
+        let (status, body) = alpha
+            .post(
+                &format!("/api/v1/posts/{question}/comments"),
+                Some(&neighbour),
+                json!({"body": "A burr grinder."}),
+            )
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    remove(&alpha, &admin, &format!("posts/{grinder}")).await;
+    let mut db = connect(&alpha).await;
+    assert_eq!(
+        number(
+            &mut db,
+            "SELECT count(*) FROM notification WHERE mail_due IS NOT NULL"
+        )
+        .await,
+        2,
+        "both replies still to be mailed: the worker is held up"
+    );
+
+    let mails = sink
+        .wait_for("iris@example.org", iris_before + 1, DEADLINE)
+        .await;
+    let subject = mails[iris_before]["headers"]["subject"].as_str().unwrap();
+    assert!(subject.contains("replied to “Which beans?”"), "{subject}");
+    // Both marks were taken in the pass that queued iris's mail: hugo's was queued then, or
+    // never.
+    let mails_of_notifications = "SELECT count(*) FROM mail_queue WHERE kind = 'notifications'";
+    eventually(
+        "the notification mails to leave the queue",
+        DEADLINE,
+        || async {
+            let mut db = connect(&alpha).await;
+            let due = "SELECT count(*) FROM notification WHERE mail_due IS NOT NULL";
+            (number(&mut db, due).await == 0 && number(&mut db, mails_of_notifications).await == 0)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        sink.to_except_welcome("hugo@example.org").len(),
+        hugo_before,
+        "no mail to hugo"
+    );
+    assert_eq!(quoting(&sink, "Which grinder?"), Vec::<String>::new());
+    let (_, body) = alpha.get("/api/v1/notifications", Some(&hugo)).await;
+    let replies: Vec<&Value> = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "reply")
+        .collect();
+    assert_eq!(replies.len(), 1, "still in the app: {body}");
+    assert_eq!(replies[0]["post_id"], grinder, "{body}");
 }
 
 /// Retried by id, a parked mail no longer wanted is refused with 409 `mail_no_longer_wanted`,

@@ -7,6 +7,7 @@
 
 use crate::{
     mail::{link_base, queue_to},
+    mail_rules::{CHANGE, RESET, VERIFY},
     secrets::{new_secret, secret_hash},
     Conn, Context, CoreError,
 };
@@ -16,18 +17,6 @@ use cenacle_domain::{
     validate_email, AccountStatus,
 };
 use chrono::{Duration, Utc};
-
-const VERIFY: &str = "verify_email";
-const RESET: &str = "reset_password";
-const CHANGE: &str = "change_email";
-
-/// The mails carrying a link, and the purpose of its token (a parked one is worth sending
-/// again only while such a token is live: `admin::retry_parked_mails`).
-pub(crate) const LINKS: [(MailKind, &str); 3] = [
-    (MailKind::VerifyEmail, VERIFY),
-    (MailKind::PasswordReset, RESET),
-    (MailKind::ConfirmNewEmail, CHANGE),
-];
 
 /// Mails a verification link for the account's address (registration, or asked again).
 pub async fn send_verification(

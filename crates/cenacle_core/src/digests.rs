@@ -116,15 +116,18 @@ async fn send_one(
     let new_answers = store::new_answers(conn, person, since, SECTION).await?;
     let unanswered = store::unanswered(conn, person, since, SECTION).await?;
     let top_ideas = store::top_ideas(conn, person, since, SECTION).await?;
+    // The notices it shows: a notification with nothing to say (of content taken down since,
+    // or of a kind unknown) shows none, and is not told of.
+    let shown: Vec<_> = notices
+        .iter()
+        .filter_map(|n| Some((n, notice_text(n)?)))
+        .collect();
     let base = link_base(ctx);
     let post_link = |p: &DigestPost| format!("{base}/posts/{}", p.id);
     let write = |language: Language| DigestContent {
-        notifications: notices
+        notifications: shown
             .iter()
-            .filter_map(|n| {
-                let text = notice_text(n)?;
-                Some((what_happened(language, &text), notice_link(ctx, n)))
-            })
+            .map(|(n, text)| (what_happened(language, text), notice_link(ctx, n)))
             .collect(),
         new_answers: new_answers
             .iter()
@@ -145,14 +148,17 @@ async fn send_one(
     }
     let instance = &ctx.settings.server.instance_name;
     // Its cadence named, and what it quotes: an admin's retry of it parked asks whether the
-    // member still gets digests of this cadence, whether this one is still this period's, and
-    // whether every post it quotes is still theirs to read and still up (a private group
-    // left, a post removed by a moderator since: its title must not be mailed days later).
-    let (posts, comments) = quoted(&notices, [&new_answers, &unanswered, &top_ideas]);
+    // member still gets digests of this cadence, whether this one is still this period's,
+    // whether every post of its sections may still be in a digest of theirs, and whether
+    // every notification its notices tell of still shows them what it showed, as a parked
+    // notification mail is asked (a private group left, a post removed by a moderator since
+    // the news: its title, or a contest's, must not be mailed days later).
+    let posts = section_posts([&new_answers, &unanswered, &top_ideas]);
+    let told: Vec<i64> = shown.iter().map(|(n, _)| n.id).collect();
     let topic = MailTopic::Digest {
         cadence,
         posts: &posts,
-        comments: &comments,
+        notifications: &told,
     };
     enqueue_mail_about(conn, ctx, person, topic, |language| {
         let content = if language == account.language {
@@ -165,34 +171,16 @@ async fn send_one(
     .await
 }
 
-/// What a digest of `notices` and the `sections`' posts quotes, each once: the posts whose
-/// titles its lines show (every section's, and those its notifications show: a notification
-/// whose post's title its member may not read shows none), and the comments its
-/// notifications tell of (a reply, a mention in a comment), whose text it does not quote but
-/// whose taking down a notification mail is dropped for, as the digest must be.
-fn quoted(
-    notices: &[notification_store::NotificationRow],
-    sections: [&[DigestPost]; 3],
-) -> (Vec<i64>, Vec<i64>) {
-    let told: Vec<_> = notices
-        .iter()
-        .filter(|n| notice_text(n).is_some())
-        .collect();
+/// The posts whose titles the `sections` of a digest show, each once. (What its notices
+/// show, the titles of posts and contests, is asked through their notifications.)
+fn section_posts(sections: [&[DigestPost]; 3]) -> Vec<i64> {
     let mut posts: Vec<i64> = sections
         .iter()
         .flat_map(|section| section.iter().map(|p| p.id))
-        .chain(
-            told.iter()
-                .filter(|n| n.post_title.is_some())
-                .filter_map(|n| n.post_id),
-        )
         .collect();
-    let mut comments: Vec<i64> = told.iter().filter_map(|n| n.comment_id).collect();
-    for ids in [&mut posts, &mut comments] {
-        ids.sort_unstable();
-        ids.dedup();
-    }
-    (posts, comments)
+    posts.sort_unstable();
+    posts.dedup();
+    posts
 }
 
 /// "“Title”: 2 new answers", with the plural of the language (French counts 0 and 1 as

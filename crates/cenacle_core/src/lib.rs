@@ -45,6 +45,7 @@ pub mod instance_moderation;
 pub mod journey;
 pub mod leaderboards;
 pub mod mail;
+mod mail_rules;
 pub mod media;
 pub mod media_sweep;
 pub mod model;

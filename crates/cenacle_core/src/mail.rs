@@ -5,7 +5,7 @@
 //! or `cenacle deliver`, see cenacle_server's `mailer`), with the delivery queue's rules:
 //! leases, retries with backoff, parked after `email.max_attempts`.
 
-use crate::{secrets::new_secret, Conn, Context, CoreError};
+use crate::{mail_rules::KindRules, secrets::new_secret, Conn, Context, CoreError};
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use cenacle_db::{accounts as account_store, mail as store};
 use cenacle_domain::{
@@ -25,22 +25,24 @@ pub use cenacle_db::mail::{ClaimedMail, FailureRecorded, ParkedMail};
 /// notification of a notification mail (mailed at once as the member set its kind), the
 /// cadence of a digest and what it quotes, the onboarding rule of a triggered mail. Stored
 /// with the mail (`mail_queue.topic`, `notification_id`, `onboarding_rule_id`,
-/// `quoted_post_ids`, `quoted_comment_ids`) so that an admin's retry of it parked asks again
-/// what decided it (`admin::retry_parked_mails`): a notification mail or a digest cannot be
-/// queued without it (see [`enqueue_mail`]).
+/// `quoted_post_ids`, `quoted_notification_ids`) so that a retry of it asks again what
+/// decided it, an admin's of it parked (`admin::retry_parked_mails`) as a worker's after a
+/// failed attempt ([`claim_mails`]): a notification mail or a digest cannot be queued without
+/// it (see [`enqueue_mail`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailTopic<'a> {
     /// The member's preference for `kind` is asked again, and whether the notification still
     /// shows them what it is about (taken down since, or in a private group they left).
     Notification { kind: Kind, notification_id: i64 },
     /// Whether the member still gets digests of this cadence is asked again, whether the
-    /// digest is younger than the cadence's period, and whether each post whose title it
-    /// quotes (`posts`) is still theirs to read and neither it nor a comment the digest tells
-    /// of (`comments`) was taken down since.
+    /// digest is younger than the cadence's period, whether each post its sections quote
+    /// (`posts`) may still be in a digest of theirs, and whether each notification its
+    /// notices tell of (`notifications`) still shows them what it showed, as a notification
+    /// mail's is asked.
     Digest {
         cadence: Cadence,
         posts: &'a [i64],
-        comments: &'a [i64],
+        notifications: &'a [i64],
     },
     /// Whether the rule (`onboarding_rule.id`) is still enabled, and its stop condition, are
     /// asked again.
@@ -104,8 +106,8 @@ pub async fn enqueue_mail(
 
 /// [`enqueue_mail`] of a mail that a preference of the member, a notification or an
 /// onboarding rule decided (a notification mail, a digest, a triggered mail), naming what it
-/// is about, so that an admin's retry of it parked asks again what decided it
-/// (`admin::retry_parked_mails`).
+/// is about, so that a retry of it asks again what decided it (`admin::retry_parked_mails`,
+/// [`claim_mails`]).
 pub async fn enqueue_mail_about(
     conn: &mut Conn,
     ctx: &Context,
@@ -241,8 +243,8 @@ async fn queue_to_about(
                 Some(MailTopic::Digest { posts, .. }) => Some(posts),
                 _ => None,
             },
-            quoted_comment_ids: match topic {
-                Some(MailTopic::Digest { comments, .. }) => Some(comments),
+            quoted_notification_ids: match topic {
+                Some(MailTopic::Digest { notifications, .. }) => Some(notifications),
                 _ => None,
             },
         },
@@ -334,14 +336,26 @@ pub async fn set_mail_preference(
 // ---- the workers' side ----
 
 /// Leases up to `limit` due mails for `lease_seconds`, `tried_last` after any other (run in a
-/// transaction of its own).
+/// transaction of its own). A mail tried before is leased only while still wanted, by the
+/// rules an admin's retry of a parked mail asks (`mail_rules`): one no longer wanted is
+/// deleted instead, logged by id and kind, never its address (see [`store::claim_mails`]).
 pub async fn claim_mails(
     conn: &mut Conn,
     limit: i64,
     lease_seconds: f64,
     tried_last: &[i64],
 ) -> Result<Vec<ClaimedMail>, CoreError> {
-    Ok(store::claim_mails(conn, limit, lease_seconds, tried_last).await?)
+    let rules = KindRules::new();
+    let claim =
+        store::claim_mails(conn, limit, lease_seconds, tried_last, &rules.for_store()).await?;
+    for dropped in &claim.dropped {
+        tracing::info!(
+            mail = dropped.id,
+            kind = %dropped.kind,
+            "a mail tried again is no longer wanted: deleted"
+        );
+    }
+    Ok(claim.mails)
 }
 
 /// The SMTP server accepted the mail.
@@ -435,7 +449,7 @@ mod tests {
         let weekly = MailTopic::Digest {
             cadence: Cadence::Weekly,
             posts: &[1],
-            comments: &[],
+            notifications: &[],
         };
         for topic in [reply, weekly] {
             assert!(without_topic(topic.kind()).is_err(), "{topic:?}");

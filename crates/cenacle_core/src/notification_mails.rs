@@ -48,8 +48,15 @@ pub async fn forget_marks_while_mail_is_off(
     Ok(store::forget_mail_marks(conn, limit).await?)
 }
 
-/// What a stored notification says, for its text.
+/// What a stored notification says, for the text of a mail (its own, or its notice in a
+/// digest): nothing when its post or its comment was taken down since the notification
+/// (`taken_down_since`: deleted by its author, removed by a moderator), whose title no mail
+/// may quote — the same rule a retry of the mail asks again. (The app's list of
+/// notifications does not read this: it still shows the notification.)
 pub(crate) fn notice_text(n: &store::NotificationRow) -> Option<NoticeText<'_>> {
+    if n.taken_down_since {
+        return None;
+    }
     Some(NoticeText {
         kind: n.kind.parse::<Kind>().ok()?,
         actor: n.actor.as_deref(),

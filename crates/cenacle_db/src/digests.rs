@@ -28,8 +28,9 @@ pub struct Subscriber {
 /// Whether the member `person` gets the digest that notification kinds set to `delivery`
 /// (`email_daily`, `email_weekly`) fill: some kind of theirs is set so. An SQL condition over
 /// the two SQL expressions given: the one rule of who is sent a digest ([`subscribers`]) and
-/// of whether a parked digest is still wanted (`mail::retry_parked_mails`).
-pub(crate) fn subscribed(person: &str, delivery: &str) -> String {
+/// of whether a digest retried is still wanted (`mail::wanted`). Constants only (`'static`):
+/// its text is SQL, never a value from outside.
+pub(crate) fn subscribed(person: &'static str, delivery: &'static str) -> String {
     format!(
         "EXISTS (SELECT 1 FROM notification_preference np \
                  WHERE np.person_id = {person} AND np.delivery = {delivery})"
@@ -163,11 +164,20 @@ pub struct DigestPost {
     pub n: i64,
 }
 
-/// Published, not removed, in a group the member belongs to (so never a private group's post
-/// to someone outside it).
-const VISIBLE_IN_MY_GROUPS: &str = "p.deleted_at IS NULL AND p.removed_at IS NULL \
-    AND p.approval IS NULL \
-    AND EXISTS (SELECT 1 FROM group_membership m WHERE m.group_id = p.group_id AND m.person_id = $1)";
+/// Whether the post `p` (an SQL alias of a `post` row) may be in a digest of the member
+/// `person` (an SQL expression of their id): published (not waiting in, nor rejected by, its
+/// group's approval queue), neither deleted nor removed, in a group they belong to (so never
+/// a private group's post to someone outside it). An SQL condition: the one rule of the posts
+/// a digest's sections pick ([`new_answers`], [`unanswered`], [`top_ideas`]) and of a
+/// digest still quoting them when retried (`mail::wanted`). Constants only (`'static`): its
+/// text is SQL, never a value from outside.
+pub(crate) fn in_digest_of(person: &'static str) -> String {
+    format!(
+        "p.deleted_at IS NULL AND p.removed_at IS NULL AND p.approval IS NULL \
+         AND EXISTS (SELECT 1 FROM group_membership m \
+                     WHERE m.group_id = p.group_id AND m.person_id = {person})"
+    )
+}
 
 /// Questions of the member's groups that got answers (by others) since `since`, most first.
 pub async fn new_answers(
@@ -178,10 +188,11 @@ pub async fn new_answers(
 ) -> Result<Vec<DigestPost>, DbError> {
     Ok(diesel::sql_query(format!(
         "SELECT p.id, p.title, count(*)::bigint AS n FROM comment c JOIN post p ON p.id = c.post_id \
-         WHERE {VISIBLE_IN_MY_GROUPS} AND p.kind = 'question' AND c.parent_id IS NULL \
+         WHERE {in_digest} AND p.kind = 'question' AND c.parent_id IS NULL \
            AND c.created_at > $2 AND c.author_id <> $1 \
            AND c.deleted_at IS NULL AND c.removed_at IS NULL \
-         GROUP BY p.id, p.title ORDER BY n DESC, p.id DESC LIMIT $3"
+         GROUP BY p.id, p.title ORDER BY n DESC, p.id DESC LIMIT $3",
+        in_digest = in_digest_of("$1"),
     ))
     .bind::<BigInt, _>(person)
     .bind::<Timestamptz, _>(since)
@@ -200,12 +211,13 @@ pub async fn unanswered(
 ) -> Result<Vec<DigestPost>, DbError> {
     Ok(diesel::sql_query(format!(
         "SELECT p.id, p.title, 0::bigint AS n FROM post p, person me \
-         WHERE me.id = $1 AND {VISIBLE_IN_MY_GROUPS} AND p.kind = 'question' \
+         WHERE me.id = $1 AND {in_digest} AND p.kind = 'question' \
            AND p.created_at > $2 AND p.author_id <> $1 AND p.accepted_comment_id IS NULL \
            AND (cardinality(me.expertise_tags) = 0 OR p.tags && me.expertise_tags) \
            AND NOT EXISTS (SELECT 1 FROM comment c WHERE c.post_id = p.id AND c.parent_id IS NULL \
                            AND c.deleted_at IS NULL AND c.removed_at IS NULL) \
-         ORDER BY p.id DESC LIMIT $3"
+         ORDER BY p.id DESC LIMIT $3",
+        in_digest = in_digest_of("$1"),
     ))
     .bind::<BigInt, _>(person)
     .bind::<Timestamptz, _>(since)
@@ -223,8 +235,9 @@ pub async fn top_ideas(
 ) -> Result<Vec<DigestPost>, DbError> {
     Ok(diesel::sql_query(format!(
         "SELECT p.id, p.title, p.likes::bigint AS n FROM post p \
-         WHERE {VISIBLE_IN_MY_GROUPS} AND p.kind = 'idea' AND p.created_at > $2 AND p.likes > 0 \
-         ORDER BY p.likes DESC, p.id DESC LIMIT $3"
+         WHERE {in_digest} AND p.kind = 'idea' AND p.created_at > $2 AND p.likes > 0 \
+         ORDER BY p.likes DESC, p.id DESC LIMIT $3",
+        in_digest = in_digest_of("$1"),
     ))
     .bind::<BigInt, _>(person)
     .bind::<Timestamptz, _>(since)

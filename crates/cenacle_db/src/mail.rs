@@ -28,19 +28,21 @@ pub struct NewMail<'a> {
     /// The onboarding rule that sent a triggered mail: whether it is still enabled, and its
     /// stop condition, are asked again on retry ([`retry_parked_mails`]).
     pub onboarding_rule_id: Option<i64>,
-    /// The posts whose titles a digest quotes, and the comments its notifications tell of
-    /// (empty: none): whether its member may still read those posts, and whether any of them
-    /// was taken down since, are asked on retry ([`retry_parked_mails`]). `None` for other
-    /// mails.
+    /// The posts a digest's sections quote (new answers, unanswered questions, top ideas;
+    /// empty: none): whether each may still be in a digest of its member is asked on retry
+    /// ([`retry_parked_mails`]). `None` for other mails.
     pub quoted_post_ids: Option<&'a [i64]>,
-    pub quoted_comment_ids: Option<&'a [i64]>,
+    /// The notifications a digest's notices tell of (empty: none): each is asked on retry
+    /// as a notification mail's notification is ([`retry_parked_mails`]). `None` for other
+    /// mails.
+    pub quoted_notification_ids: Option<&'a [i64]>,
 }
 
 pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Result<(), DbError> {
     diesel::sql_query(
         "INSERT INTO mail_queue (person_id, kind, to_address, subject, text_body, html_body, \
            unsubscribe_url, message_id, topic, notification_id, onboarding_rule_id, \
-           quoted_post_ids, quoted_comment_ids) \
+           quoted_post_ids, quoted_notification_ids) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
     )
     .bind::<Nullable<BigInt>, _>(mail.person_id)
@@ -55,10 +57,30 @@ pub async fn insert_mail(conn: &mut AsyncPgConnection, mail: &NewMail<'_>) -> Re
     .bind::<Nullable<BigInt>, _>(mail.notification_id)
     .bind::<Nullable<BigInt>, _>(mail.onboarding_rule_id)
     .bind::<Nullable<Array<BigInt>>, _>(mail.quoted_post_ids)
-    .bind::<Nullable<Array<BigInt>>, _>(mail.quoted_comment_ids)
+    .bind::<Nullable<Array<BigInt>>, _>(mail.quoted_notification_ids)
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// Binds the kinds' rules (`$rules`, a [`StillWanted`]) to `$query` as the parameters `$3` to
+/// `$13` of the condition [`wanted`], in its order: the query must have bound `$1` and `$2`.
+macro_rules! bind_still_wanted {
+    ($query:expr, $rules:expr) => {{
+        let rules: &StillWanted<'_> = $rules;
+        $query
+            .bind::<Array<Text>, _>(rules.always_sent)
+            .bind::<Array<Text>, _>(rules.to_any_address)
+            .bind::<Array<Text>, _>(rules.link_kinds)
+            .bind::<Array<Text>, _>(rules.link_purposes)
+            .bind::<Text, _>(rules.notification_kind)
+            .bind::<Array<Text>, _>(rules.at_once_kinds)
+            .bind::<Array<Nullable<Text>>, _>(rules.at_once_preferences)
+            .bind::<Text, _>(rules.digest_kind)
+            .bind::<Array<Text>, _>(rules.digest_cadences)
+            .bind::<Array<Text>, _>(rules.digest_deliveries)
+            .bind::<Array<BigInt>, _>(rules.digest_periods)
+    }};
 }
 
 /// A queued mail a worker leased.
@@ -88,31 +110,88 @@ pub struct ClaimedMail {
     pub locked_until: DateTime<Utc>,
 }
 
+/// What a claim did: the mails it leased, and those it deleted instead.
+#[derive(Debug, Clone, Default)]
+pub struct Claim {
+    pub mails: Vec<ClaimedMail>,
+    /// Mails tried before whose member no longer wants them ([`claim_mails`]), deleted: by id
+    /// and kind, what the logs may keep (never their addresses or bodies).
+    pub dropped: Vec<DroppedMail>,
+}
+
 /// Leases up to `limit` due mails (oldest first, but `tried_last` after any other) for
 /// `lease_seconds`; rows other workers are claiming are skipped, not waited for.
+///
+/// A mail tried before (a failed attempt counted, or a worker that died during one) is asked
+/// first whether it is still wanted, by the rule an admin's retry of a parked mail asks
+/// (`wanted`, under `rules`): a retry hours after its queueing must not reach a member who
+/// left the private group a notification or a digest quotes, refused its kind, was suspended,
+/// nor quote a post taken down since. Those no longer wanted are deleted, in the same
+/// statement, not leased (nothing would ever send them, and their bodies may carry a token).
+/// A mail's first attempt is not asked: it was queued under those rules just before.
 pub async fn claim_mails(
     conn: &mut AsyncPgConnection,
     limit: i64,
     lease_seconds: f64,
     tried_last: &[i64],
-) -> Result<Vec<ClaimedMail>, DbError> {
-    Ok(diesel::sql_query(
+    rules: &StillWanted<'_>,
+) -> Result<Claim, DbError> {
+    #[derive(QueryableByName)]
+    struct Judged {
+        #[diesel(embed)]
+        mail: ClaimedMail,
+        #[diesel(sql_type = Bool)]
+        dropped: bool,
+    }
+    // The columns `wanted` reads are taken with the row's lock (as the lock found the row, not
+    // as the statement's snapshot did); `wanted` is asked of rows tried before only (a CASE
+    // evaluates its branches lazily: the first attempt's claim costs what it did). A deleted
+    // mail is returned by id and kind, its other columns blank.
+    let sql = format!(
         "WITH chosen AS ( \
-           SELECT id FROM mail_queue \
+           SELECT id, attempts, person_id, kind, to_address, topic, created_at, \
+             notification_id, onboarding_rule_id, quoted_post_ids, quoted_notification_ids \
+           FROM mail_queue \
            WHERE parked_at IS NULL AND next_attempt_at <= now() \
              AND (locked_until IS NULL OR locked_until < now()) \
-           ORDER BY id = ANY($3), next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         UPDATE mail_queue m SET locked_until = now() + $2 * interval '1 second', \
-           attempts = m.attempts + 1 \
-         FROM chosen WHERE m.id = chosen.id \
-         RETURNING m.id, m.kind, m.to_address, m.subject, m.text_body, m.html_body, \
-           m.unsubscribe_url, m.message_id, m.attempts, m.locked_until",
-    )
-    .bind::<BigInt, _>(limit)
-    .bind::<Double, _>(lease_seconds)
-    .bind::<diesel::sql_types::Array<BigInt>, _>(tried_last)
-    .load(conn)
-    .await?)
+           ORDER BY id = ANY($14), next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED), \
+         judged AS ( \
+           SELECT q.id, CASE WHEN q.attempts = 0 THEN true ELSE {wanted} END AS wanted \
+           FROM chosen q LEFT JOIN local_user u ON u.person_id = q.person_id), \
+         dropped AS ( \
+           DELETE FROM mail_queue m USING judged WHERE m.id = judged.id AND NOT judged.wanted \
+           RETURNING m.id, m.kind), \
+         claimed AS ( \
+           UPDATE mail_queue m SET locked_until = now() + $2 * interval '1 second', \
+             attempts = m.attempts + 1 \
+           FROM judged WHERE m.id = judged.id AND judged.wanted \
+           RETURNING m.id, m.kind, m.to_address, m.subject, m.text_body, m.html_body, \
+             m.unsubscribe_url, m.message_id, m.attempts, m.locked_until) \
+         SELECT false AS dropped, claimed.* FROM claimed \
+         UNION ALL \
+         SELECT true, id, kind, '', '', '', '', NULL, '', 0, now() FROM dropped",
+        wanted = wanted(),
+    );
+    let query = diesel::sql_query(sql)
+        .bind::<BigInt, _>(limit)
+        .bind::<Double, _>(lease_seconds);
+    let rows: Vec<Judged> = bind_still_wanted!(query, rules)
+        .bind::<Array<BigInt>, _>(tried_last)
+        .load(conn)
+        .await?;
+    let mut claim = Claim::default();
+    for Judged { mail, dropped } in rows {
+        if dropped {
+            claim.dropped.push(DroppedMail {
+                id: mail.id,
+                kind: mail.kind,
+            });
+        } else {
+            claim.mails.push(mail);
+        }
+    }
+    claim.dropped.sort_by_key(|mail| mail.id);
+    Ok(claim)
 }
 
 /// The SMTP server accepted the mail: it leaves the queue.
@@ -290,98 +369,11 @@ pub async fn retry_parked_mails(
         RetryParked::One(id) => (Some(id), None),
         RetryParked::ToDomain(domain) => (None, domain),
     };
-    // `wanted` is the queue-time rule of `cenacle_core::mail::enqueue_mail` and the account
-    // mails: a mail to nobody's account, or of a kind always sent, or to an active, verified
-    // member who did not refuse its kind; and to the account's address as it stands (kinds
-    // sent to another address aside); and, for a mail carrying a link, a member not suspended
-    // with a link of that purpose to that address still live (a reset parked for hours has
-    // expired, a verification is spent once the address is verified). A mail whose member has
-    // no account any more is not wanted. The preference that decided the mail is asked again
-    // where the mail names what it is about (`topic`): a notification mail is wanted only
-    // while the member's preference for its notification kind (as stored, or none) is one the
-    // caller says mails it at once; a digest only while the member still gets digests of its
-    // cadence, by the very condition the digest run picks its members with
-    // (`digests::subscribed`). Mails queued before `topic` existed are not asked.
-    //
-    // A digest is also wanted only while younger than its cadence's period (a daily one a day,
-    // a weekly one seven days, as the caller says), measured from its queueing. Older, the next
-    // digest of that cadence is due or already sent: this one would arrive beside or after it,
-    // telling as this period's news what is a period old, and a member reading "your daily
-    // summary" twice, out of order, learns to ignore both. Dropping it costs them no news: the
-    // notifications it gathered are still on their notifications page (the digest took only
-    // their mail mark), and its other lines are the groups' content, still there to read. The
-    // next digest does not repeat it (it covers the period since), so what is given up is a
-    // late reminder of what they can still read, not the news itself.
-    //
-    // What the mail tells of is asked again too, where the mail names it. A notification
-    // mail (`notification_id`) quoted a post's title (or a contest's) that its member could
-    // read: it is wanted only while the notification, as its member reads it now (the very
-    // query that rendered the mail, `notifications::ROW_SELECT`), still shows those titles
-    // (leaving a private group, or being removed from it, hides them; a notification gone
-    // shows nothing; a mail queued without a title, its member already gone, goes too), and
-    // while neither its post nor its comment was deleted or removed after the news it tells
-    // (the notification's time, not the mail's: the worker queues it later, and content
-    // taken down in between would otherwise pass; a notice of a removal, written with it,
-    // still goes). The notification must be its recipient's. A digest (`quoted_post_ids`,
-    // `quoted_comment_ids`) quoted the titles of posts its member could read, and told of
-    // comments: it is wanted only while every one of those posts and comments still exists,
-    // each post's group lets the member read it now, by the rule that shows a notification's
-    // post title (`notifications::group_readable_by`: a private group's posts to its members
-    // only), and none of them was deleted or removed after the digest was queued (it was
-    // written from what stood then: a notice of a removal it carries still goes). One line
-    // gone spoils the whole digest (its bodies are written once, not line by line). A
-    // triggered mail (`onboarding_rule_id`) is wanted only while its rule exists, is enabled
-    // and its stop condition does not spare the member, by the condition the rule picks its
-    // members with (`onboarding::spared_by_stop_condition`). Mails queued before these
-    // columns existed are not asked. Rows are locked first (FOR UPDATE OF q) so that the
-    // outcome tells what happened to each one exactly.
+    // Whether each mail is still wanted: `wanted`. Rows are locked first (FOR UPDATE OF q)
+    // so that the outcome tells what happened to each one exactly.
     let sql = format!(
         "WITH chosen AS ( \
-           SELECT q.id, q.person_id IS NULL OR COALESCE( \
-               u.person_id IS NOT NULL \
-               AND NOT EXISTS (SELECT 1 FROM unnest($5::text[], $6::text[]) AS l(kind, purpose) \
-                  WHERE l.kind = q.kind AND (u.status = 'suspended' OR NOT EXISTS ( \
-                    SELECT 1 FROM account_token t WHERE t.person_id = q.person_id \
-                      AND t.purpose = l.purpose AND t.used_at IS NULL AND t.expires_at > now() \
-                      AND lower(t.email) = lower(q.to_address)))) \
-               AND (q.kind = ANY($3) OR (u.status = 'active' AND u.email_verified_at IS NOT NULL \
-                  AND NOT EXISTS (SELECT 1 FROM email_opt_out o \
-                                  WHERE o.person_id = q.person_id AND o.kind = q.kind))) \
-               AND (q.kind = ANY($4) OR lower(q.to_address) = lower(u.email)) \
-               AND (q.topic IS NULL OR q.kind <> $7 OR EXISTS ( \
-                  SELECT 1 FROM unnest($8::text[], $9::text[]) AS r(kind, delivery) \
-                  WHERE r.kind = q.topic AND r.delivery IS NOT DISTINCT FROM ( \
-                    SELECT np.delivery FROM notification_preference np \
-                    WHERE np.person_id = q.person_id AND np.kind = q.topic))) \
-               AND (q.topic IS NULL OR q.kind <> $10 OR EXISTS ( \
-                  SELECT 1 FROM unnest($11::text[], $12::text[], $13::bigint[]) \
-                    AS c(cadence, delivery, period) \
-                  WHERE c.cadence = q.topic AND {digest_subscribed} \
-                    AND q.created_at > now() - c.period * interval '1 second')) \
-               AND (q.quoted_post_ids IS NULL OR NOT EXISTS ( \
-                  SELECT 1 FROM unnest(q.quoted_post_ids) AS quoted(id) WHERE NOT EXISTS ( \
-                    SELECT 1 FROM post p JOIN community_group g ON g.id = p.group_id \
-                    WHERE p.id = quoted.id AND {group_readable} \
-                      AND (p.deleted_at IS NULL OR p.deleted_at <= q.created_at) \
-                      AND (p.removed_at IS NULL OR p.removed_at <= q.created_at)))) \
-               AND (q.quoted_comment_ids IS NULL OR NOT EXISTS ( \
-                  SELECT 1 FROM unnest(q.quoted_comment_ids) AS quoted(id) WHERE NOT EXISTS ( \
-                    SELECT 1 FROM comment c WHERE c.id = quoted.id \
-                      AND (c.deleted_at IS NULL OR c.deleted_at <= q.created_at) \
-                      AND (c.removed_at IS NULL OR c.removed_at <= q.created_at)))) \
-               AND (q.notification_id IS NULL OR EXISTS ( \
-                  SELECT 1 FROM ({notification_as_read}) n WHERE n.id = q.notification_id \
-                    AND n.recipient_id = q.person_id \
-                    AND (n.post_id IS NULL OR n.post_title IS NOT NULL) \
-                    AND (n.contest_id IS NULL OR n.contest_title IS NOT NULL) \
-                    AND NOT EXISTS (SELECT 1 FROM post p WHERE p.id = n.post_id \
-                      AND (p.deleted_at > n.created_at OR p.removed_at > n.created_at)) \
-                    AND NOT EXISTS (SELECT 1 FROM comment c WHERE c.id = n.comment_id \
-                      AND (c.deleted_at > n.created_at OR c.removed_at > n.created_at)))) \
-               AND (q.onboarding_rule_id IS NULL OR EXISTS ( \
-                  SELECT 1 FROM onboarding_rule r WHERE r.id = q.onboarding_rule_id \
-                    AND r.enabled AND NOT {spared_by_stop})), \
-               false) AS wanted \
+           SELECT q.id, {wanted} AS wanted \
            FROM mail_queue q LEFT JOIN local_user u ON u.person_id = q.person_id \
            WHERE q.parked_at IS NOT NULL AND ($1::bigint IS NULL OR q.id = $1) \
              AND ($2::text IS NULL \
@@ -398,25 +390,12 @@ pub async fn retry_parked_mails(
            (SELECT count(*) FROM dropped) AS dropped, \
            COALESCE((SELECT array_agg(id ORDER BY id) FROM named), '{{}}') AS dropped_ids, \
            COALESCE((SELECT array_agg(kind ORDER BY id) FROM named), '{{}}') AS dropped_kinds",
-        digest_subscribed = crate::digests::subscribed("q.person_id", "c.delivery"),
-        notification_as_read = crate::notifications::ROW_SELECT,
-        group_readable = crate::notifications::group_readable_by!("g", "q.person_id"),
-        spared_by_stop = crate::onboarding::spared_by_stop_condition("r", "q.person_id"),
+        wanted = wanted(),
     );
-    let counts: Counts = diesel::sql_query(sql)
+    let query = diesel::sql_query(sql)
         .bind::<Nullable<BigInt>, _>(id)
-        .bind::<Nullable<Text>, _>(domain)
-        .bind::<Array<Text>, _>(rules.always_sent)
-        .bind::<Array<Text>, _>(rules.to_any_address)
-        .bind::<Array<Text>, _>(rules.link_kinds)
-        .bind::<Array<Text>, _>(rules.link_purposes)
-        .bind::<Text, _>(rules.notification_kind)
-        .bind::<Array<Text>, _>(rules.at_once_kinds)
-        .bind::<Array<Nullable<Text>>, _>(rules.at_once_preferences)
-        .bind::<Text, _>(rules.digest_kind)
-        .bind::<Array<Text>, _>(rules.digest_cadences)
-        .bind::<Array<Text>, _>(rules.digest_deliveries)
-        .bind::<Array<BigInt>, _>(rules.digest_periods)
+        .bind::<Nullable<Text>, _>(domain);
+    let counts: Counts = bind_still_wanted!(query, rules)
         .bind::<BigInt, _>(name_at_most)
         .get_result(conn)
         .await?;
@@ -439,6 +418,114 @@ pub async fn retry_parked_mails(
             .await?;
     }
     Ok(outcome)
+}
+
+/// Whether the mail `q` (an SQL alias of a `mail_queue` row, or of one with its columns) is
+/// still wanted, `u` being its member's `local_user` row (a LEFT JOIN: none for a mail to
+/// nobody's account, or to an account gone). An SQL condition, the one rule of an admin's
+/// retry of parked mails ([`retry_parked_mails`]) and of a worker's claim of a mail it tries
+/// again ([`claim_mails`]). Its parameters are `$3` to `$13`, the kinds' rules as
+/// `bind_still_wanted!` binds them: the statement's own parameters come before and after.
+///
+/// The queue-time rule of `cenacle_core::mail::enqueue_mail` and the account
+/// mails: a mail to nobody's account, or of a kind always sent, or to an active, verified
+/// member who did not refuse its kind; and to the account's address as it stands (kinds
+/// sent to another address aside); and, for a mail carrying a link, a member not suspended
+/// with a link of that purpose to that address still live (a reset parked for hours has
+/// expired, a verification is spent once the address is verified). A mail whose member has
+/// no account any more is not wanted. The preference that decided the mail is asked again
+/// where the mail names what it is about (`topic`): a notification mail is wanted only
+/// while the member's preference for its notification kind (as stored, or none) is one the
+/// caller says mails it at once; a digest only while the member still gets digests of its
+/// cadence, by the very condition the digest run picks its members with
+/// (`digests::subscribed`). Mails queued before `topic` existed are not asked.
+///
+/// A digest is also wanted only while younger than its cadence's period (a daily one a day,
+/// a weekly one seven days, as the caller says), measured from its queueing. Older, the next
+/// digest of that cadence is due or already sent: this one would arrive beside or after it,
+/// telling as this period's news what is a period old, and a member reading "your daily
+/// summary" twice, out of order, learns to ignore both. Dropping it costs them no news: the
+/// notifications it gathered are still on their notifications page (the digest took only
+/// their mail mark), and its other lines are the groups' content, still there to read. The
+/// next digest does not repeat it (it covers the period since), so what is given up is a
+/// late reminder of what they can still read, not the news itself.
+///
+/// What the mail tells of is asked again too, where the mail names it. A notification
+/// mail (`notification_id`) is wanted only while its notification still tells its member
+/// what the mail told them (`notification_still_told`). A digest is wanted only while
+/// each notification its notices told of (`quoted_notification_ids`) still does, by that
+/// very condition (a digest's notice quotes the titles a notification mail would, its
+/// contest's among them, and tells news of the notification's time, not the digest's),
+/// and while each post its sections quoted (`quoted_post_ids`) may still be in a digest
+/// of its member, by the rule the sections picked it with (`digests::in_digest_of`: still
+/// up and published, in a group they still belong to). One line gone spoils the whole
+/// digest (its bodies are written once, not line by line). A triggered mail
+/// (`onboarding_rule_id`) is wanted only while its rule exists, is enabled and its stop
+/// condition does not spare the member, by the condition the rule picks its members with
+/// (`onboarding::spared_by_stop_condition`). Mails queued before these columns existed
+/// are not asked.
+fn wanted() -> String {
+    format!(
+        "(q.person_id IS NULL OR COALESCE( \
+           u.person_id IS NOT NULL \
+           AND NOT EXISTS (SELECT 1 FROM unnest($5::text[], $6::text[]) AS l(kind, purpose) \
+              WHERE l.kind = q.kind AND (u.status = 'suspended' OR NOT EXISTS ( \
+                SELECT 1 FROM account_token t WHERE t.person_id = q.person_id \
+                  AND t.purpose = l.purpose AND t.used_at IS NULL AND t.expires_at > now() \
+                  AND lower(t.email) = lower(q.to_address)))) \
+           AND (q.kind = ANY($3) OR (u.status = 'active' AND u.email_verified_at IS NOT NULL \
+              AND NOT EXISTS (SELECT 1 FROM email_opt_out o \
+                              WHERE o.person_id = q.person_id AND o.kind = q.kind))) \
+           AND (q.kind = ANY($4) OR lower(q.to_address) = lower(u.email)) \
+           AND (q.topic IS NULL OR q.kind <> $7 OR EXISTS ( \
+              SELECT 1 FROM unnest($8::text[], $9::text[]) AS r(kind, delivery) \
+              WHERE r.kind = q.topic AND r.delivery IS NOT DISTINCT FROM ( \
+                SELECT np.delivery FROM notification_preference np \
+                WHERE np.person_id = q.person_id AND np.kind = q.topic))) \
+           AND (q.topic IS NULL OR q.kind <> $10 OR EXISTS ( \
+              SELECT 1 FROM unnest($11::text[], $12::text[], $13::bigint[]) \
+                AS c(cadence, delivery, period) \
+              WHERE c.cadence = q.topic AND {digest_subscribed} \
+                AND q.created_at > now() - c.period * interval '1 second')) \
+           AND (q.quoted_post_ids IS NULL OR NOT EXISTS ( \
+              SELECT 1 FROM unnest(q.quoted_post_ids) AS quoted(id) WHERE NOT EXISTS ( \
+                SELECT 1 FROM post p WHERE p.id = quoted.id AND {in_digest}))) \
+           AND (q.quoted_notification_ids IS NULL OR NOT EXISTS ( \
+              SELECT 1 FROM unnest(q.quoted_notification_ids) AS quoted(id) \
+              WHERE NOT {quoted_notification_still_told})) \
+           AND (q.notification_id IS NULL OR {notification_still_told}) \
+           AND (q.onboarding_rule_id IS NULL OR EXISTS ( \
+              SELECT 1 FROM onboarding_rule r WHERE r.id = q.onboarding_rule_id \
+                AND r.enabled AND NOT {spared_by_stop})), \
+           false))",
+        digest_subscribed = crate::digests::subscribed("q.person_id", "c.delivery"),
+        in_digest = crate::digests::in_digest_of("q.person_id"),
+        quoted_notification_still_told = notification_still_told("quoted.id", "q.person_id"),
+        notification_still_told = notification_still_told("q.notification_id", "q.person_id"),
+        spared_by_stop = crate::onboarding::spared_by_stop_condition("r", "q.person_id"),
+    )
+}
+
+/// Whether the notification `notification` (an SQL expression of its id) still tells the
+/// member `person` (of their id) what a mail of it told them, so that the mail is still
+/// theirs to get. An SQL condition over the notification as its member reads it now, by the
+/// very query that rendered the mail (`notifications::ROW_SELECT`): it must be theirs and
+/// still show the titles of its post and its contest (leaving a private group, or being
+/// removed from it, hides them; a notification gone shows nothing; a mail queued without a
+/// title, its member already gone, goes too), and neither its post nor its comment may have
+/// been taken down since (`taken_down_since`, measured from the notification's time, as
+/// when the mail was first queued: the core's `notice_text` writes nothing of such a row).
+/// The one rule of a retried notification mail and of each notice of a retried digest
+/// ([`wanted`]). SQL expressions only: constants, never text from outside.
+fn notification_still_told(notification: &'static str, person: &'static str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM ({notification_as_read}) n WHERE n.id = {notification} \
+           AND n.recipient_id = {person} \
+           AND (n.post_id IS NULL OR n.post_title IS NOT NULL) \
+           AND (n.contest_id IS NULL OR n.contest_title IS NOT NULL) \
+           AND NOT n.taken_down_since)",
+        notification_as_read = crate::notifications::ROW_SELECT,
+    )
 }
 
 /// The kinds of mail whose rules differ, named by the caller (the kinds are the domain's, not

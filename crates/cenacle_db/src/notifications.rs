@@ -1,7 +1,7 @@
 //! Notifications and their per-kind preferences. Plain SQL over the tables of migration
 //! `2026-11-30-002101_notifications`.
 
-use crate::DbError;
+use crate::{DbError, PrepareOnce};
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
@@ -41,6 +41,7 @@ pub async fn recipient_facts(
     .bind::<BigInt, _>(recipient)
     .bind::<Text, _>(kind)
     .bind::<Nullable<BigInt>, _>(group_id)
+    .prepared()
     .get_result(conn)
     .await
     .optional()?)
@@ -102,6 +103,8 @@ pub async fn insert(
         .bind::<Nullable<Text>, _>(new.mail_due)
         .bind::<Nullable<BigInt>, _>(new.person_id)
         .bind::<Nullable<BigInt>, _>(new.contest_id)
+        // One of two constant texts (grouped or not): each prepared once per connection.
+        .prepared()
         .execute(conn)
         .await?;
     Ok(n > 0)
@@ -204,14 +207,18 @@ pub struct NotificationRow {
     pub updated_at: DateTime<Utc>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub read_at: Option<DateTime<Utc>>,
+    /// Its post or its comment was deleted or removed after the notification's time (see
+    /// `taken_down_since!`): no mail may quote it; the app still lists it.
+    #[diesel(sql_type = Bool)]
+    pub taken_down_since: bool,
 }
 
 /// Whether the group `$group` (an SQL alias of a `community_group` row) lets the person
 /// `$person` (an SQL expression of their id) read its posts' titles: a private group only its
-/// members. An SQL condition, not true when no group row was found: the one rule of a
-/// notification showing a post's title ([`ROW_SELECT`]) and of a parked digest still quoting
-/// one (`mail::retry_parked_mails`). A macro, not a function, so that `ROW_SELECT` stays a
-/// constant.
+/// members. An SQL condition, not true when no group row was found: the rule of a
+/// notification showing a post's title ([`ROW_SELECT`]; a notification mail, and a digest's
+/// notices, are asked again through it when retried, by `mail::notification_still_told`). A
+/// macro, not a function, so that `ROW_SELECT` stays a constant.
 macro_rules! group_readable_by {
     ($group:literal, $person:literal) => {
         concat!(
@@ -226,13 +233,44 @@ macro_rules! group_readable_by {
         )
     };
 }
-pub(crate) use group_readable_by;
+
+/// Whether the post or the comment the notification `$notification` (an SQL alias of a
+/// `notification` row) tells of was deleted or removed after the notification's time: news
+/// of content since taken down, which no mail may quote (a notification mail is queued after
+/// its notification by the worker, a digest up to a cadence later, a retry later still). The
+/// notification's time, not the mail's: content taken down in between would otherwise pass;
+/// a notice of a removal, written with it, is not taken down since. An SQL condition, false
+/// for a notification about neither. The one rule of a notification's mail when it is first
+/// queued ([`ROW_SELECT`]'s `taken_down_since`, read by the core's `notice_text`) and when it
+/// is retried (`mail::notification_still_told`, through the same column). A macro, not a
+/// function, so that `ROW_SELECT` stays a constant.
+macro_rules! taken_down_since {
+    ($notification:literal) => {
+        concat!(
+            "(EXISTS (SELECT 1 FROM post tp WHERE tp.id = ",
+            $notification,
+            ".post_id AND (tp.deleted_at > ",
+            $notification,
+            ".created_at OR tp.removed_at > ",
+            $notification,
+            ".created_at)) OR EXISTS (SELECT 1 FROM comment tc WHERE tc.id = ",
+            $notification,
+            ".comment_id AND (tc.deleted_at > ",
+            $notification,
+            ".created_at OR tc.removed_at > ",
+            $notification,
+            ".created_at)))"
+        )
+    };
+}
 
 /// A notification as its recipient reads it (`n`): a post's title is shown only while its
 /// group is readable by the recipient, so someone who left a private group is not shown (nor
 /// mailed) what was written there since; a contest's title only while they may read every
-/// group it covers (as the contest's page). An admin's retry of a parked notification mail
-/// reads its notification so again (`mail::retry_parked_mails`).
+/// group it covers (as the contest's page); and whether what it tells of was taken down
+/// since (`taken_down_since`: its mail, or a digest's notice of it, is not queued). A retry of
+/// a notification mail, or of a digest telling of it, reads its notification so again
+/// (`mail::notification_still_told`).
 pub(crate) const ROW_SELECT: &str = concat!(
     "SELECT n.id, n.recipient_id, n.kind, \
        CASE WHEN a.local THEN a.username ELSE a.username || '@' || COALESCE(a.handle_host, a.instance_host) END AS actor, \
@@ -247,7 +285,9 @@ pub(crate) const ROW_SELECT: &str = concat!(
            AND cg.visibility = 'private' AND NOT EXISTS (SELECT 1 FROM group_membership cm \
              WHERE cm.group_id = cg.id AND cm.person_id = n.recipient_id)) \
          THEN c.title END AS contest_title, n.detail, \
-       n.created_at, n.updated_at, n.read_at \
+       n.created_at, n.updated_at, n.read_at, ",
+    taken_down_since!("n"),
+    " AS taken_down_since \
      FROM notification n \
      LEFT JOIN person a ON a.id = n.actor_id \
      LEFT JOIN person s ON s.id = n.person_id \

@@ -495,9 +495,9 @@ pub struct RuleRecipient {
 /// Whether the stop condition of the rule `rule` (an SQL alias of an `onboarding_rule` row)
 /// spares the member `person` (an SQL expression of their id): `has_contributed` spares
 /// whoever has a post or comment not deleted. An SQL condition: the one rule of whom a rule
-/// does not mail ([`rule_recipients`]) and of whether a triggered mail parked is still wanted
-/// (`mail::retry_parked_mails`).
-pub(crate) fn spared_by_stop_condition(rule: &str, person: &str) -> String {
+/// does not mail ([`rule_recipients`]) and of whether a triggered mail retried is still wanted
+/// (`mail::wanted`). Constants only (`'static`): its text is SQL, never a value from outside.
+pub(crate) fn spared_by_stop_condition(rule: &'static str, person: &'static str) -> String {
     format!(
         "({rule}.stop_condition = 'has_contributed' AND ( \
            EXISTS (SELECT 1 FROM post WHERE author_id = {person} AND deleted_at IS NULL) \

@@ -43,7 +43,7 @@ const RULES: StillWanted<'static> = StillWanted {
     digest_kind: "digest",
     digest_cadences: &["daily", "weekly"],
     digest_deliveries: &["email_daily", "email_weekly"],
-    // A day and a week, in seconds (`cenacle_core::admin`'s `digest_period`).
+    // A day and a week, in seconds (`cenacle_core::mail_rules`'s `digest_period`).
     digest_periods: &[86_400, 604_800],
 };
 
@@ -100,7 +100,7 @@ async fn queue(conn: &mut AsyncPgConnection, to: &str) {
             notification_id: None,
             onboarding_rule_id: None,
             quoted_post_ids: None,
-            quoted_comment_ids: None,
+            quoted_notification_ids: None,
         },
     )
     .await
@@ -109,7 +109,10 @@ async fn queue(conn: &mut AsyncPgConnection, to: &str) {
 
 /// A worker claims the one due mail and records a permanent refusal of it: it is parked.
 async fn claimed_and_parked(conn: &mut AsyncPgConnection, error: &str) -> ParkedMail {
-    let claimed = mail::claim_mails(conn, 1, 60.0, &[]).await.unwrap();
+    let claimed = mail::claim_mails(conn, 1, 60.0, &[], &RULES)
+        .await
+        .unwrap()
+        .mails;
     assert_eq!(claimed.len(), 1, "one mail due");
     let recorded = mail::mail_failed(conn, claimed[0].id, claimed[0].locked_until, None, error)
         .await
@@ -237,8 +240,8 @@ async fn parked(conn: &mut AsyncPgConnection, person: i64, kind: &str, topic: Op
     parked_quoting(conn, person, kind, topic, None).await
 }
 
-/// [`parked`], a digest quoting the posts and comments `quoted` names (`None`: queued before
-/// digests named them).
+/// [`parked`], a digest quoting the section posts and telling of the notifications `quoted`
+/// names (`None`: queued before digests named them).
 async fn parked_quoting(
     conn: &mut AsyncPgConnection,
     person: i64,
@@ -274,7 +277,7 @@ async fn parked_quoting(
             notification_id: None,
             onboarding_rule_id: None,
             quoted_post_ids: quoted.map(|(posts, _)| posts),
-            quoted_comment_ids: quoted.map(|(_, comments)| comments),
+            quoted_notification_ids: quoted.map(|(_, notifications)| notifications),
         },
     )
     .await
@@ -478,9 +481,9 @@ async fn retrying_drops_a_parked_digest_older_than_its_cadence() {
     );
 }
 
-/// What a digest quotes is asked only where it was recorded: a digest quoting a post or a
-/// comment that no longer exists is deleted on retry; one that quotes none (an empty list: a
-/// digest of badges) goes back, as does one queued before digests named what they quote.
+/// What a digest quotes is asked only where it was recorded: a digest quoting a post or
+/// telling of a notification that no longer exists is deleted on retry; one that quotes none
+/// (empty lists) goes back, as does one queued before digests named what they quote.
 #[tokio::test]
 async fn retrying_drops_a_parked_digest_quoting_content_gone_and_asks_no_older_one() {
     let db = fresh_database().await;
@@ -489,7 +492,7 @@ async fn retrying_drops_a_parked_digest_quoting_content_gone_and_asks_no_older_o
     gets_both_digests(&mut conn, cleo).await;
     let daily = Some("daily");
     let no_post = parked_quoting(&mut conn, cleo, "digest", daily, Some((&[i64::MAX], &[]))).await;
-    let no_comment =
+    let no_notification =
         parked_quoting(&mut conn, cleo, "digest", daily, Some((&[], &[i64::MAX]))).await;
     let quoting_none = parked_quoting(&mut conn, cleo, "digest", daily, Some((&[], &[]))).await;
     let unasked = parked_quoting(&mut conn, cleo, "digest", daily, None).await;
@@ -502,7 +505,7 @@ async fn retrying_drops_a_parked_digest_quoting_content_gone_and_asks_no_older_o
         RetryOutcome {
             retried: 2,
             dropped: 2,
-            dropped_mails: dropped(&[(no_post, "digest"), (no_comment, "digest")]),
+            dropped_mails: dropped(&[(no_post, "digest"), (no_notification, "digest")]),
         }
     );
     assert_eq!(waiting(&mut conn).await, [quoting_none, unasked]);
@@ -533,4 +536,397 @@ async fn a_retry_names_at_most_the_oldest_mails_it_deletes_and_counts_them_all()
     );
     assert!(outcome.dropped_mails_truncated());
     assert!(!retried(1).dropped_mails_truncated());
+}
+
+/// A group of ours named `name`, `public` or `private`, with `members`; its id.
+async fn group(conn: &mut AsyncPgConnection, name: &str, visibility: &str, members: &[i64]) -> i64 {
+    let id = diesel::sql_query(format!(
+        "INSERT INTO community_group \
+           (name, title, local, ap_id, inbox_url, public_key_pem, instance_host, visibility) \
+         VALUES ('{name}', '{name}', true, 'https://alpha.example/c/{name}', \
+           'https://alpha.example/c/{name}/inbox', 'unused', 'alpha.example', '{visibility}') \
+         RETURNING id"
+    ))
+    .get_result::<Id>(conn)
+    .await
+    .unwrap()
+    .id;
+    for person in members {
+        conn.batch_execute(&format!(
+            "INSERT INTO group_membership (group_id, person_id) VALUES ({id}, {person})"
+        ))
+        .await
+        .unwrap();
+    }
+    id
+}
+
+/// A question `title` by `author` in `group`, published; its id.
+async fn question(conn: &mut AsyncPgConnection, group: i64, author: i64, title: &str) -> i64 {
+    diesel::sql_query(
+        "INSERT INTO post (group_id, author_id, kind, title, ap_id, local) \
+         VALUES ($1, $2, 'question', $3, 'https://alpha.example/p/' || md5($3), true) \
+         RETURNING id",
+    )
+    .bind::<BigInt, _>(group)
+    .bind::<BigInt, _>(author)
+    .bind::<Text, _>(title)
+    .get_result::<Id>(conn)
+    .await
+    .unwrap()
+    .id
+}
+
+/// A notification of `kind` to `recipient` about `about` (its column, `post_id` or
+/// `contest_id`, and the id), saying `detail`, written `ago` (an SQL interval) before now;
+/// its id.
+async fn notification(
+    conn: &mut AsyncPgConnection,
+    recipient: i64,
+    kind: &str,
+    (column, about): (&str, i64),
+    detail: Option<&str>,
+    ago: &str,
+) -> i64 {
+    diesel::sql_query(format!(
+        "INSERT INTO notification (recipient_id, kind, {column}, detail, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, now() - interval '{ago}', now() - interval '{ago}') \
+         RETURNING id"
+    ))
+    .bind::<BigInt, _>(recipient)
+    .bind::<Text, _>(kind)
+    .bind::<BigInt, _>(about)
+    .bind::<Nullable<Text>, _>(detail)
+    .get_result::<Id>(conn)
+    .await
+    .unwrap()
+    .id
+}
+
+/// A digest's notice names a contest by its title, as a notification mail does: retried
+/// parked, the digest is wanted only while that notification still shows its member the
+/// title, by the very condition a parked notification mail is asked (a contest over a private
+/// group shows its title to that group's members only). cleo and dora, in the private group
+/// vault, both placed in a contest over it; their daily digests tell of it and quote no post;
+/// both are parked. cleo then leaves the group: "retry all" deletes her digest, named, and
+/// puts back dora's, who stayed.
+#[tokio::test]
+async fn retrying_drops_a_parked_digest_naming_a_contest_of_a_private_group_its_member_left() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    let dora = member(&mut conn, "dora").await;
+    let vault = group(&mut conn, "vault", "private", &[cleo, dora]).await;
+    let contest = diesel::sql_query(
+        "INSERT INTO contest (title, starts_at, ends_at, group_ids) \
+         VALUES ('Vault cup', now() - interval '7 days', now(), ARRAY[$1]) RETURNING id",
+    )
+    .bind::<BigInt, _>(vault)
+    .get_result::<Id>(&mut conn)
+    .await
+    .unwrap()
+    .id;
+    let mut digests = Vec::new();
+    for person in [cleo, dora] {
+        gets_both_digests(&mut conn, person).await;
+        let about = ("contest_id", contest);
+        let placed = notification(
+            &mut conn,
+            person,
+            "contest_result",
+            about,
+            Some("1"),
+            "1 hour",
+        )
+        .await;
+        let quoted: (&[i64], &[i64]) = (&[], &[placed]);
+        let digest = parked_quoting(&mut conn, person, "digest", Some("daily"), Some(quoted));
+        digests.push(digest.await);
+    }
+
+    conn.batch_execute(&format!(
+        "DELETE FROM group_membership WHERE group_id = {vault} AND person_id = {cleo}"
+    ))
+    .await
+    .unwrap();
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::ToDomain(None), &RULES, NAMED)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 1,
+            dropped: 1,
+            dropped_mails: dropped(&[(digests[0], "digest")]),
+        }
+    );
+    assert_eq!(waiting(&mut conn).await, [digests[1]]);
+}
+
+/// A digest's notice tells the news of its notification's time, gathered up to a day or a
+/// week later: a post taken down in between is not quoted by a retry of the digest, as it is
+/// not by a notification mail's (taken down "since" the notification, not since the digest
+/// was queued). cleo's daily digest tells of a reply to her question, which a moderator
+/// removed an hour after the reply and an hour before the digest was queued; dora's tells of
+/// the removal of her own question, written with it (that removal is her news). Both are
+/// parked: "retry all" deletes cleo's, named, and puts back dora's.
+#[tokio::test]
+async fn retrying_drops_a_parked_digest_telling_of_a_post_taken_down_after_its_notification() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    let dora = member(&mut conn, "dora").await;
+    let coffee = group(&mut conn, "coffee", "public", &[cleo, dora]).await;
+    let kettle = question(&mut conn, coffee, cleo, "Which kettle?").await;
+    let stale = question(&mut conn, coffee, dora, "Stale beans?").await;
+    let reply = notification(
+        &mut conn,
+        cleo,
+        "reply",
+        ("post_id", kettle),
+        None,
+        "2 hours",
+    )
+    .await;
+    let removal = notification(
+        &mut conn,
+        dora,
+        "moderation",
+        ("post_id", stale),
+        Some("removed"),
+        "1 hour",
+    )
+    .await;
+    // Both questions removed at the instant dora's notice was written, an hour ago.
+    conn.batch_execute(&format!(
+        "UPDATE post SET removed_at = (SELECT created_at FROM notification WHERE id = {removal}) \
+         WHERE id IN ({kettle}, {stale})"
+    ))
+    .await
+    .unwrap();
+    let mut digests = Vec::new();
+    for (person, told) in [(cleo, reply), (dora, removal)] {
+        gets_both_digests(&mut conn, person).await;
+        let quoted: (&[i64], &[i64]) = (&[], &[told]);
+        let digest = parked_quoting(&mut conn, person, "digest", Some("daily"), Some(quoted));
+        digests.push(digest.await);
+    }
+
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::ToDomain(None), &RULES, NAMED)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 1,
+            dropped: 1,
+            dropped_mails: dropped(&[(digests[0], "digest")]),
+        }
+    );
+    assert_eq!(waiting(&mut conn).await, [digests[1]]);
+}
+
+/// A post of a digest's sections is asked again by the rule that picked it: still up, still
+/// published, in a group its member still belongs to. Of four digests quoting one question
+/// each, retried parked: the one whose question is still as it was goes back; the one whose
+/// question went back to its group's approval queue, the one whose member left the (public)
+/// group, and the one whose question was deleted are deleted, named.
+#[tokio::test]
+async fn retrying_asks_a_parked_digests_section_posts_by_the_rule_that_picked_them() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    let dora = member(&mut conn, "dora").await;
+    gets_both_digests(&mut conn, cleo).await;
+    let coffee = group(&mut conn, "coffee", "public", &[cleo]).await;
+    let tea = group(&mut conn, "tea", "public", &[cleo]).await;
+    let standing = question(&mut conn, coffee, dora, "Which grinder?").await;
+    let pending = question(&mut conn, coffee, dora, "Which beans?").await;
+    let left = question(&mut conn, tea, dora, "Which kettle?").await;
+    let deleted = question(&mut conn, coffee, dora, "Which cups?").await;
+    let mut digests = Vec::new();
+    for post in [standing, pending, left, deleted] {
+        let quoted: (&[i64], &[i64]) = (&[post], &[]);
+        let digest = parked_quoting(&mut conn, cleo, "digest", Some("daily"), Some(quoted));
+        digests.push(digest.await);
+    }
+
+    conn.batch_execute(&format!(
+        "UPDATE post SET approval = 'pending' WHERE id = {pending}; \
+         DELETE FROM group_membership WHERE group_id = {tea} AND person_id = {cleo}; \
+         UPDATE post SET deleted_at = now() WHERE id = {deleted}"
+    ))
+    .await
+    .unwrap();
+    let outcome = mail::retry_parked_mails(&mut conn, RetryParked::ToDomain(None), &RULES, NAMED)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        RetryOutcome {
+            retried: 1,
+            dropped: 3,
+            dropped_mails: dropped(&[
+                (digests[1], "digest"),
+                (digests[2], "digest"),
+                (digests[3], "digest"),
+            ]),
+        }
+    );
+    assert_eq!(waiting(&mut conn).await, [digests[0]]);
+}
+
+/// Queues a mail of `kind` about `topic` to the member's address, telling of `notification`
+/// (a notification mail) or of the notifications `told` (a digest); its id.
+async fn queued_about(
+    conn: &mut AsyncPgConnection,
+    person: i64,
+    (kind, topic): (&str, &str),
+    notification: Option<i64>,
+    told: Option<&[i64]>,
+) -> i64 {
+    diesel::sql_query(
+        "INSERT INTO mail_queue (person_id, kind, to_address, subject, text_body, html_body, \
+           message_id, topic, notification_id, quoted_post_ids, quoted_notification_ids) \
+         SELECT person_id, $2, email, 'Subject', 'body', '<p>body</p>', '<test@example.org>', \
+           $3, $4, CASE WHEN $5::bigint[] IS NOT NULL THEN '{}'::bigint[] END, $5 \
+         FROM local_user WHERE person_id = $1 RETURNING id",
+    )
+    .bind::<BigInt, _>(person)
+    .bind::<Text, _>(kind)
+    .bind::<Text, _>(topic)
+    .bind::<Nullable<BigInt>, _>(notification)
+    .bind::<Nullable<diesel::sql_types::Array<BigInt>>, _>(told)
+    .get_result::<Id>(conn)
+    .await
+    .unwrap()
+    .id
+}
+
+/// A worker's claim, as the core makes it, of every mail due.
+async fn claim(conn: &mut AsyncPgConnection) -> mail::Claim {
+    mail::claim_mails(conn, 10, 60.0, &[], &RULES)
+        .await
+        .unwrap()
+}
+
+/// A mail tried again by a worker after a failed attempt is asked again whether it is still
+/// wanted, as an admin's retry of a parked one is: a retry hours later must not quote to its
+/// member what they may no longer read. cleo's and dora's notification mails of a reply to a
+/// question in the private group vault, and cleo's daily digest telling of it, fail once each
+/// (a temporary refusal: tried again at once); cleo then leaves the vault. The next claim
+/// deletes her two mails, naming them, and leases dora's, who stayed; and a mail of the same
+/// notification queued for cleo since, never tried, is leased as it is: its first attempt is
+/// not asked (it was queued under these rules just before).
+#[tokio::test]
+async fn a_claim_drops_a_mail_tried_before_whose_member_left_the_private_group_it_quotes() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    let dora = member(&mut conn, "dora").await;
+    let vault = group(&mut conn, "vault", "private", &[cleo, dora]).await;
+    let roadmap = question(&mut conn, vault, dora, "The secret roadmap?").await;
+    gets_both_digests(&mut conn, cleo).await;
+    let mut reply = Vec::new();
+    for person in [cleo, dora] {
+        let about = ("post_id", roadmap);
+        reply.push(notification(&mut conn, person, "reply", about, None, "1 hour").await);
+    }
+    let notice = ("notifications", "reply");
+    let cleos = queued_about(&mut conn, cleo, notice, Some(reply[0]), None).await;
+    let dailys = queued_about(
+        &mut conn,
+        cleo,
+        ("digest", "daily"),
+        None,
+        Some(&reply[..1]),
+    )
+    .await;
+    let doras = queued_about(&mut conn, dora, notice, Some(reply[1]), None).await;
+    let first = claim(&mut conn).await;
+    assert_eq!(first.dropped, [], "all wanted");
+    assert_eq!(first.mails.len(), 3);
+    let soon = Utc::now() - chrono::Duration::seconds(1);
+    for tried in &first.mails {
+        let recorded = mail::mail_failed(
+            &mut conn,
+            tried.id,
+            tried.locked_until,
+            Some(soon),
+            "451 try again later",
+        )
+        .await
+        .unwrap();
+        assert!(
+            matches!(recorded, FailureRecorded::Retried { .. }),
+            "{recorded:?}"
+        );
+    }
+    let untried = queued_about(&mut conn, cleo, notice, Some(reply[0]), None).await;
+
+    conn.batch_execute(&format!(
+        "DELETE FROM group_membership WHERE group_id = {vault} AND person_id = {cleo}"
+    ))
+    .await
+    .unwrap();
+    let second = claim(&mut conn).await;
+    assert_eq!(
+        second.dropped,
+        dropped(&[(cleos, "notifications"), (dailys, "digest")])
+    );
+    let mut leased: Vec<(i64, i32)> = second.mails.iter().map(|m| (m.id, m.attempts)).collect();
+    leased.sort_unstable();
+    assert_eq!(leased, [(doras, 2), (untried, 1)]);
+    assert_eq!(
+        waiting(&mut conn).await,
+        [doras, untried],
+        "cleo's two mails tried before are gone"
+    );
+}
+
+/// Taken back to before `quoted_notification_ids` (migration 2026-12-04-003137's down), a
+/// digest is asked by the posts and comments its notices told of; one telling of a notification
+/// gone since, which the retry of today drops, is given a post that cannot exist (0), so that
+/// the earlier retry drops it too. Here a digest telling of a reply to a question and of a
+/// notification deleted since, and one telling of the reply only.
+#[tokio::test]
+async fn taken_back_a_digest_telling_of_a_notification_gone_quotes_a_post_that_cannot_exist() {
+    const DOWN: &str = include_str!(
+        "../../../migrations/2026-12-04-003137_mail_queue_quoted_notifications/down.sql"
+    );
+    #[derive(QueryableByName, Debug, PartialEq)]
+    struct Quoted {
+        #[diesel(sql_type = Nullable<diesel::sql_types::Array<BigInt>>)]
+        quoted_post_ids: Option<Vec<i64>>,
+        #[diesel(sql_type = Nullable<diesel::sql_types::Array<BigInt>>)]
+        quoted_comment_ids: Option<Vec<i64>>,
+    }
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let cleo = member(&mut conn, "cleo").await;
+    let coffee = group(&mut conn, "coffee", "public", &[cleo]).await;
+    let kettle = question(&mut conn, coffee, cleo, "Which kettle?").await;
+    let about = ("post_id", kettle);
+    let reply = notification(&mut conn, cleo, "reply", about, None, "1 hour").await;
+    let gone = notification(&mut conn, cleo, "reply", about, None, "1 hour").await;
+    let daily = ("digest", "daily");
+    let both = queued_about(&mut conn, cleo, daily, None, Some(&[reply, gone])).await;
+    let one = queued_about(&mut conn, cleo, daily, None, Some(&[reply])).await;
+    conn.batch_execute(&format!("DELETE FROM notification WHERE id = {gone}"))
+        .await
+        .unwrap();
+
+    conn.batch_execute(DOWN).await.unwrap();
+    let quoted = diesel::sql_query(
+        "SELECT quoted_post_ids, quoted_comment_ids FROM mail_queue WHERE id = ANY($1) ORDER BY id",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(vec![both, one])
+    .load::<Quoted>(&mut conn)
+    .await
+    .unwrap();
+    let digest = |posts: Vec<i64>| Quoted {
+        quoted_post_ids: Some(posts),
+        quoted_comment_ids: Some(vec![]),
+    };
+    assert_eq!(quoted, [digest(vec![0, kettle]), digest(vec![kettle])]);
 }

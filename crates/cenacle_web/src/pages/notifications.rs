@@ -404,6 +404,7 @@ mod tests {
             contest_id: None,
             contest_title: None,
             detail: Some("dismissed".into()),
+            taken_down_since: false,
             created_at: at,
             updated_at: at,
             read_at: None,

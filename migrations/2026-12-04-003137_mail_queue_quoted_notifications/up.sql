@@ -1,0 +1,25 @@
+-- What a queued digest tells of, recorded as a notification mail's is: the notifications its
+-- notices section shows, by id. A retry of a digest (an admin's of it parked, a worker's
+-- after a failed attempt) reads each one again as its member would now, by the very
+-- condition a notification mail is retried under (`notification_still_told`, in
+-- `cenacle_db::mail::wanted`): its post's and its contest's titles still shown to them (a
+-- private group left hides both), neither its post nor its comment deleted or removed after
+-- the notification's time. Recording posts and comments instead missed the
+-- contests a notice names and measured "taken down since" from the digest's queueing, days
+-- after the news. An empty array for a digest that tells of none; NULL for other mails, and
+-- for digests queued before this column existed (not asked). No foreign keys, as for
+-- `notification_id`: a notification gone must make the digest unwanted, not vanish from it.
+--
+-- `quoted_post_ids` keeps the posts of the digest's own sections only (new answers,
+-- unanswered questions, top ideas), re-checked by the rule that picked them. The comments a
+-- notice tells of are now reached through its notification: `quoted_comment_ids` goes.
+-- Digests queued before this migration keep the posts they recorded, their notices' among
+-- them, and every one of those is now held to the sections' rule (`digests::in_digest_of`):
+-- a digest with a notice of a post in a group its member does not belong to (a mention or a
+-- reply in a public group they never joined, not only a private group left), of a post
+-- deleted or removed at any time (the notice of the removal of their own post, before the
+-- digest was queued, among them), or of a post held for approval, is deleted when retried
+-- (by an admin, parked, or by a worker after a failed attempt) rather than sent: the safe
+-- side, for a mail at most a cadence old.
+ALTER TABLE mail_queue ADD COLUMN quoted_notification_ids BIGINT[],
+    DROP COLUMN quoted_comment_ids;
