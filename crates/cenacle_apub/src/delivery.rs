@@ -50,7 +50,9 @@ const FLUSH_RETRY: Duration = Duration::from_secs(1);
 /// by other workers or at their host's bound).
 const BUSY_RECHECK: Duration = Duration::from_secs(1);
 /// After a claim that found fewer rows than free slots, the pause before the next one (so a
-/// stream of NOTIFYs or finished deliveries does not rescan the queue each time).
+/// stream of NOTIFYs or finished deliveries does not rescan the queue each time). A claim
+/// that stopped at a host's bound ([`stopped_at_a_host_bound`]) pauses only until this
+/// worker records arrivals, which free that host's slots.
 const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(50);
 /// How often received activity ids are pruned and orphan activities swept.
 const UPKEEP_EVERY: Duration = Duration::from_secs(3600);
@@ -189,6 +191,10 @@ impl DeliveryWorker {
         let mut last_claim = Instant::now();
         let mut last_outbox = Instant::now();
         let mut short_claim: Option<Instant> = None;
+        // The last short claim stopped at a host's bound: its pause ends at the next recording
+        // of arrivals.
+        let mut short_at_bound = false;
+        let per_host = settings.federation.delivery_per_host.max(1);
         tracing::info!(
             concurrency,
             per_host = settings.federation.delivery_per_host,
@@ -219,6 +225,15 @@ impl DeliveryWorker {
                 last_claim = Instant::now();
                 claim_wanted = claimed.len() == free;
                 short_claim = (!claim_wanted).then_some(last_claim);
+                short_at_bound = !claim_wanted
+                    && stopped_at_a_host_bound(
+                        claimed.iter().map(|d| d.host.as_str()),
+                        flying
+                            .values()
+                            .map(|d| d.host.as_str())
+                            .chain(arrived.iter().map(|(_, host)| host.as_str())),
+                        per_host,
+                    );
                 self.spawn_all(claimed, &mut in_flight, &mut flying);
             }
             if !arrived.is_empty()
@@ -229,6 +244,12 @@ impl DeliveryWorker {
                 if self.record_arrivals(&arrived).await {
                     arrived.clear();
                     flush_after = FLUSH_AFTER;
+                    // Their hosts' slots are free again: a host that bounded the last claim
+                    // may give more now, not only after the pause.
+                    if short_at_bound {
+                        short_claim = None;
+                        short_at_bound = false;
+                    }
                 } else {
                     // Kept: tried again later (their leases keep them from being resent
                     // meanwhile, and count against their hosts' bounds).
@@ -732,9 +753,63 @@ impl DeliveryWorker {
     }
 }
 
+/// Whether a claim that came back with fewer rows than free slots stopped at a host's bound
+/// rather than at the end of what was due: for some host, the rows `claimed` (one item per
+/// row) plus those this worker already `held` for it (in flight, or arrived and not yet
+/// recorded: the database counts both as leased) reach `per_host`. More rows of that host
+/// may be due, claimable as soon as arrivals are recorded — with one busy follower instance
+/// every claim is short so, and a timed pause after each capped the relay at `per_host` per
+/// pause. A host held at its bound by this worker alone counts even when the claim got none
+/// of it (whether more are due is not known: at worst one more claim, after the recording).
+/// Rows other workers hold are not seen here: a claim bounded by those counts as short in the
+/// plain sense (the timed pause), as before.
+fn stopped_at_a_host_bound<'a>(
+    claimed: impl IntoIterator<Item = &'a str>,
+    held: impl IntoIterator<Item = &'a str>,
+    per_host: usize,
+) -> bool {
+    let mut leased: HashMap<&str, usize> = HashMap::new();
+    for host in claimed.into_iter().chain(held) {
+        *leased.entry(host).or_default() += 1;
+    }
+    leased.values().any(|&n| n >= per_host)
+}
+
 /// What became of one delivery, for the loop.
 struct Attempt {
     host: String,
     /// The delivery's id if it arrived (its row is removed with the next batch).
     arrived: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::stopped_at_a_host_bound;
+
+    #[test]
+    fn a_claim_stopped_at_a_host_bound_is_told_from_a_drained_queue() {
+        let none: [&str; 0] = [];
+        // One follower instance, nothing held: 8 rows is its whole allowance.
+        assert!(stopped_at_a_host_bound(["a.test"; 8], none, 8));
+        // 5 more while 3 of its rows are in flight or arrived but not recorded.
+        assert!(stopped_at_a_host_bound(["a.test"; 5], ["a.test"; 3], 8));
+        // Fewer than the allowance: the queue had no more due for it.
+        assert!(!stopped_at_a_host_bound(["a.test"; 5], none, 8));
+        assert!(!stopped_at_a_host_bound(["a.test"; 5], ["b.test"; 7], 8));
+        // Nothing claimed of a host this worker holds at its bound: it could give none.
+        assert!(stopped_at_a_host_bound(none, ["a.test"; 8], 8));
+        assert!(!stopped_at_a_host_bound(none, ["a.test"; 7], 8));
+        assert!(!stopped_at_a_host_bound(none, none, 8));
+        // One host of several at its bound is enough.
+        assert!(stopped_at_a_host_bound(
+            ["a.test", "b.test", "b.test"],
+            ["b.test"],
+            3
+        ));
+        assert!(!stopped_at_a_host_bound(
+            ["a.test", "b.test", "b.test"],
+            ["c.test", "c.test"],
+            3
+        ));
+    }
 }

@@ -16,7 +16,11 @@ use openssl::{
     sign::{Signer, Verifier},
 };
 use sha2::{Digest as _, Sha256, Sha512};
-use std::{collections::HashMap, time::SystemTime};
+use std::{
+    collections::HashMap,
+    sync::{LazyLock, Mutex},
+    time::SystemTime,
+};
 use url::Url;
 
 pub struct SigningKey {
@@ -264,9 +268,89 @@ pub fn check_strength(params: &SignatureParams, method: &str) -> Result<(), Stri
     Ok(())
 }
 
+/// How many parsed public keys [`verify`] keeps: more than the senders of a busy burst (the
+/// inbox benchmark's 1,000 people), a few MiB at most.
+const PARSED_KEYS_CAP: usize = 2048;
+
+/// Public keys parsed from their PEM, kept for the next request of the same signer: decoding
+/// a PEM costs far more than the RSA verification itself (a quarter of the server's CPU per
+/// inbound Like in the issue 9 profile, docs/benchmarks.md). Keyed by the PEM text itself,
+/// so a rotated key (a new PEM under the same key id) is parsed anew and a key is only ever
+/// used for the PEM it was read from. Bounded: when full, an arbitrary key makes room (a
+/// sender dropped is parsed again at its next request). Shared by every request of the
+/// process ([`verify`]); a PEM that does not parse is not kept.
+pub struct ParsedKeys {
+    cap: usize,
+    keys: Mutex<HashMap<String, PKey<Public>>>,
+}
+
+impl ParsedKeys {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            cap: cap.max(1),
+            keys: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The key of `pem`, parsed once.
+    pub fn get(&self, pem: &str) -> Result<PKey<Public>, String> {
+        // A clone is a reference count; the lock is never held while parsing.
+        if let Some(key) = self.lock().get(pem) {
+            return Ok(key.clone());
+        }
+        let key = PKey::public_key_from_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+        let mut keys = self.lock();
+        if keys.len() >= self.cap && !keys.contains_key(pem) {
+            if let Some(victim) = keys.keys().next().cloned() {
+                keys.remove(&victim);
+            }
+        }
+        keys.insert(pem.to_owned(), key.clone());
+        Ok(key)
+    }
+
+    /// How many keys are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, PKey<Public>>> {
+        // A panic elsewhere while holding it leaves a map of whole entries: still usable.
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+static PARSED_KEYS: LazyLock<ParsedKeys> = LazyLock::new(|| ParsedKeys::new(PARSED_KEYS_CAP));
+
 /// Verifies a signed request given a header lookup (lowercase names), once
-/// [`check_strength`] passes.
+/// [`check_strength`] passes. The key is parsed from `public_key_pem` once per process
+/// ([`ParsedKeys`]).
 pub fn verify(
+    params: &SignatureParams,
+    method: &str,
+    path_and_query: &str,
+    header: impl Fn(&str) -> Option<String>,
+    public_key_pem: &str,
+) -> Result<(), String> {
+    verify_with(
+        &PARSED_KEYS,
+        params,
+        method,
+        path_and_query,
+        header,
+        public_key_pem,
+    )
+}
+
+/// [`verify`], the key read through `keys`.
+pub fn verify_with(
+    keys: &ParsedKeys,
     params: &SignatureParams,
     method: &str,
     path_and_query: &str,
@@ -290,8 +374,7 @@ pub fn verify(
         };
         lines.push(format!("{name}: {value}"));
     }
-    let key: PKey<Public> =
-        PKey::public_key_from_pem(public_key_pem.as_bytes()).map_err(|e| e.to_string())?;
+    let key = keys.get(public_key_pem)?;
     let signature = B64
         .decode(&params.signature)
         .map_err(|e| format!("the signature is not base64: {e}"))?;
@@ -397,6 +480,69 @@ mod tests {
         let digest = headers.iter().find(|(k, _)| *k == "Digest").unwrap();
         assert_eq!(digest.1, digest_header(body));
         assert!(digest.1.starts_with("SHA-256="));
+    }
+
+    /// A signer's rotated key, published under the same key id, verifies its new signatures
+    /// and no longer its old ones, whatever was kept of the old key.
+    #[test]
+    fn a_rotated_key_under_the_same_key_id_is_parsed_anew() {
+        let keys = ParsedKeys::new(8);
+        let url = Url::parse("http://beta.test:41002/inbox").unwrap();
+        let body = br#"{"type":"Like"}"#;
+        let signed = |private: &str| {
+            let key = SigningKey::from_pem("http://alpha.test:41001/u/marie", private).unwrap();
+            let headers = sign_request(&key, "POST", &url, Some(body), SystemTime::now()).unwrap();
+            let sig = headers.iter().find(|(k, _)| *k == "Signature").unwrap();
+            (parse_signature(&sig.1).unwrap(), headers)
+        };
+        let check = |params: &SignatureParams, headers: &[(&'static str, String)], pem: &str| {
+            verify_with(
+                &keys,
+                params,
+                "POST",
+                "/inbox",
+                header_of(headers, &url),
+                pem,
+            )
+        };
+        let (old_public, old_private) = keypair();
+        let (old_params, old_headers) = signed(&old_private);
+        check(&old_params, &old_headers, &old_public).unwrap();
+        check(&old_params, &old_headers, &old_public).unwrap();
+        assert_eq!(keys.len(), 1, "one PEM, parsed once");
+
+        let (new_public, new_private) = keypair();
+        let (new_params, new_headers) = signed(&new_private);
+        assert_eq!(new_params.key_id, old_params.key_id);
+        check(&new_params, &new_headers, &new_public).unwrap();
+        assert!(check(&old_params, &old_headers, &new_public).is_err());
+        assert!(check(&new_params, &new_headers, &old_public).is_err());
+        assert_eq!(keys.len(), 2);
+        assert!(keys.get("not a key").is_err());
+        assert_eq!(keys.len(), 2, "what does not parse is not kept");
+    }
+
+    #[test]
+    fn parsed_keys_stay_within_their_bound() {
+        let keys = ParsedKeys::new(3);
+        let pems: Vec<String> = (0..5).map(|_| keypair().0).collect();
+        for pem in &pems {
+            keys.get(pem).unwrap();
+            assert!(keys.len() <= 3);
+        }
+        assert_eq!(keys.len(), 3);
+        // Every key still reads right, dropped or not, and the bound holds.
+        for pem in &pems {
+            assert_eq!(
+                keys.get(pem).unwrap().public_key_to_pem().unwrap(),
+                pem.as_bytes()
+            );
+            assert_eq!(keys.len(), 3);
+        }
+        // A key already kept takes no room.
+        let kept = keys.lock().keys().next().cloned().unwrap();
+        keys.get(&kept).unwrap();
+        assert_eq!(keys.len(), 3);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Reports and the reasons groups offer for them; bans from a group. Plain SQL over the
 //! tables of migration `2026-11-30-001401_reports_and_group_bans`.
 
-use crate::DbError;
+use crate::{DbError, PrepareOnce};
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
@@ -443,6 +443,8 @@ pub async fn ban_of(
     ))
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
+    // Read by every inbound activity in a group: planned once per connection.
+    .prepared()
     .get_result(conn)
     .await
     .optional()?)
