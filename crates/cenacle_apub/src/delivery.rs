@@ -51,8 +51,8 @@ const FLUSH_RETRY: Duration = Duration::from_secs(1);
 const BUSY_RECHECK: Duration = Duration::from_secs(1);
 /// After a claim that found fewer rows than free slots, the pause before the next one (so a
 /// stream of NOTIFYs or finished deliveries does not rescan the queue each time). A claim
-/// that stopped at a host's bound ([`stopped_at_a_host_bound`]) pauses only until this
-/// worker records arrivals, which free that host's slots.
+/// that stopped at a host's bound ([`stopped_at_a_host_bound`]) pauses until this worker
+/// records arrivals, which free that host's slots, or this pause ends, whichever is first.
 const SHORT_CLAIM_PAUSE: Duration = Duration::from_millis(50);
 /// How often received activity ids are pruned and orphan activities swept.
 const UPKEEP_EVERY: Duration = Duration::from_secs(3600);

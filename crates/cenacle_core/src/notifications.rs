@@ -104,8 +104,8 @@ pub(crate) fn mail_due(kind: Kind, stored: Option<&str>) -> Option<&'static str>
 
 /// Every (kind, stored preference) under which [`mailed_at_once`] holds, over every kind and
 /// every preference one may store (or none): [`mailed_at_once`] as a table, for the store to
-/// ask of a parked notification mail (`admin::retry_parked_mails`) without a second copy of
-/// the rule.
+/// ask again of a notification mail tried before (an admin's `retry_parked_mails` and every
+/// worker's `mail::claim_mails`) without a second copy of the rule.
 pub(crate) fn mailed_at_once_table() -> Vec<(&'static str, Option<&'static str>)> {
     Kind::ALL
         .into_iter()
