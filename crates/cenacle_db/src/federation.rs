@@ -10,7 +10,7 @@ use diesel::{
     prelude::*,
     sql_types::{Array, BigInt, Bool, Double, Int4, Nullable, Text, Timestamptz},
 };
-use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
 // ---- received activities ----
 
@@ -525,7 +525,7 @@ pub async fn record_instance_alive(
     record_instances_alive(conn, &[host.to_owned()]).await
 }
 
-/// Several instances answered (a batch of deliveries arrived): alive, in one statement. For
+/// Several instances answered (a batch of deliveries arrived): alive, in one transaction. For
 /// those that were dead, everything waiting (parked, in backoff, or queued while they were
 /// dead) is due now, all at the same time, so that it is claimed in the order it was queued
 /// (equal due times go by id); rows in flight keep their lease. A revived instance is woken
@@ -535,12 +535,48 @@ pub async fn record_instances_alive(
     conn: &mut AsyncPgConnection,
     hosts: &[String],
 ) -> Result<(), DbError> {
+    #[derive(QueryableByName)]
+    struct Standing {
+        #[diesel(sql_type = Text)]
+        host: String,
+        #[diesel(sql_type = Bool)]
+        dead: bool,
+    }
     if hosts.is_empty() {
         return Ok(());
     }
-    // The CTEs share one snapshot: `revived` reads who was dead before the upsert.
+    // Who was dead is read under the instance rows' lock, then the rest in a statement of its
+    // own (a snapshot taken after it): read in the upsert's snapshot, a failure declaring one
+    // of them dead and parking its queue, committed while the upsert waited for its row, was
+    // overwritten as alive with its queue left parked, due never again. The lock reads every
+    // row asked, and `dead` is looked at here, after the lock: a condition on it in the query
+    // would be read in the snapshot, before the lock, and miss one turning dead meanwhile.
+    conn.transaction::<_, DbError, _>(async |conn| {
+        let revived: Vec<String> = diesel::sql_query(
+            "SELECT host, dead FROM instance WHERE host = ANY ($1) ORDER BY host FOR UPDATE",
+        )
+        .bind::<Array<Text>, _>(hosts)
+        .prepared()
+        .load::<Standing>(conn)
+        .await?
+        .into_iter()
+        .filter(|s| s.dead)
+        .map(|s| s.host)
+        .collect();
+        mark_alive(conn, hosts, &revived).await
+    })
+    .await
+}
+
+/// [`record_instances_alive`] once the dead among `hosts` (`revived`) are known, their rows
+/// locked.
+async fn mark_alive(
+    conn: &mut AsyncPgConnection,
+    hosts: &[String],
+    revived: &[String],
+) -> Result<(), DbError> {
     diesel::sql_query(
-        "WITH revived AS (SELECT host FROM instance WHERE host = ANY($1) AND dead), \
+        "WITH revived AS (SELECT unnest($2::text[]) AS host), \
          alive AS ( \
            INSERT INTO instance (host, last_success_at) SELECT h, now() FROM unnest($1::text[]) AS h \
            ON CONFLICT (host) DO UPDATE SET last_success_at = now(), failing_since = NULL, \
@@ -553,6 +589,7 @@ pub async fn record_instances_alive(
            AND EXISTS (SELECT 1 FROM alive)",
     )
     .bind::<Array<Text>, _>(hosts)
+    .bind::<Array<Text>, _>(revived)
     .prepared()
     .execute(conn)
     .await?;
@@ -567,7 +604,7 @@ pub async fn park_deliveries_to(
 ) -> Result<usize, DbError> {
     Ok(diesel::sql_query(
         "UPDATE delivery SET next_attempt_at = 'infinity' \
-         WHERE host = $1 AND next_attempt_at <> 'infinity'",
+         WHERE host = $1 AND next_attempt_at < 'infinity'",
     )
     .bind::<Text, _>(host)
     .prepared()
@@ -1224,10 +1261,11 @@ const WAKE_FOLD: i64 = 10_000;
 ///    room for, counting the leases every worker has committed (a new snapshot, taken after
 ///    the lock), then round-robin across hosts (every host's first row before any host's
 ///    second) up to `limit`: a big backlog cannot starve small hosts;
-/// 3. each locked host's `next_due` recomputed from its rows. The host row goes when it has
-///    none left: its last row's delete (trigger `delivery_host_emptied`) skips host rows a
-///    claim holds, which this step (or a later claim's: one empty pick) removes. A row being queued meanwhile has its wake row
-///    in the log, so nothing is lost.
+/// 3. each locked host's `next_due` recomputed from its rows (a dead host's: 'infinity', and its
+///    not-yet-parked rows parked). The host row goes when it has none left: its last row's
+///    delete (trigger `delivery_host_emptied`) skips host rows a claim holds, which this step
+///    (or a later claim's: one empty pick) removes. A row being queued meanwhile has its wake
+///    row in the log, so nothing is lost.
 ///
 /// Rows come back oldest first (equal due times in queue order).
 pub async fn claim_deliveries(
@@ -1316,11 +1354,19 @@ pub async fn claim_deliveries(
     .prepared()
     .load(conn)
     .await?;
-    // A dead host waits for the wake its revival writes (`record_instances_alive`).
+    // A dead host waits for the wake its revival writes (`record_instances_alive`). Its rows
+    // not parked yet (queued while it was being declared dead: the enqueue read it alive) are
+    // parked here, as `park_deliveries_to` parks the rest: left due, every idle worker's
+    // `next_due_at` would step over them one by one until the revival. Dead is read under a
+    // share lock on the instance row: a revival committing meanwhile (its rows made due, then
+    // re-checked by this update as they stand) would otherwise have them parked again on a
+    // stale "dead", for good. Leased rows are left to their worker, who parks or sends them.
     diesel::sql_query(
-        "WITH due AS ( \
+        "WITH dead AS MATERIALIZED ( \
+           SELECT host FROM instance WHERE host = ANY ($1) AND dead ORDER BY host FOR SHARE), \
+         due AS ( \
            SELECT h.host, \
-             CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = h.host AND i.dead) \
+             CASE WHEN h.host IN (SELECT host FROM dead) \
                   THEN 'infinity'::timestamptz END AS parked, \
              LEAST((SELECT d.next_attempt_at FROM delivery d \
                     WHERE d.host = h.host AND (d.locked_until IS NULL OR d.locked_until <= now()) \
@@ -1328,6 +1374,9 @@ pub async fn claim_deliveries(
                    (SELECT min(delivery_claimable_at(d.next_attempt_at, d.locked_until)) FROM delivery d \
                     WHERE d.host = h.host AND d.locked_until > now())) AS at \
            FROM unnest($1::text[]) AS h(host)), \
+         parked AS (UPDATE delivery d SET next_attempt_at = 'infinity' \
+           WHERE d.host IN (SELECT host FROM dead) AND d.next_attempt_at < 'infinity' \
+             AND (d.locked_until IS NULL OR d.locked_until <= now())), \
          emptied AS (DELETE FROM delivery_host x USING due WHERE x.host = due.host AND due.at IS NULL) \
          UPDATE delivery_host x SET next_due = COALESCE(due.parked, due.at) \
          FROM due WHERE x.host = due.host AND due.at IS NOT NULL",
@@ -1427,13 +1476,18 @@ pub struct QueueStats {
     pub parked: i64,
 }
 
+/// The delivery totals are counted in one pass of the table (no index holds the parked rows
+/// alone: `delivery_claimable_idx` leaves them out).
 pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbError> {
     Ok(diesel::sql_query(
-        "SELECT (SELECT count(*) FROM delivery) AS pending, \
-         COALESCE((SELECT EXTRACT(EPOCH FROM now() - min(created_at)) FROM delivery), 0)::float8 AS oldest_seconds, \
+        "SELECT d.pending, d.oldest_seconds, \
          (SELECT count(*) FROM outbox_event WHERE failed_at IS NULL) AS outbox_events, \
          (SELECT count(*) FROM outbox_event WHERE failed_at IS NOT NULL) AS outbox_failed, \
-         (SELECT count(*) FROM delivery WHERE next_attempt_at = 'infinity') AS parked",
+         d.parked \
+         FROM (SELECT count(*) AS pending, \
+                 COALESCE(EXTRACT(EPOCH FROM now() - min(created_at)), 0)::float8 AS oldest_seconds, \
+                 count(*) FILTER (WHERE next_attempt_at = 'infinity') AS parked \
+               FROM delivery) d",
     )
     .prepared()
     .get_result(conn)
@@ -1442,23 +1496,48 @@ pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbE
 
 /// When a worker next has something to do without being told: a delivery falling due (a
 /// leased one when its lease runs out: its worker may be gone), an outbox event's retry.
-/// Parked deliveries wait for their instance's probe (see [`next_probe_at`]). (The first
-/// due row is read as `ORDER BY … LIMIT 1`, not `min()`: with the dead-instance check in the
-/// same query PostgreSQL cannot turn `min()` into an index lookup, and read the whole queue.)
+/// Parked deliveries wait for their instance's probe (see [`next_probe_at`]); unleased rows of
+/// a dead instance (queued while it was being declared dead, so not parked until the next
+/// claim that finds the host due parks them) wait for its revival. Every idle worker asks,
+/// so each part is read from an index in the order wanted:
+///
+/// - deliveries from `delivery_claimable_idx`, in claim order (`delivery_claimable_at`: the due
+///   time, or the lease's end for a leased row; parked rows are not in it). Its first entry is
+///   the answer unless it is an unleased row of a dead instance. The first 32 entries are read
+///   in order, each host's standing looked up by key (`instance_pkey`), stopping at the first
+///   that counts: one entry in the usual case. Only when all 32 are a dead instance's does the
+///   walk go on, with the dead instances hashed once, at a cost that grows with those rows
+///   (50,000 of them ahead: ≈ 12–20 ms, docs/benchmarks.md; the next claim that finds their
+///   host due parks them). The migration that made the index says why the walk is not over
+///   `next_attempt_at`;
+/// - outbox retries from `outbox_event_due_idx`.
 pub async fn next_due_at(conn: &mut AsyncPgConnection) -> Result<Option<DateTime<Utc>>, DbError> {
     #[derive(QueryableByName)]
     struct Due {
         #[diesel(sql_type = Nullable<Timestamptz>)]
         at: Option<DateTime<Utc>>,
     }
+    // The window is a subquery already in order: its `ORDER BY … LIMIT 1` pulls entries one at
+    // a time and stops at the first that counts, so the 32 is an upper bound, not a cost. The
+    // second walk is an init plan PostgreSQL runs only when `COALESCE` needs it. Dead is asked
+    // per row (`IS NOT TRUE`: no instance row is an instance never failed) rather than with a
+    // `NOT IN`, which would hash every dead instance on each call.
     Ok(diesel::sql_query(
         "SELECT LEAST( \
-           (SELECT d.next_attempt_at FROM delivery d \
-            WHERE d.locked_until IS NULL AND d.next_attempt_at < 'infinity' \
-              AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead) \
-            ORDER BY d.next_attempt_at LIMIT 1), \
-           (SELECT min(GREATEST(locked_until, next_attempt_at)) FROM delivery \
-            WHERE locked_until IS NOT NULL AND next_attempt_at < 'infinity'), \
+           COALESCE( \
+             (SELECT w.at FROM ( \
+                SELECT delivery_claimable_at(d.next_attempt_at, d.locked_until) AS at, \
+                       d.host, d.locked_until \
+                FROM delivery d WHERE d.next_attempt_at < 'infinity' \
+                ORDER BY delivery_claimable_at(d.next_attempt_at, d.locked_until) LIMIT 32) w \
+              WHERE w.locked_until IS NOT NULL \
+                 OR (SELECT i.dead FROM instance i WHERE i.host = w.host) IS NOT TRUE \
+              ORDER BY w.at LIMIT 1), \
+             (SELECT delivery_claimable_at(d.next_attempt_at, d.locked_until) FROM delivery d \
+              WHERE d.next_attempt_at < 'infinity' \
+                AND (d.locked_until IS NOT NULL \
+                     OR d.host NOT IN (SELECT i.host FROM instance i WHERE i.dead)) \
+              ORDER BY delivery_claimable_at(d.next_attempt_at, d.locked_until) LIMIT 1)), \
            (SELECT min(next_attempt_at) FROM outbox_event WHERE failed_at IS NULL)) AS at",
     )
     .prepared()

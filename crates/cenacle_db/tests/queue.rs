@@ -743,3 +743,410 @@ async fn in_allow_list_mode_only_allowed_instances_get_deliveries_queued() {
     .unwrap();
     assert_eq!(relayed, 2);
 }
+
+/// `next_due_at` as it read before its index (`delivery_claimable_idx`, issue 10): the answer
+/// the cheaper reading must keep giving.
+const NEXT_DUE_BEFORE: &str = "SELECT LEAST( \
+       (SELECT d.next_attempt_at FROM delivery d \
+        WHERE d.locked_until IS NULL AND d.next_attempt_at < 'infinity' \
+          AND NOT EXISTS (SELECT 1 FROM instance i WHERE i.host = d.host AND i.dead) \
+        ORDER BY d.next_attempt_at LIMIT 1), \
+       (SELECT min(GREATEST(locked_until, next_attempt_at)) FROM delivery \
+        WHERE locked_until IS NOT NULL AND next_attempt_at < 'infinity'), \
+       (SELECT min(next_attempt_at) FROM outbox_event WHERE failed_at IS NULL)) AS at";
+
+/// When an idle worker wakes: each kind of row counts as the claim and the outbox see it.
+/// Written as rows, not through the queue's functions, so that every situation is exact
+/// (times are minutes after a fixed instant); each answer is also checked against the query
+/// as it was before its index.
+#[tokio::test]
+async fn next_due_at_counts_what_a_worker_could_take_and_nothing_else() {
+    use diesel::sql_types::{Nullable, Timestamptz};
+    use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+    #[derive(diesel::QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        at: Option<chrono::DateTime<Utc>>,
+    }
+    let t0: chrono::DateTime<Utc> = "2030-01-01T00:00:00Z".parse().unwrap();
+    let at = |minutes: i64| Some(t0 + Duration::minutes(minutes));
+    async fn run(conn: &mut AsyncPgConnection, sql: &str) {
+        diesel::sql_query(sql).execute(conn).await.unwrap();
+    }
+    /// Checks the answer, and that the query as it was gives the same.
+    async fn expect(conn: &mut AsyncPgConnection, want: Option<chrono::DateTime<Utc>>, what: &str) {
+        let got = federation::next_due_at(conn).await.unwrap();
+        assert_eq!(got, want, "{what}");
+        let before = diesel::sql_query(NEXT_DUE_BEFORE)
+            .get_result::<Due>(conn)
+            .await
+            .unwrap()
+            .at;
+        assert_eq!(got, before, "{what}: as before");
+    }
+    /// One delivery to `host` (inbox `n`), due at minute `due` (None: parked), leased until
+    /// minute `lease`.
+    async fn row(
+        conn: &mut AsyncPgConnection,
+        host: &str,
+        n: usize,
+        due: Option<i64>,
+        lease: Option<i64>,
+    ) {
+        let minutes = |m: Option<i64>, none: &str| {
+            m.map_or(none.to_owned(), |m| {
+                format!("TIMESTAMPTZ '2030-01-01 00:00:00+00' + interval '{m} minutes'")
+            })
+        };
+        run(
+            conn,
+            &format!(
+                "INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at, locked_until) \
+                 VALUES ((SELECT min(id) FROM outgoing_activity), 'https://{host}/inbox/{n}', '{host}', {}, {})",
+                minutes(due, "'infinity'"),
+                minutes(lease, "NULL"),
+            ),
+        )
+        .await;
+    }
+
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let c = &mut conn;
+    expect(c, None, "nothing queued").await;
+    run(
+        c,
+        "INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+         VALUES ('https://a.example/act/1', 's', '{}')",
+    )
+    .await;
+    run(
+        c,
+        "INSERT INTO instance (host, dead) VALUES ('dead.example', true), ('alive.example', false)",
+    )
+    .await;
+
+    // Outbox retries count; events parked as failed do not.
+    run(
+        c,
+        "INSERT INTO outbox_event (kind, subject_id, next_attempt_at, failed_at) VALUES \
+         ('post_created', 1, TIMESTAMPTZ '2030-01-01 00:50:00+00', NULL), \
+         ('post_created', 2, TIMESTAMPTZ '2030-01-01 00:01:00+00', now())",
+    )
+    .await;
+    expect(c, at(50), "an outbox retry").await;
+
+    // A delivery due, to an instance never failed (no `instance` row) and to a known live one.
+    row(c, "new.example", 0, Some(45), None).await;
+    expect(c, at(45), "a row of an unknown instance").await;
+    row(c, "alive.example", 0, Some(40), None).await;
+    expect(c, at(40), "a row of a live instance").await;
+
+    // A dead instance's row, unparked (queued while it was being declared dead): skipped.
+    row(c, "dead.example", 0, Some(10), None).await;
+    expect(
+        c,
+        at(40),
+        "a dead instance's unparked row waits for its revival",
+    )
+    .await;
+    // Parked rows wait for a probe, leased or not.
+    row(c, "dead.example", 1, None, None).await;
+    row(c, "dead.example", 2, None, Some(1)).await;
+    expect(c, at(40), "parked rows").await;
+
+    // Leased rows count at the end of their lease (their worker may be gone), dead or alive.
+    row(c, "alive.example", 1, Some(-5), Some(30)).await;
+    expect(c, at(30), "a leased row, at its lease's end").await;
+    row(c, "dead.example", 3, Some(-5), Some(25)).await;
+    expect(c, at(25), "a dead instance's leased row counts too").await;
+    // … or at its due time when that is later (retried while leased).
+    row(c, "alive.example", 2, Some(20), Some(15)).await;
+    expect(c, at(20), "a leased row due after its lease").await;
+
+    // More unparked rows of dead instances ahead than the first look reads (32): the walk
+    // goes on past them, to a live row behind them.
+    for n in 0..40 {
+        row(c, "dead.example", 10 + n, Some(1), None).await;
+    }
+    expect(c, at(20), "40 dead rows ahead").await;
+    row(c, "alive.example", 3, Some(5), None).await;
+    expect(c, at(5), "a live row behind 40 dead ones").await;
+    // Only dead rows and parked rows left: nothing due but the outbox.
+    run(
+        c,
+        "DELETE FROM delivery WHERE host <> 'dead.example' OR locked_until IS NOT NULL",
+    )
+    .await;
+    expect(c, at(50), "only a dead instance's rows").await;
+
+    // The instance back: its rows count (revival makes them due now; here they keep theirs).
+    run(
+        c,
+        "UPDATE instance SET dead = false WHERE host = 'dead.example'",
+    )
+    .await;
+    expect(c, at(1), "the instance back").await;
+}
+
+/// Every idle worker asks `next_due_at`: it must read a few index entries, not the queue.
+/// Before its index it stepped over every leased row (a claim leases rows that are due: the
+/// head of the due-time order) and then read each of them again for its lease's end.
+#[tokio::test]
+async fn next_due_at_reads_neither_the_leased_rows_nor_the_parked_ones() {
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    // 3,000 rows leased (due a minute ago), 3,000 parked for a dead instance, 20 of that
+    // instance unparked and due first, then 3,000 due later; with the statistics autovacuum
+    // would have gathered, so that the planner sees a table of that size.
+    diesel::sql_query("INSERT INTO instance (host, dead) VALUES ('dead.example', true)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    diesel::sql_query(
+        "WITH a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
+                    VALUES ('https://a.example/act/big', 's', '{}') RETURNING id) \
+         INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at, locked_until) \
+         SELECT a.id, 'https://h' || n % 100 || '.example/u/' || n || '/inbox', \
+                CASE WHEN n BETWEEN 3001 AND 6020 THEN 'dead.example' ELSE 'h' || n % 100 || '.example' END, \
+                CASE WHEN n <= 3000 THEN now() - interval '1 minute' \
+                     WHEN n <= 6000 THEN 'infinity' \
+                     WHEN n <= 6020 THEN now() + interval '1 minute' \
+                     ELSE now() + interval '1 hour' + (n - 6020) * interval '1 second' END, \
+                CASE WHEN n <= 3000 THEN now() + interval '2 hours' + n * interval '1 second' END \
+         FROM a, generate_series(1, 9020) AS n",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    diesel::sql_query("ANALYZE delivery")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (due, read) = conn
+        .transaction::<_, DbError, _>(async move |c| {
+            let before = rows_read(c, "delivery").await.unwrap();
+            let due = federation::next_due_at(c).await?;
+            Ok((due, rows_read(c, "delivery").await.unwrap() - before))
+        })
+        .await
+        .unwrap();
+    let due = due.unwrap();
+    assert!(
+        due > Utc::now() + Duration::minutes(59) && due < Utc::now() + Duration::minutes(61),
+        "the first live row, an hour away: {due}"
+    );
+    assert!(
+        read < 100,
+        "next_due_at read {read} delivery rows (3,000 leased, 3,000 parked)"
+    );
+}
+
+/// A row queued while its instance was being declared dead (the enqueue read it alive, so
+/// did not park it) is parked by the first claim that finds its host due: it no longer waits
+/// in the due range, where every idle worker's `next_due_at` would step over it until the
+/// revival, and the revival makes it due again as the rest of the queue.
+#[tokio::test]
+async fn a_claim_parks_the_rows_its_dead_host_was_sent_while_dying() {
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    queue_one(&mut conn, "https://a.example/act/dying/1", "dying.example").await;
+    queue_one(&mut conn, "https://a.example/act/dying/2", "dying.example").await;
+    // Declared dead by a transaction that did not see those rows: nothing parked them.
+    diesel::sql_query("INSERT INTO instance (host, dead) VALUES ('dying.example', true)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let parked = || async {
+        let mut conn = db.pool.get().await.unwrap();
+        diesel::sql_query(
+            "SELECT count(*) AS n FROM delivery \
+             WHERE host = 'dying.example' AND next_attempt_at = 'infinity'",
+        )
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap()
+        .n
+    };
+    assert_eq!(parked().await, 0);
+
+    assert!(
+        claim(&db.pool, 10, 8).await.is_empty(),
+        "a dead host is not sent to"
+    );
+    assert_eq!(parked().await, 2, "the claim parked both rows");
+    assert_eq!(federation::next_due_at(&mut conn).await.unwrap(), None);
+
+    federation::record_instances_alive(&mut conn, &["dying.example".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(parked().await, 0);
+    assert_eq!(
+        claim(&db.pool, 10, 8).await.len(),
+        2,
+        "both sent once it is back"
+    );
+}
+
+/// A claim that reads a host as dead while its revival is being committed does not park the
+/// rows the revival made due: it decides "dead" under the instance row's lock, so it waits for
+/// the revival and sees the host alive. (Read in the claim's snapshot, the stale "dead" had
+/// the rows, re-checked as the revival left them, parked again, with nothing left to unpark
+/// them: a live instance's queue stuck for good.)
+#[tokio::test]
+async fn a_claim_racing_a_revival_leaves_the_revived_rows_due() {
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    queue_one(&mut conn, "https://a.example/act/flap/1", "flap.example").await;
+    queue_one(&mut conn, "https://a.example/act/flap/2", "flap.example").await;
+    diesel::sql_query("INSERT INTO instance (host, dead) VALUES ('flap.example', true)")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    // The revival, not committed yet.
+    let mut reviving = db.pool.get().await.unwrap();
+    begin(&mut reviving).await;
+    federation::record_instances_alive(&mut reviving, &["flap.example".to_owned()])
+        .await
+        .unwrap();
+    let claiming = tokio::spawn({
+        let pool = db.pool.clone();
+        async move { claim(&pool, 10, 8).await }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lock_waiters(&mut conn).await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the claim never waited"
+        );
+        assert!(
+            !claiming.is_finished(),
+            "the claim did not wait for the revival"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    commit(&mut reviving).await;
+    claiming.await.unwrap();
+    let parked: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM delivery \
+         WHERE host = 'flap.example' AND next_attempt_at = 'infinity'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(parked.n, 0, "the revived rows stay due");
+    let sent = claim(&db.pool, 10, 8).await.len();
+    let sent = sent + claim(&db.pool, 10, 8).await.len();
+    assert_eq!(sent, 2, "both rows go out");
+}
+
+/// An instance answering while a failure is declaring it dead: the revival waits for the
+/// failure to commit, then reads it dead and makes the queue the failure parked due again.
+/// (Read in the revival's snapshot, "alive" hid the failure; the upsert then overwrote it as
+/// alive and left the queue parked: no probe runs for a live instance, no claim takes parked
+/// rows, so they were never sent.)
+#[tokio::test]
+async fn a_revival_racing_a_death_leaves_no_queue_parked() {
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    queue_one(&mut conn, "https://a.example/act/race/1", "race.example").await;
+    queue_one(&mut conn, "https://a.example/act/race/2", "race.example").await;
+    let probe_at = Utc::now() + Duration::minutes(10);
+    federation::record_instance_failure(&mut conn, "race.example", Utc::now(), probe_at)
+        .await
+        .unwrap();
+    // The failure that declares it dead and parks its queue, not committed yet.
+    let mut dying = db.pool.get().await.unwrap();
+    begin(&mut dying).await;
+    assert!(federation::record_instance_failure(
+        &mut dying,
+        "race.example",
+        Utc::now() + Duration::hours(1),
+        probe_at
+    )
+    .await
+    .unwrap());
+    assert_eq!(
+        federation::park_deliveries_to(&mut dying, "race.example")
+            .await
+            .unwrap(),
+        2
+    );
+    let reviving = tokio::spawn({
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            federation::record_instances_alive(&mut conn, &["race.example".to_owned()])
+                .await
+                .unwrap()
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while lock_waiters(&mut conn).await < 1 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revival never waited"
+        );
+        assert!(
+            !reviving.is_finished(),
+            "the revival did not wait for the death"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    commit(&mut dying).await;
+    reviving.await.unwrap();
+    let parked: Count = diesel::sql_query(
+        "SELECT count(*) AS n FROM delivery \
+         WHERE host = 'race.example' AND next_attempt_at = 'infinity'",
+    )
+    .get_result(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(parked.n, 0, "the queue the failure parked is due again");
+    assert_eq!(claim(&db.pool, 10, 8).await.len(), 2, "and sent");
+}
+
+/// Opens a transaction left open across calls (through the connection's own transaction
+/// manager, so that a queue function's nested transaction is a savepoint in it).
+async fn begin(conn: &mut diesel_async::AsyncPgConnection) {
+    use diesel_async::{AsyncConnection, TransactionManager};
+    <diesel_async::AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(
+        conn,
+    )
+    .await
+    .unwrap();
+}
+
+/// Commits the transaction [`begin`] opened.
+async fn commit(conn: &mut diesel_async::AsyncPgConnection) {
+    use diesel_async::{AsyncConnection, TransactionManager};
+    <diesel_async::AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
+        conn,
+    )
+    .await
+    .unwrap();
+}
+
+/// Sessions of this database waiting on a lock now.
+async fn lock_waiters(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .get_result::<Count>(conn)
+    .await
+    .unwrap()
+    .n
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
