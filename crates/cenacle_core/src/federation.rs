@@ -217,10 +217,11 @@ pub async fn delivery_done(
     delivery: &ClaimedDelivery,
     delivered: bool,
 ) -> Result<(), CoreError> {
-    store::finish_delivery(conn, delivery.id).await?;
+    // The instance first, then its rows, as a failure locks them (see `deliveries_done`).
     if delivered && ctx.hosts.alive_due(&delivery.host) {
         record_instance_alive(conn, ctx, &delivery.host).await?;
     }
+    store::finish_delivery(conn, delivery.id).await?;
     Ok(())
 }
 
@@ -233,7 +234,6 @@ pub async fn deliveries_done(
     delivered: &[(i64, String)],
 ) -> Result<(), CoreError> {
     let ids: Vec<i64> = delivered.iter().map(|(id, _)| *id).collect();
-    store::finish_deliveries(conn, &ids).await?;
     let mut hosts: Vec<String> = delivered
         .iter()
         .map(|(_, host)| host.clone())
@@ -243,7 +243,10 @@ pub async fn deliveries_done(
     hosts.dedup();
     // One statement for the whole batch: a fan-out to 10,000 instances would otherwise write
     // them one by one while the worker waits.
+    // Alive before the rows leave: every path takes an instance's row before its queue's (a
+    // failure marks it dead, then parks the queue), so none waits for the other in a circle.
     store::record_instances_alive(conn, &hosts).await?;
+    store::finish_deliveries(conn, &ids).await?;
     for host in &hosts {
         ctx.hosts.alive_written(host);
     }

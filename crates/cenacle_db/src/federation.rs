@@ -525,7 +525,8 @@ pub async fn record_instance_alive(
     record_instances_alive(conn, &[host.to_owned()]).await
 }
 
-/// Several instances answered (a batch of deliveries arrived): alive, in one transaction. For
+/// Several instances answered (a batch of deliveries arrived): alive, in one statement when
+/// none of them was dead (the usual case), else in one transaction for the dead ones. For
 /// those that were dead, everything waiting (parked, in backoff, or queued while they were
 /// dead) is due now, all at the same time, so that it is claimed in the order it was queued
 /// (equal due times go by id); rows in flight keep their lease. A revived instance is woken
@@ -542,11 +543,41 @@ pub async fn record_instances_alive(
         #[diesel(sql_type = Bool)]
         dead: bool,
     }
+    #[derive(QueryableByName)]
+    struct Host {
+        #[diesel(sql_type = Text)]
+        host: String,
+    }
     if hosts.is_empty() {
         return Ok(());
     }
-    // Who was dead is read under the instance rows' lock, then the rest in a statement of its
-    // own (a snapshot taken after it): read in the upsert's snapshot, a failure declaring one
+    // The usual case, one statement: the live (or new) instances are marked alive, in host
+    // order; the upsert's condition is read on each row as it stands once locked, so what it
+    // leaves are the hosts dead now, a failure that committed meanwhile included.
+    let dead: Vec<String> = diesel::sql_query(
+        "WITH up AS ( \
+           INSERT INTO instance (host, last_success_at) \
+           SELECT h, now() FROM unnest($1::text[]) AS h ORDER BY h \
+           ON CONFLICT (host) DO UPDATE SET last_success_at = now(), failing_since = NULL, \
+             next_probe_at = NULL, probe_failures = 0 \
+           WHERE NOT instance.dead \
+           RETURNING host) \
+         SELECT h AS host FROM unnest($1::text[]) AS h EXCEPT SELECT host FROM up",
+    )
+    .bind::<Array<Text>, _>(hosts)
+    .prepared()
+    .load::<Host>(conn)
+    .await?
+    .into_iter()
+    .map(|h| h.host)
+    .collect();
+    if dead.is_empty() {
+        return Ok(());
+    }
+    let hosts = &dead;
+    // Who was dead is read again under the instance rows' lock (a revival by someone else may
+    // have come between), then the rest in a statement of its own (a snapshot taken after
+    // the lock): read in the upsert's snapshot, a failure declaring one
     // of them dead and parking its queue, committed while the upsert waited for its row, was
     // overwritten as alive with its queue left parked, due never again. The lock reads every
     // row asked, and `dead` is looked at here, after the lock: a condition on it in the query
@@ -616,7 +647,9 @@ pub async fn park_deliveries_to(
 /// `max_age_days` (counted from their first failure, not from when a row was queued: a row
 /// queued yesterday for an instance dead for a month goes too), up to `limit` of them; returns
 /// how many (call again while it returns `limit`). An instance gone that long is treated as
-/// gone: what waited for it would otherwise grow without bound.
+/// gone: what waited for it would otherwise grow without bound. (The outer "still parked" is
+/// checked again on a row a revival changed while this waited for it: the subquery's answer
+/// is not, and would give up rows the revival had just made due.)
 pub async fn expire_parked_deliveries(
     conn: &mut AsyncPgConnection,
     max_age_days: i32,
@@ -626,7 +659,8 @@ pub async fn expire_parked_deliveries(
         "DELETE FROM delivery WHERE id IN \
          (SELECT d.id FROM delivery d JOIN instance i ON i.host = d.host \
           WHERE d.next_attempt_at = 'infinity' AND i.dead \
-            AND i.failing_since < now() - $1 * interval '1 day' LIMIT $2)",
+            AND i.failing_since < now() - $1 * interval '1 day' LIMIT $2) \
+         AND next_attempt_at = 'infinity'",
     )
     .bind::<Int4, _>(max_age_days)
     .bind::<BigInt, _>(limit)
@@ -1360,10 +1394,15 @@ pub async fn claim_deliveries(
     // `next_due_at` would step over them one by one until the revival. Dead is read under a
     // share lock on the instance row: a revival committing meanwhile (its rows made due, then
     // re-checked by this update as they stand) would otherwise have them parked again on a
-    // stale "dead", for good. Leased rows are left to their worker, who parks or sends them.
+    // stale "dead", for good. A host whose row is locked is skipped, not waited for: whoever
+    // holds it (a failure, a revival, a block, a probe) is changing it and parks or frees its
+    // queue itself, and waiting, with this claim's rows locked, could close a circle with a
+    // failure parking them; its `next_due` stays, so a later claim parks what is left. Leased
+    // rows are left to their worker, who parks or sends them.
     diesel::sql_query(
         "WITH dead AS MATERIALIZED ( \
-           SELECT host FROM instance WHERE host = ANY ($1) AND dead ORDER BY host FOR SHARE), \
+           SELECT host FROM instance WHERE host = ANY ($1) AND dead ORDER BY host \
+           FOR SHARE SKIP LOCKED), \
          due AS ( \
            SELECT h.host, \
              CASE WHEN h.host IN (SELECT host FROM dead) \

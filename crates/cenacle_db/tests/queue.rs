@@ -992,8 +992,8 @@ async fn a_claim_parks_the_rows_its_dead_host_was_sent_while_dying() {
 }
 
 /// A claim that reads a host as dead while its revival is being committed does not park the
-/// rows the revival made due: it decides "dead" under the instance row's lock, so it waits for
-/// the revival and sees the host alive. (Read in the claim's snapshot, the stale "dead" had
+/// rows the revival made due: it decides "dead" under the instance row's lock, and leaves a
+/// host whose row is being changed to whoever changes it. (Read in the claim's snapshot, the stale "dead" had
 /// the rows, re-checked as the revival left them, parked again, with nothing left to unpark
 /// them: a live instance's queue stuck for good.)
 #[tokio::test]
@@ -1017,15 +1017,13 @@ async fn a_claim_racing_a_revival_leaves_the_revived_rows_due() {
         let pool = db.pool.clone();
         async move { claim(&pool, 10, 8).await }
     });
+    // The claim either finishes (it skipped the host) or waits on the revival's rows (the
+    // unlocked reading did): either way the revival then commits.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while lock_waiters(&mut conn).await < 1 {
+    while !claiming.is_finished() && lock_waiters(&mut conn).await < 1 {
         assert!(
             std::time::Instant::now() < deadline,
-            "the claim never waited"
-        );
-        assert!(
-            !claiming.is_finished(),
-            "the claim did not wait for the revival"
+            "the claim neither finished nor waited"
         );
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
