@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use std::{
     collections::HashMap,
     sync::{
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicU16, AtomicUsize, Ordering},
         Arc, Mutex,
     },
     time::SystemTime,
@@ -39,6 +39,7 @@ pub struct FakePeer {
     webfinger_queries: Arc<AtomicUsize>,
     /// Held for writing by [`FakePeer::hold_webfinger`]: WebFinger answers wait for it.
     webfinger_gate: Arc<tokio::sync::RwLock<()>>,
+    webfinger_status: Arc<AtomicU16>,
     server: tokio::task::JoinHandle<()>,
 }
 
@@ -54,6 +55,9 @@ struct PeerState {
     aliases: Vec<String>,
     webfinger_queries: Arc<AtomicUsize>,
     webfinger_gate: Arc<tokio::sync::RwLock<()>>,
+    /// Set by [`FakePeer::answer_webfinger_with`]: the status every WebFinger query gets
+    /// instead of an answer (0: answered as usual).
+    webfinger_status: Arc<AtomicU16>,
 }
 
 impl FakePeer {
@@ -103,6 +107,7 @@ impl FakePeer {
         let actor = Arc::new(Mutex::new(actor));
         let webfinger_queries = Arc::new(AtomicUsize::new(0));
         let webfinger_gate = Arc::default();
+        let webfinger_status = Arc::new(AtomicU16::new(0));
         let state = PeerState {
             actor: actor.clone(),
             received: received.clone(),
@@ -117,6 +122,7 @@ impl FakePeer {
                 .collect(),
             webfinger_queries: webfinger_queries.clone(),
             webfinger_gate: Arc::clone(&webfinger_gate),
+            webfinger_status: Arc::clone(&webfinger_status),
         };
         let app = Router::new()
             .route("/actor", get(serve_actor))
@@ -139,6 +145,7 @@ impl FakePeer {
             deliveries,
             webfinger_queries,
             webfinger_gate,
+            webfinger_status,
             server,
         }
     }
@@ -146,6 +153,13 @@ impl FakePeer {
     /// How many WebFinger queries this peer has answered (or refused).
     pub fn webfinger_queries(&self) -> usize {
         self.webfinger_queries.load(Ordering::SeqCst)
+    }
+
+    /// Answers every WebFinger query from now on with `status` and no account (a 404: the
+    /// account's own server denying it, or a misconfigured proxy before it), while the actor
+    /// is still served.
+    pub fn answer_webfinger_with(&self, status: u16) {
+        self.webfinger_status.store(status, Ordering::SeqCst);
     }
 
     /// Holds WebFinger answers until the guard is dropped (queries are counted as they come):
@@ -290,6 +304,10 @@ async fn webfinger(
 ) -> axum::response::Response {
     state.webfinger_queries.fetch_add(1, Ordering::SeqCst);
     let _open = state.webfinger_gate.read().await;
+    let status = state.webfinger_status.load(Ordering::SeqCst);
+    if status != 0 {
+        return StatusCode::from_u16(status).unwrap().into_response();
+    }
     if !query.get("resource").is_some_and(|r| {
         r.eq_ignore_ascii_case(&state.account)
             || state.aliases.iter().any(|a| r.eq_ignore_ascii_case(a))
@@ -336,6 +354,7 @@ impl WebFingerPointer {
             aliases: Vec::new(),
             webfinger_queries: queries.clone(),
             webfinger_gate: Arc::default(),
+            webfinger_status: Arc::default(),
         };
         let app = Router::new()
             .route("/.well-known/webfinger", get(webfinger))
@@ -357,6 +376,20 @@ impl WebFingerPointer {
             )
         };
         let app = Router::new().route("/.well-known/webfinger", get(redirect));
+        Self::serve(port, app, queries).await
+    }
+
+    /// A server on `port` whose WebFinger answers every query with `status` and no account
+    /// (a 404: a proxy misconfigured, a route moved, or no such account; a 410: gone).
+    pub async fn start_answering(port: u16, status: u16) -> WebFingerPointer {
+        let queries = Arc::new(AtomicUsize::new(0));
+        let counted = queries.clone();
+        let status = StatusCode::from_u16(status).unwrap();
+        let answer = move || async move {
+            counted.fetch_add(1, Ordering::SeqCst);
+            status
+        };
+        let app = Router::new().route("/.well-known/webfinger", get(answer));
         Self::serve(port, app, queries).await
     }
 

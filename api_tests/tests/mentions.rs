@@ -11,6 +11,7 @@ use cenacle_api_tests::{
     peer::{FakePeer, Signing, WebFingerPointer},
     Hosts, Instance,
 };
+use cenacle_apub::webfinger_lookup::HANDLE_MISSES_PERSIST_AFTER;
 use diesel_async::AsyncPgConnection;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -507,10 +508,7 @@ async fn someone_whose_handle_names_another_host_is_tagged_under_it_once_both_ho
     assert_eq!(named_by, 1, "still named by the handle both servers gave");
 
     // Resolved through the API (asked again, and confirmed again), shown by that handle.
-    let query = handle.replace('@', "%40").replace(':', "%3A");
-    let (status, resolved) = alpha
-        .get(&format!("/api/v1/resolve?q={query}"), Some(&admin))
-        .await;
+    let (status, resolved) = resolve(&alpha, &admin, &handle).await;
     assert_eq!(status, 200, "{resolved}");
     assert!(
         resolved
@@ -625,9 +623,9 @@ async fn naming_someone_by_their_actors_host_finds_the_handle_both_hosts_give_th
 /// `@alice@masto.test` soon after her confirmation asks no one; once that confirmation is
 /// over a week old, the next text looks the handle up again. The handle's host now gives
 /// `alice` to another actor, whose server confirms it: the text tags the new actor, not the
-/// old one, and the handle moves. Later still the handle's host knows no `alice` at all: the
-/// handle goes, and the next text tags no one. Before, a handle host once confirmed was
-/// believed for ever, and texts kept tagging and reaching the old actor.
+/// old one, and the handle moves. Later still the handle's host says its `alice` is gone (a
+/// 410): the handle goes at once, and the next text tags no one. Before, a handle host once
+/// confirmed was believed for ever, and texts kept tagging and reaching the old actor.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_host_confirmed_long_ago_is_asked_again_and_follows_the_handle() {
     let mut hosts = hosts();
@@ -672,7 +670,7 @@ async fn a_handle_host_confirmed_long_ago_is_asked_again_and_follows_the_handle(
     );
 
     confirmed_long_ago(&mut db, &successor.actor_id).await;
-    let handles = restart_handles_host(handles, handle_port, "bob", &successor.actor_id).await;
+    let handles = handles_answering(handles, handle_port, 410).await;
     let (_, gone) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     assert_eq!(handles.queries(), 1, "asked again");
     let page = activity_json(&hosts.client(), &gone).await;
@@ -680,13 +678,14 @@ async fn a_handle_host_confirmed_long_ago_is_asked_again_and_follows_the_handle(
     assert_eq!(
         named_by_handle_host(&mut db, &successor.actor_id, &handle_host).await,
         0,
-        "the handle goes when its host knows no such account"
+        "the handle goes when its host says the account is gone"
     );
 }
 
 /// A confirmed handle host due for a re-check whose server cannot be asked (down) is kept:
-/// the text tags and reaches the person as before, the old date stays, and the handle is not
-/// asked for again at the next text (the failure is remembered ten minutes).
+/// the text tags and reaches the person as before, the old date stays, no miss is recorded
+/// (a server down says nothing of the account), and the handle is not asked for again at the
+/// next text (the failure is remembered ten minutes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_host_whose_server_cannot_be_asked_again_is_kept() {
     let mut hosts = hosts();
@@ -714,12 +713,174 @@ async fn a_handle_host_whose_server_cannot_be_asked_again_is_kept() {
         1,
         "kept, not renewed"
     );
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 0),
+        "down: no miss recorded"
+    );
 
     // Up again, and giving the handle to no one: not asked before the failure is forgotten.
     let handles = WebFingerPointer::start("masto.test", handle_port, "bob", &peer.actor_id).await;
     let (_, again) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     received_tagging(&peer, "Create", &again).await;
     assert_eq!(handles.queries(), 0, "not asked again at each text");
+}
+
+/// A handle's host answering 503 (overloaded, in maintenance) says nothing of the account
+/// either: the handle is kept, and no miss is recorded, however long it lasts. Only a 404
+/// is a miss.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_host_answering_503_keeps_the_handle_and_records_no_miss() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let handle = format!("@alice@{handle_host}");
+    let text = format!("{handle} ?");
+    let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &first).await;
+
+    confirmed_long_ago(&mut db, &peer.actor_id).await;
+    let handles = handles_answering(handles, handle_port, 503).await;
+    let (_, unavailable) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    assert_eq!(handles.queries(), 1, "asked again");
+    received_tagging(&peer, "Create", &unavailable).await;
+    assert_ne!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(handles.queries(), 2);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 0),
+        "kept, no miss recorded"
+    );
+}
+
+/// A 404 from the actor's own server, asked to confirm the handle its handle's host still
+/// links to the actor, is a miss too: the handle is kept and the miss recorded; the text that
+/// next names them asks again (a miss makes the handle due); a 404 from it an hour after the
+/// first takes the handle. Before, this 404 took the handle at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_404_from_the_actors_server_is_a_miss_of_the_handle() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let handle = format!("@alice@{handle_host}");
+    let text = format!("{handle} ?");
+    let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &first).await;
+    assert_eq!((handles.queries(), peer.webfinger_queries()), (1, 1));
+
+    // Not due: the handle's host still links the actor, which its own server now denies.
+    peer.answer_webfinger_with(404);
+    let (status, resolved) = resolve(&alpha, &admin, &handle).await;
+    assert_eq!(status, 200, "{resolved}");
+    assert_eq!((handles.queries(), peer.webfinger_queries()), (2, 2));
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 1),
+        "one 404: kept, a miss recorded"
+    );
+
+    // The miss makes the handle due: the next text naming it asks both servers again (another
+    // miss, too soon after the first to take the handle), and still tags them.
+    let (_, missed) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    assert_eq!(
+        (handles.queries(), peer.webfinger_queries()),
+        (3, 3),
+        "asked again"
+    );
+    received_tagging(&peer, "Create", &missed).await;
+    assert_eq!(held(&mut db, &peer.actor_id, &handle_host).await, (1, 1));
+
+    missed_long_ago(&mut db, &peer.actor_id).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(peer.webfinger_queries(), 4);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (0, 0),
+        "the 404s persisted: the handle goes"
+    );
+}
+
+/// A 404 from the handle's host (a proxy misconfigured during a deploy, a restart behind a
+/// load balancer) is a miss: the handle is kept, and the text naming it tags and reaches the
+/// person as before. The handle's host answering again confirms the handle and forgets the
+/// miss, even an old one: the next 404 is a first miss again. Only a 404 at least
+/// `HANDLE_MISSES_PERSIST_AFTER` after the first recorded, nothing confirmed between, takes
+/// the handle (then the next text tags no one). Before, the first 404 took the handle, and
+/// every later text naming it stopped reaching the person.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_host_goes_only_when_its_404s_persist() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let handle = format!("@alice@{handle_host}");
+    let text = format!("{handle} ?");
+    let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    received_tagging(&peer, "Create", &first).await;
+
+    // Due for a re-check, a text's lookup gets a 404.
+    confirmed_long_ago(&mut db, &peer.actor_id).await;
+    let handles = handles_answering(handles, handle_port, 404).await;
+    let (_, missed) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    assert_eq!(handles.queries(), 1, "asked again");
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 1),
+        "one 404: kept, a miss recorded"
+    );
+    received_tagging(&peer, "Create", &missed).await;
+
+    let handles = restart_handles_host(handles, handle_port, "alice", &peer.actor_id).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 0),
+        "confirmed: the miss forgotten"
+    );
+
+    // Not due, a 404 long ago, then an answer: the miss forgotten all the same.
+    let handles = handles_answering(handles, handle_port, 404).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 404);
+    assert_eq!(held(&mut db, &peer.actor_id, &handle_host).await, (1, 1));
+    missed_long_ago(&mut db, &peer.actor_id).await;
+    let handles = restart_handles_host(handles, handle_port, "alice", &peer.actor_id).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(
+        (
+            handles.queries(),
+            held(&mut db, &peer.actor_id, &handle_host).await
+        ),
+        (1, (1, 0))
+    );
+
+    let handles = handles_answering(handles, handle_port, 404).await;
+    for again in ["a first miss again", "missed again too soon"] {
+        assert_eq!(resolve(&alpha, &admin, &handle).await.0, 404);
+        assert_eq!(
+            held(&mut db, &peer.actor_id, &handle_host).await,
+            (1, 1),
+            "{again}: kept"
+        );
+    }
+    missed_long_ago(&mut db, &peer.actor_id).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 404);
+    assert_eq!(handles.queries(), 3);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (0, 0),
+        "the 404s persisted: the handle goes"
+    );
+    let (_, after) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
+    let page = activity_json(&hosts.client(), &after).await;
+    assert!(!tags(&page, &peer.actor_id), "{page}");
 }
 
 // ---- helpers ----
@@ -912,6 +1073,51 @@ async fn restart_handles_host(
 ) -> WebFingerPointer {
     stop_handles_host(handles, port).await;
     WebFingerPointer::start("masto.test", port, username, actor_id).await
+}
+
+/// The handle's host `handles` started again on its port, answering every WebFinger query
+/// with `status` (404, 410).
+async fn handles_answering(handles: WebFingerPointer, port: u16, status: u16) -> WebFingerPointer {
+    stop_handles_host(handles, port).await;
+    WebFingerPointer::start_answering(port, status).await
+}
+
+/// Whether the person with this actor id has a miss of their handle recorded (0 or 1).
+async fn miss_recorded(db: &mut AsyncPgConnection, actor_id: &str) -> i64 {
+    let query = format!(
+        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host_missed_at IS NOT NULL",
+        lit(actor_id)
+    );
+    database::number(db, &query).await
+}
+
+/// Whether the person with this actor id is named by `handle_host`, and whether a miss of
+/// that handle is recorded (0 or 1 each).
+async fn held(db: &mut AsyncPgConnection, actor_id: &str, handle_host: &str) -> (i64, i64) {
+    let named = named_by_handle_host(db, actor_id, handle_host).await;
+    (named, miss_recorded(db, actor_id).await)
+}
+
+/// Dates the recorded miss of the handle of the person with this actor id back by
+/// `HANDLE_MISSES_PERSIST_AFTER`: the next 404 takes the handle.
+async fn missed_long_ago(db: &mut AsyncPgConnection, actor_id: &str) {
+    let statement = format!(
+        "UPDATE person SET handle_host_missed_at = now() - interval '{} seconds' \
+         WHERE ap_id = {} AND handle_host_missed_at IS NOT NULL",
+        HANDLE_MISSES_PERSIST_AFTER.num_seconds(),
+        lit(actor_id)
+    );
+    database::execute(db, &statement).await;
+    assert_eq!(miss_recorded(db, actor_id).await, 1, "a miss back-dated");
+}
+
+/// `handle` resolved through the API (a WebFinger lookup, whatever is stored): its status
+/// and body.
+async fn resolve(alpha: &Instance, token: &str, handle: &str) -> (u16, Value) {
+    let query = handle.replace('@', "%40").replace(':', "%3A");
+    alpha
+        .get(&format!("/api/v1/resolve?q={query}"), Some(token))
+        .await
 }
 
 /// How many people with this actor id `alpha` stores (0 or 1).

@@ -35,9 +35,16 @@
 //!
 //! A handle's domain may give the name to someone else, or drop the split: any lookup of a
 //! handle that learns so takes the handle from whoever held it here — the handle's server
-//! knows no such account (404, 410) or links another actor, or the actor's server names
-//! another handle. Confirmed again, the same host is dated anew. A server that could not be
-//! asked (down, too slow, an answer we cannot use) changes nothing stored.
+//! says the account is gone (410) or links another actor, or the actor's server names
+//! another handle. A 404 ("no such account") is also what a proxy misconfigured during a
+//! deploy, a server restarting behind a load balancer or a moved WebFinger route answers: it
+//! is a miss, dated on the holder (`person.handle_host_missed_at`), who keeps the handle and
+//! is tagged by texts naming it as before; the handle goes only at a miss at least
+//! [`HANDLE_MISSES_PERSIST_AFTER`] after the first recorded, with no confirmation between (a
+//! confirmation forgets the miss, and a miss older than [`HANDLE_MISS_FORGOTTEN_AFTER`]
+//! counts as none: the next 404 is a first miss again). A recorded miss makes the handle due ([`handle_host_due`]): the
+//! next text naming it asks again. Confirmed again, the same host is dated anew. A server
+//! that could not be asked (down, too slow, an answer we cannot use) changes nothing stored.
 
 use crate::{
     http_client::{
@@ -59,7 +66,8 @@ use activitypub_federation::{
 use cenacle_core::{
     instance_moderation,
     model::{DbError, PersonActor},
-    people, CoreError, ScopedFutureExt,
+    people::{self, HandleHostMiss},
+    CoreError, ScopedFutureExt,
 };
 use chrono::{DateTime, Utc};
 use reqwest::{header, StatusCode};
@@ -81,6 +89,23 @@ const ACTOR_TYPE: &str = "https://www.w3.org/ns/activitystreams#type";
 /// a week here, as a re-check costs a text two WebFinger queries (and its wait for them) and
 /// handles seldom change hands, while most people are named far more often than weekly.
 pub const HANDLE_HOST_BELIEVED_FOR: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// How long after a handle's first recorded miss (a 404) another miss takes the handle: the
+/// first lookup that misses at least this long after the first recorded miss, with no
+/// confirmation between. Long enough to outlast what makes a server answer 404 for a while by
+/// mistake (a deploy, a restart behind a load balancer, a route being moved: minutes), and
+/// more than the ten minutes a text's failed lookup is not asked again (`mention_lookups`),
+/// so that a handle goes only on lookups well apart; short next to
+/// [`HANDLE_HOST_BELIEVED_FOR`], so that a name really given up stops reaching its old holder
+/// at the next text naming it an hour on, not a week on (a recorded miss makes the handle due:
+/// [`handle_host_due`]).
+pub const HANDLE_MISSES_PERSIST_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// How long a recorded miss counts: one older than this is forgotten, and the next 404 is a
+/// first miss again (the handle kept). Without it, two passing faults days apart (each a
+/// single miss, the handle never confirmed between as no text named it) would add up to
+/// misses that persisted.
+pub const HANDLE_MISS_FORGOTTEN_AFTER: chrono::TimeDelta = chrono::TimeDelta::days(1);
 
 /// Why a handle could not be looked up, and whose failure it is.
 #[derive(Debug)]
@@ -123,13 +148,17 @@ impl FoundByHandle for ApubActor {
 }
 
 /// Whether `person`'s handle host is due for a re-check: confirmed longer than
-/// [`HANDLE_HOST_BELIEVED_FOR`] before `now`, or before the date was kept. Never for someone
-/// named by their actor's host (there is nothing to confirm).
+/// [`HANDLE_HOST_BELIEVED_FOR`] before `now`, or before the date was kept, or missed since it
+/// was last confirmed (a 404 may have been a passing fault, or the handle given up: the next
+/// text naming it asks, and either confirms it or counts another miss, rather than tag by it
+/// for the rest of the week). Never for someone named by their actor's host (there is nothing
+/// to confirm).
 pub fn handle_host_due(person: &PersonActor, now: DateTime<Utc>) -> bool {
     person.handle_host.is_some()
-        && person
-            .handle_host_confirmed_at
-            .is_none_or(|confirmed| now - confirmed >= HANDLE_HOST_BELIEVED_FOR)
+        && (person.handle_host_missed_at.is_some()
+            || person
+                .handle_host_confirmed_at
+                .is_none_or(|confirmed| now - confirmed >= HANDLE_HOST_BELIEVED_FOR))
 }
 
 /// Whether `person` is named `name@host` here (the name without case, as
@@ -149,8 +178,8 @@ pub fn named_by(person: &PersonActor, name: &str, host: &str) -> bool {
 /// Where a server answers with several actors (Lemmy: a person and a community of the same
 /// name), the one whose type is `prefers` (`"Group"`, `"Person"`) comes first, else the last
 /// given (Lemmy puts its community last for that reason). Whoever held the handle here as
-/// their handle host loses it if its server knows no such account or gives it to another
-/// person.
+/// their handle host loses it if its server says the account is gone or gives it to another
+/// person; a 404 is a miss (the module's doc).
 pub async fn find_by_handle<Kind>(
     handle: &str,
     prefers: Option<&str>,
@@ -176,12 +205,12 @@ where
         )))
     })?;
     let resource = format!("acct:{name}@{host}");
-    let answer = match ask(data, &host, &resource, loopback_only).await {
-        Err(LookupFailure::Peer(ApubError::NotFound)) => {
-            forget_handle(data, name, &host).await?;
+    let answer = match ask(data, &host, &resource, loopback_only).await? {
+        Answer::Account(answer) => answer,
+        Answer::NoAccount(denial) => {
+            deny_handle(data, name, &host, denial).await?;
             return Err(LookupFailure::Peer(ApubError::NotFound));
         }
-        answer => answer?,
     };
     if !names_the_same_account(&answer.subject, name) {
         // A 502 to the API, not a 400: the member asked well, the server answered wrong.
@@ -208,7 +237,7 @@ where
                     // handle host (their actor's server did not confirm it, or they are
                     // served from the handle's own host): whoever held it, no longer does.
                     if person.handle_host.as_deref() != Some(host.as_str()) {
-                        forget_handle(data, name, &host).await?;
+                        deny_handle(data, name, &host, Denial::Final).await?;
                     }
                 }
                 return Ok(actor);
@@ -242,17 +271,18 @@ enum HandleHost {
     /// Another host, confirmed both ways.
     Elsewhere(String),
     /// Another host claimed, which the other server denies: it knows no such account, or
-    /// names or links another. Stored for them, it goes.
-    Denied(String),
+    /// names or links another. Stored for them, it goes, or a miss is counted.
+    Denied(String, Denial),
     /// Another host claimed, which the other server could not be asked about (down, too slow,
     /// an answer we cannot use), or no host we could read: what is stored stays.
     Unconfirmed,
 }
 
 /// Stores the host `person`'s handle names them under, when both servers agree on one that
-/// changed (or confirm again one whose date is due), and says it in `person`; takes it back
-/// when the other server denies it. A failure to store, or to check the other server's
-/// address against the blocklist, is ours; the other server's, leaves what is stored.
+/// changed (or confirm again one whose date is due, or whose miss is recorded), and says it
+/// in `person`; takes it back when the other server denies it, or counts its miss. A failure
+/// to store, or to check the other server's address against the blocklist, is ours; the
+/// other server's, leaves what is stored.
 async fn remember_handle_host(
     data: &Data<FedData>,
     person: &mut PersonActor,
@@ -269,12 +299,29 @@ async fn remember_handle_host(
     let handle_host = match handle_host(data, asked, &actor_id, loopback_only).await? {
         HandleHost::ActorsHost => None,
         HandleHost::Elsewhere(host) => Some(host),
-        HandleHost::Denied(host) if person.handle_host.as_ref() == Some(&host) => None,
+        HandleHost::Denied(host, Denial::Final) if person.handle_host.as_ref() == Some(&host) => {
+            None
+        }
+        HandleHost::Denied(host, Denial::Miss) if person.handle_host.as_ref() == Some(&host) => {
+            match deny_handle(data, asked.name, &host, Denial::Miss).await? {
+                HandleHostMiss::Taken => {
+                    person.handle_host = None;
+                    person.handle_host_confirmed_at = None;
+                    person.handle_host_missed_at = None;
+                }
+                HandleHostMiss::Recorded => {
+                    person.handle_host_missed_at.get_or_insert_with(Utc::now);
+                }
+                HandleHostMiss::NotHeld => {}
+            }
+            return Ok(());
+        }
         // Denied another host than theirs (a server claiming someone else's actor), or not
         // asked: what is stored stays as it was, its date too.
-        HandleHost::Denied(_) | HandleHost::Unconfirmed => return Ok(()),
+        HandleHost::Denied(..) | HandleHost::Unconfirmed => return Ok(()),
     };
-    // Confirmed as stored: written again only to renew a date that is due, not at each lookup.
+    // Confirmed as stored: written again only to renew a date that is due or forget a miss
+    // (which makes it due), not at each lookup.
     if person.handle_host == handle_host && !handle_host_due(person, Utc::now()) {
         return Ok(());
     }
@@ -301,25 +348,65 @@ async fn remember_handle_host(
         );
     }
     person.handle_host_confirmed_at = handle_host.is_some().then(Utc::now);
+    person.handle_host_missed_at = None;
     person.handle_host = handle_host;
     Ok(())
 }
 
-/// Takes `name@host` from whoever holds it here as their handle host: the server of `host`
-/// has just said it names no one, or someone else (one guarded statement: a confirmation
+/// How surely a server's answer denies a handle held here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Denial {
+    /// It said so: the account is gone (410), or it links another actor or names another
+    /// handle. The handle goes at once.
+    Final,
+    /// It knows no such account (404), which a passing fault of its own may answer too: a
+    /// miss, counted; the handle goes once misses persist ([`HANDLE_MISSES_PERSIST_AFTER`]).
+    Miss,
+}
+
+/// Takes `name@host` from whoever holds it here as their handle host when a server denies it
+/// for sure, or counts a miss against them (one guarded statement either way: a confirmation
 /// racing with it keeps what it confirmed).
-async fn forget_handle(data: &Data<FedData>, name: &str, host: &str) -> Result<(), LookupFailure> {
-    let taken = data
+async fn deny_handle(
+    data: &Data<FedData>,
+    name: &str,
+    host: &str,
+    denial: Denial,
+) -> Result<HandleHostMiss, LookupFailure> {
+    let outcome = data
         .db
         .transaction(|conn| {
-            async move { people::take_handle_host(conn, name, host).await }.scope_boxed()
+            async move {
+                match denial {
+                    Denial::Final => Ok(match people::take_handle_host(conn, name, host).await? {
+                        true => HandleHostMiss::Taken,
+                        false => HandleHostMiss::NotHeld,
+                    }),
+                    Denial::Miss => {
+                        people::miss_handle_host(
+                            conn,
+                            name,
+                            host,
+                            HANDLE_MISSES_PERSIST_AFTER,
+                            HANDLE_MISS_FORGOTTEN_AFTER,
+                        )
+                        .await
+                    }
+                }
+            }
+            .scope_boxed()
         })
         .await
         .map_err(|e| LookupFailure::Ours(e.into()))?;
-    if taken {
-        tracing::info!(handle = %format!("{name}@{host}"), "a handle taken back");
+    let handle = format!("{name}@{host}");
+    match outcome {
+        HandleHostMiss::Taken => tracing::info!(%handle, ?denial, "a handle taken back"),
+        HandleHostMiss::Recorded => {
+            tracing::info!(%handle, "a handle's server knows no such account (404): a miss, the handle kept for now")
+        }
+        HandleHostMiss::NotHeld => {}
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// The host a person's handle names, from the answer to `asked` that led to their actor
@@ -350,12 +437,12 @@ async fn handle_host(
     };
     let resource = format!("acct:{}@{ask_host}", asked.name);
     let answer = match ask(data, &ask_host, &resource, loopback_only).await {
-        Ok(answer) => answer,
+        Ok(Answer::Account(answer)) => answer,
         // Our database could not check the address: nothing learnt of the peer.
         Err(ours @ LookupFailure::Ours(_)) => return Err(ours),
-        Err(LookupFailure::Peer(ApubError::NotFound)) => {
-            tracing::debug!(%actor_id, %claimed, "a handle's host denied: no such account");
-            return Ok(HandleHost::Denied(claimed));
+        Ok(Answer::NoAccount(denial)) => {
+            tracing::debug!(%actor_id, %claimed, ?denial, "a handle's host denied: no such account");
+            return Ok(HandleHost::Denied(claimed, denial));
         }
         Err(LookupFailure::Peer(e)) => {
             tracing::debug!(%actor_id, %claimed, error = %e, "a handle's host not confirmed");
@@ -374,7 +461,7 @@ async fn handle_host(
         Ok(HandleHost::ActorsHost)
     } else {
         tracing::debug!(%actor_id, %claimed, "a handle's host denied by the other server");
-        Ok(HandleHost::Denied(claimed))
+        Ok(HandleHost::Denied(claimed, Denial::Final))
     }
 }
 
@@ -452,13 +539,21 @@ fn actor_links(answer: &Webfinger, prefers: Option<&str>) -> Vec<Url> {
         .collect()
 }
 
+/// What a server answered for an account.
+enum Answer {
+    /// Its WebFinger document.
+    Account(Webfinger),
+    /// No such account: a 410 says so for sure, a 404 is a miss.
+    NoAccount(Denial),
+}
+
 /// Asks `host`'s WebFinger about `resource`, following one redirect.
 async fn ask(
     data: &Data<FedData>,
     host: &str,
     resource: &str,
     loopback_only: bool,
-) -> Result<Webfinger, LookupFailure> {
+) -> Result<Answer, LookupFailure> {
     let scheme = if loopback_only { "http" } else { "https" };
     let mut url = Url::parse(&format!("{scheme}://{host}/.well-known/webfinger"))
         .map_err(|e| LookupFailure::Peer(ApubError::Federation(e.into())))?;
@@ -538,12 +633,15 @@ fn check_url(url: &Url, loopback_only: bool) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// The answer's JRD: a 404 or a 410 is "no such account"; another failure status, a body
-/// over [`MAX_ANSWER_BYTES`] or one that is not a JRD, an answer we cannot use.
-async fn read_answer(mut answer: reqwest::Response) -> Result<Webfinger, LookupFailure> {
+/// The answer's JRD: a 410 or a 404 is "no such account" (said for sure, or a miss); another
+/// failure status, a body over [`MAX_ANSWER_BYTES`] or one that is not a JRD, an answer we
+/// cannot use.
+async fn read_answer(mut answer: reqwest::Response) -> Result<Answer, LookupFailure> {
     let peer = |e: FedError| LookupFailure::Peer(ApubError::Federation(e));
-    if matches!(answer.status(), StatusCode::NOT_FOUND | StatusCode::GONE) {
-        return Err(LookupFailure::Peer(ApubError::NotFound));
+    match answer.status() {
+        StatusCode::GONE => return Ok(Answer::NoAccount(Denial::Final)),
+        StatusCode::NOT_FOUND => return Ok(Answer::NoAccount(Denial::Miss)),
+        _ => {}
     }
     if let Err(e) = answer.error_for_status_ref() {
         return Err(peer(e.into()));
@@ -556,10 +654,12 @@ async fn read_answer(mut answer: reqwest::Response) -> Result<Webfinger, LookupF
         }
         body.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&body).map_err(|e| {
-        let start = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
-        peer(FedError::ParseFetchedObject(e, url, start))
-    })
+    serde_json::from_slice(&body)
+        .map(Answer::Account)
+        .map_err(|e| {
+            let start = String::from_utf8_lossy(&body[..body.len().min(200)]).into_owned();
+            peer(FedError::ParseFetchedObject(e, url, start))
+        })
 }
 
 /// Whether a failure to fetch or store the linked actor is ours (the database unreachable,
@@ -727,6 +827,7 @@ mod tests {
             instance_host: Some("social.example.org".into()),
             handle_host: handle_host.map(str::to_owned),
             handle_host_confirmed_at: confirmed_at,
+            handle_host_missed_at: None,
             last_refreshed_at: now,
             created_at: now,
         }
@@ -749,6 +850,19 @@ mod tests {
             !handle_host_due(&alice(None, None), now),
             "nothing to confirm"
         );
+    }
+
+    /// A handle confirmed a moment ago, then missed (a 404), is due: the next text naming it
+    /// asks again, rather than tag by it for the rest of the week whether or not the miss was
+    /// a passing fault. Before, a miss recorded by a lookup not due (through the API) was
+    /// looked at again only at the weekly re-check.
+    #[test]
+    fn a_handle_host_missed_since_its_confirmation_is_due() {
+        let now = Utc::now();
+        let mut missed = alice(Some("example.org"), Some(now));
+        assert!(!handle_host_due(&missed, now), "just confirmed");
+        missed.handle_host_missed_at = Some(now);
+        assert!(handle_host_due(&missed, now), "missed since");
     }
 
     #[test]

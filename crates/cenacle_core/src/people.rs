@@ -10,6 +10,8 @@ use cenacle_db::{
 };
 use cenacle_domain::engagement::{rank_for, rank_score, Contributions, RankTier};
 
+pub use cenacle_db::actors::HandleHostMiss;
+
 /// A person by `username` (local), `user@host`, or actor URL.
 pub async fn person_by_handle(
     conn: &mut Conn,
@@ -45,6 +47,20 @@ pub async fn set_handle_host(
 /// handle host: its server names no one, or someone else, by it. Whether someone held it.
 pub async fn take_handle_host(conn: &mut Conn, name: &str, host: &str) -> Result<bool, CoreError> {
     Ok(actors::take_handle_host(conn, name, host, None).await? > 0)
+}
+
+/// Counts a 404 for `name@host` (a miss: maybe a passing fault of its server) against whoever
+/// of the people of other servers holds it as their handle host; the handle goes once a miss
+/// persists `persisting_after`, no confirmation between, and a miss `forgotten_after` old
+/// counts as none. One guarded statement.
+pub async fn miss_handle_host(
+    conn: &mut Conn,
+    name: &str,
+    host: &str,
+    persisting_after: chrono::TimeDelta,
+    forgotten_after: chrono::TimeDelta,
+) -> Result<HandleHostMiss, CoreError> {
+    Ok(actors::miss_handle_host(conn, name, host, persisting_after, forgotten_after).await?)
 }
 
 /// A person by id.

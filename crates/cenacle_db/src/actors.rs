@@ -40,6 +40,10 @@ pub struct PersonActor {
     /// When both servers last confirmed `handle_host` (`None` with one: confirmed before this
     /// date was kept). Texts naming the handle look it up again once this is old.
     pub handle_host_confirmed_at: Option<DateTime<Utc>>,
+    /// When the handle's lookup first answered "no such account" (a 404) since `handle_host`
+    /// was last confirmed: a miss, which may be a passing fault of their server; the handle
+    /// goes if misses persist ([`miss_handle_host`]). `None`: no miss since.
+    pub handle_host_missed_at: Option<DateTime<Utc>>,
     pub last_refreshed_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
@@ -127,8 +131,9 @@ pub async fn remote_person_by_handle(
 
 /// Names the person of another server `person_id` by `host` (their handle's host, another
 /// than their actor's, both servers having just confirmed it: dated now, so that a confirmation
-/// of the same host again renews it; `None`: by their actor's host). No one else of their name
-/// keeps the handle they are now named by: a handle names one person.
+/// of the same host again renews it, and any miss recorded is forgotten; `None`: by their
+/// actor's host). No one else of their name keeps the handle they are now named by: a handle
+/// names one person.
 pub async fn set_handle_host(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -150,6 +155,7 @@ pub async fn set_handle_host(
                 .set((
                     person::handle_host.eq(host),
                     person::handle_host_confirmed_at.eq(diesel::dsl::now),
+                    person::handle_host_missed_at.eq(None::<DateTime<Utc>>),
                 ))
                 .execute(conn)
                 .await?
@@ -182,17 +188,87 @@ pub async fn take_handle_host(
     .await?)
 }
 
+/// What a lookup of `name@host` that its server answered with a 404 did to whoever held it
+/// ([`miss_handle_host`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandleHostMiss {
+    /// No one of the people of other servers held it.
+    NotHeld,
+    /// Its holder keeps it, the miss recorded: the first since the handle was last confirmed
+    /// (or since an older miss was forgotten), or one after it too soon to confirm it.
+    Recorded,
+    /// Its holder lost it: a miss was recorded at least the given interval before, with no
+    /// confirmation since.
+    Taken,
+}
+
+/// Counts a 404 for `name@host` against whoever of the people of other servers holds it as
+/// their handle host: the first since its last confirmation is dated; one at least
+/// `persisting_after` after that date takes the handle. A miss recorded `forgotten_after` ago
+/// or more counts as none (the date restarts now, the handle kept): two passing faults days
+/// apart are not one fault that persisted. One statement, the holder's row locked before it
+/// is read, so that a confirmation racing with it (which clears the date) is either seen or
+/// not undone.
+pub async fn miss_handle_host(
+    conn: &mut AsyncPgConnection,
+    name: &str,
+    host: &str,
+    persisting_after: chrono::TimeDelta,
+    forgotten_after: chrono::TimeDelta,
+) -> Result<HandleHostMiss, DbError> {
+    use diesel::sql_types::{Bool, Interval, Text};
+    #[derive(QueryableByName)]
+    struct Missed {
+        #[diesel(sql_type = Bool)]
+        persisted: bool,
+    }
+    let missed: Option<Missed> = diesel::sql_query(
+        "WITH held AS ( \
+             SELECT id, \
+                 CASE WHEN handle_host_missed_at > now() - $4 THEN handle_host_missed_at END \
+                     AS recorded \
+             FROM person \
+             WHERE NOT local AND handle_host = $2 AND lower(username) = lower($1) \
+             FOR UPDATE), \
+         judged AS ( \
+             SELECT id, recorded, COALESCE(recorded <= now() - $3, false) AS persisted \
+             FROM held) \
+         UPDATE person SET \
+             handle_host = CASE WHEN persisted THEN NULL ELSE handle_host END, \
+             handle_host_confirmed_at = \
+                 CASE WHEN persisted THEN NULL ELSE handle_host_confirmed_at END, \
+             handle_host_missed_at = \
+                 CASE WHEN persisted THEN NULL ELSE COALESCE(recorded, now()) END \
+         FROM judged WHERE person.id = judged.id \
+         RETURNING judged.persisted",
+    )
+    .bind::<Text, _>(name)
+    .bind::<Text, _>(host)
+    .bind::<Interval, _>(persisting_after)
+    .bind::<Interval, _>(forgotten_after)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(match missed {
+        None => HandleHostMiss::NotHeld,
+        Some(Missed { persisted: false }) => HandleHostMiss::Recorded,
+        Some(Missed { persisted: true }) => HandleHostMiss::Taken,
+    })
+}
+
 /// The changes that name a person by their actor's host again.
 type NoHandleHost = (
     diesel::dsl::Eq<person::handle_host, Option<String>>,
     diesel::dsl::Eq<person::handle_host_confirmed_at, Option<DateTime<Utc>>>,
+    diesel::dsl::Eq<person::handle_host_missed_at, Option<DateTime<Utc>>>,
 );
 
-/// No handle host, and so no date it was confirmed at.
+/// No handle host, and so no date it was confirmed or missed at.
 fn no_handle_host() -> NoHandleHost {
     (
         person::handle_host.eq(None),
         person::handle_host_confirmed_at.eq(None),
+        person::handle_host_missed_at.eq(None),
     )
 }
 
@@ -270,15 +346,9 @@ pub async fn upsert_remote_person(
         person::updated_at.eq(diesel::dsl::now),
         // A handle host was confirmed for a name: renamed, they are named by their actor's
         // host until it is confirmed again (and the new name cannot take another's handle).
-        person::handle_host.eq(diesel::dsl::sql::<diesel::sql_types::Nullable<diesel::sql_types::Text>>(
-            "CASE WHEN lower(person.username) = lower(excluded.username) THEN person.handle_host END",
-        )),
-        person::handle_host_confirmed_at.eq(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-        >(
-            "CASE WHEN lower(person.username) = lower(excluded.username) \
-             THEN person.handle_host_confirmed_at END",
-        )),
+        person::handle_host.eq(kept_under_the_same_name("handle_host")),
+        person::handle_host_confirmed_at.eq(kept_under_the_same_name("handle_host_confirmed_at")),
+        person::handle_host_missed_at.eq(kept_under_the_same_name("handle_host_missed_at")),
     );
     Ok(diesel::insert_into(person::table)
         .values((p, person::local.eq(false)))
@@ -288,6 +358,17 @@ pub async fn upsert_remote_person(
         .returning(PersonActor::as_returning())
         .get_result(conn)
         .await?)
+}
+
+/// The stored person's `column` on a refresh under the same name (any case), else NULL: what
+/// goes with a handle host confirmed for that name.
+fn kept_under_the_same_name<ST>(column: &'static str) -> diesel::expression::SqlLiteral<ST>
+where
+    ST: diesel::sql_types::SqlType + diesel::expression::TypedExpressionType,
+{
+    diesel::dsl::sql(&format!(
+        "CASE WHEN lower(person.username) = lower(excluded.username) THEN person.{column} END"
+    ))
 }
 
 /// Makes the next dereference of a cached remote actor fetch it again (key rotation).

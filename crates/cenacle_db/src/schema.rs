@@ -24,6 +24,7 @@ diesel::table! {
         title_badge_id -> Nullable<Int8>,
         handle_host -> Nullable<Text>,
         handle_host_confirmed_at -> Nullable<Timestamptz>,
+        handle_host_missed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -348,6 +348,192 @@ async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
     );
 }
 
+/// A 404 for a confirmed handle is a miss, dated on its holder, who keeps the handle; another
+/// too soon after it keeps the first date; a confirmation forgets it (an old miss then counts
+/// for nothing); a miss at least the interval after the one recorded takes the handle, with
+/// its dates. Renamed, a holder loses a recorded miss with the handle. Before, there was no
+/// miss: any 404 took the handle.
+#[tokio::test]
+async fn a_404_takes_a_handle_host_only_once_misses_persist() {
+    use cenacle_db::actors::{self, HandleHostMiss};
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
+        .await
+        .unwrap();
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let (hour, day) = (Duration::hours(1), Duration::days(1));
+    let miss = || {
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            actors::miss_handle_host(&mut conn, "ALICE", "masto.example", hour, day)
+                .await
+                .unwrap()
+        }
+    };
+    let stored = || {
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            actors::person_by_id(&mut conn, alice.id)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+    let missed_two_hours_ago = format!(
+        "UPDATE person SET handle_host_missed_at = now() - interval '2 hours' WHERE id = {}",
+        alice.id
+    );
+
+    assert_eq!(miss().await, HandleHostMiss::Recorded);
+    let first = stored().await;
+    assert_eq!(first.handle_host.as_deref(), Some("masto.example"), "kept");
+    assert!(first.handle_host_missed_at.is_some(), "the miss dated");
+    assert_eq!(miss().await, HandleHostMiss::Recorded, "too soon");
+    assert_eq!(
+        stored().await.handle_host_missed_at,
+        first.handle_host_missed_at,
+        "the first miss keeps its date"
+    );
+
+    // Confirmed in between: the old miss is forgotten, and the next 404 is a first miss.
+    diesel::sql_query(&missed_two_hours_ago)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    assert_eq!(stored().await.handle_host_missed_at, None, "confirmed");
+    assert_eq!(miss().await, HandleHostMiss::Recorded);
+
+    diesel::sql_query(&missed_two_hours_ago)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(miss().await, HandleHostMiss::Taken, "the misses persisted");
+    let taken = stored().await;
+    assert_eq!(
+        (
+            taken.handle_host,
+            taken.handle_host_confirmed_at,
+            taken.handle_host_missed_at
+        ),
+        (None, None, None)
+    );
+    assert_eq!(miss().await, HandleHostMiss::NotHeld);
+
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    assert_eq!(miss().await, HandleHostMiss::Recorded);
+    let renamed = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alicia"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (renamed.handle_host, renamed.handle_host_missed_at),
+        (None, None),
+        "renamed"
+    );
+}
+
+/// A miss recorded longer ago than the interval misses are forgotten after counts as none:
+/// the next 404 is a first miss again, dated now, and the handle is kept. Before, a miss
+/// counted until a confirmation, however old: two passing faults days apart (no text naming
+/// the handle between) took it.
+#[tokio::test]
+async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss() {
+    use cenacle_db::actors::{self, HandleHostMiss};
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
+        .await
+        .unwrap();
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    let (hour, day) = (Duration::hours(1), Duration::days(1));
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day)
+        .await
+        .unwrap();
+    assert_eq!(miss, HandleHostMiss::Recorded);
+    diesel::sql_query(format!(
+        "UPDATE person SET handle_host_missed_at = now() - interval '25 hours' WHERE id = {}",
+        alice.id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let before = Utc::now();
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day)
+        .await
+        .unwrap();
+    assert_eq!(miss, HandleHostMiss::Recorded, "a first miss again");
+    let stored = actors::person_by_id(&mut conn, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.handle_host.as_deref(), Some("masto.example"), "kept");
+    // The database's clock and ours may differ a little: "dated now" within a minute.
+    let missed_at = stored.handle_host_missed_at.expect("a miss recorded");
+    assert!(
+        missed_at > before - Duration::minutes(1),
+        "dated anew: {missed_at}, not 25 hours back"
+    );
+}
+
+/// A miss is of the handle held: the check refuses a row with a miss recorded and no handle
+/// host (what takes or clears the handle clears the miss with it).
+#[tokio::test]
+async fn a_miss_cannot_outlive_the_handle_it_is_of() {
+    use cenacle_db::actors;
+    use diesel_async::RunQueryDsl;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
+        .await
+        .unwrap();
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+        .await
+        .unwrap();
+    diesel::sql_query(format!(
+        "UPDATE person SET handle_host_missed_at = now() WHERE id = {}",
+        alice.id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap();
+
+    let refused = diesel::sql_query(format!(
+        "UPDATE person SET handle_host = NULL WHERE id = {}",
+        alice.id
+    ))
+    .execute(&mut conn)
+    .await
+    .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains("person_handle_host_missed_at_check"),
+        "{refused}"
+    );
+    let stored = actors::person_by_id(&mut conn, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.handle_host.as_deref(), Some("masto.example"));
+}
+
 /// A person of a split-domain server (actor at `social.masto.example`), as fetched.
 fn split_domain_person(ap_id: &str, username: &str) -> cenacle_db::actors::RemotePerson {
     cenacle_db::actors::RemotePerson {
