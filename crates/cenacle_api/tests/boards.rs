@@ -276,7 +276,7 @@ async fn a_hundred_concurrent_offers_from_a_balance_covering_five_make_five_boun
     for r in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
         assert_eq!(
             (r.status, r.code()),
-            (StatusCode::CONFLICT, "balance_would_be_negative"),
+            (StatusCode::CONFLICT, "insufficient_points"),
             "{}",
             r.json
         );

@@ -505,7 +505,7 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
         .await;
     assert_eq!(
         (poor.status, poor.json["error"]["code"].as_str()),
-        (StatusCode::CONFLICT, Some("balance_would_be_negative"))
+        (StatusCode::CONFLICT, Some("insufficient_points"))
     );
     grant(&t, &admin, "claire", 500).await;
     let offered = t
@@ -595,6 +595,245 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
         )
         .await;
     assert_eq!(refused.json["error"]["code"], "insufficient_reputation");
+}
+
+/// How a question goes while its bounty runs.
+#[derive(Clone, Copy)]
+enum QuestionGone {
+    DeletedByItsAuthor,
+    RemovedByAModerator,
+}
+
+/// The points rows of `token`'s member written with `reason`: (how many, their sum).
+async fn points_rows(t: &TestApp, token: &str, reason: &str) -> (usize, i64) {
+    let ledger = t.get("/api/v1/account/points?limit=100", Some(token)).await;
+    let rows: Vec<i64> = ledger.json["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["reason"] == reason)
+        .map(|row| row["delta"].as_i64().unwrap())
+        .collect();
+    (rows.len(), rows.iter().sum())
+}
+
+/// A question goes while a bounty runs on it: the bounty is cancelled and its escrow given
+/// back to the sponsor, in the transaction of the deletion or removal; the sponsor can award
+/// it no more, and the settler pays nothing, even to an answer that would have won.
+async fn a_gone_question_cancels_its_bounty(how: QuestionGone) {
+    use cenacle_core::ScopedFutureExt;
+    use diesel_async::RunQueryDsl;
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    // Someone else's question: the sponsor earns nothing in its thread, so her balance shows
+    // the refund alone.
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let before = points(&t, &sponsor).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    // An answer posted while it runs, liked: it would win at the end.
+    let late = t
+        .post(
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(&answerer),
+            json!({"body": "La bonne réponse"}),
+        )
+        .await;
+    let aid = late.json["id"].as_i64().unwrap();
+    vote(
+        &t,
+        &admin,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+    let gone = match how {
+        QuestionGone::DeletedByItsAuthor => {
+            t.request(
+                Method::DELETE,
+                &format!("/api/v1/posts/{qid}"),
+                Some(&asker),
+                None,
+            )
+            .await
+        }
+        QuestionGone::RemovedByAModerator => {
+            t.request(
+                Method::POST,
+                &format!("/api/v1/posts/{qid}/removal"),
+                Some(&admin),
+                Some(json!({"reason": "hors sujet"})),
+            )
+            .await
+        }
+    };
+    assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.json);
+    assert_eq!(points(&t, &sponsor).await, before, "the escrow came back");
+    assert_eq!(
+        points_rows(&t, &sponsor, "bounty_refunded").await,
+        (1, 200),
+        "by one row offsetting the offer"
+    );
+    let award = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{qid}/bounty/award"),
+            Some(&sponsor),
+            Some(json!({"comment_id": aid})),
+        )
+        .await;
+    assert_eq!(award.status, StatusCode::NOT_FOUND, "{}", award.json);
+    // Its end passes: the settler finds nothing to settle, and pays nobody.
+    let answerer_before = points(&t, &answerer).await;
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query("UPDATE bounty SET ends_at = now()")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    drop(conn);
+    let settled = t
+        .ctx
+        .transaction(|conn| cenacle_core::bounties::settle_expired_bounties(conn).scope_boxed())
+        .await
+        .unwrap();
+    assert_eq!(settled, 0, "a cancelled bounty is not settled");
+    assert_eq!(points(&t, &answerer).await, answerer_before);
+    assert_eq!(points(&t, &sponsor).await, before);
+    assert_eq!(points_rows(&t, &answerer, "bounty_half_awarded").await.0, 0);
+    if let QuestionGone::RemovedByAModerator = how {
+        // A restore brings the question back, not its bounty (nor takes the refund back).
+        let restored = t
+            .request(
+                Method::DELETE,
+                &format!("/api/v1/posts/{qid}/removal"),
+                Some(&admin),
+                None,
+            )
+            .await;
+        assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
+        let bounty = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
+        assert_eq!(bounty.json["status"], "cancelled", "{}", bounty.json);
+        assert_eq!(points(&t, &sponsor).await, before);
+    }
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+#[tokio::test]
+async fn a_question_deleted_by_its_author_cancels_its_bounty_and_refunds_the_sponsor() {
+    a_gone_question_cancels_its_bounty(QuestionGone::DeletedByItsAuthor).await;
+}
+
+#[tokio::test]
+async fn a_question_removed_by_a_moderator_cancels_its_bounty_and_refunds_the_sponsor() {
+    a_gone_question_cancels_its_bounty(QuestionGone::RemovedByAModerator).await;
+}
+
+#[tokio::test]
+async fn no_bounty_on_ones_own_removed_question() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let removed = t
+        .request(
+            Method::POST,
+            &format!("/api/v1/posts/{qid}/removal"),
+            Some(&admin),
+            Some(json!({"reason": "hors sujet"})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    let before = points(&t, &sponsor).await;
+    // Its author still reads it; nobody else can answer it.
+    let offer = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 100}),
+        )
+        .await;
+    assert_eq!(
+        (offer.status, offer.code()),
+        (StatusCode::NOT_FOUND, "not_found"),
+        "{}",
+        offer.json
+    );
+    assert_eq!(points(&t, &sponsor).await, before, "nothing taken");
+}
+
+#[tokio::test]
+async fn an_offer_beyond_the_available_points_gets_one_code_held_bids_or_not() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 300).await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let path = format!("/api/v1/posts/{qid}/bounty");
+    let offer = |amount: i64| t.post(&path, Some(&sponsor), json!({"amount": amount}));
+    let balance = points(&t, &sponsor).await;
+    let refused = |r: &common::Reply| {
+        assert_eq!(
+            (r.status, r.code()),
+            (StatusCode::CONFLICT, "insufficient_points"),
+            "{}",
+            r.json
+        )
+    };
+    // Nothing held: beyond the balance.
+    refused(&offer(balance + 1).await);
+    // A leading bid holds 250 of it.
+    let reward = t
+        .post(
+            "/api/v1/shop/rewards",
+            Some(&sponsor),
+            json!({"name_en": "Lot", "name_fr": "Lot", "kind": "physical", "price": 100, "in_shop": false}),
+        )
+        .await;
+    assert_eq!(reward.status, StatusCode::CREATED, "{}", reward.json);
+    let auction = t
+        .post(
+            "/api/v1/auctions",
+            Some(&sponsor),
+            json!({
+                "reward_id": reward.json["id"],
+                "starts_at": chrono::Utc::now() - chrono::Duration::hours(1),
+                "ends_at": chrono::Utc::now() + chrono::Duration::hours(1),
+                "starting_price": 10,
+                "min_increment": 1,
+                "extension_seconds": 0,
+            }),
+        )
+        .await;
+    assert_eq!(auction.status, StatusCode::CREATED, "{}", auction.json);
+    let bid = t
+        .post(
+            &format!("/api/v1/auctions/{}/bids", auction.json["id"]),
+            Some(&sponsor),
+            json!({"amount": 250}),
+        )
+        .await;
+    assert_eq!(bid.status, StatusCode::CREATED, "{}", bid.json);
+    let rows = points_rows(&t, &sponsor, "bounty_offered").await;
+    // Within the balance but beyond what the bid leaves; beyond the balance too: one code.
+    refused(&offer(balance - 250 + 1).await);
+    refused(&offer(balance + 1).await);
+    assert_eq!(points(&t, &sponsor).await, balance, "nothing taken");
+    assert_eq!(points_rows(&t, &sponsor, "bounty_offered").await, rows);
+    // What the bid leaves can be offered.
+    let fits = offer(balance - 250).await;
+    assert_eq!(fits.status, StatusCode::CREATED, "{}", fits.json);
 }
 
 #[tokio::test]

@@ -678,7 +678,7 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
-    assert_eq!(r.json["error"]["code"], "balance_would_be_negative");
+    assert_eq!(r.json["error"]["code"], "insufficient_points");
     assert_eq!(points(&t, &marie).await, -15);
     assert_eq!(ledger_rows(&t, &marie).await, rows);
     // …a new post pays the debt first, and what is left cannot be spent beyond it…
@@ -696,7 +696,7 @@ async fn points_spent_before_their_cause_goes_are_owed_and_repaid_by_later_earni
         )
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.json);
-    assert_eq!(r.json["error"]["code"], "balance_would_be_negative");
+    assert_eq!(r.json["error"]["code"], "insufficient_points");
     // …and later earnings count from the debt.
     grant(&t, &admin, "marie", 12).await;
     assert_eq!(points(&t, &marie).await, 12);

@@ -6,6 +6,11 @@
 //! (its `winner`) and with the `bounty_won` badge on their profile; the escrow is spent all
 //! the same — were it returned, awarding a friendly remote account would make every bounty
 //! free to post.
+//!
+//! A question that goes (its author deletes it, a moderator removes it, its server deletes
+//! it) takes its running bounty with it: the bounty is closed as `cancelled` and the escrow
+//! given back to the sponsor, in the transaction that takes the question down (see
+//! [`cancel_and_refund`]). A restore does not reopen it: the sponsor may offer again.
 
 use crate::{
     access::readable_post,
@@ -15,8 +20,9 @@ use crate::{
 use cenacle_db::{
     bounties as settle, content as store,
     engagement::{self as ledger, Bounty},
+    shop as shop_store,
 };
-use cenacle_domain::{notifications::Kind, ValidationError};
+use cenacle_domain::{notifications::Kind, shop::ShopRefusal, ValidationError};
 use chrono::{Duration, Utc};
 
 /// Bounds of a bounty, in points.
@@ -27,7 +33,8 @@ pub const BOUNTY_DAYS: i64 = 7;
 
 /// Offers points on a question: a member with enough reputation, or a community manager. The
 /// amount leaves the sponsor's balance at once (escrow: the balance cannot go negative, so an
-/// offer beyond it is refused) and goes to the answer the sponsor awards, or is settled at the
+/// offer beyond the points available — the balance less what auction bids hold — is refused
+/// with `insufficient_points`, as a redemption or a bid is) and goes to the answer the sponsor awards, or is settled at the
 /// end by the half-to-the-best-answer rule (see [`settle_expired_bounties`]).
 pub async fn offer_bounty(
     conn: &mut Conn,
@@ -53,6 +60,11 @@ pub async fn offer_bounty(
         .into());
     }
     let post = readable_post(conn, Some(caller), post_id).await?.post;
+    // Its author still reads a question a moderator removed; nobody else can answer it, and it
+    // is gone for the bounty as a deleted one is.
+    if post.removed_at.is_some() {
+        return Err(CoreError::NotFound("post"));
+    }
     if post.kind != "question" {
         return Err(ValidationError {
             field: "post",
@@ -74,13 +86,21 @@ pub async fn offer_bounty(
         ctx.settings.engagement.privileges.offer_bounty,
     )
     .await?;
-    // Two offers racing past the check below meet the partial unique index and an amount above
-    // the balance meets its CHECK; the API maps both constraints to 409s.
+    // Two offers racing past the check below meet the partial unique index; the API maps it
+    // to a 409.
     if ledger::open_bounty_for_update(conn, post_id)
         .await?
         .is_some()
     {
         return Err(CoreError::Conflict("bounty_running"));
+    }
+    // Checked under the balance's lock, against what bids hold too: left to the balance's two
+    // CHECKs (kept as the backstop), an offer beyond both would get whichever code PostgreSQL
+    // happens to test first.
+    ledger::lock_points(conn, caller.person_id).await?;
+    let available = shop_store::available_points(conn, caller.person_id).await?;
+    if amount > available.points() {
+        return Err(ShopRefusal::InsufficientPoints.into());
     }
     let bounty = ledger::insert_bounty(
         conn,
@@ -119,6 +139,12 @@ pub async fn award_bounty(
     if bounty.ends_at <= Utc::now() {
         return Err(CoreError::Conflict("bounty_ended"));
     }
+    // A question gone cancels its bounty in the same transaction; this is the backstop should
+    // a bounty ever be left open on one.
+    store::post_by_id(conn, post_id)
+        .await?
+        .filter(|q| q.deleted_at.is_none() && q.removed_at.is_none())
+        .ok_or(CoreError::NotFound("post"))?;
     let answer = store::comment_by_id(conn, comment_id)
         .await?
         .filter(|c| {
@@ -254,6 +280,49 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
         }
     }
     Ok(expired.len())
+}
+
+/// Locks the running bounties of the questions among `gone` (in question order, before any
+/// balance: the order of `award_bounty` and the settler). The caller locks their sponsors with
+/// everyone else it touches (see `rewards::lock_people`), then calls [`cancel_and_refund`].
+pub(crate) async fn running_on_gone_questions(
+    conn: &mut Conn,
+    gone: &[rewards::Gone],
+) -> Result<Vec<Bounty>, CoreError> {
+    let posts: Vec<i64> = gone
+        .iter()
+        .filter_map(|g| match g {
+            rewards::Gone::Post(id) => Some(*id),
+            rewards::Gone::Comment { .. } => None,
+        })
+        .collect();
+    if posts.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(settle::open_bounties_for_update(conn, &posts).await?)
+}
+
+/// Closes bounties whose question went as `cancelled`, paying nobody, and gives each escrow
+/// back to its sponsor by a row that offsets the offer: nobody can answer the question any
+/// more, and a thread takes with it everything earned in it. A restore of the question does not
+/// reopen the bounty (nor take the refund back): the sponsor may offer again.
+pub(crate) async fn cancel_and_refund(
+    conn: &mut Conn,
+    bounties: &[Bounty],
+) -> Result<(), CoreError> {
+    for bounty in bounties {
+        ledger::record_points(
+            conn,
+            bounty.sponsor_id,
+            bounty.amount,
+            "bounty_refunded",
+            &format!("bounty:{}:refund", bounty.id),
+            None,
+        )
+        .await?;
+        ledger::close_bounty(conn, bounty.id, "cancelled", None, 0).await?;
+    }
+    Ok(())
 }
 
 /// A question's latest bounty, for whoever may read the question.

@@ -587,24 +587,34 @@ impl Gone {
     }
 }
 
+/// A question among them also takes its running bounty: cancelled, the escrow back to the
+/// sponsor (see `bounties::cancel_and_refund`).
 pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreError> {
-    take_back(conn, gone.rewards(), Reversal::Undone).await
+    take_back_all(conn, &[gone], Reversal::Undone).await
 }
 
 /// Content a moderator removed (one post or comment, or all a ban removed): what it earned is
 /// taken back as its deletion would, but by reversals marked as the removal's, which its
-/// restore undoes (see [`on_content_restored`]). Everyone touched is locked first, in person
-/// order.
+/// restore undoes (see [`on_content_restored`]) — all but a question's bounty, cancelled for
+/// good as by a deletion.
 pub async fn on_content_removed(conn: &mut Conn, removed: &[Gone]) -> Result<(), CoreError> {
-    let mut people = Vec::new();
-    for gone in removed {
-        people.extend(ledger::live_reward_people(conn, gone.rewards()).await?);
+    take_back_all(conn, removed, Reversal::Removed).await
+}
+
+/// The one way content goes, deleted or removed. Locks the running bounties of its questions
+/// first (bounty before balances, as an award and the settler do), then everyone touched —
+/// sponsors included — in person order.
+async fn take_back_all(conn: &mut Conn, gone: &[Gone], why: Reversal) -> Result<(), CoreError> {
+    let bounties = crate::bounties::running_on_gone_questions(conn, gone).await?;
+    let mut people: Vec<(i64, bool)> = bounties.iter().map(|b| (b.sponsor_id, true)).collect();
+    for item in gone {
+        people.extend(ledger::live_reward_people(conn, item.rewards()).await?);
     }
     lock_people(conn, &people).await?;
-    for gone in removed {
-        take_back(conn, gone.rewards(), Reversal::Removed).await?;
+    for item in gone {
+        take_back(conn, item.rewards(), why).await?;
     }
-    Ok(())
+    crate::bounties::cancel_and_refund(conn, &bounties).await
 }
 
 /// Content a moderator restored. The choice made: a restore undoes exactly what the removal

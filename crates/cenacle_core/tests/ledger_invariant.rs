@@ -26,17 +26,16 @@
 //! The rules the bounties follow (`bounties.rs`, its API tests and the README's): an offer
 //! leaves the sponsor's balance at once (escrow, not a hold), refused on a question gone
 //! (`post` not found), answered (`question_closed`) or with a bounty running
-//! (`bounty_running`), and beyond what the balance covers — by the balance's CHECKs, the
-//! one covering holds first (`insufficient_points`), then the one against going negative
-//! (`balance_would_be_negative`). Only the sponsor awards (`award_bounty`), before the end
-//! (`bounty_ended`), to an answer of the question neither deleted nor removed
-//! (`answer` not found) and not their own (`award_own_answer`): it gets the whole amount. At
-//! the end, half (rounded down) goes to the best-scored live answer posted while the bounty
-//! ran by someone other than the sponsor, if it scores at least 1 (ties: the earliest), and
-//! nothing comes back to the sponsor. The question going changes nothing of this: its running
-//! bounty stays, and its answers (not themselves deleted) can still be awarded or win — the
-//! code's rule, not a reward of the thread's that its take-down reverses; and an award, once
-//! paid, stays when the answer goes.
+//! (`bounty_running`), and beyond the points available (balance − held: checked up front,
+//! one code whatever the balance's CHECKs would say, `insufficient_points`). Only the sponsor
+//! awards (`award_bounty`), before the end (`bounty_ended`), to an answer of the question
+//! neither deleted nor removed (`answer` not found) and not their own (`award_own_answer`): it
+//! gets the whole amount. At the end, half (rounded down) goes to the best-scored live answer
+//! posted while the bounty ran by someone other than the sponsor, if it scores at least 1
+//! (ties: the earliest), and nothing comes back to the sponsor. The question going (deleted or
+//! removed) cancels its running bounty and gives the whole escrow back to the sponsor: nobody
+//! can award it (`bounty` not found) or win it after; an award, once paid, stays when the
+//! answer goes.
 //!
 //! Auctions' anti-sniping: a bid accepted when no more than the auction's extension remains
 //! before its end pushes the end back by the extension (an auction put up without one never
@@ -64,7 +63,7 @@ use cenacle_core::{
     stock::{self, AdjustmentInput},
     votes, Caller, Context, CoreError, ScopedFutureExt,
 };
-use cenacle_db::{testing::fresh_database, ConstraintViolation};
+use cenacle_db::testing::fresh_database;
 use cenacle_domain::{
     content::{PostKind, Vote},
     shop::{OrderStatus, ShopRefusal},
@@ -470,8 +469,6 @@ enum Refusal {
     NotFound(&'static str),
     Conflict(&'static str),
     NotAllowed(&'static str),
-    /// A CHECK of the database's, the rules' last word on balances (by its name).
-    Check(&'static str),
 }
 
 impl From<ShopRefusal> for Refusal {
@@ -488,9 +485,6 @@ impl Refusal {
             (Refusal::NotFound(want), CoreError::NotFound(got))
             | (Refusal::Conflict(want), CoreError::Conflict(got))
             | (Refusal::NotAllowed(want), CoreError::NotAllowed(got)) => want == *got,
-            (Refusal::Check(want), CoreError::Database(db)) => {
-                db.constraint_violation() == Some(ConstraintViolation::Check(want))
-            }
             _ => false,
         }
     }
@@ -499,19 +493,10 @@ impl Refusal {
     fn code(self) -> &'static str {
         match self {
             Refusal::Shop(refusal) => refusal.code(),
-            Refusal::NotFound(what)
-            | Refusal::Conflict(what)
-            | Refusal::NotAllowed(what)
-            | Refusal::Check(what) => what,
+            Refusal::NotFound(what) | Refusal::Conflict(what) | Refusal::NotAllowed(what) => what,
         }
     }
 }
-
-/// The balance's CHECKs: one refuses a spend leaving it below what bids hold of it (the API's
-/// `insufficient_points`), the other one leaving it below zero (`balance_would_be_negative`).
-/// When both do, PostgreSQL reports the first by name (its order since 9.5): the holds'.
-const COVERS_HOLDS: &str = "points_balance_covers_holds";
-const NOT_NEGATIVE: &str = "points_balance_not_negative";
 
 /// What the sequence created, as the rules see it.
 #[derive(Default)]
@@ -657,17 +642,14 @@ impl Model {
 
     /// Why the rules refuse `who` offering `amount` on question `q`, if they do.
     fn offer_refusal(&self, who: usize, q: usize, amount: i64) -> Option<Refusal> {
-        let (after, held) = (self.balance(who) - amount, self.held(who));
         if !self.questions[q].live {
             Some(Refusal::NotFound("post"))
         } else if self.questions[q].accepted.is_some() {
             Some(Refusal::Conflict("question_closed"))
         } else if self.running_bounty(q).is_some() {
             Some(Refusal::Conflict("bounty_running"))
-        } else if held > 0 && after < held {
-            Some(Refusal::Check(COVERS_HOLDS))
-        } else if after < 0 {
-            Some(Refusal::Check(NOT_NEGATIVE))
+        } else if amount > self.available(who) {
+            Some(ShopRefusal::InsufficientPoints.into())
         } else {
             None
         }
@@ -681,7 +663,6 @@ impl Model {
         if self.bounties[b].sponsor != who {
             Some(Refusal::NotAllowed("award_bounty"))
         } else if !self.answers[a].live {
-            // Its own deletion or removal only: an answer whose question went still counts.
             Some(Refusal::NotFound("answer"))
         } else if self.answers[a].author == who {
             Some(Refusal::NotAllowed("award_own_answer"))
@@ -1165,9 +1146,12 @@ impl Stage {
     /// above the reserve if their balance still covers all they hold, this bid included, and
     /// unsold otherwise (its unit back on the shelf).
     async fn settle_due(&self, model: &mut Model, now: DateTime<Utc>, step: &Step) {
-        let due: Vec<usize> = (0..model.lots.len())
+        let mut due: Vec<usize> = (0..model.lots.len())
             .filter(|&l| model.lots[l].open && model.lots[l].ends_at <= now)
             .collect();
+        // In the settler's order: a lot settled first spends its winner's points before the
+        // next one asks whether they still cover it.
+        due.sort_by_key(|&l| (model.lots[l].ends_at, model.lots[l].id));
         let settled = self.settle_auctions().await;
         assert_eq!(settled, due.len(), "{step:?}");
         let mut conn = self.world.ctx.conn().await.unwrap();
@@ -1379,7 +1363,14 @@ impl Stage {
                     .await;
                 deleted.map(|_| {
                     self.deleted.fetch_add(1, Ordering::Relaxed);
-                    model.questions[q].live = false
+                    model.questions[q].live = false;
+                    // Its running bounty goes with it, the escrow back to the sponsor.
+                    if let Some(b) = model.running_bounty(q) {
+                        let bounty = &mut model.bounties[b];
+                        bounty.open = false;
+                        model.refunded[bounty.sponsor] += bounty.amount;
+                        self.tally("bounty cancelled with its question");
+                    }
                 })
             }
             Step::DeleteAnswer { .. } | Step::RemoveAnswer { .. } => {
@@ -1733,6 +1724,9 @@ impl Stage {
                     });
                     self.tally("bounty offered");
                 } else if let Some(refusal) = refusal {
+                    if refusal == Refusal::Shop(ShopRefusal::InsufficientPoints) {
+                        self.tally("bounty beyond the points available");
+                    }
                     self.tally(refusal.code());
                 }
                 Ok(())
@@ -1792,9 +1786,6 @@ impl Stage {
                     );
                     model.bounties[b].open = false;
                     model.awarded[author] += amount;
-                    if !model.questions[q].live {
-                        self.tally("bounty awarded on a question gone");
-                    }
                     self.tally("bounty awarded");
                 } else if let Some(refusal) = refusal {
                     self.tally(refusal.code());
@@ -2001,10 +1992,11 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
         "extended",
         "ran on past its first end",
         "auction_ended",
-        // Bounties: offered, refused beyond the balance, awarded, run out with and without a
-        // winner, awarded too late.
+        // Bounties: offered, refused beyond the points available, cancelled with their
+        // question, awarded, run out with and without a winner, awarded too late.
         "bounty offered",
-        NOT_NEGATIVE,
+        "bounty beyond the points available",
+        "bounty cancelled with its question",
         "bounty awarded",
         "bounty half awarded",
         "bounty lapsed",

@@ -23,7 +23,25 @@ pub struct ScoredAnswer {
     pub score: f64,
 }
 
-/// The best-scored live (neither deleted nor removed) top-level answer of a question posted between `since` and `until`
+/// The running bounties of `posts`, locked in question order.
+pub async fn open_bounties_for_update(
+    conn: &mut AsyncPgConnection,
+    posts: &[i64],
+) -> Result<Vec<crate::engagement::Bounty>, DbError> {
+    use crate::schema::bounty;
+    Ok(bounty::table
+        .filter(bounty::post_id.eq_any(posts))
+        .filter(bounty::status.eq("open"))
+        .order(bounty::post_id)
+        .select(crate::engagement::Bounty::as_select())
+        .for_update()
+        .load(conn)
+        .await?)
+}
+
+/// The best-scored live (neither deleted nor removed) top-level answer of a live question
+/// (a bounty is cancelled when its question goes; this keeps the settler from paying should one
+/// be left open) posted between `since` and `until`
 /// (the bounty's run), not by `excluded` (the sponsor), with a score of at least `min_score`
 /// (ties: the earliest). Answers and votes from after `until` count for nothing: the settler
 /// may run minutes (or, after downtime, hours) after the end, and the end is what was
@@ -46,6 +64,7 @@ pub async fn best_qualifying_answer(
                          FILTER (WHERE v.person_id <> c.author_id AND v.created_at < $5), 0)::float8 AS score \
          FROM comment c \
          JOIN person a ON a.id = c.author_id \
+         JOIN post q ON q.id = c.post_id AND q.deleted_at IS NULL AND q.removed_at IS NULL \
          LEFT JOIN vote v ON v.comment_id = c.id \
          WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL AND c.removed_at IS NULL \
            AND c.created_at >= $2 AND c.created_at < $5 AND c.author_id <> $3 \

@@ -950,40 +950,28 @@ async fn next_due_at_reads_neither_the_leased_rows_nor_the_parked_ones() {
 /// revival, and the revival makes it due again as the rest of the queue.
 #[tokio::test]
 async fn a_claim_parks_the_rows_its_dead_host_was_sent_while_dying() {
-    use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    queue_one(&mut conn, "https://a.example/act/dying/1", "dying.example").await;
-    queue_one(&mut conn, "https://a.example/act/dying/2", "dying.example").await;
+    two_rows_to(&mut conn, "dying.example").await;
     // Declared dead by a transaction that did not see those rows: nothing parked them.
-    diesel::sql_query("INSERT INTO instance (host, dead) VALUES ('dying.example', true)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    let parked = || async {
-        let mut conn = db.pool.get().await.unwrap();
-        diesel::sql_query(
-            "SELECT count(*) AS n FROM delivery \
-             WHERE host = 'dying.example' AND next_attempt_at = 'infinity'",
-        )
-        .get_result::<Count>(&mut conn)
-        .await
-        .unwrap()
-        .n
-    };
-    assert_eq!(parked().await, 0);
+    declared_dead_unparked(&mut conn, "dying.example").await;
+    assert_eq!(parked(&mut conn, "dying.example").await, 0);
 
     assert!(
         claim(&db.pool, 10, 8).await.is_empty(),
         "a dead host is not sent to"
     );
-    assert_eq!(parked().await, 2, "the claim parked both rows");
+    assert_eq!(
+        parked(&mut conn, "dying.example").await,
+        2,
+        "the claim parked both rows"
+    );
     assert_eq!(federation::next_due_at(&mut conn).await.unwrap(), None);
 
     federation::record_instances_alive(&mut conn, &["dying.example".to_owned()])
         .await
         .unwrap();
-    assert_eq!(parked().await, 0);
+    assert_eq!(parked(&mut conn, "dying.example").await, 0);
     assert_eq!(
         claim(&db.pool, 10, 8).await.len(),
         2,
@@ -993,20 +981,15 @@ async fn a_claim_parks_the_rows_its_dead_host_was_sent_while_dying() {
 
 /// A claim that reads a host as dead while its revival is being committed does not park the
 /// rows the revival made due: it decides "dead" under the instance row's lock, and leaves a
-/// host whose row is being changed to whoever changes it. (Read in the claim's snapshot, the stale "dead" had
-/// the rows, re-checked as the revival left them, parked again, with nothing left to unpark
-/// them: a live instance's queue stuck for good.)
+/// host whose row is being changed to whoever changes it. (Read in the claim's snapshot, the
+/// stale "dead" had the rows, re-checked as the revival left them, parked again, with nothing
+/// left to unpark them: a live instance's queue stuck for good.)
 #[tokio::test]
 async fn a_claim_racing_a_revival_leaves_the_revived_rows_due() {
-    use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    queue_one(&mut conn, "https://a.example/act/flap/1", "flap.example").await;
-    queue_one(&mut conn, "https://a.example/act/flap/2", "flap.example").await;
-    diesel::sql_query("INSERT INTO instance (host, dead) VALUES ('flap.example', true)")
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    two_rows_to(&mut conn, "flap.example").await;
+    declared_dead_unparked(&mut conn, "flap.example").await;
     // The revival, not committed yet.
     let mut reviving = db.pool.get().await.unwrap();
     begin(&mut reviving).await;
@@ -1029,14 +1012,11 @@ async fn a_claim_racing_a_revival_leaves_the_revived_rows_due() {
     }
     commit(&mut reviving).await;
     claiming.await.unwrap();
-    let parked: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM delivery \
-         WHERE host = 'flap.example' AND next_attempt_at = 'infinity'",
-    )
-    .get_result(&mut conn)
-    .await
-    .unwrap();
-    assert_eq!(parked.n, 0, "the revived rows stay due");
+    assert_eq!(
+        parked(&mut conn, "flap.example").await,
+        0,
+        "the revived rows stay due"
+    );
     let sent = claim(&db.pool, 10, 8).await.len();
     let sent = sent + claim(&db.pool, 10, 8).await.len();
     assert_eq!(sent, 2, "both rows go out");
@@ -1049,11 +1029,9 @@ async fn a_claim_racing_a_revival_leaves_the_revived_rows_due() {
 /// rows, so they were never sent.)
 #[tokio::test]
 async fn a_revival_racing_a_death_leaves_no_queue_parked() {
-    use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    queue_one(&mut conn, "https://a.example/act/race/1", "race.example").await;
-    queue_one(&mut conn, "https://a.example/act/race/2", "race.example").await;
+    two_rows_to(&mut conn, "race.example").await;
     let probe_at = Utc::now() + Duration::minutes(10);
     federation::record_instance_failure(&mut conn, "race.example", Utc::now(), probe_at)
         .await
@@ -1098,15 +1076,43 @@ async fn a_revival_racing_a_death_leaves_no_queue_parked() {
     }
     commit(&mut dying).await;
     reviving.await.unwrap();
-    let parked: Count = diesel::sql_query(
-        "SELECT count(*) AS n FROM delivery \
-         WHERE host = 'race.example' AND next_attempt_at = 'infinity'",
-    )
-    .get_result(&mut conn)
-    .await
-    .unwrap();
-    assert_eq!(parked.n, 0, "the queue the failure parked is due again");
+    assert_eq!(
+        parked(&mut conn, "race.example").await,
+        0,
+        "the queue the failure parked is due again"
+    );
     assert_eq!(claim(&db.pool, 10, 8).await.len(), 2, "and sent");
+}
+
+/// Two deliveries queued to `host`.
+async fn two_rows_to(conn: &mut diesel_async::AsyncPgConnection, host: &str) {
+    for n in 1..=2 {
+        queue_one(conn, &format!("https://a.example/act/{host}/{n}"), host).await;
+    }
+}
+
+/// `host` declared dead by a transaction that did not see its queued rows: nothing parked
+/// them.
+async fn declared_dead_unparked(conn: &mut diesel_async::AsyncPgConnection, host: &str) {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query("INSERT INTO instance (host, dead) VALUES ($1, true)")
+        .bind::<diesel::sql_types::Text, _>(host)
+        .execute(conn)
+        .await
+        .unwrap();
+}
+
+/// How many of `host`'s deliveries are parked.
+async fn parked(conn: &mut diesel_async::AsyncPgConnection, host: &str) -> i64 {
+    use diesel_async::RunQueryDsl;
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM delivery WHERE host = $1 AND next_attempt_at = 'infinity'",
+    )
+    .bind::<diesel::sql_types::Text, _>(host)
+    .get_result::<Count>(conn)
+    .await
+    .unwrap()
+    .n
 }
 
 /// Opens a transaction left open across calls (through the connection's own transaction

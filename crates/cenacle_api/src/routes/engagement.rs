@@ -473,7 +473,8 @@ pub async fn person(
 pub struct BountyView {
     pub id: i64,
     pub amount: i64,
-    /// open, awarded, or expired.
+    /// open, awarded, expired, or cancelled (its question deleted or removed: the escrow went
+    /// back to the sponsor).
     pub status: String,
     pub awarded_answer_id: Option<i64>,
     /// Points actually paid: all when awarded, half or none at expiry; none to a winner from
