@@ -1,13 +1,8 @@
 //! Bans from a group: a moderator bans a person (of this instance or another) from a group
 //! of ours, for a time or for good, optionally removing what they wrote there; a banned
 //! person can no longer post or comment in it (checked by the post and comment use cases,
-//! for members here and for activities from other servers alike), nor join it, ask to, use
-//! an invitation to it or file a report in it. A ban ends by itself when it expires: it is
-//! read at use time, so no job has to lift it.
-//!
-//! A ban also puts the person out of the group, as Lemmy's ban unsubscribes them: their
-//! membership, their pending request to join and their invitation go with it, and none
-//! comes back when the ban ends (they join or ask again, like anyone).
+//! for members here and for activities from other servers alike). A ban ends by itself when
+//! it expires: it is read at use time, so no job has to lift it.
 
 use crate::{
     access::is_group_moderator,
@@ -18,9 +13,7 @@ use crate::{
 };
 use cenacle_db::{
     actors::{self, Group},
-    content as membership_store,
     federation::OutboxEvent,
-    groups as group_store,
     reports::{self as store, BanRow, NewBan},
 };
 use cenacle_domain::{
@@ -131,7 +124,6 @@ pub(crate) async fn apply_ban(
         },
     )
     .await?;
-    put_out_of(conn, group.id, person_id).await?;
     if terms.remove_data {
         let removed = store::remove_content_of(conn, group.id, person_id, &reason).await?;
         crate::rewards::on_content_removed(conn, &removed_items(&removed)).await?;
@@ -149,26 +141,6 @@ pub(crate) async fn apply_ban(
         },
     )
     .await?;
-    Ok(())
-}
-
-/// Takes a person just banned out of the group: their membership, their pending request to
-/// join (no moderator may approve it any more, see [`refuse_if_person_banned`]) and their
-/// invitation. Under the ban's hold of their standing: a join, request or use of an
-/// invitation that read "not banned" committed before (and is undone here); one that reads
-/// after waits and is refused.
-///
-/// A person of another server keeps their follow of a group of ours for now (a new one is
-/// refused, `federation::receive_follow`): the group's `Announce{Block}` is relayed to its
-/// followers after this commits, and their server, often following through them alone, must
-/// still learn of the ban.
-///
-/// A plain member's membership only: a moderator or the owner cannot be banned, but the ban
-/// read that before it held the standing, and a promotion committed since keeps its role.
-async fn put_out_of(conn: &mut Conn, group_id: i64, person_id: i64) -> Result<(), CoreError> {
-    membership_store::remove_plain_membership(conn, group_id, person_id).await?;
-    group_store::take_join_request(conn, group_id, person_id).await?;
-    group_store::take_invitation(conn, group_id, person_id).await?;
     Ok(())
 }
 
@@ -260,7 +232,11 @@ async fn ban_in_force(
     group_id: i64,
     person_id: i64,
 ) -> Result<Option<BanScope>, CoreError> {
-    if banned_from_instance_held(conn, person_id).await? {
+    cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, person_id).await?;
+    if cenacle_db::instance_moderation::active_ban(conn, person_id)
+        .await?
+        .is_some()
+    {
         return Ok(Some(BanScope::Instance));
     }
     Ok(banned(conn, group_id, person_id)
@@ -268,31 +244,9 @@ async fn ban_in_force(
         .map(|_| BanScope::Group))
 }
 
-/// Whether `person_id` is banned from the group or from the instance now, their standing held
-/// ([`ban_in_force`]): for what lets them in as a side effect (`groups::admit_unless_banned`),
-/// which skips the membership rather than refuse.
-pub(crate) async fn banned_held(
-    conn: &mut Conn,
-    group_id: i64,
-    person_id: i64,
-) -> Result<bool, CoreError> {
-    Ok(ban_in_force(conn, group_id, person_id).await?.is_some())
-}
-
-/// Whether `person_id` is banned from the instance now, their standing held first (shared,
-/// bounded, as in [`ban_in_force`]) so that an instance ban waits for the caller's write.
-async fn banned_from_instance_held(conn: &mut Conn, person_id: i64) -> Result<bool, CoreError> {
-    cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, person_id).await?;
-    Ok(cenacle_db::instance_moderation::active_ban(conn, person_id)
-        .await?
-        .is_some())
-}
-
 /// Refuses a banned caller: from the group (`banned_from_group`), and a member of ours from
 /// the instance too (`banned_from_instance`). The post, comment, vote and rating use cases ask
-/// here before they write, the champions' tools before they act in a group, a join (or a
-/// request to join, or the use of an invitation) before it lets the caller in, and a report
-/// before it is filed in the group.
+/// here before they write, and the champions' tools before they act in a group.
 ///
 /// A member of ours has their standing held first ([`ban_in_force`]). Their session was
 /// checked against an instance ban when the request began, but a ban committed since (its
@@ -319,22 +273,6 @@ pub async fn refuse_if_banned(
     }
 }
 
-/// Refuses a member of ours banned from the instance (`banned_from_instance`), for what they
-/// do outside any group (a report about a person to the instance's moderators). Their
-/// session was checked when the request began; the hold of their standing
-/// ([`banned_from_instance_held`]) closes the gap to a ban committed since, as
-/// [`refuse_if_banned`] does in a group. A person of another server had their instance ban
-/// read by the inbox (`instance_moderation::activity_kept_out`): nothing more to read.
-pub async fn refuse_if_banned_from_instance(
-    conn: &mut Conn,
-    caller: &Caller,
-) -> Result<(), CoreError> {
-    if caller.is_local() && banned_from_instance_held(conn, caller.person_id).await? {
-        return Err(CoreError::BannedFromInstance);
-    }
-    Ok(())
-}
-
 /// Refuses to put `author_id`'s post in the group `group_id` on their behalf — a moderator's
 /// approval of their held post, a champion's move of it into another group — while they are
 /// banned from the group or from the instance (`author_banned`), whoever they are: what they
@@ -346,32 +284,8 @@ pub(crate) async fn refuse_if_author_banned(
     group_id: i64,
     author_id: i64,
 ) -> Result<(), CoreError> {
-    refuse_on_behalf_if_banned(conn, group_id, author_id, ModerationRefusal::AuthorBanned).await
-}
-
-/// Refuses to let `person_id` into the group `group_id` on a moderator's say — an approval of
-/// their request to join, an invitation — while they are banned from the group or from the
-/// instance (`person_banned`): a ban puts them out (see [`put_out_of`]), and nobody lets them
-/// back in while it lasts. Their standing is held as for their own join: a ban racing the
-/// approval waits for it and then takes the membership it made.
-pub(crate) async fn refuse_if_person_banned(
-    conn: &mut Conn,
-    group_id: i64,
-    person_id: i64,
-) -> Result<(), CoreError> {
-    refuse_on_behalf_if_banned(conn, group_id, person_id, ModerationRefusal::PersonBanned).await
-}
-
-/// `refusal` when `person_id` is banned from the group or the instance, their standing held
-/// ([`ban_in_force`]): what someone else does in their name or for them.
-async fn refuse_on_behalf_if_banned(
-    conn: &mut Conn,
-    group_id: i64,
-    person_id: i64,
-    refusal: ModerationRefusal,
-) -> Result<(), CoreError> {
-    match ban_in_force(conn, group_id, person_id).await? {
-        Some(_) => Err(refused(refusal)),
+    match ban_in_force(conn, group_id, author_id).await? {
+        Some(_) => Err(refused(ModerationRefusal::AuthorBanned)),
         None => Ok(()),
     }
 }
