@@ -10,7 +10,7 @@
 //! A question that goes (its author deletes it, a moderator removes it, its server deletes
 //! it) takes its running bounty with it: the bounty is closed as `cancelled` and the escrow
 //! given back to the sponsor, in the transaction that takes the question down (see
-//! [`cancel_and_refund`]). A restore does not reopen it: the sponsor may offer again.
+//! `rewards::cancel_and_refund`). A restore does not reopen it: the sponsor may offer again.
 
 use crate::{
     access::readable_post,
@@ -280,49 +280,6 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
         }
     }
     Ok(expired.len())
-}
-
-/// Locks the running bounties of the questions among `gone` (in question order, before any
-/// balance: the order of `award_bounty` and the settler). The caller locks their sponsors with
-/// everyone else it touches (see `rewards::lock_people`), then calls [`cancel_and_refund`].
-pub(crate) async fn running_on_gone_questions(
-    conn: &mut Conn,
-    gone: &[rewards::Gone],
-) -> Result<Vec<Bounty>, CoreError> {
-    let posts: Vec<i64> = gone
-        .iter()
-        .filter_map(|g| match g {
-            rewards::Gone::Post(id) => Some(*id),
-            rewards::Gone::Comment { .. } => None,
-        })
-        .collect();
-    if posts.is_empty() {
-        return Ok(Vec::new());
-    }
-    Ok(settle::open_bounties_for_update(conn, &posts).await?)
-}
-
-/// Closes bounties whose question went as `cancelled`, paying nobody, and gives each escrow
-/// back to its sponsor by a row that offsets the offer: nobody can answer the question any
-/// more, and a thread takes with it everything earned in it. A restore of the question does not
-/// reopen the bounty (nor take the refund back): the sponsor may offer again.
-pub(crate) async fn cancel_and_refund(
-    conn: &mut Conn,
-    bounties: &[Bounty],
-) -> Result<(), CoreError> {
-    for bounty in bounties {
-        ledger::record_points(
-            conn,
-            bounty.sponsor_id,
-            bounty.amount,
-            "bounty_refunded",
-            &format!("bounty:{}:refund", bounty.id),
-            None,
-        )
-        .await?;
-        ledger::close_bounty(conn, bounty.id, "cancelled", None, 0).await?;
-    }
-    Ok(())
 }
 
 /// A question's latest bounty, for whoever may read the question.

@@ -588,7 +588,7 @@ impl Gone {
 }
 
 /// A question among them also takes its running bounty: cancelled, the escrow back to the
-/// sponsor (see `bounties::cancel_and_refund`).
+/// sponsor (see [`cancel_and_refund`]).
 pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreError> {
     take_back_all(conn, &[gone], Reversal::Undone).await
 }
@@ -605,7 +605,7 @@ pub async fn on_content_removed(conn: &mut Conn, removed: &[Gone]) -> Result<(),
 /// first (bounty before balances, as an award and the settler do), then everyone touched —
 /// sponsors included — in person order.
 async fn take_back_all(conn: &mut Conn, gone: &[Gone], why: Reversal) -> Result<(), CoreError> {
-    let bounties = crate::bounties::running_on_gone_questions(conn, gone).await?;
+    let bounties = running_on_gone_questions(conn, gone).await?;
     let mut people: Vec<(i64, bool)> = bounties.iter().map(|b| (b.sponsor_id, true)).collect();
     for item in gone {
         people.extend(ledger::live_reward_people(conn, item.rewards()).await?);
@@ -614,7 +614,50 @@ async fn take_back_all(conn: &mut Conn, gone: &[Gone], why: Reversal) -> Result<
     for item in gone {
         take_back(conn, item.rewards(), why).await?;
     }
-    crate::bounties::cancel_and_refund(conn, &bounties).await
+    cancel_and_refund(conn, &bounties).await
+}
+
+/// Locks the running bounties of the questions among `gone` (in question order, before any
+/// balance: the order of `award_bounty` and the settler). The caller locks their sponsors with
+/// everyone else it touches (see [`lock_people`]), then calls [`cancel_and_refund`].
+async fn running_on_gone_questions(
+    conn: &mut Conn,
+    gone: &[Gone],
+) -> Result<Vec<cenacle_db::engagement::Bounty>, CoreError> {
+    let posts: Vec<i64> = gone
+        .iter()
+        .filter_map(|g| match g {
+            Gone::Post(id) => Some(*id),
+            Gone::Comment { .. } => None,
+        })
+        .collect();
+    if posts.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(cenacle_db::bounties::open_bounties_for_update(conn, &posts).await?)
+}
+
+/// Closes bounties whose question went as `cancelled`, paying nobody, and gives each escrow
+/// back to its sponsor by a row that offsets the offer: nobody can answer the question any
+/// more, and a thread takes with it everything earned in it. A restore of the question does not
+/// reopen the bounty (nor take the refund back): the sponsor may offer again.
+async fn cancel_and_refund(
+    conn: &mut Conn,
+    bounties: &[cenacle_db::engagement::Bounty],
+) -> Result<(), CoreError> {
+    for bounty in bounties {
+        ledger::record_points(
+            conn,
+            bounty.sponsor_id,
+            bounty.amount,
+            "bounty_refunded",
+            &format!("bounty:{}:refund", bounty.id),
+            None,
+        )
+        .await?;
+        ledger::close_bounty(conn, bounty.id, "cancelled", None, 0).await?;
+    }
+    Ok(())
 }
 
 /// Content a moderator restored. The choice made: a restore undoes exactly what the removal
