@@ -1002,14 +1002,7 @@ async fn a_claim_racing_a_revival_leaves_the_revived_rows_due() {
     });
     // The claim either finishes (it skipped the host) or waits on the revival's rows (the
     // unlocked reading did): either way the revival then commits.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while !claiming.is_finished() && lock_waiters(&mut conn).await < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the claim neither finished nor waited"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    waits_or_finishes(&mut conn, &claiming).await;
     commit(&mut reviving).await;
     claiming.await.unwrap();
     assert_eq!(
@@ -1062,18 +1055,10 @@ async fn a_revival_racing_a_death_leaves_no_queue_parked() {
                 .unwrap()
         }
     });
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while lock_waiters(&mut conn).await < 1 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the revival never waited"
-        );
-        assert!(
-            !reviving.is_finished(),
-            "the revival did not wait for the death"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
+    assert!(
+        waits_or_finishes(&mut conn, &reviving).await,
+        "the revival did not wait for the death"
+    );
     commit(&mut dying).await;
     reviving.await.unwrap();
     assert_eq!(
@@ -1134,6 +1119,28 @@ async fn commit(conn: &mut diesel_async::AsyncPgConnection) {
     )
     .await
     .unwrap();
+}
+
+/// Waits (with a generous correctness deadline) until `task` waits on a lock (true) or has
+/// finished without waiting (false).
+async fn waits_or_finishes<T>(
+    conn: &mut diesel_async::AsyncPgConnection,
+    task: &tokio::task::JoinHandle<T>,
+) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if lock_waiters(conn).await >= 1 {
+            return true;
+        }
+        if task.is_finished() {
+            return false;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "neither waited nor finished"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
 }
 
 /// Sessions of this database waiting on a lock now.
