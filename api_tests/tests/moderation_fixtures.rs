@@ -749,3 +749,83 @@ async fn forged_resolutions_of_reports_change_nothing() {
     })
     .await;
 }
+
+/// A person of Lemmy banned from our group: their Follow of it is acknowledged and not
+/// accepted (nothing recorded), and their Flag of a post in it is acknowledged and not filed.
+#[tokio::test]
+async fn a_remote_person_banned_from_our_group_neither_follows_nor_reports_in_it() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("lemmy");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let people = lemmy.add_people(&["ann", "bob"]).await;
+    let (ann, bob) = (&people[0], &people[1]);
+    let admin = alpha.admin().await;
+    let (status, group) = alpha
+        .post(
+            "/api/v1/groups",
+            Some(&admin),
+            json!({"name": "rust", "title": "Rust"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{group}");
+    let group_id = group["ap_id"].as_str().unwrap().to_owned();
+    let inbox = alpha.url("/g/rust/inbox");
+    let send = |actor, activity: Value| {
+        let (lemmy, inbox) = (&lemmy, inbox.clone());
+        async move { lemmy.send(actor, &inbox, &activity).await.unwrap().status }
+    };
+    let follows = format!(
+        "SELECT count(*) FROM follow WHERE target_ap_id = {} AND follower_ap_id = {}",
+        lit(&group_id),
+        lit(&ann.id)
+    );
+    let ignored = || alpha.metric("cenacle_inbox_ignored_total{reason=\"banned_from_group\"}");
+
+    // ann and bob post (so ann is known here, and there is something to report).
+    let page = lemmy.page(bob, "/post/1", &group_id, "Bonjour");
+    lemmy.publish(&page);
+    assert_eq!(send(bob, lemmy.create(bob, &page)).await, 202);
+    let hers = lemmy.page(ann, "/post/2", &group_id, "Salut");
+    lemmy.publish(&hers);
+    assert_eq!(send(ann, lemmy.create(ann, &hers)).await, 202);
+
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!(
+                "/api/v1/groups/rust/bans/{}",
+                enc(&format!("ann@{}", lemmy.host))
+            ),
+            Some(&admin),
+            Some(json!({"reason": "spam"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+
+    let before = ignored().await;
+    assert_eq!(send(ann, lemmy.follow(ann, &group_id)).await, 202);
+    assert_eq!(
+        count(&alpha, &follows).await,
+        0,
+        "a banned person's Follow was recorded"
+    );
+    let flag = fixture(
+        "lemmy_flag.json",
+        &[
+            ("actor", &ann.id),
+            ("base", &lemmy.url("")),
+            ("group", &group_id),
+            ("object", page["id"].as_str().unwrap()),
+        ],
+    );
+    assert_eq!(send(ann, flag).await, 202);
+    assert_eq!(
+        count(&alpha, "SELECT count(*) FROM report").await,
+        0,
+        "a banned person's Flag was filed"
+    );
+    assert_eq!(ignored().await, before + 2.0);
+}

@@ -37,6 +37,7 @@ pub const ALL_CODES: &[&str] = &[
     "post_not_pending",
     "not_banned",
     "author_banned",
+    "person_banned",
     "forbidden",
     "registrations_closed",
     "invite_required",

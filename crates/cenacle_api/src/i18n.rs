@@ -341,6 +341,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "The author of this post is banned from this group or from the instance: it cannot be published or moved here.",
             "L'auteur de cette publication est banni de ce groupe ou de l'instance : elle ne peut pas y être publiée ni déplacée.",
         ),
+        "person_banned" => (
+            "This person is banned from this group or from the instance: they cannot be let in or invited while the ban lasts.",
+            "Cette personne est bannie de ce groupe ou de l'instance : elle ne peut pas y être admise ni invitée tant que dure le bannissement.",
+        ),
         "forbidden" => (
             "You are not allowed to do this.",
             "Vous n'avez pas le droit de faire cela.",

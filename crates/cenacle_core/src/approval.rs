@@ -183,7 +183,7 @@ async fn author_of(conn: &mut Conn, post: &Post) -> Result<Caller, CoreError> {
 /// `author_banned`: publishing it would write in their name where they may not), and once
 /// the post was removed (403, `post_removed`: a ban with removal takes down held posts too,
 /// and so may a moderator). The author's standing is held from the moment their bans are
-/// read to the commit (see `group_bans::refuse_if_author_banned`): a ban with removal
+/// read to the commit (see `ban_checks::refuse_if_author_banned`): a ban with removal
 /// committing meanwhile waits for the approval and then takes the published post down. What
 /// the hold does not cover, a moderator's removal of this one post committing between the
 /// read above and the decision, is caught by the decision itself, which reads the removal
@@ -195,7 +195,7 @@ pub async fn approve(
     post_id: i64,
 ) -> Result<Post, CoreError> {
     let (post, group) = pending_for_moderator(conn, caller, post_id).await?;
-    crate::group_bans::refuse_if_author_banned(conn, group.id, post.author_id).await?;
+    crate::ban_checks::refuse_if_author_banned(conn, group.id, post.author_id).await?;
     if post.removed_at.is_some() {
         return Err(forbid("post_removed"));
     }

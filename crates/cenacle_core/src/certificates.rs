@@ -152,7 +152,8 @@ async fn grant_badge(
 
 /// Makes the holder a member of the group the course unlocks, remembering that the
 /// certificate did it (someone already a member keeps their membership whatever happens to
-/// the certificate).
+/// the certificate). Not someone banned from that group: their certificate is issued, without
+/// the membership.
 async fn unlock(
     conn: &mut Conn,
     course: &CourseRow,
@@ -164,14 +165,9 @@ async fn unlock(
     if row.granted_group.is_some() {
         return Ok(());
     }
-    if content::membership_role(conn, group, row.person_id)
-        .await?
-        .is_some()
-    {
+    if !crate::groups::admit_unless_banned(conn, group, row.person_id).await? {
         return Ok(());
     }
-    content::set_membership(conn, group, row.person_id, "member").await?;
-    journey::pay_finished_steps(conn, row.person_id, StepKind::JoinGroup).await?;
     store::set_granted(conn, row.id, Grant::UnlockedGroup, Some(group)).await?;
     Ok(())
 }

@@ -677,7 +677,7 @@ pub async fn priority_queue(
 /// acting in a group they champion (`group_id`; None: no particular group) and are not banned
 /// from (nor from the instance): a ban takes the tools in the group with the right to write
 /// there (`banned_from_group`, `banned_from_instance`, as for their own posts), and their
-/// standing is held as for those (`group_bans::refuse_if_banned`).
+/// standing is held as for those (`ban_checks::refuse_if_banned`).
 async fn require_tools(
     conn: &mut Conn,
     caller: &Caller,
@@ -698,7 +698,7 @@ async fn require_tools(
         theirs,
     )?;
     if let Some(id) = group_id {
-        crate::group_bans::refuse_if_banned(conn, id, caller).await?;
+        crate::ban_checks::refuse_if_banned(conn, id, caller).await?;
     }
     Ok(())
 }
@@ -768,7 +768,7 @@ pub async fn tool_pin(
 ///
 /// A move writes the post in the new group in its author's name: refused while the author is
 /// banned from that group or from the instance (`author_banned`), under their standing's hold
-/// (see `group_bans::refuse_if_author_banned`), so that a ban with removal racing the move
+/// (see `ban_checks::refuse_if_author_banned`), so that a ban with removal racing the move
 /// finds the post in the group once it is moved and takes it down. The champion must not be
 /// banned from either group themself (`require_tools`). A post a moderator removed stays
 /// where it is (403, `post_removed`, as for a reply to it; read again under the row's lock).
@@ -791,7 +791,7 @@ pub async fn tool_move(
         return Err(ChampionRefusal::MoveAcrossVisibility.into());
     }
     may_move(&from.visibility, &target.visibility)?;
-    crate::group_bans::refuse_if_author_banned(conn, target.id, post.author_id).await?;
+    crate::ban_checks::refuse_if_author_banned(conn, target.id, post.author_id).await?;
     if post.removed_at.is_some() || !store::move_post(conn, post.id, target.id).await? {
         return Err(crate::access::forbid("post_removed"));
     }

@@ -37,7 +37,7 @@ pub async fn add_comment(
     if !can_post(visibility(&group), &actor) {
         return Err(forbid("post_in_group"));
     }
-    crate::group_bans::refuse_if_banned(conn, group.id, caller).await?;
+    crate::ban_checks::refuse_if_banned(conn, group.id, caller).await?;
     // Hidden by a moderator: nobody replies to it (nor earns for a reply) until restored.
     // (After the ban check: a banned member is told that first.)
     if post.removed_at.is_some() {
@@ -91,7 +91,7 @@ pub async fn edit_comment(
 ) -> Result<Comment, CoreError> {
     validate_comment(body)?;
     let (comment, post) = editable_comment(conn, caller, comment_id, "edit_comment").await?;
-    crate::group_bans::refuse_if_banned(conn, post.group_id, caller).await?;
+    crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
     if comment.body == body {
         return Ok(comment);
     }

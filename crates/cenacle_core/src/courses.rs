@@ -6,8 +6,8 @@
 use crate::{
     accounts::Session,
     caller::require,
-    groups::{insert_group, prepare_group, PreparedGroup},
-    journey, Caller, Conn, Context, CoreError,
+    groups::{self, insert_group, prepare_group, PreparedGroup},
+    Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors, badges, content, engagement,
@@ -17,7 +17,6 @@ use cenacle_db::{
 };
 use cenacle_domain::{
     content::Visibility,
-    onboarding::StepKind,
     training::{
         check_order, check_pass_mark, check_question, is_valid, QuestionKind, TrainingRefusal,
     },
@@ -695,15 +694,10 @@ pub async fn enrol(
     let newly = store::enrol(conn, id, caller.person_id).await?;
     // Learners talk in the course's group: a restricted course's group is private, so its
     // learners are let in here (nobody else can be, short of a moderator's invitation) —
-    // once: enrolling again does not bring back a learner its moderators removed.
-    if newly
-        && content::membership_role(conn, course.discussion_group_id, caller.person_id)
-            .await?
-            .is_none()
-    {
-        content::set_membership(conn, course.discussion_group_id, caller.person_id, "member")
-            .await?;
-        journey::pay_finished_steps(conn, caller.person_id, StepKind::JoinGroup).await?;
+    // once: enrolling again does not bring back a learner its moderators removed. Nor does
+    // enrolling let in a learner banned from the group: they enrol, without it.
+    if newly {
+        groups::admit_unless_banned(conn, course.discussion_group_id, caller.person_id).await?;
     }
     Ok(())
 }

@@ -486,6 +486,7 @@ pub enum FollowAnswer {
 
 /// A remote person follows one of our groups or members. Public groups and members accept
 /// everyone; a private group's content goes only to approved members, so its follows wait.
+/// A group refuses a person banned from it (`banned_from_group`).
 pub async fn receive_follow(
     conn: &mut Conn,
     follower: &PersonActor,
@@ -501,6 +502,14 @@ pub async fn receive_follow(
         .is_some_and(|p| p.local);
     if group.is_none() && !person_known {
         return Err(CoreError::NotFound("actor"));
+    }
+    // Not from a person banned from the group (`banned_from_group`), as Lemmy refuses a
+    // banned person's follow of a community: the ban is the moderators' answer about them,
+    // and a follow would subscribe them to its Announces. We send no Reject of a Follow: the
+    // inbox answers 202 with the reason and logs it, nothing recorded. The inbox held their
+    // standing before it read their instance ban: a ban racing this follow waits for it.
+    if let Some(group) = &group {
+        crate::ban_checks::refuse_if_banned(conn, group.id, &Caller::remote(follower.id)).await?;
     }
     let needs_approval = group.as_ref().is_some_and(|g| g.visibility == "private");
     let follower_id = follower

@@ -1,11 +1,17 @@
 //! Bans from a group: a moderator bans a person (of this instance or another) from a group
 //! of ours, for a time or for good, optionally removing what they wrote there; a banned
 //! person can no longer post or comment in it (checked by the post and comment use cases,
-//! for members here and for activities from other servers alike). A ban ends by itself when
-//! it expires: it is read at use time, so no job has to lift it.
+//! for members here and for activities from other servers alike), nor join it, ask to, use
+//! an invitation to it or file a report in it. A ban ends by itself when it expires: it is
+//! read at use time, so no job has to lift it.
+//!
+//! A ban also puts the person out of the group, as Lemmy's ban unsubscribes them: their
+//! membership, their pending request to join and their invitation go with it, and none
+//! comes back when the ban ends (they join or ask again, like anyone).
 
 use crate::{
     access::is_group_moderator,
+    ban_checks::banned,
     federation::record_event,
     moderation::require_group_moderator,
     moderation_log::{self, NewModAction},
@@ -13,11 +19,12 @@ use crate::{
 };
 use cenacle_db::{
     actors::{self, Group},
+    content as membership_store,
     federation::OutboxEvent,
-    reports::{self as store, BanRow, NewBan},
+    groups as group_store,
+    reports::{self as store, NewBan},
 };
 use cenacle_domain::{
-    group_bans,
     moderation::{self, ModAction},
     reports::ModerationRefusal,
 };
@@ -124,6 +131,7 @@ pub(crate) async fn apply_ban(
         },
     )
     .await?;
+    put_out_of(conn, group.id, person_id).await?;
     if terms.remove_data {
         let removed = store::remove_content_of(conn, group.id, person_id, &reason).await?;
         crate::rewards::on_content_removed(conn, &removed_items(&removed)).await?;
@@ -141,6 +149,26 @@ pub(crate) async fn apply_ban(
         },
     )
     .await?;
+    Ok(())
+}
+
+/// Takes a person just banned out of the group: their membership, their pending request to
+/// join (no moderator may approve it any more, see `ban_checks::refuse_if_person_banned`) and their
+/// invitation. Under the ban's hold of their standing: a join, request or use of an
+/// invitation that read "not banned" committed before (and is undone here); one that reads
+/// after waits and is refused.
+///
+/// A person of another server keeps their follow of a group of ours for now (a new one is
+/// refused, `federation::receive_follow`): the group's `Announce{Block}` is relayed to its
+/// followers after this commits, and their server, often following through them alone, must
+/// still learn of the ban.
+///
+/// A plain member's membership only: a moderator or the owner cannot be banned, but the ban
+/// read that before it held the standing, and a promotion committed since keeps its role.
+async fn put_out_of(conn: &mut Conn, group_id: i64, person_id: i64) -> Result<(), CoreError> {
+    membership_store::remove_plain_membership(conn, group_id, person_id).await?;
+    group_store::take_join_request(conn, group_id, person_id).await?;
+    group_store::take_invitation(conn, group_id, person_id).await?;
     Ok(())
 }
 
@@ -199,95 +227,6 @@ pub async fn bans(
 ) -> Result<Vec<Ban>, CoreError> {
     let group = moderated_group(conn, caller, group_name).await?;
     Ok(store::bans_in_force(conn, group.id).await?)
-}
-
-/// The ban of `person_id` from `group_id` if one is in force now (not lifted, not expired).
-pub async fn banned(
-    conn: &mut Conn,
-    group_id: i64,
-    person_id: i64,
-) -> Result<Option<BanRow>, CoreError> {
-    Ok(store::ban_of(conn, group_id, person_id)
-        .await?
-        .filter(|b| b.lifted_at.is_none() && group_bans::in_force(b.expires_at, Utc::now())))
-}
-
-/// Where a ban of a person in force reaches them: the whole instance, or one group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BanScope {
-    Instance,
-    Group,
-}
-
-/// The ban in force of `person_id` (of ours or of another server) that keeps them from
-/// writing in `group_id`: from the instance (read first), else from the group.
-///
-/// Their standing is held first (shared, bounded; the key is their actor id for a person of
-/// another server, as the inbox takes it, `local:<id>` for one of ours), as the inbox holds a
-/// remote signer's before it reads their bans (`instance_moderation::activity_kept_out`): a
-/// ban with removal of their content that read "not banned" waits for the caller's write to
-/// commit, and then finds what it wrote; one that reads after waits for the ban and sees it.
-async fn ban_in_force(
-    conn: &mut Conn,
-    group_id: i64,
-    person_id: i64,
-) -> Result<Option<BanScope>, CoreError> {
-    cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, person_id).await?;
-    if cenacle_db::instance_moderation::active_ban(conn, person_id)
-        .await?
-        .is_some()
-    {
-        return Ok(Some(BanScope::Instance));
-    }
-    Ok(banned(conn, group_id, person_id)
-        .await?
-        .map(|_| BanScope::Group))
-}
-
-/// Refuses a banned caller: from the group (`banned_from_group`), and a member of ours from
-/// the instance too (`banned_from_instance`). The post, comment, vote and rating use cases ask
-/// here before they write, and the champions' tools before they act in a group.
-///
-/// A member of ours has their standing held first ([`ban_in_force`]). Their session was
-/// checked against an instance ban when the request began, but a ban committed since (its
-/// removal not seeing this uncommitted write) would otherwise leave the write up. A person
-/// of another server acts through the inbox, which held their standing and read their
-/// instance ban before (`instance_moderation::activity_kept_out`): their group ban alone is
-/// read here.
-pub async fn refuse_if_banned(
-    conn: &mut Conn,
-    group_id: i64,
-    caller: &Caller,
-) -> Result<(), CoreError> {
-    let person_id = caller.person_id;
-    let ban = match caller.is_local() {
-        true => ban_in_force(conn, group_id, person_id).await?,
-        false => banned(conn, group_id, person_id)
-            .await?
-            .map(|_| BanScope::Group),
-    };
-    match ban {
-        Some(BanScope::Instance) => Err(CoreError::BannedFromInstance),
-        Some(BanScope::Group) => Err(refused(ModerationRefusal::BannedFromGroup)),
-        None => Ok(()),
-    }
-}
-
-/// Refuses to put `author_id`'s post in the group `group_id` on their behalf — a moderator's
-/// approval of their held post, a champion's move of it into another group — while they are
-/// banned from the group or from the instance (`author_banned`), whoever they are: what they
-/// may not write there, nobody writes there for them. Their standing is held as for their
-/// own writes ([`ban_in_force`]): a ban with removal racing the write finds the post in the
-/// group once it commits (a moved post is not in the group the removal reads until then).
-pub(crate) async fn refuse_if_author_banned(
-    conn: &mut Conn,
-    group_id: i64,
-    author_id: i64,
-) -> Result<(), CoreError> {
-    match ban_in_force(conn, group_id, author_id).await? {
-        Some(_) => Err(refused(ModerationRefusal::AuthorBanned)),
-        None => Ok(()),
-    }
 }
 
 /// The stored ban (in force or lifted), for the activity that tells others of it.

@@ -253,6 +253,12 @@ pub(crate) fn require_ordinary_membership(group: &Group) -> Result<(), CoreError
 
 /// Joins a public or restricted group, uses an invitation to a private one, or else asks to
 /// join it (moderators approve). Returns whether the caller is now a member.
+///
+/// Refused to a caller banned from the group (`banned_from_group`) or a member of ours banned
+/// from the instance (`banned_from_instance`), as Lemmy refuses a banned person's follow of a
+/// community: all three ways in, before anything is written. The ban is read under the
+/// caller's standing (`ban_checks::refuse_if_banned`): a ban racing the join waits for it to
+/// commit, then takes the membership, request or invitation back out.
 pub async fn join_group(
     conn: &mut Conn,
     caller: &Caller,
@@ -260,6 +266,7 @@ pub async fn join_group(
     message: Option<&str>,
 ) -> Result<bool, CoreError> {
     require_ordinary_membership(group)?;
+    crate::ban_checks::refuse_if_banned(conn, group.id, caller).await?;
     if content::membership_role(conn, group.id, caller.person_id)
         .await?
         .is_some()
@@ -270,12 +277,40 @@ pub async fn join_group(
     if visibility != Visibility::Private
         || store::take_invitation(conn, group.id, caller.person_id).await?
     {
-        content::set_membership(conn, group.id, caller.person_id, "member").await?;
-        journey::pay_finished_steps(conn, caller.person_id, StepKind::JoinGroup).await?;
+        let_in(conn, group.id, caller.person_id).await?;
         return Ok(true);
     }
     store::request_to_join(conn, group.id, caller.person_id, message).await?;
     Ok(false)
+}
+
+/// Makes `person_id` a plain member of the group, and pays the onboarding step it finishes.
+async fn let_in(conn: &mut Conn, group_id: i64, person_id: i64) -> Result<(), CoreError> {
+    content::set_membership(conn, group_id, person_id, "member").await?;
+    journey::pay_finished_steps(conn, person_id, StepKind::JoinGroup).await?;
+    Ok(())
+}
+
+/// Lets `person_id` into the group as what follows from something else they did (enrolling
+/// in the course the group discusses, a certificate unlocking it), unless they are in
+/// already or banned from it or from the instance: a ban put them out, and that is no way
+/// back in while it lasts (what they did goes on, without the membership). Returns whether
+/// they were let in. The ban is read under their standing, as their own join reads it
+/// (`ban_checks::banned_held`): a ban racing this waits for it, then takes the membership out.
+pub(crate) async fn admit_unless_banned(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, CoreError> {
+    if content::membership_role(conn, group_id, person_id)
+        .await?
+        .is_some()
+        || crate::ban_checks::banned_held(conn, group_id, person_id).await?
+    {
+        return Ok(false);
+    }
+    let_in(conn, group_id, person_id).await?;
+    Ok(true)
 }
 
 pub async fn leave_group(conn: &mut Conn, caller: &Caller, group: &Group) -> Result<(), CoreError> {
@@ -303,6 +338,11 @@ pub async fn join_requests(
 }
 
 /// Approves (membership) or rejects a join request.
+///
+/// An approval is refused while the person is banned from the group or from the instance
+/// (`person_banned`, read under their standing as their own join reads it), before the
+/// request is looked for: a ban drops the pending request, and the moderator learns why it
+/// cannot be approved rather than that it is gone. Rejecting asks no such thing.
 pub async fn decide_join_request(
     conn: &mut Conn,
     caller: &Caller,
@@ -313,6 +353,9 @@ pub async fn decide_join_request(
     let group = local_group(conn, name).await?;
     require_ordinary_membership(&group)?;
     require_group_moderator(conn, &group, caller).await?;
+    if approve {
+        crate::ban_checks::refuse_if_person_banned(conn, group.id, person_id).await?;
+    }
     if !store::take_join_request(conn, group.id, person_id).await? {
         return Err(CoreError::NotFound("join request"));
     }
@@ -327,7 +370,9 @@ pub async fn decide_join_request(
     Ok(())
 }
 
-/// Invites a person (by person id) to a group; they join with `join_group`.
+/// Invites a person (by person id) to a group; they join with `join_group`. Not a person
+/// banned from it or from the instance (`person_banned`): the invitation would be a door the
+/// ban closed (a ban also drops the invitations made before it).
 pub async fn invite(
     conn: &mut Conn,
     caller: &Caller,
@@ -337,6 +382,7 @@ pub async fn invite(
     let group = local_group(conn, name).await?;
     require_ordinary_membership(&group)?;
     require_group_moderator(conn, &group, caller).await?;
+    crate::ban_checks::refuse_if_person_banned(conn, group.id, person_id).await?;
     Ok(store::invite(conn, group.id, person_id, Some(caller.person_id)).await?)
 }
 

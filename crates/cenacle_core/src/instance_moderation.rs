@@ -92,7 +92,7 @@ pub async fn ban(
     // Then, holding nothing else: waits for the activities of theirs being applied (they
     // read "not banned" before this commits), so that the removal below finds what they
     // apply; those read after wait for this ban and see it. A person of ours the same: their
-    // writes in a group hold their standing and read the ban (`group_bans::refuse_if_banned`).
+    // writes in a group hold their standing and read the ban (`ban_checks::refuse_if_banned`).
     cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     store::upsert_ban(
         conn,

@@ -20,6 +20,7 @@ pub mod answers;
 pub mod approval;
 pub mod auctions;
 pub mod badges;
+pub mod ban_checks;
 pub mod bounties;
 pub mod caller;
 pub mod certificates;

@@ -373,7 +373,8 @@ pub async fn moderate_post(
 }
 
 /// Sets a member's group role. Owners name moderators (local or remote people); only an owner
-/// or a community manager can make or unmake an owner.
+/// or a community manager can make or unmake an owner. Refused for a person banned from the
+/// group or from the instance (`person_banned`), whatever the role.
 pub async fn set_member_role(
     conn: &mut Conn,
     caller: &Caller,
@@ -402,6 +403,9 @@ pub async fn set_member_role(
         GroupRole::Moderator => "moderator",
         GroupRole::Owner => "owner",
     };
+    // A ban put them out (`group_bans::put_out_of`): no role brings them back in while it
+    // lasts, as no approval or invitation does.
+    crate::ban_checks::refuse_if_person_banned(conn, group.id, person_id).await?;
     store::set_membership(conn, group.id, person_id, role).await?;
     if was_moderator != is_moderator {
         // The moderators collection changed: logged, and announced as Add/Remove.
@@ -488,6 +492,8 @@ pub async fn apply_remote(
             if listed != add {
                 if add {
                     require_enrolment(conn, &group, person).await?;
+                    // Not someone the group has banned: listing them would let them back in.
+                    crate::ban_checks::refuse_if_person_banned(conn, group.id, person.id).await?;
                     store::set_membership(conn, group.id, person.id, "moderator").await?;
                 } else if role.as_deref() == Some("owner") {
                     return Err(CoreError::NotAllowed("change_owner"));

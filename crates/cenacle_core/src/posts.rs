@@ -78,7 +78,7 @@ pub async fn create_post(
     if group.archived_at.is_some() {
         return Err(forbid("group_archived"));
     }
-    crate::group_bans::refuse_if_banned(conn, group.id, caller).await?;
+    crate::ban_checks::refuse_if_banned(conn, group.id, caller).await?;
     // Decided before the post is stored: it must not count as one of the author's own.
     let held = crate::approval::must_wait(conn, caller, group).await?;
     let new = NewPost {
@@ -237,7 +237,7 @@ pub async fn edit_post(
 ) -> Result<Post, CoreError> {
     let (post, _, actor) = post_for(conn, caller, post_id).await?;
     // Banned from the group: no more edits there, of one's own posts either.
-    crate::group_bans::refuse_if_banned(conn, post.group_id, caller).await?;
+    crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
     if !can_edit(&actor, post.author_id == caller.person_id) {
         if !caller.is_local() {
             return Err(forbid("edit_post"));

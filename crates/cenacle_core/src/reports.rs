@@ -210,6 +210,13 @@ pub async fn reasons_for(
 
 /// A member files a report. Content must be readable by them; the reason must be one the
 /// group offers.
+///
+/// Not by someone banned from the report's group (`banned_from_group`), as Lemmy refuses a
+/// report from a person banned from the community: the ban is the moderators' answer about
+/// them there, and their reports would reopen it in the queue. A person banned from a group
+/// may still report a person (without the group) to the instance's moderators. A member of
+/// ours banned from the instance is refused whatever they report (`banned_from_instance`).
+/// Both are read under the reporter's standing (`group_bans`), as their posts read them.
 pub async fn file(
     conn: &mut Conn,
     caller: &Caller,
@@ -222,6 +229,10 @@ pub async fn file(
         comment_id: comment,
     } = resolve_target(conn, caller, input.target).await?;
     let group_id = group.as_ref().map(|g| g.id);
+    match group_id {
+        Some(group_id) => crate::ban_checks::refuse_if_banned(conn, group_id, caller).await?,
+        None => crate::ban_checks::refuse_if_banned_from_instance(conn, caller).await?,
+    }
     let offered = offered_codes(conn, group_id).await?;
     rules::check_report(&input.reason, &input.text, &offered).map_err(from_report_error)?;
     let id = store::insert_report(
@@ -538,6 +549,17 @@ pub async fn receive_flag(
         // A group forwards only reports about its own content.
         if group.as_ref().map(|g| g.id) != Some(by.id) {
             return Ok(Err("not_the_groups_content"));
+        }
+    }
+    // Not from a person banned from our group, as a report of our member's is not
+    // (`file`): the ban is the moderators' answer about them there. The inbox holds the
+    // sender's standing: a ban racing this Flag waits for it, or is seen.
+    if let Some(g) = group.as_ref().filter(|g| g.local) {
+        if crate::ban_checks::banned(conn, g.id, sender.id)
+            .await?
+            .is_some()
+        {
+            return Ok(Err(ModerationRefusal::BannedFromGroup.code()));
         }
     }
     let moderated_here = match (&group, flag.announced_by) {

@@ -103,7 +103,7 @@ pub(crate) async fn vote_on(
     // For a member of ours this holds their standing too, though no removal takes votes back:
     // one rule for every write, and a vote that read "not banned" commits before the ban.
     if choice.is_some() {
-        crate::group_bans::refuse_if_banned(conn, subject.post.group_id, caller).await?;
+        crate::ban_checks::refuse_if_banned(conn, subject.post.group_id, caller).await?;
     }
     // Read again under a share lock that the deletion waits for (the subject may have been
     // loaded before a deletion committed): content that is gone took its rewards with it, and
@@ -219,7 +219,7 @@ pub async fn rate_post(
         .into());
     }
     if stars.is_some() {
-        crate::group_bans::refuse_if_banned(conn, post.group_id, caller).await?;
+        crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
     }
     let (sum, count) =
         store::rate_post(conn, post.id, caller.person_id, stars.map(i16::from)).await?;

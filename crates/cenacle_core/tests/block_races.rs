@@ -11,9 +11,10 @@ use std::time::Duration;
 use cenacle_core::{
     federation, group_bans,
     inbound::{self, Outcome},
-    instance_moderation, Caller, ScopedFutureExt,
+    instance_moderation, moderation, Caller, ScopedFutureExt,
 };
-use cenacle_domain::content::PostKind;
+use cenacle_domain::content::{GroupRole, PostKind};
+use cenacle_domain::reports::ModerationRefusal;
 use cenacle_domain::Role;
 use common::{World, OTHER};
 use tokio::sync::oneshot;
@@ -1305,18 +1306,58 @@ async fn ban_from_group_with_removal(
 ) {
     w.act(|conn, _| {
         async move {
-            let terms = group_bans::BanTerms {
-                reason: "Spam".into(),
-                expires_at: None,
-                remove_data: true,
-            };
             let caller = Caller::from(admin);
-            group_bans::ban(conn, &caller, &group.name, person_id, &terms).await
+            group_bans::ban(conn, &caller, &group.name, person_id, &spam_ban(true)).await
         }
         .scope_boxed()
     })
     .await
     .unwrap();
+}
+
+/// A ban for spam, for good, removing what its person wrote in the group when `remove_data`.
+fn spam_ban(remove_data: bool) -> group_bans::BanTerms {
+    group_bans::BanTerms {
+        reason: "Spam".into(),
+        expires_at: None,
+        remove_data,
+    }
+}
+
+/// `admin` (who owns `group`) bans `person_id` from it, in a transaction of its own kept open
+/// once the ban is written: says so on `banned`, and commits when `commit` fires.
+async fn ban_written_until(
+    w: &World,
+    admin: &cenacle_core::accounts::Session,
+    group: &cenacle_core::model::Group,
+    person_id: i64,
+    terms: group_bans::BanTerms,
+    banned: oneshot::Sender<()>,
+    commit: oneshot::Receiver<()>,
+) {
+    w.act(|conn, _| {
+        async move {
+            let caller = Caller::from(admin);
+            group_bans::ban(conn, &caller, &group.name, person_id, &terms).await?;
+            banned.send(()).unwrap();
+            commit.await.unwrap();
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+/// Fires `go` once a backend waits on an advisory lock, or after a deadline; whether one
+/// waited.
+async fn go_once_someone_waits(w: &World, go: oneshot::Sender<()>) -> bool {
+    let waited = within(Duration::from_secs(10), || {
+        someone_waits_on_an_advisory_lock(w)
+    })
+    .await;
+    go.send(()).unwrap();
+    waited
 }
 
 /// The post as stored now, held or not (`World::post_now` reads published ones).
@@ -1545,26 +1586,15 @@ async fn a_write_on_behalf_waits_for_a_ban_being_written(write: OnBehalf) {
     let (banned_tx, banned_rx) = oneshot::channel::<()>();
     let (commit_tx, commit_rx) = oneshot::channel::<()>();
 
-    let ban = async {
-        let (admin, bob) = (&admin, bob.person_id());
-        w.act(|conn, _| {
-            async move {
-                let terms = group_bans::BanTerms {
-                    reason: "Spam".into(),
-                    expires_at: None,
-                    remove_data: false,
-                };
-                let caller = Caller::from(admin);
-                group_bans::ban(conn, &caller, &target.name, bob, &terms).await?;
-                banned_tx.send(()).unwrap();
-                commit_rx.await.unwrap();
-                Ok(())
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
+    let ban = ban_written_until(
+        &w,
+        &admin,
+        target,
+        bob.person_id(),
+        spam_ban(false),
+        banned_tx,
+        commit_rx,
+    );
     let writer = async {
         banned_rx.await.unwrap();
         let (moderator, ann) = (Caller::from(&admin), &ann);
@@ -1583,14 +1613,7 @@ async fn a_write_on_behalf_waits_for_a_ban_being_written(write: OnBehalf) {
         })
         .await
     };
-    let release = async {
-        let waited = within(Duration::from_secs(10), || {
-            someone_waits_on_an_advisory_lock(&w)
-        })
-        .await;
-        commit_tx.send(()).unwrap();
-        waited
-    };
+    let release = go_once_someone_waits(&w, commit_tx);
     let ((), written, waited) = tokio::join!(ban, writer, release);
 
     assert!(
@@ -1625,4 +1648,323 @@ async fn an_approval_while_its_authors_ban_is_written_waits_and_is_refused() {
 #[tokio::test]
 async fn a_move_while_its_authors_ban_from_the_destination_is_written_waits_and_is_refused() {
     a_write_on_behalf_waits_for_a_ban_being_written(OnBehalf::Move).await;
+}
+
+/// How bob comes into agora.
+#[derive(Clone, Copy, Debug)]
+enum WayIn {
+    /// He joins it (public).
+    Join,
+    /// He uses his invitation to it (private).
+    Invitation,
+    /// He asks to join it (private).
+    Request,
+    /// A moderator approves his pending request (private).
+    Approval,
+}
+
+/// Agora, owned by `admin`, ready for bob to come in `way`: private but for a plain join, with
+/// his invitation or his pending request when the way needs one.
+async fn agora_for(
+    w: &World,
+    admin: &cenacle_core::accounts::Session,
+    bob: &Caller,
+    way: WayIn,
+) -> cenacle_core::model::Group {
+    let agora = w.group(admin, "agora").await;
+    if matches!(way, WayIn::Join) {
+        return agora;
+    }
+    let private = "UPDATE community_group SET visibility = 'private' WHERE id =";
+    execute(w, &format!("{private} {}", agora.id)).await;
+    let moderator = Caller::from(admin);
+    w.act(|conn, _| {
+        async move {
+            match way {
+                WayIn::Invitation => {
+                    cenacle_core::groups::invite(conn, &moderator, "agora", bob.person_id).await
+                }
+                WayIn::Approval => come_in(conn, &moderator, bob, WayIn::Request).await,
+                WayIn::Join | WayIn::Request => Ok(()),
+            }
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    agora
+}
+
+/// Bob comes into agora `way` (an approval is `moderator`'s), in the transaction `conn`.
+async fn come_in(
+    conn: &mut cenacle_core::Conn,
+    moderator: &Caller,
+    bob: &Caller,
+    way: WayIn,
+) -> Result<(), cenacle_core::CoreError> {
+    if let WayIn::Approval = way {
+        let bob = bob.person_id;
+        return cenacle_core::groups::decide_join_request(conn, moderator, "agora", bob, true)
+            .await;
+    }
+    let agora = cenacle_core::groups::local_group(conn, "agora").await?;
+    let member = cenacle_core::groups::join_group(conn, bob, &agora, None).await?;
+    assert_eq!(member, !matches!(way, WayIn::Request), "{way:?}");
+    Ok(())
+}
+
+/// What bob holds in `group`: membership, a pending request to join, an invitation.
+async fn bobs_standing_in(w: &World, group: &cenacle_core::model::Group, bob: &Caller) -> [i64; 3] {
+    let whose = format!(
+        "WHERE group_id = {} AND person_id = {}",
+        group.id, bob.person_id
+    );
+    [
+        w.count(&format!("group_membership {whose}")).await,
+        w.count(&format!("group_join_request {whose}")).await,
+        w.count(&format!("group_invitation {whose}")).await,
+    ]
+}
+
+/// Bob comes into agora `way`, and his ban from it with removal, in two transactions at once:
+/// the way in read bob's standing ("not banned") and let him in (or filed his request), but
+/// has not committed yet. The ban waits for it and then puts him out: no membership, request
+/// or invitation of his is left. Before, nothing held his standing and a ban left members
+/// in: the ban committed first, and bob was a member of a group he was banned from.
+async fn ban_races_a_way_in(way: WayIn) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let bob = Caller::from(&w.member("bob", Role::Member).await);
+    let agora = agora_for(&w, &admin, &bob, way).await;
+    let (in_tx, in_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let moderator = Caller::from(&admin);
+    let coming_in = async {
+        let (moderator, bob) = (&moderator, &bob);
+        w.act(|conn, _| {
+            async move {
+                come_in(conn, moderator, bob, way).await?;
+                in_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        in_rx.await.unwrap();
+        ban_from_group_with_removal(&w, &admin, &agora, bob.person_id).await;
+    };
+    let release = go_once_someone_waits(&w, go_tx);
+    let ((), (), waited) = tokio::join!(coming_in, ban, release);
+
+    assert_eq!(
+        bobs_standing_in(&w, &agora, &bob).await,
+        [0; 3],
+        "bob, banned, is still in agora (membership, request, invitation) after the {way:?}"
+    );
+    assert!(waited, "the ban did not wait for the {way:?}");
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_a_join_and_puts_the_member_out() {
+    ban_races_a_way_in(WayIn::Join).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_the_use_of_an_invitation_and_puts_the_member_out() {
+    ban_races_a_way_in(WayIn::Invitation).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_a_request_to_join_and_drops_it() {
+    ban_races_a_way_in(WayIn::Request).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_an_approved_request_and_puts_the_member_out() {
+    ban_races_a_way_in(WayIn::Approval).await;
+}
+
+/// The other order: bob's ban with removal from agora is being written, uncommitted, when he
+/// comes in `way`. The way in waits for the ban, sees it and is refused (`banned_from_group`
+/// for bob's own, `person_banned` for a moderator's approval): he is nowhere in agora. Before,
+/// the way in read "not banned" and committed after the ban, which had nothing to put him
+/// out of when it was written.
+async fn a_way_in_waits_for_a_ban_being_written(way: WayIn) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let bob = Caller::from(&w.member("bob", Role::Member).await);
+    let agora = agora_for(&w, &admin, &bob, way).await;
+    let (banned_tx, banned_rx) = oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = oneshot::channel::<()>();
+
+    let ban = ban_written_until(
+        &w,
+        &admin,
+        &agora,
+        bob.person_id,
+        spam_ban(true),
+        banned_tx,
+        commit_rx,
+    );
+    let moderator = Caller::from(&admin);
+    let coming_in = async {
+        banned_rx.await.unwrap();
+        let (moderator, bob) = (&moderator, &bob);
+        w.act(|conn, _| async move { come_in(conn, moderator, bob, way).await }.scope_boxed())
+            .await
+    };
+    let release = go_once_someone_waits(&w, commit_tx);
+    let ((), came_in, waited) = tokio::join!(ban, coming_in, release);
+
+    let expected = match way {
+        WayIn::Approval => ModerationRefusal::PersonBanned,
+        WayIn::Join | WayIn::Invitation | WayIn::Request => ModerationRefusal::BannedFromGroup,
+    };
+    assert!(
+        matches!(came_in, Err(cenacle_core::CoreError::ModerationRefused(r)) if r == expected),
+        "the {way:?} while bob's ban was being written: {came_in:?}"
+    );
+    assert_eq!(bobs_standing_in(&w, &agora, &bob).await, [0; 3], "{way:?}");
+    assert!(waited, "the {way:?} did not wait for the ban being written");
+}
+
+#[tokio::test]
+async fn a_join_while_the_ban_is_written_waits_and_is_refused() {
+    a_way_in_waits_for_a_ban_being_written(WayIn::Join).await;
+}
+
+#[tokio::test]
+async fn the_use_of_an_invitation_while_the_ban_is_written_waits_and_is_refused() {
+    a_way_in_waits_for_a_ban_being_written(WayIn::Invitation).await;
+}
+
+#[tokio::test]
+async fn a_request_to_join_while_the_ban_is_written_waits_and_is_refused() {
+    a_way_in_waits_for_a_ban_being_written(WayIn::Request).await;
+}
+
+#[tokio::test]
+async fn an_approval_of_a_request_while_the_ban_is_written_waits_and_is_refused() {
+    a_way_in_waits_for_a_ban_being_written(WayIn::Approval).await;
+}
+
+/// A member of ours whose request authenticated before their instance ban committed, and who
+/// joins a group or reports a person to the instance's moderators after it: their session was
+/// good when the request began, so only the use case's own read of the ban refuses them.
+#[tokio::test]
+async fn a_join_or_report_of_a_member_of_ours_after_their_instance_ban_is_refused() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let bob = Caller::from(&w.member("bob", Role::Member).await);
+    let ann = w.member("ann", Role::Member).await.account.person_id;
+    w.ban_from_instance(&admin, "bob").await;
+
+    let bob = &bob;
+    let joined = w
+        .act(|conn, _| {
+            async move { cenacle_core::groups::join_group(conn, bob, &agora, None).await }
+                .scope_boxed()
+        })
+        .await;
+    assert!(
+        matches!(joined, Err(cenacle_core::CoreError::BannedFromInstance)),
+        "a member banned from the instance joined: {joined:?}"
+    );
+    let report = cenacle_core::reports::NewReportInput {
+        target: cenacle_core::reports::ReportTarget::Person {
+            person_id: ann,
+            group_id: None,
+        },
+        reason: "spam".into(),
+        text: String::new(),
+        share_identity: false,
+    };
+    let report = &report;
+    let filed = w
+        .act(|conn, _| {
+            async move { cenacle_core::reports::file(conn, bob, report).await }.scope_boxed()
+        })
+        .await;
+    assert!(
+        matches!(filed, Err(cenacle_core::CoreError::BannedFromInstance)),
+        "a member banned from the instance reported: {filed:?}"
+    );
+}
+
+/// A ban that read "not a moderator" while a promotion of its person was being written (the
+/// promotion holds their standing, reading their bans) waits for it, and then takes no
+/// moderator's membership: it puts out a plain member only, as it would have refused to ban
+/// the moderator it could not see.
+#[tokio::test]
+async fn a_ban_racing_a_promotion_leaves_the_new_moderator_in() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let group = w.group(&admin, "agora").await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let owner = Caller::from(&admin);
+    let (written_tx, written_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    // The owner names marie moderator, and the transaction stays open once it is written.
+    let promotion = async {
+        let (owner, group) = (&owner, &group);
+        w.act(|conn, _| {
+            async move {
+                moderation::set_member_role(
+                    conn,
+                    owner,
+                    &group.name,
+                    marie.person_id,
+                    GroupRole::Moderator,
+                )
+                .await?;
+                written_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    // The ban, reading "not a moderator" meanwhile.
+    let ban = async {
+        written_rx.await.unwrap();
+        let (owner, group) = (&owner, &group);
+        w.act(|conn, _| {
+            async move {
+                group_bans::ban(conn, owner, &group.name, marie.person_id, &spam_ban(false)).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .map(|_| ())
+    };
+    let release = async {
+        let waited = within(Duration::from_secs(10), || {
+            someone_waits_on_an_advisory_lock(&w)
+        })
+        .await;
+        go_tx.send(()).unwrap();
+        waited
+    };
+    let ((), banned, waited) = tokio::join!(promotion, ban, release);
+
+    assert!(waited, "the ban did not wait for the promotion");
+    banned.unwrap();
+    let mut conn = w.ctx.conn().await.unwrap();
+    let role = cenacle_db::content::membership_role(&mut conn, group.id, marie.person_id)
+        .await
+        .unwrap();
+    assert_eq!(
+        role.as_deref(),
+        Some("moderator"),
+        "the ban took the new moderator's membership"
+    );
 }

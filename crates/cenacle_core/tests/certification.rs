@@ -9,11 +9,11 @@ use cenacle_core::{
     accounts::Session,
     badges, certificates,
     courses::{self, ChoiceInput, CourseInput, LessonInput, QuestionInput, QuizInput},
-    getting_started,
+    getting_started, group_bans,
     quizzes::{self, AttemptResult, OpenAttempt},
     Caller, CoreError, ScopedFutureExt,
 };
-use cenacle_db::{onboarding, training};
+use cenacle_db::{content, onboarding, training};
 use cenacle_domain::{
     onboarding::StepKind,
     training::{Answer, TrainingRefusal},
@@ -754,4 +754,73 @@ async fn the_getting_started_step_is_paid_at_the_clock_that_issued_the_certifica
 struct Paid {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
     delta: i64,
+}
+
+/// A ban put marie out of the course's group and of the group its certificate unlocks, and
+/// neither her enrolment nor her certificate is a way back in: she enrols and is certified
+/// (badge and all), without either membership. paul, banned from neither, gets both.
+#[tokio::test]
+async fn a_learner_banned_from_a_group_is_let_in_by_no_enrolment_or_certificate() {
+    let w = World::new().await;
+    let manager = w.member("manon", Role::CommunityManager).await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let paul = Caller::from(&w.member("paul", Role::Member).await);
+    let experts = w.group(&manager, "experts").await;
+    let mut input = course_input("basics", 1, 30);
+    input.unlock_group = Some("experts".into());
+    let (course, quizzes, slug) = create(&w, &manager, input).await;
+    let moderator = Caller::from(&manager);
+    for group in ["basics", "experts"] {
+        let (moderator, marie) = (&moderator, marie.person_id);
+        w.act(|conn, _| {
+            async move {
+                let terms = group_bans::BanTerms {
+                    reason: "spam".into(),
+                    ..Default::default()
+                };
+                group_bans::ban(conn, moderator, group, marie, &terms).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    }
+    let basics = group_id(&w, "basics").await;
+    let groups_of = |person: i64| {
+        let w = &w;
+        async move {
+            let mut conn = w.ctx.conn().await.unwrap();
+            let mut inside = vec![];
+            for (name, group) in [("basics", basics), ("experts", experts.id)] {
+                if content::membership_role(&mut conn, group, person)
+                    .await
+                    .unwrap()
+                    .is_some()
+                {
+                    inside.push(name);
+                }
+            }
+            inside
+        }
+    };
+
+    let now = Utc::now();
+    certify(&w, &marie, course, quizzes[0], now).await;
+    assert!(
+        groups_of(marie.person_id).await.is_empty(),
+        "a banned learner got in"
+    );
+    assert_eq!(held(&w, marie.person_id).await, [slug.as_str()]);
+    certify(&w, &paul, course, quizzes[0], now).await;
+    assert_eq!(groups_of(paul.person_id).await, ["basics", "experts"]);
+}
+
+/// The id of our group `name`.
+async fn group_id(w: &World, name: &str) -> i64 {
+    let mut conn = w.ctx.conn().await.unwrap();
+    cenacle_db::actors::local_group_by_name(&mut conn, name)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
 }

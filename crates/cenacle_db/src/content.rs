@@ -97,6 +97,24 @@ pub async fn remove_membership(
     )
 }
 
+/// Removes the person's membership only when it is a plain member's (a moderator's or the
+/// owner's stays): what a ban takes, whose refusal of moderators may have read the role
+/// before a promotion committed. True when a membership was removed.
+pub async fn remove_plain_membership(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, DbError> {
+    Ok(diesel::delete(
+        group_membership::table
+            .find((group_id, person_id))
+            .filter(group_membership::role.eq("member")),
+    )
+    .execute(conn)
+    .await?
+        == 1)
+}
+
 pub async fn count_members(conn: &mut AsyncPgConnection, group_id: i64) -> Result<i64, DbError> {
     Ok(group_membership::table
         .filter(group_membership::group_id.eq(group_id))

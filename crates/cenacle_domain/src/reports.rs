@@ -73,16 +73,22 @@ pub enum ModerationRefusal {
     /// held post, a champion's move of it) while they are banned from the group or from the
     /// instance.
     AuthorBanned,
+    /// A person banned from the group or from the instance is not let in on anyone's say:
+    /// a moderator neither approves their request to join nor invites them while the ban
+    /// lasts (their own join, request and use of an invitation are `BannedFromGroup`, or
+    /// banned from the instance).
+    PersonBanned,
 }
 
 impl ModerationRefusal {
-    pub const ALL: [ModerationRefusal; 6] = [
+    pub const ALL: [ModerationRefusal; 7] = [
         ModerationRefusal::UnknownReportReason,
         ModerationRefusal::ReportClosed,
         ModerationRefusal::BannedFromGroup,
         ModerationRefusal::CannotBanModerator,
         ModerationRefusal::NotBanned,
         ModerationRefusal::AuthorBanned,
+        ModerationRefusal::PersonBanned,
     ];
 
     pub fn code(self) -> &'static str {
@@ -93,6 +99,7 @@ impl ModerationRefusal {
             ModerationRefusal::CannotBanModerator => "cannot_ban_moderator",
             ModerationRefusal::NotBanned => "not_banned",
             ModerationRefusal::AuthorBanned => "author_banned",
+            ModerationRefusal::PersonBanned => "person_banned",
         }
     }
 
@@ -102,7 +109,8 @@ impl ModerationRefusal {
             ModerationRefusal::UnknownReportReason => 422,
             ModerationRefusal::ReportClosed
             | ModerationRefusal::NotBanned
-            | ModerationRefusal::AuthorBanned => 409,
+            | ModerationRefusal::AuthorBanned
+            | ModerationRefusal::PersonBanned => 409,
             ModerationRefusal::BannedFromGroup | ModerationRefusal::CannotBanModerator => 403,
         }
     }

@@ -73,11 +73,12 @@ pub struct RoleRequest {
 
 /// Give a member a group role: moderators may be people of other servers (`user@host`, once
 /// this instance knows them). Owners name moderators; only an owner or a community manager
-/// touches ownership.
+/// touches ownership. Refused, whatever the role, for a person banned from the group or the
+/// instance (409 `person_banned`): a ban put them out.
 #[utoipa::path(put, path = "/api/v1/groups/{name}/members/{handle}", tag = "groups", security(("bearer" = [])),
     params(("name" = String, Path), ("handle" = String, Path, description = "username, user@host, or a remote actor URL")),
     request_body = RoleRequest,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn set_role(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -132,10 +133,11 @@ pub struct Decision {
     pub approve: bool,
 }
 
-/// Approve or reject a request to join.
+/// Approve or reject a request to join. An approval is refused while the person is banned
+/// from the group or the instance (409 `person_banned`; a ban also drops their request).
 #[utoipa::path(put, path = "/api/v1/groups/{name}/join-requests/{person_id}", tag = "groups", security(("bearer" = [])),
     params(("name" = String, Path), ("person_id" = i64, Path)), request_body = Decision,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn decide_join_request(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -159,10 +161,12 @@ pub struct InvitationRequest {
     pub handle: String,
 }
 
-/// Invite someone to a group (its moderators); they join with `POST …/join`.
+/// Invite someone to a group (its moderators); they join with `POST …/join`. Not a person
+/// banned from the group or the instance (409 `person_banned`; a ban also drops their
+/// invitation).
 #[utoipa::path(post, path = "/api/v1/groups/{name}/invitations", tag = "groups", security(("bearer" = [])),
     params(("name" = String, Path)), request_body = InvitationRequest,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn invite(
     State(state): State<AppState>,
     Auth(session): Auth,

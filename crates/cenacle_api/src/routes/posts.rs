@@ -787,10 +787,11 @@ pub struct JoinView {
 }
 
 /// Join a group: at once for public and restricted groups and with an invitation; otherwise a
-/// request that the group's moderators approve.
+/// request that the group's moderators approve. Refused, in all three ways, to a person banned
+/// from the group (403 `banned_from_group`) or from the instance (403 `banned_from_instance`).
 #[utoipa::path(post, path = "/api/v1/groups/{name}/join", tag = "groups", security(("bearer" = [])),
     params(("name" = String, Path), JoinParams),
-    responses((status = 200, body = JoinView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = JoinView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn join(
     State(state): State<AppState>,
     Auth(session): Auth,

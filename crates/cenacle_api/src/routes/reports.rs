@@ -188,10 +188,12 @@ pub struct ReportRequest {
     pub share_identity: bool,
 }
 
-/// Report a post, a comment or a person to the moderators.
+/// Report a post, a comment or a person to the moderators. Refused in a group the reporter is
+/// banned from (403 `banned_from_group`: a post or comment there, a person with `group`), and
+/// to a reporter banned from the instance whatever they report (403 `banned_from_instance`).
 #[utoipa::path(post, path = "/api/v1/reports", tag = "moderation", security(("bearer" = [])),
     request_body = ReportRequest,
-    responses((status = 201, body = ReportView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ReportView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn file(
     State(state): State<AppState>,
     Auth(session): Auth,
