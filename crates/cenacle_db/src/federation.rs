@@ -1157,6 +1157,17 @@ pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
 const ALLOWED: &str = "(NOT $6 OR t.host = ANY($7) OR split_part(t.host, ':', 1) = ANY($7) \
      OR EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.allowed))";
 
+/// The queued-for hosts (`t`) that are dead, read under a share lock of their instance rows:
+/// a revival that comes after waits for the queuing to commit, and then sees its parked rows
+/// to make due. (Read in the statement's snapshot alone, "dead" parked a row a revival
+/// committing meanwhile could not see, and nothing made it due again.) A host whose row
+/// someone is changing now (a revival, a failure declaring it dead) is skipped, not waited
+/// for: its row is queued due, and if the host is dead once that commits, the next claim parks
+/// it (claim step 3). Never waiting, the queuing cannot deadlock with a revival of several
+/// hosts, whatever else its transaction queued before.
+const DEAD: &str = "dead AS MATERIALIZED (SELECT host FROM instance \
+     WHERE host IN (SELECT host FROM t) AND dead FOR SHARE SKIP LOCKED)";
+
 /// Stores an activity once and queues one delivery per inbox, skipping blocked instances and
 /// parking those to dead ones, in one statement (the activity is stored only when something
 /// is queued).
@@ -1178,11 +1189,11 @@ pub async fn enqueue_activity(
                     WHERE NOT EXISTS (SELECT 1 FROM instance i \
                                       WHERE i.host = t.host AND i.blocked) AND {ALLOWED}), \
               a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
-                    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
+                    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id), \
+              {DEAD} \
          INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
          SELECT a.id, t.inbox, t.host, \
-           CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.dead) \
-                THEN 'infinity'::timestamptz ELSE now() END \
+           CASE WHEN t.host IN (SELECT host FROM dead) THEN 'infinity'::timestamptz ELSE now() END \
          FROM a, t ON CONFLICT DO NOTHING",
     ))
     .bind::<Text, _>(ap_id)
@@ -1220,11 +1231,11 @@ pub async fn enqueue_to_followers(
                                       WHERE i.host = f.host AND i.blocked)), \
               t AS (SELECT inbox, host FROM t0 t WHERE {ALLOWED}), \
               a AS (INSERT INTO outgoing_activity (ap_id, signer_ap_id, body) \
-                    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id) \
+                    SELECT $1, $2, $3 WHERE EXISTS (SELECT 1 FROM t) RETURNING id), \
+              {DEAD} \
          INSERT INTO delivery (activity_id, inbox_url, host, next_attempt_at) \
          SELECT a.id, t.inbox, t.host, \
-           CASE WHEN EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.dead) \
-                THEN 'infinity'::timestamptz ELSE now() END \
+           CASE WHEN t.host IN (SELECT host FROM dead) THEN 'infinity'::timestamptz ELSE now() END \
          FROM a, t ON CONFLICT DO NOTHING",
     ))
     .bind::<Text, _>(ap_id)

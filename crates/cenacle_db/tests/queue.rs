@@ -1069,6 +1069,69 @@ async fn a_revival_racing_a_death_leaves_no_queue_parked() {
     assert_eq!(claim(&db.pool, 10, 8).await.len(), 2, "and sent");
 }
 
+/// A delivery queued to a dead host (parked) by a transaction still open when the host comes
+/// back: the revival waits for the queuing to commit, then makes its row due with the rest.
+/// (Read in the queuing's snapshot alone, "dead" parked the row where the revival, which
+/// could not see it yet, never looked: a live host's delivery parked for good.)
+#[tokio::test]
+async fn a_revival_waits_for_a_delivery_being_queued_to_its_dead_host() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    declared_dead_unparked(&mut conn, "back.example").await;
+    let mut queuing = db.pool.get().await.unwrap();
+    begin(&mut queuing).await;
+    queue_one(&mut queuing, "https://a.example/act/back/1", "back.example").await;
+    let reviving = tokio::spawn({
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            federation::record_instances_alive(&mut conn, &["back.example".to_owned()])
+                .await
+                .unwrap()
+        }
+    });
+    assert!(
+        waits_or_finishes(&mut conn, &reviving).await,
+        "the revival did not wait for the delivery being queued"
+    );
+    commit(&mut queuing).await;
+    reviving.await.unwrap();
+    assert_eq!(parked(&mut conn, "back.example").await, 0, "the row is due");
+    assert_eq!(claim(&db.pool, 10, 8).await.len(), 1, "and sent");
+}
+
+/// A delivery queued to a dead host while its revival is being committed is queued due (the
+/// queuing skips a host whose row is being changed, and lets the claim park its rows if it is
+/// still dead after). (Read in its snapshot, the host was still dead: the row was parked after
+/// the revival had unparked the rest, for good.)
+#[tokio::test]
+async fn a_delivery_queued_during_its_hosts_revival_is_due() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    declared_dead_unparked(&mut conn, "again.example").await;
+    let mut reviving = db.pool.get().await.unwrap();
+    begin(&mut reviving).await;
+    federation::record_instances_alive(&mut reviving, &["again.example".to_owned()])
+        .await
+        .unwrap();
+    let queuing = tokio::spawn({
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            queue_one(&mut conn, "https://a.example/act/again/1", "again.example").await
+        }
+    });
+    waits_or_finishes(&mut conn, &queuing).await;
+    commit(&mut reviving).await;
+    queuing.await.unwrap();
+    assert_eq!(
+        parked(&mut conn, "again.example").await,
+        0,
+        "the row is due"
+    );
+    assert_eq!(claim(&db.pool, 10, 8).await.len(), 1, "and sent");
+}
+
 /// Two deliveries queued to `host`.
 async fn two_rows_to(conn: &mut diesel_async::AsyncPgConnection, host: &str) {
     for n in 1..=2 {
