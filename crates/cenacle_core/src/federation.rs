@@ -112,7 +112,8 @@ pub async fn received_before(conn: &mut Conn, activity_id: &str) -> Result<bool,
 // ---- the delivery queue ----
 
 /// Queues an activity (its JSON `body`, signed by the local actor `signer`) for each inbox:
-/// one delivery per distinct inbox, none to ourselves, none to blocked or dead instances.
+/// one delivery per distinct inbox, none to ourselves or to blocked instances; those to dead
+/// instances are kept parked until they are back.
 /// Returns the deliveries queued.
 pub async fn queue_activity(
     conn: &mut Conn,

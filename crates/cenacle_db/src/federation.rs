@@ -532,6 +532,8 @@ pub async fn record_instance_alive(
 /// (equal due times go by id); rows in flight keep their lease. A revived instance is woken
 /// for the claim (`delivery_wake`) whatever its rows' due times were: rows queued while it was
 /// dying may already be past due, and moving them to now does not make them due sooner.
+/// Reviving a dead instance waits for the transactions that are queuing to it to end (they
+/// hold its row, see [`DEAD`]), so that their rows are made due too.
 pub async fn record_instances_alive(
     conn: &mut AsyncPgConnection,
     hosts: &[String],
@@ -1157,19 +1159,28 @@ pub async fn listen_for_deliveries(database_url: String, wake: Wakeups) {
 const ALLOWED: &str = "(NOT $6 OR t.host = ANY($7) OR split_part(t.host, ':', 1) = ANY($7) \
      OR EXISTS (SELECT 1 FROM instance i WHERE i.host = t.host AND i.allowed))";
 
-/// The queued-for hosts (`t`) that are dead, read under a share lock of their instance rows:
-/// a revival that comes after waits for the queuing to commit, and then sees its parked rows
-/// to make due. (Read in the statement's snapshot alone, "dead" parked a row a revival
-/// committing meanwhile could not see, and nothing made it due again.) A host whose row
-/// someone is changing now (a revival, a failure declaring it dead) is skipped, not waited
-/// for: its row is queued due, and if the host is dead once that commits, the next claim parks
-/// it (claim step 3). Never waiting, the queuing cannot deadlock with a revival of several
-/// hosts, whatever else its transaction queued before.
+/// The queued-for hosts (`t`) that are dead, their instance rows locked `FOR KEY SHARE`: the
+/// revival of one (which reads "dead" under `FOR UPDATE`, [`record_instances_alive`]) waits
+/// for the queuing to commit, and then sees its parked rows to make due. (Read in the
+/// statement's snapshot alone, "dead" parked a row a revival committing meanwhile could not
+/// see, and nothing made it due again.)
+///
+/// The weakest lock that does it: the updates of an instance row that do not end a death
+/// (a failure recorded, a probe, an admin's block, allowance or weight, the one-statement
+/// upsert of `record_instances_alive`) neither wait for it nor make the queuing skip. A row
+/// someone holds `FOR UPDATE` now (a revival being committed, a probe being claimed) is
+/// skipped, not waited for: its delivery is queued due, and if the host is still dead once
+/// that commits, a later claim parks it (claim step 3). Never waiting, the queuing cannot
+/// deadlock with a revival of several hosts, whatever else its transaction queued before.
+/// What it costs: a revival waits for the transactions that queued to its host to end (an
+/// outbox batch, an inbox relay), and each queuing writes a row lock on each dead host it
+/// queues for (none on live ones). Callers queue last in their transaction: a verdict hold
+/// or an instance update of the same host after queuing could wait on a revival waiting here.
 const DEAD: &str = "dead AS MATERIALIZED (SELECT host FROM instance \
-     WHERE host IN (SELECT host FROM t) AND dead FOR SHARE SKIP LOCKED)";
+     WHERE host IN (SELECT host FROM t) AND dead FOR KEY SHARE SKIP LOCKED)";
 
 /// Stores an activity once and queues one delivery per inbox, skipping blocked instances and
-/// parking those to dead ones, in one statement (the activity is stored only when something
+/// parking those to dead ones (see [`DEAD`]), in one statement (the activity is stored only when something
 /// is queued).
 /// `targets` are (inbox URL, host) pairs. Returns the deliveries queued.
 pub async fn enqueue_activity(
@@ -1547,8 +1558,8 @@ pub async fn queue_stats(conn: &mut AsyncPgConnection) -> Result<QueueStats, DbE
 /// When a worker next has something to do without being told: a delivery falling due (a
 /// leased one when its lease runs out: its worker may be gone), an outbox event's retry.
 /// Parked deliveries wait for their instance's probe (see [`next_probe_at`]); unleased rows of
-/// a dead instance (queued while it was being declared dead, so not parked until the next
-/// claim that finds the host due parks them) wait for its revival. Every idle worker asks,
+/// a dead instance (queued while it was being declared dead, or while its row was held,
+/// [`DEAD`]; not parked until the next claim that finds the host due parks them) wait for its revival. Every idle worker asks,
 /// so each part is read from an index in the order wanted:
 ///
 /// - deliveries from `delivery_claimable_idx`, in claim order (`delivery_claimable_at`: the due

@@ -1121,7 +1121,10 @@ async fn a_delivery_queued_during_its_hosts_revival_is_due() {
             queue_one(&mut conn, "https://a.example/act/again/1", "again.example").await
         }
     });
-    waits_or_finishes(&mut conn, &queuing).await;
+    assert!(
+        !waits_or_finishes(&mut conn, &queuing).await,
+        "the queuing waited for the revival"
+    );
     commit(&mut reviving).await;
     queuing.await.unwrap();
     assert_eq!(
@@ -1130,6 +1133,78 @@ async fn a_delivery_queued_during_its_hosts_revival_is_due() {
         "the row is due"
     );
     assert_eq!(claim(&db.pool, 10, 8).await.len(), 1, "and sent");
+}
+
+/// A delivery queued to a dead host whose revival is being committed, and then rolled back:
+/// queued due (the queuing does not wait for the row), it is parked by the next claim, which
+/// sends nothing to the host still dead; the host's real revival then makes it due.
+#[tokio::test]
+async fn a_delivery_queued_during_a_revival_that_fails_is_parked_by_the_claim() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    declared_dead_unparked(&mut conn, "gone.example").await;
+    let mut reviving = db.pool.get().await.unwrap();
+    begin(&mut reviving).await;
+    federation::record_instances_alive(&mut reviving, &["gone.example".to_owned()])
+        .await
+        .unwrap();
+    queue_one(&mut conn, "https://a.example/act/gone/1", "gone.example").await;
+    rollback(&mut reviving).await;
+    assert_eq!(parked(&mut conn, "gone.example").await, 0, "queued due");
+    assert!(
+        claim(&db.pool, 10, 8).await.is_empty(),
+        "nothing to a dead host"
+    );
+    assert_eq!(
+        parked(&mut conn, "gone.example").await,
+        1,
+        "parked by the claim"
+    );
+    federation::record_instances_alive(&mut conn, &["gone.example".to_owned()])
+        .await
+        .unwrap();
+    assert_eq!(
+        claim(&db.pool, 10, 8).await.len(),
+        1,
+        "sent once it is back"
+    );
+}
+
+/// A failure recorded on a dead host (a probe that failed again) while a delivery is queued
+/// to it: the queuing neither waits nor skips, and the row is parked at once.
+#[tokio::test]
+async fn a_failure_recorded_on_a_dead_host_does_not_hold_up_its_queuing() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    declared_dead_unparked(&mut conn, "still.example").await;
+    let mut failing = db.pool.get().await.unwrap();
+    begin(&mut failing).await;
+    federation::record_instance_failure(
+        &mut failing,
+        "still.example",
+        Utc::now(),
+        Utc::now() + Duration::minutes(10),
+    )
+    .await
+    .unwrap();
+    let queuing = tokio::spawn({
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            queue_one(&mut conn, "https://a.example/act/still/1", "still.example").await
+        }
+    });
+    assert!(
+        !waits_or_finishes(&mut conn, &queuing).await,
+        "the queuing waited for the failure"
+    );
+    queuing.await.unwrap();
+    commit(&mut failing).await;
+    assert_eq!(
+        parked(&mut conn, "still.example").await,
+        1,
+        "parked at once"
+    );
 }
 
 /// Two deliveries queued to `host`.
@@ -1178,6 +1253,16 @@ async fn begin(conn: &mut diesel_async::AsyncPgConnection) {
 async fn commit(conn: &mut diesel_async::AsyncPgConnection) {
     use diesel_async::{AsyncConnection, TransactionManager};
     <diesel_async::AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
+        conn,
+    )
+    .await
+    .unwrap();
+}
+
+/// Rolls back the transaction [`begin`] opened.
+async fn rollback(conn: &mut diesel_async::AsyncPgConnection) {
+    use diesel_async::{AsyncConnection, TransactionManager};
+    <diesel_async::AsyncPgConnection as AsyncConnection>::TransactionManager::rollback_transaction(
         conn,
     )
     .await
