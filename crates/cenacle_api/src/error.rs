@@ -338,6 +338,8 @@ impl From<CoreError> for ApiError {
                 };
                 Self::new(status, refusal.code())
             }
+            // Every bounty refusal is a conflict with the question's state.
+            Bounty(refusal) => Self::new(StatusCode::CONFLICT, refusal.code()),
             ModerationRefused(refusal) => Self::new(
                 StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
                 refusal.code(),
@@ -575,6 +577,18 @@ mod tests {
             answer(CoreError::Shop(ShopRefusal::RewardNotStocked)),
             (StatusCode::UNPROCESSABLE_ENTITY, "reward_not_stocked", None)
         );
+    }
+
+    #[test]
+    fn every_bounty_refusal_is_a_listed_409() {
+        use cenacle_domain::bounties::BountyRefusal;
+        for refusal in BountyRefusal::ALL {
+            assert!(ALL_CODES.contains(&refusal.code()), "{}", refusal.code());
+            assert_eq!(
+                answer(CoreError::Bounty(refusal)),
+                (StatusCode::CONFLICT, refusal.code(), None)
+            );
+        }
     }
 
     #[test]

@@ -245,8 +245,8 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Le solde de points deviendrait négatif.",
         ),
         "bounty_running" => (
-            "This question already has a running bounty.",
-            "Cette question a déjà une prime en cours.",
+            "A bounty is running on this question: until it is awarded or settled, no other bounty can be offered on it and its author cannot delete it.",
+            "Une prime est en cours sur cette question : tant qu'elle n'est ni attribuée ni réglée, on ne peut pas en offrir une autre et son auteur ne peut pas la supprimer.",
         ),
         "bounty_ended" => (
             "This bounty has ended: it is settled by the best-answer rule, not awarded by hand.",

@@ -597,10 +597,11 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
     assert_eq!(refused.json["error"]["code"], "insufficient_reputation");
 }
 
-/// How a question goes while its bounty runs.
+/// How a question goes while its bounty runs (its author cannot delete it then: see
+/// `its_author_cannot_delete_a_question_while_a_bounty_runs_on_it`).
 #[derive(Clone, Copy)]
 enum QuestionGone {
-    DeletedByItsAuthor,
+    DeletedByAModerator,
     RemovedByAModerator,
 }
 
@@ -657,15 +658,7 @@ async fn a_gone_question_cancels_its_bounty(how: QuestionGone) {
     )
     .await;
     let gone = match how {
-        QuestionGone::DeletedByItsAuthor => {
-            t.request(
-                Method::DELETE,
-                &format!("/api/v1/posts/{qid}"),
-                Some(&asker),
-                None,
-            )
-            .await
-        }
+        QuestionGone::DeletedByAModerator => delete_post_as(&t, &admin, qid).await,
         QuestionGone::RemovedByAModerator => {
             t.request(
                 Method::POST,
@@ -730,8 +723,8 @@ async fn a_gone_question_cancels_its_bounty(how: QuestionGone) {
 }
 
 #[tokio::test]
-async fn a_question_deleted_by_its_author_cancels_its_bounty_and_refunds_the_sponsor() {
-    a_gone_question_cancels_its_bounty(QuestionGone::DeletedByItsAuthor).await;
+async fn a_question_deleted_by_a_moderator_cancels_its_bounty_and_refunds_the_sponsor() {
+    a_gone_question_cancels_its_bounty(QuestionGone::DeletedByAModerator).await;
 }
 
 #[tokio::test]
@@ -919,6 +912,626 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
         sponsor_before,
         "the escrow is not returned"
     );
+}
+
+/// Settles what is due as the settling task does: one pass, one transaction. Returns how many
+/// bounties it closed.
+async fn settle(t: &TestApp) -> usize {
+    use cenacle_core::ScopedFutureExt;
+    t.ctx
+        .transaction(|conn| cenacle_core::bounties::settle_expired_bounties(conn).scope_boxed())
+        .await
+        .unwrap()
+}
+
+/// The bounties of question `qid` in `status`, by SQL (the API shows a gone question's to
+/// nobody).
+async fn bounties_in(t: &TestApp, qid: i64, status: &str) -> i64 {
+    t.count_with(
+        &format!("SELECT count(*) AS n FROM bounty WHERE post_id = {qid} AND status = $1"),
+        &[status],
+    )
+    .await
+}
+
+async fn delete_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
+    t.request(
+        Method::DELETE,
+        &format!("/api/v1/posts/{qid}"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// As on Stack Overflow, the author of a question cannot delete it while a bounty runs on it
+/// (whoever offered it): deleting it would hand the escrow back and escape the lapse rule.
+/// Past its end, not settled yet, it is still refused: the lapse rule decides then. Once the
+/// bounty is settled or awarded, the deletion goes through.
+#[tokio::test]
+async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let answerer = t.member("answerer").await;
+    // Her own question: its deletion would give her the whole escrow back.
+    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let held = points(&t, &sponsor).await;
+    let refused = delete_post_as(&t, &sponsor, qid).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        refused.json
+    );
+    let in_french = t
+        .send(
+            axum::http::Request::delete(format!("/api/v1/posts/{qid}"))
+                .header("authorization", format!("Bearer {sponsor}"))
+                .header("accept-language", "fr")
+                .body(axum::body::Body::empty())
+                .unwrap(),
+        )
+        .await;
+    assert_eq!(in_french.code(), "bounty_running", "{}", in_french.json);
+    assert!(
+        in_french.json["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("prime") && m.contains("\u{a0}:")),
+        "{}",
+        in_french.json
+    );
+    // The question and the escrow stay.
+    let question = t.get(&format!("/api/v1/posts/{qid}"), None).await;
+    assert_eq!(question.status, StatusCode::OK, "{}", question.json);
+    assert_eq!(points(&t, &sponsor).await, held);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    // Past its end, not settled yet: still hers to wait for.
+    t.sql(&format!(
+        "UPDATE bounty SET ends_at = now() WHERE post_id = {qid}"
+    ))
+    .await;
+    let late = delete_post_as(&t, &sponsor, qid).await;
+    assert_eq!(
+        (late.status, late.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        late.json
+    );
+    // Settled (nobody qualified: nothing paid, nothing back): now she may delete it.
+    assert_eq!(settle(&t).await, 1);
+    assert_eq!(bounties_in(&t, qid, "expired").await, 1);
+    let deleted = delete_post_as(&t, &sponsor, qid).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.json);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+
+    // Someone else's bounty on a member's question: its author cannot delete it either, until
+    // the sponsor awards it.
+    let asker = t.member("asker").await;
+    let (other, answer) = question_and_answer(&t, &asker, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{other}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 100}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let refused = delete_post_as(&t, &asker, other).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        refused.json
+    );
+    let awarded = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{other}/bounty/award"),
+            Some(&sponsor),
+            Some(json!({"comment_id": answer})),
+        )
+        .await;
+    assert_eq!(awarded.status, StatusCode::OK, "{}", awarded.json);
+    let deleted = delete_post_as(&t, &asker, other).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.json);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+/// Bounties left running on questions that went behind the use cases' back (as data from
+/// before 2026-12-04-003142 may hold: a question deleted or removed, its bounty still open)
+/// are healed by the settler: cancelled and refunded, once, by the refund a take-down writes —
+/// one still running as well as one whose end has passed since its question went. The answer
+/// that would have won gets nothing, and a second pass pays nothing more.
+#[tokio::test]
+async fn the_settler_cancels_and_refunds_a_bounty_left_running_on_a_gone_question() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let before = points(&t, &sponsor).await;
+    let mut questions = Vec::new();
+    for _ in 0..2 {
+        let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+        let offered = t
+            .post(
+                &format!("/api/v1/posts/{qid}/bounty"),
+                Some(&sponsor),
+                json!({"amount": 200}),
+            )
+            .await;
+        assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+        // An answer while it runs, liked: it would win half by the lapse rule.
+        let good = t
+            .post(
+                &format!("/api/v1/posts/{qid}/comments"),
+                Some(&answerer),
+                json!({"body": "La bonne réponse"}),
+            )
+            .await;
+        let aid = good.json["id"].as_i64().unwrap();
+        vote(
+            &t,
+            &admin,
+            &format!("/api/v1/comments/{aid}/vote"),
+            json!("like"),
+        )
+        .await;
+        questions.push(qid);
+    }
+    assert_eq!(points(&t, &sponsor).await, before - 400);
+    // Gone by SQL, as legacy data would be: one deleted while its bounty still runs, one
+    // removed during its bounty, which has ended since.
+    let (deleted, removed) = (questions[0], questions[1]);
+    t.sql(&format!(
+        "UPDATE post SET deleted_at = now() WHERE id = {deleted}"
+    ))
+    .await;
+    t.sql(&format!(
+        "UPDATE post SET removed_at = now() - interval '2 hours', removal_reason = 'spam' \
+         WHERE id = {removed}"
+    ))
+    .await;
+    t.sql(&format!(
+        "UPDATE bounty SET ends_at = now() - interval '1 hour' WHERE post_id = {removed}"
+    ))
+    .await;
+    let answerer_before = points(&t, &answerer).await;
+    assert_eq!(settle(&t).await, 2, "both healed");
+    for qid in [deleted, removed] {
+        assert_eq!(bounties_in(&t, qid, "cancelled").await, 1, "question {qid}");
+    }
+    assert_eq!(points(&t, &sponsor).await, before, "both escrows came back");
+    assert_eq!(
+        points_rows(&t, &sponsor, "bounty_refunded").await,
+        (2, 400),
+        "one refund row each"
+    );
+    assert_eq!(
+        t.count("SELECT count(*) AS n FROM points_ledger WHERE source_key LIKE 'bounty:%:refund'")
+            .await,
+        2
+    );
+    assert_eq!(points(&t, &answerer).await, answerer_before);
+    assert_eq!(points_rows(&t, &answerer, "bounty_half_awarded").await.0, 0);
+    // Once: a second pass finds nothing.
+    assert_eq!(settle(&t).await, 0);
+    assert_eq!(points(&t, &sponsor).await, before);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (2, 400));
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+/// A removal cancels the bounty and refunds it; the restore does not reopen it, and the
+/// deletion that follows (by its author: no bounty runs any more) and the settler pay nothing
+/// more: one refund.
+#[tokio::test]
+async fn a_removal_a_restore_then_a_deletion_refund_a_bounty_once() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let before = points(&t, &sponsor).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let removed = t
+        .request(
+            Method::POST,
+            &format!("/api/v1/posts/{qid}/removal"),
+            Some(&admin),
+            Some(json!({"reason": "hors sujet"})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 200));
+    let restored = t
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{qid}/removal"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
+    assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
+    let deleted = delete_post_as(&t, &asker, qid).await;
+    assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.json);
+    t.sql(&format!(
+        "UPDATE bounty SET ends_at = now() WHERE post_id = {qid}"
+    ))
+    .await;
+    assert_eq!(settle(&t).await, 0, "nothing left to settle or heal");
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 200));
+    assert_eq!(points(&t, &sponsor).await, before);
+    assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+/// A bounty whose time is up is the lapse rule's, even when its question goes before the
+/// settler ran: a moderator's removal then refunds nothing, and the settler pays half to the
+/// answer that won by the question's state at the end — what it would have paid on time (a
+/// take-down after the settlement never takes a bounty's payment back either).
+#[tokio::test]
+async fn a_bounty_whose_time_is_up_is_settled_by_the_lapse_rule_when_its_question_is_removed() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 301}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let good = t
+        .post(
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(&answerer),
+            json!({"body": "La bonne réponse"}),
+        )
+        .await;
+    let aid = good.json["id"].as_i64().unwrap();
+    vote(
+        &t,
+        &admin,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+    // Its end comes (after the answer and the like); the settler has not run yet.
+    t.sql(&format!(
+        "UPDATE bounty SET ends_at = now() WHERE post_id = {qid}"
+    ))
+    .await;
+    let sponsor_before = points(&t, &sponsor).await;
+    let removed = t
+        .request(
+            Method::POST,
+            &format!("/api/v1/posts/{qid}/removal"),
+            Some(&admin),
+            Some(json!({"reason": "hors sujet"})),
+        )
+        .await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(
+        points_rows(&t, &sponsor, "bounty_refunded").await,
+        (0, 0),
+        "its time was up: no refund"
+    );
+    assert_eq!(points(&t, &sponsor).await, sponsor_before);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1, "left to the settler");
+    // The removal took back what the answer earned in the thread; the bounty is paid on top.
+    let answerer_before = points(&t, &answerer).await;
+    assert_eq!(settle(&t).await, 1);
+    assert_eq!(
+        t.count(&format!(
+            "SELECT count(*) AS n FROM bounty WHERE post_id = {qid} AND status = 'expired' \
+             AND paid = 150 AND awarded_comment_id = {aid}"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(points(&t, &answerer).await, answerer_before + 150);
+    assert_eq!(points(&t, &sponsor).await, sponsor_before, "nothing back");
+    assert_eq!(settle(&t).await, 0, "settled once");
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+/// Sessions of this test's database waiting on a lock now.
+async fn lock_waiters(t: &TestApp) -> i64 {
+    t.count(
+        "SELECT count(*) AS n FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .await
+}
+
+/// Waits until at least `n` sessions of this test's database wait on a lock, or `done` says
+/// the request that should have waited finished first (a condition wait, with a generous
+/// correctness deadline); whether they waited.
+async fn until_waiting(t: &TestApp, n: i64, done: &std::sync::atomic::AtomicBool) -> bool {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if lock_waiters(t).await >= n {
+            return true;
+        }
+        if done.load(std::sync::atomic::Ordering::SeqCst) {
+            return false;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never {n} sessions waiting on a lock"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// The end state of an offer raced by a removal of its question, whatever the order: either
+/// no bounty, or one cancelled and refunded — never one left running on the removed question
+/// — and once the question is restored (which gives back what its removal took from the
+/// sponsor's thread, not the bounty), the sponsor's balance is what it was before the offer.
+async fn consistent_after_the_race(t: &TestApp, admin: &str, sponsor: &str, qid: i64, before: i64) {
+    let (open, cancelled) = (
+        bounties_in(t, qid, "open").await,
+        bounties_in(t, qid, "cancelled").await,
+    );
+    assert_eq!(open, 0, "a bounty left running on a removed question");
+    assert!(cancelled <= 1, "{cancelled} bounties cancelled");
+    assert_eq!(
+        points_rows(t, sponsor, "bounty_refunded").await,
+        (cancelled as usize, 200 * cancelled),
+        "a cancelled bounty refunded once, none refunded otherwise"
+    );
+    let restored = t
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{qid}/removal"),
+            Some(admin),
+            None,
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
+    assert_eq!(
+        points(t, sponsor).await,
+        before,
+        "balance plus escrow as before"
+    );
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
+/// An offer and a moderator's removal of the same question, in two connections at once. The
+/// sponsor asked the question, so the removal (taking back what asking earned her) locks her
+/// balance as the offer does; something else of hers (an order, a bid) holds that balance a
+/// moment, so the offer waits for it holding what it took so far, and the removal comes
+/// meanwhile. The offer locking her balance before the question (its bounty's key lock) and
+/// the removal the question before her balance deadlocked; both now take the question first.
+#[tokio::test]
+async fn an_offer_and_a_removal_of_its_question_at_once_do_not_deadlock() {
+    use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let before = points(&t, &sponsor).await;
+    let claire = t
+        .count("SELECT id AS n FROM person WHERE username = 'claire' AND local")
+        .await;
+
+    // The gate: her balance held by another transaction.
+    let mut gate = t.db.pool.get().await.unwrap();
+    <diesel_async::AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(
+        &mut *gate,
+    )
+    .await
+    .unwrap();
+    diesel::sql_query(format!(
+        "SELECT 1 FROM points_balance WHERE person_id = {claire} FOR UPDATE"
+    ))
+    .execute(&mut gate)
+    .await
+    .unwrap();
+    let (offer_done, removal_done) = (AtomicBool::new(false), AtomicBool::new(false));
+    let offer = async {
+        let reply = t
+            .post(
+                &format!("/api/v1/posts/{qid}/bounty"),
+                Some(&sponsor),
+                json!({"amount": 200}),
+            )
+            .await;
+        offer_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    let removal = async {
+        assert!(
+            until_waiting(&t, 1, &offer_done).await,
+            "the offer did not wait for the balance"
+        );
+        let reply = t
+            .request(
+                Method::POST,
+                &format!("/api/v1/posts/{qid}/removal"),
+                Some(&admin),
+                Some(json!({"reason": "hors sujet"})),
+            )
+            .await;
+        removal_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    let release = async {
+        // The offer waits (for the gate), then the removal (for the offer, or the gate).
+        until_waiting(&t, 1, &offer_done).await;
+        assert!(
+            until_waiting(&t, 2, &removal_done).await,
+            "the removal did not wait"
+        );
+        <diesel_async::AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(
+            &mut *gate,
+        )
+        .await
+        .unwrap();
+    };
+    let (offered, removed, ()) = tokio::join!(offer, removal, release);
+    for reply in [&offered, &removed] {
+        assert_ne!(
+            reply.code(),
+            "database_conflict",
+            "deadlock: {}",
+            reply.json
+        );
+    }
+    assert!(
+        [StatusCode::CREATED, StatusCode::NOT_FOUND].contains(&offered.status),
+        "{} {}",
+        offered.status,
+        offered.json
+    );
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    consistent_after_the_race(&t, &admin, &sponsor, qid, before).await;
+}
+
+/// The other order: a moderator's removal holds its transaction open, done but not committed,
+/// while an offer on the same question comes. The offer waits for it and then finds the
+/// question gone (404, nothing taken): before, it read the question still there, waited only
+/// for its bounty's key lock, and committed a bounty on the removed question whose escrow no
+/// award or settlement would pay. Then the offer first, holding its transaction open, and a
+/// removal that waits for it: the bounty is cancelled and refunded.
+#[tokio::test]
+async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
+    use cenacle_core::ScopedFutureExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let before = points(&t, &sponsor).await;
+    let mut conn = t.db.pool.get().await.unwrap();
+    let moderator = cenacle_core::Caller::from(
+        &cenacle_core::accounts::authenticate(&mut conn, &admin)
+            .await
+            .unwrap(),
+    );
+    let sponsor_caller = cenacle_core::Caller::from(
+        &cenacle_core::accounts::authenticate(&mut conn, &sponsor)
+            .await
+            .unwrap(),
+    );
+    drop(conn);
+
+    let removed_uncommitted = tokio::sync::Notify::new();
+    let offer_done = AtomicBool::new(false);
+    let (tr, moderator, removed_signal, offer_seen) =
+        (&t, &moderator, &removed_uncommitted, &offer_done);
+    let removal = t.ctx.transaction(|conn| {
+        async move {
+            cenacle_core::moderation::remove_post(conn, moderator, qid, "hors sujet").await?;
+            removed_signal.notify_one();
+            assert!(
+                until_waiting(tr, 1, offer_seen).await,
+                "the offer did not wait for the removal"
+            );
+            Ok(())
+        }
+        .scope_boxed()
+    });
+    let offer = async {
+        removed_uncommitted.notified().await;
+        let reply = t
+            .post(
+                &format!("/api/v1/posts/{qid}/bounty"),
+                Some(&sponsor),
+                json!({"amount": 200}),
+            )
+            .await;
+        offer_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    let (removed, offered) = tokio::join!(removal, offer);
+    removed.unwrap();
+    assert_eq!(
+        (offered.status, offered.code()),
+        (StatusCode::NOT_FOUND, "not_found"),
+        "{}",
+        offered.json
+    );
+    consistent_after_the_race(&t, &admin, &sponsor, qid, before).await;
+
+    // The offer first, its transaction held open; the removal waits for it, then cancels and
+    // refunds the bounty it committed.
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let before = points(&t, &sponsor).await;
+    let offered_uncommitted = tokio::sync::Notify::new();
+    let removal_done = AtomicBool::new(false);
+    let (tr, ctx, sponsor_caller) = (&t, &t.ctx, &sponsor_caller);
+    let (offered_signal, removal_seen) = (&offered_uncommitted, &removal_done);
+    let offer = t.ctx.transaction(|conn| {
+        async move {
+            let bounty =
+                cenacle_core::bounties::offer_bounty(conn, ctx, sponsor_caller, qid, 200, None)
+                    .await?;
+            offered_signal.notify_one();
+            assert!(
+                until_waiting(tr, 1, removal_seen).await,
+                "the removal did not wait for the offer"
+            );
+            Ok(bounty)
+        }
+        .scope_boxed()
+    });
+    let removal = async {
+        offered_uncommitted.notified().await;
+        let reply = t
+            .request(
+                Method::POST,
+                &format!("/api/v1/posts/{qid}/removal"),
+                Some(&admin),
+                Some(json!({"reason": "hors sujet"})),
+            )
+            .await;
+        removal_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    let (offered, removed) = tokio::join!(offer, removal);
+    offered.unwrap();
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
+    consistent_after_the_race(&t, &admin, &sponsor, qid, before).await;
 }
 
 #[tokio::test]

@@ -7,10 +7,28 @@
 //! the same — were it returned, awarding a friendly remote account would make every bounty
 //! free to post.
 //!
-//! A question that goes (its author deletes it, a moderator removes it, its server deletes
-//! it) takes its running bounty with it: the bounty is closed as `cancelled` and the escrow
-//! given back to the sponsor, in the transaction that takes the question down (see
-//! `rewards::cancel_and_refund`). A restore does not reopen it: the sponsor may offer again.
+//! While a bounty runs — open: neither awarded nor settled, even past its end before the
+//! settler's pass — the question's author cannot delete it (`bounty_running`, 409, as on Stack
+//! Overflow; see [`refuse_authors_deletion`]): the deletion would hand the escrow back, and an
+//! author-sponsor could escape the lapse rule by deleting just before (or after) the end.
+//!
+//! A question that goes anyway before the end (a moderator removes or deletes it, its server
+//! deletes it, a ban removes it) takes its running bounty with it: the bounty is closed as
+//! `cancelled` and the escrow given back to the sponsor, in the transaction that takes the
+//! question down (see `rewards::cancel_and_refund`) — the sponsor did not choose it. A restore
+//! does not reopen it: the sponsor may offer again. A question that goes after the end, before
+//! the settler ran, leaves its bounty to the lapse rule, applied to the question as it stood at
+//! the end: half to the answer that won then (if it is still live), the rest spent — what a
+//! settler on time would have paid, and a bounty's payment is never taken back by a later
+//! take-down either. The settler also heals a bounty left open on a question gone before its
+//! end (data from before the cancellation existed): cancelled and refunded, by the same
+//! refund, once.
+//!
+//! Locks: the question's post row first, then the bounty, then balances — a take-down takes
+//! the post FOR UPDATE, an offer and an award FOR SHARE — so that none of them deadlocks with
+//! another, and none commits a bounty on a question a take-down has just taken away. The
+//! settler, which finds bounties by their end, takes the bounty and the post SKIP LOCKED and
+//! waits on neither.
 
 use crate::{
     access::readable_post,
@@ -22,7 +40,12 @@ use cenacle_db::{
     engagement::{self as ledger, Bounty},
     shop as shop_store,
 };
-use cenacle_domain::{notifications::Kind, shop::ShopRefusal, ValidationError};
+use cenacle_domain::{
+    bounties::{refunded_when_gone, BountyRefusal},
+    notifications::Kind,
+    shop::ShopRefusal,
+    ValidationError,
+};
 use chrono::{Duration, Utc};
 
 /// Bounds of a bounty, in points.
@@ -34,8 +57,10 @@ pub const BOUNTY_DAYS: i64 = 7;
 /// Offers points on a question: a member with enough reputation, or a community manager. The
 /// amount leaves the sponsor's balance at once (escrow: the balance cannot go negative, so an
 /// offer beyond the points available — the balance less what auction bids hold — is refused
-/// with `insufficient_points`, as a redemption or a bid is) and goes to the answer the sponsor awards, or is settled at the
-/// end by the half-to-the-best-answer rule (see [`settle_expired_bounties`]).
+/// with `insufficient_points`, as a redemption or a bid is) and goes to the answer the sponsor
+/// awards, or is settled at the end by the half-to-the-best-answer rule (see
+/// [`settle_expired_bounties`]). Locks the question's row (FOR SHARE), then the bounty, then
+/// the sponsor's balance: the order of a take-down, which it waits for or makes wait.
 pub async fn offer_bounty(
     conn: &mut Conn,
     ctx: &Context,
@@ -59,10 +84,17 @@ pub async fn offer_bounty(
         }
         .into());
     }
-    let post = readable_post(conn, Some(caller), post_id).await?.post;
+    // Who may read it first; then its row share-locked before anything else (see the module's
+    // notes on locks) and every check made on the row as the lock found it: a take-down in
+    // progress was waited for, and a question it took away is refused here rather than given a
+    // bounty that no award or settlement would then pay.
+    readable_post(conn, Some(caller), post_id).await?;
+    let post = settle::question_for_share(conn, post_id)
+        .await?
+        .ok_or(CoreError::NotFound("post"))?;
     // Its author still reads a question a moderator removed; nobody else can answer it, and it
     // is gone for the bounty as a deleted one is.
-    if post.removed_at.is_some() {
+    if post.deleted_at.is_some() || post.removed_at.is_some() {
         return Err(CoreError::NotFound("post"));
     }
     if post.kind != "question" {
@@ -86,13 +118,13 @@ pub async fn offer_bounty(
         ctx.settings.engagement.privileges.offer_bounty,
     )
     .await?;
-    // Two offers racing past the check below meet the partial unique index; the API maps it
-    // to a 409.
+    // Two offers racing past the check below (both hold the post FOR SHARE) meet the partial
+    // unique index; the API maps it to the same 409.
     if ledger::open_bounty_for_update(conn, post_id)
         .await?
         .is_some()
     {
-        return Err(CoreError::Conflict("bounty_running"));
+        return Err(BountyRefusal::Running.into());
     }
     // Checked under the balance's lock, against what bids hold too: left to the balance's two
     // CHECKs (kept as the backstop), an offer beyond both would get whichever code PostgreSQL
@@ -130,6 +162,11 @@ pub async fn award_bounty(
     post_id: i64,
     comment_id: i64,
 ) -> Result<Bounty, CoreError> {
+    // The question's row first, share-locked (the order of a take-down: post, bounty,
+    // balances; the winner's notification takes a key lock on it too): a take-down in
+    // progress is waited for, and one that comes later waits for the award. An answer's
+    // take-down locks the post first as well, so the answer read below stays as read.
+    let question = settle::question_for_share(conn, post_id).await?;
     let bounty = ledger::open_bounty_for_update(conn, post_id)
         .await?
         .ok_or(CoreError::NotFound("bounty"))?;
@@ -139,21 +176,20 @@ pub async fn award_bounty(
     if bounty.ends_at <= Utc::now() {
         return Err(CoreError::Conflict("bounty_ended"));
     }
-    // A question gone cancels its bounty in the same transaction; this is the backstop should
-    // a bounty ever be left open on one.
-    store::post_by_id(conn, post_id)
-        .await?
+    // A question gone before the end cancels its bounty in the same transaction; this is the
+    // backstop should a bounty ever be left open on one (the settler heals those).
+    question
         .filter(|q| q.deleted_at.is_none() && q.removed_at.is_none())
         .ok_or(CoreError::NotFound("post"))?;
+    // A live top-level answer of the question (a moderator's removal takes an answer out of
+    // the running too), key-locked before any balance: a take-down of it in progress (a ban's
+    // removes comments without locking their posts first) is waited for here, not after the
+    // balances, where the winner's notification would wait for it.
+    if !store::live_answer_locked(conn, post_id, comment_id).await? {
+        return Err(CoreError::NotFound("answer"));
+    }
     let answer = store::comment_by_id(conn, comment_id)
         .await?
-        .filter(|c| {
-            // A moderator's removal takes an answer out of the running too.
-            c.post_id == post_id
-                && c.parent_id.is_none()
-                && c.deleted_at.is_none()
-                && c.removed_at.is_none()
-        })
         .ok_or(CoreError::NotFound("answer"))?;
     if answer.author_id == caller.person_id {
         return Err(CoreError::NotAllowed("award_own_answer"));
@@ -231,13 +267,32 @@ async fn pay_winner(
 /// wins), if its score is at least 1. Each vote cast before the end weighs its voter's instance
 /// weight (0 for a blocked instance, 1 for our members); the author's own counts nothing (see
 /// [`settle::best_qualifying_answer`]). The rest of the escrow is not returned (the offer was
-/// spent, as on Stack Overflow, so that bounties are not free to post and let lapse). Returns
-/// how many were settled. Safe to run from several servers at once (rows are claimed SKIP
-/// LOCKED).
+/// spent, as on Stack Overflow, so that bounties are not free to post and let lapse). A
+/// question gone after the end (taken down before this pass) changes nothing: the rule applies
+/// to the question as it stood at the end, the answer that won then still paid if it is live.
+///
+/// It heals too: a bounty still open on a question that went before its end (deleted or
+/// removed without its take-down cancelling it: data from before that existed) is cancelled
+/// and refunded as a take-down does (`rewards::cancel_and_refund`, the same once-only refund),
+/// whether or not its end has passed — instead of lapsing with nobody paid.
+///
+/// Returns how many bounties it closed. Safe to run from several servers at once, and beside
+/// take-downs: rows are claimed SKIP LOCKED, never waited for (see `settle::due_bounties`).
 pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError> {
-    let expired = ledger::expired_bounties(conn, 100).await?;
-    let mut winners = Vec::with_capacity(expired.len());
-    for bounty in &expired {
+    let due = settle::due_bounties(conn, 100).await?;
+    let mut cancelled = Vec::new();
+    let mut expired = Vec::new();
+    let mut winners = Vec::new();
+    for item in due {
+        let bounty = item.bounty;
+        if item
+            .gone_at
+            .is_some_and(|gone_at| refunded_when_gone(bounty.ends_at, gone_at))
+        {
+            cancelled.push(bounty);
+            continue;
+        }
+        // Past its end (a question gone since went at or after the end): the lapse rule.
         let best = settle::best_qualifying_answer(
             conn,
             bounty.post_id,
@@ -247,20 +302,30 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
             1.0,
         )
         .await?;
+        if let Some(answer) = &best {
+            if !settle::lock_winning_answer(conn, answer.comment_id).await? {
+                // Being taken down: settled on a later pass, on what it leaves.
+                continue;
+            }
+        }
+        expired.push(bounty);
         winners.push(best.map(|answer| Winner {
             comment_id: answer.comment_id,
             person_id: answer.author_id,
             local: answer.author_local,
         }));
     }
-    // Every winner locked up front in person order (see `rewards::lock_people`), not in the
-    // order of the bounties: another writer paying two of them would otherwise deadlock.
+    // Every winner and every sponsor refunded locked up front in person order (see
+    // `rewards::lock_people`), not in the order of the bounties: another writer paying two of
+    // them would otherwise deadlock.
     let people: Vec<_> = winners
         .iter()
         .flatten()
         .map(|w| (w.person_id, w.local))
+        .chain(cancelled.iter().map(|b| (b.sponsor_id, true)))
         .collect();
     rewards::lock_people(conn, &people).await?;
+    rewards::cancel_and_refund(conn, &cancelled).await?;
     for (bounty, winner) in expired.iter().zip(winners) {
         match winner {
             Some(winner) => {
@@ -279,7 +344,25 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
             }
         }
     }
-    Ok(expired.len())
+    Ok(cancelled.len() + expired.len())
+}
+
+/// Refuses the deletion of a question by its author (one of our members: `posts::delete_post`
+/// asks only then) while a bounty runs on it — whoever offered it, and even past its end until
+/// the settler ran (`bounty_running`). Called under the post's FOR UPDATE lock, which an
+/// offer's and an award's FOR SHARE wait for (and the settler skips): the answer cannot change
+/// before the deletion commits. A moderator's removal or deletion, a remote author's Delete
+/// (their server deleted it already) and a ban go through: the bounty is then cancelled and
+/// refunded if its end was still to come, settled by the lapse rule otherwise (see the
+/// module's notes).
+pub(crate) async fn refuse_authors_deletion(
+    conn: &mut Conn,
+    post_id: i64,
+) -> Result<(), CoreError> {
+    if settle::bounty_running(conn, post_id).await? {
+        return Err(BountyRefusal::Running.into());
+    }
+    Ok(())
 }
 
 /// A question's latest bounty, for whoever may read the question.

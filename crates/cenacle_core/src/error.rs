@@ -63,6 +63,10 @@ pub enum CoreError {
     /// rules are in `cenacle_domain::shop` and `cenacle_domain::auctions`).
     #[error("shop: {}", .0.code())]
     Shop(#[from] cenacle_domain::shop::ShopRefusal),
+    /// A bounty's rules refuse an offer, or its author's deletion of a question a bounty runs
+    /// on (see `cenacle_domain::bounties`).
+    #[error("bounty: {}", .0.code())]
+    Bounty(#[from] cenacle_domain::bounties::BountyRefusal),
     /// An `Idempotency-Key` used before for another request.
     #[error("this idempotency key was used for another request")]
     IdempotencyKeyReused,

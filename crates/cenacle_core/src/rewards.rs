@@ -587,8 +587,9 @@ impl Gone {
     }
 }
 
-/// A question among them also takes its running bounty: cancelled, the escrow back to the
-/// sponsor (see [`cancel_and_refund`]).
+/// A question among them also takes its running bounty if its end is still to come: cancelled,
+/// the escrow back to the sponsor (see [`cancel_and_refund`]); one whose time is up is left to
+/// the settler's lapse rule.
 pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreError> {
     take_back_all(conn, &[gone], Reversal::Undone).await
 }
@@ -596,14 +597,15 @@ pub async fn on_content_gone(conn: &mut Conn, gone: Gone) -> Result<(), CoreErro
 /// Content a moderator removed (one post or comment, or all a ban removed): what it earned is
 /// taken back as its deletion would, but by reversals marked as the removal's, which its
 /// restore undoes (see [`on_content_restored`]) — all but a question's bounty, cancelled for
-/// good as by a deletion.
+/// good as by a deletion (if its end was still to come).
 pub async fn on_content_removed(conn: &mut Conn, removed: &[Gone]) -> Result<(), CoreError> {
     take_back_all(conn, removed, Reversal::Removed).await
 }
 
-/// The one way content goes, deleted or removed. Locks the running bounties of its questions
-/// first (bounty before balances, as an award and the settler do), then everyone touched —
-/// sponsors included — in person order.
+/// The one way content goes, deleted or removed. Called with the post row already locked FOR
+/// UPDATE (see `posts::take_down`, the moderators' removals); locks the running bounties of
+/// its questions next (post, bounty, then balances: the order of an offer and an award), then
+/// everyone touched — sponsors included — in person order.
 async fn take_back_all(conn: &mut Conn, gone: &[Gone], why: Reversal) -> Result<(), CoreError> {
     let bounties = running_on_gone_questions(conn, gone).await?;
     let mut people: Vec<(i64, bool)> = bounties.iter().map(|b| (b.sponsor_id, true)).collect();
@@ -617,9 +619,13 @@ async fn take_back_all(conn: &mut Conn, gone: &[Gone], why: Reversal) -> Result<
     cancel_and_refund(conn, &bounties).await
 }
 
-/// Locks the running bounties of the questions among `gone` (in question order, before any
-/// balance: the order of `award_bounty` and the settler). The caller locks their sponsors with
-/// everyone else it touches (see [`lock_people`]), then calls [`cancel_and_refund`].
+/// Locks the running bounties of the questions among `gone` whose end is still to come (in
+/// question order, after the posts and before any balance: the order of `offer_bounty` and
+/// `award_bounty`). A bounty whose time is up when its question goes is not among them: the
+/// lapse rule settles it (see `bounties::settle_expired_bounties`), so that a question taken
+/// down between the end and the settler's pass neither pays the escrow back nor robs the
+/// answer that won. The caller locks their sponsors with everyone else it touches (see
+/// [`lock_people`]), then calls [`cancel_and_refund`].
 async fn running_on_gone_questions(
     conn: &mut Conn,
     gone: &[Gone],
@@ -634,14 +640,16 @@ async fn running_on_gone_questions(
     if posts.is_empty() {
         return Ok(Vec::new());
     }
-    Ok(cenacle_db::bounties::open_bounties_for_update(conn, &posts).await?)
+    Ok(cenacle_db::bounties::unended_bounties_for_update(conn, &posts).await?)
 }
 
-/// Closes bounties whose question went as `cancelled`, paying nobody, and gives each escrow
-/// back to its sponsor by a row that offsets the offer: nobody can answer the question any
-/// more, and a thread takes with it everything earned in it. A restore of the question does not
-/// reopen the bounty (nor take the refund back): the sponsor may offer again.
-async fn cancel_and_refund(
+/// Closes bounties whose question went before their end as `cancelled`, paying nobody, and
+/// gives each escrow back to its sponsor by a row that offsets the offer (key
+/// `bounty:{id}:refund`: paid once, whichever path — a take-down, the settler's heal — gets
+/// there): nobody can answer the question any more, and a thread takes with it everything
+/// earned in it. A restore of the question does not reopen the bounty (nor take the refund
+/// back): the sponsor may offer again. The bounties are locked, and their sponsors' balances.
+pub(crate) async fn cancel_and_refund(
     conn: &mut Conn,
     bounties: &[cenacle_db::engagement::Bounty],
 ) -> Result<(), CoreError> {

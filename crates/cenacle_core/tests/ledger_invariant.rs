@@ -32,9 +32,11 @@
 //! neither deleted nor removed (`answer` not found) and not their own (`award_own_answer`): it
 //! gets the whole amount. At the end, half (rounded down) goes to the best-scored live answer
 //! posted while the bounty ran by someone other than the sponsor, if it scores at least 1
-//! (ties: the earliest), and nothing comes back to the sponsor. The question going (deleted or
-//! removed) cancels its running bounty and gives the whole escrow back to the sponsor: nobody
-//! can award it (`bounty` not found) or win it after; an award, once paid, stays when the
+//! (ties: the earliest), and nothing comes back to the sponsor. While a bounty runs, the
+//! question's author cannot delete it (`bounty_running`); a moderator's deletion before the end
+//! cancels it and gives the whole escrow back to the sponsor: nobody can award it (`bounty`
+//! not found) or win it after. A deletion after the end, before the settler ran, leaves it to
+//! the lapse rule, as the question stood at the end; an award, once paid, stays when the
 //! answer goes.
 //!
 //! Auctions' anti-sniping: a bid accepted when no more than the auction's extension remains
@@ -65,6 +67,7 @@ use cenacle_core::{
 };
 use cenacle_db::testing::fresh_database;
 use cenacle_domain::{
+    bounties::BountyRefusal,
     content::{PostKind, Vote},
     shop::{OrderStatus, ShopRefusal},
     Role,
@@ -209,7 +212,10 @@ enum Step {
         answer: usize,
     },
     /// A running bounty's end comes (moved to now); its sponsor tries to award it to one of
-    /// the question's answers then (`late`), and the settler settles it.
+    /// the question's answers then (`late`) — and when `late` is odd, a moderator deletes the
+    /// question after that (what its time being up leaves to the lapse rule; drawn from `late`
+    /// so that the fixed seed's sequences stay those the coverage checks were set for) — and
+    /// the settler settles it.
     ExpireBounty {
         bounty: usize,
         late: Option<usize>,
@@ -466,6 +472,7 @@ struct Offer {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Refusal {
     Shop(ShopRefusal),
+    Bounty(BountyRefusal),
     NotFound(&'static str),
     Conflict(&'static str),
     NotAllowed(&'static str),
@@ -482,6 +489,7 @@ impl Refusal {
     fn is(self, err: &CoreError) -> bool {
         match (self, err) {
             (Refusal::Shop(want), CoreError::Shop(got)) => want == *got,
+            (Refusal::Bounty(want), CoreError::Bounty(got)) => want == *got,
             (Refusal::NotFound(want), CoreError::NotFound(got))
             | (Refusal::Conflict(want), CoreError::Conflict(got))
             | (Refusal::NotAllowed(want), CoreError::NotAllowed(got)) => want == *got,
@@ -493,6 +501,7 @@ impl Refusal {
     fn code(self) -> &'static str {
         match self {
             Refusal::Shop(refusal) => refusal.code(),
+            Refusal::Bounty(refusal) => refusal.code(),
             Refusal::NotFound(what) | Refusal::Conflict(what) | Refusal::NotAllowed(what) => what,
         }
     }
@@ -647,7 +656,7 @@ impl Model {
         } else if self.questions[q].accepted.is_some() {
             Some(Refusal::Conflict("question_closed"))
         } else if self.running_bounty(q).is_some() {
-            Some(Refusal::Conflict("bounty_running"))
+            Some(Refusal::Bounty(BountyRefusal::Running))
         } else if amount > self.available(who) {
             Some(ShopRefusal::InsufficientPoints.into())
         } else {
@@ -1356,11 +1365,23 @@ impl Stage {
                     return false;
                 };
                 let post_id = model.questions[q].id;
+                // Its author cannot delete it while a bounty runs on it (whoever offered it).
+                let refusal = match *step {
+                    Step::DeleteQuestion { who, .. } => (who == model.questions[q].author
+                        && model.running_bounty(q).is_some())
+                    .then_some(Refusal::Bounty(BountyRefusal::Running)),
+                    _ => None,
+                };
                 let deleted = ctx
                     .transaction(|conn| {
                         async move { posts::delete_post(conn, caller, post_id).await }.scope_boxed()
                     })
                     .await;
+                if let Some(refusal) = refusal {
+                    foreseen(step, deleted, Some(refusal));
+                    self.tally("bounty_running: its author's deletion refused");
+                    return true;
+                }
                 deleted.map(|_| {
                     self.deleted.fetch_add(1, Ordering::Relaxed);
                     model.questions[q].live = false;
@@ -1793,6 +1814,7 @@ impl Stage {
                 Ok(())
             }
             Step::ExpireBounty { bounty, late } => {
+                let taken_down = late.is_some_and(|i| i % 2 == 1);
                 // Only a running bounty has an end to come; one an answer would win if there is
                 // one (rarer), one with answers in the running next (their scores decide).
                 let running: Vec<usize> = (0..model.bounties.len())
@@ -1825,6 +1847,20 @@ impl Stage {
                         .await;
                     foreseen(step, awarded, Some(Refusal::Conflict("bounty_ended")));
                     self.tally("bounty_ended");
+                }
+                if taken_down {
+                    // Its time is up: a moderator's deletion now refunds nothing, and leaves
+                    // the bounty to the lapse rule, as the question stood at the end.
+                    let (moderator, post_id) = (&self.moderator, model.questions[q].id);
+                    ctx.transaction(|conn| {
+                        async move { posts::delete_post(conn, moderator, post_id).await }
+                            .scope_boxed()
+                    })
+                    .await
+                    .unwrap_or_else(|err| panic!("{step:?}: the deletion failed: {err}"));
+                    self.deleted.fetch_add(1, Ordering::Relaxed);
+                    model.questions[q].live = false;
+                    self.tally("question gone after its bounty's end");
                 }
                 assert_eq!(self.settle_bounties().await, 1, "{step:?}");
                 let winner = model.bounty_winner(b);
@@ -1997,6 +2033,8 @@ fn every_sequence_of_actions_leaves_the_ledgers_true_to_the_rules() {
         "bounty offered",
         "bounty beyond the points available",
         "bounty cancelled with its question",
+        "bounty_running: its author's deletion refused",
+        "question gone after its bounty's end",
         "bounty awarded",
         "bounty half awarded",
         "bounty lapsed",

@@ -1,13 +1,51 @@
-//! What settling a bounty reads and writes beyond the bounty row itself (which lives with the
-//! ledgers in `engagement`): the scored answers, and the winner's badge.
+//! What a bounty's use cases read and lock beyond the bounty row itself (which lives with the
+//! ledgers in `engagement`): its question's row, the bounties a take-down cancels or the
+//! settler closes, the scored answers, and the winner's badge.
+//!
+//! The lock order of every bounty writer is the question's post row, then the bounty, then
+//! balances — a take-down's (post FOR UPDATE, bounty, balances), an offer's and an award's
+//! (post FOR SHARE, bounty, balances) — and the settler, which cannot take the post first
+//! (it finds bounties by their end), waits on neither: it skips what is locked.
 
-use crate::{DbError, PrepareOnce};
+use crate::{content::Post, schema::post, DbError, PrepareOnce};
 use chrono::{DateTime, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{BigInt, Bool, Double, Text, Timestamptz},
+    sql_types::{BigInt, Bool, Double, Nullable, Text, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+
+/// A question's post row, share-locked (FOR SHARE) until the transaction ends: taken first by
+/// an offer and an award, before the bounty and any balance, as a take-down takes the row FOR
+/// UPDATE first. A take-down in progress is waited for, and the row then read as it left it
+/// (gone); one that comes later waits for the offer or award to commit. FOR SHARE, not KEY
+/// SHARE: an acceptance or a lock (which update the row) cannot slip in between the checks
+/// and the bounty's insert either.
+pub async fn question_for_share(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+) -> Result<Option<Post>, DbError> {
+    Ok(post::table
+        .find(post_id)
+        .select(Post::as_select())
+        .for_share()
+        .first(conn)
+        .await
+        .optional()?)
+}
+
+/// Whether a bounty runs on the question: open (neither awarded, settled nor cancelled),
+/// whether or not its end has passed.
+pub async fn bounty_running(conn: &mut AsyncPgConnection, post_id: i64) -> Result<bool, DbError> {
+    use crate::schema::bounty;
+    Ok(diesel::select(diesel::dsl::exists(
+        bounty::table
+            .filter(bounty::post_id.eq(post_id))
+            .filter(bounty::status.eq("open")),
+    ))
+    .get_result(conn)
+    .await?)
+}
 
 /// An answer that qualifies for a bounty, with its score.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
@@ -23,8 +61,13 @@ pub struct ScoredAnswer {
     pub score: f64,
 }
 
-/// The running bounties of `posts`, locked in question order.
-pub async fn open_bounties_for_update(
+/// The running bounties of `posts` whose end is still to come, locked in question order: what
+/// a take-down of those questions cancels. "Still to come" is `ends_at > now()`, `now()` being
+/// the start of the take-down's transaction — the time its deletion or removal is stamped
+/// with — so that a take-down refunds exactly the bounties the settler's rule would (see
+/// `cenacle_domain::bounties::refunded_when_gone`). A bounty whose time is up is left open,
+/// for the settler to settle by the lapse rule.
+pub async fn unended_bounties_for_update(
     conn: &mut AsyncPgConnection,
     posts: &[i64],
 ) -> Result<Vec<crate::engagement::Bounty>, DbError> {
@@ -32,6 +75,7 @@ pub async fn open_bounties_for_update(
     Ok(bounty::table
         .filter(bounty::post_id.eq_any(posts))
         .filter(bounty::status.eq("open"))
+        .filter(bounty::ends_at.gt(diesel::dsl::now))
         .order(bounty::post_id)
         .select(crate::engagement::Bounty::as_select())
         .for_update()
@@ -39,9 +83,67 @@ pub async fn open_bounties_for_update(
         .await?)
 }
 
-/// The best-scored live (neither deleted nor removed) top-level answer of a live question
-/// (a bounty is cancelled when its question goes; this keeps the settler from paying should one
-/// be left open) posted between `since` and `until`
+/// A running bounty the settler has to close, with when its question went, if it did.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct DueBounty {
+    #[diesel(embed)]
+    pub bounty: crate::engagement::Bounty,
+    /// The earlier of its question's deletion and removal, if it is gone.
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub gone_at: Option<DateTime<Utc>>,
+}
+
+/// Running bounties the settler has to close (at most `limit`, earliest end first): those past
+/// their end, and those whose question is gone (deleted or removed) — left open by a take-down
+/// after their end, or on a question that went without its take-down cancelling them (data
+/// from before 2026-12-04-003142). The bounty is locked FOR UPDATE and its question's row FOR
+/// KEY SHARE (which a take-down's FOR UPDATE waits for, and which the winner's notification
+/// would take anyway), both SKIP LOCKED: another settler's bounties are skipped, and so is a
+/// bounty whose question a take-down (or an acceptance) holds — the settler never waits on
+/// one, which holds the post and waits for the bounty. It comes back on a later pass.
+pub async fn due_bounties(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<DueBounty>, DbError> {
+    Ok(diesel::sql_query(
+        "SELECT b.*, LEAST(q.deleted_at, q.removed_at) AS gone_at \
+         FROM bounty b JOIN post q ON q.id = b.post_id \
+         WHERE b.status = 'open' \
+           AND (b.ends_at <= now() OR q.deleted_at IS NOT NULL OR q.removed_at IS NOT NULL) \
+         ORDER BY b.ends_at, b.id LIMIT $1 \
+         FOR UPDATE OF b SKIP LOCKED FOR KEY SHARE OF q SKIP LOCKED",
+    )
+    .bind::<BigInt, _>(limit)
+    .prepared()
+    .load(conn)
+    .await?)
+}
+
+/// The settler's key lock (FOR KEY SHARE) on the answer it is about to pay, SKIP LOCKED, taken
+/// before any balance: false when a take-down holds the answer's row — a ban removing its
+/// author's comments locks them FOR UPDATE without their posts, then locks balances, the
+/// winner's among them. The settler leaves that bounty to a later pass rather than wait (the
+/// winner's notification would take this key lock after the balances otherwise).
+pub async fn lock_winning_answer(
+    conn: &mut AsyncPgConnection,
+    comment_id: i64,
+) -> Result<bool, DbError> {
+    use crate::schema::comment;
+    Ok(comment::table
+        .find(comment_id)
+        .select(comment::id)
+        .for_key_share()
+        .skip_locked()
+        .first::<i64>(conn)
+        .await
+        .optional()?
+        .is_some())
+}
+
+/// The best-scored live (neither deleted nor removed) top-level answer of a question, whether
+/// or not the question is still there (the settler refunds a bounty whose question went before
+/// its end; one whose question went after it is settled as the question stood at the end),
+/// posted between `since` and `until`
 /// (the bounty's run), not by `excluded` (the sponsor), with a score of at least `min_score`
 /// (ties: the earliest). Answers and votes from after `until` count for nothing: the settler
 /// may run minutes (or, after downtime, hours) after the end, and the end is what was
@@ -64,7 +166,6 @@ pub async fn best_qualifying_answer(
                          FILTER (WHERE v.person_id <> c.author_id AND v.created_at < $5), 0)::float8 AS score \
          FROM comment c \
          JOIN person a ON a.id = c.author_id \
-         JOIN post q ON q.id = c.post_id AND q.deleted_at IS NULL AND q.removed_at IS NULL \
          LEFT JOIN vote v ON v.comment_id = c.id \
          WHERE c.post_id = $1 AND c.parent_id IS NULL AND c.deleted_at IS NULL AND c.removed_at IS NULL \
            AND c.created_at >= $2 AND c.created_at < $5 AND c.author_id <> $3 \

@@ -1016,7 +1016,7 @@ pub async fn contributions(
 
 // ---- bounties ----
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
 #[diesel(table_name = crate::schema::bounty)]
 pub struct Bounty {
     pub id: i64,
@@ -1082,25 +1082,6 @@ pub async fn latest_bounty(
         .first(conn)
         .await
         .optional()?)
-}
-
-/// Running bounties past their end, locked and skipped by other settlers (several servers may
-/// run the settling task at once).
-pub async fn expired_bounties(
-    conn: &mut AsyncPgConnection,
-    limit: i64,
-) -> Result<Vec<Bounty>, DbError> {
-    use crate::schema::bounty;
-    Ok(bounty::table
-        .filter(bounty::status.eq("open"))
-        .filter(bounty::ends_at.le(diesel::dsl::now))
-        .order(bounty::ends_at.asc())
-        .limit(limit)
-        .select(Bounty::as_select())
-        .for_update()
-        .skip_locked()
-        .load(conn)
-        .await?)
 }
 
 pub async fn close_bounty(

@@ -5,6 +5,7 @@ pub mod account;
 pub mod approval;
 pub mod auctions;
 pub mod boards;
+pub mod bounties;
 pub mod byte_range;
 pub mod champions;
 pub mod client_address;

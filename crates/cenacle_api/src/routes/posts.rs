@@ -478,10 +478,12 @@ pub async fn edit(
     Ok(Json(view))
 }
 
-/// Delete a post (its author or a moderator).
+/// Delete a post (its author or a moderator). Its author cannot delete a question while a
+/// bounty runs on it — until the bounty is awarded or settled, even past its end (409
+/// `bounty_running`); a moderator's deletion cancels the bounty and refunds its sponsor.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the author's question has a running bounty (`bounty_running`)", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(session): Auth,

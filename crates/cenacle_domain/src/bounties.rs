@@ -1,0 +1,55 @@
+//! Bounties' rules that need nothing stored: why a step is refused, and what becomes of a
+//! running bounty whose question goes.
+
+use chrono::{DateTime, Utc};
+
+/// Why a bounty step is refused: a stable code for the API (with its English and French
+/// messages there). Each is a conflict with the question's state (409).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.code())]
+pub enum BountyRefusal {
+    /// A bounty runs on the question — open: neither awarded nor settled, even past its end
+    /// while the settler has not run yet. No second one can be offered, and the question's
+    /// author cannot delete it (as on Stack Overflow): a deletion would hand the whole escrow
+    /// back to the sponsor and let an author-sponsor escape the lapse rule.
+    Running,
+}
+
+impl BountyRefusal {
+    pub const ALL: [BountyRefusal; 1] = [BountyRefusal::Running];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            BountyRefusal::Running => "bounty_running",
+        }
+    }
+}
+
+/// What becomes of a running bounty whose question went (deleted or removed, by whoever) at
+/// `gone_at`: cancelled and its escrow refunded when the question went before the end
+/// (`true`) — nobody could answer it any more —; otherwise its time was up first, and the
+/// lapse rule settles it on the question as it stood at the end (`false`).
+pub fn refunded_when_gone(ends_at: DateTime<Utc>, gone_at: DateTime<Utc>) -> bool {
+    gone_at < ends_at
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn a_question_gone_before_the_end_refunds_and_after_it_leaves_the_lapse_rule() {
+        let end = Utc::now();
+        assert!(refunded_when_gone(end, end - Duration::seconds(1)));
+        // At the end exactly, the time is up (the settler takes bounties with `ends_at <= now`).
+        assert!(!refunded_when_gone(end, end));
+        assert!(!refunded_when_gone(end, end + Duration::hours(1)));
+    }
+
+    #[test]
+    fn every_refusal_has_its_code() {
+        assert_eq!(BountyRefusal::Running.code(), "bounty_running");
+        assert_eq!(BountyRefusal::ALL.len(), 1);
+    }
+}
