@@ -829,3 +829,217 @@ async fn a_remote_person_banned_from_our_group_neither_follows_nor_reports_in_it
     );
     assert_eq!(ignored().await, before + 2.0);
 }
+
+/// Whether `activity` is our group's `Announce` of a `kind` (`Block`, `Undo`) about `person`.
+fn announces_ban_of(activity: &Value, kind: &str, person: &str) -> bool {
+    let inner = &activity["object"];
+    let block = if kind == "Undo" {
+        &inner["object"]
+    } else {
+        inner
+    };
+    activity["type"] == "Announce"
+        && inner["type"] == kind
+        && block["type"] == "Block"
+        && block["object"] == person
+}
+
+/// A person of Lemmy following our group, banned from it: the ban takes their follow (as
+/// Lemmy's ban unsubscribes), so the group's next post is announced to the servers of its
+/// other followers and not to theirs. Their server, which followed the group through them
+/// alone, is still told of the ban, and of its lifting, by the group's Announce sent to its
+/// inbox. Before, the follow stayed and their server went on receiving the group's posts.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_follower_banned_from_our_group_is_unsubscribed_and_told_of_the_ban() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("lemmy");
+    hosts.add("witness");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let lemmy = FakeServer::start(&hosts, "lemmy").await;
+    let witness = FakeServer::start(&hosts, "witness").await;
+    let ann = lemmy.add_person("ann").await;
+    let carl = witness.add_person("carl").await;
+    let admin = alpha.admin().await;
+    let group_id = alpha.create_group(&admin, "rust", "Rust").await;
+    let inbox = alpha.url("/g/rust/inbox");
+    for (server, person) in [(&lemmy, &ann), (&witness, &carl)] {
+        let follow = server.follow(person, &group_id);
+        let answer = server.send(person, &inbox, &follow).await.unwrap();
+        assert_eq!(answer.status, 202, "{answer:?}");
+        eventually("the group's Accept", DEADLINE, || async {
+            (!server
+                .received_where(|a| a["type"] == "Accept" && a["object"]["id"] == follow["id"])
+                .is_empty())
+            .then_some(())
+        })
+        .await;
+    }
+    let follows = format!(
+        "SELECT count(*) FROM follow WHERE target_ap_id = {} AND follower_ap_id = {}",
+        lit(&group_id),
+        lit(&ann.id)
+    );
+    assert_eq!(count(&alpha, &follows).await, 1);
+
+    let ban = format!(
+        "/api/v1/groups/rust/bans/{}",
+        enc(&format!("ann@{}", lemmy.host))
+    );
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &ban,
+            Some(&admin),
+            Some(json!({"reason": "spam"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        count(&alpha, &follows).await,
+        0,
+        "the ban left the banned person's follow"
+    );
+    eventually(
+        "the group's Announce of the ban at lemmy",
+        DEADLINE,
+        || async {
+            (!lemmy
+                .received_where(|a| announces_ban_of(a, "Block", &ann.id))
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+
+    // The group's next post reaches the witness, and not lemmy: nothing delivered there,
+    // nothing queued for it (read first: a delivery leaves the queue once received).
+    let post = alpha
+        .create_post(&admin, "rust", "question", "Quel éditeur ?")
+        .await
+        .ap_id;
+    let announces_post = |a: &Value| a["type"] == "Announce" && a["object"]["object"]["id"] == post;
+    eventually("the group's post at the witness", DEADLINE, || async {
+        (!witness.received_where(announces_post).is_empty()).then_some(())
+    })
+    .await;
+    let queued_to_lemmy = format!(
+        "SELECT count(*) FROM delivery d JOIN outgoing_activity a ON a.id = d.activity_id \
+         WHERE d.inbox_url LIKE {} AND a.body LIKE {}",
+        lit(&format!("{}%", lemmy.url("/"))),
+        lit(&format!("%{post}%"))
+    );
+    assert_eq!(count(&alpha, &queued_to_lemmy).await, 0, "queued to lemmy");
+    assert!(
+        lemmy.received_where(announces_post).is_empty(),
+        "the banned person's server still receives the group's posts"
+    );
+
+    // Lifted: lemmy is told as well, though nobody there follows the group any more.
+    let (status, _) = alpha.call(Method::DELETE, &ban, Some(&admin), None).await;
+    assert_eq!(status, 204);
+    eventually(
+        "the group's Announce of the lifting at lemmy",
+        DEADLINE,
+        || async {
+            (!lemmy
+                .received_where(|a| announces_ban_of(a, "Undo", &ann.id))
+                .is_empty())
+            .then_some(())
+        },
+    )
+    .await;
+}
+
+/// The same through the inbox: a moderator of our group on another server (modo, on
+/// witness) bans dora, who follows the group from a third server, with Lemmy's `Block`. The
+/// ban takes dora's follow, and the group's relay of the Block, which went to its followers'
+/// servers only, reaches dora's server too, and so does the relay of the `Undo` that lifts
+/// it. Before, only the follow (now dropped) carried the relay there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remote_moderators_ban_of_a_follower_of_our_group_is_relayed_to_the_followers_server() {
+    let mut hosts = Hosts::default();
+    hosts.add("alpha");
+    hosts.add("witness");
+    hosts.add("third");
+    let mut alpha = Instance::new("alpha", &hosts);
+    alpha.start();
+    let witness = FakeServer::start(&hosts, "witness").await;
+    let third = FakeServer::start(&hosts, "third").await;
+    let modo = witness.add_person("modo").await;
+    let dora = third.add_person("dora").await;
+    let admin = alpha.admin().await;
+    let group_id = alpha.create_group(&admin, "rust", "Rust").await;
+    let inbox = alpha.url("/g/rust/inbox");
+    for (server, person) in [(&witness, &modo), (&third, &dora)] {
+        let answer = server
+            .send(person, &inbox, &server.follow(person, &group_id))
+            .await
+            .unwrap();
+        assert_eq!(answer.status, 202, "{answer:?}");
+    }
+    let (status, body) = alpha
+        .call(
+            Method::PUT,
+            &format!(
+                "/api/v1/groups/rust/members/{}",
+                enc(&format!("modo@{}", witness.host))
+            ),
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    let follows = format!(
+        "SELECT count(*) FROM follow WHERE target_ap_id = {} AND follower_ap_id = {}",
+        lit(&group_id),
+        lit(&dora.id)
+    );
+    assert_eq!(count(&alpha, &follows).await, 1);
+
+    let future = (Utc::now() + Span::days(1)).to_rfc3339();
+    let base = witness.url("");
+    let vars = [
+        ("actor", modo.id.as_str()),
+        ("base", base.as_str()),
+        ("group", group_id.as_str()),
+        ("person", dora.id.as_str()),
+        ("end", future.as_str()),
+        ("n", "1"),
+    ];
+    let relayed_to_third = |id: &Value| {
+        let (third, id) = (&third, id.clone());
+        async move {
+            eventually("the group's relay at dora's server", DEADLINE, || async {
+                third
+                    .received_where(|a| a["type"] == "Announce" && a["object"]["id"] == id)
+                    .pop()
+            })
+            .await
+        }
+    };
+    let ban = fixture("lemmy_block_user.json", &vars);
+    let answer = witness.send(&modo, &inbox, &ban).await.unwrap();
+    assert_eq!(answer.status, 202, "{answer:?}");
+    assert_eq!(
+        count(
+            &alpha,
+            "SELECT count(*) FROM group_ban WHERE lifted_at IS NULL"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(&alpha, &follows).await,
+        0,
+        "the ban left the banned person's follow"
+    );
+    let relayed = relayed_to_third(&ban["id"]).await;
+    assert_eq!(relayed["actor"], group_id.as_str());
+
+    let undo = fixture("lemmy_undo_block_user.json", &vars);
+    let answer = witness.send(&modo, &inbox, &undo).await.unwrap();
+    assert_eq!(answer.status, 202, "{answer:?}");
+    relayed_to_third(&undo["id"]).await;
+}

@@ -570,3 +570,99 @@ async fn a_banned_person_is_given_no_role_in_the_group() {
     assert_eq!(inside, ["gerante", "marie"]);
     assert_eq!(moderators_added().await, 1);
 }
+
+/// A ban closes the way in and up, not the way down: marie, a moderator of the club, banned
+/// from the instance since, is put back to a plain member by the owner (who must be able to
+/// take a banned moderator's powers away), and the moderator list says so; naming her
+/// moderator again is refused (`person_banned`) while the ban lasts, as is giving paul,
+/// banned from the instance and not in the club, any role in it.
+#[tokio::test]
+async fn a_moderator_banned_from_the_instance_is_demoted_but_not_raised_again() {
+    let t = TestApp::new().await;
+    let owner = club(&t).await;
+    let marie = t.member("marie").await;
+    t.member("paul").await;
+    assert_eq!(join(&t, &marie).await.json["status"], "member");
+    let set_role = |who: &'static str, role: &'static str| {
+        let (t, owner) = (&t, &owner);
+        async move {
+            t.request(
+                Method::PUT,
+                &format!("/api/v1/groups/club/members/{who}"),
+                Some(owner),
+                Some(json!({ "role": role })),
+            )
+            .await
+        }
+    };
+    let roles = || async {
+        let reply = t.get("/api/v1/groups/club/members", Some(&owner)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+        let mut roles: Vec<(String, String)> = reply
+            .json
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let text = |key: &str| m[key].as_str().unwrap().to_owned();
+                (text("handle"), text("role"))
+            })
+            .collect();
+        roles.sort();
+        roles
+    };
+    let removed =
+        || t.count("SELECT count(*) AS n FROM outbox_event WHERE kind = 'group_moderator_removed'");
+    assert_eq!(
+        set_role("marie", "moderator").await.status,
+        StatusCode::NO_CONTENT
+    );
+    for person in ["marie", "paul"] {
+        let reply = t
+            .post(
+                "/api/v1/admin/bans",
+                Some(&owner),
+                json!({"person": person, "reason": "spam"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    }
+
+    let reply = set_role("marie", "member").await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.json);
+    let expected = |marie: &str| {
+        vec![
+            ("gerante".to_owned(), "owner".to_owned()),
+            ("marie".to_owned(), marie.to_owned()),
+        ]
+    };
+    assert_eq!(
+        roles().await,
+        expected("member"),
+        "marie is still moderator"
+    );
+    assert_eq!(removed().await, 1, "her removal from the moderators left");
+
+    for role in ["moderator", "owner"] {
+        refused(
+            &set_role("marie", role).await,
+            StatusCode::CONFLICT,
+            "person_banned",
+        );
+        refused(
+            &set_role("paul", role).await,
+            StatusCode::CONFLICT,
+            "person_banned",
+        );
+    }
+    refused(
+        &set_role("paul", "member").await,
+        StatusCode::CONFLICT,
+        "person_banned",
+    );
+    assert_eq!(
+        roles().await,
+        expected("member"),
+        "a banned person was raised"
+    );
+}

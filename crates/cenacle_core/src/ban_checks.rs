@@ -1,6 +1,7 @@
 //! Whether a person is banned from a group (or from the instance) now, and the refusals that
 //! follow from it, read by every way into a group: a post, comment, vote, join, request,
-//! invitation, approval, move, report and a remote Follow. Read-only: the bans themselves are
+//! invitation, approval, role given or raised, remote `Add` of a moderator, enrolment,
+//! certificate, move, report and a remote Follow. Read-only: the bans themselves are
 //! given and lifted in `group_bans`, which asks here too. Kept apart so that what only reads a
 //! ban (federation's follow, the group use cases) need not import what writes one (which
 //! records outbox events through `federation`).
@@ -134,11 +135,14 @@ pub async fn refuse_if_author_banned(
     refuse_on_behalf_if_banned(conn, group_id, author_id, ModerationRefusal::AuthorBanned).await
 }
 
-/// Refuses to let `person_id` into the group `group_id` on a moderator's say — an approval of
-/// their request to join, an invitation — while they are banned from the group or from the
-/// instance (`person_banned`): a ban puts them out (see `group_bans::put_out_of`), and nobody lets them
-/// back in while it lasts. Their standing is held as for their own join: a ban racing the
-/// approval waits for it and then takes the membership it made.
+/// Refuses to let `person_id` into the group `group_id`, or up in it, on a moderator's say —
+/// an approval of their request to join, an invitation, a remote moderator's `Add` of them to
+/// the moderators of a group of ours — while they are banned from the group or from the
+/// instance (`person_banned`): a ban puts them out (see `group_bans::put_out_of`), and nobody
+/// lets them back in while it lasts. (A role given by an owner, `moderation::set_member_role`,
+/// reads [`banned_held`] and refuses the same way only when it lets them in or raises them.)
+/// Their standing is held as for their own join: a ban racing the approval waits for it and
+/// then takes the membership it made.
 pub async fn refuse_if_person_banned(
     conn: &mut Conn,
     group_id: i64,

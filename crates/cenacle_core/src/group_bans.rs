@@ -107,7 +107,7 @@ pub(crate) async fn apply_ban(
     if is_group_moderator(conn, group.id, person_id).await? {
         return Err(refused(ModerationRefusal::CannotBanModerator));
     }
-    actors::person_by_id(conn, person_id)
+    let person = actors::person_by_id(conn, person_id)
         .await?
         .ok_or(CoreError::NotFound("person"))?;
     // Before anything is written (and after the refusals, which need not wait): an activity
@@ -118,6 +118,12 @@ pub(crate) async fn apply_ban(
     // two moderators banning each other at once can deadlock, which PostgreSQL breaks and the
     // inbox answers 503, for the peer to send again.
     cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
+    // Again now that their standing is held: a promotion (`moderation::set_member_role`,
+    // which holds it too) that committed while this waited made them a moderator, whom no
+    // ban reaches.
+    if is_group_moderator(conn, group.id, person_id).await? {
+        return Err(refused(ModerationRefusal::CannotBanModerator));
+    }
     store::upsert_ban(
         conn,
         &NewBan {
@@ -131,7 +137,7 @@ pub(crate) async fn apply_ban(
         },
     )
     .await?;
-    put_out_of(conn, group.id, person_id).await?;
+    put_out_of(conn, group, &person).await?;
     if terms.remove_data {
         let removed = store::remove_content_of(conn, group.id, person_id, &reason).await?;
         crate::rewards::on_content_removed(conn, &removed_items(&removed)).await?;
@@ -153,22 +159,42 @@ pub(crate) async fn apply_ban(
 }
 
 /// Takes a person just banned out of the group: their membership, their pending request to
-/// join (no moderator may approve it any more, see `ban_checks::refuse_if_person_banned`) and their
-/// invitation. Under the ban's hold of their standing: a join, request or use of an
-/// invitation that read "not banned" committed before (and is undone here); one that reads
-/// after waits and is refused.
+/// join (no moderator may approve it any more, see `ban_checks::refuse_if_person_banned`),
+/// their invitation, and, from a group of ours, the follow of a person of another server (as
+/// Lemmy's ban unsubscribes them): the group's Announces no longer go to their server through
+/// it. Under the ban's hold of their standing: a join, request, use of an invitation or Follow
+/// that read "not banned" committed before (and is undone here); one that reads after waits
+/// and is refused.
 ///
-/// A person of another server keeps their follow of a group of ours for now (a new one is
-/// refused, `federation::receive_follow`): the group's `Announce{Block}` is relayed to its
-/// followers after this commits, and their server, often following through them alone, must
-/// still learn of the ban.
+/// On our copy of a group elsewhere, a member of ours keeps their follow: the group's server
+/// dropped it on its side (it sent the ban), and ours is what makes us mirror what the group
+/// announces (`federation::followed_here`), its `Undo{Block}` lifting the ban included.
 ///
-/// A plain member's membership only: a moderator or the owner cannot be banned, but the ban
-/// read that before it held the standing, and a promotion committed since keeps its role.
-async fn put_out_of(conn: &mut Conn, group_id: i64, person_id: i64) -> Result<(), CoreError> {
+/// Their server still learns of the ban, though it may have followed the group through them
+/// alone: `cenacle_apub::outgoing::reports_and_bans::ban_changed` sends the `Block` to their
+/// own inbox, and the group's `Announce` of it (which a server applies to its copy of the
+/// group) there too when no follower is left on their server to carry it (the same for the
+/// `Undo` that lifts it).
+///
+/// A certificate that let them in (`certificate.granted_group`) no longer holds that
+/// membership: it is gone, and one they get back once the ban ends is theirs, which no expiry
+/// of the certificate takes.
+///
+/// A plain member's membership only: a moderator or the owner cannot be banned (read again
+/// under the hold, see `apply_ban`); the filter is a safeguard.
+async fn put_out_of(
+    conn: &mut Conn,
+    group: &Group,
+    person: &cenacle_db::actors::PersonActor,
+) -> Result<(), CoreError> {
+    let (group_id, person_id) = (group.id, person.id);
     membership_store::remove_plain_membership(conn, group_id, person_id).await?;
     group_store::take_join_request(conn, group_id, person_id).await?;
     group_store::take_invitation(conn, group_id, person_id).await?;
+    if let Some(follower) = person.ap_id.as_deref().filter(|_| group.local) {
+        cenacle_db::federation::delete_follow(conn, &group.ap_id, follower).await?;
+    }
+    cenacle_db::training::forget_granted_group(conn, person_id, group_id).await?;
     Ok(())
 }
 

@@ -313,6 +313,9 @@ pub(crate) async fn admit_unless_banned(
     Ok(true)
 }
 
+/// The caller leaves the group (not its owner). A certificate that let them in
+/// (`certificate.granted_group`) no longer holds the membership: it is gone, and one they get
+/// back by joining again is theirs, which no expiry of the certificate takes.
 pub async fn leave_group(conn: &mut Conn, caller: &Caller, group: &Group) -> Result<(), CoreError> {
     require_ordinary_membership(group)?;
     if content::membership_role(conn, group.id, caller.person_id)
@@ -323,6 +326,7 @@ pub async fn leave_group(conn: &mut Conn, caller: &Caller, group: &Group) -> Res
         return Err(CoreError::Conflict("owner_cannot_leave"));
     }
     content::remove_membership(conn, group.id, caller.person_id).await?;
+    cenacle_db::training::forget_granted_group(conn, caller.person_id, group.id).await?;
     Ok(())
 }
 

@@ -1898,11 +1898,13 @@ async fn a_join_or_report_of_a_member_of_ours_after_their_instance_ban_is_refuse
 }
 
 /// A ban that read "not a moderator" while a promotion of its person was being written (the
-/// promotion holds their standing, reading their bans) waits for it, and then takes no
-/// moderator's membership: it puts out a plain member only, as it would have refused to ban
-/// the moderator it could not see.
+/// promotion holds their standing, reading their bans) waits for it, reads their role again
+/// once it holds their standing, and is refused (`cannot_ban_moderator`), as it would have
+/// been had the promotion committed first: nothing is banned, and the new moderator keeps
+/// their place. Before, the ban read the role only before it waited, and went through: a
+/// banned moderator (the put-out spared their membership).
 #[tokio::test]
-async fn a_ban_racing_a_promotion_leaves_the_new_moderator_in() {
+async fn a_ban_racing_a_promotion_waits_for_it_and_is_refused_as_a_moderators() {
     let w = World::new().await;
     let admin = w.member("root", Role::Admin).await;
     let group = w.group(&admin, "agora").await;
@@ -1957,7 +1959,24 @@ async fn a_ban_racing_a_promotion_leaves_the_new_moderator_in() {
     let ((), banned, waited) = tokio::join!(promotion, ban, release);
 
     assert!(waited, "the ban did not wait for the promotion");
-    banned.unwrap();
+    assert!(
+        matches!(
+            banned,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                ModerationRefusal::CannotBanModerator
+            ))
+        ),
+        "a ban racing marie's promotion: {banned:?}"
+    );
+    let whose = format!(
+        "WHERE group_id = {} AND person_id = {}",
+        group.id, marie.person_id
+    );
+    assert_eq!(
+        w.count(&format!("group_ban {whose}")).await,
+        0,
+        "the new moderator was banned"
+    );
     let mut conn = w.ctx.conn().await.unwrap();
     let role = cenacle_db::content::membership_role(&mut conn, group.id, marie.person_id)
         .await
@@ -1966,5 +1985,262 @@ async fn a_ban_racing_a_promotion_leaves_the_new_moderator_in() {
         role.as_deref(),
         Some("moderator"),
         "the ban took the new moderator's membership"
+    );
+}
+
+/// A remote moderator's `Add` of `person` to the moderators of `group`, as the inbox applies
+/// it (sent directly to a group of ours, or announced by the group elsewhere).
+async fn remote_add(
+    w: &World,
+    moderator: &cenacle_core::model::PersonActor,
+    person: &cenacle_core::model::PersonActor,
+    group: &cenacle_core::model::Group,
+) -> Result<(), cenacle_core::CoreError> {
+    let announced_by = (!group.local).then_some(group);
+    let collection = format!("{}/moderators", group.ap_id);
+    let collection = &collection;
+    w.act(|conn, _| {
+        async move {
+            let who = moderation::Moderator::Remote {
+                person: moderator,
+                announced_by,
+            };
+            let act = moderation::Act::Moderator {
+                person,
+                add: true,
+                collection,
+            };
+            moderation::apply_remote(conn, who, act, None).await?;
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await
+}
+
+/// `person_id`'s role in `group`, if any.
+async fn role_in(w: &World, group: &cenacle_core::model::Group, person_id: i64) -> Option<String> {
+    let mut conn = w.ctx.conn().await.unwrap();
+    cenacle_db::content::membership_role(&mut conn, group.id, person_id)
+        .await
+        .unwrap()
+}
+
+/// A moderator of our group on another server adds bob, banned from it, to its moderators:
+/// refused (`person_banned`), bob stays out, as no role given here lets a banned person in.
+/// On our copy of a group elsewhere, the same `Add` from the group's own server applies, ban
+/// or no ban here: a remote group's moderators are whom its server lists (a refusal here
+/// would be undone by the next refresh of its moderators anyway).
+#[tokio::test]
+async fn a_remote_add_of_a_banned_person_is_refused_in_our_group_and_applied_in_one_elsewhere() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let moderator = remote_moderator(&w, &admin, &agora, "mod").await;
+    let bob = w.remote_person(OTHER, "bob").await;
+    let (owner, bob_id) = (Caller::from(&admin), bob.id);
+    let owner = &owner;
+    w.act(|conn, _| {
+        async move { group_bans::ban(conn, owner, "agora", bob_id, &spam_ban(false)).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+
+    let added = remote_add(&w, &moderator, &bob, &agora).await;
+    assert!(
+        matches!(
+            added,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                ModerationRefusal::PersonBanned
+            ))
+        ),
+        "a remote Add of a person banned from our group: {added:?}"
+    );
+    assert_eq!(role_in(&w, &agora, bob.id).await, None, "bob got in");
+
+    // Our copy of a group on other.example, bob banned on it by a moderator there.
+    let elsewhere = w.remote_group(OTHER, "ailleurs").await;
+    let theirs = w.remote_person(OTHER, "modo").await;
+    let (elsewhere_ref, theirs_ref) = (&elsewhere, &theirs);
+    let banned = w
+        .act(|conn, _| {
+            async move {
+                let block = format!("{OTHER}/block/1");
+                group_bans::receive_block(
+                    conn,
+                    theirs_ref,
+                    elsewhere_ref,
+                    bob_id,
+                    &spam_ban(false),
+                    &block,
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    assert_eq!(banned, Ok(()), "the ban from the group's own server");
+    remote_add(&w, &theirs, &bob, &elsewhere).await.unwrap();
+    assert_eq!(
+        role_in(&w, &elsewhere, bob.id).await.as_deref(),
+        Some("moderator"),
+        "the group's own server named bob moderator, and our copy refused it"
+    );
+}
+
+/// The course `cours` (its discussion group `cours` too, public), written by `admin`: its id
+/// and its group.
+async fn course_with_group(
+    w: &World,
+    admin: &cenacle_core::accounts::Session,
+) -> (i64, cenacle_core::model::Group) {
+    use cenacle_core::courses::{self, CourseInput, LessonInput};
+    let input = CourseInput {
+        title_fr: "Cours".into(),
+        title_en: "Course".into(),
+        summary_fr: String::new(),
+        summary_en: String::new(),
+        cover_media_id: None,
+        published: true,
+        audience: "everyone".into(),
+        audience_group: None,
+        audience_reputation: None,
+        audience_badge: None,
+        validity_days: None,
+        unlock_group: None,
+        prerequisites: vec![],
+        group_name: "cours".into(),
+        lessons: vec![LessonInput {
+            position: 1,
+            title_fr: "Leçon".into(),
+            title_en: "Lesson".into(),
+            body_fr: String::new(),
+            body_en: String::new(),
+            minutes: 5,
+        }],
+        quizzes: vec![],
+    };
+    let prepared = courses::prepare_course(&w.ctx, admin, input).await.unwrap();
+    let prepared = &prepared;
+    w.act(|conn, _| {
+        async move {
+            let course = courses::create_course(conn, admin, prepared).await?;
+            let group = cenacle_core::groups::local_group(conn, "cours").await?;
+            Ok((course.row.id, group))
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+/// Bob enrols in `course`, in the transaction `conn`: what lets him into its group as a side
+/// effect (`groups::admit_unless_banned`).
+async fn enrol_in(
+    conn: &mut cenacle_core::Conn,
+    bob: &Caller,
+    course: i64,
+) -> Result<(), cenacle_core::CoreError> {
+    cenacle_core::courses::enrol(conn, bob, course, chrono::Utc::now()).await
+}
+
+/// Whether bob is enrolled in `course`.
+async fn enrolled(w: &World, course: i64, bob: &Caller) -> bool {
+    let whose = format!(
+        "course_enrolment WHERE course_id = {course} AND person_id = {}",
+        bob.person_id
+    );
+    w.count(&whose).await == 1
+}
+
+/// Bob's enrolment in a course, which lets him into its group, and his ban from that group, in
+/// two transactions at once: the enrolment read his standing ("not banned") and let him in,
+/// uncommitted. The ban waits for it (the enrolment holds his standing) and then puts him
+/// out: he is enrolled, and not in the group. Without the hold, the ban committed first and
+/// the enrolment's membership, committed after, stayed.
+#[tokio::test]
+async fn a_ban_waits_for_an_enrolment_that_let_its_person_in_and_puts_them_out() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let bob = Caller::from(&w.member("bob", Role::Member).await);
+    let (course, group) = course_with_group(&w, &admin).await;
+    let (in_tx, in_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+
+    let enrolment = async {
+        let bob = &bob;
+        w.act(|conn, _| {
+            async move {
+                enrol_in(conn, bob, course).await?;
+                in_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(())
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let ban = async {
+        in_rx.await.unwrap();
+        ban_from_group_with_removal(&w, &admin, &group, bob.person_id).await;
+    };
+    let release = go_once_someone_waits(&w, go_tx);
+    let ((), (), waited) = tokio::join!(enrolment, ban, release);
+
+    assert_eq!(
+        bobs_standing_in(&w, &group, &bob).await,
+        [0; 3],
+        "bob, banned, is still in the course's group after his enrolment"
+    );
+    assert!(
+        enrolled(&w, course, &bob).await,
+        "the ban took the enrolment"
+    );
+    assert!(waited, "the ban did not wait for the enrolment");
+}
+
+/// The other order: bob's ban from the course's group is being written, uncommitted, when he
+/// enrols. The enrolment waits for the ban, sees it, and goes on without the membership: he
+/// is enrolled, and not in the group.
+#[tokio::test]
+async fn an_enrolment_while_the_ban_from_its_group_is_written_waits_and_skips_the_membership() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let bob = Caller::from(&w.member("bob", Role::Member).await);
+    let (course, group) = course_with_group(&w, &admin).await;
+    let (banned_tx, banned_rx) = oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = oneshot::channel::<()>();
+
+    let ban = ban_written_until(
+        &w,
+        &admin,
+        &group,
+        bob.person_id,
+        spam_ban(false),
+        banned_tx,
+        commit_rx,
+    );
+    let enrolment = async {
+        banned_rx.await.unwrap();
+        let bob = &bob;
+        w.act(|conn, _| async move { enrol_in(conn, bob, course).await }.scope_boxed())
+            .await
+    };
+    let release = go_once_someone_waits(&w, commit_tx);
+    let ((), enrolment, waited) = tokio::join!(ban, enrolment, release);
+
+    enrolment.unwrap();
+    assert!(enrolled(&w, course, &bob).await, "bob is not enrolled");
+    assert_eq!(
+        bobs_standing_in(&w, &group, &bob).await,
+        [0; 3],
+        "the enrolment let bob, banned meanwhile, into the course's group"
+    );
+    assert!(
+        waited,
+        "the enrolment did not wait for the ban being written"
     );
 }

@@ -824,3 +824,93 @@ async fn group_id(w: &World, name: &str) -> i64 {
         .unwrap()
         .id
 }
+
+/// What a certificate's expiry takes back is the membership it gave, and only while it is the
+/// one that gave it. marie's certificate let her into experts; a ban put her out, and once it
+/// was lifted she joined again by hand. paul's let him in too; he left, and joined again by
+/// hand. When their certificates expire, both stay members: the memberships they have are
+/// their own doing. Before, neither the ban nor the leaving forgot the certificate's grant
+/// (`granted_group`), and the sweep took the membership they had got back by themselves.
+#[tokio::test]
+async fn an_expiry_leaves_a_membership_got_back_by_hand_after_a_ban_or_leaving() {
+    let w = World::new().await;
+    let manager = w.member("manon", Role::CommunityManager).await;
+    let marie = Caller::from(&w.member("marie", Role::Member).await);
+    let paul = Caller::from(&w.member("paul", Role::Member).await);
+    let experts = w.group(&manager, "experts").await;
+    let mut input = course_input("basics", 1, 30);
+    input.unlock_group = Some("experts".into());
+    let (course, quizzes, _) = create(&w, &manager, input).await;
+    let moderator = Caller::from(&manager);
+    let now = Utc::now();
+    let in_experts = |person: i64| {
+        let (w, experts) = (&w, experts.id);
+        async move {
+            let mut conn = w.ctx.conn().await.unwrap();
+            content::membership_role(&mut conn, experts, person)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    let join = |person: &Caller| {
+        let (w, experts) = (&w, &experts);
+        let person = *person;
+        async move {
+            w.act(|conn, _| {
+                async move { cenacle_core::groups::join_group(conn, &person, experts, None).await }
+                    .scope_boxed()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    for learner in [&marie, &paul] {
+        certify(&w, learner, course, quizzes[0], now).await;
+        assert!(
+            in_experts(learner.person_id).await,
+            "the certificate let them in"
+        );
+    }
+
+    // marie: banned (put out), the ban lifted, and she joins again.
+    let (moderator, marie_id) = (&moderator, marie.person_id);
+    w.act(|conn, _| {
+        async move {
+            let terms = group_bans::BanTerms {
+                reason: "spam".into(),
+                ..Default::default()
+            };
+            group_bans::ban(conn, moderator, "experts", marie_id, &terms).await?;
+            group_bans::unban(conn, moderator, "experts", marie_id).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert!(!in_experts(marie.person_id).await, "the ban left her in");
+    assert!(join(&marie).await);
+    // paul: leaves, and joins again.
+    let leaver = paul;
+    w.act(|conn, _| {
+        async move {
+            let experts = cenacle_core::groups::local_group(conn, "experts").await?;
+            cenacle_core::groups::leave_group(conn, &leaver, &experts).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert!(!in_experts(paul.person_id).await, "leaving left him in");
+    assert!(join(&paul).await);
+
+    sweep(&w, now + Duration::days(31)).await;
+    assert!(
+        in_experts(marie.person_id).await,
+        "the expiry took the membership marie got back by hand after her ban"
+    );
+    assert!(
+        in_experts(paul.person_id).await,
+        "the expiry took the membership paul got back by hand after leaving"
+    );
+}

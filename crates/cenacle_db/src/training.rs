@@ -892,6 +892,24 @@ pub async fn set_granted(
     Ok(())
 }
 
+/// Forgets that any certificate of `person_id` gave them their membership of `group_id`: it
+/// is gone (a ban put them out, they left), and a membership they get back later is theirs,
+/// which no expiry of those certificates takes. Returns how many certificates forgot it.
+pub async fn forget_granted_group(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    group_id: i64,
+) -> Result<usize, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE certificate SET granted_group = NULL \
+         WHERE person_id = $1 AND granted_group = $2",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<BigInt, _>(group_id)
+    .execute(conn)
+    .await?)
+}
+
 /// Another certificate of `person_id`, still valid at `now`, whose course grants `what` (the
 /// badge's id, the group's) too: what an expiring certificate granted passes to it instead of
 /// being taken back.

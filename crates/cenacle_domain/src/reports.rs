@@ -73,10 +73,12 @@ pub enum ModerationRefusal {
     /// held post, a champion's move of it) while they are banned from the group or from the
     /// instance.
     AuthorBanned,
-    /// A person banned from the group or from the instance is not let in on anyone's say:
-    /// a moderator neither approves their request to join nor invites them while the ban
-    /// lasts (their own join, request and use of an invitation are `BannedFromGroup`, or
-    /// banned from the instance).
+    /// A person banned from the group or from the instance is not let in, nor raised, on
+    /// anyone's say while the ban lasts: a moderator neither approves their request to join,
+    /// nor invites them, nor gives them a role that lets them in or raises them (lowering a
+    /// banned moderator goes on), nor does a remote moderator's `Add` list them among a group
+    /// of ours' moderators (their own join, request and use of an invitation are
+    /// `BannedFromGroup`, or banned from the instance).
     PersonBanned,
 }
 

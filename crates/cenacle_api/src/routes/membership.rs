@@ -73,8 +73,9 @@ pub struct RoleRequest {
 
 /// Give a member a group role: moderators may be people of other servers (`user@host`, once
 /// this instance knows them). Owners name moderators; only an owner or a community manager
-/// touches ownership. Refused, whatever the role, for a person banned from the group or the
-/// instance (409 `person_banned`): a ban put them out.
+/// touches ownership. For a person banned from the group or the instance, refused when the
+/// role lets them in or raises them (409 `person_banned`): a ban put them out. Lowering them
+/// (a banned moderator put back to member) goes on.
 #[utoipa::path(put, path = "/api/v1/groups/{name}/members/{handle}", tag = "groups", security(("bearer" = [])),
     params(("name" = String, Path), ("handle" = String, Path, description = "username, user@host, or a remote actor URL")),
     request_body = RoleRequest,

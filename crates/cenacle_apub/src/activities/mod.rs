@@ -218,6 +218,16 @@ impl InboxActivity {
 }
 
 impl Prepared {
+    /// The person a ban (or its lifting) sent to one of our groups concerns: the inbox relays
+    /// it to their server too when the ban took the follow that carried the relay there
+    /// (`outgoing::reports_and_bans::announce_to_banned_server`).
+    pub fn banned_person(&self) -> Option<&PersonActor> {
+        match self {
+            Prepared::Block(b) => Some(&b.person),
+            _ => None,
+        }
+    }
+
     /// Applies it on the caller's transaction. What a group of ours applied is relayed by the
     /// caller (`Outcome::AppliedInOurGroup`).
     pub async fn apply(self, conn: &mut Conn, data: &FedData) -> Result<Outcome, CoreError> {

@@ -1,0 +1,1 @@
+DROP INDEX certificate_granted_group_idx;
