@@ -1050,6 +1050,102 @@ async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
     assert!(differences.is_empty(), "{differences:?}");
 }
 
+async fn remove_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
+    t.request(
+        Method::POST,
+        &format!("/api/v1/posts/{qid}/removal"),
+        Some(token),
+        Some(json!({"reason": "hors sujet"})),
+    )
+    .await
+}
+
+/// A sponsor who moderates takes no question of their bounty down while it runs: neither their
+/// own (a removal, then a restore, would escape the lapse rule as a deletion would) nor another
+/// member's (to get their escrow back). Refused `bounty_running`, nothing refunded; a
+/// moderator who is neither its author nor its sponsor still removes it, and the sponsor is
+/// refunded.
+#[tokio::test]
+async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_bounty() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    // Her own question, her bounty: she removes it before the end.
+    let (own, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{own}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let held = points(&t, &sponsor).await;
+    let refused = remove_post_as(&t, &sponsor, own).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        refused.json
+    );
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    assert_eq!(points(&t, &sponsor).await, held);
+    assert_eq!(bounties_in(&t, own, "open").await, 1);
+    let question = t.get(&format!("/api/v1/posts/{own}"), None).await;
+    assert_eq!(question.status, StatusCode::OK, "{}", question.json);
+
+    // A member's question with her bounty: she may neither remove nor delete it as moderator.
+    let (theirs, _) = question_and_answer(&t, &asker, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{theirs}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 100}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let held = points(&t, &sponsor).await;
+    for refused in [
+        remove_post_as(&t, &sponsor, theirs).await,
+        delete_post_as(&t, &sponsor, theirs).await,
+    ] {
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::CONFLICT, "bounty_running"),
+            "{}",
+            refused.json
+        );
+    }
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    assert_eq!(points(&t, &sponsor).await, held);
+    assert_eq!(bounties_in(&t, theirs, "open").await, 1);
+
+    // Another moderator (neither its author nor its sponsor) removes it: cancelled, refunded.
+    let removed = remove_post_as(&t, &admin, theirs).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 100));
+    assert_eq!(points(&t, &sponsor).await, held + 100);
+    assert_eq!(bounties_in(&t, theirs, "cancelled").await, 1);
+    // With no bounty running any more, she restores and removes it again as any moderator.
+    let restored = t
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{theirs}/removal"),
+            Some(&sponsor),
+            None,
+        )
+        .await;
+    assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
+    let removed = remove_post_as(&t, &sponsor, theirs).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 100));
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
 /// Bounties left running on questions that went behind the use cases' back (as data from
 /// before 2026-12-04-003142 may hold: a question deleted or removed, its bounty still open)
 /// are healed by the settler: cancelled and refunded, once, by the refund a take-down writes —
@@ -1261,6 +1357,16 @@ async fn a_bounty_whose_time_is_up_is_settled_by_the_lapse_rule_when_its_questio
     );
     assert_eq!(points(&t, &answerer).await, answerer_before + 150);
     assert_eq!(points(&t, &sponsor).await, sponsor_before, "nothing back");
+    // The winner hears of it, without a link to the removed question.
+    assert_eq!(
+        t.count(
+            "SELECT count(*) AS n FROM notification n JOIN person p ON p.id = n.recipient_id \
+             WHERE p.username = 'answerer' AND n.kind = 'bounty_won' AND n.detail = '150' \
+             AND n.post_id IS NULL AND n.comment_id IS NULL AND n.group_id IS NULL"
+        )
+        .await,
+        1
+    );
     assert_eq!(settle(&t).await, 0, "settled once");
     let mut conn = t.db.pool.get().await.unwrap();
     let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
@@ -1532,6 +1638,69 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
     assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
     consistent_after_the_race(&t, &admin, &sponsor, qid, before).await;
+}
+
+/// The author's deletion is refused under the post's lock: an offer on the question holds its
+/// transaction open, done but not committed, while the author deletes the question. The
+/// deletion waits for the offer (its FOR UPDATE on the post waits for the offer's FOR SHARE),
+/// then sees the bounty the offer committed and is refused; read before the lock, it would
+/// have seen no bounty and deleted the question, leaving the offer's escrow to be refunded.
+#[tokio::test]
+async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
+    use cenacle_core::ScopedFutureExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let mut conn = t.db.pool.get().await.unwrap();
+    let sponsor_caller = cenacle_core::Caller::from(
+        &cenacle_core::accounts::authenticate(&mut conn, &sponsor)
+            .await
+            .unwrap(),
+    );
+    drop(conn);
+    let offered_uncommitted = tokio::sync::Notify::new();
+    let deletion_done = AtomicBool::new(false);
+    let (tr, ctx, sponsor_caller) = (&t, &t.ctx, &sponsor_caller);
+    let (offered_signal, deletion_seen) = (&offered_uncommitted, &deletion_done);
+    let offer = t.ctx.transaction(|conn| {
+        async move {
+            let bounty =
+                cenacle_core::bounties::offer_bounty(conn, ctx, sponsor_caller, qid, 200, None)
+                    .await?;
+            offered_signal.notify_one();
+            assert!(
+                until_waiting(tr, 1, deletion_seen).await,
+                "the deletion did not wait for the offer"
+            );
+            Ok(bounty)
+        }
+        .scope_boxed()
+    });
+    let deletion = async {
+        offered_uncommitted.notified().await;
+        let reply = delete_post_as(&t, &asker, qid).await;
+        deletion_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    let (offered, deleted) = tokio::join!(offer, deletion);
+    offered.unwrap();
+    assert_eq!(
+        (deleted.status, deleted.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        deleted.json
+    );
+    let question = t.get(&format!("/api/v1/posts/{qid}"), None).await;
+    assert_eq!(question.status, StatusCode::OK, "{}", question.json);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
 }
 
 #[tokio::test]

@@ -8,27 +8,31 @@
 //! free to post.
 //!
 //! While a bounty runs — open: neither awarded nor settled, even past its end before the
-//! settler's pass — the question's author cannot delete it (`bounty_running`, 409, as on Stack
-//! Overflow; see [`refuse_authors_deletion`]): the deletion would hand the escrow back, and an
-//! author-sponsor could escape the lapse rule by deleting just before (or after) the end.
+//! settler's pass — the question's author cannot delete it, and neither its author nor the
+//! bounty's sponsor can delete or remove it as a moderator (`bounty_running`, 409, as on Stack
+//! Overflow; see [`refuse_take_down_by`]): the take-down would hand the escrow back, an
+//! author-sponsor could escape the lapse rule by taking the question down just before (or
+//! after) the end, and a sponsor who moderates could take someone else's question down to get
+//! their escrow back.
 //!
-//! A question that goes anyway before the end (a moderator removes or deletes it, its server
-//! deletes it, a ban removes it) takes its running bounty with it: the bounty is closed as
+//! A question that goes anyway before the end (another moderator removes or deletes it, its
+//! server deletes it, a ban removes it) takes its running bounty with it: the bounty is closed as
 //! `cancelled` and the escrow given back to the sponsor, in the transaction that takes the
 //! question down (see `rewards::cancel_and_refund`) — the sponsor did not choose it. A restore
 //! does not reopen it: the sponsor may offer again. A question that goes after the end, before
-//! the settler ran, leaves its bounty to the lapse rule, applied to the question as it stood at
-//! the end: half to the answer that won then (if it is still live), the rest spent — what a
-//! settler on time would have paid, and a bounty's payment is never taken back by a later
-//! take-down either. The settler also heals a bounty left open on a question gone before its
+//! the settler ran, leaves its bounty to the lapse rule, applied when the settler runs as to
+//! any other: half to the best-scored answer still live then, among those posted while the
+//! bounty ran, by the votes first cast before the end as they stand then (see
+//! [`settle_expired_bounties`]), the rest spent — a bounty's payment is never taken back by a
+//! later take-down either. The settler also heals a bounty left open on a question gone before its
 //! end (data from before the cancellation existed): cancelled and refunded, by the same
 //! refund, once.
 //!
 //! Locks: the question's post row first, then the bounty, then balances — a take-down takes
 //! the post FOR UPDATE, an offer and an award FOR SHARE — so that none of them deadlocks with
 //! another, and none commits a bounty on a question a take-down has just taken away. The
-//! settler, which finds bounties by their end, takes the bounty and the post SKIP LOCKED and
-//! waits on neither.
+//! settler, which finds bounties by their end, takes the post (FOR KEY SHARE), then the
+//! bounty, both SKIP LOCKED, and waits on neither.
 
 use crate::{
     access::readable_post,
@@ -36,7 +40,7 @@ use crate::{
     rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
-    bounties as settle, content as store,
+    bounties as bounty_store, content as store,
     engagement::{self as ledger, Bounty},
     shop as shop_store,
 };
@@ -89,7 +93,7 @@ pub async fn offer_bounty(
     // progress was waited for, and a question it took away is refused here rather than given a
     // bounty that no award or settlement would then pay.
     readable_post(conn, Some(caller), post_id).await?;
-    let post = settle::question_for_share(conn, post_id)
+    let post = bounty_store::question_for_share(conn, post_id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
     // Its author still reads a question a moderator removed; nobody else can answer it, and it
@@ -166,7 +170,7 @@ pub async fn award_bounty(
     // balances; the winner's notification takes a key lock on it too): a take-down in
     // progress is waited for, and one that comes later waits for the award. An answer's
     // take-down locks the post first as well, so the answer read below stays as read.
-    let question = settle::question_for_share(conn, post_id).await?;
+    let question = bounty_store::question_for_share(conn, post_id).await?;
     let bounty = ledger::open_bounty_for_update(conn, post_id)
         .await?
         .ok_or(CoreError::NotFound("bounty"))?;
@@ -221,7 +225,8 @@ struct Winner {
 /// Closes a bounty won by `winner`: `amount` points to them if they are one of our members
 /// (ledger row and balance in this transaction), the `bounty_won` badge to them wherever they
 /// are, and a notification to tell them (from the sponsor who awarded it, or from the
-/// instance when the bounty ran out).
+/// instance when the bounty ran out), linked to the question and the answer only while the
+/// question is there.
 async fn pay_winner(
     conn: &mut Conn,
     bounty: &Bounty,
@@ -242,13 +247,19 @@ async fn pay_winner(
         )
         .await?;
     }
-    settle::award_badge_once(conn, "bounty_won", winner.person_id).await?;
+    bounty_store::award_badge_once(conn, "bounty_won", winner.person_id).await?;
     if let Some(post) = store::post_by_id(conn, bounty.post_id).await? {
         let by = (status == "awarded").then_some(bounty.sponsor_id);
         let paid_text = paid.to_string();
-        let notice = Notice::new(Kind::BountyWon, winner.person_id, by)
-            .about(post.group_id, post.id, Some(winner.comment_id))
-            .detail(&paid_text);
+        let notice = Notice::new(Kind::BountyWon, winner.person_id, by).detail(&paid_text);
+        // A question gone after the end (settled by the lapse rule all the same) is linked to
+        // nobody: the notice tells of the win and the points alone, not of a thread (its title
+        // included) that nobody may read any more.
+        let notice = if post.deleted_at.is_none() && post.removed_at.is_none() {
+            notice.about(post.group_id, post.id, Some(winner.comment_id))
+        } else {
+            notice
+        };
         notify(conn, notice).await?;
     }
     Ok(ledger::close_bounty(
@@ -266,10 +277,14 @@ async fn pay_winner(
 /// by someone other than the sponsor (when the sponsor's own answer scores best, the next one
 /// wins), if its score is at least 1. Each vote cast before the end weighs its voter's instance
 /// weight (0 for a blocked instance, 1 for our members); the author's own counts nothing (see
-/// [`settle::best_qualifying_answer`]). The rest of the escrow is not returned (the offer was
-/// spent, as on Stack Overflow, so that bounties are not free to post and let lapse). A
+/// [`bounty_store::best_qualifying_answer`]). The rest of the escrow is not returned (the offer
+/// was spent, as on Stack Overflow, so that bounties are not free to post and let lapse). A
 /// question gone after the end (taken down before this pass) changes nothing: the rule applies
-/// to the question as it stood at the end, the answer that won then still paid if it is live.
+/// as to any other. It reads the thread as it is when it runs, not as it stood at the end:
+/// only answers still live (neither deleted nor removed) compete, scored by the votes first
+/// cast before the end as they stand then (one withdrawn since counts no more, one changed
+/// since counts as changed) — an answer that led at the end and was taken down since leaves
+/// the next best to win.
 ///
 /// It heals too: a bounty still open on a question that went before its end (deleted or
 /// removed without its take-down cancelling it: data from before that existed) is cancelled
@@ -277,9 +292,10 @@ async fn pay_winner(
 /// whether or not its end has passed — instead of lapsing with nobody paid.
 ///
 /// Returns how many bounties it closed. Safe to run from several servers at once, and beside
-/// take-downs: rows are claimed SKIP LOCKED, never waited for (see `settle::due_bounties`).
+/// take-downs: rows are claimed SKIP LOCKED, never waited for (see
+/// `bounty_store::due_bounties`).
 pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError> {
-    let due = settle::due_bounties(conn, 100).await?;
+    let due = bounty_store::due_bounties(conn, 100).await?;
     let mut cancelled = Vec::new();
     let mut expired = Vec::new();
     let mut winners = Vec::new();
@@ -293,7 +309,7 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
             continue;
         }
         // Past its end (a question gone since went at or after the end): the lapse rule.
-        let best = settle::best_qualifying_answer(
+        let best = bounty_store::best_qualifying_answer(
             conn,
             bounty.post_id,
             bounty.created_at,
@@ -303,7 +319,7 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
         )
         .await?;
         if let Some(answer) = &best {
-            if !settle::lock_winning_answer(conn, answer.comment_id).await? {
+            if !bounty_store::lock_winning_answer(conn, answer.comment_id).await? {
                 // Being taken down: settled on a later pass, on what it leaves.
                 continue;
             }
@@ -347,19 +363,25 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
     Ok(cancelled.len() + expired.len())
 }
 
-/// Refuses the deletion of a question by its author (one of our members: `posts::delete_post`
-/// asks only then) while a bounty runs on it — whoever offered it, and even past its end until
-/// the settler ran (`bounty_running`). Called under the post's FOR UPDATE lock, which an
-/// offer's and an award's FOR SHARE wait for (and the settler skips): the answer cannot change
-/// before the deletion commits. A moderator's removal or deletion, a remote author's Delete
-/// (their server deleted it already) and a ban go through: the bounty is then cancelled and
-/// refunded if its end was still to come, settled by the lapse rule otherwise (see the
-/// module's notes).
-pub(crate) async fn refuse_authors_deletion(
+/// Refuses a take-down of a question by one of our members — its deletion, or a moderator's
+/// removal — while a bounty runs on it (open: neither awarded nor settled, even past its end
+/// until the settler ran) when they asked the question or sponsor that bounty
+/// (`bounty_running`, 409, as on Stack Overflow). The take-down would hand the escrow back: an
+/// author-sponsor could escape the lapse rule by deleting, or removing then restoring, their
+/// question just before (or after) the end, and a sponsor who moderates could take someone
+/// else's question down to get their escrow back. Called by `posts::delete_post` and
+/// `moderation::set_removal` (a post's removal, not its restore nor a comment's) under the
+/// post's FOR UPDATE lock, which an offer's and an award's FOR SHARE wait for (and the settler
+/// skips): the answer cannot change before the take-down commits. A moderator who is neither
+/// (cancelling the bounty and refunding its sponsor if its end was still to come, leaving it
+/// to the lapse rule otherwise: see the module's notes), a remote author's Delete (their
+/// server deleted it already; remote people sponsor nothing) and a ban go through.
+pub(crate) async fn refuse_take_down_by(
     conn: &mut Conn,
     post_id: i64,
+    person_id: i64,
 ) -> Result<(), CoreError> {
-    if settle::bounty_running(conn, post_id).await? {
+    if bounty_store::bounty_running_for(conn, post_id, person_id).await? {
         return Err(BountyRefusal::Running.into());
     }
     Ok(())

@@ -6,7 +6,7 @@
 
 pub use crate::who_moderates::{authorize, require_group_moderator, Moderator};
 use crate::{
-    access,
+    access, bounties,
     federation::record_event,
     groups, moderation_log,
     notifications::{self, Notice},
@@ -23,6 +23,7 @@ use cenacle_domain::{
     moderation::{check_reason, ModAction},
     moderators::may_enrol,
     notifications::Kind,
+    reports::ModerationRefusal,
     Role, ValidationError,
 };
 
@@ -170,6 +171,13 @@ async fn set_removal(
     store::lock_post_for_take_down(conn, content.post.id).await?;
     if let Some(comment) = &content.comment {
         store::lock_comment_for_take_down(conn, comment.id).await?;
+    }
+    // A post's removal (not its restore, nor a comment's) by the question's author or the
+    // sponsor of the bounty running on it would hand the escrow back: refused under the post's
+    // lock, as their deletion is (see `bounties::refuse_take_down_by`). Remote people sponsor
+    // nothing; a remote author's removal only gives someone else's escrow back.
+    if let (None, Some(_), Moderator::Local(caller)) = (&content.comment, reason, who) {
+        bounties::refuse_take_down_by(conn, content.post.id, caller.person_id).await?;
     }
     let changed = match &content.comment {
         Some(comment) => store::set_comment_removal(conn, comment.id, reason).await?,
@@ -374,7 +382,15 @@ pub async fn moderate_post(
 
 /// Sets a member's group role. Owners name moderators (local or remote people); only an owner
 /// or a community manager can make or unmake an owner. Refused for a person banned from the
-/// group or from the instance (`person_banned`), whatever the role.
+/// group or from the instance (`person_banned`) when it lets them in (any role given to
+/// someone not in the group) or raises them (member to moderator, moderator to owner): a ban
+/// closes those doors. Lowering a banned person (an owner or a moderator banned from the
+/// instance, put back to moderator or member) goes on: it takes powers away.
+///
+/// The person's standing is held (shared, as their own join holds it) whatever the change,
+/// before their role is read: a ban racing it waits for it to commit, then reads the role it
+/// left (and refuses to ban a moderator, `group_bans::apply_ban`); a change that reads after
+/// the ban waits, and sees the ban and the membership it took.
 pub async fn set_member_role(
     conn: &mut Conn,
     caller: &Caller,
@@ -386,6 +402,9 @@ pub async fn set_member_role(
     groups::require_ordinary_membership(&group)?;
     require_group_moderator(conn, &group, caller).await?;
     let actor = access::actor_in(conn, &group, caller).await?;
+    // Their standing held before their role is read: a ban that put them out meanwhile is
+    // waited for, and its removal of their membership seen below.
+    let banned = crate::ban_checks::banned_held(conn, group.id, person_id).await?;
     let current = store::membership_role(conn, group.id, person_id).await?;
     let is_manager = matches!(
         caller.instance_role,
@@ -395,17 +414,22 @@ pub async fn set_member_role(
     if touches_owner && actor.group_role != Some(GroupRole::Owner) && !is_manager {
         return Err(CoreError::NotAllowed("change_owner"));
     }
-    let was_moderator =
-        current.as_deref().and_then(|r| r.parse::<GroupRole>().ok()) >= Some(GroupRole::Moderator);
+    let current_role = current.as_deref().and_then(|r| r.parse::<GroupRole>().ok());
+    let was_moderator = current_role >= Some(GroupRole::Moderator);
     let is_moderator = role >= GroupRole::Moderator;
+    // A ban put them out (`group_bans::put_out_of`): no role brings them back in, nor up,
+    // while it lasts, as no approval or invitation does. Down is still open.
+    let lets_in_or_raises = current_role.is_none_or(|current| role > current);
+    if banned && lets_in_or_raises {
+        return Err(CoreError::ModerationRefused(
+            ModerationRefusal::PersonBanned,
+        ));
+    }
     let role = match role {
         GroupRole::Member => "member",
         GroupRole::Moderator => "moderator",
         GroupRole::Owner => "owner",
     };
-    // A ban put them out (`group_bans::put_out_of`): no role brings them back in while it
-    // lasts, as no approval or invitation does.
-    crate::ban_checks::refuse_if_person_banned(conn, group.id, person_id).await?;
     store::set_membership(conn, group.id, person_id, role).await?;
     if was_moderator != is_moderator {
         // The moderators collection changed: logged, and announced as Add/Remove.
@@ -492,8 +516,14 @@ pub async fn apply_remote(
             if listed != add {
                 if add {
                     require_enrolment(conn, &group, person).await?;
-                    // Not someone the group has banned: listing them would let them back in.
-                    crate::ban_checks::refuse_if_person_banned(conn, group.id, person.id).await?;
+                    // Not someone our group has banned (`person_banned`): listing them would
+                    // let them back in. A group elsewhere is its own server's to moderate:
+                    // its moderators are who it lists (`sync_remote_moderators` would put a
+                    // refused one back at the next refresh anyway).
+                    if group.local {
+                        crate::ban_checks::refuse_if_person_banned(conn, group.id, person.id)
+                            .await?;
+                    }
                     store::set_membership(conn, group.id, person.id, "moderator").await?;
                 } else if role.as_deref() == Some("owner") {
                     return Err(CoreError::NotAllowed("change_owner"));

@@ -4,6 +4,7 @@ use std::collections::HashSet;
 
 use crate::{
     access::{self, forbid, post_for, readable_post, visibility},
+    bounties,
     federation::record_event,
     idempotency, notifications, rewards, Caller, Conn, Context, CoreError,
 };
@@ -275,21 +276,23 @@ pub async fn edit_post(
     Ok(edited)
 }
 
-/// Deletes a post (its author or a moderator of its group). Its author, one of our members,
-/// cannot delete a question while a bounty runs on it (409 `bounty_running`, see
-/// `bounties::refuse_authors_deletion`); a moderator can, which cancels the bounty and refunds
-/// its sponsor (as a remote author's Delete does: their server deleted it already).
+/// Deletes a post (its author or a moderator of its group). While a bounty runs on a
+/// question, neither its author nor the bounty's sponsor (moderating), one of our members, can
+/// delete it (409 `bounty_running`, see `bounties::refuse_take_down_by`); another moderator
+/// can: the bounty is then cancelled and its sponsor refunded if its end is still to come, and
+/// it is left to the lapse rule otherwise (as after a remote author's Delete: their server
+/// deleted it already).
 pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Result<(), CoreError> {
     let (post, _, actor) = post_for(conn, caller, post_id).await?;
     let own = post.author_id == caller.person_id;
     if !can_edit(&actor, own) {
         return Err(forbid("delete_post"));
     }
-    if own && caller.is_local() {
+    if caller.is_local() {
         // Under the post's lock, taken as the take-down below takes it (first): an offer holds
         // the post FOR SHARE until it commits, so a bounty is either seen here or never offered.
         store::lock_post_for_take_down(conn, post.id).await?;
-        crate::bounties::refuse_authors_deletion(conn, post.id).await?;
+        bounties::refuse_take_down_by(conn, post.id, caller.person_id).await?;
     }
     take_down(conn, post.id).await?;
     record_event(conn, caller, OutboxEvent::PostDeleted(post.id)).await?;

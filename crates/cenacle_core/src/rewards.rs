@@ -602,10 +602,13 @@ pub async fn on_content_removed(conn: &mut Conn, removed: &[Gone]) -> Result<(),
     take_back_all(conn, removed, Reversal::Removed).await
 }
 
-/// The one way content goes, deleted or removed. Called with the post row already locked FOR
-/// UPDATE (see `posts::take_down`, the moderators' removals); locks the running bounties of
-/// its questions next (post, bounty, then balances: the order of an offer and an award), then
-/// everyone touched — sponsors included — in person order.
+/// The one way content goes, deleted or removed. A post that goes (`Gone::Post`) comes with its
+/// row already locked FOR UPDATE (see `posts::take_down`, the moderators' removals); the
+/// running bounties of its questions are locked next (post, bounty, then balances: the order
+/// of an offer and an award), then everyone touched — sponsors included — in person order.
+/// Comments a ban removes (`reports::remove_content_of`) come without their posts locked:
+/// harmless here, as a `Gone::Comment` never touches a bounty (only a question's own
+/// take-down cancels one).
 async fn take_back_all(conn: &mut Conn, gone: &[Gone], why: Reversal) -> Result<(), CoreError> {
     let bounties = running_on_gone_questions(conn, gone).await?;
     let mut people: Vec<(i64, bool)> = bounties.iter().map(|b| (b.sponsor_id, true)).collect();

@@ -34,14 +34,22 @@ pub async fn question_for_share(
         .optional()?)
 }
 
-/// Whether a bounty runs on the question: open (neither awarded, settled nor cancelled),
-/// whether or not its end has passed.
-pub async fn bounty_running(conn: &mut AsyncPgConnection, post_id: i64) -> Result<bool, DbError> {
+/// Whether a bounty runs on the question (open: neither awarded, settled nor cancelled,
+/// whether or not its end has passed) that `person_id` may not take it down for: they asked
+/// the question, or they sponsor that bounty.
+pub async fn bounty_running_for(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    person_id: i64,
+) -> Result<bool, DbError> {
     use crate::schema::bounty;
     Ok(diesel::select(diesel::dsl::exists(
         bounty::table
             .filter(bounty::post_id.eq(post_id))
-            .filter(bounty::status.eq("open")),
+            .filter(bounty::status.eq("open"))
+            .filter(bounty::sponsor_id.eq(person_id).or(diesel::dsl::exists(
+                post::table.filter(post::id.eq(post_id).and(post::author_id.eq(person_id))),
+            ))),
     ))
     .get_result(conn)
     .await?)
@@ -96,11 +104,15 @@ pub struct DueBounty {
 /// Running bounties the settler has to close (at most `limit`, earliest end first): those past
 /// their end, and those whose question is gone (deleted or removed) — left open by a take-down
 /// after their end, or on a question that went without its take-down cancelling them (data
-/// from before 2026-12-04-003142). The bounty is locked FOR UPDATE and its question's row FOR
-/// KEY SHARE (which a take-down's FOR UPDATE waits for, and which the winner's notification
-/// would take anyway), both SKIP LOCKED: another settler's bounties are skipped, and so is a
-/// bounty whose question a take-down (or an acceptance) holds — the settler never waits on
-/// one, which holds the post and waits for the bounty. It comes back on a later pass.
+/// from before 2026-12-04-003142). Both rows are locked SKIP LOCKED, the question's first (row
+/// marks lock in the order of their clauses): its post row FOR KEY SHARE (which a take-down's
+/// FOR UPDATE waits for, and which the winner's notification would take anyway), then the
+/// bounty FOR UPDATE. A bounty whose question a take-down (or an acceptance) holds is skipped
+/// before the bounty is locked, so it leaves nothing locked for the rest of the pass; a bounty
+/// another settler holds is skipped after its question's key lock, which stays until this
+/// pass commits (a take-down of that question waits for the pass, which waits on nothing).
+/// The settler never waits on a take-down, which holds the post and waits for the bounty.
+/// What is skipped comes back on a later pass.
 pub async fn due_bounties(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -111,7 +123,7 @@ pub async fn due_bounties(
          WHERE b.status = 'open' \
            AND (b.ends_at <= now() OR q.deleted_at IS NOT NULL OR q.removed_at IS NOT NULL) \
          ORDER BY b.ends_at, b.id LIMIT $1 \
-         FOR UPDATE OF b SKIP LOCKED FOR KEY SHARE OF q SKIP LOCKED",
+         FOR KEY SHARE OF q SKIP LOCKED FOR UPDATE OF b SKIP LOCKED",
     )
     .bind::<BigInt, _>(limit)
     .prepared()
@@ -142,16 +154,17 @@ pub async fn lock_winning_answer(
 
 /// The best-scored live (neither deleted nor removed) top-level answer of a question, whether
 /// or not the question is still there (the settler refunds a bounty whose question went before
-/// its end; one whose question went after it is settled as the question stood at the end),
-/// posted between `since` and `until`
-/// (the bounty's run), not by `excluded` (the sponsor), with a score of at least `min_score`
-/// (ties: the earliest). Answers and votes from after `until` count for nothing: the settler
-/// may run minutes (or, after downtime, hours) after the end, and the end is what was
-/// promised. The score counts each vote (cast before `until`) as the weight recorded on it
-/// when it was cast — 1 for our members, their instance's weight then for others (an admin
-/// changing it later changes no vote), nothing once that instance is blocked (votes cast
-/// before the block included: blocking sets their weight to 0) — and never the author's own
-/// vote.
+/// its end; one whose question went after it is settled by this answer all the same), posted
+/// between `since` and `until` (the bounty's run), not by `excluded` (the sponsor), with a
+/// score of at least `min_score` (ties: the earliest). Answers and votes first cast after
+/// `until` count for nothing: the settler may run minutes (or, after downtime, hours) after
+/// the end, and the end is what was promised. What is read is the thread now, though, not a
+/// snapshot of the end: an answer taken down since does not compete, and a vote cast before
+/// `until` counts as it stands now (withdrawn since: not at all; changed since: with its new
+/// value). The score counts each such vote as the weight recorded on it — 1 for our members,
+/// their instance's weight when it was cast for others (an admin changing it later changes no
+/// vote), nothing once that instance is blocked (votes cast before the block included:
+/// blocking sets their weight to 0) — and never the author's own vote.
 pub async fn best_qualifying_answer(
     conn: &mut AsyncPgConnection,
     post_id: i64,

@@ -3,15 +3,17 @@
 
 use chrono::{DateTime, Utc};
 
-/// Why a bounty step is refused: a stable code for the API (with its English and French
-/// messages there). Each is a conflict with the question's state (409).
+/// Why a bounty step is refused — one reason so far: a stable code for the API (with its
+/// English and French messages there), a conflict with the question's state (409).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[error("{}", self.code())]
 pub enum BountyRefusal {
     /// A bounty runs on the question — open: neither awarded nor settled, even past its end
-    /// while the settler has not run yet. No second one can be offered, and the question's
-    /// author cannot delete it (as on Stack Overflow): a deletion would hand the whole escrow
-    /// back to the sponsor and let an author-sponsor escape the lapse rule.
+    /// while the settler has not run yet. No second one can be offered, and neither the
+    /// question's author nor the bounty's sponsor can take it down (its author's deletion, as
+    /// on Stack Overflow; their deletion or removal as a moderator): a take-down would hand
+    /// the whole escrow back to the sponsor and let an author-sponsor escape the lapse rule, or
+    /// a sponsor who moderates take their escrow back.
     Running,
 }
 
@@ -50,6 +52,5 @@ mod tests {
     #[test]
     fn every_refusal_has_its_code() {
         assert_eq!(BountyRefusal::Running.code(), "bounty_running");
-        assert_eq!(BountyRefusal::ALL.len(), 1);
     }
 }

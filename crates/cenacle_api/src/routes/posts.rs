@@ -478,12 +478,14 @@ pub async fn edit(
     Ok(Json(view))
 }
 
-/// Delete a post (its author or a moderator). Its author cannot delete a question while a
-/// bounty runs on it — until the bounty is awarded or settled, even past its end (409
-/// `bounty_running`); a moderator's deletion cancels the bounty and refunds its sponsor.
+/// Delete a post (its author or a moderator). Neither its author nor the bounty's sponsor (as a
+/// moderator) can delete a question while a bounty runs on it — until the bounty is awarded or
+/// settled, even past its end (409 `bounty_running`); another moderator's deletion cancels the
+/// bounty and refunds its sponsor if its end is still to come, and leaves it to the lapse rule
+/// otherwise.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "the author's question has a running bounty (`bounty_running`)", body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a bounty runs on the question, and you asked it or sponsor the bounty (`bounty_running`)", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -24,10 +24,13 @@ pub struct RemovalRequest {
 }
 
 /// Remove a post: the group's moderators (local or remote, as listed) and the instance's
-/// admins and community managers.
+/// admins and community managers. While a bounty runs on a question, neither its author nor
+/// the bounty's sponsor may remove it (409 `bounty_running`); another moderator's removal
+/// cancels the bounty and refunds its sponsor if its end is still to come, and leaves it to
+/// the lapse rule otherwise.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/removal", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RemovalRequest,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a bounty runs on the question, and you asked it or sponsor the bounty (`bounty_running`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn remove_post(
     State(state): State<AppState>,
     Auth(session): Auth,
