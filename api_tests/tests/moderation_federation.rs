@@ -401,6 +401,25 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
         post_here(&alpha, &admin, "entraide", &again)
     })
     .await;
+
+    // The ban took pierre's follow on alpha (gamma's only one): the lifting sends it again
+    // from gamma, and alpha's next post reaches gamma. Before, pierre showed as following on
+    // gamma and received nothing more.
+    let follows_from_gamma = format!(
+        "SELECT count(*) FROM follow WHERE state = 'accepted' AND follower_ap_id LIKE {}",
+        lit(&format!("%{}%", gamma.host))
+    );
+    eventually("pierre's follow again on alpha", DEADLINE, || async {
+        (count(&alpha, &follows_from_gamma).await == 1).then_some(())
+    })
+    .await;
+    let news = alpha
+        .create_post(&admin, "entraide", "note", "Nouvelles du groupe")
+        .await;
+    eventually("alpha's next post on gamma", DEADLINE, || {
+        post_here(&gamma, &pierre, &handle, &news.ap_id)
+    })
+    .await;
 }
 
 /// A report reaching a group of ours is forwarded, as Lemmy does, to the instances of its

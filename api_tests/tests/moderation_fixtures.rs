@@ -916,7 +916,7 @@ async fn a_remote_follower_banned_from_our_group_is_unsubscribed_and_told_of_the
     // The group's next post reaches the witness, and not lemmy: nothing delivered there,
     // nothing queued for it (read first: a delivery leaves the queue once received).
     let post = alpha
-        .create_post(&admin, "rust", "question", "Quel éditeur ?")
+        .create_post(&admin, "rust", "question", "Quel éditeur\u{a0}?")
         .await
         .ap_id;
     let announces_post = |a: &Value| a["type"] == "Announce" && a["object"]["object"]["id"] == post;

@@ -1146,6 +1146,100 @@ async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_
     assert!(differences.is_empty(), "{differences:?}");
 }
 
+/// Nor can she take the question down by a ban: a group ban with `remove_data`, or an instance
+/// ban with `remove_content`, of its asker would remove it and hand her the escrow back (then
+/// she lifts the ban and restores it). Refused `bounty_running`, and nothing of the ban is
+/// written. A question's asker who moderates (without sponsoring) cannot remove it either; a
+/// question already removed by someone else is a no-op for her, not a refusal.
+#[tokio::test]
+async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_asker_by_hand() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 100}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let held = points(&t, &sponsor).await;
+    let group_ban = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/open/bans/asker",
+            Some(&sponsor),
+            Some(json!({"reason": "spam", "remove_data": true})),
+        )
+        .await;
+    let instance_ban = t
+        .post(
+            "/api/v1/admin/bans",
+            Some(&sponsor),
+            json!({"person": "asker", "reason": "spam", "remove_content": true}),
+        )
+        .await;
+    for refused in [group_ban, instance_ban] {
+        assert_eq!(
+            (refused.status, refused.code()),
+            (StatusCode::CONFLICT, "bounty_running"),
+            "{}",
+            refused.json
+        );
+    }
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    assert_eq!(points(&t, &sponsor).await, held);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    let bans = t
+        .count("SELECT (SELECT count(*) FROM group_ban) + (SELECT count(*) FROM instance_ban) AS n")
+        .await;
+    assert_eq!(bans, 0, "a refused ban writes nothing");
+    let question = t.get(&format!("/api/v1/posts/{qid}"), None).await;
+    assert_eq!(question.status, StatusCode::OK, "{}", question.json);
+
+    // Its asker, made a moderator of the group, may not remove it while it runs either.
+    let named = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/open/members/asker",
+            Some(&admin),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert!(named.status.is_success(), "{}", named.json);
+    let refused = remove_post_as(&t, &asker, qid).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        refused.json
+    );
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+
+    // Once its end has passed, another moderator removes it (left to the lapse rule): removing
+    // it again is a no-op for the sponsor and the asker, not a refusal.
+    t.sql(&format!(
+        "UPDATE bounty SET ends_at = now() - interval '1 minute' WHERE post_id = {qid}"
+    ))
+    .await;
+    let removed = remove_post_as(&t, &admin, qid).await;
+    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    for again in [
+        remove_post_as(&t, &sponsor, qid).await,
+        remove_post_as(&t, &asker, qid).await,
+    ] {
+        assert_eq!(again.status, StatusCode::NO_CONTENT, "{}", again.json);
+    }
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
 /// Bounties left running on questions that went behind the use cases' back (as data from
 /// before 2026-12-04-003142 may hold: a question deleted or removed, its bounty still open)
 /// are healed by the settler: cancelled and refunded, once, by the refund a take-down writes —

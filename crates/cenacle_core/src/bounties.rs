@@ -16,7 +16,7 @@
 //! their escrow back.
 //!
 //! A question that goes anyway before the end (another moderator removes or deletes it, its
-//! server deletes it, a ban removes it) takes its running bounty with it: the bounty is closed as
+//! server deletes it, another moderator's ban removes it) takes its running bounty with it: the bounty is closed as
 //! `cancelled` and the escrow given back to the sponsor, in the transaction that takes the
 //! question down (see `rewards::cancel_and_refund`) — the sponsor did not choose it. A restore
 //! does not reopen it: the sponsor may offer again. A question that goes after the end, before
@@ -363,28 +363,52 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
     Ok(cancelled.len() + expired.len())
 }
 
-/// Refuses a take-down of a question by one of our members — its deletion, or a moderator's
-/// removal — while a bounty runs on it (open: neither awarded nor settled, even past its end
-/// until the settler ran) when they asked the question or sponsor that bounty
-/// (`bounty_running`, 409, as on Stack Overflow). The take-down would hand the escrow back: an
-/// author-sponsor could escape the lapse rule by deleting, or removing then restoring, their
-/// question just before (or after) the end, and a sponsor who moderates could take someone
-/// else's question down to get their escrow back. Called by `posts::delete_post` and
-/// `moderation::set_removal` (a post's removal, not its restore nor a comment's) under the
-/// post's FOR UPDATE lock, which an offer's and an award's FOR SHARE wait for (and the settler
-/// skips): the answer cannot change before the take-down commits. A moderator who is neither
-/// (cancelling the bounty and refunding its sponsor if its end was still to come, leaving it
-/// to the lapse rule otherwise: see the module's notes), a remote author's Delete (their
-/// server deleted it already; remote people sponsor nothing) and a ban go through.
+/// Refuses a take-down of questions by one of our members — a deletion, a moderator's
+/// removal, or the removal of content a ban orders — while a bounty runs on one of them
+/// (open: neither awarded nor settled, even past its end until the settler ran) when they
+/// asked that question or sponsor that bounty (`bounty_running`, 409, as on Stack Overflow).
+/// The take-down would hand the escrow back: an author-sponsor could escape the lapse rule by
+/// deleting, or removing then restoring, their question just before (or after) the end, and a
+/// sponsor who moderates could take someone else's question down — by hand, or by banning its
+/// author with their content removed, then lifting the ban and restoring it — to get their
+/// escrow back. Called by `posts::delete_post` under the post's FOR UPDATE lock, and by
+/// `moderation::set_removal` (a post's removal, not its restore nor a comment's) and the bans
+/// (`group_bans::apply_ban`, `instance_moderation::ban`) right after their update removed the
+/// posts, which locks them as well: an offer's and an award's FOR SHARE wait for that lock
+/// (and the settler skips it), so the answer cannot change before the take-down commits, and
+/// the refusal rolls the removal back with the rest of the caller's transaction. A moderator
+/// who is neither (cancelling the bounty and refunding its sponsor if its end was still to
+/// come, leaving it to the lapse rule otherwise: see the module's notes), a remote author's
+/// Delete and a remote moderator's removal or ban (their server did it; remote people sponsor
+/// nothing) go through. An answer's removal is not refused: it gives no escrow back (a
+/// sponsor who moderates could remove the leading answer after the end and leave half the
+/// escrow to the next one, which they could as well have awarded by hand).
 pub(crate) async fn refuse_take_down_by(
     conn: &mut Conn,
-    post_id: i64,
+    post_ids: &[i64],
     person_id: i64,
 ) -> Result<(), CoreError> {
-    if bounty_store::bounty_running_for(conn, post_id, person_id).await? {
+    if bounty_store::bounty_running_for(conn, post_ids, person_id).await? {
         return Err(BountyRefusal::Running.into());
     }
     Ok(())
+}
+
+/// [`refuse_take_down_by`] for the content a ban's removal took (`gone`): the questions among
+/// it, by the moderator `person_id` who banned.
+pub(crate) async fn refuse_removal_by(
+    conn: &mut Conn,
+    gone: &[rewards::Gone],
+    person_id: i64,
+) -> Result<(), CoreError> {
+    let posts: Vec<i64> = gone
+        .iter()
+        .filter_map(|g| match g {
+            rewards::Gone::Post(id) => Some(*id),
+            rewards::Gone::Comment { .. } => None,
+        })
+        .collect();
+    refuse_take_down_by(conn, &posts, person_id).await
 }
 
 /// A question's latest bounty, for whoever may read the question.

@@ -486,6 +486,8 @@ async fn end_term(
     }
     if let Some(group) = store::local_only_group(conn).await? {
         content::remove_membership(conn, group.id, person_id).await?;
+        // As when a ban puts them out: a certificate that let them in holds it no more.
+        cenacle_db::training::forget_granted_group(conn, person_id, group.id).await?;
     }
     audit(
         conn,

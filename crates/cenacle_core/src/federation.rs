@@ -455,6 +455,23 @@ pub async fn follow(
     })
 }
 
+/// Our member `follower`, who follows the group `target` elsewhere, asks it again with the
+/// Follow activity `follow_activity_id`: after the group lifted a ban of theirs, whose `Block`
+/// made its server drop their follow (as Lemmy's and ours do) while we kept it here (it
+/// carried the lifting to us). Their follow keeps its state here; the group's `Accept`
+/// confirms it. False (nothing to send) when they do not follow it here.
+pub async fn renew_follow(
+    conn: &mut Conn,
+    follower: &PersonActor,
+    target_ap_id: &str,
+    follow_activity_id: &str,
+) -> Result<bool, CoreError> {
+    let Some(follower_id) = follower.ap_id.as_deref().filter(|_| follower.local) else {
+        return Ok(false);
+    };
+    Ok(store::renew_follow(conn, target_ap_id, follower_id, follow_activity_id).await?)
+}
+
 /// Our member stops following `target`; the follow as it was (for the Undo to send).
 pub async fn unfollow(
     conn: &mut Conn,

@@ -140,7 +140,13 @@ pub(crate) async fn apply_ban(
     put_out_of(conn, group, &person).await?;
     if terms.remove_data {
         let removed = store::remove_content_of(conn, group.id, person_id, &reason).await?;
-        crate::rewards::on_content_removed(conn, &removed_items(&removed)).await?;
+        let gone = removed_items(&removed);
+        // Our moderator's ban may not take down a question whose running bounty they sponsor
+        // (or their own, banning themselves): it would hand them the escrow back.
+        if let (Some(moderator), None) = (by, ap_id) {
+            crate::bounties::refuse_removal_by(conn, &gone, moderator).await?;
+        }
+        crate::rewards::on_content_removed(conn, &gone).await?;
     }
     moderation_log::record(
         conn,
@@ -168,7 +174,9 @@ pub(crate) async fn apply_ban(
 ///
 /// On our copy of a group elsewhere, a member of ours keeps their follow: the group's server
 /// dropped it on its side (it sent the ban), and ours is what makes us mirror what the group
-/// announces (`federation::followed_here`), its `Undo{Block}` lifting the ban included.
+/// announces (`federation::followed_here`), its `Undo{Block}` lifting the ban included — on
+/// which their Follow is sent again (`federation::renew_follow`), for the group's server to
+/// take them back among its followers.
 ///
 /// Their server still learns of the ban, though it may have followed the group through them
 /// alone: `cenacle_apub::outgoing::reports_and_bans::ban_changed` sends the `Block` to their

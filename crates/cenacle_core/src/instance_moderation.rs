@@ -108,8 +108,11 @@ pub async fn ban(
     }
     if request.remove_content {
         let removed = store::remove_content_of(conn, person_id, &reason).await?;
-        crate::rewards::on_content_removed(conn, &crate::group_bans::removed_items(&removed))
-            .await?;
+        let gone = crate::group_bans::removed_items(&removed);
+        // Not a question whose running bounty the banning moderator sponsors: the removal
+        // would hand them the escrow back (see `bounties::refuse_take_down_by`).
+        crate::bounties::refuse_removal_by(conn, &gone, session.account.person_id).await?;
+        crate::rewards::on_content_removed(conn, &gone).await?;
         federate_removals(conn, session, local, &removed).await?;
     }
     moderation_log::record(

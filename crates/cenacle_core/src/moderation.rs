@@ -172,13 +172,6 @@ async fn set_removal(
     if let Some(comment) = &content.comment {
         store::lock_comment_for_take_down(conn, comment.id).await?;
     }
-    // A post's removal (not its restore, nor a comment's) by the question's author or the
-    // sponsor of the bounty running on it would hand the escrow back: refused under the post's
-    // lock, as their deletion is (see `bounties::refuse_take_down_by`). Remote people sponsor
-    // nothing; a remote author's removal only gives someone else's escrow back.
-    if let (None, Some(_), Moderator::Local(caller)) = (&content.comment, reason, who) {
-        bounties::refuse_take_down_by(conn, content.post.id, caller.person_id).await?;
-    }
     let changed = match &content.comment {
         Some(comment) => store::set_comment_removal(conn, comment.id, reason).await?,
         None => store::set_post_removal(conn, content.post.id, reason).await?,
@@ -186,6 +179,14 @@ async fn set_removal(
     if !changed {
         // Already so: nothing to log or send again.
         return Ok(());
+    }
+    // A post's removal (not its restore, nor a comment's, nor one already removed) by the
+    // question's author or the sponsor of the bounty running on it would hand the escrow
+    // back: refused under the post's lock, as their deletion is (see
+    // `bounties::refuse_take_down_by`); the error rolls the removal back. Remote people
+    // sponsor nothing; a remote author's removal only gives someone else's escrow back.
+    if let (None, Some(_), Moderator::Local(caller)) = (&content.comment, reason, who) {
+        bounties::refuse_take_down_by(conn, &[content.post.id], caller.person_id).await?;
     }
     let gone = match &content.comment {
         Some(comment) => Gone::Comment {

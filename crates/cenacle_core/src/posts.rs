@@ -292,7 +292,7 @@ pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Resu
         // Under the post's lock, taken as the take-down below takes it (first): an offer holds
         // the post FOR SHARE until it commits, so a bounty is either seen here or never offered.
         store::lock_post_for_take_down(conn, post.id).await?;
-        bounties::refuse_take_down_by(conn, post.id, caller.person_id).await?;
+        bounties::refuse_take_down_by(conn, &[post.id], caller.person_id).await?;
     }
     take_down(conn, post.id).await?;
     record_event(conn, caller, OutboxEvent::PostDeleted(post.id)).await?;

@@ -36,7 +36,7 @@
 //! question's author cannot delete it (`bounty_running`); a moderator's deletion before the end
 //! cancels it and gives the whole escrow back to the sponsor: nobody can award it (`bounty`
 //! not found) or win it after. A deletion after the end, before the settler ran, leaves it to
-//! the lapse rule, as the question stood at the end; an award, once paid, stays when the
+//! the lapse rule, applied when the settler runs; an award, once paid, stays when the
 //! answer goes.
 //!
 //! Auctions' anti-sniping: a bid accepted when no more than the auction's extension remains
@@ -1850,7 +1850,7 @@ impl Stage {
                 }
                 if taken_down {
                     // Its time is up: a moderator's deletion now refunds nothing, and leaves
-                    // the bounty to the lapse rule, as the question stood at the end.
+                    // the bounty to the lapse rule, applied when the settler runs.
                     let (moderator, post_id) = (&self.moderator, model.questions[q].id);
                     ctx.transaction(|conn| {
                         async move { posts::delete_post(conn, moderator, post_id).await }

@@ -34,25 +34,35 @@ pub async fn question_for_share(
         .optional()?)
 }
 
-/// Whether a bounty runs on the question (open: neither awarded, settled nor cancelled,
-/// whether or not its end has passed) that `person_id` may not take it down for: they asked
-/// the question, or they sponsor that bounty.
+/// Whether a bounty runs on any of the questions `post_ids` (open: neither awarded, settled nor
+/// cancelled, whether or not its end has passed) that `person_id` may not take down: they
+/// asked the question, or they sponsor that bounty. One question for a deletion or a removal,
+/// all the posts a ban's removal of content took for a ban. Reads at most one bounty per
+/// question (the partial unique index on open bounties) and its post by key.
 pub async fn bounty_running_for(
     conn: &mut AsyncPgConnection,
-    post_id: i64,
+    post_ids: &[i64],
     person_id: i64,
 ) -> Result<bool, DbError> {
-    use crate::schema::bounty;
-    Ok(diesel::select(diesel::dsl::exists(
-        bounty::table
-            .filter(bounty::post_id.eq(post_id))
-            .filter(bounty::status.eq("open"))
-            .filter(bounty::sponsor_id.eq(person_id).or(diesel::dsl::exists(
-                post::table.filter(post::id.eq(post_id).and(post::author_id.eq(person_id))),
-            ))),
-    ))
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(sql_type = Bool)]
+        running: bool,
+    }
+    if post_ids.is_empty() {
+        return Ok(false);
+    }
+    let found: Found = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM bounty b JOIN post q ON q.id = b.post_id \
+          WHERE b.post_id = ANY($1) AND b.status = 'open' \
+            AND (b.sponsor_id = $2 OR q.author_id = $2)) AS running",
+    )
+    .bind::<diesel::sql_types::Array<BigInt>, _>(post_ids)
+    .bind::<BigInt, _>(person_id)
+    .prepared()
     .get_result(conn)
-    .await?)
+    .await?;
+    Ok(found.running)
 }
 
 /// An answer that qualifies for a bounty, with its score.

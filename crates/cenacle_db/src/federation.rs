@@ -184,6 +184,21 @@ pub async fn find_follow(
         .optional()?)
 }
 
+/// Records `follow_activity_id` as the Follow of `follower`'s existing follow of `target`, its
+/// state kept; false when there is no such follow.
+pub async fn renew_follow(
+    conn: &mut AsyncPgConnection,
+    target: &str,
+    follower: &str,
+    follow_activity_id: &str,
+) -> Result<bool, DbError> {
+    let changed = diesel::update(follow::table.find((target, follower)))
+        .set(follow::follow_activity_id.eq(follow_activity_id))
+        .execute(conn)
+        .await?;
+    Ok(changed > 0)
+}
+
 /// What `follower` follows (or asked to), newest first, with the title we have cached when the
 /// target is a group.
 pub async fn follows_of(

@@ -30,7 +30,7 @@ impl BountyRefusal {
 /// What becomes of a running bounty whose question went (deleted or removed, by whoever) at
 /// `gone_at`: cancelled and its escrow refunded when the question went before the end
 /// (`true`) — nobody could answer it any more —; otherwise its time was up first, and the
-/// lapse rule settles it on the question as it stood at the end (`false`).
+/// lapse rule settles it when the settler runs, as any other (`false`).
 pub fn refunded_when_gone(ends_at: DateTime<Utc>, gone_at: DateTime<Utc>) -> bool {
     gone_at < ends_at
 }

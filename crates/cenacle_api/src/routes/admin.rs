@@ -285,10 +285,12 @@ impl From<instance_moderation::Ban> for BanView {
 
 /// Ban a person, local or remote, from the whole instance (admins, community managers and
 /// moderators): their activities are ignored, a member of ours can no longer log in and
-/// their sessions end; with `remove_content`, their posts and comments are removed.
+/// their sessions end; with `remove_content`, their posts and comments are removed — refused
+/// (409 `bounty_running`, nothing done) when that would take down a question whose running
+/// bounty you sponsor.
 #[utoipa::path(post, path = "/api/v1/admin/bans", tag = "admin", security(("bearer" = [])),
     request_body = BanRequest,
-    responses((status = 201, body = BanView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = BanView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "`remove_content` would take down a question whose running bounty you sponsor (`bounty_running`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn ban(
     State(state): State<AppState>,
     Auth(session): Auth,

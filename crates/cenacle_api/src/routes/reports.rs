@@ -461,10 +461,12 @@ impl From<BanRequest> for BanTerms {
     }
 }
 
-/// Ban a person (`user` or `user@host`) from a group of ours (its moderators).
+/// Ban a person (`user` or `user@host`) from a group of ours (its moderators). With
+/// `remove_data`, refused (409 `bounty_running`, nothing done) when the removal would take down
+/// a question whose running bounty you sponsor, or your own.
 #[utoipa::path(put, path = "/api/v1/groups/{name}/bans/{handle}", tag = "moderation", security(("bearer" = [])),
     params(("name" = String, Path), ("handle" = String, Path)), request_body = BanRequest,
-    responses((status = 200, body = BanView), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BanView), (status = 403, body = ErrorBody), (status = 409, description = "a moderator cannot be banned (`cannot_ban_moderator`), or `remove_data` would take down a question whose running bounty you sponsor (`bounty_running`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn ban(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -8,6 +8,7 @@ use super::{
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
     flag::{Flag, Resolve},
+    follow::Follow,
     lock::LockPost,
     moderation::{Asked, CollectionChange, PreparedModeration},
     undo::{Undo, Undone},
@@ -303,6 +304,33 @@ async fn announced_block(
     super::reports_and_bans::apply_block(conn, block, moderator, person, undo, Some(group)).await
 }
 
+/// A ban lifted (`Undo{Block}` announced by `group`) of `person`, one of our members who
+/// follows the group: their Follow is sent again. The group's server dropped their follow with
+/// the ban (Lemmy's and ours do), while ours stayed to carry the lifting here; without a new
+/// Follow they would show as following and receive nothing.
+async fn follow_again(
+    conn: &mut Conn,
+    data: &FedData,
+    group: &Group,
+    person: &PersonActor,
+) -> Result<(), CoreError> {
+    let Some(person_id) = person.ap_id.as_deref() else {
+        return Ok(());
+    };
+    let (Ok(follower), Ok(target)) = (Url::parse(person_id), Url::parse(&group.ap_id)) else {
+        return Ok(());
+    };
+    let follow = Follow::new(data, &follower, &target);
+    if federation::renew_follow(conn, person, &group.ap_id, follow.id.as_str()).await? {
+        let inbox = group
+            .shared_inbox_url
+            .clone()
+            .unwrap_or(group.inbox_url.clone());
+        crate::queue::send(conn, data, &follow.id, &follower, &follow, [inbox]).await?;
+    }
+    Ok(())
+}
+
 /// Whether we have the post or comment `id`.
 async fn known(data: &Data<FedData>, id: &Url) -> Result<bool, ApubError> {
     let mut conn = data.db.conn().await?;
@@ -363,7 +391,12 @@ impl PreparedAnnounce {
                 }
                 Undone::Follow(_) => Ok(Outcome::Ignored("announced_undo_of_follow")),
                 Undone::Block(block) => {
-                    announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await
+                    let outcome =
+                        announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await?;
+                    if let (Outcome::Applied, Some(person)) = (&outcome, banned) {
+                        follow_again(conn, data, group, person).await?;
+                    }
+                    Ok(outcome)
                 }
                 Undone::Delete(_) | Undone::Lock(_) => Ok(Outcome::Ignored("undo_not_applied")),
             },
