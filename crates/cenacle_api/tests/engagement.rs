@@ -1797,6 +1797,77 @@ async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
     assert!(differences.is_empty(), "{differences:?}");
 }
 
+/// An award racing another moderator's deletion of the question: the deletion holds the post
+/// (and has cancelled the bounty and refunded its sponsor), not committed yet, when the
+/// sponsor awards. The award waits for the post (its FOR SHARE waits for the deletion's FOR
+/// UPDATE), then finds no running bounty: 404, the answerer paid nothing, the sponsor refunded
+/// once. Awarding first, reading the bounty before the post, would pay the answerer the escrow
+/// the deletion gave back as well.
+#[tokio::test]
+async fn an_award_waiting_for_a_deletion_of_its_question_pays_nothing() {
+    use cenacle_core::ScopedFutureExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 500).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, answer) = question_and_answer(&t, &asker, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 200}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let mut conn = t.db.pool.get().await.unwrap();
+    let moderator = cenacle_core::Caller::from(
+        &cenacle_core::accounts::authenticate(&mut conn, &admin)
+            .await
+            .unwrap(),
+    );
+    drop(conn);
+    let deleted_uncommitted = tokio::sync::Notify::new();
+    let award_done = AtomicBool::new(false);
+    let (tr, moderator) = (&t, &moderator);
+    let (deleted_signal, award_seen) = (&deleted_uncommitted, &award_done);
+    let deletion = t.ctx.transaction(|conn| {
+        async move {
+            cenacle_core::posts::delete_post(conn, moderator, qid).await?;
+            deleted_signal.notify_one();
+            assert!(
+                until_waiting(tr, 1, award_seen).await,
+                "the award did not wait for the deletion"
+            );
+            Ok::<_, cenacle_core::CoreError>(())
+        }
+        .scope_boxed()
+    });
+    let award = async {
+        deleted_uncommitted.notified().await;
+        let reply = t
+            .request(
+                Method::PUT,
+                &format!("/api/v1/posts/{qid}/bounty/award"),
+                Some(&sponsor),
+                Some(json!({"comment_id": answer})),
+            )
+            .await;
+        award_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    let (deleted, awarded) = tokio::join!(deletion, award);
+    deleted.unwrap();
+    assert_eq!(awarded.status, StatusCode::NOT_FOUND, "{}", awarded.json);
+    assert_eq!(points_rows(&t, &answerer, "bounty_awarded").await, (0, 0));
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 200));
+    assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
 #[tokio::test]
 async fn badges_are_earned_by_rules_given_by_hand_revoked_and_worn_as_titles() {
     let (t, admin) = setup().await;
