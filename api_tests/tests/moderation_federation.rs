@@ -406,8 +406,10 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
     // from gamma, and alpha's next post reaches gamma. Before, pierre showed as following on
     // gamma and received nothing more.
     let follows_from_gamma = format!(
-        "SELECT count(*) FROM follow WHERE state = 'accepted' AND follower_ap_id LIKE {}",
-        lit(&format!("%{}%", gamma.host))
+        "SELECT count(*) FROM follow WHERE state = 'accepted' \
+         AND follower_ap_id LIKE {} AND target_ap_id LIKE {}",
+        lit(&format!("%{}%pierre", gamma.host)),
+        lit(&format!("%{}%entraide", alpha.host))
     );
     eventually("pierre's follow again on alpha", DEADLINE, || async {
         (count(&alpha, &follows_from_gamma).await == 1).then_some(())

@@ -245,8 +245,8 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "Le solde de points deviendrait négatif.",
         ),
         "bounty_running" => (
-            "A bounty is running on this question: until it is awarded or settled, no other bounty can be offered on it, and neither its author nor the bounty's sponsor can delete or remove it.",
-            "Une prime est en cours sur cette question : tant qu'elle n'est ni attribuée ni réglée, on ne peut pas en offrir une autre, et ni son auteur ni la personne qui a offert la prime ne peuvent la supprimer ou la retirer.",
+            "A bounty is running on this question: until it is awarded or settled, no other bounty can be offered on it, and neither its author nor the bounty's sponsor can delete or remove it, nor take it down by a ban that removes its author's content.",
+            "Une prime est en cours sur cette question : tant qu'elle n'est ni attribuée ni réglée, on ne peut pas en offrir une autre, et ni son auteur ni la personne qui a offert la prime ne peuvent la supprimer ou la retirer, ni la faire disparaître par un bannissement qui retire les contenus de son auteur.",
         ),
         "bounty_ended" => (
             "This bounty has ended: it is settled by the best-answer rule, not awarded by hand.",

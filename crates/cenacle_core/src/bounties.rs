@@ -15,18 +15,17 @@
 //! after) the end, and a sponsor who moderates could take someone else's question down to get
 //! their escrow back.
 //!
-//! A question that goes anyway before the end (another moderator removes or deletes it, its
-//! server deletes it, another moderator's ban removes it) takes its running bounty with it: the bounty is closed as
-//! `cancelled` and the escrow given back to the sponsor, in the transaction that takes the
-//! question down (see `rewards::cancel_and_refund`) — the sponsor did not choose it. A restore
-//! does not reopen it: the sponsor may offer again. A question that goes after the end, before
-//! the settler ran, leaves its bounty to the lapse rule, applied when the settler runs as to
-//! any other: half to the best-scored answer still live then, among those posted while the
-//! bounty ran, by the votes first cast before the end as they stand then (see
-//! [`settle_expired_bounties`]), the rest spent — a bounty's payment is never taken back by a
-//! later take-down either. The settler also heals a bounty left open on a question gone before its
-//! end (data from before the cancellation existed): cancelled and refunded, by the same
-//! refund, once.
+//! A question that goes anyway before the end (another moderator removes or deletes it, its server
+//! deletes it, another moderator's ban removes it) takes its running bounty with it: the bounty is
+//! closed as `cancelled` and the escrow given back to the sponsor, in the transaction that takes
+//! the question down (see `rewards::cancel_and_refund`) — the sponsor did not choose it. A restore
+//! does not reopen it: the sponsor may offer again. A question that goes after the end, before the
+//! settler ran, leaves its bounty to the lapse rule, applied when the settler runs as to any other:
+//! half to the best-scored answer still live then, among those posted while the bounty ran, by the
+//! votes first cast before the end as they stand then (see [`settle_expired_bounties`]), the rest
+//! spent — a bounty's payment is never taken back by a later take-down either. The settler also
+//! heals a bounty left open on a question gone before its end (data from before the cancellation
+//! existed): cancelled and refunded, by the same refund, once.
 //!
 //! Locks: the question's post row first, then the bounty, then balances — a take-down takes
 //! the post FOR UPDATE, an offer and an award FOR SHARE — so that none of them deadlocks with

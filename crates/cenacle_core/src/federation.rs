@@ -458,8 +458,9 @@ pub async fn follow(
 /// Our member `follower`, who follows the group `target` elsewhere, asks it again with the
 /// Follow activity `follow_activity_id`: after the group lifted a ban of theirs, whose `Block`
 /// made its server drop their follow (as Lemmy's and ours do) while we kept it here (it
-/// carried the lifting to us). Their follow keeps its state here; the group's `Accept`
-/// confirms it. False (nothing to send) when they do not follow it here.
+/// carried the lifting to us). Their follow is pending here again until the group's `Accept`
+/// (a private group's moderators may take their time). False (nothing to send) when they do
+/// not follow it here.
 pub async fn renew_follow(
     conn: &mut Conn,
     follower: &PersonActor,

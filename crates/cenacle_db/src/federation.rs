@@ -184,8 +184,9 @@ pub async fn find_follow(
         .optional()?)
 }
 
-/// Records `follow_activity_id` as the Follow of `follower`'s existing follow of `target`, its
-/// state kept; false when there is no such follow.
+/// Records `follow_activity_id` as the Follow of `follower`'s existing follow of `target`, now
+/// pending until the target's Accept (which finds it by that id, or by the pair); false when
+/// there is no such follow.
 pub async fn renew_follow(
     conn: &mut AsyncPgConnection,
     target: &str,
@@ -193,7 +194,10 @@ pub async fn renew_follow(
     follow_activity_id: &str,
 ) -> Result<bool, DbError> {
     let changed = diesel::update(follow::table.find((target, follower)))
-        .set(follow::follow_activity_id.eq(follow_activity_id))
+        .set((
+            follow::follow_activity_id.eq(follow_activity_id),
+            follow::state.eq("pending"),
+        ))
         .execute(conn)
         .await?;
     Ok(changed > 0)

@@ -322,10 +322,8 @@ async fn follow_again(
     };
     let follow = Follow::new(data, &follower, &target);
     if federation::renew_follow(conn, person, &group.ap_id, follow.id.as_str()).await? {
-        let inbox = group
-            .shared_inbox_url
-            .clone()
-            .unwrap_or(group.inbox_url.clone());
+        // To the group's own inbox, as the first Follow went (`follows::follow`).
+        let inbox = group.inbox_url.clone();
         crate::queue::send(conn, data, &follow.id, &follower, &follow, [inbox]).await?;
     }
     Ok(())
@@ -393,7 +391,11 @@ impl PreparedAnnounce {
                 Undone::Block(block) => {
                     let outcome =
                         announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await?;
-                    if let (Outcome::Applied, Some(person)) = (&outcome, banned) {
+                    // Lifted now, or ended already (a ban that ran out: nobody sends its Undo,
+                    // Lemmy neither): either way the ban no longer stands in the way.
+                    let lifted =
+                        matches!(outcome, Outcome::Applied | Outcome::Ignored("not_banned"));
+                    if let (true, Some(person)) = (lifted, banned) {
                         follow_again(conn, data, group, person).await?;
                     }
                     Ok(outcome)
