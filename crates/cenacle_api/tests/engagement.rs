@@ -1244,6 +1244,60 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
     assert!(differences.is_empty(), "{differences:?}");
 }
 
+/// A report about the question, resolved with a ban of its asker that removes their content:
+/// refused to the bounty's sponsor (`bounty_running`; the report stays open, nothing banned),
+/// done by another moderator, whose ban takes the question down and refunds the sponsor once.
+#[tokio::test]
+async fn a_report_resolved_with_a_ban_takes_the_question_down_for_another_moderator_only() {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", 1000).await;
+    let asker = t.member("asker").await;
+    let answerer = t.member("answerer").await;
+    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let offered = t
+        .post(
+            &format!("/api/v1/posts/{qid}/bounty"),
+            Some(&sponsor),
+            json!({"amount": 100}),
+        )
+        .await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let held = points(&t, &sponsor).await;
+    let filed = t
+        .post(
+            "/api/v1/reports",
+            Some(&answerer),
+            json!({"post_id": qid, "reason": "spam", "text": "publicité"}),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.json);
+    let report = filed.json["id"].as_i64().unwrap();
+    let path = format!("/api/v1/reports/{report}/resolve");
+    let body = json!({"note": "banni", "ban": {"reason": "spam", "remove_data": true}});
+    let refused = t.post(&path, Some(&sponsor), body.clone()).await;
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        refused.json
+    );
+    assert_eq!(t.count("SELECT count(*) AS n FROM group_ban").await, 0);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    assert_eq!(points(&t, &sponsor).await, held);
+
+    let resolved = t.post(&path, Some(&admin), body).await;
+    assert_eq!(resolved.status, StatusCode::OK, "{}", resolved.json);
+    assert_eq!(resolved.json["status"], "resolved", "{}", resolved.json);
+    assert_eq!(t.count("SELECT count(*) AS n FROM group_ban").await, 1);
+    assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
+    assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 100));
+    assert_eq!(points(&t, &sponsor).await, held + 100);
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
+}
+
 /// Bounties left running on questions that went behind the use cases' back (as data from
 /// before 2026-12-04-003142 may hold: a question deleted or removed, its bounty still open)
 /// are healed by the settler: cancelled and refunded, once, by the refund a take-down writes —
