@@ -422,16 +422,14 @@ async fn check_and_apply(
                 if !federation::record_received(conn, id.as_str(), actor_id.as_str()).await? {
                     return Ok(Received::Duplicate);
                 }
-                let banned = prepared.banned_person().cloned();
                 Ok(match prepared.apply(conn, data).await? {
-                    Outcome::AppliedInOurGroup { group, new_post } => {
-                        outgoing::relay(conn, data, &group, raw.clone()).await?;
-                        if let Some(person) = &banned {
-                            outgoing::reports_and_bans::announce_to_banned_server(
-                                conn, data, &group, person, raw,
-                            )
+                    Outcome::AppliedInOurGroup {
+                        group,
+                        new_post,
+                        also_to,
+                    } => {
+                        outgoing::relay_reaching(conn, data, &group, raw.clone(), also_to.as_deref())
                             .await?;
-                        }
                         if let Some(post) = new_post {
                             outgoing::announce_page(conn, data, &group, &post).await?;
                         }

@@ -69,7 +69,10 @@ pub(crate) async fn set_acceptance(
         return Err(CoreError::NotAllowed("post_removed"));
     }
     if let Some(cid) = comment_id {
-        if !store::live_answer_locked(conn, post.id, cid).await? {
+        if store::live_answer_locked(conn, post.id, cid)
+            .await?
+            .is_none()
+        {
             return Err(CoreError::NotFound("answer"));
         }
     }

@@ -188,10 +188,7 @@ pub async fn award_bounty(
     // the running too), key-locked before any balance: a take-down of it in progress (a ban's
     // removes comments without locking their posts first) is waited for here, not after the
     // balances, where the winner's notification would wait for it.
-    if !store::live_answer_locked(conn, post_id, comment_id).await? {
-        return Err(CoreError::NotFound("answer"));
-    }
-    let answer = store::comment_by_id(conn, comment_id)
+    let answer = store::live_answer_locked(conn, post_id, comment_id)
         .await?
         .ok_or(CoreError::NotFound("answer"))?;
     if answer.author_id == caller.person_id {
@@ -400,14 +397,7 @@ pub(crate) async fn refuse_removal_by(
     gone: &[rewards::Gone],
     person_id: i64,
 ) -> Result<(), CoreError> {
-    let posts: Vec<i64> = gone
-        .iter()
-        .filter_map(|g| match g {
-            rewards::Gone::Post(id) => Some(*id),
-            rewards::Gone::Comment { .. } => None,
-        })
-        .collect();
-    refuse_take_down_by(conn, &posts, person_id).await
+    refuse_take_down_by(conn, &rewards::Gone::post_ids(gone), person_id).await
 }
 
 /// A question's latest bounty, for whoever may read the question.

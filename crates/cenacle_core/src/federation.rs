@@ -164,8 +164,9 @@ fn allow_list(ctx: &Context) -> Option<Vec<String>> {
 }
 
 /// Queues an activity for every accepted follower of `target` (a group's relay): one
-/// delivery per instance with a shared inbox, none to ourselves. Returns the deliveries
-/// queued.
+/// delivery per instance with a shared inbox, none to ourselves; and to `also_inbox` when no
+/// follower on its server receives it (`store::enqueue_to_followers`). Returns the
+/// deliveries queued.
 pub async fn queue_to_followers(
     conn: &mut Conn,
     ctx: &Context,
@@ -173,6 +174,7 @@ pub async fn queue_to_followers(
     signer: &str,
     body: &str,
     target: &str,
+    also_inbox: Option<&str>,
 ) -> Result<usize, CoreError> {
     let local_host = identity::local_host(&ctx.settings);
     let allowed = allow_list(ctx);
@@ -184,6 +186,7 @@ pub async fn queue_to_followers(
         target,
         &local_host,
         allowed.as_deref(),
+        also_inbox,
     )
     .await?)
 }

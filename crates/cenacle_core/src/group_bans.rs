@@ -315,6 +315,17 @@ pub async fn receive_block(
     }
 }
 
+/// What a received `Undo{Block}` found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unblocked {
+    /// The ban stood; it is lifted now.
+    Lifted,
+    /// No ban was in force (it ran out, and nobody sends the Undo of a ban that ran out:
+    /// Lemmy neither; or it was lifted already). Nothing changes here, but the ban no longer
+    /// stands in the way either.
+    NotInForce,
+}
+
 /// An `Undo{Block}`, under the same rule as the Block.
 pub async fn receive_unblock(
     conn: &mut Conn,
@@ -322,12 +333,15 @@ pub async fn receive_unblock(
     group: &Group,
     person_id: i64,
     undo_id: &str,
-) -> Result<Result<(), &'static str>, CoreError> {
+) -> Result<Result<Unblocked, &'static str>, CoreError> {
     if !may_moderate_remotely(conn, moderator, group).await? {
         return Ok(Err("not_a_moderator"));
     }
     match lift(conn, group, moderator.id, person_id, Some(undo_id)).await {
-        Ok(()) => Ok(Ok(())),
+        Ok(()) => Ok(Ok(Unblocked::Lifted)),
+        Err(CoreError::ModerationRefused(ModerationRefusal::NotBanned)) => {
+            Ok(Ok(Unblocked::NotInForce))
+        }
         Err(CoreError::ModerationRefused(refusal)) => Ok(Err(refusal.code())),
         Err(e) => Err(e),
     }

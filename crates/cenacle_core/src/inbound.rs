@@ -72,6 +72,9 @@ pub enum Outcome {
     AppliedInOurGroup {
         group: Box<Group>,
         new_post: Option<Box<Post>>,
+        /// One more server the relay reaches when no follower there does: a banned person's
+        /// (its inbox), whose follow the ban took.
+        also_to: Option<String>,
     },
     /// Applied (a mirror of a group elsewhere, or our own content): nothing to relay.
     Applied,
@@ -80,6 +83,21 @@ pub enum Outcome {
     HeldForApproval { post_id: i64 },
     /// Acknowledged, nothing to do: why.
     Ignored(&'static str),
+}
+
+impl Outcome {
+    /// Applied in `group`: relayed when it is a group of ours.
+    pub fn applied_in(group: Group) -> Outcome {
+        if group.local {
+            Outcome::AppliedInOurGroup {
+                group: Box::new(group),
+                new_post: None,
+                also_to: None,
+            }
+        } else {
+            Outcome::Applied
+        }
+    }
 }
 
 /// A stored post or comment, with its post and group.
@@ -203,6 +221,7 @@ pub async fn create(
             Ok(Outcome::AppliedInOurGroup {
                 group: Box::new(group),
                 new_post: Some(Box::new(post)),
+                also_to: None,
             })
         }
         Some(parent) => {
@@ -226,6 +245,7 @@ pub async fn create(
             Ok(Outcome::AppliedInOurGroup {
                 group: Box::new(parent.group),
                 new_post: None,
+                also_to: None,
             })
         }
     }
@@ -305,6 +325,7 @@ pub async fn update(
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),
         new_post: None,
+        also_to: None,
     })
 }
 
@@ -382,6 +403,7 @@ pub async fn delete(
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),
         new_post: None,
+        also_to: None,
     })
 }
 
@@ -403,17 +425,9 @@ pub async fn vote(
         return Ok(Outcome::Ignored("not_for_our_groups"));
     }
     let caller = Caller::remote(actor.id);
-    let in_our_group = stored.group.local;
     let subject = stored.into_vote_subject();
     votes::vote_on(conn, ctx, &caller, &subject, choice, Some(activity_id)).await?;
-    Ok(if in_our_group {
-        Outcome::AppliedInOurGroup {
-            group: Box::new(subject.group),
-            new_post: None,
-        }
-    } else {
-        Outcome::Applied
-    })
+    Ok(Outcome::applied_in(subject.group))
 }
 
 // ---- announced by a group elsewhere ----
@@ -736,7 +750,9 @@ async fn mirror_state(
             // acceptance does (see `answers::set_acceptance`): a deleted answer is never
             // accepted.
             let live = match accepted {
-                Some(id) => store::live_answer_locked(conn, locked.id, id).await?,
+                Some(id) => store::live_answer_locked(conn, locked.id, id)
+                    .await?
+                    .is_some(),
                 None => true,
             };
             if live && accepted != locked.accepted_comment_id {

@@ -288,13 +288,13 @@ pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Resu
     if !can_edit(&actor, own) {
         return Err(forbid("delete_post"));
     }
+    // The take-down's lock, taken first: under it, for our members, an offer (which holds the
+    // post FOR SHARE until it commits) is either seen here or never made.
+    store::lock_post_for_take_down(conn, post.id).await?;
     if caller.is_local() {
-        // Under the post's lock, taken as the take-down below takes it (first): an offer holds
-        // the post FOR SHARE until it commits, so a bounty is either seen here or never offered.
-        store::lock_post_for_take_down(conn, post.id).await?;
         bounties::refuse_take_down_by(conn, &[post.id], caller.person_id).await?;
     }
-    take_down(conn, post.id).await?;
+    take_down_locked(conn, post.id).await?;
     record_event(conn, caller, OutboxEvent::PostDeleted(post.id)).await?;
     Ok(())
 }
@@ -305,6 +305,11 @@ pub(crate) async fn take_down(conn: &mut Conn, post_id: i64) -> Result<(), CoreE
     // First: votes in flight on the thread commit before (their rewards are taken back below),
     // later ones find it gone (see `store::post_live_for_vote`).
     store::lock_post_for_take_down(conn, post_id).await?;
+    take_down_locked(conn, post_id).await
+}
+
+/// [`take_down`], the post already locked by the caller (`store::lock_post_for_take_down`).
+async fn take_down_locked(conn: &mut Conn, post_id: i64) -> Result<(), CoreError> {
     store::soft_delete_post(conn, post_id).await?;
     rewards::on_content_gone(conn, rewards::Gone::Post(post_id)).await
 }

@@ -573,6 +573,16 @@ pub enum Gone {
 }
 
 impl Gone {
+    /// The posts (threads) among what goes: the ones whose running bounties go with them.
+    pub fn post_ids(gone: &[Gone]) -> Vec<i64> {
+        gone.iter()
+            .filter_map(|g| match g {
+                Gone::Post(id) => Some(*id),
+                Gone::Comment { .. } => None,
+            })
+            .collect()
+    }
+
     fn rewards(self) -> LiveRewards<'static> {
         match self {
             Gone::Post(id) => LiveRewards::Post(id),
@@ -633,13 +643,7 @@ async fn running_on_gone_questions(
     conn: &mut Conn,
     gone: &[Gone],
 ) -> Result<Vec<cenacle_db::engagement::Bounty>, CoreError> {
-    let posts: Vec<i64> = gone
-        .iter()
-        .filter_map(|g| match g {
-            Gone::Post(id) => Some(*id),
-            Gone::Comment { .. } => None,
-        })
-        .collect();
+    let posts = Gone::post_ids(gone);
     if posts.is_empty() {
         return Ok(Vec::new());
     }

@@ -335,6 +335,7 @@ async fn nothing_is_stored_for_a_relay_with_nobody_to_deliver_to() {
                     "http://localhost:8700/g/empty",
                     "{}",
                     "http://localhost:8700/g/empty",
+                    None,
                 )
                 .await
             }

@@ -56,6 +56,17 @@ impl PersonActor {
             .as_deref()
             .or(self.instance_host.as_deref())
     }
+
+    /// The inbox that reaches their server: its shared inbox, else their own; `None` for our
+    /// members.
+    pub fn server_inbox(&self) -> Option<&str> {
+        if self.local {
+            return None;
+        }
+        self.shared_inbox_url
+            .as_deref()
+            .or(self.inbox_url.as_deref())
+    }
 }
 
 pub async fn person_by_ap_id(

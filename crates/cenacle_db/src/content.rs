@@ -348,27 +348,26 @@ pub async fn comment_live_for_vote(
     Ok(live == Some(true))
 }
 
-/// Whether `id` is a live top-level answer of `post_id`, read under a share lock that its
-/// take-down (FOR UPDATE) waits for: taken by an acceptance once it holds the post's lock, so
-/// that an answer deleted meanwhile is never accepted (the take-down locks the post first, then
-/// the comment: the same order).
+/// The answer `id` when it is a live top-level answer of `post_id`, read under a share lock
+/// that its take-down (FOR UPDATE) waits for: taken by an acceptance or a bounty's award once
+/// it holds the post's lock, so that an answer deleted meanwhile is never accepted nor paid
+/// (the take-down locks the post first, then the comment: the same order).
 pub async fn live_answer_locked(
     conn: &mut AsyncPgConnection,
     post_id: i64,
     id: i64,
-) -> Result<bool, DbError> {
-    let found = comment::table
+) -> Result<Option<Comment>, DbError> {
+    Ok(comment::table
         .find(id)
         .filter(comment::post_id.eq(post_id))
         .filter(comment::parent_id.is_null())
         .filter(comment::deleted_at.is_null())
         .filter(comment::removed_at.is_null())
-        .select(comment::id)
+        .select(Comment::as_select())
         .for_key_share()
-        .first::<i64>(conn)
+        .first(conn)
         .await
-        .optional()?;
-    Ok(found.is_some())
+        .optional()?)
 }
 
 /// Locks a post against new votes (FOR UPDATE conflicts with their KEY SHARE) before it goes:

@@ -1238,10 +1238,22 @@ pub async fn enqueue_activity(
     .await?)
 }
 
+/// The host (authority, lower case) of the URL `expr`, as a relay computes a queued
+/// delivery's `host` (`instance_moderation` reads it the same way).
+fn host_of(expr: &str) -> String {
+    format!("lower(substring({expr} FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)'))")
+}
+
 /// As [`enqueue_activity`] (blocked instances skipped, dead ones parked), to every accepted
 /// follower of `target` (one shared inbox per instance when it has one), but never to
 /// `local_host`: a group's relay, in one statement.
+///
+/// `also_inbox`: one more inbox to reach, unless a follower on its host already receives the
+/// relay (one copy per server): the server of a person the group just banned, whose follow
+/// the ban took. Read in the same statement as the followers, so that a follow committed
+/// between two reads cannot make it two copies or none.
 /// With nobody to deliver to, nothing is stored.
+#[allow(clippy::too_many_arguments)]
 pub async fn enqueue_to_followers(
     conn: &mut AsyncPgConnection,
     ap_id: &str,
@@ -1250,12 +1262,16 @@ pub async fn enqueue_to_followers(
     target: &str,
     local_host: &str,
     allow_list: Option<&[String]>,
+    also_inbox: Option<&str>,
 ) -> Result<usize, DbError> {
     Ok(diesel::sql_query(format!(
-        "WITH f AS (SELECT DISTINCT inbox, \
-                      lower(substring(inbox FROM '^[A-Za-z][A-Za-z0-9+.-]*://(?:[^@/]*@)?([^/?#]+)')) AS host \
+        "WITH f0 AS (SELECT DISTINCT inbox, {follower_host} AS host \
                     FROM (SELECT COALESCE(follower_shared_inbox, follower_inbox) AS inbox FROM follow \
                           WHERE target_ap_id = $4 AND state = 'accepted') f), \
+              f AS (SELECT inbox, host FROM f0 UNION ALL \
+                    SELECT x.inbox, x.host FROM (SELECT $8::text AS inbox, {also_host} AS host) x \
+                    WHERE x.inbox IS NOT NULL \
+                      AND NOT EXISTS (SELECT 1 FROM f0 WHERE f0.host = x.host)), \
               t0 AS (SELECT inbox, host FROM f WHERE host IS NOT NULL AND host <> $5 \
                       AND NOT EXISTS (SELECT 1 FROM instance i \
                                       WHERE i.host = f.host AND i.blocked)), \
@@ -1267,6 +1283,8 @@ pub async fn enqueue_to_followers(
          SELECT a.id, t.inbox, t.host, \
            CASE WHEN t.host IN (SELECT host FROM dead) THEN 'infinity'::timestamptz ELSE now() END \
          FROM a, t ON CONFLICT DO NOTHING",
+        follower_host = host_of("inbox"),
+        also_host = host_of("$8::text"),
     ))
     .bind::<Text, _>(ap_id)
     .bind::<Text, _>(signer_ap_id)
@@ -1275,6 +1293,7 @@ pub async fn enqueue_to_followers(
     .bind::<Text, _>(local_host)
     .bind::<Bool, _>(allow_list.is_some())
     .bind::<Array<Text>, _>(allow_list.unwrap_or_default())
+    .bind::<Nullable<Text>, _>(also_inbox)
     .prepared()
     .execute(conn)
     .await?)

@@ -63,6 +63,88 @@ async fn followers_on_one_instance_share_one_delivery() {
     );
 }
 
+/// The group `g` of a.example relays activity `id` to its followers and to `also`.
+async fn relay_also(c: &mut diesel_async::AsyncPgConnection, id: &str, also: &str) -> usize {
+    let g = "https://a.example/g/rust";
+    let id = format!("https://a.example/act/{id}");
+    federation::enqueue_to_followers(c, &id, g, "{}", g, "a.example", None, Some(also))
+        .await
+        .unwrap()
+}
+
+/// A group's relay that must also reach a banned person's server (issue 13: the ban took the
+/// follow that carried the relay there): one copy per server, in the one statement that reads
+/// the followers, none to a server a follower already receives it on, none to a blocked one.
+#[tokio::test]
+async fn a_relay_reaches_one_more_server_once_unless_a_follower_there_receives_it() {
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let group = "https://a.example/g/rust";
+    // Nobody follows yet: the one more server alone, and the activity is stored for it.
+    assert_eq!(
+        relay_also(&mut conn, "r0", "https://d.example/inbox").await,
+        1
+    );
+    for (follower, shared) in [
+        ("https://b.example/u/1", Some("https://b.example/inbox")),
+        ("https://c.example/u/3", None),
+    ] {
+        federation::upsert_follow(
+            &mut conn,
+            &federation::NewFollow {
+                target_ap_id: group,
+                follower_ap_id: follower,
+                follower_inbox: &format!("{follower}/inbox"),
+                follower_shared_inbox: shared,
+                accepted: true,
+                follow_activity_id: &format!("{follower}/follow"),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // A server with a follower already gets its copy (host compared in lower case, whatever
+    // inbox the banned person names there).
+    assert_eq!(
+        relay_also(&mut conn, "r1", "https://B.example/u/9/inbox").await,
+        2
+    );
+    assert_eq!(
+        relay_also(&mut conn, "r2", "https://c.example/inbox").await,
+        2
+    );
+    // A server without one gets one more.
+    assert_eq!(
+        relay_also(&mut conn, "r3", "https://d.example/inbox").await,
+        3
+    );
+    // Never a blocked one, nor ourselves.
+    federation::set_blocked(&mut conn, "d.example", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        relay_also(&mut conn, "r4", "https://d.example/inbox").await,
+        2
+    );
+    assert_eq!(
+        relay_also(&mut conn, "r5", "https://a.example/inbox").await,
+        2
+    );
+    let to_d: Vec<String> = claim(&db.pool, 100, 100)
+        .await
+        .into_iter()
+        .filter(|d| d.host == "d.example")
+        .map(|d| format!("{} {}", d.activity_ap_id, d.inbox_url))
+        .collect();
+    assert_eq!(
+        to_d,
+        [
+            "https://a.example/act/r0 https://d.example/inbox",
+            "https://a.example/act/r3 https://d.example/inbox"
+        ]
+    );
+}
+
 #[tokio::test]
 async fn concurrent_workers_claim_disjoint_rows() {
     let db = fresh_database().await;
@@ -725,6 +807,7 @@ async fn in_allow_list_mode_only_allowed_instances_get_deliveries_queued() {
         "https://a.example/g/rust",
         "a.example",
         Some(&[]),
+        None,
     )
     .await
     .unwrap();
@@ -737,6 +820,7 @@ async fn in_allow_list_mode_only_allowed_instances_get_deliveries_queued() {
         "{}",
         "https://a.example/g/rust",
         "a.example",
+        None,
         None,
     )
     .await

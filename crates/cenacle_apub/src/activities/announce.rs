@@ -294,12 +294,12 @@ async fn announced_block(
     banned: Option<&PersonActor>,
     block: &BlockUser,
     undo: Option<&Url>,
-) -> Result<Outcome, CoreError> {
+) -> Result<(Outcome, bool), CoreError> {
     if moderator.local {
-        return Ok(Outcome::Ignored("our_own_activity"));
+        return Ok((Outcome::Ignored("our_own_activity"), false));
     }
     let Some(person) = banned else {
-        return Ok(Outcome::Ignored("unknown_person"));
+        return Ok((Outcome::Ignored("unknown_person"), false));
     };
     super::reports_and_bans::apply_block(conn, block, moderator, person, undo, Some(group)).await
 }
@@ -389,13 +389,9 @@ impl PreparedAnnounce {
                 }
                 Undone::Follow(_) => Ok(Outcome::Ignored("announced_undo_of_follow")),
                 Undone::Block(block) => {
-                    let outcome =
+                    let (outcome, unbanned) =
                         announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await?;
-                    // Lifted now, or ended already (a ban that ran out: nobody sends its Undo,
-                    // Lemmy neither): either way the ban no longer stands in the way.
-                    let lifted =
-                        matches!(outcome, Outcome::Applied | Outcome::Ignored("not_banned"));
-                    if let (true, Some(person)) = (lifted, banned) {
+                    if let (true, Some(person)) = (unbanned, banned) {
                         follow_again(conn, data, group, person).await?;
                     }
                     Ok(outcome)
@@ -403,7 +399,9 @@ impl PreparedAnnounce {
                 Undone::Delete(_) | Undone::Lock(_) => Ok(Outcome::Ignored("undo_not_applied")),
             },
             Announced::Block(block) => {
-                announced_block(conn, group, actor, banned, &block, None).await
+                let (outcome, _) =
+                    announced_block(conn, group, actor, banned, &block, None).await?;
+                Ok(outcome)
             }
             Announced::Lock(_) | Announced::Collection(_) => {
                 unreachable!("prepared as moderation")

@@ -218,16 +218,6 @@ impl InboxActivity {
 }
 
 impl Prepared {
-    /// The person a ban (or its lifting) sent to one of our groups concerns: the inbox relays
-    /// it to their server too when the ban took the follow that carried the relay there
-    /// (`outgoing::reports_and_bans::announce_to_banned_server`).
-    pub fn banned_person(&self) -> Option<&PersonActor> {
-        match self {
-            Prepared::Block(b) => Some(&b.person),
-            _ => None,
-        }
-    }
-
     /// Applies it on the caller's transaction. What a group of ours applied is relayed by the
     /// caller (`Outcome::AppliedInOurGroup`).
     pub async fn apply(self, conn: &mut Conn, data: &FedData) -> Result<Outcome, CoreError> {
@@ -269,17 +259,16 @@ impl Prepared {
             Prepared::Resolve(resolve) => {
                 reports_and_bans::apply_resolve(conn, data, &resolve.0, &resolve.1, None).await
             }
-            Prepared::Block(b) => {
-                reports_and_bans::apply_block(
-                    conn,
-                    &b.block,
-                    &b.moderator,
-                    &b.person,
-                    b.undo.as_ref(),
-                    None,
-                )
-                .await
-            }
+            Prepared::Block(b) => reports_and_bans::apply_block(
+                conn,
+                &b.block,
+                &b.moderator,
+                &b.person,
+                b.undo.as_ref(),
+                None,
+            )
+            .await
+            .map(|(outcome, _)| outcome),
             Prepared::Nothing(why) => Ok(Outcome::Ignored(why)),
         }
     }

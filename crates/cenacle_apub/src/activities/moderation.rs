@@ -259,14 +259,7 @@ impl PreparedModeration {
             },
         };
         let group = moderation::apply_remote(conn, who, act, ap_id).await?;
-        Ok(if group.local {
-            Outcome::AppliedInOurGroup {
-                group: Box::new(group),
-                new_post: None,
-            }
-        } else {
-            Outcome::Applied
-        })
+        Ok(Outcome::applied_in(group))
     }
 }
 

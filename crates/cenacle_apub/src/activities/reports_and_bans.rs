@@ -6,7 +6,9 @@ use super::{block::BlockUser, flag::Flag, flag::Resolve};
 use crate::{objects::person::ApubPerson, queue::announce_to, ApubError, FedData};
 use activitypub_federation::{config::Data, fetch::object_id::ObjectId};
 use cenacle_core::{
-    actors, group_bans, identity,
+    actors,
+    group_bans::{self, Unblocked},
+    identity,
     inbound::Outcome,
     model::{Group, PersonActor},
     reports::{self, IncomingFlag, RemoteOutcome, ResolvedFlag},
@@ -166,7 +168,9 @@ async fn relay_resolution(
 }
 
 /// A ban (or its lifting, by the Undo `undo`) by a moderator: sent to a group of ours (`announced_by` None; then
-/// relayed by the group), or announced by the group elsewhere that it concerns.
+/// relayed by the group), or announced by the group elsewhere that it concerns. With it,
+/// whether an `undo` leaves the person unbanned (the ban lifted now, or not in force already:
+/// either way it no longer stands in the way).
 pub async fn apply_block(
     conn: &mut Conn,
     block: &BlockUser,
@@ -174,7 +178,7 @@ pub async fn apply_block(
     person: &PersonActor,
     undo: Option<&Url>,
     announced_by: Option<&Group>,
-) -> Result<Outcome, CoreError> {
+) -> Result<(Outcome, bool), CoreError> {
     let group = match announced_by {
         Some(group) => {
             if block.target.as_str() != group.ap_id {
@@ -185,11 +189,21 @@ pub async fn apply_block(
         None => match actors::group_by_ap_id(conn, block.target.as_str()).await? {
             Some(group) if group.local => group,
             // A group elsewhere changes through its own Announce.
-            _ => return Ok(Outcome::Ignored("not_for_our_groups")),
+            _ => return Ok((Outcome::Ignored("not_for_our_groups"), false)),
         },
     };
+    let mut unbanned = false;
     let result = if let Some(undo_id) = undo {
-        group_bans::receive_unblock(conn, moderator, &group, person.id, undo_id.as_str()).await?
+        let unblocked =
+            group_bans::receive_unblock(conn, moderator, &group, person.id, undo_id.as_str())
+                .await?;
+        unbanned = unblocked.is_ok();
+        match unblocked {
+            Ok(Unblocked::Lifted) => Ok(()),
+            // Acknowledged, nothing to relay.
+            Ok(Unblocked::NotInForce) => Err("not_banned"),
+            Err(why) => Err(why),
+        }
     } else {
         let terms = block.terms();
         group_bans::receive_block(
@@ -202,13 +216,16 @@ pub async fn apply_block(
         )
         .await?
     };
+    // The ban took the person's follow of the group: their server, which may have followed
+    // it through them alone, gets the relay all the same (`Outcome::AppliedInOurGroup`).
     let applied = if group.local {
         Outcome::AppliedInOurGroup {
             group: Box::new(group),
             new_post: None,
+            also_to: person.server_inbox().map(str::to_owned),
         }
     } else {
         Outcome::Applied
     };
-    Ok(outcome(result, applied))
+    Ok((outcome(result, applied), unbanned))
 }

@@ -27,6 +27,19 @@ pub async fn relay(
     group: &Group,
     activity: Value,
 ) -> Result<(), CoreError> {
+    relay_reaching(conn, data, group, activity, None).await
+}
+
+/// As [`relay`], and to the server of `also_inbox` when no follower there receives the relay
+/// (the server of a person the group just banned or let back: the ban took their follow,
+/// which may have been that server's only one). One copy per server either way.
+pub async fn relay_reaching(
+    conn: &mut Conn,
+    data: &FedData,
+    group: &Group,
+    activity: Value,
+    also_inbox: Option<&str>,
+) -> Result<(), CoreError> {
     let (to, cc) = content::audience_of(group);
     let group_id = Url::parse(&group.ap_id).map_err(internal)?;
     let announce = Announce {
@@ -45,6 +58,7 @@ pub async fn relay(
         group_id.as_str(),
         &body,
         &group.ap_id,
+        also_inbox,
     )
     .await?;
     Ok(())

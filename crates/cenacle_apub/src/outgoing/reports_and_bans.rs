@@ -5,7 +5,7 @@
 //! sent to the banned person's server (announced there too when the ban took the last
 //! follow of the group on it).
 
-use super::relay;
+use super::relay_reaching;
 use crate::{
     activities::flag::ResolveType,
     activities::{
@@ -19,18 +19,13 @@ use crate::{
 };
 use activitypub_federation::{config::Data, kinds::activity::FlagType};
 use cenacle_core::{
-    actors, federation,
+    actors,
     group_bans::{self, BanTerms},
-    identity,
-    model::{Group, PersonActor},
-    people,
+    identity, people,
     reports::{self, Report},
-    Conn, CoreError,
+    Conn,
 };
-use cenacle_domain::{
-    origin::same_host,
-    reports::{outgoing_reason, ReportStatus},
-};
+use cenacle_domain::reports::{outgoing_reason, ReportStatus};
 use url::Url;
 
 fn url(s: &str) -> Result<Url, ApubError> {
@@ -247,41 +242,10 @@ pub async fn ban_changed(
     };
     let activity = activity.map_err(ApubError::internal)?;
     let full = serde_json::to_value(with_context(&activity)).map_err(ApubError::internal)?;
-    relay(conn, data, &group, full.clone()).await?;
-    if !person.local {
-        let inbox = person.shared_inbox_url.clone().or(person.inbox_url.clone());
-        send(conn, data, &id, &moderator, &activity, inbox).await?;
-        announce_to_banned_server(conn, data, &group, &person, &full).await?;
+    let inbox = person.server_inbox();
+    relay_reaching(conn, data, &group, full, inbox).await?;
+    if let Some(inbox) = inbox {
+        send(conn, data, &id, &moderator, &activity, [inbox.to_owned()]).await?;
     }
     Ok(())
-}
-
-/// The group's `Announce` of a ban from it (or of its lifting), `activity`, to the inbox of
-/// the banned person `person`, when they are of another server and no follower of the group
-/// is left there to carry the relay. The ban took their follow of the group
-/// (`group_bans::put_out_of`), and their server may have followed it through them alone: the
-/// relay to the group's followers no longer reaches it, and a `Block` sent to them directly
-/// is ignored there for a group elsewhere (a Cenacle server changes its copy of a group only
-/// through the group's own Announce). The same for the Undo that lifts the ban: they follow
-/// no more. One Announce per server, as the relay sends: none when a follower left there
-/// already receives the relay. For our moderators' bans ([`ban_changed`]) and for those a
-/// moderator elsewhere sends to a group of ours (relayed by the inbox).
-pub async fn announce_to_banned_server(
-    conn: &mut Conn,
-    data: &FedData,
-    group: &Group,
-    person: &PersonActor,
-    activity: &serde_json::Value,
-) -> Result<(), CoreError> {
-    if person.local || !group.local {
-        return Ok(());
-    }
-    let Some(inbox) = person.shared_inbox_url.clone().or(person.inbox_url.clone()) else {
-        return Ok(());
-    };
-    let followers = federation::follower_inboxes(conn, &group.ap_id).await?;
-    if followers.iter().any(|f| same_host(f, &inbox)) {
-        return Ok(());
-    }
-    announce_to(conn, data, group, activity, vec![inbox]).await
 }
