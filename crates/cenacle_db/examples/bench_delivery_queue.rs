@@ -5,12 +5,16 @@
 //! this is what the database adds to a fan-out, apart from the sending. Not a test: record the
 //! figures in docs/benchmarks.md with the machine. `scripts/bench-delivery-queue`
 //!
+//! `BENCH_DEAD_PERCENT` (default 0): that share of the hosts is dead before the fan-out, so
+//! that the queuing parks their rows (and share-locks their instance rows, see
+//! `federation::DEAD`): the cost of dead hosts on the hot path, beside the run without.
+//!
 //! With `DATABASE_URL`, it runs on that database instead (migrated first; it must be a
 //! throw-away one): for instance a cluster with `pg_stat_statements` loaded, to see each
 //! statement's share.
 
 use cenacle_db::{connect_pool, federation, run_migrations, testing::fresh_database, DbError};
-use diesel_async::AsyncConnection;
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use std::time::{Duration, Instant};
 
 const CLAIM: i64 = 64;
@@ -26,6 +30,11 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
+    let dead_percent: usize = std::env::var("BENCH_DEAD_PERCENT")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let dead = hosts * dead_percent / 100;
     let pool = match std::env::var("DATABASE_URL") {
         Ok(url) => {
             let migrate = url.clone();
@@ -50,6 +59,21 @@ async fn main() {
                 (format!("https://{host}/inbox"), host)
             })
             .collect();
+        // Every hundredth host up to the share asked, so the dead ones spread over the list.
+        let dead_hosts: Vec<&str> = targets
+            .iter()
+            .map(|(_, h)| h.as_str())
+            .step_by((hosts / dead.max(1)).max(1))
+            .take(dead)
+            .collect();
+        diesel::sql_query(
+            "INSERT INTO instance (host, dead, failing_since) \
+             SELECT unnest($1::text[]), true, now() - interval '8 days'",
+        )
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&dead_hosts)
+        .execute(&mut conn)
+        .await
+        .unwrap();
         let start = Instant::now();
         federation::enqueue_activity(
             &mut conn,
@@ -89,11 +113,15 @@ async fn main() {
             .unwrap();
             done_time += t.elapsed();
         }
-        assert_eq!(sent, hosts, "every delivery claimed once");
+        assert_eq!(
+            sent,
+            hosts - dead,
+            "every live host's delivery claimed once"
+        );
         let total = start.elapsed();
         println!(
-            "run {run}: {hosts} hosts in {:.2} s (queued {:.0} ms; {claims} claims, {:.2} ms each; \
-             delivered batches {:.2} ms each)",
+            "run {run}: {hosts} hosts ({dead} dead) in {:.2} s (queued {:.0} ms; {claims} claims, \
+             {:.2} ms each; delivered batches {:.2} ms each)",
             total.as_secs_f64(),
             queued.as_secs_f64() * 1e3,
             claim_time.as_secs_f64() * 1e3 / (claims + 1) as f64,
