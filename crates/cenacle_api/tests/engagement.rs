@@ -496,60 +496,27 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
     let answerer = t.member("answerer").await;
     let (qid, aid) = question_and_answer(&t, &manager, &answerer).await;
     let before = points(&t, &manager).await;
-    let poor = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&manager),
-            json!({"amount": 500}),
-        )
-        .await;
+    let poor = offer_bounty(&t, &manager, qid, 500).await;
     assert_eq!(
         (poor.status, poor.json["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("insufficient_points"))
     );
     grant(&t, &admin, "claire", 500).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&manager),
-            json!({"amount": 200}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    offered_bounty(&t, &manager, qid, 200).await;
     assert_eq!(
         points(&t, &manager).await,
         before + 500 - 200,
         "the amount is held from the sponsor's balance"
     );
-    let second = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&manager),
-            json!({"amount": 50}),
-        )
-        .await;
+    let second = offer_bounty(&t, &manager, qid, 50).await;
     assert_eq!(
         (second.status, second.json["error"]["code"].as_str()),
         (StatusCode::CONFLICT, Some("bounty_running"))
     );
-    let by_other = t
-        .request(
-            Method::PUT,
-            &format!("/api/v1/posts/{qid}/bounty/award"),
-            Some(&answerer),
-            Some(json!({"comment_id": aid})),
-        )
-        .await;
+    let by_other = award_as(&t, &answerer, qid, aid).await;
     assert_eq!(by_other.status, StatusCode::FORBIDDEN);
     let answerer_before = points(&t, &answerer).await;
-    let awarded = t
-        .request(
-            Method::PUT,
-            &format!("/api/v1/posts/{qid}/bounty/award"),
-            Some(&manager),
-            Some(json!({"comment_id": aid})),
-        )
-        .await;
+    let awarded = award_as(&t, &manager, qid, aid).await;
     assert_eq!(
         (
             awarded.json["status"].as_str(),
@@ -570,14 +537,7 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
         ),
         (Some("claire"), Some(qid), Some(aid), Some("200"))
     );
-    let again = t
-        .request(
-            Method::PUT,
-            &format!("/api/v1/posts/{qid}/bounty/award"),
-            Some(&manager),
-            Some(json!({"comment_id": aid})),
-        )
-        .await;
+    let again = award_as(&t, &manager, qid, aid).await;
     assert_eq!(
         again.status,
         StatusCode::NOT_FOUND,
@@ -587,14 +547,128 @@ async fn a_bounty_is_held_in_escrow_and_awarded_once() {
     let low = t.member("low").await;
     let (other_q, _) = question_and_answer(&t, &low, &answerer).await;
     grant(&t, &admin, "low", 100).await;
-    let refused = t
+    let refused = offer_bounty(&t, &low, other_q, 50).await;
+    assert_eq!(refused.json["error"]["code"], "insufficient_reputation");
+}
+
+/// An instance ([`setup`]) and its admin's token, with `claire`, a community manager granted
+/// `granted` points to sponsor bounties: the instance and the admin's and her tokens.
+async fn sponsor_granted(granted: i64) -> (TestApp, String, String) {
+    let (t, admin) = setup().await;
+    let sponsor = t.with_role("claire", Role::CommunityManager).await;
+    grant(&t, &admin, "claire", granted).await;
+    (t, admin, sponsor)
+}
+
+/// Who asks the question of a [`bounty_ground`].
+#[derive(Clone, Copy)]
+enum Asks {
+    /// The sponsor herself.
+    Sponsor,
+    /// A member `asker`, registered for it.
+    Asker,
+}
+
+/// What a bounty test stands on: tokens, and a question with one answer, no bounty yet.
+struct BountyGround {
+    t: TestApp,
+    admin: String,
+    /// `claire`, a community manager granted points.
+    sponsor: String,
+    /// The question's author: `asker`, or the sponsor ([`Asks`]).
+    asker: String,
+    answerer: String,
+    qid: i64,
+    /// The answer of `answerer` to the question.
+    answer: i64,
+}
+
+/// [`sponsor_granted`] with `granted` points, then (`asker` if [`Asks::Asker`] and)
+/// `answerer` registered, and a question asked as `asks` says, answered by `answerer`.
+async fn bounty_ground(granted: i64, asks: Asks) -> BountyGround {
+    let (t, admin, sponsor) = sponsor_granted(granted).await;
+    let asker = match asks {
+        Asks::Sponsor => sponsor.clone(),
+        Asks::Asker => t.member("asker").await,
+    };
+    let answerer = t.member("answerer").await;
+    let (qid, answer) = question_and_answer(&t, &asker, &answerer).await;
+    BountyGround {
+        t,
+        admin,
+        sponsor,
+        asker,
+        answerer,
+        qid,
+        answer,
+    }
+}
+
+/// `sponsor` offers a bounty of `amount` on question `qid`: the reply, whatever it is.
+async fn offer_bounty(t: &TestApp, sponsor: &str, qid: i64, amount: i64) -> common::Reply {
+    t.post(
+        &format!("/api/v1/posts/{qid}/bounty"),
+        Some(sponsor),
+        json!({"amount": amount}),
+    )
+    .await
+}
+
+/// [`offer_bounty`], its 201 asserted: the bounty offered.
+async fn offered_bounty(t: &TestApp, sponsor: &str, qid: i64, amount: i64) -> Value {
+    let offered = offer_bounty(t, sponsor, qid, amount).await;
+    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    offered.json
+}
+
+/// `token`'s member awards the bounty on question `qid` to answer `comment`: the reply.
+async fn award_as(t: &TestApp, token: &str, qid: i64, comment: i64) -> common::Reply {
+    t.request(
+        Method::PUT,
+        &format!("/api/v1/posts/{qid}/bounty/award"),
+        Some(token),
+        Some(json!({"comment_id": comment})),
+    )
+    .await
+}
+
+/// `answerer` answers question `qid` (while its bounty runs) and `liker` likes the answer,
+/// which would win the bounty at its end: the answer's id.
+async fn liked_answer_while_it_runs(t: &TestApp, liker: &str, answerer: &str, qid: i64) -> i64 {
+    let answer = t
         .post(
-            &format!("/api/v1/posts/{other_q}/bounty"),
-            Some(&low),
-            json!({"amount": 50}),
+            &format!("/api/v1/posts/{qid}/comments"),
+            Some(answerer),
+            json!({"body": "La bonne réponse"}),
         )
         .await;
-    assert_eq!(refused.json["error"]["code"], "insufficient_reputation");
+    let aid = answer.json["id"].as_i64().unwrap();
+    vote(
+        t,
+        liker,
+        &format!("/api/v1/comments/{aid}/vote"),
+        json!("like"),
+    )
+    .await;
+    aid
+}
+
+/// A take-down refused because a bounty runs on the question: 409 `bounty_running`.
+#[track_caller]
+fn assert_bounty_running(refused: &common::Reply) {
+    assert_eq!(
+        (refused.status, refused.code()),
+        (StatusCode::CONFLICT, "bounty_running"),
+        "{}",
+        refused.json
+    );
+}
+
+/// The points ledger agrees with every balance ([`cenacle_core::points::audit`]).
+async fn points_audit_clean(t: &TestApp) {
+    let mut conn = t.db.pool.get().await.unwrap();
+    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
+    assert!(differences.is_empty(), "{differences:?}");
 }
 
 /// How a question goes while its bounty runs (its author cannot delete it then: see
@@ -622,52 +696,23 @@ async fn points_rows(t: &TestApp, token: &str, reason: &str) -> (usize, i64) {
 /// back to the sponsor, in the transaction of the deletion or removal; the sponsor can award
 /// it no more, and the settler pays nothing, even to an answer that would have won.
 async fn a_gone_question_cancels_its_bounty(how: QuestionGone) {
-    use cenacle_core::ScopedFutureExt;
-    use diesel_async::RunQueryDsl;
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
     // Someone else's question: the sponsor earns nothing in its thread, so her balance shows
     // the refund alone.
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        answerer,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Asker).await;
     let before = points(&t, &sponsor).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 200}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    offered_bounty(&t, &sponsor, qid, 200).await;
     // An answer posted while it runs, liked: it would win at the end.
-    let late = t
-        .post(
-            &format!("/api/v1/posts/{qid}/comments"),
-            Some(&answerer),
-            json!({"body": "La bonne réponse"}),
-        )
-        .await;
-    let aid = late.json["id"].as_i64().unwrap();
-    vote(
-        &t,
-        &admin,
-        &format!("/api/v1/comments/{aid}/vote"),
-        json!("like"),
-    )
-    .await;
+    let aid = liked_answer_while_it_runs(&t, &admin, &answerer, qid).await;
     let gone = match how {
         QuestionGone::DeletedByAModerator => delete_post_as(&t, &admin, qid).await,
-        QuestionGone::RemovedByAModerator => {
-            t.request(
-                Method::POST,
-                &format!("/api/v1/posts/{qid}/removal"),
-                Some(&admin),
-                Some(json!({"reason": "hors sujet"})),
-            )
-            .await
-        }
+        QuestionGone::RemovedByAModerator => remove_post_as(&t, &admin, qid).await,
     };
     assert_eq!(gone.status, StatusCode::NO_CONTENT, "{}", gone.json);
     assert_eq!(points(&t, &sponsor).await, before, "the escrow came back");
@@ -676,50 +721,24 @@ async fn a_gone_question_cancels_its_bounty(how: QuestionGone) {
         (1, 200),
         "by one row offsetting the offer"
     );
-    let award = t
-        .request(
-            Method::PUT,
-            &format!("/api/v1/posts/{qid}/bounty/award"),
-            Some(&sponsor),
-            Some(json!({"comment_id": aid})),
-        )
-        .await;
+    let award = award_as(&t, &sponsor, qid, aid).await;
     assert_eq!(award.status, StatusCode::NOT_FOUND, "{}", award.json);
     // Its end passes: the settler finds nothing to settle, and pays nobody.
     let answerer_before = points(&t, &answerer).await;
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query("UPDATE bounty SET ends_at = now()")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
-    let settled = t
-        .ctx
-        .transaction(|conn| cenacle_core::bounties::settle_expired_bounties(conn).scope_boxed())
-        .await
-        .unwrap();
-    assert_eq!(settled, 0, "a cancelled bounty is not settled");
+    t.sql("UPDATE bounty SET ends_at = now()").await;
+    assert_eq!(settle(&t).await, 0, "a cancelled bounty is not settled");
     assert_eq!(points(&t, &answerer).await, answerer_before);
     assert_eq!(points(&t, &sponsor).await, before);
     assert_eq!(points_rows(&t, &answerer, "bounty_half_awarded").await.0, 0);
     if let QuestionGone::RemovedByAModerator = how {
         // A restore brings the question back, not its bounty (nor takes the refund back).
-        let restored = t
-            .request(
-                Method::DELETE,
-                &format!("/api/v1/posts/{qid}/removal"),
-                Some(&admin),
-                None,
-            )
-            .await;
+        let restored = restore_post_as(&t, &admin, qid).await;
         assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
         let bounty = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
         assert_eq!(bounty.json["status"], "cancelled", "{}", bounty.json);
         assert_eq!(points(&t, &sponsor).await, before);
     }
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 #[tokio::test]
@@ -734,19 +753,14 @@ async fn a_question_removed_by_a_moderator_cancels_its_bounty_and_refunds_the_sp
 
 #[tokio::test]
 async fn no_bounty_on_ones_own_removed_question() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
-    let removed = t
-        .request(
-            Method::POST,
-            &format!("/api/v1/posts/{qid}/removal"),
-            Some(&admin),
-            Some(json!({"reason": "hors sujet"})),
-        )
-        .await;
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Sponsor).await;
+    let removed = remove_post_as(&t, &admin, qid).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
     let before = points(&t, &sponsor).await;
     // Its author still reads it; nobody else can answer it.
@@ -768,11 +782,9 @@ async fn no_bounty_on_ones_own_removed_question() {
 
 #[tokio::test]
 async fn an_offer_beyond_the_available_points_gets_one_code_held_bids_or_not() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 300).await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let BountyGround {
+        t, sponsor, qid, ..
+    } = bounty_ground(300, Asks::Sponsor).await;
     let path = format!("/api/v1/posts/{qid}/bounty");
     let offer = |amount: i64| t.post(&path, Some(&sponsor), json!({"amount": amount}));
     let balance = points(&t, &sponsor).await;
@@ -831,19 +843,10 @@ async fn an_offer_beyond_the_available_points_gets_one_code_held_bids_or_not() {
 
 #[tokio::test]
 async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
-    use cenacle_core::ScopedFutureExt;
-    use diesel_async::RunQueryDsl;
-    let (t, admin) = setup().await;
-    let manager = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
+    let (t, admin, manager) = sponsor_granted(1000).await;
     let good = t.member("good").await;
     let (qid, _) = question_and_answer(&t, &manager, &good).await;
-    t.post(
-        &format!("/api/v1/posts/{qid}/bounty"),
-        Some(&manager),
-        json!({"amount": 301}),
-    )
-    .await;
+    offer_bounty(&t, &manager, qid, 301).await;
     // Answers after the bounty began: the liked one wins half.
     let late = t
         .post(
@@ -860,28 +863,14 @@ async fn an_expired_bounty_pays_half_to_the_best_answer_or_nothing() {
     )
     .await;
     let (empty_q, _) = question_and_answer(&t, &admin, &good).await;
-    t.post(
-        &format!("/api/v1/posts/{empty_q}/bounty"),
-        Some(&manager),
-        json!({"amount": 100}),
-    )
-    .await;
+    offer_bounty(&t, &manager, empty_q, 100).await;
     let sponsor_before = points(&t, &manager).await;
     let good_before = points(&t, &good).await;
     // Time passes: end both bounties now.
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::sql_query("UPDATE bounty SET ends_at = now()")
-        .execute(&mut conn)
-        .await
-        .unwrap();
-    drop(conn);
+    t.sql("UPDATE bounty SET ends_at = now()").await;
     // As the settling task runs it: one transaction per pass.
-    let settle = || {
-        t.ctx
-            .transaction(|conn| cenacle_core::bounties::settle_expired_bounties(conn).scope_boxed())
-    };
-    assert_eq!(settle().await.unwrap(), 2);
-    assert_eq!(settle().await.unwrap(), 0, "settled once");
+    assert_eq!(settle(&t).await, 2);
+    assert_eq!(settle(&t).await, 0, "settled once");
     let first = t.get(&format!("/api/v1/posts/{qid}/bounty"), None).await;
     assert_eq!(
         (first.json["status"].as_str(), first.json["paid"].as_i64()),
@@ -950,28 +939,18 @@ async fn delete_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
 /// bounty is settled or awarded, the deletion goes through.
 #[tokio::test]
 async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
-    let answerer = t.member("answerer").await;
     // Her own question: its deletion would give her the whole escrow back.
-    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 200}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let BountyGround {
+        t,
+        sponsor,
+        answerer,
+        qid,
+        ..
+    } = bounty_ground(1000, Asks::Sponsor).await;
+    offered_bounty(&t, &sponsor, qid, 200).await;
     let held = points(&t, &sponsor).await;
     let refused = delete_post_as(&t, &sponsor, qid).await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        refused.json
-    );
+    assert_bounty_running(&refused);
     let in_french = t
         .send(
             axum::http::Request::delete(format!("/api/v1/posts/{qid}"))
@@ -1001,12 +980,7 @@ async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
     ))
     .await;
     let late = delete_post_as(&t, &sponsor, qid).await;
-    assert_eq!(
-        (late.status, late.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        late.json
-    );
+    assert_bounty_running(&late);
     // Settled (nobody qualified: nothing paid, nothing back): now she may delete it.
     assert_eq!(settle(&t).await, 1);
     assert_eq!(bounties_in(&t, qid, "expired").await, 1);
@@ -1018,36 +992,15 @@ async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
     // the sponsor awards it.
     let asker = t.member("asker").await;
     let (other, answer) = question_and_answer(&t, &asker, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{other}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 100}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    offered_bounty(&t, &sponsor, other, 100).await;
     let refused = delete_post_as(&t, &asker, other).await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        refused.json
-    );
-    let awarded = t
-        .request(
-            Method::PUT,
-            &format!("/api/v1/posts/{other}/bounty/award"),
-            Some(&sponsor),
-            Some(json!({"comment_id": answer})),
-        )
-        .await;
+    assert_bounty_running(&refused);
+    let awarded = award_as(&t, &sponsor, other, answer).await;
     assert_eq!(awarded.status, StatusCode::OK, "{}", awarded.json);
     let deleted = delete_post_as(&t, &asker, other).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT, "{}", deleted.json);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 async fn remove_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
@@ -1060,6 +1013,17 @@ async fn remove_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
     .await
 }
 
+/// `token`'s moderator restores the removed question `qid`: the reply.
+async fn restore_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
+    t.request(
+        Method::DELETE,
+        &format!("/api/v1/posts/{qid}/removal"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
 /// A sponsor who moderates takes no question of their bounty down while it runs: neither their
 /// own (a removal, then a restore, would escape the lapse rule as a deletion would) nor another
 /// member's (to get their escrow back). Refused `bounty_running`, nothing refunded; a
@@ -1067,29 +1031,19 @@ async fn remove_post_as(t: &TestApp, token: &str, qid: i64) -> common::Reply {
 /// refunded.
 #[tokio::test]
 async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_bounty() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
     // Her own question, her bounty: she removes it before the end.
-    let (own, _) = question_and_answer(&t, &sponsor, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{own}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 200}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        answerer,
+        qid: own,
+        ..
+    } = bounty_ground(1000, Asks::Sponsor).await;
+    offered_bounty(&t, &sponsor, own, 200).await;
     let held = points(&t, &sponsor).await;
     let refused = remove_post_as(&t, &sponsor, own).await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        refused.json
-    );
+    assert_bounty_running(&refused);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
     assert_eq!(points(&t, &sponsor).await, held);
     assert_eq!(bounties_in(&t, own, "open").await, 1);
@@ -1097,26 +1051,15 @@ async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_
     assert_eq!(question.status, StatusCode::OK, "{}", question.json);
 
     // A member's question with her bounty: she may neither remove nor delete it as moderator.
+    let asker = t.member("asker").await;
     let (theirs, _) = question_and_answer(&t, &asker, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{theirs}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 100}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    offered_bounty(&t, &sponsor, theirs, 100).await;
     let held = points(&t, &sponsor).await;
     for refused in [
         remove_post_as(&t, &sponsor, theirs).await,
         delete_post_as(&t, &sponsor, theirs).await,
     ] {
-        assert_eq!(
-            (refused.status, refused.code()),
-            (StatusCode::CONFLICT, "bounty_running"),
-            "{}",
-            refused.json
-        );
+        assert_bounty_running(&refused);
     }
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
     assert_eq!(points(&t, &sponsor).await, held);
@@ -1129,21 +1072,12 @@ async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_
     assert_eq!(points(&t, &sponsor).await, held + 100);
     assert_eq!(bounties_in(&t, theirs, "cancelled").await, 1);
     // With no bounty running any more, she restores and removes it again as any moderator.
-    let restored = t
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/posts/{theirs}/removal"),
-            Some(&sponsor),
-            None,
-        )
-        .await;
+    let restored = restore_post_as(&t, &sponsor, theirs).await;
     assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
     let removed = remove_post_as(&t, &sponsor, theirs).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 100));
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// Nor can she take the question down by a ban: a group ban with `remove_data`, or an instance
@@ -1153,20 +1087,15 @@ async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_
 /// question already removed by someone else is a no-op for her, not a refusal.
 #[tokio::test]
 async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_asker_by_hand() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 100}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        asker,
+        qid,
+        ..
+    } = bounty_ground(1000, Asks::Asker).await;
+    offered_bounty(&t, &sponsor, qid, 100).await;
     let held = points(&t, &sponsor).await;
     let group_ban = t
         .request(
@@ -1184,12 +1113,7 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
         )
         .await;
     for refused in [group_ban, instance_ban] {
-        assert_eq!(
-            (refused.status, refused.code()),
-            (StatusCode::CONFLICT, "bounty_running"),
-            "{}",
-            refused.json
-        );
+        assert_bounty_running(&refused);
     }
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
     assert_eq!(points(&t, &sponsor).await, held);
@@ -1216,12 +1140,7 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
         .await;
     assert!(named.status.is_success(), "{}", named.json);
     let refused = remove_post_as(&t, &asker, qid).await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        refused.json
-    );
+    assert_bounty_running(&refused);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);
 
     // Once its end has passed, another moderator removes it (left to the lapse rule): removing
@@ -1239,9 +1158,7 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
     ] {
         assert_eq!(again.status, StatusCode::NO_CONTENT, "{}", again.json);
     }
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// A report about the question, resolved with a ban of its asker that removes their content:
@@ -1249,20 +1166,15 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
 /// done by another moderator, whose ban takes the question down and refunds the sponsor once.
 #[tokio::test]
 async fn a_report_resolved_with_a_ban_takes_the_question_down_for_another_moderator_only() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 100}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        answerer,
+        qid,
+        ..
+    } = bounty_ground(1000, Asks::Asker).await;
+    offered_bounty(&t, &sponsor, qid, 100).await;
     let held = points(&t, &sponsor).await;
     let filed = t
         .post(
@@ -1276,12 +1188,7 @@ async fn a_report_resolved_with_a_ban_takes_the_question_down_for_another_modera
     let path = format!("/api/v1/reports/{report}/resolve");
     let body = json!({"note": "banni", "ban": {"reason": "spam", "remove_data": true}});
     let refused = t.post(&path, Some(&sponsor), body.clone()).await;
-    assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        refused.json
-    );
+    assert_bounty_running(&refused);
     assert_eq!(t.count("SELECT count(*) AS n FROM group_ban").await, 0);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);
     assert_eq!(points(&t, &sponsor).await, held);
@@ -1293,9 +1200,7 @@ async fn a_report_resolved_with_a_ban_takes_the_question_down_for_another_modera
     assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 100));
     assert_eq!(points(&t, &sponsor).await, held + 100);
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// Bounties left running on questions that went behind the use cases' back (as data from
@@ -1305,39 +1210,16 @@ async fn a_report_resolved_with_a_ban_takes_the_question_down_for_another_modera
 /// that would have won gets nothing, and a second pass pays nothing more.
 #[tokio::test]
 async fn the_settler_cancels_and_refunds_a_bounty_left_running_on_a_gone_question() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
+    let (t, admin, sponsor) = sponsor_granted(1000).await;
     let asker = t.member("asker").await;
     let answerer = t.member("answerer").await;
     let before = points(&t, &sponsor).await;
     let mut questions = Vec::new();
     for _ in 0..2 {
         let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
-        let offered = t
-            .post(
-                &format!("/api/v1/posts/{qid}/bounty"),
-                Some(&sponsor),
-                json!({"amount": 200}),
-            )
-            .await;
-        assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+        offered_bounty(&t, &sponsor, qid, 200).await;
         // An answer while it runs, liked: it would win half by the lapse rule.
-        let good = t
-            .post(
-                &format!("/api/v1/posts/{qid}/comments"),
-                Some(&answerer),
-                json!({"body": "La bonne réponse"}),
-            )
-            .await;
-        let aid = good.json["id"].as_i64().unwrap();
-        vote(
-            &t,
-            &admin,
-            &format!("/api/v1/comments/{aid}/vote"),
-            json!("like"),
-        )
-        .await;
+        liked_answer_while_it_runs(&t, &admin, &answerer, qid).await;
         questions.push(qid);
     }
     assert_eq!(points(&t, &sponsor).await, before - 400);
@@ -1379,9 +1261,7 @@ async fn the_settler_cancels_and_refunds_a_bounty_left_running_on_a_gone_questio
     assert_eq!(settle(&t).await, 0);
     assert_eq!(points(&t, &sponsor).await, before);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (2, 400));
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// A removal cancels the bounty and refunds it; the restore does not reopen it, and the
@@ -1389,39 +1269,20 @@ async fn the_settler_cancels_and_refunds_a_bounty_left_running_on_a_gone_questio
 /// more: one refund.
 #[tokio::test]
 async fn a_removal_a_restore_then_a_deletion_refund_a_bounty_once() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        asker,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Asker).await;
     let before = points(&t, &sponsor).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 200}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
-    let removed = t
-        .request(
-            Method::POST,
-            &format!("/api/v1/posts/{qid}/removal"),
-            Some(&admin),
-            Some(json!({"reason": "hors sujet"})),
-        )
-        .await;
+    offered_bounty(&t, &sponsor, qid, 200).await;
+    let removed = remove_post_as(&t, &admin, qid).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 200));
-    let restored = t
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/posts/{qid}/removal"),
-            Some(&admin),
-            None,
-        )
-        .await;
+    let restored = restore_post_as(&t, &admin, qid).await;
     assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
     assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
     let deleted = delete_post_as(&t, &asker, qid).await;
@@ -1434,9 +1295,7 @@ async fn a_removal_a_restore_then_a_deletion_refund_a_bounty_once() {
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 200));
     assert_eq!(points(&t, &sponsor).await, before);
     assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// A bounty whose time is up is the lapse rule's, even when its question goes before the
@@ -1445,49 +1304,23 @@ async fn a_removal_a_restore_then_a_deletion_refund_a_bounty_once() {
 /// take-down after the settlement never takes a bounty's payment back either).
 #[tokio::test]
 async fn a_bounty_whose_time_is_up_is_settled_by_the_lapse_rule_when_its_question_is_removed() {
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 1000).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 301}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
-    let good = t
-        .post(
-            &format!("/api/v1/posts/{qid}/comments"),
-            Some(&answerer),
-            json!({"body": "La bonne réponse"}),
-        )
-        .await;
-    let aid = good.json["id"].as_i64().unwrap();
-    vote(
-        &t,
-        &admin,
-        &format!("/api/v1/comments/{aid}/vote"),
-        json!("like"),
-    )
-    .await;
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        answerer,
+        qid,
+        ..
+    } = bounty_ground(1000, Asks::Asker).await;
+    offered_bounty(&t, &sponsor, qid, 301).await;
+    let aid = liked_answer_while_it_runs(&t, &admin, &answerer, qid).await;
     // Its end comes (after the answer and the like); the settler has not run yet.
     t.sql(&format!(
         "UPDATE bounty SET ends_at = now() WHERE post_id = {qid}"
     ))
     .await;
     let sponsor_before = points(&t, &sponsor).await;
-    let removed = t
-        .request(
-            Method::POST,
-            &format!("/api/v1/posts/{qid}/removal"),
-            Some(&admin),
-            Some(json!({"reason": "hors sujet"})),
-        )
-        .await;
+    let removed = remove_post_as(&t, &admin, qid).await;
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
     assert_eq!(
         points_rows(&t, &sponsor, "bounty_refunded").await,
@@ -1520,9 +1353,7 @@ async fn a_bounty_whose_time_is_up_is_settled_by_the_lapse_rule_when_its_questio
         1
     );
     assert_eq!(settle(&t).await, 0, "settled once");
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// Sessions of this test's database waiting on a lock now.
@@ -1570,23 +1401,14 @@ async fn consistent_after_the_race(t: &TestApp, admin: &str, sponsor: &str, qid:
         (cancelled as usize, 200 * cancelled),
         "a cancelled bounty refunded once, none refunded otherwise"
     );
-    let restored = t
-        .request(
-            Method::DELETE,
-            &format!("/api/v1/posts/{qid}/removal"),
-            Some(admin),
-            None,
-        )
-        .await;
+    let restored = restore_post_as(t, admin, qid).await;
     assert_eq!(restored.status, StatusCode::NO_CONTENT, "{}", restored.json);
     assert_eq!(
         points(t, sponsor).await,
         before,
         "balance plus escrow as before"
     );
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(t).await;
 }
 
 /// An offer and a moderator's removal of the same question, in two connections at once. The
@@ -1599,11 +1421,13 @@ async fn consistent_after_the_race(t: &TestApp, admin: &str, sponsor: &str, qid:
 async fn an_offer_and_a_removal_of_its_question_at_once_do_not_deadlock() {
     use diesel_async::{AsyncConnection, RunQueryDsl, TransactionManager};
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &sponsor, &answerer).await;
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Sponsor).await;
     let before = points(&t, &sponsor).await;
     let claire = t
         .count("SELECT id AS n FROM person WHERE username = 'claire' AND local")
@@ -1624,13 +1448,7 @@ async fn an_offer_and_a_removal_of_its_question_at_once_do_not_deadlock() {
     .unwrap();
     let (offer_done, removal_done) = (AtomicBool::new(false), AtomicBool::new(false));
     let offer = async {
-        let reply = t
-            .post(
-                &format!("/api/v1/posts/{qid}/bounty"),
-                Some(&sponsor),
-                json!({"amount": 200}),
-            )
-            .await;
+        let reply = offer_bounty(&t, &sponsor, qid, 200).await;
         offer_done.store(true, Ordering::SeqCst);
         reply
     };
@@ -1639,14 +1457,7 @@ async fn an_offer_and_a_removal_of_its_question_at_once_do_not_deadlock() {
             until_waiting(&t, 1, &offer_done).await,
             "the offer did not wait for the balance"
         );
-        let reply = t
-            .request(
-                Method::POST,
-                &format!("/api/v1/posts/{qid}/removal"),
-                Some(&admin),
-                Some(json!({"reason": "hors sujet"})),
-            )
-            .await;
+        let reply = remove_post_as(&t, &admin, qid).await;
         removal_done.store(true, Ordering::SeqCst);
         reply
     };
@@ -1692,12 +1503,15 @@ async fn an_offer_and_a_removal_of_its_question_at_once_do_not_deadlock() {
 async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
     use cenacle_core::ScopedFutureExt;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        asker,
+        answerer,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Asker).await;
     let before = points(&t, &sponsor).await;
     let mut conn = t.db.pool.get().await.unwrap();
     let moderator = cenacle_core::Caller::from(
@@ -1730,13 +1544,7 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
     });
     let offer = async {
         removed_uncommitted.notified().await;
-        let reply = t
-            .post(
-                &format!("/api/v1/posts/{qid}/bounty"),
-                Some(&sponsor),
-                json!({"amount": 200}),
-            )
-            .await;
+        let reply = offer_bounty(&t, &sponsor, qid, 200).await;
         offer_done.store(true, Ordering::SeqCst);
         reply
     };
@@ -1774,14 +1582,7 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
     });
     let removal = async {
         offered_uncommitted.notified().await;
-        let reply = t
-            .request(
-                Method::POST,
-                &format!("/api/v1/posts/{qid}/removal"),
-                Some(&admin),
-                Some(json!({"reason": "hors sujet"})),
-            )
-            .await;
+        let reply = remove_post_as(&t, &admin, qid).await;
         removal_done.store(true, Ordering::SeqCst);
         reply
     };
@@ -1801,12 +1602,13 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
 async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
     use cenacle_core::ScopedFutureExt;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
+    let BountyGround {
+        t,
+        sponsor,
+        asker,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Asker).await;
     let mut conn = t.db.pool.get().await.unwrap();
     let sponsor_caller = cenacle_core::Caller::from(
         &cenacle_core::accounts::authenticate(&mut conn, &sponsor)
@@ -1840,19 +1642,12 @@ async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
     };
     let (offered, deleted) = tokio::join!(offer, deletion);
     offered.unwrap();
-    assert_eq!(
-        (deleted.status, deleted.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
-        "{}",
-        deleted.json
-    );
+    assert_bounty_running(&deleted);
     let question = t.get(&format!("/api/v1/posts/{qid}"), None).await;
     assert_eq!(question.status, StatusCode::OK, "{}", question.json);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 /// An award racing another moderator's deletion of the question: the deletion holds the post
@@ -1865,20 +1660,16 @@ async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
 async fn an_award_waiting_for_a_deletion_of_its_question_pays_nothing() {
     use cenacle_core::ScopedFutureExt;
     use std::sync::atomic::{AtomicBool, Ordering};
-    let (t, admin) = setup().await;
-    let sponsor = t.with_role("claire", Role::CommunityManager).await;
-    grant(&t, &admin, "claire", 500).await;
-    let asker = t.member("asker").await;
-    let answerer = t.member("answerer").await;
-    let (qid, answer) = question_and_answer(&t, &asker, &answerer).await;
-    let offered = t
-        .post(
-            &format!("/api/v1/posts/{qid}/bounty"),
-            Some(&sponsor),
-            json!({"amount": 200}),
-        )
-        .await;
-    assert_eq!(offered.status, StatusCode::CREATED, "{}", offered.json);
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        answerer,
+        qid,
+        answer,
+        ..
+    } = bounty_ground(500, Asks::Asker).await;
+    offered_bounty(&t, &sponsor, qid, 200).await;
     let mut conn = t.db.pool.get().await.unwrap();
     let moderator = cenacle_core::Caller::from(
         &cenacle_core::accounts::authenticate(&mut conn, &admin)
@@ -1904,14 +1695,7 @@ async fn an_award_waiting_for_a_deletion_of_its_question_pays_nothing() {
     });
     let award = async {
         deleted_uncommitted.notified().await;
-        let reply = t
-            .request(
-                Method::PUT,
-                &format!("/api/v1/posts/{qid}/bounty/award"),
-                Some(&sponsor),
-                Some(json!({"comment_id": answer})),
-            )
-            .await;
+        let reply = award_as(&t, &sponsor, qid, answer).await;
         award_done.store(true, Ordering::SeqCst);
         reply
     };
@@ -1921,9 +1705,7 @@ async fn an_award_waiting_for_a_deletion_of_its_question_pays_nothing() {
     assert_eq!(points_rows(&t, &answerer, "bounty_awarded").await, (0, 0));
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (1, 200));
     assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
-    let mut conn = t.db.pool.get().await.unwrap();
-    let differences = cenacle_core::points::audit(&mut conn).await.unwrap();
-    assert!(differences.is_empty(), "{differences:?}");
+    points_audit_clean(&t).await;
 }
 
 #[tokio::test]
