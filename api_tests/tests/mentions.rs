@@ -883,6 +883,72 @@ async fn a_handle_host_goes_only_when_its_404s_persist() {
     assert!(!tags(&page, &peer.actor_id), "{page}");
 }
 
+/// A half answer refutes a miss (issue 16): the handle's host, whose 404 was recorded as a
+/// miss, links the handle to the actor again while the actor's own server cannot be asked
+/// (503). The miss is forgotten (the server that gave the 404 answers for the account: it was
+/// a passing fault), the confirmation's date kept (nothing was confirmed both ways), and a
+/// 404 later is a first miss again. Before, the miss stayed through the answer, and that later
+/// 404 took the handle as if the 404s had persisted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handle_hosts_answer_forgets_its_miss_even_when_the_actors_server_is_down() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let handle = format!("@alice@{handle_host}");
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(held(&mut db, &peer.actor_id, &handle_host).await, (1, 0));
+
+    let handles = handles_answering(handles, handle_port, 404).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 404);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 1),
+        "one 404: kept, a miss recorded"
+    );
+    // The miss is old enough that the next 404 would take the handle, and the confirmation
+    // old enough to tell whether it is renewed.
+    missed_long_ago(&mut db, &peer.actor_id).await;
+    confirmed_long_ago(&mut db, &peer.actor_id).await;
+
+    peer.answer_webfinger_with(503);
+    let asked_before = peer.webfinger_queries();
+    let handles = restart_handles_host(handles, handle_port, "alice", &peer.actor_id).await;
+    let (status, resolved) = resolve(&alpha, &admin, &handle).await;
+    assert_eq!(status, 200, "{resolved}");
+    assert_eq!(handles.queries(), 1, "the handle's host answered");
+    assert!(
+        peer.webfinger_queries() > asked_before,
+        "the actor's server was asked, and could not answer"
+    );
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 0),
+        "the handle's host answers for it again: the miss forgotten"
+    );
+    let still_old = format!(
+        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {} \
+         AND handle_host_confirmed_at < now() - interval '7 days'",
+        lit(&peer.actor_id),
+        lit(&handle_host)
+    );
+    assert_eq!(
+        database::number(&mut db, &still_old).await,
+        1,
+        "not confirmed both ways: the date is not renewed"
+    );
+
+    let _handles = handles_answering(handles, handle_port, 404).await;
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 404);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 1),
+        "a first miss again: the handle kept"
+    );
+}
+
 // ---- helpers ----
 
 /// A public group `rust` and a private group `secret`.

@@ -44,7 +44,9 @@
 //! confirmation forgets the miss, and a miss older than [`HANDLE_MISS_FORGOTTEN_AFTER`]
 //! counts as none: the next 404 is a first miss again). A recorded miss makes the handle due ([`handle_host_due`]): the
 //! next text naming it asks again. Confirmed again, the same host is dated anew. A server
-//! that could not be asked (down, too slow, an answer we cannot use) changes nothing stored.
+//! that could not be asked (down, too slow, an answer we cannot use) changes nothing stored,
+//! but for one thing: the handle's host linking the handle to the actor again refutes its own
+//! miss, even while the actor's server cannot be asked (the miss is forgotten, the date kept).
 
 use crate::{
     http_client::{
@@ -276,6 +278,10 @@ enum HandleHost {
     /// Another host claimed, which the other server could not be asked about (down, too slow,
     /// an answer we cannot use), or no host we could read: what is stored stays.
     Unconfirmed,
+    /// Another host, whose own server (asked first) links the handle to the actor, while the
+    /// actor's server could not be asked: nothing confirmed, but a miss of that host (its
+    /// 404) is refuted by the very server that gave it.
+    LinkedByItsHost(String),
 }
 
 /// Stores the host `person`'s handle names them under, when both servers agree on one that
@@ -316,9 +322,17 @@ async fn remember_handle_host(
             }
             return Ok(());
         }
+        HandleHost::LinkedByItsHost(host) if person.handle_host.as_ref() == Some(&host) => {
+            if person.handle_host_missed_at.is_some() {
+                forget_miss(data, person, &host).await?;
+            }
+            return Ok(());
+        }
         // Denied another host than theirs (a server claiming someone else's actor), or not
         // asked: what is stored stays as it was, its date too.
-        HandleHost::Denied(..) | HandleHost::Unconfirmed => return Ok(()),
+        HandleHost::Denied(..) | HandleHost::Unconfirmed | HandleHost::LinkedByItsHost(_) => {
+            return Ok(())
+        }
     };
     // Confirmed as stored: written again only to renew a date that is due or forget a miss
     // (which makes it due), not at each lookup.
@@ -350,6 +364,29 @@ async fn remember_handle_host(
     person.handle_host_confirmed_at = handle_host.is_some().then(Utc::now);
     person.handle_host_missed_at = None;
     person.handle_host = handle_host;
+    Ok(())
+}
+
+/// The handle's host answers for `person`'s handle `host` again, where its 404 was recorded as
+/// a miss: the miss is forgotten (the handle no longer due for it), the confirmation's date
+/// kept (their actor's server did not confirm anything this time).
+async fn forget_miss(
+    data: &Data<FedData>,
+    person: &mut PersonActor,
+    host: &str,
+) -> Result<(), LookupFailure> {
+    let person_id = person.id;
+    let forgotten = data
+        .db
+        .transaction(|conn| {
+            async move { people::forget_handle_miss(conn, person_id, host).await }.scope_boxed()
+        })
+        .await
+        .map_err(|e| LookupFailure::Ours(e.into()))?;
+    if forgotten {
+        tracing::info!(actor = ?person.ap_id, %host, "a handle's host answers again: its miss forgotten");
+    }
+    person.handle_host_missed_at = None;
     Ok(())
 }
 
@@ -446,7 +483,13 @@ async fn handle_host(
         }
         Err(LookupFailure::Peer(e)) => {
             tracing::debug!(%actor_id, %claimed, error = %e, "a handle's host not confirmed");
-            return Ok(HandleHost::Unconfirmed);
+            // Asked at the handle's host first, which linked the actor (the lookup fetched the
+            // actor from its answer): that much is known.
+            return Ok(if asked.host == claimed {
+                HandleHost::LinkedByItsHost(claimed)
+            } else {
+                HandleHost::Unconfirmed
+            });
         }
     };
     let named = subject_account(&answer.subject, loopback_only)

@@ -63,6 +63,17 @@ pub async fn miss_handle_host(
     Ok(actors::miss_handle_host(conn, name, host, persisting_after, forgotten_after).await?)
 }
 
+/// Forgets the recorded miss of `person_id`'s handle host `host`, which the handle's host (whose
+/// 404 the miss was) answers for again, their actor's server not asked: the miss was a passing
+/// fault. Whether one was forgotten.
+pub async fn forget_handle_miss(
+    conn: &mut Conn,
+    person_id: i64,
+    host: &str,
+) -> Result<bool, CoreError> {
+    Ok(actors::forget_handle_miss(conn, person_id, host).await?)
+}
+
 /// A person by id.
 pub async fn person_by_id(conn: &mut Conn, id: i64) -> Result<PersonActor, CoreError> {
     actors::person_by_id(conn, id)

@@ -199,6 +199,27 @@ pub async fn take_handle_host(
     .await?)
 }
 
+/// Forgets the recorded miss of `person_id`'s handle when they still hold `host` as their
+/// handle host: the handle's host, whose 404 was the miss, links the handle to them again
+/// (their actor's server could not be asked to confirm it, so the confirmation's date stays).
+/// Whether a miss was forgotten.
+pub async fn forget_handle_miss(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    host: &str,
+) -> Result<bool, DbError> {
+    let forgotten = diesel::update(
+        person::table
+            .find(person_id)
+            .filter(person::handle_host.eq(host))
+            .filter(person::handle_host_missed_at.is_not_null()),
+    )
+    .set(person::handle_host_missed_at.eq(None::<DateTime<Utc>>))
+    .execute(conn)
+    .await?;
+    Ok(forgotten > 0)
+}
+
 /// What a lookup of `name@host` that its server answered with a 404 did to whoever held it
 /// ([`miss_handle_host`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
