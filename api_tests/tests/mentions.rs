@@ -702,14 +702,8 @@ async fn a_handle_host_whose_server_cannot_be_asked_again_is_kept() {
     stop_handles_host(handles, handle_port).await;
     let (_, unasked) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     received_tagging(&peer, "Create", &unasked).await;
-    let still_old = format!(
-        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {} \
-         AND handle_host_confirmed_at < now() - interval '7 days'",
-        lit(&peer.actor_id),
-        lit(&handle_host)
-    );
     assert_eq!(
-        database::number(&mut db, &still_old).await,
+        confirmed_over_a_week_ago(&mut db, &peer.actor_id, &handle_host).await,
         1,
         "kept, not renewed"
     );
@@ -928,14 +922,8 @@ async fn a_handle_hosts_answer_forgets_its_miss_even_when_the_actors_server_is_d
         (1, 0),
         "the handle's host answers for it again: the miss forgotten"
     );
-    let still_old = format!(
-        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {} \
-         AND handle_host_confirmed_at < now() - interval '7 days'",
-        lit(&peer.actor_id),
-        lit(&handle_host)
-    );
     assert_eq!(
-        database::number(&mut db, &still_old).await,
+        confirmed_over_a_week_ago(&mut db, &peer.actor_id, &handle_host).await,
         1,
         "not confirmed both ways: the date is not renewed"
     );
@@ -1112,6 +1100,22 @@ async fn confirmed_long_ago(db: &mut AsyncPgConnection, actor_id: &str) {
         lit(actor_id)
     );
     database::execute(db, &statement).await;
+}
+
+/// Whether `alpha` names the person with this actor id by `handle_host` on a confirmation
+/// more than a week old (0 or 1): one [`confirmed_long_ago`] dated, not renewed since.
+async fn confirmed_over_a_week_ago(
+    db: &mut AsyncPgConnection,
+    actor_id: &str,
+    handle_host: &str,
+) -> i64 {
+    let query = format!(
+        "SELECT count(*) FROM person WHERE ap_id = {} AND handle_host = {} \
+         AND handle_host_confirmed_at < now() - interval '7 days'",
+        lit(actor_id),
+        lit(handle_host)
+    );
+    database::number(db, &query).await
 }
 
 /// Stops the handle's host `handles`, once its port is free again (its connections closed).

@@ -29,25 +29,16 @@ fn targets(list: &[(&str, &str)]) -> Vec<(String, String)> {
 async fn followers_on_one_instance_share_one_delivery() {
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    for (follower, shared) in [
-        ("https://b.example/u/1", Some("https://b.example/inbox")),
-        ("https://b.example/u/2", Some("https://b.example/inbox")),
-        ("https://c.example/u/3", None),
-    ] {
-        federation::upsert_follow(
-            &mut conn,
-            &federation::NewFollow {
-                target_ap_id: "https://a.example/g/rust",
-                follower_ap_id: follower,
-                follower_inbox: &format!("{follower}/inbox"),
-                follower_shared_inbox: shared,
-                accepted: true,
-                follow_activity_id: &format!("{follower}/follow"),
-            },
-        )
-        .await
-        .unwrap();
-    }
+    follow_accepted(
+        &mut conn,
+        "https://a.example/g/rust",
+        &[
+            ("https://b.example/u/1", Some("https://b.example/inbox")),
+            ("https://b.example/u/2", Some("https://b.example/inbox")),
+            ("https://c.example/u/3", None),
+        ],
+    )
+    .await;
     let inboxes = federation::follower_inboxes(&mut conn, "https://a.example/g/rust")
         .await
         .unwrap();
@@ -61,6 +52,29 @@ async fn followers_on_one_instance_share_one_delivery() {
             .unwrap(),
         3
     );
+}
+
+/// Each `(follower, shared inbox)` follows `target`, accepted (their inbox: `{follower}/inbox`).
+async fn follow_accepted(
+    conn: &mut diesel_async::AsyncPgConnection,
+    target: &str,
+    followers: &[(&str, Option<&str>)],
+) {
+    for (follower, shared) in followers {
+        federation::upsert_follow(
+            conn,
+            &federation::NewFollow {
+                target_ap_id: target,
+                follower_ap_id: follower,
+                follower_inbox: &format!("{follower}/inbox"),
+                follower_shared_inbox: *shared,
+                accepted: true,
+                follow_activity_id: &format!("{follower}/follow"),
+            },
+        )
+        .await
+        .unwrap();
+    }
 }
 
 /// The group `g` of a.example relays activity `id` to its followers and to `also`.
@@ -85,24 +99,15 @@ async fn a_relay_reaches_one_more_server_once_unless_a_follower_there_receives_i
         relay_also(&mut conn, "r0", "https://d.example/inbox").await,
         1
     );
-    for (follower, shared) in [
-        ("https://b.example/u/1", Some("https://b.example/inbox")),
-        ("https://c.example/u/3", None),
-    ] {
-        federation::upsert_follow(
-            &mut conn,
-            &federation::NewFollow {
-                target_ap_id: group,
-                follower_ap_id: follower,
-                follower_inbox: &format!("{follower}/inbox"),
-                follower_shared_inbox: shared,
-                accepted: true,
-                follow_activity_id: &format!("{follower}/follow"),
-            },
-        )
-        .await
-        .unwrap();
-    }
+    follow_accepted(
+        &mut conn,
+        group,
+        &[
+            ("https://b.example/u/1", Some("https://b.example/inbox")),
+            ("https://c.example/u/3", None),
+        ],
+    )
+    .await;
     // A server with a follower already gets its copy (host compared in lower case, whatever
     // inbox the banned person names there).
     assert_eq!(
@@ -784,21 +789,15 @@ async fn in_allow_list_mode_only_allowed_instances_get_deliveries_queued() {
     assert!(!hosts.contains(&"e.example".to_owned()), "{hosts:?}");
 
     // A group's relay likewise: only the admin-allowed follower instance.
-    for follower in ["https://d.example/u/1", "https://e.example/u/2"] {
-        federation::upsert_follow(
-            &mut conn,
-            &federation::NewFollow {
-                target_ap_id: "https://a.example/g/rust",
-                follower_ap_id: follower,
-                follower_inbox: &format!("{follower}/inbox"),
-                follower_shared_inbox: None,
-                accepted: true,
-                follow_activity_id: &format!("{follower}/follow"),
-            },
-        )
-        .await
-        .unwrap();
-    }
+    follow_accepted(
+        &mut conn,
+        "https://a.example/g/rust",
+        &[
+            ("https://d.example/u/1", None),
+            ("https://e.example/u/2", None),
+        ],
+    )
+    .await;
     let relayed = federation::enqueue_to_followers(
         &mut conn,
         "https://a.example/act/relay",
