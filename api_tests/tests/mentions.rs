@@ -937,6 +937,55 @@ async fn a_handle_hosts_answer_forgets_its_miss_even_when_the_actors_server_is_d
     );
 }
 
+/// The other half: a miss the actor's own server gave (its 404, asked to confirm the handle)
+/// is not refuted by the handle's host alone. The handle's host still links the actor while
+/// the actor's server answers 503: the miss stands, and that server's next 404, long enough
+/// after the first, takes the handle. (A first version of the half answer forgot any miss,
+/// and a server alternating 404 and 503 kept a handle it denied for good.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_miss_the_actors_server_gave_stands_through_a_half_answer() {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let _handles =
+        WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let mut db = database::connect(&alpha).await;
+    let handle = format!("@alice@{handle_host}");
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(held(&mut db, &peer.actor_id, &handle_host).await, (1, 0));
+
+    peer.answer_webfinger_with(404);
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 1),
+        "the actor's server's 404: a miss"
+    );
+    missed_long_ago(&mut db, &peer.actor_id).await;
+
+    peer.answer_webfinger_with(503);
+    let asked_before = peer.webfinger_queries();
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert!(
+        peer.webfinger_queries() > asked_before,
+        "the actor's server asked"
+    );
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (1, 1),
+        "the handle's host alone does not refute the actor's server's 404"
+    );
+
+    peer.answer_webfinger_with(404);
+    assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
+    assert_eq!(
+        held(&mut db, &peer.actor_id, &handle_host).await,
+        (0, 0),
+        "the actor's server's 404s persisted: the handle goes"
+    );
+}
+
 // ---- helpers ----
 
 /// A public group `rust` and a private group `secret`.

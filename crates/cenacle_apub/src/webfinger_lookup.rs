@@ -46,7 +46,8 @@
 //! next text naming it asks again. Confirmed again, the same host is dated anew. A server
 //! that could not be asked (down, too slow, an answer we cannot use) changes nothing stored,
 //! but for one thing: the handle's host linking the handle to the actor again refutes its own
-//! miss, even while the actor's server cannot be asked (the miss is forgotten, the date kept).
+//! 404s, even while the actor's server cannot be asked (a miss they alone recorded is
+//! forgotten, the date kept; one the actor's server gave stands).
 
 use crate::{
     http_client::{
@@ -210,7 +211,7 @@ where
     let answer = match ask(data, &host, &resource, loopback_only).await? {
         Answer::Account(answer) => answer,
         Answer::NoAccount(denial) => {
-            deny_handle(data, name, &host, denial).await?;
+            deny_handle(data, name, &host, denial, false).await?;
             return Err(LookupFailure::Peer(ApubError::NotFound));
         }
     };
@@ -239,7 +240,7 @@ where
                     // handle host (their actor's server did not confirm it, or they are
                     // served from the handle's own host): whoever held it, no longer does.
                     if person.handle_host.as_deref() != Some(host.as_str()) {
-                        deny_handle(data, name, &host, Denial::Final).await?;
+                        deny_handle(data, name, &host, Denial::Final, false).await?;
                     }
                 }
                 return Ok(actor);
@@ -273,14 +274,19 @@ enum HandleHost {
     /// Another host, confirmed both ways.
     Elsewhere(String),
     /// Another host claimed, which the other server denies: it knows no such account, or
-    /// names or links another. Stored for them, it goes, or a miss is counted.
-    Denied(String, Denial),
+    /// names or links another. Stored for them, it goes, or a miss is counted
+    /// (`by_actors_server`: the server that denied it is the actor's, not the handle's host).
+    Denied {
+        host: String,
+        denial: Denial,
+        by_actors_server: bool,
+    },
     /// Another host claimed, which the other server could not be asked about (down, too slow,
     /// an answer we cannot use), or no host we could read: what is stored stays.
     Unconfirmed,
     /// Another host, whose own server (asked first) links the handle to the actor, while the
-    /// actor's server could not be asked: nothing confirmed, but a miss of that host (its
-    /// 404) is refuted by the very server that gave it.
+    /// actor's server could not be asked: nothing confirmed, but a miss that host's own 404s
+    /// recorded is refuted by the very server that gave it (not one the actor's server gave).
     LinkedByItsHost(String),
 }
 
@@ -305,11 +311,17 @@ async fn remember_handle_host(
     let handle_host = match handle_host(data, asked, &actor_id, loopback_only).await? {
         HandleHost::ActorsHost => None,
         HandleHost::Elsewhere(host) => Some(host),
-        HandleHost::Denied(host, Denial::Final) if person.handle_host.as_ref() == Some(&host) => {
-            None
-        }
-        HandleHost::Denied(host, Denial::Miss) if person.handle_host.as_ref() == Some(&host) => {
-            match deny_handle(data, asked.name, &host, Denial::Miss).await? {
+        HandleHost::Denied {
+            host,
+            denial: Denial::Final,
+            ..
+        } if person.handle_host.as_ref() == Some(&host) => None,
+        HandleHost::Denied {
+            host,
+            denial: Denial::Miss,
+            by_actors_server,
+        } if person.handle_host.as_ref() == Some(&host) => {
+            match deny_handle(data, asked.name, &host, Denial::Miss, by_actors_server).await? {
                 HandleHostMiss::Taken => {
                     person.handle_host = None;
                     person.handle_host_confirmed_at = None;
@@ -330,7 +342,7 @@ async fn remember_handle_host(
         }
         // Denied another host than theirs (a server claiming someone else's actor), or not
         // asked: what is stored stays as it was, its date too.
-        HandleHost::Denied(..) | HandleHost::Unconfirmed | HandleHost::LinkedByItsHost(_) => {
+        HandleHost::Denied { .. } | HandleHost::Unconfirmed | HandleHost::LinkedByItsHost(_) => {
             return Ok(())
         }
     };
@@ -369,7 +381,8 @@ async fn remember_handle_host(
 
 /// The handle's host answers for `person`'s handle `host` again, where its 404 was recorded as
 /// a miss: the miss is forgotten (the handle no longer due for it), the confirmation's date
-/// kept (their actor's server did not confirm anything this time).
+/// kept (their actor's server did not confirm anything this time). Not a miss the actor's
+/// server gave (`cenacle_db::actors::forget_handle_miss`).
 async fn forget_miss(
     data: &Data<FedData>,
     person: &mut PersonActor,
@@ -385,8 +398,8 @@ async fn forget_miss(
         .map_err(|e| LookupFailure::Ours(e.into()))?;
     if forgotten {
         tracing::info!(actor = ?person.ap_id, %host, "a handle's host answers again: its miss forgotten");
+        person.handle_host_missed_at = None;
     }
-    person.handle_host_missed_at = None;
     Ok(())
 }
 
@@ -409,6 +422,7 @@ async fn deny_handle(
     name: &str,
     host: &str,
     denial: Denial,
+    by_actors_server: bool,
 ) -> Result<HandleHostMiss, LookupFailure> {
     let outcome = data
         .db
@@ -426,6 +440,7 @@ async fn deny_handle(
                             host,
                             HANDLE_MISSES_PERSIST_AFTER,
                             HANDLE_MISS_FORGOTTEN_AFTER,
+                            by_actors_server,
                         )
                         .await
                     }
@@ -461,7 +476,10 @@ async fn handle_host(
     loopback_only: bool,
 ) -> Result<HandleHost, LookupFailure> {
     let actor_host = host_of(actor_id);
-    let (claimed, ask_host) = if asked.host != actor_host {
+    // Asked at the handle's host first, which linked the actor (the lookup fetched the actor
+    // from its answer): the query below goes to the actor's server.
+    let asked_at_handle_host = asked.host != actor_host;
+    let (claimed, ask_host) = if asked_at_handle_host {
         (asked.host.to_owned(), actor_host.clone())
     } else {
         match subject_account(asked.subject, loopback_only) {
@@ -479,13 +497,16 @@ async fn handle_host(
         Err(ours @ LookupFailure::Ours(_)) => return Err(ours),
         Ok(Answer::NoAccount(denial)) => {
             tracing::debug!(%actor_id, %claimed, ?denial, "a handle's host denied: no such account");
-            return Ok(HandleHost::Denied(claimed, denial));
+            return Ok(HandleHost::Denied {
+                host: claimed,
+                denial,
+                by_actors_server: asked_at_handle_host,
+            });
         }
         Err(LookupFailure::Peer(e)) => {
             tracing::debug!(%actor_id, %claimed, error = %e, "a handle's host not confirmed");
-            // Asked at the handle's host first, which linked the actor (the lookup fetched the
-            // actor from its answer): that much is known.
-            return Ok(if asked.host == claimed {
+            // The handle's host linked the actor: that much is known.
+            return Ok(if asked_at_handle_host {
                 HandleHost::LinkedByItsHost(claimed)
             } else {
                 HandleHost::Unconfirmed
@@ -504,7 +525,11 @@ async fn handle_host(
         Ok(HandleHost::ActorsHost)
     } else {
         tracing::debug!(%actor_id, %claimed, "a handle's host denied by the other server");
-        Ok(HandleHost::Denied(claimed, Denial::Final))
+        Ok(HandleHost::Denied {
+            host: claimed,
+            denial: Denial::Final,
+            by_actors_server: asked_at_handle_host,
+        })
     }
 }
 

@@ -52,20 +52,31 @@ pub async fn take_handle_host(conn: &mut Conn, name: &str, host: &str) -> Result
 /// Counts a 404 for `name@host` (a miss: maybe a passing fault of its server) against whoever
 /// of the people of other servers holds it as their handle host; the handle goes once a miss
 /// persists `persisting_after`, no confirmation between, and a miss `forgotten_after` old
-/// counts as none. One guarded statement.
+/// counts as none. One guarded statement. `by_actors_server`: the 404 came from the holder's
+/// actor's server, not the handle's host (only the handle's host's own misses are refuted by
+/// its answer alone, [`forget_handle_miss`]).
 pub async fn miss_handle_host(
     conn: &mut Conn,
     name: &str,
     host: &str,
     persisting_after: chrono::TimeDelta,
     forgotten_after: chrono::TimeDelta,
+    by_actors_server: bool,
 ) -> Result<HandleHostMiss, CoreError> {
-    Ok(actors::miss_handle_host(conn, name, host, persisting_after, forgotten_after).await?)
+    Ok(actors::miss_handle_host(
+        conn,
+        name,
+        host,
+        persisting_after,
+        forgotten_after,
+        by_actors_server,
+    )
+    .await?)
 }
 
-/// Forgets the recorded miss of `person_id`'s handle host `host`, which the handle's host (whose
-/// 404 the miss was) answers for again, their actor's server not asked: the miss was a passing
-/// fault. Whether one was forgotten.
+/// Forgets the recorded miss of `person_id`'s handle host `host`, which the handle's host answers
+/// for again, their actor's server not asked, when every 404 of the miss was the handle's
+/// host's: it was a passing fault. Whether one was forgotten.
 pub async fn forget_handle_miss(
     conn: &mut Conn,
     person_id: i64,

@@ -167,6 +167,7 @@ pub async fn set_handle_host(
                     person::handle_host.eq(host),
                     person::handle_host_confirmed_at.eq(diesel::dsl::now),
                     person::handle_host_missed_at.eq(None::<DateTime<Utc>>),
+                    person::handle_host_missed_by_actor.eq(false),
                 ))
                 .execute(conn)
                 .await?
@@ -200,9 +201,9 @@ pub async fn take_handle_host(
 }
 
 /// Forgets the recorded miss of `person_id`'s handle when they still hold `host` as their
-/// handle host: the handle's host, whose 404 was the miss, links the handle to them again
-/// (their actor's server could not be asked to confirm it, so the confirmation's date stays).
-/// Whether a miss was forgotten.
+/// handle host and the handle's host gave every 404 of it: that server links the handle to
+/// them again (their actor's server could not be asked to confirm it, so the confirmation's
+/// date stays; a 404 of their actor's server stands). Whether a miss was forgotten.
 pub async fn forget_handle_miss(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -212,7 +213,8 @@ pub async fn forget_handle_miss(
         person::table
             .find(person_id)
             .filter(person::handle_host.eq(host))
-            .filter(person::handle_host_missed_at.is_not_null()),
+            .filter(person::handle_host_missed_at.is_not_null())
+            .filter(diesel::dsl::not(person::handle_host_missed_by_actor)),
     )
     .set(person::handle_host_missed_at.eq(None::<DateTime<Utc>>))
     .execute(conn)
@@ -240,13 +242,16 @@ pub enum HandleHostMiss {
 /// or more counts as none (the date restarts now, the handle kept): two passing faults days
 /// apart are not one fault that persisted. One statement, the holder's row locked before it
 /// is read, so that a confirmation racing with it (which clears the date) is either seen or
-/// not undone.
+/// not undone. `by_actors_server`: the 404 came from the holder's actor's server (asked to
+/// confirm the handle), not from the handle's host; remembered with the miss (see
+/// [`forget_handle_miss`]).
 pub async fn miss_handle_host(
     conn: &mut AsyncPgConnection,
     name: &str,
     host: &str,
     persisting_after: chrono::TimeDelta,
     forgotten_after: chrono::TimeDelta,
+    by_actors_server: bool,
 ) -> Result<HandleHostMiss, DbError> {
     use diesel::sql_types::{Bool, Interval, Text};
     #[derive(QueryableByName)]
@@ -270,7 +275,9 @@ pub async fn miss_handle_host(
              handle_host_confirmed_at = \
                  CASE WHEN persisted THEN NULL ELSE handle_host_confirmed_at END, \
              handle_host_missed_at = \
-                 CASE WHEN persisted THEN NULL ELSE COALESCE(recorded, now()) END \
+                 CASE WHEN persisted THEN NULL ELSE COALESCE(recorded, now()) END, \
+             handle_host_missed_by_actor = CASE WHEN persisted THEN false \
+                 WHEN recorded IS NULL THEN $5 ELSE handle_host_missed_by_actor OR $5 END \
          FROM judged WHERE person.id = judged.id \
          RETURNING judged.persisted",
     )
@@ -278,6 +285,7 @@ pub async fn miss_handle_host(
     .bind::<Text, _>(host)
     .bind::<Interval, _>(persisting_after)
     .bind::<Interval, _>(forgotten_after)
+    .bind::<Bool, _>(by_actors_server)
     .get_result(conn)
     .await
     .optional()?;
@@ -293,6 +301,7 @@ type NoHandleHost = (
     diesel::dsl::Eq<person::handle_host, Option<String>>,
     diesel::dsl::Eq<person::handle_host_confirmed_at, Option<DateTime<Utc>>>,
     diesel::dsl::Eq<person::handle_host_missed_at, Option<DateTime<Utc>>>,
+    diesel::dsl::Eq<person::handle_host_missed_by_actor, bool>,
 );
 
 /// No handle host, and so no date it was confirmed or missed at.
@@ -301,6 +310,7 @@ fn no_handle_host() -> NoHandleHost {
         person::handle_host.eq(None),
         person::handle_host_confirmed_at.eq(None),
         person::handle_host_missed_at.eq(None),
+        person::handle_host_missed_by_actor.eq(false),
     )
 }
 

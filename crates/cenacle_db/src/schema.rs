@@ -25,6 +25,7 @@ diesel::table! {
         handle_host -> Nullable<Text>,
         handle_host_confirmed_at -> Nullable<Timestamptz>,
         handle_host_missed_at -> Nullable<Timestamptz>,
+        handle_host_missed_by_actor -> Bool,
     }
 }
 

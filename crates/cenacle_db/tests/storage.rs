@@ -371,7 +371,7 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
         let pool = db.pool.clone();
         async move {
             let mut conn = pool.get().await.unwrap();
-            actors::miss_handle_host(&mut conn, "ALICE", "masto.example", hour, day)
+            actors::miss_handle_host(&mut conn, "ALICE", "masto.example", hour, day, false)
                 .await
                 .unwrap()
         }
@@ -461,7 +461,7 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
         .await
         .unwrap();
     let (hour, day) = (Duration::hours(1), Duration::days(1));
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day)
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false)
         .await
         .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded);
@@ -474,7 +474,7 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
     .unwrap();
 
     let before = Utc::now();
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day)
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false)
         .await
         .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded, "a first miss again");
