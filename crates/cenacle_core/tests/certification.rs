@@ -7,7 +7,7 @@ mod common;
 
 use cenacle_core::{
     accounts::Session,
-    badges, certificates,
+    badges, certificates, champions,
     courses::{self, ChoiceInput, CourseInput, LessonInput, QuestionInput, QuizInput},
     getting_started, group_bans,
     quizzes::{self, AttemptResult, OpenAttempt},
@@ -912,5 +912,151 @@ async fn an_expiry_leaves_a_membership_got_back_by_hand_after_a_ban_or_leaving()
     assert!(
         in_experts(paul.person_id).await,
         "the expiry took the membership paul got back by hand after leaving"
+    );
+}
+
+/// `member` (whose username is `handle`) made a champion: nominated by `manager` (for
+/// `groups`), the invitation accepted, the current charter accepted.
+async fn make_champion(
+    w: &World,
+    manager: &Session,
+    member: &Caller,
+    handle: &str,
+    groups: &[String],
+) {
+    w.act(|conn, ctx| {
+        async move {
+            let nomination = champions::Nomination {
+                handle,
+                groups,
+                title: Some("Champion"),
+                reason: Some("from the shortlist"),
+            };
+            champions::nominate(conn, ctx, manager, &nomination).await?;
+            champions::answer_invitation(conn, member, true, None).await?;
+            let version = champions::current_charter(conn)
+                .await?
+                .expect("a charter in force")
+                .version;
+            champions::accept_charter(conn, member, version).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+/// A champion's exit forgets the certificate's grant of the champions group, as a ban or
+/// leaving does. A course unlocks the programme's local-only champions group (one written
+/// before the course editor refused that group); chloé passes it and the certificate lets her
+/// in (`granted_group`). She is made a champion, a manager ends
+/// her status (out of the group), and she is made a champion again (back in, by the
+/// programme). When her certificate expires she stays a member: the membership she has is the
+/// programme's, not the certificate's. Before, the exit did not forget the certificate's
+/// grant, and the sweep took the membership her second term gave her.
+#[tokio::test]
+async fn an_expiry_leaves_the_champions_group_a_champion_got_back_after_an_exit() {
+    let w = World::new().await;
+    let manager = w.member("manon", Role::CommunityManager).await;
+    let chloe = Caller::from(&w.member("chloe", Role::Member).await);
+    w.group(&manager, "rust").await;
+    let manager_ref = &manager;
+    w.act(|conn, ctx| {
+        async move {
+            champions::publish_charter(conn, ctx, manager_ref, "Help kindly.", "Aidez.", None).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    let champions_group = {
+        let mut conn = w.ctx.conn().await.unwrap();
+        cenacle_db::champions::local_only_group(&mut conn)
+            .await
+            .unwrap()
+            .expect("the first charter made the champions group")
+    };
+    // The course editor refuses the champions group as a course's unlocked group now
+    // (`ProgrammeOnlyGroup`); a course that unlocks it (written before that rule) is set so
+    // in the database.
+    let (course, quizzes, _) = create(&w, &manager, course_input("basics", 1, 30)).await;
+    {
+        let mut conn = w.ctx.conn().await.unwrap();
+        let updated = diesel::sql_query("UPDATE course SET unlock_group_id = $1 WHERE id = $2")
+            .bind::<diesel::sql_types::BigInt, _>(champions_group.id)
+            .bind::<diesel::sql_types::BigInt, _>(course)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(updated, 1);
+    }
+    let now = Utc::now();
+    let in_champions = || {
+        let (w, group, person) = (&w, champions_group.id, chloe.person_id);
+        async move {
+            let mut conn = w.ctx.conn().await.unwrap();
+            content::membership_role(&mut conn, group, person)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    let granted_group = || {
+        let (w, person) = (&w, chloe.person_id);
+        async move {
+            let mut conn = w.ctx.conn().await.unwrap();
+            training::certificate(&mut conn, course, person)
+                .await
+                .unwrap()
+                .expect("her certificate")
+                .granted_group
+        }
+    };
+
+    certify(&w, &chloe, course, quizzes[0], now).await;
+    assert!(in_champions().await, "the certificate let her in");
+    let groups = ["rust".to_string()];
+    make_champion(&w, &manager, &chloe, "chloe", &groups).await;
+    assert!(in_champions().await, "a champion is in the champions group");
+    assert_eq!(
+        granted_group().await,
+        Some(champions_group.id),
+        "before the exit, the certificate holds the membership it gave"
+    );
+
+    // A manager ends her status: out of the champions group.
+    let manager_ref = &manager;
+    w.act(|conn, ctx| {
+        async move {
+            champions::end_by_manager(
+                conn,
+                ctx,
+                manager_ref,
+                "chloe",
+                champions::Exit::Removed,
+                Some("inactive"),
+            )
+            .await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert!(
+        !in_champions().await,
+        "the exit left her in the champions group"
+    );
+
+    // Made a champion again: back in the champions group, by the programme.
+    make_champion(&w, &manager, &chloe, "chloe", &groups).await;
+    assert!(
+        in_champions().await,
+        "a champion again is in the champions group"
+    );
+
+    sweep(&w, now + Duration::days(31)).await;
+    assert!(
+        in_champions().await,
+        "the expiry took the champions group her second term gave her"
     );
 }
