@@ -3,7 +3,8 @@
 //! instance, and their name only when they share it) and the comment author's instance; its
 //! resolution on alpha comes back to the reporter on gamma, who is notified of it. A ban on
 //! alpha of gamma's member, with their content removed, removes their posts on alpha and on
-//! beta's copy, and stops their next post.
+//! beta's copy, and stops their next post. A ban on alpha of beta's member that runs out has
+//! beta send the member's Follow again, as the lifting of a ban does.
 
 use cenacle_api_tests::{
     authoring::Content,
@@ -23,16 +24,24 @@ fn enc(s: &str) -> String {
         .replace('/', "%2F")
 }
 
-fn trio() -> (Instance, Instance, Instance) {
+/// The instances `names`, each started with the environment `env`.
+fn started<const N: usize>(names: [&str; N], env: &[(&str, &str)]) -> [Instance; N] {
     let mut hosts = Hosts::default();
-    for name in ["alpha", "beta", "gamma"] {
+    for name in names {
         hosts.add(name);
     }
-    let mut instances = ["alpha", "beta", "gamma"].map(|n| Instance::new(n, &hosts));
+    let mut instances = names.map(|n| Instance::new(n, &hosts));
     for instance in &mut instances {
+        for (key, value) in env {
+            instance.set_env(key, value);
+        }
         instance.start();
     }
-    let [alpha, beta, gamma] = instances;
+    instances
+}
+
+fn trio() -> (Instance, Instance, Instance) {
+    let [alpha, beta, gamma] = started(["alpha", "beta", "gamma"], &[]);
     (alpha, beta, gamma)
 }
 
@@ -420,6 +429,86 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
         .await;
     eventually("alpha's next post on gamma", DEADLINE, || {
         post_here(&gamma, &pierre, &handle, &news.ap_id)
+    })
+    .await;
+}
+
+/// A ban with an end that simply runs out comes with no `Undo{Block}` (Lemmy never sends one),
+/// while alpha dropped the banned member's follow with the ban: beta's pass over the bans run
+/// out sends the member's Follow again (issue 13). Before, marie showed as following on beta
+/// and received nothing more from the group, forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
+    // beta looks for bans run out every second, so that this one is found soon after its end.
+    let [alpha, beta] = started(
+        ["alpha", "beta"],
+        &[("CENACLE_FEDERATION__BANS_RUN_OUT_INTERVAL_SECONDS", "1")],
+    );
+    let admin = alpha.admin().await;
+    alpha.create_group(&admin, "entraide", "Entraide").await;
+    let handle = format!("entraide@{}", alpha.host);
+    let marie = beta.member("marie").await;
+    beta.follow_group(&marie, &format!("!{handle}"), DEADLINE)
+        .await;
+    let follows_from_beta = format!(
+        "SELECT count(*) FROM follow WHERE state = 'accepted' \
+         AND follower_ap_id LIKE {} AND target_ap_id LIKE {}",
+        lit(&format!("%{}%marie", beta.host)),
+        lit(&format!("%{}%entraide", alpha.host))
+    );
+    assert_eq!(count(&alpha, &follows_from_beta).await, 1);
+
+    // alpha's admin bans marie for a few seconds: long enough for the ban to reach beta
+    // first, short enough to wait for. alpha drops her follow with it.
+    let until = chrono::Utc::now() + chrono::Duration::seconds(6);
+    let who = format!(
+        "/api/v1/groups/entraide/bans/{}",
+        enc(&format!("marie@{}", beta.host))
+    );
+    let (status, ban) = alpha
+        .call(
+            Method::PUT,
+            &who,
+            Some(&admin),
+            Some(json!({"reason": "spam", "expires_at": until.to_rfc3339()})),
+        )
+        .await;
+    assert_eq!(status, 200, "{ban}");
+    assert_eq!(
+        count(&alpha, &follows_from_beta).await,
+        0,
+        "dropped on alpha"
+    );
+    eventually("the ban on beta", DEADLINE, || async {
+        (count(&beta, "SELECT count(*) FROM group_ban").await == 1).then_some(())
+    })
+    .await;
+
+    // No Undo comes: once the ban has run out, beta sends marie's Follow again on its own,
+    // and alpha takes her back among its followers.
+    eventually("marie's follow again on alpha", DEADLINE, || async {
+        (count(&alpha, &follows_from_beta).await == 1).then_some(())
+    })
+    .await;
+    assert!(
+        chrono::Utc::now() >= until,
+        "followed again before the ban ran out"
+    );
+    eventually(
+        "marie's follow accepted again on beta",
+        DEADLINE,
+        || async { (count(&beta, &follows_from_beta).await == 1).then_some(()) },
+    )
+    .await;
+    let handled = "SELECT count(*) FROM group_ban WHERE expiry_handled_at IS NOT NULL";
+    assert_eq!(count(&beta, handled).await, 1, "the ban is handled, once");
+
+    // alpha's next post reaches beta.
+    let news = alpha
+        .create_post(&admin, "entraide", "note", "Nouvelles du groupe")
+        .await;
+    eventually("alpha's next post on beta", DEADLINE, || {
+        post_here(&beta, &marie, &handle, &news.ap_id)
     })
     .await;
 }

@@ -1,7 +1,7 @@
 //! Finding remote actors and following them: what `/api/v1/resolve` and `/api/v1/follows` do.
 
 use crate::{
-    activities::{Follow, Undo},
+    activities::{follow::follow_again, Follow, Undo},
     objects::{group::ApubGroup, person::ApubPerson, ApubActor},
     queue, ApubError, Federation,
 };
@@ -192,6 +192,45 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
         })
         .await?;
     Ok(())
+}
+
+/// Bans that ran out handled per transaction.
+const BANS_RUN_OUT_BATCH: i64 = 100;
+
+/// One pass over the bans of our members from groups elsewhere that ran out since the last
+/// one: each member who still follows the group here has their Follow sent again, as when a
+/// ban is lifted (`activities::follow::follow_again`). A ban that simply runs out comes with
+/// no `Undo{Block}` (Lemmy never sends one), and the group's server dropped the member's
+/// follow when it banned them: without this pass they would show as following and receive
+/// nothing from the group, forever.
+///
+/// A batch per transaction, the bans claimed with SKIP LOCKED and marked handled (once per
+/// ban: banning again clears the mark), so that several servers may run the pass side by
+/// side. Returns how many bans were handled.
+pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, ApubError> {
+    let data = fed.data();
+    let data = &*data;
+    let mut handled = 0;
+    loop {
+        let batch = data
+            .db
+            .transaction(|conn| {
+                async move {
+                    let (claimed, due) =
+                        federation::claim_bans_run_out(conn, BANS_RUN_OUT_BATCH).await?;
+                    for (group, person) in &due {
+                        follow_again(conn, data, group, person).await?;
+                    }
+                    Ok(claimed)
+                }
+                .scope_boxed()
+            })
+            .await?;
+        handled += batch;
+        if (batch as i64) < BANS_RUN_OUT_BATCH {
+            return Ok(handled);
+        }
+    }
 }
 
 /// The caller's follows, newest first, with the cached group title where the target is a group.

@@ -206,6 +206,9 @@ pub struct FederationSettings {
     pub parked_delivery_max_age_days: u32,
     pub http_fetch_limit: u32,
     pub inbox_connections: u32,
+    /// How often our members' bans from groups elsewhere that ran out are looked for (their
+    /// Follow is sent again: no `Undo{Block}` comes when a ban runs out).
+    pub bans_run_out_interval_seconds: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -630,6 +633,12 @@ impl Settings {
         if !(1..=3_600).contains(&self.shop.settle_interval_seconds) {
             return bad("shop.settle_interval_seconds", "must be from 1 to 3600");
         }
+        if !(1..=86_400).contains(&self.federation.bans_run_out_interval_seconds) {
+            return bad(
+                "federation.bans_run_out_interval_seconds",
+                "must be from 1 to 86400",
+            );
+        }
         if !(1..=86_400).contains(&self.training.expiry_interval_seconds) {
             return bad(
                 "training.expiry_interval_seconds",
@@ -1053,6 +1062,26 @@ mod tests {
         assert!(s.uses_embedded_database());
         assert_eq!(s.accounts.registration_mode, RegistrationMode::Open);
         assert_eq!(s.training.expiry_interval_seconds, 60);
+    }
+
+    #[test]
+    fn the_pass_over_bans_run_out_has_its_own_interval() {
+        assert_eq!(
+            Settings::defaults()
+                .federation
+                .bans_run_out_interval_seconds,
+            60
+        );
+        let key = "CENACLE_FEDERATION__BANS_RUN_OUT_INTERVAL_SECONDS";
+        let s = Settings::load(None, env(&[(key, "1")])).unwrap();
+        assert_eq!(s.federation.bans_run_out_interval_seconds, 1);
+        let err = Settings::load(None, env(&[(key, "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("federation.bans_run_out_interval_seconds"),
+            "{err}"
+        );
     }
 
     #[test]

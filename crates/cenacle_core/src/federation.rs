@@ -476,6 +476,31 @@ pub async fn renew_follow(
     Ok(store::renew_follow(conn, target_ap_id, follower_id, follow_activity_id).await?)
 }
 
+/// Bans that ran out, up to `limit` of them, claimed and marked handled in the caller's
+/// transaction (see `cenacle_db::reports::claim_bans_run_out_elsewhere`): how many were
+/// claimed, and those of members of ours from groups elsewhere, each with its group and
+/// member: the caller sends each member's Follow again (`renew_follow`), as for a ban lifted.
+/// A ban that runs out comes with no `Undo{Block}` (Lemmy never sends one), while the group's
+/// server dropped the member's follow with the ban: without this they would show as following
+/// and receive nothing from the group.
+pub async fn claim_bans_run_out(
+    conn: &mut Conn,
+    limit: i64,
+) -> Result<(usize, Vec<(actors::Group, PersonActor)>), CoreError> {
+    let claimed = cenacle_db::reports::claim_bans_run_out_elsewhere(conn, limit).await?;
+    let count = claimed.len();
+    let mut due = Vec::new();
+    for ban in claimed.into_iter().filter(|b| b.follow_again) {
+        // Both rows exist: the ban goes with either (ON DELETE CASCADE), and it is locked.
+        let group = actors::group_by_id(conn, ban.group_id).await?;
+        let person = actors::person_by_id(conn, ban.person_id).await?;
+        if let (Some(group), Some(person)) = (group, person) {
+            due.push((group, person));
+        }
+    }
+    Ok((count, due))
+}
+
 /// Our member stops following `target`; the follow as it was (for the Undo to send).
 pub async fn unfollow(
     conn: &mut Conn,

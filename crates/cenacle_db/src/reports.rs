@@ -395,7 +395,8 @@ pub struct NewBan<'a> {
     pub ap_id: Option<&'a str>,
 }
 
-/// Bans (or bans again, with the new terms) a person from a group.
+/// Bans (or bans again, with the new terms) a person from a group. A ban again is a new one:
+/// when it runs out, it is owed its own handling (`claim_bans_run_out_elsewhere`).
 pub async fn upsert_ban(conn: &mut AsyncPgConnection, ban: &NewBan<'_>) -> Result<(), DbError> {
     diesel::sql_query(
         "INSERT INTO group_ban (group_id, person_id, banned_by, reason, expires_at, remove_data, ap_id) \
@@ -403,7 +404,7 @@ pub async fn upsert_ban(conn: &mut AsyncPgConnection, ban: &NewBan<'_>) -> Resul
          ON CONFLICT (group_id, person_id) DO UPDATE SET banned_by = EXCLUDED.banned_by, \
            reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at, \
            remove_data = EXCLUDED.remove_data, ap_id = EXCLUDED.ap_id, lifted_at = NULL, \
-           created_at = now()",
+           expiry_handled_at = NULL, created_at = now()",
     )
     .bind::<BigInt, _>(ban.group_id)
     .bind::<BigInt, _>(ban.person_id)
@@ -465,6 +466,57 @@ pub async fn lift_ban(
     .execute(conn)
     .await?
         == 1)
+}
+
+/// A ban that ran out, claimed by [`claim_bans_run_out_elsewhere`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, QueryableByName)]
+pub struct BanRunOut {
+    #[diesel(sql_type = BigInt)]
+    pub group_id: i64,
+    #[diesel(sql_type = BigInt)]
+    pub person_id: i64,
+    /// A ban of a member of ours from a group elsewhere: their Follow is owed again. (The
+    /// others, from groups of ours or of people elsewhere, are only marked handled: nothing
+    /// to send, and marked, they leave the claim's index instead of being read at every pass.)
+    #[diesel(sql_type = Bool)]
+    pub follow_again: bool,
+}
+
+/// Claims up to `limit` bans that ran out (`expires_at` passed) and were neither lifted nor
+/// handled yet, and marks them handled (`expiry_handled_at`): for those of members of ours
+/// (`person.local`) from groups elsewhere (`community_group.local` false), the caller's
+/// transaction sends their Follow again, and a rollback puts them back. Rows locked by
+/// another server's pass are skipped (SKIP LOCKED), so that passes may run side by side, each
+/// ban claimed by one.
+///
+/// A member of ours banned from our instance now is left unclaimed: nothing of theirs goes
+/// out while it lasts, and a pass after it ends finds the ban again.
+pub async fn claim_bans_run_out_elsewhere(
+    conn: &mut AsyncPgConnection,
+    limit: i64,
+) -> Result<Vec<BanRunOut>, DbError> {
+    Ok(diesel::sql_query(
+        "UPDATE group_ban b SET expiry_handled_at = now() \
+         FROM ( \
+           SELECT d.group_id, d.person_id, (NOT g.local AND p.local) AS follow_again \
+           FROM group_ban d \
+           JOIN community_group g ON g.id = d.group_id \
+           JOIN person p ON p.id = d.person_id \
+           WHERE d.expires_at IS NOT NULL AND d.expires_at <= now() \
+             AND d.lifted_at IS NULL AND d.expiry_handled_at IS NULL \
+             AND NOT (NOT g.local AND p.local AND EXISTS ( \
+               SELECT 1 FROM instance_ban i WHERE i.person_id = d.person_id \
+                 AND (i.expires_at IS NULL OR i.expires_at > now()))) \
+           ORDER BY d.expires_at \
+           LIMIT $1 \
+           FOR UPDATE OF d SKIP LOCKED \
+         ) due \
+         WHERE b.group_id = due.group_id AND b.person_id = due.person_id \
+         RETURNING b.group_id, b.person_id, due.follow_again",
+    )
+    .bind::<BigInt, _>(limit)
+    .load(conn)
+    .await?)
 }
 
 /// A group's bans in force, newest first.

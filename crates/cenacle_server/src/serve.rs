@@ -121,6 +121,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         |ctx| async move { sweep_certificates(&ctx, chrono::Utc::now()).await },
     );
 
+    // Our members' bans from groups elsewhere that ran out: their Follow is sent again, as
+    // when a ban is lifted (no `Undo{Block}` comes when one runs out, and the group's server
+    // dropped their follow with the ban). A batch per transaction, claimed with SKIP LOCKED
+    // and marked handled, so that several servers may run this side by side.
+    let bans_run_out = spawn_every(
+        Duration::from_secs(settings.federation.bans_run_out_interval_seconds),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        federation.clone(),
+        |federation| async move {
+            log_failure(
+                "following again after bans ran out",
+                cenacle_apub::follows::follow_again_after_bans_ran_out(&federation).await,
+            );
+        },
+    );
+
     // Askers are reminded to accept an answer (once per question: a unique index, so several
     // servers may run this side by side); the triggered onboarding e-mails go out on the same beat.
     let reminder = spawn_every(
@@ -215,6 +232,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = settler.await;
     let _ = auction_settler.await;
     let _ = certificate_sweeper.await;
+    let _ = bans_run_out.await;
     let _ = media_sweeper.await;
     let _ = statistics_folder.await;
     if let Some(mailer) = mailer {

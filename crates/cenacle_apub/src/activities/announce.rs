@@ -8,7 +8,7 @@ use super::{
     create_or_update::{CreateOrUpdate, CreateOrUpdateType},
     delete::DeleteContent,
     flag::{Flag, Resolve},
-    follow::Follow,
+    follow::follow_again,
     lock::LockPost,
     moderation::{Asked, CollectionChange, PreparedModeration},
     undo::{Undo, Undone},
@@ -304,31 +304,6 @@ async fn announced_block(
     super::reports_and_bans::apply_block(conn, block, moderator, person, undo, Some(group)).await
 }
 
-/// A ban lifted (`Undo{Block}` announced by `group`) of `person`, one of our members who
-/// follows the group: their Follow is sent again. The group's server dropped their follow with
-/// the ban (Lemmy's and ours do), while ours stayed to carry the lifting here; without a new
-/// Follow they would show as following and receive nothing.
-async fn follow_again(
-    conn: &mut Conn,
-    data: &FedData,
-    group: &Group,
-    person: &PersonActor,
-) -> Result<(), CoreError> {
-    let Some(person_id) = person.ap_id.as_deref() else {
-        return Ok(());
-    };
-    let (Ok(follower), Ok(target)) = (Url::parse(person_id), Url::parse(&group.ap_id)) else {
-        return Ok(());
-    };
-    let follow = Follow::new(data, &follower, &target);
-    if federation::renew_follow(conn, person, &group.ap_id, follow.id.as_str()).await? {
-        // To the group's own inbox, as the first Follow went (`follows::follow`).
-        let inbox = group.inbox_url.clone();
-        crate::queue::send(conn, data, &follow.id, &follower, &follow, [inbox]).await?;
-    }
-    Ok(())
-}
-
 /// Whether we have the post or comment `id`.
 async fn known(data: &Data<FedData>, id: &Url) -> Result<bool, ApubError> {
     let mut conn = data.db.conn().await?;
@@ -392,6 +367,7 @@ impl PreparedAnnounce {
                     let (outcome, unbanned) =
                         announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await?;
                     if let (true, Some(person)) = (unbanned, banned) {
+                        // The group's server dropped their follow with the ban.
                         follow_again(conn, data, group, person).await?;
                     }
                     Ok(outcome)

@@ -13,7 +13,7 @@ use activitypub_federation::{
 use cenacle_core::{
     federation::{self, AcceptedFollow, FollowAnswer},
     inbound::Outcome,
-    model::PersonActor,
+    model::{Group, PersonActor},
     Conn, CoreError,
 };
 use cenacle_domain::origin::Forgery;
@@ -87,6 +87,34 @@ pub async fn apply_follow(
     };
     queue::send(conn, data, &accept.id, &accept.actor, &accept, [inbox]).await?;
     Ok(Outcome::Applied)
+}
+
+/// `person`, one of our members who follows `group` elsewhere, is no longer banned from it:
+/// the ban was lifted (an `Undo{Block}` the group announced, see `announce`) or ran out
+/// (`crate::follows::follow_again_after_bans_ran_out`). Their Follow is sent again: the
+/// group's server dropped their follow with the ban (Lemmy's and ours do), while ours stayed
+/// here (it carries what the group announces, the lifting included); without a new Follow
+/// they would show as following and receive nothing. Nothing is sent when they no longer
+/// follow it here.
+pub async fn follow_again(
+    conn: &mut Conn,
+    data: &FedData,
+    group: &Group,
+    person: &PersonActor,
+) -> Result<(), CoreError> {
+    let Some(person_id) = person.ap_id.as_deref() else {
+        return Ok(());
+    };
+    let (Ok(follower), Ok(target)) = (Url::parse(person_id), Url::parse(&group.ap_id)) else {
+        return Ok(());
+    };
+    let follow = Follow::new(data, &follower, &target);
+    if federation::renew_follow(conn, person, &group.ap_id, follow.id.as_str()).await? {
+        // To the group's own inbox, as the first Follow went (`follows::follow`).
+        let inbox = group.inbox_url.clone();
+        queue::send(conn, data, &follow.id, &follower, &follow, [inbox]).await?;
+    }
+    Ok(())
 }
 
 /// The Follow an Accept answers: embedded (Lemmy, Mastodon, us) or only its id.

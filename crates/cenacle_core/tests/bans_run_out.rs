@@ -1,0 +1,163 @@
+//! The pass over bans that ran out (issue 13): a member of ours banned for a while from a group
+//! elsewhere has their follow renewed once the ban runs out — no `Undo{Block}` comes then, and
+//! the group's server dropped their follow with the ban. Each ban is handled once (banning
+//! again makes it owed anew); a ban still in force, a ban from a group of ours and a member
+//! banned from our instance are left alone. (Sending the Follow, and the group's server taking
+//! them back, are in api_tests' `moderation_federation`.)
+
+mod common;
+
+use cenacle_core::{actors, federation, model::PersonActor, ScopedFutureExt};
+use cenacle_db::reports::{self as store, NewBan};
+use cenacle_domain::Role;
+use chrono::{DateTime, Duration, Utc};
+use common::{World, OTHER};
+
+/// Our member `name`, as an actor.
+async fn our_member(w: &World, name: &str) -> PersonActor {
+    w.member(name, Role::Member).await;
+    w.act(|conn, _| async move { actors::local_person_by_name(conn, name).await }.scope_boxed())
+        .await
+        .unwrap()
+        .expect("the member just created")
+}
+
+/// `person` follows the group `group_ap_id`, accepted, with the Follow `follow_id`.
+async fn following(w: &World, person: &PersonActor, group_ap_id: &str, follow_id: &str) {
+    w.act(|conn, _| {
+        async move {
+            federation::follow(conn, person, group_ap_id, false, follow_id).await?;
+            federation::follow_accepted(
+                conn,
+                group_ap_id,
+                federation::AcceptedFollow::Activity(follow_id),
+            )
+            .await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+/// Bans `person_id` from `group_id` (or bans again) until `expires_at`, as a `Block` received
+/// does.
+async fn ban_until(w: &World, group_id: i64, person_id: i64, expires_at: DateTime<Utc>) {
+    let ban = NewBan {
+        group_id,
+        person_id,
+        banned_by: None,
+        reason: "spam",
+        expires_at: Some(expires_at),
+        remove_data: false,
+        ap_id: None,
+    };
+    let ban = &ban;
+    w.act(|conn, _| async move { Ok(store::upsert_ban(conn, ban).await?) }.scope_boxed())
+        .await
+        .unwrap();
+}
+
+/// One pass, as `cenacle_apub::follows::follow_again_after_bans_ran_out` runs it (the sending
+/// of the Follow aside): the (group, person) ids claimed, each follow renewed with a new
+/// Follow id.
+async fn pass(w: &World, round: &str) -> Vec<(i64, i64)> {
+    w.act(|conn, _| {
+        async move {
+            let (_, due) = federation::claim_bans_run_out(conn, 100).await?;
+            let mut handled = vec![];
+            for (group, person) in &due {
+                let follow_id = format!("http://localhost:8700/activities/follow/{round}");
+                federation::renew_follow(conn, person, &group.ap_id, &follow_id).await?;
+                handled.push((group.id, person.id));
+            }
+            Ok(handled)
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
+}
+
+/// The state and Follow id of `person`'s follow of `group_ap_id`.
+async fn follow_of(w: &World, person: &PersonActor, group_ap_id: &str) -> (String, String) {
+    let follower = person.ap_id.clone().unwrap();
+    let follows = w
+        .act(|conn, _| async move { federation::follows_of(conn, &follower).await }.scope_boxed())
+        .await
+        .unwrap();
+    let (row, _) = follows
+        .into_iter()
+        .find(|(f, _)| f.target_ap_id == group_ap_id)
+        .expect("a follow of the group");
+    (row.state, row.follow_activity_id)
+}
+
+#[tokio::test]
+async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
+    let w = World::new().await;
+    let elsewhere = w.remote_group(OTHER, "entraide").await;
+    let admin = w.member("admin", Role::Admin).await;
+    let ours = w.group(&admin, "ici").await;
+    let now = Utc::now();
+
+    // Ran out: marie's follow is renewed.
+    let marie = our_member(&w, "marie").await;
+    following(
+        &w,
+        &marie,
+        &elsewhere.ap_id,
+        "http://localhost:8700/f/marie",
+    )
+    .await;
+    ban_until(&w, elsewhere.id, marie.id, now - Duration::seconds(5)).await;
+    // Still in force for an hour: paul's is not.
+    let paul = our_member(&w, "paul").await;
+    following(&w, &paul, &elsewhere.ap_id, "http://localhost:8700/f/paul").await;
+    ban_until(&w, elsewhere.id, paul.id, now + Duration::hours(1)).await;
+    // Ran out, from a group of ours: ours to handle, nothing owed to a server elsewhere.
+    let jeanne = our_member(&w, "jeanne").await;
+    ban_until(&w, ours.id, jeanne.id, now - Duration::seconds(5)).await;
+    // Ran out, but luc is banned from our instance: nothing of his goes out.
+    let luc = our_member(&w, "luc").await;
+    following(&w, &luc, &elsewhere.ap_id, "http://localhost:8700/f/luc").await;
+    ban_until(&w, elsewhere.id, luc.id, now - Duration::seconds(5)).await;
+    w.ban_from_instance(&admin, "luc").await;
+
+    assert_eq!(pass(&w, "1").await, vec![(elsewhere.id, marie.id)]);
+    assert_eq!(
+        follow_of(&w, &marie, &elsewhere.ap_id).await,
+        (
+            "pending".to_owned(),
+            "http://localhost:8700/activities/follow/1".to_owned()
+        ),
+        "marie asks the group again, her follow pending until its Accept"
+    );
+    for (person, follow_id) in [(&paul, "paul"), (&luc, "luc")] {
+        assert_eq!(
+            follow_of(&w, person, &elsewhere.ap_id).await,
+            (
+                "accepted".to_owned(),
+                format!("http://localhost:8700/f/{follow_id}")
+            ),
+            "{follow_id}'s follow is left as it was"
+        );
+    }
+
+    // Once: the next pass finds nothing.
+    assert_eq!(pass(&w, "2").await, vec![]);
+
+    // Banned again for a while, marie's new ban is owed its own handling when it runs out.
+    ban_until(
+        &w,
+        elsewhere.id,
+        marie.id,
+        Utc::now() - Duration::seconds(1),
+    )
+    .await;
+    assert_eq!(pass(&w, "3").await, vec![(elsewhere.id, marie.id)]);
+    assert_eq!(
+        follow_of(&w, &marie, &elsewhere.ap_id).await.1,
+        "http://localhost:8700/activities/follow/3"
+    );
+}
