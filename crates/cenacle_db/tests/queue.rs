@@ -135,18 +135,52 @@ async fn a_relay_reaches_one_more_server_once_unless_a_follower_there_receives_i
         relay_also(&mut conn, "r5", "https://a.example/inbox").await,
         2
     );
-    let to_d: Vec<String> = claim(&db.pool, 100, 100)
+    // A dead one gets its copy parked, as any follower's (`DEAD`).
+    {
+        use diesel_async::RunQueryDsl;
+        diesel::sql_query(
+            "INSERT INTO instance (host, dead, failing_since) VALUES ('f.example', true, now())",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    }
+    assert_eq!(
+        relay_also(&mut conn, "r6", "https://f.example/inbox").await,
+        3
+    );
+    // In allow-list mode, only if allowed, as the followers.
+    let g = "https://a.example/g/rust";
+    for (id, allowed, queued) in [("r7", vec![], 0), ("r8", vec!["g.example".to_owned()], 1)] {
+        let id = format!("https://a.example/act/{id}");
+        let relayed = federation::enqueue_to_followers(
+            &mut conn,
+            &id,
+            g,
+            "{}",
+            g,
+            "a.example",
+            Some(&allowed),
+            Some("https://g.example/inbox"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(relayed, queued, "{allowed:?}");
+    }
+    let claimed: Vec<String> = claim(&db.pool, 100, 100)
         .await
         .into_iter()
-        .filter(|d| d.host == "d.example")
+        .filter(|d| ["d.example", "f.example", "g.example"].contains(&d.host.as_str()))
         .map(|d| format!("{} {}", d.activity_ap_id, d.inbox_url))
         .collect();
     assert_eq!(
-        to_d,
+        claimed,
         [
             "https://a.example/act/r0 https://d.example/inbox",
-            "https://a.example/act/r3 https://d.example/inbox"
-        ]
+            "https://a.example/act/r3 https://d.example/inbox",
+            "https://a.example/act/r8 https://g.example/inbox"
+        ],
+        "the dead host's copy parked, not claimed"
     );
 }
 

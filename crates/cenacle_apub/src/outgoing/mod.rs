@@ -32,7 +32,8 @@ pub async fn relay(
 
 /// As [`relay`], and to the server of `also_inbox` when no follower there receives the relay
 /// (the server of a person the group just banned or let back: the ban took their follow,
-/// which may have been that server's only one). One copy per server either way.
+/// which may have been that server's only one): no second copy to a server a follower there
+/// already receives it on.
 pub async fn relay_reaching(
     conn: &mut Conn,
     data: &FedData,
