@@ -207,9 +207,17 @@ const BANS_RUN_OUT_BATCH: i64 = 100;
 /// A batch per transaction, the bans claimed with SKIP LOCKED and marked handled (once per
 /// ban: banning again clears the mark), so that several servers may run the pass side by
 /// side. Returns how many bans were handled.
+///
+/// Only bans that ran out at least one beat ago (`bans_run_out_interval_seconds`): a server
+/// whose clock is a little behind ours has seen the ban end too when the Follow comes. Each
+/// Follow in a savepoint of its own: one that fails is logged and its ban left marked, so that
+/// it cannot hold back the bans after it at every pass.
 pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, ApubError> {
     let data = fed.data();
     let data = &*data;
+    let grace = chrono::TimeDelta::seconds(
+        data.ctx.settings.federation.bans_run_out_interval_seconds as i64,
+    );
     let mut handled = 0;
     loop {
         let batch = data
@@ -217,9 +225,15 @@ pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, 
             .transaction(|conn| {
                 async move {
                     let (claimed, due) =
-                        federation::claim_bans_run_out(conn, BANS_RUN_OUT_BATCH).await?;
+                        federation::claim_bans_run_out(conn, BANS_RUN_OUT_BATCH, grace).await?;
                     for (group, person) in &due {
-                        follow_again(conn, data, group, person).await?;
+                        let sent = cenacle_core::in_savepoint(conn, |conn| {
+                            follow_again(conn, data, group, person).scope_boxed()
+                        })
+                        .await;
+                        if let Err(err) = sent {
+                            tracing::error!(error = %err, group = %group.ap_id, person = person.id, "following again after a ban ran out failed");
+                        }
                     }
                     Ok(claimed)
                 }

@@ -306,6 +306,10 @@ async fn activate(conn: &mut Conn, person_id: i64, now: DateTime<Utc>) -> Result
         .ok_or_else(|| CoreError::Internal("the champions group is missing".into()))?;
     store::activate(conn, person_id, next_renewal(now)).await?;
     content::set_membership(conn, group.id, person_id, "member").await?;
+    // The programme holds their membership from now on: a certificate that let them in
+    // before (a course unlocking this group, written before the editor refused it) no longer
+    // does, and its expiry must not put a champion out.
+    cenacle_db::training::forget_granted_group(conn, person_id, group.id).await?;
     let badge = badge_store::badge_by_slug(conn, CHAMPION_BADGE)
         .await?
         .ok_or(CoreError::NotFound("badge"))?;

@@ -60,6 +60,18 @@ impl Context {
     }
 }
 
+/// Runs `action` in a savepoint of the caller's transaction: when it fails, what it did is
+/// undone, and only that; the caller decides whether to carry on (a batch whose one item
+/// fails, say, must not lose the others). Written as [`Context::transaction`]'s action.
+pub async fn in_savepoint<'a, R, F>(conn: &mut Conn, action: F) -> Result<R, CoreError>
+where
+    F: for<'r> FnOnce(&'r mut Conn) -> ScopedBoxFuture<'a, 'r, Result<R, CoreError>> + Send + 'a,
+    R: Send + 'a,
+{
+    conn.transaction::<R, CoreError, _>(async move |conn| action(conn).await)
+        .await
+}
+
 /// How long what this process read of an instance (blocked?) is reused: every inbox POST
 /// and fetch checks it. A block made here takes effect at once; one made by another server
 /// of a cluster, within this time.

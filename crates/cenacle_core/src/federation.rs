@@ -483,11 +483,13 @@ pub async fn renew_follow(
 /// A ban that runs out comes with no `Undo{Block}` (Lemmy never sends one), while the group's
 /// server dropped the member's follow with the ban: without this they would show as following
 /// and receive nothing from the group.
+/// `grace`: only bans that ran out at least that long ago (see the store's function).
 pub async fn claim_bans_run_out(
     conn: &mut Conn,
     limit: i64,
+    grace: chrono::TimeDelta,
 ) -> Result<(usize, Vec<(actors::Group, PersonActor)>), CoreError> {
-    let claimed = cenacle_db::reports::claim_bans_run_out_elsewhere(conn, limit).await?;
+    let claimed = cenacle_db::reports::claim_bans_run_out_elsewhere(conn, limit, grace).await?;
     let count = claimed.len();
     let mut due = Vec::new();
     for ban in claimed.into_iter().filter(|b| b.follow_again) {

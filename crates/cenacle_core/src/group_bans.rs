@@ -326,6 +326,18 @@ pub enum Unblocked {
     NotInForce,
 }
 
+/// A member of ours's ban from the group elsewhere `group_id` was found no longer in force by
+/// its `Undo{Block}` ([`Unblocked::NotInForce`]): whether their Follow is owed now, once (the
+/// pass over bans that ran out may have sent it already; see
+/// `cenacle_db::reports::follow_owed_after_ban`).
+pub async fn follow_owed_after_ban(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, CoreError> {
+    Ok(store::follow_owed_after_ban(conn, group_id, person_id).await?)
+}
+
 /// An `Undo{Block}`, under the same rule as the Block.
 pub async fn receive_unblock(
     conn: &mut Conn,

@@ -77,7 +77,7 @@ pub mod who_moderates;
 
 pub use caller::Caller;
 pub use cenacle_db::{Conn, DbConn, DbPool};
-pub use context::Context;
+pub use context::{in_savepoint, Context};
 pub use error::CoreError;
 pub use scoped_futures::{ScopedBoxFuture, ScopedFutureExt};
 pub use secrets::{hash_password, verify_password};

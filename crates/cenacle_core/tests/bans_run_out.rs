@@ -7,7 +7,7 @@
 
 mod common;
 
-use cenacle_core::{actors, federation, model::PersonActor, ScopedFutureExt};
+use cenacle_core::{actors, federation, group_bans, model::PersonActor, ScopedFutureExt};
 use cenacle_db::reports::{self as store, NewBan};
 use cenacle_domain::Role;
 use chrono::{DateTime, Duration, Utc};
@@ -59,12 +59,17 @@ async fn ban_until(w: &World, group_id: i64, person_id: i64, expires_at: DateTim
 }
 
 /// One pass, as `cenacle_apub::follows::follow_again_after_bans_ran_out` runs it (the sending
-/// of the Follow aside): the (group, person) ids claimed, each follow renewed with a new
-/// Follow id.
+/// of the Follow aside), with no grace: the (group, person) ids claimed, each follow renewed
+/// with a new Follow id.
 async fn pass(w: &World, round: &str) -> Vec<(i64, i64)> {
+    pass_with_grace(w, round, Duration::zero()).await
+}
+
+/// [`pass`], claiming only bans that ran out at least `grace` ago.
+async fn pass_with_grace(w: &World, round: &str, grace: Duration) -> Vec<(i64, i64)> {
     w.act(|conn, _| {
         async move {
-            let (_, due) = federation::claim_bans_run_out(conn, 100).await?;
+            let (_, due) = federation::claim_bans_run_out(conn, 100, grace).await?;
             let mut handled = vec![];
             for (group, person) in &due {
                 let follow_id = format!("http://localhost:8700/activities/follow/{round}");
@@ -124,6 +129,9 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
     ban_until(&w, elsewhere.id, luc.id, now - Duration::seconds(5)).await;
     w.ban_from_instance(&admin, "luc").await;
 
+    // A grace longer than since the end: not yet (a server whose clock is behind ours would
+    // still refuse the Follow).
+    assert_eq!(pass_with_grace(&w, "0", Duration::minutes(1)).await, vec![]);
     assert_eq!(pass(&w, "1").await, vec![(elsewhere.id, marie.id)]);
     assert_eq!(
         follow_of(&w, &marie, &elsewhere.ap_id).await,
@@ -160,4 +168,30 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
         follow_of(&w, &marie, &elsewhere.ap_id).await.1,
         "http://localhost:8700/activities/follow/3"
     );
+
+    // The group's Undo of a ban that ran out owes the Follow once, whoever comes first: after
+    // the pass, nothing (a second Follow would leave a private group's follow pending here);
+    // before it, the Undo sends it and the pass skips the ban; for a ban never heard of here,
+    // the Undo sends it.
+    let owed = |person_id: i64| {
+        let w = &w;
+        let group_id = elsewhere.id;
+        async move {
+            w.act(|conn, _| {
+                async move { group_bans::follow_owed_after_ban(conn, group_id, person_id).await }
+                    .scope_boxed()
+            })
+            .await
+            .unwrap()
+        }
+    };
+    assert!(!owed(marie.id).await, "the pass sent it already");
+    let zoe = our_member(&w, "zoe").await;
+    following(&w, &zoe, &elsewhere.ap_id, "http://localhost:8700/f/zoe").await;
+    ban_until(&w, elsewhere.id, zoe.id, Utc::now() - Duration::seconds(1)).await;
+    assert!(owed(zoe.id).await, "the Undo comes before the pass");
+    assert!(!owed(zoe.id).await, "once");
+    assert_eq!(pass(&w, "4").await, vec![], "the pass skips it");
+    let never_banned = our_member(&w, "yann").await;
+    assert!(owed(never_banned.id).await, "a ban whose Block never came");
 }

@@ -946,16 +946,16 @@ async fn make_champion(
     .unwrap();
 }
 
-/// A champion's exit forgets the certificate's grant of the champions group, as a ban or
-/// leaving does. A course unlocks the programme's local-only champions group (one written
+/// What a certificate's expiry takes back is the membership it gave, and only while it is the
+/// one that holds it. A course unlocks the programme's local-only champions group (one written
 /// before the course editor refused that group); chloé passes it and the certificate lets her
-/// in (`granted_group`). She is made a champion, a manager ends
-/// her status (out of the group), and she is made a champion again (back in, by the
-/// programme). When her certificate expires she stays a member: the membership she has is the
-/// programme's, not the certificate's. Before, the exit did not forget the certificate's
-/// grant, and the sweep took the membership her second term gave her.
+/// in (`granted_group`). She is made a champion: from then on the programme holds her
+/// membership, so her certificate's expiry during her term leaves her in. A manager ends her
+/// status (out of the group), and she is made a champion again (back in). Before, her
+/// activation kept the certificate's grant, and the sweep put a serving champion out of the
+/// champions group.
 #[tokio::test]
-async fn an_expiry_leaves_the_champions_group_a_champion_got_back_after_an_exit() {
+async fn a_certificates_expiry_leaves_a_champion_in_the_champions_group() {
     let w = World::new().await;
     let manager = w.member("manon", Role::CommunityManager).await;
     let chloe = Caller::from(&w.member("chloe", Role::Member).await);
@@ -1015,13 +1015,19 @@ async fn an_expiry_leaves_the_champions_group_a_champion_got_back_after_an_exit(
 
     certify(&w, &chloe, course, quizzes[0], now).await;
     assert!(in_champions().await, "the certificate let her in");
-    let groups = ["rust".to_string()];
-    make_champion(&w, &manager, &chloe, "chloe", &groups).await;
-    assert!(in_champions().await, "a champion is in the champions group");
     assert_eq!(
         granted_group().await,
         Some(champions_group.id),
-        "before the exit, the certificate holds the membership it gave"
+        "the certificate holds the membership it gave"
+    );
+    let groups = ["rust".to_string()];
+    make_champion(&w, &manager, &chloe, "chloe", &groups).await;
+    assert!(in_champions().await, "a champion is in the champions group");
+    assert_eq!(granted_group().await, None, "the programme holds it now");
+    sweep(&w, now + Duration::days(31)).await;
+    assert!(
+        in_champions().await,
+        "her certificate's expiry put a serving champion out of the champions group"
     );
 
     // A manager ends her status: out of the champions group.
@@ -1052,11 +1058,5 @@ async fn an_expiry_leaves_the_champions_group_a_champion_got_back_after_an_exit(
     assert!(
         in_champions().await,
         "a champion again is in the champions group"
-    );
-
-    sweep(&w, now + Duration::days(31)).await;
-    assert!(
-        in_champions().await,
-        "the expiry took the champions group her second term gave her"
     );
 }

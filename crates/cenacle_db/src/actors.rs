@@ -391,6 +391,10 @@ pub async fn upsert_remote_person(
         person::handle_host.eq(kept_under_the_same_name("handle_host")),
         person::handle_host_confirmed_at.eq(kept_under_the_same_name("handle_host_confirmed_at")),
         person::handle_host_missed_at.eq(kept_under_the_same_name("handle_host_missed_at")),
+        person::handle_host_missed_by_actor.eq(diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "CASE WHEN lower(person.username) = lower(excluded.username) \
+             THEN person.handle_host_missed_by_actor ELSE false END",
+        )),
     );
     Ok(diesel::insert_into(person::table)
         .values((p, person::local.eq(false)))

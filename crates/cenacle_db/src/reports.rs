@@ -491,9 +491,14 @@ pub struct BanRunOut {
 ///
 /// A member of ours banned from our instance now is left unclaimed: nothing of theirs goes
 /// out while it lasts, and a pass after it ends finds the ban again.
+///
+/// `grace`: only bans that ran out at least that long ago, so that a server whose clock is a
+/// little behind ours has seen the ban end too when the Follow reaches it (it would drop a
+/// Follow of someone it still bans, and the ban, marked, would not be handled again).
 pub async fn claim_bans_run_out_elsewhere(
     conn: &mut AsyncPgConnection,
     limit: i64,
+    grace: chrono::TimeDelta,
 ) -> Result<Vec<BanRunOut>, DbError> {
     Ok(diesel::sql_query(
         "UPDATE group_ban b SET expiry_handled_at = now() \
@@ -502,7 +507,7 @@ pub async fn claim_bans_run_out_elsewhere(
            FROM group_ban d \
            JOIN community_group g ON g.id = d.group_id \
            JOIN person p ON p.id = d.person_id \
-           WHERE d.expires_at IS NOT NULL AND d.expires_at <= now() \
+           WHERE d.expires_at IS NOT NULL AND d.expires_at <= now() - $2 \
              AND d.lifted_at IS NULL AND d.expiry_handled_at IS NULL \
              AND NOT (NOT g.local AND p.local AND EXISTS ( \
                SELECT 1 FROM instance_ban i WHERE i.person_id = d.person_id \
@@ -515,8 +520,49 @@ pub async fn claim_bans_run_out_elsewhere(
          RETURNING b.group_id, b.person_id, due.follow_again",
     )
     .bind::<BigInt, _>(limit)
+    .bind::<diesel::sql_types::Interval, _>(grace)
     .load(conn)
     .await?)
+}
+
+/// The `Undo{Block}` of a ban of `person_id` from `group_id` that is no longer in force has
+/// come: whether their Follow is owed now. Yes when this marks a ban that ran out handled
+/// (the pass over bans that ran out has not sent it: [`claim_bans_run_out_elsewhere`] waits
+/// for the lock this takes, then skips it), or when no ban of theirs is known here (its
+/// `Block` never reached us). No when the ban was lifted (the lifting sent it) or its running
+/// out was handled already: a second Follow would, in a private group, leave the follow
+/// pending here while the group's server, which kept it, answers no Accept.
+pub async fn follow_owed_after_ban(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Owed {
+        #[diesel(sql_type = Bool)]
+        owed: bool,
+    }
+    let marked = diesel::sql_query(
+        "UPDATE group_ban SET expiry_handled_at = now() \
+         WHERE group_id = $1 AND person_id = $2 AND lifted_at IS NULL \
+           AND expiry_handled_at IS NULL AND expires_at <= now()",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .execute(conn)
+    .await?;
+    if marked > 0 {
+        return Ok(true);
+    }
+    let unknown: Owed = diesel::sql_query(
+        "SELECT NOT EXISTS (SELECT 1 FROM group_ban WHERE group_id = $1 AND person_id = $2) \
+           AS owed",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .get_result(conn)
+    .await?;
+    Ok(unknown.owed)
 }
 
 /// A group's bans in force, newest first.

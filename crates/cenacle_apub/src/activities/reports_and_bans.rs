@@ -197,11 +197,17 @@ pub async fn apply_block(
         let unblocked =
             group_bans::receive_unblock(conn, moderator, &group, person.id, undo_id.as_str())
                 .await?;
-        unbanned = unblocked.is_ok();
         match unblocked {
-            Ok(Unblocked::Lifted) => Ok(()),
-            // Acknowledged, nothing to relay.
-            Ok(Unblocked::NotInForce) => Err("not_banned"),
+            Ok(Unblocked::Lifted) => {
+                unbanned = true;
+                Ok(())
+            }
+            // Acknowledged, nothing to relay. (It ran out: its Follow is owed only if the pass
+            // over bans that ran out has not sent it.)
+            Ok(Unblocked::NotInForce) => {
+                unbanned = group_bans::follow_owed_after_ban(conn, group.id, person.id).await?;
+                Err("not_banned")
+            }
             Err(why) => Err(why),
         }
     } else {
