@@ -1,4 +1,5 @@
-//! Finding remote actors and following them: what `/api/v1/resolve` and `/api/v1/follows` do.
+//! Finding remote actors and following them: what `/api/v1/resolve` and `/api/v1/follows` do;
+//! and the pass that has our members follow groups elsewhere again once their bans there ran out.
 
 use crate::{
     activities::{follow::follow_again, Follow, Undo},
@@ -197,6 +198,11 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
 /// Bans that ran out handled per transaction.
 const BANS_RUN_OUT_BATCH: i64 = 100;
 
+/// How long after a ban's end its Follow waits at least: the clock skew between servers it
+/// allows for (a server that still sees the ban in force drops the Follow, and nothing would
+/// send it again).
+const BANS_RUN_OUT_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
+
 /// One pass over the bans of our members from groups elsewhere that ran out since the last
 /// one: each member who still follows the group here has their Follow sent again, as when a
 /// ban is lifted (`activities::follow::follow_again`). A ban that simply runs out comes with
@@ -208,16 +214,17 @@ const BANS_RUN_OUT_BATCH: i64 = 100;
 /// ban: banning again clears the mark), so that several servers may run the pass side by
 /// side. Returns how many bans were handled.
 ///
-/// Only bans that ran out at least one beat ago (`bans_run_out_interval_seconds`): a server
-/// whose clock is a little behind ours has seen the ban end too when the Follow comes. Each
-/// Follow in a savepoint of its own: one that fails is logged and its ban left marked, so that
-/// it cannot hold back the bans after it at every pass.
+/// Only bans that ran out at least [`BANS_RUN_OUT_GRACE`] ago (or one beat, when beats are
+/// shorter): a server whose clock is a little behind ours has seen the ban end too when the
+/// Follow comes. Each Follow in a savepoint of its own: one that fails is logged and rolled
+/// back alone, its ban unmarked for the next pass to try again, and the others go.
 pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, ApubError> {
     let data = fed.data();
     let data = &*data;
-    let grace = chrono::TimeDelta::seconds(
+    let beat = chrono::TimeDelta::seconds(
         data.ctx.settings.federation.bans_run_out_interval_seconds as i64,
     );
+    let grace = BANS_RUN_OUT_GRACE.min(beat);
     let mut handled = 0;
     loop {
         let batch = data
@@ -232,7 +239,8 @@ pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, 
                         })
                         .await;
                         if let Err(err) = sent {
-                            tracing::error!(error = %err, group = %group.ap_id, person = person.id, "following again after a ban ran out failed");
+                            tracing::error!(error = %err, group = %group.ap_id, person = person.id, "following again after a ban ran out failed; the next pass tries again");
+                            federation::retry_ban_run_out(conn, group.id, person.id).await?;
                         }
                     }
                     Ok(claimed)

@@ -426,9 +426,9 @@ async fn check_and_apply(
                     Outcome::AppliedInOurGroup {
                         group,
                         new_post,
-                        also_to,
+                        also_inbox,
                     } => {
-                        outgoing::relay_reaching(conn, data, &group, raw.clone(), also_to.as_deref())
+                        outgoing::relay_reaching(conn, data, &group, raw.clone(), also_inbox.as_deref())
                             .await?;
                         if let Some(post) = new_post {
                             outgoing::announce_page(conn, data, &group, &post).await?;

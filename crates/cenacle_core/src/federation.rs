@@ -459,9 +459,9 @@ pub async fn follow(
 }
 
 /// Our member `follower`, who follows the group `target` elsewhere, asks it again with the
-/// Follow activity `follow_activity_id`: after the group lifted a ban of theirs, whose `Block`
-/// made its server drop their follow (as Lemmy's and ours do) while we kept it here (it
-/// carried the lifting to us). Their follow is pending here again until the group's `Accept`
+/// Follow activity `follow_activity_id`: after a ban of theirs from the group was lifted or ran
+/// out, whose `Block` made its server drop their follow (as Lemmy's and ours do) while we kept
+/// it here (it carries what the group announces, the lifting included). Their follow is pending here again until the group's `Accept`
 /// (a private group's moderators may take their time). False (nothing to send) when they do
 /// not follow it here.
 pub async fn renew_follow(
@@ -501,6 +501,16 @@ pub async fn claim_bans_run_out(
         }
     }
     Ok((count, due))
+}
+
+/// Sending the Follow owed after the ban of `person_id` from `group_id` elsewhere ran out
+/// failed (the caller rolled its savepoint back): the ban is claimed again by a later pass.
+pub async fn retry_ban_run_out(
+    conn: &mut Conn,
+    group_id: i64,
+    person_id: i64,
+) -> Result<(), CoreError> {
+    Ok(cenacle_db::reports::unmark_ban_run_out(conn, group_id, person_id).await?)
 }
 
 /// Our member stops following `target`; the follow as it was (for the Undo to send).

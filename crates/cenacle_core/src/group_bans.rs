@@ -321,8 +321,8 @@ pub enum Unblocked {
     /// The ban stood; it is lifted now.
     Lifted,
     /// No ban was in force (it ran out, and nobody sends the Undo of a ban that ran out:
-    /// Lemmy neither; or it was lifted already). Nothing changes here, but the ban no longer
-    /// stands in the way either.
+    /// Lemmy neither; or it was lifted already). The ban itself is left as it is; whether a
+    /// member of ours owes their group elsewhere a Follow is [`follow_owed_after_ban`]'s.
     NotInForce,
 }
 

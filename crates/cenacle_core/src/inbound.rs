@@ -74,7 +74,7 @@ pub enum Outcome {
         new_post: Option<Box<Post>>,
         /// One more server the relay reaches when no follower there does: a banned person's
         /// (its inbox), whose follow the ban took.
-        also_to: Option<String>,
+        also_inbox: Option<String>,
     },
     /// Applied (a mirror of a group elsewhere, or our own content): nothing to relay.
     Applied,
@@ -92,7 +92,7 @@ impl Outcome {
             Outcome::AppliedInOurGroup {
                 group: Box::new(group),
                 new_post: None,
-                also_to: None,
+                also_inbox: None,
             }
         } else {
             Outcome::Applied
@@ -221,7 +221,7 @@ pub async fn create(
             Ok(Outcome::AppliedInOurGroup {
                 group: Box::new(group),
                 new_post: Some(Box::new(post)),
-                also_to: None,
+                also_inbox: None,
             })
         }
         Some(parent) => {
@@ -245,7 +245,7 @@ pub async fn create(
             Ok(Outcome::AppliedInOurGroup {
                 group: Box::new(parent.group),
                 new_post: None,
-                also_to: None,
+                also_inbox: None,
             })
         }
     }
@@ -325,7 +325,7 @@ pub async fn update(
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),
         new_post: None,
-        also_to: None,
+        also_inbox: None,
     })
 }
 
@@ -403,7 +403,7 @@ pub async fn delete(
     Ok(Outcome::AppliedInOurGroup {
         group: Box::new(stored.group),
         new_post: None,
-        also_to: None,
+        also_inbox: None,
     })
 }
 

@@ -194,4 +194,22 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
     assert_eq!(pass(&w, "4").await, vec![], "the pass skips it");
     let never_banned = our_member(&w, "yann").await;
     assert!(owed(never_banned.id).await, "a ban whose Block never came");
+
+    // A Follow that failed to queue (its savepoint rolled back) is tried again by the next
+    // pass: the ban is unmarked.
+    let ines = our_member(&w, "ines").await;
+    following(&w, &ines, &elsewhere.ap_id, "http://localhost:8700/f/ines").await;
+    ban_until(&w, elsewhere.id, ines.id, Utc::now() - Duration::seconds(1)).await;
+    assert_eq!(pass(&w, "5").await, vec![(elsewhere.id, ines.id)]);
+    let (group_id, person_id) = (elsewhere.id, ines.id);
+    w.act(|conn, _| {
+        async move { federation::retry_ban_run_out(conn, group_id, person_id).await }.scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        pass(&w, "6").await,
+        vec![(elsewhere.id, ines.id)],
+        "claimed again after its failure"
+    );
 }

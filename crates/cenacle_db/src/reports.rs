@@ -526,12 +526,13 @@ pub async fn claim_bans_run_out_elsewhere(
 }
 
 /// The `Undo{Block}` of a ban of `person_id` from `group_id` that is no longer in force has
-/// come: whether their Follow is owed now. Yes when this marks a ban that ran out handled
-/// (the pass over bans that ran out has not sent it: [`claim_bans_run_out_elsewhere`] waits
-/// for the lock this takes, then skips it), or when no ban of theirs is known here (its
-/// `Block` never reached us). No when the ban was lifted (the lifting sent it) or its running
-/// out was handled already: a second Follow would, in a private group, leave the follow
-/// pending here while the group's server, which kept it, answers no Accept.
+/// come: whether their Follow is owed now. Yes when this marks a ban that ran out handled (the
+/// pass over bans that ran out has not sent it: [`claim_bans_run_out_elsewhere`] skips the row
+/// while this holds it, and finds it marked after), or when no ban of theirs is known here
+/// (its `Block` never reached us). No when the ban was lifted (the lifting sent it) or its
+/// running out was handled already (the pass sent it; when the pass holds the row, this waits
+/// for it): a second Follow would, in a private group, leave the follow pending here while the
+/// group's server, which kept it, answers no Accept. One statement.
 pub async fn follow_owed_after_ban(
     conn: &mut AsyncPgConnection,
     group_id: i64,
@@ -542,27 +543,38 @@ pub async fn follow_owed_after_ban(
         #[diesel(sql_type = Bool)]
         owed: bool,
     }
-    let marked = diesel::sql_query(
-        "UPDATE group_ban SET expiry_handled_at = now() \
-         WHERE group_id = $1 AND person_id = $2 AND lifted_at IS NULL \
-           AND expiry_handled_at IS NULL AND expires_at <= now()",
-    )
-    .bind::<BigInt, _>(group_id)
-    .bind::<BigInt, _>(person_id)
-    .execute(conn)
-    .await?;
-    if marked > 0 {
-        return Ok(true);
-    }
-    let unknown: Owed = diesel::sql_query(
-        "SELECT NOT EXISTS (SELECT 1 FROM group_ban WHERE group_id = $1 AND person_id = $2) \
+    let owed: Owed = diesel::sql_query(
+        "WITH marked AS ( \
+           UPDATE group_ban SET expiry_handled_at = now() \
+           WHERE group_id = $1 AND person_id = $2 AND lifted_at IS NULL \
+             AND expiry_handled_at IS NULL AND expires_at <= now() \
+           RETURNING 1) \
+         SELECT EXISTS (SELECT 1 FROM marked) \
+           OR NOT EXISTS (SELECT 1 FROM group_ban WHERE group_id = $1 AND person_id = $2) \
            AS owed",
     )
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
     .get_result(conn)
     .await?;
-    Ok(unknown.owed)
+    Ok(owed.owed)
+}
+
+/// Clears the handled mark of the ban of `person_id` from `group_id` elsewhere: sending their
+/// Follow after it ran out failed (its savepoint rolled back), and the next pass tries again.
+pub async fn unmark_ban_run_out(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    person_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "UPDATE group_ban SET expiry_handled_at = NULL WHERE group_id = $1 AND person_id = $2",
+    )
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(person_id)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 /// A group's bans in force, newest first.

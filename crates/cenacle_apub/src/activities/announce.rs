@@ -364,9 +364,9 @@ impl PreparedAnnounce {
                 }
                 Undone::Follow(_) => Ok(Outcome::Ignored("announced_undo_of_follow")),
                 Undone::Block(block) => {
-                    let (outcome, unbanned) =
+                    let (outcome, follow_owed) =
                         announced_block(conn, group, actor, banned, &block, Some(&undo.id)).await?;
-                    if let (true, Some(person)) = (unbanned, banned) {
+                    if let (true, Some(person)) = (follow_owed, banned) {
                         // The group's server dropped their follow with the ban.
                         follow_again(conn, data, group, person).await?;
                     }

@@ -169,8 +169,10 @@ async fn relay_resolution(
 
 /// A ban (or its lifting, by the Undo `undo`) by a moderator: sent to a group of ours (`announced_by` None; then
 /// relayed by the group), or announced by the group elsewhere that it concerns. With it,
-/// whether an `undo` leaves the person unbanned (the ban lifted now, or not in force already:
-/// either way it no longer stands in the way).
+/// whether an `undo` owes the person, a member of ours, their Follow of that group elsewhere
+/// again: the ban lifted now, or found run out before the pass over bans that ran out sent it
+/// (`group_bans::follow_owed_after_ban`). Never for a group of ours, nor for people of other
+/// servers.
 pub async fn apply_block(
     conn: &mut Conn,
     block: &BlockUser,
@@ -192,20 +194,22 @@ pub async fn apply_block(
             _ => return Ok((Outcome::Ignored("not_for_our_groups"), false)),
         },
     };
-    let mut unbanned = false;
+    let mut follow_owed = false;
     let result = if let Some(undo_id) = undo {
         let unblocked =
             group_bans::receive_unblock(conn, moderator, &group, person.id, undo_id.as_str())
                 .await?;
         match unblocked {
             Ok(Unblocked::Lifted) => {
-                unbanned = true;
+                follow_owed = !group.local && person.local;
                 Ok(())
             }
             // Acknowledged, nothing to relay. (It ran out: its Follow is owed only if the pass
             // over bans that ran out has not sent it.)
             Ok(Unblocked::NotInForce) => {
-                unbanned = group_bans::follow_owed_after_ban(conn, group.id, person.id).await?;
+                follow_owed = !group.local
+                    && person.local
+                    && group_bans::follow_owed_after_ban(conn, group.id, person.id).await?;
                 Err("not_banned")
             }
             Err(why) => Err(why),
@@ -228,10 +232,10 @@ pub async fn apply_block(
         Outcome::AppliedInOurGroup {
             group: Box::new(group),
             new_post: None,
-            also_to: person.server_inbox().map(str::to_owned),
+            also_inbox: person.server_inbox().map(str::to_owned),
         }
     } else {
         Outcome::Applied
     };
-    Ok((outcome(result, applied), unbanned))
+    Ok((outcome(result, applied), follow_owed))
 }
