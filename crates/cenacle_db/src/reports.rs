@@ -568,7 +568,8 @@ pub async fn unmark_ban_run_out(
     person_id: i64,
 ) -> Result<(), DbError> {
     diesel::sql_query(
-        "UPDATE group_ban SET expiry_handled_at = NULL WHERE group_id = $1 AND person_id = $2",
+        "UPDATE group_ban SET expiry_handled_at = NULL \
+         WHERE group_id = $1 AND person_id = $2 AND expiry_handled_at IS NOT NULL",
     )
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
