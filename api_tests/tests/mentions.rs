@@ -688,12 +688,17 @@ async fn a_handle_host_confirmed_long_ago_is_asked_again_and_follows_the_handle(
 /// next text (the failure is remembered ten minutes).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_host_whose_server_cannot_be_asked_again_is_kept() {
-    let mut hosts = hosts();
-    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
-    let handle_port = port_of(&handle_host);
-    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
-    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
-    let mut db = database::connect(&alpha).await;
+    let SplitHandle {
+        hosts: _hosts,
+        peer,
+        handle_host,
+        handle_port,
+        handles,
+        alpha,
+        admin,
+        mut db,
+        ..
+    } = split_handle().await;
     let text = format!("@alice@{handle_host} ?");
     let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     received_tagging(&peer, "Create", &first).await;
@@ -725,13 +730,18 @@ async fn a_handle_host_whose_server_cannot_be_asked_again_is_kept() {
 /// is a miss.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_host_answering_503_keeps_the_handle_and_records_no_miss() {
-    let mut hosts = hosts();
-    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
-    let handle_port = port_of(&handle_host);
-    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
-    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
-    let mut db = database::connect(&alpha).await;
-    let handle = format!("@alice@{handle_host}");
+    let SplitHandle {
+        hosts: _hosts,
+        peer,
+        handle_host,
+        handle_port,
+        handles,
+        alpha,
+        admin,
+        mut db,
+        handle,
+        ..
+    } = split_handle().await;
     let text = format!("{handle} ?");
     let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     received_tagging(&peer, "Create", &first).await;
@@ -756,13 +766,17 @@ async fn a_handle_host_answering_503_keeps_the_handle_and_records_no_miss() {
 /// first takes the handle. Before, this 404 took the handle at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_404_from_the_actors_server_is_a_miss_of_the_handle() {
-    let mut hosts = hosts();
-    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
-    let handle_port = port_of(&handle_host);
-    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
-    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
-    let mut db = database::connect(&alpha).await;
-    let handle = format!("@alice@{handle_host}");
+    let SplitHandle {
+        hosts: _hosts,
+        peer,
+        handle_host,
+        handles,
+        alpha,
+        admin,
+        mut db,
+        handle,
+        ..
+    } = split_handle().await;
     let text = format!("{handle} ?");
     let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     received_tagging(&peer, "Create", &first).await;
@@ -809,13 +823,18 @@ async fn a_404_from_the_actors_server_is_a_miss_of_the_handle() {
 /// every later text naming it stopped reaching the person.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_host_goes_only_when_its_404s_persist() {
-    let mut hosts = hosts();
-    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
-    let handle_port = port_of(&handle_host);
-    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
-    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
-    let mut db = database::connect(&alpha).await;
-    let handle = format!("@alice@{handle_host}");
+    let SplitHandle {
+        hosts,
+        peer,
+        handle_host,
+        handle_port,
+        handles,
+        alpha,
+        admin,
+        mut db,
+        handle,
+        ..
+    } = split_handle().await;
     let text = format!("{handle} ?");
     let (_, first) = post(&alpha, &admin, "rust", "Une idée ?", &text).await;
     received_tagging(&peer, "Create", &first).await;
@@ -885,13 +904,18 @@ async fn a_handle_host_goes_only_when_its_404s_persist() {
 /// 404 took the handle as if the 404s had persisted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_handle_hosts_answer_forgets_its_miss_even_when_the_actors_server_is_down() {
-    let mut hosts = hosts();
-    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
-    let handle_port = port_of(&handle_host);
-    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
-    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
-    let mut db = database::connect(&alpha).await;
-    let handle = format!("@alice@{handle_host}");
+    let SplitHandle {
+        hosts: _hosts,
+        peer,
+        handle_host,
+        handle_port,
+        handles,
+        alpha,
+        admin,
+        mut db,
+        handle,
+        ..
+    } = split_handle().await;
     assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
     assert_eq!(held(&mut db, &peer.actor_id, &handle_host).await, (1, 0));
 
@@ -944,14 +968,17 @@ async fn a_handle_hosts_answer_forgets_its_miss_even_when_the_actors_server_is_d
 /// and a server alternating 404 and 503 kept a handle it denied for good.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_miss_the_actors_server_gave_stands_through_a_half_answer() {
-    let mut hosts = hosts();
-    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
-    let handle_port = port_of(&handle_host);
-    let _handles =
-        WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
-    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
-    let mut db = database::connect(&alpha).await;
-    let handle = format!("@alice@{handle_host}");
+    let SplitHandle {
+        hosts: _hosts,
+        peer,
+        handle_host,
+        handles: _handles,
+        alpha,
+        admin,
+        mut db,
+        handle,
+        ..
+    } = split_handle().await;
     assert_eq!(resolve(&alpha, &admin, &handle).await.0, 200);
     assert_eq!(held(&mut db, &peer.actor_id, &handle_host).await, (1, 0));
 
@@ -1109,6 +1136,46 @@ async fn edit(alpha: &Instance, token: &str, path: &str, body: &str) {
         .patch(path, Some(token), json!({ "body": body }))
         .await;
     assert_eq!(status, 200, "{path}: {answer}");
+}
+
+/// What the handle tests stand on: `alice` of a split-domain server ([`split_domain_peer`]),
+/// the handles' host started and pointing at her actor, and `alpha` with its admin, a public
+/// group `rust` and a database connection.
+struct SplitHandle {
+    hosts: Hosts,
+    peer: FakePeer,
+    /// `masto.test:<port>`.
+    handle_host: String,
+    handle_port: u16,
+    /// The handles' host (kept while the test runs: dropping it stops it).
+    handles: WebFingerPointer,
+    alpha: Instance,
+    admin: String,
+    db: AsyncPgConnection,
+    /// `@alice@masto.test:<port>`.
+    handle: String,
+}
+
+/// [`SplitHandle`], started.
+async fn split_handle() -> SplitHandle {
+    let mut hosts = hosts();
+    let (peer, handle_host) = split_domain_peer(&mut hosts).await;
+    let handle_port = port_of(&handle_host);
+    let handles = WebFingerPointer::start("masto.test", handle_port, "alice", &peer.actor_id).await;
+    let (alpha, admin) = alpha_with_groups(&hosts, &[("rust", "public")]).await;
+    let db = database::connect(&alpha).await;
+    let handle = format!("@alice@{handle_host}");
+    SplitHandle {
+        hosts,
+        peer,
+        handle_host,
+        handle_port,
+        handles,
+        alpha,
+        admin,
+        db,
+        handle,
+    }
 }
 
 /// A member `alice` of a server whose handles name another host (Mastodon's split domain):
