@@ -484,8 +484,50 @@ async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
     })
     .await;
 
-    // No Undo comes: once the ban has run out, beta sends marie's Follow again on its own,
-    // and alpha takes her back among its followers.
+    // No Undo comes: once the ban has run out, beta sends marie's Follow again on its own.
+    // The first try fails (beta's database refuses to change the follow): its savepoint is
+    // rolled back, nothing sent, and the ban is tried again later, not at every beat.
+    let mut beta_db = database::connect(&beta).await;
+    database::execute(
+        &mut beta_db,
+        "CREATE FUNCTION test_refuse_follow_change() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+    )
+    .await;
+    database::execute(
+        &mut beta_db,
+        "CREATE TRIGGER test_refuse_follow_change BEFORE UPDATE ON follow \
+         FOR EACH ROW EXECUTE FUNCTION test_refuse_follow_change()",
+    )
+    .await;
+    let deferred = "SELECT count(*) FROM group_ban WHERE expiry_handled_at IS NULL \
+                    AND expiry_attempts = 1 AND expiry_retry_at > now() + interval '30 seconds'";
+    eventually("the failed Follow deferred on beta", DEADLINE, || async {
+        (count(&beta, deferred).await == 1).then_some(())
+    })
+    .await;
+    let marie_follow_on_beta = format!(
+        "SELECT count(*) FROM follow WHERE state = 'accepted' AND follower_ap_id LIKE {}",
+        lit(&format!("%{}%marie", beta.host))
+    );
+    assert_eq!(
+        count(&beta, &marie_follow_on_beta).await,
+        1,
+        "the failed try left marie's follow as it was"
+    );
+    // Its retry time comes (moved, rather than waited for a minute), the database takes the
+    // change again: alpha takes her back among its followers.
+    database::execute(
+        &mut beta_db,
+        "DROP TRIGGER test_refuse_follow_change ON follow",
+    )
+    .await;
+    assert_eq!(
+        count(&alpha, &follows_from_beta).await,
+        0,
+        "nothing reached alpha from the failed try"
+    );
+    database::execute(&mut beta_db, "UPDATE group_ban SET expiry_retry_at = now()").await;
     eventually("marie's follow again on alpha", DEADLINE, || async {
         (count(&alpha, &follows_from_beta).await == 1).then_some(())
     })

@@ -217,7 +217,8 @@ const BANS_RUN_OUT_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
 /// Only bans that ran out at least [`BANS_RUN_OUT_GRACE`] ago (or one beat, when beats are
 /// shorter): a server whose clock is a little behind ours has seen the ban end too when the
 /// Follow comes. Each Follow in a savepoint of its own: one that fails is logged and rolled
-/// back alone, its ban unmarked for the next pass to try again, and the others go.
+/// back alone, its ban tried again later (a minute, then twice as long after each failure, at
+/// most a day: `federation::defer_ban_run_out`), and the others go.
 pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, ApubError> {
     let data = fed.data();
     let data = &*data;
@@ -240,8 +241,9 @@ pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, 
                         })
                         .await;
                         if let Err(err) = sent {
-                            tracing::error!(error = %err, group = %group.ap_id, person = person.id, "following again after a ban ran out failed; the next pass tries again");
-                            federation::retry_ban_run_out(conn, group.id, person.id).await?;
+                            let retry_at =
+                                federation::defer_ban_run_out(conn, group.id, person.id).await?;
+                            tracing::error!(error = %err, group = %group.ap_id, person = person.id, ?retry_at, "following again after a ban ran out failed; tried again later");
                             failed += 1;
                         }
                     }
@@ -251,10 +253,9 @@ pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, 
             })
             .await?;
         handled += claimed - failed;
-        // The last batch; or one in which a ban failed, which the next batch would claim again
-        // first (unmarked, its end the oldest): left for the next beat rather than retried in
-        // a loop, however many fail.
-        if (claimed as i64) < BANS_RUN_OUT_BATCH || failed > 0 {
+        // A ban that failed is deferred (not claimed again before its retry time): the next
+        // batch holds other bans, and the loop ends.
+        if (claimed as i64) < BANS_RUN_OUT_BATCH {
             return Ok(handled);
         }
     }

@@ -13,6 +13,7 @@ use cenacle_domain::{
     instance_lists,
 };
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
 
 pub use cenacle_db::federation::{DueProbe, FailedEvent, OutboxEvent, QueuedEvent, Wakeups};
 
@@ -491,26 +492,45 @@ pub async fn claim_bans_run_out(
 ) -> Result<(usize, Vec<(actors::Group, PersonActor)>), CoreError> {
     let claimed = cenacle_db::reports::claim_bans_run_out_elsewhere(conn, limit, grace).await?;
     let count = claimed.len();
-    let mut due = Vec::new();
-    for ban in claimed.into_iter().filter(|b| b.follow_again) {
-        // Both rows exist: the ban goes with either (ON DELETE CASCADE), and it is locked.
-        let group = actors::group_by_id(conn, ban.group_id).await?;
-        let person = actors::person_by_id(conn, ban.person_id).await?;
-        if let (Some(group), Some(person)) = (group, person) {
-            due.push((group, person));
-        }
+    let owed: Vec<_> = claimed.into_iter().filter(|b| b.follow_again).collect();
+    if owed.is_empty() {
+        return Ok((count, vec![]));
     }
+    // Two reads for the whole batch, not two per ban. Every row exists: a ban goes with its
+    // group or person (ON DELETE CASCADE), and it is locked.
+    let group_ids: Vec<i64> = owed.iter().map(|b| b.group_id).collect();
+    let person_ids: Vec<i64> = owed.iter().map(|b| b.person_id).collect();
+    let groups: HashMap<i64, actors::Group> = actors::groups_by_ids(conn, &group_ids)
+        .await?
+        .into_iter()
+        .map(|g| (g.id, g))
+        .collect();
+    let people: HashMap<i64, PersonActor> = actors::people_by_ids(conn, &person_ids)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p))
+        .collect();
+    let due = owed
+        .iter()
+        .filter_map(|b| {
+            Some((
+                groups.get(&b.group_id)?.clone(),
+                people.get(&b.person_id)?.clone(),
+            ))
+        })
+        .collect();
     Ok((count, due))
 }
 
 /// Sending the Follow owed after the ban of `person_id` from `group_id` elsewhere ran out
-/// failed (the caller rolled its savepoint back): the ban is claimed again by a later pass.
-pub async fn retry_ban_run_out(
+/// failed (the caller rolled its savepoint back): a later pass claims the ban again, later
+/// after each failure (`cenacle_db::reports::defer_ban_run_out`). When.
+pub async fn defer_ban_run_out(
     conn: &mut Conn,
     group_id: i64,
     person_id: i64,
-) -> Result<(), CoreError> {
-    Ok(cenacle_db::reports::unmark_ban_run_out(conn, group_id, person_id).await?)
+) -> Result<Option<DateTime<Utc>>, CoreError> {
+    Ok(cenacle_db::reports::defer_ban_run_out(conn, group_id, person_id).await?)
 }
 
 /// Our member stops following `target`; the follow as it was (for the Undo to send).

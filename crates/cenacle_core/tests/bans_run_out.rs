@@ -195,21 +195,91 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
     let never_banned = our_member(&w, "yann").await;
     assert!(owed(never_banned.id).await, "a ban whose Block never came");
 
-    // A Follow that failed to queue (its savepoint rolled back) is tried again by the next
-    // pass: the ban is unmarked.
+    // A Follow that failed to queue (its savepoint rolled back) is tried again later, each
+    // time twice as late: not at the next pass, whose other bans it would hold back.
     let ines = our_member(&w, "ines").await;
     following(&w, &ines, &elsewhere.ap_id, "http://localhost:8700/f/ines").await;
     ban_until(&w, elsewhere.id, ines.id, Utc::now() - Duration::seconds(1)).await;
     assert_eq!(pass(&w, "5").await, vec![(elsewhere.id, ines.id)]);
-    let (group_id, person_id) = (elsewhere.id, ines.id);
+    let first_wait = defer(&w, elsewhere.id, ines.id).await;
+    assert!(
+        (Duration::seconds(55)..=Duration::seconds(65)).contains(&first_wait),
+        "a minute after the first failure: {first_wait}"
+    );
+    assert_eq!(pass(&w, "6").await, vec![], "not before its retry time");
+    retry_time_comes(&w, ines.id).await;
+    assert_eq!(
+        pass(&w, "7").await,
+        vec![(elsewhere.id, ines.id)],
+        "claimed again once its retry time has come"
+    );
+    let second_wait = defer(&w, elsewhere.id, ines.id).await;
+    assert!(
+        (Duration::seconds(115)..=Duration::seconds(125)).contains(&second_wait),
+        "twice as long after the second: {second_wait}"
+    );
+    // However many failures, a day apart at most, never given up.
+    for round in 8..20 {
+        retry_time_comes(&w, ines.id).await;
+        assert_eq!(
+            pass(&w, &round.to_string()).await,
+            vec![(elsewhere.id, ines.id)]
+        );
+        let wait = defer(&w, elsewhere.id, ines.id).await;
+        assert!(wait <= Duration::days(1), "round {round}: {wait}");
+    }
+    assert!(defer_wait_is_a_day(&w, ines.id).await);
+    // Banned again, the new ban starts afresh: claimed as soon as it runs out.
+    ban_until(&w, elsewhere.id, ines.id, Utc::now() - Duration::seconds(1)).await;
+    assert_eq!(pass(&w, "20").await, vec![(elsewhere.id, ines.id)]);
+    let wait = defer(&w, elsewhere.id, ines.id).await;
+    assert!(
+        (Duration::seconds(55)..=Duration::seconds(65)).contains(&wait),
+        "its first failure again: {wait}"
+    );
+}
+
+/// The pass's failure to send the Follow owed after `person_id`'s ban from `group_id` ran
+/// out: how long until it is tried again.
+async fn defer(w: &World, group_id: i64, person_id: i64) -> Duration {
+    let retry_at = w
+        .act(|conn, _| {
+            async move { federation::defer_ban_run_out(conn, group_id, person_id).await }
+                .scope_boxed()
+        })
+        .await
+        .unwrap()
+        .expect("a ban claimed, so marked");
+    retry_at - Utc::now()
+}
+
+/// The retry time of `person_id`'s ban comes (moved to the past rather than waited for).
+async fn retry_time_comes(w: &World, person_id: i64) {
     w.act(|conn, _| {
-        async move { federation::retry_ban_run_out(conn, group_id, person_id).await }.scope_boxed()
+        async move {
+            diesel_async::RunQueryDsl::execute(
+                diesel::sql_query(format!(
+                    "UPDATE group_ban SET expiry_retry_at = now() - interval '1 second' \
+                     WHERE person_id = {person_id}"
+                )),
+                conn,
+            )
+            .await
+            .map_err(cenacle_db::DbError::from)?;
+            Ok(())
+        }
+        .scope_boxed()
     })
     .await
     .unwrap();
-    assert_eq!(
-        pass(&w, "6").await,
-        vec![(elsewhere.id, ines.id)],
-        "claimed again after its failure"
-    );
+}
+
+/// Whether the last wait set for `person_id`'s ban was the longest, a day.
+async fn defer_wait_is_a_day(w: &World, person_id: i64) -> bool {
+    w.count(&format!(
+        "group_ban WHERE person_id = {person_id} \
+           AND expiry_retry_at - now() > interval '23 hours 59 minutes'"
+    ))
+    .await
+        == 1
 }

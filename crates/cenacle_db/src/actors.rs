@@ -93,6 +93,18 @@ pub async fn person_by_id(
         .optional()?)
 }
 
+/// The people of `ids` (those that exist), in no given order.
+pub async fn people_by_ids(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<Vec<PersonActor>, DbError> {
+    Ok(person::table
+        .filter(person::id.eq_any(ids))
+        .select(PersonActor::as_select())
+        .load(conn)
+        .await?)
+}
+
 /// A person by `username` (local) or `username@host` (remote, as cached here).
 pub async fn person_by_handle(
     conn: &mut AsyncPgConnection,
@@ -529,6 +541,18 @@ pub async fn group_by_id(conn: &mut AsyncPgConnection, id: i64) -> Result<Option
         .first(conn)
         .await
         .optional()?)
+}
+
+/// The groups of `ids` (those that exist), in no given order.
+pub async fn groups_by_ids(
+    conn: &mut AsyncPgConnection,
+    ids: &[i64],
+) -> Result<Vec<Group>, DbError> {
+    Ok(community_group::table
+        .filter(community_group::id.eq_any(ids))
+        .select(Group::as_select())
+        .load(conn)
+        .await?)
 }
 
 /// This instance's groups that are not archived, by name: the directory of groups (their

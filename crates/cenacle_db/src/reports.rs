@@ -404,7 +404,8 @@ pub async fn upsert_ban(conn: &mut AsyncPgConnection, ban: &NewBan<'_>) -> Resul
          ON CONFLICT (group_id, person_id) DO UPDATE SET banned_by = EXCLUDED.banned_by, \
            reason = EXCLUDED.reason, expires_at = EXCLUDED.expires_at, \
            remove_data = EXCLUDED.remove_data, ap_id = EXCLUDED.ap_id, lifted_at = NULL, \
-           expiry_handled_at = NULL, created_at = now()",
+           expiry_handled_at = NULL, expiry_attempts = 0, expiry_retry_at = NULL, \
+           created_at = now()",
     )
     .bind::<BigInt, _>(ban.group_id)
     .bind::<BigInt, _>(ban.person_id)
@@ -495,6 +496,9 @@ pub struct BanRunOut {
 /// `grace`: only bans that ran out at least that long ago, so that a server whose clock is a
 /// little behind ours has seen the ban end too when the Follow reaches it (it would drop a
 /// Follow of someone it still bans, and the ban, marked, would not be handled again).
+///
+/// A ban whose Follow failed is claimed again only once its retry time has come
+/// ([`defer_ban_run_out`]).
 pub async fn claim_bans_run_out_elsewhere(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -509,6 +513,7 @@ pub async fn claim_bans_run_out_elsewhere(
            JOIN person p ON p.id = d.person_id \
            WHERE d.expires_at IS NOT NULL AND d.expires_at <= now() - $2 \
              AND d.lifted_at IS NULL AND d.expiry_handled_at IS NULL \
+             AND (d.expiry_retry_at IS NULL OR d.expiry_retry_at <= now()) \
              AND NOT (NOT g.local AND p.local AND EXISTS ( \
                SELECT 1 FROM instance_ban i WHERE i.person_id = d.person_id \
                  AND (i.expires_at IS NULL OR i.expires_at > now()))) \
@@ -560,22 +565,42 @@ pub async fn follow_owed_after_ban(
     Ok(owed.owed)
 }
 
-/// Clears the handled mark of the ban of `person_id` from `group_id` elsewhere: sending their
-/// Follow after it ran out failed (its savepoint rolled back), and the next pass tries again.
-pub async fn unmark_ban_run_out(
+/// How long after its first failure the Follow owed after a ban ran out is tried again; each
+/// failure doubles it, up to [`BAN_RUN_OUT_RETRY_MAX`].
+pub const BAN_RUN_OUT_RETRY_FIRST: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
+/// The longest wait between two tries: a ban is never given up (its member would follow a
+/// group that sends them nothing), but one that always fails is tried once a day.
+pub const BAN_RUN_OUT_RETRY_MAX: chrono::TimeDelta = chrono::TimeDelta::days(1);
+
+/// Sending the Follow of `person_id` to `group_id` elsewhere after their ban ran out failed (its
+/// savepoint rolled back): clears the ban's handled mark and sets when a later pass may claim it
+/// again, [`BAN_RUN_OUT_RETRY_FIRST`] after the first failure, twice as long after each other,
+/// at most [`BAN_RUN_OUT_RETRY_MAX`]. Until then the pass skips it: it neither takes a place
+/// in every batch nor holds back the bans behind it. When it will be tried again (none when
+/// the ban is no longer marked: lifted or banned again meanwhile).
+pub async fn defer_ban_run_out(
     conn: &mut AsyncPgConnection,
     group_id: i64,
     person_id: i64,
-) -> Result<(), DbError> {
-    diesel::sql_query(
-        "UPDATE group_ban SET expiry_handled_at = NULL \
-         WHERE group_id = $1 AND person_id = $2 AND expiry_handled_at IS NOT NULL",
+) -> Result<Option<DateTime<Utc>>, DbError> {
+    #[derive(QueryableByName)]
+    struct Deferred {
+        #[diesel(sql_type = Timestamptz)]
+        retry_at: DateTime<Utc>,
+    }
+    // The exponent is bounded before `power` (2^30 minutes is far past the cap, and no
+    // overflow however many failures).
+    let deferred: Option<Deferred> = diesel::sql_query(
+        "UPDATE group_ban SET expiry_handled_at = NULL,            expiry_attempts = expiry_attempts + 1,            expiry_retry_at = now() + LEAST($3 * power(2, LEAST(expiry_attempts, 30)), $4)          WHERE group_id = $1 AND person_id = $2 AND expiry_handled_at IS NOT NULL          RETURNING expiry_retry_at AS retry_at",
     )
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .bind::<diesel::sql_types::Interval, _>(BAN_RUN_OUT_RETRY_FIRST)
+    .bind::<diesel::sql_types::Interval, _>(BAN_RUN_OUT_RETRY_MAX)
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(deferred.map(|d| d.retry_at))
 }
 
 /// A group's bans in force, newest first.

@@ -1,0 +1,1 @@
+ALTER TABLE group_ban DROP COLUMN expiry_retry_at, DROP COLUMN expiry_attempts;
