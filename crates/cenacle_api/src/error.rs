@@ -339,7 +339,10 @@ impl From<CoreError> for ApiError {
                 Self::new(status, refusal.code())
             }
             // Every bounty refusal is a conflict with the question's state.
-            Bounty(refusal) => Self::new(StatusCode::CONFLICT, refusal.code()),
+            // Every bounty refusal is about one question, named in the details: a ban that
+            // removes someone's content may take down many.
+            Bounty(refusal) => Self::new(StatusCode::CONFLICT, refusal.code())
+                .with_details(json!({ "post_id": refusal.post_id() })),
             ModerationRefused(refusal) => Self::new(
                 StatusCode::from_u16(refusal.status()).unwrap_or(StatusCode::FORBIDDEN),
                 refusal.code(),
@@ -582,13 +585,19 @@ mod tests {
     #[test]
     fn every_bounty_refusal_is_a_listed_409() {
         use cenacle_domain::bounties::BountyRefusal;
-        for refusal in BountyRefusal::ALL {
-            assert!(ALL_CODES.contains(&refusal.code()), "{}", refusal.code());
-            assert_eq!(
-                answer(CoreError::Bounty(refusal)),
-                (StatusCode::CONFLICT, refusal.code(), None)
-            );
+        for code in BountyRefusal::CODES {
+            assert!(ALL_CODES.contains(&code), "{code}");
         }
+        let refusal = BountyRefusal::Running { post_id: 42 };
+        assert_eq!(
+            answer(CoreError::Bounty(refusal)),
+            (StatusCode::CONFLICT, "bounty_running", None)
+        );
+        assert_eq!(
+            ApiError::from(CoreError::Bounty(refusal)).details,
+            Some(json!({"post_id": 42})),
+            "the question named"
+        );
     }
 
     #[test]

@@ -653,12 +653,17 @@ async fn liked_answer_while_it_runs(t: &TestApp, liker: &str, answerer: &str, qi
     aid
 }
 
-/// A take-down refused because a bounty runs on the question: 409 `bounty_running`.
+/// A take-down refused because a bounty runs on the question `qid`: 409 `bounty_running`,
+/// naming it.
 #[track_caller]
-fn assert_bounty_running(refused: &common::Reply) {
+fn assert_bounty_running(refused: &common::Reply, qid: i64) {
     assert_eq!(
-        (refused.status, refused.code()),
-        (StatusCode::CONFLICT, "bounty_running"),
+        (
+            refused.status,
+            refused.code(),
+            &refused.json["error"]["details"]["post_id"]
+        ),
+        (StatusCode::CONFLICT, "bounty_running", &json!(qid)),
         "{}",
         refused.json
     );
@@ -950,7 +955,7 @@ async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
     offered_bounty(&t, &sponsor, qid, 200).await;
     let held = points(&t, &sponsor).await;
     let refused = delete_post_as(&t, &sponsor, qid).await;
-    assert_bounty_running(&refused);
+    assert_bounty_running(&refused, qid);
     let in_french = t
         .send(
             axum::http::Request::delete(format!("/api/v1/posts/{qid}"))
@@ -980,7 +985,7 @@ async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
     ))
     .await;
     let late = delete_post_as(&t, &sponsor, qid).await;
-    assert_bounty_running(&late);
+    assert_bounty_running(&late, qid);
     // Settled (nobody qualified: nothing paid, nothing back): now she may delete it.
     assert_eq!(settle(&t).await, 1);
     assert_eq!(bounties_in(&t, qid, "expired").await, 1);
@@ -994,7 +999,7 @@ async fn its_author_cannot_delete_a_question_while_a_bounty_runs_on_it() {
     let (other, answer) = question_and_answer(&t, &asker, &answerer).await;
     offered_bounty(&t, &sponsor, other, 100).await;
     let refused = delete_post_as(&t, &asker, other).await;
-    assert_bounty_running(&refused);
+    assert_bounty_running(&refused, other);
     let awarded = award_as(&t, &sponsor, other, answer).await;
     assert_eq!(awarded.status, StatusCode::OK, "{}", awarded.json);
     let deleted = delete_post_as(&t, &asker, other).await;
@@ -1043,7 +1048,7 @@ async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_
     offered_bounty(&t, &sponsor, own, 200).await;
     let held = points(&t, &sponsor).await;
     let refused = remove_post_as(&t, &sponsor, own).await;
-    assert_bounty_running(&refused);
+    assert_bounty_running(&refused, own);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
     assert_eq!(points(&t, &sponsor).await, held);
     assert_eq!(bounties_in(&t, own, "open").await, 1);
@@ -1059,7 +1064,7 @@ async fn a_sponsor_who_moderates_cannot_take_down_the_question_of_their_running_
         remove_post_as(&t, &sponsor, theirs).await,
         delete_post_as(&t, &sponsor, theirs).await,
     ] {
-        assert_bounty_running(&refused);
+        assert_bounty_running(&refused, theirs);
     }
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
     assert_eq!(points(&t, &sponsor).await, held);
@@ -1113,7 +1118,7 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
         )
         .await;
     for refused in [group_ban, instance_ban] {
-        assert_bounty_running(&refused);
+        assert_bounty_running(&refused, qid);
     }
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
     assert_eq!(points(&t, &sponsor).await, held);
@@ -1140,7 +1145,7 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
         .await;
     assert!(named.status.is_success(), "{}", named.json);
     let refused = remove_post_as(&t, &asker, qid).await;
-    assert_bounty_running(&refused);
+    assert_bounty_running(&refused, qid);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);
 
     // Once its end has passed, another moderator removes it (left to the lapse rule): removing
@@ -1159,6 +1164,33 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
         assert_eq!(again.status, StatusCode::NO_CONTENT, "{}", again.json);
     }
     points_audit_clean(&t).await;
+}
+
+/// A ban that would take down several questions names the one whose bounty holds it back: the
+/// asker's first question has none, their second one has the sponsor's.
+#[tokio::test]
+async fn a_refused_ban_names_the_question_whose_bounty_holds_it_back() {
+    let BountyGround {
+        t,
+        sponsor,
+        asker,
+        answerer,
+        qid: without_bounty,
+        ..
+    } = bounty_ground(1000, Asks::Asker).await;
+    let (with_bounty, _) = question_and_answer(&t, &asker, &answerer).await;
+    assert!(with_bounty > without_bounty);
+    offered_bounty(&t, &sponsor, with_bounty, 100).await;
+    let refused = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/open/bans/asker",
+            Some(&sponsor),
+            Some(json!({"reason": "spam", "remove_data": true})),
+        )
+        .await;
+    assert_bounty_running(&refused, with_bounty);
+    assert_eq!(t.count("SELECT count(*) AS n FROM group_ban").await, 0);
 }
 
 /// A report about the question, resolved with a ban of its asker that removes their content:
@@ -1188,7 +1220,7 @@ async fn a_report_resolved_with_a_ban_takes_the_question_down_for_another_modera
     let path = format!("/api/v1/reports/{report}/resolve");
     let body = json!({"note": "banni", "ban": {"reason": "spam", "remove_data": true}});
     let refused = t.post(&path, Some(&sponsor), body.clone()).await;
-    assert_bounty_running(&refused);
+    assert_bounty_running(&refused, qid);
     assert_eq!(t.count("SELECT count(*) AS n FROM group_ban").await, 0);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);
     assert_eq!(points(&t, &sponsor).await, held);
@@ -1642,7 +1674,7 @@ async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
     };
     let (offered, deleted) = tokio::join!(offer, deletion);
     offered.unwrap();
-    assert_bounty_running(&deleted);
+    assert_bounty_running(&deleted, qid);
     let question = t.get(&format!("/api/v1/posts/{qid}"), None).await;
     assert_eq!(question.status, StatusCode::OK, "{}", question.json);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);

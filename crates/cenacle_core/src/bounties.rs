@@ -127,7 +127,7 @@ pub async fn offer_bounty(
         .await?
         .is_some()
     {
-        return Err(BountyRefusal::Running.into());
+        return Err(BountyRefusal::Running { post_id }.into());
     }
     // Checked under the balance's lock, against what bids hold too: left to the balance's two
     // CHECKs (kept as the backstop), an offer beyond both would get whichever code PostgreSQL
@@ -362,7 +362,8 @@ pub async fn settle_expired_bounties(conn: &mut Conn) -> Result<usize, CoreError
 /// Refuses a take-down of questions by one of our members — a deletion, a moderator's
 /// removal, or the removal of content a ban orders — while a bounty runs on one of them
 /// (open: neither awarded nor settled, even past its end until the settler ran) when they
-/// asked that question or sponsor that bounty (`bounty_running`, 409, as on Stack Overflow).
+/// asked that question or sponsor that bounty (`bounty_running`, 409, as on Stack Overflow,
+/// naming the question: a ban may take down many).
 /// The take-down would hand the escrow back: an author-sponsor could escape the lapse rule by
 /// deleting, or removing then restoring, their question just before (or after) the end, and a
 /// sponsor who moderates could take someone else's question down — by hand, or by banning its
@@ -384,8 +385,8 @@ pub(crate) async fn refuse_take_down_by(
     post_ids: &[i64],
     person_id: i64,
 ) -> Result<(), CoreError> {
-    if bounty_store::bounty_running_for(conn, post_ids, person_id).await? {
-        return Err(BountyRefusal::Running.into());
+    if let Some(post_id) = bounty_store::bounty_running_for(conn, post_ids, person_id).await? {
+        return Err(BountyRefusal::Running { post_id }.into());
     }
     Ok(())
 }

@@ -656,7 +656,9 @@ impl Model {
         } else if self.questions[q].accepted.is_some() {
             Some(Refusal::Conflict("question_closed"))
         } else if self.running_bounty(q).is_some() {
-            Some(Refusal::Bounty(BountyRefusal::Running))
+            Some(Refusal::Bounty(BountyRefusal::Running {
+                post_id: self.questions[q].id,
+            }))
         } else if amount > self.available(who) {
             Some(ShopRefusal::InsufficientPoints.into())
         } else {
@@ -1369,7 +1371,7 @@ impl Stage {
                 let refusal = match *step {
                     Step::DeleteQuestion { who, .. } => (who == model.questions[q].author
                         && model.running_bounty(q).is_some())
-                    .then_some(Refusal::Bounty(BountyRefusal::Running)),
+                    .then_some(Refusal::Bounty(BountyRefusal::Running { post_id })),
                     _ => None,
                 };
                 let deleted = ctx

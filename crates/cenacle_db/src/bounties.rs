@@ -34,8 +34,9 @@ pub async fn question_for_share(
         .optional()?)
 }
 
-/// Whether a bounty runs on any of the questions `post_ids` (open: neither awarded, settled nor
-/// cancelled, whether or not its end has passed) that `person_id` may not take down: they
+/// The first (by id) of the questions `post_ids` on which a bounty runs (open: neither
+/// awarded, settled nor cancelled, whether or not its end has passed) that `person_id` may not
+/// take down, if any: they
 /// asked the question, or they sponsor that bounty. One question for a deletion or a removal,
 /// all the posts a ban's removal of content took for a ban. Reads at most one bounty per
 /// question (the partial unique index on open bounties) and its post by key.
@@ -43,26 +44,28 @@ pub async fn bounty_running_for(
     conn: &mut AsyncPgConnection,
     post_ids: &[i64],
     person_id: i64,
-) -> Result<bool, DbError> {
+) -> Result<Option<i64>, DbError> {
     #[derive(QueryableByName)]
     struct Found {
-        #[diesel(sql_type = Bool)]
-        running: bool,
+        #[diesel(sql_type = BigInt)]
+        post_id: i64,
     }
     if post_ids.is_empty() {
-        return Ok(false);
+        return Ok(None);
     }
-    let found: Found = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM bounty b JOIN post q ON q.id = b.post_id \
-          WHERE b.post_id = ANY($1) AND b.status = 'open' \
-            AND (b.sponsor_id = $2 OR q.author_id = $2)) AS running",
+    let found: Option<Found> = diesel::sql_query(
+        "SELECT b.post_id FROM bounty b JOIN post q ON q.id = b.post_id \
+         WHERE b.post_id = ANY($1) AND b.status = 'open' \
+           AND (b.sponsor_id = $2 OR q.author_id = $2) \
+         ORDER BY b.post_id LIMIT 1",
     )
     .bind::<diesel::sql_types::Array<BigInt>, _>(post_ids)
     .bind::<BigInt, _>(person_id)
     .prepared()
     .get_result(conn)
-    .await?;
-    Ok(found.running)
+    .await
+    .optional()?;
+    Ok(found.map(|f| f.post_id))
 }
 
 /// An answer that qualifies for a bounty, with its score.

@@ -13,16 +13,26 @@ pub enum BountyRefusal {
     /// question's author nor the bounty's sponsor can take it down (its author's deletion, as
     /// on Stack Overflow; their deletion or removal as a moderator): a take-down would hand
     /// the whole escrow back to the sponsor and let an author-sponsor escape the lapse rule, or
-    /// a sponsor who moderates take their escrow back.
-    Running,
+    /// a sponsor who moderates take their escrow back. `post_id` names the question: a ban
+    /// that removes someone's content may take down many, and the moderator needs to know
+    /// which one holds it back.
+    Running { post_id: i64 },
 }
 
 impl BountyRefusal {
-    pub const ALL: [BountyRefusal; 1] = [BountyRefusal::Running];
+    /// Every code a refusal can give.
+    pub const CODES: [&'static str; 1] = ["bounty_running"];
 
     pub fn code(self) -> &'static str {
         match self {
-            BountyRefusal::Running => "bounty_running",
+            BountyRefusal::Running { .. } => "bounty_running",
+        }
+    }
+
+    /// The question the refusal is about.
+    pub fn post_id(self) -> i64 {
+        match self {
+            BountyRefusal::Running { post_id } => post_id,
         }
     }
 }
@@ -51,6 +61,10 @@ mod tests {
 
     #[test]
     fn every_refusal_has_its_code() {
-        assert_eq!(BountyRefusal::Running.code(), "bounty_running");
+        assert_eq!(
+            BountyRefusal::Running { post_id: 1 }.code(),
+            "bounty_running"
+        );
+        assert!(BountyRefusal::CODES.contains(&BountyRefusal::Running { post_id: 1 }.code()));
     }
 }

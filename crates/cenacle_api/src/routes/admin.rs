@@ -290,7 +290,7 @@ impl From<instance_moderation::Ban> for BanView {
 /// bounty you sponsor.
 #[utoipa::path(post, path = "/api/v1/admin/bans", tag = "admin", security(("bearer" = [])),
     request_body = BanRequest,
-    responses((status = 201, body = BanView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "`remove_content` would take down a question whose running bounty you sponsor (`bounty_running`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = BanView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "`remove_content` would take down a question whose running bounty you sponsor (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn ban(
     State(state): State<AppState>,
     Auth(session): Auth,
