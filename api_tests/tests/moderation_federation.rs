@@ -458,6 +458,23 @@ async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
     );
     assert_eq!(count(&alpha, &follows_from_beta).await, 1);
 
+    // The first Follow beta sends once the ban has run out fails: beta's database refuses
+    // any change of a follow (nothing else changes one until then; the ban itself leaves
+    // marie's follow of alpha's group as it is on beta).
+    let mut beta_db = database::connect(&beta).await;
+    database::execute(
+        &mut beta_db,
+        "CREATE FUNCTION test_refuse_follow_change() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
+    )
+    .await;
+    database::execute(
+        &mut beta_db,
+        "CREATE TRIGGER test_refuse_follow_change BEFORE UPDATE ON follow \
+         FOR EACH ROW EXECUTE FUNCTION test_refuse_follow_change()",
+    )
+    .await;
+
     // alpha's admin bans marie for a few seconds: long enough for the ban to reach beta
     // first, short enough to wait for. alpha drops her follow with it.
     let until = chrono::Utc::now() + chrono::Duration::seconds(6);
@@ -484,26 +501,16 @@ async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
     })
     .await;
 
-    // No Undo comes: once the ban has run out, beta sends marie's Follow again on its own.
-    // The first try fails (beta's database refuses to change the follow): its savepoint is
-    // rolled back, nothing sent, and the ban is tried again later, not at every beat.
-    let mut beta_db = database::connect(&beta).await;
-    database::execute(
-        &mut beta_db,
-        "CREATE FUNCTION test_refuse_follow_change() RETURNS trigger LANGUAGE plpgsql AS \
-         $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$",
-    )
-    .await;
-    database::execute(
-        &mut beta_db,
-        "CREATE TRIGGER test_refuse_follow_change BEFORE UPDATE ON follow \
-         FOR EACH ROW EXECUTE FUNCTION test_refuse_follow_change()",
-    )
-    .await;
-    let deferred = "SELECT count(*) FROM group_ban WHERE expiry_handled_at IS NULL \
-                    AND expiry_attempts = 1 AND expiry_retry_at > now() + interval '30 seconds'";
+    // No Undo comes: once the ban has run out, beta's pass sends marie's Follow again on its
+    // own. Its first try fails: the savepoint is rolled back (her follow on beta as it was,
+    // nothing sent) and the ban deferred, a minute after that try, which came after the end.
+    let deferred = format!(
+        "SELECT count(*) FROM group_ban WHERE expiry_handled_at IS NULL \
+         AND expiry_attempts = 1 AND expiry_retry_at - interval '1 minute' >= {}",
+        lit(&until.to_rfc3339())
+    );
     eventually("the failed Follow deferred on beta", DEADLINE, || async {
-        (count(&beta, deferred).await == 1).then_some(())
+        (count(&beta, &deferred).await == 1).then_some(())
     })
     .await;
     let marie_follow_on_beta = format!(
@@ -515,27 +522,56 @@ async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
         1,
         "the failed try left marie's follow as it was"
     );
-    // Its retry time comes (moved, rather than waited for a minute), the database takes the
-    // change again: alpha takes her back among its followers.
+    // Passes go on every second without trying it again before its time: a ban of paul that
+    // ran out after marie's is handled by a later pass, and marie's is still at its first
+    // failure.
+    beta.member("paul").await;
     database::execute(
         &mut beta_db,
-        "DROP TRIGGER test_refuse_follow_change ON follow",
+        &format!(
+            "INSERT INTO group_ban (group_id, person_id, reason, expires_at) \
+             SELECT g.id, p.id, 'spam', now() - interval '2 seconds' \
+             FROM community_group g, person p \
+             WHERE g.ap_id LIKE {} AND p.ap_id LIKE {}",
+            lit(&format!("%{}%entraide", alpha.host)),
+            lit(&format!("%{}%paul", beta.host))
+        ),
     )
     .await;
+    eventually("paul's ban handled by a later pass", DEADLINE, || async {
+        let handled = "SELECT count(*) FROM group_ban g JOIN person p ON p.id = g.person_id \
+                       WHERE p.username = 'paul' AND g.expiry_handled_at IS NOT NULL";
+        (count(&beta, handled).await == 1).then_some(())
+    })
+    .await;
+    assert_eq!(
+        count(&beta, &deferred).await,
+        1,
+        "marie's ban not tried again before its time"
+    );
     assert_eq!(
         count(&alpha, &follows_from_beta).await,
         0,
         "nothing reached alpha from the failed try"
     );
-    database::execute(&mut beta_db, "UPDATE group_ban SET expiry_retry_at = now()").await;
+
+    // beta's database takes the change again, and her retry time comes (moved, rather than
+    // waited for a minute): alpha takes her back among its followers.
+    database::execute(
+        &mut beta_db,
+        "DROP TRIGGER test_refuse_follow_change ON follow",
+    )
+    .await;
+    database::execute(
+        &mut beta_db,
+        "UPDATE group_ban SET expiry_retry_at = now() - interval '2 seconds' \
+         WHERE expiry_retry_at IS NOT NULL",
+    )
+    .await;
     eventually("marie's follow again on alpha", DEADLINE, || async {
         (count(&alpha, &follows_from_beta).await == 1).then_some(())
     })
     .await;
-    assert!(
-        chrono::Utc::now() >= until,
-        "followed again before the ban ran out"
-    );
     eventually(
         "marie's follow accepted again on beta",
         DEADLINE,
@@ -543,7 +579,7 @@ async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
     )
     .await;
     let handled = "SELECT count(*) FROM group_ban WHERE expiry_handled_at IS NOT NULL";
-    assert_eq!(count(&beta, handled).await, 1, "the ban is handled, once");
+    assert_eq!(count(&beta, handled).await, 2, "both bans handled, once");
 
     // alpha's next post reaches beta.
     let news = alpha

@@ -1166,6 +1166,56 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
     points_audit_clean(&t).await;
 }
 
+/// Offers on one question by several sponsors at once: one bounty, every other offer refused
+/// `bounty_running` naming the question, and nothing held for them. (Two offers that pass the
+/// check together meet the unique index, whose violation gives the same refusal; this test
+/// does not force that interleaving, and in its runs the refusals came from the check.)
+#[tokio::test]
+async fn offers_at_once_give_one_bounty_and_name_the_question_to_the_others() {
+    let BountyGround { t, admin, qid, .. } = bounty_ground(1000, Asks::Asker).await;
+    let mut sponsors = vec![];
+    for i in 0..6 {
+        let name = format!("sponsor{i}");
+        sponsors.push(t.with_role(&name, Role::CommunityManager).await);
+        grant(&t, &admin, &name, 100).await;
+    }
+    let mut before = vec![];
+    for sponsor in &sponsors {
+        before.push(points(&t, sponsor).await);
+    }
+    let offers = sponsors.iter().map(|sponsor| {
+        let t = &t;
+        async move {
+            // A busy pool answers 503 with Retry-After: retried, as a client does.
+            loop {
+                let r = offer_bounty(t, sponsor, qid, 50).await;
+                if r.status != StatusCode::SERVICE_UNAVAILABLE {
+                    return r;
+                }
+            }
+        }
+    });
+    let replies = futures::future::join_all(offers).await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1, "one bounty");
+    for refused in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_bounty_running(refused, qid);
+    }
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    for ((sponsor, reply), before) in sponsors.iter().zip(&replies).zip(before) {
+        let held = if reply.status == StatusCode::CREATED {
+            50
+        } else {
+            0
+        };
+        assert_eq!(points(&t, sponsor).await, before - held, "held once");
+    }
+    points_audit_clean(&t).await;
+}
+
 /// A ban that would take down several questions names the one whose bounty holds it back: the
 /// asker's first question has none, their second one has the sponsor's.
 #[tokio::test]

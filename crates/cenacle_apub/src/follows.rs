@@ -241,9 +241,13 @@ pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, 
                         })
                         .await;
                         if let Err(err) = sent {
-                            let retry_at =
-                                federation::defer_ban_run_out(conn, group.id, person.id).await?;
-                            tracing::error!(error = %err, group = %group.ap_id, person = person.id, ?retry_at, "following again after a ban ran out failed; tried again later");
+                            match federation::defer_ban_run_out(conn, group.id, person.id)
+                                .await?
+                            {
+                                Some(retry_at) => tracing::error!(error = %err, group = %group.ap_id, person = person.id, %retry_at, "following again after a ban ran out failed; tried again later"),
+                                // The claim holds the row: never, short of a bug.
+                                None => tracing::error!(error = %err, group = %group.ap_id, person = person.id, "following again after a ban ran out failed, and its ban could not be deferred: not tried again"),
+                            }
                             failed += 1;
                         }
                     }

@@ -122,7 +122,7 @@ pub async fn offer_bounty(
     )
     .await?;
     // Two offers racing past the check below (both hold the post FOR SHARE) meet the partial
-    // unique index; the API maps it to the same 409.
+    // unique index: the insert's violation gives the same refusal.
     if ledger::open_bounty_for_update(conn, post_id)
         .await?
         .is_some()
@@ -137,14 +137,21 @@ pub async fn offer_bounty(
     if amount > available.points() {
         return Err(ShopRefusal::InsufficientPoints.into());
     }
-    let bounty = ledger::insert_bounty(
-        conn,
-        post_id,
-        caller.person_id,
-        amount,
-        Utc::now() + Duration::days(days),
-    )
-    .await?;
+    let ends_at = Utc::now() + Duration::days(days);
+    let bounty = match ledger::insert_bounty(conn, post_id, caller.person_id, amount, ends_at).await
+    {
+        // The other offer of a race committed first: the same refusal as the check's, naming
+        // the question too (the transaction is aborted, and the caller's rollback takes the rest).
+        Err(e)
+            if e.constraint_violation()
+                == Some(cenacle_db::ConstraintViolation::Unique(
+                    "bounty_open_post_key",
+                )) =>
+        {
+            return Err(BountyRefusal::Running { post_id }.into());
+        }
+        inserted => inserted?,
+    };
     ledger::record_points(
         conn,
         caller.person_id,

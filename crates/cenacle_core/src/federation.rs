@@ -523,8 +523,8 @@ pub async fn claim_bans_run_out(
 }
 
 /// Sending the Follow owed after the ban of `person_id` from `group_id` elsewhere ran out
-/// failed (the caller rolled its savepoint back): a later pass claims the ban again, later
-/// after each failure (`cenacle_db::reports::defer_ban_run_out`). When.
+/// failed (the caller rolled its savepoint back): a later pass claims the ban again, each
+/// failure doubling the wait (`cenacle_db::reports::defer_ban_run_out`). Returns when.
 pub async fn defer_ban_run_out(
     conn: &mut Conn,
     group_id: i64,

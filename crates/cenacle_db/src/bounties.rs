@@ -36,10 +36,10 @@ pub async fn question_for_share(
 
 /// The first (by id) of the questions `post_ids` on which a bounty runs (open: neither
 /// awarded, settled nor cancelled, whether or not its end has passed) that `person_id` may not
-/// take down, if any: they
-/// asked the question, or they sponsor that bounty. One question for a deletion or a removal,
-/// all the posts a ban's removal of content took for a ban. Reads at most one bounty per
-/// question (the partial unique index on open bounties) and its post by key.
+/// take down, if any: they asked the question, or they sponsor that bounty. One question for a
+/// deletion or a removal, all the posts a ban's removal of content took for a ban. Reads at
+/// most one bounty per question (the partial unique index on open bounties) and its post by
+/// key.
 pub async fn bounty_running_for(
     conn: &mut AsyncPgConnection,
     post_ids: &[i64],

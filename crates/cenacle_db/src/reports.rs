@@ -497,8 +497,10 @@ pub struct BanRunOut {
 /// little behind ours has seen the ban end too when the Follow reaches it (it would drop a
 /// Follow of someone it still bans, and the ban, marked, would not be handled again).
 ///
-/// A ban whose Follow failed is claimed again only once its retry time has come
-/// ([`defer_ban_run_out`]).
+/// A ban whose Follow failed is claimed again only once its retry time has come (and the
+/// grace after it: [`defer_ban_run_out`]). Claimed in the order they came due (their end, or
+/// their retry time), the index's order: bans waiting for their retry are not read first at
+/// every batch.
 pub async fn claim_bans_run_out_elsewhere(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -511,13 +513,13 @@ pub async fn claim_bans_run_out_elsewhere(
            FROM group_ban d \
            JOIN community_group g ON g.id = d.group_id \
            JOIN person p ON p.id = d.person_id \
-           WHERE d.expires_at IS NOT NULL AND d.expires_at <= now() - $2 \
+           WHERE d.expires_at IS NOT NULL \
+             AND GREATEST(d.expires_at, d.expiry_retry_at) <= now() - $2 \
              AND d.lifted_at IS NULL AND d.expiry_handled_at IS NULL \
-             AND (d.expiry_retry_at IS NULL OR d.expiry_retry_at <= now()) \
              AND NOT (NOT g.local AND p.local AND EXISTS ( \
                SELECT 1 FROM instance_ban i WHERE i.person_id = d.person_id \
                  AND (i.expires_at IS NULL OR i.expires_at > now()))) \
-           ORDER BY d.expires_at \
+           ORDER BY GREATEST(d.expires_at, d.expiry_retry_at) \
            LIMIT $1 \
            FOR UPDATE OF d SKIP LOCKED \
          ) due \
@@ -576,8 +578,9 @@ pub const BAN_RUN_OUT_RETRY_MAX: chrono::TimeDelta = chrono::TimeDelta::days(1);
 /// savepoint rolled back): clears the ban's handled mark and sets when a later pass may claim it
 /// again, [`BAN_RUN_OUT_RETRY_FIRST`] after the first failure, twice as long after each other,
 /// at most [`BAN_RUN_OUT_RETRY_MAX`]. Until then the pass skips it: it neither takes a place
-/// in every batch nor holds back the bans behind it. When it will be tried again (none when
-/// the ban is no longer marked: lifted or banned again meanwhile).
+/// in every batch nor holds back the bans behind it. When it will be tried again; none when
+/// the ban was not marked handled, which the pass never does (it holds the claimed row until
+/// its transaction ends).
 pub async fn defer_ban_run_out(
     conn: &mut AsyncPgConnection,
     group_id: i64,
@@ -589,9 +592,15 @@ pub async fn defer_ban_run_out(
         retry_at: DateTime<Utc>,
     }
     // The exponent is bounded before `power` (2^30 minutes is far past the cap, and no
-    // overflow however many failures).
+    // overflow however many failures). From the clock, not the transaction's start: a batch
+    // that ran longer than the wait must not let a later batch of the same pass claim it again.
     let deferred: Option<Deferred> = diesel::sql_query(
-        "UPDATE group_ban SET expiry_handled_at = NULL,            expiry_attempts = expiry_attempts + 1,            expiry_retry_at = now() + LEAST($3 * power(2, LEAST(expiry_attempts, 30)), $4)          WHERE group_id = $1 AND person_id = $2 AND expiry_handled_at IS NOT NULL          RETURNING expiry_retry_at AS retry_at",
+        "UPDATE group_ban SET expiry_handled_at = NULL, \
+           expiry_attempts = expiry_attempts + 1, \
+           expiry_retry_at = clock_timestamp() \
+             + LEAST($3 * power(2, LEAST(expiry_attempts, 30)), $4) \
+         WHERE group_id = $1 AND person_id = $2 AND expiry_handled_at IS NOT NULL \
+         RETURNING expiry_retry_at AS retry_at",
     )
     .bind::<BigInt, _>(group_id)
     .bind::<BigInt, _>(person_id)
