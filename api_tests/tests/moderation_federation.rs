@@ -549,11 +549,6 @@ async fn a_ban_running_out_on_alpha_has_betas_member_follow_again() {
         1,
         "marie's ban not tried again before its time"
     );
-    assert_eq!(
-        count(&alpha, &follows_from_beta).await,
-        0,
-        "nothing reached alpha from the failed try"
-    );
 
     // beta's database takes the change again, and her retry time comes (moved, rather than
     // waited for a minute): alpha takes her back among its followers.

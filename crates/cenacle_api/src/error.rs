@@ -444,7 +444,8 @@ fn from_database_error(err: &DbError) -> ApiError {
                 // People and groups share one name space (WebFinger answers one actor).
                 "local_actor_name_key" => "name_taken",
                 "local_user_email_key" => "email_taken",
-                // One running bounty per question (partial unique index).
+                // One running bounty per question (partial unique index). A backstop: the
+                // offer maps it itself, naming the question (`details.post_id`).
                 "bounty_open_post_key" => "bounty_running",
                 _ => "already_exists",
             };

@@ -1166,56 +1166,6 @@ async fn a_sponsor_who_moderates_cannot_take_the_question_down_by_a_ban_nor_its_
     points_audit_clean(&t).await;
 }
 
-/// Offers on one question by several sponsors at once: one bounty, every other offer refused
-/// `bounty_running` naming the question, and nothing held for them. (Two offers that pass the
-/// check together meet the unique index, whose violation gives the same refusal; this test
-/// does not force that interleaving, and in its runs the refusals came from the check.)
-#[tokio::test]
-async fn offers_at_once_give_one_bounty_and_name_the_question_to_the_others() {
-    let BountyGround { t, admin, qid, .. } = bounty_ground(1000, Asks::Asker).await;
-    let mut sponsors = vec![];
-    for i in 0..6 {
-        let name = format!("sponsor{i}");
-        sponsors.push(t.with_role(&name, Role::CommunityManager).await);
-        grant(&t, &admin, &name, 100).await;
-    }
-    let mut before = vec![];
-    for sponsor in &sponsors {
-        before.push(points(&t, sponsor).await);
-    }
-    let offers = sponsors.iter().map(|sponsor| {
-        let t = &t;
-        async move {
-            // A busy pool answers 503 with Retry-After: retried, as a client does.
-            loop {
-                let r = offer_bounty(t, sponsor, qid, 50).await;
-                if r.status != StatusCode::SERVICE_UNAVAILABLE {
-                    return r;
-                }
-            }
-        }
-    });
-    let replies = futures::future::join_all(offers).await;
-    let created = replies
-        .iter()
-        .filter(|r| r.status == StatusCode::CREATED)
-        .count();
-    assert_eq!(created, 1, "one bounty");
-    for refused in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
-        assert_bounty_running(refused, qid);
-    }
-    assert_eq!(bounties_in(&t, qid, "open").await, 1);
-    for ((sponsor, reply), before) in sponsors.iter().zip(&replies).zip(before) {
-        let held = if reply.status == StatusCode::CREATED {
-            50
-        } else {
-            0
-        };
-        assert_eq!(points(&t, sponsor).await, before - held, "held once");
-    }
-    points_audit_clean(&t).await;
-}
-
 /// A ban that would take down several questions names the one whose bounty holds it back: the
 /// asker's first question has none, their second one has the sponsor's.
 #[tokio::test]
@@ -1467,6 +1417,60 @@ async fn until_waiting(t: &TestApp, n: i64, done: &std::sync::atomic::AtomicBool
     }
 }
 
+/// `sponsor` offers `amount` on `qid` in a transaction kept open, the bounty inserted and not
+/// committed, until `second` (started then) waits on a lock, or has ended without waiting
+/// (which fails the test: the race was not run); then it commits. The offer's result and what
+/// `second` got.
+async fn while_an_offer_is_uncommitted<F, Fut>(
+    t: &TestApp,
+    sponsor: &str,
+    qid: i64,
+    amount: i64,
+    second: F,
+) -> (
+    Result<cenacle_db::engagement::Bounty, cenacle_core::CoreError>,
+    common::Reply,
+)
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = common::Reply>,
+{
+    use cenacle_core::ScopedFutureExt;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let mut conn = t.db.pool.get().await.unwrap();
+    let sponsor_caller = cenacle_core::Caller::from(
+        &cenacle_core::accounts::authenticate(&mut conn, sponsor)
+            .await
+            .unwrap(),
+    );
+    drop(conn);
+    let offered_uncommitted = tokio::sync::Notify::new();
+    let second_done = AtomicBool::new(false);
+    let (ctx, sponsor_caller) = (&t.ctx, &sponsor_caller);
+    let (offered_signal, second_seen) = (&offered_uncommitted, &second_done);
+    let offer = t.ctx.transaction(|conn| {
+        async move {
+            let bounty =
+                cenacle_core::bounties::offer_bounty(conn, ctx, sponsor_caller, qid, amount, None)
+                    .await?;
+            offered_signal.notify_one();
+            assert!(
+                until_waiting(t, 1, second_seen).await,
+                "the second request did not wait for the offer"
+            );
+            Ok(bounty)
+        }
+        .scope_boxed()
+    });
+    let other = async {
+        offered_uncommitted.notified().await;
+        let reply = second().await;
+        second_done.store(true, Ordering::SeqCst);
+        reply
+    };
+    tokio::join!(offer, other)
+}
+
 /// The end state of an offer raced by a removal of its question, whatever the order: either
 /// no bounty, or one cancelled and refunded — never one left running on the removed question
 /// — and once the question is restored (which gives back what its removal took from the
@@ -1601,11 +1605,6 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
             .await
             .unwrap(),
     );
-    let sponsor_caller = cenacle_core::Caller::from(
-        &cenacle_core::accounts::authenticate(&mut conn, &sponsor)
-            .await
-            .unwrap(),
-    );
     drop(conn);
 
     let removed_uncommitted = tokio::sync::Notify::new();
@@ -1644,31 +1643,9 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
     // refunds the bounty it committed.
     let (qid, _) = question_and_answer(&t, &asker, &answerer).await;
     let before = points(&t, &sponsor).await;
-    let offered_uncommitted = tokio::sync::Notify::new();
-    let removal_done = AtomicBool::new(false);
-    let (tr, ctx, sponsor_caller) = (&t, &t.ctx, &sponsor_caller);
-    let (offered_signal, removal_seen) = (&offered_uncommitted, &removal_done);
-    let offer = t.ctx.transaction(|conn| {
-        async move {
-            let bounty =
-                cenacle_core::bounties::offer_bounty(conn, ctx, sponsor_caller, qid, 200, None)
-                    .await?;
-            offered_signal.notify_one();
-            assert!(
-                until_waiting(tr, 1, removal_seen).await,
-                "the removal did not wait for the offer"
-            );
-            Ok(bounty)
-        }
-        .scope_boxed()
-    });
-    let removal = async {
-        offered_uncommitted.notified().await;
-        let reply = remove_post_as(&t, &admin, qid).await;
-        removal_done.store(true, Ordering::SeqCst);
-        reply
-    };
-    let (offered, removed) = tokio::join!(offer, removal);
+    let (offered, removed) =
+        while_an_offer_is_uncommitted(&t, &sponsor, qid, 200, || remove_post_as(&t, &admin, qid))
+            .await;
     offered.unwrap();
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
     assert_eq!(bounties_in(&t, qid, "cancelled").await, 1);
@@ -1682,8 +1659,6 @@ async fn an_offer_waiting_for_a_removal_of_its_question_finds_it_gone() {
 /// have seen no bounty and deleted the question, leaving the offer's escrow to be refunded.
 #[tokio::test]
 async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
-    use cenacle_core::ScopedFutureExt;
-    use std::sync::atomic::{AtomicBool, Ordering};
     let BountyGround {
         t,
         sponsor,
@@ -1691,44 +1666,42 @@ async fn an_authors_deletion_waiting_for_an_offer_on_the_question_is_refused() {
         qid,
         ..
     } = bounty_ground(500, Asks::Asker).await;
-    let mut conn = t.db.pool.get().await.unwrap();
-    let sponsor_caller = cenacle_core::Caller::from(
-        &cenacle_core::accounts::authenticate(&mut conn, &sponsor)
-            .await
-            .unwrap(),
-    );
-    drop(conn);
-    let offered_uncommitted = tokio::sync::Notify::new();
-    let deletion_done = AtomicBool::new(false);
-    let (tr, ctx, sponsor_caller) = (&t, &t.ctx, &sponsor_caller);
-    let (offered_signal, deletion_seen) = (&offered_uncommitted, &deletion_done);
-    let offer = t.ctx.transaction(|conn| {
-        async move {
-            let bounty =
-                cenacle_core::bounties::offer_bounty(conn, ctx, sponsor_caller, qid, 200, None)
-                    .await?;
-            offered_signal.notify_one();
-            assert!(
-                until_waiting(tr, 1, deletion_seen).await,
-                "the deletion did not wait for the offer"
-            );
-            Ok(bounty)
-        }
-        .scope_boxed()
-    });
-    let deletion = async {
-        offered_uncommitted.notified().await;
-        let reply = delete_post_as(&t, &asker, qid).await;
-        deletion_done.store(true, Ordering::SeqCst);
-        reply
-    };
-    let (offered, deleted) = tokio::join!(offer, deletion);
+    let (offered, deleted) =
+        while_an_offer_is_uncommitted(&t, &sponsor, qid, 200, || delete_post_as(&t, &asker, qid))
+            .await;
     offered.unwrap();
     assert_bounty_running(&deleted, qid);
     let question = t.get(&format!("/api/v1/posts/{qid}"), None).await;
     assert_eq!(question.status, StatusCode::OK, "{}", question.json);
     assert_eq!(bounties_in(&t, qid, "open").await, 1);
     assert_eq!(points_rows(&t, &sponsor, "bounty_refunded").await, (0, 0));
+    points_audit_clean(&t).await;
+}
+
+/// Two offers on one question that both pass the check: the first has inserted its bounty,
+/// not committed yet, when the second offers. The second sees no running bounty (the first's
+/// is not committed), then waits on the one-open-bounty index; once the first commits, it is
+/// refused `bounty_running` naming the question, as the check refuses, and holds nothing.
+#[tokio::test]
+async fn a_second_offer_racing_past_the_check_is_refused_naming_the_question() {
+    let BountyGround {
+        t,
+        admin,
+        sponsor,
+        qid,
+        ..
+    } = bounty_ground(500, Asks::Asker).await;
+    // The instance's admin (`root`, exempt from the reputation gate) offers second.
+    grant(&t, &admin, "root", 500).await;
+    let admin_before = points(&t, &admin).await;
+    let (first, second) = while_an_offer_is_uncommitted(&t, &sponsor, qid, 200, || {
+        offer_bounty(&t, &admin, qid, 100)
+    })
+    .await;
+    first.unwrap();
+    assert_bounty_running(&second, qid);
+    assert_eq!(bounties_in(&t, qid, "open").await, 1);
+    assert_eq!(points(&t, &admin).await, admin_before, "nothing held");
     points_audit_clean(&t).await;
 }
 

@@ -225,6 +225,11 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
             doubled.min(Duration::days(1)),
         );
     }
+    // The group's Undo{Block} of a ban waiting for its retry owes the Follow now; the pass
+    // then has nothing left to do for it.
+    assert!(owed(ines.id).await, "the Undo sends it without waiting");
+    retry_time_comes(&w, ines.id).await;
+    assert_eq!(pass(&w, "f16").await, vec![], "handled by the Undo");
     // Banned again, the new ban starts afresh: claimed as soon as it runs out, a minute's wait
     // after its first failure.
     ban_until(&w, elsewhere.id, ines.id, Utc::now() - Duration::seconds(1)).await;

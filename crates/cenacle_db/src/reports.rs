@@ -497,10 +497,10 @@ pub struct BanRunOut {
 /// little behind ours has seen the ban end too when the Follow reaches it (it would drop a
 /// Follow of someone it still bans, and the ban, marked, would not be handled again).
 ///
-/// A ban whose Follow failed is claimed again only once its retry time has come (and the
-/// grace after it: [`defer_ban_run_out`]). Claimed in the order they came due (their end, or
-/// their retry time), the index's order: bans waiting for their retry are not read first at
-/// every batch.
+/// A ban whose Follow failed is claimed again once its retry time has come
+/// ([`defer_ban_run_out`]; the grace is behind it already). Claimed in the order they came due
+/// (their end, or their retry time), the index's order: bans waiting for their retry are not
+/// read first at every batch.
 pub async fn claim_bans_run_out_elsewhere(
     conn: &mut AsyncPgConnection,
     limit: i64,
@@ -514,7 +514,8 @@ pub async fn claim_bans_run_out_elsewhere(
            JOIN community_group g ON g.id = d.group_id \
            JOIN person p ON p.id = d.person_id \
            WHERE d.expires_at IS NOT NULL \
-             AND GREATEST(d.expires_at, d.expiry_retry_at) <= now() - $2 \
+             AND GREATEST(d.expires_at, d.expiry_retry_at) <= now() \
+             AND d.expires_at <= now() - $2 \
              AND d.lifted_at IS NULL AND d.expiry_handled_at IS NULL \
              AND NOT (NOT g.local AND p.local AND EXISTS ( \
                SELECT 1 FROM instance_ban i WHERE i.person_id = d.person_id \
@@ -539,7 +540,8 @@ pub async fn claim_bans_run_out_elsewhere(
 /// (its `Block` never reached us). No when the ban was lifted (the lifting sent it) or its
 /// running out was handled already (the pass sent it; when the pass holds the row, this waits
 /// for it): a second Follow would, in a private group, leave the follow pending here while the
-/// group's server, which kept it, answers no Accept. One statement.
+/// group's server, which kept it, answers no Accept. A ban whose Follow failed and waits for
+/// its retry is unmarked, so marked here: the Follow goes now. One statement.
 pub async fn follow_owed_after_ban(
     conn: &mut AsyncPgConnection,
     group_id: i64,

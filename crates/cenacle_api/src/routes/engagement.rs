@@ -511,7 +511,7 @@ pub struct BountyRequest {
 /// weighted as for reputation, the author's own not counted); the rest is not returned.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/bounty", tag = "engagement", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = BountyRequest,
-    responses((status = 201, body = BountyView), (status = 403, body = ErrorBody), (status = 404, description = "no such question, or it is gone (deleted or removed)", body = ErrorBody), (status = 409, description = "a bounty runs already (`bounty_running`, `details.post_id` naming the question), the question is closed (`question_closed`), or not enough points (`insufficient_points`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = BountyView), (status = 403, body = ErrorBody), (status = 404, description = "no such question, or it is gone (deleted or removed)", body = ErrorBody), (status = 409, description = "a bounty runs already (`bounty_running`, `details.post_id` naming the question), the question is closed (`question_closed`) or held for approval (`post_not_published`), or not enough points (`insufficient_points`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn offer_bounty(
     State(state): State<AppState>,
     Auth(session): Auth,
