@@ -235,6 +235,20 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
     ban_until(&w, elsewhere.id, ines.id, Utc::now() - Duration::seconds(1)).await;
     assert_eq!(pass(&w, "20").await, vec![(elsewhere.id, ines.id)]);
     assert_wait(defer(&w, elsewhere.id, ines.id).await, Duration::minutes(1));
+
+    // The clock-skew grace is for the ban's end, long behind at a retry: a pass with the
+    // two-minute grace claims a ban whose retry time has just come.
+    let noe = our_member(&w, "noe").await;
+    following(&w, &noe, &elsewhere.ap_id, "http://localhost:8700/f/noe").await;
+    ban_until(&w, elsewhere.id, noe.id, Utc::now() - Duration::minutes(10)).await;
+    assert_eq!(pass(&w, "21").await, vec![(elsewhere.id, noe.id)]);
+    defer(&w, elsewhere.id, noe.id).await;
+    retry_time_comes(&w, noe.id).await;
+    assert_eq!(
+        pass_with_grace(&w, "22", Duration::minutes(2)).await,
+        vec![(elsewhere.id, noe.id)],
+        "no grace added after the retry time"
+    );
 }
 
 /// A wait set by [`defer`] is `expected`, to the time its statement took.
