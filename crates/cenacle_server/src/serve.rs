@@ -211,6 +211,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let app = app(state, &federation);
     let listener = tokio::net::TcpListener::bind(settings.server.bind).await?;
     let addr = listener.local_addr()?;
+    // Before the line below: whoever read it may stop us at once (see `StopSignals`).
+    let stop_signals = StopSignals::install();
     tracing::info!(%addr, public_url = %settings.server.public_url, "listening");
     // A stable line on stdout for scripts and tests that start the server on port 0.
     println!("listening on http://{addr}");
@@ -219,7 +221,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(stop_signals.received())
     .await?;
     tracing::info!("HTTP server stopped");
     let _ = stop_tx.send(true);
@@ -306,8 +308,9 @@ pub async fn deliver(settings: Settings) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mailer = start_mailer(&ctx, &db, &stop_rx)?;
     let worker = tokio::spawn(DeliveryWorker::new(federation, db.url.clone()).run(stop_rx));
+    let stop_signals = StopSignals::install();
     println!("delivering");
-    shutdown_signal().await;
+    stop_signals.received().await;
     let _ = stop_tx.send(true);
     let _ = worker.await;
     if let Some(mailer) = mailer {
@@ -330,12 +333,29 @@ fn start_mailer(
     Ok(Some(tokio::spawn(mailer.run(stop.clone()))))
 }
 
-async fn shutdown_signal() {
-    let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
-        _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+/// SIGTERM and SIGINT, caught from `install` on. Installed before the process says it is
+/// ready ("listening on", "delivering"): whoever read that line may stop it at once, and a
+/// signal that came before its handler would kill the process by its default action, with
+/// nothing of the shutdown run (the handler used to be installed by the HTTP server's shutdown
+/// task, after the line: a SIGTERM in between ended the server "by signal").
+struct StopSignals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    fn install() -> StopSignals {
+        StopSignals {
+            term: signal(SignalKind::terminate()).expect("SIGTERM handler"),
+            int: signal(SignalKind::interrupt()).expect("SIGINT handler"),
+        }
+    }
+
+    async fn received(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => tracing::info!("SIGTERM received, shutting down"),
+            _ = self.int.recv() => tracing::info!("SIGINT received, shutting down"),
+        }
     }
 }
 
