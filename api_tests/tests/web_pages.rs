@@ -1603,6 +1603,42 @@ async fn a_member_reads_her_notifications_marks_them_read_and_turns_a_kind_off()
     b.find(".notifications li:first-child a[href='/people/bob']")
         .await;
 
+    // Her question removed by a moderator: Bob's reply, told before, no longer quotes its
+    // title nor links it; the notice of the removal itself, written with it, still does.
+    let (_, told) = alpha.get("/api/v1/notifications", Some(&alice)).await;
+    let reply_id = told["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "reply")
+        .unwrap_or_else(|| panic!("no reply: {told}"))["id"]
+        .clone();
+    let (status, removed) = alpha
+        .post(
+            &format!("/api/v1/posts/{id}/removal"),
+            Some(&admin),
+            json!({"reason": "off topic"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{removed}");
+    b.goto(&alpha.url("/notifications")).await;
+    let notice = b.text(".notifications li:first-child").await;
+    assert!(
+        notice.starts_with("admin removed your contribution to Which cable?"),
+        "{notice}"
+    );
+    b.find(&format!(
+        ".notifications li:first-child a[href='/posts/{id}']"
+    ))
+    .await;
+    let reply = b.text(&format!("#notification-{reply_id}")).await;
+    assert!(
+        reply.starts_with("bob replied to a post or reply since removed"),
+        "{reply}"
+    );
+    b.wait_count(&format!("#notification-{reply_id} a[href^='/posts/']"), 0)
+        .await;
+
     b.close().await;
 }
 

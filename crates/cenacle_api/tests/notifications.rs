@@ -832,6 +832,165 @@ async fn a_removal_notice_names_the_moderator_only_where_names_are_shown() {
     }
 }
 
+/// A notification told before its post or its comment was taken down (removed by a
+/// moderator, deleted by its author) stays listed, for its news, but no longer quotes the
+/// post's title, often the very thing taken down: `post_title` null, `taken_down` true. The
+/// notice of a removal itself, written with it, is not taken down since: it keeps its title.
+#[tokio::test]
+async fn a_notification_of_content_taken_down_since_no_longer_quotes_its_title() {
+    let (t, admin) = setup().await;
+    let marie = t.member("marie").await;
+    let bob = t.member("bob").await;
+    // One's notification about `post`, of `kind`.
+    let about = async |token: &str, kind: &str, post: i64| -> Value {
+        let list = inbox(&t, token).await;
+        list.iter()
+            .find(|n| n["kind"] == kind && n["post_id"] == post)
+            .unwrap_or_else(|| panic!("no {kind} about {post}: {list:?}"))
+            .clone()
+    };
+    let shown = |n: &Value, title: &str| {
+        assert_eq!(
+            (n["post_title"].as_str(), n["taken_down"].as_bool()),
+            (Some(title), Some(false)),
+            "{n}"
+        );
+    };
+    let hidden = |n: &Value, told: &Value| {
+        assert_eq!(
+            (n["post_title"].as_str(), n["taken_down"].as_bool()),
+            (None, Some(true)),
+            "{n}"
+        );
+        // The rest of what it told is kept.
+        for field in [
+            "id",
+            "kind",
+            "actor",
+            "post_id",
+            "comment_id",
+            "group",
+            "created_at",
+        ] {
+            assert_eq!(n[field], told[field], "{field}: {n}");
+        }
+    };
+
+    // A post naming her, removed by a moderator.
+    let removed_title = "Le code de la porte est 4321, @marie";
+    let removed = ask(&t, &bob, "question", removed_title).await;
+    let told = about(&marie, "mention", removed).await;
+    shown(&told, removed_title);
+    let removal = t
+        .post(
+            &format!("/api/v1/posts/{removed}/removal"),
+            Some(&admin),
+            json!({"reason": "secret divulgué"}),
+        )
+        .await;
+    assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
+    hidden(&about(&marie, "mention", removed).await, &told);
+    shown(&about(&bob, "moderation", removed).await, removed_title);
+
+    // Another, deleted by its author.
+    let deleted_title = "Et celui du garage, @marie : 8765";
+    let deleted = ask(&t, &bob, "question", deleted_title).await;
+    let told = about(&marie, "mention", deleted).await;
+    shown(&told, deleted_title);
+    let deletion = t
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/posts/{deleted}"),
+            Some(&bob),
+            None,
+        )
+        .await;
+    assert_eq!(deletion.status, StatusCode::NO_CONTENT, "{}", deletion.json);
+    hidden(&about(&marie, "mention", deleted).await, &told);
+
+    // A reply to her question, removed by a moderator: her question still stands, but what
+    // she was told of is gone.
+    let question = ask(&t, &marie, "question", "Quelle serrure ?").await;
+    let answer = reply(&t, &bob, question, None).await;
+    let told = about(&marie, "reply", question).await;
+    shown(&told, "Quelle serrure ?");
+    remove_comment(&t, &admin, answer).await;
+    hidden(&about(&marie, "reply", question).await, &told);
+    shown(
+        &about(&bob, "moderation", question).await,
+        "Quelle serrure ?",
+    );
+
+    // A private group's post, told while she was in it: after she left, its removal is not
+    // hers to know (the title was hidden already).
+    t.post(
+        "/api/v1/groups",
+        Some(&admin),
+        json!({"name": "secret", "title": "Secret", "visibility": "private"}),
+    )
+    .await;
+    let invite = t
+        .post(
+            "/api/v1/groups/secret/invitations",
+            Some(&admin),
+            json!({"handle": "marie"}),
+        )
+        .await;
+    assert!(invite.status.is_success(), "{}", invite.json);
+    t.request(
+        Method::POST,
+        "/api/v1/groups/secret/join",
+        Some(&marie),
+        None,
+    )
+    .await;
+    let private = t
+        .post(
+            "/api/v1/groups/secret/posts",
+            Some(&admin),
+            json!({"kind": "note", "title": "Réunion, @marie"}),
+        )
+        .await;
+    let private = private.json["post"]["id"].as_i64().unwrap();
+    shown(&about(&marie, "mention", private).await, "Réunion, @marie");
+    t.request(
+        Method::POST,
+        "/api/v1/groups/secret/leave",
+        Some(&marie),
+        None,
+    )
+    .await;
+    let removal = t
+        .post(
+            &format!("/api/v1/posts/{private}/removal"),
+            Some(&admin),
+            json!({"reason": "doublon"}),
+        )
+        .await;
+    assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
+    let n = about(&marie, "mention", private).await;
+    assert_eq!(
+        (n["post_title"].as_str(), n["taken_down"].as_bool()),
+        (None, Some(false)),
+        "{n}"
+    );
+
+    // Documented for the apps.
+    let doc = t.get("/api/v1/openapi.json", None).await.json;
+    let schema = &doc["components"]["schemas"]["NotificationView"];
+    // (Its words as one line: the doc comment's line breaks are kept.)
+    let said = schema["properties"]["taken_down"]["description"]
+        .as_str()
+        .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "));
+    assert!(
+        said.is_some_and(|s| s.contains(
+            "post or comment was deleted or removed after the notification; \
+             its title is no longer shown"
+        )),
+        "{schema}"
+    );
+}
+
 /// Mail off (the default): the marks that would mail notifications used to stay forever — to
 /// be mailed all at once, news months old, the day mail was turned on. The clean-up takes
 /// them off (the notifications stay in the app), and does nothing while mail is on.

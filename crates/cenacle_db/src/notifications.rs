@@ -208,7 +208,9 @@ pub struct NotificationRow {
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub read_at: Option<DateTime<Utc>>,
     /// Its post or its comment was deleted or removed after the notification's time (see
-    /// `taken_down_since!`): no mail may quote it; the app still lists it.
+    /// `taken_down_since!`): no mail may quote it; the app still lists it, for its news, but
+    /// neither shows the post's title nor links it (the API says `taken_down` instead, the
+    /// web page "a post or reply since removed": the one flag does not say which went).
     #[diesel(sql_type = Bool)]
     pub taken_down_since: bool,
 }
@@ -242,8 +244,9 @@ macro_rules! group_readable_by {
 /// a notice of a removal, written with it, is not taken down since. An SQL condition, false
 /// for a notification about neither. The one rule of a notification's mail when it is first
 /// queued ([`ROW_SELECT`]'s `taken_down_since`, read by the core's `notice_text`) and when it
-/// is retried (`mail::notification_still_told`, through the same column). A macro, not a
-/// function, so that `ROW_SELECT` stays a constant.
+/// is retried (`mail::notification_still_told`, through the same column), and of the app's
+/// list no longer showing its title. A macro, not a function, so that `ROW_SELECT` stays a
+/// constant.
 macro_rules! taken_down_since {
     ($notification:literal) => {
         concat!(

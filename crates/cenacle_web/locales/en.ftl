@@ -594,6 +594,7 @@ notif-champion-lapsed = did not renew your term in
 notif-champion-programme = the champions programme
 notif-rank-reached = You reached the rank
 notif-hidden-post = a post you can no longer see
+notif-taken-down-post = a post or reply since removed
 account-title = My account
 preferences-title = Notification preferences
 preferences-save = Save preferences

@@ -594,6 +594,7 @@ notif-champion-lapsed = n’a pas renouvelé votre mandat dans
 notif-champion-programme = le programme des champions
 notif-rank-reached = Vous avez atteint le rang
 notif-hidden-post = une publication que vous ne pouvez plus voir
+notif-taken-down-post = une publication ou une réponse retirée depuis
 account-title = Mon compte
 preferences-title = Préférences de notification
 preferences-save = Enregistrer les préférences

@@ -36,7 +36,8 @@ pub struct NotificationView {
     /// How many people acted: likes are grouped ("N people liked it") while unread.
     pub actor_count: i64,
     pub post_id: Option<i64>,
-    /// Null when the post's private group is no longer readable by the member.
+    /// Null when the post's private group is no longer readable by the member, and when the
+    /// post or comment was taken down since (`taken_down`).
     pub post_title: Option<String>,
     pub comment_id: Option<i64>,
     pub group: Option<String>,
@@ -60,17 +61,25 @@ pub struct NotificationView {
     /// Last change (a grouped notification grows).
     pub updated_at: DateTime<Utc>,
     pub read_at: Option<DateTime<Utc>>,
+    /// Its post or comment was deleted or removed after the notification; its title is no
+    /// longer shown. False when the title is hidden already (the post's private group is no
+    /// longer readable by the member: what happens there since is not theirs to know), and
+    /// for a notice of a removal itself, written with it.
+    pub taken_down: bool,
 }
 
 impl From<Notification> for NotificationView {
     fn from(n: Notification) -> Self {
+        // A title taken down is often the very thing a moderator removed (abuse, a leaked
+        // secret): the notification stays listed, for its news, but no longer quotes it.
+        let taken_down = n.taken_down_since && n.post_title.is_some();
         NotificationView {
             id: n.id,
             kind: n.kind,
             actor: n.actor,
             actor_count: n.actor_count,
             post_id: n.post_id,
-            post_title: n.post_title,
+            post_title: n.post_title.filter(|_| !taken_down),
             comment_id: n.comment_id,
             group: n.group_name,
             badge: n.badge,
@@ -82,6 +91,7 @@ impl From<Notification> for NotificationView {
             created_at: n.created_at,
             updated_at: n.updated_at,
             read_at: n.read_at,
+            taken_down,
         }
     }
 }

@@ -89,6 +89,12 @@ fn line(t: Words, n: Notification) -> Line {
             (format!("/contests/{id}"), title)
         }
         (Some(_), None, ..) => (String::new(), t.t("notif-hidden-post")),
+        // Taken down since it was told (deleted, or removed by a moderator): its title is
+        // often what was taken down, so neither quoted nor linked. After the hidden post
+        // above: a private group one left tells nothing of its removals.
+        (Some(_), Some(_), ..) if n.taken_down_since => {
+            (String::new(), t.t("notif-taken-down-post"))
+        }
         (Some(post), Some(title), ..) => {
             let anchor = n
                 .comment_id
@@ -540,6 +546,81 @@ mod tests {
         assert_eq!(
             line(Words(Language::Fr), mention()).what,
             "vous a mentionné dans"
+        );
+    }
+
+    /// The page with these notifications, in `language`, as a signed-in member sees it (its
+    /// white space collapsed: the template's line breaks are not what is checked).
+    fn page_of(language: Language, notifications: Vec<Notification>) -> String {
+        let t = Words(language);
+        let page = NotificationsPage {
+            c: Chrome {
+                t,
+                csrf: "token".into(),
+                user: Some("marie".into()),
+                admin: false,
+                onboarding: false,
+                instance: "Cénacle".into(),
+                other_lang: "fr",
+                here: "/notifications".into(),
+                unread: 0,
+            },
+            lines: notifications.into_iter().map(|n| line(t, n)).collect(),
+            unread_only: false,
+        };
+        let html = page.render().unwrap();
+        html.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// A reply told before its post (or the reply itself) was deleted or removed: its title
+    /// may be what a moderator took down, so the page says it is gone instead, in either
+    /// language, and links nowhere. The notice of a removal, written with it, is not taken
+    /// down since (`taken_down_since!`): it keeps its title and its link.
+    #[test]
+    fn a_post_taken_down_since_is_neither_quoted_nor_linked() {
+        let about_post = |kind, actor, taken_down_since| Notification {
+            post_id: Some(3),
+            post_title: Some("Le mot de passe du wifi".into()),
+            comment_id: Some(9),
+            taken_down_since,
+            ..of_kind(kind, Some(actor), None)
+        };
+        let reply = about_post("reply", "ana", true);
+        let removal = Notification {
+            id: 2,
+            detail: Some("removed".into()),
+            ..about_post("moderation", "claire", false)
+        };
+        let en = page_of(Language::En, vec![reply.clone(), removal]);
+        assert!(
+            en.contains("</a> replied to a post or reply since removed <small>"),
+            "{en}"
+        );
+        assert_eq!(en.matches("Le mot de passe du wifi").count(), 1, "{en}");
+        assert_eq!(en.matches("href=\"/posts/3").count(), 1, "{en}");
+        let notice = en.split("id=\"notification-2\"").nth(1).unwrap();
+        assert!(
+            notice.contains("<a href=\"/posts/3#answer-9\">Le mot de passe du wifi</a>"),
+            "{notice}"
+        );
+        let fr = page_of(Language::Fr, vec![reply.clone()]);
+        assert!(
+            fr.contains("</a> a répondu à une publication ou une réponse retirée depuis <small>"),
+            "{fr}"
+        );
+        assert!(
+            !fr.contains("Le mot de passe du wifi") && !fr.contains("/posts/3"),
+            "{fr}"
+        );
+        // Its private group left since, the post is hidden, whatever became of it: a group
+        // one left tells nothing of its removals.
+        let left = Notification {
+            post_title: None,
+            ..reply
+        };
+        assert_eq!(
+            line(Words(Language::En), left).object,
+            "a post you can no longer see"
         );
     }
 }
