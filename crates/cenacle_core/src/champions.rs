@@ -689,6 +689,21 @@ async fn require_tools(
     caller: &Caller,
     group_id: Option<i64>,
 ) -> Result<(), CoreError> {
+    require_championship(conn, caller, group_id).await?;
+    if let Some(id) = group_id {
+        crate::ban_checks::refuse_if_banned(conn, id, caller).await?;
+    }
+    Ok(())
+}
+
+/// [`require_tools`] without the ban checks: the caller is an active champion who accepted the
+/// current charter, of `group_id` (None: of any group). Reads no standing, so that what holds
+/// several (`tool_move`) refuses a caller who is no champion before it waits for any.
+async fn require_championship(
+    conn: &mut Conn,
+    caller: &Caller,
+    group_id: Option<i64>,
+) -> Result<(), CoreError> {
     let mine = store::champion(conn, caller.person_id).await?;
     let theirs = match group_id {
         Some(id) => store::groups_of(conn, caller.person_id)
@@ -703,9 +718,6 @@ async fn require_tools(
         current_version(conn).await?,
         theirs,
     )?;
-    if let Some(id) = group_id {
-        crate::ban_checks::refuse_if_banned(conn, id, caller).await?;
-    }
     Ok(())
 }
 
@@ -773,16 +785,29 @@ pub async fn tool_pin(
 /// followers already had it, and the new group's remote followers are not sent it.
 ///
 /// A move writes the post in the new group in its author's name: refused while the author is
-/// banned from that group or from the instance (`author_banned`), under their standing's hold
-/// (see `ban_checks::refuse_if_author_banned`), so that a ban with removal racing the move
-/// finds the post in the group once it is moved and takes it down. The champion must not be
-/// banned from either group themself (`require_tools`). A post a moderator removed stays
-/// where it is (403, `post_removed`, as for a reply to it; read again under the row's lock).
+/// banned from that group or from the instance (`author_banned`). The champion must not be
+/// banned from either group themself (as for the other tools, `require_tools`). A post a
+/// moderator removed stays where it is (403, `post_removed`, as for a reply to it; read again
+/// under the row's lock).
 ///
 /// The comments on it written by people banned from the new group with removal of their
 /// content are removed with the move, with their ban's reason, as that ban removed what they
-/// wrote there. (Their standing is not held: a commenter's ban with removal committing while
-/// the move is in flight may miss their comment, which a moderator then removes by hand.)
+/// wrote there.
+///
+/// The standings of the two people the move acts for — the champion and the author — are
+/// held (shared, bounded, as for their own writes: see `ban_checks::refuse_if_banned`), then
+/// the new group's bans with removal (shared, bounded: one lock for the group, however many
+/// people commented), before any ban is read or any row written. A ban with removal from the
+/// new group racing the move (its author's or a commenter's) either committed before (the
+/// move sees it: refused for the author, the comment removed for a commenter) or waits for the
+/// move to commit and then finds the post, and its comments, in the new group.
+///
+/// The comments are those committed when the move removes them
+/// (`store::remove_comments_of_banned`, whose statement reads them and their authors' bans
+/// with a snapshot of its own). A comment committing after that was checked against its
+/// author's bans from the group the post was in when its writer read it: a ban with removal
+/// from the new group committed before the comment leaves it up there, for a moderator to
+/// remove; one committing after it takes it down.
 pub async fn tool_move(
     conn: &mut Conn,
     caller: &Caller,
@@ -790,9 +815,14 @@ pub async fn tool_move(
     to_group: &str,
 ) -> Result<Post, CoreError> {
     let (post, from, _) = post_for(conn, caller, post_id).await?;
-    require_tools(conn, caller, Some(post.group_id)).await?;
+    require_championship(conn, caller, Some(post.group_id)).await?;
     let target = groups::local_group(conn, to_group).await?;
-    require_tools(conn, caller, Some(target.id)).await?;
+    require_championship(conn, caller, Some(target.id)).await?;
+    hold_for_move(conn, caller, &post, target.id).await?;
+    // The one-person holds under these reads are held already: they take them again at once.
+    for group_id in [post.group_id, target.id] {
+        crate::ban_checks::refuse_if_banned(conn, group_id, caller).await?;
+    }
     if !from.local || from.local_only || target.local_only {
         return Err(ChampionRefusal::MoveAcrossVisibility.into());
     }
@@ -818,6 +848,35 @@ pub async fn tool_move(
     content::post_by_id(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))
+}
+
+/// Holds what a move of `post` into the group `target` reads: the standings of the champion
+/// and of its author, for reading, in one statement, hence in one order (the locks' own,
+/// whatever the people's: a shared hold waits behind a ban queued for the same person, and
+/// two moves holding them one by one, in different orders, could each wait for a ban that
+/// waits for the other); then `target`'s bans with removal, for reading
+/// (`hold_group_bans_with_removal_for_reading`), for the bans of the authors of its comments,
+/// however many: a lock each would fill PostgreSQL's shared lock table for the whole server.
+///
+/// In the global order (`hold_group_bans_with_removal_for_reading`): people's standings, then
+/// the group's bans with removal, then rows. A ban with removal holds its one person's
+/// standing, then that lock, then writes — their content taken down, what it earned taken
+/// back, which updates the leaderboard rollups of that person in the group. Here, before
+/// `store::move_post`, which locks the post and the rollups of everyone whose rewards it
+/// carries to the new group. No cycle: while the move waits for the group's lock it holds two
+/// standings and no row, and a ban that holds (or queues for) the lock took its standing
+/// before and waits from then on for nothing but the lock and rows; were its person the
+/// champion or the author, the move, holding their standing, would have kept the ban from
+/// getting that far (or waited for it before the group's lock).
+async fn hold_for_move(
+    conn: &mut Conn,
+    caller: &Caller,
+    post: &Post,
+    target: i64,
+) -> Result<(), CoreError> {
+    let people = [caller.person_id, post.author_id];
+    cenacle_db::federation::hold_people_standing_for_reading_by_ids(conn, &people).await?;
+    Ok(cenacle_db::federation::hold_group_bans_with_removal_for_reading(conn, target).await?)
 }
 
 /// New questions first: the unanswered questions of the groups the caller champions, newest

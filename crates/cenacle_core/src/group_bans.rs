@@ -124,6 +124,15 @@ pub(crate) async fn apply_ban(
     if is_group_moderator(conn, group.id, person_id).await? {
         return Err(refused(ModerationRefusal::CannotBanModerator));
     }
+    // A removal reads the group's content as it stands: a champion's move bringing a post
+    // into the group, with comments of this person's (whose standing the move does not hold:
+    // it holds the group's bans with removal, shared, instead), commits first and the removal
+    // finds them; one that starts after waits for the ban and removes them with the move
+    // (`champions::tool_move`). The order (see `hold_group_bans_with_removal_for_reading`):
+    // their standing, then this, then rows; nothing written yet.
+    if terms.remove_data {
+        cenacle_db::federation::hold_group_bans_with_removal_for_change(conn, group.id).await?;
+    }
     store::upsert_ban(
         conn,
         &NewBan {

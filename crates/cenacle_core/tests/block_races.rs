@@ -1408,19 +1408,67 @@ async fn champion(w: &World, name: &str, groups: &[&cenacle_core::model::Group])
     caller
 }
 
-/// A champion's move of bob's post from agora into forum, and bob's ban from forum with
-/// removal of his content, in two transactions at once: the move read bob's standing ("not
-/// banned" from forum) and moved the post, uncommitted. The ban waits for the move and then
-/// finds the post in forum and removes it. Without the hold of bob's standing in the move,
-/// the ban's removal, reading forum before the move committed, missed the post (still in
-/// agora for it), and the post committed into forum after the ban stayed up there.
-async fn ban_races_a_move(via: Via) {
+/// What of a person's the move of bob's post from agora into forum brings into forum.
+#[derive(Clone, Copy, Debug)]
+enum Moved {
+    /// Bob's post: the person is its author.
+    Post,
+    /// Carol's comment on it: the person is carol, a member of ours.
+    Comment,
+}
+
+/// Bob's post in agora, as it reaches us `via`, and carol's comment on it (both committed):
+/// the post, carol and her comment.
+async fn commented_post(
+    w: &World,
+    bob: &Banned,
+    agora: &cenacle_core::model::Group,
+    via: Via,
+) -> (i64, Caller, i64) {
+    let post = bobs_post(w, bob, agora, via).await;
+    let carol = Caller::from(&w.member("carol", Role::Member).await);
+    let comment = w
+        .answer(&carol, &w.post_now(post).await, "Avant le ban")
+        .await;
+    (post, carol, comment.id)
+}
+
+/// Whether `moved` (the post `post`, or the comment `comment` on it) is removed: its removal's
+/// reason if so.
+async fn moved_removal(w: &World, moved: Moved, post: i64, comment: i64) -> Option<String> {
+    let (removed_at, reason) = match moved {
+        Moved::Post => {
+            let post = w.post_now(post).await;
+            (post.removed_at, post.removal_reason)
+        }
+        Moved::Comment => {
+            let comment = w.comment_now(comment).await;
+            (comment.removed_at, comment.removal_reason)
+        }
+    };
+    removed_at.map(|_| reason.unwrap_or_default())
+}
+
+/// A champion's move of bob's post from agora into forum, and the ban from forum with removal
+/// of their content of the person whose `moved` content it brings there (bob, its author, or
+/// carol, who commented on it), in two transactions at once: the move read their standing
+/// ("not banned" from forum) and moved the post, uncommitted. The ban waits for the move and
+/// then finds the post (and its comments) in forum and removes what they wrote, with the ban's
+/// reason. Without the move's hold of bob's standing (for his post) or of forum's bans with
+/// removal (for carol's comment, her standing not held by the move), the ban's removal,
+/// reading forum before the move committed, missed it (still in agora for it), and what the
+/// move committed into forum after the ban stayed up there.
+async fn ban_races_a_move(via: Via, moved: Moved) {
     let w = World::new().await;
     let admin = w.member("root", Role::Admin).await;
     let agora = w.group(&admin, "agora").await;
     let forum = w.group(&admin, "forum").await;
     let bob = bob_via(&w, via).await;
-    let post = bobs_post(&w, &bob, &agora, via).await;
+    let (post, carol, comment) = commented_post(&w, &bob, &agora, via).await;
+    let banned = match moved {
+        Moved::Post => bob.person_id(),
+        Moved::Comment => carol.person_id,
+    };
     let ann = champion(&w, "ann", &[&agora, &forum]).await;
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
@@ -1442,38 +1490,199 @@ async fn ban_races_a_move(via: Via) {
     };
     let ban = async {
         moved_rx.await.unwrap();
-        ban_from_group_with_removal(&w, &admin, &forum, bob.person_id()).await;
+        ban_from_group_with_removal(&w, &admin, &forum, banned).await;
     };
-    let release = async {
-        let waited = within(Duration::from_secs(10), || {
-            someone_waits_on_an_advisory_lock(&w)
-        })
-        .await;
-        go_tx.send(()).unwrap();
-        waited
-    };
+    let release = go_once_someone_waits(&w, go_tx);
     let ((), (), waited) = tokio::join!(mover, ban, release);
 
-    let now = w.post_now(post).await;
-    assert_eq!(now.group_id, forum.id, "the move did not commit");
-    assert!(
-        now.removed_at.is_some(),
-        "the post moved into forum is up there after its author's ban with removal from it"
+    assert_eq!(
+        w.post_now(post).await.group_id,
+        forum.id,
+        "the move did not commit"
+    );
+    assert_eq!(
+        moved_removal(&w, moved, post, comment).await.as_deref(),
+        Some("Spam"),
+        "the {moved:?} moved into forum is up there after its author's ban with removal from it \
+         (or removed with another reason than the ban's)"
     );
     assert!(
         waited,
-        "the ban did not wait for the move of its person's post"
+        "the ban did not wait for the move bringing its person's {moved:?} into the group"
     );
 }
 
 #[tokio::test]
 async fn a_group_ban_with_removal_waits_for_a_move_of_its_persons_post_into_the_group() {
-    ban_races_a_move(Via::Ours).await;
+    ban_races_a_move(Via::Ours, Moved::Post).await;
 }
 
 #[tokio::test]
 async fn a_group_ban_with_removal_waits_for_a_move_of_a_remote_persons_post_into_the_group() {
-    ban_races_a_move(Via::Signed).await;
+    ban_races_a_move(Via::Signed, Moved::Post).await;
+}
+
+#[tokio::test]
+async fn a_group_ban_with_removal_waits_for_a_move_bringing_its_persons_comment_into_the_group() {
+    ban_races_a_move(Via::Ours, Moved::Comment).await;
+}
+
+/// The other order: carol's ban from forum with removal of her content is being written,
+/// uncommitted, when a champion moves bob's post, which carol commented on, from agora into
+/// forum. The move waits for the ban (on forum's bans with removal), then sees it and removes
+/// her comment with the move, with the ban's reason. Without that hold in the move and the ban,
+/// the move read "not banned" and moved her comment into forum, and the ban's removal, having
+/// read forum before the move committed, never took it down.
+#[tokio::test]
+async fn a_move_while_a_commenters_ban_from_the_destination_is_written_waits_and_removes_the_comment(
+) {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let forum = w.group(&admin, "forum").await;
+    let bob = bob_via(&w, Via::Ours).await;
+    let (post, carol, comment) = commented_post(&w, &bob, &agora, Via::Ours).await;
+    let ann = champion(&w, "ann", &[&agora, &forum]).await;
+    let (banned_tx, banned_rx) = oneshot::channel::<()>();
+    let (commit_tx, commit_rx) = oneshot::channel::<()>();
+
+    let ban = ban_written_until(
+        &w,
+        &admin,
+        &forum,
+        carol.person_id,
+        spam_ban(true),
+        banned_tx,
+        commit_rx,
+    );
+    let mover = async {
+        banned_rx.await.unwrap();
+        let ann = &ann;
+        w.act(|conn, _| {
+            async move { cenacle_core::champions::tool_move(conn, ann, post, "forum").await }
+                .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let release = go_once_someone_waits(&w, commit_tx);
+    let ((), moved, waited) = tokio::join!(ban, mover, release);
+
+    assert_eq!(moved.group_id, forum.id, "the move did not commit");
+    assert_eq!(
+        moved_removal(&w, Moved::Comment, post, comment)
+            .await
+            .as_deref(),
+        Some("Spam"),
+        "the comment moved into forum is up there after its author's ban with removal from it \
+         (or removed with another reason than the ban's)"
+    );
+    assert!(
+        waited,
+        "the move did not wait for the ban of a commenter being written"
+    );
+}
+
+/// The advisory locks the backend of `conn` holds now (its own, in its transaction).
+async fn advisory_locks_held(conn: &mut cenacle_core::Conn) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct N {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_locks \
+         WHERE locktype = 'advisory' AND pid = pg_backend_pid() AND granted",
+    )
+    .get_result::<N>(conn)
+    .await
+    .unwrap()
+    .n
+}
+
+/// A move of a post that many people commented on takes as many advisory locks as one nobody
+/// commented on: the champion's and the author's standings and the new group's bans with
+/// removal, counted in the move's own transaction before it commits. A lock per commenter, in
+/// PostgreSQL's shared lock table (`max_locks_per_transaction` × connections for the whole
+/// server), let a post with thousands of (cheaply made, remote) commenters fail its move with
+/// "out of shared memory", and other transactions meanwhile. The commenters' bans are still
+/// applied: the one banned from forum with removal has their comment removed with the move,
+/// with the ban's reason, the others' stay up.
+#[tokio::test]
+async fn a_move_of_a_post_with_many_commenters_takes_a_few_advisory_locks() {
+    const COMMENTERS: i64 = 300;
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let forum = w.group(&admin, "forum").await;
+    let bob = bob_via(&w, Via::Ours).await;
+    let post = bobs_post(&w, &bob, &agora, Via::Ours).await;
+    // People of another server, each with a comment on bob's post (written as the inbox stores
+    // them; how they came is not what is measured here).
+    execute(
+        &w,
+        &format!(
+            "INSERT INTO person (username, local, ap_id, instance_host) \
+               SELECT 'c' || n, false, '{OTHER}/u/c' || n, 'other.example' \
+               FROM generate_series(1, {COMMENTERS}) AS n; \
+             INSERT INTO comment (post_id, author_id, body, ap_id, local) \
+               SELECT {post}, id, 'Bonjour', ap_id || '/comment', false FROM person \
+               WHERE ap_id LIKE '{OTHER}/u/c%';"
+        ),
+    )
+    .await;
+    let (banned, banned_comment) = {
+        let mut conn = w.ctx.conn().await.unwrap();
+        let banned = cenacle_db::actors::person_by_ap_id(&mut conn, &format!("{OTHER}/u/c1"))
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let comment =
+            cenacle_db::content::comment_by_ap_id(&mut conn, &format!("{OTHER}/u/c1/comment"))
+                .await
+                .unwrap()
+                .unwrap()
+                .id;
+        (banned, comment)
+    };
+    ban_from_group_with_removal(&w, &admin, &forum, banned).await;
+    let ann = champion(&w, "ann", &[&agora, &forum]).await;
+
+    let ann = &ann;
+    let (moved, locks) = w
+        .act(|conn, _| {
+            async move {
+                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
+                Ok((moved, advisory_locks_held(conn).await))
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+
+    assert_eq!(moved.group_id, forum.id, "the move did not commit");
+    assert!(
+        locks <= 4,
+        "a move of a post {COMMENTERS} people commented on held {locks} advisory locks"
+    );
+    assert_eq!(
+        w.comment_now(banned_comment)
+            .await
+            .removal_reason
+            .as_deref(),
+        Some("Spam"),
+        "the comment of a commenter banned from forum with removal is up there after the move"
+    );
+    assert_eq!(
+        w.count(&format!(
+            "comment WHERE post_id = {post} AND removed_at IS NULL"
+        ))
+        .await,
+        COMMENTERS - 1,
+        "the move removed comments of people not banned from forum"
+    );
 }
 
 /// A moderator's approval of bob's held post, and bob's ban from the group with removal of

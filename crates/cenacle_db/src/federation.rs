@@ -343,10 +343,13 @@ const VERDICT_LOCK: AdvisoryLock = AdvisoryLock {
 
 /// The longest a transaction waits, in all, for the advisory locks of its bounded holds
 /// ([`hold_verdicts_for_reading`], [`hold_person_standing_for_reading`],
-/// [`hold_person_standing_for_change`]), however many keys and calls: a bound on the whole
-/// transaction, counted from its first bounded hold, not on each lock or call (the inbox holds
-/// its signer's standing, then the verdicts on their hosts, and the same again for the person
-/// a group's `Announce` carries). A reader waits for a transaction changing what it reads (an
+/// [`hold_person_standing_for_reading_by_id`], [`hold_people_standing_for_reading_by_ids`],
+/// [`hold_person_standing_for_change`], [`hold_group_bans_with_removal_for_reading`],
+/// [`hold_group_bans_with_removal_for_change`]), however many keys and calls: a bound on the
+/// whole transaction, counted from its first bounded hold, not on each lock or call (the inbox
+/// holds its signer's standing, then the verdicts on their hosts, and the same again for the
+/// person a group's `Announce` carries; a move, its champion's and author's standings, then
+/// the group's bans with removal). A reader waits for a transaction changing what it reads (an
 /// admin's block of an instance, which may take back many votes; a person's handle being
 /// confirmed): every activity of that instance's people waits meanwhile, each holding a share
 /// of the federation's connections, so an unbounded wait would soon make every inbox answer
@@ -425,7 +428,7 @@ pub async fn hold_verdicts_for_reading(
 }
 
 /// The advisory lock over a person's standing here, by their actor id (`local:<id>` for a
-/// member of ours, see [`PERSON_STANDING_KEY`]): the host their
+/// member of ours, see [`PERSON_STANDING_KEYS`]): the host their
 /// confirmed handle names (`person.handle_host`) and an instance or group ban of them. Its
 /// class keeps the name it was given for handles alone: servers of an earlier release,
 /// running beside this one in a rolling deploy, take the same lock.
@@ -451,29 +454,31 @@ pub async fn hold_person_standing_for_reading(
     hold_shared_bounded(conn, &STANDING_LOCK, &[actor_id]).await
 }
 
-/// The key of the standing lock of the person `$1` (by row id): their actor id for a person
-/// of another server (the key [`hold_person_standing_for_reading`] takes from an activity's
-/// signer), `local:<id>` for one of ours, who has none (actor ids are URLs, so no key is both;
-/// two keys may still share a 32-bit hash, which costs only a bounded spurious wait).
-const PERSON_STANDING_KEY: &str =
-    "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE id = $1) AS p";
+/// The keys of the standing locks of the people `$1` (row ids), one each: their actor id for
+/// a person of another server (the key [`hold_person_standing_for_reading`] takes from an
+/// activity's signer), `local:<id>` for one of ours, who has none (actor ids are URLs, so no
+/// key is both; two keys may still share a 32-bit hash, which costs only a bounded spurious
+/// wait).
+const PERSON_STANDING_KEYS: &str =
+    "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE id = ANY($1)) AS p";
 
 /// Holds, until the transaction ends, the standing of the person `person_id` for a change
 /// (see [`hold_person_standing_for_reading`] and [`hold_person_standing_for_reading_by_id`]).
 /// Taken first in the transactions that change it (a handle confirmed, an instance or group
 /// ban), before anything else they hold (the verdict on a handle's host comes after, as the
-/// readers take them). These run on request
+/// readers take them; a group ban with removal holds that group's bans with removal after it,
+/// [`hold_group_bans_with_removal_for_change`]). These run on request
 /// paths (a follow's or a mention's WebFinger lookup, a moderator's ban), so they wait for
 /// the readers at most [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503).
 pub async fn hold_person_standing_for_change(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
-    hold_person_standing(conn, person_id, true).await
+    hold_people_standing(conn, &[person_id], true).await
 }
 
 /// Holds, until the transaction ends, the standing of the person `person_id` (by row id: of
-/// ours or of another server, under the key of [`PERSON_STANDING_KEY`]) for reading, as the
+/// ours or of another server, under the key of [`PERSON_STANDING_KEYS`]) for reading, as the
 /// inbox does by actor id ([`hold_person_standing_for_reading`]) for the signer of an
 /// activity. Taken before their bans are read by our members' requests that write in a group
 /// (a post, a comment, an edit, a vote), and by the writes made in someone's name on their
@@ -485,21 +490,110 @@ pub async fn hold_person_standing_for_reading_by_id(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
-    hold_person_standing(conn, person_id, false).await
+    hold_people_standing(conn, &[person_id], false).await
 }
 
-async fn hold_person_standing(
+/// Holds, until the transaction ends, the standings of the people `person_ids` for reading,
+/// each as [`hold_person_standing_for_reading_by_id`] holds one, in one statement: for a write
+/// in the names of a few people at once (a champion's move of a post: the champion acts, the
+/// author's post is written in the new group). The locks are taken in one order, their
+/// objects' (`advisory_xact_lock_within`), whatever the order of `person_ids`, so that two
+/// such holds never wait for each other in opposite orders. A standing this transaction
+/// already holds is taken again at once: its later one-person holds do not wait.
+///
+/// One lock per person, all kept to the end of the transaction, in PostgreSQL's shared lock
+/// table (`max_locks_per_transaction` × connections, for the whole server): for a handful of
+/// people only, never for a list that others can make long (a post's commenters, whom a move
+/// covers with [`hold_group_bans_with_removal_for_reading`] instead).
+pub async fn hold_people_standing_for_reading_by_ids(
     conn: &mut AsyncPgConnection,
-    person_id: i64,
+    person_ids: &[i64],
+) -> Result<(), DbError> {
+    hold_people_standing(conn, person_ids, false).await
+}
+
+/// The standings of `person_ids`, shared or `exclusive`, bounded ([`bounded_hold`]).
+async fn hold_people_standing(
+    conn: &mut AsyncPgConnection,
+    person_ids: &[i64],
     exclusive: bool,
 ) -> Result<(), DbError> {
-    diesel::sql_query(bounded_hold(&STANDING_LOCK, PERSON_STANDING_KEY, exclusive))
-        .bind::<BigInt, _>(person_id)
-        .bind::<BigInt, _>(lock_wait_ms())
-        .prepared()
-        .get_result::<Held>(conn)
-        .await?
-        .or_busy()
+    diesel::sql_query(bounded_hold(
+        &STANDING_LOCK,
+        PERSON_STANDING_KEYS,
+        exclusive,
+    ))
+    .bind::<Array<BigInt>, _>(person_ids)
+    .bind::<BigInt, _>(lock_wait_ms())
+    .prepared()
+    .get_result::<Held>(conn)
+    .await?
+    .or_busy()
+}
+
+/// The advisory lock over the bans with removal of content from one group, by the group's row
+/// id (`k`): one lock for the group, however many people a reader's write concerns. Two
+/// groups sharing a hash only wait for each other more often.
+const GROUP_BANS_WITH_REMOVAL_LOCK: AdvisoryLock = AdvisoryLock {
+    class: "hashtext('group_bans_with_removal')",
+    object: "hashtext(k::text)",
+};
+
+/// The key of [`GROUP_BANS_WITH_REMOVAL_LOCK`] for the group `$1` (by row id).
+const GROUP_KEY: &str = "(SELECT $1::bigint AS k) AS g";
+
+/// Holds, until the transaction ends, the bans with removal from the group `group_id` for
+/// reading: shared, bounded as the standings ([`READ_LOCK_WAIT`]; past it,
+/// [`DbError::LockBusy`]), against [`hold_group_bans_with_removal_for_change`]. For a write
+/// that brings into the group what people wrote whose standings it does not hold (too many
+/// for a lock each), and reads their bans from it: a champion's move of a post into the
+/// group, with the comments on it. A ban with removal from the
+/// group that committed before is seen (the comments it covers are removed with the move);
+/// one that comes after waits for the write to commit, and its removal then finds what it
+/// brought.
+///
+/// The order, for all that take it: people's standings first, then this lock, then rows. A
+/// ban with removal takes its one person's standing (exclusive), then this lock (exclusive),
+/// then writes; a move takes its champion's and author's standings (shared, in one
+/// statement), then this lock (shared), then writes. No cycle: a transaction waiting here
+/// holds standings and no row, and one holding (or queued for) this lock exclusively, a ban,
+/// took its only standing before and waits from then on for this lock and rows alone, never
+/// for a standing a waiter here holds.
+pub async fn hold_group_bans_with_removal_for_reading(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<(), DbError> {
+    hold_group_bans_with_removal(conn, group_id, false).await
+}
+
+/// Holds, until the transaction ends, the bans with removal from the group `group_id` for a
+/// change (see [`hold_group_bans_with_removal_for_reading`]): taken by a ban with removal of
+/// content from the group, after its person's standing ([`hold_person_standing_for_change`])
+/// and before it writes anything. Bounded: it waits for the readers at most what is left of
+/// [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503, the inbox's).
+pub async fn hold_group_bans_with_removal_for_change(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+) -> Result<(), DbError> {
+    hold_group_bans_with_removal(conn, group_id, true).await
+}
+
+async fn hold_group_bans_with_removal(
+    conn: &mut AsyncPgConnection,
+    group_id: i64,
+    exclusive: bool,
+) -> Result<(), DbError> {
+    diesel::sql_query(bounded_hold(
+        &GROUP_BANS_WITH_REMOVAL_LOCK,
+        GROUP_KEY,
+        exclusive,
+    ))
+    .bind::<BigInt, _>(group_id)
+    .bind::<BigInt, _>(lock_wait_ms())
+    .prepared()
+    .get_result::<Held>(conn)
+    .await?
+    .or_busy()
 }
 
 /// Holds, until the transaction ends, the verdicts on `host` for a change: waits for the

@@ -827,11 +827,13 @@ pub async fn tool_pin(
 }
 
 /// Move a post between two groups you champion (409 `author_banned` when its author is banned
-/// from the destination or from the instance).
+/// from the destination or from the instance; 503 `database_busy`, with `Retry-After`, when a
+/// ban being written kept it waiting past the bound).
 #[utoipa::path(post, path = "/api/v1/champions/tools/posts/{id}/move", tag = "champions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     request_body = MoveRequest,
-    responses((status = 200, body = ToolResultView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = ToolResultView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 503, description = "`database_busy`: a ban being written kept the move waiting past the bound (or no database connection was free); retry after `Retry-After`", body = ErrorBody)))]
 pub async fn tool_move(
     State(state): State<AppState>,
     Auth(session): Auth,
