@@ -786,7 +786,7 @@ pub async fn tool_pin(
 ///
 /// A move writes the post in the new group in its author's name: refused while the author is
 /// banned from that group or from the instance (`author_banned`). The champion must not be
-/// banned from either group themself (as for the other tools, `require_tools`). A post a
+/// banned from either group themself (as for the other tools, `ban_checks::refuse_if_banned`). A post a
 /// moderator removed stays where it is (403, `post_removed`, as for a reply to it; read again
 /// under the row's lock).
 ///
@@ -796,8 +796,8 @@ pub async fn tool_pin(
 ///
 /// The standings of the two people the move acts for — the champion and the author — are
 /// held (shared, bounded, as for their own writes: see `ban_checks::refuse_if_banned`), then
-/// the new group's bans with removal (shared, bounded: one lock for the group, however many
-/// people commented), before any ban is read or any row written. A ban with removal from the
+/// the new group against bans with removal (exclusive, bounded: one lock for the group,
+/// however many people commented), before any ban is read or any row written. A ban with removal from the
 /// new group racing the move (its author's or a commenter's) either committed before (the
 /// move sees it: refused for the author, the comment removed for a commenter) or waits for the
 /// move to commit and then finds the post, and its comments, in the new group.
@@ -854,20 +854,20 @@ pub async fn tool_move(
 /// and of its author, for reading, in one statement, hence in one order (the locks' own,
 /// whatever the people's: a shared hold waits behind a ban queued for the same person, and
 /// two moves holding them one by one, in different orders, could each wait for a ban that
-/// waits for the other); then `target`'s bans with removal, for reading
-/// (`hold_group_bans_with_removal_for_reading`), for the bans of the authors of its comments,
+/// waits for the other); then `target` against bans with removal
+/// (`hold_group_bans_with_removal_for_move`), for the bans of the authors of its comments,
 /// however many: a lock each would fill PostgreSQL's shared lock table for the whole server.
 ///
-/// In the global order (`hold_group_bans_with_removal_for_reading`): people's standings, then
-/// the group's bans with removal, then rows. A ban with removal holds its one person's
-/// standing, then that lock, then writes — their content taken down, what it earned taken
-/// back, which updates the leaderboard rollups of that person in the group. Here, before
-/// `store::move_post`, which locks the post and the rollups of everyone whose rewards it
-/// carries to the new group. No cycle: while the move waits for the group's lock it holds two
-/// standings and no row, and a ban that holds (or queues for) the lock took its standing
-/// before and waits from then on for nothing but the lock and rows; were its person the
-/// champion or the author, the move, holding their standing, would have kept the ban from
-/// getting that far (or waited for it before the group's lock).
+/// In the global order (see `hold_group_bans_with_removal_for_ban`): people's standings, then
+/// the group's lock, then rows. A ban with removal holds its person's standing, then that lock
+/// (shared), then writes — their content taken down, what it earned taken back, which updates
+/// the leaderboard rollups of that person in the group. Here, before `store::move_post`, which
+/// locks the post and the rollups of everyone whose rewards it carries to the new group. No
+/// cycle: while the move waits for the group's lock it holds two standings and no row, and a
+/// ban that holds (or queues for) the lock holds its standings already and waits from then on
+/// for nothing but the lock and rows; were its person the champion or the author, the move,
+/// holding their standing, would have kept the ban from getting that far (or waited for it
+/// before the group's lock).
 async fn hold_for_move(
     conn: &mut Conn,
     caller: &Caller,
@@ -876,7 +876,7 @@ async fn hold_for_move(
 ) -> Result<(), CoreError> {
     let people = [caller.person_id, post.author_id];
     cenacle_db::federation::hold_people_standing_for_reading_by_ids(conn, &people).await?;
-    Ok(cenacle_db::federation::hold_group_bans_with_removal_for_reading(conn, target).await?)
+    Ok(cenacle_db::federation::hold_group_bans_with_removal_for_move(conn, target).await?)
 }
 
 /// New questions first: the unanswered questions of the groups the caller champions, newest

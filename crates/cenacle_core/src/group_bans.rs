@@ -126,12 +126,13 @@ pub(crate) async fn apply_ban(
     }
     // A removal reads the group's content as it stands: a champion's move bringing a post
     // into the group, with comments of this person's (whose standing the move does not hold:
-    // it holds the group's bans with removal, shared, instead), commits first and the removal
+    // it holds the group against bans with removal instead), commits first and the removal
     // finds them; one that starts after waits for the ban and removes them with the move
-    // (`champions::tool_move`). The order (see `hold_group_bans_with_removal_for_reading`):
-    // their standing, then this, then rows; nothing written yet.
-    if terms.remove_data {
-        cenacle_db::federation::hold_group_bans_with_removal_for_change(conn, group.id).await?;
+    // (`champions::tool_move`). The order (see `hold_group_bans_with_removal_for_ban`): their
+    // standing, then this, then rows; nothing written yet. Only our groups: nothing is moved
+    // into a group elsewhere.
+    if terms.remove_data && group.local {
+        cenacle_db::federation::hold_group_bans_with_removal_for_ban(conn, group.id).await?;
     }
     store::upsert_ban(
         conn,

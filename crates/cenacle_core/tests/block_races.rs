@@ -1451,8 +1451,9 @@ async fn moved_removal(w: &World, moved: Moved, post: i64, comment: i64) -> Opti
 
 /// A champion's move of bob's post from agora into forum, and the ban from forum with removal
 /// of their content of the person whose `moved` content it brings there (bob, its author, or
-/// carol, who commented on it), in two transactions at once: the move read their standing
-/// ("not banned" from forum) and moved the post, uncommitted. The ban waits for the move and
+/// carol, who commented on it), in two transactions at once: the move read their bans ("not
+/// banned" from forum, under bob's standing and forum's lock against bans with removal) and
+/// moved the post, uncommitted. The ban waits for the move and
 /// then finds the post (and its comments) in forum and removes what they wrote, with the ban's
 /// reason. Without the move's hold of bob's standing (for his post) or of forum's bans with
 /// removal (for carol's comment, her standing not held by the move), the ban's removal,
@@ -1664,8 +1665,9 @@ async fn a_move_of_a_post_with_many_commenters_takes_a_few_advisory_locks() {
 
     assert_eq!(moved.group_id, forum.id, "the move did not commit");
     assert!(
-        locks <= 4,
-        "a move of a post {COMMENTERS} people commented on held {locks} advisory locks"
+        locks == 3,
+        "a move of a post {COMMENTERS} people commented on held {locks} advisory locks \
+         (the champion's and the author's standings, the group's lock)"
     );
     assert_eq!(
         w.comment_now(banned_comment)

@@ -344,8 +344,8 @@ const VERDICT_LOCK: AdvisoryLock = AdvisoryLock {
 /// The longest a transaction waits, in all, for the advisory locks of its bounded holds
 /// ([`hold_verdicts_for_reading`], [`hold_person_standing_for_reading`],
 /// [`hold_person_standing_for_reading_by_id`], [`hold_people_standing_for_reading_by_ids`],
-/// [`hold_person_standing_for_change`], [`hold_group_bans_with_removal_for_reading`],
-/// [`hold_group_bans_with_removal_for_change`]), however many keys and calls: a bound on the
+/// [`hold_person_standing_for_change`], [`hold_group_bans_with_removal_for_ban`],
+/// [`hold_group_bans_with_removal_for_move`]), however many keys and calls: a bound on the
 /// whole transaction, counted from its first bounded hold, not on each lock or call (the inbox
 /// holds its signer's standing, then the verdicts on their hosts, and the same again for the
 /// person a group's `Announce` carries; a move, its champion's and author's standings, then
@@ -428,7 +428,7 @@ pub async fn hold_verdicts_for_reading(
 }
 
 /// The advisory lock over a person's standing here, by their actor id (`local:<id>` for a
-/// member of ours, see [`PERSON_STANDING_KEYS`]): the host their
+/// member of ours, see [`PERSON_STANDING_KEY`]): the host their
 /// confirmed handle names (`person.handle_host`) and an instance or group ban of them. Its
 /// class keeps the name it was given for handles alone: servers of an earlier release,
 /// running beside this one in a rolling deploy, take the same lock.
@@ -454,31 +454,47 @@ pub async fn hold_person_standing_for_reading(
     hold_shared_bounded(conn, &STANDING_LOCK, &[actor_id]).await
 }
 
-/// The keys of the standing locks of the people `$1` (row ids), one each: their actor id for
-/// a person of another server (the key [`hold_person_standing_for_reading`] takes from an
-/// activity's signer), `local:<id>` for one of ours, who has none (actor ids are URLs, so no
-/// key is both; two keys may still share a 32-bit hash, which costs only a bounded spurious
-/// wait).
-const PERSON_STANDING_KEYS: &str =
-    "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE id = ANY($1)) AS p";
+/// The keys of the standing locks of the people of `person` rows that `$condition` (on `$1`)
+/// picks, one each: their actor id for a person of another server (the key
+/// [`hold_person_standing_for_reading`] takes from an activity's signer), `local:<id>` for one
+/// of ours, who has none (actor ids are URLs, so no key is both; two keys may still share a
+/// 32-bit hash, which costs only a bounded spurious wait). A macro, so that each stays a
+/// constant.
+macro_rules! person_standing_keys {
+    ($condition:literal) => {
+        concat!(
+            "(SELECT COALESCE(ap_id, 'local:' || id) AS k FROM person WHERE ",
+            $condition,
+            ") AS p"
+        )
+    };
+}
+
+/// The key of one person's standing (`$1`, a row id). `id = $1`, not the list's `= ANY($1)`:
+/// every write of our members holds one, and PostgreSQL plans a bound array again at every
+/// call (its generic plan is costed for ten elements; see `instance_moderation::verdicts`).
+const PERSON_STANDING_KEY: &str = person_standing_keys!("id = $1");
+
+/// The keys of the standings of the people `$1` (an array of row ids), for a hold of several.
+const PEOPLE_STANDING_KEYS: &str = person_standing_keys!("id = ANY($1)");
 
 /// Holds, until the transaction ends, the standing of the person `person_id` for a change
 /// (see [`hold_person_standing_for_reading`] and [`hold_person_standing_for_reading_by_id`]).
 /// Taken first in the transactions that change it (a handle confirmed, an instance or group
 /// ban), before anything else they hold (the verdict on a handle's host comes after, as the
 /// readers take them; a group ban with removal holds that group's bans with removal after it,
-/// [`hold_group_bans_with_removal_for_change`]). These run on request
+/// [`hold_group_bans_with_removal_for_ban`]). These run on request
 /// paths (a follow's or a mention's WebFinger lookup, a moderator's ban), so they wait for
 /// the readers at most [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503).
 pub async fn hold_person_standing_for_change(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
-    hold_people_standing(conn, &[person_id], true).await
+    hold_person_standing(conn, person_id, true).await
 }
 
 /// Holds, until the transaction ends, the standing of the person `person_id` (by row id: of
-/// ours or of another server, under the key of [`PERSON_STANDING_KEYS`]) for reading, as the
+/// ours or of another server, under the key of [`PERSON_STANDING_KEY`]) for reading, as the
 /// inbox does by actor id ([`hold_person_standing_for_reading`]) for the signer of an
 /// activity. Taken before their bans are read by our members' requests that write in a group
 /// (a post, a comment, an edit, a vote), and by the writes made in someone's name on their
@@ -490,7 +506,7 @@ pub async fn hold_person_standing_for_reading_by_id(
     conn: &mut AsyncPgConnection,
     person_id: i64,
 ) -> Result<(), DbError> {
-    hold_people_standing(conn, &[person_id], false).await
+    hold_person_standing(conn, person_id, false).await
 }
 
 /// Holds, until the transaction ends, the standings of the people `person_ids` for reading,
@@ -504,31 +520,33 @@ pub async fn hold_person_standing_for_reading_by_id(
 /// One lock per person, all kept to the end of the transaction, in PostgreSQL's shared lock
 /// table (`max_locks_per_transaction` × connections, for the whole server): for a handful of
 /// people only, never for a list that others can make long (a post's commenters, whom a move
-/// covers with [`hold_group_bans_with_removal_for_reading`] instead).
+/// covers with [`hold_group_bans_with_removal_for_move`] instead).
 pub async fn hold_people_standing_for_reading_by_ids(
     conn: &mut AsyncPgConnection,
     person_ids: &[i64],
 ) -> Result<(), DbError> {
-    hold_people_standing(conn, person_ids, false).await
+    diesel::sql_query(bounded_hold(&STANDING_LOCK, PEOPLE_STANDING_KEYS, false))
+        .bind::<Array<BigInt>, _>(person_ids)
+        .bind::<BigInt, _>(lock_wait_ms())
+        .prepared()
+        .get_result::<Held>(conn)
+        .await?
+        .or_busy()
 }
 
-/// The standings of `person_ids`, shared or `exclusive`, bounded ([`bounded_hold`]).
-async fn hold_people_standing(
+/// The standing of `person_id`, shared or `exclusive`, bounded ([`bounded_hold`]).
+async fn hold_person_standing(
     conn: &mut AsyncPgConnection,
-    person_ids: &[i64],
+    person_id: i64,
     exclusive: bool,
 ) -> Result<(), DbError> {
-    diesel::sql_query(bounded_hold(
-        &STANDING_LOCK,
-        PERSON_STANDING_KEYS,
-        exclusive,
-    ))
-    .bind::<Array<BigInt>, _>(person_ids)
-    .bind::<BigInt, _>(lock_wait_ms())
-    .prepared()
-    .get_result::<Held>(conn)
-    .await?
-    .or_busy()
+    diesel::sql_query(bounded_hold(&STANDING_LOCK, PERSON_STANDING_KEY, exclusive))
+        .bind::<BigInt, _>(person_id)
+        .bind::<BigInt, _>(lock_wait_ms())
+        .prepared()
+        .get_result::<Held>(conn)
+        .await?
+        .or_busy()
 }
 
 /// The advisory lock over the bans with removal of content from one group, by the group's row
@@ -540,38 +558,39 @@ const GROUP_BANS_WITH_REMOVAL_LOCK: AdvisoryLock = AdvisoryLock {
 };
 
 /// The key of [`GROUP_BANS_WITH_REMOVAL_LOCK`] for the group `$1` (by row id).
-const GROUP_KEY: &str = "(SELECT $1::bigint AS k) AS g";
+const GROUP_BANS_WITH_REMOVAL_KEY: &str = "(SELECT $1::bigint AS k) AS g";
 
-/// Holds, until the transaction ends, the bans with removal from the group `group_id` for
-/// reading: shared, bounded as the standings ([`READ_LOCK_WAIT`]; past it,
-/// [`DbError::LockBusy`]), against [`hold_group_bans_with_removal_for_change`]. For a write
-/// that brings into the group what people wrote whose standings it does not hold (too many
-/// for a lock each), and reads their bans from it: a champion's move of a post into the
-/// group, with the comments on it. A ban with removal from the
-/// group that committed before is seen (the comments it covers are removed with the move);
-/// one that comes after waits for the write to commit, and its removal then finds what it
-/// brought.
+/// Holds, until the transaction ends, the group `group_id` for a ban with removal of content
+/// from it: shared (bans of several people may run side by side), against a move into the
+/// group ([`hold_group_bans_with_removal_for_move`]); taken after the banned person's
+/// standing ([`hold_person_standing_for_change`]) and before the ban writes anything.
+/// Bounded as the standings ([`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`]: the API's
+/// 503, the inbox's).
 ///
 /// The order, for all that take it: people's standings first, then this lock, then rows. A
-/// ban with removal takes its one person's standing (exclusive), then this lock (exclusive),
-/// then writes; a move takes its champion's and author's standings (shared, in one
-/// statement), then this lock (shared), then writes. No cycle: a transaction waiting here
-/// holds standings and no row, and one holding (or queued for) this lock exclusively, a ban,
-/// took its only standing before and waits from then on for this lock and rows alone, never
-/// for a standing a waiter here holds.
-pub async fn hold_group_bans_with_removal_for_reading(
+/// ban with removal takes its person's standing (exclusive; from the inbox, its signer's
+/// before, shared), then this lock (shared), then writes. A move takes its champion's and
+/// author's standings (shared, in one statement), then this lock (exclusive), then writes.
+/// No cycle: a move waiting here holds two standings and no row, and a ban that holds this
+/// lock (or queues for it) holds its standings already, and waits from then on for this lock
+/// and rows alone, never for a standing.
+pub async fn hold_group_bans_with_removal_for_ban(
     conn: &mut AsyncPgConnection,
     group_id: i64,
 ) -> Result<(), DbError> {
     hold_group_bans_with_removal(conn, group_id, false).await
 }
 
-/// Holds, until the transaction ends, the bans with removal from the group `group_id` for a
-/// change (see [`hold_group_bans_with_removal_for_reading`]): taken by a ban with removal of
-/// content from the group, after its person's standing ([`hold_person_standing_for_change`])
-/// and before it writes anything. Bounded: it waits for the readers at most what is left of
-/// [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`] (the API's 503, the inbox's).
-pub async fn hold_group_bans_with_removal_for_change(
+/// Holds, until the transaction ends, the group `group_id` against bans with removal of
+/// content from it (see [`hold_group_bans_with_removal_for_ban`]): exclusive, for a write
+/// that brings into the group what people wrote whose standings it does not hold (too many
+/// for a lock each) and reads their bans from it — a champion's move of a post into the
+/// group, with the comments on it. A ban with removal from the group that committed before is
+/// seen (the comments it covers are removed with the move); one that comes after waits for
+/// the move to commit, and its removal then finds what it brought. Exclusive on the move's
+/// side, which is rare, so that the bans of a spam wave do not queue behind each other.
+/// Bounded ([`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`]).
+pub async fn hold_group_bans_with_removal_for_move(
     conn: &mut AsyncPgConnection,
     group_id: i64,
 ) -> Result<(), DbError> {
@@ -585,7 +604,7 @@ async fn hold_group_bans_with_removal(
 ) -> Result<(), DbError> {
     diesel::sql_query(bounded_hold(
         &GROUP_BANS_WITH_REMOVAL_LOCK,
-        GROUP_KEY,
+        GROUP_BANS_WITH_REMOVAL_KEY,
         exclusive,
     ))
     .bind::<BigInt, _>(group_id)
