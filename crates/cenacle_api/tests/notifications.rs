@@ -991,6 +991,108 @@ async fn a_notification_of_content_taken_down_since_no_longer_quotes_its_title()
     );
 }
 
+/// Nothing new is told of content already taken down: an edit its author makes of a post a
+/// moderator removed (the author still reads and edits it) names carol, and the status of an
+/// idea a moderator removed is changed. Both used to write a notification quoting, and
+/// linking, the removed title (the list hides titles taken down *after* the notification,
+/// not before), and "done" paid the idea badge for a removed idea.
+#[tokio::test]
+async fn nothing_new_is_told_of_content_already_taken_down() {
+    let (t, admin) = setup().await;
+    let bob = t.member("bob").await;
+    let carol = t.member("carol").await;
+    let fan = t.member("fan").await;
+    let manager = t.with_role("claire", Role::CommunityManager).await;
+    let remove = async |post: i64| {
+        let removal = t
+            .post(
+                &format!("/api/v1/posts/{post}/removal"),
+                Some(&admin),
+                json!({"reason": "hors sujet"}),
+            )
+            .await;
+        assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
+    };
+
+    // bob edits his removed post to name carol: saved, and carol is told nothing.
+    let post = ask(&t, &bob, "question", "Le code du portail").await;
+    remove(post).await;
+    let edited = t
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/posts/{post}"),
+            Some(&bob),
+            Some(json!({"title": "Le code du portail, @carol"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    assert_eq!(inbox(&t, &carol).await, Vec::<Value>::new());
+    // The same edit of a post standing tells her (what the check above would miss).
+    let standing = ask(&t, &bob, "question", "Le code du garage").await;
+    let edited = t
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/posts/{standing}"),
+            Some(&bob),
+            Some(json!({"title": "Le code du garage, @carol"})),
+        )
+        .await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    let told = inbox(&t, &carol).await;
+    assert_eq!(
+        (
+            told.len(),
+            told[0]["kind"].as_str(),
+            told[0]["post_id"].as_i64()
+        ),
+        (1, Some("mention"), Some(standing)),
+        "{told:?}"
+    );
+
+    // A removed idea keeps its status: 403 post_removed, its likers told nothing, no badge.
+    let idea = ask(&t, &bob, "idea", "Un portail connecté").await;
+    vote(
+        &t,
+        &fan,
+        &format!("/api/v1/posts/{idea}/vote"),
+        json!("like"),
+    )
+    .await;
+    remove(idea).await;
+    let before = inbox_all(&t, &bob).await.len();
+    let changed = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{idea}/idea-status"),
+            Some(&manager),
+            Some(json!({"status": "done"})),
+        )
+        .await;
+    assert_eq!(
+        (
+            changed.status,
+            changed.code(),
+            changed.json["error"]["details"]["action"].as_str()
+        ),
+        (StatusCode::FORBIDDEN, "forbidden", Some("post_removed")),
+        "{}",
+        changed.json
+    );
+    assert_eq!(inbox(&t, &fan).await, Vec::<Value>::new());
+    assert_eq!(
+        inbox_all(&t, &bob).await.len(),
+        before,
+        "nothing told, no badge"
+    );
+    let status = t
+        .count_with(
+            "SELECT count(*) AS n FROM post WHERE id = $1::bigint AND idea_status = 'submitted'",
+            &[&idea.to_string()],
+        )
+        .await;
+    assert_eq!(status, 1, "its status unchanged");
+}
+
 /// Mail off (the default): the marks that would mail notifications used to stay forever — to
 /// be mailed all at once, news months old, the day mail was turned on. The clean-up takes
 /// them off (the notifications stay in the app), and does nothing while mail is on.

@@ -53,6 +53,16 @@ pub async fn change_idea_status(
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
+    // Taken down (read under the lock: a removal in progress was waited for): off the board
+    // for everyone but moderators, so no status of it is news — its likers would be told of,
+    // and linked to, what a moderator removed — and "done" would award its author the idea
+    // badge for it. Restored, it moves on again. (403 `post_removed`, as a move of it.)
+    if locked.deleted_at.is_some() {
+        return Err(CoreError::NotFound("post"));
+    }
+    if locked.removed_at.is_some() {
+        return Err(forbid("post_removed"));
+    }
     // Read again under the lock: a second copy of the same change (a double click) that
     // waited on the first finds it made, and changes, awards and notifies nothing.
     let now: Option<IdeaStatus> = locked.idea_status.as_deref().and_then(|s| s.parse().ok());

@@ -52,7 +52,7 @@ pub async fn forget_marks_while_mail_is_off(
 /// digest): nothing when its post or its comment was taken down since the notification
 /// (`taken_down_since`: deleted by its author, removed by a moderator), whose title no mail
 /// may quote — the same rule a retry of the mail asks again. (The app's list of
-/// notifications does not read this: it still shows the notification.)
+/// notifications still shows the notification, without the title.)
 pub(crate) fn notice_text(n: &store::NotificationRow) -> Option<NoticeText<'_>> {
     if n.taken_down_since {
         return None;

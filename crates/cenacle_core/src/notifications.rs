@@ -321,7 +321,10 @@ async fn tell_mentioned(
 }
 
 /// An edit by `by` tells only the members its new text mentions and its old one did not:
-/// a name added is news, a name kept is not told twice.
+/// a name added is news, a name kept is not told twice. An edit of a text taken down (its
+/// author still edits a post a moderator removed; a group elsewhere mirrors the edit of one)
+/// tells nobody: the notice would quote, and link, what a moderator took down, which no
+/// notification list nor mail shows once it is taken down (`taken_down_since`).
 pub(crate) async fn notify_added_mentions(
     conn: &mut Conn,
     ctx: &Context,
@@ -332,6 +335,13 @@ pub(crate) async fn notify_added_mentions(
     let before = mentioned_in(ctx, (old, local));
     let mut added = mentioned_in(ctx, (new, local));
     added.retain(|name| !before.contains(name));
+    if added.is_empty() {
+        return Ok(());
+    }
+    let (_, post_id, comment_id) = at;
+    if store::taken_down_now(conn, post_id, comment_id).await? {
+        return Ok(());
+    }
     tell_mentioned(conn, by, at, added).await
 }
 

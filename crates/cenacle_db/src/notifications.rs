@@ -164,6 +164,32 @@ pub async fn told_of(
     Ok(row.told)
 }
 
+/// Whether the post `post_id`, or its comment `comment_id`, is deleted or removed now: a
+/// text whose news nobody is told (a mention an edit adds to it), as no list or mail quotes
+/// what was taken down since it was told (`taken_down_since!`).
+pub async fn taken_down_now(
+    conn: &mut AsyncPgConnection,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct TakenDown {
+        #[diesel(sql_type = Bool)]
+        taken_down: bool,
+    }
+    let row: TakenDown = diesel::sql_query(
+        "SELECT EXISTS (SELECT 1 FROM post WHERE id = $1 \
+             AND (deleted_at IS NOT NULL OR removed_at IS NOT NULL)) \
+           OR EXISTS (SELECT 1 FROM comment WHERE id = $2 \
+             AND (deleted_at IS NOT NULL OR removed_at IS NOT NULL)) AS taken_down",
+    )
+    .bind::<BigInt, _>(post_id)
+    .bind::<Nullable<BigInt>, _>(comment_id)
+    .get_result(conn)
+    .await?;
+    Ok(row.taken_down)
+}
+
 /// A notification as its recipient reads it.
 #[derive(QueryableByName, Debug, Clone)]
 pub struct NotificationRow {

@@ -64,7 +64,7 @@ pub struct NotificationView {
     /// Its post or comment was deleted or removed after the notification; its title is no
     /// longer shown. False when the title is hidden already (the post's private group is no
     /// longer readable by the member: what happens there since is not theirs to know), and
-    /// for a notice of a removal itself, written with it.
+    /// for a notice of a removal itself, written with it (unless taken down again since).
     pub taken_down: bool,
 }
 

@@ -88,10 +88,18 @@ fn line(t: Words, n: Notification) -> Line {
             let (id, title) = contest.unwrap_or_default();
             (format!("/contests/{id}"), title)
         }
+        // An idea's status has words of its own: "changed the status of" takes an idea (and,
+        // in French, "de" cannot stand before "une").
+        (Some(_), None, ..) if kind == Some(Kind::IdeaStatus) => {
+            (String::new(), t.t("notif-hidden-idea"))
+        }
         (Some(_), None, ..) => (String::new(), t.t("notif-hidden-post")),
         // Taken down since it was told (deleted, or removed by a moderator): its title is
         // often what was taken down, so neither quoted nor linked. After the hidden post
         // above: a private group one left tells nothing of its removals.
+        (Some(_), Some(_), ..) if n.taken_down_since && kind == Some(Kind::IdeaStatus) => {
+            (String::new(), t.t("notif-taken-down-idea"))
+        }
         (Some(_), Some(_), ..) if n.taken_down_since => {
             (String::new(), t.t("notif-taken-down-post"))
         }
@@ -622,5 +630,29 @@ mod tests {
             line(Words(Language::En), left).object,
             "a post you can no longer see"
         );
+        // An idea's status has its own words: French "de" takes no "une" after it.
+        let idea = Notification {
+            detail: Some("planned".into()),
+            comment_id: None,
+            ..about_post("idea_status", "claire", true)
+        };
+        let hidden_idea = Notification {
+            post_title: None,
+            taken_down_since: false,
+            ..idea.clone()
+        };
+        for (language, notification, object) in [
+            (Language::Fr, idea.clone(), "l’idée, retirée depuis"),
+            (Language::En, idea, "an idea since removed"),
+            (
+                Language::Fr,
+                hidden_idea.clone(),
+                "l’idée que vous ne pouvez plus voir",
+            ),
+            (Language::En, hidden_idea, "an idea you can no longer see"),
+        ] {
+            let said = line(Words(language), notification);
+            assert_eq!((said.object.as_str(), said.href.as_str()), (object, ""));
+        }
     }
 }
