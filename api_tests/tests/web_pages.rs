@@ -512,6 +512,23 @@ async fn a_moderator_moves_an_idea_along_the_board() {
         .contains("Dark mode for the app"));
     assert!(!b.text("#col-submitted + ol").await.contains("Dark mode"));
     b.key_page("idea-board-en").await;
+
+    // Removed by a moderator, the idea keeps its status: no form offers what the server
+    // refuses (403 `post_removed`).
+    let (status, body) = alpha
+        .post(
+            &format!("/api/v1{idea}/removal"),
+            Some(&alpha.login("admin").await),
+            json!({"reason": "duplicate"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
+    b.goto(&alpha.url(&idea)).await;
+    assert_eq!(b.text("#idea-status").await, "Done");
+    assert!(
+        !b.source().await.contains("/status\""),
+        "no status form for a removed idea"
+    );
     b.close().await;
 }
 

@@ -392,7 +392,7 @@ async fn close(
 /// the report are told. A ban given with it follows the ban's rules (see the group ban).
 #[utoipa::path(post, path = "/api/v1/reports/{id}/resolve", tag = "moderation", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = CloseRequest,
-    responses((status = 200, body = ReportView), (status = 403, description = "not a moderator of the group, or the ban given with it would ban one of its moderators (`cannot_ban_moderator`)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "already closed, or the ban's `remove_data` would take down a question whose running bounty you sponsor (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody)))]
+    responses((status = 200, body = ReportView), (status = 403, description = "not a moderator of the group, or the ban given with it would ban one of its moderators (`cannot_ban_moderator`)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "already closed, or the ban's `remove_data` would take down a question whose running bounty you sponsor (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 503, description = "`database_busy`, with `Retry-After`: a ban with `remove_data` waited past the bound for a champion's move into the group", body = ErrorBody)))]
 pub async fn resolve(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -466,7 +466,7 @@ impl From<BanRequest> for BanTerms {
 /// a question whose running bounty you sponsor, or your own.
 #[utoipa::path(put, path = "/api/v1/groups/{name}/bans/{handle}", tag = "moderation", security(("bearer" = [])),
     params(("name" = String, Path), ("handle" = String, Path)), request_body = BanRequest,
-    responses((status = 200, body = BanView), (status = 403, description = "not a moderator of the group, or the person moderates it (`cannot_ban_moderator`)", body = ErrorBody), (status = 409, description = "`remove_data` would take down a question whose running bounty you sponsor, or your own (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = BanView), (status = 403, description = "not a moderator of the group, or the person moderates it (`cannot_ban_moderator`)", body = ErrorBody), (status = 409, description = "`remove_data` would take down a question whose running bounty you sponsor, or your own (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "`database_busy`, with `Retry-After`: a ban with `remove_data` waited past the bound for a champion's move into the group", body = ErrorBody)))]
 pub async fn ban(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -77,6 +77,9 @@ pub(crate) struct PostPage {
     idea_status: Option<String>,
     status_history: Vec<(String, String, String, String)>,
     may_moderate: bool,
+    /// The idea's status form: a moderator's, while the idea stands (a removed idea keeps its
+    /// status: `change_idea_status` refuses it, `post_removed`).
+    may_change_status: bool,
     statuses: Vec<(&'static str, String)>,
     /// Not published: waiting for a moderator's approval, or rejected (and why); only its
     /// author and the moderators see such a page.
@@ -343,6 +346,7 @@ pub(crate) fn post_page(
             })
             .collect(),
         may_moderate: may_change_status,
+        may_change_status: may_change_status && post.removed_at.is_none(),
         statuses: IdeaStatus::ALL
             .iter()
             .filter(|s| **s != IdeaStatus::Duplicate)
