@@ -54,6 +54,20 @@ async fn ban_in_force(
         .map(|_| BanScope::Group))
 }
 
+/// Holds the standing of the caller, a member of ours, for reading (shared, bounded, as
+/// [`ban_in_force`] does when it reads their bans, which takes it again at once), for a write
+/// that locks a row before it reads their bans: standings come before rows in every
+/// transaction (see `hold_group_bans_with_removal_for_ban`), so that the row's lock is never
+/// held while waiting for a ban that waits for the row. A person of another server acts
+/// through the inbox, which held theirs first.
+pub async fn hold_standing(conn: &mut Conn, caller: &Caller) -> Result<(), CoreError> {
+    if caller.is_local() {
+        cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, caller.person_id)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Whether `person_id` is banned from the group or from the instance now, their standing held
 /// ([`ban_in_force`]): for what lets them in as a side effect (`groups::admit_unless_banned`),
 /// which skips the membership rather than refuse.

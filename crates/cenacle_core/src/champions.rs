@@ -802,12 +802,10 @@ pub async fn tool_pin(
 /// move sees it: refused for the author, the comment removed for a commenter) or waits for the
 /// move to commit and then finds the post, and its comments, in the new group.
 ///
-/// The comments are those committed when the move removes them
-/// (`store::remove_comments_of_banned`, whose statement reads them and their authors' bans
-/// with a snapshot of its own). A comment committing after that was checked against its
-/// author's bans from the group the post was in when its writer read it: a ban with removal
-/// from the new group committed before the comment leaves it up there, for a moderator to
-/// remove; one committing after it takes it down.
+/// The comments are all those written before the move: the post's row is locked FOR UPDATE
+/// (`store::move_post`), which waits for the replies being written (they hold it from before
+/// they read its group, `content::hold_post_for_reply`); a reply that starts meanwhile waits
+/// for the move, then reads the post in the new group and is checked against its bans.
 pub async fn tool_move(
     conn: &mut Conn,
     caller: &Caller,

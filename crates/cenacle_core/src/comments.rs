@@ -24,6 +24,11 @@ pub async fn add_comment(
     remote_ap_id: Option<&str>,
 ) -> Result<Comment, CoreError> {
     validate_comment(body)?;
+    // The post stays in its group until the reply commits (a move waits for it, or is waited
+    // for and the post read in its new group): its bans are the ones the reply is checked
+    // against. The caller's standing before the post's row, as every writer takes them.
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    store::hold_post_for_reply(conn, post_id).await?;
     let (post, group, actor) = post_for(conn, caller, post_id).await?;
     if post.locked {
         return Err(forbid("post_locked"));

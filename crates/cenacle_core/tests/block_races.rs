@@ -1584,6 +1584,179 @@ async fn a_move_while_a_commenters_ban_from_the_destination_is_written_waits_and
     );
 }
 
+/// Whether a backend of this database waits on a row's lock: the row's, or the transaction's
+/// holding it.
+async fn someone_waits_on_a_row(w: &World) -> bool {
+    w.count(
+        "pg_stat_activity WHERE datname = current_database() \
+           AND wait_event_type = 'Lock' AND wait_event IN ('tuple', 'transactionid')",
+    )
+    .await
+        > 0
+}
+
+/// Fires `go` once a backend waits on a row's lock, or after a deadline; whether one waited.
+async fn go_once_someone_waits_on_a_row(w: &World, go: oneshot::Sender<()>) -> bool {
+    let waited = within(Duration::from_secs(10), || someone_waits_on_a_row(w)).await;
+    go.send(()).unwrap();
+    waited
+}
+
+/// Bob's post in agora; carol, banned from forum with removal of her content; ann, a
+/// champion of both groups (all committed).
+struct ReplyAndMove {
+    w: World,
+    forum: i64,
+    post: i64,
+    carol: Caller,
+    ann: Caller,
+}
+
+async fn reply_and_move() -> ReplyAndMove {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let forum = w.group(&admin, "forum").await;
+    let bob = bob_via(&w, Via::Ours).await;
+    let post = bobs_post(&w, &bob, &agora, Via::Ours).await;
+    let carol = Caller::from(&w.member("carol", Role::Member).await);
+    ban_from_group_with_removal(&w, &admin, &forum, carol.person_id).await;
+    let ann = champion(&w, "ann", &[&agora, &forum]).await;
+    ReplyAndMove {
+        w,
+        forum: forum.id,
+        post,
+        carol,
+        ann,
+    }
+}
+
+/// Carol's reply to bob's post in agora, written (read "not banned" in agora), uncommitted,
+/// when ann moves the post into forum. The move waits for the reply (on the post's row), then
+/// finds it and removes it with the ban's reason. A guard of the order, which passed before
+/// the reply held the post: the reply's count on the post's row made the move wait already.
+#[tokio::test]
+async fn a_move_waits_for_a_reply_by_someone_banned_from_its_group_and_removes_it() {
+    let s = reply_and_move().await;
+    let (written_tx, written_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let reply = async {
+        let (carol, post) = (&s.carol, s.post);
+        s.w.act(|conn, ctx| {
+            async move {
+                let reply = cenacle_core::comments::add_comment(
+                    conn,
+                    ctx,
+                    carol,
+                    post,
+                    None,
+                    "Pendant le déplacement",
+                    None,
+                )
+                .await?;
+                written_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(reply)
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let mover = async {
+        written_rx.await.unwrap();
+        let (ann, post) = (&s.ann, s.post);
+        s.w.act(|conn, _| {
+            async move { cenacle_core::champions::tool_move(conn, ann, post, "forum").await }
+                .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let release = go_once_someone_waits_on_a_row(&s.w, go_tx);
+    let (reply, moved, waited) = tokio::join!(reply, mover, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert_eq!(
+        moved_removal(&s.w, Moved::Comment, s.post, reply.id)
+            .await
+            .as_deref(),
+        Some("Spam"),
+        "a reply by someone banned from forum with removal, written while the post moved there, \
+         is up in forum (or removed with another reason than the ban's)"
+    );
+    assert!(waited, "the move did not wait for the reply being written");
+}
+
+/// The other order: ann's move of bob's post into forum is written, uncommitted, when carol
+/// replies to it. The reply waits for the move (on the post's row), then reads the post in
+/// forum, and is refused: she is banned from it. Without the hold, the reply read the post in
+/// agora, where she is not banned, and committed her reply into forum after the move's pass.
+#[tokio::test]
+async fn a_reply_while_a_move_into_a_group_its_author_is_banned_from_is_written_waits_and_is_refused(
+) {
+    let s = reply_and_move().await;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = async {
+        let (ann, post) = (&s.ann, s.post);
+        s.w.act(|conn, _| {
+            async move {
+                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
+                moved_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(moved)
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let reply = async {
+        moved_rx.await.unwrap();
+        let (carol, post) = (&s.carol, s.post);
+        s.w.act(|conn, ctx| {
+            async move {
+                cenacle_core::comments::add_comment(
+                    conn,
+                    ctx,
+                    carol,
+                    post,
+                    None,
+                    "Pendant le déplacement",
+                    None,
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on_a_row(&s.w, go_tx);
+    let (moved, reply, waited) = tokio::join!(mover, reply, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(
+            reply,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                ModerationRefusal::BannedFromGroup
+            ))
+        ),
+        "a reply to a post moved into a group its author is banned from: {reply:?}"
+    );
+    assert_eq!(
+        s.w.count(&format!(
+            "comment WHERE post_id = {} AND author_id = {} AND removed_at IS NULL",
+            s.post, s.carol.person_id
+        ))
+        .await,
+        0,
+        "carol's reply is up in forum, which she is banned from"
+    );
+    assert!(waited, "the reply did not wait for the move being written");
+}
+
 /// The advisory locks the backend of `conn` holds now (its own, in its transaction).
 async fn advisory_locks_held(conn: &mut cenacle_core::Conn) -> i64 {
     use diesel_async::RunQueryDsl;

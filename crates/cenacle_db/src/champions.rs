@@ -611,11 +611,22 @@ pub async fn solutions_share(
 /// Moves a post to another group (its comments follow it), unless it was removed by a
 /// moderator (false: nothing moved). The removal is read under the row's lock, so one
 /// committing meanwhile is seen.
+///
+/// The row is locked FOR UPDATE first, which the update of its group alone would not take
+/// (the group is no key): it waits for the replies being written, which hold the post FOR
+/// KEY SHARE from before they read its group (`content::hold_post_for_reply`), so that the
+/// caller's later statements find them (the pass over the replies of people banned from the
+/// new group, their rewards moved with the post), and makes the replies that start meanwhile
+/// wait and read the new group.
 pub async fn move_post(
     conn: &mut AsyncPgConnection,
     post_id: i64,
     group_id: i64,
 ) -> Result<bool, DbError> {
+    diesel::sql_query("SELECT id FROM post WHERE id = $1 FOR UPDATE")
+        .bind::<BigInt, _>(post_id)
+        .execute(conn)
+        .await?;
     let moved = diesel::sql_query(
         "UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1 AND removed_at IS NULL",
     )

@@ -384,6 +384,27 @@ pub async fn lock_post_for_take_down(conn: &mut AsyncPgConnection, id: i64) -> R
     Ok(())
 }
 
+/// Holds the post `id` in its group until the transaction ends, for a reply to it: FOR KEY
+/// SHARE, the lock the reply's row takes on it anyway through its foreign key, here taken
+/// before the post is read. A move to another group locks the post FOR UPDATE
+/// (`champions::move_post`), which conflicts with it: a move being written is waited for, and
+/// the post then read in its new group, under whose bans the reply is checked; a move that
+/// starts later waits for the reply to commit, and then finds it. Without it, a reply read
+/// the post in its old group while a move committed: its later count on the post's row waited
+/// for the move, then went ahead, and the reply landed in a group its author may be banned
+/// from, after the move's pass over such replies. Other replies, votes and edits (which
+/// update the row without its key) do not wait for it.
+pub async fn hold_post_for_reply(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    post::table
+        .find(id)
+        .select(post::id)
+        .for_key_share()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
+    Ok(())
+}
+
 /// [`lock_post_for_take_down`] for a comment.
 pub async fn lock_comment_for_take_down(
     conn: &mut AsyncPgConnection,
