@@ -40,8 +40,6 @@ async fn comment(t: &TestApp, token: &str, post: i64, parent: Option<i64>, body:
     r.json["id"].as_i64().unwrap()
 }
 
-/// The member's notifications, newest first, leaving out badges (a first question earns one,
-/// and most tests are about something else).
 /// A moderator removes a comment, with a reason.
 async fn remove_comment(t: &TestApp, moderator: &str, comment: i64) {
     let removed = t
@@ -54,6 +52,20 @@ async fn remove_comment(t: &TestApp, moderator: &str, comment: i64) {
     assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.json);
 }
 
+/// A moderator removes a post, for `reason`.
+async fn remove_post(t: &TestApp, moderator: &str, post: i64, reason: &str) {
+    let removal = t
+        .post(
+            &format!("/api/v1/posts/{post}/removal"),
+            Some(moderator),
+            json!({ "reason": reason }),
+        )
+        .await;
+    assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
+}
+
+/// The member's notifications, newest first, leaving out badges (a first question earns one,
+/// and most tests are about something else).
 async fn inbox(t: &TestApp, token: &str) -> Vec<Value> {
     let mut list = inbox_all(t, token).await;
     list.retain(|n| n["kind"] != "badge_awarded");
@@ -881,14 +893,7 @@ async fn a_notification_of_content_taken_down_since_no_longer_quotes_its_title()
     let removed = ask(&t, &bob, "question", removed_title).await;
     let told = about(&marie, "mention", removed).await;
     shown(&told, removed_title);
-    let removal = t
-        .post(
-            &format!("/api/v1/posts/{removed}/removal"),
-            Some(&admin),
-            json!({"reason": "secret divulgué"}),
-        )
-        .await;
-    assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
+    remove_post(&t, &admin, removed, "secret divulgué").await;
     hidden(&about(&marie, "mention", removed).await, &told);
     shown(&about(&bob, "moderation", removed).await, removed_title);
 
@@ -960,14 +965,7 @@ async fn a_notification_of_content_taken_down_since_no_longer_quotes_its_title()
         None,
     )
     .await;
-    let removal = t
-        .post(
-            &format!("/api/v1/posts/{private}/removal"),
-            Some(&admin),
-            json!({"reason": "doublon"}),
-        )
-        .await;
-    assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
+    remove_post(&t, &admin, private, "doublon").await;
     let n = about(&marie, "mention", private).await;
     assert_eq!(
         (n["post_title"].as_str(), n["taken_down"].as_bool()),
@@ -1003,20 +1001,10 @@ async fn nothing_new_is_told_of_content_already_taken_down() {
     let carol = t.member("carol").await;
     let fan = t.member("fan").await;
     let manager = t.with_role("claire", Role::CommunityManager).await;
-    let remove = async |post: i64| {
-        let removal = t
-            .post(
-                &format!("/api/v1/posts/{post}/removal"),
-                Some(&admin),
-                json!({"reason": "hors sujet"}),
-            )
-            .await;
-        assert_eq!(removal.status, StatusCode::NO_CONTENT, "{}", removal.json);
-    };
 
     // bob edits his removed post to name carol: saved, and carol is told nothing.
     let post = ask(&t, &bob, "question", "Le code du portail").await;
-    remove(post).await;
+    remove_post(&t, &admin, post, "hors sujet").await;
     let edited = t
         .request(
             Method::PATCH,
@@ -1058,7 +1046,7 @@ async fn nothing_new_is_told_of_content_already_taken_down() {
         json!("like"),
     )
     .await;
-    remove(idea).await;
+    remove_post(&t, &admin, idea, "hors sujet").await;
     let before = inbox_all(&t, &bob).await.len();
     let changed = t
         .request(
@@ -1091,6 +1079,48 @@ async fn nothing_new_is_told_of_content_already_taken_down() {
         )
         .await;
     assert_eq!(status, 1, "its status unchanged");
+}
+
+/// A comment is a text of its own: an edit its author makes of a comment a moderator
+/// removed (the author still edits it) names carol, and she is told nothing, though the post
+/// it answers stands. A check of the post alone (the post case above) would tell her, and
+/// link her to the removed reply.
+#[tokio::test]
+async fn an_edit_of_a_removed_comment_naming_someone_tells_nobody() {
+    let (t, admin) = setup().await;
+    let bob = t.member("bob").await;
+    let carol = t.member("carol").await;
+    let edit = async |comment: i64, body: &str| {
+        let edited = t
+            .request(
+                Method::PATCH,
+                &format!("/api/v1/comments/{comment}"),
+                Some(&bob),
+                Some(json!({ "body": body })),
+            )
+            .await;
+        assert_eq!(edited.status, StatusCode::OK, "{}", edited.json);
+    };
+    let q = ask(&t, &bob, "question", "Le code du portail ?").await;
+
+    // bob edits his removed reply to name carol: saved, and carol is told nothing.
+    let removed = comment(&t, &bob, q, None, "C'est 4321").await;
+    remove_comment(&t, &admin, removed).await;
+    edit(removed, "C'est 4321, @carol").await;
+    assert_eq!(inbox(&t, &carol).await, Vec::<Value>::new());
+    // The same edit of a reply standing tells her (what the check above would miss).
+    let standing = comment(&t, &bob, q, None, "Ou 8765").await;
+    edit(standing, "Ou 8765, @carol").await;
+    let told = inbox(&t, &carol).await;
+    assert_eq!(
+        (
+            told.len(),
+            told[0]["kind"].as_str(),
+            told[0]["comment_id"].as_i64()
+        ),
+        (1, Some("mention"), Some(standing)),
+        "{told:?}"
+    );
 }
 
 /// Mail off (the default): the marks that would mail notifications used to stay forever — to

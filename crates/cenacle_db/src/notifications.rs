@@ -164,6 +164,35 @@ pub async fn told_of(
     Ok(row.told)
 }
 
+/// Whether the post whose id is `$post`, or the comment whose id is `$comment` (SQL
+/// expressions), was deleted or removed after the time `$after` (an SQL expression): an SQL
+/// condition, false when neither id names a row (a null one names none). The one statement
+/// of what "taken down" is, for both questions asked of it: was a notification's news taken
+/// down since it was told (`taken_down_since!`: after the notification's time), and is a
+/// text taken down now (`taken_down_now`: after `'-infinity'`, at any time). One macro, not
+/// two copies of the condition: a copy left behind (a third way of taking content down added
+/// to one only) would hide a title from the list yet tell the mentions an edit adds to the
+/// same text, or the reverse. A macro, not a function, so that `ROW_SELECT` stays a constant.
+macro_rules! taken_down_after {
+    ($post:expr, $comment:expr, $after:expr) => {
+        concat!(
+            "(EXISTS (SELECT 1 FROM post tp WHERE tp.id = ",
+            $post,
+            " AND (tp.deleted_at > ",
+            $after,
+            " OR tp.removed_at > ",
+            $after,
+            ")) OR EXISTS (SELECT 1 FROM comment tc WHERE tc.id = ",
+            $comment,
+            " AND (tc.deleted_at > ",
+            $after,
+            " OR tc.removed_at > ",
+            $after,
+            ")))"
+        )
+    };
+}
+
 /// Whether the post `post_id`, or its comment `comment_id`, is deleted or removed now: a
 /// text whose news nobody is told (a mention an edit adds to it), as no list or mail quotes
 /// what was taken down since it was told (`taken_down_since!`).
@@ -177,12 +206,13 @@ pub async fn taken_down_now(
         #[diesel(sql_type = Bool)]
         taken_down: bool,
     }
-    let row: TakenDown = diesel::sql_query(
-        "SELECT EXISTS (SELECT 1 FROM post WHERE id = $1 \
-             AND (deleted_at IS NOT NULL OR removed_at IS NOT NULL)) \
-           OR EXISTS (SELECT 1 FROM comment WHERE id = $2 \
-             AND (deleted_at IS NOT NULL OR removed_at IS NOT NULL)) AS taken_down",
-    )
+    // After `-infinity`: taken down at any time (a null time, never taken down, is after
+    // nothing).
+    let row: TakenDown = diesel::sql_query(concat!(
+        "SELECT ",
+        taken_down_after!("$1", "$2", "'-infinity'::timestamptz"),
+        " AS taken_down"
+    ))
     .bind::<BigInt, _>(post_id)
     .bind::<Nullable<BigInt>, _>(comment_id)
     .get_result(conn)
@@ -271,24 +301,14 @@ macro_rules! group_readable_by {
 /// for a notification about neither. The one rule of a notification's mail when it is first
 /// queued ([`ROW_SELECT`]'s `taken_down_since`, read by the core's `notice_text`) and when it
 /// is retried (`mail::notification_still_told`, through the same column), and of the app's
-/// list no longer showing its title. A macro, not a function, so that `ROW_SELECT` stays a
-/// constant.
+/// list no longer showing its title. What "taken down" is, `taken_down_after!` says, for
+/// `taken_down_now` too. A macro, not a function, so that `ROW_SELECT` stays a constant.
 macro_rules! taken_down_since {
     ($notification:literal) => {
-        concat!(
-            "(EXISTS (SELECT 1 FROM post tp WHERE tp.id = ",
-            $notification,
-            ".post_id AND (tp.deleted_at > ",
-            $notification,
-            ".created_at OR tp.removed_at > ",
-            $notification,
-            ".created_at)) OR EXISTS (SELECT 1 FROM comment tc WHERE tc.id = ",
-            $notification,
-            ".comment_id AND (tc.deleted_at > ",
-            $notification,
-            ".created_at OR tc.removed_at > ",
-            $notification,
-            ".created_at)))"
+        taken_down_after!(
+            concat!($notification, ".post_id"),
+            concat!($notification, ".comment_id"),
+            concat!($notification, ".created_at")
         )
     };
 }
