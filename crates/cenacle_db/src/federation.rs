@@ -7,8 +7,10 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use diesel::{
+    pg::Pg,
     prelude::*,
-    sql_types::{Array, BigInt, Bool, Double, Int4, Nullable, Text, Timestamptz},
+    serialize::ToSql,
+    sql_types::{Array, BigInt, Bool, Double, HasSqlType, Int4, Nullable, Text, Timestamptz},
 };
 use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 
@@ -393,6 +395,29 @@ fn lock_wait_ms() -> i64 {
     i64::try_from(READ_LOCK_WAIT.as_millis()).unwrap_or(i64::MAX)
 }
 
+/// Runs [`bounded_hold`] of `lock` over `keys`, shared or `exclusive`, with `value` bound as
+/// `$1` (of SQL type `ST`) and [`READ_LOCK_WAIT`] as `$2`; past the wait, [`DbError::LockBusy`].
+async fn hold_bounded<ST, V>(
+    conn: &mut AsyncPgConnection,
+    lock: &AdvisoryLock,
+    keys: &str,
+    exclusive: bool,
+    value: V,
+) -> Result<(), DbError>
+where
+    Pg: HasSqlType<ST>,
+    ST: Send,
+    V: ToSql<ST, Pg> + Send,
+{
+    diesel::sql_query(bounded_hold(lock, keys, exclusive))
+        .bind::<ST, _>(value)
+        .bind::<BigInt, _>(lock_wait_ms())
+        .prepared()
+        .get_result::<Held>(conn)
+        .await?
+        .or_busy()
+}
+
 /// Takes, until the transaction ends, the shared advisory locks `lock` of the distinct keys
 /// of `keys`: at once when no one holds or waits for them exclusively, else waiting at most
 /// what is left of the transaction's [`READ_LOCK_WAIT`]; past it, [`DbError::LockBusy`].
@@ -401,13 +426,7 @@ async fn hold_shared_bounded(
     lock: &AdvisoryLock,
     keys: &[&str],
 ) -> Result<(), DbError> {
-    diesel::sql_query(bounded_hold(lock, "unnest($1::text[]) AS k", false))
-        .bind::<Array<Text>, _>(keys)
-        .bind::<BigInt, _>(lock_wait_ms())
-        .prepared()
-        .get_result::<Held>(conn)
-        .await?
-        .or_busy()
+    hold_bounded::<Array<Text>, _>(conn, lock, "unnest($1::text[]) AS k", false, keys).await
 }
 
 /// Holds, until the transaction ends, the verdicts on `hosts` for reading: shared, so readers
@@ -525,13 +544,14 @@ pub async fn hold_people_standing_for_reading_by_ids(
     conn: &mut AsyncPgConnection,
     person_ids: &[i64],
 ) -> Result<(), DbError> {
-    diesel::sql_query(bounded_hold(&STANDING_LOCK, PEOPLE_STANDING_KEYS, false))
-        .bind::<Array<BigInt>, _>(person_ids)
-        .bind::<BigInt, _>(lock_wait_ms())
-        .prepared()
-        .get_result::<Held>(conn)
-        .await?
-        .or_busy()
+    hold_bounded::<Array<BigInt>, _>(
+        conn,
+        &STANDING_LOCK,
+        PEOPLE_STANDING_KEYS,
+        false,
+        person_ids,
+    )
+    .await
 }
 
 /// The standing of `person_id`, shared or `exclusive`, bounded ([`bounded_hold`]).
@@ -540,13 +560,14 @@ async fn hold_person_standing(
     person_id: i64,
     exclusive: bool,
 ) -> Result<(), DbError> {
-    diesel::sql_query(bounded_hold(&STANDING_LOCK, PERSON_STANDING_KEY, exclusive))
-        .bind::<BigInt, _>(person_id)
-        .bind::<BigInt, _>(lock_wait_ms())
-        .prepared()
-        .get_result::<Held>(conn)
-        .await?
-        .or_busy()
+    hold_bounded::<BigInt, _>(
+        conn,
+        &STANDING_LOCK,
+        PERSON_STANDING_KEY,
+        exclusive,
+        person_id,
+    )
+    .await
 }
 
 /// The advisory lock over the bans with removal of content from one group, by the group's row
@@ -602,17 +623,14 @@ async fn hold_group_bans_with_removal(
     group_id: i64,
     exclusive: bool,
 ) -> Result<(), DbError> {
-    diesel::sql_query(bounded_hold(
+    hold_bounded::<BigInt, _>(
+        conn,
         &GROUP_BANS_WITH_REMOVAL_LOCK,
         GROUP_BANS_WITH_REMOVAL_KEY,
         exclusive,
-    ))
-    .bind::<BigInt, _>(group_id)
-    .bind::<BigInt, _>(lock_wait_ms())
-    .prepared()
-    .get_result::<Held>(conn)
-    .await?
-    .or_busy()
+        group_id,
+    )
+    .await
 }
 
 /// Holds, until the transaction ends, the verdicts on `host` for a change: waits for the
