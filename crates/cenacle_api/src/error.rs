@@ -35,6 +35,7 @@ pub const ALL_CODES: &[&str] = &[
     "banned_from_instance",
     "unknown_instance",
     "post_not_pending",
+    "post_moved",
     "not_banned",
     "author_banned",
     "person_banned",
@@ -425,6 +426,7 @@ fn conflict_code(code: &'static str) -> &'static str {
         | "badge_held"
         | "contest_closed"
         | "post_not_pending"
+        | "post_moved"
         | "not_banned"
         | "post_not_published"
         | "email_taken"

@@ -329,6 +329,10 @@ fn lookup(code: &str) -> Option<(&'static str, &'static str)> {
             "We know of no such instance.",
             "Nous ne connaissons pas cette instance.",
         ),
+        "post_moved" => (
+            "This post was moved to another group meanwhile: look it up again.",
+            "Cette publication a été déplacée dans un autre groupe entre-temps : affichez-la de nouveau.",
+        ),
         "post_not_pending" => (
             "This post is not waiting for approval.",
             "Cette publication n'attend pas de validation.",

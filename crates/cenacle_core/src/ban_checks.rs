@@ -58,8 +58,9 @@ async fn ban_in_force(
 /// [`ban_in_force`] does when it reads their bans, which takes it again at once), for a write
 /// that locks a row before it reads their bans: standings come before rows in every
 /// transaction (see `hold_group_bans_with_removal_for_ban`), so that the row's lock is never
-/// held while waiting for a ban that waits for the row. A person of another server acts
-/// through the inbox, which held theirs first.
+/// held while waiting for a ban that waits for the row. A person of another server is held
+/// by the inbox, which took their standing before anything else (by actor id,
+/// `instance_moderation::activity_kept_out`): callers acting for one must come through it.
 pub async fn hold_standing(conn: &mut Conn, caller: &Caller) -> Result<(), CoreError> {
     if caller.is_local() {
         cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, caller.person_id)

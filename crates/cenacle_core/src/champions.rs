@@ -21,7 +21,7 @@ use crate::{
 };
 use cenacle_db::{
     actors, badges as badge_store,
-    champions::{self as store, ChampionRow, ChampionedGroup, Objective},
+    champions::{self as store, ChampionRow, ChampionedGroup, NotMoved, Objective},
     content::{self, Post},
     federation::OutboxEvent,
 };
@@ -802,10 +802,12 @@ pub async fn tool_pin(
 /// move sees it: refused for the author, the comment removed for a commenter) or waits for the
 /// move to commit and then finds the post, and its comments, in the new group.
 ///
-/// The comments are all those written before the move: the post's row is locked FOR UPDATE
-/// (`store::move_post`), which waits for the replies being written (they hold it from before
-/// they read its group, `content::hold_post_for_reply`); a reply that starts meanwhile waits
-/// for the move, then reads the post in the new group and is checked against its bans.
+/// The comments are those committed, or being written past their hold of the post, when the
+/// move locks the post's row FOR UPDATE (`store::move_post`), which waits for those being
+/// written (they hold it from before they read its group, `content::hold_post_in_its_group`);
+/// a reply that starts meanwhile waits for the move, then reads the post in the new group and
+/// is checked against its bans. A post moved by someone else since it was read here is not
+/// moved (409 `post_moved`): what was checked of the group it was in no longer applies.
 pub async fn tool_move(
     conn: &mut Conn,
     caller: &Caller,
@@ -826,8 +828,14 @@ pub async fn tool_move(
     }
     may_move(&from.visibility, &target.visibility)?;
     crate::ban_checks::refuse_if_author_banned(conn, target.id, post.author_id).await?;
-    if post.removed_at.is_some() || !store::move_post(conn, post.id, target.id).await? {
+    if post.removed_at.is_some() {
         return Err(crate::access::forbid("post_removed"));
+    }
+    match store::move_post(conn, post.id, post.group_id, target.id).await? {
+        Ok(()) => {}
+        Err(NotMoved::Removed) => return Err(crate::access::forbid("post_removed")),
+        // Moved meanwhile: the championship and visibility checked were of the group it left.
+        Err(NotMoved::NotInGroup) => return Err(CoreError::Conflict("post_moved")),
     }
     // After the move: what the comments earned follows them into the group, and is taken back
     // there.

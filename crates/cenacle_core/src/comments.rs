@@ -26,9 +26,10 @@ pub async fn add_comment(
     validate_comment(body)?;
     // The post stays in its group until the reply commits (a move waits for it, or is waited
     // for and the post read in its new group): its bans are the ones the reply is checked
-    // against. The caller's standing before the post's row, as every writer takes them.
+    // against. The caller's standing before the post's row, as the global order has it
+    // (standings, then rows: see `hold_group_bans_with_removal_for_ban`).
     crate::ban_checks::hold_standing(conn, caller).await?;
-    store::hold_post_for_reply(conn, post_id).await?;
+    store::hold_post_in_its_group(conn, post_id).await?;
     let (post, group, actor) = post_for(conn, caller, post_id).await?;
     if post.locked {
         return Err(forbid("post_locked"));
@@ -95,6 +96,12 @@ pub async fn edit_comment(
     body: &str,
 ) -> Result<Comment, CoreError> {
     validate_comment(body)?;
+    // As for a reply (`add_comment`): the caller's standing, then the post's row, held before
+    // the comment is read and updated, so that the group its bans are read in is the post's
+    // until the edit commits, and a move (the post's row, then the comments it removes) and
+    // this edit never wait for each other in opposite orders.
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    store::hold_post_of_comment_in_its_group(conn, comment_id).await?;
     let (comment, post) = editable_comment(conn, caller, comment_id, "edit_comment").await?;
     crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
     if comment.body == body {

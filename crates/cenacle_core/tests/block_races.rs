@@ -19,15 +19,27 @@ use cenacle_domain::Role;
 use common::{World, OTHER};
 use tokio::sync::oneshot;
 
+/// The lock waits of an advisory lock (`pg_stat_activity.wait_event`).
+const ADVISORY: &str = "('advisory')";
+
+/// The lock waits of a row's lock: the row's, or the transaction's holding it.
+const ROW: &str = "('tuple', 'transactionid')";
+
+/// Whether a backend of this database waits on a lock of the kinds `waits` (`ADVISORY`,
+/// `ROW`).
+async fn someone_waits_on(w: &World, waits: &str) -> bool {
+    w.count(&format!(
+        "pg_stat_activity WHERE datname = current_database() \
+           AND wait_event_type = 'Lock' AND wait_event IN {waits}"
+    ))
+    .await
+        > 0
+}
+
 /// Whether a backend of this database waits on an advisory lock (the block waiting for the
 /// activity, or the reverse).
 async fn someone_waits_on_an_advisory_lock(w: &World) -> bool {
-    w.count(
-        "pg_stat_activity WHERE datname = current_database() \
-           AND wait_event_type = 'Lock' AND wait_event = 'advisory'",
-    )
-    .await
-        > 0
+    someone_waits_on(w, ADVISORY).await
 }
 
 /// Polls `condition` until it holds or `deadline` passes; whether it held.
@@ -517,6 +529,7 @@ async fn a_handle_confirmation_gives_up_retryably_while_a_reader_holds_the_handl
                         ctx,
                         alice,
                         Some("brand.example"),
+                        chrono::Utc::now(),
                     )
                     .await
                 }
@@ -577,8 +590,14 @@ async fn a_handle_confirmed_while_an_activity_of_its_person_applies_drops_what_i
         let alice = alice.id;
         w.act(|conn, ctx| {
             async move {
-                instance_moderation::handle_host_confirmed(conn, ctx, alice, Some("brand.example"))
-                    .await
+                instance_moderation::handle_host_confirmed(
+                    conn,
+                    ctx,
+                    alice,
+                    Some("brand.example"),
+                    chrono::Utc::now(),
+                )
+                .await
             }
             .scope_boxed()
         })
@@ -793,6 +812,7 @@ async fn a_handle_confirmed_after_the_block_undoes_its_persons_follows_deliverie
                     ctx,
                     alice_id,
                     Some("brand.example"),
+                    chrono::Utc::now(),
                 )
                 .await
             }
@@ -1352,10 +1372,13 @@ async fn ban_written_until(
 /// Fires `go` once a backend waits on an advisory lock, or after a deadline; whether one
 /// waited.
 async fn go_once_someone_waits(w: &World, go: oneshot::Sender<()>) -> bool {
-    let waited = within(Duration::from_secs(10), || {
-        someone_waits_on_an_advisory_lock(w)
-    })
-    .await;
+    go_once_someone_waits_on(w, ADVISORY, go).await
+}
+
+/// Fires `go` once a backend waits on a lock of the kinds `waits`, or after a deadline;
+/// whether one waited.
+async fn go_once_someone_waits_on(w: &World, waits: &str, go: oneshot::Sender<()>) -> bool {
+    let waited = within(Duration::from_secs(10), || someone_waits_on(w, waits)).await;
     go.send(()).unwrap();
     waited
 }
@@ -1387,13 +1410,15 @@ async fn bobs_post(w: &World, bob: &Banned, group: &cenacle_core::model::Group, 
 }
 
 /// A member of ours, `name`, made an active champion of `groups` who accepted the current
-/// charter (written as the programme leaves it: the lifecycle is not what is raced here).
+/// charter (written as the programme leaves it: the lifecycle is not what is raced here; a
+/// charter is written when there is none, so that champions made one after the other all
+/// hold the current one).
 async fn champion(w: &World, name: &str, groups: &[&cenacle_core::model::Group]) -> Caller {
     let caller = Caller::from(&w.member(name, Role::Member).await);
     let id = caller.person_id;
     let mut sql = format!(
         "INSERT INTO champion_charter (version, text_en, text_fr) \
-           SELECT COALESCE(MAX(version), 0) + 1, 'Charter', 'Charte' FROM champion_charter; \
+           SELECT 1, 'Charter', 'Charte' WHERE NOT EXISTS (SELECT 1 FROM champion_charter); \
          INSERT INTO champion (person_id, status, charter_version, charter_accepted_at, \
              active_since) \
            SELECT {id}, 'active', MAX(version), now(), now() FROM champion_charter;"
@@ -1584,24 +1609,6 @@ async fn a_move_while_a_commenters_ban_from_the_destination_is_written_waits_and
     );
 }
 
-/// Whether a backend of this database waits on a row's lock: the row's, or the transaction's
-/// holding it.
-async fn someone_waits_on_a_row(w: &World) -> bool {
-    w.count(
-        "pg_stat_activity WHERE datname = current_database() \
-           AND wait_event_type = 'Lock' AND wait_event IN ('tuple', 'transactionid')",
-    )
-    .await
-        > 0
-}
-
-/// Fires `go` once a backend waits on a row's lock, or after a deadline; whether one waited.
-async fn go_once_someone_waits_on_a_row(w: &World, go: oneshot::Sender<()>) -> bool {
-    let waited = within(Duration::from_secs(10), || someone_waits_on_a_row(w)).await;
-    go.send(()).unwrap();
-    waited
-}
-
 /// Bob's post in agora; carol, banned from forum with removal of her content; ann, a
 /// champion of both groups (all committed).
 struct ReplyAndMove {
@@ -1673,7 +1680,7 @@ async fn a_move_waits_for_a_reply_by_someone_banned_from_its_group_and_removes_i
         .await
         .unwrap()
     };
-    let release = go_once_someone_waits_on_a_row(&s.w, go_tx);
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
     let (reply, moved, waited) = tokio::join!(reply, mover, release);
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
@@ -1732,7 +1739,7 @@ async fn a_reply_while_a_move_into_a_group_its_author_is_banned_from_is_written_
         })
         .await
     };
-    let release = go_once_someone_waits_on_a_row(&s.w, go_tx);
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
     let (moved, reply, waited) = tokio::join!(mover, reply, release);
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
@@ -1755,6 +1762,138 @@ async fn a_reply_while_a_move_into_a_group_its_author_is_banned_from_is_written_
         "carol's reply is up in forum, which she is banned from"
     );
     assert!(waited, "the reply did not wait for the move being written");
+}
+
+/// Ann's move of bob's post into forum is written, uncommitted, when carol edits her reply to
+/// it (written before, in agora). The edit waits for the move (on the post's row, held before
+/// the reply is read), then reads the post in forum, and is refused: she is banned from it.
+/// Before, the edit read the post in agora, where she is not banned, waited for the move on her
+/// reply's row (the move removed it), then wrote into forum all the same.
+#[tokio::test]
+async fn an_edit_of_a_reply_while_a_move_into_a_group_its_author_is_banned_from_is_written_is_refused(
+) {
+    let s = reply_and_move().await;
+    let reply =
+        s.w.answer(
+            &s.carol,
+            &s.w.post_now(s.post).await,
+            "Avant le déplacement",
+        )
+        .await;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = async {
+        let (ann, post) = (&s.ann, s.post);
+        s.w.act(|conn, _| {
+            async move {
+                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
+                moved_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(moved)
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let edit = async {
+        moved_rx.await.unwrap();
+        let (carol, reply) = (&s.carol, reply.id);
+        s.w.act(|conn, ctx| {
+            async move {
+                cenacle_core::comments::edit_comment(
+                    conn,
+                    ctx,
+                    carol,
+                    reply,
+                    "Après le déplacement",
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (moved, edit, waited) = tokio::join!(mover, edit, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(
+            edit,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                ModerationRefusal::BannedFromGroup
+            ))
+        ),
+        "an edit of a reply in a post moved into a group its author is banned from: {edit:?}"
+    );
+    assert_eq!(
+        s.w.comment_now(reply.id).await.body,
+        "Avant le déplacement",
+        "the edit was written into forum, which carol is banned from"
+    );
+    assert!(waited, "the edit did not wait for the move being written");
+}
+
+/// Two champions move bob's post at once: ann into forum (written, uncommitted), zoe, who
+/// champions agora and lounge but not forum, into lounge. Zoe's move read the post in agora
+/// and checked her championship there; it waits for ann's, then finds the post in forum and
+/// moves nothing (409 `post_moved`). Before, it moved the post out of forum, a group she does
+/// not champion.
+#[tokio::test]
+async fn a_move_of_a_post_another_champion_is_moving_waits_and_moves_nothing() {
+    let s = reply_and_move().await;
+    let lounge = {
+        let admin = s.w.member("owner", Role::Admin).await;
+        s.w.group(&admin, "lounge").await
+    };
+    let agora = {
+        let mut conn = s.w.ctx.conn().await.unwrap();
+        cenacle_db::actors::local_group_by_name(&mut conn, "agora")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let zoe = champion(&s.w, "zoe", &[&agora, &lounge]).await;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let first = async {
+        let (ann, post) = (&s.ann, s.post);
+        s.w.act(|conn, _| {
+            async move {
+                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
+                moved_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(moved)
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let second = async {
+        moved_rx.await.unwrap();
+        let (zoe, post) = (&zoe, s.post);
+        s.w.act(|conn, _| {
+            async move { cenacle_core::champions::tool_move(conn, zoe, post, "lounge").await }
+                .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (moved, second, waited) = tokio::join!(first, second, release);
+
+    assert_eq!(moved.group_id, s.forum, "the first move did not commit");
+    assert!(
+        matches!(second, Err(cenacle_core::CoreError::Conflict("post_moved"))),
+        "a move of a post moved meanwhile out of the group it was read in: {second:?}"
+    );
+    assert_eq!(
+        s.w.post_now(s.post).await.group_id,
+        s.forum,
+        "the post left forum by the move of a champion who does not champion forum"
+    );
+    assert!(waited, "the second move did not wait for the first");
 }
 
 /// The advisory locks the backend of `conn` holds now (its own, in its transaction).

@@ -6,7 +6,7 @@ use crate::{actors::Group, schema::community_group, DbError, PrepareOnce};
 use chrono::{DateTime, NaiveDate, Utc};
 use diesel::{
     prelude::*,
-    sql_types::{Array, BigInt, Date, Int4, Nullable, Text, Timestamptz},
+    sql_types::{Array, BigInt, Bool, Date, Int4, Nullable, Text, Timestamptz},
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
@@ -608,35 +608,60 @@ pub async fn solutions_share(
     .await?)
 }
 
-/// Moves a post to another group (its comments follow it), unless it was removed by a
-/// moderator (false: nothing moved). The removal is read under the row's lock, so one
-/// committing meanwhile is seen.
+/// Why [`move_post`] moved nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotMoved {
+    /// A moderator removed the post.
+    Removed,
+    /// The post is no longer in the group the caller read it in (another move committed
+    /// meanwhile): what the caller checked of that group no longer applies.
+    NotInGroup,
+}
+
+/// Moves the post `post_id` from the group `from_group` (where the caller read it, and checked
+/// what a move from there asks) to `group_id` (its comments follow it), unless a moderator
+/// removed it or it is no longer in `from_group`. Both are read under the row's lock, so a
+/// removal or another move committing meanwhile is seen.
 ///
 /// The row is locked FOR UPDATE first, which the update of its group alone would not take
-/// (the group is no key): it waits for the replies being written, which hold the post FOR
-/// KEY SHARE from before they read its group (`content::hold_post_for_reply`), so that the
-/// caller's later statements find them (the pass over the replies of people banned from the
-/// new group, their rewards moved with the post), and makes the replies that start meanwhile
-/// wait and read the new group.
+/// (the group is no key): it waits for the replies being written (and edited), which hold the
+/// post FOR KEY SHARE from before they read its group (`content::hold_post_in_its_group`), so
+/// that the caller's later statements find them (the pass over the replies of people banned
+/// from the new group, their rewards moved with the post), and makes the replies that start
+/// meanwhile wait and read the new group. So does everything else that holds the post's key
+/// until it commits (a vote in flight, a report or a notification about the post being
+/// written): the move waits for them and they for the move; the bounty settler skips the
+/// question meanwhile (SKIP LOCKED) and settles it on a later pass.
 pub async fn move_post(
     conn: &mut AsyncPgConnection,
     post_id: i64,
+    from_group: i64,
     group_id: i64,
-) -> Result<bool, DbError> {
-    diesel::sql_query("SELECT id FROM post WHERE id = $1 FOR UPDATE")
-        .bind::<BigInt, _>(post_id)
-        .execute(conn)
-        .await?;
-    let moved = diesel::sql_query(
-        "UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1 AND removed_at IS NULL",
+) -> Result<Result<(), NotMoved>, DbError> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = BigInt)]
+        group_id: i64,
+        #[diesel(sql_type = Bool)]
+        removed: bool,
+    }
+    let locked: Option<Locked> = diesel::sql_query(
+        "SELECT group_id, removed_at IS NOT NULL AS removed FROM post WHERE id = $1 FOR UPDATE",
     )
     .bind::<BigInt, _>(post_id)
-    .bind::<BigInt, _>(group_id)
-    .execute(conn)
-    .await?;
-    if moved == 0 {
-        return Ok(false);
+    .get_result(conn)
+    .await
+    .optional()?;
+    match locked {
+        Some(Locked { removed: true, .. }) => return Ok(Err(NotMoved::Removed)),
+        Some(Locked { group_id, .. }) if group_id == from_group => {}
+        _ => return Ok(Err(NotMoved::NotInGroup)),
     }
+    diesel::sql_query("UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1")
+        .bind::<BigInt, _>(post_id)
+        .bind::<BigInt, _>(group_id)
+        .execute(conn)
+        .await?;
     // The reputation earned by the post and its comments follows it; the rollup triggers
     // (migration 000502) move the group leaderboards' totals with the rows.
     diesel::sql_query(
@@ -647,7 +672,7 @@ pub async fn move_post(
     .bind::<BigInt, _>(group_id)
     .execute(conn)
     .await?;
-    Ok(true)
+    Ok(Ok(()))
 }
 
 /// Removes the comments on `post_id` whose authors are banned from `group_id` with removal of

@@ -384,17 +384,18 @@ pub async fn lock_post_for_take_down(conn: &mut AsyncPgConnection, id: i64) -> R
     Ok(())
 }
 
-/// Holds the post `id` in its group until the transaction ends, for a reply to it: FOR KEY
-/// SHARE, the lock the reply's row takes on it anyway through its foreign key, here taken
-/// before the post is read. A move to another group locks the post FOR UPDATE
-/// (`champions::move_post`), which conflicts with it: a move being written is waited for, and
-/// the post then read in its new group, under whose bans the reply is checked; a move that
-/// starts later waits for the reply to commit, and then finds it. Without it, a reply read
-/// the post in its old group while a move committed: its later count on the post's row waited
-/// for the move, then went ahead, and the reply landed in a group its author may be banned
-/// from, after the move's pass over such replies. Other replies, votes and edits (which
-/// update the row without its key) do not wait for it.
-pub async fn hold_post_for_reply(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+/// Holds the post `id` in its group until the transaction ends, for a reply to it or an edit
+/// of one: FOR KEY SHARE, the lock the reply's row (and a notification of it) takes on it
+/// anyway through its foreign key, here taken before the post is read. A move to another
+/// group locks the post FOR UPDATE (`champions::move_post`), which conflicts with it, as a
+/// take-down's does (`lock_post_for_take_down`): a move being written is waited for, and the
+/// post then read in its new group, under whose bans the reply is checked; a move that starts
+/// later waits for the reply to commit, and then finds it. Without it, a reply read the post
+/// in its old group while a move committed: its later count on the post's row waited for the
+/// move, then went ahead, and the reply landed in a group its author may be banned from, after
+/// the move's pass over such replies. Other replies, votes and edits of the post (which
+/// update its row without its key) do not wait for it.
+pub async fn hold_post_in_its_group(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
     post::table
         .find(id)
         .select(post::id)
@@ -402,6 +403,25 @@ pub async fn hold_post_for_reply(conn: &mut AsyncPgConnection, id: i64) -> Resul
         .first::<i64>(conn)
         .await
         .optional()?;
+    Ok(())
+}
+
+/// [`hold_post_in_its_group`] for the post of the comment `comment_id`, taken before the
+/// comment is edited: the post's row before the comment's, in the order of a move (which locks
+/// the post, then the comments of people banned from its new group) and of a take-down. An
+/// edit that updated the comment first and then took the post's key lock (a notification of
+/// a mention it adds) could each wait for a move holding the post and wanting the comment.
+pub async fn hold_post_of_comment_in_its_group(
+    conn: &mut AsyncPgConnection,
+    comment_id: i64,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "SELECT p.id FROM post p JOIN comment c ON c.post_id = p.id WHERE c.id = $1 \
+         FOR KEY SHARE OF p",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(comment_id)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

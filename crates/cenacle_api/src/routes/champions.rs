@@ -827,8 +827,9 @@ pub async fn tool_pin(
 }
 
 /// Move a post between two groups you champion (409 `author_banned` when its author is banned
-/// from the destination or from the instance; 503 `database_busy`, with `Retry-After`, when a
-/// ban being written kept it waiting past the bound).
+/// from the destination or from the instance, 409 `post_moved` when someone else moved it
+/// meanwhile; 503 `database_busy`, with `Retry-After`, when a ban being written kept it
+/// waiting past the bound).
 #[utoipa::path(post, path = "/api/v1/champions/tools/posts/{id}/move", tag = "champions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     request_body = MoveRequest,
