@@ -47,7 +47,11 @@
 //! that could not be asked (down, too slow, an answer we cannot use) changes nothing stored,
 //! but for one thing: the handle's host linking the handle to the actor again refutes its own
 //! 404s, even while the actor's server cannot be asked (a miss they alone recorded is
-//! forgotten, the date kept; one the actor's server gave stands).
+//! forgotten, the date kept; one the actor's server gave stands). Two lookups of one handle
+//! may run at once, or one answer come slowly: what a lookup learns is stored only if no
+//! lookup that began asking later stored its own (`person.handle_host_asked_at`), so that an
+//! older confirmation stored last does not erase a newer miss, nor an older 404 or 410 undo a
+//! newer confirmation.
 
 use crate::{
     http_client::{
@@ -208,10 +212,13 @@ where
         )))
     })?;
     let resource = format!("acct:{name}@{host}");
+    // What this lookup learns is stored only if no lookup that began later stored its own
+    // (`cenacle_db::actors::set_handle_host`): an older answer stored last changes nothing.
+    let asked_at = Utc::now();
     let answer = match ask(data, &host, &resource, loopback_only).await? {
         Answer::Account(answer) => answer,
         Answer::NoAccount(denial) => {
-            deny_handle(data, name, &host, denial, false).await?;
+            deny_handle(data, name, &host, denial, false, asked_at).await?;
             return Err(LookupFailure::Peer(ApubError::NotFound));
         }
     };
@@ -234,13 +241,14 @@ where
                         name,
                         host: &host,
                         subject: &answer.subject,
+                        at: asked_at,
                     };
                     remember_handle_host(data, person, asked, loopback_only).await?;
                     // The handle's server gives it to someone who does not hold it as their
                     // handle host (their actor's server did not confirm it, or they are
                     // served from the handle's own host): whoever held it, no longer does.
                     if person.handle_host.as_deref() != Some(host.as_str()) {
-                        deny_handle(data, name, &host, Denial::Final, false).await?;
+                        deny_handle(data, name, &host, Denial::Final, false, asked_at).await?;
                     }
                 }
                 return Ok(actor);
@@ -258,12 +266,13 @@ where
     Err(LookupFailure::Peer(last))
 }
 
-/// A handle asked for and the subject its server answered with.
+/// A handle asked for, the subject its server answered with, and when the lookup began asking.
 #[derive(Clone, Copy)]
 struct Asked<'a> {
     name: &'a str,
     host: &'a str,
     subject: &'a str,
+    at: DateTime<Utc>,
 }
 
 /// What both servers say of the host a person's handle names.
@@ -321,7 +330,8 @@ async fn remember_handle_host(
             denial: Denial::Miss,
             by_actors_server,
         } if person.handle_host.as_ref() == Some(&host) => {
-            match deny_handle(data, asked.name, &host, Denial::Miss, by_actors_server).await? {
+            let (name, at) = (asked.name, asked.at);
+            match deny_handle(data, name, &host, Denial::Miss, by_actors_server, at).await? {
                 HandleHostMiss::Taken => {
                     person.handle_host = None;
                     person.handle_host_confirmed_at = None;
@@ -336,7 +346,7 @@ async fn remember_handle_host(
         }
         HandleHost::LinkedByItsHost(host) if person.handle_host.as_ref() == Some(&host) => {
             if person.handle_host_missed_at.is_some() {
-                forget_miss(data, person, &host).await?;
+                forget_miss(data, person, &host, asked.at).await?;
             }
             return Ok(());
         }
@@ -359,7 +369,8 @@ async fn remember_handle_host(
         .db
         .transaction(|conn| {
             async move {
-                instance_moderation::handle_host_confirmed(conn, ctx, person_id, stored.as_deref())
+                let stored = stored.as_deref();
+                instance_moderation::handle_host_confirmed(conn, ctx, person_id, stored, asked.at)
                     .await
             }
             .scope_boxed()
@@ -387,12 +398,14 @@ async fn forget_miss(
     data: &Data<FedData>,
     person: &mut PersonActor,
     host: &str,
+    asked_at: DateTime<Utc>,
 ) -> Result<(), LookupFailure> {
     let person_id = person.id;
     let forgotten = data
         .db
         .transaction(|conn| {
-            async move { people::forget_handle_miss(conn, person_id, host).await }.scope_boxed()
+            async move { people::forget_handle_miss(conn, person_id, host, asked_at).await }
+                .scope_boxed()
         })
         .await
         .map_err(|e| LookupFailure::Ours(e.into()))?;
@@ -416,23 +429,27 @@ enum Denial {
 
 /// Takes `name@host` from whoever holds it here as their handle host when a server denies it
 /// for sure, or counts a miss against them (one guarded statement either way: a confirmation
-/// racing with it keeps what it confirmed).
+/// racing with it keeps what it confirmed; a lookup that began asking after this one did, at
+/// `asked_at`, and stored its answer, keeps it too).
 async fn deny_handle(
     data: &Data<FedData>,
     name: &str,
     host: &str,
     denial: Denial,
     by_actors_server: bool,
+    asked_at: DateTime<Utc>,
 ) -> Result<HandleHostMiss, LookupFailure> {
     let outcome = data
         .db
         .transaction(|conn| {
             async move {
                 match denial {
-                    Denial::Final => Ok(match people::take_handle_host(conn, name, host).await? {
-                        true => HandleHostMiss::Taken,
-                        false => HandleHostMiss::NotHeld,
-                    }),
+                    Denial::Final => Ok(
+                        match people::take_handle_host(conn, name, host, asked_at).await? {
+                            true => HandleHostMiss::Taken,
+                            false => HandleHostMiss::NotHeld,
+                        },
+                    ),
                     Denial::Miss => {
                         people::miss_handle_host(
                             conn,
@@ -441,6 +458,7 @@ async fn deny_handle(
                             HANDLE_MISSES_PERSIST_AFTER,
                             HANDLE_MISS_FORGOTTEN_AFTER,
                             by_actors_server,
+                            asked_at,
                         )
                         .await
                     }

@@ -563,7 +563,9 @@ pub async fn known_instances(
 /// both ways, what is queued to their personal inbox (the same rule as [`on_blocked`]), and
 /// what their votes counted ([`crate::rewards::on_person_blocked`]). From then on, their
 /// activities are ignored and our members' follows of them refused ([`sender_blocked`],
-/// [`blocked_instance_of`]).
+/// [`blocked_instance_of`]). `asked_at`: when the lookup that confirmed it began asking; a
+/// confirmation older than the answer stored ([`crate::people::set_handle_host`]) stores
+/// nothing and undoes nothing.
 ///
 /// Holds first, holding nothing else: the person's standing for a change (the activities
 /// and follows that read it before commit first, and those that read it after wait and see
@@ -574,13 +576,14 @@ pub async fn handle_host_confirmed(
     ctx: &Context,
     person_id: i64,
     host: Option<&str>,
+    asked_at: chrono::DateTime<chrono::Utc>,
 ) -> Result<BlockEffects, CoreError> {
     cenacle_db::federation::hold_person_standing_for_change(conn, person_id).await?;
     if let Some(host) = host {
         cenacle_db::federation::hold_verdicts_for_reading(conn, &[host]).await?;
     }
-    crate::people::set_handle_host(conn, person_id, host).await?;
-    if blocked_host(conn, ctx, host).await?.is_none() {
+    let stored = crate::people::set_handle_host(conn, person_id, host, asked_at).await?;
+    if !stored || blocked_host(conn, ctx, host).await?.is_none() {
         return Ok(BlockEffects::default());
     }
     crate::rewards::on_person_blocked(conn, person_id).await?;

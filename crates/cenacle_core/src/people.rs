@@ -9,6 +9,7 @@ use cenacle_db::{
     engagement as ledger,
 };
 use cenacle_domain::engagement::{rank_for, rank_score, Contributions, RankTier};
+use chrono::{DateTime, Utc};
 
 pub use cenacle_db::actors::HandleHostMiss;
 
@@ -34,19 +35,28 @@ pub async fn person_by_handle(
 /// Names a person of another server by the host their handle names (`alice@example.org`
 /// for an actor at `social.example.org`), once both servers confirmed it; `None`: by their
 /// actor's host. Texts naming that handle then tag them. Several statements: call it inside the
-/// caller's transaction.
+/// caller's transaction. `asked_at`: when the lookup that confirmed it began asking; nothing is
+/// stored if a lookup that began later stored its answer (an older confirmation must not erase
+/// a newer miss or denial). Whether it was stored.
 pub async fn set_handle_host(
     conn: &mut Conn,
     person_id: i64,
     host: Option<&str>,
-) -> Result<(), CoreError> {
-    Ok(actors::set_handle_host(conn, person_id, host).await?)
+    asked_at: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    Ok(actors::set_handle_host(conn, person_id, host, asked_at).await?)
 }
 
 /// Takes the handle `name@host` from whoever of the people of other servers holds it as their
-/// handle host: its server names no one, or someone else, by it. Whether someone held it.
-pub async fn take_handle_host(conn: &mut Conn, name: &str, host: &str) -> Result<bool, CoreError> {
-    Ok(actors::take_handle_host(conn, name, host, None).await? > 0)
+/// handle host: its server names no one, or someone else, by it, to a lookup that began asking
+/// at `asked_at` (not if a lookup that began later stored its answer). Whether someone lost it.
+pub async fn take_handle_host(
+    conn: &mut Conn,
+    name: &str,
+    host: &str,
+    asked_at: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    Ok(actors::take_handle_host(conn, name, host, asked_at).await? > 0)
 }
 
 /// Counts a 404 for `name@host` (a miss: maybe a passing fault of its server) against whoever
@@ -54,7 +64,8 @@ pub async fn take_handle_host(conn: &mut Conn, name: &str, host: &str) -> Result
 /// persists `persisting_after`, no confirmation between, and a miss `forgotten_after` old
 /// counts as none. One guarded statement. `by_actors_server`: the 404 came from the holder's
 /// actor's server, not the handle's host (only the handle's host's own misses are refuted by
-/// its answer alone, [`forget_handle_miss`]).
+/// its answer alone, [`forget_handle_miss`]). `asked_at`: when the lookup began asking (an
+/// older 404 does not count against a newer answer).
 pub async fn miss_handle_host(
     conn: &mut Conn,
     name: &str,
@@ -62,6 +73,7 @@ pub async fn miss_handle_host(
     persisting_after: chrono::TimeDelta,
     forgotten_after: chrono::TimeDelta,
     by_actors_server: bool,
+    asked_at: DateTime<Utc>,
 ) -> Result<HandleHostMiss, CoreError> {
     Ok(actors::miss_handle_host(
         conn,
@@ -70,19 +82,22 @@ pub async fn miss_handle_host(
         persisting_after,
         forgotten_after,
         by_actors_server,
+        asked_at,
     )
     .await?)
 }
 
 /// Forgets the recorded miss of `person_id`'s handle host `host`, which the handle's host answers
 /// for again, their actor's server not asked, when every 404 of the miss was the handle's
-/// host's: it was a passing fault. Whether one was forgotten.
+/// host's: it was a passing fault; not a miss of a lookup that began asking after this one did,
+/// at `asked_at`. Whether one was forgotten.
 pub async fn forget_handle_miss(
     conn: &mut Conn,
     person_id: i64,
     host: &str,
+    asked_at: DateTime<Utc>,
 ) -> Result<bool, CoreError> {
-    Ok(actors::forget_handle_miss(conn, person_id, host).await?)
+    Ok(actors::forget_handle_miss(conn, person_id, host, asked_at).await?)
 }
 
 /// A person by id.

@@ -156,22 +156,45 @@ pub async fn remote_person_by_handle(
 /// than their actor's, both servers having just confirmed it: dated now, so that a confirmation
 /// of the same host again renews it, and any miss recorded is forgotten; `None`: by their
 /// actor's host). No one else of their name keeps the handle they are now named by: a handle
-/// names one person.
+/// names one person. `asked_at`: when the lookup that confirmed it began asking; stored only
+/// if no lookup that began later has stored its answer (see [`asked_no_later_than`]), their
+/// row locked first. Whether it was stored.
 pub async fn set_handle_host(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     host: Option<&str>,
-) -> Result<(), DbError> {
-    let (username, instance_host): (String, Option<String>) = person::table
-        .find(person_id)
-        .filter(diesel::dsl::not(person::local))
-        .select((person::username, person::instance_host))
-        .first(conn)
-        .await?;
+    asked_at: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    let (username, instance_host, answered): (String, Option<String>, Option<DateTime<Utc>>) =
+        person::table
+            .find(person_id)
+            .filter(diesel::dsl::not(person::local))
+            .select((
+                person::username,
+                person::instance_host,
+                person::handle_host_asked_at,
+            ))
+            .for_update()
+            .first(conn)
+            .await?;
+    if answered.is_some_and(|answered| answered > asked_at) {
+        return Ok(false);
+    }
     if let Some(named_by) = host.or(instance_host.as_deref()) {
-        take_handle_host(conn, &username, named_by, Some(person_id)).await?;
+        // Whoever else holds it: another person's answer, whatever its date.
+        diesel::update(
+            person::table
+                .filter(diesel::dsl::not(person::local))
+                .filter(person::handle_host.eq(named_by))
+                .filter(lower(person::username).eq(lower(&username)))
+                .filter(person::id.ne(person_id)),
+        )
+        .set(no_handle_host())
+        .execute(conn)
+        .await?;
     }
     let this_person = diesel::update(person::table.find(person_id));
+    let asked = person::handle_host_asked_at.eq(asked_at);
     match host {
         Some(host) => {
             this_person
@@ -180,34 +203,58 @@ pub async fn set_handle_host(
                     person::handle_host_confirmed_at.eq(diesel::dsl::now),
                     person::handle_host_missed_at.eq(None::<DateTime<Utc>>),
                     person::handle_host_missed_by_actor.eq(false),
+                    asked,
                 ))
                 .execute(conn)
                 .await?
         }
-        None => this_person.set(no_handle_host()).execute(conn).await?,
+        None => {
+            this_person
+                .set((no_handle_host(), asked))
+                .execute(conn)
+                .await?
+        }
     };
-    Ok(())
+    Ok(true)
+}
+
+/// Whether the stored answer about a person's handle host, if any, is of a lookup that began
+/// asking no later than `asked_at`. Two lookups of one handle may run at once, or one answer
+/// come slowly: an answer is stored only if this holds, and dates the row with its own
+/// `asked_at`, so that an older answer stored last changes nothing (an older confirmation
+/// does not erase a newer miss, nor an older 404 or 410 undo a newer confirmation). The
+/// lookup's start, not the time of its answer: a confirmation rests on two answers.
+fn asked_no_later_than(
+    asked_at: DateTime<Utc>,
+) -> diesel::dsl::Or<
+    diesel::dsl::IsNull<person::handle_host_asked_at>,
+    diesel::dsl::LtEq<person::handle_host_asked_at, DateTime<Utc>>,
+> {
+    person::handle_host_asked_at
+        .is_null()
+        .or(person::handle_host_asked_at.le(asked_at))
 }
 
 /// Whoever of the people of other servers named `name` holds `host` as their handle host
-/// (but `except`) holds it no more: one guarded statement, so that a confirmation of another
-/// host racing with it is not undone. Returns how many lost it (0 or 1: a handle names one
-/// person, by unique index).
+/// holds it no more (its server said the account is gone, or gave the handle to someone
+/// else, to a lookup that began asking at `asked_at`; not if a lookup that began later stored
+/// its answer, [`asked_no_later_than`]): one guarded statement, so that a confirmation of
+/// another host racing with it is not undone. Returns how many lost it (0 or 1: a handle
+/// names one person, by unique index).
 pub async fn take_handle_host(
     conn: &mut AsyncPgConnection,
     name: &str,
     host: &str,
-    except: Option<i64>,
+    asked_at: DateTime<Utc>,
 ) -> Result<usize, DbError> {
     Ok(diesel::update(
         person::table
             .filter(diesel::dsl::not(person::local))
             .filter(person::handle_host.eq(host))
             .filter(lower(person::username).eq(lower(name)))
-            // No one is id 0 (ids start at 1).
-            .filter(person::id.ne(except.unwrap_or(0))),
+            .filter(asked_no_later_than(asked_at)),
     )
-    .set(no_handle_host())
+    .set((no_handle_host(), person::handle_host_asked_at.eq(asked_at)))
     .execute(conn)
     .await?)
 }
@@ -215,20 +262,27 @@ pub async fn take_handle_host(
 /// Forgets the recorded miss of `person_id`'s handle when they still hold `host` as their
 /// handle host and the handle's host gave every 404 of it: that server links the handle to
 /// them again (their actor's server could not be asked to confirm it, so the confirmation's
-/// date stays; a 404 of their actor's server stands). Whether a miss was forgotten.
+/// date stays; a 404 of their actor's server stands). Not a miss recorded by a lookup that
+/// began asking after this one did, at `asked_at` ([`asked_no_later_than`]). Whether a miss
+/// was forgotten.
 pub async fn forget_handle_miss(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     host: &str,
+    asked_at: DateTime<Utc>,
 ) -> Result<bool, DbError> {
     let forgotten = diesel::update(
         person::table
             .find(person_id)
             .filter(person::handle_host.eq(host))
             .filter(person::handle_host_missed_at.is_not_null())
-            .filter(diesel::dsl::not(person::handle_host_missed_by_actor)),
+            .filter(diesel::dsl::not(person::handle_host_missed_by_actor))
+            .filter(asked_no_later_than(asked_at)),
     )
-    .set(person::handle_host_missed_at.eq(None::<DateTime<Utc>>))
+    .set((
+        person::handle_host_missed_at.eq(None::<DateTime<Utc>>),
+        person::handle_host_asked_at.eq(asked_at),
+    ))
     .execute(conn)
     .await?;
     Ok(forgotten > 0)
@@ -238,7 +292,8 @@ pub async fn forget_handle_miss(
 /// ([`miss_handle_host`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandleHostMiss {
-    /// No one of the people of other servers held it.
+    /// No one of the people of other servers held it, or its holder's handle was answered for
+    /// by a lookup that began asking after this one (this 404 is older news: nothing stored).
     NotHeld,
     /// Its holder keeps it, the miss recorded: the first since the handle was last confirmed
     /// (or since an older miss was forgotten), or one after it too soon to confirm it.
@@ -256,7 +311,9 @@ pub enum HandleHostMiss {
 /// is read, so that a confirmation racing with it (which clears the date) is either seen or
 /// not undone. `by_actors_server`: the 404 came from the holder's actor's server (asked to
 /// confirm the handle), not from the handle's host; remembered with the miss (see
-/// [`forget_handle_miss`]).
+/// [`forget_handle_miss`]). `asked_at`: when the lookup that got the 404 began asking; not
+/// counted against a holder whose handle a lookup that began later answered for
+/// ([`asked_no_later_than`]).
 pub async fn miss_handle_host(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -264,8 +321,9 @@ pub async fn miss_handle_host(
     persisting_after: chrono::TimeDelta,
     forgotten_after: chrono::TimeDelta,
     by_actors_server: bool,
+    asked_at: DateTime<Utc>,
 ) -> Result<HandleHostMiss, DbError> {
-    use diesel::sql_types::{Bool, Interval, Text};
+    use diesel::sql_types::{Bool, Interval, Text, Timestamptz};
     #[derive(QueryableByName)]
     struct Missed {
         #[diesel(sql_type = Bool)]
@@ -278,6 +336,7 @@ pub async fn miss_handle_host(
                      AS recorded \
              FROM person \
              WHERE NOT local AND handle_host = $2 AND lower(username) = lower($1) \
+                 AND (handle_host_asked_at IS NULL OR handle_host_asked_at <= $6) \
              FOR UPDATE), \
          judged AS ( \
              SELECT id, recorded, COALESCE(recorded <= now() - $3, false) AS persisted \
@@ -289,7 +348,8 @@ pub async fn miss_handle_host(
              handle_host_missed_at = \
                  CASE WHEN persisted THEN NULL ELSE COALESCE(recorded, now()) END, \
              handle_host_missed_by_actor = CASE WHEN persisted THEN false \
-                 WHEN recorded IS NULL THEN $5 ELSE handle_host_missed_by_actor OR $5 END \
+                 WHEN recorded IS NULL THEN $5 ELSE handle_host_missed_by_actor OR $5 END, \
+             handle_host_asked_at = $6 \
          FROM judged WHERE person.id = judged.id \
          RETURNING judged.persisted",
     )
@@ -298,6 +358,7 @@ pub async fn miss_handle_host(
     .bind::<Interval, _>(persisting_after)
     .bind::<Interval, _>(forgotten_after)
     .bind::<Bool, _>(by_actors_server)
+    .bind::<Timestamptz, _>(asked_at)
     .get_result(conn)
     .await
     .optional()?;

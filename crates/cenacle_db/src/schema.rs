@@ -26,6 +26,7 @@ diesel::table! {
         handle_host_confirmed_at -> Nullable<Timestamptz>,
         handle_host_missed_at -> Nullable<Timestamptz>,
         handle_host_missed_by_actor -> Bool,
+        handle_host_asked_at -> Nullable<Timestamptz>,
     }
 }
 

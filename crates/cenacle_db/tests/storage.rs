@@ -202,7 +202,7 @@ async fn a_handle_host_names_one_person_and_goes_when_they_are_renamed() {
     let alice = actors::upsert_remote_person(&mut conn, &remote(alice_id, "alice"))
         .await
         .unwrap();
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let by = |host: &'static str| {
@@ -231,7 +231,7 @@ async fn a_handle_host_names_one_person_and_goes_when_they_are_renamed() {
     let other = actors::upsert_remote_person(&mut conn, &remote(other_id, "alice"))
         .await
         .unwrap();
-    actors::set_handle_host(&mut conn, other.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, other.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let holders: Vec<Option<String>> = {
@@ -288,7 +288,7 @@ async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
     };
 
     let before = Utc::now() - Duration::minutes(1);
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let first = confirmed_at(alice.id).await.expect("dated");
@@ -301,7 +301,7 @@ async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
     .execute(&mut conn)
     .await
     .unwrap();
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let again = confirmed_at(alice.id).await.expect("dated");
@@ -315,13 +315,13 @@ async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
     .await
     .unwrap();
     assert_eq!(refreshed.handle_host_confirmed_at, Some(again));
-    actors::set_handle_host(&mut conn, alice.id, None)
+    actors::set_handle_host(&mut conn, alice.id, None, Utc::now())
         .await
         .unwrap();
     assert_eq!(confirmed_at(alice.id).await, None, "cleared");
 
     // Taken by another, or lost to a rename: undated with it.
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let other = actors::upsert_remote_person(
@@ -330,7 +330,7 @@ async fn a_handle_host_is_dated_when_confirmed_and_undated_when_it_goes() {
     )
     .await
     .unwrap();
-    actors::set_handle_host(&mut conn, other.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, other.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     assert_eq!(confirmed_at(alice.id).await, None, "taken by another");
@@ -363,7 +363,7 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
     let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
         .await
         .unwrap();
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let (hour, day) = (Duration::hours(1), Duration::days(1));
@@ -371,9 +371,17 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
         let pool = db.pool.clone();
         async move {
             let mut conn = pool.get().await.unwrap();
-            actors::miss_handle_host(&mut conn, "ALICE", "masto.example", hour, day, false)
-                .await
-                .unwrap()
+            actors::miss_handle_host(
+                &mut conn,
+                "ALICE",
+                "masto.example",
+                hour,
+                day,
+                false,
+                Utc::now(),
+            )
+            .await
+            .unwrap()
         }
     };
     let stored = || {
@@ -407,7 +415,7 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
         .execute(&mut conn)
         .await
         .unwrap();
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     assert_eq!(stored().await.handle_host_missed_at, None, "confirmed");
@@ -429,7 +437,7 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
     );
     assert_eq!(miss().await, HandleHostMiss::NotHeld);
 
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     assert_eq!(miss().await, HandleHostMiss::Recorded);
@@ -457,13 +465,21 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
     let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
         .await
         .unwrap();
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     let (hour, day) = (Duration::hours(1), Duration::days(1));
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false)
-        .await
-        .unwrap();
+    let miss = actors::miss_handle_host(
+        &mut conn,
+        "alice",
+        "masto.example",
+        hour,
+        day,
+        false,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded);
     diesel::sql_query(format!(
         "UPDATE person SET handle_host_missed_at = now() - interval '25 hours' WHERE id = {}",
@@ -474,9 +490,17 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
     .unwrap();
 
     let before = Utc::now();
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false)
-        .await
-        .unwrap();
+    let miss = actors::miss_handle_host(
+        &mut conn,
+        "alice",
+        "masto.example",
+        hour,
+        day,
+        false,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded, "a first miss again");
     let stored = actors::person_by_id(&mut conn, alice.id)
         .await
@@ -503,7 +527,7 @@ async fn a_miss_cannot_outlive_the_handle_it_is_of() {
     let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
         .await
         .unwrap();
-    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"))
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
     diesel::sql_query(format!(
@@ -532,6 +556,119 @@ async fn a_miss_cannot_outlive_the_handle_it_is_of() {
         .unwrap()
         .unwrap();
     assert_eq!(stored.handle_host.as_deref(), Some("masto.example"));
+}
+
+/// Two lookups of one handle at once: B, asked after A, gets a 404 and records a miss; A's
+/// older confirmation (its answers asked before B's 404) is stored after it. The newer miss
+/// stands (the handle stays due: the next text naming it asks again), and so does a newer
+/// miss against the handle's host's older word alone (`forget_handle_miss`). Before, the
+/// older answer, stored last, erased it: the handle believed for a week from then.
+#[tokio::test]
+async fn an_older_confirmation_written_last_keeps_a_newer_miss() {
+    use cenacle_db::actors::{self, HandleHostMiss};
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
+        .await
+        .unwrap();
+    let (hour, day) = (Duration::hours(1), Duration::days(1));
+    let now = Utc::now();
+    let (before, a, b) = (now - Duration::minutes(2), now - Duration::minutes(1), now);
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), before)
+        .await
+        .unwrap();
+    let missed_at = || {
+        let pool = db.pool.clone();
+        async move {
+            let mut conn = pool.get().await.unwrap();
+            let person = actors::person_by_id(&mut conn, alice.id).await.unwrap();
+            person.unwrap().handle_host_missed_at
+        }
+    };
+
+    // A asks; B asks later and gets a 404, stored first.
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, b)
+        .await
+        .unwrap();
+    assert_eq!(miss, HandleHostMiss::Recorded);
+    // A's confirmation by both servers, stored last.
+    let stored = actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), a)
+        .await
+        .unwrap();
+    assert!(
+        missed_at().await.is_some(),
+        "an older confirmation erased a newer miss"
+    );
+    assert!(!stored);
+
+    // The same with A's answer from the handle's host alone (its miss forgotten).
+    let forgotten = actors::forget_handle_miss(&mut conn, alice.id, "masto.example", a)
+        .await
+        .unwrap();
+    assert!(!forgotten, "an older link forgot a newer miss");
+    assert!(missed_at().await.is_some());
+
+    // Answers of lookups that began later than B still count.
+    let forgotten = actors::forget_handle_miss(&mut conn, alice.id, "masto.example", Utc::now())
+        .await
+        .unwrap();
+    assert!(forgotten, "a newer link forgets the miss");
+}
+
+/// The reverse order: B's confirmation, asked after A's 404 (or A's 410), is stored first;
+/// A's older denial, stored last, changes nothing, and a newer one counts. Before, the older
+/// 404 was recorded as a miss after the newer confirmation (one more 404 an hour on took the
+/// handle, the confirmation between them lost), and the older 410 took the handle.
+#[tokio::test]
+async fn an_older_denial_written_last_keeps_a_newer_confirmation() {
+    use cenacle_db::actors::{self, HandleHostMiss};
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
+        .await
+        .unwrap();
+    let (hour, day) = (Duration::hours(1), Duration::days(1));
+    let now = Utc::now();
+    let (a, b) = (now - Duration::minutes(1), now);
+
+    // A asks (a 404); B asks later, and its confirmation is stored first.
+    actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), b)
+        .await
+        .unwrap();
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
+        .await
+        .unwrap();
+    assert_eq!(miss, HandleHostMiss::NotHeld, "an older 404 counted");
+    let stored = actors::person_by_id(&mut conn, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.handle_host_missed_at, None);
+
+    // A's 410 (the account gone), asked before B's confirmation: the handle stays.
+    let taken = actors::take_handle_host(&mut conn, "alice", "masto.example", a)
+        .await
+        .unwrap();
+    assert_eq!(taken, 0, "an older 410 took the handle");
+
+    // A 410 of a lookup that began after B's takes it; an older confirmation (B's again,
+    // stored late) does not give it back.
+    let later = Utc::now();
+    let taken = actors::take_handle_host(&mut conn, "alice", "masto.example", later)
+        .await
+        .unwrap();
+    assert_eq!(taken, 1);
+    let stored = actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), b)
+        .await
+        .unwrap();
+    assert!(!stored, "an older confirmation undid a newer 410");
+    let alice = actors::person_by_id(&mut conn, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(alice.handle_host, None);
 }
 
 /// A person of a split-domain server (actor at `social.masto.example`), as fetched.

@@ -1,0 +1,1 @@
+ALTER TABLE person DROP COLUMN handle_host_asked_at;
