@@ -81,11 +81,13 @@ pub(crate) async fn set_acceptance(
     }
     let updated =
         store::set_accepted_answer(conn, post.id, comment_id, Some(caller.person_id)).await?;
+    // The group read under the lock: a champion's move committed meanwhile carried the post's
+    // rewards to its new group, where this acceptance's belong too.
     rewards::on_accept(
         conn,
         ctx,
         reward_acceptor.then_some(caller.person_id),
-        post.group_id,
+        locked.group_id,
         locked.accepted_comment_id,
         comment_id,
     )
@@ -99,7 +101,7 @@ pub(crate) async fn set_acceptance(
             answer.author_id,
             Some(caller.person_id),
         )
-        .about(post.group_id, post.id, Some(cid));
+        .about(locked.group_id, post.id, Some(cid));
         notifications::notify(conn, notice).await?;
     }
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;

@@ -833,9 +833,16 @@ pub async fn tool_move(
     }
     match store::move_post(conn, post.id, post.group_id, target.id).await? {
         Ok(()) => {}
+        Err(NotMoved::Gone) => return Err(CoreError::NotFound("post")),
         Err(NotMoved::Removed) => return Err(crate::access::forbid("post_removed")),
         // Moved meanwhile: the championship and visibility checked were of the group it left.
         Err(NotMoved::NotInGroup) => return Err(CoreError::Conflict("post_moved")),
+        // The same move sent twice, the first committed meanwhile: done, as asked.
+        Err(NotMoved::AlreadyThere) => {
+            return content::post_by_id(conn, post.id)
+                .await?
+                .ok_or(CoreError::NotFound("post"))
+        }
     }
     // After the move: what the comments earned follows them into the group, and is taken back
     // there.

@@ -157,7 +157,9 @@ pub(crate) async fn take_down(
     // `by` withdraws the acceptance).
     if accepted {
         store::set_accepted_answer(conn, post.id, None, None).await?;
-        rewards::on_accept(conn, ctx, Some(by), post.group_id, Some(comment_id), None).await?;
+        // In the group read under the lock, where a move committed meanwhile took the
+        // acceptance's rewards.
+        rewards::on_accept(conn, ctx, Some(by), locked.group_id, Some(comment_id), None).await?;
     }
     rewards::on_content_gone(
         conn,

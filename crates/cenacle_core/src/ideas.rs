@@ -84,10 +84,11 @@ pub async fn change_idea_status(
     if to == IdeaStatus::Done {
         rewards::evaluate_badges(conn, post.author_id, BadgeTrigger::IdeaDone).await?;
     }
+    // The group read under the lock (a move committed meanwhile took the post to another).
     notifications::idea_status_changed(
         conn,
         caller.person_id,
-        post.group_id,
+        locked.group_id,
         post.id,
         post.author_id,
         to.as_str(),

@@ -1613,8 +1613,10 @@ async fn a_move_while_a_commenters_ban_from_the_destination_is_written_waits_and
 /// champion of both groups (all committed).
 struct ReplyAndMove {
     w: World,
+    agora: i64,
     forum: i64,
     post: i64,
+    bob: Caller,
     carol: Caller,
     ann: Caller,
 }
@@ -1629,13 +1631,83 @@ async fn reply_and_move() -> ReplyAndMove {
     let carol = Caller::from(&w.member("carol", Role::Member).await);
     ban_from_group_with_removal(&w, &admin, &forum, carol.person_id).await;
     let ann = champion(&w, "ann", &[&agora, &forum]).await;
+    let Banned::Ours(bob) = bob else {
+        unreachable!("bob is a member of ours")
+    };
     ReplyAndMove {
         w,
+        agora: agora.id,
         forum: forum.id,
         post,
+        bob,
         carol,
         ann,
     }
+}
+
+/// Bob accepts dave's answer to his question while ann's move of it into forum is written:
+/// the acceptance waits (on the post's row), and what it earns is recorded in forum, where the
+/// move took the post's rewards. Before, it was recorded in agora, the group read before the
+/// lock: forum's leaderboards missed it, and agora's counted it for a post it no longer has.
+#[tokio::test]
+async fn an_acceptance_while_a_move_is_written_earns_in_the_new_group() {
+    let s = reply_and_move().await;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let answer =
+        s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
+            .await;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = async {
+        let (ann, post) = (&s.ann, s.post);
+        s.w.act(|conn, _| {
+            async move {
+                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
+                moved_tx.send(()).unwrap();
+                go_rx.await.unwrap();
+                Ok(moved)
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let accept = async {
+        moved_rx.await.unwrap();
+        let (bob, post, answer) = (&s.bob, s.post, answer.id);
+        s.w.act(|conn, ctx| {
+            async move {
+                cenacle_core::answers::accept_answer(conn, ctx, bob, post, Some(answer)).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (moved, accepted, waited) = tokio::join!(mover, accept, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert_eq!(accepted.accepted_comment_id, Some(answer.id));
+    assert_eq!(
+        s.w.count(&format!("reputation_event WHERE group_id = {}", s.agora))
+            .await,
+        0,
+        "the acceptance earned in agora, which the post had left"
+    );
+    assert!(
+        s.w.count(&format!(
+            "reputation_event WHERE group_id = {} AND cause IN ('answer_accepted', 'accepted_an_answer')",
+            s.forum
+        ))
+        .await
+            > 0,
+        "the acceptance earned nothing in forum"
+    );
+    assert!(
+        waited,
+        "the acceptance did not wait for the move being written"
+    );
 }
 
 /// Carol's reply to bob's post in agora, written (read "not banned" in agora), uncommitted,

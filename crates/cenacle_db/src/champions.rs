@@ -611,17 +611,23 @@ pub async fn solutions_share(
 /// Why [`move_post`] moved nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NotMoved {
+    /// Its author deleted the post (or it is no more).
+    Gone,
     /// A moderator removed the post.
     Removed,
     /// The post is no longer in the group the caller read it in (another move committed
     /// meanwhile): what the caller checked of that group no longer applies.
     NotInGroup,
+    /// The post is in the destination already (the same move sent twice, the first
+    /// committed meanwhile): nothing to do.
+    AlreadyThere,
 }
 
 /// Moves the post `post_id` from the group `from_group` (where the caller read it, and checked
-/// what a move from there asks) to `group_id` (its comments follow it), unless a moderator
-/// removed it or it is no longer in `from_group`. Both are read under the row's lock, so a
-/// removal or another move committing meanwhile is seen.
+/// what a move from there asks) to `group_id` (its comments follow it), unless it was deleted,
+/// a moderator removed it or it is no longer in `from_group`, all read under the row's lock,
+/// so that a deletion, a removal or another move committing meanwhile is seen (or it is in
+/// `group_id` already).
 ///
 /// The row is locked FOR UPDATE first, which the update of its group alone would not take
 /// (the group is no key): it waits for the replies being written (and edited), which hold the
@@ -643,19 +649,28 @@ pub async fn move_post(
         #[diesel(sql_type = BigInt)]
         group_id: i64,
         #[diesel(sql_type = Bool)]
+        deleted: bool,
+        #[diesel(sql_type = Bool)]
         removed: bool,
     }
     let locked: Option<Locked> = diesel::sql_query(
-        "SELECT group_id, removed_at IS NOT NULL AS removed FROM post WHERE id = $1 FOR UPDATE",
+        "SELECT group_id, deleted_at IS NOT NULL AS deleted, removed_at IS NOT NULL AS removed \
+         FROM post WHERE id = $1 FOR UPDATE",
     )
     .bind::<BigInt, _>(post_id)
     .get_result(conn)
     .await
     .optional()?;
-    match locked {
+    let at = match locked {
+        None | Some(Locked { deleted: true, .. }) => return Ok(Err(NotMoved::Gone)),
         Some(Locked { removed: true, .. }) => return Ok(Err(NotMoved::Removed)),
-        Some(Locked { group_id, .. }) if group_id == from_group => {}
-        _ => return Ok(Err(NotMoved::NotInGroup)),
+        Some(Locked { group_id: at, .. }) => at,
+    };
+    if at == group_id {
+        return Ok(Err(NotMoved::AlreadyThere));
+    }
+    if at != from_group {
+        return Ok(Err(NotMoved::NotInGroup));
     }
     diesel::sql_query("UPDATE post SET group_id = $2, updated_at = now() WHERE id = $1")
         .bind::<BigInt, _>(post_id)
