@@ -195,8 +195,9 @@ pub async fn unfollow(fed: &Federation, session: &Session, target: &str) -> Resu
     Ok(())
 }
 
-/// Bans that ran out handled per transaction.
-const BANS_RUN_OUT_BATCH: i64 = 100;
+/// Bans that ran out handled per transaction. Public for the test that one pass goes on past
+/// the first batch (cenacle_api's `bans_run_out_pass`), which sizes its bans by it.
+pub const BANS_RUN_OUT_BATCH: i64 = 100;
 
 /// How long after a ban's end its Follow waits at least: the clock skew between servers it
 /// allows for (a server that still sees the ban in force drops the Follow, and nothing would
@@ -212,7 +213,9 @@ const BANS_RUN_OUT_GRACE: chrono::TimeDelta = chrono::TimeDelta::seconds(120);
 ///
 /// A batch per transaction, the bans claimed with SKIP LOCKED and marked handled (once per
 /// ban: banning again clears the mark), so that several servers may run the pass side by
-/// side. Returns how many bans were handled.
+/// side. Returns how many bans were handled, those of members banned from our instance now
+/// included: set aside, no Follow, until that ban ends (see
+/// `cenacle_db::reports::claim_bans_run_out_elsewhere`).
 ///
 /// Only bans that ran out at least [`BANS_RUN_OUT_GRACE`] ago (or one beat, when beats are
 /// shorter): a server whose clock is a little behind ours has seen the ban end too when the

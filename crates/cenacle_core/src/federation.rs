@@ -481,6 +481,8 @@ pub async fn renew_follow(
 /// transaction (see `cenacle_db::reports::claim_bans_run_out_elsewhere`): how many were
 /// claimed, and those of members of ours from groups elsewhere, each with its group and
 /// member: the caller sends each member's Follow again (`renew_follow`), as for a ban lifted.
+/// (Not a member banned from our instance now: their ban is counted, and set aside until that
+/// ban ends.)
 /// A ban that runs out comes with no `Undo{Block}` (Lemmy never sends one), while the group's
 /// server dropped the member's follow with the ban: without this they would show as following
 /// and receive nothing from the group.

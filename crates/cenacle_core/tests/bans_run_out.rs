@@ -7,7 +7,9 @@
 
 mod common;
 
-use cenacle_core::{actors, federation, group_bans, model::PersonActor, ScopedFutureExt};
+use cenacle_core::{
+    accounts::Session, actors, federation, group_bans, model::PersonActor, ScopedFutureExt,
+};
 use cenacle_db::reports::{self as store, NewBan};
 use cenacle_domain::Role;
 use chrono::{DateTime, Duration, Utc};
@@ -249,6 +251,132 @@ async fn a_ban_run_out_renews_the_follow_once_and_leaves_the_others() {
         vec![(elsewhere.id, noe.id)],
         "no grace added after the retry time"
     );
+}
+
+/// A member of ours banned from our instance: their ban from a group elsewhere that ran out
+/// owes nothing while the instance ban lasts (nothing of theirs goes out), and their Follow
+/// once it ends — lifted (which sends nothing itself, and leaves their follow here as it was)
+/// or run out. Meanwhile the ban is set aside, out of the claim's range: not read again at
+/// every batch of every pass. (Before, it stayed in the range, read and skipped each time,
+/// forever for an instance ban until lifted.) A ban of a member who no longer follows the
+/// group is claimed and marked at the first pass, nothing sent: it leaves the range too.
+#[tokio::test]
+async fn a_ban_run_out_of_a_member_banned_here_waits_out_of_the_pass_until_that_ban_ends() {
+    let w = World::new().await;
+    let elsewhere = w.remote_group(OTHER, "entraide").await;
+    let admin = w.member("admin", Role::Admin).await;
+    let admin = &admin;
+    let now = Utc::now();
+
+    // Banned from our instance until lifted.
+    let luc = our_member(&w, "luc").await;
+    following(&w, &luc, &elsewhere.ap_id, "http://localhost:8700/f/luc").await;
+    ban_until(&w, elsewhere.id, luc.id, now - Duration::seconds(5)).await;
+    w.ban_from_instance(admin, "luc").await;
+    // No longer follows the group.
+    let ana = our_member(&w, "ana").await;
+    ban_until(&w, elsewhere.id, ana.id, now - Duration::seconds(5)).await;
+
+    assert_eq!(
+        pass(&w, "1").await,
+        vec![(elsewhere.id, ana.id)],
+        "ana's claimed (nothing to send), luc's not"
+    );
+    assert_eq!(
+        in_the_claims_range(&w).await,
+        0,
+        "nothing left for the next passes to read"
+    );
+    assert_eq!(pass(&w, "2").await, vec![]);
+
+    // Lifted: the next pass sends luc's Follow.
+    w.act(|conn, _| {
+        async move { cenacle_core::instance_moderation::unban(conn, admin, "luc").await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+    assert_eq!(in_the_claims_range(&w).await, 1, "back at the lifting");
+    assert_eq!(pass(&w, "3").await, vec![(elsewhere.id, luc.id)]);
+    assert_eq!(
+        follow_of(&w, &luc, &elsewhere.ap_id).await,
+        (
+            "pending".to_owned(),
+            "http://localhost:8700/activities/follow/3".to_owned()
+        )
+    );
+
+    // Banned from our instance for a while: set aside until then. Replaced by a shorter ban,
+    // it comes back at once and waits for the new end; once that has come, the Follow goes.
+    let eve = our_member(&w, "eve").await;
+    following(&w, &eve, &elsewhere.ap_id, "http://localhost:8700/f/eve").await;
+    ban_until(&w, elsewhere.id, eve.id, now - Duration::seconds(5)).await;
+    ban_from_instance_until(&w, admin, "eve", Utc::now() + Duration::hours(1)).await;
+    assert_eq!(pass(&w, "4").await, vec![]);
+    assert_eq!(in_the_claims_range(&w).await, 0);
+    let end = Utc::now() + Duration::seconds(2);
+    ban_from_instance_until(&w, admin, "eve", end).await;
+    assert_eq!(in_the_claims_range(&w).await, 1, "back at the replacing");
+    assert_eq!(pass(&w, "5").await, vec![], "still banned here");
+    assert_eq!(in_the_claims_range(&w).await, 0, "aside until the new end");
+    tokio::time::sleep(
+        (end - Utc::now() + Duration::milliseconds(200))
+            .to_std()
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(pass(&w, "6").await, vec![(elsewhere.id, eve.id)]);
+    assert_eq!(
+        follow_of(&w, &eve, &elsewhere.ap_id).await.1,
+        "http://localhost:8700/activities/follow/6"
+    );
+    assert_eq!(in_the_claims_range(&w).await, 0);
+}
+
+/// Bans `name` from our instance until `until`, as an admin does (replacing a ban of theirs).
+async fn ban_from_instance_until(w: &World, admin: &Session, name: &str, until: DateTime<Utc>) {
+    let request = cenacle_core::instance_moderation::BanRequest {
+        person: name.into(),
+        reason: "Spam".into(),
+        expires_at: Some(until),
+        remove_content: false,
+    };
+    let request = &request;
+    w.act(|conn, _| {
+        async move { cenacle_core::instance_moderation::ban(conn, admin, request).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+}
+
+/// How many bans a pass's claim reads now: those in its range (its index's: with an end, not
+/// lifted, not handled, their end or retry time come), whether it then claims them or not.
+async fn in_the_claims_range(w: &World) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    w.act(|conn, _| {
+        async move {
+            let count: Count = diesel_async::RunQueryDsl::get_result(
+                diesel::sql_query(
+                    "SELECT count(*) AS n FROM group_ban \
+                     WHERE expires_at IS NOT NULL AND lifted_at IS NULL \
+                       AND expiry_handled_at IS NULL \
+                       AND GREATEST(expires_at, expiry_retry_at) <= now()",
+                ),
+                conn,
+            )
+            .await
+            .map_err(cenacle_db::DbError::from)?;
+            Ok(count.n)
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
 }
 
 /// A wait set by [`defer`] is `expected`, to the time its statement took.

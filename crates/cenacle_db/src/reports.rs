@@ -478,7 +478,9 @@ pub struct BanRunOut {
     pub person_id: i64,
     /// A ban of a member of ours from a group elsewhere: their Follow is owed again. (The
     /// others, from groups of ours or of people elsewhere, are only marked handled: nothing
-    /// to send, and marked, they leave the claim's index instead of being read at every pass.)
+    /// to send, and marked, they leave the claim's index instead of being read at every pass.
+    /// False too for a member of ours banned from our instance now: their ban is set aside
+    /// until that ban ends, see [`claim_bans_run_out_elsewhere`].)
     #[diesel(sql_type = Bool)]
     pub follow_again: bool,
 }
@@ -490,8 +492,23 @@ pub struct BanRunOut {
 /// another server's pass are skipped (SKIP LOCKED), so that passes may run side by side, each
 /// ban claimed by one.
 ///
-/// A member of ours banned from our instance now is left unclaimed: nothing of theirs goes
-/// out while it lasts, and a pass after it ends finds the ban again.
+/// A member of ours banned from our instance now: nothing of theirs goes out while it lasts,
+/// but their Follow is still owed once it ends (lifting an instance ban sends nothing, and
+/// their follow here stays). Their ban is set aside, unmarked, until the instance ban's end
+/// (`expiry_retry_at`; 'infinity' for a ban until lifted): out of the claim's range, it is no
+/// longer read at every batch of every pass (it used to be, forever for a ban until lifted,
+/// ahead of every other ban in the index's order). The lifting or replacing of the instance
+/// ban brings it back at once (trigger `instance_ban_ends_set_aside`, migration 003149); a
+/// ban that simply runs out, at its end. Returned with `follow_again` false: it counts among
+/// the claimed, so that a batch full of them has the pass go on to the next.
+///
+/// The instance ban is read twice: in the statement's snapshot (`barred`), and locked FOR
+/// SHARE (`held`) so that its lifting waits for this transaction and its trigger then finds
+/// the ban set aside. A ban whose instance ban is locked (being lifted or replaced right now)
+/// or was lifted since the snapshot is left as it is, for a later pass: setting it aside on
+/// the snapshot alone could follow a lifting whose trigger has already run, and nothing would
+/// bring it back. SKIP LOCKED there too: the pass waits for no lifting (whose trigger may
+/// wait for the bans this holds).
 ///
 /// `grace`: only bans that ran out at least that long ago, so that a server whose clock is a
 /// little behind ours has seen the ban end too when the Follow reaches it (it would drop a
@@ -507,9 +524,8 @@ pub async fn claim_bans_run_out_elsewhere(
     grace: chrono::TimeDelta,
 ) -> Result<Vec<BanRunOut>, DbError> {
     Ok(diesel::sql_query(
-        "UPDATE group_ban b SET expiry_handled_at = now() \
-         FROM ( \
-           SELECT d.group_id, d.person_id, (NOT g.local AND p.local) AS follow_again \
+        "WITH due AS ( \
+           SELECT d.group_id, d.person_id, (NOT g.local AND p.local) AS ours \
            FROM group_ban d \
            JOIN community_group g ON g.id = d.group_id \
            JOIN person p ON p.id = d.person_id \
@@ -517,15 +533,27 @@ pub async fn claim_bans_run_out_elsewhere(
              AND GREATEST(d.expires_at, d.expiry_retry_at) <= now() \
              AND d.expires_at <= now() - $2 \
              AND d.lifted_at IS NULL AND d.expiry_handled_at IS NULL \
-             AND NOT (NOT g.local AND p.local AND EXISTS ( \
-               SELECT 1 FROM instance_ban i WHERE i.person_id = d.person_id \
-                 AND (i.expires_at IS NULL OR i.expires_at > now()))) \
            ORDER BY GREATEST(d.expires_at, d.expiry_retry_at) \
            LIMIT $1 \
-           FOR UPDATE OF d SKIP LOCKED \
-         ) due \
+           FOR UPDATE OF d SKIP LOCKED), \
+         barred AS ( \
+           SELECT i.person_id FROM instance_ban i \
+           WHERE i.person_id IN (SELECT person_id FROM due WHERE ours) \
+             AND (i.expires_at IS NULL OR i.expires_at > now())), \
+         held AS ( \
+           SELECT i.person_id, COALESCE(i.expires_at, 'infinity') AS until FROM instance_ban i \
+           WHERE i.person_id IN (SELECT person_id FROM barred) \
+             AND (i.expires_at IS NULL OR i.expires_at > now()) \
+           FOR SHARE OF i SKIP LOCKED) \
+         UPDATE group_ban b SET \
+           expiry_handled_at = CASE WHEN h.person_id IS NULL THEN now() END, \
+           expiry_retry_at = COALESCE(h.until, b.expiry_retry_at) \
+         FROM due \
+           LEFT JOIN barred x ON x.person_id = due.person_id AND due.ours \
+           LEFT JOIN held h ON h.person_id = x.person_id \
          WHERE b.group_id = due.group_id AND b.person_id = due.person_id \
-         RETURNING b.group_id, b.person_id, due.follow_again",
+           AND (x.person_id IS NULL OR h.person_id IS NOT NULL) \
+         RETURNING b.group_id, b.person_id, (due.ours AND x.person_id IS NULL) AS follow_again",
     )
     .bind::<BigInt, _>(limit)
     .bind::<diesel::sql_types::Interval, _>(grace)
