@@ -261,7 +261,9 @@ pub async fn follow_again_after_bans_ran_out(fed: &Federation) -> Result<usize, 
             .await?;
         handled += claimed - failed;
         // A ban that failed is deferred (not claimed again before its retry time): the next
-        // batch holds other bans, and the loop ends.
+        // batch holds other bans, and the loop ends when one comes back short — at the end,
+        // or when bans were left for a later pass (their instance ban being lifted right now:
+        // `claim_bans_run_out_elsewhere`).
         if (claimed as i64) < BANS_RUN_OUT_BATCH {
             return Ok(handled);
         }

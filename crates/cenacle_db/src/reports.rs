@@ -508,7 +508,9 @@ pub struct BanRunOut {
 /// or was lifted since the snapshot is left as it is, for a later pass: setting it aside on
 /// the snapshot alone could follow a lifting whose trigger has already run, and nothing would
 /// bring it back. SKIP LOCKED there too: the pass waits for no lifting (whose trigger may
-/// wait for the bans this holds).
+/// wait for the bans this holds). Left as it is, such a ban is not returned: the batch comes
+/// back short, and the pass ends on purpose (the next would claim the same ban while the
+/// lifting lasts); a later pass takes it, and the bans behind it.
 ///
 /// `grace`: only bans that ran out at least that long ago, so that a server whose clock is a
 /// little behind ours has seen the ban end too when the Follow reaches it (it would drop a
