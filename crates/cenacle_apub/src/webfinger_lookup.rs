@@ -48,10 +48,15 @@
 //! but for one thing: the handle's host linking the handle to the actor again refutes its own
 //! 404s, even while the actor's server cannot be asked (a miss they alone recorded is
 //! forgotten, the date kept; one the actor's server gave stands). Two lookups of one handle
-//! may run at once, or one answer come slowly: what a lookup learns is stored only if no
-//! lookup that began asking later stored its own (`person.handle_host_asked_at`), so that an
-//! older confirmation stored last does not erase a newer miss, nor an older 404 or 410 undo a
-//! newer confirmation.
+//! may run at once, or one answer come slowly: each lookup notes when it began asking, by the
+//! database's clock (several servers share it, not their clocks), and what it learns is
+//! stored only if no lookup that began later stored its own answer about the person, nor,
+//! for a confirmation, about whoever holds the handle it gives them
+//! (`person.handle_host_asked_at`, `cenacle_db::actors::asked_no_later_than`). So an older
+//! confirmation stored last neither erases a newer miss nor takes the handle back from
+//! whoever a newer one gave it to, and an older 404 or 410 does not undo a newer
+//! confirmation, even one that had nothing to renew (a handle host held, not due, is still
+//! dated with its answer).
 
 use crate::{
     http_client::{
@@ -213,8 +218,11 @@ where
     })?;
     let resource = format!("acct:{name}@{host}");
     // What this lookup learns is stored only if no lookup that began later stored its own
-    // (`cenacle_db::actors::set_handle_host`): an older answer stored last changes nothing.
-    let asked_at = Utc::now();
+    // (`cenacle_db::actors::asked_no_later_than`): an older answer stored last changes
+    // nothing. Its start by the database's clock, not ours: several servers share the
+    // database, and one whose clock ran ahead would date its answers later than the others'
+    // and lock their newer ones out. One read on a connection given back before asking.
+    let asked_at = lookup_started_at(data).await?;
     let answer = match ask(data, &host, &resource, loopback_only).await? {
         Answer::Account(answer) => answer,
         Answer::NoAccount(denial) => {
@@ -266,6 +274,14 @@ where
     Err(LookupFailure::Peer(last))
 }
 
+/// When a lookup begins asking, by the database's clock (`people::lookup_started_at`), on a
+/// connection of its own outside any transaction, given back at once.
+async fn lookup_started_at(data: &Data<FedData>) -> Result<DateTime<Utc>, LookupFailure> {
+    let ours = |e: CoreError| LookupFailure::Ours(e.into());
+    let mut conn = data.db.conn().await.map_err(ours)?;
+    people::lookup_started_at(&mut conn).await.map_err(ours)
+}
+
 /// A handle asked for, the subject its server answered with, and when the lookup began asking.
 #[derive(Clone, Copy)]
 struct Asked<'a> {
@@ -300,8 +316,9 @@ enum HandleHost {
 }
 
 /// Stores the host `person`'s handle names them under, when both servers agree on one that
-/// changed (or confirm again one whose date is due, or whose miss is recorded), and says it
-/// in `person`; takes it back when the other server denies it, or counts its miss. A failure
+/// changed (or confirm again one whose date is due, or whose miss is recorded), unless a
+/// newer lookup's answer is stored (`person` then says what is stored, that answer); takes it
+/// back when the other server denies it, or counts its miss. A failure
 /// to store, or to check the other server's address against the blocklist, is ours; the
 /// other server's, leaves what is stored.
 async fn remember_handle_host(
@@ -357,21 +374,42 @@ async fn remember_handle_host(
         }
     };
     // Confirmed as stored: written again only to renew a date that is due or forget a miss
-    // (which makes it due), not at each lookup.
+    // (which makes it due), not at each lookup. A handle host held is still dated with this
+    // answer, so that an older lookup's 404 or 410 stored after it changes nothing (not the
+    // actor's host, which no 404 or 410 of a handle host touches: no write at each lookup of
+    // everyone else).
     if person.handle_host == handle_host && !handle_host_due(person, Utc::now()) {
+        if let Some(host) = handle_host {
+            let person_id = person.id;
+            data.db
+                .transaction(|conn| {
+                    async move {
+                        let (host, at) = (Some(host.as_str()), asked.at);
+                        people::handle_host_confirmed_unchanged(conn, person_id, host, at).await
+                    }
+                    .scope_boxed()
+                })
+                .await
+                .map_err(|e| LookupFailure::Ours(e.into()))?;
+        }
         return Ok(());
     }
     // A handle naming a blocked instance, confirmed only now (by queries asked before its
     // block, or by a process that did not know of it yet): the person loses, with the store,
     // what the block took from the people it found (`handle_host_confirmed`).
     let (person_id, stored, ctx) = (person.id, handle_host.clone(), &data.ctx);
-    let undone = data
+    let (undone, now_stored) = data
         .db
         .transaction(|conn| {
             async move {
                 let stored = stored.as_deref();
-                instance_moderation::handle_host_confirmed(conn, ctx, person_id, stored, asked.at)
-                    .await
+                let undone = instance_moderation::handle_host_confirmed(
+                    conn, ctx, person_id, stored, asked.at,
+                )
+                .await?;
+                // This confirmation, or the newer answer that kept it out (then nothing was
+                // stored, nor undone): `person` says what is stored, not what was not.
+                Ok((undone, people::person_by_id(conn, person_id).await?))
             }
             .scope_boxed()
         })
@@ -384,9 +422,9 @@ async fn remember_handle_host(
             "a handle naming a blocked instance confirmed: its person's follows and deliveries undone"
         );
     }
-    person.handle_host_confirmed_at = handle_host.is_some().then(Utc::now);
-    person.handle_host_missed_at = None;
-    person.handle_host = handle_host;
+    person.handle_host = now_stored.handle_host;
+    person.handle_host_confirmed_at = now_stored.handle_host_confirmed_at;
+    person.handle_host_missed_at = now_stored.handle_host_missed_at;
     Ok(())
 }
 

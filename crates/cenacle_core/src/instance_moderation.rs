@@ -563,8 +563,9 @@ pub async fn known_instances(
 /// both ways, what is queued to their personal inbox (the same rule as [`on_blocked`]), and
 /// what their votes counted ([`crate::rewards::on_person_blocked`]). From then on, their
 /// activities are ignored and our members' follows of them refused ([`sender_blocked`],
-/// [`blocked_instance_of`]). `asked_at`: when the lookup that confirmed it began asking; a
-/// confirmation older than the answer stored ([`crate::people::set_handle_host`]) stores
+/// [`blocked_instance_of`]). `asked_at`: when the lookup that confirmed it began asking
+/// ([`crate::people::lookup_started_at`]); a confirmation older than the answer stored about
+/// the person or about whoever holds the handle ([`crate::people::set_handle_host`]) stores
 /// nothing and undoes nothing.
 ///
 /// Holds first, holding nothing else: the person's standing for a change (the activities

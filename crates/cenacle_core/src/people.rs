@@ -34,10 +34,11 @@ pub async fn person_by_handle(
 
 /// Names a person of another server by the host their handle names (`alice@example.org`
 /// for an actor at `social.example.org`), once both servers confirmed it; `None`: by their
-/// actor's host. Texts naming that handle then tag them. Several statements: call it inside the
-/// caller's transaction. `asked_at`: when the lookup that confirmed it began asking; nothing is
-/// stored if a lookup that began later stored its answer (an older confirmation must not erase
-/// a newer miss or denial). Whether it was stored.
+/// actor's host. Texts naming that handle then tag them. Several statements, its compare and
+/// write held by row locks: call it inside the caller's transaction. `asked_at`: when the
+/// lookup that confirmed it began asking ([`lookup_started_at`]); nothing is stored if a lookup
+/// that began later stored its answer about them or about whoever holds the handle
+/// (`cenacle_db::actors::set_handle_host`). Whether it was stored.
 pub async fn set_handle_host(
     conn: &mut Conn,
     person_id: i64,
@@ -45,6 +46,26 @@ pub async fn set_handle_host(
     asked_at: DateTime<Utc>,
 ) -> Result<bool, CoreError> {
     Ok(actors::set_handle_host(conn, person_id, host, asked_at).await?)
+}
+
+/// When a lookup of a handle begins asking, by the database's clock (shared by every server,
+/// unlike theirs): the `asked_at` its answers are stored by. Outside a transaction, before the
+/// lookup asks anything.
+pub async fn lookup_started_at(conn: &mut Conn) -> Result<DateTime<Utc>, CoreError> {
+    Ok(actors::lookup_started_at(conn).await?)
+}
+
+/// A lookup that began asking at `asked_at` confirmed `person_id`'s handle host as stored
+/// (`host`; `None`: their actor's host), its confirmation not due: nothing renewed, but the
+/// answer dated, so that an older 404 or 410 stored after it changes nothing, and a miss
+/// recorded by an older lookup forgotten. One statement. Whether it was stored.
+pub async fn handle_host_confirmed_unchanged(
+    conn: &mut Conn,
+    person_id: i64,
+    host: Option<&str>,
+    asked_at: DateTime<Utc>,
+) -> Result<bool, CoreError> {
+    Ok(actors::handle_host_confirmed_unchanged(conn, person_id, host, asked_at).await?)
 }
 
 /// Takes the handle `name@host` from whoever of the people of other servers holds it as their

@@ -157,41 +157,84 @@ pub async fn remote_person_by_handle(
 /// of the same host again renews it, and any miss recorded is forgotten; `None`: by their
 /// actor's host). No one else of their name keeps the handle they are now named by: a handle
 /// names one person. `asked_at`: when the lookup that confirmed it began asking; stored only
-/// if no lookup that began later has stored its answer (see [`asked_no_later_than`]), their
-/// row locked first. Whether it was stored.
+/// if no lookup that began later stored its answer, about them or about whoever holds the
+/// handle now ([`asked_no_later_than`]); whoever loses it to them is dated `asked_at` too, so
+/// that an older confirmation of theirs, stored last, does not take it back. Whether it was
+/// stored (not if a rename of theirs raced with it: the name confirmed is no longer theirs).
+///
+/// Several statements, the compare before the write held by row locks (`FOR UPDATE`, taken
+/// in id order: two confirmations swapping a handle cannot deadlock): call it inside the
+/// caller's transaction, else another answer may be stored between the compare and the write.
 pub async fn set_handle_host(
     conn: &mut AsyncPgConnection,
     person_id: i64,
     host: Option<&str>,
     asked_at: DateTime<Utc>,
 ) -> Result<bool, DbError> {
-    let (username, instance_host, answered): (String, Option<String>, Option<DateTime<Utc>>) =
-        person::table
-            .find(person_id)
-            .filter(diesel::dsl::not(person::local))
-            .select((
-                person::username,
-                person::instance_host,
-                person::handle_host_asked_at,
-            ))
-            .for_update()
-            .first(conn)
-            .await?;
-    if answered.is_some_and(|answered| answered > asked_at) {
+    use diesel::sql_types::{BigInt, Nullable, Text, Timestamptz};
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = BigInt)]
+        id: i64,
+        #[diesel(sql_type = Text)]
+        username: String,
+        #[diesel(sql_type = Nullable<Text>)]
+        instance_host: Option<String>,
+        #[diesel(sql_type = Nullable<Timestamptz>)]
+        handle_host_asked_at: Option<DateTime<Utc>>,
+        /// Their name as the statement's snapshot saw it (the holder found by it).
+        #[diesel(sql_type = Text)]
+        seen_username: String,
+    }
+    // The person and whoever else of their name holds the handle they are to be named by, both
+    // locked in one statement, in id order. The guard is `asked_no_later_than`'s, in Rust.
+    let locked: Vec<Locked> = diesel::sql_query(
+        "SELECT holder.id, holder.username, holder.instance_host, holder.handle_host_asked_at, \
+             this.username AS seen_username \
+         FROM person AS holder, \
+             (SELECT username, instance_host FROM person WHERE id = $1 AND NOT local) AS this \
+         WHERE holder.id = $1 \
+             OR (NOT holder.local AND holder.handle_host = COALESCE($2, this.instance_host) \
+                 AND lower(holder.username) = lower(this.username)) \
+         ORDER BY holder.id \
+         FOR UPDATE OF holder",
+    )
+    .bind::<BigInt, _>(person_id)
+    .bind::<Nullable<Text>, _>(host)
+    .load(conn)
+    .await?;
+    let Some(this) = locked.iter().find(|row| row.id == person_id) else {
+        return Err(diesel::result::Error::NotFound.into());
+    };
+    if this.username != this.seen_username {
         return Ok(false);
     }
-    if let Some(named_by) = host.or(instance_host.as_deref()) {
-        // Whoever else holds it: another person's answer, whatever its date.
-        diesel::update(
+    let answered_later = |row: &Locked| row.handle_host_asked_at.is_some_and(|at| at > asked_at);
+    if locked.iter().any(answered_later) {
+        return Ok(false);
+    }
+    if let Some(named_by) = host.or(this.instance_host.as_deref()) {
+        // Whoever else holds it loses it, dated as this answer. Guarded again: a holder that
+        // took it after the statement above read (not locked by it) is checked here.
+        let holder = || {
             person::table
                 .filter(diesel::dsl::not(person::local))
                 .filter(person::handle_host.eq(named_by))
-                .filter(lower(person::username).eq(lower(&username)))
-                .filter(person::id.ne(person_id)),
-        )
-        .set(no_handle_host())
-        .execute(conn)
-        .await?;
+                .filter(lower(person::username).eq(lower(&this.username)))
+                .filter(person::id.ne(person_id))
+        };
+        let taken = diesel::update(holder().filter(asked_no_later_than(asked_at)))
+            .set((no_handle_host(), person::handle_host_asked_at.eq(asked_at)))
+            .execute(conn)
+            .await?;
+        if taken == 0 {
+            let held: bool = diesel::select(diesel::dsl::exists(holder()))
+                .get_result(conn)
+                .await?;
+            if held {
+                return Ok(false);
+            }
+        }
     }
     let this_person = diesel::update(person::table.find(person_id));
     let asked = person::handle_host_asked_at.eq(asked_at);
@@ -218,12 +261,19 @@ pub async fn set_handle_host(
     Ok(true)
 }
 
-/// Whether the stored answer about a person's handle host, if any, is of a lookup that began
-/// asking no later than `asked_at`. Two lookups of one handle may run at once, or one answer
-/// come slowly: an answer is stored only if this holds, and dates the row with its own
-/// `asked_at`, so that an older answer stored last changes nothing (an older confirmation
-/// does not erase a newer miss, nor an older 404 or 410 undo a newer confirmation). The
-/// lookup's start, not the time of its answer: a confirmation rests on two answers.
+/// The one rule by which answers about a person's handle host are ordered: an answer (a
+/// confirmation, a miss, a forgotten miss, a handle taken) is stored only if the answer stored
+/// last, if any, is of a lookup that began asking no later than this one, at `asked_at`; and
+/// storing it dates the row with `asked_at` (`person.handle_host_asked_at`): the person's, and
+/// that of whoever loses the handle to them ([`set_handle_host`]). Two lookups of one handle
+/// may run at once, or one answer come slowly: an older answer stored last changes nothing (an
+/// older confirmation does not erase a newer miss, nor take the handle back from whoever a
+/// newer one gave it to; an older 404 or 410 does not undo a newer confirmation). The lookup's
+/// start, not the time of its answer: a confirmation rests on two answers. Dated by the
+/// database's clock ([`lookup_started_at`]), as every server sharing it dates alike.
+///
+/// Written out twice more, the same rule: [`set_handle_host`] compares the rows it locked in
+/// Rust, and [`miss_handle_host`]'s statement in SQL.
 fn asked_no_later_than(
     asked_at: DateTime<Utc>,
 ) -> diesel::dsl::Or<
@@ -235,12 +285,53 @@ fn asked_no_later_than(
         .or(person::handle_host_asked_at.le(asked_at))
 }
 
+diesel::define_sql_function!(fn clock_timestamp() -> diesel::sql_types::Timestamptz);
+
+/// When a lookup of a handle begins asking, by the database's clock: the `asked_at` that orders
+/// its answers ([`asked_no_later_than`]). Not the server's own clock: several servers share the
+/// database, and one whose clock ran ahead would date its answers later than the others' for as
+/// long, and lock their newer answers out. `clock_timestamp()`, not `now()`: the time of this
+/// call even inside a transaction. One round trip, no lock.
+pub async fn lookup_started_at(conn: &mut AsyncPgConnection) -> Result<DateTime<Utc>, DbError> {
+    Ok(diesel::select(clock_timestamp()).get_result(conn).await?)
+}
+
+/// A lookup that began asking at `asked_at` confirmed, by both servers, `person_id`'s handle
+/// host as stored (`host`; `None`: their actor's host), its confirmation not yet due: nothing
+/// to renew, but the answer is dated, so that an older answer stored after it (a 404, a 410)
+/// changes nothing; a miss recorded by an older lookup (since it was read) is forgotten, as a
+/// confirmation forgets it ([`set_handle_host`]; the confirmation's date kept). Only forward
+/// ([`asked_no_later_than`]), and only while they hold `host`. One statement. Whether the
+/// answer was stored.
+pub async fn handle_host_confirmed_unchanged(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+    host: Option<&str>,
+    asked_at: DateTime<Utc>,
+) -> Result<bool, DbError> {
+    use diesel::PgExpressionMethods;
+    let dated = diesel::update(
+        person::table
+            .find(person_id)
+            .filter(diesel::dsl::not(person::local))
+            .filter(person::handle_host.is_not_distinct_from(host))
+            .filter(asked_no_later_than(asked_at)),
+    )
+    .set((
+        person::handle_host_missed_at.eq(None::<DateTime<Utc>>),
+        person::handle_host_missed_by_actor.eq(false),
+        person::handle_host_asked_at.eq(asked_at),
+    ))
+    .execute(conn)
+    .await?;
+    Ok(dated > 0)
+}
+
 /// Whoever of the people of other servers named `name` holds `host` as their handle host
 /// holds it no more (its server said the account is gone, or gave the handle to someone
-/// else, to a lookup that began asking at `asked_at`; not if a lookup that began later stored
-/// its answer, [`asked_no_later_than`]): one guarded statement, so that a confirmation of
-/// another host racing with it is not undone. Returns how many lost it (0 or 1: a handle
-/// names one person, by unique index).
+/// else, to a lookup that began asking at `asked_at`, stored under [`asked_no_later_than`]'s
+/// rule): one guarded statement, so that a confirmation of another host racing with it is not
+/// undone. Returns how many lost it (0 or 1: a handle names one person, by unique index).
 pub async fn take_handle_host(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -262,9 +353,8 @@ pub async fn take_handle_host(
 /// Forgets the recorded miss of `person_id`'s handle when they still hold `host` as their
 /// handle host and the handle's host gave every 404 of it: that server links the handle to
 /// them again (their actor's server could not be asked to confirm it, so the confirmation's
-/// date stays; a 404 of their actor's server stands). Not a miss recorded by a lookup that
-/// began asking after this one did, at `asked_at` ([`asked_no_later_than`]). Whether a miss
-/// was forgotten.
+/// date stays; a 404 of their actor's server stands). `asked_at`: when the lookup began
+/// asking, stored under [`asked_no_later_than`]'s rule. Whether a miss was forgotten.
 pub async fn forget_handle_miss(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -293,7 +383,8 @@ pub async fn forget_handle_miss(
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum HandleHostMiss {
     /// No one of the people of other servers held it, or its holder's handle was answered for
-    /// by a lookup that began asking after this one (this 404 is older news: nothing stored).
+    /// by a lookup that began asking after this one (older news: nothing stored,
+    /// [`asked_no_later_than`]).
     NotHeld,
     /// Its holder keeps it, the miss recorded: the first since the handle was last confirmed
     /// (or since an older miss was forgotten), or one after it too soon to confirm it.
@@ -311,9 +402,8 @@ pub enum HandleHostMiss {
 /// is read, so that a confirmation racing with it (which clears the date) is either seen or
 /// not undone. `by_actors_server`: the 404 came from the holder's actor's server (asked to
 /// confirm the handle), not from the handle's host; remembered with the miss (see
-/// [`forget_handle_miss`]). `asked_at`: when the lookup that got the 404 began asking; not
-/// counted against a holder whose handle a lookup that began later answered for
-/// ([`asked_no_later_than`]).
+/// [`forget_handle_miss`]). `asked_at`: when the lookup that got the 404 began asking, stored
+/// under [`asked_no_later_than`]'s rule (written out in SQL here).
 pub async fn miss_handle_host(
     conn: &mut AsyncPgConnection,
     name: &str,
@@ -337,6 +427,7 @@ pub async fn miss_handle_host(
              FROM person \
              WHERE NOT local AND handle_host = $2 AND lower(username) = lower($1) \
                  AND (handle_host_asked_at IS NULL OR handle_host_asked_at <= $6) \
+                 /* the rule of asked_no_later_than (cenacle_db::actors), in SQL */ \
              FOR UPDATE), \
          judged AS ( \
              SELECT id, recorded, COALESCE(recorded <= now() - $3, false) AS persisted \

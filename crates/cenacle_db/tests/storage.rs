@@ -671,6 +671,160 @@ async fn an_older_denial_written_last_keeps_a_newer_confirmation() {
     assert_eq!(alice.handle_host, None);
 }
 
+/// Two lookups of one handle, each finding another person by it: B, asked after A, finds
+/// bob2 (the handle's server gave it to a new account) and its confirmation, stored first,
+/// takes the handle from bob; A's older confirmation of bob, stored last, does not take it
+/// back. Nor, once a newer lookup gave it back to bob, does an older one of bob2, from bob or
+/// (a newer 410 having taken it from bob) from no one: who lost it is dated with the answer
+/// that took it. Before, bob's older confirmation took the handle back: neither the holder's
+/// row nor its date was checked (and, the loser undated, bob2's older one took it after the
+/// 410).
+#[tokio::test]
+async fn an_older_confirmation_written_last_does_not_take_a_handle_back() {
+    use cenacle_db::actors;
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let (bob_id, bob2_id) = (
+        "https://social.masto.example/users/bob",
+        "https://social.masto.example/users/bob2",
+    );
+    let bob = actors::upsert_remote_person(&mut conn, &split_domain_person(bob_id, "bob"))
+        .await
+        .unwrap();
+    let bob2 = actors::upsert_remote_person(&mut conn, &split_domain_person(bob2_id, "Bob"))
+        .await
+        .unwrap();
+    let now = Utc::now();
+    let at = |minutes_ago: i64| now - Duration::minutes(minutes_ago);
+    let (before, a, b, between, c, d) = (at(6), at(5), at(4), at(3), at(2), at(1));
+    let host = Some("masto.example");
+    assert!(actors::set_handle_host(&mut conn, bob.id, host, before)
+        .await
+        .unwrap());
+    let holders = || {
+        let pool = db.pool.clone();
+        async move {
+            use cenacle_db::schema::person::dsl::*;
+            use diesel::prelude::*;
+            use diesel_async::RunQueryDsl;
+            let mut conn = pool.get().await.unwrap();
+            let holders: Vec<Option<String>> = person
+                .filter(ap_id.eq_any([bob_id, bob2_id]))
+                .order(id)
+                .select(handle_host)
+                .load(&mut conn)
+                .await
+                .unwrap();
+            holders
+        }
+    };
+    let (bobs, bob2s) = (
+        [Some("masto.example".to_owned()), None],
+        [None, Some("masto.example".to_owned())],
+    );
+
+    // A asks about bob; B asks later, finds bob2, and stores its confirmation first.
+    assert!(actors::set_handle_host(&mut conn, bob2.id, host, b)
+        .await
+        .unwrap());
+    assert_eq!(holders().await, bob2s, "taken by the newer confirmation");
+    // A's confirmation of bob, stored last.
+    let stored = actors::set_handle_host(&mut conn, bob.id, host, a)
+        .await
+        .unwrap();
+    assert_eq!(
+        holders().await,
+        bob2s,
+        "an older confirmation took the handle back"
+    );
+    assert!(!stored);
+
+    // A lookup that began later gives it back to bob; an older one of bob2 does not retake it,
+    // from bob or, once a newer 410 took it from bob, from no one: bob2 was dated with the
+    // answer that took it from them.
+    assert!(actors::set_handle_host(&mut conn, bob.id, host, c)
+        .await
+        .unwrap());
+    assert_eq!(holders().await, bobs);
+    let stored = actors::set_handle_host(&mut conn, bob2.id, host, between)
+        .await
+        .unwrap();
+    assert_eq!(
+        holders().await,
+        bobs,
+        "an older confirmation retook it from whoever a newer one gave it to"
+    );
+    assert!(!stored);
+    let taken = actors::take_handle_host(&mut conn, "bob", "masto.example", d)
+        .await
+        .unwrap();
+    assert_eq!(taken, 1);
+    let stored = actors::set_handle_host(&mut conn, bob2.id, host, between)
+        .await
+        .unwrap();
+    assert_eq!(
+        holders().await,
+        [None, None],
+        "an answer older than the one that took the handle from them gave it back"
+    );
+    assert!(!stored);
+}
+
+/// A newer confirmation that had nothing to renew (the handle host as stored, not due) still
+/// dates it: an older lookup's 404 or 410 stored after it changes nothing. Before, nothing
+/// was written, and the older 404 counted as a miss (the handle due again, and taken at the
+/// next 404 an hour on, the confirmation between them lost).
+#[tokio::test]
+async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() {
+    use cenacle_db::actors::{self, HandleHostMiss};
+    let db = fresh_database().await;
+    let mut conn = db.pool.get().await.unwrap();
+    let alice_id = "https://social.masto.example/users/alice";
+    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
+        .await
+        .unwrap();
+    let (hour, day) = (Duration::hours(1), Duration::days(1));
+    let now = Utc::now();
+    let (before, a, b) = (now - Duration::minutes(2), now - Duration::minutes(1), now);
+    let host = Some("masto.example");
+    actors::set_handle_host(&mut conn, alice.id, host, before)
+        .await
+        .unwrap();
+
+    // A asks (it will get a 404); B asks later and confirms the handle as stored.
+    let dated = actors::handle_host_confirmed_unchanged(&mut conn, alice.id, host, b)
+        .await
+        .unwrap();
+    assert!(dated);
+    // A's 404, stored last.
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
+        .await
+        .unwrap();
+    assert_eq!(miss, HandleHostMiss::NotHeld, "an older 404 counted");
+    let taken = actors::take_handle_host(&mut conn, "alice", "masto.example", a)
+        .await
+        .unwrap();
+    assert_eq!(taken, 0, "an older 410 took the handle");
+
+    // Only forward, and only the handle host held.
+    assert!(
+        !actors::handle_host_confirmed_unchanged(&mut conn, alice.id, host, a)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !actors::handle_host_confirmed_unchanged(&mut conn, alice.id, None, Utc::now())
+            .await
+            .unwrap()
+    );
+    let stored = actors::person_by_id(&mut conn, alice.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.handle_host.as_deref(), host);
+    assert_eq!(stored.handle_host_missed_at, None);
+}
+
 /// A person of a split-domain server (actor at `social.masto.example`), as fetched.
 fn split_domain_person(ap_id: &str, username: &str) -> cenacle_db::actors::RemotePerson {
     cenacle_db::actors::RemotePerson {
