@@ -520,6 +520,16 @@ mod tests {
         (response.status(), code, retry)
     }
 
+    /// A post moved meanwhile is a conflict of its own (the client looks the post up again),
+    /// not the generic `already_exists` an unlisted conflict code would fall back to.
+    #[test]
+    fn a_post_moved_meanwhile_is_409_post_moved() {
+        assert_eq!(
+            answer(CoreError::Conflict("post_moved")),
+            (StatusCode::CONFLICT, "post_moved", None)
+        );
+    }
+
     #[test]
     fn a_busy_pool_is_503_database_busy_with_retry_after() {
         let busy = (

@@ -175,6 +175,22 @@ pub async fn is_group_moderator(
         >= Some(GroupRole::Moderator))
 }
 
+/// Refuses (409 `post_moved`) a caller who is not the post's author when the post, read as
+/// `read` before its lock and as `locked` under it, was moved to another group meanwhile (a
+/// champion's move committed while the caller waited for the lock): their right to act was
+/// checked in the group it left (a moderator's, a champion's). Its author's right goes with
+/// the post.
+pub fn refuse_if_moved_from_under(
+    locked: &Post,
+    read: &Post,
+    caller: &Caller,
+) -> Result<(), CoreError> {
+    if locked.group_id != read.group_id && read.author_id != caller.person_id {
+        return Err(CoreError::Conflict("post_moved"));
+    }
+    Ok(())
+}
+
 pub fn forbid(action: &'static str) -> CoreError {
     CoreError::NotAllowed(action)
 }

@@ -108,11 +108,26 @@ pub(crate) async fn vote_on(
     // Read again under a share lock that the deletion waits for (the subject may have been
     // loaded before a deletion committed): content that is gone took its rewards with it, and
     // a reward committed after its deletion would survive it.
-    if subject.post.deleted_at.is_some()
-        || !store::post_live_for_vote(conn, subject.post.id, choice.is_none()).await?
-    {
+    let live_in = match subject.post.deleted_at {
+        Some(_) => None,
+        None => store::post_live_for_vote(conn, subject.post.id, choice.is_none()).await?,
+    };
+    let Some(group_id) = live_in else {
         return Err(CoreError::NotFound("post"));
-    }
+    };
+    // A champion's move committed while the vote waited for the post (the lock above): the
+    // vote is cast in the post's new group, under its bans, and earns there, where the move
+    // took the post's rewards. (Its standing, held above, is taken again at once.)
+    let moved;
+    let subject = if group_id == subject.post.group_id {
+        subject
+    } else {
+        moved = subject_of(conn, subject.target).await?;
+        if choice.is_some() {
+            crate::ban_checks::refuse_if_banned(conn, moved.post.group_id, caller).await?;
+        }
+        &moved
+    };
     if let Some(comment) = &subject.comment {
         if comment.deleted_at.is_some()
             || !store::comment_live_for_vote(conn, comment.id, choice.is_none()).await?

@@ -1613,6 +1613,8 @@ async fn a_move_while_a_commenters_ban_from_the_destination_is_written_waits_and
 /// champion of both groups (all committed).
 struct ReplyAndMove {
     w: World,
+    /// The owner of both groups (a moderator of both).
+    root: Caller,
     agora: i64,
     forum: i64,
     post: i64,
@@ -1636,6 +1638,7 @@ async fn reply_and_move() -> ReplyAndMove {
     };
     ReplyAndMove {
         w,
+        root: Caller::from(&admin),
         agora: agora.id,
         forum: forum.id,
         post,
@@ -1643,6 +1646,102 @@ async fn reply_and_move() -> ReplyAndMove {
         carol,
         ann,
     }
+}
+
+/// Dave likes bob's question while ann's move of it into forum is written: the vote waits (on
+/// the post's row), then is cast in forum, and what bob earns by it is recorded there, where
+/// the move took the post's rewards. Before, it was recorded in agora, the group the vote
+/// read before the lock.
+#[tokio::test]
+async fn a_like_while_a_move_is_written_earns_in_the_new_group() {
+    let s = reply_and_move().await;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
+    let like = async {
+        moved_rx.await.unwrap();
+        let (dave, post) = (&dave, s.post);
+        s.w.act(|conn, ctx| {
+            async move {
+                cenacle_core::votes::vote(
+                    conn,
+                    ctx,
+                    dave,
+                    cenacle_db::content::VoteTarget::Post(post),
+                    Some(cenacle_domain::content::Vote::Like),
+                    None,
+                )
+                .await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (moved, _, waited) = tokio::join!(mover, like, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert_eq!(
+        s.w.count(&format!("reputation_event WHERE group_id = {}", s.agora))
+            .await,
+        0,
+        "the like earned in agora, which the post had left"
+    );
+    assert!(
+        s.w.count(&format!(
+            "reputation_event WHERE group_id = {} AND person_id = {}",
+            s.forum, s.bob.person_id
+        ))
+        .await
+            > 0,
+        "the like earned bob nothing in forum"
+    );
+    assert!(waited, "the like did not wait for the move being written");
+}
+
+/// Root, who moderates agora, accepts dave's answer to bob's question while ann's move of it
+/// into forum is written: the acceptance waits (on the post's row), then finds the post moved
+/// and is refused (409 `post_moved`): the right it was checked for was agora's. Before, it went
+/// through on agora's say in forum.
+#[tokio::test]
+async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
+    let s = reply_and_move().await;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let answer =
+        s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
+            .await;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
+    let accept = async {
+        moved_rx.await.unwrap();
+        let (root, post, answer) = (&s.root, s.post, answer.id);
+        s.w.act(|conn, ctx| {
+            async move {
+                cenacle_core::answers::accept_answer(conn, ctx, root, post, Some(answer)).await
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (moved, accepted, waited) = tokio::join!(mover, accept, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(
+            accepted,
+            Err(cenacle_core::CoreError::Conflict("post_moved"))
+        ),
+        "an acceptance checked in the group the post left: {accepted:?}"
+    );
+    assert_eq!(s.w.post_now(s.post).await.accepted_comment_id, None);
+    assert!(
+        waited,
+        "the acceptance did not wait for the move being written"
+    );
 }
 
 /// Bob accepts dave's answer to his question while ann's move of it into forum is written:
@@ -1658,20 +1757,7 @@ async fn an_acceptance_while_a_move_is_written_earns_in_the_new_group() {
             .await;
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = async {
-        let (ann, post) = (&s.ann, s.post);
-        s.w.act(|conn, _| {
-            async move {
-                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
-                moved_tx.send(()).unwrap();
-                go_rx.await.unwrap();
-                Ok(moved)
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
+    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
     let accept = async {
         moved_rx.await.unwrap();
         let (bob, post, answer) = (&s.bob, s.post, answer.id);
@@ -1708,6 +1794,29 @@ async fn an_acceptance_while_a_move_is_written_earns_in_the_new_group() {
         waited,
         "the acceptance did not wait for the move being written"
     );
+}
+
+/// `champion`'s move of `post` into the group `to`, in a transaction kept open once written:
+/// says so on `moved`, and commits when `go` fires. The moved post.
+async fn move_held(
+    w: &World,
+    champion: &Caller,
+    post: i64,
+    to: &str,
+    moved: oneshot::Sender<()>,
+    go: oneshot::Receiver<()>,
+) -> cenacle_core::model::Post {
+    w.act(|conn, _| {
+        async move {
+            let post = cenacle_core::champions::tool_move(conn, champion, post, to).await?;
+            moved.send(()).unwrap();
+            go.await.unwrap();
+            Ok(post)
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap()
 }
 
 /// Carol's reply to bob's post in agora, written (read "not banned" in agora), uncommitted,
@@ -1777,20 +1886,7 @@ async fn a_reply_while_a_move_into_a_group_its_author_is_banned_from_is_written_
     let s = reply_and_move().await;
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = async {
-        let (ann, post) = (&s.ann, s.post);
-        s.w.act(|conn, _| {
-            async move {
-                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
-                moved_tx.send(()).unwrap();
-                go_rx.await.unwrap();
-                Ok(moved)
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
+    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
     let reply = async {
         moved_rx.await.unwrap();
         let (carol, post) = (&s.carol, s.post);
@@ -1854,20 +1950,7 @@ async fn an_edit_of_a_reply_while_a_move_into_a_group_its_author_is_banned_from_
         .await;
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = async {
-        let (ann, post) = (&s.ann, s.post);
-        s.w.act(|conn, _| {
-            async move {
-                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
-                moved_tx.send(()).unwrap();
-                go_rx.await.unwrap();
-                Ok(moved)
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
+    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
     let edit = async {
         moved_rx.await.unwrap();
         let (carol, reply) = (&s.carol, reply.id);
@@ -1929,20 +2012,7 @@ async fn a_move_of_a_post_another_champion_is_moving_waits_and_moves_nothing() {
     let zoe = champion(&s.w, "zoe", &[&agora, &lounge]).await;
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
-    let first = async {
-        let (ann, post) = (&s.ann, s.post);
-        s.w.act(|conn, _| {
-            async move {
-                let moved = cenacle_core::champions::tool_move(conn, ann, post, "forum").await?;
-                moved_tx.send(()).unwrap();
-                go_rx.await.unwrap();
-                Ok(moved)
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
+    let first = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
     let second = async {
         moved_rx.await.unwrap();
         let (zoe, post) = (&zoe, s.post);

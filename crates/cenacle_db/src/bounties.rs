@@ -120,10 +120,11 @@ pub struct DueBounty {
 /// from before 2026-12-04-003142). Both rows are locked SKIP LOCKED, the question's first (row
 /// marks lock in the order of their clauses): its post row FOR KEY SHARE (which a take-down's
 /// FOR UPDATE waits for, and which the winner's notification would take anyway), then the
-/// bounty FOR UPDATE. A bounty whose question a take-down (or an acceptance) holds is skipped
-/// before the bounty is locked, so it leaves nothing locked for the rest of the pass; a bounty
-/// another settler holds is skipped after its question's key lock, which stays until this
-/// pass commits (a take-down of that question waits for the pass, which waits on nothing).
+/// bounty FOR UPDATE. A bounty whose question a take-down (or an acceptance, or a move) holds
+/// is skipped before the bounty is locked, so it leaves nothing locked for the rest of the
+/// pass; a bounty another settler holds is skipped after its question's key lock, which
+/// stays until this pass commits (a take-down of that question waits for the pass, which
+/// waits on nothing).
 /// The settler never waits on a take-down, which holds the post and waits for the bounty.
 /// What is skipped comes back on a later pass.
 pub async fn due_bounties(

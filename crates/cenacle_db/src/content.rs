@@ -292,11 +292,13 @@ pub async fn post_edits(
         .await?)
 }
 
-/// Whether a post is still there, its row share-locked against its deletion (FOR KEY SHARE)
-/// until the transaction ends: what a vote earns is then either committed before the
-/// deletion, which takes it back, or refused after it — never committed after the deletion
-/// took back the rest. KEY SHARE does not block the votes' counter updates on the same row,
-/// so concurrent votes do not wait on each other here; only [`lock_post_for_take_down`] does.
+/// The group of a post that is still there (None: gone), its row share-locked against its
+/// deletion (FOR KEY SHARE) until the transaction ends: what a vote earns is then either
+/// committed before the deletion, which takes it back, or refused after it — never committed
+/// after the deletion took back the rest. KEY SHARE does not block the votes' counter updates
+/// on the same row, so concurrent votes do not wait on each other here; only a FOR UPDATE of
+/// the post does (a take-down, [`lock_post_for_take_down`]; an acceptance, an idea's status;
+/// a champion's move, whose new group is then the one returned).
 ///
 /// `withdrawing`: a vote taken back is still taken on content a moderator removed (it was
 /// paid before the removal; left standing, a restore would pay it again).
@@ -304,12 +306,12 @@ pub async fn post_live_for_vote(
     conn: &mut AsyncPgConnection,
     id: i64,
     withdrawing: bool,
-) -> Result<bool, DbError> {
+) -> Result<Option<i64>, DbError> {
     // A post waiting for approval (or rejected) takes no votes either, nor one a moderator
     // removed (what it earned was taken back; a vote now would be paid while it is hidden).
-    let live: Option<bool> = post::table
+    let live: Option<(bool, i64)> = post::table
         .find(id)
-        .select(
+        .select((
             post::deleted_at
                 .is_null()
                 .and(post::approval.is_null())
@@ -318,12 +320,13 @@ pub async fn post_live_for_vote(
                         .is_null()
                         .or(withdrawing.into_sql::<diesel::sql_types::Bool>()),
                 ),
-        )
+            post::group_id,
+        ))
         .for_key_share()
         .first(conn)
         .await
         .optional()?;
-    Ok(live == Some(true))
+    Ok(live.filter(|(live, _)| *live).map(|(_, group_id)| group_id))
 }
 
 /// [`post_live_for_vote`] for a comment.

@@ -543,7 +543,8 @@ pub struct NewCommentRequest {
 /// Answer a question or comment on a post (a reply when `parent_id` is given).
 #[utoipa::path(post, path = "/api/v1/posts/{id}/comments", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = NewCommentRequest,
-    responses((status = 201, body = CommentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 201, body = CommentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, description = "`database_busy`: a ban or a move being written kept it waiting past the bound (or no database connection was free); retry after `Retry-After`", body = ErrorBody)))]
 pub async fn comment(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -1054,7 +1055,8 @@ pub struct EditCommentRequest {
 /// Edit a comment or answer (its author or a group moderator).
 #[utoipa::path(patch, path = "/api/v1/comments/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = EditCommentRequest,
-    responses((status = 200, body = CommentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = CommentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 503, description = "`database_busy`: a ban or a move being written kept it waiting past the bound (or no database connection was free); retry after `Retry-After`", body = ErrorBody)))]
 pub async fn edit_comment(
     State(state): State<AppState>,
     Auth(session): Auth,
