@@ -49,14 +49,16 @@
 //! 404s, even while the actor's server cannot be asked (a miss they alone recorded is
 //! forgotten, the date kept; one the actor's server gave stands). Two lookups of one handle
 //! may run at once, or one answer come slowly: each lookup notes when it began asking, by the
-//! database's clock (several servers share it, not their clocks), and what it learns is
+//! database's clock (`cenacle_db::actors::lookup_started_at`), and what it learns is
 //! stored only if no lookup that began later stored its own answer about the person, nor,
 //! for a confirmation, about whoever holds the handle it gives them
 //! (`person.handle_host_asked_at`, `cenacle_db::actors::asked_no_later_than`). So an older
 //! confirmation stored last neither erases a newer miss nor takes the handle back from
 //! whoever a newer one gave it to, and an older 404 or 410 does not undo a newer
-//! confirmation, even one that had nothing to renew (a handle host held, not due, is still
-//! dated with its answer).
+//! confirmation of a handle host other than the actor's, even one that had nothing to renew
+//! (such a host held, not due, is still dated with its answer). A confirmation that the
+//! handle names the actor's own host, with nothing to renew, is not dated (no write at each
+//! lookup): no 404 or 410 of a handle host touches it.
 
 use crate::{
     http_client::{
@@ -219,9 +221,8 @@ where
     let resource = format!("acct:{name}@{host}");
     // What this lookup learns is stored only if no lookup that began later stored its own
     // (`cenacle_db::actors::asked_no_later_than`): an older answer stored last changes
-    // nothing. Its start by the database's clock, not ours: several servers share the
-    // database, and one whose clock ran ahead would date its answers later than the others'
-    // and lock their newer ones out. One read on a connection given back before asking.
+    // nothing. Its start by the database's clock (why: `cenacle_db::actors::lookup_started_at`).
+    // One read on a connection given back before asking.
     let asked_at = lookup_started_at(data).await?;
     let answer = match ask(data, &host, &resource, loopback_only).await? {
         Answer::Account(answer) => answer,
@@ -379,20 +380,23 @@ async fn remember_handle_host(
     // actor's host, which no 404 or 410 of a handle host touches: no write at each lookup of
     // everyone else).
     if person.handle_host == handle_host && !handle_host_due(person, Utc::now()) {
-        if let Some(host) = handle_host {
-            let person_id = person.id;
-            data.db
-                .transaction(|conn| {
-                    async move {
-                        let (host, at) = (Some(host.as_str()), asked.at);
-                        people::handle_host_confirmed_unchanged(conn, person_id, host, at).await
-                    }
-                    .scope_boxed()
-                })
+        let Some(host) = handle_host.as_deref() else {
+            return Ok(());
+        };
+        // One statement: no transaction. Matched no row (an older 410 or 404 took or changed
+        // the handle since `person` was read): the full confirmation below, as if it were due.
+        let ours = |e: CoreError| LookupFailure::Ours(e.into());
+        let dated = {
+            // Given back before the transaction below.
+            let mut conn = data.db.conn().await.map_err(ours)?;
+            let (person_id, at) = (person.id, asked.at);
+            people::handle_host_confirmed_unchanged(&mut conn, person_id, Some(host), at)
                 .await
-                .map_err(|e| LookupFailure::Ours(e.into()))?;
+                .map_err(ours)?
+        };
+        if dated {
+            return Ok(());
         }
-        return Ok(());
     }
     // A handle naming a blocked instance, confirmed only now (by queries asked before its
     // block, or by a process that did not know of it yet): the person loses, with the store,

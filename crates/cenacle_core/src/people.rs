@@ -48,9 +48,9 @@ pub async fn set_handle_host(
     Ok(actors::set_handle_host(conn, person_id, host, asked_at).await?)
 }
 
-/// When a lookup of a handle begins asking, by the database's clock (shared by every server,
-/// unlike theirs): the `asked_at` its answers are stored by. Outside a transaction, before the
-/// lookup asks anything.
+/// When a lookup of a handle begins asking, by the database's clock (why:
+/// `cenacle_db::actors::lookup_started_at`): the `asked_at` its answers are stored by. Outside
+/// a transaction, before the lookup asks anything.
 pub async fn lookup_started_at(conn: &mut Conn) -> Result<DateTime<Utc>, CoreError> {
     Ok(actors::lookup_started_at(conn).await?)
 }

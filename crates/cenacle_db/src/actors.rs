@@ -162,9 +162,17 @@ pub async fn remote_person_by_handle(
 /// that an older confirmation of theirs, stored last, does not take it back. Whether it was
 /// stored (not if a rename of theirs raced with it: the name confirmed is no longer theirs).
 ///
-/// Several statements, the compare before the write held by row locks (`FOR UPDATE`, taken
-/// in id order: two confirmations swapping a handle cannot deadlock): call it inside the
-/// caller's transaction, else another answer may be stored between the compare and the write.
+/// Several statements, the compare before the write held by row locks (`FOR NO KEY UPDATE`,
+/// taken in id order, so that two confirmations swapping a handle do not wait on each other in
+/// a cycle; a wait of three or more, with a holder not locked by this statement, may still be
+/// broken by PostgreSQL as a deadlock, answered as transient): call it inside the caller's
+/// transaction, else another answer may be stored between the compare and the write.
+///
+/// Two limits. The loser is dated per person, not per handle: an older, still valid
+/// confirmation of the loser under another handle is refused too, until the next text naming
+/// it asks again. And two lookups giving the same handle, held by no one, to two different
+/// people at once may end in a unique violation for the later one (rare: the error is logged,
+/// and the next text naming it asks again).
 pub async fn set_handle_host(
     conn: &mut AsyncPgConnection,
     person_id: i64,
@@ -188,6 +196,9 @@ pub async fn set_handle_host(
     }
     // The person and whoever else of their name holds the handle they are to be named by, both
     // locked in one statement, in id order. The guard is `asked_no_later_than`'s, in Rust.
+    // `FOR NO KEY UPDATE`, not `FOR UPDATE`: the updates below change no key column (the
+    // handle's unique index is partial, on an expression: no key for row locks), so rows
+    // referencing the person (their votes, comments: `FOR KEY SHARE`) are not blocked meanwhile.
     let locked: Vec<Locked> = diesel::sql_query(
         "SELECT holder.id, holder.username, holder.instance_host, holder.handle_host_asked_at, \
              this.username AS seen_username \
@@ -197,7 +208,7 @@ pub async fn set_handle_host(
              OR (NOT holder.local AND holder.handle_host = COALESCE($2, this.instance_host) \
                  AND lower(holder.username) = lower(this.username)) \
          ORDER BY holder.id \
-         FOR UPDATE OF holder",
+         FOR NO KEY UPDATE OF holder",
     )
     .bind::<BigInt, _>(person_id)
     .bind::<Nullable<Text>, _>(host)
@@ -270,7 +281,7 @@ pub async fn set_handle_host(
 /// older confirmation does not erase a newer miss, nor take the handle back from whoever a
 /// newer one gave it to; an older 404 or 410 does not undo a newer confirmation). The lookup's
 /// start, not the time of its answer: a confirmation rests on two answers. Dated by the
-/// database's clock ([`lookup_started_at`]), as every server sharing it dates alike.
+/// database's clock (why: [`lookup_started_at`]).
 ///
 /// Written out twice more, the same rule: [`set_handle_host`] compares the rows it locked in
 /// Rust, and [`miss_handle_host`]'s statement in SQL.
@@ -428,7 +439,8 @@ pub async fn miss_handle_host(
              WHERE NOT local AND handle_host = $2 AND lower(username) = lower($1) \
                  AND (handle_host_asked_at IS NULL OR handle_host_asked_at <= $6) \
                  /* the rule of asked_no_later_than (cenacle_db::actors), in SQL */ \
-             FOR UPDATE), \
+             FOR NO KEY UPDATE), \
+             /* not FOR UPDATE: no key column changes, rows referencing the person go on */ \
          judged AS ( \
              SELECT id, recorded, COALESCE(recorded <= now() - $3, false) AS persisted \
              FROM held) \

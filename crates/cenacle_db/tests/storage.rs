@@ -791,11 +791,31 @@ async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() 
         .await
         .unwrap();
 
-    // A asks (it will get a 404); B asks later and confirms the handle as stored.
+    // A miss recorded at `a`: an older confirmation with nothing to renew does not forget it.
+    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
+        .await
+        .unwrap();
+    assert_eq!(miss, HandleHostMiss::Recorded);
+    let dated = actors::handle_host_confirmed_unchanged(&mut conn, alice.id, host, before)
+        .await
+        .unwrap();
+    assert!(!dated, "an older confirmation was stored");
+    assert!(
+        missed_at(&mut conn, alice.id).await.is_some(),
+        "an older confirmation forgot a newer miss"
+    );
+
+    // A asks (it will get a 404); B asks later and confirms the handle as stored, forgetting
+    // the miss.
     let dated = actors::handle_host_confirmed_unchanged(&mut conn, alice.id, host, b)
         .await
         .unwrap();
     assert!(dated);
+    assert_eq!(
+        missed_at(&mut conn, alice.id).await,
+        None,
+        "a newer confirmation kept the miss"
+    );
     // A's 404, stored last.
     let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
         .await
@@ -823,6 +843,17 @@ async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() 
         .unwrap();
     assert_eq!(stored.handle_host.as_deref(), host);
     assert_eq!(stored.handle_host_missed_at, None);
+}
+
+/// When `person_id`'s handle miss was recorded, as stored.
+async fn missed_at(
+    conn: &mut diesel_async::AsyncPgConnection,
+    person_id: i64,
+) -> Option<chrono::DateTime<Utc>> {
+    let stored = cenacle_db::actors::person_by_id(conn, person_id)
+        .await
+        .unwrap();
+    stored.unwrap().handle_host_missed_at
 }
 
 /// A person of a split-domain server (actor at `social.masto.example`), as fetched.
