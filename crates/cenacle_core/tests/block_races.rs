@@ -1701,26 +1701,32 @@ async fn a_like_while_a_move_is_written_earns_in_the_new_group() {
     assert!(waited, "the like did not wait for the move being written");
 }
 
-/// Root, who moderates agora, accepts dave's answer to bob's question while ann's move of it
-/// into forum is written: the acceptance waits (on the post's row), then finds the post moved
-/// and is refused (409 `post_moved`): the right it was checked for was agora's. Before, it went
-/// through on agora's say in forum.
-#[tokio::test]
-async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
-    let s = reply_and_move().await;
+/// `acceptor` accepts dave's answer to bob's question once ann's move of it into forum is
+/// written, uncommitted: the move (committed once the acceptance waits, or after a deadline),
+/// the acceptance's outcome, whether it waited, and the answer's id.
+async fn accept_while_moving(
+    s: &ReplyAndMove,
+    acceptor: &Caller,
+) -> (
+    cenacle_core::model::Post,
+    Result<cenacle_core::model::Post, cenacle_core::CoreError>,
+    bool,
+    i64,
+) {
     let dave = Caller::from(&s.w.member("dave", Role::Member).await);
     let answer =
         s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
-            .await;
+            .await
+            .id;
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
     let accept = async {
         moved_rx.await.unwrap();
-        let (root, post, answer) = (&s.root, s.post, answer.id);
+        let post = s.post;
         s.w.act(|conn, ctx| {
             async move {
-                cenacle_core::answers::accept_answer(conn, ctx, root, post, Some(answer)).await
+                cenacle_core::answers::accept_answer(conn, ctx, acceptor, post, Some(answer)).await
             }
             .scope_boxed()
         })
@@ -1728,6 +1734,17 @@ async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
     };
     let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
     let (moved, accepted, waited) = tokio::join!(mover, accept, release);
+    (moved, accepted, waited, answer)
+}
+
+/// Root, who moderates agora, accepts dave's answer to bob's question while ann's move of it
+/// into forum is written: the acceptance waits (on the post's row), then finds the post moved
+/// and is refused (409 `post_moved`): the right it was checked for was agora's. Before, it went
+/// through on agora's say in forum.
+#[tokio::test]
+async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
+    let s = reply_and_move().await;
+    let (moved, accepted, waited, _) = accept_while_moving(&s, &s.root).await;
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
@@ -1751,30 +1768,11 @@ async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
 #[tokio::test]
 async fn an_acceptance_while_a_move_is_written_earns_in_the_new_group() {
     let s = reply_and_move().await;
-    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
-    let answer =
-        s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
-            .await;
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let accept = async {
-        moved_rx.await.unwrap();
-        let (bob, post, answer) = (&s.bob, s.post, answer.id);
-        s.w.act(|conn, ctx| {
-            async move {
-                cenacle_core::answers::accept_answer(conn, ctx, bob, post, Some(answer)).await
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, accepted, waited) = tokio::join!(mover, accept, release);
+    let (moved, accepted, waited, answer) = accept_while_moving(&s, &s.bob).await;
+    let accepted = accepted.unwrap();
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
-    assert_eq!(accepted.accepted_comment_id, Some(answer.id));
+    assert_eq!(accepted.accepted_comment_id, Some(answer));
     assert_eq!(
         s.w.count(&format!("reputation_event WHERE group_id = {}", s.agora))
             .await,
