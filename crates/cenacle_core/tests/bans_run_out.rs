@@ -420,15 +420,31 @@ async fn defer(w: &World, group_id: i64, person_id: i64) -> Duration {
 /// replacing clears nothing here (the wait is moved first, to before the ban's old end), and
 /// the claim finds the ban due by its wait alone.
 async fn instance_ban_ends_by_time(w: &World, person_id: i64) {
+    comes_now(
+        w,
+        person_id,
+        &[
+            "group_ban SET expiry_retry_at",
+            "instance_ban SET expires_at",
+        ],
+    )
+    .await;
+}
+
+/// The retry time of `person_id`'s ban comes (moved to the past rather than waited for).
+async fn retry_time_comes(w: &World, person_id: i64) {
+    comes_now(w, person_id, &["group_ban SET expiry_retry_at"]).await;
+}
+
+/// The times `columns` (`<table> SET <column>`) of `person_id`'s rows come: each set to a
+/// second ago, in this order, in one transaction.
+async fn comes_now(w: &World, person_id: i64, columns: &[&str]) {
     w.act(|conn, _| {
         async move {
-            for table in [
-                "group_ban SET expiry_retry_at",
-                "instance_ban SET expires_at",
-            ] {
+            for column in columns {
                 diesel_async::RunQueryDsl::execute(
                     diesel::sql_query(format!(
-                        "UPDATE {table} = now() - interval '1 second' \
+                        "UPDATE {column} = now() - interval '1 second' \
                          WHERE person_id = {person_id}"
                     )),
                     conn,
@@ -436,27 +452,6 @@ async fn instance_ban_ends_by_time(w: &World, person_id: i64) {
                 .await
                 .map_err(cenacle_db::DbError::from)?;
             }
-            Ok(())
-        }
-        .scope_boxed()
-    })
-    .await
-    .unwrap();
-}
-
-/// The retry time of `person_id`'s ban comes (moved to the past rather than waited for).
-async fn retry_time_comes(w: &World, person_id: i64) {
-    w.act(|conn, _| {
-        async move {
-            diesel_async::RunQueryDsl::execute(
-                diesel::sql_query(format!(
-                    "UPDATE group_ban SET expiry_retry_at = now() - interval '1 second' \
-                     WHERE person_id = {person_id}"
-                )),
-                conn,
-            )
-            .await
-            .map_err(cenacle_db::DbError::from)?;
             Ok(())
         }
         .scope_boxed()

@@ -366,22 +366,13 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
-    let (hour, day) = (Duration::hours(1), Duration::days(1));
     let miss = || {
         let pool = db.pool.clone();
         async move {
             let mut conn = pool.get().await.unwrap();
-            actors::miss_handle_host(
-                &mut conn,
-                "ALICE",
-                "masto.example",
-                hour,
-                day,
-                false,
-                Utc::now(),
-            )
-            .await
-            .unwrap()
+            miss_at(&mut conn, "ALICE", "masto.example", Utc::now())
+                .await
+                .unwrap()
         }
     };
     let stored = || {
@@ -468,18 +459,9 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
-    let (hour, day) = (Duration::hours(1), Duration::days(1));
-    let miss = actors::miss_handle_host(
-        &mut conn,
-        "alice",
-        "masto.example",
-        hour,
-        day,
-        false,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let miss = miss_at(&mut conn, "alice", "masto.example", Utc::now())
+        .await
+        .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded);
     diesel::sql_query(format!(
         "UPDATE person SET handle_host_missed_at = now() - interval '25 hours' WHERE id = {}",
@@ -490,17 +472,9 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
     .unwrap();
 
     let before = Utc::now();
-    let miss = actors::miss_handle_host(
-        &mut conn,
-        "alice",
-        "masto.example",
-        hour,
-        day,
-        false,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    let miss = miss_at(&mut conn, "alice", "masto.example", Utc::now())
+        .await
+        .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded, "a first miss again");
     let stored = actors::person_by_id(&mut conn, alice.id)
         .await
@@ -572,7 +546,6 @@ async fn an_older_confirmation_written_last_keeps_a_newer_miss() {
     let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
         .await
         .unwrap();
-    let (hour, day) = (Duration::hours(1), Duration::days(1));
     let now = Utc::now();
     let (before, a, b) = (now - Duration::minutes(2), now - Duration::minutes(1), now);
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), before)
@@ -588,7 +561,7 @@ async fn an_older_confirmation_written_last_keeps_a_newer_miss() {
     };
 
     // A asks; B asks later and gets a 404, stored first.
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, b)
+    let miss = miss_at(&mut conn, "alice", "masto.example", b)
         .await
         .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded);
@@ -629,7 +602,6 @@ async fn an_older_denial_written_last_keeps_a_newer_confirmation() {
     let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
         .await
         .unwrap();
-    let (hour, day) = (Duration::hours(1), Duration::days(1));
     let now = Utc::now();
     let (a, b) = (now - Duration::minutes(1), now);
 
@@ -637,7 +609,7 @@ async fn an_older_denial_written_last_keeps_a_newer_confirmation() {
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), b)
         .await
         .unwrap();
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
+    let miss = miss_at(&mut conn, "alice", "masto.example", a)
         .await
         .unwrap();
     assert_eq!(miss, HandleHostMiss::NotHeld, "an older 404 counted");
@@ -783,7 +755,6 @@ async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() 
     let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
         .await
         .unwrap();
-    let (hour, day) = (Duration::hours(1), Duration::days(1));
     let now = Utc::now();
     let (before, a, b) = (now - Duration::minutes(2), now - Duration::minutes(1), now);
     let host = Some("masto.example");
@@ -792,7 +763,7 @@ async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() 
         .unwrap();
 
     // A miss recorded at `a`: an older confirmation with nothing to renew does not forget it.
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
+    let miss = miss_at(&mut conn, "alice", "masto.example", a)
         .await
         .unwrap();
     assert_eq!(miss, HandleHostMiss::Recorded);
@@ -817,7 +788,7 @@ async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() 
         "a newer confirmation kept the miss"
     );
     // A's 404, stored last.
-    let miss = actors::miss_handle_host(&mut conn, "alice", "masto.example", hour, day, false, a)
+    let miss = miss_at(&mut conn, "alice", "masto.example", a)
         .await
         .unwrap();
     assert_eq!(miss, HandleHostMiss::NotHeld, "an older 404 counted");
@@ -869,4 +840,25 @@ fn split_domain_person(ap_id: &str, username: &str) -> cenacle_db::actors::Remot
         public_key_pem: "key".to_owned(),
         instance_host: "social.masto.example".to_owned(),
     }
+}
+
+/// A 404 for `name@host` heard by a lookup that began at `asked_at`, as the lookups count them
+/// (the second miss takes the handle from an hour after the first; a miss is forgotten after a
+/// day; heard from the handle's host, not the actor's server).
+async fn miss_at(
+    conn: &mut diesel_async::AsyncPgConnection,
+    name: &str,
+    host: &str,
+    asked_at: chrono::DateTime<Utc>,
+) -> Result<cenacle_db::actors::HandleHostMiss, cenacle_db::DbError> {
+    cenacle_db::actors::miss_handle_host(
+        conn,
+        name,
+        host,
+        Duration::hours(1),
+        Duration::days(1),
+        false,
+        asked_at,
+    )
+    .await
 }
