@@ -359,10 +359,7 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
     use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let alice_id = "https://social.masto.example/users/alice";
-    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
-        .await
-        .unwrap();
+    let alice = split_domain_alice(&mut conn).await;
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
@@ -432,9 +429,10 @@ async fn a_404_takes_a_handle_host_only_once_misses_persist() {
         .await
         .unwrap();
     assert_eq!(miss().await, HandleHostMiss::Recorded);
-    let renamed = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alicia"))
-        .await
-        .unwrap();
+    let renamed =
+        actors::upsert_remote_person(&mut conn, &split_domain_person(SPLIT_ALICE, "alicia"))
+            .await
+            .unwrap();
     assert_eq!(
         (renamed.handle_host, renamed.handle_host_missed_at),
         (None, None),
@@ -452,10 +450,7 @@ async fn a_miss_older_than_a_day_is_forgotten_and_the_next_404_is_a_first_miss()
     use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let alice_id = "https://social.masto.example/users/alice";
-    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
-        .await
-        .unwrap();
+    let alice = split_domain_alice(&mut conn).await;
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
@@ -497,10 +492,7 @@ async fn a_miss_cannot_outlive_the_handle_it_is_of() {
     use diesel_async::RunQueryDsl;
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let alice_id = "https://social.masto.example/users/alice";
-    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
-        .await
-        .unwrap();
+    let alice = split_domain_alice(&mut conn).await;
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), Utc::now())
         .await
         .unwrap();
@@ -542,10 +534,7 @@ async fn an_older_confirmation_written_last_keeps_a_newer_miss() {
     use cenacle_db::actors::{self, HandleHostMiss};
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let alice_id = "https://social.masto.example/users/alice";
-    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
-        .await
-        .unwrap();
+    let alice = split_domain_alice(&mut conn).await;
     let now = Utc::now();
     let (before, a, b) = (now - Duration::minutes(2), now - Duration::minutes(1), now);
     actors::set_handle_host(&mut conn, alice.id, Some("masto.example"), before)
@@ -598,10 +587,7 @@ async fn an_older_denial_written_last_keeps_a_newer_confirmation() {
     use cenacle_db::actors::{self, HandleHostMiss};
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let alice_id = "https://social.masto.example/users/alice";
-    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
-        .await
-        .unwrap();
+    let alice = split_domain_alice(&mut conn).await;
     let now = Utc::now();
     let (a, b) = (now - Duration::minutes(1), now);
 
@@ -751,10 +737,7 @@ async fn a_newer_confirmation_with_nothing_to_renew_keeps_an_older_denial_out() 
     use cenacle_db::actors::{self, HandleHostMiss};
     let db = fresh_database().await;
     let mut conn = db.pool.get().await.unwrap();
-    let alice_id = "https://social.masto.example/users/alice";
-    let alice = actors::upsert_remote_person(&mut conn, &split_domain_person(alice_id, "alice"))
-        .await
-        .unwrap();
+    let alice = split_domain_alice(&mut conn).await;
     let now = Utc::now();
     let (before, a, b) = (now - Duration::minutes(2), now - Duration::minutes(1), now);
     let host = Some("masto.example");
@@ -825,6 +808,18 @@ async fn missed_at(
         .await
         .unwrap();
     stored.unwrap().handle_host_missed_at
+}
+
+/// Alice of social.masto.example, whose handle names masto.example (a split domain).
+const SPLIT_ALICE: &str = "https://social.masto.example/users/alice";
+
+/// [`SPLIT_ALICE`], as her server first describes her.
+async fn split_domain_alice(
+    conn: &mut diesel_async::AsyncPgConnection,
+) -> cenacle_db::actors::PersonActor {
+    cenacle_db::actors::upsert_remote_person(conn, &split_domain_person(SPLIT_ALICE, "alice"))
+        .await
+        .unwrap()
 }
 
 /// A person of a split-domain server (actor at `social.masto.example`), as fetched.
