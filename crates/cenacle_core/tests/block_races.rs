@@ -1874,6 +1874,56 @@ async fn a_move_waits_for_a_reply_by_someone_banned_from_its_group_and_removes_i
     assert!(waited, "the move did not wait for the reply being written");
 }
 
+/// What carol writes on bob's post while its move is written.
+#[derive(Clone, Copy)]
+enum CarolWrites {
+    /// A reply to the post.
+    Reply,
+    /// An edit of her reply (its id).
+    EditOf(i64),
+}
+
+/// Carol `writes` once ann's move of bob's post into forum is written, uncommitted: the move
+/// (committed once carol's write waits, or after a deadline), the write's outcome, and whether
+/// it waited.
+async fn carol_writes_while_moving(
+    s: &ReplyAndMove,
+    writes: CarolWrites,
+) -> (
+    cenacle_core::model::Post,
+    Result<cenacle_core::model::Comment, cenacle_core::CoreError>,
+    bool,
+) {
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
+    let write = async {
+        moved_rx.await.unwrap();
+        let (carol, post) = (&s.carol, s.post);
+        s.w.act(|conn, ctx| {
+            async move {
+                match writes {
+                    CarolWrites::Reply => {
+                        let body = "Pendant le déplacement";
+                        cenacle_core::comments::add_comment(
+                            conn, ctx, carol, post, None, body, None,
+                        )
+                        .await
+                    }
+                    CarolWrites::EditOf(reply) => {
+                        let body = "Après le déplacement";
+                        cenacle_core::comments::edit_comment(conn, ctx, carol, reply, body).await
+                    }
+                }
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    tokio::join!(mover, write, release)
+}
+
 /// The other order: ann's move of bob's post into forum is written, uncommitted, when carol
 /// replies to it. The reply waits for the move (on the post's row), then reads the post in
 /// forum, and is refused: she is banned from it. Without the hold, the reply read the post in
@@ -1882,31 +1932,7 @@ async fn a_move_waits_for_a_reply_by_someone_banned_from_its_group_and_removes_i
 async fn a_reply_while_a_move_into_a_group_its_author_is_banned_from_is_written_waits_and_is_refused(
 ) {
     let s = reply_and_move().await;
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let reply = async {
-        moved_rx.await.unwrap();
-        let (carol, post) = (&s.carol, s.post);
-        s.w.act(|conn, ctx| {
-            async move {
-                cenacle_core::comments::add_comment(
-                    conn,
-                    ctx,
-                    carol,
-                    post,
-                    None,
-                    "Pendant le déplacement",
-                    None,
-                )
-                .await
-            }
-            .scope_boxed()
-        })
-        .await
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, reply, waited) = tokio::join!(mover, reply, release);
+    let (moved, reply, waited) = carol_writes_while_moving(&s, CarolWrites::Reply).await;
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
@@ -1946,29 +1972,7 @@ async fn an_edit_of_a_reply_while_a_move_into_a_group_its_author_is_banned_from_
             "Avant le déplacement",
         )
         .await;
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let edit = async {
-        moved_rx.await.unwrap();
-        let (carol, reply) = (&s.carol, reply.id);
-        s.w.act(|conn, ctx| {
-            async move {
-                cenacle_core::comments::edit_comment(
-                    conn,
-                    ctx,
-                    carol,
-                    reply,
-                    "Après le déplacement",
-                )
-                .await
-            }
-            .scope_boxed()
-        })
-        .await
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, edit, waited) = tokio::join!(mover, edit, release);
+    let (moved, edit, waited) = carol_writes_while_moving(&s, CarolWrites::EditOf(reply.id)).await;
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
