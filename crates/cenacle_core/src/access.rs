@@ -175,17 +175,17 @@ pub async fn is_group_moderator(
         >= Some(GroupRole::Moderator))
 }
 
-/// Refuses (409 `post_moved`) a caller who is not the post's author when the post, read as
-/// `read` before its lock and as `locked` under it, was moved to another group meanwhile (a
-/// champion's move committed while the caller waited for the lock): their right to act was
-/// checked in the group it left (a moderator's, a champion's). Its author's right goes with
-/// the post.
+/// Refuses (409 `post_moved`) an action on a post that, read as `read` before its lock and as
+/// `locked` under it, was moved to another group meanwhile (a champion's move committed while
+/// the caller waited for the lock), when the caller's right to it was checked in the group the
+/// post left (a moderator's, a champion's). `by_authorship`: the right is the post's author's
+/// (an asker accepting an answer), which goes with the post.
 pub fn refuse_if_moved_from_under(
     locked: &Post,
     read: &Post,
-    caller: &Caller,
+    by_authorship: bool,
 ) -> Result<(), CoreError> {
-    if locked.group_id != read.group_id && read.author_id != caller.person_id {
+    if locked.group_id != read.group_id && !by_authorship {
         return Err(CoreError::Conflict("post_moved"));
     }
     Ok(())

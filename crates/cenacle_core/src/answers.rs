@@ -63,7 +63,10 @@ pub(crate) async fn set_acceptance(
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
-    crate::access::refuse_if_moved_from_under(&locked, post, caller)?;
+    // The asker's right to accept is theirs wherever the post is; anyone else's was checked in
+    // its group.
+    let by_authorship = post.author_id == caller.person_id;
+    crate::access::refuse_if_moved_from_under(&locked, post, by_authorship)?;
     // A question a moderator removed accepts no answer until restored (its rewards would be
     // paid while it is hidden); clearing an acceptance stays possible.
     if comment_id.is_some() && locked.removed_at.is_some() {

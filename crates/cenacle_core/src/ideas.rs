@@ -53,7 +53,8 @@ pub async fn change_idea_status(
     let locked = store::post_for_update(conn, post.id)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
-    crate::access::refuse_if_moved_from_under(&locked, &post, caller)?;
+    // Only moderators change an idea's status, the author too only as one: checked in its group.
+    crate::access::refuse_if_moved_from_under(&locked, &post, false)?;
     // Taken down (read under the lock: a removal in progress was waited for): off the board
     // for everyone but moderators, so no status of it is news — its likers would be told of,
     // and linked to, what a moderator removed — and "done" would award its author the idea

@@ -1761,6 +1761,55 @@ async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
     );
 }
 
+/// Root, who moderates agora, wrote an idea there; while ann's move of it into forum is
+/// written, he marks it done. The status waits (on the post's row), then finds the idea moved
+/// and is refused (409 `post_moved`): an idea's status is for moderators alone (its author too
+/// only as one), and his right was checked in agora. Before, his authorship let it through.
+#[tokio::test]
+async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
+    let s = reply_and_move().await;
+    let agora = {
+        let mut conn = s.w.ctx.conn().await.unwrap();
+        cenacle_db::actors::local_group_by_name(&mut conn, "agora")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let idea =
+        s.w.post(&s.root, &agora, PostKind::Idea, "Une idée")
+            .await
+            .id;
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = move_held(&s.w, &s.ann, idea, "forum", moved_tx, go_rx);
+    let status = async {
+        moved_rx.await.unwrap();
+        let root = &s.root;
+        s.w.act(|conn, _| {
+            async move {
+                let done = cenacle_domain::content::IdeaStatus::Done;
+                cenacle_core::ideas::change_idea_status(conn, root, idea, done, None, None).await
+            }
+            .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (moved, status, waited) = tokio::join!(mover, status, release);
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(status, Err(cenacle_core::CoreError::Conflict("post_moved"))),
+        "an idea's status checked in the group the idea left: {status:?}"
+    );
+    assert_ne!(
+        s.w.post_now(idea).await.idea_status.as_deref(),
+        Some("done"),
+        "the idea was marked done on agora's say"
+    );
+    assert!(waited, "the status did not wait for the move being written");
+}
+
 /// Bob accepts dave's answer to his question while ann's move of it into forum is written:
 /// the acceptance waits (on the post's row), and what it earns is recorded in forum, where the
 /// move took the post's rewards. Before, it was recorded in agora, the group read before the

@@ -589,7 +589,7 @@ pub struct AcceptRequest {
 /// Accept an answer (the question's author, a group moderator or staff); null clears it.
 #[utoipa::path(put, path = "/api/v1/posts/{id}/accepted-answer", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AcceptRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "`post_moved`: a champion moved the post to another group while this waited, and the right was checked in the group it left: look it up again", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn accept(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -625,7 +625,7 @@ pub struct IdeaStatusRequest {
 /// Move an idea along its pipeline (group moderators and community managers).
 #[utoipa::path(put, path = "/api/v1/posts/{id}/idea-status", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = IdeaStatusRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`), or moved by a champion to another group while this waited (`post_moved`: look it up again)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn idea_status(
     State(state): State<AppState>,
     Auth(session): Auth,
