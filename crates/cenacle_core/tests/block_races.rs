@@ -1656,31 +1656,17 @@ async fn reply_and_move() -> ReplyAndMove {
 async fn a_like_while_a_move_is_written_earns_in_the_new_group() {
     let s = reply_and_move().await;
     let dave = Caller::from(&s.w.member("dave", Role::Member).await);
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let like = async {
-        moved_rx.await.unwrap();
-        let (dave, post) = (&dave, s.post);
-        s.w.act(|conn, ctx| {
-            async move {
-                cenacle_core::votes::vote(
-                    conn,
-                    ctx,
-                    dave,
-                    cenacle_db::content::VoteTarget::Post(post),
-                    Some(cenacle_domain::content::Vote::Like),
-                    None,
-                )
-                .await
-            }
-            .scope_boxed()
-        })
-        .await
-        .unwrap()
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, _, waited) = tokio::join!(mover, like, release);
+    let (dave, post) = (&dave, s.post);
+    let (moved, liked, waited) = while_moving(&s, post, |conn, ctx| {
+        async move {
+            let like = Some(cenacle_domain::content::Vote::Like);
+            let target = cenacle_db::content::VoteTarget::Post(post);
+            cenacle_core::votes::vote(conn, ctx, dave, target, like, None).await
+        }
+        .scope_boxed()
+    })
+    .await;
+    liked.unwrap();
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert_eq!(
@@ -1718,22 +1704,14 @@ async fn accept_while_moving(
         s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
             .await
             .id;
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let accept = async {
-        moved_rx.await.unwrap();
-        let post = s.post;
-        s.w.act(|conn, ctx| {
-            async move {
-                cenacle_core::answers::accept_answer(conn, ctx, acceptor, post, Some(answer)).await
-            }
-            .scope_boxed()
-        })
-        .await
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, accepted, waited) = tokio::join!(mover, accept, release);
+    let post = s.post;
+    let (moved, accepted, waited) = while_moving(s, post, |conn, ctx| {
+        async move {
+            cenacle_core::answers::accept_answer(conn, ctx, acceptor, post, Some(answer)).await
+        }
+        .scope_boxed()
+    })
+    .await;
     (moved, accepted, waited, answer)
 }
 
@@ -1761,6 +1739,49 @@ async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
     );
 }
 
+/// Dave, banned from forum (not from agora), likes bob's question while ann's move of it into
+/// forum is written: the vote waits (on the post's row), then finds the post in forum and is
+/// refused there, and no vote is written. Before, it was checked against agora's bans alone.
+#[tokio::test]
+async fn a_like_while_a_move_into_a_group_its_voter_is_banned_from_is_written_is_refused() {
+    let s = reply_and_move().await;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let (root, banned) = (&s.root, dave.person_id);
+    s.w.act(|conn, _| {
+        async move { group_bans::ban(conn, root, "forum", banned, &spam_ban(false)).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+    let (dave, post) = (&dave, s.post);
+    let (moved, liked, waited) = while_moving(&s, post, |conn, ctx| {
+        async move {
+            let like = Some(cenacle_domain::content::Vote::Like);
+            let target = cenacle_db::content::VoteTarget::Post(post);
+            cenacle_core::votes::vote(conn, ctx, dave, target, like, None).await
+        }
+        .scope_boxed()
+    })
+    .await;
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(
+            liked,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                ModerationRefusal::BannedFromGroup
+            ))
+        ),
+        "a like on a post moved into a group its voter is banned from: {liked:?}"
+    );
+    assert_eq!(
+        s.w.count(&format!("vote WHERE person_id = {banned}")).await,
+        0,
+        "the like was written in forum, which dave is banned from"
+    );
+    assert!(waited, "the like did not wait for the move being written");
+}
+
 /// Root, who moderates agora, wrote an idea there; while ann's move of it into forum is
 /// written, he marks it done. The status waits (on the post's row), then finds the idea moved
 /// and is refused (409 `post_moved`): an idea's status is for moderators alone (its author too
@@ -1779,23 +1800,15 @@ async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
         s.w.post(&s.root, &agora, PostKind::Idea, "Une idée")
             .await
             .id;
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, idea, "forum", moved_tx, go_rx);
-    let status = async {
-        moved_rx.await.unwrap();
-        let root = &s.root;
-        s.w.act(|conn, _| {
-            async move {
-                let done = cenacle_domain::content::IdeaStatus::Done;
-                cenacle_core::ideas::change_idea_status(conn, root, idea, done, None, None).await
-            }
-            .scope_boxed()
-        })
-        .await
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, status, waited) = tokio::join!(mover, status, release);
+    let root = &s.root;
+    let (moved, status, waited) = while_moving(&s, idea, |conn, _| {
+        async move {
+            let done = cenacle_domain::content::IdeaStatus::Done;
+            cenacle_core::ideas::change_idea_status(conn, root, idea, done, None, None).await
+        }
+        .scope_boxed()
+    })
+    .await;
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
@@ -1864,6 +1877,39 @@ async fn move_held(
     })
     .await
     .unwrap()
+}
+
+/// Ann's move of `post` into forum, written and held uncommitted while `action` runs in a
+/// transaction of its own (as `World::act`); the move commits once someone waits on a row's
+/// lock, or after a deadline. The move, the action's outcome, and whether someone waited.
+async fn while_moving<'a, R, F>(
+    s: &'a ReplyAndMove,
+    post: i64,
+    action: F,
+) -> (
+    cenacle_core::model::Post,
+    Result<R, cenacle_core::CoreError>,
+    bool,
+)
+where
+    F: for<'r> FnOnce(
+            &'r mut cenacle_core::Conn,
+            &'a cenacle_core::Context,
+        )
+            -> cenacle_core::ScopedBoxFuture<'a, 'r, Result<R, cenacle_core::CoreError>>
+        + Send
+        + 'a,
+    R: Send + 'a,
+{
+    let (moved_tx, moved_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let mover = move_held(&s.w, &s.ann, post, "forum", moved_tx, go_rx);
+    let act = async {
+        moved_rx.await.unwrap();
+        s.w.act(action).await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    tokio::join!(mover, act, release)
 }
 
 /// Carol's reply to bob's post in agora, written (read "not banned" in agora), uncommitted,
@@ -1943,34 +1989,24 @@ async fn carol_writes_while_moving(
     Result<cenacle_core::model::Comment, cenacle_core::CoreError>,
     bool,
 ) {
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let mover = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let write = async {
-        moved_rx.await.unwrap();
-        let (carol, post) = (&s.carol, s.post);
-        s.w.act(|conn, ctx| {
-            async move {
-                match writes {
-                    CarolWrites::Reply => {
-                        let body = "Pendant le déplacement";
-                        cenacle_core::comments::add_comment(
-                            conn, ctx, carol, post, None, body, None,
-                        )
+    let (carol, post) = (&s.carol, s.post);
+    while_moving(s, post, |conn, ctx| {
+        async move {
+            match writes {
+                CarolWrites::Reply => {
+                    let body = "Pendant le déplacement";
+                    cenacle_core::comments::add_comment(conn, ctx, carol, post, None, body, None)
                         .await
-                    }
-                    CarolWrites::EditOf(reply) => {
-                        let body = "Après le déplacement";
-                        cenacle_core::comments::edit_comment(conn, ctx, carol, reply, body).await
-                    }
+                }
+                CarolWrites::EditOf(reply) => {
+                    let body = "Après le déplacement";
+                    cenacle_core::comments::edit_comment(conn, ctx, carol, reply, body).await
                 }
             }
-            .scope_boxed()
-        })
-        .await
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    tokio::join!(mover, write, release)
+        }
+        .scope_boxed()
+    })
+    .await
 }
 
 /// The other order: ann's move of bob's post into forum is written, uncommitted, when carol
@@ -2061,20 +2097,12 @@ async fn a_move_of_a_post_another_champion_is_moving_waits_and_moves_nothing() {
             .unwrap()
     };
     let zoe = champion(&s.w, "zoe", &[&agora, &lounge]).await;
-    let (moved_tx, moved_rx) = oneshot::channel::<()>();
-    let (go_tx, go_rx) = oneshot::channel::<()>();
-    let first = move_held(&s.w, &s.ann, s.post, "forum", moved_tx, go_rx);
-    let second = async {
-        moved_rx.await.unwrap();
-        let (zoe, post) = (&zoe, s.post);
-        s.w.act(|conn, _| {
-            async move { cenacle_core::champions::tool_move(conn, zoe, post, "lounge").await }
-                .scope_boxed()
-        })
-        .await
-    };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
-    let (moved, second, waited) = tokio::join!(first, second, release);
+    let (zoe, post) = (&zoe, s.post);
+    let (moved, second, waited) = while_moving(&s, post, |conn, _| {
+        async move { cenacle_core::champions::tool_move(conn, zoe, post, "lounge").await }
+            .scope_boxed()
+    })
+    .await;
 
     assert_eq!(moved.group_id, s.forum, "the first move did not commit");
     assert!(
