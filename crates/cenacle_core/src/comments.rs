@@ -127,6 +127,10 @@ pub async fn delete_comment(
     caller: &Caller,
     comment_id: i64,
 ) -> Result<(), CoreError> {
+    // The post locked before the rights are read (as `take_down` locks it below, earlier):
+    // they are the rights in the group the comment is in until the deletion commits, not in a
+    // group a move being written takes it out of.
+    store::lock_post_of_comment_for_take_down(conn, comment_id).await?;
     let (comment, post) = editable_comment(conn, caller, comment_id, "delete_comment").await?;
     take_down(conn, ctx, caller.person_id, &post, comment.id).await?;
     record_event(conn, caller, OutboxEvent::CommentDeleted(comment.id)).await?;

@@ -156,6 +156,39 @@ async fn find_object(conn: &mut Conn, ap_id: &str) -> Result<Option<Stored>, Cor
     }))
 }
 
+/// How a remote person's change holds the post it touches (see [`find_object_held`]).
+#[derive(Clone, Copy)]
+enum Hold {
+    /// An edit: as our members' edits hold it (`posts::edit_post`, `comments::edit_comment`).
+    Edit,
+    /// A deletion: as our members' deletions lock it (`posts::delete_post`).
+    TakeDown,
+}
+
+/// [`find_object`], its post held (`hold`) before its group is read for the verdict and the
+/// relay: the group a move being written takes the post to, once the move is waited for, not
+/// the one it left. (The use cases called next take the same lock again, and read their
+/// rights in that group too.)
+async fn find_object_held(
+    conn: &mut Conn,
+    ap_id: &str,
+    hold: Hold,
+) -> Result<Option<Stored>, CoreError> {
+    let Some(found) = find_object(conn, ap_id).await? else {
+        return Ok(None);
+    };
+    match (hold, &found.comment) {
+        (Hold::Edit, Some(comment)) => {
+            store::hold_post_of_comment_in_its_group(conn, comment.id).await?
+        }
+        (Hold::Edit, None) => store::hold_post_for_edit(conn, found.post.id).await?,
+        (Hold::TakeDown, _) => store::lock_post_for_take_down(conn, found.post.id).await?,
+    }
+    // Read again under the lock: Update and Delete are rare, and the copy read before may be
+    // of the group the post left.
+    find_object(conn, ap_id).await
+}
+
 fn forged(rule: Forgery) -> CoreError {
     CoreError::Forged(rule)
 }
@@ -272,7 +305,7 @@ pub async fn update(
     actor: &PersonActor,
     object: &IncomingObject,
 ) -> Result<Outcome, CoreError> {
-    let Some(stored) = find_object(conn, &object.ap_id).await? else {
+    let Some(stored) = find_object_held(conn, &object.ap_id, Hold::Edit).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
     if !stored.group.local {
@@ -379,7 +412,7 @@ pub async fn delete(
     actor: &PersonActor,
     object_ap_id: &str,
 ) -> Result<Outcome, CoreError> {
-    let Some(stored) = find_object(conn, object_ap_id).await? else {
+    let Some(stored) = find_object_held(conn, object_ap_id, Hold::TakeDown).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
     if !stored.group.local {
@@ -426,8 +459,9 @@ pub async fn vote(
     }
     let caller = Caller::remote(actor.id);
     let subject = stored.into_vote_subject();
-    votes::vote_on(conn, ctx, &caller, &subject, choice, Some(activity_id)).await?;
-    Ok(Outcome::applied_in(subject.group))
+    let (_, cast_in) =
+        votes::vote_on(conn, ctx, &caller, &subject, choice, Some(activity_id)).await?;
+    Ok(Outcome::applied_in(cast_in))
 }
 
 // ---- announced by a group elsewhere ----

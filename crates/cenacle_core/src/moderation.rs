@@ -68,15 +68,57 @@ impl Content {
 }
 
 async fn content_by_ap_id(conn: &mut Conn, ap_id: &str) -> Result<Option<Content>, CoreError> {
-    let (post, comment) = match store::post_by_ap_id(conn, ap_id).await? {
-        Some(post) => (post, None),
+    let (post_id, comment) = match store::post_by_ap_id(conn, ap_id).await? {
+        Some(post) => (post.id, None),
         None => match store::comment_by_ap_id(conn, ap_id).await? {
-            Some(comment) => match store::post_by_id(conn, comment.post_id).await? {
-                Some(post) => (post, Some(comment)),
-                None => return Ok(None),
-            },
+            Some(comment) => (comment.post_id, Some(comment)),
             None => return Ok(None),
         },
+    };
+    held(conn, post_id, comment).await
+}
+
+async fn content_by_id(
+    conn: &mut Conn,
+    post_id: i64,
+    comment_id: Option<i64>,
+) -> Result<Content, CoreError> {
+    let (post_id, comment) = match comment_id {
+        Some(id) => {
+            let comment = store::comment_by_id(conn, id)
+                .await?
+                .filter(|c| c.deleted_at.is_none())
+                .ok_or(CoreError::NotFound("comment"))?;
+            (comment.post_id, Some(comment))
+        }
+        None => (post_id, None),
+    };
+    let content = held(conn, post_id, comment)
+        .await?
+        .ok_or(CoreError::NotFound(if comment_id.is_some() {
+            "comment"
+        } else {
+            "post"
+        }))?;
+    if content.post.deleted_at.is_some() {
+        return Err(CoreError::NotFound("post"));
+    }
+    Ok(content)
+}
+
+/// The post locked (FOR UPDATE, as a deletion locks it: votes in flight commit first and
+/// their rewards are taken back with the rest; later ones find it removed), then read with
+/// its group: the group whose moderators decide is the one the post is in until the action
+/// commits. A move being written is waited for and the post read in its new group; read
+/// before the lock, a moderator of the group it left removed, restored, locked or pinned it
+/// in the new one. (A comment never changes posts: its post's id is read without a lock.)
+async fn held(
+    conn: &mut Conn,
+    post_id: i64,
+    comment: Option<Comment>,
+) -> Result<Option<Content>, CoreError> {
+    let Some(post) = store::post_for_update(conn, post_id).await? else {
+        return Ok(None);
     };
     let Some(group) = actor_store::group_by_id(conn, post.group_id).await? else {
         return Ok(None);
@@ -86,42 +128,6 @@ async fn content_by_ap_id(conn: &mut Conn, ap_id: &str) -> Result<Option<Content
         comment,
         group,
     }))
-}
-
-async fn content_by_id(
-    conn: &mut Conn,
-    post_id: i64,
-    comment_id: Option<i64>,
-) -> Result<Content, CoreError> {
-    let (post, comment) = match comment_id {
-        Some(id) => {
-            let comment = store::comment_by_id(conn, id)
-                .await?
-                .filter(|c| c.deleted_at.is_none())
-                .ok_or(CoreError::NotFound("comment"))?;
-            let post = store::post_by_id(conn, comment.post_id)
-                .await?
-                .ok_or(CoreError::NotFound("comment"))?;
-            (post, Some(comment))
-        }
-        None => (
-            store::post_by_id(conn, post_id)
-                .await?
-                .ok_or(CoreError::NotFound("post"))?,
-            None,
-        ),
-    };
-    if post.deleted_at.is_some() {
-        return Err(CoreError::NotFound("post"));
-    }
-    let group = actor_store::group_by_id(conn, post.group_id)
-        .await?
-        .ok_or(CoreError::NotFound("post"))?;
-    Ok(Content {
-        post,
-        comment,
-        group,
-    })
 }
 
 /// Records the action in the moderation log.
@@ -166,9 +172,8 @@ async fn set_removal(
     ap_id: Option<&str>,
 ) -> Result<(), CoreError> {
     authorize(conn, &content.group, content.group.id, who).await?;
-    // Locked as a deletion locks it (the post, then the comment): votes in flight commit
-    // first and their rewards are taken back with the rest; later ones find it removed.
-    store::lock_post_for_take_down(conn, content.post.id).await?;
+    // The comment locked after its post (locked when the content was read, `held`), as a
+    // deletion locks them.
     if let Some(comment) = &content.comment {
         store::lock_comment_for_take_down(conn, comment.id).await?;
     }

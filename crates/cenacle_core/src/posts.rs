@@ -236,6 +236,11 @@ pub async fn edit_post(
     post_id: i64,
     change: PostChange,
 ) -> Result<Post, CoreError> {
+    // The post held in its group before it is read (and the caller's standing before it, as
+    // every write orders them): the rights and bans below are the group's the edit lands in,
+    // whatever move is being written (see `store::hold_post_for_edit`).
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    store::hold_post_for_edit(conn, post_id).await?;
     let (post, _, actor) = post_for(conn, caller, post_id).await?;
     // Banned from the group: no more edits there, of one's own posts either.
     crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
@@ -283,14 +288,16 @@ pub async fn edit_post(
 /// it is left to the lapse rule otherwise (as after a remote author's Delete: their server
 /// deleted it already).
 pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Result<(), CoreError> {
+    // The take-down's lock, taken first: under it, for our members, an offer (which holds the
+    // post FOR SHARE until it commits) is either seen here or never made; and the post is read
+    // in the group it is in until the deletion commits (a move being written is waited for):
+    // the rights below are that group's, not those of a group it left meanwhile.
+    store::lock_post_for_take_down(conn, post_id).await?;
     let (post, _, actor) = post_for(conn, caller, post_id).await?;
     let own = post.author_id == caller.person_id;
     if !can_edit(&actor, own) {
         return Err(forbid("delete_post"));
     }
-    // The take-down's lock, taken first: under it, for our members, an offer (which holds the
-    // post FOR SHARE until it commits) is either seen here or never made.
-    store::lock_post_for_take_down(conn, post.id).await?;
     if caller.is_local() {
         bounties::refuse_take_down_by(conn, &[post.id], caller.person_id).await?;
     }

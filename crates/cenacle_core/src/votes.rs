@@ -9,7 +9,7 @@ use crate::{
     Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
-    actors,
+    actors::{self, Group},
     content::{self as store, VoteTarget},
     federation::OutboxEvent,
 };
@@ -59,7 +59,8 @@ pub async fn vote(
     activity_id: Option<&str>,
 ) -> Result<Option<Vote>, CoreError> {
     let subject = subject_of(conn, target).await?;
-    vote_on(conn, ctx, caller, &subject, choice, activity_id).await
+    let (before, _) = vote_on(conn, ctx, caller, &subject, choice, activity_id).await?;
+    Ok(before)
 }
 
 /// A press of a vote button on a page that showed the caller's vote as `shown`: the vote
@@ -90,7 +91,9 @@ pub async fn toggle_vote(
     Ok(choice)
 }
 
-/// [`vote`] on a subject its caller already loaded.
+/// [`vote`] on a subject its caller already loaded; also returns the group the vote was cast
+/// in: the subject's, or the one a move committed meanwhile took the post to, through which
+/// the inbox relays it.
 pub(crate) async fn vote_on(
     conn: &mut Conn,
     ctx: &Context,
@@ -98,7 +101,7 @@ pub(crate) async fn vote_on(
     subject: &VoteSubject,
     choice: Option<Vote>,
     activity_id: Option<&str>,
-) -> Result<Option<Vote>, CoreError> {
+) -> Result<(Option<Vote>, Group), CoreError> {
     // A person banned from the group casts no vote there (withdrawing one stays possible).
     // For a member of ours this holds their standing too, though no removal takes votes back:
     // one rule for every write, and a vote that read "not banned" commits before the ban.
@@ -172,7 +175,7 @@ pub(crate) async fn vote_on(
     if before != value {
         record_event(conn, caller, OutboxEvent::Voted { target, value }).await?;
     }
-    Ok(before.and_then(Vote::from_value))
+    Ok((before.and_then(Vote::from_value), subject.group.clone()))
 }
 
 /// The caller's votes on a thread: on its post, and on its comments by id.

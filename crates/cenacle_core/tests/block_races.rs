@@ -1856,6 +1856,213 @@ async fn an_acceptance_while_a_move_is_written_earns_in_the_new_group() {
     );
 }
 
+/// Eve, named moderator of agora alone by its owner.
+async fn agora_moderator(s: &ReplyAndMove) -> Caller {
+    let eve = Caller::from(&s.w.member("eve", Role::Member).await);
+    let (root, id) = (&s.root, eve.person_id);
+    s.w.act(|conn, _| {
+        async move {
+            moderation::set_member_role(conn, root, "agora", id, GroupRole::Moderator).await
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+    eve
+}
+
+/// `action` (what it is: `what`) run while ann's move of bob's question into forum is written,
+/// as [`while_moving`]: checks that the move committed and that the action waited for it; the
+/// action's outcome.
+async fn after_the_move<'a, R, F>(
+    s: &'a ReplyAndMove,
+    what: &str,
+    action: F,
+) -> Result<R, cenacle_core::CoreError>
+where
+    F: for<'r> FnOnce(
+            &'r mut cenacle_core::Conn,
+            &'a cenacle_core::Context,
+        )
+            -> cenacle_core::ScopedBoxFuture<'a, 'r, Result<R, cenacle_core::CoreError>>
+        + Send
+        + 'a,
+    R: Send + 'a,
+{
+    let (moved, outcome, waited) = while_moving(s, s.post, action).await;
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(waited, "{what} did not wait for the move being written");
+    outcome
+}
+
+/// Eve, who moderates agora (not forum), edits bob's question while ann's move of it into
+/// forum is written: the edit waits (on the post's row), then reads the post in forum, where
+/// she has no right to edit others' posts, and is refused. Before, her right was read in agora
+/// before the lock and the edit went through in forum.
+#[tokio::test]
+async fn a_moderators_edit_while_a_move_is_written_is_refused_in_the_new_group() {
+    let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
+    let (eve, post) = (&eve, s.post);
+    let edited = after_the_move(&s, "the edit", |conn, ctx| {
+        async move {
+            let change = cenacle_core::posts::PostChange {
+                title: Some("Réécrit par eve".into()),
+                body: None,
+                tags: None,
+            };
+            cenacle_core::posts::edit_post(conn, ctx, eve, post, change).await
+        }
+        .scope_boxed()
+    })
+    .await;
+
+    assert!(
+        edited.is_err(),
+        "an edit checked in the group the post left: {edited:?}"
+    );
+    assert_ne!(s.w.post_now(post).await.title, "Réécrit par eve");
+}
+
+/// Eve, who moderates agora (not forum), deletes bob's question while ann's move of it into
+/// forum is written: the deletion waits (on the post's row), then reads the post in forum and
+/// is refused. Before, it went through on her right in agora.
+#[tokio::test]
+async fn a_moderators_deletion_while_a_move_is_written_is_refused_in_the_new_group() {
+    let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
+    let (eve, post) = (&eve, s.post);
+    let deleted = after_the_move(&s, "the deletion", |conn, _| {
+        async move { cenacle_core::posts::delete_post(conn, eve, post).await }.scope_boxed()
+    })
+    .await;
+
+    assert!(
+        matches!(
+            deleted,
+            Err(cenacle_core::CoreError::NotAllowed("delete_post"))
+        ),
+        "a deletion checked in the group the post left: {deleted:?}"
+    );
+    assert_eq!(s.w.post_now(post).await.deleted_at, None);
+}
+
+/// Eve, who moderates agora (not forum), deletes dave's answer to bob's question while ann's
+/// move of the question into forum is written: refused there. Before, her right was read in
+/// agora before the post's lock.
+#[tokio::test]
+async fn a_moderators_deletion_of_an_answer_while_a_move_is_written_is_refused_in_the_new_group() {
+    let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let answer =
+        s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
+            .await
+            .id;
+    let eve = &eve;
+    let deleted = after_the_move(&s, "the deletion", |conn, ctx| {
+        async move { cenacle_core::comments::delete_comment(conn, ctx, eve, answer).await }
+            .scope_boxed()
+    })
+    .await;
+
+    assert!(
+        matches!(
+            deleted,
+            Err(cenacle_core::CoreError::NotAllowed("delete_comment"))
+        ),
+        "a deletion checked in the group the answer left: {deleted:?}"
+    );
+    assert_eq!(s.w.comment_now(answer).await.deleted_at, None);
+}
+
+/// Eve, who moderates agora (not forum), removes bob's question while ann's move of it into
+/// forum is written: the removal waits (on the post's row), then reads the post in forum,
+/// whose moderators she is not one of, and is refused; nothing is logged. Before, it was
+/// authorised in agora, then applied in forum.
+#[tokio::test]
+async fn a_moderators_removal_while_a_move_is_written_is_refused_in_the_new_group() {
+    let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
+    let (eve, post) = (&eve, s.post);
+    let removed = after_the_move(&s, "the removal", |conn, _| {
+        async move { moderation::remove_post(conn, eve, post, "Hors sujet").await }.scope_boxed()
+    })
+    .await;
+
+    assert!(
+        matches!(removed, Err(cenacle_core::CoreError::NotAllowed(_))),
+        "a removal authorised in the group the post left: {removed:?}"
+    );
+    assert_eq!(s.w.post_now(post).await.removed_at, None);
+    assert_eq!(
+        s.w.count(&format!(
+            "moderation_action WHERE moderator_id = {}",
+            eve.person_id
+        ))
+        .await,
+        0,
+        "the refused removal was logged"
+    );
+}
+
+/// A moderator of agora on another server deletes bob's question (a signed Delete to our
+/// inbox) while ann's move of it into forum is written: the inbox holds the post before it
+/// reads its group, waits for the move, and refuses the Delete in forum, which that person
+/// does not moderate. Before, the verdict and the right were read in agora.
+#[tokio::test]
+async fn a_remote_moderators_delete_while_a_move_is_written_is_refused_in_the_new_group() {
+    let s = reply_and_move().await;
+    let agora = {
+        let mut conn = s.w.ctx.conn().await.unwrap();
+        cenacle_db::actors::local_group_by_name(&mut conn, "agora")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let admin = s.w.member("owner", Role::Admin).await;
+    let yann = remote_moderator(&s.w, &admin, &agora, "yann").await;
+    let ap_id = s.w.post_now(s.post).await.ap_id;
+    let (yann, ap_id) = (&yann, ap_id.as_str());
+    let outcome = after_the_move(&s, "the Delete", |conn, ctx| {
+        async move { inbound::delete(conn, ctx, yann, ap_id).await }.scope_boxed()
+    })
+    .await;
+
+    assert!(
+        outcome.is_err(),
+        "a Delete judged in the group the post left: {outcome:?}"
+    );
+    assert_eq!(s.w.post_now(s.post).await.deleted_at, None);
+}
+
+/// A person of another server likes bob's question while ann's move of it into forum is
+/// written: the like is cast in forum, and the inbox relays it through forum, the group the
+/// post is in now. Before, it was relayed through agora, whose followers no longer see it.
+#[tokio::test]
+async fn a_remote_like_while_a_move_is_written_is_relayed_through_the_new_group() {
+    let s = reply_and_move().await;
+    let zoe = s.w.remote_person(OTHER, "zoe").await;
+    let ap_id = s.w.post_now(s.post).await.ap_id;
+    let (zoe, ap_id) = (&zoe, ap_id.as_str());
+    let outcome = after_the_move(&s, "the like", |conn, ctx| {
+        async move {
+            let like = Some(cenacle_domain::content::Vote::Like);
+            inbound::vote(conn, ctx, zoe, ap_id, like, &format!("{OTHER}/like/1")).await
+        }
+        .scope_boxed()
+    })
+    .await;
+
+    match outcome {
+        Ok(Outcome::AppliedInOurGroup { group, .. }) => assert_eq!(
+            group.id, s.forum,
+            "the like is relayed through the group the post left"
+        ),
+        other => panic!("the like was not applied in a group of ours: {other:?}"),
+    }
+}
+
 /// `champion`'s move of `post` into the group `to`, in a transaction kept open once written:
 /// says so on `moved`, and commits when `go` fires. The moved post.
 async fn move_held(

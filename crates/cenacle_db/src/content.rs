@@ -409,6 +409,24 @@ pub async fn hold_post_in_its_group(conn: &mut AsyncPgConnection, id: i64) -> Re
     Ok(())
 }
 
+/// Holds the post `id` in its group for an edit of the post itself, before it is read: FOR
+/// NO KEY UPDATE, the lock the edit's update takes anyway, here taken before the rights and
+/// bans are read in its group. It conflicts with a move's FOR UPDATE (a move being written is
+/// waited for and the post read in its new group; a later move waits for the edit) and with
+/// another edit (the second reads the first's text, whose version it keeps in the history),
+/// not with replies and votes (KEY SHARE). Without it, an edit checked in the group the post
+/// left — a moderator's right there, the bans there — went through in the new one.
+pub async fn hold_post_for_edit(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    post::table
+        .find(id)
+        .select(post::id)
+        .for_no_key_update()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
+    Ok(())
+}
+
 /// [`hold_post_in_its_group`] for the post of the comment `comment_id`, taken before the
 /// comment is edited: the post's row before the comment's, in the order of a move (which locks
 /// the post, then the comments of people banned from its new group) and of a take-down. An
@@ -418,10 +436,30 @@ pub async fn hold_post_of_comment_in_its_group(
     conn: &mut AsyncPgConnection,
     comment_id: i64,
 ) -> Result<(), DbError> {
-    diesel::sql_query(
-        "SELECT p.id FROM post p JOIN comment c ON c.post_id = p.id WHERE c.id = $1 \
-         FOR KEY SHARE OF p",
-    )
+    lock_post_of_comment(conn, comment_id, "FOR KEY SHARE OF p").await
+}
+
+/// [`lock_post_for_take_down`] for the post of the comment `comment_id`, taken before the
+/// comment is read for its deletion: the rights to it are then read in the group the post is
+/// in until the deletion commits (a move waits, or is waited for). The post before the
+/// comment, as every take-down locks them.
+pub async fn lock_post_of_comment_for_take_down(
+    conn: &mut AsyncPgConnection,
+    comment_id: i64,
+) -> Result<(), DbError> {
+    lock_post_of_comment(conn, comment_id, "FOR UPDATE OF p").await
+}
+
+/// Locks the post of a comment (a comment never changes posts): `lock`, a locking clause on
+/// `p`, one of the two constants above.
+async fn lock_post_of_comment(
+    conn: &mut AsyncPgConnection,
+    comment_id: i64,
+    lock: &'static str,
+) -> Result<(), DbError> {
+    diesel::sql_query(format!(
+        "SELECT p.id FROM post p JOIN comment c ON c.post_id = p.id WHERE c.id = $1 {lock}"
+    ))
     .bind::<diesel::sql_types::BigInt, _>(comment_id)
     .execute(conn)
     .await?;
