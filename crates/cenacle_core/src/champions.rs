@@ -770,6 +770,11 @@ pub async fn tool_pin(
     post_id: i64,
     pinned: bool,
 ) -> Result<Post, CoreError> {
+    // The post held in its group before it is read (the caller's standing before it, as every
+    // write orders them): the championship checked is of the group it is pinned in, whatever
+    // move is being written (see `content::hold_post_for_edit`).
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    content::hold_post_for_edit(conn, post_id).await?;
     let (post, _, _) = post_for(conn, caller, post_id).await?;
     require_tools(conn, caller, Some(post.group_id)).await?;
     let updated = content::set_post_flags(conn, post.id, None, Some(pinned)).await?;

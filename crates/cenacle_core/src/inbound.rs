@@ -161,19 +161,22 @@ async fn find_object(conn: &mut Conn, ap_id: &str) -> Result<Option<Stored>, Cor
 enum Hold {
     /// An edit: as our members' edits hold it (`posts::edit_post`, `comments::edit_comment`).
     Edit,
-    /// A deletion: as our members' deletions lock it (`posts::delete_post`).
-    TakeDown,
+    /// A deletion (as our members' deletions lock it, `posts::delete_post`), or an edit that
+    /// carries the post's state (its acceptance locks the post FOR UPDATE: an edit's weaker
+    /// lock taken first and raised then would deadlock with a vote or reply holding the post's
+    /// key and waiting to update its counts).
+    Exclusive,
 }
 
 /// [`find_object`], its post held (`hold`) before its group is read for the verdict and the
 /// relay: the group a move being written takes the post to, once the move is waited for, not
 /// the one it left. (The use cases called next take the same lock again, and read their
-/// rights in that group too.)
+/// rights in that group too.) Also whether a move committed since the object was first read.
 async fn find_object_held(
     conn: &mut Conn,
     ap_id: &str,
     hold: Hold,
-) -> Result<Option<Stored>, CoreError> {
+) -> Result<Option<(Stored, bool)>, CoreError> {
     let Some(found) = find_object(conn, ap_id).await? else {
         return Ok(None);
     };
@@ -182,11 +185,39 @@ async fn find_object_held(
             store::hold_post_of_comment_in_its_group(conn, comment.id).await?
         }
         (Hold::Edit, None) => store::hold_post_for_edit(conn, found.post.id).await?,
-        (Hold::TakeDown, _) => store::lock_post_for_take_down(conn, found.post.id).await?,
+        (Hold::Exclusive, _) => store::lock_post_for_take_down(conn, found.post.id).await?,
     }
     // Read again under the lock: Update and Delete are rare, and the copy read before may be
     // of the group the post left.
-    find_object(conn, ap_id).await
+    Ok(find_object(conn, ap_id).await?.map(|held| {
+        let moved = held.group.id != found.group.id;
+        (held, moved)
+    }))
+}
+
+/// The verdict on a remote change of `stored` held by [`find_object_held`], as an outcome to
+/// stop at: a change refused only because a move committed meanwhile took the content out of
+/// the group where its sender has the right (a moderator there) is a race its sender lost,
+/// not a forgery: acknowledged and ignored, with its reason logged.
+async fn held_verdict(
+    conn: &mut Conn,
+    change: Change,
+    actor: &PersonActor,
+    (stored, moved): (&Stored, bool),
+) -> Result<Option<Outcome>, CoreError> {
+    match verdict(conn, change, actor, stored).await? {
+        Verdict::Allowed => Ok(None),
+        Verdict::NotYetFederated => Ok(Some(Outcome::Ignored("remote_moderation"))),
+        Verdict::Forged(_) if moved => {
+            tracing::info!(
+                object = %stored.post.ap_id,
+                actor = ?actor.ap_id,
+                "a remote change of content moved meanwhile to another group is ignored"
+            );
+            Ok(Some(Outcome::Ignored("post_moved")))
+        }
+        Verdict::Forged(rule) => Err(forged(rule)),
+    }
 }
 
 fn forged(rule: Forgery) -> CoreError {
@@ -275,8 +306,19 @@ pub async fn create(
                 Some(&object.ap_id),
             )
             .await?;
+            // Relayed through the group the reply was written in: `add_comment` held the post
+            // before reading its group, and a move committed since the parent was read here
+            // took it elsewhere.
+            let group = match store::post_by_id(conn, parent.post.id).await? {
+                Some(post) if post.group_id != parent.group.id => {
+                    actor_store::group_by_id(conn, post.group_id)
+                        .await?
+                        .ok_or(CoreError::NotFound("group"))?
+                }
+                _ => parent.group,
+            };
             Ok(Outcome::AppliedInOurGroup {
-                group: Box::new(parent.group),
+                group: Box::new(group),
                 new_post: None,
                 also_inbox: None,
             })
@@ -305,17 +347,19 @@ pub async fn update(
     actor: &PersonActor,
     object: &IncomingObject,
 ) -> Result<Outcome, CoreError> {
-    let Some(stored) = find_object_held(conn, &object.ap_id, Hold::Edit).await? else {
+    let hold = match object.state {
+        Some(_) if object.is_post() => Hold::Exclusive,
+        _ => Hold::Edit,
+    };
+    let Some((stored, moved)) = find_object_held(conn, &object.ap_id, hold).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
     if !stored.group.local {
         // Content of a group elsewhere changes through that group's Announce.
         return Ok(Outcome::Ignored("not_for_our_groups"));
     }
-    match verdict(conn, Change::Update, actor, &stored).await? {
-        Verdict::Allowed => {}
-        Verdict::NotYetFederated => return Ok(Outcome::Ignored("remote_moderation")),
-        Verdict::Forged(rule) => return Err(forged(rule)),
+    if let Some(stop) = held_verdict(conn, Change::Update, actor, (&stored, moved)).await? {
+        return Ok(stop);
     }
     let caller = Caller::remote(actor.id);
     // A post held for approval is not public yet: its edit is kept for the relay on
@@ -412,16 +456,14 @@ pub async fn delete(
     actor: &PersonActor,
     object_ap_id: &str,
 ) -> Result<Outcome, CoreError> {
-    let Some(stored) = find_object_held(conn, object_ap_id, Hold::TakeDown).await? else {
+    let Some((stored, moved)) = find_object_held(conn, object_ap_id, Hold::Exclusive).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
     if !stored.group.local {
         return Ok(Outcome::Ignored("not_for_our_groups"));
     }
-    match verdict(conn, Change::Delete, actor, &stored).await? {
-        Verdict::Allowed => {}
-        Verdict::NotYetFederated => return Ok(Outcome::Ignored("remote_moderation")),
-        Verdict::Forged(rule) => return Err(forged(rule)),
+    if let Some(stop) = held_verdict(conn, Change::Delete, actor, (&stored, moved)).await? {
+        return Ok(stop);
     }
     let caller = Caller::remote(actor.id);
     match &stored.comment {

@@ -75,7 +75,7 @@ async fn content_by_ap_id(conn: &mut Conn, ap_id: &str) -> Result<Option<Content
             None => return Ok(None),
         },
     };
-    held(conn, post_id, comment).await
+    content_locked(conn, post_id, comment).await
 }
 
 async fn content_by_id(
@@ -93,7 +93,7 @@ async fn content_by_id(
         }
         None => (post_id, None),
     };
-    let content = held(conn, post_id, comment)
+    let content = content_locked(conn, post_id, comment)
         .await?
         .ok_or(CoreError::NotFound(if comment_id.is_some() {
             "comment"
@@ -106,13 +106,13 @@ async fn content_by_id(
     Ok(content)
 }
 
-/// The post locked (FOR UPDATE, as a deletion locks it: votes in flight commit first and
-/// their rewards are taken back with the rest; later ones find it removed), then read with
-/// its group: the group whose moderators decide is the one the post is in until the action
-/// commits. A move being written is waited for and the post read in its new group; read
+/// The post locked (FOR UPDATE, as a deletion locks it: votes and replies in flight commit
+/// first — a removal takes their rewards back with the rest, a lock sees their replies — and
+/// later ones find it removed or locked), then read with its group: the group whose
+/// moderators decide is the one the post is in until the action commits. A move being written is waited for and the post read in its new group; read
 /// before the lock, a moderator of the group it left removed, restored, locked or pinned it
 /// in the new one. (A comment never changes posts: its post's id is read without a lock.)
-async fn held(
+async fn content_locked(
     conn: &mut Conn,
     post_id: i64,
     comment: Option<Comment>,
@@ -172,8 +172,8 @@ async fn set_removal(
     ap_id: Option<&str>,
 ) -> Result<(), CoreError> {
     authorize(conn, &content.group, content.group.id, who).await?;
-    // The comment locked after its post (locked when the content was read, `held`), as a
-    // deletion locks them.
+    // The comment locked after its post (locked when the content was read,
+    // `content_locked`), as a deletion locks them.
     if let Some(comment) = &content.comment {
         store::lock_comment_for_take_down(conn, comment.id).await?;
     }

@@ -228,6 +228,10 @@ pub async fn rate_post(
         }
         .into());
     }
+    // As for an edit: the post held in its group before it is read, so that its bans and
+    // readability are those of the group the rating lands in (see `store::hold_post_for_edit`).
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    store::hold_post_for_edit(conn, post_id).await?;
     let (post, _, _) = post_for(conn, caller, post_id).await?;
     if post.kind == PostKind::Question.as_str() {
         return Err(ValidationError {

@@ -1917,8 +1917,12 @@ async fn a_moderators_edit_while_a_move_is_written_is_refused_in_the_new_group()
     })
     .await;
 
+    // Not a moderator of forum: as any member there, below the reputation to edit others'.
     assert!(
-        edited.is_err(),
+        matches!(
+            edited,
+            Err(cenacle_core::CoreError::InsufficientReputation(_))
+        ),
         "an edit checked in the group the post left: {edited:?}"
     );
     assert_ne!(s.w.post_now(post).await.title, "Réécrit par eve");
@@ -2008,8 +2012,9 @@ async fn a_moderators_removal_while_a_move_is_written_is_refused_in_the_new_grou
 
 /// A moderator of agora on another server deletes bob's question (a signed Delete to our
 /// inbox) while ann's move of it into forum is written: the inbox holds the post before it
-/// reads its group, waits for the move, and refuses the Delete in forum, which that person
-/// does not moderate. Before, the verdict and the right were read in agora.
+/// reads its group, waits for the move, and ignores the Delete (202, `post_moved`): that
+/// person does not moderate forum, and lost a race rather than forged anything. Before, the
+/// verdict was read in agora (and the deletion refused or applied on the use case's say).
 #[tokio::test]
 async fn a_remote_moderators_delete_while_a_move_is_written_is_refused_in_the_new_group() {
     let s = reply_and_move().await;
@@ -2030,10 +2035,70 @@ async fn a_remote_moderators_delete_while_a_move_is_written_is_refused_in_the_ne
     .await;
 
     assert!(
-        outcome.is_err(),
+        matches!(outcome, Ok(Outcome::Ignored("post_moved"))),
         "a Delete judged in the group the post left: {outcome:?}"
     );
     assert_eq!(s.w.post_now(s.post).await.deleted_at, None);
+}
+
+/// A person of another server replies to bob's question (a signed Create to our inbox) while
+/// ann's move of it into forum is written: the reply waits (on the post's row), is written in
+/// forum, and the inbox relays it through forum. Before, it was relayed through agora, the
+/// group read before the reply held the post.
+#[tokio::test]
+async fn a_remote_reply_while_a_move_is_written_is_relayed_through_the_new_group() {
+    let s = reply_and_move().await;
+    let zoe = s.w.remote_person(OTHER, "zoe").await;
+    let post_ap_id = s.w.post_now(s.post).await.ap_id;
+    let mut note = common::page(
+        &zoe,
+        &format!("{OTHER}/note/1"),
+        &post_ap_id,
+        PostKind::Question,
+        "",
+    );
+    note.in_reply_to = Some(post_ap_id.clone());
+    let (zoe, note) = (&zoe, &note);
+    let outcome = after_the_move(&s, "the reply", |conn, ctx| {
+        async move { inbound::create(conn, ctx, zoe, note).await }.scope_boxed()
+    })
+    .await;
+
+    match outcome {
+        Ok(Outcome::AppliedInOurGroup { group, .. }) => assert_eq!(
+            group.id, s.forum,
+            "the reply is relayed through the group the post left"
+        ),
+        other => panic!("the reply was not applied in a group of ours: {other:?}"),
+    }
+}
+
+/// Zed, a champion of agora alone, pins bob's question while ann's move of it into forum is
+/// written: the pin waits (on the post's row), then reads the post in forum, which zed does
+/// not champion, and is refused. Before, the championship was read in agora and the pin set
+/// in forum.
+#[tokio::test]
+async fn a_champions_pin_while_a_move_is_written_is_refused_in_the_new_group() {
+    let s = reply_and_move().await;
+    let agora = {
+        let mut conn = s.w.ctx.conn().await.unwrap();
+        cenacle_db::actors::local_group_by_name(&mut conn, "agora")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let zed = champion(&s.w, "zed", &[&agora]).await;
+    let (zed, post) = (&zed, s.post);
+    let pinned = after_the_move(&s, "the pin", |conn, _| {
+        async move { cenacle_core::champions::tool_pin(conn, zed, post, true).await }.scope_boxed()
+    })
+    .await;
+
+    assert!(
+        pinned.is_err(),
+        "a pin checked in the group the post left: {pinned:?}"
+    );
+    assert!(!s.w.post_now(post).await.pinned, "the post was pinned");
 }
 
 /// A person of another server likes bob's question while ann's move of it into forum is
@@ -2108,6 +2173,30 @@ where
         + 'a,
     R: Send + 'a,
 {
+    while_moving_until(s, post, ROW, action).await
+}
+
+/// [`while_moving`], the move committing once someone waits on a lock of the kinds `waits`.
+async fn while_moving_until<'a, R, F>(
+    s: &'a ReplyAndMove,
+    post: i64,
+    waits: &str,
+    action: F,
+) -> (
+    cenacle_core::model::Post,
+    Result<R, cenacle_core::CoreError>,
+    bool,
+)
+where
+    F: for<'r> FnOnce(
+            &'r mut cenacle_core::Conn,
+            &'a cenacle_core::Context,
+        )
+            -> cenacle_core::ScopedBoxFuture<'a, 'r, Result<R, cenacle_core::CoreError>>
+        + Send
+        + 'a,
+    R: Send + 'a,
+{
     let (moved_tx, moved_rx) = oneshot::channel::<()>();
     let (go_tx, go_rx) = oneshot::channel::<()>();
     let mover = move_held(&s.w, &s.ann, post, "forum", moved_tx, go_rx);
@@ -2115,8 +2204,77 @@ where
         moved_rx.await.unwrap();
         s.w.act(action).await
     };
-    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let release = go_once_someone_waits_on(&s.w, waits, go_tx);
     tokio::join!(mover, act, release)
+}
+
+/// Ann sends the same move twice (a double click, a resend): the second, started while the
+/// first is written, waits (on forum's hold against bans with removal, then the post's row),
+/// finds the post in forum already, and answers it moved, as asked: nothing is moved or logged
+/// twice. Without its own case it would be refused as moved meanwhile (409 `post_moved`).
+#[tokio::test]
+async fn the_same_move_sent_twice_waits_for_the_first_and_answers_it_done() {
+    let s = reply_and_move().await;
+    let (ann, post) = (&s.ann, s.post);
+    let (moved, again, waited) = while_moving_until(&s, post, ADVISORY, |conn, _| {
+        async move { cenacle_core::champions::tool_move(conn, ann, post, "forum").await }
+            .scope_boxed()
+    })
+    .await;
+
+    assert_eq!(moved.group_id, s.forum, "the first move did not commit");
+    assert_eq!(again.unwrap().group_id, s.forum);
+    assert_eq!(
+        s.w.count("champion_audit WHERE action = 'tool_move'").await,
+        1,
+        "the move was logged twice"
+    );
+    assert!(waited, "the second move did not wait for the first");
+}
+
+/// Bob deletes his question, and the deletion is written (uncommitted) when ann moves it into
+/// forum: the move waits (on the post's row), then finds it deleted and moves nothing (404).
+/// Without its check under the lock, the deleted post was moved, and its move logged.
+#[tokio::test]
+async fn a_move_of_a_post_being_deleted_waits_and_moves_nothing() {
+    let s = reply_and_move().await;
+    let (bob, ann, post) = (&s.bob, &s.ann, s.post);
+    let (written_tx, written_rx) = oneshot::channel::<()>();
+    let (go_tx, go_rx) = oneshot::channel::<()>();
+    let deletion = s.w.act(|conn, _| {
+        async move {
+            cenacle_core::posts::delete_post(conn, bob, post).await?;
+            written_tx.send(()).unwrap();
+            go_rx.await.unwrap();
+            Ok(())
+        }
+        .scope_boxed()
+    });
+    let mover = async {
+        written_rx.await.unwrap();
+        s.w.act(|conn, _| {
+            async move { cenacle_core::champions::tool_move(conn, ann, post, "forum").await }
+                .scope_boxed()
+        })
+        .await
+    };
+    let release = go_once_someone_waits_on(&s.w, ROW, go_tx);
+    let (deleted, moved, waited) = tokio::join!(deletion, mover, release);
+    deleted.unwrap();
+
+    assert!(
+        matches!(moved, Err(cenacle_core::CoreError::NotFound("post"))),
+        "a deleted post was moved: {moved:?}"
+    );
+    assert_eq!(stored(&s.w, post).await.group_id, s.agora);
+    assert_eq!(
+        s.w.count("champion_audit WHERE action = 'tool_move'").await,
+        0
+    );
+    assert!(
+        waited,
+        "the move did not wait for the deletion being written"
+    );
 }
 
 /// Carol's reply to bob's post in agora, written (read "not banned" in agora), uncommitted,

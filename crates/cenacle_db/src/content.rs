@@ -414,7 +414,8 @@ pub async fn hold_post_in_its_group(conn: &mut AsyncPgConnection, id: i64) -> Re
 /// bans are read in its group. It conflicts with a move's FOR UPDATE (a move being written is
 /// waited for and the post read in its new group; a later move waits for the edit) and with
 /// another edit (the second reads the first's text, whose version it keeps in the history),
-/// not with replies and votes (KEY SHARE). Without it, an edit checked in the group the post
+/// not with the KEY SHARE holds of replies and votes (their updates of the post's counts wait
+/// for the edit, as they would for its update). Without it, an edit checked in the group the post
 /// left — a moderator's right there, the bans there — went through in the new one.
 pub async fn hold_post_for_edit(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
     post::table
@@ -451,7 +452,7 @@ pub async fn lock_post_of_comment_for_take_down(
 }
 
 /// Locks the post of a comment (a comment never changes posts): `lock`, a locking clause on
-/// `p`, one of the two constants above.
+/// `p` (the callers above pass theirs).
 async fn lock_post_of_comment(
     conn: &mut AsyncPgConnection,
     comment_id: i64,
