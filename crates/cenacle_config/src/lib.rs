@@ -23,6 +23,7 @@ pub struct Settings {
     pub engagement: EngagementSettings,
     pub shop: ShopSettings,
     pub training: TrainingSettings,
+    pub insights: InsightsSettings,
     pub notifications: NotificationSettings,
     pub media: MediaSettings,
     pub limits: LimitSettings,
@@ -279,6 +280,33 @@ pub struct ShopSettings {
 pub struct TrainingSettings {
     /// How often expired certificates' badges and unlocked memberships are taken back.
     pub expiry_interval_seconds: u64,
+}
+
+/// Community insights (issue 12).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InsightsSettings {
+    /// The longest a champions shortlist answered from its topic's snapshot may be old.
+    pub shortlist_refresh_seconds: u64,
+}
+
+impl InsightsSettings {
+    /// How old a snapshot may be and still answer a request.
+    pub fn shortlist_max_age(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.shortlist_refresh_seconds)
+    }
+
+    /// The beat of the background refresh: a quarter of the longest age, so that a snapshot
+    /// due at half of it ([`Self::shortlist_refresh_after`]) is recomputed by three quarters,
+    /// before any request finds it too old.
+    pub fn shortlist_refresh_beat(&self) -> std::time::Duration {
+        self.shortlist_max_age() / 4
+    }
+
+    /// How old a snapshot must be for the background refresh to recompute it.
+    pub fn shortlist_refresh_after(&self) -> std::time::Duration {
+        self.shortlist_max_age() / 2
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -642,6 +670,12 @@ impl Settings {
         if !(1..=86_400).contains(&self.training.expiry_interval_seconds) {
             return bad(
                 "training.expiry_interval_seconds",
+                "must be from 1 to 86400",
+            );
+        }
+        if !(1..=86_400).contains(&self.insights.shortlist_refresh_seconds) {
+            return bad(
+                "insights.shortlist_refresh_seconds",
                 "must be from 1 to 86400",
             );
         }
@@ -1100,6 +1134,30 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("training.expiry_interval_seconds"), "{err}");
+    }
+
+    #[test]
+    fn shortlist_snapshots_have_a_longest_age() {
+        let s = Settings::defaults();
+        assert_eq!(s.insights.shortlist_refresh_seconds, 900);
+        assert_eq!(
+            s.insights.shortlist_refresh_beat(),
+            std::time::Duration::from_secs(225)
+        );
+        assert_eq!(
+            s.insights.shortlist_refresh_after(),
+            std::time::Duration::from_secs(450)
+        );
+        let key = "CENACLE_INSIGHTS__SHORTLIST_REFRESH_SECONDS";
+        let s = Settings::load(None, env(&[(key, "1")])).unwrap();
+        assert_eq!(
+            s.insights.shortlist_refresh_beat(),
+            std::time::Duration::from_millis(250)
+        );
+        let err = Settings::load(None, env(&[(key, "0")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("insights.shortlist_refresh_seconds"), "{err}");
     }
 
     /// The orphan-upload sweep's beat and grace: an hour and a day unless set; an operator may

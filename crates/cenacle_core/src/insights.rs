@@ -1,12 +1,15 @@
 //! Community insights for community managers (issue 12): a member's statistics over a period,
 //! the champions shortlist of a topic, and the negative-leader alerts. Every figure is read
 //! from rollups that the content's own statements keep (`cenacle_db::insights`); the rules
-//! are `cenacle_domain::{influence, mood}` (docs/influence.md).
+//! are `cenacle_domain::{influence, mood}` (docs/influence.md). The shortlist of the periods
+//! managers keep asking for is kept per topic (`cenacle_db::shortlist_snapshots`), refreshed
+//! in the background.
 
 use crate::{access::Reader, caller::require, Conn, CoreError};
 use cenacle_db::{
     actors::Group,
     insights::{self as store, MemberSums, PendingStats, ScoredContribution, StatsSums, TopicRows},
+    shortlist_snapshots as snapshots,
 };
 use cenacle_domain::{
     influence::{self, Candidate, TopicActivity, TopicNorms},
@@ -14,7 +17,8 @@ use cenacle_domain::{
     mood::{self, MoodShift, Scored},
     Permission, ValidationError,
 };
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use std::collections::HashMap;
 
 /// What a report is about: a tag (in one group or all), a group, or the whole instance.
 #[derive(Debug, Clone, Default)]
@@ -160,18 +164,210 @@ pub struct ShortlistEntry {
     pub activity: TopicActivity,
 }
 
-/// The topic's members ranked by influence (at most `top`), and the topic's acceptance rate.
+/// A topic's shortlist, and when the rollups it was computed from were read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Shortlist {
+    pub entries: Vec<ShortlistEntry>,
+    pub norms: TopicNorms,
+    pub as_of: DateTime<Utc>,
+}
+
+/// How many members a snapshot keeps: the most a request may ask for.
+pub const SNAPSHOT_ENTRIES: usize = 100;
+/// A snapshot is kept fresh while someone asked for it within this many days; after that it
+/// is deleted (a request computes it again).
+pub const SNAPSHOT_ASKED_WITHIN_DAYS: i64 = 30;
+/// How often, at most, a request served from a snapshot writes that it was asked for.
+const SNAPSHOT_TOUCH_EVERY: Duration = Duration::hours(1);
+
+/// The topic's members ranked by influence (at most `top`), the topic's acceptance rate, and
+/// when the figures were read.
+///
+/// Summing every rollup row of a topic over its period and ranking every member who replied
+/// there takes a third of a second at a million events: a period of the shape a community
+/// manager keeps asking for — the last N days, today included, which is what the request
+/// without `from`/`to` means — is answered from the topic's stored snapshot when that was
+/// computed within `fresh_for` (the server recomputes the snapshots asked for lately in the
+/// background, [`refresh_due_shortlist`]); otherwise it is computed here and stored. Other
+/// periods are computed for the request.
 pub async fn shortlist(
     conn: &mut Conn,
     session: &crate::accounts::Session,
     topic: &Topic,
     period: Period,
     top: usize,
-) -> Result<(Vec<ShortlistEntry>, TopicNorms), CoreError> {
+    fresh_for: Duration,
+) -> Result<Shortlist, CoreError> {
     let rows = topic_rows(conn, session, topic, period).await?;
-    ranked(conn, &rows, period, top).await
+    // A snapshot keeps the most a request may ask for (`limit` ≤ 100); more is computed.
+    let days = period
+        .days_ending_tomorrow(Utc::now().date_naive())
+        .filter(|_| top <= SNAPSHOT_ENTRIES);
+    let Some(days) = days else {
+        let as_of = Utc::now();
+        let (entries, norms) = ranked(conn, &rows, period, top).await?;
+        return Ok(Shortlist {
+            entries,
+            norms,
+            as_of,
+        });
+    };
+    let (now, stored) = snapshots::snapshot(conn, &rows, days).await?;
+    let fresh = stored.filter(|s| s.period_to == period.to && now - s.computed_at < fresh_for);
+    if let Some(snapshot) = fresh {
+        // People deleted since are left out (as a live answer would); if that leaves fewer
+        // than asked of a list that was cut, the ones after it are unknown: computed below.
+        let members = snapshots::snapshot_members(conn, snapshot.id).await?;
+        if snapshot.complete || members.len() >= top {
+            if now - snapshot.last_asked_at >= SNAPSHOT_TOUCH_EVERY {
+                snapshots::touch(conn, snapshot.id).await?;
+            }
+            let norms = TopicNorms {
+                acceptance_rate: snapshot.acceptance_rate,
+            };
+            return Ok(Shortlist {
+                entries: rank(&members, &norms, period, top)
+                    .into_iter()
+                    .map(|(entry, _)| entry)
+                    .collect(),
+                norms,
+                as_of: snapshot.computed_at,
+            });
+        }
+    }
+    // Read from the rollups now: the figures are as of this instant (or later).
+    let mut computed = compute_snapshot(conn, &rows, period).await?;
+    store_snapshot(conn, &rows, days, period, now, &computed).await?;
+    computed.ranked.truncate(top);
+    Ok(Shortlist {
+        entries: computed
+            .ranked
+            .into_iter()
+            .map(|(entry, _)| entry)
+            .collect(),
+        norms: computed.norms,
+        as_of: now,
+    })
 }
 
+impl Period {
+    /// The length of a period of the last N days, today included (`to` is tomorrow): the
+    /// shape a snapshot keeps. None for any other.
+    pub fn days_ending_tomorrow(self, today: NaiveDate) -> Option<i32> {
+        let days = (self.to - self.from).num_days();
+        (self.to == today + Duration::days(1) && days > 0)
+            .then(|| i32::try_from(days).ok())
+            .flatten()
+    }
+}
+
+/// A topic's best members over a period, as a snapshot keeps them.
+struct ComputedSnapshot {
+    /// At most [`SNAPSHOT_ENTRIES`], best first, with their sums.
+    ranked: Vec<(ShortlistEntry, MemberSums)>,
+    norms: TopicNorms,
+    /// Whether these are all the members with some influence.
+    complete: bool,
+}
+
+/// Computes a topic's snapshot from its rollups: what a request for a period a snapshot keeps
+/// does when none is fresh, and what the background refresh does, so that both show the same.
+async fn compute_snapshot(
+    conn: &mut Conn,
+    rows: &TopicRows,
+    period: Period,
+) -> Result<ComputedSnapshot, CoreError> {
+    let members = store::topic_members(conn, rows, period.from, period.to).await?;
+    let norms = norms(&members);
+    // One more than kept tells whether the list was cut.
+    let mut ranked = rank(&members, &norms, period, SNAPSHOT_ENTRIES + 1);
+    let complete = ranked.len() <= SNAPSHOT_ENTRIES;
+    ranked.truncate(SNAPSHOT_ENTRIES);
+    Ok(ComputedSnapshot {
+        ranked,
+        norms,
+        complete,
+    })
+}
+
+/// Stores a computed snapshot as of `computed_at` (the database's clock before the rollups
+/// were read). Not written when another server is refreshing it (see `snapshots::store`).
+async fn store_snapshot(
+    conn: &mut Conn,
+    rows: &TopicRows,
+    days: i32,
+    period: Period,
+    computed_at: DateTime<Utc>,
+    computed: &ComputedSnapshot,
+) -> Result<bool, CoreError> {
+    let members: Vec<MemberSums> = computed.ranked.iter().map(|(_, sums)| *sums).collect();
+    Ok(snapshots::store(
+        conn,
+        &snapshots::NewSnapshot {
+            topic: rows,
+            days,
+            period_from: period.from,
+            period_to: period.to,
+            computed_at,
+            acceptance_rate: computed.norms.acceptance_rate,
+            complete: computed.complete,
+            members: &members,
+        },
+    )
+    .await?)
+}
+
+/// A snapshot the background pass refreshed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefreshedShortlist {
+    pub tag: String,
+    pub group_id: Option<i64>,
+    pub days: i32,
+    /// Members kept.
+    pub entries: usize,
+}
+
+/// Refreshes one snapshot computed before `computed_before` that someone asked for within
+/// [`SNAPSHOT_ASKED_WITHIN_DAYS`] (the oldest such), over its period as of today: None when
+/// there is none left. Run it in a transaction of its own, one per topic: the snapshot stays
+/// locked (and skipped by other servers' passes) until it commits. A pass keeping the same
+/// `computed_before` ends: a refreshed snapshot is computed after it.
+pub async fn refresh_due_shortlist(
+    conn: &mut Conn,
+    computed_before: DateTime<Utc>,
+) -> Result<Option<RefreshedShortlist>, CoreError> {
+    let asked_since = Utc::now() - Duration::days(SNAPSHOT_ASKED_WITHIN_DAYS);
+    let Some(due) = snapshots::claim_due(conn, computed_before, asked_since).await? else {
+        return Ok(None);
+    };
+    let to = due.now.date_naive() + Duration::days(1);
+    let period = Period {
+        from: to - Duration::days(i64::from(due.days)),
+        to,
+    };
+    let rows = TopicRows {
+        tag: due.tag,
+        group_id: due.group_id,
+    };
+    let computed = compute_snapshot(conn, &rows, period).await?;
+    store_snapshot(conn, &rows, due.days, period, due.now, &computed).await?;
+    Ok(Some(RefreshedShortlist {
+        tag: rows.tag,
+        group_id: rows.group_id,
+        days: due.days,
+        entries: computed.ranked.len(),
+    }))
+}
+
+/// Deletes the snapshots nobody asked for within [`SNAPSHOT_ASKED_WITHIN_DAYS`]: no longer
+/// refreshed, they would never be fresh enough to serve. How many went.
+pub async fn forget_unasked_shortlists(conn: &mut Conn) -> Result<usize, CoreError> {
+    let asked_since = Utc::now() - Duration::days(SNAPSHOT_ASKED_WITHIN_DAYS);
+    Ok(snapshots::forget_unasked(conn, asked_since).await?)
+}
+
+/// The topic's members who replied there, ranked (at most `top`), and its acceptance rate:
+/// always from the rollups.
 async fn ranked(
     conn: &mut Conn,
     rows: &TopicRows,
@@ -179,32 +375,60 @@ async fn ranked(
     top: usize,
 ) -> Result<(Vec<ShortlistEntry>, TopicNorms), CoreError> {
     let members = store::topic_members(conn, rows, period.from, period.to).await?;
+    let norms = norms(&members);
+    let list = rank(&members, &norms, period, top)
+        .into_iter()
+        .map(|(entry, _)| entry)
+        .collect();
+    Ok((list, norms))
+}
+
+/// The topic's acceptance rate, from the sums of every member who replied there.
+fn norms(members: &[MemberSums]) -> TopicNorms {
     let (replies, accepted) = members.iter().fold((0i64, 0i64), |(r, a), m| {
         (r + m.sums.replies, a + m.sums.accepted)
     });
-    let norms = TopicNorms {
+    TopicNorms {
         acceptance_rate: if replies > 0 {
             accepted as f64 / replies as f64
         } else {
             0.0
         },
-    };
+    }
+}
+
+/// Members ranked by influence (`cenacle_domain::influence`), best first, at most `top`, each
+/// with their sums: what a live answer and a snapshot (when computed and at each read) run.
+/// A member's figures depend on their own sums and the topic's norms only, so ranking the
+/// snapshot's best members again keeps their order.
+fn rank(
+    members: &[MemberSums],
+    norms: &TopicNorms,
+    period: Period,
+    top: usize,
+) -> Vec<(ShortlistEntry, MemberSums)> {
     let activities: Vec<(i64, TopicActivity)> = members
         .iter()
         .map(|m| (m.person_id, activity(m, period)))
         .collect();
-    let list = influence::shortlist(&activities, &norms, top)
-        .into_iter()
-        .map(|candidate| ShortlistEntry {
-            activity: activities
-                .iter()
-                .find(|(id, _)| *id == candidate.member)
-                .map(|(_, a)| *a)
-                .unwrap_or_default(),
-            candidate,
-        })
+    let by_id: HashMap<i64, (&TopicActivity, &MemberSums)> = activities
+        .iter()
+        .zip(members)
+        .map(|((id, a), m)| (*id, (a, m)))
         .collect();
-    Ok((list, norms))
+    influence::shortlist(&activities, norms, top)
+        .into_iter()
+        .filter_map(|candidate| {
+            let (activity, sums) = by_id.get(&candidate.member)?;
+            Some((
+                ShortlistEntry {
+                    activity: **activity,
+                    candidate,
+                },
+                **sums,
+            ))
+        })
+        .collect()
 }
 
 /// A member's rollups as the influence rules read them. Endorsements are not recorded yet

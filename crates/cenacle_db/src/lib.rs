@@ -35,6 +35,7 @@ mod prepared;
 pub mod reports;
 pub mod schema;
 pub mod shop;
+pub mod shortlist_snapshots;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod training;

@@ -529,6 +529,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    shortlist_snapshot (id) {
+        id -> Int8,
+        tag -> Text,
+        group_id -> Nullable<Int8>,
+        days -> Int4,
+        period_from -> Date,
+        period_to -> Date,
+        computed_at -> Timestamptz,
+        last_asked_at -> Timestamptz,
+        acceptance_rate -> Float8,
+        complete -> Bool,
+        entries -> Jsonb,
+    }
+}
+
 diesel::joinable!(badge_award -> badge (badge_id));
 diesel::joinable!(local_user -> person (person_id));
 diesel::joinable!(post_attachment -> media (media_id));

@@ -206,6 +206,18 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         |(ctx, stop)| async move { fold_statistics(&ctx, &stop).await },
     );
 
+    // The champions shortlists managers asked for within 30 days are recomputed once half
+    // `insights.shortlist_refresh_seconds` old, so that requests read a stored one (see
+    // `insights::shortlist`): one topic per transaction, claimed with SKIP LOCKED, so several
+    // servers refresh side by side and none a topic another has just done.
+    let shortlist_refresher = spawn_every(
+        settings.insights.shortlist_refresh_beat(),
+        FirstRun::AtOnce,
+        stop_rx.clone(),
+        (ctx.clone(), stop_rx.clone()),
+        |(ctx, stop)| async move { refresh_shortlists(&ctx, &stop).await },
+    );
+
     let state = AppState::new(ctx, federation.clone());
     let metrics = serve_metrics(&settings, state.clone(), stop_rx.clone()).await?;
     let app = app(state, &federation);
@@ -237,6 +249,7 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let _ = bans_run_out.await;
     let _ = media_sweeper.await;
     let _ = statistics_folder.await;
+    let _ = shortlist_refresher.await;
     if let Some(mailer) = mailer {
         let _ = mailer.await;
     }
@@ -442,6 +455,43 @@ async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
             Ok(_) => return,
             Err(err) => {
                 tracing::error!(error = %err, "folding the statistics failed");
+                return;
+            }
+        }
+    }
+}
+
+/// One pass of the shortlist refresh (see `shortlist_refresher`): the snapshots nobody asked
+/// for lately go; then each one due, in its own transaction, its time logged (what a request
+/// finding no fresh snapshot would have waited), until none is left or a stop is asked for.
+async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
+    run_logged(ctx, "forgetting shortlists nobody asks for", |conn| {
+        insights::forget_unasked_shortlists(conn).scope_boxed()
+    })
+    .await;
+    // Fixed for the pass: what it refreshes is computed after it, so the pass ends.
+    let computed_before = chrono::Utc::now()
+        - chrono::Duration::from_std(ctx.settings.insights.shortlist_refresh_after())
+            .unwrap_or(chrono::Duration::zero());
+    while !*stop.borrow() {
+        let started = std::time::Instant::now();
+        let refreshed = ctx
+            .transaction(|conn| {
+                insights::refresh_due_shortlist(conn, computed_before).scope_boxed()
+            })
+            .await;
+        match refreshed {
+            Ok(Some(r)) => tracing::info!(
+                tag = %r.tag,
+                group_id = ?r.group_id,
+                days = r.days,
+                entries = r.entries,
+                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "shortlist snapshot refreshed"
+            ),
+            Ok(None) => return,
+            Err(err) => {
+                tracing::error!(error = %err, "refreshing a shortlist failed");
                 return;
             }
         }

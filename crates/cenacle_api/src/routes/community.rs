@@ -181,6 +181,11 @@ pub struct ShortlistView {
     pub to: NaiveDate,
     pub tag: Option<String>,
     pub group: Option<String>,
+    /// When the figures were read from the statistics. The shortlist of the last N days (no
+    /// `from`/`to`, or `to` tomorrow) comes from the topic's snapshot, recomputed in the
+    /// background: at most `insights.shortlist_refresh_seconds` old (15 minutes by default).
+    /// Other periods are computed for the request (now).
+    pub as_of: chrono::DateTime<Utc>,
     /// Share of the topic's answers accepted over the period (the prior for members with few
     /// answers).
     pub topic_acceptance_rate: f64,
@@ -211,7 +216,8 @@ fn why(limiting: Limiting, replies: u32, accepted: u32) -> String {
 
 /// The champions shortlist of a topic: its most influential members over the period (Michael
 /// Wu's credibility × bandwidth), each with the figures that put them there and what limits
-/// them.
+/// them. The last N days' (the default period) come from a snapshot of the topic at most
+/// `insights.shortlist_refresh_seconds` old (`as_of`); other periods are computed at once.
 #[utoipa::path(get, path = "/api/v1/community/shortlist", tag = "community",
     security(("bearer" = [])), params(InsightsQuery),
     responses((status = 200, body = ShortlistView), (status = 403, body = ErrorBody),
@@ -230,17 +236,21 @@ pub async fn shortlist(
     let mut conn = state.ctx.conn().await?;
     cenacle_core::admin::require(&session, cenacle_domain::Permission::ReadCommunityInsights)?;
     let (topic, period) = topic_and_period(&mut conn, &state, &q).await?;
-    let (list, norms) =
-        insights::shortlist(&mut conn, &session, &topic, period, limit as usize).await?;
-    let ids: Vec<i64> = list.iter().map(|e| e.candidate.member).collect();
+    let max_age = Duration::from_std(state.ctx.settings.insights.shortlist_max_age())
+        .unwrap_or(Duration::MAX);
+    let found =
+        insights::shortlist(&mut conn, &session, &topic, period, limit as usize, max_age).await?;
+    let ids: Vec<i64> = found.entries.iter().map(|e| e.candidate.member).collect();
     let names = handles(&mut conn, &state, &ids).await?;
     Ok(Json(ShortlistView {
         from: period.from,
         to: period.to,
         tag: topic.tag,
         group: topic.group.map(|g| g.name),
-        topic_acceptance_rate: norms.acceptance_rate,
-        candidates: list
+        as_of: found.as_of,
+        topic_acceptance_rate: found.norms.acceptance_rate,
+        candidates: found
+            .entries
             .iter()
             .enumerate()
             .map(|(i, e)| {

@@ -1,0 +1,468 @@
+//! The champions shortlist of the last N days comes from a snapshot per topic (issue 12's
+//! benchmark: computing it sums every rollup row of the topic), through the real router and
+//! database: a second request reads the stored snapshot, not the rollups; explicit periods, a
+//! stale snapshot and a list too short after a deletion are computed for the request; the
+//! background refresh recomputes the snapshots asked for lately, and those only; two servers
+//! never refresh one topic at once.
+
+mod common;
+
+use axum::http::{Method, StatusCode};
+use cenacle_core::{insights, ScopedFutureExt};
+use cenacle_domain::Role;
+use chrono::{DateTime, Duration, Utc};
+use common::{engagement::setup, Reply, TestApp};
+use diesel::sql_types::BigInt;
+use diesel_async::RunQueryDsl;
+use serde_json::{json, Value};
+
+async fn count(t: &TestApp, query: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::sql_query(query)
+        .get_result::<Count>(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {query}"))
+        .n
+}
+
+fn handles(r: &Reply) -> Vec<String> {
+    r.json["candidates"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}", r.json))
+        .iter()
+        .map(|c| c["handle"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn as_of(r: &Reply) -> DateTime<Utc> {
+    r.json["as_of"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no as_of: {}", r.json))
+        .parse()
+        .unwrap()
+}
+
+async fn shortlist(t: &TestApp, query: &str, token: &str) -> Reply {
+    let r = t
+        .get(&format!("/api/v1/community/shortlist?{query}"), Some(token))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{query}: {}", r.json);
+    r
+}
+
+/// What the server's background pass does (`cenacle_server::serve::refresh_shortlists`), with
+/// every snapshot computed before now due (an interval of 0).
+async fn refresh_pass(t: &TestApp) -> Vec<insights::RefreshedShortlist> {
+    refresh_pass_before(t, Utc::now()).await
+}
+
+/// The pass with the snapshots computed before `computed_before` due: the unasked ones go,
+/// then one topic per transaction until none is due.
+async fn refresh_pass_before(
+    t: &TestApp,
+    computed_before: DateTime<Utc>,
+) -> Vec<insights::RefreshedShortlist> {
+    t.ctx
+        .transaction(|conn| insights::forget_unasked_shortlists(conn).scope_boxed())
+        .await
+        .unwrap();
+    let mut refreshed = Vec::new();
+    while let Some(r) = t
+        .ctx
+        .transaction(move |conn| {
+            insights::refresh_due_shortlist(conn, computed_before).scope_boxed()
+        })
+        .await
+        .unwrap()
+    {
+        refreshed.push(r);
+    }
+    refreshed
+}
+
+/// A question in `open` tagged printers, by `asker`; its id.
+async fn question(t: &TestApp, asker: &str, title: &str) -> i64 {
+    let q = t
+        .post(
+            "/api/v1/groups/open/posts",
+            Some(asker),
+            json!({"kind": "question", "title": title, "tags": ["printers"]}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::CREATED, "{}", q.json);
+    q.json["post"]["id"].as_i64().unwrap()
+}
+
+async fn answer(t: &TestApp, who: &str, question: i64, body: &str) -> i64 {
+    let a = t
+        .post(
+            &format!("/api/v1/posts/{question}/comments"),
+            Some(who),
+            json!({ "body": body }),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::CREATED, "{}", a.json);
+    a.json["id"].as_i64().unwrap()
+}
+
+struct Small {
+    t: TestApp,
+    manager: String,
+    asker: String,
+    bob: String,
+}
+
+/// A topic with one influential member: eve, whose answer was accepted.
+async fn small() -> Small {
+    let (t, _admin) = setup().await;
+    let manager = t.with_role("manager", Role::CommunityManager).await;
+    let asker = t.member("asker").await;
+    let eve = t.member("eve").await;
+    let bob = t.member("bob").await;
+    let q = question(&t, &asker, "Printer jam").await;
+    let a = answer(&t, &eve, q, "Open the rear door.").await;
+    let accepted = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{q}/accepted-answer"),
+            Some(&asker),
+            Some(json!({ "comment_id": a })),
+        )
+        .await;
+    assert!(accepted.status.is_success(), "{}", accepted.json);
+    Small {
+        t,
+        manager,
+        asker,
+        bob,
+    }
+}
+
+/// Bob answers a new question: activity the rollups see at once.
+async fn bob_answers(s: &Small, title: &str) {
+    let q = question(&s.t, &s.asker, title).await;
+    answer(&s.t, &s.bob, q, "Restart it.").await;
+}
+
+fn named(list: &[String], name: &str) -> bool {
+    list.iter().any(|h| h.starts_with(&format!("{name}@")))
+}
+
+#[tokio::test]
+async fn a_second_default_request_reads_the_snapshot_until_the_refresh() {
+    let s = small().await;
+    let t = &s.t;
+    let first = shortlist(t, "tag=printers", &s.manager).await;
+    assert_eq!(handles(&first).len(), 1, "{}", first.json);
+    assert!(named(&handles(&first), "eve"), "{}", first.json);
+    assert_eq!(
+        count(t, "SELECT count(*) AS n FROM shortlist_snapshot").await,
+        1,
+        "the first request stored its answer"
+    );
+
+    // New activity between the two requests: the second answer does not see it.
+    bob_answers(&s, "Paper tray").await;
+    let second = shortlist(t, "tag=printers", &s.manager).await;
+    assert_eq!(second.json, first.json, "served from the snapshot");
+    assert_eq!(as_of(&second), as_of(&first));
+    // The same period named explicitly, ending tomorrow, is the same snapshot.
+    let today = Utc::now().date_naive();
+    let named_period = shortlist(
+        t,
+        &format!(
+            "tag=printers&from={}&to={}",
+            today - Duration::days(89),
+            today + Duration::days(1)
+        ),
+        &s.manager,
+    )
+    .await;
+    assert_eq!(as_of(&named_period), as_of(&first));
+
+    // The refresh recomputes it: the new activity shows, as of later.
+    let refreshed = refresh_pass(t).await;
+    assert_eq!(refreshed.len(), 1, "{refreshed:?}");
+    assert_eq!(refreshed[0].tag, "printers");
+    assert_eq!(refreshed[0].days, 90);
+    let third = shortlist(t, "tag=printers", &s.manager).await;
+    assert!(named(&handles(&third), "bob"), "{}", third.json);
+    assert!(as_of(&third) > as_of(&first), "{}", third.json);
+    // And that is what the request read: nothing was computed for it.
+    let fourth = shortlist(t, "tag=printers&limit=5", &s.manager).await;
+    assert_eq!(as_of(&fourth), as_of(&third));
+}
+
+#[tokio::test]
+async fn an_explicit_period_is_computed_for_the_request() {
+    let s = small().await;
+    let t = &s.t;
+    let today = Utc::now().date_naive();
+    // Ends the day after tomorrow: not the last N days.
+    let period = format!(
+        "tag=printers&from={}&to={}",
+        today - Duration::days(30),
+        today + Duration::days(2)
+    );
+    let before = shortlist(t, &period, &s.manager).await;
+    assert!(!named(&handles(&before), "bob"), "{}", before.json);
+    shortlist(t, "tag=printers", &s.manager).await;
+    bob_answers(&s, "Toner").await;
+    let after = shortlist(t, &period, &s.manager).await;
+    assert!(
+        named(&handles(&after), "bob"),
+        "seen at once: {}",
+        after.json
+    );
+    assert!(as_of(&after) > as_of(&before));
+    assert_eq!(
+        count(t, "SELECT count(*) AS n FROM shortlist_snapshot").await,
+        1,
+        "only the default period was stored"
+    );
+}
+
+#[tokio::test]
+async fn a_stale_snapshot_is_computed_again_for_the_request() {
+    let s = small().await;
+    let t = &s.t;
+    let first = shortlist(t, "tag=printers", &s.manager).await;
+    bob_answers(&s, "Duplex").await;
+    // Older than `insights.shortlist_refresh_seconds` (900 by default).
+    t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '16 minutes'")
+        .await;
+    let second = shortlist(t, "tag=printers", &s.manager).await;
+    assert!(named(&handles(&second), "bob"), "{}", second.json);
+    assert!(as_of(&second) > as_of(&first));
+    // ... and stored: the next request reads it.
+    bob_answers(&s, "Scanner").await;
+    let third = shortlist(t, "tag=printers", &s.manager).await;
+    assert_eq!(third.json, second.json);
+    // A snapshot of yesterday's period is stale too, however recent.
+    t.sql("UPDATE shortlist_snapshot SET period_from = period_from - 1, period_to = period_to - 1")
+        .await;
+    let fourth = shortlist(t, "tag=printers", &s.manager).await;
+    assert!(as_of(&fourth) > as_of(&third), "{}", fourth.json);
+    assert_eq!(
+        fourth.json["candidates"][0]["replies"].as_i64().unwrap()
+            + fourth.json["candidates"][1]["replies"].as_i64().unwrap(),
+        3,
+        "{}",
+        fourth.json
+    );
+}
+
+/// 150 members of another instance, each answering another's printer question, one answer in
+/// three accepted: 150 members with some influence, more than a snapshot keeps.
+async fn large() -> (TestApp, String) {
+    let (t, _admin) = setup().await;
+    let manager = t.with_role("manager", Role::CommunityManager).await;
+    t.sql(
+        "INSERT INTO person (username, local, ap_id, instance_host) \
+         SELECT 'm' || i, false, 'https://seed.example/u/' || i, 'seed.example' \
+         FROM generate_series(1, 150) AS i",
+    )
+    .await;
+    let group = "(SELECT id FROM community_group WHERE name = 'open')";
+    let person = |i: &str| {
+        format!("(SELECT id FROM person WHERE ap_id = 'https://seed.example/u/' || ({i}))")
+    };
+    t.sql(&format!(
+        "INSERT INTO post (group_id, author_id, kind, title, body, language, tags, ap_id, local, created_at) \
+         SELECT {group}, {}, 'question', 'Q' || g, 'How?', 'en', ARRAY['printers'], \
+                'https://seed.example/q/' || g, false, now() - (g % 60 + 1) * interval '1 day' \
+         FROM generate_series(1, 150) AS g",
+        person("g")
+    ))
+    .await;
+    t.sql(&format!(
+        "INSERT INTO comment (post_id, author_id, body, depth, ap_id, local, created_at) \
+         SELECT p.id, {}, 'Like this.', 0, 'https://seed.example/c/' || g, false, \
+                p.created_at + interval '1 hour' \
+         FROM generate_series(1, 150) AS g JOIN post p ON p.ap_id = 'https://seed.example/q/' || g",
+        person("g % 150 + 1")
+    ))
+    .await;
+    t.sql(
+        "UPDATE post p SET accepted_comment_id = c.id, accepted_by = p.author_id FROM comment c \
+         WHERE c.post_id = p.id AND p.ap_id LIKE 'https://seed.example/q/%' AND p.id % 3 = 0",
+    )
+    .await;
+    (t, manager)
+}
+
+/// A live answer no longer lists people deleted (their rollups go with them): neither does a
+/// snapshot computed before — and when that leaves fewer than asked of a list that was cut at
+/// its 100, the request is computed again (the 101st is unknown to the snapshot).
+#[tokio::test]
+async fn people_deleted_after_the_snapshot_are_not_listed() {
+    let (t, manager) = large().await;
+    let first = shortlist(&t, "tag=printers&limit=100", &manager).await;
+    let listed = handles(&first);
+    assert_eq!(listed.len(), 100, "{}", first.json);
+    let (top, twentieth) = (listed[0].clone(), listed[19].clone());
+    let username = top.split('@').next().unwrap();
+    t.sql(&format!(
+        "DELETE FROM person WHERE username = '{username}' AND instance_host = 'seed.example'"
+    ))
+    .await;
+
+    // From the snapshot (same as_of), without them.
+    let short = shortlist(&t, "tag=printers&limit=20", &manager).await;
+    assert_eq!(as_of(&short), as_of(&first), "served from the snapshot");
+    let short_list = handles(&short);
+    assert_eq!(short_list.len(), 20);
+    assert!(!short_list.contains(&top), "{}", short.json);
+    assert!(short_list.iter().all(|h| !h.is_empty()), "{}", short.json);
+    assert_eq!(short_list[0], listed[1]);
+    assert!(short_list.contains(&twentieth));
+
+    // 99 stored left for 100 asked: computed again, the one after the first hundred shown.
+    let full = shortlist(&t, "tag=printers&limit=100", &manager).await;
+    assert!(
+        as_of(&full) > as_of(&first),
+        "computed again: {}",
+        full.json
+    );
+    let full_list = handles(&full);
+    assert_eq!(full_list.len(), 100, "{}", full.json);
+    assert!(!full_list.contains(&top));
+    assert_eq!(&full_list[..99], &listed[1..]);
+}
+
+/// Members banned or suspended stay on a live answer (the shortlist is what they did, not
+/// what they may do now): a snapshot lists them alike.
+#[tokio::test]
+async fn a_snapshot_lists_whom_a_live_answer_lists() {
+    let s = small().await;
+    let t = &s.t;
+    bob_answers(&s, "Jam again").await;
+    let today = Utc::now().date_naive();
+    let explicit = format!(
+        "tag=printers&from={}&to={}",
+        today - Duration::days(90),
+        today + Duration::days(2)
+    );
+    shortlist(t, "tag=printers", &s.manager).await;
+    t.sql("UPDATE local_user SET status = 'suspended' WHERE person_id = (SELECT id FROM person WHERE username = 'bob' AND local)")
+        .await;
+    let live = shortlist(t, &explicit, &s.manager).await;
+    let stored = shortlist(t, "tag=printers", &s.manager).await;
+    assert_eq!(handles(&live), handles(&stored));
+    assert!(named(&handles(&stored), "bob"));
+}
+
+/// A snapshot is kept fresh while someone asks for it: one nobody asked for in 30 days is not
+/// refreshed (it is deleted; a request would compute it again), one asked 29 days ago is.
+#[tokio::test]
+async fn the_refresh_leaves_snapshots_nobody_asks_for() {
+    let s = small().await;
+    let t = &s.t;
+    shortlist(t, "tag=printers", &s.manager).await;
+    shortlist(t, "group=open", &s.manager).await;
+    t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
+        .await;
+    t.sql(
+        "UPDATE shortlist_snapshot SET last_asked_at = now() - interval '31 days' \
+         WHERE tag = 'printers'",
+    )
+    .await;
+    t.sql(
+        "UPDATE shortlist_snapshot SET last_asked_at = now() - interval '29 days' \
+         WHERE tag = ''",
+    )
+    .await;
+    let pass_started = Utc::now();
+    let refreshed = refresh_pass_before(t, pass_started).await;
+    assert_eq!(refreshed.len(), 1, "{refreshed:?}");
+    assert_eq!(refreshed[0].tag, "");
+    assert!(refreshed[0].group_id.is_some());
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE tag = '' AND computed_at > now() - interval '1 hour'"
+        )
+        .await,
+        1
+    );
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot WHERE tag = 'printers'"
+        )
+        .await,
+        0
+    );
+    // Refreshed once: the pass ends (what it refreshed is no longer due by its bound).
+    assert!(refresh_pass_before(t, pass_started).await.is_empty());
+    // A request served from a snapshot keeps it asked for.
+    t.sql("UPDATE shortlist_snapshot SET last_asked_at = now() - interval '2 hours'")
+        .await;
+    shortlist(t, "group=open", &s.manager).await;
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE last_asked_at > now() - interval '1 hour'"
+        )
+        .await,
+        1
+    );
+}
+
+/// Two servers' passes side by side: the topic one is refreshing is skipped by the other (its
+/// row locked until the refresh commits), so no topic is computed twice.
+#[tokio::test]
+async fn two_passes_never_refresh_one_topic_at_once() {
+    let s = small().await;
+    let t = &s.t;
+    shortlist(t, "tag=printers", &s.manager).await;
+    t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
+        .await;
+    let computed_before = Utc::now();
+    let mut first = t.db.pool.get().await.unwrap();
+    diesel::sql_query("BEGIN")
+        .execute(&mut first)
+        .await
+        .unwrap();
+    let one = insights::refresh_due_shortlist(&mut first, computed_before)
+        .await
+        .unwrap();
+    assert!(one.is_some());
+    let other = t
+        .ctx
+        .transaction(move |conn| {
+            insights::refresh_due_shortlist(conn, computed_before).scope_boxed()
+        })
+        .await
+        .unwrap();
+    assert_eq!(other, None, "locked by the first pass: skipped");
+    diesel::sql_query("COMMIT")
+        .execute(&mut first)
+        .await
+        .unwrap();
+    assert!(
+        refresh_pass_before(t, computed_before).await.is_empty(),
+        "done by the first"
+    );
+}
+
+#[tokio::test]
+async fn the_answer_says_how_fresh_it_is_in_the_api_description() {
+    let t = TestApp::new().await;
+    let doc = t.get("/api/v1/openapi.json", None).await;
+    assert_eq!(doc.status, StatusCode::OK);
+    let view: &Value = &doc.json["components"]["schemas"]["ShortlistView"];
+    assert!(view["properties"]["as_of"].is_object(), "{}", view);
+    assert!(view["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r == "as_of"));
+}
