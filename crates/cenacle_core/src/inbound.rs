@@ -159,64 +159,84 @@ async fn find_object(conn: &mut Conn, ap_id: &str) -> Result<Option<Stored>, Cor
 /// How a remote person's change holds the post it touches (see [`find_object_held`]).
 #[derive(Clone, Copy)]
 enum Hold {
-    /// An edit: as our members' edits hold it (`posts::edit_post`, `comments::edit_comment`).
-    Edit,
-    /// A deletion (as our members' deletions lock it, `posts::delete_post`), or an edit that
-    /// carries the post's state (its acceptance locks the post FOR UPDATE: an edit's weaker
-    /// lock taken first and raised then would deadlock with a vote or reply holding the post's
-    /// key and waiting to update its counts).
-    Exclusive,
+    /// An edit, carrying the post's state or not (as the sender says; whether it applies is
+    /// read from what is stored): as our members' edits hold it (`posts::edit_post`,
+    /// `comments::edit_comment`), or FOR UPDATE for a post's edit with state, whose acceptance
+    /// or status change locks the post so: an edit's weaker lock taken first and raised then
+    /// would deadlock with a vote or reply holding the post's key and waiting to update its
+    /// counts.
+    Edit { with_state: bool },
+    /// A deletion: as our members' deletions lock it (`posts::delete_post`).
+    TakeDown,
+}
+
+/// An object held by [`find_object_held`]: as read under the lock, and as read before it when
+/// a move committed in between (the group the sender knew it in).
+struct Held {
+    stored: Stored,
+    moved_from: Option<Stored>,
 }
 
 /// [`find_object`], its post held (`hold`) before its group is read for the verdict and the
 /// relay: the group a move being written takes the post to, once the move is waited for, not
 /// the one it left. (The use cases called next take the same lock again, and read their
-/// rights in that group too.) Also whether a move committed since the object was first read.
+/// rights in that group too.)
 async fn find_object_held(
     conn: &mut Conn,
     ap_id: &str,
     hold: Hold,
-) -> Result<Option<(Stored, bool)>, CoreError> {
+) -> Result<Option<Held>, CoreError> {
     let Some(found) = find_object(conn, ap_id).await? else {
         return Ok(None);
     };
     match (hold, &found.comment) {
-        (Hold::Edit, Some(comment)) => {
+        (Hold::Edit { .. }, Some(comment)) => {
             store::hold_post_of_comment_in_its_group(conn, comment.id).await?
         }
-        (Hold::Edit, None) => store::hold_post_for_edit(conn, found.post.id).await?,
-        (Hold::Exclusive, _) => store::lock_post_for_take_down(conn, found.post.id).await?,
+        (Hold::Edit { with_state: false }, None) => {
+            store::hold_post_for_edit(conn, found.post.id).await?
+        }
+        (Hold::Edit { with_state: true }, None) | (Hold::TakeDown, _) => {
+            store::lock_post_for_take_down(conn, found.post.id).await?
+        }
     }
     // Read again under the lock: Update and Delete are rare, and the copy read before may be
     // of the group the post left.
-    Ok(find_object(conn, ap_id).await?.map(|held| {
-        let moved = held.group.id != found.group.id;
-        (held, moved)
+    Ok(find_object(conn, ap_id).await?.map(|stored| {
+        let moved = stored.group.id != found.group.id;
+        Held {
+            stored,
+            moved_from: moved.then_some(found),
+        }
     }))
 }
 
-/// The verdict on a remote change of `stored` held by [`find_object_held`], as an outcome to
-/// stop at: a change refused only because a move committed meanwhile took the content out of
-/// the group where its sender has the right (a moderator there) is a race its sender lost,
-/// not a forgery: acknowledged and ignored, with its reason logged.
+/// The verdict on a remote change of an object held by [`find_object_held`], as an outcome
+/// to stop at: a change refused only because a move committed meanwhile took the content out
+/// of the group where its sender had the right (the verdict there allowed it) is a race its
+/// sender lost, not a forgery: acknowledged and ignored, with its reason logged.
 async fn held_verdict(
     conn: &mut Conn,
     change: Change,
     actor: &PersonActor,
-    (stored, moved): (&Stored, bool),
+    held: &Held,
 ) -> Result<Option<Outcome>, CoreError> {
-    match verdict(conn, change, actor, stored).await? {
+    match verdict(conn, change, actor, &held.stored).await? {
         Verdict::Allowed => Ok(None),
         Verdict::NotYetFederated => Ok(Some(Outcome::Ignored("remote_moderation"))),
-        Verdict::Forged(_) if moved => {
-            tracing::info!(
-                object = %stored.post.ap_id,
-                actor = ?actor.ap_id,
-                "a remote change of content moved meanwhile to another group is ignored"
-            );
-            Ok(Some(Outcome::Ignored("post_moved")))
+        Verdict::Forged(rule) => {
+            if let Some(before) = &held.moved_from {
+                if verdict(conn, change, actor, before).await? == Verdict::Allowed {
+                    tracing::info!(
+                        object = %held.stored.post.ap_id,
+                        actor = ?actor.ap_id,
+                        "a remote change of content moved meanwhile to another group is ignored"
+                    );
+                    return Ok(Some(Outcome::Ignored("post_moved")));
+                }
+            }
+            Err(forged(rule))
         }
-        Verdict::Forged(rule) => Err(forged(rule)),
     }
 }
 
@@ -347,20 +367,20 @@ pub async fn update(
     actor: &PersonActor,
     object: &IncomingObject,
 ) -> Result<Outcome, CoreError> {
-    let hold = match object.state {
-        Some(_) if object.is_post() => Hold::Exclusive,
-        _ => Hold::Edit,
+    let hold = Hold::Edit {
+        with_state: object.state.is_some(),
     };
-    let Some((stored, moved)) = find_object_held(conn, &object.ap_id, hold).await? else {
+    let Some(held) = find_object_held(conn, &object.ap_id, hold).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
-    if !stored.group.local {
+    if !held.stored.group.local {
         // Content of a group elsewhere changes through that group's Announce.
         return Ok(Outcome::Ignored("not_for_our_groups"));
     }
-    if let Some(stop) = held_verdict(conn, Change::Update, actor, (&stored, moved)).await? {
+    if let Some(stop) = held_verdict(conn, Change::Update, actor, &held).await? {
         return Ok(stop);
     }
+    let stored = held.stored;
     let caller = Caller::remote(actor.id);
     // A post held for approval is not public yet: its edit is kept for the relay on
     // approval (the inbox folds it into the kept Create), never relayed before. A rejected
@@ -456,15 +476,16 @@ pub async fn delete(
     actor: &PersonActor,
     object_ap_id: &str,
 ) -> Result<Outcome, CoreError> {
-    let Some((stored, moved)) = find_object_held(conn, object_ap_id, Hold::Exclusive).await? else {
+    let Some(held) = find_object_held(conn, object_ap_id, Hold::TakeDown).await? else {
         return Ok(Outcome::Ignored("unknown_object"));
     };
-    if !stored.group.local {
+    if !held.stored.group.local {
         return Ok(Outcome::Ignored("not_for_our_groups"));
     }
-    if let Some(stop) = held_verdict(conn, Change::Delete, actor, (&stored, moved)).await? {
+    if let Some(stop) = held_verdict(conn, Change::Delete, actor, &held).await? {
         return Ok(stop);
     }
+    let stored = held.stored;
     let caller = Caller::remote(actor.id);
     match &stored.comment {
         Some(comment) => comments::delete_comment(conn, ctx, &caller, comment.id).await?,

@@ -109,9 +109,10 @@ async fn content_by_id(
 /// The post locked (FOR UPDATE, as a deletion locks it: votes and replies in flight commit
 /// first — a removal takes their rewards back with the rest, a lock sees their replies — and
 /// later ones find it removed or locked), then read with its group: the group whose
-/// moderators decide is the one the post is in until the action commits. A move being written is waited for and the post read in its new group; read
-/// before the lock, a moderator of the group it left removed, restored, locked or pinned it
-/// in the new one. (A comment never changes posts: its post's id is read without a lock.)
+/// moderators decide is the one the post is in until the action commits. A move being
+/// written is waited for and the post read in its new group; read before the lock, a
+/// moderator of the group it left removed, restored, locked or pinned it in the new one. (A
+/// comment never changes posts: its post's id is read without a lock.)
 async fn content_locked(
     conn: &mut Conn,
     post_id: i64,
