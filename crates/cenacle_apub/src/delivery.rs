@@ -272,8 +272,11 @@ impl DeliveryWorker {
             if outbox_due || claim_wanted && may_claim(&in_flight, short_claim).is_some() {
                 continue;
             }
-            if in_flight.is_empty() && arrived.is_empty() && trim.due(Instant::now()) {
-                give_back_freed_memory();
+            let idle = in_flight.is_empty() && arrived.is_empty();
+            if idle && trim.due(Instant::now()) {
+                // Off the runtime's threads: a trim takes each arena's lock in turn and walks
+                // its free chunks, longer the bigger and more broken up the heap is.
+                tokio::task::spawn_blocking(give_back_freed_memory);
             }
             let mut sleep = if in_flight.is_empty() {
                 let due = self.time_until_next_due().await;
@@ -296,6 +299,13 @@ impl DeliveryWorker {
             }
             if !arrived.is_empty() {
                 sleep = sleep.min(flush_after.saturating_sub(oldest_arrival.elapsed()));
+            }
+            if idle {
+                // A trim put off for being too soon is done when it falls due, not at the
+                // next wake-up (up to `MAX_IDLE` later).
+                if let Some(wait) = trim.put_off(Instant::now()) {
+                    sleep = sleep.min(wait);
+                }
             }
             tokio::select! {
                 _ = wake.outbox.notified() => outbox_due = true,
@@ -813,6 +823,12 @@ impl IdleTrim {
         self.last = Some(now);
         true
     }
+
+    /// How long until a trim put off for being too soon falls due; None when none waits.
+    fn put_off(&self, now: Instant) -> Option<Duration> {
+        let last = self.last.filter(|_| self.sent_since)?;
+        Some(TRIM_EVERY.saturating_sub(now.saturating_duration_since(last)))
+    }
 }
 
 /// Gives the pages malloc holds free back to the system. A fan-out leaves what its
@@ -852,8 +868,18 @@ mod tests {
         // Sent again soon after: waits out the interval...
         trim.sent();
         assert!(!trim.due(start + TRIM_EVERY - Duration::from_millis(1)));
+        // ...the worker told to wake when it falls due...
+        assert_eq!(
+            trim.put_off(start + TRIM_EVERY - Duration::from_secs(3)),
+            Some(Duration::from_secs(3))
+        );
         // ...and is done at the first idle moment after it.
         assert!(trim.due(start + TRIM_EVERY));
+        assert_eq!(
+            trim.put_off(start + TRIM_EVERY),
+            None,
+            "done: nothing waits"
+        );
         assert!(!trim.due(start + TRIM_EVERY * 3));
     }
 

@@ -169,20 +169,36 @@ pub struct IssuedToken {
     pub account: Account,
 }
 
-/// Checks the password and issues a bearer token. Unknown user and wrong password answer the
-/// same, in the same time. Needs no transaction: its one write is the token.
-pub async fn login(
-    conn: &mut Conn,
-    ctx: &Context,
-    username: &str,
+/// A log-in in three steps, so that no connection is held while the password is checked (a
+/// hash waits its turn for a core, `secrets::verify_password`, and a burst of log-ins holding
+/// their connections meanwhile would take the pool from every other request): the account
+/// named ([`login_account`]), its password checked without a connection
+/// ([`check_login_password`]), then a bearer token issued ([`open_session`]). Unknown user
+/// and wrong password answer the same, in the same time. Needs no transaction: its one write
+/// is the token.
+pub async fn login_account(conn: &mut Conn, username: &str) -> Result<Option<Account>, CoreError> {
+    Ok(store::find_by_username(conn, username).await?)
+}
+
+/// The account whose password `password` is ([`login_account`]'s), or `InvalidCredentials`.
+pub async fn check_login_password(
+    account: Option<Account>,
     password: &str,
-) -> Result<IssuedToken, CoreError> {
-    let account = store::find_by_username(conn, username).await?;
+) -> Result<Account, CoreError> {
     let stored_hash = account.as_ref().map(|a| a.password_hash.as_str());
     if !verify_password(password, stored_hash).await {
         return Err(CoreError::InvalidCredentials);
     }
-    let account = account.ok_or(CoreError::InvalidCredentials)?;
+    account.ok_or(CoreError::InvalidCredentials)
+}
+
+/// Issues a bearer token to an account whose password was checked, unless it may not log in
+/// (pending, suspended, its e-mail unverified where required, banned from the instance).
+pub async fn open_session(
+    conn: &mut Conn,
+    ctx: &Context,
+    account: Account,
+) -> Result<IssuedToken, CoreError> {
     ensure_may_log_in(&account)?;
     if ctx.settings.email.verification == EmailVerification::Required
         && account.email.is_some()

@@ -8,12 +8,50 @@ use argon2::{
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use std::{
+    num::NonZeroUsize,
+    sync::{Arc, OnceLock},
+};
+use tokio::sync::Semaphore;
+
+/// How many password hashes (or verifications) run at once: one per core. Each holds a 19 MiB
+/// block and a core for tens of milliseconds; more at once would not finish sooner, and a
+/// burst of log-ins would hold 19 MiB each meanwhile (the server's memory bound, issue 10:
+/// docs/benchmarks.md).
+fn hashing_permits() -> Arc<Semaphore> {
+    static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
+    PERMITS
+        .get_or_init(|| {
+            let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
+            Arc::new(Semaphore::new(cores))
+        })
+        .clone()
+}
+
+/// Runs `work` on the blocking pool once one of `permits` is free. The permit goes with the
+/// work: a caller that gives up (a closed connection) does not free it while the work runs.
+async fn on_a_hashing_core<T: Send + 'static>(
+    permits: Arc<Semaphore>,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, CoreError> {
+    let permit = permits
+        .acquire_owned()
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let done = work();
+        drop(permit);
+        done
+    })
+    .await
+    .map_err(|e| CoreError::Internal(e.to_string()))
+}
 
 /// Hashes with argon2id and the crate's recommended cost (19 MiB, 2 passes). CPU-heavy: runs
-/// on the blocking pool so that it does not stall the async workers.
+/// on the blocking pool so that it does not stall the async workers, a bounded number at once.
 pub async fn hash_password(password: &str) -> Result<String, CoreError> {
     let password = password.to_owned();
-    tokio::task::spawn_blocking(move || {
+    on_a_hashing_core(hashing_permits(), move || {
         let mut salt = [0u8; 16];
         rand::rng().fill_bytes(&mut salt);
         let salt = SaltString::encode_b64(&salt).map_err(|e| CoreError::Internal(e.to_string()))?;
@@ -22,8 +60,7 @@ pub async fn hash_password(password: &str) -> Result<String, CoreError> {
             .map(|h| h.to_string())
             .map_err(|e| CoreError::Internal(e.to_string()))
     })
-    .await
-    .map_err(|e| CoreError::Internal(e.to_string()))?
+    .await?
 }
 
 /// Checks `password` against a stored PHC string. With `None` (unknown user) it still does the
@@ -31,7 +68,7 @@ pub async fn hash_password(password: &str) -> Result<String, CoreError> {
 pub async fn verify_password(password: &str, stored: Option<&str>) -> bool {
     let password = password.to_owned();
     let stored = stored.map(str::to_owned);
-    tokio::task::spawn_blocking(move || {
+    on_a_hashing_core(hashing_permits(), move || {
         let hash = stored.unwrap_or_else(|| DUMMY_HASH.to_owned());
         let Ok(parsed) = PasswordHash::new(&hash) else {
             return false;
@@ -73,6 +110,46 @@ mod tests {
         assert!(!verify_password("wrong horse battery", Some(&hash)).await);
         assert!(!verify_password("anything", None).await);
         assert!(!verify_password("anything", Some("not a hash")).await);
+    }
+
+    /// Eight hashing jobs at once through two permits: never more than two run together.
+    /// Without the bound, the blocking pool ran all eight at once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_hashes_run_at_once_than_permits() {
+        use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+        let permits = Arc::new(Semaphore::new(2));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let job = |running: Arc<AtomicUsize>, most: Arc<AtomicUsize>| {
+            move || {
+                let now = running.fetch_add(1, SeqCst) + 1;
+                most.fetch_max(now, SeqCst);
+                // The work itself (a hash takes tens of milliseconds), not a synchronisation.
+                std::thread::sleep(std::time::Duration::from_millis(30));
+                running.fetch_sub(1, SeqCst);
+            }
+        };
+        let jobs: Vec<_> = (0..8)
+            .map(|_| {
+                tokio::spawn(on_a_hashing_core(
+                    permits.clone(),
+                    job(running.clone(), most.clone()),
+                ))
+            })
+            .collect();
+        for handle in jobs {
+            handle.await.unwrap().unwrap();
+        }
+        assert_eq!(
+            most.load(SeqCst),
+            2,
+            "hashes ran beyond the permits, or not in parallel"
+        );
+        assert_eq!(
+            permits.available_permits(),
+            2,
+            "a permit was not given back"
+        );
     }
 
     #[test]

@@ -46,13 +46,29 @@ fn main() -> ExitCode {
 /// raised. The trim threshold is set with it at the default's own ratio (twice): left at its
 /// 128 KiB start, thread heaps were shrunk and grown again all through a fan-out (≈ 300
 /// `madvise` calls and 4,400 more page faults to 10,000 instances).
+///
+/// The price: every block of 1 MiB or more is mapped and unmapped (its pages faulted in
+/// afresh) instead of reused from the heap — a hash's 19 MiB (≈ 4,900 page faults, a few
+/// percent of its time), a large inbox body or media file read whole. An operator who tunes
+/// malloc themself (`MALLOC_MMAP_THRESHOLD_`, `MALLOC_TRIM_THRESHOLD_`, `glibc.malloc.*` in
+/// `GLIBC_TUNABLES`) keeps their settings: none are set here then.
 fn fix_malloc_thresholds() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` only sets malloc's parameters (under malloc's own lock); this runs
-    // first in `main`, before any other thread exists.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 2 << 20);
+    {
+        let set = |name: &str| std::env::var_os(name);
+        let tuned = set("MALLOC_MMAP_THRESHOLD_").is_some()
+            || set("MALLOC_TRIM_THRESHOLD_").is_some()
+            || set("GLIBC_TUNABLES")
+                .is_some_and(|tunables| tunables.to_string_lossy().contains("glibc.malloc."));
+        if tuned {
+            return;
+        }
+        // SAFETY: `mallopt` only sets malloc's parameters (under malloc's own lock); this
+        // runs first in `main`, before any other thread exists.
+        unsafe {
+            libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+            libc::mallopt(libc::M_TRIM_THRESHOLD, 2 << 20);
+        }
     }
 }
 

@@ -149,8 +149,13 @@ pub async fn log_in(
         .admit(ip, username)
         .await
         .map_err(retry_after)?;
-    let mut conn = state.ctx.conn().await?;
-    let issued = accounts::login(&mut conn, &state.ctx, username, password).await;
+    let account = accounts::login_account(&mut *state.ctx.conn().await?, username).await?;
+    let issued = match accounts::check_login_password(account, password).await {
+        Ok(account) => {
+            accounts::open_session(&mut *state.ctx.conn().await?, &state.ctx, account).await
+        }
+        Err(refused) => Err(refused),
+    };
     if matches!(issued, Err(CoreError::InvalidCredentials)) {
         attempt.wrong_password();
     }
