@@ -9,6 +9,7 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use cenacle_core::{insights, ScopedFutureExt};
+use cenacle_db::shortlist_snapshots::Pass;
 use cenacle_domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use common::{engagement::setup, Reply, TestApp};
@@ -56,17 +57,23 @@ async fn shortlist(t: &TestApp, query: &str, token: &str) -> Reply {
 }
 
 /// What the server's background pass does (`cenacle_server::serve::refresh_shortlists`), with
-/// every snapshot computed before now due (an interval of 0).
+/// every snapshot computed before it started due (an interval of 0).
 async fn refresh_pass(t: &TestApp) -> Vec<insights::RefreshedShortlist> {
-    refresh_pass_before(t, Utc::now()).await
+    refresh_pass_with(t, start_pass(t, std::time::Duration::ZERO).await).await
 }
 
-/// The pass with the snapshots computed before `computed_before` due: the unasked ones go,
-/// then one topic per transaction until none is due.
-async fn refresh_pass_before(
-    t: &TestApp,
-    computed_before: DateTime<Utc>,
-) -> Vec<insights::RefreshedShortlist> {
+/// A pass's bounds, as the server starts one: snapshots computed `refresh_after` before now
+/// (the database's) are due.
+async fn start_pass(t: &TestApp, refresh_after: std::time::Duration) -> Pass {
+    t.ctx
+        .transaction(move |conn| insights::shortlist_pass(conn, refresh_after).scope_boxed())
+        .await
+        .unwrap()
+}
+
+/// The pass with the given bounds: the unasked snapshots go, then one topic per transaction
+/// until none is due.
+async fn refresh_pass_with(t: &TestApp, pass: Pass) -> Vec<insights::RefreshedShortlist> {
     t.ctx
         .transaction(|conn| insights::forget_unasked_shortlists(conn).scope_boxed())
         .await
@@ -75,7 +82,7 @@ async fn refresh_pass_before(
     while let Some(r) = t
         .ctx
         .transaction(move |conn| {
-            insights::refresh_due_shortlist(conn, computed_before).scope_boxed()
+            async move { insights::refresh_due_shortlist(conn, &pass).await }.scope_boxed()
         })
         .await
         .unwrap()
@@ -348,17 +355,19 @@ async fn a_snapshot_lists_whom_a_live_answer_lists() {
         today - Duration::days(90),
         today + Duration::days(2)
     );
-    shortlist(t, "tag=printers", &s.manager).await;
+    let first = shortlist(t, "tag=printers", &s.manager).await;
     t.sql("UPDATE local_user SET status = 'suspended' WHERE person_id = (SELECT id FROM person WHERE username = 'bob' AND local)")
         .await;
     let live = shortlist(t, &explicit, &s.manager).await;
     let stored = shortlist(t, "tag=printers", &s.manager).await;
+    assert_eq!(as_of(&stored), as_of(&first), "served from the snapshot");
     assert_eq!(handles(&live), handles(&stored));
     assert!(named(&handles(&stored), "bob"));
 }
 
 /// A snapshot is kept fresh while someone asks for it: one nobody asked for in 30 days is not
-/// refreshed (it is deleted; a request would compute it again), one asked 29 days ago is.
+/// refreshed (it is deleted; a request would compute it again), one asked 29 days ago is —
+/// and that refresh is not an asking: two days on, nobody having asked since, it goes too.
 #[tokio::test]
 async fn the_refresh_leaves_snapshots_nobody_asks_for() {
     let s = small().await;
@@ -377,8 +386,8 @@ async fn the_refresh_leaves_snapshots_nobody_asks_for() {
          WHERE tag = ''",
     )
     .await;
-    let pass_started = Utc::now();
-    let refreshed = refresh_pass_before(t, pass_started).await;
+    let pass = start_pass(t, std::time::Duration::ZERO).await;
+    let refreshed = refresh_pass_with(t, pass).await;
     assert_eq!(refreshed.len(), 1, "{refreshed:?}");
     assert_eq!(refreshed[0].tag, "");
     assert!(refreshed[0].group_id.is_some());
@@ -399,9 +408,34 @@ async fn the_refresh_leaves_snapshots_nobody_asks_for() {
         .await,
         0
     );
-    // Refreshed once: the pass ends (what it refreshed is no longer due by its bound).
-    assert!(refresh_pass_before(t, pass_started).await.is_empty());
+    // Refreshed once: the pass ends (what it refreshed is no longer due by its bounds).
+    assert!(refresh_pass_with(t, pass).await.is_empty());
+    // The refresh kept when it was last asked for ...
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE tag = '' AND last_asked_at < now() - interval '28 days'"
+        )
+        .await,
+        1,
+        "the refresh is not an asking"
+    );
+    // ... so two days on (its times moved back, as the clock going forward would), nobody
+    // having asked, it is neither refreshed nor kept.
+    t.sql(
+        "UPDATE shortlist_snapshot SET computed_at = computed_at - interval '2 days', \
+                last_asked_at = last_asked_at - interval '2 days'",
+    )
+    .await;
+    assert!(refresh_pass(t).await.is_empty(), "not refreshed");
+    assert_eq!(
+        count(t, "SELECT count(*) AS n FROM shortlist_snapshot").await,
+        0,
+        "forgotten"
+    );
     // A request served from a snapshot keeps it asked for.
+    shortlist(t, "group=open", &s.manager).await;
     t.sql("UPDATE shortlist_snapshot SET last_asked_at = now() - interval '2 hours'")
         .await;
     shortlist(t, "group=open", &s.manager).await;
@@ -417,39 +451,115 @@ async fn the_refresh_leaves_snapshots_nobody_asks_for() {
 }
 
 /// Two servers' passes side by side: the topic one is refreshing is skipped by the other (its
-/// row locked until the refresh commits), so no topic is computed twice.
+/// row locked until the refresh commits), so no topic is computed twice. Bounded in time: a
+/// pass waiting on the lock instead of skipping it would hang, and fails here.
 #[tokio::test]
 async fn two_passes_never_refresh_one_topic_at_once() {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let s = small().await;
+        let t = &s.t;
+        shortlist(t, "tag=printers", &s.manager).await;
+        t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
+            .await;
+        let pass = start_pass(t, std::time::Duration::ZERO).await;
+        let mut first = t.db.pool.get().await.unwrap();
+        diesel::sql_query("BEGIN")
+            .execute(&mut first)
+            .await
+            .unwrap();
+        let one = insights::refresh_due_shortlist(&mut first, &pass)
+            .await
+            .unwrap();
+        assert!(one.is_some());
+        let other = t
+            .ctx
+            .transaction(move |conn| {
+                async move { insights::refresh_due_shortlist(conn, &pass).await }.scope_boxed()
+            })
+            .await
+            .unwrap();
+        assert_eq!(other, None, "locked by the first pass: skipped");
+        diesel::sql_query("COMMIT")
+            .execute(&mut first)
+            .await
+            .unwrap();
+        assert!(
+            refresh_pass_with(t, pass).await.is_empty(),
+            "done by the first"
+        );
+    })
+    .await
+    .expect("a pass waited for another's lock");
+}
+
+/// Only the lengths a dashboard offers are kept (each snapshot is refreshed while asked for):
+/// the last 30 days are, the last 45 are computed for each request and never stored.
+#[tokio::test]
+async fn only_the_usual_lengths_are_kept() {
+    let s = small().await;
+    let t = &s.t;
+    let tomorrow = Utc::now().date_naive() + Duration::days(1);
+    let last = |days: i64| {
+        format!(
+            "tag=printers&from={}&to={tomorrow}",
+            tomorrow - Duration::days(days)
+        )
+    };
+    let odd = shortlist(t, &last(45), &s.manager).await;
+    assert_eq!(
+        count(t, "SELECT count(*) AS n FROM shortlist_snapshot").await,
+        0,
+        "45 days: not stored"
+    );
+    bob_answers(&s, "Fax").await;
+    let again = shortlist(t, &last(45), &s.manager).await;
+    assert!(as_of(&again) > as_of(&odd), "computed again");
+    assert!(named(&handles(&again), "bob"), "{}", again.json);
+    shortlist(t, &last(30), &s.manager).await;
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot WHERE days = 30"
+        )
+        .await,
+        1,
+        "30 days: stored"
+    );
+}
+
+/// At midnight (UTC) every snapshot's period becomes yesterday's, which no request may read:
+/// the pass refreshes it then, however recently it was computed.
+#[tokio::test]
+async fn the_pass_refreshes_yesterdays_periods_at_once() {
     let s = small().await;
     let t = &s.t;
     shortlist(t, "tag=printers", &s.manager).await;
-    t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
-        .await;
-    let computed_before = Utc::now();
-    let mut first = t.db.pool.get().await.unwrap();
-    diesel::sql_query("BEGIN")
-        .execute(&mut first)
-        .await
-        .unwrap();
-    let one = insights::refresh_due_shortlist(&mut first, computed_before)
-        .await
-        .unwrap();
-    assert!(one.is_some());
-    let other = t
-        .ctx
-        .transaction(move |conn| {
-            insights::refresh_due_shortlist(conn, computed_before).scope_boxed()
-        })
-        .await
-        .unwrap();
-    assert_eq!(other, None, "locked by the first pass: skipped");
-    diesel::sql_query("COMMIT")
-        .execute(&mut first)
-        .await
-        .unwrap();
-    assert!(
-        refresh_pass_before(t, computed_before).await.is_empty(),
-        "done by the first"
+    // Computed just before midnight, a minute ago: its period ends today.
+    t.sql(
+        "UPDATE shortlist_snapshot SET period_from = period_from - 1, \
+                period_to = period_to - 1, computed_at = now() - interval '1 minute'",
+    )
+    .await;
+    // The server's bound (900 s by default: due at 450 s) leaves it by its age.
+    let pass = start_pass(t, std::time::Duration::from_secs(450)).await;
+    let refreshed = refresh_pass_with(t, pass).await;
+    assert_eq!(refreshed.len(), 1, "{refreshed:?}");
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE period_to = (now() AT TIME ZONE 'UTC')::date + 1"
+        )
+        .await,
+        1
+    );
+    let read = shortlist(t, "tag=printers", &s.manager).await;
+    bob_answers(&s, "Stapler").await;
+    let again = shortlist(t, "tag=printers", &s.manager).await;
+    assert_eq!(
+        as_of(&again),
+        as_of(&read),
+        "served from the refreshed snapshot"
     );
 }
 

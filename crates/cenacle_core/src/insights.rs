@@ -176,9 +176,16 @@ pub struct Shortlist {
 pub const SNAPSHOT_ENTRIES: usize = 100;
 /// A snapshot is kept fresh while someone asked for it within this many days; after that it
 /// is deleted (a request computes it again).
-pub const SNAPSHOT_ASKED_WITHIN_DAYS: i64 = 30;
-/// How often, at most, a request served from a snapshot writes that it was asked for.
-const SNAPSHOT_TOUCH_EVERY: Duration = Duration::hours(1);
+pub const SNAPSHOT_ASKED_WITHIN_DAYS: i32 = 30;
+/// How often, at most, a request served from a snapshot writes that it was asked for (an
+/// hour, against 30 days kept: a write per hour at most, whatever the requests).
+const SNAPSHOT_TOUCH_EVERY: std::time::Duration = std::time::Duration::from_secs(3600);
+/// The lengths of the last N days a snapshot is kept for: the ones a manager's dashboard
+/// offers (a week, a month, a quarter — the default —, half a year, a year). Each snapshot
+/// kept is refreshed every few minutes while asked for: one per length a request may name
+/// (up to two years' worth, per topic) would let anyone asking make the server refresh
+/// hundreds per topic. Other lengths are computed for their request.
+pub const SNAPSHOT_LENGTHS: [i32; 5] = [7, 30, 90, 180, 365];
 
 /// The topic's members ranked by influence (at most `top`), the topic's acceptance rate, and
 /// when the figures were read.
@@ -202,7 +209,7 @@ pub async fn shortlist(
     // A snapshot keeps the most a request may ask for (`limit` ≤ 100); more is computed.
     let days = period
         .days_ending_tomorrow(Utc::now().date_naive())
-        .filter(|_| top <= SNAPSHOT_ENTRIES);
+        .filter(|days| top <= SNAPSHOT_ENTRIES && SNAPSHOT_LENGTHS.contains(days));
     let Some(days) = days else {
         let as_of = Utc::now();
         let (entries, norms) = ranked(conn, &rows, period, top).await?;
@@ -217,16 +224,17 @@ pub async fn shortlist(
     if let Some(snapshot) = fresh {
         // People deleted since are left out (as a live answer would); if that leaves fewer
         // than asked of a list that was cut, the ones after it are unknown: computed below.
-        let members = snapshots::snapshot_members(conn, snapshot.id).await?;
+        let members = &snapshot.members;
         if snapshot.complete || members.len() >= top {
-            if now - snapshot.last_asked_at >= SNAPSHOT_TOUCH_EVERY {
-                snapshots::touch(conn, snapshot.id).await?;
+            let touched_ago = (now - snapshot.last_asked_at).to_std().unwrap_or_default();
+            if touched_ago >= SNAPSHOT_TOUCH_EVERY {
+                snapshots::touch(conn, snapshot.id, SNAPSHOT_TOUCH_EVERY).await?;
             }
             let norms = TopicNorms {
                 acceptance_rate: snapshot.acceptance_rate,
             };
             return Ok(Shortlist {
-                entries: rank(&members, &norms, period, top)
+                entries: rank(members, &norms, period, top)
                     .into_iter()
                     .map(|(entry, _)| entry)
                     .collect(),
@@ -237,7 +245,7 @@ pub async fn shortlist(
     }
     // Read from the rollups now: the figures are as of this instant (or later).
     let mut computed = compute_snapshot(conn, &rows, period).await?;
-    store_snapshot(conn, &rows, days, period, now, &computed).await?;
+    store_snapshot(conn, &rows, days, period, now, &computed, true).await?;
     computed.ranked.truncate(top);
     Ok(Shortlist {
         entries: computed
@@ -252,7 +260,7 @@ pub async fn shortlist(
 
 impl Period {
     /// The length of a period of the last N days, today included (`to` is tomorrow): the
-    /// shape a snapshot keeps. None for any other.
+    /// shape a snapshot keeps (of [`SNAPSHOT_LENGTHS`] only). None for any other.
     pub fn days_ending_tomorrow(self, today: NaiveDate) -> Option<i32> {
         let days = (self.to - self.from).num_days();
         (self.to == today + Duration::days(1) && days > 0)
@@ -291,7 +299,9 @@ async fn compute_snapshot(
 }
 
 /// Stores a computed snapshot as of `computed_at` (the database's clock before the rollups
-/// were read). Not written when another server is refreshing it (see `snapshots::store`).
+/// were read), `asked` for by a request or refreshed in the background (which keeps when it
+/// was last asked for). Not written when another server is refreshing it (see
+/// `snapshots::store`).
 async fn store_snapshot(
     conn: &mut Conn,
     rows: &TopicRows,
@@ -299,6 +309,7 @@ async fn store_snapshot(
     period: Period,
     computed_at: DateTime<Utc>,
     computed: &ComputedSnapshot,
+    asked: bool,
 ) -> Result<bool, CoreError> {
     let members: Vec<MemberSums> = computed.ranked.iter().map(|(_, sums)| *sums).collect();
     Ok(snapshots::store(
@@ -312,6 +323,7 @@ async fn store_snapshot(
             acceptance_rate: computed.norms.acceptance_rate,
             complete: computed.complete,
             members: &members,
+            asked,
         },
     )
     .await?)
@@ -327,17 +339,31 @@ pub struct RefreshedShortlist {
     pub entries: usize,
 }
 
-/// Refreshes one snapshot computed before `computed_before` that someone asked for within
+/// Starts a background pass over the snapshots: its bounds, from the database's clock read
+/// once (the clock `computed_at` is written with: a server's own clock ahead of it would make
+/// the pass claim again what it has just refreshed). Due: computed `refresh_after` before, or
+/// of yesterday's period.
+pub async fn shortlist_pass(
+    conn: &mut Conn,
+    refresh_after: std::time::Duration,
+) -> Result<snapshots::Pass, CoreError> {
+    Ok(snapshots::Pass {
+        started: snapshots::pass_started(conn).await?,
+        refresh_after,
+        asked_within_days: SNAPSHOT_ASKED_WITHIN_DAYS,
+    })
+}
+
+/// Refreshes one snapshot due by the pass's bounds that someone asked for within
 /// [`SNAPSHOT_ASKED_WITHIN_DAYS`] (the oldest such), over its period as of today: None when
 /// there is none left. Run it in a transaction of its own, one per topic: the snapshot stays
 /// locked (and skipped by other servers' passes) until it commits. A pass keeping the same
-/// `computed_before` ends: a refreshed snapshot is computed after it.
+/// bounds ends: a refreshed snapshot is computed after them, for a period as late.
 pub async fn refresh_due_shortlist(
     conn: &mut Conn,
-    computed_before: DateTime<Utc>,
+    pass: &snapshots::Pass,
 ) -> Result<Option<RefreshedShortlist>, CoreError> {
-    let asked_since = Utc::now() - Duration::days(SNAPSHOT_ASKED_WITHIN_DAYS);
-    let Some(due) = snapshots::claim_due(conn, computed_before, asked_since).await? else {
+    let Some(due) = snapshots::claim_due(conn, pass).await? else {
         return Ok(None);
     };
     let to = due.now.date_naive() + Duration::days(1);
@@ -350,7 +376,7 @@ pub async fn refresh_due_shortlist(
         group_id: due.group_id,
     };
     let computed = compute_snapshot(conn, &rows, period).await?;
-    store_snapshot(conn, &rows, due.days, period, due.now, &computed).await?;
+    store_snapshot(conn, &rows, due.days, period, due.now, &computed, false).await?;
     Ok(Some(RefreshedShortlist {
         tag: rows.tag,
         group_id: rows.group_id,
@@ -362,8 +388,7 @@ pub async fn refresh_due_shortlist(
 /// Deletes the snapshots nobody asked for within [`SNAPSHOT_ASKED_WITHIN_DAYS`]: no longer
 /// refreshed, they would never be fresh enough to serve. How many went.
 pub async fn forget_unasked_shortlists(conn: &mut Conn) -> Result<usize, CoreError> {
-    let asked_since = Utc::now() - Duration::days(SNAPSHOT_ASKED_WITHIN_DAYS);
-    Ok(snapshots::forget_unasked(conn, asked_since).await?)
+    Ok(snapshots::forget_unasked(conn, SNAPSHOT_ASKED_WITHIN_DAYS).await?)
 }
 
 /// The topic's members who replied there, ranked (at most `top`), and its acceptance rate:

@@ -6,7 +6,6 @@
 
 use crate::{
     insights::{MemberSums, TopicRows},
-    schema::shortlist_snapshot,
     DbError, PrepareOnce,
 };
 use chrono::{DateTime, NaiveDate, Utc};
@@ -16,34 +15,33 @@ use diesel::{
 };
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 
-/// A stored snapshot, without its entries ([`snapshot_members`]).
-#[derive(Debug, Clone, Copy, PartialEq, QueryableByName)]
+/// A stored snapshot, with its members as they were summed when it was computed — but for
+/// people deleted since: their rollups went with them, so a live answer would not list them
+/// either. (The sums have no first answers: the shortlist does not read them.)
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
-    #[diesel(sql_type = BigInt)]
     pub id: i64,
-    #[diesel(sql_type = Date)]
     pub period_from: NaiveDate,
-    #[diesel(sql_type = Date)]
     pub period_to: NaiveDate,
-    #[diesel(sql_type = Timestamptz)]
     pub computed_at: DateTime<Utc>,
-    #[diesel(sql_type = Timestamptz)]
     pub last_asked_at: DateTime<Utc>,
-    #[diesel(sql_type = Float8)]
     pub acceptance_rate: f64,
-    #[diesel(sql_type = Bool)]
     pub complete: bool,
+    /// Best first.
+    pub members: Vec<MemberSums>,
 }
 
 /// The database's clock, and the snapshot of the topic's `days`-long period if there is one.
 /// The clock is the one `computed_at` is written and compared with, whichever server asks.
+/// The row and its members are read by one statement: a refresh committing meanwhile cannot
+/// give the members of one computation with the time and rate of another.
 pub async fn snapshot(
     conn: &mut AsyncPgConnection,
     topic: &TopicRows,
     days: i32,
 ) -> Result<(DateTime<Utc>, Option<Snapshot>), DbError> {
     #[derive(QueryableByName)]
-    struct Found {
+    struct Row {
         #[diesel(sql_type = Timestamptz)]
         now: DateTime<Utc>,
         #[diesel(sql_type = Nullable<BigInt>)]
@@ -60,21 +58,51 @@ pub async fn snapshot(
         acceptance_rate: Option<f64>,
         #[diesel(sql_type = Nullable<Bool>)]
         complete: Option<bool>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        person_id: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        threads: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        ideas: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        replies: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        accepted: Option<i64>,
+        #[diesel(sql_type = Nullable<Float8>)]
+        likes: Option<f64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        views: Option<i64>,
+        #[diesel(sql_type = Nullable<BigInt>)]
+        helped: Option<i64>,
     }
-    let found: Found = diesel::sql_query(
+    // One row per member still there, best first; one row of NULL members when none is (and
+    // of NULLs only when there is no snapshot).
+    let rows: Vec<Row> = diesel::sql_query(
         "SELECT now() AS now, s.id, s.period_from, s.period_to, s.computed_at, s.last_asked_at, \
-                s.acceptance_rate, s.complete \
+                s.acceptance_rate, s.complete, e.person_id, e.threads, e.ideas, e.replies, \
+                e.accepted, e.likes, e.views, e.helped \
          FROM (SELECT) AS one LEFT JOIN shortlist_snapshot s \
-           ON s.tag = $1 AND COALESCE(s.group_id, 0) = COALESCE($2, 0) AND s.days = $3",
+           ON s.tag = $1 AND COALESCE(s.group_id, 0) = COALESCE($2, 0) AND s.days = $3 \
+         LEFT JOIN LATERAL ( \
+           SELECT e.* FROM ROWS FROM (jsonb_to_recordset(s.entries) AS \
+             (person_id int8, threads int8, ideas int8, replies int8, accepted int8, \
+              likes float8, views int8, helped int8)) WITH ORDINALITY \
+             AS e (person_id, threads, ideas, replies, accepted, likes, views, helped, rank) \
+           WHERE EXISTS (SELECT 1 FROM person p WHERE p.id = e.person_id)) AS e ON true \
+         ORDER BY e.rank",
     )
     .bind::<Text, _>(&topic.tag)
     .bind::<Nullable<BigInt>, _>(topic.group_id)
     .bind::<Integer, _>(days)
     .prepared()
-    .get_result(conn)
+    .load(conn)
     .await?;
-    let stored = match found {
-        Found {
+    // `FROM (SELECT)` gives a row whatever is stored.
+    // (Named in full: diesel's `RunQueryDsl::first` would be taken for a slice's.)
+    let first = <[Row]>::first(&rows).ok_or(DbError::Query(diesel::result::Error::NotFound))?;
+    let now = first.now;
+    let stored = match *first {
+        Row {
             id: Some(id),
             period_from: Some(period_from),
             period_to: Some(period_to),
@@ -91,45 +119,48 @@ pub async fn snapshot(
             last_asked_at,
             acceptance_rate,
             complete,
+            members: rows
+                .iter()
+                .filter_map(|r| {
+                    Some(MemberSums {
+                        person_id: r.person_id?,
+                        sums: crate::insights::StatsSums {
+                            threads: r.threads?,
+                            ideas: r.ideas?,
+                            replies: r.replies?,
+                            accepted: r.accepted?,
+                            likes: r.likes?,
+                            views: r.views?,
+                            first_replies: 0,
+                            first_reply_secs: 0,
+                        },
+                        helped: r.helped?,
+                    })
+                })
+                .collect(),
         }),
         _ => None,
     };
-    Ok((found.now, stored))
+    Ok((now, stored))
 }
 
-/// A snapshot's members, best first, as they were summed when it was computed — but for
-/// people deleted since: their rollups went with them, so a live answer would not list them
-/// either. (The sums have no first answers: the shortlist does not read them.)
-pub async fn snapshot_members(
+/// Records that a snapshot was asked for (it is kept fresh while it is) unless that was
+/// recorded within `every` (the caller's, which checks it first to spare the statement), and
+/// never waiting — a row locked is being refreshed, which keeps its time: the next request
+/// served records it.
+pub async fn touch(
     conn: &mut AsyncPgConnection,
     id: i64,
-) -> Result<Vec<MemberSums>, DbError> {
-    Ok(diesel::sql_query(
-        "SELECT e.person_id, e.threads, e.ideas, e.replies, e.accepted, e.likes, e.views, \
-                0::int8 AS first_replies, 0::int8 AS first_reply_secs, e.helped \
-         FROM shortlist_snapshot s \
-         CROSS JOIN LATERAL ROWS FROM (jsonb_to_recordset(s.entries) AS \
-           (person_id int8, threads int8, ideas int8, replies int8, accepted int8, likes float8, \
-            views int8, helped int8)) WITH ORDINALITY \
-           AS e (person_id, threads, ideas, replies, accepted, likes, views, helped, rank) \
-         WHERE s.id = $1 AND EXISTS (SELECT 1 FROM person p WHERE p.id = e.person_id) \
-         ORDER BY e.rank",
-    )
-    .bind::<BigInt, _>(id)
-    .prepared()
-    .load(conn)
-    .await?)
-}
-
-/// Records that a snapshot was asked for (it is kept fresh while it is): at most once an hour,
-/// and never waiting — a row locked is being refreshed, which writes its own time.
-pub async fn touch(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    every: std::time::Duration,
+) -> Result<(), DbError> {
     diesel::sql_query(
         "UPDATE shortlist_snapshot SET last_asked_at = now() WHERE id = \
            (SELECT id FROM shortlist_snapshot \
-            WHERE id = $1 AND last_asked_at < now() - interval '1 hour' FOR UPDATE SKIP LOCKED)",
+            WHERE id = $1 AND last_asked_at < now() - $2 * interval '1 second' \
+            FOR UPDATE SKIP LOCKED)",
     )
     .bind::<BigInt, _>(id)
+    .bind::<Float8, _>(every.as_secs_f64())
     .prepared()
     .execute(conn)
     .await?;
@@ -148,12 +179,17 @@ pub struct NewSnapshot<'a> {
     pub complete: bool,
     /// Best first.
     pub members: &'a [MemberSums],
+    /// Whether a request asked for it (it then records it was asked for now); the background
+    /// refresh does not, and keeps when it was last asked: else every snapshot it refreshes
+    /// would look asked for, be refreshed forever and never forgotten.
+    pub asked: bool,
 }
 
-/// Stores a snapshot of the topic's `days`-long period, asked for now, in one statement (so
-/// that no reader sees half of it): a new row, or over the stored one unless another
-/// transaction holds that (a refresh under way, which will write a snapshot as fresh) or it
-/// is fresher already. Whether it was written.
+/// Stores a snapshot of the topic's `days`-long period in one statement (so that no reader
+/// sees half of it): a new row (only a request makes one: the refresh writes over the row it
+/// holds), or over the stored one unless another transaction holds that (a refresh under
+/// way, which will write a snapshot as fresh) or it is fresher already. Whether it was
+/// written.
 pub async fn store(conn: &mut AsyncPgConnection, new: &NewSnapshot<'_>) -> Result<bool, DbError> {
     let column = |f: fn(&MemberSums) -> i64| new.members.iter().map(f).collect::<Vec<i64>>();
     let ids = column(|m| m.person_id);
@@ -185,7 +221,8 @@ pub async fn store(conn: &mut AsyncPgConnection, new: &NewSnapshot<'_>) -> Resul
            ON CONFLICT DO NOTHING RETURNING id), \
          updated AS ( \
            UPDATE shortlist_snapshot s SET period_from = $4, period_to = $5, computed_at = $6, \
-                  last_asked_at = now(), acceptance_rate = $7, complete = $8, \
+                  last_asked_at = CASE WHEN $17 THEN now() ELSE s.last_asked_at END, \
+                  acceptance_rate = $7, complete = $8, \
                   entries = (SELECT entries FROM entries) \
            WHERE s.id = (SELECT id FROM shortlist_snapshot \
                          WHERE tag = $1 AND COALESCE(group_id, 0) = COALESCE($2, 0) AND days = $3 \
@@ -210,6 +247,7 @@ pub async fn store(conn: &mut AsyncPgConnection, new: &NewSnapshot<'_>) -> Resul
     .bind::<Array<Float8>, _>(&likes)
     .bind::<Array<BigInt>, _>(&views)
     .bind::<Array<BigInt>, _>(&helped)
+    .bind::<Bool, _>(new.asked)
     .prepared()
     .get_result(conn)
     .await?;
@@ -232,38 +270,71 @@ pub struct DueSnapshot {
     pub now: DateTime<Utc>,
 }
 
-/// Claims the snapshot computed longest ago, before `computed_before`, among those asked for
-/// since `asked_since`: locked until the caller's transaction ends, and skipped by the others
-/// meanwhile (SKIP LOCKED), so that several servers refresh side by side and never one topic
-/// twice. A refreshed row is computed after `computed_before`: a pass that keeps the same
-/// bound ends.
+/// The bounds of one background pass, from the database's clock — the one `computed_at` and
+/// `last_asked_at` are written with, whichever server writes them — read once at its start:
+/// a pass keeping the same bounds ends, since what it refreshes is computed after them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Pass {
+    /// The database's `now()` when the pass started.
+    pub started: DateTime<Utc>,
+    /// Due: computed longer than this before `started`.
+    pub refresh_after: std::time::Duration,
+    /// Kept: asked for within this many days before `started`.
+    pub asked_within_days: i32,
+}
+
+/// Starts a pass: the database's clock.
+pub async fn pass_started(conn: &mut AsyncPgConnection) -> Result<DateTime<Utc>, DbError> {
+    #[derive(QueryableByName)]
+    struct Now {
+        #[diesel(sql_type = Timestamptz)]
+        now: DateTime<Utc>,
+    }
+    let now: Now = diesel::sql_query("SELECT now() AS now")
+        .prepared()
+        .get_result(conn)
+        .await?;
+    Ok(now.now)
+}
+
+/// Claims the snapshot due longest ago among those asked for within the pass's days: computed
+/// `refresh_after` before the pass started, or of a period that ended before the pass's day
+/// (the days end at midnight UTC, as `period_to` is tomorrow's date in UTC: at midnight every
+/// snapshot's period is yesterday's, and no request may read one until it is refreshed).
+/// Locked until the caller's transaction ends, and skipped by the others meanwhile (SKIP
+/// LOCKED), so that several servers refresh side by side and never one topic twice.
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
-    computed_before: DateTime<Utc>,
-    asked_since: DateTime<Utc>,
+    pass: &Pass,
 ) -> Result<Option<DueSnapshot>, DbError> {
     Ok(diesel::sql_query(
         "SELECT id, tag, group_id, days, now() AS now FROM shortlist_snapshot \
-         WHERE computed_at < $1 AND last_asked_at >= $2 \
+         WHERE (computed_at < $1 - $2 * interval '1 second' \
+                OR period_to < ($1 AT TIME ZONE 'UTC')::date + 1) \
+           AND last_asked_at >= $1 - $3 * interval '1 day' \
          ORDER BY computed_at LIMIT 1 FOR UPDATE SKIP LOCKED",
     )
-    .bind::<Timestamptz, _>(computed_before)
-    .bind::<Timestamptz, _>(asked_since)
+    .bind::<Timestamptz, _>(pass.started)
+    .bind::<Float8, _>(pass.refresh_after.as_secs_f64())
+    .bind::<Integer, _>(pass.asked_within_days)
     .prepared()
     .get_result(conn)
     .await
     .optional()?)
 }
 
-/// Deletes the snapshots nobody asked for since `asked_since`: they would not be served
-/// (too old), and are not refreshed; a request for one computes it again. How many went.
+/// Deletes the snapshots nobody asked for within `asked_within_days` (by the database's
+/// clock): they would not be served (too old), and are not refreshed; a request for one
+/// computes it again. How many went.
 pub async fn forget_unasked(
     conn: &mut AsyncPgConnection,
-    asked_since: DateTime<Utc>,
+    asked_within_days: i32,
 ) -> Result<usize, DbError> {
-    Ok(diesel::delete(
-        shortlist_snapshot::table.filter(shortlist_snapshot::last_asked_at.lt(asked_since)),
+    Ok(diesel::sql_query(
+        "DELETE FROM shortlist_snapshot WHERE last_asked_at < now() - $1 * interval '1 day'",
     )
+    .bind::<Integer, _>(asked_within_days)
+    .prepared()
     .execute(conn)
     .await?)
 }

@@ -469,16 +469,23 @@ async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
         insights::forget_unasked_shortlists(conn).scope_boxed()
     })
     .await;
-    // Fixed for the pass: what it refreshes is computed after it, so the pass ends.
-    let computed_before = chrono::Utc::now()
-        - chrono::Duration::from_std(ctx.settings.insights.shortlist_refresh_after())
-            .unwrap_or(chrono::Duration::zero());
+    // Fixed for the pass, by the database's clock read once: what it refreshes is computed
+    // after them, so the pass ends.
+    let refresh_after = ctx.settings.insights.shortlist_refresh_after();
+    let pass = match ctx
+        .transaction(|conn| insights::shortlist_pass(conn, refresh_after).scope_boxed())
+        .await
+    {
+        Ok(pass) => pass,
+        Err(err) => {
+            tracing::error!(error = %err, "starting a shortlist refresh failed");
+            return;
+        }
+    };
     while !*stop.borrow() {
         let started = std::time::Instant::now();
         let refreshed = ctx
-            .transaction(|conn| {
-                insights::refresh_due_shortlist(conn, computed_before).scope_boxed()
-            })
+            .transaction(|conn| insights::refresh_due_shortlist(conn, &pass).scope_boxed())
             .await;
         match refreshed {
             Ok(Some(r)) => tracing::info!(

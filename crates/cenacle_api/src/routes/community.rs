@@ -181,10 +181,10 @@ pub struct ShortlistView {
     pub to: NaiveDate,
     pub tag: Option<String>,
     pub group: Option<String>,
-    /// When the figures were read from the statistics. The shortlist of the last N days (no
-    /// `from`/`to`, or `to` tomorrow) comes from the topic's snapshot, recomputed in the
-    /// background: at most `insights.shortlist_refresh_seconds` old (15 minutes by default).
-    /// Other periods are computed for the request (now).
+    /// When the figures were read from the statistics. The shortlist of the last 7, 30, 90
+    /// (no `from`/`to`), 180 or 365 days (`to` tomorrow) comes from the topic's snapshot,
+    /// recomputed in the background: at most `insights.shortlist_refresh_seconds` old (15
+    /// minutes by default). Other periods are computed for the request (now).
     pub as_of: chrono::DateTime<Utc>,
     /// Share of the topic's answers accepted over the period (the prior for members with few
     /// answers).
@@ -216,8 +216,9 @@ fn why(limiting: Limiting, replies: u32, accepted: u32) -> String {
 
 /// The champions shortlist of a topic: its most influential members over the period (Michael
 /// Wu's credibility × bandwidth), each with the figures that put them there and what limits
-/// them. The last N days' (the default period) come from a snapshot of the topic at most
-/// `insights.shortlist_refresh_seconds` old (`as_of`); other periods are computed at once.
+/// them. The last 7, 30, 90 (the default period), 180 or 365 days' come from a snapshot of the
+/// topic at most `insights.shortlist_refresh_seconds` old (`as_of`); other periods are
+/// computed at once.
 #[utoipa::path(get, path = "/api/v1/community/shortlist", tag = "community",
     security(("bearer" = [])), params(InsightsQuery),
     responses((status = 200, body = ShortlistView), (status = 403, body = ErrorBody),
