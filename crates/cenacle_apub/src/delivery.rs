@@ -796,8 +796,8 @@ fn stopped_at_a_host_bound<'a>(
 
 /// When the worker gives freed memory back to the system: as it goes idle after sending, at
 /// most every [`TRIM_EVERY`] (a trickle of deliveries trims that often, not at each one). A
-/// trim skipped for being too soon is done the next time the worker finds itself idle (at
-/// the latest after [`MAX_IDLE`]).
+/// trim skipped for being too soon is done when it falls due, the idle worker woken for it
+/// ([`IdleTrim::put_off`]).
 #[derive(Debug, Default)]
 struct IdleTrim {
     /// Deliveries were sent since the last trim.

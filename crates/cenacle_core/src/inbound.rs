@@ -213,8 +213,9 @@ async fn find_object_held(
 
 /// The verdict on a remote change of an object held by [`find_object_held`], as an outcome
 /// to stop at: a change refused only because a move committed meanwhile took the content out
-/// of the group where its sender had the right (the verdict there allowed it) is a race its
-/// sender lost, not a forgery: acknowledged and ignored, with its reason logged.
+/// of the group where its sender had the right (the verdict there allowed it, or left it to
+/// the group's own server) is a race its sender lost, not a forgery: acknowledged and ignored,
+/// with its reason logged.
 async fn held_verdict(
     conn: &mut Conn,
     change: Change,
@@ -226,7 +227,12 @@ async fn held_verdict(
         Verdict::NotYetFederated => Ok(Some(Outcome::Ignored("remote_moderation"))),
         Verdict::Forged(rule) => {
             if let Some(before) = &held.moved_from {
-                if verdict(conn, change, actor, before).await? == Verdict::Allowed {
+                // Allowed there, or left to the group's own server (a moderator's edit): either
+                // way, not a forgery.
+                if !matches!(
+                    verdict(conn, change, actor, before).await?,
+                    Verdict::Forged(_)
+                ) {
                     tracing::info!(
                         object = %held.stored.post.ap_id,
                         actor = ?actor.ap_id,

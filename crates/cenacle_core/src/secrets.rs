@@ -14,16 +14,21 @@ use std::{
 };
 use tokio::sync::Semaphore;
 
-/// How many password hashes (or verifications) run at once: one per core. Each holds a 19 MiB
-/// block and a core for tens of milliseconds; more at once would not finish sooner, and a
-/// burst of log-ins would hold 19 MiB each meanwhile (the server's memory bound, issue 10:
-/// docs/benchmarks.md).
+/// The most password hashes that run at once, whatever the cores: 76 MiB of argon2 blocks, and
+/// about eighty log-ins a second.
+const MOST_HASHES_AT_ONCE: usize = 4;
+
+/// How many password hashes (or verifications) run at once: one per core, at most
+/// [`MOST_HASHES_AT_ONCE`]. Each holds a 19 MiB block and a core for tens of milliseconds;
+/// more at once would not finish sooner, and a burst of log-ins would hold 19 MiB each
+/// meanwhile (the server's memory bound, issue 10: docs/benchmarks.md) — on a machine of many
+/// cores too, whose memory the server shares with its PostgreSQL.
 fn hashing_permits() -> Arc<Semaphore> {
     static PERMITS: OnceLock<Arc<Semaphore>> = OnceLock::new();
     PERMITS
         .get_or_init(|| {
             let cores = std::thread::available_parallelism().map_or(1, NonZeroUsize::get);
-            Arc::new(Semaphore::new(cores))
+            Arc::new(Semaphore::new(cores.min(MOST_HASHES_AT_ONCE)))
         })
         .clone()
 }
@@ -140,11 +145,9 @@ mod tests {
         for handle in jobs {
             handle.await.unwrap().unwrap();
         }
-        assert_eq!(
-            most.load(SeqCst),
-            2,
-            "hashes ran beyond the permits, or not in parallel"
-        );
+        // At most two (how many ran together below that depends on how fast the blocking
+        // pool starts its threads: not asserted).
+        assert!(most.load(SeqCst) <= 2, "hashes ran beyond the permits");
         assert_eq!(
             permits.available_permits(),
             2,
