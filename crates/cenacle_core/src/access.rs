@@ -4,7 +4,7 @@
 use crate::{Caller, Conn, CoreError};
 use cenacle_db::{
     actors::{self, Group},
-    content::{self as store, Post},
+    content::{self as store, Post, PostHold},
     federation as fed_store,
 };
 use cenacle_domain::content::{can_moderate, can_read, Actor, GroupRole, Visibility};
@@ -119,8 +119,17 @@ pub async fn readable_post(
     caller: Option<&Caller>,
     post_id: i64,
 ) -> Result<ReadablePost, CoreError> {
-    let post = store::post_by_id(conn, post_id)
-        .await?
+    let post = store::post_by_id(conn, post_id).await?;
+    readable(conn, caller, post).await
+}
+
+/// [`readable_post`] of a post already read (`None`: missing).
+async fn readable(
+    conn: &mut Conn,
+    caller: Option<&Caller>,
+    post: Option<Post>,
+) -> Result<ReadablePost, CoreError> {
+    let post = post
         .filter(|p| p.deleted_at.is_none())
         .ok_or(CoreError::NotFound("post"))?;
     let group = actors::group_by_id(conn, post.group_id)
@@ -158,7 +167,27 @@ pub async fn post_for(
     caller: &Caller,
     post_id: i64,
 ) -> Result<(Post, Group, Actor), CoreError> {
-    let found = readable_post(conn, Some(caller), post_id).await?;
+    acting(readable_post(conn, Some(caller), post_id).await?)
+}
+
+/// As [`post_for`], for a write: the post held (`hold`) before it is read, so that its group,
+/// the caller's rights and bans there are those of the group the post stays in until the
+/// write commits, whatever move is being written (see `store::PostHold`). The caller's
+/// standing is held first, as every write orders its locks (standings, then rows: see
+/// `ban_checks::hold_standing`), for the ban checks that follow.
+pub async fn post_held(
+    conn: &mut Conn,
+    caller: &Caller,
+    post_id: i64,
+    hold: PostHold,
+) -> Result<(Post, Group, Actor), CoreError> {
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    let post = store::post_held(conn, post_id, hold).await?;
+    acting(readable(conn, Some(caller), post).await?)
+}
+
+/// A post read for an acting caller, whose standing is always known.
+fn acting(found: ReadablePost) -> Result<(Post, Group, Actor), CoreError> {
     let actor = found.actor.ok_or(CoreError::NotFound("post"))?;
     Ok((found.post, found.group, actor))
 }
@@ -173,22 +202,6 @@ pub async fn is_group_moderator(
         .await?
         .and_then(|r| r.parse::<GroupRole>().ok())
         >= Some(GroupRole::Moderator))
-}
-
-/// Refuses (409 `post_moved`) an action on a post that, read as `read` before its lock and as
-/// `locked` under it, was moved to another group meanwhile (a champion's move committed while
-/// the caller waited for the lock), when the caller's right to it was checked in the group the
-/// post left (a moderator's, a champion's). `by_authorship`: the right is the post's author's
-/// (an asker accepting an answer), which goes with the post.
-pub fn refuse_if_moved_from_under(
-    locked: &Post,
-    read: &Post,
-    by_authorship: bool,
-) -> Result<(), CoreError> {
-    if locked.group_id != read.group_id && !by_authorship {
-        return Err(CoreError::Conflict("post_moved"));
-    }
-    Ok(())
 }
 
 pub fn forbid(action: &'static str) -> CoreError {

@@ -1,13 +1,13 @@
 //! Accepting an answer to a question.
 
 use crate::{
-    access::{forbid, post_for},
+    access::{forbid, post_held},
     federation::record_event,
     notifications::{self, Notice},
     rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
-    content::{self as store, Post},
+    content::{self as store, Post, PostHold},
     federation::OutboxEvent,
 };
 use cenacle_domain::{
@@ -25,7 +25,9 @@ pub async fn accept_answer(
     post_id: i64,
     comment_id: Option<i64>,
 ) -> Result<Post, CoreError> {
-    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    // Locked as it is read (see `set_acceptance`): the right is checked in the group the
+    // answer is accepted in, whatever move is being written.
+    let (post, _, actor) = post_held(conn, caller, post_id, PostHold::Exclusive).await?;
     require_question(&post)?;
     if !can_accept_answer(&actor, post.author_id == caller.person_id) {
         return Err(forbid("accept_answer"));
@@ -46,9 +48,12 @@ pub(crate) fn require_question(post: &Post) -> Result<(), CoreError> {
 }
 
 /// Sets the accepted answer of `post` once the caller's right to do it was checked (by the
-/// rule above, or as a champion of its group): the answer must be a live top-level answer of
-/// that question; reputation follows and the change is federated. `reward_acceptor`: whether
-/// the caller earns the asker's "accepted an answer" reward (not through champion tools).
+/// rule above, or as a champion of its group) on the post read under its lock
+/// (`PostHold::Exclusive`, taken first: two acceptances racing reverse and pay exactly what
+/// changed, and the group is the one the post stays in): the answer must be a live top-level
+/// answer of that question; reputation follows and the change is federated.
+/// `reward_acceptor`: whether the caller earns the asker's "accepted an answer" reward (not
+/// through champion tools).
 pub(crate) async fn set_acceptance(
     conn: &mut Conn,
     ctx: &Context,
@@ -57,21 +62,14 @@ pub(crate) async fn set_acceptance(
     comment_id: Option<i64>,
     reward_acceptor: bool,
 ) -> Result<Post, CoreError> {
-    // The post locked first, then the answer share-locked and checked live: the order of a
-    // take-down (the post, then the comment), so that an answer deleted meanwhile is never
-    // accepted, and two acceptances racing reverse and pay exactly what changed.
-    let locked = store::post_for_update(conn, post.id)
-        .await?
-        .ok_or(CoreError::NotFound("post"))?;
-    // The asker's right to accept is theirs wherever the post is; anyone else's was checked in
-    // its group.
-    let by_authorship = post.author_id == caller.person_id;
-    crate::access::refuse_if_moved_from_under(&locked, post, by_authorship)?;
     // A question a moderator removed accepts no answer until restored (its rewards would be
     // paid while it is hidden); clearing an acceptance stays possible.
-    if comment_id.is_some() && locked.removed_at.is_some() {
+    if comment_id.is_some() && post.removed_at.is_some() {
         return Err(CoreError::NotAllowed("post_removed"));
     }
+    // The post locked first (by the caller), then the answer share-locked and checked live:
+    // the order of a take-down (the post, then the comment), so that an answer deleted
+    // meanwhile is never accepted.
     if let Some(cid) = comment_id {
         if store::live_answer_locked(conn, post.id, cid)
             .await?
@@ -80,8 +78,8 @@ pub(crate) async fn set_acceptance(
             return Err(CoreError::NotFound("answer"));
         }
     }
-    if locked.accepted_comment_id == comment_id {
-        return Ok(locked);
+    if post.accepted_comment_id == comment_id {
+        return Ok(post.clone());
     }
     let updated =
         store::set_accepted_answer(conn, post.id, comment_id, Some(caller.person_id)).await?;
@@ -91,8 +89,8 @@ pub(crate) async fn set_acceptance(
         conn,
         ctx,
         reward_acceptor.then_some(caller.person_id),
-        locked.group_id,
-        locked.accepted_comment_id,
+        post.group_id,
+        post.accepted_comment_id,
         comment_id,
     )
     .await?;
@@ -105,7 +103,7 @@ pub(crate) async fn set_acceptance(
             answer.author_id,
             Some(caller.person_id),
         )
-        .about(locked.group_id, post.id, Some(cid));
+        .about(post.group_id, post.id, Some(cid));
         notifications::notify(conn, notice).await?;
     }
     record_event(conn, caller, OutboxEvent::PostUpdated(post.id)).await?;

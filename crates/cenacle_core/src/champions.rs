@@ -9,7 +9,7 @@
 //! row in the audit trail (who, when, why, what). The rules are in `cenacle_domain::champions`.
 
 use crate::{
-    access::post_for,
+    access::{post_for, post_held},
     accounts::Session,
     answers,
     caller::require,
@@ -22,7 +22,7 @@ use crate::{
 use cenacle_db::{
     actors, badges as badge_store,
     champions::{self as store, ChampionRow, ChampionedGroup, NotMoved, Objective},
-    content::{self, Post},
+    content::{self, Post, PostHold},
     federation::OutboxEvent,
 };
 use cenacle_domain::{
@@ -748,7 +748,9 @@ pub async fn tool_accept_answer(
     post_id: i64,
     comment_id: Option<i64>,
 ) -> Result<Post, CoreError> {
-    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    // Held before it is read, as an acceptance locks it: the championship checked is of the
+    // group the answer is accepted in, whatever move is being written.
+    let (post, _, _) = post_held(conn, caller, post_id, PostHold::Exclusive).await?;
     require_tools(conn, caller, Some(post.group_id)).await?;
     answers::require_question(&post)?;
     if let Some(id) = comment_id {
@@ -770,12 +772,9 @@ pub async fn tool_pin(
     post_id: i64,
     pinned: bool,
 ) -> Result<Post, CoreError> {
-    // The post held in its group before it is read (the caller's standing before it, as every
-    // write orders them): the championship checked is of the group it is pinned in, whatever
-    // move is being written (see `content::hold_post_for_edit`).
-    crate::ban_checks::hold_standing(conn, caller).await?;
-    content::hold_post_for_edit(conn, post_id).await?;
-    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    // Held before it is read: the championship checked is of the group it is pinned in,
+    // whatever move is being written.
+    let (post, _, _) = post_held(conn, caller, post_id, PostHold::Edit).await?;
     require_tools(conn, caller, Some(post.group_id)).await?;
     let updated = content::set_post_flags(conn, post.id, None, Some(pinned)).await?;
     let detail = format!("post {post_id}: pinned {pinned}");

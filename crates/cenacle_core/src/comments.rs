@@ -2,12 +2,12 @@
 //! delete.
 
 use crate::{
-    access::{forbid, post_for, visibility},
+    access::{forbid, post_for, post_held, visibility},
     federation::record_event,
     notifications, rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
-    content::{self as store, Comment, NewComment, Post},
+    content::{self as store, Comment, NewComment, Post, PostHold},
     federation::OutboxEvent,
 };
 use cenacle_domain::content::{can_edit, can_post, validate_comment};
@@ -26,11 +26,8 @@ pub async fn add_comment(
     validate_comment(body)?;
     // The post stays in its group until the reply commits (a move waits for it, or is waited
     // for and the post read in its new group): its bans are the ones the reply is checked
-    // against. The caller's standing before the post's row, as the global order has it
-    // (standings, then rows: see `hold_group_bans_with_removal_for_ban`).
-    crate::ban_checks::hold_standing(conn, caller).await?;
-    store::hold_post_in_its_group(conn, post_id).await?;
-    let (post, group, actor) = post_for(conn, caller, post_id).await?;
+    // against.
+    let (post, group, actor) = post_held(conn, caller, post_id, PostHold::InItsGroup).await?;
     if post.locked {
         return Err(forbid("post_locked"));
     }
@@ -96,13 +93,12 @@ pub async fn edit_comment(
     body: &str,
 ) -> Result<Comment, CoreError> {
     validate_comment(body)?;
-    // As for a reply (`add_comment`): the caller's standing, then the post's row, held before
-    // the comment is read and updated, so that the group its bans are read in is the post's
-    // until the edit commits, and a move (the post's row, then the comments it removes) and
-    // this edit never wait for each other in opposite orders.
-    crate::ban_checks::hold_standing(conn, caller).await?;
-    store::hold_post_of_comment_in_its_group(conn, comment_id).await?;
-    let (comment, post) = editable_comment(conn, caller, comment_id, "edit_comment").await?;
+    // As for a reply (`add_comment`): the post held in its group before the comment is
+    // updated, so that the group its bans are read in is the post's until the edit commits,
+    // and a move (the post's row, then the comments it removes) and this edit never wait for
+    // each other in opposite orders.
+    let hold = PostHold::InItsGroup;
+    let (comment, post) = editable_comment(conn, caller, comment_id, hold, "edit_comment").await?;
     crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
     if comment.body == body {
         return Ok(comment);
@@ -127,11 +123,12 @@ pub async fn delete_comment(
     caller: &Caller,
     comment_id: i64,
 ) -> Result<(), CoreError> {
-    // The post locked before the rights are read (as `take_down` locks it below, earlier):
-    // they are the rights in the group the comment is in until the deletion commits, not in a
-    // group a move being written takes it out of.
-    store::lock_post_of_comment_for_take_down(conn, comment_id).await?;
-    let (comment, post) = editable_comment(conn, caller, comment_id, "delete_comment").await?;
+    // The post locked as the rights are read (as `take_down` locks it below): they are the
+    // rights in the group the comment is in until the deletion commits, not in a group a move
+    // being written takes it out of.
+    let hold = PostHold::Exclusive;
+    let (comment, post) =
+        editable_comment(conn, caller, comment_id, hold, "delete_comment").await?;
     take_down(conn, ctx, caller.person_id, &post, comment.id).await?;
     record_event(conn, caller, OutboxEvent::CommentDeleted(comment.id)).await?;
     Ok(())
@@ -150,7 +147,7 @@ pub(crate) async fn take_down(
     // share-locked) and of acceptances (the post, then the answer), so that none of them
     // deadlocks with a take-down, and votes in flight commit first (see `posts::take_down`).
     // The acceptance is read again under the post's lock: a copy loaded before may be stale.
-    let locked = store::post_for_update(conn, post.id)
+    let locked = store::post_held(conn, post.id, PostHold::Exclusive)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
     store::lock_comment_for_take_down(conn, comment_id).await?;
@@ -175,13 +172,20 @@ pub(crate) async fn take_down(
     .await
 }
 
-/// A live comment the caller may change: its author, or a moderator of its group.
+/// A live comment the caller may change (its author, or a moderator of its group), its post
+/// held (`hold`, after the caller's standing, as `access::post_held` orders them) before the
+/// comment and the rights are read: a deletion being written is waited for and the comment
+/// then found gone, and the rights are those of the group the post stays in until the caller
+/// commits.
 async fn editable_comment(
     conn: &mut Conn,
     caller: &Caller,
     comment_id: i64,
+    hold: PostHold,
     action: &'static str,
 ) -> Result<(Comment, Post), CoreError> {
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    store::hold_post_of_comment(conn, comment_id, hold).await?;
     let comment = store::comment_by_id(conn, comment_id)
         .await?
         .filter(|c| c.deleted_at.is_none())

@@ -2,14 +2,14 @@
 //! or a duplicate of another idea.
 
 use crate::{
-    access::{forbid, post_for},
+    access::{forbid, post_held},
     federation::record_event,
     notifications,
     rewards::{self, BadgeTrigger},
     Caller, Conn, CoreError,
 };
 use cenacle_db::{
-    content::{self as store, Post},
+    content::{self as store, Post, PostHold},
     federation::OutboxEvent,
 };
 use cenacle_domain::{
@@ -27,7 +27,10 @@ pub async fn change_idea_status(
     duplicate_of: Option<i64>,
     comment: Option<&str>,
 ) -> Result<Post, CoreError> {
-    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    // Locked as it is read: the right is checked in the group the status changes in, whatever
+    // move is being written, and a second copy of the same change (a double click) waits for
+    // the first and finds it made.
+    let (post, _, actor) = post_held(conn, caller, post_id, PostHold::Exclusive).await?;
     if !can_change_idea_status(&actor) {
         return Err(forbid("change_idea_status"));
     }
@@ -35,6 +38,14 @@ pub async fn change_idea_status(
     // would award its author the idea badge for an unpublished idea).
     if post.approval.is_some() {
         return Err(CoreError::Conflict("post_not_published"));
+    }
+    // Already so (a second copy of the same change, a double click, that waited on the first
+    // finds it made): changes, awards and notifies nothing, and answers as the first did.
+    let unchanged = post.idea_status.as_deref() == Some(to.as_str())
+        && post.duplicate_of == duplicate_of
+        && post.removed_at.is_none();
+    if unchanged {
+        return Ok(post);
     }
     let from: IdeaStatus = post
         .idea_status
@@ -50,33 +61,16 @@ pub async fn change_idea_status(
             return Err(CoreError::NotFound("original idea"));
         }
     }
-    let locked = store::post_for_update(conn, post.id)
-        .await?
-        .ok_or(CoreError::NotFound("post"))?;
-    // Only moderators change an idea's status, the author too only as one: checked in its group.
-    crate::access::refuse_if_moved_from_under(&locked, &post, false)?;
-    // Taken down (read under the lock: a removal in progress was waited for): off the board
-    // for everyone but moderators, so no status of it is news — its likers would be told of,
-    // and linked to, what a moderator removed — and "done" would award its author the idea
-    // badge for it. Restored, it moves on again. (403 `post_removed`, as a move of it.)
-    if locked.deleted_at.is_some() {
-        return Err(CoreError::NotFound("post"));
-    }
-    if locked.removed_at.is_some() {
+    // Removed (read under the lock: a removal in progress was waited for): off the board for
+    // everyone but moderators, so no status of it is news — its likers would be told of, and
+    // linked to, what a moderator removed — and "done" would award its author the idea badge
+    // for it. Restored, it moves on again. (403 `post_removed`, as a move of it.)
+    if post.removed_at.is_some() {
         return Err(forbid("post_removed"));
-    }
-    // Read again under the lock: a second copy of the same change (a double click) that
-    // waited on the first finds it made, and changes, awards and notifies nothing.
-    let now: Option<IdeaStatus> = locked.idea_status.as_deref().and_then(|s| s.parse().ok());
-    if now == Some(to) {
-        return Ok(locked);
-    }
-    if let Some(now) = now.filter(|n| *n != from) {
-        check_idea_transition(now, to, duplicate_of)?;
     }
     let updated = store::change_idea_status(
         conn,
-        &locked,
+        &post,
         Some(caller.person_id),
         to.as_str(),
         duplicate_of,
@@ -90,7 +84,7 @@ pub async fn change_idea_status(
     notifications::idea_status_changed(
         conn,
         caller.person_id,
-        locked.group_id,
+        post.group_id,
         post.id,
         post.author_id,
         to.as_str(),

@@ -19,7 +19,7 @@ use crate::{
 };
 use cenacle_db::{
     actors::{self as actor_store, Group, PersonActor},
-    content::{self as store, Comment, NewComment, NewPost, Post, VoteTarget},
+    content::{self as store, Comment, NewComment, NewPost, Post, PostHold, VoteTarget},
     media,
 };
 use cenacle_domain::{
@@ -177,10 +177,10 @@ struct Held {
     moved_from: Option<Stored>,
 }
 
-/// [`find_object`], its post held (`hold`) before its group is read for the verdict and the
-/// relay: the group a move being written takes the post to, once the move is waited for, not
-/// the one it left. (The use cases called next take the same lock again, and read their
-/// rights in that group too.)
+/// [`find_object`], its post then held (`hold`) and read again under the lock before the
+/// verdict and the relay: the group they read is the one a move being written takes the post
+/// to, once the move is waited for, not the one it left. (The use cases called next take the
+/// same lock again, and read their rights in that group too.)
 async fn find_object_held(
     conn: &mut Conn,
     ap_id: &str,
@@ -189,25 +189,36 @@ async fn find_object_held(
     let Some(found) = find_object(conn, ap_id).await? else {
         return Ok(None);
     };
-    match (hold, &found.comment) {
-        (Hold::Edit { .. }, Some(comment)) => {
-            store::hold_post_of_comment_in_its_group(conn, comment.id).await?
-        }
-        (Hold::Edit { with_state: false }, None) => {
-            store::hold_post_for_edit(conn, found.post.id).await?
-        }
-        (Hold::Edit { with_state: true }, None) | (Hold::TakeDown, _) => {
-            store::lock_post_for_take_down(conn, found.post.id).await?
-        }
-    }
-    // Read again under the lock: Update and Delete are rare, and the copy read before may be
-    // of the group the post left.
-    Ok(find_object(conn, ap_id).await?.map(|stored| {
-        let moved = stored.group.id != found.group.id;
-        Held {
+    let strength = match (hold, &found.comment) {
+        (Hold::Edit { .. }, Some(_)) => PostHold::InItsGroup,
+        (Hold::Edit { with_state: false }, None) => PostHold::Edit,
+        (Hold::Edit { with_state: true }, None) | (Hold::TakeDown, _) => PostHold::Exclusive,
+    };
+    // A comment never changes posts: the post read before is the one to hold.
+    let Some(post) = store::post_held(conn, found.post.id, strength).await? else {
+        return Ok(None);
+    };
+    if post.group_id == found.group.id {
+        let stored = Stored { post, ..found };
+        return Ok(Some(Held {
             stored,
-            moved_from: moved.then_some(found),
-        }
+            moved_from: None,
+        }));
+    }
+    // Moved meanwhile: its new group, and the object as read before (the group the sender
+    // knew it in) for the verdict.
+    let Some(group) = actor_store::group_by_id(conn, post.group_id).await? else {
+        return Ok(None);
+    };
+    let stored = Stored {
+        target: found.target,
+        post,
+        comment: found.comment.clone(),
+        group,
+    };
+    Ok(Some(Held {
+        stored,
+        moved_from: Some(found),
     }))
 }
 
@@ -824,7 +835,7 @@ async fn mirror_state(
     state: &GroupState,
     scope: UpdateScope,
 ) -> Result<(), CoreError> {
-    let locked = store::post_for_update(conn, post.id)
+    let locked = store::post_held(conn, post.id, PostHold::Exclusive)
         .await?
         .ok_or(CoreError::NotFound("post"))?;
     let status = state

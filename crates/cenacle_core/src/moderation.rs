@@ -15,7 +15,7 @@ use crate::{
 };
 use cenacle_db::{
     actors::{self as actor_store, Group, PersonActor},
-    content::{self as store, Comment, Post},
+    content::{self as store, Comment, Post, PostHold},
     federation::{self as federation_store, OutboxEvent},
 };
 use cenacle_domain::{
@@ -118,7 +118,7 @@ async fn content_locked(
     post_id: i64,
     comment: Option<Comment>,
 ) -> Result<Option<Content>, CoreError> {
-    let Some(post) = store::post_for_update(conn, post_id).await? else {
+    let Some(post) = store::post_held(conn, post_id, PostHold::Exclusive).await? else {
         return Ok(None);
     };
     let Some(group) = actor_store::group_by_id(conn, post.group_id).await? else {

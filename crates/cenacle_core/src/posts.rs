@@ -3,14 +3,16 @@
 use std::collections::HashSet;
 
 use crate::{
-    access::{self, forbid, post_for, readable_post, visibility},
+    access::{self, forbid, post_held, readable_post, visibility},
     bounties,
     federation::record_event,
     idempotency, notifications, rewards, Caller, Conn, Context, CoreError,
 };
 use cenacle_db::{
     actors::Group,
-    content::{self as store, Comment, NewPost, Post, PostEdit, PostFilter, StatusChange},
+    content::{
+        self as store, Comment, NewPost, Post, PostEdit, PostFilter, PostHold, StatusChange,
+    },
     federation::OutboxEvent,
     media::{self, Attachment},
 };
@@ -236,12 +238,9 @@ pub async fn edit_post(
     post_id: i64,
     change: PostChange,
 ) -> Result<Post, CoreError> {
-    // The post held in its group before it is read (and the caller's standing before it, as
-    // every write orders them): the rights and bans below are the group's the edit lands in,
-    // whatever move is being written (see `store::hold_post_for_edit`).
-    crate::ban_checks::hold_standing(conn, caller).await?;
-    store::hold_post_for_edit(conn, post_id).await?;
-    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    // Held before it is read: the rights and bans below are those of the group the edit lands
+    // in, whatever move is being written.
+    let (post, _, actor) = post_held(conn, caller, post_id, PostHold::Edit).await?;
     // Banned from the group: no more edits there, of one's own posts either.
     crate::ban_checks::refuse_if_banned(conn, post.group_id, caller).await?;
     if !can_edit(&actor, post.author_id == caller.person_id) {
@@ -288,12 +287,11 @@ pub async fn edit_post(
 /// it is left to the lapse rule otherwise (as after a remote author's Delete: their server
 /// deleted it already).
 pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Result<(), CoreError> {
-    // The take-down's lock, taken first: under it, for our members, an offer (which holds the
-    // post FOR SHARE until it commits) is either seen here or never made; and the post is read
-    // in the group it is in until the deletion commits (a move being written is waited for):
-    // the rights below are that group's, not those of a group it left meanwhile.
-    store::lock_post_for_take_down(conn, post_id).await?;
-    let (post, _, actor) = post_for(conn, caller, post_id).await?;
+    // The take-down's lock, taken as the post is read: under it, for our members, an offer
+    // (which holds the post FOR SHARE until it commits) is either seen here or never made; and
+    // the rights below are those of the group the post is in until the deletion commits, not
+    // of a group a move being written takes it out of.
+    let (post, _, actor) = post_held(conn, caller, post_id, PostHold::Exclusive).await?;
     let own = post.author_id == caller.person_id;
     if !can_edit(&actor, own) {
         return Err(forbid("delete_post"));
@@ -311,11 +309,11 @@ pub async fn delete_post(conn: &mut Conn, caller: &Caller, post_id: i64) -> Resu
 pub(crate) async fn take_down(conn: &mut Conn, post_id: i64) -> Result<(), CoreError> {
     // First: votes in flight on the thread commit before (their rewards are taken back below),
     // later ones find it gone (see `store::post_live_for_vote`).
-    store::lock_post_for_take_down(conn, post_id).await?;
+    store::post_held(conn, post_id, PostHold::Exclusive).await?;
     take_down_locked(conn, post_id).await
 }
 
-/// [`take_down`], the post already locked by the caller (`store::lock_post_for_take_down`).
+/// [`take_down`], the post already held `PostHold::Exclusive` by the caller.
 async fn take_down_locked(conn: &mut Conn, post_id: i64) -> Result<(), CoreError> {
     store::soft_delete_post(conn, post_id).await?;
     rewards::on_content_gone(conn, rewards::Gone::Post(post_id)).await

@@ -1,7 +1,7 @@
 //! Likes and dislikes on posts and comments, and star ratings of ideas and notes.
 
 use crate::{
-    access::{self, forbid, post_for},
+    access::{self, forbid},
     federation::record_event,
     journey,
     notifications::{self, Notice},
@@ -10,7 +10,7 @@ use crate::{
 };
 use cenacle_db::{
     actors::{self, Group},
-    content::{self as store, VoteTarget},
+    content::{self as store, PostHold, VoteTarget},
     federation::OutboxEvent,
 };
 use cenacle_domain::{
@@ -228,11 +228,9 @@ pub async fn rate_post(
         }
         .into());
     }
-    // As for an edit: the post held in its group before it is read, so that its bans and
-    // readability are those of the group the rating lands in (see `store::hold_post_for_edit`).
-    crate::ban_checks::hold_standing(conn, caller).await?;
-    store::hold_post_for_edit(conn, post_id).await?;
-    let (post, _, _) = post_for(conn, caller, post_id).await?;
+    // As for an edit: held before it is read, so that its bans and readability are those of
+    // the group the rating lands in.
+    let (post, _, _) = access::post_held(conn, caller, post_id, PostHold::Edit).await?;
     if post.kind == PostKind::Question.as_str() {
         return Err(ValidationError {
             field: "post",

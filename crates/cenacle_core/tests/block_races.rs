@@ -1715,20 +1715,22 @@ async fn accept_while_moving(
     (moved, accepted, waited, answer)
 }
 
-/// Root, who moderates agora, accepts dave's answer to bob's question while ann's move of it
-/// into forum is written: the acceptance waits (on the post's row), then finds the post moved
-/// and is refused (409 `post_moved`): the right it was checked for was agora's. Before, it went
-/// through on agora's say in forum.
+/// Eve, who moderates agora only, accepts dave's answer to bob's question while ann's move of
+/// it into forum is written: the acceptance waits (on the post's row, locked before it is
+/// read), then reads the post in forum, where she moderates nothing, and is refused (403
+/// `accept_answer`). Before the lock came first, it went through on agora's say in forum; then
+/// it was refused 409 `post_moved` even for someone who moderates both groups.
 #[tokio::test]
 async fn a_moderators_acceptance_while_a_move_is_written_is_refused() {
     let s = reply_and_move().await;
-    let (moved, accepted, waited, _) = accept_while_moving(&s, &s.root).await;
+    let eve = agora_moderator(&s).await;
+    let (moved, accepted, waited, _) = accept_while_moving(&s, &eve).await;
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
         matches!(
             accepted,
-            Err(cenacle_core::CoreError::Conflict("post_moved"))
+            Err(cenacle_core::CoreError::NotAllowed("accept_answer"))
         ),
         "an acceptance checked in the group the post left: {accepted:?}"
     );
@@ -1782,13 +1784,16 @@ async fn a_like_while_a_move_into_a_group_its_voter_is_banned_from_is_written_is
     assert!(waited, "the like did not wait for the move being written");
 }
 
-/// Root, who moderates agora, wrote an idea there; while ann's move of it into forum is
-/// written, he marks it done. The status waits (on the post's row), then finds the idea moved
-/// and is refused (409 `post_moved`): an idea's status is for moderators alone (its author too
-/// only as one), and his right was checked in agora. Before, his authorship let it through.
+/// Eve, who moderates agora only, wrote an idea there; while ann's move of it into forum is
+/// written, she marks it done. The status waits (on the post's row, locked before it is read),
+/// then reads the idea in forum, where she moderates nothing, and is refused (403
+/// `change_idea_status`): an idea's status is for moderators alone (its author too only as
+/// one). Before the lock came first, her authorship let it through; then it was refused 409
+/// `post_moved` even for someone who moderates both groups.
 #[tokio::test]
 async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
     let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
     let agora = {
         let mut conn = s.w.ctx.conn().await.unwrap();
         cenacle_db::actors::local_group_by_name(&mut conn, "agora")
@@ -1796,15 +1801,12 @@ async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
             .unwrap()
             .unwrap()
     };
-    let idea =
-        s.w.post(&s.root, &agora, PostKind::Idea, "Une idée")
-            .await
-            .id;
-    let root = &s.root;
+    let idea = s.w.post(&eve, &agora, PostKind::Idea, "Une idée").await.id;
+    let eve = &eve;
     let (moved, status, waited) = while_moving(&s, idea, |conn, _| {
         async move {
             let done = cenacle_domain::content::IdeaStatus::Done;
-            cenacle_core::ideas::change_idea_status(conn, root, idea, done, None, None).await
+            cenacle_core::ideas::change_idea_status(conn, eve, idea, done, None, None).await
         }
         .scope_boxed()
     })
@@ -1812,7 +1814,10 @@ async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
-        matches!(status, Err(cenacle_core::CoreError::Conflict("post_moved"))),
+        matches!(
+            status,
+            Err(cenacle_core::CoreError::NotAllowed("change_idea_status"))
+        ),
         "an idea's status checked in the group the idea left: {status:?}"
     );
     assert_ne!(

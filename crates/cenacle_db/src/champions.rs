@@ -631,7 +631,7 @@ pub enum NotMoved {
 ///
 /// The row is locked FOR UPDATE first, which the update of its group alone would not take
 /// (the group is no key): it waits for the replies being written (and edited), which hold the
-/// post FOR KEY SHARE from before they read its group (`content::hold_post_in_its_group`), so
+/// post FOR KEY SHARE from before they read its group (`content::PostHold::InItsGroup`), so
 /// that the caller's later statements find them (the pass over the replies of people banned
 /// from the new group, their rewards moved with the post), and makes the replies that start
 /// meanwhile wait and read the new group. So does everything else that holds the post's key

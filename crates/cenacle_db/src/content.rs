@@ -219,18 +219,48 @@ pub async fn post_by_ap_id(
         .optional()?)
 }
 
-/// Locks the post row for the rest of the transaction (accepting an answer, changing status).
-pub async fn post_for_update(
+/// How a write holds the post it acts on until its transaction ends: taken as the post is
+/// first read, before its group, its rights and its bans are, so that they are those of the
+/// group the post stays in until the write commits. Each strength conflicts with a champion's
+/// move (FOR UPDATE, `champions::move_post`): a move being written is waited for and the post
+/// then read in its new group; a move that starts later waits for the write, and then finds
+/// it (a reply, a vote). Without it, a write read the post in the group a move was taking it
+/// out of, and went through in the new group on the old one's say (its rights, its bans).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PostHold {
+    /// FOR KEY SHARE, for a reply (a comment, an answer): the lock its row's foreign key takes
+    /// on the post anyway, taken before the post is read. Other replies, votes and edits
+    /// (which update the post's row without its key) do not wait for it.
+    InItsGroup,
+    /// FOR NO KEY UPDATE, for an edit of the post itself, a rating or a pin: the lock their
+    /// update of the row takes anyway. It conflicts with another edit (the second reads the
+    /// first's text, whose version it keeps in the history), not with the KEY SHARE of
+    /// replies and votes (their updates of the post's counts wait for it, as for the update).
+    Edit,
+    /// FOR UPDATE, for a take-down (deletion, removal) or a change of the post's state
+    /// (acceptance, idea status, restore, lock, pin by a moderator): conflicts with the KEY
+    /// SHARE votes and replies take (`post_live_for_vote`), so that those in flight commit
+    /// first (a removal takes their rewards back with the rest, a lock sees their replies) and
+    /// later ones find it gone or locked. Taken first in the transaction, before any
+    /// reputation or points row.
+    Exclusive,
+}
+
+/// The post `id`, held (`hold`) until the transaction ends, read under that lock in the same
+/// statement; `None` when there is no such row. Three statements, one per strength, each
+/// prepared once per connection (the reply and the vote are on the hot path).
+pub async fn post_held(
     conn: &mut AsyncPgConnection,
     id: i64,
+    hold: PostHold,
 ) -> Result<Option<Post>, DbError> {
-    Ok(post::table
-        .find(id)
-        .select(Post::as_select())
-        .for_update()
-        .first(conn)
-        .await
-        .optional()?)
+    let query = post::table.find(id).select(Post::as_select());
+    let held = match hold {
+        PostHold::InItsGroup => query.for_key_share().first(conn).await,
+        PostHold::Edit => query.for_no_key_update().first(conn).await,
+        PostHold::Exclusive => query.for_update().first(conn).await,
+    };
+    Ok(held.optional()?)
 }
 
 /// Keeps the previous version in `post_edit`, then applies the new one.
@@ -297,7 +327,7 @@ pub async fn post_edits(
 /// committed before the deletion, which takes it back, or refused after it — never committed
 /// after the deletion took back the rest. KEY SHARE does not block the votes' counter updates
 /// on the same row, so concurrent votes do not wait on each other here; only a FOR UPDATE of
-/// the post does (a take-down, [`lock_post_for_take_down`]; an acceptance, an idea's status;
+/// the post does (a take-down, [`PostHold::Exclusive`]; an acceptance, an idea's status;
 /// a champion's move, whose new group is then the one returned).
 ///
 /// `withdrawing`: a vote taken back is still taken on content a moderator removed (it was
@@ -373,101 +403,33 @@ pub async fn live_answer_locked(
         .optional()?)
 }
 
-/// Locks a post against new votes (FOR UPDATE conflicts with their KEY SHARE) before it goes:
-/// votes in flight commit first (and their rewards are taken back with the rest), later ones
-/// find it gone. Taken first in the transaction, before any reputation or points row.
-pub async fn lock_post_for_take_down(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
-    post::table
-        .find(id)
-        .select(post::id)
-        .for_update()
-        .first::<i64>(conn)
-        .await
-        .optional()?;
-    Ok(())
-}
-
-/// Holds the post `id` in its group until the transaction ends, for a reply to it or an edit
-/// of one: FOR KEY SHARE, the lock the reply's row (and a notification of it) takes on it
-/// anyway through its foreign key, here taken before the post is read. A move to another
-/// group locks the post FOR UPDATE (`champions::move_post`), which conflicts with it, as a
-/// take-down's does (`lock_post_for_take_down`): a move being written is waited for, and the
-/// post then read in its new group, under whose bans the reply is checked; a move that starts
-/// later waits for the reply to commit, and then finds it. Without it, a reply read the post
-/// in its old group while a move committed: its later count on the post's row waited for the
-/// move, then went ahead, and the reply landed in a group its author may be banned from, after
-/// the move's pass over such replies. Other replies, votes and edits of the post (which
-/// update its row without its key) do not wait for it.
-pub async fn hold_post_in_its_group(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
-    post::table
-        .find(id)
-        .select(post::id)
-        .for_key_share()
-        .first::<i64>(conn)
-        .await
-        .optional()?;
-    Ok(())
-}
-
-/// Holds the post `id` in its group for an edit of the post itself, before it is read: FOR
-/// NO KEY UPDATE, the lock the edit's update takes anyway, here taken before the rights and
-/// bans are read in its group. It conflicts with a move's FOR UPDATE (a move being written is
-/// waited for and the post read in its new group; a later move waits for the edit) and with
-/// another edit (the second reads the first's text, whose version it keeps in the history),
-/// not with the KEY SHARE holds of replies and votes (their updates of the post's counts wait
-/// for the edit, as they would for its update). Without it, an edit checked in the group the post
-/// left — a moderator's right there, the bans there — went through in the new one.
-pub async fn hold_post_for_edit(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
-    post::table
-        .find(id)
-        .select(post::id)
-        .for_no_key_update()
-        .first::<i64>(conn)
-        .await
-        .optional()?;
-    Ok(())
-}
-
-/// [`hold_post_in_its_group`] for the post of the comment `comment_id`, taken before the
-/// comment is edited: the post's row before the comment's, in the order of a move (which locks
-/// the post, then the comments of people banned from its new group) and of a take-down. An
-/// edit that updated the comment first and then took the post's key lock (a notification of
-/// a mention it adds) could each wait for a move holding the post and wanting the comment.
-pub async fn hold_post_of_comment_in_its_group(
+/// [`post_held`] for the post of the comment `comment_id` (a comment never changes posts),
+/// taken before the comment is read or written: the post's row before the comment's, in the
+/// order of a move (which locks the post, then the comments of people banned from its new
+/// group) and of a take-down. An edit that updated the comment first and then took the post's
+/// key lock (a notification of a mention it adds) could each wait for a move holding the post
+/// and wanting the comment; a deletion that read its rights before would read them in the
+/// group a move being written takes the comment out of.
+pub async fn hold_post_of_comment(
     conn: &mut AsyncPgConnection,
     comment_id: i64,
+    hold: PostHold,
 ) -> Result<(), DbError> {
-    lock_post_of_comment(conn, comment_id, "FOR KEY SHARE OF p").await
-}
-
-/// [`lock_post_for_take_down`] for the post of the comment `comment_id`, taken before the
-/// comment is read for its deletion: the rights to it are then read in the group the post is
-/// in until the deletion commits (a move waits, or is waited for). The post before the
-/// comment, as every take-down locks them.
-pub async fn lock_post_of_comment_for_take_down(
-    conn: &mut AsyncPgConnection,
-    comment_id: i64,
-) -> Result<(), DbError> {
-    lock_post_of_comment(conn, comment_id, "FOR UPDATE OF p").await
-}
-
-/// Locks the post of a comment (a comment never changes posts): `lock`, a locking clause on
-/// `p` (the callers above pass theirs).
-async fn lock_post_of_comment(
-    conn: &mut AsyncPgConnection,
-    comment_id: i64,
-    lock: &'static str,
-) -> Result<(), DbError> {
-    diesel::sql_query(format!(
-        "SELECT p.id FROM post p JOIN comment c ON c.post_id = p.id WHERE c.id = $1 {lock}"
-    ))
-    .bind::<diesel::sql_types::BigInt, _>(comment_id)
-    .execute(conn)
-    .await?;
+    let of_the_comment = post::id.nullable().eq(comment::table
+        .find(comment_id)
+        .select(comment::post_id)
+        .single_value());
+    let query = post::table.filter(of_the_comment).select(post::id);
+    match hold {
+        PostHold::InItsGroup => query.for_key_share().load::<i64>(conn).await?,
+        PostHold::Edit => query.for_no_key_update().load::<i64>(conn).await?,
+        PostHold::Exclusive => query.for_update().load::<i64>(conn).await?,
+    };
     Ok(())
 }
 
-/// [`lock_post_for_take_down`] for a comment.
+/// Locks a comment before it goes (FOR UPDATE), after its post ([`PostHold::Exclusive`]):
+/// votes in flight on it commit first, later ones find it gone.
 pub async fn lock_comment_for_take_down(
     conn: &mut AsyncPgConnection,
     id: i64,

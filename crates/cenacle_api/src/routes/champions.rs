@@ -802,7 +802,7 @@ async fn use_tool(
 #[utoipa::path(post, path = "/api/v1/champions/tools/posts/{id}/accept", tag = "champions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     request_body = AcceptRequest,
-    responses((status = 200, body = ToolResultView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "`post_moved`: a champion moved the post to another group while this waited, and the right was checked in the group it left: look it up again", body = ErrorBody)))]
+    responses((status = 200, body = ToolResultView), (status = 403, description = "not a champion of the group the question is in (read once a move being written committed)", body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub async fn tool_accept(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -589,7 +589,7 @@ pub struct AcceptRequest {
 /// Accept an answer (the question's author, a group moderator or staff); null clears it.
 #[utoipa::path(put, path = "/api/v1/posts/{id}/accepted-answer", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AcceptRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "`post_moved`: a champion moved the post to another group while this waited, and the right was checked in the group it left: look it up again", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden` (`details.action` `accept_answer`): neither the question's author nor a moderator of the group it is in (read once a champion's move being written committed), nor staff", body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn accept(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -622,10 +622,11 @@ pub struct IdeaStatusRequest {
     pub comment: Option<String>,
 }
 
-/// Move an idea along its pipeline (group moderators and community managers).
+/// Move an idea along its pipeline (group moderators and community managers). Setting the
+/// status it already has changes nothing and answers the idea as it is (a double click).
 #[utoipa::path(put, path = "/api/v1/posts/{id}/idea-status", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = IdeaStatusRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`), or moved by a champion to another group while this waited (`post_moved`: look it up again)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn idea_status(
     State(state): State<AppState>,
     Auth(session): Auth,
