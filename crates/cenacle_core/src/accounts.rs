@@ -173,9 +173,9 @@ pub struct IssuedToken {
 /// hash waits its turn for a core, `secrets::verify_password`, and a burst of log-ins holding
 /// their connections meanwhile would take the pool from every other request): the account
 /// named ([`login_account`]), its password checked without a connection
-/// ([`check_login_password`]), then a bearer token issued ([`open_session`]). Unknown user
-/// and wrong password answer the same, in the same time. Needs no transaction: its one write
-/// is the token.
+/// ([`check_login_password`]), then a bearer token issued ([`open_session`]), which reads the
+/// account again: it may have changed while the hash waited. Unknown user and wrong password
+/// answer the same, in the same time.
 pub async fn login_account(conn: &mut Conn, username: &str) -> Result<Option<Account>, CoreError> {
     Ok(store::find_by_username(conn, username).await?)
 }
@@ -192,13 +192,34 @@ pub async fn check_login_password(
     account.ok_or(CoreError::InvalidCredentials)
 }
 
-/// Issues a bearer token to an account whose password was checked, unless it may not log in
-/// (pending, suspended, its e-mail unverified where required, banned from the instance).
+/// Issues a bearer token to an account whose password was checked (`checked`, as
+/// [`login_account`] read it), unless it may not log in (pending, suspended, its e-mail
+/// unverified where required, banned from the instance), or is gone, or its password changed
+/// since: the account is read again, held, in the caller's transaction, which writes the
+/// token. The hash took its time, queued behind others: a
+/// suspension, a ban or a password reset committed meanwhile must not let in the log-in that
+/// read the account before it.
 pub async fn open_session(
     conn: &mut Conn,
     ctx: &Context,
-    account: Account,
+    checked: Account,
 ) -> Result<IssuedToken, CoreError> {
+    let person_id = checked.person_id;
+    // The standing first, as every reader of a ban takes it, before any row (the order of
+    // `hold_group_bans_with_removal_for_ban`): a ban committed before this is read below; one
+    // after waits for the token, and its revocation of every token of the member finds it.
+    cenacle_db::federation::hold_person_standing_for_reading_by_id(conn, person_id).await?;
+    // Then the account row, shared: a status or password change waits for the token, or the
+    // token for it, and this reads it.
+    let account = store::find_by_id_for_session(conn, person_id)
+        .await?
+        // Gone meanwhile: answered as an unknown user, which says nothing of it.
+        .ok_or(CoreError::InvalidCredentials)?;
+    // A password changed meanwhile (a reset; the same password hashes anew, salted): the one
+    // checked is no longer proof, so nothing more is said, as for a wrong one.
+    if account.password_hash != checked.password_hash {
+        return Err(CoreError::InvalidCredentials);
+    }
     ensure_may_log_in(&account)?;
     if ctx.settings.email.verification == EmailVerification::Required
         && account.email.is_some()
@@ -207,7 +228,7 @@ pub async fn open_session(
         return Err(CoreError::EmailNotVerified);
     }
     // Banned from the instance (see `instance_moderation`): no new session until it ends.
-    if cenacle_db::instance_moderation::active_ban(conn, account.person_id)
+    if cenacle_db::instance_moderation::active_ban(conn, person_id)
         .await?
         .is_some()
     {
@@ -215,7 +236,7 @@ pub async fn open_session(
     }
     let token = new_secret(TOKEN_PREFIX);
     let expires_at = Utc::now() + Duration::days(ctx.settings.accounts.token_ttl_days.into());
-    store::insert_token(conn, account.person_id, &secret_hash(&token), expires_at).await?;
+    store::insert_token(conn, person_id, &secret_hash(&token), expires_at).await?;
     Ok(IssuedToken {
         token,
         expires_at,

@@ -200,6 +200,32 @@ pub async fn find_by_email(
     row.map(account_from_row).transpose()
 }
 
+/// The account `person_id` as it stands now, its `local_user` row held `FOR SHARE` until the
+/// transaction ends: for a log-in about to issue a token to the account it read before its
+/// password check. A change of its status or password hash committed before this waits, and
+/// is seen (READ COMMITTED reads the newest row once the lock is granted); one after it waits
+/// for the token to commit, and a password reset's revocation of every token then finds it.
+/// Only that row: the `person` row (profile, keys) is no part of whether one may log in, and
+/// its writers need not wait for a log-in. None when the account is gone.
+pub async fn find_by_id_for_session(
+    conn: &mut AsyncPgConnection,
+    person_id: i64,
+) -> Result<Option<Account>, DbError> {
+    let held = local_user::table
+        .find(person_id)
+        .select(local_user::person_id)
+        .for_share()
+        .first::<i64>(conn)
+        .await
+        .optional()?;
+    match held {
+        // A statement of its own, after the lock: its snapshot includes what the lock waited
+        // for.
+        Some(_) => find_by_id(conn, person_id).await,
+        None => Ok(None),
+    }
+}
+
 pub async fn find_by_username(
     conn: &mut AsyncPgConnection,
     username: &str,

@@ -152,7 +152,9 @@ pub async fn log_in(
     let account = accounts::login_account(&mut *state.ctx.conn().await?, username).await?;
     let issued = match accounts::check_login_password(account, password).await {
         Ok(account) => {
-            accounts::open_session(&mut *state.ctx.conn().await?, &state.ctx, account).await
+            let ctx = &state.ctx;
+            ctx.transaction(|conn| accounts::open_session(conn, ctx, account).scope_boxed())
+                .await
         }
         Err(refused) => Err(refused),
     };
