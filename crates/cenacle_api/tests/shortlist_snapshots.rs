@@ -3,7 +3,9 @@
 //! database: a second request reads the stored snapshot, not the rollups; explicit periods, a
 //! stale snapshot and a list too short after a deletion are computed for the request; the
 //! background refresh recomputes the snapshots asked for lately, and those only; two servers
-//! never refresh one topic at once.
+//! never refresh one topic at once; a topic whose refresh fails does not keep the others stale;
+//! concurrent first requests compute a snapshot once; "today" is the database's clock's, for
+//! requests and the pass alike.
 
 mod common;
 
@@ -14,7 +16,7 @@ use cenacle_domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use common::{engagement::setup, Reply, TestApp};
 use diesel::sql_types::BigInt;
-use diesel_async::RunQueryDsl;
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
 use serde_json::{json, Value};
 
 async fn count(t: &TestApp, query: &str) -> i64 {
@@ -29,6 +31,27 @@ async fn count(t: &TestApp, query: &str) -> i64 {
         .await
         .unwrap_or_else(|e| panic!("{e}: {query}"))
         .n
+}
+
+/// `count` on a connection of the test's own (a skewed clock's: see `skewed_clock`).
+async fn count_on(conn: &mut AsyncPgConnection, query: &str) -> i64 {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    diesel::sql_query(query)
+        .get_result::<Count>(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {query}"))
+        .n
+}
+
+async fn execute(conn: &mut AsyncPgConnection, statement: &str) {
+    diesel::sql_query(statement)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {statement}"));
 }
 
 fn handles(r: &Reply) -> Vec<String> {
@@ -575,4 +598,318 @@ async fn the_answer_says_how_fresh_it_is_in_the_api_description() {
         .unwrap()
         .iter()
         .any(|r| r == "as_of"));
+}
+
+/// A topic whose refresh fails — here its rollups add up past what a bigint holds, which the
+/// database refuses as it would a statement timeout — is logged and passed over: the pass goes
+/// on with the other topics due (before, it stopped there; and as the stalest topic it was
+/// taken first by every pass, so every other topic stayed stale for ever). Its snapshot is kept
+/// as it was, its failure recorded; it is taken again a refresh interval after the failure,
+/// after the topics due since before that attempt.
+#[tokio::test]
+async fn a_topic_whose_refresh_fails_does_not_keep_the_others_stale() {
+    let s = small().await;
+    let t = &s.t;
+    shortlist(t, "tag=printers", &s.manager).await;
+    shortlist(t, "group=open", &s.manager).await;
+    // The tag's snapshot is the stalest: the pass takes it first.
+    t.sql(
+        "UPDATE shortlist_snapshot SET computed_at = computed_at - interval '2 days' \
+         WHERE tag = 'printers'",
+    )
+    .await;
+    t.sql(
+        "UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day' \
+         WHERE tag = ''",
+    )
+    .await;
+    // Bob's views in the tag over two days: their sum is out of a bigint's range. (Only the
+    // tag's rows: the group's figures, from its '' rows, are unharmed.)
+    t.sql(
+        "INSERT INTO member_stats_day (tag, day, group_id, person_id, replies, views) \
+         SELECT 'printers', d, g.id, p.id, 1, 9223372036854775807 \
+         FROM community_group g, person p, \
+              (VALUES (0), (1)) AS ago (n), \
+              LATERAL (SELECT (now() AT TIME ZONE 'UTC')::date - ago.n AS d) AS day \
+         WHERE g.name = 'open' AND p.username = 'bob' AND p.local",
+    )
+    .await;
+
+    let refreshed = refresh_pass(t).await;
+    assert_eq!(refreshed.len(), 2, "{refreshed:?}");
+    assert_eq!(refreshed[0].tag, "printers", "{refreshed:?}");
+    let failure = refreshed[0].entries.as_ref().unwrap_err();
+    assert!(failure.contains("out of range"), "{failure}");
+    assert_eq!(refreshed[1].tag, "", "{refreshed:?}");
+    assert!(refreshed[1].entries.is_ok(), "{refreshed:?}");
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE tag = '' AND computed_at > now() - interval '1 hour' \
+               AND refresh_failed_at IS NULL"
+        )
+        .await,
+        1,
+        "the group's snapshot was refreshed"
+    );
+    assert_eq!(
+        count(
+            t,
+            "SELECT count(*) AS n FROM shortlist_snapshot WHERE tag = 'printers' \
+               AND computed_at < now() - interval '1 day' AND refresh_failed_at IS NOT NULL"
+        )
+        .await,
+        1,
+        "the tag's snapshot kept as it was, its failure recorded"
+    );
+
+    // The server's next pass (due half an hour old, say): the group's snapshot is due again,
+    // the tag's is not — it failed within that half hour.
+    t.sql(
+        "UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 hour' \
+         WHERE tag = ''",
+    )
+    .await;
+    let pass = start_pass(t, std::time::Duration::from_secs(1800)).await;
+    let refreshed = refresh_pass_with(t, pass).await;
+    let tags: Vec<&str> = refreshed.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(tags, [""], "{refreshed:?}");
+
+    // Later, both due: the group's computed three hours ago, the tag's two days ago but tried
+    // (and failed) two hours ago. The group's comes first: due since before that attempt.
+    t.sql(
+        "UPDATE shortlist_snapshot SET computed_at = computed_at - interval '3 hours' \
+         WHERE tag = ''",
+    )
+    .await;
+    t.sql(
+        "UPDATE shortlist_snapshot SET refresh_failed_at = refresh_failed_at - interval '2 hours' \
+         WHERE tag = 'printers'",
+    )
+    .await;
+    let pass = start_pass(t, std::time::Duration::from_secs(1800)).await;
+    let refreshed = refresh_pass_with(t, pass).await;
+    let tags: Vec<&str> = refreshed.iter().map(|r| r.tag.as_str()).collect();
+    assert_eq!(tags, ["", "printers"], "{refreshed:?}");
+    assert!(refreshed[0].entries.is_ok(), "{refreshed:?}");
+    assert!(
+        refreshed[1].entries.is_err(),
+        "still failing: {refreshed:?}"
+    );
+}
+
+/// Sessions of this test's database waiting for the rollups (held by the test) or for a
+/// topic's advisory lock.
+async fn waiting_for_the_topic(t: &TestApp) -> i64 {
+    count(
+        t,
+        "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE a.datname = current_database() AND NOT l.granted \
+           AND (l.locktype = 'advisory' OR l.relation = 'member_stats_day'::regclass)",
+    )
+    .await
+}
+
+/// Two managers open the dashboard at once, no snapshot stored yet: the first request
+/// computes it, the other waits for it and reads what it stored — the topic is computed once.
+/// The test holds the rollups (a lock on their table) until both requests wait: one to read
+/// them, the other for the topic; then lets go. Without the single flight both would be
+/// waiting to read the rollups, and each would compute the topic (each answer then as of its
+/// own instant).
+#[tokio::test]
+async fn concurrent_first_requests_compute_a_snapshot_once() {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let s = small().await;
+        let t = &s.t;
+        let mut holder = t.db.pool.get().await.unwrap();
+        execute(&mut holder, "BEGIN").await;
+        execute(
+            &mut holder,
+            "LOCK TABLE member_stats_day IN ACCESS EXCLUSIVE MODE",
+        )
+        .await;
+        let release = async {
+            while waiting_for_the_topic(t).await < 2 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            execute(&mut holder, "COMMIT").await;
+        };
+        let (first, second, ()) = tokio::join!(
+            shortlist(t, "group=open", &s.manager),
+            shortlist(t, "group=open", &s.manager),
+            release
+        );
+        assert_eq!(
+            as_of(&first),
+            as_of(&second),
+            "one computation: {} / {}",
+            first.json,
+            second.json
+        );
+        assert_eq!(first.json, second.json);
+        assert_eq!(
+            count(
+                t,
+                &format!(
+                    "SELECT count(*) AS n FROM shortlist_snapshot WHERE computed_at = '{}'",
+                    as_of(&first).to_rfc3339()
+                )
+            )
+            .await,
+            1,
+            "the one stored"
+        );
+    })
+    .await
+    .expect("the requests never both waited, or one never ended");
+}
+
+/// A connection of the test's own whose database clock is `days_ahead` days off the real one
+/// for every statement of the shortlist's (`now()`): PostgreSQL finds `now()` through the
+/// search path, here first in a schema whose `now()` adds the shift — the database's clock
+/// skewed against this process's, as two machines' may be, without any seam in the code.
+/// Signed in as `token` first (on the real clock).
+async fn skewed_clock(
+    t: &TestApp,
+    token: &str,
+    days_ahead: i64,
+) -> (AsyncPgConnection, cenacle_core::accounts::Session) {
+    t.sql("CREATE SCHEMA IF NOT EXISTS skewed_clock").await;
+    t.sql(&format!(
+        "CREATE OR REPLACE FUNCTION skewed_clock.now() RETURNS timestamptz LANGUAGE sql STABLE \
+         AS $$ SELECT pg_catalog.now() + {days_ahead} * interval '1 day' $$"
+    ))
+    .await;
+    let mut conn = AsyncPgConnection::establish(&t.db.url).await.unwrap();
+    let session = cenacle_core::accounts::authenticate(&mut conn, token)
+        .await
+        .unwrap();
+    execute(
+        &mut conn,
+        "SET search_path TO skewed_clock, pg_catalog, public",
+    )
+    .await;
+    assert_eq!(
+        count_on(
+            &mut conn,
+            "SELECT ((now() AT TIME ZONE 'UTC')::date - \
+                     (pg_catalog.now() AT TIME ZONE 'UTC')::date)::int8 AS n"
+        )
+        .await,
+        days_ahead,
+        "the database's day"
+    );
+    (conn, session)
+}
+
+/// Which days are the last 90 is the database's clock's to say, as for the pass: with that
+/// clock a day ahead of this server's, the period the API's default gives (by the server's
+/// clock) is, by the database's, yesterday's — computed for the request, never stored; the
+/// database's last 90 days are stored, and served.
+#[tokio::test]
+async fn a_request_takes_today_from_the_databases_clock() {
+    let s = small().await;
+    let t = &s.t;
+    let (mut conn, session) = skewed_clock(t, &s.manager, 1).await;
+    let topic = insights::Topic {
+        tag: Some("printers".to_owned()),
+        group: None,
+    };
+    let fresh_for = Duration::minutes(15);
+    let days = |to: chrono::NaiveDate| insights::Period {
+        from: to - Duration::days(90),
+        to,
+    };
+    let servers_tomorrow = Utc::now().date_naive() + Duration::days(1);
+    insights::shortlist(
+        &mut conn,
+        &session,
+        &topic,
+        days(servers_tomorrow),
+        20,
+        fresh_for,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count_on(&mut conn, "SELECT count(*) AS n FROM shortlist_snapshot").await,
+        0,
+        "yesterday's period by the database's clock: not stored"
+    );
+    let databases_tomorrow = servers_tomorrow + Duration::days(1);
+    let first = insights::shortlist(
+        &mut conn,
+        &session,
+        &topic,
+        days(databases_tomorrow),
+        20,
+        fresh_for,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count_on(
+            &mut conn,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE period_to = (now() AT TIME ZONE 'UTC')::date + 1"
+        )
+        .await,
+        1,
+        "the database's last 90 days: stored"
+    );
+    let again = insights::shortlist(
+        &mut conn,
+        &session,
+        &topic,
+        days(databases_tomorrow),
+        20,
+        fresh_for,
+    )
+    .await
+    .unwrap();
+    assert_eq!(again.as_of, first.as_of, "served from the snapshot");
+}
+
+/// The pass reads the database's clock, not this server's: with the database's a day behind,
+/// it ends after refreshing the one snapshot due (bounds from this server's clock, a day ahead
+/// of the `computed_at` it writes, would find it due again, for ever: at most three rounds
+/// here), over the database's last 90 days.
+#[tokio::test]
+async fn the_pass_takes_its_bounds_and_days_from_the_databases_clock() {
+    let s = small().await;
+    let t = &s.t;
+    shortlist(t, "tag=printers", &s.manager).await;
+    t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '2 days'")
+        .await;
+    let (mut conn, _) = skewed_clock(t, &s.manager, -1).await;
+    // As the server runs it: its bounds, then one topic per transaction.
+    let pass = insights::shortlist_pass(&mut conn, std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    let mut refreshed = Vec::new();
+    for _ in 0..3 {
+        execute(&mut conn, "BEGIN").await;
+        let one = insights::refresh_due_shortlist(&mut conn, &pass)
+            .await
+            .unwrap();
+        execute(&mut conn, "COMMIT").await;
+        match one {
+            Some(one) => refreshed.push(one),
+            None => break,
+        }
+    }
+    assert_eq!(refreshed.len(), 1, "{refreshed:?}");
+    assert!(refreshed[0].entries.is_ok(), "{refreshed:?}");
+    assert_eq!(
+        count_on(
+            &mut conn,
+            "SELECT count(*) AS n FROM shortlist_snapshot \
+             WHERE period_to = (now() AT TIME ZONE 'UTC')::date + 1 \
+               AND computed_at > now() - interval '1 hour'"
+        )
+        .await,
+        1,
+        "refreshed over the database's last 90 days"
+    );
 }

@@ -5,7 +5,7 @@
 //! managers keep asking for is kept per topic (`cenacle_db::shortlist_snapshots`), refreshed
 //! in the background.
 
-use crate::{access::Reader, caller::require, Conn, CoreError};
+use crate::{access::Reader, caller::require, Conn, CoreError, ScopedFutureExt};
 use cenacle_db::{
     actors::Group,
     insights::{self as store, MemberSums, PendingStats, ScoredContribution, StatsSums, TopicRows},
@@ -197,6 +197,23 @@ pub const SNAPSHOT_LENGTHS: [i32; 5] = [7, 30, 90, 180, 365];
 /// computed within `fresh_for` (the server recomputes the snapshots asked for lately in the
 /// background, [`refresh_due_shortlist`]); otherwise it is computed here and stored. Other
 /// periods are computed for the request.
+///
+/// Which days are "the last N" is the database's clock's to say ([`last_days`]), as for the
+/// background pass: by this server's own clock, a few seconds off around midnight, a request
+/// could store as today's a period the database's clock has already left (or not reached).
+/// A request whose period is not the last N days by the database's clock — the API's default
+/// period is from the server's clock — is computed for it and not stored.
+///
+/// Single-flight: when no fresh snapshot answers, the request takes the topic's advisory lock
+/// ([`snapshots::hold_topic`]) in a transaction of its own and looks again before computing,
+/// so that of the requests arriving together for a topic whose snapshot is missing or stale
+/// (a dashboard opened by several managers, the first ones after midnight) the first computes
+/// and the others wait for it and read what it stored. A waiting request holds its pool
+/// connection meanwhile: no more connections than if each computed (as each would, for as
+/// long), but each waits at rest instead of adding a full computation to the database's load,
+/// which would make every one of them slower. The background pass takes the same lock for
+/// the topic it refreshes, so a request finding the snapshot stale while the pass refreshes
+/// it waits for that refresh.
 pub async fn shortlist(
     conn: &mut Conn,
     session: &crate::accounts::Session,
@@ -207,65 +224,112 @@ pub async fn shortlist(
 ) -> Result<Shortlist, CoreError> {
     let rows = topic_rows(conn, session, topic, period).await?;
     // A snapshot keeps the most a request may ask for (`limit` ≤ 100); more is computed.
-    let days = period
-        .days_ending_tomorrow(Utc::now().date_naive())
+    let days = i32::try_from((period.to - period.from).num_days())
+        .ok()
         .filter(|days| top <= SNAPSHOT_ENTRIES && SNAPSHOT_LENGTHS.contains(days));
     let Some(days) = days else {
-        let as_of = Utc::now();
-        let (entries, norms) = ranked(conn, &rows, period, top).await?;
-        return Ok(Shortlist {
-            entries,
-            norms,
-            as_of,
-        });
+        return live(conn, &rows, period, top).await;
     };
     let (now, stored) = snapshots::snapshot(conn, &rows, days).await?;
-    let fresh = stored.filter(|s| s.period_to == period.to && now - s.computed_at < fresh_for);
-    if let Some(snapshot) = fresh {
-        // People deleted since are left out (as a live answer would); if that leaves fewer
-        // than asked of a list that was cut, the ones after it are unknown: computed below.
-        let members = &snapshot.members;
-        if snapshot.complete || members.len() >= top {
-            let touched_ago = (now - snapshot.last_asked_at).to_std().unwrap_or_default();
-            if touched_ago >= SNAPSHOT_TOUCH_EVERY {
-                snapshots::touch(conn, snapshot.id, SNAPSHOT_TOUCH_EVERY).await?;
+    if period != last_days(now, days) {
+        return live(conn, &rows, period, top).await;
+    }
+    if let Some(found) = from_snapshot(conn, stored, period, top, now, fresh_for).await? {
+        return Ok(found);
+    }
+    crate::in_savepoint(conn, move |conn| {
+        async move {
+            snapshots::hold_topic(conn, &rows, days).await?;
+            // Whoever held it before has committed: what it stored is read here (each
+            // statement reads what was committed before it started).
+            let (now, stored) = snapshots::snapshot(conn, &rows, days).await?;
+            if let Some(found) = from_snapshot(conn, stored, period, top, now, fresh_for).await? {
+                return Ok(found);
             }
-            let norms = TopicNorms {
-                acceptance_rate: snapshot.acceptance_rate,
-            };
-            return Ok(Shortlist {
-                entries: rank(members, &norms, period, top)
+            // Midnight (the database's) passed since the first look: no longer the last N days.
+            if period != last_days(now, days) {
+                return live(conn, &rows, period, top).await;
+            }
+            // Read from the rollups now: the figures are as of this instant (or later).
+            let mut computed = compute_snapshot(conn, &rows, period).await?;
+            store_snapshot(conn, &rows, days, period, now, &computed, true).await?;
+            computed.ranked.truncate(top);
+            Ok(Shortlist {
+                entries: computed
+                    .ranked
                     .into_iter()
                     .map(|(entry, _)| entry)
                     .collect(),
-                norms,
-                as_of: snapshot.computed_at,
-            });
+                norms: computed.norms,
+                as_of: now,
+            })
         }
-    }
-    // Read from the rollups now: the figures are as of this instant (or later).
-    let mut computed = compute_snapshot(conn, &rows, period).await?;
-    store_snapshot(conn, &rows, days, period, now, &computed, true).await?;
-    computed.ranked.truncate(top);
+        .scope_boxed()
+    })
+    .await
+}
+
+/// A shortlist computed for its request from the rollups, and not stored.
+async fn live(
+    conn: &mut Conn,
+    rows: &TopicRows,
+    period: Period,
+    top: usize,
+) -> Result<Shortlist, CoreError> {
+    let as_of = Utc::now();
+    let (entries, norms) = ranked(conn, rows, period, top).await?;
     Ok(Shortlist {
-        entries: computed
-            .ranked
-            .into_iter()
-            .map(|(entry, _)| entry)
-            .collect(),
-        norms: computed.norms,
-        as_of: now,
+        entries,
+        norms,
+        as_of,
     })
 }
 
-impl Period {
-    /// The length of a period of the last N days, today included (`to` is tomorrow): the
-    /// shape a snapshot keeps (of [`SNAPSHOT_LENGTHS`] only). None for any other.
-    pub fn days_ending_tomorrow(self, today: NaiveDate) -> Option<i32> {
-        let days = (self.to - self.from).num_days();
-        (self.to == today + Duration::days(1) && days > 0)
-            .then(|| i32::try_from(days).ok())
-            .flatten()
+/// The answer from a stored snapshot, when it is of `period`, computed within `fresh_for`
+/// before `now` (the database's clock) and lists the `top` asked for.
+async fn from_snapshot(
+    conn: &mut Conn,
+    stored: Option<snapshots::Snapshot>,
+    period: Period,
+    top: usize,
+    now: DateTime<Utc>,
+    fresh_for: Duration,
+) -> Result<Option<Shortlist>, CoreError> {
+    let fresh = stored.filter(|s| s.period_to == period.to && now - s.computed_at < fresh_for);
+    let Some(snapshot) = fresh else {
+        return Ok(None);
+    };
+    // People deleted since are left out (as a live answer would); if that leaves fewer than
+    // asked of a list that was cut, the ones after it are unknown: computed by the caller.
+    let members = &snapshot.members;
+    if !snapshot.complete && members.len() < top {
+        return Ok(None);
+    }
+    let touched_ago = (now - snapshot.last_asked_at).to_std().unwrap_or_default();
+    if touched_ago >= SNAPSHOT_TOUCH_EVERY {
+        snapshots::touch(conn, snapshot.id, SNAPSHOT_TOUCH_EVERY).await?;
+    }
+    let norms = TopicNorms {
+        acceptance_rate: snapshot.acceptance_rate,
+    };
+    Ok(Some(Shortlist {
+        entries: rank(members, &norms, period, top)
+            .into_iter()
+            .map(|(entry, _)| entry)
+            .collect(),
+        norms,
+        as_of: snapshot.computed_at,
+    }))
+}
+
+/// The last `days` days, today included, by the database's clock `now` (`to` is tomorrow,
+/// days ending at midnight UTC): the one period a snapshot of that length keeps, for the
+/// requests and the background pass alike — the one place that says what "today" is.
+fn last_days(now: DateTime<Utc>, days: i32) -> Period {
+    let to = now.date_naive() + Duration::days(1);
+    Period {
+        from: to - Duration::days(i64::from(days)),
+        to,
     }
 }
 
@@ -329,14 +393,15 @@ async fn store_snapshot(
     .await?)
 }
 
-/// A snapshot the background pass refreshed.
+/// A snapshot the background pass refreshed, or tried to.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RefreshedShortlist {
     pub tag: String,
     pub group_id: Option<i64>,
     pub days: i32,
-    /// Members kept.
-    pub entries: usize,
+    /// Members kept; or why computing or storing it failed (the snapshot was kept as it was,
+    /// and is taken again after the others: see `snapshots::claim_due`).
+    pub entries: Result<usize, String>,
 }
 
 /// Starts a background pass over the snapshots: its bounds, from the database's clock read
@@ -359,6 +424,12 @@ pub async fn shortlist_pass(
 /// there is none left. Run it in a transaction of its own, one per topic: the snapshot stays
 /// locked (and skipped by other servers' passes) until it commits. A pass keeping the same
 /// bounds ends: a refreshed snapshot is computed after them, for a period as late.
+///
+/// A topic whose computation fails (its data, a statement timeout) does not stop the pass:
+/// what it did is undone (a savepoint), the failure recorded on its snapshot, which is taken
+/// again only after the others and a refresh interval later, and the failure returned in
+/// [`RefreshedShortlist::entries`] for the caller to log; the caller goes on with the next.
+/// An error is returned only when the claim or that record fails (the database itself).
 pub async fn refresh_due_shortlist(
     conn: &mut Conn,
     pass: &snapshots::Pass,
@@ -366,22 +437,33 @@ pub async fn refresh_due_shortlist(
     let Some(due) = snapshots::claim_due(conn, pass).await? else {
         return Ok(None);
     };
-    let to = due.now.date_naive() + Duration::days(1);
-    let period = Period {
-        from: to - Duration::days(i64::from(due.days)),
-        to,
-    };
+    let period = last_days(due.now, due.days);
     let rows = TopicRows {
         tag: due.tag,
         group_id: due.group_id,
     };
-    let computed = compute_snapshot(conn, &rows, period).await?;
-    store_snapshot(conn, &rows, due.days, period, due.now, &computed, false).await?;
+    let days = due.days;
+    let topic = rows.clone();
+    let refreshed = crate::in_savepoint(conn, move |conn| {
+        async move {
+            // The same lock as a request computing it: a request finding the snapshot stale
+            // meanwhile waits for this refresh instead of computing it too.
+            snapshots::hold_topic(conn, &topic, days).await?;
+            let computed = compute_snapshot(conn, &topic, period).await?;
+            store_snapshot(conn, &topic, days, period, due.now, &computed, false).await?;
+            Ok(computed.ranked.len())
+        }
+        .scope_boxed()
+    })
+    .await;
+    if refreshed.is_err() {
+        snapshots::refresh_failed(conn, due.id).await?;
+    }
     Ok(Some(RefreshedShortlist {
         tag: rows.tag,
         group_id: rows.group_id,
-        days: due.days,
-        entries: computed.ranked.len(),
+        days,
+        entries: refreshed.map_err(|err| err.to_string()),
     }))
 }
 

@@ -542,6 +542,7 @@ diesel::table! {
         acceptance_rate -> Float8,
         complete -> Bool,
         entries -> Jsonb,
+        refresh_failed_at -> Nullable<Timestamptz>,
     }
 }
 

@@ -167,6 +167,30 @@ pub async fn touch(
     Ok(())
 }
 
+/// Holds, until the transaction ends, the right to compute the topic's `days`-long snapshot:
+/// waits while another transaction holds it (a request computing it, or the background pass
+/// refreshing it), so that the first to find no fresh snapshot computes it and the others,
+/// once it has committed, read what it stored instead of computing it too (core reads the
+/// snapshot again after this). The object is a hash of the topic and length: two sharing it
+/// only wait for each other more often.
+pub async fn hold_topic(
+    conn: &mut AsyncPgConnection,
+    topic: &TopicRows,
+    days: i32,
+) -> Result<(), DbError> {
+    diesel::sql_query(
+        "SELECT pg_advisory_xact_lock(hashtext('shortlist_snapshot'), \
+                hashtext($1 || '/' || COALESCE($2, 0) || '/' || $3))",
+    )
+    .bind::<Text, _>(&topic.tag)
+    .bind::<Nullable<BigInt>, _>(topic.group_id)
+    .bind::<Integer, _>(days)
+    .prepared()
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// A shortlist to store.
 #[derive(Debug, Clone, Copy)]
 pub struct NewSnapshot<'a> {
@@ -188,8 +212,8 @@ pub struct NewSnapshot<'a> {
 /// Stores a snapshot of the topic's `days`-long period in one statement (so that no reader
 /// sees half of it): a new row (only a request makes one: the refresh writes over the row it
 /// holds), or over the stored one unless another transaction holds that (a refresh under
-/// way, which will write a snapshot as fresh) or it is fresher already. Whether it was
-/// written.
+/// way, which will write a snapshot as fresh) or it is fresher already. A snapshot written
+/// has no failed refresh since (`refresh_failed_at` cleared). Whether it was written.
 pub async fn store(conn: &mut AsyncPgConnection, new: &NewSnapshot<'_>) -> Result<bool, DbError> {
     let column = |f: fn(&MemberSums) -> i64| new.members.iter().map(f).collect::<Vec<i64>>();
     let ids = column(|m| m.person_id);
@@ -223,7 +247,7 @@ pub async fn store(conn: &mut AsyncPgConnection, new: &NewSnapshot<'_>) -> Resul
            UPDATE shortlist_snapshot s SET period_from = $4, period_to = $5, computed_at = $6, \
                   last_asked_at = CASE WHEN $17 THEN now() ELSE s.last_asked_at END, \
                   acceptance_rate = $7, complete = $8, \
-                  entries = (SELECT entries FROM entries) \
+                  entries = (SELECT entries FROM entries), refresh_failed_at = NULL \
            WHERE s.id = (SELECT id FROM shortlist_snapshot \
                          WHERE tag = $1 AND COALESCE(group_id, 0) = COALESCE($2, 0) AND days = $3 \
                            AND computed_at < $6 AND NOT EXISTS (SELECT 1 FROM inserted) \
@@ -303,6 +327,11 @@ pub async fn pass_started(conn: &mut AsyncPgConnection) -> Result<DateTime<Utc>,
 /// snapshot's period is yesterday's, and no request may read one until it is refreshed).
 /// Locked until the caller's transaction ends, and skipped by the others meanwhile (SKIP
 /// LOCKED), so that several servers refresh side by side and never one topic twice.
+///
+/// One whose last refresh failed ([`refresh_failed`]) is due again only `refresh_after` after
+/// that failure (so never twice in one pass, whose bounds are fixed), and it counts as due
+/// since that attempt, not since its computation: otherwise, the stalest of all, it would be
+/// claimed first by every pass and fail again before the others were reached.
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
     pass: &Pass,
@@ -312,7 +341,8 @@ pub async fn claim_due(
          WHERE (computed_at < $1 - $2 * interval '1 second' \
                 OR period_to < ($1 AT TIME ZONE 'UTC')::date + 1) \
            AND last_asked_at >= $1 - $3 * interval '1 day' \
-         ORDER BY computed_at LIMIT 1 FOR UPDATE SKIP LOCKED",
+           AND (refresh_failed_at IS NULL OR refresh_failed_at < $1 - $2 * interval '1 second') \
+         ORDER BY GREATEST(computed_at, refresh_failed_at) LIMIT 1 FOR UPDATE SKIP LOCKED",
     )
     .bind::<Timestamptz, _>(pass.started)
     .bind::<Float8, _>(pass.refresh_after.as_secs_f64())
@@ -321,6 +351,18 @@ pub async fn claim_due(
     .get_result(conn)
     .await
     .optional()?)
+}
+
+/// Records that the refresh of a claimed snapshot failed, at the database's clock (the
+/// transaction's start): the snapshot itself is kept as it was (requests finding it stale
+/// compute it for themselves), and the pass goes on with the others (see [`claim_due`]).
+pub async fn refresh_failed(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
+    diesel::sql_query("UPDATE shortlist_snapshot SET refresh_failed_at = now() WHERE id = $1")
+        .bind::<BigInt, _>(id)
+        .prepared()
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Deletes the snapshots nobody asked for within `asked_within_days` (by the database's

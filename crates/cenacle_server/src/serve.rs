@@ -464,6 +464,8 @@ async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
 /// One pass of the shortlist refresh (see `shortlist_refresher`): the snapshots nobody asked
 /// for lately go; then each one due, in its own transaction, its time logged (what a request
 /// finding no fresh snapshot would have waited), until none is left or a stop is asked for.
+/// A topic whose refresh fails is logged and passed over (core records the failure, and takes
+/// it again after the others): one topic's bad data must not leave every other stale.
 async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
     run_logged(ctx, "forgetting shortlists nobody asks for", |conn| {
         insights::forget_unasked_shortlists(conn).scope_boxed()
@@ -488,15 +490,26 @@ async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
             .transaction(|conn| insights::refresh_due_shortlist(conn, &pass).scope_boxed())
             .await;
         match refreshed {
-            Ok(Some(r)) => tracing::info!(
-                tag = %r.tag,
-                group_id = ?r.group_id,
-                days = r.days,
-                entries = r.entries,
-                elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
-                "shortlist snapshot refreshed"
-            ),
+            Ok(Some(r)) => match r.entries {
+                Ok(entries) => tracing::info!(
+                    tag = %r.tag,
+                    group_id = ?r.group_id,
+                    days = r.days,
+                    entries,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "shortlist snapshot refreshed"
+                ),
+                Err(error) => tracing::warn!(
+                    tag = %r.tag,
+                    group_id = ?r.group_id,
+                    days = r.days,
+                    %error,
+                    elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
+                    "refreshing a shortlist snapshot failed; going on with the others"
+                ),
+            },
             Ok(None) => return,
+            // The claim, or recording a topic's failure, failed: the database itself.
             Err(err) => {
                 tracing::error!(error = %err, "refreshing a shortlist failed");
                 return;

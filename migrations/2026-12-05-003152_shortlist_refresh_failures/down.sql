@@ -1,0 +1,1 @@
+ALTER TABLE shortlist_snapshot DROP COLUMN refresh_failed_at;
