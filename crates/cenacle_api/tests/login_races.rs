@@ -59,23 +59,34 @@ async fn marie(t: &TestApp) {
     assert_eq!(sessions_of(t, "marie").await, 0);
 }
 
+/// Marie's log-in read her account and checked her password; then `meanwhile` (what a use
+/// case writes) committed; then the session is asked for: the refusal, no session written.
+async fn refused_after(t: &TestApp, meanwhile: &str) -> CoreError {
+    marie(t).await;
+    let account = checked(t, "marie").await;
+    t.sql(meanwhile).await;
+    let refused = refusal(t, account).await;
+    assert_eq!(
+        sessions_of(t, "marie").await,
+        0,
+        "a session row was written"
+    );
+    refused
+}
+
 #[tokio::test]
 async fn a_suspension_committed_while_the_password_is_checked_opens_no_session() {
     let t = TestApp::new().await;
-    marie(&t).await;
-    let account = checked(&t, "marie").await;
-    t.sql(
+    let refused = refused_after(
+        &t,
         "UPDATE local_user SET status = 'suspended' \
          WHERE person_id = (SELECT id FROM person WHERE username = 'marie' AND local)",
     )
     .await;
-
-    let refused = refusal(&t, account).await;
     assert!(
         matches!(refused, CoreError::AccountSuspended),
         "{refused:?}"
     );
-    assert_eq!(sessions_of(&t, "marie").await, 0);
     // The API's answer for it, as when the suspension came first.
     let r = t.login("marie", PASSWORD).await;
     assert_eq!(
@@ -87,23 +98,18 @@ async fn a_suspension_committed_while_the_password_is_checked_opens_no_session()
 #[tokio::test]
 async fn a_password_reset_committed_while_the_password_is_checked_opens_no_session() {
     let t = TestApp::new().await;
-    marie(&t).await;
-    let account = checked(&t, "marie").await;
     // What a reset writes (`account_mail::reset_password`): a new hash, every session ended.
     // The same password: it hashes anew (salted), and the old proof must still not count.
     let new_hash = cenacle_core::hash_password(PASSWORD).await.unwrap();
-    t.sql(&format!(
+    let reset = format!(
         "UPDATE local_user SET password_hash = '{new_hash}' \
          WHERE person_id = (SELECT id FROM person WHERE username = 'marie' AND local)"
-    ))
-    .await;
-
-    let refused = refusal(&t, account).await;
+    );
+    let refused = refused_after(&t, &reset).await;
     assert!(
         matches!(refused, CoreError::InvalidCredentials),
         "{refused:?}"
     );
-    assert_eq!(sessions_of(&t, "marie").await, 0);
 }
 
 /// The reset still uncommitted when the session is opened: the log-in waits for it (the
@@ -196,20 +202,16 @@ async fn a_ban_committed_while_the_password_is_checked_opens_no_session() {
 #[tokio::test]
 async fn an_account_deleted_while_the_password_is_checked_answers_bad_credentials() {
     let t = TestApp::new().await;
-    marie(&t).await;
-    let account = checked(&t, "marie").await;
-    t.sql(
+    let refused = refused_after(
+        &t,
         "DELETE FROM local_user \
          WHERE person_id = (SELECT id FROM person WHERE username = 'marie' AND local)",
     )
     .await;
-
-    let refused = refusal(&t, account).await;
     assert!(
         matches!(refused, CoreError::InvalidCredentials),
         "{refused:?}"
     );
-    assert_eq!(sessions_of(&t, "marie").await, 0);
 }
 
 /// Nothing changed meanwhile: the session is opened, for the account as it now stands.
