@@ -186,6 +186,7 @@ async fn a_moderator_on_beta_removes_restores_and_locks_gammas_post_in_alphas_gr
     let locked = |status: u16, post: &Value| status == 200 && post["locked"] == true;
     wait_post(&alpha, None, on_alpha, "locked", locked).await;
     wait_post(&gamma, None, on_gamma, "locked", locked).await;
+    wait_post(&beta, None, on_beta, "locked", locked).await;
     for (instance, token, id) in [
         (&alpha, &admin, on_alpha),
         (&beta, &marie, on_beta),
@@ -199,6 +200,16 @@ async fn a_moderator_on_beta_removes_restores_and_locks_gammas_post_in_alphas_gr
             )
             .await;
         assert_eq!(status, 403, "{}: {body}", instance.name);
+        // Refused because the post is locked, not for any other reason.
+        assert_eq!(
+            (
+                body["error"]["code"].as_str(),
+                body["error"]["details"]["action"].as_str()
+            ),
+            (Some("forbidden"), Some("post_locked")),
+            "{}: {body}",
+            instance.name
+        );
     }
 
     // A moderator of nothing here (paul on gamma) cannot remove it: a clear code.
@@ -218,15 +229,21 @@ async fn a_moderator_on_beta_removes_restores_and_locks_gammas_post_in_alphas_gr
         .await;
     assert_eq!(status, 200, "{log}");
     let entries = log["items"].as_array().expect("a page of entries");
+    let pierre_handle = format!("pierre@{}", gamma.host);
     for action in ["add_moderator", "remove_post", "restore_post", "lock_post"] {
-        let entry = entries
-            .iter()
-            .find(|e| e["action"] == action)
-            .unwrap_or_else(|| panic!("{action} in {log}"));
+        let matching: Vec<&Value> = entries.iter().filter(|e| e["action"] == action).collect();
+        assert_eq!(matching.len(), 1, "{action} exactly once in {log}");
+        let entry = matching[0];
         assert!(entry["created_at"].is_string(), "{entry}");
-        if action != "add_moderator" {
+        if action == "add_moderator" {
+            // alpha's own admin named marie, of beta.
+            assert_eq!(entry["moderator"], "admin", "{entry}");
+            assert_eq!(entry["target_person"], marie_handle.as_str(), "{entry}");
+        } else {
+            // marie, of beta, acted on pierre's (of gamma) post.
             assert_eq!(entry["target_post_id"], on_alpha, "{entry}");
-            assert!(entry["moderator"].to_string().contains("marie"), "{entry}");
+            assert_eq!(entry["moderator"], marie_handle.as_str(), "{entry}");
+            assert_eq!(entry["target_person"], pierre_handle.as_str(), "{entry}");
         }
     }
     let removal = entries
@@ -312,14 +329,45 @@ async fn lemmy_shaped_moderation_is_applied_and_forged_removals_change_nothing()
     };
     let visible = || async { post_as(&alpha, None, post_id).await.0 == 200 };
 
-    // Forged removals: by a stranger, and by a moderator of another group. Acknowledged
-    // (peers do not retry), nothing changed.
-    for forger in [stranger, gomod] {
-        let mut removal = fixture("lemmy_remove_page.json", &forger.id, "");
-        removal["id"] = json!(lemmy.new_id("delete"));
-        let answer = lemmy.send(forger, &inbox, &removal).await.unwrap();
-        assert_eq!(answer.status, 202, "{}: {}", forger.name, answer.body);
-        assert!(visible().await, "{} removed it", forger.name);
+    // Forged removals and locks: by a stranger, and by a moderator of another group.
+    // Acknowledged (peers do not retry), ignored for that reason (counted once each), nothing
+    // changed: the post neither removed nor locked, even as its moderators see it, and
+    // nothing in the group's log.
+    let not_a_moderator = "cenacle_inbox_ignored_total{reason=\"not_a_moderator_of_group\"}";
+    let unchanged = || async {
+        let (status, post) = post_as(&alpha, Some(&admin), post_id).await;
+        assert_eq!(status, 200, "{post}");
+        assert!(post.get("removal").is_none(), "{post}");
+        assert_eq!(post["locked"], false, "{post}");
+        let (status, log) = alpha.get("/api/v1/groups/rust/moderation-log", None).await;
+        assert_eq!(status, 200, "{log}");
+        let acted: Vec<&Value> = log["items"]
+            .as_array()
+            .expect("a page of entries")
+            .iter()
+            .filter(|e| e["action"] != "add_moderator")
+            .collect();
+        assert!(acted.is_empty(), "{acted:?}");
+    };
+    for (kind, fixture_name) in [
+        ("delete", "lemmy_remove_page.json"),
+        ("lock", "lemmy_lock_page.json"),
+    ] {
+        let before = alpha.metric(not_a_moderator).await;
+        let forgers = [stranger, gomod];
+        for forger in forgers {
+            let mut forged = fixture(fixture_name, &forger.id, "");
+            forged["id"] = json!(lemmy.new_id(kind));
+            let answer = lemmy.send(forger, &inbox, &forged).await.unwrap();
+            assert_eq!(answer.status, 202, "{}: {}", forger.name, answer.body);
+            assert!(visible().await, "{}'s {kind} hid it", forger.name);
+        }
+        assert_eq!(
+            alpha.metric(not_a_moderator).await - before,
+            forgers.len() as f64,
+            "each forged {kind} ignored as not a moderator's"
+        );
+        unchanged().await;
     }
     assert!(alpha.log().contains("not_a_moderator_of_group"));
 
@@ -505,19 +553,40 @@ async fn lemmy_shaped_moderation_is_applied_and_forged_removals_change_nothing()
     assert_eq!(undo_delete["object"]["summary"], "Spam");
     let lock = relayed("Lock", None).await;
     assert_eq!(lock["object"], post_ap_id.as_str());
-    relayed("Undo", Some("Lock")).await;
+    let undo_lock = relayed("Undo", Some("Lock")).await;
+    assert_eq!(undo_lock["object"]["object"], post_ap_id.as_str());
     let pin = relayed("Add", None).await;
     assert_eq!(pin["target"], format!("{group}/featured"));
-    relayed("Remove", None).await;
-    for inner in [&delete, &undo_delete, &lock, &pin] {
+    let unpin = relayed("Remove", None).await;
+    assert_eq!(unpin["target"], format!("{group}/featured"));
+    assert_eq!(unpin["object"], post_ap_id.as_str());
+    // Each parses as the activity it is, as our inbox would read it from another server.
+    use cenacle_apub::activities::{undo::Undone, AddOrRemove, InboxActivity};
+    let parse = |inner: &Value| -> InboxActivity {
         assert!(inner["to"].is_array() && inner["cc"].is_array(), "{inner}");
-        let parsed: cenacle_apub::activities::InboxActivity =
-            serde_json::from_value(inner.clone()).unwrap();
-        assert!(
-            !matches!(parsed, cenacle_apub::activities::InboxActivity::Other(_)),
-            "{inner}"
-        );
-    }
+        serde_json::from_value(inner.clone()).unwrap_or_else(|e| panic!("{e}: {inner}"))
+    };
+    assert!(
+        matches!(parse(&delete), InboxActivity::Delete(_)),
+        "{delete}"
+    );
+    assert!(
+        matches!(parse(&undo_delete), InboxActivity::Undo(u) if matches!(u.object, Undone::Delete(_))),
+        "{undo_delete}"
+    );
+    assert!(matches!(parse(&lock), InboxActivity::Lock(_)), "{lock}");
+    assert!(
+        matches!(parse(&undo_lock), InboxActivity::Undo(u) if matches!(u.object, Undone::Lock(_))),
+        "{undo_lock}"
+    );
+    assert!(
+        matches!(parse(&pin), InboxActivity::Collection(c) if matches!(c.kind, AddOrRemove::Add)),
+        "{pin}"
+    );
+    assert!(
+        matches!(parse(&unpin), InboxActivity::Collection(c) if matches!(c.kind, AddOrRemove::Remove)),
+        "{unpin}"
+    );
 }
 
 /// Whether the local member `username` is listed among the moderators of the group `group` on

@@ -385,10 +385,68 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
         (status, body["error"]["code"].as_str()),
         (403, Some("banned_from_group"))
     );
+
+    // alpha itself stops pierre's next Create: gamma's database alone forgets the ban (as a
+    // server that never heard of it, or one that ignores it, would), so that gamma's API lets
+    // the post out. alpha acknowledges it (peers do not retry), ignores it for the ban, and
+    // stores it nowhere: neither alpha nor beta (which only has what alpha relays) has it.
+    let ignored_for_ban = "cenacle_inbox_ignored_total{reason=\"banned_from_group\"}";
+    let ignored_before = alpha.metric(ignored_for_ban).await;
+    let mut gamma_db = database::connect(&gamma).await;
+    database::execute(
+        &mut gamma_db,
+        "UPDATE group_ban SET lifted_at = now() WHERE lifted_at IS NULL",
+    )
+    .await;
+    let (status, body) = gamma
+        .post(
+            &format!("/api/v1/groups/{}/posts", enc(&handle)),
+            Some(&pierre),
+            json!({"kind": "note", "title": "Malgré tout", "body": "Achetez !"}),
+        )
+        .await;
+    assert_eq!(status, 201, "gamma lets the post out: {body}");
+    let sneaked = body["post"]["ap_id"].as_str().unwrap().to_owned();
+    eventually(
+        "alpha ignoring the Create for the ban",
+        DEADLINE,
+        || async { (alpha.metric(ignored_for_ban).await >= ignored_before + 1.0).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        alpha.metric(ignored_for_ban).await,
+        ignored_before + 1.0,
+        "the one Create ignored"
+    );
+    let stored = format!("SELECT count(*) FROM post WHERE ap_id = {}", lit(&sneaked));
+    assert_eq!(count(&alpha, &stored).await, 0, "not stored on alpha");
+    assert_eq!(count(&beta, &stored).await, 0, "not stored on beta");
+    // gamma's ban back as it was, for the lifting below.
+    database::execute(
+        &mut gamma_db,
+        "UPDATE group_ban SET lifted_at = NULL WHERE lifted_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(count(&gamma, banned).await, 1);
+
     let (_, log) = alpha
         .get("/api/v1/groups/entraide/moderation-log", None)
         .await;
-    assert!(log.to_string().contains("ban_from_group"), "{log}");
+    let bans: Vec<&Value> = log["items"]
+        .as_array()
+        .expect("a page of entries")
+        .iter()
+        .filter(|e| e["action"] == "ban_from_group")
+        .collect();
+    assert_eq!(bans.len(), 1, "{log}");
+    assert_eq!(bans[0]["moderator"], "admin", "{log}");
+    assert_eq!(
+        bans[0]["target_person"],
+        format!("pierre@{}", gamma.host),
+        "{log}"
+    );
+    assert_eq!(bans[0]["reason"], "spam", "{log}");
+    assert!(bans[0]["created_at"].is_string(), "{log}");
 
     // Lifted: pierre posts again, and alpha has it.
     let (status, _) = alpha.call(Method::DELETE, &who, Some(&admin), None).await;
@@ -410,6 +468,13 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
         post_here(&alpha, &admin, "entraide", &again)
     })
     .await;
+    // Relayed to beta, after anything alpha would have relayed of the ignored one: still not
+    // there.
+    eventually("the new post on beta", DEADLINE, || {
+        post_here(&beta, &marie, &handle, &again)
+    })
+    .await;
+    assert_eq!(count(&beta, &stored).await, 0, "never relayed to beta");
 
     // The ban took pierre's follow on alpha (gamma's only one): the lifting sends it again
     // from gamma, and alpha's next post reaches gamma. Before, pierre showed as following on

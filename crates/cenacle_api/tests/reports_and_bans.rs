@@ -407,7 +407,12 @@ async fn no_path_lets_a_non_moderator_moderate_a_group() {
                 Some(json!({"reason": "non", "remove_data": true})),
             )
             .await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.json);
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::FORBIDDEN, "not_a_moderator_of_group"),
+            "{}",
+            reply.json
+        );
         // Naming a moderator.
         let reply = t
             .request(
@@ -417,7 +422,12 @@ async fn no_path_lets_a_non_moderator_moderate_a_group() {
                 Some(json!({"role": "moderator"})),
             )
             .await;
-        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.json);
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::FORBIDDEN, "not_a_moderator_of_group"),
+            "{}",
+            reply.json
+        );
     }
     let bans = t.get("/api/v1/groups/club/bans", Some(&owner)).await;
     assert_eq!(bans.json.as_array().map(Vec::len), Some(0), "{}", bans.json);
@@ -468,4 +478,149 @@ async fn no_path_lets_a_non_moderator_moderate_a_group() {
     assert_eq!(queue.json["items"][0]["status"], "open");
     let (status, _, _) = post(&t, &bob, "Encore là").await;
     assert_eq!(status, StatusCode::CREATED, "bob is still not banned");
+}
+
+async fn count(t: &TestApp, query: &str) -> i64 {
+    use diesel::sql_types::BigInt;
+    let mut conn = t.db.pool.get().await.unwrap();
+    diesel::select(diesel::dsl::sql::<BigInt>(&format!("({query})")))
+        .get_result(&mut conn)
+        .await
+        .unwrap()
+}
+
+/// A moderator of one group has no say in another (issue 13, "an action on content outside
+/// the moderator's group"): carla, a member of `club` and a moderator of `atelier`, may not
+/// remove or lock a post of `club` nor ban one of its members. Each is refused with the
+/// stable code, and nothing changes: the post neither removed nor locked, no ban, nothing in
+/// `club`'s log.
+#[tokio::test]
+async fn a_moderator_of_another_group_cannot_act_in_this_one() {
+    let t = TestApp::new().await;
+    let (owner, bob, post_id) = club(&t).await;
+    let reply = t
+        .post(
+            "/api/v1/groups",
+            Some(&owner),
+            json!({"name": "atelier", "title": "Atelier"}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
+    let carla = t.member("carla").await;
+    for group in ["club", "atelier"] {
+        let reply = t
+            .request(
+                Method::POST,
+                &format!("/api/v1/groups/{group}/join"),
+                Some(&carla),
+                None,
+            )
+            .await;
+        assert!(reply.status.is_success(), "{group}: {}", reply.json);
+    }
+    let reply = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/atelier/members/carla",
+            Some(&owner),
+            Some(json!({"role": "moderator"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::NO_CONTENT, "{}", reply.json);
+    // She does moderate atelier: her rights are real, only not in club.
+    let (status, atelier_post) = {
+        let reply = t
+            .post(
+                "/api/v1/groups/atelier/posts",
+                Some(&bob),
+                json!({"kind": "note", "title": "À l'atelier", "body": "texte"}),
+            )
+            .await;
+        (
+            reply.status,
+            reply.json["post"]["id"].as_i64().unwrap_or_default(),
+        )
+    };
+    assert_eq!(status, StatusCode::CREATED);
+    let reply = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{atelier_post}/moderation"),
+            Some(&carla),
+            Some(json!({"locked": true})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.json);
+
+    let refused = |reply: common::Reply, what: &str| {
+        assert_eq!(
+            (reply.status, reply.code()),
+            (StatusCode::FORBIDDEN, "not_a_moderator_of_group"),
+            "{what}: {}",
+            reply.json
+        );
+    };
+    let removal = t
+        .post(
+            &format!("/api/v1/posts/{post_id}/removal"),
+            Some(&carla),
+            json!({"reason": "hors sujet"}),
+        )
+        .await;
+    refused(removal, "removal");
+    let lock = t
+        .request(
+            Method::PUT,
+            &format!("/api/v1/posts/{post_id}/moderation"),
+            Some(&carla),
+            Some(json!({"locked": true})),
+        )
+        .await;
+    refused(lock, "lock");
+    let ban = t
+        .request(
+            Method::PUT,
+            "/api/v1/groups/club/bans/bob",
+            Some(&carla),
+            Some(json!({"reason": "spam", "remove_data": true})),
+        )
+        .await;
+    refused(ban, "ban");
+
+    // Nothing changed: the post as its owner sees it, no ban, nothing logged in club.
+    let seen = t
+        .get(&format!("/api/v1/posts/{post_id}"), Some(&owner))
+        .await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.json);
+    assert!(seen.json["post"].get("removal").is_none(), "{}", seen.json);
+    assert_eq!(seen.json["post"]["locked"], false, "{}", seen.json);
+    assert_eq!(
+        t.get(&format!("/api/v1/posts/{post_id}"), None)
+            .await
+            .status,
+        StatusCode::OK,
+        "still visible to all"
+    );
+    assert_eq!(
+        count(
+            &t,
+            "SELECT count(*) FROM group_ban b JOIN community_group g ON g.id = b.group_id \
+             WHERE g.name = 'club'"
+        )
+        .await,
+        0,
+        "no ban row"
+    );
+    let bans = t.get("/api/v1/groups/club/bans", Some(&owner)).await;
+    assert_eq!(bans.json.as_array().map(Vec::len), Some(0), "{}", bans.json);
+    let (status, _, _) = post(&t, &bob, "Toujours là").await;
+    assert_eq!(status, StatusCode::CREATED, "bob is not banned");
+    let log = t.get("/api/v1/groups/club/moderation-log", None).await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.json);
+    assert_eq!(
+        log.json["items"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        log.json
+    );
 }
