@@ -258,6 +258,26 @@ async fn the_idea_pipeline_is_for_moderators_and_keeps_its_history() {
         (again.status, again.json["post"]["idea_status"].as_str()),
         (StatusCode::OK, Some("planned"))
     );
+    // The same form sent twice, its comment with it: the second finds it said.
+    let twice = change(
+        &manager,
+        json!({"status": "planned", "comment": "Prévu pour mars"}),
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::OK, "{}", twice.json);
+    // A new comment on a status it already has would be lost: refused, as before.
+    let new_word = change(
+        &manager,
+        json!({"status": "planned", "comment": "Plutôt avril"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            new_word.status,
+            new_word.json["error"]["details"]["reason"].as_str()
+        ),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("unchanged"))
+    );
     assert_eq!(
         change(&f.admin, json!({"status": "duplicate"}))
             .await

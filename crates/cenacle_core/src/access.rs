@@ -186,6 +186,17 @@ pub async fn post_held(
     acting(readable(conn, Some(caller), post).await?)
 }
 
+/// As [`post_for`], of a post the caller already read under its hold (after their standing,
+/// as [`post_held`] takes them): a write on one of its comments
+/// (`store::post_of_comment_held`).
+pub async fn held_post_for(
+    conn: &mut Conn,
+    caller: &Caller,
+    post: Post,
+) -> Result<(Post, Group, Actor), CoreError> {
+    acting(readable(conn, Some(caller), Some(post)).await?)
+}
+
 /// A post read for an acting caller, whose standing is always known.
 fn acting(found: ReadablePost) -> Result<(Post, Group, Actor), CoreError> {
     let actor = found.actor.ok_or(CoreError::NotFound("post"))?;

@@ -808,10 +808,11 @@ pub async fn tool_pin(
 ///
 /// The comments are those committed, or being written past their hold of the post, when the
 /// move locks the post's row FOR UPDATE (`store::move_post`), which waits for those being
-/// written (they hold it from before they read its group, `content::hold_post_in_its_group`);
-/// a reply that starts meanwhile waits for the move, then reads the post in the new group and
-/// is checked against its bans. A post moved by someone else since it was read here is not
-/// moved (409 `post_moved`): what was checked of the group it was in no longer applies.
+/// written (they hold it from before they read its group: `access::post_held`,
+/// `PostHold::InItsGroup`); a reply that starts meanwhile waits for the move, then reads the
+/// post in the new group and is checked against its bans. A post moved by someone else since
+/// it was read here is not moved (409 `post_moved`): what was checked of the group it was in
+/// no longer applies.
 pub async fn tool_move(
     conn: &mut Conn,
     caller: &Caller,

@@ -2,7 +2,7 @@
 //! delete.
 
 use crate::{
-    access::{forbid, post_for, post_held, visibility},
+    access::{forbid, held_post_for, post_held, visibility},
     federation::record_event,
     notifications, rewards, Caller, Conn, Context, CoreError,
 };
@@ -185,12 +185,14 @@ async fn editable_comment(
     action: &'static str,
 ) -> Result<(Comment, Post), CoreError> {
     crate::ban_checks::hold_standing(conn, caller).await?;
-    store::hold_post_of_comment(conn, comment_id, hold).await?;
+    let post = store::post_of_comment_held(conn, comment_id, hold)
+        .await?
+        .ok_or(CoreError::NotFound("comment"))?;
     let comment = store::comment_by_id(conn, comment_id)
         .await?
         .filter(|c| c.deleted_at.is_none())
         .ok_or(CoreError::NotFound("comment"))?;
-    let (post, _, actor) = post_for(conn, caller, comment.post_id).await?;
+    let (post, _, actor) = held_post_for(conn, caller, post).await?;
     if !can_edit(&actor, comment.author_id == caller.person_id) {
         return Err(forbid(action));
     }

@@ -39,13 +39,28 @@ pub async fn change_idea_status(
     if post.approval.is_some() {
         return Err(CoreError::Conflict("post_not_published"));
     }
-    // Already so (a second copy of the same change, a double click, that waited on the first
-    // finds it made): changes, awards and notifies nothing, and answers as the first did.
-    let unchanged = post.idea_status.as_deref() == Some(to.as_str())
-        && post.duplicate_of == duplicate_of
-        && post.removed_at.is_none();
-    if unchanged {
-        return Ok(post);
+    // Removed (read under the lock: a removal in progress was waited for): off the board for
+    // everyone but moderators, so no status of it is news — its likers would be told of, and
+    // linked to, what a moderator removed — and "done" would award its author the idea badge
+    // for it. Restored, it moves on again. (403 `post_removed`, as a move of it.)
+    if post.removed_at.is_some() {
+        return Err(forbid("post_removed"));
+    }
+    // Already so: a second copy of the same change (a double click) that waited on the first
+    // finds it made, and changes, awards and notifies nothing, answering as the first did. A
+    // public comment not already the last change's would be lost: that is refused as before
+    // (422 `unchanged`, below).
+    if post.idea_status.as_deref() == Some(to.as_str()) && post.duplicate_of == duplicate_of {
+        let said = match comment {
+            None => true,
+            Some(text) => store::idea_history(conn, post.id)
+                .await?
+                .last()
+                .is_some_and(|last| last.comment.as_deref() == Some(text)),
+        };
+        if said {
+            return Ok(post);
+        }
     }
     let from: IdeaStatus = post
         .idea_status
@@ -60,13 +75,6 @@ pub async fn change_idea_status(
         if original == post.id || store::post_by_id(conn, original).await?.is_none() {
             return Err(CoreError::NotFound("original idea"));
         }
-    }
-    // Removed (read under the lock: a removal in progress was waited for): off the board for
-    // everyone but moderators, so no status of it is news — its likers would be told of, and
-    // linked to, what a moderator removed — and "done" would award its author the idea badge
-    // for it. Restored, it moves on again. (403 `post_removed`, as a move of it.)
-    if post.removed_at.is_some() {
-        return Err(forbid("post_removed"));
     }
     let updated = store::change_idea_status(
         conn,
