@@ -175,6 +175,12 @@ pub async fn post_for(
 /// write commits, whatever move is being written (see `store::PostHold`). The caller's
 /// standing is held first, as every write orders its locks (standings, then rows: see
 /// `ban_checks::hold_standing`), for the ban checks that follow.
+///
+/// The lock comes before the check that the caller may read the post: anyone signed in who
+/// names a private group's post holds it for as long as their refused request lasts (one
+/// statement more, then the rollback), and learns nothing from the answer (404, as for a
+/// missing one). Checking first would read the post twice on every write, the hot reply path
+/// included, or reopen the race with a move this lock closes.
 pub async fn post_held(
     conn: &mut Conn,
     caller: &Caller,

@@ -12,7 +12,7 @@ use crate::{
 use cenacle_db::{
     actors::{self, Group},
     approval::{self as store, GroupApproval},
-    content::Post,
+    content::{Post, PostHold},
     engagement as ledger,
     federation::{self as fed_store, OutboxEvent},
     instance_moderation,
@@ -145,13 +145,38 @@ pub async fn pending_posts(
     Ok(store::pending_posts(conn, group.id, after_id, limit).await?)
 }
 
-/// A pending post, for a moderator of its group who decides on it.
+/// A pending post, for a moderator of its group who decides on it: held (FOR UPDATE, as any
+/// change of a post's state) before its group and the caller's right there are read, so that
+/// they are those of the group the post is in until the decision commits. A champion's move
+/// being written (which locks the post FOR UPDATE) is waited for, and the post then read in
+/// its new group: a moderator of the group it left only is refused there (404, as a held post
+/// is to anyone but its author and that group's moderators). Without it, the right was read in
+/// the old group, the decision's update waited for the move, then published (or rejected) the
+/// post in the new group on the old group's say.
+///
+/// `author_too`: the author's standing is held as well, before the post's row (standings
+/// before rows, as every write orders its locks: see `ban_checks::hold_standing`), for an
+/// approval, which reads their bans (`ban_checks::refuse_if_author_banned`) under the post's
+/// lock: a ban with removal of their content holds their standing, then takes their posts
+/// down, and would otherwise wait for this post while the approval waited for the standing.
+/// The author is read first without a lock (a post never changes authors).
 async fn pending_for_moderator(
     conn: &mut Conn,
     caller: &Caller,
     post_id: i64,
+    author_too: bool,
 ) -> Result<(Post, Group), CoreError> {
-    let (post, group, actor) = access::post_for(conn, caller, post_id).await?;
+    if author_too {
+        let author = cenacle_db::content::post_by_id(conn, post_id)
+            .await?
+            .ok_or(CoreError::NotFound("post"))?
+            .author_id;
+        // One statement, hence one order whatever the people's (as a move holds its two).
+        let people = [caller.person_id, author];
+        cenacle_db::federation::hold_people_standing_for_reading_by_ids(conn, &people).await?;
+    }
+    let (post, group, actor) =
+        access::post_held(conn, caller, post_id, PostHold::Exclusive).await?;
     if !can_moderate(&actor) {
         return Err(forbid("moderate_group"));
     }
@@ -182,19 +207,19 @@ async fn author_of(conn: &mut Conn, post: &Post) -> Result<Caller, CoreError> {
 /// Refused while its author is banned from the group or from the instance (409
 /// `author_banned`: publishing it would write in their name where they may not), and once
 /// the post was removed (403, `post_removed`: a ban with removal takes down held posts too,
-/// and so may a moderator). The author's standing is held from the moment their bans are
-/// read to the commit (see `ban_checks::refuse_if_author_banned`): a ban with removal
-/// committing meanwhile waits for the approval and then takes the published post down. What
-/// the hold does not cover, a moderator's removal of this one post committing between the
-/// read above and the decision, is caught by the decision itself, which reads the removal
-/// again under the row's lock and leaves the post unpublished.
+/// and so may a moderator). The author's standing is held from before the post is read to
+/// the commit (see `ban_checks::refuse_if_author_banned`): a ban with removal committing
+/// meanwhile waits for the approval and then takes the published post down. The post is held
+/// from before its group is read ([`pending_for_moderator`]): a removal of this one post, or a
+/// move of it, being written is waited for and then seen; the decision reads the removal
+/// again under the same lock all the same.
 pub async fn approve(
     conn: &mut Conn,
     ctx: &crate::Context,
     caller: &Caller,
     post_id: i64,
 ) -> Result<Post, CoreError> {
-    let (post, group) = pending_for_moderator(conn, caller, post_id).await?;
+    let (post, group) = pending_for_moderator(conn, caller, post_id, true).await?;
     crate::ban_checks::refuse_if_author_banned(conn, group.id, post.author_id).await?;
     if post.removed_at.is_some() {
         return Err(forbid("post_removed"));
@@ -242,7 +267,8 @@ pub async fn reject(
     reason: &str,
 ) -> Result<Post, CoreError> {
     let reason = check_reason(reason)?;
-    let (post, group) = pending_for_moderator(conn, caller, post_id).await?;
+    // No author's bans read: a rejection writes nothing in their name.
+    let (post, group) = pending_for_moderator(conn, caller, post_id, false).await?;
     let post = store::decide(conn, post.id, Some(&reason))
         .await?
         .ok_or(CoreError::Conflict("post_not_pending"))?;

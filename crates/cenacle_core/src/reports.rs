@@ -6,7 +6,7 @@
 //! (outbox event `ReportFiled`); a resolution goes back as `Resolve` (`ReportClosed`).
 
 use crate::{
-    access::readable_post,
+    access::{post_held, readable_post},
     federation::record_event,
     group_bans::{self, BanTerms},
     moderation::require_group_moderator,
@@ -16,7 +16,7 @@ use crate::{
 };
 use cenacle_db::{
     actors::{self, Group},
-    content as content_store,
+    content::{self as content_store, PostHold},
     federation::OutboxEvent,
     groups as group_store,
     reports::{self as store, NewReport, ReportFilter},
@@ -144,22 +144,49 @@ struct Resolved {
     comment_id: Option<i64>,
 }
 
+/// How [`resolve_target`] reads a reported post (or a reported comment's).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// As it is now, for what the report form offers.
+    Now,
+    /// Held in its group (FOR KEY SHARE, after the reporter's standing) until the report
+    /// commits, for filing it: see [`file`].
+    Held,
+}
+
 async fn resolve_target(
     conn: &mut Conn,
     caller: &Caller,
     target: ReportTarget,
+    reading: Reading,
 ) -> Result<Resolved, CoreError> {
     Ok(match target {
         ReportTarget::Post(id) => {
-            let found = readable_post(conn, Some(caller), id).await?;
+            let (post, group) = match reading {
+                Reading::Now => {
+                    let found = readable_post(conn, Some(caller), id).await?;
+                    (found.post, found.group)
+                }
+                Reading::Held => {
+                    let (post, group, _) =
+                        post_held(conn, caller, id, PostHold::InItsGroup).await?;
+                    (post, group)
+                }
+            };
             Resolved {
-                group: Some(found.group),
-                person_id: found.post.author_id,
+                group: Some(group),
+                person_id: post.author_id,
                 post_id: Some(id),
                 comment_id: None,
             }
         }
         ReportTarget::Comment(id) => {
+            if reading == Reading::Held {
+                // As `post_held` orders them: the reporter's standing, then the post's row,
+                // before the comment and its post's group are read.
+                crate::ban_checks::hold_standing(conn, caller).await?;
+                content_store::hold_post_of_comment(conn, id, PostHold::InItsGroup).await?;
+            }
             let comment = content_store::comment_by_id(conn, id)
                 .await?
                 .filter(|c| c.deleted_at.is_none())
@@ -204,7 +231,7 @@ pub async fn reasons_for(
     caller: &Caller,
     target: ReportTarget,
 ) -> Result<Vec<Reason>, CoreError> {
-    let found = resolve_target(conn, caller, target).await?;
+    let found = resolve_target(conn, caller, target, Reading::Now).await?;
     reasons_of(conn, found.group.map(|g| g.id)).await
 }
 
@@ -217,6 +244,16 @@ pub async fn reasons_for(
 /// may still report a person (without the group) to the instance's moderators. A member of
 /// ours banned from the instance is refused whatever they report (`banned_from_instance`).
 /// Both are read under the reporter's standing (`group_bans`), as their posts read them.
+///
+/// The reported post (a reported comment's) is held in its group from before its group is
+/// read until the report commits (`PostHold::InItsGroup`, FOR KEY SHARE: the lock the
+/// report's reference to it takes anyway, taken earlier), so that the report lands in the
+/// queue of the group the post is in when it commits, and is checked against that group's
+/// bans and reasons. A champion's move being written (FOR UPDATE) is waited for and the post
+/// then read in its new group; a move that starts later waits for the report. Without it, a
+/// report filed while a move was written read the old group, waited for the move at its
+/// insert, and landed in the queue of moderators the post no longer has. Replies and votes do
+/// not wait for it (their holds share it).
 pub async fn file(
     conn: &mut Conn,
     caller: &Caller,
@@ -227,7 +264,7 @@ pub async fn file(
         person_id: person,
         post_id: post,
         comment_id: comment,
-    } = resolve_target(conn, caller, input.target).await?;
+    } = resolve_target(conn, caller, input.target, Reading::Held).await?;
     let group_id = group.as_ref().map(|g| g.id);
     match group_id {
         Some(group_id) => crate::ban_checks::refuse_if_banned(conn, group_id, caller).await?,
@@ -515,11 +552,20 @@ pub async fn receive_flag(
 ) -> Result<Result<i64, &'static str>, CoreError> {
     let mut found = None;
     for id in flag.objects {
+        // The post held in its group (FOR KEY SHARE) before its group is read, until the
+        // report commits, as for our member's report (`file`): it lands in the queue of the
+        // group the post is in then, not of one a move being written takes it out of. The
+        // inbox held the sender's standing first (standings before rows).
         if let Some(post) = content_store::post_by_ap_id(conn, id).await? {
+            let Some(post) = content_store::post_held(conn, post.id, PostHold::InItsGroup).await?
+            else {
+                continue;
+            };
             found = Some((Some(post.group_id), post.author_id, Some(post.id), None));
             break;
         }
         if let Some(comment) = content_store::comment_by_ap_id(conn, id).await? {
+            content_store::hold_post_of_comment(conn, comment.id, PostHold::InItsGroup).await?;
             let group = content_store::post_by_id(conn, comment.post_id)
                 .await?
                 .map(|p| p.group_id);

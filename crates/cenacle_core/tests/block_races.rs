@@ -1794,23 +1794,7 @@ async fn a_like_while_a_move_into_a_group_its_voter_is_banned_from_is_written_is
 async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
     let s = reply_and_move().await;
     let eve = agora_moderator(&s).await;
-    let agora = {
-        let mut conn = s.w.ctx.conn().await.unwrap();
-        cenacle_db::actors::local_group_by_name(&mut conn, "agora")
-            .await
-            .unwrap()
-            .unwrap()
-    };
-    let idea = s.w.post(&eve, &agora, PostKind::Idea, "Une idée").await.id;
-    let eve = &eve;
-    let (moved, status, waited) = while_moving(&s, idea, |conn, _| {
-        async move {
-            let done = cenacle_domain::content::IdeaStatus::Done;
-            cenacle_core::ideas::change_idea_status(conn, eve, idea, done, None, None).await
-        }
-        .scope_boxed()
-    })
-    .await;
+    let (moved, status, waited, idea) = idea_done_while_moving(&s, &eve).await;
 
     assert_eq!(moved.group_id, s.forum, "the move did not commit");
     assert!(
@@ -1826,6 +1810,78 @@ async fn an_idea_status_by_its_author_while_a_move_is_written_is_refused() {
         "the idea was marked done on agora's say"
     );
     assert!(waited, "the status did not wait for the move being written");
+}
+
+/// `author`, a moderator of agora, wrote an idea there and marks it done once ann's move of it
+/// into forum is written, uncommitted: the move, the status's outcome, whether it waited, and
+/// the idea's id.
+async fn idea_done_while_moving(
+    s: &ReplyAndMove,
+    author: &Caller,
+) -> (
+    cenacle_core::model::Post,
+    Result<cenacle_core::model::Post, cenacle_core::CoreError>,
+    bool,
+    i64,
+) {
+    let agora = {
+        let mut conn = s.w.ctx.conn().await.unwrap();
+        cenacle_db::actors::local_group_by_name(&mut conn, "agora")
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    let idea =
+        s.w.post(author, &agora, PostKind::Idea, "Une idée")
+            .await
+            .id;
+    let (moved, status, waited) = while_moving(s, idea, |conn, _| {
+        async move {
+            let done = cenacle_domain::content::IdeaStatus::Done;
+            cenacle_core::ideas::change_idea_status(conn, author, idea, done, None, None).await
+        }
+        .scope_boxed()
+    })
+    .await;
+    (moved, status, waited, idea)
+}
+
+/// Root moderates both groups (he made them). His idea in agora, marked done while ann's move
+/// of it into forum is written, waits for the move and is marked done in forum, where he
+/// moderates too. (Checked in the group the post left and compared after the lock, it was
+/// refused 409 `post_moved`, whoever asked.)
+#[tokio::test]
+async fn an_idea_status_by_a_moderator_of_both_groups_while_a_move_is_written_goes_through() {
+    let s = reply_and_move().await;
+    let (moved, status, waited, idea) = idea_done_while_moving(&s, &s.root).await;
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert_eq!(
+        status.expect("refused").idea_status.as_deref(),
+        Some("done")
+    );
+    assert_eq!(
+        s.w.post_now(idea).await.idea_status.as_deref(),
+        Some("done")
+    );
+    assert!(waited, "the status did not wait for the move being written");
+}
+
+/// Root, who moderates both groups, accepts dave's answer while ann's move of bob's question
+/// into forum is written: it waits for the move and is accepted in forum. (Refused 409
+/// `post_moved` before the lock came first.)
+#[tokio::test]
+async fn an_acceptance_by_a_moderator_of_both_groups_while_a_move_is_written_goes_through() {
+    let s = reply_and_move().await;
+    let (moved, accepted, waited, answer) = accept_while_moving(&s, &s.root).await;
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert_eq!(accepted.expect("refused").accepted_comment_id, Some(answer));
+    assert_eq!(s.w.post_now(s.post).await.accepted_comment_id, Some(answer));
+    assert!(
+        waited,
+        "the acceptance did not wait for the move being written"
+    );
 }
 
 /// Bob accepts dave's answer to his question while ann's move of it into forum is written:
@@ -1933,56 +1989,68 @@ async fn a_moderators_edit_while_a_move_is_written_is_refused_in_the_new_group()
     assert_ne!(s.w.post_now(post).await.title, "Réécrit par eve");
 }
 
-/// Eve, who moderates agora (not forum), deletes bob's question while ann's move of it into
-/// forum is written: the deletion waits (on the post's row), then reads the post in forum and
-/// is refused. Before, it went through on her right in agora.
-#[tokio::test]
-async fn a_moderators_deletion_while_a_move_is_written_is_refused_in_the_new_group() {
-    let s = reply_and_move().await;
-    let eve = agora_moderator(&s).await;
-    let (eve, post) = (&eve, s.post);
-    let deleted = after_the_move(&s, "the deletion", |conn, _| {
-        async move { cenacle_core::posts::delete_post(conn, eve, post).await }.scope_boxed()
-    })
-    .await;
-
-    assert!(
-        matches!(
-            deleted,
-            Err(cenacle_core::CoreError::NotAllowed("delete_post"))
-        ),
-        "a deletion checked in the group the post left: {deleted:?}"
-    );
-    assert_eq!(s.w.post_now(post).await.deleted_at, None);
+/// What eve deletes while the move of bob's question is written.
+#[derive(Clone, Copy, Debug)]
+enum Deleted {
+    /// The question itself.
+    Post,
+    /// Dave's answer to it.
+    Answer,
 }
 
-/// Eve, who moderates agora (not forum), deletes dave's answer to bob's question while ann's
-/// move of the question into forum is written: refused there. Before, her right was read in
-/// agora before the post's lock.
-#[tokio::test]
-async fn a_moderators_deletion_of_an_answer_while_a_move_is_written_is_refused_in_the_new_group() {
+/// Eve, who moderates agora (not forum), deletes `what` while ann's move of bob's question
+/// into forum is written: the deletion waits (on the post's row, locked before the rights are
+/// read), then reads the post in forum, where eve may delete nothing of others', and is
+/// refused; nothing is deleted. Before, her right was read in agora before the post's lock,
+/// and the deletion went through in forum on it.
+async fn a_moderators_deletion_while_a_move_is_written(what: Deleted) {
     let s = reply_and_move().await;
     let eve = agora_moderator(&s).await;
-    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
-    let answer =
-        s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
-            .await
-            .id;
-    let eve = &eve;
+    let answer = match what {
+        Deleted::Post => None,
+        Deleted::Answer => {
+            let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+            let question = s.w.post_now(s.post).await;
+            Some(s.w.answer(&dave, &question, "La réponse").await.id)
+        }
+    };
+    let (eve, post) = (&eve, s.post);
     let deleted = after_the_move(&s, "the deletion", |conn, ctx| {
-        async move { cenacle_core::comments::delete_comment(conn, ctx, eve, answer).await }
-            .scope_boxed()
+        async move {
+            match answer {
+                None => cenacle_core::posts::delete_post(conn, eve, post).await,
+                Some(answer) => {
+                    cenacle_core::comments::delete_comment(conn, ctx, eve, answer).await
+                }
+            }
+        }
+        .scope_boxed()
     })
     .await;
 
+    let refusal = match what {
+        Deleted::Post => "delete_post",
+        Deleted::Answer => "delete_comment",
+    };
     assert!(
-        matches!(
-            deleted,
-            Err(cenacle_core::CoreError::NotAllowed("delete_comment"))
-        ),
-        "a deletion checked in the group the answer left: {deleted:?}"
+        matches!(deleted, Err(cenacle_core::CoreError::NotAllowed(r)) if r == refusal),
+        "a deletion of the {what:?} checked in the group it left: {deleted:?}"
     );
-    assert_eq!(s.w.comment_now(answer).await.deleted_at, None);
+    let deleted_at = match answer {
+        None => s.w.post_now(post).await.deleted_at,
+        Some(answer) => s.w.comment_now(answer).await.deleted_at,
+    };
+    assert_eq!(deleted_at, None, "the {what:?} was deleted on agora's say");
+}
+
+#[tokio::test]
+async fn a_moderators_deletion_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_moderators_deletion_while_a_move_is_written(Deleted::Post).await;
+}
+
+#[tokio::test]
+async fn a_moderators_deletion_of_an_answer_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_moderators_deletion_while_a_move_is_written(Deleted::Answer).await;
 }
 
 /// Eve, who moderates agora (not forum), removes bob's question while ann's move of it into
@@ -3362,4 +3430,351 @@ async fn an_enrolment_while_the_ban_from_its_group_is_written_waits_and_skips_th
         waited,
         "the enrolment did not wait for the ban being written"
     );
+}
+
+// ---- moderators' decisions, reports and moderation while a move is written ----
+
+/// The local group `name`, as stored now.
+async fn group_named(w: &World, name: &str) -> cenacle_core::model::Group {
+    let mut conn = w.ctx.conn().await.unwrap();
+    cenacle_db::actors::local_group_by_name(&mut conn, name)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// A moderator's decision on a post held for approval.
+#[derive(Clone, Copy, Debug)]
+enum Decision {
+    Approval,
+    Rejection,
+}
+
+/// Eve, who moderates agora only, decides on bob's post held for approval in agora while
+/// ann's move of it into forum is written (ann moderates both groups, as the champion who
+/// tidies the queue: a held post is seen by its author and its group's moderators alone).
+/// The decision waits (on the post's row, locked before its group is read), then reads the
+/// post in forum, where eve may not even see it (404), and is refused: the post still waits,
+/// nothing is logged in her name. Before, her right was read in agora, the decision's update
+/// waited for the move, then published (or rejected) the post in forum on agora's say.
+async fn a_decision_while_a_move_is_written(decision: Decision) {
+    let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
+    execute(
+        &s.w,
+        &format!(
+            "INSERT INTO group_approval (group_id, enabled, first_posts, min_reputation) \
+             VALUES ({}, true, 1000, 0)",
+            s.agora
+        ),
+    )
+    .await;
+    let (root, ann) = (&s.root, s.ann.person_id);
+    for group in ["agora", "forum"] {
+        s.w.act(|conn, _| {
+            async move {
+                moderation::set_member_role(conn, root, group, ann, GroupRole::Moderator).await
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap();
+    }
+    let agora = group_named(&s.w, "agora").await;
+    let held =
+        s.w.post(&s.bob, &agora, PostKind::Question, "En attente")
+            .await
+            .id;
+    assert_eq!(
+        stored(&s.w, held).await.approval.as_deref(),
+        Some("pending")
+    );
+    let eve = &eve;
+    let (moved, decided, waited) = while_moving(&s, held, |conn, ctx| {
+        async move {
+            match decision {
+                Decision::Approval => cenacle_core::approval::approve(conn, ctx, eve, held).await,
+                Decision::Rejection => {
+                    cenacle_core::approval::reject(conn, eve, held, "Hors sujet").await
+                }
+            }
+        }
+        .scope_boxed()
+    })
+    .await;
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(decided, Err(cenacle_core::CoreError::NotFound("post"))),
+        "the {decision:?} was checked in the group the post left: {decided:?}"
+    );
+    let now = stored(&s.w, held).await;
+    assert_eq!(
+        (now.approval.as_deref(), now.approval_reason),
+        (Some("pending"), None),
+        "the {decision:?} went through in forum on agora's say"
+    );
+    assert_eq!(
+        s.w.count(&format!(
+            "moderation_action WHERE moderator_id = {}",
+            eve.person_id
+        ))
+        .await,
+        0,
+        "the refused {decision:?} was logged"
+    );
+    assert!(
+        waited,
+        "the {decision:?} did not wait for the move being written"
+    );
+}
+
+#[tokio::test]
+async fn a_moderators_approval_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_decision_while_a_move_is_written(Decision::Approval).await;
+}
+
+#[tokio::test]
+async fn a_moderators_rejection_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_decision_while_a_move_is_written(Decision::Rejection).await;
+}
+
+/// What is reported about bob's question.
+#[derive(Clone, Copy, Debug)]
+enum Reported {
+    /// The question.
+    Post,
+    /// Fred's answer to it.
+    Answer,
+}
+
+/// Where a report comes from.
+#[derive(Clone, Copy, Debug)]
+enum ReportedBy {
+    /// Dave, a member of ours (`reports::file`).
+    Ours,
+    /// Zoe, of another server (a `Flag` to our inbox, `reports::receive_flag`).
+    Flag,
+}
+
+/// `what` is reported `by` while ann's move of bob's question into forum is written: the
+/// report waits (on the post's row, held in its group before its group is read) and lands in
+/// forum's queue, the moderators the post has when the report commits. Before, it read the
+/// group before the move committed and landed in agora's queue (waiting for the move at its
+/// reference to the post, or not at all for an answer, whose row the move does not lock).
+async fn a_report_while_a_move_is_written(what: Reported, by: ReportedBy) {
+    let s = reply_and_move().await;
+    let question = s.w.post_now(s.post).await;
+    let (target, object) = match what {
+        Reported::Post => (
+            cenacle_core::reports::ReportTarget::Post(s.post),
+            question.ap_id.clone(),
+        ),
+        Reported::Answer => {
+            let fred = Caller::from(&s.w.member("fred", Role::Member).await);
+            let answer = s.w.answer(&fred, &question, "Achetez mes montres").await;
+            (
+                cenacle_core::reports::ReportTarget::Comment(answer.id),
+                answer.ap_id,
+            )
+        }
+    };
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let zoe = s.w.remote_person(OTHER, "zoe").await;
+    let input = cenacle_core::reports::NewReportInput {
+        target,
+        reason: "spam".into(),
+        text: "De la publicité".into(),
+        share_identity: false,
+    };
+    let objects = vec![object];
+    let flag_id = format!("{OTHER}/flag/1");
+    let (dave, zoe, input, objects, flag_id) = (&dave, &zoe, &input, &objects, &flag_id);
+    let filed = after_the_move(&s, "the report", |conn, _| {
+        async move {
+            match by {
+                ReportedBy::Ours => Ok(cenacle_core::reports::file(conn, dave, input).await?.id),
+                ReportedBy::Flag => {
+                    let flag = cenacle_core::reports::IncomingFlag {
+                        flag_id,
+                        objects,
+                        text: "Spam",
+                        announced_by: None,
+                    };
+                    let filed = cenacle_core::reports::receive_flag(conn, zoe, &flag).await?;
+                    Ok(filed.expect("the Flag was not filed"))
+                }
+            }
+        }
+        .scope_boxed()
+    })
+    .await
+    .unwrap();
+
+    let report = {
+        let mut conn = s.w.ctx.conn().await.unwrap();
+        cenacle_core::reports::report_by_id(&mut conn, filed)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    assert_eq!(
+        report.group_id,
+        Some(s.forum),
+        "a report of the {what:?} ({by:?}) landed in the queue of the group the post left"
+    );
+}
+
+#[tokio::test]
+async fn a_report_of_a_post_while_a_move_is_written_lands_in_the_new_groups_queue() {
+    a_report_while_a_move_is_written(Reported::Post, ReportedBy::Ours).await;
+}
+
+#[tokio::test]
+async fn a_report_of_an_answer_while_a_move_is_written_lands_in_the_new_groups_queue() {
+    a_report_while_a_move_is_written(Reported::Answer, ReportedBy::Ours).await;
+}
+
+#[tokio::test]
+async fn a_remote_flag_of_a_post_while_a_move_is_written_lands_in_the_new_groups_queue() {
+    a_report_while_a_move_is_written(Reported::Post, ReportedBy::Flag).await;
+}
+
+#[tokio::test]
+async fn a_remote_flag_of_an_answer_while_a_move_is_written_lands_in_the_new_groups_queue() {
+    a_report_while_a_move_is_written(Reported::Answer, ReportedBy::Flag).await;
+}
+
+/// Dave, banned from forum (not from agora), rates bob's idea while ann's move of it into
+/// forum is written: the rating waits (on the post's row, held for an edit before it is read),
+/// then finds the idea in forum and is refused there; nothing is rated. A guard: passed when
+/// written (`votes::rate_post` holds the post through `access::post_held`).
+#[tokio::test]
+async fn a_rating_while_a_move_into_a_group_its_rater_is_banned_from_is_written_is_refused() {
+    let s = reply_and_move().await;
+    let agora = group_named(&s.w, "agora").await;
+    let idea =
+        s.w.post(&s.bob, &agora, PostKind::Idea, "Une idée")
+            .await
+            .id;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let (root, banned) = (&s.root, dave.person_id);
+    s.w.act(|conn, _| {
+        async move { group_bans::ban(conn, root, "forum", banned, &spam_ban(false)).await }
+            .scope_boxed()
+    })
+    .await
+    .unwrap();
+    let dave = &dave;
+    let (moved, rated, waited) = while_moving(&s, idea, |conn, _| {
+        async move { cenacle_core::votes::rate_post(conn, dave, idea, Some(4)).await }.scope_boxed()
+    })
+    .await;
+
+    assert_eq!(moved.group_id, s.forum, "the move did not commit");
+    assert!(
+        matches!(
+            rated,
+            Err(cenacle_core::CoreError::ModerationRefused(
+                ModerationRefusal::BannedFromGroup
+            ))
+        ),
+        "a rating of an idea moved into a group its rater is banned from: {rated:?}"
+    );
+    assert_eq!(
+        s.w.count(&format!("post_rating WHERE person_id = {banned}"))
+            .await,
+        0,
+        "the rating was written in forum, which dave is banned from"
+    );
+    assert_eq!(stored(&s.w, idea).await.rating_count, 0);
+    assert!(waited, "the rating did not wait for the move being written");
+}
+
+/// What eve, who moderates agora only, does while the move of bob's question is written.
+#[derive(Clone, Copy, Debug)]
+enum ModeratorAct {
+    Lock,
+    Pin,
+    /// A restore of the question (not removed: a removed post is not moved; the right is
+    /// read before what there is to restore).
+    Restore,
+    /// A removal of dave's answer to it.
+    RemoveAnswer,
+}
+
+/// Eve, who moderates agora only, does `act` while ann's move of bob's question into forum is
+/// written: it waits (on the post's row, locked FOR UPDATE as the content is read), then reads
+/// the post in forum, whose moderators she is not one of, and is refused; nothing changes and
+/// nothing is logged in her name. A guard: passed when written (`moderation::content_locked`
+/// locks the post before its group is read).
+async fn a_moderator_act_while_a_move_is_written(act: ModeratorAct) {
+    let s = reply_and_move().await;
+    let eve = agora_moderator(&s).await;
+    let dave = Caller::from(&s.w.member("dave", Role::Member).await);
+    let answer =
+        s.w.answer(&dave, &s.w.post_now(s.post).await, "La réponse")
+            .await
+            .id;
+    let (eve, post) = (&eve, s.post);
+    let acted = after_the_move(&s, "the moderator's act", |conn, _| {
+        async move {
+            match act {
+                ModeratorAct::Lock => {
+                    moderation::moderate_post(conn, eve, post, Some(true), None).await?;
+                }
+                ModeratorAct::Pin => {
+                    moderation::moderate_post(conn, eve, post, None, Some(true)).await?;
+                }
+                ModeratorAct::Restore => moderation::restore_post(conn, eve, post).await?,
+                ModeratorAct::RemoveAnswer => {
+                    moderation::remove_comment(conn, eve, answer, "Hors sujet").await?
+                }
+            }
+            Ok(())
+        }
+        .scope_boxed()
+    })
+    .await;
+
+    assert!(
+        matches!(acted, Err(cenacle_core::CoreError::NotAllowed(_))),
+        "a {act:?} authorised in the group the post left: {acted:?}"
+    );
+    let now = s.w.post_now(post).await;
+    assert_eq!(
+        (now.locked, now.pinned, now.removed_at),
+        (false, false, None),
+        "the {act:?} changed the post in forum on agora's say"
+    );
+    assert_eq!(s.w.comment_now(answer).await.removed_at, None);
+    assert_eq!(
+        s.w.count(&format!(
+            "moderation_action WHERE moderator_id = {}",
+            eve.person_id
+        ))
+        .await,
+        0,
+        "the refused {act:?} was logged"
+    );
+}
+
+#[tokio::test]
+async fn a_moderators_lock_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_moderator_act_while_a_move_is_written(ModeratorAct::Lock).await;
+}
+
+#[tokio::test]
+async fn a_moderators_pin_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_moderator_act_while_a_move_is_written(ModeratorAct::Pin).await;
+}
+
+#[tokio::test]
+async fn a_moderators_restore_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_moderator_act_while_a_move_is_written(ModeratorAct::Restore).await;
+}
+
+#[tokio::test]
+async fn a_moderators_removal_of_an_answer_while_a_move_is_written_is_refused_in_the_new_group() {
+    a_moderator_act_while_a_move_is_written(ModeratorAct::RemoveAnswer).await;
 }

@@ -126,7 +126,9 @@ pub async fn pending(
 
 /// Approve a post waiting for approval (a moderator of its group): it is published now, as if
 /// just posted — it federates and counts. Refused while its author is banned from the group or
-/// the instance (409 `author_banned`), and once it was removed (403).
+/// the instance (409 `author_banned`), and once it was removed (403). Decided in the group the
+/// post is in when the approval commits: one a champion moved it into meanwhile answers 404 to
+/// a moderator of the group it left only.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
     responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
@@ -159,7 +161,8 @@ pub struct RejectRequest {
 }
 
 /// Reject a post waiting for approval (a moderator of its group): never published; its author
-/// sees the reason.
+/// sees the reason. Decided in the group the post is in when the rejection commits, as an
+/// approval (404 to a moderator of the group a move took it out of).
 #[utoipa::path(post, path = "/api/v1/posts/{id}/reject", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RejectRequest,
     responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
