@@ -4,8 +4,9 @@
 //! stale snapshot and a list too short after a deletion are computed for the request; the
 //! background refresh recomputes the snapshots asked for lately, and those only; two servers
 //! never refresh one topic at once; a topic whose refresh fails does not keep the others stale;
-//! concurrent first requests compute a snapshot once; "today" is the database's clock's, for
-//! requests and the pass alike.
+//! concurrent first requests compute a snapshot once; the pass leaves a topic a request is
+//! computing to it; a request waits for its topic a bounded time; a period far from today does
+//! not read the snapshots; "today" is the database's clock's, for requests and the pass alike.
 
 mod common;
 
@@ -16,7 +17,7 @@ use cenacle_domain::Role;
 use chrono::{DateTime, Duration, Utc};
 use common::{engagement::setup, Reply, TestApp};
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl, TransactionManager};
 use serde_json::{json, Value};
 
 async fn count(t: &TestApp, query: &str) -> i64 {
@@ -54,6 +55,19 @@ async fn execute(conn: &mut AsyncPgConnection, statement: &str) {
         .unwrap_or_else(|e| panic!("{e}: {statement}"));
 }
 
+/// A transaction begun through diesel's transaction manager: a savepoint of core's in it is one.
+async fn begin(conn: &mut AsyncPgConnection) {
+    <AsyncPgConnection as AsyncConnection>::TransactionManager::begin_transaction(conn)
+        .await
+        .unwrap();
+}
+
+async fn commit(conn: &mut AsyncPgConnection) {
+    <AsyncPgConnection as AsyncConnection>::TransactionManager::commit_transaction(conn)
+        .await
+        .unwrap();
+}
+
 fn handles(r: &Reply) -> Vec<String> {
     r.json["candidates"]
         .as_array()
@@ -82,7 +96,7 @@ async fn shortlist(t: &TestApp, query: &str, token: &str) -> Reply {
 /// What the server's background pass does (`cenacle_server::serve::refresh_shortlists`), with
 /// every snapshot computed before it started due (an interval of 0).
 async fn refresh_pass(t: &TestApp) -> Vec<insights::RefreshedShortlist> {
-    refresh_pass_with(t, start_pass(t, std::time::Duration::ZERO).await).await
+    refresh_pass_with(t, &mut start_pass(t, std::time::Duration::ZERO).await).await
 }
 
 /// A pass's bounds, as the server starts one: snapshots computed `refresh_after` before now
@@ -94,25 +108,34 @@ async fn start_pass(t: &TestApp, refresh_after: std::time::Duration) -> Pass {
         .unwrap()
 }
 
-/// The pass with the given bounds: the unasked snapshots go, then one topic per transaction
-/// until none is due.
-async fn refresh_pass_with(t: &TestApp, pass: Pass) -> Vec<insights::RefreshedShortlist> {
+/// The pass with the given bounds (and the topics it left: see `Pass::skipped`): the unasked
+/// snapshots go, then one topic per transaction until none is due.
+async fn refresh_pass_with(t: &TestApp, pass: &mut Pass) -> Vec<insights::RefreshedShortlist> {
     t.ctx
         .transaction(|conn| insights::forget_unasked_shortlists(conn).scope_boxed())
         .await
         .unwrap();
     let mut refreshed = Vec::new();
-    while let Some(r) = t
-        .ctx
-        .transaction(move |conn| {
-            async move { insights::refresh_due_shortlist(conn, &pass).await }.scope_boxed()
-        })
-        .await
-        .unwrap()
-    {
+    loop {
+        let this = &mut *pass;
+        let Some(r) = t
+            .ctx
+            .transaction(move |conn| {
+                async move { insights::refresh_due_shortlist(conn, this).await }.scope_boxed()
+            })
+            .await
+            .unwrap()
+        else {
+            break;
+        };
         refreshed.push(r);
     }
     refreshed
+}
+
+/// Whether the pass computed and stored the snapshot.
+fn stored(r: &insights::RefreshedShortlist) -> bool {
+    matches!(r.outcome, insights::Refresh::Stored(_))
 }
 
 /// A question in `open` tagged printers, by `asker`; its id.
@@ -409,8 +432,8 @@ async fn the_refresh_leaves_snapshots_nobody_asks_for() {
          WHERE tag = ''",
     )
     .await;
-    let pass = start_pass(t, std::time::Duration::ZERO).await;
-    let refreshed = refresh_pass_with(t, pass).await;
+    let mut pass = start_pass(t, std::time::Duration::ZERO).await;
+    let refreshed = refresh_pass_with(t, &mut pass).await;
     assert_eq!(refreshed.len(), 1, "{refreshed:?}");
     assert_eq!(refreshed[0].tag, "");
     assert!(refreshed[0].group_id.is_some());
@@ -432,7 +455,7 @@ async fn the_refresh_leaves_snapshots_nobody_asks_for() {
         0
     );
     // Refreshed once: the pass ends (what it refreshed is no longer due by its bounds).
-    assert!(refresh_pass_with(t, pass).await.is_empty());
+    assert!(refresh_pass_with(t, &mut pass).await.is_empty());
     // The refresh kept when it was last asked for ...
     assert_eq!(
         count(
@@ -473,9 +496,9 @@ async fn the_refresh_leaves_snapshots_nobody_asks_for() {
     );
 }
 
-/// Two servers' passes side by side: the topic one is refreshing is skipped by the other (its
-/// row locked until the refresh commits), so no topic is computed twice. Bounded in time: a
-/// pass waiting on the lock instead of skipping it would hang, and fails here.
+/// Two servers' passes side by side: the topic one is refreshing is left by the other (its
+/// topic held until the refresh commits), so no topic is computed twice. Bounded in time: a
+/// pass waiting on the lock instead of leaving it would hang, and fails here.
 #[tokio::test]
 async fn two_passes_never_refresh_one_topic_at_once() {
     tokio::time::timeout(std::time::Duration::from_secs(60), async {
@@ -484,32 +507,35 @@ async fn two_passes_never_refresh_one_topic_at_once() {
         shortlist(t, "tag=printers", &s.manager).await;
         t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
             .await;
-        let pass = start_pass(t, std::time::Duration::ZERO).await;
+        let mut pass = start_pass(t, std::time::Duration::ZERO).await;
+        let mut other_pass = pass.clone();
+        // Begun through diesel's transaction manager, so that core's savepoint is one (a `BEGIN`
+        // it does not know of, its savepoint's commit would commit the refresh).
         let mut first = t.db.pool.get().await.unwrap();
-        diesel::sql_query("BEGIN")
-            .execute(&mut first)
+        begin(&mut first).await;
+        let one = insights::refresh_due_shortlist(&mut first, &mut pass)
             .await
             .unwrap();
-        let one = insights::refresh_due_shortlist(&mut first, &pass)
-            .await
-            .unwrap();
-        assert!(one.is_some());
+        assert!(one.as_ref().is_some_and(stored), "{one:?}");
+        let other = &mut other_pass;
         let other = t
             .ctx
             .transaction(move |conn| {
-                async move { insights::refresh_due_shortlist(conn, &pass).await }.scope_boxed()
+                async move { insights::refresh_due_shortlist(conn, other).await }.scope_boxed()
             })
             .await
             .unwrap();
-        assert_eq!(other, None, "locked by the first pass: skipped");
-        diesel::sql_query("COMMIT")
-            .execute(&mut first)
-            .await
-            .unwrap();
+        assert_eq!(
+            other.map(|o| o.outcome),
+            Some(insights::Refresh::Left),
+            "held by the first pass: left"
+        );
+        commit(&mut first).await;
         assert!(
-            refresh_pass_with(t, pass).await.is_empty(),
+            refresh_pass_with(t, &mut other_pass).await.is_empty(),
             "done by the first"
         );
+        assert!(refresh_pass_with(t, &mut pass).await.is_empty());
     })
     .await
     .expect("a pass waited for another's lock");
@@ -564,8 +590,8 @@ async fn the_pass_refreshes_yesterdays_periods_at_once() {
     )
     .await;
     // The server's bound (900 s by default: due at 450 s) leaves it by its age.
-    let pass = start_pass(t, std::time::Duration::from_secs(450)).await;
-    let refreshed = refresh_pass_with(t, pass).await;
+    let mut pass = start_pass(t, std::time::Duration::from_secs(450)).await;
+    let refreshed = refresh_pass_with(t, &mut pass).await;
     assert_eq!(refreshed.len(), 1, "{refreshed:?}");
     assert_eq!(
         count(
@@ -638,10 +664,12 @@ async fn a_topic_whose_refresh_fails_does_not_keep_the_others_stale() {
     let refreshed = refresh_pass(t).await;
     assert_eq!(refreshed.len(), 2, "{refreshed:?}");
     assert_eq!(refreshed[0].tag, "printers", "{refreshed:?}");
-    let failure = refreshed[0].entries.as_ref().unwrap_err();
+    let insights::Refresh::Failed(failure) = &refreshed[0].outcome else {
+        panic!("{refreshed:?}");
+    };
     assert!(failure.contains("out of range"), "{failure}");
     assert_eq!(refreshed[1].tag, "", "{refreshed:?}");
-    assert!(refreshed[1].entries.is_ok(), "{refreshed:?}");
+    assert!(stored(&refreshed[1]), "{refreshed:?}");
     assert_eq!(
         count(
             t,
@@ -671,8 +699,8 @@ async fn a_topic_whose_refresh_fails_does_not_keep_the_others_stale() {
          WHERE tag = ''",
     )
     .await;
-    let pass = start_pass(t, std::time::Duration::from_secs(1800)).await;
-    let refreshed = refresh_pass_with(t, pass).await;
+    let mut pass = start_pass(t, std::time::Duration::from_secs(1800)).await;
+    let refreshed = refresh_pass_with(t, &mut pass).await;
     let tags: Vec<&str> = refreshed.iter().map(|r| r.tag.as_str()).collect();
     assert_eq!(tags, [""], "{refreshed:?}");
 
@@ -688,13 +716,13 @@ async fn a_topic_whose_refresh_fails_does_not_keep_the_others_stale() {
          WHERE tag = 'printers'",
     )
     .await;
-    let pass = start_pass(t, std::time::Duration::from_secs(1800)).await;
-    let refreshed = refresh_pass_with(t, pass).await;
+    let mut pass = start_pass(t, std::time::Duration::from_secs(1800)).await;
+    let refreshed = refresh_pass_with(t, &mut pass).await;
     let tags: Vec<&str> = refreshed.iter().map(|r| r.tag.as_str()).collect();
     assert_eq!(tags, ["", "printers"], "{refreshed:?}");
-    assert!(refreshed[0].entries.is_ok(), "{refreshed:?}");
+    assert!(stored(&refreshed[0]), "{refreshed:?}");
     assert!(
-        refreshed[1].entries.is_err(),
+        matches!(refreshed[1].outcome, insights::Refresh::Failed(_)),
         "still failing: {refreshed:?}"
     );
 }
@@ -702,13 +730,188 @@ async fn a_topic_whose_refresh_fails_does_not_keep_the_others_stale() {
 /// Sessions of this test's database waiting for the rollups (held by the test) or for a
 /// topic's advisory lock.
 async fn waiting_for_the_topic(t: &TestApp) -> i64 {
-    count(
+    waiting_for(
         t,
-        "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-         WHERE a.datname = current_database() AND NOT l.granted \
-           AND (l.locktype = 'advisory' OR l.relation = 'member_stats_day'::regclass)",
+        "l.locktype = 'advisory' OR l.relation = 'member_stats_day'::regclass",
     )
     .await
+}
+
+/// Sessions of this test's database waiting for a lock `which` (SQL over `pg_locks l`).
+async fn waiting_for(t: &TestApp, which: &str) -> i64 {
+    count(
+        t,
+        &format!(
+            "SELECT count(*) AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+             WHERE a.datname = current_database() AND NOT l.granted AND ({which})"
+        ),
+    )
+    .await
+}
+
+/// Until `done` or `waiting_for(which)`: what a test holding a lock watches to let go.
+async fn until_done_or_waiting(t: &TestApp, done: &std::cell::Cell<bool>, which: &str) -> bool {
+    loop {
+        if done.get() {
+            return false;
+        }
+        if waiting_for(t, which).await > 0 {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+/// Just after midnight every snapshot is stale at once, and requests compute their topics
+/// while the pass goes through them. A request computing a topic holds it: the pass leaves it
+/// to the request and goes on. (It used to claim the row, then wait for the topic: the
+/// request's store skipped the locked row, its answer was lost, the requests queued behind it
+/// found the snapshot still stale and computed it again in turn, each store lost as well, and
+/// the pass computed it once more.) The test holds the rollups until the request computes (it
+/// holds the topic), runs the pass meanwhile, and lets go once the pass has ended or waits for
+/// the topic: the request's answer is what is stored, and the pass neither computed the topic
+/// nor takes it again, though as of before the pass started it still looks due.
+#[tokio::test]
+async fn the_pass_leaves_a_topic_a_request_is_computing() {
+    tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        let s = small().await;
+        let t = &s.t;
+        shortlist(t, "group=open", &s.manager).await;
+        t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
+            .await;
+        bob_answers(&s, "Jammed again").await;
+        let mut holder = t.db.pool.get().await.unwrap();
+        execute(&mut holder, "BEGIN").await;
+        execute(
+            &mut holder,
+            "LOCK TABLE member_stats_day IN ACCESS EXCLUSIVE MODE",
+        )
+        .await;
+        let pass_done = std::cell::Cell::new(false);
+        let run_pass = async {
+            while waiting_for(t, "l.relation = 'member_stats_day'::regclass").await < 1 {
+                tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+            }
+            // Started once the request's transaction has: what the request stores is as of
+            // before the pass started, due by its bounds.
+            let mut pass = start_pass(t, std::time::Duration::ZERO).await;
+            let refreshed = refresh_pass_with(t, &mut pass).await;
+            pass_done.set(true);
+            (refreshed, pass)
+        };
+        let release = async {
+            let pass_waited = until_done_or_waiting(t, &pass_done, "l.locktype = 'advisory'").await;
+            execute(&mut holder, "COMMIT").await;
+            pass_waited
+        };
+        let (answer, (refreshed, mut pass), pass_waited) =
+            tokio::join!(shortlist(t, "group=open", &s.manager), run_pass, release);
+        assert!(named(&handles(&answer), "bob"), "{}", answer.json);
+        assert_eq!(
+            count(
+                t,
+                &format!(
+                    "SELECT count(*) AS n FROM shortlist_snapshot WHERE computed_at = '{}'",
+                    as_of(&answer).to_rfc3339()
+                )
+            )
+            .await,
+            1,
+            "the request's answer stored"
+        );
+        let outcomes: Vec<_> = refreshed.iter().map(|r| r.outcome.clone()).collect();
+        assert_eq!(outcomes, [insights::Refresh::Left], "{refreshed:?}");
+        assert!(!pass_waited, "the pass waited for the request");
+        assert!(
+            refresh_pass_with(t, &mut pass).await.is_empty(),
+            "not taken again by the pass"
+        );
+        let again = shortlist(t, "group=open", &s.manager).await;
+        assert_eq!(as_of(&again), as_of(&answer), "served from it");
+    })
+    .await
+    .expect("the request or the pass never ended");
+}
+
+/// A request waits for the holder of its topic (a request or the pass computing it) a bounded
+/// time, as for every lock a request waits for: past it, it answers with what it computes
+/// itself, not stored (the holder stores it), instead of waiting, its connection held, as long
+/// as the holder takes. The test holds the topic for the whole request.
+#[tokio::test]
+async fn a_request_waits_for_its_topic_a_bounded_time() {
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        let s = small().await;
+        let t = &s.t;
+        let first = shortlist(t, "tag=printers", &s.manager).await;
+        t.sql("UPDATE shortlist_snapshot SET computed_at = computed_at - interval '1 day'")
+            .await;
+        bob_answers(&s, "Jammed once more").await;
+        let mut holder = t.db.pool.get().await.unwrap();
+        execute(&mut holder, "BEGIN").await;
+        execute(
+            &mut holder,
+            "SELECT pg_advisory_xact_lock(hashtext('shortlist_snapshot'), \
+                    hashtext(tag || '/' || COALESCE(group_id, 0) || '/' || days)) \
+             FROM shortlist_snapshot",
+        )
+        .await;
+        let started = std::time::Instant::now();
+        let answer = shortlist(t, "tag=printers", &s.manager).await;
+        assert!(
+            started.elapsed() >= cenacle_db::federation::READ_LOCK_WAIT,
+            "it waited for the topic"
+        );
+        assert!(named(&handles(&answer), "bob"), "{}", answer.json);
+        assert!(as_of(&answer) > as_of(&first), "{}", answer.json);
+        assert_eq!(
+            count(
+                t,
+                "SELECT count(*) AS n FROM shortlist_snapshot \
+                 WHERE computed_at > now() - interval '1 hour'"
+            )
+            .await,
+            0,
+            "not stored"
+        );
+        execute(&mut holder, "COMMIT").await;
+    })
+    .await
+    .expect("the request waited for its topic without bound");
+}
+
+/// A period of a length a snapshot keeps, but ending a week ago, is computed without reading
+/// the snapshots: the test holds their table, and the request must answer without waiting
+/// for it.
+#[tokio::test]
+async fn a_period_far_from_today_does_not_read_the_snapshot() {
+    let s = small().await;
+    let t = &s.t;
+    shortlist(t, "tag=printers", &s.manager).await;
+    let mut holder = t.db.pool.get().await.unwrap();
+    execute(&mut holder, "BEGIN").await;
+    execute(
+        &mut holder,
+        "LOCK TABLE shortlist_snapshot IN ACCESS EXCLUSIVE MODE",
+    )
+    .await;
+    let to = Utc::now().date_naive() - Duration::days(7);
+    let query = format!("tag=printers&from={}&to={to}", to - Duration::days(90));
+    let done = std::cell::Cell::new(false);
+    let request = async {
+        let r = shortlist(t, &query, &s.manager).await;
+        done.set(true);
+        r
+    };
+    let watch = async {
+        let waited =
+            until_done_or_waiting(t, &done, "l.relation = 'shortlist_snapshot'::regclass").await;
+        execute(&mut holder, "COMMIT").await;
+        waited
+    };
+    let (answer, waited) = tokio::join!(request, watch);
+    assert!(!waited, "the request read the snapshots");
+    // Eve answered today: nobody had then.
+    assert!(handles(&answer).is_empty(), "{}", answer.json);
 }
 
 /// Two managers open the dashboard at once, no snapshot stored yet: the first request
@@ -822,7 +1025,7 @@ async fn a_request_takes_today_from_the_databases_clock() {
         to,
     };
     let servers_tomorrow = Utc::now().date_naive() + Duration::days(1);
-    insights::shortlist(
+    let computed = insights::shortlist(
         &mut conn,
         &session,
         &topic,
@@ -832,6 +1035,12 @@ async fn a_request_takes_today_from_the_databases_clock() {
     )
     .await
     .unwrap();
+    // As of the database's clock too, read with the snapshot: a day ahead of this server's.
+    assert!(
+        computed.as_of > Utc::now() + Duration::hours(12),
+        "{}",
+        computed.as_of
+    );
     assert_eq!(
         count_on(&mut conn, "SELECT count(*) AS n FROM shortlist_snapshot").await,
         0,
@@ -884,23 +1093,23 @@ async fn the_pass_takes_its_bounds_and_days_from_the_databases_clock() {
         .await;
     let (mut conn, _) = skewed_clock(t, &s.manager, -1).await;
     // As the server runs it: its bounds, then one topic per transaction.
-    let pass = insights::shortlist_pass(&mut conn, std::time::Duration::ZERO)
+    let mut pass = insights::shortlist_pass(&mut conn, std::time::Duration::ZERO)
         .await
         .unwrap();
     let mut refreshed = Vec::new();
     for _ in 0..3 {
-        execute(&mut conn, "BEGIN").await;
-        let one = insights::refresh_due_shortlist(&mut conn, &pass)
+        begin(&mut conn).await;
+        let one = insights::refresh_due_shortlist(&mut conn, &mut pass)
             .await
             .unwrap();
-        execute(&mut conn, "COMMIT").await;
+        commit(&mut conn).await;
         match one {
             Some(one) => refreshed.push(one),
             None => break,
         }
     }
     assert_eq!(refreshed.len(), 1, "{refreshed:?}");
-    assert!(refreshed[0].entries.is_ok(), "{refreshed:?}");
+    assert!(stored(&refreshed[0]), "{refreshed:?}");
     assert_eq!(
         count_on(
             &mut conn,

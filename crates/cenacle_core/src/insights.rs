@@ -205,7 +205,7 @@ pub const SNAPSHOT_LENGTHS: [i32; 5] = [7, 30, 90, 180, 365];
 /// period is from the server's clock — is computed for it and not stored.
 ///
 /// Single-flight: when no fresh snapshot answers, the request takes the topic's advisory lock
-/// ([`snapshots::hold_topic`]) in a transaction of its own and looks again before computing,
+/// ([`snapshots::hold_topic`]) in a savepoint of its own and looks again before computing,
 /// so that of the requests arriving together for a topic whose snapshot is missing or stale
 /// (a dashboard opened by several managers, the first ones after midnight) the first computes
 /// and the others wait for it and read what it stored. A waiting request holds its pool
@@ -213,7 +213,12 @@ pub const SNAPSHOT_LENGTHS: [i32; 5] = [7, 30, 90, 180, 365];
 /// long), but each waits at rest instead of adding a full computation to the database's load,
 /// which would make every one of them slower. The background pass takes the same lock for
 /// the topic it refreshes, so a request finding the snapshot stale while the pass refreshes
-/// it waits for that refresh.
+/// it waits for that refresh; the pass never waits for a request (it leaves the topic to the
+/// request computing it, whose answer is stored: see `snapshots::claim_due`). The wait is
+/// bounded as every lock a request waits for (`cenacle_db::federation::READ_LOCK_WAIT`):
+/// past it the answer is computed for the request and not stored — what the request would
+/// have done without the single flight, rather than an error for a slow computation it did
+/// not start.
 pub async fn shortlist(
     conn: &mut Conn,
     session: &crate::accounts::Session,
@@ -223,23 +228,32 @@ pub async fn shortlist(
     fresh_for: Duration,
 ) -> Result<Shortlist, CoreError> {
     let rows = topic_rows(conn, session, topic, period).await?;
-    // A snapshot keeps the most a request may ask for (`limit` ≤ 100); more is computed.
+    // A snapshot keeps the most a request may ask for (`limit` ≤ 100); more is computed. Nor
+    // is a period ending further than a day from tomorrow by this server's clock the last N
+    // days by the database's (a few seconds off it, not days), whatever its length: computed
+    // without reading the snapshot, which `last_days` would send to `live` anyway.
+    let servers_tomorrow = Utc::now().date_naive() + Duration::days(1);
     let days = i32::try_from((period.to - period.from).num_days())
         .ok()
-        .filter(|days| top <= SNAPSHOT_ENTRIES && SNAPSHOT_LENGTHS.contains(days));
+        .filter(|days| top <= SNAPSHOT_ENTRIES && SNAPSHOT_LENGTHS.contains(days))
+        .filter(|_| (period.to - servers_tomorrow).num_days().abs() <= 1);
     let Some(days) = days else {
-        return live(conn, &rows, period, top).await;
+        return live(conn, &rows, period, top, Utc::now()).await;
     };
     let (now, stored) = snapshots::snapshot(conn, &rows, days).await?;
     if period != last_days(now, days) {
-        return live(conn, &rows, period, top).await;
+        return live(conn, &rows, period, top, now).await;
     }
     if let Some(found) = from_snapshot(conn, stored, period, top, now, fresh_for).await? {
         return Ok(found);
     }
     crate::in_savepoint(conn, move |conn| {
         async move {
-            snapshots::hold_topic(conn, &rows, days).await?;
+            if !snapshots::hold_topic(conn, &rows, days).await? {
+                // Its holder is still at it after the bounded wait: computed for this request,
+                // not stored (the holder will store it).
+                return live(conn, &rows, period, top, now).await;
+            }
             // Whoever held it before has committed: what it stored is read here (each
             // statement reads what was committed before it started).
             let (now, stored) = snapshots::snapshot(conn, &rows, days).await?;
@@ -248,7 +262,7 @@ pub async fn shortlist(
             }
             // Midnight (the database's) passed since the first look: no longer the last N days.
             if period != last_days(now, days) {
-                return live(conn, &rows, period, top).await;
+                return live(conn, &rows, period, top, now).await;
             }
             // Read from the rollups now: the figures are as of this instant (or later).
             let mut computed = compute_snapshot(conn, &rows, period).await?;
@@ -269,14 +283,17 @@ pub async fn shortlist(
     .await
 }
 
-/// A shortlist computed for its request from the rollups, and not stored.
+/// A shortlist computed for its request from the rollups, and not stored, as of `as_of`: the
+/// database's clock when the caller read it (the clock a snapshot's time is from, so that two
+/// answers' times compare whichever way each was made), else this server's, read before the
+/// rollups are.
 async fn live(
     conn: &mut Conn,
     rows: &TopicRows,
     period: Period,
     top: usize,
+    as_of: DateTime<Utc>,
 ) -> Result<Shortlist, CoreError> {
-    let as_of = Utc::now();
     let (entries, norms) = ranked(conn, rows, period, top).await?;
     Ok(Shortlist {
         entries,
@@ -399,9 +416,20 @@ pub struct RefreshedShortlist {
     pub tag: String,
     pub group_id: Option<i64>,
     pub days: i32,
-    /// Members kept; or why computing or storing it failed (the snapshot was kept as it was,
-    /// and is taken again after the others: see `snapshots::claim_due`).
-    pub entries: Result<usize, String>,
+    pub outcome: Refresh,
+}
+
+/// What the background pass did with a snapshot due.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Refresh {
+    /// Computed and stored: how many members it keeps.
+    Stored(usize),
+    /// Why computing or storing it failed (the snapshot was kept as it was, and is taken again
+    /// after the others: see `snapshots::claim_due`).
+    Failed(String),
+    /// Left to whoever holds its topic (a request computing it, which stores it; another
+    /// server's pass), or stored meanwhile: not computed, nor taken again by this pass.
+    Left,
 }
 
 /// Starts a background pass over the snapshots: its bounds, from the database's clock read
@@ -416,26 +444,43 @@ pub async fn shortlist_pass(
         started: snapshots::pass_started(conn).await?,
         refresh_after,
         asked_within_days: SNAPSHOT_ASKED_WITHIN_DAYS,
+        skipped: Vec::new(),
     })
 }
 
 /// Refreshes one snapshot due by the pass's bounds that someone asked for within
 /// [`SNAPSHOT_ASKED_WITHIN_DAYS`] (the oldest such), over its period as of today: None when
-/// there is none left. Run it in a transaction of its own, one per topic: the snapshot stays
-/// locked (and skipped by other servers' passes) until it commits. A pass keeping the same
-/// bounds ends: a refreshed snapshot is computed after them, for a period as late.
+/// there is none left. Run it in a transaction of its own, one per topic: the snapshot and its
+/// topic stay locked (skipped by other servers' passes, waited for by requests finding it
+/// stale) until it commits. A pass keeping the same bounds ends: a refreshed snapshot is
+/// computed after them, for a period as late, and one left is recorded in `pass`.
+///
+/// A topic held by another transaction — a request computing it — is not waited for: it is
+/// [`Refresh::Left`] to that request, whose answer is then stored, and the pass goes on with
+/// the others (see `snapshots::claim_due`). Nothing of it stays locked but, when it was
+/// stored meanwhile, its topic until the caller's transaction ends: the caller ends it at once.
 ///
 /// A topic whose computation fails (its data, a statement timeout) does not stop the pass:
 /// what it did is undone (a savepoint), the failure recorded on its snapshot, which is taken
-/// again only after the others and a refresh interval later, and the failure returned in
-/// [`RefreshedShortlist::entries`] for the caller to log; the caller goes on with the next.
-/// An error is returned only when the claim or that record fails (the database itself).
+/// again only after the others and a refresh interval later, and the failure returned
+/// ([`Refresh::Failed`]) for the caller to log; the caller goes on with the next. An error is
+/// returned only when the claim or that record fails (the database itself).
 pub async fn refresh_due_shortlist(
     conn: &mut Conn,
-    pass: &snapshots::Pass,
+    pass: &mut snapshots::Pass,
 ) -> Result<Option<RefreshedShortlist>, CoreError> {
-    let Some(due) = snapshots::claim_due(conn, pass).await? else {
-        return Ok(None);
+    let due = match snapshots::claim_due(conn, pass).await? {
+        None => return Ok(None),
+        Some(snapshots::Claim::Held(due)) => due,
+        Some(snapshots::Claim::Left(due)) => {
+            pass.skipped.push(due.id);
+            return Ok(Some(RefreshedShortlist {
+                tag: due.tag,
+                group_id: due.group_id,
+                days: due.days,
+                outcome: Refresh::Left,
+            }));
+        }
     };
     let period = last_days(due.now, due.days);
     let rows = TopicRows {
@@ -444,11 +489,10 @@ pub async fn refresh_due_shortlist(
     };
     let days = due.days;
     let topic = rows.clone();
+    // The topic is held (taken by the claim): a request finding the snapshot stale meanwhile
+    // waits for this refresh instead of computing it too.
     let refreshed = crate::in_savepoint(conn, move |conn| {
         async move {
-            // The same lock as a request computing it: a request finding the snapshot stale
-            // meanwhile waits for this refresh instead of computing it too.
-            snapshots::hold_topic(conn, &topic, days).await?;
             let computed = compute_snapshot(conn, &topic, period).await?;
             store_snapshot(conn, &topic, days, period, due.now, &computed, false).await?;
             Ok(computed.ranked.len())
@@ -463,7 +507,10 @@ pub async fn refresh_due_shortlist(
         tag: rows.tag,
         group_id: rows.group_id,
         days,
-        entries: refreshed.map_err(|err| err.to_string()),
+        outcome: match refreshed {
+            Ok(entries) => Refresh::Stored(entries),
+            Err(err) => Refresh::Failed(err.to_string()),
+        },
     }))
 }
 

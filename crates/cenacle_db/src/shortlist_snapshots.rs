@@ -167,28 +167,65 @@ pub async fn touch(
     Ok(())
 }
 
+/// The advisory lock of a topic's snapshot of one length, [`hold_topic`]'s and
+/// [`claim_due`]'s, which must be the same lock: its class, and its object over SQL
+/// expressions of the tag, group id and length. The object is a hash of the topic and length:
+/// two sharing it only wait for each other more often.
+macro_rules! topic_lock_class {
+    () => {
+        "hashtext('shortlist_snapshot')"
+    };
+}
+macro_rules! topic_lock_object {
+    ($tag:literal, $group_id:literal, $days:literal) => {
+        concat!(
+            "hashtext(",
+            $tag,
+            " || '/' || COALESCE(",
+            $group_id,
+            ", 0) || '/' || ",
+            $days,
+            ")"
+        )
+    };
+}
+
 /// Holds, until the transaction ends, the right to compute the topic's `days`-long snapshot:
 /// waits while another transaction holds it (a request computing it, or the background pass
 /// refreshing it), so that the first to find no fresh snapshot computes it and the others,
 /// once it has committed, read what it stored instead of computing it too (core reads the
-/// snapshot again after this). The object is a hash of the topic and length: two sharing it
-/// only wait for each other more often.
+/// snapshot again after this). Whether it was taken: the wait is bounded as every lock a
+/// request waits for ([`crate::federation::READ_LOCK_WAIT`], counted with the transaction's
+/// other bounded holds, by `advisory_xact_lock_within_transaction`) — a computation that
+/// hangs (a slow statement, a pass stuck on a lock) must not hold every request for the topic
+/// and their pool connections behind it; past the wait core computes the answer for the
+/// request, as it would without the single flight.
 pub async fn hold_topic(
     conn: &mut AsyncPgConnection,
     topic: &TopicRows,
     days: i32,
-) -> Result<(), DbError> {
-    diesel::sql_query(
-        "SELECT pg_advisory_xact_lock(hashtext('shortlist_snapshot'), \
-                hashtext($1 || '/' || COALESCE($2, 0) || '/' || $3))",
-    )
+) -> Result<bool, DbError> {
+    #[derive(QueryableByName)]
+    struct Held {
+        #[diesel(sql_type = Bool)]
+        held: bool,
+    }
+    let wait_ms = i64::try_from(crate::federation::READ_LOCK_WAIT.as_millis()).unwrap_or(i64::MAX);
+    let held: Held = diesel::sql_query(concat!(
+        "SELECT advisory_xact_lock_within_transaction(",
+        topic_lock_class!(),
+        ", ARRAY[",
+        topic_lock_object!("$1", "$2", "$3"),
+        "], true, $4 * interval '1 millisecond') AS held"
+    ))
     .bind::<Text, _>(&topic.tag)
     .bind::<Nullable<BigInt>, _>(topic.group_id)
     .bind::<Integer, _>(days)
+    .bind::<BigInt, _>(wait_ms)
     .prepared()
-    .execute(conn)
+    .get_result(conn)
     .await?;
-    Ok(())
+    Ok(held.held)
 }
 
 /// A shortlist to store.
@@ -278,7 +315,7 @@ pub async fn store(conn: &mut AsyncPgConnection, new: &NewSnapshot<'_>) -> Resul
     Ok(written.written)
 }
 
-/// A snapshot due for a refresh, locked by the caller's transaction.
+/// A snapshot due for a refresh.
 #[derive(Debug, Clone, PartialEq, QueryableByName)]
 pub struct DueSnapshot {
     #[diesel(sql_type = BigInt)]
@@ -294,10 +331,24 @@ pub struct DueSnapshot {
     pub now: DateTime<Utc>,
 }
 
+/// What [`claim_due`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// Its topic ([`hold_topic`]'s lock) and its row held by the caller's transaction until it
+    /// ends: refresh it.
+    Held(DueSnapshot),
+    /// Its topic held by another transaction — a request computing it, which will store it, or
+    /// another server's pass refreshing it — or, once held, no longer due (stored meanwhile):
+    /// nothing of it is locked but, in the second case, its topic, until the caller's
+    /// transaction ends (end it at once: a request finding it stale would wait for it). The
+    /// pass leaves it (the caller adds it to [`Pass::skipped`]).
+    Left(DueSnapshot),
+}
+
 /// The bounds of one background pass, from the database's clock — the one `computed_at` and
 /// `last_asked_at` are written with, whichever server writes them — read once at its start:
 /// a pass keeping the same bounds ends, since what it refreshes is computed after them.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Pass {
     /// The database's `now()` when the pass started.
     pub started: DateTime<Utc>,
@@ -305,6 +356,12 @@ pub struct Pass {
     pub refresh_after: std::time::Duration,
     /// Kept: asked for within this many days before `started`.
     pub asked_within_days: i32,
+    /// The snapshots this pass left ([`Claim::Left`]), not claimed again by it: whoever held
+    /// its topic stores it, as of before the pass started maybe (a request that began first),
+    /// so it may still look due; were it claimed again, the pass would compute what was
+    /// just computed, or, while the holder is still at it, claim it and leave it again and
+    /// again instead of going on with the others.
+    pub skipped: Vec<i64>,
 }
 
 /// Starts a pass: the database's clock.
@@ -321,12 +378,33 @@ pub async fn pass_started(conn: &mut AsyncPgConnection) -> Result<DateTime<Utc>,
     Ok(now.now)
 }
 
-/// Claims the snapshot due longest ago among those asked for within the pass's days: computed
-/// `refresh_after` before the pass started, or of a period that ended before the pass's day
-/// (the days end at midnight UTC, as `period_to` is tomorrow's date in UTC: at midnight every
-/// snapshot's period is yesterday's, and no request may read one until it is refreshed).
-/// Locked until the caller's transaction ends, and skipped by the others meanwhile (SKIP
-/// LOCKED), so that several servers refresh side by side and never one topic twice.
+/// Whether a snapshot is due by a pass's bounds (`$1` its start, `$2` its `refresh_after` in
+/// seconds, `$3` its `asked_within_days`): see [`claim_due`].
+macro_rules! due {
+    () => {
+        "(computed_at < $1 - $2 * interval '1 second' \
+           OR period_to < ($1 AT TIME ZONE 'UTC')::date + 1) \
+         AND last_asked_at >= $1 - $3 * interval '1 day' \
+         AND (refresh_failed_at IS NULL OR refresh_failed_at < $1 - $2 * interval '1 second')"
+    };
+}
+
+/// Claims the snapshot due longest ago among those asked for within the pass's days and not
+/// [`Pass::skipped`]: computed `refresh_after` before the pass started, or of a period that
+/// ended before the pass's day (the days end at midnight UTC, as `period_to` is tomorrow's
+/// date in UTC: at midnight every snapshot's period is yesterday's, and no request may read one
+/// until it is refreshed).
+///
+/// Its topic is taken first, without waiting (`pg_try_advisory_xact_lock`, [`hold_topic`]'s
+/// lock), and its row only once the topic is held: a topic someone holds is [`Claim::Left`]
+/// to them, its row never locked. The other order — the row, then the topic — made the pass
+/// wait, row in hand, for a request computing the topic, whose store then skipped the locked
+/// row (it must not wait for a refresh under way): the request's answer was lost, the
+/// requests queued behind it found the snapshot still stale and computed it again one after
+/// another, each store lost too, and the pass computed it once more — at midnight, for every
+/// topic at once. Taken in this order, a transaction holding the row holds the topic too, so no
+/// request is computing it. Held until the caller's transaction ends; several servers' passes
+/// leave each other's topics (the topic held), so never refresh one twice.
 ///
 /// One whose last refresh failed ([`refresh_failed`]) is due again only `refresh_after` after
 /// that failure (so never twice in one pass, whose bounds are fixed), and it counts as due
@@ -335,22 +413,70 @@ pub async fn pass_started(conn: &mut AsyncPgConnection) -> Result<DateTime<Utc>,
 pub async fn claim_due(
     conn: &mut AsyncPgConnection,
     pass: &Pass,
-) -> Result<Option<DueSnapshot>, DbError> {
-    Ok(diesel::sql_query(
-        "SELECT id, tag, group_id, days, now() AS now FROM shortlist_snapshot \
-         WHERE (computed_at < $1 - $2 * interval '1 second' \
-                OR period_to < ($1 AT TIME ZONE 'UTC')::date + 1) \
-           AND last_asked_at >= $1 - $3 * interval '1 day' \
-           AND (refresh_failed_at IS NULL OR refresh_failed_at < $1 - $2 * interval '1 second') \
-         ORDER BY GREATEST(computed_at, refresh_failed_at) LIMIT 1 FOR UPDATE SKIP LOCKED",
-    )
+) -> Result<Option<Claim>, DbError> {
+    #[derive(QueryableByName)]
+    struct Found {
+        #[diesel(embed)]
+        due: DueSnapshot,
+        #[diesel(sql_type = Bool)]
+        held: bool,
+    }
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = BigInt)]
+        #[allow(dead_code)]
+        id: i64,
+    }
+    // The candidate is read without a lock (a plain read waits for nobody), then its topic
+    // tried: the CTE, materialized and of one row, tries that one topic's lock only.
+    let found: Option<Found> = diesel::sql_query(concat!(
+        "WITH due AS MATERIALIZED ( \
+           SELECT id, tag, group_id, days FROM shortlist_snapshot WHERE ",
+        due!(),
+        "  AND id <> ALL($4) \
+           ORDER BY GREATEST(computed_at, refresh_failed_at) LIMIT 1) \
+         SELECT id, tag, group_id, days, now() AS now, \
+                pg_try_advisory_xact_lock(",
+        topic_lock_class!(),
+        ", ",
+        topic_lock_object!("tag", "group_id", "days"),
+        ") AS held FROM due"
+    ))
     .bind::<Timestamptz, _>(pass.started)
     .bind::<Float8, _>(pass.refresh_after.as_secs_f64())
     .bind::<Integer, _>(pass.asked_within_days)
+    .bind::<Array<BigInt>, _>(&pass.skipped)
     .prepared()
     .get_result(conn)
     .await
-    .optional()?)
+    .optional()?;
+    let Some(Found { due, held }) = found else {
+        return Ok(None);
+    };
+    if !held {
+        return Ok(Some(Claim::Left(due)));
+    }
+    // A statement of its own, so that it sees what a holder of the topic committed before the
+    // lock was granted: a request's store makes it no longer due. SKIP LOCKED: the row can be
+    // locked by a request recording it was asked for (`touch`, at once) or a server still
+    // claiming in the old order; it is left to the next pass rather than waited for.
+    let locked: Option<Locked> = diesel::sql_query(concat!(
+        "SELECT id FROM shortlist_snapshot WHERE id = $4 AND ",
+        due!(),
+        " FOR UPDATE SKIP LOCKED"
+    ))
+    .bind::<Timestamptz, _>(pass.started)
+    .bind::<Float8, _>(pass.refresh_after.as_secs_f64())
+    .bind::<Integer, _>(pass.asked_within_days)
+    .bind::<BigInt, _>(due.id)
+    .prepared()
+    .get_result(conn)
+    .await
+    .optional()?;
+    Ok(Some(match locked {
+        Some(_) => Claim::Held(due),
+        None => Claim::Left(due),
+    }))
 }
 
 /// Records that the refresh of a claimed snapshot failed, at the database's clock (the

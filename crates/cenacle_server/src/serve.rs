@@ -465,7 +465,8 @@ async fn fold_statistics(ctx: &Context, stop: &watch::Receiver<bool>) {
 /// for lately go; then each one due, in its own transaction, its time logged (what a request
 /// finding no fresh snapshot would have waited), until none is left or a stop is asked for.
 /// A topic whose refresh fails is logged and passed over (core records the failure, and takes
-/// it again after the others): one topic's bad data must not leave every other stale.
+/// it again after the others): one topic's bad data must not leave every other stale. A topic
+/// a request is computing is left to it (its answer is stored), not taken again by the pass.
 async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
     run_logged(ctx, "forgetting shortlists nobody asks for", |conn| {
         insights::forget_unasked_shortlists(conn).scope_boxed()
@@ -474,7 +475,7 @@ async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
     // Fixed for the pass, by the database's clock read once: what it refreshes is computed
     // after them, so the pass ends.
     let refresh_after = ctx.settings.insights.shortlist_refresh_after();
-    let pass = match ctx
+    let mut pass = match ctx
         .transaction(|conn| insights::shortlist_pass(conn, refresh_after).scope_boxed())
         .await
     {
@@ -487,11 +488,11 @@ async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
     while !*stop.borrow() {
         let started = std::time::Instant::now();
         let refreshed = ctx
-            .transaction(|conn| insights::refresh_due_shortlist(conn, &pass).scope_boxed())
+            .transaction(|conn| insights::refresh_due_shortlist(conn, &mut pass).scope_boxed())
             .await;
         match refreshed {
-            Ok(Some(r)) => match r.entries {
-                Ok(entries) => tracing::info!(
+            Ok(Some(r)) => match r.outcome {
+                insights::Refresh::Stored(entries) => tracing::info!(
                     tag = %r.tag,
                     group_id = ?r.group_id,
                     days = r.days,
@@ -499,13 +500,19 @@ async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
                     elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                     "shortlist snapshot refreshed"
                 ),
-                Err(error) => tracing::warn!(
+                insights::Refresh::Failed(error) => tracing::warn!(
                     tag = %r.tag,
                     group_id = ?r.group_id,
                     days = r.days,
                     %error,
                     elapsed_ms = started.elapsed().as_secs_f64() * 1000.0,
                     "refreshing a shortlist snapshot failed; going on with the others"
+                ),
+                insights::Refresh::Left => tracing::debug!(
+                    tag = %r.tag,
+                    group_id = ?r.group_id,
+                    days = r.days,
+                    "shortlist snapshot left to the request computing it"
                 ),
             },
             Ok(None) => return,
