@@ -395,7 +395,8 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
     let mut gamma_db = database::connect(&gamma).await;
     database::execute(
         &mut gamma_db,
-        "UPDATE group_ban SET lifted_at = now() WHERE lifted_at IS NULL",
+        // A date of its own: the restore below puts back this ban only.
+        "UPDATE group_ban SET lifted_at = '2000-01-01T00:00:00Z' WHERE lifted_at IS NULL",
     )
     .await;
     let (status, body) = gamma
@@ -424,7 +425,7 @@ async fn a_ban_on_alpha_removes_gammas_member_posts_everywhere_and_stops_the_nex
     // gamma's ban back as it was, for the lifting below.
     database::execute(
         &mut gamma_db,
-        "UPDATE group_ban SET lifted_at = NULL WHERE lifted_at IS NOT NULL",
+        "UPDATE group_ban SET lifted_at = NULL WHERE lifted_at = '2000-01-01T00:00:00Z'",
     )
     .await;
     assert_eq!(count(&gamma, banned).await, 1);

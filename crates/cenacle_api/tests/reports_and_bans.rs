@@ -480,15 +480,6 @@ async fn no_path_lets_a_non_moderator_moderate_a_group() {
     assert_eq!(status, StatusCode::CREATED, "bob is still not banned");
 }
 
-async fn count(t: &TestApp, query: &str) -> i64 {
-    use diesel::sql_types::BigInt;
-    let mut conn = t.db.pool.get().await.unwrap();
-    diesel::select(diesel::dsl::sql::<BigInt>(&format!("({query})")))
-        .get_result(&mut conn)
-        .await
-        .unwrap()
-}
-
 /// A moderator of one group has no say in another (issue 13, "an action on content outside
 /// the moderator's group"): carla, a member of `club` and a moderator of `atelier`, may not
 /// remove or lock a post of `club` nor ban one of its members. Each is refused with the
@@ -602,9 +593,8 @@ async fn a_moderator_of_another_group_cannot_act_in_this_one() {
         "still visible to all"
     );
     assert_eq!(
-        count(
-            &t,
-            "SELECT count(*) FROM group_ban b JOIN community_group g ON g.id = b.group_id \
+        t.count(
+            "SELECT count(*) AS n FROM group_ban b JOIN community_group g ON g.id = b.group_id \
              WHERE g.name = 'club'"
         )
         .await,

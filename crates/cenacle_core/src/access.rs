@@ -4,7 +4,7 @@
 use crate::{Caller, Conn, CoreError};
 use cenacle_db::{
     actors::{self, Group},
-    content::{self as store, Post, PostHold},
+    content::{self as store, Comment, Post, PostHold},
     federation as fed_store,
 };
 use cenacle_domain::content::{can_moderate, can_read, Actor, GroupRole, Visibility};
@@ -192,15 +192,27 @@ pub async fn post_held(
     acting(readable(conn, Some(caller), post).await?)
 }
 
-/// As [`post_for`], of a post the caller already read under its hold (after their standing,
-/// as [`post_held`] takes them): a write on one of its comments
-/// (`store::post_of_comment_held`).
-pub async fn held_post_for(
+/// As [`post_held`], for a write on the live comment `comment_id` (an edit, a deletion, a
+/// report): its post held (`hold`, after the caller's standing) before the comment and the
+/// rights are read — a comment never changes posts — so that a deletion being written is
+/// waited for and the comment then found gone, and the rights are those of the group the
+/// post stays in until the write commits. 404 `comment` when there is no such live comment.
+pub async fn comment_held(
     conn: &mut Conn,
     caller: &Caller,
-    post: Post,
-) -> Result<(Post, Group, Actor), CoreError> {
-    acting(readable(conn, Some(caller), Some(post)).await?)
+    comment_id: i64,
+    hold: PostHold,
+) -> Result<(Comment, Post, Group, Actor), CoreError> {
+    crate::ban_checks::hold_standing(conn, caller).await?;
+    let post = store::post_of_comment_held(conn, comment_id, hold)
+        .await?
+        .ok_or(CoreError::NotFound("comment"))?;
+    let comment = store::comment_by_id(conn, comment_id)
+        .await?
+        .filter(|c| c.deleted_at.is_none())
+        .ok_or(CoreError::NotFound("comment"))?;
+    let (post, group, actor) = acting(readable(conn, Some(caller), Some(post)).await?)?;
+    Ok((comment, post, group, actor))
 }
 
 /// A post read for an acting caller, whose standing is always known.

@@ -224,17 +224,10 @@ pub async fn approve(
     if post.removed_at.is_some() {
         return Err(forbid("post_removed"));
     }
-    let Some(post) = store::decide(conn, post.id, None).await? else {
-        // Decided meanwhile, or removed since it was read.
-        let removed = cenacle_db::content::post_by_id(conn, post.id)
-            .await?
-            .is_some_and(|p| p.removed_at.is_some() && p.approval.as_deref() == Some(PENDING));
-        return Err(if removed {
-            forbid("post_removed")
-        } else {
-            CoreError::Conflict("post_not_pending")
-        });
-    };
+    // Pending and not removed were read under the post's lock, held since: only a defence.
+    let post = store::decide(conn, post.id, None)
+        .await?
+        .ok_or(CoreError::Conflict("post_not_pending"))?;
     log_decision(
         conn,
         caller,

@@ -2,7 +2,7 @@
 //! delete.
 
 use crate::{
-    access::{forbid, held_post_for, post_held, visibility},
+    access::{comment_held, forbid, post_held, visibility},
     federation::record_event,
     notifications, rewards, Caller, Conn, Context, CoreError,
 };
@@ -173,10 +173,7 @@ pub(crate) async fn take_down(
 }
 
 /// A live comment the caller may change (its author, or a moderator of its group), its post
-/// held (`hold`, after the caller's standing, as `access::post_held` orders them) before the
-/// comment and the rights are read: a deletion being written is waited for and the comment
-/// then found gone, and the rights are those of the group the post stays in until the caller
-/// commits.
+/// held (`hold`) before the comment and the rights are read (`access::comment_held`).
 async fn editable_comment(
     conn: &mut Conn,
     caller: &Caller,
@@ -184,15 +181,7 @@ async fn editable_comment(
     hold: PostHold,
     action: &'static str,
 ) -> Result<(Comment, Post), CoreError> {
-    crate::ban_checks::hold_standing(conn, caller).await?;
-    let post = store::post_of_comment_held(conn, comment_id, hold)
-        .await?
-        .ok_or(CoreError::NotFound("comment"))?;
-    let comment = store::comment_by_id(conn, comment_id)
-        .await?
-        .filter(|c| c.deleted_at.is_none())
-        .ok_or(CoreError::NotFound("comment"))?;
-    let (post, _, actor) = held_post_for(conn, caller, post).await?;
+    let (comment, post, _, actor) = comment_held(conn, caller, comment_id, hold).await?;
     if !can_edit(&actor, comment.author_id == caller.person_id) {
         return Err(forbid(action));
     }

@@ -31,6 +31,9 @@ pub async fn change_idea_status(
     // move is being written, and a second copy of the same change (a double click) waits for
     // the first and finds it made.
     let (post, _, actor) = post_held(conn, caller, post_id, PostHold::Exclusive).await?;
+    // One text whatever the way in (the web form trims and leaves out an empty one; the API
+    // sent it as typed): what is stored and what a resent form is compared with.
+    let comment = comment.map(str::trim).filter(|c| !c.is_empty());
     if !can_change_idea_status(&actor) {
         return Err(forbid("change_idea_status"));
     }

@@ -205,7 +205,8 @@ pub const SNAPSHOT_LENGTHS: [i32; 5] = [7, 30, 90, 180, 365];
 /// period is from the server's clock — is computed for it and not stored.
 ///
 /// Single-flight: when no fresh snapshot answers, the request takes the topic's advisory lock
-/// ([`snapshots::hold_topic`]) in a savepoint of its own and looks again before computing,
+/// ([`snapshots::hold_topic`]) in a transaction of its own (a savepoint of the caller's, if it
+/// is in one) and looks again before computing,
 /// so that of the requests arriving together for a topic whose snapshot is missing or stale
 /// (a dashboard opened by several managers, the first ones after midnight) the first computes
 /// and the others wait for it and read what it stored. A waiting request holds its pool
@@ -213,12 +214,12 @@ pub const SNAPSHOT_LENGTHS: [i32; 5] = [7, 30, 90, 180, 365];
 /// long), but each waits at rest instead of adding a full computation to the database's load,
 /// which would make every one of them slower. The background pass takes the same lock for
 /// the topic it refreshes, so a request finding the snapshot stale while the pass refreshes
-/// it waits for that refresh; the pass never waits for a request (it leaves the topic to the
-/// request computing it, whose answer is stored: see `snapshots::claim_due`). The wait is
-/// bounded as every lock a request waits for (`cenacle_db::federation::READ_LOCK_WAIT`):
-/// past it the answer is computed for the request and not stored — what the request would
-/// have done without the single flight, rather than an error for a slow computation it did
-/// not start.
+/// it waits for that refresh; the pass never waits for a request (it leaves the topic to
+/// whoever holds it — a request computing it stores its answer, unless midnight passed or
+/// its computation failed: then the snapshot stays stale until the next pass; see
+/// `snapshots::claim_due`). The wait is bounded (`snapshots::TOPIC_WAIT`): past it the
+/// answer is computed for the request and not stored — what the request would have done
+/// without the single flight, rather than an error for a slow computation it did not start.
 pub async fn shortlist(
     conn: &mut Conn,
     session: &crate::accounts::Session,
@@ -455,9 +456,11 @@ pub async fn shortlist_pass(
 /// stale) until it commits. A pass keeping the same bounds ends: a refreshed snapshot is
 /// computed after them, for a period as late, and one left is recorded in `pass`.
 ///
-/// A topic held by another transaction — a request computing it — is not waited for: it is
-/// [`Refresh::Left`] to that request, whose answer is then stored, and the pass goes on with
-/// the others (see `snapshots::claim_due`). Nothing of it stays locked but, when it was
+/// A topic held by another transaction — a request computing it, another server's pass — is
+/// not waited for: it is [`Refresh::Left`] to whoever holds it, and the pass goes on with the
+/// others (see `snapshots::claim_due`). So is one whose refresh was not written (a request's
+/// `touch` holding its row): left for this pass, whose end then does not rest on every store
+/// being written. Nothing of it stays locked but, when it was
 /// stored meanwhile, its topic until the caller's transaction ends: the caller ends it at once.
 ///
 /// A topic whose computation fails (its data, a statement timeout) does not stop the pass:
@@ -494,8 +497,9 @@ pub async fn refresh_due_shortlist(
     let refreshed = crate::in_savepoint(conn, move |conn| {
         async move {
             let computed = compute_snapshot(conn, &topic, period).await?;
-            store_snapshot(conn, &topic, days, period, due.now, &computed, false).await?;
-            Ok(computed.ranked.len())
+            let written =
+                store_snapshot(conn, &topic, days, period, due.now, &computed, false).await?;
+            Ok(written.then_some(computed.ranked.len()))
         }
         .scope_boxed()
     })
@@ -508,7 +512,11 @@ pub async fn refresh_due_shortlist(
         group_id: rows.group_id,
         days,
         outcome: match refreshed {
-            Ok(entries) => Refresh::Stored(entries),
+            Ok(Some(entries)) => Refresh::Stored(entries),
+            Ok(None) => {
+                pass.skipped.push(due.id);
+                Refresh::Left
+            }
             Err(err) => Refresh::Failed(err.to_string()),
         },
     }))

@@ -6,7 +6,7 @@
 //! (outbox event `ReportFiled`); a resolution goes back as `Resolve` (`ReportClosed`).
 
 use crate::{
-    access::{post_held, readable_post},
+    access::{comment_held, post_held, readable_post},
     federation::record_event,
     group_bans::{self, BanTerms},
     moderation::require_group_moderator,
@@ -181,19 +181,23 @@ async fn resolve_target(
             }
         }
         ReportTarget::Comment(id) => {
-            if reading == Reading::Held {
-                // As `post_held` orders them: the reporter's standing, then the post's row,
-                // before the comment and its post's group are read.
-                crate::ban_checks::hold_standing(conn, caller).await?;
-                content_store::hold_post_of_comment(conn, id, PostHold::InItsGroup).await?;
-            }
-            let comment = content_store::comment_by_id(conn, id)
-                .await?
-                .filter(|c| c.deleted_at.is_none())
-                .ok_or(CoreError::NotFound("comment"))?;
-            let found = readable_post(conn, Some(caller), comment.post_id).await?;
+            let (comment, group) = match reading {
+                Reading::Now => {
+                    let comment = content_store::comment_by_id(conn, id)
+                        .await?
+                        .filter(|c| c.deleted_at.is_none())
+                        .ok_or(CoreError::NotFound("comment"))?;
+                    let found = readable_post(conn, Some(caller), comment.post_id).await?;
+                    (comment, found.group)
+                }
+                Reading::Held => {
+                    let (comment, _, group, _) =
+                        comment_held(conn, caller, id, PostHold::InItsGroup).await?;
+                    (comment, group)
+                }
+            };
             Resolved {
-                group: Some(found.group),
+                group: Some(group),
                 person_id: comment.author_id,
                 post_id: None,
                 comment_id: Some(id),
@@ -565,11 +569,17 @@ pub async fn receive_flag(
             break;
         }
         if let Some(comment) = content_store::comment_by_ap_id(conn, id).await? {
-            content_store::hold_post_of_comment(conn, comment.id, PostHold::InItsGroup).await?;
-            let group = content_store::post_by_id(conn, comment.post_id)
-                .await?
-                .map(|p| p.group_id);
-            found = Some((group, comment.author_id, None, Some(comment.id)));
+            let hold = PostHold::InItsGroup;
+            let Some(post) = content_store::post_of_comment_held(conn, comment.id, hold).await?
+            else {
+                continue;
+            };
+            found = Some((
+                Some(post.group_id),
+                comment.author_id,
+                None,
+                Some(comment.id),
+            ));
             break;
         }
     }

@@ -2728,6 +2728,74 @@ async fn ban_races_an_approval(via: Via) {
     );
 }
 
+/// Bob's ban with removal of his content has taken his standing (as `group_bans::ban` does,
+/// before it takes his posts down) when a moderator approves his held post: the approval waits
+/// for his standing before it locks the post, so the post's row stays free for the ban's
+/// take-down. Locking the post first (then waiting for his standing, to read his bans) would
+/// hold what the ban waits for while waiting for what the ban holds: a deadlock.
+#[tokio::test]
+async fn an_approval_takes_its_authors_standing_before_the_post() {
+    let w = World::new().await;
+    let admin = w.member("root", Role::Admin).await;
+    let agora = w.group(&admin, "agora").await;
+    let enabled = "INSERT INTO group_approval (group_id, enabled, first_posts, min_reputation) \
+                   VALUES";
+    execute(&w, &format!("{enabled} ({}, true, 1, 0)", agora.id)).await;
+    let bob = bob_via(&w, Via::Ours).await;
+    let post = bobs_post(&w, &bob, &agora, Via::Ours).await;
+    let bob_id = bob.person_id();
+    let (held_tx, held_rx) = oneshot::channel::<()>();
+
+    let ban = async {
+        let w = &w;
+        w.act(|conn, _| {
+            async move {
+                use diesel_async::RunQueryDsl;
+                cenacle_db::federation::hold_person_standing_for_change(conn, bob_id).await?;
+                held_tx.send(()).unwrap();
+                let waited = within(Duration::from_secs(10), || {
+                    someone_waits_on_an_advisory_lock(w)
+                })
+                .await;
+                let free = diesel::sql_query("SELECT id FROM post WHERE id = $1 FOR UPDATE NOWAIT")
+                    .bind::<diesel::sql_types::BigInt, _>(post)
+                    .execute(conn)
+                    .await
+                    .is_ok();
+                Ok::<_, cenacle_core::CoreError>((waited, free))
+            }
+            .scope_boxed()
+        })
+        .await
+        .unwrap()
+    };
+    let moderator = Caller::from(&admin);
+    let approval = async {
+        held_rx.await.unwrap();
+        let moderator = &moderator;
+        w.act(|conn, ctx| {
+            async move { cenacle_core::approval::approve(conn, ctx, moderator, post).await }
+                .scope_boxed()
+        })
+        .await
+    };
+    let ((waited, free), approved) = tokio::join!(ban, approval);
+
+    assert!(
+        waited,
+        "the approval did not wait for its author's standing"
+    );
+    assert!(
+        free,
+        "the approval held the post while it waited for its author's standing"
+    );
+    assert_eq!(
+        approved.unwrap().approval,
+        None,
+        "the approval did not go on"
+    );
+}
+
 #[tokio::test]
 async fn a_group_ban_with_removal_waits_for_an_approval_of_its_persons_post_and_removes_it() {
     ban_races_an_approval(Via::Ours).await;

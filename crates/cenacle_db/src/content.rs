@@ -404,9 +404,9 @@ pub async fn live_answer_locked(
 }
 
 /// [`post_held`] for the post of the comment `comment_id` (a comment never changes posts),
-/// taken before the comment is read or written (None: no such comment): the post's row before the comment's, in the
-/// order of a move (which locks the post, then the comments of people banned from its new
-/// group) and of a take-down. An edit that updated the comment first and then took the post's
+/// taken before the comment is read or written (None: no such comment): the post's row before
+/// the comment's, in the order of a move (which locks the post, then the comments of people
+/// banned from its new group) and of a take-down. An edit that updated the comment first and then took the post's
 /// key lock (a notification of a mention it adds) could each wait for a move holding the post
 /// and wanting the comment; a deletion that read its rights before would read them in the
 /// group a move being written takes the comment out of.
@@ -426,16 +426,6 @@ pub async fn post_of_comment_held(
         PostHold::Exclusive => query.for_update().first(conn).await,
     };
     Ok(held.optional()?)
-}
-
-/// [`post_of_comment_held`], for a caller that reads the post otherwise (or not at all).
-pub async fn hold_post_of_comment(
-    conn: &mut AsyncPgConnection,
-    comment_id: i64,
-    hold: PostHold,
-) -> Result<(), DbError> {
-    post_of_comment_held(conn, comment_id, hold).await?;
-    Ok(())
 }
 
 /// Locks a comment before it goes (FOR UPDATE), after its post ([`PostHold::Exclusive`]):

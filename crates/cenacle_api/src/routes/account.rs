@@ -117,9 +117,9 @@ pub struct LoginResponse {
     responses(
         (status = 200, body = LoginResponse),
         (status = 401, description = "wrong username or password (`invalid_credentials`; also when the password was changed, or the account removed, while it was being checked)", body = ErrorBody),
-        (status = 403, description = "account pending approval or suspended, its e-mail address not verified where required (`email_not_verified`), or banned from the instance (`banned_from_instance`)", body = ErrorBody),
+        (status = 403, description = "account pending approval (`account_pending_approval`) or suspended (`account_suspended`), its e-mail address not verified where required (`email_not_verified`), or banned from the instance (`banned_from_instance`)", body = ErrorBody),
         (status = 429, description = "too many attempts; see Retry-After", body = ErrorBody),
-        (status = 503, description = "`database_busy`: a ban of this account being written kept the log-in waiting past the bound; retry after `Retry-After`", body = ErrorBody),
+        (status = 503, description = "`database_busy`: a ban of this account being written kept the log-in waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody),
     ))]
 pub async fn login(
     State(state): State<AppState>,

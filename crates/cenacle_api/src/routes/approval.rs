@@ -131,7 +131,7 @@ pub async fn pending(
 /// a moderator of the group it left only.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/approve", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn approve(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -165,7 +165,7 @@ pub struct RejectRequest {
 /// approval (404 to a moderator of the group a move took it out of).
 #[utoipa::path(post, path = "/api/v1/posts/{id}/reject", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RejectRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, description = "the reason is too long", body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn reject(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -623,10 +623,12 @@ pub struct IdeaStatusRequest {
 }
 
 /// Move an idea along its pipeline (group moderators and community managers). Setting the
-/// status it already has changes nothing and answers the idea as it is (a double click).
+/// status it already has, with no comment or the comment its last change already has (the
+/// same form sent twice), changes nothing and answers the idea as it is; with a new comment,
+/// 422 (`reason` `unchanged`: the comment would be lost).
 #[utoipa::path(put, path = "/api/v1/posts/{id}/idea-status", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = IdeaStatusRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`)", body = ErrorBody), (status = 422, description = "`validation_failed`: a transition the pipeline does not allow, `duplicate_of` missing or given where it does not belong, or the status it has with a new comment (`reason` `unchanged`)", body = ErrorBody)))]
 pub async fn idea_status(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -30,7 +30,7 @@ pub struct RemovalRequest {
 /// the lapse rule otherwise.
 #[utoipa::path(post, path = "/api/v1/posts/{id}/removal", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = RemovalRequest,
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a bounty runs on the question, and you asked it or sponsor the bounty (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 204), (status = 403, description = "`not_a_moderator_of_group`: not a moderator of the group the post is in", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a bounty runs on the question, and you asked it or sponsor the bounty (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub async fn remove_post(
     State(state): State<AppState>,
     Auth(session): Auth,

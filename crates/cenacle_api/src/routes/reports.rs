@@ -193,7 +193,7 @@ pub struct ReportRequest {
 /// to a reporter banned from the instance whatever they report (403 `banned_from_instance`).
 #[utoipa::path(post, path = "/api/v1/reports", tag = "moderation", security(("bearer" = [])),
     request_body = ReportRequest,
-    responses((status = 201, body = ReportView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = ReportView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn file(
     State(state): State<AppState>,
     Auth(session): Auth,
