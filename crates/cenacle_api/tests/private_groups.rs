@@ -837,3 +837,50 @@ async fn a_private_groups_documents_are_fetched_only_by_approved_followers_insta
         assert!(!actor.contains(secret.as_bytes()), "{secret}");
     }
 }
+
+/// A non-member who names a private group's comment — to edit, delete or report it — is
+/// answered exactly as for a comment that does not exist: before, the answer said "post"
+/// (the comment was found, its post unreadable), telling them which comment ids exist there.
+#[tokio::test]
+async fn a_private_groups_comment_answers_an_outsider_as_a_missing_one() {
+    let v = vault().await;
+    let t = &v.t;
+    let missing = v.comment_id + 1_000_000;
+    let answer = async |id: i64, method: Method, path: &str, body: Option<Value>| {
+        let path = path.replace("{id}", &id.to_string());
+        let r = t.request(method, &path, Some(&v.outsider), body).await;
+        (r.status, r.json)
+    };
+    for (method, path, body) in [
+        (
+            Method::PATCH,
+            "/api/v1/comments/{id}",
+            Some(json!({"body": "Vu"})),
+        ),
+        (Method::DELETE, "/api/v1/comments/{id}", None),
+    ] {
+        let sealed = answer(v.comment_id, method.clone(), path, body.clone()).await;
+        let absent = answer(missing, method, path, body).await;
+        assert_eq!(sealed.0, StatusCode::NOT_FOUND, "{path}: {}", sealed.1);
+        assert_eq!(
+            sealed, absent,
+            "{path}: a private comment told from a missing one"
+        );
+    }
+    let report = async |id: i64| {
+        let r = t
+            .post(
+                "/api/v1/reports",
+                Some(&v.outsider),
+                json!({"comment_id": id, "reason": "spam"}),
+            )
+            .await;
+        (r.status, r.json)
+    };
+    let (sealed, absent) = (report(v.comment_id).await, report(missing).await);
+    assert_eq!(sealed.0, StatusCode::NOT_FOUND, "{}", sealed.1);
+    assert_eq!(
+        sealed, absent,
+        "a report told a private comment from a missing one"
+    );
+}

@@ -834,7 +834,7 @@ async fn the_pass_leaves_a_topic_a_request_is_computing() {
 }
 
 /// A request waits for the holder of its topic (a request or the pass computing it) a bounded
-/// time, as for every lock a request waits for: past it, it answers with what it computes
+/// time (`TOPIC_WAIT`): past it, it answers with what it computes
 /// itself, not stored (the holder stores it), instead of waiting, its connection held, as long
 /// as the holder takes. The test holds the topic for the whole request.
 #[tokio::test]
@@ -858,7 +858,7 @@ async fn a_request_waits_for_its_topic_a_bounded_time() {
         let started = std::time::Instant::now();
         let answer = shortlist(t, "tag=printers", &s.manager).await;
         assert!(
-            started.elapsed() >= cenacle_db::federation::READ_LOCK_WAIT,
+            started.elapsed() >= cenacle_db::shortlist_snapshots::TOPIC_WAIT,
             "it waited for the topic"
         );
         assert!(named(&handles(&answer), "bob"), "{}", answer.json);

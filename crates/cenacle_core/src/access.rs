@@ -211,8 +211,22 @@ pub async fn comment_held(
         .await?
         .filter(|c| c.deleted_at.is_none())
         .ok_or(CoreError::NotFound("comment"))?;
-    let (post, group, actor) = acting(readable(conn, Some(caller), Some(post)).await?)?;
+    // A comment of a post the caller may not read answers as a missing one (not "post": that
+    // would tell whoever names an id of a private group's comment that it exists).
+    let found = readable(conn, Some(caller), Some(post))
+        .await
+        .map_err(as_missing("comment"))?;
+    let (post, group, actor) = acting(found).map_err(as_missing("comment"))?;
     Ok((comment, post, group, actor))
+}
+
+/// A refusal as "not found" said of `what` (the thing the caller named), other errors as they
+/// are.
+pub(crate) fn as_missing(what: &'static str) -> impl Fn(CoreError) -> CoreError {
+    move |e| match e {
+        CoreError::NotFound(_) => CoreError::NotFound(what),
+        e => e,
+    }
 }
 
 /// A post read for an acting caller, whose standing is always known.

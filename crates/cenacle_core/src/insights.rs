@@ -458,9 +458,9 @@ pub async fn shortlist_pass(
 ///
 /// A topic held by another transaction — a request computing it, another server's pass — is
 /// not waited for: it is [`Refresh::Left`] to whoever holds it, and the pass goes on with the
-/// others (see `snapshots::claim_due`). So is one whose refresh was not written (a request's
-/// `touch` holding its row): left for this pass, whose end then does not rest on every store
-/// being written. Nothing of it stays locked but, when it was
+/// others (see `snapshots::claim_due`). So is one whose refresh was not written (a defence:
+/// the pass holds its topic and row, so a write is always expected): left for this pass, whose
+/// end then does not rest on every store being written. Nothing of it stays locked but, when it was
 /// stored meanwhile, its topic until the caller's transaction ends: the caller ends it at once.
 ///
 /// A topic whose computation fails (its data, a statement timeout) does not stop the pass:

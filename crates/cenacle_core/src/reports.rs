@@ -187,7 +187,10 @@ async fn resolve_target(
                         .await?
                         .filter(|c| c.deleted_at.is_none())
                         .ok_or(CoreError::NotFound("comment"))?;
-                    let found = readable_post(conn, Some(caller), comment.post_id).await?;
+                    // Unreadable: as a missing comment (see `access::comment_held`).
+                    let found = readable_post(conn, Some(caller), comment.post_id)
+                        .await
+                        .map_err(crate::access::as_missing("comment"))?;
                     (comment, found.group)
                 }
                 Reading::Held => {

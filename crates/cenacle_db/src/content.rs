@@ -228,8 +228,9 @@ pub async fn post_by_ap_id(
 /// out of, and went through in the new group on the old one's say (its rights, its bans).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PostHold {
-    /// FOR KEY SHARE, for a reply (a comment, an answer): the lock its row's foreign key takes
-    /// on the post anyway, taken before the post is read. Other replies, votes and edits
+    /// FOR KEY SHARE, for a reply (a comment, an answer) — and an edit of a comment, a report,
+    /// a remote Flag: the lock a reply's row's foreign key takes on the post anyway, taken
+    /// before the post is read. Other replies, votes and edits
     /// (which update the post's row without its key) do not wait for it.
     InItsGroup,
     /// FOR NO KEY UPDATE, for an edit of the post itself, a rating or a pin: the lock their

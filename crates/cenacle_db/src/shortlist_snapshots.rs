@@ -190,15 +190,6 @@ macro_rules! topic_lock_object {
     };
 }
 
-/// Holds, until the transaction ends, the right to compute the topic's `days`-long snapshot:
-/// waits while another transaction holds it (a request computing it, or the background pass
-/// refreshing it), so that the first to find no fresh snapshot computes it and the others,
-/// once it has committed, read what it stored instead of computing it too (core reads the
-/// snapshot again after this). Whether it was taken: the wait is bounded ([`TOPIC_WAIT`],
-/// counted with the transaction's other bounded holds, by
-/// `advisory_xact_lock_within_transaction`) — a computation that hangs (a slow statement)
-/// must not hold every request for the topic and their pool connections behind it; past the
-/// wait core computes the answer for the request, as it would without the single flight.
 /// The longest a request waits for another's computation of the same snapshot
 /// ([`hold_topic`]): longer than the other waits of a request
 /// ([`crate::federation::READ_LOCK_WAIT`], 2 s), which guard short writes, since what it waits
@@ -208,6 +199,15 @@ macro_rules! topic_lock_object {
 /// so a longer bound risks no deadlock.
 pub const TOPIC_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Holds, until the transaction ends, the right to compute the topic's `days`-long snapshot:
+/// waits while another transaction holds it (a request computing it, or the background pass
+/// refreshing it), so that the first to find no fresh snapshot computes it and the others,
+/// once it has committed, read what it stored instead of computing it too (core reads the
+/// snapshot again after this). Whether it was taken: the wait is bounded ([`TOPIC_WAIT`],
+/// counted with the transaction's other bounded holds, by
+/// `advisory_xact_lock_within_transaction`) — a computation that hangs (a slow statement)
+/// must not hold every request for the topic and their pool connections behind it; past the
+/// wait core computes the answer for the request, as it would without the single flight.
 pub async fn hold_topic(
     conn: &mut AsyncPgConnection,
     topic: &TopicRows,

@@ -512,7 +512,7 @@ async fn refresh_shortlists(ctx: &Context, stop: &watch::Receiver<bool>) {
                     tag = %r.tag,
                     group_id = ?r.group_id,
                     days = r.days,
-                    "shortlist snapshot left to the request computing it"
+                    "shortlist snapshot left to its holder (a request computing it, another pass)"
                 ),
             },
             Ok(None) => return,

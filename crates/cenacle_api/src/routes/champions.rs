@@ -802,7 +802,7 @@ async fn use_tool(
 #[utoipa::path(post, path = "/api/v1/champions/tools/posts/{id}/accept", tag = "champions", security(("bearer" = [])),
     params(("id" = i64, Path)),
     request_body = AcceptRequest,
-    responses((status = 200, body = ToolResultView), (status = 403, description = "not a champion of the group the question is in (read once a move being written committed)", body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ToolResultView), (status = 403, description = "not a champion of the group the question is in (read once a move being written committed)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn tool_accept(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -485,7 +485,7 @@ pub async fn edit(
 /// otherwise.
 #[utoipa::path(delete, path = "/api/v1/posts/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a bounty runs on the question, and you asked it or sponsor the bounty (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "a bounty runs on the question, and you asked it or sponsor the bounty (`bounty_running`, `details.post_id` naming the question)", body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn delete(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -589,7 +589,7 @@ pub struct AcceptRequest {
 /// Accept an answer (the question's author, a group moderator or staff); null clears it.
 #[utoipa::path(put, path = "/api/v1/posts/{id}/accepted-answer", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = AcceptRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden` (`details.action` `accept_answer`): neither the question's author nor a moderator of the group it is in (read once a champion's move being written committed), nor staff", body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden` (`details.action` `accept_answer`): neither the question's author nor a moderator of the group it is in (read once a champion's move being written committed), nor staff", body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn accept(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -628,7 +628,7 @@ pub struct IdeaStatusRequest {
 /// 422 (`reason` `unchanged`: the comment would be lost).
 #[utoipa::path(put, path = "/api/v1/posts/{id}/idea-status", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)), request_body = IdeaStatusRequest,
-    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`)", body = ErrorBody), (status = 422, description = "`validation_failed`: a transition the pipeline does not allow, `duplicate_of` missing or given where it does not belong, or the status it has with a new comment (`reason` `unchanged`)", body = ErrorBody)))]
+    responses((status = 200, body = PostDetailView), (status = 403, description = "`forbidden`: not a moderator of the group (`details.action` `change_idea_status`), or the idea was removed by a moderator (`post_removed`: it keeps its status until restored)", body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "held for approval (`post_not_published`)", body = ErrorBody), (status = 422, description = "`validation_failed`: a transition the pipeline does not allow, `duplicate_of` missing or given where it does not belong, or the status it has with a new comment (`reason` `unchanged`)", body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn idea_status(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -1092,7 +1092,7 @@ pub async fn edit_comment(
 /// Delete a comment or answer (its author or a group moderator).
 #[utoipa::path(delete, path = "/api/v1/comments/{id}", tag = "posts", security(("bearer" = [])),
     params(("id" = i64, Path)),
-    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 503, description = "`database_busy`: a ban being written kept this waiting past the bound, or no database connection was free; retry after `Retry-After`", body = ErrorBody)))]
 pub async fn delete_comment(
     State(state): State<AppState>,
     Auth(session): Auth,
