@@ -838,9 +838,10 @@ async fn a_private_groups_documents_are_fetched_only_by_approved_followers_insta
     }
 }
 
-/// A non-member who names a private group's comment — to edit, delete or report it — is
-/// answered exactly as for a comment that does not exist: before, the answer said "post"
-/// (the comment was found, its post unreadable), telling them which comment ids exist there.
+/// A non-member who names a private group's comment — to edit, delete, like, remove, restore
+/// or report it — is answered exactly as for a comment that does not exist: before, the answer
+/// said "post" or "group" (the comment was found, its post unreadable), telling them which
+/// comment ids exist there.
 #[tokio::test]
 async fn a_private_groups_comment_answers_an_outsider_as_a_missing_one() {
     let v = vault().await;
@@ -858,6 +859,17 @@ async fn a_private_groups_comment_answers_an_outsider_as_a_missing_one() {
             Some(json!({"body": "Vu"})),
         ),
         (Method::DELETE, "/api/v1/comments/{id}", None),
+        (
+            Method::PUT,
+            "/api/v1/comments/{id}/vote",
+            Some(json!({"vote": "like"})),
+        ),
+        (
+            Method::POST,
+            "/api/v1/comments/{id}/removal",
+            Some(json!({"reason": "Vu"})),
+        ),
+        (Method::DELETE, "/api/v1/comments/{id}/removal", None),
     ] {
         let sealed = answer(v.comment_id, method.clone(), path, body.clone()).await;
         let absent = answer(missing, method, path, body).await;

@@ -131,6 +131,24 @@ async fn content_locked(
     }))
 }
 
+/// [`authorize`] for an act on a post or comment: a caller who may not even read its group is
+/// answered as for missing content (`post` or `comment`), as every other way to name it
+/// answers — not "group", which told whoever named an id in a private group that it exists.
+async fn authorize_on(
+    conn: &mut Conn,
+    content: &Content,
+    who: Moderator<'_>,
+) -> Result<(), CoreError> {
+    let what = if content.comment.is_some() {
+        "comment"
+    } else {
+        "post"
+    };
+    authorize(conn, &content.group, content.group.id, who)
+        .await
+        .map_err(crate::access::as_missing(what))
+}
+
 /// Records the action in the moderation log.
 #[allow(clippy::too_many_arguments)]
 async fn log(
@@ -172,7 +190,7 @@ async fn set_removal(
     reason: Option<&str>,
     ap_id: Option<&str>,
 ) -> Result<(), CoreError> {
-    authorize(conn, &content.group, content.group.id, who).await?;
+    authorize_on(conn, content, who).await?;
     // The comment locked after its post (locked when the content was read,
     // `content_locked`), as a deletion locks them.
     if let Some(comment) = &content.comment {
@@ -256,7 +274,7 @@ async fn set_flags(
     pinned: Option<bool>,
     ap_id: Option<&str>,
 ) -> Result<Post, CoreError> {
-    authorize(conn, &content.group, content.group.id, who).await?;
+    authorize_on(conn, content, who).await?;
     if content.comment.is_some() {
         return Err(CoreError::NotAllowed("lock_or_pin_a_comment"));
     }

@@ -138,7 +138,13 @@ pub(crate) async fn vote_on(
             return Err(CoreError::NotFound("comment"));
         }
     }
-    access::require_readable(conn, &subject.group, caller.into(), "post").await?;
+    // Unreadable: as missing, said of what was named (a comment's "post" told that it exists).
+    let named = if subject.comment.is_some() {
+        "comment"
+    } else {
+        "post"
+    };
+    access::require_readable(conn, &subject.group, caller.into(), named).await?;
     if choice == Some(Vote::Dislike) {
         if !subject.group.dislikes_enabled {
             return Err(forbid("dislikes_disabled"));
